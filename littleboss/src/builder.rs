@@ -1,0 +1,320 @@
+//! The public builder: what `#[littleboss::main]` expands to, and what a
+//! program without the macro calls itself.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::context::Context;
+use crate::main_result::MainResult;
+use crate::spec::ListenerSpec;
+
+/// Which tokio runtime runs the program's `main` (in bypass mode and in the
+/// supervised child). The supervisor always uses a small runtime of its own.
+///
+/// ```
+/// let lb = littleboss::Littleboss::new("svc").flavor(littleboss::Flavor::CurrentThread);
+/// # let _ = lb;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavor {
+    /// `tokio::runtime::Builder::new_current_thread`.
+    CurrentThread,
+    /// `tokio::runtime::Builder::new_multi_thread` (the default, as with `#[tokio::main]`).
+    #[default]
+    MultiThread,
+}
+
+/// When a newly started child counts as ready to take traffic.
+///
+/// During a reload the old child keeps serving until the new one is ready.
+///
+/// ```
+/// let lb = littleboss::Littleboss::new("svc").ready(littleboss::Ready::Manual);
+/// # let _ = lb;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ready {
+    /// Ready as soon as the program's `main` starts.
+    #[default]
+    Auto,
+    /// Ready only when the program calls [`Context::ready`].
+    Manual,
+}
+
+/// Everything the builder collected; read by every mode.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub name: String,
+    pub listeners: Vec<ListenerSpec>,
+    pub lameduck: Duration,
+    pub persist: bool,
+    pub fallback: bool,
+    pub flag: String,
+    pub supervisor_init: Option<fn()>,
+    pub ready: Ready,
+    pub ready_timeout: Duration,
+    pub help: bool,
+    pub flavor: Flavor,
+    pub worker_threads: Option<usize>,
+    /// Mistakes found while building; reported (exit 2) by `run`.
+    pub errors: Vec<String>,
+}
+
+/// A self-supervising program, configured step by step and started with
+/// [`run`](Littleboss::run).
+///
+/// `#[littleboss::main]` expands to exactly this; programs that prefer no
+/// macro call it themselves:
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// fn main() {
+///     littleboss::Littleboss::new("myblog")
+///         .listener("http", "tcp:127.0.0.1:8080")
+///         .lameduck(Duration::from_secs(5))
+///         .run(|ctx: littleboss::Context| async move {
+///             let listener = ctx.tcp("http").expect("http listener enabled");
+///             let _ = listener; // serve until ctx.lameduck() completes
+///             ctx.lameduck().await;
+///         })
+/// }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a Littleboss does nothing until `run` is called"]
+pub struct Littleboss {
+    pub(crate) config: Config,
+}
+
+impl Littleboss {
+    /// Starts a configuration for the service `name`, which must match
+    /// `[A-Za-z0-9_-]+`: it names the control socket that `reload`, `stop`
+    /// and `status` talk to.
+    ///
+    /// ```
+    /// let lb = littleboss::Littleboss::new("myblog");
+    /// # let _ = lb;
+    /// ```
+    pub fn new(name: &str) -> Self {
+        let mut errors = Vec::new();
+        if let Err(e) = crate::spec::check_service_name(name) {
+            errors.push(e);
+        }
+        Littleboss {
+            config: Config {
+                name: name.to_owned(),
+                listeners: Vec::new(),
+                lameduck: Duration::from_secs(2),
+                persist: false,
+                fallback: true,
+                flag: "littleboss".to_owned(),
+                supervisor_init: None,
+                ready: Ready::Auto,
+                ready_timeout: Duration::from_secs(30),
+                help: true,
+                flavor: Flavor::MultiThread,
+                worker_threads: None,
+                errors,
+            },
+        }
+    }
+
+    /// Declares a listener `name` with its default `NET:ADDR`, for example
+    /// `"tcp::443"`, `"udp4:127.0.0.1:53"`, `"unix:/run/app.sock"`, or
+    /// `"tcp:"` for one that is off unless the command line gives an
+    /// address. The command line overrides the address with `-NAME=ADDR`.
+    ///
+    /// ```
+    /// let lb = littleboss::Littleboss::new("svc")
+    ///     .listener("https", "tcp::443")
+    ///     .listener("admin", "tcp:");
+    /// # let _ = lb;
+    /// ```
+    pub fn listener(mut self, name: &str, spec: &str) -> Self {
+        let config = &mut self.config;
+        if config.listeners.iter().any(|l| l.name == name) {
+            config.errors.push(format!("listener `{name}` is declared twice"));
+        } else if name == config.flag {
+            config
+                .errors
+                .push(format!("listener `{name}` has the name of the mode flag"));
+        } else {
+            match ListenerSpec::parse(name, spec) {
+                Ok(l) => config.listeners.push(l),
+                Err(e) => config.errors.push(e),
+            }
+        }
+        self
+    }
+
+    /// How long a child may drain after lameduck before it is killed
+    /// (default 2 s).
+    ///
+    /// ```
+    /// let lb = littleboss::Littleboss::new("svc").lameduck(std::time::Duration::from_secs(10));
+    /// # let _ = lb;
+    /// ```
+    pub fn lameduck(mut self, timeout: Duration) -> Self {
+        self.config.lameduck = timeout;
+        self
+    }
+
+    /// Restart the child when it exits on its own (default off: the
+    /// supervisor then exits with the child's exit code).
+    ///
+    /// ```
+    /// let lb = littleboss::Littleboss::new("svc").persist(true);
+    /// # let _ = lb;
+    /// ```
+    pub fn persist(mut self, on: bool) -> Self {
+        self.config.persist = on;
+        self
+    }
+
+    /// When a child promoted by a reload dies during its probation period,
+    /// start the previous binary again (default on).
+    ///
+    /// ```
+    /// let lb = littleboss::Littleboss::new("svc").fallback(false);
+    /// # let _ = lb;
+    /// ```
+    pub fn fallback(mut self, on: bool) -> Self {
+        self.config.fallback = on;
+        self
+    }
+
+    /// The name of the mode flag (default `littleboss`, as in `-littleboss=start`).
+    ///
+    /// ```
+    /// let lb = littleboss::Littleboss::new("svc").flag("lb"); // -lb=start
+    /// # let _ = lb;
+    /// ```
+    pub fn flag(mut self, name: &str) -> Self {
+        if let Err(e) = crate::spec::check_flag_name(name) {
+            self.config.errors.push(e);
+        }
+        self.config.flag = name.to_owned();
+        self
+    }
+
+    /// A function the supervisor runs once, before its first child starts.
+    /// It is the only program code the supervisor runs.
+    ///
+    /// ```
+    /// fn init() { eprintln!("supervisor up"); }
+    /// let lb = littleboss::Littleboss::new("svc").supervisor_init(init);
+    /// # let _ = lb;
+    /// ```
+    pub fn supervisor_init(mut self, init: fn()) -> Self {
+        self.config.supervisor_init = Some(init);
+        self
+    }
+
+    /// When a new child counts as ready (default [`Ready::Auto`]).
+    ///
+    /// ```
+    /// let lb = littleboss::Littleboss::new("svc").ready(littleboss::Ready::Manual);
+    /// # let _ = lb;
+    /// ```
+    pub fn ready(mut self, ready: Ready) -> Self {
+        self.config.ready = ready;
+        self
+    }
+
+    /// How long a new child has to become ready before it is stopped and
+    /// its reload fails (default 30 s).
+    ///
+    /// ```
+    /// let lb = littleboss::Littleboss::new("svc").ready_timeout(std::time::Duration::from_secs(5));
+    /// # let _ = lb;
+    /// ```
+    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
+        self.config.ready_timeout = timeout;
+        self
+    }
+
+    /// Whether littleboss answers `-h`/`--help` itself (default on). Turn it
+    /// off for a program with its own argument parser; it can still show
+    /// littleboss's flags with [`Context::flags_help`].
+    ///
+    /// ```
+    /// let lb = littleboss::Littleboss::new("svc").help(false);
+    /// # let _ = lb;
+    /// ```
+    pub fn help(mut self, on: bool) -> Self {
+        self.config.help = on;
+        self
+    }
+
+    /// The tokio runtime flavor for the program's `main` (default multi-thread).
+    ///
+    /// ```
+    /// let lb = littleboss::Littleboss::new("svc").flavor(littleboss::Flavor::CurrentThread);
+    /// # let _ = lb;
+    /// ```
+    pub fn flavor(mut self, flavor: Flavor) -> Self {
+        self.config.flavor = flavor;
+        self
+    }
+
+    /// The number of worker threads of a multi-thread runtime.
+    ///
+    /// ```
+    /// let lb = littleboss::Littleboss::new("svc").worker_threads(2);
+    /// # let _ = lb;
+    /// ```
+    pub fn worker_threads(mut self, threads: usize) -> Self {
+        if threads == 0 {
+            self.config.errors.push("worker_threads must be at least 1".to_owned());
+        }
+        self.config.worker_threads = Some(threads);
+        self
+    }
+
+    /// Runs the program: decides the mode from the command line, then runs
+    /// `main` directly (bypass), becomes the supervisor (start), or talks to
+    /// a running supervisor (reload, stop, status). Never returns.
+    ///
+    /// `main` may return `()` or `Result<(), E>` with `E: Display`; an `Err`
+    /// is printed and the process exits 1.
+    ///
+    /// ```no_run
+    /// littleboss::Littleboss::new("svc").run(|ctx: littleboss::Context| async move {
+    ///     ctx.lameduck().await;
+    /// })
+    /// ```
+    pub fn run<F, Fut>(self, main: F) -> !
+    where
+        F: FnOnce(Context) -> Fut,
+        Fut: Future,
+        Fut::Output: MainResult,
+    {
+        crate::dispatch::run(
+            self.config,
+            Box::new(|ctx, rt| rt.block_on(main(ctx)).into_exit_code()),
+        )
+    }
+
+    /// Like [`run`](Littleboss::run) for a synchronous `main`. A tokio
+    /// runtime is entered around it, so the [`Context`] listener methods
+    /// work; drive async code with `tokio::runtime::Handle::current().block_on`.
+    ///
+    /// ```no_run
+    /// littleboss::Littleboss::new("svc").run_sync(|ctx: littleboss::Context| {
+    ///     println!("args: {:?}", ctx.args());
+    /// })
+    /// ```
+    pub fn run_sync<F, R>(self, main: F) -> !
+    where
+        F: FnOnce(Context) -> R,
+        R: MainResult,
+    {
+        crate::dispatch::run(
+            self.config,
+            Box::new(|ctx, rt| {
+                let _guard = rt.enter();
+                main(ctx).into_exit_code()
+            }),
+        )
+    }
+}

@@ -1,0 +1,150 @@
+//! Child mode: started by a supervisor, with the child channel at fd 3.
+//!
+//! The child says hello, receives its listeners, and runs `main`. A
+//! lifecycle thread of its own reads the channel: `lameduck` starts
+//! lameduck; end-of-file means the supervisor is gone, so the child starts
+//! lameduck and exits within its lameduck timeout instead of living on as
+//! an orphan.
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::builder::{Config, Ready};
+use crate::context::{Context, Listener};
+use crate::dispatch::Entry;
+use crate::exit::fail;
+use crate::link::{self, ChildEnd, FromChild, ListenerEntry, ToChild};
+
+/// The child channel, when this process was started by a supervisor. Takes
+/// the marker out of the environment so the program's own children do not
+/// see it.
+pub(crate) fn channel_from_env() -> Option<OwnedFd> {
+    let value = std::env::var_os(link::ENV_VAR)?;
+    // SAFETY: called from `run` at the top of `main`, before littleboss or
+    // the program has started any thread that could read the environment.
+    unsafe { std::env::remove_var(link::ENV_VAR) };
+    if value != link::CHILD_FD.to_string().as_str() {
+        fail(1, format!("{}={value:?} is not ours; unset it", link::ENV_VAR));
+    }
+    // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open.
+    let open = unsafe { nix::libc::fcntl(link::CHILD_FD, nix::libc::F_GETFD) } != -1;
+    if !open {
+        fail(1, format!("{} is set but fd {} is not open", link::ENV_VAR, link::CHILD_FD));
+    }
+    // SAFETY: the supervisor put the channel at this fd for us alone and it
+    // is open; from here on this OwnedFd is its only owner.
+    let fd = unsafe { OwnedFd::from_raw_fd(link::CHILD_FD) };
+    let is_seqpacket = nix::sys::socket::getsockopt(&fd, nix::sys::socket::sockopt::SockType)
+        .is_ok_and(|t| t == nix::sys::socket::SockType::SeqPacket);
+    if !is_seqpacket {
+        fail(1, format!("fd {} is not a littleboss child channel", link::CHILD_FD));
+    }
+    // Keep the channel out of any program the child itself starts.
+    let cloexec = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC);
+    nix::fcntl::fcntl(&fd, cloexec).unwrap_or_else(|e| fail(1, format!("fd {}: {e}", link::CHILD_FD)));
+    Some(fd)
+}
+
+pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
+    let link = Arc::new(ChildEnd::new(fd));
+    let give_up = |error: String| -> ! {
+        let _ = link.send(FromChild::Error { error: error.clone() });
+        fail(1, error)
+    };
+    if link.send(FromChild::Hello { name: config.name.clone() }).is_err() {
+        fail(1, "the supervisor went away before the child started");
+    }
+    let (entries, fds) = match link.recv() {
+        Ok(Some((ToChild::Hello { listeners, .. }, fds))) => (listeners, fds),
+        Ok(Some((other, _))) => give_up(format!("expected hello from the supervisor, got {other:?}")),
+        Ok(None) => fail(1, "the supervisor went away before the child started"),
+        Err(e) => give_up(format!("cannot read the supervisor's hello: {e}")),
+    };
+    let listeners = adopt(config, &entries, fds).unwrap_or_else(|e| give_up(e));
+    let argv = std::env::args_os().collect();
+    let inv = crate::flags::parse(config, argv).unwrap_or_else(|e| give_up(e));
+    let (lameduck_tx, lameduck_rx) = watch::channel(false);
+    spawn_lifecycle(link.clone(), lameduck_tx, config.lameduck);
+    let rt = crate::runtime::build(config).unwrap_or_else(|e| give_up(format!("cannot start the tokio runtime: {e}")));
+    let flags_help = crate::flags::flags_help(config);
+    let ctx = Context::new(listeners, lameduck_rx, Some(link.clone()), inv.program_args, flags_help);
+    if config.ready == Ready::Auto {
+        let _ = link.send(FromChild::Ready);
+    }
+    let code = entry(ctx, &rt);
+    let _ = link.send(FromChild::Finished { code });
+    std::process::exit(code)
+}
+
+/// Matches the listeners this binary declares with the ones the supervisor
+/// holds, by name. A listener the supervisor does not hold cannot appear
+/// by a reload: that is an error, not a silent `None`.
+fn adopt(config: &Config, entries: &[ListenerEntry], fds: Vec<OwnedFd>) -> Result<Vec<Listener>, String> {
+    let bound_count = entries.iter().filter(|e| e.bound).count();
+    if bound_count != fds.len() {
+        return Err(format!("the supervisor announced {bound_count} listeners but passed {} fds", fds.len()));
+    }
+    let mut fds: Vec<Option<OwnedFd>> = fds.into_iter().map(Some).collect();
+    let mut fd_index = 0;
+    let mut held = Vec::new();
+    for entry in entries {
+        let fd = if entry.bound {
+            fd_index += 1;
+            fds[fd_index - 1].take()
+        } else {
+            None
+        };
+        held.push((entry, fd));
+    }
+    let mut listeners = Vec::new();
+    for spec in &config.listeners {
+        let Some((entry, fd)) = held.iter_mut().find(|(e, _)| e.name == spec.name) else {
+            return Err(format!(
+                "this binary declares listener `{}`, which the running supervisor does not hold; \
+                 stop and start the service to add a listener",
+                spec.name
+            ));
+        };
+        if entry.network.kind() != spec.network.kind() {
+            return Err(format!(
+                "listener `{}` is {} in this binary but the supervisor holds a {} socket",
+                spec.name, spec.network, entry.network
+            ));
+        }
+        let fd = fd.take();
+        if let Some(fd) = &fd {
+            crate::listener::check_fd(fd, entry.network).map_err(|e| format!("listener `{}`: {e}", spec.name))?;
+        }
+        listeners.push(Listener { name: spec.name.clone(), network: entry.network, fd });
+    }
+    Ok(listeners)
+}
+
+fn spawn_lifecycle(link: Arc<ChildEnd>, lameduck: watch::Sender<bool>, timeout: Duration) {
+    std::thread::Builder::new()
+        .name("littleboss-child".into())
+        .spawn(move || {
+            loop {
+                match link.recv() {
+                    Ok(Some((ToChild::Lameduck, _))) => {
+                        lameduck.send_replace(true);
+                    }
+                    Ok(Some((other, _))) => eprintln!("littleboss: unexpected message from the supervisor: {other:?}"),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        eprintln!("littleboss: bad message from the supervisor: {e}");
+                    }
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            eprintln!("littleboss: the supervisor is gone; lameduck, exiting within {timeout:?}");
+            lameduck.send_replace(true);
+            std::thread::sleep(timeout);
+            eprintln!("littleboss: still running {timeout:?} after the supervisor died; exiting");
+            std::process::exit(1);
+        })
+        .expect("spawn the child lifecycle thread");
+}

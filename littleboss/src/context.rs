@@ -1,0 +1,238 @@
+//! `Context`: what the program's `main` receives.
+
+use std::ffi::OsString;
+use std::future::Future;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::link::{ChildEnd, FromChild};
+use crate::spec::{Kind, Network};
+
+/// One declared listener as the program sees it.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    pub name: String,
+    pub network: Network,
+    /// `None` when the listener is off.
+    pub fd: Option<OwnedFd>,
+}
+
+/// The program's handle on littleboss: its listeners, the lameduck signal,
+/// readiness, and its own command line.
+///
+/// Cheap to clone; every clone refers to the same state.
+///
+/// ```no_run
+/// #[littleboss::main(name = "svc", listener(http = "tcp:127.0.0.1:0"))]
+/// async fn main(ctx: littleboss::Context) {
+///     let listener = ctx.tcp("http").expect("http listener enabled");
+///     println!("serving on {}", listener.local_addr().unwrap());
+///     ctx.lameduck().await; // a reload, stop or signal asks us to wind down
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Context {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    listeners: Vec<Listener>,
+    lameduck: watch::Receiver<bool>,
+    link: Option<Arc<ChildEnd>>,
+    args: Vec<OsString>,
+    flags_help: String,
+}
+
+impl Context {
+    pub(crate) fn new(
+        listeners: Vec<Listener>,
+        lameduck: watch::Receiver<bool>,
+        link: Option<Arc<ChildEnd>>,
+        args: Vec<OsString>,
+        flags_help: String,
+    ) -> Self {
+        Context {
+            inner: Arc::new(Inner {
+                listeners,
+                lameduck,
+                link,
+                args,
+                flags_help,
+            }),
+        }
+    }
+
+    /// The TCP listener declared as `name`, or `None` when it is off
+    /// (declared as `"tcp:"`, or turned off with `-NAME=`).
+    ///
+    /// Each call returns a new handle on the same socket.
+    ///
+    /// # Panics
+    /// If no listener `name` is declared, if it is not a TCP listener, or if
+    /// called outside a tokio runtime.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: littleboss::Context) {
+    /// let listener: tokio::net::TcpListener = ctx.tcp("https").expect("https enabled");
+    /// # }
+    /// ```
+    pub fn tcp(&self, name: &str) -> Option<tokio::net::TcpListener> {
+        let fd = self.take(name, Kind::Tcp)?;
+        let std = std::net::TcpListener::from(fd);
+        std.set_nonblocking(true).expect("set a listener non-blocking");
+        Some(tokio::net::TcpListener::from_std(std).expect("register a listener with tokio"))
+    }
+
+    /// The UDP socket declared as `name`, or `None` when it is off.
+    ///
+    /// # Panics
+    /// As [`tcp`](Context::tcp), for a UDP listener.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: littleboss::Context) {
+    /// let socket: tokio::net::UdpSocket = ctx.udp("dns").expect("dns enabled");
+    /// # }
+    /// ```
+    pub fn udp(&self, name: &str) -> Option<tokio::net::UdpSocket> {
+        let fd = self.take(name, Kind::Udp)?;
+        let std = std::net::UdpSocket::from(fd);
+        std.set_nonblocking(true).expect("set a socket non-blocking");
+        Some(tokio::net::UdpSocket::from_std(std).expect("register a socket with tokio"))
+    }
+
+    /// The unix-socket listener declared as `name`, or `None` when it is off.
+    ///
+    /// # Panics
+    /// As [`tcp`](Context::tcp), for a unix listener.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: littleboss::Context) {
+    /// let listener: tokio::net::UnixListener = ctx.unix("api").expect("api enabled");
+    /// # }
+    /// ```
+    pub fn unix(&self, name: &str) -> Option<tokio::net::UnixListener> {
+        let fd = self.take(name, Kind::Unix)?;
+        let std = std::os::unix::net::UnixListener::from(fd);
+        std.set_nonblocking(true).expect("set a listener non-blocking");
+        Some(tokio::net::UnixListener::from_std(std).expect("register a listener with tokio"))
+    }
+
+    fn take(&self, name: &str, kind: Kind) -> Option<OwnedFd> {
+        let Some(listener) = self.inner.listeners.iter().find(|l| l.name == name) else {
+            let declared: Vec<&str> = self.inner.listeners.iter().map(|l| l.name.as_str()).collect();
+            panic!(
+                "littleboss: no listener named `{name}` is declared (declared: {})",
+                if declared.is_empty() { "none".to_owned() } else { declared.join(", ") }
+            );
+        };
+        let actual = listener.network.kind();
+        if actual != kind {
+            panic!(
+                "littleboss: listener `{name}` is {}, not {}; use ctx.{}(\"{name}\")",
+                listener.network,
+                kind.method(),
+                actual.method()
+            );
+        }
+        if tokio::runtime::Handle::try_current().is_err() {
+            panic!("littleboss: ctx.{}(\"{name}\") needs a tokio runtime; call it inside main", kind.method());
+        }
+        let fd = listener.fd.as_ref()?;
+        Some(fd.try_clone().expect("duplicate a listener fd"))
+    }
+
+    /// Completes when the supervisor asks this program to wind down: a
+    /// reload has a new child ready, a stop was asked for, or the supervisor
+    /// got SIGTERM/SIGINT (in bypass mode: this process did). Stop accepting,
+    /// finish what is in flight, and return from `main`; a program still
+    /// running after the lameduck timeout is killed.
+    ///
+    /// The future is owned (`'static`), so it can be handed to a server's
+    /// graceful shutdown.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: littleboss::Context) {
+    /// ctx.lameduck().await;
+    /// # }
+    /// ```
+    pub fn lameduck(&self) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.inner.lameduck.clone();
+        async move {
+            // A closed channel means the lifecycle thread is gone: wind down too.
+            let _ = rx.wait_for(|lameduck| *lameduck).await;
+        }
+    }
+
+    /// Whether lameduck has begun.
+    ///
+    /// ```no_run
+    /// # fn f(ctx: littleboss::Context) {
+    /// if ctx.is_lameduck() { /* stop taking new work */ }
+    /// # }
+    /// ```
+    pub fn is_lameduck(&self) -> bool {
+        *self.inner.lameduck.borrow()
+    }
+
+    /// Tells the supervisor this program can take traffic. Only needed with
+    /// `ready = "manual"`: otherwise the program counts as ready when `main`
+    /// starts. During a reload the old child serves until this is called (or
+    /// the ready timeout fails the reload). Calling it again does nothing;
+    /// in bypass mode it does nothing.
+    ///
+    /// ```no_run
+    /// #[littleboss::main(name = "svc", ready = "manual")]
+    /// async fn main(ctx: littleboss::Context) {
+    ///     // warm caches, open database connections...
+    ///     ctx.ready();
+    ///     ctx.lameduck().await;
+    /// }
+    /// ```
+    pub fn ready(&self) {
+        if let Some(link) = &self.inner.link {
+            // An error means the supervisor is gone; the lifecycle thread
+            // sees that too and starts lameduck.
+            let _ = link.send(FromChild::Ready);
+        }
+    }
+
+    /// The command line without littleboss's own flags, program name first:
+    /// ready for `clap::Parser::parse_from(ctx.args())`. Arguments that are
+    /// not valid UTF-8 are converted lossily; see [`args_os`](Context::args_os).
+    ///
+    /// ```no_run
+    /// # fn f(ctx: littleboss::Context) {
+    /// let args: Vec<String> = ctx.args();
+    /// # }
+    /// ```
+    pub fn args(&self) -> Vec<String> {
+        self.inner.args.iter().map(|a| a.to_string_lossy().into_owned()).collect()
+    }
+
+    /// [`args`](Context::args) as they were given, not necessarily UTF-8.
+    ///
+    /// ```no_run
+    /// # fn f(ctx: littleboss::Context) {
+    /// let args: Vec<std::ffi::OsString> = ctx.args_os();
+    /// # }
+    /// ```
+    pub fn args_os(&self) -> Vec<OsString> {
+        self.inner.args.clone()
+    }
+
+    /// The help text for littleboss's flags, for a program whose own parser
+    /// answers `--help` (with `help = false` in the attribute), for example
+    /// as clap's `after_help`.
+    ///
+    /// ```no_run
+    /// # fn f(ctx: littleboss::Context) {
+    /// let extra = format!("littleboss flags:\n{}", ctx.flags_help());
+    /// # }
+    /// ```
+    pub fn flags_help(&self) -> &str {
+        &self.inner.flags_help
+    }
+}

@@ -1,0 +1,76 @@
+//! Where control sockets live, and the checks that keep that folder ours.
+
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+/// `$LITTLEBOSS_DIR`, else `$XDG_RUNTIME_DIR/littleboss`, else
+/// `$TMPDIR/littleboss-<uid>` (`/tmp` when `TMPDIR` is unset).
+pub(crate) fn socket_dir() -> PathBuf {
+    let set = |var: &str| std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(dir) = set("LITTLEBOSS_DIR") {
+        return dir;
+    }
+    if let Some(dir) = set("XDG_RUNTIME_DIR") {
+        return dir.join("littleboss");
+    }
+    let tmp = set("TMPDIR").unwrap_or_else(|| PathBuf::from("/tmp"));
+    tmp.join(format!("littleboss-{}", nix::unistd::geteuid()))
+}
+
+/// The control socket of service `name`.
+pub(crate) fn socket_path(name: &str) -> PathBuf {
+    socket_dir().join(format!("{name}.sock"))
+}
+
+/// Creates `dir` (mode 0700) if missing, then checks it is a real folder
+/// owned by us that nobody else can enter. Never changes an existing
+/// folder's owner or mode: a folder that fails the check is refused.
+pub(crate) fn prepare(dir: &Path) -> Result<(), String> {
+    match std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("cannot create the control folder {}: {e}", dir.display())),
+    }
+    let meta = std::fs::symlink_metadata(dir)
+        .map_err(|e| format!("cannot inspect the control folder {}: {e}", dir.display()))?;
+    if !meta.is_dir() {
+        return Err(format!("the control folder {} is not a folder", dir.display()));
+    }
+    let uid = nix::unistd::geteuid().as_raw();
+    if meta.uid() != uid {
+        return Err(format!(
+            "the control folder {} belongs to uid {}, not to us (uid {uid}); refusing to use it",
+            dir.display(),
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(format!(
+            "the control folder {} has mode {:o}; it must be private (0700), so others cannot reach the control socket",
+            dir.display(),
+            meta.mode() & 0o7777
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn creates_private_and_refuses_shared() {
+        let base = std::env::temp_dir().join(format!("lb-dir-test-{}", std::process::id()));
+        let dir = base.join("a/b");
+        prepare(&dir).unwrap();
+        assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let e = prepare(&dir).unwrap_err();
+        assert!(e.contains("has mode 755"), "{e}");
+        // Refused, not repaired.
+        assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o755);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+}

@@ -1,0 +1,8 @@
+//! The control plane: a unix socket per service through which the
+//! `reload`, `stop` and `status` commands talk to the supervisor.
+
+pub(crate) mod client;
+pub(crate) mod dir;
+pub(crate) mod protocol;
+pub(crate) mod server;
+pub(crate) mod status;

@@ -1,0 +1,138 @@
+//! The supervisor's side of the control socket.
+//!
+//! Each connection is served by its own task: it checks the peer, reads
+//! requests one line at a time (bounded in size and time), hands each to the
+//! supervisor, and writes back its responses. A bad message gets an error
+//! reply; nothing a client sends can stop the supervisor.
+
+use std::io;
+use std::os::unix::net::UnixListener as StdUnixListener;
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc;
+
+use super::protocol::{self, MAX_LINE, Request, Response};
+
+/// How long a client may take to send a whole request line.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A request for the supervisor, with where its responses go.
+#[derive(Debug)]
+pub(crate) struct ControlRequest {
+    pub request: Request,
+    pub reply: mpsc::UnboundedSender<Response>,
+}
+
+/// Binds the control socket at `path`. A socket left by a dead supervisor
+/// is replaced; a live one is left alone and named in the error.
+pub(crate) fn bind(path: &Path, name: &str) -> Result<StdUnixListener, String> {
+    match std::os::unix::net::UnixStream::connect(path) {
+        Ok(live) => {
+            let pid = nix::sys::socket::getsockopt(&live, nix::sys::socket::sockopt::PeerCredentials)
+                .map(|c| c.pid().to_string())
+                .unwrap_or_else(|_| "unknown".to_owned());
+            return Err(format!("`{name}` is already running (pid {pid}), control socket {}", path.display()));
+        }
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            eprintln!("littleboss: removing the stale control socket {} left by a dead supervisor", path.display());
+            std::fs::remove_file(path)
+                .map_err(|e| format!("cannot remove the stale control socket {}: {e}", path.display()))?;
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot check the control socket {}: {e}", path.display())),
+    }
+    StdUnixListener::bind(path).map_err(|e| format!("cannot create the control socket {}: {e}", path.display()))
+}
+
+/// Accepts control connections for ever.
+pub(crate) async fn serve(listener: UnixListener, requests: mpsc::UnboundedSender<ControlRequest>) {
+    let our_uid = nix::unistd::geteuid().as_raw();
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // EMFILE and friends: say so, back off a little, keep serving.
+                eprintln!("littleboss: control socket accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let requests = requests.clone();
+        tokio::spawn(async move {
+            match stream.peer_cred() {
+                Ok(cred) if cred.uid() == our_uid || cred.uid() == 0 => serve_connection(stream, requests).await,
+                Ok(cred) => {
+                    eprintln!(
+                        "littleboss: refused a control connection from uid {} (pid {:?}): only uid {our_uid} and root may control this supervisor",
+                        cred.uid(),
+                        cred.pid()
+                    );
+                    let error = Response::Error { error: "permission denied: not the supervisor's user".to_owned() };
+                    let mut stream = stream;
+                    let _ = stream.write_all(&protocol::encode(&error)).await;
+                }
+                Err(e) => eprintln!("littleboss: cannot identify a control peer: {e}"),
+            }
+        });
+    }
+}
+
+async fn serve_connection(stream: UnixStream, requests: mpsc::UnboundedSender<ControlRequest>) {
+    let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let limited = (&mut read).take(MAX_LINE as u64 + 1);
+        let n = match tokio::time::timeout(READ_TIMEOUT, read_line(limited, &mut line)).await {
+            Ok(Ok(n)) => n,
+            Ok(Err(_)) => return,
+            Err(_elapsed) => {
+                let error = Response::Error { error: format!("no complete request within {READ_TIMEOUT:?}") };
+                let _ = write.write_all(&protocol::encode(&error)).await;
+                return;
+            }
+        };
+        if n == 0 {
+            return;
+        }
+        if line.last() != Some(&b'\n') {
+            let error = if n > MAX_LINE {
+                format!("request longer than {MAX_LINE} bytes")
+            } else {
+                "request not terminated by a newline".to_owned()
+            };
+            let _ = write.write_all(&protocol::encode(&Response::Error { error })).await;
+            return;
+        }
+        let request = match protocol::decode_request(line.trim_ascii_end()) {
+            Ok(request) => request,
+            Err(error) => {
+                eprintln!("littleboss: bad control request: {error}");
+                if write.write_all(&protocol::encode(&Response::Error { error })).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
+        let (reply, mut responses) = mpsc::unbounded_channel();
+        if requests.send(ControlRequest { request, reply }).is_err() {
+            return;
+        }
+        while let Some(response) = responses.recv().await {
+            if write.write_all(&protocol::encode(&response)).await.is_err() {
+                return;
+            }
+            if response.is_final() {
+                break;
+            }
+        }
+    }
+}
+
+async fn read_line<R: AsyncBufReadExt + Unpin>(mut r: R, line: &mut Vec<u8>) -> io::Result<usize> {
+    r.read_until(b'\n', line).await
+}

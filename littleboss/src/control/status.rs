@@ -1,0 +1,118 @@
+//! The supervisor's state as `status` reports it, and its human rendering.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::time_fmt::format_utc;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Status {
+    pub name: String,
+    pub supervisor_pid: u32,
+    /// Unix seconds.
+    pub supervisor_started: u64,
+    /// The child taking traffic, if any.
+    pub child: Option<ChildStatus>,
+    /// A new child started by a reload and not ready yet.
+    pub reloading: Option<ChildStatus>,
+    pub reloads: u64,
+    pub failures: u64,
+    /// The most recent failure, in words.
+    pub last_failure: Option<String>,
+    pub listeners: Vec<ListenerStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ChildStatus {
+    pub pid: u32,
+    /// Unix seconds.
+    pub started: u64,
+    pub path: String,
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ListenerStatus {
+    pub name: String,
+    pub network: String,
+    /// The bound address (`:0` resolved); `None` when off.
+    pub address: Option<String>,
+}
+
+impl Status {
+    /// The text `-littleboss=status` prints, after the Go package's.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "littleboss: {}\n", self.name);
+        let _ = writeln!(
+            out,
+            "supervisor pid {}, started {}",
+            self.supervisor_pid,
+            format_utc(self.supervisor_started)
+        );
+        match &self.child {
+            Some(c) => {
+                let _ = writeln!(
+                    out,
+                    "child      pid {}, started {}, reloads {}, failures {}",
+                    c.pid,
+                    format_utc(c.started),
+                    self.reloads,
+                    self.failures
+                );
+            }
+            None => {
+                let _ = writeln!(out, "child      none, reloads {}, failures {}", self.reloads, self.failures);
+            }
+        }
+        if let Some(r) = &self.reloading {
+            let _ = writeln!(out, "reloading  pid {}, started {}, from {}", r.pid, format_utc(r.started), r.path);
+        }
+        if let Some(f) = &self.last_failure {
+            let _ = writeln!(out, "last failure: {f}");
+        }
+        if let Some(c) = &self.child {
+            let _ = writeln!(out, "\ncommand line:\n\t{} {}", c.path, c.args.join(" "));
+        }
+        if !self.listeners.is_empty() {
+            let _ = writeln!(out, "\nlisteners:");
+            for l in &self.listeners {
+                let addr = l.address.as_deref().unwrap_or("off");
+                let _ = writeln!(out, "\t{}:\t{} {addr}", l.name, l.network);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_like_the_go_package() {
+        let s = Status {
+            name: "blog".into(),
+            supervisor_pid: 10,
+            supervisor_started: 0,
+            child: Some(ChildStatus { pid: 11, started: 60, path: "/bin/blog".into(), args: vec!["-v".into()] }),
+            reloading: None,
+            reloads: 1,
+            failures: 0,
+            last_failure: None,
+            listeners: vec![
+                ListenerStatus { name: "http".into(), network: "tcp".into(), address: Some("[::]:8080".into()) },
+                ListenerStatus { name: "admin".into(), network: "tcp".into(), address: None },
+            ],
+        };
+        assert_eq!(
+            s.render(),
+            "littleboss: blog\n\n\
+             supervisor pid 10, started 1970-01-01 00:00:00 UTC\n\
+             child      pid 11, started 1970-01-01 00:01:00 UTC, reloads 1, failures 0\n\n\
+             command line:\n\t/bin/blog -v\n\n\
+             listeners:\n\thttp:\ttcp [::]:8080\n\tadmin:\ttcp off\n"
+        );
+    }
+}

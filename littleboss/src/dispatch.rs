@@ -1,0 +1,37 @@
+//! Choosing the mode. Runs first in `main`, before any thread or runtime
+//! exists, so the environment can be read and changed safely.
+
+use tokio::runtime::Runtime;
+
+use crate::builder::Config;
+use crate::context::Context;
+use crate::exit::{USAGE, fail};
+use crate::flags::{self, Mode};
+
+/// The program's `main`, wrapped: runs on the given runtime, returns the
+/// exit code.
+pub(crate) type Entry<'a> = Box<dyn FnOnce(Context, &Runtime) -> i32 + 'a>;
+
+pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
+    if !config.errors.is_empty() {
+        for e in &config.errors {
+            eprintln!("littleboss: {e}");
+        }
+        std::process::exit(USAGE);
+    }
+    if let Some(link) = crate::child::channel_from_env() {
+        crate::child::run(&config, link, entry);
+    }
+    let argv: Vec<_> = std::env::args_os().collect();
+    let program = argv.first().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    let inv = flags::parse(&config, argv).unwrap_or_else(|e| fail(USAGE, format!("{e}\nRun `{program} -h` for help.")));
+    if inv.help {
+        print!("{}", flags::usage(&config, &program));
+        std::process::exit(0);
+    }
+    match inv.mode {
+        Mode::Bypass => crate::bypass::run(&config, inv, entry),
+        Mode::Start => crate::supervisor::run(&config, inv),
+        Mode::Reload | Mode::Stop | Mode::Status => crate::control::client::run(&config, inv),
+    }
+}

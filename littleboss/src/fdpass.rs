@@ -1,0 +1,120 @@
+//! A unix SOCK_SEQPACKET socketpair and file descriptors passed over it
+//! with SCM_RIGHTS.
+//!
+//! SEQPACKET keeps message boundaries (so an fd arrives with exactly the
+//! message that names it) and, unlike SOCK_DGRAM, reports end-of-file when
+//! the peer is gone: that is how a child learns its supervisor died.
+
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::sys::socket::{
+    self, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
+};
+
+/// The largest message either side sends, fds aside.
+pub(crate) const MAX_MESSAGE: usize = 64 * 1024;
+/// The most fds one message carries (the kernel's own limit is 253).
+pub(crate) const MAX_FDS: usize = 253;
+
+/// A connected pair, both ends close-on-exec.
+pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
+    Ok(socket::socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )?)
+}
+
+/// Sends one message with `fds` attached. Errors with `WouldBlock` on a
+/// non-blocking socket whose buffer is full.
+pub(crate) fn send(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
+    if fds.len() > MAX_FDS {
+        return Err(io::Error::other(format!("cannot pass {} fds in one message", fds.len())));
+    }
+    let raw: Vec<RawFd> = fds.iter().map(|fd| fd.as_raw_fd()).collect();
+    let rights = [ControlMessage::ScmRights(&raw)];
+    let cmsgs: &[ControlMessage] = if raw.is_empty() { &[] } else { &rights };
+    let iov = [IoSlice::new(data)];
+    // MSG_NOSIGNAL: a dead peer is an EPIPE error here, not a SIGPIPE.
+    let sent = socket::sendmsg::<()>(sock.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None)?;
+    if sent != data.len() {
+        return Err(io::Error::other("short write on a SEQPACKET socket"));
+    }
+    Ok(())
+}
+
+/// One received message: its bytes and the fds that came with it.
+/// Empty bytes and no fds means the peer closed its end.
+#[derive(Debug)]
+pub(crate) struct Received {
+    pub data: Vec<u8>,
+    pub fds: Vec<OwnedFd>,
+}
+
+/// Receives one message. The fds arrive close-on-exec.
+pub(crate) fn recv(sock: BorrowedFd<'_>) -> io::Result<Received> {
+    let mut buf = vec![0u8; MAX_MESSAGE];
+    let mut cmsg_space = nix::cmsg_space!([RawFd; MAX_FDS]);
+    let (len, fds, truncated) = {
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        let msg = socket::recvmsg::<()>(
+            sock.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg_space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        )?;
+        let mut fds = Vec::new();
+        for cmsg in msg.cmsgs()? {
+            if let ControlMessageOwned::ScmRights(raw) = cmsg {
+                for fd in raw {
+                    // SAFETY: the kernel has just installed `fd` in our table
+                    // for this message; nothing else refers to it yet.
+                    fds.push(unsafe { OwnedFd::from_raw_fd(fd) });
+                }
+            }
+        }
+        let truncated = msg.flags.intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
+        (msg.bytes, fds, truncated)
+    };
+    if truncated {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a message on the child channel was too large and was truncated",
+        ));
+    }
+    buf.truncate(len);
+    Ok(Received { data: buf, fds })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn passes_a_working_fd_with_its_message() {
+        let (a, b) = socketpair().unwrap();
+        let (mut r, mut w) = std::os::unix::net::UnixStream::pair().unwrap();
+        send(a.as_fd(), b"hello", &[w.as_fd()]).unwrap();
+        let got = recv(b.as_fd()).unwrap();
+        assert_eq!(got.data, b"hello");
+        assert_eq!(got.fds.len(), 1);
+        let mut passed = std::os::unix::net::UnixStream::from(got.fds.into_iter().next().unwrap());
+        passed.write_all(b"x").unwrap();
+        let mut byte = [0u8];
+        r.read_exact(&mut byte).unwrap();
+        assert_eq!(&byte, b"x");
+        w.write_all(b"y").unwrap();
+    }
+
+    #[test]
+    fn closed_peer_reads_as_empty() {
+        let (a, b) = socketpair().unwrap();
+        drop(a);
+        let got = recv(b.as_fd()).unwrap();
+        assert!(got.data.is_empty() && got.fds.is_empty());
+    }
+}

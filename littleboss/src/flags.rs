@@ -1,0 +1,233 @@
+//! The command line: the mode flag, the listener flags, and everything
+//! else, which belongs to the program and is passed on untouched.
+//!
+//! Flags are accepted the Go way and the Rust way: `-littleboss=start`,
+//! `--littleboss=start`, `--littleboss start`. A `--` ends littleboss's
+//! flags; it and all that follows reach the program as they are.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+
+use crate::builder::Config;
+use crate::spec::ListenerSpec;
+
+/// What the invocation asks littleboss to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Bypass,
+    Start,
+    Reload,
+    Stop,
+    Status,
+}
+
+impl Mode {
+    fn parse(s: &str) -> Option<Mode> {
+        Some(match s {
+            "bypass" => Mode::Bypass,
+            "start" => Mode::Start,
+            "reload" => Mode::Reload,
+            "stop" => Mode::Stop,
+            "status" => Mode::Status,
+            _ => return None,
+        })
+    }
+}
+
+/// The command line, taken apart.
+#[derive(Debug, Clone)]
+pub(crate) struct Invocation {
+    pub mode: Mode,
+    /// The declared listeners with the command line's addresses applied.
+    pub listeners: Vec<ListenerSpec>,
+    /// `argv[1..]` without the mode flag: what every child is started with.
+    pub child_args: Vec<OsString>,
+    /// `argv` without littleboss's flags, program name first.
+    pub program_args: Vec<OsString>,
+    /// `-h` or `--help` was given (and littleboss answers it).
+    pub help: bool,
+}
+
+/// Splits `argv` (program name first). An `Err` is a message for the user.
+pub(crate) fn parse(config: &Config, argv: Vec<OsString>) -> Result<Invocation, String> {
+    let mut args = argv.into_iter();
+    let program = args.next().unwrap_or_else(|| OsString::from(&config.name));
+    let mut inv = Invocation {
+        mode: Mode::Bypass,
+        listeners: config.listeners.clone(),
+        child_args: Vec::new(),
+        program_args: vec![program],
+        help: false,
+    };
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            inv.child_args.push(arg.clone());
+            inv.program_args.push(arg);
+            inv.child_args.extend(args.clone());
+            inv.program_args.extend(args);
+            break;
+        }
+        let Some((name, inline)) = arg.to_str().and_then(split_flag) else {
+            inv.child_args.push(arg.clone());
+            inv.program_args.push(arg);
+            continue;
+        };
+        let is_listener = inv.listeners.iter().any(|l| l.name == name);
+        if name != config.flag && !is_listener {
+            if config.help && inline.is_none() && (name == "h" || name == "help") {
+                inv.help = true;
+            }
+            inv.child_args.push(arg.clone());
+            inv.program_args.push(arg);
+            continue;
+        }
+        let value = match inline {
+            Some(v) => v.to_owned(),
+            None => match args.next().map(OsString::into_string) {
+                Some(Ok(v)) => v,
+                Some(Err(_)) => return Err(format!("-{name}: the value is not valid UTF-8")),
+                None if is_listener => {
+                    return Err(format!("-{name} needs an address (or `-{name}=` to turn it off)"));
+                }
+                None => return Err(format!("-{name} needs a mode ({MODES})")),
+            },
+        };
+        if name == config.flag {
+            inv.mode = Mode::parse(&value)
+                .ok_or_else(|| format!("-{name}: unknown mode `{value}` (expected {MODES})"))?;
+        } else {
+            let slot = inv.listeners.iter_mut().find(|l| l.name == name).expect("checked above");
+            *slot = slot.with_address(&value).map_err(|e| format!("-{name}: {e}"))?;
+            inv.child_args.push(format!("-{name}={value}").into());
+        }
+    }
+    Ok(inv)
+}
+
+const MODES: &str = "bypass, start, reload, stop or status";
+
+/// `-name=value`, `--name=value`, `-name`, `--name` → (name, value).
+fn split_flag(arg: &str) -> Option<(&str, Option<&str>)> {
+    let body = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-'))?;
+    if body.is_empty() || body.starts_with('-') {
+        return None;
+    }
+    Some(match body.split_once('=') {
+        Some((name, value)) => (name, Some(value)),
+        None => (body, None),
+    })
+}
+
+/// The help text for littleboss's flags (the mode flag first, then each
+/// listener with its default), as the Go package prints it.
+pub(crate) fn flags_help(config: &Config) -> String {
+    let mut out = String::new();
+    let flag = &config.flag;
+    let name = &config.name;
+    let _ = writeln!(out, "  -{flag}=MODE");
+    let _ = writeln!(out, "        instruct the littleboss (default \"bypass\"):");
+    let _ = writeln!(out);
+    let _ = writeln!(out, "        start:   start and manage this process using service name {name:?}");
+    let _ = writeln!(out, "        stop:    signal the littleboss to shut down the process");
+    let _ = writeln!(out, "        status:  print statistics about the running littleboss (add --json for JSON)");
+    let _ = writeln!(out, "        reload:  replace the managed process with the executed binary");
+    let _ = writeln!(out, "        bypass:  disable littleboss, run the program directly");
+    for l in &config.listeners {
+        let _ = writeln!(out, "  -{}=ADDR", l.name);
+        let default = l.address.as_deref().unwrap_or("");
+        let _ = writeln!(
+            out,
+            "        {} listener address (default {default:?}; `-{}=` turns it off)",
+            l.network, l.name
+        );
+    }
+    out
+}
+
+/// The full `-h` text for a program without a parser of its own.
+pub(crate) fn usage(config: &Config, program: &str) -> String {
+    format!("Usage of {program}:\n{}", flags_help(config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Littleboss;
+
+    fn config() -> Config {
+        Littleboss::new("svc").listener("https", "tcp::443").listener("off", "tcp:").config
+    }
+
+    fn argv(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    fn strs(v: &[OsString]) -> Vec<&str> {
+        v.iter().map(|s| s.to_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn mode_flag_in_every_spelling() {
+        for args in [
+            &["p", "-littleboss=start"][..],
+            &["p", "--littleboss=start"],
+            &["p", "--littleboss", "start"],
+            &["p", "-littleboss", "start"],
+        ] {
+            let inv = parse(&config(), argv(args)).unwrap();
+            assert_eq!(inv.mode, Mode::Start, "{args:?}");
+            assert!(inv.child_args.is_empty(), "{args:?}");
+        }
+        assert_eq!(parse(&config(), argv(&["p"])).unwrap().mode, Mode::Bypass);
+    }
+
+    #[test]
+    fn program_arguments_pass_through_in_order() {
+        let inv = parse(
+            &config(),
+            argv(&["p", "-v", "--https=:8443", "file", "-littleboss=start", "--x=1", "--", "-https=no"]),
+        )
+        .unwrap();
+        assert_eq!(strs(&inv.program_args), ["p", "-v", "file", "--x=1", "--", "-https=no"]);
+        assert_eq!(strs(&inv.child_args), ["-v", "-https=:8443", "file", "--x=1", "--", "-https=no"]);
+        assert_eq!(inv.listeners[0].address.as_deref(), Some(":8443"));
+    }
+
+    #[test]
+    fn listeners_overridden_and_disabled() {
+        let inv = parse(&config(), argv(&["p", "-https=", "--off", "127.0.0.1:0"])).unwrap();
+        assert_eq!(inv.listeners[0].address, None);
+        assert_eq!(inv.listeners[1].address.as_deref(), Some("127.0.0.1:0"));
+    }
+
+    #[test]
+    fn bad_values_name_the_flag() {
+        let e = parse(&config(), argv(&["p", "-littleboss=begin"])).unwrap_err();
+        assert_eq!(e, "-littleboss: unknown mode `begin` (expected bypass, start, reload, stop or status)");
+        let e = parse(&config(), argv(&["p", "-https=nonsense"])).unwrap_err();
+        assert!(e.starts_with("-https: address `nonsense` is not host:port"), "{e}");
+        let e = parse(&config(), argv(&["p", "--https"])).unwrap_err();
+        assert!(e.starts_with("-https needs an address"), "{e}");
+        let e = parse(&config(), argv(&["p", "--littleboss"])).unwrap_err();
+        assert!(e.starts_with("-littleboss needs a mode"), "{e}");
+    }
+
+    #[test]
+    fn help_is_seen_only_when_littleboss_answers_it() {
+        assert!(parse(&config(), argv(&["p", "-h"])).unwrap().help);
+        assert!(parse(&config(), argv(&["p", "--help"])).unwrap().help);
+        let own = Littleboss::new("svc").help(false).config;
+        let inv = parse(&own, argv(&["p", "--help"])).unwrap();
+        assert!(!inv.help);
+        assert_eq!(strs(&inv.program_args), ["p", "--help"]);
+    }
+
+    #[test]
+    fn usage_lists_mode_and_listeners() {
+        let text = usage(&config(), "p");
+        assert!(text.contains("-littleboss=MODE"));
+        assert!(text.contains("start:   start and manage this process using service name \"svc\""));
+        assert!(text.contains("-https=ADDR\n        tcp listener address (default \":443\""));
+        assert!(text.contains("-off=ADDR\n        tcp listener address (default \"\""));
+    }
+}

@@ -1,0 +1,54 @@
+//! Self-supervising binaries.
+//!
+//! Put one attribute on `main`:
+//!
+//! ```no_run
+//! #[littleboss::main(name = "myblog", listener(http = "tcp:127.0.0.1:8080"))]
+//! async fn main(ctx: littleboss::Context) {
+//!     let listener = ctx.tcp("http").expect("http listener enabled");
+//!     let lameduck = ctx.lameduck();
+//!     tokio::select! {
+//!         _ = async { loop { let _ = listener.accept().await; } } => {}
+//!         _ = lameduck => {}
+//!     }
+//! }
+//! ```
+//!
+//! The program runs directly by default. With `-littleboss=start` it becomes
+//! a supervisor: it binds the listeners once, for its whole life, and runs
+//! the program as a child that receives them over a unix socket. Then:
+//!
+//! - `newbin -littleboss=reload` starts a child from `newbin` while the old
+//!   one keeps serving; once the new child is ready the old one is told to
+//!   wind down ([`Context::lameduck`]). Not a connection is refused.
+//! - `-littleboss=status` prints the supervisor's state (`--json` for JSON).
+//! - `-littleboss=stop` winds the child down and exits with its exit code.
+//!
+//! Listener addresses can be overridden on the command line
+//! (`-http=127.0.0.1:9000`, or `-http=` to turn one off). Every other argument
+//! reaches the program unchanged through [`Context::args`].
+//!
+//! Programs that prefer no macro use the builder it expands to,
+//! [`Littleboss`].
+
+mod builder;
+mod bypass;
+mod child;
+mod context;
+mod control;
+mod dispatch;
+mod exit;
+mod fdpass;
+mod flags;
+mod link;
+mod listener;
+mod main_result;
+mod runtime;
+mod spec;
+mod supervisor;
+mod time_fmt;
+
+pub use builder::{Flavor, Littleboss, Ready};
+pub use context::Context;
+pub use littleboss_macros::main;
+pub use main_result::MainResult;

@@ -1,0 +1,160 @@
+//! The child channel: the messages a supervisor and its child exchange over
+//! their SEQPACKET socketpair, one JSON object per packet.
+//!
+//! Supervisor to child: `hello` (with the listener fds attached) and
+//! `lameduck`. Child to supervisor: `hello` (who it is), `ready`, `error`
+//! (why it cannot start) and `finished` (main returned, with its exit
+//! code). End-of-file on either side means the other is gone.
+
+use std::io;
+use std::os::fd::{AsFd, OwnedFd, RawFd};
+
+use serde::{Deserialize, Serialize};
+use tokio::io::unix::AsyncFd;
+
+use crate::fdpass;
+use crate::spec::Network;
+
+/// The version of this protocol; both ends check it.
+pub(crate) const VERSION: u32 = 1;
+/// The child's end of the channel is always at this fd.
+pub(crate) const CHILD_FD: RawFd = 3;
+/// Set in the child's environment (to [`CHILD_FD`]) to make it a child.
+pub(crate) const ENV_VAR: &str = "LITTLEBOSS_CHANNEL_FD";
+
+/// A listener as the supervisor holds it: off, or bound with its fd
+/// attached to the `hello` message (in the order of the entries).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct ListenerEntry {
+    pub name: String,
+    pub network: Network,
+    pub bound: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "msg", rename_all = "snake_case")]
+pub(crate) enum ToChild {
+    Hello { name: String, listeners: Vec<ListenerEntry> },
+    Lameduck,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "msg", rename_all = "snake_case")]
+pub(crate) enum FromChild {
+    Hello { name: String },
+    Ready,
+    Error { error: String },
+    Finished { code: i32 },
+}
+
+#[derive(Serialize, Deserialize)]
+struct Envelope<T> {
+    v: u32,
+    #[serde(flatten)]
+    body: T,
+}
+
+fn encode<T: Serialize>(body: T) -> Vec<u8> {
+    serde_json::to_vec(&Envelope { v: VERSION, body }).expect("channel messages serialize")
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> io::Result<T> {
+    let bad = |e: String| io::Error::new(io::ErrorKind::InvalidData, e);
+    let env: Envelope<serde_json::Value> =
+        serde_json::from_slice(bytes).map_err(|e| bad(format!("bad channel message: {e}")))?;
+    if env.v != VERSION {
+        return Err(bad(format!(
+            "channel protocol version {} is not ours ({VERSION}); are the two binaries from the same littleboss?",
+            env.v
+        )));
+    }
+    serde_json::from_value(env.body).map_err(|e| bad(format!("bad channel message: {e}")))
+}
+
+/// The child's end: blocking, shared between the lifecycle thread (which
+/// reads) and `Context` (which writes `ready`).
+#[derive(Debug)]
+pub(crate) struct ChildEnd {
+    fd: OwnedFd,
+}
+
+impl ChildEnd {
+    pub fn new(fd: OwnedFd) -> Self {
+        ChildEnd { fd }
+    }
+
+    pub fn send(&self, msg: FromChild) -> io::Result<()> {
+        fdpass::send(self.fd.as_fd(), &encode(msg), &[])
+    }
+
+    /// The next message, or `None` at end-of-file (the supervisor is gone).
+    pub fn recv(&self) -> io::Result<Option<(ToChild, Vec<OwnedFd>)>> {
+        let got = fdpass::recv(self.fd.as_fd())?;
+        if got.data.is_empty() && got.fds.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some((decode(&got.data)?, got.fds)))
+    }
+}
+
+/// The supervisor's end, driven by its tokio runtime.
+#[derive(Debug)]
+pub(crate) struct SupervisorEnd {
+    fd: AsyncFd<OwnedFd>,
+}
+
+impl SupervisorEnd {
+    /// Wraps a socket; it is made non-blocking.
+    pub fn new(fd: OwnedFd) -> io::Result<Self> {
+        nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK))?;
+        // SAFETY: the AsyncFd owns `fd` outright, so it stays open and the
+        // same socket for the AsyncFd's whole life.
+        let fd = unsafe { AsyncFd::register(fd)? };
+        Ok(SupervisorEnd { fd })
+    }
+
+    pub async fn send(&self, msg: ToChild, fds: &[std::os::fd::BorrowedFd<'_>]) -> io::Result<()> {
+        let data = encode(msg);
+        loop {
+            let mut guard = self.fd.writable().await?;
+            match guard.try_io(|fd| fdpass::send(fd.get_ref().as_fd(), &data, fds)) {
+                Ok(result) => return result,
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// The next message, or `None` at end-of-file (the child is gone).
+    pub async fn recv(&self) -> io::Result<Option<FromChild>> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            match guard.try_io(|fd| fdpass::recv(fd.get_ref().as_fd())) {
+                // A child never sends fds; any that came are dropped (closed) here.
+                Ok(Ok(got)) if got.data.is_empty() => return Ok(None),
+                Ok(Ok(got)) => return decode(&got.data).map(Some),
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip_with_version() {
+        let bytes = encode(FromChild::Finished { code: 3 });
+        assert_eq!(String::from_utf8_lossy(&bytes), r#"{"v":1,"msg":"finished","code":3}"#);
+        assert_eq!(decode::<FromChild>(&bytes).unwrap(), FromChild::Finished { code: 3 });
+    }
+
+    #[test]
+    fn rejects_other_versions_and_garbage() {
+        let e = decode::<FromChild>(br#"{"v":2,"msg":"ready"}"#).unwrap_err();
+        assert!(e.to_string().contains("version 2"), "{e}");
+        assert!(decode::<FromChild>(b"not json").is_err());
+        assert!(decode::<FromChild>(br#"{"v":1,"msg":"launch"}"#).is_err());
+    }
+}

@@ -1,0 +1,219 @@
+//! Binding listeners from their specs, and checking fds handed to us.
+//!
+//! Every socket is created close-on-exec: it reaches a child only over the
+//! child channel, never by inheritance.
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::sys::socket::{
+    self, AddressFamily, Backlog, SockFlag, SockType, SockaddrLike, SockaddrStorage, sockopt,
+};
+
+use crate::spec::{Kind, ListenerSpec, Network, split_host_port};
+
+/// A bound listener and the address it ended up on (`:0` resolved).
+#[derive(Debug)]
+pub(crate) struct Bound {
+    pub fd: OwnedFd,
+    pub address: String,
+}
+
+/// Binds one listener; `None` when its address is empty (it is off).
+pub(crate) fn bind(spec: &ListenerSpec) -> Result<Option<Bound>, String> {
+    let Some(addr) = spec.address.as_deref() else {
+        return Ok(None);
+    };
+    let bound = match spec.network {
+        Network::Unix => bind_unix(Path::new(addr)),
+        network => bind_inet(network, addr),
+    };
+    let fd = bound.map_err(|e| {
+        format!("-{}: cannot listen on {} {addr}: {e}", spec.name, spec.network)
+    })?;
+    let address = local_address(&fd, spec.network.kind())
+        .map_err(|e| format!("-{}: cannot read the bound address: {e}", spec.name))?;
+    Ok(Some(Bound { fd, address }))
+}
+
+/// Binds every listener in order, stopping at the first failure.
+pub(crate) fn bind_all(specs: &[ListenerSpec]) -> Result<Vec<Option<Bound>>, String> {
+    specs.iter().map(bind).collect()
+}
+
+fn bind_inet(network: Network, addr: &str) -> io::Result<OwnedFd> {
+    let (host, port) = split_host_port(addr).map_err(io::Error::other)?;
+    let stream = network.kind() == Kind::Tcp;
+    let any4 = SocketAddr::from(([0u8; 4], port));
+    let any6 = SocketAddr::from(([0u16; 8], port));
+    if host.is_empty() {
+        return match network {
+            Network::Tcp4 | Network::Udp4 => inet_socket(any4, stream, false),
+            Network::Tcp6 | Network::Udp6 => inet_socket(any6, stream, true),
+            // Every address: dual-stack where the machine has IPv6.
+            _ => inet_socket(any6, stream, false).or_else(|e| {
+                if no_ipv6(&e) { inet_socket(any4, stream, false) } else { Err(e) }
+            }),
+        };
+    }
+    let want_v4 = matches!(network, Network::Tcp4 | Network::Udp4);
+    let want_v6 = matches!(network, Network::Tcp6 | Network::Udp6);
+    let mut last = io::Error::new(io::ErrorKind::NotFound, format!("`{host}` has no suitable address"));
+    for candidate in (host, port).to_socket_addrs()? {
+        if (want_v4 && !candidate.is_ipv4()) || (want_v6 && !candidate.is_ipv6()) {
+            continue;
+        }
+        match inet_socket(candidate, stream, candidate.is_ipv6()) {
+            Ok(fd) => return Ok(fd),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+fn no_ipv6(e: &io::Error) -> bool {
+    let code = e.raw_os_error();
+    code == Some(Errno::EAFNOSUPPORT as i32) || code == Some(Errno::EADDRNOTAVAIL as i32)
+}
+
+fn inet_socket(addr: SocketAddr, stream: bool, v6only: bool) -> io::Result<OwnedFd> {
+    let family = if addr.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
+    let ty = if stream { SockType::Stream } else { SockType::Datagram };
+    let fd = socket::socket(family, ty, SockFlag::SOCK_CLOEXEC, None)?;
+    if stream {
+        socket::setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+    }
+    if addr.is_ipv6() {
+        socket::setsockopt(&fd, sockopt::Ipv6V6Only, &v6only)?;
+    }
+    socket::bind(fd.as_raw_fd(), &SockaddrStorage::from(addr))?;
+    if stream {
+        // The kernel's maximum queue: connections that arrive while one
+        // child hands over to the next wait here instead of being refused.
+        socket::listen(&fd, Backlog::MAXALLOWABLE)?;
+    }
+    Ok(fd)
+}
+
+fn bind_unix(path: &Path) -> io::Result<OwnedFd> {
+    remove_stale_unix_socket(path)?;
+    let listener = std::os::unix::net::UnixListener::bind(path)?;
+    socket::listen(&listener, Backlog::MAXALLOWABLE)?;
+    Ok(listener.into())
+}
+
+/// Removes a unix socket file nobody listens on any more; refuses to touch
+/// a live one or anything that is not a socket.
+fn remove_stale_unix_socket(path: &Path) -> io::Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if !meta.file_type().is_socket() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} exists and is not a socket", path.display()),
+        ));
+    }
+    match std::os::unix::net::UnixStream::connect(path) {
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::AddrInUse,
+            format!("{} is in use by a running program", path.display()),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => std::fs::remove_file(path),
+        Err(_) => Ok(()),
+    }
+}
+
+/// The address a socket is bound to, as a person would write it.
+pub(crate) fn local_address(fd: &OwnedFd, kind: Kind) -> io::Result<String> {
+    let dup = fd.try_clone()?;
+    Ok(match kind {
+        Kind::Tcp => std::net::TcpListener::from(dup).local_addr()?.to_string(),
+        Kind::Udp => std::net::UdpSocket::from(dup).local_addr()?.to_string(),
+        Kind::Unix => {
+            let addr = std::os::unix::net::UnixListener::from(dup).local_addr()?;
+            match addr.as_pathname() {
+                Some(p) => p.display().to_string(),
+                None => "(unnamed)".to_owned(),
+            }
+        }
+    })
+}
+
+/// Checks that an fd we were handed is a socket fit for `network`: the
+/// right type, family and, for streams, listening.
+pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), String> {
+    let ty = socket::getsockopt(fd, sockopt::SockType)
+        .map_err(|e| format!("fd {} is not a socket ({e})", fd.as_raw_fd()))?;
+    let family = socket::getsockname::<SockaddrStorage>(fd.as_fd().as_raw_fd())
+        .map_err(|e| format!("fd {}: cannot read its address ({e})", fd.as_raw_fd()))?
+        .family();
+    let (want_ty, families): (SockType, &[AddressFamily]) = match network.kind() {
+        Kind::Tcp => (SockType::Stream, &[AddressFamily::Inet, AddressFamily::Inet6]),
+        Kind::Udp => (SockType::Datagram, &[AddressFamily::Inet, AddressFamily::Inet6]),
+        Kind::Unix => (SockType::Stream, &[AddressFamily::Unix]),
+    };
+    if ty != want_ty || !family.is_some_and(|f| families.contains(&f)) {
+        return Err(format!(
+            "fd {} is a {ty:?} socket of family {family:?}, not a {network} socket",
+            fd.as_raw_fd()
+        ));
+    }
+    if want_ty == SockType::Stream && !socket::getsockopt(fd, sockopt::AcceptConn).unwrap_or(false) {
+        return Err(format!("fd {} is a {network} socket that is not listening", fd.as_raw_fd()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(s: &str) -> ListenerSpec {
+        ListenerSpec::parse("t", s).unwrap()
+    }
+
+    #[test]
+    fn binds_port_zero_and_reports_the_real_port() {
+        let b = bind(&spec("tcp:127.0.0.1:0")).unwrap().unwrap();
+        assert!(b.address.starts_with("127.0.0.1:"));
+        assert_ne!(b.address, "127.0.0.1:0");
+        check_fd(&b.fd, Network::Tcp).unwrap();
+        let e = check_fd(&b.fd, Network::Udp).unwrap_err();
+        assert!(e.contains("not a udp socket"), "{e}");
+    }
+
+    #[test]
+    fn empty_address_is_off() {
+        assert!(bind(&spec("tcp:")).unwrap().is_none());
+    }
+
+    #[test]
+    fn udp_and_unix() {
+        let u = bind(&spec("udp4::0")).unwrap().unwrap();
+        check_fd(&u.fd, Network::Udp4).unwrap();
+        let dir = std::env::temp_dir().join(format!("lb-listener-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sock");
+        let x = bind(&spec(&format!("unix:{}", path.display()))).unwrap().unwrap();
+        assert_eq!(x.address, path.display().to_string());
+        // A live socket is never replaced.
+        let e = bind(&spec(&format!("unix:{}", path.display()))).unwrap_err();
+        assert!(e.contains("in use"), "{e}");
+        drop(x);
+        // A stale one is.
+        assert!(bind(&spec(&format!("unix:{}", path.display()))).unwrap().is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_busy_port_is_a_clear_error() {
+        let b = bind(&spec("tcp4:127.0.0.1:0")).unwrap().unwrap();
+        let e = bind(&spec(&format!("tcp4:{}", b.address))).unwrap_err();
+        assert!(e.starts_with("-t: cannot listen on tcp4 127.0.0.1:"), "{e}");
+    }
+}

@@ -1,0 +1,497 @@
+//! The supervisor's state machine: which child serves, which is starting,
+//! which are winding down, and what each event does to that.
+//!
+//! Everything happens on one task, one event at a time, so there are no
+//! locks and no races between, say, a stop and a reload: whichever event
+//! comes first is handled first, and the other sees its outcome.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::process::ExitStatus;
+use std::time::{Duration, Instant, SystemTime};
+
+use nix::sys::signal::Signal;
+use tokio::sync::mpsc;
+
+use super::Event;
+use super::spawn::{ChildHandle, Launch, spawn};
+use crate::builder::Config;
+use crate::control::protocol::{Request, Response};
+use crate::control::server::ControlRequest;
+use crate::control::status::{ChildStatus, ListenerStatus, Status};
+use crate::exit::{code_of, describe};
+use crate::link::{FromChild, ListenerEntry};
+use crate::time_fmt::unix_seconds;
+
+/// A new child must say hello on its channel within this time, or it is
+/// not a littleboss program (or not a working one).
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// A child promoted by a reload that dies within this time is rolled back
+/// to the previous binary (with `fallback`).
+pub(crate) const PROBATION: Duration = Duration::from_secs(5);
+/// Restart backoff for `persist`: from the first delay, doubling up to the
+/// last; reset after a child served this long.
+const RESTART_FIRST: Duration = Duration::from_millis(100);
+const RESTART_MAX: Duration = Duration::from_secs(30);
+const HEALTHY: Duration = Duration::from_secs(10);
+
+type Reply = mpsc::UnboundedSender<Response>;
+
+/// The listeners the supervisor holds for its whole life.
+#[derive(Debug)]
+pub(crate) struct Held {
+    pub entries: Vec<ListenerEntry>,
+    /// The fds of the bound entries, in order.
+    pub fds: Vec<OwnedFd>,
+    pub status: Vec<ListenerStatus>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Supervisor {
+    config: Config,
+    argv0: OsString,
+    args: Vec<OsString>,
+    held: Held,
+    events: mpsc::UnboundedSender<Event>,
+    started: SystemTime,
+    next_id: u64,
+    /// Every child not yet reaped, by id.
+    children: HashMap<u64, ChildHandle>,
+    /// The child taking traffic.
+    serving: Option<u64>,
+    /// A child started but not ready yet.
+    starting: Option<Starting>,
+    /// The binary to restart (persist, SIGHUP): the last one that served.
+    current_path: PathBuf,
+    reloads: u64,
+    failures: u64,
+    last_failure: Option<String>,
+    last_code: i32,
+    probation: Option<Probation>,
+    restart_delay: Duration,
+    stopping: Option<Stopping>,
+    /// Set when the supervisor is to exit (the child is gone, no persist).
+    exiting: Option<i32>,
+}
+
+#[derive(Debug)]
+struct Starting {
+    id: u64,
+    why: Why,
+    greeted: bool,
+    /// Why it will not become ready, once known.
+    error: Option<String>,
+}
+
+#[derive(Debug)]
+enum Why {
+    First,
+    Reload { reply: Option<Reply> },
+    Restart,
+    Fallback,
+}
+
+#[derive(Debug)]
+struct Probation {
+    id: u64,
+    until: Instant,
+    previous: PathBuf,
+}
+
+#[derive(Debug)]
+struct Stopping {
+    waiters: Vec<Reply>,
+    code: i32,
+}
+
+impl Supervisor {
+    pub fn new(
+        config: Config,
+        argv0: OsString,
+        args: Vec<OsString>,
+        held: Held,
+        events: mpsc::UnboundedSender<Event>,
+        first: PathBuf,
+    ) -> Self {
+        Supervisor {
+            config,
+            argv0,
+            args,
+            held,
+            events,
+            started: SystemTime::now(),
+            next_id: 1,
+            children: HashMap::new(),
+            serving: None,
+            starting: None,
+            current_path: first,
+            reloads: 0,
+            failures: 0,
+            last_failure: None,
+            last_code: 0,
+            probation: None,
+            restart_delay: RESTART_FIRST,
+            stopping: None,
+            exiting: None,
+        }
+    }
+
+    /// Starts the first child and handles events until the supervisor is
+    /// done; returns its exit code.
+    pub async fn run(
+        mut self,
+        mut events: mpsc::UnboundedReceiver<Event>,
+        mut control: mpsc::UnboundedReceiver<ControlRequest>,
+    ) -> i32 {
+        self.start(self.current_path.clone(), Why::First).await;
+        loop {
+            if let Some(code) = self.done() {
+                return self.finish(code).await;
+            }
+            tokio::select! {
+                Some(event) = events.recv() => self.on_event(event).await,
+                Some(request) = control.recv() => self.on_control(request).await,
+            }
+        }
+    }
+
+    /// The exit code, once stopping or exiting and every child is reaped.
+    fn done(&self) -> Option<i32> {
+        if !self.children.is_empty() {
+            return None;
+        }
+        self.stopping.as_ref().map(|s| s.code).or(self.exiting)
+    }
+
+    /// Tells every `stop` waiter the exit code and gives their connections
+    /// a moment to write it before the process exits.
+    async fn finish(&mut self, code: i32) -> i32 {
+        let waiters = self.stopping.take().map(|s| s.waiters).unwrap_or_default();
+        for w in &waiters {
+            let _ = w.send(Response::Stopped { exit_code: code });
+        }
+        let written = futures_all(waiters.iter().map(|w| w.closed()));
+        let _ = tokio::time::timeout(Duration::from_secs(1), written).await;
+        code
+    }
+
+    async fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Message { id, message } => self.on_message(id, message).await,
+            Event::Exited { id, status } => self.on_exit(id, status).await,
+            Event::Signal(signal) => self.on_signal(signal).await,
+            Event::HelloTimeout { id } => {
+                if self.starting.as_ref().is_some_and(|s| s.id == id && !s.greeted) {
+                    let path = self.children.get(&id).map(|c| c.path.display().to_string()).unwrap_or_default();
+                    self.fail_starting(format!(
+                        "did not answer on the child channel within {HELLO_TIMEOUT:?}: is {path} a littleboss program?"
+                    ));
+                }
+            }
+            Event::ReadyTimeout { id } => {
+                if self.starting.as_ref().is_some_and(|s| s.id == id) {
+                    self.fail_starting(format!("was not ready within {:?}", self.config.ready_timeout));
+                }
+            }
+            Event::Restart => {
+                let idle = self.serving.is_none() && self.starting.is_none();
+                if idle && self.stopping.is_none() && self.exiting.is_none() {
+                    self.start(self.current_path.clone(), Why::Restart).await;
+                }
+            }
+        }
+    }
+
+    async fn on_control(&mut self, ControlRequest { request, reply }: ControlRequest) {
+        match request {
+            Request::Status => {
+                let _ = reply.send(Response::Status { status: Box::new(self.status()) });
+            }
+            Request::Reload { path } => {
+                eprintln!("littleboss: reload requested: {}", path.display());
+                self.reload(path, Some(reply)).await;
+            }
+            Request::Stop => {
+                eprintln!("littleboss: stop requested");
+                self.begin_stop(Some(reply));
+            }
+        }
+    }
+
+    async fn on_signal(&mut self, signal: Signal) {
+        match signal {
+            Signal::SIGHUP => {
+                eprintln!("littleboss: SIGHUP: reloading {}", self.current_path.display());
+                self.reload(self.current_path.clone(), None).await;
+            }
+            _ if self.stopping.is_some() => {
+                eprintln!("littleboss: {signal} again: killing every child now");
+                for child in self.children.values() {
+                    child.kill();
+                }
+            }
+            _ => {
+                eprintln!("littleboss: {signal} received: stopping (send it again to kill)");
+                self.begin_stop(None);
+            }
+        }
+    }
+
+    async fn on_message(&mut self, id: u64, message: FromChild) {
+        let Some(starting) = self.starting.as_mut().filter(|s| s.id == id) else {
+            return; // Messages from a serving or winding-down child change nothing.
+        };
+        match message {
+            FromChild::Hello { name } => {
+                starting.greeted = true;
+                if name != self.config.name {
+                    let ours = self.config.name.clone();
+                    self.fail_starting(format!("is a littleboss program for service `{name}`, not `{ours}`"));
+                }
+            }
+            FromChild::Error { error } => {
+                starting.error.get_or_insert(error);
+            }
+            FromChild::Ready if starting.error.is_none() => self.promote(),
+            FromChild::Ready | FromChild::Finished { .. } => {}
+        }
+    }
+
+    /// The starting child is ready: it takes over, and the one it replaces
+    /// is told to wind down.
+    fn promote(&mut self) {
+        let starting = self.starting.take().expect("promote a starting child");
+        let new = &self.children[&starting.id];
+        let (pid, path) = (new.pid, new.path.clone());
+        let old = self.serving.replace(starting.id).and_then(|id| self.children.get(&id));
+        if let Some(old) = old {
+            old.lameduck(self.config.lameduck);
+        }
+        let (old_pid, old_path) = (old.map(|o| o.pid), old.map(|o| o.path.clone()));
+        self.probation = None;
+        match starting.why {
+            Why::Reload { reply, .. } => {
+                self.reloads += 1;
+                match old_pid {
+                    Some(old) => eprintln!("littleboss: reload: child pid {pid} is serving; pid {old} is winding down"),
+                    None => eprintln!("littleboss: reload: child pid {pid} is serving"),
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(Response::Reloaded { pid, old_pid });
+                }
+                if let (true, Some(previous)) = (self.config.fallback, old_path) {
+                    self.probation = Some(Probation { id: starting.id, until: Instant::now() + PROBATION, previous });
+                }
+            }
+            Why::First | Why::Restart => eprintln!("littleboss: child pid {pid} is ready"),
+            Why::Fallback => eprintln!("littleboss: child pid {pid} from the previous binary is serving again"),
+        }
+        self.current_path = path;
+    }
+
+    async fn on_exit(&mut self, id: u64, status: ExitStatus) {
+        let Some(child) = self.children.remove(&id) else { return };
+        let code = code_of(status);
+        if self.starting.as_ref().is_some_and(|s| s.id == id) {
+            let starting = self.starting.take().expect("checked");
+            let reason = starting
+                .error
+                .unwrap_or_else(|| format!("exited with {} before it was ready", describe(status)));
+            let message = format!("new child pid {} ({}) {reason}", child.pid, child.path.display());
+            self.start_failed(starting.why, message, code);
+        } else if self.serving == Some(id) {
+            self.serving = None;
+            self.last_code = code;
+            eprintln!("littleboss: child pid {} exited with {}", child.pid, describe(status));
+            if let Some(stopping) = &mut self.stopping {
+                stopping.code = code;
+                return;
+            }
+            let rollback = self.probation.take().filter(|p| p.id == id && Instant::now() < p.until);
+            if let Some(probation) = rollback.filter(|_| self.config.fallback) {
+                self.failures += 1;
+                let message = format!(
+                    "reload to {} rolled back: its child pid {} died ({}) {:.1?} after taking over; restarting {}",
+                    child.path.display(),
+                    child.pid,
+                    describe(status),
+                    child.started_at.elapsed(),
+                    probation.previous.display()
+                );
+                eprintln!("littleboss: {message}");
+                self.last_failure = Some(message);
+                self.start(probation.previous, Why::Fallback).await;
+                return;
+            }
+            if code != 0 {
+                self.failures += 1;
+                self.last_failure = Some(format!("child pid {} exited with {}", child.pid, describe(status)));
+            }
+            if child.started_at.elapsed() >= HEALTHY {
+                self.restart_delay = RESTART_FIRST;
+            }
+            self.no_child(code);
+        } else {
+            eprintln!("littleboss: old child pid {} exited with {}", child.pid, describe(status));
+        }
+    }
+
+    async fn reload(&mut self, path: PathBuf, reply: Option<Reply>) {
+        let refuse = |reply: Option<Reply>, error: String| {
+            eprintln!("littleboss: reload refused: {error}");
+            if let Some(reply) = reply {
+                let _ = reply.send(Response::Error { error });
+            }
+        };
+        if self.stopping.is_some() || self.exiting.is_some() {
+            return refuse(reply, "the supervisor is stopping".to_owned());
+        }
+        if let Some(starting) = &self.starting {
+            let pid = self.children.get(&starting.id).map_or(0, |c| c.pid);
+            return refuse(reply, format!("a reload is already in progress (new child pid {pid}); try again when it is done"));
+        }
+        if !path.is_absolute() {
+            return refuse(reply, format!("the binary path {} is not absolute", path.display()));
+        }
+        self.start(path, Why::Reload { reply }).await;
+    }
+
+    fn begin_stop(&mut self, reply: Option<Reply>) {
+        let serving = self.serving.and_then(|id| self.children.get(&id));
+        let serving_pid = serving.map(|c| c.pid);
+        if let Some(reply) = &reply {
+            let _ = reply.send(Response::Stopping { pid: serving_pid });
+        }
+        if let Some(stopping) = &mut self.stopping {
+            stopping.waiters.extend(reply);
+            return;
+        }
+        if let Some(child) = serving {
+            child.lameduck(self.config.lameduck);
+        }
+        if self.starting.is_some() {
+            self.fail_starting("was stopped: the supervisor is stopping".to_owned());
+        }
+        let code = if serving_pid.is_some() { 0 } else { self.last_code };
+        self.stopping = Some(Stopping { waiters: reply.into_iter().collect(), code });
+    }
+
+    async fn start(&mut self, path: PathBuf, why: Why) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let fds = self.held.fds.iter().map(std::os::fd::AsFd::as_fd).collect::<Vec<_>>();
+        let launch = Launch {
+            id,
+            path: &path,
+            argv0: &self.argv0,
+            args: &self.args,
+            name: &self.config.name,
+            listeners: &self.held.entries,
+            fds: &fds,
+        };
+        match spawn(launch, self.events.clone()).await {
+            Ok(child) => {
+                eprintln!("littleboss: started child pid {} from {}", child.pid, path.display());
+                if let Why::Reload { reply: Some(reply), .. } = &why {
+                    let _ = reply.send(Response::Reloading { pid: child.pid });
+                }
+                self.children.insert(id, child);
+                self.starting = Some(Starting { id, why, greeted: false, error: None });
+                self.after(HELLO_TIMEOUT, Event::HelloTimeout { id });
+                self.after(self.config.ready_timeout, Event::ReadyTimeout { id });
+            }
+            Err(e) => self.start_failed(why, format!("cannot start {}: {e}", path.display()), 1),
+        }
+    }
+
+    /// A child that was to take over did not: count it, say why, and decide
+    /// what serves now.
+    fn start_failed(&mut self, why: Why, message: String, code: i32) {
+        if self.stopping.is_some() {
+            if let Why::Reload { reply: Some(reply), .. } = why {
+                let _ = reply.send(Response::Error { error: "the supervisor is stopping".to_owned() });
+            }
+            return;
+        }
+        self.failures += 1;
+        eprintln!("littleboss: {message}");
+        self.last_failure = Some(message.clone());
+        match why {
+            Why::Reload { reply, .. } => {
+                if let Some(reply) = reply {
+                    let _ = reply.send(Response::Error { error: message });
+                }
+                if self.serving.is_none() {
+                    self.no_child(code);
+                }
+            }
+            Why::First | Why::Restart | Why::Fallback => self.no_child(code),
+        }
+    }
+
+    /// Nothing serves: restart (persist) or exit with the child's code.
+    fn no_child(&mut self, code: i32) {
+        if self.stopping.is_some() || self.serving.is_some() || self.starting.is_some() {
+            return;
+        }
+        if self.config.persist {
+            let delay = self.restart_delay;
+            eprintln!("littleboss: restarting in {delay:?}");
+            self.restart_delay = (delay * 2).min(RESTART_MAX);
+            self.after(delay, Event::Restart);
+        } else {
+            eprintln!("littleboss: no child is running and persist is off; exiting with code {code}");
+            self.exiting = Some(code);
+        }
+    }
+
+    /// Marks the starting child as failed and kills it; its exit finishes
+    /// the failure.
+    fn fail_starting(&mut self, reason: String) {
+        if let Some(starting) = &mut self.starting {
+            starting.error.get_or_insert(reason);
+            if let Some(child) = self.children.get(&starting.id) {
+                child.kill();
+            }
+        }
+    }
+
+    fn after(&self, delay: Duration, event: Event) {
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let _ = events.send(event);
+        });
+    }
+
+    fn status(&self) -> Status {
+        let describe_child = |id: u64| {
+            self.children.get(&id).map(|c| ChildStatus {
+                pid: c.pid,
+                started: unix_seconds(c.started),
+                path: c.path.display().to_string(),
+                args: self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
+            })
+        };
+        Status {
+            name: self.config.name.clone(),
+            supervisor_pid: std::process::id(),
+            supervisor_started: unix_seconds(self.started),
+            child: self.serving.and_then(describe_child),
+            reloading: self.starting.as_ref().and_then(|s| describe_child(s.id)),
+            reloads: self.reloads,
+            failures: self.failures,
+            last_failure: self.last_failure.clone(),
+            listeners: self.held.status.clone(),
+        }
+    }
+}
+
+/// Waits for every future (a tiny `join_all`, to avoid a dependency).
+async fn futures_all<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
+    for f in futures {
+        f.await;
+    }
+}

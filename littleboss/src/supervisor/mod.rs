@@ -1,0 +1,100 @@
+//! Start mode: the supervisor.
+//!
+//! It binds every listener once and holds them for its whole life without
+//! ever polling them (so traffic never wakes it), opens the control socket,
+//! and runs the program as a child that receives the listeners over the
+//! child channel. It runs no program code but `supervisor_init`.
+
+mod core;
+mod signals;
+mod spawn;
+
+use std::process::ExitStatus;
+
+use nix::sys::signal::Signal;
+use tokio::sync::mpsc;
+
+use crate::builder::Config;
+use crate::control::{dir, server, status::ListenerStatus};
+use crate::exit::fail;
+use crate::flags::Invocation;
+use crate::link::{FromChild, ListenerEntry};
+use crate::spec::Network;
+
+/// Everything the supervisor reacts to, but control requests.
+#[derive(Debug)]
+pub(crate) enum Event {
+    Message { id: u64, message: FromChild },
+    Exited { id: u64, status: ExitStatus },
+    Signal(Signal),
+    HelloTimeout { id: u64 },
+    ReadyTimeout { id: u64 },
+    Restart,
+}
+
+pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
+    let folder = dir::socket_dir();
+    dir::prepare(&folder).unwrap_or_else(|e| fail(1, e));
+    let socket_path = folder.join(format!("{}.sock", config.name));
+    let control = server::bind(&socket_path, &config.name).unwrap_or_else(|e| fail(1, e));
+    let remove_socket = || {
+        let _ = std::fs::remove_file(&socket_path);
+    };
+    let bound = crate::listener::bind_all(&inv.listeners).unwrap_or_else(|e| {
+        remove_socket();
+        fail(1, e)
+    });
+    let exe = std::env::current_exe().unwrap_or_else(|e| {
+        remove_socket();
+        fail(1, format!("cannot find this binary's path: {e}"))
+    });
+
+    let mut held = core::Held { entries: Vec::new(), fds: Vec::new(), status: Vec::new() };
+    let mut unix_paths = Vec::new();
+    for (spec, bound) in inv.listeners.iter().zip(bound) {
+        held.entries.push(ListenerEntry { name: spec.name.clone(), network: spec.network, bound: bound.is_some() });
+        held.status.push(ListenerStatus {
+            name: spec.name.clone(),
+            network: spec.network.to_string(),
+            address: bound.as_ref().map(|b| b.address.clone()),
+        });
+        if let Some(bound) = bound {
+            if spec.network == Network::Unix {
+                unix_paths.push(bound.address.clone());
+            }
+            held.fds.push(bound.fd);
+        }
+    }
+
+    eprintln!(
+        "littleboss: supervising `{}` as pid {}, control socket {}",
+        config.name,
+        std::process::id(),
+        socket_path.display()
+    );
+    if let Some(init) = config.supervisor_init {
+        init();
+    }
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| {
+        remove_socket();
+        fail(1, format!("cannot start the supervisor's runtime: {e}"))
+    });
+    let argv0 = inv.program_args[0].clone();
+    let code = rt.block_on(async {
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (control_tx, control_rx) = mpsc::unbounded_channel();
+        control.set_nonblocking(true).unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
+        let listener = tokio::net::UnixListener::from_std(control).unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
+        tokio::spawn(server::serve(listener, control_tx));
+        signals::forward(events_tx.clone()).unwrap_or_else(|e| fail(1, format!("cannot handle signals: {e}")));
+        let supervisor = core::Supervisor::new(config.clone(), argv0, inv.child_args, held, events_tx, exe);
+        supervisor.run(events_rx, control_rx).await
+    });
+    remove_socket();
+    for path in unix_paths {
+        let _ = std::fs::remove_file(path);
+    }
+    eprintln!("littleboss: supervisor exiting with code {code}");
+    std::process::exit(code)
+}
