@@ -34,7 +34,9 @@ pub enum Flavor {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Ready {
-    /// Ready as soon as the program's `main` starts.
+    /// Ready as soon as the program's `main` is under way: an async `main`
+    /// when it first waits on something (so one that fails at once is never
+    /// promoted), a plain `main` when it is called.
     #[default]
     Auto,
     /// Ready only when the program calls [`Context::ready`].
@@ -291,7 +293,10 @@ impl Littleboss {
     {
         crate::dispatch::run(
             self.config,
-            Box::new(|ctx, rt| rt.block_on(main(ctx)).into_exit_code()),
+            Box::new(|ctx, rt, started| {
+                rt.block_on(crate::started::OnFirstPending::new(main(ctx), started))
+                    .into_exit_code()
+            }),
         )
     }
 
@@ -311,8 +316,9 @@ impl Littleboss {
     {
         crate::dispatch::run(
             self.config,
-            Box::new(|ctx, rt| {
+            Box::new(|ctx, rt, started| {
                 let _guard = rt.enter();
+                started();
                 main(ctx).into_exit_code()
             }),
         )

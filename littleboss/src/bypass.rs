@@ -26,7 +26,7 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     watch_signals(lameduck_tx, config.lameduck);
     let rt = crate::runtime::build(config).unwrap_or_else(|e| fail(1, format!("cannot start the tokio runtime: {e}")));
     let ctx = Context::new(listeners, lameduck_rx, None, inv.program_args, flags::flags_help(config));
-    let code = entry(ctx, &rt);
+    let code = entry(ctx, &rt, Box::new(|| {}));
     std::process::exit(code)
 }
 

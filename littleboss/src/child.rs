@@ -71,10 +71,16 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
     let rt = crate::runtime::build(config).unwrap_or_else(|e| give_up(format!("cannot start the tokio runtime: {e}")));
     let flags_help = crate::flags::flags_help(config);
     let ctx = Context::new(listeners, lameduck_rx, Some(link.clone()), inv.program_args, flags_help);
-    if config.ready == Ready::Auto {
-        let _ = link.send(FromChild::Ready);
-    }
-    let code = entry(ctx, &rt);
+    let started: crate::dispatch::Started = match config.ready {
+        Ready::Auto => {
+            let link = link.clone();
+            Box::new(move || {
+                let _ = link.send(FromChild::Ready);
+            })
+        }
+        Ready::Manual => Box::new(|| {}),
+    };
+    let code = entry(ctx, &rt, started);
     let _ = link.send(FromChild::Finished { code });
     std::process::exit(code)
 }

@@ -8,9 +8,13 @@ use crate::context::Context;
 use crate::exit::{USAGE, fail};
 use crate::flags::{self, Mode};
 
-/// The program's `main`, wrapped: runs on the given runtime, returns the
-/// exit code.
-pub(crate) type Entry<'a> = Box<dyn FnOnce(Context, &Runtime) -> i32 + 'a>;
+/// The program's `main`, wrapped: runs on the given runtime, calls
+/// `started` once it is under way, and returns the exit code.
+pub(crate) type Entry<'a> = Box<dyn FnOnce(Context, &Runtime, Started) -> i32 + 'a>;
+
+/// Called once when `main` is under way: with automatic readiness, that is
+/// when the child reports ready.
+pub(crate) type Started = Box<dyn FnOnce() + Send>;
 
 pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     if !config.errors.is_empty() {

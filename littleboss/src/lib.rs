@@ -45,6 +45,7 @@ mod listener;
 mod main_result;
 mod runtime;
 mod spec;
+mod started;
 mod supervisor;
 mod time_fmt;
 

@@ -1,0 +1,38 @@
+//! Line echo fixture (Go's `echo_server`): prints its address, echoes one
+//! line per connection, says when it enters lameduck, and then finishes the
+//! connections it has accepted before returning.
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+fn init() {
+    println!("SupervisorInit called");
+}
+
+#[littleboss::main(name = "echo_server", listener(addr = "tcp:127.0.0.1:0"), supervisor_init = init)]
+async fn main(ctx: littleboss::Context) {
+    let listener = ctx.tcp("addr").expect("addr listener");
+    println!("addr={} pid={}", listener.local_addr().unwrap(), std::process::id());
+    let lameduck = ctx.lameduck();
+    tokio::pin!(lameduck);
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut lameduck => {
+                println!("entering lameduck mode");
+                drop(listener);
+                connections.join_all().await;
+                return;
+            }
+            accepted = listener.accept() => {
+                let Ok((conn, _)) = accepted else { continue };
+                connections.spawn(async move {
+                    let (read, mut write) = conn.into_split();
+                    let mut line = String::new();
+                    if BufReader::new(read).read_line(&mut line).await.is_ok() {
+                        let _ = write.write_all(line.as_bytes()).await;
+                    }
+                });
+            }
+        }
+    }
+}

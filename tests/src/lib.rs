@@ -1,0 +1,260 @@
+//! Test harness: runs the real fixture binaries (in `src/bin/`) as a user
+//! would, each test in its own control folder, and waits on what they
+//! print, with deadlines rather than fixed sleeps.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long any single wait in a test may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// Output captured from a process, shared with the threads that read it.
+#[derive(Debug, Clone, Default)]
+pub struct Captured {
+    inner: Arc<(Mutex<String>, Condvar)>,
+}
+
+impl Captured {
+    fn attach(&self, pipe: impl Read + Send + 'static) {
+        let inner = self.inner.clone();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(pipe);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                let (text, changed) = &*inner;
+                text.lock().unwrap().push_str(&line);
+                changed.notify_all();
+                line.clear();
+            }
+        });
+    }
+
+    /// Everything captured so far.
+    pub fn text(&self) -> String {
+        self.inner.0.lock().unwrap().clone()
+    }
+
+    /// Waits until `done(text)` holds; panics with the output at the deadline.
+    pub fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let (text, changed) = &*self.inner;
+        let deadline = Instant::now() + DEADLINE;
+        let mut guard = text.lock().unwrap();
+        loop {
+            if done(&guard) {
+                return guard.clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                panic!("timed out waiting for {what}; output so far:\n{}", *guard);
+            }
+            guard = changed.wait_timeout(guard, left).unwrap().0;
+        }
+    }
+
+    /// Waits until the output contains `needle` `count` times.
+    pub fn wait_for_count(&self, needle: &str, count: usize) -> String {
+        self.wait_until(&format!("{count} × {needle:?}"), |t| t.matches(needle).count() >= count)
+    }
+
+    /// Waits until the output contains `needle`.
+    pub fn wait_for(&self, needle: &str) -> String {
+        self.wait_for_count(needle, 1)
+    }
+}
+
+/// One service under test: a fixture binary and a private control folder.
+#[derive(Debug)]
+pub struct Service {
+    pub bin: PathBuf,
+    pub dir: tempfile::TempDir,
+    pub supervisor: Option<Child>,
+    pub output: Captured,
+}
+
+impl Service {
+    /// A service for the fixture at `bin` (from `env!("CARGO_BIN_EXE_…")`).
+    pub fn new(bin: &str) -> Self {
+        Service {
+            bin: PathBuf::from(bin),
+            dir: tempfile::Builder::new().prefix("littleboss-test-").tempdir().unwrap(),
+            supervisor: None,
+            output: Captured::default(),
+        }
+    }
+
+    /// The control folder (`LITTLEBOSS_DIR`): created by littleboss itself,
+    /// inside the test's temporary folder.
+    pub fn control_dir(&self) -> PathBuf {
+        self.dir.path().join("control")
+    }
+
+    /// A command for `bin` with this service's control folder.
+    pub fn command(&self, bin: impl AsRef<Path>) -> Command {
+        let mut cmd = Command::new(bin.as_ref());
+        cmd.env("LITTLEBOSS_DIR", self.control_dir()).stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs the fixture with `-littleboss=start` and `args` in the background.
+    pub fn start(&mut self, args: &[&str]) -> &mut Self {
+        let mut cmd = self.command(&self.bin);
+        cmd.arg("-littleboss=start").args(args);
+        self.spawn(cmd)
+    }
+
+    /// Spawns `cmd` as the process under test, capturing its output.
+    pub fn spawn(&mut self, mut cmd: Command) -> &mut Self {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        self.output.attach(child.stdout.take().unwrap());
+        self.output.attach(child.stderr.take().unwrap());
+        self.supervisor = Some(child);
+        self
+    }
+
+    /// Runs `bin -littleboss=MODE args…` to completion.
+    pub fn control_with(&self, bin: impl AsRef<Path>, mode: &str, args: &[&str]) -> Output {
+        self.command(bin).arg(format!("-littleboss={mode}")).args(args).output().unwrap()
+    }
+
+    /// Runs this fixture's `-littleboss=MODE` to completion.
+    pub fn control(&self, mode: &str) -> Output {
+        self.control_with(&self.bin, mode, &[])
+    }
+
+    /// The supervisor's pid.
+    pub fn pid(&self) -> i32 {
+        self.supervisor.as_ref().expect("started").id() as i32
+    }
+
+    /// Sends `signal` to the supervisor.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal).unwrap();
+    }
+
+    /// Waits for the supervisor to exit, with the deadline.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let child = self.supervisor.as_mut().expect("started");
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                panic!("supervisor did not exit; output:\n{}", self.output.text());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The first `addr=HOST:PORT` the service printed.
+    pub fn printed_addr(&self, key: &str) -> SocketAddr {
+        let needle = format!("{key}=");
+        let text = self.output.wait_for(&needle);
+        let start = text.find(&needle).unwrap() + needle.len();
+        let end = text[start..].find(char::is_whitespace).map_or(text.len(), |e| start + e);
+        text[start..end].parse().unwrap_or_else(|e| panic!("{key} in {text:?}: {e}"))
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.supervisor {
+            if child.try_wait().ok().flatten().is_none() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// Output of a finished command as text (stdout then stderr).
+pub fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// Sends a line to a line-echo server and returns the reply.
+pub fn echo(addr: SocketAddr, line: &str) -> std::io::Result<String> {
+    let mut conn = TcpStream::connect_timeout(&addr, DEADLINE)?;
+    conn.set_read_timeout(Some(DEADLINE))?;
+    conn.write_all(format!("{line}\n").as_bytes())?;
+    let mut reply = String::new();
+    BufReader::new(conn).read_line(&mut reply)?;
+    Ok(reply)
+}
+
+/// Connects and reads the single line the server writes (the pid servers).
+pub fn read_greeting(addr: SocketAddr) -> std::io::Result<String> {
+    let mut conn = TcpStream::connect_timeout(&addr, DEADLINE)?;
+    conn.set_read_timeout(Some(DEADLINE))?;
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply)?;
+    if reply.is_empty() {
+        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed without a reply"));
+    }
+    Ok(reply)
+}
+
+/// Waits until `f` returns `Some`, with the deadline.
+pub fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Whether a process exists (zombies count as gone once reaped by anyone).
+pub fn alive(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
+/// Code the fixture binaries share.
+pub mod fixture {
+    use std::future::Future;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+
+    /// Answers every connection with `greeting` and a newline, then closes
+    /// it; when `lameduck` completes, stops accepting and returns once the
+    /// connections already accepted are answered.
+    pub async fn serve_greetings(listener: TcpListener, greeting: String, lameduck: impl Future<Output = ()>) {
+        tokio::pin!(lameduck);
+        let mut connections = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                _ = &mut lameduck => {
+                    drop(listener);
+                    connections.join_all().await;
+                    return;
+                }
+                accepted = listener.accept() => {
+                    let Ok((mut conn, _)) = accepted else { continue };
+                    let line = format!("{greeting}\n");
+                    connections.spawn(async move {
+                        let _ = conn.write_all(line.as_bytes()).await;
+                    });
+                }
+            }
+        }
+    }
+
+    /// Counts calls across processes in a file of the control folder: the
+    /// n-th call returns n.
+    pub fn bump(counter: &str) -> u32 {
+        let dir = std::env::var_os("LITTLEBOSS_DIR").expect("LITTLEBOSS_DIR set by the test");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = std::path::Path::new(&dir).join(counter);
+        let n = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0) + 1;
+        std::fs::write(&path, n.to_string()).unwrap();
+        n
+    }
+}

@@ -1,0 +1,91 @@
+//! Bypass mode and the command line (Go's TestBypass, and more).
+
+use std::process::Command;
+
+use tests::{Service, text};
+
+const HELLO: &str = env!("CARGO_BIN_EXE_hello");
+
+#[test]
+fn bypass_runs_main_directly_by_default_and_on_request() {
+    for args in [&[][..], &["-littleboss=bypass"], &["--littleboss", "bypass"]] {
+        let out = Command::new(HELLO).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "hello, from littleboss.\n", "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+    }
+}
+
+#[test]
+fn help_lists_the_mode_flag_and_every_listener() {
+    for flag in ["-h", "--help"] {
+        let out = Command::new(HELLO).arg(flag).output().unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("-littleboss=MODE"), "{help}");
+        assert!(help.contains("start:   start and manage this process using service name \"hello_program\""), "{help}");
+        assert!(help.contains("reload:  replace the managed process with the executed binary"), "{help}");
+        assert!(help.contains("-addr=ADDR\n        tcp listener address (default \"127.0.0.1:0\""), "{help}");
+    }
+}
+
+#[test]
+fn a_bad_mode_or_address_is_a_usage_error_naming_the_flag() {
+    let out = Command::new(HELLO).arg("-littleboss=restart").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("-littleboss: unknown mode `restart` (expected bypass, start, reload, stop or status)"), "{err}");
+
+    let out = Command::new(HELLO).arg("-addr=localhost").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("-addr: address `localhost` is not host:port"), "{err}");
+
+    let out = Command::new(HELLO).arg("-addr=:99999").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("port 99999 is out of range"));
+
+    let out = Command::new(HELLO).arg("--littleboss").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-littleboss needs a mode"));
+}
+
+#[test]
+fn a_listener_that_cannot_bind_says_which_and_why() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let out = Command::new(HELLO).arg(format!("-addr={addr}")).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("-addr: cannot listen on tcp {addr}")), "{err}");
+}
+
+#[test]
+fn plain_fn_main_gets_args_and_listeners() {
+    let out = Command::new(env!("CARGO_BIN_EXE_plain_sync")).args(["one", "--two=2"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("sync main args= one --two=2 addr=127.0.0.1:"), "{stdout}");
+}
+
+#[test]
+fn result_main_prints_the_error_and_exits_1() {
+    let bin = env!("CARGO_BIN_EXE_result_main");
+    let out = Command::new(bin).arg("fail").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "Error: boom: could not open the database\n");
+}
+
+#[test]
+fn sigterm_in_bypass_is_lameduck_too() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
+    let cmd = svc.command(&svc.bin);
+    svc.spawn(cmd);
+    let addr = svc.printed_addr("addr");
+    assert_eq!(tests::echo(addr, "hi").unwrap(), "hi\n");
+    svc.signal(nix::sys::signal::Signal::SIGTERM);
+    let status = svc.wait_exit();
+    assert_eq!(status.code(), Some(0), "{}", svc.output.text());
+    assert!(svc.output.text().contains("entering lameduck mode"));
+    assert!(!svc.output.text().contains("SupervisorInit called"));
+}

@@ -1,0 +1,114 @@
+//! Start, serve, reload, status, stop (Go's TestStartStopReload), and the
+//! exit codes of `stop`.
+
+use tests::{Service, echo, text};
+
+const ECHO: &str = env!("CARGO_BIN_EXE_echo");
+
+#[test]
+fn start_echo_reload_status_stop() {
+    let mut svc = Service::new(ECHO);
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    assert_eq!(echo(addr, "hello").unwrap(), "hello\n");
+
+    let reload = svc.control("reload");
+    assert!(reload.status.success(), "reload: {}\n{}", text(&reload), svc.output.text());
+    assert!(String::from_utf8_lossy(&reload.stderr).contains("reloaded echo_server: pid "), "{}", text(&reload));
+    assert!(svc.output.text().contains("reload requested"));
+    // The new child serves on the very socket the supervisor bound at start.
+    svc.output.wait_for_count("addr=", 2);
+    assert_eq!(echo(addr, "again").unwrap(), "again\n");
+
+    let status = svc.control("status");
+    assert!(status.status.success(), "{}", text(&status));
+    let out = String::from_utf8_lossy(&status.stdout);
+    assert!(out.contains(&format!("addr:\ttcp {addr}")), "status does not mention {addr}:\n{out}");
+    assert!(out.contains("reloads 1, failures 0"), "{out}");
+    assert!(out.contains(ECHO), "status does not mention the path:\n{out}");
+    assert!(out.contains(&format!("supervisor pid {}", svc.pid())), "{out}");
+
+    let stop = svc.control("stop");
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    assert!(String::from_utf8_lossy(&stop.stderr).contains("stopped echo_server: exit code 0"));
+    assert_eq!(svc.wait_exit().code(), Some(0));
+
+    let out = svc.output.text();
+    assert_eq!(out.matches("entering lameduck mode").count(), 2, "once for reload, once for stop:\n{out}");
+    assert_eq!(out.matches("SupervisorInit called").count(), 1, "{out}");
+    assert!(!svc.control_dir().join("echo_server.sock").exists(), "control socket left behind");
+    let after = svc.control("status");
+    assert_eq!(after.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&after.stderr).contains("`echo_server` is not running"), "{}", text(&after));
+}
+
+#[test]
+fn status_as_json() {
+    let mut svc = Service::new(ECHO);
+    svc.start(&["--verbose"]);
+    let addr = svc.printed_addr("addr");
+    let out = svc.control_with(ECHO, "status", &["--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["name"], "echo_server");
+    assert_eq!(status["supervisor_pid"], svc.pid());
+    assert_eq!(status["reloads"], 0);
+    assert_eq!(status["failures"], 0);
+    assert_eq!(status["child"]["path"], ECHO);
+    assert_eq!(status["child"]["args"], serde_json::json!(["--verbose"]));
+    assert_eq!(status["listeners"][0]["name"], "addr");
+    assert_eq!(status["listeners"][0]["network"], "tcp");
+    assert_eq!(status["listeners"][0]["address"], addr.to_string());
+}
+
+#[test]
+fn listeners_are_bound_once_for_the_supervisors_life() {
+    let mut svc = Service::new(ECHO);
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    for n in 2..=4 {
+        assert!(svc.control("reload").status.success());
+        let out = svc.output.wait_for_count("addr=", n);
+        let last = out.rsplit("addr=").next().unwrap();
+        assert!(last.starts_with(&addr.to_string()), "child {n} got another address: {last}");
+        assert_eq!(echo(addr, "x").unwrap(), "x\n");
+    }
+}
+
+#[test]
+fn stop_exits_with_the_childs_exit_code_every_time() {
+    for code in [0, 7, 0, 42, 1] {
+        let mut svc = Service::new(env!("CARGO_BIN_EXE_exit_code"));
+        svc.start(&[&code.to_string()]);
+        svc.output.wait_for("serving pid=");
+        let stop = svc.control("stop");
+        assert_eq!(stop.status.code(), Some(code), "stop: {}\n{}", text(&stop), svc.output.text());
+        assert!(String::from_utf8_lossy(&stop.stderr).contains(&format!("exit code {code}")));
+        assert_eq!(svc.wait_exit().code(), Some(code));
+    }
+}
+
+#[test]
+fn a_second_start_fails_while_the_first_runs() {
+    let mut svc = Service::new(ECHO);
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    let second = svc.control("start");
+    assert_eq!(second.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains(&format!("`echo_server` is already running (pid {})", svc.pid())), "{err}");
+    // The first is untouched.
+    assert_eq!(echo(addr, "still").unwrap(), "still\n");
+    assert!(svc.control("status").status.success());
+}
+
+#[test]
+fn control_commands_without_a_supervisor_say_so() {
+    let svc = Service::new(ECHO);
+    for mode in ["reload", "stop", "status"] {
+        let out = svc.control(mode);
+        assert_eq!(out.status.code(), Some(1), "{mode}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("`echo_server` is not running (no supervisor at "), "{mode}: {err}");
+    }
+}
