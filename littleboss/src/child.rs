@@ -54,7 +54,12 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
         let _ = link.send(FromChild::Error { error: error.clone() });
         fail(1, error)
     };
-    if link.send(FromChild::Hello { name: config.name.clone() }).is_err() {
+    let hello = FromChild::Hello {
+        name: config.name.clone(),
+        lameduck_ms: config.lameduck.as_millis() as u64,
+        ready_timeout_ms: config.ready_timeout.as_millis() as u64,
+    };
+    if link.send(hello).is_err() {
         fail(1, "the supervisor went away before the child started");
     }
     let (entries, fds) = match link.recv() {

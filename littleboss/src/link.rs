@@ -41,7 +41,9 @@ pub(crate) enum ToChild {
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "msg", rename_all = "snake_case")]
 pub(crate) enum FromChild {
-    Hello { name: String },
+    /// Who the child is, and its own timeouts: a new binary's settings
+    /// govern its own start and wind-down.
+    Hello { name: String, lameduck_ms: u64, ready_timeout_ms: u64 },
     Ready,
     Error { error: String },
     Finished { code: i32 },

@@ -81,6 +81,8 @@ struct Starting {
     id: u64,
     why: Why,
     greeted: bool,
+    /// How long it has to become ready, from its hello.
+    ready_timeout: Duration,
     /// Why it will not become ready, once known.
     error: Option<String>,
 }
@@ -192,7 +194,8 @@ impl Supervisor {
             }
             Event::ReadyTimeout { id } => {
                 if self.starting.as_ref().is_some_and(|s| s.id == id) {
-                    self.fail_starting(format!("was not ready within {:?}", self.config.ready_timeout));
+                    let timeout = self.starting.as_ref().map(|s| s.ready_timeout).unwrap_or_default();
+                    self.fail_starting(format!("was not ready within {timeout:?}"));
                 }
             }
             Event::Restart => {
@@ -244,12 +247,19 @@ impl Supervisor {
             return; // Messages from a serving or winding-down child change nothing.
         };
         match message {
-            FromChild::Hello { name } => {
+            FromChild::Hello { name, lameduck_ms, ready_timeout_ms } => {
                 starting.greeted = true;
                 if name != self.config.name {
                     let ours = self.config.name.clone();
                     self.fail_starting(format!("is a littleboss program for service `{name}`, not `{ours}`"));
+                    return;
                 }
+                let ready_timeout = Duration::from_millis(ready_timeout_ms);
+                starting.ready_timeout = ready_timeout;
+                if let Some(child) = self.children.get_mut(&id) {
+                    child.lameduck_timeout = Duration::from_millis(lameduck_ms);
+                }
+                self.after(ready_timeout, Event::ReadyTimeout { id });
             }
             FromChild::Error { error } => {
                 starting.error.get_or_insert(error);
@@ -267,7 +277,7 @@ impl Supervisor {
         let (pid, path) = (new.pid, new.path.clone());
         let old = self.serving.replace(starting.id).and_then(|id| self.children.get(&id));
         if let Some(old) = old {
-            old.lameduck(self.config.lameduck);
+            old.lameduck();
         }
         let (old_pid, old_path) = (old.map(|o| o.pid), old.map(|o| o.path.clone()));
         self.probation = None;
@@ -369,7 +379,7 @@ impl Supervisor {
             return;
         }
         if let Some(child) = serving {
-            child.lameduck(self.config.lameduck);
+            child.lameduck();
         }
         if self.starting.is_some() {
             self.fail_starting("was stopped: the supervisor is stopping".to_owned());
@@ -388,6 +398,7 @@ impl Supervisor {
             argv0: &self.argv0,
             args: &self.args,
             name: &self.config.name,
+            lameduck_timeout: self.config.lameduck,
             listeners: &self.held.entries,
             fds: &fds,
         };
@@ -398,9 +409,10 @@ impl Supervisor {
                     let _ = reply.send(Response::Reloading { pid: child.pid });
                 }
                 self.children.insert(id, child);
-                self.starting = Some(Starting { id, why, greeted: false, error: None });
+                let ready_timeout = self.config.ready_timeout;
+                self.starting = Some(Starting { id, why, greeted: false, ready_timeout, error: None });
+                // The ready timeout starts at hello, with the child's own setting.
                 self.after(HELLO_TIMEOUT, Event::HelloTimeout { id });
-                self.after(self.config.ready_timeout, Event::ReadyTimeout { id });
             }
             Err(e) => self.start_failed(why, format!("cannot start {}: {e}", path.display()), 1),
         }

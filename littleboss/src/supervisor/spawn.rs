@@ -31,12 +31,16 @@ pub(crate) struct ChildHandle {
     pub path: PathBuf,
     pub started: SystemTime,
     pub started_at: Instant,
+    /// How long it may wind down: its own setting once it said hello.
+    pub lameduck_timeout: Duration,
     orders: mpsc::UnboundedSender<Order>,
 }
 
 impl ChildHandle {
-    pub fn lameduck(&self, timeout: Duration) {
-        let _ = self.orders.send(Order::Lameduck(timeout));
+    /// Tells it to wind down; it is killed if still running after its
+    /// lameduck timeout.
+    pub fn lameduck(&self) {
+        let _ = self.orders.send(Order::Lameduck(self.lameduck_timeout));
     }
 
     pub fn kill(&self) {
@@ -52,6 +56,8 @@ pub(crate) struct Launch<'a> {
     pub argv0: &'a OsStr,
     pub args: &'a [OsString],
     pub name: &'a str,
+    /// Until the child says otherwise.
+    pub lameduck_timeout: Duration,
     pub listeners: &'a [ListenerEntry],
     /// The fds of the bound entries of `listeners`, in order.
     pub fds: &'a [BorrowedFd<'a>],
@@ -102,6 +108,7 @@ pub(crate) async fn spawn(launch: Launch<'_>, events: mpsc::UnboundedSender<Even
         path: launch.path.to_owned(),
         started: SystemTime::now(),
         started_at: Instant::now(),
+        lameduck_timeout: launch.lameduck_timeout,
         orders: orders_tx,
     })
 }

@@ -1,0 +1,174 @@
+//! Reloads: overlapping hand-over, failures that leave the old child
+//! serving, rollback, readiness, and one reload at a time.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use tests::{Service, read_greeting, text};
+
+const V1: &str = env!("CARGO_BIN_EXE_versioned_v1");
+const FAILS: &str = env!("CARGO_BIN_EXE_versioned_fails");
+const DIES: &str = env!("CARGO_BIN_EXE_versioned_dies");
+const SLOW: &str = env!("CARGO_BIN_EXE_versioned_slow");
+const NEVER_READY: &str = env!("CARGO_BIN_EXE_versioned_never_ready");
+
+fn start_v1() -> (Service, SocketAddr, String) {
+    let mut svc = Service::new(V1);
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    let first = read_greeting(addr).unwrap();
+    assert!(first.starts_with("v1 "), "{first}");
+    (svc, addr, first)
+}
+
+fn status(svc: &Service) -> serde_json::Value {
+    let out = svc.control_with(V1, "status", &["--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Connects over and over from a thread until stopped; every reply and
+/// every error is kept.
+struct Load {
+    stop: Arc<AtomicBool>,
+    replies: Arc<Mutex<Vec<Result<String, String>>>>,
+    thread: thread::JoinHandle<()>,
+}
+
+impl Load {
+    fn start(addr: SocketAddr) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let replies = Arc::new(Mutex::new(Vec::new()));
+        let (stop2, replies2) = (stop.clone(), replies.clone());
+        let thread = thread::spawn(move || {
+            while !stop2.load(Ordering::SeqCst) {
+                let reply = read_greeting(addr).map_err(|e| e.to_string());
+                replies2.lock().unwrap().push(reply);
+            }
+        });
+        Load { stop, replies, thread }
+    }
+
+    fn count(&self) -> usize {
+        self.replies.lock().unwrap().len()
+    }
+
+    fn finish(self) -> Vec<Result<String, String>> {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.join().unwrap();
+        Arc::try_unwrap(self.replies).unwrap().into_inner().unwrap()
+    }
+}
+
+#[test]
+fn overlapping_reload_keeps_answering_and_the_old_child_serves_until_the_new_is_ready() {
+    let (svc, addr, first) = start_v1();
+    let load = Load::start(addr);
+    tests::eventually("load to run", || (load.count() > 10).then_some(()));
+    let before_reload = load.count();
+
+    let reload = svc.control_with(SLOW, "reload", &[]);
+    assert!(reload.status.success(), "{}\n{}", text(&reload), svc.output.text());
+    let during_warmup = load.count() - before_reload;
+    tests::eventually("the new child to answer", || {
+        let replies = load.replies.lock().unwrap();
+        replies.iter().rev().take(5).any(|r| r.as_deref().is_ok_and(|r| r.starts_with("v4 "))).then_some(())
+    });
+    let replies = load.finish();
+
+    let failed: Vec<_> = replies.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(failed.is_empty(), "{} of {} requests failed: {failed:?}", failed.len(), replies.len());
+    // The new child took 400 ms to become ready; the old one answered all along.
+    assert!(during_warmup > 10, "only {during_warmup} answers while the new child warmed up");
+    let first_v4 = replies.iter().position(|r| r.as_deref().unwrap().starts_with("v4 ")).unwrap();
+    assert!(replies[..first_v4].iter().all(|r| r.as_deref().unwrap() == first));
+    // The old child winds down once the new one is ready.
+    svc.output.wait_for("version 1 pid=");
+    svc.output.wait_for(" done");
+    assert_eq!(status(&svc)["reloads"], 1);
+}
+
+#[test]
+fn reload_to_a_binary_that_fails_at_start_leaves_the_old_child_untouched() {
+    let (svc, addr, first) = start_v1();
+    let reload = svc.control_with(FAILS, "reload", &[]);
+    assert_eq!(reload.status.code(), Some(1), "{}", text(&reload));
+    let err = String::from_utf8_lossy(&reload.stderr);
+    assert!(err.contains("reload of versioned failed: new child pid "), "{err}");
+    assert!(err.contains(&format!("({FAILS}) exited with exit code 1 before it was ready")), "{err}");
+    assert!(svc.output.text().contains("failed to start version 2"));
+
+    // Same process, never interrupted, never restarted.
+    assert_eq!(read_greeting(addr).unwrap(), first);
+    let out = svc.output.text();
+    assert_eq!(out.matches("running version 1").count(), 1, "{out}");
+    assert!(!out.contains("version 1 pid") || !out.contains(" done"), "{out}");
+    let status = status(&svc);
+    assert_eq!(status["failures"], 1);
+    assert_eq!(status["reloads"], 0);
+    assert_eq!(status["child"]["path"], V1);
+    assert!(status["last_failure"].as_str().unwrap().contains("before it was ready"));
+
+    let stop = svc.control("stop");
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+}
+
+#[test]
+fn a_reloaded_child_that_dies_during_probation_is_rolled_back() {
+    let (mut svc, addr, _) = start_v1();
+    let reload = svc.control_with(DIES, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    svc.output.wait_for("version 3 dying");
+    svc.output.wait_for_count("running version 1", 2);
+    let back = tests::eventually("version 1 to answer again", || {
+        read_greeting(addr).ok().filter(|r| r.starts_with("v1 "))
+    });
+    assert!(back.starts_with("v1 "));
+    let status = status(&svc);
+    assert_eq!(status["failures"], 1, "{status}");
+    assert_eq!(status["child"]["path"], V1);
+    let why = status["last_failure"].as_str().unwrap();
+    assert!(why.contains(&format!("reload to {DIES} rolled back")), "{why}");
+    assert!(why.contains("died (exit code 1)"), "{why}");
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn manual_readiness_times_out_and_the_old_child_keeps_serving() {
+    let (svc, addr, first) = start_v1();
+    let reload = svc.control_with(NEVER_READY, "reload", &[]);
+    assert_eq!(reload.status.code(), Some(1), "{}", text(&reload));
+    let err = String::from_utf8_lossy(&reload.stderr);
+    assert!(err.contains("was not ready within 500ms"), "{err}");
+    assert_eq!(read_greeting(addr).unwrap(), first);
+    assert_eq!(status(&svc)["failures"], 1);
+}
+
+#[test]
+fn one_reload_at_a_time() {
+    let (svc, _addr, _) = start_v1();
+    let mut slow = svc.command(SLOW).arg("-littleboss=reload").stderr(std::process::Stdio::piped()).spawn().unwrap();
+    svc.output.wait_for("warming up version 4");
+    let second = svc.control_with(V1, "reload", &[]);
+    assert_eq!(second.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("a reload is already in progress (new child pid "), "{err}");
+    assert!(slow.wait().unwrap().success());
+    assert_eq!(status(&svc)["reloads"], 1);
+}
+
+#[test]
+fn stop_during_a_reload_wins() {
+    let (mut svc, _addr, _) = start_v1();
+    let mut slow = svc.command(SLOW).arg("-littleboss=reload").stderr(std::process::Stdio::piped()).spawn().unwrap();
+    svc.output.wait_for("warming up version 4");
+    let stop = svc.control("stop");
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    let reload = slow.wait_with_output().unwrap();
+    assert_eq!(reload.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&reload.stderr).contains("the supervisor is stopping"), "{}", text(&reload));
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}
