@@ -1,0 +1,85 @@
+//! A program with its own argument parser (clap) under littleboss.
+//!
+//! With `help = false` littleboss leaves `-h`/`--help` to the program; clap
+//! answers it and appends littleboss's flags (from [`Context::flags_help`])
+//! after its own. littleboss takes its flags (`-littleboss=...`, `-greet=...`)
+//! off the command line first, so [`Context::args`] holds only the
+//! program's arguments, ready for clap.
+//!
+//! It serves something trivial: each connection to the `greet` listener
+//! gets the `--greeting` and is closed.
+//!
+//! ```text
+//! cargo build -p examples --bin clap
+//! target/debug/clap --help                        # clap's options, then littleboss's flags
+//! target/debug/clap --greeting hi -littleboss=start &
+//! nc 127.0.0.1 7008                               # prints "hi"
+//! target/debug/clap -littleboss=reload            # a new child, same command line
+//! target/debug/clap -littleboss=status
+//! target/debug/clap -littleboss=stop
+//! ```
+//!
+//! Every child runs with the command line given to `start` (minus the mode
+//! flag); a `reload` swaps the binary, not the arguments.
+//!
+//! [`Context::flags_help`]: littleboss::Context::flags_help
+//! [`Context::args`]: littleboss::Context::args
+
+use std::io;
+use std::time::Duration;
+
+use clap::{CommandFactory, FromArgMatches, Parser};
+use tokio::io::AsyncWriteExt;
+
+/// Greets every TCP connection, reloadable without a refused connection.
+#[derive(Parser)]
+#[command(name = "clap", version)]
+struct Cli {
+    /// What to write to each connection.
+    #[arg(long, default_value = "hello")]
+    greeting: String,
+}
+
+#[littleboss::main(
+    name = "littleboss-clap",
+    listener(greet = "tcp:127.0.0.1:7008"),
+    help = false
+)]
+async fn main(ctx: littleboss::Context) -> io::Result<()> {
+    let command = Cli::command().after_help(format!("littleboss flags:\n{}", ctx.flags_help()));
+    let cli =
+        Cli::from_arg_matches(&command.get_matches_from(ctx.args())).unwrap_or_else(|e| e.exit());
+
+    let listener = ctx
+        .tcp("greet")
+        .expect("the greet listener is off (-greet=)");
+    let pid = std::process::id();
+    println!(
+        "clap: pid {pid} greeting {:?} on {}",
+        cli.greeting,
+        listener.local_addr()?
+    );
+
+    let greeting = format!("{}\n", cli.greeting);
+    let lameduck = ctx.lameduck();
+    tokio::pin!(lameduck);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                // A few bytes into a fresh socket's buffer: no need for a task.
+                Ok((mut stream, _peer)) => {
+                    if let Err(e) = stream.write_all(greeting.as_bytes()).await {
+                        eprintln!("clap: write: {e}");
+                    }
+                }
+                Err(e) => {
+                    eprintln!("clap: accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            () = &mut lameduck => break,
+        }
+    }
+    eprintln!("clap: pid {pid} lameduck, exiting");
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! An HTTP server that is reloaded without refusing a connection: the Go
+//! package's README example, in Rust with axum.
+//!
+//! Every response carries an `x-littleboss-pid` header naming the process
+//! that served it, so a reload shows up as a change of pid. `/slow?ms=N`
+//! answers after N milliseconds (at most 10 000): start one, reload, and it
+//! still completes, served by the old child while it drains.
+//!
+//! Run it directly (no supervisor, as a plain program would):
+//!
+//! ```text
+//! cargo run -p examples --bin http
+//! ```
+//!
+//! Or supervised, and reload it while it serves:
+//!
+//! ```text
+//! cargo build -p examples --bin http
+//! target/debug/http -littleboss=start &           # supervisor + first child
+//! curl -i http://127.0.0.1:8080/                  # x-littleboss-pid: <child 1>
+//! curl http://127.0.0.1:8080/slow?ms=5000 &       # in flight during the reload...
+//! cargo build -p examples --bin http             # (after changing the code, say)
+//! target/debug/http -littleboss=reload            # start child 2, lameduck child 1
+//! curl -i http://127.0.0.1:8080/                  # x-littleboss-pid: <child 2>
+//! target/debug/http -littleboss=status            # supervisor state
+//! target/debug/http -littleboss=stop              # drain and exit
+//! ```
+//!
+//! `-http=127.0.0.1:9000` serves elsewhere; `-h` lists littleboss's flags.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Query;
+use axum::http::HeaderValue;
+use axum::middleware::map_response;
+use axum::response::Response;
+use axum::routing::get;
+use serde::Deserialize;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The longest `/slow` answers.
+const SLOW_MAX_MS: u64 = 10_000;
+
+#[littleboss::main(
+    name = "littleboss-http",
+    listener(http = "tcp:127.0.0.1:8080"),
+    lameduck = "10s"
+)]
+async fn main(ctx: littleboss::Context) -> std::io::Result<()> {
+    let listener = ctx.tcp("http").expect("the http listener is off (-http=)");
+    let pid = std::process::id();
+    eprintln!("http: pid {pid} serving http://{}/", listener.local_addr()?);
+
+    let app = Router::new()
+        .route("/", get(hello))
+        .route("/slow", get(slow))
+        .layer(map_response(pid_header));
+
+    // On lameduck: stop accepting, close idle connections, let requests in
+    // flight finish, then return. The listening socket stays open in the
+    // supervisor, where the next child is already accepting.
+    axum::serve(listener, app)
+        .with_graceful_shutdown(ctx.lameduck())
+        .await?;
+    eprintln!("http: pid {pid} drained, exiting");
+    Ok(())
+}
+
+async fn hello() -> String {
+    format!(
+        "hello from littleboss-http, pid {}, version {VERSION}\n",
+        std::process::id()
+    )
+}
+
+#[derive(Deserialize)]
+struct SlowParams {
+    ms: Option<u64>,
+}
+
+async fn slow(Query(params): Query<SlowParams>) -> String {
+    let ms = params.ms.unwrap_or(1000).min(SLOW_MAX_MS);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    format!("slept {ms} ms in pid {}\n", std::process::id())
+}
+
+/// Tags every response with the pid of the process that served it.
+async fn pid_header(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert("x-littleboss-pid", HeaderValue::from(std::process::id()));
+    response
+}

@@ -1,0 +1,1 @@
+//! Runnable littleboss examples: see `src/bin/`.
