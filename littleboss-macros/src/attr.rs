@@ -1,0 +1,444 @@
+//! Parsing `#[littleboss::main(...)]` into [`Args`], checking each value as
+//! it goes (the string rules live in `valid`).
+
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned as _;
+use syn::{Error, Expr, Ident, Lit, LitBool, LitStr, Meta, Path, Token};
+
+use crate::errors::Errors;
+use crate::valid;
+
+/// Every key, in the order the unknown-key message lists them.
+const KEYS: [&str; 12] = [
+    "name",
+    "listener",
+    "lameduck",
+    "persist",
+    "fallback",
+    "flag",
+    "supervisor_init",
+    "ready",
+    "ready_timeout",
+    "help",
+    "flavor",
+    "worker_threads",
+];
+
+const MISSING_NAME: &str =
+    "missing `name = \"...\"`: every littleboss program needs a service name";
+
+/// The mode flag's name when the attribute does not set `flag`.
+const DEFAULT_FLAG: &str = "littleboss";
+
+/// The attribute, checked.
+pub(crate) struct Args {
+    /// The service name.
+    pub name: LitStr,
+    /// Everything else.
+    pub options: Options,
+}
+
+/// The optional keys. Only what the user wrote is set: the expansion leaves
+/// every default to the runtime.
+#[derive(Default)]
+pub(crate) struct Options {
+    /// `listener(...)`, in declaration order.
+    pub listeners: Vec<Listener>,
+    /// `lameduck`, in milliseconds.
+    pub lameduck: Option<Spanned<u64>>,
+    pub persist: Option<LitBool>,
+    pub fallback: Option<LitBool>,
+    pub flag: Option<LitStr>,
+    pub supervisor_init: Option<Path>,
+    pub ready: Option<Spanned<Ready>>,
+    /// `ready_timeout`, in milliseconds (never zero).
+    pub ready_timeout: Option<Spanned<u64>>,
+    pub help: Option<LitBool>,
+    pub flavor: Option<Spanned<Flavor>>,
+    /// `worker_threads` (at least 1).
+    pub worker_threads: Option<Spanned<usize>>,
+}
+
+/// One `NAME = "NET:ADDR"` in `listener(...)`.
+pub(crate) struct Listener {
+    /// The flag name: the identifier, without `r#`, spanned on it.
+    pub name: LitStr,
+    /// The declaration, as written.
+    pub spec: LitStr,
+}
+
+/// A checked value and the span of the tokens it came from.
+pub(crate) struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+/// `ready = "auto" | "manual"`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ready {
+    Auto,
+    Manual,
+}
+
+/// `flavor = "current_thread" | "multi_thread"`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    CurrentThread,
+    MultiThread,
+}
+
+/// Parses and checks the attribute's tokens, reporting every independent
+/// mistake at once.
+pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
+    let metas = parse_metas.parse2(tokens)?;
+    let mut state = State::default();
+    for meta in &metas {
+        if let Err(e) = state.key(meta) {
+            state.errors.push(e);
+        }
+    }
+    state.finish()
+}
+
+/// `key = value, key(...), key, ...`, with a hint for the likely mistake of
+/// giving the name alone.
+fn parse_metas(input: ParseStream) -> syn::Result<Punctuated<Meta, Token![,]>> {
+    if input.peek(LitStr) {
+        let name: LitStr = input.parse()?;
+        return Err(Error::new(
+            name.span(),
+            format!("write the service name as `name = {}`", name.token()),
+        ));
+    }
+    Punctuated::parse_terminated(input)
+}
+
+/// What parsing has found so far.
+#[derive(Default)]
+struct State {
+    name: Option<LitStr>,
+    options: Options,
+    /// The keys seen, to catch duplicates and for the checks across keys.
+    keys: Vec<Ident>,
+    /// Whether an unknown key looked like `name`.
+    misspelt_name: bool,
+    errors: Errors,
+}
+
+impl State {
+    fn key(&mut self, meta: &Meta) -> syn::Result<()> {
+        let path = meta.path();
+        let key = match path.get_ident().map(Ident::unraw) {
+            Some(key) if KEYS.contains(&key.to_string().as_str()) => key,
+            _ => {
+                let (error, suggestion) = unknown_key(path);
+                self.misspelt_name |= suggestion == Some("name");
+                return Err(error);
+            }
+        };
+        if self.keys.contains(&key) {
+            return Err(Error::new(key.span(), format!("duplicate key `{key}`")));
+        }
+        self.keys.push(key.clone());
+
+        let options = &mut self.options;
+        match key.to_string().as_str() {
+            "name" => {
+                let name = string(meta, "name", "\"...\"")?;
+                self.name = Some(checked(name, valid::service_name)?);
+            }
+            "listener" => self.listeners(meta)?,
+            "lameduck" => options.lameduck = Some(duration(meta, "lameduck", "\"5s\"")?),
+            "persist" => options.persist = Some(boolean(meta, "persist", true)?),
+            "fallback" => options.fallback = Some(boolean(meta, "fallback", false)?),
+            "flag" => {
+                let flag = string(meta, "flag", "\"lb\"")?;
+                options.flag = Some(checked(flag, |f| valid::flag_name("flag name", f))?);
+            }
+            "supervisor_init" => options.supervisor_init = Some(fn_path(meta)?),
+            "ready" => {
+                let choices = [("auto", Ready::Auto), ("manual", Ready::Manual)];
+                options.ready = Some(choice(meta, "ready", "ready mode", choices, 1)?);
+            }
+            "ready_timeout" => {
+                let timeout = duration(meta, "ready_timeout", "\"30s\"")?;
+                if timeout.value == 0 {
+                    let message = "`ready_timeout` must be more than zero";
+                    return Err(Error::new(timeout.span, message));
+                }
+                options.ready_timeout = Some(timeout);
+            }
+            "help" => options.help = Some(boolean(meta, "help", false)?),
+            "flavor" => {
+                let choices = [
+                    ("current_thread", Flavor::CurrentThread),
+                    ("multi_thread", Flavor::MultiThread),
+                ];
+                options.flavor = Some(choice(meta, "flavor", "flavor", choices, 0)?);
+            }
+            "worker_threads" => options.worker_threads = Some(threads(meta)?),
+            _ => return Err(unknown_key(path).0),
+        }
+        Ok(())
+    }
+
+    /// `listener(NAME = "NET:ADDR", ...)`: every listener is checked, each
+    /// mistake reported.
+    fn listeners(&mut self, meta: &Meta) -> syn::Result<()> {
+        let Meta::List(list) = meta else {
+            return Err(wrong_type(
+                meta,
+                "`listener` takes a list: `listener(https = \"tcp::443\")`",
+            ));
+        };
+        let items = list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)?;
+        let mut errors = Errors::default();
+        for item in &items {
+            match self.listener(item) {
+                Ok(listener) => self.options.listeners.push(listener),
+                Err(e) => errors.push(e),
+            }
+        }
+        errors.finish()
+    }
+
+    fn listener(&self, item: &Meta) -> syn::Result<Listener> {
+        let Some(ident) = item.path().get_ident() else {
+            return Err(Error::new_spanned(
+                item.path(),
+                "a listener name is an identifier, like `https`",
+            ));
+        };
+        let name = ident.unraw().to_string();
+        valid::flag_name("listener name", &name).map_err(|m| Error::new(ident.span(), m))?;
+        if self
+            .options
+            .listeners
+            .iter()
+            .any(|l| l.name.value() == name)
+        {
+            return Err(Error::new(
+                ident.span(),
+                format!("listener `{name}` is declared twice"),
+            ));
+        }
+        let Some(Lit::Str(spec)) = literal(item) else {
+            return Err(wrong_type(
+                item,
+                format!("listener `{name}` takes a string \"NET:ADDR\": `{name} = \"tcp::8080\"`"),
+            ));
+        };
+        valid::listener_spec(&spec.value()).map_err(|m| Error::new(spec.span(), m))?;
+        Ok(Listener {
+            name: LitStr::new(&name, ident.span()),
+            spec: spec.clone(),
+        })
+    }
+
+    /// The checks across keys, then the result.
+    fn finish(self) -> syn::Result<Args> {
+        let State {
+            name,
+            options,
+            keys,
+            misspelt_name,
+            mut errors,
+        } = self;
+
+        let flag = options.flag.as_ref().map(LitStr::value);
+        for listener in &options.listeners {
+            let listener_name = listener.name.value();
+            let message = match &flag {
+                None if listener_name == DEFAULT_FLAG => format!(
+                    "listener `{DEFAULT_FLAG}` has the name of the mode flag \
+                     (`-{DEFAULT_FLAG}=start`); rename the listener, or the flag with `flag = \"...\"`"
+                ),
+                Some(flag) if *flag == listener_name => format!(
+                    "listener `{flag}` has the name of the mode flag (`flag = \"{flag}\"`); rename one of them"
+                ),
+                _ => continue,
+            };
+            errors.at(listener.name.span(), message);
+        }
+
+        if let (Some(flavor), Some(_)) = (&options.flavor, &options.worker_threads) {
+            if flavor.value == Flavor::CurrentThread {
+                let key = keys.iter().find(|k| *k == "worker_threads");
+                errors.at(
+                    key.map_or(flavor.span, Ident::span),
+                    "`worker_threads` needs the multi-thread runtime, but `flavor = \"current_thread\"`; remove one of them",
+                );
+            }
+        }
+
+        // A misspelt `name` has been reported as such: saying it is missing
+        // too would be a second error for one mistake.
+        if name.is_none() && !keys.iter().any(|k| k == "name") && !misspelt_name {
+            errors.at(Span::call_site(), MISSING_NAME);
+        }
+        errors.finish()?;
+        // No error was reported, so `name` was given and is valid.
+        let name = name.ok_or_else(|| Error::new(Span::call_site(), MISSING_NAME))?;
+        Ok(Args { name, options })
+    }
+}
+
+/// The error for a key that is not one of [`KEYS`], and the key it looks
+/// like a misspelling of, if any.
+fn unknown_key(path: &Path) -> (Error, Option<&'static str>) {
+    let key = path
+        .segments
+        .iter()
+        .map(|s| s.ident.unraw().to_string())
+        .collect::<Vec<_>>()
+        .join("::");
+    let suggestion = KEYS.into_iter().find(|k| valid::is_typo(&key, k));
+    let hint = suggestion.map_or_else(String::new, |k| format!("did you mean `{k}`? "));
+    let message = format!(
+        "unknown key `{key}`; {hint}expected one of: {}",
+        KEYS.join(", ")
+    );
+    (Error::new_spanned(path, message), suggestion)
+}
+
+/// The value of `key = value`, without the invisible groups that
+/// `macro_rules!` wraps around fragments.
+fn value(meta: &Meta) -> Option<&Expr> {
+    let Meta::NameValue(meta) = meta else {
+        return None;
+    };
+    let mut value = &meta.value;
+    while let Expr::Group(group) = value {
+        value = &group.expr;
+    }
+    Some(value)
+}
+
+fn literal(meta: &Meta) -> Option<&Lit> {
+    match value(meta)? {
+        Expr::Lit(lit) => Some(&lit.lit),
+        _ => None,
+    }
+}
+
+/// An error for a value of the wrong kind: on the value, or on the whole
+/// key when there is none (`name`, `name(...)`).
+fn wrong_type(meta: &Meta, message: impl std::fmt::Display) -> Error {
+    match meta {
+        Meta::NameValue(meta) => Error::new_spanned(&meta.value, message),
+        _ => Error::new_spanned(meta, message),
+    }
+}
+
+/// A string value. When the user forgot the quotes around something simple
+/// (`name = myblog`, `lameduck = 5s`) the message quotes it for them.
+fn string(meta: &Meta, key: &str, example: &str) -> syn::Result<LitStr> {
+    let unquoted = match value(meta) {
+        Some(Expr::Lit(lit)) => match &lit.lit {
+            Lit::Str(s) => return Ok(s.clone()),
+            Lit::Int(i) => Some(i.to_string()),
+            Lit::Float(f) => Some(f.to_string()),
+            _ => None,
+        },
+        Some(Expr::Path(path)) => path.path.get_ident().map(|i| i.unraw().to_string()),
+        _ => None,
+    };
+    let example = unquoted.map_or_else(|| example.to_owned(), |s| format!("\"{s}\""));
+    Err(wrong_type(
+        meta,
+        format!("`{key}` takes a string: `{key} = {example}`"),
+    ))
+}
+
+/// `lit` if its value passes `check`, else the error on it.
+fn checked(lit: LitStr, check: impl FnOnce(&str) -> Result<(), String>) -> syn::Result<LitStr> {
+    match check(&lit.value()) {
+        Ok(()) => Ok(lit),
+        Err(message) => Err(Error::new(lit.span(), message)),
+    }
+}
+
+/// A string naming one of two `choices`; the one at `example` is suggested
+/// when the value is not a string.
+fn choice<T: Copy>(
+    meta: &Meta,
+    key: &str,
+    what: &str,
+    choices: [(&str, T); 2],
+    example: usize,
+) -> syn::Result<Spanned<T>> {
+    let lit = string(meta, key, &format!("\"{}\"", choices[example].0))?;
+    let text = lit.value();
+    match choices.iter().find(|(name, _)| *name == text) {
+        Some(&(_, value)) => Ok(Spanned {
+            value,
+            span: lit.span(),
+        }),
+        None => Err(Error::new(
+            lit.span(),
+            format!(
+                "unknown {what} `{}`; expected \"{}\" or \"{}\"",
+                text.escape_debug(),
+                choices[0].0,
+                choices[1].0
+            ),
+        )),
+    }
+}
+
+/// `worker_threads`: an integer, at least 1.
+fn threads(meta: &Meta) -> syn::Result<Spanned<usize>> {
+    let Some(Lit::Int(int)) = literal(meta) else {
+        let message = "`worker_threads` takes an integer: `worker_threads = 4`";
+        return Err(wrong_type(meta, message));
+    };
+    let value: usize = int.base10_parse()?;
+    if value == 0 {
+        let message = "`worker_threads` must be at least 1";
+        return Err(Error::new(int.span(), message));
+    }
+    Ok(Spanned {
+        value,
+        span: int.span(),
+    })
+}
+
+/// A bool value; the bare key means `true`.
+fn boolean(meta: &Meta, key: &str, example: bool) -> syn::Result<LitBool> {
+    if let Meta::Path(path) = meta {
+        return Ok(LitBool::new(true, path.span()));
+    }
+    match literal(meta) {
+        Some(Lit::Bool(b)) => Ok(b.clone()),
+        _ => Err(wrong_type(
+            meta,
+            format!("`{key}` takes a bool: `{key} = {example}`"),
+        )),
+    }
+}
+
+/// A duration string, in milliseconds.
+fn duration(meta: &Meta, key: &str, example: &str) -> syn::Result<Spanned<u64>> {
+    let lit = string(meta, key, example)?;
+    let value = valid::duration_millis(&lit.value()).map_err(|m| Error::new(lit.span(), m))?;
+    Ok(Spanned {
+        value,
+        span: lit.span(),
+    })
+}
+
+/// A path to a function, as written (`init`, `crate::setup::init`).
+fn fn_path(meta: &Meta) -> syn::Result<Path> {
+    match value(meta) {
+        Some(Expr::Path(path)) if path.qself.is_none() && path.attrs.is_empty() => {
+            Ok(path.path.clone())
+        }
+        _ => Err(wrong_type(
+            meta,
+            "`supervisor_init` takes a path to a `fn()`: `supervisor_init = my_init`",
+        )),
+    }
+}

@@ -1,0 +1,194 @@
+//! Tokens out: a plain `fn main` that keeps the user's function as an inner
+//! item and hands it to the runtime's builder.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned as _;
+use syn::{LitInt, ReturnType};
+
+use crate::attr::{self, Args, Flavor, Listener, Options, Ready, Spanned};
+use crate::signature::{self, MainFn};
+
+/// The whole macro, on `proc_macro2` tokens.
+///
+/// On error the output still holds the user's function, next to the
+/// errors, so that IDEs keep resolving names in it.
+pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let f = match syn::parse2::<MainFn>(item.clone()) {
+        Ok(f) => f,
+        Err(error) => {
+            let mut tokens = item;
+            tokens.extend(error.into_compile_error());
+            return tokens;
+        }
+    };
+    match (attr::parse(attr), signature::check(&f.sig)) {
+        (Ok(args), Ok(())) => expand(&args, &f),
+        (Err(mut error), Err(sig_error)) => {
+            error.combine(sig_error);
+            fallback(&f, error)
+        }
+        (Err(error), Ok(())) | (Ok(_), Err(error)) => fallback(&f, error),
+    }
+}
+
+/// ```text
+/// #[user_attrs]
+/// fn main() {
+///     async fn main(ctx: littleboss::Context) { /* as written */ }
+///     ::littleboss::Littleboss::new("name") /* .key(value) */ .run(main)
+/// }
+/// ```
+///
+/// The inner `main` shadows the outer one inside its body, so the user's
+/// function keeps its own name (in backtraces, in `cargo expand`) without a
+/// made-up one.
+fn expand(args: &Args, f: &MainFn) -> TokenStream {
+    let MainFn {
+        attrs, vis, sig, ..
+    } = f;
+    let ident = &sig.ident;
+    let item = f.inner_item();
+    let builder = builder(args);
+    // An unsupported return type fails the runtime's `MainResult` bound on
+    // `run`; spanning `run` on the return type puts that error there rather
+    // than on the whole attribute.
+    let run_span = match &sig.output {
+        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => Span::call_site(),
+    };
+    let run = if sig.asyncness.is_some() {
+        Ident::new("run", run_span)
+    } else {
+        Ident::new("run_sync", run_span)
+    };
+    let main = if sig.inputs.is_empty() {
+        quote!(|_: ::littleboss::Context| #ident())
+    } else {
+        quote!(#ident)
+    };
+    quote! {
+        #(#attrs)*
+        #vis fn #ident() {
+            #item
+            #builder.#run(#main)
+        }
+    }
+}
+
+/// `::littleboss::Littleboss::new("name")` and one call per key the user
+/// wrote, in a fixed order.
+fn builder(args: &Args) -> TokenStream {
+    let Args {
+        name,
+        options:
+            Options {
+                listeners,
+                lameduck,
+                persist,
+                fallback,
+                flag,
+                supervisor_init,
+                ready,
+                ready_timeout,
+                help,
+                flavor,
+                worker_threads,
+            },
+    } = args;
+    let mut calls = quote!(::littleboss::Littleboss::new(#name));
+    for Listener { name, spec } in listeners {
+        calls.extend(quote!(.listener(#name, #spec)));
+    }
+    if let Some(lameduck) = lameduck {
+        let lameduck = millis(lameduck);
+        calls.extend(quote!(.lameduck(#lameduck)));
+    }
+    if let Some(persist) = persist {
+        calls.extend(quote!(.persist(#persist)));
+    }
+    if let Some(fallback) = fallback {
+        calls.extend(quote!(.fallback(#fallback)));
+    }
+    if let Some(flag) = flag {
+        calls.extend(quote!(.flag(#flag)));
+    }
+    if let Some(init) = supervisor_init {
+        calls.extend(quote!(.supervisor_init(#init)));
+    }
+    if let Some(ready) = ready {
+        let variant = match ready.value {
+            Ready::Auto => "Auto",
+            Ready::Manual => "Manual",
+        };
+        let variant = Ident::new(variant, ready.span);
+        calls.extend(quote!(.ready(::littleboss::Ready::#variant)));
+    }
+    if let Some(timeout) = ready_timeout {
+        let timeout = millis(timeout);
+        calls.extend(quote!(.ready_timeout(#timeout)));
+    }
+    if let Some(help) = help {
+        calls.extend(quote!(.help(#help)));
+    }
+    if let Some(flavor) = flavor {
+        let variant = match flavor.value {
+            Flavor::CurrentThread => "CurrentThread",
+            Flavor::MultiThread => "MultiThread",
+        };
+        let variant = Ident::new(variant, flavor.span);
+        calls.extend(quote!(.flavor(::littleboss::Flavor::#variant)));
+    }
+    if let Some(threads) = worker_threads {
+        let threads = LitInt::new(&threads.value.to_string(), threads.span);
+        calls.extend(quote!(.worker_threads(#threads)));
+    }
+    calls
+}
+
+fn millis(duration: &Spanned<u64>) -> TokenStream {
+    let millis = LitInt::new(&duration.value.to_string(), duration.span);
+    quote!(::core::time::Duration::from_millis(#millis))
+}
+
+/// What goes out when there are errors: the errors, and the user's function
+/// where IDEs still see it, in a shape that adds no error of its own.
+fn fallback(f: &MainFn, error: syn::Error) -> TokenStream {
+    let MainFn {
+        attrs,
+        vis,
+        sig,
+        body,
+    } = f;
+    let ident = &sig.ident;
+    let error = error.into_compile_error();
+    // A function taking `self` would only add errors outside an `impl`.
+    let keep = !f.has_receiver();
+    if ident.unraw() == "main" {
+        // Inside a plain `fn main()`: at the top level, an `async fn main`
+        // would be an error of rustc's own.
+        let item = keep.then(|| f.inner_item());
+        quote! {
+            #(#attrs)*
+            #vis fn #ident() {
+                #item
+            }
+            #error
+        }
+    } else {
+        // On another function: kept as it is. Lest rustc add "`main`
+        // function not found", a `main` comes in through a glob import,
+        // which a `fn main` of the user's, if any, shadows without conflict.
+        let item = keep.then(|| quote!(#(#attrs)* #vis #sig #body));
+        let module = format_ident!("__littleboss_main_instead_of_{}", ident.unraw());
+        quote! {
+            #item
+            mod #module {
+                pub fn main() {}
+            }
+            use #module::*;
+            #error
+        }
+    }
+}

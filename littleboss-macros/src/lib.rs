@@ -1,0 +1,70 @@
+//! The `#[littleboss::main]` attribute. Use it through the `littleboss`
+//! crate, which re-exports it; this crate has nothing else.
+
+mod attr;
+mod errors;
+mod expand;
+mod signature;
+mod valid;
+
+#[cfg(test)]
+mod snapshot;
+
+use proc_macro::TokenStream;
+
+/// Turns `main` into a self-supervising program.
+///
+/// The attribute takes the service name and, optionally, the listeners and
+/// the supervisor's settings:
+///
+/// ```no_run
+/// #[littleboss::main(name = "myblog", listener(https = "tcp::443", admin = "tcp:"), lameduck = "5s")]
+/// async fn main(ctx: littleboss::Context) {
+///     let https = ctx.tcp("https").expect("https listener enabled");
+///     // serve on `https` until `ctx.lameduck()` completes
+///     # let _ = https;
+///     ctx.lameduck().await;
+/// }
+/// ```
+///
+/// | key | value | default |
+/// |---|---|---|
+/// | `name = "svc"` | service name, `[A-Za-z0-9_-]+` (required) | |
+/// | `listener(NAME = "NET:ADDR", ...)` | listeners; NET is `tcp`, `tcp4`, `tcp6`, `udp`, `udp4`, `udp6` or `unix`; an empty ADDR is off by default | none |
+/// | `lameduck = "2s"` | how long a child may drain: a number (`"1.5s"` too) and `ms`, `s`, `m` or `h` | `"2s"` |
+/// | `persist = true` | restart the child when it exits on its own | `false` |
+/// | `fallback = false` | go back to the previous binary when a reloaded child fails | `true` |
+/// | `flag = "lb"` | name of the mode flag (`-lb=start`) | `"littleboss"` |
+/// | `supervisor_init = path::to::init` | `fn()` run once in the supervisor | none |
+/// | `ready = "manual"` | ready on `ctx.ready()` rather than when `main` starts | `"auto"` |
+/// | `ready_timeout = "30s"` | how long a new child has to become ready | `"30s"` |
+/// | `help = false` | leave `-h`/`--help` to the program | `true` |
+/// | `flavor = "current_thread"` | tokio runtime flavor | `"multi_thread"` |
+/// | `worker_threads = 4` | threads of the multi-thread runtime | tokio's |
+///
+/// `main` may be `async fn` or `fn`, takes the `littleboss::Context` or
+/// nothing, and returns `()` or `Result<(), E>` with `E: Display`. The
+/// expansion is a plain `fn main` calling the public builder
+/// `littleboss::Littleboss`, with the function above as an inner item:
+///
+/// ```no_run
+/// fn main() {
+///     async fn main(ctx: littleboss::Context) {
+///         /* as written */
+///         # let _ = ctx;
+///     }
+///     ::littleboss::Littleboss::new("myblog")
+///         .listener("https", "tcp::443")
+///         .listener("admin", "tcp:")
+///         .lameduck(::core::time::Duration::from_millis(5000))
+///         .run(main)
+/// }
+/// ```
+///
+/// Every mistake in the attribute or the signature is a compile error on
+/// the offending tokens.
+#[proc_macro_attribute]
+#[allow(clippy::needless_doctest_main)] // the second example *is* a `fn main`
+pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand::main(attr.into(), item.into()).into()
+}

@@ -1,0 +1,103 @@
+//! The function under the attribute, and the checks on its signature.
+
+use proc_macro2::{Delimiter, Group, TokenStream};
+use quote::ToTokens;
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream};
+use syn::{Attribute, FnArg, Signature, Token, Visibility};
+
+use crate::errors::Errors;
+
+/// The function: attributes, visibility and signature parsed, the body kept
+/// as tokens. Not parsing the body means a body in the middle of an edit
+/// still expands, so IDEs keep working, and it is re-emitted verbatim.
+pub(crate) struct MainFn {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub sig: Signature,
+    /// The `{ ... }` group.
+    pub body: Group,
+}
+
+impl Parse for MainFn {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let fn_like = input.peek(Token![fn])
+            || input.peek(Token![async])
+            || input.peek(Token![const])
+            || input.peek(Token![unsafe])
+            || input.peek(Token![extern]);
+        if !fn_like {
+            return Err(input.error("#[littleboss::main] goes on `fn main`"));
+        }
+        let sig = input.parse()?;
+        let body: Group = input.parse()?;
+        if body.delimiter() != Delimiter::Brace {
+            return Err(syn::Error::new(body.span(), "expected the body of `main`"));
+        }
+        Ok(MainFn {
+            attrs,
+            vis,
+            sig,
+            body,
+        })
+    }
+}
+
+impl MainFn {
+    /// The function as an item without its outer attributes and visibility,
+    /// which go on the generated `fn main`.
+    pub fn inner_item(&self) -> TokenStream {
+        let mut tokens = self.sig.to_token_stream();
+        self.body.to_tokens(&mut tokens);
+        tokens
+    }
+
+    /// Whether it takes `self`, which no item outside an `impl` can.
+    pub fn has_receiver(&self) -> bool {
+        matches!(self.sig.inputs.first(), Some(FnArg::Receiver(_)))
+    }
+}
+
+/// Checks that the signature is one the expansion can call: `fn main`,
+/// plain or `async`, with no parameter or one (the `Context`). The return
+/// type is left to the runtime's `MainResult` bound.
+pub(crate) fn check(sig: &Signature) -> syn::Result<()> {
+    let mut errors = Errors::default();
+    let name = sig.ident.unraw();
+    if name != "main" {
+        errors.at(
+            sig.ident.span(),
+            format!("#[littleboss::main] goes on `fn main`, not on `fn {name}`"),
+        );
+    }
+    if let Some(token) = &sig.constness {
+        errors.on(token, "`main` cannot be `const`");
+    }
+    if let Some(token) = &sig.unsafety {
+        errors.on(token, "`main` cannot be `unsafe`");
+    }
+    if let Some(abi) = &sig.abi {
+        errors.on(abi, "`main` cannot be `extern`");
+    }
+    if !sig.generics.params.is_empty() {
+        errors.on(&sig.generics, "`main` cannot be generic");
+    } else if let Some(clause) = &sig.generics.where_clause {
+        errors.on(clause, "`main` cannot have a `where` clause");
+    }
+    if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
+        errors.on(receiver, "`main` cannot take `self`");
+    }
+    if sig.inputs.len() > 1 {
+        let extra = sig.inputs.iter().skip(1);
+        errors.on(
+            quote::quote!(#(#extra),*),
+            "`main` takes at most one parameter, the `littleboss::Context`",
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.on(variadic, "`main` cannot be variadic");
+    }
+    errors.finish()
+}

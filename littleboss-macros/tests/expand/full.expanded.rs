@@ -1,0 +1,27 @@
+fn init() {
+    eprintln!("supervisor up");
+}
+/// Serves the blog.
+#[allow(clippy::needless_return)]
+pub fn main() {
+    async fn main(ctx: littleboss::Context) -> Result<(), std::io::Error> {
+        ctx.ready();
+        return Ok(());
+    }
+    ::littleboss::Littleboss::new("myblog")
+        .listener("https", "tcp::443")
+        .listener("type", "udp6:[::1]:53")
+        .listener("admin", "tcp:")
+        .listener("sock", "unix:/run/myblog.sock")
+        .lameduck(::core::time::Duration::from_millis(1500))
+        .persist(true)
+        .fallback(false)
+        .flag("lb")
+        .supervisor_init(init)
+        .ready(::littleboss::Ready::Manual)
+        .ready_timeout(::core::time::Duration::from_millis(60000))
+        .help(false)
+        .flavor(::littleboss::Flavor::MultiThread)
+        .worker_threads(4)
+        .run(main)
+}

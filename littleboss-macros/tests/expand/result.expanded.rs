@@ -1,0 +1,9 @@
+fn main() {
+    async fn main(ctx: littleboss::Context) -> Result<(), Box<dyn std::error::Error>> {
+        ctx.lameduck().await;
+        Ok(())
+    }
+    ::littleboss::Littleboss::new("svc")
+        .ready_timeout(::core::time::Duration::from_millis(250))
+        .run(main)
+}

@@ -1,0 +1,9 @@
+fn main() {
+    fn main(ctx: littleboss::Context) {
+        println!("{:?}", ctx.args());
+    }
+    ::littleboss::Littleboss::new("svc")
+        .listener("http", "tcp:127.0.0.1:8080")
+        .flavor(::littleboss::Flavor::CurrentThread)
+        .run_sync(main)
+}

@@ -1,0 +1,4 @@
+#[littleboss::main(name = "svc", persist, name = "other")]
+async fn main(ctx: littleboss::Context) {
+    let _ = ctx;
+}

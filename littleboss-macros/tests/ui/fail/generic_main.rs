@@ -1,0 +1,4 @@
+#[littleboss::main(name = "svc")]
+async fn main<T: Default>(ctx: littleboss::Context) {
+    let _ = (ctx, T::default());
+}

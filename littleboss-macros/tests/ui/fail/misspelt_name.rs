@@ -1,0 +1,4 @@
+#[littleboss::main(nmae = "svc")]
+async fn main(ctx: littleboss::Context) {
+    let _ = ctx;
+}

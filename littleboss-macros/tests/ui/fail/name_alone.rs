@@ -1,0 +1,4 @@
+#[littleboss::main("svc")]
+async fn main(ctx: littleboss::Context) {
+    let _ = ctx;
+}

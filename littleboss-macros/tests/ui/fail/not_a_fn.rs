@@ -1,0 +1,4 @@
+#[littleboss::main(name = "svc")]
+struct Main;
+
+fn main() {}

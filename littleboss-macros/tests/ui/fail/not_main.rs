@@ -1,0 +1,4 @@
+#[littleboss::main(name = "svc")]
+async fn serve(ctx: littleboss::Context) {
+    let _ = ctx;
+}

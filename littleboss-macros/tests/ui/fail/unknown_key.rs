@@ -1,0 +1,4 @@
+#[littleboss::main(name = "svc", timeout = "5s")]
+async fn main(ctx: littleboss::Context) {
+    let _ = ctx;
+}

@@ -1,0 +1,4 @@
+#[littleboss::main(name = "svc")]
+unsafe fn main(ctx: littleboss::Context) {
+    let _ = ctx;
+}

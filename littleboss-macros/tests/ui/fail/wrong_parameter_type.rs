@@ -1,0 +1,4 @@
+#[littleboss::main(name = "svc")]
+async fn main(args: Vec<String>) {
+    let _ = args;
+}

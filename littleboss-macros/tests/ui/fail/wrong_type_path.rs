@@ -1,0 +1,6 @@
+fn init() {}
+
+#[littleboss::main(name = "svc", supervisor_init = "init")]
+async fn main(ctx: littleboss::Context) {
+    let _ = ctx;
+}

@@ -1,0 +1,4 @@
+#[littleboss::main(name = "svc", flavor = "current_thread")]
+async fn main(ctx: littleboss::Context) {
+    let _ = ctx;
+}

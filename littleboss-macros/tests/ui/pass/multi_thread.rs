@@ -1,0 +1,4 @@
+#[littleboss::main(name = "svc", flavor = "multi_thread", worker_threads = 2)]
+async fn main(ctx: littleboss::Context) {
+    let _ = ctx;
+}
