@@ -310,6 +310,9 @@ impl Supervisor {
                 .error
                 .unwrap_or_else(|| format!("exited with {} before it was ready", describe(status)));
             let message = format!("new child pid {} ({}) {reason}", child.pid, child.path.display());
+            if let (Some(stopping), None) = (&mut self.stopping, self.serving) {
+                stopping.code = code; // It was the only child: its code is the stop's.
+            }
             self.start_failed(starting.why, message, code);
         } else if self.serving == Some(id) {
             self.serving = None;
@@ -360,7 +363,12 @@ impl Supervisor {
         }
         if let Some(starting) = &self.starting {
             let pid = self.children.get(&starting.id).map_or(0, |c| c.pid);
-            return refuse(reply, format!("a reload is already in progress (new child pid {pid}); try again when it is done"));
+            let what = match starting.why {
+                Why::Reload { .. } => "a reload is already in progress",
+                Why::First => "the first child is still starting",
+                Why::Restart | Why::Fallback => "a child is being restarted",
+            };
+            return refuse(reply, format!("{what} (new child pid {pid}); try again when it is done"));
         }
         if !path.is_absolute() {
             return refuse(reply, format!("the binary path {} is not absolute", path.display()));
@@ -381,8 +389,13 @@ impl Supervisor {
         if let Some(child) = serving {
             child.lameduck();
         }
-        if self.starting.is_some() {
-            self.fail_starting("was stopped: the supervisor is stopping".to_owned());
+        // A child still starting winds down like a serving one; its exit
+        // then fails its reload.
+        if let Some(starting) = &mut self.starting {
+            starting.error.get_or_insert_with(|| "was stopped: the supervisor is stopping".to_owned());
+            if let Some(child) = self.children.get(&starting.id) {
+                child.lameduck();
+            }
         }
         let code = if serving_pid.is_some() { 0 } else { self.last_code };
         self.stopping = Some(Stopping { waiters: reply.into_iter().collect(), code });

@@ -1,0 +1,74 @@
+//! `persist`, a `Result` main under a supervisor, and control messages a
+//! client should never send.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+
+use tests::{Service, text};
+
+#[test]
+fn persist_restarts_a_child_that_exits_on_its_own() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_persist"));
+    svc.start(&[]);
+    svc.output.wait_for("started run 3 pid=");
+    let out = svc.output.text();
+    assert_eq!(out.matches("restarting in").count(), 2, "{out}");
+    let status = svc.control("status");
+    assert!(String::from_utf8_lossy(&status.stdout).contains("failures 2"), "{}", text(&status));
+    let stop = svc.control("stop");
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn without_persist_the_supervisor_exits_with_the_childs_code() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_result_main"));
+    svc.start(&["fail"]);
+    assert_eq!(svc.wait_exit().code(), Some(1), "{}", svc.output.text());
+    let out = svc.output.text();
+    assert!(out.contains("Error: boom: could not open the database"), "{out}");
+    assert!(out.contains("exited with exit code 1"), "{out}");
+}
+
+#[test]
+fn result_main_under_a_supervisor_stops_cleanly() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_result_main"));
+    svc.start(&[]);
+    svc.output.wait_for("serving pid=");
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}
+
+fn ask(socket: &std::path::Path, line: &[u8]) -> String {
+    let mut conn = UnixStream::connect(socket).unwrap();
+    conn.set_read_timeout(Some(tests::DEADLINE)).unwrap();
+    conn.write_all(line).unwrap();
+    let mut reply = String::new();
+    BufReader::new(conn).read_line(&mut reply).unwrap();
+    reply
+}
+
+#[test]
+fn bad_control_messages_get_an_error_reply_and_change_nothing() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    let socket = svc.control_dir().join("echo_server.sock");
+    let cases: &[(&[u8], &str)] = &[
+        (b"garbage\n", "not a JSON message"),
+        (b"{\"v\":9,\"cmd\":\"stop\"}\n", "unsupported protocol version 9"),
+        (b"{\"v\":1,\"cmd\":\"explode\"}\n", "unknown variant `explode`"),
+        (b"{\"v\":1,\"cmd\":\"reload\",\"path\":\"relative/bin\"}\n", "is not absolute"),
+        (b"{\"v\":1,\"cmd\":\"reload\",\"path\":\"/nonexistent/bin\"}\n", "cannot start /nonexistent/bin: No such file or directory"),
+    ];
+    for (line, want) in cases {
+        let reply = ask(&socket, line);
+        assert!(reply.contains("\"type\":\"error\""), "{reply}");
+        assert!(reply.contains(want), "{}: {reply}", String::from_utf8_lossy(line));
+    }
+    assert_eq!(tests::echo(addr, "fine").unwrap(), "fine\n");
+    let status = svc.control("status");
+    assert!(status.status.success());
+    // The missing binary counts as a failed reload; nothing else changed.
+    assert!(String::from_utf8_lossy(&status.stdout).contains("reloads 0, failures 1"), "{}", text(&status));
+}
