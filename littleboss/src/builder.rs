@@ -135,7 +135,9 @@ impl Littleboss {
     pub fn listener(mut self, name: &str, spec: &str) -> Self {
         let config = &mut self.config;
         if config.listeners.iter().any(|l| l.name == name) {
-            config.errors.push(format!("listener `{name}` is declared twice"));
+            config
+                .errors
+                .push(format!("listener `{name}` is declared twice"));
         } else if name == config.flag {
             config
                 .errors
@@ -267,7 +269,9 @@ impl Littleboss {
     /// ```
     pub fn worker_threads(mut self, threads: usize) -> Self {
         if threads == 0 {
-            self.config.errors.push("worker_threads must be at least 1".to_owned());
+            self.config
+                .errors
+                .push("worker_threads must be at least 1".to_owned());
         }
         self.config.worker_threads = Some(threads);
         self

@@ -13,6 +13,7 @@ use crate::context::{Context, Listener};
 use crate::dispatch::Entry;
 use crate::exit::fail;
 use crate::flags::{self, Invocation};
+use crate::log::log;
 
 pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     let bound = crate::listener::bind_all(&inv.listeners).unwrap_or_else(|e| fail(1, e));
@@ -20,12 +21,23 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
         .listeners
         .iter()
         .zip(bound)
-        .map(|(spec, b)| Listener { name: spec.name.clone(), network: spec.network, fd: b.map(|b| b.fd) })
+        .map(|(spec, b)| Listener {
+            name: spec.name.clone(),
+            network: spec.network,
+            fd: b.map(|b| b.fd),
+        })
         .collect();
     let (lameduck_tx, lameduck_rx) = watch::channel(false);
     watch_signals(lameduck_tx, config.lameduck);
-    let rt = crate::runtime::build(config).unwrap_or_else(|e| fail(1, format!("cannot start the tokio runtime: {e}")));
-    let ctx = Context::new(listeners, lameduck_rx, None, inv.program_args, flags::flags_help(config));
+    let rt = crate::runtime::build(config)
+        .unwrap_or_else(|e| fail(1, format!("cannot start the tokio runtime: {e}")));
+    let ctx = Context::new(
+        listeners,
+        lameduck_rx,
+        None,
+        inv.program_args,
+        flags::flags_help(config),
+    );
     let code = entry(ctx, &rt, Box::new(|| {}));
     std::process::exit(code)
 }
@@ -38,10 +50,15 @@ fn watch_signals(lameduck: watch::Sender<bool>, timeout: Duration) {
     std::thread::Builder::new()
         .name("littleboss-signals".into())
         .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("signal runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("signal runtime");
             rt.block_on(async move {
-                let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-                else {
+                let (Ok(mut term), Ok(mut int)) = (
+                    signal(SignalKind::terminate()),
+                    signal(SignalKind::interrupt()),
+                ) else {
                     let _ = installed_tx.send(());
                     return;
                 };
@@ -52,7 +69,7 @@ fn watch_signals(lameduck: watch::Sender<bool>, timeout: Duration) {
                     _ = term.recv() => {}
                     _ = int.recv() => {}
                     _ = tokio::time::sleep(timeout) => {
-                        eprintln!("littleboss: still running {timeout:?} after the signal; exiting");
+                        log!("still running {timeout:?} after the signal; exiting");
                     }
                 }
                 std::process::exit(128 + first);

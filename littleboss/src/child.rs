@@ -17,6 +17,7 @@ use crate::context::{Context, Listener};
 use crate::dispatch::Entry;
 use crate::exit::fail;
 use crate::link::{self, ChildEnd, FromChild, ListenerEntry, ToChild};
+use crate::log::log;
 
 /// The child channel, when this process was started by a supervisor. Takes
 /// the marker out of the environment so the program's own children do not
@@ -27,12 +28,22 @@ pub(crate) fn channel_from_env() -> Option<OwnedFd> {
     // the program has started any thread that could read the environment.
     unsafe { std::env::remove_var(link::ENV_VAR) };
     if value != link::CHILD_FD.to_string().as_str() {
-        fail(1, format!("{}={value:?} is not ours; unset it", link::ENV_VAR));
+        fail(
+            1,
+            format!("{}={value:?} is not ours; unset it", link::ENV_VAR),
+        );
     }
     // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open.
     let open = unsafe { nix::libc::fcntl(link::CHILD_FD, nix::libc::F_GETFD) } != -1;
     if !open {
-        fail(1, format!("{} is set but fd {} is not open", link::ENV_VAR, link::CHILD_FD));
+        fail(
+            1,
+            format!(
+                "{} is set but fd {} is not open",
+                link::ENV_VAR,
+                link::CHILD_FD
+            ),
+        );
     }
     // SAFETY: the supervisor put the channel at this fd for us alone and it
     // is open; from here on this OwnedFd is its only owner.
@@ -40,18 +51,24 @@ pub(crate) fn channel_from_env() -> Option<OwnedFd> {
     let is_seqpacket = nix::sys::socket::getsockopt(&fd, nix::sys::socket::sockopt::SockType)
         .is_ok_and(|t| t == nix::sys::socket::SockType::SeqPacket);
     if !is_seqpacket {
-        fail(1, format!("fd {} is not a littleboss child channel", link::CHILD_FD));
+        fail(
+            1,
+            format!("fd {} is not a littleboss child channel", link::CHILD_FD),
+        );
     }
     // Keep the channel out of any program the child itself starts.
     let cloexec = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC);
-    nix::fcntl::fcntl(&fd, cloexec).unwrap_or_else(|e| fail(1, format!("fd {}: {e}", link::CHILD_FD)));
+    nix::fcntl::fcntl(&fd, cloexec)
+        .unwrap_or_else(|e| fail(1, format!("fd {}: {e}", link::CHILD_FD)));
     Some(fd)
 }
 
 pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
     let link = Arc::new(ChildEnd::new(fd));
     let give_up = |error: String| -> ! {
-        let _ = link.send(FromChild::Error { error: error.clone() });
+        let _ = link.send(FromChild::Error {
+            error: error.clone(),
+        });
         fail(1, error)
     };
     let hello = FromChild::Hello {
@@ -64,7 +81,9 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
     }
     let (entries, fds) = match link.recv() {
         Ok(Some((ToChild::Hello { listeners, .. }, fds))) => (listeners, fds),
-        Ok(Some((other, _))) => give_up(format!("expected hello from the supervisor, got {other:?}")),
+        Ok(Some((other, _))) => {
+            give_up(format!("expected hello from the supervisor, got {other:?}"))
+        }
         Ok(None) => fail(1, "the supervisor went away before the child started"),
         Err(e) => give_up(format!("cannot read the supervisor's hello: {e}")),
     };
@@ -73,9 +92,16 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
     let inv = crate::flags::parse(config, argv).unwrap_or_else(|e| give_up(e));
     let (lameduck_tx, lameduck_rx) = watch::channel(false);
     spawn_lifecycle(link.clone(), lameduck_tx, config.lameduck);
-    let rt = crate::runtime::build(config).unwrap_or_else(|e| give_up(format!("cannot start the tokio runtime: {e}")));
+    let rt = crate::runtime::build(config)
+        .unwrap_or_else(|e| give_up(format!("cannot start the tokio runtime: {e}")));
     let flags_help = crate::flags::flags_help(config);
-    let ctx = Context::new(listeners, lameduck_rx, Some(link.clone()), inv.program_args, flags_help);
+    let ctx = Context::new(
+        listeners,
+        lameduck_rx,
+        Some(link.clone()),
+        inv.program_args,
+        flags_help,
+    );
     let started: crate::dispatch::Started = match config.ready {
         Ready::Auto => {
             let link = link.clone();
@@ -93,10 +119,17 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
 /// Matches the listeners this binary declares with the ones the supervisor
 /// holds, by name. A listener the supervisor does not hold cannot appear
 /// by a reload: that is an error, not a silent `None`.
-fn adopt(config: &Config, entries: &[ListenerEntry], fds: Vec<OwnedFd>) -> Result<Vec<Listener>, String> {
+fn adopt(
+    config: &Config,
+    entries: &[ListenerEntry],
+    fds: Vec<OwnedFd>,
+) -> Result<Vec<Listener>, String> {
     let bound_count = entries.iter().filter(|e| e.bound).count();
     if bound_count != fds.len() {
-        return Err(format!("the supervisor announced {bound_count} listeners but passed {} fds", fds.len()));
+        return Err(format!(
+            "the supervisor announced {bound_count} listeners but passed {} fds",
+            fds.len()
+        ));
     }
     let mut fds: Vec<Option<OwnedFd>> = fds.into_iter().map(Some).collect();
     let mut fd_index = 0;
@@ -127,9 +160,14 @@ fn adopt(config: &Config, entries: &[ListenerEntry], fds: Vec<OwnedFd>) -> Resul
         }
         let fd = fd.take();
         if let Some(fd) = &fd {
-            crate::listener::check_fd(fd, entry.network).map_err(|e| format!("listener `{}`: {e}", spec.name))?;
+            crate::listener::check_fd(fd, entry.network)
+                .map_err(|e| format!("listener `{}`: {e}", spec.name))?;
         }
-        listeners.push(Listener { name: spec.name.clone(), network: entry.network, fd });
+        listeners.push(Listener {
+            name: spec.name.clone(),
+            network: entry.network,
+            fd,
+        });
     }
     Ok(listeners)
 }
@@ -143,18 +181,20 @@ fn spawn_lifecycle(link: Arc<ChildEnd>, lameduck: watch::Sender<bool>, timeout: 
                     Ok(Some((ToChild::Lameduck, _))) => {
                         lameduck.send_replace(true);
                     }
-                    Ok(Some((other, _))) => eprintln!("littleboss: unexpected message from the supervisor: {other:?}"),
+                    Ok(Some((other, _))) => {
+                        log!("unexpected message from the supervisor: {other:?}")
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                        eprintln!("littleboss: bad message from the supervisor: {e}");
+                        log!("bad message from the supervisor: {e}");
                     }
                     Ok(None) | Err(_) => break,
                 }
             }
-            eprintln!("littleboss: the supervisor is gone; lameduck, exiting within {timeout:?}");
+            log!("the supervisor is gone; lameduck, exiting within {timeout:?}");
             lameduck.send_replace(true);
             std::thread::sleep(timeout);
-            eprintln!("littleboss: still running {timeout:?} after the supervisor died; exiting");
+            log!("still running {timeout:?} after the supervisor died; exiting");
             std::process::exit(1);
         })
         .expect("spawn the child lifecycle thread");

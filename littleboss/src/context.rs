@@ -82,7 +82,8 @@ impl Context {
     pub fn tcp(&self, name: &str) -> Option<tokio::net::TcpListener> {
         let fd = self.take(name, Kind::Tcp)?;
         let std = std::net::TcpListener::from(fd);
-        std.set_nonblocking(true).expect("set a listener non-blocking");
+        std.set_nonblocking(true)
+            .expect("set a listener non-blocking");
         Some(tokio::net::TcpListener::from_std(std).expect("register a listener with tokio"))
     }
 
@@ -99,7 +100,8 @@ impl Context {
     pub fn udp(&self, name: &str) -> Option<tokio::net::UdpSocket> {
         let fd = self.take(name, Kind::Udp)?;
         let std = std::net::UdpSocket::from(fd);
-        std.set_nonblocking(true).expect("set a socket non-blocking");
+        std.set_nonblocking(true)
+            .expect("set a socket non-blocking");
         Some(tokio::net::UdpSocket::from_std(std).expect("register a socket with tokio"))
     }
 
@@ -116,16 +118,26 @@ impl Context {
     pub fn unix(&self, name: &str) -> Option<tokio::net::UnixListener> {
         let fd = self.take(name, Kind::Unix)?;
         let std = std::os::unix::net::UnixListener::from(fd);
-        std.set_nonblocking(true).expect("set a listener non-blocking");
+        std.set_nonblocking(true)
+            .expect("set a listener non-blocking");
         Some(tokio::net::UnixListener::from_std(std).expect("register a listener with tokio"))
     }
 
     fn take(&self, name: &str, kind: Kind) -> Option<OwnedFd> {
         let Some(listener) = self.inner.listeners.iter().find(|l| l.name == name) else {
-            let declared: Vec<&str> = self.inner.listeners.iter().map(|l| l.name.as_str()).collect();
+            let declared: Vec<&str> = self
+                .inner
+                .listeners
+                .iter()
+                .map(|l| l.name.as_str())
+                .collect();
             panic!(
                 "littleboss: no listener named `{name}` is declared (declared: {})",
-                if declared.is_empty() { "none".to_owned() } else { declared.join(", ") }
+                if declared.is_empty() {
+                    "none".to_owned()
+                } else {
+                    declared.join(", ")
+                }
             );
         };
         let actual = listener.network.kind();
@@ -138,7 +150,10 @@ impl Context {
             );
         }
         if tokio::runtime::Handle::try_current().is_err() {
-            panic!("littleboss: ctx.{}(\"{name}\") needs a tokio runtime; call it inside main", kind.method());
+            panic!(
+                "littleboss: ctx.{}(\"{name}\") needs a tokio runtime; call it inside main",
+                kind.method()
+            );
         }
         let fd = listener.fd.as_ref()?;
         Some(fd.try_clone().expect("duplicate a listener fd"))
@@ -209,7 +224,11 @@ impl Context {
     /// # }
     /// ```
     pub fn args(&self) -> Vec<String> {
-        self.inner.args.iter().map(|a| a.to_string_lossy().into_owned()).collect()
+        self.inner
+            .args
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
     }
 
     /// [`args`](Context::args) as they were given, not necessarily UTF-8.

@@ -7,6 +7,7 @@ use crate::builder::Config;
 use crate::context::Context;
 use crate::exit::{USAGE, fail};
 use crate::flags::{self, Mode};
+use crate::log::log;
 
 /// The program's `main`, wrapped: runs on the given runtime, calls
 /// `started` once it is under way, and returns the exit code.
@@ -19,7 +20,7 @@ pub(crate) type Started = Box<dyn FnOnce() + Send>;
 pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     if !config.errors.is_empty() {
         for e in &config.errors {
-            eprintln!("littleboss: {e}");
+            log!("{e}");
         }
         std::process::exit(USAGE);
     }
@@ -27,8 +28,12 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
         crate::child::run(&config, link, entry);
     }
     let argv: Vec<_> = std::env::args_os().collect();
-    let program = argv.first().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
-    let inv = flags::parse(&config, argv).unwrap_or_else(|e| fail(USAGE, format!("{e}\nRun `{program} -h` for help.")));
+    let program = argv
+        .first()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let inv = flags::parse(&config, argv)
+        .unwrap_or_else(|e| fail(USAGE, format!("{e}\nRun `{program} -h` for help.")));
     if inv.help {
         print!("{}", flags::usage(&config, &program));
         std::process::exit(0);

@@ -1,7 +1,9 @@
 //! Leaving the process: messages for the user and exit codes.
 
-use std::process::ExitStatus;
 use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+
+use crate::log::log;
 
 /// Exit code for a usage mistake (bad flag value, unknown mode), as Go's
 /// flag package and clap use.
@@ -9,7 +11,7 @@ pub(crate) const USAGE: i32 = 2;
 
 /// Prints `littleboss: {msg}` to stderr and exits with `code`.
 pub(crate) fn fail(code: i32, msg: impl std::fmt::Display) -> ! {
-    eprintln!("littleboss: {msg}");
+    log!("{msg}");
     std::process::exit(code)
 }
 

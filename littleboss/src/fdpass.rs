@@ -31,7 +31,10 @@ pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
 /// non-blocking socket whose buffer is full.
 pub(crate) fn send(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>]) -> io::Result<()> {
     if fds.len() > MAX_FDS {
-        return Err(io::Error::other(format!("cannot pass {} fds in one message", fds.len())));
+        return Err(io::Error::other(format!(
+            "cannot pass {} fds in one message",
+            fds.len()
+        )));
     }
     let raw: Vec<RawFd> = fds.iter().map(|fd| fd.as_raw_fd()).collect();
     let rights = [ControlMessage::ScmRights(&raw)];
@@ -75,7 +78,9 @@ pub(crate) fn recv(sock: BorrowedFd<'_>) -> io::Result<Received> {
                 }
             }
         }
-        let truncated = msg.flags.intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
+        let truncated = msg
+            .flags
+            .intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
         (msg.bytes, fds, truncated)
     };
     if truncated {

@@ -87,7 +87,9 @@ pub(crate) fn parse(config: &Config, argv: Vec<OsString>) -> Result<Invocation, 
                 Some(Ok(v)) => v,
                 Some(Err(_)) => return Err(format!("-{name}: the value is not valid UTF-8")),
                 None if is_listener => {
-                    return Err(format!("-{name} needs an address (or `-{name}=` to turn it off)"));
+                    return Err(format!(
+                        "-{name} needs an address (or `-{name}=` to turn it off)"
+                    ));
                 }
                 None => return Err(format!("-{name} needs a mode ({MODES})")),
             },
@@ -96,8 +98,14 @@ pub(crate) fn parse(config: &Config, argv: Vec<OsString>) -> Result<Invocation, 
             inv.mode = Mode::parse(&value)
                 .ok_or_else(|| format!("-{name}: unknown mode `{value}` (expected {MODES})"))?;
         } else {
-            let slot = inv.listeners.iter_mut().find(|l| l.name == name).expect("checked above");
-            *slot = slot.with_address(&value).map_err(|e| format!("-{name}: {e}"))?;
+            let slot = inv
+                .listeners
+                .iter_mut()
+                .find(|l| l.name == name)
+                .expect("checked above");
+            *slot = slot
+                .with_address(&value)
+                .map_err(|e| format!("-{name}: {e}"))?;
             inv.child_args.push(format!("-{name}={value}").into());
         }
     }
@@ -127,11 +135,26 @@ pub(crate) fn flags_help(config: &Config) -> String {
     let _ = writeln!(out, "  -{flag}=MODE");
     let _ = writeln!(out, "        instruct the littleboss (default \"bypass\"):");
     let _ = writeln!(out);
-    let _ = writeln!(out, "        start:   start and manage this process using service name {name:?}");
-    let _ = writeln!(out, "        stop:    signal the littleboss to shut down the process");
-    let _ = writeln!(out, "        status:  print statistics about the running littleboss (add --json for JSON)");
-    let _ = writeln!(out, "        reload:  replace the managed process with the executed binary");
-    let _ = writeln!(out, "        bypass:  disable littleboss, run the program directly");
+    let _ = writeln!(
+        out,
+        "        start:   start and manage this process using service name {name:?}"
+    );
+    let _ = writeln!(
+        out,
+        "        stop:    signal the littleboss to shut down the process"
+    );
+    let _ = writeln!(
+        out,
+        "        status:  print statistics about the running littleboss (add --json for JSON)"
+    );
+    let _ = writeln!(
+        out,
+        "        reload:  replace the managed process with the executed binary"
+    );
+    let _ = writeln!(
+        out,
+        "        bypass:  disable littleboss, run the program directly"
+    );
     for l in &config.listeners {
         let _ = writeln!(out, "  -{}=ADDR", l.name);
         let default = l.address.as_deref().unwrap_or("");
@@ -155,7 +178,10 @@ mod tests {
     use crate::Littleboss;
 
     fn config() -> Config {
-        Littleboss::new("svc").listener("https", "tcp::443").listener("off", "tcp:").config
+        Littleboss::new("svc")
+            .listener("https", "tcp::443")
+            .listener("off", "tcp:")
+            .config
     }
 
     fn argv(args: &[&str]) -> Vec<OsString> {
@@ -185,11 +211,26 @@ mod tests {
     fn program_arguments_pass_through_in_order() {
         let inv = parse(
             &config(),
-            argv(&["p", "-v", "--https=:8443", "file", "-littleboss=start", "--x=1", "--", "-https=no"]),
+            argv(&[
+                "p",
+                "-v",
+                "--https=:8443",
+                "file",
+                "-littleboss=start",
+                "--x=1",
+                "--",
+                "-https=no",
+            ]),
         )
         .unwrap();
-        assert_eq!(strs(&inv.program_args), ["p", "-v", "file", "--x=1", "--", "-https=no"]);
-        assert_eq!(strs(&inv.child_args), ["-v", "-https=:8443", "file", "--x=1", "--", "-https=no"]);
+        assert_eq!(
+            strs(&inv.program_args),
+            ["p", "-v", "file", "--x=1", "--", "-https=no"]
+        );
+        assert_eq!(
+            strs(&inv.child_args),
+            ["-v", "-https=:8443", "file", "--x=1", "--", "-https=no"]
+        );
         assert_eq!(inv.listeners[0].address.as_deref(), Some(":8443"));
     }
 
@@ -203,9 +244,15 @@ mod tests {
     #[test]
     fn bad_values_name_the_flag() {
         let e = parse(&config(), argv(&["p", "-littleboss=begin"])).unwrap_err();
-        assert_eq!(e, "-littleboss: unknown mode `begin` (expected bypass, start, reload, stop or status)");
+        assert_eq!(
+            e,
+            "-littleboss: unknown mode `begin` (expected bypass, start, reload, stop or status)"
+        );
         let e = parse(&config(), argv(&["p", "-https=nonsense"])).unwrap_err();
-        assert!(e.starts_with("-https: address `nonsense` is not host:port"), "{e}");
+        assert!(
+            e.starts_with("-https: address `nonsense` is not host:port"),
+            "{e}"
+        );
         let e = parse(&config(), argv(&["p", "--https"])).unwrap_err();
         assert!(e.starts_with("-https needs an address"), "{e}");
         let e = parse(&config(), argv(&["p", "--littleboss"])).unwrap_err();

@@ -42,6 +42,7 @@ mod fdpass;
 mod flags;
 mod link;
 mod listener;
+mod log;
 mod main_result;
 mod runtime;
 mod spec;

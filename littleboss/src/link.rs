@@ -34,7 +34,10 @@ pub(crate) struct ListenerEntry {
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "msg", rename_all = "snake_case")]
 pub(crate) enum ToChild {
-    Hello { name: String, listeners: Vec<ListenerEntry> },
+    Hello {
+        name: String,
+        listeners: Vec<ListenerEntry>,
+    },
     Lameduck,
 }
 
@@ -43,10 +46,18 @@ pub(crate) enum ToChild {
 pub(crate) enum FromChild {
     /// Who the child is, and its own timeouts: a new binary's settings
     /// govern its own start and wind-down.
-    Hello { name: String, lameduck_ms: u64, ready_timeout_ms: u64 },
+    Hello {
+        name: String,
+        lameduck_ms: u64,
+        ready_timeout_ms: u64,
+    },
     Ready,
-    Error { error: String },
-    Finished { code: i32 },
+    Error {
+        error: String,
+    },
+    Finished {
+        code: i32,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -108,7 +119,10 @@ pub(crate) struct SupervisorEnd {
 impl SupervisorEnd {
     /// Wraps a socket; it is made non-blocking.
     pub fn new(fd: OwnedFd) -> io::Result<Self> {
-        nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK))?;
+        nix::fcntl::fcntl(
+            &fd,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )?;
         // SAFETY: the AsyncFd owns `fd` outright, so it stays open and the
         // same socket for the AsyncFd's whole life.
         let fd = unsafe { AsyncFd::register(fd)? };
@@ -148,8 +162,14 @@ mod tests {
     #[test]
     fn messages_round_trip_with_version() {
         let bytes = encode(FromChild::Finished { code: 3 });
-        assert_eq!(String::from_utf8_lossy(&bytes), r#"{"v":1,"msg":"finished","code":3}"#);
-        assert_eq!(decode::<FromChild>(&bytes).unwrap(), FromChild::Finished { code: 3 });
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            r#"{"v":1,"msg":"finished","code":3}"#
+        );
+        assert_eq!(
+            decode::<FromChild>(&bytes).unwrap(),
+            FromChild::Finished { code: 3 }
+        );
     }
 
     #[test]

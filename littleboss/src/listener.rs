@@ -33,7 +33,10 @@ pub(crate) fn bind(spec: &ListenerSpec) -> Result<Option<Bound>, String> {
         network => bind_inet(network, addr),
     };
     let fd = bound.map_err(|e| {
-        format!("-{}: cannot listen on {} {addr}: {e}", spec.name, spec.network)
+        format!(
+            "-{}: cannot listen on {} {addr}: {e}",
+            spec.name, spec.network
+        )
     })?;
     let address = local_address(&fd, spec.network.kind())
         .map_err(|e| format!("-{}: cannot read the bound address: {e}", spec.name))?;
@@ -56,13 +59,20 @@ fn bind_inet(network: Network, addr: &str) -> io::Result<OwnedFd> {
             Network::Tcp6 | Network::Udp6 => inet_socket(any6, stream, true),
             // Every address: dual-stack where the machine has IPv6.
             _ => inet_socket(any6, stream, false).or_else(|e| {
-                if no_ipv6(&e) { inet_socket(any4, stream, false) } else { Err(e) }
+                if no_ipv6(&e) {
+                    inet_socket(any4, stream, false)
+                } else {
+                    Err(e)
+                }
             }),
         };
     }
     let want_v4 = matches!(network, Network::Tcp4 | Network::Udp4);
     let want_v6 = matches!(network, Network::Tcp6 | Network::Udp6);
-    let mut last = io::Error::new(io::ErrorKind::NotFound, format!("`{host}` has no suitable address"));
+    let mut last = io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("`{host}` has no suitable address"),
+    );
     for candidate in (host, port).to_socket_addrs()? {
         if (want_v4 && !candidate.is_ipv4()) || (want_v6 && !candidate.is_ipv6()) {
             continue;
@@ -81,8 +91,16 @@ fn no_ipv6(e: &io::Error) -> bool {
 }
 
 fn inet_socket(addr: SocketAddr, stream: bool, v6only: bool) -> io::Result<OwnedFd> {
-    let family = if addr.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
-    let ty = if stream { SockType::Stream } else { SockType::Datagram };
+    let family = if addr.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    let ty = if stream {
+        SockType::Stream
+    } else {
+        SockType::Datagram
+    };
     let fd = socket::socket(family, ty, SockFlag::SOCK_CLOEXEC, None)?;
     if stream {
         socket::setsockopt(&fd, sockopt::ReuseAddr, &true)?;
@@ -153,8 +171,14 @@ pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), String> {
         .map_err(|e| format!("fd {}: cannot read its address ({e})", fd.as_raw_fd()))?
         .family();
     let (want_ty, families): (SockType, &[AddressFamily]) = match network.kind() {
-        Kind::Tcp => (SockType::Stream, &[AddressFamily::Inet, AddressFamily::Inet6]),
-        Kind::Udp => (SockType::Datagram, &[AddressFamily::Inet, AddressFamily::Inet6]),
+        Kind::Tcp => (
+            SockType::Stream,
+            &[AddressFamily::Inet, AddressFamily::Inet6],
+        ),
+        Kind::Udp => (
+            SockType::Datagram,
+            &[AddressFamily::Inet, AddressFamily::Inet6],
+        ),
         Kind::Unix => (SockType::Stream, &[AddressFamily::Unix]),
     };
     if ty != want_ty || !family.is_some_and(|f| families.contains(&f)) {
@@ -163,8 +187,12 @@ pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), String> {
             fd.as_raw_fd()
         ));
     }
-    if want_ty == SockType::Stream && !socket::getsockopt(fd, sockopt::AcceptConn).unwrap_or(false) {
-        return Err(format!("fd {} is a {network} socket that is not listening", fd.as_raw_fd()));
+    if want_ty == SockType::Stream && !socket::getsockopt(fd, sockopt::AcceptConn).unwrap_or(false)
+    {
+        return Err(format!(
+            "fd {} is a {network} socket that is not listening",
+            fd.as_raw_fd()
+        ));
     }
     Ok(())
 }
@@ -199,14 +227,20 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("lb-listener-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("s.sock");
-        let x = bind(&spec(&format!("unix:{}", path.display()))).unwrap().unwrap();
+        let x = bind(&spec(&format!("unix:{}", path.display())))
+            .unwrap()
+            .unwrap();
         assert_eq!(x.address, path.display().to_string());
         // A live socket is never replaced.
         let e = bind(&spec(&format!("unix:{}", path.display()))).unwrap_err();
         assert!(e.contains("in use"), "{e}");
         drop(x);
         // A stale one is.
-        assert!(bind(&spec(&format!("unix:{}", path.display()))).unwrap().is_some());
+        assert!(
+            bind(&spec(&format!("unix:{}", path.display())))
+                .unwrap()
+                .is_some()
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

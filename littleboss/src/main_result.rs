@@ -33,7 +33,8 @@ impl<E: Display> MainResult for Result<(), E> {
         match self {
             Ok(()) => 0,
             Err(e) => {
-                eprintln!("Error: {e}");
+                // One write, so the line never interleaves with the supervisor's.
+                crate::log::write_line(format_args!("Error: {e}"));
                 1
             }
         }

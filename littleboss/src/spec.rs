@@ -103,7 +103,8 @@ impl ListenerSpec {
                 "listener `{name}`: unknown network `{net}` (expected {NETWORKS})"
             ));
         };
-        let address = check_address(network, addr).map_err(|e| format!("listener `{name}`: {e}"))?;
+        let address =
+            check_address(network, addr).map_err(|e| format!("listener `{name}`: {e}"))?;
         Ok(ListenerSpec {
             name: name.to_owned(),
             network,
@@ -129,7 +130,10 @@ pub(crate) fn check_address(network: Network, addr: &str) -> Result<Option<Strin
     }
     if network == Network::Unix {
         if addr.contains('\0') {
-            return Err(format!("unix path `{}` contains a NUL byte", addr.escape_default()));
+            return Err(format!(
+                "unix path `{}` contains a NUL byte",
+                addr.escape_default()
+            ));
         }
         return Ok(Some(addr.to_owned()));
     }
@@ -141,18 +145,24 @@ pub(crate) fn check_address(network: Network, addr: &str) -> Result<Option<Strin
 /// bracketed IPv6 address).
 pub(crate) fn split_host_port(addr: &str) -> Result<(&str, u16), String> {
     let Some((host, port)) = addr.rsplit_once(':') else {
-        return Err(format!("address `{addr}` is not host:port (e.g. `:8080` or `127.0.0.1:8080`)"));
+        return Err(format!(
+            "address `{addr}` is not host:port (e.g. `:8080` or `127.0.0.1:8080`)"
+        ));
     };
     let host = if let Some(inner) = host.strip_prefix('[') {
         let Some(inner) = inner.strip_suffix(']') else {
             return Err(format!("address `{addr}` has an unclosed `[`"));
         };
         if inner.parse::<std::net::Ipv6Addr>().is_err() {
-            return Err(format!("address `{addr}`: `{inner}` is not an IPv6 address"));
+            return Err(format!(
+                "address `{addr}`: `{inner}` is not an IPv6 address"
+            ));
         }
         inner
     } else if host.contains(':') {
-        return Err(format!("address `{addr}`: write an IPv6 host in brackets, like `[::1]:8080`"));
+        return Err(format!(
+            "address `{addr}`: write an IPv6 host in brackets, like `[::1]:8080`"
+        ));
     } else {
         host
     };
@@ -170,7 +180,10 @@ pub(crate) fn check_service_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("the service name is empty".to_owned());
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
         return Err(format!(
             "service name `{name}` contains `{c}`; use only letters, digits, `_` and `-`"
         ));

@@ -16,7 +16,10 @@ pub(crate) struct OnFirstPending<F> {
 
 impl<F> OnFirstPending<F> {
     pub fn new(inner: F, started: Started) -> Self {
-        OnFirstPending { inner: Box::pin(inner), started: Some(started) }
+        OnFirstPending {
+            inner: Box::pin(inner),
+            started: Some(started),
+        }
     }
 }
 

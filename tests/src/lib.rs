@@ -15,41 +15,66 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 /// Output captured from a process, shared with the threads that read it.
 #[derive(Debug, Clone, Default)]
 pub struct Captured {
-    inner: Arc<(Mutex<String>, Condvar)>,
+    inner: Arc<(Mutex<Capture>, Condvar)>,
+}
+
+#[derive(Debug, Default)]
+struct Capture {
+    text: String,
+    /// Pipes not yet at end-of-file.
+    open: usize,
 }
 
 impl Captured {
     fn attach(&self, pipe: impl Read + Send + 'static) {
         let inner = self.inner.clone();
+        inner.0.lock().unwrap().open += 1;
         std::thread::spawn(move || {
             let mut reader = BufReader::new(pipe);
             let mut line = String::new();
+            let (capture, changed) = &*inner;
             while reader.read_line(&mut line).unwrap_or(0) > 0 {
-                let (text, changed) = &*inner;
-                text.lock().unwrap().push_str(&line);
+                capture
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .text
+                    .push_str(&line);
                 changed.notify_all();
                 line.clear();
             }
+            capture.lock().unwrap_or_else(|e| e.into_inner()).open -= 1;
+            changed.notify_all();
         });
     }
 
     /// Everything captured so far.
     pub fn text(&self) -> String {
-        self.inner.0.lock().unwrap().clone()
+        self.inner.0.lock().unwrap().text.clone()
     }
 
     /// Waits until `done(text)` holds; panics with the output at the deadline.
     pub fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let (text, changed) = &*self.inner;
+        self.wait_state(what, |c| done(&c.text))
+    }
+
+    /// Waits until every pipe is at end-of-file: all output is in.
+    pub fn wait_closed(&self) -> String {
+        self.wait_state("the output to close", |c| c.open == 0)
+    }
+
+    fn wait_state(&self, what: &str, done: impl Fn(&Capture) -> bool) -> String {
+        let (capture, changed) = &*self.inner;
         let deadline = Instant::now() + DEADLINE;
-        let mut guard = text.lock().unwrap();
+        let mut guard = capture.lock().unwrap();
         loop {
             if done(&guard) {
-                return guard.clone();
+                return guard.text.clone();
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                panic!("timed out waiting for {what}; output so far:\n{}", *guard);
+                let text = guard.text.clone();
+                drop(guard);
+                panic!("timed out waiting for {what}; output so far:\n{text}");
             }
             guard = changed.wait_timeout(guard, left).unwrap().0;
         }
@@ -57,7 +82,9 @@ impl Captured {
 
     /// Waits until the output contains `needle` `count` times.
     pub fn wait_for_count(&self, needle: &str, count: usize) -> String {
-        self.wait_until(&format!("{count} × {needle:?}"), |t| t.matches(needle).count() >= count)
+        self.wait_until(&format!("{count} × {needle:?}"), |t| {
+            t.matches(needle).count() >= count
+        })
     }
 
     /// Waits until the output contains `needle`.
@@ -80,7 +107,10 @@ impl Service {
     pub fn new(bin: &str) -> Self {
         Service {
             bin: PathBuf::from(bin),
-            dir: tempfile::Builder::new().prefix("littleboss-test-").tempdir().unwrap(),
+            dir: tempfile::Builder::new()
+                .prefix("littleboss-test-")
+                .tempdir()
+                .unwrap(),
             supervisor: None,
             output: Captured::default(),
         }
@@ -95,7 +125,8 @@ impl Service {
     /// A command for `bin` with this service's control folder.
     pub fn command(&self, bin: impl AsRef<Path>) -> Command {
         let mut cmd = Command::new(bin.as_ref());
-        cmd.env("LITTLEBOSS_DIR", self.control_dir()).stdin(Stdio::null());
+        cmd.env("LITTLEBOSS_DIR", self.control_dir())
+            .stdin(Stdio::null());
         cmd
     }
 
@@ -108,7 +139,11 @@ impl Service {
 
     /// Spawns `cmd` as the process under test, capturing its output.
     pub fn spawn(&mut self, mut cmd: Command) -> &mut Self {
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         self.output.attach(child.stdout.take().unwrap());
         self.output.attach(child.stderr.take().unwrap());
         self.supervisor = Some(child);
@@ -117,12 +152,26 @@ impl Service {
 
     /// Runs `bin -littleboss=MODE args…` to completion.
     pub fn control_with(&self, bin: impl AsRef<Path>, mode: &str, args: &[&str]) -> Output {
-        self.command(bin).arg(format!("-littleboss={mode}")).args(args).output().unwrap()
+        self.command(bin)
+            .arg(format!("-littleboss={mode}"))
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     /// Runs this fixture's `-littleboss=MODE` to completion.
     pub fn control(&self, mode: &str) -> Output {
         self.control_with(&self.bin, mode, &[])
+    }
+
+    /// Waits until the supervisor reports its first child ready: before
+    /// that, `status` shows no serving child and a reload waits its turn.
+    pub fn ready(&self) -> &Self {
+        self.output.wait_until("the first child to be ready", |t| {
+            t.lines()
+                .any(|l| l.starts_with("littleboss: child pid ") && l.ends_with(" is ready"))
+        });
+        self
     }
 
     /// The supervisor's pid.
@@ -135,12 +184,14 @@ impl Service {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal).unwrap();
     }
 
-    /// Waits for the supervisor to exit, with the deadline.
+    /// Waits for the supervisor to exit and for all its output (and its
+    /// children's) to be captured, with the deadline.
     pub fn wait_exit(&mut self) -> ExitStatus {
         let child = self.supervisor.as_mut().expect("started");
         let deadline = Instant::now() + DEADLINE;
         loop {
             if let Some(status) = child.try_wait().unwrap() {
+                self.output.wait_closed();
                 return status;
             }
             if Instant::now() > deadline {
@@ -155,25 +206,33 @@ impl Service {
         let needle = format!("{key}=");
         let text = self.output.wait_for(&needle);
         let start = text.find(&needle).unwrap() + needle.len();
-        let end = text[start..].find(char::is_whitespace).map_or(text.len(), |e| start + e);
-        text[start..end].parse().unwrap_or_else(|e| panic!("{key} in {text:?}: {e}"))
+        let end = text[start..]
+            .find(char::is_whitespace)
+            .map_or(text.len(), |e| start + e);
+        text[start..end]
+            .parse()
+            .unwrap_or_else(|e| panic!("{key} in {text:?}: {e}"))
     }
 }
 
 impl Drop for Service {
     fn drop(&mut self) {
-        if let Some(child) = &mut self.supervisor {
-            if child.try_wait().ok().flatten().is_none() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
+        if let Some(child) = &mut self.supervisor
+            && child.try_wait().ok().flatten().is_none()
+        {
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
 
 /// Output of a finished command as text (stdout then stderr).
 pub fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// Sends a line to a line-echo server and returns the reply.
@@ -193,7 +252,10 @@ pub fn read_greeting(addr: SocketAddr) -> std::io::Result<String> {
     let mut reply = String::new();
     conn.read_to_string(&mut reply)?;
     if reply.is_empty() {
-        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed without a reply"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "closed without a reply",
+        ));
     }
     Ok(reply)
 }
@@ -226,7 +288,11 @@ pub mod fixture {
     /// Answers every connection with `greeting` and a newline, then closes
     /// it; when `lameduck` completes, stops accepting and returns once the
     /// connections already accepted are answered.
-    pub async fn serve_greetings(listener: TcpListener, greeting: String, lameduck: impl Future<Output = ()>) {
+    pub async fn serve_greetings(
+        listener: TcpListener,
+        greeting: String,
+        lameduck: impl Future<Output = ()>,
+    ) {
         tokio::pin!(lameduck);
         let mut connections = tokio::task::JoinSet::new();
         loop {
@@ -253,7 +319,11 @@ pub mod fixture {
         let dir = std::env::var_os("LITTLEBOSS_DIR").expect("LITTLEBOSS_DIR set by the test");
         std::fs::create_dir_all(&dir).unwrap();
         let path = std::path::Path::new(&dir).join(counter);
-        let n = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0) + 1;
+        let n = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+            + 1;
         std::fs::write(&path, n.to_string()).unwrap();
         n
     }

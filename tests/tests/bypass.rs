@@ -8,10 +8,18 @@ const HELLO: &str = env!("CARGO_BIN_EXE_hello");
 
 #[test]
 fn bypass_runs_main_directly_by_default_and_on_request() {
-    for args in [&[][..], &["-littleboss=bypass"], &["--littleboss", "bypass"]] {
+    for args in [
+        &[][..],
+        &["-littleboss=bypass"],
+        &["--littleboss", "bypass"],
+    ] {
         let out = Command::new(HELLO).args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", text(&out));
-        assert_eq!(String::from_utf8_lossy(&out.stdout), "hello, from littleboss.\n", "{args:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "hello, from littleboss.\n",
+            "{args:?}"
+        );
         assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
     }
 }
@@ -23,23 +31,45 @@ fn help_lists_the_mode_flag_and_every_listener() {
         assert_eq!(out.status.code(), Some(0));
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(help.contains("-littleboss=MODE"), "{help}");
-        assert!(help.contains("start:   start and manage this process using service name \"hello_program\""), "{help}");
-        assert!(help.contains("reload:  replace the managed process with the executed binary"), "{help}");
-        assert!(help.contains("-addr=ADDR\n        tcp listener address (default \"127.0.0.1:0\""), "{help}");
+        assert!(
+            help.contains(
+                "start:   start and manage this process using service name \"hello_program\""
+            ),
+            "{help}"
+        );
+        assert!(
+            help.contains("reload:  replace the managed process with the executed binary"),
+            "{help}"
+        );
+        assert!(
+            help.contains("-addr=ADDR\n        tcp listener address (default \"127.0.0.1:0\""),
+            "{help}"
+        );
     }
 }
 
 #[test]
 fn a_bad_mode_or_address_is_a_usage_error_naming_the_flag() {
-    let out = Command::new(HELLO).arg("-littleboss=restart").output().unwrap();
+    let out = Command::new(HELLO)
+        .arg("-littleboss=restart")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("-littleboss: unknown mode `restart` (expected bypass, start, reload, stop or status)"), "{err}");
+    assert!(
+        err.contains(
+            "-littleboss: unknown mode `restart` (expected bypass, start, reload, stop or status)"
+        ),
+        "{err}"
+    );
 
     let out = Command::new(HELLO).arg("-addr=localhost").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("-addr: address `localhost` is not host:port"), "{err}");
+    assert!(
+        err.contains("-addr: address `localhost` is not host:port"),
+        "{err}"
+    );
 
     let out = Command::new(HELLO).arg("-addr=:99999").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -54,18 +84,30 @@ fn a_bad_mode_or_address_is_a_usage_error_naming_the_flag() {
 fn a_listener_that_cannot_bind_says_which_and_why() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap();
-    let out = Command::new(HELLO).arg(format!("-addr={addr}")).output().unwrap();
+    let out = Command::new(HELLO)
+        .arg(format!("-addr={addr}"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("-addr: cannot listen on tcp {addr}")), "{err}");
+    assert!(
+        err.contains(&format!("-addr: cannot listen on tcp {addr}")),
+        "{err}"
+    );
 }
 
 #[test]
 fn plain_fn_main_gets_args_and_listeners() {
-    let out = Command::new(env!("CARGO_BIN_EXE_plain_sync")).args(["one", "--two=2"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_plain_sync"))
+        .args(["one", "--two=2"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.starts_with("sync main args= one --two=2 addr=127.0.0.1:"), "{stdout}");
+    assert!(
+        stdout.starts_with("sync main args= one --two=2 addr=127.0.0.1:"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -73,7 +115,10 @@ fn result_main_prints_the_error_and_exits_1() {
     let bin = env!("CARGO_BIN_EXE_result_main");
     let out = Command::new(bin).arg("fail").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "Error: boom: could not open the database\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Error: boom: could not open the database\n"
+    );
 }
 
 #[test]

@@ -13,9 +13,18 @@ fn start_echo_reload_status_stop() {
     assert_eq!(echo(addr, "hello").unwrap(), "hello\n");
 
     let reload = svc.control("reload");
-    assert!(reload.status.success(), "reload: {}\n{}", text(&reload), svc.output.text());
-    assert!(String::from_utf8_lossy(&reload.stderr).contains("reloaded echo_server: pid "), "{}", text(&reload));
-    assert!(svc.output.text().contains("reload requested"));
+    assert!(
+        reload.status.success(),
+        "reload: {}\n{}",
+        text(&reload),
+        svc.output.text()
+    );
+    assert!(
+        String::from_utf8_lossy(&reload.stderr).contains("reloaded echo_server: pid "),
+        "{}",
+        text(&reload)
+    );
+    svc.output.wait_for("reload requested");
     // The new child serves on the very socket the supervisor bound at start.
     svc.output.wait_for_count("addr=", 2);
     assert_eq!(echo(addr, "again").unwrap(), "again\n");
@@ -23,10 +32,19 @@ fn start_echo_reload_status_stop() {
     let status = svc.control("status");
     assert!(status.status.success(), "{}", text(&status));
     let out = String::from_utf8_lossy(&status.stdout);
-    assert!(out.contains(&format!("addr:\ttcp {addr}")), "status does not mention {addr}:\n{out}");
+    assert!(
+        out.contains(&format!("addr:\ttcp {addr}")),
+        "status does not mention {addr}:\n{out}"
+    );
     assert!(out.contains("reloads 1, failures 0"), "{out}");
-    assert!(out.contains(ECHO), "status does not mention the path:\n{out}");
-    assert!(out.contains(&format!("supervisor pid {}", svc.pid())), "{out}");
+    assert!(
+        out.contains(ECHO),
+        "status does not mention the path:\n{out}"
+    );
+    assert!(
+        out.contains(&format!("supervisor pid {}", svc.pid())),
+        "{out}"
+    );
 
     let stop = svc.control("stop");
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
@@ -34,12 +52,23 @@ fn start_echo_reload_status_stop() {
     assert_eq!(svc.wait_exit().code(), Some(0));
 
     let out = svc.output.text();
-    assert_eq!(out.matches("entering lameduck mode").count(), 2, "once for reload, once for stop:\n{out}");
+    assert_eq!(
+        out.matches("entering lameduck mode").count(),
+        2,
+        "once for reload, once for stop:\n{out}"
+    );
     assert_eq!(out.matches("SupervisorInit called").count(), 1, "{out}");
-    assert!(!svc.control_dir().join("echo_server.sock").exists(), "control socket left behind");
+    assert!(
+        !svc.control_dir().join("echo_server.sock").exists(),
+        "control socket left behind"
+    );
     let after = svc.control("status");
     assert_eq!(after.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&after.stderr).contains("`echo_server` is not running"), "{}", text(&after));
+    assert!(
+        String::from_utf8_lossy(&after.stderr).contains("`echo_server` is not running"),
+        "{}",
+        text(&after)
+    );
 }
 
 #[test]
@@ -47,6 +76,7 @@ fn status_as_json() {
     let mut svc = Service::new(ECHO);
     svc.start(&["--verbose"]);
     let addr = svc.printed_addr("addr");
+    svc.ready();
     let out = svc.control_with(ECHO, "status", &["--json"]);
     assert!(out.status.success(), "{}", text(&out));
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -70,7 +100,10 @@ fn listeners_are_bound_once_for_the_supervisors_life() {
         assert!(svc.control("reload").status.success());
         let out = svc.output.wait_for_count("addr=", n);
         let last = out.rsplit("addr=").next().unwrap();
-        assert!(last.starts_with(&addr.to_string()), "child {n} got another address: {last}");
+        assert!(
+            last.starts_with(&addr.to_string()),
+            "child {n} got another address: {last}"
+        );
         assert_eq!(echo(addr, "x").unwrap(), "x\n");
     }
 }
@@ -82,7 +115,13 @@ fn stop_exits_with_the_childs_exit_code_every_time() {
         svc.start(&[&code.to_string()]);
         svc.output.wait_for("serving pid=");
         let stop = svc.control("stop");
-        assert_eq!(stop.status.code(), Some(code), "stop: {}\n{}", text(&stop), svc.output.text());
+        assert_eq!(
+            stop.status.code(),
+            Some(code),
+            "stop: {}\n{}",
+            text(&stop),
+            svc.output.text()
+        );
         assert!(String::from_utf8_lossy(&stop.stderr).contains(&format!("exit code {code}")));
         assert_eq!(svc.wait_exit().code(), Some(code));
     }
@@ -96,7 +135,13 @@ fn a_second_start_fails_while_the_first_runs() {
     let second = svc.control("start");
     assert_eq!(second.status.code(), Some(1));
     let err = String::from_utf8_lossy(&second.stderr);
-    assert!(err.contains(&format!("`echo_server` is already running (pid {})", svc.pid())), "{err}");
+    assert!(
+        err.contains(&format!(
+            "`echo_server` is already running (pid {})",
+            svc.pid()
+        )),
+        "{err}"
+    );
     // The first is untouched.
     assert_eq!(echo(addr, "still").unwrap(), "still\n");
     assert!(svc.control("status").status.success());
@@ -109,6 +154,9 @@ fn control_commands_without_a_supervisor_say_so() {
         let out = svc.control(mode);
         assert_eq!(out.status.code(), Some(1), "{mode}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("`echo_server` is not running (no supervisor at "), "{mode}: {err}");
+        assert!(
+            err.contains("`echo_server` is not running (no supervisor at "),
+            "{mode}: {err}"
+        );
     }
 }

@@ -14,7 +14,11 @@ fn persist_restarts_a_child_that_exits_on_its_own() {
     let out = svc.output.text();
     assert_eq!(out.matches("restarting in").count(), 2, "{out}");
     let status = svc.control("status");
-    assert!(String::from_utf8_lossy(&status.stdout).contains("failures 2"), "{}", text(&status));
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("failures 2"),
+        "{}",
+        text(&status)
+    );
     let stop = svc.control("stop");
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
     assert_eq!(svc.wait_exit().code(), Some(0));
@@ -26,7 +30,10 @@ fn without_persist_the_supervisor_exits_with_the_childs_code() {
     svc.start(&["fail"]);
     assert_eq!(svc.wait_exit().code(), Some(1), "{}", svc.output.text());
     let out = svc.output.text();
-    assert!(out.contains("Error: boom: could not open the database"), "{out}");
+    assert!(
+        out.contains("Error: boom: could not open the database"),
+        "{out}"
+    );
     assert!(out.contains("exited with exit code 1"), "{out}");
 }
 
@@ -53,22 +60,43 @@ fn bad_control_messages_get_an_error_reply_and_change_nothing() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
     svc.start(&[]);
     let addr = svc.printed_addr("addr");
+    svc.ready();
     let socket = svc.control_dir().join("echo_server.sock");
     let cases: &[(&[u8], &str)] = &[
         (b"garbage\n", "not a JSON message"),
-        (b"{\"v\":9,\"cmd\":\"stop\"}\n", "unsupported protocol version 9"),
-        (b"{\"v\":1,\"cmd\":\"explode\"}\n", "unknown variant `explode`"),
-        (b"{\"v\":1,\"cmd\":\"reload\",\"path\":\"relative/bin\"}\n", "is not absolute"),
-        (b"{\"v\":1,\"cmd\":\"reload\",\"path\":\"/nonexistent/bin\"}\n", "cannot start /nonexistent/bin: No such file or directory"),
+        (
+            b"{\"v\":9,\"cmd\":\"stop\"}\n",
+            "unsupported protocol version 9",
+        ),
+        (
+            b"{\"v\":1,\"cmd\":\"explode\"}\n",
+            "unknown variant `explode`",
+        ),
+        (
+            b"{\"v\":1,\"cmd\":\"reload\",\"path\":\"relative/bin\"}\n",
+            "is not absolute",
+        ),
+        (
+            b"{\"v\":1,\"cmd\":\"reload\",\"path\":\"/nonexistent/bin\"}\n",
+            "cannot start /nonexistent/bin: No such file or directory",
+        ),
     ];
     for (line, want) in cases {
         let reply = ask(&socket, line);
         assert!(reply.contains("\"type\":\"error\""), "{reply}");
-        assert!(reply.contains(want), "{}: {reply}", String::from_utf8_lossy(line));
+        assert!(
+            reply.contains(want),
+            "{}: {reply}",
+            String::from_utf8_lossy(line)
+        );
     }
     assert_eq!(tests::echo(addr, "fine").unwrap(), "fine\n");
     let status = svc.control("status");
     assert!(status.status.success());
     // The missing binary counts as a failed reload; nothing else changed.
-    assert!(String::from_utf8_lossy(&status.stdout).contains("reloads 0, failures 1"), "{}", text(&status));
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("reloads 0, failures 1"),
+        "{}",
+        text(&status)
+    );
 }

@@ -18,6 +18,7 @@ fn start_v1() -> (Service, SocketAddr, String) {
     let mut svc = Service::new(V1);
     svc.start(&[]);
     let addr = svc.printed_addr("addr");
+    svc.ready();
     let first = read_greeting(addr).unwrap();
     assert!(first.starts_with("v1 "), "{first}");
     (svc, addr, first)
@@ -48,7 +49,11 @@ impl Load {
                 replies2.lock().unwrap().push(reply);
             }
         });
-        Load { stop, replies, thread }
+        Load {
+            stop,
+            replies,
+            thread,
+        }
     }
 
     fn count(&self) -> usize {
@@ -70,20 +75,45 @@ fn overlapping_reload_keeps_answering_and_the_old_child_serves_until_the_new_is_
     let before_reload = load.count();
 
     let reload = svc.control_with(SLOW, "reload", &[]);
-    assert!(reload.status.success(), "{}\n{}", text(&reload), svc.output.text());
+    assert!(
+        reload.status.success(),
+        "{}\n{}",
+        text(&reload),
+        svc.output.text()
+    );
     let during_warmup = load.count() - before_reload;
     tests::eventually("the new child to answer", || {
         let replies = load.replies.lock().unwrap();
-        replies.iter().rev().take(5).any(|r| r.as_deref().is_ok_and(|r| r.starts_with("v4 "))).then_some(())
+        replies
+            .iter()
+            .rev()
+            .take(5)
+            .any(|r| r.as_deref().is_ok_and(|r| r.starts_with("v4 ")))
+            .then_some(())
     });
     let replies = load.finish();
 
     let failed: Vec<_> = replies.iter().filter_map(|r| r.as_ref().err()).collect();
-    assert!(failed.is_empty(), "{} of {} requests failed: {failed:?}", failed.len(), replies.len());
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {failed:?}",
+        failed.len(),
+        replies.len()
+    );
     // The new child took 400 ms to become ready; the old one answered all along.
-    assert!(during_warmup > 10, "only {during_warmup} answers while the new child warmed up");
-    let first_v4 = replies.iter().position(|r| r.as_deref().unwrap().starts_with("v4 ")).unwrap();
-    assert!(replies[..first_v4].iter().all(|r| r.as_deref().unwrap() == first));
+    assert!(
+        during_warmup > 10,
+        "only {during_warmup} answers while the new child warmed up"
+    );
+    let first_v4 = replies
+        .iter()
+        .position(|r| r.as_deref().unwrap().starts_with("v4 "))
+        .unwrap();
+    assert!(
+        replies[..first_v4]
+            .iter()
+            .all(|r| r.as_deref().unwrap() == first)
+    );
     // The old child winds down once the new one is ready.
     svc.output.wait_for("version 1 pid=");
     svc.output.wait_for(" done");
@@ -96,20 +126,36 @@ fn reload_to_a_binary_that_fails_at_start_leaves_the_old_child_untouched() {
     let reload = svc.control_with(FAILS, "reload", &[]);
     assert_eq!(reload.status.code(), Some(1), "{}", text(&reload));
     let err = String::from_utf8_lossy(&reload.stderr);
-    assert!(err.contains("reload of versioned failed: new child pid "), "{err}");
-    assert!(err.contains(&format!("({FAILS}) exited with exit code 1 before it was ready")), "{err}");
-    assert!(svc.output.text().contains("failed to start version 2"));
+    assert!(
+        err.contains("reload of versioned failed: new child pid "),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "({FAILS}) exited with exit code 1 before it was ready"
+        )),
+        "{err}"
+    );
+    svc.output.wait_for("failed to start version 2");
 
     // Same process, never interrupted, never restarted.
     assert_eq!(read_greeting(addr).unwrap(), first);
     let out = svc.output.text();
     assert_eq!(out.matches("running version 1").count(), 1, "{out}");
-    assert!(!out.contains("version 1 pid") || !out.contains(" done"), "{out}");
+    assert!(
+        !out.contains("version 1 pid") || !out.contains(" done"),
+        "{out}"
+    );
     let status = status(&svc);
     assert_eq!(status["failures"], 1);
     assert_eq!(status["reloads"], 0);
     assert_eq!(status["child"]["path"], V1);
-    assert!(status["last_failure"].as_str().unwrap().contains("before it was ready"));
+    assert!(
+        status["last_failure"]
+            .as_str()
+            .unwrap()
+            .contains("before it was ready")
+    );
 
     let stop = svc.control("stop");
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
@@ -130,7 +176,10 @@ fn a_reloaded_child_that_dies_during_probation_is_rolled_back() {
     assert_eq!(status["failures"], 1, "{status}");
     assert_eq!(status["child"]["path"], V1);
     let why = status["last_failure"].as_str().unwrap();
-    assert!(why.contains(&format!("reload to {DIES} rolled back")), "{why}");
+    assert!(
+        why.contains(&format!("reload to {DIES} rolled back")),
+        "{why}"
+    );
     assert!(why.contains("died (exit code 1)"), "{why}");
     assert_eq!(svc.control("stop").status.code(), Some(0));
     assert_eq!(svc.wait_exit().code(), Some(0));
@@ -148,27 +197,49 @@ fn manual_readiness_times_out_and_the_old_child_keeps_serving() {
 }
 
 #[test]
-fn one_reload_at_a_time() {
-    let (svc, _addr, _) = start_v1();
-    let mut slow = svc.command(SLOW).arg("-littleboss=reload").stderr(std::process::Stdio::piped()).spawn().unwrap();
+fn a_reload_during_a_reload_waits_its_turn() {
+    let (svc, addr, _) = start_v1();
+    let slow = svc
+        .command(SLOW)
+        .arg("-littleboss=reload")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     svc.output.wait_for("warming up version 4");
     let second = svc.control_with(V1, "reload", &[]);
-    assert_eq!(second.status.code(), Some(1));
+    assert!(second.status.success(), "{}", text(&second));
     let err = String::from_utf8_lossy(&second.stderr);
-    assert!(err.contains("a reload is already in progress (new child pid "), "{err}");
-    assert!(slow.wait().unwrap().success());
-    assert_eq!(status(&svc)["reloads"], 1);
+    assert!(
+        err.contains("reload of versioned waits for child pid "),
+        "{err}"
+    );
+    assert!(err.contains("reloaded versioned: pid "), "{err}");
+    assert!(slow.wait_with_output().unwrap().status.success());
+    // Both happened, in order: version 4, then version 1 again.
+    let status = status(&svc);
+    assert_eq!(status["reloads"], 2, "{status}");
+    assert_eq!(status["child"]["path"], V1);
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
 }
 
 #[test]
 fn stop_during_a_reload_wins() {
     let (mut svc, _addr, _) = start_v1();
-    let mut slow = svc.command(SLOW).arg("-littleboss=reload").stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let slow = svc
+        .command(SLOW)
+        .arg("-littleboss=reload")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     svc.output.wait_for("warming up version 4");
     let stop = svc.control("stop");
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
     let reload = slow.wait_with_output().unwrap();
     assert_eq!(reload.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&reload.stderr).contains("the supervisor is stopping"), "{}", text(&reload));
+    assert!(
+        String::from_utf8_lossy(&reload.stderr).contains("the supervisor is stopping"),
+        "{}",
+        text(&reload)
+    );
     assert_eq!(svc.wait_exit().code(), Some(0));
 }

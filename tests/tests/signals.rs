@@ -9,12 +9,21 @@ fn a_child_that_blocks_after_lameduck_is_killed_after_the_timeout_on_sigint() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_blocker"));
     svc.start(&[]);
     let out = svc.output.wait_for("started pid=");
-    let child: i32 = out.split("started pid=").nth(1).unwrap().trim().parse().unwrap();
+    let child: i32 = out
+        .split("started pid=")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     svc.signal(Signal::SIGINT);
     let status = svc.wait_exit();
     let out = svc.output.text();
     assert!(out.contains("got lameduck signal, blocking"), "{out}");
-    assert!(out.contains("is still running after its lameduck timeout; killing it"), "{out}");
+    assert!(
+        out.contains("is still running after its lameduck timeout; killing it"),
+        "{out}"
+    );
     // The supervisor exits with the child's status: killed by SIGKILL.
     assert_eq!(status.code(), Some(128 + 9), "{out}");
     assert!(!alive(child), "child {child} survived");
@@ -40,8 +49,17 @@ fn a_second_signal_kills_without_waiting_for_the_lameduck_timeout() {
     svc.output.wait_for("ignoring lameduck");
     svc.signal(Signal::SIGINT);
     // Its lameduck timeout is 60 s; the harness deadline is far shorter.
-    assert_eq!(svc.wait_exit().code(), Some(128 + 9), "{}", svc.output.text());
-    assert!(svc.output.text().contains("SIGINT again: killing every child now"));
+    assert_eq!(
+        svc.wait_exit().code(),
+        Some(128 + 9),
+        "{}",
+        svc.output.text()
+    );
+    assert!(
+        svc.output
+            .text()
+            .contains("SIGINT again: killing every child now")
+    );
 }
 
 #[test]
@@ -56,7 +74,11 @@ fn sighup_reloads_the_same_binary() {
     svc.output.wait_for("entering lameduck mode");
     assert_eq!(echo(addr, "after hup").unwrap(), "after hup\n");
     let status = svc.control("status");
-    assert!(String::from_utf8_lossy(&status.stdout).contains("reloads 1, failures 0"), "{}", text(&status));
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("reloads 1, failures 0"),
+        "{}",
+        text(&status)
+    );
 }
 
 #[test]
@@ -64,17 +86,32 @@ fn a_child_whose_supervisor_is_killed_winds_down_and_exits() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
     svc.start(&[]);
     let out = svc.output.wait_for("addr=");
-    let child: i32 = out.split("pid=").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+    let child: i32 = out
+        .split("pid=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     svc.signal(Signal::SIGKILL);
     svc.wait_exit();
     svc.output.wait_for("the supervisor is gone; lameduck");
     svc.output.wait_for("entering lameduck mode");
-    tests::eventually("the orphaned child to exit", || (!alive(child)).then_some(()));
+    tests::eventually("the orphaned child to exit", || {
+        (!alive(child)).then_some(())
+    });
     // The dead supervisor's socket is stale: the next start replaces it.
     let mut again = Service::new(env!("CARGO_BIN_EXE_echo"));
     again.dir = std::mem::replace(&mut svc.dir, tempfile::tempdir().unwrap());
     again.start(&[]);
     let addr = again.printed_addr("addr");
     assert_eq!(echo(addr, "back").unwrap(), "back\n");
-    assert!(again.output.text().contains("removing the stale control socket"));
+    assert!(
+        again
+            .output
+            .text()
+            .contains("removing the stale control socket")
+    );
 }

@@ -16,18 +16,38 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let name = &config.name;
     let path = socket_path(name);
     let stream = UnixStream::connect(&path).unwrap_or_else(|e| match e.kind() {
-        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
-            fail(1, format!("`{name}` is not running (no supervisor at {})", path.display()))
-        }
-        _ => fail(1, format!("cannot reach the `{name}` supervisor at {}: {e}", path.display())),
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => fail(
+            1,
+            format!(
+                "`{name}` is not running (no supervisor at {})",
+                path.display()
+            ),
+        ),
+        _ => fail(
+            1,
+            format!(
+                "cannot reach the `{name}` supervisor at {}: {e}",
+                path.display()
+            ),
+        ),
     });
-    let mut session = Session { reader: BufReader::new(stream.try_clone().expect("clone a socket")), writer: stream };
+    let mut session = Session {
+        reader: BufReader::new(stream.try_clone().expect("clone a socket")),
+        writer: stream,
+    };
     match inv.mode {
         Mode::Status => {
-            let json = inv.program_args.iter().skip(1).any(|a| a == "--json" || a == "-json");
+            let json = inv
+                .program_args
+                .iter()
+                .skip(1)
+                .any(|a| a == "--json" || a == "-json");
             match session.ask(&Request::Status) {
                 Response::Status { status } if json => {
-                    println!("{}", serde_json::to_string_pretty(&status).expect("status serializes"));
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&status).expect("status serializes")
+                    );
                 }
                 Response::Status { status } => print!("{}", status.render()),
                 other => unexpected(other),
@@ -35,20 +55,33 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             std::process::exit(0)
         }
         Mode::Reload => {
-            let exe = std::env::current_exe().unwrap_or_else(|e| fail(1, format!("cannot find this binary's path: {e}")));
+            let exe = std::env::current_exe()
+                .unwrap_or_else(|e| fail(1, format!("cannot find this binary's path: {e}")));
             let mut response = session.ask(&Request::Reload { path: exe });
             loop {
                 match response {
-                    Response::Reloading { pid } => eprintln!("reloading {name}: new child pid {pid}"),
-                    Response::Reloaded { pid, old_pid: Some(old) } => {
-                        eprintln!("reloaded {name}: pid {pid} is serving, pid {old} is winding down");
+                    Response::Waiting { pid } => {
+                        eprintln!("reload of {name} waits for child pid {pid} to finish starting")
+                    }
+                    Response::Reloading { pid } => {
+                        eprintln!("reloading {name}: new child pid {pid}")
+                    }
+                    Response::Reloaded {
+                        pid,
+                        old_pid: Some(old),
+                    } => {
+                        eprintln!(
+                            "reloaded {name}: pid {pid} is serving, pid {old} is winding down"
+                        );
                         std::process::exit(0)
                     }
                     Response::Reloaded { pid, old_pid: None } => {
                         eprintln!("reloaded {name}: pid {pid} is serving");
                         std::process::exit(0)
                     }
-                    Response::Error { error } => fail(1, format!("reload of {name} failed: {error}")),
+                    Response::Error { error } => {
+                        fail(1, format!("reload of {name} failed: {error}"))
+                    }
                     other => unexpected(other),
                 }
                 response = session.next();
@@ -58,7 +91,9 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             let mut response = session.ask(&Request::Stop);
             loop {
                 match response {
-                    Response::Stopping { pid: Some(pid) } => eprintln!("stopping {name}: child pid {pid} is winding down"),
+                    Response::Stopping { pid: Some(pid) } => {
+                        eprintln!("stopping {name}: child pid {pid} is winding down")
+                    }
                     Response::Stopping { pid: None } => eprintln!("stopping {name}"),
                     Response::Stopped { exit_code } => {
                         eprintln!("stopped {name}: exit code {exit_code}");
@@ -91,12 +126,17 @@ impl Session {
         let mut line = Vec::new();
         match self.reader.read_until(b'\n', &mut line) {
             Ok(0) => fail(1, "the supervisor closed the connection without answering"),
-            Ok(_) => protocol::decode_response(line.trim_ascii_end()).unwrap_or_else(|e| fail(1, e)),
+            Ok(_) => {
+                protocol::decode_response(line.trim_ascii_end()).unwrap_or_else(|e| fail(1, e))
+            }
             Err(e) => fail(1, format!("cannot read the supervisor's answer: {e}")),
         }
     }
 }
 
 fn unexpected(response: Response) -> ! {
-    fail(1, format!("unexpected answer from the supervisor: {response:?}"))
+    fail(
+        1,
+        format!("unexpected answer from the supervisor: {response:?}"),
+    )
 }

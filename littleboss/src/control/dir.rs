@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 /// `$LITTLEBOSS_DIR`, else `$XDG_RUNTIME_DIR/littleboss`, else
 /// `$TMPDIR/littleboss-<uid>` (`/tmp` when `TMPDIR` is unset).
 pub(crate) fn socket_dir() -> PathBuf {
-    let set = |var: &str| std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let set = |var: &str| {
+        std::env::var_os(var)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     if let Some(dir) = set("LITTLEBOSS_DIR") {
         return dir;
     }
@@ -27,15 +31,27 @@ pub(crate) fn socket_path(name: &str) -> PathBuf {
 /// owned by us that nobody else can enter. Never changes an existing
 /// folder's owner or mode: a folder that fails the check is refused.
 pub(crate) fn prepare(dir: &Path) -> Result<(), String> {
-    match std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+    match std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+    {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(format!("cannot create the control folder {}: {e}", dir.display())),
+        Err(e) => {
+            return Err(format!(
+                "cannot create the control folder {}: {e}",
+                dir.display()
+            ));
+        }
     }
     let meta = std::fs::symlink_metadata(dir)
         .map_err(|e| format!("cannot inspect the control folder {}: {e}", dir.display()))?;
     if !meta.is_dir() {
-        return Err(format!("the control folder {} is not a folder", dir.display()));
+        return Err(format!(
+            "the control folder {} is not a folder",
+            dir.display()
+        ));
     }
     let uid = nix::unistd::geteuid().as_raw();
     if meta.uid() != uid {

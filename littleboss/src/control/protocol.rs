@@ -30,21 +30,41 @@ pub(crate) enum Request {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum Response {
-    Status { status: Box<Status> },
+    Status {
+        status: Box<Status>,
+    },
+    /// A reload waits for the child starting now (pid) to finish starting.
+    Waiting {
+        pid: u32,
+    },
     /// A reload started a new child.
-    Reloading { pid: u32 },
+    Reloading {
+        pid: u32,
+    },
     /// The new child is ready and serving; `old_pid` is winding down.
-    Reloaded { pid: u32, old_pid: Option<u32> },
+    Reloaded {
+        pid: u32,
+        old_pid: Option<u32>,
+    },
     /// Stop began; `pid` is the child told to wind down.
-    Stopping { pid: Option<u32> },
-    Stopped { exit_code: i32 },
-    Error { error: String },
+    Stopping {
+        pid: Option<u32>,
+    },
+    Stopped {
+        exit_code: i32,
+    },
+    Error {
+        error: String,
+    },
 }
 
 impl Response {
     /// Whether this response ends its request.
     pub fn is_final(&self) -> bool {
-        !matches!(self, Response::Reloading { .. } | Response::Stopping { .. })
+        !matches!(
+            self,
+            Response::Waiting { .. } | Response::Reloading { .. } | Response::Stopping { .. }
+        )
     }
 }
 
@@ -57,7 +77,8 @@ struct Envelope<T> {
 
 /// One line (newline included) for the wire.
 pub(crate) fn encode<T: Serialize>(body: &T) -> Vec<u8> {
-    let mut line = serde_json::to_vec(&Envelope { v: VERSION, body }).expect("control messages serialize");
+    let mut line =
+        serde_json::to_vec(&Envelope { v: VERSION, body }).expect("control messages serialize");
     line.push(b'\n');
     line
 }
@@ -85,7 +106,9 @@ fn open_envelope(line: &[u8]) -> Result<serde_json::Value, String> {
         Some(other) => Err(format!(
             "unsupported protocol version {other} (this supervisor speaks version {VERSION})"
         )),
-        None => Err(format!("the message has no protocol version `v` (expected {VERSION})")),
+        None => Err(format!(
+            "the message has no protocol version `v` (expected {VERSION})"
+        )),
     }
 }
 
@@ -96,8 +119,15 @@ mod tests {
     #[test]
     fn requests_on_the_wire() {
         assert_eq!(encode(&Request::Stop), b"{\"v\":1,\"cmd\":\"stop\"}\n");
-        let line = encode(&Request::Reload { path: "/bin/x".into() });
-        assert_eq!(decode_request(line.trim_ascii_end()).unwrap(), Request::Reload { path: "/bin/x".into() });
+        let line = encode(&Request::Reload {
+            path: "/bin/x".into(),
+        });
+        assert_eq!(
+            decode_request(line.trim_ascii_end()).unwrap(),
+            Request::Reload {
+                path: "/bin/x".into()
+            }
+        );
     }
 
     #[test]
@@ -107,7 +137,10 @@ mod tests {
             (b"[1,2]", "must be a JSON object"),
             (br#"{"cmd":"stop"}"#, "no protocol version"),
             (br#"{"v":2,"cmd":"stop"}"#, "unsupported protocol version 2"),
-            (br#"{"v":"1","cmd":"stop"}"#, "unsupported protocol version \"1\""),
+            (
+                br#"{"v":"1","cmd":"stop"}"#,
+                "unsupported protocol version \"1\"",
+            ),
             (br#"{"v":1,"cmd":"launch"}"#, "unknown variant `launch`"),
             (br#"{"v":1,"cmd":"reload"}"#, "missing field `path`"),
             (br#"{"v":1,"cmd":"reload","path":7}"#, "invalid type"),
@@ -122,7 +155,11 @@ mod tests {
     #[test]
     fn decoder_never_panics_on_arbitrary_bytes() {
         // A small deterministic fuzz: mutations of valid requests.
-        let seeds: [&[u8]; 3] = [br#"{"v":1,"cmd":"stop"}"#, br#"{"v":1,"cmd":"reload","path":"/x"}"#, b"{}"];
+        let seeds: [&[u8]; 3] = [
+            br#"{"v":1,"cmd":"stop"}"#,
+            br#"{"v":1,"cmd":"reload","path":"/x"}"#,
+            b"{}",
+        ];
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
         for _ in 0..20_000 {
             state ^= state << 13;

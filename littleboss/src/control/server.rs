@@ -16,6 +16,8 @@ use tokio::sync::mpsc;
 
 use super::protocol::{self, MAX_LINE, Request, Response};
 
+use crate::log::log;
+
 /// How long a client may take to send a whole request line.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -31,20 +33,37 @@ pub(crate) struct ControlRequest {
 pub(crate) fn bind(path: &Path, name: &str) -> Result<StdUnixListener, String> {
     match std::os::unix::net::UnixStream::connect(path) {
         Ok(live) => {
-            let pid = nix::sys::socket::getsockopt(&live, nix::sys::socket::sockopt::PeerCredentials)
-                .map(|c| c.pid().to_string())
-                .unwrap_or_else(|_| "unknown".to_owned());
-            return Err(format!("`{name}` is already running (pid {pid}), control socket {}", path.display()));
+            let pid =
+                nix::sys::socket::getsockopt(&live, nix::sys::socket::sockopt::PeerCredentials)
+                    .map(|c| c.pid().to_string())
+                    .unwrap_or_else(|_| "unknown".to_owned());
+            return Err(format!(
+                "`{name}` is already running (pid {pid}), control socket {}",
+                path.display()
+            ));
         }
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-            eprintln!("littleboss: removing the stale control socket {} left by a dead supervisor", path.display());
-            std::fs::remove_file(path)
-                .map_err(|e| format!("cannot remove the stale control socket {}: {e}", path.display()))?;
+            log!(
+                "removing the stale control socket {} left by a dead supervisor",
+                path.display()
+            );
+            std::fs::remove_file(path).map_err(|e| {
+                format!(
+                    "cannot remove the stale control socket {}: {e}",
+                    path.display()
+                )
+            })?;
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(format!("cannot check the control socket {}: {e}", path.display())),
+        Err(e) => {
+            return Err(format!(
+                "cannot check the control socket {}: {e}",
+                path.display()
+            ));
+        }
     }
-    StdUnixListener::bind(path).map_err(|e| format!("cannot create the control socket {}: {e}", path.display()))
+    StdUnixListener::bind(path)
+        .map_err(|e| format!("cannot create the control socket {}: {e}", path.display()))
 }
 
 /// Accepts control connections for ever.
@@ -55,7 +74,7 @@ pub(crate) async fn serve(listener: UnixListener, requests: mpsc::UnboundedSende
             Ok((stream, _)) => stream,
             Err(e) => {
                 // EMFILE and friends: say so, back off a little, keep serving.
-                eprintln!("littleboss: control socket accept failed: {e}");
+                log!("control socket accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
@@ -63,18 +82,22 @@ pub(crate) async fn serve(listener: UnixListener, requests: mpsc::UnboundedSende
         let requests = requests.clone();
         tokio::spawn(async move {
             match stream.peer_cred() {
-                Ok(cred) if cred.uid() == our_uid || cred.uid() == 0 => serve_connection(stream, requests).await,
+                Ok(cred) if cred.uid() == our_uid || cred.uid() == 0 => {
+                    serve_connection(stream, requests).await
+                }
                 Ok(cred) => {
-                    eprintln!(
-                        "littleboss: refused a control connection from uid {} (pid {:?}): only uid {our_uid} and root may control this supervisor",
+                    log!(
+                        "refused a control connection from uid {} (pid {:?}): only uid {our_uid} and root may control this supervisor",
                         cred.uid(),
                         cred.pid()
                     );
-                    let error = Response::Error { error: "permission denied: not the supervisor's user".to_owned() };
+                    let error = Response::Error {
+                        error: "permission denied: not the supervisor's user".to_owned(),
+                    };
                     let mut stream = stream;
                     let _ = stream.write_all(&protocol::encode(&error)).await;
                 }
-                Err(e) => eprintln!("littleboss: cannot identify a control peer: {e}"),
+                Err(e) => log!("cannot identify a control peer: {e}"),
             }
         });
     }
@@ -91,7 +114,9 @@ async fn serve_connection(stream: UnixStream, requests: mpsc::UnboundedSender<Co
             Ok(Ok(n)) => n,
             Ok(Err(_)) => return,
             Err(_elapsed) => {
-                let error = Response::Error { error: format!("no complete request within {READ_TIMEOUT:?}") };
+                let error = Response::Error {
+                    error: format!("no complete request within {READ_TIMEOUT:?}"),
+                };
                 let _ = write.write_all(&protocol::encode(&error)).await;
                 return;
             }
@@ -105,14 +130,20 @@ async fn serve_connection(stream: UnixStream, requests: mpsc::UnboundedSender<Co
             } else {
                 "request not terminated by a newline".to_owned()
             };
-            let _ = write.write_all(&protocol::encode(&Response::Error { error })).await;
+            let _ = write
+                .write_all(&protocol::encode(&Response::Error { error }))
+                .await;
             return;
         }
         let request = match protocol::decode_request(line.trim_ascii_end()) {
             Ok(request) => request,
             Err(error) => {
-                eprintln!("littleboss: bad control request: {error}");
-                if write.write_all(&protocol::encode(&Response::Error { error })).await.is_err() {
+                log!("bad control request: {error}");
+                if write
+                    .write_all(&protocol::encode(&Response::Error { error }))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 continue;

@@ -63,11 +63,21 @@ impl Status {
                 );
             }
             None => {
-                let _ = writeln!(out, "child      none, reloads {}, failures {}", self.reloads, self.failures);
+                let _ = writeln!(
+                    out,
+                    "child      none, reloads {}, failures {}",
+                    self.reloads, self.failures
+                );
             }
         }
         if let Some(r) = &self.reloading {
-            let _ = writeln!(out, "reloading  pid {}, started {}, from {}", r.pid, format_utc(r.started), r.path);
+            let _ = writeln!(
+                out,
+                "reloading  pid {}, started {}, from {}",
+                r.pid,
+                format_utc(r.started),
+                r.path
+            );
         }
         if let Some(f) = &self.last_failure {
             let _ = writeln!(out, "last failure: {f}");
@@ -96,14 +106,27 @@ mod tests {
             name: "blog".into(),
             supervisor_pid: 10,
             supervisor_started: 0,
-            child: Some(ChildStatus { pid: 11, started: 60, path: "/bin/blog".into(), args: vec!["-v".into()] }),
+            child: Some(ChildStatus {
+                pid: 11,
+                started: 60,
+                path: "/bin/blog".into(),
+                args: vec!["-v".into()],
+            }),
             reloading: None,
             reloads: 1,
             failures: 0,
             last_failure: None,
             listeners: vec![
-                ListenerStatus { name: "http".into(), network: "tcp".into(), address: Some("[::]:8080".into()) },
-                ListenerStatus { name: "admin".into(), network: "tcp".into(), address: None },
+                ListenerStatus {
+                    name: "http".into(),
+                    network: "tcp".into(),
+                    address: Some("[::]:8080".into()),
+                },
+                ListenerStatus {
+                    name: "admin".into(),
+                    network: "tcp".into(),
+                    address: None,
+                },
             ],
         };
         assert_eq!(

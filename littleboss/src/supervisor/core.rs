@@ -5,7 +5,7 @@
 //! locks and no races between, say, a stop and a reload: whichever event
 //! comes first is handled first, and the other sees its outcome.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ffi::OsString;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -23,6 +23,7 @@ use crate::control::server::ControlRequest;
 use crate::control::status::{ChildStatus, ListenerStatus, Status};
 use crate::exit::{code_of, describe};
 use crate::link::{FromChild, ListenerEntry};
+use crate::log::log;
 use crate::time_fmt::unix_seconds;
 
 /// A new child must say hello on its channel within this time, or it is
@@ -63,6 +64,8 @@ pub(crate) struct Supervisor {
     serving: Option<u64>,
     /// A child started but not ready yet.
     starting: Option<Starting>,
+    /// Reloads that arrived while a child was starting, in order.
+    queued: VecDeque<(PathBuf, Option<Reply>)>,
     /// The binary to restart (persist, SIGHUP): the last one that served.
     current_path: PathBuf,
     reloads: u64,
@@ -128,6 +131,7 @@ impl Supervisor {
             children: HashMap::new(),
             serving: None,
             starting: None,
+            queued: VecDeque::new(),
             current_path: first,
             reloads: 0,
             failures: 0,
@@ -155,6 +159,11 @@ impl Supervisor {
             tokio::select! {
                 Some(event) = events.recv() => self.on_event(event).await,
                 Some(request) = control.recv() => self.on_control(request).await,
+            }
+            if self.starting.is_none()
+                && let Some((path, reply)) = self.queued.pop_front()
+            {
+                self.reload(path, reply).await;
             }
         }
     }
@@ -185,8 +194,16 @@ impl Supervisor {
             Event::Exited { id, status } => self.on_exit(id, status).await,
             Event::Signal(signal) => self.on_signal(signal).await,
             Event::HelloTimeout { id } => {
-                if self.starting.as_ref().is_some_and(|s| s.id == id && !s.greeted) {
-                    let path = self.children.get(&id).map(|c| c.path.display().to_string()).unwrap_or_default();
+                if self
+                    .starting
+                    .as_ref()
+                    .is_some_and(|s| s.id == id && !s.greeted)
+                {
+                    let path = self
+                        .children
+                        .get(&id)
+                        .map(|c| c.path.display().to_string())
+                        .unwrap_or_default();
                     self.fail_starting(format!(
                         "did not answer on the child channel within {HELLO_TIMEOUT:?}: is {path} a littleboss program?"
                     ));
@@ -194,7 +211,11 @@ impl Supervisor {
             }
             Event::ReadyTimeout { id } => {
                 if self.starting.as_ref().is_some_and(|s| s.id == id) {
-                    let timeout = self.starting.as_ref().map(|s| s.ready_timeout).unwrap_or_default();
+                    let timeout = self
+                        .starting
+                        .as_ref()
+                        .map(|s| s.ready_timeout)
+                        .unwrap_or_default();
                     self.fail_starting(format!("was not ready within {timeout:?}"));
                 }
             }
@@ -210,14 +231,16 @@ impl Supervisor {
     async fn on_control(&mut self, ControlRequest { request, reply }: ControlRequest) {
         match request {
             Request::Status => {
-                let _ = reply.send(Response::Status { status: Box::new(self.status()) });
+                let _ = reply.send(Response::Status {
+                    status: Box::new(self.status()),
+                });
             }
             Request::Reload { path } => {
-                eprintln!("littleboss: reload requested: {}", path.display());
+                log!("reload requested: {}", path.display());
                 self.reload(path, Some(reply)).await;
             }
             Request::Stop => {
-                eprintln!("littleboss: stop requested");
+                log!("stop requested");
                 self.begin_stop(Some(reply));
             }
         }
@@ -226,17 +249,17 @@ impl Supervisor {
     async fn on_signal(&mut self, signal: Signal) {
         match signal {
             Signal::SIGHUP => {
-                eprintln!("littleboss: SIGHUP: reloading {}", self.current_path.display());
+                log!("SIGHUP: reloading {}", self.current_path.display());
                 self.reload(self.current_path.clone(), None).await;
             }
             _ if self.stopping.is_some() => {
-                eprintln!("littleboss: {signal} again: killing every child now");
+                log!("{signal} again: killing every child now");
                 for child in self.children.values() {
                     child.kill();
                 }
             }
             _ => {
-                eprintln!("littleboss: {signal} received: stopping (send it again to kill)");
+                log!("{signal} received: stopping (send it again to kill)");
                 self.begin_stop(None);
             }
         }
@@ -247,11 +270,17 @@ impl Supervisor {
             return; // Messages from a serving or winding-down child change nothing.
         };
         match message {
-            FromChild::Hello { name, lameduck_ms, ready_timeout_ms } => {
+            FromChild::Hello {
+                name,
+                lameduck_ms,
+                ready_timeout_ms,
+            } => {
                 starting.greeted = true;
                 if name != self.config.name {
                     let ours = self.config.name.clone();
-                    self.fail_starting(format!("is a littleboss program for service `{name}`, not `{ours}`"));
+                    self.fail_starting(format!(
+                        "is a littleboss program for service `{name}`, not `{ours}`"
+                    ));
                     return;
                 }
                 let ready_timeout = Duration::from_millis(ready_timeout_ms);
@@ -275,7 +304,10 @@ impl Supervisor {
         let starting = self.starting.take().expect("promote a starting child");
         let new = &self.children[&starting.id];
         let (pid, path) = (new.pid, new.path.clone());
-        let old = self.serving.replace(starting.id).and_then(|id| self.children.get(&id));
+        let old = self
+            .serving
+            .replace(starting.id)
+            .and_then(|id| self.children.get(&id));
         if let Some(old) = old {
             old.lameduck();
         }
@@ -285,31 +317,45 @@ impl Supervisor {
             Why::Reload { reply, .. } => {
                 self.reloads += 1;
                 match old_pid {
-                    Some(old) => eprintln!("littleboss: reload: child pid {pid} is serving; pid {old} is winding down"),
-                    None => eprintln!("littleboss: reload: child pid {pid} is serving"),
+                    Some(old) => {
+                        log!("reload: child pid {pid} is serving; pid {old} is winding down")
+                    }
+                    None => log!("reload: child pid {pid} is serving"),
                 }
                 if let Some(reply) = reply {
                     let _ = reply.send(Response::Reloaded { pid, old_pid });
                 }
                 if let (true, Some(previous)) = (self.config.fallback, old_path) {
-                    self.probation = Some(Probation { id: starting.id, until: Instant::now() + PROBATION, previous });
+                    self.probation = Some(Probation {
+                        id: starting.id,
+                        until: Instant::now() + PROBATION,
+                        previous,
+                    });
                 }
             }
-            Why::First | Why::Restart => eprintln!("littleboss: child pid {pid} is ready"),
-            Why::Fallback => eprintln!("littleboss: child pid {pid} from the previous binary is serving again"),
+            Why::First | Why::Restart => log!("child pid {pid} is ready"),
+            Why::Fallback => {
+                log!("child pid {pid} from the previous binary is serving again")
+            }
         }
         self.current_path = path;
     }
 
     async fn on_exit(&mut self, id: u64, status: ExitStatus) {
-        let Some(child) = self.children.remove(&id) else { return };
+        let Some(child) = self.children.remove(&id) else {
+            return;
+        };
         let code = code_of(status);
         if self.starting.as_ref().is_some_and(|s| s.id == id) {
             let starting = self.starting.take().expect("checked");
             let reason = starting
                 .error
                 .unwrap_or_else(|| format!("exited with {} before it was ready", describe(status)));
-            let message = format!("new child pid {} ({}) {reason}", child.pid, child.path.display());
+            let message = format!(
+                "new child pid {} ({}) {reason}",
+                child.pid,
+                child.path.display()
+            );
             if let (Some(stopping), None) = (&mut self.stopping, self.serving) {
                 stopping.code = code; // It was the only child: its code is the stop's.
             }
@@ -317,12 +363,15 @@ impl Supervisor {
         } else if self.serving == Some(id) {
             self.serving = None;
             self.last_code = code;
-            eprintln!("littleboss: child pid {} exited with {}", child.pid, describe(status));
+            log!("child pid {} exited with {}", child.pid, describe(status));
             if let Some(stopping) = &mut self.stopping {
                 stopping.code = code;
                 return;
             }
-            let rollback = self.probation.take().filter(|p| p.id == id && Instant::now() < p.until);
+            let rollback = self
+                .probation
+                .take()
+                .filter(|p| p.id == id && Instant::now() < p.until);
             if let Some(probation) = rollback.filter(|_| self.config.fallback) {
                 self.failures += 1;
                 let message = format!(
@@ -333,27 +382,35 @@ impl Supervisor {
                     child.started_at.elapsed(),
                     probation.previous.display()
                 );
-                eprintln!("littleboss: {message}");
+                log!("{message}");
                 self.last_failure = Some(message);
                 self.start(probation.previous, Why::Fallback).await;
                 return;
             }
             if code != 0 {
                 self.failures += 1;
-                self.last_failure = Some(format!("child pid {} exited with {}", child.pid, describe(status)));
+                self.last_failure = Some(format!(
+                    "child pid {} exited with {}",
+                    child.pid,
+                    describe(status)
+                ));
             }
             if child.started_at.elapsed() >= HEALTHY {
                 self.restart_delay = RESTART_FIRST;
             }
             self.no_child(code);
         } else {
-            eprintln!("littleboss: old child pid {} exited with {}", child.pid, describe(status));
+            log!(
+                "old child pid {} exited with {}",
+                child.pid,
+                describe(status)
+            );
         }
     }
 
     async fn reload(&mut self, path: PathBuf, reply: Option<Reply>) {
         let refuse = |reply: Option<Reply>, error: String| {
-            eprintln!("littleboss: reload refused: {error}");
+            log!("reload refused: {error}");
             if let Some(reply) = reply {
                 let _ = reply.send(Response::Error { error });
             }
@@ -362,16 +419,24 @@ impl Supervisor {
             return refuse(reply, "the supervisor is stopping".to_owned());
         }
         if let Some(starting) = &self.starting {
+            // Wait for the child starting now: its outcome decides what the
+            // reload replaces.
             let pid = self.children.get(&starting.id).map_or(0, |c| c.pid);
-            let what = match starting.why {
-                Why::Reload { .. } => "a reload is already in progress",
-                Why::First => "the first child is still starting",
-                Why::Restart | Why::Fallback => "a child is being restarted",
-            };
-            return refuse(reply, format!("{what} (new child pid {pid}); try again when it is done"));
+            log!(
+                "reload of {} waits for child pid {pid} to finish starting",
+                path.display()
+            );
+            if let Some(reply) = &reply {
+                let _ = reply.send(Response::Waiting { pid });
+            }
+            self.queued.push_back((path, reply));
+            return;
         }
         if !path.is_absolute() {
-            return refuse(reply, format!("the binary path {} is not absolute", path.display()));
+            return refuse(
+                reply,
+                format!("the binary path {} is not absolute", path.display()),
+            );
         }
         self.start(path, Why::Reload { reply }).await;
     }
@@ -386,25 +451,46 @@ impl Supervisor {
             stopping.waiters.extend(reply);
             return;
         }
+        for (_, queued) in self.queued.drain(..) {
+            if let Some(queued) = queued {
+                let _ = queued.send(Response::Error {
+                    error: "the supervisor is stopping".to_owned(),
+                });
+            }
+        }
         if let Some(child) = serving {
             child.lameduck();
         }
         // A child still starting winds down like a serving one; its exit
         // then fails its reload.
         if let Some(starting) = &mut self.starting {
-            starting.error.get_or_insert_with(|| "was stopped: the supervisor is stopping".to_owned());
+            starting
+                .error
+                .get_or_insert_with(|| "was stopped: the supervisor is stopping".to_owned());
             if let Some(child) = self.children.get(&starting.id) {
                 child.lameduck();
             }
         }
-        let code = if serving_pid.is_some() { 0 } else { self.last_code };
-        self.stopping = Some(Stopping { waiters: reply.into_iter().collect(), code });
+        let code = if serving_pid.is_some() {
+            0
+        } else {
+            self.last_code
+        };
+        self.stopping = Some(Stopping {
+            waiters: reply.into_iter().collect(),
+            code,
+        });
     }
 
     async fn start(&mut self, path: PathBuf, why: Why) {
         let id = self.next_id;
         self.next_id += 1;
-        let fds = self.held.fds.iter().map(std::os::fd::AsFd::as_fd).collect::<Vec<_>>();
+        let fds = self
+            .held
+            .fds
+            .iter()
+            .map(std::os::fd::AsFd::as_fd)
+            .collect::<Vec<_>>();
         let launch = Launch {
             id,
             path: &path,
@@ -417,13 +503,22 @@ impl Supervisor {
         };
         match spawn(launch, self.events.clone()).await {
             Ok(child) => {
-                eprintln!("littleboss: started child pid {} from {}", child.pid, path.display());
-                if let Why::Reload { reply: Some(reply), .. } = &why {
+                log!("started child pid {} from {}", child.pid, path.display());
+                if let Why::Reload {
+                    reply: Some(reply), ..
+                } = &why
+                {
                     let _ = reply.send(Response::Reloading { pid: child.pid });
                 }
                 self.children.insert(id, child);
                 let ready_timeout = self.config.ready_timeout;
-                self.starting = Some(Starting { id, why, greeted: false, ready_timeout, error: None });
+                self.starting = Some(Starting {
+                    id,
+                    why,
+                    greeted: false,
+                    ready_timeout,
+                    error: None,
+                });
                 // The ready timeout starts at hello, with the child's own setting.
                 self.after(HELLO_TIMEOUT, Event::HelloTimeout { id });
             }
@@ -435,13 +530,18 @@ impl Supervisor {
     /// what serves now.
     fn start_failed(&mut self, why: Why, message: String, code: i32) {
         if self.stopping.is_some() {
-            if let Why::Reload { reply: Some(reply), .. } = why {
-                let _ = reply.send(Response::Error { error: "the supervisor is stopping".to_owned() });
+            if let Why::Reload {
+                reply: Some(reply), ..
+            } = why
+            {
+                let _ = reply.send(Response::Error {
+                    error: "the supervisor is stopping".to_owned(),
+                });
             }
             return;
         }
         self.failures += 1;
-        eprintln!("littleboss: {message}");
+        log!("{message}");
         self.last_failure = Some(message.clone());
         match why {
             Why::Reload { reply, .. } => {
@@ -463,11 +563,11 @@ impl Supervisor {
         }
         if self.config.persist {
             let delay = self.restart_delay;
-            eprintln!("littleboss: restarting in {delay:?}");
+            log!("restarting in {delay:?}");
             self.restart_delay = (delay * 2).min(RESTART_MAX);
             self.after(delay, Event::Restart);
         } else {
-            eprintln!("littleboss: no child is running and persist is off; exiting with code {code}");
+            log!("no child is running and persist is off; exiting with code {code}");
             self.exiting = Some(code);
         }
     }
@@ -497,7 +597,11 @@ impl Supervisor {
                 pid: c.pid,
                 started: unix_seconds(c.started),
                 path: c.path.display().to_string(),
-                args: self.args.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
+                args: self
+                    .args
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect(),
             })
         };
         Status {

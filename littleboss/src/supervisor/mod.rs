@@ -19,6 +19,7 @@ use crate::control::{dir, server, status::ListenerStatus};
 use crate::exit::fail;
 use crate::flags::Invocation;
 use crate::link::{FromChild, ListenerEntry};
+use crate::log::log;
 use crate::spec::Network;
 
 /// Everything the supervisor reacts to, but control requests.
@@ -49,10 +50,18 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         fail(1, format!("cannot find this binary's path: {e}"))
     });
 
-    let mut held = core::Held { entries: Vec::new(), fds: Vec::new(), status: Vec::new() };
+    let mut held = core::Held {
+        entries: Vec::new(),
+        fds: Vec::new(),
+        status: Vec::new(),
+    };
     let mut unix_paths = Vec::new();
     for (spec, bound) in inv.listeners.iter().zip(bound) {
-        held.entries.push(ListenerEntry { name: spec.name.clone(), network: spec.network, bound: bound.is_some() });
+        held.entries.push(ListenerEntry {
+            name: spec.name.clone(),
+            network: spec.network,
+            bound: bound.is_some(),
+        });
         held.status.push(ListenerStatus {
             name: spec.name.clone(),
             network: spec.network.to_string(),
@@ -66,8 +75,8 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         }
     }
 
-    eprintln!(
-        "littleboss: supervising `{}` as pid {}, control socket {}",
+    log!(
+        "supervising `{}` as pid {}, control socket {}",
         config.name,
         std::process::id(),
         socket_path.display()
@@ -76,25 +85,33 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         init();
     }
 
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| {
-        remove_socket();
-        fail(1, format!("cannot start the supervisor's runtime: {e}"))
-    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| {
+            remove_socket();
+            fail(1, format!("cannot start the supervisor's runtime: {e}"))
+        });
     let argv0 = inv.program_args[0].clone();
     let code = rt.block_on(async {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (control_tx, control_rx) = mpsc::unbounded_channel();
-        control.set_nonblocking(true).unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
-        let listener = tokio::net::UnixListener::from_std(control).unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
+        control
+            .set_nonblocking(true)
+            .unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
+        let listener = tokio::net::UnixListener::from_std(control)
+            .unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
         tokio::spawn(server::serve(listener, control_tx));
-        signals::forward(events_tx.clone()).unwrap_or_else(|e| fail(1, format!("cannot handle signals: {e}")));
-        let supervisor = core::Supervisor::new(config.clone(), argv0, inv.child_args, held, events_tx, exe);
+        signals::forward(events_tx.clone())
+            .unwrap_or_else(|e| fail(1, format!("cannot handle signals: {e}")));
+        let supervisor =
+            core::Supervisor::new(config.clone(), argv0, inv.child_args, held, events_tx, exe);
         supervisor.run(events_rx, control_rx).await
     });
     remove_socket();
     for path in unix_paths {
         let _ = std::fs::remove_file(path);
     }
-    eprintln!("littleboss: supervisor exiting with code {code}");
+    log!("supervisor exiting with code {code}");
     std::process::exit(code)
 }

@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use super::Event;
 use crate::fdpass;
 use crate::link::{self, ListenerEntry, SupervisorEnd, ToChild};
+use crate::log::log;
 
 /// What the supervisor can ask of a child's watcher.
 #[derive(Debug)]
@@ -65,7 +66,10 @@ pub(crate) struct Launch<'a> {
 
 /// Starts a child with its channel at fd 3, in its own process group, and
 /// sends it its listeners. Its messages and exit arrive as [`Event`]s.
-pub(crate) async fn spawn(launch: Launch<'_>, events: mpsc::UnboundedSender<Event>) -> std::io::Result<ChildHandle> {
+pub(crate) async fn spawn(
+    launch: Launch<'_>,
+    events: mpsc::UnboundedSender<Event>,
+) -> std::io::Result<ChildHandle> {
     let (ours, theirs) = fdpass::socketpair()?;
     let theirs_raw = theirs.as_raw_fd();
     let mut command = Command::new(launch.path);
@@ -89,17 +93,24 @@ pub(crate) async fn spawn(launch: Launch<'_>, events: mpsc::UnboundedSender<Even
                 // dup2 leaves the new fd without close-on-exec.
                 nix::libc::dup2(theirs_raw, target)
             };
-            if result == -1 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+            if result == -1 {
+                Err(std::io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
         });
     }
     let child = command.spawn()?;
     drop(theirs);
     let pid = child.id().expect("a just-spawned child has a pid");
     let channel = SupervisorEnd::new(ours)?;
-    let hello = ToChild::Hello { name: launch.name.to_owned(), listeners: launch.listeners.to_vec() };
+    let hello = ToChild::Hello {
+        name: launch.name.to_owned(),
+        listeners: launch.listeners.to_vec(),
+    };
     if let Err(e) = channel.send(hello, launch.fds).await {
         // The child died at once; its exit tells the rest.
-        eprintln!("littleboss: cannot send listeners to child pid {pid}: {e}");
+        log!("cannot send listeners to child pid {pid}: {e}");
     }
     let (orders_tx, orders_rx) = mpsc::unbounded_channel();
     tokio::spawn(watch(launch.id, pid, child, channel, orders_rx, events));
@@ -128,7 +139,7 @@ async fn watch(
         tokio::select! {
             status = child.wait() => {
                 let status = status.unwrap_or_else(|e| {
-                    eprintln!("littleboss: waiting for child pid {pid} failed: {e}");
+                    log!("waiting for child pid {pid} failed: {e}");
                     std::os::unix::process::ExitStatusExt::from_raw(1 << 8)
                 });
                 let _ = events.send(Event::Exited { id, status });
@@ -138,7 +149,7 @@ async fn watch(
                 Ok(Some(message)) => { let _ = events.send(Event::Message { id, message }); }
                 Ok(None) => channel_open = false,
                 Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                    eprintln!("littleboss: child pid {pid} sent a bad message: {e}");
+                    log!("child pid {pid} sent a bad message: {e}");
                 }
                 Err(_) => channel_open = false,
             },
@@ -153,7 +164,7 @@ async fn watch(
                 None => orders_open = false,
             },
             _ = sleep_until(kill_at), if kill_at.is_some() => {
-                eprintln!("littleboss: child pid {pid} is still running after its lameduck timeout; killing it");
+                log!("child pid {pid} is still running after its lameduck timeout; killing it");
                 let _ = child.start_kill();
                 kill_at = None;
             }

@@ -11,7 +11,11 @@ fn init() {
 #[littleboss::main(name = "echo_server", listener(addr = "tcp:127.0.0.1:0"), supervisor_init = init)]
 async fn main(ctx: littleboss::Context) {
     let listener = ctx.tcp("addr").expect("addr listener");
-    println!("addr={} pid={}", listener.local_addr().unwrap(), std::process::id());
+    println!(
+        "addr={} pid={}",
+        listener.local_addr().unwrap(),
+        std::process::id()
+    );
     let lameduck = ctx.lameduck();
     tokio::pin!(lameduck);
     let mut connections = tokio::task::JoinSet::new();

@@ -1,8 +1,16 @@
 //! A plain (not async) `main`: prints its arguments and whether it can use
 //! its listener through the runtime littleboss entered for it.
 
-#[littleboss::main(name = "plain_sync", listener(addr = "tcp:127.0.0.1:0"), flavor = "current_thread")]
+#[littleboss::main(
+    name = "plain_sync",
+    listener(addr = "tcp:127.0.0.1:0"),
+    flavor = "current_thread"
+)]
 fn main(ctx: littleboss::Context) {
     let listener = ctx.tcp("addr").expect("addr listener");
-    println!("sync main args= {} addr={}", ctx.args()[1..].join(" "), listener.local_addr().unwrap());
+    println!(
+        "sync main args= {} addr={}",
+        ctx.args()[1..].join(" "),
+        listener.local_addr().unwrap()
+    );
 }

@@ -1,7 +1,11 @@
 //! A `versioned` binary with manual readiness that takes 400 ms to warm up
 //! before it calls `ctx.ready()` and serves `v4 PID`.
 
-#[littleboss::main(name = "versioned", listener(addr = "tcp:127.0.0.1:0"), ready = "manual")]
+#[littleboss::main(
+    name = "versioned",
+    listener(addr = "tcp:127.0.0.1:0"),
+    ready = "manual"
+)]
 async fn main(ctx: littleboss::Context) {
     let listener = ctx.tcp("addr").expect("addr listener");
     let pid = std::process::id();
