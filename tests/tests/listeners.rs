@@ -1,5 +1,5 @@
-//! The listener matrix (Go's TestListenerFlag), identical in bypass and
-//! under a supervisor.
+//! The listener matrix (Go's TestListenerFlag, plus a unix socket),
+//! identical in bypass and under a supervisor.
 
 use tests::{Service, text};
 
@@ -12,29 +12,23 @@ const ARGS: &[&str] = &[
     "rest",
 ];
 
-fn run(mode: &str) -> Vec<String> {
+fn check(mode: &str) {
     let svc = Service::new(env!("CARGO_BIN_EXE_listeners"));
+    let sock = svc.dir.path().join("addr8.sock");
     let out = svc
         .command(&svc.bin)
         .args(ARGS)
+        .arg(format!("-addr8={}", sock.display()))
         .arg(format!("-littleboss={mode}"))
         .output()
         .unwrap();
     assert!(out.status.success(), "{mode}: {}", text(&out));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
-
-fn check(mode: &str) {
-    let lines = run(mode);
-    assert_eq!(lines.len(), 9, "{mode}: {lines:#?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 11, "{mode}: {lines:#?}");
     let value = |i: usize| lines[i].split_once("= ").unwrap().1.to_owned();
-    for (i, want_addr) in [true, true, false, false, true, false, false, true]
-        .into_iter()
-        .enumerate()
-    {
+    let want = [true, true, false, false, true, false, false, true];
+    for (i, want_addr) in want.into_iter().enumerate() {
         let v = value(i);
         assert!(
             lines[i].starts_with(&format!("addr{i}= ")),
@@ -51,7 +45,13 @@ fn check(mode: &str) {
             assert_eq!(v, "nil", "{mode}: addr{i}");
         }
     }
-    assert_eq!(lines[8], "args= -abool rest", "{mode}");
+    assert_eq!(lines[8], format!("addr8= {}", sock.display()), "{mode}");
+    assert_eq!(lines[9], "args= -abool rest", "{mode}");
+    assert_eq!(lines[10], "channel env= None", "{mode}");
+    if mode == "start" {
+        // The supervisor bound the unix socket and removed it at its final exit.
+        assert!(!sock.exists(), "unix socket file left behind");
+    }
 }
 
 #[test]

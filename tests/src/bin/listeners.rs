@@ -1,6 +1,7 @@
 //! The listener matrix (Go's `listener` program): defaults, empty defaults,
 //! overrides, disabling, and UDP, printed one per line; the rest of the
-//! command line is printed too.
+//! command line is printed too, and the child channel's environment
+//! variable, which must not be visible.
 
 #[littleboss::main(
     name = "listener",
@@ -13,6 +14,7 @@
         addr5 = "tcp:",
         addr6 = "udp:",
         addr7 = "udp4:127.0.0.1:0",
+        addr8 = "unix:",
     )
 )]
 async fn main(ctx: littleboss::Context) {
@@ -24,6 +26,16 @@ async fn main(ctx: littleboss::Context) {
         let addr = ctx.udp(name).map(|s| s.local_addr().unwrap().to_string());
         println!("{name}= {}", addr.as_deref().unwrap_or("nil"));
     }
+    let path = ctx.unix("addr8").map(|l| {
+        let addr = l.local_addr().unwrap();
+        addr.as_pathname().unwrap().display().to_string()
+    });
+    println!("addr8= {}", path.as_deref().unwrap_or("nil"));
     println!("args= {}", ctx.args()[1..].join(" "));
+    // The child channel's marker never reaches the program.
+    println!(
+        "channel env= {:?}",
+        std::env::var_os("LITTLEBOSS_CHANNEL_FD")
+    );
     tokio::task::yield_now().await;
 }
