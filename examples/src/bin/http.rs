@@ -82,6 +82,10 @@ struct SlowParams {
 
 async fn slow(Query(params): Query<SlowParams>) -> String {
     let ms = params.ms.unwrap_or(1000).min(SLOW_MAX_MS);
+    eprintln!(
+        "http: pid {} answering /slow in {ms} ms",
+        std::process::id()
+    );
     tokio::time::sleep(Duration::from_millis(ms)).await;
     format!("slept {ms} ms in pid {}\n", std::process::id())
 }

@@ -1,0 +1,115 @@
+//! The examples work as their documentation says: supervised, reloaded
+//! while serving, and stopped.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::Command;
+
+use tests::{DEADLINE, Service, echo, text};
+
+/// `GET path` over HTTP/1.0; returns (status line, x-littleboss-pid, body).
+fn get(addr: SocketAddr, path: &str) -> (String, String, String) {
+    let mut conn = TcpStream::connect_timeout(&addr, DEADLINE).unwrap();
+    conn.set_read_timeout(Some(DEADLINE)).unwrap();
+    write!(conn, "GET {path} HTTP/1.0\r\nHost: test\r\n\r\n").unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.lines().next().unwrap().to_owned();
+    let pid = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-littleboss-pid: "))
+        .unwrap_or_else(|| panic!("no pid header in {head}"))
+        .to_owned();
+    (status, pid, body.to_owned())
+}
+
+/// The address a program printed as `{prefix}ADDR` (up to a `/` or space).
+fn printed(svc: &Service, prefix: &str) -> SocketAddr {
+    let out = svc.output.wait_for(prefix);
+    let rest = &out[out.find(prefix).unwrap() + prefix.len()..];
+    let end = rest.find(['/', '\n', ' ']).unwrap();
+    rest[..end].parse().unwrap()
+}
+
+#[test]
+fn http_serves_reloads_without_dropping_a_request_in_flight_and_stops() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_http"));
+    svc.start(&["-http=127.0.0.1:0"]);
+    let addr = printed(&svc, "serving http://");
+    svc.ready();
+    let (status, first_pid, body) = get(addr, "/");
+    assert_eq!(status, "HTTP/1.0 200 OK");
+    assert!(
+        body.starts_with(&format!("hello from littleboss-http, pid {first_pid}")),
+        "{body}"
+    );
+
+    // A request in flight across the reload completes, served by the old child.
+    let slow = std::thread::spawn(move || get(addr, "/slow?ms=1500"));
+    svc.output
+        .wait_for(&format!("http: pid {first_pid} answering /slow"));
+    let reload = svc.control("reload");
+    assert!(reload.status.success(), "{}", text(&reload));
+    // Until the old child has taken in its lameduck it may still accept a
+    // connection (and serve it fully); then only the new one answers.
+    tests::eventually("the new child to answer", || {
+        let (status, pid, _) = get(addr, "/");
+        assert_eq!(status, "HTTP/1.0 200 OK");
+        (pid != first_pid).then_some(())
+    });
+    let (status, slow_pid, body) = slow.join().unwrap();
+    assert_eq!(status, "HTTP/1.0 200 OK");
+    assert_eq!(slow_pid, first_pid);
+    assert_eq!(body, format!("slept 1500 ms in pid {first_pid}\n"));
+    svc.output
+        .wait_for(&format!("http: pid {first_pid} drained, exiting"));
+
+    let stop = svc.control("stop");
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn echo_serves_and_reloads() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
+    svc.start(&["-echo=127.0.0.1:0"]);
+    let addr = printed(&svc, "listening on ");
+    svc.ready();
+    assert_eq!(echo(addr, "one").unwrap(), "one\n");
+    assert!(svc.control("reload").status.success());
+    assert_eq!(echo(addr, "two").unwrap(), "two\n");
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+}
+
+#[test]
+fn clap_keeps_its_own_help_and_shows_littleboss_flags() {
+    let out = Command::new(env!("CARGO_BIN_EXE_clap"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("--greeting <GREETING>"), "{help}");
+    assert!(help.contains("littleboss flags:"), "{help}");
+    assert!(help.contains("-littleboss=MODE"), "{help}");
+    assert!(help.contains("-greet=ADDR"), "{help}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_clap"))
+        .arg("--bogus")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--bogus"));
+}
+
+#[test]
+fn clap_program_gets_its_arguments_under_a_supervisor() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_clap"));
+    svc.start(&["--greeting", "bonjour", "-greet=127.0.0.1:0"]);
+    let out = svc.output.wait_for("greeting \"bonjour\" on ");
+    let rest = &out[out.find("greeting \"bonjour\" on ").unwrap() + 22..];
+    let addr: SocketAddr = rest.split_whitespace().next().unwrap().parse().unwrap();
+    assert_eq!(tests::read_greeting(addr).unwrap().trim(), "bonjour");
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+}
