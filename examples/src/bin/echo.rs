@@ -14,8 +14,8 @@
 //! ```
 //!
 //! A connection open across a reload is closed by the old child once its
-//! current line is echoed (or when its client closes it); reconnecting
-//! reaches the new child. `-echo=127.0.0.1:9007` listens elsewhere.
+//! current line is echoed, or after half a second without one (or when its
+//! client closes it); reconnecting reaches the new child. `-echo=127.0.0.1:9007` listens elsewhere.
 
 use std::io;
 use std::time::Duration;
@@ -65,18 +65,26 @@ async fn main(ctx: Context) -> io::Result<()> {
     Ok(())
 }
 
+/// How long an idle connection may still send a line once lameduck began.
+/// A client that connected an instant before lameduck has its first line
+/// in flight: closing at once would drop it.
+const IDLE_GRACE: Duration = Duration::from_millis(500);
+
 /// Echoes lines until the client closes the connection, or lameduck begins
-/// and the current line (if any) has been echoed.
+/// and the current line (or, on an idle connection, the next line within
+/// [`IDLE_GRACE`]) has been echoed.
 async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     let mut line = Vec::new();
     let lameduck = ctx.lameduck();
     tokio::pin!(lameduck);
+    let grace = tokio::time::sleep(Duration::MAX);
+    tokio::pin!(grace);
     let mut winding_down = false;
     loop {
-        // `read_until` keeps what it has read in `line` when the other
-        // branch wins, so a line begun before lameduck is finished after it.
+        // `read_until` keeps what it has read in `line` when another branch
+        // wins, so a line begun before lameduck is finished after it.
         tokio::select! {
             read = reader.read_until(b'\n', &mut line) => {
                 if read? == 0 {
@@ -91,10 +99,9 @@ async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
             }
             () = &mut lameduck, if !winding_down => {
                 winding_down = true;
-                if line.is_empty() {
-                    return Ok(());
-                }
+                grace.as_mut().reset(tokio::time::Instant::now() + IDLE_GRACE);
             }
+            () = &mut grace, if line.is_empty() => return Ok(()),
         }
     }
 }
