@@ -123,7 +123,7 @@ fn result_main_prints_the_error_and_exits_1() {
 
 #[test]
 fn sigterm_in_bypass_is_lameduck_too() {
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
     let cmd = svc.command(&svc.bin);
     svc.spawn(cmd);
     let addr = svc.printed_addr("addr");

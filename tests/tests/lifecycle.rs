@@ -3,7 +3,7 @@
 
 use tests::{Service, echo, text};
 
-const ECHO: &str = env!("CARGO_BIN_EXE_echo");
+const ECHO: &str = env!("CARGO_BIN_EXE_echo_server");
 
 #[test]
 fn start_echo_reload_status_stop() {

@@ -57,7 +57,7 @@ fn ask(socket: &std::path::Path, line: &[u8]) -> String {
 
 #[test]
 fn bad_control_messages_get_an_error_reply_and_change_nothing() {
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
     svc.start(&[]);
     let addr = svc.printed_addr("addr");
     svc.ready();

@@ -29,7 +29,7 @@ fn listening_inodes(port: u16) -> HashSet<String> {
 
 #[test]
 fn the_supervisor_never_registers_its_listeners_with_a_poller() {
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
     svc.start(&[]);
     let addr = svc.printed_addr("addr");
     svc.ready();
@@ -49,13 +49,11 @@ fn the_supervisor_never_registers_its_listeners_with_a_poller() {
             continue;
         };
         let target = target.display().to_string();
-        if let Some(inode) = target
+        let inode = target
             .strip_prefix("socket:[")
-            .and_then(|t| t.strip_suffix(']'))
-        {
-            if inodes.contains(inode) {
-                listener_fds.insert(fd.clone());
-            }
+            .and_then(|t| t.strip_suffix(']'));
+        if inode.is_some_and(|inode| inodes.contains(inode)) {
+            listener_fds.insert(fd.clone());
         }
         if target == "anon_inode:[eventpoll]" {
             epoll_fds.push(fd);

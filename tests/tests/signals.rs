@@ -31,7 +31,7 @@ fn a_child_that_blocks_after_lameduck_is_killed_after_the_timeout_on_sigint() {
 
 #[test]
 fn sigterm_stops_gracefully_with_the_childs_code() {
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
     svc.start(&[]);
     svc.printed_addr("addr");
     svc.signal(Signal::SIGTERM);
@@ -64,7 +64,7 @@ fn a_second_signal_kills_without_waiting_for_the_lameduck_timeout() {
 
 #[test]
 fn sighup_reloads_the_same_binary() {
-    let svc_bin = env!("CARGO_BIN_EXE_echo");
+    let svc_bin = env!("CARGO_BIN_EXE_echo_server");
     let mut svc = Service::new(svc_bin);
     svc.start(&[]);
     let addr = svc.printed_addr("addr");
@@ -83,7 +83,7 @@ fn sighup_reloads_the_same_binary() {
 
 #[test]
 fn a_child_whose_supervisor_is_killed_winds_down_and_exits() {
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
     svc.start(&[]);
     let out = svc.output.wait_for("addr=");
     let child: i32 = out
@@ -103,7 +103,7 @@ fn a_child_whose_supervisor_is_killed_winds_down_and_exits() {
         (!alive(child)).then_some(())
     });
     // The dead supervisor's socket is stale: the next start replaces it.
-    let mut again = Service::new(env!("CARGO_BIN_EXE_echo"));
+    let mut again = Service::new(env!("CARGO_BIN_EXE_echo_server"));
     again.dir = std::mem::replace(&mut svc.dir, tempfile::tempdir().unwrap());
     again.start(&[]);
     let addr = again.printed_addr("addr");

@@ -28,6 +28,9 @@
 //!
 //! `-http=127.0.0.1:9000` serves elsewhere; `-h` lists littleboss's flags.
 
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::time::Duration;
 
 use axum::Router;
@@ -37,11 +40,66 @@ use axum::middleware::map_response;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
+use tokio::net::{TcpListener, TcpStream};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The longest `/slow` answers.
 const SLOW_MAX_MS: u64 = 10_000;
+
+/// How long connections accepted before lameduck may take to send their
+/// request. axum's graceful shutdown closes connections that are idle the
+/// moment it begins, and a connection accepted just before, whose request is
+/// still unread, would be reset.
+const REQUEST_GRACE: Duration = Duration::from_millis(500);
+
+/// A listener that stops accepting when lameduck begins, ahead of the
+/// graceful shutdown of the connections it accepted.
+struct UntilLameduck {
+    listener: Option<TcpListener>,
+    lameduck: Pin<Box<dyn Future<Output = ()> + Send>>,
+    addr: SocketAddr,
+}
+
+impl UntilLameduck {
+    fn new(
+        listener: TcpListener,
+        lameduck: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
+        Ok(UntilLameduck {
+            listener: Some(listener),
+            lameduck: Box::pin(lameduck),
+            addr,
+        })
+    }
+}
+
+impl axum::serve::Listener for UntilLameduck {
+    type Io = TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (TcpStream, SocketAddr) {
+        while let Some(listener) = &self.listener {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(conn) => return conn,
+                    Err(e) => {
+                        // Out of fds, say: wait rather than spin.
+                        eprintln!("http: accept: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                },
+                () = &mut self.lameduck => self.listener = None,
+            }
+        }
+        std::future::pending().await
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.addr)
+    }
+}
 
 #[littleboss::main(
     name = "littleboss-http",
@@ -58,11 +116,18 @@ async fn main(ctx: littleboss::Context) -> std::io::Result<()> {
         .route("/slow", get(slow))
         .layer(map_response(pid_header));
 
-    // On lameduck: stop accepting, close idle connections, let requests in
-    // flight finish, then return. The listening socket stays open in the
-    // supervisor, where the next child is already accepting.
+    // On lameduck: stop accepting at once (the socket stays open in the
+    // supervisor, where the next child is already accepting), give the
+    // connections accepted an instant earlier a moment to send their
+    // request, then close idle connections and let requests in flight finish.
+    let lameduck = ctx.lameduck();
+    let listener = UntilLameduck::new(listener, ctx.lameduck())?;
+    let shutdown = async move {
+        lameduck.await;
+        tokio::time::sleep(REQUEST_GRACE).await;
+    };
     axum::serve(listener, app)
-        .with_graceful_shutdown(ctx.lameduck())
+        .with_graceful_shutdown(shutdown)
         .await?;
     eprintln!("http: pid {pid} drained, exiting");
     Ok(())
