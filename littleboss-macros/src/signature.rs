@@ -4,7 +4,7 @@ use proc_macro2::{Delimiter, Group, TokenStream};
 use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
-use syn::{Attribute, FnArg, Signature, Token, Visibility};
+use syn::{Attribute, FnArg, Safety, Signature, Token, Visibility};
 
 use crate::errors::Errors;
 
@@ -75,7 +75,7 @@ pub(crate) fn check(sig: &Signature) -> syn::Result<()> {
     if let Some(token) = &sig.constness {
         errors.on(token, "`main` cannot be `const`");
     }
-    if let Some(token) = &sig.unsafety {
+    if let Safety::Unsafe(token) = &sig.safety {
         errors.on(token, "`main` cannot be `unsafe`");
     }
     if let Some(abi) = &sig.abi {
