@@ -1,1 +1,6 @@
-//! Runnable littleboss examples: see `src/bin/`.
+//! Runnable littleboss examples (in `src/bin/`) and the tools that measure
+//! them: [`load`], the load generator of the reload benchmark
+//! (`src/bin/bench.rs`).
+
+pub mod load;
+pub mod procfs;

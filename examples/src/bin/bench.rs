@@ -1,0 +1,707 @@
+//! The reload benchmark: what supervision costs and what a reload drops,
+//! measured side by side in one run.
+//!
+//! ```text
+//! cargo run --release -p examples --bin bench                  # 100 reloads
+//! cargo run --release -p examples --bin bench -- --reloads 1000
+//! ```
+//!
+//! It builds the `http` example in release, then:
+//! 1. steady state: bypass and supervised, alternating (A/B, B/A, ...), under
+//!    new-connection and keep-alive load: requests/s, latency percentiles,
+//!    the supervised/bypass ratio, and the supervisor's CPU time;
+//! 2. reloads under new-connection load: every failed request by class,
+//!    latency during reloads against steady state, the `reload` command's
+//!    wall time, when the new child first answered relative to the moment
+//!    the supervisor promoted it, and the longest stretch in which no
+//!    request completed;
+//! 3. the supervisor's footprint (RSS, PSS, private memory, fds, threads,
+//!    CPU, children, zombies) at start and every 100 reloads;
+//! 4. reloads under keep-alive load, with errors per reload.
+//!
+//! It prints a markdown table and writes the figures as JSON.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use examples::load::{Load, Mode, Outcome, Sample, failures, percentiles};
+use examples::procfs::{self, Footprint};
+use serde::Serialize;
+
+#[derive(Parser, Debug, Clone)]
+#[command(name = "bench", about = "littleboss reload benchmark")]
+struct Args {
+    /// Reloads under new-connection load.
+    #[arg(long, default_value_t = 100)]
+    reloads: usize,
+    /// Reloads under keep-alive load.
+    #[arg(long, default_value_t = 30)]
+    keepalive_reloads: usize,
+    /// Pause between reloads, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    interval_ms: u64,
+    /// Concurrent load workers.
+    #[arg(long, default_value_t = 16)]
+    workers: usize,
+    /// Steady-state rounds (each runs bypass and supervised).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Seconds of load per steady-state measurement.
+    #[arg(long, default_value_t = 3)]
+    phase_secs: u64,
+    /// Where to write the JSON figures.
+    #[arg(long, default_value = "target/reload-bench.json")]
+    json: PathBuf,
+    /// The http example to measure (default: build it in release).
+    #[arg(long)]
+    http: Option<PathBuf>,
+}
+
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let http = match &args.http {
+        Some(path) => path.clone(),
+        None => match build_http() {
+            Ok(path) => path,
+            Err(e) => {
+                eprintln!("bench: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let report = rt.block_on(run(&args, &http));
+    print!("{}", report.markdown(&args));
+    if let Some(dir) = args.json.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let json = serde_json::to_string_pretty(&report).expect("report serializes");
+    if let Err(e) = std::fs::write(&args.json, json) {
+        eprintln!("bench: cannot write {}: {e}", args.json.display());
+        return ExitCode::FAILURE;
+    }
+    eprintln!("bench: figures written to {}", args.json.display());
+    if report.reloads.failed_total > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn build_http() -> Result<PathBuf, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "examples", "--bin", "http"])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("building the http example failed".to_owned());
+    }
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    Ok(exe.with_file_name("http"))
+}
+
+/// A running http example, bypass or supervised, with its stderr lines
+/// timestamped as they arrive.
+struct Server {
+    process: Child,
+    addr: SocketAddr,
+    dir: PathBuf,
+    log: Arc<Mutex<Vec<(Duration, String)>>>,
+    http: PathBuf,
+}
+
+impl Server {
+    fn start(http: &Path, supervised: bool, epoch: Instant) -> Server {
+        let dir = std::env::temp_dir().join(format!(
+            "littleboss-bench-{}-{}",
+            std::process::id(),
+            epoch.elapsed().as_nanos()
+        ));
+        let mut cmd = Command::new(http);
+        cmd.arg("-http=127.0.0.1:0")
+            .env("LITTLEBOSS_DIR", &dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if supervised {
+            cmd.arg("-littleboss=start");
+        }
+        let mut process = cmd.spawn().expect("start the http example");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let lines = log.clone();
+        let stderr = process.stderr.take().expect("piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push((epoch.elapsed(), line));
+            }
+        });
+        let mut server = Server {
+            process,
+            addr: "0.0.0.0:0".parse().unwrap(),
+            dir,
+            log,
+            http: http.to_owned(),
+        };
+        let line = server.wait_line(|l| l.contains("serving http://"));
+        let rest = &line[line.find("serving http://").unwrap() + 15..];
+        server.addr = rest[..rest.find('/').unwrap()].parse().expect("an address");
+        if supervised {
+            server
+                .wait_line(|l| l.starts_with("littleboss: child pid ") && l.ends_with(" is ready"));
+        }
+        server
+    }
+
+    fn wait_line(&self, want: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some((_, line)) = self.log.lock().unwrap().iter().find(|(_, l)| want(l)) {
+                return line.clone();
+            }
+            assert!(Instant::now() < deadline, "the http example did not start");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// When the supervisor logged that `pid` took over.
+    fn promoted_at(&self, pid: u32) -> Option<Duration> {
+        let needle = format!("littleboss: reload: child pid {pid} is serving");
+        let log = self.log.lock().unwrap();
+        log.iter()
+            .find(|(_, l)| l.starts_with(&needle))
+            .map(|(t, _)| *t)
+    }
+
+    fn control(&self, mode: &str) -> std::process::Output {
+        Command::new(&self.http)
+            .arg(format!("-littleboss={mode}"))
+            .env("LITTLEBOSS_DIR", &self.dir)
+            .output()
+            .expect("run a control command")
+    }
+
+    /// Waits until the supervisor has exactly one child (old ones drained).
+    fn settle(&self) {
+        let pid = self.process.id();
+        let deadline = Instant::now() + DEADLINE;
+        while procfs::children(pid).0 != 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn stop(mut self, supervised: bool) {
+        if supervised {
+            self.control("stop");
+        } else {
+            let _ = Command::new("kill")
+                .arg(self.process.id().to_string())
+                .status();
+        }
+        let _ = self.process.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[derive(Serialize, Default)]
+struct Report {
+    command: String,
+    machine: String,
+    steady: Vec<SteadyRow>,
+    ratio_new_connection: f64,
+    ratio_keep_alive: f64,
+    reloads: ReloadFigures,
+    footprint: Vec<(usize, Footprint)>,
+    keep_alive_reloads: KeepAliveFigures,
+}
+
+#[derive(Serialize)]
+struct SteadyRow {
+    load: Mode,
+    supervised: bool,
+    rps_per_round: Vec<f64>,
+    rps_median: f64,
+    p50_us: u64,
+    p99_us: u64,
+    p999_us: u64,
+    failed: usize,
+    /// Supervisor CPU time per second of load (supervised only).
+    supervisor_cpu_ms_per_s: Option<f64>,
+}
+
+#[derive(Serialize, Default)]
+struct ReloadFigures {
+    reloads: usize,
+    reloads_failed: usize,
+    requests: usize,
+    failed_total: usize,
+    failed_by_class: BTreeMap<&'static str, usize>,
+    latency_us: [u64; 4],
+    steady_latency_us: [u64; 4],
+    reload_wall_ms_median: f64,
+    reload_wall_ms_max: f64,
+    /// First response by the new child minus its promotion, ms (negative:
+    /// it answered before it was promoted, as the processes overlap).
+    first_response_after_ready_ms: [f64; 3],
+    /// Longest stretch with no completed request: steady state, and per
+    /// reload window (median, max), ms.
+    longest_silence_steady_ms: f64,
+    longest_silence_reload_ms: [f64; 2],
+}
+
+#[derive(Serialize, Default)]
+struct KeepAliveFigures {
+    reloads: usize,
+    requests: usize,
+    failed_by_class: BTreeMap<&'static str, usize>,
+    failed_per_reload: f64,
+}
+
+/// Per (load, mode): requests/s per round, all samples, supervisor CPU ms/s per round.
+type Pooled = (Vec<f64>, Vec<Sample>, Vec<f64>);
+
+async fn run(args: &Args, http: &Path) -> Report {
+    let epoch = Instant::now();
+    let mut report = Report {
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        machine: machine(),
+        ..Report::default()
+    };
+
+    // 1. Steady state, alternating bypass and supervised.
+    let mut pooled: BTreeMap<(u8, bool), Pooled> = BTreeMap::new();
+    for round in 0..args.rounds {
+        let order = if round % 2 == 0 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for supervised in order {
+            let server = Server::start(http, supervised, epoch);
+            for (i, mode) in [Mode::NewConnection, Mode::KeepAlive]
+                .into_iter()
+                .enumerate()
+            {
+                let cpu_before = procfs::cpu_ms(server.process.id()).unwrap_or(0);
+                let began = Instant::now();
+                let samples = load(
+                    args,
+                    server.addr,
+                    mode,
+                    epoch,
+                    Duration::from_secs(args.phase_secs),
+                )
+                .await;
+                let secs = began.elapsed().as_secs_f64();
+                let cpu = procfs::cpu_ms(server.process.id()).unwrap_or(0) - cpu_before;
+                let ok = samples
+                    .iter()
+                    .filter(|s| s.outcome.failure().is_none())
+                    .count();
+                let entry = pooled.entry((i as u8, supervised)).or_default();
+                entry.0.push(ok as f64 / secs);
+                entry.1.extend(samples);
+                entry.2.push(cpu as f64 / secs);
+            }
+            server.stop(supervised);
+        }
+    }
+    let mut steady_new_connection_supervised = Vec::new();
+    for ((i, supervised), (rps, samples, cpu)) in pooled {
+        let (p50, p99, p999, _) = percentiles(&samples);
+        let mode = [Mode::NewConnection, Mode::KeepAlive][i as usize];
+        if mode == Mode::NewConnection && supervised {
+            steady_new_connection_supervised = samples.clone();
+        }
+        report.steady.push(SteadyRow {
+            load: mode,
+            supervised,
+            rps_median: median(&rps),
+            rps_per_round: rps,
+            p50_us: p50,
+            p99_us: p99,
+            p999_us: p999,
+            failed: failures(&samples).values().sum(),
+            supervisor_cpu_ms_per_s: supervised.then(|| median(&cpu)),
+        });
+    }
+    let ratio = |mode: Mode| {
+        let rps = |sup: bool| {
+            report
+                .steady
+                .iter()
+                .find(|r| r.load == mode && r.supervised == sup)
+                .map_or(0.0, |r| r.rps_median)
+        };
+        rps(true) / rps(false)
+    };
+    report.ratio_new_connection = ratio(Mode::NewConnection);
+    report.ratio_keep_alive = ratio(Mode::KeepAlive);
+
+    // 2 and 3. Reloads under new-connection load, with footprint samples.
+    let server = Arc::new(Server::start(http, true, epoch));
+    let supervisor = server.process.id();
+    server.settle();
+    report
+        .footprint
+        .push((0, procfs::footprint(supervisor).unwrap_or_default()));
+    let running = Load {
+        addr: server.addr,
+        mode: Mode::NewConnection,
+        workers: args.workers,
+        timeout: REQUEST_TIMEOUT,
+    }
+    .start(epoch);
+    let mut reloads = Vec::new();
+    for i in 1..=args.reloads {
+        let reload = reload_once(&server, epoch).await;
+        if reload.new_pid.is_none() {
+            eprintln!("bench: reload {i} failed");
+        }
+        reloads.push(reload);
+        if i % 100 == 0 || i == args.reloads {
+            let s = server.clone();
+            tokio::task::spawn_blocking(move || s.settle())
+                .await
+                .unwrap();
+            report
+                .footprint
+                .push((i, procfs::footprint(supervisor).unwrap_or_default()));
+        }
+        tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
+    }
+    let samples = running.stop().await;
+    report.reloads = reload_figures(
+        &server,
+        &reloads,
+        &samples,
+        &steady_new_connection_supervised,
+    );
+
+    // 4. Reloads under keep-alive load.
+    let running = Load {
+        addr: server.addr,
+        mode: Mode::KeepAlive,
+        workers: args.workers,
+        timeout: REQUEST_TIMEOUT,
+    }
+    .start(epoch);
+    for _ in 0..args.keepalive_reloads {
+        reload_once(&server, epoch).await;
+        tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
+    }
+    let samples = running.stop().await;
+    let failed = failures(&samples);
+    report.keep_alive_reloads = KeepAliveFigures {
+        reloads: args.keepalive_reloads,
+        requests: samples.len(),
+        failed_per_reload: failed.values().sum::<usize>() as f64
+            / args.keepalive_reloads.max(1) as f64,
+        failed_by_class: failed,
+    };
+    match Arc::try_unwrap(server) {
+        Ok(server) => server.stop(true),
+        Err(_) => unreachable!("no other handle on the server is left"),
+    }
+    report
+}
+
+/// One `http -littleboss=reload`, timed.
+struct Reload {
+    began: Duration,
+    wall: Duration,
+    new_pid: Option<u32>,
+}
+
+async fn reload_once(server: &Arc<Server>, epoch: Instant) -> Reload {
+    let began = epoch.elapsed();
+    let s = server.clone();
+    let out = tokio::task::spawn_blocking(move || s.control("reload"))
+        .await
+        .unwrap();
+    let wall = epoch.elapsed() - began;
+    let text = String::from_utf8_lossy(&out.stderr);
+    let new_pid = parse_reloaded(&text).filter(|_| out.status.success());
+    if new_pid.is_none() {
+        eprintln!("bench: reload failed: {text}");
+    }
+    Reload {
+        began,
+        wall,
+        new_pid,
+    }
+}
+
+fn reload_figures(
+    server: &Server,
+    reloads: &[Reload],
+    samples: &[Sample],
+    steady: &[Sample],
+) -> ReloadFigures {
+    let failed = failures(samples);
+    let (p50, p99, p999, max) = percentiles(samples);
+    let (s50, s99, s999, smax) = percentiles(steady);
+    let walls: Vec<f64> = reloads.iter().map(|r| r.wall.as_secs_f64() * 1e3).collect();
+    // First completed response of each new child, against its promotion.
+    let mut first: BTreeMap<u32, Duration> = BTreeMap::new();
+    for sample in samples {
+        if let Outcome::Ok { pid } = sample.outcome {
+            let t = first.entry(pid).or_insert(sample.at);
+            *t = (*t).min(sample.at);
+        }
+    }
+    let after_ready: Vec<f64> = reloads
+        .iter()
+        .filter_map(|r| {
+            let pid = r.new_pid?;
+            let answered = first.get(&pid)?.as_secs_f64();
+            let promoted = server.promoted_at(pid)?.as_secs_f64();
+            Some((answered - promoted) * 1e3)
+        })
+        .collect();
+    let mut times: Vec<Duration> = samples
+        .iter()
+        .filter(|s| s.outcome.failure().is_none())
+        .map(|s| s.at)
+        .collect();
+    times.sort_unstable();
+    let silences: Vec<f64> = reloads
+        .iter()
+        .map(|r| {
+            longest_silence(
+                &times,
+                r.began,
+                r.began + r.wall + Duration::from_millis(600),
+            )
+        })
+        .collect();
+    let mut steady_times: Vec<Duration> = steady
+        .iter()
+        .filter(|s| s.outcome.failure().is_none())
+        .map(|s| s.at)
+        .collect();
+    steady_times.sort_unstable();
+    let steady_silence = longest_silence(&steady_times, Duration::ZERO, Duration::MAX);
+    ReloadFigures {
+        reloads: reloads.len(),
+        reloads_failed: reloads.iter().filter(|r| r.new_pid.is_none()).count(),
+        requests: samples.len(),
+        failed_total: failed.values().sum(),
+        failed_by_class: failed,
+        latency_us: [p50, p99, p999, max],
+        steady_latency_us: [s50, s99, s999, smax],
+        reload_wall_ms_median: median(&walls),
+        reload_wall_ms_max: walls.iter().copied().fold(0.0, f64::max),
+        first_response_after_ready_ms: [
+            median(&after_ready),
+            after_ready.iter().copied().fold(f64::INFINITY, f64::min),
+            after_ready
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max),
+        ],
+        longest_silence_steady_ms: steady_silence,
+        longest_silence_reload_ms: [
+            median(&silences),
+            silences.iter().copied().fold(0.0, f64::max),
+        ],
+    }
+}
+
+/// The longest interval between consecutive completions within [from, to),
+/// in ms (`times` sorted).
+fn longest_silence(times: &[Duration], from: Duration, to: Duration) -> f64 {
+    let start = times.partition_point(|t| *t < from);
+    let end = times.partition_point(|t| *t < to);
+    times[start..end]
+        .windows(2)
+        .map(|w| (w[1] - w[0]).as_secs_f64() * 1e3)
+        .fold(0.0, f64::max)
+}
+
+async fn load(
+    args: &Args,
+    addr: SocketAddr,
+    mode: Mode,
+    epoch: Instant,
+    for_how_long: Duration,
+) -> Vec<Sample> {
+    let running = Load {
+        addr,
+        mode,
+        workers: args.workers,
+        timeout: REQUEST_TIMEOUT,
+    }
+    .start(epoch);
+    tokio::time::sleep(for_how_long).await;
+    running.stop().await
+}
+
+/// `reloaded NAME: pid N is serving...` → N.
+fn parse_reloaded(text: &str) -> Option<u32> {
+    let rest = &text[text.find("reloaded ")?..];
+    let rest = &rest[rest.find(": pid ")? + 6..];
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{} cores, {cpu}, Linux {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        kernel.trim()
+    )
+}
+
+impl Report {
+    fn markdown(&self, args: &Args) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let ms = |us: u64| format!("{:.2}", us as f64 / 1e3);
+        let _ = writeln!(out, "## littleboss reload benchmark\n");
+        let _ = writeln!(out, "`{}`  \n{}\n", self.command, self.machine);
+        let _ = writeln!(
+            out,
+            "### Steady state: {} rounds x {} s, bypass and supervised alternating, {} workers\n",
+            args.rounds, args.phase_secs, args.workers
+        );
+        let _ = writeln!(
+            out,
+            "| load | mode | req/s (median) | p50 ms | p99 ms | p99.9 ms | failed | supervisor CPU ms/s |"
+        );
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+        for row in &self.steady {
+            let load = match row.load {
+                Mode::NewConnection => "new connection",
+                Mode::KeepAlive => "keep-alive",
+            };
+            let _ = writeln!(
+                out,
+                "| {load} | {} | {:.0} | {} | {} | {} | {} | {} |",
+                if row.supervised {
+                    "supervised"
+                } else {
+                    "bypass"
+                },
+                row.rps_median,
+                ms(row.p50_us),
+                ms(row.p99_us),
+                ms(row.p999_us),
+                row.failed,
+                row.supervisor_cpu_ms_per_s
+                    .map_or("-".to_owned(), |c| format!("{c:.1}")),
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nsupervised/bypass throughput: new connection {:.3}, keep-alive {:.3}\n",
+            self.ratio_new_connection, self.ratio_keep_alive
+        );
+        let r = &self.reloads;
+        let _ = writeln!(
+            out,
+            "### {} reloads under new-connection load ({} ms apart)\n",
+            r.reloads, args.interval_ms
+        );
+        let _ = writeln!(out, "| figure | value |\n|---|---|");
+        let _ = writeln!(out, "| requests | {} |", r.requests);
+        let _ = writeln!(
+            out,
+            "| failed requests | {} {:?} |",
+            r.failed_total, r.failed_by_class
+        );
+        let _ = writeln!(out, "| failed reloads | {} |", r.reloads_failed);
+        let [p50, p99, p999, max] = r.latency_us;
+        let [s50, s99, s999, smax] = r.steady_latency_us;
+        let _ = writeln!(
+            out,
+            "| latency during reloads p50 / p99 / p99.9 / max ms | {} / {} / {} / {} |",
+            ms(p50),
+            ms(p99),
+            ms(p999),
+            ms(max)
+        );
+        let _ = writeln!(
+            out,
+            "| latency in steady state p50 / p99 / p99.9 / max ms | {} / {} / {} / {} |",
+            ms(s50),
+            ms(s99),
+            ms(s999),
+            ms(smax)
+        );
+        let _ = writeln!(
+            out,
+            "| `reload` command wall time median / max ms | {:.1} / {:.1} |",
+            r.reload_wall_ms_median, r.reload_wall_ms_max
+        );
+        let [m, lo, hi] = r.first_response_after_ready_ms;
+        let _ = writeln!(
+            out,
+            "| first response by the new child after its promotion, median / min / max ms | {m:.2} / {lo:.2} / {hi:.2} |"
+        );
+        let [sm, sx] = r.longest_silence_reload_ms;
+        let _ = writeln!(
+            out,
+            "| longest stretch with no request completing: steady / per reload median / max ms | {:.2} / {sm:.2} / {sx:.2} |",
+            r.longest_silence_steady_ms
+        );
+        let _ = writeln!(out, "\n### Supervisor footprint\n");
+        let _ = writeln!(
+            out,
+            "| after reloads | RSS KiB | PSS KiB | private KiB | fds | threads | CPU ms | children | zombies |"
+        );
+        let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for (n, f) in &self.footprint {
+            let _ = writeln!(
+                out,
+                "| {n} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                f.rss_kib,
+                f.pss_kib,
+                f.private_kib,
+                f.fds,
+                f.threads,
+                f.cpu_ms,
+                f.children,
+                f.zombies
+            );
+        }
+        let k = &self.keep_alive_reloads;
+        let _ = writeln!(
+            out,
+            "\n### {} reloads under keep-alive load\n\n{} requests, failed {:?}: {:.2} per reload\n",
+            k.reloads, k.requests, k.failed_by_class, k.failed_per_reload
+        );
+        out
+    }
+}

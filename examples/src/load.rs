@@ -1,0 +1,258 @@
+//! A small HTTP load generator that keeps an exact account of every request.
+//!
+//! Each worker sends `GET /` over and over, either on a fresh TCP
+//! connection per request (which the client closes after the response) or
+//! on one keep-alive connection (reconnecting after an error). Every request ends in exactly
+//! one [`Outcome`]; nothing is sampled or estimated.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How one request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A 2xx response, served by this pid (from `x-littleboss-pid`).
+    Ok { pid: u32 },
+    /// The connection was refused: nobody was listening.
+    Refused,
+    /// The connection was reset (or the write found it broken).
+    Reset,
+    /// The connection closed before a whole response arrived.
+    Eof,
+    /// No whole response within the request timeout.
+    Timeout,
+    /// A response that was not 2xx.
+    Status { code: u16 },
+    /// Any other error (the kind is printed).
+    Other,
+}
+
+impl Outcome {
+    /// The failure class as a word, for tables; `None` for success.
+    pub fn failure(self) -> Option<&'static str> {
+        Some(match self {
+            Outcome::Ok { .. } => return None,
+            Outcome::Refused => "refused",
+            Outcome::Reset => "reset",
+            Outcome::Eof => "eof",
+            Outcome::Timeout => "timeout",
+            Outcome::Status { .. } => "non_2xx",
+            Outcome::Other => "other",
+        })
+    }
+}
+
+/// One finished request.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// When it finished, from the start of the run.
+    pub at: Duration,
+    pub latency: Duration,
+    pub outcome: Outcome,
+}
+
+/// Connection handling of a load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// A new TCP connection for every request.
+    NewConnection,
+    /// Requests one after another on a kept-alive connection.
+    KeepAlive,
+}
+
+/// What to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Load {
+    pub addr: SocketAddr,
+    pub mode: Mode,
+    /// Concurrent workers.
+    pub workers: usize,
+    /// A request without a whole response by then is a [`Outcome::Timeout`].
+    pub timeout: Duration,
+}
+
+/// A running load; [`Running::stop`] ends it and returns every sample.
+#[derive(Debug)]
+pub struct Running {
+    stop: Arc<AtomicBool>,
+    workers: Vec<tokio::task::JoinHandle<Vec<Sample>>>,
+    pub started: Instant,
+}
+
+impl Load {
+    /// Starts the workers on the current runtime.
+    pub fn start(self, epoch: Instant) -> Running {
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers = (0..self.workers)
+            .map(|_| tokio::spawn(worker(self, epoch, stop.clone())))
+            .collect();
+        Running {
+            stop,
+            workers,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Running {
+    /// Stops the workers after their current request; all samples, in no
+    /// particular order.
+    pub async fn stop(self) -> Vec<Sample> {
+        self.stop.store(true, Ordering::SeqCst);
+        let mut samples = Vec::new();
+        for worker in self.workers {
+            samples.extend(worker.await.expect("load worker"));
+        }
+        samples
+    }
+}
+
+async fn worker(load: Load, epoch: Instant, stop: Arc<AtomicBool>) -> Vec<Sample> {
+    let mut samples = Vec::with_capacity(1 << 16);
+    let mut conn: Option<TcpStream> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let begin = Instant::now();
+        let outcome = match tokio::time::timeout(load.timeout, request(load, &mut conn)).await {
+            Ok(outcome) => outcome,
+            Err(_) => Outcome::Timeout,
+        };
+        if !matches!(outcome, Outcome::Ok { .. }) || load.mode == Mode::NewConnection {
+            conn = None;
+        }
+        let end = Instant::now();
+        samples.push(Sample {
+            at: end - epoch,
+            latency: end - begin,
+            outcome,
+        });
+    }
+    samples
+}
+
+/// One request, on `conn` (keep-alive, opened if `None`) or on a fresh
+/// connection.
+async fn request(load: Load, conn: &mut Option<TcpStream>) -> Outcome {
+    if conn.is_none() {
+        match TcpStream::connect(load.addr).await {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                *conn = Some(stream);
+            }
+            Err(e) => return classify(&e),
+        }
+    }
+    let stream = conn.as_mut().expect("connected above");
+    // No `Connection: close` even for a new connection per request: the
+    // client closes after the response, so TIME_WAIT lands on the client
+    // side, where Linux reuses loopback ports, instead of piling up in the
+    // server and slowing down whatever is measured next.
+    if let Err(e) = stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+        .await
+    {
+        return classify(&e);
+    }
+    match read_response(stream).await {
+        Ok((code, pid)) if (200..300).contains(&code) => Outcome::Ok { pid },
+        Ok((code, _)) => Outcome::Status { code },
+        Err(e) => classify(&e),
+    }
+}
+
+fn classify(e: &io::Error) -> Outcome {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => Outcome::Refused,
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::ConnectionAborted => Outcome::Reset,
+        io::ErrorKind::UnexpectedEof => Outcome::Eof,
+        _ => {
+            eprintln!("load: unclassified error: {e} ({:?})", e.kind());
+            Outcome::Other
+        }
+    }
+}
+
+/// Reads one response: the head, then exactly `Content-Length` bytes.
+/// Returns the status code and the `x-littleboss-pid` (0 if absent).
+async fn read_response(stream: &mut TcpStream) -> io::Result<(u16, u32)> {
+    let mut buf = Vec::with_capacity(512);
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if buf.len() > 64 * 1024 {
+            return Err(io::Error::other("response head too large"));
+        }
+        let mut chunk = [0u8; 1024];
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = std::str::from_utf8(&buf[..head_end]).map_err(io::Error::other)?;
+    let mut lines = head.split("\r\n");
+    let code = lines
+        .next()
+        .and_then(|status| status.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| io::Error::other("no status line"))?;
+    let mut length = 0usize;
+    let mut pid = 0u32;
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value.parse().map_err(io::Error::other)?;
+        } else if name.eq_ignore_ascii_case("x-littleboss-pid") {
+            pid = value.parse().map_err(io::Error::other)?;
+        }
+    }
+    let mut have = buf.len() - head_end;
+    while have < length {
+        let mut chunk = [0u8; 1024];
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        have += n;
+    }
+    Ok((code, pid))
+}
+
+/// Failed requests by class.
+pub fn failures(samples: &[Sample]) -> std::collections::BTreeMap<&'static str, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for s in samples {
+        if let Some(class) = s.outcome.failure() {
+            *counts.entry(class).or_default() += 1;
+        }
+    }
+    counts
+}
+
+/// Latency percentiles in microseconds: (p50, p99, p99.9, max).
+pub fn percentiles(samples: &[Sample]) -> (u64, u64, u64, u64) {
+    let mut micros: Vec<u64> = samples
+        .iter()
+        .filter(|s| s.outcome.failure().is_none())
+        .map(|s| s.latency.as_micros() as u64)
+        .collect();
+    if micros.is_empty() {
+        return (0, 0, 0, 0);
+    }
+    micros.sort_unstable();
+    let at = |q: f64| micros[((micros.len() - 1) as f64 * q).round() as usize];
+    (at(0.50), at(0.99), at(0.999), *micros.last().unwrap())
+}

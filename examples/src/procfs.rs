@@ -1,0 +1,87 @@
+//! What a process costs, read from `/proc`: memory, fds, threads, CPU
+//! time, and its children.
+
+use std::fs;
+
+/// One reading of a process.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Footprint {
+    /// Resident set, KiB (includes file pages shared with other processes).
+    pub rss_kib: u64,
+    /// Proportional set, KiB (shared pages divided among their users).
+    pub pss_kib: u64,
+    /// Pages no other process maps, KiB.
+    pub private_kib: u64,
+    pub fds: usize,
+    pub threads: u64,
+    /// User + system CPU time, milliseconds.
+    pub cpu_ms: u64,
+    /// Live children (not zombies).
+    pub children: usize,
+    /// Children that exited and were not reaped.
+    pub zombies: usize,
+}
+
+/// Reads `pid`'s footprint; `None` if it is gone.
+pub fn footprint(pid: u32) -> Option<Footprint> {
+    let rollup = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let field = |text: &str, name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let (children, zombies) = children(pid);
+    Some(Footprint {
+        rss_kib: field(&rollup, "Rss:"),
+        pss_kib: field(&rollup, "Pss:"),
+        private_kib: field(&rollup, "Private_Clean:") + field(&rollup, "Private_Dirty:"),
+        fds: fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count(),
+        threads: field(&status, "Threads:"),
+        cpu_ms: cpu_ms(pid)?,
+        children,
+        zombies,
+    })
+}
+
+/// User + system CPU time of `pid`, in milliseconds.
+pub fn cpu_ms(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces), from field 3.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some(ticks * 10)
+}
+
+/// (live, zombie) children of `pid`, by scanning `/proc`.
+pub fn children(pid: u32) -> (usize, usize) {
+    let (mut live, mut zombies) = (0, 0);
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return (0, 0);
+    };
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(child) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(stat) = fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        if fields.get(1).and_then(|p| p.parse::<u32>().ok()) == Some(pid) {
+            if fields.first() == Some(&"Z") {
+                zombies += 1;
+            } else {
+                live += 1;
+            }
+        }
+    }
+    (live, zombies)
+}
