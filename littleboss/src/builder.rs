@@ -62,6 +62,18 @@ pub(crate) struct Config {
     pub errors: Vec<String>,
 }
 
+impl Config {
+    /// Checks what no single builder call can: a listener named like the
+    /// mode flag, whichever was set first.
+    pub(crate) fn check(&mut self) {
+        if self.listeners.iter().any(|l| l.name == self.flag) {
+            let flag = &self.flag;
+            self.errors
+                .push(format!("listener `{flag}` has the name of the mode flag"));
+        }
+    }
+}
+
 /// A self-supervising program, configured step by step and started with
 /// [`run`](Littleboss::run).
 ///
@@ -138,10 +150,6 @@ impl Littleboss {
             config
                 .errors
                 .push(format!("listener `{name}` is declared twice"));
-        } else if name == config.flag {
-            config
-                .errors
-                .push(format!("listener `{name}` has the name of the mode flag"));
         } else {
             match ListenerSpec::parse(name, spec) {
                 Ok(l) => config.listeners.push(l),
@@ -326,5 +334,35 @@ impl Littleboss {
                 main(ctx).into_exit_code()
             }),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Littleboss;
+
+    #[test]
+    fn a_listener_named_like_the_mode_flag_is_an_error_in_either_order() {
+        let mut a = Littleboss::new("svc")
+            .listener("lb", "tcp:")
+            .flag("lb")
+            .config;
+        let mut b = Littleboss::new("svc")
+            .flag("lb")
+            .listener("lb", "tcp:")
+            .config;
+        a.check();
+        b.check();
+        assert_eq!(a.errors, ["listener `lb` has the name of the mode flag"]);
+        assert_eq!(b.errors, a.errors);
+    }
+
+    #[test]
+    fn bad_values_are_collected_not_panicked() {
+        let config = Littleboss::new("my svc")
+            .listener("x", "sctp::1")
+            .worker_threads(0)
+            .config;
+        assert_eq!(config.errors.len(), 3, "{:?}", config.errors);
     }
 }

@@ -7,32 +7,31 @@
 //! an orphan.
 
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use tokio::sync::watch;
 
 use crate::builder::{Config, Ready};
 use crate::context::{Context, Listener};
 use crate::dispatch::Entry;
 use crate::exit::fail;
+use crate::lameduck::Lameduck;
 use crate::link::{self, ChildEnd, FromChild, ListenerEntry, ToChild};
 use crate::log::log;
 
 /// The child channel, when this process was started by a supervisor. Takes
-/// the marker out of the environment so the program's own children do not
-/// see it.
+/// the marker out of the environment so the program does not see it.
 pub(crate) fn channel_from_env() -> Option<OwnedFd> {
     let value = std::env::var_os(link::ENV_VAR)?;
-    // SAFETY: called from `run` at the top of `main`, before littleboss or
-    // the program has started any thread that could read the environment.
-    unsafe { std::env::remove_var(link::ENV_VAR) };
-    if value != link::CHILD_FD.to_string().as_str() {
-        fail(
-            1,
-            format!("{}={value:?} is not ours; unset it", link::ENV_VAR),
-        );
+    // A grandchild inherits the marker from its parent; it names the
+    // supervisor's pid, so only a direct child of it takes it as its own.
+    let parent = nix::unistd::getppid().as_raw();
+    let ours = link::parse_env(&value).filter(|(fd, pid)| *fd == link::CHILD_FD && *pid == parent);
+    if single_threaded() {
+        // SAFETY: this process has one thread (just checked in /proc), so
+        // nothing can read the environment while it changes.
+        unsafe { std::env::remove_var(link::ENV_VAR) };
     }
+    ours?;
     // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open.
     let open = unsafe { nix::libc::fcntl(link::CHILD_FD, nix::libc::F_GETFD) } != -1;
     if !open {
@@ -63,6 +62,15 @@ pub(crate) fn channel_from_env() -> Option<OwnedFd> {
     Some(fd)
 }
 
+/// Whether this process has a single thread. A program that called the
+/// builder after starting threads keeps the (harmless) marker.
+fn single_threaded() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.split_whitespace().eq(["Threads:", "1"]))
+    })
+}
+
 pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
     let link = Arc::new(ChildEnd::new(fd));
     let give_up = |error: String| -> ! {
@@ -90,8 +98,12 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
     let listeners = adopt(config, &entries, fds).unwrap_or_else(|e| give_up(e));
     let argv = std::env::args_os().collect();
     let inv = crate::flags::parse(config, argv).unwrap_or_else(|e| give_up(e));
-    let (lameduck_tx, lameduck_rx) = watch::channel(false);
-    spawn_lifecycle(link.clone(), lameduck_tx, config.lameduck);
+    let listeners = Arc::new(Mutex::new(listeners));
+    let (lameduck, lameduck_rx) = Lameduck::new(listeners.clone());
+    // SIGTERM to the whole service (systemd's default KillMode) reaches the
+    // child too: it winds down as the supervisor would have asked.
+    crate::lameduck::on_signals(lameduck.clone(), config.lameduck);
+    spawn_lifecycle(link.clone(), lameduck, config.lameduck);
     let rt = crate::runtime::build(config)
         .unwrap_or_else(|e| give_up(format!("cannot start the tokio runtime: {e}")));
     let flags_help = crate::flags::flags_help(config);
@@ -172,15 +184,13 @@ fn adopt(
     Ok(listeners)
 }
 
-fn spawn_lifecycle(link: Arc<ChildEnd>, lameduck: watch::Sender<bool>, timeout: Duration) {
+fn spawn_lifecycle(link: Arc<ChildEnd>, lameduck: Arc<Lameduck>, timeout: Duration) {
     std::thread::Builder::new()
         .name("littleboss-child".into())
         .spawn(move || {
             loop {
                 match link.recv() {
-                    Ok(Some((ToChild::Lameduck, _))) => {
-                        lameduck.send_replace(true);
-                    }
+                    Ok(Some((ToChild::Lameduck, _))) => lameduck.begin(),
                     Ok(Some((other, _))) => {
                         log!("unexpected message from the supervisor: {other:?}")
                     }
@@ -192,7 +202,7 @@ fn spawn_lifecycle(link: Arc<ChildEnd>, lameduck: watch::Sender<bool>, timeout: 
                 }
             }
             log!("the supervisor is gone; lameduck, exiting within {timeout:?}");
-            lameduck.send_replace(true);
+            lameduck.begin();
             std::thread::sleep(timeout);
             log!("still running {timeout:?} after the supervisor died; exiting");
             std::process::exit(1);

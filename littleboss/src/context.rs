@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use crate::lameduck::Listeners;
 use crate::link::{ChildEnd, FromChild};
 use crate::spec::{Kind, Network};
 
@@ -39,7 +40,7 @@ pub struct Context {
 
 #[derive(Debug)]
 struct Inner {
-    listeners: Vec<Listener>,
+    listeners: Listeners,
     lameduck: watch::Receiver<bool>,
     link: Option<Arc<ChildEnd>>,
     args: Vec<OsString>,
@@ -48,7 +49,7 @@ struct Inner {
 
 impl Context {
     pub(crate) fn new(
-        listeners: Vec<Listener>,
+        listeners: Listeners,
         lameduck: watch::Receiver<bool>,
         link: Option<Arc<ChildEnd>>,
         args: Vec<OsString>,
@@ -66,7 +67,8 @@ impl Context {
     }
 
     /// The TCP listener declared as `name`, or `None` when it is off
-    /// (declared as `"tcp:"`, or turned off with `-NAME=`).
+    /// (declared as `"tcp:"`, or turned off with `-NAME=`) or once lameduck
+    /// has begun.
     ///
     /// Each call returns a new handle on the same socket.
     ///
@@ -124,13 +126,13 @@ impl Context {
     }
 
     fn take(&self, name: &str, kind: Kind) -> Option<OwnedFd> {
-        let Some(listener) = self.inner.listeners.iter().find(|l| l.name == name) else {
-            let declared: Vec<&str> = self
-                .inner
-                .listeners
-                .iter()
-                .map(|l| l.name.as_str())
-                .collect();
+        let listeners = self
+            .inner
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let Some(listener) = listeners.iter().find(|l| l.name == name) else {
+            let declared: Vec<&str> = listeners.iter().map(|l| l.name.as_str()).collect();
             panic!(
                 "littleboss: no listener named `{name}` is declared (declared: {})",
                 if declared.is_empty() {

@@ -68,19 +68,24 @@ pub(crate) fn recv(sock: BorrowedFd<'_>) -> io::Result<Received> {
             Some(&mut cmsg_space),
             MsgFlags::MSG_CMSG_CLOEXEC,
         )?;
-        let mut fds = Vec::new();
-        for cmsg in msg.cmsgs()? {
-            if let ControlMessageOwned::ScmRights(raw) = cmsg {
-                for fd in raw {
-                    // SAFETY: the kernel has just installed `fd` in our table
-                    // for this message; nothing else refers to it yet.
-                    fds.push(unsafe { OwnedFd::from_raw_fd(fd) });
-                }
-            }
-        }
         let truncated = msg
             .flags
             .intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
+        // With MSG_CTRUNC the control data cannot be parsed. It cannot
+        // happen here: the buffer holds the kernel's maximum of fds per
+        // message, and no other control message is enabled.
+        let mut fds = Vec::new();
+        if !truncated {
+            for cmsg in msg.cmsgs()? {
+                if let ControlMessageOwned::ScmRights(raw) = cmsg {
+                    for fd in raw {
+                        // SAFETY: the kernel has just installed `fd` in our
+                        // table for this message; nothing else refers to it.
+                        fds.push(unsafe { OwnedFd::from_raw_fd(fd) });
+                    }
+                }
+            }
+        }
         (msg.bytes, fds, truncated)
     };
     if truncated {

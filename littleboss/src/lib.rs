@@ -40,6 +40,7 @@ mod dispatch;
 mod exit;
 mod fdpass;
 mod flags;
+mod lameduck;
 mod link;
 mod listener;
 mod log;

@@ -19,8 +19,19 @@ use crate::spec::Network;
 pub(crate) const VERSION: u32 = 1;
 /// The child's end of the channel is always at this fd.
 pub(crate) const CHILD_FD: RawFd = 3;
-/// Set in the child's environment (to [`CHILD_FD`]) to make it a child.
+/// Set in the child's environment to `FD:SUPERVISOR_PID` ([`env_value`]).
 pub(crate) const ENV_VAR: &str = "LITTLEBOSS_CHANNEL_FD";
+
+/// The value of [`ENV_VAR`] for a child of this process.
+pub(crate) fn env_value() -> String {
+    format!("{CHILD_FD}:{}", std::process::id())
+}
+
+/// `FD:PID` back into numbers.
+pub(crate) fn parse_env(value: &std::ffi::OsStr) -> Option<(RawFd, i32)> {
+    let (fd, pid) = value.to_str()?.split_once(':')?;
+    Some((fd.parse().ok()?, pid.parse().ok()?))
+}
 
 /// A listener as the supervisor holds it: off, or bound with its fd
 /// attached to the `hello` message (in the order of the entries).

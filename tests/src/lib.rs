@@ -261,8 +261,13 @@ pub fn read_greeting(addr: SocketAddr) -> std::io::Result<String> {
 }
 
 /// Waits until `f` returns `Some`, with the deadline.
-pub fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + DEADLINE;
+pub fn eventually<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
+    eventually_within(what, DEADLINE, f)
+}
+
+/// Waits until `f` returns `Some`, for at most `limit`.
+pub fn eventually_within<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
     loop {
         if let Some(v) = f() {
             return v;

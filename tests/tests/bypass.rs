@@ -134,3 +134,16 @@ fn sigterm_in_bypass_is_lameduck_too() {
     assert!(svc.output.text().contains("entering lameduck mode"));
     assert!(!svc.output.text().contains("SupervisorInit called"));
 }
+
+#[test]
+fn after_lameduck_in_bypass_the_port_refuses_connections() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_lingering"));
+    let cmd = svc.command(&svc.bin);
+    svc.spawn(cmd);
+    let addr = svc.printed_addr("addr");
+    assert!(std::net::TcpStream::connect(addr).is_ok());
+    svc.signal(nix::sys::signal::Signal::SIGTERM);
+    svc.output.wait_for("lingering");
+    let refused = std::net::TcpStream::connect(addr).unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+}

@@ -160,3 +160,19 @@ fn control_commands_without_a_supervisor_say_so() {
         );
     }
 }
+
+#[test]
+fn a_control_folder_others_can_enter_is_refused_by_the_client_too() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut svc = Service::new(ECHO);
+    svc.start(&[]);
+    svc.ready();
+    let dir = svc.control_dir();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = svc.control("status");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("has mode 755; it must be private"), "{err}");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(svc.control("status").status.success());
+}

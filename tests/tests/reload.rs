@@ -243,3 +243,112 @@ fn stop_during_a_reload_wins() {
     );
     assert_eq!(svc.wait_exit().code(), Some(0));
 }
+
+#[test]
+fn a_rollback_while_another_reload_starts_leaves_no_child_behind() {
+    let (mut svc, addr, _) = start_v1();
+    assert!(svc.control_with(DIES, "reload", &[]).status.success());
+    // While version 3 serves (and is about to die), version 4 starts.
+    let slow = svc
+        .command(SLOW)
+        .arg("-littleboss=reload")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    svc.output.wait_for("version 3 dying");
+    let slow = slow.wait_with_output().unwrap();
+    assert!(slow.status.success(), "{}", text(&slow));
+    // Version 4 serves; the rollback to version 1 was not needed.
+    let status = status(&svc);
+    assert_eq!(status["child"]["path"], SLOW, "{status}");
+    assert!(status["starting"].is_null(), "{status}");
+    let reply = tests::eventually("version 4 to answer", || {
+        read_greeting(addr).ok().filter(|r| r.starts_with("v4 "))
+    });
+    assert!(reply.starts_with("v4 "));
+    // Every child is accounted for: stop finishes.
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn queued_reloads_proceed_even_when_one_fails_at_once() {
+    let mut svc = Service::new(SLOW);
+    svc.start(&[]);
+    svc.output.wait_for("warming up version 4");
+    // While the first child warms up: a reload to a missing binary, then a
+    // good one, both queued.
+    let socket = svc.control_dir().join("versioned.sock");
+    let missing = std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader, Write};
+        let mut conn = std::os::unix::net::UnixStream::connect(socket).unwrap();
+        conn.write_all(b"{\"v\":1,\"cmd\":\"reload\",\"path\":\"/nonexistent/bin\"}\n")
+            .unwrap();
+        conn.shutdown(std::net::Shutdown::Write).unwrap();
+        BufReader::new(conn)
+            .lines()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+    });
+    svc.output.wait_for("reload of /nonexistent/bin waits");
+    // The good reload must not wait for some unrelated event to wake the
+    // supervisor (a liveness bound far above the milliseconds it takes).
+    let mut good = svc
+        .command(V1)
+        .arg("-littleboss=reload")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let done = tests::eventually_within(
+        "the queued reload to finish",
+        std::time::Duration::from_secs(5),
+        || good.try_wait().unwrap(),
+    );
+    assert!(
+        done.success(),
+        "{}",
+        text(&good.wait_with_output().unwrap())
+    );
+    let lines = missing.join().unwrap();
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .contains("cannot start /nonexistent/bin"),
+        "{lines:?}"
+    );
+    assert_eq!(status(&svc)["child"]["path"], V1);
+}
+
+#[test]
+fn stop_reports_the_serving_childs_code_not_a_starting_ones() {
+    let (mut svc, _addr, _) = start_v1();
+    let exit3 = svc
+        .command(env!("CARGO_BIN_EXE_versioned_exit3"))
+        .arg("-littleboss=reload")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    svc.output.wait_for("version exit3 starting");
+    let status = status(&svc);
+    assert_eq!(status["starting"]["why"], "reload", "{status}");
+    let stop = svc.control("stop");
+    // Version 1 was serving and exits 0; the starting child's 3 is not the stop's.
+    assert_eq!(
+        stop.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&stop),
+        svc.output.text()
+    );
+    assert_eq!(svc.wait_exit().code(), Some(0));
+    assert_eq!(exit3.wait_with_output().unwrap().status.code(), Some(1));
+}
+
+#[test]
+fn a_reloaded_binary_keeps_its_own_name() {
+    let (svc, _addr, _) = start_v1();
+    assert!(svc.control_with(SLOW, "reload", &[]).status.success());
+    let out = svc.output.wait_for("warming up version 4");
+    assert!(out.contains(&format!("argv0={SLOW}")), "{out}");
+}

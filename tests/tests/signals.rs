@@ -115,3 +115,50 @@ fn a_child_whose_supervisor_is_killed_winds_down_and_exits() {
             .contains("removing the stale control socket")
     );
 }
+
+#[test]
+fn sigterm_to_the_whole_service_drains_the_child() {
+    // systemd's default KillMode sends SIGTERM to every process at once.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
+    svc.start(&[]);
+    let out = svc.output.wait_for("addr=");
+    let child: i32 = out
+        .split("pid=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    svc.ready();
+    let term = |pid: i32| {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM).unwrap()
+    };
+    term(child);
+    term(svc.pid());
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+    assert!(svc.output.text().contains("entering lameduck mode"));
+}
+
+#[test]
+fn a_stop_then_one_signal_is_still_graceful() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_blocker"));
+    svc.start(&[]);
+    svc.output.wait_for("started pid=");
+    svc.ready();
+    let stop = svc
+        .command(&svc.bin)
+        .arg("-littleboss=stop")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    svc.output.wait_for("stop requested");
+    svc.signal(Signal::SIGTERM);
+    // The blocker ignores lameduck: killed at its 250 ms timeout, not at once.
+    assert_eq!(stop.wait_with_output().unwrap().status.code(), Some(137));
+    svc.wait_exit();
+    let out = svc.output.text();
+    assert!(out.contains("SIGTERM received: stopping"), "{out}");
+    assert!(!out.contains("again: killing"), "{out}");
+}

@@ -3,6 +3,7 @@
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
+use std::time::Duration;
 
 use super::dir::socket_path;
 use super::protocol::{self, Request, Response};
@@ -31,6 +32,11 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             ),
         ),
     });
+    trust(&stream, &path).unwrap_or_else(|e| fail(1, e));
+    // A stuck supervisor must not hang the command for ever; a healthy one
+    // answers within a child's ready or lameduck timeout.
+    let patience = config.ready_timeout + config.lameduck + Duration::from_secs(60);
+    let _ = stream.set_read_timeout(Some(patience));
     let mut session = Session {
         reader: BufReader::new(stream.try_clone().expect("clone a socket")),
         writer: stream,
@@ -50,6 +56,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
                     );
                 }
                 Response::Status { status } => print!("{}", status.render()),
+                Response::Error { error } => fail(1, format!("status of {name} failed: {error}")),
                 other => unexpected(other),
             }
             std::process::exit(0)
@@ -57,7 +64,11 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         Mode::Reload => {
             let exe = std::env::current_exe()
                 .unwrap_or_else(|e| fail(1, format!("cannot find this binary's path: {e}")));
-            let mut response = session.ask(&Request::Reload { path: exe });
+            let argv0 = inv.program_args[0].to_string_lossy().into_owned();
+            let mut response = session.ask(&Request::Reload {
+                path: exe,
+                argv0: Some(argv0),
+            });
             loop {
                 match response {
                     Response::Waiting { pid } => {
@@ -129,9 +140,31 @@ impl Session {
             Ok(_) => {
                 protocol::decode_response(line.trim_ascii_end()).unwrap_or_else(|e| fail(1, e))
             }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                fail(1, "the supervisor did not answer in time")
+            }
             Err(e) => fail(1, format!("cannot read the supervisor's answer: {e}")),
         }
     }
+}
+
+/// The socket's folder must be private to us, and the peer must be our
+/// user or root: anyone else could be impersonating the supervisor.
+fn trust(stream: &UnixStream, path: &std::path::Path) -> Result<(), String> {
+    if let Some(folder) = path.parent() {
+        super::dir::check(folder)?;
+    }
+    let cred = nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials)
+        .map_err(|e| format!("cannot identify the process behind {}: {e}", path.display()))?;
+    let ours = nix::unistd::geteuid().as_raw();
+    if cred.uid() != ours && cred.uid() != 0 {
+        return Err(format!(
+            "{} is served by uid {}, not by us (uid {ours}) or root; refusing to talk to it",
+            path.display(),
+            cred.uid()
+        ));
+    }
+    Ok(())
 }
 
 fn unexpected(response: Response) -> ! {

@@ -45,6 +45,12 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), String> {
             ));
         }
     }
+    check(dir)
+}
+
+/// Checks that `dir` is a real folder owned by us that nobody else can
+/// enter (the server before it listens, a client before it trusts).
+pub(crate) fn check(dir: &Path) -> Result<(), String> {
     let meta = std::fs::symlink_metadata(dir)
         .map_err(|e| format!("cannot inspect the control folder {}: {e}", dir.display()))?;
     if !meta.is_dir() {

@@ -23,7 +23,12 @@ pub(crate) const MAX_LINE: usize = 64 * 1024;
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub(crate) enum Request {
     Status,
-    Reload { path: PathBuf },
+    Reload {
+        path: PathBuf,
+        /// The new child's `argv[0]` (default: `path`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        argv0: Option<String>,
+    },
     Stop,
 }
 
@@ -121,11 +126,13 @@ mod tests {
         assert_eq!(encode(&Request::Stop), b"{\"v\":1,\"cmd\":\"stop\"}\n");
         let line = encode(&Request::Reload {
             path: "/bin/x".into(),
+            argv0: None,
         });
         assert_eq!(
             decode_request(line.trim_ascii_end()).unwrap(),
             Request::Reload {
-                path: "/bin/x".into()
+                path: "/bin/x".into(),
+                argv0: None
             }
         );
     }

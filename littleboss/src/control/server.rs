@@ -113,6 +113,8 @@ async fn serve_connection(stream: UnixStream, requests: mpsc::UnboundedSender<Co
         let n = match tokio::time::timeout(READ_TIMEOUT, read_line(limited, &mut line)).await {
             Ok(Ok(n)) => n,
             Ok(Err(_)) => return,
+            // Idle between requests: close quietly. Half a request: say so.
+            Err(_elapsed) if line.is_empty() => return,
             Err(_elapsed) => {
                 let error = Response::Error {
                     error: format!("no complete request within {READ_TIMEOUT:?}"),
@@ -153,7 +155,16 @@ async fn serve_connection(stream: UnixStream, requests: mpsc::UnboundedSender<Co
         if requests.send(ControlRequest { request, reply }).is_err() {
             return;
         }
-        while let Some(response) = responses.recv().await {
+        loop {
+            let Some(response) = responses.recv().await else {
+                // The supervisor dropped the request without a final answer
+                // (it is exiting): say so rather than leave the client waiting.
+                let error = "the supervisor ended without answering".to_owned();
+                let _ = write
+                    .write_all(&protocol::encode(&Response::Error { error }))
+                    .await;
+                return;
+            };
             if write.write_all(&protocol::encode(&response)).await.is_err() {
                 return;
             }

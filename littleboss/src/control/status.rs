@@ -14,8 +14,8 @@ pub(crate) struct Status {
     pub supervisor_started: u64,
     /// The child taking traffic, if any.
     pub child: Option<ChildStatus>,
-    /// A new child started by a reload and not ready yet.
-    pub reloading: Option<ChildStatus>,
+    /// A child started and not ready yet.
+    pub starting: Option<StartingStatus>,
     pub reloads: u64,
     pub failures: u64,
     /// The most recent failure, in words.
@@ -30,6 +30,14 @@ pub(crate) struct ChildStatus {
     pub started: u64,
     pub path: String,
     pub args: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StartingStatus {
+    #[serde(flatten)]
+    pub child: ChildStatus,
+    /// `first start`, `reload`, `restart` or `rollback`.
+    pub why: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,13 +78,13 @@ impl Status {
                 );
             }
         }
-        if let Some(r) = &self.reloading {
+        if let Some(StartingStatus { child, why }) = &self.starting {
             let _ = writeln!(
                 out,
-                "reloading  pid {}, started {}, from {}",
-                r.pid,
-                format_utc(r.started),
-                r.path
+                "starting   pid {} ({why}), started {}, from {}",
+                child.pid,
+                format_utc(child.started),
+                child.path
             );
         }
         if let Some(f) = &self.last_failure {
@@ -112,7 +120,7 @@ mod tests {
                 path: "/bin/blog".into(),
                 args: vec!["-v".into()],
             }),
-            reloading: None,
+            starting: None,
             reloads: 1,
             failures: 0,
             last_failure: None,

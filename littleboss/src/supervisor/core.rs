@@ -20,7 +20,7 @@ use super::spawn::{ChildHandle, Launch, spawn};
 use crate::builder::Config;
 use crate::control::protocol::{Request, Response};
 use crate::control::server::ControlRequest;
-use crate::control::status::{ChildStatus, ListenerStatus, Status};
+use crate::control::status::{ChildStatus, ListenerStatus, StartingStatus, Status};
 use crate::exit::{code_of, describe};
 use crate::link::{FromChild, ListenerEntry};
 use crate::log::log;
@@ -52,7 +52,6 @@ pub(crate) struct Held {
 #[derive(Debug)]
 pub(crate) struct Supervisor {
     config: Config,
-    argv0: OsString,
     args: Vec<OsString>,
     held: Held,
     events: mpsc::UnboundedSender<Event>,
@@ -65,16 +64,24 @@ pub(crate) struct Supervisor {
     /// A child started but not ready yet.
     starting: Option<Starting>,
     /// Reloads that arrived while a child was starting, in order.
-    queued: VecDeque<(PathBuf, Option<Reply>)>,
-    /// The binary to restart (persist, SIGHUP): the last one that served.
+    queued: VecDeque<(PathBuf, OsString, Option<Reply>)>,
+    /// The binary to restart (persist, SIGHUP): the last one that served,
+    /// and the `argv[0]` it was started with.
     current_path: PathBuf,
+    current_argv0: OsString,
+    /// A rolled-back binary to start if the reload under way fails too.
+    fallback_to: Option<PathBuf>,
     reloads: u64,
     failures: u64,
     last_failure: Option<String>,
     last_code: i32,
     probation: Option<Probation>,
     restart_delay: Duration,
+    /// The pending restart (persist) or rollback start.
+    restart: Option<Timer>,
     stopping: Option<Stopping>,
+    /// SIGTERM or SIGINT came once: the next one kills.
+    signalled: bool,
     /// Set when the supervisor is to exit (the child is gone, no persist).
     exiting: Option<i32>,
 }
@@ -88,12 +95,28 @@ struct Starting {
     ready_timeout: Duration,
     /// Why it will not become ready, once known.
     error: Option<String>,
+    /// Its hello and ready timers, cancelled when it is promoted or fails.
+    timers: Vec<Timer>,
+}
+
+/// A pending timer event, cancelled when dropped.
+#[derive(Debug)]
+#[must_use = "a Timer is cancelled when dropped"]
+struct Timer(tokio::task::JoinHandle<()>);
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 #[derive(Debug)]
 enum Why {
     First,
-    Reload { reply: Option<Reply> },
+    Reload {
+        reply: Option<Reply>,
+        argv0: OsString,
+    },
     Restart,
     Fallback,
 }
@@ -109,6 +132,9 @@ struct Probation {
 struct Stopping {
     waiters: Vec<Reply>,
     code: i32,
+    /// The child whose exit code the stop reports: the one serving when the
+    /// stop began (or starting, if none served).
+    decides: Option<u64>,
 }
 
 impl Supervisor {
@@ -122,7 +148,6 @@ impl Supervisor {
     ) -> Self {
         Supervisor {
             config,
-            argv0,
             args,
             held,
             events,
@@ -132,14 +157,18 @@ impl Supervisor {
             serving: None,
             starting: None,
             queued: VecDeque::new(),
+            current_argv0: argv0.clone(),
             current_path: first,
+            fallback_to: None,
             reloads: 0,
             failures: 0,
             last_failure: None,
             last_code: 0,
             probation: None,
             restart_delay: RESTART_FIRST,
+            restart: None,
             stopping: None,
+            signalled: false,
             exiting: None,
         }
     }
@@ -160,10 +189,12 @@ impl Supervisor {
                 Some(event) = events.recv() => self.on_event(event).await,
                 Some(request) = control.recv() => self.on_control(request).await,
             }
-            if self.starting.is_none()
-                && let Some((path, reply)) = self.queued.pop_front()
+            // A queued reload that fails at once leaves nothing starting:
+            // take the next one straight away.
+            while self.starting.is_none()
+                && let Some((path, argv0, reply)) = self.queued.pop_front()
             {
-                self.reload(path, reply).await;
+                self.reload(path, argv0, reply).await;
             }
         }
     }
@@ -179,6 +210,13 @@ impl Supervisor {
     /// Tells every `stop` waiter the exit code and gives their connections
     /// a moment to write it before the process exits.
     async fn finish(&mut self, code: i32) -> i32 {
+        for (_, _, queued) in self.queued.drain(..) {
+            if let Some(queued) = queued {
+                let _ = queued.send(Response::Error {
+                    error: format!("the supervisor exited with code {code}"),
+                });
+            }
+        }
         let waiters = self.stopping.take().map(|s| s.waiters).unwrap_or_default();
         for w in &waiters {
             let _ = w.send(Response::Stopped { exit_code: code });
@@ -219,6 +257,12 @@ impl Supervisor {
                     self.fail_starting(format!("was not ready within {timeout:?}"));
                 }
             }
+            Event::Fallback(path) => {
+                let idle = self.serving.is_none() && self.starting.is_none();
+                if idle && self.stopping.is_none() && self.exiting.is_none() {
+                    self.start(path, Why::Fallback).await;
+                }
+            }
             Event::Restart => {
                 let idle = self.serving.is_none() && self.starting.is_none();
                 if idle && self.stopping.is_none() && self.exiting.is_none() {
@@ -235,9 +279,10 @@ impl Supervisor {
                     status: Box::new(self.status()),
                 });
             }
-            Request::Reload { path } => {
+            Request::Reload { path, argv0 } => {
                 log!("reload requested: {}", path.display());
-                self.reload(path, Some(reply)).await;
+                let argv0 = argv0.map_or_else(|| path.clone().into_os_string(), OsString::from);
+                self.reload(path, argv0, Some(reply)).await;
             }
             Request::Stop => {
                 log!("stop requested");
@@ -250,15 +295,17 @@ impl Supervisor {
         match signal {
             Signal::SIGHUP => {
                 log!("SIGHUP: reloading {}", self.current_path.display());
-                self.reload(self.current_path.clone(), None).await;
+                let (path, argv0) = (self.current_path.clone(), self.current_argv0.clone());
+                self.reload(path, argv0, None).await;
             }
-            _ if self.stopping.is_some() => {
+            _ if self.signalled => {
                 log!("{signal} again: killing every child now");
                 for child in self.children.values() {
                     child.kill();
                 }
             }
             _ => {
+                self.signalled = true;
                 log!("{signal} received: stopping (send it again to kill)");
                 self.begin_stop(None);
             }
@@ -288,7 +335,10 @@ impl Supervisor {
                 if let Some(child) = self.children.get_mut(&id) {
                     child.lameduck_timeout = Duration::from_millis(lameduck_ms);
                 }
-                self.after(ready_timeout, Event::ReadyTimeout { id });
+                let timer = self.after(ready_timeout, Event::ReadyTimeout { id });
+                if let Some(starting) = &mut self.starting {
+                    starting.timers.push(timer);
+                }
             }
             FromChild::Error { error } => {
                 starting.error.get_or_insert(error);
@@ -303,7 +353,8 @@ impl Supervisor {
     fn promote(&mut self) {
         let starting = self.starting.take().expect("promote a starting child");
         let new = &self.children[&starting.id];
-        let (pid, path) = (new.pid, new.path.clone());
+        let (pid, path, argv0) = (new.pid, new.path.clone(), new.argv0.clone());
+        self.fallback_to = None;
         let old = self
             .serving
             .replace(starting.id)
@@ -339,6 +390,7 @@ impl Supervisor {
             }
         }
         self.current_path = path;
+        self.current_argv0 = argv0;
     }
 
     async fn on_exit(&mut self, id: u64, status: ExitStatus) {
@@ -356,16 +408,14 @@ impl Supervisor {
                 child.pid,
                 child.path.display()
             );
-            if let (Some(stopping), None) = (&mut self.stopping, self.serving) {
-                stopping.code = code; // It was the only child: its code is the stop's.
-            }
+            self.record_stop_code(id, code);
             self.start_failed(starting.why, message, code);
         } else if self.serving == Some(id) {
             self.serving = None;
             self.last_code = code;
             log!("child pid {} exited with {}", child.pid, describe(status));
-            if let Some(stopping) = &mut self.stopping {
-                stopping.code = code;
+            if self.stopping.is_some() {
+                self.record_stop_code(id, code);
                 return;
             }
             let rollback = self
@@ -384,7 +434,13 @@ impl Supervisor {
                 );
                 log!("{message}");
                 self.last_failure = Some(message);
-                self.start(probation.previous, Why::Fallback).await;
+                if self.starting.is_some() {
+                    // Another reload is under way: its outcome decides, and
+                    // if it fails too the previous binary comes back.
+                    self.fallback_to = Some(probation.previous);
+                } else {
+                    self.start(probation.previous, Why::Fallback).await;
+                }
                 return;
             }
             if code != 0 {
@@ -400,6 +456,7 @@ impl Supervisor {
             }
             self.no_child(code);
         } else {
+            self.record_stop_code(id, code);
             log!(
                 "old child pid {} exited with {}",
                 child.pid,
@@ -408,7 +465,16 @@ impl Supervisor {
         }
     }
 
-    async fn reload(&mut self, path: PathBuf, reply: Option<Reply>) {
+    /// The exit code of the child a stop reports on.
+    fn record_stop_code(&mut self, id: u64, code: i32) {
+        if let Some(stopping) = &mut self.stopping
+            && stopping.decides == Some(id)
+        {
+            stopping.code = code;
+        }
+    }
+
+    async fn reload(&mut self, path: PathBuf, argv0: OsString, reply: Option<Reply>) {
         let refuse = |reply: Option<Reply>, error: String| {
             log!("reload refused: {error}");
             if let Some(reply) = reply {
@@ -429,7 +495,7 @@ impl Supervisor {
             if let Some(reply) = &reply {
                 let _ = reply.send(Response::Waiting { pid });
             }
-            self.queued.push_back((path, reply));
+            self.queued.push_back((path, argv0, reply));
             return;
         }
         if !path.is_absolute() {
@@ -438,7 +504,7 @@ impl Supervisor {
                 format!("the binary path {} is not absolute", path.display()),
             );
         }
-        self.start(path, Why::Reload { reply }).await;
+        self.start(path, Why::Reload { reply, argv0 }).await;
     }
 
     fn begin_stop(&mut self, reply: Option<Reply>) {
@@ -451,7 +517,7 @@ impl Supervisor {
             stopping.waiters.extend(reply);
             return;
         }
-        for (_, queued) in self.queued.drain(..) {
+        for (_, _, queued) in self.queued.drain(..) {
             if let Some(queued) = queued {
                 let _ = queued.send(Response::Error {
                     error: "the supervisor is stopping".to_owned(),
@@ -471,18 +537,21 @@ impl Supervisor {
                 child.lameduck();
             }
         }
-        let code = if serving_pid.is_some() {
-            0
-        } else {
-            self.last_code
-        };
+        let decides = self.serving.or(self.starting.as_ref().map(|s| s.id));
+        let code = if decides.is_some() { 0 } else { self.last_code };
         self.stopping = Some(Stopping {
             waiters: reply.into_iter().collect(),
             code,
+            decides,
         });
     }
 
     async fn start(&mut self, path: PathBuf, why: Why) {
+        debug_assert!(self.starting.is_none(), "one child starts at a time");
+        let argv0 = match &why {
+            Why::Reload { argv0, .. } => argv0.clone(),
+            Why::First | Why::Restart | Why::Fallback => self.current_argv0.clone(),
+        };
         let id = self.next_id;
         self.next_id += 1;
         let fds = self
@@ -494,7 +563,7 @@ impl Supervisor {
         let launch = Launch {
             id,
             path: &path,
-            argv0: &self.argv0,
+            argv0: &argv0,
             args: &self.args,
             name: &self.config.name,
             lameduck_timeout: self.config.lameduck,
@@ -512,15 +581,16 @@ impl Supervisor {
                 }
                 self.children.insert(id, child);
                 let ready_timeout = self.config.ready_timeout;
+                // The ready timeout starts at hello, with the child's own setting.
+                let hello = self.after(HELLO_TIMEOUT, Event::HelloTimeout { id });
                 self.starting = Some(Starting {
                     id,
                     why,
                     greeted: false,
                     ready_timeout,
                     error: None,
+                    timers: vec![hello],
                 });
-                // The ready timeout starts at hello, with the child's own setting.
-                self.after(HELLO_TIMEOUT, Event::HelloTimeout { id });
             }
             Err(e) => self.start_failed(why, format!("cannot start {}: {e}", path.display()), 1),
         }
@@ -556,16 +626,21 @@ impl Supervisor {
         }
     }
 
-    /// Nothing serves: restart (persist) or exit with the child's code.
+    /// Nothing serves: bring back a rolled-back binary, restart (persist),
+    /// or exit with the child's code.
     fn no_child(&mut self, code: i32) {
         if self.stopping.is_some() || self.serving.is_some() || self.starting.is_some() {
+            return;
+        }
+        if let Some(previous) = self.fallback_to.take() {
+            self.restart = Some(self.after(Duration::ZERO, Event::Fallback(previous)));
             return;
         }
         if self.config.persist {
             let delay = self.restart_delay;
             log!("restarting in {delay:?}");
             self.restart_delay = (delay * 2).min(RESTART_MAX);
-            self.after(delay, Event::Restart);
+            self.restart = Some(self.after(delay, Event::Restart));
         } else {
             log!("no child is running and persist is off; exiting with code {code}");
             self.exiting = Some(code);
@@ -583,12 +658,12 @@ impl Supervisor {
         }
     }
 
-    fn after(&self, delay: Duration, event: Event) {
+    fn after(&self, delay: Duration, event: Event) -> Timer {
         let events = self.events.clone();
-        tokio::spawn(async move {
+        Timer(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
             let _ = events.send(event);
-        });
+        }))
     }
 
     fn status(&self) -> Status {
@@ -609,7 +684,18 @@ impl Supervisor {
             supervisor_pid: std::process::id(),
             supervisor_started: unix_seconds(self.started),
             child: self.serving.and_then(describe_child),
-            reloading: self.starting.as_ref().and_then(|s| describe_child(s.id)),
+            starting: self.starting.as_ref().and_then(|s| {
+                let why = match s.why {
+                    Why::First => "first start",
+                    Why::Reload { .. } => "reload",
+                    Why::Restart => "restart",
+                    Why::Fallback => "rollback",
+                };
+                describe_child(s.id).map(|child| StartingStatus {
+                    child,
+                    why: why.to_owned(),
+                })
+            }),
             reloads: self.reloads,
             failures: self.failures,
             last_failure: self.last_failure.clone(),

@@ -25,12 +25,24 @@ use crate::spec::Network;
 /// Everything the supervisor reacts to, but control requests.
 #[derive(Debug)]
 pub(crate) enum Event {
-    Message { id: u64, message: FromChild },
-    Exited { id: u64, status: ExitStatus },
+    Message {
+        id: u64,
+        message: FromChild,
+    },
+    Exited {
+        id: u64,
+        status: ExitStatus,
+    },
     Signal(Signal),
-    HelloTimeout { id: u64 },
-    ReadyTimeout { id: u64 },
+    HelloTimeout {
+        id: u64,
+    },
+    ReadyTimeout {
+        id: u64,
+    },
     Restart,
+    /// Start this (rolled-back) binary if nothing serves.
+    Fallback(std::path::PathBuf),
 }
 
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
@@ -81,10 +93,6 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         std::process::id(),
         socket_path.display()
     );
-    if let Some(init) = config.supervisor_init {
-        init();
-    }
-
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -92,9 +100,23 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             remove_socket();
             fail(1, format!("cannot start the supervisor's runtime: {e}"))
         });
+    // Signal handlers go in before any program code runs, so a SIGTERM
+    // during supervisor_init is an orderly stop, not a death that leaves
+    // the control socket behind.
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    {
+        let _runtime = rt.enter();
+        signals::forward(events_tx.clone()).unwrap_or_else(|e| {
+            remove_socket();
+            fail(1, format!("cannot handle signals: {e}"))
+        });
+    }
+    if let Some(init) = config.supervisor_init {
+        init();
+    }
+
     let argv0 = inv.program_args[0].clone();
     let code = rt.block_on(async {
-        let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         control
             .set_nonblocking(true)
@@ -102,8 +124,6 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         let listener = tokio::net::UnixListener::from_std(control)
             .unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
         tokio::spawn(server::serve(listener, control_tx));
-        signals::forward(events_tx.clone())
-            .unwrap_or_else(|e| fail(1, format!("cannot handle signals: {e}")));
         let supervisor =
             core::Supervisor::new(config.clone(), argv0, inv.child_args, held, events_tx, exe);
         supervisor.run(events_rx, control_rx).await

@@ -30,6 +30,7 @@ enum Order {
 pub(crate) struct ChildHandle {
     pub pid: u32,
     pub path: PathBuf,
+    pub argv0: std::ffi::OsString,
     pub started: SystemTime,
     pub started_at: Instant,
     /// How long it may wind down: its own setting once it said hello.
@@ -76,7 +77,7 @@ pub(crate) async fn spawn(
     command
         .arg0(launch.argv0)
         .args(launch.args)
-        .env(link::ENV_VAR, link::CHILD_FD.to_string())
+        .env(link::ENV_VAR, link::env_value())
         // Its own group: a terminal's ^C reaches the supervisor only, which
         // turns it into an orderly lameduck.
         .process_group(0)
@@ -117,6 +118,7 @@ pub(crate) async fn spawn(
     Ok(ChildHandle {
         pid,
         path: launch.path.to_owned(),
+        argv0: launch.argv0.to_owned(),
         started: SystemTime::now(),
         started_at: Instant::now(),
         lameduck_timeout: launch.lameduck_timeout,

@@ -9,7 +9,7 @@
 async fn main(ctx: littleboss::Context) {
     let listener = ctx.tcp("addr").expect("addr listener");
     let pid = std::process::id();
-    println!("warming up version 4 pid={pid}");
+    println!("warming up version 4 pid={pid} argv0={}", ctx.args()[0]);
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     println!("version 4 ready pid={pid}");
     ctx.ready();
