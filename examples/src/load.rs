@@ -160,9 +160,15 @@ async fn request(load: Load, conn: &mut Option<TcpStream>) -> Outcome {
     {
         return classify(&e);
     }
-    match read_response(stream).await {
-        Ok((code, pid)) if (200..300).contains(&code) => Outcome::Ok { pid },
-        Ok((code, _)) => Outcome::Status { code },
+    let response = read_response(stream).await;
+    if let Ok(Response { close: true, .. }) = response {
+        // The server ends this connection: reconnect for the next request,
+        // as any HTTP client does.
+        *conn = None;
+    }
+    match response {
+        Ok(Response { code, pid, .. }) if (200..300).contains(&code) => Outcome::Ok { pid },
+        Ok(Response { code, .. }) => Outcome::Status { code },
         Err(e) => classify(&e),
     }
 }
@@ -181,9 +187,17 @@ fn classify(e: &io::Error) -> Outcome {
     }
 }
 
+/// What the load generator keeps of a response.
+struct Response {
+    code: u16,
+    /// From `x-littleboss-pid` (0 if absent).
+    pid: u32,
+    /// `Connection: close`: the server ends the connection after it.
+    close: bool,
+}
+
 /// Reads one response: the head, then exactly `Content-Length` bytes.
-/// Returns the status code and the `x-littleboss-pid` (0 if absent).
-async fn read_response(stream: &mut TcpStream) -> io::Result<(u16, u32)> {
+async fn read_response(stream: &mut TcpStream) -> io::Result<Response> {
     let mut buf = Vec::with_capacity(512);
     let head_end = loop {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -208,6 +222,7 @@ async fn read_response(stream: &mut TcpStream) -> io::Result<(u16, u32)> {
         .ok_or_else(|| io::Error::other("no status line"))?;
     let mut length = 0usize;
     let mut pid = 0u32;
+    let mut close = false;
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
             continue;
@@ -215,6 +230,8 @@ async fn read_response(stream: &mut TcpStream) -> io::Result<(u16, u32)> {
         let value = value.trim();
         if name.eq_ignore_ascii_case("content-length") {
             length = value.parse().map_err(io::Error::other)?;
+        } else if name.eq_ignore_ascii_case("connection") {
+            close = value.eq_ignore_ascii_case("close");
         } else if name.eq_ignore_ascii_case("x-littleboss-pid") {
             pid = value.parse().map_err(io::Error::other)?;
         }
@@ -228,7 +245,7 @@ async fn read_response(stream: &mut TcpStream) -> io::Result<(u16, u32)> {
         }
         have += n;
     }
-    Ok((code, pid))
+    Ok(Response { code, pid, close })
 }
 
 /// Failed requests by class.

@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Query;
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, header};
 use axum::middleware::map_response;
 use axum::response::Response;
 use axum::routing::get;
@@ -114,12 +114,17 @@ async fn main(ctx: littleboss::Context) -> std::io::Result<()> {
     let app = Router::new()
         .route("/", get(hello))
         .route("/slow", get(slow))
-        .layer(map_response(pid_header));
+        .layer(map_response(pid_header))
+        .layer(map_response({
+            let ctx = ctx.clone();
+            move |response| close_when_lameduck(ctx.clone(), response)
+        }));
 
     // On lameduck: stop accepting at once (the socket stays open in the
-    // supervisor, where the next child is already accepting), give the
-    // connections accepted an instant earlier a moment to send their
-    // request, then close idle connections and let requests in flight finish.
+    // supervisor, where the next child is already accepting), close each
+    // keep-alive connection after its next response, give connections
+    // accepted an instant earlier a moment to send their request, then close
+    // idle connections and let requests in flight finish.
     let lameduck = ctx.lameduck();
     let listener = UntilLameduck::new(listener, ctx.lameduck())?;
     let shutdown = async move {
@@ -156,6 +161,19 @@ async fn slow(Query(params): Query<SlowParams>) -> String {
 }
 
 /// Tags every response with the pid of the process that served it.
+/// Once lameduck has begun, ends each keep-alive connection after its
+/// current response (`Connection: close`): the client reconnects, to the
+/// new child, instead of sending its next request on a connection that the
+/// graceful shutdown is about to close.
+async fn close_when_lameduck(ctx: littleboss::Context, mut response: Response) -> Response {
+    if ctx.is_lameduck() {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
 async fn pid_header(mut response: Response) -> Response {
     response
         .headers_mut()
