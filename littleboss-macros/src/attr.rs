@@ -12,11 +12,12 @@ use crate::errors::Errors;
 use crate::valid;
 
 /// Every key, in the order the unknown-key message lists them.
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "name",
     "listener",
     "lameduck",
     "persist",
+    "restart_limit",
     "fallback",
     "flag",
     "supervisor_init",
@@ -50,6 +51,9 @@ pub(crate) struct Options {
     /// `lameduck`, in milliseconds.
     pub lameduck: Option<Spanned<u64>>,
     pub persist: Option<LitBool>,
+    /// `restart_limit`: at most this many restarts within the window in
+    /// milliseconds (never zero). Only with `persist = true`.
+    pub restart_limit: Option<Spanned<(u32, u64)>>,
     pub fallback: Option<LitBool>,
     pub flag: Option<LitStr>,
     pub supervisor_init: Option<Path>,
@@ -153,6 +157,7 @@ impl State {
             "listener" => self.listeners(meta)?,
             "lameduck" => options.lameduck = Some(duration(meta, "lameduck", "\"5s\"")?),
             "persist" => options.persist = Some(boolean(meta, "persist", true)?),
+            "restart_limit" => options.restart_limit = Some(restart_limit(meta)?),
             "fallback" => options.fallback = Some(boolean(meta, "fallback", false)?),
             "flag" => {
                 let flag = string(meta, "flag", "\"lb\"")?;
@@ -271,6 +276,23 @@ impl State {
                     key.map_or(flavor.span, Ident::span),
                     "`worker_threads` needs the multi-thread runtime, but `flavor = \"current_thread\"`; remove one of them",
                 );
+            }
+        }
+
+        if options.restart_limit.is_some() {
+            let persist = options.persist.as_ref().map(LitBool::value);
+            let message = match persist {
+                // `persist` is there but not a bool: that has been reported.
+                None if keys.iter().any(|k| k == "persist") => None,
+                None => Some("`restart_limit` only applies with `persist = true`; add `persist`"),
+                Some(false) => Some(
+                    "`restart_limit` only applies with `persist = true`, but `persist = false`; remove one of them",
+                ),
+                Some(true) => None,
+            };
+            if let Some(message) = message {
+                let key = keys.iter().find(|k| *k == "restart_limit");
+                errors.at(key.map_or_else(Span::call_site, Ident::span), message);
             }
         }
 
@@ -424,6 +446,20 @@ fn boolean(meta: &Meta, key: &str, example: bool) -> syn::Result<LitBool> {
 fn duration(meta: &Meta, key: &str, example: &str) -> syn::Result<Spanned<u64>> {
     let lit = string(meta, key, example)?;
     let value = valid::duration_millis(&lit.value()).map_err(|m| Error::new(lit.span(), m))?;
+    Ok(Spanned {
+        value,
+        span: lit.span(),
+    })
+}
+
+/// `restart_limit = "N in DURATION"`.
+fn restart_limit(meta: &Meta) -> syn::Result<Spanned<(u32, u64)>> {
+    // Not `string`: quoting a bare `5` would suggest another mistake.
+    let Some(Lit::Str(lit)) = literal(meta) else {
+        let message = "`restart_limit` takes a string: `restart_limit = \"5 in 60s\"`";
+        return Err(wrong_type(meta, message));
+    };
+    let value = valid::restart_limit(&lit.value()).map_err(|m| Error::new(lit.span(), m))?;
     Ok(Spanned {
         value,
         span: lit.span(),

@@ -87,6 +87,7 @@ fn builder(args: &Args) -> TokenStream {
                 listeners,
                 lameduck,
                 persist,
+                restart_limit,
                 fallback,
                 flag,
                 supervisor_init,
@@ -107,6 +108,18 @@ fn builder(args: &Args) -> TokenStream {
     }
     if let Some(persist) = persist {
         calls.extend(quote!(.persist(#persist)));
+    }
+    if let Some(Spanned {
+        value: (max, within),
+        span,
+    }) = restart_limit
+    {
+        let max = LitInt::new(&max.to_string(), *span);
+        let within = millis(&Spanned {
+            value: *within,
+            span: *span,
+        });
+        calls.extend(quote!(.restart_limit(#max, #within)));
     }
     if let Some(fallback) = fallback {
         calls.extend(quote!(.fallback(#fallback)));

@@ -213,6 +213,37 @@ pub(crate) fn duration_millis(s: &str) -> Result<u64, String> {
     u64::try_from(scaled / scale).map_err(|_| too_long())
 }
 
+/// A restart limit `N in DURATION` (`"5 in 60s"`): at most N restarts, a
+/// `u32`, within a window that is a [duration](duration_millis) longer than
+/// zero. Returns N and the window in milliseconds.
+pub(crate) fn restart_limit(s: &str) -> Result<(u32, u64), String> {
+    let mut parts = s.split(' ');
+    let (Some(max), Some("in"), Some(window), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(format!(
+            "bad restart_limit `{}`: expected \"N in DURATION\", like \"5 in 60s\"",
+            s.escape_debug()
+        ));
+    };
+    // `u32::from_str` takes a leading `+`; a count is digits only.
+    let max = match max.parse::<u32>() {
+        Ok(n) if is_digits(max) => n,
+        _ => {
+            return Err(format!(
+                "bad restart count `{}`: expected a whole number from 0 to {}",
+                max.escape_debug(),
+                u32::MAX
+            ));
+        }
+    };
+    let window = duration_millis(window)?;
+    if window == 0 {
+        return Err("the `restart_limit` window must be more than zero".to_owned());
+    }
+    Ok((max, window))
+}
+
 /// Whether `word` looks like a misspelling of `key`: at most one edit for
 /// short keys, two for longer ones, an edit being an inserted, deleted or
 /// replaced character or two adjacent ones swapped.
@@ -348,6 +379,81 @@ mod tests {
         ];
         for (spec, message) in cases {
             assert_eq!(listener_spec(spec).unwrap_err(), message, "{spec}");
+        }
+    }
+
+    #[test]
+    fn restart_limits() {
+        assert_eq!(restart_limit("5 in 60s"), Ok((5, 60_000)));
+        assert_eq!(restart_limit("0 in 1ms"), Ok((0, 1)));
+        assert_eq!(restart_limit("10 in 1.5m"), Ok((10, 90_000)));
+        assert_eq!(restart_limit("007 in 1h"), Ok((7, 3_600_000)));
+        assert_eq!(restart_limit("4294967295 in 5m"), Ok((u32::MAX, 300_000)));
+    }
+
+    #[test]
+    fn bad_restart_limits() {
+        let form = |s: &str| {
+            format!(
+                "bad restart_limit `{}`: expected \"N in DURATION\", like \"5 in 60s\"",
+                s.escape_debug()
+            )
+        };
+        for s in [
+            "",
+            "5",
+            "5 60s",
+            "5in60s",
+            "5 in",
+            "in 60s",
+            " 5 in 60s",
+            "5 in 60s ",
+            "5  in 60s",
+            "5 in  60s",
+            "5 in 60 s",
+            "5 per 60s",
+            "5 IN 60s",
+            "5\tin 60s",
+            "5 in 60s in 1m",
+        ] {
+            assert_eq!(restart_limit(s), Err(form(s)), "{s:?}");
+        }
+
+        let count = |n: &str| {
+            format!("bad restart count `{n}`: expected a whole number from 0 to 4294967295")
+        };
+        for (n, s) in [
+            ("five", "five in 60s"),
+            ("-1", "-1 in 60s"),
+            ("+5", "+5 in 60s"),
+            ("1.5", "1.5 in 60s"),
+            ("4294967296", "4294967296 in 60s"),
+            ("99999999999999999999999", "99999999999999999999999 in 60s"),
+        ] {
+            assert_eq!(restart_limit(s), Err(count(n)), "{s}");
+        }
+
+        // The window is a duration, with the same messages as `lameduck`.
+        for (s, window) in [("5 in 60", "60"), ("5 in 1min", "1min"), ("5 in s", "s")] {
+            assert_eq!(restart_limit(s), Err(duration_millis(window).unwrap_err()));
+            assert!(
+                restart_limit(s).unwrap_err().starts_with(&format!(
+                    "bad duration `{window}`: expected a number and a unit"
+                )),
+                "{s}"
+            );
+        }
+        assert_eq!(
+            restart_limit("5 in 1.5ms").unwrap_err(),
+            "duration `1.5ms` is not a whole number of milliseconds"
+        );
+
+        for s in ["5 in 0s", "5 in 0ms", "5 in 0.0h"] {
+            assert_eq!(
+                restart_limit(s).unwrap_err(),
+                "the `restart_limit` window must be more than zero",
+                "{s}"
+            );
         }
     }
 

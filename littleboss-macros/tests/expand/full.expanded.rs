@@ -15,6 +15,7 @@ pub fn main() {
         .listener("sock", "unix:/run/myblog.sock")
         .lameduck(::core::time::Duration::from_millis(1500))
         .persist(true)
+        .restart_limit(10, ::core::time::Duration::from_millis(300000))
         .fallback(false)
         .flag("lb")
         .supervisor_init(init)

@@ -8,6 +8,7 @@ fn init() {
     listener(https = "tcp::443", r#type = "udp6:[::1]:53", admin = "tcp:", sock = "unix:/run/myblog.sock"),
     lameduck = "1.5s",
     persist,
+    restart_limit = "10 in 5m",
     fallback = false,
     flag = "lb",
     supervisor_init = init,

@@ -17,6 +17,7 @@ mod setup {
     ),
     lameduck = "1.5s",
     persist,
+    restart_limit = "10 in 5m",
     fallback = false,
     flag = "lb",
     supervisor_init = setup::init,
