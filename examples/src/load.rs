@@ -1,8 +1,9 @@
 //! A small HTTP load generator that keeps an exact account of every request.
 //!
 //! Each worker sends `GET /` over and over, either on a fresh TCP
-//! connection per request (which the client closes after the response) or
-//! on one keep-alive connection (reconnecting after an error). Every request ends in exactly
+//! connection per request (which the client resets once the response is
+//! in, so that no TIME_WAIT accumulates) or on one keep-alive connection
+//! (reconnecting after an error or a `Connection: close`). Every request ends in exactly
 //! one [`Outcome`]; nothing is sampled or estimated.
 
 use std::io;
@@ -151,9 +152,7 @@ async fn request(load: Load, conn: &mut Option<TcpStream>) -> Outcome {
     }
     let stream = conn.as_mut().expect("connected above");
     // No `Connection: close` even for a new connection per request: the
-    // client closes after the response, so TIME_WAIT lands on the client
-    // side, where Linux reuses loopback ports, instead of piling up in the
-    // server and slowing down whatever is measured next.
+    // client closes it after the response (see below).
     if let Err(e) = stream
         .write_all(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
         .await
@@ -161,6 +160,12 @@ async fn request(load: Load, conn: &mut Option<TcpStream>) -> Outcome {
         return classify(&e);
     }
     let response = read_response(stream).await;
+    if load.mode == Mode::NewConnection && response.is_ok() {
+        // Close with a reset once the whole response is in: no TIME_WAIT on
+        // either side. Hundreds of thousands of them otherwise fill the
+        // kernel's table and slow down whatever phase is measured next.
+        let _ = stream.set_zero_linger();
+    }
     if let Ok(Response { close: true, .. }) = response {
         // The server ends this connection: reconnect for the next request,
         // as any HTTP client does.

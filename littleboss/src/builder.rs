@@ -50,6 +50,9 @@ pub(crate) struct Config {
     pub listeners: Vec<ListenerSpec>,
     pub lameduck: Duration,
     pub persist: bool,
+    /// With `persist`: give up after more than this many restarts within
+    /// this window.
+    pub restart_limit: (u32, Duration),
     pub fallback: bool,
     pub flag: String,
     pub supervisor_init: Option<fn()>,
@@ -120,6 +123,7 @@ impl Littleboss {
                 listeners: Vec::new(),
                 lameduck: Duration::from_secs(2),
                 persist: false,
+                restart_limit: (5, Duration::from_secs(60)),
                 fallback: true,
                 flag: "littleboss".to_owned(),
                 supervisor_init: None,
@@ -180,6 +184,28 @@ impl Littleboss {
     /// ```
     pub fn persist(mut self, on: bool) -> Self {
         self.config.persist = on;
+        self
+    }
+
+    /// With [`persist`](Littleboss::persist): when the child has had to be
+    /// restarted more than `max` times within `within`, the supervisor stops
+    /// trying and exits non-zero, saying why, so that systemd or an
+    /// operator takes over (default 5 within 60 s). Restarts are spaced by
+    /// a backoff from 100 ms doubling to 30 s, reset after 10 s of health.
+    ///
+    /// ```
+    /// let lb = littleboss::Littleboss::new("svc")
+    ///     .persist(true)
+    ///     .restart_limit(10, std::time::Duration::from_secs(300));
+    /// # let _ = lb;
+    /// ```
+    pub fn restart_limit(mut self, max: u32, within: Duration) -> Self {
+        if within.is_zero() {
+            self.config
+                .errors
+                .push("restart_limit needs a window longer than zero".to_owned());
+        }
+        self.config.restart_limit = (max, within);
         self
     }
 

@@ -12,8 +12,13 @@ use nix::sys::socket::{
     self, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
 };
 
-/// The largest message either side sends, fds aside.
-pub(crate) const MAX_MESSAGE: usize = 64 * 1024;
+/// The largest message the supervisor sends (its hello, which lists the
+/// listeners), fds aside.
+pub(crate) const MAX_TO_CHILD: usize = 64 * 1024;
+/// The largest message a child sends: a few hundred bytes at most. A small
+/// buffer keeps the supervisor from carving 64 KiB out of its heap for
+/// every message of every child.
+pub(crate) const MAX_FROM_CHILD: usize = 4 * 1024;
 /// The most fds one message carries (the kernel's own limit is 253).
 pub(crate) const MAX_FDS: usize = 253;
 
@@ -56,9 +61,10 @@ pub(crate) struct Received {
     pub fds: Vec<OwnedFd>,
 }
 
-/// Receives one message. The fds arrive close-on-exec.
-pub(crate) fn recv(sock: BorrowedFd<'_>) -> io::Result<Received> {
-    let mut buf = vec![0u8; MAX_MESSAGE];
+/// Receives one message of at most `capacity` bytes. The fds arrive
+/// close-on-exec.
+pub(crate) fn recv(sock: BorrowedFd<'_>, capacity: usize) -> io::Result<Received> {
+    let mut buf = vec![0u8; capacity];
     let mut cmsg_space = nix::cmsg_space!([RawFd; MAX_FDS]);
     let (len, fds, truncated) = {
         let mut iov = [IoSliceMut::new(&mut buf)];
@@ -109,7 +115,7 @@ mod tests {
         let (a, b) = socketpair().unwrap();
         let (mut r, mut w) = std::os::unix::net::UnixStream::pair().unwrap();
         send(a.as_fd(), b"hello", &[w.as_fd()]).unwrap();
-        let got = recv(b.as_fd()).unwrap();
+        let got = recv(b.as_fd(), 64).unwrap();
         assert_eq!(got.data, b"hello");
         assert_eq!(got.fds.len(), 1);
         let mut passed = std::os::unix::net::UnixStream::from(got.fds.into_iter().next().unwrap());
@@ -124,7 +130,7 @@ mod tests {
     fn closed_peer_reads_as_empty() {
         let (a, b) = socketpair().unwrap();
         drop(a);
-        let got = recv(b.as_fd()).unwrap();
+        let got = recv(b.as_fd(), 64).unwrap();
         assert!(got.data.is_empty() && got.fds.is_empty());
     }
 }

@@ -113,7 +113,7 @@ impl ChildEnd {
 
     /// The next message, or `None` at end-of-file (the supervisor is gone).
     pub fn recv(&self) -> io::Result<Option<(ToChild, Vec<OwnedFd>)>> {
-        let got = fdpass::recv(self.fd.as_fd())?;
+        let got = fdpass::recv(self.fd.as_fd(), fdpass::MAX_TO_CHILD)?;
         if got.data.is_empty() && got.fds.is_empty() {
             return Ok(None);
         }
@@ -155,7 +155,7 @@ impl SupervisorEnd {
     pub async fn recv(&self) -> io::Result<Option<FromChild>> {
         loop {
             let mut guard = self.fd.readable().await?;
-            match guard.try_io(|fd| fdpass::recv(fd.get_ref().as_fd())) {
+            match guard.try_io(|fd| fdpass::recv(fd.get_ref().as_fd(), fdpass::MAX_FROM_CHILD)) {
                 // A child never sends fds; any that came are dropped (closed) here.
                 Ok(Ok(got)) if got.data.is_empty() => return Ok(None),
                 Ok(Ok(got)) => return decode(&got.data).map(Some),

@@ -333,3 +333,13 @@ pub mod fixture {
         n
     }
 }
+
+/// Sends raw bytes to a control socket, half-closes, and returns every line
+/// the supervisor answers.
+pub fn control_raw(socket: &Path, bytes: &[u8]) -> Vec<String> {
+    let mut conn = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    conn.set_read_timeout(Some(DEADLINE)).unwrap();
+    conn.write_all(bytes).unwrap();
+    conn.shutdown(std::net::Shutdown::Write).unwrap();
+    BufReader::new(conn).lines().map_while(Result::ok).collect()
+}

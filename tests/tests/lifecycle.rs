@@ -110,7 +110,10 @@ fn listeners_are_bound_once_for_the_supervisors_life() {
 
 #[test]
 fn stop_exits_with_the_childs_exit_code_every_time() {
-    for code in [0, 7, 0, 42, 1] {
+    // The Go package's wait race turns a clean exit into 1 in ~40% of stops.
+    for code in [
+        0, 7, 0, 42, 1, 0, 0, 3, 0, 0, 255, 0, 0, 9, 0, 0, 0, 2, 0, 0,
+    ] {
         let mut svc = Service::new(env!("CARGO_BIN_EXE_exit_code"));
         svc.start(&[&code.to_string()]);
         svc.output.wait_for("serving pid=");

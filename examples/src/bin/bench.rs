@@ -50,10 +50,10 @@ struct Args {
     #[arg(long, default_value_t = 16)]
     workers: usize,
     /// Steady-state rounds (each runs bypass and supervised).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 8)]
     rounds: usize,
     /// Seconds of load per steady-state measurement.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 2)]
     phase_secs: u64,
     /// Where to write the JSON figures.
     #[arg(long, default_value = "target/reload-bench.json")]
@@ -194,11 +194,12 @@ impl Server {
             .expect("run a control command")
     }
 
-    /// Waits until the supervisor has exactly one child (old ones drained).
+    /// Waits until the supervisor has exactly one child (old ones drained
+    /// and reaped).
     fn settle(&self) {
         let pid = self.process.id();
         let deadline = Instant::now() + DEADLINE;
-        while procfs::children(pid).0 != 1 && Instant::now() < deadline {
+        while procfs::children(pid) != (1, 0) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -338,15 +339,23 @@ async fn run(args: &Args, http: &Path) -> Report {
             supervisor_cpu_ms_per_s: supervised.then(|| median(&cpu)),
         });
     }
+    // Each round measures both modes back to back: the median of those
+    // paired ratios resists the machine's drift better than a ratio of
+    // medians.
     let ratio = |mode: Mode| {
-        let rps = |sup: bool| {
+        let rounds = |sup: bool| {
             report
                 .steady
                 .iter()
                 .find(|r| r.load == mode && r.supervised == sup)
-                .map_or(0.0, |r| r.rps_median)
+                .map_or(Vec::new(), |r| r.rps_per_round.clone())
         };
-        rps(true) / rps(false)
+        let paired: Vec<f64> = rounds(true)
+            .iter()
+            .zip(rounds(false))
+            .map(|(s, b)| s / b)
+            .collect();
+        median(&paired)
     };
     report.ratio_new_connection = ratio(Mode::NewConnection);
     report.ratio_keep_alive = ratio(Mode::KeepAlive);
@@ -625,7 +634,7 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\nsupervised/bypass throughput: new connection {:.3}, keep-alive {:.3}\n",
+            "\nsupervised/bypass throughput (median of per-round ratios): new connection {:.3}, keep-alive {:.3}\n",
             self.ratio_new_connection, self.ratio_keep_alive
         );
         let r = &self.reloads;

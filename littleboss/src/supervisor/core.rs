@@ -26,8 +26,8 @@ use crate::link::{FromChild, ListenerEntry};
 use crate::log::log;
 use crate::time_fmt::unix_seconds;
 
-/// A new child must say hello on its channel within this time, or it is
-/// not a littleboss program (or not a working one).
+/// A new child must say hello on its channel within this time (or its
+/// ready timeout, if shorter), or it is not a littleboss program.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// A child promoted by a reload that dies within this time is rolled back
 /// to the previous binary (with `fallback`).
@@ -77,6 +77,8 @@ pub(crate) struct Supervisor {
     last_code: i32,
     probation: Option<Probation>,
     restart_delay: Duration,
+    /// When restarts happened, within the restart-limit window.
+    restarts: VecDeque<Instant>,
     /// The pending restart (persist) or rollback start.
     restart: Option<Timer>,
     stopping: Option<Stopping>,
@@ -166,6 +168,7 @@ impl Supervisor {
             last_code: 0,
             probation: None,
             restart_delay: RESTART_FIRST,
+            restarts: VecDeque::new(),
             restart: None,
             stopping: None,
             signalled: false,
@@ -242,8 +245,9 @@ impl Supervisor {
                         .get(&id)
                         .map(|c| c.path.display().to_string())
                         .unwrap_or_default();
+                    let timeout = self.hello_timeout();
                     self.fail_starting(format!(
-                        "did not answer on the child channel within {HELLO_TIMEOUT:?}: is {path} a littleboss program?"
+                        "did not answer on the child channel within {timeout:?}: is {path} a littleboss program?"
                     ));
                 }
             }
@@ -582,7 +586,7 @@ impl Supervisor {
                 self.children.insert(id, child);
                 let ready_timeout = self.config.ready_timeout;
                 // The ready timeout starts at hello, with the child's own setting.
-                let hello = self.after(HELLO_TIMEOUT, Event::HelloTimeout { id });
+                let hello = self.after(self.hello_timeout(), Event::HelloTimeout { id });
                 self.starting = Some(Starting {
                     id,
                     why,
@@ -636,15 +640,41 @@ impl Supervisor {
             self.restart = Some(self.after(Duration::ZERO, Event::Fallback(previous)));
             return;
         }
-        if self.config.persist {
+        if !self.config.persist {
+            log!("no child is running and persist is off; exiting with code {code}");
+            self.exiting = Some(code);
+        } else if !self.restart_limit_reached(code) {
             let delay = self.restart_delay;
             log!("restarting in {delay:?}");
             self.restart_delay = (delay * 2).min(RESTART_MAX);
             self.restart = Some(self.after(delay, Event::Restart));
-        } else {
-            log!("no child is running and persist is off; exiting with code {code}");
-            self.exiting = Some(code);
         }
+    }
+
+    /// Counts a restart; past the limit, gives up: the supervisor exits
+    /// non-zero so that a service manager or an operator takes over.
+    fn restart_limit_reached(&mut self, code: i32) -> bool {
+        let (max, within) = self.config.restart_limit;
+        let now = Instant::now();
+        self.restarts.push_back(now);
+        while self
+            .restarts
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > within)
+        {
+            self.restarts.pop_front();
+        }
+        if self.restarts.len() <= max as usize {
+            return false;
+        }
+        let code = if code == 0 { 1 } else { code };
+        let message = format!(
+            "the child had to be restarted more than {max} times within {within:?}; giving up (exit code {code})"
+        );
+        log!("{message}");
+        self.last_failure = Some(message);
+        self.exiting = Some(code);
+        true
     }
 
     /// Marks the starting child as failed and kills it; its exit finishes
@@ -656,6 +686,10 @@ impl Supervisor {
                 child.kill();
             }
         }
+    }
+
+    fn hello_timeout(&self) -> Duration {
+        HELLO_TIMEOUT.min(self.config.ready_timeout)
     }
 
     fn after(&self, delay: Duration, event: Event) -> Timer {

@@ -46,6 +46,7 @@ pub(crate) enum Event {
 }
 
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
+    close_inherited_on_exec();
     let folder = dir::socket_dir();
     dir::prepare(&folder).unwrap_or_else(|e| fail(1, e));
     let socket_path = folder.join(format!("{}.sock", config.name));
@@ -134,4 +135,28 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     }
     log!("supervisor exiting with code {code}");
     std::process::exit(code)
+}
+
+/// Marks every descriptor above stderr that the supervisor inherited as
+/// close-on-exec: a child gets stdio, its channel and, through the
+/// channel, its listeners; nothing its supervisor's parent left open.
+fn close_inherited_on_exec() {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<i32> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect();
+    for fd in fds {
+        // SAFETY: fcntl on a descriptor number only reads and sets its
+        // flags; an fd that closed meanwhile (the directory's) yields EBADF.
+        unsafe {
+            let flags = nix::libc::fcntl(fd, nix::libc::F_GETFD);
+            if flags >= 0 {
+                nix::libc::fcntl(fd, nix::libc::F_SETFD, flags | nix::libc::FD_CLOEXEC);
+            }
+        }
+    }
 }

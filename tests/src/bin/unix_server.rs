@@ -1,0 +1,22 @@
+//! Answers `unix PID` on a unix-socket listener (off unless given a path).
+
+use tokio::io::AsyncWriteExt;
+
+#[littleboss::main(name = "unix_server", listener(sock = "unix:"))]
+async fn main(ctx: littleboss::Context) {
+    let listener = ctx.unix("sock").expect("give -sock=PATH");
+    let pid = std::process::id();
+    println!("serving unix pid={pid}");
+    let lameduck = ctx.lameduck();
+    tokio::pin!(lameduck);
+    loop {
+        tokio::select! {
+            _ = &mut lameduck => return,
+            accepted = listener.accept() => {
+                if let Ok((mut conn, _)) = accepted {
+                    let _ = conn.write_all(format!("unix {pid}\n").as_bytes()).await;
+                }
+            }
+        }
+    }
+}

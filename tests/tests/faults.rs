@@ -1,0 +1,252 @@
+//! Faults injected with real processes, sockets and signals: the
+//! supervisor survives each, loses nothing, and says what happened.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+
+use nix::sys::signal::Signal;
+use tests::{Service, control_raw, read_greeting, text};
+
+const V1: &str = env!("CARGO_BIN_EXE_versioned_v1");
+
+fn json(svc: &Service, bin: &str) -> serde_json::Value {
+    let out = svc.control_with(bin, "status", &["--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn child_pid(status: &serde_json::Value) -> i32 {
+    status["child"]["pid"].as_i64().unwrap() as i32
+}
+
+#[test]
+fn a_crash_loop_gives_up_after_the_restart_limit() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_crashloop"));
+    svc.start(&[]);
+    assert_eq!(svc.wait_exit().code(), Some(1), "{}", svc.output.text());
+    let out = svc.output.text();
+    assert_eq!(out.matches("crashing pid=").count(), 4, "{out}");
+    assert!(out.contains("restarting in 100ms"), "{out}");
+    assert!(out.contains("restarting in 200ms"), "{out}");
+    assert!(out.contains("restarting in 400ms"), "{out}");
+    assert!(
+        out.contains(
+            "the child had to be restarted more than 3 times within 60s; giving up (exit code 1)"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn hostile_control_clients_change_nothing() {
+    let (mut svc, addr) = v1();
+    let socket = svc.control_dir().join("versioned.sock");
+    // Over the size cap.
+    let mut big = vec![b'x'; 70 * 1024];
+    big.push(b'\n');
+    let reply = control_raw(&socket, &big);
+    assert!(
+        reply[0].contains("request longer than 65536 bytes"),
+        "{reply:?}"
+    );
+    // Wrong types.
+    let reply = control_raw(&socket, b"{\"v\":1,\"cmd\":42}\n");
+    assert!(reply[0].contains("\"type\":\"error\""), "{reply:?}");
+    // Hundreds of clients that connect and drop, some mid-line.
+    for i in 0..300 {
+        let mut conn = UnixStream::connect(&socket).unwrap();
+        if i % 2 == 0 {
+            let _ = conn.write_all(b"{\"v\":1,\"cmd\":");
+        }
+    }
+    // A client that sends half a line and stalls holds nothing up.
+    let mut stalled = UnixStream::connect(&socket).unwrap();
+    stalled.write_all(b"{\"v\":1,").unwrap();
+    let status = json(&svc, V1);
+    assert_eq!(status["reloads"], 0);
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    assert!(svc.control("reload").status.success());
+    // The stalled client is told off, eventually, and the supervisor is fine.
+    stalled.set_read_timeout(Some(tests::DEADLINE)).unwrap();
+    let mut reply = String::new();
+    let _ = stalled.read_to_string(&mut reply);
+    assert!(reply.contains("no complete request within 10s"), "{reply}");
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}
+
+fn v1() -> (Service, std::net::SocketAddr) {
+    let mut svc = Service::new(V1);
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    (svc, addr)
+}
+
+#[test]
+fn a_stopped_child_is_killed_after_its_lameduck_timeout() {
+    let (mut svc, _) = v1();
+    let child = child_pid(&json(&svc, V1));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGSTOP).unwrap();
+    let stop = svc.control("stop");
+    assert_eq!(stop.status.code(), Some(137), "{}", text(&stop));
+    assert_eq!(svc.wait_exit().code(), Some(137));
+    assert!(!tests::alive(child));
+}
+
+#[test]
+fn a_child_killed_from_outside_ends_a_supervisor_without_persist() {
+    let (mut svc, _) = v1();
+    let child = child_pid(&json(&svc, V1));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGKILL).unwrap();
+    assert_eq!(svc.wait_exit().code(), Some(137), "{}", svc.output.text());
+    assert!(svc.output.text().contains("exited with killed by SIGKILL"));
+}
+
+#[test]
+fn a_child_killed_from_outside_is_restarted_with_persist() {
+    let persist = env!("CARGO_BIN_EXE_persist");
+    let mut svc = Service::new(persist);
+    svc.start(&[]);
+    svc.output.wait_for("started run 3 pid=");
+    let child = tests::eventually("run 3 to serve", || {
+        let status = json(&svc, persist);
+        status["child"]["pid"].as_i64().map(|p| p as i32)
+    });
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGKILL).unwrap();
+    svc.output.wait_for("started run 4 pid=");
+    let status = json(&svc, persist);
+    assert_eq!(status["failures"], 3, "{status}");
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+}
+
+#[test]
+fn a_child_inherits_only_stdio_and_its_channel() {
+    // Whoever starts the supervisor may leave descriptors open: give it one.
+    let stray = std::fs::File::open("/dev/null").unwrap();
+    nix::fcntl::fcntl(
+        &stray,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+    )
+    .unwrap();
+    let (svc, _) = v1();
+    let stray_fd = std::os::fd::AsRawFd::as_raw_fd(&stray);
+    let supervisor_fds = std::fs::read_dir(format!("/proc/{}/fd", svc.pid())).unwrap();
+    assert!(
+        supervisor_fds
+            .flatten()
+            .any(|e| e.file_name() == stray_fd.to_string().as_str()),
+        "the supervisor did not inherit the stray fd {stray_fd}"
+    );
+    drop(stray);
+    let script = svc.dir.path().join("list-fds.sh");
+    let listing = svc.dir.path().join("fds.txt");
+    // `exec`: the listing is of the very process the supervisor started.
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nexec ls -l /proc/self/fd > {}\n",
+            listing.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let socket = svc.control_dir().join("versioned.sock");
+    let request = format!(
+        "{{\"v\":1,\"cmd\":\"reload\",\"path\":\"{}\"}}\n",
+        script.display()
+    );
+    let reply = control_raw(&socket, request.as_bytes());
+    assert!(
+        reply.last().unwrap().contains("before it was ready"),
+        "{reply:?}"
+    );
+    // `ls -l` lines end in `FD -> TARGET`.
+    let fds: BTreeMap<u32, String> = std::fs::read_to_string(&listing)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let (left, target) = l.split_once(" -> ")?;
+            Some((left.rsplit(' ').next()?.parse().ok()?, target.to_owned()))
+        })
+        // ls's own handle on the directory it lists.
+        .filter(|(_, target)| !target.starts_with("/proc/"))
+        .collect();
+    assert_eq!(
+        fds.keys().copied().collect::<Vec<_>>(),
+        [0, 1, 2, 3],
+        "{fds:?}"
+    );
+    assert!(fds[&3].starts_with("socket:"), "{fds:?}");
+}
+
+#[test]
+fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
+    let impatient = env!("CARGO_BIN_EXE_impatient");
+    let mut svc = Service::new(impatient);
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let socket = svc.control_dir().join("impatient.sock");
+    let reload = |path: &str| {
+        let request = format!("{{\"v\":1,\"cmd\":\"reload\",\"path\":\"{path}\"}}\n");
+        control_raw(&socket, request.as_bytes())
+            .last()
+            .unwrap()
+            .clone()
+    };
+    let data = svc.dir.path().join("data.txt");
+    std::fs::write(&data, "not a program").unwrap();
+    assert!(reload(&data.display().to_string()).contains("Permission denied"));
+    // Another service's binary.
+    let other = reload(env!("CARGO_BIN_EXE_hello"));
+    assert!(
+        other.contains("is a littleboss program for service `hello_program`, not `impatient`"),
+        "{other}"
+    );
+    // A program that never speaks littleboss: out after the 2 s ready timeout.
+    let sleeper = svc.dir.path().join("sleeper.sh");
+    std::fs::write(&sleeper, "#!/bin/sh\nexec sleep 60\n").unwrap();
+    std::fs::set_permissions(&sleeper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let silent = reload(&sleeper.display().to_string());
+    assert!(
+        silent.contains("did not answer on the child channel within 2s: is "),
+        "{silent}"
+    );
+    // Through all of it, the first child served.
+    let status = json(&svc, impatient);
+    assert_eq!(status["failures"], 3, "{status}");
+    assert_eq!(status["reloads"], 0);
+    assert!(read_greeting(addr).unwrap().starts_with("impatient "));
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn a_unix_socket_listener_survives_reloads_and_goes_at_the_final_stop() {
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let mut svc = Service::new(bin);
+    let path = svc.dir.path().join("srv.sock");
+    // A stale socket file from an earlier run is replaced.
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+    svc.start(&[&format!("-sock={}", path.display())]);
+    svc.ready();
+    let greet = || {
+        let mut conn = UnixStream::connect(&path).unwrap();
+        let mut reply = String::new();
+        conn.read_to_string(&mut reply).unwrap();
+        reply
+    };
+    let first = greet();
+    assert!(first.starts_with("unix "), "{first}");
+    assert!(svc.control("reload").status.success());
+    assert!(path.exists(), "the socket file went away on reload");
+    tests::eventually("the new child to answer", || {
+        Some(greet()).filter(|r| *r != first)
+    });
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    svc.wait_exit();
+    assert!(!path.exists(), "the socket file outlived the final stop");
+}
