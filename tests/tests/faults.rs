@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 
 use nix::sys::signal::Signal;
 use tests::{Service, control_raw, read_greeting, text};
@@ -28,9 +29,20 @@ fn a_crash_loop_gives_up_after_the_restart_limit() {
     assert_eq!(svc.wait_exit().code(), Some(1), "{}", svc.output.text());
     let out = svc.output.text();
     assert_eq!(out.matches("crashing pid=").count(), 4, "{out}");
-    assert!(out.contains("restarting in 100ms"), "{out}");
-    assert!(out.contains("restarting in 200ms"), "{out}");
-    assert!(out.contains("restarting in 400ms"), "{out}");
+    // Backoff doubles (100, 200, 400 ms), each give or take 20%.
+    let delays: Vec<u64> = out
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("littleboss: restarting in ")?
+                .strip_suffix("ms")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert_eq!(delays.len(), 3, "{out}");
+    for (delay, base) in delays.iter().zip([100, 200, 400]) {
+        assert!((base * 4 / 5..=base * 6 / 5).contains(delay), "{delays:?}");
+    }
     assert!(
         out.contains(
             "the child had to be restarted more than 3 times within 60s; giving up (exit code 1)"
@@ -249,4 +261,38 @@ fn a_unix_socket_listener_survives_reloads_and_goes_at_the_final_stop() {
     assert_eq!(svc.control("stop").status.code(), Some(0));
     svc.wait_exit();
     assert!(!path.exists(), "the socket file outlived the final stop");
+}
+
+#[test]
+fn a_peer_of_another_user_is_refused_by_the_supervisor() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: starting a client as another user needs root");
+        return;
+    }
+    let (svc, addr) = v1();
+    // Open the folder and socket to everyone, as a careless admin might:
+    // the supervisor's own peer check must still turn strangers away.
+    let dir = svc.control_dir();
+    let socket = dir.join("versioned.sock");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)).unwrap();
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_raw_client"))
+        .arg(&socket)
+        .arg("{\"v\":1,\"cmd\":\"stop\"}")
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    let reply = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        reply.contains("permission denied: not the supervisor's user"),
+        "{}",
+        text(&out)
+    );
+    svc.output
+        .wait_for("refused a control connection from uid 65534");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // Nothing was stopped.
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    assert!(json(&svc, V1)["child"]["pid"].is_number());
 }

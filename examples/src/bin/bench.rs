@@ -257,8 +257,8 @@ struct ReloadFigures {
     /// First response by the new child minus its promotion, ms (negative:
     /// it answered before it was promoted, as the processes overlap).
     first_response_after_ready_ms: [f64; 3],
-    /// Longest stretch with no completed request: steady state, and per
-    /// reload window (median, max), ms.
+    /// Longest stretch with no completed request: in a steady-state phase
+    /// (median over phases), and per reload window (median, max), ms.
     longest_silence_steady_ms: f64,
     longest_silence_reload_ms: [f64; 2],
 }
@@ -284,6 +284,8 @@ async fn run(args: &Args, http: &Path) -> Report {
 
     // 1. Steady state, alternating bypass and supervised.
     let mut pooled: BTreeMap<(u8, bool), Pooled> = BTreeMap::new();
+    // Longest silence within each supervised new-connection phase.
+    let mut steady_silences = Vec::new();
     for round in 0..args.rounds {
         let order = if round % 2 == 0 {
             [false, true]
@@ -312,6 +314,13 @@ async fn run(args: &Args, http: &Path) -> Report {
                     .iter()
                     .filter(|s| s.outcome.failure().is_none())
                     .count();
+                if mode == Mode::NewConnection && supervised {
+                    steady_silences.push(longest_silence(
+                        &completions(&samples),
+                        Duration::ZERO,
+                        Duration::MAX,
+                    ));
+                }
                 let entry = pooled.entry((i as u8, supervised)).or_default();
                 entry.0.push(ok as f64 / secs);
                 entry.1.extend(samples);
@@ -398,6 +407,7 @@ async fn run(args: &Args, http: &Path) -> Report {
         &reloads,
         &samples,
         &steady_new_connection_supervised,
+        &steady_silences,
     );
 
     // 4. Reloads under keep-alive load.
@@ -459,6 +469,7 @@ fn reload_figures(
     reloads: &[Reload],
     samples: &[Sample],
     steady: &[Sample],
+    steady_silences: &[f64],
 ) -> ReloadFigures {
     let failed = failures(samples);
     let (p50, p99, p999, max) = percentiles(samples);
@@ -481,12 +492,7 @@ fn reload_figures(
             Some((answered - promoted) * 1e3)
         })
         .collect();
-    let mut times: Vec<Duration> = samples
-        .iter()
-        .filter(|s| s.outcome.failure().is_none())
-        .map(|s| s.at)
-        .collect();
-    times.sort_unstable();
+    let times = completions(samples);
     let silences: Vec<f64> = reloads
         .iter()
         .map(|r| {
@@ -497,13 +503,6 @@ fn reload_figures(
             )
         })
         .collect();
-    let mut steady_times: Vec<Duration> = steady
-        .iter()
-        .filter(|s| s.outcome.failure().is_none())
-        .map(|s| s.at)
-        .collect();
-    steady_times.sort_unstable();
-    let steady_silence = longest_silence(&steady_times, Duration::ZERO, Duration::MAX);
     ReloadFigures {
         reloads: reloads.len(),
         reloads_failed: reloads.iter().filter(|r| r.new_pid.is_none()).count(),
@@ -522,12 +521,23 @@ fn reload_figures(
                 .copied()
                 .fold(f64::NEG_INFINITY, f64::max),
         ],
-        longest_silence_steady_ms: steady_silence,
+        longest_silence_steady_ms: median(steady_silences),
         longest_silence_reload_ms: [
             median(&silences),
             silences.iter().copied().fold(0.0, f64::max),
         ],
     }
+}
+
+/// When each successful request completed, in order.
+fn completions(samples: &[Sample]) -> Vec<Duration> {
+    let mut times: Vec<Duration> = samples
+        .iter()
+        .filter(|s| s.outcome.failure().is_none())
+        .map(|s| s.at)
+        .collect();
+    times.sort_unstable();
+    times
 }
 
 /// The longest interval between consecutive completions within [from, to),
@@ -682,7 +692,7 @@ impl Report {
         let [sm, sx] = r.longest_silence_reload_ms;
         let _ = writeln!(
             out,
-            "| longest stretch with no request completing: steady / per reload median / max ms | {:.2} / {sm:.2} / {sx:.2} |",
+            "| longest stretch with no request completing: per steady phase (median) / per reload (median / max) ms | {:.2} / {sm:.2} / {sx:.2} |",
             r.longest_silence_steady_ms
         );
         let _ = writeln!(out, "\n### Supervisor footprint\n");

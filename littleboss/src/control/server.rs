@@ -94,8 +94,7 @@ pub(crate) async fn serve(listener: UnixListener, requests: mpsc::UnboundedSende
                     let error = Response::Error {
                         error: "permission denied: not the supervisor's user".to_owned(),
                     };
-                    let mut stream = stream;
-                    let _ = stream.write_all(&protocol::encode(&error)).await;
+                    refuse(stream, &error).await;
                 }
                 Err(e) => log!("cannot identify a control peer: {e}"),
             }
@@ -173,6 +172,18 @@ async fn serve_connection(stream: UnixStream, requests: mpsc::UnboundedSender<Co
             }
         }
     }
+}
+
+/// Answers a peer we will not serve and closes in an orderly way: whatever
+/// it sent is drained (briefly), so the close is not a reset that could
+/// swallow the answer.
+async fn refuse(mut stream: UnixStream, error: &Response) {
+    let _ = stream.write_all(&protocol::encode(error)).await;
+    let _ = stream.shutdown().await;
+    let mut unread = (&mut stream).take(MAX_LINE as u64);
+    let mut sink = tokio::io::sink();
+    let drain = tokio::io::copy(&mut unread, &mut sink);
+    let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
 
 async fn read_line<R: AsyncBufReadExt + Unpin>(mut r: R, line: &mut Vec<u8>) -> io::Result<usize> {

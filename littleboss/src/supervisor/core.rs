@@ -466,6 +466,9 @@ impl Supervisor {
                 child.pid,
                 describe(status)
             );
+            if self.children.len() <= 1 {
+                release_free_memory();
+            }
         }
     }
 
@@ -644,9 +647,9 @@ impl Supervisor {
             log!("no child is running and persist is off; exiting with code {code}");
             self.exiting = Some(code);
         } else if !self.restart_limit_reached(code) {
-            let delay = self.restart_delay;
-            log!("restarting in {delay:?}");
-            self.restart_delay = (delay * 2).min(RESTART_MAX);
+            let delay = jitter(self.restart_delay);
+            log!("restarting in {delay:.0?}");
+            self.restart_delay = (self.restart_delay * 2).min(RESTART_MAX);
             self.restart = Some(self.after(delay, Event::Restart));
         }
     }
@@ -738,9 +741,44 @@ impl Supervisor {
     }
 }
 
+/// Hands the heap's free pages back to the system. A burst of reloads has
+/// several children draining at once, and the allocator would otherwise
+/// keep that high-water mark for the supervisor's whole life.
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the kernel; it reads
+    // and writes nothing the program owns.
+    unsafe {
+        nix::libc::malloc_trim(0);
+    }
+}
+
+/// `delay` give or take up to 20%, so that services that crash together
+/// do not restart in lockstep. The clock's nanoseconds are random enough.
+fn jitter(delay: Duration) -> Duration {
+    let nanos = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let permille = 800 + (nanos ^ std::process::id().rotate_left(16)) % 401;
+    delay * permille / 1000
+}
+
 /// Waits for every future (a tiny `join_all`, to avoid a dependency).
 async fn futures_all<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
     for f in futures {
         f.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_within_a_fifth() {
+        for _ in 0..1000 {
+            let d = jitter(Duration::from_millis(1000));
+            assert!((800..=1200).contains(&d.as_millis()), "{d:?}");
+        }
     }
 }
