@@ -31,6 +31,7 @@
 //! Programs that prefer no macro use the builder it expands to,
 //! [`Littleboss`].
 
+mod activation;
 mod builder;
 mod bypass;
 mod child;
@@ -45,6 +46,7 @@ mod link;
 mod listener;
 mod log;
 mod main_result;
+mod notify;
 mod runtime;
 mod spec;
 mod started;

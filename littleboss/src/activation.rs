@@ -1,0 +1,596 @@
+//! Socket activation: listening sockets that a service manager (systemd)
+//! bound and handed to us, found as `sd_listen_fds_with_names(3)` finds
+//! them, without libsystemd.
+//!
+//! The manager puts the sockets at fds 3, 4, ... and describes them in
+//! three variables: `LISTEN_PID` (the process they are for), `LISTEN_FDS`
+//! (how many) and `LISTEN_FDNAMES` (their names, colon-separated). They go
+//! to the declared listeners by name, else by position: see [`map`].
+
+// Wired in by the supervisor next.
+#![cfg_attr(not(test), allow(dead_code))]
+
+use std::ffi::OsString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::listener::check_fd;
+use crate::spec::ListenerSpec;
+
+/// The first passed fd (`SD_LISTEN_FDS_START`).
+const FIRST_FD: RawFd = 3;
+
+/// More passed fds than this is a broken environment, not a service: the
+/// bound keeps a garbage `LISTEN_FDS` from sizing an allocation.
+const MAX_FDS: usize = 65536;
+
+const LISTEN_PID: &str = "LISTEN_PID";
+const LISTEN_FDS: &str = "LISTEN_FDS";
+const LISTEN_FDNAMES: &str = "LISTEN_FDNAMES";
+
+/// The activation variables as found in the environment.
+#[derive(Debug, Default, Clone, Copy)]
+struct Vars<'a> {
+    pid: Option<&'a str>,
+    fds: Option<&'a str>,
+    names: Option<&'a str>,
+}
+
+/// Sockets passed by a service manager, in fd order, with their names.
+#[derive(Debug)]
+pub(crate) struct Activated {
+    passed: Vec<Passed>,
+}
+
+/// One passed fd and its entry in `LISTEN_FDNAMES` (`None` without one).
+#[derive(Debug)]
+struct Passed {
+    fd: OwnedFd,
+    name: Option<String>,
+}
+
+/// The passed sockets given out to the declared listeners.
+#[derive(Debug)]
+pub(crate) struct Assigned {
+    /// One slot per declared listener, in declaration order: the socket
+    /// passed for it, if any.
+    pub fds: Vec<Option<OwnedFd>>,
+    /// The passed fds no listener took, described for a warning
+    /// (``fd 5 named `metrics` ``). They are closed.
+    pub unmatched: Vec<String>,
+}
+
+/// Which passed fd each declared listener gets, by index into the passed
+/// fds (index 0 is fd 3).
+#[derive(Debug, PartialEq, Eq)]
+struct Mapping {
+    /// One slot per declared listener, in declaration order.
+    slots: Vec<Option<usize>>,
+    /// Passed fds no listener takes, in fd order.
+    unmatched: Vec<usize>,
+}
+
+/// Reads `LISTEN_PID`, `LISTEN_FDS` and `LISTEN_FDNAMES`. `Ok(None)` when
+/// they are absent, `LISTEN_FDS` is 0, or `LISTEN_PID` is not our pid.
+///
+/// Takes ownership of fds 3..3+`LISTEN_FDS`, each close-on-exec, and
+/// removes the three variables from the environment (whatever they say,
+/// as libsystemd's `sd_listen_fds(true)` does) while this process has a
+/// single thread. Only the first call adopts anything.
+pub(crate) fn from_env() -> Result<Option<Activated>, String> {
+    // With the variables left in place (several threads), a second call
+    // would make a second owner of the same fds.
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+    if TAKEN.swap(true, Ordering::SeqCst) {
+        return Ok(None);
+    }
+    let [pid, fds, names] = [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES].map(std::env::var_os);
+    remove_env(&[LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES]);
+    let vars = Vars {
+        pid: utf8(LISTEN_PID, &pid)?,
+        fds: utf8(LISTEN_FDS, &fds)?,
+        names: utf8(LISTEN_FDNAMES, &names)?,
+    };
+    let our_pid = std::process::id() as i32;
+    let Some(names) = parse(vars, our_pid)? else {
+        return Ok(None);
+    };
+    let passed = (FIRST_FD..)
+        .zip(names)
+        .map(|(fd, name)| {
+            // SAFETY: the service manager passed fds 3..3+LISTEN_FDS to
+            // this process (LISTEN_PID is ours) for it to own, and TAKEN
+            // makes this the only place that ever takes them.
+            let fd = unsafe { adopt(fd) }?;
+            Ok(Passed { fd, name })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(Some(Activated { passed }))
+}
+
+impl Activated {
+    /// Gives each declared listener its passed socket and checks it is a
+    /// listening socket of the listener's network.
+    ///
+    /// A passed fd whose name is a declared listener's goes to that
+    /// listener. Unnamed fds (see [`named`]) then go, in fd order, to the
+    /// listeners that got no named fd, in declaration order. The rest are
+    /// [`Assigned::unmatched`].
+    pub(crate) fn assign(self, listeners: &[ListenerSpec]) -> Result<Assigned, String> {
+        let names: Vec<Option<&str>> = self.passed.iter().map(|p| p.name.as_deref()).collect();
+        let declared: Vec<&str> = listeners.iter().map(|l| l.name.as_str()).collect();
+        let mapping = map(&names, &declared)?;
+        let unmatched = mapping
+            .unmatched
+            .iter()
+            .map(|&i| self.passed[i].describe())
+            .collect();
+        let mut passed: Vec<Option<OwnedFd>> =
+            self.passed.into_iter().map(|p| Some(p.fd)).collect();
+        let fds = mapping
+            .slots
+            .iter()
+            .zip(listeners)
+            .map(|(slot, spec)| {
+                let Some(fd) = slot.and_then(|i| passed[i].take()) else {
+                    return Ok(None);
+                };
+                check_fd(&fd, spec.network).map_err(|e| {
+                    format!(
+                        "socket activation: fd {} for listener `{}`: {e}",
+                        fd.as_raw_fd(),
+                        spec.name
+                    )
+                })?;
+                Ok(Some(fd))
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Assigned { fds, unmatched })
+    }
+
+    /// Wraps sockets as if passed at their current fd numbers.
+    #[cfg(test)]
+    fn from_fds(fds: Vec<(OwnedFd, Option<&str>)>) -> Activated {
+        let passed = fds
+            .into_iter()
+            .map(|(fd, name)| Passed {
+                fd,
+                name: name.map(str::to_owned),
+            })
+            .collect();
+        Activated { passed }
+    }
+}
+
+impl Passed {
+    /// How a warning names this fd.
+    fn describe(&self) -> String {
+        match &self.name {
+            Some(name) => format!("fd {} named `{name}`", self.fd.as_raw_fd()),
+            None => format!("fd {} (unnamed)", self.fd.as_raw_fd()),
+        }
+    }
+}
+
+/// The value of `var`, which must be UTF-8 if set.
+fn utf8<'a>(var: &str, value: &'a Option<OsString>) -> Result<Option<&'a str>, String> {
+    value
+        .as_deref()
+        .map(|v| {
+            v.to_str()
+                .ok_or_else(|| format!("socket activation: {var} is not UTF-8"))
+        })
+        .transpose()
+}
+
+/// The `LISTEN_FDNAMES` entry of each passed fd, fd 3 first (`None` for
+/// all when that variable is unset or empty), or `None` when nothing was
+/// passed to `our_pid`.
+fn parse(vars: Vars<'_>, our_pid: i32) -> Result<Option<Vec<Option<String>>>, String> {
+    let Some(pid) = vars.pid else {
+        return Ok(None);
+    };
+    let pid =
+        pid.parse::<i32>().ok().filter(|p| *p > 0).ok_or_else(|| {
+            format!("socket activation: {LISTEN_PID}=`{pid}` is not a process id")
+        })?;
+    // Meant for another process (a parent that did not unset them).
+    if pid != our_pid {
+        return Ok(None);
+    }
+    let Some(count) = vars.fds else {
+        return Ok(None);
+    };
+    let count = count.parse::<usize>().map_err(|_| {
+        format!("socket activation: {LISTEN_FDS}=`{count}` is not a number of file descriptors")
+    })?;
+    if count > MAX_FDS {
+        return Err(format!(
+            "socket activation: {LISTEN_FDS}={count} is more than {MAX_FDS} file descriptors"
+        ));
+    }
+    // libsystemd refuses 0; it can only mean nothing was passed.
+    if count == 0 {
+        return Ok(None);
+    }
+    let Some(list) = vars.names.filter(|n| !n.is_empty()) else {
+        return Ok(Some(vec![None; count]));
+    };
+    let names: Vec<Option<String>> = list.split(':').map(|n| Some(n.to_owned())).collect();
+    if names.len() != count {
+        return Err(format!(
+            "socket activation: {LISTEN_FDNAMES}=`{list}` has {} names but {LISTEN_FDS}={count}",
+            names.len()
+        ));
+    }
+    Ok(Some(names))
+}
+
+/// The listener a passed name asks for, or `None` for a name that says
+/// nothing: none at all, empty, `unknown` (what libsystemd reports without
+/// `LISTEN_FDNAMES`), or a socket unit's own name such as `web.socket`,
+/// systemd's default `FileDescriptorName=`. Listener names have no dot, so
+/// no listener could take that last kind by name anyway.
+fn named(name: Option<&str>) -> Option<&str> {
+    name.filter(|n| !n.is_empty() && *n != "unknown" && !n.ends_with(".socket"))
+}
+
+/// Maps passed fds (their names, in fd order) to declared listeners (in
+/// declaration order): names first, then unnamed fds by position into the
+/// listeners still empty. Two fds named for one listener is an error.
+fn map(names: &[Option<&str>], declared: &[&str]) -> Result<Mapping, String> {
+    let mut slots: Vec<Option<usize>> = vec![None; declared.len()];
+    let mut unnamed = Vec::new();
+    let mut unmatched = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let Some(name) = named(*name) else {
+            unnamed.push(i);
+            continue;
+        };
+        match declared.iter().position(|d| *d == name) {
+            None => unmatched.push(i),
+            Some(slot) => {
+                if let Some(first) = slots[slot] {
+                    return Err(format!(
+                        "socket activation: fds {} and {} are both named `{name}` in {LISTEN_FDNAMES}; listener `{name}` takes one socket",
+                        fd_number(first),
+                        fd_number(i)
+                    ));
+                }
+                slots[slot] = Some(i);
+            }
+        }
+    }
+    let mut unnamed = unnamed.into_iter();
+    for slot in slots.iter_mut().filter(|s| s.is_none()) {
+        *slot = unnamed.next();
+    }
+    unmatched.extend(unnamed);
+    unmatched.sort_unstable();
+    Ok(Mapping { slots, unmatched })
+}
+
+/// The fd number of the passed fd at `index`.
+fn fd_number(index: usize) -> RawFd {
+    FIRST_FD + index as RawFd
+}
+
+/// Takes ownership of the open fd `fd` and makes it close-on-exec: it
+/// reaches a child only over the child channel.
+///
+/// # Safety
+///
+/// Nothing else in this process may own `fd`, now or later.
+unsafe fn adopt(fd: RawFd) -> Result<OwnedFd, String> {
+    // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open.
+    let open = unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) } != -1;
+    if !open {
+        return Err(format!(
+            "socket activation: {LISTEN_FDS} counts fd {fd}, which is not open"
+        ));
+    }
+    // SAFETY: `fd` is open (just checked) and the caller guarantees that
+    // nothing else owns it, so this OwnedFd is its only owner.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let cloexec = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC);
+    nix::fcntl::fcntl(&fd, cloexec)
+        .map_err(|e| format!("socket activation: fd {}: {e}", fd.as_raw_fd()))?;
+    Ok(fd)
+}
+
+/// Removes `vars` from the environment, so that the processes we start do
+/// not take them as their own; only while this process has a single
+/// thread, the condition for doing so soundly (like `child.rs`). With more
+/// threads they stay, which is harmless where they name our pid.
+pub(crate) fn remove_env(vars: &[&str]) {
+    if vars.iter().all(|v| std::env::var_os(v).is_none()) || !single_threaded() {
+        return;
+    }
+    for var in vars {
+        // SAFETY: this process has one thread (just checked in /proc), so
+        // nothing can read the environment while it changes.
+        unsafe { std::env::remove_var(var) };
+    }
+}
+
+/// Whether this process has a single thread.
+fn single_threaded() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.split_whitespace().eq(["Threads:", "1"]))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PID: i32 = 4242;
+
+    fn vars<'a>(pid: &'a str, fds: &'a str, names: Option<&'a str>) -> Vars<'a> {
+        Vars {
+            pid: Some(pid),
+            fds: Some(fds),
+            names,
+        }
+    }
+
+    /// The whole pure path: environment values and declared listeners to,
+    /// per listener, its fd number, and the fd numbers nobody takes.
+    fn plan(vars: Vars<'_>, declared: &[&str]) -> Result<Option<Plan>, String> {
+        let Some(names) = parse(vars, PID)? else {
+            return Ok(None);
+        };
+        let names: Vec<Option<&str>> = names.iter().map(Option::as_deref).collect();
+        let m = map(&names, declared)?;
+        Ok(Some(Plan {
+            slots: m.slots.into_iter().map(|s| s.map(fd_number)).collect(),
+            unmatched: m.unmatched.into_iter().map(fd_number).collect(),
+        }))
+    }
+
+    #[derive(Debug, PartialEq, Eq)]
+    struct Plan {
+        slots: Vec<Option<RawFd>>,
+        unmatched: Vec<RawFd>,
+    }
+
+    fn ok(vars: Vars<'_>, declared: &[&str]) -> Plan {
+        plan(vars, declared).unwrap().expect("fds for us")
+    }
+
+    fn plan_of(slots: &[Option<RawFd>], unmatched: &[RawFd]) -> Plan {
+        Plan {
+            slots: slots.to_vec(),
+            unmatched: unmatched.to_vec(),
+        }
+    }
+
+    #[test]
+    fn nothing_passed_is_none() {
+        assert_eq!(plan(Vars::default(), &["a"]), Ok(None));
+        // LISTEN_FDS missing or 0.
+        let no_fds = Vars {
+            pid: Some("4242"),
+            ..Vars::default()
+        };
+        assert_eq!(plan(no_fds, &["a"]), Ok(None));
+        assert_eq!(plan(vars("4242", "0", None), &["a"]), Ok(None));
+        // Only the names.
+        let only_names = Vars {
+            names: Some("a"),
+            ..Vars::default()
+        };
+        assert_eq!(plan(only_names, &["a"]), Ok(None));
+    }
+
+    #[test]
+    fn another_pid_is_none_whatever_else_is_set() {
+        assert_eq!(plan(vars("4243", "2", Some("a:b")), &["a"]), Ok(None));
+        assert_eq!(plan(vars("1", "junk", Some("x")), &["a"]), Ok(None));
+    }
+
+    #[test]
+    fn garbage_values_name_their_variable() {
+        for pid in ["", "abc", "0", "-5", "4242x", "99999999999"] {
+            let e = plan(vars(pid, "1", None), &["a"]).unwrap_err();
+            assert!(
+                e.contains("LISTEN_PID") && e.contains("not a process id"),
+                "{e}"
+            );
+        }
+        for fds in ["", "two", "-1", "1.5", " 1"] {
+            let e = plan(vars("4242", fds, None), &["a"]).unwrap_err();
+            assert!(e.contains(&format!("LISTEN_FDS=`{fds}`")), "{e}");
+        }
+        let e = plan(vars("4242", "100000", None), &["a"]).unwrap_err();
+        assert!(e.contains("LISTEN_FDS=100000 is more than"), "{e}");
+    }
+
+    #[test]
+    fn name_count_must_match() {
+        let e = plan(vars("4242", "3", Some("a:b")), &["a", "b"]).unwrap_err();
+        assert_eq!(
+            e,
+            "socket activation: LISTEN_FDNAMES=`a:b` has 2 names but LISTEN_FDS=3"
+        );
+        let e = plan(vars("4242", "1", Some("a:b")), &["a", "b"]).unwrap_err();
+        assert!(e.contains("has 2 names but LISTEN_FDS=1"), "{e}");
+    }
+
+    #[test]
+    fn names_match_listeners_in_any_order() {
+        let p = ok(vars("4242", "2", Some("admin:https")), &["https", "admin"]);
+        assert_eq!(p, plan_of(&[Some(4), Some(3)], &[]));
+    }
+
+    #[test]
+    fn unnamed_fds_go_by_position() {
+        // No LISTEN_FDNAMES, an empty one, and libsystemd's "unknown".
+        for names in [None, Some(""), Some("unknown:unknown")] {
+            let p = ok(vars("4242", "2", names), &["https", "admin"]);
+            assert_eq!(p, plan_of(&[Some(3), Some(4)], &[]), "{names:?}");
+        }
+    }
+
+    #[test]
+    fn a_socket_units_default_name_is_unnamed() {
+        let p = ok(
+            vars("4242", "2", Some("web.socket:web.socket")),
+            &["https", "admin"],
+        );
+        assert_eq!(p, plan_of(&[Some(3), Some(4)], &[]));
+    }
+
+    #[test]
+    fn named_fds_win_and_unnamed_fill_the_rest_in_order() {
+        // fd 4 is admin's by name; fds 3 and 5 fill https and metrics.
+        let p = ok(
+            vars("4242", "3", Some("unknown:admin:unknown")),
+            &["https", "admin", "metrics"],
+        );
+        assert_eq!(p, plan_of(&[Some(3), Some(4), Some(5)], &[]));
+        // A named fd ahead of its listener does not shift the others.
+        let p = ok(
+            vars("4242", "3", Some("metrics:x.socket:")),
+            &["https", "admin", "metrics"],
+        );
+        assert_eq!(p, plan_of(&[Some(4), Some(5), Some(3)], &[]));
+    }
+
+    #[test]
+    fn more_fds_than_listeners() {
+        let p = ok(vars("4242", "3", None), &["https"]);
+        assert_eq!(p, plan_of(&[Some(3)], &[4, 5]));
+        // A name no listener has is never used by position.
+        let p = ok(vars("4242", "3", Some("stats:unknown:https")), &["https"]);
+        assert_eq!(p, plan_of(&[Some(5)], &[3, 4]));
+        let p = ok(
+            vars("4242", "2", Some("stats:unknown")),
+            &["https", "admin"],
+        );
+        assert_eq!(p, plan_of(&[Some(4), None], &[3]));
+    }
+
+    #[test]
+    fn fewer_fds_than_listeners() {
+        let p = ok(vars("4242", "1", None), &["https", "admin", "metrics"]);
+        assert_eq!(p, plan_of(&[Some(3), None, None], &[]));
+        let p = ok(vars("4242", "1", Some("metrics")), &["https", "metrics"]);
+        assert_eq!(p, plan_of(&[None, Some(3)], &[]));
+        assert_eq!(ok(vars("4242", "1", None), &[]), plan_of(&[], &[3]));
+    }
+
+    #[test]
+    fn two_fds_for_one_listener_is_an_error() {
+        let e = plan(vars("4242", "3", Some("https:x:https")), &["https"]).unwrap_err();
+        assert_eq!(
+            e,
+            "socket activation: fds 3 and 5 are both named `https` in LISTEN_FDNAMES; listener `https` takes one socket"
+        );
+    }
+
+    fn spec(name: &str, s: &str) -> ListenerSpec {
+        ListenerSpec::parse(name, s).unwrap()
+    }
+
+    #[test]
+    fn assign_checks_real_sockets() {
+        let tcp = crate::listener::bind(&spec("t", "tcp4:127.0.0.1:0"))
+            .unwrap()
+            .unwrap()
+            .fd;
+        let udp = crate::listener::bind(&spec("u", "udp4:127.0.0.1:0"))
+            .unwrap()
+            .unwrap()
+            .fd;
+        let extra = crate::listener::bind(&spec("x", "tcp4:127.0.0.1:0"))
+            .unwrap()
+            .unwrap()
+            .fd;
+        let (tcp_no, udp_no, extra_no) = (tcp.as_raw_fd(), udp.as_raw_fd(), extra.as_raw_fd());
+        let activated = Activated::from_fds(vec![
+            (udp, Some("dns")),
+            (tcp, None),
+            (extra, Some("stats")),
+        ]);
+        let listeners = [spec("https", "tcp::443"), spec("dns", "udp::53")];
+        let assigned = activated.assign(&listeners).unwrap();
+        let fds: Vec<_> = assigned
+            .fds
+            .iter()
+            .map(|fd| fd.as_ref().map(|f| f.as_raw_fd()))
+            .collect();
+        assert_eq!(fds, [Some(tcp_no), Some(udp_no)]);
+        assert_eq!(assigned.unmatched, [format!("fd {extra_no} named `stats`")]);
+    }
+
+    #[test]
+    fn assign_refuses_the_wrong_kind_of_socket() {
+        let udp = crate::listener::bind(&spec("u", "udp4:127.0.0.1:0"))
+            .unwrap()
+            .unwrap()
+            .fd;
+        let n = udp.as_raw_fd();
+        let activated = Activated::from_fds(vec![(udp, Some("https"))]);
+        let e = activated.assign(&[spec("https", "tcp::443")]).unwrap_err();
+        assert!(
+            e.starts_with(&format!(
+                "socket activation: fd {n} for listener `https`: fd {n} is a Datagram socket"
+            )),
+            "{e}"
+        );
+        assert!(e.ends_with("not a tcp socket"), "{e}");
+    }
+
+    #[test]
+    fn from_env_adopts_at_most_once() {
+        // Whatever the first call finds (nothing, unless a manager passed
+        // fds to this very test process), a second one takes nothing.
+        let _ = from_env();
+        assert!(matches!(from_env(), Ok(None)));
+    }
+
+    #[test]
+    fn adopt_takes_an_open_fd_and_sets_close_on_exec() {
+        use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
+        use std::os::fd::IntoRawFd;
+        let raw = socket(
+            AddressFamily::Inet,
+            SockType::Stream,
+            SockFlag::empty(),
+            None,
+        )
+        .unwrap()
+        .into_raw_fd();
+        // SAFETY: `raw` came from into_raw_fd just above; nothing else owns it.
+        let fd = unsafe { adopt(raw) }.unwrap();
+        let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFD).unwrap();
+        assert_ne!(flags & nix::libc::FD_CLOEXEC, 0);
+    }
+
+    #[test]
+    fn adopt_refuses_a_closed_fd() {
+        // Far above any fd this process opens, so never open.
+        let fd = RawFd::MAX - 1;
+        // SAFETY: that fd is not open, so adopt returns before owning it.
+        let e = unsafe { adopt(fd) }.unwrap_err();
+        assert_eq!(
+            e,
+            format!("socket activation: LISTEN_FDS counts fd {fd}, which is not open")
+        );
+    }
+
+    #[test]
+    fn assign_checks_each_listener_against_its_own_network() {
+        let tcp = crate::listener::bind(&spec("t", "tcp4:127.0.0.1:0"))
+            .unwrap()
+            .unwrap()
+            .fd;
+        let activated = Activated::from_fds(vec![(tcp, None)]);
+        let e = activated
+            .assign(&[spec("sock", "unix:/nonexistent/s.sock")])
+            .unwrap_err();
+        assert!(e.contains("not a unix socket"), "{e}");
+    }
+}

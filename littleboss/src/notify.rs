@@ -1,0 +1,444 @@
+//! The service manager's notification protocol (`sd_notify(3)`), without
+//! libsystemd: telling systemd that the service is ready, reloading,
+//! stopping, alive (the watchdog), or what it is doing (the status line).
+//!
+//! Each notification is one datagram of newline-separated `KEY=value`
+//! lines, sent to the unix socket named by `$NOTIFY_SOCKET`. Failing to
+//! send never affects the service: the first failure is logged, the rest
+//! are not.
+
+// Wired in by the supervisor next.
+#![cfg_attr(not(test), allow(dead_code))]
+
+use std::ffi::OsStr;
+use std::io;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use nix::time::{ClockId, clock_gettime};
+
+use crate::log::log;
+
+const NOTIFY_SOCKET: &str = "NOTIFY_SOCKET";
+const WATCHDOG_USEC: &str = "WATCHDOG_USEC";
+const WATCHDOG_PID: &str = "WATCHDOG_PID";
+
+/// How long a send may wait when the manager's queue is full, so that a
+/// stuck manager cannot stall the supervisor for longer.
+const SEND_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A connection to the service manager's notify socket (`$NOTIFY_SOCKET`).
+#[derive(Debug)]
+pub(crate) struct Notifier {
+    addr: SocketAddr,
+    watchdog: Option<Duration>,
+    /// Set by the first failed send, the only one logged.
+    failed: AtomicBool,
+}
+
+/// One notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Message<'a> {
+    Ready,
+    /// `monotonic_usec`: when the reload started, on `CLOCK_MONOTONIC`.
+    Reloading {
+        monotonic_usec: Option<u64>,
+    },
+    Stopping,
+    Status(&'a str),
+    Watchdog,
+}
+
+impl Message<'_> {
+    /// The datagram's text.
+    fn encode(self) -> String {
+        match self {
+            Message::Ready => "READY=1".to_owned(),
+            Message::Reloading {
+                monotonic_usec: Some(usec),
+            } => format!("RELOADING=1\nMONOTONIC_USEC={usec}"),
+            Message::Reloading {
+                monotonic_usec: None,
+            } => "RELOADING=1".to_owned(),
+            Message::Stopping => "STOPPING=1".to_owned(),
+            // A newline would end the status and start another assignment.
+            Message::Status(line) => format!("STATUS={}", line.replace(['\n', '\r'], " ")),
+            Message::Watchdog => "WATCHDOG=1".to_owned(),
+        }
+    }
+}
+
+impl Notifier {
+    /// From `$NOTIFY_SOCKET`: an absolute path, or an abstract socket
+    /// written with a leading `@`. `None` when it is unset or empty, or
+    /// (logged) anything else.
+    ///
+    /// Also reads the watchdog's `$WATCHDOG_USEC` and `$WATCHDOG_PID`.
+    /// Removes all three from the environment (while this process has a
+    /// single thread) so that children do not talk to the manager
+    /// themselves.
+    pub(crate) fn from_env() -> Option<Notifier> {
+        let vars = [NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID];
+        let [socket, usec, pid] = vars.map(std::env::var_os);
+        crate::activation::remove_env(&vars);
+        let our_pid = std::process::id() as i32;
+        Notifier::from_values(socket.as_deref(), usec.as_deref(), pid.as_deref(), our_pid)
+    }
+
+    /// [`Notifier::from_env`] for the values of its variables, logging
+    /// what it cannot use.
+    fn from_values(
+        socket: Option<&OsStr>,
+        usec: Option<&OsStr>,
+        pid: Option<&OsStr>,
+        our_pid: i32,
+    ) -> Option<Notifier> {
+        let addr = match parse_socket(socket?) {
+            Ok(addr) => addr?,
+            Err(e) => {
+                log!("{e}; not notifying the service manager");
+                return None;
+            }
+        };
+        let watchdog = parse_watchdog(usec, pid, our_pid).unwrap_or_else(|e| {
+            log!("{e}; not sending watchdog pings");
+            None
+        });
+        Some(Notifier {
+            watchdog,
+            ..Notifier::to_socket_addr(addr)
+        })
+    }
+
+    /// A notifier for the socket at `addr`, without a watchdog.
+    pub(crate) fn to_socket_addr(addr: SocketAddr) -> Notifier {
+        Notifier {
+            addr,
+            watchdog: None,
+            failed: AtomicBool::new(false),
+        }
+    }
+
+    /// `READY=1`: started, or done reloading.
+    pub(crate) fn ready(&self) {
+        self.send(Message::Ready);
+    }
+
+    /// `RELOADING=1` with `MONOTONIC_USEC`, the time now, which
+    /// `Type=notify-reload` requires.
+    pub(crate) fn reloading(&self) {
+        self.send(Message::Reloading {
+            monotonic_usec: monotonic_usec(),
+        });
+    }
+
+    /// `STOPPING=1`: winding down.
+    pub(crate) fn stopping(&self) {
+        self.send(Message::Stopping);
+    }
+
+    /// `STATUS=line`, its newlines turned into spaces.
+    pub(crate) fn status(&self, line: &str) {
+        self.send(Message::Status(line));
+    }
+
+    /// `WATCHDOG=1`: still alive.
+    pub(crate) fn watchdog(&self) {
+        self.send(Message::Watchdog);
+    }
+
+    /// How often to call [`Notifier::watchdog`]: half of `$WATCHDOG_USEC`,
+    /// when it was set for this process; `None` otherwise.
+    pub(crate) fn watchdog_interval(&self) -> Option<Duration> {
+        self.watchdog
+    }
+
+    /// Sends `message`, logging the first failure only.
+    fn send(&self, message: Message<'_>) {
+        let Err(e) = self.try_send(&message.encode()) else {
+            return;
+        };
+        if !self.failed.swap(true, Ordering::Relaxed) {
+            log!(
+                "cannot notify the service manager at {}: {e} (later failures are not logged)",
+                show(&self.addr)
+            );
+        }
+    }
+
+    fn try_send(&self, text: &str) -> io::Result<()> {
+        let socket = UnixDatagram::unbound()?;
+        socket.set_write_timeout(Some(SEND_TIMEOUT))?;
+        socket.send_to_addr(text.as_bytes(), &self.addr)?;
+        Ok(())
+    }
+}
+
+/// The address in `$NOTIFY_SOCKET` (`None` when empty), or why it cannot
+/// be used.
+fn parse_socket(value: &OsStr) -> Result<Option<SocketAddr>, String> {
+    let bytes = value.as_bytes();
+    let shown = value.to_string_lossy();
+    let addr = match bytes.first() {
+        None => return Ok(None),
+        Some(b'/') => SocketAddr::from_pathname(Path::new(value)),
+        Some(b'@') => SocketAddr::from_abstract_name(&bytes[1..]),
+        Some(_) => {
+            return Err(format!(
+                "{NOTIFY_SOCKET}=`{shown}` is neither an absolute path nor an @abstract socket name"
+            ));
+        }
+    };
+    addr.map(Some)
+        .map_err(|e| format!("{NOTIFY_SOCKET}=`{shown}`: {e}"))
+}
+
+/// Half of `$WATCHDOG_USEC` (`usec`), so that a ping is never late, when it
+/// is set and `$WATCHDOG_PID` (`pid`) is unset or `our_pid`.
+fn parse_watchdog(
+    usec: Option<&OsStr>,
+    pid: Option<&OsStr>,
+    our_pid: i32,
+) -> Result<Option<Duration>, String> {
+    let Some(usec) = usec else {
+        return Ok(None);
+    };
+    let usec = usec
+        .to_str()
+        .and_then(|u| u.parse::<u64>().ok())
+        .filter(|u| *u > 0)
+        .ok_or_else(|| {
+            format!(
+                "{WATCHDOG_USEC}=`{}` is not a positive number of microseconds",
+                usec.to_string_lossy()
+            )
+        })?;
+    if let Some(pid) = pid {
+        let pid = pid
+            .to_str()
+            .and_then(|p| p.parse::<i32>().ok())
+            .filter(|p| *p > 0)
+            .ok_or_else(|| {
+                format!(
+                    "{WATCHDOG_PID}=`{}` is not a process id",
+                    pid.to_string_lossy()
+                )
+            })?;
+        if pid != our_pid {
+            return Ok(None);
+        }
+    }
+    Ok(Some(Duration::from_micros(usec) / 2))
+}
+
+/// `CLOCK_MONOTONIC` now, in microseconds.
+fn monotonic_usec() -> Option<u64> {
+    let now = Duration::from(clock_gettime(ClockId::CLOCK_MONOTONIC).ok()?);
+    u64::try_from(now.as_micros()).ok()
+}
+
+/// An address as `$NOTIFY_SOCKET` would write it.
+fn show(addr: &SocketAddr) -> String {
+    if let Some(path) = addr.as_pathname() {
+        return path.display().to_string();
+    }
+    match addr.as_abstract_name() {
+        Some(name) => format!("@{}", String::from_utf8_lossy(name)),
+        None => "(unnamed)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(s: &str) -> &OsStr {
+        OsStr::new(s)
+    }
+
+    #[test]
+    fn messages() {
+        assert_eq!(Message::Ready.encode(), "READY=1");
+        assert_eq!(Message::Stopping.encode(), "STOPPING=1");
+        assert_eq!(Message::Watchdog.encode(), "WATCHDOG=1");
+        assert_eq!(
+            Message::Reloading {
+                monotonic_usec: Some(123456789)
+            }
+            .encode(),
+            "RELOADING=1\nMONOTONIC_USEC=123456789"
+        );
+        assert_eq!(
+            Message::Reloading {
+                monotonic_usec: None
+            }
+            .encode(),
+            "RELOADING=1"
+        );
+        assert_eq!(
+            Message::Status("serving 3 listeners").encode(),
+            "STATUS=serving 3 listeners"
+        );
+        // A newline cannot smuggle in another assignment.
+        assert_eq!(
+            Message::Status("a\nREADY=1\r\nb").encode(),
+            "STATUS=a READY=1  b"
+        );
+    }
+
+    #[test]
+    fn socket_values() {
+        let path = parse_socket(os("/run/systemd/notify")).unwrap().unwrap();
+        assert_eq!(path.as_pathname(), Some(Path::new("/run/systemd/notify")));
+        let abs = parse_socket(os("@/org/freedesktop/systemd1/notify/123"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            abs.as_abstract_name(),
+            Some(&b"/org/freedesktop/systemd1/notify/123"[..])
+        );
+        assert!(parse_socket(os("")).unwrap().is_none());
+        let e = parse_socket(os("run/notify")).unwrap_err();
+        assert_eq!(
+            e,
+            "NOTIFY_SOCKET=`run/notify` is neither an absolute path nor an @abstract socket name"
+        );
+        let e = parse_socket(os("vsock:2:1234")).unwrap_err();
+        assert!(e.contains("neither an absolute path"), "{e}");
+        // Longer than sun_path.
+        let long = format!("/{}", "x".repeat(200));
+        let e = parse_socket(os(&long)).unwrap_err();
+        assert!(e.starts_with("NOTIFY_SOCKET=`/xxx"), "{e}");
+    }
+
+    #[test]
+    fn watchdog_values() {
+        let half = Some(Duration::from_secs(15));
+        assert_eq!(parse_watchdog(None, None, 7), Ok(None));
+        assert_eq!(parse_watchdog(None, Some(os("7")), 7), Ok(None));
+        assert_eq!(parse_watchdog(Some(os("30000000")), None, 7), Ok(half));
+        assert_eq!(
+            parse_watchdog(Some(os("30000000")), Some(os("7")), 7),
+            Ok(half)
+        );
+        assert_eq!(
+            parse_watchdog(Some(os("30000000")), Some(os("8")), 7),
+            Ok(None)
+        );
+        assert_eq!(
+            parse_watchdog(Some(os("1")), None, 7),
+            Ok(Some(Duration::from_nanos(500)))
+        );
+        for bad in ["", "0", "-1", "30s", "1e6"] {
+            let e = parse_watchdog(Some(os(bad)), None, 7).unwrap_err();
+            assert_eq!(
+                e,
+                format!("WATCHDOG_USEC=`{bad}` is not a positive number of microseconds")
+            );
+        }
+        let e = parse_watchdog(Some(os("30000000")), Some(os("me")), 7).unwrap_err();
+        assert_eq!(e, "WATCHDOG_PID=`me` is not a process id");
+    }
+
+    #[test]
+    fn from_values() {
+        let watchdog = |n: Option<Notifier>| n.expect("a notifier").watchdog_interval();
+        let n = Notifier::from_values(Some(os("/run/notify")), Some(os("30000000")), None, 7);
+        assert_eq!(watchdog(n), Some(Duration::from_secs(15)));
+        let n = Notifier::from_values(Some(os("@notify")), Some(os("30000000")), Some(os("8")), 7);
+        assert_eq!(watchdog(n), None);
+        // A bad watchdog value costs the watchdog, not the notifier.
+        let n = Notifier::from_values(Some(os("@notify")), Some(os("soon")), None, 7);
+        assert_eq!(watchdog(n), None);
+        // Unusable or missing sockets (the first logs why).
+        assert!(Notifier::from_values(Some(os("notify")), None, None, 7).is_none());
+        assert!(Notifier::from_values(Some(os("")), None, None, 7).is_none());
+        assert!(Notifier::from_values(None, Some(os("30000000")), None, 7).is_none());
+    }
+
+    #[test]
+    fn from_env_follows_the_environment() {
+        // Normally unset in tests; whatever it is, from_env agrees with it.
+        let value = std::env::var_os(NOTIFY_SOCKET);
+        let usable = value
+            .as_deref()
+            .is_some_and(|v| parse_socket(v).is_ok_and(|a| a.is_some()));
+        assert_eq!(Notifier::from_env().is_some(), usable);
+    }
+
+    /// A stand-in for the manager's socket, and a notifier pointed at it.
+    fn manager(addr: &SocketAddr) -> (UnixDatagram, Notifier) {
+        let socket = UnixDatagram::bind_addr(addr).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let notifier =
+            Notifier::to_socket_addr(parse_socket(OsStr::new(&show(addr))).unwrap().unwrap());
+        (socket, notifier)
+    }
+
+    fn recv(socket: &UnixDatagram) -> String {
+        let mut buf = [0u8; 4096];
+        let n = socket.recv(&mut buf).unwrap();
+        String::from_utf8(buf[..n].to_vec()).unwrap()
+    }
+
+    /// Sends every message through `notifier` and checks what arrives.
+    fn sends_every_message(socket: &UnixDatagram, notifier: &Notifier) {
+        notifier.ready();
+        assert_eq!(recv(socket), "READY=1");
+        let before = monotonic_usec().unwrap();
+        notifier.reloading();
+        let got = recv(socket);
+        let after = monotonic_usec().unwrap();
+        let usec: u64 = got
+            .strip_prefix("RELOADING=1\nMONOTONIC_USEC=")
+            .unwrap_or_else(|| panic!("{got:?}"))
+            .parse()
+            .unwrap();
+        assert!(before <= usec && usec <= after, "{before} {usec} {after}");
+        notifier.stopping();
+        assert_eq!(recv(socket), "STOPPING=1");
+        notifier.status("reloading\nfrom /srv/app");
+        assert_eq!(recv(socket), "STATUS=reloading from /srv/app");
+        notifier.watchdog();
+        assert_eq!(recv(socket), "WATCHDOG=1");
+        assert!(!notifier.failed.load(Ordering::Relaxed));
+    }
+
+    #[test]
+    fn sends_to_a_path() {
+        let dir = std::env::temp_dir().join(format!("lb-notify-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let addr = SocketAddr::from_pathname(dir.join("notify")).unwrap();
+        let (socket, notifier) = manager(&addr);
+        sends_every_message(&socket, &notifier);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn sends_to_an_abstract_socket() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("littleboss-notify-test-{}-{nanos}", std::process::id());
+        let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+        let (socket, notifier) = manager(&addr);
+        sends_every_message(&socket, &notifier);
+    }
+
+    #[test]
+    fn a_failed_send_is_harmless() {
+        let addr = SocketAddr::from_pathname("/nonexistent/littleboss/notify").unwrap();
+        let notifier = Notifier::to_socket_addr(addr);
+        notifier.ready();
+        assert!(notifier.failed.load(Ordering::Relaxed));
+        notifier.watchdog();
+        assert!(notifier.watchdog_interval().is_none());
+    }
+}
