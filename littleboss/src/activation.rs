@@ -7,9 +7,6 @@
 //! (how many) and `LISTEN_FDNAMES` (their names, colon-separated). They go
 //! to the declared listeners by name, else by position: see [`map`].
 
-// Wired in by the supervisor next.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -14,7 +14,8 @@ use crate::flags::{self, Invocation};
 use crate::lameduck::Lameduck;
 
 pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
-    let bound = crate::listener::bind_all(&inv.listeners).unwrap_or_else(|e| fail(1, e));
+    let activated = crate::activation::from_env().unwrap_or_else(|e| fail(1, e));
+    let bound = crate::listener::bind_all(&inv.listeners, activated).unwrap_or_else(|e| fail(1, e));
     let listeners = inv
         .listeners
         .iter()

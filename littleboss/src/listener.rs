@@ -14,6 +14,8 @@ use nix::sys::socket::{
     self, AddressFamily, Backlog, SockFlag, SockType, SockaddrLike, SockaddrStorage, sockopt,
 };
 
+use crate::activation::Activated;
+use crate::log::log;
 use crate::spec::{Kind, ListenerSpec, Network, split_host_port};
 
 /// A bound listener and the address it ended up on (`:0` resolved).
@@ -43,9 +45,38 @@ pub(crate) fn bind(spec: &ListenerSpec) -> Result<Option<Bound>, String> {
     Ok(Some(Bound { fd, address }))
 }
 
-/// Binds every listener in order, stopping at the first failure.
-pub(crate) fn bind_all(specs: &[ListenerSpec]) -> Result<Vec<Option<Bound>>, String> {
-    specs.iter().map(bind).collect()
+/// Every listener in order: the socket a service manager passed for it
+/// (socket activation), or else one bound here. Stops at the first failure.
+pub(crate) fn bind_all(
+    specs: &[ListenerSpec],
+    activated: Option<Activated>,
+) -> Result<Vec<Option<Bound>>, String> {
+    let mut passed = match activated {
+        Some(activated) => {
+            let assigned = activated.assign(specs)?;
+            for fd in &assigned.unmatched {
+                log!("socket activation: {fd} matches no listener; closing it");
+            }
+            assigned.fds
+        }
+        None => specs.iter().map(|_| None).collect(),
+    };
+    specs
+        .iter()
+        .zip(passed.iter_mut())
+        .map(|(spec, passed)| match passed.take() {
+            Some(fd) => {
+                let address = local_address(&fd, spec.network.kind()).map_err(|e| {
+                    format!(
+                        "-{}: cannot read the passed socket's address: {e}",
+                        spec.name
+                    )
+                })?;
+                Ok(Some(Bound { fd, address }))
+            }
+            None => bind(spec),
+        })
+        .collect()
 }
 
 fn bind_inet(network: Network, addr: &str) -> io::Result<OwnedFd> {

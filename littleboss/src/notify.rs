@@ -7,9 +7,6 @@
 //! send never affects the service: the first failure is logged, the rest
 //! are not.
 
-// Wired in by the supervisor next.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::ffi::OsStr;
 use std::io;
 use std::os::linux::net::SocketAddrExt;

@@ -343,3 +343,32 @@ pub fn control_raw(socket: &Path, bytes: &[u8]) -> Vec<String> {
     conn.shutdown(std::net::Shutdown::Write).unwrap();
     BufReader::new(conn).lines().map_while(Result::ok).collect()
 }
+
+/// (live, zombie) children of `pid`, from `/proc`.
+pub fn children_of(pid: u32) -> (usize, usize) {
+    let (mut live, mut zombies) = (0, 0);
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
+            continue;
+        };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        if fields.get(1).and_then(|p| p.parse::<u32>().ok()) == Some(pid) {
+            if fields.first() == Some(&"Z") {
+                zombies += 1;
+            } else {
+                live += 1;
+            }
+        }
+    }
+    (live, zombies)
+}

@@ -10,6 +10,7 @@ use std::ffi::OsString;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::process::ExitStatus;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::signal::Signal;
@@ -24,6 +25,7 @@ use crate::control::status::{ChildStatus, ListenerStatus, StartingStatus, Status
 use crate::exit::{code_of, describe};
 use crate::link::{FromChild, ListenerEntry};
 use crate::log::log;
+use crate::notify::Notifier;
 use crate::time_fmt::unix_seconds;
 
 /// A new child must say hello on its channel within this time (or its
@@ -55,6 +57,8 @@ pub(crate) struct Supervisor {
     args: Vec<OsString>,
     held: Held,
     events: mpsc::UnboundedSender<Event>,
+    /// The service manager's notify socket, under systemd.
+    notifier: Option<Arc<Notifier>>,
     started: SystemTime,
     next_id: u64,
     /// Every child not yet reaped, by id.
@@ -146,6 +150,7 @@ impl Supervisor {
         args: Vec<OsString>,
         held: Held,
         events: mpsc::UnboundedSender<Event>,
+        notifier: Option<Arc<Notifier>>,
         first: PathBuf,
     ) -> Self {
         Supervisor {
@@ -153,6 +158,7 @@ impl Supervisor {
             args,
             held,
             events,
+            notifier,
             started: SystemTime::now(),
             next_id: 1,
             children: HashMap::new(),
@@ -297,6 +303,10 @@ impl Supervisor {
 
     async fn on_signal(&mut self, signal: Signal) {
         match signal {
+            Signal::SIGCHLD => {
+                let children = &self.children;
+                super::orphans::reap(|pid| children.values().any(|c| c.pid == pid));
+            }
             Signal::SIGHUP => {
                 log!("SIGHUP: reloading {}", self.current_path.display());
                 let (path, argv0) = (self.current_path.clone(), self.current_argv0.clone());
@@ -395,6 +405,29 @@ impl Supervisor {
         }
         self.current_path = path;
         self.current_argv0 = argv0;
+        if let Some(notifier) = &self.notifier {
+            notifier.ready();
+        }
+        self.notify_status();
+    }
+
+    /// A one-line summary for `systemctl status`.
+    fn notify_status(&self) {
+        let Some(notifier) = &self.notifier else {
+            return;
+        };
+        let child = self.serving.and_then(|id| self.children.get(&id));
+        let line = match child {
+            Some(c) => format!(
+                "child pid {}, reloads {}, failures {}",
+                c.pid, self.reloads, self.failures
+            ),
+            None => format!(
+                "no child serving, reloads {}, failures {}",
+                self.reloads, self.failures
+            ),
+        };
+        notifier.status(&line);
     }
 
     async fn on_exit(&mut self, id: u64, status: ExitStatus) {
@@ -534,6 +567,9 @@ impl Supervisor {
         if let Some(child) = serving {
             child.lameduck();
         }
+        if let Some(notifier) = &self.notifier {
+            notifier.stopping();
+        }
         // A child still starting winds down like a serving one; its exit
         // then fails its reload.
         if let Some(starting) = &mut self.starting {
@@ -556,7 +592,12 @@ impl Supervisor {
     async fn start(&mut self, path: PathBuf, why: Why) {
         debug_assert!(self.starting.is_none(), "one child starts at a time");
         let argv0 = match &why {
-            Why::Reload { argv0, .. } => argv0.clone(),
+            Why::Reload { argv0, .. } => {
+                if let Some(notifier) = &self.notifier {
+                    notifier.reloading();
+                }
+                argv0.clone()
+            }
             Why::First | Why::Restart | Why::Fallback => self.current_argv0.clone(),
         };
         let id = self.next_id;
@@ -625,6 +666,11 @@ impl Supervisor {
                 if let Some(reply) = reply {
                     let _ = reply.send(Response::Error { error: message });
                 }
+                // The reload is over: the old child serves on, untouched.
+                if let (Some(notifier), Some(_)) = (&self.notifier, self.serving) {
+                    notifier.ready();
+                }
+                self.notify_status();
                 if self.serving.is_none() {
                     self.no_child(code);
                 }

@@ -6,6 +6,7 @@
 //! child channel. It runs no program code but `supervisor_init`.
 
 mod core;
+mod orphans;
 mod signals;
 mod spawn;
 
@@ -47,6 +48,7 @@ pub(crate) enum Event {
 
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     close_inherited_on_exec();
+    orphans::adopt_orphans();
     let folder = dir::socket_dir();
     dir::prepare(&folder).unwrap_or_else(|e| fail(1, e));
     let socket_path = folder.join(format!("{}.sock", config.name));
@@ -54,7 +56,11 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let remove_socket = || {
         let _ = std::fs::remove_file(&socket_path);
     };
-    let bound = crate::listener::bind_all(&inv.listeners).unwrap_or_else(|e| {
+    let activated = crate::activation::from_env().unwrap_or_else(|e| {
+        remove_socket();
+        fail(1, e)
+    });
+    let bound = crate::listener::bind_all(&inv.listeners, activated).unwrap_or_else(|e| {
         remove_socket();
         fail(1, e)
     });
@@ -116,8 +122,12 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         init();
     }
 
+    let notifier = crate::notify::Notifier::from_env().map(std::sync::Arc::new);
     let argv0 = inv.program_args[0].clone();
     let code = rt.block_on(async {
+        if let Some(notifier) = &notifier {
+            watchdog(notifier.clone());
+        }
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         control
             .set_nonblocking(true)
@@ -125,8 +135,15 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         let listener = tokio::net::UnixListener::from_std(control)
             .unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
         tokio::spawn(server::serve(listener, control_tx));
-        let supervisor =
-            core::Supervisor::new(config.clone(), argv0, inv.child_args, held, events_tx, exe);
+        let supervisor = core::Supervisor::new(
+            config.clone(),
+            argv0,
+            inv.child_args,
+            held,
+            events_tx,
+            notifier,
+            exe,
+        );
         supervisor.run(events_rx, control_rx).await
     });
     remove_socket();
@@ -159,4 +176,20 @@ fn close_inherited_on_exec() {
             }
         }
     }
+}
+
+/// Tells the service manager we are alive at half its watchdog interval,
+/// when it asked for that. The supervisor's loop is what this proves alive:
+/// the task runs on the same single thread.
+fn watchdog(notifier: std::sync::Arc<crate::notify::Notifier>) {
+    let Some(interval) = notifier.watchdog_interval() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        loop {
+            ticks.tick().await;
+            notifier.watchdog();
+        }
+    });
 }

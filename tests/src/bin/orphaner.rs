@@ -1,0 +1,13 @@
+//! Leaves an orphan behind: a shell that starts `sleep 0.3` in the
+//! background and exits at once, so the sleep is reparented to the nearest
+//! subreaper (the supervisor), which must reap it.
+
+#[littleboss::main(name = "orphaner")]
+async fn main(ctx: littleboss::Context) {
+    let status = std::process::Command::new("sh")
+        .args(["-c", "sleep 0.3 & echo orphan=$!"])
+        .status()
+        .expect("run sh");
+    println!("shell exited {status}");
+    ctx.lameduck().await;
+}

@@ -1,0 +1,277 @@
+//! Under a service manager: the notify protocol (a real unix datagram
+//! socket stands in for systemd's), socket activation (real listening
+//! sockets passed at fd 3 with LISTEN_*), and orphans reaped.
+
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::net::UnixDatagram;
+use std::time::Instant;
+
+use tests::{DEADLINE, Service, echo, text};
+
+const V1: &str = env!("CARGO_BIN_EXE_versioned_v1");
+const FAILS: &str = env!("CARGO_BIN_EXE_versioned_fails");
+const ECHO: &str = env!("CARGO_BIN_EXE_echo_server");
+
+/// The stand-in for systemd's notify socket.
+struct Manager {
+    socket: UnixDatagram,
+    /// Every STATUS= line seen so far.
+    statuses: std::cell::RefCell<Vec<String>>,
+}
+
+impl Manager {
+    fn bind(path: &std::path::Path) -> Manager {
+        let socket = UnixDatagram::bind(path).unwrap();
+        socket.set_read_timeout(Some(DEADLINE)).unwrap();
+        Manager {
+            socket,
+            statuses: Default::default(),
+        }
+    }
+
+    /// The next datagram that is not a STATUS= line.
+    fn next(&self) -> String {
+        loop {
+            let mut buf = [0u8; 4096];
+            let n = self
+                .socket
+                .recv(&mut buf)
+                .expect("a notification within the deadline");
+            let message = String::from_utf8_lossy(&buf[..n]).into_owned();
+            match message.strip_prefix("STATUS=") {
+                Some(status) => self.statuses.borrow_mut().push(status.to_owned()),
+                None => return message,
+            }
+        }
+    }
+
+    /// Every datagram until `until` appears (including it).
+    fn collect_until(&self, until: &str) -> Vec<String> {
+        let mut all = Vec::new();
+        loop {
+            let mut buf = [0u8; 4096];
+            let n = self
+                .socket
+                .recv(&mut buf)
+                .expect("a notification within the deadline");
+            let message = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let done = message == until;
+            all.push(message);
+            if done {
+                return all;
+            }
+        }
+    }
+}
+
+#[test]
+fn notify_follows_start_reload_failed_reload_and_stop() {
+    let mut svc = Service::new(V1);
+    let manager = Manager::bind(&svc.dir.path().join("notify.sock"));
+    let mut cmd = svc.command(V1);
+    cmd.arg("-littleboss=start")
+        .env("NOTIFY_SOCKET", svc.dir.path().join("notify.sock"));
+    svc.spawn(cmd);
+    let start = manager.collect_until("READY=1");
+    assert!(
+        start
+            .iter()
+            .all(|m| m.starts_with("STATUS=") || m == "READY=1"),
+        "{start:?}"
+    );
+
+    assert!(svc.control_with(V1, "reload", &[]).status.success());
+    let reloading = manager.next();
+    let (first, usec) = reloading.split_once('\n').unwrap();
+    assert_eq!(first, "RELOADING=1");
+    assert!(
+        usec.strip_prefix("MONOTONIC_USEC=")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(manager.next(), "READY=1");
+
+    // A failed reload ends too: the old child serves on.
+    assert_eq!(
+        svc.control_with(FAILS, "reload", &[]).status.code(),
+        Some(1)
+    );
+    assert!(manager.next().starts_with("RELOADING=1\n"));
+    assert_eq!(manager.next(), "READY=1");
+
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    assert_eq!(manager.next(), "STOPPING=1");
+    // The status line said who served, and counted.
+    let statuses = manager.statuses.borrow();
+    assert!(
+        statuses
+            .iter()
+            .any(|s| s.starts_with("child pid ") && s.ends_with(", reloads 1, failures 0")),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .any(|s| s.ends_with(", reloads 1, failures 1")),
+        "{statuses:?}"
+    );
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn notify_reaches_an_abstract_socket_and_the_watchdog_ticks() {
+    let mut svc = Service::new(V1);
+    let name = format!(
+        "littleboss-test-{}-{:?}",
+        std::process::id(),
+        Instant::now()
+    );
+    let addr =
+        <std::os::unix::net::SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(
+            &name,
+        )
+        .unwrap();
+    let socket = UnixDatagram::bind_addr(&addr).unwrap();
+    socket.set_read_timeout(Some(DEADLINE)).unwrap();
+    let manager = Manager {
+        socket,
+        statuses: Default::default(),
+    };
+    let mut cmd = svc.command(V1);
+    cmd.arg("-littleboss=start")
+        .env("NOTIFY_SOCKET", format!("@{name}"))
+        .env("WATCHDOG_USEC", "200000");
+    svc.spawn(cmd);
+    let seen = manager.collect_until("READY=1");
+    assert!(seen.iter().all(|m| m != "STOPPING=1"), "{seen:?}");
+    for _ in 0..3 {
+        let mut buf = [0u8; 64];
+        loop {
+            let n = manager.socket.recv(&mut buf).unwrap();
+            if &buf[..n] == b"WATCHDOG=1" {
+                break;
+            }
+        }
+    }
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+}
+
+/// Runs `bin args` as a service manager would after socket activation:
+/// `fd` at fd 3, LISTEN_PID set to the program's own pid.
+fn activated(svc: &mut Service, bin: &str, fd: impl AsFd, name: Option<&str>, args: &[&str]) {
+    // An inheritable copy, moved to fd 3 by the shell that then becomes `bin`.
+    let inheritable = nix::unistd::dup(fd.as_fd()).unwrap();
+    let n = inheritable.as_raw_fd();
+    let names = name.map_or(String::new(), |name| format!(" LISTEN_FDNAMES={name}"));
+    let script =
+        format!("exec 3<&{n} {n}<&-; export LISTEN_PID=$$ LISTEN_FDS=1{names}; exec \"$0\" \"$@\"");
+    let mut cmd = svc.command("sh");
+    cmd.arg("-c").arg(script).arg(bin).args(args);
+    svc.spawn(cmd);
+    drop(inheritable);
+}
+
+fn activated_echo(mode: &str, name: Option<&str>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let mut svc = Service::new(ECHO);
+    activated(
+        &mut svc,
+        ECHO,
+        &listener,
+        name,
+        &[&format!("-littleboss={mode}")],
+    );
+    drop(listener);
+    // The program serves on the socket it was given, not one of its own.
+    assert_eq!(svc.printed_addr("addr"), addr, "{mode}");
+    assert_eq!(echo(addr, "activated").unwrap(), "activated\n", "{mode}");
+    if mode == "start" {
+        let status = svc.control_with(ECHO, "status", &["--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        assert_eq!(status["listeners"][0]["address"], addr.to_string());
+        assert!(svc.control("reload").status.success());
+        assert_eq!(echo(addr, "after reload").unwrap(), "after reload\n");
+        assert_eq!(svc.control("stop").status.code(), Some(0));
+    } else {
+        svc.signal(nix::sys::signal::Signal::SIGTERM);
+    }
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+}
+
+#[test]
+fn socket_activation_in_bypass_by_name() {
+    activated_echo("bypass", Some("addr"));
+}
+
+#[test]
+fn socket_activation_under_a_supervisor_unnamed() {
+    activated_echo("start", None);
+}
+
+#[test]
+fn socket_activation_refuses_a_socket_of_the_wrong_type() {
+    let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for mode in ["bypass", "start"] {
+        let mut svc = Service::new(ECHO);
+        activated(
+            &mut svc,
+            ECHO,
+            &udp,
+            Some("addr"),
+            &[&format!("-littleboss={mode}")],
+        );
+        assert_eq!(svc.wait_exit().code(), Some(1), "{mode}");
+        let out = svc.output.text();
+        assert!(
+            out.contains("socket activation: fd 3 for listener `addr`:"),
+            "{mode}: {out}"
+        );
+        assert!(out.contains("not a tcp socket"), "{mode}: {out}");
+    }
+}
+
+#[test]
+fn orphaned_descendants_are_adopted_and_reaped() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_orphaner"));
+    svc.start(&[]);
+    let out = svc.output.wait_for("orphan=");
+    let orphan: u32 = out
+        .split("orphan=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    svc.output.wait_for(&format!(
+        "reaped orphaned process pid {orphan} (exit code 0)"
+    ));
+    let (_, zombies) = tests::children_of(svc.pid() as u32);
+    assert_eq!(zombies, 0);
+    assert_eq!(
+        svc.control("stop").status.code(),
+        Some(0),
+        "{}",
+        text(&svc.control("status"))
+    );
+}
+
+#[test]
+fn the_example_units_are_consistent_with_the_program() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/systemd");
+    let service = std::fs::read_to_string(dir.join("littleboss-http.service")).unwrap();
+    let socket = std::fs::read_to_string(dir.join("littleboss-http.socket")).unwrap();
+    assert!(service.contains("\nType=notify-reload\n"));
+    assert!(service.contains("-littleboss=start"));
+    assert!(service.contains("\nKillMode=mixed\n"));
+    assert!(service.contains("\nRuntimeDirectoryMode=0700\n"));
+    // The socket's name is the listener's name in examples/src/bin/http.rs.
+    assert!(socket.contains("\nFileDescriptorName=http\n"));
+    let http = std::fs::read_to_string(dir.join("../src/bin/http.rs")).unwrap();
+    assert!(http.contains("listener(http = "));
+}
