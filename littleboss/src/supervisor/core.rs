@@ -39,6 +39,8 @@ pub(crate) const PROBATION: Duration = Duration::from_secs(5);
 const RESTART_FIRST: Duration = Duration::from_millis(100);
 const RESTART_MAX: Duration = Duration::from_secs(30);
 const HEALTHY: Duration = Duration::from_secs(10);
+/// How long an orphan's zombie may wait to be reaped.
+const ORPHAN_SCAN_DELAY: Duration = Duration::from_millis(200);
 
 type Reply = mpsc::UnboundedSender<Response>;
 
@@ -85,6 +87,8 @@ pub(crate) struct Supervisor {
     restarts: VecDeque<Instant>,
     /// The pending restart (persist) or rollback start.
     restart: Option<Timer>,
+    /// The pending scan for orphaned descendants to reap.
+    orphan_scan: Option<Timer>,
     stopping: Option<Stopping>,
     /// SIGTERM or SIGINT came once: the next one kills.
     signalled: bool,
@@ -176,6 +180,7 @@ impl Supervisor {
             restart_delay: RESTART_FIRST,
             restarts: VecDeque::new(),
             restart: None,
+            orphan_scan: None,
             stopping: None,
             signalled: false,
             exiting: None,
@@ -273,6 +278,11 @@ impl Supervisor {
                     self.start(path, Why::Fallback).await;
                 }
             }
+            Event::ReapOrphans => {
+                self.orphan_scan = None;
+                let children = &self.children;
+                super::orphans::reap(|pid| children.values().any(|c| c.pid == pid));
+            }
             Event::Restart => {
                 let idle = self.serving.is_none() && self.starting.is_none();
                 if idle && self.stopping.is_none() && self.exiting.is_none() {
@@ -303,10 +313,12 @@ impl Supervisor {
 
     async fn on_signal(&mut self, signal: Signal) {
         match signal {
-            Signal::SIGCHLD => {
-                let children = &self.children;
-                super::orphans::reap(|pid| children.values().any(|c| c.pid == pid));
+            // Our own children's exits bring SIGCHLD too, a burst of them
+            // during reloads: scan /proc for orphans at most every 200 ms.
+            Signal::SIGCHLD if self.orphan_scan.is_none() => {
+                self.orphan_scan = Some(self.after(ORPHAN_SCAN_DELAY, Event::ReapOrphans));
             }
+            Signal::SIGCHLD => {}
             Signal::SIGHUP => {
                 log!("SIGHUP: reloading {}", self.current_path.display());
                 let (path, argv0) = (self.current_path.clone(), self.current_argv0.clone());

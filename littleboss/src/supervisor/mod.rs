@@ -42,6 +42,8 @@ pub(crate) enum Event {
         id: u64,
     },
     Restart,
+    /// Reap orphaned descendants now.
+    ReapOrphans,
     /// Start this (rolled-back) binary if nothing serves.
     Fallback(std::path::PathBuf),
 }
