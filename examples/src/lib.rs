@@ -3,4 +3,3 @@
 //! (`src/bin/bench.rs`).
 
 pub mod load;
-pub mod procfs;

@@ -2,6 +2,8 @@
 //! would, each test in its own control folder, and waits on what they
 //! print, with deadlines rather than fixed sleeps.
 
+pub mod procfs;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -159,6 +161,15 @@ impl Service {
             .unwrap()
     }
 
+    /// Starts `bin -littleboss=MODE` in the background (stderr captured).
+    pub fn spawn_control(&self, bin: impl AsRef<Path>, mode: &str) -> Child {
+        self.command(bin)
+            .arg(format!("-littleboss={mode}"))
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// Runs this fixture's `-littleboss=MODE` to completion.
     pub fn control(&self, mode: &str) -> Output {
         self.control_with(&self.bin, mode, &[])
@@ -203,6 +214,14 @@ impl Service {
 
     /// The first `addr=HOST:PORT` the service printed.
     pub fn printed_addr(&self, key: &str) -> SocketAddr {
+        self.printed(key)
+    }
+
+    /// The first `KEY=VALUE` the service printed (up to whitespace), parsed.
+    pub fn printed<T: std::str::FromStr>(&self, key: &str) -> T
+    where
+        T::Err: std::fmt::Display,
+    {
         let needle = format!("{key}=");
         let text = self.output.wait_for(&needle);
         let start = text.find(&needle).unwrap() + needle.len();
@@ -342,33 +361,4 @@ pub fn control_raw(socket: &Path, bytes: &[u8]) -> Vec<String> {
     conn.write_all(bytes).unwrap();
     conn.shutdown(std::net::Shutdown::Write).unwrap();
     BufReader::new(conn).lines().map_while(Result::ok).collect()
-}
-
-/// (live, zombie) children of `pid`, from `/proc`.
-pub fn children_of(pid: u32) -> (usize, usize) {
-    let (mut live, mut zombies) = (0, 0);
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(child) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{child}/stat")) else {
-            continue;
-        };
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
-        if fields.get(1).and_then(|p| p.parse::<u32>().ok()) == Some(pid) {
-            if fields.first() == Some(&"Z") {
-                zombies += 1;
-            } else {
-                live += 1;
-            }
-        }
-    }
-    (live, zombies)
 }

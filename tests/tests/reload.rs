@@ -199,12 +199,7 @@ fn manual_readiness_times_out_and_the_old_child_keeps_serving() {
 #[test]
 fn a_reload_during_a_reload_waits_its_turn() {
     let (svc, addr, _) = start_v1();
-    let slow = svc
-        .command(SLOW)
-        .arg("-littleboss=reload")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let slow = svc.spawn_control(SLOW, "reload");
     svc.output.wait_for("warming up version 4");
     let second = svc.control_with(V1, "reload", &[]);
     assert!(second.status.success(), "{}", text(&second));
@@ -225,12 +220,7 @@ fn a_reload_during_a_reload_waits_its_turn() {
 #[test]
 fn stop_during_a_reload_wins() {
     let (mut svc, _addr, _) = start_v1();
-    let slow = svc
-        .command(SLOW)
-        .arg("-littleboss=reload")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let slow = svc.spawn_control(SLOW, "reload");
     svc.output.wait_for("warming up version 4");
     let stop = svc.control("stop");
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
@@ -249,12 +239,7 @@ fn a_rollback_while_another_reload_starts_leaves_no_child_behind() {
     let (mut svc, addr, _) = start_v1();
     assert!(svc.control_with(DIES, "reload", &[]).status.success());
     // While version 3 serves (and is about to die), version 4 starts.
-    let slow = svc
-        .command(SLOW)
-        .arg("-littleboss=reload")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let slow = svc.spawn_control(SLOW, "reload");
     svc.output.wait_for("version 3 dying");
     let slow = slow.wait_with_output().unwrap();
     assert!(slow.status.success(), "{}", text(&slow));
@@ -293,12 +278,7 @@ fn queued_reloads_proceed_even_when_one_fails_at_once() {
     svc.output.wait_for("reload of /nonexistent/bin waits");
     // The good reload must not wait for some unrelated event to wake the
     // supervisor (a liveness bound far above the milliseconds it takes).
-    let mut good = svc
-        .command(V1)
-        .arg("-littleboss=reload")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut good = svc.spawn_control(V1, "reload");
     let done = tests::eventually_within(
         "the queued reload to finish",
         std::time::Duration::from_secs(5),
@@ -323,12 +303,7 @@ fn queued_reloads_proceed_even_when_one_fails_at_once() {
 #[test]
 fn stop_reports_the_serving_childs_code_not_a_starting_ones() {
     let (mut svc, _addr, _) = start_v1();
-    let exit3 = svc
-        .command(env!("CARGO_BIN_EXE_versioned_exit3"))
-        .arg("-littleboss=reload")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let exit3 = svc.spawn_control(env!("CARGO_BIN_EXE_versioned_exit3"), "reload");
     svc.output.wait_for("version exit3 starting");
     let status = status(&svc);
     assert_eq!(status["starting"]["why"], "reload", "{status}");

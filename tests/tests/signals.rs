@@ -8,14 +8,7 @@ use tests::{Service, alive, echo, text};
 fn a_child_that_blocks_after_lameduck_is_killed_after_the_timeout_on_sigint() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_blocker"));
     svc.start(&[]);
-    let out = svc.output.wait_for("started pid=");
-    let child: i32 = out
-        .split("started pid=")
-        .nth(1)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let child: i32 = svc.printed("started pid");
     svc.signal(Signal::SIGINT);
     let status = svc.wait_exit();
     let out = svc.output.text();
@@ -85,16 +78,7 @@ fn sighup_reloads_the_same_binary() {
 fn a_child_whose_supervisor_is_killed_winds_down_and_exits() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
     svc.start(&[]);
-    let out = svc.output.wait_for("addr=");
-    let child: i32 = out
-        .split("pid=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let child: i32 = svc.printed("pid");
     svc.signal(Signal::SIGKILL);
     svc.wait_exit();
     svc.output.wait_for("the supervisor is gone; lameduck");
@@ -121,16 +105,7 @@ fn sigterm_to_the_whole_service_drains_the_child() {
     // systemd's default KillMode sends SIGTERM to every process at once.
     let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
     svc.start(&[]);
-    let out = svc.output.wait_for("addr=");
-    let child: i32 = out
-        .split("pid=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let child: i32 = svc.printed("pid");
     svc.ready();
     let term = |pid: i32| {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM).unwrap()
@@ -147,12 +122,7 @@ fn a_stop_then_one_signal_is_still_graceful() {
     svc.start(&[]);
     svc.output.wait_for("started pid=");
     svc.ready();
-    let stop = svc
-        .command(&svc.bin)
-        .arg("-littleboss=stop")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let stop = svc.spawn_control(&svc.bin, "stop");
     svc.output.wait_for("stop requested");
     svc.signal(Signal::SIGTERM);
     // The blocker ignores lameduck: killed at its 250 ms timeout, not at once.

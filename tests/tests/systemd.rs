@@ -238,20 +238,11 @@ fn socket_activation_refuses_a_socket_of_the_wrong_type() {
 fn orphaned_descendants_are_adopted_and_reaped() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_orphaner"));
     svc.start(&[]);
-    let out = svc.output.wait_for("orphan=");
-    let orphan: u32 = out
-        .split("orphan=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let orphan: u32 = svc.printed("orphan");
     svc.output.wait_for(&format!(
         "reaped orphaned process pid {orphan} (exit code 0)"
     ));
-    let (_, zombies) = tests::children_of(svc.pid() as u32);
+    let (_, zombies) = tests::procfs::children(svc.pid() as u32);
     assert_eq!(zombies, 0);
     assert_eq!(
         svc.control("stop").status.code(),

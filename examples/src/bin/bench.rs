@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use examples::load::{Load, Mode, Outcome, Sample, failures, percentiles};
-use examples::procfs::{self, Footprint};
 use serde::Serialize;
+use tests::procfs::{self, Footprint};
 
 #[derive(Parser, Debug, Clone)]
 #[command(name = "bench", about = "littleboss reload benchmark")]

@@ -1,5 +1,5 @@
 //! What a process costs, read from `/proc`: memory, fds, threads, CPU
-//! time, and its children.
+//! time, and its children. Used by the tests and by the benchmark.
 
 use std::fs;
 
