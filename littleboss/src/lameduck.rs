@@ -30,7 +30,8 @@ impl Lameduck {
     /// here (in bypass mode, new connections are then refused instead of
     /// queued and reset at exit).
     pub fn begin(&self) {
-        self.flag.send_replace(true);
+        // The copies go first: a program that closes its listener the
+        // moment lameduck completes must find the socket closed for good.
         for listener in self
             .listeners
             .lock()
@@ -39,6 +40,7 @@ impl Lameduck {
         {
             listener.fd = None;
         }
+        self.flag.send_replace(true);
     }
 }
 
