@@ -23,6 +23,9 @@ use crate::spec::{Kind, ListenerSpec, Network, split_host_port};
 pub(crate) struct Bound {
     pub fd: OwnedFd,
     pub address: String,
+    /// Bound here, not passed by a service manager: a unix socket file is
+    /// ours to remove at the end only then.
+    pub bound_here: bool,
 }
 
 /// Binds one listener; `None` when its address is empty (it is off).
@@ -42,7 +45,11 @@ pub(crate) fn bind(spec: &ListenerSpec) -> Result<Option<Bound>, String> {
     })?;
     let address = local_address(&fd, spec.network.kind())
         .map_err(|e| format!("-{}: cannot read the bound address: {e}", spec.name))?;
-    Ok(Some(Bound { fd, address }))
+    Ok(Some(Bound {
+        fd,
+        address,
+        bound_here: true,
+    }))
 }
 
 /// Every listener in order: the socket a service manager passed for it
@@ -72,7 +79,11 @@ pub(crate) fn bind_all(
                         spec.name
                     )
                 })?;
-                Ok(Some(Bound { fd, address }))
+                Ok(Some(Bound {
+                    fd,
+                    address,
+                    bound_here: false,
+                }))
             }
             None => bind(spec),
         })
@@ -201,16 +212,17 @@ pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), String> {
     let family = socket::getsockname::<SockaddrStorage>(fd.as_fd().as_raw_fd())
         .map_err(|e| format!("fd {}: cannot read its address ({e})", fd.as_raw_fd()))?
         .family();
-    let (want_ty, families): (SockType, &[AddressFamily]) = match network.kind() {
-        Kind::Tcp => (
-            SockType::Stream,
-            &[AddressFamily::Inet, AddressFamily::Inet6],
-        ),
-        Kind::Udp => (
-            SockType::Datagram,
-            &[AddressFamily::Inet, AddressFamily::Inet6],
-        ),
-        Kind::Unix => (SockType::Stream, &[AddressFamily::Unix]),
+    const BOTH: &[AddressFamily] = &[AddressFamily::Inet, AddressFamily::Inet6];
+    const V4: &[AddressFamily] = &[AddressFamily::Inet];
+    const V6: &[AddressFamily] = &[AddressFamily::Inet6];
+    let (want_ty, families): (SockType, &[AddressFamily]) = match network {
+        Network::Tcp => (SockType::Stream, BOTH),
+        Network::Tcp4 => (SockType::Stream, V4),
+        Network::Tcp6 => (SockType::Stream, V6),
+        Network::Udp => (SockType::Datagram, BOTH),
+        Network::Udp4 => (SockType::Datagram, V4),
+        Network::Udp6 => (SockType::Datagram, V6),
+        Network::Unix => (SockType::Stream, &[AddressFamily::Unix]),
     };
     if ty != want_ty || !family.is_some_and(|f| families.contains(&f)) {
         return Err(format!(
@@ -244,6 +256,9 @@ mod tests {
         check_fd(&b.fd, Network::Tcp).unwrap();
         let e = check_fd(&b.fd, Network::Udp).unwrap_err();
         assert!(e.contains("not a udp socket"), "{e}");
+        check_fd(&b.fd, Network::Tcp4).unwrap();
+        let e = check_fd(&b.fd, Network::Tcp6).unwrap_err();
+        assert!(e.contains("not a tcp6 socket"), "{e}");
     }
 
     #[test]

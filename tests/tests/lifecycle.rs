@@ -179,3 +179,44 @@ fn a_control_folder_others_can_enter_is_refused_by_the_client_too() {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     assert!(svc.control("status").status.success());
 }
+
+#[test]
+fn two_starts_racing_over_a_stale_socket_leave_exactly_one_controllable() {
+    use std::os::unix::fs::DirBuilderExt;
+    use std::process::Stdio;
+    for _ in 0..30 {
+        let svc = Service::new(ECHO);
+        let dir = svc.control_dir();
+        std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+        // A socket file left by a dead supervisor.
+        drop(std::os::unix::net::UnixListener::bind(dir.join("echo_server.sock")).unwrap());
+        let start = || {
+            svc.command(ECHO)
+                .arg("-littleboss=start")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let mut both = [start(), start()];
+        // Exactly one gives up, saying why; the other serves and answers.
+        let (loser, code) = tests::eventually("one start to give up", || {
+            both.iter_mut()
+                .enumerate()
+                .find_map(|(i, c)| c.try_wait().unwrap().map(|s| (i, s.code())))
+        });
+        assert_eq!(code, Some(1));
+        let mut err = String::new();
+        std::io::Read::read_to_string(both[loser].stderr.as_mut().unwrap(), &mut err).unwrap();
+        assert!(err.contains("`echo_server` is already running"), "{err}");
+        let status = svc.control("status");
+        assert!(
+            status.status.success(),
+            "the winner lost its socket: {}",
+            text(&status)
+        );
+        assert_eq!(svc.control("stop").status.code(), Some(0));
+        let winner = &mut both[1 - loser];
+        assert_eq!(winner.wait().unwrap().code(), Some(0));
+    }
+}

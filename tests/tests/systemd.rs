@@ -3,7 +3,7 @@
 //! sockets passed at fd 3 with LISTEN_*), and orphans reaped.
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 use std::time::Instant;
 
@@ -162,16 +162,21 @@ fn notify_reaches_an_abstract_socket_and_the_watchdog_ticks() {
 /// Runs `bin args` as a service manager would after socket activation:
 /// `fd` at fd 3, LISTEN_PID set to the program's own pid.
 fn activated(svc: &mut Service, bin: &str, fd: impl AsFd, name: Option<&str>, args: &[&str]) {
-    // An inheritable copy, moved to fd 3 by the shell that then becomes `bin`.
-    let inheritable = nix::unistd::dup(fd.as_fd()).unwrap();
-    let n = inheritable.as_raw_fd();
+    // The socket arrives as the shell's stdin (std sets that up, close-on-
+    // exec elsewhere, whatever its number here), the shell moves it to fd 3
+    // and becomes `bin`: single-digit fds only, as every sh accepts.
+    let socket = nix::unistd::dup(fd.as_fd()).unwrap();
     let names = name.map_or(String::new(), |name| format!(" LISTEN_FDNAMES={name}"));
-    let script =
-        format!("exec 3<&{n} {n}<&-; export LISTEN_PID=$$ LISTEN_FDS=1{names}; exec \"$0\" \"$@\"");
+    let script = format!(
+        "exec 3<&0 0</dev/null; export LISTEN_PID=$$ LISTEN_FDS=1{names}; exec \"$0\" \"$@\""
+    );
     let mut cmd = svc.command("sh");
-    cmd.arg("-c").arg(script).arg(bin).args(args);
+    cmd.arg("-c")
+        .arg(script)
+        .arg(bin)
+        .args(args)
+        .stdin(std::process::Stdio::from(socket));
     svc.spawn(cmd);
-    drop(inheritable);
 }
 
 fn activated_echo(mode: &str, name: Option<&str>) {

@@ -10,6 +10,8 @@ use std::os::unix::net::UnixListener as StdUnixListener;
 use std::path::Path;
 use std::time::Duration;
 
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
@@ -30,15 +32,29 @@ pub(crate) struct ControlRequest {
 
 /// Binds the control socket at `path`. A socket left by a dead supervisor
 /// is replaced; a live one is left alone and named in the error.
-pub(crate) fn bind(path: &Path, name: &str) -> Result<StdUnixListener, String> {
+pub(crate) fn bind(path: &Path, name: &str) -> Result<(StdUnixListener, ServiceLock), String> {
+    // One supervisor per service: whoever holds the lock may check, replace
+    // and bind the socket, so two racing starts cannot both succeed, nor
+    // can the loser remove the winner's socket.
+    let lock_path = path.with_extension("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
+    let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(lock) => lock,
+        Err((_, Errno::EWOULDBLOCK)) => {
+            return Err(format!("`{name}` is already running{}", live_pid(path)));
+        }
+        Err((_, e)) => return Err(format!("cannot lock {}: {e}", lock_path.display())),
+    };
     match std::os::unix::net::UnixStream::connect(path) {
-        Ok(live) => {
-            let pid =
-                nix::sys::socket::getsockopt(&live, nix::sys::socket::sockopt::PeerCredentials)
-                    .map(|c| c.pid().to_string())
-                    .unwrap_or_else(|_| "unknown".to_owned());
+        Ok(_) => {
             return Err(format!(
-                "`{name}` is already running (pid {pid}), control socket {}",
+                "`{name}` is already running{}, control socket {}",
+                live_pid(path),
                 path.display()
             ));
         }
@@ -62,8 +78,23 @@ pub(crate) fn bind(path: &Path, name: &str) -> Result<StdUnixListener, String> {
             ));
         }
     }
-    StdUnixListener::bind(path)
-        .map_err(|e| format!("cannot create the control socket {}: {e}", path.display()))
+    let listener = StdUnixListener::bind(path)
+        .map_err(|e| format!("cannot create the control socket {}: {e}", path.display()))?;
+    Ok((listener, ServiceLock(lock)))
+}
+
+/// Held for the supervisor's whole life: its service's lock.
+#[derive(Debug)]
+pub(crate) struct ServiceLock(#[allow(dead_code)] Flock<std::fs::File>);
+
+/// ` (pid N)` of the supervisor behind `path`, if one answers.
+fn live_pid(path: &Path) -> String {
+    std::os::unix::net::UnixStream::connect(path)
+        .ok()
+        .and_then(|live| {
+            nix::sys::socket::getsockopt(&live, nix::sys::socket::sockopt::PeerCredentials).ok()
+        })
+        .map_or_else(String::new, |c| format!(" (pid {})", c.pid()))
 }
 
 /// Accepts control connections for ever.

@@ -54,7 +54,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let folder = dir::socket_dir();
     dir::prepare(&folder).unwrap_or_else(|e| fail(1, e));
     let socket_path = folder.join(format!("{}.sock", config.name));
-    let control = server::bind(&socket_path, &config.name).unwrap_or_else(|e| fail(1, e));
+    let (control, _lock) = server::bind(&socket_path, &config.name).unwrap_or_else(|e| fail(1, e));
     let remove_socket = || {
         let _ = std::fs::remove_file(&socket_path);
     };
@@ -89,7 +89,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             address: bound.as_ref().map(|b| b.address.clone()),
         });
         if let Some(bound) = bound {
-            if spec.network == Network::Unix {
+            if spec.network == Network::Unix && bound.bound_here {
                 unix_paths.push(bound.address.clone());
             }
             held.fds.push(bound.fd);
@@ -120,11 +120,13 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             fail(1, format!("cannot handle signals: {e}"))
         });
     }
+    // Read (and take out of the environment) before any program code runs,
+    // so children never see systemd's variables.
+    let notifier = crate::notify::Notifier::from_env().map(std::sync::Arc::new);
     if let Some(init) = config.supervisor_init {
         init();
     }
 
-    let notifier = crate::notify::Notifier::from_env().map(std::sync::Arc::new);
     let argv0 = inv.program_args[0].clone();
     let code = rt.block_on(async {
         if let Some(notifier) = &notifier {
