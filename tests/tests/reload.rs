@@ -327,3 +327,24 @@ fn a_reloaded_binary_keeps_its_own_name() {
     let out = svc.output.wait_for("warming up version 4");
     assert!(out.contains(&format!("argv0={SLOW}")), "{out}");
 }
+
+#[test]
+fn a_sighup_queued_behind_a_reload_reloads_the_new_binary_not_the_old() {
+    let (svc, _addr, _) = start_v1();
+    let slow = svc.spawn_control(SLOW, "reload");
+    svc.output.wait_for("warming up version 4");
+    svc.signal(nix::sys::signal::Signal::SIGHUP);
+    svc.output.wait_for("reload of the serving binary waits");
+    assert!(slow.wait_with_output().unwrap().status.success());
+    // Its turn comes once version 4 serves: version 4 again, not a rollback.
+    svc.output.wait_for_count("warming up version 4", 2);
+    let done = tests::eventually("the SIGHUP reload to finish", || {
+        let s = status(&svc);
+        (s["reloads"] == 2).then_some(s)
+    });
+    assert_eq!(done["child"]["path"], SLOW, "{done}");
+    assert!(
+        !svc.output.text().contains("running version 1 pid=")
+            || svc.output.text().matches("running version 1").count() == 1
+    );
+}

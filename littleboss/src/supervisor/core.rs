@@ -43,6 +43,8 @@ const HEALTHY: Duration = Duration::from_secs(10);
 const ORPHAN_SCAN_DELAY: Duration = Duration::from_millis(200);
 
 type Reply = mpsc::UnboundedSender<Response>;
+/// A binary to start, with the `argv[0]` to give it.
+type Target = (PathBuf, OsString);
 
 /// The listeners the supervisor holds for its whole life.
 #[derive(Debug)]
@@ -70,7 +72,7 @@ pub(crate) struct Supervisor {
     /// A child started but not ready yet.
     starting: Option<Starting>,
     /// Reloads that arrived while a child was starting, in order.
-    queued: VecDeque<(PathBuf, OsString, Option<Reply>)>,
+    queued: VecDeque<(Option<Target>, Option<Reply>)>,
     /// The binary to restart (persist, SIGHUP): the last one that served,
     /// and the `argv[0]` it was started with.
     current_path: PathBuf,
@@ -206,9 +208,9 @@ impl Supervisor {
             // A queued reload that fails at once leaves nothing starting:
             // take the next one straight away.
             while self.starting.is_none()
-                && let Some((path, argv0, reply)) = self.queued.pop_front()
+                && let Some((target, reply)) = self.queued.pop_front()
             {
-                self.reload(path, argv0, reply).await;
+                self.reload(target, reply).await;
             }
         }
     }
@@ -224,7 +226,7 @@ impl Supervisor {
     /// Tells every `stop` waiter the exit code and gives their connections
     /// a moment to write it before the process exits.
     async fn finish(&mut self, code: i32) -> i32 {
-        for (_, _, queued) in self.queued.drain(..) {
+        for (_, queued) in self.queued.drain(..) {
             if let Some(queued) = queued {
                 let _ = queued.send(Response::Error {
                     error: format!("the supervisor exited with code {code}"),
@@ -302,7 +304,7 @@ impl Supervisor {
             Request::Reload { path, argv0 } => {
                 log!("reload requested: {}", path.display());
                 let argv0 = argv0.map_or_else(|| path.clone().into_os_string(), OsString::from);
-                self.reload(path, argv0, Some(reply)).await;
+                self.reload(Some((path, argv0)), Some(reply)).await;
             }
             Request::Stop => {
                 log!("stop requested");
@@ -320,9 +322,8 @@ impl Supervisor {
             }
             Signal::SIGCHLD => {}
             Signal::SIGHUP => {
-                log!("SIGHUP: reloading {}", self.current_path.display());
-                let (path, argv0) = (self.current_path.clone(), self.current_argv0.clone());
-                self.reload(path, argv0, None).await;
+                log!("SIGHUP: reloading the serving binary");
+                self.reload(None, None).await;
             }
             _ if self.signalled => {
                 log!("{signal} again: killing every child now");
@@ -526,7 +527,9 @@ impl Supervisor {
         }
     }
 
-    async fn reload(&mut self, path: PathBuf, argv0: OsString, reply: Option<Reply>) {
+    /// Reloads to `target`, or (`None`, as SIGHUP asks) to whichever binary
+    /// serves when this reload's turn comes.
+    async fn reload(&mut self, target: Option<Target>, reply: Option<Reply>) {
         let refuse = |reply: Option<Reply>, error: String| {
             log!("reload refused: {error}");
             if let Some(reply) = reply {
@@ -540,16 +543,20 @@ impl Supervisor {
             // Wait for the child starting now: its outcome decides what the
             // reload replaces.
             let pid = self.children.get(&starting.id).map_or(0, |c| c.pid);
-            log!(
-                "reload of {} waits for child pid {pid} to finish starting",
-                path.display()
-            );
+            let what = target
+                .as_ref()
+                .map_or("the serving binary".to_owned(), |(p, _)| {
+                    p.display().to_string()
+                });
+            log!("reload of {what} waits for child pid {pid} to finish starting");
             if let Some(reply) = &reply {
                 let _ = reply.send(Response::Waiting { pid });
             }
-            self.queued.push_back((path, argv0, reply));
+            self.queued.push_back((target, reply));
             return;
         }
+        let (path, argv0) =
+            target.unwrap_or_else(|| (self.current_path.clone(), self.current_argv0.clone()));
         if !path.is_absolute() {
             return refuse(
                 reply,
@@ -569,7 +576,7 @@ impl Supervisor {
             stopping.waiters.extend(reply);
             return;
         }
-        for (_, _, queued) in self.queued.drain(..) {
+        for (_, queued) in self.queued.drain(..) {
             if let Some(queued) = queued {
                 let _ = queued.send(Response::Error {
                     error: "the supervisor is stopping".to_owned(),
