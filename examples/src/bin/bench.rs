@@ -94,7 +94,16 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     eprintln!("bench: figures written to {}", args.json.display());
-    if report.reloads.failed_total > 0 {
+    let failed = report.reloads.failed_total
+        + report.reloads.reloads_failed
+        + report
+            .keep_alive_reloads
+            .failed_by_class
+            .values()
+            .sum::<usize>()
+        + report.steady.iter().map(|r| r.failed).sum::<usize>();
+    if failed > 0 {
+        eprintln!("bench: {failed} failures (requests or reloads); see the table");
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
@@ -199,7 +208,14 @@ impl Server {
     fn settle(&self) {
         let pid = self.process.id();
         let deadline = Instant::now() + DEADLINE;
-        while procfs::children(pid) != (1, 0) && Instant::now() < deadline {
+        while procfs::children(pid) != (1, 0) {
+            if Instant::now() > deadline {
+                eprintln!(
+                    "bench: the supervisor still has {:?} (live, zombie) children",
+                    procfs::children(pid)
+                );
+                return;
+            }
             std::thread::sleep(Duration::from_millis(5));
         }
     }
@@ -257,8 +273,9 @@ struct ReloadFigures {
     /// First response by the new child minus its promotion, ms (negative:
     /// it answered before it was promoted, as the processes overlap).
     first_response_after_ready_ms: [f64; 3],
-    /// Longest stretch with no completed request: in a steady-state phase
-    /// (median over phases), and per reload window (median, max), ms.
+    /// Longest stretch with no completed request: in a 2 s steady-state
+    /// phase (median over phases), and from each reload's start to the
+    /// next one's (median, max), ms.
     longest_silence_steady_ms: f64,
     longest_silence_reload_ms: [f64; 2],
 }
@@ -493,15 +510,16 @@ fn reload_figures(
         })
         .collect();
     let times = completions(samples);
+    // Each reload's window runs from its start to the next one's.
+    let ends = reloads
+        .iter()
+        .skip(1)
+        .map(|r| r.began)
+        .chain([Duration::MAX]);
     let silences: Vec<f64> = reloads
         .iter()
-        .map(|r| {
-            longest_silence(
-                &times,
-                r.began,
-                r.began + r.wall + Duration::from_millis(600),
-            )
-        })
+        .zip(ends)
+        .map(|(r, end)| longest_silence(&times, r.began, end))
         .collect();
     ReloadFigures {
         reloads: reloads.len(),
@@ -582,7 +600,12 @@ fn median(values: &[f64]) -> f64 {
     }
     let mut v = values.to_vec();
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    let mid = v.len() / 2;
+    if v.len() % 2 == 0 {
+        (v[mid - 1] + v[mid]) / 2.0
+    } else {
+        v[mid]
+    }
 }
 
 fn machine() -> String {
@@ -692,7 +715,7 @@ impl Report {
         let [sm, sx] = r.longest_silence_reload_ms;
         let _ = writeln!(
             out,
-            "| longest stretch with no request completing: per steady phase (median) / per reload (median / max) ms | {:.2} / {sm:.2} / {sx:.2} |",
+            "| longest stretch with no request completing: per steady phase (median) / from one reload to the next (median / max) ms | {:.2} / {sm:.2} / {sx:.2} |",
             r.longest_silence_steady_ms
         );
         let _ = writeln!(out, "\n### Supervisor footprint\n");
