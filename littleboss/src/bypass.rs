@@ -24,6 +24,7 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
             name: spec.name.clone(),
             network: spec.network,
             fd: b.map(|b| b.fd),
+            taken: false,
         })
         .collect();
     let listeners = Arc::new(Mutex::new(listeners));

@@ -179,6 +179,7 @@ fn adopt(
             name: spec.name.clone(),
             network: entry.network,
             fd,
+            taken: false,
         });
     }
     Ok(listeners)

@@ -18,6 +18,8 @@ pub(crate) struct Listener {
     pub network: Network,
     /// `None` when the listener is off.
     pub fd: Option<OwnedFd>,
+    /// The program has a handle of its own on it.
+    pub taken: bool,
 }
 
 /// The program's handle on littleboss: its listeners, the lameduck signal,
@@ -67,8 +69,7 @@ impl Context {
     }
 
     /// The TCP listener declared as `name`, or `None` when it is off
-    /// (declared as `"tcp:"`, or turned off with `-NAME=`) or once lameduck
-    /// has begun.
+    /// (declared as `"tcp:"`, or turned off with `-NAME=`).
     ///
     /// Each call returns a new handle on the same socket.
     ///
@@ -126,13 +127,13 @@ impl Context {
     }
 
     fn take(&self, name: &str, kind: Kind) -> Option<OwnedFd> {
-        let listeners = self
+        let mut listeners = self
             .inner
             .listeners
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let Some(listener) = listeners.iter().find(|l| l.name == name) else {
-            let declared: Vec<&str> = listeners.iter().map(|l| l.name.as_str()).collect();
+        let declared: Vec<String> = listeners.iter().map(|l| l.name.clone()).collect();
+        let Some(listener) = listeners.iter_mut().find(|l| l.name == name) else {
             panic!(
                 "littleboss: no listener named `{name}` is declared (declared: {})",
                 if declared.is_empty() {
@@ -158,6 +159,7 @@ impl Context {
             );
         }
         let fd = listener.fd.as_ref()?;
+        listener.taken = true;
         Some(fd.try_clone().expect("duplicate a listener fd"))
     }
 

@@ -25,10 +25,12 @@ impl Lameduck {
         (Arc::new(Lameduck { flag, listeners }), rx)
     }
 
-    /// Completes `Context::lameduck` and drops `Context`'s copies of the
-    /// listeners: once the program drops its own, the socket is closed
-    /// here (in bypass mode, new connections are then refused instead of
-    /// queued and reset at exit).
+    /// Completes `Context::lameduck` after dropping `Context`'s copies of
+    /// the listeners the program has taken: once it drops its own, the
+    /// socket is closed here (in bypass mode, new connections are then
+    /// refused instead of queued and reset at exit). A listener not taken
+    /// yet stays available: a program told to stop while still starting
+    /// must not find it gone.
     pub fn begin(&self) {
         // The copies go first: a program that closes its listener the
         // moment lameduck completes must find the socket closed for good.
@@ -37,6 +39,7 @@ impl Lameduck {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .iter_mut()
+            .filter(|l| l.taken)
         {
             listener.fd = None;
         }

@@ -209,14 +209,39 @@ fn two_starts_racing_over_a_stale_socket_leave_exactly_one_controllable() {
         let mut err = String::new();
         std::io::Read::read_to_string(both[loser].stderr.as_mut().unwrap(), &mut err).unwrap();
         assert!(err.contains("`echo_server` is already running"), "{err}");
-        let status = svc.control("status");
-        assert!(
-            status.status.success(),
-            "the winner lost its socket: {}",
-            text(&status)
+        // The loser may give up before the winner has bound its socket.
+        tests::eventually("the winner to answer", || {
+            svc.control("status").status.success().then_some(())
+        });
+        let stop = svc.control("stop");
+        let [a, b] = both;
+        let winner = if loser == 0 { b } else { a };
+        let out = winner.wait_with_output().unwrap();
+        assert_eq!(
+            stop.status.code(),
+            Some(0),
+            "{}\n{}",
+            text(&stop),
+            text(&out)
         );
-        assert_eq!(svc.control("stop").status.code(), Some(0));
-        let winner = &mut both[1 - loser];
-        assert_eq!(winner.wait().unwrap().code(), Some(0));
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     }
+}
+
+#[test]
+fn a_stop_before_main_takes_its_listener_does_not_take_it_away() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_late_listener"));
+    svc.start(&[]);
+    svc.output.wait_for("warming up");
+    svc.ready();
+    let stop = svc.control("stop");
+    assert_eq!(
+        stop.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&stop),
+        svc.output.text()
+    );
+    assert_eq!(svc.wait_exit().code(), Some(0));
+    assert!(svc.output.text().contains("took addr=127.0.0.1:"));
 }
