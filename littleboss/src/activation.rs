@@ -82,7 +82,7 @@ pub(crate) fn from_env() -> Result<Option<Activated>, String> {
         return Ok(None);
     }
     let [pid, fds, names] = [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES].map(std::env::var_os);
-    remove_env(&[LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES]);
+    crate::environ::remove_env(&[LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES]);
     let vars = Vars {
         pid: utf8(LISTEN_PID, &pid)?,
         fds: utf8(LISTEN_FDS, &fds)?,
@@ -293,29 +293,6 @@ unsafe fn adopt(fd: RawFd) -> Result<OwnedFd, String> {
     nix::fcntl::fcntl(&fd, cloexec)
         .map_err(|e| format!("socket activation: fd {}: {e}", fd.as_raw_fd()))?;
     Ok(fd)
-}
-
-/// Removes `vars` from the environment, so that the processes we start do
-/// not take them as their own; only while this process has a single
-/// thread, the condition for doing so soundly (like `child.rs`). With more
-/// threads they stay, which is harmless where they name our pid.
-pub(crate) fn remove_env(vars: &[&str]) {
-    if vars.iter().all(|v| std::env::var_os(v).is_none()) || !single_threaded() {
-        return;
-    }
-    for var in vars {
-        // SAFETY: this process has one thread (just checked in /proc), so
-        // nothing can read the environment while it changes.
-        unsafe { std::env::remove_var(var) };
-    }
-}
-
-/// Whether this process has a single thread.
-fn single_threaded() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .any(|l| l.split_whitespace().eq(["Threads:", "1"]))
-    })
 }
 
 #[cfg(test)]

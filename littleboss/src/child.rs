@@ -26,11 +26,7 @@ pub(crate) fn channel_from_env() -> Option<OwnedFd> {
     // supervisor's pid, so only a direct child of it takes it as its own.
     let parent = nix::unistd::getppid().as_raw();
     let ours = link::parse_env(&value).filter(|(fd, pid)| *fd == link::CHILD_FD && *pid == parent);
-    if single_threaded() {
-        // SAFETY: this process has one thread (just checked in /proc), so
-        // nothing can read the environment while it changes.
-        unsafe { std::env::remove_var(link::ENV_VAR) };
-    }
+    crate::environ::remove_env(&[link::ENV_VAR]);
     ours?;
     // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open.
     let open = unsafe { nix::libc::fcntl(link::CHILD_FD, nix::libc::F_GETFD) } != -1;
@@ -60,15 +56,6 @@ pub(crate) fn channel_from_env() -> Option<OwnedFd> {
     nix::fcntl::fcntl(&fd, cloexec)
         .unwrap_or_else(|e| fail(1, format!("fd {}: {e}", link::CHILD_FD)));
     Some(fd)
-}
-
-/// Whether this process has a single thread. A program that called the
-/// builder after starting threads keeps the (harmless) marker.
-fn single_threaded() -> bool {
-    std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {
-        s.lines()
-            .any(|l| l.split_whitespace().eq(["Threads:", "1"]))
-    })
 }
 
 pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {

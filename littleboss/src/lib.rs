@@ -38,6 +38,7 @@ mod child;
 mod context;
 mod control;
 mod dispatch;
+mod environ;
 mod exit;
 mod fdpass;
 mod flags;

@@ -81,7 +81,7 @@ impl Notifier {
     pub(crate) fn from_env() -> Option<Notifier> {
         let vars = [NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID];
         let [socket, usec, pid] = vars.map(std::env::var_os);
-        crate::activation::remove_env(&vars);
+        crate::environ::remove_env(&vars);
         let our_pid = std::process::id() as i32;
         Notifier::from_values(socket.as_deref(), usec.as_deref(), pid.as_deref(), our_pid)
     }

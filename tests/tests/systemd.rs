@@ -30,15 +30,22 @@ impl Manager {
         }
     }
 
+    /// The next datagram, whatever it is.
+    fn recv_one(&self) -> String {
+        let mut buf = [0u8; 4096];
+        loop {
+            match self.socket.recv(&mut buf) {
+                Ok(n) => return String::from_utf8_lossy(&buf[..n]).into_owned(),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => panic!("no notification within the deadline: {e}"),
+            }
+        }
+    }
+
     /// The next datagram that is not a STATUS= line.
     fn next(&self) -> String {
         loop {
-            let mut buf = [0u8; 4096];
-            let n = self
-                .socket
-                .recv(&mut buf)
-                .expect("a notification within the deadline");
-            let message = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let message = self.recv_one();
             match message.strip_prefix("STATUS=") {
                 Some(status) => self.statuses.borrow_mut().push(status.to_owned()),
                 None => return message,
@@ -50,12 +57,7 @@ impl Manager {
     fn collect_until(&self, until: &str) -> Vec<String> {
         let mut all = Vec::new();
         loop {
-            let mut buf = [0u8; 4096];
-            let n = self
-                .socket
-                .recv(&mut buf)
-                .expect("a notification within the deadline");
-            let message = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let message = self.recv_one();
             let done = message == until;
             all.push(message);
             if done {
@@ -148,13 +150,7 @@ fn notify_reaches_an_abstract_socket_and_the_watchdog_ticks() {
     let seen = manager.collect_until("READY=1");
     assert!(seen.iter().all(|m| m != "STOPPING=1"), "{seen:?}");
     for _ in 0..3 {
-        let mut buf = [0u8; 64];
-        loop {
-            let n = manager.socket.recv(&mut buf).unwrap();
-            if &buf[..n] == b"WATCHDOG=1" {
-                break;
-            }
-        }
+        while manager.recv_one() != "WATCHDOG=1" {}
     }
     assert_eq!(svc.control("stop").status.code(), Some(0));
 }
