@@ -422,6 +422,15 @@ impl Supervisor {
             notifier.ready();
         }
         self.notify_status();
+        self.settle();
+    }
+
+    /// Once one child serves alone, hands back the memory the start or
+    /// reload needed (see `memory`).
+    fn settle(&self) {
+        if self.children.len() <= 1 && self.starting.is_none() {
+            super::memory::release();
+        }
     }
 
     /// A one-line summary for `systemctl status`.
@@ -512,9 +521,7 @@ impl Supervisor {
                 child.pid,
                 describe(status)
             );
-            if self.children.len() <= 1 {
-                release_free_memory();
-            }
+            self.settle();
         }
     }
 
@@ -803,18 +810,6 @@ impl Supervisor {
             last_failure: self.last_failure.clone(),
             listeners: self.held.status.clone(),
         }
-    }
-}
-
-/// Hands the heap's free pages back to the system. A burst of reloads has
-/// several children draining at once, and the allocator would otherwise
-/// keep that high-water mark for the supervisor's whole life.
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free memory to the kernel; it reads
-    // and writes nothing the program owns.
-    unsafe {
-        nix::libc::malloc_trim(0);
     }
 }
 

@@ -6,6 +6,7 @@
 //! child channel. It runs no program code but `supervisor_init`.
 
 mod core;
+mod memory;
 mod orphans;
 mod signals;
 mod spawn;
@@ -123,6 +124,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // Read (and take out of the environment) before any program code runs,
     // so children never see systemd's variables.
     let notifier = crate::notify::Notifier::from_env().map(std::sync::Arc::new);
+    memory::list_mappings();
     if let Some(init) = config.supervisor_init {
         init();
     }
