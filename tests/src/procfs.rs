@@ -8,6 +8,9 @@ use std::fs;
 pub struct Footprint {
     /// Resident set, KiB (includes file pages shared with other processes).
     pub rss_kib: u64,
+    /// The highest resident set since the process started or since
+    /// [`reset_peak`], KiB.
+    pub peak_rss_kib: u64,
     /// Proportional set, KiB (shared pages divided among their users).
     pub pss_kib: u64,
     /// Pages no other process maps, KiB.
@@ -36,6 +39,7 @@ pub fn footprint(pid: u32) -> Option<Footprint> {
     let (children, zombies) = children(pid);
     Some(Footprint {
         rss_kib: field(&rollup, "Rss:"),
+        peak_rss_kib: field(&status, "VmHWM:"),
         pss_kib: field(&rollup, "Pss:"),
         private_kib: field(&rollup, "Private_Clean:") + field(&rollup, "Private_Dirty:"),
         fds: fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count(),
@@ -44,6 +48,14 @@ pub fn footprint(pid: u32) -> Option<Footprint> {
         children,
         zombies,
     })
+}
+
+/// Starts `pid`'s peak resident set afresh from its current one, so the
+/// next [`footprint`] tells the peak since now. Fails without the right to
+/// write the process's `clear_refs` (another user's process).
+pub fn reset_peak(pid: u32) -> std::io::Result<()> {
+    // "5" resets the peak RSS; it leaves the pages' referenced bits alone.
+    fs::write(format!("/proc/{pid}/clear_refs"), "5")
 }
 
 /// User + system CPU time of `pid`, in milliseconds.

@@ -7,16 +7,21 @@
 //! ```
 //!
 //! It builds the `http` example in release, then:
-//! 1. steady state: bypass and supervised, alternating (A/B, B/A, ...), under
-//!    new-connection and keep-alive load: requests/s, latency percentiles,
-//!    the supervised/bypass ratio, and the supervisor's CPU time;
+//! 1. steady state: a bypass and a supervised server run side by side and
+//!    the load alternates between them in short phases (A/B, B/A, ...),
+//!    under new-connection and keep-alive load: requests/s, latency
+//!    percentiles, the supervised/bypass ratio, and the supervisor's CPU
+//!    time. The servers run on one CPU and the load generator on the
+//!    others, so that where the scheduler puts threads does not decide the
+//!    figures;
 //! 2. reloads under new-connection load: every failed request by class,
 //!    latency during reloads against steady state, the `reload` command's
 //!    wall time, when the new child first answered relative to the moment
 //!    the supervisor promoted it, and the longest stretch in which no
 //!    request completed;
-//! 3. the supervisor's footprint (RSS, PSS, private memory, fds, threads,
-//!    CPU, children, zombies) at start and every 100 reloads;
+//! 3. the supervisor's footprint (RSS and its peak since the sample before,
+//!    PSS, private memory, fds, threads, CPU, children, zombies) at start
+//!    and every 100 reloads;
 //! 4. reloads under keep-alive load, with errors per reload.
 //!
 //! It prints a markdown table and writes the figures as JSON.
@@ -31,6 +36,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use examples::load::{Load, Mode, Outcome, Sample, failures, percentiles};
+use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+use nix::unistd::Pid;
 use serde::Serialize;
 use tests::procfs::{self, Footprint};
 
@@ -49,12 +56,12 @@ struct Args {
     /// Concurrent load workers.
     #[arg(long, default_value_t = 16)]
     workers: usize,
-    /// Steady-state rounds (each runs bypass and supervised).
-    #[arg(long, default_value_t = 8)]
+    /// Steady-state rounds per load (each runs bypass and supervised).
+    #[arg(long, default_value_t = 60)]
     rounds: usize,
-    /// Seconds of load per steady-state measurement.
-    #[arg(long, default_value_t = 2)]
-    phase_secs: u64,
+    /// Milliseconds of load per steady-state measurement.
+    #[arg(long, default_value_t = 500)]
+    phase_ms: u64,
     /// Where to write the JSON figures.
     #[arg(long, default_value = "target/reload-bench.json")]
     json: PathBuf,
@@ -78,12 +85,13 @@ fn main() -> ExitCode {
             }
         },
     };
+    let cpus = Cpus::split();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    let report = rt.block_on(run(&args, &http));
+    let report = rt.block_on(run(&args, &http, cpus.as_ref()));
     print!("{}", report.markdown(&args));
     if let Some(dir) = args.json.parent() {
         let _ = std::fs::create_dir_all(dir);
@@ -123,6 +131,60 @@ fn build_http() -> Result<PathBuf, String> {
     Ok(exe.with_file_name("http"))
 }
 
+/// The CPUs the servers run on, and those the load generator runs on.
+///
+/// Left to the scheduler, on a small machine the load generator's and the
+/// server's threads share cores in ever-changing ways, and a phase's
+/// throughput swings by ±25% with where they landed. Pinned apart, each
+/// phase measures the same thing.
+#[derive(Debug, Clone)]
+struct Cpus {
+    server: CpuSet,
+    load: CpuSet,
+    /// "server on CPU 1, load on CPU 0", for the report.
+    description: String,
+}
+
+impl Cpus {
+    /// Gives the servers the last CPU this process may use and keeps the
+    /// others for itself (and every thread it starts from now on). `None`
+    /// on a single CPU.
+    fn split() -> Option<Cpus> {
+        let all = sched_getaffinity(Pid::from_raw(0)).ok()?;
+        let usable: Vec<usize> = (0..CpuSet::count())
+            .filter(|&c| all.is_set(c).unwrap_or(false))
+            .collect();
+        let (&server_cpu, load_cpus) = usable.split_last()?;
+        if load_cpus.is_empty() {
+            return None;
+        }
+        let mut server = CpuSet::new();
+        server.set(server_cpu).ok()?;
+        let mut load = CpuSet::new();
+        for &c in load_cpus {
+            load.set(c).ok()?;
+        }
+        sched_setaffinity(Pid::from_raw(0), &load).ok()?;
+        Some(Cpus {
+            server,
+            load,
+            description: format!(
+                "servers on CPU {server_cpu}, load generator on CPUs {load_cpus:?}"
+            ),
+        })
+    }
+
+    /// Runs `f` (which starts a server) with this thread on the servers'
+    /// CPU, so that the process it starts inherits that CPU.
+    fn on_server_cpu<T>(cpus: Option<&Cpus>, f: impl FnOnce() -> T) -> T {
+        let Some(cpus) = cpus else { return f() };
+        let _ = sched_setaffinity(Pid::from_raw(0), &cpus.server);
+        let out = f();
+        let _ = sched_setaffinity(Pid::from_raw(0), &cpus.load);
+        out
+    }
+}
+
 /// A running http example, bypass or supervised, with its stderr lines
 /// timestamped as they arrive.
 struct Server {
@@ -131,10 +193,11 @@ struct Server {
     dir: PathBuf,
     log: Arc<Mutex<Vec<(Duration, String)>>>,
     http: PathBuf,
+    supervised: bool,
 }
 
 impl Server {
-    fn start(http: &Path, supervised: bool, epoch: Instant) -> Server {
+    fn start(http: &Path, supervised: bool, epoch: Instant, cpus: Option<&Cpus>) -> Server {
         let dir = std::env::temp_dir().join(format!(
             "littleboss-bench-{}-{}",
             std::process::id(),
@@ -149,7 +212,8 @@ impl Server {
         if supervised {
             cmd.arg("-littleboss=start");
         }
-        let mut process = cmd.spawn().expect("start the http example");
+        let mut process =
+            Cpus::on_server_cpu(cpus, || cmd.spawn()).expect("start the http example");
         let log = Arc::new(Mutex::new(Vec::new()));
         let lines = log.clone();
         let stderr = process.stderr.take().expect("piped");
@@ -164,6 +228,7 @@ impl Server {
             dir,
             log,
             http: http.to_owned(),
+            supervised,
         };
         let line = server.wait_line(|l| l.contains("serving http://"));
         let rest = &line[line.find("serving http://").unwrap() + 15..];
@@ -220,8 +285,8 @@ impl Server {
         }
     }
 
-    fn stop(mut self, supervised: bool) {
-        if supervised {
+    fn stop(mut self) {
+        if self.supervised {
             self.control("stop");
         } else {
             let _ = Command::new("kill")
@@ -288,43 +353,46 @@ struct KeepAliveFigures {
     failed_per_reload: f64,
 }
 
-/// Per (load, mode): requests/s per round, all samples, supervisor CPU ms/s per round.
-type Pooled = (Vec<f64>, Vec<Sample>, Vec<f64>);
+/// Per (load, mode): requests/s per round, all samples, and the server
+/// process's CPU time and seconds under load, summed (a phase is too short
+/// for the 10 ms CPU clock on its own).
+type Pooled = (Vec<f64>, Vec<Sample>, (u64, f64));
 
-async fn run(args: &Args, http: &Path) -> Report {
+async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     let epoch = Instant::now();
     let mut report = Report {
         command: std::env::args().collect::<Vec<_>>().join(" "),
-        machine: machine(),
+        machine: machine(cpus),
         ..Report::default()
     };
 
-    // 1. Steady state, alternating bypass and supervised.
+    // 1. Steady state. Both servers run side by side from the start and
+    // the load alternates between them in short phases (bypass first in
+    // even rounds, supervised first in odd ones), so the machine's drift
+    // falls on both alike and adjacent phases pair up.
     let mut pooled: BTreeMap<(u8, bool), Pooled> = BTreeMap::new();
     // Longest silence within each supervised new-connection phase.
     let mut steady_silences = Vec::new();
-    for round in 0..args.rounds {
-        let order = if round % 2 == 0 {
-            [false, true]
-        } else {
-            [true, false]
-        };
-        for supervised in order {
-            let server = Server::start(http, supervised, epoch);
-            for (i, mode) in [Mode::NewConnection, Mode::KeepAlive]
-                .into_iter()
-                .enumerate()
-            {
+    let servers = [
+        Server::start(http, false, epoch, cpus),
+        Server::start(http, true, epoch, cpus),
+    ];
+    let phase = Duration::from_millis(args.phase_ms);
+    for (i, mode) in [Mode::NewConnection, Mode::KeepAlive]
+        .into_iter()
+        .enumerate()
+    {
+        // A phase each to warm up (connections, caches), not counted.
+        for server in &servers {
+            load(args, server.addr, mode, epoch, phase).await;
+        }
+        for round in 0..args.rounds {
+            let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for server in order.map(|k| &servers[k]) {
+                let supervised = server.supervised;
                 let cpu_before = procfs::cpu_ms(server.process.id()).unwrap_or(0);
                 let began = Instant::now();
-                let samples = load(
-                    args,
-                    server.addr,
-                    mode,
-                    epoch,
-                    Duration::from_secs(args.phase_secs),
-                )
-                .await;
+                let samples = load(args, server.addr, mode, epoch, phase).await;
                 let secs = began.elapsed().as_secs_f64();
                 let cpu = procfs::cpu_ms(server.process.id()).unwrap_or(0) - cpu_before;
                 let ok = samples
@@ -341,10 +409,13 @@ async fn run(args: &Args, http: &Path) -> Report {
                 let entry = pooled.entry((i as u8, supervised)).or_default();
                 entry.0.push(ok as f64 / secs);
                 entry.1.extend(samples);
-                entry.2.push(cpu as f64 / secs);
+                entry.2.0 += cpu;
+                entry.2.1 += secs;
             }
-            server.stop(supervised);
         }
+    }
+    for server in servers {
+        server.stop();
     }
     let mut steady_new_connection_supervised = Vec::new();
     for ((i, supervised), (rps, samples, cpu)) in pooled {
@@ -362,7 +433,7 @@ async fn run(args: &Args, http: &Path) -> Report {
             p99_us: p99,
             p999_us: p999,
             failed: failures(&samples).values().sum(),
-            supervisor_cpu_ms_per_s: supervised.then(|| median(&cpu)),
+            supervisor_cpu_ms_per_s: supervised.then(|| cpu.0 as f64 / cpu.1),
         });
     }
     // Each round measures both modes back to back: the median of those
@@ -387,12 +458,14 @@ async fn run(args: &Args, http: &Path) -> Report {
     report.ratio_keep_alive = ratio(Mode::KeepAlive);
 
     // 2 and 3. Reloads under new-connection load, with footprint samples.
-    let server = Arc::new(Server::start(http, true, epoch));
+    let server = Arc::new(Server::start(http, true, epoch, cpus));
     let supervisor = server.process.id();
     server.settle();
     report
         .footprint
         .push((0, procfs::footprint(supervisor).unwrap_or_default()));
+    // From here on, each sample's peak covers the reloads since the last.
+    let _ = procfs::reset_peak(supervisor);
     let running = Load {
         addr: server.addr,
         mode: Mode::NewConnection,
@@ -415,6 +488,7 @@ async fn run(args: &Args, http: &Path) -> Report {
             report
                 .footprint
                 .push((i, procfs::footprint(supervisor).unwrap_or_default()));
+            let _ = procfs::reset_peak(supervisor);
         }
         tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
     }
@@ -449,7 +523,7 @@ async fn run(args: &Args, http: &Path) -> Report {
         failed_by_class: failed,
     };
     match Arc::try_unwrap(server) {
-        Ok(server) => server.stop(true),
+        Ok(server) => server.stop(),
         Err(_) => unreachable!("no other handle on the server is left"),
     }
     report
@@ -608,9 +682,13 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
+fn machine(cpus: Option<&Cpus>) -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cores = cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    let cpu = Some(&cpuinfo)
         .and_then(|c| {
             c.lines().find_map(|l| {
                 l.strip_prefix("model name")
@@ -619,11 +697,8 @@ fn machine() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".to_owned());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    format!(
-        "{} cores, {cpu}, Linux {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        kernel.trim()
-    )
+    let pinning = cpus.map_or("not pinned".to_owned(), |c| c.description.clone());
+    format!("{cores} cores, {cpu}, Linux {}; {pinning}", kernel.trim())
 }
 
 impl Report {
@@ -635,8 +710,8 @@ impl Report {
         let _ = writeln!(out, "`{}`  \n{}\n", self.command, self.machine);
         let _ = writeln!(
             out,
-            "### Steady state: {} rounds x {} s, bypass and supervised alternating, {} workers\n",
-            args.rounds, args.phase_secs, args.workers
+            "### Steady state: {} rounds x {} ms per load, bypass and supervised alternating, {} workers\n",
+            args.rounds, args.phase_ms, args.workers
         );
         let _ = writeln!(
             out,
@@ -721,14 +796,15 @@ impl Report {
         let _ = writeln!(out, "\n### Supervisor footprint\n");
         let _ = writeln!(
             out,
-            "| after reloads | RSS KiB | PSS KiB | private KiB | fds | threads | CPU ms | children | zombies |"
+            "| after reloads | RSS KiB | peak RSS since the row before, KiB | PSS KiB | private KiB | fds | threads | CPU ms | children | zombies |"
         );
-        let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (n, f) in &self.footprint {
             let _ = writeln!(
                 out,
-                "| {n} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {n} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 f.rss_kib,
+                f.peak_rss_kib,
                 f.pss_kib,
                 f.private_kib,
                 f.fds,
