@@ -72,6 +72,9 @@ struct Args {
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const DEADLINE: Duration = Duration::from_secs(30);
+/// A littleboss supervisor hands back memory after a second of quiet; the
+/// footprint is sampled after that, with some margin.
+const SUPERVISOR_REST: Duration = Duration::from_millis(1500);
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -269,7 +272,8 @@ impl Server {
     }
 
     /// Waits until the supervisor has exactly one child (old ones drained
-    /// and reaped).
+    /// and reaped), then for the supervisor to hand back the memory it
+    /// needed, as it does after a second of quiet.
     fn settle(&self) {
         let pid = self.process.id();
         let deadline = Instant::now() + DEADLINE;
@@ -283,6 +287,7 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
+        std::thread::sleep(SUPERVISOR_REST);
     }
 
     fn stop(mut self) {

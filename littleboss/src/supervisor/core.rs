@@ -41,6 +41,9 @@ const RESTART_MAX: Duration = Duration::from_secs(30);
 const HEALTHY: Duration = Duration::from_secs(10);
 /// How long an orphan's zombie may wait to be reaped.
 const ORPHAN_SCAN_DELAY: Duration = Duration::from_millis(200);
+/// How long one child must serve alone, with nothing happening, before the
+/// supervisor hands back memory.
+pub(crate) const REST: Duration = Duration::from_secs(1);
 
 type Reply = mpsc::UnboundedSender<Response>;
 /// A binary to start, with the `argv[0]` to give it.
@@ -91,6 +94,8 @@ pub(crate) struct Supervisor {
     restart: Option<Timer>,
     /// The pending scan for orphaned descendants to reap.
     orphan_scan: Option<Timer>,
+    /// The pending release of memory, once quiet for `REST`.
+    rest: Option<Timer>,
     stopping: Option<Stopping>,
     /// SIGTERM or SIGINT came once: the next one kills.
     signalled: bool,
@@ -183,6 +188,7 @@ impl Supervisor {
             restarts: VecDeque::new(),
             restart: None,
             orphan_scan: None,
+            rest: None,
             stopping: None,
             signalled: false,
             exiting: None,
@@ -201,10 +207,17 @@ impl Supervisor {
             if let Some(code) = self.done() {
                 return self.finish(code).await;
             }
-            tokio::select! {
-                Some(event) = events.recv() => self.on_event(event).await,
-                Some(request) = control.recv() => self.on_control(request).await,
-            }
+            let rested = tokio::select! {
+                Some(event) = events.recv() => {
+                    let rested = matches!(event, Event::Rest);
+                    self.on_event(event).await;
+                    rested
+                }
+                Some(request) = control.recv() => {
+                    self.on_control(request).await;
+                    false
+                }
+            };
             // A queued reload that fails at once leaves nothing starting:
             // take the next one straight away.
             while self.starting.is_none()
@@ -212,7 +225,18 @@ impl Supervisor {
             {
                 self.reload(target, reply).await;
             }
+            if !rested {
+                self.rest_later();
+            }
         }
+    }
+
+    /// Once one child serves alone and nothing has happened for `REST`,
+    /// hands back the memory the last start, reload or request needed (see
+    /// `memory`). Any event before then starts the wait over.
+    fn rest_later(&mut self) {
+        let alone = self.children.len() <= 1 && self.starting.is_none();
+        self.rest = alone.then(|| self.after(REST, Event::Rest));
     }
 
     /// The exit code, once stopping or exiting and every child is reaped.
@@ -279,6 +303,10 @@ impl Supervisor {
                 if idle && self.stopping.is_none() && self.exiting.is_none() {
                     self.start(path, Why::Fallback).await;
                 }
+            }
+            Event::Rest => {
+                self.rest = None;
+                super::memory::release();
             }
             Event::ReapOrphans => {
                 self.orphan_scan = None;
@@ -422,15 +450,6 @@ impl Supervisor {
             notifier.ready();
         }
         self.notify_status();
-        self.settle();
-    }
-
-    /// Once one child serves alone, hands back the memory the start or
-    /// reload needed (see `memory`).
-    fn settle(&self) {
-        if self.children.len() <= 1 && self.starting.is_none() {
-            super::memory::release();
-        }
     }
 
     /// A one-line summary for `systemctl status`.
@@ -521,7 +540,6 @@ impl Supervisor {
                 child.pid,
                 describe(status)
             );
-            self.settle();
         }
     }
 

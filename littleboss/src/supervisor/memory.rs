@@ -4,7 +4,8 @@
 //! that binary's code and libc's: the dynamic linker, argument parsing and
 //! the runtime's start-up touch code all over them, and the kernel maps 64
 //! KiB around every page a fault brings in. Between reloads the supervisor
-//! runs almost none of it. So once one child serves alone, it hands back:
+//! runs almost none of it. So once one child has served alone for a
+//! second with nothing else happening (`REST`), it hands back:
 //!
 //! - the heap's free pages (`malloc_trim`), since a burst of reloads has
 //!   several children draining at once;

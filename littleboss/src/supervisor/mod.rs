@@ -45,6 +45,8 @@ pub(crate) enum Event {
     Restart,
     /// Reap orphaned descendants now.
     ReapOrphans,
+    /// Nothing has happened for a while: hand back unused memory.
+    Rest,
     /// Start this (rolled-back) binary if nothing serves.
     Fallback(std::path::PathBuf),
 }
