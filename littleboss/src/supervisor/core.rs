@@ -94,8 +94,11 @@ pub(crate) struct Supervisor {
     restart: Option<Timer>,
     /// The pending scan for orphaned descendants to reap.
     orphan_scan: Option<Timer>,
-    /// The pending release of memory, once quiet for `REST`.
-    rest: Option<Timer>,
+    /// The pending release of memory, once quiet for `REST`, and the
+    /// number its event carries (an event already sent when the timer was
+    /// replaced carries an older one and is ignored).
+    rest: Option<(Timer, u64)>,
+    rests: u64,
     stopping: Option<Stopping>,
     /// SIGTERM or SIGINT came once: the next one kills.
     signalled: bool,
@@ -189,6 +192,7 @@ impl Supervisor {
             restart: None,
             orphan_scan: None,
             rest: None,
+            rests: 0,
             stopping: None,
             signalled: false,
             exiting: None,
@@ -209,7 +213,7 @@ impl Supervisor {
             }
             let rested = tokio::select! {
                 Some(event) = events.recv() => {
-                    let rested = matches!(event, Event::Rest);
+                    let rested = matches!(event, Event::Rest(_));
                     self.on_event(event).await;
                     rested
                 }
@@ -235,8 +239,19 @@ impl Supervisor {
     /// hands back the memory the last start, reload or request needed (see
     /// `memory`). Any event before then starts the wait over.
     fn rest_later(&mut self) {
-        let alone = self.children.len() <= 1 && self.starting.is_none();
-        self.rest = alone.then(|| self.after(REST, Event::Rest));
+        self.rests += 1;
+        self.rest = self
+            .serving_alone()
+            .then(|| (self.after(REST, Event::Rest(self.rests)), self.rests));
+    }
+
+    /// One child serves and nothing else is under way.
+    fn serving_alone(&self) -> bool {
+        self.serving.is_some()
+            && self.children.len() == 1
+            && self.starting.is_none()
+            && self.stopping.is_none()
+            && self.exiting.is_none()
     }
 
     /// The exit code, once stopping or exiting and every child is reaped.
@@ -304,9 +319,13 @@ impl Supervisor {
                     self.start(path, Why::Fallback).await;
                 }
             }
-            Event::Rest => {
-                self.rest = None;
-                super::memory::release();
+            Event::Rest(number) => {
+                if self.rest.as_ref().is_some_and(|(_, n)| *n == number) {
+                    self.rest = None;
+                    if self.serving_alone() {
+                        super::memory::release();
+                    }
+                }
             }
             Event::ReapOrphans => {
                 self.orphan_scan = None;

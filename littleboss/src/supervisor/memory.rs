@@ -13,10 +13,10 @@
 //!   with (`MADV_DONTNEED`): the code it goes on running faults back in,
 //!   the rest stays out.
 //!
-//! Unmapping code frees little on the machine by itself: the pages stay in
-//! the page cache, shared with the child that runs the same binary. What it
-//! changes is that the supervisor's RSS says what it really uses, and that
-//! start-up code nobody runs any more becomes reclaimable.
+//! Dropping page-table entries frees little on the machine by itself: the
+//! pages stay in the page cache, shared with the child that runs the same
+//! binary. What it changes is that the supervisor's RSS says what it really
+//! uses, and that start-up code nobody runs any more becomes reclaimable.
 
 use std::ptr::NonNull;
 use std::sync::OnceLock;
@@ -48,22 +48,36 @@ fn droppable_now() -> Vec<FileMapping> {
 }
 
 /// Picks from `/proc/self/smaps` text the private, read-only mappings of a
-/// file that hold no anonymous pages. A relocated (RELRO) segment is
-/// read-only too but holds copied pages: dropping those would undo the
-/// relocations, so the `Anonymous:` line must say 0.
+/// file that hold no copied pages. A relocated (RELRO) segment is read-only
+/// too but holds copied pages: dropping those would undo the relocations.
+/// A copied page shows under `Anonymous:` while in memory and under `Swap:`
+/// once swapped out, so both must say 0.
 fn parse_smaps(smaps: &str) -> Vec<FileMapping> {
     let mut found = Vec::new();
-    let mut candidate: Option<FileMapping> = None;
+    // The candidate being read, and how many of its two counts said 0.
+    let mut candidate: Option<(FileMapping, u8)> = None;
+    let mut settle = |candidate: Option<(FileMapping, u8)>| {
+        if let Some((mapping, 2)) = candidate {
+            found.push(mapping);
+        }
+    };
     for line in smaps.lines() {
         if let Some(mapping) = header(line) {
-            candidate = mapping;
-        } else if let Some(kb) = line.strip_prefix("Anonymous:") {
-            let untouched = kb.trim().strip_suffix("kB").map(str::trim) == Some("0");
-            if let Some(mapping) = candidate.take().filter(|_| untouched) {
-                found.push(mapping);
+            settle(candidate.take());
+            candidate = mapping.map(|m| (m, 0));
+        } else if let Some((_, zeros)) = &mut candidate {
+            let count = line
+                .strip_prefix("Anonymous:")
+                .or_else(|| line.strip_prefix("Swap:"));
+            match count.map(|kb| kb.trim().strip_suffix("kB").map(str::trim)) {
+                Some(Some("0")) => *zeros += 1,
+                // Copied pages, or a line we cannot read: leave it alone.
+                Some(_) => candidate = None,
+                None => {}
             }
         }
     }
+    settle(candidate);
     found
 }
 
@@ -93,27 +107,28 @@ fn header(line: &str) -> Option<Option<FileMapping>> {
 /// Hands back what the supervisor holds but does not use: free heap pages,
 /// and its page-table entries for the mappings [`list_mappings`] found.
 pub(crate) fn release() {
+    if let Some(at_start) = AT_START.get() {
+        // Checked afresh: a mapping that has gained copied pages since (a
+        // debugger's breakpoint, say) is left alone.
+        for mapping in droppable_now().iter().filter(|m| at_start.contains(m)) {
+            let Some(start) = NonNull::new(mapping.start as *mut std::ffi::c_void) else {
+                continue;
+            };
+            let dont_need = nix::sys::mman::MmapAdvise::MADV_DONTNEED;
+            // SAFETY: the range is a whole private, read-only file mapping
+            // that held no copied pages, in memory or swapped out, just now,
+            // and no code of ours writes to a read-only mapping in between;
+            // dropping its pages only makes the next access fault them back,
+            // identical, from the file.
+            let _ = unsafe { nix::sys::mman::madvise(start, mapping.len, dont_need) };
+        }
+    }
+    // Last, so that it also returns what reading smaps took.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free memory to the kernel; it reads
     // and writes nothing the program owns.
     unsafe {
         nix::libc::malloc_trim(0);
-    }
-    let Some(at_start) = AT_START.get() else {
-        return;
-    };
-    // Checked afresh: a mapping that has gained copied pages since (a
-    // debugger's breakpoint, say) is left alone.
-    for mapping in droppable_now().iter().filter(|m| at_start.contains(m)) {
-        let Some(start) = NonNull::new(mapping.start as *mut std::ffi::c_void) else {
-            continue;
-        };
-        let dont_need = nix::sys::mman::MmapAdvise::MADV_DONTNEED;
-        // SAFETY: the range is a whole private, read-only file mapping that
-        // held no copied pages just now, and no code of ours writes to a
-        // read-only mapping in between; dropping its pages only makes the next
-        // access fault them back, identical, from the file.
-        let _ = unsafe { nix::sys::mman::madvise(start, mapping.len, dont_need) };
     }
 }
 
@@ -125,24 +140,40 @@ mod tests {
 5600aa000000-5600aa100000 r--p 00000000 08:01 123 /usr/bin/prog
 Size:               1024 kB
 Anonymous:             0 kB
-5600aa100000-5600aa400000 r-xp 00100000 08:01 123 /usr/bin/prog
+Swap:                  0 kB
+5600aa100000-5600aa400000 r-xp 00100000 08:01 123 /usr/bin/prog (deleted)
 Size:               3072 kB
 Anonymous:             0 kB
+Swap:                  0 kB
+VmFlags: rd ex mr mw me
 5600aa400000-5600aa420000 r--p 00400000 08:01 123 /usr/bin/prog
 Size:                128 kB
 Anonymous:           128 kB
-5600aa420000-5600aa421000 rw-p 00420000 08:01 123 /usr/bin/prog
+Swap:                  0 kB
+5600aa420000-5600aa430000 r--p 00420000 08:01 77 /usr/lib/libfoo.so
+Anonymous:             0 kB
+Swap:                 64 kB
+5600aa430000-5600aa431000 r--p 00430000 08:01 78 /usr/lib/libbar.so
+Anonymous:             0 kB
+5600aa440000-5600aa441000 rw-p 00420000 08:01 123 /usr/bin/prog
 Anonymous:             4 kB
+Swap:                  0 kB
 5600ab000000-5600ab021000 rw-p 00000000 00:00 0 [heap]
 Anonymous:            16 kB
+Swap:                  0 kB
 7f0000000000-7f0000010000 r--s 00000000 08:01 9 /dev/shm/x
 Anonymous:             0 kB
+Swap:                  0 kB
 7fff00000000-7fff00001000 r-xp 00000000 00:00 0 [vdso]
 Anonymous:             0 kB
+Swap:                  0 kB
 ";
 
     #[test]
     fn picks_read_only_private_file_mappings_without_copied_pages() {
+        // Not the RELRO segment (copied pages), the library whose copied
+        // pages are swapped out, the one whose Swap line is missing, the
+        // writable, shared and pathless ones.
         assert_eq!(
             parse_smaps(SMAPS),
             vec![

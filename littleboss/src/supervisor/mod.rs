@@ -45,8 +45,9 @@ pub(crate) enum Event {
     Restart,
     /// Reap orphaned descendants now.
     ReapOrphans,
-    /// Nothing has happened for a while: hand back unused memory.
-    Rest,
+    /// Nothing has happened for a while: hand back unused memory (the
+    /// number tells a stale event from the awaited one).
+    Rest(u64),
     /// Start this (rolled-back) binary if nothing serves.
     Fallback(std::path::PathBuf),
 }
