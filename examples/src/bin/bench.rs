@@ -72,9 +72,10 @@ struct Args {
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const DEADLINE: Duration = Duration::from_secs(30);
-/// A littleboss supervisor hands back memory after a second of quiet; the
-/// footprint is sampled after that, with some margin.
-const SUPERVISOR_REST: Duration = Duration::from_millis(1500);
+/// A littleboss supervisor hands back memory after a second of quiet (its
+/// orphan scan, 200 ms after a child's exit, counts as activity); the
+/// footprint is sampled after that, with a margin.
+const SUPERVISOR_REST: Duration = Duration::from_millis(2500);
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -172,7 +173,8 @@ impl Cpus {
             server,
             load,
             description: format!(
-                "servers on CPU {server_cpu}, load generator on CPUs {load_cpus:?}"
+                "{} usable CPUs; servers on CPU {server_cpu}, load generator on CPUs {load_cpus:?}",
+                usable.len()
             ),
         })
     }
@@ -181,9 +183,11 @@ impl Cpus {
     /// CPU, so that the process it starts inherits that CPU.
     fn on_server_cpu<T>(cpus: Option<&Cpus>, f: impl FnOnce() -> T) -> T {
         let Some(cpus) = cpus else { return f() };
-        let _ = sched_setaffinity(Pid::from_raw(0), &cpus.server);
+        // The report says the servers are pinned: failing here must not
+        // leave that untrue.
+        sched_setaffinity(Pid::from_raw(0), &cpus.server).expect("pin to the servers' CPU");
         let out = f();
-        let _ = sched_setaffinity(Pid::from_raw(0), &cpus.load);
+        sched_setaffinity(Pid::from_raw(0), &cpus.load).expect("pin back to the load CPUs");
         out
     }
 }
@@ -197,6 +201,8 @@ struct Server {
     log: Arc<Mutex<Vec<(Duration, String)>>>,
     http: PathBuf,
     supervised: bool,
+    /// The process that serves: the first child, when supervised.
+    serving_pid: u32,
 }
 
 impl Server {
@@ -232,8 +238,15 @@ impl Server {
             log,
             http: http.to_owned(),
             supervised,
+            serving_pid: 0,
         };
         let line = server.wait_line(|l| l.contains("serving http://"));
+        // "http: pid N serving http://ADDR/"
+        server.serving_pid = line
+            .split_whitespace()
+            .nth(2)
+            .and_then(|pid| pid.parse().ok())
+            .expect("the http example names its pid");
         let rest = &line[line.find("serving http://").unwrap() + 15..];
         server.addr = rest[..rest.find('/').unwrap()].parse().expect("an address");
         if supervised {
@@ -325,6 +338,10 @@ struct SteadyRow {
     p99_us: u64,
     p999_us: u64,
     failed: usize,
+    /// CPU time of the process that serves (the child, when supervised)
+    /// per second of load: near 1000 on one CPU, the server is the
+    /// bottleneck, as it must be for the ratio to mean anything.
+    serving_cpu_ms_per_s: f64,
     /// Supervisor CPU time per second of load (supervised only).
     supervisor_cpu_ms_per_s: Option<f64>,
 }
@@ -358,10 +375,18 @@ struct KeepAliveFigures {
     failed_per_reload: f64,
 }
 
-/// Per (load, mode): requests/s per round, all samples, and the server
-/// process's CPU time and seconds under load, summed (a phase is too short
-/// for the 10 ms CPU clock on its own).
-type Pooled = (Vec<f64>, Vec<Sample>, (u64, f64));
+/// Per (load, mode), over its rounds.
+#[derive(Default)]
+struct Pooled {
+    rps: Vec<f64>,
+    samples: Vec<Sample>,
+    /// CPU ms of the process that serves and of the supervisor, and the
+    /// seconds under load, summed: a phase alone is too short for the
+    /// 10 ms CPU clock.
+    serving_cpu_ms: u64,
+    supervisor_cpu_ms: u64,
+    secs: f64,
+}
 
 async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     let epoch = Instant::now();
@@ -395,11 +420,15 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
             let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
             for server in order.map(|k| &servers[k]) {
                 let supervised = server.supervised;
-                let cpu_before = procfs::cpu_ms(server.process.id()).unwrap_or(0);
+                let cpu = || {
+                    let ms = |pid| procfs::cpu_ms(pid).unwrap_or(0);
+                    (ms(server.serving_pid), ms(server.process.id()))
+                };
+                let cpu_before = cpu();
                 let began = Instant::now();
                 let samples = load(args, server.addr, mode, epoch, phase).await;
                 let secs = began.elapsed().as_secs_f64();
-                let cpu = procfs::cpu_ms(server.process.id()).unwrap_or(0) - cpu_before;
+                let cpu_after = cpu();
                 let ok = samples
                     .iter()
                     .filter(|s| s.outcome.failure().is_none())
@@ -412,10 +441,11 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
                     ));
                 }
                 let entry = pooled.entry((i as u8, supervised)).or_default();
-                entry.0.push(ok as f64 / secs);
-                entry.1.extend(samples);
-                entry.2.0 += cpu;
-                entry.2.1 += secs;
+                entry.rps.push(ok as f64 / secs);
+                entry.samples.extend(samples);
+                entry.serving_cpu_ms += cpu_after.0 - cpu_before.0;
+                entry.supervisor_cpu_ms += cpu_after.1 - cpu_before.1;
+                entry.secs += secs;
             }
         }
     }
@@ -423,11 +453,13 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
         server.stop();
     }
     let mut steady_new_connection_supervised = Vec::new();
-    for ((i, supervised), (rps, samples, cpu)) in pooled {
-        let (p50, p99, p999, _) = percentiles(&samples);
+    for ((i, supervised), pooled) in pooled {
+        let Pooled { rps, samples, .. } = &pooled;
+        let (rps, samples) = (rps.clone(), samples.as_slice());
+        let (p50, p99, p999, _) = percentiles(samples);
         let mode = [Mode::NewConnection, Mode::KeepAlive][i as usize];
         if mode == Mode::NewConnection && supervised {
-            steady_new_connection_supervised = samples.clone();
+            steady_new_connection_supervised = samples.to_vec();
         }
         report.steady.push(SteadyRow {
             load: mode,
@@ -437,8 +469,10 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
             p50_us: p50,
             p99_us: p99,
             p999_us: p999,
-            failed: failures(&samples).values().sum(),
-            supervisor_cpu_ms_per_s: supervised.then(|| cpu.0 as f64 / cpu.1),
+            failed: failures(samples).values().sum(),
+            serving_cpu_ms_per_s: pooled.serving_cpu_ms as f64 / pooled.secs,
+            supervisor_cpu_ms_per_s: supervised
+                .then(|| pooled.supervisor_cpu_ms as f64 / pooled.secs),
         });
     }
     // Each round measures both modes back to back: the median of those
@@ -470,7 +504,7 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
         .footprint
         .push((0, procfs::footprint(supervisor).unwrap_or_default()));
     // From here on, each sample's peak covers the reloads since the last.
-    let _ = procfs::reset_peak(supervisor);
+    reset_peak(supervisor);
     let running = Load {
         addr: server.addr,
         mode: Mode::NewConnection,
@@ -493,7 +527,7 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
             report
                 .footprint
                 .push((i, procfs::footprint(supervisor).unwrap_or_default()));
-            let _ = procfs::reset_peak(supervisor);
+            reset_peak(supervisor);
         }
         tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
     }
@@ -532,6 +566,16 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
         Err(_) => unreachable!("no other handle on the server is left"),
     }
     report
+}
+
+/// Restarts the supervisor's peak RSS; without the right to, says the
+/// column will show the peak since start instead.
+fn reset_peak(pid: u32) {
+    if let Err(e) = procfs::reset_peak(pid) {
+        eprintln!(
+            "bench: cannot reset the supervisor's peak RSS ({e}): that column is the peak since start"
+        );
+    }
 }
 
 /// One `http -littleboss=reload`, timed.
@@ -689,10 +733,6 @@ fn median(values: &[f64]) -> f64 {
 
 fn machine(cpus: Option<&Cpus>) -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cores = cpuinfo
-        .lines()
-        .filter(|l| l.starts_with("processor"))
-        .count();
     let cpu = Some(&cpuinfo)
         .and_then(|c| {
             c.lines().find_map(|l| {
@@ -702,8 +742,14 @@ fn machine(cpus: Option<&Cpus>) -> String {
         })
         .unwrap_or_else(|| "unknown CPU".to_owned());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let pinning = cpus.map_or("not pinned".to_owned(), |c| c.description.clone());
-    format!("{cores} cores, {cpu}, Linux {}; {pinning}", kernel.trim())
+    let pinning = cpus.map_or_else(
+        || {
+            let usable = std::thread::available_parallelism().map_or(0, |n| n.get());
+            format!("{usable} usable CPU, not pinned")
+        },
+        |c| c.description.clone(),
+    );
+    format!("{cpu}, Linux {}; {pinning}", kernel.trim())
 }
 
 impl Report {
@@ -720,9 +766,9 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "| load | mode | req/s (median) | p50 ms | p99 ms | p99.9 ms | failed | supervisor CPU ms/s |"
+            "| load | mode | req/s (median) | p50 ms | p99 ms | p99.9 ms | failed | server CPU ms/s | supervisor CPU ms/s |"
         );
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
         for row in &self.steady {
             let load = match row.load {
                 Mode::NewConnection => "new connection",
@@ -730,7 +776,7 @@ impl Report {
             };
             let _ = writeln!(
                 out,
-                "| {load} | {} | {:.0} | {} | {} | {} | {} | {} |",
+                "| {load} | {} | {:.0} | {} | {} | {} | {} | {:.0} | {} |",
                 if row.supervised {
                     "supervised"
                 } else {
@@ -741,6 +787,7 @@ impl Report {
                 ms(row.p99_us),
                 ms(row.p999_us),
                 row.failed,
+                row.serving_cpu_ms_per_s,
                 row.supervisor_cpu_ms_per_s
                     .map_or("-".to_owned(), |c| format!("{c:.1}")),
             );
@@ -801,7 +848,7 @@ impl Report {
         let _ = writeln!(out, "\n### Supervisor footprint\n");
         let _ = writeln!(
             out,
-            "| after reloads | RSS KiB | peak RSS since the row before, KiB | PSS KiB | private KiB | fds | threads | CPU ms | children | zombies |"
+            "| after reloads | RSS KiB | peak RSS since the row before (row 0: since start), KiB | PSS KiB | private KiB | fds | threads | CPU ms | children | zombies |"
         );
         let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (n, f) in &self.footprint {
