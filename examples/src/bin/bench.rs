@@ -360,7 +360,7 @@ struct ReloadFigures {
     /// First response by the new child minus its promotion, ms (negative:
     /// it answered before it was promoted, as the processes overlap).
     first_response_after_ready_ms: [f64; 3],
-    /// Longest stretch with no completed request: in a 2 s steady-state
+    /// Longest stretch with no completed request: in a steady-state
     /// phase (median over phases), and from each reload's start to the
     /// next one's (median, max), ms.
     longest_silence_steady_ms: f64,
