@@ -211,15 +211,19 @@ impl Supervisor {
             if let Some(code) = self.done() {
                 return self.finish(code).await;
             }
-            let rested = tokio::select! {
+            // Whether to start the wait for rest over: not for the rest
+            // itself, and not for a status request while a rest is due,
+            // so that a monitor polling often does not put it off for ever.
+            let restart_rest = tokio::select! {
                 Some(event) = events.recv() => {
                     let rested = matches!(event, Event::Rest(_));
                     self.on_event(event).await;
-                    rested
+                    !rested
                 }
                 Some(request) = control.recv() => {
+                    let status = matches!(request.request, Request::Status);
                     self.on_control(request).await;
-                    false
+                    !(status && self.rest.is_some())
                 }
             };
             // A queued reload that fails at once leaves nothing starting:
@@ -229,7 +233,7 @@ impl Supervisor {
             {
                 self.reload(target, reply).await;
             }
-            if !rested {
+            if restart_rest {
                 self.rest_later();
             }
         }
