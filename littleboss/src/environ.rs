@@ -15,6 +15,18 @@ pub(crate) fn remove_env(vars: &[&str]) {
     }
 }
 
+/// Sets `var` in this process's environment, only while it has a single
+/// thread; returns whether it did.
+pub(crate) fn set_env(var: &str, value: &str) -> bool {
+    if !single_threaded() {
+        return false;
+    }
+    // SAFETY: this process has one thread (just checked in /proc), so
+    // nothing can read the environment while it changes.
+    unsafe { std::env::set_var(var, value) };
+    true
+}
+
 /// Whether this process has a single thread.
 fn single_threaded() -> bool {
     std::fs::read_to_string("/proc/self/status").is_ok_and(|s| {

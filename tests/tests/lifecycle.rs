@@ -58,6 +58,7 @@ fn start_echo_reload_status_stop() {
         "once for reload, once for stop:\n{out}"
     );
     assert_eq!(out.matches("SupervisorInit called").count(), 1, "{out}");
+    assert!(!out.contains("supervisor_init sees"), "{out}");
     assert!(
         !svc.control_dir().join("echo_server.sock").exists(),
         "control socket left behind"

@@ -131,6 +131,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     if let Some(init) = config.supervisor_init {
         init();
     }
+    spawn::inherit_channel_var();
 
     let argv0 = inv.program_args[0].clone();
     let code = rt.block_on(async {

@@ -7,6 +7,7 @@
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::process::{Child, Command};
@@ -16,6 +17,24 @@ use super::Event;
 use crate::fdpass;
 use crate::link::{self, ListenerEntry, SupervisorEnd, ToChild};
 use crate::log::log;
+
+/// Whether the channel variable is in the supervisor's own environment, for
+/// every child to inherit.
+static CHANNEL_VAR_INHERITED: AtomicBool = AtomicBool::new(false);
+
+/// Puts the channel variable (constant for the supervisor's life) in its
+/// own environment, once the program's `supervisor_init` has run, so that
+/// what it started does not inherit it. Setting it per child instead makes
+/// the standard library copy the whole environment at every spawn: a
+/// hundred allocations per reload, and heap pages that glibc's thread
+/// cache keeps pinned. Only done while single-threaded (the condition for
+/// changing the environment soundly); otherwise each child gets it as
+/// before.
+pub(crate) fn inherit_channel_var() {
+    if crate::environ::set_env(link::ENV_VAR, &link::env_value()) {
+        CHANNEL_VAR_INHERITED.store(true, Ordering::Relaxed);
+    }
+}
 
 /// What the supervisor can ask of a child's watcher.
 #[derive(Debug)]
@@ -77,11 +96,13 @@ pub(crate) async fn spawn(
     command
         .arg0(launch.argv0)
         .args(launch.args)
-        .env(link::ENV_VAR, link::env_value())
         // Its own group: a terminal's ^C reaches the supervisor only, which
         // turns it into an orderly lameduck.
         .process_group(0)
         .kill_on_drop(false);
+    if !CHANNEL_VAR_INHERITED.load(Ordering::Relaxed) {
+        command.env(link::ENV_VAR, link::env_value());
+    }
     // SAFETY: runs in the forked child before exec, calling only dup2 and
     // fcntl, which are async-signal-safe, on an fd the parent keeps open
     // until spawn returns.

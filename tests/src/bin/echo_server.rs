@@ -6,6 +6,10 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 fn init() {
     println!("SupervisorInit called");
+    // What supervisor_init starts must not take itself for a child.
+    if let Some(value) = std::env::var_os("LITTLEBOSS_CHANNEL_FD") {
+        println!("supervisor_init sees LITTLEBOSS_CHANNEL_FD={value:?}");
+    }
 }
 
 #[littleboss::main(name = "echo_server", listener(addr = "tcp:127.0.0.1:0"), supervisor_init = init)]
