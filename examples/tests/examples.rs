@@ -49,8 +49,7 @@ fn http_serves_reloads_without_dropping_a_request_in_flight_and_stops() {
     let slow = std::thread::spawn(move || get(addr, "/slow?ms=1500"));
     svc.output
         .wait_for(&format!("http: pid {first_pid} answering /slow"));
-    let reload = svc.control("reload");
-    assert!(reload.status.success(), "{}", text(&reload));
+    svc.reload_ok();
     // Until the old child has taken in its lameduck it may still accept a
     // connection (and serve it fully); then only the new one answers.
     tests::eventually("the new child to answer", || {
@@ -65,9 +64,7 @@ fn http_serves_reloads_without_dropping_a_request_in_flight_and_stops() {
     svc.output
         .wait_for(&format!("http: pid {first_pid} drained, exiting"));
 
-    let stop = svc.control("stop");
-    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
-    assert_eq!(svc.wait_exit().code(), Some(0));
+    svc.stop_expecting(0);
 }
 
 #[test]

@@ -175,6 +175,34 @@ impl Service {
         self.control_with(&self.bin, mode, &[])
     }
 
+    /// Runs `-littleboss=reload`, checks that it succeeded, and returns its
+    /// output.
+    pub fn reload_ok(&self) -> Output {
+        let reload = self.control("reload");
+        assert!(
+            reload.status.success(),
+            "reload: {}\n{}",
+            text(&reload),
+            self.output.text()
+        );
+        reload
+    }
+
+    /// Runs `-littleboss=stop`, checks that it reports `code` and that the
+    /// supervisor exits with it; returns the stop command's output.
+    pub fn stop_expecting(&mut self, code: i32) -> Output {
+        let stop = self.control("stop");
+        assert_eq!(
+            stop.status.code(),
+            Some(code),
+            "stop: {}\n{}",
+            text(&stop),
+            self.output.text()
+        );
+        assert_eq!(self.wait_exit().code(), Some(code));
+        stop
+    }
+
     /// Waits until the supervisor reports its first child ready: before
     /// that, `status` shows no serving child and a reload waits its turn.
     pub fn ready(&self) -> &Self {

@@ -102,9 +102,7 @@ fn a_stopped_child_is_killed_after_its_lameduck_timeout() {
     let (mut svc, _) = v1();
     let child = child_pid(&json(&svc, V1));
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGSTOP).unwrap();
-    let stop = svc.control("stop");
-    assert_eq!(stop.status.code(), Some(137), "{}", text(&stop));
-    assert_eq!(svc.wait_exit().code(), Some(137));
+    svc.stop_expecting(137);
     assert!(!tests::alive(child));
 }
 

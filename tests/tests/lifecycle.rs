@@ -12,13 +12,7 @@ fn start_echo_reload_status_stop() {
     let addr = svc.printed_addr("addr");
     assert_eq!(echo(addr, "hello").unwrap(), "hello\n");
 
-    let reload = svc.control("reload");
-    assert!(
-        reload.status.success(),
-        "reload: {}\n{}",
-        text(&reload),
-        svc.output.text()
-    );
+    let reload = svc.reload_ok();
     assert!(
         String::from_utf8_lossy(&reload.stderr).contains("reloaded echo_server: pid "),
         "{}",
@@ -46,10 +40,8 @@ fn start_echo_reload_status_stop() {
         "{out}"
     );
 
-    let stop = svc.control("stop");
-    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    let stop = svc.stop_expecting(0);
     assert!(String::from_utf8_lossy(&stop.stderr).contains("stopped echo_server: exit code 0"));
-    assert_eq!(svc.wait_exit().code(), Some(0));
 
     let out = svc.output.text();
     assert_eq!(
@@ -118,16 +110,8 @@ fn stop_exits_with_the_childs_exit_code_every_time() {
         let mut svc = Service::new(env!("CARGO_BIN_EXE_exit_code"));
         svc.start(&[&code.to_string()]);
         svc.output.wait_for("serving pid=");
-        let stop = svc.control("stop");
-        assert_eq!(
-            stop.status.code(),
-            Some(code),
-            "stop: {}\n{}",
-            text(&stop),
-            svc.output.text()
-        );
+        let stop = svc.stop_expecting(code);
         assert!(String::from_utf8_lossy(&stop.stderr).contains(&format!("exit code {code}")));
-        assert_eq!(svc.wait_exit().code(), Some(code));
     }
 }
 
@@ -235,14 +219,6 @@ fn a_stop_before_main_takes_its_listener_does_not_take_it_away() {
     svc.start(&[]);
     svc.output.wait_for("warming up");
     svc.ready();
-    let stop = svc.control("stop");
-    assert_eq!(
-        stop.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&stop),
-        svc.output.text()
-    );
-    assert_eq!(svc.wait_exit().code(), Some(0));
+    svc.stop_expecting(0);
     assert!(svc.output.text().contains("took addr=127.0.0.1:"));
 }

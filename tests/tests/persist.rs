@@ -19,9 +19,7 @@ fn persist_restarts_a_child_that_exits_on_its_own() {
         "{}",
         text(&status)
     );
-    let stop = svc.control("stop");
-    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
-    assert_eq!(svc.wait_exit().code(), Some(0));
+    svc.stop_expecting(0);
 }
 
 #[test]

@@ -59,13 +59,7 @@ fn the_supervisor_works_on_after_dropping_its_code_pages() {
     assert_eq!(echo(addr, "at rest").unwrap(), "at rest\n");
 
     // Everything a reload runs comes back from the file.
-    let reload = svc.control("reload");
-    assert!(
-        reload.status.success(),
-        "reload: {}\n{}",
-        text(&reload),
-        svc.output.text()
-    );
+    svc.reload_ok();
     svc.output.wait_for_count("addr=", 2);
     svc.output.wait_for("old child pid");
     assert_eq!(echo(addr, "reloaded").unwrap(), "reloaded\n");
@@ -78,7 +72,5 @@ fn the_supervisor_works_on_after_dropping_its_code_pages() {
         "{}",
         text(&status)
     );
-    let stop = svc.control("stop");
-    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
-    assert_eq!(svc.wait_exit().code(), Some(0));
+    svc.stop_expecting(0);
 }
