@@ -16,8 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// How one request ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// A 2xx response, served by this pid (from `x-littleboss-pid`).
     Ok { pid: u32 },
@@ -85,7 +84,6 @@ pub struct Load {
 pub struct Running {
     stop: Arc<AtomicBool>,
     workers: Vec<tokio::task::JoinHandle<Vec<Sample>>>,
-    pub started: Instant,
 }
 
 impl Load {
@@ -95,11 +93,7 @@ impl Load {
         let workers = (0..self.workers)
             .map(|_| tokio::spawn(worker(self, epoch, stop.clone())))
             .collect();
-        Running {
-            stop,
-            workers,
-            started: Instant::now(),
-        }
+        Running { stop, workers }
     }
 }
 

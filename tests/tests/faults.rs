@@ -79,14 +79,13 @@ fn hostile_control_clients_change_nothing() {
     let status = json(&svc, V1);
     assert_eq!(status["reloads"], 0);
     assert!(read_greeting(addr).unwrap().starts_with("v1 "));
-    assert!(svc.control("reload").status.success());
+    svc.reload_ok();
     // The stalled client is told off, eventually, and the supervisor is fine.
     stalled.set_read_timeout(Some(tests::DEADLINE)).unwrap();
     let mut reply = String::new();
     let _ = stalled.read_to_string(&mut reply);
     assert!(reply.contains("no complete request within 10s"), "{reply}");
-    assert_eq!(svc.control("stop").status.code(), Some(0));
-    assert_eq!(svc.wait_exit().code(), Some(0));
+    svc.stop_expecting(0);
 }
 
 fn v1() -> (Service, std::net::SocketAddr) {
@@ -230,8 +229,7 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
     assert_eq!(status["failures"], 3, "{status}");
     assert_eq!(status["reloads"], 0);
     assert!(read_greeting(addr).unwrap().starts_with("impatient "));
-    assert_eq!(svc.control("stop").status.code(), Some(0));
-    assert_eq!(svc.wait_exit().code(), Some(0));
+    svc.stop_expecting(0);
 }
 
 #[test]
@@ -251,7 +249,7 @@ fn a_unix_socket_listener_survives_reloads_and_goes_at_the_final_stop() {
     };
     let first = greet();
     assert!(first.starts_with("unix "), "{first}");
-    assert!(svc.control("reload").status.success());
+    svc.reload_ok();
     assert!(path.exists(), "the socket file went away on reload");
     tests::eventually("the new child to answer", || {
         Some(greet()).filter(|r| *r != first)

@@ -90,7 +90,7 @@ fn listeners_are_bound_once_for_the_supervisors_life() {
     svc.start(&[]);
     let addr = svc.printed_addr("addr");
     for n in 2..=4 {
-        assert!(svc.control("reload").status.success());
+        svc.reload_ok();
         let out = svc.output.wait_for_count("addr=", n);
         let last = out.rsplit("addr=").next().unwrap();
         assert!(

@@ -40,8 +40,7 @@ fn result_main_under_a_supervisor_stops_cleanly() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_result_main"));
     svc.start(&[]);
     svc.output.wait_for("serving pid=");
-    assert_eq!(svc.control("stop").status.code(), Some(0));
-    assert_eq!(svc.wait_exit().code(), Some(0));
+    svc.stop_expecting(0);
 }
 
 fn ask(socket: &std::path::Path, line: &[u8]) -> String {

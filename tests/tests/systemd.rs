@@ -194,7 +194,7 @@ fn activated_echo(mode: &str, name: Option<&str>) {
         let status = svc.control_with(ECHO, "status", &["--json"]);
         let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
         assert_eq!(status["listeners"][0]["address"], addr.to_string());
-        assert!(svc.control("reload").status.success());
+        svc.reload_ok();
         assert_eq!(echo(addr, "after reload").unwrap(), "after reload\n");
         assert_eq!(svc.control("stop").status.code(), Some(0));
     } else {

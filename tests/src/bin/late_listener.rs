@@ -1,11 +1,10 @@
-//! Takes its listener only 300 ms into main: a stop before that must not
-//! find the listener gone.
+//! Takes its listener only once lameduck has begun (a stop while it was
+//! still starting): the listener must still be there.
 
 #[littleboss::main(name = "late_listener", listener(addr = "tcp:127.0.0.1:0"))]
 async fn main(ctx: littleboss::Context) {
     println!("warming up");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    ctx.lameduck().await;
     let listener = ctx.tcp("addr").expect("addr listener is still there");
     println!("took addr={}", listener.local_addr().unwrap());
-    ctx.lameduck().await;
 }
