@@ -132,8 +132,8 @@ impl Context {
             .listeners
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let declared: Vec<String> = listeners.iter().map(|l| l.name.clone()).collect();
-        let Some(listener) = listeners.iter_mut().find(|l| l.name == name) else {
+        let Some(at) = listeners.iter().position(|l| l.name == name) else {
+            let declared: Vec<&str> = listeners.iter().map(|l| l.name.as_str()).collect();
             panic!(
                 "littleboss: no listener named `{name}` is declared (declared: {})",
                 if declared.is_empty() {
@@ -143,6 +143,7 @@ impl Context {
                 }
             );
         };
+        let listener = &mut listeners[at];
         let actual = listener.network.kind();
         if actual != kind {
             panic!(

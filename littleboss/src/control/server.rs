@@ -51,10 +51,10 @@ pub(crate) fn bind(path: &Path, name: &str) -> Result<(StdUnixListener, ServiceL
         Err((_, e)) => return Err(format!("cannot lock {}: {e}", lock_path.display())),
     };
     match std::os::unix::net::UnixStream::connect(path) {
-        Ok(_) => {
+        Ok(live) => {
             return Err(format!(
                 "`{name}` is already running{}, control socket {}",
-                live_pid(path),
+                pid_of(&live),
                 path.display()
             ));
         }
@@ -90,11 +90,13 @@ pub(crate) struct ServiceLock(#[allow(dead_code)] Flock<std::fs::File>);
 /// ` (pid N)` of the supervisor behind `path`, if one answers.
 fn live_pid(path: &Path) -> String {
     std::os::unix::net::UnixStream::connect(path)
-        .ok()
-        .and_then(|live| {
-            nix::sys::socket::getsockopt(&live, nix::sys::socket::sockopt::PeerCredentials).ok()
-        })
-        .map_or_else(String::new, |c| format!(" (pid {})", c.pid()))
+        .map_or_else(|_| String::new(), |live| pid_of(&live))
+}
+
+/// ` (pid N)` of the process at the other end of `live`, if known.
+fn pid_of(live: &std::os::unix::net::UnixStream) -> String {
+    nix::sys::socket::getsockopt(live, nix::sys::socket::sockopt::PeerCredentials)
+        .map_or_else(|_| String::new(), |c| format!(" (pid {})", c.pid()))
 }
 
 /// Accepts control connections for ever.
