@@ -168,13 +168,18 @@ fn a_reloaded_child_that_dies_during_probation_is_rolled_back() {
     assert!(reload.status.success(), "{}", text(&reload));
     svc.output.wait_for("version 3 dying");
     svc.output.wait_for_count("running version 1", 2);
-    let back = tests::eventually("version 1 to answer again", || {
+    tests::eventually("version 1 to answer again", || {
         read_greeting(addr).ok().filter(|r| r.starts_with("v1 "))
     });
-    assert!(back.starts_with("v1 "));
     let status = status(&svc);
     assert_eq!(status["failures"], 1, "{status}");
     assert_eq!(status["child"]["path"], V1);
+    // Started again as it was at first: with its own argv[0], not the
+    // failed binary's.
+    let pid = status["child"]["pid"].as_u64().unwrap();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let argv0 = cmdline.split(|b| *b == 0).next().unwrap();
+    assert_eq!(String::from_utf8_lossy(argv0), V1);
     let why = status["last_failure"].as_str().unwrap();
     assert!(
         why.contains(&format!("reload to {DIES} rolled back")),

@@ -81,7 +81,7 @@ pub(crate) struct Supervisor {
     current_path: PathBuf,
     current_argv0: OsString,
     /// A rolled-back binary to start if the reload under way fails too.
-    fallback_to: Option<PathBuf>,
+    fallback_to: Option<Target>,
     reloads: u64,
     failures: u64,
     last_failure: Option<String>,
@@ -94,10 +94,11 @@ pub(crate) struct Supervisor {
     restart: Option<Timer>,
     /// The pending scan for orphaned descendants to reap.
     orphan_scan: Option<Timer>,
-    /// The pending release of memory, once quiet for `REST`, and the
-    /// number its event carries (an event already sent when the timer was
-    /// replaced carries an older one and is ignored).
-    rest: Option<(Timer, u64)>,
+    /// The pending release of memory, once quiet for `REST`.
+    rest: Option<Timer>,
+    /// How many times the wait for rest was started: the awaited event
+    /// carries the latest number (one sent before its timer was replaced
+    /// carries an older one and is ignored).
     rests: u64,
     stopping: Option<Stopping>,
     /// SIGTERM or SIGINT came once: the next one kills.
@@ -138,14 +139,18 @@ enum Why {
         argv0: OsString,
     },
     Restart,
-    Fallback,
+    /// Back to a previous binary, with the `argv[0]` it was started with.
+    Fallback {
+        argv0: OsString,
+    },
 }
 
 #[derive(Debug)]
 struct Probation {
     id: u64,
     until: Instant,
-    previous: PathBuf,
+    /// The binary the reload replaced, and its `argv[0]`.
+    previous: Target,
 }
 
 #[derive(Debug)]
@@ -246,7 +251,7 @@ impl Supervisor {
         self.rests += 1;
         self.rest = self
             .serving_alone()
-            .then(|| (self.after(REST, Event::Rest(self.rests)), self.rests));
+            .then(|| self.after(REST, Event::Rest(self.rests)));
     }
 
     /// One child serves and nothing else is under way.
@@ -317,14 +322,14 @@ impl Supervisor {
                     self.fail_starting(format!("was not ready within {timeout:?}"));
                 }
             }
-            Event::Fallback(path) => {
+            Event::Fallback { path, argv0 } => {
                 let idle = self.serving.is_none() && self.starting.is_none();
                 if idle && self.stopping.is_none() && self.exiting.is_none() {
-                    self.start(path, Why::Fallback).await;
+                    self.start(path, Why::Fallback { argv0 }).await;
                 }
             }
             Event::Rest(number) => {
-                if self.rest.as_ref().is_some_and(|(_, n)| *n == number) {
+                if self.rest.is_some() && number == self.rests {
                     self.rest = None;
                     if self.serving_alone() {
                         super::memory::release();
@@ -440,7 +445,10 @@ impl Supervisor {
         if let Some(old) = old {
             old.lameduck();
         }
-        let (old_pid, old_path) = (old.map(|o| o.pid), old.map(|o| o.path.clone()));
+        let (old_pid, old_target) = (
+            old.map(|o| o.pid),
+            old.map(|o| (o.path.clone(), o.argv0.clone())),
+        );
         self.probation = None;
         match starting.why {
             Why::Reload { reply, .. } => {
@@ -454,7 +462,7 @@ impl Supervisor {
                 if let Some(reply) = reply {
                     let _ = reply.send(Response::Reloaded { pid, old_pid });
                 }
-                if let (true, Some(previous)) = (self.config.fallback, old_path) {
+                if let (true, Some(previous)) = (self.config.fallback, old_target) {
                     self.probation = Some(Probation {
                         id: starting.id,
                         until: Instant::now() + PROBATION,
@@ -463,7 +471,7 @@ impl Supervisor {
                 }
             }
             Why::First | Why::Restart => log!("child pid {pid} is ready"),
-            Why::Fallback => {
+            Why::Fallback { .. } => {
                 log!("child pid {pid} from the previous binary is serving again")
             }
         }
@@ -531,7 +539,7 @@ impl Supervisor {
                     child.pid,
                     describe(status),
                     child.started_at.elapsed(),
-                    probation.previous.display()
+                    probation.previous.0.display()
                 );
                 log!("{message}");
                 self.last_failure = Some(message);
@@ -540,7 +548,8 @@ impl Supervisor {
                     // if it fails too the previous binary comes back.
                     self.fallback_to = Some(probation.previous);
                 } else {
-                    self.start(probation.previous, Why::Fallback).await;
+                    let (path, argv0) = probation.previous;
+                    self.start(path, Why::Fallback { argv0 }).await;
                 }
                 return;
             }
@@ -665,7 +674,8 @@ impl Supervisor {
                 }
                 argv0.clone()
             }
-            Why::First | Why::Restart | Why::Fallback => self.current_argv0.clone(),
+            Why::Fallback { argv0 } => argv0.clone(),
+            Why::First | Why::Restart => self.current_argv0.clone(),
         };
         let id = self.next_id;
         self.next_id += 1;
@@ -742,7 +752,7 @@ impl Supervisor {
                     self.no_child(code);
                 }
             }
-            Why::First | Why::Restart | Why::Fallback => self.no_child(code),
+            Why::First | Why::Restart | Why::Fallback { .. } => self.no_child(code),
         }
     }
 
@@ -752,8 +762,8 @@ impl Supervisor {
         if self.stopping.is_some() || self.serving.is_some() || self.starting.is_some() {
             return;
         }
-        if let Some(previous) = self.fallback_to.take() {
-            self.restart = Some(self.after(Duration::ZERO, Event::Fallback(previous)));
+        if let Some((path, argv0)) = self.fallback_to.take() {
+            self.restart = Some(self.after(Duration::ZERO, Event::Fallback { path, argv0 }));
             return;
         }
         if !self.config.persist {
@@ -839,7 +849,7 @@ impl Supervisor {
                     Why::First => "first start",
                     Why::Reload { .. } => "reload",
                     Why::Restart => "restart",
-                    Why::Fallback => "rollback",
+                    Why::Fallback { .. } => "rollback",
                 };
                 describe_child(s.id).map(|child| StartingStatus {
                     child,

@@ -49,7 +49,10 @@ pub(crate) enum Event {
     /// number tells a stale event from the awaited one).
     Rest(u64),
     /// Start this (rolled-back) binary if nothing serves.
-    Fallback(std::path::PathBuf),
+    Fallback {
+        path: std::path::PathBuf,
+        argv0: std::ffi::OsString,
+    },
 }
 
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
