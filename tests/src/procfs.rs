@@ -97,3 +97,25 @@ pub fn children(pid: u32) -> (usize, usize) {
     }
     (live, zombies)
 }
+
+/// `pid`'s environment as it was executed (`/proc/PID/environ`: later
+/// changes by the process do not show); `None` if it is gone.
+pub fn environ(pid: u32) -> Option<std::collections::BTreeMap<String, String>> {
+    let bytes = fs::read(format!("/proc/{pid}/environ")).ok()?;
+    Some(
+        bytes
+            .split(|b| *b == 0)
+            .filter_map(|pair| {
+                let pair = String::from_utf8_lossy(pair);
+                let (name, value) = pair.split_once('=')?;
+                Some((name.to_owned(), value.to_owned()))
+            })
+            .collect(),
+    )
+}
+
+/// `pid`'s process name (`/proc/PID/comm`); `None` if it is gone.
+pub fn name(pid: u32) -> Option<String> {
+    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+    Some(comm.trim_end().to_owned())
+}

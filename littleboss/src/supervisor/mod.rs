@@ -10,6 +10,7 @@ mod memory;
 mod orphans;
 mod signals;
 mod spawn;
+mod thread_cache;
 
 use std::process::ExitStatus;
 
@@ -56,6 +57,8 @@ pub(crate) enum Event {
 }
 
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
+    // First, while the process is as its parent made it.
+    thread_cache::turn_off();
     close_inherited_on_exec();
     orphans::adopt_orphans();
     let folder = dir::socket_dir();

@@ -103,6 +103,7 @@ pub(crate) async fn spawn(
     if !CHANNEL_VAR_INHERITED.load(Ordering::Relaxed) {
         command.env(link::ENV_VAR, link::env_value());
     }
+    super::thread_cache::prepare_child(&mut command);
     // SAFETY: runs in the forked child before exec, calling only dup2 and
     // fcntl, which are async-signal-safe, on an fd the parent keeps open
     // until spawn returns.

@@ -6,9 +6,16 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 fn init() {
     println!("SupervisorInit called");
-    // What supervisor_init starts must not take itself for a child.
-    if let Some(value) = std::env::var_os("LITTLEBOSS_CHANNEL_FD") {
-        println!("supervisor_init sees LITTLEBOSS_CHANNEL_FD={value:?}");
+    // What supervisor_init starts must not take itself for a child, nor
+    // see what littleboss keeps for itself.
+    for (name, value) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("LITTLEBOSS_") && name != "LITTLEBOSS_DIR" {
+            println!("supervisor_init sees {name}={value:?}");
+        }
+    }
+    if let Some(value) = std::env::var_os("GLIBC_TUNABLES") {
+        println!("supervisor_init GLIBC_TUNABLES={}", value.to_string_lossy());
     }
 }
 
