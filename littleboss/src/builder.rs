@@ -318,6 +318,13 @@ impl Littleboss {
     /// `main` may return `()` or `Result<(), E>` with `E: Display`; an `Err`
     /// is printed and the process exits 1.
     ///
+    /// Code before `run` runs in every process the binary becomes: each
+    /// child, each control command, and, in start mode, twice in the
+    /// supervisor's, which first executes the binary once more (same pid)
+    /// to turn off glibc's per-thread allocator cache. Keep it free of side
+    /// effects; work for the supervisor alone belongs in
+    /// [`supervisor_init`](Littleboss::supervisor_init).
+    ///
     /// ```no_run
     /// littleboss::Littleboss::new("svc").run(|ctx: littleboss::Context| async move {
     ///     ctx.lameduck().await;
