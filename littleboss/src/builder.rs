@@ -321,9 +321,11 @@ impl Littleboss {
     /// Code before `run` runs in every process the binary becomes: each
     /// child, each control command, and, in start mode, twice in the
     /// supervisor's, which first executes the binary once more (same pid)
-    /// to turn off glibc's per-thread allocator cache. Keep it free of side
-    /// effects; work for the supervisor alone belongs in
-    /// [`supervisor_init`](Littleboss::supervisor_init).
+    /// to turn off glibc's per-thread allocator cache; the second time it
+    /// sees `glibc.malloc.tcache_count=0` in `GLIBC_TUNABLES` and two
+    /// `LITTLEBOSS_SAVED_` variables, which are gone by `supervisor_init`.
+    /// Keep it free of side effects; work for the supervisor alone belongs
+    /// in [`supervisor_init`](Littleboss::supervisor_init).
     ///
     /// ```no_run
     /// littleboss::Littleboss::new("svc").run(|ctx: littleboss::Context| async move {

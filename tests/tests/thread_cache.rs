@@ -2,9 +2,15 @@
 //! mode executes its binary again with `glibc.malloc.tcache_count=0` in
 //! `GLIBC_TUNABLES`, then puts back the user's environment and process
 //! name, so `supervisor_init` and the children see exactly what they would
-//! have.
+//! have. What the tests see is the environment the supervisor was executed
+//! with; that glibc honours it is glibc's part.
+#![cfg(target_env = "gnu")]
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
 
 use tests::procfs;
 use tests::{Service, echo};
@@ -29,6 +35,32 @@ fn start_fixture(bin: &str, tunables: Option<&str>) -> Service {
     };
     svc.spawn(cmd).ready();
     svc
+}
+
+/// The pids the echo fixture's children printed, in order.
+fn child_pids(output: &str) -> Vec<u32> {
+    output
+        .lines()
+        .filter(|l| l.starts_with("addr="))
+        .filter_map(|l| l.split_once(" pid=")?.1.parse().ok())
+        .collect()
+}
+
+/// `pid`'s environment as executed, entry by entry in order, raw.
+fn raw_environ(pid: u32) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    bytes
+        .split(|b| *b == 0)
+        .filter(|e| !e.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+fn raw_cmdline(pid: u32) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let mut args: Vec<_> = bytes.split(|b| *b == 0).map(<[u8]>::to_vec).collect();
+    args.pop(); // after the last NUL
+    args
 }
 
 fn environ(pid: u32) -> BTreeMap<String, String> {
@@ -86,13 +118,7 @@ fn the_users_tunables_reach_supervisor_init_and_every_child_unchanged() {
     assert_child_environment(&svc, Some(USER));
     svc.reload_ok();
     svc.output.wait_for_count("addr=", 2);
-    let text = svc.output.text();
-    let second: u32 = text
-        .rsplit("pid=")
-        .next()
-        .and_then(|t| t.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .expect("the second child's pid");
+    let second = *child_pids(&svc.output.text()).last().unwrap();
     assert_eq!(
         environ(second).get("GLIBC_TUNABLES").map(String::as_str),
         Some(USER)
@@ -121,8 +147,62 @@ fn a_users_own_thread_cache_setting_is_left_alone() {
 fn children_get_the_users_environment_even_when_it_could_not_be_put_back() {
     for user in [None, Some("glibc.malloc.arena_max=2")] {
         let mut svc = start_fixture(THREADS_BEFORE_RUN, user);
-        assert!(environ(svc.pid() as u32).contains_key(SAVED), "no exec");
+        let supervisor = svc.pid() as u32;
+        assert!(environ(supervisor).contains_key(SAVED), "no exec");
+        assert_eq!(
+            procfs::name(supervisor).unwrap(),
+            "threads_before_",
+            "comm keeps 15 bytes"
+        );
         assert_child_environment(&svc, user);
         svc.stop_expecting(0);
     }
+}
+
+#[test]
+fn argv_survives_the_exec_byte_for_byte() {
+    let mut svc = Service::new(ECHO);
+    let mut cmd = svc.command(ECHO);
+    cmd.arg0("renamed")
+        .arg("-littleboss=start")
+        .arg(OsStr::from_bytes(b"not-utf8-\xff"));
+    svc.spawn(cmd).ready();
+    let supervisor = svc.pid() as u32;
+    let expected: Vec<&[u8]> = vec![b"renamed", b"-littleboss=start", b"not-utf8-\xff"];
+    assert_eq!(raw_cmdline(supervisor), expected);
+    assert_eq!(procfs::name(supervisor).unwrap(), "echo_server");
+    let child: u32 = svc.printed("pid");
+    let expected: Vec<&[u8]> = vec![b"renamed", b"not-utf8-\xff"];
+    assert_eq!(raw_cmdline(child), expected);
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn the_environment_keeps_its_order_and_bytes() {
+    let mut svc = Service::new(ECHO);
+    let dir = format!("LITTLEBOSS_DIR={}", svc.control_dir().display());
+    let mut cmd = Command::new("env");
+    cmd.arg("-i")
+        .arg(OsStr::from_bytes(b"Z_FIRST=\xff"))
+        .arg("A_SECOND=2")
+        .arg(&dir)
+        .arg(ECHO)
+        .arg("-littleboss=start");
+    svc.spawn(cmd).ready();
+    let user: Vec<Vec<u8>> = vec![
+        b"Z_FIRST=\xff".to_vec(),
+        b"A_SECOND=2".to_vec(),
+        dir.as_bytes().to_vec(),
+    ];
+    let supervisor = raw_environ(svc.pid() as u32);
+    assert_eq!(
+        supervisor[..3],
+        user[..],
+        "the user's entries, first and in order"
+    );
+    let child = raw_environ(svc.printed("pid"));
+    assert_eq!(child[..3], user[..], "{child:?}");
+    assert_eq!(child.len(), 4, "and the channel variable only: {child:?}");
+    assert!(child[3].starts_with(b"LITTLEBOSS_CHANNEL_FD="), "{child:?}");
+    svc.stop_expecting(0);
 }

@@ -58,7 +58,11 @@ pub(crate) enum Event {
 
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // First, while the process is as its parent made it.
-    thread_cache::turn_off();
+    if thread_cache::executed_again() {
+        thread_cache::put_back();
+    } else {
+        thread_cache::execute_again();
+    }
     close_inherited_on_exec();
     orphans::adopt_orphans();
     let folder = dir::socket_dir();

@@ -9,16 +9,21 @@
 //!
 //! The cache can only be turned off as a process starts, through
 //! `GLIBC_TUNABLES`, so start mode executes its own binary again once,
-//! before it does anything else (same pid, argv and descriptors), with the
-//! tunable added. The new image then puts back the environment and the
-//! process name as they were: `supervisor_init` and every child see the
-//! user's own `GLIBC_TUNABLES`, and children keep their cache. A user who
-//! sets `glibc.malloc.tcache_count` themselves is left alone.
+//! before it does anything else (same pid, argv, descriptors and
+//! environment), with the tunable added. The new image then puts back the
+//! user's `GLIBC_TUNABLES` and the process name before `supervisor_init`
+//! runs, so it and every child see the user's own, and children keep their
+//! cache.
+//!
+//! Skipped where it cannot help or cannot be undone: on other C libraries,
+//! for setuid programs (glibc ignores the tunable), under valgrind (its
+//! allocator replaces glibc's, and `/proc/self/exe` is the valgrind tool),
+//! when the user sets `glibc.malloc.tcache_count` (also the way to opt
+//! out), and when another thread already runs.
 
 use std::ffi::{CString, OsStr, OsString};
+use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::process::CommandExt;
-use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::environ;
@@ -29,74 +34,66 @@ const TCACHE_COUNT: &str = "glibc.malloc.tcache_count";
 /// The user's `GLIBC_TUNABLES` across the exec: `+` and the value, or `-`
 /// when it was unset. Its presence also says the exec happened.
 const SAVED_TUNABLES: &str = "LITTLEBOSS_SAVED_GLIBC_TUNABLES";
-/// The process name (`comm`) across the exec, which names it after the
-/// file it executes: `exe`, for `/proc/self/exe`.
+/// The process name (`comm`) across the exec, which names the process
+/// after the file it executes: `exe`, for `/proc/self/exe`.
 const SAVED_NAME: &str = "LITTLEBOSS_SAVED_NAME";
 
 /// What children must be given when the environment could not be put back
 /// (another thread had started): the user's `GLIBC_TUNABLES`, if any.
 static FOR_CHILDREN: OnceLock<Option<OsString>> = OnceLock::new();
 
-/// Executes this binary again with the thread cache off, or, in the image
-/// so executed, puts back what the exec changed. Returns when there is
-/// nothing (more) to do; the supervisor works either way.
-pub(crate) fn turn_off() {
-    match std::env::var_os(SAVED_TUNABLES) {
-        Some(saved) => put_back(&saved),
-        None => execute_again(),
-    }
+/// Whether this image is the one [`execute_again`] started.
+pub(crate) fn executed_again() -> bool {
+    std::env::var_os(SAVED_TUNABLES).is_some()
 }
 
-/// Gives a child the user's environment where [`turn_off`] could not put
-/// it back in the supervisor's own.
-pub(crate) fn prepare_child(command: &mut tokio::process::Command) {
-    if let Some(user) = FOR_CHILDREN.get() {
-        command.env_remove(SAVED_TUNABLES).env_remove(SAVED_NAME);
-        match user {
-            Some(value) => command.env(TUNABLES, value),
-            None => command.env_remove(TUNABLES),
-        };
-    }
-}
-
-fn execute_again() {
+/// Executes this binary again, with the thread cache off, unless that is
+/// skipped (see the module's doc). Returns only if it did not happen.
+pub(crate) fn execute_again() {
     let user = std::env::var_os(TUNABLES);
-    // Only glibc has the cache; the user's own setting stands; and with
-    // more than one thread the new image could not put the environment
-    // back soundly.
+    // The user's setting stands. It also stops a second exec, should the
+    // saved variable ever be lost: the new image's tunables set the count.
     if !cfg!(target_env = "gnu")
         || user.as_deref().is_some_and(sets_tcache_count)
-        || !environ::single_threaded()
+        || setuid()
+        || under_valgrind()
     {
         return;
     }
+    if !environ::single_threaded() {
+        log!("more than one thread before start: glibc's thread cache stays on in the supervisor");
+        return;
+    }
     let name = nix::sys::prctl::get_name().map_or_else(|_| Vec::new(), CString::into_bytes);
-    let mut args = std::env::args_os();
-    let argv0 = args.next().unwrap_or_default();
-    // /proc/self/exe is this very file, even if the path now names another.
-    let error = Command::new("/proc/self/exe")
-        .arg0(argv0)
-        .args(args)
-        .env(TUNABLES, with_cache_off(user.as_deref()))
-        .env(SAVED_TUNABLES, saved(user.as_deref()))
-        .env(SAVED_NAME, OsString::from_vec(name))
-        .exec();
+    let added = [
+        (SAVED_TUNABLES, encode_saved(user.as_deref())),
+        (SAVED_NAME, OsString::from_vec(name)),
+    ];
+    let env = environment(&with_cache_off(user.as_deref()), &added);
+    let args: Vec<CString> = std::env::args_os().filter_map(c_string).collect();
+    // Whatever code before `run` printed without a newline would be lost.
+    let _ = std::io::stdout().flush();
+    // /proc/self/exe is this very file, even if its path now names another.
+    // A raw execve: std's `Command::exec` would rebuild the environment
+    // (sorted, duplicates merged) and reset SIGPIPE even if the exec fails.
+    let Err(error) = nix::unistd::execve(c"/proc/self/exe", &args, &env);
     log!(
         "cannot execute itself again to turn off glibc's thread cache ({error}); going on with it"
     );
 }
 
-fn put_back(saved: &OsStr) {
-    let user = match saved.as_bytes().split_first() {
-        Some((b'+', value)) => Some(OsStr::from_bytes(value)),
-        _ => None,
+/// In the image [`execute_again`] started: puts back the process name and
+/// the user's `GLIBC_TUNABLES`, and removes the saved variables. With more
+/// than one thread the environment stays, and children are given the
+/// user's by [`prepare_child`].
+pub(crate) fn put_back() {
+    restore_name();
+    let saved = std::env::var_os(SAVED_TUNABLES).unwrap_or_default();
+    let Some(user) = decode_saved(&saved) else {
+        log!("{SAVED_TUNABLES} is garbled ({saved:?}); leaving {TUNABLES} as it is");
+        environ::remove_env(&[SAVED_TUNABLES, SAVED_NAME]);
+        return;
     };
-    if let Some(name) = std::env::var_os(SAVED_NAME)
-        .and_then(|n| CString::new(n.into_vec()).ok())
-        .filter(|n| !n.is_empty())
-    {
-        let _ = nix::sys::prctl::set_name(&name);
-    }
     let set: Vec<(&str, &OsStr)> = user.map(|v| (TUNABLES, v)).into_iter().collect();
     let mut remove = vec![SAVED_TUNABLES, SAVED_NAME];
     if user.is_none() {
@@ -107,6 +104,62 @@ fn put_back(saved: &OsStr) {
     }
 }
 
+/// Gives a child the user's environment where [`put_back`] could not put
+/// it back in the supervisor's own. (This makes the standard library copy
+/// the whole environment at each spawn again; only in that rare case.)
+pub(crate) fn prepare_child(command: &mut tokio::process::Command) {
+    if let Some(user) = FOR_CHILDREN.get() {
+        command.env_remove(SAVED_TUNABLES).env_remove(SAVED_NAME);
+        match user {
+            Some(value) => command.env(TUNABLES, value),
+            None => command.env_remove(TUNABLES),
+        };
+    }
+}
+
+fn restore_name() {
+    if let Some(name) = std::env::var_os(SAVED_NAME)
+        .and_then(|n| CString::new(n.into_vec()).ok())
+        .filter(|n| !n.is_empty())
+    {
+        let _ = nix::sys::prctl::set_name(&name);
+    }
+}
+
+/// This process's environment in order, duplicates and all, with the first
+/// `GLIBC_TUNABLES` set to `tunables` (or it added) and `added` appended.
+fn environment(tunables: &OsStr, added: &[(&str, OsString)]) -> Vec<CString> {
+    let mut env = Vec::new();
+    let mut replaced = false;
+    for (name, value) in std::env::vars_os() {
+        if name == TUNABLES && !replaced {
+            replaced = true;
+            env.extend(entry(TUNABLES.as_ref(), tunables));
+        } else {
+            env.extend(entry(&name, &value));
+        }
+    }
+    if !replaced {
+        env.extend(entry(TUNABLES.as_ref(), tunables));
+    }
+    for (name, value) in added {
+        env.extend(entry(name.as_ref(), value));
+    }
+    env
+}
+
+/// `name=value`, if it has no NUL byte (which no environment can hold).
+fn entry(name: &OsStr, value: &OsStr) -> Option<CString> {
+    let mut pair = name.to_owned();
+    pair.push("=");
+    pair.push(value);
+    c_string(pair)
+}
+
+fn c_string(s: OsString) -> Option<CString> {
+    CString::new(s.into_vec()).ok()
+}
+
 /// Whether `tunables` (`name=value` pairs joined by `:`) sets the count.
 fn sets_tcache_count(tunables: &OsStr) -> bool {
     tunables
@@ -115,6 +168,7 @@ fn sets_tcache_count(tunables: &OsStr) -> bool {
         .any(|pair| pair.split(|b| *b == b'=').next() == Some(TCACHE_COUNT.as_bytes()))
 }
 
+/// The user's tunables with the count set to 0 after them.
 fn with_cache_off(user: Option<&OsStr>) -> OsString {
     let off = format!("{TCACHE_COUNT}=0");
     match user {
@@ -128,7 +182,8 @@ fn with_cache_off(user: Option<&OsStr>) -> OsString {
     }
 }
 
-fn saved(user: Option<&OsStr>) -> OsString {
+/// The user's `GLIBC_TUNABLES` as [`SAVED_TUNABLES`] carries it.
+fn encode_saved(user: Option<&OsStr>) -> OsString {
     match user {
         Some(user) => {
             let mut saved = OsString::from("+");
@@ -137,6 +192,32 @@ fn saved(user: Option<&OsStr>) -> OsString {
         }
         None => "-".into(),
     }
+}
+
+/// The inverse of [`encode_saved`]: `Some(None)` for unset, `None` for a
+/// value it cannot have made.
+fn decode_saved(saved: &OsStr) -> Option<Option<&OsStr>> {
+    match saved.as_bytes().split_first()? {
+        (b'+', value) => Some(Some(OsStr::from_bytes(value))),
+        (b'-', []) => Some(None),
+        _ => None,
+    }
+}
+
+/// Whether the kernel started this process in secure mode (setuid,
+/// setgid, file capabilities), where glibc ignores the tunable.
+fn setuid() -> bool {
+    // SAFETY: getauxval only reads the auxiliary vector the kernel gave
+    // this process; it has no preconditions.
+    unsafe { nix::libc::getauxval(nix::libc::AT_SECURE) != 0 }
+}
+
+fn under_valgrind() -> bool {
+    std::env::var_os("LD_PRELOAD").is_some_and(|p| {
+        p.as_bytes()
+            .windows(b"vgpreload".len())
+            .any(|w| w == b"vgpreload")
+    })
 }
 
 #[cfg(test)]
@@ -174,9 +255,15 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_value_is_saved_apart_from_an_unset_one() {
-        assert_eq!(saved(None), "-");
-        assert_eq!(saved(Some(OsStr::new(""))), "+");
-        assert_eq!(saved(Some(OsStr::new("a=1"))), "+a=1");
+    fn the_saved_value_round_trips_and_garbage_is_refused() {
+        for user in [None, Some(""), Some("a=1"), Some("-")] {
+            let user = user.map(OsStr::new);
+            assert_eq!(decode_saved(&encode_saved(user)), Some(user), "{user:?}");
+        }
+        assert_eq!(encode_saved(None), "-");
+        assert_eq!(encode_saved(Some(OsStr::new(""))), "+");
+        for garbage in ["", "x", "-x", "=a"] {
+            assert_eq!(decode_saved(OsStr::new(garbage)), None, "{garbage:?}");
+        }
     }
 }
