@@ -187,10 +187,8 @@ fn parse(vars: Vars<'_>, our_pid: i32) -> Result<Option<Vec<Option<String>>>, St
     let Some(pid) = vars.pid else {
         return Ok(None);
     };
-    let pid =
-        pid.parse::<i32>().ok().filter(|p| *p > 0).ok_or_else(|| {
-            format!("socket activation: {LISTEN_PID}=`{pid}` is not a process id")
-        })?;
+    let pid = crate::environ::parse_pid(LISTEN_PID, pid.as_ref())
+        .map_err(|e| format!("socket activation: {e}"))?;
     // Meant for another process (a parent that did not unset them).
     if pid != our_pid {
         return Ok(None);

@@ -43,3 +43,14 @@ pub(crate) fn single_threaded() -> bool {
             .any(|l| l.split_whitespace().eq(["Threads:", "1"]))
     })
 }
+
+/// The process id in variable `name`, whose value is `value`; the error
+/// names the variable and the value.
+pub(crate) fn parse_pid(name: &str, value: &OsStr) -> Result<i32, String> {
+    let value = value.to_string_lossy();
+    value
+        .parse::<i32>()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("{name}=`{value}` is not a process id"))
+}

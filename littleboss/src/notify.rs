@@ -214,20 +214,10 @@ fn parse_watchdog(
                 usec.to_string_lossy()
             )
         })?;
-    if let Some(pid) = pid {
-        let pid = pid
-            .to_str()
-            .and_then(|p| p.parse::<i32>().ok())
-            .filter(|p| *p > 0)
-            .ok_or_else(|| {
-                format!(
-                    "{WATCHDOG_PID}=`{}` is not a process id",
-                    pid.to_string_lossy()
-                )
-            })?;
-        if pid != our_pid {
-            return Ok(None);
-        }
+    if let Some(pid) = pid
+        && crate::environ::parse_pid(WATCHDOG_PID, pid)? != our_pid
+    {
+        return Ok(None);
     }
     Ok(Some(Duration::from_micros(usec) / 2))
 }
