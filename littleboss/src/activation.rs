@@ -8,7 +8,7 @@
 //! to the declared listeners by name, else by position: see [`map`].
 
 use std::ffi::OsString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::listener::check_fd;
@@ -98,7 +98,8 @@ pub(crate) fn from_env() -> Result<Option<Activated>, String> {
             // SAFETY: the service manager passed fds 3..3+LISTEN_FDS to
             // this process (LISTEN_PID is ours) for it to own, and TAKEN
             // makes this the only place that ever takes them.
-            let fd = unsafe { adopt(fd) }?;
+            let fd = unsafe { crate::fdpass::adopt(fd) }
+                .map_err(|e| format!("socket activation: {e} ({LISTEN_FDS} counts it)"))?;
             Ok(Passed { fd, name })
         })
         .collect::<Result<_, String>>()?;
@@ -268,29 +269,6 @@ fn map(names: &[Option<&str>], declared: &[&str]) -> Result<Mapping, String> {
 /// The fd number of the passed fd at `index`.
 fn fd_number(index: usize) -> RawFd {
     FIRST_FD + index as RawFd
-}
-
-/// Takes ownership of the open fd `fd` and makes it close-on-exec: it
-/// reaches a child only over the child channel.
-///
-/// # Safety
-///
-/// Nothing else in this process may own `fd`, now or later.
-unsafe fn adopt(fd: RawFd) -> Result<OwnedFd, String> {
-    // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open.
-    let open = unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) } != -1;
-    if !open {
-        return Err(format!(
-            "socket activation: {LISTEN_FDS} counts fd {fd}, which is not open"
-        ));
-    }
-    // SAFETY: `fd` is open (just checked) and the caller guarantees that
-    // nothing else owns it, so this OwnedFd is its only owner.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let cloexec = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC);
-    nix::fcntl::fcntl(&fd, cloexec)
-        .map_err(|e| format!("socket activation: fd {}: {e}", fd.as_raw_fd()))?;
-    Ok(fd)
 }
 
 #[cfg(test)]
@@ -521,36 +499,6 @@ mod tests {
         // fds to this very test process), a second one takes nothing.
         let _ = from_env();
         assert!(matches!(from_env(), Ok(None)));
-    }
-
-    #[test]
-    fn adopt_takes_an_open_fd_and_sets_close_on_exec() {
-        use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
-        use std::os::fd::IntoRawFd;
-        let raw = socket(
-            AddressFamily::Inet,
-            SockType::Stream,
-            SockFlag::empty(),
-            None,
-        )
-        .unwrap()
-        .into_raw_fd();
-        // SAFETY: `raw` came from into_raw_fd just above; nothing else owns it.
-        let fd = unsafe { adopt(raw) }.unwrap();
-        let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFD).unwrap();
-        assert_ne!(flags & nix::libc::FD_CLOEXEC, 0);
-    }
-
-    #[test]
-    fn adopt_refuses_a_closed_fd() {
-        // Far above any fd this process opens, so never open.
-        let fd = RawFd::MAX - 1;
-        // SAFETY: that fd is not open, so adopt returns before owning it.
-        let e = unsafe { adopt(fd) }.unwrap_err();
-        assert_eq!(
-            e,
-            format!("socket activation: LISTEN_FDS counts fd {fd}, which is not open")
-        );
     }
 
     #[test]

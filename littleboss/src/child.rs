@@ -6,7 +6,7 @@
 //! lameduck and exits within its lameduck timeout instead of living on as
 //! an orphan.
 
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,21 +28,10 @@ pub(crate) fn channel_from_env() -> Option<OwnedFd> {
     let ours = link::parse_env(&value).filter(|(fd, pid)| *fd == link::CHILD_FD && *pid == parent);
     crate::environ::remove_env(&[link::ENV_VAR]);
     ours?;
-    // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open.
-    let open = unsafe { nix::libc::fcntl(link::CHILD_FD, nix::libc::F_GETFD) } != -1;
-    if !open {
-        fail(
-            1,
-            format!(
-                "{} is set but fd {} is not open",
-                link::ENV_VAR,
-                link::CHILD_FD
-            ),
-        );
-    }
-    // SAFETY: the supervisor put the channel at this fd for us alone and it
-    // is open; from here on this OwnedFd is its only owner.
-    let fd = unsafe { OwnedFd::from_raw_fd(link::CHILD_FD) };
+    // SAFETY: the supervisor put the channel at this fd for us alone; from
+    // here on this OwnedFd is its only owner.
+    let fd = unsafe { crate::fdpass::adopt(link::CHILD_FD) }
+        .unwrap_or_else(|e| fail(1, format!("{} is set but {e}", link::ENV_VAR)));
     let is_seqpacket = nix::sys::socket::getsockopt(&fd, nix::sys::socket::sockopt::SockType)
         .is_ok_and(|t| t == nix::sys::socket::SockType::SeqPacket);
     if !is_seqpacket {
@@ -51,10 +40,6 @@ pub(crate) fn channel_from_env() -> Option<OwnedFd> {
             format!("fd {} is not a littleboss child channel", link::CHILD_FD),
         );
     }
-    // Keep the channel out of any program the child itself starts.
-    let cloexec = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC);
-    nix::fcntl::fcntl(&fd, cloexec)
-        .unwrap_or_else(|e| fail(1, format!("fd {}: {e}", link::CHILD_FD)));
     Some(fd)
 }
 

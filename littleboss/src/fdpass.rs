@@ -22,6 +22,27 @@ pub(crate) const MAX_FROM_CHILD: usize = 4 * 1024;
 /// The most fds one message carries (the kernel's own limit is 253).
 pub(crate) const MAX_FDS: usize = 253;
 
+/// Takes ownership of the inherited, open descriptor `fd` and makes it
+/// close-on-exec, so that it reaches no program this one starts. The error
+/// names the fd.
+///
+/// # Safety
+///
+/// Nothing else in this process may own `fd`, now or later.
+pub(crate) unsafe fn adopt(fd: RawFd) -> Result<OwnedFd, String> {
+    // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open.
+    let open = unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) } != -1;
+    if !open {
+        return Err(format!("fd {fd} is not open"));
+    }
+    // SAFETY: `fd` is open (just checked) and the caller guarantees that
+    // nothing else owns it, so this OwnedFd is its only owner.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let cloexec = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC);
+    nix::fcntl::fcntl(&fd, cloexec).map_err(|e| format!("fd {}: {e}", fd.as_raw_fd()))?;
+    Ok(fd)
+}
+
 /// A connected pair, both ends close-on-exec.
 pub(crate) fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok(socket::socketpair(
@@ -109,6 +130,28 @@ mod tests {
     use super::*;
     use std::io::{Read, Write};
     use std::os::fd::AsFd;
+
+    #[test]
+    fn adopt_refuses_a_closed_fd_and_marks_an_open_one_close_on_exec() {
+        // Far above any fd this process opens, so never open.
+        let closed = RawFd::MAX - 1;
+        // SAFETY: that fd is not open, so adopt returns before owning it.
+        let e = unsafe { adopt(closed) }.unwrap_err();
+        assert_eq!(e, format!("fd {closed} is not open"));
+        let raw = std::os::fd::IntoRawFd::into_raw_fd(
+            socket::socket(
+                AddressFamily::Inet,
+                SockType::Stream,
+                SockFlag::empty(),
+                None,
+            )
+            .unwrap(),
+        );
+        // SAFETY: `raw` came from into_raw_fd just above; nothing else owns it.
+        let fd = unsafe { adopt(raw) }.unwrap();
+        let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFD).unwrap();
+        assert_ne!(flags & nix::libc::FD_CLOEXEC, 0);
+    }
 
     #[test]
     fn passes_a_working_fd_with_its_message() {
