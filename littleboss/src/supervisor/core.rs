@@ -323,8 +323,7 @@ impl Supervisor {
                 }
             }
             Event::Fallback { path, argv0 } => {
-                let idle = self.serving.is_none() && self.starting.is_none();
-                if idle && self.stopping.is_none() && self.exiting.is_none() {
+                if self.idle() {
                     self.start(path, Why::Fallback { argv0 }).await;
                 }
             }
@@ -342,12 +341,20 @@ impl Supervisor {
                 super::orphans::reap(|pid| children.values().any(|c| c.pid == pid));
             }
             Event::Restart => {
-                let idle = self.serving.is_none() && self.starting.is_none();
-                if idle && self.stopping.is_none() && self.exiting.is_none() {
+                if self.idle() {
                     self.start(self.current_path.clone(), Why::Restart).await;
                 }
             }
         }
+    }
+
+    /// Whether a start scheduled earlier (a restart, a rollback) may go
+    /// ahead: nothing serves or starts, and no stop or exit is under way.
+    fn idle(&self) -> bool {
+        self.serving.is_none()
+            && self.starting.is_none()
+            && self.stopping.is_none()
+            && self.exiting.is_none()
     }
 
     async fn on_control(&mut self, ControlRequest { request, reply }: ControlRequest) {
