@@ -269,14 +269,14 @@ impl State {
             errors.at(listener.name.span(), message);
         }
 
-        if let (Some(flavor), Some(_)) = (&options.flavor, &options.worker_threads) {
-            if flavor.value == Flavor::CurrentThread {
-                let key = keys.iter().find(|k| *k == "worker_threads");
-                errors.at(
-                    key.map_or(flavor.span, Ident::span),
-                    "`worker_threads` needs the multi-thread runtime, but `flavor = \"current_thread\"`; remove one of them",
-                );
-            }
+        if let (Some(flavor), Some(_)) = (&options.flavor, &options.worker_threads)
+            && flavor.value == Flavor::CurrentThread
+        {
+            let key = keys.iter().find(|k| *k == "worker_threads");
+            errors.at(
+                key.map_or(flavor.span, Ident::span),
+                "`worker_threads` needs the multi-thread runtime, but `flavor = \"current_thread\"`; remove one of them",
+            );
         }
 
         if options.restart_limit.is_some() {

@@ -207,7 +207,7 @@ pub(crate) fn duration_millis(s: &str) -> Result<u64, String> {
     let whole: u128 = whole.parse().map_err(|_| too_long())?;
     let fraction: u128 = fraction.parse().unwrap_or(0);
     let scaled = (whole * scale + fraction) * unit_millis;
-    if scaled % scale != 0 {
+    if !scaled.is_multiple_of(scale) {
         return Err(not_whole());
     }
     u64::try_from(scaled / scale).map_err(|_| too_long())

@@ -28,10 +28,10 @@ impl<F: Future> Future for OnFirstPending<F> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let poll = self.inner.as_mut().poll(cx);
-        if poll.is_pending() {
-            if let Some(started) = self.started.take() {
-                started();
-            }
+        if poll.is_pending()
+            && let Some(started) = self.started.take()
+        {
+            started();
         }
         poll
     }
