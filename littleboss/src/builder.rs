@@ -323,7 +323,9 @@ impl Littleboss {
     /// supervisor's, which first executes the binary once more (same pid)
     /// to turn off glibc's per-thread allocator cache; the second time it
     /// sees `glibc.malloc.tcache_count=0` in `GLIBC_TUNABLES` and two
-    /// `LITTLEBOSS_SAVED_` variables, which are gone by `supervisor_init`.
+    /// `LITTLEBOSS_SAVED_` variables, which are gone by `supervisor_init`
+    /// unless that code left threads running (children still get the
+    /// user's environment).
     /// Keep it free of side effects; work for the supervisor alone belongs
     /// in [`supervisor_init`](Littleboss::supervisor_init).
     ///

@@ -2,8 +2,8 @@
 //! mode executes its binary again with `glibc.malloc.tcache_count=0` in
 //! `GLIBC_TUNABLES`, then puts back the user's environment and process
 //! name, so `supervisor_init` and the children see exactly what they would
-//! have. What the tests see is the environment the supervisor was executed
-//! with; that glibc honours it is glibc's part.
+//! have. The echo fixture's `supervisor_init` says whether the cache is on,
+//! from what glibc's allocator does with freed chunks.
 #![cfg(target_env = "gnu")]
 
 use std::collections::BTreeMap;
@@ -98,6 +98,7 @@ fn the_supervisor_alone_runs_without_the_thread_cache() {
     assert_eq!(echo(addr, "hi\n").unwrap(), "hi\n");
     svc.stop_expecting(0);
     let printed = svc.output.text();
+    assert!(printed.contains("glibc's thread cache is off"), "{printed}");
     assert_eq!(
         printed.matches("SupervisorInit called").count(),
         1,
@@ -141,6 +142,8 @@ fn a_users_own_thread_cache_setting_is_left_alone() {
     assert_eq!(env.get("GLIBC_TUNABLES").map(String::as_str), Some(USER));
     assert_child_environment(&svc, Some(USER));
     svc.stop_expecting(0);
+    let printed = svc.output.text();
+    assert!(printed.contains("glibc's thread cache is on"), "{printed}");
 }
 
 #[test]
@@ -168,6 +171,7 @@ fn argv_survives_the_exec_byte_for_byte() {
         .arg(OsStr::from_bytes(b"not-utf8-\xff"));
     svc.spawn(cmd).ready();
     let supervisor = svc.pid() as u32;
+    assert!(environ(supervisor).contains_key(SAVED), "no exec");
     let expected: Vec<&[u8]> = vec![b"renamed", b"-littleboss=start", b"not-utf8-\xff"];
     assert_eq!(raw_cmdline(supervisor), expected);
     assert_eq!(procfs::name(supervisor).unwrap(), "echo_server");
@@ -194,11 +198,17 @@ fn the_environment_keeps_its_order_and_bytes() {
         b"A_SECOND=2".to_vec(),
         dir.as_bytes().to_vec(),
     ];
-    let supervisor = raw_environ(svc.pid() as u32);
+    let pid = svc.pid();
+    let supervisor = raw_environ(pid as u32);
+    let mut expected = user.clone();
+    expected.extend([
+        b"GLIBC_TUNABLES=glibc.malloc.tcache_count=0".to_vec(),
+        format!("{SAVED}={pid}:-").into_bytes(),
+        b"LITTLEBOSS_SAVED_NAME=echo_server".to_vec(),
+    ]);
     assert_eq!(
-        supervisor[..3],
-        user[..],
-        "the user's entries, first and in order"
+        supervisor, expected,
+        "the user's entries in order, then ours"
     );
     let child = raw_environ(svc.printed("pid"));
     assert_eq!(child[..3], user[..], "{child:?}");

@@ -10,7 +10,7 @@
 //! The cache can only be turned off as a process starts, through
 //! `GLIBC_TUNABLES`, so start mode executes its own binary again once,
 //! before it does anything else (same pid, argv, descriptors and
-//! environment), with the tunable added. The new image then puts back the
+//! environment entries, in order), with the tunable added. The new image then puts back the
 //! user's `GLIBC_TUNABLES` and the process name before `supervisor_init`
 //! runs, so it and every child see the user's own, and children keep their
 //! cache.
@@ -31,8 +31,9 @@ use crate::log::log;
 
 const TUNABLES: &str = "GLIBC_TUNABLES";
 const TCACHE_COUNT: &str = "glibc.malloc.tcache_count";
-/// The user's `GLIBC_TUNABLES` across the exec: `+` and the value, or `-`
-/// when it was unset. Its presence also says the exec happened.
+/// The user's `GLIBC_TUNABLES` across the exec: our pid, `:`, then `+` and
+/// the value, or `-` when it was unset. It says the exec happened; the pid
+/// keeps a process that inherits it from taking it as its own.
 const SAVED_TUNABLES: &str = "LITTLEBOSS_SAVED_GLIBC_TUNABLES";
 /// The process name (`comm`) across the exec, which names the process
 /// after the file it executes: `exe`, for `/proc/self/exe`.
@@ -44,7 +45,7 @@ static FOR_CHILDREN: OnceLock<Option<OsString>> = OnceLock::new();
 
 /// Whether this image is the one [`execute_again`] started.
 pub(crate) fn executed_again() -> bool {
-    std::env::var_os(SAVED_TUNABLES).is_some()
+    std::env::var_os(SAVED_TUNABLES).is_some_and(|saved| ours(&saved).is_some())
 }
 
 /// Executes this binary again, with the thread cache off, unless that is
@@ -61,12 +62,18 @@ pub(crate) fn execute_again() {
         return;
     }
     if !environ::single_threaded() {
-        log!("more than one thread before start: glibc's thread cache stays on in the supervisor");
+        log!(
+            "glibc's thread cache stays on in the supervisor: other threads run already \
+             (or /proc/self/status is unreadable)"
+        );
         return;
     }
     let name = nix::sys::prctl::get_name().map_or_else(|_| Vec::new(), CString::into_bytes);
     let added = [
-        (SAVED_TUNABLES, encode_saved(user.as_deref())),
+        (
+            SAVED_TUNABLES,
+            encode_saved(std::process::id(), user.as_deref()),
+        ),
         (SAVED_NAME, OsString::from_vec(name)),
     ];
     let env = environment(&with_cache_off(user.as_deref()), &added);
@@ -89,7 +96,7 @@ pub(crate) fn execute_again() {
 pub(crate) fn put_back() {
     restore_name();
     let saved = std::env::var_os(SAVED_TUNABLES).unwrap_or_default();
-    let Some(user) = decode_saved(&saved) else {
+    let Some(user) = ours(&saved).and_then(decode_saved) else {
         log!("{SAVED_TUNABLES} is garbled ({saved:?}); leaving {TUNABLES} as it is");
         environ::remove_env(&[SAVED_TUNABLES, SAVED_NAME]);
         return;
@@ -127,11 +134,16 @@ fn restore_name() {
 }
 
 /// This process's environment in order, duplicates and all, with the first
-/// `GLIBC_TUNABLES` set to `tunables` (or it added) and `added` appended.
+/// `GLIBC_TUNABLES` set to `tunables` (or it added) and `added` appended in
+/// place of any stale copies (inherited from another littleboss process).
+/// Entries without `=`, which the standard library does not list, are lost.
 fn environment(tunables: &OsStr, added: &[(&str, OsString)]) -> Vec<CString> {
     let mut env = Vec::new();
     let mut replaced = false;
     for (name, value) in std::env::vars_os() {
+        if added.iter().any(|(n, _)| name == *n) {
+            continue;
+        }
         if name == TUNABLES && !replaced {
             replaced = true;
             env.extend(entry(TUNABLES.as_ref(), tunables));
@@ -182,20 +194,31 @@ fn with_cache_off(user: Option<&OsStr>) -> OsString {
     }
 }
 
-/// The user's `GLIBC_TUNABLES` as [`SAVED_TUNABLES`] carries it.
-fn encode_saved(user: Option<&OsStr>) -> OsString {
+/// The user's `GLIBC_TUNABLES` as [`SAVED_TUNABLES`] carries it for `pid`.
+fn encode_saved(pid: u32, user: Option<&OsStr>) -> OsString {
+    let mut saved = OsString::from(format!("{pid}:"));
     match user {
         Some(user) => {
-            let mut saved = OsString::from("+");
+            saved.push("+");
             saved.push(user);
-            saved
         }
-        None => "-".into(),
+        None => saved.push("-"),
     }
+    saved
 }
 
-/// The inverse of [`encode_saved`]: `Some(None)` for unset, `None` for a
-/// value it cannot have made.
+/// What follows the pid in a [`SAVED_TUNABLES`] value saved by this
+/// process; `None` for another process's.
+fn ours(saved: &OsStr) -> Option<&OsStr> {
+    let prefix = format!("{}:", std::process::id());
+    saved
+        .as_bytes()
+        .strip_prefix(prefix.as_bytes())
+        .map(OsStr::from_bytes)
+}
+
+/// The inverse of [`encode_saved`] after [`ours`]: `Some(None)` for unset,
+/// `None` for a value it cannot have made.
 fn decode_saved(saved: &OsStr) -> Option<Option<&OsStr>> {
     match saved.as_bytes().split_first()? {
         (b'+', value) => Some(Some(OsStr::from_bytes(value))),
@@ -256,12 +279,16 @@ mod tests {
 
     #[test]
     fn the_saved_value_round_trips_and_garbage_is_refused() {
+        let pid = std::process::id();
         for user in [None, Some(""), Some("a=1"), Some("-")] {
             let user = user.map(OsStr::new);
-            assert_eq!(decode_saved(&encode_saved(user)), Some(user), "{user:?}");
+            let saved = encode_saved(pid, user);
+            assert_eq!(ours(&saved).and_then(decode_saved), Some(user), "{user:?}");
         }
-        assert_eq!(encode_saved(None), "-");
-        assert_eq!(encode_saved(Some(OsStr::new(""))), "+");
+        assert_eq!(encode_saved(7, None), "7:-");
+        assert_eq!(encode_saved(7, Some(OsStr::new(""))), "7:+");
+        let another = encode_saved(pid + 1, None);
+        assert_eq!(ours(&another), None, "another process's value");
         for garbage in ["", "x", "-x", "=a"] {
             assert_eq!(decode_saved(OsStr::new(garbage)), None, "{garbage:?}");
         }
