@@ -99,19 +99,37 @@ pub fn children(pid: u32) -> (usize, usize) {
 }
 
 /// `pid`'s environment as it was executed (`/proc/PID/environ`: later
-/// changes by the process do not show); `None` if it is gone.
+/// changes by the process do not show), entry by entry in order, raw;
+/// `None` if it is gone.
+pub fn environ_entries(pid: u32) -> Option<Vec<Vec<u8>>> {
+    nul_separated(&format!("/proc/{pid}/environ"))
+}
+
+/// [`environ_entries`] by name (the first of duplicates wins, as with
+/// `getenv`), non-UTF-8 bytes replaced.
 pub fn environ(pid: u32) -> Option<std::collections::BTreeMap<String, String>> {
-    let bytes = fs::read(format!("/proc/{pid}/environ")).ok()?;
-    Some(
-        bytes
-            .split(|b| *b == 0)
-            .filter_map(|pair| {
-                let pair = String::from_utf8_lossy(pair);
-                let (name, value) = pair.split_once('=')?;
-                Some((name.to_owned(), value.to_owned()))
-            })
-            .collect(),
-    )
+    let mut env = std::collections::BTreeMap::new();
+    for entry in environ_entries(pid)? {
+        let entry = String::from_utf8_lossy(&entry);
+        if let Some((name, value)) = entry.split_once('=') {
+            env.entry(name.to_owned())
+                .or_insert_with(|| value.to_owned());
+        }
+    }
+    Some(env)
+}
+
+/// `pid`'s argv (`/proc/PID/cmdline`), raw; `None` if it is gone.
+pub fn cmdline(pid: u32) -> Option<Vec<Vec<u8>>> {
+    nul_separated(&format!("/proc/{pid}/cmdline"))
+}
+
+/// A `/proc` file of NUL-terminated strings, split.
+fn nul_separated(path: &str) -> Option<Vec<Vec<u8>>> {
+    let bytes = fs::read(path).ok()?;
+    let mut items: Vec<Vec<u8>> = bytes.split(|b| *b == 0).map(<[u8]>::to_vec).collect();
+    items.pop(); // after the last NUL
+    Some(items)
 }
 
 /// `pid`'s process name (`/proc/PID/comm`); `None` if it is gone.

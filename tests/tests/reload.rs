@@ -177,9 +177,8 @@ fn a_reloaded_child_that_dies_during_probation_is_rolled_back() {
     // Started again as it was at first: with its own argv[0], not the
     // failed binary's.
     let pid = status["child"]["pid"].as_u64().unwrap();
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
-    let argv0 = cmdline.split(|b| *b == 0).next().unwrap();
-    assert_eq!(String::from_utf8_lossy(argv0), V1);
+    let argv = tests::procfs::cmdline(pid as u32).unwrap();
+    assert_eq!(String::from_utf8_lossy(&argv[0]), V1);
     let why = status["last_failure"].as_str().unwrap();
     assert!(
         why.contains(&format!("reload to {DIES} rolled back")),

@@ -46,23 +46,6 @@ fn child_pids(output: &str) -> Vec<u32> {
         .collect()
 }
 
-/// `pid`'s environment as executed, entry by entry in order, raw.
-fn raw_environ(pid: u32) -> Vec<Vec<u8>> {
-    let bytes = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
-    bytes
-        .split(|b| *b == 0)
-        .filter(|e| !e.is_empty())
-        .map(<[u8]>::to_vec)
-        .collect()
-}
-
-fn raw_cmdline(pid: u32) -> Vec<Vec<u8>> {
-    let bytes = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
-    let mut args: Vec<_> = bytes.split(|b| *b == 0).map(<[u8]>::to_vec).collect();
-    args.pop(); // after the last NUL
-    args
-}
-
 fn environ(pid: u32) -> BTreeMap<String, String> {
     procfs::environ(pid).expect("the process is alive")
 }
@@ -173,11 +156,11 @@ fn argv_survives_the_exec_byte_for_byte() {
     let supervisor = svc.pid() as u32;
     assert!(environ(supervisor).contains_key(SAVED), "no exec");
     let expected: Vec<&[u8]> = vec![b"renamed", b"-littleboss=start", b"not-utf8-\xff"];
-    assert_eq!(raw_cmdline(supervisor), expected);
+    assert_eq!(procfs::cmdline(supervisor).unwrap(), expected);
     assert_eq!(procfs::name(supervisor).unwrap(), "echo_server");
     let child: u32 = svc.printed("pid");
     let expected: Vec<&[u8]> = vec![b"renamed", b"not-utf8-\xff"];
-    assert_eq!(raw_cmdline(child), expected);
+    assert_eq!(procfs::cmdline(child).unwrap(), expected);
     svc.stop_expecting(0);
 }
 
@@ -199,7 +182,7 @@ fn the_environment_keeps_its_order_and_bytes() {
         dir.as_bytes().to_vec(),
     ];
     let pid = svc.pid();
-    let supervisor = raw_environ(pid as u32);
+    let supervisor = procfs::environ_entries(pid as u32).unwrap();
     let mut expected = user.clone();
     expected.extend([
         b"GLIBC_TUNABLES=glibc.malloc.tcache_count=0".to_vec(),
@@ -210,7 +193,7 @@ fn the_environment_keeps_its_order_and_bytes() {
         supervisor, expected,
         "the user's entries in order, then ours"
     );
-    let child = raw_environ(svc.printed("pid"));
+    let child = procfs::environ_entries(svc.printed("pid")).unwrap();
     assert_eq!(child[..3], user[..], "{child:?}");
     assert_eq!(child.len(), 4, "and the channel variable only: {child:?}");
     assert!(child[3].starts_with(b"LITTLEBOSS_CHANNEL_FD="), "{child:?}");
