@@ -52,7 +52,7 @@ pub(crate) enum ToChild {
     Lameduck,
 }
 
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "msg", rename_all = "snake_case")]
 pub(crate) enum FromChild {
     /// Who the child is, and its own timeouts: a new binary's settings

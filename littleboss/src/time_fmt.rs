@@ -1,14 +1,5 @@
 //! Wall-clock times for people, without a date library.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Seconds since the Unix epoch.
-pub(crate) fn unix_seconds(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// `2026-11-21 17:30:00 UTC`.
 pub(crate) fn format_utc(secs: u64) -> String {
     let days = (secs / 86_400) as i64;

@@ -111,7 +111,11 @@ fn a_child_killed_from_outside_ends_a_supervisor_without_persist() {
     let child = child_pid(&json(&svc, V1));
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGKILL).unwrap();
     assert_eq!(svc.wait_exit().code(), Some(137), "{}", svc.output.text());
-    assert!(svc.output.text().contains("exited with killed by SIGKILL"));
+    let out = svc.output.text();
+    assert!(
+        out.contains(&format!("child pid {child} was killed by SIGKILL")),
+        "{out}"
+    );
 }
 
 #[test]

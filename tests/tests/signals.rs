@@ -1,6 +1,8 @@
 //! Signals to the supervisor (Go's TestBlockingSIGINT, and more), and a
 //! child that outlives its supervisor.
 
+use std::os::unix::process::CommandExt;
+
 use nix::sys::signal::Signal;
 use tests::{Service, alive, echo, text};
 
@@ -40,6 +42,9 @@ fn a_second_signal_kills_without_waiting_for_the_lameduck_timeout() {
     svc.output.wait_for("started pid=");
     svc.signal(Signal::SIGINT);
     svc.output.wait_for("ignoring lameduck");
+    // A person's second Ctrl-C comes later than a sender that signals the
+    // process and its group at once; within that window it is the same stop.
+    std::thread::sleep(std::time::Duration::from_millis(300));
     svc.signal(Signal::SIGINT);
     // Its lameduck timeout is 60 s; the harness deadline is far shorter.
     assert_eq!(
@@ -131,4 +136,23 @@ fn a_stop_then_one_signal_is_still_graceful() {
     let out = svc.output.text();
     assert!(out.contains("SIGTERM received: stopping"), "{out}");
     assert!(!out.contains("again: killing"), "{out}");
+}
+
+#[test]
+fn a_term_to_the_process_then_its_group_is_one_graceful_stop() {
+    // GNU `timeout` and `kill -- -PGID` signal the process and its group:
+    // the same stop twice, which must not kill a draining child.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_slow_drain"));
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start").process_group(0);
+    svc.spawn(cmd);
+    svc.ready();
+    let supervisor = nix::unistd::Pid::from_raw(svc.pid());
+    nix::sys::signal::kill(supervisor, Signal::SIGTERM).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    nix::sys::signal::killpg(supervisor, Signal::SIGTERM).unwrap();
+    assert_eq!(svc.wait_exit().code(), Some(7), "{}", svc.output.text());
+    let out = svc.output.text();
+    assert!(out.contains("drained"), "{out}");
+    assert!(!out.contains("killing every child"), "{out}");
 }

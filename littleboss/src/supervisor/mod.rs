@@ -5,64 +5,37 @@
 //! and runs the program as a child that receives the listeners over the
 //! child channel. It runs no program code but `supervisor_init`.
 
-mod core;
-mod memory;
+mod driver;
+mod machine;
 mod orphans;
 mod signals;
 mod spawn;
-mod thread_cache;
 
-use std::process::ExitStatus;
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+use std::time::SystemTime;
 
-use nix::sys::signal::Signal;
 use tokio::sync::mpsc;
 
 use crate::builder::Config;
 use crate::control::{dir, server, status::ListenerStatus};
 use crate::exit::fail;
 use crate::flags::Invocation;
-use crate::link::{FromChild, ListenerEntry};
+use crate::link::ListenerEntry;
 use crate::log::log;
 use crate::spec::Network;
+use machine::{Machine, Settings, Target};
 
-/// Everything the supervisor reacts to, but control requests.
+/// The listeners the supervisor holds for its whole life.
 #[derive(Debug)]
-pub(crate) enum Event {
-    Message {
-        id: u64,
-        message: FromChild,
-    },
-    Exited {
-        id: u64,
-        status: ExitStatus,
-    },
-    Signal(Signal),
-    HelloTimeout {
-        id: u64,
-    },
-    ReadyTimeout {
-        id: u64,
-    },
-    Restart,
-    /// Reap orphaned descendants now.
-    ReapOrphans,
-    /// Nothing has happened for a while: hand back unused memory (the
-    /// number tells a stale event from the awaited one).
-    Rest(u64),
-    /// Start this (rolled-back) binary if nothing serves.
-    Fallback {
-        path: std::path::PathBuf,
-        argv0: std::ffi::OsString,
-    },
+pub(crate) struct Held {
+    pub entries: Vec<ListenerEntry>,
+    /// The fds of the bound entries, in order, shared with each child's
+    /// watcher until it has sent them.
+    pub fds: Arc<Vec<OwnedFd>>,
 }
 
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
-    // First, while the process is as its parent made it.
-    if thread_cache::executed_again() {
-        thread_cache::put_back();
-    } else {
-        thread_cache::execute_again();
-    }
     close_inherited_on_exec();
     orphans::adopt_orphans();
     let folder = dir::socket_dir();
@@ -85,19 +58,17 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         fail(1, format!("cannot find this binary's path: {e}"))
     });
 
-    let mut held = core::Held {
-        entries: Vec::new(),
-        fds: Vec::new(),
-        status: Vec::new(),
-    };
+    let mut entries = Vec::new();
+    let mut fds = Vec::new();
+    let mut listeners = Vec::new();
     let mut unix_paths = Vec::new();
     for (spec, bound) in inv.listeners.iter().zip(bound) {
-        held.entries.push(ListenerEntry {
+        entries.push(ListenerEntry {
             name: spec.name.clone(),
             network: spec.network,
             bound: bound.is_some(),
         });
-        held.status.push(ListenerStatus {
+        listeners.push(ListenerStatus {
             name: spec.name.clone(),
             network: spec.network.to_string(),
             address: bound.as_ref().map(|b| b.address.clone()),
@@ -106,9 +77,13 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             if spec.network == Network::Unix && bound.bound_here {
                 unix_paths.push(bound.address.clone());
             }
-            held.fds.push(bound.fd);
+            fds.push(bound.fd);
         }
     }
+    let held = Held {
+        entries,
+        fds: Arc::new(fds),
+    };
 
     log!(
         "supervising `{}` as pid {}, control socket {}",
@@ -137,7 +112,6 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // Read (and take out of the environment) before any program code runs,
     // so children never see systemd's variables.
     let notifier = crate::notify::Notifier::from_env().map(std::sync::Arc::new);
-    memory::list_mappings();
     if let Some(init) = config.supervisor_init {
         init();
     }
@@ -155,22 +129,31 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         let listener = tokio::net::UnixListener::from_std(control)
             .unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
         tokio::spawn(server::serve(listener, control_tx));
-        let supervisor = core::Supervisor::new(
-            config.clone(),
-            argv0,
+        let started = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let machine = Machine::new(
+            Settings {
+                name: config.name.clone(),
+                lameduck: config.lameduck,
+                persist: config.persist,
+                restart_limit: config.restart_limit,
+                fallback: config.fallback,
+                ready_timeout: config.ready_timeout,
+            },
+            std::process::id(),
+            started.as_secs(),
+            Target { path: exe, argv0 },
             inv.child_args,
-            held,
-            events_tx,
-            notifier,
-            exe,
+            listeners,
+            u64::from(started.subsec_nanos()) ^ u64::from(std::process::id()) << 32,
         );
-        supervisor.run(events_rx, control_rx).await
+        driver::run(machine, held, notifier, events_tx, events_rx, control_rx).await
     });
     remove_socket();
     for path in unix_paths {
         let _ = std::fs::remove_file(path);
     }
-    log!("supervisor exiting with code {code}");
     std::process::exit(code)
 }
 

@@ -1,11 +1,11 @@
-//! Signals to the supervisor become events: SIGTERM and SIGINT stop (a
-//! second one kills), SIGHUP reloads, SIGCHLD reaps orphans.
+//! Signals to the supervisor become machine events: SIGTERM and SIGINT
+//! stop, SIGHUP reloads, SIGCHLD reaps orphans. What a repeated one means
+//! is the machine's to decide.
 
-use nix::sys::signal::Signal;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
-use super::Event;
+use super::machine::{Event, Signal};
 
 /// Installs the handlers and forwards each signal as an [`Event`].
 pub(crate) fn forward(events: mpsc::UnboundedSender<Event>) -> std::io::Result<()> {
@@ -17,10 +17,10 @@ pub(crate) fn forward(events: mpsc::UnboundedSender<Event>) -> std::io::Result<(
     tokio::spawn(async move {
         loop {
             let signal = tokio::select! {
-                _ = term.recv() => Signal::SIGTERM,
-                _ = int.recv() => Signal::SIGINT,
-                _ = hup.recv() => Signal::SIGHUP,
-                _ = chld.recv() => Signal::SIGCHLD,
+                _ = term.recv() => Signal::Term,
+                _ = int.recv() => Signal::Int,
+                _ = hup.recv() => Signal::Hup,
+                _ = chld.recv() => Signal::Chld,
             };
             if events.send(Event::Signal(signal)).is_err() {
                 return;

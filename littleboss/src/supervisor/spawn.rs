@@ -2,20 +2,23 @@
 //!
 //! Each child is owned by a watcher task: it alone holds the process handle,
 //! so it alone waits for and kills it (no pid can be reused under us). The
-//! supervisor talks to it through a [`ChildHandle`].
+//! driver talks to it through a [`ChildHandle`]; what the child says and
+//! how it ends come back as machine [`Event`]s.
 
 use std::ffi::{OsStr, OsString};
-use std::os::fd::{AsRawFd, BorrowedFd};
-use std::path::{Path, PathBuf};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
 
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
-use super::Event;
+use super::Held;
+use super::machine::{ChildExit, ChildId, Event};
 use crate::fdpass;
-use crate::link::{self, ListenerEntry, SupervisorEnd, ToChild};
+use crate::link::{self, SupervisorEnd, ToChild};
 use crate::log::log;
 
 /// Whether the channel variable is in the supervisor's own environment, for
@@ -24,44 +27,34 @@ static CHANNEL_VAR_INHERITED: AtomicBool = AtomicBool::new(false);
 
 /// Puts the channel variable (constant for the supervisor's life) in its
 /// own environment, once the program's `supervisor_init` has run, so that
-/// what it started does not inherit it. Setting it per child instead makes
-/// the standard library copy the whole environment at every spawn: a
-/// hundred allocations per reload, and heap pages that glibc's thread
-/// cache keeps pinned. Only done while single-threaded (the condition for
-/// changing the environment soundly); otherwise each child gets it as
-/// before.
+/// what it started does not inherit it, and no spawn has to copy the
+/// environment to add it. Only done while single-threaded (the condition
+/// for changing the environment soundly); otherwise each child gets it on
+/// its command.
 pub(crate) fn inherit_channel_var() {
     if crate::environ::set_env(link::ENV_VAR, &link::env_value()) {
         CHANNEL_VAR_INHERITED.store(true, Ordering::Relaxed);
     }
 }
 
-/// What the supervisor can ask of a child's watcher.
+/// What the driver can ask of a child's watcher.
 #[derive(Debug)]
 enum Order {
-    /// Send lameduck; kill the child if it is still running after the timeout.
-    Lameduck(Duration),
+    Lameduck,
     Kill,
 }
 
-/// The supervisor's handle on one child.
+/// The driver's handle on one child.
 #[derive(Debug)]
 pub(crate) struct ChildHandle {
     pub pid: u32,
-    pub path: PathBuf,
-    pub argv0: std::ffi::OsString,
-    pub started: SystemTime,
-    pub started_at: Instant,
-    /// How long it may wind down: its own setting once it said hello.
-    pub lameduck_timeout: Duration,
     orders: mpsc::UnboundedSender<Order>,
 }
 
 impl ChildHandle {
-    /// Tells it to wind down; it is killed if still running after its
-    /// lameduck timeout.
+    /// Tells it to wind down (the machine decides when to kill it).
     pub fn lameduck(&self) {
-        let _ = self.orders.send(Order::Lameduck(self.lameduck_timeout));
+        let _ = self.orders.send(Order::Lameduck);
     }
 
     pub fn kill(&self) {
@@ -72,21 +65,18 @@ impl ChildHandle {
 /// Everything a child is started with.
 #[derive(Debug)]
 pub(crate) struct Launch<'a> {
-    pub id: u64,
+    pub id: ChildId,
     pub path: &'a Path,
     pub argv0: &'a OsStr,
     pub args: &'a [OsString],
     pub name: &'a str,
-    /// Until the child says otherwise.
-    pub lameduck_timeout: Duration,
-    pub listeners: &'a [ListenerEntry],
-    /// The fds of the bound entries of `listeners`, in order.
-    pub fds: &'a [BorrowedFd<'a>],
+    pub held: &'a Held,
 }
 
-/// Starts a child with its channel at fd 3, in its own process group, and
-/// sends it its listeners. Its messages and exit arrive as [`Event`]s.
-pub(crate) async fn spawn(
+/// Starts a child with its channel at fd 3, in its own process group; its
+/// watcher sends it its listeners. Its messages and exit arrive as
+/// [`Event`]s.
+pub(crate) fn spawn(
     launch: Launch<'_>,
     events: mpsc::UnboundedSender<Event>,
 ) -> std::io::Result<ChildHandle> {
@@ -103,7 +93,6 @@ pub(crate) async fn spawn(
     if !CHANNEL_VAR_INHERITED.load(Ordering::Relaxed) {
         command.env(link::ENV_VAR, link::env_value());
     }
-    super::thread_cache::prepare_child(&mut command);
     // SAFETY: runs in the forked child before exec, calling only dup2 and
     // fcntl, which are async-signal-safe, on an fd the parent keeps open
     // until spawn returns.
@@ -129,76 +118,83 @@ pub(crate) async fn spawn(
     let channel = SupervisorEnd::new(ours)?;
     let hello = ToChild::Hello {
         name: launch.name.to_owned(),
-        listeners: launch.listeners.to_vec(),
+        listeners: launch.held.entries.clone(),
     };
-    if let Err(e) = channel.send(hello, launch.fds).await {
-        // The child died at once; its exit tells the rest.
-        log!("cannot send listeners to child pid {pid}: {e}");
-    }
+    let fds = launch.held.fds.clone();
     let (orders_tx, orders_rx) = mpsc::unbounded_channel();
-    tokio::spawn(watch(launch.id, pid, child, channel, orders_rx, events));
+    let watcher = Watcher {
+        id: launch.id,
+        pid,
+        child,
+        channel,
+        events,
+    };
+    tokio::spawn(watcher.watch(hello, fds, orders_rx));
     Ok(ChildHandle {
         pid,
-        path: launch.path.to_owned(),
-        argv0: launch.argv0.to_owned(),
-        started: SystemTime::now(),
-        started_at: Instant::now(),
-        lameduck_timeout: launch.lameduck_timeout,
         orders: orders_tx,
     })
 }
 
-async fn watch(
-    id: u64,
+struct Watcher {
+    id: ChildId,
     pid: u32,
-    mut child: Child,
+    child: Child,
     channel: SupervisorEnd,
-    mut orders: mpsc::UnboundedReceiver<Order>,
     events: mpsc::UnboundedSender<Event>,
-) {
-    let mut channel_open = true;
-    let mut orders_open = true;
-    let mut kill_at: Option<tokio::time::Instant> = None;
-    loop {
-        tokio::select! {
-            status = child.wait() => {
-                let status = status.unwrap_or_else(|e| {
-                    log!("waiting for child pid {pid} failed: {e}");
-                    std::os::unix::process::ExitStatusExt::from_raw(1 << 8)
-                });
-                let _ = events.send(Event::Exited { id, status });
-                return;
-            }
-            message = channel.recv(), if channel_open => match message {
-                Ok(Some(message)) => { let _ = events.send(Event::Message { id, message }); }
-                Ok(None) => channel_open = false,
-                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                    log!("child pid {pid} sent a bad message: {e}");
-                }
-                Err(_) => channel_open = false,
-            },
-            order = orders.recv(), if orders_open => match order {
-                Some(Order::Lameduck(timeout)) => {
-                    if channel_open {
-                        let _ = channel.send(ToChild::Lameduck, &[]).await;
-                    }
-                    kill_at = Some(tokio::time::Instant::now() + timeout);
-                }
-                Some(Order::Kill) => { let _ = child.start_kill(); }
-                None => orders_open = false,
-            },
-            _ = sleep_until(kill_at), if kill_at.is_some() => {
-                log!("child pid {pid} is still running after its lameduck timeout; killing it");
-                let _ = child.start_kill();
-                kill_at = None;
-            }
-        }
-    }
 }
 
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
+impl Watcher {
+    async fn watch(
+        mut self,
+        hello: ToChild,
+        fds: Arc<Vec<OwnedFd>>,
+        mut orders: mpsc::UnboundedReceiver<Order>,
+    ) {
+        let (id, pid) = (self.id, self.pid);
+        let borrowed: Vec<_> = fds.iter().map(std::os::fd::AsFd::as_fd).collect();
+        if let Err(e) = self.channel.send(hello, &borrowed).await {
+            // The child died at once; its exit tells the rest.
+            log!("cannot send listeners to child pid {pid}: {e}");
+        }
+        drop(borrowed);
+        drop(fds);
+        let mut channel_open = true;
+        let mut orders_open = true;
+        loop {
+            tokio::select! {
+                status = self.child.wait() => {
+                    let exit = match status {
+                        Ok(status) => match (status.code(), status.signal()) {
+                            (Some(code), _) => ChildExit::Code(code),
+                            (None, Some(signal)) => ChildExit::Signal(signal),
+                            (None, None) => ChildExit::Code(1),
+                        },
+                        Err(e) => {
+                            log!("waiting for child pid {pid} failed: {e}");
+                            ChildExit::Code(1)
+                        }
+                    };
+                    let _ = self.events.send(Event::Exited { id, exit });
+                    return;
+                }
+                message = self.channel.recv(), if channel_open => match message {
+                    Ok(Some(message)) => { let _ = self.events.send(Event::Message { id, message }); }
+                    Ok(None) => channel_open = false,
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        log!("child pid {pid} sent a bad message: {e}");
+                    }
+                    Err(_) => channel_open = false,
+                },
+                order = orders.recv(), if orders_open => match order {
+                    Some(Order::Lameduck) if channel_open => {
+                        let _ = self.channel.send(ToChild::Lameduck, &[]).await;
+                    }
+                    Some(Order::Lameduck) => {}
+                    Some(Order::Kill) => { let _ = self.child.start_kill(); }
+                    None => orders_open = false,
+                },
+            }
+        }
     }
 }

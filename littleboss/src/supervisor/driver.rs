@@ -1,0 +1,180 @@
+//! Carries out what the machine decides: spawns and signals children,
+//! answers control clients, tells systemd, logs, and feeds back what
+//! happened, with the time. It decides nothing itself.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::Held;
+use super::machine::{ChildId, ClientId, Effect, Event, Machine, Notice};
+use super::spawn::{ChildHandle, Launch, spawn};
+use crate::control::protocol::Response;
+use crate::control::server::ControlRequest;
+use crate::log::log;
+use crate::notify::Notifier;
+
+type Reply = mpsc::UnboundedSender<Response>;
+
+/// How long the last replies may take to reach their clients at exit.
+const LAST_WORDS: Duration = Duration::from_secs(1);
+
+/// What the driver holds for the machine: the real things its ids name.
+#[derive(Debug)]
+struct Io {
+    held: Held,
+    name: String,
+    notifier: Option<Arc<Notifier>>,
+    events: mpsc::UnboundedSender<Event>,
+    children: HashMap<ChildId, ChildHandle>,
+    clients: HashMap<ClientId, Reply>,
+    next_client: ClientId,
+    /// Clients given their final answer in this round: at exit, their
+    /// connections get a moment to write it.
+    answered: Vec<Reply>,
+}
+
+/// Starts the first child and drives the machine until it exits; returns
+/// the exit code.
+pub(crate) async fn run(
+    mut machine: Machine,
+    held: Held,
+    notifier: Option<Arc<Notifier>>,
+    events_tx: mpsc::UnboundedSender<Event>,
+    mut events: mpsc::UnboundedReceiver<Event>,
+    mut control: mpsc::UnboundedReceiver<ControlRequest>,
+) -> i32 {
+    let origin = Instant::now();
+    let now = || origin.elapsed();
+    let mut io = Io {
+        held,
+        name: machine.state().settings.name.clone(),
+        notifier,
+        events: events_tx,
+        children: HashMap::new(),
+        clients: HashMap::new(),
+        next_client: 0,
+        answered: Vec::new(),
+    };
+    let mut effects = machine.start(now());
+    loop {
+        io.answered.clear();
+        let mut queue = VecDeque::from(effects);
+        while let Some(effect) = queue.pop_front() {
+            if let Effect::Exit { code } = effect {
+                io.last_words().await;
+                return code;
+            }
+            if let Some(feedback) = io.perform(effect) {
+                queue.extend(machine.handle(feedback, now()));
+            }
+        }
+        let deadline = machine.next_deadline().map(|d| origin + d);
+        let event = tokio::select! {
+            Some(event) = events.recv() => event,
+            Some(ControlRequest { request, reply }) = control.recv() => {
+                Event::Control { client: io.client(reply), request }
+            }
+            () = sleep_until(deadline) => Event::Tick,
+        };
+        if let Event::Exited { id, .. } = &event {
+            io.children.remove(id);
+        }
+        effects = machine.handle(event, now());
+    }
+}
+
+impl Io {
+    fn client(&mut self, reply: Reply) -> ClientId {
+        self.next_client += 1;
+        self.clients.insert(self.next_client, reply);
+        self.next_client
+    }
+
+    /// Does one effect; a spawn's outcome comes back at once, to be handled
+    /// before anything else.
+    fn perform(&mut self, effect: Effect) -> Option<Event> {
+        match effect {
+            Effect::Spawn { id, target, args } => {
+                let launch = Launch {
+                    id,
+                    path: &target.path,
+                    argv0: &target.argv0,
+                    args: &args,
+                    name: &self.name,
+                    held: &self.held,
+                };
+                return Some(match spawn(launch, self.events.clone()) {
+                    Ok(child) => {
+                        let pid = child.pid;
+                        self.children.insert(id, child);
+                        Event::Spawned { id, pid }
+                    }
+                    Err(e) => Event::SpawnFailed {
+                        id,
+                        error: e.to_string(),
+                    },
+                });
+            }
+            Effect::Lameduck { id } => {
+                if let Some(child) = self.children.get(&id) {
+                    child.lameduck();
+                }
+            }
+            Effect::Kill { id } => {
+                if let Some(child) = self.children.get(&id) {
+                    child.kill();
+                }
+            }
+            Effect::Reply { client, response } => {
+                let finished = response.is_final();
+                if let Some(reply) = self.clients.get(&client) {
+                    // A client that went away misses its answer; nothing else.
+                    let _ = reply.send(response);
+                }
+                if finished && let Some(reply) = self.clients.remove(&client) {
+                    self.answered.push(reply);
+                }
+            }
+            Effect::Notify(notice) => {
+                if let Some(notifier) = &self.notifier {
+                    match notice {
+                        Notice::Ready => notifier.ready(),
+                        Notice::Reloading => notifier.reloading(),
+                        Notice::Stopping => notifier.stopping(),
+                        Notice::Status(line) => notifier.status(&line),
+                    }
+                }
+            }
+            Effect::Log(line) => log!("{line}"),
+            Effect::ReapOrphans => {
+                let children = &self.children;
+                super::orphans::reap(|pid| children.values().any(|c| c.pid == pid));
+            }
+            Effect::Exit { .. } => unreachable!("the loop handles exit"),
+        }
+        None
+    }
+
+    /// Gives the clients answered last (`stop` waiters) a moment to read
+    /// their answer before the process exits.
+    async fn last_words(&mut self) {
+        let answered = std::mem::take(&mut self.answered);
+        let written = async {
+            for reply in &answered {
+                reply.closed().await;
+            }
+        };
+        let _ = tokio::time::timeout(LAST_WORDS, written).await;
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,925 @@
+//! The supervisor's decisions, as a pure state machine: an event and the
+//! time go in, effects come out. No I/O, no clock reads, no async: the
+//! driver (`super::driver`) carries the effects out and feeds back what
+//! happened. Time is a `Duration` since the supervisor started, given with
+//! every event; deadlines live in the state and `next_deadline` tells the
+//! driver when to come back with [`Event::Tick`].
+
+mod state;
+mod status;
+
+#[cfg(test)]
+mod model;
+#[cfg(test)]
+mod scenarios;
+#[cfg(test)]
+mod sim;
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use state::{Child, Phase, Probation, Queued, Starting, Stopping, Up, Why};
+pub(crate) use state::{ChildId, ClientId, Settings, State, Target};
+
+use crate::control::protocol::{Request, Response};
+use crate::control::status::ListenerStatus;
+use crate::link::FromChild;
+
+/// A new child must say hello on its channel within this time (or its
+/// ready timeout, if shorter), or it is not a littleboss program.
+pub(crate) const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// A child promoted by a reload that dies within this time is rolled back
+/// to the previous binary (with `fallback`).
+pub(crate) const PROBATION: Duration = Duration::from_secs(5);
+/// Restart backoff for `persist`: from the first delay, doubling up to the
+/// last; reset after a child served this long.
+pub(crate) const RESTART_FIRST: Duration = Duration::from_millis(100);
+pub(crate) const RESTART_MAX: Duration = Duration::from_secs(30);
+pub(crate) const HEALTHY: Duration = Duration::from_secs(10);
+/// How long an orphan's zombie may wait to be reaped: SIGCHLD comes in
+/// bursts during reloads, and one scan serves them all.
+pub(crate) const ORPHAN_SCAN_DELAY: Duration = Duration::from_millis(200);
+/// A stop signal within this time of the first is the same stop: senders
+/// such as GNU `timeout` and `kill -- -PGID` signal the process and its
+/// group at once. A person's second Ctrl-C comes later, and kills.
+pub(crate) const SAME_STOP: Duration = Duration::from_millis(250);
+
+/// How a child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChildExit {
+    Code(i32),
+    Signal(i32),
+}
+
+impl ChildExit {
+    /// As an exit code: its own, or 128 + the signal, as shells report it.
+    pub fn code(self) -> i32 {
+        match self {
+            ChildExit::Code(code) => code,
+            ChildExit::Signal(signal) => 128 + signal,
+        }
+    }
+}
+
+impl std::fmt::Display for ChildExit {
+    /// "exited with code 3", "was killed by SIGKILL".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            ChildExit::Code(code) => write!(f, "exited with code {code}"),
+            ChildExit::Signal(signal) => match nix::sys::signal::Signal::try_from(signal) {
+                Ok(s) => write!(f, "was killed by {s}"),
+                Err(_) => write!(f, "was killed by signal {signal}"),
+            },
+        }
+    }
+}
+
+/// The signals the supervisor acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Signal {
+    Term,
+    Int,
+    Hup,
+    Chld,
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Signal::Term => "SIGTERM",
+            Signal::Int => "SIGINT",
+            Signal::Hup => "SIGHUP",
+            Signal::Chld => "SIGCHLD",
+        })
+    }
+}
+
+/// What happened.
+#[derive(Debug, Clone)]
+pub(crate) enum Event {
+    /// The child of a [`Effect::Spawn`] runs, as `pid`.
+    Spawned {
+        id: ChildId,
+        pid: u32,
+    },
+    /// The child of a [`Effect::Spawn`] could not be started.
+    SpawnFailed {
+        id: ChildId,
+        error: String,
+    },
+    Message {
+        id: ChildId,
+        message: FromChild,
+    },
+    Exited {
+        id: ChildId,
+        exit: ChildExit,
+    },
+    Signal(Signal),
+    Control {
+        client: ClientId,
+        request: Request,
+    },
+    /// Time passed: whatever was due by now is done.
+    Tick,
+}
+
+/// What the driver is to do, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Effect {
+    /// Start `target` with the listeners; report [`Event::Spawned`] or
+    /// [`Event::SpawnFailed`] straight away.
+    Spawn {
+        id: ChildId,
+        target: Target,
+        args: Vec<OsString>,
+    },
+    /// Tell a child to wind down.
+    Lameduck {
+        id: ChildId,
+    },
+    Kill {
+        id: ChildId,
+    },
+    /// Answer a control client; a final answer ends its request.
+    Reply {
+        client: ClientId,
+        response: Response,
+    },
+    /// Tell the service manager (systemd), if there is one.
+    Notify(Notice),
+    /// A line for the supervisor's stderr.
+    Log(String),
+    /// Reap orphaned descendants that are not our children.
+    ReapOrphans,
+    /// Exit the process with this code, once the last replies are written.
+    Exit {
+        code: i32,
+    },
+}
+
+/// A state change the service manager hears of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Notice {
+    Ready,
+    Reloading,
+    Stopping,
+    /// A one-line summary for `systemctl status`.
+    Status(String),
+}
+
+/// The supervisor's decisions. See the module comment.
+#[derive(Debug, Clone)]
+pub(crate) struct Machine {
+    state: State,
+    now: Duration,
+    effects: Vec<Effect>,
+}
+
+/// Logs a line as an effect, with `format!` arguments.
+macro_rules! say {
+    ($machine:expr, $($arg:tt)*) => { $machine.effects.push(Effect::Log(format!($($arg)*))) };
+}
+
+impl Machine {
+    /// A supervisor that has not started its first child yet; `seed` makes
+    /// the restart jitter differ between supervisors.
+    pub fn new(
+        settings: Settings,
+        pid: u32,
+        started_unix: u64,
+        first: Target,
+        args: Vec<OsString>,
+        listeners: Vec<ListenerStatus>,
+        seed: u64,
+    ) -> Machine {
+        Machine {
+            state: State {
+                settings,
+                pid,
+                started_unix,
+                args,
+                listeners,
+                next_id: 1,
+                children: Default::default(),
+                phase: Phase::Up(Up::default()),
+                current: first,
+                reloads: 0,
+                failures: 0,
+                last_failure: None,
+                last_code: 0,
+                restart_delay: RESTART_FIRST,
+                restarts: Default::default(),
+                orphan_scan_at: None,
+                rng: seed | 1,
+            },
+            now: Duration::ZERO,
+            effects: Vec::new(),
+        }
+    }
+
+    /// The state, as data.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// Starts the first child.
+    pub fn start(&mut self, now: Duration) -> Vec<Effect> {
+        self.now = now;
+        let first = self.state.current.clone();
+        self.start_child(first, Why::First);
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Handles one event at time `now` (never earlier than the last).
+    pub fn handle(&mut self, event: Event, now: Duration) -> Vec<Effect> {
+        self.now = self.now.max(now);
+        if !matches!(self.state.phase, Phase::Exited { .. }) {
+            match event {
+                Event::Spawned { id, pid } => self.on_spawned(id, pid),
+                Event::SpawnFailed { id, error } => self.on_spawn_failed(id, error),
+                Event::Message { id, message } => self.on_message(id, message),
+                Event::Exited { id, exit } => self.on_exit(id, exit),
+                Event::Signal(signal) => self.on_signal(signal),
+                Event::Control { client, request } => self.on_control(client, request),
+                Event::Tick => self.on_tick(),
+            }
+            self.take_queued();
+            self.finish_if_done();
+        } else if let Event::Control { client, .. } = event {
+            self.reply(client, error("the supervisor has exited"));
+        }
+        std::mem::take(&mut self.effects)
+    }
+
+    /// When the driver must come back with [`Event::Tick`], if ever.
+    pub fn next_deadline(&self) -> Option<Duration> {
+        let state = &self.state;
+        if let Phase::Exited { .. } = state.phase {
+            return None;
+        }
+        let mut times = vec![state.orphan_scan_at];
+        times.extend(state.children.values().map(|c| c.kill_at));
+        if let Phase::Up(up) = &state.phase {
+            times.push(up.restart_at);
+            if let Some(s) = &up.starting {
+                times.extend([s.hello_by, s.ready_by]);
+            }
+        }
+        times.into_iter().flatten().min()
+    }
+
+    fn up(&mut self) -> Option<&mut Up> {
+        match &mut self.state.phase {
+            Phase::Up(up) => Some(up),
+            _ => None,
+        }
+    }
+
+    fn pid(&self, id: ChildId) -> u32 {
+        self.state
+            .children
+            .get(&id)
+            .and_then(|c| c.pid)
+            .unwrap_or(0)
+    }
+
+    fn reply(&mut self, client: ClientId, response: Response) {
+        self.effects.push(Effect::Reply { client, response });
+    }
+
+    fn notify(&mut self, notice: Notice) {
+        self.effects.push(Effect::Notify(notice));
+    }
+
+    fn on_control(&mut self, client: ClientId, request: Request) {
+        match request {
+            Request::Status => {
+                let status = Box::new(self.status());
+                self.reply(client, Response::Status { status });
+            }
+            Request::Reload { path, argv0 } => {
+                say!(self, "reload requested: {}", path.display());
+                let argv0 = argv0.map_or_else(|| path.clone().into_os_string(), OsString::from);
+                self.reload(Some(Target { path, argv0 }), Some(client));
+            }
+            Request::Stop => {
+                say!(self, "stop requested");
+                self.begin_stop(Some(client));
+            }
+        }
+    }
+
+    fn on_signal(&mut self, signal: Signal) {
+        let now = self.now;
+        match signal {
+            Signal::Chld => {
+                self.state
+                    .orphan_scan_at
+                    .get_or_insert(now + ORPHAN_SCAN_DELAY);
+            }
+            Signal::Hup => {
+                say!(self, "SIGHUP: reloading the serving binary");
+                self.reload(None, None);
+            }
+            Signal::Term | Signal::Int => {
+                let signalled_at = match &mut self.state.phase {
+                    Phase::Stopping(stopping) => stopping.signalled_at,
+                    _ => None,
+                };
+                match signalled_at {
+                    Some(first) if now.saturating_sub(first) < SAME_STOP => say!(
+                        self,
+                        "{signal} again within {SAME_STOP:?}: the same stop (sent to the process and its group)"
+                    ),
+                    Some(_) => {
+                        say!(self, "{signal} again: killing every child now");
+                        let ids: Vec<ChildId> = self.state.children.keys().copied().collect();
+                        for id in ids {
+                            self.kill(id);
+                        }
+                    }
+                    None => {
+                        say!(self, "{signal} received: stopping (send it again to kill)");
+                        self.begin_stop(None);
+                        if let Phase::Stopping(stopping) = &mut self.state.phase {
+                            stopping.signalled_at = Some(now);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        let now = self.now;
+        if self.state.orphan_scan_at.is_some_and(|at| at <= now) {
+            self.state.orphan_scan_at = None;
+            self.effects.push(Effect::ReapOrphans);
+        }
+        let late: Vec<ChildId> = self
+            .state
+            .children
+            .iter()
+            .filter(|(_, c)| c.kill_at.is_some_and(|at| at <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in late {
+            say!(
+                self,
+                "child pid {} is still running after its lameduck timeout; killing it",
+                self.pid(id)
+            );
+            self.kill(id);
+        }
+        let Some(up) = self.up() else { return };
+        if let Some(starting) = &up.starting {
+            let id = starting.id;
+            if starting.hello_by.is_some_and(|at| at <= now) {
+                let path = self.state.children[&id].target.path.display().to_string();
+                let timeout = self.hello_timeout();
+                self.fail_starting(format!(
+                    "did not answer on the child channel within {timeout:?}: is {path} a littleboss program?"
+                ));
+            } else if starting.ready_by.is_some_and(|at| at <= now) {
+                let timeout = starting.ready_timeout;
+                self.fail_starting(format!("was not ready within {timeout:?}"));
+            }
+        }
+        let Some(up) = self.up() else { return };
+        if up.restart_at.is_some_and(|at| at <= now) {
+            up.restart_at = None;
+            if up.serving.is_none() && up.starting.is_none() {
+                let current = self.state.current.clone();
+                self.start_child(current, Why::Restart);
+            }
+        }
+    }
+
+    fn on_spawned(&mut self, id: ChildId, pid: u32) {
+        let Some(child) = self.state.children.get_mut(&id) else {
+            return;
+        };
+        child.pid = Some(pid);
+        let path = child.target.path.display().to_string();
+        say!(self, "started child pid {pid} from {path}");
+        if let Some(Starting {
+            id: starting,
+            why: Why::Reload {
+                client: Some(client),
+            },
+            ..
+        }) = self.up().and_then(|up| up.starting.clone())
+            && starting == id
+        {
+            self.reply(client, Response::Reloading { pid });
+        }
+    }
+
+    fn on_spawn_failed(&mut self, id: ChildId, error: String) {
+        let Some(child) = self.state.children.remove(&id) else {
+            return;
+        };
+        let Some(up) = self.up() else { return };
+        if let Some(starting) = up.starting.take_if(|s| s.id == id) {
+            let message = format!("cannot start {}: {error}", child.target.path.display());
+            self.start_failed(starting.why, message, 1);
+        }
+    }
+
+    fn on_message(&mut self, id: ChildId, message: FromChild) {
+        let now = self.now;
+        let name = self.state.settings.name.clone();
+        let Some(starting) = self
+            .up()
+            .and_then(|up| up.starting.as_mut())
+            .filter(|s| s.id == id)
+        else {
+            return; // Messages from a serving or winding-down child change nothing.
+        };
+        match message {
+            FromChild::Hello {
+                name: theirs,
+                lameduck_ms,
+                ready_timeout_ms,
+            } => {
+                starting.greeted = true;
+                starting.hello_by = None;
+                if theirs != name {
+                    self.fail_starting(format!(
+                        "is a littleboss program for service `{theirs}`, not `{name}`"
+                    ));
+                    return;
+                }
+                starting.ready_timeout = Duration::from_millis(ready_timeout_ms);
+                starting.ready_by = Some(now + starting.ready_timeout);
+                if let Some(child) = self.state.children.get_mut(&id) {
+                    child.lameduck_timeout = Duration::from_millis(lameduck_ms);
+                }
+            }
+            FromChild::Error { error } => {
+                starting.error.get_or_insert(error);
+            }
+            FromChild::Ready if starting.error.is_none() => self.promote(),
+            FromChild::Ready | FromChild::Finished { .. } => {}
+        }
+    }
+
+    /// The starting child is ready: it takes over, and the one it replaces
+    /// is told to wind down.
+    fn promote(&mut self) {
+        let now = self.now;
+        let fallback = self.state.settings.fallback;
+        let Some(up) = self.up() else { return };
+        let Some(starting) = up.starting.take() else {
+            return;
+        };
+        up.fallback_to = None;
+        up.probation = None;
+        let old = up.serving.replace(starting.id);
+        let new = &self.state.children[&starting.id];
+        let (pid, target) = (new.pid.unwrap_or(0), new.target.clone());
+        let old_pid = old.map(|old| self.pid(old));
+        let old_target = old.map(|old| self.state.children[&old].target.clone());
+        if let Some(old) = old {
+            self.lameduck(old);
+        }
+        match starting.why {
+            Why::Reload { client } => {
+                self.state.reloads += 1;
+                match old_pid {
+                    Some(old) => {
+                        say!(
+                            self,
+                            "reload: child pid {pid} is serving; pid {old} is winding down"
+                        )
+                    }
+                    None => say!(self, "reload: child pid {pid} is serving"),
+                }
+                if let Some(client) = client {
+                    self.reply(client, Response::Reloaded { pid, old_pid });
+                }
+                if let (true, Some(previous), Some(up)) = (fallback, old_target, self.up()) {
+                    up.probation = Some(Probation {
+                        id: starting.id,
+                        until: now + PROBATION,
+                        previous,
+                    });
+                }
+            }
+            Why::First | Why::Restart => say!(self, "child pid {pid} is ready"),
+            Why::Fallback => say!(
+                self,
+                "child pid {pid} from the previous binary is serving again"
+            ),
+        }
+        self.state.current = target;
+        self.notify(Notice::Ready);
+        self.notify_status();
+    }
+
+    /// A one-line summary for `systemctl status`.
+    fn notify_status(&mut self) {
+        let serving = match &self.state.phase {
+            Phase::Up(up) => up.serving,
+            _ => None,
+        };
+        let (reloads, failures) = (self.state.reloads, self.state.failures);
+        let line = match serving {
+            Some(id) => format!(
+                "child pid {}, reloads {reloads}, failures {failures}",
+                self.pid(id)
+            ),
+            None => format!("no child serving, reloads {reloads}, failures {failures}"),
+        };
+        self.notify(Notice::Status(line));
+    }
+
+    fn on_exit(&mut self, id: ChildId, exit: ChildExit) {
+        let Some(child) = self.state.children.remove(&id) else {
+            return;
+        };
+        let now = self.now;
+        let pid = child.pid.unwrap_or(0);
+        let code = exit.code();
+        let up = match &mut self.state.phase {
+            Phase::Up(up) => up,
+            Phase::Stopping(stopping) => {
+                if stopping.decides == Some(id) {
+                    stopping.code = code;
+                }
+                say!(self, "child pid {pid} {exit}");
+                return;
+            }
+            Phase::Exited { .. } => return,
+        };
+        if let Some(starting) = up.starting.take_if(|s| s.id == id) {
+            let reason = starting
+                .error
+                .clone()
+                .unwrap_or_else(|| format!("{exit} before it was ready"));
+            let message = format!(
+                "new child pid {pid} ({}) {reason}",
+                child.target.path.display()
+            );
+            self.start_failed(starting.why, message, code);
+        } else if up.serving == Some(id) {
+            up.serving = None;
+            self.state.last_code = code;
+            say!(self, "child pid {pid} {exit}");
+            let Some(up) = self.up() else { return };
+            let rollback = up.probation.take().filter(|p| p.id == id && now < p.until);
+            if let Some(probation) = rollback.filter(|_| self.state.settings.fallback) {
+                self.state.failures += 1;
+                let served = now.saturating_sub(child.started);
+                let message = format!(
+                    "reload to {} rolled back: its child pid {pid} {exit} {served:.1?} after it started; restarting {}",
+                    child.target.path.display(),
+                    probation.previous.path.display()
+                );
+                say!(self, "{message}");
+                self.state.last_failure = Some(message);
+                let Some(up) = self.up() else { return };
+                if up.starting.is_some() {
+                    // Another reload is under way: its outcome decides, and
+                    // if it fails too the previous binary comes back.
+                    up.fallback_to = Some(probation.previous);
+                } else {
+                    self.start_child(probation.previous, Why::Fallback);
+                }
+                return;
+            }
+            if code != 0 {
+                self.state.failures += 1;
+                self.state.last_failure = Some(format!("child pid {pid} {exit}"));
+            }
+            if now.saturating_sub(child.started) >= HEALTHY {
+                self.state.restart_delay = RESTART_FIRST;
+            }
+            self.no_child(code);
+        } else {
+            say!(self, "old child pid {pid} {exit}");
+        }
+    }
+
+    /// Reloads to `target`, or (`None`, as SIGHUP asks) to whichever binary
+    /// serves when this reload's turn comes.
+    fn reload(&mut self, target: Option<Target>, client: Option<ClientId>) {
+        let starting = match &self.state.phase {
+            Phase::Up(up) => up.starting.as_ref().map(|s| s.id),
+            _ => return self.refuse(client, "the supervisor is stopping".to_owned()),
+        };
+        if let Some(starting) = starting {
+            // Wait for the child starting now: its outcome decides what the
+            // reload replaces.
+            let pid = self.pid(starting);
+            let what = target
+                .as_ref()
+                .map_or("the serving binary".to_owned(), |t| {
+                    t.path.display().to_string()
+                });
+            say!(
+                self,
+                "reload of {what} waits for child pid {pid} to finish starting"
+            );
+            if let Some(client) = client {
+                self.reply(client, Response::Waiting { pid });
+            }
+            if let Some(up) = self.up() {
+                up.queued.push_back(Queued { target, client });
+            }
+            return;
+        }
+        let target = target.unwrap_or_else(|| self.state.current.clone());
+        if !target.path.is_absolute() {
+            let path = target.path.display();
+            return self.refuse(client, format!("the binary path {path} is not absolute"));
+        }
+        self.start_child(target, Why::Reload { client });
+    }
+
+    fn refuse(&mut self, client: Option<ClientId>, error: String) {
+        say!(self, "reload refused: {error}");
+        if let Some(client) = client {
+            self.reply(client, Response::Error { error });
+        }
+    }
+
+    /// A queued reload runs once nothing starts (one that fails at once
+    /// leaves nothing starting: the next goes straight away).
+    fn take_queued(&mut self) {
+        while let Some(up) = self.up()
+            && up.starting.is_none()
+            && let Some(Queued { target, client }) = up.queued.pop_front()
+        {
+            self.reload(target, client);
+        }
+    }
+
+    fn begin_stop(&mut self, client: Option<ClientId>) {
+        let up = match &mut self.state.phase {
+            Phase::Up(up) => std::mem::take(up),
+            Phase::Stopping(stopping) => {
+                let pid = stopping.decides.map(|id| self.pid(id));
+                if let (Some(client), Phase::Stopping(stopping)) = (client, &mut self.state.phase) {
+                    stopping.waiters.push(client);
+                    self.reply(client, Response::Stopping { pid });
+                }
+                return;
+            }
+            Phase::Exited { .. } => return,
+        };
+        let serving_pid = up.serving.map(|id| self.pid(id));
+        if let Some(client) = client {
+            self.reply(client, Response::Stopping { pid: serving_pid });
+        }
+        for queued in up.queued {
+            if let Some(client) = queued.client {
+                self.reply(client, error("the supervisor is stopping"));
+            }
+        }
+        if let Some(id) = up.serving {
+            self.lameduck(id);
+        }
+        self.notify(Notice::Stopping);
+        // A child still starting winds down like a serving one; its reload
+        // fails.
+        if let Some(starting) = &up.starting {
+            self.lameduck(starting.id);
+            if let Why::Reload {
+                client: Some(client),
+            } = starting.why
+            {
+                self.reply(client, error("the supervisor is stopping"));
+            }
+        }
+        let decides = up.serving.or(up.starting.as_ref().map(|s| s.id));
+        let code = if decides.is_some() {
+            0
+        } else {
+            self.state.last_code
+        };
+        self.state.phase = Phase::Stopping(Stopping {
+            waiters: client.into_iter().collect(),
+            code,
+            decides,
+            signalled_at: None,
+        });
+    }
+
+    /// Exits once stopping and every child is reaped.
+    fn finish_if_done(&mut self) {
+        let Phase::Stopping(stopping) = &self.state.phase else {
+            return;
+        };
+        if !self.state.children.is_empty() {
+            return;
+        }
+        let Stopping { waiters, code, .. } = stopping.clone();
+        for client in waiters {
+            self.reply(client, Response::Stopped { exit_code: code });
+        }
+        say!(self, "supervisor exiting with code {code}");
+        self.state.phase = Phase::Exited { code };
+        self.effects.push(Effect::Exit { code });
+    }
+
+    fn start_child(&mut self, target: Target, why: Why) {
+        let now = self.now;
+        let hello_by = now + self.hello_timeout();
+        let ready_timeout = self.state.settings.ready_timeout;
+        let Some(up) = self.up() else { return };
+        debug_assert!(up.starting.is_none(), "one child starts at a time");
+        up.restart_at = None;
+        let id = self.state.next_id;
+        self.state.next_id += 1;
+        if let Some(up) = self.up() {
+            up.starting = Some(Starting {
+                id,
+                why,
+                greeted: false,
+                error: None,
+                hello_by: Some(hello_by),
+                ready_by: None,
+                ready_timeout,
+            });
+        }
+        self.state.children.insert(
+            id,
+            Child {
+                pid: None,
+                target: target.clone(),
+                started: now,
+                lameduck_timeout: self.state.settings.lameduck,
+                kill_at: None,
+                lameducked: false,
+                killed: false,
+            },
+        );
+        if matches!(why, Why::Reload { .. }) {
+            self.notify(Notice::Reloading);
+        }
+        self.effects.push(Effect::Spawn {
+            id,
+            target,
+            args: self.state.args.clone(),
+        });
+    }
+
+    /// A child that was to take over did not: count it, say why, and decide
+    /// what serves now.
+    fn start_failed(&mut self, why: Why, message: String, code: i32) {
+        self.state.failures += 1;
+        say!(self, "{message}");
+        self.state.last_failure = Some(message.clone());
+        let serving = self.up().and_then(|up| up.serving);
+        if let Why::Reload { client } = why {
+            if let Some(client) = client {
+                self.reply(client, Response::Error { error: message });
+            }
+            // The reload is over: the old child serves on, untouched.
+            if serving.is_some() {
+                self.notify(Notice::Ready);
+            }
+            self.notify_status();
+        }
+        if serving.is_none() {
+            self.no_child(code);
+        }
+    }
+
+    /// Nothing serves or starts: bring back a rolled-back binary, restart
+    /// (persist), or exit with the child's code.
+    fn no_child(&mut self, code: i32) {
+        let now = self.now;
+        let persist = self.state.settings.persist;
+        let Some(up) = self.up() else { return };
+        if up.serving.is_some() || up.starting.is_some() {
+            return;
+        }
+        if let Some(previous) = up.fallback_to.take() {
+            return self.start_child(previous, Why::Fallback);
+        }
+        if !persist {
+            say!(
+                self,
+                "no child is running and persist is off; exiting with code {code}"
+            );
+            return self.exit_with(code);
+        }
+        if self.restart_limit_reached() {
+            let (max, within) = self.state.settings.restart_limit;
+            let code = if code == 0 { 1 } else { code };
+            let message = format!(
+                "the child had to be restarted more than {max} times within {within:?}; giving up (exit code {code})"
+            );
+            say!(self, "{message}");
+            self.state.last_failure = Some(message);
+            return self.exit_with(code);
+        }
+        let delay = self.jitter(self.state.restart_delay);
+        say!(self, "restarting in {delay:.0?}");
+        self.state.restart_delay = (self.state.restart_delay * 2).min(RESTART_MAX);
+        if let Some(up) = self.up() {
+            up.restart_at = Some(now + delay);
+        }
+    }
+
+    /// Nothing serves and nothing will: wind down what still drains, then
+    /// exit with `code`.
+    fn exit_with(&mut self, code: i32) {
+        let Phase::Up(up) = std::mem::replace(
+            &mut self.state.phase,
+            Phase::Stopping(Stopping {
+                waiters: Vec::new(),
+                code,
+                decides: None,
+                signalled_at: None,
+            }),
+        ) else {
+            return;
+        };
+        for queued in up.queued {
+            if let Some(client) = queued.client {
+                self.reply(
+                    client,
+                    error(&format!("the supervisor exited with code {code}")),
+                );
+            }
+        }
+    }
+
+    /// Counts a restart; whether that is more than the limit allows.
+    fn restart_limit_reached(&mut self) -> bool {
+        let now = self.now;
+        let (max, within) = self.state.settings.restart_limit;
+        let restarts = &mut self.state.restarts;
+        restarts.push_back(now);
+        while restarts
+            .front()
+            .is_some_and(|t| now.saturating_sub(*t) > within)
+        {
+            restarts.pop_front();
+        }
+        restarts.len() > max as usize
+    }
+
+    /// Marks the starting child as failed and kills it; its exit finishes
+    /// the failure.
+    fn fail_starting(&mut self, reason: String) {
+        let Some(starting) = self.up().and_then(|up| up.starting.as_mut()) else {
+            return;
+        };
+        starting.error.get_or_insert(reason);
+        starting.hello_by = None;
+        starting.ready_by = None;
+        let id = starting.id;
+        self.kill(id);
+    }
+
+    /// Tells a child to wind down, and when it will be killed.
+    fn lameduck(&mut self, id: ChildId) {
+        let now = self.now;
+        let Some(child) = self.state.children.get_mut(&id) else {
+            return;
+        };
+        if child.lameducked || child.killed {
+            return;
+        }
+        child.lameducked = true;
+        child.kill_at = Some(now + child.lameduck_timeout);
+        self.effects.push(Effect::Lameduck { id });
+    }
+
+    fn kill(&mut self, id: ChildId) {
+        let Some(child) = self.state.children.get_mut(&id) else {
+            return;
+        };
+        child.kill_at = None;
+        if !child.killed {
+            child.killed = true;
+            self.effects.push(Effect::Kill { id });
+        }
+    }
+
+    fn hello_timeout(&self) -> Duration {
+        HELLO_TIMEOUT.min(self.state.settings.ready_timeout)
+    }
+
+    /// `delay` give or take up to 20%, so that services that crash together
+    /// do not restart in lockstep.
+    fn jitter(&mut self, delay: Duration) -> Duration {
+        let mut x = self.state.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.state.rng = x;
+        delay * (800 + (x % 401) as u32) / 1000
+    }
+}
+
+fn error(message: &str) -> Response {
+    Response::Error {
+        error: message.to_owned(),
+    }
+}

@@ -1,0 +1,279 @@
+//! Random histories fed to the machine, with its promises checked after
+//! every step: at most one child takes traffic, every control request gets
+//! exactly one final answer, every child is reaped, the counters match
+//! what happened, and a stop ends within the lameduck bounds.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use super::sim::{NAME, Sim, settings};
+use super::state::{ChildId, Phase, Why};
+use super::{ChildExit, HELLO_TIMEOUT, Settings, Signal};
+use crate::control::protocol::{Request, Response};
+use crate::link::FromChild;
+
+/// The longest lameduck timeout a history gives a child.
+const MAX_LAMEDUCK: Duration = Duration::from_millis(3_000);
+
+#[derive(Debug, Clone)]
+enum Action {
+    Reload(u8),
+    Hup,
+    Stop,
+    Term,
+    Int,
+    Chld,
+    Status,
+    /// To the n-th live child (modulo their number).
+    Hello {
+        child: u8,
+        ours: bool,
+        lameduck_ms: u16,
+        ready_ms: u16,
+    },
+    Ready(u8),
+    Error(u8),
+    Exit {
+        child: u8,
+        code: u8,
+        killed: bool,
+    },
+    Advance(u16),
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        3 => (0u8..4).prop_map(Action::Reload),
+        1 => Just(Action::Hup),
+        1 => Just(Action::Stop),
+        1 => Just(Action::Term),
+        1 => Just(Action::Int),
+        1 => Just(Action::Chld),
+        1 => Just(Action::Status),
+        4 => (any::<u8>(), prop::bool::weighted(0.95), 0u16..3_000, 0u16..12_000).prop_map(
+            |(child, ours, lameduck_ms, ready_ms)| Action::Hello { child, ours, lameduck_ms, ready_ms }
+        ),
+        4 => any::<u8>().prop_map(Action::Ready),
+        1 => any::<u8>().prop_map(Action::Error),
+        3 => (any::<u8>(), 0u8..4, any::<bool>()).prop_map(|(child, code, killed)| Action::Exit { child, code, killed }),
+        4 => (0u16..12_000).prop_map(Action::Advance),
+    ]
+}
+
+fn config() -> impl Strategy<Value = Settings> {
+    (any::<bool>(), any::<bool>(), 1u64..15_000, 0u32..4).prop_map(
+        |(persist, fallback, ready_ms, max_restarts)| Settings {
+            persist,
+            fallback,
+            ready_timeout: Duration::from_millis(ready_ms),
+            restart_limit: (max_restarts, Duration::from_secs(20)),
+            ..settings()
+        },
+    )
+}
+
+/// The sim, and what the checks remember between steps.
+struct Model {
+    sim: Sim,
+    /// Promotions of children started for a reload.
+    reload_promotions: u64,
+    failures: u64,
+    stop_began: Option<Duration>,
+}
+
+impl Model {
+    fn live(&self) -> Vec<ChildId> {
+        self.sim
+            .processes
+            .iter()
+            .filter(|(_, p)| !p.exited)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    fn nth_live(&self, n: u8) -> Option<ChildId> {
+        let live = self.live();
+        (!live.is_empty()).then(|| live[n as usize % live.len()])
+    }
+
+    fn step(&mut self, action: Action) {
+        let starting = match &self.sim.machine.state().phase {
+            Phase::Up(up) => up.starting.as_ref().map(|s| (s.id, s.why)),
+            _ => None,
+        };
+        let sim = &mut self.sim;
+        match action {
+            Action::Reload(n) => {
+                let path = ["/bin/v1", "/bin/v2", "/bin/missing", "bin/relative"][n as usize];
+                sim.reload(path);
+            }
+            Action::Hup => sim.signal(Signal::Hup),
+            Action::Term => sim.signal(Signal::Term),
+            Action::Int => sim.signal(Signal::Int),
+            Action::Chld => sim.signal(Signal::Chld),
+            Action::Stop => {
+                sim.request(Request::Stop);
+            }
+            Action::Status => {
+                sim.request(Request::Status);
+            }
+            Action::Hello {
+                child,
+                ours,
+                lameduck_ms,
+                ready_ms,
+            } => {
+                if let Some(id) = self.nth_live(child) {
+                    let name = if ours { NAME } else { "another" };
+                    let lameduck = Duration::from_millis(lameduck_ms.into());
+                    let ready = Duration::from_millis(ready_ms.into());
+                    self.sim.hello_as(id, name, lameduck, ready);
+                }
+            }
+            Action::Ready(child) => {
+                if let Some(id) = self.nth_live(child) {
+                    self.sim.ready(id);
+                }
+            }
+            Action::Error(child) => {
+                if let Some(id) = self.nth_live(child) {
+                    let error = "cannot open the database".to_owned();
+                    self.sim.message(id, FromChild::Error { error });
+                }
+            }
+            Action::Exit {
+                child,
+                code,
+                killed,
+            } => {
+                if let Some(id) = self.nth_live(child) {
+                    let exit = if killed {
+                        ChildExit::Signal(9)
+                    } else {
+                        ChildExit::Code(code.into())
+                    };
+                    self.sim.exit(id, exit);
+                }
+            }
+            Action::Advance(ms) => sim.advance(Duration::from_millis(ms.into())),
+        }
+        if let Some((id, Why::Reload { .. })) = starting
+            && self.serving() == Some(id)
+        {
+            self.reload_promotions += 1;
+        }
+        self.check();
+    }
+
+    fn serving(&self) -> Option<ChildId> {
+        self.sim.serving_id()
+    }
+
+    fn check(&mut self) {
+        let state = self.sim.machine.state();
+        let now = self.sim.now;
+        // At most one child takes traffic: besides the one starting, every
+        // live child but one has been told to wind down or killed.
+        let starting = self.sim.starting_id();
+        let taking: Vec<ChildId> = self
+            .live()
+            .into_iter()
+            .filter(|id| Some(*id) != starting)
+            .filter(|id| {
+                let p = &self.sim.processes[id];
+                !p.lameducked && !p.killed
+            })
+            .collect();
+        assert!(taking.len() <= 1, "several children serve: {taking:?}");
+        if let Some(serving) = self.serving() {
+            assert!(
+                self.live().contains(&serving),
+                "serving child {serving} is gone"
+            );
+            assert_eq!(taking, [serving]);
+        }
+        // The machine knows exactly the children not yet reaped.
+        let known: Vec<ChildId> = state.children.keys().copied().collect();
+        assert_eq!(known, self.live());
+        // At most one final answer each, and nothing after it.
+        for (client, answers) in &self.sim.replies {
+            let finals = answers.iter().filter(|r| r.is_final()).count();
+            assert!(finals <= 1, "client {client} got {answers:?}");
+            if finals == 1 {
+                assert!(answers.last().unwrap().is_final(), "{answers:?}");
+            }
+        }
+        // The counters follow the history.
+        assert_eq!(state.reloads, self.reload_promotions);
+        assert!(state.failures >= self.failures, "failures went down");
+        self.failures = state.failures;
+        // A stop ends within the lameduck bounds: by then every child still
+        // running has been killed.
+        if matches!(state.phase, Phase::Stopping(_)) {
+            let began = *self.stop_began.get_or_insert(now);
+            if now >= began + MAX_LAMEDUCK {
+                for id in self.live() {
+                    assert!(
+                        self.sim.processes[&id].killed,
+                        "child {id} outlived the stop"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Stops, lets time pass and the killed children die, and checks that
+    /// the supervisor exits with every request answered and every child
+    /// reaped.
+    fn finish(&mut self) {
+        self.sim.request(Request::Stop);
+        self.check();
+        for _ in 0..20 {
+            if self.sim.exit_code.is_some() {
+                break;
+            }
+            self.sim.advance(HELLO_TIMEOUT.max(MAX_LAMEDUCK));
+            for id in self.live() {
+                if self.sim.processes[&id].killed {
+                    self.sim.exit(id, ChildExit::Signal(9));
+                }
+            }
+            self.check();
+        }
+        assert!(self.sim.exit_code.is_some(), "the stop never ended");
+        assert!(self.live().is_empty(), "children left: {:?}", self.live());
+        for (client, answers) in &self.sim.replies {
+            let finals = answers.iter().filter(|r| r.is_final()).count();
+            assert_eq!(finals, 1, "client {client} got {answers:?}");
+        }
+        // Nothing is answered after the exit but with an error.
+        let after = self.sim.request(Request::Status);
+        assert!(matches!(
+            self.sim.final_answer(after),
+            Some(Response::Error { .. })
+        ));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 10_000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn every_history_keeps_the_promises(
+        config in config(),
+        actions in prop::collection::vec(action(), 0..40),
+    ) {
+        let sim = Sim::with_unstartable(config, &["/bin/missing"]);
+        let mut model = Model { sim, reload_promotions: 0, failures: 0, stop_began: None };
+        model.check();
+        for action in actions {
+            model.step(action);
+        }
+        model.finish();
+    }
+}

@@ -1,0 +1,577 @@
+//! The end-to-end scenarios of `tests/tests/{reload,persist,signals,
+//! lifecycle,faults}.rs`, as millisecond tests of the machine alone.
+
+use std::time::Duration;
+
+use super::sim::{LAMEDUCK, NAME, Sim, settings};
+use super::{ChildExit, HELLO_TIMEOUT, PROBATION, SAME_STOP, Signal};
+use crate::control::protocol::{Request, Response};
+use crate::link::FromChild;
+
+const OK: ChildExit = ChildExit::Code(0);
+const MS: Duration = Duration::from_millis(1);
+
+fn error_of(response: Option<&Response>) -> String {
+    match response {
+        Some(Response::Error { error }) => error.clone(),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+fn stopped_code(response: Option<&Response>) -> i32 {
+    match response {
+        Some(Response::Stopped { exit_code }) => *exit_code,
+        other => panic!("expected stopped, got {other:?}"),
+    }
+}
+
+// reload.rs
+
+#[test]
+fn overlapping_reload_the_old_child_serves_until_the_new_is_ready() {
+    let mut sim = Sim::serving(settings());
+    let client = sim.reload("/bin/v2");
+    assert_eq!(
+        sim.answers(client),
+        [Response::Reloading { pid: sim.pid(2) }]
+    );
+    sim.hello(2);
+    sim.advance(Duration::from_secs(3));
+    assert!(!sim.process(1).lameducked, "the old child serves on");
+    assert_eq!(sim.serving_id(), Some(1));
+    sim.ready(2);
+    assert!(sim.process(1).lameducked);
+    assert_eq!(sim.serving_id(), Some(2));
+    assert_eq!(
+        sim.final_answer(client),
+        Some(&Response::Reloaded {
+            pid: sim.pid(2),
+            old_pid: Some(sim.pid(1))
+        })
+    );
+    assert_eq!(sim.machine.status().reloads, 1);
+    sim.exit(1, OK);
+    assert!(sim.logged(&format!("old child pid {} exited with code 0", sim.pid(1))));
+}
+
+#[test]
+fn a_reload_to_a_binary_that_fails_at_start_leaves_the_old_child_untouched() {
+    let mut sim = Sim::serving(settings());
+    let client = sim.reload("/bin/fails");
+    sim.exit(2, ChildExit::Code(3));
+    let error = error_of(sim.final_answer(client));
+    assert!(
+        error.contains("/bin/fails) exited with code 3 before it was ready"),
+        "{error}"
+    );
+    assert!(!sim.process(1).lameducked);
+    assert_eq!(sim.serving_id(), Some(1));
+    let status = sim.machine.status();
+    assert_eq!((status.reloads, status.failures), (0, 1));
+}
+
+#[test]
+fn a_reloaded_child_that_dies_during_probation_is_rolled_back() {
+    let mut sim = Sim::serving(settings());
+    let client = sim.reload("/bin/dies");
+    sim.hello_and_ready(2);
+    assert!(matches!(
+        sim.final_answer(client),
+        Some(Response::Reloaded { .. })
+    ));
+    sim.advance(PROBATION - MS);
+    sim.exit(2, ChildExit::Code(1));
+    assert_eq!(sim.spawned_paths(), ["/bin/v1", "/bin/dies", "/bin/v1"]);
+    assert_eq!(sim.starting_id(), Some(3));
+    sim.hello_and_ready(3);
+    let status = sim.machine.status();
+    assert_eq!(status.child.unwrap().path, "/bin/v1");
+    assert!(status.last_failure.unwrap().contains("rolled back"));
+    assert_eq!(status.failures, 1);
+}
+
+#[test]
+fn a_child_that_dies_after_probation_is_not_rolled_back() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/dies");
+    sim.hello_and_ready(2);
+    sim.advance(PROBATION);
+    sim.exit(2, ChildExit::Code(1));
+    assert_eq!(sim.exit_code, None, "the old child still drains");
+    sim.exit(1, OK);
+    assert_eq!(sim.exit_code, Some(1));
+    assert_eq!(sim.processes.len(), 2);
+}
+
+#[test]
+fn manual_readiness_times_out_and_the_old_child_keeps_serving() {
+    let mut sim = Sim::serving(settings());
+    let client = sim.reload("/bin/never-ready");
+    sim.hello_as(2, NAME, LAMEDUCK, Duration::from_millis(500));
+    sim.advance(Duration::from_millis(499));
+    assert!(!sim.process(2).killed);
+    sim.advance(MS);
+    assert!(sim.process(2).killed);
+    sim.exit(2, ChildExit::Signal(9));
+    let error = error_of(sim.final_answer(client));
+    assert!(error.ends_with("was not ready within 500ms"), "{error}");
+    assert!(!sim.process(1).lameducked);
+}
+
+#[test]
+fn a_reload_during_a_reload_waits_its_turn() {
+    let mut sim = Sim::serving(settings());
+    let first = sim.reload("/bin/slow");
+    let second = sim.reload("/bin/v1");
+    assert_eq!(sim.answers(second), [Response::Waiting { pid: sim.pid(2) }]);
+    assert!(sim.logged("reload of /bin/v1 waits for child pid 1002 to finish starting"));
+    sim.hello_and_ready(2);
+    assert!(matches!(
+        sim.final_answer(first),
+        Some(Response::Reloaded { .. })
+    ));
+    assert_eq!(sim.starting_id(), Some(3), "the second starts now");
+    sim.hello_and_ready(3);
+    assert!(matches!(
+        sim.final_answer(second),
+        Some(Response::Reloaded { .. })
+    ));
+    let status = sim.machine.status();
+    assert_eq!(status.reloads, 2);
+    assert_eq!(status.child.unwrap().path, "/bin/v1");
+}
+
+#[test]
+fn stop_during_a_reload_wins() {
+    let mut sim = Sim::serving(settings());
+    let reload = sim.reload("/bin/slow");
+    let stop = sim.request(Request::Stop);
+    assert_eq!(
+        error_of(sim.final_answer(reload)),
+        "the supervisor is stopping"
+    );
+    assert!(sim.process(1).lameducked && sim.process(2).lameducked);
+    sim.exit(2, OK);
+    sim.exit(1, OK);
+    assert_eq!(stopped_code(sim.final_answer(stop)), 0);
+    assert_eq!(sim.exit_code, Some(0));
+}
+
+#[test]
+fn a_rollback_while_another_reload_starts_leaves_no_child_behind() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/dies");
+    sim.hello_and_ready(2);
+    let slow = sim.reload("/bin/slow");
+    sim.exit(2, ChildExit::Code(1));
+    assert_eq!(sim.starting_id(), Some(3), "no rollback while v4 starts");
+    sim.hello_and_ready(3);
+    assert!(matches!(
+        sim.final_answer(slow),
+        Some(Response::Reloaded { .. })
+    ));
+    assert_eq!(sim.spawned_paths(), ["/bin/v1", "/bin/dies", "/bin/slow"]);
+    let stop = sim.request(Request::Stop);
+    sim.exit(1, OK);
+    sim.exit(3, OK);
+    assert_eq!(stopped_code(sim.final_answer(stop)), 0);
+}
+
+#[test]
+fn a_rollback_comes_back_when_the_reload_under_way_fails_too() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/dies");
+    sim.hello_and_ready(2);
+    sim.exit(1, OK);
+    sim.reload("/bin/fails");
+    sim.exit(2, ChildExit::Code(1));
+    sim.exit(3, ChildExit::Code(1));
+    assert_eq!(
+        sim.spawned_paths(),
+        ["/bin/v1", "/bin/dies", "/bin/fails", "/bin/v1"]
+    );
+}
+
+#[test]
+fn queued_reloads_proceed_even_when_one_fails_at_once() {
+    let mut sim = Sim::with_unstartable(settings(), &["/nonexistent/bin"]);
+    let missing = sim.reload("/nonexistent/bin");
+    let good = sim.reload("/bin/v1");
+    sim.hello_and_ready(1);
+    let error = error_of(sim.final_answer(missing));
+    assert!(
+        error.starts_with("cannot start /nonexistent/bin"),
+        "{error}"
+    );
+    assert_eq!(sim.starting_id(), Some(3), "the good one started at once");
+    sim.hello_and_ready(3);
+    assert!(matches!(
+        sim.final_answer(good),
+        Some(Response::Reloaded { .. })
+    ));
+}
+
+#[test]
+fn stop_reports_the_serving_childs_code_not_a_starting_ones() {
+    let mut sim = Sim::serving(settings());
+    let reload = sim.reload("/bin/exit3");
+    assert_eq!(sim.machine.status().starting.unwrap().why, "reload");
+    let stop = sim.request(Request::Stop);
+    sim.exit(2, ChildExit::Code(3));
+    sim.exit(1, OK);
+    assert_eq!(stopped_code(sim.final_answer(stop)), 0);
+    assert!(matches!(
+        sim.final_answer(reload),
+        Some(Response::Error { .. })
+    ));
+}
+
+#[test]
+fn a_reloaded_binary_keeps_its_own_name() {
+    let mut sim = Sim::serving(settings());
+    sim.request(Request::Reload {
+        path: "/bin/v2".into(),
+        argv0: Some("v2-name".into()),
+    });
+    assert_eq!(sim.process(2).argv0, "v2-name");
+}
+
+#[test]
+fn a_sighup_queued_behind_a_reload_reloads_the_new_binary_not_the_old() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/slow");
+    sim.signal(Signal::Hup);
+    assert!(sim.logged("reload of the serving binary waits"));
+    sim.hello_and_ready(2);
+    sim.hello_and_ready(3);
+    assert_eq!(sim.spawned_paths(), ["/bin/v1", "/bin/slow", "/bin/slow"]);
+    assert_eq!(sim.machine.status().reloads, 2);
+}
+
+#[test]
+fn a_relative_reload_path_is_refused() {
+    let mut sim = Sim::serving(settings());
+    let client = sim.reload("bin/v2");
+    assert_eq!(
+        error_of(sim.final_answer(client)),
+        "the binary path bin/v2 is not absolute"
+    );
+    assert_eq!(sim.processes.len(), 1);
+}
+
+// persist.rs
+
+#[test]
+fn persist_restarts_a_child_that_exits_on_its_own() {
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    sim.exit(1, OK);
+    assert!(sim.logged("restarting in"));
+    assert_eq!(sim.processes.len(), 1);
+    sim.advance(Duration::from_millis(120));
+    assert_eq!(sim.starting_id(), Some(2));
+    assert_eq!(sim.machine.status().starting.unwrap().why, "restart");
+}
+
+#[test]
+fn without_persist_the_supervisor_exits_with_the_childs_code() {
+    let mut sim = Sim::serving(settings());
+    sim.exit(1, ChildExit::Code(7));
+    assert!(sim.logged("no child is running and persist is off; exiting with code 7"));
+    assert_eq!(sim.exit_code, Some(7));
+}
+
+#[test]
+fn a_crash_loop_gives_up_after_the_restart_limit() {
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        restart_limit: (2, Duration::from_secs(60)),
+        ..settings()
+    });
+    for id in 1..=3 {
+        sim.exit(id, ChildExit::Code(4));
+        sim.advance(Duration::from_secs(1));
+        sim.hello_and_ready(id + 1);
+    }
+    assert_eq!(sim.exit_code, Some(4));
+    let last = sim.machine.status().last_failure.unwrap();
+    assert!(
+        last.contains("restarted more than 2 times within 60s"),
+        "{last}"
+    );
+}
+
+#[test]
+fn restarts_back_off_and_a_healthy_child_resets_the_delay() {
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        restart_limit: (100, Duration::from_secs(1)),
+        ..settings()
+    });
+    let mut delays = Vec::new();
+    for id in 1..=4 {
+        sim.exit(id, ChildExit::Code(1));
+        delays.push(sim.machine.state().restart_delay);
+        sim.advance(Duration::from_secs(2));
+        sim.hello_and_ready(id + 1);
+    }
+    let ms: Vec<u128> = delays.iter().map(Duration::as_millis).collect();
+    assert_eq!(ms, [200, 400, 800, 1600]);
+    sim.advance(super::HEALTHY);
+    sim.exit(5, ChildExit::Code(1));
+    assert_eq!(sim.machine.state().restart_delay.as_millis(), 200);
+}
+
+#[test]
+fn a_stop_while_a_restart_is_due_exits_with_the_last_code() {
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    sim.exit(1, ChildExit::Code(5));
+    let stop = sim.request(Request::Stop);
+    assert_eq!(stopped_code(sim.final_answer(stop)), 5);
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.processes.len(), 1, "no restart after the stop");
+}
+
+// signals.rs
+
+#[test]
+fn a_child_that_blocks_after_lameduck_is_killed_after_the_timeout_on_sigint() {
+    let mut sim = Sim::serving(settings());
+    sim.signal(Signal::Int);
+    assert!(sim.process(1).lameducked);
+    sim.advance(LAMEDUCK - MS);
+    assert!(!sim.process(1).killed);
+    sim.advance(MS);
+    assert!(sim.process(1).killed);
+    sim.exit(1, ChildExit::Signal(9));
+    assert_eq!(sim.exit_code, Some(137));
+}
+
+#[test]
+fn a_childs_own_lameduck_timeout_governs_its_wind_down() {
+    let mut sim = Sim::new(settings());
+    sim.hello_as(1, NAME, Duration::from_millis(300), Duration::from_secs(30));
+    sim.ready(1);
+    sim.signal(Signal::Term);
+    sim.advance(Duration::from_millis(300));
+    assert!(sim.process(1).killed);
+}
+
+#[test]
+fn sigterm_stops_gracefully_with_the_childs_code() {
+    let mut sim = Sim::serving(settings());
+    sim.signal(Signal::Term);
+    sim.exit(1, ChildExit::Code(3));
+    assert!(!sim.process(1).killed);
+    assert_eq!(sim.exit_code, Some(3));
+}
+
+#[test]
+fn a_second_signal_kills_without_waiting_for_the_lameduck_timeout() {
+    let mut sim = Sim::serving(settings());
+    sim.signal(Signal::Int);
+    sim.advance(Duration::from_secs(1));
+    sim.signal(Signal::Int);
+    assert!(sim.process(1).killed);
+    assert!(sim.logged("SIGINT again: killing every child now"));
+}
+
+#[test]
+fn a_stop_signal_sent_to_the_process_and_its_group_is_one_stop() {
+    let mut sim = Sim::serving(settings());
+    sim.signal(Signal::Term);
+    sim.advance(Duration::from_millis(20));
+    sim.signal(Signal::Term);
+    assert!(!sim.process(1).killed, "the same stop: the child drains");
+    assert!(sim.logged("the same stop"));
+    sim.advance(Duration::from_millis(500));
+    sim.exit(1, ChildExit::Code(0));
+    assert_eq!(sim.exit_code, Some(0));
+}
+
+#[test]
+fn a_signal_just_outside_the_window_kills() {
+    let mut sim = Sim::serving(settings());
+    sim.signal(Signal::Term);
+    sim.advance(SAME_STOP);
+    sim.signal(Signal::Int);
+    assert!(sim.process(1).killed);
+}
+
+#[test]
+fn sighup_reloads_the_same_binary() {
+    let mut sim = Sim::serving(settings());
+    sim.signal(Signal::Hup);
+    assert_eq!(sim.spawned_paths(), ["/bin/v1", "/bin/v1"]);
+    sim.hello_and_ready(2);
+    assert!(sim.process(1).lameducked);
+    assert_eq!(sim.machine.status().reloads, 1);
+}
+
+#[test]
+fn a_stop_then_one_signal_is_still_graceful() {
+    let mut sim = Sim::serving(settings());
+    let stop = sim.request(Request::Stop);
+    sim.advance(Duration::from_secs(1));
+    sim.signal(Signal::Term);
+    assert!(!sim.process(1).killed);
+    sim.exit(1, OK);
+    assert_eq!(stopped_code(sim.final_answer(stop)), 0);
+}
+
+#[test]
+fn sigchld_bursts_bring_one_orphan_scan() {
+    let mut sim = Sim::serving(settings());
+    for _ in 0..5 {
+        sim.signal(Signal::Chld);
+        sim.advance(Duration::from_millis(10));
+    }
+    sim.advance(Duration::from_millis(200));
+    let scans = sim
+        .effects
+        .iter()
+        .filter(|e| matches!(e, super::Effect::ReapOrphans))
+        .count();
+    assert_eq!(scans, 1);
+}
+
+// lifecycle.rs
+
+#[test]
+fn status_reports_what_runs() {
+    let mut sim = Sim::serving(settings());
+    sim.advance(Duration::from_secs(90));
+    let client = sim.request(Request::Status);
+    let Some(Response::Status { status }) = sim.final_answer(client) else {
+        panic!("{:?}", sim.answers(client));
+    };
+    assert_eq!(status.name, NAME);
+    assert_eq!(status.supervisor_pid, 100);
+    let child = status.child.as_ref().unwrap();
+    assert_eq!((child.pid, child.path.as_str()), (1001, "/bin/v1"));
+    assert_eq!(child.args, ["-x"]);
+    assert!(status.starting.is_none());
+}
+
+#[test]
+fn stop_exits_with_the_childs_exit_code() {
+    for code in [0, 3, 42] {
+        let mut sim = Sim::serving(settings());
+        let stop = sim.request(Request::Stop);
+        assert_eq!(
+            sim.answers(stop),
+            [Response::Stopping {
+                pid: Some(sim.pid(1))
+            }]
+        );
+        sim.exit(1, ChildExit::Code(code));
+        assert_eq!(stopped_code(sim.final_answer(stop)), code);
+        assert_eq!(sim.exit_code, Some(code));
+    }
+}
+
+#[test]
+fn a_second_stop_request_waits_for_the_same_exit() {
+    let mut sim = Sim::serving(settings());
+    let first = sim.request(Request::Stop);
+    let second = sim.request(Request::Stop);
+    sim.exit(1, ChildExit::Code(4));
+    assert_eq!(stopped_code(sim.final_answer(first)), 4);
+    assert_eq!(stopped_code(sim.final_answer(second)), 4);
+}
+
+#[test]
+fn a_reload_after_a_stop_is_refused() {
+    let mut sim = Sim::serving(settings());
+    sim.request(Request::Stop);
+    let reload = sim.reload("/bin/v2");
+    assert_eq!(
+        error_of(sim.final_answer(reload)),
+        "the supervisor is stopping"
+    );
+}
+
+// faults.rs
+
+#[test]
+fn a_program_that_never_says_hello_is_not_a_littleboss_program() {
+    let mut sim = Sim::serving(settings());
+    let client = sim.reload("/bin/sleep");
+    sim.advance(HELLO_TIMEOUT);
+    assert!(sim.process(2).killed);
+    sim.exit(2, ChildExit::Signal(9));
+    let error = error_of(sim.final_answer(client));
+    assert!(
+        error.contains(
+            "did not answer on the child channel within 10s: is /bin/sleep a littleboss program?"
+        ),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_program_for_another_service_is_refused() {
+    let mut sim = Sim::serving(settings());
+    let client = sim.reload("/bin/other");
+    sim.hello_as(2, "other", LAMEDUCK, Duration::from_secs(30));
+    assert!(sim.process(2).killed);
+    sim.ready(2);
+    sim.exit(2, ChildExit::Signal(9));
+    let error = error_of(sim.final_answer(client));
+    assert!(
+        error.contains("is a littleboss program for service `other`, not `svc`"),
+        "{error}"
+    );
+    assert_eq!(sim.serving_id(), Some(1));
+}
+
+#[test]
+fn a_child_that_reports_an_error_is_not_promoted() {
+    let mut sim = Sim::serving(settings());
+    let client = sim.reload("/bin/v2");
+    sim.hello(2);
+    sim.message(
+        2,
+        FromChild::Error {
+            error: "listener `x` is not declared".into(),
+        },
+    );
+    sim.ready(2);
+    assert_eq!(sim.serving_id(), Some(1));
+    sim.exit(2, ChildExit::Code(1));
+    let error = error_of(sim.final_answer(client));
+    assert!(error.ends_with("listener `x` is not declared"), "{error}");
+}
+
+#[test]
+fn a_first_child_that_cannot_start_ends_the_supervisor() {
+    let sim = Sim::with_unstartable(settings(), &["/bin/v1"]);
+    assert_eq!(sim.exit_code, Some(1));
+    assert!(sim.logged("cannot start /bin/v1"));
+}
+
+#[test]
+fn a_stopped_child_is_killed_after_its_lameduck_timeout() {
+    let mut sim = Sim::serving(settings());
+    let stop = sim.request(Request::Stop);
+    sim.advance(LAMEDUCK);
+    assert!(sim.process(1).killed);
+    sim.exit(1, ChildExit::Signal(9));
+    assert_eq!(stopped_code(sim.final_answer(stop)), 137);
+    assert!(sim.logged("child pid 1001 was killed by SIGKILL"));
+}
+
+#[test]
+fn the_state_serialises_and_reads_back() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello(2);
+    let json = serde_json::to_string(sim.machine.state()).unwrap();
+    let back: super::State = serde_json::from_str(&json).unwrap();
+    assert_eq!(serde_json::to_string(&back).unwrap(), json);
+}

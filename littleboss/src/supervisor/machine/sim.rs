@@ -1,0 +1,285 @@
+//! A stand-in driver for tests of the machine: pretend processes with
+//! made-up pids, a clock that moves only when told, and a record of every
+//! effect. Spawns succeed (or fail, for paths listed in `unstartable`) at
+//! once, as the real driver reports them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{ChildExit, ChildId, ClientId, Effect, Event, Machine, Settings, Signal, Target};
+use crate::control::protocol::{Request, Response};
+use crate::link::FromChild;
+
+pub(super) const NAME: &str = "svc";
+pub(super) const LAMEDUCK: Duration = Duration::from_secs(2);
+
+pub(super) fn settings() -> Settings {
+    Settings {
+        name: NAME.to_owned(),
+        lameduck: LAMEDUCK,
+        persist: false,
+        restart_limit: (5, Duration::from_secs(60)),
+        fallback: true,
+        ready_timeout: Duration::from_secs(30),
+    }
+}
+
+pub(super) fn target(path: &str) -> Target {
+    Target {
+        path: PathBuf::from(path),
+        argv0: OsString::from(path),
+    }
+}
+
+/// What the pretend process of a child has been through.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Process {
+    pub pid: u32,
+    pub path: PathBuf,
+    pub argv0: OsString,
+    pub lameducked: bool,
+    pub killed: bool,
+    pub exited: bool,
+}
+
+#[derive(Debug)]
+pub(super) struct Sim {
+    pub machine: Machine,
+    pub now: Duration,
+    pub effects: Vec<Effect>,
+    /// Every child ever spawned, by id.
+    pub processes: BTreeMap<ChildId, Process>,
+    /// Paths whose spawn fails.
+    pub unstartable: BTreeSet<PathBuf>,
+    /// Every answer each client got, in order.
+    pub replies: BTreeMap<ClientId, Vec<Response>>,
+    pub exit_code: Option<i32>,
+    next_client: ClientId,
+}
+
+impl Sim {
+    pub fn new(settings: Settings) -> Sim {
+        Sim::with_unstartable(settings, &[])
+    }
+
+    pub fn with_unstartable(settings: Settings, unstartable: &[&str]) -> Sim {
+        let machine = Machine::new(
+            settings,
+            100,
+            1_000_000,
+            target("/bin/v1"),
+            vec![OsString::from("-x")],
+            Vec::new(),
+            7,
+        );
+        let mut sim = Sim {
+            machine,
+            now: Duration::ZERO,
+            effects: Vec::new(),
+            processes: BTreeMap::new(),
+            unstartable: unstartable.iter().map(PathBuf::from).collect(),
+            replies: BTreeMap::new(),
+            exit_code: None,
+            next_client: 0,
+        };
+        let effects = sim.machine.start(sim.now);
+        sim.perform(effects);
+        sim
+    }
+
+    /// A first child that said hello and is ready: the usual start.
+    pub fn serving(settings: Settings) -> Sim {
+        let mut sim = Sim::new(settings);
+        sim.hello_and_ready(1);
+        sim
+    }
+
+    pub fn handle(&mut self, event: Event) {
+        let effects = self.machine.handle(event, self.now);
+        self.perform(effects);
+    }
+
+    fn perform(&mut self, effects: Vec<Effect>) {
+        let mut queue = std::collections::VecDeque::from(effects);
+        while let Some(effect) = queue.pop_front() {
+            assert!(
+                self.effects.len() < 100_000,
+                "effects without end: {:?}",
+                &self.effects[self.effects.len() - 20..]
+            );
+            self.effects.push(effect.clone());
+            let feedback = match effect {
+                Effect::Spawn { id, target, .. } => {
+                    if self.unstartable.contains(&target.path) {
+                        Some(Event::SpawnFailed {
+                            id,
+                            error: "No such file or directory (os error 2)".to_owned(),
+                        })
+                    } else {
+                        let pid = 1000 + id as u32;
+                        self.processes.insert(
+                            id,
+                            Process {
+                                pid,
+                                path: target.path,
+                                argv0: target.argv0,
+                                ..Process::default()
+                            },
+                        );
+                        Some(Event::Spawned { id, pid })
+                    }
+                }
+                Effect::Lameduck { id } => {
+                    self.process(id).lameducked = true;
+                    None
+                }
+                Effect::Kill { id } => {
+                    self.process(id).killed = true;
+                    None
+                }
+                Effect::Reply { client, response } => {
+                    self.replies.entry(client).or_default().push(response);
+                    None
+                }
+                Effect::Exit { code } => {
+                    assert!(self.exit_code.is_none(), "exited twice");
+                    self.exit_code = Some(code);
+                    None
+                }
+                Effect::Notify(_) | Effect::Log(_) | Effect::ReapOrphans => None,
+            };
+            if let Some(event) = feedback {
+                queue.extend(self.machine.handle(event, self.now));
+            }
+        }
+    }
+
+    pub fn process(&mut self, id: ChildId) -> &mut Process {
+        self.processes
+            .get_mut(&id)
+            .unwrap_or_else(|| panic!("no process for child {id}"))
+    }
+
+    /// Moves the clock on by `by`, handling each deadline at its time.
+    pub fn advance(&mut self, by: Duration) {
+        let until = self.now + by;
+        let mut ticks = 0;
+        while let Some(at) = self.machine.next_deadline().filter(|at| *at <= until) {
+            ticks += 1;
+            assert!(
+                ticks < 1000,
+                "deadline {at:?} never cleared: {:#?}",
+                self.machine.state()
+            );
+            self.now = self.now.max(at);
+            self.handle(Event::Tick);
+        }
+        self.now = until;
+    }
+
+    pub fn message(&mut self, id: ChildId, message: FromChild) {
+        self.handle(Event::Message { id, message });
+    }
+
+    pub fn hello(&mut self, id: ChildId) {
+        self.hello_as(id, NAME, LAMEDUCK, Duration::from_secs(30));
+    }
+
+    pub fn hello_as(&mut self, id: ChildId, name: &str, lameduck: Duration, ready: Duration) {
+        self.message(
+            id,
+            FromChild::Hello {
+                name: name.to_owned(),
+                lameduck_ms: lameduck.as_millis() as u64,
+                ready_timeout_ms: ready.as_millis() as u64,
+            },
+        );
+    }
+
+    pub fn ready(&mut self, id: ChildId) {
+        self.message(id, FromChild::Ready);
+    }
+
+    pub fn hello_and_ready(&mut self, id: ChildId) {
+        self.hello(id);
+        self.ready(id);
+    }
+
+    pub fn exit(&mut self, id: ChildId, exit: ChildExit) {
+        self.process(id).exited = true;
+        self.handle(Event::Exited { id, exit });
+    }
+
+    pub fn signal(&mut self, signal: Signal) {
+        self.handle(Event::Signal(signal));
+    }
+
+    /// Sends a control request; returns the client's number.
+    pub fn request(&mut self, request: Request) -> ClientId {
+        self.next_client += 1;
+        let client = self.next_client;
+        self.replies.insert(client, Vec::new());
+        self.handle(Event::Control { client, request });
+        client
+    }
+
+    pub fn reload(&mut self, path: &str) -> ClientId {
+        self.request(Request::Reload {
+            path: PathBuf::from(path),
+            argv0: None,
+        })
+    }
+
+    /// The answers client `client` got.
+    pub fn answers(&self, client: ClientId) -> &[Response] {
+        &self.replies[&client]
+    }
+
+    /// The client's final answer, if it has one.
+    pub fn final_answer(&self, client: ClientId) -> Option<&Response> {
+        self.replies[&client].iter().find(|r| r.is_final())
+    }
+
+    pub fn logs(&self) -> Vec<&str> {
+        self.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Log(line) => Some(line.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn logged(&self, part: &str) -> bool {
+        self.logs().iter().any(|l| l.contains(part))
+    }
+
+    /// The pid of child `id`, as the sim made it up.
+    pub fn pid(&self, id: ChildId) -> u32 {
+        self.processes[&id].pid
+    }
+
+    pub fn serving_id(&self) -> Option<ChildId> {
+        match &self.machine.state().phase {
+            super::Phase::Up(up) => up.serving,
+            _ => None,
+        }
+    }
+
+    pub fn starting_id(&self) -> Option<ChildId> {
+        match &self.machine.state().phase {
+            super::Phase::Up(up) => up.starting.as_ref().map(|s| s.id),
+            _ => None,
+        }
+    }
+
+    /// The children spawned, in order, by path.
+    pub fn spawned_paths(&self) -> Vec<String> {
+        self.processes
+            .values()
+            .map(|p| p.path.display().to_string())
+            .collect()
+    }
+}

@@ -1,0 +1,185 @@
+//! The supervisor's state as plain data: which child serves, which starts,
+//! which drain, and what is due when. Every field serialises, so the whole
+//! state can be written out and read back (the in-place upgrade needs it).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::control::status::ListenerStatus;
+
+/// A child's number, given by the machine; never reused.
+pub(crate) type ChildId = u64;
+/// A control connection's request, numbered by the driver.
+pub(crate) type ClientId = u64;
+
+/// A binary to start, with the `argv[0]` to give it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Target {
+    pub path: PathBuf,
+    pub argv0: OsString,
+}
+
+/// What the supervisor was configured with that its decisions read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Settings {
+    pub name: String,
+    /// How long a child may drain before it is killed, until its hello
+    /// gives its own.
+    pub lameduck: Duration,
+    pub persist: bool,
+    /// With `persist`: give up after more than this many restarts within
+    /// this window.
+    pub restart_limit: (u32, Duration),
+    pub fallback: bool,
+    pub ready_timeout: Duration,
+}
+
+/// The whole state of a supervisor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct State {
+    pub settings: Settings,
+    /// The supervisor's own pid and when it started (Unix seconds), for
+    /// `status`.
+    pub pid: u32,
+    pub started_unix: u64,
+    /// The program's arguments, given to every child.
+    pub args: Vec<OsString>,
+    pub listeners: Vec<ListenerStatus>,
+    pub next_id: ChildId,
+    /// Every child not yet reaped.
+    pub children: BTreeMap<ChildId, Child>,
+    pub phase: Phase,
+    /// The binary restarts and SIGHUP use: the last one that served.
+    pub current: Target,
+    pub reloads: u64,
+    pub failures: u64,
+    pub last_failure: Option<String>,
+    /// The exit code of the last serving child that exited.
+    pub last_code: i32,
+    /// The next persist restart's delay (doubling up to a bound).
+    pub restart_delay: Duration,
+    /// When restarts happened, within the restart-limit window.
+    pub restarts: VecDeque<Duration>,
+    /// When to scan for orphaned descendants to reap.
+    pub orphan_scan_at: Option<Duration>,
+    /// State of the jitter's pseudo-random numbers.
+    pub rng: u64,
+}
+
+/// One child process, whatever its role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Child {
+    /// Known once the driver reports it spawned.
+    pub pid: Option<u32>,
+    pub target: Target,
+    pub started: Duration,
+    /// How long it may drain: its own setting once it said hello.
+    pub lameduck_timeout: Duration,
+    /// Told to wind down: killed if still running then.
+    pub kill_at: Option<Duration>,
+    pub lameducked: bool,
+    pub killed: bool,
+}
+
+/// What the supervisor is doing. Serving, starting and queued reloads only
+/// exist while it is up; a stop has only children to wait for.
+// One per supervisor: boxing `Up` would save nothing worth the indirection.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum Phase {
+    Up(Up),
+    /// Winding down: every child has been told to, and the supervisor exits
+    /// with `code` once the last is reaped.
+    Stopping(Stopping),
+    /// Done: the driver exits with this code.
+    Exited {
+        code: i32,
+    },
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub(crate) struct Up {
+    /// The child taking traffic; `None` only while a first start, restart
+    /// or rollback is under way or due.
+    pub serving: Option<ChildId>,
+    /// A child started but not ready yet.
+    pub starting: Option<Starting>,
+    /// Reloads that arrived while a child was starting, in order.
+    pub queued: VecDeque<Queued>,
+    /// The last reload's child, rolled back if it dies soon.
+    pub probation: Option<Probation>,
+    /// A rolled-back binary to start if the reload under way fails too.
+    pub fallback_to: Option<Target>,
+    /// A persist restart, due at this time.
+    pub restart_at: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Starting {
+    pub id: ChildId,
+    pub why: Why,
+    pub greeted: bool,
+    /// Why it will not become ready, once known.
+    pub error: Option<String>,
+    /// Deadlines for its hello and, from the hello on, its readiness.
+    pub hello_by: Option<Duration>,
+    pub ready_by: Option<Duration>,
+    /// How long it has to become ready, from its hello: its own setting.
+    pub ready_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Why {
+    First,
+    /// A reload, asked for by a control client or (`None`) by SIGHUP.
+    Reload {
+        client: Option<ClientId>,
+    },
+    Restart,
+    /// Back to the binary a failed reload replaced.
+    Fallback,
+}
+
+impl Why {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Why::First => "first start",
+            Why::Reload { .. } => "reload",
+            Why::Restart => "restart",
+            Why::Fallback => "rollback",
+        }
+    }
+}
+
+/// A reload waiting for the child starting now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Queued {
+    /// `None`: whichever binary serves when its turn comes (SIGHUP).
+    pub target: Option<Target>,
+    pub client: Option<ClientId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Probation {
+    pub id: ChildId,
+    pub until: Duration,
+    /// The binary the reload replaced.
+    pub previous: Target,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Stopping {
+    /// Control clients waiting for the exit code.
+    pub waiters: Vec<ClientId>,
+    pub code: i32,
+    /// The child whose exit code the stop reports: the one serving when the
+    /// stop began (or starting, if none served).
+    pub decides: Option<ChildId>,
+    /// When the first stop signal came: another within a moment is the
+    /// same stop; one later kills.
+    pub signalled_at: Option<Duration>,
+}

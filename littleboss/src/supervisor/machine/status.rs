@@ -1,0 +1,46 @@
+//! What `status` shows, read off the machine's state.
+
+use super::Machine;
+use super::state::{ChildId, Phase};
+use crate::control::status::{ChildStatus, StartingStatus, Status};
+
+impl Machine {
+    /// The supervisor's state as `status` reports it.
+    pub fn status(&self) -> Status {
+        let state = &self.state;
+        let describe = |id: ChildId| {
+            state.children.get(&id).map(|c| ChildStatus {
+                pid: c.pid.unwrap_or(0),
+                started: state.started_unix + c.started.as_secs(),
+                path: c.target.path.display().to_string(),
+                args: state
+                    .args
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect(),
+            })
+        };
+        let (serving, starting) = match &state.phase {
+            Phase::Up(up) => (up.serving, up.starting.as_ref()),
+            // The child winding down whose exit code the stop reports.
+            Phase::Stopping(stopping) => (stopping.decides, None),
+            Phase::Exited { .. } => (None, None),
+        };
+        Status {
+            name: state.settings.name.clone(),
+            supervisor_pid: state.pid,
+            supervisor_started: state.started_unix,
+            child: serving.and_then(describe),
+            starting: starting.and_then(|s| {
+                describe(s.id).map(|child| StartingStatus {
+                    child,
+                    why: s.why.as_str().to_owned(),
+                })
+            }),
+            reloads: state.reloads,
+            failures: state.failures,
+            last_failure: state.last_failure.clone(),
+            listeners: state.listeners.clone(),
+        }
+    }
+}
