@@ -11,6 +11,7 @@ mod expand;
 #[allow(dead_code, unused_imports)]
 mod rules;
 mod signature;
+mod tokio_main;
 mod typo;
 
 #[cfg(test)]
@@ -73,6 +74,10 @@ use proc_macro::TokenStream;
 /// Every mistake in the attribute or the signature is a compile error on
 /// the offending tokens, in the words of the builder's
 /// `Littleboss::check`: both use the same rules.
+///
+/// Do not add `#[tokio::main]`: littleboss runs the tokio runtime itself
+/// (set it up with `flavor` and `worker_threads`), and says so at compile
+/// time if it finds one above or below its attribute.
 #[proc_macro_attribute]
 #[allow(clippy::needless_doctest_main)] // the second example *is* a `fn main`
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
