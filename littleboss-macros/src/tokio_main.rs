@@ -1,6 +1,6 @@
 //! `#[tokio::main]` stacked with `#[littleboss::main]`: littleboss runs the
 //! tokio runtime itself, so one clear error replaces tokio's misleading
-//! "the `async` keyword is missing" (or a panic at run time).
+//! "the `async` keyword is missing" (or a second, unwanted runtime).
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use syn::Attribute;
@@ -15,8 +15,9 @@ const REMOVE: &str = "remove `#[tokio::main]`: littleboss runs the tokio runtime
 ///
 /// Below ours, the attribute is still there. Above ours, tokio has already
 /// turned `async fn main` into a plain `fn main` that builds a runtime and
-/// blocks on the body; that runtime would panic inside littleboss's, so
-/// such a body is refused whoever wrote it.
+/// blocks on the body: `main` would run on that second runtime, ignoring
+/// the one littleboss set up (`flavor`, `worker_threads`). Such a body is
+/// refused whoever wrote it; littleboss's runtime is the one to use.
 pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
     if let Some(at) = f.attrs.iter().position(is_tokio_main) {
         let attr = f.attrs.remove(at);

@@ -1,6 +1,6 @@
 // `#[tokio::main]` above littleboss's attribute expands first: littleboss
-// sees a plain `fn main` that builds a runtime and blocks on it, which
-// would panic inside littleboss's own runtime.
+// sees a plain `fn main` that builds a second runtime and blocks on it,
+// beside the one littleboss sets up.
 #[tokio::main]
 #[littleboss::main(name = "svc")]
 async fn main() {
