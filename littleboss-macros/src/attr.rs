@@ -1,5 +1,6 @@
 //! Parsing `#[littleboss::main(...)]` into [`Args`], checking each value as
-//! it goes (the string rules live in `valid`).
+//! it goes with the rules shared with the runtime (`rules`), so that a
+//! compile error here and the builder's error are the same words.
 
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
@@ -9,7 +10,8 @@ use syn::spanned::Spanned as _;
 use syn::{Error, Expr, Ident, Lit, LitBool, LitStr, Meta, Path, Token};
 
 use crate::errors::Errors;
-use crate::valid;
+use crate::rules::{self, RuleError, Settings};
+use crate::typo;
 
 /// Every key, in the order the unknown-key message lists them.
 const KEYS: [&str; 13] = [
@@ -30,9 +32,6 @@ const KEYS: [&str; 13] = [
 
 const MISSING_NAME: &str =
     "missing `name = \"...\"`: every littleboss program needs a service name";
-
-/// The mode flag's name when the attribute does not set `flag`.
-const DEFAULT_FLAG: &str = "littleboss";
 
 /// The attribute, checked.
 pub(crate) struct Args {
@@ -143,7 +142,8 @@ impl State {
                 return Err(error);
             }
         };
-        if self.keys.contains(&key) {
+        // `listener(...)` may come in several groups, checked as one list.
+        if key != "listener" && self.keys.contains(&key) {
             return Err(Error::new(key.span(), format!("duplicate key `{key}`")));
         }
         self.keys.push(key.clone());
@@ -152,7 +152,7 @@ impl State {
         match key.to_string().as_str() {
             "name" => {
                 let name = string(meta, "name", "\"...\"")?;
-                self.name = Some(checked(name, valid::service_name)?);
+                self.name = Some(checked(name, rules::service_name)?);
             }
             "listener" => self.listeners(meta)?,
             "lameduck" => options.lameduck = Some(duration(meta, "lameduck", "\"5s\"")?),
@@ -161,7 +161,7 @@ impl State {
             "fallback" => options.fallback = Some(boolean(meta, "fallback", false)?),
             "flag" => {
                 let flag = string(meta, "flag", "\"lb\"")?;
-                options.flag = Some(checked(flag, |f| valid::flag_name("flag name", f))?);
+                options.flag = Some(checked(flag, rules::flag_name)?);
             }
             "supervisor_init" => options.supervisor_init = Some(fn_path(meta)?),
             "ready" => {
@@ -170,10 +170,8 @@ impl State {
             }
             "ready_timeout" => {
                 let timeout = duration(meta, "ready_timeout", "\"30s\"")?;
-                if timeout.value == 0 {
-                    let message = "`ready_timeout` must be more than zero";
-                    return Err(Error::new(timeout.span, message));
-                }
+                rules::nonzero_ready_timeout(timeout.value == 0)
+                    .map_err(|e| Error::new(timeout.span, e))?;
                 options.ready_timeout = Some(timeout);
             }
             "help" => options.help = Some(boolean(meta, "help", false)?),
@@ -218,25 +216,21 @@ impl State {
             ));
         };
         let name = ident.unraw().to_string();
-        valid::flag_name("listener name", &name).map_err(|m| Error::new(ident.span(), m))?;
-        if self
+        let declared: Vec<String> = self
             .options
             .listeners
             .iter()
-            .any(|l| l.name.value() == name)
-        {
-            return Err(Error::new(
-                ident.span(),
-                format!("listener `{name}` is declared twice"),
-            ));
-        }
+            .map(|l| l.name.value())
+            .collect();
+        rules::listener_name(&name, declared.iter().map(String::as_str))
+            .map_err(|e| Error::new(ident.span(), e))?;
         let Some(Lit::Str(spec)) = literal(item) else {
             return Err(wrong_type(
                 item,
                 format!("listener `{name}` takes a string \"NET:ADDR\": `{name} = \"tcp::8080\"`"),
             ));
         };
-        valid::listener_spec(&spec.value()).map_err(|m| Error::new(spec.span(), m))?;
+        rules::listener_spec(&name, &spec.value()).map_err(|e| Error::new(spec.span(), e))?;
         Ok(Listener {
             name: LitStr::new(&name, ident.span()),
             spec: spec.clone(),
@@ -253,47 +247,18 @@ impl State {
             mut errors,
         } = self;
 
-        let flag = options.flag.as_ref().map(LitStr::value);
-        for listener in &options.listeners {
-            let listener_name = listener.name.value();
-            let message = match &flag {
-                None if listener_name == DEFAULT_FLAG => format!(
-                    "listener `{DEFAULT_FLAG}` has the name of the mode flag \
-                     (`-{DEFAULT_FLAG}=start`); rename the listener, or the flag with `flag = \"...\"`"
-                ),
-                Some(flag) if *flag == listener_name => format!(
-                    "listener `{flag}` has the name of the mode flag (`flag = \"{flag}\"`); rename one of them"
-                ),
-                _ => continue,
+        for error in cross_checks(&options, &keys) {
+            let span = match &error {
+                RuleError::ListenerNamedLikeFlag { name, .. } => options
+                    .listeners
+                    .iter()
+                    .find(|l| l.name.value() == *name)
+                    .map(|l| l.name.span()),
+                RuleError::WorkerThreadsWithCurrentThread => key_span(&keys, "worker_threads"),
+                RuleError::RestartLimitWithoutPersist { .. } => key_span(&keys, "restart_limit"),
+                _ => None,
             };
-            errors.at(listener.name.span(), message);
-        }
-
-        if let (Some(flavor), Some(_)) = (&options.flavor, &options.worker_threads)
-            && flavor.value == Flavor::CurrentThread
-        {
-            let key = keys.iter().find(|k| *k == "worker_threads");
-            errors.at(
-                key.map_or(flavor.span, Ident::span),
-                "`worker_threads` needs the multi-thread runtime, but `flavor = \"current_thread\"`; remove one of them",
-            );
-        }
-
-        if options.restart_limit.is_some() {
-            let persist = options.persist.as_ref().map(LitBool::value);
-            let message = match persist {
-                // `persist` is there but not a bool: that has been reported.
-                None if keys.iter().any(|k| k == "persist") => None,
-                None => Some("`restart_limit` only applies with `persist = true`; add `persist`"),
-                Some(false) => Some(
-                    "`restart_limit` only applies with `persist = true`, but `persist = false`; remove one of them",
-                ),
-                Some(true) => None,
-            };
-            if let Some(message) = message {
-                let key = keys.iter().find(|k| *k == "restart_limit");
-                errors.at(key.map_or_else(Span::call_site, Ident::span), message);
-            }
+            errors.at(span.unwrap_or_else(Span::call_site), error);
         }
 
         // A misspelt `name` has been reported as such: saying it is missing
@@ -308,6 +273,36 @@ impl State {
     }
 }
 
+/// The conflicts between the keys that were given and valid, by the rules
+/// the builder uses.
+fn cross_checks(options: &Options, keys: &[Ident]) -> Vec<RuleError> {
+    let flag = options.flag.as_ref().map(LitStr::value);
+    let names: Vec<String> = options.listeners.iter().map(|l| l.name.value()).collect();
+    let persist = match &options.persist {
+        Some(persist) => Some(persist.value),
+        // `persist` with a value that is not a bool has been reported:
+        // one error for one mistake.
+        None if keys.iter().any(|k| k == "persist") => Some(true),
+        None => None,
+    };
+    Settings {
+        listeners: names.iter().map(String::as_str).collect(),
+        flag: flag.as_deref(),
+        persist,
+        restart_limit: options.restart_limit.is_some(),
+        current_thread: options
+            .flavor
+            .as_ref()
+            .is_some_and(|f| f.value == Flavor::CurrentThread),
+        worker_threads: options.worker_threads.is_some(),
+    }
+    .check()
+}
+
+fn key_span(keys: &[Ident], key: &str) -> Option<Span> {
+    keys.iter().find(|k| *k == key).map(Ident::span)
+}
+
 /// The error for a key that is not one of [`KEYS`], and the key it looks
 /// like a misspelling of, if any.
 fn unknown_key(path: &Path) -> (Error, Option<&'static str>) {
@@ -317,7 +312,7 @@ fn unknown_key(path: &Path) -> (Error, Option<&'static str>) {
         .map(|s| s.ident.unraw().to_string())
         .collect::<Vec<_>>()
         .join("::");
-    let suggestion = KEYS.into_iter().find(|k| valid::is_typo(&key, k));
+    let suggestion = KEYS.into_iter().find(|k| typo::is_typo(&key, k));
     let hint = suggestion.map_or_else(String::new, |k| format!("did you mean `{k}`? "));
     let message = format!(
         "unknown key `{key}`; {hint}expected one of: {}",
@@ -376,10 +371,10 @@ fn string(meta: &Meta, key: &str, example: &str) -> syn::Result<LitStr> {
 }
 
 /// `lit` if its value passes `check`, else the error on it.
-fn checked(lit: LitStr, check: impl FnOnce(&str) -> Result<(), String>) -> syn::Result<LitStr> {
+fn checked(lit: LitStr, check: impl FnOnce(&str) -> Result<(), RuleError>) -> syn::Result<LitStr> {
     match check(&lit.value()) {
         Ok(()) => Ok(lit),
-        Err(message) => Err(Error::new(lit.span(), message)),
+        Err(error) => Err(Error::new(lit.span(), error)),
     }
 }
 
@@ -418,10 +413,7 @@ fn threads(meta: &Meta) -> syn::Result<Spanned<usize>> {
         return Err(wrong_type(meta, message));
     };
     let value: usize = int.base10_parse()?;
-    if value == 0 {
-        let message = "`worker_threads` must be at least 1";
-        return Err(Error::new(int.span(), message));
-    }
+    rules::nonzero_worker_threads(value).map_err(|e| Error::new(int.span(), e))?;
     Ok(Spanned {
         value,
         span: int.span(),
@@ -445,7 +437,7 @@ fn boolean(meta: &Meta, key: &str, example: bool) -> syn::Result<LitBool> {
 /// A duration string, in milliseconds.
 fn duration(meta: &Meta, key: &str, example: &str) -> syn::Result<Spanned<u64>> {
     let lit = string(meta, key, example)?;
-    let value = valid::duration_millis(&lit.value()).map_err(|m| Error::new(lit.span(), m))?;
+    let value = rules::duration_millis(&lit.value()).map_err(|e| Error::new(lit.span(), e))?;
     Ok(Spanned {
         value,
         span: lit.span(),
@@ -459,7 +451,7 @@ fn restart_limit(meta: &Meta) -> syn::Result<Spanned<(u32, u64)>> {
         let message = "`restart_limit` takes a string: `restart_limit = \"5 in 60s\"`";
         return Err(wrong_type(meta, message));
     };
-    let value = valid::restart_limit(&lit.value()).map_err(|m| Error::new(lit.span(), m))?;
+    let value = rules::restart_limit(&lit.value()).map_err(|e| Error::new(lit.span(), e))?;
     Ok(Spanned {
         value,
         span: lit.span(),

@@ -8,14 +8,16 @@ use syn::spanned::Spanned as _;
 use syn::{LitInt, ReturnType};
 
 use crate::attr::{self, Args, Flavor, Listener, Options, Ready, Spanned};
+use crate::errors::Errors;
 use crate::signature::{self, MainFn};
+use crate::tokio_main;
 
 /// The whole macro, on `proc_macro2` tokens.
 ///
 /// On error the output still holds the user's function, next to the
 /// errors, so that IDEs keep resolving names in it.
 pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let f = match syn::parse2::<MainFn>(item.clone()) {
+    let mut f = match syn::parse2::<MainFn>(item.clone()) {
         Ok(f) => f,
         Err(error) => {
             let mut tokens = item;
@@ -23,13 +25,18 @@ pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
             return tokens;
         }
     };
-    match (attr::parse(attr), signature::check(&f.sig)) {
-        (Ok(args), Ok(())) => expand(&args, &f),
-        (Err(mut error), Err(sig_error)) => {
-            error.combine(sig_error);
-            fallback(&f, error)
-        }
-        (Err(error), Ok(())) | (Ok(_), Err(error)) => fallback(&f, error),
+    let mut errors = Errors::default();
+    if let Some(error) = tokio_main::take(&mut f) {
+        errors.push(error);
+    }
+    let args = attr::parse(attr).map_err(|e| errors.push(e)).ok();
+    if let Err(error) = signature::check(&f.sig) {
+        errors.push(error);
+    }
+    match (errors.finish(), args) {
+        (Ok(()), Some(args)) => expand(&args, &f),
+        (Err(error), _) => fallback(&f, error),
+        (Ok(()), None) => unreachable!("a failed parse pushed its error"),
     }
 }
 

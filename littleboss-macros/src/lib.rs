@@ -4,9 +4,18 @@
 mod attr;
 mod errors;
 mod expand;
+// A symlink to `littleboss/src/rules`: the runtime's rules, compiled here
+// too, so compile errors and builder errors agree. (`cargo package` copies
+// the files in; a `#[path]` outside the package would not be packaged.)
+// Each crate uses its own part: what this one leaves unused is not dead.
+#[allow(dead_code, unused_imports)]
+mod rules;
 mod signature;
-mod valid;
+mod tokio_main;
+mod typo;
 
+#[cfg(test)]
+mod agreement;
 #[cfg(test)]
 mod snapshot;
 
@@ -30,7 +39,7 @@ use proc_macro::TokenStream;
 /// | key | value | default |
 /// |---|---|---|
 /// | `name = "svc"` | service name, `[A-Za-z0-9_-]+` (required) | |
-/// | `listener(NAME = "NET:ADDR", ...)` | listeners; NET is `tcp`, `tcp4`, `tcp6`, `udp`, `udp4`, `udp6` or `unix`; an empty ADDR is off by default | none |
+/// | `listener(NAME = "NET:ADDR", ...)` | listeners; NET is `tcp`, `tcp4`, `tcp6`, `udp`, `udp4`, `udp6` or `unix`; an empty ADDR is off by default; several groups add up | none |
 /// | `lameduck = "2s"` | how long a child may drain: a number (`"1.5s"` too) and `ms`, `s`, `m` or `h` | `"2s"` |
 /// | `persist = true` | restart the child when it exits on its own | `false` |
 /// | `restart_limit = "5 in 60s"` | with `persist = true`: give up after more than N restarts within the window (a duration, as for `lameduck`, more than zero) | `"5 in 60s"` |
@@ -63,7 +72,12 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// Every mistake in the attribute or the signature is a compile error on
-/// the offending tokens.
+/// the offending tokens, in the words of the builder's
+/// `Littleboss::check`: both use the same rules.
+///
+/// Do not add `#[tokio::main]`: littleboss runs the tokio runtime itself
+/// (set it up with `flavor` and `worker_threads`), and says so at compile
+/// time if it finds one above or below its attribute.
 #[proc_macro_attribute]
 #[allow(clippy::needless_doctest_main)] // the second example *is* a `fn main`
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {

@@ -4,8 +4,10 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::config_error::ConfigError;
 use crate::context::Context;
 use crate::main_result::MainResult;
+use crate::rules::{self, RuleError, Settings};
 use crate::spec::ListenerSpec;
 
 /// Which tokio runtime runs the program's `main` (in bypass mode and in the
@@ -16,6 +18,7 @@ use crate::spec::ListenerSpec;
 /// # let _ = lb;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Flavor {
     /// `tokio::runtime::Builder::new_current_thread`.
     CurrentThread,
@@ -33,6 +36,7 @@ pub enum Flavor {
 /// # let _ = lb;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Ready {
     /// Ready as soon as the program's `main` is under way: an async `main`
     /// when it first waits on something (so one that fails at once is never
@@ -61,19 +65,36 @@ pub(crate) struct Config {
     pub help: bool,
     pub flavor: Flavor,
     pub worker_threads: Option<usize>,
-    /// Mistakes found while building; reported (exit 2) by `run`.
-    pub errors: Vec<String>,
+    /// Mistakes of single calls, in call order; a rejected value is not
+    /// kept, as the macro keeps none, so it adds no conflict below.
+    pub errors: Vec<RuleError>,
+    /// Which settings were chosen rather than left at their default.
+    pub chosen: Chosen,
+}
+
+/// The settings whose conflicts depend on whether they were chosen at all.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Chosen {
+    pub flag: bool,
+    pub persist: bool,
+    pub restart_limit: bool,
 }
 
 impl Config {
-    /// Checks what no single builder call can: a listener named like the
-    /// mode flag, whichever was set first.
-    pub(crate) fn check(&mut self) {
-        if self.listeners.iter().any(|l| l.name == self.flag) {
-            let flag = &self.flag;
-            self.errors
-                .push(format!("listener `{flag}` has the name of the mode flag"));
-        }
+    /// Every mistake: those of single calls, then the conflicts between
+    /// settings (whichever was set first), as the macro reports them.
+    pub(crate) fn mistakes(&self) -> Vec<RuleError> {
+        let settings = Settings {
+            listeners: self.listeners.iter().map(|l| l.name.as_str()).collect(),
+            flag: self.chosen.flag.then_some(self.flag.as_str()),
+            persist: self.chosen.persist.then_some(self.persist),
+            restart_limit: self.chosen.restart_limit,
+            current_thread: self.flavor == Flavor::CurrentThread,
+            worker_threads: self.worker_threads.is_some(),
+        };
+        let mut mistakes = self.errors.clone();
+        mistakes.extend(settings.check());
+        mistakes
     }
 }
 
@@ -113,10 +134,7 @@ impl Littleboss {
     /// # let _ = lb;
     /// ```
     pub fn new(name: &str) -> Self {
-        let mut errors = Vec::new();
-        if let Err(e) = crate::spec::check_service_name(name) {
-            errors.push(e);
-        }
+        let errors = rules::service_name(name).err().into_iter().collect();
         Littleboss {
             config: Config {
                 name: name.to_owned(),
@@ -125,7 +143,7 @@ impl Littleboss {
                 persist: false,
                 restart_limit: (5, Duration::from_secs(60)),
                 fallback: true,
-                flag: "littleboss".to_owned(),
+                flag: rules::DEFAULT_FLAG.to_owned(),
                 supervisor_init: None,
                 ready: Ready::Auto,
                 ready_timeout: Duration::from_secs(30),
@@ -133,6 +151,7 @@ impl Littleboss {
                 flavor: Flavor::MultiThread,
                 worker_threads: None,
                 errors,
+                chosen: Chosen::default(),
             },
         }
     }
@@ -150,15 +169,10 @@ impl Littleboss {
     /// ```
     pub fn listener(mut self, name: &str, spec: &str) -> Self {
         let config = &mut self.config;
-        if config.listeners.iter().any(|l| l.name == name) {
-            config
-                .errors
-                .push(format!("listener `{name}` is declared twice"));
-        } else {
-            match ListenerSpec::parse(name, spec) {
-                Ok(l) => config.listeners.push(l),
-                Err(e) => config.errors.push(e),
-            }
+        let declared = config.listeners.iter().map(|l| l.name.as_str());
+        match rules::listener_name(name, declared).and_then(|()| ListenerSpec::parse(name, spec)) {
+            Ok(l) => config.listeners.push(l),
+            Err(e) => config.errors.push(e),
         }
         self
     }
@@ -184,6 +198,7 @@ impl Littleboss {
     /// ```
     pub fn persist(mut self, on: bool) -> Self {
         self.config.persist = on;
+        self.config.chosen.persist = true;
         self
     }
 
@@ -200,12 +215,13 @@ impl Littleboss {
     /// # let _ = lb;
     /// ```
     pub fn restart_limit(mut self, max: u32, within: Duration) -> Self {
-        if within.is_zero() {
-            self.config
-                .errors
-                .push("restart_limit needs a window longer than zero".to_owned());
+        match rules::nonzero_restart_window(within.is_zero()) {
+            Ok(()) => {
+                self.config.restart_limit = (max, within);
+                self.config.chosen.restart_limit = true;
+            }
+            Err(e) => self.config.errors.push(e),
         }
-        self.config.restart_limit = (max, within);
         self
     }
 
@@ -228,10 +244,13 @@ impl Littleboss {
     /// # let _ = lb;
     /// ```
     pub fn flag(mut self, name: &str) -> Self {
-        if let Err(e) = crate::spec::check_flag_name(name) {
-            self.config.errors.push(e);
+        match rules::flag_name(name) {
+            Ok(()) => {
+                self.config.flag = name.to_owned();
+                self.config.chosen.flag = true;
+            }
+            Err(e) => self.config.errors.push(e),
         }
-        self.config.flag = name.to_owned();
         self
     }
 
@@ -260,14 +279,18 @@ impl Littleboss {
     }
 
     /// How long a new child has to become ready before it is stopped and
-    /// its reload fails (default 30 s).
+    /// its reload fails (default 30 s). Zero is a mistake: no child could
+    /// ever be ready.
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc").ready_timeout(std::time::Duration::from_secs(5));
     /// # let _ = lb;
     /// ```
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
-        self.config.ready_timeout = timeout;
+        match rules::nonzero_ready_timeout(timeout.is_zero()) {
+            Ok(()) => self.config.ready_timeout = timeout,
+            Err(e) => self.config.errors.push(e),
+        }
         self
     }
 
@@ -295,20 +318,42 @@ impl Littleboss {
         self
     }
 
-    /// The number of worker threads of a multi-thread runtime.
+    /// The number of worker threads of a multi-thread runtime: at least
+    /// one, and a mistake with [`Flavor::CurrentThread`], which has none.
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc").worker_threads(2);
     /// # let _ = lb;
     /// ```
     pub fn worker_threads(mut self, threads: usize) -> Self {
-        if threads == 0 {
-            self.config
-                .errors
-                .push("worker_threads must be at least 1".to_owned());
+        match rules::nonzero_worker_threads(threads) {
+            Ok(()) => self.config.worker_threads = Some(threads),
+            Err(e) => self.config.errors.push(e),
         }
-        self.config.worker_threads = Some(threads);
         self
+    }
+
+    /// Every mistake in the configuration, before [`run`](Littleboss::run)
+    /// would print them and exit 2: bad names, listener declarations and
+    /// values, and conflicts between settings. The rules, and the words,
+    /// are those of `#[littleboss::main]`'s compile errors.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lb = littleboss::Littleboss::new("svc")
+    ///     .listener("https", "tcp::443")
+    ///     .listener("https", "tcp::8443")
+    ///     .ready_timeout(Duration::ZERO);
+    /// let error = lb.check().unwrap_err();
+    /// assert_eq!(
+    ///     error.to_string(),
+    ///     "listener `https` is declared twice\n`ready_timeout` must be more than zero"
+    /// );
+    /// assert!(littleboss::Littleboss::new("svc").check().is_ok());
+    /// ```
+    pub fn check(&self) -> Result<(), ConfigError> {
+        ConfigError::from_mistakes(self.config.mistakes())
     }
 
     /// Runs the program: decides the mode from the command line, then runs
@@ -316,7 +361,9 @@ impl Littleboss {
     /// a running supervisor (reload, stop, status). Never returns.
     ///
     /// `main` may return `()` or `Result<(), E>` with `E: Display`; an `Err`
-    /// is printed and the process exits 1.
+    /// is printed and the process exits 1. Mistakes in the configuration
+    /// (see [`check`](Littleboss::check)) are printed, and the process
+    /// exits 2, before anything else.
     ///
     /// Code before `run` runs in every process the binary becomes: each
     /// child, each control command, and, in start mode, twice in the
@@ -376,30 +423,84 @@ impl Littleboss {
 
 #[cfg(test)]
 mod tests {
-    use super::Littleboss;
+    use std::time::Duration;
+
+    use super::{Flavor, Littleboss};
+
+    fn messages(lb: &Littleboss) -> Vec<String> {
+        lb.config
+            .mistakes()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
 
     #[test]
     fn a_listener_named_like_the_mode_flag_is_an_error_in_either_order() {
-        let mut a = Littleboss::new("svc")
-            .listener("lb", "tcp:")
-            .flag("lb")
-            .config;
-        let mut b = Littleboss::new("svc")
-            .flag("lb")
-            .listener("lb", "tcp:")
-            .config;
-        a.check();
-        b.check();
-        assert_eq!(a.errors, ["listener `lb` has the name of the mode flag"]);
-        assert_eq!(b.errors, a.errors);
+        let a = Littleboss::new("svc").listener("lb", "tcp:").flag("lb");
+        let b = Littleboss::new("svc").flag("lb").listener("lb", "tcp:");
+        assert_eq!(
+            messages(&a),
+            ["listener `lb` has the name of the mode flag (`flag = \"lb\"`); rename one of them"]
+        );
+        assert_eq!(messages(&b), messages(&a));
     }
 
     #[test]
     fn bad_values_are_collected_not_panicked() {
-        let config = Littleboss::new("my svc")
+        let lb = Littleboss::new("my svc")
             .listener("x", "sctp::1")
-            .worker_threads(0)
-            .config;
-        assert_eq!(config.errors.len(), 3, "{:?}", config.errors);
+            .worker_threads(0);
+        assert_eq!(
+            messages(&lb),
+            [
+                "service name `my svc` contains ` `; use only letters, digits, `_` and `-`",
+                "listener `x`: unknown network `sctp` in `sctp::1`; \
+                 expected tcp, tcp4, tcp6, udp, udp4, udp6 or unix",
+                "`worker_threads` must be at least 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn settings_that_would_be_ignored_or_fail_every_child_are_mistakes() {
+        let lb = Littleboss::new("svc")
+            .ready_timeout(Duration::ZERO)
+            .flavor(Flavor::CurrentThread)
+            .worker_threads(2)
+            .restart_limit(3, Duration::from_secs(1));
+        assert_eq!(
+            messages(&lb),
+            [
+                "`ready_timeout` must be more than zero",
+                "`worker_threads` needs the multi-thread runtime, but `flavor = \"current_thread\"`; \
+                 remove one of them",
+                "`restart_limit` only applies with `persist = true`; add `persist`",
+            ]
+        );
+        let fixed = lb
+            .ready_timeout(Duration::from_secs(1))
+            .flavor(Flavor::MultiThread)
+            .persist(true);
+        // The zero timeout stays a mistake once made: the builder does not
+        // forget what it was told, as a macro attribute with two values
+        // would not compile either.
+        assert_eq!(messages(&fixed), ["`ready_timeout` must be more than zero"]);
+    }
+
+    #[test]
+    fn check_returns_every_mistake() {
+        let error = Littleboss::new("").check().unwrap_err();
+        assert_eq!(error.errors().len(), 1);
+        assert_eq!(
+            error.to_string(),
+            "the service name is empty; use letters, digits, `_` and `-`"
+        );
+        assert!(
+            Littleboss::new("svc")
+                .listener("a", "tcp::0")
+                .check()
+                .is_ok()
+        );
     }
 }

@@ -18,10 +18,9 @@ pub(crate) type Entry<'a> = Box<dyn FnOnce(Context, &Runtime, Started) -> i32 + 
 pub(crate) type Started = Box<dyn FnOnce() + Send>;
 
 pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
-    let mut config = config;
-    config.check();
-    if !config.errors.is_empty() {
-        for e in &config.errors {
+    let mistakes = config.mistakes();
+    if !mistakes.is_empty() {
+        for e in &mistakes {
             log!("{e}");
         }
         std::process::exit(USAGE);

@@ -249,9 +249,9 @@ mod tests {
             "-littleboss: unknown mode `begin` (expected bypass, start, reload, stop or status)"
         );
         let e = parse(&config(), argv(&["p", "-https=nonsense"])).unwrap_err();
-        assert!(
-            e.starts_with("-https: address `nonsense` is not host:port"),
-            "{e}"
+        assert_eq!(
+            e,
+            "-https: address `nonsense` is not HOST:PORT, like `:8080` or `127.0.0.1:8080`"
         );
         let e = parse(&config(), argv(&["p", "--https"])).unwrap_err();
         assert!(e.starts_with("-https needs an address"), "{e}");

@@ -29,12 +29,23 @@
 //! reaches the program unchanged through [`Context::args`].
 //!
 //! Programs that prefer no macro use the builder it expands to,
-//! [`Littleboss`].
+//! [`Littleboss`], whose [`check`](Littleboss::check) reports the same
+//! mistakes as the macro's compile errors, in the same words.
+//!
+//! littleboss runs on Linux only: it relies on `SO_PEERCRED`, `/proc`, and
+//! Linux's socket and process semantics.
+
+// One clear error rather than hundreds from `nix` and `libc` elsewhere.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "littleboss supports Linux only: it relies on SO_PEERCRED, /proc and Linux socket semantics"
+);
 
 mod activation;
 mod builder;
 mod bypass;
 mod child;
+mod config_error;
 mod context;
 mod control;
 mod dispatch;
@@ -48,6 +59,10 @@ mod listener;
 mod log;
 mod main_result;
 mod notify;
+// Shared with littleboss-macros, which uses other parts (the text of
+// durations): what one crate leaves unused is not dead.
+#[allow(dead_code, unused_imports)]
+mod rules;
 mod runtime;
 mod spec;
 mod started;
@@ -55,6 +70,8 @@ mod supervisor;
 mod time_fmt;
 
 pub use builder::{Flavor, Littleboss, Ready};
+pub use config_error::ConfigError;
 pub use context::Context;
 pub use littleboss_macros::main;
 pub use main_result::MainResult;
+pub use rules::{NameKind, RuleError, SpecProblem};

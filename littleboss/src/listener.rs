@@ -16,7 +16,8 @@ use nix::sys::socket::{
 
 use crate::activation::Activated;
 use crate::log::log;
-use crate::spec::{Kind, ListenerSpec, Network, split_host_port};
+use crate::rules::host_port;
+use crate::spec::{Kind, ListenerSpec, Network};
 
 /// A bound listener and the address it ended up on (`:0` resolved).
 #[derive(Debug)]
@@ -91,7 +92,7 @@ pub(crate) fn bind_all(
 }
 
 fn bind_inet(network: Network, addr: &str) -> io::Result<OwnedFd> {
-    let (host, port) = split_host_port(addr).map_err(io::Error::other)?;
+    let (host, port) = host_port(addr).map_err(io::Error::other)?;
     let stream = network.kind() == Kind::Tcp;
     let any4 = SocketAddr::from(([0u8; 4], port));
     let any6 = SocketAddr::from(([0u16; 8], port));

@@ -1,10 +1,9 @@
-//! Listener specifications (`NET:ADDR`) and the names littleboss accepts.
-//!
-//! The macro checks the same rules at compile time; this is the runtime's
-//! copy, used by programs that call the builder directly and for addresses
-//! given on the command line.
+//! Declared listeners: the network and address of each, as the runtime
+//! keeps them. What is a valid declaration is `rules`' to say.
 
 use std::fmt;
+
+use crate::rules::{self, RuleError, SpecProblem};
 
 /// The network of a listener, fixed by the program's declaration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -36,8 +35,6 @@ impl Kind {
         }
     }
 }
-
-pub(crate) const NETWORKS: &str = "tcp, tcp4, tcp6, udp, udp4, udp6 or unix";
 
 impl Network {
     pub fn parse(s: &str) -> Option<Network> {
@@ -90,118 +87,27 @@ pub(crate) struct ListenerSpec {
 }
 
 impl ListenerSpec {
-    /// Parses a declaration `NET:ADDR` for the listener `name`.
-    pub fn parse(name: &str, spec: &str) -> Result<ListenerSpec, String> {
-        check_flag_name(name).map_err(|e| format!("listener name: {e}"))?;
-        let Some((net, addr)) = spec.split_once(':') else {
-            return Err(format!(
-                "listener `{name}`: `{spec}` is not NET:ADDR (NET is {NETWORKS})"
-            ));
-        };
-        let Some(network) = Network::parse(net) else {
-            return Err(format!(
-                "listener `{name}`: unknown network `{net}` (expected {NETWORKS})"
-            ));
-        };
-        let address =
-            check_address(network, addr).map_err(|e| format!("listener `{name}`: {e}"))?;
+    /// Parses a declaration `NET:ADDR` for the listener `name`, whose name
+    /// the caller has checked (`rules::listener_name`).
+    pub fn parse(name: &str, spec: &str) -> Result<ListenerSpec, RuleError> {
+        let (network, address) = rules::listener_spec(name, spec)?;
+        let network = Network::parse(network).expect("the rules accept only known networks");
         Ok(ListenerSpec {
             name: name.to_owned(),
             network,
-            address,
+            address: (!address.is_empty()).then(|| address.to_owned()),
         })
     }
 
     /// The same listener with the address given on the command line
     /// (empty: disabled).
-    pub fn with_address(&self, addr: &str) -> Result<ListenerSpec, String> {
-        let address = check_address(self.network, addr)?;
+    pub fn with_address(&self, addr: &str) -> Result<ListenerSpec, SpecProblem> {
+        rules::address(self.network.as_str(), addr)?;
         Ok(ListenerSpec {
-            address,
+            address: (!addr.is_empty()).then(|| addr.to_owned()),
             ..self.clone()
         })
     }
-}
-
-/// Checks an address for `network`; `Ok(None)` for the empty (disabled) one.
-pub(crate) fn check_address(network: Network, addr: &str) -> Result<Option<String>, String> {
-    if addr.is_empty() {
-        return Ok(None);
-    }
-    if network == Network::Unix {
-        if addr.contains('\0') {
-            return Err(format!(
-                "unix path `{}` contains a NUL byte",
-                addr.escape_default()
-            ));
-        }
-        return Ok(Some(addr.to_owned()));
-    }
-    split_host_port(addr)?;
-    Ok(Some(addr.to_owned()))
-}
-
-/// Splits `host:port` (host may be empty, a name, an IPv4 address or a
-/// bracketed IPv6 address).
-pub(crate) fn split_host_port(addr: &str) -> Result<(&str, u16), String> {
-    let Some((host, port)) = addr.rsplit_once(':') else {
-        return Err(format!(
-            "address `{addr}` is not host:port (e.g. `:8080` or `127.0.0.1:8080`)"
-        ));
-    };
-    let host = if let Some(inner) = host.strip_prefix('[') {
-        let Some(inner) = inner.strip_suffix(']') else {
-            return Err(format!("address `{addr}` has an unclosed `[`"));
-        };
-        if inner.parse::<std::net::Ipv6Addr>().is_err() {
-            return Err(format!(
-                "address `{addr}`: `{inner}` is not an IPv6 address"
-            ));
-        }
-        inner
-    } else if host.contains(':') {
-        return Err(format!(
-            "address `{addr}`: write an IPv6 host in brackets, like `[::1]:8080`"
-        ));
-    } else {
-        host
-    };
-    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("address `{addr}`: port `{port}` is not a number"));
-    }
-    let port = port
-        .parse::<u16>()
-        .map_err(|_| format!("address `{addr}`: port {port} is out of range (0-65535)"))?;
-    Ok((host, port))
-}
-
-/// Service names name files: `[A-Za-z0-9_-]+`.
-pub(crate) fn check_service_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("the service name is empty".to_owned());
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
-    {
-        return Err(format!(
-            "service name `{name}` contains `{c}`; use only letters, digits, `_` and `-`"
-        ));
-    }
-    Ok(())
-}
-
-/// Flag names (the mode flag and listener names): `[A-Za-z0-9_-]+`, not
-/// starting with `-`, and not `h` or `help`.
-pub(crate) fn check_flag_name(name: &str) -> Result<(), String> {
-    check_service_name(name).map_err(|e| e.replace("service name", "flag name"))?;
-    if name.starts_with('-') {
-        return Err(format!("flag name `{name}` starts with `-`"));
-    }
-    if name == "h" || name == "help" {
-        return Err(format!("flag name `{name}` is taken by -h/--help"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -221,27 +127,36 @@ mod tests {
     }
 
     #[test]
-    fn rejects_bad_declarations_with_a_reason() {
+    fn rejects_bad_declarations_with_the_rules_message() {
         let e = ListenerSpec::parse("x", "sctp::1").unwrap_err();
-        assert!(e.contains("unknown network `sctp`"), "{e}");
-        let e = ListenerSpec::parse("x", "tcp::70000").unwrap_err();
-        assert!(e.contains("out of range"), "{e}");
-        let e = ListenerSpec::parse("x", "tcp:8080").unwrap_err();
-        assert!(e.contains("not host:port"), "{e}");
-        let e = ListenerSpec::parse("x", "tcp::http").unwrap_err();
-        assert!(e.contains("not a number"), "{e}");
-        let e = ListenerSpec::parse("x", "tcp:::1:80").unwrap_err();
-        assert!(e.contains("brackets"), "{e}");
-        let e = ListenerSpec::parse("x", "nocolon").unwrap_err();
-        assert!(e.contains("NET:ADDR"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "listener `x`: unknown network `sctp` in `sctp::1`; \
+             expected tcp, tcp4, tcp6, udp, udp4, udp6 or unix"
+        );
     }
 
     #[test]
-    fn names() {
-        assert!(check_service_name("my-blog_2").is_ok());
-        assert!(check_service_name("my blog").unwrap_err().contains("` `"));
-        assert!(check_service_name("").is_err());
-        assert!(check_flag_name("help").is_err());
-        assert!(check_flag_name("-x").is_err());
+    fn command_line_addresses() {
+        let l = ListenerSpec::parse("https", "tcp::443").unwrap();
+        assert_eq!(l.with_address("").unwrap().address, None);
+        assert_eq!(
+            l.with_address("[::1]:8443").unwrap().address.as_deref(),
+            Some("[::1]:8443")
+        );
+        assert_eq!(
+            l.with_address("localhost").unwrap_err().to_string(),
+            "address `localhost` is not HOST:PORT, like `:8080` or `127.0.0.1:8080`"
+        );
+    }
+
+    #[test]
+    fn the_rules_know_exactly_the_runtime_networks() {
+        for name in rules::NETWORK_NAMES {
+            assert_eq!(Network::parse(name).map(Network::as_str), Some(name));
+        }
+        for network in [Network::Tcp, Network::Udp6, Network::Unix] {
+            assert!(rules::NETWORK_NAMES.contains(&network.as_str()));
+        }
     }
 }

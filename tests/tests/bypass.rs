@@ -67,7 +67,7 @@ fn a_bad_mode_or_address_is_a_usage_error_naming_the_flag() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("-addr: address `localhost` is not host:port"),
+        err.contains("-addr: address `localhost` is not HOST:PORT"),
         "{err}"
     );
 

@@ -6,7 +6,7 @@ fn main() {
     }
 }
 ::core::compile_error! {
-    "port `http` is not a number"
+    "listener `http`: port `http` is not a number"
 }
 ::core::compile_error! {
     "`main` takes at most one parameter, the `littleboss::Context`"

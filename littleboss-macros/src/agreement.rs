@@ -1,0 +1,276 @@
+//! One table of configurations, good and bad, run through the macro's
+//! checks and through the runtime's builder: both must give the same
+//! verdict in the same words (and the words the table expects).
+//!
+//! A unit test, because a proc-macro crate exports only its macros; the
+//! builder comes from the `littleboss` dev-dependency.
+
+use std::time::Duration;
+
+use littleboss::{Flavor, Littleboss};
+use proc_macro2::TokenStream;
+
+use crate::attr;
+
+/// The attribute's arguments, the same configuration built by hand, and
+/// the messages both must give (none for a good one).
+type Row = (&'static str, fn() -> Littleboss, &'static [&'static str]);
+
+const ROWS: &[Row] = &[
+    (r#"name = "svc""#, || Littleboss::new("svc"), &[]),
+    (
+        r#"name = "my blog""#,
+        || Littleboss::new("my blog"),
+        &["service name `my blog` contains ` `; use only letters, digits, `_` and `-`"],
+    ),
+    (
+        r#"name = """#,
+        || Littleboss::new(""),
+        &["the service name is empty; use letters, digits, `_` and `-`"],
+    ),
+    (
+        r#"name = "svc", flag = "-lb""#,
+        || Littleboss::new("svc").flag("-lb"),
+        &["flag name `-lb` starts with `-`; give it without dashes, like `lb`"],
+    ),
+    (
+        r#"name = "svc", flag = "help""#,
+        || Littleboss::new("svc").flag("help"),
+        &["flag name `help` is taken by -h/--help"],
+    ),
+    (
+        r#"name = "svc", listener(h = "tcp::80")"#,
+        || Littleboss::new("svc").listener("h", "tcp::80"),
+        &["listener name `h` is taken by -h/--help"],
+    ),
+    (
+        r#"name = "svc", listener(a = "tcp::1", a = "tcp::2")"#,
+        || {
+            Littleboss::new("svc")
+                .listener("a", "tcp::1")
+                .listener("a", "tcp::2")
+        },
+        &["listener `a` is declared twice"],
+    ),
+    (
+        r#"name = "svc", listener(a = "tcp::1"), listener(b = "udp::2", a = "tcp::2")"#,
+        || {
+            Littleboss::new("svc")
+                .listener("a", "tcp::1")
+                .listener("b", "udp::2")
+                .listener("a", "tcp::2")
+        },
+        &["listener `a` is declared twice"],
+    ),
+    (
+        r#"name = "svc", listener(littleboss = "tcp::1")"#,
+        || Littleboss::new("svc").listener("littleboss", "tcp::1"),
+        &[
+            "listener `littleboss` has the name of the mode flag (`-littleboss=start`); \
+           rename the listener, or the flag with `flag = \"...\"`",
+        ],
+    ),
+    (
+        r#"name = "svc", listener(lb = "tcp::1"), flag = "lb""#,
+        || Littleboss::new("svc").listener("lb", "tcp::1").flag("lb"),
+        &["listener `lb` has the name of the mode flag (`flag = \"lb\"`); rename one of them"],
+    ),
+    (
+        r#"name = "svc", listener(littleboss = "tcp::1"), flag = "lb""#,
+        || {
+            Littleboss::new("svc")
+                .listener("littleboss", "tcp::1")
+                .flag("lb")
+        },
+        &[],
+    ),
+    (
+        r#"name = "svc", worker_threads = 0"#,
+        || Littleboss::new("svc").worker_threads(0),
+        &["`worker_threads` must be at least 1"],
+    ),
+    (
+        r#"name = "svc", flavor = "current_thread", worker_threads = 2"#,
+        || {
+            Littleboss::new("svc")
+                .flavor(Flavor::CurrentThread)
+                .worker_threads(2)
+        },
+        &[
+            "`worker_threads` needs the multi-thread runtime, but `flavor = \"current_thread\"`; \
+           remove one of them",
+        ],
+    ),
+    (
+        r#"name = "svc", flavor = "multi_thread", worker_threads = 2"#,
+        || {
+            Littleboss::new("svc")
+                .flavor(Flavor::MultiThread)
+                .worker_threads(2)
+        },
+        &[],
+    ),
+    (
+        r#"name = "svc", restart_limit = "3 in 1s""#,
+        || Littleboss::new("svc").restart_limit(3, Duration::from_secs(1)),
+        &["`restart_limit` only applies with `persist = true`; add `persist`"],
+    ),
+    (
+        r#"name = "svc", persist = false, restart_limit = "3 in 1s""#,
+        || {
+            Littleboss::new("svc")
+                .persist(false)
+                .restart_limit(3, Duration::from_secs(1))
+        },
+        &[
+            "`restart_limit` only applies with `persist = true`, but `persist = false`; \
+           remove one of them",
+        ],
+    ),
+    (
+        r#"name = "svc", persist, restart_limit = "3 in 1s""#,
+        || {
+            Littleboss::new("svc")
+                .persist(true)
+                .restart_limit(3, Duration::from_secs(1))
+        },
+        &[],
+    ),
+    (
+        r#"name = "svc", persist, restart_limit = "3 in 0s""#,
+        || {
+            Littleboss::new("svc")
+                .persist(true)
+                .restart_limit(3, Duration::ZERO)
+        },
+        &["the `restart_limit` window must be more than zero"],
+    ),
+    (
+        r#"name = "svc", ready_timeout = "0s""#,
+        || Littleboss::new("svc").ready_timeout(Duration::ZERO),
+        &["`ready_timeout` must be more than zero"],
+    ),
+    (
+        r#"name = "svc", ready_timeout = "10ms", lameduck = "0s""#,
+        || {
+            Littleboss::new("svc")
+                .ready_timeout(Duration::from_millis(10))
+                .lameduck(Duration::ZERO)
+        },
+        &[],
+    ),
+    (
+        r#"name = "my-svc_2", listener(https = "tcp::443", v6 = "tcp6:[::1]:80",
+           dns = "udp:localhost:53", sock = "unix:/run/x.sock", off = "tcp:"),
+           flag = "lb", persist, restart_limit = "5 in 60s", flavor = "current_thread""#,
+        || {
+            Littleboss::new("my-svc_2")
+                .listener("https", "tcp::443")
+                .listener("v6", "tcp6:[::1]:80")
+                .listener("dns", "udp:localhost:53")
+                .listener("sock", "unix:/run/x.sock")
+                .listener("off", "tcp:")
+                .flag("lb")
+                .persist(true)
+                .restart_limit(5, Duration::from_secs(60))
+                .flavor(Flavor::CurrentThread)
+        },
+        &[],
+    ),
+];
+
+/// Declarations of the listener `l`, each with the problem both must name.
+const SPECS: &[(&str, Option<&str>)] = &[
+    ("tcp::443", None),
+    ("tcp4:127.0.0.1:0", None),
+    ("tcp:my-host.example.com:8080", None),
+    ("udp6:", None),
+    ("unix:relative.sock", None),
+    (
+        "sctp::80",
+        Some(
+            "unknown network `sctp` in `sctp::80`; expected tcp, tcp4, tcp6, udp, udp4, udp6 or unix",
+        ),
+    ),
+    (
+        "8080",
+        Some(
+            "`8080` is not NET:ADDR (NET is tcp, tcp4, tcp6, udp, udp4, udp6 or unix), like \"tcp::8080\"",
+        ),
+    ),
+    (
+        ":8080",
+        Some(
+            "`:8080` has no network before `:`; expected tcp, tcp4, tcp6, udp, udp4, udp6 or unix, like \"tcp::8080\"",
+        ),
+    ),
+    (
+        "tcp:8080",
+        Some("address `8080` has no host part; write `:8080` for every address"),
+    ),
+    (
+        "tcp:localhost",
+        Some("address `localhost` is not HOST:PORT, like `:8080` or `127.0.0.1:8080`"),
+    ),
+    ("tcp::http", Some("port `http` is not a number")),
+    ("tcp::70000", Some("port 70000 is out of range (0-65535)")),
+    (
+        "tcp:localhost:",
+        Some("address `localhost:` has no port after `:` (port 0 picks a free one)"),
+    ),
+    (
+        "tcp:::1:80",
+        Some("write the IPv6 host in brackets: `[::1]:80`"),
+    ),
+    (
+        "tcp6:::1",
+        Some("address `::1` has no port; write an IPv6 host in brackets: `[::1]:PORT`"),
+    ),
+    ("tcp:[::1:80", Some("address `[::1:80` has an unclosed `[`")),
+    (
+        "tcp:[zz]:80",
+        Some("`zz` in `[zz]:80` is not an IPv6 address"),
+    ),
+    (
+        "tcp:my host:80",
+        Some("host `my host` is not a hostname or an IP address"),
+    ),
+];
+
+fn macro_messages(args: &str) -> Vec<String> {
+    let tokens: TokenStream = args.parse().expect("the row's arguments are tokens");
+    match attr::parse(tokens) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.into_iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+fn builder_messages(lb: &Littleboss) -> Vec<String> {
+    match lb.check() {
+        Ok(()) => Vec::new(),
+        Err(error) => error.errors().iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn the_macro_and_the_builder_agree() {
+    for (args, build, expected) in ROWS {
+        let from_macro = macro_messages(args);
+        assert_eq!(from_macro, *expected, "macro: {args}");
+        assert_eq!(builder_messages(&build()), from_macro, "builder: {args}");
+    }
+}
+
+#[test]
+fn the_macro_and_the_builder_agree_on_listener_declarations() {
+    for (spec, problem) in SPECS {
+        let expected: Vec<String> = problem
+            .iter()
+            .map(|p| format!("listener `l`: {p}"))
+            .collect();
+        let from_macro = macro_messages(&format!("name = \"svc\", listener(l = {spec:?})"));
+        assert_eq!(from_macro, expected, "macro: {spec}");
+        let builder = Littleboss::new("svc").listener("l", spec);
+        assert_eq!(builder_messages(&builder), from_macro, "builder: {spec}");
+    }
+}

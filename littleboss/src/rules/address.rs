@@ -1,0 +1,210 @@
+//! Listener declarations `NET:ADDR`, and addresses alone (as the command
+//! line gives them).
+
+use std::net::Ipv6Addr;
+
+use super::{RuleError, SpecProblem};
+
+/// The networks a listener may use.
+pub(crate) const NETWORK_NAMES: [&str; 7] = ["tcp", "tcp4", "tcp6", "udp", "udp4", "udp6", "unix"];
+
+/// [`NETWORK_NAMES`] as the messages list them.
+pub(crate) const NETWORKS: &str = "tcp, tcp4, tcp6, udp, udp4, udp6 or unix";
+
+/// The declaration `spec` of the listener `listener`, split into its
+/// network (one of [`NETWORK_NAMES`]) and its address, empty for a listener
+/// that is off unless the command line gives it an address.
+pub(crate) fn listener_spec<'a>(
+    listener: &str,
+    spec: &'a str,
+) -> Result<(&'a str, &'a str), RuleError> {
+    split(spec).map_err(|problem| RuleError::ListenerSpec {
+        listener: listener.to_owned(),
+        problem,
+    })
+}
+
+fn split(spec: &str) -> Result<(&str, &str), SpecProblem> {
+    let Some((network, addr)) = spec.split_once(':') else {
+        return Err(SpecProblem::NotNetAddr { spec: spec.into() });
+    };
+    if network.is_empty() {
+        return Err(SpecProblem::NoNetwork { spec: spec.into() });
+    }
+    if !NETWORK_NAMES.contains(&network) {
+        return Err(SpecProblem::UnknownNetwork {
+            network: network.into(),
+            spec: spec.into(),
+        });
+    }
+    address(network, addr)?;
+    Ok((network, addr))
+}
+
+/// An address for `network` (one of [`NETWORK_NAMES`]): a path for `unix`,
+/// else [`host_port`]. Empty means off.
+pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
+    if addr.is_empty() {
+        Ok(())
+    } else if network == "unix" {
+        if addr.contains('\0') {
+            return Err(SpecProblem::UnixPathNul { path: addr.into() });
+        }
+        Ok(())
+    } else {
+        host_port(addr).map(drop)
+    }
+}
+
+/// `host:port`, where host is empty (every address), a hostname, an IPv4
+/// address or a bracketed IPv6 address. Returns the host without brackets
+/// and the port.
+pub(crate) fn host_port(addr: &str) -> Result<(&str, u16), SpecProblem> {
+    let Some((host, port)) = addr.rsplit_once(':') else {
+        return Err(if is_digits(addr) {
+            SpecProblem::NoHost { addr: addr.into() }
+        } else {
+            SpecProblem::NotHostPort { addr: addr.into() }
+        });
+    };
+    let host = if let Some(inner) = host.strip_prefix('[') {
+        let Some(inner) = inner.strip_suffix(']') else {
+            return Err(SpecProblem::UnclosedBracket { addr: addr.into() });
+        };
+        if inner.parse::<Ipv6Addr>().is_err() {
+            return Err(SpecProblem::NotIpv6 {
+                host: inner.into(),
+                addr: addr.into(),
+            });
+        }
+        inner
+    } else if host.contains(':') {
+        return Err(if host.parse::<Ipv6Addr>().is_ok() {
+            SpecProblem::UnbracketedIpv6 {
+                host: host.into(),
+                port: port.into(),
+            }
+        } else if addr.parse::<Ipv6Addr>().is_ok() {
+            SpecProblem::Ipv6NoPort { addr: addr.into() }
+        } else {
+            SpecProblem::ColonInHost { host: host.into() }
+        });
+    } else if !host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    {
+        return Err(SpecProblem::BadHost { host: host.into() });
+    } else {
+        host
+    };
+    if port.is_empty() {
+        return Err(SpecProblem::NoPort { addr: addr.into() });
+    }
+    if !is_digits(port) {
+        return Err(SpecProblem::PortNotNumber { port: port.into() });
+    }
+    let port = port
+        .parse()
+        .map_err(|_| SpecProblem::PortOutOfRange { port: port.into() })?;
+    Ok((host, port))
+}
+
+pub(super) fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn good_listener_specs() {
+        for (spec, network, addr) in [
+            ("tcp::443", "tcp", ":443"),
+            ("tcp:", "tcp", ""),
+            ("tcp4:127.0.0.1:0", "tcp4", "127.0.0.1:0"),
+            ("tcp6:[::1]:80", "tcp6", "[::1]:80"),
+            ("tcp6:[::]:80", "tcp6", "[::]:80"),
+            ("udp:localhost:53", "udp", "localhost:53"),
+            ("udp4:0.0.0.0:65535", "udp4", "0.0.0.0:65535"),
+            ("udp6:", "udp6", ""),
+            (
+                "tcp:my-host.example.com:8080",
+                "tcp",
+                "my-host.example.com:8080",
+            ),
+            ("unix:/run/app.sock", "unix", "/run/app.sock"),
+            ("unix:relative.sock", "unix", "relative.sock"),
+            ("unix:with:colons", "unix", "with:colons"),
+            ("unix:", "unix", ""),
+        ] {
+            assert_eq!(listener_spec("l", spec), Ok((network, addr)), "{spec}");
+        }
+    }
+
+    #[test]
+    fn bad_listener_specs() {
+        let cases = [
+            (
+                "sctp::80",
+                "unknown network `sctp` in `sctp::80`; expected tcp, tcp4, tcp6, udp, udp4, udp6 or unix",
+            ),
+            (
+                "8080",
+                "`8080` is not NET:ADDR (NET is tcp, tcp4, tcp6, udp, udp4, udp6 or unix), like \"tcp::8080\"",
+            ),
+            (
+                ":8080",
+                "`:8080` has no network before `:`; expected tcp, tcp4, tcp6, udp, udp4, udp6 or unix, like \"tcp::8080\"",
+            ),
+            (
+                "tcp:8080",
+                "address `8080` has no host part; write `:8080` for every address",
+            ),
+            (
+                "tcp:localhost",
+                "address `localhost` is not HOST:PORT, like `:8080` or `127.0.0.1:8080`",
+            ),
+            ("tcp::http", "port `http` is not a number"),
+            ("tcp::70000", "port 70000 is out of range (0-65535)"),
+            ("tcp::-1", "port `-1` is not a number"),
+            (
+                "tcp:localhost:",
+                "address `localhost:` has no port after `:` (port 0 picks a free one)",
+            ),
+            ("tcp:::1:80", "write the IPv6 host in brackets: `[::1]:80`"),
+            (
+                "tcp6:::1",
+                "address `::1` has no port; write an IPv6 host in brackets: `[::1]:PORT`",
+            ),
+            (
+                "tcp:a:b:80",
+                "host `a:b` contains `:`; write an IPv6 host in brackets, like `[::1]:8080`",
+            ),
+            ("tcp:[::1:80", "address `[::1:80` has an unclosed `[`"),
+            ("tcp:[zz]:80", "`zz` in `[zz]:80` is not an IPv6 address"),
+            (
+                "tcp:my host:80",
+                "host `my host` is not a hostname or an IP address",
+            ),
+            ("unix:a\0b", "unix path `a\\0b` contains a NUL byte"),
+        ];
+        for (spec, problem) in cases {
+            let message = listener_spec("web", spec).unwrap_err().to_string();
+            assert_eq!(message, format!("listener `web`: {problem}"), "{spec}");
+        }
+    }
+
+    #[test]
+    fn host_ports() {
+        assert_eq!(host_port(":443"), Ok(("", 443)));
+        assert_eq!(host_port("[::1]:80"), Ok(("::1", 80)));
+        assert_eq!(host_port("example.com:0"), Ok(("example.com", 0)));
+        assert_eq!(
+            host_port("localhost"),
+            Err(SpecProblem::NotHostPort {
+                addr: "localhost".into()
+            })
+        );
+    }
+}

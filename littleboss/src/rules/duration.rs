@@ -1,0 +1,205 @@
+//! Durations as the attribute writes them (`"2s"`, `"1.5m"`) and the
+//! restart limit `"N in DURATION"`. The builder takes `Duration`s, so only
+//! the macro parses text; the limits on the values are in `settings`.
+
+use super::RuleError;
+use super::address::is_digits;
+use super::settings::nonzero_restart_window;
+
+/// A duration: a number, possibly with a fraction, and a unit `ms`, `s`, `m`
+/// or `h` (`"250ms"`, `"2s"`, `"1.5m"`), as whole milliseconds.
+pub(crate) fn duration_millis(s: &str) -> Result<u64, RuleError> {
+    let text = || s.to_owned();
+    let bad = || RuleError::BadDuration { text: text() };
+    let unit_at = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(bad)?;
+    let (number, unit) = s.split_at(unit_at);
+    let unit_millis: u128 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(bad()),
+    };
+    let (whole, fraction) = match number.split_once('.') {
+        Some((whole, fraction)) if is_digits(fraction) => (whole, fraction),
+        Some(_) => return Err(bad()),
+        None => (number, ""),
+    };
+    if !is_digits(whole) {
+        return Err(bad());
+    }
+    let too_long = || RuleError::DurationTooLong { text: text() };
+    let not_whole = || RuleError::DurationNotWholeMillis { text: text() };
+    // Exact integer arithmetic: `whole.fraction * unit_millis` must come out
+    // as whole milliseconds. Past 7 significant decimals it cannot (10^8
+    // does not divide `fraction * 3_600_000` when `fraction` does not end
+    // in 0), which also keeps the numbers below far from overflowing.
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.len() > 7 {
+        return Err(not_whole());
+    }
+    if whole.len() > 20 {
+        return Err(too_long());
+    }
+    let scale = 10u128.pow(fraction.len() as u32);
+    let whole: u128 = whole.parse().map_err(|_| too_long())?;
+    let fraction: u128 = fraction.parse().unwrap_or(0);
+    let scaled = (whole * scale + fraction) * unit_millis;
+    if !scaled.is_multiple_of(scale) {
+        return Err(not_whole());
+    }
+    u64::try_from(scaled / scale).map_err(|_| too_long())
+}
+
+/// A restart limit `N in DURATION` (`"5 in 60s"`): at most N restarts, a
+/// `u32`, within a window that is a [duration](duration_millis) longer than
+/// zero. Returns N and the window in milliseconds.
+pub(crate) fn restart_limit(s: &str) -> Result<(u32, u64), RuleError> {
+    let mut parts = s.split(' ');
+    let (Some(max), Some("in"), Some(window), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(RuleError::BadRestartLimit { text: s.to_owned() });
+    };
+    // `u32::from_str` takes a leading `+`; a count is digits only.
+    let max = match max.parse::<u32>() {
+        Ok(n) if is_digits(max) => n,
+        _ => {
+            return Err(RuleError::BadRestartCount {
+                text: max.to_owned(),
+            });
+        }
+    };
+    let window = duration_millis(window)?;
+    nonzero_restart_window(window == 0)?;
+    Ok((max, window))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message<T: std::fmt::Debug>(result: Result<T, RuleError>) -> String {
+        result.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn restart_limits() {
+        assert_eq!(restart_limit("5 in 60s"), Ok((5, 60_000)));
+        assert_eq!(restart_limit("0 in 1ms"), Ok((0, 1)));
+        assert_eq!(restart_limit("10 in 1.5m"), Ok((10, 90_000)));
+        assert_eq!(restart_limit("007 in 1h"), Ok((7, 3_600_000)));
+        assert_eq!(restart_limit("4294967295 in 5m"), Ok((u32::MAX, 300_000)));
+    }
+
+    #[test]
+    fn bad_restart_limits() {
+        let form = |s: &str| {
+            format!(
+                "bad restart_limit `{}`: expected \"N in DURATION\", like \"5 in 60s\"",
+                s.escape_debug()
+            )
+        };
+        for s in [
+            "",
+            "5",
+            "5 60s",
+            "5in60s",
+            "5 in",
+            "in 60s",
+            " 5 in 60s",
+            "5 in 60s ",
+            "5  in 60s",
+            "5 in  60s",
+            "5 in 60 s",
+            "5 per 60s",
+            "5 IN 60s",
+            "5\tin 60s",
+            "5 in 60s in 1m",
+        ] {
+            assert_eq!(message(restart_limit(s)), form(s), "{s:?}");
+        }
+
+        let count = |n: &str| {
+            format!("bad restart count `{n}`: expected a whole number from 0 to 4294967295")
+        };
+        for (n, s) in [
+            ("five", "five in 60s"),
+            ("-1", "-1 in 60s"),
+            ("+5", "+5 in 60s"),
+            ("1.5", "1.5 in 60s"),
+            ("4294967296", "4294967296 in 60s"),
+            ("99999999999999999999999", "99999999999999999999999 in 60s"),
+        ] {
+            assert_eq!(message(restart_limit(s)), count(n), "{s}");
+        }
+
+        // The window is a duration, with the same messages as `lameduck`.
+        for (s, window) in [("5 in 60", "60"), ("5 in 1min", "1min"), ("5 in s", "s")] {
+            assert_eq!(
+                restart_limit(s),
+                Err(RuleError::BadDuration {
+                    text: window.to_owned()
+                })
+            );
+        }
+        assert_eq!(
+            message(restart_limit("5 in 1.5ms")),
+            "duration `1.5ms` is not a whole number of milliseconds"
+        );
+
+        for s in ["5 in 0s", "5 in 0ms", "5 in 0.0h"] {
+            assert_eq!(
+                message(restart_limit(s)),
+                "the `restart_limit` window must be more than zero",
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration_millis("250ms"), Ok(250));
+        assert_eq!(duration_millis("2s"), Ok(2_000));
+        assert_eq!(duration_millis("0s"), Ok(0));
+        assert_eq!(duration_millis("1m"), Ok(60_000));
+        assert_eq!(duration_millis("1h"), Ok(3_600_000));
+        assert_eq!(duration_millis("1.5s"), Ok(1_500));
+        assert_eq!(duration_millis("0.25m"), Ok(15_000));
+        assert_eq!(duration_millis("1.500000000000000000000000s"), Ok(1_500));
+        assert_eq!(duration_millis("007s"), Ok(7_000));
+        assert_eq!(duration_millis("0.0000025h"), Ok(9));
+        assert_eq!(duration_millis("18446744073709551615ms"), Ok(u64::MAX));
+    }
+
+    #[test]
+    fn bad_durations() {
+        let bad = |s: &str| {
+            format!(
+                "bad duration `{s}`: expected a number and a unit (ms, s, m or h), like \"2s\" or \"500ms\""
+            )
+        };
+        for s in [
+            "2 sec", "2", "s", "", "2S", "-1s", "1.s", ".5s", "1..5s", "1.2.3s", "2sec", "1e3ms",
+        ] {
+            assert_eq!(message(duration_millis(s)), bad(s), "{s}");
+        }
+        assert_eq!(
+            message(duration_millis("1.0005s")),
+            "duration `1.0005s` is not a whole number of milliseconds"
+        );
+        assert_eq!(
+            message(duration_millis("1.5ms")),
+            "duration `1.5ms` is not a whole number of milliseconds"
+        );
+        assert_eq!(
+            message(duration_millis("99999999999999999999h")),
+            "duration `99999999999999999999h` is too long"
+        );
+        assert!(message(duration_millis("123456789012345678901s")).contains("too long"));
+        assert!(message(duration_millis("1.00000001h")).contains("whole number"));
+        assert!(message(duration_millis("18446744073709551616ms")).contains("too long"));
+    }
+}

@@ -1,0 +1,394 @@
+//! What a broken rule is, and the message that says so.
+
+use std::fmt;
+
+/// Which kind of name a [`RuleError`] is about.
+///
+/// ```
+/// assert_eq!(littleboss::NameKind::Listener.to_string(), "listener name");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NameKind {
+    /// The service name (`name = "..."`, `Littleboss::new`).
+    Service,
+    /// The mode flag's name (`flag = "..."`, `Littleboss::flag`).
+    Flag,
+    /// A listener's name, which is also its command-line flag.
+    Listener,
+}
+
+impl fmt::Display for NameKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NameKind::Service => "service name",
+            NameKind::Flag => "flag name",
+            NameKind::Listener => "listener name",
+        })
+    }
+}
+
+/// A mistake in a configuration: the same from `#[littleboss::main]` (as a
+/// compile error) and from the builder (`Littleboss::check`, `run`).
+/// `Display` gives the message.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let error = littleboss::Littleboss::new("svc")
+///     .ready_timeout(Duration::ZERO)
+///     .check()
+///     .unwrap_err();
+/// assert_eq!(error.errors(), [littleboss::RuleError::ZeroReadyTimeout]);
+/// assert_eq!(error.to_string(), "`ready_timeout` must be more than zero");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuleError {
+    /// A name is empty.
+    EmptyName {
+        /// Which name.
+        kind: NameKind,
+    },
+    /// A name has a character other than `[A-Za-z0-9_-]`.
+    NameChar {
+        /// Which name.
+        kind: NameKind,
+        /// The name as given.
+        name: String,
+        /// The first character not allowed.
+        bad: char,
+    },
+    /// A flag or listener name starts with `-`.
+    NameDash {
+        /// Which name.
+        kind: NameKind,
+        /// The name as given.
+        name: String,
+    },
+    /// A flag or listener name is `h` or `help`.
+    NameHelp {
+        /// Which name.
+        kind: NameKind,
+        /// The name as given.
+        name: String,
+    },
+    /// Two listeners have the same name.
+    DuplicateListener {
+        /// The name.
+        name: String,
+    },
+    /// A listener's declaration `NET:ADDR` is wrong.
+    ListenerSpec {
+        /// The listener's name.
+        listener: String,
+        /// What is wrong.
+        problem: SpecProblem,
+    },
+    /// A listener has the name of the mode flag.
+    ListenerNamedLikeFlag {
+        /// The shared name.
+        name: String,
+        /// Whether the flag's name was chosen (`flag`) rather than the
+        /// default `littleboss`.
+        flag_chosen: bool,
+    },
+    /// A duration in the attribute does not parse.
+    BadDuration {
+        /// The text as written.
+        text: String,
+    },
+    /// A duration in the attribute is not whole milliseconds.
+    DurationNotWholeMillis {
+        /// The text as written.
+        text: String,
+    },
+    /// A duration in the attribute does not fit in `u64` milliseconds.
+    DurationTooLong {
+        /// The text as written.
+        text: String,
+    },
+    /// A `restart_limit` in the attribute is not `N in DURATION`.
+    BadRestartLimit {
+        /// The text as written.
+        text: String,
+    },
+    /// The count of a `restart_limit` in the attribute is not a `u32`.
+    BadRestartCount {
+        /// The count as written.
+        text: String,
+    },
+    /// The `restart_limit` window is zero.
+    ZeroRestartWindow,
+    /// `ready_timeout` is zero: no child could ever become ready.
+    ZeroReadyTimeout,
+    /// `worker_threads` is zero.
+    ZeroWorkerThreads,
+    /// `worker_threads` with the current-thread runtime, which has none.
+    WorkerThreadsWithCurrentThread,
+    /// `restart_limit` without `persist`, where it would do nothing.
+    RestartLimitWithoutPersist {
+        /// Whether `persist` was turned off explicitly (rather than left out).
+        persist_off: bool,
+    },
+}
+
+impl fmt::Display for RuleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const ALLOWED: &str = "letters, digits, `_` and `-`";
+        match self {
+            RuleError::EmptyName { kind } => write!(f, "the {kind} is empty; use {ALLOWED}"),
+            RuleError::NameChar { kind, name, bad } => write!(
+                f,
+                "{kind} `{}` contains `{}`; use only {ALLOWED}",
+                name.escape_debug(),
+                bad.escape_debug()
+            ),
+            RuleError::NameDash { kind, name } => write!(
+                f,
+                "{kind} `{name}` starts with `-`; give it without dashes, like `{}`",
+                name.trim_start_matches('-')
+            ),
+            RuleError::NameHelp { kind, name } => {
+                write!(f, "{kind} `{name}` is taken by -h/--help")
+            }
+            RuleError::DuplicateListener { name } => {
+                write!(f, "listener `{name}` is declared twice")
+            }
+            RuleError::ListenerSpec { listener, problem } => {
+                write!(f, "listener `{listener}`: {problem}")
+            }
+            RuleError::ListenerNamedLikeFlag {
+                name,
+                flag_chosen: false,
+            } => write!(
+                f,
+                "listener `{name}` has the name of the mode flag (`-{name}=start`); \
+                 rename the listener, or the flag with `flag = \"...\"`"
+            ),
+            RuleError::ListenerNamedLikeFlag {
+                name,
+                flag_chosen: true,
+            } => write!(
+                f,
+                "listener `{name}` has the name of the mode flag (`flag = \"{name}\"`); rename one of them"
+            ),
+            RuleError::BadDuration { text } => write!(
+                f,
+                "bad duration `{}`: expected a number and a unit (ms, s, m or h), like \"2s\" or \"500ms\"",
+                text.escape_debug()
+            ),
+            RuleError::DurationNotWholeMillis { text } => write!(
+                f,
+                "duration `{}` is not a whole number of milliseconds",
+                text.escape_debug()
+            ),
+            RuleError::DurationTooLong { text } => {
+                write!(f, "duration `{}` is too long", text.escape_debug())
+            }
+            RuleError::BadRestartLimit { text } => write!(
+                f,
+                "bad restart_limit `{}`: expected \"N in DURATION\", like \"5 in 60s\"",
+                text.escape_debug()
+            ),
+            RuleError::BadRestartCount { text } => write!(
+                f,
+                "bad restart count `{}`: expected a whole number from 0 to {}",
+                text.escape_debug(),
+                u32::MAX
+            ),
+            RuleError::ZeroRestartWindow => {
+                f.write_str("the `restart_limit` window must be more than zero")
+            }
+            RuleError::ZeroReadyTimeout => f.write_str("`ready_timeout` must be more than zero"),
+            RuleError::ZeroWorkerThreads => f.write_str("`worker_threads` must be at least 1"),
+            RuleError::WorkerThreadsWithCurrentThread => f.write_str(
+                "`worker_threads` needs the multi-thread runtime, but `flavor = \"current_thread\"`; \
+                 remove one of them",
+            ),
+            RuleError::RestartLimitWithoutPersist { persist_off: false } => f.write_str(
+                "`restart_limit` only applies with `persist = true`; add `persist`",
+            ),
+            RuleError::RestartLimitWithoutPersist { persist_off: true } => f.write_str(
+                "`restart_limit` only applies with `persist = true`, but `persist = false`; \
+                 remove one of them",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RuleError {}
+
+/// What is wrong with a listener's `NET:ADDR`, or with an address given on
+/// the command line. `Display` gives the message.
+///
+/// ```
+/// let error = littleboss::Littleboss::new("svc")
+///     .listener("http", "tcp::70000")
+///     .check()
+///     .unwrap_err();
+/// assert_eq!(
+///     error.to_string(),
+///     "listener `http`: port 70000 is out of range (0-65535)"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpecProblem {
+    /// No `:` at all.
+    NotNetAddr {
+        /// The declaration.
+        spec: String,
+    },
+    /// Nothing before the first `:`.
+    NoNetwork {
+        /// The declaration.
+        spec: String,
+    },
+    /// A network other than tcp, tcp4, tcp6, udp, udp4, udp6 or unix.
+    UnknownNetwork {
+        /// The network as written.
+        network: String,
+        /// The declaration.
+        spec: String,
+    },
+    /// A unix path with a NUL byte.
+    UnixPathNul {
+        /// The path.
+        path: String,
+    },
+    /// Only a port, with no `:` before it.
+    NoHost {
+        /// The address.
+        addr: String,
+    },
+    /// No `:` in an address that is not a port either.
+    NotHostPort {
+        /// The address.
+        addr: String,
+    },
+    /// `[` without `]`.
+    UnclosedBracket {
+        /// The address.
+        addr: String,
+    },
+    /// Something in brackets that is not an IPv6 address.
+    NotIpv6 {
+        /// What is in the brackets.
+        host: String,
+        /// The address.
+        addr: String,
+    },
+    /// An IPv6 host and a port without the brackets that tell them apart.
+    UnbracketedIpv6 {
+        /// The host.
+        host: String,
+        /// The port.
+        port: String,
+    },
+    /// An IPv6 address alone, with no port.
+    Ipv6NoPort {
+        /// The address.
+        addr: String,
+    },
+    /// A host with a `:` that is not an IPv6 address.
+    ColonInHost {
+        /// The host.
+        host: String,
+    },
+    /// A host that is neither a hostname nor an IP address.
+    BadHost {
+        /// The host.
+        host: String,
+    },
+    /// Nothing after the last `:`.
+    NoPort {
+        /// The address.
+        addr: String,
+    },
+    /// A port that is not digits.
+    PortNotNumber {
+        /// The port.
+        port: String,
+    },
+    /// A port above 65535.
+    PortOutOfRange {
+        /// The port.
+        port: String,
+    },
+}
+
+impl fmt::Display for SpecProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use super::NETWORKS;
+        match self {
+            SpecProblem::NotNetAddr { spec } => write!(
+                f,
+                "`{}` is not NET:ADDR (NET is {NETWORKS}), like \"tcp::8080\"",
+                spec.escape_debug()
+            ),
+            SpecProblem::NoNetwork { spec } => write!(
+                f,
+                "`{}` has no network before `:`; expected {NETWORKS}, like \"tcp::8080\"",
+                spec.escape_debug()
+            ),
+            SpecProblem::UnknownNetwork { network, spec } => write!(
+                f,
+                "unknown network `{}` in `{}`; expected {NETWORKS}",
+                network.escape_debug(),
+                spec.escape_debug()
+            ),
+            SpecProblem::UnixPathNul { path } => {
+                write!(f, "unix path `{}` contains a NUL byte", path.escape_debug())
+            }
+            SpecProblem::NoHost { addr } => write!(
+                f,
+                "address `{addr}` has no host part; write `:{addr}` for every address"
+            ),
+            SpecProblem::NotHostPort { addr } => write!(
+                f,
+                "address `{}` is not HOST:PORT, like `:8080` or `127.0.0.1:8080`",
+                addr.escape_debug()
+            ),
+            SpecProblem::UnclosedBracket { addr } => {
+                write!(f, "address `{}` has an unclosed `[`", addr.escape_debug())
+            }
+            SpecProblem::NotIpv6 { host, addr } => write!(
+                f,
+                "`{}` in `{}` is not an IPv6 address",
+                host.escape_debug(),
+                addr.escape_debug()
+            ),
+            SpecProblem::UnbracketedIpv6 { host, port } => {
+                write!(f, "write the IPv6 host in brackets: `[{host}]:{port}`")
+            }
+            SpecProblem::Ipv6NoPort { addr } => write!(
+                f,
+                "address `{addr}` has no port; write an IPv6 host in brackets: `[{addr}]:PORT`"
+            ),
+            SpecProblem::ColonInHost { host } => write!(
+                f,
+                "host `{}` contains `:`; write an IPv6 host in brackets, like `[::1]:8080`",
+                host.escape_debug()
+            ),
+            SpecProblem::BadHost { host } => write!(
+                f,
+                "host `{}` is not a hostname or an IP address",
+                host.escape_debug()
+            ),
+            SpecProblem::NoPort { addr } => write!(
+                f,
+                "address `{}` has no port after `:` (port 0 picks a free one)",
+                addr.escape_debug()
+            ),
+            SpecProblem::PortNotNumber { port } => {
+                write!(f, "port `{}` is not a number", port.escape_debug())
+            }
+            SpecProblem::PortOutOfRange { port } => {
+                write!(f, "port {port} is out of range (0-65535)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SpecProblem {}

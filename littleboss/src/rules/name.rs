@@ -1,0 +1,123 @@
+//! Names: the service name, the mode flag's and the listeners'.
+
+use super::{NameKind, RuleError};
+
+/// A service name names the control socket: `[A-Za-z0-9_-]+`.
+pub(crate) fn service_name(name: &str) -> Result<(), RuleError> {
+    allowed_chars(NameKind::Service, name)
+}
+
+/// The mode flag's name becomes `-NAME=MODE`: see [`flag_like`].
+pub(crate) fn flag_name(name: &str) -> Result<(), RuleError> {
+    flag_like(NameKind::Flag, name)
+}
+
+/// A listener's name, which must differ from the listeners `declared`
+/// before it.
+pub(crate) fn listener_name<'a>(
+    name: &str,
+    mut declared: impl Iterator<Item = &'a str>,
+) -> Result<(), RuleError> {
+    flag_like(NameKind::Listener, name)?;
+    if declared.any(|d| d == name) {
+        return Err(RuleError::DuplicateListener {
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Names that become command-line flags (`-littleboss=start`,
+/// `-https=:8443`): `[A-Za-z0-9_-]+`, no leading `-`, and not `h` or
+/// `help`, which `-h`/`--help` take.
+fn flag_like(kind: NameKind, name: &str) -> Result<(), RuleError> {
+    allowed_chars(kind, name)?;
+    let name = name.to_owned();
+    if name.starts_with('-') {
+        return Err(RuleError::NameDash { kind, name });
+    }
+    if name == "h" || name == "help" {
+        return Err(RuleError::NameHelp { kind, name });
+    }
+    Ok(())
+}
+
+fn allowed_chars(kind: NameKind, name: &str) -> Result<(), RuleError> {
+    if name.is_empty() {
+        return Err(RuleError::EmptyName { kind });
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    match name.chars().find(|&c| !allowed(c)) {
+        Some(bad) => Err(RuleError::NameChar {
+            kind,
+            name: name.to_owned(),
+            bad,
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(result: Result<(), RuleError>) -> String {
+        result.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn service_names() {
+        assert_eq!(service_name("my-blog_2"), Ok(()));
+        assert_eq!(
+            message(service_name("my blog")),
+            "service name `my blog` contains ` `; use only letters, digits, `_` and `-`"
+        );
+        assert_eq!(
+            message(service_name("")),
+            "the service name is empty; use letters, digits, `_` and `-`"
+        );
+        assert!(message(service_name("a/b")).contains("`/`"));
+        assert!(message(service_name("a\nb")).contains("`\\n`"));
+        assert!(message(service_name("café")).contains("`é`"));
+    }
+
+    #[test]
+    fn flag_names() {
+        assert_eq!(flag_name("lb"), Ok(()));
+        assert_eq!(flag_name("my-flag_2"), Ok(()));
+        assert_eq!(
+            message(flag_name("-lb")),
+            "flag name `-lb` starts with `-`; give it without dashes, like `lb`"
+        );
+        assert_eq!(
+            message(flag_name("h")),
+            "flag name `h` is taken by -h/--help"
+        );
+        assert_eq!(
+            message(flag_name("")),
+            "the flag name is empty; use letters, digits, `_` and `-`"
+        );
+        assert!(message(flag_name("a=b")).contains("`=`"));
+    }
+
+    #[test]
+    fn listener_names() {
+        assert_eq!(listener_name("https", ["http"].into_iter()), Ok(()));
+        assert_eq!(
+            message(listener_name("help", [].into_iter())),
+            "listener name `help` is taken by -h/--help"
+        );
+        assert_eq!(
+            message(listener_name("http", ["a", "http"].into_iter())),
+            "listener `http` is declared twice"
+        );
+        // A bad name is reported as such, even when it is also a duplicate.
+        assert_eq!(
+            listener_name("h", ["h"].into_iter()),
+            Err(RuleError::NameHelp {
+                kind: NameKind::Listener,
+                name: "h".to_owned()
+            })
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! Limits on single values, and the checks across settings: what the
+//! builder and the attribute both enforce once every setting is known.
+
+use super::RuleError;
+
+/// The mode flag's name unless `flag` chooses another.
+pub(crate) const DEFAULT_FLAG: &str = "littleboss";
+
+/// `ready_timeout` must be more than zero: no child could become ready in
+/// no time, so every start and reload would fail.
+pub(crate) fn nonzero_ready_timeout(zero: bool) -> Result<(), RuleError> {
+    if zero {
+        return Err(RuleError::ZeroReadyTimeout);
+    }
+    Ok(())
+}
+
+/// The `restart_limit` window must be more than zero: a limit over no time
+/// would never count a restart.
+pub(crate) fn nonzero_restart_window(zero: bool) -> Result<(), RuleError> {
+    if zero {
+        return Err(RuleError::ZeroRestartWindow);
+    }
+    Ok(())
+}
+
+/// A runtime needs at least one worker thread.
+pub(crate) fn nonzero_worker_threads(threads: usize) -> Result<(), RuleError> {
+    if threads == 0 {
+        return Err(RuleError::ZeroWorkerThreads);
+    }
+    Ok(())
+}
+
+/// What the checks across settings need to know: only what was set, since
+/// a default never conflicts.
+#[derive(Debug, Default)]
+pub(crate) struct Settings<'a> {
+    /// The listeners' names, in declaration order.
+    pub listeners: Vec<&'a str>,
+    /// The mode flag's name, when chosen.
+    pub flag: Option<&'a str>,
+    /// `persist`, when set.
+    pub persist: Option<bool>,
+    /// Whether `restart_limit` was set.
+    pub restart_limit: bool,
+    /// Whether the flavor was set to the current-thread runtime.
+    pub current_thread: bool,
+    /// Whether `worker_threads` was set.
+    pub worker_threads: bool,
+}
+
+impl Settings<'_> {
+    /// Every conflict between settings, in a fixed order: listeners named
+    /// like the mode flag, `worker_threads` with `current_thread`,
+    /// `restart_limit` without `persist`.
+    pub fn check(&self) -> Vec<RuleError> {
+        let mut errors = Vec::new();
+        let flag = self.flag.unwrap_or(DEFAULT_FLAG);
+        for name in self.listeners.iter().filter(|name| **name == flag) {
+            errors.push(RuleError::ListenerNamedLikeFlag {
+                name: (*name).to_owned(),
+                flag_chosen: self.flag.is_some(),
+            });
+        }
+        if self.worker_threads && self.current_thread {
+            errors.push(RuleError::WorkerThreadsWithCurrentThread);
+        }
+        if self.restart_limit && self.persist != Some(true) {
+            errors.push(RuleError::RestartLimitWithoutPersist {
+                persist_off: self.persist == Some(false),
+            });
+        }
+        errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn messages(settings: Settings<'_>) -> Vec<String> {
+        settings.check().iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn nothing_set_conflicts_with_nothing() {
+        assert_eq!(Settings::default().check(), []);
+        let fine = Settings {
+            listeners: vec!["https", "lb"],
+            persist: Some(true),
+            restart_limit: true,
+            worker_threads: true,
+            ..Settings::default()
+        };
+        assert_eq!(fine.check(), []);
+    }
+
+    #[test]
+    fn listener_named_like_the_default_or_chosen_flag() {
+        assert_eq!(
+            messages(Settings {
+                listeners: vec!["https", "littleboss"],
+                ..Settings::default()
+            }),
+            [
+                "listener `littleboss` has the name of the mode flag (`-littleboss=start`); \
+              rename the listener, or the flag with `flag = \"...\"`"
+            ]
+        );
+        assert_eq!(
+            messages(Settings {
+                listeners: vec!["lb"],
+                flag: Some("lb"),
+                ..Settings::default()
+            }),
+            ["listener `lb` has the name of the mode flag (`flag = \"lb\"`); rename one of them"]
+        );
+        // Once the flag is renamed, `littleboss` is a listener name like any.
+        let renamed = Settings {
+            listeners: vec!["littleboss"],
+            flag: Some("lb"),
+            ..Settings::default()
+        };
+        assert_eq!(renamed.check(), []);
+    }
+
+    #[test]
+    fn runtime_and_restart_conflicts() {
+        let errors = Settings {
+            current_thread: true,
+            worker_threads: true,
+            restart_limit: true,
+            ..Settings::default()
+        }
+        .check();
+        assert_eq!(
+            errors,
+            [
+                RuleError::WorkerThreadsWithCurrentThread,
+                RuleError::RestartLimitWithoutPersist { persist_off: false }
+            ]
+        );
+        assert_eq!(
+            messages(Settings {
+                restart_limit: true,
+                persist: Some(false),
+                ..Settings::default()
+            }),
+            [
+                "`restart_limit` only applies with `persist = true`, but `persist = false`; \
+              remove one of them"
+            ]
+        );
+    }
+
+    #[test]
+    fn zero_values() {
+        assert_eq!(nonzero_ready_timeout(false), Ok(()));
+        assert_eq!(
+            nonzero_ready_timeout(true).unwrap_err().to_string(),
+            "`ready_timeout` must be more than zero"
+        );
+        assert_eq!(
+            nonzero_restart_window(true),
+            Err(RuleError::ZeroRestartWindow)
+        );
+        assert_eq!(nonzero_worker_threads(1), Ok(()));
+        assert_eq!(
+            nonzero_worker_threads(0).unwrap_err().to_string(),
+            "`worker_threads` must be at least 1"
+        );
+    }
+}
