@@ -52,9 +52,33 @@ pub(crate) struct Invocation {
 pub(crate) fn parse(config: &Config, argv: Vec<OsString>) -> Result<Invocation, String> {
     let mut args = argv.into_iter();
     let program = args.next().unwrap_or_else(|| OsString::from(&config.name));
+    split(&config.listeners, Some(config), program, args)
+}
+
+/// The listeners `declared` with the listener flags in `args` applied (a
+/// child's arguments: no program name, no mode flag): what a reload with
+/// these arguments asks the supervisor to hold.
+pub(crate) fn resolve_listeners(
+    declared: &[ListenerSpec],
+    args: &[OsString],
+) -> Result<Vec<ListenerSpec>, String> {
+    let program = OsString::new();
+    Ok(split(declared, None, program, args.iter().cloned())?.listeners)
+}
+
+/// [`parse`] for `declared` listeners; without a `config`, there is no
+/// mode flag and no `-h` (a child's arguments).
+fn split(
+    declared: &[ListenerSpec],
+    config: Option<&Config>,
+    program: OsString,
+    mut args: impl Iterator<Item = OsString> + Clone,
+) -> Result<Invocation, String> {
+    let mode_flag = config.map(|c| c.flag.as_str());
+    let answers_help = config.is_some_and(|c| c.help);
     let mut inv = Invocation {
         mode: Mode::Bypass,
-        listeners: config.listeners.clone(),
+        listeners: declared.to_vec(),
         child_args: Vec::new(),
         program_args: vec![program],
         help: false,
@@ -73,8 +97,8 @@ pub(crate) fn parse(config: &Config, argv: Vec<OsString>) -> Result<Invocation, 
             continue;
         };
         let is_listener = inv.listeners.iter().any(|l| l.name == name);
-        if name != config.flag && !is_listener {
-            if config.help && inline.is_none() && (name == "h" || name == "help") {
+        if Some(name) != mode_flag && !is_listener {
+            if answers_help && inline.is_none() && (name == "h" || name == "help") {
                 inv.help = true;
             }
             inv.child_args.push(arg.clone());
@@ -94,7 +118,7 @@ pub(crate) fn parse(config: &Config, argv: Vec<OsString>) -> Result<Invocation, 
                 None => return Err(format!("-{name} needs a mode ({MODES})")),
             },
         };
-        if name == config.flag {
+        if Some(name) == mode_flag {
             inv.mode = Mode::parse(&value)
                 .ok_or_else(|| format!("-{name}: unknown mode `{value}` (expected {MODES})"))?;
         } else {
@@ -257,6 +281,27 @@ mod tests {
         assert!(e.starts_with("-https needs an address"), "{e}");
         let e = parse(&config(), argv(&["p", "--littleboss"])).unwrap_err();
         assert!(e.starts_with("-littleboss needs a mode"), "{e}");
+    }
+
+    #[test]
+    fn a_reloads_arguments_resolve_the_new_binarys_listeners() {
+        let declared = config().listeners;
+        let args = argv(&[
+            "-v",
+            "--https",
+            "127.0.0.1:9443",
+            "-off=:81",
+            "--",
+            "-https=x",
+        ]);
+        let resolved = resolve_listeners(&declared, &args).unwrap();
+        assert_eq!(resolved[0].address.as_deref(), Some("127.0.0.1:9443"));
+        assert_eq!(resolved[1].address.as_deref(), Some(":81"));
+        // No mode flag among a child's arguments: it is the program's.
+        let resolved = resolve_listeners(&declared, &argv(&["-littleboss=stop"])).unwrap();
+        assert_eq!(resolved, declared);
+        let e = resolve_listeners(&declared, &argv(&["-https=nonsense"])).unwrap_err();
+        assert!(e.starts_with("-https: address `nonsense`"), "{e}");
     }
 
     #[test]

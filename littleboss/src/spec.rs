@@ -6,7 +6,9 @@ use std::fmt;
 use crate::rules::{self, RuleError, SpecProblem};
 
 /// The network of a listener, fixed by the program's declaration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Network {
     Tcp,
@@ -79,7 +81,7 @@ impl fmt::Display for Network {
 
 /// One declared listener: its flag name, network, and address (`None`
 /// when it is off).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct ListenerSpec {
     pub name: String,
     pub network: Network,

@@ -137,3 +137,20 @@ pub fn name(pid: u32) -> Option<String> {
     let comm = fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
     Some(comm.trim_end().to_owned())
 }
+
+/// The inode of the socket listening on TCP `port` (any address), from
+/// `/proc/net/tcp` and `tcp6`: the same socket keeps its inode.
+pub fn listening_inode(port: u16) -> Option<u64> {
+    const LISTEN: &str = "0A";
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .find_map(|table| {
+            let text = std::fs::read_to_string(table).ok()?;
+            text.lines().skip(1).find_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                let local_port = fields.get(1)?.rsplit(':').next()?;
+                let ours = u16::from_str_radix(local_port, 16).ok()? == port;
+                (ours && fields.get(3) == Some(&LISTEN)).then(|| fields.get(9)?.parse().ok())?
+            })
+        })
+}

@@ -131,9 +131,7 @@ fn reload_to_a_binary_that_fails_at_start_leaves_the_old_child_untouched() {
         "{err}"
     );
     assert!(
-        err.contains(&format!(
-            "({FAILS}) exited with exit code 1 before it was ready"
-        )),
+        err.contains(&format!("({FAILS}) exited with code 1 before it was ready")),
         "{err}"
     );
     svc.output.wait_for("failed to start version 2");
@@ -184,7 +182,7 @@ fn a_reloaded_child_that_dies_during_probation_is_rolled_back() {
         why.contains(&format!("reload to {DIES} rolled back")),
         "{why}"
     );
-    assert!(why.contains("died (exit code 1)"), "{why}");
+    assert!(why.contains("exited with code 1"), "{why}");
     svc.stop_expecting(0);
 }
 

@@ -68,6 +68,8 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             let mut response = session.ask(&Request::Reload {
                 path: exe,
                 argv0: Some(argv0),
+                args: reload_args(inv.child_args),
+                listeners: Some(config.listeners.clone()),
             });
             loop {
                 match response {
@@ -117,6 +119,17 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             }
         }
         Mode::Bypass | Mode::Start => unreachable!("not a control command"),
+    }
+}
+
+/// The new child's arguments from what followed the mode flag: none keeps
+/// the serving child's, `--` alone empties them, anything else replaces
+/// them exactly.
+fn reload_args(args: Vec<std::ffi::OsString>) -> Option<Vec<std::ffi::OsString>> {
+    match args.as_slice() {
+        [] => None,
+        [only] if only == "--" => Some(Vec::new()),
+        _ => Some(args),
     }
 }
 

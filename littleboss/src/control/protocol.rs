@@ -28,6 +28,13 @@ pub(crate) enum Request {
         /// The new child's `argv[0]` (default: `path`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         argv0: Option<String>,
+        /// The new child's arguments; `None` keeps the serving child's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        args: Option<Vec<std::ffi::OsString>>,
+        /// The listeners the new binary declares, with their defaults;
+        /// `None` keeps the serving child's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        listeners: Option<Vec<crate::spec::ListenerSpec>>,
     },
     Stop,
 }
@@ -127,12 +134,16 @@ mod tests {
         let line = encode(&Request::Reload {
             path: "/bin/x".into(),
             argv0: None,
+            args: None,
+            listeners: None,
         });
         assert_eq!(
             decode_request(line.trim_ascii_end()).unwrap(),
             Request::Reload {
                 path: "/bin/x".into(),
-                argv0: None
+                argv0: None,
+                args: None,
+                listeners: None,
             }
         );
     }

@@ -3,29 +3,58 @@
 //! happened, with the time. It decides nothing itself.
 
 use std::collections::{HashMap, VecDeque};
+use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::Held;
-use super::machine::{ChildId, ClientId, Effect, Event, Machine, Notice};
-use super::spawn::{ChildHandle, Launch, spawn};
+use super::machine::{
+    BindOrder, ChildId, ClientId, Effect, Event, Launch, ListenerKey, Machine, Notice,
+};
+use super::spawn::{ChildHandle, Spawn, spawn};
 use crate::control::protocol::Response;
 use crate::control::server::ControlRequest;
+use crate::link::ListenerEntry;
 use crate::log::log;
 use crate::notify::Notifier;
+use crate::spec::ListenerSpec;
 
 type Reply = mpsc::UnboundedSender<Response>;
 
 /// How long the last replies may take to reach their clients at exit.
 const LAST_WORDS: Duration = Duration::from_secs(1);
 
+/// A listening socket the supervisor holds.
+#[derive(Debug)]
+pub(crate) struct Socket {
+    /// Shared with the watchers of children being started, until each has
+    /// passed it on.
+    fd: Arc<OwnedFd>,
+    /// A unix socket's path, when it was bound here: ours to remove.
+    unix_path: Option<String>,
+}
+
+impl Socket {
+    pub fn new(fd: OwnedFd, unix_path: Option<String>) -> Socket {
+        Socket {
+            fd: Arc::new(fd),
+            unix_path,
+        }
+    }
+
+    fn close(self) {
+        if let Some(path) = self.unix_path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// What the driver holds for the machine: the real things its ids name.
 #[derive(Debug)]
 struct Io {
-    held: Held,
+    sockets: HashMap<ListenerKey, Socket>,
     name: String,
     notifier: Option<Arc<Notifier>>,
     events: mpsc::UnboundedSender<Event>,
@@ -41,7 +70,7 @@ struct Io {
 /// the exit code.
 pub(crate) async fn run(
     mut machine: Machine,
-    held: Held,
+    sockets: HashMap<ListenerKey, Socket>,
     notifier: Option<Arc<Notifier>>,
     events_tx: mpsc::UnboundedSender<Event>,
     mut events: mpsc::UnboundedReceiver<Event>,
@@ -50,7 +79,7 @@ pub(crate) async fn run(
     let origin = Instant::now();
     let now = || origin.elapsed();
     let mut io = Io {
-        held,
+        sockets,
         name: machine.state().settings.name.clone(),
         notifier,
         events: events_tx,
@@ -66,6 +95,9 @@ pub(crate) async fn run(
         while let Some(effect) = queue.pop_front() {
             if let Effect::Exit { code } = effect {
                 io.last_words().await;
+                for (_, socket) in io.sockets.drain() {
+                    socket.close();
+                }
                 return code;
             }
             if let Some(feedback) = io.perform(effect) {
@@ -98,16 +130,15 @@ impl Io {
     /// before anything else.
     fn perform(&mut self, effect: Effect) -> Option<Event> {
         match effect {
-            Effect::Spawn { id, target, args } => {
-                let launch = Launch {
-                    id,
-                    path: &target.path,
-                    argv0: &target.argv0,
-                    args: &args,
-                    name: &self.name,
-                    held: &self.held,
-                };
-                return Some(match spawn(launch, self.events.clone()) {
+            Effect::Bind { id, orders } => return Some(self.bind(id, orders)),
+            Effect::Close { key } => {
+                if let Some(socket) = self.sockets.remove(&key) {
+                    socket.close();
+                }
+            }
+            Effect::Spawn { id, launch } => {
+                let spawn_order = self.spawn_order(id, &launch);
+                return Some(match spawn(spawn_order, self.events.clone()) {
                     Ok(child) => {
                         let pid = child.pid;
                         self.children.insert(id, child);
@@ -157,6 +188,59 @@ impl Io {
             Effect::Exit { .. } => unreachable!("the loop handles exit"),
         }
         None
+    }
+
+    /// Binds every listener of `orders`, or none: the first failure drops
+    /// (closes) those bound before it.
+    fn bind(&mut self, id: ChildId, orders: Vec<BindOrder>) -> Event {
+        let mut bound = Vec::new();
+        for BindOrder { key, name } in orders {
+            let spec = ListenerSpec {
+                name,
+                network: key.network,
+                address: Some(key.bind_address().to_owned()),
+            };
+            match crate::listener::bind(&spec) {
+                Ok(Some(socket)) => bound.push((key, socket)),
+                Ok(None) => {}
+                Err(error) => return Event::BindFailed { id, error },
+            }
+        }
+        let mut addresses = Vec::new();
+        for (key, socket) in bound {
+            let unix_path =
+                (key.network == crate::spec::Network::Unix).then(|| socket.address.clone());
+            addresses.push((key.clone(), socket.address));
+            self.sockets.insert(key, Socket::new(socket.fd, unix_path));
+        }
+        Event::Bound {
+            id,
+            bound: addresses,
+        }
+    }
+
+    /// The child's hello: each declared listener, and the fds of those on.
+    fn spawn_order<'a>(&self, id: ChildId, launch: &'a Launch) -> Spawn<'a> {
+        let mut entries = Vec::new();
+        let mut fds = Vec::new();
+        for assigned in &launch.listeners {
+            let socket = assigned.key.as_ref().and_then(|k| self.sockets.get(k));
+            entries.push(ListenerEntry {
+                name: assigned.name.clone(),
+                network: assigned.network,
+                bound: socket.is_some(),
+            });
+            fds.extend(socket.map(|s| s.fd.clone()));
+        }
+        Spawn {
+            id,
+            path: &launch.target.path,
+            argv0: &launch.target.argv0,
+            args: &launch.args,
+            name: self.name.clone(),
+            entries,
+            fds,
+        }
     }
 
     /// Gives the clients answered last (`stop` waiters) a moment to read

@@ -11,29 +11,18 @@ mod orphans;
 mod signals;
 mod spawn;
 
-use std::os::fd::OwnedFd;
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use tokio::sync::mpsc;
 
 use crate::builder::Config;
-use crate::control::{dir, server, status::ListenerStatus};
+use crate::control::{dir, server};
 use crate::exit::fail;
 use crate::flags::Invocation;
-use crate::link::ListenerEntry;
 use crate::log::log;
 use crate::spec::Network;
-use machine::{Machine, Settings, Target};
-
-/// The listeners the supervisor holds for its whole life.
-#[derive(Debug)]
-pub(crate) struct Held {
-    pub entries: Vec<ListenerEntry>,
-    /// The fds of the bound entries, in order, shared with each child's
-    /// watcher until it has sent them.
-    pub fds: Arc<Vec<OwnedFd>>,
-}
+use machine::{Assigned, Held, Launch, Machine, Settings, Target};
 
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     close_inherited_on_exec();
@@ -58,32 +47,32 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         fail(1, format!("cannot find this binary's path: {e}"))
     });
 
-    let mut entries = Vec::new();
-    let mut fds = Vec::new();
-    let mut listeners = Vec::new();
-    let mut unix_paths = Vec::new();
-    for (spec, bound) in inv.listeners.iter().zip(bound) {
-        entries.push(ListenerEntry {
-            name: spec.name.clone(),
-            network: spec.network,
-            bound: bound.is_some(),
-        });
-        listeners.push(ListenerStatus {
-            name: spec.name.clone(),
-            network: spec.network.to_string(),
-            address: bound.as_ref().map(|b| b.address.clone()),
-        });
-        if let Some(bound) = bound {
-            if spec.network == Network::Unix && bound.bound_here {
-                unix_paths.push(bound.address.clone());
-            }
-            fds.push(bound.fd);
-        }
-    }
-    let held = Held {
-        entries,
-        fds: Arc::new(fds),
+    let mut held = std::collections::BTreeMap::new();
+    let mut sockets = HashMap::new();
+    let first = Launch {
+        target: Target {
+            path: exe,
+            argv0: inv.program_args[0].clone(),
+        },
+        args: inv.child_args,
+        listeners: inv.listeners.iter().map(Assigned::of).collect(),
     };
+    for (assigned, bound) in first.listeners.iter().zip(bound) {
+        let (Some(key), Some(bound)) = (&assigned.key, bound) else {
+            continue;
+        };
+        let unix_path =
+            (key.network == Network::Unix && bound.bound_here).then(|| bound.address.clone());
+        let activated = !bound.bound_here;
+        held.insert(
+            key.clone(),
+            Held {
+                address: bound.address,
+                activated,
+            },
+        );
+        sockets.insert(key.clone(), driver::Socket::new(bound.fd, unix_path));
+    }
 
     log!(
         "supervising `{}` as pid {}, control socket {}",
@@ -117,7 +106,6 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     }
     spawn::inherit_channel_var();
 
-    let argv0 = inv.program_args[0].clone();
     let code = rt.block_on(async {
         if let Some(notifier) = &notifier {
             watchdog(notifier.clone());
@@ -143,17 +131,13 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             },
             std::process::id(),
             started.as_secs(),
-            Target { path: exe, argv0 },
-            inv.child_args,
-            listeners,
+            first,
+            held,
             u64::from(started.subsec_nanos()) ^ u64::from(std::process::id()) << 32,
         );
-        driver::run(machine, held, notifier, events_tx, events_rx, control_rx).await
+        driver::run(machine, sockets, notifier, events_tx, events_rx, control_rx).await
     });
     remove_socket();
-    for path in unix_paths {
-        let _ = std::fs::remove_file(path);
-    }
     std::process::exit(code)
 }
 

@@ -6,7 +6,7 @@
 //! how it ends come back as machine [`Event`]s.
 
 use std::ffi::{OsStr, OsString};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -15,10 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
-use super::Held;
 use super::machine::{ChildExit, ChildId, Event};
 use crate::fdpass;
-use crate::link::{self, SupervisorEnd, ToChild};
+use crate::link::{self, ListenerEntry, SupervisorEnd, ToChild};
 use crate::log::log;
 
 /// Whether the channel variable is in the supervisor's own environment, for
@@ -64,20 +63,22 @@ impl ChildHandle {
 
 /// Everything a child is started with.
 #[derive(Debug)]
-pub(crate) struct Launch<'a> {
+pub(crate) struct Spawn<'a> {
     pub id: ChildId,
     pub path: &'a Path,
     pub argv0: &'a OsStr,
     pub args: &'a [OsString],
-    pub name: &'a str,
-    pub held: &'a Held,
+    pub name: String,
+    /// Its declared listeners, and the fds of those that are on, in order.
+    pub entries: Vec<ListenerEntry>,
+    pub fds: Vec<Arc<OwnedFd>>,
 }
 
 /// Starts a child with its channel at fd 3, in its own process group; its
 /// watcher sends it its listeners. Its messages and exit arrive as
 /// [`Event`]s.
 pub(crate) fn spawn(
-    launch: Launch<'_>,
+    launch: Spawn<'_>,
     events: mpsc::UnboundedSender<Event>,
 ) -> std::io::Result<ChildHandle> {
     let (ours, theirs) = fdpass::socketpair()?;
@@ -117,10 +118,10 @@ pub(crate) fn spawn(
     let pid = child.id().expect("a just-spawned child has a pid");
     let channel = SupervisorEnd::new(ours)?;
     let hello = ToChild::Hello {
-        name: launch.name.to_owned(),
-        listeners: launch.held.entries.clone(),
+        name: launch.name,
+        listeners: launch.entries,
     };
-    let fds = launch.held.fds.clone();
+    let fds = launch.fds;
     let (orders_tx, orders_rx) = mpsc::unbounded_channel();
     let watcher = Watcher {
         id: launch.id,
@@ -148,11 +149,11 @@ impl Watcher {
     async fn watch(
         mut self,
         hello: ToChild,
-        fds: Arc<Vec<OwnedFd>>,
+        fds: Vec<Arc<OwnedFd>>,
         mut orders: mpsc::UnboundedReceiver<Order>,
     ) {
         let (id, pid) = (self.id, self.pid);
-        let borrowed: Vec<_> = fds.iter().map(std::os::fd::AsFd::as_fd).collect();
+        let borrowed: Vec<_> = fds.iter().map(|fd| fd.as_fd()).collect();
         if let Err(e) = self.channel.send(hello, &borrowed).await {
             // The child died at once; its exit tells the rest.
             log!("cannot send listeners to child pid {pid}: {e}");

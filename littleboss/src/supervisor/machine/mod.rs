@@ -5,6 +5,7 @@
 //! every event; deadlines live in the state and `next_deadline` tells the
 //! driver when to come back with [`Event::Tick`].
 
+mod listeners;
 mod state;
 mod status;
 
@@ -18,11 +19,11 @@ mod sim;
 use std::ffi::OsString;
 use std::time::Duration;
 
+pub(crate) use listeners::{Assigned, BindOrder, Held, ListenerKey};
 use state::{Child, Phase, Probation, Queued, Starting, Stopping, Up, Why};
-pub(crate) use state::{ChildId, ClientId, Settings, State, Target};
+pub(crate) use state::{ChildId, ClientId, Launch, ReloadSpec, Settings, State, Target};
 
 use crate::control::protocol::{Request, Response};
-use crate::control::status::ListenerStatus;
 use crate::link::FromChild;
 
 /// A new child must say hello on its channel within this time (or its
@@ -97,6 +98,16 @@ impl std::fmt::Display for Signal {
 /// What happened.
 #[derive(Debug, Clone)]
 pub(crate) enum Event {
+    /// The listeners of a [`Effect::Bind`] are bound, at these addresses.
+    Bound {
+        id: ChildId,
+        bound: Vec<(ListenerKey, String)>,
+    },
+    /// A listener of a [`Effect::Bind`] could not be bound; none was kept.
+    BindFailed {
+        id: ChildId,
+        error: String,
+    },
     /// The child of a [`Effect::Spawn`] runs, as `pid`.
     Spawned {
         id: ChildId,
@@ -127,12 +138,22 @@ pub(crate) enum Event {
 /// What the driver is to do, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Effect {
-    /// Start `target` with the listeners; report [`Event::Spawned`] or
-    /// [`Event::SpawnFailed`] straight away.
+    /// Bind every one of these listeners, or none; report [`Event::Bound`]
+    /// or [`Event::BindFailed`] straight away.
+    Bind {
+        id: ChildId,
+        orders: Vec<BindOrder>,
+    },
+    /// Start a child as `launch` says, with the held sockets its listeners
+    /// name; report [`Event::Spawned`] or [`Event::SpawnFailed`] straight
+    /// away.
     Spawn {
         id: ChildId,
-        target: Target,
-        args: Vec<OsString>,
+        launch: Launch,
+    },
+    /// No child uses this socket any more: close it.
+    Close {
+        key: ListenerKey,
     },
     /// Tell a child to wind down.
     Lameduck {
@@ -188,9 +209,8 @@ impl Machine {
         settings: Settings,
         pid: u32,
         started_unix: u64,
-        first: Target,
-        args: Vec<OsString>,
-        listeners: Vec<ListenerStatus>,
+        first: Launch,
+        held: std::collections::BTreeMap<ListenerKey, Held>,
         seed: u64,
     ) -> Machine {
         Machine {
@@ -198,8 +218,7 @@ impl Machine {
                 settings,
                 pid,
                 started_unix,
-                args,
-                listeners,
+                held,
                 next_id: 1,
                 children: Default::default(),
                 phase: Phase::Up(Up::default()),
@@ -236,6 +255,8 @@ impl Machine {
         self.now = self.now.max(now);
         if !matches!(self.state.phase, Phase::Exited { .. }) {
             match event {
+                Event::Bound { id, bound } => self.on_bound(id, bound),
+                Event::BindFailed { id, error } => self.on_bind_failed(id, error),
                 Event::Spawned { id, pid } => self.on_spawned(id, pid),
                 Event::SpawnFailed { id, error } => self.on_spawn_failed(id, error),
                 Event::Message { id, message } => self.on_message(id, message),
@@ -245,6 +266,7 @@ impl Machine {
                 Event::Tick => self.on_tick(),
             }
             self.take_queued();
+            self.close_unused();
             self.finish_if_done();
         } else if let Event::Control { client, .. } = event {
             self.reply(client, error("the supervisor has exited"));
@@ -298,10 +320,20 @@ impl Machine {
                 let status = Box::new(self.status());
                 self.reply(client, Response::Status { status });
             }
-            Request::Reload { path, argv0 } => {
+            Request::Reload {
+                path,
+                argv0,
+                args,
+                listeners,
+            } => {
                 say!(self, "reload requested: {}", path.display());
                 let argv0 = argv0.map_or_else(|| path.clone().into_os_string(), OsString::from);
-                self.reload(Some(Target { path, argv0 }), Some(client));
+                let spec = ReloadSpec {
+                    target: Target { path, argv0 },
+                    args,
+                    declared: listeners,
+                };
+                self.reload(Some(spec), Some(client));
             }
             Request::Stop => {
                 say!(self, "stop requested");
@@ -376,7 +408,8 @@ impl Machine {
         if let Some(starting) = &up.starting {
             let id = starting.id;
             if starting.hello_by.is_some_and(|at| at <= now) {
-                let path = self.state.children[&id].target.path.display().to_string();
+                let path = self.state.children[&id].launch.target.path.display();
+                let path = path.to_string();
                 let timeout = self.hello_timeout();
                 self.fail_starting(format!(
                     "did not answer on the child channel within {timeout:?}: is {path} a littleboss program?"
@@ -401,7 +434,7 @@ impl Machine {
             return;
         };
         child.pid = Some(pid);
-        let path = child.target.path.display().to_string();
+        let path = child.launch.target.path.display().to_string();
         say!(self, "started child pid {pid} from {path}");
         if let Some(Starting {
             id: starting,
@@ -422,7 +455,8 @@ impl Machine {
         };
         let Some(up) = self.up() else { return };
         if let Some(starting) = up.starting.take_if(|s| s.id == id) {
-            let message = format!("cannot start {}: {error}", child.target.path.display());
+            let path = child.launch.target.path.display();
+            let message = format!("cannot start {path}: {error}");
             self.start_failed(starting.why, message, 1);
         }
     }
@@ -478,9 +512,9 @@ impl Machine {
         up.probation = None;
         let old = up.serving.replace(starting.id);
         let new = &self.state.children[&starting.id];
-        let (pid, target) = (new.pid.unwrap_or(0), new.target.clone());
+        let (pid, launch) = (new.pid.unwrap_or(0), new.launch.clone());
         let old_pid = old.map(|old| self.pid(old));
-        let old_target = old.map(|old| self.state.children[&old].target.clone());
+        let old_launch = old.map(|old| self.state.children[&old].launch.clone());
         if let Some(old) = old {
             self.lameduck(old);
         }
@@ -499,7 +533,7 @@ impl Machine {
                 if let Some(client) = client {
                     self.reply(client, Response::Reloaded { pid, old_pid });
                 }
-                if let (true, Some(previous), Some(up)) = (fallback, old_target, self.up()) {
+                if let (true, Some(previous), Some(up)) = (fallback, old_launch, self.up()) {
                     up.probation = Some(Probation {
                         id: starting.id,
                         until: now + PROBATION,
@@ -513,7 +547,7 @@ impl Machine {
                 "child pid {pid} from the previous binary is serving again"
             ),
         }
-        self.state.current = target;
+        self.state.current = launch;
         self.notify(Notice::Ready);
         self.notify_status();
     }
@@ -560,7 +594,7 @@ impl Machine {
                 .unwrap_or_else(|| format!("{exit} before it was ready"));
             let message = format!(
                 "new child pid {pid} ({}) {reason}",
-                child.target.path.display()
+                child.launch.target.path.display()
             );
             self.start_failed(starting.why, message, code);
         } else if up.serving == Some(id) {
@@ -574,8 +608,8 @@ impl Machine {
                 let served = now.saturating_sub(child.started);
                 let message = format!(
                     "reload to {} rolled back: its child pid {pid} {exit} {served:.1?} after it started; restarting {}",
-                    child.target.path.display(),
-                    probation.previous.path.display()
+                    child.launch.target.path.display(),
+                    probation.previous.target.path.display()
                 );
                 say!(self, "{message}");
                 self.state.last_failure = Some(message);
@@ -602,9 +636,9 @@ impl Machine {
         }
     }
 
-    /// Reloads to `target`, or (`None`, as SIGHUP asks) to whichever binary
+    /// Reloads as `spec` asks, or (`None`, as SIGHUP asks) to whatever
     /// serves when this reload's turn comes.
-    fn reload(&mut self, target: Option<Target>, client: Option<ClientId>) {
+    fn reload(&mut self, spec: Option<ReloadSpec>, client: Option<ClientId>) {
         let starting = match &self.state.phase {
             Phase::Up(up) => up.starting.as_ref().map(|s| s.id),
             _ => return self.refuse(client, "the supervisor is stopping".to_owned()),
@@ -613,11 +647,9 @@ impl Machine {
             // Wait for the child starting now: its outcome decides what the
             // reload replaces.
             let pid = self.pid(starting);
-            let what = target
-                .as_ref()
-                .map_or("the serving binary".to_owned(), |t| {
-                    t.path.display().to_string()
-                });
+            let what = spec.as_ref().map_or("the serving binary".to_owned(), |s| {
+                s.target.path.display().to_string()
+            });
             say!(
                 self,
                 "reload of {what} waits for child pid {pid} to finish starting"
@@ -626,16 +658,46 @@ impl Machine {
                 self.reply(client, Response::Waiting { pid });
             }
             if let Some(up) = self.up() {
-                up.queued.push_back(Queued { target, client });
+                up.queued.push_back(Queued { spec, client });
             }
             return;
         }
-        let target = target.unwrap_or_else(|| self.state.current.clone());
-        if !target.path.is_absolute() {
-            let path = target.path.display();
+        let launch = match spec.map(|spec| self.resolve(spec)) {
+            None => self.state.current.clone(),
+            Some(Ok(launch)) => launch,
+            Some(Err(error)) => return self.refuse(client, error),
+        };
+        if !launch.target.path.is_absolute() {
+            let path = launch.target.path.display();
             return self.refuse(client, format!("the binary path {path} is not absolute"));
         }
-        self.start_child(target, Why::Reload { client });
+        if let Err(error) = listeners::plan(
+            &self.state.held,
+            &self.state.current.listeners,
+            &launch.listeners,
+        ) {
+            return self.refuse(client, error);
+        }
+        self.start_child(launch, Why::Reload { client });
+    }
+
+    /// What a reload starts: its binary, with its arguments or the serving
+    /// child's, and the listeners it declares with those arguments applied.
+    fn resolve(&self, spec: ReloadSpec) -> Result<Launch, String> {
+        let current = &self.state.current;
+        let args = spec.args.unwrap_or_else(|| current.args.clone());
+        let listeners = match spec.declared {
+            None => current.listeners.clone(),
+            Some(declared) => crate::flags::resolve_listeners(&declared, &args)?
+                .iter()
+                .map(Assigned::of)
+                .collect(),
+        };
+        Ok(Launch {
+            target: spec.target,
+            args,
+            listeners,
+        })
     }
 
     fn refuse(&mut self, client: Option<ClientId>, error: String) {
@@ -650,9 +712,9 @@ impl Machine {
     fn take_queued(&mut self) {
         while let Some(up) = self.up()
             && up.starting.is_none()
-            && let Some(Queued { target, client }) = up.queued.pop_front()
+            && let Some(Queued { spec, client }) = up.queued.pop_front()
         {
-            self.reload(target, client);
+            self.reload(spec, client);
         }
     }
 
@@ -724,22 +786,29 @@ impl Machine {
         self.effects.push(Effect::Exit { code });
     }
 
-    fn start_child(&mut self, target: Target, why: Why) {
+    /// Starts a child as `launch` says: binds the listeners it needs that
+    /// are not held yet first (all or none), then spawns it.
+    fn start_child(&mut self, launch: Launch, why: Why) {
         let now = self.now;
         let hello_by = now + self.hello_timeout();
         let ready_timeout = self.state.settings.ready_timeout;
+        // Checked for reloads before; a restart or rollback never moves a
+        // socket-activated listener, so only binding can fail here.
+        let orders = listeners::plan(&self.state.held, &[], &launch.listeners).unwrap_or_default();
         let Some(up) = self.up() else { return };
         debug_assert!(up.starting.is_none(), "one child starts at a time");
         up.restart_at = None;
         let id = self.state.next_id;
         self.state.next_id += 1;
+        let binding = !orders.is_empty();
         if let Some(up) = self.up() {
             up.starting = Some(Starting {
                 id,
+                binding,
                 why,
                 greeted: false,
                 error: None,
-                hello_by: Some(hello_by),
+                hello_by: (!binding).then_some(hello_by),
                 ready_by: None,
                 ready_timeout,
             });
@@ -748,7 +817,7 @@ impl Machine {
             id,
             Child {
                 pid: None,
-                target: target.clone(),
+                launch: launch.clone(),
                 started: now,
                 lameduck_timeout: self.state.settings.lameduck,
                 kill_at: None,
@@ -759,11 +828,74 @@ impl Machine {
         if matches!(why, Why::Reload { .. }) {
             self.notify(Notice::Reloading);
         }
-        self.effects.push(Effect::Spawn {
-            id,
-            target,
-            args: self.state.args.clone(),
-        });
+        if binding {
+            self.effects.push(Effect::Bind { id, orders });
+        } else {
+            self.effects.push(Effect::Spawn { id, launch });
+        }
+    }
+
+    /// The new listeners are bound: the child they are for can start.
+    fn on_bound(&mut self, id: ChildId, bound: Vec<(ListenerKey, String)>) {
+        for (key, address) in bound {
+            say!(self, "listening on {} {address}", key.network);
+            let held = Held {
+                address,
+                activated: false,
+            };
+            self.state.held.insert(key, held);
+        }
+        let hello_by = self.now + self.hello_timeout();
+        let Some(starting) = self
+            .up()
+            .and_then(|up| up.starting.as_mut())
+            .filter(|s| s.id == id && s.binding)
+        else {
+            return;
+        };
+        starting.binding = false;
+        starting.hello_by = Some(hello_by);
+        let launch = self.state.children[&id].launch.clone();
+        self.effects.push(Effect::Spawn { id, launch });
+    }
+
+    /// A listener could not be bound: the start fails before any child
+    /// does, and nothing that serves is touched.
+    fn on_bind_failed(&mut self, id: ChildId, error: String) {
+        self.state.children.remove(&id);
+        let Some(up) = self.up() else { return };
+        if let Some(starting) = up.starting.take_if(|s| s.id == id) {
+            self.start_failed(starting.why, error, 1);
+        }
+    }
+
+    /// Closes the sockets no child and no serving launch uses any more (a
+    /// reload moved or dropped them, and the last child using them is gone).
+    fn close_unused(&mut self) {
+        let state = &self.state;
+        let in_use: std::collections::BTreeSet<&ListenerKey> = state
+            .children
+            .values()
+            .map(|c| &c.launch)
+            .chain([&state.current])
+            .flat_map(|l| l.listeners.iter().filter_map(|a| a.key.as_ref()))
+            .collect();
+        let unused: Vec<ListenerKey> = state
+            .held
+            .keys()
+            .filter(|k| !in_use.contains(k))
+            .cloned()
+            .collect();
+        for key in unused {
+            let held = self.state.held.remove(&key);
+            let address = held.map_or(String::new(), |h| h.address);
+            say!(
+                self,
+                "closing listener {} {address}: no child uses it",
+                key.network
+            );
+            self.effects.push(Effect::Close { key });
+        }
     }
 
     /// A child that was to take over did not: count it, say why, and decide

@@ -18,7 +18,9 @@ const MAX_LAMEDUCK: Duration = Duration::from_millis(3_000);
 
 #[derive(Debug, Clone)]
 enum Action {
-    Reload(u8),
+    /// A reload of one of four paths, with one of four argument lists and
+    /// one of three sets of declared listeners.
+    Reload(u8, u8, u8),
     Hup,
     Stop,
     Term,
@@ -44,7 +46,7 @@ enum Action {
 
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
-        3 => (0u8..4).prop_map(Action::Reload),
+        3 => (0u8..4, 0u8..4, 0u8..3).prop_map(|(p, a, l)| Action::Reload(p, a, l)),
         1 => Just(Action::Hup),
         1 => Just(Action::Stop),
         1 => Just(Action::Term),
@@ -104,9 +106,29 @@ impl Model {
         };
         let sim = &mut self.sim;
         match action {
-            Action::Reload(n) => {
-                let path = ["/bin/v1", "/bin/v2", "/bin/missing", "bin/relative"][n as usize];
-                sim.reload(path);
+            Action::Reload(path, args, declared) => {
+                let path = ["/bin/v1", "/bin/v2", "/bin/missing", "bin/relative"][path as usize];
+                let args: Option<&[&str]> = [
+                    None,
+                    Some(&[][..]),
+                    Some(&["-http=127.0.0.1:9090"][..]),
+                    Some(&["-http=127.0.0.1:81", "-admin=127.0.0.1:9091"][..]),
+                ][args as usize];
+                let declared: &[(&str, &str)] = [
+                    &[("http", "tcp:127.0.0.1:8080")][..],
+                    &[("http", "tcp:127.0.0.1:8080"), ("admin", "tcp:127.0.0.1:0")],
+                    &[("admin", "tcp:127.0.0.1:8082")],
+                ][declared as usize];
+                let listeners = declared
+                    .iter()
+                    .map(|(name, spec)| crate::spec::ListenerSpec::parse(name, spec).unwrap())
+                    .collect();
+                sim.request(Request::Reload {
+                    path: path.into(),
+                    argv0: None,
+                    args: args.map(|a| a.iter().map(Into::into).collect()),
+                    listeners: Some(listeners),
+                });
             }
             Action::Hup => sim.signal(Signal::Hup),
             Action::Term => sim.signal(Signal::Term),
@@ -193,6 +215,11 @@ impl Model {
             );
             assert_eq!(taking, [serving]);
         }
+        // The supervisor holds exactly the sockets the machine knows of,
+        // and every one of them is in use.
+        let held: Vec<_> = state.held.keys().cloned().collect();
+        let sockets: Vec<_> = self.sim.sockets.iter().cloned().collect();
+        assert_eq!(held, sockets);
         // The machine knows exactly the children not yet reaped.
         let known: Vec<ChildId> = state.children.keys().copied().collect();
         assert_eq!(known, self.live());
@@ -268,7 +295,8 @@ proptest! {
         config in config(),
         actions in prop::collection::vec(action(), 0..40),
     ) {
-        let sim = Sim::with_unstartable(config, &["/bin/missing"]);
+        let mut sim = Sim::with_unstartable(config, &["/bin/missing"]);
+        sim.busy.insert("127.0.0.1:81".to_owned());
         let mut model = Model { sim, reload_promotions: 0, failures: 0, stop_began: None };
         model.check();
         for action in actions {

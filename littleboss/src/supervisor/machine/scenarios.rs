@@ -232,6 +232,8 @@ fn a_reloaded_binary_keeps_its_own_name() {
     sim.request(Request::Reload {
         path: "/bin/v2".into(),
         argv0: Some("v2-name".into()),
+        args: None,
+        listeners: None,
     });
     assert_eq!(sim.process(2).argv0, "v2-name");
 }
@@ -574,4 +576,184 @@ fn the_state_serialises_and_reads_back() {
     let json = serde_json::to_string(sim.machine.state()).unwrap();
     let back: super::State = serde_json::from_str(&json).unwrap();
     assert_eq!(serde_json::to_string(&back).unwrap(), json);
+}
+
+// reload with new arguments and listeners (tests/tests/reload_args.rs)
+
+fn reload_with(sim: &mut Sim, args: Option<&[&str]>, declared: &[(&str, &str)]) -> u64 {
+    let declared = declared
+        .iter()
+        .map(|(name, spec)| crate::spec::ListenerSpec::parse(name, spec).unwrap())
+        .collect();
+    sim.request(Request::Reload {
+        path: "/bin/v2".into(),
+        argv0: None,
+        args: args.map(|a| a.iter().map(Into::into).collect()),
+        listeners: Some(declared),
+    })
+}
+
+fn key(name: &str, address: &str) -> super::ListenerKey {
+    super::ListenerKey::of(name, crate::spec::Network::Tcp, address)
+}
+
+#[test]
+fn a_reload_replaces_keeps_or_empties_the_arguments() {
+    let mut sim = Sim::serving(settings());
+    let http = [("http", "tcp:127.0.0.1:8080")];
+    reload_with(&mut sim, Some(&["--db=new", "x"]), &http);
+    assert_eq!(sim.process(2).args, ["--db=new", "x"]);
+    sim.hello_and_ready(2);
+    reload_with(&mut sim, None, &http);
+    assert_eq!(sim.process(3).args, ["--db=new", "x"], "kept");
+    sim.hello_and_ready(3);
+    reload_with(&mut sim, Some(&[]), &http);
+    assert!(sim.process(4).args.is_empty(), "emptied");
+    sim.hello_and_ready(4);
+    sim.signal(Signal::Hup);
+    assert!(
+        sim.process(5).args.is_empty(),
+        "SIGHUP keeps the serving child's"
+    );
+}
+
+#[test]
+fn a_kept_listener_is_the_same_socket_and_a_moved_one_closes_after_the_drain() {
+    let mut sim = Sim::serving(settings());
+    let http = [("http", "tcp:127.0.0.1:8080")];
+    let client = reload_with(&mut sim, Some(&["-http=127.0.0.1:9090"]), &http);
+    assert!(sim.effects.iter().any(|e| matches!(
+        e,
+        super::Effect::Bind { orders, .. } if orders.len() == 1 && orders[0].key == key("http", "127.0.0.1:9090")
+    )));
+    sim.hello_and_ready(2);
+    assert!(matches!(
+        sim.final_answer(client),
+        Some(Response::Reloaded { .. })
+    ));
+    let status = sim.machine.status();
+    assert_eq!(
+        status.listeners[0].address.as_deref(),
+        Some("127.0.0.1:9090")
+    );
+    assert_eq!(status.child.unwrap().args, ["-http=127.0.0.1:9090"]);
+    // The old port stays open while the old child drains on it.
+    assert!(sim.sockets.contains(&key("http", "127.0.0.1:8080")));
+    sim.exit(1, OK);
+    assert!(!sim.sockets.contains(&key("http", "127.0.0.1:8080")));
+    assert!(sim.logged("closing listener tcp 127.0.0.1:8080: no child uses it"));
+    // Kept: nothing is bound for a reload to the same address.
+    let binds = sim
+        .effects
+        .iter()
+        .filter(|e| matches!(e, super::Effect::Bind { .. }))
+        .count();
+    reload_with(&mut sim, None, &http);
+    sim.hello_and_ready(3);
+    let now = sim
+        .effects
+        .iter()
+        .filter(|e| matches!(e, super::Effect::Bind { .. }))
+        .count();
+    assert_eq!(now, binds);
+}
+
+#[test]
+fn a_new_version_with_one_more_listener_gets_it_bound() {
+    let mut sim = Sim::serving(settings());
+    reload_with(
+        &mut sim,
+        None,
+        &[
+            ("http", "tcp:127.0.0.1:8080"),
+            ("admin", "tcp:127.0.0.1:8081"),
+        ],
+    );
+    sim.hello_and_ready(2);
+    let names: Vec<String> = sim
+        .machine
+        .status()
+        .listeners
+        .iter()
+        .map(|l| l.name.clone())
+        .collect();
+    assert_eq!(names, ["http", "admin"]);
+    assert!(sim.sockets.contains(&key("admin", "127.0.0.1:8081")));
+    // A removed listener closes once the last child using it is gone.
+    reload_with(&mut sim, None, &[("http", "tcp:127.0.0.1:8080")]);
+    sim.hello_and_ready(3);
+    assert!(sim.sockets.contains(&key("admin", "127.0.0.1:8081")));
+    sim.exit(2, OK);
+    assert!(!sim.sockets.contains(&key("admin", "127.0.0.1:8081")));
+}
+
+#[test]
+fn a_busy_port_refuses_the_reload_before_any_child_starts() {
+    let mut sim = Sim::serving(settings());
+    sim.busy.insert("127.0.0.1:81".to_owned());
+    let client = reload_with(
+        &mut sim,
+        None,
+        &[
+            ("http", "tcp:127.0.0.1:8080"),
+            ("free", "tcp:127.0.0.1:82"),
+            ("admin", "tcp:127.0.0.1:81"),
+        ],
+    );
+    let error = error_of(sim.final_answer(client));
+    assert!(
+        error.starts_with("-admin: cannot listen on tcp 127.0.0.1:81"),
+        "{error}"
+    );
+    assert_eq!(sim.processes.len(), 1, "no child started");
+    assert!(!sim.process(1).lameducked);
+    assert_eq!(sim.sockets.len(), 1, "nothing half-bound is held");
+}
+
+#[test]
+fn bad_listener_flags_in_a_reload_are_refused_with_the_flag_named() {
+    let mut sim = Sim::serving(settings());
+    let client = reload_with(
+        &mut sim,
+        Some(&["-http=nonsense"]),
+        &[("http", "tcp:127.0.0.1:8080")],
+    );
+    let error = error_of(sim.final_answer(client));
+    assert!(error.starts_with("-http: address `nonsense`"), "{error}");
+    assert_eq!(sim.processes.len(), 1);
+}
+
+#[test]
+fn a_rollback_after_an_argument_change_restores_the_old_arguments_and_listeners() {
+    let mut sim = Sim::serving(settings());
+    reload_with(
+        &mut sim,
+        Some(&["-http=127.0.0.1:9090", "--v2"]),
+        &[("http", "tcp:127.0.0.1:8080")],
+    );
+    sim.hello_and_ready(2);
+    sim.exit(1, OK);
+    assert!(!sim.sockets.contains(&key("http", "127.0.0.1:8080")));
+    sim.exit(2, ChildExit::Code(1));
+    // Rolled back: the old binary with its own arguments, and its port
+    // bound again.
+    assert_eq!(sim.process(3).path, std::path::Path::new("/bin/v1"));
+    assert_eq!(sim.process(3).args, ["-x"]);
+    assert_eq!(sim.process(3).listeners, [super::sim::http()]);
+    assert!(sim.sockets.contains(&key("http", "127.0.0.1:8080")));
+}
+
+#[test]
+fn a_socket_activated_listener_cannot_move() {
+    let mut sim = Sim::serving(settings());
+    let key = key("http", "127.0.0.1:8080");
+    sim.machine.state.held.get_mut(&key).unwrap().activated = true;
+    let client = reload_with(
+        &mut sim,
+        Some(&["-http=127.0.0.1:9"]),
+        &[("http", "tcp:127.0.0.1:8080")],
+    );
+    let error = error_of(sim.final_answer(client));
+    assert!(error.contains("is socket-activated"), "{error}");
+    assert_eq!(sim.processes.len(), 1);
 }

@@ -8,9 +8,13 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{ChildExit, ChildId, ClientId, Effect, Event, Machine, Settings, Signal, Target};
+use super::{
+    Assigned, ChildExit, ChildId, ClientId, Effect, Event, Held, Launch, ListenerKey, Machine,
+    Settings, Signal, Target,
+};
 use crate::control::protocol::{Request, Response};
 use crate::link::FromChild;
+use crate::spec::Network;
 
 pub(super) const NAME: &str = "svc";
 pub(super) const LAMEDUCK: Duration = Duration::from_secs(2);
@@ -33,12 +37,23 @@ pub(super) fn target(path: &str) -> Target {
     }
 }
 
+/// The listener every sim starts with.
+pub(super) fn http() -> Assigned {
+    Assigned {
+        name: "http".to_owned(),
+        network: Network::Tcp,
+        key: Some(ListenerKey::of("http", Network::Tcp, "127.0.0.1:8080")),
+    }
+}
+
 /// What the pretend process of a child has been through.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Process {
     pub pid: u32,
     pub path: PathBuf,
     pub argv0: OsString,
+    pub args: Vec<OsString>,
+    pub listeners: Vec<Assigned>,
     pub lameducked: bool,
     pub killed: bool,
     pub exited: bool,
@@ -53,6 +68,10 @@ pub(super) struct Sim {
     pub processes: BTreeMap<ChildId, Process>,
     /// Paths whose spawn fails.
     pub unstartable: BTreeSet<PathBuf>,
+    /// Addresses that cannot be bound (in use).
+    pub busy: BTreeSet<String>,
+    /// Sockets the sim holds, as the driver would.
+    pub sockets: BTreeSet<ListenerKey>,
     /// Every answer each client got, in order.
     pub replies: BTreeMap<ClientId, Vec<Response>>,
     pub exit_code: Option<i32>,
@@ -65,21 +84,28 @@ impl Sim {
     }
 
     pub fn with_unstartable(settings: Settings, unstartable: &[&str]) -> Sim {
-        let machine = Machine::new(
-            settings,
-            100,
-            1_000_000,
-            target("/bin/v1"),
-            vec![OsString::from("-x")],
-            Vec::new(),
-            7,
-        );
+        let first = Launch {
+            target: target("/bin/v1"),
+            args: vec![OsString::from("-x")],
+            listeners: vec![http()],
+        };
+        let key = http().key.unwrap();
+        let held = [(
+            key.clone(),
+            Held {
+                address: "127.0.0.1:8080".to_owned(),
+                activated: false,
+            },
+        )];
+        let machine = Machine::new(settings, 100, 1_000_000, first, held.into(), 7);
         let mut sim = Sim {
             machine,
             now: Duration::ZERO,
             effects: Vec::new(),
             processes: BTreeMap::new(),
             unstartable: unstartable.iter().map(PathBuf::from).collect(),
+            busy: BTreeSet::new(),
+            sockets: [key].into(),
             replies: BTreeMap::new(),
             exit_code: None,
             next_client: 0,
@@ -111,7 +137,39 @@ impl Sim {
             );
             self.effects.push(effect.clone());
             let feedback = match effect {
-                Effect::Spawn { id, target, .. } => {
+                Effect::Bind { id, orders } => {
+                    let busy = orders
+                        .iter()
+                        .find(|o| self.busy.contains(o.key.bind_address()));
+                    Some(match busy {
+                        Some(order) => Event::BindFailed {
+                            id,
+                            error: format!(
+                                "-{}: cannot listen on {}: Address in use",
+                                order.name, order.key
+                            ),
+                        },
+                        None => {
+                            let bound = orders
+                                .into_iter()
+                                .map(|o| (o.key.clone(), o.key.address.clone()))
+                                .collect::<Vec<_>>();
+                            for (key, _) in &bound {
+                                assert!(self.sockets.insert(key.clone()), "bound twice: {key}");
+                            }
+                            Event::Bound { id, bound }
+                        }
+                    })
+                }
+                Effect::Close { key } => {
+                    assert!(self.sockets.remove(&key), "closed twice: {key}");
+                    None
+                }
+                Effect::Spawn { id, launch } => {
+                    for key in launch.listeners.iter().filter_map(|l| l.key.as_ref()) {
+                        assert!(self.sockets.contains(key), "spawned without {key}");
+                    }
+                    let target = launch.target;
                     if self.unstartable.contains(&target.path) {
                         Some(Event::SpawnFailed {
                             id,
@@ -125,6 +183,8 @@ impl Sim {
                                 pid,
                                 path: target.path,
                                 argv0: target.argv0,
+                                args: launch.args,
+                                listeners: launch.listeners,
                                 ..Process::default()
                             },
                         );
@@ -229,6 +289,8 @@ impl Sim {
         self.request(Request::Reload {
             path: PathBuf::from(path),
             argv0: None,
+            args: None,
+            listeners: None,
         })
     }
 

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::control::status::ListenerStatus;
+use super::listeners::{Assigned, Held, ListenerKey};
+use crate::spec::ListenerSpec;
 
 /// A child's number, given by the machine; never reused.
 pub(crate) type ChildId = u64;
@@ -21,6 +22,27 @@ pub(crate) type ClientId = u64;
 pub(crate) struct Target {
     pub path: PathBuf,
     pub argv0: OsString,
+}
+
+/// Everything a child is started with: the binary, its arguments, and
+/// the socket behind each listener it declares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Launch {
+    pub target: Target,
+    pub args: Vec<OsString>,
+    pub listeners: Vec<Assigned>,
+}
+
+/// What a reload asks for; resolved into a [`Launch`] against the serving
+/// child's when its turn comes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ReloadSpec {
+    pub target: Target,
+    /// `None`: the serving child's arguments.
+    pub args: Option<Vec<OsString>>,
+    /// The new binary's declared listeners with their defaults; `None`:
+    /// the serving child's listeners.
+    pub declared: Option<Vec<ListenerSpec>>,
 }
 
 /// What the supervisor was configured with that its decisions read.
@@ -46,15 +68,16 @@ pub(crate) struct State {
     /// `status`.
     pub pid: u32,
     pub started_unix: u64,
-    /// The program's arguments, given to every child.
-    pub args: Vec<OsString>,
-    pub listeners: Vec<ListenerStatus>,
+    /// The sockets the supervisor holds, each for as long as a child or
+    /// the serving launch uses it.
+    #[serde(with = "pairs")]
+    pub held: BTreeMap<ListenerKey, Held>,
     pub next_id: ChildId,
     /// Every child not yet reaped.
     pub children: BTreeMap<ChildId, Child>,
     pub phase: Phase,
-    /// The binary restarts and SIGHUP use: the last one that served.
-    pub current: Target,
+    /// What restarts and SIGHUP start: the launch that served last.
+    pub current: Launch,
     pub reloads: u64,
     pub failures: u64,
     pub last_failure: Option<String>,
@@ -75,7 +98,7 @@ pub(crate) struct State {
 pub(crate) struct Child {
     /// Known once the driver reports it spawned.
     pub pid: Option<u32>,
-    pub target: Target,
+    pub launch: Launch,
     pub started: Duration,
     /// How long it may drain: its own setting once it said hello.
     pub lameduck_timeout: Duration,
@@ -112,8 +135,8 @@ pub(crate) struct Up {
     pub queued: VecDeque<Queued>,
     /// The last reload's child, rolled back if it dies soon.
     pub probation: Option<Probation>,
-    /// A rolled-back binary to start if the reload under way fails too.
-    pub fallback_to: Option<Target>,
+    /// A rolled-back launch to start if the reload under way fails too.
+    pub fallback_to: Option<Launch>,
     /// A persist restart, due at this time.
     pub restart_at: Option<Duration>,
 }
@@ -121,6 +144,8 @@ pub(crate) struct Up {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Starting {
     pub id: ChildId,
+    /// Its listeners are being bound: it is not spawned yet.
+    pub binding: bool,
     pub why: Why,
     pub greeted: bool,
     /// Why it will not become ready, once known.
@@ -158,8 +183,8 @@ impl Why {
 /// A reload waiting for the child starting now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Queued {
-    /// `None`: whichever binary serves when its turn comes (SIGHUP).
-    pub target: Option<Target>,
+    /// `None`: whatever serves when its turn comes (SIGHUP).
+    pub spec: Option<ReloadSpec>,
     pub client: Option<ClientId>,
 }
 
@@ -167,8 +192,8 @@ pub(crate) struct Queued {
 pub(crate) struct Probation {
     pub id: ChildId,
     pub until: Duration,
-    /// The binary the reload replaced.
-    pub previous: Target,
+    /// What the reload replaced.
+    pub previous: Launch,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,4 +207,29 @@ pub(crate) struct Stopping {
     /// When the first stop signal came: another within a moment is the
     /// same stop; one later kills.
     pub signalled_at: Option<Duration>,
+}
+
+/// A map with structured keys as a list of pairs (JSON keys are strings).
+mod pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, K: Serialize, V: Serialize>(
+        map: &BTreeMap<K, V>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(map)
+    }
+
+    pub fn deserialize<'de, D, K, V>(deserializer: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        D: Deserializer<'de>,
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
 }

@@ -2,7 +2,7 @@
 
 use super::Machine;
 use super::state::{ChildId, Phase};
-use crate::control::status::{ChildStatus, StartingStatus, Status};
+use crate::control::status::{ChildStatus, ListenerStatus, StartingStatus, Status};
 
 impl Machine {
     /// The supervisor's state as `status` reports it.
@@ -12,8 +12,9 @@ impl Machine {
             state.children.get(&id).map(|c| ChildStatus {
                 pid: c.pid.unwrap_or(0),
                 started: state.started_unix + c.started.as_secs(),
-                path: c.target.path.display().to_string(),
-                args: state
+                path: c.launch.target.path.display().to_string(),
+                args: c
+                    .launch
                     .args
                     .iter()
                     .map(|a| a.to_string_lossy().into_owned())
@@ -40,7 +41,21 @@ impl Machine {
             reloads: state.reloads,
             failures: state.failures,
             last_failure: state.last_failure.clone(),
-            listeners: state.listeners.clone(),
+            listeners: state
+                .current
+                .listeners
+                .iter()
+                .map(|l| ListenerStatus {
+                    name: l.name.clone(),
+                    network: l.network.to_string(),
+                    address: l.key.as_ref().map(|k| {
+                        state
+                            .held
+                            .get(k)
+                            .map_or(k.address.clone(), |h| h.address.clone())
+                    }),
+                })
+                .collect(),
         }
     }
 }

@@ -1,0 +1,228 @@
+//! Which socket backs each listener, and how a reload's listeners compare
+//! with those held: by what the socket is (network and normalised
+//! address), not by flag name, so that a kept listener stays the very same
+//! socket, with its accept queue.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::{ListenerSpec, Network};
+
+/// What a socket is: its network and its address as asked for, normalised
+/// (`localhost:80` and `LOCALHOST:80` are one; `[::1]:80` and
+/// `[0:0::1]:80` are one). Port 0 means any free port, a different one
+/// for each listener: its key carries the listener's name, so a listener
+/// asked for on `:0` keeps the socket it got.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub(crate) struct ListenerKey {
+    pub network: Network,
+    pub address: String,
+}
+
+impl ListenerKey {
+    pub fn of(name: &str, network: Network, address: &str) -> ListenerKey {
+        let address = match network {
+            Network::Unix => address.to_owned(),
+            _ => {
+                let address = normalise_host_port(address);
+                if address.ends_with(":0") {
+                    format!("{address}#{name}")
+                } else {
+                    address
+                }
+            }
+        };
+        ListenerKey { network, address }
+    }
+
+    /// The address to bind (without a port-0 key's name).
+    pub fn bind_address(&self) -> &str {
+        match self.network {
+            Network::Unix => &self.address,
+            _ => self.address.split('#').next().unwrap_or_default(),
+        }
+    }
+}
+
+impl std::fmt::Display for ListenerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.network, self.address)
+    }
+}
+
+fn normalise_host_port(address: &str) -> String {
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return address.to_owned();
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let host = match bare.parse::<IpAddr>() {
+        Ok(IpAddr::V6(ip)) => format!("[{ip}]"),
+        Ok(IpAddr::V4(ip)) => ip.to_string(),
+        Err(_) => bare.to_ascii_lowercase(),
+    };
+    let port = port
+        .parse::<u16>()
+        .map_or(port.to_owned(), |p| p.to_string());
+    format!("{host}:{port}")
+}
+
+/// One declared listener of a child, and the socket behind it (`None`:
+/// off).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Assigned {
+    pub name: String,
+    pub network: Network,
+    pub key: Option<ListenerKey>,
+}
+
+impl Assigned {
+    pub fn of(spec: &ListenerSpec) -> Assigned {
+        Assigned {
+            name: spec.name.clone(),
+            network: spec.network,
+            key: spec
+                .address
+                .as_deref()
+                .map(|a| ListenerKey::of(&spec.name, spec.network, a)),
+        }
+    }
+}
+
+/// A socket the supervisor holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Held {
+    /// The address it is bound to (port 0 resolved), for `status`.
+    pub address: String,
+    /// Passed by the service manager: it owns it, so it cannot move.
+    pub activated: bool,
+}
+
+/// A listener to bind before a child can start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BindOrder {
+    pub key: ListenerKey,
+    /// The listener's name, for messages.
+    pub name: String,
+}
+
+/// What it takes to give a child `wanted`, when `held` are held and
+/// `current` serves: the sockets to bind first, or why it cannot be (a
+/// socket-activated listener would have to move).
+pub(crate) fn plan(
+    held: &BTreeMap<ListenerKey, Held>,
+    current: &[Assigned],
+    wanted: &[Assigned],
+) -> Result<Vec<BindOrder>, String> {
+    for now in current {
+        let Some(key) = &now.key else { continue };
+        if !held.get(key).is_some_and(|h| h.activated) {
+            continue;
+        }
+        if let Some(then) = wanted.iter().find(|w| w.name == now.name)
+            && then.key.as_ref() != Some(key)
+        {
+            let to = then
+                .key
+                .as_ref()
+                .map_or("off".to_owned(), |k| k.address.clone());
+            return Err(format!(
+                "listener `{}` is socket-activated (the service manager owns {key}) and cannot move to {to}; change the socket unit instead",
+                now.name
+            ));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    Ok(wanted
+        .iter()
+        .filter_map(|w| Some((w.key.as_ref()?, &w.name)))
+        .filter(|(key, _)| !held.contains_key(*key) && seen.insert((*key).clone()))
+        .map(|(key, name)| BindOrder {
+            key: key.clone(),
+            name: name.clone(),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assigned(name: &str, network: Network, address: Option<&str>) -> Assigned {
+        Assigned {
+            name: name.to_owned(),
+            network,
+            key: address.map(|a| ListenerKey::of(name, network, a)),
+        }
+    }
+
+    fn held(keys: &[(&str, bool)]) -> BTreeMap<ListenerKey, Held> {
+        keys.iter()
+            .map(|(a, activated)| {
+                (
+                    ListenerKey::of("http", Network::Tcp, a),
+                    Held {
+                        address: a.to_string(),
+                        activated: *activated,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn addresses_compare_by_what_they_are() {
+        let key = |a| ListenerKey::of("http", Network::Tcp, a);
+        assert_eq!(key("LocalHost:80"), key("localhost:80"));
+        assert_eq!(key("[0:0::1]:80"), key("[::1]:80"));
+        assert_eq!(key(":080"), key(":80"));
+        assert_ne!(key("127.0.0.1:80"), key(":80"));
+        assert_ne!(
+            ListenerKey::of("http", Network::Tcp4, ":80"),
+            ListenerKey::of("http", Network::Tcp, ":80")
+        );
+        // Any free port: one for each listener, kept across reloads.
+        let zero = ListenerKey::of("a", Network::Tcp, "127.0.0.1:0");
+        assert_eq!(zero, ListenerKey::of("a", Network::Tcp, "127.0.0.1:00"));
+        assert_ne!(zero, ListenerKey::of("b", Network::Tcp, "127.0.0.1:0"));
+        assert_eq!(zero.bind_address(), "127.0.0.1:0");
+    }
+
+    #[test]
+    fn kept_listeners_bind_nothing_and_new_ones_bind_once() {
+        let held = held(&[(":80", false)]);
+        let current = [assigned("http", Network::Tcp, Some(":80"))];
+        let wanted = [
+            assigned("http", Network::Tcp, Some(":80")),
+            assigned("admin", Network::Tcp, Some("127.0.0.1:81")),
+            assigned("also", Network::Tcp, Some("127.0.0.1:81")),
+            assigned("off", Network::Tcp, None),
+        ];
+        let orders = plan(&held, &current, &wanted).unwrap();
+        assert_eq!(
+            orders,
+            [BindOrder {
+                key: ListenerKey::of("admin", Network::Tcp, "127.0.0.1:81"),
+                name: "admin".to_owned()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_socket_activated_listener_cannot_move() {
+        let held = held(&[(":80", true)]);
+        let current = [assigned("http", Network::Tcp, Some(":80"))];
+        let moved = [assigned("http", Network::Tcp, Some(":8080"))];
+        let e = plan(&held, &current, &moved).unwrap_err();
+        assert!(
+            e.starts_with("listener `http` is socket-activated (the service manager owns tcp :80) and cannot move to :8080"),
+            "{e}"
+        );
+        let kept = [
+            assigned("http", Network::Tcp, Some(":80")),
+            assigned("new", Network::Tcp, Some(":81")),
+        ];
+        assert_eq!(plan(&held, &current, &kept).unwrap().len(), 1);
+    }
+}

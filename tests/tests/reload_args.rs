@@ -1,0 +1,228 @@
+//! Reloads that change the arguments and the listeners: replaced, kept or
+//! emptied arguments; listeners kept (the same socket), moved, added and
+//! removed; all or nothing when an address cannot be bound; and a rollback
+//! that restores what the failed reload changed.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tests::{Service, read_greeting, text};
+
+const V1: &str = env!("CARGO_BIN_EXE_argv_v1");
+const V2: &str = env!("CARGO_BIN_EXE_argv_v2");
+const DIES: &str = env!("CARGO_BIN_EXE_argv_dies");
+
+fn start(bin: &str, args: &[&str]) -> (Service, SocketAddr) {
+    let mut svc = Service::new(bin);
+    svc.start(args);
+    let addr = svc.printed_addr("http");
+    svc.ready();
+    (svc, addr)
+}
+
+fn status(svc: &Service) -> serde_json::Value {
+    let out = svc.control_with(V1, "status", &["--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn reload(svc: &Service, bin: &str, args: &[&str]) -> std::process::Output {
+    let out = svc.control_with(bin, "reload", args);
+    assert!(out.status.success(), "{}", text(&out));
+    out
+}
+
+/// A port nothing listens on just now.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits for a greeting that ends with `args` (the old child may answer
+/// a few more while lameduck reaches it) and returns it.
+fn greeted_with(addr: SocketAddr, args: &str) -> String {
+    let want = format!("{args}\n");
+    tests::eventually(&format!("a greeting ending with {args:?}"), || {
+        read_greeting(addr).ok().filter(|g| g.ends_with(&want))
+    })
+}
+
+fn refused(addr: SocketAddr) -> bool {
+    TcpStream::connect(addr).is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused)
+}
+
+#[test]
+fn arguments_are_replaced_kept_and_emptied() {
+    let (svc, addr) = start(V1, &["--db=a"]);
+    greeted_with(addr, " --db=a");
+    reload(&svc, V1, &["--db=b", "extra"]);
+    greeted_with(addr, " --db=b extra");
+    assert_eq!(
+        status(&svc)["child"]["args"],
+        serde_json::json!(["--db=b", "extra"])
+    );
+    reload(&svc, V1, &[]);
+    let pid = status(&svc)["child"]["pid"].clone();
+    greeted_with(addr, &format!("v1 {pid} --db=b extra"));
+    reload(&svc, V1, &["--"]);
+    let greeting = tests::eventually("a greeting without arguments", || {
+        read_greeting(addr)
+            .ok()
+            .filter(|g| g.trim_end().split(' ').count() == 2)
+    });
+    assert!(greeting.starts_with("v1 "), "{greeting:?}");
+    assert_eq!(status(&svc)["child"]["args"], serde_json::json!([]));
+}
+
+#[test]
+fn a_kept_listener_is_the_very_same_socket() {
+    let (svc, addr) = start(V1, &[]);
+    let before = tests::procfs::listening_inode(addr.port()).unwrap();
+    reload(&svc, V1, &["--changed"]);
+    reload(&svc, V2, &[]);
+    tests::eventually("version 2 to answer", || {
+        read_greeting(addr).ok().filter(|g| g.starts_with("v2 "))
+    });
+    assert_eq!(tests::procfs::listening_inode(addr.port()), Some(before));
+}
+
+#[test]
+fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
+    let (mut svc, old) = start(V1, &[]);
+    let in_flight = TcpStream::connect(old).unwrap();
+    let port = free_port();
+    let new = SocketAddr::from(([127, 0, 0, 1], port));
+    reload(&svc, V1, &[&format!("-http=127.0.0.1:{port}")]);
+    assert!(read_greeting(new).unwrap().starts_with("v1 "));
+    assert_eq!(
+        status(&svc)["child"]["args"],
+        serde_json::json!([format!("-http=127.0.0.1:{port}")])
+    );
+    // The connection made before the move is answered by the old child.
+    let mut reply = String::new();
+    std::io::Read::read_to_string(&mut { in_flight }, &mut reply).unwrap();
+    assert!(reply.starts_with("v1 "), "{reply:?}");
+    tests::eventually("the old port to refuse", || refused(old).then_some(()));
+    let listeners = &status(&svc)["listeners"];
+    assert_eq!(
+        listeners[0]["address"],
+        format!("127.0.0.1:{port}"),
+        "{listeners}"
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn a_new_version_with_one_more_listener_gets_it_bound_and_listed() {
+    let (svc, http) = start(V1, &[]);
+    reload(&svc, V2, &[]);
+    let admin: SocketAddr = svc.printed_addr("admin");
+    assert!(read_greeting(admin).unwrap().starts_with("v2 "));
+    tests::eventually("version 2 to answer on http", || {
+        read_greeting(http).ok().filter(|g| g.starts_with("v2 "))
+    });
+    let listeners = status(&svc)["listeners"].clone();
+    assert_eq!(listeners[1]["name"], "admin", "{listeners}");
+    assert_eq!(listeners[1]["address"], admin.to_string(), "{listeners}");
+    let human = svc.control_with(V1, "status", &[]);
+    assert!(
+        text(&human).contains(&format!("admin:\ttcp {admin}")),
+        "{}",
+        text(&human)
+    );
+}
+
+#[test]
+fn a_removed_listener_closes_after_the_drain() {
+    let (svc, http) = start(V2, &[]);
+    let admin: SocketAddr = svc.printed_addr("admin");
+    reload(&svc, V1, &[]);
+    tests::eventually("version 1 to answer", || {
+        read_greeting(http).ok().filter(|g| g.starts_with("v1 "))
+    });
+    tests::eventually("the removed listener to close", || {
+        refused(admin).then_some(())
+    });
+    assert_eq!(status(&svc)["listeners"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_busy_port_refuses_the_whole_reload_and_changes_nothing() {
+    let (svc, http) = start(V1, &[]);
+    let first = read_greeting(http).unwrap();
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let supervisor = svc.pid() as u32;
+    let fds = tests::procfs::footprint(supervisor).unwrap().fds;
+    let out = svc.control_with(V2, "reload", &[&format!("-admin=127.0.0.1:{port}")]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("-admin: cannot listen on tcp 127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(err.contains("in use"), "{err}");
+    // The old child serves on, untouched; no child was started.
+    assert_eq!(read_greeting(http).unwrap(), first);
+    assert!(!svc.output.text().contains("argv v2"));
+    assert_eq!(tests::procfs::footprint(supervisor).unwrap().fds, fds);
+    assert_eq!(status(&svc)["child"]["path"], V1);
+}
+
+#[test]
+fn a_reload_that_adds_a_listener_loses_nothing_on_the_kept_one() {
+    let (mut svc, http) = start(V1, &[]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let replies = Arc::new(Mutex::new(Vec::new()));
+    let load = {
+        let (stop, replies) = (stop.clone(), replies.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                let reply = read_greeting(http).map_err(|e| e.to_string());
+                replies.lock().unwrap().push(reply);
+            }
+        })
+    };
+    tests::eventually("load to run", || {
+        (replies.lock().unwrap().len() > 20).then_some(())
+    });
+    reload(&svc, V2, &[]);
+    tests::eventually("the new version to answer", || {
+        let replies = replies.lock().unwrap();
+        replies
+            .iter()
+            .rev()
+            .take(20)
+            .all(|r| r.as_ref().is_ok_and(|r| r.starts_with("v2 ")))
+            .then_some(())
+    });
+    stop.store(true, Ordering::SeqCst);
+    load.join().unwrap();
+    let replies = replies.lock().unwrap();
+    let failed: Vec<_> = replies.iter().filter(|r| r.is_err()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} failed: {failed:?}",
+        failed.len(),
+        replies.len()
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn a_rollback_after_an_argument_change_restores_the_old_arguments() {
+    let (svc, http) = start(V1, &["--db=a"]);
+    reload(&svc, DIES, &["--db=b"]);
+    svc.output.wait_for("argv dies: dying");
+    let back = tests::eventually("version 1 to serve again", || {
+        read_greeting(http).ok().filter(|r| r.starts_with("v1 "))
+    });
+    assert!(back.ends_with(" --db=a\n"), "{back:?}");
+    let status = status(&svc);
+    assert_eq!(status["child"]["path"], V1);
+    assert_eq!(status["child"]["args"], serde_json::json!(["--db=a"]));
+}
