@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::listener::check_fd;
+use crate::socket::check_fd;
 use crate::spec::ListenerSpec;
 
 /// The first passed fd (`SD_LISTEN_FDS_START`).

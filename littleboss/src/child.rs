@@ -69,7 +69,7 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
     };
     let listeners = adopt(config, &entries, fds).unwrap_or_else(|e| give_up(e));
     let argv = std::env::args_os().collect();
-    let inv = crate::flags::parse(config, argv).unwrap_or_else(|e| give_up(e));
+    let inv = crate::flags::parse(config, argv).unwrap_or_else(|e| give_up(e.to_string()));
     let listeners = Arc::new(Mutex::new(listeners));
     let (lameduck, lameduck_rx) = Lameduck::new(listeners.clone());
     // SIGTERM to the whole service (systemd's default KillMode) reaches the
@@ -144,7 +144,7 @@ fn adopt(
         }
         let fd = fd.take();
         if let Some(fd) = &fd {
-            crate::listener::check_fd(fd, entry.network)
+            crate::socket::check_fd(fd, entry.network)
                 .map_err(|e| format!("listener `{}`: {e}", spec.name))?;
         }
         listeners.push(Listener {

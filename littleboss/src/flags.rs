@@ -9,6 +9,7 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 
 use crate::builder::Config;
+use crate::rules::SpecProblem;
 use crate::spec::ListenerSpec;
 
 /// What the invocation asks littleboss to do.
@@ -48,8 +49,44 @@ pub(crate) struct Invocation {
     pub help: bool,
 }
 
-/// Splits `argv` (program name first). An `Err` is a message for the user.
-pub(crate) fn parse(config: &Config, argv: Vec<OsString>) -> Result<Invocation, String> {
+/// A mistake on the command line, naming the flag (exit code 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FlagError {
+    /// The flag's name, without dashes.
+    pub flag: String,
+    pub problem: FlagProblem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FlagProblem {
+    UnknownMode(String),
+    NeedsMode,
+    NeedsAddress,
+    NotUtf8,
+    Address(SpecProblem),
+}
+
+impl std::fmt::Display for FlagError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let flag = &self.flag;
+        match &self.problem {
+            FlagProblem::UnknownMode(mode) => {
+                write!(f, "-{flag}: unknown mode `{mode}` (expected {MODES})")
+            }
+            FlagProblem::NeedsMode => write!(f, "-{flag} needs a mode ({MODES})"),
+            FlagProblem::NeedsAddress => {
+                write!(f, "-{flag} needs an address (or `-{flag}=` to turn it off)")
+            }
+            FlagProblem::NotUtf8 => write!(f, "-{flag}: the value is not valid UTF-8"),
+            FlagProblem::Address(problem) => write!(f, "-{flag}: {problem}"),
+        }
+    }
+}
+
+impl std::error::Error for FlagError {}
+
+/// Splits `argv` (program name first).
+pub(crate) fn parse(config: &Config, argv: Vec<OsString>) -> Result<Invocation, FlagError> {
     let mut args = argv.into_iter();
     let program = args.next().unwrap_or_else(|| OsString::from(&config.name));
     split(&config.listeners, Some(config), program, args)
@@ -61,7 +98,7 @@ pub(crate) fn parse(config: &Config, argv: Vec<OsString>) -> Result<Invocation, 
 pub(crate) fn resolve_listeners(
     declared: &[ListenerSpec],
     args: &[OsString],
-) -> Result<Vec<ListenerSpec>, String> {
+) -> Result<Vec<ListenerSpec>, FlagError> {
     let program = OsString::new();
     Ok(split(declared, None, program, args.iter().cloned())?.listeners)
 }
@@ -73,7 +110,7 @@ fn split(
     config: Option<&Config>,
     program: OsString,
     mut args: impl Iterator<Item = OsString> + Clone,
-) -> Result<Invocation, String> {
+) -> Result<Invocation, FlagError> {
     let mode_flag = config.map(|c| c.flag.as_str());
     let answers_help = config.is_some_and(|c| c.help);
     let mut inv = Invocation {
@@ -105,22 +142,22 @@ fn split(
             inv.program_args.push(arg);
             continue;
         }
+        let error = |problem| FlagError {
+            flag: name.to_owned(),
+            problem,
+        };
         let value = match inline {
             Some(v) => v.to_owned(),
             None => match args.next().map(OsString::into_string) {
                 Some(Ok(v)) => v,
-                Some(Err(_)) => return Err(format!("-{name}: the value is not valid UTF-8")),
-                None if is_listener => {
-                    return Err(format!(
-                        "-{name} needs an address (or `-{name}=` to turn it off)"
-                    ));
-                }
-                None => return Err(format!("-{name} needs a mode ({MODES})")),
+                Some(Err(_)) => return Err(error(FlagProblem::NotUtf8)),
+                None if is_listener => return Err(error(FlagProblem::NeedsAddress)),
+                None => return Err(error(FlagProblem::NeedsMode)),
             },
         };
         if Some(name) == mode_flag {
             inv.mode = Mode::parse(&value)
-                .ok_or_else(|| format!("-{name}: unknown mode `{value}` (expected {MODES})"))?;
+                .ok_or_else(|| error(FlagProblem::UnknownMode(value.clone())))?;
         } else {
             let slot = inv
                 .listeners
@@ -129,7 +166,7 @@ fn split(
                 .expect("checked above");
             *slot = slot
                 .with_address(&value)
-                .map_err(|e| format!("-{name}: {e}"))?;
+                .map_err(|e| error(FlagProblem::Address(e)))?;
             inv.child_args.push(format!("-{name}={value}").into());
         }
     }
@@ -268,19 +305,24 @@ mod tests {
     #[test]
     fn bad_values_name_the_flag() {
         let e = parse(&config(), argv(&["p", "-littleboss=begin"])).unwrap_err();
+        assert_eq!(e.problem, FlagProblem::UnknownMode("begin".to_owned()));
         assert_eq!(
-            e,
+            e.to_string(),
             "-littleboss: unknown mode `begin` (expected bypass, start, reload, stop or status)"
         );
         let e = parse(&config(), argv(&["p", "-https=nonsense"])).unwrap_err();
         assert_eq!(
-            e,
+            e.to_string(),
             "-https: address `nonsense` is not HOST:PORT, like `:8080` or `127.0.0.1:8080`"
         );
         let e = parse(&config(), argv(&["p", "--https"])).unwrap_err();
-        assert!(e.starts_with("-https needs an address"), "{e}");
+        assert_eq!(
+            (e.flag.as_str(), &e.problem),
+            ("https", &FlagProblem::NeedsAddress)
+        );
+        assert!(e.to_string().starts_with("-https needs an address"), "{e}");
         let e = parse(&config(), argv(&["p", "--littleboss"])).unwrap_err();
-        assert!(e.starts_with("-littleboss needs a mode"), "{e}");
+        assert!(e.to_string().starts_with("-littleboss needs a mode"), "{e}");
     }
 
     #[test]
@@ -301,7 +343,10 @@ mod tests {
         let resolved = resolve_listeners(&declared, &argv(&["-littleboss=stop"])).unwrap();
         assert_eq!(resolved, declared);
         let e = resolve_listeners(&declared, &argv(&["-https=nonsense"])).unwrap_err();
-        assert!(e.starts_with("-https: address `nonsense`"), "{e}");
+        assert!(
+            e.to_string().starts_with("-https: address `nonsense`"),
+            "{e}"
+        );
     }
 
     #[test]

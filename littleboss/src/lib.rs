@@ -64,6 +64,7 @@ mod notify;
 #[allow(dead_code, unused_imports)]
 mod rules;
 mod runtime;
+mod socket;
 mod spec;
 mod started;
 mod supervisor;

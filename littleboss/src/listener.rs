@@ -1,22 +1,24 @@
-//! Binding listeners from their specs, and checking fds handed to us.
+//! Binding listeners from their specs, or adopting the sockets a service
+//! manager passed for them.
 //!
 //! Every socket is created close-on-exec: it reaches a child only over the
 //! child channel, never by inheritance.
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use nix::errno::Errno;
 use nix::sys::socket::{
-    self, AddressFamily, Backlog, SockFlag, SockType, SockaddrLike, SockaddrStorage, sockopt,
+    self, AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage, sockopt,
 };
 
 use crate::activation::Activated;
 use crate::log::log;
 use crate::rules::host_port;
+use crate::socket::local_address;
 use crate::spec::{Kind, ListenerSpec, Network};
 
 /// A bound listener and the address it ended up on (`:0` resolved).
@@ -29,8 +31,59 @@ pub(crate) struct Bound {
     pub bound_here: bool,
 }
 
+/// Why a listener could not be had.
+#[derive(Debug)]
+pub(crate) enum ListenError {
+    Bind {
+        name: String,
+        network: Network,
+        address: String,
+        error: io::Error,
+    },
+    /// Bound, but its address cannot be read.
+    Address { name: String, error: io::Error },
+    /// Passed by the service manager, but its address cannot be read.
+    PassedAddress { name: String, error: io::Error },
+    /// The service manager's sockets do not fit the listeners.
+    Activation(String),
+}
+
+impl std::fmt::Display for ListenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ListenError::Bind {
+                name,
+                network,
+                address,
+                error,
+            } => write!(f, "-{name}: cannot listen on {network} {address}: {error}"),
+            ListenError::Address { name, error } => {
+                write!(f, "-{name}: cannot read the bound address: {error}")
+            }
+            ListenError::PassedAddress { name, error } => {
+                write!(
+                    f,
+                    "-{name}: cannot read the passed socket's address: {error}"
+                )
+            }
+            ListenError::Activation(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for ListenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ListenError::Bind { error, .. }
+            | ListenError::Address { error, .. }
+            | ListenError::PassedAddress { error, .. } => Some(error),
+            ListenError::Activation(_) => None,
+        }
+    }
+}
+
 /// Binds one listener; `None` when its address is empty (it is off).
-pub(crate) fn bind(spec: &ListenerSpec) -> Result<Option<Bound>, String> {
+pub(crate) fn bind(spec: &ListenerSpec) -> Result<Option<Bound>, ListenError> {
     let Some(addr) = spec.address.as_deref() else {
         return Ok(None);
     };
@@ -38,14 +91,17 @@ pub(crate) fn bind(spec: &ListenerSpec) -> Result<Option<Bound>, String> {
         Network::Unix => bind_unix(Path::new(addr)),
         network => bind_inet(network, addr),
     };
-    let fd = bound.map_err(|e| {
-        format!(
-            "-{}: cannot listen on {} {addr}: {e}",
-            spec.name, spec.network
-        )
+    let fd = bound.map_err(|error| ListenError::Bind {
+        name: spec.name.clone(),
+        network: spec.network,
+        address: addr.to_owned(),
+        error,
     })?;
-    let address = local_address(&fd, spec.network.kind())
-        .map_err(|e| format!("-{}: cannot read the bound address: {e}", spec.name))?;
+    let address =
+        local_address(&fd, spec.network.kind()).map_err(|error| ListenError::Address {
+            name: spec.name.clone(),
+            error,
+        })?;
     Ok(Some(Bound {
         fd,
         address,
@@ -58,10 +114,10 @@ pub(crate) fn bind(spec: &ListenerSpec) -> Result<Option<Bound>, String> {
 pub(crate) fn bind_all(
     specs: &[ListenerSpec],
     activated: Option<Activated>,
-) -> Result<Vec<Option<Bound>>, String> {
+) -> Result<Vec<Option<Bound>>, ListenError> {
     let mut passed = match activated {
         Some(activated) => {
-            let assigned = activated.assign(specs)?;
+            let assigned = activated.assign(specs).map_err(ListenError::Activation)?;
             for fd in &assigned.unmatched {
                 log!("socket activation: {fd} matches no listener; closing it");
             }
@@ -74,11 +130,11 @@ pub(crate) fn bind_all(
         .zip(passed.iter_mut())
         .map(|(spec, passed)| match passed.take() {
             Some(fd) => {
-                let address = local_address(&fd, spec.network.kind()).map_err(|e| {
-                    format!(
-                        "-{}: cannot read the passed socket's address: {e}",
-                        spec.name
-                    )
+                let address = local_address(&fd, spec.network.kind()).map_err(|error| {
+                    ListenError::PassedAddress {
+                        name: spec.name.clone(),
+                        error,
+                    }
                 })?;
                 Ok(Some(Bound {
                     fd,
@@ -189,61 +245,10 @@ fn remove_stale_unix_socket(path: &Path) -> io::Result<()> {
     }
 }
 
-/// The address a socket is bound to, as a person would write it.
-pub(crate) fn local_address(fd: &OwnedFd, kind: Kind) -> io::Result<String> {
-    let dup = fd.try_clone()?;
-    Ok(match kind {
-        Kind::Tcp => std::net::TcpListener::from(dup).local_addr()?.to_string(),
-        Kind::Udp => std::net::UdpSocket::from(dup).local_addr()?.to_string(),
-        Kind::Unix => {
-            let addr = std::os::unix::net::UnixListener::from(dup).local_addr()?;
-            match addr.as_pathname() {
-                Some(p) => p.display().to_string(),
-                None => "(unnamed)".to_owned(),
-            }
-        }
-    })
-}
-
-/// Checks that an fd we were handed is a socket fit for `network`: the
-/// right type, family and, for streams, listening.
-pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), String> {
-    let ty = socket::getsockopt(fd, sockopt::SockType)
-        .map_err(|e| format!("fd {} is not a socket ({e})", fd.as_raw_fd()))?;
-    let family = socket::getsockname::<SockaddrStorage>(fd.as_fd().as_raw_fd())
-        .map_err(|e| format!("fd {}: cannot read its address ({e})", fd.as_raw_fd()))?
-        .family();
-    const BOTH: &[AddressFamily] = &[AddressFamily::Inet, AddressFamily::Inet6];
-    const V4: &[AddressFamily] = &[AddressFamily::Inet];
-    const V6: &[AddressFamily] = &[AddressFamily::Inet6];
-    let (want_ty, families): (SockType, &[AddressFamily]) = match network {
-        Network::Tcp => (SockType::Stream, BOTH),
-        Network::Tcp4 => (SockType::Stream, V4),
-        Network::Tcp6 => (SockType::Stream, V6),
-        Network::Udp => (SockType::Datagram, BOTH),
-        Network::Udp4 => (SockType::Datagram, V4),
-        Network::Udp6 => (SockType::Datagram, V6),
-        Network::Unix => (SockType::Stream, &[AddressFamily::Unix]),
-    };
-    if ty != want_ty || !family.is_some_and(|f| families.contains(&f)) {
-        return Err(format!(
-            "fd {} is a {ty:?} socket of family {family:?}, not a {network} socket",
-            fd.as_raw_fd()
-        ));
-    }
-    if want_ty == SockType::Stream && !socket::getsockopt(fd, sockopt::AcceptConn).unwrap_or(false)
-    {
-        return Err(format!(
-            "fd {} is a {network} socket that is not listening",
-            fd.as_raw_fd()
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::socket::check_fd;
 
     fn spec(s: &str) -> ListenerSpec {
         ListenerSpec::parse("t", s).unwrap()
@@ -255,10 +260,10 @@ mod tests {
         assert!(b.address.starts_with("127.0.0.1:"));
         assert_ne!(b.address, "127.0.0.1:0");
         check_fd(&b.fd, Network::Tcp).unwrap();
-        let e = check_fd(&b.fd, Network::Udp).unwrap_err();
+        let e = check_fd(&b.fd, Network::Udp).unwrap_err().to_string();
         assert!(e.contains("not a udp socket"), "{e}");
         check_fd(&b.fd, Network::Tcp4).unwrap();
-        let e = check_fd(&b.fd, Network::Tcp6).unwrap_err();
+        let e = check_fd(&b.fd, Network::Tcp6).unwrap_err().to_string();
         assert!(e.contains("not a tcp6 socket"), "{e}");
     }
 
@@ -279,7 +284,9 @@ mod tests {
             .unwrap();
         assert_eq!(x.address, path.display().to_string());
         // A live socket is never replaced.
-        let e = bind(&spec(&format!("unix:{}", path.display()))).unwrap_err();
+        let e = bind(&spec(&format!("unix:{}", path.display())))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("in use"), "{e}");
         drop(x);
         // A stale one is.
@@ -295,6 +302,10 @@ mod tests {
     fn a_busy_port_is_a_clear_error() {
         let b = bind(&spec("tcp4:127.0.0.1:0")).unwrap().unwrap();
         let e = bind(&spec(&format!("tcp4:{}", b.address))).unwrap_err();
+        assert!(
+            matches!(&e, ListenError::Bind { error, .. } if error.kind() == io::ErrorKind::AddrInUse)
+        );
+        let e = e.to_string();
         assert!(e.starts_with("-t: cannot listen on tcp4 127.0.0.1:"), "{e}");
     }
 }

@@ -3,6 +3,7 @@
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::dir::socket_path;
@@ -161,21 +162,48 @@ impl Session {
     }
 }
 
+/// Why a control socket is not to be trusted.
+#[derive(Debug)]
+enum Distrust {
+    Folder(super::dir::DirError),
+    Unknown { path: PathBuf, error: nix::Error },
+    Stranger { path: PathBuf, uid: u32, us: u32 },
+}
+
+impl std::fmt::Display for Distrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Distrust::Folder(e) => e.fmt(f),
+            Distrust::Unknown { path, error } => write!(
+                f,
+                "cannot identify the process behind {}: {error}",
+                path.display()
+            ),
+            Distrust::Stranger { path, uid, us } => write!(
+                f,
+                "{} is served by uid {uid}, not by us (uid {us}) or root; refusing to talk to it",
+                path.display()
+            ),
+        }
+    }
+}
+
 /// The socket's folder must be private to us, and the peer must be our
 /// user or root: anyone else could be impersonating the supervisor.
-fn trust(stream: &UnixStream, path: &std::path::Path) -> Result<(), String> {
+fn trust(stream: &UnixStream, path: &Path) -> Result<(), Distrust> {
     if let Some(folder) = path.parent() {
-        super::dir::check(folder)?;
+        super::dir::check(folder).map_err(Distrust::Folder)?;
     }
+    let path = path.to_owned();
     let cred = nix::sys::socket::getsockopt(stream, nix::sys::socket::sockopt::PeerCredentials)
-        .map_err(|e| format!("cannot identify the process behind {}: {e}", path.display()))?;
-    let ours = nix::unistd::geteuid().as_raw();
-    if cred.uid() != ours && cred.uid() != 0 {
-        return Err(format!(
-            "{} is served by uid {}, not by us (uid {ours}) or root; refusing to talk to it",
-            path.display(),
-            cred.uid()
-        ));
+        .map_err(|error| Distrust::Unknown {
+            path: path.clone(),
+            error,
+        })?;
+    let us = nix::unistd::geteuid().as_raw();
+    if cred.uid() != us && cred.uid() != 0 {
+        let uid = cred.uid();
+        return Err(Distrust::Stranger { path, uid, us });
     }
     Ok(())
 }

@@ -27,10 +27,56 @@ pub(crate) fn socket_path(name: &str) -> PathBuf {
     socket_dir().join(format!("{name}.sock"))
 }
 
+/// Why the control folder cannot be used.
+#[derive(Debug)]
+pub(crate) enum DirError {
+    Create { dir: PathBuf, error: io::Error },
+    Inspect { dir: PathBuf, error: io::Error },
+    NotAFolder { dir: PathBuf },
+    Owner { dir: PathBuf, owner: u32, us: u32 },
+    Shared { dir: PathBuf, mode: u32 },
+}
+
+impl std::fmt::Display for DirError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DirError::Create { dir, error } => {
+                write!(
+                    f,
+                    "cannot create the control folder {}: {error}",
+                    dir.display()
+                )
+            }
+            DirError::Inspect { dir, error } => {
+                write!(
+                    f,
+                    "cannot inspect the control folder {}: {error}",
+                    dir.display()
+                )
+            }
+            DirError::NotAFolder { dir } => {
+                write!(f, "the control folder {} is not a folder", dir.display())
+            }
+            DirError::Owner { dir, owner, us } => write!(
+                f,
+                "the control folder {} belongs to uid {owner}, not to us (uid {us}); refusing to use it",
+                dir.display()
+            ),
+            DirError::Shared { dir, mode } => write!(
+                f,
+                "the control folder {} has mode {mode:o}; it must be private (0700), so others cannot reach the control socket",
+                dir.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DirError {}
+
 /// Creates `dir` (mode 0700) if missing, then checks it is a real folder
 /// owned by us that nobody else can enter. Never changes an existing
 /// folder's owner or mode: a folder that fails the check is refused.
-pub(crate) fn prepare(dir: &Path) -> Result<(), String> {
+pub(crate) fn prepare(dir: &Path) -> Result<(), DirError> {
     match std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -38,11 +84,9 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), String> {
     {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => {
-            return Err(format!(
-                "cannot create the control folder {}: {e}",
-                dir.display()
-            ));
+        Err(error) => {
+            let dir = dir.to_owned();
+            return Err(DirError::Create { dir, error });
         }
     }
     check(dir)
@@ -50,29 +94,23 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), String> {
 
 /// Checks that `dir` is a real folder owned by us that nobody else can
 /// enter (the server before it listens, a client before it trusts).
-pub(crate) fn check(dir: &Path) -> Result<(), String> {
-    let meta = std::fs::symlink_metadata(dir)
-        .map_err(|e| format!("cannot inspect the control folder {}: {e}", dir.display()))?;
+pub(crate) fn check(dir: &Path) -> Result<(), DirError> {
+    let meta = std::fs::symlink_metadata(dir).map_err(|error| DirError::Inspect {
+        dir: dir.to_owned(),
+        error,
+    })?;
+    let dir = dir.to_owned();
     if !meta.is_dir() {
-        return Err(format!(
-            "the control folder {} is not a folder",
-            dir.display()
-        ));
+        return Err(DirError::NotAFolder { dir });
     }
-    let uid = nix::unistd::geteuid().as_raw();
-    if meta.uid() != uid {
-        return Err(format!(
-            "the control folder {} belongs to uid {}, not to us (uid {uid}); refusing to use it",
-            dir.display(),
-            meta.uid()
-        ));
+    let us = nix::unistd::geteuid().as_raw();
+    if meta.uid() != us {
+        let owner = meta.uid();
+        return Err(DirError::Owner { dir, owner, us });
     }
     if meta.mode() & 0o077 != 0 {
-        return Err(format!(
-            "the control folder {} has mode {:o}; it must be private (0700), so others cannot reach the control socket",
-            dir.display(),
-            meta.mode() & 0o7777
-        ));
+        let mode = meta.mode() & 0o7777;
+        return Err(DirError::Shared { dir, mode });
     }
     Ok(())
 }
@@ -90,7 +128,8 @@ mod tests {
         assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let e = prepare(&dir).unwrap_err();
-        assert!(e.contains("has mode 755"), "{e}");
+        assert!(matches!(e, DirError::Shared { mode: 0o755, .. }), "{e}");
+        assert!(e.to_string().contains("has mode 755"), "{e}");
         // Refused, not repaired.
         assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o755);
         std::fs::remove_dir_all(&base).unwrap();

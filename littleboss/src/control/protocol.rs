@@ -96,31 +96,57 @@ pub(crate) fn encode<T: Serialize>(body: &T) -> Vec<u8> {
 }
 
 /// Reads a request; the error is the message to send back.
-pub(crate) fn decode_request(line: &[u8]) -> Result<Request, String> {
+/// Why a control message could not be read; the peer is told in these words.
+#[derive(Debug)]
+pub(crate) enum ProtocolError {
+    NotJson(serde_json::Error),
+    NotAnObject,
+    NoVersion,
+    Version(serde_json::Value),
+    BadRequest(serde_json::Error),
+    BadResponse(serde_json::Error),
+}
+
+impl std::fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProtocolError::NotJson(e) => write!(f, "not a JSON message: {e}"),
+            ProtocolError::NotAnObject => f.write_str("a message must be a JSON object"),
+            ProtocolError::NoVersion => write!(
+                f,
+                "the message has no protocol version `v` (expected {VERSION})"
+            ),
+            ProtocolError::Version(other) => write!(
+                f,
+                "unsupported protocol version {other} (this supervisor speaks version {VERSION})"
+            ),
+            ProtocolError::BadRequest(e) => write!(f, "bad request: {e}"),
+            ProtocolError::BadResponse(e) => write!(f, "bad response: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+pub(crate) fn decode_request(line: &[u8]) -> Result<Request, ProtocolError> {
     let body = open_envelope(line)?;
-    serde_json::from_value(body).map_err(|e| format!("bad request: {e}"))
+    serde_json::from_value(body).map_err(ProtocolError::BadRequest)
 }
 
 /// Reads a response (client side).
-pub(crate) fn decode_response(line: &[u8]) -> Result<Response, String> {
+pub(crate) fn decode_response(line: &[u8]) -> Result<Response, ProtocolError> {
     let body = open_envelope(line)?;
-    serde_json::from_value(body).map_err(|e| format!("bad response: {e}"))
+    serde_json::from_value(body).map_err(ProtocolError::BadResponse)
 }
 
-fn open_envelope(line: &[u8]) -> Result<serde_json::Value, String> {
+fn open_envelope(line: &[u8]) -> Result<serde_json::Value, ProtocolError> {
     let mut value: serde_json::Value =
-        serde_json::from_slice(line).map_err(|e| format!("not a JSON message: {e}"))?;
-    let object = value
-        .as_object_mut()
-        .ok_or_else(|| "a message must be a JSON object".to_owned())?;
+        serde_json::from_slice(line).map_err(ProtocolError::NotJson)?;
+    let object = value.as_object_mut().ok_or(ProtocolError::NotAnObject)?;
     match object.remove("v") {
         Some(serde_json::Value::Number(n)) if n.as_u64() == Some(VERSION) => Ok(value),
-        Some(other) => Err(format!(
-            "unsupported protocol version {other} (this supervisor speaks version {VERSION})"
-        )),
-        None => Err(format!(
-            "the message has no protocol version `v` (expected {VERSION})"
-        )),
+        Some(other) => Err(ProtocolError::Version(other)),
+        None => Err(ProtocolError::NoVersion),
     }
 }
 
@@ -165,7 +191,7 @@ mod tests {
             (br#"{"v":1}"#, "missing field `cmd`"),
         ];
         for (line, want) in cases {
-            let e = decode_request(line).unwrap_err();
+            let e = decode_request(line).unwrap_err().to_string();
             assert!(e.contains(want), "{}: {e}", String::from_utf8_lossy(line));
         }
     }

@@ -173,6 +173,7 @@ async fn serve_connection(stream: UnixStream, requests: mpsc::UnboundedSender<Co
             Ok(request) => request,
             Err(error) => {
                 log!("bad control request: {error}");
+                let error = error.to_string();
                 if write
                     .write_all(&protocol::encode(&Response::Error { error }))
                     .await

@@ -203,7 +203,10 @@ impl Io {
             match crate::listener::bind(&spec) {
                 Ok(Some(socket)) => bound.push((key, socket)),
                 Ok(None) => {}
-                Err(error) => return Event::BindFailed { id, error },
+                Err(error) => {
+                    let error = error.to_string();
+                    return Event::BindFailed { id, error };
+                }
             }
         }
         let mut addresses = Vec::new();

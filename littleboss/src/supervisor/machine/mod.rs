@@ -665,7 +665,7 @@ impl Machine {
         let launch = match spec.map(|spec| self.resolve(spec)) {
             None => self.state.current.clone(),
             Some(Ok(launch)) => launch,
-            Some(Err(error)) => return self.refuse(client, error),
+            Some(Err(error)) => return self.refuse(client, error.to_string()),
         };
         if !launch.target.path.is_absolute() {
             let path = launch.target.path.display();
@@ -683,7 +683,7 @@ impl Machine {
 
     /// What a reload starts: its binary, with its arguments or the serving
     /// child's, and the listeners it declares with those arguments applied.
-    fn resolve(&self, spec: ReloadSpec) -> Result<Launch, String> {
+    fn resolve(&self, spec: ReloadSpec) -> Result<Launch, crate::flags::FlagError> {
         let current = &self.state.current;
         let args = spec.args.unwrap_or_else(|| current.args.clone());
         let listeners = match spec.declared {

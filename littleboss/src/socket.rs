@@ -1,0 +1,110 @@
+//! What a socket descriptor is: its bound address, and whether a socket
+//! handed to us fits the listener it is for. Below both binding
+//! (`listener`) and adopting (`activation`, the child's hello).
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+
+use nix::sys::socket::{self, AddressFamily, SockType, SockaddrLike, SockaddrStorage, sockopt};
+
+use crate::spec::{Kind, Network};
+
+/// The address a socket is bound to, as a person would write it.
+pub(crate) fn local_address(fd: &OwnedFd, kind: Kind) -> io::Result<String> {
+    let dup = fd.try_clone()?;
+    Ok(match kind {
+        Kind::Tcp => std::net::TcpListener::from(dup).local_addr()?.to_string(),
+        Kind::Udp => std::net::UdpSocket::from(dup).local_addr()?.to_string(),
+        Kind::Unix => {
+            let addr = std::os::unix::net::UnixListener::from(dup).local_addr()?;
+            match addr.as_pathname() {
+                Some(p) => p.display().to_string(),
+                None => "(unnamed)".to_owned(),
+            }
+        }
+    })
+}
+
+/// Why a descriptor handed to us is not the socket its listener needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NotFit {
+    NotASocket {
+        fd: RawFd,
+        error: nix::Error,
+    },
+    NoAddress {
+        fd: RawFd,
+        error: nix::Error,
+    },
+    WrongKind {
+        fd: RawFd,
+        ty: SockType,
+        family: Option<AddressFamily>,
+        network: Network,
+    },
+    NotListening {
+        fd: RawFd,
+        network: Network,
+    },
+}
+
+impl std::fmt::Display for NotFit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotFit::NotASocket { fd, error } => write!(f, "fd {fd} is not a socket ({error})"),
+            NotFit::NoAddress { fd, error } => {
+                write!(f, "fd {fd}: cannot read its address ({error})")
+            }
+            NotFit::WrongKind {
+                fd,
+                ty,
+                family,
+                network,
+            } => write!(
+                f,
+                "fd {fd} is a {ty:?} socket of family {family:?}, not a {network} socket"
+            ),
+            NotFit::NotListening { fd, network } => {
+                write!(f, "fd {fd} is a {network} socket that is not listening")
+            }
+        }
+    }
+}
+
+impl std::error::Error for NotFit {}
+
+/// Checks that an fd we were handed is a socket fit for `network`: the
+/// right type, family and, for streams, listening.
+pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), NotFit> {
+    let raw = fd.as_raw_fd();
+    let ty = socket::getsockopt(fd, sockopt::SockType)
+        .map_err(|error| NotFit::NotASocket { fd: raw, error })?;
+    let family = socket::getsockname::<SockaddrStorage>(fd.as_fd().as_raw_fd())
+        .map_err(|error| NotFit::NoAddress { fd: raw, error })?
+        .family();
+    const BOTH: &[AddressFamily] = &[AddressFamily::Inet, AddressFamily::Inet6];
+    const V4: &[AddressFamily] = &[AddressFamily::Inet];
+    const V6: &[AddressFamily] = &[AddressFamily::Inet6];
+    let (want_ty, families): (SockType, &[AddressFamily]) = match network {
+        Network::Tcp => (SockType::Stream, BOTH),
+        Network::Tcp4 => (SockType::Stream, V4),
+        Network::Tcp6 => (SockType::Stream, V6),
+        Network::Udp => (SockType::Datagram, BOTH),
+        Network::Udp4 => (SockType::Datagram, V4),
+        Network::Udp6 => (SockType::Datagram, V6),
+        Network::Unix => (SockType::Stream, &[AddressFamily::Unix]),
+    };
+    if ty != want_ty || !family.is_some_and(|f| families.contains(&f)) {
+        return Err(NotFit::WrongKind {
+            fd: raw,
+            ty,
+            family,
+            network,
+        });
+    }
+    if want_ty == SockType::Stream && !socket::getsockopt(fd, sockopt::AcceptConn).unwrap_or(false)
+    {
+        return Err(NotFit::NotListening { fd: raw, network });
+    }
+    Ok(())
+}
