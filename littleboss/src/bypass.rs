@@ -6,9 +6,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::builder::Config;
+use crate::config::Config;
 use crate::context::{Context, Listener};
-use crate::dispatch::Entry;
+use crate::entry::Entry;
 use crate::exit::fail;
 use crate::flags::{self, Invocation};
 use crate::lameduck::Lameduck;

@@ -10,9 +10,9 @@ use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::builder::{Config, Ready};
+use crate::config::{Config, Ready};
 use crate::context::{Context, Listener};
-use crate::dispatch::Entry;
+use crate::entry::Entry;
 use crate::exit::fail;
 use crate::lameduck::Lameduck;
 use crate::link::{self, ChildEnd, FromChild, ListenerEntry, ToChild};
@@ -86,7 +86,7 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
         inv.program_args,
         flags_help,
     );
-    let started: crate::dispatch::Started = match config.ready {
+    let started: crate::entry::Started = match config.ready {
         Ready::Auto => {
             let link = link.clone();
             Box::new(move || {

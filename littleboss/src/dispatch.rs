@@ -1,21 +1,11 @@
 //! Choosing the mode. Runs first in `main`, before any thread or runtime
 //! exists, so the environment can be read and changed safely.
 
-use tokio::runtime::Runtime;
-
-use crate::builder::Config;
-use crate::context::Context;
+use crate::config::Config;
+use crate::entry::Entry;
 use crate::exit::{USAGE, fail};
 use crate::flags::{self, Mode};
 use crate::log::log;
-
-/// The program's `main`, wrapped: runs on the given runtime, calls
-/// `started` once it is under way, and returns the exit code.
-pub(crate) type Entry<'a> = Box<dyn FnOnce(Context, &Runtime, Started) -> i32 + 'a>;
-
-/// Called once when `main` is under way: with automatic readiness, that is
-/// when the child reports ready.
-pub(crate) type Started = Box<dyn FnOnce() + Send>;
 
 pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     let mistakes = config.mistakes();

@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::fmt::Write as _;
 
-use crate::builder::Config;
+use crate::config::Config;
 use crate::rules::SpecProblem;
 use crate::spec::ListenerSpec;
 

@@ -2,7 +2,7 @@
 
 use tokio::runtime::{Builder, Runtime};
 
-use crate::builder::{Config, Flavor};
+use crate::config::{Config, Flavor};
 
 /// Builds the runtime the configuration asks for (as `#[tokio::main]` would).
 pub(crate) fn build(config: &Config) -> std::io::Result<Runtime> {

@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::dispatch::Started;
+use crate::entry::Started;
 
 /// Wraps `main`'s future and calls `started` the first time it waits
 /// (returns `Pending`). A `main` that fails or exits before waiting on

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::dir::socket_path;
 use super::protocol::{self, Request, Response};
-use crate::builder::Config;
+use crate::config::Config;
 use crate::exit::fail;
 use crate::flags::{Invocation, Mode};
 

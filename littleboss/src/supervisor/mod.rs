@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 use tokio::sync::mpsc;
 
-use crate::builder::Config;
+use crate::config::Config;
 use crate::control::{dir, server};
 use crate::exit::fail;
 use crate::flags::Invocation;
