@@ -39,7 +39,7 @@ pub enum Ready {
     /// promoted), a plain `main` when it is called.
     #[default]
     Auto,
-    /// Ready only when the program calls [`Context::ready`].
+    /// Ready only when the program calls [`Context::ready`](crate::Context::ready).
     Manual,
 }
 
