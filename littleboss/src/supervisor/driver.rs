@@ -17,9 +17,10 @@ use super::spawn::{ChildHandle, Spawn, spawn};
 use crate::control::protocol::Response;
 use crate::control::server::ControlRequest;
 use crate::link::ListenerEntry;
+use crate::listener::Bound;
 use crate::log::log;
 use crate::notify::Notifier;
-use crate::spec::ListenerSpec;
+use crate::spec::{ListenerSpec, Network};
 
 type Reply = mpsc::UnboundedSender<Response>;
 
@@ -60,6 +61,8 @@ struct Io {
     events: mpsc::UnboundedSender<Event>,
     children: HashMap<ChildId, ChildHandle>,
     clients: HashMap<ClientId, Reply>,
+    /// Where the binds done off the loop report.
+    binds: mpsc::UnboundedSender<BindDone>,
     next_client: ClientId,
     /// Clients given their final answer in this round: at exit, their
     /// connections get a moment to write it.
@@ -78,6 +81,7 @@ pub(crate) async fn run(
 ) -> i32 {
     let origin = Instant::now();
     let now = || origin.elapsed();
+    let (binds_tx, mut binds) = mpsc::unbounded_channel();
     let mut io = Io {
         sockets,
         name: machine.state().settings.name.clone(),
@@ -85,6 +89,7 @@ pub(crate) async fn run(
         events: events_tx,
         children: HashMap::new(),
         clients: HashMap::new(),
+        binds: binds_tx,
         next_client: 0,
         answered: Vec::new(),
     };
@@ -110,6 +115,7 @@ pub(crate) async fn run(
             Some(ControlRequest { request, reply }) = control.recv() => {
                 Event::Control { client: io.client(reply), request }
             }
+            Some(done) = binds.recv() => io.bound(done),
             () = sleep_until(deadline) => Event::Tick,
         };
         if let Event::Exited { id, .. } = &event {
@@ -130,7 +136,18 @@ impl Io {
     /// before anything else.
     fn perform(&mut self, effect: Effect) -> Option<Event> {
         match effect {
-            Effect::Bind { id, orders } => return Some(self.bind(id, orders)),
+            Effect::Bind { id, orders } => {
+                // Off the loop: a host name in an address means a DNS
+                // lookup, which must not stall control requests, deadlines
+                // and the watchdog.
+                let binds = self.binds.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = binds.send(BindDone {
+                        id,
+                        result: bind_all_or_none(orders),
+                    });
+                });
+            }
             Effect::Close { key } => {
                 if let Some(socket) = self.sockets.remove(&key) {
                     socket.close();
@@ -190,35 +207,20 @@ impl Io {
         None
     }
 
-    /// Binds every listener of `orders`, or none: the first failure drops
-    /// (closes) those bound before it.
-    fn bind(&mut self, id: ChildId, orders: Vec<BindOrder>) -> Event {
-        let mut bound = Vec::new();
-        for BindOrder { key, name } in orders {
-            let spec = ListenerSpec {
-                name,
-                network: key.network,
-                address: Some(key.bind_address().to_owned()),
-            };
-            match crate::listener::bind(&spec) {
-                Ok(Some(socket)) => bound.push((key, socket)),
-                Ok(None) => {}
-                Err(error) => {
-                    let error = error.to_string();
-                    return Event::BindFailed { id, error };
+    /// Takes the sockets a bind off the loop made, and tells the machine.
+    fn bound(&mut self, done: BindDone) -> Event {
+        let id = done.id;
+        match done.result {
+            Err(error) => Event::BindFailed { id, error },
+            Ok(sockets) => {
+                let mut bound = Vec::new();
+                for (key, socket) in sockets {
+                    let unix_path = (key.network == Network::Unix).then(|| socket.address.clone());
+                    bound.push((key.clone(), socket.address));
+                    self.sockets.insert(key, Socket::new(socket.fd, unix_path));
                 }
+                Event::Bound { id, bound }
             }
-        }
-        let mut addresses = Vec::new();
-        for (key, socket) in bound {
-            let unix_path =
-                (key.network == crate::spec::Network::Unix).then(|| socket.address.clone());
-            addresses.push((key.clone(), socket.address));
-            self.sockets.insert(key, Socket::new(socket.fd, unix_path));
-        }
-        Event::Bound {
-            id,
-            bound: addresses,
         }
     }
 
@@ -257,6 +259,39 @@ impl Io {
         };
         let _ = tokio::time::timeout(LAST_WORDS, written).await;
     }
+}
+
+/// The outcome of a bind done off the loop.
+#[derive(Debug)]
+struct BindDone {
+    id: ChildId,
+    result: Result<Vec<(ListenerKey, Bound)>, String>,
+}
+
+/// Binds every listener of `orders`, or none: at the first failure, those
+/// bound before it are closed (and their unix socket files removed).
+fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>, String> {
+    let mut bound = Vec::new();
+    for BindOrder { key, name } in orders {
+        let spec = ListenerSpec {
+            name,
+            network: key.network,
+            address: Some(key.bind_address().to_owned()),
+        };
+        match crate::listener::bind(&spec) {
+            Ok(Some(socket)) => bound.push((key, socket)),
+            Ok(None) => {}
+            Err(error) => {
+                for (key, socket) in bound {
+                    if key.network == Network::Unix {
+                        let _ = std::fs::remove_file(&socket.address);
+                    }
+                }
+                return Err(error.to_string());
+            }
+        }
+    }
+    Ok(bound)
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

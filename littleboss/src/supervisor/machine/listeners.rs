@@ -120,18 +120,19 @@ pub(crate) fn plan(
         if !held.get(key).is_some_and(|h| h.activated) {
             continue;
         }
-        if let Some(then) = wanted.iter().find(|w| w.name == now.name)
-            && then.key.as_ref() != Some(key)
-        {
-            let to = then
-                .key
-                .as_ref()
-                .map_or("off".to_owned(), |k| k.address.clone());
-            return Err(format!(
-                "listener `{}` is socket-activated (the service manager owns {key}) and cannot move to {to}; change the socket unit instead",
-                now.name
-            ));
+        let then = wanted.iter().find(|w| w.name == now.name);
+        if then.and_then(|w| w.key.as_ref()) == Some(key) {
+            continue;
         }
+        let to = match then {
+            None => "nothing: the new binary does not declare it".to_owned(),
+            Some(Assigned { key: None, .. }) => "off".to_owned(),
+            Some(Assigned { key: Some(k), .. }) => k.address.clone(),
+        };
+        return Err(format!(
+            "listener `{}` is socket-activated (the service manager owns {key}) and cannot move to {to}; change the socket unit instead",
+            now.name
+        ));
     }
     let mut seen = BTreeSet::new();
     Ok(wanted
@@ -224,5 +225,8 @@ mod tests {
             assigned("new", Network::Tcp, Some(":81")),
         ];
         assert_eq!(plan(&held, &current, &kept).unwrap().len(), 1);
+        let dropped = [assigned("new", Network::Tcp, Some(":81"))];
+        let e = plan(&held, &current, &dropped).unwrap_err();
+        assert!(e.contains("cannot move to nothing"), "{e}");
     }
 }

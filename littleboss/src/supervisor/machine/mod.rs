@@ -138,8 +138,9 @@ pub(crate) enum Event {
 /// What the driver is to do, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Effect {
-    /// Bind every one of these listeners, or none; report [`Event::Bound`]
-    /// or [`Event::BindFailed`] straight away.
+    /// Bind every one of these listeners, or none, and report
+    /// [`Event::Bound`] or [`Event::BindFailed`] (off the loop: binding a
+    /// host name may wait on DNS).
     Bind {
         id: ChildId,
         orders: Vec<BindOrder>,
@@ -579,7 +580,7 @@ impl Machine {
         let up = match &mut self.state.phase {
             Phase::Up(up) => up,
             Phase::Stopping(stopping) => {
-                if stopping.decides == Some(id) {
+                if stopping.decides() == Some(id) {
                     stopping.code = code;
                 }
                 say!(self, "child pid {pid} {exit}");
@@ -722,7 +723,7 @@ impl Machine {
         let up = match &mut self.state.phase {
             Phase::Up(up) => std::mem::take(up),
             Phase::Stopping(stopping) => {
-                let pid = stopping.decides.map(|id| self.pid(id));
+                let pid = stopping.decides().map(|id| self.pid(id));
                 if let (Some(client), Phase::Stopping(stopping)) = (client, &mut self.state.phase) {
                     stopping.waiters.push(client);
                     self.reply(client, Response::Stopping { pid });
@@ -745,8 +746,18 @@ impl Machine {
         }
         self.notify(Notice::Stopping);
         // A child still starting winds down like a serving one; its reload
-        // fails.
-        if let Some(starting) = &up.starting {
+        // fails. One whose listeners are still being bound never started.
+        let mut starting = up.starting;
+        if let Some(binding) = starting.take_if(|s| s.binding) {
+            self.state.children.remove(&binding.id);
+            if let Why::Reload {
+                client: Some(client),
+            } = binding.why
+            {
+                self.reply(client, error("the supervisor is stopping"));
+            }
+        }
+        if let Some(starting) = &starting {
             self.lameduck(starting.id);
             if let Why::Reload {
                 client: Some(client),
@@ -755,18 +766,18 @@ impl Machine {
                 self.reply(client, error("the supervisor is stopping"));
             }
         }
-        let decides = up.serving.or(up.starting.as_ref().map(|s| s.id));
-        let code = if decides.is_some() {
-            0
-        } else {
-            self.state.last_code
-        };
-        self.state.phase = Phase::Stopping(Stopping {
+        let stopping = Stopping {
             waiters: client.into_iter().collect(),
-            code,
-            decides,
+            code: 0,
+            serving: up.serving,
+            starting,
             signalled_at: None,
-        });
+        };
+        let code = match stopping.decides() {
+            Some(_) => 0,
+            None => self.state.last_code,
+        };
+        self.state.phase = Phase::Stopping(Stopping { code, ..stopping });
     }
 
     /// Exits once stopping and every child is reaped.
@@ -880,11 +891,13 @@ impl Machine {
             .chain([&state.current])
             .flat_map(|l| l.listeners.iter().filter_map(|a| a.key.as_ref()))
             .collect();
+        // A socket the service manager passed stays, whatever happens: it
+        // is the manager's, and clients would hang on it if we closed ours.
         let unused: Vec<ListenerKey> = state
             .held
-            .keys()
-            .filter(|k| !in_use.contains(k))
-            .cloned()
+            .iter()
+            .filter(|(k, held)| !in_use.contains(k) && !held.activated)
+            .map(|(k, _)| k.clone())
             .collect();
         for key in unused {
             let held = self.state.held.remove(&key);
@@ -965,7 +978,8 @@ impl Machine {
             Phase::Stopping(Stopping {
                 waiters: Vec::new(),
                 code,
-                decides: None,
+                serving: None,
+                starting: None,
                 signalled_at: None,
             }),
         ) else {

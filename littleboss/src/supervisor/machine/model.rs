@@ -42,6 +42,9 @@ enum Action {
         killed: bool,
     },
     Advance(u16),
+    /// Another program takes the first listener's port: binding it again
+    /// (a rollback after a move) fails.
+    Steal,
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -60,19 +63,30 @@ fn action() -> impl Strategy<Value = Action> {
         1 => any::<u8>().prop_map(Action::Error),
         3 => (any::<u8>(), 0u8..4, any::<bool>()).prop_map(|(child, code, killed)| Action::Exit { child, code, killed }),
         4 => (0u16..12_000).prop_map(Action::Advance),
+        1 => Just(Action::Steal),
     ]
 }
 
-fn config() -> impl Strategy<Value = Settings> {
-    (any::<bool>(), any::<bool>(), 1u64..15_000, 0u32..4).prop_map(
-        |(persist, fallback, ready_ms, max_restarts)| Settings {
-            persist,
-            fallback,
-            ready_timeout: Duration::from_millis(ready_ms),
-            restart_limit: (max_restarts, Duration::from_secs(20)),
-            ..settings()
-        },
+/// The settings, and whether the first listener came from the service
+/// manager (socket activation).
+fn config() -> impl Strategy<Value = (Settings, bool)> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        1u64..15_000,
+        0u32..4,
+        prop::bool::weighted(0.2),
     )
+        .prop_map(|(persist, fallback, ready_ms, max_restarts, activated)| {
+            let settings = Settings {
+                persist,
+                fallback,
+                ready_timeout: Duration::from_millis(ready_ms),
+                restart_limit: (max_restarts, Duration::from_secs(20)),
+                ..settings()
+            };
+            (settings, activated)
+        })
 }
 
 /// The sim, and what the checks remember between steps.
@@ -82,6 +96,10 @@ struct Model {
     reload_promotions: u64,
     failures: u64,
     stop_began: Option<Duration>,
+    /// The child whose exit code the stop must report, and that code once
+    /// it exited.
+    decides: Option<ChildId>,
+    decided: Option<i32>,
 }
 
 impl Model {
@@ -175,10 +193,13 @@ impl Model {
                     } else {
                         ChildExit::Code(code.into())
                     };
-                    self.sim.exit(id, exit);
+                    self.exit(id, exit);
                 }
             }
             Action::Advance(ms) => sim.advance(Duration::from_millis(ms.into())),
+            Action::Steal => {
+                sim.busy.insert("127.0.0.1:8080".to_owned());
+            }
         }
         if let Some((id, Why::Reload { .. })) = starting
             && self.serving() == Some(id)
@@ -186,6 +207,13 @@ impl Model {
             self.reload_promotions += 1;
         }
         self.check();
+    }
+
+    fn exit(&mut self, id: ChildId, exit: ChildExit) {
+        if self.decides == Some(id) {
+            self.decided = Some(exit.code());
+        }
+        self.sim.exit(id, exit);
     }
 
     fn serving(&self) -> Option<ChildId> {
@@ -215,11 +243,58 @@ impl Model {
             );
             assert_eq!(taking, [serving]);
         }
-        // The supervisor holds exactly the sockets the machine knows of,
-        // and every one of them is in use.
+        // The supervisor holds exactly the sockets the machine knows of;
+        // every live child's are among them, and each is in use (or the
+        // service manager's).
         let held: Vec<_> = state.held.keys().cloned().collect();
         let sockets: Vec<_> = self.sim.sockets.iter().cloned().collect();
         assert_eq!(held, sockets);
+        let mut used = std::collections::BTreeSet::new();
+        for id in self.live() {
+            for key in self.sim.processes[&id]
+                .listeners
+                .iter()
+                .filter_map(|l| l.key.as_ref())
+            {
+                assert!(
+                    state.held.contains_key(key),
+                    "child {id} lost its socket {key}"
+                );
+                used.insert(key);
+            }
+        }
+        used.extend(
+            state
+                .current
+                .listeners
+                .iter()
+                .filter_map(|l| l.key.as_ref()),
+        );
+        for (key, held) in &state.held {
+            assert!(
+                used.contains(key) || held.activated,
+                "{key} is held for nobody"
+            );
+        }
+        if let Phase::Up(up) = &state.phase {
+            // Nothing serves: nobody takes traffic, and something starts or
+            // is due to.
+            if up.serving.is_none() {
+                assert!(taking.is_empty(), "{taking:?} take traffic unpromoted");
+                assert!(
+                    up.starting.is_some() || up.restart_at.is_some(),
+                    "nothing serves, starts or is due: {state:#?}"
+                );
+            }
+            // A starting child's deadlines are handled when due.
+            if let Some(s) = &up.starting {
+                let late = |at: Option<Duration>| at.is_some_and(|at| at <= now);
+                assert!(
+                    !late(s.hello_by) && !late(s.ready_by),
+                    "a deadline passed: {s:?}"
+                );
+            }
+        }
         // The machine knows exactly the children not yet reaped.
         let known: Vec<ChildId> = state.children.keys().copied().collect();
         assert_eq!(known, self.live());
@@ -237,7 +312,10 @@ impl Model {
         self.failures = state.failures;
         // A stop ends within the lameduck bounds: by then every child still
         // running has been killed.
-        if matches!(state.phase, Phase::Stopping(_)) {
+        if let Phase::Stopping(stopping) = &state.phase {
+            if self.stop_began.is_none() {
+                self.decides = stopping.decides();
+            }
             let began = *self.stop_began.get_or_insert(now);
             if now >= began + MAX_LAMEDUCK {
                 for id in self.live() {
@@ -263,12 +341,16 @@ impl Model {
             self.sim.advance(HELLO_TIMEOUT.max(MAX_LAMEDUCK));
             for id in self.live() {
                 if self.sim.processes[&id].killed {
-                    self.sim.exit(id, ChildExit::Signal(9));
+                    self.exit(id, ChildExit::Signal(9));
                 }
             }
             self.check();
         }
         assert!(self.sim.exit_code.is_some(), "the stop never ended");
+        // The stop reports the exit code of the child serving when it began.
+        if let (Some(_), Some(code)) = (self.decides, self.decided) {
+            assert_eq!(self.sim.exit_code, Some(code));
+        }
         assert!(self.live().is_empty(), "children left: {:?}", self.live());
         for (client, answers) in &self.sim.replies {
             let finals = answers.iter().filter(|r| r.is_final()).count();
@@ -292,12 +374,22 @@ proptest! {
 
     #[test]
     fn every_history_keeps_the_promises(
-        config in config(),
+        (config, activated) in config(),
         actions in prop::collection::vec(action(), 0..40),
     ) {
         let mut sim = Sim::with_unstartable(config, &["/bin/missing"]);
         sim.busy.insert("127.0.0.1:81".to_owned());
-        let mut model = Model { sim, reload_promotions: 0, failures: 0, stop_began: None };
+        if activated {
+            sim.activate_first_listener();
+        }
+        let mut model = Model {
+            sim,
+            reload_promotions: 0,
+            failures: 0,
+            stop_began: None,
+            decides: None,
+            decided: None,
+        };
         model.check();
         for action in actions {
             model.step(action);

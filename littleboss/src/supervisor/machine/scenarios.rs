@@ -757,3 +757,62 @@ fn a_socket_activated_listener_cannot_move() {
     assert!(error.contains("is socket-activated"), "{error}");
     assert_eq!(sim.processes.len(), 1);
 }
+
+#[test]
+fn a_stop_while_a_reloads_listeners_are_bound_ends_without_that_child() {
+    let mut sim = Sim::serving(settings());
+    sim.defer_binds = true;
+    let reload = reload_with(
+        &mut sim,
+        None,
+        &[
+            ("http", "tcp:127.0.0.1:8080"),
+            ("admin", "tcp:127.0.0.1:81"),
+        ],
+    );
+    let status = sim.machine.status();
+    assert_eq!(status.starting.unwrap().why, "reload");
+    let stop = sim.request(Request::Stop);
+    assert_eq!(
+        error_of(sim.final_answer(reload)),
+        "the supervisor is stopping"
+    );
+    sim.finish_binds();
+    assert!(
+        !sim.sockets.contains(&key("admin", "127.0.0.1:81")),
+        "closed: no child will use it"
+    );
+    sim.exit(1, OK);
+    assert_eq!(stopped_code(sim.final_answer(stop)), 0);
+    assert_eq!(sim.processes.len(), 1, "the reload's child never started");
+}
+
+#[test]
+fn status_during_a_stop_shows_the_children_winding_down() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/slow");
+    sim.request(Request::Stop);
+    let status = sim.machine.status();
+    assert_eq!(status.child.unwrap().pid, sim.pid(1));
+    assert_eq!(status.starting.unwrap().child.pid, sim.pid(2));
+}
+
+#[test]
+fn a_socket_activated_listener_is_never_closed() {
+    let mut sim = Sim::serving(settings());
+    let http = key("http", "127.0.0.1:8080");
+    sim.machine.state.held.get_mut(&http).unwrap().activated = true;
+    sim.machine.state.held.insert(
+        key("old", "127.0.0.1:9"),
+        super::Held {
+            address: "127.0.0.1:9".to_owned(),
+            activated: true,
+        },
+    );
+    sim.sockets.insert(key("old", "127.0.0.1:9"));
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    sim.exit(1, OK);
+    assert!(sim.sockets.contains(&key("old", "127.0.0.1:9")));
+    assert!(sim.sockets.contains(&http));
+}

@@ -72,6 +72,9 @@ pub(super) struct Sim {
     pub busy: BTreeSet<String>,
     /// Sockets the sim holds, as the driver would.
     pub sockets: BTreeSet<ListenerKey>,
+    /// Binds wait for [`Sim::finish_binds`] instead of finishing at once.
+    pub defer_binds: bool,
+    pending_binds: Vec<Effect>,
     /// Every answer each client got, in order.
     pub replies: BTreeMap<ClientId, Vec<Response>>,
     pub exit_code: Option<i32>,
@@ -106,6 +109,8 @@ impl Sim {
             unstartable: unstartable.iter().map(PathBuf::from).collect(),
             busy: BTreeSet::new(),
             sockets: [key].into(),
+            defer_binds: false,
+            pending_binds: Vec::new(),
             replies: BTreeMap::new(),
             exit_code: None,
             next_client: 0,
@@ -137,6 +142,10 @@ impl Sim {
             );
             self.effects.push(effect.clone());
             let feedback = match effect {
+                bind @ Effect::Bind { .. } if self.defer_binds => {
+                    self.pending_binds.push(bind);
+                    None
+                }
                 Effect::Bind { id, orders } => {
                     let busy = orders
                         .iter()
@@ -214,6 +223,21 @@ impl Sim {
                 queue.extend(self.machine.handle(event, self.now));
             }
         }
+    }
+
+    /// Marks the first listener as passed by the service manager.
+    pub fn activate_first_listener(&mut self) {
+        let key = http().key.unwrap();
+        if let Some(held) = self.machine.state.held.get_mut(&key) {
+            held.activated = true;
+        }
+    }
+
+    /// Finishes the binds held back by `defer_binds`.
+    pub fn finish_binds(&mut self) {
+        self.defer_binds = false;
+        let binds = std::mem::take(&mut self.pending_binds);
+        self.perform(binds);
     }
 
     pub fn process(&mut self, id: ChildId) -> &mut Process {

@@ -201,12 +201,21 @@ pub(crate) struct Stopping {
     /// Control clients waiting for the exit code.
     pub waiters: Vec<ClientId>,
     pub code: i32,
-    /// The child whose exit code the stop reports: the one serving when the
-    /// stop began (or starting, if none served).
-    pub decides: Option<ChildId>,
+    /// The children serving and starting when the stop began, for
+    /// `status` and for the exit code.
+    pub serving: Option<ChildId>,
+    pub starting: Option<Starting>,
     /// When the first stop signal came: another within a moment is the
     /// same stop; one later kills.
     pub signalled_at: Option<Duration>,
+}
+
+impl Stopping {
+    /// The child whose exit code the stop reports: the one serving when
+    /// the stop began, or starting, if none served.
+    pub fn decides(&self) -> Option<ChildId> {
+        self.serving.or(self.starting.as_ref().map(|s| s.id))
+    }
 }
 
 /// A map with structured keys as a list of pairs (JSON keys are strings).

@@ -23,8 +23,8 @@ impl Machine {
         };
         let (serving, starting) = match &state.phase {
             Phase::Up(up) => (up.serving, up.starting.as_ref()),
-            // The child winding down whose exit code the stop reports.
-            Phase::Stopping(stopping) => (stopping.decides, None),
+            // Winding down: as they were when the stop began.
+            Phase::Stopping(stopping) => (stopping.serving, stopping.starting.as_ref()),
             Phase::Exited { .. } => (None, None),
         };
         Status {
