@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use crate::config::Config;
 use crate::context::{Context, Listener};
 use crate::entry::Entry;
-use crate::exit::fail;
 use crate::flags::{self, Invocation};
 use crate::lameduck::Lameduck;
+use crate::report::fail;
 
 pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     let activated = crate::activation::from_env().unwrap_or_else(|e| fail(1, e));

@@ -13,10 +13,10 @@ use std::time::Duration;
 use crate::config::{Config, Ready};
 use crate::context::{Context, Listener};
 use crate::entry::Entry;
-use crate::exit::fail;
 use crate::lameduck::Lameduck;
 use crate::link::{self, ChildEnd, FromChild, ListenerEntry, ToChild};
-use crate::log::log;
+use crate::report::fail;
+use crate::report::warning;
 
 /// The child channel, when this process was started by a supervisor. Takes
 /// the marker out of the environment so the program does not see it.
@@ -165,19 +165,19 @@ fn spawn_lifecycle(link: Arc<ChildEnd>, lameduck: Arc<Lameduck>, timeout: Durati
                 match link.recv() {
                     Ok(Some((ToChild::Lameduck, _))) => lameduck.begin(),
                     Ok(Some((other, _))) => {
-                        log!("unexpected message from the supervisor: {other:?}")
+                        warning!("unexpected message from the supervisor: {other:?}")
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                        log!("bad message from the supervisor: {e}");
+                        warning!("bad message from the supervisor: {e}");
                     }
                     Ok(None) | Err(_) => break,
                 }
             }
-            log!("the supervisor is gone; lameduck, exiting within {timeout:?}");
+            warning!("the supervisor is gone; lameduck, exiting within {timeout:?}");
             lameduck.begin();
             std::thread::sleep(timeout);
-            log!("still running {timeout:?} after the supervisor died; exiting");
+            warning!("still running {timeout:?} after the supervisor died; exiting");
             std::process::exit(1);
         })
         .expect("spawn the child lifecycle thread");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::context::Listener;
-use crate::log::log;
+use crate::report::warning;
 
 /// The listeners a `Context` hands out, shared with whoever begins lameduck.
 pub(crate) type Listeners = Arc<Mutex<Vec<Listener>>>;
@@ -76,7 +76,7 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration) {
                     _ = term.recv() => {}
                     _ = int.recv() => {}
                     _ = tokio::time::sleep(timeout) => {
-                        log!("still running {timeout:?} after the signal; exiting");
+                        warning!("still running {timeout:?} after the signal; exiting");
                     }
                 }
                 std::process::exit(128 + first);

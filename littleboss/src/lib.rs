@@ -61,6 +61,7 @@ mod listener;
 mod log;
 mod main_result;
 mod notify;
+mod report;
 // Shared with littleboss-macros, which uses other parts (the text of
 // durations): what one crate leaves unused is not dead.
 #[allow(dead_code, unused_imports)]

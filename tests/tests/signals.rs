@@ -156,3 +156,26 @@ fn a_term_to_the_process_then_its_group_is_one_graceful_stop() {
     assert!(out.contains("drained"), "{out}");
     assert!(!out.contains("killing every child"), "{out}");
 }
+
+#[test]
+fn a_program_with_its_own_logger_gets_littlebosss_lines() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_own_logger"));
+    svc.start(&[]);
+    let child: i32 = svc.printed("pid");
+    svc.signal(Signal::SIGKILL);
+    svc.wait_exit();
+    svc.output
+        .wait_for("LOG WARN littleboss: the supervisor is gone; lameduck");
+    svc.output
+        .wait_for("LOG WARN littleboss: still running 300ms after the supervisor died");
+    tests::eventually("the orphaned child to exit", || {
+        (!alive(child)).then_some(())
+    });
+    // Not also on stderr around the program's logger.
+    let out = svc.output.text();
+    assert!(
+        !out.lines()
+            .any(|l| l.starts_with("littleboss: the supervisor is gone")),
+        "{out}"
+    );
+}

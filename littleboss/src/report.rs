@@ -1,0 +1,76 @@
+//! What littleboss says from inside the program's own process (bypass
+//! mode and a supervised child): through the `log` facade once the program
+//! has set up a logger, so its lines arrive the program's way (a `tracing`
+//! subscriber gets them too, through `tracing-log`, which
+//! `tracing_subscriber::fmt().init()` installs); on stderr as
+//! `littleboss: ...` lines, like the supervisor's own, when it has not, so
+//! that nothing is lost.
+//!
+//! `log` rather than `tracing`: every Rust logger and subscriber reads it,
+//! it costs a few kilobytes, and these are one-off lines, with no spans.
+
+use std::fmt;
+
+/// The target of every record, for filters (`RUST_LOG=littleboss=warn`).
+pub(crate) const TARGET: &str = "littleboss";
+
+/// Whether the program has set up a logger: loggers raise the maximum
+/// level from `Off` when they are installed.
+fn logger_installed() -> bool {
+    log::max_level() != log::LevelFilter::Off
+}
+
+/// Says `args` at `level`.
+pub(crate) fn say(level: log::Level, args: fmt::Arguments<'_>) {
+    if logger_installed() {
+        log::log!(target: TARGET, level, "{args}");
+    } else {
+        crate::log::write_line(format_args!("littleboss: {args}"));
+    }
+}
+
+/// Says `message` as an error and exits with `code`, after the logger has
+/// written what it holds.
+pub(crate) fn fail(code: i32, message: impl fmt::Display) -> ! {
+    say(log::Level::Error, format_args!("{message}"));
+    log::logger().flush();
+    std::process::exit(code)
+}
+
+/// `warning!("...")`: a warning from inside the program's process.
+macro_rules! warning {
+    ($($arg:tt)*) => {
+        $crate::report::say(::log::Level::Warn, format_args!($($arg)*))
+    };
+}
+pub(crate) use warning;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A logger that keeps what it is given.
+    struct Keep(std::sync::Mutex<Vec<String>>);
+
+    impl log::Log for Keep {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            let line = format!("{} {} {}", record.level(), record.target(), record.args());
+            self.0.lock().unwrap().push(line);
+        }
+        fn flush(&self) {}
+    }
+
+    #[test]
+    fn a_programs_logger_gets_the_lines() {
+        static KEEP: Keep = Keep(std::sync::Mutex::new(Vec::new()));
+        assert!(!logger_installed(), "no logger before the program sets one");
+        log::set_logger(&KEEP).unwrap();
+        log::set_max_level(log::LevelFilter::Info);
+        warning!("the supervisor is gone; {}", "lameduck");
+        let kept = KEEP.0.lock().unwrap();
+        assert_eq!(*kept, ["WARN littleboss the supervisor is gone; lameduck"]);
+    }
+}
