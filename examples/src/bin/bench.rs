@@ -794,7 +794,9 @@ fn machine(cpus: Option<&Cpus>) -> String {
 impl Report {
     /// Private memory at start, its highest reading, and its growth from
     /// the sample after reload 100 (the first one, with fewer reloads) to
-    /// the last.
+    /// the last, with the dirty part's growth on its own: the clean part
+    /// (file pages the supervisor maps and its current child does not)
+    /// moves with what that child has touched so far.
     fn footprint_summary(&self) -> String {
         let private = |s: &FootprintSample| s.footprint.private_kib as i64;
         let (Some(first), Some(last)) = (self.footprint.first(), self.footprint.last()) else {
@@ -807,13 +809,16 @@ impl Report {
             .find(|s| s.after_reloads == 100)
             .or(self.footprint.get(1))
             .unwrap_or(first);
+        let dirty = |s: &FootprintSample| s.footprint.private_dirty_kib as i64;
+        let pss = |s: &FootprintSample| s.footprint.pss_kib as i64;
         format!(
-            "supervisor private memory: {} KiB at start, at most {max} KiB; from reload {} to {}: {:+} KiB (PSS {:+} KiB)",
+            "supervisor private memory: {} KiB at start, at most {max} KiB; from reload {} to {}: {:+} KiB (of it dirty {:+} KiB; PSS {:+} KiB)",
             private(first),
             from.after_reloads,
             last.after_reloads,
             private(last) - private(from),
-            last.footprint.pss_kib as i64 - from.footprint.pss_kib as i64,
+            dirty(last) - dirty(from),
+            pss(last) - pss(from),
         )
     }
 
