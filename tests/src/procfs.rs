@@ -13,8 +13,11 @@ pub struct Footprint {
     pub peak_rss_kib: u64,
     /// Proportional set, KiB (shared pages divided among their users).
     pub pss_kib: u64,
-    /// Pages no other process maps, KiB.
+    /// Pages no other process maps, KiB (`Private_Clean` + `Private_Dirty`).
     pub private_kib: u64,
+    /// The written part of those (`Private_Dirty`), KiB: heap, stacks,
+    /// relocated data; the rest is file pages only this process maps.
+    pub private_dirty_kib: u64,
     pub fds: usize,
     pub threads: u64,
     /// User + system CPU time, milliseconds.
@@ -42,6 +45,7 @@ pub fn footprint(pid: u32) -> Option<Footprint> {
         peak_rss_kib: field(&status, "VmHWM:"),
         pss_kib: field(&rollup, "Pss:"),
         private_kib: field(&rollup, "Private_Clean:") + field(&rollup, "Private_Dirty:"),
+        private_dirty_kib: field(&rollup, "Private_Dirty:"),
         fds: fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count(),
         threads: field(&status, "Threads:"),
         cpu_ms: cpu_ms(pid)?,
@@ -56,6 +60,28 @@ pub fn footprint(pid: u32) -> Option<Footprint> {
 pub fn reset_peak(pid: u32) -> std::io::Result<()> {
     // "5" resets the peak RSS; it leaves the pages' referenced bits alone.
     fs::write(format!("/proc/{pid}/clear_refs"), "5")
+}
+
+/// How many times `pid`'s threads have been switched out, voluntarily or
+/// not, summed; `None` if it is gone. A process that has not run since the
+/// last reading shows the same number, so it tells whether anything woke
+/// it, which a CPU time counted in 10 ms ticks cannot.
+pub fn context_switches(pid: u32) -> Option<u64> {
+    let mut total = 0;
+    for task in fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        let Ok(status) = fs::read_to_string(task.path().join("status")) else {
+            continue; // a thread that just ended
+        };
+        for line in status.lines() {
+            if let Some(rest) = line
+                .strip_prefix("voluntary_ctxt_switches:")
+                .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
+            {
+                total += rest.trim().parse::<u64>().unwrap_or(0);
+            }
+        }
+    }
+    Some(total)
 }
 
 /// User + system CPU time of `pid`, in milliseconds.

@@ -165,6 +165,32 @@ fn a_control_folder_others_can_enter_is_refused_by_the_client_too() {
     assert!(svc.control("status").status.success());
 }
 
+/// The names in `dir`, sorted.
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_clean_stop_leaves_the_control_folder_empty() {
+    let mut svc = Service::new(ECHO);
+    let dir = svc.control_dir();
+    for round in 1..=2 {
+        svc.start(&[]);
+        svc.output.wait_for_count("addr=", round);
+        svc.ready();
+        assert_eq!(entries(&dir), ["echo_server.lock", "echo_server.sock"]);
+        svc.stop_expecting(0);
+        // Neither the control socket nor the lock file stays behind, and
+        // the next start (round 2) takes the service over as before.
+        assert_eq!(entries(&dir), Vec::<String>::new(), "round {round}");
+    }
+}
+
 #[test]
 fn two_starts_racing_over_a_stale_socket_leave_exactly_one_controllable() {
     use std::os::unix::fs::DirBuilderExt;
@@ -210,6 +236,7 @@ fn two_starts_racing_over_a_stale_socket_leave_exactly_one_controllable() {
             text(&out)
         );
         assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_eq!(entries(&dir), Vec::<String>::new());
     }
 }
 

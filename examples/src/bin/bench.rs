@@ -19,9 +19,13 @@
 //!    wall time, when the new child first answered relative to the moment
 //!    the supervisor promoted it, and the longest stretch in which no
 //!    request completed;
-//! 3. the supervisor's footprint (RSS and its peak since the sample before,
-//!    PSS, private memory, fds, threads, CPU, children, zombies) at start
-//!    and every 100 reloads;
+//! 3. the supervisor's footprint at start and every 100 reloads: its
+//!    private memory (`Private_Clean` + `Private_Dirty` of
+//!    `/proc/PID/smaps_rollup`, what it alone costs) and PSS, then fds,
+//!    children, zombies, and for reference RSS (which counts the pages it
+//!    shares with its child), its peak, threads and CPU. Each sample is
+//!    taken once the old children are reaped and the supervisor has not
+//!    run for a while (a condition, with a deadline), under the load;
 //! 4. reloads under keep-alive load, with errors per reload.
 //!
 //! It prints a markdown table and writes the figures as JSON.
@@ -72,10 +76,10 @@ struct Args {
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 const DEADLINE: Duration = Duration::from_secs(30);
-/// A littleboss supervisor hands back memory after a second of quiet (its
-/// orphan scan, 200 ms after a child's exit, counts as activity); the
-/// footprint is sampled after that, with a margin.
-const SUPERVISOR_REST: Duration = Duration::from_millis(2500);
+/// A footprint sample waits until the supervisor has not been switched in
+/// for this long: longer than the 200 ms from a child's exit to the
+/// supervisor's scan for orphans, its last piece of work after a reload.
+const QUIET: Duration = Duration::from_millis(500);
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -285,22 +289,38 @@ impl Server {
     }
 
     /// Waits until the supervisor has exactly one child (old ones drained
-    /// and reaped), then for the supervisor to hand back the memory it
-    /// needed, as it does after a second of quiet.
-    fn settle(&self) {
+    /// and reaped) and, since then, has not run for [`QUIET`] (its context
+    /// switch count stands still). Returns how long that took, or `None`
+    /// if it did not happen within [`DEADLINE`] (said on stderr).
+    fn settle(&self) -> Option<Duration> {
         let pid = self.process.id();
-        let deadline = Instant::now() + DEADLINE;
-        while procfs::children(pid) != (1, 0) {
-            if Instant::now() > deadline {
+        let began = Instant::now();
+        // The supervisor's context switches, and since when they stand.
+        let mut still: Option<(u64, Instant)> = None;
+        loop {
+            let now = Instant::now();
+            if procfs::children(pid) == (1, 0) {
+                let switches = procfs::context_switches(pid);
+                match (still, switches) {
+                    (Some((before, since)), Some(now_at)) if before == now_at => {
+                        if now - since >= QUIET {
+                            return Some(now - began);
+                        }
+                    }
+                    _ => still = switches.map(|n| (n, now)),
+                }
+            } else {
+                still = None;
+            }
+            if now - began > DEADLINE {
                 eprintln!(
-                    "bench: the supervisor still has {:?} (live, zombie) children",
+                    "bench: the supervisor did not settle within {DEADLINE:?}: {:?} (live, zombie) children",
                     procfs::children(pid)
                 );
-                return;
+                return None;
             }
-            std::thread::sleep(Duration::from_millis(5));
+            std::thread::sleep(Duration::from_millis(10));
         }
-        std::thread::sleep(SUPERVISOR_REST);
     }
 
     fn stop(mut self) {
@@ -324,8 +344,32 @@ struct Report {
     ratio_new_connection: f64,
     ratio_keep_alive: f64,
     reloads: ReloadFigures,
-    footprint: Vec<(usize, Footprint)>,
+    footprint: Vec<FootprintSample>,
     keep_alive_reloads: KeepAliveFigures,
+}
+
+/// The supervisor's footprint after some reloads.
+#[derive(Serialize)]
+struct FootprintSample {
+    after_reloads: usize,
+    /// How long the sample waited for the old children to be reaped and
+    /// the supervisor to be quiet; `None`: it was taken at the deadline,
+    /// not settled.
+    settled_after_ms: Option<u64>,
+    #[serde(flatten)]
+    footprint: Footprint,
+}
+
+impl FootprintSample {
+    /// Waits for `server`'s supervisor to settle, then reads it.
+    fn take(server: &Server, after_reloads: usize) -> FootprintSample {
+        let settled = server.settle();
+        FootprintSample {
+            after_reloads,
+            settled_after_ms: settled.map(|d| d.as_millis() as u64),
+            footprint: procfs::footprint(server.process.id()).unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -499,10 +543,7 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     // 2 and 3. Reloads under new-connection load, with footprint samples.
     let server = Arc::new(Server::start(http, true, epoch, cpus));
     let supervisor = server.process.id();
-    server.settle();
-    report
-        .footprint
-        .push((0, procfs::footprint(supervisor).unwrap_or_default()));
+    report.footprint.push(FootprintSample::take(&server, 0));
     // From here on, each sample's peak covers the reloads since the last.
     reset_peak(supervisor);
     let running = Load {
@@ -521,12 +562,10 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
         reloads.push(reload);
         if i % 100 == 0 || i == args.reloads {
             let s = server.clone();
-            tokio::task::spawn_blocking(move || s.settle())
+            let sample = tokio::task::spawn_blocking(move || FootprintSample::take(&s, i))
                 .await
                 .unwrap();
-            report
-                .footprint
-                .push((i, procfs::footprint(supervisor).unwrap_or_default()));
+            report.footprint.push(sample);
             reset_peak(supervisor);
         }
         tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
@@ -753,6 +792,36 @@ fn machine(cpus: Option<&Cpus>) -> String {
 }
 
 impl Report {
+    /// Private memory at start, its highest reading, and its growth from
+    /// the sample after reload 100 (the first one, with fewer reloads) to
+    /// the last, with the dirty part's growth on its own: the clean part
+    /// (file pages the supervisor maps and its current child does not)
+    /// moves with what that child has touched so far.
+    fn footprint_summary(&self) -> String {
+        let private = |s: &FootprintSample| s.footprint.private_kib as i64;
+        let (Some(first), Some(last)) = (self.footprint.first(), self.footprint.last()) else {
+            return String::new();
+        };
+        let max = self.footprint.iter().map(private).max().unwrap_or(0);
+        let from = self
+            .footprint
+            .iter()
+            .find(|s| s.after_reloads == 100)
+            .or(self.footprint.get(1))
+            .unwrap_or(first);
+        let dirty = |s: &FootprintSample| s.footprint.private_dirty_kib as i64;
+        let pss = |s: &FootprintSample| s.footprint.pss_kib as i64;
+        format!(
+            "supervisor private memory: {} KiB at start, at most {max} KiB; from reload {} to {}: {:+} KiB (of it dirty {:+} KiB; PSS {:+} KiB)",
+            private(first),
+            from.after_reloads,
+            last.after_reloads,
+            private(last) - private(from),
+            dirty(last) - dirty(from),
+            pss(last) - pss(from),
+        )
+    }
+
     fn markdown(&self, args: &Args) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
@@ -845,27 +914,41 @@ impl Report {
             "| longest stretch with no request completing: per steady phase (median) / from one reload to the next (median / max) ms | {:.2} / {sm:.2} / {sx:.2} |",
             r.longest_silence_steady_ms
         );
-        let _ = writeln!(out, "\n### Supervisor footprint\n");
         let _ = writeln!(
             out,
-            "| after reloads | RSS KiB | peak RSS since the row before (row 0: since start), KiB | PSS KiB | private KiB | fds | threads | CPU ms | children | zombies |"
+            "\n### Supervisor footprint (each row once the old children are reaped and the supervisor has not run for {} ms)\n",
+            QUIET.as_millis()
         );
-        let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        for (n, f) in &self.footprint {
+        let _ = writeln!(
+            out,
+            "| after reloads | private KiB | of it dirty | PSS KiB | fds | children | zombies | RSS KiB | peak RSS since the row before (row 0: since start), KiB | threads | CPU ms | settled after ms |"
+        );
+        let _ = writeln!(
+            out,
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for sample in &self.footprint {
+            let f = &sample.footprint;
             let _ = writeln!(
                 out,
-                "| {n} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                sample.after_reloads,
+                f.private_kib,
+                f.private_dirty_kib,
+                f.pss_kib,
+                f.fds,
+                f.children,
+                f.zombies,
                 f.rss_kib,
                 f.peak_rss_kib,
-                f.pss_kib,
-                f.private_kib,
-                f.fds,
                 f.threads,
                 f.cpu_ms,
-                f.children,
-                f.zombies
+                sample
+                    .settled_after_ms
+                    .map_or("not settled".to_owned(), |ms| ms.to_string()),
             );
         }
+        let _ = writeln!(out, "\n{}", self.footprint_summary());
         let k = &self.keep_alive_reloads;
         let _ = writeln!(
             out,

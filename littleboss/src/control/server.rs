@@ -6,8 +6,9 @@
 //! reply; nothing a client sends can stop the supervisor.
 
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixListener as StdUnixListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -36,20 +37,20 @@ pub(crate) fn bind(path: &Path, name: &str) -> Result<(StdUnixListener, ServiceL
     // One supervisor per service: whoever holds the lock may check, replace
     // and bind the socket, so two racing starts cannot both succeed, nor
     // can the loser remove the winner's socket.
-    let lock_path = path.with_extension("lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| format!("cannot open {}: {e}", lock_path.display()))?;
-    let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-        Ok(lock) => lock,
-        Err((_, Errno::EWOULDBLOCK)) => {
-            return Err(format!("`{name}` is already running{}", live_pid(path)));
+    let lock = ServiceLock::take(&path.with_extension("lock"), || {
+        format!("`{name}` is already running{}", live_pid(path))
+    })?;
+    match bind_locked(path, name) {
+        Ok(listener) => Ok((listener, lock)),
+        Err(e) => {
+            lock.remove();
+            Err(e)
         }
-        Err((_, e)) => return Err(format!("cannot lock {}: {e}", lock_path.display())),
-    };
+    }
+}
+
+/// The part of [`bind`] done under the lock.
+fn bind_locked(path: &Path, name: &str) -> Result<StdUnixListener, String> {
     match std::os::unix::net::UnixStream::connect(path) {
         Ok(live) => {
             return Err(format!(
@@ -78,14 +79,80 @@ pub(crate) fn bind(path: &Path, name: &str) -> Result<(StdUnixListener, ServiceL
             ));
         }
     }
-    let listener = StdUnixListener::bind(path)
-        .map_err(|e| format!("cannot create the control socket {}: {e}", path.display()))?;
-    Ok((listener, ServiceLock(lock)))
+    StdUnixListener::bind(path)
+        .map_err(|e| format!("cannot create the control socket {}: {e}", path.display()))
 }
 
-/// Held for the supervisor's whole life: its service's lock.
+/// Held for the supervisor's whole life: an exclusive `flock` on its
+/// service's lock file, `<name>.lock` next to the control socket.
+///
+/// The owner removes the file when it exits cleanly ([`ServiceLock::remove`]),
+/// while still holding the lock. A starter that opened the file just before
+/// may then lock that removed file, which no later starter will open: so
+/// whoever gets the lock checks that the path still names the very file it
+/// locked, and starts over if not.
 #[derive(Debug)]
-pub(crate) struct ServiceLock(#[allow(dead_code)] Flock<std::fs::File>);
+pub(crate) struct ServiceLock {
+    /// Held, never read: the lock lasts as long as this descriptor.
+    _lock: Flock<std::fs::File>,
+    path: PathBuf,
+}
+
+impl ServiceLock {
+    /// Opens (creating it if need be) and locks the file at `path`;
+    /// `busy()` is the error when another process holds it.
+    fn take(path: &Path, busy: impl Fn() -> String) -> Result<ServiceLock, String> {
+        loop {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(path)
+                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            if let Some(lock) = Self::lock(file, path, &busy)? {
+                return Ok(lock);
+            }
+        }
+    }
+
+    /// Locks `file`, opened from `path`; `None` when by then `path` no
+    /// longer names it: the owner before us removed it as it exited, so
+    /// this lock guards nothing and the caller must open `path` again.
+    fn lock(
+        file: std::fs::File,
+        path: &Path,
+        busy: impl Fn() -> String,
+    ) -> Result<Option<ServiceLock>, String> {
+        let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => lock,
+            Err((_, Errno::EWOULDBLOCK)) => return Err(busy()),
+            Err((_, e)) => return Err(format!("cannot lock {}: {e}", path.display())),
+        };
+        let locked = lock
+            .metadata()
+            .map_err(|e| format!("cannot inspect {}: {e}", path.display()))?;
+        // Our open descriptor keeps the locked inode alive, so its number
+        // cannot have been reused by a file created at `path` since.
+        match std::fs::symlink_metadata(path) {
+            Ok(named) if (named.dev(), named.ino()) == (locked.dev(), locked.ino()) => {
+                Ok(Some(ServiceLock {
+                    _lock: lock,
+                    path: path.to_owned(),
+                }))
+            }
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("cannot inspect {}: {e}", path.display())),
+        }
+    }
+
+    /// Removes the lock file, still holding the lock: call it last, after
+    /// everything the lock guards (the control socket, unix listeners'
+    /// files) is gone, just before the process exits.
+    pub(crate) fn remove(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
 
 /// ` (pid N)` of the supervisor behind `path`, if one answers.
 fn live_pid(path: &Path) -> String {
@@ -222,4 +289,42 @@ async fn refuse(mut stream: UnixStream, error: &Response) {
 
 async fn read_line<R: AsyncBufReadExt + Unpin>(mut r: R, line: &mut Vec<u8>) -> io::Result<usize> {
     r.read_until(b'\n', line).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_on_a_removed_file_is_not_taken() {
+        let dir = tempfile_dir("lock");
+        let path = dir.join("svc.lock");
+        let busy = || "busy".to_owned();
+        let first = ServiceLock::take(&path, busy).unwrap();
+        assert_eq!(ServiceLock::take(&path, busy).unwrap_err(), "busy");
+        // A starter opens the file, then the owner removes it and exits.
+        let late = std::fs::File::open(&path).unwrap();
+        first.remove();
+        drop(first);
+        assert!(!path.exists());
+        // The late starter gets the lock on the removed file: not valid.
+        assert!(ServiceLock::lock(late, &path, busy).unwrap().is_none());
+        // Starting over makes a new file, and its lock holds.
+        let second = ServiceLock::take(&path, busy).unwrap();
+        assert!(path.exists());
+        assert_eq!(ServiceLock::take(&path, busy).unwrap_err(), "busy");
+        // A file replaced under an opener is not taken either.
+        let stale = std::fs::File::open(&path).unwrap();
+        second.remove();
+        drop(second);
+        std::fs::write(&path, "").unwrap();
+        assert!(ServiceLock::lock(stale, &path, busy).unwrap().is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn tempfile_dir(what: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("lb-server-{what}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
 }

@@ -30,20 +30,23 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let folder = dir::socket_dir();
     dir::prepare(&folder).unwrap_or_else(|e| fail(1, e));
     let socket_path = folder.join(format!("{}.sock", config.name));
-    let (control, _lock) = server::bind(&socket_path, &config.name).unwrap_or_else(|e| fail(1, e));
-    let remove_socket = || {
+    let (control, lock) = server::bind(&socket_path, &config.name).unwrap_or_else(|e| fail(1, e));
+    // Before an early exit: the control socket, then the lock file, which
+    // goes last and while still locked (see `ServiceLock`).
+    let clean_up = || {
         let _ = std::fs::remove_file(&socket_path);
+        lock.remove();
     };
     let activated = crate::activation::from_env().unwrap_or_else(|e| {
-        remove_socket();
+        clean_up();
         fail(1, e)
     });
     let bound = crate::listener::bind_all(&inv.listeners, activated).unwrap_or_else(|e| {
-        remove_socket();
+        clean_up();
         fail(1, e)
     });
     let exe = std::env::current_exe().unwrap_or_else(|e| {
-        remove_socket();
+        clean_up();
         fail(1, format!("cannot find this binary's path: {e}"))
     });
 
@@ -84,7 +87,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         .enable_all()
         .build()
         .unwrap_or_else(|e| {
-            remove_socket();
+            clean_up();
             fail(1, format!("cannot start the supervisor's runtime: {e}"))
         });
     // Signal handlers go in before any program code runs, so a SIGTERM
@@ -94,7 +97,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     {
         let _runtime = rt.enter();
         signals::forward(events_tx.clone()).unwrap_or_else(|e| {
-            remove_socket();
+            clean_up();
             fail(1, format!("cannot handle signals: {e}"))
         });
     }
@@ -137,7 +140,10 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         );
         driver::run(machine, sockets, notifier, events_tx, events_rx, control_rx).await
     });
-    remove_socket();
+    // The driver removed the unix listener files at its exit.
+    let _ = std::fs::remove_file(&socket_path);
+    // Last, still holding the lock: a new start may take over from here.
+    lock.remove();
     std::process::exit(code)
 }
 
