@@ -49,6 +49,8 @@ pub(crate) struct Config {
     pub name: String,
     pub listeners: Vec<ListenerSpec>,
     pub lameduck: Duration,
+    /// From draining (listeners stop yielding connections) to lameduck.
+    pub grace: Duration,
     pub persist: bool,
     /// With `persist`: give up after more than this many restarts within
     /// this window.
@@ -122,6 +124,7 @@ impl Littleboss {
                 name: name.to_owned(),
                 listeners: Vec::new(),
                 lameduck: Duration::from_secs(2),
+                grace: Duration::from_secs(1),
                 persist: false,
                 restart_limit: (5, Duration::from_secs(60)),
                 fallback: true,
@@ -172,6 +175,23 @@ impl Littleboss {
     /// ```
     pub fn lameduck(mut self, timeout: Duration) -> Self {
         self.config.lameduck = timeout;
+        self
+    }
+
+    /// The first-byte grace (default 1 s, never more than half the
+    /// lameduck timeout): when this program starts winding down, its TCP
+    /// listeners stop yielding connections at once (a reload's new child
+    /// takes them), and [`Context::lameduck`] completes only this much
+    /// later, once connections accepted just before have had time to send
+    /// their first request. Longer for clients that are slow to speak
+    /// after connecting; zero to complete lameduck at once.
+    ///
+    /// ```
+    /// let lb = littleboss::Littleboss::new("svc").grace(std::time::Duration::from_millis(500));
+    /// # let _ = lb;
+    /// ```
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.config.grace = grace;
         self
     }
 

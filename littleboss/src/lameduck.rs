@@ -1,5 +1,14 @@
-//! Lameduck in the program's process: the flag `Context::lameduck` waits
-//! on, the listener copies `Context` holds, and the signals that start it.
+//! Lameduck in the program's process, in two phases: the flag that
+//! `Context::draining` and `Context::lameduck` wait on, the listener copies
+//! `Context` holds, and the signals that start it.
+//!
+//! Phase one, draining: the listeners `Context` handed out stop yielding
+//! connections (the next child takes them from the shared queue), and
+//! `Context` drops its own copies. Phase two, lameduck, a grace later:
+//! `Context::lameduck` completes. By then the connections accepted just
+//! before phase one have sent their requests, so a server's graceful
+//! shutdown, which closes connections that look idle, closes only
+//! connections that really are.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -8,42 +17,104 @@ use tokio::sync::watch;
 
 use crate::context::Listener;
 use crate::log::log;
+use crate::spec::Kind;
 
 /// The listeners a `Context` hands out, shared with whoever begins lameduck.
 pub(crate) type Listeners = Arc<Mutex<Vec<Listener>>>;
 
+/// Where the program is in its wind-down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Phase {
+    /// Serving: listeners yield connections.
+    Serving,
+    /// Phase one: listeners yield no more connections; accepted ones are
+    /// still being served and may still be sending their first request.
+    Draining,
+    /// Phase two: `Context::lameduck` has completed.
+    Lameduck,
+}
+
 /// Begins lameduck once, from whichever thread learns of it first.
 #[derive(Debug)]
 pub(crate) struct Lameduck {
-    flag: watch::Sender<bool>,
+    phase: watch::Sender<Phase>,
     listeners: Listeners,
+    grace: Duration,
+    /// Shut the taken TCP listeners down at phase one, so new connections
+    /// are refused at once: nobody else will accept them (bypass mode
+    /// without socket activation).
+    refuse: bool,
 }
 
 impl Lameduck {
-    pub fn new(listeners: Listeners) -> (Arc<Lameduck>, watch::Receiver<bool>) {
-        let (flag, rx) = watch::channel(false);
-        (Arc::new(Lameduck { flag, listeners }), rx)
+    /// `grace` is the time from phase one to phase two.
+    pub fn new(
+        listeners: Listeners,
+        grace: Duration,
+        refuse: bool,
+    ) -> (Arc<Lameduck>, watch::Receiver<Phase>) {
+        let (phase, rx) = watch::channel(Phase::Serving);
+        let lameduck = Lameduck {
+            phase,
+            listeners,
+            grace,
+            refuse,
+        };
+        (Arc::new(lameduck), rx)
     }
 
-    /// Completes `Context::lameduck` after dropping `Context`'s copies of
-    /// the listeners the program has taken: once it drops its own, the
-    /// socket is closed here (in bypass mode, new connections are then
-    /// refused instead of queued and reset at exit). A listener not taken
-    /// yet stays available: a program told to stop while still starting
-    /// must not find it gone.
-    pub fn begin(&self) {
-        // The copies go first: a program that closes its listener the
-        // moment lameduck completes must find the socket closed for good.
-        for listener in self
-            .listeners
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter_mut()
-            .filter(|l| l.taken)
+    /// Begins phase one (once; later calls do nothing) and schedules phase
+    /// two after the grace.
+    ///
+    /// Drops `Context`'s copies of the listeners the program has taken:
+    /// once it drops its own, the socket is closed here (in bypass mode,
+    /// new connections are then refused instead of queued and reset at
+    /// exit). A listener not taken yet stays available: a program told to
+    /// stop while still starting must not find it gone. A program that has
+    /// taken no TCP listener has no connection to wait for: phase two
+    /// follows at once.
+    pub fn begin(self: &Arc<Self>) {
+        let mut any_tcp = false;
         {
-            listener.fd = None;
+            let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+            for listener in listeners.iter_mut().filter(|l| l.taken) {
+                let tcp = listener.network.kind() == Kind::Tcp;
+                any_tcp |= tcp;
+                if let Some(fd) = listener.fd.take()
+                    && tcp
+                    && self.refuse
+                {
+                    // A listening socket shut down for reading leaves the
+                    // LISTEN state: connects are refused, the queue reset.
+                    let _ = nix::sys::socket::shutdown(
+                        std::os::fd::AsRawFd::as_raw_fd(&fd),
+                        nix::sys::socket::Shutdown::Read,
+                    );
+                }
+            }
         }
-        self.flag.send_replace(true);
+        let began = self.phase.send_if_modified(|phase| {
+            let serving = *phase == Phase::Serving;
+            if serving {
+                *phase = Phase::Draining;
+            }
+            serving
+        });
+        if !began {
+            return;
+        }
+        if !any_tcp || self.grace.is_zero() {
+            self.phase.send_replace(Phase::Lameduck);
+            return;
+        }
+        let this = self.clone();
+        std::thread::Builder::new()
+            .name("littleboss-grace".into())
+            .spawn(move || {
+                std::thread::sleep(this.grace);
+                this.phase.send_replace(Phase::Lameduck);
+            })
+            .expect("spawn the grace thread");
     }
 }
 
@@ -84,4 +155,10 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration) {
         })
         .expect("spawn the signal thread");
     let _ = installed_rx.recv();
+}
+
+/// The grace between the two phases: as configured, but never more than
+/// half the lameduck timeout, so requests in flight keep the other half.
+pub(crate) fn grace(config: &crate::builder::Config) -> Duration {
+    config.grace.min(config.lameduck / 2)
 }

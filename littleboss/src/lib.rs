@@ -42,6 +42,8 @@ mod environ;
 mod exit;
 mod fdpass;
 mod flags;
+#[cfg(feature = "http")]
+pub mod http;
 mod lameduck;
 mod link;
 mod listener;
@@ -52,9 +54,11 @@ mod runtime;
 mod spec;
 mod started;
 mod supervisor;
+mod tcp;
 mod time_fmt;
 
 pub use builder::{Flavor, Littleboss, Ready};
 pub use context::Context;
 pub use littleboss_macros::main;
 pub use main_result::MainResult;
+pub use tcp::TcpListener;
