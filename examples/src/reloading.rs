@@ -183,7 +183,8 @@ impl Row {
     }
 }
 
-/// Runs the plan against a started server.
+/// Runs the plan against a started server: the load, a steady phase, the
+/// reloads, and the load still on until every old child has exited.
 pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     let running = Traffic {
         addr: server.addr,
@@ -212,11 +213,14 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     })
     .await
     .expect("reloads");
-    let samples = running.stop().await;
+    // The load goes on until every old child has exited: what they do at
+    // the end of their drain (closing idle connections) counts.
     let s = server.clone();
-    let (drains, killed) = tokio::task::spawn_blocking(move || s.drains(plan.reloads))
+    let promoted = plan.reloads - reloads_failed;
+    let (drains, killed) = tokio::task::spawn_blocking(move || s.drains(promoted))
         .await
         .expect("drains");
+    let samples = running.stop().await;
 
     let mut row = Row {
         requests: samples.len(),
