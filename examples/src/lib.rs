@@ -8,3 +8,17 @@ pub mod app;
 pub mod load;
 pub mod reloading;
 pub mod traffic;
+
+/// Writes `line` and a newline to stderr in one `write`, so that lines of
+/// the many processes sharing a supervisor's stderr do not interleave
+/// (`eprintln!` writes a line in pieces).
+///
+/// ```
+/// examples::log_line(format!("pid {} serving", std::process::id()));
+/// ```
+pub fn log_line(line: String) {
+    use std::io::Write;
+    let mut line = line;
+    line.push('\n');
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}

@@ -170,7 +170,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
         args.interval_ms,
         args.steady_secs
     );
-    out += "| server | load | clients | requests | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio | old child drain median / max ms | killed |\n";
+    out += "| server | load | clients | requests | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio | old child drain median / max ms (children timed) | killed |\n";
     out += "|---|---|---:|---:|---|---:|---:|---|---|---:|---|---:|\n";
     let ms = |v: [f64; 4]| format!("{:.2} / {:.2} / {:.2} / {:.1}", v[0], v[1], v[2], v[3]);
     for (server, shape, plan, row) in rows {
@@ -186,7 +186,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
             "-".to_owned()
         };
         out += &format!(
-            "| {server} | {} | {} | {} | {failed} | {} | {} | {} | {} | {ratio} | {:.0} / {:.0} | {} |\n",
+            "| {server} | {} | {} | {} | {failed} | {} | {} | {} | {} | {ratio} | {:.0} / {:.0} ({}) | {} |\n",
             shape.name(),
             plan.clients,
             row.requests,
@@ -196,6 +196,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
             ms(row.reload_ms),
             row.drain_ms[0],
             row.drain_ms[1],
+            row.drains_timed,
             row.killed,
         );
     }

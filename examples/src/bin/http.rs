@@ -44,8 +44,11 @@
 async fn main(ctx: littleboss::Context) -> std::io::Result<()> {
     let listener = ctx.tcp("http").expect("the http listener is off (-http=)");
     let pid = std::process::id();
-    eprintln!("http: pid {pid} serving http://{}/", listener.local_addr()?);
+    examples::log_line(format!(
+        "http: pid {pid} serving http://{}/",
+        listener.local_addr()?
+    ));
     littleboss::http::serve(&ctx, listener, examples::app::app()).await?;
-    eprintln!("http: pid {pid} drained, exiting");
+    examples::log_line(format!("http: pid {pid} drained, exiting"));
     Ok(())
 }

@@ -35,10 +35,10 @@ use tokio::task::JoinSet;
 async fn main(ctx: Context) -> io::Result<()> {
     let listener = ctx.tcp("http").expect("the http listener is off (-http=)");
     let pid = std::process::id();
-    eprintln!(
+    examples::log_line(format!(
         "plain: pid {pid} serving http://{}/",
         listener.local_addr()?
-    );
+    ));
 
     let mut connections = JoinSet::new();
     let lameduck = ctx.lameduck();
@@ -52,7 +52,7 @@ async fn main(ctx: Context) -> io::Result<()> {
                 }
                 Err(e) => {
                     // Out of fds, say: wait rather than spin.
-                    eprintln!("plain: accept: {e}");
+                    examples::log_line(format!("plain: accept: {e}"));
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
@@ -67,9 +67,12 @@ async fn main(ctx: Context) -> io::Result<()> {
     let budget = (ctx.lameduck_timeout() - ctx.grace()).saturating_sub(Duration::from_millis(250));
     let all_done = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(budget, all_done).await.is_err() {
-        eprintln!("plain: pid {pid}: {} connection(s) cut", connections.len());
+        examples::log_line(format!(
+            "plain: pid {pid}: {} connection(s) cut",
+            connections.len()
+        ));
     }
-    eprintln!("plain: pid {pid} drained, exiting");
+    examples::log_line(format!("plain: pid {pid} drained, exiting"));
     Ok(())
 }
 

@@ -21,16 +21,19 @@
 )]
 async fn main(ctx: littleboss::Context) {
     let listener = ctx.tcp("https").expect("https listener enabled");
-    eprintln!(
+    examples::log_line(format!(
         "readme: pid {} serving http://{}/",
         std::process::id(),
         listener.local_addr().unwrap()
-    );
+    ));
     axum::serve(listener, app())
         .with_graceful_shutdown(ctx.lameduck())
         .await
         .unwrap();
-    eprintln!("readme: pid {} drained, exiting", std::process::id());
+    examples::log_line(format!(
+        "readme: pid {} drained, exiting",
+        std::process::id()
+    ));
 }
 
 fn app() -> axum::Router {
