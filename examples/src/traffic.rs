@@ -228,7 +228,7 @@ async fn h2_client(load: Traffic, epoch: Instant, stop: Arc<AtomicBool>) -> Vec<
                 .body(http_body_util::Empty::new())
                 .expect("a request");
             let response = s.send_request(request).await.map_err(|e| {
-                eprintln!("h2: {e}");
+                eprintln!("h2: {e:?}");
                 Outcome::Reset
             })?;
             let code = response.status().as_u16();
