@@ -84,3 +84,37 @@ async fn a_plain_accept_loop_drops_no_request_over_reloads() {
 async fn the_http_helper_drops_no_request_over_reloads() {
     reloads_fail_nothing(env!("CARGO_BIN_EXE_http"), "http", KeepAlive::Closes).await;
 }
+
+/// The first-byte grace: a connection made before a reload, silent until
+/// after it, is still answered (by the old child, which accepted it), not
+/// closed as idle the moment lameduck begins (hyperium/hyper#2730).
+fn a_connection_silent_across_a_reload_is_answered(bin: &str, listener: &str) {
+    use std::io::{Read, Write};
+    let epoch = Instant::now();
+    let server = Server::start(bin.as_ref(), listener, epoch);
+    let mut conns: Vec<std::net::TcpStream> = (0..4)
+        .map(|_| std::net::TcpStream::connect(server.addr).unwrap())
+        .collect();
+    let reload = server.control("reload");
+    assert!(reload.status.success(), "{reload:?}");
+    // The client is slow to speak: its request comes well after the old
+    // child began draining, within the grace (3.5 s in these servers).
+    std::thread::sleep(Duration::from_millis(300));
+    for conn in &mut conns {
+        conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        conn.write_all(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut response = String::new();
+        conn.read_to_string(&mut response)
+            .unwrap_or_else(|e| panic!("{bin}: {e}, after {response:?}"));
+        assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{bin}: {response:?}");
+    }
+    server.stop();
+}
+
+#[test]
+fn connections_silent_across_a_reload_are_answered() {
+    a_connection_silent_across_a_reload_is_answered(env!("CARGO_BIN_EXE_readme"), "https");
+    a_connection_silent_across_a_reload_is_answered(env!("CARGO_BIN_EXE_plain"), "http");
+    a_connection_silent_across_a_reload_is_answered(env!("CARGO_BIN_EXE_http"), "http");
+}
