@@ -101,13 +101,17 @@ fn a_connection_silent_across_a_reload_is_answered(bin: &str, listener: &str) {
     // child began draining, within the grace (3.5 s in these servers).
     std::thread::sleep(Duration::from_millis(300));
     for conn in &mut conns {
-        conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
         conn.write_all(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
             .unwrap();
         let mut response = String::new();
         conn.read_to_string(&mut response)
             .unwrap_or_else(|e| panic!("{bin}: {e}, after {response:?}"));
-        assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{bin}: {response:?}");
+        assert!(
+            response.starts_with("HTTP/1.1 200 OK\r\n"),
+            "{bin}: {response:?}"
+        );
     }
     server.stop();
 }
