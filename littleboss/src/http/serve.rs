@@ -23,7 +23,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// lameduck, then drains and returns: `Connection: close` on HTTP/1
 /// responses from the moment draining begins, idle connections closed and
 /// requests in flight finished at lameduck, HTTP/2 GOAWAY, all within the
-/// lameduck timeout. See [the module](self).
+/// lameduck timeout. See [the module](crate::http).
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};
