@@ -162,3 +162,73 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration) {
 pub(crate) fn grace(config: &crate::builder::Config) -> Duration {
     config.grace.min(config.lameduck / 2)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::OwnedFd;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use super::{Lameduck, Phase};
+    use crate::context::Listener;
+    use crate::spec::Network;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn tcp(taken: bool) -> (Listener, std::net::SocketAddr) {
+        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = socket.local_addr().unwrap();
+        let listener = Listener {
+            name: "http".into(),
+            network: Network::Tcp,
+            fd: Some(OwnedFd::from(socket)),
+            taken,
+        };
+        (listener, addr)
+    }
+
+    #[test]
+    fn without_a_tcp_listener_lameduck_follows_draining_at_once() {
+        let (untaken, _) = tcp(false);
+        let listeners = Arc::new(Mutex::new(vec![untaken]));
+        let (lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false);
+        lameduck.begin();
+        assert_eq!(*phase.borrow(), Phase::Lameduck);
+        // A listener not taken yet stays available.
+        assert!(listeners.lock().unwrap()[0].fd.is_some());
+    }
+
+    #[test]
+    fn with_a_tcp_listener_lameduck_waits_for_the_grace() {
+        let (taken, _) = tcp(true);
+        let listeners = Arc::new(Mutex::new(vec![taken]));
+        let (lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false);
+        lameduck.begin();
+        assert_eq!(*phase.borrow(), Phase::Draining);
+        lameduck.begin(); // again: nothing changes
+        assert_eq!(*phase.borrow(), Phase::Draining);
+        assert!(listeners.lock().unwrap()[0].fd.is_none(), "copy dropped");
+
+        let (taken, _) = tcp(true);
+        let grace = Duration::from_millis(20);
+        let (lameduck, phase) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), grace, false);
+        lameduck.begin();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while *phase.borrow() != Phase::Lameduck {
+            assert!(Instant::now() < deadline, "lameduck never came");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn refusing_shuts_the_socket_so_connects_are_refused() {
+        let (taken, addr) = tcp(true);
+        // The program's own handle on the same socket.
+        let program = taken.fd.as_ref().unwrap().try_clone().unwrap();
+        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, true);
+        lameduck.begin();
+        let refused = std::net::TcpStream::connect(addr).unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        drop(program);
+    }
+}

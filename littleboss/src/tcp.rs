@@ -160,3 +160,52 @@ fn is_connection_error(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionReset
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::sync::watch;
+
+    use super::TcpListener;
+    use crate::lameduck::Phase;
+
+    #[tokio::test]
+    async fn accept_yields_until_draining_then_leaves_connections_queued() {
+        let (phase, rx) = watch::channel(Phase::Serving);
+        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = inner.local_addr().unwrap();
+        let listener = TcpListener::new(inner, rx);
+
+        let _first = tokio::net::TcpStream::connect(addr).await.unwrap();
+        listener.accept().await.unwrap();
+        assert!(!listener.is_draining());
+
+        // An accept already waiting when draining begins stops too.
+        let waiting = listener.accept();
+        tokio::pin!(waiting);
+        assert!(futures_poll_once(&mut waiting).await.is_none());
+        phase.send_replace(Phase::Draining);
+        let second = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let stalled = tokio::time::timeout(Duration::from_millis(100), &mut waiting).await;
+        assert!(stalled.is_err(), "accepted while draining");
+        assert!(listener.is_draining());
+        let fresh = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
+        assert!(fresh.is_err(), "accepted while draining");
+
+        // The connection stays in the shared queue, for the next child.
+        let (_, peer) = listener.inner.accept().await.unwrap();
+        assert_eq!(peer, second.local_addr().unwrap());
+    }
+
+    /// Polls a future once: `Some` if it completed.
+    async fn futures_poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {
+        std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(match std::pin::Pin::new(&mut *f).poll(cx) {
+                std::task::Poll::Ready(out) => Some(out),
+                std::task::Poll::Pending => None,
+            })
+        })
+        .await
+    }
+}
