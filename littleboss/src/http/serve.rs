@@ -122,3 +122,98 @@ fn is_connection_error(e: &io::Error) -> bool {
             | io::ErrorKind::ConnectionReset
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use http::{Request, Response};
+    use hyper::body::Incoming;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    use tokio::sync::watch;
+
+    use crate::context::Timing;
+    use crate::lameduck::Phase;
+    use crate::{Context, TcpListener};
+
+    /// A context and a listener whose phases the test drives.
+    async fn setup() -> (watch::Sender<Phase>, Context, TcpListener, SocketAddr) {
+        let (phase, rx) = watch::channel(Phase::Serving);
+        let timing = Timing {
+            phase: rx.clone(),
+            lameduck_timeout: Duration::from_secs(10),
+            grace: Duration::ZERO,
+        };
+        let ctx = Context::new(Arc::default(), timing, None, Vec::new(), String::new());
+        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = inner.local_addr().unwrap();
+        (phase, ctx, TcpListener::new(inner, rx), addr)
+    }
+
+    /// One request on `conn`; the response head, lowercased.
+    async fn exchange(conn: &mut TcpStream) -> String {
+        conn.write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .unwrap();
+        let mut response = Vec::new();
+        while !response.ends_with(b"\r\n\r\nhi") {
+            let mut chunk = [0; 1024];
+            let n = conn.read(&mut chunk).await.unwrap();
+            assert!(
+                n > 0,
+                "closed after {:?}",
+                String::from_utf8_lossy(&response)
+            );
+            response.extend_from_slice(&chunk[..n]);
+        }
+        String::from_utf8(response).unwrap().to_ascii_lowercase()
+    }
+
+    /// The drain as a keep-alive client sees it: no `Connection: close`
+    /// while serving; from draining on, `Connection: close` and the
+    /// connection closed after the response; at lameduck the helper
+    /// returns.
+    async fn drains_keep_alive(
+        serve: impl FnOnce(Context, TcpListener) -> tokio::task::JoinHandle<std::io::Result<()>>,
+    ) {
+        let (phase, ctx, listener, addr) = setup().await;
+        let server = serve(ctx, listener);
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        assert!(!exchange(&mut conn).await.contains("connection: close"));
+        phase.send_replace(Phase::Draining);
+        assert!(exchange(&mut conn).await.contains("connection: close"));
+        let mut rest = Vec::new();
+        conn.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty(), "{rest:?}");
+        phase.send_replace(Phase::Lameduck);
+        tokio::time::timeout(Duration::from_secs(20), server)
+            .await
+            .expect("the helper returns at lameduck")
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn serve_service_drains_keep_alive_connections() {
+        drains_keep_alive(|ctx, listener| {
+            let service = tower::service_fn(|_: Request<Incoming>| async {
+                Ok::<_, Infallible>(Response::new(String::from("hi")))
+            });
+            tokio::spawn(async move { super::serve_service(&ctx, listener, service).await })
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn serve_drains_keep_alive_connections() {
+        drains_keep_alive(|ctx, listener| {
+            let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
+            tokio::spawn(async move { super::serve(&ctx, listener, app).await })
+        })
+        .await;
+    }
+}
