@@ -32,6 +32,12 @@ pub enum Outcome {
     Status { code: u16 },
     /// Any other error (the kind is printed).
     Other,
+    /// HTTP/2: the server's GOAWAY refused the stream, so it was not
+    /// processed (RFC 9113 §6.8); clients retry such a request.
+    GoAway,
+    /// HTTP/2: the client cancelled the request unsent, its connection
+    /// having closed (after a GOAWAY) between the check and the send.
+    Unsent,
 }
 
 impl Outcome {
@@ -45,6 +51,8 @@ impl Outcome {
             Outcome::Timeout => "timeout",
             Outcome::Status { .. } => "non_2xx",
             Outcome::Other => "other",
+            Outcome::GoAway => "goaway",
+            Outcome::Unsent => "unsent",
         })
     }
 }

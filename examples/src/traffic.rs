@@ -10,7 +10,10 @@
 //! - [`Shape::Post`]: `POST /` with a 16 KiB body on kept-alive connections;
 //! - [`Shape::Http2`]: `GET /` over HTTP/2 (prior knowledge, hyper's
 //!   client), one stream at a time per connection, reconnecting after
-//!   GOAWAY.
+//!   GOAWAY. A request the server's GOAWAY refused, or that hyper
+//!   cancelled unsent because the connection closed, is a failure of its
+//!   own class ([`Outcome::GoAway`], [`Outcome::Unsent`]); it is not
+//!   retried.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -229,7 +232,7 @@ async fn h2_client(load: Traffic, epoch: Instant, stop: Arc<AtomicBool>) -> Vec<
                 .expect("a request");
             let response = s.send_request(request).await.map_err(|e| {
                 eprintln!("h2: {e:?}");
-                Outcome::Reset
+                h2_failure(&e)
             })?;
             let code = response.status().as_u16();
             let pid = response
@@ -262,4 +265,21 @@ async fn h2_client(load: Traffic, epoch: Instant, stop: Arc<AtomicBool>) -> Vec<
         });
     }
     samples
+}
+
+/// What an HTTP/2 request's error says about the request.
+fn h2_failure(e: &hyper::Error) -> Outcome {
+    use std::error::Error as _;
+    if e.is_canceled() {
+        return Outcome::Unsent;
+    }
+    let go_away = e
+        .source()
+        .and_then(|s| s.downcast_ref::<h2::Error>())
+        .is_some_and(h2::Error::is_go_away);
+    if go_away {
+        Outcome::GoAway
+    } else {
+        Outcome::Reset
+    }
 }
