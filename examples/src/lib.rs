@@ -1,5 +1,24 @@
 //! Runnable littleboss examples (in `src/bin/`) and the tools that measure
 //! them: [`load`], the load generator of the reload benchmark
-//! (`src/bin/bench.rs`).
+//! (`src/bin/bench.rs`); [`traffic`] and [`reloading`], the loads and the
+//! harness of the drain benchmark (`src/bin/drain_bench.rs`); [`app`], the
+//! axum application the `http` and `readme` examples serve.
 
+pub mod app;
 pub mod load;
+pub mod reloading;
+pub mod traffic;
+
+/// Writes `line` and a newline to stderr in one `write`, so that lines of
+/// the many processes sharing a supervisor's stderr do not interleave
+/// (`eprintln!` writes a line in pieces).
+///
+/// ```
+/// examples::log_line(format!("pid {} serving", std::process::id()));
+/// ```
+pub fn log_line(line: String) {
+    use std::io::Write;
+    let mut line = line;
+    line.push('\n');
+    let _ = std::io::stderr().write_all(line.as_bytes());
+}

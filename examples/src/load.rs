@@ -32,6 +32,12 @@ pub enum Outcome {
     Status { code: u16 },
     /// Any other error (the kind is printed).
     Other,
+    /// HTTP/2: the server's GOAWAY refused the stream, so it was not
+    /// processed (RFC 9113 §6.8); clients retry such a request.
+    GoAway,
+    /// HTTP/2: the client cancelled the request unsent, its connection
+    /// having closed (after a GOAWAY) between the check and the send.
+    Unsent,
 }
 
 impl Outcome {
@@ -45,6 +51,8 @@ impl Outcome {
             Outcome::Timeout => "timeout",
             Outcome::Status { .. } => "non_2xx",
             Outcome::Other => "other",
+            Outcome::GoAway => "goaway",
+            Outcome::Unsent => "unsent",
         })
     }
 }
@@ -110,7 +118,7 @@ impl Running {
     }
 }
 
-async fn worker(load: Load, epoch: Instant, stop: Arc<AtomicBool>) -> Vec<Sample> {
+pub(crate) async fn worker(load: Load, epoch: Instant, stop: Arc<AtomicBool>) -> Vec<Sample> {
     let mut samples = Vec::with_capacity(1 << 16);
     let mut conn: Option<TcpStream> = None;
     while !stop.load(Ordering::Relaxed) {
@@ -172,7 +180,7 @@ async fn request(load: Load, conn: &mut Option<TcpStream>) -> Outcome {
     }
 }
 
-fn classify(e: &io::Error) -> Outcome {
+pub(crate) fn classify(e: &io::Error) -> Outcome {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => Outcome::Refused,
         io::ErrorKind::ConnectionReset
@@ -187,16 +195,16 @@ fn classify(e: &io::Error) -> Outcome {
 }
 
 /// What the load generator keeps of a response.
-struct Response {
-    code: u16,
+pub(crate) struct Response {
+    pub(crate) code: u16,
     /// From `x-littleboss-pid` (0 if absent).
-    pid: u32,
+    pub(crate) pid: u32,
     /// `Connection: close`: the server ends the connection after it.
-    close: bool,
+    pub(crate) close: bool,
 }
 
 /// Reads one response: the head, then exactly `Content-Length` bytes.
-async fn read_response(stream: &mut TcpStream) -> io::Result<Response> {
+pub(crate) async fn read_response(stream: &mut TcpStream) -> io::Result<Response> {
     let mut buf = Vec::with_capacity(512);
     let head_end = loop {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {

@@ -14,10 +14,11 @@ use crate::rules::{self, RuleError, Settings};
 use crate::typo;
 
 /// Every key, in the order the unknown-key message lists them.
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 14] = [
     "name",
     "listener",
     "lameduck",
+    "grace",
     "persist",
     "restart_limit",
     "fallback",
@@ -49,6 +50,8 @@ pub(crate) struct Options {
     pub listeners: Vec<Listener>,
     /// `lameduck`, in milliseconds.
     pub lameduck: Option<Spanned<u64>>,
+    /// `grace`, in milliseconds.
+    pub grace: Option<Spanned<u64>>,
     pub persist: Option<LitBool>,
     /// `restart_limit`: at most this many restarts within the window in
     /// milliseconds (never zero). Only with `persist = true`.
@@ -156,6 +159,7 @@ impl State {
             }
             "listener" => self.listeners(meta)?,
             "lameduck" => options.lameduck = Some(duration(meta, "lameduck", "\"5s\"")?),
+            "grace" => options.grace = Some(duration(meta, "grace", "\"500ms\"")?),
             "persist" => options.persist = Some(boolean(meta, "persist", true)?),
             "restart_limit" => options.restart_limit = Some(restart_limit(meta)?),
             "fallback" => options.fallback = Some(boolean(meta, "fallback", false)?),

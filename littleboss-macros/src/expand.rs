@@ -93,6 +93,7 @@ fn builder(args: &Args) -> TokenStream {
             Options {
                 listeners,
                 lameduck,
+                grace,
                 persist,
                 restart_limit,
                 fallback,
@@ -112,6 +113,10 @@ fn builder(args: &Args) -> TokenStream {
     if let Some(lameduck) = lameduck {
         let lameduck = millis(lameduck);
         calls.extend(quote!(.lameduck(#lameduck)));
+    }
+    if let Some(grace) = grace {
+        let grace = millis(grace);
+        calls.extend(quote!(.grace(#grace)));
     }
     if let Some(persist) = persist {
         calls.extend(quote!(.persist(#persist)));

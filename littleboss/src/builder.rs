@@ -53,6 +53,7 @@ impl Littleboss {
                 name: name.to_owned(),
                 listeners: Vec::new(),
                 lameduck: Duration::from_secs(2),
+                grace: Duration::from_secs(1),
                 persist: false,
                 restart_limit: (5, Duration::from_secs(60)),
                 fallback: true,
@@ -99,6 +100,23 @@ impl Littleboss {
     /// ```
     pub fn lameduck(mut self, timeout: Duration) -> Self {
         self.config.lameduck = timeout;
+        self
+    }
+
+    /// The first-byte grace (default 1 s, never more than half the
+    /// lameduck timeout): when this program starts winding down, its TCP
+    /// listeners stop yielding connections at once (a reload's new child
+    /// takes them), and [`Context::lameduck`] completes only this much
+    /// later, once connections accepted just before have had time to send
+    /// their first request. Longer for clients that are slow to speak
+    /// after connecting; zero to complete lameduck at once.
+    ///
+    /// ```
+    /// let lb = littleboss::Littleboss::new("svc").grace(std::time::Duration::from_millis(500));
+    /// # let _ = lb;
+    /// ```
+    pub fn grace(mut self, grace: Duration) -> Self {
+        self.config.grace = grace;
         self
     }
 

@@ -1,20 +1,26 @@
 //! Bypass mode: no supervisor; the program binds its own listeners and runs.
 //!
 //! SIGINT and SIGTERM start lameduck as they would under a supervisor, so a
-//! program that shuts down gracefully on `ctx.lameduck()` does so here too.
+//! program that shuts down gracefully on `ctx.lameduck()` does so here too:
+//! draining first (the TCP listeners stop yielding connections, and those
+//! bound here are shut, so that new connections are refused rather than
+//! queued for nobody), lameduck a grace later.
 //! A second signal, or the lameduck timeout, ends the process.
 
 use std::sync::{Arc, Mutex};
 
 use crate::config::Config;
-use crate::context::{Context, Listener};
+use crate::context::{Context, Timing};
 use crate::entry::Entry;
 use crate::flags::{self, Invocation};
-use crate::lameduck::Lameduck;
+use crate::lameduck::{Lameduck, Listener};
 use crate::report::fail;
 
 pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     let activated = crate::activation::from_env().unwrap_or_else(|e| fail(1, e));
+    // Sockets of our own are shut when draining begins, refusing new
+    // connections at once; systemd's stay open, queueing for the next start.
+    let refuse = activated.is_none();
     let bound = crate::listener::bind_all(&inv.listeners, activated).unwrap_or_else(|e| fail(1, e));
     let listeners = inv
         .listeners
@@ -28,13 +34,19 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
         })
         .collect();
     let listeners = Arc::new(Mutex::new(listeners));
-    let (lameduck, lameduck_rx) = Lameduck::new(listeners.clone());
+    let grace = crate::lameduck::grace(config);
+    let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, refuse);
     crate::lameduck::on_signals(lameduck, config.lameduck);
     let rt = crate::runtime::build(config)
         .unwrap_or_else(|e| fail(1, format!("cannot start the tokio runtime: {e}")));
+    let timing = Timing {
+        phase,
+        lameduck_timeout: config.lameduck,
+        grace,
+    };
     let ctx = Context::new(
         listeners,
-        lameduck_rx,
+        timing,
         None,
         inv.program_args,
         flags::flags_help(config),

@@ -11,9 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::config::{Config, Ready};
-use crate::context::{Context, Listener};
+use crate::context::{Context, Timing};
 use crate::entry::Entry;
-use crate::lameduck::Lameduck;
+use crate::lameduck::{Lameduck, Listener};
 use crate::link::{self, ChildEnd, FromChild, ListenerEntry, ToChild};
 use crate::report::fail;
 use crate::report::warning;
@@ -71,7 +71,8 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
     let argv = std::env::args_os().collect();
     let inv = crate::flags::parse(config, argv).unwrap_or_else(|e| give_up(e.to_string()));
     let listeners = Arc::new(Mutex::new(listeners));
-    let (lameduck, lameduck_rx) = Lameduck::new(listeners.clone());
+    let grace = crate::lameduck::grace(config);
+    let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, false);
     // SIGTERM to the whole service (systemd's default KillMode) reaches the
     // child too: it winds down as the supervisor would have asked.
     crate::lameduck::on_signals(lameduck.clone(), config.lameduck);
@@ -79,9 +80,14 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
     let rt = crate::runtime::build(config)
         .unwrap_or_else(|e| give_up(format!("cannot start the tokio runtime: {e}")));
     let flags_help = crate::flags::flags_help(config);
+    let timing = Timing {
+        phase,
+        lameduck_timeout: config.lameduck,
+        grace,
+    };
     let ctx = Context::new(
         listeners,
-        lameduck_rx,
+        timing,
         Some(link.clone()),
         inv.program_args,
         flags_help,

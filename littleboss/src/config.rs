@@ -49,6 +49,8 @@ pub(crate) struct Config {
     pub name: String,
     pub listeners: Vec<ListenerSpec>,
     pub lameduck: Duration,
+    /// From draining (listeners stop yielding connections) to lameduck.
+    pub grace: Duration,
     pub persist: bool,
     /// With `persist`: give up after more than this many restarts within
     /// this window.

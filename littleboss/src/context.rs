@@ -4,23 +4,13 @@ use std::ffi::OsString;
 use std::future::Future;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::lameduck::Listeners;
+use crate::lameduck::{Listeners, Phase};
 use crate::link::{ChildEnd, FromChild};
-use crate::spec::{Kind, Network};
-
-/// One declared listener as the program sees it.
-#[derive(Debug)]
-pub(crate) struct Listener {
-    pub name: String,
-    pub network: Network,
-    /// `None` when the listener is off.
-    pub fd: Option<OwnedFd>,
-    /// The program has a handle of its own on it.
-    pub taken: bool,
-}
+use crate::spec::Kind;
 
 /// The program's handle on littleboss: its listeners, the lameduck signal,
 /// readiness, and its own command line.
@@ -43,16 +33,28 @@ pub struct Context {
 #[derive(Debug)]
 struct Inner {
     listeners: Listeners,
-    lameduck: watch::Receiver<bool>,
+    phase: watch::Receiver<Phase>,
+    /// How long after phase one the process may live (the lameduck timeout).
+    lameduck_timeout: Duration,
+    /// From phase one to phase two.
+    grace: Duration,
     link: Option<Arc<ChildEnd>>,
     args: Vec<OsString>,
     flags_help: String,
 }
 
+/// What `Context::new` needs besides the listeners and the link.
+#[derive(Debug)]
+pub(crate) struct Timing {
+    pub phase: watch::Receiver<Phase>,
+    pub lameduck_timeout: Duration,
+    pub grace: Duration,
+}
+
 impl Context {
     pub(crate) fn new(
         listeners: Listeners,
-        lameduck: watch::Receiver<bool>,
+        timing: Timing,
         link: Option<Arc<ChildEnd>>,
         args: Vec<OsString>,
         flags_help: String,
@@ -60,7 +62,9 @@ impl Context {
         Context {
             inner: Arc::new(Inner {
                 listeners,
-                lameduck,
+                phase: timing.phase,
+                lameduck_timeout: timing.lameduck_timeout,
+                grace: timing.grace,
                 link,
                 args,
                 flags_help,
@@ -71,7 +75,9 @@ impl Context {
     /// The TCP listener declared as `name`, or `None` when it is off
     /// (declared as `"tcp:"`, or turned off with `-NAME=`).
     ///
-    /// Each call returns a new handle on the same socket.
+    /// Each call returns a new handle on the same socket. The handle is a
+    /// tokio listener (it derefs to one) that stops yielding connections
+    /// when draining begins: see [`TcpListener`](crate::TcpListener).
     ///
     /// # Panics
     /// If no listener `name` is declared, if it is not a TCP listener, or if
@@ -79,15 +85,16 @@ impl Context {
     ///
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context) {
-    /// let listener: tokio::net::TcpListener = ctx.tcp("https").expect("https enabled");
+    /// let listener: littleboss::TcpListener = ctx.tcp("https").expect("https enabled");
     /// # }
     /// ```
-    pub fn tcp(&self, name: &str) -> Option<tokio::net::TcpListener> {
+    pub fn tcp(&self, name: &str) -> Option<crate::TcpListener> {
         let fd = self.take(name, Kind::Tcp)?;
         let std = std::net::TcpListener::from(fd);
         std.set_nonblocking(true)
             .expect("set a listener non-blocking");
-        Some(tokio::net::TcpListener::from_std(std).expect("register a listener with tokio"))
+        let tokio = tokio::net::TcpListener::from_std(std).expect("register a listener with tokio");
+        Some(crate::TcpListener::new(tokio, self.inner.phase.clone()))
     }
 
     /// The UDP socket declared as `name`, or `None` when it is off.
@@ -164,11 +171,20 @@ impl Context {
         Some(fd.try_clone().expect("duplicate a listener fd"))
     }
 
-    /// Completes when the supervisor asks this program to wind down: a
-    /// reload has a new child ready, a stop was asked for, or the supervisor
-    /// got SIGTERM/SIGINT (in bypass mode: this process did). Stop accepting,
-    /// finish what is in flight, and return from `main`; a program still
-    /// running after the lameduck timeout is killed.
+    /// Completes when this program should wind down: a reload has a new
+    /// child ready, a stop was asked for, or the supervisor got
+    /// SIGTERM/SIGINT (in bypass mode: this process did). Finish what is in
+    /// flight, close idle connections, and return from `main`; a program
+    /// still running after the lameduck timeout is killed.
+    ///
+    /// Lameduck comes in two phases. First the program starts
+    /// [draining](Context::draining): its TCP listeners stop yielding
+    /// connections (the new child takes them). Then, a grace later (the
+    /// `grace` attribute, 1 s by default), this future completes: by then
+    /// the connections accepted just before have sent their requests, so a
+    /// graceful shutdown that closes idle connections loses none that were
+    /// about to speak. A program that has taken no TCP listener gets no
+    /// grace.
     ///
     /// The future is owned (`'static`), so it can be handed to a server's
     /// graceful shutdown.
@@ -179,14 +195,10 @@ impl Context {
     /// # }
     /// ```
     pub fn lameduck(&self) -> impl Future<Output = ()> + Send + 'static {
-        let mut rx = self.inner.lameduck.clone();
-        async move {
-            // A closed channel means the lifecycle thread is gone: wind down too.
-            let _ = rx.wait_for(|lameduck| *lameduck).await;
-        }
+        self.phase_reached(Phase::Lameduck)
     }
 
-    /// Whether lameduck has begun.
+    /// Whether lameduck has completed (phase two).
     ///
     /// ```no_run
     /// # fn f(ctx: littleboss::Context) {
@@ -194,7 +206,67 @@ impl Context {
     /// # }
     /// ```
     pub fn is_lameduck(&self) -> bool {
-        *self.inner.lameduck.borrow()
+        *self.inner.phase.borrow() == Phase::Lameduck
+    }
+
+    /// Completes when draining begins, phase one of lameduck: the TCP
+    /// listeners stop yielding connections, and a grace later
+    /// [`lameduck`](Context::lameduck) completes. A hand-written HTTP/1
+    /// server answers with `Connection: close` from here on, so that
+    /// keep-alive clients move to the new child.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: littleboss::Context) {
+    /// ctx.draining().await;
+    /// assert!(ctx.is_draining());
+    /// # }
+    /// ```
+    pub fn draining(&self) -> impl Future<Output = ()> + Send + 'static {
+        self.phase_reached(Phase::Draining)
+    }
+
+    /// Whether draining (phase one) has begun; true in phase two too.
+    ///
+    /// ```no_run
+    /// # fn f(ctx: littleboss::Context) {
+    /// let close = ctx.is_draining(); // answer with `Connection: close`
+    /// # }
+    /// ```
+    pub fn is_draining(&self) -> bool {
+        *self.inner.phase.borrow() != Phase::Serving
+    }
+
+    /// How long this process may still run once draining has begun before
+    /// it is killed: the `lameduck` timeout.
+    ///
+    /// ```no_run
+    /// # fn f(ctx: littleboss::Context) {
+    /// let budget = ctx.lameduck_timeout();
+    /// # }
+    /// ```
+    pub fn lameduck_timeout(&self) -> Duration {
+        self.inner.lameduck_timeout
+    }
+
+    /// The grace from draining to lameduck: the `grace` attribute, at most
+    /// half the lameduck timeout. (A program that has taken no TCP listener
+    /// goes from draining to lameduck at once.)
+    ///
+    /// ```no_run
+    /// # fn f(ctx: littleboss::Context) {
+    /// let grace = ctx.grace();
+    /// # }
+    /// ```
+    pub fn grace(&self) -> Duration {
+        self.inner.grace
+    }
+
+    fn phase_reached(&self, at: Phase) -> impl Future<Output = ()> + Send + 'static {
+        let mut rx = self.inner.phase.clone();
+        async move {
+            // A closed channel means the lifecycle thread is gone: wind down too.
+            let _ = rx.wait_for(|phase| *phase >= at).await;
+        }
     }
 
     /// Tells the supervisor this program can take traffic. Only needed with

@@ -1,49 +1,131 @@
-//! Lameduck in the program's process: the flag `Context::lameduck` waits
-//! on, the listener copies `Context` holds, and the signals that start it.
+//! Lameduck in the program's process, in two phases: the flag that
+//! `Context::draining` and `Context::lameduck` wait on, the listener copies
+//! `Context` holds, and the signals that start it.
+//!
+//! Phase one, draining: the listeners `Context` handed out stop yielding
+//! connections (the next child takes them from the shared queue), and
+//! `Context` drops its own copies. Phase two, lameduck, a grace later:
+//! `Context::lameduck` completes. By then the connections accepted just
+//! before phase one have sent their requests, so a server's graceful
+//! shutdown, which closes connections that look idle, closes only
+//! connections that really are.
 
+use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::context::Listener;
 use crate::report::warning;
+use crate::spec::{Kind, Network};
+
+/// One declared listener as the program sees it.
+#[derive(Debug)]
+pub(crate) struct Listener {
+    pub name: String,
+    pub network: Network,
+    /// `None` when the listener is off.
+    pub fd: Option<OwnedFd>,
+    /// The program has a handle of its own on it.
+    pub taken: bool,
+}
 
 /// The listeners a `Context` hands out, shared with whoever begins lameduck.
 pub(crate) type Listeners = Arc<Mutex<Vec<Listener>>>;
 
+/// Where the program is in its wind-down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Phase {
+    /// Serving: listeners yield connections.
+    Serving,
+    /// Phase one: listeners yield no more connections; accepted ones are
+    /// still being served and may still be sending their first request.
+    Draining,
+    /// Phase two: `Context::lameduck` has completed.
+    Lameduck,
+}
+
 /// Begins lameduck once, from whichever thread learns of it first.
 #[derive(Debug)]
 pub(crate) struct Lameduck {
-    flag: watch::Sender<bool>,
+    phase: watch::Sender<Phase>,
     listeners: Listeners,
+    grace: Duration,
+    /// Shut the taken TCP listeners down at phase one, so new connections
+    /// are refused at once: nobody else will accept them (bypass mode
+    /// without socket activation).
+    refuse: bool,
 }
 
 impl Lameduck {
-    pub fn new(listeners: Listeners) -> (Arc<Lameduck>, watch::Receiver<bool>) {
-        let (flag, rx) = watch::channel(false);
-        (Arc::new(Lameduck { flag, listeners }), rx)
+    /// `grace` is the time from phase one to phase two.
+    pub fn new(
+        listeners: Listeners,
+        grace: Duration,
+        refuse: bool,
+    ) -> (Arc<Lameduck>, watch::Receiver<Phase>) {
+        let (phase, rx) = watch::channel(Phase::Serving);
+        let lameduck = Lameduck {
+            phase,
+            listeners,
+            grace,
+            refuse,
+        };
+        (Arc::new(lameduck), rx)
     }
 
-    /// Completes `Context::lameduck` after dropping `Context`'s copies of
-    /// the listeners the program has taken: once it drops its own, the
-    /// socket is closed here (in bypass mode, new connections are then
-    /// refused instead of queued and reset at exit). A listener not taken
-    /// yet stays available: a program told to stop while still starting
-    /// must not find it gone.
-    pub fn begin(&self) {
-        // The copies go first: a program that closes its listener the
-        // moment lameduck completes must find the socket closed for good.
-        for listener in self
-            .listeners
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter_mut()
-            .filter(|l| l.taken)
+    /// Begins phase one (once; later calls do nothing) and schedules phase
+    /// two after the grace.
+    ///
+    /// Drops `Context`'s copies of the listeners the program has taken:
+    /// once it drops its own, the socket is closed here (in bypass mode,
+    /// new connections are then refused instead of queued and reset at
+    /// exit). A listener not taken yet stays available: a program told to
+    /// stop while still starting must not find it gone. A program that has
+    /// taken no TCP listener has no connection to wait for: phase two
+    /// follows at once.
+    pub fn begin(self: &Arc<Self>) {
+        let mut any_tcp = false;
         {
-            listener.fd = None;
+            let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+            for listener in listeners.iter_mut().filter(|l| l.taken) {
+                let tcp = listener.network.kind() == Kind::Tcp;
+                any_tcp |= tcp;
+                if let Some(fd) = listener.fd.take()
+                    && tcp
+                    && self.refuse
+                {
+                    // A listening socket shut down for reading leaves the
+                    // LISTEN state: connects are refused, the queue reset.
+                    let _ = nix::sys::socket::shutdown(
+                        std::os::fd::AsRawFd::as_raw_fd(&fd),
+                        nix::sys::socket::Shutdown::Read,
+                    );
+                }
+            }
         }
-        self.flag.send_replace(true);
+        let began = self.phase.send_if_modified(|phase| {
+            let serving = *phase == Phase::Serving;
+            if serving {
+                *phase = Phase::Draining;
+            }
+            serving
+        });
+        if !began {
+            return;
+        }
+        if !any_tcp || self.grace.is_zero() {
+            self.phase.send_replace(Phase::Lameduck);
+            return;
+        }
+        let this = self.clone();
+        std::thread::Builder::new()
+            .name("littleboss-grace".into())
+            .spawn(move || {
+                std::thread::sleep(this.grace);
+                this.phase.send_replace(Phase::Lameduck);
+            })
+            .expect("spawn the grace thread");
     }
 }
 
@@ -84,4 +166,79 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration) {
         })
         .expect("spawn the signal thread");
     let _ = installed_rx.recv();
+}
+
+/// The grace between the two phases: as configured, but never more than
+/// half the lameduck timeout, so requests in flight keep the other half.
+pub(crate) fn grace(config: &crate::config::Config) -> Duration {
+    config.grace.min(config.lameduck / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::OwnedFd;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    use super::{Lameduck, Listener, Phase};
+    use crate::spec::Network;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn tcp(taken: bool) -> (Listener, std::net::SocketAddr) {
+        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = socket.local_addr().unwrap();
+        let listener = Listener {
+            name: "http".into(),
+            network: Network::Tcp,
+            fd: Some(OwnedFd::from(socket)),
+            taken,
+        };
+        (listener, addr)
+    }
+
+    #[test]
+    fn without_a_tcp_listener_lameduck_follows_draining_at_once() {
+        let (untaken, _) = tcp(false);
+        let listeners = Arc::new(Mutex::new(vec![untaken]));
+        let (lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false);
+        lameduck.begin();
+        assert_eq!(*phase.borrow(), Phase::Lameduck);
+        // A listener not taken yet stays available.
+        assert!(listeners.lock().unwrap()[0].fd.is_some());
+    }
+
+    #[test]
+    fn with_a_tcp_listener_lameduck_waits_for_the_grace() {
+        let (taken, _) = tcp(true);
+        let listeners = Arc::new(Mutex::new(vec![taken]));
+        let (lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false);
+        lameduck.begin();
+        assert_eq!(*phase.borrow(), Phase::Draining);
+        lameduck.begin(); // again: nothing changes
+        assert_eq!(*phase.borrow(), Phase::Draining);
+        assert!(listeners.lock().unwrap()[0].fd.is_none(), "copy dropped");
+
+        let (taken, _) = tcp(true);
+        let grace = Duration::from_millis(20);
+        let (lameduck, phase) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), grace, false);
+        lameduck.begin();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while *phase.borrow() != Phase::Lameduck {
+            assert!(Instant::now() < deadline, "lameduck never came");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn refusing_shuts_the_socket_so_connects_are_refused() {
+        let (taken, addr) = tcp(true);
+        // The program's own handle on the same socket.
+        let program = taken.fd.as_ref().unwrap().try_clone().unwrap();
+        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, true);
+        lameduck.begin();
+        let refused = std::net::TcpStream::connect(addr).unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        drop(program);
+    }
 }

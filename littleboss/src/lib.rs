@@ -55,6 +55,8 @@ mod environ;
 mod exit;
 mod fdpass;
 mod flags;
+#[cfg(feature = "http")]
+pub mod http;
 mod lameduck;
 mod link;
 mod listener;
@@ -71,6 +73,7 @@ mod socket;
 mod spec;
 mod started;
 mod supervisor;
+mod tcp;
 mod time_fmt;
 
 pub use builder::Littleboss;
@@ -80,3 +83,4 @@ pub use context::Context;
 pub use littleboss_macros::main;
 pub use main_result::MainResult;
 pub use rules::{NameKind, RuleError, SpecProblem};
+pub use tcp::TcpListener;

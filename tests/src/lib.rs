@@ -333,9 +333,9 @@ pub fn alive(pid: i32) -> bool {
 
 /// Code the fixture binaries share.
 pub mod fixture {
+    use littleboss::TcpListener;
     use std::future::Future;
     use tokio::io::AsyncWriteExt;
-    use tokio::net::TcpListener;
 
     /// Answers every connection with `greeting` and a newline, then closes
     /// it; when `lameduck` completes, stops accepting and returns once the

@@ -1,0 +1,68 @@
+//! The axum application that the `http` and `readme` examples serve.
+//!
+//! - `GET /`: a greeting naming the process that served it;
+//! - `POST /`: reads the body and says how long it was;
+//! - `GET /slow?ms=N`: answers after N milliseconds (at most 10 000).
+//!
+//! Every response carries an `x-littleboss-pid` header naming the process
+//! that served it, so a reload shows up as a change of pid.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::Query;
+use axum::http::HeaderValue;
+use axum::middleware::map_response;
+use axum::response::Response;
+use axum::routing::get;
+use serde::Deserialize;
+
+/// The longest `/slow` answers.
+pub const SLOW_MAX_MS: u64 = 10_000;
+
+/// The routes, with the pid header.
+///
+/// ```no_run
+/// let app: axum::Router = examples::app::app();
+/// ```
+pub fn app() -> Router {
+    Router::new()
+        .route("/", get(hello).post(posted))
+        .route("/slow", get(slow))
+        .layer(map_response(pid_header))
+}
+
+async fn hello() -> String {
+    format!(
+        "hello from littleboss-http, pid {}, version {}\n",
+        std::process::id(),
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+async fn posted(body: Bytes) -> String {
+    format!("got {} bytes in pid {}\n", body.len(), std::process::id())
+}
+
+#[derive(Deserialize)]
+struct SlowParams {
+    ms: Option<u64>,
+}
+
+async fn slow(Query(params): Query<SlowParams>) -> String {
+    let ms = params.ms.unwrap_or(1000).min(SLOW_MAX_MS);
+    eprintln!(
+        "http: pid {} answering /slow in {ms} ms",
+        std::process::id()
+    );
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    format!("slept {ms} ms in pid {}\n", std::process::id())
+}
+
+async fn pid_header(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert("x-littleboss-pid", HeaderValue::from(std::process::id()));
+    response
+}

@@ -1,0 +1,204 @@
+//! The drain benchmark: the servers users write, reloaded again and again
+//! under the loads real clients make, with every failed request counted.
+//!
+//! ```text
+//! cargo build --release -p examples --bins
+//! target/release/drain_bench --reloads 1000
+//! ```
+//!
+//! Servers (all supervised, each a binary of this crate):
+//! - `readme`: the README's snippet as written (`axum::serve` with
+//!   `with_graceful_shutdown(ctx.lameduck())`);
+//! - `plain`: a hand-written HTTP/1 server on a plain tokio accept loop
+//!   (the README's "Writing a server by hand");
+//! - `http`: the `littleboss::http::serve` helper.
+//!
+//! Loads ([`examples::traffic::Shape`]): a new connection per request;
+//! keep-alive (1000 connections by default); HTTP/2 (not for `plain`,
+//! which speaks only HTTP/1); slow clients that send their first byte 0.2
+//! to 3 s after connecting; `POST` with a 16 KiB body on kept-alive
+//! connections. For each (server, load): a steady phase without reloads,
+//! then `--reloads` reloads, `--interval-ms` apart, while the load runs.
+//! A reload returns once the new child is ready, and old children drain
+//! for their grace (3.5 s in these servers) and more, so reloads come
+//! back to back while several old children still drain.
+//!
+//! Prints a markdown table (and the command that produced it) and exits
+//! non-zero if any request or reload failed.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use examples::reloading::{Plan, Row, Server, run};
+use examples::traffic::Shape;
+
+#[derive(Parser, Debug)]
+#[command(name = "drain_bench", about = "littleboss drain benchmark")]
+struct Args {
+    /// Reloads per (server, load).
+    #[arg(long, default_value_t = 100)]
+    reloads: usize,
+    /// Pause after each reload returns, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    interval_ms: u64,
+    /// Seconds of load before the reloads, for the steady-state latency.
+    #[arg(long, default_value_t = 3)]
+    steady_secs: u64,
+    /// Servers, comma-separated: readme, plain, http.
+    #[arg(long, default_value = "readme,plain,http", value_delimiter = ',')]
+    servers: Vec<String>,
+    /// Loads, comma-separated: new-connection, keep-alive, http2,
+    /// slow-first-byte, post.
+    #[arg(
+        long,
+        default_value = "new-connection,keep-alive,http2,slow-first-byte,post",
+        value_delimiter = ','
+    )]
+    loads: Vec<String>,
+    /// Clients opening a new connection per request.
+    #[arg(long, default_value_t = 16)]
+    new_connection_clients: usize,
+    /// Kept-alive connections.
+    #[arg(long, default_value_t = 1000)]
+    keep_alive_clients: usize,
+    /// HTTP/2 connections (one stream at a time each).
+    #[arg(long, default_value_t = 64)]
+    http2_clients: usize,
+    /// Slow clients.
+    #[arg(long, default_value_t = 200)]
+    slow_clients: usize,
+    /// POST clients (kept-alive connections).
+    #[arg(long, default_value_t = 64)]
+    post_clients: usize,
+    /// Where the server binaries are (default: next to this one).
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+}
+
+/// The listener each server declares.
+fn listener_of(server: &str) -> &'static str {
+    match server {
+        "readme" => "https",
+        _ => "http",
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let bin_dir = args.bin_dir.clone().unwrap_or_else(|| {
+        let exe = std::env::current_exe().expect("this binary's path");
+        exe.parent().expect("a folder").to_owned()
+    });
+    let shapes: Vec<Shape> = args
+        .loads
+        .iter()
+        .map(|name| {
+            *Shape::ALL
+                .iter()
+                .find(|s| s.name() == name)
+                .unwrap_or_else(|| panic!("unknown load {name}"))
+        })
+        .collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let epoch = Instant::now();
+    let mut rows: Vec<(String, Shape, Plan, Row)> = Vec::new();
+    for server_name in &args.servers {
+        let bin = bin_dir.join(server_name);
+        for &shape in &shapes {
+            if shape == Shape::Http2 && server_name == "plain" {
+                continue;
+            }
+            let clients = match shape {
+                Shape::NewConnection => args.new_connection_clients,
+                Shape::KeepAlive => args.keep_alive_clients,
+                Shape::Http2 => args.http2_clients,
+                Shape::SlowFirstByte => args.slow_clients,
+                Shape::Post => args.post_clients,
+            };
+            let plan = Plan {
+                shape,
+                clients,
+                steady: Duration::from_secs(args.steady_secs),
+                reloads: args.reloads,
+                interval: Duration::from_millis(args.interval_ms),
+                timeout: Duration::from_secs(10),
+            };
+            eprintln!("drain_bench: {server_name} under {} load...", shape.name());
+            let server = Arc::new(Server::start(&bin, listener_of(server_name), epoch));
+            let row = rt.block_on(run(server.clone(), plan, epoch));
+            Arc::into_inner(server).expect("one owner").stop();
+            eprintln!("drain_bench: {server_name} {}: {row:?}", shape.name());
+            rows.push((server_name.clone(), shape, plan, row));
+        }
+    }
+    print!("{}", markdown(&args, &rows));
+    let failed: usize = rows
+        .iter()
+        .map(|(_, _, _, r)| r.failed_total() + r.reloads_failed)
+        .sum();
+    if failed > 0 {
+        eprintln!("drain_bench: {failed} failures (requests or reloads); see the table");
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
+    let mut out = String::new();
+    let command: Vec<String> = std::env::args()
+        .enumerate()
+        .map(|(i, a)| {
+            if i == 0 {
+                "target/release/drain_bench".to_owned()
+            } else {
+                a
+            }
+        })
+        .collect();
+    out += &format!(
+        "`{}`: {} reloads per row, {} ms apart, after {} s of steady load\n\n",
+        command.join(" "),
+        args.reloads,
+        args.interval_ms,
+        args.steady_secs
+    );
+    out += "| server | load | clients | requests | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio | old child drain median / max ms (children timed) | killed |\n";
+    out += "|---|---|---:|---:|---|---:|---:|---|---|---:|---|---:|\n";
+    let ms = |v: [f64; 4]| format!("{:.2} / {:.2} / {:.2} / {:.1}", v[0], v[1], v[2], v[3]);
+    for (server, shape, plan, row) in rows {
+        let failed = if row.failed.is_empty() {
+            "0".to_owned()
+        } else {
+            let classes: Vec<String> = row.failed.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            format!("**{}** ({})", row.failed_total(), classes.join(", "))
+        };
+        let ratio = if row.steady_ms[1] > 0.0 {
+            format!("{:.2}", row.reload_ms[1] / row.steady_ms[1])
+        } else {
+            "-".to_owned()
+        };
+        out += &format!(
+            "| {server} | {} | {} | {} | {failed} | {} | {} | {} | {} | {ratio} | {:.0} / {:.0} ({}) | {} |\n",
+            shape.name(),
+            plan.clients,
+            row.requests,
+            row.failed_reused,
+            row.reloads_failed,
+            ms(row.steady_ms),
+            ms(row.reload_ms),
+            row.drain_ms[0],
+            row.drain_ms[1],
+            row.drains_timed,
+            row.killed,
+        );
+    }
+    out
+}

@@ -1,0 +1,171 @@
+//! An HTTP/1.1 server by hand on a plain tokio accept loop, drained the way
+//! the README's "Writing a server by hand" says: the listener stops
+//! yielding connections by itself when draining begins; from then on every
+//! response says `Connection: close`; at lameduck (a grace later) a
+//! connection that has not begun a request is closed, one in the middle of
+//! a request finishes it first; `main` returns when they are all done or
+//! the lameduck timeout is about to end.
+//!
+//! `GET` answers with a greeting, `POST` with the length of the body, and
+//! every response names the process in `x-littleboss-pid`. Only what the
+//! benchmark sends is understood (`Content-Length` bodies, no chunked
+//! encoding).
+//!
+//! ```text
+//! cargo build -p examples --bin plain
+//! target/debug/plain -littleboss=start &
+//! curl -i http://127.0.0.1:8082/
+//! target/debug/plain -littleboss=reload
+//! ```
+
+use std::io;
+use std::time::Duration;
+
+use littleboss::Context;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+
+#[littleboss::main(
+    name = "littleboss-plain",
+    listener(http = "tcp:127.0.0.1:8082"),
+    lameduck = "10s",
+    grace = "3500ms"
+)]
+async fn main(ctx: Context) -> io::Result<()> {
+    let listener = ctx.tcp("http").expect("the http listener is off (-http=)");
+    let pid = std::process::id();
+    examples::log_line(format!(
+        "plain: pid {pid} serving http://{}/",
+        listener.local_addr()?
+    ));
+
+    let mut connections = JoinSet::new();
+    let lameduck = ctx.lameduck();
+    tokio::pin!(lameduck);
+    loop {
+        tokio::select! {
+            // Yields nothing once draining has begun: no need to stop it.
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => {
+                    connections.spawn(connection(stream, ctx.clone()));
+                }
+                Err(e) => {
+                    // Out of fds, say: wait rather than spin.
+                    examples::log_line(format!("plain: accept: {e}"));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            Some(_) = connections.join_next() => {}
+            () = &mut lameduck => break,
+        }
+    }
+    drop(listener);
+
+    // Each connection closes itself at its next idle moment; wait for
+    // them, but return before the supervisor's kill.
+    let budget = (ctx.lameduck_timeout() - ctx.grace()).saturating_sub(Duration::from_millis(250));
+    let all_done = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(budget, all_done).await.is_err() {
+        examples::log_line(format!(
+            "plain: pid {pid}: {} connection(s) cut",
+            connections.len()
+        ));
+    }
+    examples::log_line(format!("plain: pid {pid} drained, exiting"));
+    Ok(())
+}
+
+/// Serves requests on one connection until the client closes it, a
+/// response says `Connection: close`, or lameduck finds it idle.
+async fn connection(stream: TcpStream, ctx: Context) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
+    loop {
+        // Idle until the next request's first byte. At lameduck a
+        // connection still idle is closed: those accepted just before
+        // draining have had the grace to speak, and keep-alive clients
+        // have been told `Connection: close` since draining began.
+        let lameduck = ctx.lameduck();
+        let more = tokio::select! {
+            biased;
+            buffered = read.fill_buf() => !buffered?.is_empty(),
+            () = lameduck => false,
+        };
+        if !more {
+            return Ok(());
+        }
+        let Some(request) = read_request(&mut read).await? else {
+            return Ok(());
+        };
+        let body = match request.method.as_str() {
+            "POST" => format!(
+                "got {} bytes in pid {}\n",
+                request.body_len,
+                std::process::id()
+            ),
+            _ => format!("hello from littleboss-plain, pid {}\n", std::process::id()),
+        };
+        // Decided when the response is written: draining may have begun
+        // while the request was read.
+        let close = request.close || ctx.is_draining();
+        let head = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nx-littleboss-pid: {}\r\n{}\r\n",
+            body.len(),
+            std::process::id(),
+            if close { "connection: close\r\n" } else { "" },
+        );
+        write.write_all(format!("{head}{body}").as_bytes()).await?;
+        if close {
+            return Ok(());
+        }
+    }
+}
+
+struct Request {
+    method: String,
+    body_len: usize,
+    close: bool,
+}
+
+/// Reads a request head and its `Content-Length` body; `None` at a clean
+/// end of the connection.
+async fn read_request(read: &mut (impl AsyncBufReadExt + Unpin)) -> io::Result<Option<Request>> {
+    let mut line = String::new();
+    if read.read_line(&mut line).await? == 0 {
+        return Ok(None);
+    }
+    let method = line.split(' ').next().unwrap_or_default().to_owned();
+    let mut body_len = 0;
+    let mut close = line.trim_end().ends_with("HTTP/1.0");
+    loop {
+        line.clear();
+        if read.read_line(&mut line).await? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        let Some((name, value)) = header.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            body_len = value.parse().map_err(io::Error::other)?;
+        } else if name.eq_ignore_ascii_case("connection") {
+            close = value.eq_ignore_ascii_case("close");
+        }
+    }
+    let mut body = read.take(body_len as u64);
+    let got = tokio::io::copy(&mut body, &mut tokio::io::sink()).await?;
+    if got as usize != body_len {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(Some(Request {
+        method,
+        body_len,
+        close,
+    }))
+}

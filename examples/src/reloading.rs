@@ -1,0 +1,272 @@
+//! Runs one of the example servers supervised and reloads it under a
+//! [`traffic`](crate::traffic) load: the drain benchmark's row
+//! (`src/bin/drain_bench.rs`) and, short, the CI check
+//! (`tests/drain_under_reloads.rs`).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::load::Outcome;
+use crate::traffic::{Sample, Shape, Traffic};
+
+/// How long to wait for a server to start, or its old children to exit.
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// A supervised server: `BIN -littleboss=start -LISTENER=127.0.0.1:0`.
+#[derive(Debug)]
+pub struct Server {
+    process: Child,
+    bin: PathBuf,
+    dir: PathBuf,
+    /// Its address, printed by the child as `serving http://ADDR/`.
+    pub addr: SocketAddr,
+    /// Every stderr line (the supervisor's and the children's), with when
+    /// it was read, from `epoch`.
+    log: Arc<Mutex<Vec<(Duration, String)>>>,
+}
+
+impl Server {
+    /// Starts `bin` supervised, its listener `listener` on a free port, and
+    /// waits for its first child to be ready.
+    pub fn start(bin: &Path, listener: &str, epoch: Instant) -> Server {
+        let dir = std::env::temp_dir().join(format!(
+            "littleboss-drain-{}-{}",
+            std::process::id(),
+            epoch.elapsed().as_nanos()
+        ));
+        let mut process = Command::new(bin)
+            .arg("-littleboss=start")
+            .arg(format!("-{listener}=127.0.0.1:0"))
+            .env("LITTLEBOSS_DIR", &dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let lines = log.clone();
+        let stderr = process.stderr.take().expect("piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push((epoch.elapsed(), line));
+            }
+        });
+        let mut server = Server {
+            process,
+            bin: bin.to_owned(),
+            dir,
+            addr: "0.0.0.0:0".parse().unwrap(),
+            log,
+        };
+        let line = server.wait_line(|l| l.contains("serving http://"));
+        let rest = &line[line.find("serving http://").unwrap() + 15..];
+        server.addr = rest[..rest.find('/').unwrap()].parse().expect("an address");
+        server.wait_line(|l| l.starts_with("littleboss: child pid ") && l.ends_with(" is ready"));
+        server
+    }
+
+    fn wait_line(&self, want: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some((_, line)) = self.log.lock().unwrap().iter().find(|(_, l)| want(l)) {
+                return line.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not start",
+                self.bin.display()
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Runs `BIN -littleboss=MODE` against this server.
+    pub fn control(&self, mode: &str) -> Output {
+        Command::new(&self.bin)
+            .arg(format!("-littleboss={mode}"))
+            .env("LITTLEBOSS_DIR", &self.dir)
+            .output()
+            .expect("run a control command")
+    }
+
+    /// For each old child: from the supervisor's telling it to wind down
+    /// to its exit, in ms; and how many were killed at the lameduck
+    /// timeout. Waits (up to a deadline) until the supervisor has one
+    /// child left, the one serving.
+    pub fn drains(&self) -> (Vec<f64>, usize) {
+        let deadline = Instant::now() + DEADLINE;
+        while tests::procfs::children(self.process.id()) != (1, 0) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The supervisor logs an exit once it has reaped the child.
+        std::thread::sleep(Duration::from_millis(100));
+        let log = self.log.lock().unwrap();
+        let mut told: BTreeMap<u32, Duration> = BTreeMap::new();
+        let mut drains = Vec::new();
+        let mut killed = 0;
+        for (at, line) in log.iter() {
+            // "littleboss: reload: child pid N is serving; pid OLD is winding down"
+            if let Some(rest) = line.split("; pid ").nth(1)
+                && let Some(pid) = rest.strip_suffix(" is winding down")
+                && let Ok(pid) = pid.parse()
+            {
+                told.insert(pid, *at);
+            }
+            // "littleboss: old child pid OLD exited with ..."
+            if let Some(rest) = line.strip_prefix("littleboss: old child pid ")
+                && let Some(pid) = rest.split_whitespace().next()
+                && let Ok(pid) = pid.parse::<u32>()
+                && let Some(began) = told.get(&pid)
+            {
+                drains.push((*at - *began).as_secs_f64() * 1e3);
+            }
+            if line.contains("after its lameduck timeout; killing it") {
+                killed += 1;
+            }
+        }
+        (drains, killed)
+    }
+
+    /// Stops the supervisor and removes its control folder.
+    pub fn stop(mut self) {
+        let _ = self.control("stop");
+        let _ = self.process.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// One row's plan.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan {
+    pub shape: Shape,
+    pub clients: usize,
+    /// Load without reloads first, for the steady-state latency.
+    pub steady: Duration,
+    pub reloads: usize,
+    /// Pause after each reload's command returns.
+    pub interval: Duration,
+    pub timeout: Duration,
+}
+
+/// What a row measured.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Row {
+    pub requests: usize,
+    /// Failed requests by class, over the whole row.
+    pub failed: BTreeMap<&'static str, usize>,
+    /// Of those, failed on a kept-alive connection that had already carried
+    /// a response (the HTTP/1 close race, when the server gave no
+    /// `Connection: close`).
+    pub failed_reused: usize,
+    pub reloads_failed: usize,
+    /// p50, p99, p99.9, max in ms: steady state, then during reloads.
+    pub steady_ms: [f64; 4],
+    pub reload_ms: [f64; 4],
+    /// Old child drain time (told to wind down → exited), median and max, ms.
+    pub drain_ms: [f64; 2],
+    /// How many old children's drains were timed (their two log lines
+    /// found intact: children's lines can interleave with the supervisor's).
+    pub drains_timed: usize,
+    /// Old children killed at the lameduck timeout.
+    pub killed: usize,
+    /// Distinct processes that answered.
+    pub pids: usize,
+}
+
+impl Row {
+    /// Failed requests in all.
+    pub fn failed_total(&self) -> usize {
+        self.failed.values().sum()
+    }
+}
+
+/// Runs the plan against a started server: the load, a steady phase, the
+/// reloads, and the load still on until every old child has exited.
+pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
+    let running = Traffic {
+        addr: server.addr,
+        shape: plan.shape,
+        clients: plan.clients,
+        timeout: plan.timeout,
+    }
+    .start(epoch);
+    tokio::time::sleep(plan.steady).await;
+    let reloads_began = epoch.elapsed();
+    let s = server.clone();
+    let reloads_failed = tokio::task::spawn_blocking(move || {
+        let mut failed = 0;
+        for _ in 0..plan.reloads {
+            let out = s.control("reload");
+            if !out.status.success() {
+                eprintln!(
+                    "reload failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+                failed += 1;
+            }
+            std::thread::sleep(plan.interval);
+        }
+        failed
+    })
+    .await
+    .expect("reloads");
+    // The load goes on until every old child has exited: what they do at
+    // the end of their drain (closing idle connections) counts.
+    let s = server.clone();
+    let (drains, killed) = tokio::task::spawn_blocking(move || s.drains())
+        .await
+        .expect("drains");
+    let samples = running.stop().await;
+
+    let mut row = Row {
+        requests: samples.len(),
+        reloads_failed,
+        killed,
+        ..Row::default()
+    };
+    let mut pids = std::collections::BTreeSet::new();
+    for s in &samples {
+        match s.outcome {
+            Outcome::Ok { pid } => {
+                pids.insert(pid);
+            }
+            other => {
+                let class = other.failure().expect("a failure");
+                *row.failed.entry(class).or_default() += 1;
+                row.failed_reused += usize::from(s.reused);
+            }
+        }
+    }
+    row.pids = pids.len();
+    let (steady, during): (Vec<Sample>, Vec<Sample>) =
+        samples.iter().partition(|s| s.at < reloads_began);
+    row.steady_ms = percentiles(&steady);
+    row.reload_ms = percentiles(&during);
+    let mut drains = drains;
+    row.drains_timed = drains.len();
+    drains.sort_by(f64::total_cmp);
+    if !drains.is_empty() {
+        row.drain_ms = [drains[drains.len() / 2], drains[drains.len() - 1]];
+    }
+    row
+}
+
+/// p50, p99, p99.9 and max latency of the successful requests, in ms.
+fn percentiles(samples: &[Sample]) -> [f64; 4] {
+    let mut ms: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.outcome.failure().is_none())
+        .map(|s| s.latency.as_secs_f64() * 1e3)
+        .collect();
+    if ms.is_empty() {
+        return [0.0; 4];
+    }
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+    [at(0.5), at(0.99), at(0.999), ms[ms.len() - 1]]
+}

@@ -1,0 +1,285 @@
+//! The loads of the drain benchmark (`src/bin/drain_bench.rs`): what real
+//! clients do to a server being reloaded. Every request ends in exactly one
+//! [`Outcome`], as in [`load`](crate::load), whose HTTP/1 reader it uses.
+//!
+//! - [`Shape::NewConnection`]: `GET /` on a fresh connection each time;
+//! - [`Shape::KeepAlive`]: `GET /` over and over on kept-alive connections
+//!   (reconnecting after `Connection: close` or an error);
+//! - [`Shape::SlowFirstByte`]: a fresh connection whose client waits
+//!   0.2 to 3 s before sending its request;
+//! - [`Shape::Post`]: `POST /` with a 16 KiB body on kept-alive connections;
+//! - [`Shape::Http2`]: `GET /` over HTTP/2 (prior knowledge, hyper's
+//!   client), one stream at a time per connection, reconnecting after
+//!   GOAWAY. A request the server's GOAWAY refused, or that hyper
+//!   cancelled unsent because the connection closed, is a failure of its
+//!   own class ([`Outcome::GoAway`], [`Outcome::Unsent`]); it is not
+//!   retried.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use crate::load::{Outcome, Response, classify, read_response};
+
+/// What one load's clients do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    NewConnection,
+    KeepAlive,
+    SlowFirstByte,
+    Post,
+    Http2,
+}
+
+impl Shape {
+    /// Its name in tables and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::NewConnection => "new-connection",
+            Shape::KeepAlive => "keep-alive",
+            Shape::SlowFirstByte => "slow-first-byte",
+            Shape::Post => "post",
+            Shape::Http2 => "http2",
+        }
+    }
+
+    /// Every shape, in table order.
+    pub const ALL: [Shape; 5] = [
+        Shape::NewConnection,
+        Shape::KeepAlive,
+        Shape::SlowFirstByte,
+        Shape::Post,
+        Shape::Http2,
+    ];
+}
+
+/// The body `Shape::Post` sends.
+pub const POST_BODY: usize = 16 * 1024;
+
+/// One finished request.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// When it finished, from the start of the run.
+    pub at: Duration,
+    /// From its first byte sent (after a slow client's wait) to the end
+    /// of its response.
+    pub latency: Duration,
+    pub outcome: Outcome,
+    /// It was sent on a connection that had already carried a response:
+    /// a failure there, before any response byte, is the HTTP/1 race of a
+    /// request with the server's close of an idle connection.
+    pub reused: bool,
+}
+
+/// A load to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Traffic {
+    pub addr: SocketAddr,
+    pub shape: Shape,
+    /// Concurrent clients (connections).
+    pub clients: usize,
+    /// A request without a whole response by then is a timeout.
+    pub timeout: Duration,
+}
+
+/// A running load; [`Running::stop`] ends it and returns every sample.
+#[derive(Debug)]
+pub struct Running {
+    stop: Arc<AtomicBool>,
+    clients: Vec<tokio::task::JoinHandle<Vec<Sample>>>,
+}
+
+impl Traffic {
+    /// Starts the clients on the current runtime.
+    pub fn start(self, epoch: Instant) -> Running {
+        let stop = Arc::new(AtomicBool::new(false));
+        let clients = (0..self.clients)
+            .map(|i| {
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    match self.shape {
+                        Shape::Http2 => h2_client(self, epoch, stop).await,
+                        _ => h1_client(self, i as u64, epoch, stop).await,
+                    }
+                })
+            })
+            .collect();
+        Running { stop, clients }
+    }
+}
+
+impl Running {
+    /// Stops the clients after their current request; all samples.
+    pub async fn stop(self) -> Vec<Sample> {
+        self.stop.store(true, Ordering::SeqCst);
+        let mut samples = Vec::new();
+        for client in self.clients {
+            samples.extend(client.await.expect("load client"));
+        }
+        samples
+    }
+}
+
+async fn h1_client(load: Traffic, seed: u64, epoch: Instant, stop: Arc<AtomicBool>) -> Vec<Sample> {
+    let mut samples = Vec::with_capacity(1 << 12);
+    let mut conn: Option<TcpStream> = None;
+    let mut random = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let body = vec![b'x'; POST_BODY];
+    while !stop.load(Ordering::Relaxed) {
+        let reused = conn.is_some();
+        let mut begin = Instant::now();
+        let attempt = async {
+            if conn.is_none() {
+                let stream = TcpStream::connect(load.addr)
+                    .await
+                    .map_err(|e| classify(&e))?;
+                let _ = stream.set_nodelay(true);
+                conn = Some(stream);
+            }
+            if load.shape == Shape::SlowFirstByte {
+                // xorshift: 200 to 3000 ms, different for every client.
+                random ^= random << 13;
+                random ^= random >> 7;
+                random ^= random << 17;
+                let wait = 200 + random % 2801;
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+                begin = Instant::now();
+            }
+            let stream = conn.as_mut().expect("connected above");
+            let written = if load.shape == Shape::Post {
+                let head = format!(
+                    "POST / HTTP/1.1\r\nHost: bench\r\nContent-Length: {POST_BODY}\r\n\r\n"
+                );
+                match stream.write_all(head.as_bytes()).await {
+                    Ok(()) => stream.write_all(&body).await,
+                    Err(e) => Err(e),
+                }
+            } else {
+                stream
+                    .write_all(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+                    .await
+            };
+            written.map_err(|e| classify(&e))?;
+            read_response(stream).await.map_err(|e| classify(&e))
+        };
+        let mut keep = matches!(load.shape, Shape::KeepAlive | Shape::Post);
+        let outcome = match tokio::time::timeout(load.timeout, attempt).await {
+            Ok(Ok(Response { code, pid, close })) if (200..300).contains(&code) => {
+                keep &= !close;
+                Outcome::Ok { pid }
+            }
+            Ok(Ok(Response { code, .. })) => Outcome::Status { code },
+            Ok(Err(outcome)) => outcome,
+            Err(_) => Outcome::Timeout,
+        };
+        if (!keep || !matches!(outcome, Outcome::Ok { .. }))
+            && let Some(stream) = conn.take()
+        {
+            // Closed with a reset: no TIME_WAIT pile-up over a long run.
+            let _ = stream.set_zero_linger();
+        }
+        let end = Instant::now();
+        samples.push(Sample {
+            at: end - epoch,
+            latency: end - begin,
+            outcome,
+            reused,
+        });
+    }
+    samples
+}
+
+type H2Sender = hyper::client::conn::http2::SendRequest<http_body_util::Empty<bytes::Bytes>>;
+
+async fn h2_connect(addr: SocketAddr) -> Result<H2Sender, Outcome> {
+    let stream = TcpStream::connect(addr).await.map_err(|e| classify(&e))?;
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .map_err(|_| Outcome::Eof)?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
+
+async fn h2_client(load: Traffic, epoch: Instant, stop: Arc<AtomicBool>) -> Vec<Sample> {
+    use http_body_util::BodyExt;
+    let mut samples = Vec::with_capacity(1 << 12);
+    let mut sender: Option<H2Sender> = None;
+    while !stop.load(Ordering::Relaxed) {
+        // A connection the server said GOAWAY on is not ready any more:
+        // open another, as every HTTP/2 client does. Not a request yet.
+        if let Some(s) = &mut sender
+            && s.ready().await.is_err()
+        {
+            sender = None;
+        }
+        let reused = sender.is_some();
+        let begin = Instant::now();
+        let attempt = async {
+            if sender.is_none() {
+                sender = Some(h2_connect(load.addr).await?);
+            }
+            let s = sender.as_mut().expect("connected above");
+            let request = http::Request::get(format!("http://{}/", load.addr))
+                .body(http_body_util::Empty::new())
+                .expect("a request");
+            let response = s.send_request(request).await.map_err(|e| {
+                eprintln!("h2: {e:?}");
+                h2_failure(&e)
+            })?;
+            let code = response.status().as_u16();
+            let pid = response
+                .headers()
+                .get("x-littleboss-pid")
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+                .unwrap_or(0);
+            response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|_| Outcome::Eof)?;
+            Ok::<_, Outcome>((code, pid))
+        };
+        let outcome = match tokio::time::timeout(load.timeout, attempt).await {
+            Ok(Ok((code, pid))) if (200..300).contains(&code) => Outcome::Ok { pid },
+            Ok(Ok((code, _))) => Outcome::Status { code },
+            Ok(Err(outcome)) => outcome,
+            Err(_) => Outcome::Timeout,
+        };
+        if !matches!(outcome, Outcome::Ok { .. }) {
+            sender = None;
+        }
+        let end = Instant::now();
+        samples.push(Sample {
+            at: end - epoch,
+            latency: end - begin,
+            outcome,
+            reused,
+        });
+    }
+    samples
+}
+
+/// What an HTTP/2 request's error says about the request.
+fn h2_failure(e: &hyper::Error) -> Outcome {
+    use std::error::Error as _;
+    if e.is_canceled() {
+        return Outcome::Unsent;
+    }
+    let go_away = e
+        .source()
+        .and_then(|s| s.downcast_ref::<h2::Error>())
+        .is_some_and(h2::Error::is_go_away);
+    if go_away {
+        Outcome::GoAway
+    } else {
+        Outcome::Reset
+    }
+}

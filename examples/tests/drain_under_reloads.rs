@@ -1,0 +1,124 @@
+//! A short run of the drain benchmark (`src/bin/drain_bench.rs`) as a
+//! correctness check: each of the servers users write (the README's
+//! snippet, a plain tokio accept loop, the `littleboss::http` helper) is
+//! reloaded 20 times under new-connection and under keep-alive load, and
+//! not one request or reload may fail, with one exception the README
+//! explains: `axum::serve` alone (the README snippet) under keep-alive
+//! load, where hyper's graceful shutdown closes each kept-alive connection
+//! between two requests, and a client's next request on it fails. There
+//! every failure must be that one: on a reused connection, the connection
+//! closed or reset. (Timing figures come from the benchmark, never from
+//! tests.)
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use examples::reloading::{Plan, Server, run};
+use examples::traffic::Shape;
+
+const RELOADS: usize = 20;
+
+/// Whether the server tells keep-alive clients `Connection: close` while
+/// draining.
+#[derive(PartialEq)]
+enum KeepAlive {
+    Closes,
+    /// `axum::serve` alone: see the module's comment.
+    Races,
+}
+
+async fn reloads_fail_nothing(bin: &str, listener: &str, keep_alive: KeepAlive) {
+    for (shape, clients) in [(Shape::NewConnection, 8), (Shape::KeepAlive, 100)] {
+        let epoch = Instant::now();
+        let server = Arc::new(Server::start(bin.as_ref(), listener, epoch));
+        let plan = Plan {
+            shape,
+            clients,
+            steady: Duration::from_millis(300),
+            reloads: RELOADS,
+            interval: Duration::from_millis(20),
+            timeout: Duration::from_secs(10),
+        };
+        let row = run(server.clone(), plan, epoch).await;
+        Arc::into_inner(server).expect("one owner").stop();
+        let name = shape.name();
+        assert_eq!(row.reloads_failed, 0, "{bin} under {name} load: {row:?}");
+        assert_eq!(row.killed, 0, "{bin} under {name} load: {row:?}");
+        if shape == Shape::KeepAlive && keep_alive == KeepAlive::Races {
+            let closed =
+                row.failed.get("eof").unwrap_or(&0) + row.failed.get("reset").unwrap_or(&0);
+            assert_eq!(
+                (closed, row.failed_reused),
+                (row.failed_total(), row.failed_total()),
+                "{bin} under {name} load: only the keep-alive close race may fail: {row:?}"
+            );
+            continue;
+        }
+        assert!(
+            row.failed.is_empty(),
+            "{bin} under {name} load: {:?} of {} requests failed over {RELOADS} reloads: {row:?}",
+            row.failed,
+            row.requests
+        );
+        // Kept-alive connections move only when a child drains; new ones
+        // spread over every child.
+        assert!(
+            shape != Shape::NewConnection || row.pids > RELOADS / 2,
+            "{bin} under {name} load: only {} children answered",
+            row.pids
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_snippet_drops_only_requests_racing_a_keep_alive_close() {
+    reloads_fail_nothing(env!("CARGO_BIN_EXE_readme"), "https", KeepAlive::Races).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_accept_loop_drops_no_request_over_reloads() {
+    reloads_fail_nothing(env!("CARGO_BIN_EXE_plain"), "http", KeepAlive::Closes).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_http_helper_drops_no_request_over_reloads() {
+    reloads_fail_nothing(env!("CARGO_BIN_EXE_http"), "http", KeepAlive::Closes).await;
+}
+
+/// The first-byte grace: a connection made before a reload, silent until
+/// after it, is still answered (by the old child, which accepted it), not
+/// closed as idle the moment lameduck begins (hyperium/hyper#2730).
+fn a_connection_silent_across_a_reload_is_answered(bin: &str, listener: &str) {
+    use std::io::{Read, Write};
+    let epoch = Instant::now();
+    let server = Server::start(bin.as_ref(), listener, epoch);
+    let mut conns: Vec<std::net::TcpStream> = (0..4)
+        .map(|_| std::net::TcpStream::connect(server.addr).unwrap())
+        .collect();
+    let reload = server.control("reload");
+    assert!(reload.status.success(), "{reload:?}");
+    // The client is slow to speak: its request comes well after the old
+    // child began draining, within the grace (3.5 s in these servers).
+    std::thread::sleep(Duration::from_millis(300));
+    for conn in &mut conns {
+        conn.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        conn.write_all(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut response = String::new();
+        conn.read_to_string(&mut response)
+            .unwrap_or_else(|e| panic!("{bin}: {e}, after {response:?}"));
+        assert!(
+            response.starts_with("HTTP/1.1 200 OK\r\n"),
+            "{bin}: {response:?}"
+        );
+    }
+    server.stop();
+}
+
+#[test]
+fn connections_silent_across_a_reload_are_answered() {
+    a_connection_silent_across_a_reload_is_answered(env!("CARGO_BIN_EXE_readme"), "https");
+    a_connection_silent_across_a_reload_is_answered(env!("CARGO_BIN_EXE_plain"), "http");
+    a_connection_silent_across_a_reload_is_answered(env!("CARGO_BIN_EXE_http"), "http");
+}

@@ -1,0 +1,123 @@
+//! `Connection: close` on HTTP/1 responses once draining has begun.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll, ready};
+
+use http::{HeaderValue, Request, Response, Version, header};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::Context;
+
+/// A tower layer that adds `Connection: close` to every HTTP/1 response
+/// produced once this program is draining, so each keep-alive connection
+/// ends after its current response and its client reconnects (to the new
+/// child). HTTP/2 responses are left alone: HTTP/2 has GOAWAY instead.
+///
+/// [`serve`](super::serve) and [`serve_service`](super::serve_service)
+/// apply it; add it yourself when serving another way:
+///
+/// ```no_run
+/// # async fn f(ctx: littleboss::Context) {
+/// let app = axum::Router::new()
+///     .layer(littleboss::http::CloseWhenDrainingLayer::new(&ctx));
+/// let listener = ctx.tcp("http").expect("http listener enabled");
+/// axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck()).await.unwrap();
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct CloseWhenDrainingLayer {
+    ctx: Context,
+}
+
+impl CloseWhenDrainingLayer {
+    /// The layer for this program's lameduck.
+    ///
+    /// ```no_run
+    /// # fn f(ctx: littleboss::Context) {
+    /// let layer = littleboss::http::CloseWhenDrainingLayer::new(&ctx);
+    /// # }
+    /// ```
+    pub fn new(ctx: &Context) -> Self {
+        CloseWhenDrainingLayer { ctx: ctx.clone() }
+    }
+}
+
+impl<S> Layer<S> for CloseWhenDrainingLayer {
+    type Service = CloseWhenDraining<S>;
+
+    fn layer(&self, inner: S) -> CloseWhenDraining<S> {
+        CloseWhenDraining {
+            inner,
+            ctx: self.ctx.clone(),
+        }
+    }
+}
+
+/// The service of [`CloseWhenDrainingLayer`].
+///
+/// ```no_run
+/// # fn f(ctx: littleboss::Context) {
+/// use tower_layer::Layer;
+/// let svc = littleboss::http::CloseWhenDrainingLayer::new(&ctx)
+///     .layer(axum::Router::<()>::new());
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct CloseWhenDraining<S> {
+    inner: S,
+    ctx: Context,
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CloseWhenDraining<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = CloseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let http1 = request.version() < Version::HTTP_2;
+        CloseFuture {
+            inner: self.inner.call(request),
+            ctx: http1.then(|| self.ctx.clone()),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`CloseWhenDraining`].
+    #[derive(Debug)]
+    pub struct CloseFuture<F> {
+        #[pin]
+        inner: F,
+        // `None` for HTTP/2.
+        ctx: Option<Context>,
+    }
+}
+
+impl<F, B, E> Future for CloseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut response = ready!(this.inner.poll(cx))?;
+        // Decided when the response is ready, not when the request came:
+        // a slow request that started before draining closes too.
+        if this.ctx.as_ref().is_some_and(Context::is_draining) {
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        Poll::Ready(Ok(response))
+    }
+}

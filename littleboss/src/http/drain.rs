@@ -1,0 +1,49 @@
+//! How long the helpers wait for connections once lameduck has completed.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::Context;
+use crate::report::warning;
+
+/// Runs `serve` (a server's graceful shutdown, begun at lameduck) to its
+/// end, or until the lameduck timeout is about to end: the supervisor
+/// kills the process then, so `main` should have returned. Returns whether
+/// it ended on its own.
+pub(crate) async fn bounded<T>(ctx: &Context, serve: impl Future<Output = T>) -> Option<T> {
+    let budget = budget(ctx.lameduck_timeout(), ctx.grace());
+    let lameduck = ctx.lameduck();
+    let deadline = async move {
+        lameduck.await;
+        tokio::time::sleep(budget).await;
+    };
+    tokio::select! {
+        out = serve => Some(out),
+        () = deadline => {
+            warning!("connections still open {budget:?} after lameduck; returning");
+            None
+        }
+    }
+}
+
+/// What is left of the lameduck timeout after the grace, less a tenth
+/// (at most 250 ms) for `main` to return and the process to exit.
+fn budget(timeout: Duration, grace: Duration) -> Duration {
+    let margin = (timeout / 10).min(Duration::from_millis(250));
+    timeout.saturating_sub(grace).saturating_sub(margin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::budget;
+    use std::time::Duration;
+
+    #[test]
+    fn the_budget_leaves_a_margin_before_the_kill() {
+        let ms = Duration::from_millis;
+        assert_eq!(budget(ms(2000), ms(1000)), ms(800));
+        assert_eq!(budget(ms(10_000), ms(1000)), ms(8750));
+        assert_eq!(budget(ms(100), ms(50)), ms(40));
+        assert_eq!(budget(ms(0), ms(0)), ms(0));
+    }
+}

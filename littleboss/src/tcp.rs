@@ -1,0 +1,211 @@
+//! `littleboss::TcpListener`: a tokio TCP listener that stops yielding
+//! connections when draining begins.
+
+use std::io;
+use std::net::SocketAddr;
+use std::ops::Deref;
+
+use tokio::sync::watch;
+
+use crate::lameduck::Phase;
+
+/// A TCP listener from [`Context::tcp`](crate::Context::tcp): a
+/// [`tokio::net::TcpListener`] (it derefs to one) whose
+/// [`accept`](TcpListener::accept) stops yielding connections once this
+/// program starts draining, phase one of lameduck.
+///
+/// During a reload the old and the new child share one socket, and so one
+/// queue of connections: once the old child stops accepting, the new child
+/// takes every connection. Connections accepted before that are the old
+/// child's to serve; [`Context::lameduck`](crate::Context::lameduck)
+/// completes only after a grace, when they have sent their requests, so a
+/// server's graceful shutdown (which closes connections that look idle)
+/// closes none that were about to speak.
+///
+/// With the `axum` feature it implements `axum::serve::Listener`, so the
+/// usual code needs nothing else:
+///
+/// ```ignore
+/// let listener = ctx.tcp("http").expect("http listener enabled");
+/// axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck()).await?;
+/// ```
+///
+/// A hand-written accept loop works the same way:
+///
+/// ```no_run
+/// # async fn f(ctx: littleboss::Context) {
+/// let listener = ctx.tcp("http").expect("http listener enabled");
+/// let lameduck = ctx.lameduck();
+/// tokio::pin!(lameduck);
+/// loop {
+///     tokio::select! {
+///         accepted = listener.accept() => {
+///             let (stream, _peer) = accepted.expect("accept");
+///             tokio::spawn(async move { drop(stream) /* serve it */ });
+///         }
+///         () = &mut lameduck => break,
+///     }
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct TcpListener {
+    inner: tokio::net::TcpListener,
+    phase: watch::Receiver<Phase>,
+}
+
+impl TcpListener {
+    pub(crate) fn new(inner: tokio::net::TcpListener, phase: watch::Receiver<Phase>) -> Self {
+        TcpListener { inner, phase }
+    }
+
+    /// Accepts a connection, as [`tokio::net::TcpListener::accept`] does,
+    /// until draining begins; from then on it never completes (the
+    /// connections go to the next child, or in bypass mode are refused).
+    /// A call waiting when draining begins stays waiting.
+    ///
+    /// Cancel safe, as tokio's.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: littleboss::Context) -> std::io::Result<()> {
+    /// let listener = ctx.tcp("http").expect("http listener enabled");
+    /// let (stream, peer) = listener.accept().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn accept(&self) -> io::Result<(tokio::net::TcpStream, SocketAddr)> {
+        let mut phase = self.phase.clone();
+        if *phase.borrow_and_update() != Phase::Serving {
+            return std::future::pending().await;
+        }
+        let draining = async move {
+            let _ = phase.wait_for(|p| *p != Phase::Serving).await;
+        };
+        tokio::select! {
+            biased;
+            () = draining => std::future::pending().await,
+            accepted = self.inner.accept() => accepted,
+        }
+    }
+
+    /// Whether this listener has stopped yielding connections.
+    ///
+    /// ```no_run
+    /// # fn f(ctx: littleboss::Context) {
+    /// let listener = ctx.tcp("http").expect("http listener enabled");
+    /// assert!(!listener.is_draining());
+    /// # }
+    /// ```
+    pub fn is_draining(&self) -> bool {
+        *self.phase.borrow() != Phase::Serving
+    }
+
+    /// The tokio listener itself, which knows nothing of draining.
+    ///
+    /// ```no_run
+    /// # fn f(ctx: littleboss::Context) {
+    /// let listener: tokio::net::TcpListener = ctx.tcp("http").expect("enabled").into_inner();
+    /// # }
+    /// ```
+    pub fn into_inner(self) -> tokio::net::TcpListener {
+        self.inner
+    }
+}
+
+impl Deref for TcpListener {
+    type Target = tokio::net::TcpListener;
+
+    fn deref(&self) -> &tokio::net::TcpListener {
+        &self.inner
+    }
+}
+
+impl AsRef<tokio::net::TcpListener> for TcpListener {
+    fn as_ref(&self) -> &tokio::net::TcpListener {
+        &self.inner
+    }
+}
+
+#[cfg(feature = "axum")]
+impl axum::serve::Listener for TcpListener {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match TcpListener::accept(self).await {
+                Ok(accepted) => return accepted,
+                // As axum does for its own listeners: a connection's
+                // error concerns that connection; anything else (out of
+                // fds) is waited out rather than spun on.
+                Err(e) if is_connection_error(&e) => {}
+                Err(e) => {
+                    crate::report::warning!("accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+#[cfg(feature = "axum")]
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::sync::watch;
+
+    use super::TcpListener;
+    use crate::lameduck::Phase;
+
+    #[tokio::test]
+    async fn accept_yields_until_draining_then_leaves_connections_queued() {
+        let (phase, rx) = watch::channel(Phase::Serving);
+        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = inner.local_addr().unwrap();
+        let listener = TcpListener::new(inner, rx);
+
+        let _first = tokio::net::TcpStream::connect(addr).await.unwrap();
+        listener.accept().await.unwrap();
+        assert!(!listener.is_draining());
+
+        // An accept already waiting when draining begins stops too.
+        let waiting = listener.accept();
+        tokio::pin!(waiting);
+        assert!(futures_poll_once(&mut waiting).await.is_none());
+        phase.send_replace(Phase::Draining);
+        let second = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let stalled = tokio::time::timeout(Duration::from_millis(100), &mut waiting).await;
+        assert!(stalled.is_err(), "accepted while draining");
+        assert!(listener.is_draining());
+        let fresh = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
+        assert!(fresh.is_err(), "accepted while draining");
+
+        // The connection stays in the shared queue, for the next child.
+        let (_, peer) = listener.inner.accept().await.unwrap();
+        assert_eq!(peer, second.local_addr().unwrap());
+    }
+
+    /// Polls a future once: `Some` if it completed.
+    async fn futures_poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {
+        std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(match std::pin::Pin::new(&mut *f).poll(cx) {
+                std::task::Poll::Ready(out) => Some(out),
+                std::task::Poll::Pending => None,
+            })
+        })
+        .await
+    }
+}
