@@ -480,6 +480,9 @@ impl Machine {
             } => {
                 starting.greeted = true;
                 starting.hello_by = None;
+                if starting.error.is_some() {
+                    return; // Failed already (a late hello): it is being killed.
+                }
                 if theirs != name {
                     self.fail_starting(format!(
                         "is a littleboss program for service `{theirs}`, not `{name}`"
