@@ -151,8 +151,10 @@ impl axum::serve::Listener for TcpListener {
     }
 }
 
+/// An accept error that concerns one connection (the peer gave up before
+/// it was accepted), not the listener: skip it and accept the next.
 #[cfg(feature = "axum")]
-fn is_connection_error(e: &io::Error) -> bool {
+pub(crate) fn is_connection_error(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::ConnectionRefused

@@ -89,7 +89,7 @@ where
         };
         let stream = match accepted {
             Ok((stream, _peer)) => stream,
-            Err(e) if is_connection_error(&e) => continue,
+            Err(e) if crate::tcp::is_connection_error(&e) => continue,
             Err(e) => {
                 warning!("accept: {e}");
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
@@ -112,15 +112,6 @@ where
     // Connections still open past the budget end with the process.
     let _ = bounded(ctx, graceful.shutdown()).await;
     Ok(())
-}
-
-fn is_connection_error(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-    )
 }
 
 #[cfg(test)]
