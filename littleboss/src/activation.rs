@@ -11,7 +11,9 @@ use std::ffi::OsString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::socket::check_fd;
+use crate::environ::BadPid;
+use crate::fdpass::AdoptError;
+use crate::socket::{NotFit, check_fd};
 use crate::spec::ListenerSpec;
 
 /// The first passed fd (`SD_LISTEN_FDS_START`).
@@ -67,6 +69,96 @@ struct Mapping {
     unmatched: Vec<usize>,
 }
 
+/// Why the sockets a service manager passed cannot be used: its variables
+/// are malformed, a passed fd cannot be adopted, or the fds do not fit the
+/// declared listeners. Every message starts with `socket activation: `.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ActivationError {
+    /// Variable `var` is set but not UTF-8.
+    NotUtf8 { var: &'static str },
+    /// `LISTEN_PID` is not a process id.
+    Pid(BadPid),
+    /// `LISTEN_FDS` is not a number.
+    NotACount { value: String },
+    /// `LISTEN_FDS` is over [`MAX_FDS`].
+    TooMany { count: usize },
+    /// `LISTEN_FDNAMES` has `found` names for `count` fds.
+    NameCount {
+        names: String,
+        found: usize,
+        count: usize,
+    },
+    /// Two passed fds are named for listener `name`.
+    SameName {
+        first: RawFd,
+        second: RawFd,
+        name: String,
+    },
+    /// A passed fd cannot be adopted.
+    Adopt(AdoptError),
+    /// The fd given to `listener` is not a socket it can use.
+    NotFit {
+        fd: RawFd,
+        listener: String,
+        error: NotFit,
+    },
+}
+
+impl std::fmt::Display for ActivationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("socket activation: ")?;
+        match self {
+            ActivationError::NotUtf8 { var } => write!(f, "{var} is not UTF-8"),
+            ActivationError::Pid(e) => e.fmt(f),
+            ActivationError::NotACount { value } => write!(
+                f,
+                "{LISTEN_FDS}=`{value}` is not a number of file descriptors"
+            ),
+            ActivationError::TooMany { count } => write!(
+                f,
+                "{LISTEN_FDS}={count} is more than {MAX_FDS} file descriptors"
+            ),
+            ActivationError::NameCount {
+                names,
+                found,
+                count,
+            } => write!(
+                f,
+                "{LISTEN_FDNAMES}=`{names}` has {found} names but {LISTEN_FDS}={count}"
+            ),
+            ActivationError::SameName {
+                first,
+                second,
+                name,
+            } => write!(
+                f,
+                "fds {first} and {second} are both named `{name}` in {LISTEN_FDNAMES}; listener `{name}` takes one socket"
+            ),
+            ActivationError::Adopt(e) => write!(f, "{e} ({LISTEN_FDS} counts it)"),
+            ActivationError::NotFit {
+                fd,
+                listener,
+                error,
+            } => write!(f, "fd {fd} for listener `{listener}`: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for ActivationError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ActivationError::Pid(e) => Some(e),
+            ActivationError::Adopt(e) => Some(e),
+            ActivationError::NotFit { error, .. } => Some(error),
+            ActivationError::NotUtf8 { .. }
+            | ActivationError::NotACount { .. }
+            | ActivationError::TooMany { .. }
+            | ActivationError::NameCount { .. }
+            | ActivationError::SameName { .. } => None,
+        }
+    }
+}
+
 /// Reads `LISTEN_PID`, `LISTEN_FDS` and `LISTEN_FDNAMES`. `Ok(None)` when
 /// they are absent, `LISTEN_FDS` is 0, or `LISTEN_PID` is not our pid.
 ///
@@ -74,7 +166,7 @@ struct Mapping {
 /// removes the three variables from the environment (whatever they say,
 /// as libsystemd's `sd_listen_fds(true)` does) while this process has a
 /// single thread. Only the first call adopts anything.
-pub(crate) fn from_env() -> Result<Option<Activated>, String> {
+pub(crate) fn from_env() -> Result<Option<Activated>, ActivationError> {
     // With the variables left in place (several threads), a second call
     // would make a second owner of the same fds.
     static TAKEN: AtomicBool = AtomicBool::new(false);
@@ -98,11 +190,10 @@ pub(crate) fn from_env() -> Result<Option<Activated>, String> {
             // SAFETY: the service manager passed fds 3..3+LISTEN_FDS to
             // this process (LISTEN_PID is ours) for it to own, and TAKEN
             // makes this the only place that ever takes them.
-            let fd = unsafe { crate::fdpass::adopt(fd) }
-                .map_err(|e| format!("socket activation: {e} ({LISTEN_FDS} counts it)"))?;
+            let fd = unsafe { crate::fdpass::adopt(fd) }.map_err(ActivationError::Adopt)?;
             Ok(Passed { fd, name })
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, ActivationError>>()?;
     Ok(Some(Activated { passed }))
 }
 
@@ -114,7 +205,7 @@ impl Activated {
     /// listener. Unnamed fds (see [`named`]) then go, in fd order, to the
     /// listeners that got no named fd, in declaration order. The rest are
     /// [`Assigned::unmatched`].
-    pub(crate) fn assign(self, listeners: &[ListenerSpec]) -> Result<Assigned, String> {
+    pub(crate) fn assign(self, listeners: &[ListenerSpec]) -> Result<Assigned, ActivationError> {
         let names: Vec<Option<&str>> = self.passed.iter().map(|p| p.name.as_deref()).collect();
         let declared: Vec<&str> = listeners.iter().map(|l| l.name.as_str()).collect();
         let mapping = map(&names, &declared)?;
@@ -133,16 +224,14 @@ impl Activated {
                 let Some(fd) = slot.and_then(|i| passed[i].take()) else {
                     return Ok(None);
                 };
-                check_fd(&fd, spec.network).map_err(|e| {
-                    format!(
-                        "socket activation: fd {} for listener `{}`: {e}",
-                        fd.as_raw_fd(),
-                        spec.name
-                    )
+                check_fd(&fd, spec.network).map_err(|error| ActivationError::NotFit {
+                    fd: fd.as_raw_fd(),
+                    listener: spec.name.clone(),
+                    error,
                 })?;
                 Ok(Some(fd))
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, ActivationError>>()?;
         Ok(Assigned { fds, unmatched })
     }
 
@@ -171,25 +260,24 @@ impl Passed {
 }
 
 /// The value of `var`, which must be UTF-8 if set.
-fn utf8<'a>(var: &str, value: &'a Option<OsString>) -> Result<Option<&'a str>, String> {
+fn utf8<'a>(
+    var: &'static str,
+    value: &'a Option<OsString>,
+) -> Result<Option<&'a str>, ActivationError> {
     value
         .as_deref()
-        .map(|v| {
-            v.to_str()
-                .ok_or_else(|| format!("socket activation: {var} is not UTF-8"))
-        })
+        .map(|v| v.to_str().ok_or(ActivationError::NotUtf8 { var }))
         .transpose()
 }
 
 /// The `LISTEN_FDNAMES` entry of each passed fd, fd 3 first (`None` for
 /// all when that variable is unset or empty), or `None` when nothing was
 /// passed to `our_pid`.
-fn parse(vars: Vars<'_>, our_pid: i32) -> Result<Option<Vec<Option<String>>>, String> {
+fn parse(vars: Vars<'_>, our_pid: i32) -> Result<Option<Vec<Option<String>>>, ActivationError> {
     let Some(pid) = vars.pid else {
         return Ok(None);
     };
-    let pid = crate::environ::parse_pid(LISTEN_PID, pid.as_ref())
-        .map_err(|e| format!("socket activation: {e}"))?;
+    let pid = crate::environ::parse_pid(LISTEN_PID, pid.as_ref()).map_err(ActivationError::Pid)?;
     // Meant for another process (a parent that did not unset them).
     if pid != our_pid {
         return Ok(None);
@@ -197,13 +285,13 @@ fn parse(vars: Vars<'_>, our_pid: i32) -> Result<Option<Vec<Option<String>>>, St
     let Some(count) = vars.fds else {
         return Ok(None);
     };
-    let count = count.parse::<usize>().map_err(|_| {
-        format!("socket activation: {LISTEN_FDS}=`{count}` is not a number of file descriptors")
-    })?;
+    let count = count
+        .parse::<usize>()
+        .map_err(|_| ActivationError::NotACount {
+            value: count.to_owned(),
+        })?;
     if count > MAX_FDS {
-        return Err(format!(
-            "socket activation: {LISTEN_FDS}={count} is more than {MAX_FDS} file descriptors"
-        ));
+        return Err(ActivationError::TooMany { count });
     }
     // libsystemd refuses 0; it can only mean nothing was passed.
     if count == 0 {
@@ -214,10 +302,11 @@ fn parse(vars: Vars<'_>, our_pid: i32) -> Result<Option<Vec<Option<String>>>, St
     };
     let names: Vec<Option<String>> = list.split(':').map(|n| Some(n.to_owned())).collect();
     if names.len() != count {
-        return Err(format!(
-            "socket activation: {LISTEN_FDNAMES}=`{list}` has {} names but {LISTEN_FDS}={count}",
-            names.len()
-        ));
+        return Err(ActivationError::NameCount {
+            names: list.to_owned(),
+            found: names.len(),
+            count,
+        });
     }
     Ok(Some(names))
 }
@@ -234,7 +323,7 @@ fn named(name: Option<&str>) -> Option<&str> {
 /// Maps passed fds (their names, in fd order) to declared listeners (in
 /// declaration order): names first, then unnamed fds by position into the
 /// listeners still empty. Two fds named for one listener is an error.
-fn map(names: &[Option<&str>], declared: &[&str]) -> Result<Mapping, String> {
+fn map(names: &[Option<&str>], declared: &[&str]) -> Result<Mapping, ActivationError> {
     let mut slots: Vec<Option<usize>> = vec![None; declared.len()];
     let mut unnamed = Vec::new();
     let mut unmatched = Vec::new();
@@ -247,11 +336,11 @@ fn map(names: &[Option<&str>], declared: &[&str]) -> Result<Mapping, String> {
             None => unmatched.push(i),
             Some(slot) => {
                 if let Some(first) = slots[slot] {
-                    return Err(format!(
-                        "socket activation: fds {} and {} are both named `{name}` in {LISTEN_FDNAMES}; listener `{name}` takes one socket",
-                        fd_number(first),
-                        fd_number(i)
-                    ));
+                    return Err(ActivationError::SameName {
+                        first: fd_number(first),
+                        second: fd_number(i),
+                        name: name.to_owned(),
+                    });
                 }
                 slots[slot] = Some(i);
             }
@@ -287,7 +376,7 @@ mod tests {
 
     /// The whole pure path: environment values and declared listeners to,
     /// per listener, its fd number, and the fd numbers nobody takes.
-    fn plan(vars: Vars<'_>, declared: &[&str]) -> Result<Option<Plan>, String> {
+    fn plan(vars: Vars<'_>, declared: &[&str]) -> Result<Option<Plan>, ActivationError> {
         let Some(names) = parse(vars, PID)? else {
             return Ok(None);
         };
@@ -344,6 +433,8 @@ mod tests {
     fn garbage_values_name_their_variable() {
         for pid in ["", "abc", "0", "-5", "4242x", "99999999999"] {
             let e = plan(vars(pid, "1", None), &["a"]).unwrap_err();
+            assert!(matches!(e, ActivationError::Pid(_)), "{e}");
+            let e = e.to_string();
             assert!(
                 e.contains("LISTEN_PID") && e.contains("not a process id"),
                 "{e}"
@@ -351,20 +442,28 @@ mod tests {
         }
         for fds in ["", "two", "-1", "1.5", " 1"] {
             let e = plan(vars("4242", fds, None), &["a"]).unwrap_err();
+            assert!(matches!(e, ActivationError::NotACount { .. }), "{e}");
+            let e = e.to_string();
             assert!(e.contains(&format!("LISTEN_FDS=`{fds}`")), "{e}");
         }
         let e = plan(vars("4242", "100000", None), &["a"]).unwrap_err();
+        assert_eq!(e, ActivationError::TooMany { count: 100000 });
+        let e = e.to_string();
         assert!(e.contains("LISTEN_FDS=100000 is more than"), "{e}");
     }
 
     #[test]
     fn name_count_must_match() {
-        let e = plan(vars("4242", "3", Some("a:b")), &["a", "b"]).unwrap_err();
+        let e = plan(vars("4242", "3", Some("a:b")), &["a", "b"])
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             e,
             "socket activation: LISTEN_FDNAMES=`a:b` has 2 names but LISTEN_FDS=3"
         );
-        let e = plan(vars("4242", "1", Some("a:b")), &["a", "b"]).unwrap_err();
+        let e = plan(vars("4242", "1", Some("a:b")), &["a", "b"])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("has 2 names but LISTEN_FDS=1"), "{e}");
     }
 
@@ -434,8 +533,12 @@ mod tests {
     #[test]
     fn two_fds_for_one_listener_is_an_error() {
         let e = plan(vars("4242", "3", Some("https:x:https")), &["https"]).unwrap_err();
+        assert!(
+            matches!(&e, ActivationError::SameName { first: 3, second: 5, name } if name == "https"),
+            "{e}"
+        );
         assert_eq!(
-            e,
+            e.to_string(),
             "socket activation: fds 3 and 5 are both named `https` in LISTEN_FDNAMES; listener `https` takes one socket"
         );
     }
@@ -484,6 +587,8 @@ mod tests {
         let n = udp.as_raw_fd();
         let activated = Activated::from_fds(vec![(udp, Some("https"))]);
         let e = activated.assign(&[spec("https", "tcp::443")]).unwrap_err();
+        assert!(matches!(e, ActivationError::NotFit { .. }), "{e}");
+        let e = e.to_string();
         assert!(
             e.starts_with(&format!(
                 "socket activation: fd {n} for listener `https`: fd {n} is a Datagram socket"
@@ -510,7 +615,8 @@ mod tests {
         let activated = Activated::from_fds(vec![(tcp, None)]);
         let e = activated
             .assign(&[spec("sock", "unix:/nonexistent/s.sock")])
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a unix socket"), "{e}");
     }
 }

@@ -17,6 +17,8 @@ use crate::lameduck::{Lameduck, Listener};
 use crate::link::{self, ChildEnd, FromChild, ListenerEntry, ToChild};
 use crate::report::fail;
 use crate::report::warning;
+use crate::socket::NotFit;
+use crate::spec::Network;
 
 /// The child channel, when this process was started by a supervisor. Takes
 /// the marker out of the environment so the program does not see it.
@@ -67,7 +69,7 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
         Ok(None) => fail(1, "the supervisor went away before the child started"),
         Err(e) => give_up(format!("cannot read the supervisor's hello: {e}")),
     };
-    let listeners = adopt(config, &entries, fds).unwrap_or_else(|e| give_up(e));
+    let listeners = adopt(config, &entries, fds).unwrap_or_else(|e| give_up(e.to_string()));
     let argv = std::env::args_os().collect();
     let inv = crate::flags::parse(config, argv).unwrap_or_else(|e| give_up(e.to_string()));
     let listeners = Arc::new(Mutex::new(listeners));
@@ -106,6 +108,65 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
     std::process::exit(code)
 }
 
+/// Why the listeners the supervisor passed do not fit the ones this binary
+/// declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum AdoptListenersError {
+    /// The hello announced `announced` bound listeners, but `passed` fds
+    /// came with it.
+    Count { announced: usize, passed: usize },
+    /// This binary declares listener `name`; the supervisor holds none by
+    /// that name (a reload cannot add one).
+    NotHeld { name: String },
+    /// Listener `name` is `declared` here but the supervisor holds a
+    /// socket of another kind, for `held`.
+    Kind {
+        name: String,
+        declared: Network,
+        held: Network,
+    },
+    /// The fd passed for listener `name` is not a socket it can use.
+    NotFit { name: String, error: NotFit },
+}
+
+impl std::fmt::Display for AdoptListenersError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdoptListenersError::Count { announced, passed } => write!(
+                f,
+                "the supervisor announced {announced} listeners but passed {passed} fds"
+            ),
+            AdoptListenersError::NotHeld { name } => write!(
+                f,
+                "this binary declares listener `{name}`, which the running supervisor does not hold; \
+                 stop and start the service to add a listener"
+            ),
+            AdoptListenersError::Kind {
+                name,
+                declared,
+                held,
+            } => write!(
+                f,
+                "listener `{name}` is {declared} in this binary but the supervisor holds a {held} socket"
+            ),
+            AdoptListenersError::NotFit { name, error } => {
+                write!(f, "listener `{name}`: {error}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for AdoptListenersError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AdoptListenersError::NotFit { error, .. } => Some(error),
+            AdoptListenersError::Count { .. }
+            | AdoptListenersError::NotHeld { .. }
+            | AdoptListenersError::Kind { .. } => None,
+        }
+    }
+}
+
 /// Matches the listeners this binary declares with the ones the supervisor
 /// holds, by name. A listener the supervisor does not hold cannot appear
 /// by a reload: that is an error, not a silent `None`.
@@ -113,13 +174,13 @@ fn adopt(
     config: &Config,
     entries: &[ListenerEntry],
     fds: Vec<OwnedFd>,
-) -> Result<Vec<Listener>, String> {
+) -> Result<Vec<Listener>, AdoptListenersError> {
     let bound_count = entries.iter().filter(|e| e.bound).count();
     if bound_count != fds.len() {
-        return Err(format!(
-            "the supervisor announced {bound_count} listeners but passed {} fds",
-            fds.len()
-        ));
+        return Err(AdoptListenersError::Count {
+            announced: bound_count,
+            passed: fds.len(),
+        });
     }
     let mut fds: Vec<Option<OwnedFd>> = fds.into_iter().map(Some).collect();
     let mut fd_index = 0;
@@ -136,22 +197,25 @@ fn adopt(
     let mut listeners = Vec::new();
     for spec in &config.listeners {
         let Some((entry, fd)) = held.iter_mut().find(|(e, _)| e.name == spec.name) else {
-            return Err(format!(
-                "this binary declares listener `{}`, which the running supervisor does not hold; \
-                 stop and start the service to add a listener",
-                spec.name
-            ));
+            return Err(AdoptListenersError::NotHeld {
+                name: spec.name.clone(),
+            });
         };
         if entry.network.kind() != spec.network.kind() {
-            return Err(format!(
-                "listener `{}` is {} in this binary but the supervisor holds a {} socket",
-                spec.name, spec.network, entry.network
-            ));
+            return Err(AdoptListenersError::Kind {
+                name: spec.name.clone(),
+                declared: spec.network,
+                held: entry.network,
+            });
         }
         let fd = fd.take();
         if let Some(fd) = &fd {
-            crate::socket::check_fd(fd, entry.network)
-                .map_err(|e| format!("listener `{}`: {e}", spec.name))?;
+            crate::socket::check_fd(fd, entry.network).map_err(|error| {
+                AdoptListenersError::NotFit {
+                    name: spec.name.clone(),
+                    error,
+                }
+            })?;
         }
         listeners.push(Listener {
             name: spec.name.clone(),
@@ -187,4 +251,49 @@ fn spawn_lifecycle(link: Arc<ChildEnd>, lameduck: Arc<Lameduck>, timeout: Durati
             std::process::exit(1);
         })
         .expect("spawn the child lifecycle thread");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adopt_errors_read_as_before() {
+        let count = AdoptListenersError::Count {
+            announced: 2,
+            passed: 1,
+        };
+        assert_eq!(
+            count.to_string(),
+            "the supervisor announced 2 listeners but passed 1 fds"
+        );
+        let not_held = AdoptListenersError::NotHeld {
+            name: "admin".to_owned(),
+        };
+        assert_eq!(
+            not_held.to_string(),
+            "this binary declares listener `admin`, which the running supervisor does not hold; stop and start the service to add a listener"
+        );
+        let kind = AdoptListenersError::Kind {
+            name: "dns".to_owned(),
+            declared: Network::Udp,
+            held: Network::Tcp4,
+        };
+        assert_eq!(
+            kind.to_string(),
+            "listener `dns` is udp in this binary but the supervisor holds a tcp4 socket"
+        );
+        let not_fit = AdoptListenersError::NotFit {
+            name: "https".to_owned(),
+            error: NotFit::NotListening {
+                fd: 5,
+                network: Network::Tcp,
+            },
+        };
+        assert_eq!(
+            not_fit.to_string(),
+            "listener `https`: fd 5 is a tcp socket that is not listening"
+        );
+        assert!(std::error::Error::source(&not_fit).is_some());
+    }
 }

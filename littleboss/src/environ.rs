@@ -44,13 +44,33 @@ pub(crate) fn single_threaded() -> bool {
     })
 }
 
+/// A variable that should hold a process id holds something else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BadPid {
+    /// The variable's name.
+    pub name: &'static str,
+    /// Its value, lossily decoded.
+    pub value: String,
+}
+
+impl std::fmt::Display for BadPid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}=`{}` is not a process id", self.name, self.value)
+    }
+}
+
+impl std::error::Error for BadPid {}
+
 /// The process id in variable `name`, whose value is `value`; the error
 /// names the variable and the value.
-pub(crate) fn parse_pid(name: &str, value: &OsStr) -> Result<i32, String> {
+pub(crate) fn parse_pid(name: &'static str, value: &OsStr) -> Result<i32, BadPid> {
     let value = value.to_string_lossy();
     value
         .parse::<i32>()
         .ok()
         .filter(|p| *p > 0)
-        .ok_or_else(|| format!("{name}=`{value}` is not a process id"))
+        .ok_or_else(|| BadPid {
+            name,
+            value: value.into_owned(),
+        })
 }

@@ -22,6 +22,33 @@ pub(crate) const MAX_FROM_CHILD: usize = 4 * 1024;
 /// The most fds one message carries (the kernel's own limit is 253).
 pub(crate) const MAX_FDS: usize = 253;
 
+/// Why an inherited descriptor cannot be adopted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AdoptError {
+    /// Nothing is open at `fd`.
+    NotOpen { fd: RawFd },
+    /// It cannot be made close-on-exec (it is closed by then).
+    Flags { fd: RawFd, error: nix::Error },
+}
+
+impl std::fmt::Display for AdoptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdoptError::NotOpen { fd } => write!(f, "fd {fd} is not open"),
+            AdoptError::Flags { fd, error } => write!(f, "fd {fd}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for AdoptError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AdoptError::NotOpen { .. } => None,
+            AdoptError::Flags { error, .. } => Some(error),
+        }
+    }
+}
+
 /// Takes ownership of the inherited, open descriptor `fd` and makes it
 /// close-on-exec, so that it reaches no program this one starts. The error
 /// names the fd.
@@ -29,17 +56,20 @@ pub(crate) const MAX_FDS: usize = 253;
 /// # Safety
 ///
 /// Nothing else in this process may own `fd`, now or later.
-pub(crate) unsafe fn adopt(fd: RawFd) -> Result<OwnedFd, String> {
+pub(crate) unsafe fn adopt(fd: RawFd) -> Result<OwnedFd, AdoptError> {
     // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open.
     let open = unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) } != -1;
     if !open {
-        return Err(format!("fd {fd} is not open"));
+        return Err(AdoptError::NotOpen { fd });
     }
     // SAFETY: `fd` is open (just checked) and the caller guarantees that
     // nothing else owns it, so this OwnedFd is its only owner.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     let cloexec = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC);
-    nix::fcntl::fcntl(&fd, cloexec).map_err(|e| format!("fd {}: {e}", fd.as_raw_fd()))?;
+    nix::fcntl::fcntl(&fd, cloexec).map_err(|error| AdoptError::Flags {
+        fd: fd.as_raw_fd(),
+        error,
+    })?;
     Ok(fd)
 }
 
@@ -137,7 +167,8 @@ mod tests {
         let closed = RawFd::MAX - 1;
         // SAFETY: that fd is not open, so adopt returns before owning it.
         let e = unsafe { adopt(closed) }.unwrap_err();
-        assert_eq!(e, format!("fd {closed} is not open"));
+        assert_eq!(e, AdoptError::NotOpen { fd: closed });
+        assert_eq!(e.to_string(), format!("fd {closed} is not open"));
         let raw = std::os::fd::IntoRawFd::into_raw_fd(
             socket::socket(
                 AddressFamily::Inet,

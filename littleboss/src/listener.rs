@@ -15,7 +15,7 @@ use nix::sys::socket::{
     self, AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage, sockopt,
 };
 
-use crate::activation::Activated;
+use crate::activation::{Activated, ActivationError};
 use crate::log::log;
 use crate::rules::host_port;
 use crate::socket::local_address;
@@ -45,7 +45,7 @@ pub(crate) enum ListenError {
     /// Passed by the service manager, but its address cannot be read.
     PassedAddress { name: String, error: io::Error },
     /// The service manager's sockets do not fit the listeners.
-    Activation(String),
+    Activation(ActivationError),
 }
 
 impl std::fmt::Display for ListenError {
@@ -66,7 +66,7 @@ impl std::fmt::Display for ListenError {
                     "-{name}: cannot read the passed socket's address: {error}"
                 )
             }
-            ListenError::Activation(message) => f.write_str(message),
+            ListenError::Activation(e) => e.fmt(f),
         }
     }
 }
@@ -77,7 +77,7 @@ impl std::error::Error for ListenError {
             ListenError::Bind { error, .. }
             | ListenError::Address { error, .. }
             | ListenError::PassedAddress { error, .. } => Some(error),
-            ListenError::Activation(_) => None,
+            ListenError::Activation(e) => Some(e),
         }
     }
 }

@@ -175,9 +175,53 @@ impl Notifier {
     }
 }
 
+/// Why a notification variable cannot be used: `$NOTIFY_SOCKET` (no
+/// notifications then) or `$WATCHDOG_USEC` / `$WATCHDOG_PID` (no watchdog
+/// pings then).
+#[derive(Debug)]
+pub(crate) enum NotifyEnvError {
+    /// `$NOTIFY_SOCKET` is neither an absolute path nor `@name`.
+    SocketKind { value: String },
+    /// `$NOTIFY_SOCKET` is no unix socket address (too long, a NUL).
+    SocketAddress { value: String, error: io::Error },
+    /// `$WATCHDOG_USEC` is not a positive number.
+    WatchdogUsec { value: String },
+    /// `$WATCHDOG_PID` is not a process id.
+    WatchdogPid(crate::environ::BadPid),
+}
+
+impl std::fmt::Display for NotifyEnvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotifyEnvError::SocketKind { value } => write!(
+                f,
+                "{NOTIFY_SOCKET}=`{value}` is neither an absolute path nor an @abstract socket name"
+            ),
+            NotifyEnvError::SocketAddress { value, error } => {
+                write!(f, "{NOTIFY_SOCKET}=`{value}`: {error}")
+            }
+            NotifyEnvError::WatchdogUsec { value } => write!(
+                f,
+                "{WATCHDOG_USEC}=`{value}` is not a positive number of microseconds"
+            ),
+            NotifyEnvError::WatchdogPid(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for NotifyEnvError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            NotifyEnvError::SocketAddress { error, .. } => Some(error),
+            NotifyEnvError::WatchdogPid(e) => Some(e),
+            NotifyEnvError::SocketKind { .. } | NotifyEnvError::WatchdogUsec { .. } => None,
+        }
+    }
+}
+
 /// The address in `$NOTIFY_SOCKET` (`None` when empty), or why it cannot
 /// be used.
-fn parse_socket(value: &OsStr) -> Result<Option<SocketAddr>, String> {
+fn parse_socket(value: &OsStr) -> Result<Option<SocketAddr>, NotifyEnvError> {
     let bytes = value.as_bytes();
     let shown = value.to_string_lossy();
     let addr = match bytes.first() {
@@ -185,13 +229,16 @@ fn parse_socket(value: &OsStr) -> Result<Option<SocketAddr>, String> {
         Some(b'/') => SocketAddr::from_pathname(Path::new(value)),
         Some(b'@') => SocketAddr::from_abstract_name(&bytes[1..]),
         Some(_) => {
-            return Err(format!(
-                "{NOTIFY_SOCKET}=`{shown}` is neither an absolute path nor an @abstract socket name"
-            ));
+            return Err(NotifyEnvError::SocketKind {
+                value: shown.into_owned(),
+            });
         }
     };
     addr.map(Some)
-        .map_err(|e| format!("{NOTIFY_SOCKET}=`{shown}`: {e}"))
+        .map_err(|error| NotifyEnvError::SocketAddress {
+            value: shown.into_owned(),
+            error,
+        })
 }
 
 /// Half of `$WATCHDOG_USEC` (`usec`), so that a ping is never late, when it
@@ -200,7 +247,7 @@ fn parse_watchdog(
     usec: Option<&OsStr>,
     pid: Option<&OsStr>,
     our_pid: i32,
-) -> Result<Option<Duration>, String> {
+) -> Result<Option<Duration>, NotifyEnvError> {
     let Some(usec) = usec else {
         return Ok(None);
     };
@@ -208,14 +255,12 @@ fn parse_watchdog(
         .to_str()
         .and_then(|u| u.parse::<u64>().ok())
         .filter(|u| *u > 0)
-        .ok_or_else(|| {
-            format!(
-                "{WATCHDOG_USEC}=`{}` is not a positive number of microseconds",
-                usec.to_string_lossy()
-            )
+        .ok_or_else(|| NotifyEnvError::WatchdogUsec {
+            value: usec.to_string_lossy().into_owned(),
         })?;
     if let Some(pid) = pid
-        && crate::environ::parse_pid(WATCHDOG_PID, pid)? != our_pid
+        && crate::environ::parse_pid(WATCHDOG_PID, pid).map_err(NotifyEnvError::WatchdogPid)?
+            != our_pid
     {
         return Ok(None);
     }
@@ -290,45 +335,50 @@ mod tests {
         );
         assert!(parse_socket(os("")).unwrap().is_none());
         let e = parse_socket(os("run/notify")).unwrap_err();
+        assert!(matches!(e, NotifyEnvError::SocketKind { .. }), "{e}");
         assert_eq!(
-            e,
+            e.to_string(),
             "NOTIFY_SOCKET=`run/notify` is neither an absolute path nor an @abstract socket name"
         );
-        let e = parse_socket(os("vsock:2:1234")).unwrap_err();
+        let e = parse_socket(os("vsock:2:1234")).unwrap_err().to_string();
         assert!(e.contains("neither an absolute path"), "{e}");
         // Longer than sun_path.
         let long = format!("/{}", "x".repeat(200));
         let e = parse_socket(os(&long)).unwrap_err();
+        assert!(matches!(e, NotifyEnvError::SocketAddress { .. }), "{e}");
+        let e = e.to_string();
         assert!(e.starts_with("NOTIFY_SOCKET=`/xxx"), "{e}");
     }
 
     #[test]
     fn watchdog_values() {
         let half = Some(Duration::from_secs(15));
-        assert_eq!(parse_watchdog(None, None, 7), Ok(None));
-        assert_eq!(parse_watchdog(None, Some(os("7")), 7), Ok(None));
-        assert_eq!(parse_watchdog(Some(os("30000000")), None, 7), Ok(half));
+        assert_eq!(parse_watchdog(None, None, 7).unwrap(), None);
+        assert_eq!(parse_watchdog(None, Some(os("7")), 7).unwrap(), None);
+        assert_eq!(parse_watchdog(Some(os("30000000")), None, 7).unwrap(), half);
         assert_eq!(
-            parse_watchdog(Some(os("30000000")), Some(os("7")), 7),
-            Ok(half)
+            parse_watchdog(Some(os("30000000")), Some(os("7")), 7).unwrap(),
+            half
         );
         assert_eq!(
-            parse_watchdog(Some(os("30000000")), Some(os("8")), 7),
-            Ok(None)
+            parse_watchdog(Some(os("30000000")), Some(os("8")), 7).unwrap(),
+            None
         );
         assert_eq!(
-            parse_watchdog(Some(os("1")), None, 7),
-            Ok(Some(Duration::from_nanos(500)))
+            parse_watchdog(Some(os("1")), None, 7).unwrap(),
+            Some(Duration::from_nanos(500))
         );
         for bad in ["", "0", "-1", "30s", "1e6"] {
             let e = parse_watchdog(Some(os(bad)), None, 7).unwrap_err();
+            assert!(matches!(e, NotifyEnvError::WatchdogUsec { .. }), "{e}");
             assert_eq!(
-                e,
+                e.to_string(),
                 format!("WATCHDOG_USEC=`{bad}` is not a positive number of microseconds")
             );
         }
         let e = parse_watchdog(Some(os("30000000")), Some(os("me")), 7).unwrap_err();
-        assert_eq!(e, "WATCHDOG_PID=`me` is not a process id");
+        assert!(matches!(e, NotifyEnvError::WatchdogPid(_)), "{e}");
+        assert_eq!(e.to_string(), "WATCHDOG_PID=`me` is not a process id");
     }
 
     #[test]

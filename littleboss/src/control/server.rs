@@ -31,14 +31,101 @@ pub(crate) struct ControlRequest {
     pub reply: mpsc::UnboundedSender<Response>,
 }
 
+/// Why the control socket cannot be had: the service already runs, or its
+/// lock file or control socket cannot be used.
+#[derive(Debug)]
+pub(crate) enum ControlError {
+    /// Another supervisor of service `name` holds its lock, or answers on
+    /// its control `socket`; `pid` when it could be asked.
+    AlreadyRunning {
+        name: String,
+        pid: Option<i32>,
+        socket: Option<PathBuf>,
+    },
+    /// The lock file cannot be opened.
+    OpenLock { path: PathBuf, error: io::Error },
+    /// The lock file cannot be locked (for another reason than a holder).
+    Lock { path: PathBuf, error: nix::Error },
+    /// The lock file cannot be inspected.
+    InspectLock { path: PathBuf, error: io::Error },
+    /// A dead supervisor's control socket cannot be removed.
+    RemoveStale { path: PathBuf, error: io::Error },
+    /// Whether a supervisor answers on the control socket cannot be told.
+    Check { path: PathBuf, error: io::Error },
+    /// The control socket cannot be created.
+    Create { path: PathBuf, error: io::Error },
+}
+
+impl std::fmt::Display for ControlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ControlError::AlreadyRunning { name, pid, socket } => {
+                write!(f, "`{name}` is already running")?;
+                if let Some(pid) = pid {
+                    write!(f, " (pid {pid})")?;
+                }
+                if let Some(socket) = socket {
+                    write!(f, ", control socket {}", socket.display())?;
+                }
+                Ok(())
+            }
+            ControlError::OpenLock { path, error } => {
+                write!(f, "cannot open {}: {error}", path.display())
+            }
+            ControlError::Lock { path, error } => {
+                write!(f, "cannot lock {}: {error}", path.display())
+            }
+            ControlError::InspectLock { path, error } => {
+                write!(f, "cannot inspect {}: {error}", path.display())
+            }
+            ControlError::RemoveStale { path, error } => write!(
+                f,
+                "cannot remove the stale control socket {}: {error}",
+                path.display()
+            ),
+            ControlError::Check { path, error } => write!(
+                f,
+                "cannot check the control socket {}: {error}",
+                path.display()
+            ),
+            ControlError::Create { path, error } => write!(
+                f,
+                "cannot create the control socket {}: {error}",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ControlError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ControlError::AlreadyRunning { .. } => None,
+            ControlError::Lock { error, .. } => Some(error),
+            ControlError::OpenLock { error, .. }
+            | ControlError::InspectLock { error, .. }
+            | ControlError::RemoveStale { error, .. }
+            | ControlError::Check { error, .. }
+            | ControlError::Create { error, .. } => Some(error),
+        }
+    }
+}
+
 /// Binds the control socket at `path`. A socket left by a dead supervisor
 /// is replaced; a live one is left alone and named in the error.
-pub(crate) fn bind(path: &Path, name: &str) -> Result<(StdUnixListener, ServiceLock), String> {
+pub(crate) fn bind(
+    path: &Path,
+    name: &str,
+) -> Result<(StdUnixListener, ServiceLock), ControlError> {
     // One supervisor per service: whoever holds the lock may check, replace
     // and bind the socket, so two racing starts cannot both succeed, nor
     // can the loser remove the winner's socket.
     let lock = ServiceLock::take(&path.with_extension("lock"), || {
-        format!("`{name}` is already running{}", live_pid(path))
+        ControlError::AlreadyRunning {
+            name: name.to_owned(),
+            pid: live_pid(path),
+            socket: None,
+        }
     })?;
     match bind_locked(path, name) {
         Ok(listener) => Ok((listener, lock)),
@@ -50,37 +137,37 @@ pub(crate) fn bind(path: &Path, name: &str) -> Result<(StdUnixListener, ServiceL
 }
 
 /// The part of [`bind`] done under the lock.
-fn bind_locked(path: &Path, name: &str) -> Result<StdUnixListener, String> {
+fn bind_locked(path: &Path, name: &str) -> Result<StdUnixListener, ControlError> {
     match std::os::unix::net::UnixStream::connect(path) {
         Ok(live) => {
-            return Err(format!(
-                "`{name}` is already running{}, control socket {}",
-                pid_of(&live),
-                path.display()
-            ));
+            return Err(ControlError::AlreadyRunning {
+                name: name.to_owned(),
+                pid: pid_of(&live),
+                socket: Some(path.to_owned()),
+            });
         }
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
             log!(
                 "removing the stale control socket {} left by a dead supervisor",
                 path.display()
             );
-            std::fs::remove_file(path).map_err(|e| {
-                format!(
-                    "cannot remove the stale control socket {}: {e}",
-                    path.display()
-                )
+            std::fs::remove_file(path).map_err(|error| ControlError::RemoveStale {
+                path: path.to_owned(),
+                error,
             })?;
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(format!(
-                "cannot check the control socket {}: {e}",
-                path.display()
-            ));
+        Err(error) => {
+            return Err(ControlError::Check {
+                path: path.to_owned(),
+                error,
+            });
         }
     }
-    StdUnixListener::bind(path)
-        .map_err(|e| format!("cannot create the control socket {}: {e}", path.display()))
+    StdUnixListener::bind(path).map_err(|error| ControlError::Create {
+        path: path.to_owned(),
+        error,
+    })
 }
 
 /// Held for the supervisor's whole life: an exclusive `flock` on its
@@ -101,14 +188,17 @@ pub(crate) struct ServiceLock {
 impl ServiceLock {
     /// Opens (creating it if need be) and locks the file at `path`;
     /// `busy()` is the error when another process holds it.
-    fn take(path: &Path, busy: impl Fn() -> String) -> Result<ServiceLock, String> {
+    fn take(path: &Path, busy: impl Fn() -> ControlError) -> Result<ServiceLock, ControlError> {
         loop {
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .truncate(false)
                 .write(true)
                 .open(path)
-                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+                .map_err(|error| ControlError::OpenLock {
+                    path: path.to_owned(),
+                    error,
+                })?;
             if let Some(lock) = Self::lock(file, path, &busy)? {
                 return Ok(lock);
             }
@@ -121,16 +211,23 @@ impl ServiceLock {
     fn lock(
         file: std::fs::File,
         path: &Path,
-        busy: impl Fn() -> String,
-    ) -> Result<Option<ServiceLock>, String> {
+        busy: impl Fn() -> ControlError,
+    ) -> Result<Option<ServiceLock>, ControlError> {
         let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => lock,
             Err((_, Errno::EWOULDBLOCK)) => return Err(busy()),
-            Err((_, e)) => return Err(format!("cannot lock {}: {e}", path.display())),
+            Err((_, error)) => {
+                return Err(ControlError::Lock {
+                    path: path.to_owned(),
+                    error,
+                });
+            }
         };
-        let locked = lock
-            .metadata()
-            .map_err(|e| format!("cannot inspect {}: {e}", path.display()))?;
+        let inspect = |error| ControlError::InspectLock {
+            path: path.to_owned(),
+            error,
+        };
+        let locked = lock.metadata().map_err(inspect)?;
         // Our open descriptor keeps the locked inode alive, so its number
         // cannot have been reused by a file created at `path` since.
         match std::fs::symlink_metadata(path) {
@@ -142,7 +239,7 @@ impl ServiceLock {
             }
             Ok(_) => Ok(None),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(format!("cannot inspect {}: {e}", path.display())),
+            Err(e) => Err(inspect(e)),
         }
     }
 
@@ -154,16 +251,17 @@ impl ServiceLock {
     }
 }
 
-/// ` (pid N)` of the supervisor behind `path`, if one answers.
-fn live_pid(path: &Path) -> String {
-    std::os::unix::net::UnixStream::connect(path)
-        .map_or_else(|_| String::new(), |live| pid_of(&live))
+/// The pid of the supervisor behind `path`, if one answers.
+fn live_pid(path: &Path) -> Option<i32> {
+    let live = std::os::unix::net::UnixStream::connect(path).ok()?;
+    pid_of(&live)
 }
 
-/// ` (pid N)` of the process at the other end of `live`, if known.
-fn pid_of(live: &std::os::unix::net::UnixStream) -> String {
+/// The pid of the process at the other end of `live`, if known.
+fn pid_of(live: &std::os::unix::net::UnixStream) -> Option<i32> {
     nix::sys::socket::getsockopt(live, nix::sys::socket::sockopt::PeerCredentials)
-        .map_or_else(|_| String::new(), |c| format!(" (pid {})", c.pid()))
+        .ok()
+        .map(|c| c.pid())
 }
 
 /// Accepts control connections for ever.
@@ -299,9 +397,17 @@ mod tests {
     fn a_lock_on_a_removed_file_is_not_taken() {
         let dir = tempfile_dir("lock");
         let path = dir.join("svc.lock");
-        let busy = || "busy".to_owned();
+        let busy = || ControlError::AlreadyRunning {
+            name: "svc".to_owned(),
+            pid: None,
+            socket: None,
+        };
+        let refused = |e: ControlError| {
+            assert!(matches!(e, ControlError::AlreadyRunning { .. }), "{e}");
+            assert_eq!(e.to_string(), "`svc` is already running");
+        };
         let first = ServiceLock::take(&path, busy).unwrap();
-        assert_eq!(ServiceLock::take(&path, busy).unwrap_err(), "busy");
+        refused(ServiceLock::take(&path, busy).unwrap_err());
         // A starter opens the file, then the owner removes it and exits.
         let late = std::fs::File::open(&path).unwrap();
         first.remove();
@@ -312,7 +418,7 @@ mod tests {
         // Starting over makes a new file, and its lock holds.
         let second = ServiceLock::take(&path, busy).unwrap();
         assert!(path.exists());
-        assert_eq!(ServiceLock::take(&path, busy).unwrap_err(), "busy");
+        refused(ServiceLock::take(&path, busy).unwrap_err());
         // A file replaced under an opener is not taken either.
         let stale = std::fs::File::open(&path).unwrap();
         second.remove();
