@@ -71,7 +71,14 @@ impl std::fmt::Display for NotFit {
     }
 }
 
-impl std::error::Error for NotFit {}
+impl std::error::Error for NotFit {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            NotFit::NotASocket { error, .. } | NotFit::NoAddress { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
 
 /// Checks that an fd we were handed is a socket fit for `network`: the
 /// right type, family and, for streams, listening.

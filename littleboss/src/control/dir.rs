@@ -71,7 +71,14 @@ impl std::fmt::Display for DirError {
     }
 }
 
-impl std::error::Error for DirError {}
+impl std::error::Error for DirError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DirError::Create { error, .. } | DirError::Inspect { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
 
 /// Creates `dir` (mode 0700) if missing, then checks it is a real folder
 /// owned by us that nobody else can enter. Never changes an existing
