@@ -48,14 +48,7 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let lines = log.clone();
-        let stderr = process.stderr.take().expect("piped");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                lines.lock().unwrap().push((epoch.elapsed(), line));
-            }
-        });
+        let log = capture_stderr(&mut process, epoch);
         let mut server = Server {
             process,
             bin: bin.to_owned(),
@@ -269,4 +262,18 @@ fn percentiles(samples: &[Sample]) -> [f64; 4] {
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
     [at(0.5), at(0.99), at(0.999), ms[ms.len() - 1]]
+}
+
+/// A server's stderr, line by line, each with when it was read (from
+/// `epoch`), gathered by a thread of its own.
+pub fn capture_stderr(process: &mut Child, epoch: Instant) -> Arc<Mutex<Vec<(Duration, String)>>> {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let lines = log.clone();
+    let stderr = process.stderr.take().expect("stderr piped");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            lines.lock().unwrap().push((epoch.elapsed(), line));
+        }
+    });
+    log
 }

@@ -31,7 +31,6 @@
 //! It prints a markdown table and writes the figures as JSON.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -227,14 +226,7 @@ impl Server {
         }
         let mut process =
             Cpus::on_server_cpu(cpus, || cmd.spawn()).expect("start the http example");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let lines = log.clone();
-        let stderr = process.stderr.take().expect("piped");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                lines.lock().unwrap().push((epoch.elapsed(), line));
-            }
-        });
+        let log = examples::reloading::capture_stderr(&mut process, epoch);
         let mut server = Server {
             process,
             addr: "0.0.0.0:0".parse().unwrap(),
