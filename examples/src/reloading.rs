@@ -64,18 +64,8 @@ impl Server {
     }
 
     fn wait_line(&self, want: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some((_, line)) = self.log.lock().unwrap().iter().find(|(_, l)| want(l)) {
-                return line.clone();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not start",
-                self.bin.display()
-            );
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        let what = format!("{} to start", self.bin.display());
+        wait_line(&self.log, &what, want)
     }
 
     /// Runs `BIN -littleboss=MODE` against this server.
@@ -276,4 +266,21 @@ pub fn capture_stderr(process: &mut Child, epoch: Instant) -> Arc<Mutex<Vec<(Dur
         }
     });
     log
+}
+
+/// The first line of a captured log that `want` accepts, waiting for it
+/// up to the deadline (`what` says what was awaited when it passes).
+pub fn wait_line(
+    log: &Mutex<Vec<(Duration, String)>>,
+    what: &str,
+    want: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some((_, line)) = log.lock().unwrap().iter().find(|(_, l)| want(l)) {
+            return line.clone();
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }

@@ -253,14 +253,7 @@ impl Server {
     }
 
     fn wait_line(&self, want: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some((_, line)) = self.log.lock().unwrap().iter().find(|(_, l)| want(l)) {
-                return line.clone();
-            }
-            assert!(Instant::now() < deadline, "the http example did not start");
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        examples::reloading::wait_line(&self.log, "the http example to start", want)
     }
 
     /// When the supervisor logged that `pid` took over.
