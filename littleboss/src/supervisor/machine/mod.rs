@@ -478,7 +478,6 @@ impl Machine {
                 lameduck_ms,
                 ready_timeout_ms,
             } => {
-                starting.greeted = true;
                 starting.hello_by = None;
                 if starting.error.is_some() {
                     return; // Failed already (a late hello): it is being killed.
@@ -820,7 +819,6 @@ impl Machine {
                 id,
                 binding,
                 why,
-                greeted: false,
                 error: None,
                 hello_by: (!binding).then_some(hello_by),
                 ready_by: None,

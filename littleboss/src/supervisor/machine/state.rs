@@ -147,7 +147,6 @@ pub(crate) struct Starting {
     /// Its listeners are being bound: it is not spawned yet.
     pub binding: bool,
     pub why: Why,
-    pub greeted: bool,
     /// Why it will not become ready, once known.
     pub error: Option<String>,
     /// Deadlines for its hello and, from the hello on, its readiness.
