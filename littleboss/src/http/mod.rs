@@ -13,6 +13,9 @@
 //! - at lameduck, close idle HTTP/1 connections, let each request in
 //!   flight finish (its connection closes after the response) and send
 //!   HTTP/2 connections a graceful GOAWAY (hyper's graceful shutdown);
+//! - finish as soon as draining has begun and no connection is left open,
+//!   rather than waiting out the grace (it is there for connections that
+//!   have not spoken yet, and there are none);
 //! - give up on connections still open when the lameduck timeout is about
 //!   to end, so that `main` returns before the supervisor kills it.
 //!
@@ -29,6 +32,7 @@
 
 mod close;
 mod drain;
+mod open;
 mod serve;
 
 pub use close::{CloseWhenDraining, CloseWhenDrainingLayer};

@@ -2,6 +2,7 @@
 //! with the drain done right.
 
 use std::io;
+use std::sync::Arc;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -14,13 +15,15 @@ use tower_service::Service;
 
 use super::close::CloseWhenDrainingLayer;
 use super::drain::bounded;
+use super::open::{CountingListener, OpenConnections, shutdown_signal};
 use crate::report::warning;
 use crate::{Context, TcpListener};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves `router` on `listener` with axum (HTTP/1 and HTTP/2) until
-/// lameduck, then drains and returns: `Connection: close` on HTTP/1
+/// lameduck (or, once draining, until no connection is left open), then
+/// drains and returns: `Connection: close` on HTTP/1
 /// responses from the moment draining begins, idle connections closed and
 /// requests in flight finished at lameduck, HTTP/2 GOAWAY, all within the
 /// lameduck timeout. See [the module](crate::http).
@@ -40,7 +43,16 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// None today (axum retries failed accepts); the `Result` leaves room.
 pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -> io::Result<()> {
     let app = router.layer(CloseWhenDrainingLayer::new(ctx));
-    let serve = axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck());
+    let open = Arc::new(OpenConnections::default());
+    let listener = CountingListener {
+        inner: listener,
+        open: open.clone(),
+    };
+    let shutdown = {
+        let ctx = ctx.clone();
+        async move { shutdown_signal(&ctx, &open).await }
+    };
+    let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown);
     bounded(ctx, std::future::IntoFuture::into_future(serve))
         .await
         .unwrap_or(Ok(()))
@@ -80,12 +92,13 @@ where
     let service = CloseWhenDrainingLayer::new(ctx).layer(service);
     let builder = Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
-    let lameduck = ctx.lameduck();
-    tokio::pin!(lameduck);
+    let open = Arc::new(OpenConnections::default());
+    let shutdown = shutdown_signal(ctx, &open);
+    tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            () = &mut lameduck => break,
+            () = &mut shutdown => break,
         };
         let stream = match accepted {
             Ok((stream, _peer)) => stream,
@@ -98,7 +111,7 @@ where
         };
         let _ = stream.set_nodelay(true);
         let conn = builder.serve_connection_with_upgrades(
-            TokioIo::new(stream),
+            TokioIo::new(open.track(stream)),
             TowerToHyperService::new(service.clone()),
         );
         let conn = graceful.watch(conn.into_owned());
@@ -186,6 +199,47 @@ mod tests {
             .expect("the helper returns at lameduck")
             .unwrap()
             .unwrap();
+    }
+
+    /// Draining with no connection open ends the helper without waiting
+    /// for lameduck; a silent connection holds it until it closes.
+    async fn finishes_when_nothing_is_open(
+        serve: impl FnOnce(Context, TcpListener) -> tokio::task::JoinHandle<std::io::Result<()>>,
+    ) {
+        let (phase, ctx, listener, addr) = setup().await;
+        let mut server = serve(ctx, listener);
+        let mut silent = TcpStream::connect(addr).await.unwrap();
+        // Answered, so the server has accepted it.
+        assert!(!exchange(&mut silent).await.contains("connection: close"));
+        phase.send_replace(Phase::Draining);
+        let early = tokio::time::timeout(Duration::from_millis(300), &mut server).await;
+        assert!(early.is_err(), "returned with a connection open");
+        drop(silent);
+        tokio::time::timeout(Duration::from_secs(20), server)
+            .await
+            .expect("returns once the last connection closes, before lameduck")
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn serve_finishes_early_when_draining_leaves_nothing_open() {
+        finishes_when_nothing_is_open(|ctx, listener| {
+            let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
+            tokio::spawn(async move { super::serve(&ctx, listener, app).await })
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn serve_service_finishes_early_when_draining_leaves_nothing_open() {
+        finishes_when_nothing_is_open(|ctx, listener| {
+            let service = tower::service_fn(|_: Request<Incoming>| async {
+                Ok::<_, Infallible>(Response::new(String::from("hi")))
+            });
+            tokio::spawn(async move { super::serve_service(&ctx, listener, service).await })
+        })
+        .await;
     }
 
     #[tokio::test]

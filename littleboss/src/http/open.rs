@@ -1,0 +1,171 @@
+//! Counting the connections a helper serves, so that a draining program
+//! with none left open finishes at once instead of waiting out the grace.
+//!
+//! The grace exists for connections accepted just before draining that
+//! have not sent their request yet. Every such connection is open, so
+//! counted: when the count is zero there is nothing the grace could save,
+//! and the old child's process, memory and place in the supervisor are
+//! given back a grace sooner.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context as TaskContext, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
+
+use crate::{Context, TcpListener};
+
+/// How many of the connections handed out are still open.
+#[derive(Debug, Default)]
+pub(crate) struct OpenConnections {
+    count: AtomicUsize,
+    closed: Notify,
+}
+
+impl OpenConnections {
+    /// Counts `stream` until it is dropped.
+    pub fn track<S>(self: &Arc<Self>, stream: S) -> Counted<S> {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        Counted {
+            inner: stream,
+            open: self.clone(),
+        }
+    }
+
+    /// Completes once no connection is open (at once if none is).
+    pub async fn none(&self) {
+        loop {
+            let closed = self.closed.notified();
+            tokio::pin!(closed);
+            // Registered before the check, so a close in between wakes it.
+            closed.as_mut().enable();
+            if self.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            closed.await;
+        }
+    }
+}
+
+/// When a helper begins its servers' graceful shutdown: at lameduck, or
+/// earlier once draining has begun and no connection is left open.
+pub(crate) async fn shutdown_signal(ctx: &Context, open: &OpenConnections) {
+    let drained = async {
+        ctx.draining().await;
+        open.none().await;
+    };
+    tokio::select! {
+        () = ctx.lameduck() => {}
+        () = drained => {}
+    }
+}
+
+/// A stream counted as open until dropped.
+#[derive(Debug)]
+pub(crate) struct Counted<S> {
+    inner: S,
+    open: Arc<OpenConnections>,
+}
+
+impl<S> Drop for Counted<S> {
+    fn drop(&mut self) {
+        if self.open.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.open.closed.notify_waiters();
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// The program's listener, for axum, with every connection counted.
+#[derive(Debug)]
+pub(crate) struct CountingListener {
+    pub inner: TcpListener,
+    pub open: Arc<OpenConnections>,
+}
+
+impl axum::serve::Listener for CountingListener {
+    type Io = Counted<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (stream, peer) = axum::serve::Listener::accept(&mut self.inner).await;
+        (self.open.track(stream), peer)
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::OpenConnections;
+
+    #[tokio::test]
+    async fn none_waits_for_the_last_close() {
+        let open = Arc::new(OpenConnections::default());
+        tokio::time::timeout(Duration::from_secs(5), open.none())
+            .await
+            .expect("nothing open: at once");
+        let first = open.track(());
+        let second = open.track(());
+        let waiting = tokio::spawn({
+            let open = open.clone();
+            async move { open.none().await }
+        });
+        drop(first);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "one is still open");
+        drop(second);
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("the last close wakes it")
+            .unwrap();
+    }
+}
