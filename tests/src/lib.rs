@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -378,6 +379,49 @@ pub mod fixture {
             + 1;
         std::fs::write(&path, n.to_string()).unwrap();
         n
+    }
+}
+
+/// Connects over and over from a thread until stopped; every reply and
+/// every error is kept.
+#[derive(Debug)]
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    replies: Arc<Mutex<Vec<Result<String, String>>>>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Load {
+    pub fn start(addr: SocketAddr) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let replies = Arc::new(Mutex::new(Vec::new()));
+        let (stop2, replies2) = (stop.clone(), replies.clone());
+        let thread = std::thread::spawn(move || {
+            while !stop2.load(Ordering::SeqCst) {
+                let reply = read_greeting(addr).map_err(|e| e.to_string());
+                replies2.lock().unwrap().push(reply);
+            }
+        });
+        Load {
+            stop,
+            replies,
+            thread,
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.replies.lock().unwrap().len()
+    }
+
+    /// Whether one of the last `n` replies satisfies `f`.
+    pub fn recent(&self, n: usize, f: impl Fn(&Result<String, String>) -> bool) -> bool {
+        self.replies.lock().unwrap().iter().rev().take(n).any(f)
+    }
+
+    pub fn finish(self) -> Vec<Result<String, String>> {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.join().unwrap();
+        Arc::try_unwrap(self.replies).unwrap().into_inner().unwrap()
     }
 }
 

@@ -2,11 +2,7 @@
 //! serving, rollback, readiness, and one reload at a time.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread;
-
-use tests::{Service, read_greeting, text};
+use tests::{Load, Service, read_greeting, text};
 
 const V1: &str = env!("CARGO_BIN_EXE_versioned_v1");
 const FAILS: &str = env!("CARGO_BIN_EXE_versioned_fails");
@@ -30,43 +26,6 @@ fn status(svc: &Service) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// Connects over and over from a thread until stopped; every reply and
-/// every error is kept.
-struct Load {
-    stop: Arc<AtomicBool>,
-    replies: Arc<Mutex<Vec<Result<String, String>>>>,
-    thread: thread::JoinHandle<()>,
-}
-
-impl Load {
-    fn start(addr: SocketAddr) -> Load {
-        let stop = Arc::new(AtomicBool::new(false));
-        let replies = Arc::new(Mutex::new(Vec::new()));
-        let (stop2, replies2) = (stop.clone(), replies.clone());
-        let thread = thread::spawn(move || {
-            while !stop2.load(Ordering::SeqCst) {
-                let reply = read_greeting(addr).map_err(|e| e.to_string());
-                replies2.lock().unwrap().push(reply);
-            }
-        });
-        Load {
-            stop,
-            replies,
-            thread,
-        }
-    }
-
-    fn count(&self) -> usize {
-        self.replies.lock().unwrap().len()
-    }
-
-    fn finish(self) -> Vec<Result<String, String>> {
-        self.stop.store(true, Ordering::SeqCst);
-        self.thread.join().unwrap();
-        Arc::try_unwrap(self.replies).unwrap().into_inner().unwrap()
-    }
-}
-
 #[test]
 fn overlapping_reload_keeps_answering_and_the_old_child_serves_until_the_new_is_ready() {
     let (svc, addr, first) = start_v1();
@@ -83,12 +42,7 @@ fn overlapping_reload_keeps_answering_and_the_old_child_serves_until_the_new_is_
     );
     let during_warmup = load.count() - before_reload;
     tests::eventually("the new child to answer", || {
-        let replies = load.replies.lock().unwrap();
-        replies
-            .iter()
-            .rev()
-            .take(5)
-            .any(|r| r.as_deref().is_ok_and(|r| r.starts_with("v4 ")))
+        load.recent(5, |r| r.as_deref().is_ok_and(|r| r.starts_with("v4 ")))
             .then_some(())
     });
     let replies = load.finish();
