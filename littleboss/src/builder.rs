@@ -57,6 +57,7 @@ impl Littleboss {
                 persist: false,
                 restart_limit: (5, Duration::from_secs(60)),
                 fallback: true,
+                self_upgrade: true,
                 flag: rules::DEFAULT_FLAG.to_owned(),
                 supervisor_init: None,
                 ready: Ready::Auto,

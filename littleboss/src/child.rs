@@ -57,6 +57,9 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
         name: config.name.clone(),
         lameduck_ms: config.lameduck.as_millis() as u64,
         ready_timeout_ms: config.ready_timeout.as_millis() as u64,
+        takes_over: config
+            .self_upgrade
+            .then_some(link::SUPERVISOR_STATE_VERSION),
     };
     if link.send(hello).is_err() {
         fail(1, "the supervisor went away before the child started");

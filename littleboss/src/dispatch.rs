@@ -15,6 +15,11 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
         }
         std::process::exit(USAGE);
     }
+    // First: a supervisor's new image also has the channel variable (its
+    // children inherit it).
+    if let Some(handoff) = crate::supervisor::handoff_var() {
+        crate::supervisor::resume(&config, handoff);
+    }
     if let Some(link) = crate::child::channel_from_env() {
         crate::child::run(&config, link, entry);
     }

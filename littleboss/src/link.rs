@@ -17,6 +17,9 @@ use crate::spec::Network;
 
 /// The version of this protocol; both ends check it.
 pub(crate) const VERSION: u32 = 1;
+/// The version of the supervisor's state as an in-place upgrade hands it
+/// over; a child's hello says whether its binary takes it over.
+pub(crate) const SUPERVISOR_STATE_VERSION: u32 = 1;
 /// The child's end of the channel is always at this fd.
 pub(crate) const CHILD_FD: RawFd = 3;
 /// Set in the child's environment to `FD:SUPERVISOR_PID` ([`env_value`]).
@@ -61,6 +64,11 @@ pub(crate) enum FromChild {
         name: String,
         lameduck_ms: u64,
         ready_timeout_ms: u64,
+        /// The supervisor state version this binary can take over when
+        /// its supervisor re-executes itself from it; absent: none (an
+        /// older littleboss, or `self_upgrade = false`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        takes_over: Option<u32>,
     },
     Ready,
     Error {
@@ -146,6 +154,11 @@ impl SupervisorEnd {
         Ok(SupervisorEnd { fd })
     }
 
+    /// The socket's fd, for handing on across an in-place upgrade.
+    pub fn as_raw_fd(&self) -> RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(self.fd.get_ref())
+    }
+
     pub async fn send(&self, msg: ToChild, fds: &[std::os::fd::BorrowedFd<'_>]) -> io::Result<()> {
         let data = encode(msg);
         loop {
@@ -196,6 +209,7 @@ mod tests {
                 name: "svc".into(),
                 lameduck_ms: 5,
                 ready_timeout_ms: 6,
+                takes_over: Some(1),
             },
             FromChild::Ready,
             FromChild::Error { error: "no".into() },

@@ -32,6 +32,8 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub(crate) struct Notifier {
     addr: SocketAddr,
+    /// `$NOTIFY_SOCKET` as it was, to hand on across an in-place upgrade.
+    socket_var: std::ffi::OsString,
     watchdog: Option<Duration>,
     /// Set by the first failed send, the only one logged.
     failed: AtomicBool,
@@ -107,6 +109,29 @@ impl Notifier {
         });
         Some(Notifier {
             watchdog,
+            socket_var: socket?.to_owned(),
+            ..Notifier::to_socket_addr(addr)
+        })
+    }
+
+    /// What a supervisor that re-executes itself hands on: `$NOTIFY_SOCKET`
+    /// and the ping interval (the variables are gone from its environment).
+    ///
+    /// ```ignore
+    /// let (socket, ping_usec) = notifier.handoff();
+    /// let again = Notifier::resume(&socket, ping_usec);
+    /// ```
+    pub(crate) fn handoff(&self) -> (std::ffi::OsString, Option<u64>) {
+        let usec = self.watchdog.map(|w| w.as_micros() as u64);
+        (self.socket_var.clone(), usec)
+    }
+
+    /// The notifier [`Notifier::handoff`] described.
+    pub(crate) fn resume(socket: &OsStr, ping_usec: Option<u64>) -> Option<Notifier> {
+        let addr = parse_socket(socket).ok()??;
+        Some(Notifier {
+            watchdog: ping_usec.map(Duration::from_micros),
+            socket_var: socket.to_owned(),
             ..Notifier::to_socket_addr(addr)
         })
     }
@@ -115,6 +140,7 @@ impl Notifier {
     pub(crate) fn to_socket_addr(addr: SocketAddr) -> Notifier {
         Notifier {
             addr,
+            socket_var: Default::default(),
             watchdog: None,
             failed: AtomicBool::new(false),
         }

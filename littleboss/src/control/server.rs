@@ -29,6 +29,8 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) struct ControlRequest {
     pub request: Request,
     pub reply: mpsc::UnboundedSender<Response>,
+    /// The connection it came on, to hand on across an in-place upgrade.
+    pub conn: std::os::fd::OwnedFd,
 }
 
 /// Why the control socket cannot be had: the service already runs, or its
@@ -180,8 +182,8 @@ fn bind_locked(path: &Path, name: &str) -> Result<StdUnixListener, ControlError>
 /// locked, and starts over if not.
 #[derive(Debug)]
 pub(crate) struct ServiceLock {
-    /// Held, never read: the lock lasts as long as this descriptor.
-    _lock: Flock<std::fs::File>,
+    /// The lock lasts as long as this descriptor.
+    file: Flock<std::fs::File>,
     path: PathBuf,
 }
 
@@ -233,7 +235,7 @@ impl ServiceLock {
         match std::fs::symlink_metadata(path) {
             Ok(named) if (named.dev(), named.ino()) == (locked.dev(), locked.ino()) => {
                 Ok(Some(ServiceLock {
-                    _lock: lock,
+                    file: lock,
                     path: path.to_owned(),
                 }))
             }
@@ -241,6 +243,32 @@ impl ServiceLock {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(inspect(e)),
         }
+    }
+
+    /// The lock a supervisor held before it re-executed itself: `fd` is
+    /// the lock file's descriptor, kept open (and so locked) across exec.
+    pub(crate) fn resume(
+        fd: std::os::fd::OwnedFd,
+        path: PathBuf,
+    ) -> Result<ServiceLock, ControlError> {
+        // Locking again what this open file already holds succeeds at once.
+        let lock = Flock::lock(std::fs::File::from(fd), FlockArg::LockExclusiveNonblock).map_err(
+            |(_, error)| ControlError::Lock {
+                path: path.clone(),
+                error,
+            },
+        )?;
+        Ok(ServiceLock { file: lock, path })
+    }
+
+    /// The lock file's descriptor, to keep across an in-place upgrade.
+    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&*self.file)
+    }
+
+    /// Its path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Removes the lock file, still holding the lock: call it last, after
@@ -300,7 +328,31 @@ pub(crate) async fn serve(listener: UnixListener, requests: mpsc::UnboundedSende
     }
 }
 
+/// A control connection kept across an in-place upgrade, for tokio.
+pub(crate) fn stream(std: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+    std.set_nonblocking(true)?;
+    UnixStream::from_std(std)
+}
+
+/// Serves a control connection handed over by the supervisor's previous
+/// image: first the answers to its request, then its next requests.
+pub(crate) async fn resume_connection(
+    stream: UnixStream,
+    mut responses: mpsc::UnboundedReceiver<Response>,
+    requests: mpsc::UnboundedSender<ControlRequest>,
+) {
+    let (read, mut write) = stream.into_split();
+    if !answer(&mut responses, &mut write).await {
+        return;
+    }
+    let Ok(stream) = read.reunite(write) else {
+        return;
+    };
+    serve_connection(stream, requests).await;
+}
+
 async fn serve_connection(stream: UnixStream, requests: mpsc::UnboundedSender<ControlRequest>) {
+    let conn = std::os::fd::AsFd::as_fd(&stream).try_clone_to_owned();
     let (read, mut write) = stream.into_split();
     let mut read = BufReader::new(read);
     let mut line = Vec::new();
@@ -350,25 +402,50 @@ async fn serve_connection(stream: UnixStream, requests: mpsc::UnboundedSender<Co
             }
         };
         let (reply, mut responses) = mpsc::unbounded_channel();
-        if requests.send(ControlRequest { request, reply }).is_err() {
+        let Ok(conn) = conn
+            .as_ref()
+            .map_err(|_| ())
+            .and_then(|c| c.try_clone().map_err(|_| ()))
+        else {
+            return;
+        };
+        if requests
+            .send(ControlRequest {
+                request,
+                reply,
+                conn,
+            })
+            .is_err()
+        {
             return;
         }
-        loop {
-            let Some(response) = responses.recv().await else {
-                // The supervisor dropped the request without a final answer
-                // (it is exiting): say so rather than leave the client waiting.
-                let error = "the supervisor ended without answering".to_owned();
-                let _ = write
-                    .write_all(&protocol::encode(&Response::Error { error }))
-                    .await;
-                return;
-            };
-            if write.write_all(&protocol::encode(&response)).await.is_err() {
-                return;
-            }
-            if response.is_final() {
-                break;
-            }
+        if !answer(&mut responses, &mut write).await {
+            return;
+        }
+    }
+}
+
+/// Writes the responses to one request up to its final one; `false` if
+/// the connection is done for.
+async fn answer(
+    responses: &mut mpsc::UnboundedReceiver<Response>,
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+) -> bool {
+    loop {
+        let Some(response) = responses.recv().await else {
+            // The supervisor dropped the request without a final answer
+            // (it is exiting): say so rather than leave the client waiting.
+            let error = "the supervisor ended without answering".to_owned();
+            let _ = write
+                .write_all(&protocol::encode(&Response::Error { error }))
+                .await;
+            return false;
+        };
+        if write.write_all(&protocol::encode(&response)).await.is_err() {
+            return false;
+        }
+        if response.is_final() {
+            return true;
         }
     }
 }

@@ -21,6 +21,13 @@ pub(crate) struct Status {
     /// The most recent failure, in words.
     pub last_failure: Option<String>,
     pub listeners: Vec<ListenerStatus>,
+    /// The binary the supervisor itself runs (absent from supervisors
+    /// before in-place upgrades).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor_binary: Option<String>,
+    /// How many times it re-executed itself in place.
+    #[serde(default)]
+    pub upgrades: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +66,13 @@ impl Status {
             self.supervisor_pid,
             format_utc(self.supervisor_started)
         );
+        if let Some(binary) = &self.supervisor_binary {
+            let times = match self.upgrades {
+                1 => "once".to_owned(),
+                n => format!("{n} times"),
+            };
+            let _ = writeln!(out, "supervisor binary {binary}, upgraded in place {times}");
+        }
         match &self.child {
             Some(c) => {
                 let _ = writeln!(
@@ -136,11 +150,14 @@ mod tests {
                     address: None,
                 },
             ],
+            supervisor_binary: Some("/bin/blog2".into()),
+            upgrades: 1,
         };
         assert_eq!(
             s.render(),
             "littleboss: blog\n\n\
              supervisor pid 10, started 1970-01-01 00:00:00 UTC\n\
+             supervisor binary /bin/blog2, upgraded in place once\n\
              child      pid 11, started 1970-01-01 00:01:00 UTC, reloads 1, failures 0\n\n\
              command line:\n\t/bin/blog -v\n\n\
              listeners:\n\thttp:\ttcp [::]:8080\n\tadmin:\ttcp off\n"

@@ -3,7 +3,8 @@
 //! happened, with the time. It decides nothing itself.
 
 use std::collections::{HashMap, VecDeque};
-use std::os::fd::OwnedFd;
+use std::os::fd::{OwnedFd, RawFd};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +12,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::machine::{
-    BindOrder, ChildId, ClientId, Effect, Event, Launch, ListenerKey, Machine, Notice,
+    BindOrder, ChildExit, ChildId, ClientId, Effect, Event, FileId, Launch, ListenerKey, Machine,
+    Notice,
 };
 use super::spawn::{ChildHandle, Spawn, spawn};
 use crate::control::protocol::Response;
@@ -32,9 +34,9 @@ const LAST_WORDS: Duration = Duration::from_secs(1);
 pub(crate) struct Socket {
     /// Shared with the watchers of children being started, until each has
     /// passed it on.
-    fd: Arc<OwnedFd>,
+    pub(super) fd: Arc<OwnedFd>,
     /// A unix socket's path, when it was bound here: ours to remove.
-    unix_path: Option<String>,
+    pub(super) unix_path: Option<String>,
 }
 
 impl Socket {
@@ -52,48 +54,118 @@ impl Socket {
     }
 }
 
+/// A control client waiting for its final answer.
+#[derive(Debug)]
+pub(super) struct Client {
+    pub reply: Reply,
+    /// Its connection, to hand on if the supervisor re-executes itself.
+    pub conn: OwnedFd,
+}
+
+/// What the driver is given to run with, besides the machine.
+#[derive(Debug)]
+pub(crate) struct Parts {
+    pub sockets: HashMap<ListenerKey, Socket>,
+    pub notifier: Option<Arc<Notifier>>,
+    pub events_tx: mpsc::UnboundedSender<Event>,
+    pub events: mpsc::UnboundedReceiver<Event>,
+    pub control_tx: mpsc::UnboundedSender<ControlRequest>,
+    pub control: mpsc::UnboundedReceiver<ControlRequest>,
+    /// A descriptor of the control socket (the server task has its own).
+    pub control_fd: OwnedFd,
+    pub control_path: PathBuf,
+    /// The service lock's descriptor (held by the caller) and path.
+    pub lock: (RawFd, PathBuf),
+    /// When the machine's clock started, on `CLOCK_MONOTONIC`.
+    pub origin_ns: u64,
+}
+
+/// How the driver begins.
+#[derive(Debug)]
+pub(crate) enum Begin {
+    /// A new supervisor: the machine starts the first child.
+    Start,
+    /// A supervisor that re-executed itself: the first events, and the
+    /// children and control connections it kept.
+    Resume {
+        events: Vec<Event>,
+        children: Vec<(ChildId, OwnedFd)>,
+        clients: Vec<(ClientId, OwnedFd)>,
+        next_client: ClientId,
+    },
+}
+
 /// What the driver holds for the machine: the real things its ids name.
 #[derive(Debug)]
-struct Io {
-    sockets: HashMap<ListenerKey, Socket>,
+pub(super) struct Io {
+    pub sockets: HashMap<ListenerKey, Socket>,
     name: String,
-    notifier: Option<Arc<Notifier>>,
-    events: mpsc::UnboundedSender<Event>,
-    children: HashMap<ChildId, ChildHandle>,
-    clients: HashMap<ClientId, Reply>,
+    pub notifier: Option<Arc<Notifier>>,
+    pub events_tx: mpsc::UnboundedSender<Event>,
+    pub control_tx: mpsc::UnboundedSender<ControlRequest>,
+    pub children: HashMap<ChildId, ChildHandle>,
+    pub clients: HashMap<ClientId, Client>,
     /// Where the binds done off the loop report.
     binds: mpsc::UnboundedSender<BindDone>,
-    next_client: ClientId,
+    pub next_client: ClientId,
     /// Clients given their final answer in this round: at exit, their
     /// connections get a moment to write it.
     answered: Vec<Reply>,
+    pub control_fd: OwnedFd,
+    pub control_path: PathBuf,
+    pub lock: (RawFd, PathBuf),
+    pub origin_ns: u64,
+    /// An upgrade the machine asked for, done once the other effects are.
+    upgrade: Option<(u32, FileId)>,
 }
 
-/// Starts the first child and drives the machine until it exits; returns
-/// the exit code.
-pub(crate) async fn run(
-    mut machine: Machine,
-    sockets: HashMap<ListenerKey, Socket>,
-    notifier: Option<Arc<Notifier>>,
-    events_tx: mpsc::UnboundedSender<Event>,
-    mut events: mpsc::UnboundedReceiver<Event>,
-    mut control: mpsc::UnboundedReceiver<ControlRequest>,
-) -> i32 {
-    let origin = Instant::now();
+/// Drives the machine until it exits; returns the exit code.
+pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32 {
+    let elapsed = Duration::from_nanos(monotonic_ns().saturating_sub(parts.origin_ns));
+    let origin = Instant::now()
+        .checked_sub(elapsed)
+        .unwrap_or_else(Instant::now);
     let now = || origin.elapsed();
     let (binds_tx, mut binds) = mpsc::unbounded_channel();
+    let Parts {
+        mut events,
+        mut control,
+        ..
+    } = parts;
     let mut io = Io {
-        sockets,
+        sockets: parts.sockets,
         name: machine.state().settings.name.clone(),
-        notifier,
-        events: events_tx,
+        notifier: parts.notifier,
+        events_tx: parts.events_tx,
+        control_tx: parts.control_tx,
         children: HashMap::new(),
         clients: HashMap::new(),
         binds: binds_tx,
         next_client: 0,
         answered: Vec::new(),
+        control_fd: parts.control_fd,
+        control_path: parts.control_path,
+        lock: parts.lock,
+        origin_ns: parts.origin_ns,
+        upgrade: None,
     };
-    let mut effects = machine.start(now());
+    // Events to handle before waiting for new ones.
+    let mut backlog = VecDeque::new();
+    let mut effects = match begin {
+        Begin::Start => machine.start(now()),
+        Begin::Resume {
+            events,
+            children,
+            clients,
+            next_client,
+        } => {
+            io.next_client = next_client;
+            backlog.extend(io.rewatch(&machine, children));
+            io.reconnect(clients);
+            backlog.extend(events);
+            Vec::new()
+        }
+    };
     loop {
         io.answered.clear();
         let mut queue = VecDeque::from(effects);
@@ -109,14 +181,23 @@ pub(crate) async fn run(
                 queue.extend(machine.handle(feedback, now()));
             }
         }
-        let deadline = machine.next_deadline().map(|d| origin + d);
-        let event = tokio::select! {
-            Some(event) = events.recv() => event,
-            Some(ControlRequest { request, reply }) = control.recv() => {
-                Event::Control { client: io.client(reply), request }
-            }
-            Some(done) = binds.recv() => io.bound(done),
-            () = sleep_until(deadline) => Event::Tick,
+        if let Some((pid, binary)) = io.upgrade.take() {
+            // Returns only if the exec failed, with what to handle then.
+            let state = machine.state().clone();
+            let events =
+                super::upgrade::exec(&mut io, state, pid, binary, &mut events, &mut control).await;
+            backlog.extend(events);
+        }
+        let event = match backlog.pop_front() {
+            Some(event) => event,
+            None => tokio::select! {
+                Some(event) = events.recv() => event,
+                Some(ControlRequest { request, reply, conn }) = control.recv() => {
+                    Event::Control { client: io.client(reply, conn), request }
+                }
+                Some(done) = binds.recv() => io.bound(done),
+                () = sleep_until(machine.next_deadline().map(|d| origin + d)) => Event::Tick,
+            },
         };
         if let Event::Exited { id, .. } = &event {
             io.children.remove(id);
@@ -125,11 +206,70 @@ pub(crate) async fn run(
     }
 }
 
+/// Now on `CLOCK_MONOTONIC`, which a re-executed image shares.
+pub(super) fn monotonic_ns() -> u64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+        .map(|t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
+        .unwrap_or(0)
+}
+
 impl Io {
-    fn client(&mut self, reply: Reply) -> ClientId {
+    pub(super) fn client(&mut self, reply: Reply, conn: OwnedFd) -> ClientId {
         self.next_client += 1;
-        self.clients.insert(self.next_client, reply);
+        self.clients
+            .insert(self.next_client, Client { reply, conn });
         self.next_client
+    }
+
+    /// Watches again the children kept across an exec, and gives them
+    /// again the orders they may not have received before it. A child
+    /// that cannot be watched is reported gone.
+    fn rewatch(&mut self, machine: &Machine, children: Vec<(ChildId, OwnedFd)>) -> Vec<Event> {
+        let mut gone = Vec::new();
+        for (id, channel) in children {
+            let Some(child) = machine.state().children.get(&id) else {
+                continue;
+            };
+            let pid = child.pid.unwrap_or(0);
+            match super::spawn::rewatch(id, pid, channel, self.events_tx.clone()) {
+                Ok(handle) => {
+                    if child.killed {
+                        handle.kill();
+                    } else if child.lameducked {
+                        handle.lameduck();
+                    }
+                    self.children.insert(id, handle);
+                }
+                Err(e) => {
+                    log!("cannot watch child pid {pid} again: {e}");
+                    let exit = ChildExit::Code(1);
+                    gone.push(Event::Exited { id, exit });
+                }
+            }
+        }
+        gone
+    }
+
+    /// Takes back the control connections kept across an exec: each is
+    /// answered, then served as any other.
+    fn reconnect(&mut self, clients: Vec<(ClientId, OwnedFd)>) {
+        for (id, conn) in clients {
+            let (reply, responses) = mpsc::unbounded_channel();
+            let stream = match conn.try_clone().and_then(|fd| {
+                crate::control::server::stream(std::os::unix::net::UnixStream::from(fd))
+            }) {
+                Ok(stream) => stream,
+                Err(e) => {
+                    log!("cannot take back a control connection: {e}");
+                    continue;
+                }
+            };
+            self.clients.insert(id, Client { reply, conn });
+            let requests = self.control_tx.clone();
+            tokio::spawn(crate::control::server::resume_connection(
+                stream, responses, requests,
+            ));
+        }
     }
 
     /// Does one effect; a spawn's outcome comes back at once, to be handled
@@ -155,11 +295,14 @@ impl Io {
             }
             Effect::Spawn { id, launch } => {
                 let spawn_order = self.spawn_order(id, &launch);
-                return Some(match spawn(spawn_order, self.events.clone()) {
+                return Some(match spawn(spawn_order, self.events_tx.clone()) {
                     Ok(child) => {
                         let pid = child.pid;
                         self.children.insert(id, child);
-                        Event::Spawned { id, pid }
+                        let binary = super::reexec::open_binary(&pid.to_string(), false)
+                            .and_then(super::reexec::identity)
+                            .ok();
+                        Event::Spawned { id, pid, binary }
                     }
                     Err(e) => Event::SpawnFailed {
                         id,
@@ -179,12 +322,12 @@ impl Io {
             }
             Effect::Reply { client, response } => {
                 let finished = response.is_final();
-                if let Some(reply) = self.clients.get(&client) {
+                if let Some(c) = self.clients.get(&client) {
                     // A client that went away misses its answer; nothing else.
-                    let _ = reply.send(response);
+                    let _ = c.reply.send(response);
                 }
-                if finished && let Some(reply) = self.clients.remove(&client) {
-                    self.answered.push(reply);
+                if finished && let Some(c) = self.clients.remove(&client) {
+                    self.answered.push(c.reply);
                 }
             }
             Effect::Notify(notice) => {
@@ -202,6 +345,7 @@ impl Io {
                 let children = &self.children;
                 super::orphans::reap(|pid| children.values().any(|c| c.pid == pid));
             }
+            Effect::Upgrade { pid, binary } => self.upgrade = Some((pid, binary)),
             Effect::Exit { .. } => unreachable!("the loop handles exit"),
         }
         None

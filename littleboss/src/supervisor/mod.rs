@@ -6,10 +6,17 @@
 //! child channel. It runs no program code but `supervisor_init`.
 
 mod driver;
+mod handoff;
 mod machine;
 mod orphans;
+mod pidfd;
+mod reexec;
+mod resume;
 mod signals;
 mod spawn;
+mod upgrade;
+
+pub(crate) use resume::{handoff_var, resume};
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -22,7 +29,7 @@ use crate::exit::fail;
 use crate::flags::Invocation;
 use crate::log::log;
 use crate::spec::Network;
-use machine::{Assigned, Held, Launch, Machine, Settings, Target};
+use machine::{Assigned, Held, Image, Launch, Machine, Settings, Target};
 
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     close_inherited_on_exec();
@@ -83,13 +90,10 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         std::process::id(),
         socket_path.display()
     );
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| {
-            clean_up();
-            fail(1, format!("cannot start the supervisor's runtime: {e}"))
-        });
+    let rt = runtime().unwrap_or_else(|e| {
+        clean_up();
+        fail(1, e)
+    });
     // Signal handlers go in before any program code runs, so a SIGTERM
     // during supervisor_init is an orderly stop, not a death that leaves
     // the control socket behind.
@@ -108,7 +112,89 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         init();
     }
     spawn::inherit_channel_var();
+    let image = Image {
+        id: reexec::open_binary("self", false)
+            .and_then(reexec::identity)
+            .ok(),
+        path: first.target.path.clone(),
+        upgrades: 0,
+    };
+    let started = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    let machine = Machine::new(
+        Settings {
+            name: config.name.clone(),
+            lameduck: config.lameduck,
+            persist: config.persist,
+            restart_limit: config.restart_limit,
+            fallback: config.fallback,
+            ready_timeout: config.ready_timeout,
+            self_upgrade: config.self_upgrade,
+        },
+        std::process::id(),
+        started.as_secs(),
+        first,
+        held,
+        u64::from(started.subsec_nanos()) ^ u64::from(std::process::id()) << 32,
+        image,
+    );
+    let serving = Serving {
+        control,
+        socket_path,
+        lock,
+        sockets,
+        notifier,
+        events_tx,
+        events_rx,
+        origin_ns: driver::monotonic_ns(),
+    };
+    serve(rt, machine, serving, driver::Begin::Start)
+}
 
+/// The runtime the supervisor runs on: one thread, its own.
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the supervisor's runtime: {e}"))
+}
+
+/// What a supervisor serves with, whether it just started or re-executed
+/// itself.
+struct Serving {
+    control: std::os::unix::net::UnixListener,
+    socket_path: std::path::PathBuf,
+    lock: server::ServiceLock,
+    sockets: HashMap<machine::ListenerKey, driver::Socket>,
+    notifier: Option<std::sync::Arc<crate::notify::Notifier>>,
+    events_tx: mpsc::UnboundedSender<machine::Event>,
+    events_rx: mpsc::UnboundedReceiver<machine::Event>,
+    origin_ns: u64,
+}
+
+/// Serves the control socket and drives the machine until it exits, then
+/// exits the process with its code.
+fn serve(
+    rt: tokio::runtime::Runtime,
+    machine: Machine,
+    serving: Serving,
+    begin: driver::Begin,
+) -> ! {
+    let Serving {
+        control,
+        socket_path,
+        lock,
+        sockets,
+        notifier,
+        events_tx,
+        events_rx,
+        origin_ns,
+    } = serving;
+    let control_fd = control
+        .try_clone()
+        .map(std::os::fd::OwnedFd::from)
+        .unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
     let code = rt.block_on(async {
         if let Some(notifier) = &notifier {
             watchdog(notifier.clone());
@@ -119,26 +205,20 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             .unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
         let listener = tokio::net::UnixListener::from_std(control)
             .unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
-        tokio::spawn(server::serve(listener, control_tx));
-        let started = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
-        let machine = Machine::new(
-            Settings {
-                name: config.name.clone(),
-                lameduck: config.lameduck,
-                persist: config.persist,
-                restart_limit: config.restart_limit,
-                fallback: config.fallback,
-                ready_timeout: config.ready_timeout,
-            },
-            std::process::id(),
-            started.as_secs(),
-            first,
-            held,
-            u64::from(started.subsec_nanos()) ^ u64::from(std::process::id()) << 32,
-        );
-        driver::run(machine, sockets, notifier, events_tx, events_rx, control_rx).await
+        tokio::spawn(server::serve(listener, control_tx.clone()));
+        let parts = driver::Parts {
+            sockets,
+            notifier,
+            events_tx,
+            events: events_rx,
+            control_tx,
+            control: control_rx,
+            control_fd,
+            control_path: socket_path.clone(),
+            lock: (lock.raw_fd(), lock.path().to_owned()),
+            origin_ns,
+        };
+        driver::run(machine, parts, begin).await
     });
     // The driver removed the unix listener files at its exit.
     let _ = std::fs::remove_file(&socket_path);

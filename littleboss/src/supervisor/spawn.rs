@@ -1,21 +1,24 @@
 //! Starting a child and watching it.
 //!
-//! Each child is owned by a watcher task: it alone holds the process handle,
-//! so it alone waits for and kills it (no pid can be reused under us). The
-//! driver talks to it through a [`ChildHandle`]; what the child says and
-//! how it ends come back as machine [`Event`]s.
+//! Each child is owned by a watcher task: it alone holds the process's
+//! pidfd, so it alone waits for and kills it (no pid can be reused under
+//! us). The driver talks to it through a [`ChildHandle`]; what the child
+//! says and how it ends come back as machine [`Event`]s. A supervisor that
+//! re-executed itself watches the children it kept the same way
+//! ([`rewatch`]).
 
 use std::ffi::{OsStr, OsString};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::process::ExitStatusExt;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 use super::machine::{ChildExit, ChildId, Event};
+use super::pidfd::Process;
 use crate::fdpass;
 use crate::link::{self, ListenerEntry, SupervisorEnd, ToChild};
 use crate::log::log;
@@ -47,6 +50,9 @@ enum Order {
 #[derive(Debug)]
 pub(crate) struct ChildHandle {
     pub pid: u32,
+    /// Its channel's fd, open for as long as the watcher runs: what an
+    /// in-place upgrade hands on.
+    pub channel_fd: RawFd,
     orders: mpsc::UnboundedSender<Order>,
 }
 
@@ -89,8 +95,7 @@ pub(crate) fn spawn(
         .args(launch.args)
         // Its own group: a terminal's ^C reaches the supervisor only, which
         // turns it into an orderly lameduck.
-        .process_group(0)
-        .kill_on_drop(false);
+        .process_group(0);
     if !CHANNEL_VAR_INHERITED.load(Ordering::Relaxed) {
         command.env(link::ENV_VAR, link::env_value());
     }
@@ -115,67 +120,101 @@ pub(crate) fn spawn(
     }
     let child = command.spawn()?;
     drop(theirs);
-    let pid = child.id().expect("a just-spawned child has a pid");
+    let pid = child.id();
+    // Not reaped until the watcher waits on the pidfd: the pid stays ours.
+    drop(child);
+    let process = Process::open(pid).inspect_err(|_| {
+        // Without a pidfd nobody could reap it: stop it now, and reap it.
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
+    })?;
     let channel = SupervisorEnd::new(ours)?;
     let hello = ToChild::Hello {
         name: launch.name,
         listeners: launch.entries,
     };
-    let fds = launch.fds;
+    Ok(watch(
+        launch.id,
+        process,
+        channel,
+        events,
+        Some((hello, launch.fds)),
+    ))
+}
+
+/// Watches a child this process had before it re-executed itself: its pid
+/// (not reaped: still ours) and its channel's fd.
+pub(crate) fn rewatch(
+    id: ChildId,
+    pid: u32,
+    channel: OwnedFd,
+    events: mpsc::UnboundedSender<Event>,
+) -> std::io::Result<ChildHandle> {
+    let process = Process::open(pid)?;
+    let channel = SupervisorEnd::new(channel)?;
+    Ok(watch(id, process, channel, events, None))
+}
+
+/// Starts the watcher task of a child.
+fn watch(
+    id: ChildId,
+    process: Process,
+    channel: SupervisorEnd,
+    events: mpsc::UnboundedSender<Event>,
+    hello: Option<(ToChild, Vec<Arc<OwnedFd>>)>,
+) -> ChildHandle {
+    let pid = process.pid;
+    let channel_fd = channel.as_raw_fd();
     let (orders_tx, orders_rx) = mpsc::unbounded_channel();
     let watcher = Watcher {
-        id: launch.id,
-        pid,
-        child,
+        id,
+        process,
         channel,
         events,
     };
-    tokio::spawn(watcher.watch(hello, fds, orders_rx));
-    Ok(ChildHandle {
+    tokio::spawn(watcher.watch(hello, orders_rx));
+    ChildHandle {
         pid,
+        channel_fd,
         orders: orders_tx,
-    })
+    }
 }
 
 struct Watcher {
     id: ChildId,
-    pid: u32,
-    child: Child,
+    process: Process,
     channel: SupervisorEnd,
     events: mpsc::UnboundedSender<Event>,
 }
 
 impl Watcher {
     async fn watch(
-        mut self,
-        hello: ToChild,
-        fds: Vec<Arc<OwnedFd>>,
+        self,
+        hello: Option<(ToChild, Vec<Arc<OwnedFd>>)>,
         mut orders: mpsc::UnboundedReceiver<Order>,
     ) {
-        let (id, pid) = (self.id, self.pid);
-        let borrowed: Vec<_> = fds.iter().map(|fd| fd.as_fd()).collect();
-        if let Err(e) = self.channel.send(hello, &borrowed).await {
-            // The child died at once; its exit tells the rest.
-            log!("cannot send listeners to child pid {pid}: {e}");
+        let (id, pid) = (self.id, self.process.pid);
+        if let Some((hello, fds)) = hello {
+            let borrowed: Vec<_> = fds.iter().map(|fd| fd.as_fd()).collect();
+            if let Err(e) = self.channel.send(hello, &borrowed).await {
+                // The child died at once; its exit tells the rest.
+                log!("cannot send listeners to child pid {pid}: {e}");
+            }
         }
-        drop(borrowed);
-        drop(fds);
         let mut channel_open = true;
         let mut orders_open = true;
         loop {
             tokio::select! {
-                status = self.child.wait() => {
-                    let exit = match status {
-                        Ok(status) => match (status.code(), status.signal()) {
-                            (Some(code), _) => ChildExit::Code(code),
-                            (None, Some(signal)) => ChildExit::Signal(signal),
-                            (None, None) => ChildExit::Code(1),
-                        },
-                        Err(e) => {
-                            log!("waiting for child pid {pid} failed: {e}");
-                            ChildExit::Code(1)
-                        }
-                    };
+                exit = self.process.wait() => {
+                    let exit = exit.unwrap_or_else(|e| {
+                        log!("waiting for child pid {pid} failed: {e}");
+                        ChildExit::Code(1)
+                    });
+                    // Sent in the same poll as the reap: an exit is either
+                    // not reaped yet or already queued for the driver.
                     let _ = self.events.send(Event::Exited { id, exit });
                     return;
                 }
@@ -192,7 +231,7 @@ impl Watcher {
                         let _ = self.channel.send(ToChild::Lameduck, &[]).await;
                     }
                     Some(Order::Lameduck) => {}
-                    Some(Order::Kill) => { let _ = self.child.start_kill(); }
+                    Some(Order::Kill) => { let _ = self.process.kill(); }
                     None => orders_open = false,
                 },
             }

@@ -15,13 +15,17 @@ mod model;
 mod scenarios;
 #[cfg(test)]
 mod sim;
+#[cfg(test)]
+mod upgrades;
 
 use std::ffi::OsString;
 use std::time::Duration;
 
 pub(crate) use listeners::{Assigned, BindOrder, Held, ListenerKey};
 use state::{Child, Phase, Probation, Queued, Starting, Stopping, Up, Why};
-pub(crate) use state::{ChildId, ClientId, Launch, ReloadSpec, Settings, State, Target};
+pub(crate) use state::{
+    ChildId, ClientId, FileId, Image, Launch, ReloadSpec, STATE_VERSION, Settings, State, Target,
+};
 
 use crate::control::protocol::{Request, Response};
 use crate::link::FromChild;
@@ -46,7 +50,7 @@ pub(crate) const ORPHAN_SCAN_DELAY: Duration = Duration::from_millis(200);
 pub(crate) const SAME_STOP: Duration = Duration::from_millis(250);
 
 /// How a child ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum ChildExit {
     Code(i32),
     Signal(i32),
@@ -76,7 +80,7 @@ impl std::fmt::Display for ChildExit {
 }
 
 /// The signals the supervisor acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Signal {
     Term,
     Int,
@@ -95,8 +99,9 @@ impl std::fmt::Display for Signal {
     }
 }
 
-/// What happened.
-#[derive(Debug, Clone)]
+/// What happened. (It serialises: events not handled yet when the
+/// supervisor re-executes itself are handed to the new image.)
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Event {
     /// The listeners of a [`Effect::Bind`] are bound, at these addresses.
     Bound {
@@ -108,10 +113,12 @@ pub(crate) enum Event {
         id: ChildId,
         error: String,
     },
-    /// The child of a [`Effect::Spawn`] runs, as `pid`.
+    /// The child of a [`Effect::Spawn`] runs, as `pid`, from `binary`
+    /// (if its identity could be told).
     Spawned {
         id: ChildId,
         pid: u32,
+        binary: Option<FileId>,
     },
     /// The child of a [`Effect::Spawn`] could not be started.
     SpawnFailed {
@@ -133,6 +140,14 @@ pub(crate) enum Event {
     },
     /// Time passed: whatever was due by now is done.
     Tick,
+    /// The supervisor re-executed itself as [`Effect::Upgrade`] asked, and
+    /// runs the new binary: the first event of the new image.
+    Upgraded,
+    /// It could not: the exec failed, or the new image could not take the
+    /// state over and went back to this one.
+    UpgradeFailed {
+        error: String,
+    },
 }
 
 /// What the driver is to do, in order.
@@ -178,6 +193,14 @@ pub(crate) enum Effect {
     Exit {
         code: i32,
     },
+    /// Once every other effect is done: re-execute in place from the
+    /// binary child `pid` runs (which must still be `binary`), handing the
+    /// state over, then report [`Event::Upgraded`] from the new image, or
+    /// [`Event::UpgradeFailed`].
+    Upgrade {
+        pid: u32,
+        binary: FileId,
+    },
 }
 
 /// A state change the service manager hears of.
@@ -203,6 +226,9 @@ macro_rules! say {
     ($machine:expr, $($arg:tt)*) => { $machine.effects.push(Effect::Log(format!($($arg)*))) };
 }
 
+// After `say!`, which it uses.
+mod upgrade;
+
 impl Machine {
     /// A supervisor that has not started its first child yet; `seed` makes
     /// the restart jitter differ between supervisors.
@@ -213,6 +239,7 @@ impl Machine {
         first: Launch,
         held: std::collections::BTreeMap<ListenerKey, Held>,
         seed: u64,
+        image: Image,
     ) -> Machine {
         Machine {
             state: State {
@@ -232,7 +259,21 @@ impl Machine {
                 restarts: Default::default(),
                 orphan_scan_at: None,
                 rng: seed | 1,
+                image,
+                upgrade: None,
+                upgrade_refused: None,
             },
+            now: Duration::ZERO,
+            effects: Vec::new(),
+        }
+    }
+
+    /// The machine of a supervisor that re-executed itself, from the state
+    /// it handed over; its first event is [`Event::Upgraded`] or
+    /// [`Event::UpgradeFailed`].
+    pub fn resume(state: State) -> Machine {
+        Machine {
+            state,
             now: Duration::ZERO,
             effects: Vec::new(),
         }
@@ -258,17 +299,20 @@ impl Machine {
             match event {
                 Event::Bound { id, bound } => self.on_bound(id, bound),
                 Event::BindFailed { id, error } => self.on_bind_failed(id, error),
-                Event::Spawned { id, pid } => self.on_spawned(id, pid),
+                Event::Spawned { id, pid, binary } => self.on_spawned(id, pid, binary),
                 Event::SpawnFailed { id, error } => self.on_spawn_failed(id, error),
                 Event::Message { id, message } => self.on_message(id, message),
                 Event::Exited { id, exit } => self.on_exit(id, exit),
                 Event::Signal(signal) => self.on_signal(signal),
                 Event::Control { client, request } => self.on_control(client, request),
                 Event::Tick => self.on_tick(),
+                Event::Upgraded => self.on_upgraded(),
+                Event::UpgradeFailed { error } => self.on_upgrade_failed(error),
             }
             self.take_queued();
             self.close_unused();
             self.finish_if_done();
+            self.upgrade_if_due();
         } else if let Event::Control { client, .. } = event {
             self.reply(client, error("the supervisor has exited"));
         }
@@ -430,11 +474,12 @@ impl Machine {
         }
     }
 
-    fn on_spawned(&mut self, id: ChildId, pid: u32) {
+    fn on_spawned(&mut self, id: ChildId, pid: u32, binary: Option<FileId>) {
         let Some(child) = self.state.children.get_mut(&id) else {
             return;
         };
         child.pid = Some(pid);
+        child.binary = binary;
         let path = child.launch.target.path.display().to_string();
         say!(self, "started child pid {pid} from {path}");
         if let Some(Starting {
@@ -477,6 +522,7 @@ impl Machine {
                 name: theirs,
                 lameduck_ms,
                 ready_timeout_ms,
+                takes_over,
             } => {
                 starting.hello_by = None;
                 if starting.error.is_some() {
@@ -492,6 +538,7 @@ impl Machine {
                 starting.ready_by = Some(now + starting.ready_timeout);
                 if let Some(child) = self.state.children.get_mut(&id) {
                     child.lameduck_timeout = Duration::from_millis(lameduck_ms);
+                    child.takes_over = takes_over;
                 }
             }
             FromChild::Error { error } => {
@@ -835,6 +882,8 @@ impl Machine {
                 kill_at: None,
                 lameducked: false,
                 killed: false,
+                binary: None,
+                takes_over: None,
             },
         );
         if matches!(why, Why::Reload { .. }) {

@@ -67,26 +67,52 @@ fn action() -> impl Strategy<Value = Action> {
     ]
 }
 
-/// The settings, and whether the first listener came from the service
-/// manager (socket activation).
-fn config() -> impl Strategy<Value = (Settings, bool)> {
+/// The settings, and how the world behaves.
+#[derive(Debug, Clone)]
+struct World {
+    settings: Settings,
+    /// The first listener came from the service manager.
+    activated: bool,
+    /// In-place upgrades fail (as an exec can).
+    upgrades_fail: bool,
+    /// Children offer to take the supervisor's state over.
+    offered: bool,
+}
+
+fn config() -> impl Strategy<Value = World> {
     (
-        any::<bool>(),
-        any::<bool>(),
+        (any::<bool>(), any::<bool>(), any::<bool>()),
         1u64..15_000,
         0u32..4,
         prop::bool::weighted(0.2),
+        prop::bool::weighted(0.2),
+        prop::bool::weighted(0.9),
     )
-        .prop_map(|(persist, fallback, ready_ms, max_restarts, activated)| {
-            let settings = Settings {
-                persist,
-                fallback,
-                ready_timeout: Duration::from_millis(ready_ms),
-                restart_limit: (max_restarts, Duration::from_secs(20)),
-                ..settings()
-            };
-            (settings, activated)
-        })
+        .prop_map(
+            |(
+                (persist, fallback, self_upgrade),
+                ready_ms,
+                max_restarts,
+                activated,
+                fail,
+                offered,
+            )| {
+                let settings = Settings {
+                    persist,
+                    fallback,
+                    self_upgrade,
+                    ready_timeout: Duration::from_millis(ready_ms),
+                    restart_limit: (max_restarts, Duration::from_secs(20)),
+                    ..settings()
+                };
+                World {
+                    settings,
+                    activated,
+                    upgrades_fail: fail,
+                    offered,
+                }
+            },
+        )
 }
 
 /// The sim, and what the checks remember between steps.
@@ -307,6 +333,37 @@ impl Model {
                 assert!(answers.last().unwrap().is_final(), "{answers:?}");
             }
         }
+        // An upgrade ends within the step that began it; the supervisor
+        // runs the binary of its last upgrade, and counts each.
+        assert!(state.upgrade.is_none(), "an upgrade outlived its step");
+        assert_eq!(state.image.upgrades, self.sim.upgrades.len() as u64);
+        let image = self
+            .sim
+            .upgrades
+            .last()
+            .map_or("/bin/v1".as_ref(), |p| p.as_path());
+        assert_eq!(state.image.path, image);
+        assert_eq!(state.image.id, Some(super::sim::file_id(image)));
+        // At rest, the supervisor runs its serving child's binary, unless
+        // it may not, or that binary failed or declined to take over.
+        if let Phase::Up(up) = &state.phase
+            && up.starting.is_none()
+            && up.queued.is_empty()
+            && up.restart_at.is_none()
+            && let Some(serving) = up.serving
+        {
+            let child = &state.children[&serving];
+            let (binary, offered) = (child.binary, child.takes_over.is_some());
+            let refused = state.upgrade_refused.is_some() && state.upgrade_refused == binary;
+            assert!(
+                !state.settings.self_upgrade || refused || binary == state.image.id,
+                "the supervisor runs {:?}, its child {binary:?}: {state:#?}",
+                state.image
+            );
+            if self.sim.upgrade_fails && offered && refused {
+                assert!(state.last_failure.is_some());
+            }
+        }
         // The counters follow the history.
         assert_eq!(state.reloads, self.reload_promotions);
         assert!(state.failures >= self.failures, "failures went down");
@@ -387,13 +444,17 @@ proptest! {
 
     #[test]
     fn every_history_keeps_the_promises(
-        (config, activated) in config(),
+        world in config(),
         actions in prop::collection::vec(action(), 0..40),
     ) {
-        let mut sim = Sim::with_unstartable(config, &["/bin/missing"]);
+        let mut sim = Sim::with_unstartable(world.settings, &["/bin/missing"]);
         sim.busy.insert("127.0.0.1:81".to_owned());
-        if activated {
+        if world.activated {
             sim.activate_first_listener();
+        }
+        sim.upgrade_fails = world.upgrades_fail;
+        if !world.offered {
+            sim.takes_over = None;
         }
         let mut model = Model {
             sim,

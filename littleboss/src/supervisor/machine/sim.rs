@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{
-    Assigned, ChildExit, ChildId, ClientId, Effect, Event, Held, Launch, ListenerKey, Machine,
-    Settings, Signal, Target,
+    Assigned, ChildExit, ChildId, ClientId, Effect, Event, FileId, Held, Image, Launch,
+    ListenerKey, Machine, STATE_VERSION, Settings, Signal, Target,
 };
 use crate::control::protocol::{Request, Response};
 use crate::link::FromChild;
@@ -27,6 +27,18 @@ pub(super) fn settings() -> Settings {
         restart_limit: (5, Duration::from_secs(60)),
         fallback: true,
         ready_timeout: Duration::from_secs(30),
+        self_upgrade: true,
+    }
+}
+
+/// A pretend binary's identity: one per path.
+pub(super) fn file_id(path: &std::path::Path) -> FileId {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    path.hash(&mut hasher);
+    FileId {
+        dev: 1,
+        ino: hasher.finish(),
     }
 }
 
@@ -79,6 +91,12 @@ pub(super) struct Sim {
     pub replies: BTreeMap<ClientId, Vec<Response>>,
     pub exit_code: Option<i32>,
     next_client: ClientId,
+    /// What the children's hellos say they take over.
+    pub takes_over: Option<u32>,
+    /// The next in-place upgrades fail (as an exec would).
+    pub upgrade_fails: bool,
+    /// The supervisor's binary after each in-place upgrade.
+    pub upgrades: Vec<PathBuf>,
 }
 
 impl Sim {
@@ -100,7 +118,12 @@ impl Sim {
                 activated: false,
             },
         )];
-        let machine = Machine::new(settings, 100, 1_000_000, first, held.into(), 7);
+        let image = Image {
+            path: PathBuf::from("/bin/v1"),
+            id: Some(file_id("/bin/v1".as_ref())),
+            upgrades: 0,
+        };
+        let machine = Machine::new(settings, 100, 1_000_000, first, held.into(), 7, image);
         let mut sim = Sim {
             machine,
             now: Duration::ZERO,
@@ -114,6 +137,9 @@ impl Sim {
             replies: BTreeMap::new(),
             exit_code: None,
             next_client: 0,
+            takes_over: Some(STATE_VERSION),
+            upgrade_fails: false,
+            upgrades: Vec::new(),
         };
         let effects = sim.machine.start(sim.now);
         sim.perform(effects);
@@ -197,7 +223,8 @@ impl Sim {
                                 ..Process::default()
                             },
                         );
-                        Some(Event::Spawned { id, pid })
+                        let binary = Some(file_id(&self.processes[&id].path));
+                        Some(Event::Spawned { id, pid, binary })
                     }
                 }
                 Effect::Lameduck { id } => {
@@ -217,12 +244,33 @@ impl Sim {
                     self.exit_code = Some(code);
                     None
                 }
+                Effect::Upgrade { pid, binary } => Some(self.upgrade(pid, binary)),
                 Effect::Notify(_) | Effect::Log(_) | Effect::ReapOrphans => None,
             };
             if let Some(event) = feedback {
                 queue.extend(self.machine.handle(event, self.now));
             }
         }
+    }
+
+    /// Re-executes as the driver would: the state goes through its JSON
+    /// form into a new machine, whose first event is the outcome.
+    fn upgrade(&mut self, pid: u32, binary: FileId) -> Event {
+        let serving = self.processes.values().find(|p| p.pid == pid);
+        let serving = serving.expect("the upgrade's child is a process");
+        assert!(!serving.exited, "upgrade to the binary of a dead child");
+        assert_eq!(file_id(&serving.path), binary);
+        if self.upgrade_fails {
+            return Event::UpgradeFailed {
+                error: "exec failed: Permission denied (os error 13)".to_owned(),
+            };
+        }
+        let path = serving.path.clone();
+        let json = serde_json::to_string(self.machine.state()).expect("the state serialises");
+        let state = serde_json::from_str(&json).expect("and reads back");
+        self.machine = Machine::resume(state);
+        self.upgrades.push(path);
+        Event::Upgraded
     }
 
     /// Marks the first listener as passed by the service manager.
@@ -278,6 +326,7 @@ impl Sim {
                 name: name.to_owned(),
                 lameduck_ms: lameduck.as_millis() as u64,
                 ready_timeout_ms: ready.as_millis() as u64,
+                takes_over: self.takes_over,
             },
         );
     }

@@ -12,6 +12,39 @@ use serde::{Deserialize, Serialize};
 use super::listeners::{Assigned, Held, ListenerKey};
 use crate::spec::ListenerSpec;
 
+/// The version of this state's serialised form. An in-place upgrade hands
+/// the state over in it; a binary takes over only a version it reads.
+pub(crate) use crate::link::SUPERVISOR_STATE_VERSION as STATE_VERSION;
+
+/// A file's identity: a binary replaced at the same path is another file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+/// The binary the supervisor itself runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Image {
+    pub path: PathBuf,
+    /// `None` when it could not be told (then it never upgrades).
+    pub id: Option<FileId>,
+    /// How many times it re-executed itself in place.
+    pub upgrades: u64,
+}
+
+/// An in-place upgrade under way: the answers held back until it ends
+/// (`READY=1` always follows it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Upgrading {
+    /// The serving child's binary, which the supervisor becomes.
+    pub path: PathBuf,
+    pub binary: FileId,
+    /// Answers decided in the step that began the upgrade: the reload's
+    /// client hears back once the supervisor runs the new code.
+    pub replies: Vec<(ClientId, crate::control::protocol::Response)>,
+}
+
 /// A child's number, given by the machine; never reused.
 pub(crate) type ChildId = u64;
 /// A control connection's request, numbered by the driver.
@@ -58,6 +91,14 @@ pub(crate) struct Settings {
     pub restart_limit: (u32, Duration),
     pub fallback: bool,
     pub ready_timeout: Duration,
+    /// Re-execute in place from a serving child's binary that differs
+    /// from the supervisor's own.
+    #[serde(default = "yes")]
+    pub self_upgrade: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The whole state of a supervisor.
@@ -91,6 +132,11 @@ pub(crate) struct State {
     pub orphan_scan_at: Option<Duration>,
     /// State of the jitter's pseudo-random numbers.
     pub rng: u64,
+    /// The supervisor's own binary.
+    pub image: Image,
+    pub upgrade: Option<Upgrading>,
+    /// A binary not to upgrade to: it failed, or cannot take over.
+    pub upgrade_refused: Option<FileId>,
 }
 
 /// One child process, whatever its role.
@@ -106,6 +152,11 @@ pub(crate) struct Child {
     pub kill_at: Option<Duration>,
     pub lameducked: bool,
     pub killed: bool,
+    /// The binary it runs, once spawned (if it could be told).
+    pub binary: Option<FileId>,
+    /// The state version its binary takes over in an in-place upgrade, as
+    /// its hello said; `None`: it takes over none.
+    pub takes_over: Option<u32>,
 }
 
 /// What the supervisor is doing. Serving, starting and queued reloads only

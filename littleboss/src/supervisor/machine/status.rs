@@ -56,6 +56,8 @@ impl Machine {
                     }),
                 })
                 .collect(),
+            supervisor_binary: Some(state.image.path.display().to_string()),
+            upgrades: state.image.upgrades,
         }
     }
 }

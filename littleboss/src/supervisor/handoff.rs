@@ -1,0 +1,227 @@
+//! What a supervisor hands to its next image when it re-executes itself:
+//! the machine's state, the events it had not handled yet, and the number
+//! of every descriptor it keeps open across the exec, as versioned JSON in
+//! a sealed memfd.
+//!
+//! The memfd and an fd of the previous binary are named in the
+//! environment ([`ENV_VAR`]: `MEMFD,PREVIOUS`), outside the JSON, so that
+//! an image that cannot read the JSON can still go back to the binary
+//! that wrote it. That image then finds the reason in [`FAILED_VAR`].
+
+use std::ffi::OsString;
+use std::io::{self, Read, Seek, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::machine::{ChildId, ClientId, Event, ListenerKey, STATE_VERSION, State};
+
+/// Set for the new image: `MEMFD,PREVIOUS` (two descriptor numbers).
+pub(crate) const ENV_VAR: &str = "LITTLEBOSS_UPGRADE";
+/// Set when an image that could not take over goes back to the previous
+/// binary: why it could not.
+pub(crate) const FAILED_VAR: &str = "LITTLEBOSS_UPGRADE_FAILED";
+/// For tests: the state version the new image claims to read, to force a
+/// mismatch and so a rollback.
+pub(crate) const TEST_VERSION_VAR: &str = "LITTLEBOSS_TEST_READS_STATE_VERSION";
+/// For tests: milliseconds the new image waits before it takes over, to
+/// widen the window in which children are watched by no one.
+pub(crate) const TEST_PAUSE_VAR: &str = "LITTLEBOSS_TEST_RESUME_PAUSE_MS";
+
+/// Everything the next image needs, descriptors by number.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Handoff {
+    pub version: u32,
+    pub state: State,
+    /// Events received and not handled yet, in order.
+    pub pending: Vec<Event>,
+    /// When the driver's clock started, on `CLOCK_MONOTONIC` (the state's
+    /// times are relative to it).
+    pub origin_ns: u64,
+    pub sockets: Vec<HandedSocket>,
+    /// Each live child's channel.
+    pub children: Vec<(ChildId, RawFd)>,
+    /// Each control connection waiting for a final answer.
+    pub clients: Vec<(ClientId, RawFd)>,
+    pub next_client: ClientId,
+    pub control: RawFd,
+    pub control_path: PathBuf,
+    pub lock: RawFd,
+    pub lock_path: PathBuf,
+    /// `$NOTIFY_SOCKET` and the watchdog interval, when there is a
+    /// service manager (they are gone from the environment).
+    pub notify: Option<(OsString, Option<u64>)>,
+}
+
+/// A listening socket kept across the exec.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct HandedSocket {
+    pub key: ListenerKey,
+    pub fd: RawFd,
+    /// A unix socket's path, when this supervisor bound it.
+    pub unix_path: Option<String>,
+}
+
+/// Why a handoff cannot be taken over.
+#[derive(Debug)]
+pub(crate) enum HandoffError {
+    /// The environment variable is not `MEMFD,PREVIOUS`.
+    BadVariable(String),
+    /// The memfd cannot be read.
+    Read(io::Error),
+    /// Not JSON of a handoff.
+    Corrupt(serde_json::Error),
+    /// Written in a version this binary does not read.
+    Version { theirs: u32, ours: u32 },
+}
+
+impl std::fmt::Display for HandoffError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HandoffError::BadVariable(value) => {
+                write!(f, "{ENV_VAR}={value:?} is not two descriptor numbers")
+            }
+            HandoffError::Read(e) => write!(f, "cannot read the handed-over state: {e}"),
+            HandoffError::Corrupt(e) => write!(f, "the handed-over state is corrupt: {e}"),
+            HandoffError::Version { theirs, ours } => write!(
+                f,
+                "the handed-over state is version {theirs}; this binary reads version {ours}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for HandoffError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            HandoffError::Read(e) => Some(e),
+            HandoffError::Corrupt(e) => Some(e),
+            HandoffError::BadVariable(_) | HandoffError::Version { .. } => None,
+        }
+    }
+}
+
+impl Handoff {
+    /// The JSON, in a sealed memfd that stays open across exec.
+    pub fn seal(&self) -> io::Result<OwnedFd> {
+        let json = serde_json::to_vec(self).map_err(io::Error::other)?;
+        let fd = nix::sys::memfd::memfd_create(
+            "littleboss-state",
+            nix::sys::memfd::MFdFlags::MFD_ALLOW_SEALING,
+        )?;
+        let mut file = std::fs::File::from(fd);
+        file.write_all(&json)?;
+        let seals = nix::fcntl::SealFlag::F_SEAL_SEAL
+            | nix::fcntl::SealFlag::F_SEAL_SHRINK
+            | nix::fcntl::SealFlag::F_SEAL_GROW
+            | nix::fcntl::SealFlag::F_SEAL_WRITE;
+        nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_ADD_SEALS(seals))?;
+        Ok(OwnedFd::from(file))
+    }
+
+    /// Reads a handoff from `memfd`; `reads` is the version this binary
+    /// reads.
+    pub fn read(memfd: &OwnedFd, reads: u32) -> Result<Handoff, HandoffError> {
+        let mut file = std::fs::File::from(memfd.try_clone().map_err(HandoffError::Read)?);
+        file.rewind().map_err(HandoffError::Read)?;
+        let mut json = Vec::new();
+        file.read_to_end(&mut json).map_err(HandoffError::Read)?;
+        Handoff::decode(&json, reads)
+    }
+
+    /// The version first, so that a newer layout is named as such rather
+    /// than reported as corrupt.
+    pub fn decode(json: &[u8], reads: u32) -> Result<Handoff, HandoffError> {
+        #[derive(Deserialize)]
+        struct Version {
+            version: u32,
+        }
+        let Version { version } = serde_json::from_slice(json).map_err(HandoffError::Corrupt)?;
+        if version != reads {
+            return Err(HandoffError::Version {
+                theirs: version,
+                ours: reads,
+            });
+        }
+        serde_json::from_slice(json).map_err(HandoffError::Corrupt)
+    }
+}
+
+/// The value of [`ENV_VAR`].
+pub(crate) fn env_value(memfd: &OwnedFd, previous: &OwnedFd) -> String {
+    format!("{},{}", memfd.as_raw_fd(), previous.as_raw_fd())
+}
+
+/// Takes [`ENV_VAR`]'s two descriptors: the memfd and the previous binary.
+///
+/// # Safety
+///
+/// The two numbers must be descriptors this process inherited for this
+/// purpose and that nothing else owns.
+pub(crate) unsafe fn take(value: &str) -> Result<(OwnedFd, OwnedFd), HandoffError> {
+    let bad = || HandoffError::BadVariable(value.to_owned());
+    let (memfd, previous) = value.split_once(',').ok_or_else(bad)?;
+    let memfd: RawFd = memfd.parse().map_err(|_| bad())?;
+    let previous: RawFd = previous.parse().map_err(|_| bad())?;
+    let open = |fd: RawFd| {
+        // SAFETY: F_GETFD only asks whether the descriptor is open.
+        unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) != -1 }
+    };
+    if memfd == previous || memfd < 3 || previous < 3 || !open(memfd) || !open(previous) {
+        return Err(bad());
+    }
+    // SAFETY: both are open (just checked), distinct, and the caller
+    // guarantees nothing else owns them.
+    Ok(unsafe { (OwnedFd::from_raw_fd(memfd), OwnedFd::from_raw_fd(previous)) })
+}
+
+/// Waits as a test asked, before taking over.
+pub(crate) fn test_pause() {
+    if let Some(ms) = std::env::var(TEST_PAUSE_VAR)
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
+/// The version this binary reads (a test may claim another).
+pub(crate) fn version_read() -> u32 {
+    std::env::var(TEST_VERSION_VAR)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(STATE_VERSION)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Handoff, HandoffError};
+
+    #[test]
+    fn a_newer_version_is_named_and_garbage_is_corrupt() {
+        let newer = br#"{"version":2,"state":"whatever the future holds"}"#;
+        let e = Handoff::decode(newer, 1).unwrap_err();
+        assert!(
+            matches!(e, HandoffError::Version { theirs: 2, ours: 1 }),
+            "{e}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "the handed-over state is version 2; this binary reads version 1"
+        );
+        let e = Handoff::decode(b"\x00\x01not json", 1).unwrap_err();
+        assert!(matches!(e, HandoffError::Corrupt(_)), "{e}");
+        let e = Handoff::decode(br#"{"version":1,"state":{}}"#, 1).unwrap_err();
+        assert!(matches!(e, HandoffError::Corrupt(_)), "{e}");
+    }
+
+    #[test]
+    fn a_bad_variable_is_refused() {
+        for value in ["", "7", "a,b", "7,7", "1,2", "100000,100001"] {
+            // SAFETY: every one of these is refused before any fd is owned.
+            let e = unsafe { super::take(value) }.unwrap_err();
+            assert!(matches!(e, HandoffError::BadVariable(_)), "{value}: {e}");
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! When the supervisor re-executes itself in place, and what it holds back
+//! meanwhile.
+//!
+//! Once a child from another binary than the supervisor's own serves, and
+//! nothing else is under way, the supervisor becomes that binary: same
+//! pid, sockets, children and control socket. The replies and the
+//! `READY=1` decided in that step wait for the new image, so that a
+//! `reload` returns once the supervisor runs the new code. A binary whose
+//! upgrade failed, or that cannot take the state over, is not tried again.
+
+use super::state::{Phase, STATE_VERSION, Upgrading};
+use super::{Effect, Machine, Notice};
+
+impl Machine {
+    /// Begins an upgrade if one is due; called after every event.
+    pub(super) fn upgrade_if_due(&mut self) {
+        let state = &self.state;
+        if state.upgrade.is_some() || !state.settings.self_upgrade {
+            return;
+        }
+        let Phase::Up(up) = &state.phase else { return };
+        // Only at rest: nothing starting, bound, queued or due to restart,
+        // so no child is between its spawn and its hello.
+        if up.starting.is_some() || !up.queued.is_empty() || up.restart_at.is_some() {
+            return;
+        }
+        let Some(child) = up.serving.and_then(|id| state.children.get(&id)) else {
+            return;
+        };
+        let (Some(binary), Some(pid)) = (child.binary, child.pid) else {
+            return;
+        };
+        if state.image.id.is_none_or(|ours| ours == binary) || state.upgrade_refused == Some(binary)
+        {
+            return;
+        }
+        let path = child.launch.target.path.clone();
+        if child.takes_over != Some(STATE_VERSION) {
+            let why = match child.takes_over {
+                None => {
+                    "it does not offer to (an older littleboss, or self_upgrade = false)".to_owned()
+                }
+                Some(v) => format!("it reads supervisor state version {v}, not {STATE_VERSION}"),
+            };
+            say!(
+                self,
+                "the supervisor keeps running its own binary rather than {}: {why}",
+                path.display()
+            );
+            self.state.upgrade_refused = Some(binary);
+            return;
+        }
+        // Hold this step's answers and READY=1 for the new image.
+        let mut replies = Vec::new();
+        let mut ready_held = false;
+        self.effects.retain(|effect| match effect {
+            Effect::Reply { client, response } => {
+                replies.push((*client, response.clone()));
+                false
+            }
+            Effect::Notify(Notice::Ready) => {
+                ready_held = true;
+                false
+            }
+            _ => true,
+        });
+        if !ready_held {
+            self.notify(Notice::Reloading);
+        }
+        say!(
+            self,
+            "upgrading the supervisor in place to {}",
+            path.display()
+        );
+        self.state.upgrade = Some(Upgrading {
+            path,
+            binary,
+            replies,
+        });
+        self.effects.push(Effect::Upgrade { pid, binary });
+    }
+
+    /// The new image runs: it counts the upgrade and sends what was held.
+    pub(super) fn on_upgraded(&mut self) {
+        let Some(upgrade) = self.state.upgrade.take() else {
+            return;
+        };
+        let image = &mut self.state.image;
+        image.path = upgrade.path.clone();
+        image.id = Some(upgrade.binary);
+        image.upgrades += 1;
+        let (path, n) = (image.path.display().to_string(), image.upgrades);
+        say!(
+            self,
+            "the supervisor runs {path} now (pid {}, in-place upgrade {n})",
+            self.state.pid
+        );
+        self.release(upgrade);
+    }
+
+    /// The upgrade did not happen: the supervisor runs on as it was.
+    pub(super) fn on_upgrade_failed(&mut self, error: String) {
+        let Some(upgrade) = self.state.upgrade.take() else {
+            return;
+        };
+        let message = format!(
+            "upgrading the supervisor to {} failed: {error}; it runs on from {}",
+            upgrade.path.display(),
+            self.state.image.path.display()
+        );
+        say!(self, "{message}");
+        self.state.last_failure = Some(message);
+        self.state.upgrade_refused = Some(upgrade.binary);
+        self.release(upgrade);
+    }
+
+    fn release(&mut self, upgrade: Upgrading) {
+        for (client, response) in upgrade.replies {
+            self.reply(client, response);
+        }
+        self.notify(Notice::Ready);
+        self.notify_status();
+    }
+}

@@ -1,0 +1,153 @@
+//! The in-place upgrade's decisions, as millisecond tests of the machine
+//! (the e2e tests in `tests/tests/upgrade.rs` prove the exec itself).
+
+use std::time::Duration;
+
+use super::sim::{Sim, settings};
+use super::{ChildExit, Effect, Notice, Signal};
+use crate::control::protocol::Response;
+
+fn notices(sim: &Sim) -> Vec<&Notice> {
+    sim.effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Notify(n @ (Notice::Ready | Notice::Reloading)) => Some(n),
+            _ => None,
+        })
+        .collect()
+}
+
+fn upgrade_effects(sim: &Sim) -> usize {
+    sim.effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Upgrade { .. }))
+        .count()
+}
+
+#[test]
+fn a_reload_to_another_binary_upgrades_the_supervisor_before_answering() {
+    let mut sim = Sim::serving(settings());
+    let client = sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    assert_eq!(sim.upgrades, [std::path::PathBuf::from("/bin/v2")]);
+    // The answer comes from the new image, after the upgrade.
+    let upgrade = sim
+        .effects
+        .iter()
+        .position(|e| matches!(e, Effect::Upgrade { .. }))
+        .expect("an upgrade");
+    let answer = sim
+        .effects
+        .iter()
+        .position(|e| {
+            matches!(
+                e,
+                Effect::Reply {
+                    response: Response::Reloaded { .. },
+                    ..
+                }
+            )
+        })
+        .expect("an answer");
+    assert!(answer > upgrade, "answered before the upgrade");
+    assert_eq!(sim.answers(client).len(), 2, "{:?}", sim.answers(client));
+    // systemd hears READY (start), RELOADING, READY (reload and upgrade).
+    assert_eq!(
+        notices(&sim),
+        [&Notice::Ready, &Notice::Reloading, &Notice::Ready]
+    );
+    let status = sim.machine.status();
+    assert_eq!(status.supervisor_binary.as_deref(), Some("/bin/v2"));
+    assert_eq!((status.upgrades, status.reloads), (1, 1));
+    // The old child drains as it would have.
+    assert!(sim.process(1).lameducked);
+    sim.exit(1, ChildExit::Code(0));
+    assert_eq!(sim.serving_id(), Some(2));
+}
+
+#[test]
+fn a_reload_to_the_same_binary_upgrades_nothing() {
+    let mut sim = Sim::serving(settings());
+    let client = sim.reload("/bin/v1");
+    sim.hello_and_ready(2);
+    assert!(matches!(
+        sim.final_answer(client),
+        Some(Response::Reloaded { .. })
+    ));
+    assert_eq!(upgrade_effects(&sim), 0);
+    assert_eq!(sim.machine.status().upgrades, 0);
+}
+
+#[test]
+fn a_failed_upgrade_is_reported_not_retried_and_the_reload_stands() {
+    let mut sim = Sim::serving(settings());
+    sim.upgrade_fails = true;
+    let client = sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    assert!(matches!(
+        sim.final_answer(client),
+        Some(Response::Reloaded { .. })
+    ));
+    let status = sim.machine.status();
+    assert_eq!(status.supervisor_binary.as_deref(), Some("/bin/v1"));
+    assert_eq!(status.upgrades, 0);
+    let failure = status.last_failure.unwrap();
+    assert!(
+        failure.contains("upgrading the supervisor to /bin/v2 failed: exec failed"),
+        "{failure}"
+    );
+    assert_eq!(sim.serving_id(), Some(2), "the new child serves");
+    // SIGHUP restarts the same binary: not tried again.
+    sim.signal(Signal::Hup);
+    sim.hello_and_ready(3);
+    assert_eq!(upgrade_effects(&sim), 1);
+    assert_eq!(
+        notices(&sim).last(),
+        Some(&&Notice::Ready),
+        "systemd hears the reload end"
+    );
+}
+
+#[test]
+fn a_binary_that_does_not_offer_to_take_over_is_not_upgraded_to() {
+    let mut sim = Sim::serving(settings());
+    sim.takes_over = None;
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    assert_eq!(upgrade_effects(&sim), 0);
+    assert!(sim.logged("the supervisor keeps running its own binary rather than /bin/v2"));
+    sim.takes_over = Some(super::STATE_VERSION + 1);
+    sim.reload("/bin/v3");
+    sim.hello_and_ready(3);
+    assert_eq!(upgrade_effects(&sim), 0);
+    assert!(sim.logged("it reads supervisor state version 2, not 1"));
+}
+
+#[test]
+fn with_self_upgrade_off_the_supervisor_keeps_its_binary() {
+    let mut sim = Sim::serving(super::Settings {
+        self_upgrade: false,
+        ..settings()
+    });
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    assert_eq!(upgrade_effects(&sim), 0);
+    assert_eq!(
+        sim.machine.status().supervisor_binary.as_deref(),
+        Some("/bin/v1")
+    );
+}
+
+#[test]
+fn no_upgrade_while_another_reload_is_queued() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    let second = sim.reload("/bin/v3");
+    assert!(matches!(sim.answers(second), [Response::Waiting { .. }]));
+    sim.hello_and_ready(2);
+    // v3 starts at once: the supervisor waits for it to settle.
+    assert_eq!(upgrade_effects(&sim), 0);
+    sim.hello_and_ready(3);
+    assert_eq!(sim.upgrades, [std::path::PathBuf::from("/bin/v3")]);
+    sim.advance(Duration::from_secs(1));
+}

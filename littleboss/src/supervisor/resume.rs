@@ -1,0 +1,156 @@
+//! The new image of a supervisor that re-executed itself: it takes over
+//! the state and the descriptors its previous image handed over, or, if it
+//! cannot, goes back to the previous binary, which takes them back.
+//!
+//! `supervisor_init` does not run again: it ran once for this service,
+//! and what it did (dropped privileges, a changed environment, a chroot)
+//! lasts across exec, so running it again could only fail or repeat it.
+
+use std::ffi::OsString;
+use std::os::fd::{OwnedFd, RawFd};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::handoff::{self, Handoff};
+use super::machine::{ChildId, Event, Machine, STATE_VERSION};
+use super::{Serving, driver, reexec, runtime, serve, signals, spawn};
+use crate::config::Config;
+use crate::control::server::ServiceLock;
+use crate::exit::fail;
+use crate::log::log;
+
+/// The handoff variable, when this process is the new image of a
+/// supervisor (checked before any other mode).
+pub(crate) fn handoff_var() -> Option<OsString> {
+    std::env::var_os(handoff::ENV_VAR)
+}
+
+/// Runs as the supervisor whose state the previous image handed over in
+/// `value` (see [`handoff`]). Called while single-threaded.
+pub(crate) fn resume(_config: &Config, value: OsString) -> ! {
+    let rollback = std::env::var_os(handoff::FAILED_VAR).map(|r| r.to_string_lossy().into_owned());
+    crate::environ::remove_env(&[handoff::ENV_VAR, handoff::FAILED_VAR]);
+    let value = value.to_string_lossy();
+    // SAFETY: the previous image named these two descriptors for us alone.
+    let (memfd, previous) = unsafe { handoff::take(&value) }
+        .unwrap_or_else(|e| fail(1, format!("cannot resume the supervisor: {e}")));
+    handoff::test_pause();
+    let reads = match rollback {
+        None => handoff::version_read(),
+        Some(_) => STATE_VERSION,
+    };
+    let handoff = match (Handoff::read(&memfd, reads), &rollback) {
+        (Ok(handoff), _) => handoff,
+        (Err(e), None) => go_back(&memfd, &previous, &e.to_string()),
+        (Err(e), Some(why)) => fail(
+            1,
+            format!("cannot take the supervisor's state back after a failed upgrade ({why}): {e}"),
+        ),
+    };
+    drop((memfd, previous));
+    super::orphans::adopt_orphans();
+    let held = adopt_all(&handoff);
+    let rt = runtime().unwrap_or_else(|e| fail(1, e));
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    {
+        let _runtime = rt.enter();
+        signals::forward(events_tx.clone())
+            .unwrap_or_else(|e| fail(1, format!("cannot handle signals: {e}")));
+    }
+    // The handlers are in: what arrived during the exec is delivered now.
+    reexec::unblock_signals();
+    let notifier = handoff
+        .notify
+        .as_ref()
+        .and_then(|(socket, ping)| crate::notify::Notifier::resume(socket, *ping))
+        .map(Arc::new);
+    spawn::inherit_channel_var();
+    let first = match rollback {
+        None => Event::Upgraded,
+        Some(error) => Event::UpgradeFailed { error },
+    };
+    let mut events = vec![first];
+    events.extend(handoff.pending);
+    let serving = Serving {
+        control: held.control,
+        socket_path: handoff.control_path,
+        lock: held.lock,
+        sockets: held.sockets,
+        notifier,
+        events_tx,
+        events_rx,
+        origin_ns: handoff.origin_ns,
+    };
+    let begin = driver::Begin::Resume {
+        events,
+        children: held.children,
+        clients: held.clients,
+        next_client: handoff.next_client,
+    };
+    serve(rt, Machine::resume(handoff.state), serving, begin)
+}
+
+/// The descriptors of a handoff, owned again.
+struct Held {
+    control: std::os::unix::net::UnixListener,
+    lock: ServiceLock,
+    sockets: std::collections::HashMap<super::machine::ListenerKey, driver::Socket>,
+    children: Vec<(ChildId, OwnedFd)>,
+    clients: Vec<(u64, OwnedFd)>,
+}
+
+/// Owns every descriptor the handoff names (and makes each close-on-exec
+/// again). One that is not open is a broken handoff: nothing can be
+/// served without the control socket and the lock, and a missing socket
+/// or channel is logged and left out.
+fn adopt_all(handoff: &Handoff) -> Held {
+    let adopt = |fd: RawFd| {
+        // SAFETY: the previous image named each descriptor once, for us.
+        unsafe { crate::fdpass::adopt(fd) }
+    };
+    let control = adopt(handoff.control)
+        .map(std::os::unix::net::UnixListener::from)
+        .unwrap_or_else(|e| fail(1, format!("the control socket was not handed over: {e}")));
+    let lock = adopt(handoff.lock)
+        .map_err(|e| e.to_string())
+        .and_then(|fd| {
+            ServiceLock::resume(fd, handoff.lock_path.clone()).map_err(|e| e.to_string())
+        })
+        .unwrap_or_else(|e| fail(1, format!("the service lock was not handed over: {e}")));
+    let mut sockets = std::collections::HashMap::new();
+    for socket in &handoff.sockets {
+        match adopt(socket.fd) {
+            Ok(fd) => {
+                let held = driver::Socket::new(fd, socket.unix_path.clone());
+                sockets.insert(socket.key.clone(), held);
+            }
+            Err(e) => log!("listener {} was not handed over: {e}", socket.key.address),
+        }
+    }
+    let keep = |(id, fd): &(u64, RawFd)| match adopt(*fd) {
+        Ok(fd) => Some((*id, fd)),
+        Err(e) => {
+            log!("a descriptor was not handed over: {e}");
+            None
+        }
+    };
+    Held {
+        control,
+        lock,
+        sockets,
+        children: handoff.children.iter().filter_map(keep).collect(),
+        clients: handoff.clients.iter().filter_map(keep).collect(),
+    }
+}
+
+/// This binary cannot take the state over: the previous one takes it back.
+fn go_back(memfd: &OwnedFd, previous: &OwnedFd, reason: &str) -> ! {
+    log!("cannot take over the supervisor's state: {reason}; going back to the previous binary");
+    let env = handoff::env_value(memfd, previous);
+    let error = reexec::exec(
+        previous,
+        &[(handoff::ENV_VAR, &env), (handoff::FAILED_VAR, reason)],
+    );
+    fail(1, format!("cannot go back to the previous binary: {error}"))
+}

@@ -1,0 +1,152 @@
+//! Carrying out an in-place upgrade: gather what must survive the exec,
+//! hand it over, and exec the serving child's binary. The new image
+//! resumes in [`super::resume`].
+
+use std::collections::HashSet;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::driver::Io;
+use super::handoff::{self, HandedSocket, Handoff};
+use super::machine::{ChildId, Event, FileId, STATE_VERSION, State};
+use super::reexec;
+use crate::control::server::ControlRequest;
+
+/// Re-executes this process from the binary child `pid` runs. Returns only
+/// if that failed, with the events to handle next: the failure, then
+/// those that arrived meanwhile.
+pub(super) async fn exec(
+    io: &mut Io,
+    state: State,
+    pid: u32,
+    binary: FileId,
+    events: &mut mpsc::UnboundedReceiver<Event>,
+    control: &mut mpsc::UnboundedReceiver<ControlRequest>,
+) -> Vec<Event> {
+    let failed = |error: String, pending: Vec<Event>| {
+        let mut events = vec![Event::UpgradeFailed { error }];
+        events.extend(pending);
+        events
+    };
+    let new = match reexec::open_binary(&pid.to_string(), false) {
+        Ok(fd) => fd,
+        Err(e) => {
+            return failed(
+                format!("cannot open the binary of child pid {pid}: {e}"),
+                vec![],
+            );
+        }
+    };
+    if reexec::identity(&new).ok() != Some(binary) {
+        return failed(
+            format!("child pid {pid} no longer runs the binary it started with"),
+            vec![],
+        );
+    }
+    let previous = match reexec::open_binary("self", true) {
+        Ok(fd) => fd,
+        Err(e) => {
+            return failed(
+                format!("cannot open the supervisor's own binary: {e}"),
+                vec![],
+            );
+        }
+    };
+    reexec::block_signals();
+    // A signal caught just before the block is still on its way to the
+    // event queue: let the runtime turn once so that it gets there.
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    let mut pending = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        pending.push(event);
+    }
+    while let Ok(ControlRequest {
+        request,
+        reply,
+        conn,
+    }) = control.try_recv()
+    {
+        let client = io.client(reply, conn);
+        pending.push(Event::Control { client, request });
+    }
+    let handoff = handoff_of(io, state, pending);
+    let memfd = match handoff.seal() {
+        Ok(fd) => fd,
+        Err(e) => {
+            reexec::unblock_signals();
+            return failed(format!("cannot write the state down: {e}"), handoff.pending);
+        }
+    };
+    let mut carried = carried_fds(&handoff);
+    carried.push(memfd.as_raw_fd());
+    if let Err(e) = reexec::inherit(&carried, true) {
+        let _ = reexec::inherit(&carried, false);
+        reexec::unblock_signals();
+        return failed(
+            format!("cannot keep descriptors open: {e}"),
+            handoff.pending,
+        );
+    }
+    let env = handoff::env_value(&memfd, &previous);
+    let error = reexec::exec(&new, &[(handoff::ENV_VAR, &env)]);
+    // Still here: the exec failed, and this image runs on.
+    let _ = reexec::inherit(&carried, false);
+    reexec::unblock_signals();
+    failed(format!("exec failed: {error}"), handoff.pending)
+}
+
+/// The handoff of what `io` holds.
+fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
+    // A child whose exit is pending has been reaped: its watcher, and
+    // so its channel, is gone.
+    let exited: HashSet<ChildId> = pending
+        .iter()
+        .filter_map(|e| match e {
+            Event::Exited { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    Handoff {
+        version: STATE_VERSION,
+        state,
+        pending,
+        origin_ns: io.origin_ns,
+        sockets: io
+            .sockets
+            .iter()
+            .map(|(key, socket)| HandedSocket {
+                key: key.clone(),
+                fd: socket.fd.as_raw_fd(),
+                unix_path: socket.unix_path.clone(),
+            })
+            .collect(),
+        children: io
+            .children
+            .iter()
+            .filter(|(id, _)| !exited.contains(id))
+            .map(|(id, child)| (*id, child.channel_fd))
+            .collect(),
+        clients: io
+            .clients
+            .iter()
+            .map(|(id, client)| (*id, client.conn.as_raw_fd()))
+            .collect(),
+        next_client: io.next_client,
+        control: io.control_fd.as_raw_fd(),
+        control_path: io.control_path.clone(),
+        lock: io.lock.0,
+        lock_path: io.lock.1.clone(),
+        notify: io.notifier.as_ref().map(|n| n.handoff()),
+    }
+}
+
+/// Every descriptor the handoff names.
+fn carried_fds(handoff: &Handoff) -> Vec<i32> {
+    let mut fds: Vec<i32> = handoff.sockets.iter().map(|s| s.fd).collect();
+    fds.extend(handoff.children.iter().map(|(_, fd)| *fd));
+    fds.extend(handoff.clients.iter().map(|(_, fd)| *fd));
+    fds.extend([handoff.control, handoff.lock]);
+    fds
+}

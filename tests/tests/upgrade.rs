@@ -1,0 +1,261 @@
+//! The supervisor upgrading itself in place on a reload to another binary:
+//! same pid, sockets, children and control socket, the new binary's code;
+//! and the rollback when the new image cannot take the state over.
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+
+use tests::{Load, Service, procfs, read_greeting, text};
+
+const V1: &str = env!("CARGO_BIN_EXE_versioned_v1");
+const INIT: &str = env!("CARGO_BIN_EXE_versioned_init");
+
+/// A copy of `bin` in the test's folder: the same program, another file.
+fn copy_of(svc: &Service, bin: &str) -> PathBuf {
+    let name = Path::new(bin).file_name().unwrap().to_string_lossy();
+    let copy = svc.dir.path().join(format!("{name}-copy"));
+    std::fs::copy(bin, &copy).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    copy
+}
+
+fn status(svc: &Service) -> serde_json::Value {
+    let out = svc.control_with(V1, "status", &["--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn exe(pid: i32) -> PathBuf {
+    std::fs::read_link(format!("/proc/{pid}/exe")).unwrap()
+}
+
+/// The sockets among `pid`'s descriptors, as `socket:[INODE]`.
+fn sockets_of(pid: i32) -> Vec<String> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .map(|l| l.to_string_lossy().into_owned())
+        .filter(|l| l.starts_with("socket:"))
+        .collect()
+}
+
+#[test]
+fn a_reload_to_another_binary_upgrades_the_supervisor_in_place() {
+    let mut svc = Service::new(INIT);
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let pid = svc.pid();
+    let listener = procfs::listening_inode(addr.port()).expect("the listener");
+    let copy = copy_of(&svc, INIT);
+
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    assert!(
+        text(&reload).contains("reloaded versioned"),
+        "{}",
+        text(&reload)
+    );
+    // Same process, the new binary, the same listening socket.
+    assert_eq!(exe(pid), copy, "{}", svc.output.text());
+    assert_eq!(procfs::listening_inode(addr.port()), Some(listener));
+    assert!(sockets_of(pid).contains(&format!("socket:[{listener}]")));
+    let status = status(&svc);
+    assert_eq!(status["supervisor_pid"], pid);
+    assert_eq!(status["supervisor_binary"], copy.display().to_string());
+    assert_eq!(status["upgrades"], 1);
+    assert_eq!(status["reloads"], 1);
+    let human = svc.control_with(V1, "status", &[]);
+    assert!(
+        text(&human).contains(&format!(
+            "supervisor binary {}, upgraded in place once",
+            copy.display()
+        )),
+        "{}",
+        text(&human)
+    );
+    // The new child serves; supervisor_init ran once, not again.
+    assert!(read_greeting(addr).unwrap().starts_with("init "));
+    let calls = std::fs::read_to_string(svc.control_dir().join("supervisor_init")).unwrap();
+    assert_eq!(calls, "1");
+    // The old child drained and was reaped by the new image.
+    tests::eventually("the old child reaped", || {
+        (procfs::children(pid as u32) == (1, 0)).then_some(())
+    });
+    // A stop reports the serving child's code.
+    svc.stop_expecting(7);
+}
+
+#[test]
+fn a_hundred_upgrading_reloads_under_load_fail_no_request() {
+    let mut svc = Service::new(V1);
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let pid = svc.pid();
+    let copy = copy_of(&svc, V1);
+    let load = Load::start(addr);
+    tests::eventually("load to run", || (load.count() > 10).then_some(()));
+    for i in 0..100 {
+        let bin = if i % 2 == 0 {
+            copy.as_path()
+        } else {
+            Path::new(V1)
+        };
+        let reload = svc.control_with(bin, "reload", &[]);
+        assert!(reload.status.success(), "reload {i}: {}", text(&reload));
+    }
+    let replies = load.finish();
+    let failed: Vec<_> = replies.iter().filter(|r| r.is_err()).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {:?}",
+        failed.len(),
+        replies.len(),
+        &failed[..failed.len().min(5)]
+    );
+    let status = status(&svc);
+    assert_eq!(
+        (status["upgrades"].as_u64(), status["reloads"].as_u64()),
+        (Some(100), Some(100))
+    );
+    assert_eq!(status["supervisor_pid"], pid);
+    assert_eq!(exe(pid), Path::new(V1));
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn a_child_killed_during_the_exec_window_is_reaped() {
+    let mut svc = Service::new(V1);
+    let mut cmd = svc.command(V1);
+    // The new image waits before it takes over: the window is wide.
+    cmd.arg("-littleboss=start")
+        .env("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "500");
+    svc.spawn(cmd);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let pid = svc.pid();
+    let copy = copy_of(&svc, V1);
+    let reload = svc.spawn_control(&copy, "reload");
+    svc.output.wait_for("upgrading the supervisor in place");
+    let line = svc.output.wait_for("is winding down");
+    let old: i32 = line
+        .rsplit("; pid ")
+        .next()
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no old pid in {line:?}"));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(old),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let reload = reload.wait_with_output().unwrap();
+    assert!(reload.status.success(), "{}", text(&reload));
+    svc.output
+        .wait_for(&format!("old child pid {old} was killed by SIGKILL"));
+    tests::eventually("no zombie", || {
+        (procfs::children(pid as u32) == (1, 0)).then_some(())
+    });
+    assert_eq!(status(&svc)["upgrades"], 1);
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
+    let mut svc = Service::new(V1);
+    let mut cmd = svc.command(V1);
+    // Every new image claims to read another version of the state.
+    cmd.arg("-littleboss=start")
+        .env("LITTLEBOSS_TEST_READS_STATE_VERSION", "99");
+    svc.spawn(cmd);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let pid = svc.pid();
+    let copy = copy_of(&svc, V1);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    assert_eq!(exe(pid), Path::new(V1), "{}", svc.output.text());
+    let status = status(&svc);
+    assert_eq!(status["supervisor_pid"], pid);
+    assert_eq!(status["supervisor_binary"], V1);
+    assert_eq!(status["upgrades"], 0);
+    let failure = status["last_failure"].as_str().unwrap();
+    assert!(
+        failure.contains("the handed-over state is version 1; this binary reads version 99"),
+        "{failure}"
+    );
+    // The children are intact: the new one serves, the old one drained,
+    // and nothing is left a zombie.
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    tests::eventually("the old child reaped", || {
+        (procfs::children(pid as u32) == (1, 0)).then_some(())
+    });
+    svc.stop_expecting(0);
+}
+
+/// Each datagram on the stand-in notify socket, with its sender's pid.
+fn recv_with_pid(socket: &UnixDatagram) -> (String, i32) {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    use std::os::fd::AsRawFd;
+    let mut buf = [0u8; 4096];
+    let mut space = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<()>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .expect("a notification within the deadline");
+    let pid = msg
+        .cmsgs()
+        .unwrap()
+        .find_map(|c| match c {
+            ControlMessageOwned::ScmCredentials(creds) => Some(creds.pid()),
+            _ => None,
+        })
+        .expect("credentials");
+    let n = msg.bytes;
+    (String::from_utf8_lossy(&buf[..n]).into_owned(), pid)
+}
+
+#[test]
+fn systemd_hears_ready_reloading_ready_from_one_main_pid() {
+    let mut svc = Service::new(V1);
+    let path = svc.dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&path).unwrap();
+    socket.set_read_timeout(Some(tests::DEADLINE)).unwrap();
+    nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::PassCred, &true).unwrap();
+    let mut cmd = svc.command(V1);
+    cmd.arg("-littleboss=start").env("NOTIFY_SOCKET", &path);
+    svc.spawn(cmd);
+    let pid = svc.pid();
+    let mut seen = Vec::new();
+    let next = |until: &str, seen: &mut Vec<String>| loop {
+        let (message, from) = recv_with_pid(&socket);
+        assert_eq!(from, pid, "{message} came from another process");
+        if !message.starts_with("STATUS=") {
+            let kind = message.lines().next().unwrap().to_owned();
+            seen.push(kind.clone());
+            if kind == until {
+                return;
+            }
+        }
+    };
+    next("READY=1", &mut seen);
+    let copy = copy_of(&svc, V1);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    next("RELOADING=1", &mut seen);
+    next("READY=1", &mut seen);
+    assert_eq!(seen, ["READY=1", "RELOADING=1", "READY=1"]);
+    assert_eq!(exe(pid), copy);
+    assert_eq!(status(&svc)["upgrades"], 1);
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    next("STOPPING=1", &mut seen);
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}
