@@ -56,6 +56,10 @@ pub(crate) struct Config {
     /// this window.
     pub restart_limit: (u32, Duration),
     pub fallback: bool,
+    /// Whether the supervisor re-executes itself from a reloaded child's
+    /// binary when it differs from its own; see
+    /// [`Littleboss::self_upgrade`](crate::Littleboss::self_upgrade).
+    pub self_upgrade: bool,
     pub flag: String,
     pub supervisor_init: Option<fn()>,
     pub ready: Ready,
