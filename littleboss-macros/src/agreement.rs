@@ -146,6 +146,11 @@ const ROWS: &[Row] = &[
         &["the `restart_limit` window must be more than zero"],
     ),
     (
+        r#"name = "svc", self_upgrade = false"#,
+        || Littleboss::new("svc").self_upgrade(false),
+        &[],
+    ),
+    (
         r#"name = "svc", ready_timeout = "0s""#,
         || Littleboss::new("svc").ready_timeout(Duration::ZERO),
         &["`ready_timeout` must be more than zero"],

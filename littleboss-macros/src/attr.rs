@@ -14,7 +14,7 @@ use crate::rules::{self, RuleError, Settings};
 use crate::typo;
 
 /// Every key, in the order the unknown-key message lists them.
-const KEYS: [&str; 14] = [
+const KEYS: [&str; 15] = [
     "name",
     "listener",
     "lameduck",
@@ -22,6 +22,7 @@ const KEYS: [&str; 14] = [
     "persist",
     "restart_limit",
     "fallback",
+    "self_upgrade",
     "flag",
     "supervisor_init",
     "ready",
@@ -57,6 +58,7 @@ pub(crate) struct Options {
     /// milliseconds (never zero). Only with `persist = true`.
     pub restart_limit: Option<Spanned<(u32, u64)>>,
     pub fallback: Option<LitBool>,
+    pub self_upgrade: Option<LitBool>,
     pub flag: Option<LitStr>,
     pub supervisor_init: Option<Path>,
     pub ready: Option<Spanned<Ready>>,
@@ -163,6 +165,7 @@ impl State {
             "persist" => options.persist = Some(boolean(meta, "persist", true)?),
             "restart_limit" => options.restart_limit = Some(restart_limit(meta)?),
             "fallback" => options.fallback = Some(boolean(meta, "fallback", false)?),
+            "self_upgrade" => options.self_upgrade = Some(boolean(meta, "self_upgrade", false)?),
             "flag" => {
                 let flag = string(meta, "flag", "\"lb\"")?;
                 options.flag = Some(checked(flag, rules::flag_name)?);

@@ -97,6 +97,7 @@ fn builder(args: &Args) -> TokenStream {
                 persist,
                 restart_limit,
                 fallback,
+                self_upgrade,
                 flag,
                 supervisor_init,
                 ready,
@@ -135,6 +136,9 @@ fn builder(args: &Args) -> TokenStream {
     }
     if let Some(fallback) = fallback {
         calls.extend(quote!(.fallback(#fallback)));
+    }
+    if let Some(self_upgrade) = self_upgrade {
+        calls.extend(quote!(.self_upgrade(#self_upgrade)));
     }
     if let Some(flag) = flag {
         calls.extend(quote!(.flag(#flag)));

@@ -45,6 +45,7 @@ use proc_macro::TokenStream;
 /// | `persist = true` | restart the child when it exits on its own | `false` |
 /// | `restart_limit = "5 in 60s"` | with `persist = true`: give up after more than N restarts within the window (a duration, as for `lameduck`, more than zero) | `"5 in 60s"` |
 /// | `fallback = false` | go back to the previous binary when a reloaded child fails | `true` |
+/// | `self_upgrade = false` | on a reload to a different binary, keep running the supervisor's own code instead of re-executing itself from the new binary | `true` |
 /// | `flag = "lb"` | name of the mode flag (`-lb=start`) | `"littleboss"` |
 /// | `supervisor_init = path::to::init` | `fn()` run once in the supervisor | none |
 /// | `ready = "manual"` | ready on `ctx.ready()` rather than when `main` starts | `"auto"` |

@@ -169,6 +169,21 @@ impl Littleboss {
         self
     }
 
+    /// On a reload to a binary that differs from the supervisor's own,
+    /// re-execute the supervisor from the new binary in place, keeping its
+    /// PID, its sockets and its children (default on). Turn it off for a
+    /// program that must not re-execute itself: the supervisor then keeps
+    /// running its own code while the children run the new binary.
+    ///
+    /// ```
+    /// let lb = littleboss::Littleboss::new("svc").self_upgrade(false);
+    /// # let _ = lb;
+    /// ```
+    pub fn self_upgrade(mut self, on: bool) -> Self {
+        self.config.self_upgrade = on;
+        self
+    }
+
     /// The name of the mode flag (default `littleboss`, as in `-littleboss=start`).
     ///
     /// ```
@@ -418,6 +433,14 @@ mod tests {
         // forget what it was told, as a macro attribute with two values
         // would not compile either.
         assert_eq!(messages(&fixed), ["`ready_timeout` must be more than zero"]);
+    }
+
+    #[test]
+    fn self_upgrade_is_on_unless_turned_off() {
+        assert!(Littleboss::new("svc").config.self_upgrade);
+        let off = Littleboss::new("svc").self_upgrade(false);
+        assert!(!off.config.self_upgrade);
+        assert!(off.self_upgrade(true).config.self_upgrade);
     }
 
     #[test]

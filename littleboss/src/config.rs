@@ -57,7 +57,8 @@ pub(crate) struct Config {
     pub restart_limit: (u32, Duration),
     pub fallback: bool,
     /// Whether the supervisor re-executes itself from a reloaded child's
-    /// binary when it differs from its own.
+    /// binary when it differs from its own; see
+    /// [`Littleboss::self_upgrade`](crate::Littleboss::self_upgrade).
     pub self_upgrade: bool,
     pub flag: String,
     pub supervisor_init: Option<fn()>,

@@ -17,6 +17,7 @@ pub fn main() {
         .persist(true)
         .restart_limit(10, ::core::time::Duration::from_millis(300000))
         .fallback(false)
+        .self_upgrade(false)
         .flag("lb")
         .supervisor_init(init)
         .ready(::littleboss::Ready::Manual)

@@ -10,6 +10,7 @@ fn init() {
     persist,
     restart_limit = "10 in 5m",
     fallback = false,
+    self_upgrade = false,
     flag = "lb",
     supervisor_init = init,
     ready = "manual",

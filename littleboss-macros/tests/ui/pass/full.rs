@@ -19,6 +19,7 @@ mod setup {
     persist,
     restart_limit = "10 in 5m",
     fallback = false,
+    self_upgrade = false,
     flag = "lb",
     supervisor_init = setup::init,
     ready = "manual",

@@ -1,0 +1,4 @@
+#[littleboss::main(name = "svc", self_upgrade = 1)]
+async fn main(ctx: littleboss::Context) {
+    let _ = ctx;
+}
