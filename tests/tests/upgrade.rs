@@ -259,3 +259,32 @@ fn systemd_hears_ready_reloading_ready_from_one_main_pid() {
     next("STOPPING=1", &mut seen);
     assert_eq!(svc.wait_exit().code(), Some(0));
 }
+
+#[test]
+fn with_self_upgrade_off_neither_side_re_executes() {
+    const FIXED: &str = env!("CARGO_BIN_EXE_versioned_no_upgrade");
+    // A supervisor that may upgrade, reloaded to a binary that opts out.
+    let mut svc = Service::new(V1);
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let reload = svc.control_with(FIXED, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    assert!(read_greeting(addr).unwrap().starts_with("fixed "));
+    assert_eq!(exe(svc.pid()), Path::new(V1));
+    assert_eq!(status(&svc)["upgrades"], 0);
+    svc.output.wait_for("the supervisor keeps running its own binary");
+    svc.stop_expecting(0);
+
+    // A supervisor that opted out, reloaded to a copy of itself.
+    let mut svc = Service::new(FIXED);
+    svc.start(&[]);
+    svc.printed_addr("addr");
+    svc.ready();
+    let copy = copy_of(&svc, FIXED);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    assert_eq!(exe(svc.pid()), Path::new(FIXED));
+    assert_eq!(status(&svc)["upgrades"], 0);
+    svc.stop_expecting(0);
+}
