@@ -2,12 +2,14 @@
 //! them: [`load`], the load generator of the reload benchmark
 //! (`src/bin/bench.rs`); [`traffic`] and [`reloading`], the loads and the
 //! harness of the drain benchmark (`src/bin/drain_bench.rs`); [`app`], the
-//! axum application the `http` and `readme` examples serve.
+//! axum application the `http` and `readme` examples serve; [`upgrades`],
+//! the reload benchmark's in-place upgrade row.
 
 pub mod app;
 pub mod load;
 pub mod reloading;
 pub mod traffic;
+pub mod upgrades;
 
 /// Writes `line` and a newline to stderr in one `write`, so that lines of
 /// the many processes sharing a supervisor's stderr do not interleave

@@ -273,7 +273,8 @@ fn with_self_upgrade_off_neither_side_re_executes() {
     assert!(read_greeting(addr).unwrap().starts_with("fixed "));
     assert_eq!(exe(svc.pid()), Path::new(V1));
     assert_eq!(status(&svc)["upgrades"], 0);
-    svc.output.wait_for("the supervisor keeps running its own binary");
+    svc.output
+        .wait_for("the supervisor keeps running its own binary");
     svc.stop_expecting(0);
 
     // A supervisor that opted out, reloaded to a copy of itself.

@@ -53,6 +53,9 @@ struct Args {
     /// Reloads under keep-alive load.
     #[arg(long, default_value_t = 30)]
     keepalive_reloads: usize,
+    /// Reloads that also upgrade the supervisor in place.
+    #[arg(long, default_value_t = 100)]
+    upgrade_reloads: usize,
     /// Pause between reloads, in milliseconds.
     #[arg(long, default_value_t = 50)]
     interval_ms: u64,
@@ -116,7 +119,9 @@ fn main() -> ExitCode {
             .failed_by_class
             .values()
             .sum::<usize>()
-        + report.steady.iter().map(|r| r.failed).sum::<usize>();
+        + report.steady.iter().map(|r| r.failed).sum::<usize>()
+        + report.upgrades.failed.values().sum::<usize>()
+        + report.upgrades.reloads_failed;
     if failed > 0 {
         eprintln!("bench: {failed} failures (requests or reloads); see the table");
         ExitCode::FAILURE
@@ -266,7 +271,12 @@ impl Server {
     }
 
     fn control(&self, mode: &str) -> std::process::Output {
-        Command::new(&self.http)
+        self.control_with(&self.http, mode)
+    }
+
+    /// `bin -littleboss=MODE` for this server.
+    fn control_with(&self, bin: &Path, mode: &str) -> std::process::Output {
+        Command::new(bin)
             .arg(format!("-littleboss={mode}"))
             .env("LITTLEBOSS_DIR", &self.dir)
             .output()
@@ -331,6 +341,7 @@ struct Report {
     reloads: ReloadFigures,
     footprint: Vec<FootprintSample>,
     keep_alive_reloads: KeepAliveFigures,
+    upgrades: examples::upgrades::UpgradeFigures,
 }
 
 /// The supervisor's footprint after some reloads.
@@ -585,6 +596,45 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
             / args.keepalive_reloads.max(1) as f64,
         failed_by_class: failed,
     };
+    // 5. Reloads that also upgrade the supervisor: to a copy of the
+    // binary, then back, and so on.
+    match examples::upgrades::second_file(http) {
+        Err(e) => eprintln!("bench: cannot copy {}: {e}", http.display()),
+        Ok(copy) => {
+            let running = Load {
+                addr: server.addr,
+                mode: Mode::NewConnection,
+                workers: args.workers,
+                timeout: REQUEST_TIMEOUT,
+            }
+            .start(epoch);
+            let mut walls = Vec::new();
+            for i in 0..args.upgrade_reloads {
+                let bin = if i % 2 == 0 {
+                    copy.clone()
+                } else {
+                    http.to_owned()
+                };
+                let s = server.clone();
+                let began = Instant::now();
+                let out = tokio::task::spawn_blocking(move || s.control_with(&bin, "reload"))
+                    .await
+                    .unwrap();
+                walls.push((began.elapsed(), out.status.success()));
+                if !out.status.success() {
+                    eprintln!(
+                        "bench: upgrading reload failed: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
+            }
+            let samples = running.stop().await;
+            let log = server.log.lock().unwrap().clone();
+            report.upgrades = examples::upgrades::UpgradeFigures::of(&walls, &log, &samples);
+            let _ = std::fs::remove_file(&copy);
+        }
+    }
     match Arc::try_unwrap(server) {
         Ok(server) => server.stop(),
         Err(_) => unreachable!("no other handle on the server is left"),
@@ -940,6 +990,7 @@ impl Report {
             "\n### {} reloads under keep-alive load\n\n{} requests, failed {:?}: {:.2} per reload\n",
             k.reloads, k.requests, k.failed_by_class, k.failed_per_reload
         );
+        out.push_str(&self.upgrades.markdown(args.interval_ms));
         out
     }
 }
