@@ -542,13 +542,7 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     report.footprint.push(FootprintSample::take(&server, 0));
     // From here on, each sample's peak covers the reloads since the last.
     reset_peak(supervisor);
-    let running = Load {
-        addr: server.addr,
-        mode: Mode::NewConnection,
-        workers: args.workers,
-        timeout: REQUEST_TIMEOUT,
-    }
-    .start(epoch);
+    let running = load_on(&server, Mode::NewConnection, args, epoch);
     let mut reloads = Vec::new();
     for i in 1..=args.reloads {
         let reload = reload_once(&server, epoch).await;
@@ -576,13 +570,7 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     );
 
     // 4. Reloads under keep-alive load.
-    let running = Load {
-        addr: server.addr,
-        mode: Mode::KeepAlive,
-        workers: args.workers,
-        timeout: REQUEST_TIMEOUT,
-    }
-    .start(epoch);
+    let running = load_on(&server, Mode::KeepAlive, args, epoch);
     for _ in 0..args.keepalive_reloads {
         reload_once(&server, epoch).await;
         tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
@@ -601,13 +589,7 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     match examples::upgrades::second_file(http) {
         Err(e) => eprintln!("bench: cannot copy {}: {e}", http.display()),
         Ok(copy) => {
-            let running = Load {
-                addr: server.addr,
-                mode: Mode::NewConnection,
-                workers: args.workers,
-                timeout: REQUEST_TIMEOUT,
-            }
-            .start(epoch);
+            let running = load_on(&server, Mode::NewConnection, args, epoch);
             let mut walls = Vec::new();
             for i in 0..args.upgrade_reloads {
                 let bin = if i % 2 == 0 {
@@ -640,6 +622,17 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
         Err(_) => unreachable!("no other handle on the server is left"),
     }
     report
+}
+
+/// Starts `mode` load on `server`.
+fn load_on(server: &Server, mode: Mode, args: &Args, epoch: Instant) -> examples::load::Running {
+    Load {
+        addr: server.addr,
+        mode,
+        workers: args.workers,
+        timeout: REQUEST_TIMEOUT,
+    }
+    .start(epoch)
 }
 
 /// Restarts the supervisor's peak RSS; without the right to, says the

@@ -181,16 +181,12 @@ fn serve(
     serving: Serving,
     begin: driver::Begin,
 ) -> ! {
-    let Serving {
-        control,
-        socket_path,
-        lock,
-        sockets,
-        notifier,
-        events_tx,
-        events_rx,
-        origin_ns,
-    } = serving;
+    let (control, socket_path, lock, notifier) = (
+        serving.control,
+        serving.socket_path,
+        serving.lock,
+        serving.notifier,
+    );
     let control_fd = control
         .try_clone()
         .map(std::os::fd::OwnedFd::from)
@@ -207,16 +203,16 @@ fn serve(
             .unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
         tokio::spawn(server::serve(listener, control_tx.clone()));
         let parts = driver::Parts {
-            sockets,
+            sockets: serving.sockets,
             notifier,
-            events_tx,
-            events: events_rx,
+            events_tx: serving.events_tx,
+            events: serving.events_rx,
             control_tx,
             control: control_rx,
             control_fd,
             control_path: socket_path.clone(),
             lock: (lock.raw_fd(), lock.path().to_owned()),
-            origin_ns,
+            origin_ns: serving.origin_ns,
         };
         driver::run(machine, parts, begin).await
     });
