@@ -8,6 +8,22 @@ use std::path::{Path, PathBuf};
 
 use tests::{Load, Service, procfs, read_greeting, text};
 
+/// Runs a command to completion on a thread of its own.
+trait InBackground {
+    fn output_in_background(&mut self) -> std::thread::JoinHandle<std::process::Output>;
+}
+
+impl InBackground for std::process::Command {
+    fn output_in_background(&mut self) -> std::thread::JoinHandle<std::process::Output> {
+        let child = self
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::spawn(move || child.wait_with_output().unwrap())
+    }
+}
+
 const V1: &str = env!("CARGO_BIN_EXE_versioned_v1");
 const INIT: &str = env!("CARGO_BIN_EXE_versioned_init");
 
@@ -39,6 +55,25 @@ fn sockets_of(pid: i32) -> Vec<String> {
         .map(|l| l.to_string_lossy().into_owned())
         .filter(|l| l.starts_with("socket:"))
         .collect()
+}
+
+/// Nothing of the handoff is left open in the supervisor: no state memfd,
+/// no binary.
+fn assert_no_handoff_left(pid: i32, binaries: &[&Path]) {
+    let fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .map(|l| l.to_string_lossy().into_owned())
+        .collect();
+    let left =
+        |l: &String| l.contains("littleboss-state") || binaries.iter().any(|b| Path::new(l) == *b);
+    assert!(!fds.iter().any(left), "{fds:?}");
+}
+
+/// The pid of the child that serves, from `status`.
+fn serving_pid(svc: &Service) -> u32 {
+    status(svc)["child"]["pid"].as_u64().unwrap() as u32
 }
 
 #[test]
@@ -84,6 +119,9 @@ fn a_reload_to_another_binary_upgrades_the_supervisor_in_place() {
     tests::eventually("the old child reaped", || {
         (procfs::children(pid as u32) == (1, 0)).then_some(())
     });
+    assert_no_handoff_left(pid, &[Path::new(INIT), &copy]);
+    let child_env = procfs::environ(serving_pid(&svc)).unwrap();
+    assert!(!child_env.contains_key("LITTLEBOSS_UPGRADE"));
     // A stop reports the serving child's code.
     svc.stop_expecting(7);
 }
@@ -130,7 +168,8 @@ fn a_hundred_upgrading_reloads_under_load_fail_no_request() {
 fn a_child_killed_during_the_exec_window_is_reaped() {
     let mut svc = Service::new(V1);
     let mut cmd = svc.command(V1);
-    // The new image waits before it takes over: the window is wide.
+    // Each image waits (before the exec, before taking over): the window
+    // is wide.
     cmd.arg("-littleboss=start")
         .env("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "500");
     svc.spawn(cmd);
@@ -139,7 +178,9 @@ fn a_child_killed_during_the_exec_window_is_reaped() {
     let pid = svc.pid();
     let copy = copy_of(&svc, V1);
     let reload = svc.spawn_control(&copy, "reload");
-    svc.output.wait_for("upgrading the supervisor in place");
+    // The new image says when it pauses: the old child is then watched by
+    // no one.
+    svc.output.wait_for("before taking over");
     let line = svc.output.wait_for("is winding down");
     let old: i32 = line
         .rsplit("; pid ")
@@ -194,7 +235,50 @@ fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
     tests::eventually("the old child reaped", || {
         (procfs::children(pid as u32) == (1, 0)).then_some(())
     });
+    assert_no_handoff_left(pid, &[Path::new(V1), &copy]);
     svc.stop_expecting(0);
+}
+
+#[test]
+fn signals_and_requests_in_the_exec_window_are_kept() {
+    let mut svc = Service::new(V1);
+    let mut cmd = svc.command(V1);
+    cmd.arg("-littleboss=start")
+        .env("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "400");
+    svc.spawn(cmd);
+    svc.printed_addr("addr");
+    svc.ready();
+    let copy = copy_of(&svc, V1);
+    // A reload that binds a new listener (on a thread of its own) and
+    // upgrades the supervisor.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let reload = svc
+        .command(&copy)
+        .arg("-littleboss=reload")
+        .arg(format!("-addr=127.0.0.1:{port}"))
+        .output_in_background();
+    svc.output.wait_for("before the exec");
+    svc.signal(nix::sys::signal::Signal::SIGTERM);
+    let status = svc
+        .command(V1)
+        .arg("-littleboss=status")
+        .output_in_background();
+    // The TERM waited through the exec: an orderly stop, the child's code.
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+    svc.output.wait_for("SIGTERM received: stopping");
+    let reload = reload.join().unwrap();
+    assert!(reload.status.success(), "{}", text(&reload));
+    let status = status.join().unwrap();
+    assert!(status.status.success(), "{}", text(&status));
+    assert!(
+        text(&status).contains("upgraded in place once"),
+        "{}",
+        text(&status)
+    );
 }
 
 /// Each datagram on the stand-in notify socket, with its sender's pid.
@@ -257,6 +341,7 @@ fn systemd_hears_ready_reloading_ready_from_one_main_pid() {
     assert_eq!(status(&svc)["upgrades"], 1);
     assert_eq!(svc.control("stop").status.code(), Some(0));
     next("STOPPING=1", &mut seen);
+    assert_eq!(seen, ["READY=1", "RELOADING=1", "READY=1", "STOPPING=1"]);
     assert_eq!(svc.wait_exit().code(), Some(0));
 }
 

@@ -160,9 +160,11 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             next_client,
         } => {
             io.next_client = next_client;
-            backlog.extend(io.rewatch(&machine, children));
+            let gone = io.rewatch(&machine, children);
             io.reconnect(clients);
+            // The upgrade's outcome first, as the previous image saw it.
             backlog.extend(events);
+            backlog.extend(gone);
             Vec::new()
         }
     };

@@ -25,8 +25,8 @@ pub(crate) const FAILED_VAR: &str = "LITTLEBOSS_UPGRADE_FAILED";
 /// For tests: the state version the new image claims to read, to force a
 /// mismatch and so a rollback.
 pub(crate) const TEST_VERSION_VAR: &str = "LITTLEBOSS_TEST_READS_STATE_VERSION";
-/// For tests: milliseconds the new image waits before it takes over, to
-/// widen the window in which children are watched by no one.
+/// For tests: milliseconds the old image waits before its exec, and the
+/// new one before it takes over, to widen the window of the upgrade.
 pub(crate) const TEST_PAUSE_VAR: &str = "LITTLEBOSS_TEST_RESUME_PAUSE_MS";
 
 /// Everything the next image needs, descriptors by number.
@@ -103,6 +103,15 @@ impl std::error::Error for HandoffError {
 }
 
 impl Handoff {
+    /// Every descriptor it names.
+    pub fn fds(&self) -> Vec<RawFd> {
+        let mut fds: Vec<RawFd> = self.sockets.iter().map(|s| s.fd).collect();
+        fds.extend(self.children.iter().map(|(_, fd)| *fd));
+        fds.extend(self.clients.iter().map(|(_, fd)| *fd));
+        fds.extend([self.control, self.lock]);
+        fds
+    }
+
     /// The JSON, in a sealed memfd that stays open across exec.
     pub fn seal(&self) -> io::Result<OwnedFd> {
         let json = serde_json::to_vec(self).map_err(io::Error::other)?;
@@ -176,12 +185,14 @@ pub(crate) unsafe fn take(value: &str) -> Result<(OwnedFd, OwnedFd), HandoffErro
     Ok(unsafe { (OwnedFd::from_raw_fd(memfd), OwnedFd::from_raw_fd(previous)) })
 }
 
-/// Waits as a test asked, before taking over.
-pub(crate) fn test_pause() {
+/// Waits as a test asked, saying so first (`before`: what it waits
+/// before), so that the test can act in the window.
+pub(crate) fn test_pause(before: &str) {
     if let Some(ms) = std::env::var(TEST_PAUSE_VAR)
         .ok()
-        .and_then(|v| v.parse().ok())
+        .and_then(|v| v.parse::<u64>().ok())
     {
+        crate::log::log!("test pause: {ms} ms before {before}");
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
 }

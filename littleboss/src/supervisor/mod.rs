@@ -123,15 +123,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
     let machine = Machine::new(
-        Settings {
-            name: config.name.clone(),
-            lameduck: config.lameduck,
-            persist: config.persist,
-            restart_limit: config.restart_limit,
-            fallback: config.fallback,
-            ready_timeout: config.ready_timeout,
-            self_upgrade: config.self_upgrade,
-        },
+        settings_of(config),
         std::process::id(),
         started.as_secs(),
         first,
@@ -139,8 +131,16 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         u64::from(started.subsec_nanos()) ^ u64::from(std::process::id()) << 32,
         image,
     );
+    let control_fd = control
+        .try_clone()
+        .map(std::os::fd::OwnedFd::from)
+        .unwrap_or_else(|e| {
+            clean_up();
+            fail(1, format!("control socket: {e}"))
+        });
     let serving = Serving {
         control,
+        control_fd,
         socket_path,
         lock,
         sockets,
@@ -152,10 +152,26 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     serve(rt, machine, serving, driver::Begin::Start)
 }
 
-/// The runtime the supervisor runs on: one thread, its own.
+/// What the machine decides by, from the program's configuration.
+fn settings_of(config: &Config) -> Settings {
+    Settings {
+        name: config.name.clone(),
+        lameduck: config.lameduck,
+        persist: config.persist,
+        restart_limit: config.restart_limit,
+        fallback: config.fallback,
+        ready_timeout: config.ready_timeout,
+        self_upgrade: config.self_upgrade,
+    }
+}
+
+/// The runtime the supervisor runs on: one thread, its own. Its other
+/// threads (binds off the loop) never take the signals it handles, so
+/// that one blocked on the main thread across an exec waits there.
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .on_thread_start(reexec::block_signals)
         .build()
         .map_err(|e| format!("cannot start the supervisor's runtime: {e}"))
 }
@@ -164,6 +180,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
 /// itself.
 struct Serving {
     control: std::os::unix::net::UnixListener,
+    /// Another descriptor of the control socket, to hand on.
+    control_fd: std::os::fd::OwnedFd,
     socket_path: std::path::PathBuf,
     lock: server::ServiceLock,
     sockets: HashMap<machine::ListenerKey, driver::Socket>,
@@ -187,10 +205,6 @@ fn serve(
         serving.lock,
         serving.notifier,
     );
-    let control_fd = control
-        .try_clone()
-        .map(std::os::fd::OwnedFd::from)
-        .unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
     let code = rt.block_on(async {
         if let Some(notifier) = &notifier {
             watchdog(notifier.clone());
@@ -209,7 +223,7 @@ fn serve(
             events: serving.events_rx,
             control_tx,
             control: control_rx,
-            control_fd,
+            control_fd: serving.control_fd,
             control_path: socket_path.clone(),
             lock: (lock.raw_fd(), lock.path().to_owned()),
             origin_ns: serving.origin_ns,

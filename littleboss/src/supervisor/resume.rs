@@ -13,7 +13,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::handoff::{self, Handoff};
-use super::machine::{ChildId, Event, Machine, STATE_VERSION};
+use super::machine::{ChildExit, ChildId, Event, Machine, STATE_VERSION};
 use super::{Serving, driver, reexec, runtime, serve, signals, spawn};
 use crate::config::Config;
 use crate::control::server::ServiceLock;
@@ -28,52 +28,76 @@ pub(crate) fn handoff_var() -> Option<OsString> {
 
 /// Runs as the supervisor whose state the previous image handed over in
 /// `value` (see [`handoff`]). Called while single-threaded.
-pub(crate) fn resume(_config: &Config, value: OsString) -> ! {
+///
+/// Until it serves, any failure goes back to the previous binary with
+/// every handed descriptor still open: the service never stops because a
+/// new image could not start.
+pub(crate) fn resume(config: &Config, value: OsString) -> ! {
     let rollback = std::env::var_os(handoff::FAILED_VAR).map(|r| r.to_string_lossy().into_owned());
     crate::environ::remove_env(&[handoff::ENV_VAR, handoff::FAILED_VAR]);
     let value = value.to_string_lossy();
     // SAFETY: the previous image named these two descriptors for us alone.
     let (memfd, previous) = unsafe { handoff::take(&value) }
         .unwrap_or_else(|e| fail(1, format!("cannot resume the supervisor: {e}")));
-    handoff::test_pause();
+    handoff::test_pause("taking over");
     let reads = match rollback {
         None => handoff::version_read(),
         Some(_) => STATE_VERSION,
     };
-    let handoff = match (Handoff::read(&memfd, reads), &rollback) {
-        (Ok(handoff), _) => handoff,
-        (Err(e), None) => go_back(&memfd, &previous, &e.to_string()),
-        (Err(e), Some(why)) => fail(
-            1,
-            format!("cannot take the supervisor's state back after a failed upgrade ({why}): {e}"),
-        ),
+    let give_up = |why: String, handoff: Option<&Handoff>| -> ! {
+        if let Some(handoff) = handoff {
+            // Open across exec again, for the image that takes over.
+            let _ = reexec::inherit(&handoff.fds(), true);
+        }
+        match &rollback {
+            None => go_back(&memfd, &previous, &why),
+            Some(first) => fail(
+                1,
+                format!(
+                    "cannot take the supervisor's state back after a failed upgrade ({first}): {why}"
+                ),
+            ),
+        }
     };
-    drop((memfd, previous));
-    super::orphans::adopt_orphans();
-    let held = adopt_all(&handoff);
-    let rt = runtime().unwrap_or_else(|e| fail(1, e));
+    let mut handoff = match Handoff::read(&memfd, reads) {
+        Ok(handoff) => handoff,
+        Err(e) => give_up(e.to_string(), None),
+    };
+    let held = adopt_all(&handoff).unwrap_or_else(|e| give_up(e, Some(&handoff)));
+    let rt = runtime().unwrap_or_else(|e| give_up(e, Some(&handoff)));
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     {
         let _runtime = rt.enter();
         signals::forward(events_tx.clone())
-            .unwrap_or_else(|e| fail(1, format!("cannot handle signals: {e}")));
+            .unwrap_or_else(|e| give_up(format!("cannot handle signals: {e}"), Some(&handoff)));
     }
+    drop((memfd, previous));
     // The handlers are in: what arrived during the exec is delivered now.
     reexec::unblock_signals();
+    super::orphans::adopt_orphans();
     let notifier = handoff
         .notify
         .as_ref()
         .and_then(|(socket, ping)| crate::notify::Notifier::resume(socket, *ping))
         .map(Arc::new);
     spawn::inherit_channel_var();
+    // This binary's settings from now on (a new lameduck, restart limit...).
+    if rollback.is_none() {
+        handoff.state.settings = super::settings_of(config);
+    }
     let first = match rollback {
         None => Event::Upgraded,
-        Some(error) => Event::UpgradeFailed { error },
+        Some(error) => Event::UpgradeFailed {
+            error,
+            refuse: true,
+        },
     };
     let mut events = vec![first];
-    events.extend(handoff.pending);
+    events.extend(std::mem::take(&mut handoff.pending));
+    events.extend(lost_children(&handoff, &held.children, &events));
     let serving = Serving {
         control: held.control,
+        control_fd: held.control_fd,
         socket_path: handoff.control_path,
         lock: held.lock,
         sockets: held.sockets,
@@ -94,6 +118,8 @@ pub(crate) fn resume(_config: &Config, value: OsString) -> ! {
 /// The descriptors of a handoff, owned again.
 struct Held {
     control: std::os::unix::net::UnixListener,
+    /// Another descriptor of the control socket, for the next upgrade.
+    control_fd: OwnedFd,
     lock: ServiceLock,
     sockets: std::collections::HashMap<super::machine::ListenerKey, driver::Socket>,
     children: Vec<(ChildId, OwnedFd)>,
@@ -101,23 +127,27 @@ struct Held {
 }
 
 /// Owns every descriptor the handoff names (and makes each close-on-exec
-/// again). One that is not open is a broken handoff: nothing can be
-/// served without the control socket and the lock, and a missing socket
-/// or channel is logged and left out.
-fn adopt_all(handoff: &Handoff) -> Held {
+/// again). Without the control socket or the lock nothing can be served;
+/// a missing listener, child channel or client connection is logged and
+/// left out.
+fn adopt_all(handoff: &Handoff) -> Result<Held, String> {
     let adopt = |fd: RawFd| {
         // SAFETY: the previous image named each descriptor once, for us.
         unsafe { crate::fdpass::adopt(fd) }
     };
     let control = adopt(handoff.control)
         .map(std::os::unix::net::UnixListener::from)
-        .unwrap_or_else(|e| fail(1, format!("the control socket was not handed over: {e}")));
+        .map_err(|e| format!("the control socket was not handed over: {e}"))?;
+    let control_fd = control
+        .try_clone()
+        .map(OwnedFd::from)
+        .map_err(|e| format!("control socket: {e}"))?;
     let lock = adopt(handoff.lock)
         .map_err(|e| e.to_string())
         .and_then(|fd| {
             ServiceLock::resume(fd, handoff.lock_path.clone()).map_err(|e| e.to_string())
         })
-        .unwrap_or_else(|e| fail(1, format!("the service lock was not handed over: {e}")));
+        .map_err(|e| format!("the service lock was not handed over: {e}"))?;
     let mut sockets = std::collections::HashMap::new();
     for socket in &handoff.sockets {
         match adopt(socket.fd) {
@@ -135,13 +165,46 @@ fn adopt_all(handoff: &Handoff) -> Held {
             None
         }
     };
-    Held {
+    Ok(Held {
         control,
+        control_fd,
         lock,
         sockets,
         children: handoff.children.iter().filter_map(keep).collect(),
         clients: handoff.clients.iter().filter_map(keep).collect(),
+    })
+}
+
+/// Children the state knows that came without a channel and whose exit
+/// is not pending: nothing could watch or tell them anything. Each is
+/// killed (it is our unreaped child, so its pid is still its own) and
+/// reported gone; the orphan scan reaps it.
+fn lost_children(handoff: &Handoff, kept: &[(ChildId, OwnedFd)], events: &[Event]) -> Vec<Event> {
+    let exited: Vec<ChildId> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Exited { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let mut lost = Vec::new();
+    for (id, child) in &handoff.state.children {
+        let Some(pid) = child.pid else { continue };
+        if kept.iter().any(|(k, _)| k == id) || exited.contains(id) {
+            continue;
+        }
+        log!("lost child pid {pid} in the upgrade (no channel); killing it");
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        lost.push(Event::Exited {
+            id: *id,
+            exit: ChildExit::Signal(nix::libc::SIGKILL),
+        });
+        lost.push(Event::Signal(super::machine::Signal::Chld));
     }
+    lost
 }
 
 /// This binary cannot take the state over: the previous one takes it back.

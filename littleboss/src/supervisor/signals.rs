@@ -12,7 +12,7 @@ pub(crate) fn forward(events: mpsc::UnboundedSender<Event>) -> std::io::Result<(
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
-    // Orphaned descendants to reap (our own children are tokio's).
+    // Orphaned descendants to reap (our own children are their watchers').
     let mut chld = signal(SignalKind::child())?;
     tokio::spawn(async move {
         loop {

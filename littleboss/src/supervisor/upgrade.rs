@@ -25,8 +25,10 @@ pub(super) async fn exec(
     events: &mut mpsc::UnboundedReceiver<Event>,
     control: &mut mpsc::UnboundedReceiver<ControlRequest>,
 ) -> Vec<Event> {
-    let failed = |error: String, pending: Vec<Event>| {
-        let mut events = vec![Event::UpgradeFailed { error }];
+    // `refuse`: not to be tried again with this binary. Not so when the
+    // child died just now: a later child of the same binary may be.
+    let failed = |error: String, refuse: bool, pending: Vec<Event>| {
+        let mut events = vec![Event::UpgradeFailed { error, refuse }];
         events.extend(pending);
         events
     };
@@ -35,6 +37,7 @@ pub(super) async fn exec(
         Err(e) => {
             return failed(
                 format!("cannot open the binary of child pid {pid}: {e}"),
+                false,
                 vec![],
             );
         }
@@ -42,6 +45,7 @@ pub(super) async fn exec(
     if reexec::identity(&new).ok() != Some(binary) {
         return failed(
             format!("child pid {pid} no longer runs the binary it started with"),
+            false,
             vec![],
         );
     }
@@ -50,6 +54,7 @@ pub(super) async fn exec(
         Err(e) => {
             return failed(
                 format!("cannot open the supervisor's own binary: {e}"),
+                true,
                 vec![],
             );
         }
@@ -76,25 +81,31 @@ pub(super) async fn exec(
         Ok(fd) => fd,
         Err(e) => {
             reexec::unblock_signals();
-            return failed(format!("cannot write the state down: {e}"), handoff.pending);
+            return failed(
+                format!("cannot write the state down: {e}"),
+                true,
+                handoff.pending,
+            );
         }
     };
-    let mut carried = carried_fds(&handoff);
+    let mut carried = handoff.fds();
     carried.push(memfd.as_raw_fd());
     if let Err(e) = reexec::inherit(&carried, true) {
         let _ = reexec::inherit(&carried, false);
         reexec::unblock_signals();
         return failed(
             format!("cannot keep descriptors open: {e}"),
+            true,
             handoff.pending,
         );
     }
     let env = handoff::env_value(&memfd, &previous);
+    handoff::test_pause("the exec");
     let error = reexec::exec(&new, &[(handoff::ENV_VAR, &env)]);
     // Still here: the exec failed, and this image runs on.
     let _ = reexec::inherit(&carried, false);
     reexec::unblock_signals();
-    failed(format!("exec failed: {error}"), handoff.pending)
+    failed(format!("exec failed: {error}"), true, handoff.pending)
 }
 
 /// The handoff of what `io` holds.
@@ -140,13 +151,4 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
         lock_path: io.lock.1.clone(),
         notify: io.notifier.as_ref().map(|n| n.handoff()),
     }
-}
-
-/// Every descriptor the handoff names.
-fn carried_fds(handoff: &Handoff) -> Vec<i32> {
-    let mut fds: Vec<i32> = handoff.sockets.iter().map(|s| s.fd).collect();
-    fds.extend(handoff.children.iter().map(|(_, fd)| *fd));
-    fds.extend(handoff.clients.iter().map(|(_, fd)| *fd));
-    fds.extend([handoff.control, handoff.lock]);
-    fds
 }

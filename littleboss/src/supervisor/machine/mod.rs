@@ -144,9 +144,12 @@ pub(crate) enum Event {
     /// runs the new binary: the first event of the new image.
     Upgraded,
     /// It could not: the exec failed, or the new image could not take the
-    /// state over and went back to this one.
+    /// state over and went back to this one. `refuse`: the binary is at
+    /// fault and is not tried again (not so when, say, the child died
+    /// just before).
     UpgradeFailed {
         error: String,
+        refuse: bool,
     },
 }
 
@@ -262,6 +265,7 @@ impl Machine {
                 image,
                 upgrade: None,
                 upgrade_refused: None,
+                upgrade_skipped: None,
             },
             now: Duration::ZERO,
             effects: Vec::new(),
@@ -307,7 +311,7 @@ impl Machine {
                 Event::Control { client, request } => self.on_control(client, request),
                 Event::Tick => self.on_tick(),
                 Event::Upgraded => self.on_upgraded(),
-                Event::UpgradeFailed { error } => self.on_upgrade_failed(error),
+                Event::UpgradeFailed { error, refuse } => self.on_upgrade_failed(error, refuse),
             }
             self.take_queued();
             self.close_unused();

@@ -95,6 +95,8 @@ pub(super) struct Sim {
     pub takes_over: Option<u32>,
     /// The next in-place upgrades fail (as an exec would).
     pub upgrade_fails: bool,
+    /// And the binary is blamed (false: the child died just then).
+    pub upgrade_blames_binary: bool,
     /// The supervisor's binary after each in-place upgrade.
     pub upgrades: Vec<PathBuf>,
 }
@@ -139,6 +141,7 @@ impl Sim {
             next_client: 0,
             takes_over: Some(STATE_VERSION),
             upgrade_fails: false,
+            upgrade_blames_binary: true,
             upgrades: Vec::new(),
         };
         let effects = sim.machine.start(sim.now);
@@ -263,6 +266,7 @@ impl Sim {
         if self.upgrade_fails {
             return Event::UpgradeFailed {
                 error: "exec failed: Permission denied (os error 13)".to_owned(),
+                refuse: self.upgrade_blames_binary,
             };
         }
         let path = serving.path.clone();

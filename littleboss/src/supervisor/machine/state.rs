@@ -37,7 +37,8 @@ pub(crate) struct Image {
 /// (`READY=1` always follows it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Upgrading {
-    /// The serving child's binary, which the supervisor becomes.
+    /// The serving child, whose binary the supervisor becomes.
+    pub child: ChildId,
     pub path: PathBuf,
     pub binary: FileId,
     /// Answers decided in the step that began the upgrade: the reload's
@@ -137,6 +138,9 @@ pub(crate) struct State {
     pub upgrade: Option<Upgrading>,
     /// A binary not to upgrade to: it failed, or cannot take over.
     pub upgrade_refused: Option<FileId>,
+    /// A serving child whose binary could not be reached (it died just
+    /// then): not tried again for it, but for the next child.
+    pub upgrade_skipped: Option<ChildId>,
 }
 
 /// One child process, whatever its role.

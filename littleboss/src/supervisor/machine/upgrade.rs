@@ -7,6 +7,13 @@
 //! `READY=1` decided in that step wait for the new image, so that a
 //! `reload` returns once the supervisor runs the new code. A binary whose
 //! upgrade failed, or that cannot take the state over, is not tried again.
+//!
+//! The upgrade does not wait for the new child's probation: `reload`
+//! answers once everything it changed is in place, and a supervisor that
+//! ran the new code for 5 s proves no more than one that resumed at all
+//! (an image that cannot resume goes back by itself). If the child is
+//! then rolled back, the supervisor follows it back to the previous
+//! binary, as it would follow any reload.
 
 use super::state::{Phase, STATE_VERSION, Upgrading};
 use super::{Effect, Machine, Notice};
@@ -24,7 +31,11 @@ impl Machine {
         if up.starting.is_some() || !up.queued.is_empty() || up.restart_at.is_some() {
             return;
         }
-        let Some(child) = up.serving.and_then(|id| state.children.get(&id)) else {
+        let Some((id, child)) = up
+            .serving
+            .filter(|id| state.upgrade_skipped != Some(*id))
+            .and_then(|id| Some((id, state.children.get(&id)?)))
+        else {
             return;
         };
         let (Some(binary), Some(pid)) = (child.binary, child.pid) else {
@@ -73,6 +84,7 @@ impl Machine {
             path.display()
         );
         self.state.upgrade = Some(Upgrading {
+            child: id,
             path,
             binary,
             replies,
@@ -99,7 +111,7 @@ impl Machine {
     }
 
     /// The upgrade did not happen: the supervisor runs on as it was.
-    pub(super) fn on_upgrade_failed(&mut self, error: String) {
+    pub(super) fn on_upgrade_failed(&mut self, error: String, refuse: bool) {
         let Some(upgrade) = self.state.upgrade.take() else {
             return;
         };
@@ -110,7 +122,11 @@ impl Machine {
         );
         say!(self, "{message}");
         self.state.last_failure = Some(message);
-        self.state.upgrade_refused = Some(upgrade.binary);
+        if refuse {
+            self.state.upgrade_refused = Some(upgrade.binary);
+        } else {
+            self.state.upgrade_skipped = Some(upgrade.child);
+        }
         self.release(upgrade);
     }
 

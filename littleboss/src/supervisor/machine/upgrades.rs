@@ -151,3 +151,23 @@ fn no_upgrade_while_another_reload_is_queued() {
     assert_eq!(sim.upgrades, [std::path::PathBuf::from("/bin/v3")]);
     sim.advance(Duration::from_secs(1));
 }
+
+#[test]
+fn a_passing_failure_skips_that_child_only() {
+    let mut sim = Sim::serving(settings());
+    sim.upgrade_fails = true;
+    sim.upgrade_blames_binary = false;
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    assert_eq!(upgrade_effects(&sim), 1);
+    // Not retried for that child, whatever happens next...
+    sim.advance(Duration::from_secs(1));
+    sim.request(crate::control::protocol::Request::Status);
+    assert_eq!(upgrade_effects(&sim), 1);
+    // ...but for the next child of the same binary.
+    sim.upgrade_fails = false;
+    sim.signal(Signal::Hup);
+    sim.hello_and_ready(3);
+    assert_eq!(upgrade_effects(&sim), 2);
+    assert_eq!(sim.upgrades, [std::path::PathBuf::from("/bin/v2")]);
+}
