@@ -27,9 +27,11 @@
 //! A reload returns once the new child is ready. Old children of
 //! `axum_serve` and `plain` drain for their whole grace (3.5 s in these
 //! servers) and what is in flight after it; those of the helper (`readme`,
-//! `http`) end as soon as their last connection has closed, which a slow
-//! client or a busy kept-alive one can also put seconds away. Reloads so
-//! come back to back while old children still drain.
+//! `http`) end as soon as their last connection has closed: within
+//! milliseconds under new-connection load, up to the slowest client's 3 s
+//! under slow-first-byte load, and at lameduck for HTTP/2 connections,
+//! which have no `Connection: close`. Reloads so come back to back while
+//! old children still drain.
 //!
 //! Prints a markdown table (and the command that produced it) and exits
 //! non-zero if any request or reload failed.
