@@ -1,4 +1,5 @@
-//! The axum application that the `http` and `readme` examples serve.
+//! The axum application that the `http`, `readme` and `axum_serve`
+//! examples serve.
 //!
 //! - `GET /`: a greeting naming the process that served it;
 //! - `POST /`: reads the body and says how long it was;

@@ -2,8 +2,8 @@
 //! them: [`load`], the load generator of the reload benchmark
 //! (`src/bin/bench.rs`); [`traffic`] and [`reloading`], the loads and the
 //! harness of the drain benchmark (`src/bin/drain_bench.rs`); [`app`], the
-//! axum application the `http` and `readme` examples serve; [`upgrades`],
-//! the reload benchmark's in-place upgrade row.
+//! axum application the `http`, `readme` and `axum_serve` examples
+//! serve; [`upgrades`], the reload benchmark's in-place upgrade row.
 
 pub mod app;
 pub mod load;

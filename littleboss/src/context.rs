@@ -187,7 +187,12 @@ impl Context {
     /// grace.
     ///
     /// The future is owned (`'static`), so it can be handed to a server's
-    /// graceful shutdown.
+    /// graceful shutdown. For HTTP/1 that alone is not the whole drain:
+    /// a kept-alive connection closed between two requests races the
+    /// client's next one, which fails, unless responses have said
+    /// `Connection: close` since [draining](Context::draining) began. For
+    /// axum and hyper, `littleboss::http::serve` and `serve_service` (the
+    /// `http` feature) do all of it.
     ///
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context) {

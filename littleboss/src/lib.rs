@@ -28,6 +28,18 @@
 //! (`-http=127.0.0.1:9000`, or `-http=` to turn one off). Every other argument
 //! reaches the program unchanged through [`Context::args`].
 //!
+//! An HTTP server serves its axum router with `littleboss::http::serve`
+//! (the `http` feature), which does the whole drain, kept-alive
+//! connections included; a bare `axum::serve` with
+//! `with_graceful_shutdown(ctx.lameduck())` loses the kept-alive requests
+//! that race the close of idle connections at each reload (see
+//! [`TcpListener`]):
+//!
+//! ```ignore
+//! let listener = ctx.tcp("http").expect("http listener enabled");
+//! littleboss::http::serve(&ctx, listener, app).await
+//! ```
+//!
 //! Programs that prefer no macro use the builder it expands to,
 //! [`Littleboss`], whose [`check`](Littleboss::check) reports the same
 //! mistakes as the macro's compile errors, in the same words.

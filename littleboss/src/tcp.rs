@@ -22,8 +22,21 @@ use crate::lameduck::Phase;
 /// server's graceful shutdown (which closes connections that look idle)
 /// closes none that were about to speak.
 ///
-/// With the `axum` feature it implements `axum::serve::Listener`, so the
-/// usual code needs nothing else:
+/// For HTTP, `littleboss::http::serve` (the `http` feature) serves an axum
+/// router on it and does the whole drain, kept-alive connections
+/// included:
+///
+/// ```ignore
+/// let listener = ctx.tcp("http").expect("http listener enabled");
+/// littleboss::http::serve(&ctx, listener, app).await?;
+/// ```
+///
+/// With the `axum` feature it implements `axum::serve::Listener`, so
+/// `axum::serve` serves it too, and refuses no new connection; but at
+/// lameduck hyper closes each kept-alive HTTP/1 connection between two
+/// requests, and a client's next request, racing that close, fails.
+/// Add `littleboss::http::CloseWhenDrainingLayer` to the router, which
+/// says `Connection: close` while draining, or use the helper above:
 ///
 /// ```ignore
 /// let listener = ctx.tcp("http").expect("http listener enabled");

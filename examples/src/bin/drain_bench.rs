@@ -7,11 +7,16 @@
 //! ```
 //!
 //! Servers (all supervised, each a binary of this crate):
-//! - `readme`: the README's snippet as written (`axum::serve` with
-//!   `with_graceful_shutdown(ctx.lameduck())`);
+//! - `readme`: the README's usage snippet as written
+//!   (`littleboss::http::serve(&ctx, listener, app())`);
+//! - `axum_serve`: bare `axum::serve` with
+//!   `with_graceful_shutdown(ctx.lameduck())`, the snippet before, kept to
+//!   show what the helper fixes (HTTP/1's race between a kept-alive
+//!   connection's close and the client's next request);
 //! - `plain`: a hand-written HTTP/1 server on a plain tokio accept loop
 //!   (the README's "Writing a server by hand");
-//! - `http`: the `littleboss::http::serve` helper.
+//! - `http`: the `http` example, also on the `littleboss::http::serve`
+//!   helper.
 //!
 //! Loads ([`examples::traffic::Shape`]): a new connection per request;
 //! keep-alive (1000 connections by default); HTTP/2 (not for `plain`,
@@ -19,9 +24,14 @@
 //! to 3 s after connecting; `POST` with a 16 KiB body on kept-alive
 //! connections. For each (server, load): a steady phase without reloads,
 //! then `--reloads` reloads, `--interval-ms` apart, while the load runs.
-//! A reload returns once the new child is ready, and old children drain
-//! for their grace (3.5 s in these servers) and more, so reloads come
-//! back to back while several old children still drain.
+//! A reload returns once the new child is ready. Old children of
+//! `axum_serve` and `plain` drain for their whole grace (3.5 s in these
+//! servers) and what is in flight after it; those of the helper (`readme`,
+//! `http`) end as soon as their last connection has closed: within
+//! milliseconds under new-connection load, up to the slowest client's 3 s
+//! under slow-first-byte load, and at lameduck for HTTP/2 connections,
+//! which have no `Connection: close`. Reloads so come back to back while
+//! old children still drain.
 //!
 //! Prints a markdown table (and the command that produced it) and exits
 //! non-zero if any request or reload failed.
@@ -47,8 +57,12 @@ struct Args {
     /// Seconds of load before the reloads, for the steady-state latency.
     #[arg(long, default_value_t = 3)]
     steady_secs: u64,
-    /// Servers, comma-separated: readme, plain, http.
-    #[arg(long, default_value = "readme,plain,http", value_delimiter = ',')]
+    /// Servers, comma-separated: readme, axum_serve, plain, http.
+    #[arg(
+        long,
+        default_value = "readme,axum_serve,plain,http",
+        value_delimiter = ','
+    )]
     servers: Vec<String>,
     /// Loads, comma-separated: new-connection, keep-alive, http2,
     /// slow-first-byte, post.
@@ -81,7 +95,7 @@ struct Args {
 /// The listener each server declares.
 fn listener_of(server: &str) -> &'static str {
     match server {
-        "readme" => "https",
+        "readme" | "axum_serve" => "https",
         _ => "http",
     }
 }

@@ -1,7 +1,10 @@
-//! The README's usage snippet, as written: `axum::serve` with
-//! `with_graceful_shutdown(ctx.lameduck())`, nothing else. The benchmark
-//! (`drain_bench`) measures it next to the `http` example (the
-//! `littleboss::http` helper) and the `plain` accept loop.
+//! The README's usage snippet, as written: `littleboss::http::serve`,
+//! which does the whole drain (stop accepting, `Connection: close` while
+//! draining, the first-byte grace, HTTP/2 GOAWAY, in-flight requests
+//! finished), plus the two log lines the drain benchmark and its test
+//! wait for. The benchmark (`drain_bench`) measures it next to bare
+//! `axum::serve` (`axum_serve`, the snippet before), the `http` example
+//! (the same helper) and the `plain` accept loop.
 //!
 //! ```text
 //! cargo build -p examples --bin readme
@@ -10,7 +13,7 @@
 //! target/debug/readme -littleboss=reload
 //! ```
 //!
-//! The grace is 3.5 s, as in the other two, for the benchmark's slow
+//! The grace is 3.5 s, as in the other servers, for the benchmark's slow
 //! clients.
 
 #[littleboss::main(
@@ -19,21 +22,16 @@
     lameduck = "10s",
     grace = "3500ms"
 )]
-async fn main(ctx: littleboss::Context) {
+async fn main(ctx: littleboss::Context) -> std::io::Result<()> {
     let listener = ctx.tcp("https").expect("https listener enabled");
+    let pid = std::process::id();
     examples::log_line(format!(
-        "readme: pid {} serving http://{}/",
-        std::process::id(),
-        listener.local_addr().unwrap()
+        "readme: pid {pid} serving http://{}/",
+        listener.local_addr()?
     ));
-    axum::serve(listener, app())
-        .with_graceful_shutdown(ctx.lameduck())
-        .await
-        .unwrap();
-    examples::log_line(format!(
-        "readme: pid {} drained, exiting",
-        std::process::id()
-    ));
+    littleboss::http::serve(&ctx, listener, app()).await?;
+    examples::log_line(format!("readme: pid {pid} drained, exiting"));
+    Ok(())
 }
 
 fn app() -> axum::Router {

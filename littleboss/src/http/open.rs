@@ -120,10 +120,31 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
 }
 
 /// The program's listener, for axum, with every connection counted.
+///
+/// axum awaits its shutdown signal in a task of its own, so the signal can
+/// find no connection open while this listener, on another thread, is
+/// accepting one that arrived just as draining began; that connection
+/// would then be closed unheard. So the listener counts as open itself
+/// until its `accept` has seen draining begin (and will never accept
+/// again): a connection accepted in that race is counted first.
 #[derive(Debug)]
 pub(crate) struct CountingListener {
-    pub inner: TcpListener,
-    pub open: Arc<OpenConnections>,
+    inner: TcpListener,
+    ctx: Context,
+    open: Arc<OpenConnections>,
+    accepting: Option<Counted<()>>,
+}
+
+impl CountingListener {
+    /// `inner`, its connections counted in `open`.
+    pub fn new(ctx: &Context, inner: TcpListener, open: &Arc<OpenConnections>) -> Self {
+        CountingListener {
+            inner,
+            ctx: ctx.clone(),
+            open: open.clone(),
+            accepting: Some(open.track(())),
+        }
+    }
 }
 
 impl axum::serve::Listener for CountingListener {
@@ -131,8 +152,17 @@ impl axum::serve::Listener for CountingListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (stream, peer) = axum::serve::Listener::accept(&mut self.inner).await;
-        (self.open.track(stream), peer)
+        tokio::select! {
+            biased;
+            () = self.ctx.draining() => {
+                // The listener yields nothing from now on.
+                self.accepting = None;
+                std::future::pending().await
+            }
+            (stream, peer) = axum::serve::Listener::accept(&mut self.inner) => {
+                (self.open.track(stream), peer)
+            }
+        }
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -145,7 +175,42 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use super::OpenConnections;
+    use tokio::sync::watch;
+
+    use super::{CountingListener, OpenConnections};
+    use crate::context::Timing;
+    use crate::lameduck::Phase;
+    use crate::{Context, TcpListener};
+
+    /// Until the listener has seen draining begin it may still be
+    /// accepting, so nothing counts as drained; once it has, the count
+    /// reaches zero.
+    #[tokio::test]
+    async fn the_listener_is_open_until_it_has_seen_draining() {
+        let (phase, rx) = watch::channel(Phase::Serving);
+        let timing = Timing {
+            phase: rx.clone(),
+            lameduck_timeout: Duration::from_secs(10),
+            grace: Duration::ZERO,
+        };
+        let ctx = Context::new(Arc::default(), timing, None, Vec::new(), String::new());
+        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let open = Arc::new(OpenConnections::default());
+        let mut listener = CountingListener::new(&ctx, TcpListener::new(inner, rx), &open);
+
+        phase.send_replace(Phase::Draining);
+        let early = tokio::time::timeout(Duration::from_millis(100), open.none()).await;
+        assert!(early.is_err(), "drained before the listener stopped");
+        let accepted = tokio::time::timeout(
+            Duration::from_millis(100),
+            axum::serve::Listener::accept(&mut listener),
+        )
+        .await;
+        assert!(accepted.is_err(), "accepted while draining");
+        tokio::time::timeout(Duration::from_secs(5), open.none())
+            .await
+            .expect("nothing open once the listener has stopped");
+    }
 
     #[tokio::test]
     async fn none_waits_for_the_last_close() {

@@ -44,10 +44,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -> io::Result<()> {
     let app = router.layer(CloseWhenDrainingLayer::new(ctx));
     let open = Arc::new(OpenConnections::default());
-    let listener = CountingListener {
-        inner: listener,
-        open: open.clone(),
-    };
+    let listener = CountingListener::new(ctx, listener, &open);
     let shutdown = {
         let ctx = ctx.clone();
         async move { shutdown_signal(&ctx, &open).await }

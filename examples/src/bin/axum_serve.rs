@@ -1,0 +1,47 @@
+//! Bare `axum::serve` with `with_graceful_shutdown(ctx.lameduck())`, and
+//! nothing else: the README's usage snippet before it became
+//! `littleboss::http::serve`, kept to show what the helper fixes. It
+//! refuses no connection and loses no request made on a new connection,
+//! but under keep-alive load it loses the requests that race the close of
+//! idle kept-alive connections at lameduck: axum never answers with
+//! `Connection: close` while draining (`littleboss::http::serve`, or
+//! `littleboss::http::CloseWhenDrainingLayer` on the router, does). The
+//! benchmark (`drain_bench`) measures it next to the `readme` snippet and
+//! the `http` example (both the helper) and the `plain` accept loop.
+//!
+//! ```text
+//! cargo build -p examples --bin axum_serve
+//! target/debug/axum_serve -littleboss=start &
+//! curl -i http://127.0.0.1:8083/
+//! target/debug/axum_serve -littleboss=reload
+//! ```
+//!
+//! The grace is 3.5 s, as in the other servers, for the benchmark's slow
+//! clients.
+
+#[littleboss::main(
+    name = "littleboss-axum-serve",
+    listener(https = "tcp:127.0.0.1:8083"),
+    lameduck = "10s",
+    grace = "3500ms"
+)]
+async fn main(ctx: littleboss::Context) {
+    let listener = ctx.tcp("https").expect("https listener enabled");
+    examples::log_line(format!(
+        "axum_serve: pid {} serving http://{}/",
+        std::process::id(),
+        listener.local_addr().unwrap()
+    ));
+    axum::serve(listener, app())
+        .with_graceful_shutdown(ctx.lameduck())
+        .await
+        .unwrap();
+    examples::log_line(format!(
+        "axum_serve: pid {} drained, exiting",
+        std::process::id()
+    ));
+}
+
+fn app() -> axum::Router {
+    examples::app::app()
+}
