@@ -14,39 +14,65 @@ use serde::Serialize;
 
 use crate::load::{Sample, failures, percentiles};
 
-/// What the row reports.
+/// The reloads without load: as many of the same binary and upgrading
+/// ones, side by side, with the supervisor's log of the upgrading ones.
+#[derive(Debug)]
+pub struct Idle<'a> {
+    pub same: &'a [(Duration, bool)],
+    pub upgrading: &'a [(Duration, bool)],
+    pub log: &'a [(Duration, String)],
+}
+
+/// What the row reports. Wall times and pauses are median and max, ms.
 #[derive(Debug, Serialize, Default)]
 pub struct UpgradeFigures {
+    /// Without load: reloads of the same binary, then upgrading ones.
+    pub idle_reloads: usize,
+    pub idle_same_wall_ms: [f64; 2],
+    pub idle_wall_ms: [f64; 2],
+    pub idle_pause_ms: [f64; 2],
+    /// Under new-connection load.
     pub reloads: usize,
-    /// Upgrades the supervisor reported done.
+    /// Upgrades the supervisor reported done, in both parts.
     pub upgrades: usize,
     pub reloads_failed: usize,
     pub requests: usize,
     pub failed: std::collections::BTreeMap<&'static str, usize>,
-    /// The `reload` command's wall time: median and max, ms.
     pub wall_ms: [f64; 2],
-    /// The supervisor's pause per upgrade: median and max, ms.
     pub pause_ms: [f64; 2],
-    /// Latency during the row: p50, p99, p99.9, max, µs.
+    /// Latency under load: p50, p99, p99.9, max, µs.
     pub latency_us: [u64; 4],
 }
 
 impl UpgradeFigures {
-    /// The figures of a run: each reload's wall time and whether it
-    /// succeeded, the supervisor's timestamped log, the load's samples.
-    pub fn of(walls: &[(Duration, bool)], log: &[(Duration, String)], samples: &[Sample]) -> Self {
-        let pauses = pauses(log);
-        let wall: Vec<f64> = walls.iter().map(|(w, _)| ms(*w)).collect();
-        let pause: Vec<f64> = pauses.iter().map(|p| ms(*p)).collect();
+    /// The figures of a run: the idle part; each loaded reload's wall
+    /// time and whether it succeeded, the supervisor's timestamped log
+    /// meanwhile, the load's samples.
+    pub fn of(
+        idle: &Idle<'_>,
+        loaded: &[(Duration, bool)],
+        log: &[(Duration, String)],
+        samples: &[Sample],
+    ) -> Self {
+        let idle_pauses = pauses(idle.log);
+        let loaded_pauses = pauses(log);
         let (p50, p99, p999, max) = percentiles(samples);
+        let failed_reloads =
+            |walls: &[(Duration, bool)]| walls.iter().filter(|(_, ok)| !ok).count();
         UpgradeFigures {
-            reloads: walls.len(),
-            upgrades: pauses.len(),
-            reloads_failed: walls.iter().filter(|(_, ok)| !ok).count(),
+            idle_reloads: idle.upgrading.len(),
+            idle_same_wall_ms: spread(idle.same.iter().map(|(w, _)| *w)),
+            idle_wall_ms: spread(idle.upgrading.iter().map(|(w, _)| *w)),
+            idle_pause_ms: spread(idle_pauses.iter().copied()),
+            reloads: loaded.len(),
+            upgrades: idle_pauses.len() + loaded_pauses.len(),
+            reloads_failed: failed_reloads(idle.same)
+                + failed_reloads(idle.upgrading)
+                + failed_reloads(loaded),
             requests: samples.len(),
             failed: failures(samples),
-            wall_ms: [median(&wall), max_of(&wall)],
-            pause_ms: [median(&pause), max_of(&pause)],
+            wall_ms: spread(loaded.iter().map(|(w, _)| *w)),
+            pause_ms: spread(loaded_pauses.iter().copied()),
             latency_us: [p50, p99, p999, max],
         }
     }
@@ -54,26 +80,30 @@ impl UpgradeFigures {
     /// The row as markdown, under a heading.
     pub fn markdown(&self, interval_ms: u64) -> String {
         let [p50, p99, p999, max] = self.latency_us.map(|us| us as f64 / 1000.0);
+        let pair = |[median, max]: [f64; 2]| format!("{median:.1} / {max:.1}");
         format!(
-            "\n### {} reloads that also upgrade the supervisor in place ({interval_ms} ms apart, new-connection load)\n\n\
-             | figure | value |\n|---|---|\n\
-             | upgrades done | {} |\n\
-             | failed reloads | {} |\n\
-             | requests | {} |\n\
-             | failed requests | {} {:?} |\n\
-             | `reload` command wall time median / max ms | {:.1} / {:.1} |\n\
-             | supervisor's pause, exec to serving control requests again, median / max ms | {:.2} / {:.2} |\n\
-             | latency p50 / p99 / p99.9 / max ms | {p50:.2} / {p99:.2} / {p999:.2} / {max:.2} |\n",
+            "\n### Reloads that also upgrade the supervisor in place ({interval_ms} ms apart)\n\n\
+             | figure | without load | under new-connection load |\n|---|---|---|\n\
+             | reloads | {} upgrading (and {} of the same binary) | {} upgrading |\n\
+             | `reload` wall time of the same binary, median / max ms | {} | (above) |\n\
+             | `reload` wall time when it upgrades, median / max ms | {} | {} |\n\
+             | supervisor's pause, exec to serving control requests again, median / max ms | {} | {} |\n\
+             | upgrades done / failed reloads | {} / {} (both parts) | |\n\
+             | requests / failed | | {} / {} {:?} |\n\
+             | latency p50 / p99 / p99.9 / max ms | | {p50:.2} / {p99:.2} / {p999:.2} / {max:.2} |\n",
+            self.idle_reloads,
+            self.idle_reloads,
             self.reloads,
+            pair(self.idle_same_wall_ms),
+            pair(self.idle_wall_ms),
+            pair(self.wall_ms),
+            pair(self.idle_pause_ms),
+            pair(self.pause_ms),
             self.upgrades,
             self.reloads_failed,
             self.requests,
             self.failed.values().sum::<usize>(),
             self.failed,
-            self.wall_ms[0],
-            self.wall_ms[1],
-            self.pause_ms[0],
-            self.pause_ms[1],
         )
     }
 }
@@ -106,18 +136,12 @@ fn pauses(log: &[(Duration, String)]) -> Vec<Duration> {
     pauses
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
-}
-
-fn max_of(values: &[f64]) -> f64 {
-    values.iter().copied().fold(0.0, f64::max)
+/// Median and max of `durations`, in ms.
+fn spread(durations: impl Iterator<Item = Duration>) -> [f64; 2] {
+    let mut ms: Vec<f64> = durations.map(|d| d.as_secs_f64() * 1e3).collect();
+    ms.sort_by(f64::total_cmp);
+    let median = ms.get(ms.len() / 2).copied().unwrap_or(0.0);
+    [median, ms.last().copied().unwrap_or(0.0)]
 }
 
 #[cfg(test)]

@@ -136,8 +136,8 @@ fn a_hundred_upgrading_reloads_under_load_fail_no_request() {
     let copy = copy_of(&svc, V1);
     let load = Load::start(addr);
     tests::eventually("load to run", || (load.count() > 10).then_some(()));
-    for i in 0..100 {
-        let bin = if i % 2 == 0 {
+    for i in 0..100u32 {
+        let bin = if i.is_multiple_of(2) {
             copy.as_path()
         } else {
             Path::new(V1)

@@ -585,35 +585,38 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
         failed_by_class: failed,
     };
     // 5. Reloads that also upgrade the supervisor: to a copy of the
-    // binary, then back, and so on.
+    // binary, then back, and so on; first without load, next to as many
+    // reloads of the same binary, then under load.
     match examples::upgrades::second_file(http) {
         Err(e) => eprintln!("bench: cannot copy {}: {e}", http.display()),
         Ok(copy) => {
-            let running = load_on(&server, Mode::NewConnection, args, epoch);
-            let mut walls = Vec::new();
-            for i in 0..args.upgrade_reloads {
-                let bin = if i % 2 == 0 {
+            let alternate = |i: usize| {
+                if i.is_multiple_of(2) {
                     copy.clone()
                 } else {
                     http.to_owned()
-                };
-                let s = server.clone();
-                let began = Instant::now();
-                let out = tokio::task::spawn_blocking(move || s.control_with(&bin, "reload"))
-                    .await
-                    .unwrap();
-                walls.push((began.elapsed(), out.status.success()));
-                if !out.status.success() {
-                    eprintln!(
-                        "bench: upgrading reload failed: {}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
                 }
-                tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
-            }
+            };
+            let idle = args.upgrade_reloads / 2;
+            let same = timed_reloads(&server, |_| http.to_owned(), idle, args).await;
+            let log_from = server.log.lock().unwrap().len();
+            let upgrading = timed_reloads(&server, alternate, idle, args).await;
+            let idle_log = server.log.lock().unwrap()[log_from..].to_vec();
+            let log_from = server.log.lock().unwrap().len();
+            let running = load_on(&server, Mode::NewConnection, args, epoch);
+            let loaded = timed_reloads(&server, alternate, args.upgrade_reloads, args).await;
             let samples = running.stop().await;
-            let log = server.log.lock().unwrap().clone();
-            report.upgrades = examples::upgrades::UpgradeFigures::of(&walls, &log, &samples);
+            let loaded_log = server.log.lock().unwrap()[log_from..].to_vec();
+            report.upgrades = examples::upgrades::UpgradeFigures::of(
+                &examples::upgrades::Idle {
+                    same: &same,
+                    upgrading: &upgrading,
+                    log: &idle_log,
+                },
+                &loaded,
+                &loaded_log,
+                &samples,
+            );
             let _ = std::fs::remove_file(&copy);
         }
     }
@@ -622,6 +625,33 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
         Err(_) => unreachable!("no other handle on the server is left"),
     }
     report
+}
+
+/// `n` reloads, the i-th to `bin(i)`, `--interval-ms` apart: each one's
+/// wall time and whether it succeeded.
+async fn timed_reloads(
+    server: &Arc<Server>,
+    bin: impl Fn(usize) -> PathBuf,
+    n: usize,
+    args: &Args,
+) -> Vec<(Duration, bool)> {
+    let mut walls = Vec::new();
+    for i in 0..n {
+        let (s, bin) = (server.clone(), bin(i));
+        let began = Instant::now();
+        let out = tokio::task::spawn_blocking(move || s.control_with(&bin, "reload"))
+            .await
+            .unwrap();
+        walls.push((began.elapsed(), out.status.success()));
+        if !out.status.success() {
+            eprintln!(
+                "bench: reload failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
+    }
+    walls
 }
 
 /// Starts `mode` load on `server`.
