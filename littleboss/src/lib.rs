@@ -69,6 +69,8 @@ mod fdpass;
 mod flags;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "stream")]
+mod incoming;
 mod lameduck;
 mod link;
 mod listener;
@@ -92,6 +94,8 @@ pub use builder::Littleboss;
 pub use config::{Flavor, Ready};
 pub use config_error::ConfigError;
 pub use context::Context;
+#[cfg(feature = "stream")]
+pub use incoming::Incoming;
 pub use littleboss_macros::main;
 pub use main_result::MainResult;
 pub use rules::{NameKind, RuleError, SpecProblem};

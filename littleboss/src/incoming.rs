@@ -1,0 +1,108 @@
+//! `TcpListener::incoming`: the listener's connections as a stream (the
+//! `stream` cargo feature), for servers that take one rather than a
+//! listener, such as tonic's `serve_with_incoming_shutdown`.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use tokio::net::TcpStream;
+
+use crate::TcpListener;
+
+type Accepting = Pin<Box<dyn Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send>>;
+
+/// The connections of a [`TcpListener`], as a [`futures_core::Stream`]:
+/// it yields each accepted connection (or accept error) until draining
+/// begins, and from then on none, as [`TcpListener::accept`] does. End it
+/// with lameduck:
+///
+/// ```ignore
+/// let incoming = ctx.tcp("grpc").expect("grpc listener enabled").incoming();
+/// tonic::transport::Server::builder()
+///     .add_service(service)
+///     .serve_with_incoming_shutdown(incoming, ctx.lameduck())
+///     .await?;
+/// ```
+pub struct Incoming {
+    listener: Arc<TcpListener>,
+    accepting: Option<Accepting>,
+}
+
+impl std::fmt::Debug for Incoming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Incoming")
+            .field("listener", &self.listener)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TcpListener {
+    /// Its connections as a stream (the `stream` feature); see [`Incoming`].
+    ///
+    /// ```no_run
+    /// # fn f(ctx: littleboss::Context) {
+    /// let incoming = ctx.tcp("grpc").expect("grpc listener enabled").incoming();
+    /// # let _ = incoming;
+    /// # }
+    /// ```
+    pub fn incoming(self) -> Incoming {
+        Incoming {
+            listener: Arc::new(self),
+            accepting: None,
+        }
+    }
+}
+
+impl futures_core::Stream for Incoming {
+    type Item = io::Result<TcpStream>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        let listener = self.listener.clone();
+        let accepting = self
+            .accepting
+            .get_or_insert_with(|| Box::pin(async move { listener.accept().await }));
+        let accepted = std::task::ready!(accepting.as_mut().poll(cx));
+        self.accepting = None;
+        Poll::Ready(Some(accepted.map(|(stream, _peer)| stream)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::poll_fn;
+    use std::pin::Pin;
+    use std::time::Duration;
+
+    use futures_core::Stream;
+    use tokio::sync::watch;
+
+    use crate::TcpListener;
+    use crate::lameduck::Phase;
+
+    async fn next(
+        incoming: &mut super::Incoming,
+    ) -> Option<std::io::Result<tokio::net::TcpStream>> {
+        poll_fn(|cx| Pin::new(&mut *incoming).poll_next(cx)).await
+    }
+
+    #[tokio::test]
+    async fn yields_connections_until_draining() {
+        let (phase, rx) = watch::channel(Phase::Serving);
+        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = inner.local_addr().unwrap();
+        let mut incoming = TcpListener::new(inner, rx).incoming();
+
+        let client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let served = next(&mut incoming).await.unwrap().unwrap();
+        assert_eq!(served.peer_addr().unwrap(), client.local_addr().unwrap());
+
+        phase.send_replace(Phase::Draining);
+        let _late = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let stalled = tokio::time::timeout(Duration::from_millis(200), next(&mut incoming)).await;
+        assert!(stalled.is_err(), "yielded a connection while draining");
+    }
+}
