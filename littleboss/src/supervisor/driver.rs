@@ -301,9 +301,12 @@ impl Io {
                     Ok(child) => {
                         let pid = child.pid;
                         self.children.insert(id, child);
+                        // Unknown without pidfds: then no upgrade in place
+                        // (the new image could not watch its children).
                         let binary = super::reexec::open_binary(&pid.to_string(), false)
                             .and_then(super::reexec::identity)
-                            .ok();
+                            .ok()
+                            .filter(|_| super::pidfd::available());
                         Event::Spawned { id, pid, binary }
                     }
                     Err(e) => Event::SpawnFailed {

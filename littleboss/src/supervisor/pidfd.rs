@@ -1,24 +1,49 @@
-//! Children watched through pidfds (Linux 5.4+).
+//! Children watched through pidfds (Linux 5.4+), or by pid where there
+//! are none.
 //!
 //! A pidfd names one process for as long as the fd is open, so it can be
 //! waited on and signalled without the pid-reuse race, and it can be made
 //! again from a pid after the supervisor re-executes itself: a child that
 //! has not been reaped still has its pid, and only its parent (still us,
 //! same pid) can reap it.
+//!
+//! An older kernel, or a seccomp filter that refuses `pidfd_open` (Docker
+//! before 20.10), gets the same by pid: the watcher alone reaps its child,
+//! so until it does the pid cannot be reused either. It wakes on every
+//! SIGCHLD and asks `waitpid(WNOHANG)`. Without pidfds the supervisor does
+//! not upgrade itself in place (it could not watch its children again).
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
+use nix::unistd::Pid;
 use tokio::io::unix::AsyncFd;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::machine::ChildExit;
 
-/// A child process, by pidfd.
+/// Set once `pidfd_open` was refused: children are watched by pid.
+static UNAVAILABLE: AtomicBool = AtomicBool::new(false);
+
+/// Whether children are watched through pidfds (so far).
+pub(crate) fn available() -> bool {
+    !UNAVAILABLE.load(Ordering::Relaxed)
+}
+
+/// A child process, by pidfd or by pid.
 #[derive(Debug)]
 pub(crate) struct Process {
     pub pid: u32,
-    fd: AsyncFd<OwnedFd>,
+    watch: Watch,
+}
+
+#[derive(Debug)]
+enum Watch {
+    Fd(AsyncFd<OwnedFd>),
+    /// SIGCHLD, for a child waited on by pid.
+    Chld(tokio::sync::Mutex<Signal>),
 }
 
 impl Process {
@@ -30,43 +55,68 @@ impl Process {
     /// let exit = process.wait().await;
     /// ```
     pub fn open(pid: u32) -> io::Result<Process> {
-        // SAFETY: pidfd_open takes a pid and flags and returns a new fd (or
-        // -1); no memory is passed.
-        let raw = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid as i32, 0) };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
+        match pidfd_open(pid) {
+            Ok(fd) => Ok(Process {
+                pid,
+                watch: Watch::Fd(fd),
+            }),
+            Err(e) if matches!(e.raw_os_error(), Some(nix::libc::ENOSYS | nix::libc::EPERM)) => {
+                if !UNAVAILABLE.swap(true, Ordering::Relaxed) {
+                    crate::log::log!(
+                        "no pidfds here ({e}): children are watched by pid, and the supervisor does not upgrade itself in place"
+                    );
+                }
+                Process::by_pid(pid)
+            }
+            Err(e) => Err(e),
         }
-        // SAFETY: the syscall just returned this fd, owned by nobody else.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
-        nix::fcntl::fcntl(
-            &fd,
-            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-        )?;
-        // SAFETY: the AsyncFd owns `fd` outright, so it stays open and the
-        // same pidfd for the AsyncFd's whole life.
-        let fd = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)? };
-        Ok(Process { pid, fd })
+    }
+
+    /// Watches our child `pid` by pid and SIGCHLD.
+    fn by_pid(pid: u32) -> io::Result<Process> {
+        let chld = signal(SignalKind::child())?;
+        Ok(Process {
+            pid,
+            watch: Watch::Chld(tokio::sync::Mutex::new(chld)),
+        })
     }
 
     /// Waits for it to end and reaps it.
     pub async fn wait(&self) -> io::Result<ChildExit> {
-        loop {
-            let mut ready = self.fd.readable().await?;
-            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG;
-            match waitid(Id::PIDFd(self.fd.get_ref().as_fd()), flags) {
-                Ok(WaitStatus::Exited(_, code)) => return Ok(ChildExit::Code(code)),
-                Ok(WaitStatus::Signaled(_, signal, _)) => {
-                    return Ok(ChildExit::Signal(signal as i32));
+        match &self.watch {
+            Watch::Fd(fd) => loop {
+                let mut ready = fd.readable().await?;
+                if let Some(exit) = reaped(waitid(Id::PIDFd(fd.get_ref().as_fd()), flags()))? {
+                    return Ok(exit);
                 }
-                Ok(_) => ready.clear_ready(),
-                Err(e) => return Err(e.into()),
+                ready.clear_ready();
+            },
+            Watch::Chld(chld) => {
+                let mut chld = chld.lock().await;
+                loop {
+                    // Asked after the handler is in: an exit before it is
+                    // seen here, one after it wakes the stream.
+                    let pid = Pid::from_raw(self.pid as i32);
+                    if let Some(exit) = reaped(waitpid(pid, Some(WaitPidFlag::WNOHANG)))? {
+                        return Ok(exit);
+                    }
+                    chld.recv().await;
+                }
             }
         }
     }
 
     /// Sends SIGKILL, unless it has ended already.
     pub fn kill(&self) -> io::Result<()> {
-        let fd = self.fd.get_ref().as_raw_fd();
+        let Watch::Fd(fd) = &self.watch else {
+            // Not reaped but by our own watcher: the pid is still its own.
+            let pid = Pid::from_raw(self.pid as i32);
+            return Ok(nix::sys::signal::kill(
+                pid,
+                nix::sys::signal::Signal::SIGKILL,
+            )?);
+        };
+        let fd = fd.get_ref().as_raw_fd();
         // SAFETY: pidfd_send_signal takes our pidfd, a signal number and a
         // null siginfo (meaning: as kill(2) would send it).
         let sent = unsafe {
@@ -82,6 +132,39 @@ impl Process {
             return Err(io::Error::last_os_error());
         }
         Ok(())
+    }
+}
+
+/// A pidfd for our child `pid`, registered with the runtime.
+fn pidfd_open(pid: u32) -> io::Result<AsyncFd<OwnedFd>> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd (or
+    // -1); no memory is passed.
+    let raw = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid as i32, 0) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the syscall just returned this fd, owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+    nix::fcntl::fcntl(
+        &fd,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )?;
+    // SAFETY: the AsyncFd owns `fd` outright, so it stays open and the
+    // same pidfd for the AsyncFd's whole life.
+    let registered = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) };
+    registered.map_err(|e| e.into_parts().1)
+}
+
+fn flags() -> WaitPidFlag {
+    WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG
+}
+
+/// How a wait ended: `None` while the child runs.
+fn reaped(status: nix::Result<WaitStatus>) -> io::Result<Option<ChildExit>> {
+    match status? {
+        WaitStatus::Exited(_, code) => Ok(Some(ChildExit::Code(code))),
+        WaitStatus::Signaled(_, signal, _) => Ok(Some(ChildExit::Signal(signal as i32))),
+        _ => Ok(None),
     }
 }
 
@@ -107,6 +190,26 @@ mod tests {
             .unwrap()
             .id();
         let process = Process::open(pid).unwrap();
+        process.kill().unwrap();
+        assert_eq!(process.wait().await.unwrap(), ChildExit::Signal(9));
+    }
+
+    #[tokio::test]
+    async fn by_pid_waits_for_and_kills_a_child_too() {
+        let pid = std::process::Command::new("sh")
+            .args(["-c", "exit 4"])
+            .spawn()
+            .unwrap()
+            .id();
+        let process = Process::by_pid(pid).unwrap();
+        assert_eq!(process.wait().await.unwrap(), ChildExit::Code(4));
+
+        let pid = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap()
+            .id();
+        let process = Process::by_pid(pid).unwrap();
         process.kill().unwrap();
         assert_eq!(process.wait().await.unwrap(), ChildExit::Signal(9));
     }
