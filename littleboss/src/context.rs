@@ -115,22 +115,26 @@ impl Context {
         Some(tokio::net::UdpSocket::from_std(std).expect("register a socket with tokio"))
     }
 
-    /// The unix-socket listener declared as `name`, or `None` when it is off.
+    /// The unix-socket listener declared as `name`, or `None` when it is
+    /// off: a [`UnixListener`](crate::UnixListener), which stops yielding
+    /// connections when draining begins, as [`tcp`](Context::tcp)'s does.
     ///
     /// # Panics
     /// As [`tcp`](Context::tcp), for a unix listener.
     ///
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context) {
-    /// let listener: tokio::net::UnixListener = ctx.unix("api").expect("api enabled");
+    /// let listener: littleboss::UnixListener = ctx.unix("api").expect("api enabled");
     /// # }
     /// ```
-    pub fn unix(&self, name: &str) -> Option<tokio::net::UnixListener> {
+    pub fn unix(&self, name: &str) -> Option<crate::UnixListener> {
         let fd = self.take(name, Kind::Unix)?;
         let std = std::os::unix::net::UnixListener::from(fd);
         std.set_nonblocking(true)
             .expect("set a listener non-blocking");
-        Some(tokio::net::UnixListener::from_std(std).expect("register a listener with tokio"))
+        let tokio =
+            tokio::net::UnixListener::from_std(std).expect("register a listener with tokio");
+        Some(crate::UnixListener::new(tokio, self.inner.phase.clone()))
     }
 
     fn take(&self, name: &str, kind: Kind) -> Option<OwnedFd> {
@@ -178,12 +182,12 @@ impl Context {
     /// still running after the lameduck timeout is killed.
     ///
     /// Lameduck comes in two phases. First the program starts
-    /// [draining](Context::draining): its TCP listeners stop yielding
+    /// [draining](Context::draining): its TCP and unix listeners stop yielding
     /// connections (the new child takes them). Then, a grace later (the
     /// `grace` attribute, 1 s by default), this future completes: by then
     /// the connections accepted just before have sent their requests, so a
     /// graceful shutdown that closes idle connections loses none that were
-    /// about to speak. A program that has taken no TCP listener gets no
+    /// about to speak. A program that has taken no TCP or unix listener gets no
     /// grace.
     ///
     /// The future is owned (`'static`), so it can be handed to a server's
@@ -254,7 +258,7 @@ impl Context {
     }
 
     /// The grace from draining to lameduck: the `grace` attribute, at most
-    /// half the lameduck timeout. (A program that has taken no TCP listener
+    /// half the lameduck timeout. (A program that has taken no TCP or unix listener
     /// goes from draining to lameduck at once.)
     ///
     /// ```no_run

@@ -82,15 +82,17 @@ impl Lameduck {
     /// new connections are then refused instead of queued and reset at
     /// exit). A listener not taken yet stays available: a program told to
     /// stop while still starting must not find it gone. A program that has
-    /// taken no TCP listener has no connection to wait for: phase two
+    /// taken no TCP or unix listener has no connection to wait for: phase two
     /// follows at once.
     pub fn begin(self: &Arc<Self>) {
-        let mut any_tcp = false;
+        // Stream listeners (TCP, unix) have connections that may not have
+        // spoken yet: they get the grace.
+        let mut any_stream = false;
         {
             let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
             for listener in listeners.iter_mut().filter(|l| l.taken) {
                 let tcp = listener.network.kind() == Kind::Tcp;
-                any_tcp |= tcp;
+                any_stream |= tcp || listener.network.kind() == Kind::Unix;
                 if let Some(fd) = listener.fd.take()
                     && tcp
                     && self.refuse
@@ -114,7 +116,7 @@ impl Lameduck {
         if !began {
             return;
         }
-        if !any_tcp || self.grace.is_zero() {
+        if !any_stream || self.grace.is_zero() {
             self.phase.send_replace(Phase::Lameduck);
             return;
         }
@@ -126,6 +128,27 @@ impl Lameduck {
                 this.phase.send_replace(Phase::Lameduck);
             })
             .expect("spawn the grace thread");
+    }
+}
+
+/// Runs `accept` until draining begins (per `phase`); from then on never
+/// completes, and an accept under way when it begins stays pending. For
+/// the listeners `Context` hands out.
+pub(crate) async fn until_draining<T>(
+    phase: &watch::Receiver<Phase>,
+    accept: impl std::future::Future<Output = T>,
+) -> T {
+    let mut phase = phase.clone();
+    if *phase.borrow_and_update() != Phase::Serving {
+        return std::future::pending().await;
+    }
+    let draining = async move {
+        let _ = phase.wait_for(|p| *p != Phase::Serving).await;
+    };
+    tokio::select! {
+        biased;
+        () = draining => std::future::pending().await,
+        accepted = accept => accepted,
     }
 }
 

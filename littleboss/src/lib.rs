@@ -89,6 +89,7 @@ mod started;
 mod supervisor;
 mod tcp;
 mod time_fmt;
+mod unix;
 
 pub use builder::Littleboss;
 pub use config::{Flavor, Ready};
@@ -100,3 +101,4 @@ pub use littleboss_macros::main;
 pub use main_result::MainResult;
 pub use rules::{NameKind, RuleError, SpecProblem};
 pub use tcp::TcpListener;
+pub use unix::UnixListener;

@@ -86,18 +86,7 @@ impl TcpListener {
     /// # Ok(()) }
     /// ```
     pub async fn accept(&self) -> io::Result<(tokio::net::TcpStream, SocketAddr)> {
-        let mut phase = self.phase.clone();
-        if *phase.borrow_and_update() != Phase::Serving {
-            return std::future::pending().await;
-        }
-        let draining = async move {
-            let _ = phase.wait_for(|p| *p != Phase::Serving).await;
-        };
-        tokio::select! {
-            biased;
-            () = draining => std::future::pending().await,
-            accepted = self.inner.accept() => accepted,
-        }
+        crate::lameduck::until_draining(&self.phase, self.inner.accept()).await
     }
 
     /// Whether this listener has stopped yielding connections.

@@ -1,0 +1,153 @@
+//! `littleboss::UnixListener`: a tokio unix-socket listener that stops
+//! yielding connections when draining begins, as
+//! [`TcpListener`](crate::TcpListener) does.
+
+use std::io;
+use std::ops::Deref;
+
+use tokio::net::UnixStream;
+use tokio::net::unix::SocketAddr;
+use tokio::sync::watch;
+
+use crate::lameduck::Phase;
+
+/// A unix-socket listener from [`Context::unix`](crate::Context::unix): a
+/// [`tokio::net::UnixListener`] (it derefs to one) whose
+/// [`accept`](UnixListener::accept) stops yielding connections once this
+/// program starts draining, so that during a reload the new child takes
+/// every connection from the shared queue and the old one serves only
+/// those it accepted. See [`TcpListener`](crate::TcpListener).
+///
+/// ```no_run
+/// # async fn f(ctx: littleboss::Context) {
+/// let listener = ctx.unix("api").expect("api listener enabled");
+/// let lameduck = ctx.lameduck();
+/// tokio::pin!(lameduck);
+/// loop {
+///     tokio::select! {
+///         accepted = listener.accept() => {
+///             let (stream, _peer) = accepted.expect("accept");
+///             tokio::spawn(async move { drop(stream) /* serve it */ });
+///         }
+///         () = &mut lameduck => break,
+///     }
+/// }
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct UnixListener {
+    inner: tokio::net::UnixListener,
+    phase: watch::Receiver<Phase>,
+}
+
+impl UnixListener {
+    pub(crate) fn new(inner: tokio::net::UnixListener, phase: watch::Receiver<Phase>) -> Self {
+        UnixListener { inner, phase }
+    }
+
+    /// Accepts a connection, as [`tokio::net::UnixListener::accept`] does,
+    /// until draining begins; from then on it never completes. Cancel safe.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: littleboss::Context) -> std::io::Result<()> {
+    /// let listener = ctx.unix("api").expect("api listener enabled");
+    /// let (stream, peer) = listener.accept().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        crate::lameduck::until_draining(&self.phase, self.inner.accept()).await
+    }
+
+    /// Whether this listener has stopped yielding connections.
+    ///
+    /// ```no_run
+    /// # fn f(ctx: littleboss::Context) {
+    /// let listener = ctx.unix("api").expect("api listener enabled");
+    /// assert!(!listener.is_draining());
+    /// # }
+    /// ```
+    pub fn is_draining(&self) -> bool {
+        *self.phase.borrow() != Phase::Serving
+    }
+
+    /// The tokio listener itself, which knows nothing of draining.
+    ///
+    /// ```no_run
+    /// # fn f(ctx: littleboss::Context) {
+    /// let listener: tokio::net::UnixListener = ctx.unix("api").expect("enabled").into_inner();
+    /// # }
+    /// ```
+    pub fn into_inner(self) -> tokio::net::UnixListener {
+        self.inner
+    }
+}
+
+impl Deref for UnixListener {
+    type Target = tokio::net::UnixListener;
+
+    fn deref(&self) -> &tokio::net::UnixListener {
+        &self.inner
+    }
+}
+
+impl AsRef<tokio::net::UnixListener> for UnixListener {
+    fn as_ref(&self) -> &tokio::net::UnixListener {
+        &self.inner
+    }
+}
+
+#[cfg(feature = "axum")]
+impl axum::serve::Listener for UnixListener {
+    type Io = UnixStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match UnixListener::accept(self).await {
+                Ok(accepted) => return accepted,
+                Err(e) if crate::tcp::is_connection_error(&e) => {}
+                Err(e) => {
+                    crate::report::warning!("accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::sync::watch;
+
+    use super::UnixListener;
+    use crate::lameduck::Phase;
+
+    #[tokio::test]
+    async fn accept_yields_until_draining_then_leaves_connections_queued() {
+        let dir = std::env::temp_dir().join(format!("littleboss-unix-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sock");
+        let (phase, rx) = watch::channel(Phase::Serving);
+        let listener = UnixListener::new(tokio::net::UnixListener::bind(&path).unwrap(), rx);
+
+        let _first = tokio::net::UnixStream::connect(&path).await.unwrap();
+        listener.accept().await.unwrap();
+        assert!(!listener.is_draining());
+
+        phase.send_replace(Phase::Draining);
+        let _second = tokio::net::UnixStream::connect(&path).await.unwrap();
+        let stalled = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
+        assert!(stalled.is_err(), "accepted while draining");
+        assert!(listener.is_draining());
+        // The connection stays in the shared queue, for the next child.
+        listener.inner.accept().await.unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
