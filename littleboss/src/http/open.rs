@@ -175,28 +175,17 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use tokio::sync::watch;
-
     use super::{CountingListener, OpenConnections};
-    use crate::context::Timing;
     use crate::lameduck::Phase;
-    use crate::{Context, TcpListener};
 
     /// Until the listener has seen draining begin it may still be
     /// accepting, so nothing counts as drained; once it has, the count
     /// reaches zero.
     #[tokio::test]
     async fn the_listener_is_open_until_it_has_seen_draining() {
-        let (phase, rx) = watch::channel(Phase::Serving);
-        let timing = Timing {
-            phase: rx.clone(),
-            lameduck_timeout: Duration::from_secs(10),
-            grace: Duration::ZERO,
-        };
-        let ctx = Context::new(Arc::default(), timing, None, Vec::new(), String::new());
-        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (phase, ctx, inner, _) = crate::http::serve::tests::setup().await;
         let open = Arc::new(OpenConnections::default());
-        let mut listener = CountingListener::new(&ctx, TcpListener::new(inner, rx), &open);
+        let mut listener = CountingListener::new(&ctx, inner, &open);
 
         phase.send_replace(Phase::Draining);
         let early = tokio::time::timeout(Duration::from_millis(100), open.none()).await;

@@ -125,7 +125,7 @@ where
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::convert::Infallible;
     use std::net::SocketAddr;
     use std::sync::Arc;
@@ -142,7 +142,8 @@ mod tests {
     use crate::{Context, TcpListener};
 
     /// A context and a listener whose phases the test drives.
-    async fn setup() -> (watch::Sender<Phase>, Context, TcpListener, SocketAddr) {
+    pub(in crate::http) async fn setup() -> (watch::Sender<Phase>, Context, TcpListener, SocketAddr)
+    {
         let (phase, rx) = watch::channel(Phase::Serving);
         let timing = Timing {
             phase: rx.clone(),
