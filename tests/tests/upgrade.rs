@@ -378,3 +378,32 @@ fn with_self_upgrade_off_neither_side_re_executes() {
     assert_eq!(status(&svc)["upgrades"], 0);
     svc.stop_expecting(0);
 }
+
+#[test]
+fn an_idle_control_connection_is_kept_across_an_upgrade() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut svc = Service::new(V1);
+    svc.start(&[]);
+    svc.printed_addr("addr");
+    svc.ready();
+    // A monitor's connection, open and quiet across the upgrade.
+    let mut conn =
+        std::os::unix::net::UnixStream::connect(svc.control_dir().join("versioned.sock")).unwrap();
+    conn.set_read_timeout(Some(tests::DEADLINE)).unwrap();
+    // Answered once, so the supervisor has taken it in.
+    let mut lines = BufReader::new(conn.try_clone().unwrap()).lines();
+    let mut ask = |conn: &mut std::os::unix::net::UnixStream| {
+        conn.write_all(b"{\"v\":1,\"cmd\":\"status\"}\n").unwrap();
+        let line = lines.next().expect("an answer").unwrap();
+        serde_json::from_str::<serde_json::Value>(&line).unwrap()
+    };
+    assert_eq!(ask(&mut conn)["status"]["upgrades"], 0);
+    let copy = copy_of(&svc, V1);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    // The same connection, served by the new image.
+    let status = ask(&mut conn);
+    assert_eq!(status["status"]["upgrades"], 1, "{status}");
+    drop(conn);
+    svc.stop_expecting(0);
+}

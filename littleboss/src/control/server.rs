@@ -9,6 +9,7 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixListener as StdUnixListener;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -292,8 +293,51 @@ fn pid_of(live: &std::os::unix::net::UnixStream) -> Option<i32> {
         .map(|c| c.pid())
 }
 
+/// The control connections waiting for a request with nothing read from
+/// them yet, by number: an in-place upgrade hands them on, and the next
+/// image reads their next request.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Idle {
+    next: Arc<std::sync::atomic::AtomicU64>,
+    conns: Arc<std::sync::Mutex<std::collections::HashMap<u64, std::os::fd::RawFd>>>,
+}
+
+impl Idle {
+    /// The descriptors of the connections idle now (valid while the
+    /// caller keeps the runtime from running their tasks).
+    pub fn fds(&self) -> Vec<std::os::fd::RawFd> {
+        let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        conns.values().copied().collect()
+    }
+
+    /// Counts `fd` as idle until the guard is dropped.
+    fn mark(&self, fd: std::os::fd::RawFd) -> IdleGuard<'_> {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
+        conns.insert(id, fd);
+        IdleGuard { idle: self, id }
+    }
+}
+
+/// See [`Idle::mark`].
+struct IdleGuard<'a> {
+    idle: &'a Idle,
+    id: u64,
+}
+
+impl Drop for IdleGuard<'_> {
+    fn drop(&mut self) {
+        let mut conns = self.idle.conns.lock().unwrap_or_else(|e| e.into_inner());
+        conns.remove(&self.id);
+    }
+}
+
 /// Accepts control connections for ever.
-pub(crate) async fn serve(listener: UnixListener, requests: mpsc::UnboundedSender<ControlRequest>) {
+pub(crate) async fn serve(
+    listener: UnixListener,
+    requests: mpsc::UnboundedSender<ControlRequest>,
+    idle: Idle,
+) {
     let our_uid = nix::unistd::geteuid().as_raw();
     loop {
         let stream = match listener.accept().await {
@@ -305,11 +349,11 @@ pub(crate) async fn serve(listener: UnixListener, requests: mpsc::UnboundedSende
                 continue;
             }
         };
-        let requests = requests.clone();
+        let (requests, idle) = (requests.clone(), idle.clone());
         tokio::spawn(async move {
             match stream.peer_cred() {
                 Ok(cred) if cred.uid() == our_uid || cred.uid() == 0 => {
-                    serve_connection(stream, requests).await
+                    serve_connection(stream, requests, idle).await
                 }
                 Ok(cred) => {
                     log!(
@@ -340,6 +384,7 @@ pub(crate) async fn resume_connection(
     stream: UnixStream,
     mut responses: mpsc::UnboundedReceiver<Response>,
     requests: mpsc::UnboundedSender<ControlRequest>,
+    idle: Idle,
 ) {
     let (read, mut write) = stream.into_split();
     if !answer(&mut responses, &mut write).await {
@@ -348,18 +393,35 @@ pub(crate) async fn resume_connection(
     let Ok(stream) = read.reunite(write) else {
         return;
     };
-    serve_connection(stream, requests).await;
+    serve_connection(stream, requests, idle).await;
 }
 
-async fn serve_connection(stream: UnixStream, requests: mpsc::UnboundedSender<ControlRequest>) {
+/// Serves a control connection: its requests, one line at a time.
+pub(crate) async fn serve_connection(
+    stream: UnixStream,
+    requests: mpsc::UnboundedSender<ControlRequest>,
+    idle: Idle,
+) {
     let conn = std::os::fd::AsFd::as_fd(&stream).try_clone_to_owned();
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&stream);
     let (read, mut write) = stream.into_split();
     let mut read = BufReader::new(read);
     let mut line = Vec::new();
     loop {
         line.clear();
+        let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
+        if read.buffer().is_empty() {
+            // Nothing read yet: until the request starts, the connection
+            // is idle, and an upgrade may hand it on whole.
+            let guard = idle.mark(raw);
+            let ready = tokio::time::timeout_at(deadline, read.get_ref().readable()).await;
+            drop(guard);
+            if !matches!(ready, Ok(Ok(()))) {
+                return;
+            }
+        }
         let limited = (&mut read).take(MAX_LINE as u64 + 1);
-        let n = match tokio::time::timeout(READ_TIMEOUT, read_line(limited, &mut line)).await {
+        let n = match tokio::time::timeout_at(deadline, read_line(limited, &mut line)).await {
             Ok(Ok(n)) => n,
             Ok(Err(_)) => return,
             // Idle between requests: close quietly. Half a request: say so.

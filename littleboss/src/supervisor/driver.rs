@@ -73,6 +73,8 @@ pub(crate) struct Parts {
     pub control: mpsc::UnboundedReceiver<ControlRequest>,
     /// A descriptor of the control socket (the server task has its own).
     pub control_fd: OwnedFd,
+    /// The control connections with no request under way.
+    pub idle: crate::control::server::Idle,
     pub control_path: PathBuf,
     /// The service lock's descriptor (held by the caller) and path.
     pub lock: (RawFd, PathBuf),
@@ -91,6 +93,8 @@ pub(crate) enum Begin {
         events: Vec<Event>,
         children: Vec<(ChildId, OwnedFd)>,
         clients: Vec<(ClientId, OwnedFd)>,
+        /// Control connections with no request under way.
+        idle: Vec<OwnedFd>,
         next_client: ClientId,
     },
 }
@@ -112,6 +116,7 @@ pub(super) struct Io {
     /// connections get a moment to write it.
     answered: Vec<Reply>,
     pub control_fd: OwnedFd,
+    pub idle: crate::control::server::Idle,
     pub control_path: PathBuf,
     pub lock: (RawFd, PathBuf),
     pub origin_ns: u64,
@@ -144,6 +149,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         next_client: 0,
         answered: Vec::new(),
         control_fd: parts.control_fd,
+        idle: parts.idle,
         control_path: parts.control_path,
         lock: parts.lock,
         origin_ns: parts.origin_ns,
@@ -157,11 +163,12 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             events,
             children,
             clients,
+            idle,
             next_client,
         } => {
             io.next_client = next_client;
             let gone = io.rewatch(&machine, children);
-            io.reconnect(clients);
+            io.reconnect(clients, idle);
             // The upgrade's outcome first, as the previous image saw it.
             backlog.extend(events);
             backlog.extend(gone);
@@ -252,9 +259,23 @@ impl Io {
         gone
     }
 
-    /// Takes back the control connections kept across an exec: each is
-    /// answered, then served as any other.
-    fn reconnect(&mut self, clients: Vec<(ClientId, OwnedFd)>) {
+    /// Takes back the control connections kept across an exec: each one
+    /// waiting for an answer is answered, then served as any other; the
+    /// idle ones are served.
+    fn reconnect(&mut self, clients: Vec<(ClientId, OwnedFd)>, idle: Vec<OwnedFd>) {
+        for conn in idle {
+            let stream = std::os::unix::net::UnixStream::from(conn);
+            match crate::control::server::stream(stream) {
+                Ok(stream) => {
+                    tokio::spawn(crate::control::server::serve_connection(
+                        stream,
+                        self.control_tx.clone(),
+                        self.idle.clone(),
+                    ));
+                }
+                Err(e) => log!("cannot take back a control connection: {e}"),
+            }
+        }
         for (id, conn) in clients {
             let (reply, responses) = mpsc::unbounded_channel();
             let stream = match conn.try_clone().and_then(|fd| {
@@ -269,7 +290,10 @@ impl Io {
             self.clients.insert(id, Client { reply, conn });
             let requests = self.control_tx.clone();
             tokio::spawn(crate::control::server::resume_connection(
-                stream, responses, requests,
+                stream,
+                responses,
+                requests,
+                self.idle.clone(),
             ));
         }
     }

@@ -44,6 +44,9 @@ pub(crate) struct Handoff {
     pub children: Vec<(ChildId, RawFd)>,
     /// Each control connection waiting for a final answer.
     pub clients: Vec<(ClientId, RawFd)>,
+    /// Each control connection with no request under way.
+    #[serde(default)]
+    pub idle: Vec<RawFd>,
     pub next_client: ClientId,
     pub control: RawFd,
     pub control_path: PathBuf,
@@ -108,6 +111,7 @@ impl Handoff {
         let mut fds: Vec<RawFd> = self.sockets.iter().map(|s| s.fd).collect();
         fds.extend(self.children.iter().map(|(_, fd)| *fd));
         fds.extend(self.clients.iter().map(|(_, fd)| *fd));
+        fds.extend(&self.idle);
         fds.extend([self.control, self.lock]);
         fds
     }

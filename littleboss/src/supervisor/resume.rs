@@ -110,6 +110,7 @@ pub(crate) fn resume(config: &Config, value: OsString) -> ! {
         events,
         children: held.children,
         clients: held.clients,
+        idle: held.idle,
         next_client: handoff.next_client,
     };
     serve(rt, Machine::resume(handoff.state), serving, begin)
@@ -124,6 +125,7 @@ struct Held {
     sockets: std::collections::HashMap<super::machine::ListenerKey, driver::Socket>,
     children: Vec<(ChildId, OwnedFd)>,
     clients: Vec<(u64, OwnedFd)>,
+    idle: Vec<OwnedFd>,
 }
 
 /// Owns every descriptor the handoff names (and makes each close-on-exec
@@ -172,6 +174,11 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, String> {
         sockets,
         children: handoff.children.iter().filter_map(keep).collect(),
         clients: handoff.clients.iter().filter_map(keep).collect(),
+        idle: handoff
+            .idle
+            .iter()
+            .filter_map(|fd| keep(&(0, *fd)).map(|(_, fd)| fd))
+            .collect(),
     })
 }
 

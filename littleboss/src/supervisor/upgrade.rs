@@ -144,6 +144,7 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
             .iter()
             .map(|(id, client)| (*id, client.conn.as_raw_fd()))
             .collect(),
+        idle: io.idle.fds(),
         next_client: io.next_client,
         control: io.control_fd.as_raw_fd(),
         control_path: io.control_path.clone(),
