@@ -133,23 +133,30 @@ impl axum::serve::Listener for TcpListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match TcpListener::accept(self).await {
-                Ok(accepted) => return accepted,
-                // As axum does for its own listeners: a connection's
-                // error concerns that connection; anything else (out of
-                // fds) is waited out rather than spun on.
-                Err(e) if is_connection_error(&e) => {}
-                Err(e) => {
-                    crate::report::warning!("accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                }
-            }
-        }
+        accept_retrying(|| TcpListener::accept(self)).await
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
+    }
+}
+
+/// Accepts until a connection comes, as axum does for its own listeners:
+/// a connection's error concerns that connection; anything else (out of
+/// fds) is waited out rather than spun on.
+#[cfg(feature = "axum")]
+pub(crate) async fn accept_retrying<T, F: Future<Output = io::Result<T>>>(
+    mut accept: impl FnMut() -> F,
+) -> T {
+    loop {
+        match accept().await {
+            Ok(accepted) => return accepted,
+            Err(e) if is_connection_error(&e) => {}
+            Err(e) => {
+                crate::report::warning!("accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
     }
 }
 

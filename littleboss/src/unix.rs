@@ -102,16 +102,7 @@ impl axum::serve::Listener for UnixListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match UnixListener::accept(self).await {
-                Ok(accepted) => return accepted,
-                Err(e) if crate::tcp::is_connection_error(&e) => {}
-                Err(e) => {
-                    crate::report::warning!("accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                }
-            }
-        }
+        crate::tcp::accept_retrying(|| UnixListener::accept(self)).await
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {

@@ -27,6 +27,17 @@ impl InBackground for std::process::Command {
 const V1: &str = env!("CARGO_BIN_EXE_versioned_v1");
 const INIT: &str = env!("CARGO_BIN_EXE_versioned_init");
 
+/// Starts `svc` with `key=value` in its environment, once its child is
+/// ready; the child's address.
+fn start_with(svc: &mut Service, key: &str, value: &str) -> std::net::SocketAddr {
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start").env(key, value);
+    svc.spawn(cmd);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    addr
+}
+
 /// A copy of `bin` in the test's folder: the same program, another file.
 fn copy_of(svc: &Service, bin: &str) -> PathBuf {
     let name = Path::new(bin).file_name().unwrap().to_string_lossy();
@@ -167,14 +178,9 @@ fn a_hundred_upgrading_reloads_under_load_fail_no_request() {
 #[test]
 fn a_child_killed_during_the_exec_window_is_reaped() {
     let mut svc = Service::new(V1);
-    let mut cmd = svc.command(V1);
     // Each image waits (before the exec, before taking over): the window
     // is wide.
-    cmd.arg("-littleboss=start")
-        .env("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "500");
-    svc.spawn(cmd);
-    let addr = svc.printed_addr("addr");
-    svc.ready();
+    let addr = start_with(&mut svc, "LITTLEBOSS_TEST_RESUME_PAUSE_MS", "500");
     let pid = svc.pid();
     let copy = copy_of(&svc, V1);
     let reload = svc.spawn_control(&copy, "reload");
@@ -208,13 +214,8 @@ fn a_child_killed_during_the_exec_window_is_reaped() {
 #[test]
 fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
     let mut svc = Service::new(V1);
-    let mut cmd = svc.command(V1);
     // Every new image claims to read another version of the state.
-    cmd.arg("-littleboss=start")
-        .env("LITTLEBOSS_TEST_READS_STATE_VERSION", "99");
-    svc.spawn(cmd);
-    let addr = svc.printed_addr("addr");
-    svc.ready();
+    let addr = start_with(&mut svc, "LITTLEBOSS_TEST_READS_STATE_VERSION", "99");
     let pid = svc.pid();
     let copy = copy_of(&svc, V1);
     let reload = svc.control_with(&copy, "reload", &[]);
@@ -242,12 +243,7 @@ fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
 #[test]
 fn signals_and_requests_in_the_exec_window_are_kept() {
     let mut svc = Service::new(V1);
-    let mut cmd = svc.command(V1);
-    cmd.arg("-littleboss=start")
-        .env("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "400");
-    svc.spawn(cmd);
-    svc.printed_addr("addr");
-    svc.ready();
+    start_with(&mut svc, "LITTLEBOSS_TEST_RESUME_PAUSE_MS", "400");
     let copy = copy_of(&svc, V1);
     // A reload that binds a new listener (on a thread of its own) and
     // upgrades the supervisor.

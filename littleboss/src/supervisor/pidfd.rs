@@ -173,44 +173,31 @@ mod tests {
     use super::Process;
     use crate::supervisor::machine::ChildExit;
 
-    #[tokio::test]
-    async fn waits_for_and_kills_a_child() {
-        // Reaped through the pidfd, not the std handle.
-        let pid = std::process::Command::new("sh")
-            .args(["-c", "exit 3"])
-            .spawn()
-            .unwrap()
-            .id();
-        let process = Process::open(pid).unwrap();
+    /// Waits for a child that exits 3, and kills one that sleeps, each
+    /// watched as `watch` does.
+    async fn waits_and_kills(watch: fn(u32) -> std::io::Result<Process>) {
+        // Reaped through the watch, not the std handle.
+        let spawn = |program: &str, args: &[&str]| {
+            std::process::Command::new(program)
+                .args(args)
+                .spawn()
+                .unwrap()
+                .id()
+        };
+        let process = watch(spawn("sh", &["-c", "exit 3"])).unwrap();
         assert_eq!(process.wait().await.unwrap(), ChildExit::Code(3));
-
-        let pid = std::process::Command::new("sleep")
-            .arg("60")
-            .spawn()
-            .unwrap()
-            .id();
-        let process = Process::open(pid).unwrap();
+        let process = watch(spawn("sleep", &["60"])).unwrap();
         process.kill().unwrap();
         assert_eq!(process.wait().await.unwrap(), ChildExit::Signal(9));
     }
 
     #[tokio::test]
-    async fn by_pid_waits_for_and_kills_a_child_too() {
-        let pid = std::process::Command::new("sh")
-            .args(["-c", "exit 4"])
-            .spawn()
-            .unwrap()
-            .id();
-        let process = Process::by_pid(pid).unwrap();
-        assert_eq!(process.wait().await.unwrap(), ChildExit::Code(4));
+    async fn waits_for_and_kills_a_child() {
+        waits_and_kills(Process::open).await;
+    }
 
-        let pid = std::process::Command::new("sleep")
-            .arg("60")
-            .spawn()
-            .unwrap()
-            .id();
-        let process = Process::by_pid(pid).unwrap();
-        process.kill().unwrap();
-        assert_eq!(process.wait().await.unwrap(), ChildExit::Signal(9));
+    #[tokio::test]
+    async fn by_pid_waits_for_and_kills_a_child_too() {
+        waits_and_kills(Process::by_pid).await;
     }
 }
