@@ -25,6 +25,9 @@ use crate::log::log;
 /// How long a client may take to send a whole request line.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The read buffer of a control connection.
+const REQUEST_BUFFER: usize = 1024;
+
 /// A request for the supervisor, with where its responses go.
 #[derive(Debug)]
 pub(crate) struct ControlRequest {
@@ -405,7 +408,9 @@ pub(crate) async fn serve_connection(
     let conn = std::os::fd::AsFd::as_fd(&stream).try_clone_to_owned();
     let raw = std::os::fd::AsRawFd::as_raw_fd(&stream);
     let (read, mut write) = stream.into_split();
-    let mut read = BufReader::new(read);
+    // Requests are short lines (a longer one still reads whole): 8 KiB
+    // per connection, tokio's default, is mostly never touched.
+    let mut read = BufReader::with_capacity(REQUEST_BUFFER, read);
     let mut line = Vec::new();
     loop {
         line.clear();

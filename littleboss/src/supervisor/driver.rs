@@ -210,6 +210,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         };
         if let Event::Exited { id, .. } = &event {
             io.children.remove(id);
+            super::heap::give_back_freed();
         }
         effects = machine.handle(event, now());
     }

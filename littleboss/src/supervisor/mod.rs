@@ -7,6 +7,7 @@
 
 mod driver;
 mod handoff;
+mod heap;
 mod machine;
 mod orphans;
 mod pidfd;
@@ -171,6 +172,9 @@ fn settings_of(config: &Config) -> Settings {
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        // A handful of descriptors (control, children, timers): tokio's
+        // default of 1024 events per poll is a 12 KiB buffer for nothing.
+        .max_io_events_per_tick(64)
         .on_thread_start(reexec::block_signals)
         .build()
         .map_err(|e| format!("cannot start the supervisor's runtime: {e}"))
@@ -205,7 +209,10 @@ fn serve(
         serving.lock,
         serving.notifier,
     );
-    let code = rt.block_on(async {
+    // Boxed: the driver's future is large, and block_on would otherwise
+    // keep copies of it on the main thread's stack for the supervisor's
+    // whole life.
+    let code = rt.block_on(Box::pin(async {
         if let Some(notifier) = &notifier {
             watchdog(notifier.clone());
         }
@@ -231,7 +238,7 @@ fn serve(
             origin_ns: serving.origin_ns,
         };
         driver::run(machine, parts, begin).await
-    });
+    }));
     // The driver removed the unix listener files at its exit.
     let _ = std::fs::remove_file(&socket_path);
     // Last, still holding the lock: a new start may take over from here.
