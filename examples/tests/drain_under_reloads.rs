@@ -129,3 +129,27 @@ fn connections_silent_across_a_reload_are_answered() {
     a_connection_silent_across_a_reload_is_answered(env!("CARGO_BIN_EXE_plain"), "http");
     a_connection_silent_across_a_reload_is_answered(env!("CARGO_BIN_EXE_http"), "http");
 }
+
+/// An old child that finds no connection open when it begins draining
+/// exits without waiting out its grace (3.5 s in these servers): there is
+/// nothing the grace could save.
+fn an_idle_old_child_exits_before_its_grace(bin: &str, listener: &str) {
+    let server = Server::start(bin.as_ref(), listener, Instant::now());
+    let reload = server.control("reload");
+    assert!(reload.status.success(), "{reload:?}");
+    let (drains, killed) = server.drains();
+    server.stop();
+    assert_eq!((drains.len(), killed), (1, 0), "{bin}: {drains:?}");
+    assert!(
+        drains[0] < 3000.0,
+        "{bin}: the idle old child took {} ms to exit",
+        drains[0]
+    );
+}
+
+#[test]
+fn idle_old_children_exit_before_their_grace() {
+    an_idle_old_child_exits_before_its_grace(env!("CARGO_BIN_EXE_readme"), "https");
+    an_idle_old_child_exits_before_its_grace(env!("CARGO_BIN_EXE_plain"), "http");
+    an_idle_old_child_exits_before_its_grace(env!("CARGO_BIN_EXE_http"), "http");
+}
