@@ -187,7 +187,7 @@ mod tests {
         let open = Arc::new(OpenConnections::default());
         let mut listener = CountingListener::new(&ctx, inner, &open);
 
-        phase.send_replace(Phase::Draining);
+        phase.send_replace(Phase::Draining(std::time::Instant::now()));
         let early = tokio::time::timeout(Duration::from_millis(100), open.none()).await;
         assert!(early.is_err(), "drained before the listener stopped");
         let accepted = tokio::time::timeout(

@@ -129,7 +129,7 @@ pub(super) mod tests {
     use std::convert::Infallible;
     use std::net::SocketAddr;
     use std::sync::Arc;
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     use http::{Request, Response};
     use hyper::body::Incoming;
@@ -186,12 +186,12 @@ pub(super) mod tests {
         let server = serve(ctx, listener);
         let mut conn = TcpStream::connect(addr).await.unwrap();
         assert!(!exchange(&mut conn).await.contains("connection: close"));
-        phase.send_replace(Phase::Draining);
+        phase.send_replace(Phase::Draining(Instant::now()));
         assert!(exchange(&mut conn).await.contains("connection: close"));
         let mut rest = Vec::new();
         conn.read_to_end(&mut rest).await.unwrap();
         assert!(rest.is_empty(), "{rest:?}");
-        phase.send_replace(Phase::Lameduck);
+        phase.send_replace(Phase::Lameduck(Instant::now()));
         tokio::time::timeout(Duration::from_secs(20), server)
             .await
             .expect("the helper returns at lameduck")
@@ -209,7 +209,7 @@ pub(super) mod tests {
         let mut silent = TcpStream::connect(addr).await.unwrap();
         // Answered, so the server has accepted it.
         assert!(!exchange(&mut silent).await.contains("connection: close"));
-        phase.send_replace(Phase::Draining);
+        phase.send_replace(Phase::Draining(Instant::now()));
         let early = tokio::time::timeout(Duration::from_millis(300), &mut server).await;
         assert!(early.is_err(), "returned with a connection open");
         drop(silent);
