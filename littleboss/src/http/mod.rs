@@ -34,6 +34,7 @@ mod close;
 mod drain;
 mod open;
 mod serve;
+mod spread;
 
 pub use close::{CloseWhenDraining, CloseWhenDrainingLayer};
 pub use serve::{serve, serve_service};
