@@ -33,6 +33,7 @@
 mod close;
 mod drain;
 mod open;
+mod per_connection;
 mod serve;
 mod spread;
 

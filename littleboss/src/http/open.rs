@@ -183,7 +183,7 @@ mod tests {
     /// reaches zero.
     #[tokio::test]
     async fn the_listener_is_open_until_it_has_seen_draining() {
-        let (phase, ctx, inner, _) = crate::http::serve::tests::setup().await;
+        let (phase, ctx, inner, _) = crate::http::serve::tests::setup(Duration::ZERO).await;
         let open = Arc::new(OpenConnections::default());
         let mut listener = CountingListener::new(&ctx, inner, &open);
 
