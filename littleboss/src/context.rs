@@ -204,7 +204,7 @@ impl Context {
     /// # }
     /// ```
     pub fn lameduck(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.phase_reached(Phase::Lameduck)
+        self.phase_reached(Phase::is_lameduck)
     }
 
     /// Whether lameduck has completed (phase two).
@@ -215,7 +215,7 @@ impl Context {
     /// # }
     /// ```
     pub fn is_lameduck(&self) -> bool {
-        *self.inner.phase.borrow() == Phase::Lameduck
+        self.inner.phase.borrow().is_lameduck()
     }
 
     /// Completes when draining begins, phase one of lameduck: the TCP
@@ -231,7 +231,7 @@ impl Context {
     /// # }
     /// ```
     pub fn draining(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.phase_reached(Phase::Draining)
+        self.phase_reached(|phase| phase != Phase::Serving)
     }
 
     /// Whether draining (phase one) has begun; true in phase two too.
@@ -243,6 +243,14 @@ impl Context {
     /// ```
     pub fn is_draining(&self) -> bool {
         *self.inner.phase.borrow() != Phase::Serving
+    }
+
+    /// How long draining has lasted (lameduck included); `None` while
+    /// serving.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn draining_for(&self) -> Option<Duration> {
+        let since = self.inner.phase.borrow().draining_since()?;
+        Some(since.elapsed())
     }
 
     /// How long this process may still run once draining has begun before
@@ -270,11 +278,14 @@ impl Context {
         self.inner.grace
     }
 
-    fn phase_reached(&self, at: Phase) -> impl Future<Output = ()> + Send + 'static {
+    fn phase_reached(
+        &self,
+        reached: fn(Phase) -> bool,
+    ) -> impl Future<Output = ()> + Send + 'static {
         let mut rx = self.inner.phase.clone();
         async move {
             // A closed channel means the lifecycle thread is gone: wind down too.
-            let _ = rx.wait_for(|phase| *phase >= at).await;
+            let _ = rx.wait_for(|phase| reached(*phase)).await;
         }
     }
 

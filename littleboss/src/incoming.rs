@@ -100,7 +100,7 @@ mod tests {
         let served = next(&mut incoming).await.unwrap().unwrap();
         assert_eq!(served.peer_addr().unwrap(), client.local_addr().unwrap());
 
-        phase.send_replace(Phase::Draining);
+        phase.send_replace(Phase::Draining(std::time::Instant::now()));
         let _late = tokio::net::TcpStream::connect(addr).await.unwrap();
         let stalled = tokio::time::timeout(Duration::from_millis(200), next(&mut incoming)).await;
         assert!(stalled.is_err(), "yielded a connection while draining");

@@ -12,7 +12,7 @@
 
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -33,16 +33,35 @@ pub(crate) struct Listener {
 /// The listeners a `Context` hands out, shared with whoever begins lameduck.
 pub(crate) type Listeners = Arc<Mutex<Vec<Listener>>>;
 
-/// Where the program is in its wind-down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// Where the program is in its wind-down. Both later phases hold the
+/// instant draining began, so that the HTTP helpers can spread their
+/// `Connection: close` over the time since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
     /// Serving: listeners yield connections.
     Serving,
-    /// Phase one: listeners yield no more connections; accepted ones are
-    /// still being served and may still be sending their first request.
-    Draining,
-    /// Phase two: `Context::lameduck` has completed.
-    Lameduck,
+    /// Phase one, begun at the instant held: listeners yield no more
+    /// connections; accepted ones are still being served and may still be
+    /// sending their first request.
+    Draining(Instant),
+    /// Phase two: `Context::lameduck` has completed. The instant is still
+    /// when phase one began.
+    Lameduck(Instant),
+}
+
+impl Phase {
+    /// When draining (phase one) began; `None` while serving.
+    pub fn draining_since(self) -> Option<Instant> {
+        match self {
+            Phase::Serving => None,
+            Phase::Draining(since) | Phase::Lameduck(since) => Some(since),
+        }
+    }
+
+    /// Whether phase two has been reached.
+    pub fn is_lameduck(self) -> bool {
+        matches!(self, Phase::Lameduck(_))
+    }
 }
 
 /// Begins lameduck once, from whichever thread learns of it first.
@@ -106,10 +125,11 @@ impl Lameduck {
                 }
             }
         }
+        let since = Instant::now();
         let began = self.phase.send_if_modified(|phase| {
             let serving = *phase == Phase::Serving;
             if serving {
-                *phase = Phase::Draining;
+                *phase = Phase::Draining(since);
             }
             serving
         });
@@ -117,7 +137,7 @@ impl Lameduck {
             return;
         }
         if !any_stream || self.grace.is_zero() {
-            self.phase.send_replace(Phase::Lameduck);
+            self.phase.send_replace(Phase::Lameduck(since));
             return;
         }
         let this = self.clone();
@@ -125,7 +145,7 @@ impl Lameduck {
             .name("littleboss-grace".into())
             .spawn(move || {
                 std::thread::sleep(this.grace);
-                this.phase.send_replace(Phase::Lameduck);
+                this.phase.send_replace(Phase::Lameduck(since));
             })
             .expect("spawn the grace thread");
     }
@@ -226,7 +246,7 @@ mod tests {
         let listeners = Arc::new(Mutex::new(vec![untaken]));
         let (lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false);
         lameduck.begin();
-        assert_eq!(*phase.borrow(), Phase::Lameduck);
+        assert!(phase.borrow().is_lameduck());
         // A listener not taken yet stays available.
         assert!(listeners.lock().unwrap()[0].fd.is_some());
     }
@@ -236,10 +256,14 @@ mod tests {
         let (taken, _) = tcp(true);
         let listeners = Arc::new(Mutex::new(vec![taken]));
         let (lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false);
+        let before = Instant::now();
         lameduck.begin();
-        assert_eq!(*phase.borrow(), Phase::Draining);
+        let Phase::Draining(since) = *phase.borrow() else {
+            panic!("not draining");
+        };
+        assert!(since >= before && since <= Instant::now());
         lameduck.begin(); // again: nothing changes
-        assert_eq!(*phase.borrow(), Phase::Draining);
+        assert_eq!(*phase.borrow(), Phase::Draining(since));
         assert!(listeners.lock().unwrap()[0].fd.is_none(), "copy dropped");
 
         let (taken, _) = tcp(true);
@@ -247,7 +271,7 @@ mod tests {
         let (lameduck, phase) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), grace, false);
         lameduck.begin();
         let deadline = Instant::now() + Duration::from_secs(20);
-        while *phase.borrow() != Phase::Lameduck {
+        while !phase.borrow().is_lameduck() {
             assert!(Instant::now() < deadline, "lameduck never came");
             std::thread::sleep(Duration::from_millis(5));
         }

@@ -196,7 +196,7 @@ mod tests {
         let waiting = listener.accept();
         tokio::pin!(waiting);
         assert!(futures_poll_once(&mut waiting).await.is_none());
-        phase.send_replace(Phase::Draining);
+        phase.send_replace(Phase::Draining(std::time::Instant::now()));
         let second = tokio::net::TcpStream::connect(addr).await.unwrap();
         let stalled = tokio::time::timeout(Duration::from_millis(100), &mut waiting).await;
         assert!(stalled.is_err(), "accepted while draining");

@@ -132,7 +132,7 @@ mod tests {
         listener.accept().await.unwrap();
         assert!(!listener.is_draining());
 
-        phase.send_replace(Phase::Draining);
+        phase.send_replace(Phase::Draining(std::time::Instant::now()));
         let _second = tokio::net::UnixStream::connect(&path).await.unwrap();
         let stalled = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
         assert!(stalled.is_err(), "accepted while draining");

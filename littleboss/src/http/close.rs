@@ -1,13 +1,16 @@
-//! `Connection: close` on HTTP/1 responses once draining has begun.
+//! `Connection: close` on HTTP/1 responses once draining has begun, at
+//! once or (in the helpers) at each connection's close time.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, ready};
+use std::time::Duration;
 
 use http::{HeaderValue, Request, Response, Version, header};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::spread::should_close;
 use crate::Context;
 
 /// A tower layer that adds `Connection: close` to every HTTP/1 response
@@ -16,7 +19,12 @@ use crate::Context;
 /// child). HTTP/2 responses are left alone: HTTP/2 has GOAWAY instead.
 ///
 /// [`serve`](super::serve) and [`serve_service`](super::serve_service)
-/// apply it; add it yourself when serving another way:
+/// do better than this layer: they give each connection a close time of
+/// its own, spread over the first half of the grace, so that keep-alive
+/// clients do not all reconnect to the new child at the same instant (see
+/// [the module](super)). A layer cannot: it never sees connections, only
+/// requests, so this one closes every connection on its first response
+/// once draining has begun. Add it yourself when serving another way:
 ///
 /// ```no_run
 /// # async fn f(ctx: littleboss::Context) {
@@ -48,10 +56,7 @@ impl<S> Layer<S> for CloseWhenDrainingLayer {
     type Service = CloseWhenDraining<S>;
 
     fn layer(&self, inner: S) -> CloseWhenDraining<S> {
-        CloseWhenDraining {
-            inner,
-            ctx: self.ctx.clone(),
-        }
+        CloseWhenDraining::at(inner, &self.ctx, Duration::ZERO)
     }
 }
 
@@ -68,6 +73,22 @@ impl<S> Layer<S> for CloseWhenDrainingLayer {
 pub struct CloseWhenDraining<S> {
     inner: S,
     ctx: Context,
+    /// How long after draining began the connection closes: zero for the
+    /// layer, drawn per connection by the helpers. A field, so that it
+    /// survives the service's clone for each request.
+    close_time: Duration,
+}
+
+impl<S> CloseWhenDraining<S> {
+    /// `inner`, its responses saying `Connection: close` once draining has
+    /// lasted `close_time`: for the service of one connection.
+    pub(crate) fn at(inner: S, ctx: &Context, close_time: Duration) -> Self {
+        CloseWhenDraining {
+            inner,
+            ctx: ctx.clone(),
+            close_time,
+        }
+    }
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for CloseWhenDraining<S>
@@ -87,6 +108,7 @@ where
         CloseFuture {
             inner: self.inner.call(request),
             ctx: http1.then(|| self.ctx.clone()),
+            close_time: self.close_time,
         }
     }
 }
@@ -99,6 +121,7 @@ pin_project_lite::pin_project! {
         inner: F,
         // `None` for HTTP/2.
         ctx: Option<Context>,
+        close_time: Duration,
     }
 }
 
@@ -113,7 +136,9 @@ where
         let mut response = ready!(this.inner.poll(cx))?;
         // Decided when the response is ready, not when the request came:
         // a slow request that started before draining closes too.
-        if this.ctx.as_ref().is_some_and(Context::is_draining) {
+        if let Some(ctx) = this.ctx
+            && should_close(ctx.draining_for(), *this.close_time)
+        {
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -6,10 +6,18 @@
 //! and the two-phase lameduck already do (see
 //! [`TcpListener`](crate::TcpListener)), they:
 //!
-//! - answer every HTTP/1 response with `Connection: close` once draining
-//!   has begun ([`CloseWhenDrainingLayer`]), so that keep-alive clients
-//!   take their next request to the new child instead of racing the close
-//!   of an idle connection;
+//! - once draining has begun, answer HTTP/1 responses with
+//!   `Connection: close`, so that keep-alive clients take their next
+//!   request to the new child instead of racing the close of an idle
+//!   connection at lameduck. Not all at once: each connection gets a close
+//!   time of its own, drawn uniformly in the first half of the grace
+//!   (`ctx.grace() / 2`), and its first response from then on closes it.
+//!   Under keep-alive load the clients so reconnect to the new child a few
+//!   at a time rather than all within a few milliseconds of the reload,
+//!   and every connection with traffic has closed well before lameduck.
+//!   With a zero grace every connection closes on its first response once
+//!   draining, as [`CloseWhenDrainingLayer`] always does (a layer sees
+//!   requests, not connections);
 //! - at lameduck, close idle HTTP/1 connections, let each request in
 //!   flight finish (its connection closes after the response) and send
 //!   HTTP/2 connections a graceful GOAWAY (hyper's graceful shutdown);
@@ -33,7 +41,9 @@
 mod close;
 mod drain;
 mod open;
+mod per_connection;
 mod serve;
+mod spread;
 
 pub use close::{CloseWhenDraining, CloseWhenDrainingLayer};
 pub use serve::{serve, serve_service};

@@ -10,12 +10,13 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tower_layer::Layer;
 use tower_service::Service;
 
-use super::close::CloseWhenDrainingLayer;
+use super::close::CloseWhenDraining;
 use super::drain::bounded;
 use super::open::{CountingListener, OpenConnections, shutdown_signal};
+use super::per_connection::PerConnection;
+use super::spread::CloseTimes;
 use crate::report::warning;
 use crate::{Context, TcpListener};
 
@@ -23,10 +24,11 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves `router` on `listener` with axum (HTTP/1 and HTTP/2) until
 /// lameduck (or, once draining, until no connection is left open), then
-/// drains and returns: `Connection: close` on HTTP/1
-/// responses from the moment draining begins, idle connections closed and
-/// requests in flight finished at lameduck, HTTP/2 GOAWAY, all within the
-/// lameduck timeout. See [the module](crate::http).
+/// drains and returns: `Connection: close` on HTTP/1 responses once
+/// draining has begun, each connection at a time of its own within the
+/// first half of the grace, idle connections closed and requests in
+/// flight finished at lameduck, HTTP/2 GOAWAY, all within the lameduck
+/// timeout. See [the module](crate::http).
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};
@@ -42,7 +44,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// # Errors
 /// None today (axum retries failed accepts); the `Result` leaves room.
 pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -> io::Result<()> {
-    let app = router.layer(CloseWhenDrainingLayer::new(ctx));
+    let app = PerConnection::new(ctx, router);
     let open = Arc::new(OpenConnections::default());
     let listener = CountingListener::new(ctx, listener, &open);
     let shutdown = {
@@ -58,7 +60,8 @@ pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -
 /// Serves a tower `service` (a tonic router, a tower-http stack, an axum
 /// `Router` too) on `listener` with hyper-util's auto builder (HTTP/1 and
 /// HTTP/2, with upgrades) and hyper-util's graceful shutdown, draining as
-/// [`serve`] does. Each connection gets a clone of the service.
+/// [`serve`] does. Each connection gets a clone of the service (and its
+/// own close time).
 ///
 /// ```no_run
 /// use std::convert::Infallible;
@@ -86,7 +89,7 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let service = CloseWhenDrainingLayer::new(ctx).layer(service);
+    let close_times = CloseTimes::new(ctx.grace());
     let builder = Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
     let open = Arc::new(OpenConnections::default());
@@ -107,9 +110,12 @@ where
             }
         };
         let _ = stream.set_nodelay(true);
+        // The connection's own close time, kept by hyper's clone of the
+        // service for each request.
+        let service = CloseWhenDraining::at(service.clone(), ctx, close_times.draw());
         let conn = builder.serve_connection_with_upgrades(
             TokioIo::new(open.track(stream)),
-            TowerToHyperService::new(service.clone()),
+            TowerToHyperService::new(service),
         );
         let conn = graceful.watch(conn.into_owned());
         tokio::spawn(async move {
@@ -127,28 +133,31 @@ where
 #[cfg(test)]
 pub(super) mod tests {
     use std::convert::Infallible;
+    use std::io;
     use std::net::SocketAddr;
     use std::sync::Arc;
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     use http::{Request, Response};
     use hyper::body::Incoming;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
     use tokio::sync::watch;
+    use tokio::task::JoinHandle;
 
     use crate::context::Timing;
     use crate::lameduck::Phase;
     use crate::{Context, TcpListener};
 
-    /// A context and a listener whose phases the test drives.
-    pub(in crate::http) async fn setup() -> (watch::Sender<Phase>, Context, TcpListener, SocketAddr)
-    {
+    /// A context with `grace` and a listener whose phases the test drives.
+    pub(in crate::http) async fn setup(
+        grace: Duration,
+    ) -> (watch::Sender<Phase>, Context, TcpListener, SocketAddr) {
         let (phase, rx) = watch::channel(Phase::Serving);
         let timing = Timing {
             phase: rx.clone(),
             lameduck_timeout: Duration::from_secs(10),
-            grace: Duration::ZERO,
+            grace,
         };
         let ctx = Context::new(Arc::default(), timing, None, Vec::new(), String::new());
         let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -175,23 +184,41 @@ pub(super) mod tests {
         String::from_utf8(response).unwrap().to_ascii_lowercase()
     }
 
-    /// The drain as a keep-alive client sees it: no `Connection: close`
-    /// while serving; from draining on, `Connection: close` and the
-    /// connection closed after the response; at lameduck the helper
-    /// returns.
-    async fn drains_keep_alive(
-        serve: impl FnOnce(Context, TcpListener) -> tokio::task::JoinHandle<std::io::Result<()>>,
-    ) {
-        let (phase, ctx, listener, addr) = setup().await;
-        let server = serve(ctx, listener);
-        let mut conn = TcpStream::connect(addr).await.unwrap();
-        assert!(!exchange(&mut conn).await.contains("connection: close"));
-        phase.send_replace(Phase::Draining);
-        assert!(exchange(&mut conn).await.contains("connection: close"));
+    /// Reads the rest of `conn`, which must be nothing but its close.
+    async fn closed(conn: &mut TcpStream) {
         let mut rest = Vec::new();
         conn.read_to_end(&mut rest).await.unwrap();
         assert!(rest.is_empty(), "{rest:?}");
-        phase.send_replace(Phase::Lameduck);
+    }
+
+    type Serve = fn(Context, TcpListener) -> JoinHandle<io::Result<()>>;
+
+    fn serve_hi(ctx: Context, listener: TcpListener) -> JoinHandle<io::Result<()>> {
+        let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
+        tokio::spawn(async move { super::serve(&ctx, listener, app).await })
+    }
+
+    fn serve_service_hi(ctx: Context, listener: TcpListener) -> JoinHandle<io::Result<()>> {
+        let service = tower::service_fn(|_: Request<Incoming>| async {
+            Ok::<_, Infallible>(Response::new(String::from("hi")))
+        });
+        tokio::spawn(async move { super::serve_service(&ctx, listener, service).await })
+    }
+
+    /// The drain as a keep-alive client sees it: no `Connection: close`
+    /// while serving; with no grace (so no spread), `Connection: close` on
+    /// the first response once draining and the connection closed after
+    /// it; at lameduck the helper returns.
+    async fn drains_keep_alive(serve: Serve) {
+        let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let server = serve(ctx, listener);
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        assert!(!exchange(&mut conn).await.contains("connection: close"));
+        let since = Instant::now();
+        phase.send_replace(Phase::Draining(since));
+        assert!(exchange(&mut conn).await.contains("connection: close"));
+        closed(&mut conn).await;
+        phase.send_replace(Phase::Lameduck(since));
         tokio::time::timeout(Duration::from_secs(20), server)
             .await
             .expect("the helper returns at lameduck")
@@ -201,15 +228,13 @@ pub(super) mod tests {
 
     /// Draining with no connection open ends the helper without waiting
     /// for lameduck; a silent connection holds it until it closes.
-    async fn finishes_when_nothing_is_open(
-        serve: impl FnOnce(Context, TcpListener) -> tokio::task::JoinHandle<std::io::Result<()>>,
-    ) {
-        let (phase, ctx, listener, addr) = setup().await;
+    async fn finishes_when_nothing_is_open(serve: Serve) {
+        let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
         let mut server = serve(ctx, listener);
         let mut silent = TcpStream::connect(addr).await.unwrap();
         // Answered, so the server has accepted it.
         assert!(!exchange(&mut silent).await.contains("connection: close"));
-        phase.send_replace(Phase::Draining);
+        phase.send_replace(Phase::Draining(Instant::now()));
         let early = tokio::time::timeout(Duration::from_millis(300), &mut server).await;
         assert!(early.is_err(), "returned with a connection open");
         drop(silent);
@@ -220,43 +245,99 @@ pub(super) mod tests {
             .unwrap();
     }
 
+    /// Under keep-alive load the closes are spread: connections sending
+    /// requests in a loop once draining has begun each see
+    /// `Connection: close` at a time of their own, not all at once, and
+    /// all within the spread (half the grace) plus a margin. With every
+    /// connection closed, the helper returns before lameduck.
+    async fn spreads_the_closes(serve: Serve) {
+        const CONNECTIONS: usize = 20;
+        let grace = Duration::from_millis(800);
+        let spread = grace / 2;
+        let (phase, ctx, listener, addr) = setup(grace).await;
+        let server = serve(ctx, listener);
+        let mut conns = Vec::new();
+        for _ in 0..CONNECTIONS {
+            let mut conn = TcpStream::connect(addr).await.unwrap();
+            // Answered, so accepted (and given its close time) before
+            // draining begins.
+            assert!(!exchange(&mut conn).await.contains("connection: close"));
+            conns.push(conn);
+        }
+
+        let since = Instant::now();
+        phase.send_replace(Phase::Draining(since));
+        // The first response after its close time closes a connection.
+        // The margin is for that response and a loaded test machine.
+        let deadline = spread + Duration::from_millis(150);
+        let clients: Vec<_> = conns
+            .into_iter()
+            .map(|mut conn| {
+                tokio::spawn(async move {
+                    loop {
+                        let head = exchange(&mut conn).await;
+                        let at = since.elapsed();
+                        if head.contains("connection: close") {
+                            closed(&mut conn).await;
+                            return at;
+                        }
+                        assert!(at < deadline, "still open {at:?} into draining");
+                    }
+                })
+            })
+            .collect();
+        let mut closes = Vec::new();
+        for client in clients {
+            let at = tokio::time::timeout(Duration::from_secs(20), client)
+                .await
+                .expect("every connection closes")
+                .unwrap();
+            closes.push(at);
+        }
+        closes.sort();
+        let (first, last) = (closes[0], closes[CONNECTIONS - 1]);
+        assert!(last < deadline, "the last closed {last:?} into draining");
+        // Uniform close times: the chance that these fail is below 1e-5.
+        assert!(last - first >= spread / 4, "bunched: {closes:?}");
+        let early = closes.iter().filter(|at| **at < spread / 4).count();
+        let late = closes.iter().filter(|at| **at > spread * 3 / 4).count();
+        assert!(early < CONNECTIONS * 3 / 4, "bunched early: {closes:?}");
+        assert!(late < CONNECTIONS * 3 / 4, "bunched late: {closes:?}");
+
+        tokio::time::timeout(Duration::from_secs(20), server)
+            .await
+            .expect("returns once every connection has closed, before lameduck")
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn serve_spreads_the_closes_of_keep_alive_connections() {
+        spreads_the_closes(serve_hi).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn serve_service_spreads_the_closes_of_keep_alive_connections() {
+        spreads_the_closes(serve_service_hi).await;
+    }
+
     #[tokio::test]
     async fn serve_finishes_early_when_draining_leaves_nothing_open() {
-        finishes_when_nothing_is_open(|ctx, listener| {
-            let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
-            tokio::spawn(async move { super::serve(&ctx, listener, app).await })
-        })
-        .await;
+        finishes_when_nothing_is_open(serve_hi).await;
     }
 
     #[tokio::test]
     async fn serve_service_finishes_early_when_draining_leaves_nothing_open() {
-        finishes_when_nothing_is_open(|ctx, listener| {
-            let service = tower::service_fn(|_: Request<Incoming>| async {
-                Ok::<_, Infallible>(Response::new(String::from("hi")))
-            });
-            tokio::spawn(async move { super::serve_service(&ctx, listener, service).await })
-        })
-        .await;
+        finishes_when_nothing_is_open(serve_service_hi).await;
     }
 
     #[tokio::test]
     async fn serve_service_drains_keep_alive_connections() {
-        drains_keep_alive(|ctx, listener| {
-            let service = tower::service_fn(|_: Request<Incoming>| async {
-                Ok::<_, Infallible>(Response::new(String::from("hi")))
-            });
-            tokio::spawn(async move { super::serve_service(&ctx, listener, service).await })
-        })
-        .await;
+        drains_keep_alive(serve_service_hi).await;
     }
 
     #[tokio::test]
     async fn serve_drains_keep_alive_connections() {
-        drains_keep_alive(|ctx, listener| {
-            let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
-            tokio::spawn(async move { super::serve(&ctx, listener, app).await })
-        })
-        .await;
+        drains_keep_alive(serve_hi).await;
     }
 }

@@ -1,0 +1,143 @@
+//! When each keep-alive connection is told `Connection: close` once
+//! draining has begun: not all at once, but spread over a window.
+//!
+//! Closing every HTTP/1 connection on its first response after draining
+//! began sends all their clients to the new child within a few
+//! milliseconds: a reconnect storm at every reload. Instead each connection
+//! draws a close time, uniform in `[0, spread)` after draining began, and
+//! says `Connection: close` on its first response once draining has lasted
+//! that long (HAProxy's `close-spread-time`, Envoy's gradual drain).
+//!
+//! The window is half the grace: every connection with traffic has closed
+//! well before lameduck, when hyper's graceful shutdown closes the idle
+//! ones (racing their clients' next request, as it always did).
+//!
+//! The decisions are pure ([`close_time`], [`should_close`]); only
+//! [`CloseTimes`] holds state, the random keys and a counter.
+
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The window over which closes are spread for a grace: half of it.
+pub(crate) fn spread(grace: Duration) -> Duration {
+    grace / 2
+}
+
+/// The close time, in `[0, spread)`, of a connection that drew `random`:
+/// `random` scaled to the window (not taken modulo it), so every close
+/// time is as likely as any other. A zero `spread` closes at once.
+pub(crate) fn close_time(spread: Duration, random: u64) -> Duration {
+    // A window of more than 584 years is cut to that, so the product fits.
+    let window = u64::try_from(spread.as_nanos()).unwrap_or(u64::MAX);
+    // random / 2^64 is in [0, 1): the result is below the window.
+    let nanos = (u128::from(window) * u128::from(random)) >> 64;
+    Duration::from_nanos(nanos as u64)
+}
+
+/// Whether a response on a connection whose close time is `close_time`
+/// says `Connection: close`, draining having lasted `draining_for` (`None`:
+/// not draining).
+pub(crate) fn should_close(draining_for: Option<Duration>, close_time: Duration) -> bool {
+    draining_for.is_some_and(|lasted| lasted >= close_time)
+}
+
+/// Draws the close time of each connection a helper serves.
+#[derive(Debug)]
+pub(crate) struct CloseTimes {
+    spread: Duration,
+    /// Random keys, new for every `CloseTimes` in a process: hashing a
+    /// counter with them gives each connection its own random number
+    /// without a dependency on a random number crate.
+    keys: RandomState,
+    drawn: AtomicU64,
+}
+
+impl CloseTimes {
+    /// Close times spread over half of `grace`.
+    pub fn new(grace: Duration) -> Self {
+        CloseTimes {
+            spread: spread(grace),
+            keys: RandomState::new(),
+            drawn: AtomicU64::new(0),
+        }
+    }
+
+    /// The next connection's close time.
+    pub fn draw(&self) -> Duration {
+        let n = self.drawn.fetch_add(1, Ordering::Relaxed);
+        close_time(self.spread, self.keys.hash_one(n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{CloseTimes, close_time, should_close, spread};
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn the_spread_is_half_the_grace() {
+        assert_eq!(spread(1000 * MS), 500 * MS);
+        assert_eq!(spread(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn close_times_fill_the_window_and_stay_below_its_end() {
+        let window = 500 * MS;
+        assert_eq!(close_time(window, 0), Duration::ZERO);
+        assert_eq!(close_time(window, 1 << 63), 250 * MS);
+        assert_eq!(close_time(window, 1 << 62), 125 * MS);
+        let last = close_time(window, u64::MAX);
+        assert!(last < window, "{last:?}");
+        assert!(window - last <= Duration::from_nanos(1), "{last:?}");
+        // The smallest windows too.
+        assert_eq!(
+            close_time(Duration::from_nanos(1), u64::MAX),
+            Duration::ZERO
+        );
+        // And the largest.
+        assert!(close_time(Duration::MAX, u64::MAX) < Duration::MAX);
+    }
+
+    #[test]
+    fn a_zero_spread_closes_at_once() {
+        for random in [0, 1, 1 << 63, u64::MAX] {
+            assert_eq!(close_time(Duration::ZERO, random), Duration::ZERO);
+        }
+        // A zero grace: the first response once draining closes.
+        let times = CloseTimes::new(Duration::ZERO);
+        let at = times.draw();
+        assert_eq!(at, Duration::ZERO);
+        assert!(should_close(Some(Duration::ZERO), at));
+    }
+
+    #[test]
+    fn close_only_once_draining_has_lasted_the_close_time() {
+        assert!(!should_close(None, Duration::ZERO));
+        assert!(!should_close(None, 100 * MS));
+        assert!(!should_close(Some(99 * MS), 100 * MS));
+        assert!(should_close(Some(100 * MS), 100 * MS));
+        assert!(should_close(Some(Duration::MAX), 100 * MS));
+    }
+
+    /// 10,000 draws over a 1 s window (the default grace's spread is half
+    /// that): all in the window, and spread over it evenly enough that
+    /// each tenth holds about a tenth of them (the bounds are more than
+    /// ten standard deviations wide).
+    #[test]
+    fn drawn_close_times_are_uniform_in_the_window() {
+        let times = CloseTimes::new(2000 * MS);
+        let mut tenths = [0; 10];
+        for _ in 0..10_000 {
+            let at = times.draw();
+            assert!(at < 1000 * MS, "{at:?}");
+            tenths[(at.as_millis() / 100) as usize] += 1;
+        }
+        for count in tenths {
+            assert!((700..1300).contains(&count), "{tenths:?}");
+        }
+    }
+}
