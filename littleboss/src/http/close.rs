@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, ready};
 use std::time::Duration;
 
-use http::{HeaderValue, Request, Response, Version, header};
+use http::{HeaderValue, Request, Response, StatusCode, Version, header};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -135,8 +135,12 @@ where
         let this = self.project();
         let mut response = ready!(this.inner.poll(cx))?;
         // Decided when the response is ready, not when the request came:
-        // a slow request that started before draining closes too.
+        // a slow request that started before draining closes too. A
+        // protocol switch (a WebSocket's 101) keeps its `Connection:
+        // upgrade`: the connection stops being HTTP, and the program ends
+        // it its own way.
         if let Some(ctx) = this.ctx
+            && response.status() != StatusCode::SWITCHING_PROTOCOLS
             && should_close(ctx.draining_for(), *this.close_time)
         {
             response
@@ -144,5 +148,55 @@ where
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         Poll::Ready(Ok(response))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::time::{Duration, Instant};
+
+    use http::{Request, Response, StatusCode, header};
+    use tower::ServiceExt;
+    use tower_layer::Layer;
+
+    use super::CloseWhenDrainingLayer;
+    use crate::lameduck::Phase;
+
+    /// The `Connection` header of the response to one HTTP/1.1 request
+    /// answered with `status` while draining.
+    async fn connection_header(status: StatusCode) -> Option<String> {
+        let (phase, ctx, _listener, _addr) = crate::http::serve::tests::setup(Duration::ZERO).await;
+        phase.send_replace(Phase::Draining(Instant::now()));
+        let service = tower::service_fn(move |_: Request<()>| async move {
+            let mut response = Response::new(());
+            *response.status_mut() = status;
+            if status == StatusCode::SWITCHING_PROTOCOLS {
+                let upgrade = http::HeaderValue::from_static("upgrade");
+                response.headers_mut().insert(header::CONNECTION, upgrade);
+            }
+            Ok::<_, Infallible>(response)
+        });
+        let response = CloseWhenDrainingLayer::new(&ctx)
+            .layer(service)
+            .oneshot(Request::new(()))
+            .await
+            .unwrap();
+        let value = response.headers().get(header::CONNECTION)?;
+        Some(value.to_str().unwrap().to_owned())
+    }
+
+    #[tokio::test]
+    async fn draining_closes_ordinary_responses_but_not_a_protocol_switch() {
+        assert_eq!(
+            connection_header(StatusCode::OK).await.as_deref(),
+            Some("close")
+        );
+        assert_eq!(
+            connection_header(StatusCode::SWITCHING_PROTOCOLS)
+                .await
+                .as_deref(),
+            Some("upgrade")
+        );
     }
 }
