@@ -160,9 +160,6 @@ impl axum::serve::Listener for CountingListener {
                 std::future::pending().await
             }
             (stream, peer) = axum::serve::Listener::accept(&mut self.inner) => {
-                // Responses go out as soon as they are written, not held
-                // for the client's delayed ACK (axum leaves Nagle on).
-                let _ = stream.set_nodelay(true);
                 (self.open.track(stream), peer)
             }
         }
@@ -202,18 +199,6 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), open.none())
             .await
             .expect("nothing open once the listener has stopped");
-    }
-
-    /// Its connections send each write at once (Nagle off), as
-    /// `serve_service`'s do.
-    #[tokio::test]
-    async fn accepted_connections_have_nagle_off() {
-        let (_phase, ctx, inner, addr) = crate::http::serve::tests::setup(Duration::ZERO).await;
-        let open = Arc::new(OpenConnections::default());
-        let mut listener = CountingListener::new(&ctx, inner, &open);
-        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (conn, _) = axum::serve::Listener::accept(&mut listener).await;
-        assert!(conn.inner.nodelay().unwrap());
     }
 
     #[tokio::test]
