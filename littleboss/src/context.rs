@@ -231,7 +231,7 @@ impl Context {
     /// # }
     /// ```
     pub fn draining(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.phase_reached(|phase| phase != Phase::Serving)
+        self.phase_reached(Phase::is_draining)
     }
 
     /// Whether draining (phase one) has begun; true in phase two too.
@@ -242,7 +242,7 @@ impl Context {
     /// # }
     /// ```
     pub fn is_draining(&self) -> bool {
-        *self.inner.phase.borrow() != Phase::Serving
+        self.inner.phase.borrow().is_draining()
     }
 
     /// How long draining has lasted (lameduck included); `None` while

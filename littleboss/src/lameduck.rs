@@ -58,6 +58,11 @@ impl Phase {
         }
     }
 
+    /// Whether draining has begun (phase one or two).
+    pub fn is_draining(self) -> bool {
+        self != Phase::Serving
+    }
+
     /// Whether phase two has been reached.
     pub fn is_lameduck(self) -> bool {
         matches!(self, Phase::Lameduck(_))
@@ -159,11 +164,11 @@ pub(crate) async fn until_draining<T>(
     accept: impl std::future::Future<Output = T>,
 ) -> T {
     let mut phase = phase.clone();
-    if *phase.borrow_and_update() != Phase::Serving {
+    if phase.borrow_and_update().is_draining() {
         return std::future::pending().await;
     }
     let draining = async move {
-        let _ = phase.wait_for(|p| *p != Phase::Serving).await;
+        let _ = phase.wait_for(|p| p.is_draining()).await;
     };
     tokio::select! {
         biased;

@@ -98,7 +98,7 @@ impl TcpListener {
     /// # }
     /// ```
     pub fn is_draining(&self) -> bool {
-        *self.phase.borrow() != Phase::Serving
+        self.phase.borrow().is_draining()
     }
 
     /// The tokio listener itself, which knows nothing of draining.

@@ -67,7 +67,7 @@ impl UnixListener {
     /// # }
     /// ```
     pub fn is_draining(&self) -> bool {
-        *self.phase.borrow() != Phase::Serving
+        self.phase.borrow().is_draining()
     }
 
     /// The tokio listener itself, which knows nothing of draining.
