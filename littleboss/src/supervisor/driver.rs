@@ -328,10 +328,9 @@ impl Io {
                         self.children.insert(id, child);
                         // Unknown without pidfds: then no upgrade in place
                         // (the new image could not watch its children).
-                        let binary = super::reexec::open_binary(&pid.to_string(), false)
-                            .and_then(super::reexec::identity)
-                            .ok()
-                            .filter(|_| super::pidfd::available());
+                        let binary = super::pidfd::available()
+                            .then(|| super::reexec::open_binary(&pid.to_string(), false))
+                            .and_then(|fd| fd.and_then(super::reexec::identity).ok());
                         Event::Spawned { id, pid, binary }
                     }
                     Err(e) => Event::SpawnFailed {

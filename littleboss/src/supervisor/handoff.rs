@@ -8,6 +8,7 @@
 //! an image that cannot read the JSON can still go back to the binary
 //! that wrote it. That image then finds the reason in [`FAILED_VAR`].
 
+use std::collections::HashSet;
 use std::ffi::OsString;
 use std::io::{self, Read, Seek, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -187,6 +188,18 @@ pub(crate) unsafe fn take(value: &str) -> Result<(OwnedFd, OwnedFd), HandoffErro
     // SAFETY: both are open (just checked), distinct, and the caller
     // guarantees nothing else owns them.
     Ok(unsafe { (OwnedFd::from_raw_fd(memfd), OwnedFd::from_raw_fd(previous)) })
+}
+
+/// The children whose exit is among `events`: reaped already, so with
+/// neither watcher nor channel to hand over.
+pub(crate) fn exited(events: &[Event]) -> HashSet<ChildId> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Exited { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Waits as a test asked, saying so first (`before`: what it waits

@@ -187,13 +187,7 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, String> {
 /// killed (it is our unreaped child, so its pid is still its own) and
 /// reported gone; the orphan scan reaps it.
 fn lost_children(handoff: &Handoff, kept: &[(ChildId, OwnedFd)], events: &[Event]) -> Vec<Event> {
-    let exited: Vec<ChildId> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Exited { id, .. } => Some(*id),
-            _ => None,
-        })
-        .collect();
+    let exited = handoff::exited(events);
     let mut lost = Vec::new();
     for (id, child) in &handoff.state.children {
         let Some(pid) = child.pid else { continue };

@@ -2,7 +2,6 @@
 //! hand it over, and exec the serving child's binary. The new image
 //! resumes in [`super::resume`].
 
-use std::collections::HashSet;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use tokio::sync::mpsc;
 
 use super::driver::Io;
 use super::handoff::{self, HandedSocket, Handoff};
-use super::machine::{ChildId, Event, FileId, STATE_VERSION, State};
+use super::machine::{Event, FileId, STATE_VERSION, State};
 use super::reexec;
 use crate::control::server::ControlRequest;
 
@@ -112,13 +111,7 @@ pub(super) async fn exec(
 fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
     // A child whose exit is pending has been reaped: its watcher, and
     // so its channel, is gone.
-    let exited: HashSet<ChildId> = pending
-        .iter()
-        .filter_map(|e| match e {
-            Event::Exited { id, .. } => Some(*id),
-            _ => None,
-        })
-        .collect();
+    let exited = handoff::exited(&pending);
     Handoff {
         version: STATE_VERSION,
         state,
