@@ -312,16 +312,12 @@ impl Littleboss {
     /// (see [`check`](Littleboss::check)) are printed, and the process
     /// exits 2, before anything else.
     ///
-    /// Code before `run` runs in every process the binary becomes: each
-    /// child, each control command, and, in start mode, twice in the
-    /// supervisor's, which first executes the binary once more (same pid)
-    /// to turn off glibc's per-thread allocator cache; the second time it
-    /// sees `glibc.malloc.tcache_count=0` in `GLIBC_TUNABLES` and two
-    /// `LITTLEBOSS_SAVED_` variables, which are gone by `supervisor_init`
-    /// unless that code left threads running (children still get the
-    /// user's environment).
-    /// Keep it free of side effects; work for the supervisor alone belongs
-    /// in [`supervisor_init`](Littleboss::supervisor_init).
+    /// Code before `run` runs in every process the binary becomes: the
+    /// supervisor, each child and each control command (and again in the
+    /// supervisor after an upgrade in place, which executes the new
+    /// binary). Keep it free of side effects and of threads; work for the
+    /// supervisor alone belongs in
+    /// [`supervisor_init`](Littleboss::supervisor_init).
     ///
     /// ```no_run
     /// littleboss::Littleboss::new("svc").run(|ctx: littleboss::Context| async move {
