@@ -84,6 +84,23 @@ pub fn context_switches(pid: u32) -> Option<u64> {
     Some(total)
 }
 
+/// The signals `pid`'s main thread blocks and the ones it has handlers
+/// for (`SigBlk` and `SigCgt`), as bit sets: signal N is bit N - 1.
+///
+/// ```no_run
+/// let (blocked, caught) = tests::procfs::signal_masks(std::process::id()).unwrap();
+/// let term = 1 << (nix::libc::SIGTERM - 1);
+/// assert_eq!((blocked & term, caught & term), (0, 0));
+/// ```
+pub fn signal_masks(pid: u32) -> Option<(u64, u64)> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        u64::from_str_radix(line[name.len()..].trim(), 16).ok()
+    };
+    Some((field("SigBlk:")?, field("SigCgt:")?))
+}
+
 /// User + system CPU time of `pid`, in milliseconds.
 pub fn cpu_ms(pid: u32) -> Option<u64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

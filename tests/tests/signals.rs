@@ -122,6 +122,31 @@ fn sigterm_to_the_whole_service_drains_the_child() {
 }
 
 #[test]
+fn the_supervisor_reads_its_signals_from_a_signalfd_and_its_child_has_none_blocked() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
+    svc.start(&[]);
+    let child: i32 = svc.printed("pid");
+    svc.ready();
+    let ours = [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGCHLD,
+    ]
+    .iter()
+    .fold(0u64, |bits, s| bits | 1 << (*s as i32 - 1));
+    // Blocked, with no handler: they wait in the kernel for the signalfd.
+    let (blocked, caught) = tests::procfs::signal_masks(svc.pid() as u32).unwrap();
+    assert_eq!((blocked & ours, caught & ours), (ours, 0), "supervisor");
+    // The program gets its signals as any program does.
+    let (blocked, _) = tests::procfs::signal_masks(child as u32).unwrap();
+    assert_eq!(blocked & ours, 0, "child {child}");
+    svc.signal(Signal::SIGTERM);
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+    assert!(svc.output.text().contains("SIGTERM received: stopping"));
+}
+
+#[test]
 fn a_stop_then_one_signal_is_still_graceful() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_blocker"));
     svc.start(&[]);

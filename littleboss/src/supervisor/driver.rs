@@ -194,7 +194,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             // Returns only if the exec failed, with what to handle then.
             let state = machine.state().clone();
             let events =
-                super::upgrade::exec(&mut io, state, pid, binary, &mut events, &mut control).await;
+                super::upgrade::exec(&mut io, state, pid, binary, &mut events, &mut control);
             backlog.extend(events);
         }
         let event = match backlog.pop_front() {

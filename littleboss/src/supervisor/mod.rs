@@ -95,9 +95,10 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         clean_up();
         fail(1, e)
     });
-    // Signal handlers go in before any program code runs, so a SIGTERM
-    // during supervisor_init is an orderly stop, not a death that leaves
-    // the control socket behind.
+    // Signals are blocked and read from a signalfd before any program code
+    // runs, so a SIGTERM during supervisor_init is an orderly stop, not a
+    // death that leaves the control socket behind, and the threads that
+    // code starts block them too.
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     {
         let _runtime = rt.enter();
@@ -167,15 +168,17 @@ fn settings_of(config: &Config) -> Settings {
 }
 
 /// The runtime the supervisor runs on: one thread, its own. Its other
-/// threads (binds off the loop) never take the signals it handles, so
-/// that one blocked on the main thread across an exec waits there.
+/// threads (binds off the loop) block the signals it handles too, so that
+/// they all wait for its signalfd.
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         // A handful of descriptors (control, children, timers): tokio's
         // default of 1024 events per poll is a 12 KiB buffer for nothing.
         .max_io_events_per_tick(64)
-        .on_thread_start(reexec::block_signals)
+        .on_thread_start(|| {
+            let _ = signals::block();
+        })
         .build()
         .map_err(|e| format!("cannot start the supervisor's runtime: {e}"))
 }

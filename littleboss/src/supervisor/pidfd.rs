@@ -9,9 +9,11 @@
 //!
 //! An older kernel, or a seccomp filter that refuses `pidfd_open` (Docker
 //! before 20.10), gets the same by pid: the watcher alone reaps its child,
-//! so until it does the pid cannot be reused either. It wakes on every
-//! SIGCHLD and asks `waitpid(WNOHANG)`. Without pidfds the supervisor does
-//! not upgrade itself in place (it could not watch its children again).
+//! so until it does the pid cannot be reused either. It asks
+//! `waitpid(WNOHANG)` every [`BY_PID_POLL`]: SIGCHLD is the supervisor's
+//! signalfd's, which reads it for the orphan scan. Without pidfds the
+//! supervisor does not upgrade itself in place (it could not watch its
+//! children again).
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
@@ -20,9 +22,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::Pid;
 use tokio::io::unix::AsyncFd;
-use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use super::machine::ChildExit;
+
+/// How often a child watched by pid is asked whether it has ended: a
+/// `waitpid` per child, and at most this late to see an exit.
+const BY_PID_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Set once `pidfd_open` was refused: children are watched by pid.
 static UNAVAILABLE: AtomicBool = AtomicBool::new(false);
@@ -42,8 +47,8 @@ pub(crate) struct Process {
 #[derive(Debug)]
 enum Watch {
     Fd(AsyncFd<OwnedFd>),
-    /// SIGCHLD, for a child waited on by pid.
-    Chld(tokio::sync::Mutex<Signal>),
+    /// By pid, asked every [`BY_PID_POLL`].
+    Pid,
 }
 
 impl Process {
@@ -74,10 +79,9 @@ impl Process {
 
     /// Watches our child `pid` by pid and SIGCHLD.
     fn by_pid(pid: u32) -> io::Result<Process> {
-        let chld = signal(SignalKind::child())?;
         Ok(Process {
             pid,
-            watch: Watch::Chld(tokio::sync::Mutex::new(chld)),
+            watch: Watch::Pid,
         })
     }
 
@@ -91,16 +95,14 @@ impl Process {
                 }
                 ready.clear_ready();
             },
-            Watch::Chld(chld) => {
-                let mut chld = chld.lock().await;
+            Watch::Pid => {
+                let pid = Pid::from_raw(self.pid as i32);
+                let mut every = tokio::time::interval(BY_PID_POLL);
                 loop {
-                    // Asked after the handler is in: an exit before it is
-                    // seen here, one after it wakes the stream.
-                    let pid = Pid::from_raw(self.pid as i32);
+                    every.tick().await;
                     if let Some(exit) = reaped(waitpid(pid, Some(WaitPidFlag::WNOHANG)))? {
                         return Ok(exit);
                     }
-                    chld.recv().await;
                 }
             }
         }

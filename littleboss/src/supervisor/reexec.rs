@@ -1,5 +1,6 @@
 //! The exec of an in-place upgrade and of its rollback: which descriptors
-//! survive it, which signals wait through it, and the call itself.
+//! survive it, and the call itself. (The signals the supervisor handles
+//! are blocked all along: they wait through it, see [`super::signals`].)
 
 use std::ffi::{CString, OsString};
 use std::io;
@@ -7,37 +8,10 @@ use std::os::fd::{AsFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 
 use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::stat::{Mode, fstat};
 
 use super::handoff;
 use super::machine::FileId;
-
-/// The signals the supervisor handles. Blocked from just before the exec
-/// until the new image has its handlers (a blocked signal stays pending
-/// across exec), so none is lost or takes its default action meanwhile.
-fn handled() -> SigSet {
-    let mut set = SigSet::empty();
-    for signal in [
-        Signal::SIGTERM,
-        Signal::SIGINT,
-        Signal::SIGHUP,
-        Signal::SIGCHLD,
-    ] {
-        set.add(signal);
-    }
-    set
-}
-
-/// Holds the handled signals back (see [`handled`]).
-pub(crate) fn block_signals() {
-    let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&handled()), None);
-}
-
-/// Lets them through: the new image has its handlers, or the exec failed.
-pub(crate) fn unblock_signals() {
-    let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&handled()), None);
-}
 
 /// A file's identity.
 pub(crate) fn identity(fd: impl AsFd) -> io::Result<FileId> {

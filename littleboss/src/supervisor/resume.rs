@@ -71,9 +71,9 @@ pub(crate) fn resume(config: &Config, value: OsString) -> ! {
         signals::forward(events_tx.clone())
             .unwrap_or_else(|e| give_up(format!("cannot handle signals: {e}"), Some(&handoff)));
     }
+    // The signalfd is open: what arrived during the exec, still pending,
+    // is read first.
     drop((memfd, previous));
-    // The handlers are in: what arrived during the exec is delivered now.
-    reexec::unblock_signals();
     super::orphans::adopt_orphans();
     let notifier = handoff
         .notify

@@ -99,11 +99,19 @@ pub(crate) fn spawn(
     if !CHANNEL_VAR_INHERITED.load(Ordering::Relaxed) {
         command.env(link::ENV_VAR, link::env_value());
     }
-    // SAFETY: runs in the forked child before exec, calling only dup2 and
-    // fcntl, which are async-signal-safe, on an fd the parent keeps open
-    // until spawn returns.
+    let blocked = super::signals::handled();
+    // SAFETY: runs in the forked child before exec, calling only
+    // pthread_sigmask, dup2 and fcntl, which are async-signal-safe, on an
+    // fd the parent keeps open until spawn returns.
     unsafe {
         command.pre_exec(move || {
+            // The supervisor's signals wait for its signalfd; the program
+            // gets them as any program does.
+            nix::sys::signal::pthread_sigmask(
+                nix::sys::signal::SigmaskHow::SIG_UNBLOCK,
+                Some(&blocked),
+                None,
+            )?;
             let target = link::CHILD_FD;
             let result = if theirs_raw == target {
                 nix::libc::fcntl(target, nix::libc::F_SETFD, 0)

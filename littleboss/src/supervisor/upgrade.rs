@@ -3,7 +3,6 @@
 //! resumes in [`super::resume`].
 
 use std::os::fd::AsRawFd;
-use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -16,7 +15,7 @@ use crate::control::server::ControlRequest;
 /// Re-executes this process from the binary child `pid` runs. Returns only
 /// if that failed, with the events to handle next: the failure, then
 /// those that arrived meanwhile.
-pub(super) async fn exec(
+pub(super) fn exec(
     io: &mut Io,
     state: State,
     pid: u32,
@@ -58,10 +57,8 @@ pub(super) async fn exec(
             );
         }
     };
-    reexec::block_signals();
-    // A signal caught just before the block is still on its way to the
-    // event queue: let the runtime turn once so that it gets there.
-    tokio::time::sleep(Duration::from_millis(1)).await;
+    // What the runtime took in already is handed over; signals not read
+    // yet wait in the kernel, blocked, for the new image's signalfd.
     let mut pending = Vec::new();
     while let Ok(event) = events.try_recv() {
         pending.push(event);
@@ -79,7 +76,6 @@ pub(super) async fn exec(
     let memfd = match handoff.seal() {
         Ok(fd) => fd,
         Err(e) => {
-            reexec::unblock_signals();
             return failed(
                 format!("cannot write the state down: {e}"),
                 true,
@@ -91,7 +87,6 @@ pub(super) async fn exec(
     carried.push(memfd.as_raw_fd());
     if let Err(e) = reexec::inherit(&carried, true) {
         let _ = reexec::inherit(&carried, false);
-        reexec::unblock_signals();
         return failed(
             format!("cannot keep descriptors open: {e}"),
             true,
@@ -103,7 +98,6 @@ pub(super) async fn exec(
     let error = reexec::exec(&new, &[(handoff::ENV_VAR, &env)]);
     // Still here: the exec failed, and this image runs on.
     let _ = reexec::inherit(&carried, false);
-    reexec::unblock_signals();
     failed(format!("exec failed: {error}"), true, handoff.pending)
 }
 
