@@ -122,6 +122,9 @@ pub(super) struct Io {
     pub origin_ns: u64,
     /// An upgrade the machine asked for, done once the other effects are.
     upgrade: Option<(u32, FileId)>,
+    /// Whether the supervisor may upgrade itself in place (a setting fixed
+    /// for this image): only then is a child's binary worth identifying.
+    self_upgrade: bool,
 }
 
 /// Drives the machine until it exits; returns the exit code.
@@ -154,6 +157,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         lock: parts.lock,
         origin_ns: parts.origin_ns,
         upgrade: None,
+        self_upgrade: machine.state().settings.self_upgrade,
     };
     // Events to handle before waiting for new ones.
     let mut backlog = VecDeque::new();
@@ -328,7 +332,7 @@ impl Io {
                         self.children.insert(id, child);
                         // Unknown without pidfds: then no upgrade in place
                         // (the new image could not watch its children).
-                        let binary = super::pidfd::available()
+                        let binary = (self.self_upgrade && super::pidfd::available())
                             .then(|| super::reexec::open_binary(&pid.to_string(), false))
                             .and_then(|fd| fd.and_then(super::reexec::identity).ok());
                         Event::Spawned { id, pid, binary }
