@@ -51,9 +51,11 @@ struct Args {
     /// Reloads per (server, load).
     #[arg(long, default_value_t = 100)]
     reloads: usize,
-    /// Pause after each reload returns, in milliseconds.
-    #[arg(long, default_value_t = 50)]
-    interval_ms: u64,
+    /// Pause after each reload returns, in milliseconds; several,
+    /// comma-separated, run each (server, load) once per pause, to show
+    /// how latency during reloads depends on how often they come.
+    #[arg(long, default_value = "50", value_delimiter = ',')]
+    interval_ms: Vec<u64>,
     /// Seconds of load before the reloads, for the steady-state latency.
     #[arg(long, default_value_t = 3)]
     steady_secs: u64,
@@ -136,20 +138,25 @@ fn main() -> ExitCode {
                 Shape::SlowFirstByte => args.slow_clients,
                 Shape::Post => args.post_clients,
             };
-            let plan = Plan {
-                shape,
-                clients,
-                steady: Duration::from_secs(args.steady_secs),
-                reloads: args.reloads,
-                interval: Duration::from_millis(args.interval_ms),
-                timeout: Duration::from_secs(10),
-            };
-            eprintln!("drain_bench: {server_name} under {} load...", shape.name());
-            let server = Arc::new(Server::start(&bin, listener_of(server_name), epoch));
-            let row = rt.block_on(run(server.clone(), plan, epoch));
-            Arc::into_inner(server).expect("one owner").stop();
-            eprintln!("drain_bench: {server_name} {}: {row:?}", shape.name());
-            rows.push((server_name.clone(), shape, plan, row));
+            for &interval_ms in &args.interval_ms {
+                let plan = Plan {
+                    shape,
+                    clients,
+                    steady: Duration::from_secs(args.steady_secs),
+                    reloads: args.reloads,
+                    interval: Duration::from_millis(interval_ms),
+                    timeout: Duration::from_secs(10),
+                };
+                eprintln!(
+                    "drain_bench: {server_name} under {} load, reloads {interval_ms} ms apart...",
+                    shape.name()
+                );
+                let server = Arc::new(Server::start(&bin, listener_of(server_name), epoch));
+                let row = rt.block_on(run(server.clone(), plan, epoch));
+                Arc::into_inner(server).expect("one owner").stop();
+                eprintln!("drain_bench: {server_name} {}: {row:?}", shape.name());
+                rows.push((server_name.clone(), shape, plan, row));
+            }
         }
     }
     print!("{}", markdown(&args, &rows));
@@ -177,15 +184,25 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
             }
         })
         .collect();
+    // One pause: said in the heading. Several: a column of its own.
+    let swept = args.interval_ms.len() > 1;
+    let apart: Vec<String> = args.interval_ms.iter().map(u64::to_string).collect();
     out += &format!(
         "`{}`: {} reloads per row, {} ms apart, after {} s of steady load\n\n",
         command.join(" "),
         args.reloads,
-        args.interval_ms,
+        apart.join(" or "),
         args.steady_secs
     );
-    out += "| server | load | clients | requests | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio | old child drain median / max ms (children timed) | killed |\n";
-    out += "|---|---|---:|---:|---|---:|---:|---|---|---:|---|---:|\n";
+    let (pause_head, pause_rule) = if swept {
+        (" pause ms |", "---:|")
+    } else {
+        ("", "")
+    };
+    out += &format!(
+        "| server | load |{pause_head} clients | requests | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio | old child drain median / max ms (children timed) | killed |\n"
+    );
+    out += &format!("|---|---|{pause_rule}---:|---:|---|---:|---:|---|---|---:|---|---:|\n");
     let ms = |v: [f64; 4]| format!("{:.2} / {:.2} / {:.2} / {:.1}", v[0], v[1], v[2], v[3]);
     for (server, shape, plan, row) in rows {
         let failed = if row.failed.is_empty() {
@@ -199,8 +216,13 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
         } else {
             "-".to_owned()
         };
+        let pause = if swept {
+            format!(" {} |", plan.interval.as_millis())
+        } else {
+            String::new()
+        };
         out += &format!(
-            "| {server} | {} | {} | {} | {failed} | {} | {} | {} | {} | {ratio} | {:.0} / {:.0} ({}) | {} |\n",
+            "| {server} | {} |{pause} {} | {} | {failed} | {} | {} | {} | {} | {ratio} | {:.0} / {:.0} ({}) | {} |\n",
             shape.name(),
             plan.clients,
             row.requests,
