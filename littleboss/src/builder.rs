@@ -204,6 +204,11 @@ impl Littleboss {
     /// A function the supervisor runs once, before its first child starts.
     /// It is the only program code the supervisor runs.
     ///
+    /// It runs with SIGTERM, SIGINT, SIGHUP and SIGCHLD blocked (the
+    /// supervisor reads them from a signalfd), and threads it starts
+    /// inherit that. A process it starts inherits it too: clear it in a
+    /// `pre_exec`, as the supervisor does for its children.
+    ///
     /// ```
     /// fn init() { eprintln!("supervisor up"); }
     /// let lb = littleboss::Littleboss::new("svc").supervisor_init(init);
