@@ -115,7 +115,16 @@ pub fn second_file(bin: &Path) -> std::io::Result<PathBuf> {
     name.push("-upgrade-copy");
     let copy = bin.with_file_name(name);
     let _ = std::fs::remove_file(&copy);
-    std::fs::copy(bin, &copy)?;
+    // Written by `cp`, not by this process: a process forked meanwhile
+    // (a reload's) would inherit a descriptor open for writing until its
+    // exec, and executing the copy then fails with "Text file busy".
+    let copied = std::process::Command::new("cp")
+        .arg(bin)
+        .arg(&copy)
+        .status()?;
+    if !copied.success() {
+        return Err(std::io::Error::other(format!("cp failed: {copied}")));
+    }
     Ok(copy)
 }
 

@@ -42,7 +42,16 @@ fn start_with(svc: &mut Service, key: &str, value: &str) -> std::net::SocketAddr
 fn copy_of(svc: &Service, bin: &str) -> PathBuf {
     let name = Path::new(bin).file_name().unwrap().to_string_lossy();
     let copy = svc.dir.path().join(format!("{name}-copy"));
-    std::fs::copy(bin, &copy).unwrap();
+    // Written by `cp`, not by this process: a process another test forks
+    // while this one holds the file open for writing would inherit that
+    // descriptor until its exec, and executing the copy meanwhile fails
+    // with "Text file busy".
+    let copied = std::process::Command::new("cp")
+        .arg(bin)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(copied.success(), "cp {bin} {}", copy.display());
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
     copy
 }
