@@ -206,8 +206,9 @@ impl Littleboss {
     ///
     /// It runs with SIGTERM, SIGINT, SIGHUP and SIGCHLD blocked (the
     /// supervisor reads them from a signalfd), and threads it starts
-    /// inherit that. A process it starts inherits it too: clear it in a
-    /// `pre_exec`, as the supervisor does for its children.
+    /// inherit that; leave them blocked. A process it starts inherits it
+    /// too: unblock them in its `pre_exec`, as the supervisor does for its
+    /// children.
     ///
     /// ```
     /// fn init() { eprintln!("supervisor up"); }
@@ -319,9 +320,11 @@ impl Littleboss {
     ///
     /// Code before `run` runs in every process the binary becomes: the
     /// supervisor, each child and each control command (and again in the
-    /// supervisor after an upgrade in place, which executes the new
-    /// binary). Keep it free of side effects and of threads; work for the
-    /// supervisor alone belongs in
+    /// supervisor after an upgrade in place or its rollback, each an exec).
+    /// Keep it free of side effects and of threads: the supervisor's
+    /// threads block its signals for its signalfd, and one started before
+    /// `run` takes them through a handler instead, which an upgrade's exec
+    /// can lose. Work for the supervisor alone belongs in
     /// [`supervisor_init`](Littleboss::supervisor_init).
     ///
     /// ```no_run

@@ -84,21 +84,33 @@ pub fn context_switches(pid: u32) -> Option<u64> {
     Some(total)
 }
 
-/// The signals `pid`'s main thread blocks and the ones it has handlers
-/// for (`SigBlk` and `SigCgt`), as bit sets: signal N is bit N - 1.
+/// For each thread of `pid`, the signals it blocks and the ones the
+/// process has handlers for (`SigBlk` and `SigCgt`), as bit sets: signal
+/// N is bit N - 1. Empty if it is gone.
 ///
 /// ```no_run
-/// let (blocked, caught) = tests::procfs::signal_masks(std::process::id()).unwrap();
+/// let threads = tests::procfs::thread_signal_masks(std::process::id());
 /// let term = 1 << (nix::libc::SIGTERM - 1);
-/// assert_eq!((blocked & term, caught & term), (0, 0));
+/// assert!(threads.iter().all(|(blocked, _)| blocked & term == 0));
 /// ```
-pub fn signal_masks(pid: u32) -> Option<(u64, u64)> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        let line = status.lines().find(|l| l.starts_with(name))?;
-        u64::from_str_radix(line[name.len()..].trim(), 16).ok()
+pub fn thread_signal_masks(pid: u32) -> Vec<(u64, u64)> {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
     };
-    Some((field("SigBlk:")?, field("SigCgt:")?))
+    let mut masks = Vec::new();
+    for task in tasks.flatten() {
+        let Ok(status) = fs::read_to_string(task.path().join("status")) else {
+            continue; // a thread that just ended
+        };
+        let field = |name: &str| {
+            let line = status.lines().find(|l| l.starts_with(name))?;
+            u64::from_str_radix(line[name.len()..].trim(), 16).ok()
+        };
+        if let (Some(blocked), Some(caught)) = (field("SigBlk:"), field("SigCgt:")) {
+            masks.push((blocked, caught));
+        }
+    }
+    masks
 }
 
 /// User + system CPU time of `pid`, in milliseconds.

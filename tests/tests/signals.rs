@@ -121,29 +121,60 @@ fn sigterm_to_the_whole_service_drains_the_child() {
     assert!(svc.output.text().contains("entering lameduck mode"));
 }
 
-#[test]
-fn the_supervisor_reads_its_signals_from_a_signalfd_and_its_child_has_none_blocked() {
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
-    svc.start(&[]);
-    let child: i32 = svc.printed("pid");
-    svc.ready();
-    let ours = [
+/// The bits of the signals the supervisor handles, as `/proc` shows them.
+fn handled_bits() -> u64 {
+    [
         Signal::SIGTERM,
         Signal::SIGINT,
         Signal::SIGHUP,
         Signal::SIGCHLD,
     ]
     .iter()
-    .fold(0u64, |bits, s| bits | 1 << (*s as i32 - 1));
-    // Blocked, with no handler: they wait in the kernel for the signalfd.
-    let (blocked, caught) = tests::procfs::signal_masks(svc.pid() as u32).unwrap();
-    assert_eq!((blocked & ours, caught & ours), (ours, 0), "supervisor");
+    .fold(0u64, |bits, s| bits | 1 << (*s as i32 - 1))
+}
+
+#[test]
+fn the_supervisor_reads_its_signals_from_a_signalfd_and_its_child_has_none_blocked() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
+    svc.start(&[]);
+    let child: i32 = svc.printed("pid");
+    svc.ready();
+    let ours = handled_bits();
+    // Blocked on every thread: they wait in the kernel for the signalfd
+    // (the handlers are for threads the supervisor did not start).
+    let threads = tests::procfs::thread_signal_masks(svc.pid() as u32);
+    assert!(!threads.is_empty());
+    for (blocked, caught) in threads {
+        assert_eq!((blocked & ours, caught & ours), (ours, ours), "supervisor");
+    }
     // The program gets its signals as any program does.
-    let (blocked, _) = tests::procfs::signal_masks(child as u32).unwrap();
-    assert_eq!(blocked & ours, 0, "child {child}");
+    for (blocked, _) in tests::procfs::thread_signal_masks(child as u32) {
+        assert_eq!(blocked & ours, 0, "child {child}");
+    }
     svc.signal(Signal::SIGTERM);
     assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
     assert!(svc.output.text().contains("SIGTERM received: stopping"));
+}
+
+#[test]
+fn a_signal_taken_by_a_thread_started_before_run_is_still_an_orderly_stop() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_early_thread"));
+    svc.start(&[]);
+    svc.printed::<i32>("pid");
+    svc.ready();
+    // The thread started before `run` is the only one not blocking them,
+    // so the kernel hands it the signal.
+    let ours = handled_bits();
+    let open = tests::procfs::thread_signal_masks(svc.pid() as u32)
+        .iter()
+        .filter(|(blocked, _)| blocked & ours == 0)
+        .count();
+    assert_eq!(open, 1, "threads not blocking the supervisor's signals");
+    svc.signal(Signal::SIGTERM);
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+    let out = svc.output.text();
+    assert!(out.contains("SIGTERM received: stopping"), "{out}");
+    assert!(out.contains("entering lameduck mode"), "{out}");
 }
 
 #[test]
@@ -203,4 +234,36 @@ fn a_program_with_its_own_logger_gets_littlebosss_lines() {
             .any(|l| l.starts_with("littleboss: the supervisor is gone")),
         "{out}"
     );
+}
+
+#[test]
+fn ignored_signals_inherited_from_the_parent_neither_lose_exit_codes_nor_reach_the_child() {
+    // As under `nohup` (SIGHUP) or a parent that ignores SIGCHLD: with
+    // SIGCHLD ignored the kernel would reap the children itself, before
+    // their watchers could read the exit code.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_exit_code"));
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start").arg("7");
+    // SAFETY: runs in the forked child before exec, calling only
+    // sigaction through nix, which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            use nix::sys::signal::{SigHandler, signal};
+            signal(Signal::SIGCHLD, SigHandler::SigIgn)?;
+            signal(Signal::SIGHUP, SigHandler::SigIgn)?;
+            Ok(())
+        });
+    }
+    svc.spawn(cmd);
+    let child: i32 = svc.printed("pid");
+    svc.ready();
+    let ignored = std::fs::read_to_string(format!("/proc/{child}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .map(|v| u64::from_str_radix(v.trim(), 16).unwrap())
+        .unwrap();
+    assert_eq!(ignored & handled_bits(), 0, "child {child} ignores them");
+    let stop = svc.stop_expecting(7);
+    assert!(text(&stop).contains("exit code 7"), "{}", text(&stop));
 }

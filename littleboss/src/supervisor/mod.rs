@@ -33,6 +33,9 @@ use crate::spec::Network;
 use machine::{Assigned, Held, Image, Launch, Machine, Settings, Target};
 
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
+    // First: a signal from here on waits for the signalfd (an orderly
+    // stop), rather than killing a supervisor that has bound its socket.
+    let _ = signals::block();
     close_inherited_on_exec();
     orphans::adopt_orphans();
     let folder = dir::socket_dir();
@@ -95,10 +98,9 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         clean_up();
         fail(1, e)
     });
-    // Signals are blocked and read from a signalfd before any program code
-    // runs, so a SIGTERM during supervisor_init is an orderly stop, not a
-    // death that leaves the control socket behind, and the threads that
-    // code starts block them too.
+    // Signals are read before any program code runs, so a SIGTERM during
+    // supervisor_init is an orderly stop, not a death that leaves the
+    // control socket behind; the threads that code starts block them too.
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     {
         let _runtime = rt.enter();

@@ -4,7 +4,7 @@
 //! runtime the supervisor is often PID 1 and they come to it anyway; as a
 //! child subreaper it adopts them everywhere, so none is left as a zombie
 //! and nothing escapes the service. Its own children are reaped by their
-//! watchers (through pidfds); this reaps only the others, picked out of
+//! watchers (through pidfds, or by pid); this reaps only the others, picked out of
 //! `/proc` by pid, so it never takes a child's exit status from its
 //! watcher.
 

@@ -10,10 +10,10 @@
 //! An older kernel, or a seccomp filter that refuses `pidfd_open` (Docker
 //! before 20.10), gets the same by pid: the watcher alone reaps its child,
 //! so until it does the pid cannot be reused either. It asks
-//! `waitpid(WNOHANG)` every [`BY_PID_POLL`]: SIGCHLD is the supervisor's
-//! signalfd's, which reads it for the orphan scan. Without pidfds the
-//! supervisor does not upgrade itself in place (it could not watch its
-//! children again).
+//! `waitpid(WNOHANG)` at each SIGCHLD the supervisor reads, and every
+//! [`BY_PID_POLL`] in case it reads none (without a signal forwarder, as in
+//! unit tests). Without pidfds the supervisor does not upgrade itself in
+//! place (it could not watch its children again).
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
@@ -25,9 +25,9 @@ use tokio::io::unix::AsyncFd;
 
 use super::machine::ChildExit;
 
-/// How often a child watched by pid is asked whether it has ended: a
-/// `waitpid` per child, and at most this late to see an exit.
-const BY_PID_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+/// How often a child watched by pid is asked whether it has ended when
+/// no SIGCHLD comes.
+const BY_PID_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Set once `pidfd_open` was refused: children are watched by pid.
 static UNAVAILABLE: AtomicBool = AtomicBool::new(false);
@@ -47,7 +47,7 @@ pub(crate) struct Process {
 #[derive(Debug)]
 enum Watch {
     Fd(AsyncFd<OwnedFd>),
-    /// By pid, asked every [`BY_PID_POLL`].
+    /// By pid, asked at each SIGCHLD.
     Pid,
 }
 
@@ -77,7 +77,7 @@ impl Process {
         }
     }
 
-    /// Watches our child `pid` by pid and SIGCHLD.
+    /// Watches our child `pid` by pid, waking at each SIGCHLD.
     fn by_pid(pid: u32) -> io::Result<Process> {
         Ok(Process {
             pid,
@@ -97,12 +97,15 @@ impl Process {
             },
             Watch::Pid => {
                 let pid = Pid::from_raw(self.pid as i32);
-                let mut every = tokio::time::interval(BY_PID_POLL);
+                // Subscribed before asking: an exit after the question
+                // wakes it.
+                let mut chld = super::signals::child_signals();
                 loop {
-                    every.tick().await;
+                    chld.borrow_and_update();
                     if let Some(exit) = reaped(waitpid(pid, Some(WaitPidFlag::WNOHANG)))? {
                         return Ok(exit);
                     }
+                    let _ = tokio::time::timeout(BY_PID_POLL, chld.changed()).await;
                 }
             }
         }

@@ -72,7 +72,7 @@ pub(crate) fn resume(config: &Config, value: OsString) -> ! {
             .unwrap_or_else(|e| give_up(format!("cannot handle signals: {e}"), Some(&handoff)));
     }
     // The signalfd is open: what arrived during the exec, still pending,
-    // is read first.
+    // comes after the events the previous image handed over.
     drop((memfd, previous));
     super::orphans::adopt_orphans();
     let notifier = handoff
