@@ -267,3 +267,27 @@ fn ignored_signals_inherited_from_the_parent_neither_lose_exit_codes_nor_reach_t
     let stop = svc.stop_expecting(7);
     assert!(text(&stop).contains("exit code 7"), "{}", text(&stop));
 }
+
+#[test]
+fn the_thread_that_binds_a_reloads_new_listener_blocks_the_signals_too() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_versioned_v1"));
+    svc.start(&[]);
+    svc.printed_addr("addr");
+    svc.ready();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("-addr=127.0.0.1:{port}");
+    let reload = svc.control_with(&svc.bin, "reload", &[&addr]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    // The bind ran on a blocking thread, which idles for seconds after.
+    let ours = handled_bits();
+    let threads = tests::procfs::thread_signal_masks(svc.pid() as u32);
+    assert!(threads.len() > 1, "no bind thread: {threads:?}");
+    for (blocked, _) in threads {
+        assert_eq!(blocked & ours, ours, "a supervisor thread takes signals");
+    }
+    svc.stop_expecting(0);
+}

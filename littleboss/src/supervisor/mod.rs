@@ -170,17 +170,15 @@ fn settings_of(config: &Config) -> Settings {
 }
 
 /// The runtime the supervisor runs on: one thread, its own. Its other
-/// threads (binds off the loop) block the signals it handles too, so that
-/// they all wait for its signalfd.
+/// threads (binds off the loop) inherit the main thread's mask, which
+/// blocks the signals it handles from the start of [`run`] (and across an
+/// exec), so that they all wait for its signalfd.
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         // A handful of descriptors (control, children, timers): tokio's
         // default of 1024 events per poll is a 12 KiB buffer for nothing.
         .max_io_events_per_tick(64)
-        .on_thread_start(|| {
-            let _ = signals::block();
-        })
         .build()
         .map_err(|e| format!("cannot start the supervisor's runtime: {e}"))
 }
