@@ -327,6 +327,21 @@ pub fn eventually_within<T>(what: &str, limit: Duration, mut f: impl FnMut() -> 
     }
 }
 
+/// Waits until the process at the other end of `conn` has read everything
+/// sent on it (the kernel's count of bytes sent and not yet read, the
+/// `TIOCOUTQ` of a unix stream, is down to 0).
+pub fn wait_read_by_peer(conn: &std::os::unix::net::UnixStream) {
+    use std::os::fd::AsRawFd;
+    eventually("the peer to read what was sent", || {
+        let mut unread: nix::libc::c_int = -1;
+        // SAFETY: TIOCOUTQ writes one int to the pointer, which is valid
+        // for the call; `conn` is an open socket for its duration.
+        let rc = unsafe { nix::libc::ioctl(conn.as_raw_fd(), nix::libc::TIOCOUTQ, &mut unread) };
+        assert_eq!(rc, 0, "TIOCOUTQ: {}", std::io::Error::last_os_error());
+        (unread == 0).then_some(())
+    });
+}
+
 /// Whether a process exists (zombies count as gone once reaped by anyone).
 pub fn alive(pid: i32) -> bool {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()

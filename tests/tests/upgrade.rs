@@ -412,3 +412,56 @@ fn an_idle_control_connection_is_kept_across_an_upgrade() {
     drop(conn);
     svc.stop_expecting(0);
 }
+
+#[test]
+fn control_bytes_read_before_the_exec_are_kept_across_it() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut svc = Service::new(V1);
+    svc.start(&[]);
+    svc.printed_addr("addr");
+    svc.ready();
+    let socket = svc.control_dir().join("versioned.sock");
+    let connect = || {
+        let conn = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+        conn.set_read_timeout(Some(tests::DEADLINE)).unwrap();
+        let lines = BufReader::new(conn.try_clone().unwrap()).lines();
+        (conn, lines)
+    };
+    let answer = |lines: &mut std::io::Lines<BufReader<std::os::unix::net::UnixStream>>| {
+        let line = lines.next().expect("an answer").unwrap();
+        serde_json::from_str::<serde_json::Value>(&line).unwrap()
+    };
+    // Half a request, read by the supervisor before the upgrade (a status
+    // on the same connection first, so that it is served).
+    let (mut halfway, mut halfway_lines) = connect();
+    halfway
+        .write_all(b"{\"v\":1,\"cmd\":\"status\"}\n")
+        .unwrap();
+    assert_eq!(answer(&mut halfway_lines)["status"]["upgrades"], 0);
+    halfway.write_all(b"{\"v\":1,\"cmd\":").unwrap();
+    tests::wait_read_by_peer(&halfway);
+    // The reload that upgrades, with a status sent right behind it in the
+    // same write: read along with the reload, before the exec.
+    let copy = copy_of(&svc, V1);
+    let reload = format!(
+        "{{\"v\":1,\"cmd\":\"reload\",\"path\":{}}}\n{{\"v\":1,\"cmd\":\"status\"}}\n",
+        serde_json::Value::from(copy.to_str().unwrap())
+    );
+    let (mut ahead, mut ahead_lines) = connect();
+    ahead.write_all(reload.as_bytes()).unwrap();
+    let mut reloaded = answer(&mut ahead_lines);
+    while reloaded["type"] != "reloaded" {
+        assert_ne!(reloaded["type"], "error", "{reloaded}");
+        reloaded = answer(&mut ahead_lines);
+    }
+    let status = answer(&mut ahead_lines);
+    assert_eq!(status["status"]["upgrades"], 1, "{status}");
+    // The half request's rest, read by the new image after the old one's
+    // start of it.
+    halfway.write_all(b"\"status\"}\n").unwrap();
+    let status = answer(&mut halfway_lines);
+    assert_eq!(status["status"]["upgrades"], 1, "{status}");
+    assert_eq!(exe(svc.pid()), copy);
+    drop((halfway, ahead));
+    svc.stop_expecting(0);
+}

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
@@ -25,7 +25,7 @@ use crate::log::log;
 /// How long a client may take to send a whole request line.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The read buffer of a control connection.
+/// How much a control connection reads at a time.
 const REQUEST_BUFFER: usize = 1024;
 
 /// A request for the supervisor, with where its responses go.
@@ -35,6 +35,9 @@ pub(crate) struct ControlRequest {
     pub reply: mpsc::UnboundedSender<Response>,
     /// The connection it came on, to hand on across an in-place upgrade.
     pub conn: std::os::fd::OwnedFd,
+    /// What the client sent after this request's line (the start of its
+    /// next request), read already: handed on with the connection.
+    pub unread: Vec<u8>,
 }
 
 /// Why the control socket cannot be had: the service already runs, or its
@@ -296,28 +299,34 @@ fn pid_of(live: &std::os::unix::net::UnixStream) -> Option<i32> {
         .map(|c| c.pid())
 }
 
-/// The control connections waiting for a request with nothing read from
-/// them yet, by number: an in-place upgrade hands them on, and the next
-/// image reads their next request.
+/// The control connections waiting for (the rest of) a request, by
+/// number, with what each has sent of it so far: an in-place upgrade hands
+/// them on, and the next image reads on from there.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Idle {
     next: Arc<std::sync::atomic::AtomicU64>,
-    conns: Arc<std::sync::Mutex<std::collections::HashMap<u64, std::os::fd::RawFd>>>,
+    conns: Arc<std::sync::Mutex<std::collections::HashMap<u64, Waiting>>>,
 }
 
+/// A connection waiting for a request: its descriptor and the bytes it
+/// has sent of that request so far.
+type Waiting = (std::os::fd::RawFd, Vec<u8>);
+
 impl Idle {
-    /// The descriptors of the connections idle now (valid while the
-    /// caller keeps the runtime from running their tasks).
-    pub fn fds(&self) -> Vec<std::os::fd::RawFd> {
+    /// The connections waiting now, with what each has sent so far
+    /// (descriptors valid while the caller keeps the runtime from running
+    /// their tasks).
+    pub fn waiting(&self) -> Vec<Waiting> {
         let conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
-        conns.values().copied().collect()
+        conns.values().cloned().collect()
     }
 
-    /// Counts `fd` as idle until the guard is dropped.
-    fn mark(&self, fd: std::os::fd::RawFd) -> IdleGuard<'_> {
+    /// Counts `fd` as waiting, having sent `sent`, until the guard is
+    /// dropped.
+    fn mark(&self, fd: std::os::fd::RawFd, sent: &[u8]) -> IdleGuard<'_> {
         let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut conns = self.conns.lock().unwrap_or_else(|e| e.into_inner());
-        conns.insert(id, fd);
+        conns.insert(id, (fd, sent.to_vec()));
         IdleGuard { idle: self, id }
     }
 }
@@ -356,7 +365,7 @@ pub(crate) async fn serve(
         tokio::spawn(async move {
             match stream.peer_cred() {
                 Ok(cred) if cred.uid() == our_uid || cred.uid() == 0 => {
-                    serve_connection(stream, requests, idle).await
+                    serve_connection(stream, requests, idle, Vec::new()).await
                 }
                 Ok(cred) => {
                     log!(
@@ -382,12 +391,14 @@ pub(crate) fn stream(std: std::os::unix::net::UnixStream) -> io::Result<UnixStre
 }
 
 /// Serves a control connection handed over by the supervisor's previous
-/// image: first the answers to its request, then its next requests.
+/// image: first the answers to its request, then its next requests,
+/// starting with the bytes `unread` the previous image had read already.
 pub(crate) async fn resume_connection(
     stream: UnixStream,
     mut responses: mpsc::UnboundedReceiver<Response>,
     requests: mpsc::UnboundedSender<ControlRequest>,
     idle: Idle,
+    unread: Vec<u8>,
 ) {
     let (read, mut write) = stream.into_split();
     if !answer(&mut responses, &mut write).await {
@@ -396,63 +407,32 @@ pub(crate) async fn resume_connection(
     let Ok(stream) = read.reunite(write) else {
         return;
     };
-    serve_connection(stream, requests, idle).await;
+    serve_connection(stream, requests, idle, unread).await;
 }
 
-/// Serves a control connection: its requests, one line at a time.
+/// Serves a control connection: its requests, one line at a time;
+/// `unread` is what it sent that was read already (by the previous image,
+/// across an in-place upgrade).
 pub(crate) async fn serve_connection(
     stream: UnixStream,
     requests: mpsc::UnboundedSender<ControlRequest>,
     idle: Idle,
+    mut unread: Vec<u8>,
 ) {
     let conn = std::os::fd::AsFd::as_fd(&stream).try_clone_to_owned();
     let raw = std::os::fd::AsRawFd::as_raw_fd(&stream);
-    let (read, mut write) = stream.into_split();
-    // Requests are short lines (a longer one still reads whole): 8 KiB
-    // per connection, tokio's default, is mostly never touched.
-    let mut read = BufReader::with_capacity(REQUEST_BUFFER, read);
-    let mut line = Vec::new();
+    let (mut read, mut write) = stream.into_split();
     loop {
-        line.clear();
-        let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
-        if read.buffer().is_empty() {
-            // Nothing read yet: until the request starts, the connection
-            // is idle, and an upgrade may hand it on whole.
-            let guard = idle.mark(raw);
-            let ready = tokio::time::timeout_at(deadline, read.get_ref().readable()).await;
-            drop(guard);
-            if !matches!(ready, Ok(Ok(()))) {
-                return;
-            }
-        }
-        let limited = (&mut read).take(MAX_LINE as u64 + 1);
-        let n = match tokio::time::timeout_at(deadline, read_line(limited, &mut line)).await {
-            Ok(Ok(n)) => n,
-            Ok(Err(_)) => return,
-            // Idle between requests: close quietly. Half a request: say so.
-            Err(_elapsed) if line.is_empty() => return,
-            Err(_elapsed) => {
-                let error = Response::Error {
-                    error: format!("no complete request within {READ_TIMEOUT:?}"),
-                };
-                let _ = write.write_all(&protocol::encode(&error)).await;
+        let line = match read_request(&mut read, &mut unread, raw, &idle).await {
+            Ok(line) => line,
+            Err(None) => return,
+            Err(Some(error)) => {
+                let _ = write
+                    .write_all(&protocol::encode(&Response::Error { error }))
+                    .await;
                 return;
             }
         };
-        if n == 0 {
-            return;
-        }
-        if line.last() != Some(&b'\n') {
-            let error = if n > MAX_LINE {
-                format!("request longer than {MAX_LINE} bytes")
-            } else {
-                "request not terminated by a newline".to_owned()
-            };
-            let _ = write
-                .write_all(&protocol::encode(&Response::Error { error }))
-                .await;
-            return;
-        }
         let request = match protocol::decode_request(line.trim_ascii_end()) {
             Ok(request) => request,
             Err(error) => {
@@ -476,11 +456,13 @@ pub(crate) async fn serve_connection(
         else {
             return;
         };
+        let unread = unread.clone();
         if requests
             .send(ControlRequest {
                 request,
                 reply,
                 conn,
+                unread,
             })
             .is_err()
         {
@@ -488,6 +470,43 @@ pub(crate) async fn serve_connection(
         }
         if !answer(&mut responses, &mut write).await {
             return;
+        }
+    }
+}
+
+/// Takes the next request line (newline included) off the front of
+/// `unread`, reading more as needed, within [`READ_TIMEOUT`]. `Err(None)`:
+/// the connection ended or went quiet between requests, so close it
+/// without a word; `Err(Some(why))`: tell the client why, then close.
+async fn read_request(
+    read: &mut tokio::net::unix::OwnedReadHalf,
+    unread: &mut Vec<u8>,
+    raw: std::os::fd::RawFd,
+    idle: &Idle,
+) -> Result<Vec<u8>, Option<String>> {
+    let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
+    loop {
+        let newline = unread.iter().position(|&b| b == b'\n');
+        if newline.unwrap_or(unread.len()) > MAX_LINE {
+            return Err(Some(format!("request longer than {MAX_LINE} bytes")));
+        }
+        if let Some(end) = newline {
+            return Ok(unread.drain(..=end).collect());
+        }
+        // Until the line is whole, an upgrade hands the connection on
+        // with what it has sent of it, and the next image reads on.
+        let _waiting = idle.mark(raw, unread);
+        unread.reserve(REQUEST_BUFFER);
+        match tokio::time::timeout_at(deadline, read.read_buf(unread)).await {
+            Ok(Ok(0)) if unread.is_empty() => return Err(None),
+            Ok(Ok(0)) => return Err(Some("request not terminated by a newline".to_owned())),
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => return Err(None),
+            // Idle between requests: close quietly. Half a request: say so.
+            Err(_elapsed) if unread.is_empty() => return Err(None),
+            Err(_elapsed) => {
+                return Err(Some(format!("no complete request within {READ_TIMEOUT:?}")));
+            }
         }
     }
 }
@@ -529,10 +548,6 @@ async fn refuse(mut stream: UnixStream, error: &Response) {
     let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
 
-async fn read_line<R: AsyncBufReadExt + Unpin>(mut r: R, line: &mut Vec<u8>) -> io::Result<usize> {
-    r.read_until(b'\n', line).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -570,6 +585,81 @@ mod tests {
         std::fs::write(&path, "").unwrap();
         assert!(ServiceLock::lock(stale, &path, busy).unwrap().is_none());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Reads one request from `sent` (written whole, then the writer
+    /// closes), with what was left unread after it.
+    async fn request_from(sent: &[u8]) -> (Result<Vec<u8>, Option<String>>, Vec<u8>) {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let sent = sent.to_vec();
+        // Written alongside the reads: a long one fills the socket buffer.
+        tokio::spawn(async move { theirs.write_all(&sent).await });
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&ours);
+        let (mut read, _write) = ours.into_split();
+        let mut unread = Vec::new();
+        let line = read_request(&mut read, &mut unread, raw, &Idle::default()).await;
+        (line, unread)
+    }
+
+    #[tokio::test]
+    async fn a_request_is_one_line_and_what_follows_it_stays_unread() {
+        let (line, unread) = request_from(b"{\"a\":1}\n{\"b\":").await;
+        assert_eq!(line.unwrap(), b"{\"a\":1}\n");
+        assert_eq!(unread, b"{\"b\":");
+        let (line, unread) = request_from(b"").await;
+        assert_eq!(line, Err(None), "a close between requests is no error");
+        assert!(unread.is_empty());
+        let (line, _) = request_from(b"{\"a\":").await;
+        assert_eq!(
+            line,
+            Err(Some("request not terminated by a newline".to_owned()))
+        );
+        let (line, _) = request_from(&vec![b'x'; MAX_LINE + 2]).await;
+        assert_eq!(
+            line,
+            Err(Some("request longer than 65536 bytes".to_owned()))
+        );
+        let mut longest = vec![b'x'; MAX_LINE];
+        longest.push(b'\n');
+        let (line, _) = request_from(&longest).await;
+        assert_eq!(line.unwrap().len(), MAX_LINE + 1);
+    }
+
+    #[tokio::test]
+    async fn a_request_begun_counts_as_waiting_with_what_it_sent() {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&ours);
+        let idle = Idle::default();
+        let reader = {
+            let idle = idle.clone();
+            tokio::spawn(async move {
+                let (mut read, _write) = ours.into_split();
+                let mut unread = Vec::new();
+                read_request(&mut read, &mut unread, raw, &idle).await
+            })
+        };
+        let waiting_with = |sent: &[u8]| {
+            let idle = idle.clone();
+            let sent = sent.to_vec();
+            async move {
+                for _ in 0..1000 {
+                    if idle.waiting() == vec![(raw, sent.clone())] {
+                        return;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                panic!("never waiting with {sent:?}: {:?}", idle.waiting());
+            }
+        };
+        waiting_with(b"").await;
+        theirs.write_all(b"{\"v\":").await.unwrap();
+        waiting_with(b"{\"v\":").await;
+        theirs.write_all(b"1}\n").await.unwrap();
+        assert_eq!(reader.await.unwrap().unwrap(), b"{\"v\":1}\n");
+        assert!(
+            idle.waiting().is_empty(),
+            "not waiting once the line is whole"
+        );
     }
 
     fn tempfile_dir(what: &str) -> std::path::PathBuf {

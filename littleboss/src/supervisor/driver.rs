@@ -60,6 +60,16 @@ pub(super) struct Client {
     pub reply: Reply,
     /// Its connection, to hand on if the supervisor re-executes itself.
     pub conn: OwnedFd,
+    /// What the client sent after the request, read already.
+    pub unread: Vec<u8>,
+}
+
+/// A control connection kept across an in-place upgrade, with what it had
+/// sent that was read already.
+#[derive(Debug)]
+pub(crate) struct KeptConnection {
+    pub conn: OwnedFd,
+    pub unread: Vec<u8>,
 }
 
 /// What the driver is given to run with, besides the machine.
@@ -92,9 +102,9 @@ pub(crate) enum Begin {
     Resume {
         events: Vec<Event>,
         children: Vec<(ChildId, OwnedFd)>,
-        clients: Vec<(ClientId, OwnedFd)>,
+        clients: Vec<(ClientId, KeptConnection)>,
         /// Control connections with no request under way.
-        idle: Vec<OwnedFd>,
+        idle: Vec<KeptConnection>,
         next_client: ClientId,
     },
 }
@@ -205,8 +215,8 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             Some(event) => event,
             None => tokio::select! {
                 Some(event) = events.recv() => event,
-                Some(ControlRequest { request, reply, conn }) = control.recv() => {
-                    Event::Control { client: io.client(reply, conn), request }
+                Some(ControlRequest { request, reply, conn, unread }) = control.recv() => {
+                    Event::Control { client: io.client(reply, conn, unread), request }
                 }
                 Some(done) = binds.recv() => io.bound(done),
                 () = sleep_until(machine.next_deadline().map(|d| origin + d)) => Event::Tick,
@@ -228,10 +238,16 @@ pub(super) fn monotonic_ns() -> u64 {
 }
 
 impl Io {
-    pub(super) fn client(&mut self, reply: Reply, conn: OwnedFd) -> ClientId {
+    pub(super) fn client(&mut self, reply: Reply, conn: OwnedFd, unread: Vec<u8>) -> ClientId {
         self.next_client += 1;
-        self.clients
-            .insert(self.next_client, Client { reply, conn });
+        self.clients.insert(
+            self.next_client,
+            Client {
+                reply,
+                conn,
+                unread,
+            },
+        );
         self.next_client
     }
 
@@ -267,8 +283,8 @@ impl Io {
     /// Takes back the control connections kept across an exec: each one
     /// waiting for an answer is answered, then served as any other; the
     /// idle ones are served.
-    fn reconnect(&mut self, clients: Vec<(ClientId, OwnedFd)>, idle: Vec<OwnedFd>) {
-        for conn in idle {
+    fn reconnect(&mut self, clients: Vec<(ClientId, KeptConnection)>, idle: Vec<KeptConnection>) {
+        for KeptConnection { conn, unread } in idle {
             let stream = std::os::unix::net::UnixStream::from(conn);
             match crate::control::server::stream(stream) {
                 Ok(stream) => {
@@ -276,12 +292,13 @@ impl Io {
                         stream,
                         self.control_tx.clone(),
                         self.idle.clone(),
+                        unread,
                     ));
                 }
                 Err(e) => log!("cannot take back a control connection: {e}"),
             }
         }
-        for (id, conn) in clients {
+        for (id, KeptConnection { conn, unread }) in clients {
             let (reply, responses) = mpsc::unbounded_channel();
             let stream = match conn.try_clone().and_then(|fd| {
                 crate::control::server::stream(std::os::unix::net::UnixStream::from(fd))
@@ -292,13 +309,21 @@ impl Io {
                     continue;
                 }
             };
-            self.clients.insert(id, Client { reply, conn });
+            self.clients.insert(
+                id,
+                Client {
+                    reply,
+                    conn,
+                    unread: unread.clone(),
+                },
+            );
             let requests = self.control_tx.clone();
             tokio::spawn(crate::control::server::resume_connection(
                 stream,
                 responses,
                 requests,
                 self.idle.clone(),
+                unread,
             ));
         }
     }

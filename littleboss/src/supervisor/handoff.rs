@@ -48,6 +48,12 @@ pub(crate) struct Handoff {
     /// Each control connection with no request under way.
     #[serde(default)]
     pub idle: Vec<RawFd>,
+    /// What control connections (of `clients` and `idle`) had sent that
+    /// was read already: a request begun, or one sent ahead of the answer
+    /// to the last. Absent from an older image's handoff; an older image
+    /// ignores it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unread: Vec<(RawFd, Vec<u8>)>,
     pub next_client: ClientId,
     pub control: RawFd,
     pub control_path: PathBuf,

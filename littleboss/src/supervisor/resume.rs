@@ -7,7 +7,7 @@
 //! lasts across exec, so running it again could only fail or repeat it.
 
 use std::ffi::OsString;
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -124,8 +124,8 @@ struct Held {
     lock: ServiceLock,
     sockets: std::collections::HashMap<super::machine::ListenerKey, driver::Socket>,
     children: Vec<(ChildId, OwnedFd)>,
-    clients: Vec<(u64, OwnedFd)>,
-    idle: Vec<OwnedFd>,
+    clients: Vec<(u64, driver::KeptConnection)>,
+    idle: Vec<driver::KeptConnection>,
 }
 
 /// Owns every descriptor the handoff names (and makes each close-on-exec
@@ -173,13 +173,32 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, String> {
         lock,
         sockets,
         children: handoff.children.iter().filter_map(keep).collect(),
-        clients: handoff.clients.iter().filter_map(keep).collect(),
+        clients: handoff
+            .clients
+            .iter()
+            .filter_map(keep)
+            .map(|(id, conn)| (id, kept(handoff, conn)))
+            .collect(),
         idle: handoff
             .idle
             .iter()
-            .filter_map(|fd| keep(&(0, *fd)).map(|(_, fd)| fd))
+            .filter_map(|fd| keep(&(0, *fd)))
+            .map(|(_, conn)| kept(handoff, conn))
             .collect(),
     })
+}
+
+/// A control connection taken back, with what it had sent that the
+/// previous image read.
+fn kept(handoff: &Handoff, conn: OwnedFd) -> driver::KeptConnection {
+    let fd = conn.as_raw_fd();
+    let unread = handoff
+        .unread
+        .iter()
+        .find(|(handed, _)| *handed == fd)
+        .map(|(_, bytes)| bytes.clone())
+        .unwrap_or_default();
+    driver::KeptConnection { conn, unread }
 }
 
 /// Children the state knows that came without a channel and whose exit

@@ -67,9 +67,10 @@ pub(super) fn exec(
         request,
         reply,
         conn,
+        unread,
     }) = control.try_recv()
     {
-        let client = io.client(reply, conn);
+        let client = io.client(reply, conn, unread);
         pending.push(Event::Control { client, request });
     }
     let handoff = handoff_of(io, state, pending);
@@ -106,6 +107,7 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
     // A child whose exit is pending has been reaped: its watcher, and
     // so its channel, is gone.
     let exited = handoff::exited(&pending);
+    let waiting = io.idle.waiting();
     Handoff {
         version: STATE_VERSION,
         state,
@@ -131,7 +133,14 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
             .iter()
             .map(|(id, client)| (*id, client.conn.as_raw_fd()))
             .collect(),
-        idle: io.idle.fds(),
+        idle: waiting.iter().map(|(fd, _)| *fd).collect(),
+        unread: io
+            .clients
+            .values()
+            .map(|client| (client.conn.as_raw_fd(), client.unread.clone()))
+            .chain(waiting)
+            .filter(|(_, bytes)| !bytes.is_empty())
+            .collect(),
         next_client: io.next_client,
         control: io.control_fd.as_raw_fd(),
         control_path: io.control_path.clone(),
