@@ -82,10 +82,7 @@ impl Server {
     /// timeout. Waits (up to a deadline) until the supervisor has one
     /// child left, the one serving.
     pub fn drains(&self) -> (Vec<f64>, usize) {
-        let deadline = Instant::now() + DEADLINE;
-        while tests::procfs::children(self.process.id()) != (1, 0) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.wait_one_child();
         // The supervisor logs an exit once it has reaped the child.
         std::thread::sleep(Duration::from_millis(100));
         let log = self.log.lock().unwrap();
@@ -115,6 +112,15 @@ impl Server {
         (drains, killed)
     }
 
+    /// Waits (up to a deadline) until the supervisor has one child left,
+    /// the one serving.
+    pub fn wait_one_child(&self) {
+        let deadline = Instant::now() + DEADLINE;
+        while tests::procfs::children(self.process.id()) != (1, 0) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Stops the supervisor and removes its control folder.
     pub fn stop(mut self) {
         let _ = self.control("stop");
@@ -133,6 +139,12 @@ pub struct Plan {
     pub reloads: usize,
     /// Pause after each reload's command returns.
     pub interval: Duration,
+    /// Reloads after those, once their old children have exited, at
+    /// another pace (none: 0), so that one run measures latency both
+    /// while reloads come back to back and at a calmer pace.
+    pub paced_reloads: usize,
+    /// The pause after each of those.
+    pub paced_interval: Duration,
     pub timeout: Duration,
 }
 
@@ -147,9 +159,11 @@ pub struct Row {
     /// `Connection: close`).
     pub failed_reused: usize,
     pub reloads_failed: usize,
-    /// p50, p99, p99.9, max in ms: steady state, then during reloads.
+    /// p50, p99, p99.9, max in ms: steady state, during the reloads, and
+    /// during the paced reloads (zero without them).
     pub steady_ms: [f64; 4],
     pub reload_ms: [f64; 4],
+    pub paced_ms: [f64; 4],
     /// Old child drain time (told to wind down → exited), median and max, ms.
     pub drain_ms: [f64; 2],
     /// How many old children's drains were timed (their two log lines
@@ -180,24 +194,16 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     .start(epoch);
     tokio::time::sleep(plan.steady).await;
     let reloads_began = epoch.elapsed();
-    let s = server.clone();
-    let reloads_failed = tokio::task::spawn_blocking(move || {
-        let mut failed = 0;
-        for _ in 0..plan.reloads {
-            let out = s.control("reload");
-            if !out.status.success() {
-                eprintln!(
-                    "reload failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                );
-                failed += 1;
-            }
-            std::thread::sleep(plan.interval);
-        }
-        failed
-    })
-    .await
-    .expect("reloads");
+    let mut reloads_failed = reload(&server, plan.reloads, plan.interval).await;
+    let mut paced_began = None;
+    if plan.paced_reloads > 0 {
+        let s = server.clone();
+        tokio::task::spawn_blocking(move || s.wait_one_child())
+            .await
+            .expect("old children gone");
+        paced_began = Some(epoch.elapsed());
+        reloads_failed += reload(&server, plan.paced_reloads, plan.paced_interval).await;
+    }
     // The load goes on until every old child has exited: what they do at
     // the end of their drain (closing idle connections) counts.
     let s = server.clone();
@@ -226,10 +232,17 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         }
     }
     row.pids = pids.len();
-    let (steady, during): (Vec<Sample>, Vec<Sample>) =
-        samples.iter().partition(|s| s.at < reloads_began);
-    row.steady_ms = percentiles(&steady);
-    row.reload_ms = percentiles(&during);
+    let paced_began = paced_began.unwrap_or(Duration::MAX);
+    let window = |from: Duration, to: Duration| -> Vec<Sample> {
+        samples
+            .iter()
+            .filter(|s| from <= s.at && s.at < to)
+            .cloned()
+            .collect()
+    };
+    row.steady_ms = percentiles(&window(Duration::ZERO, reloads_began));
+    row.reload_ms = percentiles(&window(reloads_began, paced_began));
+    row.paced_ms = percentiles(&window(paced_began, Duration::MAX));
     let mut drains = drains;
     row.drains_timed = drains.len();
     drains.sort_by(f64::total_cmp);
@@ -237,6 +250,29 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         row.drain_ms = [drains[drains.len() / 2], drains[drains.len() - 1]];
     }
     row
+}
+
+/// Reloads `server` `count` times, pausing `interval` after each; how many
+/// failed.
+async fn reload(server: &Arc<Server>, count: usize, interval: Duration) -> usize {
+    let s = server.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut failed = 0;
+        for _ in 0..count {
+            let out = s.control("reload");
+            if !out.status.success() {
+                eprintln!(
+                    "reload failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+                failed += 1;
+            }
+            std::thread::sleep(interval);
+        }
+        failed
+    })
+    .await
+    .expect("reloads")
 }
 
 /// p50, p99, p99.9 and max latency of the successful requests, in ms.

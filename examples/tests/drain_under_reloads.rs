@@ -38,6 +38,8 @@ async fn reloads_fail_nothing(bin: &str, listener: &str, keep_alive: KeepAlive) 
             steady: Duration::from_millis(300),
             reloads: RELOADS,
             interval: Duration::from_millis(20),
+            paced_reloads: 0,
+            paced_interval: Duration::ZERO,
             timeout: Duration::from_secs(10),
         };
         let row = run(server.clone(), plan, epoch).await;

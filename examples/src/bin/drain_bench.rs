@@ -23,7 +23,10 @@
 //! which speaks only HTTP/1); slow clients that send their first byte 0.2
 //! to 3 s after connecting; `POST` with a 16 KiB body on kept-alive
 //! connections. For each (server, load): a steady phase without reloads,
-//! then `--reloads` reloads, `--interval-ms` apart, while the load runs.
+//! then `--reloads` reloads, `--interval-ms` apart, while the load runs,
+//! and, with `--paced-reloads`, once their old children have exited, that
+//! many more at a calmer pace (`--paced-interval-ms`), their latency
+//! reported apart.
 //! A reload returns once the new child is ready. Old children of
 //! `axum_serve` and `plain` drain for their whole grace (3.5 s in these
 //! servers) and what is in flight after it; those of the helper (`readme`,
@@ -56,6 +59,14 @@ struct Args {
     /// how latency during reloads depends on how often they come.
     #[arg(long, default_value = "50", value_delimiter = ',')]
     interval_ms: Vec<u64>,
+    /// Reloads after those, once their old children have exited, with
+    /// `--paced-interval-ms` between them; latency during them is
+    /// reported apart.
+    #[arg(long, default_value_t = 0)]
+    paced_reloads: usize,
+    /// Pause after each paced reload returns, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    paced_interval_ms: u64,
     /// Seconds of load before the reloads, for the steady-state latency.
     #[arg(long, default_value_t = 3)]
     steady_secs: u64,
@@ -145,6 +156,8 @@ fn main() -> ExitCode {
                     steady: Duration::from_secs(args.steady_secs),
                     reloads: args.reloads,
                     interval: Duration::from_millis(interval_ms),
+                    paced_reloads: args.paced_reloads,
+                    paced_interval: Duration::from_millis(args.paced_interval_ms),
                     timeout: Duration::from_secs(10),
                 };
                 eprintln!(
@@ -187,8 +200,17 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
     // One pause: said in the heading. Several: a column of its own.
     let swept = args.interval_ms.len() > 1;
     let apart: Vec<String> = args.interval_ms.iter().map(u64::to_string).collect();
+    let paced = args.paced_reloads > 0;
+    let then = if paced {
+        format!(
+            ", then {} reloads {} ms apart once their old children have exited",
+            args.paced_reloads, args.paced_interval_ms
+        )
+    } else {
+        String::new()
+    };
     out += &format!(
-        "`{}`: {} reloads per row, {} ms apart, after {} s of steady load\n\n",
+        "`{}`: {} reloads per row, {} ms apart{then}, after {} s of steady load\n\n",
         command.join(" "),
         args.reloads,
         apart.join(" or "),
@@ -199,10 +221,23 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
     } else {
         ("", "")
     };
+    let (paced_head, paced_rule) = if paced {
+        (
+            format!(
+                " during the {} ms apart p50 / p99 / p99.9 / max ms | p99 ratio |",
+                args.paced_interval_ms
+            ),
+            "---|---:|",
+        )
+    } else {
+        (String::new(), "")
+    };
     out += &format!(
-        "| server | load |{pause_head} clients | requests | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio | old child drain median / max ms (children timed) | killed |\n"
+        "| server | load |{pause_head} clients | requests | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio |{paced_head} old child drain median / max ms (children timed) | killed |\n"
     );
-    out += &format!("|---|---|{pause_rule}---:|---:|---|---:|---:|---|---|---:|---|---:|\n");
+    out += &format!(
+        "|---|---|{pause_rule}---:|---:|---|---:|---:|---|---|---:|{paced_rule}---|---:|\n"
+    );
     let ms = |v: [f64; 4]| format!("{:.2} / {:.2} / {:.2} / {:.1}", v[0], v[1], v[2], v[3]);
     for (server, shape, plan, row) in rows {
         let failed = if row.failed.is_empty() {
@@ -211,10 +246,18 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
             let classes: Vec<String> = row.failed.iter().map(|(k, v)| format!("{k} {v}")).collect();
             format!("**{}** ({})", row.failed_total(), classes.join(", "))
         };
-        let ratio = if row.steady_ms[1] > 0.0 {
-            format!("{:.2}", row.reload_ms[1] / row.steady_ms[1])
+        let ratio_of = |during: [f64; 4]| {
+            if row.steady_ms[1] > 0.0 {
+                format!("{:.2}", during[1] / row.steady_ms[1])
+            } else {
+                "-".to_owned()
+            }
+        };
+        let ratio = ratio_of(row.reload_ms);
+        let paced_cells = if paced {
+            format!(" {} | {} |", ms(row.paced_ms), ratio_of(row.paced_ms))
         } else {
-            "-".to_owned()
+            String::new()
         };
         let pause = if swept {
             format!(" {} |", plan.interval.as_millis())
@@ -222,7 +265,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
             String::new()
         };
         out += &format!(
-            "| {server} | {} |{pause} {} | {} | {failed} | {} | {} | {} | {} | {ratio} | {:.0} / {:.0} ({}) | {} |\n",
+            "| {server} | {} |{pause} {} | {} | {failed} | {} | {} | {} | {} | {ratio} |{paced_cells} {:.0} / {:.0} ({}) | {} |\n",
             shape.name(),
             plan.clients,
             row.requests,
