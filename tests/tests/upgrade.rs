@@ -449,19 +449,30 @@ fn control_bytes_read_before_the_exec_are_kept_across_it() {
     );
     let (mut ahead, mut ahead_lines) = connect();
     ahead.write_all(reload.as_bytes()).unwrap();
-    let mut reloaded = answer(&mut ahead_lines);
-    while reloaded["type"] != "reloaded" {
-        assert_ne!(reloaded["type"], "error", "{reloaded}");
-        reloaded = answer(&mut ahead_lines);
-    }
-    let status = answer(&mut ahead_lines);
-    assert_eq!(status["status"]["upgrades"], 1, "{status}");
+    // Every answer, in order, none cut short: the progress before the
+    // exec, the final answer after it, then the status sent ahead.
+    let answers: Vec<serde_json::Value> = (0..3).map(|_| answer(&mut ahead_lines)).collect();
+    let types: Vec<&str> = answers
+        .iter()
+        .map(|a| a["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["reloading", "reloaded", "status"], "{answers:?}");
+    assert_eq!(answers[2]["status"]["upgrades"], 1, "{answers:?}");
     // The half request's rest, read by the new image after the old one's
     // start of it.
     halfway.write_all(b"\"status\"}\n").unwrap();
     let status = answer(&mut halfway_lines);
     assert_eq!(status["status"]["upgrades"], 1, "{status}");
     assert_eq!(exe(svc.pid()), copy);
+    // Again across a second upgrade, on the connection the first handed on.
+    halfway.write_all(b"{\"v\":1,").unwrap();
+    tests::wait_read_by_peer(&halfway);
+    let reload = svc.control_with(V1, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    halfway.write_all(b"\"cmd\":\"status\"}\n").unwrap();
+    let status = answer(&mut halfway_lines);
+    assert_eq!(status["status"]["upgrades"], 2, "{status}");
+    assert_eq!(exe(svc.pid()), Path::new(V1));
     drop((halfway, ahead));
     svc.stop_expecting(0);
 }

@@ -22,10 +22,13 @@ use super::protocol::{self, MAX_LINE, Request, Response};
 
 use crate::log::log;
 
-/// How long a client may take to send a whole request line.
+/// How long a client may take to send a whole request line (counted
+/// afresh by the next image when an in-place upgrade hands the
+/// connection on).
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How much a control connection reads at a time.
+/// The least room a control connection makes for each read: one read
+/// takes in a whole ordinary request.
 const REQUEST_BUFFER: usize = 1024;
 
 /// A request for the supervisor, with where its responses go.
@@ -337,6 +340,16 @@ struct IdleGuard<'a> {
     id: u64,
 }
 
+impl IdleGuard<'_> {
+    /// Adds `sent` to what the connection has sent so far.
+    fn extend(&self, sent: &[u8]) {
+        let mut conns = self.idle.conns.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, bytes)) = conns.get_mut(&self.id) {
+            bytes.extend_from_slice(sent);
+        }
+    }
+}
+
 impl Drop for IdleGuard<'_> {
     fn drop(&mut self) {
         let mut conns = self.idle.conns.lock().unwrap_or_else(|e| e.into_inner());
@@ -485,22 +498,29 @@ async fn read_request(
     idle: &Idle,
 ) -> Result<Vec<u8>, Option<String>> {
     let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
+    // Until the line is whole, an upgrade hands the connection on with
+    // what it has sent of it, and the next image reads on.
+    let mut waiting = None;
+    // Each byte is looked at once, however the line trickles in.
+    let mut scanned = 0;
     loop {
-        let newline = unread.iter().position(|&b| b == b'\n');
+        let newline = unread[scanned..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|at| scanned + at);
         if newline.unwrap_or(unread.len()) > MAX_LINE {
             return Err(Some(format!("request longer than {MAX_LINE} bytes")));
         }
         if let Some(end) = newline {
             return Ok(unread.drain(..=end).collect());
         }
-        // Until the line is whole, an upgrade hands the connection on
-        // with what it has sent of it, and the next image reads on.
-        let _waiting = idle.mark(raw, unread);
+        scanned = unread.len();
+        let waiting = waiting.get_or_insert_with(|| idle.mark(raw, unread));
         unread.reserve(REQUEST_BUFFER);
         match tokio::time::timeout_at(deadline, read.read_buf(unread)).await {
             Ok(Ok(0)) if unread.is_empty() => return Err(None),
             Ok(Ok(0)) => return Err(Some("request not terminated by a newline".to_owned())),
-            Ok(Ok(_)) => {}
+            Ok(Ok(_)) => waiting.extend(&unread[scanned..]),
             Ok(Err(_)) => return Err(None),
             // Idle between requests: close quietly. Half a request: say so.
             Err(_elapsed) if unread.is_empty() => return Err(None),
@@ -623,6 +643,13 @@ mod tests {
         longest.push(b'\n');
         let (line, _) = request_from(&longest).await;
         assert_eq!(line.unwrap().len(), MAX_LINE + 1);
+        let mut too_long = vec![b'x'; MAX_LINE + 1];
+        too_long.push(b'\n');
+        let (line, _) = request_from(&too_long).await;
+        assert_eq!(
+            line,
+            Err(Some("request longer than 65536 bytes".to_owned()))
+        );
     }
 
     #[tokio::test]
@@ -654,8 +681,10 @@ mod tests {
         waiting_with(b"").await;
         theirs.write_all(b"{\"v\":").await.unwrap();
         waiting_with(b"{\"v\":").await;
+        theirs.write_all(b" ").await.unwrap();
+        waiting_with(b"{\"v\": ").await;
         theirs.write_all(b"1}\n").await.unwrap();
-        assert_eq!(reader.await.unwrap().unwrap(), b"{\"v\":1}\n");
+        assert_eq!(reader.await.unwrap().unwrap(), b"{\"v\": 1}\n");
         assert!(
             idle.waiting().is_empty(),
             "not waiting once the line is whole"

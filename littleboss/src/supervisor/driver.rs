@@ -83,7 +83,7 @@ pub(crate) struct Parts {
     pub control: mpsc::UnboundedReceiver<ControlRequest>,
     /// A descriptor of the control socket (the server task has its own).
     pub control_fd: OwnedFd,
-    /// The control connections with no request under way.
+    /// The control connections waiting for (the rest of) a request.
     pub idle: crate::control::server::Idle,
     pub control_path: PathBuf,
     /// The service lock's descriptor (held by the caller) and path.
@@ -103,7 +103,7 @@ pub(crate) enum Begin {
         events: Vec<Event>,
         children: Vec<(ChildId, OwnedFd)>,
         clients: Vec<(ClientId, KeptConnection)>,
-        /// Control connections with no request under way.
+        /// Control connections waiting for (the rest of) a request.
         idle: Vec<KeptConnection>,
         next_client: ClientId,
     },
@@ -205,6 +205,10 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             }
         }
         if let Some((pid, binary)) = io.upgrade.take() {
+            // The connections' tasks first write the answers already
+            // given (a reload's progress, a final reply) and take up
+            // waiting again, so that the exec cuts none of them short.
+            tokio::task::yield_now().await;
             // Returns only if the exec failed, with what to handle then.
             let state = machine.state().clone();
             let events =

@@ -45,13 +45,14 @@ pub(crate) struct Handoff {
     pub children: Vec<(ChildId, RawFd)>,
     /// Each control connection waiting for a final answer.
     pub clients: Vec<(ClientId, RawFd)>,
-    /// Each control connection with no request under way.
+    /// Each control connection waiting for (the rest of) a request.
     #[serde(default)]
     pub idle: Vec<RawFd>,
     /// What control connections (of `clients` and `idle`) had sent that
     /// was read already: a request begun, or one sent ahead of the answer
-    /// to the last. Absent from an older image's handoff; an older image
-    /// ignores it.
+    /// to the last. Absent from an older image's handoff. An older image
+    /// ignores it, and so reads such a connection's rest as a request of
+    /// its own, and answers it with an error.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unread: Vec<(RawFd, Vec<u8>)>,
     pub next_client: ClientId,
@@ -248,6 +249,43 @@ mod tests {
         assert!(matches!(e, HandoffError::Corrupt(_)), "{e}");
         let e = Handoff::decode(br#"{"version":1,"state":{}}"#, 1).unwrap_err();
         assert!(matches!(e, HandoffError::Corrupt(_)), "{e}");
+    }
+
+    #[test]
+    fn unread_bytes_go_across_and_an_older_handoff_has_none() {
+        use crate::supervisor::machine::{STATE_VERSION, serving_state};
+        let state = serving_state();
+        let handoff = Handoff {
+            version: STATE_VERSION,
+            state,
+            pending: vec![],
+            origin_ns: 0,
+            sockets: vec![],
+            children: vec![],
+            clients: vec![(1, 7)],
+            idle: vec![8],
+            unread: vec![
+                (7, b"{\"v\":1,\"cmd\":\"status\"}\n".to_vec()),
+                (8, b"{\"v\":".to_vec()),
+            ],
+            next_client: 1,
+            control: 3,
+            control_path: "/run/svc.sock".into(),
+            lock: 4,
+            lock_path: "/run/svc.lock".into(),
+            notify: None,
+        };
+        let json = serde_json::to_vec(&handoff).unwrap();
+        let back = Handoff::decode(&json, STATE_VERSION).unwrap();
+        assert_eq!(back.unread, handoff.unread);
+        assert_eq!(back.fds(), handoff.fds());
+        // What an image before `unread` wrote.
+        let mut older: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        older.as_object_mut().unwrap().remove("unread");
+        let older = serde_json::to_vec(&older).unwrap();
+        let back = Handoff::decode(&older, STATE_VERSION).unwrap();
+        assert!(back.unread.is_empty());
+        assert_eq!((back.clients, back.idle), (vec![(1, 7)], vec![8]));
     }
 
     #[test]

@@ -15,6 +15,12 @@ mod model;
 mod scenarios;
 #[cfg(test)]
 mod sim;
+
+/// A serving supervisor's state, for tests outside the machine.
+#[cfg(test)]
+pub(crate) fn serving_state() -> State {
+    sim::Sim::serving(sim::settings()).machine.state().clone()
+}
 #[cfg(test)]
 mod upgrades;
 
