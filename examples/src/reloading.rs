@@ -145,6 +145,9 @@ pub struct Plan {
     pub paced_reloads: usize,
     /// The pause after each of those.
     pub paced_interval: Duration,
+    /// A control run: the same phases, pauses and load, but no reload is
+    /// made, so that what the windows measure without reloads shows.
+    pub without_reloads: bool,
     pub timeout: Duration,
 }
 
@@ -194,7 +197,8 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     .start(epoch);
     tokio::time::sleep(plan.steady).await;
     let reloads_began = epoch.elapsed();
-    let mut reloads_failed = reload(&server, plan.reloads, plan.interval).await;
+    let reload = |count, interval| reload(&server, count, interval, !plan.without_reloads);
+    let mut reloads_failed = reload(plan.reloads, plan.interval).await;
     let mut paced_began = None;
     if plan.paced_reloads > 0 {
         let s = server.clone();
@@ -202,7 +206,7 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
             .await
             .expect("old children gone");
         paced_began = Some(epoch.elapsed());
-        reloads_failed += reload(&server, plan.paced_reloads, plan.paced_interval).await;
+        reloads_failed += reload(plan.paced_reloads, plan.paced_interval).await;
     }
     // The load goes on until every old child has exited: what they do at
     // the end of their drain (closing idle connections) counts.
@@ -252,13 +256,17 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     row
 }
 
-/// Reloads `server` `count` times, pausing `interval` after each; how many
-/// failed.
-async fn reload(server: &Arc<Server>, count: usize, interval: Duration) -> usize {
+/// Reloads `server` `count` times (or, unless `really`, only pauses as
+/// often), pausing `interval` after each; how many failed.
+async fn reload(server: &Arc<Server>, count: usize, interval: Duration, really: bool) -> usize {
     let s = server.clone();
     tokio::task::spawn_blocking(move || {
         let mut failed = 0;
         for _ in 0..count {
+            if !really {
+                std::thread::sleep(interval);
+                continue;
+            }
             let out = s.control("reload");
             if !out.status.success() {
                 eprintln!(

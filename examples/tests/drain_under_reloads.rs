@@ -40,6 +40,7 @@ async fn reloads_fail_nothing(bin: &str, listener: &str, keep_alive: KeepAlive) 
             interval: Duration::from_millis(20),
             paced_reloads: 0,
             paced_interval: Duration::ZERO,
+            without_reloads: false,
             timeout: Duration::from_secs(10),
         };
         let row = run(server.clone(), plan, epoch).await;

@@ -67,6 +67,10 @@ struct Args {
     /// Pause after each paced reload returns, in milliseconds.
     #[arg(long, default_value_t = 1000)]
     paced_interval_ms: u64,
+    /// A control run: every phase and pause as asked, but no reload made,
+    /// to show what the latency windows measure without reloads.
+    #[arg(long)]
+    without_reloads: bool,
     /// Seconds of load before the reloads, for the steady-state latency.
     #[arg(long, default_value_t = 3)]
     steady_secs: u64,
@@ -158,6 +162,7 @@ fn main() -> ExitCode {
                     interval: Duration::from_millis(interval_ms),
                     paced_reloads: args.paced_reloads,
                     paced_interval: Duration::from_millis(args.paced_interval_ms),
+                    without_reloads: args.without_reloads,
                     timeout: Duration::from_secs(10),
                 };
                 eprintln!(
@@ -209,8 +214,13 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
     } else {
         String::new()
     };
+    let control = if args.without_reloads {
+        " (a control run: the pauses only, no reload made)"
+    } else {
+        ""
+    };
     out += &format!(
-        "`{}`: {} reloads per row, {} ms apart{then}, after {} s of steady load\n\n",
+        "`{}`: {} reloads per row, {} ms apart{then}, after {} s of steady load{control}\n\n",
         command.join(" "),
         args.reloads,
         apart.join(" or "),
