@@ -237,16 +237,11 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     }
     row.pids = pids.len();
     let paced_began = paced_began.unwrap_or(Duration::MAX);
-    let window = |from: Duration, to: Duration| -> Vec<Sample> {
-        samples
-            .iter()
-            .filter(|s| from <= s.at && s.at < to)
-            .cloned()
-            .collect()
-    };
-    row.steady_ms = percentiles(&window(Duration::ZERO, reloads_began));
-    row.reload_ms = percentiles(&window(reloads_began, paced_began));
-    row.paced_ms = percentiles(&window(paced_began, Duration::MAX));
+    let window =
+        |from: Duration, to: Duration| samples.iter().filter(move |s| from <= s.at && s.at < to);
+    row.steady_ms = percentiles(window(Duration::ZERO, reloads_began));
+    row.reload_ms = percentiles(window(reloads_began, paced_began));
+    row.paced_ms = percentiles(window(paced_began, Duration::MAX));
     let mut drains = drains;
     row.drains_timed = drains.len();
     drains.sort_by(f64::total_cmp);
@@ -284,9 +279,8 @@ async fn reload(server: &Arc<Server>, count: usize, interval: Duration, really: 
 }
 
 /// p50, p99, p99.9 and max latency of the successful requests, in ms.
-fn percentiles(samples: &[Sample]) -> [f64; 4] {
+fn percentiles<'a>(samples: impl Iterator<Item = &'a Sample>) -> [f64; 4] {
     let mut ms: Vec<f64> = samples
-        .iter()
         .filter(|s| s.outcome.failure().is_none())
         .map(|s| s.latency.as_secs_f64() * 1e3)
         .collect();

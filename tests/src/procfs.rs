@@ -84,16 +84,25 @@ pub fn context_switches(pid: u32) -> Option<u64> {
     Some(total)
 }
 
-/// For each thread of `pid`, the signals it blocks and the ones the
-/// process has handlers for (`SigBlk` and `SigCgt`), as bit sets: signal
-/// N is bit N - 1. Empty if it is gone.
+/// One thread's signal sets, as bit sets: signal N is bit N - 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignalMasks {
+    /// Blocked by this thread (`SigBlk`).
+    pub blocked: u64,
+    /// With a handler in the process (`SigCgt`).
+    pub caught: u64,
+    /// Ignored by the process (`SigIgn`).
+    pub ignored: u64,
+}
+
+/// Each thread of `pid`'s [`SignalMasks`]. Empty if it is gone.
 ///
 /// ```no_run
 /// let threads = tests::procfs::thread_signal_masks(std::process::id());
 /// let term = 1 << (nix::libc::SIGTERM - 1);
-/// assert!(threads.iter().all(|(blocked, _)| blocked & term == 0));
+/// assert!(threads.iter().all(|masks| masks.blocked & term == 0));
 /// ```
-pub fn thread_signal_masks(pid: u32) -> Vec<(u64, u64)> {
+pub fn thread_signal_masks(pid: u32) -> Vec<SignalMasks> {
     let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
         return Vec::new();
     };
@@ -106,8 +115,14 @@ pub fn thread_signal_masks(pid: u32) -> Vec<(u64, u64)> {
             let line = status.lines().find(|l| l.starts_with(name))?;
             u64::from_str_radix(line[name.len()..].trim(), 16).ok()
         };
-        if let (Some(blocked), Some(caught)) = (field("SigBlk:"), field("SigCgt:")) {
-            masks.push((blocked, caught));
+        if let (Some(blocked), Some(caught), Some(ignored)) =
+            (field("SigBlk:"), field("SigCgt:"), field("SigIgn:"))
+        {
+            masks.push(SignalMasks {
+                blocked,
+                caught,
+                ignored,
+            });
         }
     }
     masks

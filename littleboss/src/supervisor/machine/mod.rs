@@ -15,14 +15,14 @@ mod model;
 mod scenarios;
 #[cfg(test)]
 mod sim;
+#[cfg(test)]
+mod upgrades;
 
 /// A serving supervisor's state, for tests outside the machine.
 #[cfg(test)]
 pub(crate) fn serving_state() -> State {
     sim::Sim::serving(sim::settings()).machine.state().clone()
 }
-#[cfg(test)]
-mod upgrades;
 
 use std::ffi::OsString;
 use std::time::Duration;
