@@ -476,3 +476,61 @@ fn control_bytes_read_before_the_exec_are_kept_across_it() {
     drop((halfway, ahead));
     svc.stop_expecting(0);
 }
+
+/// Bytes the peer of `conn` has sent that `conn` has not read yet.
+fn queued_to_read(conn: &std::os::unix::net::UnixStream) -> usize {
+    use std::os::fd::AsRawFd;
+    let mut queued: nix::libc::c_int = -1;
+    // SAFETY: FIONREAD writes one int to the pointer, which is valid for
+    // the call; `conn` is an open socket for its duration.
+    let rc = unsafe { nix::libc::ioctl(conn.as_raw_fd(), nix::libc::FIONREAD, &mut queued) };
+    assert_eq!(rc, 0, "FIONREAD: {}", std::io::Error::last_os_error());
+    queued as usize
+}
+
+#[test]
+fn answers_a_client_has_not_read_yet_are_kept_across_the_exec() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut svc = Service::new(V1);
+    svc.start(&[]);
+    svc.printed_addr("addr");
+    svc.ready();
+    let socket = svc.control_dir().join("versioned.sock");
+    let conn = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    conn.set_read_timeout(Some(tests::DEADLINE)).unwrap();
+    // Requests whose answers (about 1 KiB each) far exceed what the socket
+    // holds, sent at once by a client that does not read yet: the
+    // supervisor writes answers until the socket is full, and holds the
+    // rest of the one it is writing.
+    let requests = 2000;
+    (&conn)
+        .write_all(&b"{\"v\":1,\"cmd\":\"status\"}\n".repeat(requests))
+        .unwrap();
+    tests::eventually("the socket to fill with answers", || {
+        (queued_to_read(&conn) > 32 * 1024).then_some(())
+    });
+    let copy = copy_of(&svc, V1);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    assert_eq!(exe(svc.pid()), copy);
+    // Every answer, whole and in order: those written before the exec, the
+    // one it caught halfway, and those the new image wrote.
+    let mut upgrades = Vec::new();
+    for line in BufReader::new(&conn).lines().take(requests) {
+        let line = line.expect("an answer for every request");
+        let answer: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("a whole answer, not {line:?}: {e}"));
+        upgrades.push(answer["status"]["upgrades"].as_u64().unwrap());
+    }
+    assert_eq!(upgrades.len(), requests);
+    let before = upgrades.iter().take_while(|&&u| u == 0).count();
+    assert!(before > 0, "answered before the exec");
+    assert!(
+        upgrades[before..].iter().all(|&u| u == 1),
+        "answered by the new image after the exec: {:?}",
+        &upgrades[before..before + 5.min(requests - before)]
+    );
+    assert!(before < requests, "some answered by the new image");
+    drop(conn);
+    svc.stop_expecting(0);
+}

@@ -2,6 +2,7 @@
 //! `reload`, `stop` and `status` commands talk to the supervisor.
 
 pub(crate) mod client;
+pub(crate) mod connection;
 pub(crate) mod dir;
 pub(crate) mod protocol;
 pub(crate) mod server;

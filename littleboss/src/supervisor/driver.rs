@@ -16,15 +16,13 @@ use super::machine::{
     Notice,
 };
 use super::spawn::{ChildHandle, Spawn, spawn};
+use crate::control::connection::{Begun, Conn, Connections, ControlRequest};
 use crate::control::protocol::Response;
-use crate::control::server::ControlRequest;
 use crate::link::ListenerEntry;
 use crate::listener::Bound;
 use crate::log::log;
 use crate::notify::Notifier;
 use crate::spec::{ListenerSpec, Network};
-
-type Reply = mpsc::UnboundedSender<Response>;
 
 /// How long the last replies may take to reach their clients at exit.
 const LAST_WORDS: Duration = Duration::from_secs(1);
@@ -54,22 +52,28 @@ impl Socket {
     }
 }
 
-/// A control client waiting for its final answer.
+/// A control client waiting for its final answer: its connection.
 #[derive(Debug)]
-pub(super) struct Client {
-    pub reply: Reply,
-    /// Its connection, to hand on if the supervisor re-executes itself.
-    pub conn: OwnedFd,
-    /// What the client sent after the request, read already.
-    pub unread: Vec<u8>,
+pub(super) struct Client(pub Arc<Conn>);
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        // Dropped with its request unanswered: the supervisor is exiting.
+        // Say so rather than leave the client waiting.
+        if self.0.awaiting() {
+            let error = "the supervisor ended without answering".to_owned();
+            self.0.answer(&Response::Error { error });
+        }
+    }
 }
 
 /// A control connection kept across an in-place upgrade, with what it had
-/// sent that was read already.
+/// sent that was read already and what it was owed and not yet sent.
 #[derive(Debug)]
 pub(crate) struct KeptConnection {
     pub conn: OwnedFd,
     pub unread: Vec<u8>,
+    pub unsent: Vec<u8>,
 }
 
 /// What the driver is given to run with, besides the machine.
@@ -83,8 +87,8 @@ pub(crate) struct Parts {
     pub control: mpsc::UnboundedReceiver<ControlRequest>,
     /// A descriptor of the control socket (the server task has its own).
     pub control_fd: OwnedFd,
-    /// The control connections waiting for (the rest of) a request.
-    pub idle: crate::control::server::Idle,
+    /// Every open control connection.
+    pub connections: Connections,
     pub control_path: PathBuf,
     /// The service lock's descriptor (held by the caller) and path.
     pub lock: (RawFd, PathBuf),
@@ -103,7 +107,7 @@ pub(crate) enum Begin {
         events: Vec<Event>,
         children: Vec<(ChildId, OwnedFd)>,
         clients: Vec<(ClientId, KeptConnection)>,
-        /// Control connections waiting for (the rest of) a request.
+        /// Control connections with no request held.
         idle: Vec<KeptConnection>,
         next_client: ClientId,
     },
@@ -124,9 +128,9 @@ pub(super) struct Io {
     pub next_client: ClientId,
     /// Clients given their final answer in this round: at exit, their
     /// connections get a moment to write it.
-    answered: Vec<Reply>,
+    answered: Vec<Arc<Conn>>,
     pub control_fd: OwnedFd,
-    pub idle: crate::control::server::Idle,
+    pub connections: Connections,
     pub control_path: PathBuf,
     pub lock: (RawFd, PathBuf),
     pub origin_ns: u64,
@@ -162,7 +166,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         next_client: 0,
         answered: Vec::new(),
         control_fd: parts.control_fd,
-        idle: parts.idle,
+        connections: parts.connections,
         control_path: parts.control_path,
         lock: parts.lock,
         origin_ns: parts.origin_ns,
@@ -205,10 +209,6 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             }
         }
         if let Some((pid, binary)) = io.upgrade.take() {
-            // The connections' tasks first write the answers already
-            // given (a reload's progress, a final reply) and take up
-            // waiting again, so that the exec cuts none of them short.
-            tokio::task::yield_now().await;
             // Returns only if the exec failed, with what to handle then.
             let state = machine.state().clone();
             let events =
@@ -219,8 +219,8 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             Some(event) => event,
             None => tokio::select! {
                 Some(event) = events.recv() => event,
-                Some(ControlRequest { request, reply, conn, unread }) = control.recv() => {
-                    Event::Control { client: io.client(reply, conn, unread), request }
+                Some(ControlRequest { request, conn }) = control.recv() => {
+                    Event::Control { client: io.client(conn), request }
                 }
                 Some(done) = binds.recv() => io.bound(done),
                 () = sleep_until(machine.next_deadline().map(|d| origin + d)) => Event::Tick,
@@ -242,16 +242,9 @@ pub(super) fn monotonic_ns() -> u64 {
 }
 
 impl Io {
-    pub(super) fn client(&mut self, reply: Reply, conn: OwnedFd, unread: Vec<u8>) -> ClientId {
+    pub(super) fn client(&mut self, conn: Arc<Conn>) -> ClientId {
         self.next_client += 1;
-        self.clients.insert(
-            self.next_client,
-            Client {
-                reply,
-                conn,
-                unread,
-            },
-        );
+        self.clients.insert(self.next_client, Client(conn));
         self.next_client
     }
 
@@ -284,51 +277,40 @@ impl Io {
         gone
     }
 
-    /// Takes back the control connections kept across an exec: each one
-    /// waiting for an answer is answered, then served as any other; the
-    /// idle ones are served.
+    /// Takes back the control connections kept across an exec, each with
+    /// what it had read and what it owed: those with a request held wait
+    /// for its answer, as before the exec.
     fn reconnect(&mut self, clients: Vec<(ClientId, KeptConnection)>, idle: Vec<KeptConnection>) {
-        for KeptConnection { conn, unread } in idle {
+        let held = clients.into_iter().map(|(id, kept)| (Some(id), kept));
+        for (
+            id,
+            KeptConnection {
+                conn,
+                unread,
+                unsent,
+            },
+        ) in held.chain(idle.into_iter().map(|kept| (None, kept)))
+        {
             let stream = std::os::unix::net::UnixStream::from(conn);
-            match crate::control::server::stream(stream) {
-                Ok(stream) => {
-                    tokio::spawn(crate::control::server::serve_connection(
-                        stream,
-                        self.control_tx.clone(),
-                        self.idle.clone(),
-                        unread,
-                    ));
-                }
-                Err(e) => log!("cannot take back a control connection: {e}"),
-            }
-        }
-        for (id, KeptConnection { conn, unread }) in clients {
-            let (reply, responses) = mpsc::unbounded_channel();
-            let stream = match conn.try_clone().and_then(|fd| {
-                crate::control::server::stream(std::os::unix::net::UnixStream::from(fd))
-            }) {
+            let stream = match crate::control::server::stream(stream) {
                 Ok(stream) => stream,
                 Err(e) => {
                     log!("cannot take back a control connection: {e}");
                     continue;
                 }
             };
-            self.clients.insert(
-                id,
-                Client {
-                    reply,
-                    conn,
-                    unread: unread.clone(),
-                },
-            );
-            let requests = self.control_tx.clone();
-            tokio::spawn(crate::control::server::resume_connection(
-                stream,
-                responses,
-                requests,
-                self.idle.clone(),
+            let begun = Begun {
                 unread,
-            ));
+                unsent,
+                awaiting: id.is_some(),
+            };
+            let (conn, task) = self
+                .connections
+                .take(stream, self.control_tx.clone(), begun);
+            if let Some(id) = id {
+                self.clients.insert(id, Client(conn));
+            }
+            tokio::spawn(task);
         }
     }
 
@@ -383,13 +365,13 @@ impl Io {
                 }
             }
             Effect::Reply { client, response } => {
-                let finished = response.is_final();
                 if let Some(c) = self.clients.get(&client) {
-                    // A client that went away misses its answer; nothing else.
-                    let _ = c.reply.send(response);
+                    c.0.answer(&response);
                 }
-                if finished && let Some(c) = self.clients.remove(&client) {
-                    self.answered.push(c.reply);
+                if response.is_final()
+                    && let Some(c) = self.clients.remove(&client)
+                {
+                    self.answered.push(c.0.clone());
                 }
             }
             Effect::Notify(notice) => {
@@ -459,8 +441,8 @@ impl Io {
     async fn last_words(&mut self) {
         let answered = std::mem::take(&mut self.answered);
         let written = async {
-            for reply in &answered {
-                reply.closed().await;
+            for conn in &answered {
+                conn.all_written().await;
             }
         };
         let _ = tokio::time::timeout(LAST_WORDS, written).await;

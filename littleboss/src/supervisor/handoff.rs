@@ -45,7 +45,7 @@ pub(crate) struct Handoff {
     pub children: Vec<(ChildId, RawFd)>,
     /// Each control connection waiting for a final answer.
     pub clients: Vec<(ClientId, RawFd)>,
-    /// Each control connection waiting for (the rest of) a request.
+    /// Each other control connection: between requests, or with one begun.
     #[serde(default)]
     pub idle: Vec<RawFd>,
     /// What control connections (of `clients` and `idle`) had sent that
@@ -55,6 +55,12 @@ pub(crate) struct Handoff {
     /// its own, and answers it with an error.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unread: Vec<(RawFd, Vec<u8>)>,
+    /// What control connections (of `clients` and `idle`) were owed and
+    /// not yet sent: answers, or the rest of one. Absent from an older
+    /// image's handoff. An older image ignores it, and those bytes are
+    /// lost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsent: Vec<(RawFd, Vec<u8>)>,
     pub next_client: ClientId,
     pub control: RawFd,
     pub control_path: PathBuf,
@@ -252,7 +258,7 @@ mod tests {
     }
 
     #[test]
-    fn unread_bytes_go_across_and_an_older_handoff_has_none() {
+    fn unread_and_unsent_bytes_go_across_and_an_older_handoff_has_none() {
         use crate::supervisor::machine::{STATE_VERSION, serving_state};
         let state = serving_state();
         let handoff = Handoff {
@@ -268,6 +274,7 @@ mod tests {
                 (7, b"{\"v\":1,\"cmd\":\"status\"}\n".to_vec()),
                 (8, b"{\"v\":".to_vec()),
             ],
+            unsent: vec![(7, b"{\"type\":\"reloading\",\"pid\":9}\n{\"ty".to_vec())],
             next_client: 1,
             control: 3,
             control_path: "/run/svc.sock".into(),
@@ -278,13 +285,16 @@ mod tests {
         let json = serde_json::to_vec(&handoff).unwrap();
         let back = Handoff::decode(&json, STATE_VERSION).unwrap();
         assert_eq!(back.unread, handoff.unread);
+        assert_eq!(back.unsent, handoff.unsent);
         assert_eq!(back.fds(), handoff.fds());
-        // What an image before `unread` wrote.
+        // What an image before `unread` and `unsent` wrote.
         let mut older: serde_json::Value = serde_json::from_slice(&json).unwrap();
         older.as_object_mut().unwrap().remove("unread");
+        older.as_object_mut().unwrap().remove("unsent");
         let older = serde_json::to_vec(&older).unwrap();
         let back = Handoff::decode(&older, STATE_VERSION).unwrap();
         assert!(back.unread.is_empty());
+        assert!(back.unsent.is_empty());
         assert_eq!((back.clients, back.idle), (vec![(1, 7)], vec![8]));
     }
 

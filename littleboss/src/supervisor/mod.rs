@@ -225,8 +225,9 @@ fn serve(
             .unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
         let listener = tokio::net::UnixListener::from_std(control)
             .unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
-        let idle = server::Idle::default();
-        tokio::spawn(server::serve(listener, control_tx.clone(), idle.clone()));
+        let connections = crate::control::connection::Connections::default();
+        let accepting = server::serve(listener, control_tx.clone(), connections.clone());
+        tokio::spawn(accepting);
         let parts = driver::Parts {
             sockets: serving.sockets,
             notifier,
@@ -235,7 +236,7 @@ fn serve(
             control_tx,
             control: control_rx,
             control_fd: serving.control_fd,
-            idle,
+            connections,
             control_path: socket_path.clone(),
             lock: (lock.raw_fd(), lock.path().to_owned()),
             origin_ns: serving.origin_ns,

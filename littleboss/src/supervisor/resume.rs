@@ -189,16 +189,21 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, String> {
 }
 
 /// A control connection taken back, with what it had sent that the
-/// previous image read.
+/// previous image read, and what it was owed and not yet sent.
 fn kept(handoff: &Handoff, conn: OwnedFd) -> driver::KeptConnection {
     let fd = conn.as_raw_fd();
-    let unread = handoff
-        .unread
-        .iter()
-        .find(|(handed, _)| *handed == fd)
-        .map(|(_, bytes)| bytes.clone())
-        .unwrap_or_default();
-    driver::KeptConnection { conn, unread }
+    let bytes_of = |handed: &[(RawFd, Vec<u8>)]| {
+        handed
+            .iter()
+            .find(|(handed, _)| *handed == fd)
+            .map(|(_, bytes)| bytes.clone())
+            .unwrap_or_default()
+    };
+    driver::KeptConnection {
+        conn,
+        unread: bytes_of(&handoff.unread),
+        unsent: bytes_of(&handoff.unsent),
+    }
 }
 
 /// Children the state knows that came without a channel and whose exit

@@ -10,7 +10,7 @@ use super::driver::Io;
 use super::handoff::{self, HandedSocket, Handoff};
 use super::machine::{Event, FileId, STATE_VERSION, State};
 use super::reexec;
-use crate::control::server::ControlRequest;
+use crate::control::connection::ControlRequest;
 
 /// Re-executes this process from the binary child `pid` runs. Returns only
 /// if that failed, with the events to handle next: the failure, then
@@ -63,14 +63,8 @@ pub(super) fn exec(
     while let Ok(event) = events.try_recv() {
         pending.push(event);
     }
-    while let Ok(ControlRequest {
-        request,
-        reply,
-        conn,
-        unread,
-    }) = control.try_recv()
-    {
-        let client = io.client(reply, conn, unread);
+    while let Ok(ControlRequest { request, conn }) = control.try_recv() {
+        let client = io.client(conn);
         pending.push(Event::Control { client, request });
     }
     let handoff = handoff_of(io, state, pending);
@@ -107,7 +101,33 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
     // A child whose exit is pending has been reaped: its watcher, and
     // so its channel, is gone.
     let exited = handoff::exited(&pending);
-    let waiting = io.idle.waiting();
+    // Every open connection, each with what it had read and what it owes
+    // its client, exact: the runtime runs no connection's task until the
+    // exec. Those with a request held go as the machine's clients.
+    let open = io.connections.open();
+    let client_of = |conn: &std::sync::Arc<crate::control::connection::Conn>| {
+        io.clients
+            .iter()
+            .find(|(_, client)| std::sync::Arc::ptr_eq(&client.0, conn))
+            .map(|(id, _)| *id)
+    };
+    let mut clients = Vec::new();
+    let mut idle = Vec::new();
+    let mut unread = Vec::new();
+    let mut unsent = Vec::new();
+    for conn in &open {
+        let snapshot = conn.snapshot();
+        match client_of(conn) {
+            Some(id) => clients.push((id, snapshot.fd)),
+            None => idle.push(snapshot.fd),
+        }
+        if !snapshot.unread.is_empty() {
+            unread.push((snapshot.fd, snapshot.unread));
+        }
+        if !snapshot.unsent.is_empty() {
+            unsent.push((snapshot.fd, snapshot.unsent));
+        }
+    }
     Handoff {
         version: STATE_VERSION,
         state,
@@ -128,19 +148,10 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
             .filter(|(id, _)| !exited.contains(id))
             .map(|(id, child)| (*id, child.channel_fd))
             .collect(),
-        clients: io
-            .clients
-            .iter()
-            .map(|(id, client)| (*id, client.conn.as_raw_fd()))
-            .collect(),
-        idle: waiting.iter().map(|(fd, _)| *fd).collect(),
-        unread: io
-            .clients
-            .values()
-            .map(|client| (client.conn.as_raw_fd(), client.unread.clone()))
-            .chain(waiting)
-            .filter(|(_, bytes)| !bytes.is_empty())
-            .collect(),
+        clients,
+        idle,
+        unread,
+        unsent,
         next_client: io.next_client,
         control: io.control_fd.as_raw_fd(),
         control_path: io.control_path.clone(),

@@ -1,0 +1,590 @@
+//! One control connection: what it has sent and what it is owed.
+//!
+//! Each connection keeps two buffers the supervisor can see at any moment:
+//! the bytes read from the client and not yet taken as a request (a
+//! request begun, or the next one sent ahead), and the answers queued and
+//! not yet written. The supervisor queues an answer synchronously, and the
+//! connection's task removes bytes in the same step as it writes them, so
+//! when the supervisor upgrades itself in place it hands both buffers on,
+//! exact to the byte, and the next image carries on: nothing a client sent
+//! is read twice or lost, and no answer is cut short, even one the client
+//! is slow to read.
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::net::UnixStream;
+use tokio::sync::{Notify, mpsc};
+
+use super::protocol::{self, MAX_LINE, Request, Response};
+use crate::log::log;
+
+/// How long a client may take to send a whole request line (counted
+/// afresh by the next image when an in-place upgrade hands the
+/// connection on).
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The least room a connection makes for each read: one read takes in a
+/// whole ordinary request.
+const REQUEST_BUFFER: usize = 1024;
+
+/// A request for the supervisor, with the connection its answers go to.
+#[derive(Debug)]
+pub(crate) struct ControlRequest {
+    pub request: Request,
+    pub conn: Arc<Conn>,
+}
+
+/// A control connection as the supervisor sees it.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    /// Its descriptor, owned by its task; valid while not [`Conn::ended`].
+    fd: RawFd,
+    buffers: Mutex<Buffers>,
+    /// Woken when an answer is queued.
+    queued: Notify,
+    /// Woken when every queued byte is written, or the connection ends.
+    written: Notify,
+}
+
+/// What a connection's task and the supervisor share.
+#[derive(Debug, Default)]
+struct Buffers {
+    /// Read from the client, not yet taken as a request.
+    unread: Vec<u8>,
+    /// Answers queued, not yet written.
+    unsent: Vec<u8>,
+    /// A request is with the supervisor and its final answer not queued
+    /// yet: the next request waits (answers come in order).
+    awaiting: bool,
+    /// The task is done and the descriptor closed.
+    ended: bool,
+}
+
+/// A connection's buffers at one moment, to hand on across an exec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Snapshot {
+    pub fd: RawFd,
+    pub unread: Vec<u8>,
+    pub unsent: Vec<u8>,
+}
+
+impl Conn {
+    fn new(fd: RawFd, begun: Begun) -> Conn {
+        Conn {
+            fd,
+            buffers: Mutex::new(Buffers {
+                unread: begun.unread,
+                unsent: begun.unsent,
+                awaiting: begun.awaiting,
+                ended: false,
+            }),
+            queued: Notify::new(),
+            written: Notify::new(),
+        }
+    }
+
+    fn buffers(&self) -> MutexGuard<'_, Buffers> {
+        self.buffers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `response` for the client; a final one ends the request,
+    /// and the connection's next request may be read once it is written.
+    pub fn answer(&self, response: &Response) {
+        let mut buffers = self.buffers();
+        if buffers.ended {
+            // A client that went away misses its answer; nothing else.
+            return;
+        }
+        buffers
+            .unsent
+            .extend_from_slice(&protocol::encode(response));
+        if response.is_final() {
+            buffers.awaiting = false;
+        }
+        self.queued.notify_one();
+    }
+
+    /// Whether a request of this connection still waits for its final
+    /// answer.
+    pub fn awaiting(&self) -> bool {
+        self.buffers().awaiting
+    }
+
+    /// Whether the connection is closed.
+    #[cfg(test)]
+    fn ended(&self) -> bool {
+        self.buffers().ended
+    }
+
+    /// Its descriptor and buffers now.
+    pub fn snapshot(&self) -> Snapshot {
+        let buffers = self.buffers();
+        Snapshot {
+            fd: self.fd,
+            unread: buffers.unread.clone(),
+            unsent: buffers.unsent.clone(),
+        }
+    }
+
+    /// Waits until every answer queued is written, or the connection ends.
+    pub async fn all_written(&self) {
+        loop {
+            let written = self.written.notified();
+            tokio::pin!(written);
+            written.as_mut().enable();
+            {
+                let buffers = self.buffers();
+                if buffers.unsent.is_empty() || buffers.ended {
+                    return;
+                }
+            }
+            written.await;
+        }
+    }
+}
+
+/// Every open control connection, by number: an in-place upgrade hands
+/// them all on.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Connections {
+    next: Arc<AtomicU64>,
+    open: Arc<Mutex<HashMap<u64, Arc<Conn>>>>,
+}
+
+/// How a connection begins: fresh, or taken over from the previous image.
+#[derive(Debug, Default)]
+pub(crate) struct Begun {
+    /// Sent by the client and read already.
+    pub unread: Vec<u8>,
+    /// Answers queued and not written yet.
+    pub unsent: Vec<u8>,
+    /// A request of its is with the supervisor.
+    pub awaiting: bool,
+}
+
+impl Connections {
+    /// The connections open now.
+    pub fn open(&self) -> Vec<Arc<Conn>> {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.values().cloned().collect()
+    }
+
+    /// Takes on a connection just accepted: see [`Connections::take`].
+    pub fn accept(
+        &self,
+        stream: UnixStream,
+        requests: mpsc::UnboundedSender<ControlRequest>,
+    ) -> (Arc<Conn>, impl Future<Output = ()> + Send + 'static) {
+        self.take(stream, requests, Begun::default())
+    }
+
+    /// Counts `stream` open, as `begun`, at once; returns it, and the task
+    /// that serves it (first the answers it is owed, then its requests,
+    /// one line at a time) and counts it closed when done.
+    pub fn take(
+        &self,
+        stream: UnixStream,
+        requests: mpsc::UnboundedSender<ControlRequest>,
+        begun: Begun,
+    ) -> (Arc<Conn>, impl Future<Output = ()> + Send + 'static) {
+        let conn = Arc::new(Conn::new(stream.as_raw_fd(), begun));
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.insert(id, conn.clone());
+        let registered = Registered {
+            connections: self.clone(),
+            id,
+            conn: conn.clone(),
+        };
+        let served = conn.clone();
+        let task = async move {
+            let stream = stream;
+            // Dropped before the stream: the connection is never counted
+            // open with its descriptor closed.
+            let _registered = registered;
+            serve(&stream, &served, requests).await;
+        };
+        (conn, task)
+    }
+}
+
+/// Serves `conn` on `stream` until the client or the supervisor is done.
+async fn serve(
+    stream: &UnixStream,
+    conn: &Arc<Conn>,
+    requests: mpsc::UnboundedSender<ControlRequest>,
+) {
+    loop {
+        if !flush(stream, conn).await {
+            return;
+        }
+        let line = match read_request(stream, conn).await {
+            Ok(line) => line,
+            Err(None) => return,
+            Err(Some(error)) => {
+                conn.answer(&Response::Error { error });
+                flush(stream, conn).await;
+                return;
+            }
+        };
+        match protocol::decode_request(line.trim_ascii_end()) {
+            Ok(request) => {
+                conn.buffers().awaiting = true;
+                let conn = conn.clone();
+                if requests.send(ControlRequest { request, conn }).is_err() {
+                    return;
+                }
+            }
+            Err(error) => {
+                log!("bad control request: {error}");
+                let error = error.to_string();
+                conn.answer(&Response::Error { error });
+            }
+        }
+    }
+}
+
+/// Counts a connection open until dropped.
+struct Registered {
+    connections: Connections,
+    id: u64,
+    conn: Arc<Conn>,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let mut open = self
+            .connections
+            .open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        open.remove(&self.id);
+        self.conn.buffers().ended = true;
+        self.conn.written.notify_waiters();
+    }
+}
+
+/// Writes what `conn` owes its client, and while a request is with the
+/// supervisor, its answers up to the final one; `false` if the connection
+/// is done for.
+async fn flush(stream: &UnixStream, conn: &Conn) -> bool {
+    loop {
+        let queued = conn.queued.notified();
+        tokio::pin!(queued);
+        queued.as_mut().enable();
+        let blocked = {
+            let mut buffers = conn.buffers();
+            // Written and removed in one step, so a snapshot between two
+            // steps holds exactly what the client has not been sent.
+            while !buffers.unsent.is_empty() {
+                match stream.try_write(&buffers.unsent) {
+                    Ok(n) => {
+                        buffers.unsent.drain(..n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(_) => return false,
+                }
+            }
+            if buffers.unsent.is_empty() {
+                conn.written.notify_waiters();
+                if !buffers.awaiting {
+                    return true;
+                }
+            }
+            !buffers.unsent.is_empty()
+        };
+        if blocked {
+            if stream.writable().await.is_err() {
+                return false;
+            }
+        } else {
+            queued.await;
+        }
+    }
+}
+
+/// Takes the next request line (newline included) off the front of what
+/// `conn` has read, reading more as needed, within [`READ_TIMEOUT`].
+/// `Err(None)`: the connection ended or went quiet between requests, so
+/// close it without a word; `Err(Some(why))`: tell the client why, then
+/// close.
+async fn read_request(stream: &UnixStream, conn: &Conn) -> Result<Vec<u8>, Option<String>> {
+    let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
+    // Each byte is looked at once, however the line trickles in.
+    let mut scanned = 0;
+    loop {
+        {
+            let mut buffers = conn.buffers();
+            let unread = &mut buffers.unread;
+            let newline = unread[scanned..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|at| scanned + at);
+            if newline.unwrap_or(unread.len()) > MAX_LINE {
+                return Err(Some(format!("request longer than {MAX_LINE} bytes")));
+            }
+            if let Some(end) = newline {
+                return Ok(unread.drain(..=end).collect());
+            }
+            scanned = unread.len();
+        }
+        match tokio::time::timeout_at(deadline, stream.readable()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(None),
+            // Idle between requests: close quietly. Half a request: say so.
+            Err(_elapsed) if conn.buffers().unread.is_empty() => return Err(None),
+            Err(_elapsed) => {
+                return Err(Some(format!("no complete request within {READ_TIMEOUT:?}")));
+            }
+        }
+        let mut buffers = conn.buffers();
+        buffers.unread.reserve(REQUEST_BUFFER);
+        match stream.try_read_buf(&mut buffers.unread) {
+            Ok(0) if buffers.unread.is_empty() => return Err(None),
+            Ok(0) => return Err(Some("request not terminated by a newline".to_owned())),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => return Err(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn pair() -> (UnixStream, UnixStream) {
+        UnixStream::pair().unwrap()
+    }
+
+    /// Reads one request from `sent` (written whole, then the writer
+    /// closes), with what was left unread after it.
+    async fn request_from(sent: &[u8]) -> (Result<Vec<u8>, Option<String>>, Vec<u8>) {
+        let (ours, mut theirs) = pair();
+        let sent = sent.to_vec();
+        // Written alongside the reads: a long one fills the socket buffer.
+        tokio::spawn(async move { theirs.write_all(&sent).await });
+        let conn = Conn::new(ours.as_raw_fd(), Begun::default());
+        let line = read_request(&ours, &conn).await;
+        let unread = conn.snapshot().unread;
+        (line, unread)
+    }
+
+    #[tokio::test]
+    async fn a_request_is_one_line_and_what_follows_it_stays_unread() {
+        let (line, unread) = request_from(b"{\"a\":1}\n{\"b\":").await;
+        assert_eq!(line.unwrap(), b"{\"a\":1}\n");
+        assert_eq!(unread, b"{\"b\":");
+        let (line, unread) = request_from(b"").await;
+        assert_eq!(line, Err(None), "a close between requests is no error");
+        assert!(unread.is_empty());
+        let (line, _) = request_from(b"{\"a\":").await;
+        assert_eq!(
+            line,
+            Err(Some("request not terminated by a newline".to_owned()))
+        );
+        let (line, _) = request_from(&vec![b'x'; MAX_LINE + 2]).await;
+        assert_eq!(
+            line,
+            Err(Some("request longer than 65536 bytes".to_owned()))
+        );
+        let mut longest = vec![b'x'; MAX_LINE];
+        longest.push(b'\n');
+        let (line, _) = request_from(&longest).await;
+        assert_eq!(line.unwrap().len(), MAX_LINE + 1);
+        let mut too_long = vec![b'x'; MAX_LINE + 1];
+        too_long.push(b'\n');
+        let (line, _) = request_from(&too_long).await;
+        assert_eq!(
+            line,
+            Err(Some("request longer than 65536 bytes".to_owned()))
+        );
+    }
+
+    /// Waits (yielding to the connection's task) until `check` holds.
+    async fn until(what: &str, mut check: impl FnMut() -> bool) {
+        for _ in 0..10_000 {
+            if check() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("never {what}");
+    }
+
+    /// The only open connection's snapshot.
+    fn only(connections: &Connections) -> Snapshot {
+        let open = connections.open();
+        assert_eq!(open.len(), 1, "one connection open");
+        open[0].snapshot()
+    }
+
+    #[tokio::test]
+    async fn a_request_begun_is_held_with_what_it_sent() {
+        let connections = Connections::default();
+        let (ours, mut theirs) = pair();
+        let fd = ours.as_raw_fd();
+        let (requests, mut received) = mpsc::unbounded_channel();
+        tokio::spawn(connections.accept(ours, requests).1);
+        for (sent, held) in [
+            (&b"{\"v\":1,"[..], &b"{\"v\":1,"[..]),
+            (b"\"cmd\":", b"{\"v\":1,\"cmd\":"),
+        ] {
+            theirs.write_all(sent).await.unwrap();
+            until("holding what was sent", || {
+                connections.open().first().map(|c| c.snapshot().unread) == Some(held.to_vec())
+            })
+            .await;
+        }
+        assert_eq!(only(&connections).fd, fd);
+        // The rest, and the next request's start, in one write.
+        theirs.write_all(b"\"status\"}\n{\"v\"").await.unwrap();
+        let request = received.recv().await.unwrap();
+        assert_eq!(request.request, Request::Status);
+        assert!(request.conn.awaiting());
+        assert_eq!(only(&connections).unread, b"{\"v\"");
+        // A client gone while its request is held is noticed at the answer.
+        drop(theirs);
+        request.conn.answer(&Response::Stopped { exit_code: 0 });
+        until("closed", || connections.open().is_empty()).await;
+        assert!(request.conn.ended());
+    }
+
+    #[tokio::test]
+    async fn answers_not_yet_written_are_held_to_the_byte() {
+        let connections = Connections::default();
+        let (ours, mut theirs) = pair();
+        let (requests, mut received) = mpsc::unbounded_channel();
+        tokio::spawn(connections.accept(ours, requests).1);
+        theirs
+            .write_all(b"{\"v\":1,\"cmd\":\"status\"}\n{\"v\":1,\"cmd\":\"stop\"}\n")
+            .await
+            .unwrap();
+        let request = received.recv().await.unwrap();
+        // Answers far larger than the socket's buffer, to a client that
+        // does not read: the task writes what fits and holds the rest.
+        let progress = Response::Reloading { pid: 7 };
+        let mut expected = Vec::new();
+        for _ in 0..150_000 {
+            request.conn.answer(&progress);
+            expected.extend_from_slice(&protocol::encode(&progress));
+        }
+        until("blocked on a full buffer", || {
+            let unsent = only(&connections).unsent;
+            !unsent.is_empty() && unsent.len() < expected.len()
+        })
+        .await;
+        // Unchanged while the client does not read.
+        let held = only(&connections).unsent;
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(only(&connections).unsent, held);
+        // What the client can read now, and what is held, make the whole.
+        let mut got = vec![0; expected.len() - held.len()];
+        theirs.read_exact(&mut got).await.unwrap();
+        got.extend_from_slice(&held);
+        assert!(
+            got == expected,
+            "the written and held parts make the answers"
+        );
+        let mut rest = vec![0; held.len()];
+        theirs.read_exact(&mut rest).await.unwrap();
+        assert!(rest == held);
+        // The next request waits for the final answer.
+        until("all written", || only(&connections).unsent.is_empty()).await;
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(received.try_recv().is_err());
+        let done = Response::Stopped { exit_code: 0 };
+        request.conn.answer(&done);
+        let next = received.recv().await.unwrap();
+        assert_eq!(next.request, Request::Stop);
+        let mut last = vec![0; protocol::encode(&done).len()];
+        theirs.read_exact(&mut last).await.unwrap();
+        assert_eq!(last, protocol::encode(&done));
+    }
+
+    #[tokio::test]
+    async fn a_connection_taken_over_is_first_owed_its_answers() {
+        let connections = Connections::default();
+        let (ours, mut theirs) = pair();
+        let (requests, mut received) = mpsc::unbounded_channel();
+        let begun = Begun {
+            unread: b"{\"v\":1,\"cmd\"".to_vec(),
+            unsent: b"{\"type\":\"reloa".to_vec(),
+            awaiting: true,
+        };
+        let (conn, task) = connections.take(ours, requests, begun);
+        assert!(conn.awaiting());
+        tokio::spawn(task);
+        let mut got = vec![0; 14];
+        theirs.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, b"{\"type\":\"reloa");
+        assert!(conn.awaiting(), "the request held waits for its answer");
+        // The request's start read by the previous image is finished here,
+        // once the request held is answered.
+        theirs.write_all(b":\"status\"}\n").await.unwrap();
+        conn.answer(&Response::Stopped { exit_code: 0 });
+        let next = received.recv().await.unwrap();
+        assert_eq!(next.request, Request::Status);
+    }
+
+    #[tokio::test]
+    async fn a_bad_request_is_answered_and_the_connection_goes_on() {
+        let connections = Connections::default();
+        let (ours, mut theirs) = pair();
+        let (requests, mut received) = mpsc::unbounded_channel();
+        tokio::spawn(connections.accept(ours, requests).1);
+        theirs
+            .write_all(b"garbage\n{\"v\":1,\"cmd\":\"status\"}\n")
+            .await
+            .unwrap();
+        let request = received.recv().await.unwrap();
+        assert_eq!(request.request, Request::Status);
+        let mut line = Vec::new();
+        let mut byte = [0];
+        while byte[0] != b'\n' {
+            theirs.read_exact(&mut byte).await.unwrap();
+            line.push(byte[0]);
+        }
+        let answer: serde_json::Value = serde_json::from_slice(&line).unwrap();
+        assert_eq!(answer["type"], "error", "{answer}");
+    }
+
+    #[tokio::test]
+    async fn all_written_waits_for_the_client_to_take_the_answer() {
+        let connections = Connections::default();
+        let (ours, mut theirs) = pair();
+        let (requests, mut received) = mpsc::unbounded_channel();
+        tokio::spawn(connections.accept(ours, requests).1);
+        theirs
+            .write_all(b"{\"v\":1,\"cmd\":\"stop\"}\n")
+            .await
+            .unwrap();
+        let request = received.recv().await.unwrap();
+        let big = Response::Error {
+            error: "y".repeat(4 << 20),
+        };
+        request.conn.answer(&big);
+        let conn = request.conn.clone();
+        let waiting = tokio::spawn(async move { conn.all_written().await });
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!waiting.is_finished(), "the client has not read it");
+        let mut got = vec![0; protocol::encode(&big).len()];
+        theirs.read_exact(&mut got).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), waiting)
+            .await
+            .expect("written")
+            .unwrap();
+    }
+}
