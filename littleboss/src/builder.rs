@@ -321,10 +321,10 @@ impl Littleboss {
     /// Code before `run` runs in every process the binary becomes: the
     /// supervisor, each child and each control command (and again in the
     /// supervisor after an upgrade in place or its rollback, each an exec).
-    /// Keep it free of side effects and of threads: the supervisor's
-    /// threads block its signals for its signalfd, and one started before
-    /// `run` takes them through a handler instead, which an upgrade's exec
-    /// can lose. Work for the supervisor alone belongs in
+    /// Keep it free of side effects. A thread started before `run` does
+    /// not block the supervisor's signals; one the kernel gives it goes on,
+    /// through a handler, to the supervisor's thread, which reads it in
+    /// turn. Work for the supervisor alone belongs in
     /// [`supervisor_init`](Littleboss::supervisor_init).
     ///
     /// ```no_run

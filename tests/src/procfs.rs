@@ -87,6 +87,8 @@ pub fn context_switches(pid: u32) -> Option<u64> {
 /// One thread's signal sets, as bit sets: signal N is bit N - 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignalMasks {
+    /// The thread's id.
+    pub tid: u32,
     /// Blocked by this thread (`SigBlk`).
     pub blocked: u64,
     /// With a handler in the process (`SigCgt`).
@@ -108,6 +110,9 @@ pub fn thread_signal_masks(pid: u32) -> Vec<SignalMasks> {
     };
     let mut masks = Vec::new();
     for task in tasks.flatten() {
+        let Some(tid) = task.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
         let Ok(status) = fs::read_to_string(task.path().join("status")) else {
             continue; // a thread that just ended
         };
@@ -119,6 +124,7 @@ pub fn thread_signal_masks(pid: u32) -> Vec<SignalMasks> {
             (field("SigBlk:"), field("SigCgt:"), field("SigIgn:"))
         {
             masks.push(SignalMasks {
+                tid,
                 blocked,
                 caught,
                 ignored,

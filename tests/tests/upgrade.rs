@@ -221,6 +221,47 @@ fn a_child_killed_during_the_exec_window_is_reaped() {
 }
 
 #[test]
+fn a_signal_a_thread_started_before_run_takes_in_the_exec_window_is_kept() {
+    let early = env!("CARGO_BIN_EXE_early_thread");
+    let mut svc = Service::new(early);
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start")
+        .env("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "400");
+    svc.spawn(cmd);
+    svc.printed::<i32>("pid");
+    svc.ready();
+    let copy = copy_of(&svc, early);
+    let reload = svc.spawn_control(&copy, "reload");
+    svc.output.wait_for("before the exec");
+    // The one thread that does not block the supervisor's signals takes
+    // this one, while the supervisor's own thread waits to exec.
+    let term = 1 << (nix::libc::SIGTERM - 1);
+    let open: Vec<u32> = procfs::thread_signal_masks(svc.pid() as u32)
+        .iter()
+        .filter(|masks| masks.blocked & term == 0)
+        .map(|masks| masks.tid)
+        .collect();
+    assert_eq!(open.len(), 1, "threads not blocking SIGTERM: {open:?}");
+    // SAFETY: tgkill takes plain numbers and only sends a signal.
+    let rc = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_tgkill,
+            svc.pid(),
+            open[0],
+            nix::libc::SIGTERM,
+        )
+    };
+    assert_eq!(rc, 0, "tgkill: {}", std::io::Error::last_os_error());
+    // Kept through the exec: the new image stops, in order.
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+    let out = svc.output.text();
+    assert!(out.contains("SIGTERM received: stopping"), "{out}");
+    assert!(out.contains("entering lameduck mode"), "{out}");
+    let reload = reload.wait_with_output().unwrap();
+    assert!(reload.status.success(), "{}", text(&reload));
+}
+
+#[test]
 fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
     let mut svc = Service::new(V1);
     // Every new image claims to read another version of the state.

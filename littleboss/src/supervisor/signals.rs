@@ -8,22 +8,28 @@
 //! signals that arrived during it without having to collect them first.
 //! Children get the four unblocked before their exec.
 //!
-//! Handlers are installed as well, for a thread the supervisor did not
-//! start (code before `run` may have left one running): a signal the
-//! kernel gives that thread runs the handler instead of its default
-//! action, which would kill the supervisor. They also replace an ignored
-//! disposition inherited from the parent (`nohup`, a shell's background
-//! job), which would otherwise pass on to children and, for SIGCHLD, make
-//! the kernel reap them before their watchers could.
+//! A handler is installed as well, for a thread the supervisor did not
+//! start (code before `run` may have left one running), which does not
+//! block them: the kernel may give such a thread a signal meant for the
+//! process. The handler sends it on to the supervisor's own thread, where
+//! it waits, blocked, for the signalfd like any other, through an exec
+//! too. The handler also replaces an ignored disposition inherited from
+//! the parent (`nohup`, a shell's background job), which would otherwise
+//! pass on to children and, for SIGCHLD, make the kernel reap them before
+//! their watchers could.
 
 use std::io;
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicI32, Ordering};
 
-use nix::sys::signal::{SigSet, SigmaskHow, Signal as Number, pthread_sigmask};
+use nix::errno::Errno;
+use nix::sys::signal::{
+    SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal as Number, pthread_sigmask,
+    sigaction,
+};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
 use super::machine::{Event, Signal};
@@ -35,6 +41,10 @@ const HANDLED: [(Number, Signal); 4] = [
     (Number::SIGHUP, Signal::Hup),
     (Number::SIGCHLD, Signal::Chld),
 ];
+
+/// The kernel's id of the thread that reads the signalfd: where the
+/// handler sends a signal another thread took.
+static READER: AtomicI32 = AtomicI32::new(0);
 
 /// How many SIGCHLDs have been read, for the children watched by pid.
 static CHILD_SIGNALS: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::Sender::new(0));
@@ -50,10 +60,57 @@ pub(crate) fn handled() -> SigSet {
 
 /// Blocks the handled signals on this thread and on every thread it starts
 /// from now on (a new thread inherits the mask), so that they wait in the
-/// kernel for the signalfd.
+/// kernel for the signalfd, which this thread reads.
 pub(crate) fn block() -> io::Result<()> {
     pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&handled()), None)?;
+    READER.store(nix::unistd::gettid().as_raw(), Ordering::Relaxed);
     Ok(())
+}
+
+/// Installs [`send_on`] for the handled signals.
+fn install_handler() -> io::Result<()> {
+    let action = SigAction::new(
+        SigHandler::Handler(send_on),
+        // A thread not ours, interrupted, carries on with what it did.
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for (number, _) in HANDLED {
+        // SAFETY: `send_on` is async-signal-safe: it reads an atomic, makes
+        // syscalls (getpid, tgkill, and sigaction and tgkill again when it
+        // falls back), and restores errno.
+        unsafe { sigaction(number, &action) }?;
+    }
+    Ok(())
+}
+
+/// The handler: a signal a thread that does not block it took goes on to
+/// the thread that reads the signalfd, which blocks it, so it waits there
+/// (through an exec too). In a process that is no longer the supervisor (a
+/// child between its fork and its exec, where the reader is not its
+/// thread), the signal does what it would do by default.
+extern "C" fn send_on(number: nix::libc::c_int) {
+    let errno = Errno::last_raw();
+    let pid = nix::unistd::getpid().as_raw();
+    let reader = READER.load(Ordering::Relaxed);
+    // SAFETY: tgkill takes plain numbers and only sends a signal.
+    let sent = unsafe { nix::libc::syscall(nix::libc::SYS_tgkill, pid, reader, number) } == 0;
+    if !sent && let Ok(signal) = Number::try_from(number) {
+        let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+        // SAFETY: the default action is no handler at all.
+        let _ = unsafe { sigaction(signal, &default) };
+        // SAFETY: as above; this thread blocks the signal while its handler
+        // runs, so it is delivered, by default, when the handler returns.
+        let _ = unsafe {
+            nix::libc::syscall(
+                nix::libc::SYS_tgkill,
+                pid,
+                nix::unistd::gettid().as_raw(),
+                number,
+            )
+        };
+    }
+    Errno::set_raw(errno);
 }
 
 /// Wakes at each SIGCHLD read (or handled) from now on.
@@ -61,40 +118,30 @@ pub(crate) fn child_signals() -> watch::Receiver<u64> {
     CHILD_SIGNALS.subscribe()
 }
 
-/// Blocks the handled signals, installs the handlers, then forwards each
+/// Blocks the handled signals, installs the handler, then forwards each
 /// signal as an [`Event`], those pending from before (an exec's) first.
 /// Needs a tokio runtime on this thread.
 pub(crate) fn forward(events: mpsc::UnboundedSender<Event>) -> io::Result<()> {
     block()?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut chld = signal(SignalKind::child())?;
+    install_handler()?;
     let fd = SignalFd::with_flags(&handled(), SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
     // SAFETY: the AsyncFd owns the signalfd outright, so it stays open and
     // the same signalfd for the AsyncFd's whole life.
     let registered = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) };
-    let mut fd = Some(registered.map_err(|e| e.into_parts().1)?);
+    let fd = registered.map_err(|e| e.into_parts().1)?;
     tokio::spawn(async move {
         loop {
             // Read and sent in one poll: a signal taken from the kernel is
             // in the event queue before anything else in the runtime runs.
-            let got = tokio::select! {
-                read = read(fd.as_ref()) => read,
-                _ = term.recv() => Ok(Some(Signal::Term)),
-                _ = int.recv() => Ok(Some(Signal::Int)),
-                _ = hup.recv() => Ok(Some(Signal::Hup)),
-                _ = chld.recv() => Ok(Some(Signal::Chld)),
-            };
-            let signal = match got {
+            let signal = match read(&fd).await {
                 Ok(Some(signal)) => signal,
                 Ok(None) => continue,
                 Err(e) => {
-                    // Left blocked, they would wait forever: let them
-                    // through to the handlers instead.
-                    crate::log::log!("cannot read signals ({e}); taking them through handlers");
-                    fd = None;
-                    let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&handled()), None);
+                    // Not expected of a signalfd. The signals wait in the
+                    // kernel meanwhile (unblocked, the handler would only
+                    // send them back here).
+                    crate::log::log!("cannot read signals ({e}); trying again in 1 s");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                     continue;
                 }
             };
@@ -110,11 +157,8 @@ pub(crate) fn forward(events: mpsc::UnboundedSender<Event>) -> io::Result<()> {
 }
 
 /// The next signal from the signalfd: `None` if it had none after all (or
-/// one not handled). Never, without one.
-async fn read(fd: Option<&AsyncFd<SignalFd>>) -> io::Result<Option<Signal>> {
-    let Some(fd) = fd else {
-        return std::future::pending().await;
-    };
+/// one not handled).
+async fn read(fd: &AsyncFd<SignalFd>) -> io::Result<Option<Signal>> {
     let mut ready = fd.readable().await?;
     match fd.get_ref().read_signal()? {
         Some(info) => Ok(meaning(info.ssi_signo)),
