@@ -363,6 +363,20 @@ mod tests {
         UnixStream::pair().unwrap()
     }
 
+    /// A connection accepted and served: the registry, the client's end,
+    /// and where its requests arrive.
+    fn served() -> (
+        Connections,
+        UnixStream,
+        mpsc::UnboundedReceiver<ControlRequest>,
+    ) {
+        let connections = Connections::default();
+        let (ours, theirs) = pair();
+        let (requests, received) = mpsc::unbounded_channel();
+        tokio::spawn(connections.accept(ours, requests).1);
+        (connections, theirs, received)
+    }
+
     /// Reads one request from `sent` (written whole, then the writer
     /// closes), with what was left unread after it.
     async fn request_from(sent: &[u8]) -> (Result<Vec<u8>, Option<String>>, Vec<u8>) {
@@ -458,10 +472,7 @@ mod tests {
 
     #[tokio::test]
     async fn answers_not_yet_written_are_held_to_the_byte() {
-        let connections = Connections::default();
-        let (ours, mut theirs) = pair();
-        let (requests, mut received) = mpsc::unbounded_channel();
-        tokio::spawn(connections.accept(ours, requests).1);
+        let (connections, mut theirs, mut received) = served();
         theirs
             .write_all(b"{\"v\":1,\"cmd\":\"status\"}\n{\"v\":1,\"cmd\":\"stop\"}\n")
             .await
@@ -539,10 +550,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_bad_request_is_answered_and_the_connection_goes_on() {
-        let connections = Connections::default();
-        let (ours, mut theirs) = pair();
-        let (requests, mut received) = mpsc::unbounded_channel();
-        tokio::spawn(connections.accept(ours, requests).1);
+        let (_, mut theirs, mut received) = served();
         theirs
             .write_all(b"garbage\n{\"v\":1,\"cmd\":\"status\"}\n")
             .await
@@ -561,10 +569,7 @@ mod tests {
 
     #[tokio::test]
     async fn all_written_waits_for_the_client_to_take_the_answer() {
-        let connections = Connections::default();
-        let (ours, mut theirs) = pair();
-        let (requests, mut received) = mpsc::unbounded_channel();
-        tokio::spawn(connections.accept(ours, requests).1);
+        let (_, mut theirs, mut received) = served();
         theirs
             .write_all(b"{\"v\":1,\"cmd\":\"stop\"}\n")
             .await
