@@ -182,6 +182,28 @@ fn a_signal_taken_by_a_thread_started_before_run_is_still_an_orderly_stop() {
 }
 
 #[test]
+fn a_signal_the_supervisors_own_thread_takes_unblocked_is_still_an_orderly_stop() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_init_unblocks"));
+    svc.start(&[]);
+    svc.printed::<i32>("pid");
+    svc.ready();
+    // Its supervisor_init unblocked SIGTERM on the thread that reads the
+    // signalfd: the only thread that takes it.
+    let term = 1 << (Signal::SIGTERM as i32 - 1);
+    let open: Vec<u32> = tests::procfs::thread_signal_masks(svc.pid() as u32)
+        .iter()
+        .filter(|masks| masks.blocked & term == 0)
+        .map(|masks| masks.tid)
+        .collect();
+    assert_eq!(open, [svc.pid() as u32], "threads not blocking SIGTERM");
+    svc.signal(Signal::SIGTERM);
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+    let out = svc.output.text();
+    assert!(out.contains("SIGTERM received: stopping"), "{out}");
+    assert!(out.contains("entering lameduck mode"), "{out}");
+}
+
+#[test]
 fn a_stop_then_one_signal_is_still_graceful() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_blocker"));
     svc.start(&[]);

@@ -226,15 +226,11 @@ fn a_signal_a_thread_started_before_run_takes_in_the_exec_window_is_kept() {
     let mut svc = Service::new(early);
     let mut cmd = svc.command(&svc.bin);
     cmd.arg("-littleboss=start")
-        .env("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "400");
+        .env("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "1000");
     svc.spawn(cmd);
     svc.printed::<i32>("pid");
     svc.ready();
-    let copy = copy_of(&svc, early);
-    let reload = svc.spawn_control(&copy, "reload");
-    svc.output.wait_for("before the exec");
-    // The one thread that does not block the supervisor's signals takes
-    // this one, while the supervisor's own thread waits to exec.
+    // The one thread that does not block the supervisor's signals.
     let term = 1 << (nix::libc::SIGTERM - 1);
     let open: Vec<u32> = procfs::thread_signal_masks(svc.pid() as u32)
         .iter()
@@ -242,6 +238,10 @@ fn a_signal_a_thread_started_before_run_takes_in_the_exec_window_is_kept() {
         .map(|masks| masks.tid)
         .collect();
     assert_eq!(open.len(), 1, "threads not blocking SIGTERM: {open:?}");
+    let copy = copy_of(&svc, early);
+    let reload = svc.spawn_control(&copy, "reload");
+    // It takes this one while the supervisor's own thread waits to exec.
+    svc.output.wait_for("before the exec");
     // SAFETY: tgkill takes plain numbers and only sends a signal.
     let rc = unsafe {
         nix::libc::syscall(

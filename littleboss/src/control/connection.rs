@@ -28,6 +28,11 @@ use crate::log::log;
 /// connection on).
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a client may leave its answers unread (taking no byte of
+/// them) before its connection is closed: one that sent a request and
+/// stopped reading is not kept, with its answers, for ever.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The least room a connection makes for each read: one read takes in a
 /// whole ordinary request.
 const REQUEST_BUFFER: usize = 1024;
@@ -299,8 +304,13 @@ async fn flush(stream: &UnixStream, conn: &Conn) -> bool {
             !buffers.unsent.is_empty()
         };
         if blocked {
-            if stream.writable().await.is_err() {
-                return false;
+            match tokio::time::timeout(WRITE_TIMEOUT, stream.writable()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => return false,
+                Err(_elapsed) => {
+                    log!("closed a control connection that read no answer for {WRITE_TIMEOUT:?}");
+                    return false;
+                }
             }
         } else {
             queued.await;
@@ -521,6 +531,35 @@ mod tests {
         let mut last = vec![0; protocol::encode(&done).len()];
         theirs.read_exact(&mut last).await.unwrap();
         assert_eq!(last, protocol::encode(&done));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_reads_no_answer_is_let_go() {
+        let (connections, mut theirs, mut received) = served();
+        theirs
+            .write_all(b"{\"v\":1,\"cmd\":\"status\"}\n")
+            .await
+            .unwrap();
+        let request = received.recv().await.unwrap();
+        let big = Response::Error {
+            error: "z".repeat(4 << 20),
+        };
+        request.conn.answer(&big);
+        until("blocked on a full buffer", || {
+            let unsent = only(&connections).unsent;
+            !unsent.is_empty() && unsent.len() < protocol::encode(&big).len()
+        })
+        .await;
+        tokio::time::sleep(WRITE_TIMEOUT - Duration::from_millis(1)).await;
+        assert_eq!(connections.open().len(), 1, "not yet");
+        // The clock (paused) jumps as soon as nothing else can run.
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        assert!(connections.open().is_empty(), "let go at the timeout");
+        let read_some = tokio::time::timeout(WRITE_TIMEOUT / 2, async {
+            let mut byte = [0];
+            theirs.read_exact(&mut byte).await
+        });
+        assert!(read_some.await.is_ok(), "it had its answer's start");
     }
 
     #[tokio::test]

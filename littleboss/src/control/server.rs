@@ -298,26 +298,26 @@ pub(crate) async fn serve(
                 continue;
             }
         };
-        let (requests, connections) = (requests.clone(), connections.clone());
-        tokio::spawn(async move {
-            match stream.peer_cred() {
-                Ok(cred) if cred.uid() == our_uid || cred.uid() == 0 => {
-                    connections.accept(stream, requests).1.await
-                }
-                Ok(cred) => {
-                    log!(
-                        "refused a control connection from uid {} (pid {:?}): only uid {our_uid} and root may control this supervisor",
-                        cred.uid(),
-                        cred.pid()
-                    );
-                    let error = Response::Error {
-                        error: "permission denied: not the supervisor's user".to_owned(),
-                    };
-                    refuse(stream, &error).await;
-                }
-                Err(e) => log!("cannot identify a control peer: {e}"),
+        // Counted open in the same step as it is accepted: an in-place
+        // upgrade (which runs between two steps) hands on every connection
+        // accepted, even one whose task has not run yet.
+        match stream.peer_cred() {
+            Ok(cred) if cred.uid() == our_uid || cred.uid() == 0 => {
+                tokio::spawn(connections.accept(stream, requests.clone()).1);
             }
-        });
+            Ok(cred) => {
+                log!(
+                    "refused a control connection from uid {} (pid {:?}): only uid {our_uid} and root may control this supervisor",
+                    cred.uid(),
+                    cred.pid()
+                );
+                let error = Response::Error {
+                    error: "permission denied: not the supervisor's user".to_owned(),
+                };
+                tokio::spawn(async move { refuse(stream, &error).await });
+            }
+            Err(e) => log!("cannot identify a control peer: {e}"),
+        }
     }
 }
 

@@ -58,8 +58,10 @@ pub(super) struct Client(pub Arc<Conn>);
 
 impl Drop for Client {
     fn drop(&mut self) {
-        // Dropped with its request unanswered: the supervisor is exiting.
-        // Say so rather than leave the client waiting.
+        // The machine answers every request before it exits, so this is a
+        // safeguard: should a request be dropped unanswered, the client
+        // is told so (if its connection's task runs again) rather than
+        // left waiting.
         if self.0.awaiting() {
             let error = "the supervisor ended without answering".to_owned();
             self.0.answer(&Response::Error { error });

@@ -57,8 +57,9 @@ pub(crate) struct Handoff {
     pub unread: Vec<(RawFd, Vec<u8>)>,
     /// What control connections (of `clients` and `idle`) were owed and
     /// not yet sent: answers, or the rest of one. Absent from an older
-    /// image's handoff. An older image ignores it, and those bytes are
-    /// lost.
+    /// image's handoff. An older image ignores it: those bytes are lost,
+    /// and a connection caught halfway through an answer gets its next
+    /// answer right after the half line.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unsent: Vec<(RawFd, Vec<u8>)>,
     pub next_client: ClientId,

@@ -46,6 +46,10 @@ const HANDLED: [(Number, Signal); 4] = [
 /// handler sends a signal another thread took.
 static READER: AtomicI32 = AtomicI32::new(0);
 
+/// The supervisor's pid: a process that has another (a child between its
+/// fork and exec) gives a signal its default action.
+static SUPERVISOR: AtomicI32 = AtomicI32::new(0);
+
 /// How many SIGCHLDs have been read, for the children watched by pid.
 static CHILD_SIGNALS: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::Sender::new(0));
 
@@ -64,56 +68,69 @@ pub(crate) fn handled() -> SigSet {
 pub(crate) fn block() -> io::Result<()> {
     pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&handled()), None)?;
     READER.store(nix::unistd::gettid().as_raw(), Ordering::Relaxed);
+    SUPERVISOR.store(nix::unistd::getpid().as_raw(), Ordering::Relaxed);
     Ok(())
 }
 
 /// Installs [`send_on`] for the handled signals.
 fn install_handler() -> io::Result<()> {
     let action = SigAction::new(
-        SigHandler::Handler(send_on),
+        SigHandler::SigAction(send_on),
         // A thread not ours, interrupted, carries on with what it did.
-        SaFlags::SA_RESTART,
+        SaFlags::SA_RESTART | SaFlags::SA_SIGINFO,
         SigSet::empty(),
     );
     for (number, _) in HANDLED {
-        // SAFETY: `send_on` is async-signal-safe: it reads an atomic, makes
-        // syscalls (getpid, tgkill, and sigaction and tgkill again when it
-        // falls back), and restores errno.
+        // SAFETY: `send_on` is async-signal-safe: it reads atomics, makes
+        // syscalls (getpid, gettid, tgkill, sigaction), edits the mask the
+        // interrupted code resumes with (`sigaddset`), and restores errno.
         unsafe { sigaction(number, &action) }?;
     }
     Ok(())
 }
 
-/// The handler: a signal a thread that does not block it took goes on to
-/// the thread that reads the signalfd, which blocks it, so it waits there
-/// (through an exec too). In a process that is no longer the supervisor (a
-/// child between its fork and its exec, where the reader is not its
-/// thread), the signal does what it would do by default.
-extern "C" fn send_on(number: nix::libc::c_int) {
+/// The handler. In the supervisor, the signal goes on to the thread that
+/// reads the signalfd and blocks it, to wait there (through an exec too):
+/// taken by a thread that does not block it (one started before `run`),
+/// or by the reader itself if code it ran unblocked it, which then blocks
+/// it again as the handler returns. In a process that is no longer the
+/// supervisor (a child between its fork and its exec), the signal does
+/// what it would do by default.
+extern "C" fn send_on(
+    number: nix::libc::c_int,
+    _info: *mut nix::libc::siginfo_t,
+    context: *mut nix::libc::c_void,
+) {
     let errno = Errno::last_raw();
     let pid = nix::unistd::getpid().as_raw();
-    let reader = READER.load(Ordering::Relaxed);
-    // SAFETY: tgkill takes plain numbers and only sends a signal.
-    let sent = unsafe { nix::libc::syscall(nix::libc::SYS_tgkill, pid, reader, number) } == 0;
-    if !sent && let Ok(signal) = Number::try_from(number) {
+    let tid = nix::unistd::gettid().as_raw();
+    let tgkill = |to: nix::libc::pid_t| {
+        // SAFETY: tgkill takes plain numbers and only sends a signal.
+        unsafe { nix::libc::syscall(nix::libc::SYS_tgkill, pid, to, number) }
+    };
+    if pid == SUPERVISOR.load(Ordering::Relaxed) {
+        let reader = READER.load(Ordering::Relaxed);
+        if tid == reader && !context.is_null() {
+            let context = context.cast::<nix::libc::ucontext_t>();
+            for (blocked, _) in HANDLED {
+                // SAFETY: with SA_SIGINFO the kernel passes the interrupted
+                // context, whose mask is restored when the handler returns.
+                unsafe { nix::libc::sigaddset(&mut (*context).uc_sigmask, blocked as i32) };
+            }
+        }
+        tgkill(reader);
+    } else if let Ok(signal) = Number::try_from(number) {
         let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
         // SAFETY: the default action is no handler at all.
         let _ = unsafe { sigaction(signal, &default) };
-        // SAFETY: as above; this thread blocks the signal while its handler
-        // runs, so it is delivered, by default, when the handler returns.
-        let _ = unsafe {
-            nix::libc::syscall(
-                nix::libc::SYS_tgkill,
-                pid,
-                nix::unistd::gettid().as_raw(),
-                number,
-            )
-        };
+        // This thread blocks the signal while its handler runs, so it is
+        // delivered, by default, when the handler returns.
+        tgkill(tid);
     }
     Errno::set_raw(errno);
 }
 
-/// Wakes at each SIGCHLD read (or handled) from now on.
+/// Wakes at each SIGCHLD read from now on.
 pub(crate) fn child_signals() -> watch::Receiver<u64> {
     CHILD_SIGNALS.subscribe()
 }

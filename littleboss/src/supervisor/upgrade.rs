@@ -101,9 +101,10 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
     // A child whose exit is pending has been reaped: its watcher, and
     // so its channel, is gone.
     let exited = handoff::exited(&pending);
-    // Every open connection, each with what it had read and what it owes
-    // its client, exact: the runtime runs no connection's task until the
-    // exec. Those with a request held go as the machine's clients.
+    // Every open connection (counted open as it is accepted), each with
+    // what it had read and what it owes its client, exact: the runtime
+    // runs no connection's task until the exec. Those with a request held
+    // go as the machine's clients.
     let open = io.connections.open();
     let client_of = |conn: &std::sync::Arc<crate::control::connection::Conn>| {
         io.clients
