@@ -20,7 +20,9 @@
 //! ```
 //!
 //! Every child runs with the command line given to `start` (minus the mode
-//! flag); a `reload` swaps the binary, not the arguments.
+//! flag). A plain `reload` keeps the serving child's arguments; one with
+//! arguments of its own (`-littleboss=reload --greeting bye`) runs the new
+//! child with exactly those.
 //!
 //! [`Context::flags_help`]: littleboss::Context::flags_help
 //! [`Context::args`]: littleboss::Context::args

@@ -306,10 +306,10 @@ pub(crate) async fn serve(
                 tokio::spawn(connections.accept(stream, requests.clone()).1);
             }
             Ok(cred) => {
+                let pid = cred.pid().map_or("unknown".to_owned(), |p| p.to_string());
                 log!(
-                    "refused a control connection from uid {} (pid {:?}): only uid {our_uid} and root may control this supervisor",
+                    "refused a control connection from uid {} (pid {pid}): only uid {our_uid} and root may control this supervisor",
                     cred.uid(),
-                    cred.pid()
                 );
                 let error = Response::Error {
                     error: "permission denied: not the supervisor's user".to_owned(),

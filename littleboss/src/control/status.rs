@@ -105,7 +105,12 @@ impl Status {
             let _ = writeln!(out, "last failure: {f}");
         }
         if let Some(c) = &self.child {
-            let _ = writeln!(out, "\ncommand line:\n\t{} {}", c.path, c.args.join(" "));
+            let mut line = c.path.clone();
+            for arg in &c.args {
+                line.push(' ');
+                line.push_str(arg);
+            }
+            let _ = writeln!(out, "\ncommand line:\n\t{line}");
         }
         if !self.listeners.is_empty() {
             let _ = writeln!(out, "\nlisteners:");
@@ -161,6 +166,13 @@ mod tests {
              child      pid 11, started 1970-01-01 00:01:00 UTC, reloads 1, failures 0\n\n\
              command line:\n\t/bin/blog -v\n\n\
              listeners:\n\thttp:\ttcp [::]:8080\n\tadmin:\ttcp off\n"
+        );
+        let mut bare = s;
+        bare.child.as_mut().unwrap().args.clear();
+        let text = bare.render();
+        assert!(
+            text.contains("command line:\n\t/bin/blog\n"),
+            "no space after a command without arguments: {text:?}"
         );
     }
 }
