@@ -249,3 +249,31 @@ fn a_stop_before_main_takes_its_listener_does_not_take_it_away() {
     svc.stop_expecting(0);
     assert!(svc.output.text().contains("took addr=127.0.0.1:"));
 }
+
+#[test]
+fn once_a_stop_begins_new_connections_are_refused_at_once() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_slow_stop"));
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    assert_eq!(tests::read_greeting(addr).unwrap(), "hello\n");
+    let stop = svc.spawn_control(&svc.bin, "stop");
+    svc.output.wait_for("finishing");
+    // While the child finishes its work, a new client is refused, not
+    // queued to hang until the exit resets it.
+    tests::eventually(
+        "new connections refused",
+        || match std::net::TcpStream::connect(addr) {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => Some(()),
+            _ => None,
+        },
+    );
+    assert!(
+        !svc.output.text().contains("finished"),
+        "refused while the child still finishes: {}",
+        svc.output.text()
+    );
+    let stop = stop.wait_with_output().unwrap();
+    assert!(stop.status.success(), "{}", text(&stop));
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}

@@ -45,6 +45,15 @@ impl Socket {
         }
     }
 
+    /// Refuses new connections for good, for the children that hold it
+    /// too: a listening socket shut down for reading leaves the listening
+    /// state, so connects are refused and those queued are reset, at once
+    /// rather than at exit.
+    fn refuse(&self) {
+        use std::os::fd::AsRawFd;
+        let _ = nix::sys::socket::shutdown(self.fd.as_raw_fd(), nix::sys::socket::Shutdown::Read);
+    }
+
     fn close(self) {
         if let Some(path) = self.unix_path {
             let _ = std::fs::remove_file(path);
@@ -355,6 +364,11 @@ impl Io {
                         error: e.to_string(),
                     },
                 });
+            }
+            Effect::Refuse { key } => {
+                if let Some(socket) = self.sockets.get(&key) {
+                    socket.refuse();
+                }
             }
             Effect::Lameduck { id } => {
                 if let Some(child) = self.children.get(&id) {

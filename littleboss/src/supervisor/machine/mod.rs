@@ -180,6 +180,12 @@ pub(crate) enum Effect {
     Close {
         key: ListenerKey,
     },
+    /// Stop taking connections on a listener for good (the supervisor is
+    /// stopping): new ones are refused at once rather than queued and
+    /// reset at exit.
+    Refuse {
+        key: ListenerKey,
+    },
     /// Tell a child to wind down.
     Lameduck {
         id: ChildId,
@@ -804,6 +810,20 @@ impl Machine {
             self.lameduck(id);
         }
         self.notify(Notice::Stopping);
+        // No child will take a connection again. A socket the service
+        // manager passed stays as it is: it is the manager's, for the next
+        // start. Datagram sockets have no connections to refuse, and the
+        // children may still read theirs while they drain.
+        let refused: Vec<ListenerKey> = self
+            .state
+            .held
+            .iter()
+            .filter(|(key, held)| !held.activated && key.network.kind() != crate::spec::Kind::Udp)
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in refused {
+            self.effects.push(Effect::Refuse { key });
+        }
         // A child still starting winds down like a serving one; its reload
         // fails. One whose listeners are still being bound never started.
         let mut starting = up.starting;

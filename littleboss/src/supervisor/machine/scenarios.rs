@@ -744,6 +744,22 @@ fn a_rollback_after_an_argument_change_restores_the_old_arguments_and_listeners(
 }
 
 #[test]
+fn a_stop_refuses_new_connections_on_every_listener_it_bound() {
+    let mut sim = Sim::serving(settings());
+    let http = key("http", "127.0.0.1:8080");
+    assert!(sim.refused.is_empty());
+    sim.request(Request::Stop);
+    assert_eq!(sim.refused, [http].into(), "refused as the stop begins");
+    // Not a socket the service manager passed: it keeps it for the next
+    // start.
+    let mut sim = Sim::serving(settings());
+    let http = key("http", "127.0.0.1:8080");
+    sim.machine.state.held.get_mut(&http).unwrap().activated = true;
+    sim.signal(Signal::Term);
+    assert!(sim.refused.is_empty(), "{:?}", sim.refused);
+}
+
+#[test]
 fn a_socket_activated_listener_cannot_move() {
     let mut sim = Sim::serving(settings());
     let key = key("http", "127.0.0.1:8080");

@@ -84,6 +84,8 @@ pub(super) struct Sim {
     pub busy: BTreeSet<String>,
     /// Sockets the sim holds, as the driver would.
     pub sockets: BTreeSet<ListenerKey>,
+    /// Listeners shut for good as the supervisor stops.
+    pub refused: BTreeSet<ListenerKey>,
     /// Binds wait for [`Sim::finish_binds`] instead of finishing at once.
     pub defer_binds: bool,
     pending_binds: Vec<Effect>,
@@ -134,6 +136,7 @@ impl Sim {
             unstartable: unstartable.iter().map(PathBuf::from).collect(),
             busy: BTreeSet::new(),
             sockets: [key].into(),
+            refused: BTreeSet::new(),
             defer_binds: false,
             pending_binds: Vec::new(),
             replies: BTreeMap::new(),
@@ -201,6 +204,11 @@ impl Sim {
                 }
                 Effect::Close { key } => {
                     assert!(self.sockets.remove(&key), "closed twice: {key}");
+                    None
+                }
+                Effect::Refuse { key } => {
+                    assert!(self.sockets.contains(&key), "refused unheld {key}");
+                    assert!(self.refused.insert(key.clone()), "refused twice: {key}");
                     None
                 }
                 Effect::Spawn { id, launch } => {
