@@ -71,6 +71,7 @@ mod flags;
 pub mod http;
 #[cfg(feature = "stream")]
 mod incoming;
+mod invoked;
 mod lameduck;
 mod link;
 mod listener;

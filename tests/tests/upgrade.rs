@@ -575,3 +575,29 @@ fn answers_a_client_has_not_read_yet_are_kept_across_the_exec() {
     drop(conn);
     svc.stop_expecting(0);
 }
+
+#[test]
+fn sighup_runs_what_the_path_it_was_started_by_names_now() {
+    // A deploy layout: `current` points at a release; the next release is
+    // a file of its own, and the link moves to it.
+    let mut svc = Service::new(V1);
+    let first = copy_of(&svc, V1);
+    let second = copy_of(&svc, INIT);
+    let current = svc.dir.path().join("current");
+    std::os::unix::fs::symlink(&first, &current).unwrap();
+    let mut cmd = svc.command(&current);
+    cmd.arg("-littleboss=start");
+    svc.spawn(cmd);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    assert_eq!(status(&svc)["child"]["path"], current.to_str().unwrap());
+    let moved = svc.dir.path().join("current.new");
+    std::os::unix::fs::symlink(&second, &moved).unwrap();
+    std::fs::rename(&moved, &current).unwrap();
+    svc.signal(nix::sys::signal::Signal::SIGHUP);
+    tests::eventually("the release the link names now", || {
+        read_greeting(addr).ok().filter(|g| g.starts_with("init "))
+    });
+    svc.stop_expecting(7);
+}

@@ -63,7 +63,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             std::process::exit(0)
         }
         Mode::Reload => {
-            let exe = std::env::current_exe()
+            let exe = crate::invoked::path(&inv.program_args[0])
                 .unwrap_or_else(|e| fail(1, format!("cannot find this binary's path: {e}")));
             let argv0 = inv.program_args[0].to_string_lossy().into_owned();
             let mut response = session.ask(&Request::Reload {

@@ -56,7 +56,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         clean_up();
         fail(1, e)
     });
-    let exe = std::env::current_exe().unwrap_or_else(|e| {
+    let exe = crate::invoked::path(&inv.program_args[0]).unwrap_or_else(|e| {
         clean_up();
         fail(1, format!("cannot find this binary's path: {e}"))
     });
