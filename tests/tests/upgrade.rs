@@ -601,3 +601,28 @@ fn sighup_runs_what_the_path_it_was_started_by_names_now() {
     });
     svc.stop_expecting(7);
 }
+
+#[test]
+fn a_rollback_runs_the_release_that_served_though_the_link_has_moved() {
+    let mut svc = Service::new(V1);
+    let first = copy_of(&svc, V1);
+    let dies = copy_of(&svc, env!("CARGO_BIN_EXE_versioned_dies"));
+    let current = svc.dir.path().join("current");
+    std::os::unix::fs::symlink(&first, &current).unwrap();
+    let mut cmd = svc.command(&current);
+    cmd.arg("-littleboss=start");
+    svc.spawn(cmd);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    // The link moves to a release that dies 300 ms after it serves.
+    let moved = svc.dir.path().join("current.new");
+    std::os::unix::fs::symlink(&dies, &moved).unwrap();
+    std::fs::rename(&moved, &current).unwrap();
+    svc.signal(nix::sys::signal::Signal::SIGHUP);
+    svc.output.wait_for("rolled back");
+    tests::eventually("the first release back", || {
+        read_greeting(addr).ok().filter(|g| g.starts_with("v1 "))
+    });
+    assert_eq!(status(&svc)["child"]["path"], first.to_str().unwrap());
+    svc.stop_expecting(0);
+}

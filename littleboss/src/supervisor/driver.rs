@@ -357,7 +357,17 @@ impl Io {
                         let binary = (self.self_upgrade && super::pidfd::available())
                             .then(|| super::reexec::open_binary(&pid.to_string(), false))
                             .and_then(|fd| fd.and_then(super::reexec::identity).ok());
-                        Event::Spawned { id, pid, binary }
+                        // The file behind the launch's path now, for a
+                        // rollback to it later (not a deleted one's name).
+                        let resolved = std::fs::read_link(format!("/proc/{pid}/exe"))
+                            .ok()
+                            .filter(|p| !p.as_os_str().as_encoded_bytes().ends_with(b" (deleted)"));
+                        Event::Spawned {
+                            id,
+                            pid,
+                            binary,
+                            resolved,
+                        }
                     }
                     Err(e) => Event::SpawnFailed {
                         id,

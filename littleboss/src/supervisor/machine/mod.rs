@@ -120,11 +120,15 @@ pub(crate) enum Event {
         error: String,
     },
     /// The child of a [`Effect::Spawn`] runs, as `pid`, from `binary`
-    /// (if its identity could be told).
+    /// (if its identity could be told), the file the kernel names
+    /// `resolved` (if it could be told: the launch's path may be a symlink
+    /// that moves later).
     Spawned {
         id: ChildId,
         pid: u32,
         binary: Option<FileId>,
+        #[serde(default)]
+        resolved: Option<std::path::PathBuf>,
     },
     /// The child of a [`Effect::Spawn`] could not be started.
     SpawnFailed {
@@ -315,7 +319,12 @@ impl Machine {
             match event {
                 Event::Bound { id, bound } => self.on_bound(id, bound),
                 Event::BindFailed { id, error } => self.on_bind_failed(id, error),
-                Event::Spawned { id, pid, binary } => self.on_spawned(id, pid, binary),
+                Event::Spawned {
+                    id,
+                    pid,
+                    binary,
+                    resolved,
+                } => self.on_spawned(id, pid, binary, resolved),
                 Event::SpawnFailed { id, error } => self.on_spawn_failed(id, error),
                 Event::Message { id, message } => self.on_message(id, message),
                 Event::Exited { id, exit } => self.on_exit(id, exit),
@@ -490,12 +499,19 @@ impl Machine {
         }
     }
 
-    fn on_spawned(&mut self, id: ChildId, pid: u32, binary: Option<FileId>) {
+    fn on_spawned(
+        &mut self,
+        id: ChildId,
+        pid: u32,
+        binary: Option<FileId>,
+        resolved: Option<std::path::PathBuf>,
+    ) {
         let Some(child) = self.state.children.get_mut(&id) else {
             return;
         };
         child.pid = Some(pid);
         child.binary = binary;
+        child.resolved = resolved;
         let path = child.launch.target.path.display().to_string();
         say!(self, "started child pid {pid} from {path}");
         if let Some(Starting {
@@ -580,7 +596,16 @@ impl Machine {
         let new = &self.state.children[&starting.id];
         let (pid, launch) = (new.pid.unwrap_or(0), new.launch.clone());
         let old_pid = old.map(|old| self.pid(old));
-        let old_launch = old.map(|old| self.state.children[&old].launch.clone());
+        // A rollback runs the very file the old child ran, wherever its
+        // launch's path (a symlink, say) points by then.
+        let old_launch = old.map(|old| {
+            let old = &self.state.children[&old];
+            let mut launch = old.launch.clone();
+            if let Some(resolved) = &old.resolved {
+                launch.target.path = resolved.clone();
+            }
+            launch
+        });
         if let Some(old) = old {
             self.lameduck(old);
         }
@@ -913,6 +938,7 @@ impl Machine {
                 lameducked: false,
                 killed: false,
                 binary: None,
+                resolved: None,
                 takes_over: None,
             },
         );

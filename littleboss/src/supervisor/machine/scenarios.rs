@@ -91,6 +91,25 @@ fn a_reloaded_child_that_dies_during_probation_is_rolled_back() {
 }
 
 #[test]
+fn a_rollback_runs_the_file_the_old_child_ran_not_what_its_link_names_now() {
+    let mut sim = Sim::serving(settings());
+    let current = std::path::PathBuf::from("/app/current");
+    sim.links.insert(current.clone(), "/releases/1".into());
+    sim.reload("/app/current");
+    sim.hello_and_ready(2);
+    // A deploy moves the link, and the release it names now dies.
+    sim.links.insert(current, "/releases/2".into());
+    sim.reload("/app/current");
+    sim.hello_and_ready(3);
+    sim.advance(PROBATION - MS);
+    sim.exit(3, ChildExit::Code(1));
+    assert_eq!(
+        sim.spawned_paths(),
+        ["/bin/v1", "/app/current", "/app/current", "/releases/1"]
+    );
+}
+
+#[test]
 fn a_child_that_dies_after_probation_is_not_rolled_back() {
     let mut sim = Sim::serving(settings());
     sim.reload("/bin/dies");

@@ -99,6 +99,8 @@ pub(super) struct Sim {
     pub upgrade_fails: bool,
     /// And the binary is blamed (false: the child died just then).
     pub upgrade_blames_binary: bool,
+    /// Paths that are symlinks, and the file each names now.
+    pub links: BTreeMap<PathBuf, PathBuf>,
     /// The supervisor's binary after each in-place upgrade.
     pub upgrades: Vec<PathBuf>,
 }
@@ -145,6 +147,7 @@ impl Sim {
             takes_over: Some(STATE_VERSION),
             upgrade_fails: false,
             upgrade_blames_binary: true,
+            links: BTreeMap::new(),
             upgrades: Vec::new(),
         };
         let effects = sim.machine.start(sim.now);
@@ -234,8 +237,15 @@ impl Sim {
                                 ..Process::default()
                             },
                         );
-                        let binary = Some(file_id(&self.processes[&id].path));
-                        Some(Event::Spawned { id, pid, binary })
+                        let path = &self.processes[&id].path;
+                        let binary = Some(file_id(path));
+                        let resolved = self.links.get(path).cloned();
+                        Some(Event::Spawned {
+                            id,
+                            pid,
+                            binary,
+                            resolved,
+                        })
                     }
                 }
                 Effect::Lameduck { id } => {

@@ -158,6 +158,10 @@ pub(crate) struct Child {
     pub killed: bool,
     /// The binary it runs, once spawned (if it could be told).
     pub binary: Option<FileId>,
+    /// The file it runs, as the kernel named it at its start (if it could
+    /// be told): what a rollback to it runs.
+    #[serde(default)]
+    pub resolved: Option<std::path::PathBuf>,
     /// The state version its binary takes over in an in-place upgrade, as
     /// its hello said; `None`: it takes over none.
     pub takes_over: Option<u32>,
