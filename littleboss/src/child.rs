@@ -236,7 +236,8 @@ fn spawn_lifecycle(link: Arc<ChildEnd>, lameduck: Arc<Lameduck>, timeout: Durati
         .spawn(move || {
             loop {
                 match link.recv() {
-                    Ok(Some((ToChild::Lameduck, _))) => lameduck.begin(),
+                    Ok(Some((ToChild::Lameduck { refuse: false }, _))) => lameduck.begin(),
+                    Ok(Some((ToChild::Lameduck { refuse: true }, _))) => lameduck.begin_refusing(),
                     Ok(Some((other, _))) => {
                         warning!("unexpected message from the supervisor: {other:?}")
                     }

@@ -109,6 +109,17 @@ impl Lameduck {
     /// taken no TCP or unix listener has no connection to wait for: phase two
     /// follows at once.
     pub fn begin(self: &Arc<Self>) {
+        self.begin_phase_one(self.refuse);
+    }
+
+    /// [`begin`](Lameduck::begin), shutting the taken TCP listeners down
+    /// whatever the mode: the supervisor says no child will take a
+    /// connection after this one (it is stopping).
+    pub fn begin_refusing(self: &Arc<Self>) {
+        self.begin_phase_one(true);
+    }
+
+    fn begin_phase_one(self: &Arc<Self>, refuse: bool) {
         // Stream listeners (TCP, unix) have connections that may not have
         // spoken yet: they get the grace.
         let mut any_stream = false;
@@ -119,7 +130,7 @@ impl Lameduck {
                 any_stream |= tcp || listener.network.kind() == Kind::Unix;
                 if let Some(fd) = listener.fd.take()
                     && tcp
-                    && self.refuse
+                    && refuse
                 {
                     // A listening socket shut down for reading leaves the
                     // LISTEN state: connects are refused, the queue reset.
@@ -289,6 +300,14 @@ mod tests {
         let program = taken.fd.as_ref().unwrap().try_clone().unwrap();
         let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, true);
         lameduck.begin();
+        let refused = std::net::TcpStream::connect(addr).unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        drop(program);
+        // A supervised child (no refusing of its own) told it is the last.
+        let (taken, addr) = tcp(true);
+        let program = taken.fd.as_ref().unwrap().try_clone().unwrap();
+        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, false);
+        lameduck.begin_refusing();
         let refused = std::net::TcpStream::connect(addr).unwrap_err();
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
         drop(program);

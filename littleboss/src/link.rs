@@ -52,7 +52,13 @@ pub(crate) enum ToChild {
         name: String,
         listeners: Vec<ListenerEntry>,
     },
-    Lameduck,
+    /// Wind down; `refuse`: no child takes a connection after this one (a
+    /// stop), so shut the TCP listeners for good. Absent (false) from an
+    /// older supervisor; an older child ignores it.
+    Lameduck {
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        refuse: bool,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -227,7 +233,8 @@ mod tests {
                     bound: true,
                 }],
             },
-            ToChild::Lameduck,
+            ToChild::Lameduck { refuse: false },
+            ToChild::Lameduck { refuse: true },
         ] {
             let bytes = encode(&msg);
             assert_eq!(decode::<ToChild>(&bytes).unwrap(), msg);

@@ -45,15 +45,6 @@ impl Socket {
         }
     }
 
-    /// Refuses new connections for good, for the children that hold it
-    /// too: a listening socket shut down for reading leaves the listening
-    /// state, so connects are refused and those queued are reset, at once
-    /// rather than at exit.
-    fn refuse(&self) {
-        use std::os::fd::AsRawFd;
-        let _ = nix::sys::socket::shutdown(self.fd.as_raw_fd(), nix::sys::socket::Shutdown::Read);
-    }
-
     fn close(self) {
         if let Some(path) = self.unix_path {
             let _ = std::fs::remove_file(path);
@@ -274,7 +265,7 @@ impl Io {
                     if child.killed {
                         handle.kill();
                     } else if child.lameducked {
-                        handle.lameduck();
+                        handle.lameduck(machine.refuses_at_lameduck());
                     }
                     self.children.insert(id, handle);
                 }
@@ -375,14 +366,9 @@ impl Io {
                     },
                 });
             }
-            Effect::Refuse { key } => {
-                if let Some(socket) = self.sockets.get(&key) {
-                    socket.refuse();
-                }
-            }
-            Effect::Lameduck { id } => {
+            Effect::Lameduck { id, refuse } => {
                 if let Some(child) = self.children.get(&id) {
-                    child.lameduck();
+                    child.lameduck(refuse);
                 }
             }
             Effect::Kill { id } => {

@@ -42,7 +42,7 @@ pub(crate) fn inherit_channel_var() {
 /// What the driver can ask of a child's watcher.
 #[derive(Debug)]
 enum Order {
-    Lameduck,
+    Lameduck { refuse: bool },
     Kill,
 }
 
@@ -57,9 +57,10 @@ pub(crate) struct ChildHandle {
 }
 
 impl ChildHandle {
-    /// Tells it to wind down (the machine decides when to kill it).
-    pub fn lameduck(&self) {
-        let _ = self.orders.send(Order::Lameduck);
+    /// Tells it to wind down (the machine decides when to kill it);
+    /// `refuse`: shutting its TCP listeners for good.
+    pub fn lameduck(&self, refuse: bool) {
+        let _ = self.orders.send(Order::Lameduck { refuse });
     }
 
     pub fn kill(&self) {
@@ -235,10 +236,10 @@ impl Watcher {
                     Err(_) => channel_open = false,
                 },
                 order = orders.recv(), if orders_open => match order {
-                    Some(Order::Lameduck) if channel_open => {
-                        let _ = self.channel.send(ToChild::Lameduck, &[]).await;
+                    Some(Order::Lameduck { refuse }) if channel_open => {
+                        let _ = self.channel.send(ToChild::Lameduck { refuse }, &[]).await;
                     }
-                    Some(Order::Lameduck) => {}
+                    Some(Order::Lameduck { .. }) => {}
                     Some(Order::Kill) => { let _ = self.process.kill(); }
                     None => orders_open = false,
                 },

@@ -184,15 +184,13 @@ pub(crate) enum Effect {
     Close {
         key: ListenerKey,
     },
-    /// Stop taking connections on a listener for good (the supervisor is
-    /// stopping): new ones are refused at once rather than queued and
-    /// reset at exit.
-    Refuse {
-        key: ListenerKey,
-    },
-    /// Tell a child to wind down.
+    /// Tell a child to wind down; `refuse`: no child will take a
+    /// connection after it (the supervisor is stopping), so it shuts the
+    /// TCP listeners for good, and new connections are refused at once
+    /// rather than queued and reset at the exit.
     Lameduck {
         id: ChildId,
+        refuse: bool,
     },
     Kill {
         id: ChildId,
@@ -831,24 +829,12 @@ impl Machine {
                 self.reply(client, error("the supervisor is stopping"));
             }
         }
+        // No child will take a connection after these.
+        let refuse = self.may_refuse();
         if let Some(id) = up.serving {
-            self.lameduck(id);
+            self.wind_down(id, refuse);
         }
         self.notify(Notice::Stopping);
-        // No child will take a connection again. A socket the service
-        // manager passed stays as it is: it is the manager's, for the next
-        // start. Datagram sockets have no connections to refuse, and the
-        // children may still read theirs while they drain.
-        let refused: Vec<ListenerKey> = self
-            .state
-            .held
-            .iter()
-            .filter(|(key, held)| !held.activated && key.network.kind() != crate::spec::Kind::Udp)
-            .map(|(key, _)| key.clone())
-            .collect();
-        for key in refused {
-            self.effects.push(Effect::Refuse { key });
-        }
         // A child still starting winds down like a serving one; its reload
         // fails. One whose listeners are still being bound never started.
         let mut starting = up.starting;
@@ -862,7 +848,7 @@ impl Machine {
             }
         }
         if let Some(starting) = &starting {
-            self.lameduck(starting.id);
+            self.wind_down(starting.id, refuse);
             if let Why::Reload {
                 client: Some(client),
             } = starting.why
@@ -1131,6 +1117,13 @@ impl Machine {
 
     /// Tells a child to wind down, and when it will be killed.
     fn lameduck(&mut self, id: ChildId) {
+        let refuse = self.refuses_at_lameduck();
+        self.wind_down(id, refuse);
+    }
+
+    /// Tells child `id` to wind down (once), shutting its TCP listeners
+    /// for good if `refuse`.
+    fn wind_down(&mut self, id: ChildId, refuse: bool) {
         let now = self.now;
         let Some(child) = self.state.children.get_mut(&id) else {
             return;
@@ -1140,7 +1133,20 @@ impl Machine {
         }
         child.lameducked = true;
         child.kill_at = Some(now + child.lameduck_timeout);
-        self.effects.push(Effect::Lameduck { id });
+        self.effects.push(Effect::Lameduck { id, refuse });
+    }
+
+    /// Whether a child told to wind down now shuts its TCP listeners for
+    /// good: only once stopping, when no child will take a connection
+    /// again, and never a socket the service manager passed (it is the
+    /// manager's, for the next start).
+    pub(crate) fn refuses_at_lameduck(&self) -> bool {
+        matches!(self.state.phase, Phase::Stopping(_)) && self.may_refuse()
+    }
+
+    /// Whether no listener held is the service manager's.
+    fn may_refuse(&self) -> bool {
+        !self.state.held.values().any(|held| held.activated)
     }
 
     fn kill(&mut self, id: ChildId) {

@@ -763,19 +763,23 @@ fn a_rollback_after_an_argument_change_restores_the_old_arguments_and_listeners(
 }
 
 #[test]
-fn a_stop_refuses_new_connections_on_every_listener_it_bound() {
+fn a_stop_has_its_children_refuse_new_connections_and_a_reload_not() {
     let mut sim = Sim::serving(settings());
-    let http = key("http", "127.0.0.1:8080");
-    assert!(sim.refused.is_empty());
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    assert!(sim.process(1).lameducked && !sim.process(1).refusing);
+    // A stop while another reload starts: both wind down, refusing.
+    sim.reload("/bin/v3");
+    sim.hello(3);
     sim.request(Request::Stop);
-    assert_eq!(sim.refused, [http].into(), "refused as the stop begins");
-    // Not a socket the service manager passed: it keeps it for the next
-    // start.
+    assert!(sim.process(2).refusing && sim.process(3).refusing);
+    // Not when a listener is the service manager's: it keeps it for the
+    // next start.
     let mut sim = Sim::serving(settings());
     let http = key("http", "127.0.0.1:8080");
     sim.machine.state.held.get_mut(&http).unwrap().activated = true;
     sim.signal(Signal::Term);
-    assert!(sim.refused.is_empty(), "{:?}", sim.refused);
+    assert!(sim.process(1).lameducked && !sim.process(1).refusing);
 }
 
 #[test]

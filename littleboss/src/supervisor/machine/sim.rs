@@ -67,6 +67,8 @@ pub(super) struct Process {
     pub args: Vec<OsString>,
     pub listeners: Vec<Assigned>,
     pub lameducked: bool,
+    /// Told to shut its TCP listeners for good as it winds down.
+    pub refusing: bool,
     pub killed: bool,
     pub exited: bool,
 }
@@ -84,8 +86,6 @@ pub(super) struct Sim {
     pub busy: BTreeSet<String>,
     /// Sockets the sim holds, as the driver would.
     pub sockets: BTreeSet<ListenerKey>,
-    /// Listeners shut for good as the supervisor stops.
-    pub refused: BTreeSet<ListenerKey>,
     /// Binds wait for [`Sim::finish_binds`] instead of finishing at once.
     pub defer_binds: bool,
     pending_binds: Vec<Effect>,
@@ -138,7 +138,6 @@ impl Sim {
             unstartable: unstartable.iter().map(PathBuf::from).collect(),
             busy: BTreeSet::new(),
             sockets: [key].into(),
-            refused: BTreeSet::new(),
             defer_binds: false,
             pending_binds: Vec::new(),
             replies: BTreeMap::new(),
@@ -209,11 +208,6 @@ impl Sim {
                     assert!(self.sockets.remove(&key), "closed twice: {key}");
                     None
                 }
-                Effect::Refuse { key } => {
-                    assert!(self.sockets.contains(&key), "refused unheld {key}");
-                    assert!(self.refused.insert(key.clone()), "refused twice: {key}");
-                    None
-                }
                 Effect::Spawn { id, launch } => {
                     for key in launch.listeners.iter().filter_map(|l| l.key.as_ref()) {
                         assert!(self.sockets.contains(key), "spawned without {key}");
@@ -248,8 +242,10 @@ impl Sim {
                         })
                     }
                 }
-                Effect::Lameduck { id } => {
-                    self.process(id).lameducked = true;
+                Effect::Lameduck { id, refuse } => {
+                    let process = self.process(id);
+                    process.lameducked = true;
+                    process.refusing = refuse;
                     None
                 }
                 Effect::Kill { id } => {
