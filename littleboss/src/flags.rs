@@ -64,6 +64,8 @@ pub(crate) enum FlagProblem {
     NeedsAddress,
     NotUtf8,
     Address(SpecProblem),
+    /// An argument that looks like the mode flag misspelt, with a mode.
+    Misspelt(String),
 }
 
 impl std::fmt::Display for FlagError {
@@ -79,6 +81,10 @@ impl std::fmt::Display for FlagError {
             }
             FlagProblem::NotUtf8 => write!(f, "-{flag}: the value is not valid UTF-8"),
             FlagProblem::Address(problem) => write!(f, "-{flag}: {problem}"),
+            FlagProblem::Misspelt(arg) => write!(
+                f,
+                "`{arg}` looks like a misspelt -{flag}=MODE; passed on to the program, it would run it unsupervised (write -{flag}=MODE)"
+            ),
         }
     }
 }
@@ -128,6 +134,16 @@ fn split(
             inv.program_args.extend(args);
             break;
         }
+        if let (Some(flag), Some(text)) = (mode_flag, arg.to_str()) {
+            let next = args.clone().next();
+            let next = next.as_ref().and_then(|n| n.to_str());
+            if crate::near_miss::misspelt(text, next, flag, &MODE_NAMES) {
+                return Err(FlagError {
+                    flag: flag.to_owned(),
+                    problem: FlagProblem::Misspelt(text.to_owned()),
+                });
+            }
+        }
         let Some((name, inline)) = arg.to_str().and_then(split_flag) else {
             inv.child_args.push(arg.clone());
             inv.program_args.push(arg);
@@ -174,6 +190,7 @@ fn split(
 }
 
 const MODES: &str = "bypass, start, reload, stop or status";
+const MODE_NAMES: [&str; 5] = ["bypass", "start", "reload", "stop", "status"];
 
 /// `-name=value`, `--name=value`, `-name`, `--name` → (name, value).
 fn split_flag(arg: &str) -> Option<(&str, Option<&str>)> {
@@ -323,6 +340,14 @@ mod tests {
         assert!(e.to_string().starts_with("-https needs an address"), "{e}");
         let e = parse(&config(), argv(&["p", "--littleboss"])).unwrap_err();
         assert!(e.to_string().starts_with("-littleboss needs a mode"), "{e}");
+        let e = parse(&config(), argv(&["p", "-littlebos=stop"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`-littlebos=stop` looks like a misspelt -littleboss=MODE; passed on to the program, it would run it unsupervised (write -littleboss=MODE)"
+        );
+        // After `--` everything is the program's.
+        let inv = parse(&config(), argv(&["p", "--", "-littlebos=stop"])).unwrap();
+        assert_eq!(strs(&inv.child_args), ["--", "-littlebos=stop"]);
     }
 
     #[test]

@@ -77,6 +77,7 @@ mod link;
 mod listener;
 mod log;
 mod main_result;
+mod near_miss;
 mod notify;
 mod report;
 // Shared with littleboss-macros, which uses other parts (the text of

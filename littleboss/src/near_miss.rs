@@ -1,0 +1,112 @@
+//! A misspelt mode flag: `-littlebos=stop`, `-LITTLEBOSS=status`,
+//! `---littleboss=reload`. Unknown flags pass through to the program, so
+//! without this check a typo runs the program unsupervised (a second
+//! server, binding the first one's ports) instead of controlling it.
+
+/// Whether `arg` (with `next`, the argument after it) is a misspelling of
+/// the mode flag `flag` given a mode: a name differing only in case, in
+/// extra leading dashes, or by one or two letters (one for names shorter
+/// than eight), with a value that is one of `modes`. The value check keeps
+/// a program's own flags that merely look alike out of it.
+///
+/// ```ignore
+/// assert!(misspelt("-littlebos=stop", None, "littleboss", &["stop"]));
+/// assert!(!misspelt("-littlebox=7", None, "littleboss", &["stop"]));
+/// ```
+pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]) -> bool {
+    let dashes = arg.len() - arg.trim_start_matches('-').len();
+    if dashes == 0 {
+        return false;
+    }
+    let body = &arg[dashes..];
+    let (name, value) = match body.split_once('=') {
+        Some((name, value)) => (name, Some(value)),
+        None => (body, next),
+    };
+    if !value.is_some_and(|v| modes.contains(&v)) {
+        return false;
+    }
+    if name == flag {
+        // The flag itself: a typo only in its dashes (one or two are fine).
+        return dashes > 2;
+    }
+    let allowed = if flag.len() >= 8 { 2 } else { 1 };
+    flag.len() >= 4 && distance(&name.to_ascii_lowercase(), flag) <= allowed
+}
+
+/// The Levenshtein distance between `a` and `b`, by bytes.
+fn distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &x) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &y) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(x != y);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MODES: &[&str] = &["bypass", "start", "reload", "stop", "status"];
+
+    fn miss(arg: &str, next: Option<&str>) -> bool {
+        misspelt(arg, next, "littleboss", MODES)
+    }
+
+    #[test]
+    fn typos_of_the_mode_flag_with_a_mode_are_caught() {
+        for arg in [
+            "-littlebos=stop",
+            "--littlebos=stop",
+            "-LITTLEBOSS=status",
+            "-Littleboss=reload",
+            "---littleboss=status",
+            "-littelboss=start",
+            "-litleboss=stop",
+            "-littlebosss=stop",
+        ] {
+            assert!(miss(arg, None), "{arg}");
+        }
+        assert!(
+            miss("-littlebos", Some("stop")),
+            "value as the next argument"
+        );
+    }
+
+    #[test]
+    fn the_flag_itself_and_a_programs_own_flags_are_not() {
+        for (arg, next) in [
+            ("-littleboss=stop", None),
+            ("--littleboss=stop", None),
+            ("-littlebos=7", None),
+            ("-littlebos", Some("file.txt")),
+            ("-littlebos", None),
+            ("-lit=stop", None),
+            ("-verbose=stop", None),
+            ("littlebos=stop", None),
+            ("-ittlebo=stop", None),
+        ] {
+            assert!(!miss(arg, next), "{arg} {next:?}");
+        }
+        // A short flag name allows one letter of difference, not two.
+        assert!(misspelt("-mde=stop", None, "mode", MODES));
+        assert!(!misspelt("-md=stop", None, "mode", MODES));
+        assert!(!misspelt("-x=stop", None, "lb", MODES));
+    }
+
+    #[test]
+    fn distance_counts_edits() {
+        assert_eq!(distance("littleboss", "littleboss"), 0);
+        assert_eq!(distance("littlebos", "littleboss"), 1);
+        assert_eq!(distance("littelboss", "littleboss"), 2);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("kitten", "sitting"), 3);
+    }
+}
