@@ -204,8 +204,9 @@ impl Littleboss {
     /// A function the supervisor runs once, before its first child starts.
     /// It is the only program code the supervisor runs.
     ///
-    /// It runs with SIGTERM, SIGINT, SIGHUP and SIGCHLD blocked (the
-    /// supervisor reads them from a signalfd), and threads it starts
+    /// It runs with SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1 and SIGUSR2
+    /// blocked (the supervisor reads them from a signalfd), and threads it
+    /// starts
     /// inherit that; leave them blocked. A process it starts inherits it
     /// too: unblock them in its `pre_exec`, as the supervisor does for its
     /// children.

@@ -204,6 +204,32 @@ fn a_signal_the_supervisors_own_thread_takes_unblocked_is_still_an_orderly_stop(
 }
 
 #[test]
+fn sigusr1_reaches_a_child_that_handles_it_and_spares_one_that_does_not() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_reopens_logs"));
+    svc.start(&[]);
+    svc.printed::<i32>("pid");
+    svc.ready();
+    svc.signal(Signal::SIGUSR1);
+    svc.output.wait_for("reopened logs");
+    svc.output
+        .wait_for("SIGUSR1 received: passing it on to child pid");
+    let status = svc.control("status");
+    assert!(status.status.success(), "{}", text(&status));
+    svc.stop_expecting(0);
+
+    // A program without a handler would die of it: it is not sent.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_slow_drain"));
+    svc.start(&[]);
+    svc.ready();
+    svc.signal(Signal::SIGUSR2);
+    svc.output
+        .wait_for("does not handle SIGUSR2: not passed on");
+    let status = svc.control("status");
+    assert!(status.status.success(), "{}", text(&status));
+    svc.stop_expecting(7);
+}
+
+#[test]
 fn a_stop_then_one_signal_is_still_graceful() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_blocker"));
     svc.start(&[]);

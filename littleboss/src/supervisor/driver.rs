@@ -366,6 +366,21 @@ impl Io {
                     },
                 });
             }
+            Effect::PassOn { id, signal } => {
+                if let Some(child) = self.children.get(&id) {
+                    let number = super::signals::number(signal);
+                    // One the program does not catch would kill the child
+                    // (SIGUSR1's default), not a drain but a death.
+                    if super::signals::caught_by(child.pid, number) {
+                        child.signal(number);
+                    } else {
+                        log!(
+                            "child pid {} does not handle {signal}: not passed on",
+                            child.pid
+                        );
+                    }
+                }
+            }
             Effect::Lameduck { id, refuse } => {
                 if let Some(child) = self.children.get(&id) {
                     child.lameduck(refuse);

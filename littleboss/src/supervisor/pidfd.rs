@@ -113,13 +113,15 @@ impl Process {
 
     /// Sends SIGKILL, unless it has ended already.
     pub fn kill(&self) -> io::Result<()> {
+        self.signal(nix::sys::signal::Signal::SIGKILL)
+    }
+
+    /// Sends `signal`, unless it has ended already.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) -> io::Result<()> {
         let Watch::Fd(fd) = &self.watch else {
             // Not reaped but by our own watcher: the pid is still its own.
             let pid = Pid::from_raw(self.pid as i32);
-            return Ok(nix::sys::signal::kill(
-                pid,
-                nix::sys::signal::Signal::SIGKILL,
-            )?);
+            return Ok(nix::sys::signal::kill(pid, signal)?);
         };
         let fd = fd.get_ref().as_raw_fd();
         // SAFETY: pidfd_send_signal takes our pidfd, a signal number and a
@@ -128,7 +130,7 @@ impl Process {
             nix::libc::syscall(
                 nix::libc::SYS_pidfd_send_signal,
                 fd,
-                nix::libc::SIGKILL,
+                signal as nix::libc::c_int,
                 std::ptr::null::<nix::libc::siginfo_t>(),
                 0,
             )

@@ -1,6 +1,7 @@
 //! Signals to the supervisor become machine events: SIGTERM and SIGINT
-//! stop, SIGHUP reloads, SIGCHLD reaps orphans. What a repeated one means
-//! is the machine's to decide.
+//! stop, SIGHUP reloads, SIGCHLD reaps orphans, SIGUSR1 and SIGUSR2 are
+//! passed on to the children. What a repeated one means is the machine's
+//! to decide.
 //!
 //! The supervisor's threads keep these signals blocked for its whole life,
 //! and it reads them from a signalfd. One not read yet stays pending in the
@@ -35,11 +36,13 @@ use tokio::sync::{mpsc, watch};
 use super::machine::{Event, Signal};
 
 /// The signals the supervisor handles, and what each becomes.
-const HANDLED: [(Number, Signal); 4] = [
+const HANDLED: [(Number, Signal); 6] = [
     (Number::SIGTERM, Signal::Term),
     (Number::SIGINT, Signal::Int),
     (Number::SIGHUP, Signal::Hup),
     (Number::SIGCHLD, Signal::Chld),
+    (Number::SIGUSR1, Signal::Usr1),
+    (Number::SIGUSR2, Signal::Usr2),
 ];
 
 /// The kernel's id of the thread that reads the signalfd: where the
@@ -186,6 +189,28 @@ async fn read(fd: &AsyncFd<SignalFd>) -> io::Result<Option<Signal>> {
     }
 }
 
+/// The signal number of the machine's `signal`.
+pub(crate) fn number(signal: Signal) -> Number {
+    HANDLED
+        .iter()
+        .find(|(_, s)| *s == signal)
+        .map(|(n, _)| *n)
+        .expect("every machine signal is handled")
+}
+
+/// Whether process `pid` has a handler for `signal` (its `SigCgt` in
+/// `/proc/PID/status`); `false` if that cannot be read.
+pub(crate) fn caught_by(pid: u32, signal: Number) -> bool {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (signal as i32 - 1)) != 0)
+}
+
 /// What signal number `number` is to the machine, if one it handles.
 fn meaning(number: u32) -> Option<Signal> {
     HANDLED
@@ -205,7 +230,30 @@ mod tests {
         assert_eq!(meaning(number(Number::SIGINT)), Some(Signal::Int));
         assert_eq!(meaning(number(Number::SIGHUP)), Some(Signal::Hup));
         assert_eq!(meaning(number(Number::SIGCHLD)), Some(Signal::Chld));
-        assert_eq!(meaning(number(Number::SIGUSR1)), None);
-        assert_eq!(handled().iter().count(), 4);
+        assert_eq!(meaning(number(Number::SIGQUIT)), None);
+        assert_eq!(meaning(number(Number::SIGUSR1)), Some(Signal::Usr1));
+        assert_eq!(meaning(number(Number::SIGUSR2)), Some(Signal::Usr2));
+        assert_eq!(handled().iter().count(), 6);
+        for (n, signal) in HANDLED {
+            assert_eq!(super::number(signal), n);
+        }
+    }
+
+    #[test]
+    fn a_handler_is_seen_in_proc() {
+        // A shell that traps SIGUSR1 catches it; SIGUSR2 it leaves alone.
+        let mut shell = std::process::Command::new("sh")
+            .args(["-c", "trap 'exit 0' USR1; while :; do sleep 0.05; done"])
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !caught_by(shell.id(), Number::SIGUSR1) {
+            assert!(std::time::Instant::now() < deadline, "trap never seen");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(!caught_by(shell.id(), Number::SIGUSR2));
+        shell.kill().unwrap();
+        shell.wait().unwrap();
+        assert!(!caught_by(u32::MAX, Number::SIGUSR1), "no such process");
     }
 }

@@ -44,6 +44,7 @@ pub(crate) fn inherit_channel_var() {
 enum Order {
     Lameduck { refuse: bool },
     Kill,
+    Signal(nix::sys::signal::Signal),
 }
 
 /// The driver's handle on one child.
@@ -65,6 +66,11 @@ impl ChildHandle {
 
     pub fn kill(&self) {
         let _ = self.orders.send(Order::Kill);
+    }
+
+    /// Passes `signal` on to it.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let _ = self.orders.send(Order::Signal(signal));
     }
 }
 
@@ -241,6 +247,7 @@ impl Watcher {
                     }
                     Some(Order::Lameduck { .. }) => {}
                     Some(Order::Kill) => { let _ = self.process.kill(); }
+                    Some(Order::Signal(signal)) => { let _ = self.process.signal(signal); }
                     None => orders_open = false,
                 },
             }

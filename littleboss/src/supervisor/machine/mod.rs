@@ -92,6 +92,10 @@ pub(crate) enum Signal {
     Int,
     Hup,
     Chld,
+    /// Passed on to the children (a log rotation's "reopen your logs").
+    Usr1,
+    /// Passed on to the children.
+    Usr2,
 }
 
 impl std::fmt::Display for Signal {
@@ -101,6 +105,8 @@ impl std::fmt::Display for Signal {
             Signal::Int => "SIGINT",
             Signal::Hup => "SIGHUP",
             Signal::Chld => "SIGCHLD",
+            Signal::Usr1 => "SIGUSR1",
+            Signal::Usr2 => "SIGUSR2",
         })
     }
 }
@@ -183,6 +189,11 @@ pub(crate) enum Effect {
     /// No child uses this socket any more: close it.
     Close {
         key: ListenerKey,
+    },
+    /// Pass a signal on to a child.
+    PassOn {
+        id: ChildId,
+        signal: Signal,
     },
     /// Tell a child to wind down; `refuse`: no child will take a
     /// connection after it (the supervisor is stopping), so it shuts the
@@ -421,6 +432,25 @@ impl Machine {
             Signal::Hup => {
                 say!(self, "SIGHUP: reloading the serving binary");
                 self.reload(None, None);
+            }
+            Signal::Usr1 | Signal::Usr2 => {
+                // Every child that runs: the program's to act on (the
+                // serving one, and those still starting or draining,
+                // which may hold logs open as well).
+                let running: Vec<(ChildId, u32)> = self
+                    .state
+                    .children
+                    .iter()
+                    .filter(|(_, child)| !child.killed)
+                    .filter_map(|(id, child)| Some((*id, child.pid?)))
+                    .collect();
+                if running.is_empty() {
+                    say!(self, "{signal} received: no child to pass it on to");
+                }
+                for (id, pid) in running {
+                    say!(self, "{signal} received: passing it on to child pid {pid}");
+                    self.effects.push(Effect::PassOn { id, signal });
+                }
             }
             Signal::Term | Signal::Int => {
                 let signalled_at = match &mut self.state.phase {

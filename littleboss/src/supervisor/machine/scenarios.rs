@@ -783,6 +783,29 @@ fn a_stop_has_its_children_refuse_new_connections_and_a_reload_not() {
 }
 
 #[test]
+fn usr1_and_usr2_are_passed_on_to_every_running_child() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    // Child 1 drains, child 2 serves, child 3 starts.
+    sim.reload("/bin/v3");
+    sim.signal(Signal::Usr1);
+    sim.signal(Signal::Usr2);
+    for id in [1, 2, 3] {
+        assert_eq!(
+            sim.process(id).signals,
+            [Signal::Usr1, Signal::Usr2],
+            "child {id}"
+        );
+    }
+    assert!(sim.logged("SIGUSR1 received: passing it on to child pid"));
+    // Nothing else changes: no stop, no reload.
+    assert_eq!(sim.serving_id(), Some(2));
+    assert_eq!(sim.starting_id(), Some(3));
+    assert_eq!(sim.machine.status().reloads, 1);
+}
+
+#[test]
 fn a_socket_activated_listener_cannot_move() {
     let mut sim = Sim::serving(settings());
     let key = key("http", "127.0.0.1:8080");

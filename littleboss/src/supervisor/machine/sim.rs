@@ -69,6 +69,8 @@ pub(super) struct Process {
     pub lameducked: bool,
     /// Told to shut its TCP listeners for good as it winds down.
     pub refusing: bool,
+    /// Signals passed on to it.
+    pub signals: Vec<Signal>,
     pub killed: bool,
     pub exited: bool,
 }
@@ -250,6 +252,10 @@ impl Sim {
                 }
                 Effect::Kill { id } => {
                     self.process(id).killed = true;
+                    None
+                }
+                Effect::PassOn { id, signal } => {
+                    self.process(id).signals.push(signal);
                     None
                 }
                 Effect::Reply { client, response } => {
