@@ -123,6 +123,7 @@ impl Lameduck {
         // Stream listeners (TCP, unix) have connections that may not have
         // spoken yet: they get the grace.
         let mut any_stream = false;
+        let mut to_shut = Vec::new();
         {
             let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
             for listener in listeners.iter_mut().filter(|l| l.taken) {
@@ -132,12 +133,7 @@ impl Lameduck {
                     && tcp
                     && refuse
                 {
-                    // A listening socket shut down for reading leaves the
-                    // LISTEN state: connects are refused, the queue reset.
-                    let _ = nix::sys::socket::shutdown(
-                        std::os::fd::AsRawFd::as_raw_fd(&fd),
-                        nix::sys::socket::Shutdown::Read,
-                    );
+                    to_shut.push(fd);
                 }
             }
         }
@@ -149,6 +145,16 @@ impl Lameduck {
             }
             serving
         });
+        // Only now, with draining begun: the listeners `Context` handed out
+        // pend from here on, rather than meet the shut socket.
+        for fd in to_shut {
+            // A listening socket shut down for reading leaves the LISTEN
+            // state: connects are refused, the queue reset.
+            let _ = nix::sys::socket::shutdown(
+                std::os::fd::AsRawFd::as_raw_fd(&fd),
+                nix::sys::socket::Shutdown::Read,
+            );
+        }
         if !began {
             return;
         }

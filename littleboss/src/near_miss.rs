@@ -23,7 +23,7 @@ pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]
         Some((name, value)) => (name, Some(value)),
         None => (body, next),
     };
-    if !value.is_some_and(|v| modes.contains(&v)) {
+    if !value.is_some_and(|v| modes.contains(&v.to_ascii_lowercase().as_str())) {
         return false;
     }
     if name == flag {
@@ -31,7 +31,7 @@ pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]
         return dashes > 2;
     }
     let allowed = if flag.len() >= 8 { 2 } else { 1 };
-    flag.len() >= 4 && distance(&name.to_ascii_lowercase(), flag) <= allowed
+    flag.len() >= 4 && distance(&name.to_ascii_lowercase(), &flag.to_ascii_lowercase()) <= allowed
 }
 
 /// The Levenshtein distance between `a` and `b`, by bytes.
@@ -71,6 +71,7 @@ mod tests {
             "-littelboss=start",
             "-litleboss=stop",
             "-littlebosss=stop",
+            "-littlebos=STOP",
         ] {
             assert!(miss(arg, None), "{arg}");
         }

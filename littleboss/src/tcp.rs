@@ -101,7 +101,12 @@ impl TcpListener {
         self.phase.borrow().is_draining()
     }
 
-    /// The tokio listener itself, which knows nothing of draining.
+    /// The tokio listener itself, which knows nothing of draining. When
+    /// no process will accept after this one (a stop, or draining in
+    /// bypass mode), its socket is shut as draining begins, and `accept`
+    /// on it then fails (`EINVAL`): stop accepting once
+    /// [`Context::is_draining`](crate::Context::is_draining) says so, as
+    /// this type's own `accept` does.
     ///
     /// ```no_run
     /// # fn f(ctx: littleboss::Context) {

@@ -211,8 +211,7 @@ fn sigusr1_reaches_a_child_that_handles_it_and_spares_one_that_does_not() {
     svc.ready();
     svc.signal(Signal::SIGUSR1);
     svc.output.wait_for("reopened logs");
-    svc.output
-        .wait_for("SIGUSR1 received: passing it on to child pid");
+    svc.output.wait_for("SIGUSR1 received: for child pid");
     let status = svc.control("status");
     assert!(status.status.success(), "{}", text(&status));
     svc.stop_expecting(0);

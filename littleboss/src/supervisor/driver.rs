@@ -454,7 +454,7 @@ impl Io {
         }
         Spawn {
             id,
-            path: &launch.target.path,
+            path: launch.target.file(),
             argv0: &launch.target.argv0,
             args: &launch.args,
             name: self.name.clone(),

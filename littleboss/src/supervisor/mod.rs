@@ -65,6 +65,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let mut sockets = HashMap::new();
     let first = Launch {
         target: Target {
+            file: None,
             path: exe,
             argv0: inv.program_args[0].clone(),
         },
@@ -120,7 +121,8 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         id: reexec::open_binary("self", false)
             .and_then(reexec::identity)
             .ok(),
-        path: first.target.path.clone(),
+        // The file itself, not the symlink it may have been started by.
+        path: std::env::current_exe().unwrap_or_else(|_| first.target.path.clone()),
         upgrades: 0,
     };
     let started = SystemTime::now()

@@ -408,7 +408,11 @@ impl Machine {
                 say!(self, "reload requested: {}", path.display());
                 let argv0 = argv0.map_or_else(|| path.clone().into_os_string(), OsString::from);
                 let spec = ReloadSpec {
-                    target: Target { path, argv0 },
+                    target: Target {
+                        path,
+                        argv0,
+                        file: None,
+                    },
                     args,
                     declared: listeners,
                 };
@@ -448,7 +452,7 @@ impl Machine {
                     say!(self, "{signal} received: no child to pass it on to");
                 }
                 for (id, pid) in running {
-                    say!(self, "{signal} received: passing it on to child pid {pid}");
+                    say!(self, "{signal} received: for child pid {pid}");
                     self.effects.push(Effect::PassOn { id, signal });
                 }
             }
@@ -540,7 +544,7 @@ impl Machine {
         child.pid = Some(pid);
         child.binary = binary;
         child.resolved = resolved;
-        let path = child.launch.target.path.display().to_string();
+        let path = child.launch.target.file().display().to_string();
         say!(self, "started child pid {pid} from {path}");
         if let Some(Starting {
             id: starting,
@@ -629,8 +633,8 @@ impl Machine {
         let old_launch = old.map(|old| {
             let old = &self.state.children[&old];
             let mut launch = old.launch.clone();
-            if let Some(resolved) = &old.resolved {
-                launch.target.path = resolved.clone();
+            if old.resolved.is_some() {
+                launch.target.file = old.resolved.clone();
             }
             launch
         });
@@ -728,7 +732,7 @@ impl Machine {
                 let message = format!(
                     "reload to {} rolled back: its child pid {pid} {exit} {served:.1?} after it started; restarting {}",
                     child.launch.target.path.display(),
-                    probation.previous.target.path.display()
+                    probation.previous.target.file().display()
                 );
                 say!(self, "{message}");
                 self.state.last_failure = Some(message);
@@ -782,7 +786,15 @@ impl Machine {
             return;
         }
         let launch = match spec.map(|spec| self.resolve(spec)) {
-            None => self.state.current.clone(),
+            // The serving launch's path, read afresh (after a rollback
+            // too: a symlink it names may have moved on since).
+            None => Launch {
+                target: Target {
+                    file: None,
+                    ..self.state.current.target.clone()
+                },
+                ..self.state.current.clone()
+            },
             Some(Ok(launch)) => launch,
             Some(Err(error)) => return self.refuse(client, error.to_string()),
         };

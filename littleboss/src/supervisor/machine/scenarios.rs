@@ -107,6 +107,12 @@ fn a_rollback_runs_the_file_the_old_child_ran_not_what_its_link_names_now() {
         sim.spawned_paths(),
         ["/bin/v1", "/app/current", "/app/current", "/releases/1"]
     );
+    sim.hello_and_ready(4);
+    // Its path is still the link: SIGHUP runs what it names by then.
+    sim.links
+        .insert("/app/current".into(), "/releases/3".into());
+    sim.signal(Signal::Hup);
+    assert_eq!(sim.process(5).path, std::path::Path::new("/app/current"));
 }
 
 #[test]
@@ -798,7 +804,7 @@ fn usr1_and_usr2_are_passed_on_to_every_running_child() {
             "child {id}"
         );
     }
-    assert!(sim.logged("SIGUSR1 received: passing it on to child pid"));
+    assert!(sim.logged("SIGUSR1 received: for child pid"));
     // Nothing else changes: no stop, no reload.
     assert_eq!(sim.serving_id(), Some(2));
     assert_eq!(sim.starting_id(), Some(3));

@@ -44,6 +44,7 @@ pub(super) fn file_id(path: &std::path::Path) -> FileId {
 
 pub(super) fn target(path: &str) -> Target {
     Target {
+        file: None,
         path: PathBuf::from(path),
         argv0: OsString::from(path),
     }
@@ -215,7 +216,8 @@ impl Sim {
                         assert!(self.sockets.contains(key), "spawned without {key}");
                     }
                     let target = launch.target;
-                    if self.unstartable.contains(&target.path) {
+                    let file = target.file().to_owned();
+                    if self.unstartable.contains(&file) {
                         Some(Event::SpawnFailed {
                             id,
                             error: "No such file or directory (os error 2)".to_owned(),
@@ -226,7 +228,7 @@ impl Sim {
                             id,
                             Process {
                                 pid,
-                                path: target.path,
+                                path: file,
                                 argv0: target.argv0,
                                 args: launch.args,
                                 listeners: launch.listeners,

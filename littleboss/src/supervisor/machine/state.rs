@@ -56,6 +56,18 @@ pub(crate) type ClientId = u64;
 pub(crate) struct Target {
     pub path: PathBuf,
     pub argv0: OsString,
+    /// The file to run instead of `path`, which stays its name: a
+    /// rollback's, the very file the previous child ran, wherever `path`
+    /// (a symlink, say) points by then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+}
+
+impl Target {
+    /// What to execute.
+    pub fn file(&self) -> &std::path::Path {
+        self.file.as_deref().unwrap_or(&self.path)
+    }
 }
 
 /// Everything a child is started with: the binary, its arguments, and

@@ -12,7 +12,7 @@ impl Machine {
             state.children.get(&id).map(|c| ChildStatus {
                 pid: c.pid.unwrap_or(0),
                 started: state.started_unix + c.started.as_secs(),
-                path: c.launch.target.path.display().to_string(),
+                path: c.launch.target.file().display().to_string(),
                 args: c
                     .launch
                     .args

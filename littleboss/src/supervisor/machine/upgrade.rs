@@ -45,7 +45,9 @@ impl Machine {
         {
             return;
         }
-        let path = child.launch.target.path.clone();
+        // The file itself, not a symlink that may move on.
+        let path =
+            (child.resolved.clone()).unwrap_or_else(|| child.launch.target.file().to_owned());
         if child.takes_over != Some(STATE_VERSION) {
             let why = match child.takes_over {
                 None => {
