@@ -97,6 +97,22 @@ pub struct SignalMasks {
     pub ignored: u64,
 }
 
+/// The threads of `pid` that do not block any of the signals in `mask`
+/// (bit `n - 1` for signal `n`), by id.
+///
+/// ```no_run
+/// let term = 1 << (nix::libc::SIGTERM - 1);
+/// let open = tests::procfs::threads_not_blocking(std::process::id(), term);
+/// assert!(!open.is_empty());
+/// ```
+pub fn threads_not_blocking(pid: u32, mask: u64) -> Vec<u32> {
+    thread_signal_masks(pid)
+        .iter()
+        .filter(|masks| masks.blocked & mask == 0)
+        .map(|masks| masks.tid)
+        .collect()
+}
+
 /// Each thread of `pid`'s [`SignalMasks`]. Empty if it is gone.
 ///
 /// ```no_run

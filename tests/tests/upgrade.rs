@@ -62,6 +62,16 @@ fn status(svc: &Service) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Version 1, started and ready, with its control socket's path.
+fn v1_with_control_socket() -> (Service, PathBuf) {
+    let mut svc = Service::new(V1);
+    svc.start(&[]);
+    svc.printed_addr("addr");
+    svc.ready();
+    let socket = svc.control_dir().join("versioned.sock");
+    (svc, socket)
+}
+
 fn exe(pid: i32) -> PathBuf {
     std::fs::read_link(format!("/proc/{pid}/exe")).unwrap()
 }
@@ -232,11 +242,7 @@ fn a_signal_a_thread_started_before_run_takes_in_the_exec_window_is_kept() {
     svc.ready();
     // The one thread that does not block the supervisor's signals.
     let term = 1 << (nix::libc::SIGTERM - 1);
-    let open: Vec<u32> = procfs::thread_signal_masks(svc.pid() as u32)
-        .iter()
-        .filter(|masks| masks.blocked & term == 0)
-        .map(|masks| masks.tid)
-        .collect();
+    let open = procfs::threads_not_blocking(svc.pid() as u32, term);
     assert_eq!(open.len(), 1, "threads not blocking SIGTERM: {open:?}");
     let copy = copy_of(&svc, early);
     let reload = svc.spawn_control(&copy, "reload");
@@ -457,11 +463,7 @@ fn an_idle_control_connection_is_kept_across_an_upgrade() {
 #[test]
 fn control_bytes_read_before_the_exec_are_kept_across_it() {
     use std::io::{BufRead, BufReader, Write};
-    let mut svc = Service::new(V1);
-    svc.start(&[]);
-    svc.printed_addr("addr");
-    svc.ready();
-    let socket = svc.control_dir().join("versioned.sock");
+    let (mut svc, socket) = v1_with_control_socket();
     let connect = || {
         let conn = std::os::unix::net::UnixStream::connect(&socket).unwrap();
         conn.set_read_timeout(Some(tests::DEADLINE)).unwrap();
@@ -532,11 +534,7 @@ fn queued_to_read(conn: &std::os::unix::net::UnixStream) -> usize {
 #[test]
 fn answers_a_client_has_not_read_yet_are_kept_across_the_exec() {
     use std::io::{BufRead, BufReader, Write};
-    let mut svc = Service::new(V1);
-    svc.start(&[]);
-    svc.printed_addr("addr");
-    svc.ready();
-    let socket = svc.control_dir().join("versioned.sock");
+    let (mut svc, socket) = v1_with_control_socket();
     let conn = std::os::unix::net::UnixStream::connect(&socket).unwrap();
     conn.set_read_timeout(Some(tests::DEADLINE)).unwrap();
     // Requests whose answers (about 1 KiB each) far exceed what the socket
@@ -576,6 +574,26 @@ fn answers_a_client_has_not_read_yet_are_kept_across_the_exec() {
     svc.stop_expecting(0);
 }
 
+/// Starts `svc` through a `current` symlink to `release`, as a deploy
+/// layout would: the link's path and the listener's address.
+fn start_through_link(svc: &mut Service, release: &Path) -> (PathBuf, std::net::SocketAddr) {
+    let current = svc.dir.path().join("current");
+    std::os::unix::fs::symlink(release, &current).unwrap();
+    let mut cmd = svc.command(&current);
+    cmd.arg("-littleboss=start");
+    svc.spawn(cmd);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    (current, addr)
+}
+
+/// Points the symlink `link` at `release` in one step, as a deploy does.
+fn move_link(link: &Path, release: &Path) {
+    let moved = link.with_extension("new");
+    std::os::unix::fs::symlink(release, &moved).unwrap();
+    std::fs::rename(&moved, link).unwrap();
+}
+
 #[test]
 fn sighup_runs_what_the_path_it_was_started_by_names_now() {
     // A deploy layout: `current` points at a release; the next release is
@@ -583,18 +601,10 @@ fn sighup_runs_what_the_path_it_was_started_by_names_now() {
     let mut svc = Service::new(V1);
     let first = copy_of(&svc, V1);
     let second = copy_of(&svc, INIT);
-    let current = svc.dir.path().join("current");
-    std::os::unix::fs::symlink(&first, &current).unwrap();
-    let mut cmd = svc.command(&current);
-    cmd.arg("-littleboss=start");
-    svc.spawn(cmd);
-    let addr = svc.printed_addr("addr");
-    svc.ready();
+    let (current, addr) = start_through_link(&mut svc, &first);
     assert!(read_greeting(addr).unwrap().starts_with("v1 "));
     assert_eq!(status(&svc)["child"]["path"], current.to_str().unwrap());
-    let moved = svc.dir.path().join("current.new");
-    std::os::unix::fs::symlink(&second, &moved).unwrap();
-    std::fs::rename(&moved, &current).unwrap();
+    move_link(&current, &second);
     svc.signal(nix::sys::signal::Signal::SIGHUP);
     tests::eventually("the release the link names now", || {
         read_greeting(addr).ok().filter(|g| g.starts_with("init "))
@@ -607,17 +617,9 @@ fn a_rollback_runs_the_release_that_served_though_the_link_has_moved() {
     let mut svc = Service::new(V1);
     let first = copy_of(&svc, V1);
     let dies = copy_of(&svc, env!("CARGO_BIN_EXE_versioned_dies"));
-    let current = svc.dir.path().join("current");
-    std::os::unix::fs::symlink(&first, &current).unwrap();
-    let mut cmd = svc.command(&current);
-    cmd.arg("-littleboss=start");
-    svc.spawn(cmd);
-    let addr = svc.printed_addr("addr");
-    svc.ready();
+    let (current, addr) = start_through_link(&mut svc, &first);
     // The link moves to a release that dies 300 ms after it serves.
-    let moved = svc.dir.path().join("current.new");
-    std::os::unix::fs::symlink(&dies, &moved).unwrap();
-    std::fs::rename(&moved, &current).unwrap();
+    move_link(&current, &dies);
     svc.signal(nix::sys::signal::Signal::SIGHUP);
     svc.output.wait_for("rolled back");
     tests::eventually("the first release back", || {
