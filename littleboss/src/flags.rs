@@ -24,14 +24,10 @@ pub(crate) enum Mode {
 
 impl Mode {
     fn parse(s: &str) -> Option<Mode> {
-        Some(match s {
-            "bypass" => Mode::Bypass,
-            "start" => Mode::Start,
-            "reload" => Mode::Reload,
-            "stop" => Mode::Stop,
-            "status" => Mode::Status,
-            _ => return None,
-        })
+        MODE_NAMES
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|(_, mode)| *mode)
     }
 }
 
@@ -137,7 +133,7 @@ fn split(
         if let (Some(flag), Some(text)) = (mode_flag, arg.to_str()) {
             let next = args.clone().next();
             let next = next.as_ref().and_then(|n| n.to_str());
-            if crate::near_miss::misspelt(text, next, flag, &MODE_NAMES) {
+            if crate::near_miss::misspelt(text, next, flag, &MODE_NAMES.map(|(name, _)| name)) {
                 return Err(FlagError {
                     flag: flag.to_owned(),
                     problem: FlagProblem::Misspelt(text.to_owned()),
@@ -190,7 +186,13 @@ fn split(
 }
 
 const MODES: &str = "bypass, start, reload, stop or status";
-const MODE_NAMES: [&str; 5] = ["bypass", "start", "reload", "stop", "status"];
+const MODE_NAMES: [(&str, Mode); 5] = [
+    ("bypass", Mode::Bypass),
+    ("start", Mode::Start),
+    ("reload", Mode::Reload),
+    ("stop", Mode::Stop),
+    ("status", Mode::Status),
+];
 
 /// `-name=value`, `--name=value`, `-name`, `--name` → (name, value).
 fn split_flag(arg: &str) -> Option<(&str, Option<&str>)> {

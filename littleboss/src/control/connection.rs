@@ -116,7 +116,8 @@ impl Conn {
 
     /// Whether a request of this connection still waits for its final
     /// answer.
-    pub fn awaiting(&self) -> bool {
+    #[cfg(test)]
+    fn awaiting(&self) -> bool {
         self.buffers().awaiting
     }
 

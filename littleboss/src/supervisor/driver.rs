@@ -17,7 +17,6 @@ use super::machine::{
 };
 use super::spawn::{ChildHandle, Spawn, spawn};
 use crate::control::connection::{Begun, Conn, Connections, ControlRequest};
-use crate::control::protocol::Response;
 use crate::link::ListenerEntry;
 use crate::listener::Bound;
 use crate::log::log;
@@ -55,19 +54,6 @@ impl Socket {
 /// A control client waiting for its final answer: its connection.
 #[derive(Debug)]
 pub(super) struct Client(pub Arc<Conn>);
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        // The machine answers every request before it exits, so this is a
-        // safeguard: should a request be dropped unanswered, the client
-        // is told so (if its connection's task runs again) rather than
-        // left waiting.
-        if self.0.awaiting() {
-            let error = "the supervisor ended without answering".to_owned();
-            self.0.answer(&Response::Error { error });
-        }
-    }
-}
 
 /// A control connection kept across an in-place upgrade, with what it had
 /// sent that was read already and what it was owed and not yet sent.
