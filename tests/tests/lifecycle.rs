@@ -276,6 +276,20 @@ fn once_a_stop_begins_new_connections_are_refused_at_once() {
         "refused while the child still finishes: {}",
         svc.output.text()
     );
+    // `status` says the supervisor is stopping, and which child it waits
+    // for, and for how long at most.
+    let status = svc.control_with(&svc.bin, "status", &["--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["stopping"], true, "{status}");
+    assert_eq!(status["draining"][0]["pid"], child, "{status}");
+    let kill_in = status["draining"][0]["kill_in_ms"].as_u64().unwrap();
+    assert!(kill_in <= 10_000, "{status}");
+    let shown = text(&svc.control_with(&svc.bin, "status", &[]));
+    assert!(shown.contains(", stopping\n"), "{shown}");
+    assert!(
+        shown.contains(&format!("draining   pid {child}, ")),
+        "{shown}"
+    );
     let stop = stop.wait_with_output().unwrap();
     assert!(stop.status.success(), "{}", text(&stop));
     assert_eq!(svc.wait_exit().code(), Some(0));

@@ -28,6 +28,12 @@ pub(crate) struct Status {
     /// How many times it re-executed itself in place.
     #[serde(default)]
     pub upgrades: u64,
+    /// Whether it is stopping: it exits once every child has.
+    #[serde(default)]
+    pub stopping: bool,
+    /// Children told to wind down and not exited yet, oldest first.
+    #[serde(default)]
+    pub draining: Vec<DrainingStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +54,15 @@ pub(crate) struct StartingStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DrainingStatus {
+    #[serde(flatten)]
+    pub child: ChildStatus,
+    /// Milliseconds until it is killed; `None` once it has been (it has
+    /// not been reaped yet).
+    pub kill_in_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ListenerStatus {
     pub name: String,
     pub network: String,
@@ -60,9 +75,10 @@ impl Status {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "littleboss: {}\n", self.name);
+        let stopping = if self.stopping { ", stopping" } else { "" };
         let _ = writeln!(
             out,
-            "supervisor pid {}, started {}",
+            "supervisor pid {}, started {}{stopping}",
             self.supervisor_pid,
             format_utc(self.supervisor_started)
         );
@@ -101,6 +117,18 @@ impl Status {
                 child.path
             );
         }
+        for DrainingStatus { child, kill_in_ms } in &self.draining {
+            let deadline = match kill_in_ms {
+                Some(ms) => format!("killed in {}", format_ms(*ms)),
+                None => "killed, not yet reaped".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "draining   pid {}, started {}, {deadline}",
+                child.pid,
+                format_utc(child.started)
+            );
+        }
         if let Some(f) = &self.last_failure {
             let _ = writeln!(out, "last failure: {f}");
         }
@@ -120,6 +148,15 @@ impl Status {
             }
         }
         out
+    }
+}
+
+/// A wait in words: `250 ms`, `4.2 s`.
+fn format_ms(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{}.{} s", ms / 1000, ms % 1000 / 100)
     }
 }
 
@@ -157,6 +194,8 @@ mod tests {
             ],
             supervisor_binary: Some("/bin/blog2".into()),
             upgrades: 1,
+            stopping: false,
+            draining: Vec::new(),
         };
         assert_eq!(
             s.render(),
@@ -174,5 +213,69 @@ mod tests {
             text.contains("command line:\n\t/bin/blog\n"),
             "no space after a command without arguments: {text:?}"
         );
+    }
+
+    #[test]
+    fn shows_a_stop_and_the_children_draining() {
+        let child = |pid| ChildStatus {
+            pid,
+            started: 60,
+            path: "/bin/blog".into(),
+            args: Vec::new(),
+        };
+        let s = Status {
+            name: "blog".into(),
+            supervisor_pid: 10,
+            supervisor_started: 0,
+            child: Some(child(13)),
+            starting: None,
+            reloads: 2,
+            failures: 0,
+            last_failure: None,
+            listeners: Vec::new(),
+            supervisor_binary: None,
+            upgrades: 0,
+            stopping: true,
+            draining: vec![
+                DrainingStatus {
+                    child: child(11),
+                    kill_in_ms: None,
+                },
+                DrainingStatus {
+                    child: child(12),
+                    kill_in_ms: Some(250),
+                },
+                DrainingStatus {
+                    child: child(13),
+                    kill_in_ms: Some(4_270),
+                },
+            ],
+        };
+        let text = s.render();
+        assert!(
+            text.contains(
+                "supervisor pid 10, started 1970-01-01 00:00:00 UTC, stopping\n\
+                 child      pid 13, started 1970-01-01 00:01:00 UTC, reloads 2, failures 0\n\
+                 draining   pid 11, started 1970-01-01 00:01:00 UTC, killed, not yet reaped\n\
+                 draining   pid 12, started 1970-01-01 00:01:00 UTC, killed in 250 ms\n\
+                 draining   pid 13, started 1970-01-01 00:01:00 UTC, killed in 4.2 s\n"
+            ),
+            "{text}"
+        );
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["stopping"], true);
+        assert_eq!(json["draining"][0]["pid"], 11);
+        assert_eq!(json["draining"][0]["kill_in_ms"], serde_json::Value::Null);
+        assert_eq!(json["draining"][1]["kill_in_ms"], 250);
+    }
+
+    #[test]
+    fn reads_the_status_of_a_supervisor_before_draining_was_shown() {
+        let old = r#"{"name":"blog","supervisor_pid":10,"supervisor_started":0,
+            "child":null,"starting":null,"reloads":0,"failures":0,
+            "last_failure":null,"listeners":[]}"#;
+        let s: Status = serde_json::from_str(old).unwrap();
+        assert!(!s.stopping);
+        assert!(s.draining.is_empty());
     }
 }

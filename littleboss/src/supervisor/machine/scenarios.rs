@@ -54,6 +54,48 @@ fn overlapping_reload_the_old_child_serves_until_the_new_is_ready() {
     assert!(sim.logged(&format!("old child pid {} exited with code 0", sim.pid(1))));
 }
 
+/// The status a control client is told now.
+fn asked_status(sim: &mut Sim) -> crate::control::status::Status {
+    let client = sim.request(Request::Status);
+    match sim.final_answer(client) {
+        Some(Response::Status { status }) => (**status).clone(),
+        other => panic!("expected a status, got {other:?}"),
+    }
+}
+
+#[test]
+fn status_shows_the_old_child_draining_and_a_stop_under_way() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    sim.advance(Duration::from_millis(500));
+    let status = asked_status(&mut sim);
+    assert!(!status.stopping);
+    assert_eq!(status.child.unwrap().pid, sim.pid(2));
+    let draining: Vec<_> = status
+        .draining
+        .iter()
+        .map(|d| (d.child.pid, d.kill_in_ms))
+        .collect();
+    let left = (LAMEDUCK - Duration::from_millis(500)).as_millis() as u64;
+    assert_eq!(draining, [(sim.pid(1), Some(left))]);
+
+    sim.signal(Signal::Term);
+    let status = asked_status(&mut sim);
+    assert!(status.stopping);
+    let pids: Vec<_> = status.draining.iter().map(|d| d.child.pid).collect();
+    assert_eq!(pids, [sim.pid(1), sim.pid(2)]);
+    sim.advance(LAMEDUCK);
+    let status = asked_status(&mut sim);
+    assert_eq!(
+        status.draining[0].kill_in_ms, None,
+        "killed, not reaped yet"
+    );
+    sim.exit(1, ChildExit::Signal(9));
+    sim.exit(2, OK);
+    assert_eq!(sim.exit_code, Some(0));
+}
+
 #[test]
 fn a_reload_to_a_binary_that_fails_at_start_leaves_the_old_child_untouched() {
     let mut sim = Sim::serving(settings());

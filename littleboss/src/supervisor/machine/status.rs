@@ -2,7 +2,7 @@
 
 use super::Machine;
 use super::state::{ChildId, Phase};
-use crate::control::status::{ChildStatus, ListenerStatus, StartingStatus, Status};
+use crate::control::status::{ChildStatus, DrainingStatus, ListenerStatus, StartingStatus, Status};
 
 impl Machine {
     /// The supervisor's state as `status` reports it.
@@ -27,6 +27,20 @@ impl Machine {
             Phase::Stopping(stopping) => (stopping.serving, stopping.starting.as_ref()),
             Phase::Exited { .. } => (None, None),
         };
+        let draining = state
+            .children
+            .iter()
+            .filter(|(_, c)| c.lameducked || c.killed)
+            .filter_map(|(&id, c)| {
+                Some(DrainingStatus {
+                    child: describe(id)?,
+                    kill_in_ms: match (c.killed, c.kill_at) {
+                        (false, Some(at)) => Some(at.saturating_sub(self.now).as_millis() as u64),
+                        _ => None,
+                    },
+                })
+            })
+            .collect();
         Status {
             name: state.settings.name.clone(),
             supervisor_pid: state.pid,
@@ -58,6 +72,8 @@ impl Machine {
                 .collect(),
             supervisor_binary: Some(state.image.path.display().to_string()),
             upgrades: state.image.upgrades,
+            stopping: matches!(state.phase, Phase::Stopping(_)),
+            draining,
         }
     }
 }
