@@ -69,6 +69,11 @@ fn bad_control_messages_get_an_error_reply_and_change_nothing() {
             "unknown variant `explode`",
         ),
         (
+            // The last `cmd` would have stopped the service.
+            b"{\"v\":1,\"cmd\":\"status\",\"cmd\":\"stop\"}\n",
+            "the key `cmd` appears twice",
+        ),
+        (
             b"{\"v\":1,\"cmd\":\"reload\",\"path\":\"relative/bin\"}\n",
             "is not absolute",
         ),

@@ -6,7 +6,8 @@
 //! Responses carry a `type`: `status`, `reloading`, `reloaded`,
 //! `stopping`, `stopped`, or `error` (with a message for a person).
 //! Unknown fields are ignored, so a newer client can talk to an older
-//! supervisor of the same version.
+//! supervisor of the same version; a key named twice in one object is an
+//! error.
 
 use std::path::PathBuf;
 
@@ -95,7 +96,6 @@ pub(crate) fn encode<T: Serialize>(body: &T) -> Vec<u8> {
     line
 }
 
-/// Reads a request; the error is the message to send back.
 /// Why a control message could not be read; the peer is told in these words.
 #[derive(Debug)]
 pub(crate) enum ProtocolError {
@@ -103,6 +103,8 @@ pub(crate) enum ProtocolError {
     NotAnObject,
     NoVersion,
     Version(serde_json::Value),
+    /// An object names a key twice (serde_json's own words and place).
+    DuplicateKey(serde_json::Error),
     BadRequest(serde_json::Error),
     BadResponse(serde_json::Error),
 }
@@ -120,6 +122,7 @@ impl std::fmt::Display for ProtocolError {
                 f,
                 "unsupported protocol version {other} (this supervisor speaks version {VERSION})"
             ),
+            ProtocolError::DuplicateKey(e) => write!(f, "{e}"),
             ProtocolError::BadRequest(e) => write!(f, "bad request: {e}"),
             ProtocolError::BadResponse(e) => write!(f, "bad response: {e}"),
         }
@@ -128,6 +131,7 @@ impl std::fmt::Display for ProtocolError {
 
 impl std::error::Error for ProtocolError {}
 
+/// Reads a request; the error is the message to send back.
 pub(crate) fn decode_request(line: &[u8]) -> Result<Request, ProtocolError> {
     let body = open_envelope(line)?;
     serde_json::from_value(body).map_err(ProtocolError::BadRequest)
@@ -143,10 +147,73 @@ fn open_envelope(line: &[u8]) -> Result<serde_json::Value, ProtocolError> {
     let mut value: serde_json::Value =
         serde_json::from_slice(line).map_err(ProtocolError::NotJson)?;
     let object = value.as_object_mut().ok_or(ProtocolError::NotAnObject)?;
+    serde_json::from_slice::<UniqueKeys>(line).map_err(ProtocolError::DuplicateKey)?;
     match object.remove("v") {
         Some(serde_json::Value::Number(n)) if n.as_u64() == Some(VERSION) => Ok(value),
         Some(other) => Err(ProtocolError::Version(other)),
         None => Err(ProtocolError::NoVersion),
+    }
+}
+
+/// A JSON value whose objects name each key once, at any depth: serde_json
+/// keeps the last of two silently, and `{"cmd":"status","cmd":"stop"}` is
+/// not a message to guess the meaning of.
+struct UniqueKeys;
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
+        while seq.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(UniqueKeys)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if seen.contains(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "the key `{key}` appears twice"
+                )));
+            }
+            map.next_value::<UniqueKeys>()?;
+            seen.insert(key);
+        }
+        Ok(UniqueKeys)
     }
 }
 
@@ -189,6 +256,22 @@ mod tests {
             (br#"{"v":1,"cmd":"reload"}"#, "missing field `path`"),
             (br#"{"v":1,"cmd":"reload","path":7}"#, "invalid type"),
             (br#"{"v":1}"#, "missing field `cmd`"),
+            (
+                br#"{"v":1,"cmd":"status","cmd":"stop"}"#,
+                "the key `cmd` appears twice at line 1 column",
+            ),
+            (
+                br#"{"v":1,"v":1,"cmd":"stop"}"#,
+                "the key `v` appears twice",
+            ),
+            (
+                br#"{"v":1,"cmd":"reload","path":"/x","listeners":[{"name":"a","name":"b"}]}"#,
+                "the key `name` appears twice",
+            ),
+            (
+                br#"{"v":1,"cmd":"stop","c\u006dd":"status"}"#,
+                "the key `cmd` appears twice",
+            ),
         ];
         for (line, want) in cases {
             let e = decode_request(line).unwrap_err().to_string();
