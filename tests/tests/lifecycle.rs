@@ -294,3 +294,24 @@ fn once_a_stop_begins_new_connections_are_refused_at_once() {
     assert!(stop.status.success(), "{}", text(&stop));
     assert_eq!(svc.wait_exit().code(), Some(0));
 }
+
+#[test]
+fn a_control_folder_too_deep_for_a_socket_is_refused_before_anything_is_made() {
+    let svc = Service::new(ECHO);
+    let deep = svc.dir.path().join("d".repeat(120));
+    for mode in ["start", "status"] {
+        let out = svc
+            .command(&svc.bin)
+            .env("LITTLEBOSS_DIR", &deep)
+            .arg(format!("-littleboss={mode}"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{mode}: {}", text(&out));
+        assert!(
+            text(&out).contains("more than the 107 a unix socket address holds"),
+            "{mode}: {}",
+            text(&out)
+        );
+        assert!(!deep.exists(), "{mode} made the folder it cannot use");
+    }
+}

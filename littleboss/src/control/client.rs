@@ -17,6 +17,7 @@ use crate::flags::{Invocation, Mode};
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let name = &config.name;
     let path = socket_path(name);
+    super::dir::check_socket_path(&path).unwrap_or_else(|e| fail(1, e));
     let stream = UnixStream::connect(&path).unwrap_or_else(|e| match e.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => fail(
             1,

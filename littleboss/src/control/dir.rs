@@ -27,6 +27,22 @@ pub(crate) fn socket_path(name: &str) -> PathBuf {
     socket_dir().join(format!("{name}.sock"))
 }
 
+/// The longest path a unix socket address holds (`sun_path`, less its NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
+/// Checks that a control socket at `path` can exist at all: its path must
+/// fit a unix socket address. Done before anything is created, so a
+/// folder too deep leaves nothing behind.
+pub(crate) fn check_socket_path(path: &Path) -> Result<(), DirError> {
+    use std::os::unix::ffi::OsStrExt;
+    let len = path.as_os_str().as_bytes().len();
+    if len > MAX_SOCKET_PATH {
+        let path = path.to_owned();
+        return Err(DirError::SocketPathTooLong { path, len });
+    }
+    Ok(())
+}
+
 /// Why the control folder cannot be used.
 #[derive(Debug)]
 pub(crate) enum DirError {
@@ -35,6 +51,7 @@ pub(crate) enum DirError {
     NotAFolder { dir: PathBuf },
     Owner { dir: PathBuf, owner: u32, us: u32 },
     Shared { dir: PathBuf, mode: u32 },
+    SocketPathTooLong { path: PathBuf, len: usize },
 }
 
 impl std::fmt::Display for DirError {
@@ -66,6 +83,11 @@ impl std::fmt::Display for DirError {
                 f,
                 "the control folder {} has mode {mode:o}; it must be private (0700), so others cannot reach the control socket",
                 dir.display()
+            ),
+            DirError::SocketPathTooLong { path, len } => write!(
+                f,
+                "the control socket path {} is {len} bytes, more than the {MAX_SOCKET_PATH} a unix socket address holds; set LITTLEBOSS_DIR to a shorter folder (or shorten the service name)",
+                path.display()
             ),
         }
     }
@@ -140,5 +162,32 @@ mod tests {
         // Refused, not repaired.
         assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o755);
         std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn a_socket_path_must_fit_a_unix_socket_address() {
+        let fits = format!("/{}", "d".repeat(MAX_SOCKET_PATH - 1));
+        check_socket_path(Path::new(&fits)).unwrap();
+        let long = format!("{fits}x");
+        let e = check_socket_path(Path::new(&long)).unwrap_err().to_string();
+        assert!(
+            e.contains("is 108 bytes, more than the 107 a unix socket address holds"),
+            "{e}"
+        );
+        assert!(e.contains("set LITTLEBOSS_DIR to a shorter folder"), "{e}");
+        // The limit is the kernel's: one byte more is what bind refuses.
+        let dir = tempfile_dir();
+        let padding = MAX_SOCKET_PATH - dir.as_os_str().len() - 1;
+        let at_limit = dir.join("s".repeat(padding));
+        std::os::unix::net::UnixListener::bind(&at_limit).unwrap();
+        let over = dir.join("s".repeat(padding + 1));
+        std::os::unix::net::UnixListener::bind(&over).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("lb-sun-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 }

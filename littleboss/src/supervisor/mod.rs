@@ -39,8 +39,9 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     close_inherited_on_exec();
     orphans::adopt_orphans();
     let folder = dir::socket_dir();
-    dir::prepare(&folder).unwrap_or_else(|e| fail(1, e));
     let socket_path = folder.join(format!("{}.sock", config.name));
+    dir::check_socket_path(&socket_path).unwrap_or_else(|e| fail(1, e));
+    dir::prepare(&folder).unwrap_or_else(|e| fail(1, e));
     let (control, lock) = server::bind(&socket_path, &config.name).unwrap_or_else(|e| fail(1, e));
     // Before an early exit: the control socket, then the lock file, which
     // goes last and while still locked (see `ServiceLock`).
