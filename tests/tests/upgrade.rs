@@ -88,7 +88,9 @@ fn sockets_of(pid: i32) -> Vec<String> {
 }
 
 /// Nothing of the handoff is left open in the supervisor: no state memfd,
-/// no binary.
+/// and no second descriptor of any of `binaries` (the supervisor holds each
+/// child's binary once, for a rollback to it; the handoff's descriptor of
+/// the previous image's binary would be another).
 fn assert_no_handoff_left(pid: i32, binaries: &[&Path]) {
     let fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
@@ -96,9 +98,14 @@ fn assert_no_handoff_left(pid: i32, binaries: &[&Path]) {
         .filter_map(|e| std::fs::read_link(e.path()).ok())
         .map(|l| l.to_string_lossy().into_owned())
         .collect();
-    let left =
-        |l: &String| l.contains("littleboss-state") || binaries.iter().any(|b| Path::new(l) == *b);
-    assert!(!fds.iter().any(left), "{fds:?}");
+    assert!(
+        !fds.iter().any(|l| l.contains("littleboss-state")),
+        "{fds:?}"
+    );
+    for binary in binaries {
+        let open = fds.iter().filter(|l| Path::new(l) == *binary).count();
+        assert!(open <= 1, "{} open {open} times: {fds:?}", binary.display());
+    }
 }
 
 /// The pid of the child that serves, from `status`.
@@ -626,5 +633,35 @@ fn a_rollback_runs_the_release_that_served_though_the_link_has_moved() {
         read_greeting(addr).ok().filter(|g| g.starts_with("v1 "))
     });
     assert_eq!(status(&svc)["child"]["path"], first.to_str().unwrap());
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn a_rollback_runs_the_old_binary_though_a_deploy_replaced_its_file() {
+    // The deploy `cargo build` does: a new file renamed over the path the
+    // service runs from, then a reload from that same path. The new
+    // version dies 300 ms after it serves, after the supervisor upgraded
+    // itself in place to it.
+    let mut svc = Service::new(V1);
+    let app = copy_of(&svc, V1);
+    let mut cmd = svc.command(&app);
+    cmd.arg("-littleboss=start");
+    svc.spawn(cmd);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let dies = copy_of(&svc, env!("CARGO_BIN_EXE_versioned_dies"));
+    std::fs::rename(&dies, &app).unwrap();
+    let reload = svc.control_with(&app, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    svc.output.wait_for("rolled back");
+    // Version 1 again, from the file the deploy deleted, not the dying
+    // version its path names now.
+    tests::eventually("version 1 back", || {
+        read_greeting(addr).ok().filter(|g| g.starts_with("v1 "))
+    });
+    // The rollback was decided by the image of the dying version: the
+    // old file crossed that upgrade, held open.
+    let status = status(&svc);
+    assert!(status["upgrades"].as_u64().unwrap() >= 1, "{status}");
     svc.stop_expecting(0);
 }

@@ -3,7 +3,7 @@
 //! happened, with the time. It decides nothing itself.
 
 use std::collections::{HashMap, VecDeque};
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,6 +98,8 @@ pub(crate) enum Begin {
         /// Control connections with no request held.
         idle: Vec<KeptConnection>,
         next_client: ClientId,
+        /// The children's binaries, held open.
+        binaries: Vec<(ChildId, OwnedFd)>,
     },
 }
 
@@ -110,6 +112,11 @@ pub(super) struct Io {
     pub events_tx: mpsc::UnboundedSender<Event>,
     pub control_tx: mpsc::UnboundedSender<ControlRequest>,
     pub children: HashMap<ChildId, ChildHandle>,
+    /// The binary each child runs, held open (`O_PATH`) from its spawn for
+    /// as long as the machine may run it again ([`Machine::binaries_kept`]):
+    /// a rollback then runs that very file, even once a deploy replaced or
+    /// deleted it.
+    pub binaries: HashMap<ChildId, OwnedFd>,
     pub clients: HashMap<ClientId, Client>,
     /// Where the binds done off the loop report.
     binds: mpsc::UnboundedSender<BindDone>,
@@ -149,6 +156,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         events_tx: parts.events_tx,
         control_tx: parts.control_tx,
         children: HashMap::new(),
+        binaries: HashMap::new(),
         clients: HashMap::new(),
         binds: binds_tx,
         next_client: 0,
@@ -171,8 +179,10 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             clients,
             idle,
             next_client,
+            binaries,
         } => {
             io.next_client = next_client;
+            io.binaries.extend(binaries);
             let gone = io.rewatch(&machine, children);
             io.reconnect(clients, idle);
             // The upgrade's outcome first, as the previous image saw it.
@@ -196,6 +206,8 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 queue.extend(machine.handle(feedback, now()));
             }
         }
+        let kept = machine.binaries_kept();
+        io.binaries.retain(|id, _| kept.contains(id));
         if let Some((pid, binary)) = io.upgrade.take() {
             // Returns only if the exec failed, with what to handle then.
             let state = machine.state().clone();
@@ -329,11 +341,14 @@ impl Io {
                     Ok(child) => {
                         let pid = child.pid;
                         self.children.insert(id, child);
+                        let file = super::reexec::open_binary(&pid.to_string(), false).ok();
                         // Unknown without pidfds: then no upgrade in place
                         // (the new image could not watch its children).
                         let binary = (self.self_upgrade && super::pidfd::available())
-                            .then(|| super::reexec::open_binary(&pid.to_string(), false))
-                            .and_then(|fd| fd.and_then(super::reexec::identity).ok());
+                            .then_some(file.as_ref())
+                            .flatten()
+                            .and_then(|fd| super::reexec::identity(fd).ok());
+                        self.binaries.extend(file.map(|fd| (id, fd)));
                         // The file behind the launch's path now, for a
                         // rollback to it later (not a deleted one's name).
                         let resolved = std::fs::read_link(format!("/proc/{pid}/exe"))
@@ -438,9 +453,19 @@ impl Io {
             });
             fds.extend(socket.map(|s| s.fd.clone()));
         }
+        // A binary held open runs from its descriptor: the file itself,
+        // whatever its path names now.
+        let held = launch
+            .target
+            .binary_of
+            .and_then(|of| self.binaries.get(&of));
+        let path = match held {
+            Some(fd) => PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd())),
+            None => launch.target.file().to_owned(),
+        };
         Spawn {
             id,
-            path: launch.target.file(),
+            path,
             argv0: &launch.target.argv0,
             args: &launch.args,
             name: self.name.clone(),

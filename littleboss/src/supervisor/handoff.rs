@@ -62,6 +62,12 @@ pub(crate) struct Handoff {
     /// answer right after the half line.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unsent: Vec<(RawFd, Vec<u8>)>,
+    /// The binary of each child that may run again (a rollback's), held
+    /// open. Absent from an older image's handoff. An older image ignores
+    /// it: its rollbacks run the file by its path, and these descriptors
+    /// stay open, unused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub binaries: Vec<(ChildId, RawFd)>,
     pub next_client: ClientId,
     pub control: RawFd,
     pub control_path: PathBuf,
@@ -127,6 +133,7 @@ impl Handoff {
         fds.extend(self.children.iter().map(|(_, fd)| *fd));
         fds.extend(self.clients.iter().map(|(_, fd)| *fd));
         fds.extend(&self.idle);
+        fds.extend(self.binaries.iter().map(|(_, fd)| *fd));
         fds.extend([self.control, self.lock]);
         fds
     }
@@ -259,7 +266,7 @@ mod tests {
     }
 
     #[test]
-    fn unread_and_unsent_bytes_go_across_and_an_older_handoff_has_none() {
+    fn unread_unsent_and_binaries_go_across_and_an_older_handoff_has_none() {
         use crate::supervisor::machine::{STATE_VERSION, serving_state};
         let state = serving_state();
         let handoff = Handoff {
@@ -276,6 +283,7 @@ mod tests {
                 (8, b"{\"v\":".to_vec()),
             ],
             unsent: vec![(7, b"{\"type\":\"reloading\",\"pid\":9}\n{\"ty".to_vec())],
+            binaries: vec![(2, 9)],
             next_client: 1,
             control: 3,
             control_path: "/run/svc.sock".into(),
@@ -287,15 +295,19 @@ mod tests {
         let back = Handoff::decode(&json, STATE_VERSION).unwrap();
         assert_eq!(back.unread, handoff.unread);
         assert_eq!(back.unsent, handoff.unsent);
+        assert_eq!(back.binaries, handoff.binaries);
+        assert!(back.fds().contains(&9), "the binary's fd is kept open");
         assert_eq!(back.fds(), handoff.fds());
         // What an image before `unread` and `unsent` wrote.
         let mut older: serde_json::Value = serde_json::from_slice(&json).unwrap();
         older.as_object_mut().unwrap().remove("unread");
         older.as_object_mut().unwrap().remove("unsent");
+        older.as_object_mut().unwrap().remove("binaries");
         let older = serde_json::to_vec(&older).unwrap();
         let back = Handoff::decode(&older, STATE_VERSION).unwrap();
         assert!(back.unread.is_empty());
         assert!(back.unsent.is_empty());
+        assert!(back.binaries.is_empty());
         assert_eq!((back.clients, back.idle), (vec![(1, 7)], vec![8]));
     }
 

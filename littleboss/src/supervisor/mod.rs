@@ -67,6 +67,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let first = Launch {
         target: Target {
             file: None,
+            binary_of: None,
             path: exe,
             argv0: inv.program_args[0].clone(),
         },

@@ -112,6 +112,7 @@ pub(crate) fn resume(config: &Config, value: OsString) -> ! {
         clients: held.clients,
         idle: held.idle,
         next_client: handoff.next_client,
+        binaries: held.binaries,
     };
     serve(rt, Machine::resume(handoff.state), serving, begin)
 }
@@ -126,6 +127,7 @@ struct Held {
     children: Vec<(ChildId, OwnedFd)>,
     clients: Vec<(u64, driver::KeptConnection)>,
     idle: Vec<driver::KeptConnection>,
+    binaries: Vec<(ChildId, OwnedFd)>,
 }
 
 /// Owns every descriptor the handoff names (and makes each close-on-exec
@@ -185,6 +187,7 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, String> {
             .filter_map(|fd| keep(&(0, *fd)))
             .map(|(_, conn)| kept(handoff, conn))
             .collect(),
+        binaries: handoff.binaries.iter().filter_map(keep).collect(),
     })
 }
 

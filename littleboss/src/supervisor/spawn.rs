@@ -10,7 +10,7 @@
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -78,7 +78,8 @@ impl ChildHandle {
 #[derive(Debug)]
 pub(crate) struct Spawn<'a> {
     pub id: ChildId,
-    pub path: &'a Path,
+    /// What to execute.
+    pub path: PathBuf,
     pub argv0: &'a OsStr,
     pub args: &'a [OsString],
     pub name: String,
@@ -96,7 +97,7 @@ pub(crate) fn spawn(
 ) -> std::io::Result<ChildHandle> {
     let (ours, theirs) = fdpass::socketpair()?;
     let theirs_raw = theirs.as_raw_fd();
-    let mut command = Command::new(launch.path);
+    let mut command = Command::new(&launch.path);
     command
         .arg0(launch.argv0)
         .args(launch.args)

@@ -153,6 +153,11 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
         idle,
         unread,
         unsent,
+        binaries: io
+            .binaries
+            .iter()
+            .map(|(id, fd)| (*id, fd.as_raw_fd()))
+            .collect(),
         next_client: io.next_client,
         control: io.control_fd.as_raw_fd(),
         control_path: io.control_path.clone(),

@@ -363,6 +363,8 @@ impl Machine {
         times.extend(state.children.values().map(|c| c.kill_at));
         if let Phase::Up(up) = &state.phase {
             times.push(up.restart_at);
+            // Its end lets go of the binary a rollback would have run.
+            times.push(up.probation.as_ref().map(|p| p.until));
             if let Some(s) = &up.starting {
                 times.extend([s.hello_by, s.ready_by]);
             }
@@ -412,6 +414,7 @@ impl Machine {
                         path,
                         argv0,
                         file: None,
+                        binary_of: None,
                     },
                     args,
                     declared: listeners,
@@ -522,6 +525,7 @@ impl Machine {
             }
         }
         let Some(up) = self.up() else { return };
+        up.probation.take_if(|p| p.until <= now);
         if up.restart_at.is_some_and(|at| at <= now) {
             up.restart_at = None;
             if up.serving.is_none() && up.starting.is_none() {
@@ -629,13 +633,15 @@ impl Machine {
         let (pid, launch) = (new.pid.unwrap_or(0), new.launch.clone());
         let old_pid = old.map(|old| self.pid(old));
         // A rollback runs the very file the old child ran, wherever its
-        // launch's path (a symlink, say) points by then.
-        let old_launch = old.map(|old| {
-            let old = &self.state.children[&old];
+        // launch's path (a symlink, say) points by then, and even if a
+        // deploy replaced or deleted it: the driver holds it open.
+        let old_launch = old.map(|id| {
+            let old = &self.state.children[&id];
             let mut launch = old.launch.clone();
             if old.resolved.is_some() {
                 launch.target.file = old.resolved.clone();
             }
+            launch.target.binary_of = Some(id);
             launch
         });
         if let Some(old) = old {
@@ -791,6 +797,7 @@ impl Machine {
             None => Launch {
                 target: Target {
                     file: None,
+                    binary_of: None,
                     ..self.state.current.target.clone()
                 },
                 ..self.state.current.clone()
@@ -1012,6 +1019,21 @@ impl Machine {
         if let Some(starting) = up.starting.take_if(|s| s.id == id) {
             self.start_failed(starting.why, error, 1);
         }
+    }
+
+    /// The children whose binaries the driver must keep open: each one
+    /// not reaped yet (a rollback to it may come), and each a launch still
+    /// to run names (a rollback's, or the serving launch's for a restart).
+    pub fn binaries_kept(&self) -> std::collections::BTreeSet<ChildId> {
+        let state = &self.state;
+        let mut launches: Vec<&Launch> = vec![&state.current];
+        launches.extend(state.children.values().map(|c| &c.launch));
+        if let Phase::Up(up) = &state.phase {
+            launches.extend(up.probation.as_ref().map(|p| &p.previous));
+            launches.extend(&up.fallback_to);
+        }
+        let named = launches.into_iter().filter_map(|l| l.target.binary_of);
+        state.children.keys().copied().chain(named).collect()
     }
 
     /// Closes the sockets no child and no serving launch uses any more (a

@@ -325,6 +325,11 @@ impl Model {
         // The machine knows exactly the children not yet reaped.
         let known: Vec<ChildId> = state.children.keys().copied().collect();
         assert_eq!(known, self.live());
+        // Binaries are kept for the children and for at most the serving
+        // launch, a rollback in probation and one deferred: never piling up.
+        let kept = self.sim.machine.binaries_kept();
+        assert!(kept.len() <= known.len() + 3, "{kept:?} for {known:?}");
+        assert!(known.iter().all(|id| kept.contains(id)), "{kept:?}");
         // At most one final answer each, and nothing after it.
         for (client, answers) in &self.sim.replies {
             let finals = answers.iter().filter(|r| r.is_final()).count();

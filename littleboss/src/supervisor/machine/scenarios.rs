@@ -158,6 +158,45 @@ fn a_rollback_runs_the_file_the_old_child_ran_not_what_its_link_names_now() {
 }
 
 #[test]
+fn a_rollback_runs_the_old_childs_binary_held_open_even_after_a_deploy_replaced_it() {
+    let kept = |sim: &Sim| sim.machine.binaries_kept().into_iter().collect::<Vec<_>>();
+    let mut sim = Sim::serving(settings());
+    // A deploy replaced the file at the same path, then reloaded.
+    sim.reload("/bin/v1");
+    sim.hello_and_ready(2);
+    sim.exit(1, OK);
+    assert_eq!(kept(&sim), [1, 2], "the old binary is kept for a rollback");
+    sim.advance(PROBATION - MS);
+    sim.exit(2, ChildExit::Code(1));
+    let rollback = &sim.machine.state().children[&3].launch.target;
+    assert_eq!(rollback.binary_of, Some(1), "it runs the old file itself");
+    sim.hello_and_ready(3);
+    assert_eq!(kept(&sim), [1, 3], "a restart of what serves runs it too");
+    // SIGHUP reads the path afresh: the old file is let go.
+    sim.signal(Signal::Hup);
+    assert_eq!(
+        sim.machine.state().children[&4].launch.target.binary_of,
+        None
+    );
+    sim.hello_and_ready(4);
+    sim.exit(3, OK);
+    assert_eq!(kept(&sim), [3, 4], "until the reload's probation ends");
+    sim.advance(PROBATION);
+    assert_eq!(kept(&sim), [4]);
+}
+
+#[test]
+fn a_binary_is_let_go_once_no_rollback_can_run_it() {
+    let kept = |sim: &Sim| sim.machine.binaries_kept().into_iter().collect::<Vec<_>>();
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    sim.exit(1, OK);
+    sim.advance(PROBATION);
+    assert_eq!(kept(&sim), [2]);
+}
+
+#[test]
 fn a_child_that_dies_after_probation_is_not_rolled_back() {
     let mut sim = Sim::serving(settings());
     sim.reload("/bin/dies");

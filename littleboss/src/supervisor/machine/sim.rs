@@ -45,6 +45,7 @@ pub(super) fn file_id(path: &std::path::Path) -> FileId {
 pub(super) fn target(path: &str) -> Target {
     Target {
         file: None,
+        binary_of: None,
         path: PathBuf::from(path),
         argv0: OsString::from(path),
     }

@@ -61,6 +61,11 @@ pub(crate) struct Target {
     /// (a symlink, say) points by then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<PathBuf>,
+    /// The child whose binary to run, while the driver still holds it
+    /// open: that very file, even once a deploy replaced or deleted it
+    /// (`file` is then its name only, or the fallback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary_of: Option<ChildId>,
 }
 
 impl Target {
