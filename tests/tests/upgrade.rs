@@ -665,3 +665,35 @@ fn a_rollback_runs_the_old_binary_though_a_deploy_replaced_its_file() {
     assert!(status["upgrades"].as_u64().unwrap() >= 1, "{status}");
     svc.stop_expecting(0);
 }
+
+#[test]
+fn a_rollback_to_a_wrapper_script_runs_the_script_not_its_shell() {
+    // A child started from a script that execs the program (as a wrapper
+    // setting up its environment would): what the kernel ran first is the
+    // shell, and a rollback must run the script again, not a bare shell.
+    let (mut svc, socket) = v1_with_control_socket();
+    let addr = svc.printed_addr("addr");
+    let wrapper = svc.dir.path().join("wrapper.sh");
+    std::fs::write(&wrapper, format!("#!/bin/sh\nexec {V1} \"$@\"\n")).unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let request = format!(
+        "{{\"v\":1,\"cmd\":\"reload\",\"path\":\"{}\"}}\n",
+        wrapper.display()
+    );
+    let replies = tests::control_raw(&socket, request.as_bytes());
+    assert!(
+        replies.last().is_some_and(|r| r.contains("\"reloaded\"")),
+        "{replies:?}"
+    );
+    let wrapped = serving_pid(&svc);
+    let dies = svc.control_with(env!("CARGO_BIN_EXE_versioned_dies"), "reload", &[]);
+    assert!(dies.status.success(), "{}", text(&dies));
+    svc.output.wait_for("rolled back");
+    tests::eventually("version 1 back through the wrapper", || {
+        read_greeting(addr)
+            .ok()
+            .filter(|g| g.starts_with("v1 ") && !g.contains(&wrapped.to_string()))
+    });
+    assert_eq!(status(&svc)["child"]["path"], wrapper.to_str().unwrap());
+    svc.stop_expecting(0);
+}

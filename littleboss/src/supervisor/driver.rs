@@ -337,23 +337,33 @@ impl Io {
             }
             Effect::Spawn { id, launch } => {
                 let spawn_order = self.spawn_order(id, &launch);
+                // The file about to run, to tell it from an interpreter the
+                // kernel runs instead (a script's).
+                let expected = file_id(&spawn_order.path);
                 return Some(match spawn(spawn_order, self.events_tx.clone()) {
                     Ok(child) => {
                         let pid = child.pid;
                         self.children.insert(id, child);
                         let file = super::reexec::open_binary(&pid.to_string(), false).ok();
+                        let runs = file
+                            .as_ref()
+                            .and_then(|fd| super::reexec::identity(fd).ok());
                         // Unknown without pidfds: then no upgrade in place
                         // (the new image could not watch its children).
-                        let binary = (self.self_upgrade && super::pidfd::available())
-                            .then_some(file.as_ref())
-                            .flatten()
-                            .and_then(|fd| super::reexec::identity(fd).ok());
-                        self.binaries.extend(file.map(|fd| (id, fd)));
+                        let binary =
+                            runs.filter(|_| self.self_upgrade && super::pidfd::available());
+                        // Held, and named, only if it is the launch's own
+                        // file: a script's interpreter is not what to run
+                        // again, nor a file swapped in just then.
+                        let own = runs.is_some() && runs == expected;
                         // The file behind the launch's path now, for a
                         // rollback to it later (not a deleted one's name).
-                        let resolved = std::fs::read_link(format!("/proc/{pid}/exe"))
-                            .ok()
+                        let resolved = own
+                            .then(|| std::fs::read_link(format!("/proc/{pid}/exe")).ok())
+                            .flatten()
                             .filter(|p| !p.as_os_str().as_encoded_bytes().ends_with(b" (deleted)"));
+                        self.binaries
+                            .extend(file.filter(|_| own).map(|fd| (id, fd)));
                         Event::Spawned {
                             id,
                             pid,
@@ -518,6 +528,16 @@ fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>,
         }
     }
     Ok(bound)
+}
+
+/// The identity of the file at `path` (symlinks followed).
+fn file_id(path: &std::path::Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some(FileId {
+        dev: meta.dev(),
+        ino: meta.ino(),
+    })
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
