@@ -88,16 +88,32 @@ fn sockets_of(pid: i32) -> Vec<String> {
 }
 
 /// Nothing of the handoff is left open in the supervisor: no state memfd,
-/// and no second descriptor of any of `binaries` (the supervisor holds each
-/// child's binary once, for a rollback to it; the handoff's descriptor of
-/// the previous image's binary would be another).
+/// and no descriptor of any of `binaries` but one close-on-exec each (the
+/// supervisor holds each child's binary once, for a rollback to it; the
+/// handoff's descriptor of the previous image's binary, left open, would be
+/// another, and inherited).
 fn assert_no_handoff_left(pid: i32, binaries: &[&Path]) {
-    let fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+    let entries: Vec<(String, String)> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
         .flatten()
-        .filter_map(|e| std::fs::read_link(e.path()).ok())
-        .map(|l| l.to_string_lossy().into_owned())
+        .filter_map(|e| {
+            let target = std::fs::read_link(e.path()).ok()?;
+            let fd = e.file_name().to_string_lossy().into_owned();
+            Some((fd, target.to_string_lossy().into_owned()))
+        })
         .collect();
+    let fds: Vec<String> = entries.iter().map(|(_, l)| l.clone()).collect();
+    for (fd, target) in &entries {
+        if binaries.iter().any(|b| Path::new(target) == *b) {
+            let info = std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap();
+            let flags = info
+                .lines()
+                .find_map(|l| l.strip_prefix("flags:"))
+                .map(|f| u32::from_str_radix(f.trim(), 8).unwrap())
+                .unwrap();
+            assert_ne!(flags & 0o2000000, 0, "{target} (fd {fd}) survives exec");
+        }
+    }
     assert!(
         !fds.iter().any(|l| l.contains("littleboss-state")),
         "{fds:?}"

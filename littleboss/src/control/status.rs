@@ -53,6 +53,8 @@ pub(crate) struct StartingStatus {
     pub why: String,
 }
 
+/// A child told to wind down (an old one after a reload, or any during a
+/// stop) that has not exited yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct DrainingStatus {
     #[serde(flatten)]

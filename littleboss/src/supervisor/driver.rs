@@ -344,7 +344,9 @@ impl Io {
                     Ok(child) => {
                         let pid = child.pid;
                         self.children.insert(id, child);
-                        let file = super::reexec::open_binary(&pid.to_string(), false).ok();
+                        let file = super::reexec::open_binary(&pid.to_string(), false)
+                            .and_then(super::spawn::above_child_fds)
+                            .ok();
                         let runs = file
                             .as_ref()
                             .and_then(|fd| super::reexec::identity(fd).ok());

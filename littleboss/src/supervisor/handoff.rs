@@ -65,7 +65,8 @@ pub(crate) struct Handoff {
     /// The binary of each child that may run again (a rollback's), held
     /// open. Absent from an older image's handoff. An older image ignores
     /// it: its rollbacks run the file by its path, and these descriptors
-    /// stay open, unused.
+    /// stay open, unused (and, in an image before the sweep in `resume`,
+    /// inherited by the children it starts).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub binaries: Vec<(ChildId, RawFd)>,
     pub next_client: ClientId,

@@ -257,7 +257,7 @@ fn serve(
 /// Marks every descriptor above stderr that the supervisor inherited as
 /// close-on-exec: a child gets stdio, its channel and, through the
 /// channel, its listeners; nothing its supervisor's parent left open.
-fn close_inherited_on_exec() {
+pub(super) fn close_inherited_on_exec() {
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC closes nothing; it only
     // sets a flag on every open descriptor from 3 up.
     let marked = unsafe {

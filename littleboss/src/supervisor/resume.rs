@@ -74,6 +74,9 @@ pub(crate) fn resume(config: &Config, value: OsString) -> ! {
     // The signalfd is open: what arrived during the exec, still pending,
     // comes after the events the previous image handed over.
     drop((memfd, previous));
+    // Anything handed over that this image did not take (a newer image's
+    // field it does not know) must not reach its children.
+    super::close_inherited_on_exec();
     super::orphans::adopt_orphans();
     let notifier = handoff
         .notify

@@ -78,7 +78,8 @@ impl ChildHandle {
 #[derive(Debug)]
 pub(crate) struct Spawn<'a> {
     pub id: ChildId,
-    /// What to execute.
+    /// What to execute: the launch's file, or `/proc/self/fd/N` for a
+    /// binary the driver holds open.
     pub path: PathBuf,
     pub argv0: &'a OsStr,
     pub args: &'a [OsString],
@@ -86,6 +87,21 @@ pub(crate) struct Spawn<'a> {
     /// Its declared listeners, and the fds of those that are on, in order.
     pub entries: Vec<ListenerEntry>,
     pub fds: Vec<Arc<OwnedFd>>,
+}
+
+/// `fd`, numbered above the descriptors a child's setup overwrites before
+/// its exec (its channel's, [`link::CHILD_FD`]): a held binary the child
+/// runs through `/proc/self/fd/N` must still be there then.
+pub(crate) fn above_child_fds(fd: OwnedFd) -> std::io::Result<OwnedFd> {
+    if fd.as_raw_fd() > link::CHILD_FD {
+        return Ok(fd);
+    }
+    let raw = nix::fcntl::fcntl(
+        &fd,
+        nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(link::CHILD_FD + 1),
+    )?;
+    // SAFETY: fcntl just made `raw`, a new descriptor nothing else owns.
+    Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(raw) })
 }
 
 /// Starts a child with its channel at fd 3, in its own process group; its

@@ -1022,8 +1022,9 @@ impl Machine {
     }
 
     /// The children whose binaries the driver must keep open: each one
-    /// not reaped yet (a rollback to it may come), and each a launch still
-    /// to run names (a rollback's, or the serving launch's for a restart).
+    /// not reaped yet (a rollback to it may come), and each one a launch
+    /// names (a rollback's in probation or deferred, the serving launch's
+    /// for a restart, and those of children started from one).
     pub fn binaries_kept(&self) -> std::collections::BTreeSet<ChildId> {
         let state = &self.state;
         let mut launches: Vec<&Launch> = vec![&state.current];

@@ -325,11 +325,32 @@ impl Model {
         // The machine knows exactly the children not yet reaped.
         let known: Vec<ChildId> = state.children.keys().copied().collect();
         assert_eq!(known, self.live());
-        // Binaries are kept for the children and for at most the serving
-        // launch, a rollback in probation and one deferred: never piling up.
+        // A binary is kept exactly while a child runs it or a launch that
+        // may run again (a restart's, a rollback's) names it.
         let kept = self.sim.machine.binaries_kept();
-        assert!(kept.len() <= known.len() + 3, "{kept:?} for {known:?}");
-        assert!(known.iter().all(|id| kept.contains(id)), "{kept:?}");
+        let mut may_run: Vec<&super::state::Launch> = vec![&state.current];
+        if let Phase::Up(up) = &state.phase {
+            may_run.extend(up.probation.as_ref().map(|p| &p.previous));
+            may_run.extend(&up.fallback_to);
+            if let Some(s) = &up.starting {
+                may_run.push(&state.children[&s.id].launch);
+            }
+        }
+        let named: Vec<ChildId> = may_run.iter().filter_map(|l| l.target.binary_of).collect();
+        for id in &named {
+            assert!(kept.contains(id), "{id} may run again: {kept:?}");
+        }
+        for id in &kept {
+            assert!(
+                known.contains(id)
+                    || named.contains(id)
+                    || state
+                        .children
+                        .values()
+                        .any(|c| c.launch.target.binary_of == Some(*id)),
+                "{id} kept for nothing: {kept:?}"
+            );
+        }
         // At most one final answer each, and nothing after it.
         for (client, answers) in &self.sim.replies {
             let finals = answers.iter().filter(|r| r.is_final()).count();

@@ -97,6 +97,17 @@ fn status_shows_the_old_child_draining_and_a_stop_under_way() {
 }
 
 #[test]
+fn a_starting_child_killed_for_failing_shows_as_starting_not_draining() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/mute");
+    sim.advance(HELLO_TIMEOUT);
+    assert!(sim.process(2).killed, "killed for never saying hello");
+    let status = asked_status(&mut sim);
+    assert_eq!(status.starting.unwrap().child.pid, sim.pid(2));
+    assert!(status.draining.is_empty(), "{:?}", status.draining);
+}
+
+#[test]
 fn a_reload_to_a_binary_that_fails_at_start_leaves_the_old_child_untouched() {
     let mut sim = Sim::serving(settings());
     let client = sim.reload("/bin/fails");

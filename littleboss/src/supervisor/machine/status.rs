@@ -27,10 +27,16 @@ impl Machine {
             Phase::Stopping(stopping) => (stopping.serving, stopping.starting.as_ref()),
             Phase::Exited { .. } => (None, None),
         };
+        // Told to wind down, or killed. Not a starting child killed for
+        // failing, while up: it shows as starting, its failure to come.
+        let failing = match &state.phase {
+            Phase::Up(up) => up.starting.as_ref().map(|s| s.id),
+            _ => None,
+        };
         let draining = state
             .children
             .iter()
-            .filter(|(_, c)| c.lameducked || c.killed)
+            .filter(|(id, c)| (c.lameducked || c.killed) && Some(**id) != failing)
             .filter_map(|(&id, c)| {
                 Some(DrainingStatus {
                     child: describe(id)?,
