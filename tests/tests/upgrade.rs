@@ -711,5 +711,9 @@ fn a_rollback_to_a_wrapper_script_runs_the_script_not_its_shell() {
             .filter(|g| g.starts_with("v1 ") && !g.contains(&wrapped.to_string()))
     });
     assert_eq!(status(&svc)["child"]["path"], wrapper.to_str().unwrap());
+    // Nor did the supervisor try to become what the script's child ran
+    // when it started (the shell, perhaps).
+    let out = svc.output.text();
+    assert!(!out.contains("no longer runs the binary"), "{out}");
     svc.stop_expecting(0);
 }

@@ -350,14 +350,14 @@ impl Io {
                         let runs = file
                             .as_ref()
                             .and_then(|fd| super::reexec::identity(fd).ok());
+                        // Held, named, and upgraded to, only if it is the
+                        // launch's own file: a script's interpreter is not
+                        // what to run again, nor a file swapped in just then.
+                        let own = runs.is_some() && runs == expected;
                         // Unknown without pidfds: then no upgrade in place
                         // (the new image could not watch its children).
                         let binary =
-                            runs.filter(|_| self.self_upgrade && super::pidfd::available());
-                        // Held, and named, only if it is the launch's own
-                        // file: a script's interpreter is not what to run
-                        // again, nor a file swapped in just then.
-                        let own = runs.is_some() && runs == expected;
+                            runs.filter(|_| own && self.self_upgrade && super::pidfd::available());
                         // The file behind the launch's path now, for a
                         // rollback to it later (not a deleted one's name).
                         let resolved = own
