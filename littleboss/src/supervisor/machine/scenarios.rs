@@ -168,14 +168,24 @@ fn a_rollback_runs_the_file_the_old_child_ran_not_what_its_link_names_now() {
     assert_eq!(sim.process(5).path, std::path::Path::new("/app/current"));
 }
 
-#[test]
-fn a_rollback_runs_the_old_childs_binary_held_open_even_after_a_deploy_replaced_it() {
-    let kept = |sim: &Sim| sim.machine.binaries_kept().into_iter().collect::<Vec<_>>();
+/// The children whose binaries the driver is to hold open.
+fn kept(sim: &Sim) -> Vec<u64> {
+    sim.machine.binaries_kept().into_iter().collect()
+}
+
+/// Child 2, from `path`, serves after a reload; child 1 has exited.
+fn reloaded_to(path: &str) -> Sim {
     let mut sim = Sim::serving(settings());
-    // A deploy replaced the file at the same path, then reloaded.
-    sim.reload("/bin/v1");
+    sim.reload(path);
     sim.hello_and_ready(2);
     sim.exit(1, OK);
+    sim
+}
+
+#[test]
+fn a_rollback_runs_the_old_childs_binary_held_open_even_after_a_deploy_replaced_it() {
+    // A deploy replaced the file at the same path, then reloaded.
+    let mut sim = reloaded_to("/bin/v1");
     assert_eq!(kept(&sim), [1, 2], "the old binary is kept for a rollback");
     sim.advance(PROBATION - MS);
     sim.exit(2, ChildExit::Code(1));
@@ -198,11 +208,7 @@ fn a_rollback_runs_the_old_childs_binary_held_open_even_after_a_deploy_replaced_
 
 #[test]
 fn a_binary_is_let_go_once_no_rollback_can_run_it() {
-    let kept = |sim: &Sim| sim.machine.binaries_kept().into_iter().collect::<Vec<_>>();
-    let mut sim = Sim::serving(settings());
-    sim.reload("/bin/v2");
-    sim.hello_and_ready(2);
-    sim.exit(1, OK);
+    let mut sim = reloaded_to("/bin/v2");
     sim.advance(PROBATION);
     assert_eq!(kept(&sim), [2]);
 }
