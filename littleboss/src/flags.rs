@@ -62,6 +62,8 @@ pub(crate) enum FlagProblem {
     Address(SpecProblem),
     /// An argument that looks like the mode flag misspelt, with a mode.
     Misspelt(String),
+    /// The mode flag given twice, with different modes (first, second).
+    TwoModes(String, String),
 }
 
 impl std::fmt::Display for FlagError {
@@ -77,6 +79,10 @@ impl std::fmt::Display for FlagError {
             }
             FlagProblem::NotUtf8 => write!(f, "-{flag}: the value is not valid UTF-8"),
             FlagProblem::Address(problem) => write!(f, "-{flag}: {problem}"),
+            FlagProblem::TwoModes(first, second) => write!(
+                f,
+                "-{flag} given twice, as `{first}` and as `{second}`: give one mode"
+            ),
             FlagProblem::Misspelt(arg) => write!(
                 f,
                 "`{arg}` looks like a misspelt -{flag}=MODE; passed on to the program, it would run it unsupervised (write -{flag}=MODE, or put the program's own arguments after --)"
@@ -122,6 +128,7 @@ fn split(
         program_args: vec![program],
         help: false,
     };
+    let mut mode_given: Option<(String, Mode)> = None;
     while let Some(arg) = args.next() {
         if arg == "--" {
             inv.child_args.push(arg.clone());
@@ -168,8 +175,15 @@ fn split(
             },
         };
         if Some(name) == mode_flag {
-            inv.mode = Mode::parse(&value)
+            let mode = Mode::parse(&value)
                 .ok_or_else(|| error(FlagProblem::UnknownMode(value.clone())))?;
+            // A mode added to a command line that had one (from history, a
+            // script) must not silently win: it may be `stop`.
+            if let Some((first, _)) = mode_given.as_ref().filter(|(_, m)| *m != mode) {
+                return Err(error(FlagProblem::TwoModes(first.clone(), value)));
+            }
+            mode_given = Some((value, mode));
+            inv.mode = mode;
         } else {
             let slot = inv
                 .listeners
@@ -312,6 +326,38 @@ mod tests {
             ["-v", "-https=:8443", "file", "--x=1", "--", "-https=no"]
         );
         assert_eq!(inv.listeners[0].address.as_deref(), Some(":8443"));
+    }
+
+    #[test]
+    fn a_second_mode_is_an_error_not_the_winner() {
+        for args in [
+            ["p", "-littleboss=status", "-littleboss=stop"],
+            ["p", "-littleboss=reload", "--littleboss=stop"],
+        ] {
+            let e = parse(&config(), argv(&args)).unwrap_err();
+            assert!(matches!(e.problem, FlagProblem::TwoModes(..)), "{args:?}");
+        }
+        let e = parse(
+            &config(),
+            argv(&["p", "-littleboss=status", "-littleboss", "stop"]),
+        );
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "-littleboss given twice, as `status` and as `stop`: give one mode"
+        );
+        // The same mode twice means what it says.
+        let inv = parse(
+            &config(),
+            argv(&["p", "-littleboss=stop", "-littleboss=stop"]),
+        )
+        .unwrap();
+        assert_eq!(inv.mode, Mode::Stop);
+        // After `--`, it is the program's.
+        let inv = parse(
+            &config(),
+            argv(&["p", "-littleboss=status", "--", "-littleboss=stop"]),
+        );
+        assert_eq!(inv.unwrap().mode, Mode::Status);
     }
 
     #[test]

@@ -315,3 +315,24 @@ fn a_control_folder_too_deep_for_a_socket_is_refused_before_anything_is_made() {
         assert!(!deep.exists(), "{mode} made the folder it cannot use");
     }
 }
+
+#[test]
+fn a_second_mode_flag_is_refused_and_nothing_is_stopped() {
+    let mut svc = Service::new(ECHO);
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let out = svc
+        .command(&svc.bin)
+        .args(["-littleboss=status", "-littleboss=stop"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        text(&out).contains("-littleboss given twice, as `status` and as `stop`"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(echo(addr, "still here").unwrap(), "still here\n");
+    svc.stop_expecting(0);
+}
