@@ -226,3 +226,27 @@ fn a_rollback_after_an_argument_change_restores_the_old_arguments() {
     assert_eq!(status["child"]["path"], V1);
     assert_eq!(status["child"]["args"], serde_json::json!(["--db=a"]));
 }
+
+#[test]
+fn two_listeners_on_one_address_are_refused_by_start_and_reload_alike() {
+    let port = free_port();
+    let shared = format!("-http=127.0.0.1:{port}");
+    let also = format!("-admin=127.0.0.1:{port}");
+    let want = format!("listeners `http` and `admin` both ask for tcp 127.0.0.1:{port}");
+    let svc = Service::new(V2);
+    let refused = svc
+        .command(V2)
+        .args(["-littleboss=start", &shared, &also])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(text(&refused).contains(&want), "{}", text(&refused));
+    assert!(!svc.control_dir().exists(), "start made its folder");
+
+    let (mut svc, addr) = start(V1, &[]);
+    let out = svc.control_with(V2, "reload", &[&shared, &also]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains(&want), "{}", text(&out));
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    svc.stop_expecting(0);
+}

@@ -38,6 +38,9 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let _ = signals::block();
     close_inherited_on_exec();
     orphans::adopt_orphans();
+    // A command-line mistake, told before anything is made.
+    let assigned: Vec<Assigned> = inv.listeners.iter().map(Assigned::of).collect();
+    machine::one_socket_each(&assigned).unwrap_or_else(|e| fail(2, e));
     let folder = dir::socket_dir();
     let socket_path = folder.join(format!("{}.sock", config.name));
     dir::check_socket_path(&socket_path).unwrap_or_else(|e| fail(1, e));
@@ -72,7 +75,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             argv0: inv.program_args[0].clone(),
         },
         args: inv.child_args,
-        listeners: inv.listeners.iter().map(Assigned::of).collect(),
+        listeners: assigned,
     };
     for (assigned, bound) in first.listeners.iter().zip(bound) {
         let (Some(key), Some(bound)) = (&assigned.key, bound) else {

@@ -107,14 +107,32 @@ pub(crate) struct BindOrder {
     pub name: String,
 }
 
+/// Refuses two listeners of one launch asking for the same socket: the
+/// kernel binds an address once, so a start fails on the second, and a
+/// reload, which would give both the one socket it holds, must too.
+pub(crate) fn one_socket_each(wanted: &[Assigned]) -> Result<(), String> {
+    for (i, listener) in wanted.iter().enumerate() {
+        let Some(key) = &listener.key else { continue };
+        if let Some(first) = wanted[..i].iter().find(|w| w.key.as_ref() == Some(key)) {
+            return Err(format!(
+                "listeners `{}` and `{}` both ask for {key}; give each its own address",
+                first.name, listener.name
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// What it takes to give a child `wanted`, when `held` are held and
 /// `current` serves: the sockets to bind first, or why it cannot be (a
-/// socket-activated listener would have to move).
+/// socket-activated listener would have to move, or two listeners ask for
+/// one socket).
 pub(crate) fn plan(
     held: &BTreeMap<ListenerKey, Held>,
     current: &[Assigned],
     wanted: &[Assigned],
 ) -> Result<Vec<BindOrder>, String> {
+    one_socket_each(wanted)?;
     for now in current {
         let Some(key) = &now.key else { continue };
         if !held.get(key).is_some_and(|h| h.activated) {
@@ -197,8 +215,8 @@ mod tests {
         let wanted = [
             assigned("http", Network::Tcp, Some(":80")),
             assigned("admin", Network::Tcp, Some("127.0.0.1:81")),
-            assigned("also", Network::Tcp, Some("127.0.0.1:81")),
             assigned("off", Network::Tcp, None),
+            assigned("also_off", Network::Tcp, None),
         ];
         let orders = plan(&held, &current, &wanted).unwrap();
         assert_eq!(
@@ -208,6 +226,34 @@ mod tests {
                 name: "admin".to_owned()
             }]
         );
+    }
+
+    #[test]
+    fn two_listeners_cannot_share_one_socket() {
+        let held = held(&[(":80", false)]);
+        let current = [assigned("http", Network::Tcp, Some(":80"))];
+        let wanted = [
+            assigned("http", Network::Tcp, Some(":80")),
+            assigned("admin", Network::Tcp, Some("LOCALHOST:81")),
+            assigned("also", Network::Tcp, Some("localhost:081")),
+        ];
+        let e = plan(&held, &current, &wanted).unwrap_err();
+        assert_eq!(
+            e,
+            "listeners `admin` and `also` both ask for tcp localhost:81; give each its own address"
+        );
+        // Sharing the serving child's socket is no different.
+        let wanted = [
+            assigned("http", Network::Tcp, Some(":80")),
+            assigned("admin", Network::Tcp, Some(":80")),
+        ];
+        assert!(plan(&held, &current, &wanted).is_err());
+        // Port 0 is a free port each.
+        let wanted = [
+            assigned("a", Network::Tcp, Some("127.0.0.1:0")),
+            assigned("b", Network::Tcp, Some("127.0.0.1:0")),
+        ];
+        assert!(plan(&held, &current, &wanted).is_ok());
     }
 
     #[test]
