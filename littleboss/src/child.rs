@@ -64,8 +64,15 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
     if link.send(hello).is_err() {
         fail(1, "the supervisor went away before the child started");
     }
-    let (entries, fds) = match link.recv() {
-        Ok(Some((ToChild::Hello { listeners, .. }, fds))) => (listeners, fds),
+    let (entries, fds, refuse_when_orphaned) = match link.recv() {
+        Ok(Some((
+            ToChild::Hello {
+                listeners,
+                refuse_when_orphaned,
+                ..
+            },
+            fds,
+        ))) => (listeners, fds, refuse_when_orphaned),
         Ok(Some((other, _))) => {
             give_up(format!("expected hello from the supervisor, got {other:?}"))
         }
@@ -81,7 +88,12 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
     // SIGTERM to the whole service (systemd's default KillMode) reaches the
     // child too: it winds down as the supervisor would have asked.
     crate::lameduck::on_signals(lameduck.clone(), config.lameduck);
-    spawn_lifecycle(link.clone(), lameduck, config.lameduck);
+    spawn_lifecycle(
+        link.clone(),
+        lameduck,
+        config.lameduck,
+        refuse_when_orphaned,
+    );
     let rt = crate::runtime::build(config)
         .unwrap_or_else(|e| give_up(format!("cannot start the tokio runtime: {e}")));
     let flags_help = crate::flags::flags_help(config);
@@ -230,7 +242,17 @@ fn adopt(
     Ok(listeners)
 }
 
-fn spawn_lifecycle(link: Arc<ChildEnd>, lameduck: Arc<Lameduck>, timeout: Duration) {
+/// Reads the supervisor's orders until it is gone. An orphan winds down,
+/// and with `refuse_when_orphaned` shuts its TCP listeners: with nobody
+/// left to accept, a new connection is refused at once rather than queued
+/// and reset at the exit, and the next start can bind the port while this
+/// child still drains.
+fn spawn_lifecycle(
+    link: Arc<ChildEnd>,
+    lameduck: Arc<Lameduck>,
+    timeout: Duration,
+    refuse_when_orphaned: bool,
+) {
     std::thread::Builder::new()
         .name("littleboss-child".into())
         .spawn(move || {
@@ -249,7 +271,11 @@ fn spawn_lifecycle(link: Arc<ChildEnd>, lameduck: Arc<Lameduck>, timeout: Durati
                 }
             }
             warning!("the supervisor is gone; lameduck, exiting within {timeout:?}");
-            lameduck.begin();
+            if refuse_when_orphaned {
+                lameduck.begin_refusing();
+            } else {
+                lameduck.begin();
+            }
             std::thread::sleep(timeout);
             warning!("still running {timeout:?} after the supervisor died; exiting");
             std::process::exit(1);

@@ -51,6 +51,11 @@ pub(crate) enum ToChild {
     Hello {
         name: String,
         listeners: Vec<ListenerEntry>,
+        /// Should the supervisor die, shut the TCP listeners for good: no
+        /// child takes a connection after that, and none of them is the
+        /// service manager's. Absent (false) from an older supervisor.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        refuse_when_orphaned: bool,
     },
     /// Wind down; `refuse`: no child takes a connection after this one (a
     /// stop), so shut the TCP listeners for good. Absent (false) from an
@@ -232,6 +237,12 @@ mod tests {
                     network: Network::Tcp,
                     bound: true,
                 }],
+                refuse_when_orphaned: true,
+            },
+            ToChild::Hello {
+                name: "svc".into(),
+                listeners: vec![],
+                refuse_when_orphaned: false,
             },
             ToChild::Lameduck { refuse: false },
             ToChild::Lameduck { refuse: true },
@@ -248,5 +259,19 @@ mod tests {
         assert!(decode::<FromChild>(b"not json").is_err());
         assert!(decode::<FromChild>(br#"{"v":1,"msg":"launch"}"#).is_err());
         assert!(decode::<FromChild>(br#"{"msg":"ready"}"#).is_err());
+    }
+
+    #[test]
+    fn an_older_supervisors_hello_never_lets_an_orphan_refuse() {
+        // It may hold the service manager's sockets, which must outlive it.
+        let hello = br#"{"v":1,"msg":"hello","name":"svc","listeners":[]}"#;
+        let ToChild::Hello {
+            refuse_when_orphaned,
+            ..
+        } = decode::<ToChild>(hello).unwrap()
+        else {
+            panic!("not a hello");
+        };
+        assert!(!refuse_when_orphaned);
     }
 }

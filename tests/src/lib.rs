@@ -227,11 +227,18 @@ impl Service {
     /// Waits for the supervisor to exit and for all its output (and its
     /// children's) to be captured, with the deadline.
     pub fn wait_exit(&mut self) -> ExitStatus {
+        let status = self.wait_supervisor_exit();
+        self.output.wait_closed();
+        status
+    }
+
+    /// Waits for the supervisor process alone to exit, with the deadline:
+    /// its orphaned children may still run, and print.
+    pub fn wait_supervisor_exit(&mut self) -> ExitStatus {
         let child = self.supervisor.as_mut().expect("started");
         let deadline = Instant::now() + DEADLINE;
         loop {
             if let Some(status) = child.try_wait().unwrap() {
-                self.output.wait_closed();
                 return status;
             }
             if Instant::now() > deadline {

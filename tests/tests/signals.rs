@@ -4,7 +4,7 @@
 use std::os::unix::process::CommandExt;
 
 use nix::sys::signal::Signal;
-use tests::{Service, alive, echo, text};
+use tests::{Service, alive, echo, read_greeting, text};
 
 #[test]
 fn a_child_that_blocks_after_lameduck_is_killed_after_the_timeout_on_sigint() {
@@ -103,6 +103,40 @@ fn a_child_whose_supervisor_is_killed_winds_down_and_exits() {
             .text()
             .contains("removing the stale control socket")
     );
+}
+
+#[test]
+fn an_orphaned_child_refuses_connections_and_frees_its_port_for_the_next_start() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let flag = format!("-addr=127.0.0.1:{port}");
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
+    svc.start(&[&flag]);
+    let addr = svc.printed_addr("addr");
+    let orphan: i32 = svc.printed("pid");
+    assert_eq!(read_greeting(addr).unwrap(), format!("keeps {orphan}\n"));
+    svc.signal(Signal::SIGKILL);
+    svc.wait_supervisor_exit();
+    // It drains with its listener open, as axum::serve does; but with
+    // nobody left to accept, a connection is refused at once rather than
+    // queued and reset when the orphan exits.
+    svc.output.wait_for(&format!("draining pid={orphan}"));
+    let refused = std::net::TcpStream::connect(addr).map(drop).unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    assert!(alive(orphan), "the orphan drains for 8 s");
+    // The next start takes the port while the orphan still drains.
+    let mut again = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
+    again.dir = std::mem::replace(&mut svc.dir, tempfile::tempdir().unwrap());
+    again.start(&[&flag]);
+    let child: i32 = again.printed("pid");
+    assert_eq!(read_greeting(addr).unwrap(), format!("keeps {child}\n"));
+    assert!(alive(orphan), "the orphan drains for 8 s");
+    for pid in [orphan, child] {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+    }
 }
 
 #[test]

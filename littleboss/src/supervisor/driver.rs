@@ -335,8 +335,12 @@ impl Io {
                     socket.close();
                 }
             }
-            Effect::Spawn { id, launch } => {
-                let spawn_order = self.spawn_order(id, &launch);
+            Effect::Spawn {
+                id,
+                launch,
+                refuse_when_orphaned,
+            } => {
+                let spawn_order = self.spawn_order(id, &launch, refuse_when_orphaned);
                 // The file about to run, to tell it from an interpreter the
                 // kernel runs instead (a script's).
                 let expected = file_id(&spawn_order.path);
@@ -453,7 +457,12 @@ impl Io {
     }
 
     /// The child's hello: each declared listener, and the fds of those on.
-    fn spawn_order<'a>(&self, id: ChildId, launch: &'a Launch) -> Spawn<'a> {
+    fn spawn_order<'a>(
+        &self,
+        id: ChildId,
+        launch: &'a Launch,
+        refuse_when_orphaned: bool,
+    ) -> Spawn<'a> {
         let mut entries = Vec::new();
         let mut fds = Vec::new();
         for assigned in &launch.listeners {
@@ -483,6 +492,7 @@ impl Io {
             name: self.name.clone(),
             entries,
             fds,
+            refuse_when_orphaned,
         }
     }
 

@@ -87,6 +87,8 @@ pub(crate) struct Spawn<'a> {
     /// Its declared listeners, and the fds of those that are on, in order.
     pub entries: Vec<ListenerEntry>,
     pub fds: Vec<Arc<OwnedFd>>,
+    /// Passed on in the hello (see [`ToChild::Hello`]).
+    pub refuse_when_orphaned: bool,
 }
 
 /// `fd`, numbered above the descriptors a child's setup overwrites before
@@ -167,6 +169,7 @@ pub(crate) fn spawn(
     let hello = ToChild::Hello {
         name: launch.name,
         listeners: launch.entries,
+        refuse_when_orphaned: launch.refuse_when_orphaned,
     };
     Ok(watch(
         launch.id,

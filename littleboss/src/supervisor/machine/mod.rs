@@ -185,6 +185,10 @@ pub(crate) enum Effect {
     Spawn {
         id: ChildId,
         launch: Launch,
+        /// Whether the child may shut its TCP listeners should this
+        /// supervisor die: no listener is the service manager's, and no
+        /// other child will take a connection then.
+        refuse_when_orphaned: bool,
     },
     /// No child uses this socket any more: close it.
     Close {
@@ -983,7 +987,7 @@ impl Machine {
         if binding {
             self.effects.push(Effect::Bind { id, orders });
         } else {
-            self.effects.push(Effect::Spawn { id, launch });
+            self.spawn(id, launch);
         }
     }
 
@@ -1008,7 +1012,16 @@ impl Machine {
         starting.binding = false;
         starting.hello_by = Some(hello_by);
         let launch = self.state.children[&id].launch.clone();
-        self.effects.push(Effect::Spawn { id, launch });
+        self.spawn(id, launch);
+    }
+
+    fn spawn(&mut self, id: ChildId, launch: Launch) {
+        let refuse_when_orphaned = self.may_refuse();
+        self.effects.push(Effect::Spawn {
+            id,
+            launch,
+            refuse_when_orphaned,
+        });
     }
 
     /// A listener could not be bound: the start fails before any child

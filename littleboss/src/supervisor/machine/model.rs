@@ -302,6 +302,16 @@ impl Model {
                 "{key} is held for nobody"
             );
         }
+        // An orphan never shuts a socket the service manager owns (child
+        // 1 starts before the history makes one the manager's).
+        if state.held.values().any(|held| held.activated) {
+            for (id, process) in self.sim.processes.iter().filter(|(id, _)| **id > 1) {
+                assert!(
+                    !process.refuses_when_orphaned,
+                    "child {id} would shut the manager's socket"
+                );
+            }
+        }
         if let Phase::Up(up) = &state.phase {
             // Nothing serves: nobody takes traffic, and something starts or
             // is due to.

@@ -887,6 +887,19 @@ fn a_stop_has_its_children_refuse_new_connections_and_a_reload_not() {
 }
 
 #[test]
+fn an_orphan_may_refuse_connections_unless_a_listener_is_the_service_managers() {
+    let mut sim = Sim::serving(settings());
+    assert!(sim.process(1).refuses_when_orphaned);
+    sim.reload("/bin/v2");
+    assert!(sim.process(2).refuses_when_orphaned);
+    // The manager's socket must outlive this supervisor, and its children.
+    sim.activate_first_listener();
+    sim.hello_and_ready(2);
+    sim.reload("/bin/v3");
+    assert!(!sim.process(3).refuses_when_orphaned);
+}
+
+#[test]
 fn usr1_and_usr2_are_passed_on_to_every_running_child() {
     let mut sim = Sim::serving(settings());
     sim.reload("/bin/v2");

@@ -71,6 +71,8 @@ pub(super) struct Process {
     pub lameducked: bool,
     /// Told to shut its TCP listeners for good as it winds down.
     pub refusing: bool,
+    /// Told at its start to shut them should the supervisor die.
+    pub refuses_when_orphaned: bool,
     /// Signals passed on to it.
     pub signals: Vec<Signal>,
     pub killed: bool,
@@ -212,7 +214,11 @@ impl Sim {
                     assert!(self.sockets.remove(&key), "closed twice: {key}");
                     None
                 }
-                Effect::Spawn { id, launch } => {
+                Effect::Spawn {
+                    id,
+                    launch,
+                    refuse_when_orphaned,
+                } => {
                     for key in launch.listeners.iter().filter_map(|l| l.key.as_ref()) {
                         assert!(self.sockets.contains(key), "spawned without {key}");
                     }
@@ -233,6 +239,7 @@ impl Sim {
                                 argv0: target.argv0,
                                 args: launch.args,
                                 listeners: launch.listeners,
+                                refuses_when_orphaned: refuse_when_orphaned,
                                 ..Process::default()
                             },
                         );
