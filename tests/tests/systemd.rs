@@ -196,6 +196,16 @@ fn activated_echo(mode: &str, name: Option<&str>) {
         assert_eq!(status["listeners"][0]["address"], addr.to_string());
         svc.reload_ok();
         assert_eq!(echo(addr, "after reload").unwrap(), "after reload\n");
+        // Named by the address the socket really has, it is that socket;
+        // a move is refused, naming that address.
+        let real = format!("-addr={addr}");
+        let reload = svc.control_with(ECHO, "reload", &[&real]);
+        assert!(reload.status.success(), "{}", text(&reload));
+        assert_eq!(echo(addr, "named").unwrap(), "named\n");
+        let moved = svc.control_with(ECHO, "reload", &["-addr=127.0.0.1:1"]);
+        assert_eq!(moved.status.code(), Some(1), "{}", text(&moved));
+        let owns = format!("(the service manager owns tcp {addr}) and cannot move");
+        assert!(text(&moved).contains(&owns), "{}", text(&moved));
         assert_eq!(svc.control("stop").status.code(), Some(0));
     } else {
         svc.signal(nix::sys::signal::Signal::SIGTERM);

@@ -123,6 +123,27 @@ pub(crate) fn one_socket_each(wanted: &[Assigned]) -> Result<(), String> {
     Ok(())
 }
 
+/// Gives a listener that names a socket-activated socket by the address
+/// it really has (the socket unit's `:9090`, say, rather than the binary's
+/// declared default the supervisor started with) the key that socket is
+/// held under: it is that very socket, not one to bind.
+pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned]) {
+    for listener in wanted {
+        let Some(key) = &listener.key else { continue };
+        if held.contains_key(key) {
+            continue;
+        }
+        let owned = held.iter().find(|(k, h)| {
+            h.activated
+                && k.network == key.network
+                && ListenerKey::of(&listener.name, k.network, &h.address) == *key
+        });
+        if let Some((owned, _)) = owned {
+            listener.key = Some(owned.clone());
+        }
+    }
+}
+
 /// What it takes to give a child `wanted`, when `held` are held and
 /// `current` serves: the sockets to bind first, or why it cannot be (a
 /// socket-activated listener would have to move, or two listeners ask for
@@ -135,9 +156,9 @@ pub(crate) fn plan(
     one_socket_each(wanted)?;
     for now in current {
         let Some(key) = &now.key else { continue };
-        if !held.get(key).is_some_and(|h| h.activated) {
+        let Some(owned) = held.get(key).filter(|h| h.activated) else {
             continue;
-        }
+        };
         let then = wanted.iter().find(|w| w.name == now.name);
         if then.and_then(|w| w.key.as_ref()) == Some(key) {
             continue;
@@ -148,8 +169,8 @@ pub(crate) fn plan(
             Some(Assigned { key: Some(k), .. }) => k.address.clone(),
         };
         return Err(format!(
-            "listener `{}` is socket-activated (the service manager owns {key}) and cannot move to {to}; change the socket unit instead",
-            now.name
+            "listener `{}` is socket-activated (the service manager owns {} {}) and cannot move to {to}; change the socket unit instead",
+            now.name, key.network, owned.address
         ));
     }
     let mut seen = BTreeSet::new();
@@ -274,5 +295,31 @@ mod tests {
         let dropped = [assigned("new", Network::Tcp, Some(":81"))];
         let e = plan(&held, &current, &dropped).unwrap_err();
         assert!(e.contains("cannot move to nothing"), "{e}");
+    }
+
+    #[test]
+    fn a_socket_activated_listener_is_named_by_its_real_address_too() {
+        // Started with the binary's default :8080, handed the unit's :9090.
+        let mut held = held(&[(":8080", true), (":81", false)]);
+        held.values_mut().next().unwrap().address = "0.0.0.0:9090".to_owned();
+        let current = [assigned("http", Network::Tcp, Some(":8080"))];
+        let mut wanted = [
+            assigned("http", Network::Tcp, Some("0.0.0.0:09090")),
+            assigned("admin", Network::Tcp, Some(":81")),
+            assigned("other", Network::Tcp, Some(":9091")),
+        ];
+        as_held(&held, &mut wanted);
+        assert_eq!(wanted[0].key, current[0].key);
+        assert_eq!(
+            wanted[1].key,
+            Some(ListenerKey::of("admin", Network::Tcp, ":81"))
+        );
+        assert_eq!(plan(&held, &current, &wanted).unwrap().len(), 1);
+        // A move is told with the address the socket really has.
+        let e = plan(&held, &current, &wanted[2..]).unwrap_err();
+        assert!(
+            e.contains("(the service manager owns tcp 0.0.0.0:9090)"),
+            "{e}"
+        );
     }
 }

@@ -795,7 +795,7 @@ impl Machine {
             }
             return;
         }
-        let launch = match spec.map(|spec| self.resolve(spec)) {
+        let mut launch = match spec.map(|spec| self.resolve(spec)) {
             // The serving launch's path, read afresh (after a rollback
             // too: a symlink it names may have moved on since).
             None => Launch {
@@ -813,6 +813,7 @@ impl Machine {
             let path = launch.target.path.display();
             return self.refuse(client, format!("the binary path {path} is not absolute"));
         }
+        listeners::as_held(&self.state.held, &mut launch.listeners);
         if let Err(error) = listeners::plan(
             &self.state.held,
             &self.state.current.listeners,

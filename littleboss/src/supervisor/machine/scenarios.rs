@@ -938,6 +938,42 @@ fn a_socket_activated_listener_cannot_move() {
 }
 
 #[test]
+fn a_reload_may_name_a_socket_activated_listener_by_its_real_address() {
+    // Started with the declared :8080; the socket unit's socket is :9090.
+    let mut sim = Sim::serving(settings());
+    let key = key("http", "127.0.0.1:8080");
+    let held = sim.machine.state.held.get_mut(&key).unwrap();
+    held.activated = true;
+    held.address = "127.0.0.1:9090".to_owned();
+    let client = reload_with(
+        &mut sim,
+        Some(&["-http=127.0.0.1:9090"]),
+        &[("http", "tcp:127.0.0.1:8080")],
+    );
+    assert!(
+        sim.final_answer(client).is_none(),
+        "{:?}",
+        sim.answers(client)
+    );
+    assert_eq!(sim.process(2).listeners[0].key, Some(key.clone()));
+    assert_eq!(sim.sockets.len(), 1, "nothing else bound");
+    sim.hello_and_ready(2);
+    // A move names the address the socket has, not the one declared.
+    let client = reload_with(
+        &mut sim,
+        Some(&["-http=127.0.0.1:9091"]),
+        &[("http", "tcp:127.0.0.1:8080")],
+    );
+    let error = error_of(sim.final_answer(client));
+    assert!(
+        error.contains(
+            "(the service manager owns tcp 127.0.0.1:9090) and cannot move to 127.0.0.1:9091"
+        ),
+        "{error}"
+    );
+}
+
+#[test]
 fn a_stop_while_a_reloads_listeners_are_bound_ends_without_that_child() {
     let mut sim = Sim::serving(settings());
     sim.defer_binds = true;
