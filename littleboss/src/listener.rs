@@ -48,6 +48,18 @@ pub(crate) enum ListenError {
     Activation(ActivationError),
 }
 
+impl ListenError {
+    /// The kind of the system error behind it, if there is one.
+    pub(crate) fn io_kind(&self) -> Option<io::ErrorKind> {
+        match self {
+            ListenError::Bind { error, .. }
+            | ListenError::Address { error, .. }
+            | ListenError::PassedAddress { error, .. } => Some(error.kind()),
+            ListenError::Activation(_) => None,
+        }
+    }
+}
+
 impl std::fmt::Display for ListenError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -250,3 +250,21 @@ fn two_listeners_on_one_address_are_refused_by_start_and_reload_alike() {
     assert!(read_greeting(addr).unwrap().starts_with("v1 "));
     svc.stop_expecting(0);
 }
+
+#[test]
+fn a_reload_to_its_own_port_spelled_another_way_says_this_service_holds_it() {
+    let port = free_port();
+    let (mut svc, addr) = start(V1, &[&format!("-http=127.0.0.1:{port}")]);
+    // 0.0.0.0 is another socket, which the one held on 127.0.0.1 blocks.
+    let out = svc.control_with(V1, "reload", &[&format!("-http=0.0.0.0:{port}")]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let held = format!("this service holds tcp 127.0.0.1:{port} already");
+    assert!(
+        text(&out).contains("Address already in use"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains(&held), "{}", text(&out));
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    svc.stop_expecting(0);
+}

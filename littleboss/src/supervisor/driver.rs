@@ -520,7 +520,12 @@ struct BindDone {
 /// bound before it are closed (and their unix socket files removed).
 fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>, String> {
     let mut bound = Vec::new();
-    for BindOrder { key, name } in orders {
+    for order in orders {
+        let BindOrder {
+            key,
+            name,
+            held_on_port,
+        } = order;
         let spec = ListenerSpec {
             name,
             network: key.network,
@@ -535,7 +540,13 @@ fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>,
                         let _ = std::fs::remove_file(&socket.address);
                     }
                 }
-                return Err(error.to_string());
+                let in_use = error.io_kind() == Some(std::io::ErrorKind::AddrInUse);
+                return Err(match held_on_port {
+                    Some(ours) if in_use => format!(
+                        "{error}; this service holds {ours} already: to keep that socket, give its address as `status` shows it"
+                    ),
+                    _ => error.to_string(),
+                });
             }
         }
     }

@@ -105,6 +105,26 @@ pub(crate) struct BindOrder {
     pub key: ListenerKey,
     /// The listener's name, for messages.
     pub name: String,
+    /// A socket this service holds on the same port (as `tcp ADDRESS`):
+    /// should the bind find the address in use, the likeliest holder is
+    /// this service itself, the address spelled another way.
+    pub held_on_port: Option<String>,
+}
+
+/// The socket of `held`, of `key`'s kind, bound to `key`'s port, if any.
+fn held_on_port(held: &BTreeMap<ListenerKey, Held>, key: &ListenerKey) -> Option<String> {
+    let port = |address: &str| {
+        let (_, port) = address.rsplit_once(':')?;
+        port.parse::<u16>().ok().filter(|p| *p != 0)
+    };
+    let wanted = port(key.bind_address())?;
+    held.iter()
+        .find(|(k, h)| {
+            k.network.kind() == key.network.kind()
+                && k.network != Network::Unix
+                && port(&h.address) == Some(wanted)
+        })
+        .map(|(k, h)| format!("{} {}", k.network, h.address))
 }
 
 /// Refuses two listeners of one launch asking for the same socket: the
@@ -181,6 +201,7 @@ pub(crate) fn plan(
         .map(|(key, name)| BindOrder {
             key: key.clone(),
             name: name.clone(),
+            held_on_port: held_on_port(held, key),
         })
         .collect())
 }
@@ -244,9 +265,38 @@ mod tests {
             orders,
             [BindOrder {
                 key: ListenerKey::of("admin", Network::Tcp, "127.0.0.1:81"),
-                name: "admin".to_owned()
+                name: "admin".to_owned(),
+                held_on_port: None,
             }]
         );
+    }
+
+    #[test]
+    fn a_bind_on_a_port_this_service_holds_names_the_held_socket() {
+        let mut held = held(&[("127.0.0.1:80", false), (":0#http", false)]);
+        held.values_mut().nth(1).unwrap().address = "[::]:4000".to_owned();
+        let current = [assigned("http", Network::Tcp, Some("127.0.0.1:80"))];
+        let orders = |wanted: &[(&str, Network, &str)]| -> Vec<Option<String>> {
+            let wanted: Vec<Assigned> = wanted
+                .iter()
+                .map(|(name, network, address)| assigned(name, *network, Some(address)))
+                .collect();
+            let orders = plan(&held, &current, &wanted).unwrap();
+            orders.into_iter().map(|o| o.held_on_port).collect()
+        };
+        let ours = Some("tcp 127.0.0.1:80".to_owned());
+        assert_eq!(
+            orders(&[("http", Network::Tcp, "localhost:80")]),
+            [ours.clone()]
+        );
+        assert_eq!(orders(&[("http", Network::Tcp4, ":80")]), [ours]);
+        // A port-0 socket is known by the port it got.
+        let got = Some("tcp [::]:4000".to_owned());
+        assert_eq!(orders(&[("http", Network::Tcp, "0.0.0.0:4000")]), [got]);
+        // Not another kind, port or port 0.
+        assert_eq!(orders(&[("dns", Network::Udp, ":80")]), [None]);
+        assert_eq!(orders(&[("http", Network::Tcp, ":81")]), [None]);
+        assert_eq!(orders(&[("http", Network::Tcp, "127.0.0.2:0")]), [None]);
     }
 
     #[test]
