@@ -284,12 +284,9 @@ mod tests {
             let orders = plan(&held, &current, &wanted).unwrap();
             orders.into_iter().map(|o| o.held_on_port).collect()
         };
-        let ours = Some("tcp 127.0.0.1:80".to_owned());
-        assert_eq!(
-            orders(&[("http", Network::Tcp, "localhost:80")]),
-            [ours.clone()]
-        );
-        assert_eq!(orders(&[("http", Network::Tcp4, ":80")]), [ours]);
+        let ours = || Some("tcp 127.0.0.1:80".to_owned());
+        assert_eq!(orders(&[("http", Network::Tcp, "localhost:80")]), [ours()]);
+        assert_eq!(orders(&[("http", Network::Tcp4, ":80")]), [ours()]);
         // A port-0 socket is known by the port it got.
         let got = Some("tcp [::]:4000".to_owned());
         assert_eq!(orders(&[("http", Network::Tcp, "0.0.0.0:4000")]), [got]);
