@@ -96,7 +96,10 @@ fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
     let in_flight = TcpStream::connect(old).unwrap();
     let port = free_port();
     let new = SocketAddr::from(([127, 0, 0, 1], port));
-    reload(&svc, V1, &[&format!("-http=127.0.0.1:{port}")]);
+    let out = reload(&svc, V1, &[&format!("-http=127.0.0.1:{port}")]);
+    // The reload says what it moves.
+    let moved = format!("  listener `http`: tcp {old} -> tcp {new}\n");
+    assert!(text(&out).contains(&moved), "{}", text(&out));
     assert!(read_greeting(new).unwrap().starts_with("v1 "));
     assert_eq!(
         status(&svc)["child"]["args"],
@@ -119,8 +122,11 @@ fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
 #[test]
 fn a_new_version_with_one_more_listener_gets_it_bound_and_listed() {
     let (svc, http) = start(V1, &[]);
-    reload(&svc, V2, &[]);
+    let out = reload(&svc, V2, &[]);
     let admin: SocketAddr = svc.printed_addr("admin");
+    let added = format!("  listener `admin`: new, tcp {admin}\n");
+    assert!(text(&out).contains(&added), "{}", text(&out));
+    assert!(!text(&out).contains("`http`"), "{}", text(&out));
     assert!(read_greeting(admin).unwrap().starts_with("v2 "));
     tests::eventually("version 2 to answer on http", || {
         read_greeting(http).ok().filter(|g| g.starts_with("v2 "))

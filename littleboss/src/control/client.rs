@@ -78,8 +78,11 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
                     Response::Waiting { pid } => {
                         eprintln!("reload of {name} waits for child pid {pid} to finish starting")
                     }
-                    Response::Reloading { pid } => {
-                        eprintln!("reloading {name}: new child pid {pid}")
+                    Response::Reloading { pid, changes } => {
+                        eprintln!("reloading {name}: new child pid {pid}");
+                        for change in changes {
+                            eprintln!("  {change}");
+                        }
                     }
                     Response::Reloaded {
                         pid,

@@ -491,7 +491,10 @@ mod tests {
         let request = received.recv().await.unwrap();
         // Answers far larger than the socket's buffer, to a client that
         // does not read: the task writes what fits and holds the rest.
-        let progress = Response::Reloading { pid: 7 };
+        let progress = Response::Reloading {
+            pid: 7,
+            changes: Vec::new(),
+        };
         let mut expected = Vec::new();
         for _ in 0..150_000 {
             request.conn.answer(&progress);

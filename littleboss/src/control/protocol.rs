@@ -50,9 +50,13 @@ pub(crate) enum Response {
     Waiting {
         pid: u32,
     },
-    /// A reload started a new child.
+    /// A reload started a new child; `changes` says how its listeners
+    /// differ from the serving child's, one line each (absent from an
+    /// older supervisor).
     Reloading {
         pid: u32,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        changes: Vec<String>,
     },
     /// The new child is ready and serving; `old_pid` is winding down.
     Reloaded {

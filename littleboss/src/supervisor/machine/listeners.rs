@@ -164,6 +164,47 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
     }
 }
 
+/// How `wanted` differs from `current`, listener by listener, one line
+/// each, with the addresses the sockets have (`held`): what a reload
+/// moves, turns off or on, adds or leaves behind.
+pub(crate) fn changes(
+    held: &BTreeMap<ListenerKey, Held>,
+    current: &[Assigned],
+    wanted: &[Assigned],
+) -> Vec<String> {
+    let at = |key: &Option<ListenerKey>| match key {
+        None => "off".to_owned(),
+        Some(key) => {
+            let address = held.get(key).map_or(key.bind_address(), |h| &h.address);
+            format!("{} {address}", key.network)
+        }
+    };
+    let mut changes = Vec::new();
+    for now in current {
+        match wanted.iter().find(|w| w.name == now.name) {
+            Some(then) if then.key == now.key => {}
+            Some(then) => changes.push(format!(
+                "listener `{}`: {} -> {}",
+                now.name,
+                at(&now.key),
+                at(&then.key)
+            )),
+            None if now.key.is_some() => changes.push(format!(
+                "listener `{}`: {} -> gone (not declared by the new binary)",
+                now.name,
+                at(&now.key)
+            )),
+            None => {}
+        }
+    }
+    for then in wanted {
+        if !current.iter().any(|now| now.name == then.name) {
+            changes.push(format!("listener `{}`: new, {}", then.name, at(&then.key)));
+        }
+    }
+    changes
+}
+
 /// What it takes to give a child `wanted`, when `held` are held and
 /// `current` serves: the sockets to bind first, or why it cannot be (a
 /// socket-activated listener would have to move, or two listeners ask for
@@ -294,6 +335,34 @@ mod tests {
         assert_eq!(orders(&[("dns", Network::Udp, ":80")]), [None]);
         assert_eq!(orders(&[("http", Network::Tcp, ":81")]), [None]);
         assert_eq!(orders(&[("http", Network::Tcp, "127.0.0.2:0")]), [None]);
+    }
+
+    #[test]
+    fn a_reload_tells_each_listener_it_changes() {
+        let mut held = held(&[("127.0.0.1:80", false), (":0#http", false)]);
+        held.values_mut().nth(1).unwrap().address = "[::]:4000".to_owned();
+        let current = [
+            assigned("http", Network::Tcp, Some("127.0.0.1:80")),
+            assigned("admin", Network::Tcp, None),
+            assigned("old", Network::Tcp, Some("127.0.0.1:80")),
+            assigned("quiet", Network::Tcp, None),
+        ];
+        let same: Vec<Assigned> = current.to_vec();
+        assert!(changes(&held, &current, &same).is_empty());
+        let wanted = [
+            assigned("http", Network::Tcp, Some(":0")),
+            assigned("admin", Network::Tcp, Some("127.0.0.1:81")),
+            assigned("metrics", Network::Udp, None),
+        ];
+        assert_eq!(
+            changes(&held, &current, &wanted),
+            [
+                "listener `http`: tcp 127.0.0.1:80 -> tcp [::]:4000",
+                "listener `admin`: off -> tcp 127.0.0.1:81",
+                "listener `old`: tcp 127.0.0.1:80 -> gone (not declared by the new binary)",
+                "listener `metrics`: new, off",
+            ]
+        );
     }
 
     #[test]

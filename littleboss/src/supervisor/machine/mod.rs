@@ -556,14 +556,22 @@ impl Machine {
         say!(self, "started child pid {pid} from {path}");
         if let Some(Starting {
             id: starting,
-            why: Why::Reload {
-                client: Some(client),
-            },
+            why: Why::Reload { client },
             ..
         }) = self.up().and_then(|up| up.starting.clone())
             && starting == id
         {
-            self.reply(client, Response::Reloading { pid });
+            let changes = listeners::changes(
+                &self.state.held,
+                &self.state.current.listeners,
+                &self.state.children[&id].launch.listeners,
+            );
+            for change in &changes {
+                say!(self, "child pid {pid}: {change}");
+            }
+            if let Some(client) = client {
+                self.reply(client, Response::Reloading { pid, changes });
+            }
         }
     }
 

@@ -33,7 +33,10 @@ fn overlapping_reload_the_old_child_serves_until_the_new_is_ready() {
     let client = sim.reload("/bin/v2");
     assert_eq!(
         sim.answers(client),
-        [Response::Reloading { pid: sim.pid(2) }]
+        [Response::Reloading {
+            pid: sim.pid(2),
+            changes: vec![]
+        }]
     );
     sim.hello(2);
     sim.advance(Duration::from_secs(3));
@@ -749,6 +752,16 @@ fn a_kept_listener_is_the_same_socket_and_a_moved_one_closes_after_the_drain() {
         e,
         super::Effect::Bind { orders, .. } if orders.len() == 1 && orders[0].key == key("http", "127.0.0.1:9090")
     )));
+    // The client and the log are told of the move.
+    let moved = "listener `http`: tcp 127.0.0.1:8080 -> tcp 127.0.0.1:9090";
+    assert_eq!(
+        sim.answers(client),
+        [Response::Reloading {
+            pid: sim.pid(2),
+            changes: vec![moved.to_owned()]
+        }]
+    );
+    assert!(sim.logged(&format!("child pid {}: {moved}", sim.pid(2))));
     sim.hello_and_ready(2);
     assert!(matches!(
         sim.final_answer(client),
