@@ -22,6 +22,17 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     // connections at once; systemd's stay open, queueing for the next start.
     let refuse = activated.is_none();
     let bound = crate::listener::bind_all(&inv.listeners, activated).unwrap_or_else(|e| fail(1, e));
+    // The socket files bound here are ours to remove as we exit, as a
+    // supervisor removes its own; a passed socket's file is systemd's.
+    let own_files: Vec<String> = inv
+        .listeners
+        .iter()
+        .zip(&bound)
+        .filter_map(|(spec, b)| {
+            let b = b.as_ref()?;
+            (spec.network == crate::spec::Network::Unix && b.bound_here).then(|| b.address.clone())
+        })
+        .collect();
     let listeners = inv
         .listeners
         .iter()
@@ -52,5 +63,8 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
         flags::flags_help(config),
     );
     let code = entry(ctx, &rt, Box::new(|| {}));
+    for path in own_files {
+        let _ = std::fs::remove_file(path);
+    }
     std::process::exit(code)
 }

@@ -264,6 +264,21 @@ fn a_unix_socket_listener_survives_reloads_and_goes_at_the_final_stop() {
 }
 
 #[test]
+fn a_unix_socket_bound_in_bypass_goes_when_the_program_ends() {
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let mut svc = Service::new(bin);
+    let path = svc.dir.path().join("bypass.sock");
+    let mut cmd = svc.command(bin);
+    cmd.arg(format!("-sock={}", path.display()));
+    svc.spawn(cmd);
+    svc.output.wait_for("serving unix pid=");
+    assert!(path.exists());
+    svc.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+    assert!(!path.exists(), "the socket file outlived the program");
+}
+
+#[test]
 fn a_peer_of_another_user_is_refused_by_the_supervisor() {
     if !nix::unistd::geteuid().is_root() {
         eprintln!("skipped: starting a client as another user needs root");
