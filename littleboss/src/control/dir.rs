@@ -46,12 +46,35 @@ pub(crate) fn check_socket_path(path: &Path) -> Result<(), DirError> {
 /// Why the control folder cannot be used.
 #[derive(Debug)]
 pub(crate) enum DirError {
-    Create { dir: PathBuf, error: io::Error },
-    Inspect { dir: PathBuf, error: io::Error },
-    NotAFolder { dir: PathBuf },
-    Owner { dir: PathBuf, owner: u32, us: u32 },
-    Shared { dir: PathBuf, mode: u32 },
-    SocketPathTooLong { path: PathBuf, len: usize },
+    Create {
+        dir: PathBuf,
+        error: io::Error,
+    },
+    Inspect {
+        dir: PathBuf,
+        error: io::Error,
+    },
+    NotAFolder {
+        dir: PathBuf,
+    },
+    /// A symlink: followed, it could be pointed elsewhere between checks.
+    Symlink {
+        dir: PathBuf,
+        target: PathBuf,
+    },
+    Owner {
+        dir: PathBuf,
+        owner: u32,
+        us: u32,
+    },
+    Shared {
+        dir: PathBuf,
+        mode: u32,
+    },
+    SocketPathTooLong {
+        path: PathBuf,
+        len: usize,
+    },
 }
 
 impl std::fmt::Display for DirError {
@@ -74,6 +97,12 @@ impl std::fmt::Display for DirError {
             DirError::NotAFolder { dir } => {
                 write!(f, "the control folder {} is not a folder", dir.display())
             }
+            DirError::Symlink { dir, target } => write!(
+                f,
+                "the control folder {} is a symlink (to {}); set LITTLEBOSS_DIR to the folder itself: a link could be pointed elsewhere",
+                dir.display(),
+                target.display()
+            ),
             DirError::Owner { dir, owner, us } => write!(
                 f,
                 "the control folder {} belongs to uid {owner}, not to us (uid {us}); refusing to use it",
@@ -129,6 +158,10 @@ pub(crate) fn check(dir: &Path) -> Result<(), DirError> {
         error,
     })?;
     let dir = dir.to_owned();
+    if meta.is_symlink() {
+        let target = std::fs::read_link(&dir).unwrap_or_default();
+        return Err(DirError::Symlink { dir, target });
+    }
     if !meta.is_dir() {
         return Err(DirError::NotAFolder { dir });
     }
@@ -161,6 +194,23 @@ mod tests {
         assert!(e.to_string().contains("has mode 755"), "{e}");
         // Refused, not repaired.
         assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o755);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn a_symlink_is_refused_naming_where_it_points() {
+        let base = std::env::temp_dir().join(format!("lb-link-test-{}", std::process::id()));
+        let real = base.join("real");
+        prepare(&real).unwrap();
+        let link = base.join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let e = prepare(&link).unwrap_err().to_string();
+        let want = format!(
+            "the control folder {} is a symlink (to {}); set LITTLEBOSS_DIR to the folder itself",
+            link.display(),
+            real.display()
+        );
+        assert!(e.starts_with(&want), "{e}");
         std::fs::remove_dir_all(&base).unwrap();
     }
 
