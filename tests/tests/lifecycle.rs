@@ -136,6 +136,37 @@ fn a_second_start_fails_while_the_first_runs() {
 }
 
 #[test]
+fn a_supervisor_whose_control_socket_was_removed_is_named_with_what_still_reaches_it() {
+    let mut svc = Service::new(ECHO);
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let pid = svc.pid();
+    // As a cleaner of old files in /tmp might.
+    std::fs::remove_file(svc.control_dir().join("echo_server.sock")).unwrap();
+    let gone = "control socket";
+    let kill = format!("`kill -HUP {pid}` reloads it, `kill -TERM {pid}` stops it gracefully");
+    for mode in ["status", "stop"] {
+        let out = svc.control(mode);
+        assert_eq!(out.status.code(), Some(1), "{mode}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let runs = format!("`echo_server` runs (supervisor pid {pid}), but its {gone} ");
+        assert!(err.contains(&runs), "{mode}: {err}");
+        assert!(err.contains(&kill), "{mode}: {err}");
+    }
+    let second = svc.control("start");
+    assert_eq!(second.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&second.stderr);
+    let running = format!("`echo_server` is already running (pid {pid}), but its {gone} ");
+    assert!(err.contains(&running), "{err}");
+    assert!(err.contains(&kill), "{err}");
+    // Untouched, and the signal it names stops it gracefully.
+    assert_eq!(echo(addr, "still").unwrap(), "still\n");
+    svc.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+}
+
+#[test]
 fn control_commands_without_a_supervisor_say_so() {
     let svc = Service::new(ECHO);
     for mode in ["reload", "stop", "status"] {

@@ -19,7 +19,23 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let path = socket_path(name);
     super::dir::check_socket_path(&path).unwrap_or_else(|e| fail(1, e));
     let stream = UnixStream::connect(&path).unwrap_or_else(|e| match e.kind() {
-        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => fail(
+        io::ErrorKind::NotFound => {
+            // Its supervisor may run still, holding the service's lock.
+            let lock = path.with_extension("lock");
+            if let Some(pid) = super::holder::lock_holder(&lock) {
+                let mut why = format!("`{name}` runs (supervisor pid {pid}), but ");
+                let _ = super::server::unreachable_hint(&mut why, &path, Some(pid));
+                fail(1, why)
+            }
+            fail(
+                1,
+                format!(
+                    "`{name}` is not running (no supervisor at {})",
+                    path.display()
+                ),
+            )
+        }
+        io::ErrorKind::ConnectionRefused => fail(
             1,
             format!(
                 "`{name}` is not running (no supervisor at {})",

@@ -4,6 +4,7 @@
 pub(crate) mod client;
 pub(crate) mod connection;
 pub(crate) mod dir;
+pub(crate) mod holder;
 pub(crate) mod protocol;
 pub(crate) mod server;
 pub(crate) mod status;

@@ -33,6 +33,14 @@ pub(crate) enum ControlError {
         pid: Option<i32>,
         socket: Option<PathBuf>,
     },
+    /// Another supervisor of service `name` holds its lock, but its
+    /// control `socket` is gone, so nothing can reach it; `pid` from the
+    /// lock, when it could be read.
+    Unreachable {
+        name: String,
+        pid: Option<i32>,
+        socket: PathBuf,
+    },
     /// The lock file cannot be opened.
     OpenLock { path: PathBuf, error: io::Error },
     /// The lock file cannot be locked (for another reason than a holder).
@@ -59,6 +67,14 @@ impl std::fmt::Display for ControlError {
                     write!(f, ", control socket {}", socket.display())?;
                 }
                 Ok(())
+            }
+            ControlError::Unreachable { name, pid, socket } => {
+                write!(f, "`{name}` is already running")?;
+                if let Some(pid) = pid {
+                    write!(f, " (pid {pid})")?;
+                }
+                write!(f, ", but ")?;
+                unreachable_hint(f, socket, *pid)
             }
             ControlError::OpenLock { path, error } => {
                 write!(f, "cannot open {}: {error}", path.display())
@@ -91,7 +107,7 @@ impl std::fmt::Display for ControlError {
 impl std::error::Error for ControlError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ControlError::AlreadyRunning { .. } => None,
+            ControlError::AlreadyRunning { .. } | ControlError::Unreachable { .. } => None,
             ControlError::Lock { error, .. } => Some(error),
             ControlError::OpenLock { error, .. }
             | ControlError::InspectLock { error, .. }
@@ -111,10 +127,22 @@ pub(crate) fn bind(
     // One supervisor per service: whoever holds the lock may check, replace
     // and bind the socket, so two racing starts cannot both succeed, nor
     // can the loser remove the winner's socket.
-    let lock = ServiceLock::take(&path.with_extension("lock"), || {
+    let lock_path = path.with_extension("lock");
+    let lock = ServiceLock::take(&lock_path, || {
+        let name = name.to_owned();
+        let holder = || super::holder::lock_holder(&lock_path);
+        if std::fs::symlink_metadata(path).is_err() {
+            let socket = path.to_owned();
+            return ControlError::Unreachable {
+                name,
+                pid: holder(),
+                socket,
+            };
+        }
+        let pid = live_pid(path).or_else(holder);
         ControlError::AlreadyRunning {
-            name: name.to_owned(),
-            pid: live_pid(path),
+            name,
+            pid,
             socket: None,
         }
     })?;
@@ -124,6 +152,30 @@ pub(crate) fn bind(
             lock.remove();
             Err(e)
         }
+    }
+}
+
+/// Goes on "… but " for a supervisor whose control socket is gone: what
+/// still reaches it.
+pub(crate) fn unreachable_hint(
+    f: &mut impl std::fmt::Write,
+    socket: &Path,
+    pid: Option<i32>,
+) -> std::fmt::Result {
+    write!(
+        f,
+        "its control socket {} is gone (removed by hand, or by a cleaner of temporary files), so it cannot be reached; ",
+        socket.display()
+    )?;
+    match pid {
+        Some(pid) => write!(
+            f,
+            "signals still work: `kill -HUP {pid}` reloads it, `kill -TERM {pid}` stops it gracefully"
+        ),
+        None => write!(
+            f,
+            "signals still work: SIGHUP reloads it, SIGTERM stops it gracefully"
+        ),
     }
 }
 

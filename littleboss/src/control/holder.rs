@@ -1,0 +1,72 @@
+//! Who holds a service's lock file, read from `/proc/locks`: the
+//! supervisor's pid when its control socket cannot tell it (the socket
+//! was removed, by hand or by a cleaner of `/tmp`).
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// The pid of the process holding a `flock` on the file at `path`, if any.
+pub(crate) fn lock_holder(path: &Path) -> Option<i32> {
+    let meta = std::fs::metadata(path).ok()?;
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    holder_in(&locks, device_numbers(meta.dev()), meta.ino())
+}
+
+/// The pid of an `flock` holder of inode `ino` on device `(major, minor)`
+/// in the text of `/proc/locks`, whose lines read
+/// `1: FLOCK  ADVISORY  WRITE 4242 00:1f:3456 0 EOF` (device numbers in
+/// hex); a waiter's line (`1: -> FLOCK …`) holds nothing.
+fn holder_in(locks: &str, (major, minor): (u32, u32), ino: u64) -> Option<i32> {
+    locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [_, "FLOCK", _, _, pid, file, ..] = fields.as_slice() else {
+            return None;
+        };
+        let mut parts = file.split(':');
+        let same = u32::from_str_radix(parts.next()?, 16).ok()? == major
+            && u32::from_str_radix(parts.next()?, 16).ok()? == minor
+            && parts.next()?.parse::<u64>().ok()? == ino;
+        same.then(|| pid.parse().ok()).flatten()
+    })
+}
+
+/// A `dev_t`'s major and minor numbers, as glibc and the kernel split it.
+fn device_numbers(dev: u64) -> (u32, u32) {
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    (major as u32, minor as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_flock_holder_of_the_inode_and_nothing_else() {
+        let locks = "\
+1: POSIX  ADVISORY  WRITE 11 00:1f:77 0 EOF
+2: FLOCK  ADVISORY  WRITE 22 fd:01:77 0 EOF
+2: -> FLOCK  ADVISORY  WRITE 23 00:1f:77 0 EOF
+3: FLOCK  ADVISORY  WRITE 33 00:1f:77 0 EOF
+";
+        assert_eq!(holder_in(locks, (0, 0x1f), 77), Some(33));
+        assert_eq!(holder_in(locks, (0xfd, 1), 77), Some(22));
+        assert_eq!(holder_in(locks, (0, 0x1f), 78), None);
+        assert_eq!(holder_in("", (0, 0x1f), 77), None);
+    }
+
+    #[test]
+    fn finds_this_process_holding_a_real_lock() {
+        use nix::fcntl::{Flock, FlockArg};
+        let dir = std::env::temp_dir().join(format!("lb-holder-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("svc.lock");
+        let file = std::fs::File::create(&path).unwrap();
+        assert_eq!(lock_holder(&path), None);
+        let lock = Flock::lock(file, FlockArg::LockExclusiveNonblock).unwrap();
+        assert_eq!(lock_holder(&path), Some(std::process::id() as i32));
+        drop(lock);
+        assert_eq!(lock_holder(&path), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
