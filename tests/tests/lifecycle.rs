@@ -167,6 +167,44 @@ fn a_supervisor_whose_control_socket_was_removed_is_named_with_what_still_reache
 }
 
 #[test]
+fn a_cleaner_of_old_files_leaves_a_running_supervisors_folder_alone() {
+    // systemd-tmpfiles ages out old files of /tmp (10 days on Debian),
+    // here told that 1 s is old.
+    let tmpfiles = std::path::Path::new("/usr/bin/systemd-tmpfiles");
+    if !tmpfiles.exists() {
+        eprintln!("skipped: no systemd-tmpfiles (apt-get install systemd)");
+        return;
+    }
+    let mut svc = Service::new(ECHO);
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let dir = svc.dir.path().to_owned();
+    let stray = dir.join("stray");
+    std::fs::write(&stray, "old").unwrap();
+    let rules = dir.join("clean.conf");
+    std::fs::write(&rules, format!("e {} - - - 1s\n", dir.display())).unwrap();
+    // Until the cleaner, run again and again, finds the stray file old: it
+    // ran with everything else old too.
+    tests::eventually("the cleaner to remove an old file", || {
+        let ran = std::process::Command::new(tmpfiles)
+            .arg("--clean")
+            .arg(&rules)
+            .status()
+            .unwrap();
+        assert!(ran.success());
+        (!stray.exists()).then_some(())
+    });
+    let control = svc.control_dir();
+    for file in ["echo_server.sock", "echo_server.lock"] {
+        assert!(control.join(file).exists(), "{file} was cleaned away");
+    }
+    assert!(svc.control("status").status.success());
+    assert_eq!(echo(addr, "still").unwrap(), "still\n");
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn control_commands_without_a_supervisor_say_so() {
     let svc = Service::new(ECHO);
     for mode in ["reload", "stop", "status"] {

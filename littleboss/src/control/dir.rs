@@ -22,6 +22,16 @@ pub(crate) fn socket_dir() -> PathBuf {
     tmp.join(format!("littleboss-{}", nix::unistd::geteuid()))
 }
 
+/// Takes a shared `flock` on the folder `dir` for as long as the returned
+/// lock lives. systemd-tmpfiles leaves a folder so locked alone, so the
+/// control socket and lock file of a supervisor running for weeks are not
+/// aged out of `/tmp`. Shared: every supervisor using the folder holds one.
+pub(crate) fn hold(dir: &Path) -> io::Result<nix::fcntl::Flock<std::fs::File>> {
+    let folder = std::fs::File::open(dir)?;
+    nix::fcntl::Flock::lock(folder, nix::fcntl::FlockArg::LockSharedNonblock)
+        .map_err(|(_, errno)| io::Error::from(errno))
+}
+
 /// The control socket of service `name`.
 pub(crate) fn socket_path(name: &str) -> PathBuf {
     socket_dir().join(format!("{name}.sock"))

@@ -219,6 +219,16 @@ fn serve(
         serving.lock,
         serving.notifier,
     );
+    // Not in the handoff: opened close-on-exec, taken again by each image.
+    let folder = socket_path.parent().unwrap_or(std::path::Path::new("/"));
+    let _held = dir::hold(folder)
+        .inspect_err(|e| {
+            log!(
+                "cannot lock the control folder {} against cleaners of old files: {e}",
+                folder.display()
+            )
+        })
+        .ok();
     // Boxed: the driver's future is large, and block_on would otherwise
     // keep copies of it on the main thread's stack for the supervisor's
     // whole life.
