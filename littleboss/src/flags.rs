@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use crate::config::Config;
 use crate::rules::SpecProblem;
-use crate::spec::ListenerSpec;
+use crate::spec::{ListenerSpec, Network};
 
 /// What the invocation asks littleboss to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,13 +250,23 @@ pub(crate) fn flags_help(config: &Config) -> String {
         "        bypass:  disable littleboss, run the program directly"
     );
     for l in &config.listeners {
-        let _ = writeln!(out, "  -{}=ADDR", l.name);
-        let default = l.address.as_deref().unwrap_or("");
-        let _ = writeln!(
-            out,
-            "        {} listener address (default {default:?}; `-{}=` turns it off)",
-            l.network, l.name
-        );
+        let (meta, what) = match l.network {
+            Network::Unix => ("PATH", "socket path"),
+            _ => ("ADDR", "address"),
+        };
+        let _ = writeln!(out, "  -{}={meta}", l.name);
+        let _ = match &l.address {
+            Some(default) => writeln!(
+                out,
+                "        {} listener {what} (default {default:?}; `-{}=` turns it off)",
+                l.network, l.name
+            ),
+            None => writeln!(
+                out,
+                "        {} listener {what} (off unless given)",
+                l.network
+            ),
+        };
     }
     out
 }
@@ -275,6 +285,7 @@ mod tests {
         Littleboss::new("svc")
             .listener("https", "tcp::443")
             .listener("off", "tcp:")
+            .listener("sock", "unix:/run/svc.sock")
             .config
     }
 
@@ -438,6 +449,9 @@ mod tests {
         assert!(text.contains("-littleboss=MODE"));
         assert!(text.contains("start:   start and manage this process using service name \"svc\""));
         assert!(text.contains("-https=ADDR\n        tcp listener address (default \":443\""));
-        assert!(text.contains("-off=ADDR\n        tcp listener address (default \"\""));
+        assert!(text.contains("-off=ADDR\n        tcp listener address (off unless given)\n"));
+        assert!(text.contains(
+            "-sock=PATH\n        unix listener socket path (default \"/run/svc.sock\"; `-sock=` turns it off)\n"
+        ));
     }
 }
