@@ -34,6 +34,21 @@ pub(crate) struct Status {
     /// Children told to wind down and not exited yet, oldest first.
     #[serde(default)]
     pub draining: Vec<DrainingStatus>,
+    /// With `persist`, while a restart waits out its backoff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<RestartStatus>,
+}
+
+/// A `persist` restart waiting out its backoff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RestartStatus {
+    /// Milliseconds until it starts.
+    pub in_ms: u64,
+    /// Restarts within the restart-limit window, this one included.
+    pub recent: u32,
+    /// More than `limit` restarts within `window_ms` and it gives up.
+    pub limit: u32,
+    pub window_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +125,16 @@ impl Status {
                 );
             }
         }
+        if let Some(r) = &self.restart {
+            let _ = writeln!(
+                out,
+                "restarting in {}, restart {} of at most {} within {}",
+                format_ms(r.in_ms),
+                r.recent,
+                r.limit,
+                format_ms(r.window_ms)
+            );
+        }
         if let Some(StartingStatus { child, why }) = &self.starting {
             let _ = writeln!(
                 out,
@@ -135,10 +160,10 @@ impl Status {
             let _ = writeln!(out, "last failure: {f}");
         }
         if let Some(c) = &self.child {
-            let mut line = c.path.clone();
+            let mut line = shell_word(&c.path);
             for arg in &c.args {
                 line.push(' ');
-                line.push_str(arg);
+                line.push_str(&shell_word(arg));
             }
             let _ = writeln!(out, "\ncommand line:\n\t{line}");
         }
@@ -151,6 +176,16 @@ impl Status {
         }
         out
     }
+}
+
+/// `word` as a shell reads it back: as it is when nothing in it is
+/// special, else in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        return word.to_owned();
+    }
+    format!("'{}'", word.replace('\'', r"'\''"))
 }
 
 /// A wait in words: `250 ms`, `4.2 s`.
@@ -198,6 +233,7 @@ mod tests {
             upgrades: 1,
             stopping: false,
             draining: Vec::new(),
+            restart: None,
         };
         assert_eq!(
             s.render(),
@@ -207,6 +243,18 @@ mod tests {
              child      pid 11, started 1970-01-01 00:01:00 UTC, reloads 1, failures 0\n\n\
              command line:\n\t/bin/blog -v\n\n\
              listeners:\n\thttp:\ttcp [::]:8080\n\tadmin:\ttcp off\n"
+        );
+        let mut quoted = s.clone();
+        quoted.child.as_mut().unwrap().args = vec![
+            "-greeting=hello world".into(),
+            "it's".into(),
+            String::new(),
+            "-x=a,b:c/d".into(),
+        ];
+        let text = quoted.render();
+        assert!(
+            text.contains("\t/bin/blog '-greeting=hello world' 'it'\\''s' '' -x=a,b:c/d\n"),
+            "{text}"
         );
         let mut bare = s;
         bare.child.as_mut().unwrap().args.clear();
@@ -252,6 +300,7 @@ mod tests {
                     kill_in_ms: Some(4_270),
                 },
             ],
+            restart: None,
         };
         let text = s.render();
         assert!(
@@ -272,6 +321,40 @@ mod tests {
     }
 
     #[test]
+    fn shows_a_restart_waiting_out_its_backoff() {
+        let s = Status {
+            name: "blog".into(),
+            supervisor_pid: 10,
+            supervisor_started: 0,
+            child: None,
+            starting: None,
+            reloads: 0,
+            failures: 2,
+            last_failure: Some("child pid 11 exited with code 3".into()),
+            listeners: Vec::new(),
+            supervisor_binary: None,
+            upgrades: 0,
+            stopping: false,
+            draining: Vec::new(),
+            restart: Some(RestartStatus {
+                in_ms: 380,
+                recent: 2,
+                limit: 5,
+                window_ms: 60_000,
+            }),
+        };
+        let text = s.render();
+        assert!(
+            text.contains(
+                "child      none, reloads 0, failures 2\n\
+                 restarting in 380 ms, restart 2 of at most 5 within 60.0 s\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(serde_json::to_value(&s).unwrap()["restart"]["in_ms"], 380);
+    }
+
+    #[test]
     fn reads_the_status_of_a_supervisor_before_draining_was_shown() {
         let old = r#"{"name":"blog","supervisor_pid":10,"supervisor_started":0,
             "child":null,"starting":null,"reloads":0,"failures":0,
@@ -279,5 +362,6 @@ mod tests {
         let s: Status = serde_json::from_str(old).unwrap();
         assert!(!s.stopping);
         assert!(s.draining.is_empty());
+        assert!(s.restart.is_none());
     }
 }

@@ -398,9 +398,19 @@ fn persist_restarts_a_child_that_exits_on_its_own() {
     sim.exit(1, OK);
     assert!(sim.logged("restarting in"));
     assert_eq!(sim.processes.len(), 1);
-    sim.advance(Duration::from_millis(120));
+    // status tells the wait (100 ms, give or take its jitter).
+    sim.advance(Duration::from_millis(30));
+    let restart = asked_status(&mut sim).restart.unwrap();
+    assert!((50..=90).contains(&restart.in_ms), "{restart:?}");
+    let (limit, window) = settings().restart_limit;
+    assert_eq!(restart.recent, 1);
+    assert_eq!(restart.limit, limit);
+    assert_eq!(restart.window_ms, window.as_millis() as u64);
+    sim.advance(Duration::from_millis(90));
     assert_eq!(sim.starting_id(), Some(2));
-    assert_eq!(sim.machine.status().starting.unwrap().why, "restart");
+    let status = asked_status(&mut sim);
+    assert_eq!(status.starting.unwrap().why, "restart");
+    assert_eq!(status.restart, None);
 }
 
 #[test]

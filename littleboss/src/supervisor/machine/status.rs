@@ -2,7 +2,9 @@
 
 use super::Machine;
 use super::state::{ChildId, Phase};
-use crate::control::status::{ChildStatus, DrainingStatus, ListenerStatus, StartingStatus, Status};
+use crate::control::status::{
+    ChildStatus, DrainingStatus, ListenerStatus, RestartStatus, StartingStatus, Status,
+};
 
 impl Machine {
     /// The supervisor's state as `status` reports it.
@@ -80,6 +82,28 @@ impl Machine {
             upgrades: state.image.upgrades,
             stopping: matches!(state.phase, Phase::Stopping(_)),
             draining,
+            restart: self.restart_status(),
         }
+    }
+
+    /// A `persist` restart waiting out its backoff, if one is.
+    fn restart_status(&self) -> Option<RestartStatus> {
+        let state = &self.state;
+        let Phase::Up(up) = &state.phase else {
+            return None;
+        };
+        let at = up.restart_at?;
+        let (limit, window) = state.settings.restart_limit;
+        let recent = state
+            .restarts
+            .iter()
+            .filter(|t| self.now.saturating_sub(**t) <= window)
+            .count() as u32;
+        Some(RestartStatus {
+            in_ms: at.saturating_sub(self.now).as_millis() as u64,
+            recent,
+            limit,
+            window_ms: window.as_millis() as u64,
+        })
     }
 }
