@@ -143,9 +143,9 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     }
 }
 
-/// The new child's arguments from what followed the mode flag: none keeps
-/// the serving child's, `--` alone empties them, anything else replaces
-/// them exactly.
+/// The new child's arguments from the command's, mode flag taken out
+/// (wherever it stood): none keeps the serving child's, `--` alone
+/// empties them, anything else replaces them exactly.
 fn reload_args(args: Vec<std::ffi::OsString>) -> Option<Vec<std::ffi::OsString>> {
     match args.as_slice() {
         [] => None,
