@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tests::{Service, read_greeting, text};
+use tests::{Service, free_port, read_greeting, text};
 
 const V1: &str = env!("CARGO_BIN_EXE_argv_v1");
 const V2: &str = env!("CARGO_BIN_EXE_argv_v2");
@@ -31,15 +31,6 @@ fn reload(svc: &Service, bin: &str, args: &[&str]) -> std::process::Output {
     let out = svc.control_with(bin, "reload", args);
     assert!(out.status.success(), "{}", text(&out));
     out
-}
-
-/// A port nothing listens on just now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Waits for a greeting that ends with `args` (the old child may answer

@@ -107,11 +107,7 @@ fn a_child_whose_supervisor_is_killed_winds_down_and_exits() {
 
 #[test]
 fn an_orphaned_child_refuses_connections_and_frees_its_port_for_the_next_start() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = tests::free_port();
     let flag = format!("-addr=127.0.0.1:{port}");
     let mut svc = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
     svc.start(&[&flag]);
@@ -359,11 +355,7 @@ fn the_thread_that_binds_a_reloads_new_listener_blocks_the_signals_too() {
     svc.start(&[]);
     svc.printed_addr("addr");
     svc.ready();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = tests::free_port();
     let addr = format!("-addr=127.0.0.1:{port}");
     let reload = svc.control_with(&svc.bin, "reload", &[&addr]);
     assert!(reload.status.success(), "{}", text(&reload));

@@ -326,11 +326,7 @@ fn signals_and_requests_in_the_exec_window_are_kept() {
     let copy = copy_of(&svc, V1);
     // A reload that binds a new listener (on a thread of its own) and
     // upgrades the supervisor.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = tests::free_port();
     let reload = svc
         .command(&copy)
         .arg("-littleboss=reload")
