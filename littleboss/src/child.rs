@@ -256,7 +256,10 @@ fn spawn_lifecycle(
     std::thread::Builder::new()
         .name("littleboss-child".into())
         .spawn(move || {
-            loop {
+            // Gone for sure: end-of-file, or reset. Another error on the
+            // channel still ends this child, but shuts no socket it shares
+            // with a supervisor that may live.
+            let gone = loop {
                 match link.recv() {
                     Ok(Some((ToChild::Lameduck { refuse: false }, _))) => lameduck.begin(),
                     Ok(Some((ToChild::Lameduck { refuse: true }, _))) => lameduck.begin_refusing(),
@@ -267,11 +270,16 @@ fn spawn_lifecycle(
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                         warning!("bad message from the supervisor: {e}");
                     }
-                    Ok(None) | Err(_) => break,
+                    Ok(None) => break true,
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+                    Err(e) => {
+                        warning!("cannot read the channel to the supervisor: {e}");
+                        break false;
+                    }
                 }
-            }
+            };
             warning!("the supervisor is gone; lameduck, exiting within {timeout:?}");
-            if refuse_when_orphaned {
+            if gone && refuse_when_orphaned {
                 lameduck.begin_refusing();
             } else {
                 lameduck.begin();

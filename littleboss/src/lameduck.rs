@@ -79,6 +79,10 @@ pub(crate) struct Lameduck {
     /// are refused at once: nobody else will accept them (bypass mode
     /// without socket activation).
     refuse: bool,
+    /// The taken TCP listeners' copies, kept from a drain that did not
+    /// refuse, for a refusal that comes later (a stop, or the supervisor's
+    /// death, after a reload's drain or a signal of the child's own).
+    kept: Mutex<Vec<OwnedFd>>,
 }
 
 impl Lameduck {
@@ -94,6 +98,7 @@ impl Lameduck {
             listeners,
             grace,
             refuse,
+            kept: Mutex::new(Vec::new()),
         };
         (Arc::new(lameduck), rx)
     }
@@ -125,15 +130,20 @@ impl Lameduck {
         let mut any_stream = false;
         let mut to_shut = Vec::new();
         {
+            let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+            if refuse {
+                to_shut.append(&mut kept);
+            }
             let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
             for listener in listeners.iter_mut().filter(|l| l.taken) {
                 let tcp = listener.network.kind() == Kind::Tcp;
                 any_stream |= tcp || listener.network.kind() == Kind::Unix;
-                if let Some(fd) = listener.fd.take()
-                    && tcp
-                    && refuse
-                {
-                    to_shut.push(fd);
+                match listener.fd.take() {
+                    Some(fd) if tcp && refuse => to_shut.push(fd),
+                    // The program holds the socket open anyway, and so
+                    // does a supervisor or the service manager.
+                    Some(fd) if tcp => kept.push(fd),
+                    _ => {}
                 }
             }
         }
@@ -313,6 +323,17 @@ mod tests {
         let (taken, addr) = tcp(true);
         let program = taken.fd.as_ref().unwrap().try_clone().unwrap();
         let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, false);
+        lameduck.begin_refusing();
+        let refused = std::net::TcpStream::connect(addr).unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        drop(program);
+        // Told so once draining already (a reload's drain, or a signal of
+        // its own), as when the supervisor then stops or dies.
+        let (taken, addr) = tcp(true);
+        let program = taken.fd.as_ref().unwrap().try_clone().unwrap();
+        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, false);
+        lameduck.begin();
+        drop(std::net::TcpStream::connect(addr).expect("queued while draining"));
         lameduck.begin_refusing();
         let refused = std::net::TcpStream::connect(addr).unwrap_err();
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);

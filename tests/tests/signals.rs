@@ -136,6 +136,31 @@ fn an_orphaned_child_refuses_connections_and_frees_its_port_for_the_next_start()
 }
 
 #[test]
+fn a_child_draining_already_when_its_supervisor_dies_refuses_connections_too() {
+    let flag = format!("-addr=127.0.0.1:{}", tests::free_port());
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
+    svc.start(&[&flag]);
+    let addr = svc.printed_addr("addr");
+    let orphan: i32 = svc.printed("pid");
+    svc.ready();
+    // A TERM of its own first, as systemd sends every process of the unit.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(orphan), Signal::SIGTERM).unwrap();
+    svc.output.wait_for(&format!("draining pid={orphan}"));
+    svc.signal(Signal::SIGKILL);
+    svc.wait_supervisor_exit();
+    tests::eventually_within(
+        "connections to be refused",
+        std::time::Duration::from_secs(5),
+        || {
+            let refused = std::net::TcpStream::connect(addr).err()?;
+            (refused.kind() == std::io::ErrorKind::ConnectionRefused).then_some(())
+        },
+    );
+    assert!(alive(orphan), "the orphan drains for 8 s");
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(orphan), Signal::SIGKILL);
+}
+
+#[test]
 fn sigterm_to_the_whole_service_drains_the_child() {
     // systemd's default KillMode sends SIGTERM to every process at once.
     let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
