@@ -5,29 +5,46 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-/// The pid of the process holding a `flock` on the file at `path`, if any.
+/// The pid of the live process holding a `flock` on the file at `path`,
+/// if it can be told.
 pub(crate) fn lock_holder(path: &Path) -> Option<i32> {
     let meta = std::fs::metadata(path).ok()?;
     let locks = std::fs::read_to_string("/proc/locks").ok()?;
-    holder_in(&locks, device_numbers(meta.dev()), meta.ino())
+    let pid = holder_in(&locks, device_numbers(meta.dev()), meta.ino())?;
+    // The pid that took the lock, which may have exited since, leaving it
+    // to a process that inherited the descriptor.
+    Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
 }
 
 /// The pid of an `flock` holder of inode `ino` on device `(major, minor)`
 /// in the text of `/proc/locks`, whose lines read
 /// `1: FLOCK  ADVISORY  WRITE 4242 00:1f:3456 0 EOF` (device numbers in
-/// hex); a waiter's line (`1: -> FLOCK …`) holds nothing.
+/// hex); a waiter's line (`1: -> FLOCK …`) holds nothing. Where `stat`'s
+/// device is not the one listed (btrfs subvolumes, overlayfs), the one
+/// line with that inode, if there is exactly one. The pid is 0 when the
+/// holder is not in this pid namespace: not a pid to name.
 fn holder_in(locks: &str, (major, minor): (u32, u32), ino: u64) -> Option<i32> {
-    locks.lines().find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let [_, "FLOCK", _, _, pid, file, ..] = fields.as_slice() else {
-            return None;
-        };
-        let mut parts = file.split(':');
-        let same = u32::from_str_radix(parts.next()?, 16).ok()? == major
-            && u32::from_str_radix(parts.next()?, 16).ok()? == minor
-            && parts.next()?.parse::<u64>().ok()? == ino;
-        same.then(|| pid.parse().ok()).flatten()
-    })
+    let holders: Vec<((u32, u32), i32)> = locks
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [_, "FLOCK", _, _, pid, file, ..] = fields.as_slice() else {
+                return None;
+            };
+            let mut parts = file.split(':');
+            let device = (
+                u32::from_str_radix(parts.next()?, 16).ok()?,
+                u32::from_str_radix(parts.next()?, 16).ok()?,
+            );
+            (parts.next()?.parse::<u64>().ok()? == ino).then_some((device, pid.parse().ok()?))
+        })
+        .collect();
+    let pid = match holders.iter().find(|(device, _)| *device == (major, minor)) {
+        Some((_, pid)) => *pid,
+        None if holders.len() == 1 => holders[0].1,
+        None => return None,
+    };
+    (pid > 0).then_some(pid)
 }
 
 /// A `dev_t`'s major and minor numbers, as glibc and the kernel split it.
@@ -53,6 +70,14 @@ mod tests {
         assert_eq!(holder_in(locks, (0xfd, 1), 77), Some(22));
         assert_eq!(holder_in(locks, (0, 0x1f), 78), None);
         assert_eq!(holder_in("", (0, 0x1f), 77), None);
+        // Two holders of inode 77 elsewhere: which one is ours is unknown.
+        assert_eq!(holder_in(locks, (0, 0x2a), 77), None);
+        // stat's device is not the listed one: the one line with the inode.
+        let one = "3: FLOCK  ADVISORY  WRITE 33 00:1f:77 0 EOF\n";
+        assert_eq!(holder_in(one, (0, 0x2a), 77), Some(33));
+        // Not in this pid namespace.
+        let hidden = "3: FLOCK  ADVISORY  WRITE 0 00:1f:77 0 EOF\n";
+        assert_eq!(holder_in(hidden, (0, 0x1f), 77), None);
     }
 
     #[test]

@@ -34,8 +34,8 @@ pub(crate) enum ControlError {
         socket: Option<PathBuf>,
     },
     /// Another supervisor of service `name` holds its lock, but its
-    /// control `socket` is gone, so nothing can reach it; `pid` from the
-    /// lock, when it could be read.
+    /// control `socket` is missing, so nothing can reach it; `pid` from
+    /// the lock, when it could be read.
     Unreachable {
         name: String,
         pid: Option<i32>,
@@ -155,8 +155,8 @@ pub(crate) fn bind(
     }
 }
 
-/// Goes on "… but " for a supervisor whose control socket is gone: what
-/// still reaches it.
+/// Goes on "… but " for a supervisor whose control socket is missing:
+/// what still reaches it.
 pub(crate) fn unreachable_hint(
     f: &mut impl std::fmt::Write,
     socket: &Path,
@@ -164,7 +164,7 @@ pub(crate) fn unreachable_hint(
 ) -> std::fmt::Result {
     write!(
         f,
-        "its control socket {} is gone (removed by hand, or by a cleaner of temporary files), so it cannot be reached; ",
+        "its control socket {} is missing (removed by hand or by a cleaner of old files, or the supervisor is just starting or exiting), so it cannot be reached; ",
         socket.display()
     )?;
     match pid {
