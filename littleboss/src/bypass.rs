@@ -24,13 +24,14 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     let bound = crate::listener::bind_all(&inv.listeners, activated).unwrap_or_else(|e| fail(1, e));
     // The socket files bound here are ours to remove as we exit, as a
     // supervisor removes its own; a passed socket's file is systemd's.
-    let own_files: Vec<String> = inv
+    let own_files: Vec<OwnFile> = inv
         .listeners
         .iter()
         .zip(&bound)
         .filter_map(|(spec, b)| {
             let b = b.as_ref()?;
-            (spec.network == crate::spec::Network::Unix && b.bound_here).then(|| b.address.clone())
+            (spec.network == crate::spec::Network::Unix && b.bound_here)
+                .then(|| OwnFile::of(&b.address))?
         })
         .collect();
     let listeners = inv
@@ -63,8 +64,35 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
         flags::flags_help(config),
     );
     let code = entry(ctx, &rt, Box::new(|| {}));
-    for path in own_files {
-        let _ = std::fs::remove_file(path);
+    for file in own_files {
+        file.remove();
     }
     std::process::exit(code)
+}
+
+/// A socket file this process bound, known by its identity: a successor
+/// that replaced a stale one meanwhile keeps its own.
+struct OwnFile {
+    path: std::path::PathBuf,
+    id: (u64, u64),
+}
+
+impl OwnFile {
+    fn of(path: &str) -> Option<OwnFile> {
+        let path = std::path::absolute(path).ok()?;
+        let id = identity(&path)?;
+        Some(OwnFile { path, id })
+    }
+
+    fn remove(self) {
+        if identity(&self.path) == Some(self.id) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn identity(path: &std::path::Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    Some((meta.dev(), meta.ino()))
 }

@@ -276,6 +276,18 @@ fn a_unix_socket_bound_in_bypass_goes_when_the_program_ends() {
     svc.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
     assert!(!path.exists(), "the socket file outlived the program");
+    // A successor's socket at that path, bound meanwhile, is left alone.
+    let mut svc = Service::new(bin);
+    let mut cmd = svc.command(bin);
+    cmd.arg(format!("-sock={}", path.display()));
+    svc.spawn(cmd);
+    svc.output.wait_for("serving unix pid=");
+    std::fs::remove_file(&path).unwrap();
+    let successor = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    svc.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+    assert!(path.exists(), "the successor's socket file was removed");
+    drop(successor);
 }
 
 #[test]

@@ -27,9 +27,23 @@ pub(crate) fn socket_dir() -> PathBuf {
 /// control socket and lock file of a supervisor running for weeks are not
 /// aged out of `/tmp`. Shared: every supervisor using the folder holds one.
 pub(crate) fn hold(dir: &Path) -> io::Result<nix::fcntl::Flock<std::fs::File>> {
-    let folder = std::fs::File::open(dir)?;
-    nix::fcntl::Flock::lock(folder, nix::fcntl::FlockArg::LockSharedNonblock)
-        .map_err(|(_, errno)| io::Error::from(errno))
+    use nix::fcntl::{Flock, FlockArg};
+    // systemd-tmpfiles holds an exclusive lock while it cleans the folder:
+    // briefly, so wait it out, but never for long.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut folder = std::fs::File::open(dir)?;
+    loop {
+        match Flock::lock(folder, FlockArg::LockSharedNonblock) {
+            Ok(lock) => return Ok(lock),
+            Err((again, nix::errno::Errno::EWOULDBLOCK))
+                if std::time::Instant::now() < deadline =>
+            {
+                folder = again;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err((_, errno)) => return Err(io::Error::from(errno)),
+        }
+    }
 }
 
 /// The control socket of service `name`.
@@ -70,7 +84,7 @@ pub(crate) enum DirError {
     /// A symlink: followed, it could be pointed elsewhere between checks.
     Symlink {
         dir: PathBuf,
-        target: PathBuf,
+        target: Option<PathBuf>,
     },
     Owner {
         dir: PathBuf,
@@ -107,12 +121,16 @@ impl std::fmt::Display for DirError {
             DirError::NotAFolder { dir } => {
                 write!(f, "the control folder {} is not a folder", dir.display())
             }
-            DirError::Symlink { dir, target } => write!(
-                f,
-                "the control folder {} is a symlink (to {}); set LITTLEBOSS_DIR to the folder itself: a link could be pointed elsewhere",
-                dir.display(),
-                target.display()
-            ),
+            DirError::Symlink { dir, target } => {
+                write!(f, "the control folder {} is a symlink", dir.display())?;
+                if let Some(target) = target {
+                    write!(f, " (to {})", target.display())?;
+                }
+                write!(
+                    f,
+                    "; set LITTLEBOSS_DIR to the folder itself: a link could be pointed elsewhere"
+                )
+            }
             DirError::Owner { dir, owner, us } => write!(
                 f,
                 "the control folder {} belongs to uid {owner}, not to us (uid {us}); refusing to use it",
@@ -163,13 +181,14 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), DirError> {
 /// Checks that `dir` is a real folder owned by us that nobody else can
 /// enter (the server before it listens, a client before it trusts).
 pub(crate) fn check(dir: &Path) -> Result<(), DirError> {
-    let meta = std::fs::symlink_metadata(dir).map_err(|error| DirError::Inspect {
-        dir: dir.to_owned(),
+    // Without a trailing slash, which would have the link followed.
+    let dir: PathBuf = dir.components().collect();
+    let meta = std::fs::symlink_metadata(&dir).map_err(|error| DirError::Inspect {
+        dir: dir.clone(),
         error,
     })?;
-    let dir = dir.to_owned();
     if meta.is_symlink() {
-        let target = std::fs::read_link(&dir).unwrap_or_default();
+        let target = std::fs::read_link(&dir).ok();
         return Err(DirError::Symlink { dir, target });
     }
     if !meta.is_dir() {
@@ -221,6 +240,14 @@ mod tests {
             real.display()
         );
         assert!(e.starts_with(&want), "{e}");
+        // A trailing slash would have the link followed.
+        let slashed = PathBuf::from(format!("{}/", link.display()));
+        assert!(
+            prepare(&slashed)
+                .unwrap_err()
+                .to_string()
+                .starts_with(&want)
+        );
         std::fs::remove_dir_all(&base).unwrap();
     }
 

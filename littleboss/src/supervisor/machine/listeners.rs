@@ -111,18 +111,38 @@ pub(crate) struct BindOrder {
     pub held_on_port: Option<String>,
 }
 
-/// The socket of `held`, of `key`'s kind, bound to `key`'s port, if any.
+/// The socket of `held`, of `key`'s kind, that a bind of `key` could
+/// find in its way: on the same port, at an address that may overlap
+/// (either is a wildcard, the same IP, or `key` names a host).
 fn held_on_port(held: &BTreeMap<ListenerKey, Held>, key: &ListenerKey) -> Option<String> {
-    let port = |address: &str| {
-        let (_, port) = address.rsplit_once(':')?;
-        port.parse::<u16>().ok().filter(|p| *p != 0)
+    let split = |address: &str| {
+        let (host, port) = address.rsplit_once(':')?;
+        let port = port.parse::<u16>().ok().filter(|p| *p != 0)?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let ip = match host {
+            "" => None,
+            _ => host.parse::<IpAddr>().ok(),
+        };
+        Some((ip, host.is_empty(), port))
     };
-    let wanted = port(key.bind_address())?;
+    let (wanted_ip, wanted_any, wanted_port) = split(key.bind_address())?;
+    let wanted_named = !wanted_any && wanted_ip.is_none();
     held.iter()
         .find(|(k, h)| {
+            let Some((ip, any, port)) = split(&h.address) else {
+                return false;
+            };
+            let wildcard = |ip: Option<IpAddr>| ip.is_some_and(|ip| ip.is_unspecified());
+            let overlaps = any
+                || wanted_any
+                || wanted_named
+                || wildcard(ip)
+                || wildcard(wanted_ip)
+                || ip == wanted_ip;
             k.network.kind() == key.network.kind()
                 && k.network != Network::Unix
-                && port(&h.address) == Some(wanted)
+                && port == wanted_port
+                && overlaps
         })
         .map(|(k, h)| format!("{} {}", k.network, h.address))
 }
@@ -331,6 +351,9 @@ mod tests {
         // A port-0 socket is known by the port it got.
         let got = Some("tcp [::]:4000".to_owned());
         assert_eq!(orders(&[("http", Network::Tcp, "0.0.0.0:4000")]), [got]);
+        // Not another specific address, which the held one cannot block.
+        assert_eq!(orders(&[("http", Network::Tcp, "127.0.0.2:80")]), [None]);
+        assert_eq!(orders(&[("http", Network::Tcp, "[::1]:80")]), [None]);
         // Not another kind, port or port 0.
         assert_eq!(orders(&[("dns", Network::Udp, ":80")]), [None]);
         assert_eq!(orders(&[("http", Network::Tcp, ":81")]), [None]);
