@@ -176,12 +176,27 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
         let owned = held.iter().find(|(k, h)| {
             h.activated
                 && k.network == key.network
-                && ListenerKey::of(&listener.name, k.network, &h.address) == *key
+                && spellings(&h.address)
+                    .iter()
+                    .any(|a| ListenerKey::of(&listener.name, k.network, a) == *key)
         });
         if let Some((owned, _)) = owned {
             listener.key = Some(owned.clone());
         }
     }
+}
+
+/// The ways to name a socket bound at `address`: as it is, and a
+/// wildcard one (`0.0.0.0:9090`, `[::]:9090`) by its port alone (`:9090`).
+fn spellings(address: &str) -> Vec<String> {
+    let mut all = vec![address.to_owned()];
+    if let Some((host, port)) = address.rsplit_once(':') {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified()) {
+            all.push(format!(":{port}"));
+        }
+    }
+    all
 }
 
 /// How `wanted` differs from `current`, listener by listener, one line
@@ -449,6 +464,10 @@ mod tests {
         ];
         as_held(&held, &mut wanted);
         assert_eq!(wanted[0].key, current[0].key);
+        // A wildcard socket by its port alone.
+        let mut by_port = [assigned("http", Network::Tcp, Some(":9090"))];
+        as_held(&held, &mut by_port);
+        assert_eq!(by_port[0].key, current[0].key);
         assert_eq!(
             wanted[1].key,
             Some(ListenerKey::of("admin", Network::Tcp, ":81"))
