@@ -47,7 +47,7 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
         .collect();
     let listeners = Arc::new(Mutex::new(listeners));
     let grace = crate::lameduck::grace(config);
-    let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, refuse);
+    let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, refuse, false);
     crate::lameduck::on_signals(lameduck, config.lameduck);
     let rt = crate::runtime::build(config)
         .unwrap_or_else(|e| fail(1, format!("cannot start the tokio runtime: {e}")));

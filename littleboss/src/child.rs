@@ -84,7 +84,10 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
     let inv = crate::flags::parse(config, argv).unwrap_or_else(|e| give_up(e.to_string()));
     let listeners = Arc::new(Mutex::new(listeners));
     let grace = crate::lameduck::grace(config);
-    let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, false);
+    // Refusal comes from the supervisor (a stop), or at its death, when no
+    // listener is the service manager's: keep the copies for it then.
+    let keep = refuse_when_orphaned;
+    let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, false, keep);
     // SIGTERM to the whole service (systemd's default KillMode) reaches the
     // child too: it winds down as the supervisor would have asked.
     crate::lameduck::on_signals(lameduck.clone(), config.lameduck);
@@ -278,7 +281,13 @@ fn spawn_lifecycle(
                     }
                 }
             };
-            warning!("the supervisor is gone; lameduck, exiting within {timeout:?}");
+            if gone {
+                warning!("the supervisor is gone; lameduck, exiting within {timeout:?}");
+            } else {
+                warning!(
+                    "lost the channel to the supervisor; lameduck, exiting within {timeout:?}"
+                );
+            }
             if gone && refuse_when_orphaned {
                 lameduck.begin_refusing();
             } else {

@@ -79,18 +79,23 @@ pub(crate) struct Lameduck {
     /// are refused at once: nobody else will accept them (bypass mode
     /// without socket activation).
     refuse: bool,
-    /// The taken TCP listeners' copies, kept from a drain that did not
-    /// refuse, for a refusal that comes later (a stop, or the supervisor's
-    /// death, after a reload's drain or a signal of the child's own).
+    /// Keep the taken TCP listeners' copies from a drain that does not
+    /// refuse, for a refusal that may come later (a child's: a stop, or the
+    /// supervisor's death, after a reload's drain or a signal of its own).
+    /// Not where none can come: the copies would keep a socket listening
+    /// that the program's own drop should close.
+    keep: bool,
     kept: Mutex<Vec<OwnedFd>>,
 }
 
 impl Lameduck {
-    /// `grace` is the time from phase one to phase two.
+    /// `grace` is the time from phase one to phase two; `refuse` and
+    /// `keep` as the fields say.
     pub fn new(
         listeners: Listeners,
         grace: Duration,
         refuse: bool,
+        keep: bool,
     ) -> (Arc<Lameduck>, watch::Receiver<Phase>) {
         let (phase, rx) = watch::channel(Phase::Serving);
         let lameduck = Lameduck {
@@ -98,6 +103,7 @@ impl Lameduck {
             listeners,
             grace,
             refuse,
+            keep,
             kept: Mutex::new(Vec::new()),
         };
         (Arc::new(lameduck), rx)
@@ -106,9 +112,10 @@ impl Lameduck {
     /// Begins phase one (once; later calls do nothing) and schedules phase
     /// two after the grace.
     ///
-    /// Drops `Context`'s copies of the listeners the program has taken:
-    /// once it drops its own, the socket is closed here (in bypass mode,
-    /// new connections are then refused instead of queued and reset at
+    /// Drops `Context`'s copies of the listeners the program has taken
+    /// (or keeps the TCP ones for a later refusal, see `keep`): once it
+    /// drops its own, the socket is closed here (in bypass mode, new
+    /// connections are then refused instead of queued and reset at
     /// exit). A listener not taken yet stays available: a program told to
     /// stop while still starting must not find it gone. A program that has
     /// taken no TCP or unix listener has no connection to wait for: phase two
@@ -142,7 +149,7 @@ impl Lameduck {
                     Some(fd) if tcp && refuse => to_shut.push(fd),
                     // The program holds the socket open anyway, and so
                     // does a supervisor or the service manager.
-                    Some(fd) if tcp => kept.push(fd),
+                    Some(fd) if tcp && self.keep => kept.push(fd),
                     _ => {}
                 }
             }
@@ -276,7 +283,7 @@ mod tests {
     fn without_a_tcp_listener_lameduck_follows_draining_at_once() {
         let (untaken, _) = tcp(false);
         let listeners = Arc::new(Mutex::new(vec![untaken]));
-        let (lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false);
+        let (lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false, false);
         lameduck.begin();
         assert!(phase.borrow().is_lameduck());
         // A listener not taken yet stays available.
@@ -287,7 +294,7 @@ mod tests {
     fn with_a_tcp_listener_lameduck_waits_for_the_grace() {
         let (taken, _) = tcp(true);
         let listeners = Arc::new(Mutex::new(vec![taken]));
-        let (lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false);
+        let (lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false, false);
         let before = Instant::now();
         lameduck.begin();
         let Phase::Draining(since) = *phase.borrow() else {
@@ -300,7 +307,8 @@ mod tests {
 
         let (taken, _) = tcp(true);
         let grace = Duration::from_millis(20);
-        let (lameduck, phase) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), grace, false);
+        let (lameduck, phase) =
+            Lameduck::new(Arc::new(Mutex::new(vec![taken])), grace, false, false);
         lameduck.begin();
         let deadline = Instant::now() + Duration::from_secs(20);
         while !phase.borrow().is_lameduck() {
@@ -314,7 +322,7 @@ mod tests {
         let (taken, addr) = tcp(true);
         // The program's own handle on the same socket.
         let program = taken.fd.as_ref().unwrap().try_clone().unwrap();
-        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, true);
+        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, true, false);
         lameduck.begin();
         let refused = std::net::TcpStream::connect(addr).unwrap_err();
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
@@ -322,7 +330,7 @@ mod tests {
         // A supervised child (no refusing of its own) told it is the last.
         let (taken, addr) = tcp(true);
         let program = taken.fd.as_ref().unwrap().try_clone().unwrap();
-        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, false);
+        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, false, false);
         lameduck.begin_refusing();
         let refused = std::net::TcpStream::connect(addr).unwrap_err();
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
@@ -331,12 +339,21 @@ mod tests {
         // its own), as when the supervisor then stops or dies.
         let (taken, addr) = tcp(true);
         let program = taken.fd.as_ref().unwrap().try_clone().unwrap();
-        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, false);
+        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, false, true);
         lameduck.begin();
         drop(std::net::TcpStream::connect(addr).expect("queued while draining"));
         lameduck.begin_refusing();
         let refused = std::net::TcpStream::connect(addr).unwrap_err();
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
         drop(program);
+        // Where no refusal can come, no copy is kept: the program's own
+        // drop closes the socket.
+        let (taken, addr) = tcp(true);
+        let program = taken.fd.as_ref().unwrap().try_clone().unwrap();
+        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, false, false);
+        lameduck.begin();
+        drop(program);
+        let refused = std::net::TcpStream::connect(addr).unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
     }
 }

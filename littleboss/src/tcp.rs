@@ -102,9 +102,10 @@ impl TcpListener {
     }
 
     /// The tokio listener itself, which knows nothing of draining. When
-    /// no process will accept after this one (a stop, or draining in
-    /// bypass mode), its socket is shut as draining begins, and `accept`
-    /// on it then fails (`EINVAL`): stop accepting once
+    /// no process will accept after this one (a stop, draining in bypass
+    /// mode, or the supervisor's death), its socket is shut, as draining
+    /// begins or later while it goes on, and `accept` on it then fails
+    /// (`EINVAL`): stop accepting once
     /// [`Context::is_draining`](crate::Context::is_draining) says so, as
     /// this type's own `accept` does.
     ///

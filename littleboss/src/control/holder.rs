@@ -11,9 +11,22 @@ pub(crate) fn lock_holder(path: &Path) -> Option<i32> {
     let meta = std::fs::metadata(path).ok()?;
     let locks = std::fs::read_to_string("/proc/locks").ok()?;
     let pid = holder_in(&locks, device_numbers(meta.dev()), meta.ino())?;
-    // The pid that took the lock, which may have exited since, leaving it
-    // to a process that inherited the descriptor.
-    Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
+    // The pid that took the lock may have exited since (leaving it to a
+    // process that inherited the descriptor), and a lock found by inode
+    // alone may be another file's: named only if it has this very file
+    // open.
+    has_open(pid, (meta.dev(), meta.ino())).then_some(pid)
+}
+
+/// Whether process `pid` has a descriptor on the file `(dev, ino)`.
+fn has_open(pid: i32, file: (u64, u64)) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.flatten().any(|fd| {
+        // stat follows the descriptor's link to the file itself.
+        std::fs::metadata(fd.path()).is_ok_and(|m| (m.dev(), m.ino()) == file)
+    })
 }
 
 /// The pid of an `flock` holder of inode `ino` on device `(major, minor)`

@@ -173,15 +173,20 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
         if held.contains_key(key) {
             continue;
         }
-        let owned = held.iter().find(|(k, h)| {
-            h.activated
-                && k.network == key.network
-                && spellings(&h.address)
-                    .iter()
-                    .any(|a| ListenerKey::of(&listener.name, k.network, a) == *key)
-        });
-        if let Some((owned, _)) = owned {
-            listener.key = Some(owned.clone());
+        let owned: Vec<&ListenerKey> = held
+            .iter()
+            .filter(|(k, h)| {
+                h.activated
+                    && k.network == key.network
+                    && spellings(&h.address)
+                        .iter()
+                        .any(|a| ListenerKey::of(&listener.name, k.network, a) == *key)
+            })
+            .map(|(k, _)| k)
+            .collect();
+        // `:9090` for both `0.0.0.0:9090` and `[::]:9090` names neither.
+        if let [owned] = owned.as_slice() {
+            listener.key = Some((*owned).clone());
         }
     }
 }
@@ -464,10 +469,22 @@ mod tests {
         ];
         as_held(&held, &mut wanted);
         assert_eq!(wanted[0].key, current[0].key);
-        // A wildcard socket by its port alone.
+        // A wildcard socket by its port alone, if it is the only one.
         let mut by_port = [assigned("http", Network::Tcp, Some(":9090"))];
         as_held(&held, &mut by_port);
         assert_eq!(by_port[0].key, current[0].key);
+        let mut both = held.clone();
+        let v6 = Held {
+            address: "[::]:9090".to_owned(),
+            activated: true,
+        };
+        both.insert(ListenerKey::of("v6", Network::Tcp, ":7"), v6);
+        let mut by_port = [assigned("http", Network::Tcp, Some(":9090"))];
+        as_held(&both, &mut by_port);
+        assert_eq!(
+            by_port[0].key,
+            Some(ListenerKey::of("http", Network::Tcp, ":9090"))
+        );
         assert_eq!(
             wanted[1].key,
             Some(ListenerKey::of("admin", Network::Tcp, ":81"))

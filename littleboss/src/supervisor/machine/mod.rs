@@ -918,6 +918,23 @@ impl Machine {
                 self.reply(client, error("the supervisor is stopping"));
             }
         }
+        // An old child draining already may hold a socket no other child
+        // uses (a reload moved or dropped it): told again, it refuses too.
+        if refuse {
+            let draining: Vec<ChildId> = self
+                .state
+                .children
+                .iter()
+                .filter(|(id, c)| {
+                    c.lameducked && !c.killed && Some(**id) != up.serving && c.pid.is_some()
+                })
+                .map(|(id, _)| *id)
+                .filter(|id| Some(*id) != starting.as_ref().map(|s| s.id))
+                .collect();
+            for id in draining {
+                self.effects.push(Effect::Lameduck { id, refuse: true });
+            }
+        }
         let stopping = Stopping {
             waiters: client.into_iter().collect(),
             code: 0,
