@@ -317,43 +317,42 @@ mod tests {
         }
     }
 
+    /// A taken TCP listener under a `Lameduck` made with `refuse` and
+    /// `keep`, its address, and the program's own handle on the socket.
+    fn draining_tcp(refuse: bool, keep: bool) -> (Arc<Lameduck>, std::net::SocketAddr, OwnedFd) {
+        let (taken, addr) = tcp(true);
+        let program = taken.fd.as_ref().unwrap().try_clone().unwrap();
+        let listeners = Arc::new(Mutex::new(vec![taken]));
+        let (lameduck, _) = Lameduck::new(listeners, HOUR, refuse, keep);
+        (lameduck, addr, program)
+    }
+
+    fn assert_refused(addr: std::net::SocketAddr) {
+        let refused = std::net::TcpStream::connect(addr).unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    }
+
     #[test]
     fn refusing_shuts_the_socket_so_connects_are_refused() {
-        let (taken, addr) = tcp(true);
-        // The program's own handle on the same socket.
-        let program = taken.fd.as_ref().unwrap().try_clone().unwrap();
-        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, true, false);
+        let (lameduck, addr, _program) = draining_tcp(true, false);
         lameduck.begin();
-        let refused = std::net::TcpStream::connect(addr).unwrap_err();
-        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
-        drop(program);
+        assert_refused(addr);
         // A supervised child (no refusing of its own) told it is the last.
-        let (taken, addr) = tcp(true);
-        let program = taken.fd.as_ref().unwrap().try_clone().unwrap();
-        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, false, false);
+        let (lameduck, addr, _program) = draining_tcp(false, false);
         lameduck.begin_refusing();
-        let refused = std::net::TcpStream::connect(addr).unwrap_err();
-        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
-        drop(program);
+        assert_refused(addr);
         // Told so once draining already (a reload's drain, or a signal of
         // its own), as when the supervisor then stops or dies.
-        let (taken, addr) = tcp(true);
-        let program = taken.fd.as_ref().unwrap().try_clone().unwrap();
-        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, false, true);
+        let (lameduck, addr, _program) = draining_tcp(false, true);
         lameduck.begin();
         drop(std::net::TcpStream::connect(addr).expect("queued while draining"));
         lameduck.begin_refusing();
-        let refused = std::net::TcpStream::connect(addr).unwrap_err();
-        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
-        drop(program);
+        assert_refused(addr);
         // Where no refusal can come, no copy is kept: the program's own
         // drop closes the socket.
-        let (taken, addr) = tcp(true);
-        let program = taken.fd.as_ref().unwrap().try_clone().unwrap();
-        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, false, false);
+        let (lameduck, addr, program) = draining_tcp(false, false);
         lameduck.begin();
         drop(program);
-        let refused = std::net::TcpStream::connect(addr).unwrap_err();
-        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        assert_refused(addr);
     }
 }
