@@ -19,10 +19,13 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let path = socket_path(name);
     super::dir::check_socket_path(&path).unwrap_or_else(|e| fail(1, e));
     let stream = UnixStream::connect(&path).unwrap_or_else(|e| match e.kind() {
-        io::ErrorKind::NotFound => {
-            // Its supervisor may run still, holding the service's lock.
-            let lock = path.with_extension("lock");
-            if let Some(pid) = super::holder::lock_holder(&lock) {
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
+            // Without its socket, its supervisor may run still, holding
+            // the service's lock.
+            let holder = (e.kind() == io::ErrorKind::NotFound)
+                .then(|| super::holder::lock_holder(&path.with_extension("lock")))
+                .flatten();
+            if let Some(pid) = holder {
                 let mut why = format!("`{name}` runs (supervisor pid {pid}), but ");
                 let _ = super::server::unreachable_hint(&mut why, &path, Some(pid));
                 fail(1, why)
@@ -35,13 +38,6 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
                 ),
             )
         }
-        io::ErrorKind::ConnectionRefused => fail(
-            1,
-            format!(
-                "`{name}` is not running (no supervisor at {})",
-                path.display()
-            ),
-        ),
         _ => fail(
             1,
             format!(

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::rules::host_port;
 use crate::spec::{ListenerSpec, Network};
 
 /// What a socket is: its network and its address as asked for, normalised
@@ -116,14 +117,8 @@ pub(crate) struct BindOrder {
 /// (either is a wildcard, the same IP, or `key` names a host).
 fn held_on_port(held: &BTreeMap<ListenerKey, Held>, key: &ListenerKey) -> Option<String> {
     let split = |address: &str| {
-        let (host, port) = address.rsplit_once(':')?;
-        let port = port.parse::<u16>().ok().filter(|p| *p != 0)?;
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let ip = match host {
-            "" => None,
-            _ => host.parse::<IpAddr>().ok(),
-        };
-        Some((ip, host.is_empty(), port))
+        let (host, port) = host_port(address).ok().filter(|(_, p)| *p != 0)?;
+        Some((host.parse::<IpAddr>().ok(), host.is_empty(), port))
     };
     let (wanted_ip, wanted_any, wanted_port) = split(key.bind_address())?;
     let wanted_named = !wanted_any && wanted_ip.is_none();
@@ -195,11 +190,10 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
 /// wildcard one (`0.0.0.0:9090`, `[::]:9090`) by its port alone (`:9090`).
 fn spellings(address: &str) -> Vec<String> {
     let mut all = vec![address.to_owned()];
-    if let Some((host, port)) = address.rsplit_once(':') {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        if host.parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified()) {
-            all.push(format!(":{port}"));
-        }
+    if let Ok((host, port)) = host_port(address)
+        && host.parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified())
+    {
+        all.push(format!(":{port}"));
     }
     all
 }

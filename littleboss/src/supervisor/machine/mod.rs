@@ -891,8 +891,16 @@ impl Machine {
                 self.reply(client, error("the supervisor is stopping"));
             }
         }
-        // No child will take a connection after these.
+        // No child will take a connection after these, nor after the old
+        // ones still draining.
         let refuse = self.may_refuse();
+        let draining: Vec<ChildId> = (self.state.children.iter())
+            .filter(|(_, c)| c.lameducked)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in draining {
+            self.wind_down(id, refuse);
+        }
         if let Some(id) = up.serving {
             self.wind_down(id, refuse);
         }
@@ -916,23 +924,6 @@ impl Machine {
             } = starting.why
             {
                 self.reply(client, error("the supervisor is stopping"));
-            }
-        }
-        // An old child draining already may hold a socket no other child
-        // uses (a reload moved or dropped it): told again, it refuses too.
-        if refuse {
-            let draining: Vec<ChildId> = self
-                .state
-                .children
-                .iter()
-                .filter(|(id, c)| {
-                    c.lameducked && !c.killed && Some(**id) != up.serving && c.pid.is_some()
-                })
-                .map(|(id, _)| *id)
-                .filter(|id| Some(*id) != starting.as_ref().map(|s| s.id))
-                .collect();
-            for id in draining {
-                self.effects.push(Effect::Lameduck { id, refuse: true });
             }
         }
         let stopping = Stopping {
@@ -1226,13 +1217,21 @@ impl Machine {
     }
 
     /// Tells child `id` to wind down (once), shutting its TCP listeners
-    /// for good if `refuse`.
+    /// for good if `refuse`. One winding down already (an old child of a
+    /// reload) is told only to refuse, if `refuse`: it may hold a socket no
+    /// other child uses (the reload moved or dropped it).
     fn wind_down(&mut self, id: ChildId, refuse: bool) {
         let now = self.now;
         let Some(child) = self.state.children.get_mut(&id) else {
             return;
         };
-        if child.lameducked || child.killed {
+        if child.killed {
+            return;
+        }
+        if child.lameducked {
+            if refuse {
+                self.effects.push(Effect::Lameduck { id, refuse });
+            }
             return;
         }
         child.lameducked = true;
