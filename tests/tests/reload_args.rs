@@ -265,3 +265,76 @@ fn a_reload_to_its_own_port_spelled_another_way_says_this_service_holds_it() {
     assert!(read_greeting(addr).unwrap().starts_with("v1 "));
     svc.stop_expecting(0);
 }
+
+#[test]
+fn a_relative_unix_socket_is_bound_where_the_reload_is_run_from_or_refused() {
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let mut svc = Service::new(bin);
+    let (home, ops) = (svc.dir.path().join("home"), svc.dir.path().join("ops"));
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&ops).unwrap();
+    let mut cmd = svc.command(bin);
+    cmd.current_dir(&home)
+        .args(["-littleboss=start", "-sock=a.sock"]);
+    svc.spawn(cmd);
+    svc.ready();
+    let greet = |path: &std::path::Path| {
+        let mut reply = String::new();
+        let mut conn = std::os::unix::net::UnixStream::connect(path).ok()?;
+        std::io::Read::read_to_string(&mut conn, &mut reply).ok()?;
+        Some(reply)
+    };
+    let first = greet(&home.join("a.sock")).expect("served in the start's folder");
+    let reload_in = |dir: &std::path::Path, args: &[&str]| {
+        svc.command(bin)
+            .current_dir(dir)
+            .arg("-littleboss=reload")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // From another folder, a new relative path is refused: the supervisor
+    // would bind it in its own folder, not where the caller meant.
+    let out = reload_in(&ops, &["-sock=b.sock"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let refusal = format!(
+        "`b.sock` is relative, and the supervisor would bind it in its own folder, {}, not in this one, {}",
+        home.display(),
+        ops.display()
+    );
+    assert!(text(&out).contains(&refusal), "{}", text(&out));
+    assert!(!home.join("b.sock").exists() && !ops.join("b.sock").exists());
+    assert_eq!(
+        greet(&home.join("a.sock")),
+        Some(first.clone()),
+        "untouched"
+    );
+    // The socket it holds is kept from anywhere.
+    let out = reload_in(&ops, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    tests::eventually("the new child to answer", || {
+        greet(&home.join("a.sock")).filter(|r| *r != first)
+    });
+    // An absolute path is bound from anywhere, with a word on where the
+    // child runs.
+    let absolute = ops.join("c.sock");
+    let out = reload_in(&ops, &[&format!("-sock={}", absolute.display())]);
+    assert!(out.status.success(), "{}", text(&out));
+    let note = format!(
+        "the new child runs in {} (the supervisor's folder), not in {}",
+        home.display(),
+        ops.display()
+    );
+    assert!(text(&out).contains(&note), "{}", text(&out));
+    assert!(greet(&absolute).is_some_and(|r| r.starts_with("unix ")));
+    // From the supervisor's own folder a relative path means its folder.
+    let out = reload_in(&home, &["-sock=d.sock"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        !text(&out).contains("the new child runs in"),
+        "{}",
+        text(&out)
+    );
+    assert!(greet(&home.join("d.sock")).is_some_and(|r| r.starts_with("unix ")));
+    svc.stop_expecting(0);
+}

@@ -84,6 +84,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
                 argv0: Some(argv0),
                 args: reload_args(inv.child_args),
                 listeners: Some(config.listeners.clone()),
+                dir: std::env::current_dir().ok(),
             });
             loop {
                 match response {

@@ -36,6 +36,10 @@ pub(crate) enum Request {
         /// `None` keeps the serving child's.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         listeners: Option<Vec<crate::spec::ListenerSpec>>,
+        /// The caller's working folder, where the relative paths it gives
+        /// are meant.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dir: Option<PathBuf>,
     },
     Stop,
 }
@@ -233,6 +237,7 @@ mod tests {
             argv0: None,
             args: None,
             listeners: None,
+            dir: Some("/srv/app".into()),
         });
         assert_eq!(
             decode_request(line.trim_ascii_end()).unwrap(),
@@ -241,6 +246,7 @@ mod tests {
                 argv0: None,
                 args: None,
                 listeners: None,
+                dir: Some("/srv/app".into()),
             }
         );
     }

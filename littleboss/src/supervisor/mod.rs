@@ -173,6 +173,7 @@ fn settings_of(config: &Config) -> Settings {
         fallback: config.fallback,
         ready_timeout: config.ready_timeout,
         self_upgrade: config.self_upgrade,
+        working_dir: std::env::current_dir().ok(),
     }
 }
 

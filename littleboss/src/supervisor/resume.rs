@@ -117,7 +117,12 @@ pub(crate) fn resume(config: &Config, value: OsString) -> ! {
         next_client: handoff.next_client,
         binaries: held.binaries,
     };
-    serve(rt, Machine::resume(handoff.state), serving, begin)
+    let mut state = handoff.state;
+    // An older image did not record its folder; an exec keeps it.
+    if state.settings.working_dir.is_none() {
+        state.settings.working_dir = std::env::current_dir().ok();
+    }
+    serve(rt, Machine::resume(state), serving, begin)
 }
 
 /// The descriptors of a handoff, owned again.

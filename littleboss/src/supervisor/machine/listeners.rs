@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -239,6 +240,51 @@ pub(crate) fn changes(
     changes
 }
 
+/// Refuses to bind a relative unix-socket path for a caller in another
+/// folder than the supervisor's (`home`): the supervisor would bind it
+/// in its own folder, not where the caller meant it. A socket held
+/// already is no bind, so a plain reload from anywhere keeps it.
+pub(crate) fn bound_where_meant(
+    orders: &[BindOrder],
+    caller: Option<&Path>,
+    home: Option<&Path>,
+) -> Result<(), String> {
+    let (Some(caller), Some(home)) = (caller, home) else {
+        return Ok(());
+    };
+    if caller == home {
+        return Ok(());
+    }
+    match orders
+        .iter()
+        .find(|o| o.key.network == Network::Unix && Path::new(&o.key.address).is_relative())
+    {
+        None => Ok(()),
+        Some(order) => Err(format!(
+            "listener `{}`: the unix-socket path `{}` is relative, and the supervisor would bind it in its own folder, {}, not in this one, {}; give an absolute path (or reload from {})",
+            order.name,
+            order.key.address,
+            home.display(),
+            caller.display(),
+            home.display()
+        )),
+    }
+}
+
+/// What a caller in another folder than the supervisor's (`home`) is told
+/// when it gives new arguments: the child runs in the supervisor's folder,
+/// so a relative path among them is taken from there.
+pub(crate) fn folder_note(caller: Option<&Path>, home: Option<&Path>) -> Option<String> {
+    let (caller, home) = (caller?, home?);
+    (caller != home).then(|| {
+        format!(
+            "the new child runs in {} (the supervisor's folder), not in {}: relative paths in its arguments are taken from there",
+            home.display(),
+            caller.display()
+        )
+    })
+}
+
 /// What it takes to give a child `wanted`, when `held` are held and
 /// `current` serves: the sockets to bind first, or why it cannot be (a
 /// socket-activated listener would have to move, or two listeners ask for
@@ -372,6 +418,45 @@ mod tests {
         assert_eq!(orders(&[("dns", Network::Udp, ":80")]), [None]);
         assert_eq!(orders(&[("http", Network::Tcp, ":81")]), [None]);
         assert_eq!(orders(&[("http", Network::Tcp, "127.0.0.2:0")]), [None]);
+    }
+
+    #[test]
+    fn a_relative_unix_path_is_bound_only_for_a_caller_in_the_supervisors_folder() {
+        let orders = |address: &str| {
+            plan(
+                &BTreeMap::new(),
+                &[],
+                &[assigned("api", Network::Unix, Some(address))],
+            )
+            .unwrap()
+        };
+        let (home, ops) = (Some(Path::new("/srv/app")), Some(Path::new("/home/ops")));
+        let refused = bound_where_meant(&orders("run/api.sock"), ops, home).unwrap_err();
+        assert_eq!(
+            refused,
+            "listener `api`: the unix-socket path `run/api.sock` is relative, and the supervisor would bind it in its own folder, /srv/app, not in this one, /home/ops; give an absolute path (or reload from /srv/app)"
+        );
+        assert!(bound_where_meant(&orders("./api.sock"), ops, home).is_err());
+        // The same folder, an absolute path, or a folder not known: bound.
+        assert!(bound_where_meant(&orders("run/api.sock"), home, home).is_ok());
+        assert!(bound_where_meant(&orders("/run/api.sock"), ops, home).is_ok());
+        assert!(bound_where_meant(&orders("run/api.sock"), None, home).is_ok());
+        assert!(bound_where_meant(&orders("run/api.sock"), ops, None).is_ok());
+        // A TCP address has no folder.
+        let tcp = plan(
+            &BTreeMap::new(),
+            &[],
+            &[assigned("http", Network::Tcp, Some("localhost:80"))],
+        )
+        .unwrap();
+        assert!(bound_where_meant(&tcp, ops, home).is_ok());
+        assert!(
+            folder_note(ops, home)
+                .unwrap()
+                .starts_with("the new child runs in /srv/app")
+        );
+        assert_eq!(folder_note(home, home), None);
+        assert_eq!(folder_note(None, home), None);
     }
 
     #[test]

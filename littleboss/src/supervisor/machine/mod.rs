@@ -410,6 +410,7 @@ impl Machine {
                 argv0,
                 args,
                 listeners,
+                dir,
             } => {
                 say!(self, "reload requested: {}", path.display());
                 let argv0 = argv0.map_or_else(|| path.clone().into_os_string(), OsString::from);
@@ -422,6 +423,7 @@ impl Machine {
                     },
                     args,
                     declared: listeners,
+                    caller_dir: dir,
                 };
                 self.reload(Some(spec), Some(client));
             }
@@ -557,15 +559,17 @@ impl Machine {
         if let Some(Starting {
             id: starting,
             why: Why::Reload { client },
+            notes,
             ..
         }) = self.up().and_then(|up| up.starting.clone())
             && starting == id
         {
-            let changes = listeners::changes(
+            let mut changes = notes;
+            changes.extend(listeners::changes(
                 &self.state.held,
                 &self.state.current.listeners,
                 &self.state.children[&id].launch.listeners,
-            );
+            ));
             for change in &changes {
                 say!(self, "child pid {pid}: {change}");
             }
@@ -803,6 +807,8 @@ impl Machine {
             }
             return;
         }
+        let caller_dir = spec.as_ref().and_then(|s| s.caller_dir.clone());
+        let gave_args = spec.as_ref().is_some_and(|s| s.args.is_some());
         let mut launch = match spec.map(|spec| self.resolve(spec)) {
             // The serving launch's path, read afresh (after a rollback
             // too: a symlink it names may have moved on since).
@@ -822,14 +828,25 @@ impl Machine {
             return self.refuse(client, format!("the binary path {path} is not absolute"));
         }
         listeners::as_held(&self.state.held, &mut launch.listeners);
-        if let Err(error) = listeners::plan(
+        let home = self.state.settings.working_dir.clone();
+        let planned = listeners::plan(
             &self.state.held,
             &self.state.current.listeners,
             &launch.listeners,
-        ) {
+        )
+        .and_then(|orders| {
+            listeners::bound_where_meant(&orders, caller_dir.as_deref(), home.as_deref())
+        });
+        if let Err(error) = planned {
             return self.refuse(client, error);
         }
+        let note = gave_args
+            .then(|| listeners::folder_note(caller_dir.as_deref(), home.as_deref()))
+            .flatten();
         self.start_child(launch, Why::Reload { client });
+        if let Some(starting) = self.up().and_then(|up| up.starting.as_mut()) {
+            starting.notes.extend(note);
+        }
     }
 
     /// What a reload starts: its binary, with its arguments or the serving
@@ -977,6 +994,7 @@ impl Machine {
                 id,
                 binding,
                 why,
+                notes: Vec::new(),
                 error: None,
                 hello_by: (!binding).then_some(hello_by),
                 ready_by: None,

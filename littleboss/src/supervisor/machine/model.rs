@@ -172,6 +172,7 @@ impl Model {
                     argv0: None,
                     args: args.map(|a| a.iter().map(Into::into).collect()),
                     listeners: Some(listeners),
+                    dir: None,
                 });
             }
             Action::Hup => sim.signal(Signal::Hup),

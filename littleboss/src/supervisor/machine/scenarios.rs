@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::sim::{LAMEDUCK, NAME, Sim, settings};
+use super::sim::{LAMEDUCK, NAME, Sim, WORKING_DIR, settings};
 use super::{ChildExit, HELLO_TIMEOUT, PROBATION, SAME_STOP, Signal};
 use crate::control::protocol::{Request, Response};
 use crate::link::FromChild;
@@ -360,6 +360,7 @@ fn a_reloaded_binary_keeps_its_own_name() {
         argv0: Some("v2-name".into()),
         args: None,
         listeners: None,
+        dir: None,
     });
     assert_eq!(sim.process(2).argv0, "v2-name");
 }
@@ -726,7 +727,87 @@ fn reload_with(sim: &mut Sim, args: Option<&[&str]>, declared: &[(&str, &str)]) 
         argv0: None,
         args: args.map(|a| a.iter().map(Into::into).collect()),
         listeners: Some(declared),
+        dir: None,
     })
+}
+
+/// A reload as `reload_with`, asked from the folder `dir`.
+fn reload_from(sim: &mut Sim, dir: &str, args: Option<&[&str]>, declared: &[(&str, &str)]) -> u64 {
+    let declared = declared
+        .iter()
+        .map(|(name, spec)| crate::spec::ListenerSpec::parse(name, spec).unwrap())
+        .collect();
+    sim.request(Request::Reload {
+        path: "/bin/v2".into(),
+        argv0: None,
+        args: args.map(|a| a.iter().map(Into::into).collect()),
+        listeners: Some(declared),
+        dir: Some(dir.into()),
+    })
+}
+
+#[test]
+fn a_relative_unix_socket_is_bound_only_for_a_caller_in_the_supervisors_folder() {
+    let mut sim = Sim::serving(settings());
+    let api = [("http", "tcp:127.0.0.1:8080"), ("api", "unix:")];
+    // From elsewhere, `run/api.sock` would land in the supervisor's
+    // folder, not the caller's: refused, nothing started.
+    let elsewhere = reload_from(&mut sim, "/home/ops", Some(&["-api=run/api.sock"]), &api);
+    let Some(Response::Error { error }) = sim.final_answer(elsewhere) else {
+        panic!("refused: {:?}", sim.answers(elsewhere))
+    };
+    assert!(error.contains("`run/api.sock` is relative"), "{error}");
+    assert!(error.contains("its own folder, /srv/app, not in this one, /home/ops"));
+    assert_eq!(sim.starting_id(), None);
+    // From the supervisor's folder it is what the caller means.
+    let here = reload_from(&mut sim, WORKING_DIR, Some(&["-api=run/api.sock"]), &api);
+    sim.finish_binds();
+    sim.hello_and_ready(2);
+    assert!(matches!(
+        sim.final_answer(here),
+        Some(Response::Reloaded { .. })
+    ));
+    // Held already, it is kept from anywhere: a plain reload binds nothing.
+    let binds = |sim: &Sim| {
+        sim.effects
+            .iter()
+            .filter(|e| matches!(e, super::Effect::Bind { .. }))
+            .count()
+    };
+    let before = binds(&sim);
+    let kept = reload_from(&mut sim, "/home/ops", None, &api);
+    sim.hello_and_ready(3);
+    assert!(matches!(
+        sim.final_answer(kept),
+        Some(Response::Reloaded { .. })
+    ));
+    assert_eq!(binds(&sim), before);
+    // An absolute path is bound from anywhere.
+    reload_from(&mut sim, "/home/ops", Some(&["-api=/run/api.sock"]), &api);
+    assert_eq!(binds(&sim), before + 1);
+}
+
+#[test]
+fn new_arguments_from_another_folder_are_told_where_the_child_runs() {
+    let mut sim = Sim::serving(settings());
+    let http = [("http", "tcp:127.0.0.1:8080")];
+    let note = "the new child runs in /srv/app (the supervisor's folder), not in /home/ops: relative paths in its arguments are taken from there";
+    let told = |sim: &Sim, client| {
+        matches!(
+            sim.answers(client).first(),
+            Some(Response::Reloading { changes, .. }) if changes.iter().any(|c| c == note)
+        )
+    };
+    let args = reload_from(&mut sim, "/home/ops", Some(&["--config=app.toml"]), &http);
+    assert!(told(&sim, args), "{:?}", sim.answers(args));
+    assert!(sim.logged(note));
+    sim.hello_and_ready(2);
+    // No new arguments, or the same folder: nothing to say.
+    let kept = reload_from(&mut sim, "/home/ops", None, &http);
+    assert!(!told(&sim, kept));
+    sim.hello_and_ready(3);
+    let same = reload_from(&mut sim, WORKING_DIR, Some(&["--config=app.toml"]), &http);
+    assert!(!told(&sim, same));
 }
 
 fn key(name: &str, address: &str) -> super::ListenerKey {

@@ -18,6 +18,8 @@ use crate::spec::Network;
 
 pub(super) const NAME: &str = "svc";
 pub(super) const LAMEDUCK: Duration = Duration::from_secs(2);
+/// The pretend supervisor's working folder.
+pub(super) const WORKING_DIR: &str = "/srv/app";
 
 pub(super) fn settings() -> Settings {
     Settings {
@@ -28,6 +30,7 @@ pub(super) fn settings() -> Settings {
         fallback: true,
         ready_timeout: Duration::from_secs(30),
         self_upgrade: true,
+        working_dir: Some(PathBuf::from(WORKING_DIR)),
     }
 }
 
@@ -398,6 +401,7 @@ impl Sim {
             argv0: None,
             args: None,
             listeners: None,
+            dir: None,
         })
     }
 

@@ -94,6 +94,10 @@ pub(crate) struct ReloadSpec {
     /// The new binary's declared listeners with their defaults; `None`:
     /// the serving child's listeners.
     pub declared: Option<Vec<ListenerSpec>>,
+    /// The working folder of whoever asked (`None`: not said), where the
+    /// relative paths they gave are meant.
+    #[serde(default)]
+    pub caller_dir: Option<PathBuf>,
 }
 
 /// What the supervisor was configured with that its decisions read.
@@ -113,6 +117,11 @@ pub(crate) struct Settings {
     /// from the supervisor's own.
     #[serde(default = "yes")]
     pub self_upgrade: bool,
+    /// The supervisor's working folder, where its children run and a
+    /// relative unix-socket path is bound (`None`: from an image that did
+    /// not record it).
+    #[serde(default)]
+    pub working_dir: Option<PathBuf>,
 }
 
 fn yes() -> bool {
@@ -223,6 +232,10 @@ pub(crate) struct Starting {
     /// Its listeners are being bound: it is not spawned yet.
     pub binding: bool,
     pub why: Why,
+    /// What a reload's client is told with the listener changes, before
+    /// them.
+    #[serde(default)]
+    pub notes: Vec<String>,
     /// Why it will not become ready, once known.
     pub error: Option<String>,
     /// Deadlines for its hello and, from the hello on, its readiness.
