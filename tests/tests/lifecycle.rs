@@ -210,6 +210,34 @@ fn a_cleaner_of_old_files_leaves_a_running_supervisors_folder_alone() {
 }
 
 #[test]
+fn a_supervisor_started_during_a_clean_locks_its_folder_once_the_cleaner_is_done() {
+    use nix::fcntl::{Flock, FlockArg};
+    use std::os::unix::fs::DirBuilderExt;
+    let mut svc = Service::new(ECHO);
+    let control = svc.control_dir();
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&control)
+        .unwrap();
+    let exclusive = || {
+        let folder = std::fs::File::open(&control).unwrap();
+        Flock::lock(folder, FlockArg::LockExclusiveNonblock).ok()
+    };
+    // systemd-tmpfiles holds the folder's exclusive lock while it cleans,
+    // here for as long as the start takes.
+    let cleaner = exclusive().unwrap();
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    assert_eq!(echo(addr, "during").unwrap(), "during\n");
+    drop(cleaner);
+    tests::eventually("the supervisor to hold the folder's shared lock", || {
+        exclusive().is_none().then_some(())
+    });
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn control_commands_without_a_supervisor_say_so() {
     let svc = Service::new(ECHO);
     for mode in ["reload", "stop", "status"] {

@@ -22,28 +22,40 @@ pub(crate) fn socket_dir() -> PathBuf {
     tmp.join(format!("littleboss-{}", nix::unistd::geteuid()))
 }
 
-/// Takes a shared `flock` on the folder `dir` for as long as the returned
-/// lock lives. systemd-tmpfiles leaves a folder so locked alone, so the
-/// control socket and lock file of a supervisor running for weeks are not
-/// aged out of `/tmp`. Shared: every supervisor using the folder holds one.
-pub(crate) fn hold(dir: &Path) -> io::Result<nix::fcntl::Flock<std::fs::File>> {
+/// Takes a shared `flock` on the folder `dir` for the rest of the
+/// process's life (its descriptor is close-on-exec: an image after an
+/// in-place upgrade takes it again). systemd-tmpfiles leaves a folder so
+/// locked alone, so the control socket and lock file of a supervisor
+/// running for weeks are not aged out of `/tmp`. Shared: every supervisor
+/// using the folder holds one.
+///
+/// systemd-tmpfiles holds an exclusive lock while it cleans: then a thread
+/// waits for it and takes the shared one after, however long the clean
+/// takes, and the supervisor starts meanwhile (the files it has just made
+/// are not old). Returns whether the lock is held already.
+pub(crate) fn hold(dir: &Path) -> io::Result<bool> {
     use nix::fcntl::{Flock, FlockArg};
-    // systemd-tmpfiles holds an exclusive lock while it cleans the folder:
-    // briefly, so wait it out, but never for long.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    let mut folder = std::fs::File::open(dir)?;
-    loop {
-        match Flock::lock(folder, FlockArg::LockSharedNonblock) {
-            Ok(lock) => return Ok(lock),
-            Err((again, nix::errno::Errno::EWOULDBLOCK))
-                if std::time::Instant::now() < deadline =>
-            {
-                folder = again;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err((_, errno)) => return Err(io::Error::from(errno)),
+    let folder = std::fs::File::open(dir)?;
+    let held = match Flock::lock(folder, FlockArg::LockSharedNonblock) {
+        Ok(lock) => lock,
+        Err((folder, nix::errno::Errno::EWOULDBLOCK)) => {
+            let dir = dir.to_owned();
+            std::thread::Builder::new()
+                .name("littleboss-folder-lock".into())
+                .spawn(move || match Flock::lock(folder, FlockArg::LockShared) {
+                    Ok(lock) => std::mem::forget(lock),
+                    Err((_, errno)) => crate::log::log!(
+                        "cannot lock the control folder {} against cleaners of old files: {errno}",
+                        dir.display()
+                    ),
+                })?;
+            return Ok(false);
         }
-    }
+        Err((_, errno)) => return Err(io::Error::from(errno)),
+    };
+    // Held until the process exits or executes another image.
+    std::mem::forget(held);
+    Ok(true)
 }
 
 /// The control socket of service `name`.
@@ -210,6 +222,36 @@ pub(crate) fn check(dir: &Path) -> Result<(), DirError> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_folder_lock_waits_out_a_cleaners_lock_however_long() {
+        use nix::fcntl::{Flock, FlockArg};
+        let dir = std::env::temp_dir().join(format!("lb-hold-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let exclusive = |dir: &Path| {
+            let folder = std::fs::File::open(dir).unwrap();
+            Flock::lock(folder, FlockArg::LockExclusiveNonblock).ok()
+        };
+        // A cleaner's exclusive lock: not held yet, and start goes on.
+        let cleaner = exclusive(&dir).unwrap();
+        assert!(!hold(&dir).unwrap());
+        assert!(exclusive(&dir).is_none(), "the cleaner's still");
+        drop(cleaner);
+        // Once the cleaner is done, the shared lock follows: no cleaner
+        // gets the folder again.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while let Some(again) = exclusive(&dir) {
+            drop(again);
+            assert!(std::time::Instant::now() < deadline, "never held");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        // Uncontended, it is held at once.
+        let other = dir.join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        assert!(hold(&other).unwrap());
+        assert!(exclusive(&other).is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn creates_private_and_refuses_shared() {

@@ -222,14 +222,12 @@ fn serve(
     );
     // Not in the handoff: opened close-on-exec, taken again by each image.
     let folder = socket_path.parent().unwrap_or(std::path::Path::new("/"));
-    let _held = dir::hold(folder)
-        .inspect_err(|e| {
-            log!(
-                "cannot lock the control folder {} against cleaners of old files: {e}",
-                folder.display()
-            )
-        })
-        .ok();
+    if let Err(e) = dir::hold(folder) {
+        log!(
+            "cannot lock the control folder {} against cleaners of old files: {e}",
+            folder.display()
+        )
+    }
     // Boxed: the driver's future is large, and block_on would otherwise
     // keep copies of it on the main thread's stack for the supervisor's
     // whole life.
