@@ -2,7 +2,7 @@
 //!
 //! SIGINT and SIGTERM start lameduck as they would under a supervisor, so a
 //! program that shuts down gracefully on `ctx.lameduck()` does so here too:
-//! draining first (the stream listeners stop yielding connections, and those
+//! draining first (the TCP listeners stop yielding connections, and those
 //! bound here are shut, so that new connections are refused rather than
 //! queued for nobody), lameduck a grace later.
 //! A second signal, or the lameduck timeout, ends the process.

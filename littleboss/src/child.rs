@@ -246,10 +246,10 @@ fn adopt(
 }
 
 /// Reads the supervisor's orders until it is gone. An orphan winds down,
-/// and with `refuse_when_orphaned` shuts its TCP and unix listeners: with
-/// nobody left to accept, a new connection is refused at once rather than
-/// queued and reset at the exit, and the next start can bind the port (or
-/// the socket path) while this child still drains.
+/// and with `refuse_when_orphaned` shuts its TCP listeners: with nobody
+/// left to accept, a new connection is refused at once rather than queued
+/// and reset at the exit, and the next start can bind the port while this
+/// child still drains.
 fn spawn_lifecycle(
     link: Arc<ChildEnd>,
     lameduck: Arc<Lameduck>,

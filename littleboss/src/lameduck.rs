@@ -75,11 +75,11 @@ pub(crate) struct Lameduck {
     phase: watch::Sender<Phase>,
     listeners: Listeners,
     grace: Duration,
-    /// Shut the taken stream listeners (TCP, unix) down at phase one, so
-    /// new connections are refused at once: nobody else will accept them
-    /// (bypass mode without socket activation).
+    /// Shut the taken TCP listeners down at phase one, so new connections
+    /// are refused at once: nobody else will accept them (bypass mode
+    /// without socket activation).
     refuse: bool,
-    /// Keep the taken stream listeners' copies from a drain that does not
+    /// Keep the taken TCP listeners' copies from a drain that does not
     /// refuse, for a refusal that may come later (a child's: a stop, or the
     /// supervisor's death, after a reload's drain or a signal of its own).
     /// Not where none can come: the copies would keep a socket listening
@@ -113,7 +113,7 @@ impl Lameduck {
     /// two after the grace.
     ///
     /// Drops `Context`'s copies of the listeners the program has taken
-    /// (or keeps the stream ones for a later refusal, see `keep`): once it
+    /// (or keeps the TCP ones for a later refusal, see `keep`): once it
     /// drops its own, the socket is closed here (in bypass mode, new
     /// connections are then refused instead of queued and reset at
     /// exit). A listener not taken yet stays available: a program told to
@@ -124,7 +124,7 @@ impl Lameduck {
         self.begin_phase_one(self.refuse);
     }
 
-    /// [`begin`](Lameduck::begin), shutting the taken stream listeners down
+    /// [`begin`](Lameduck::begin), shutting the taken TCP listeners down
     /// whatever the mode: the supervisor says no child will take a
     /// connection after this one (it is stopping).
     pub fn begin_refusing(self: &Arc<Self>) {
@@ -143,13 +143,13 @@ impl Lameduck {
             }
             let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
             for listener in listeners.iter_mut().filter(|l| l.taken) {
-                let stream = matches!(listener.network.kind(), Kind::Tcp | Kind::Unix);
-                any_stream |= stream;
+                let tcp = listener.network.kind() == Kind::Tcp;
+                any_stream |= tcp || listener.network.kind() == Kind::Unix;
                 match listener.fd.take() {
-                    Some(fd) if stream && refuse => to_shut.push(fd),
+                    Some(fd) if tcp && refuse => to_shut.push(fd),
                     // The program holds the socket open anyway, and so
                     // does a supervisor or the service manager.
-                    Some(fd) if stream && self.keep => kept.push(fd),
+                    Some(fd) if tcp && self.keep => kept.push(fd),
                     _ => {}
                 }
             }
@@ -165,9 +165,8 @@ impl Lameduck {
         // Only now, with draining begun: the listeners `Context` handed out
         // pend from here on, rather than meet the shut socket.
         for fd in to_shut {
-            // A listening socket shut down for reading refuses connects:
-            // TCP leaves the LISTEN state (its queue is reset); a unix one
-            // is marked shut (`unix_stream_connect` refuses it).
+            // A listening socket shut down for reading leaves the LISTEN
+            // state: connects are refused, the queue reset.
             let _ = nix::sys::socket::shutdown(
                 std::os::fd::AsRawFd::as_raw_fd(&fd),
                 nix::sys::socket::Shutdown::Read,
@@ -355,26 +354,5 @@ mod tests {
         lameduck.begin();
         drop(program);
         assert_refused(addr);
-    }
-
-    #[test]
-    fn a_unix_listener_is_kept_and_refuses_as_a_tcp_one_does() {
-        let path = std::env::temp_dir().join(format!("lb-lameduck-{}.sock", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        let socket = std::os::unix::net::UnixListener::bind(&path).unwrap();
-        let _program = socket.try_clone().unwrap();
-        let taken = Listener {
-            name: "api".into(),
-            network: Network::Unix,
-            fd: Some(OwnedFd::from(socket)),
-            taken: true,
-        };
-        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, false, true);
-        lameduck.begin();
-        drop(std::os::unix::net::UnixStream::connect(&path).expect("queued while draining"));
-        lameduck.begin_refusing();
-        let refused = std::os::unix::net::UnixStream::connect(&path).unwrap_err();
-        let _ = std::fs::remove_file(&path);
-        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
     }
 }

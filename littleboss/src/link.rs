@@ -51,15 +51,15 @@ pub(crate) enum ToChild {
     Hello {
         name: String,
         listeners: Vec<ListenerEntry>,
-        /// Should the supervisor die, shut the TCP and unix listeners for good:
-        /// no child takes a connection after that, and none of them is the
+        /// Should the supervisor die, shut the TCP listeners for good: no
+        /// child takes a connection after that, and none of them is the
         /// service manager's. Absent (false) from an older supervisor.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         refuse_when_orphaned: bool,
     },
     /// Wind down; `refuse`: no child takes a connection after this one (a
-    /// stop), so shut the TCP and unix listeners for good. Absent (false) from
-    /// an older supervisor; an older child ignores it.
+    /// stop), so shut the TCP listeners for good. Absent (false) from an
+    /// older supervisor; an older child ignores it.
     Lameduck {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         refuse: bool,

@@ -136,44 +136,6 @@ fn an_orphaned_child_refuses_connections_and_frees_its_port_for_the_next_start()
 }
 
 #[test]
-fn an_orphaned_child_refuses_on_its_unix_socket_and_frees_the_path_for_the_next_start() {
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
-    let path = svc.dir.path().join("keeps.sock");
-    let flags = [
-        format!("-addr=127.0.0.1:{}", tests::free_port()),
-        format!("-sock={}", path.display()),
-    ];
-    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
-    svc.start(&flags);
-    let orphan: i32 = svc.printed("pid");
-    let greet = || {
-        let mut conn = std::os::unix::net::UnixStream::connect(&path)?;
-        let mut reply = String::new();
-        std::io::Read::read_to_string(&mut conn, &mut reply)?;
-        Ok::<_, std::io::Error>(reply)
-    };
-    assert_eq!(greet().unwrap(), format!("keeps {orphan}\n"));
-    svc.signal(Signal::SIGKILL);
-    svc.wait_supervisor_exit();
-    // Draining with the socket open, it refuses rather than queues.
-    svc.output.wait_for(&format!("draining pid={orphan}"));
-    let refused = std::os::unix::net::UnixStream::connect(&path).unwrap_err();
-    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
-    assert!(alive(orphan), "the orphan drains for 8 s");
-    // The next start takes the path over (a refusing socket is stale).
-    let mut again = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
-    let dir = std::mem::replace(&mut svc.dir, tempfile::tempdir().unwrap());
-    again.dir = dir;
-    again.start(&flags);
-    let child: i32 = again.printed("pid");
-    assert_eq!(greet().unwrap(), format!("keeps {child}\n"));
-    assert!(alive(orphan), "the orphan drains for 8 s");
-    for pid in [orphan, child] {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
-    }
-}
-
-#[test]
 fn a_child_draining_already_when_its_supervisor_dies_refuses_connections_too() {
     let flag = format!("-addr=127.0.0.1:{}", tests::free_port());
     let mut svc = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));

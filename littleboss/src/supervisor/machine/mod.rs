@@ -185,9 +185,9 @@ pub(crate) enum Effect {
     Spawn {
         id: ChildId,
         launch: Launch,
-        /// Whether the child may shut its TCP and unix listeners should this
-        /// supervisor die: no listener is the service manager's, and no other
-        /// child will take a connection then.
+        /// Whether the child may shut its TCP listeners should this
+        /// supervisor die: no listener is the service manager's, and no
+        /// other child will take a connection then.
         refuse_when_orphaned: bool,
     },
     /// No child uses this socket any more: close it.
@@ -1234,10 +1234,10 @@ impl Machine {
         self.wind_down(id, refuse);
     }
 
-    /// Tells child `id` to wind down (once), shutting its TCP and unix
-    /// listeners for good if `refuse`. One winding down already (an old child
-    /// of a reload) is told only to refuse, if `refuse`: it may hold a socket
-    /// no other child uses (the reload moved or dropped it).
+    /// Tells child `id` to wind down (once), shutting its TCP listeners
+    /// for good if `refuse`. One winding down already (an old child of a
+    /// reload) is told only to refuse, if `refuse`: it may hold a socket no
+    /// other child uses (the reload moved or dropped it).
     fn wind_down(&mut self, id: ChildId, refuse: bool) {
         let now = self.now;
         let Some(child) = self.state.children.get_mut(&id) else {
@@ -1257,8 +1257,8 @@ impl Machine {
         self.effects.push(Effect::Lameduck { id, refuse });
     }
 
-    /// Whether a child told to wind down now shuts its TCP and unix listeners
-    /// for good: only once stopping, when no child will take a connection
+    /// Whether a child told to wind down now shuts its TCP listeners for
+    /// good: only once stopping, when no child will take a connection
     /// again, and never a socket the service manager passed (it is the
     /// manager's, for the next start).
     pub(crate) fn refuses_at_lameduck(&self) -> bool {

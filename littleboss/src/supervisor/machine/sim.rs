@@ -72,7 +72,7 @@ pub(super) struct Process {
     pub args: Vec<OsString>,
     pub listeners: Vec<Assigned>,
     pub lameducked: bool,
-    /// Told to shut its TCP and unix listeners for good as it winds down.
+    /// Told to shut its TCP listeners for good as it winds down.
     pub refusing: bool,
     /// Told at its start to shut them should the supervisor die.
     pub refuses_when_orphaned: bool,
