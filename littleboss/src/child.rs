@@ -46,6 +46,8 @@ pub(crate) fn channel_from_env() -> Option<OwnedFd> {
 }
 
 pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
+    // Our parent, checked to be the supervisor that set the channel up.
+    let supervisor = nix::unistd::getppid();
     let link = Arc::new(ChildEnd::new(fd));
     let give_up = |error: String| -> ! {
         let _ = link.send(FromChild::Error {
@@ -95,6 +97,7 @@ pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
         link.clone(),
         lameduck,
         config.lameduck,
+        supervisor,
         refuse_when_orphaned,
     );
     let rt = crate::runtime::build(config)
@@ -254,15 +257,16 @@ fn spawn_lifecycle(
     link: Arc<ChildEnd>,
     lameduck: Arc<Lameduck>,
     timeout: Duration,
+    supervisor: nix::unistd::Pid,
     refuse_when_orphaned: bool,
 ) {
     std::thread::Builder::new()
         .name("littleboss-child".into())
         .spawn(move || {
-            // Gone for sure: end-of-file, or reset. Another error on the
-            // channel still ends this child, but shuts no socket it shares
-            // with a supervisor that may live.
-            let gone = loop {
+            // Closed: end-of-file, or reset. Another error on the channel
+            // still ends this child, but shuts no socket it shares with a
+            // supervisor that may live.
+            let closed = loop {
                 match link.recv() {
                     Ok(Some((ToChild::Lameduck { refuse: false }, _))) => lameduck.begin(),
                     Ok(Some((ToChild::Lameduck { refuse: true }, _))) => lameduck.begin_refusing(),
@@ -281,6 +285,11 @@ fn spawn_lifecycle(
                     }
                 }
             };
+            // A closed channel alone does not say the supervisor died: an
+            // in-place upgrade that could not hand it on closes it while the
+            // supervisor lives on, holding the very sockets a refusal would
+            // shut for every child.
+            let gone = closed && reparented(supervisor, Duration::from_secs(2));
             if gone {
                 warning!("the supervisor is gone; lameduck, exiting within {timeout:?}");
             } else {
@@ -300,9 +309,34 @@ fn spawn_lifecycle(
         .expect("spawn the child lifecycle thread");
 }
 
+/// Whether this process has left `supervisor`, its parent: it died, and
+/// the kernel gave us another. A dying process closes its descriptors
+/// (our channel's end-of-file) a moment before it hands its children on,
+/// so this waits up to `within` for that.
+fn reparented(supervisor: nix::unistd::Pid, within: Duration) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if nix::unistd::getppid() != supervisor {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_live_parent_is_not_a_dead_supervisor() {
+        let parent = nix::unistd::getppid();
+        assert!(!reparented(parent, Duration::from_millis(20)));
+        let another = nix::unistd::Pid::from_raw(parent.as_raw() + 1);
+        assert!(reparented(another, Duration::ZERO));
+    }
 
     #[test]
     fn adopt_errors_read_as_before() {

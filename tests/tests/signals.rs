@@ -136,6 +136,81 @@ fn an_orphaned_child_refuses_connections_and_frees_its_port_for_the_next_start()
 }
 
 #[test]
+fn a_channel_closed_while_the_supervisor_lives_shuts_no_socket_it_shares() {
+    use nix::sys::socket::{
+        AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, recv, sendmsg, socketpair,
+    };
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    // This test plays the supervisor, as an in-place upgrade that could not
+    // hand a child's channel on does: it closes the channel and lives on,
+    // holding the listening socket every child shares.
+    let (ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .unwrap();
+    let shared = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = shared.local_addr().unwrap();
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
+    let mut cmd = svc.command(&svc.bin);
+    cmd.env("LITTLEBOSS_CHANNEL_FD", format!("3:{}", std::process::id()));
+    let raw = theirs.as_raw_fd();
+    // SAFETY: runs in the forked child before exec, calling only dup2 and
+    // fcntl, which are async-signal-safe: the channel's end at fd 3,
+    // without close-on-exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let done = if raw == 3 {
+                nix::libc::fcntl(3, nix::libc::F_SETFD, 0)
+            } else {
+                nix::libc::dup2(raw, 3)
+            };
+            if done < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    svc.spawn(cmd);
+    drop(theirs);
+    let mut hello = [0u8; 4096];
+    let n = recv(ours.as_raw_fd(), &mut hello, MsgFlags::empty()).unwrap();
+    assert!(
+        std::str::from_utf8(&hello[..n])
+            .unwrap()
+            .contains(r#""msg":"hello""#)
+    );
+    let ours_hello = br#"{"v":1,"msg":"hello","name":"keeps_listener","listeners":[{"name":"addr","network":"tcp","bound":true}],"refuse_when_orphaned":true}"#;
+    let fds = [shared.as_raw_fd()];
+    sendmsg::<()>(
+        ours.as_raw_fd(),
+        &[std::io::IoSlice::new(ours_hello)],
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .unwrap();
+    let child: i32 = svc.printed("pid");
+    assert_eq!(read_greeting(addr).unwrap(), format!("keeps {child}\n"));
+    drop(ours);
+    svc.output.wait_for(&format!("draining pid={child}"));
+    // Still listening: a connection waits in the queue for the next child.
+    let queued = std::net::TcpStream::connect(addr);
+    assert!(queued.is_ok(), "the shared socket was shut: {queued:?}");
+    assert!(
+        svc.output
+            .text()
+            .contains("lost the channel to the supervisor"),
+        "{}",
+        svc.output.text()
+    );
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGKILL);
+}
+
+#[test]
 fn a_child_draining_already_when_its_supervisor_dies_refuses_connections_too() {
     let flag = format!("-addr=127.0.0.1:{}", tests::free_port());
     let mut svc = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
