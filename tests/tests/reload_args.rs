@@ -273,6 +273,8 @@ fn a_relative_unix_socket_is_bound_where_the_reload_is_run_from_or_refused() {
     let (home, ops) = (svc.dir.path().join("home"), svc.dir.path().join("ops"));
     std::fs::create_dir_all(&home).unwrap();
     std::fs::create_dir_all(&ops).unwrap();
+    // As the supervisor will report them (without a symlink of the path).
+    let (home, ops) = (home.canonicalize().unwrap(), ops.canonicalize().unwrap());
     let mut cmd = svc.command(bin);
     cmd.current_dir(&home)
         .args(["-littleboss=start", "-sock=a.sock"]);
@@ -336,5 +338,16 @@ fn a_relative_unix_socket_is_bound_where_the_reload_is_run_from_or_refused() {
         text(&out)
     );
     assert!(greet(&home.join("d.sock")).is_some_and(|r| r.starts_with("unix ")));
+    // Folders are told apart by what they are, not by their paths: with
+    // the supervisor's folder moved away and another made at its path, a
+    // relative path from there would land in the moved one.
+    let moved = svc.dir.path().join("moved");
+    std::fs::rename(&home, &moved).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    let out = reload_in(&home, &["-sock=e.sock"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let refusal = format!("no longer the one at {}", home.display());
+    assert!(text(&out).contains(&refusal), "{}", text(&out));
+    assert!(!moved.join("e.sock").exists() && !home.join("e.sock").exists());
     svc.stop_expecting(0);
 }

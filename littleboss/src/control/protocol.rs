@@ -40,6 +40,10 @@ pub(crate) enum Request {
         /// are meant.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         dir: Option<PathBuf>,
+        /// That folder's identity, `[device, inode]`: a path may name
+        /// another folder for the supervisor (a rename, a mount namespace).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dir_id: Option<[u64; 2]>,
     },
     Stop,
 }
@@ -238,6 +242,7 @@ mod tests {
             args: None,
             listeners: None,
             dir: Some("/srv/app".into()),
+            dir_id: Some([2049, 131]),
         });
         assert_eq!(
             decode_request(line.trim_ascii_end()).unwrap(),
@@ -247,6 +252,7 @@ mod tests {
                 args: None,
                 listeners: None,
                 dir: Some("/srv/app".into()),
+                dir_id: Some([2049, 131]),
             }
         );
     }

@@ -174,6 +174,7 @@ fn settings_of(config: &Config) -> Settings {
         ready_timeout: config.ready_timeout,
         self_upgrade: config.self_upgrade,
         working_dir: std::env::current_dir().ok(),
+        working_dir_id: crate::control::client::folder_id(std::path::Path::new(".")),
     }
 }
 

@@ -119,8 +119,10 @@ pub(crate) fn resume(config: &Config, value: OsString) -> ! {
     };
     let mut state = handoff.state;
     // An older image did not record its folder; an exec keeps it.
-    if state.settings.working_dir.is_none() {
+    if state.settings.working_dir_id.is_none() {
         state.settings.working_dir = std::env::current_dir().ok();
+        state.settings.working_dir_id =
+            crate::control::client::folder_id(std::path::Path::new("."));
     }
     serve(rt, Machine::resume(state), serving, begin)
 }

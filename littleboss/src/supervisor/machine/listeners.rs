@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -240,49 +240,60 @@ pub(crate) fn changes(
     changes
 }
 
-/// Refuses to bind a relative unix-socket path for a caller in another
-/// folder than the supervisor's (`home`): the supervisor would bind it
-/// in its own folder, not where the caller meant it. A socket held
-/// already is no bind, so a plain reload from anywhere keeps it.
-pub(crate) fn bound_where_meant(
-    orders: &[BindOrder],
-    caller: Option<&Path>,
-    home: Option<&Path>,
-) -> Result<(), String> {
-    let (Some(caller), Some(home)) = (caller, home) else {
-        return Ok(());
-    };
-    if caller == home {
-        return Ok(());
-    }
-    match orders
-        .iter()
-        .find(|o| o.key.network == Network::Unix && Path::new(&o.key.address).is_relative())
-    {
-        None => Ok(()),
-        Some(order) => Err(format!(
-            "listener `{}`: the unix-socket path `{}` is relative, and the supervisor would bind it in its own folder, {}, not in this one, {}; give an absolute path (or reload from {})",
-            order.name,
-            order.key.address,
-            home.display(),
-            caller.display(),
-            home.display()
-        )),
-    }
+/// A reload's caller's working folder and the supervisor's (`home`),
+/// known to be two folders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Folders {
+    pub caller: PathBuf,
+    pub home: PathBuf,
 }
 
-/// What a caller in another folder than the supervisor's (`home`) is told
-/// when it gives new arguments: the child runs in the supervisor's folder,
-/// so a relative path among them is taken from there.
-pub(crate) fn folder_note(caller: Option<&Path>, home: Option<&Path>) -> Option<String> {
-    let (caller, home) = (caller?, home?);
-    (caller != home).then(|| {
-        format!(
-            "the new child runs in {} (the supervisor's folder), not in {}: relative paths in its arguments are taken from there",
-            home.display(),
-            caller.display()
-        )
-    })
+/// Refuses to bind a relative unix-socket path that a caller in another
+/// folder gave (`given`: the listeners its arguments set): the supervisor
+/// would bind it in its own folder, not where the caller meant it. A
+/// declared default is the program's, meant for the service's folder; a
+/// socket held already is no bind, so a plain reload from anywhere keeps
+/// it.
+pub(crate) fn bound_where_meant(
+    orders: &[BindOrder],
+    given: &BTreeSet<String>,
+    elsewhere: Option<&Folders>,
+) -> Result<(), String> {
+    let Some(Folders { caller, home }) = elsewhere else {
+        return Ok(());
+    };
+    let Some(order) = orders.iter().find(|o| {
+        o.key.network == Network::Unix
+            && Path::new(&o.key.address).is_relative()
+            && given.contains(&o.name)
+    }) else {
+        return Ok(());
+    };
+    let (name, path) = (&order.name, &order.key.address);
+    if caller == home {
+        // One path, two folders: the supervisor's was moved or replaced.
+        return Err(format!(
+            "listener `{name}`: the unix-socket path `{path}` is relative, and the supervisor would bind it in its own folder, no longer the one at {}; give an absolute path",
+            home.display()
+        ));
+    }
+    Err(format!(
+        "listener `{name}`: the unix-socket path `{path}` is relative, and the supervisor would bind it in its own folder, {}, not in this one, {}; give an absolute path (or reload from {})",
+        home.display(),
+        caller.display(),
+        home.display()
+    ))
+}
+
+/// What a caller in another folder is told when it gives new arguments:
+/// the child runs in the supervisor's folder, so a relative path among
+/// them is taken from there.
+pub(crate) fn folder_note(folders: &Folders) -> String {
+    format!(
+        "the new child runs in {} (the supervisor's folder), not in {}: relative paths in its arguments are taken from there",
+        folders.home.display(),
+        folders.caller.display()
+    )
 }
 
 /// What it takes to give a child `wanted`, when `held` are held and
@@ -430,33 +441,48 @@ mod tests {
             )
             .unwrap()
         };
-        let (home, ops) = (Some(Path::new("/srv/app")), Some(Path::new("/home/ops")));
-        let refused = bound_where_meant(&orders("run/api.sock"), ops, home).unwrap_err();
+        let elsewhere = Folders {
+            caller: "/home/ops".into(),
+            home: "/srv/app".into(),
+        };
+        let given: BTreeSet<String> = ["api".to_owned()].into();
+        let refused =
+            bound_where_meant(&orders("run/api.sock"), &given, Some(&elsewhere)).unwrap_err();
         assert_eq!(
             refused,
             "listener `api`: the unix-socket path `run/api.sock` is relative, and the supervisor would bind it in its own folder, /srv/app, not in this one, /home/ops; give an absolute path (or reload from /srv/app)"
         );
-        assert!(bound_where_meant(&orders("./api.sock"), ops, home).is_err());
-        // The same folder, an absolute path, or a folder not known: bound.
-        assert!(bound_where_meant(&orders("run/api.sock"), home, home).is_ok());
-        assert!(bound_where_meant(&orders("/run/api.sock"), ops, home).is_ok());
-        assert!(bound_where_meant(&orders("run/api.sock"), None, home).is_ok());
-        assert!(bound_where_meant(&orders("run/api.sock"), ops, None).is_ok());
+        assert!(bound_where_meant(&orders("./api.sock"), &given, Some(&elsewhere)).is_err());
+        // One path, two folders (the supervisor's moved away since).
+        let replaced = Folders {
+            caller: "/srv/app".into(),
+            home: "/srv/app".into(),
+        };
+        let refused = bound_where_meant(&orders("api.sock"), &given, Some(&replaced)).unwrap_err();
+        assert!(
+            refused.ends_with(
+                "in its own folder, no longer the one at /srv/app; give an absolute path"
+            ),
+            "{refused}"
+        );
+        // The same folder, an absolute path, or a declared default (the
+        // program's, meant for the service's folder): bound.
+        assert!(bound_where_meant(&orders("run/api.sock"), &given, None).is_ok());
+        assert!(bound_where_meant(&orders("/run/api.sock"), &given, Some(&elsewhere)).is_ok());
+        let default = BTreeSet::new();
+        assert!(bound_where_meant(&orders("run/api.sock"), &default, Some(&elsewhere)).is_ok());
         // A TCP address has no folder.
         let tcp = plan(
             &BTreeMap::new(),
             &[],
-            &[assigned("http", Network::Tcp, Some("localhost:80"))],
+            &[assigned("api", Network::Tcp, Some("localhost:80"))],
         )
         .unwrap();
-        assert!(bound_where_meant(&tcp, ops, home).is_ok());
-        assert!(
-            folder_note(ops, home)
-                .unwrap()
-                .starts_with("the new child runs in /srv/app")
+        assert!(bound_where_meant(&tcp, &given, Some(&elsewhere)).is_ok());
+        assert_eq!(
+            folder_note(&elsewhere),
+            "the new child runs in /srv/app (the supervisor's folder), not in /home/ops: relative paths in its arguments are taken from there"
         );
-        assert_eq!(folder_note(home, home), None);
-        assert_eq!(folder_note(None, home), None);
     }
 
     #[test]

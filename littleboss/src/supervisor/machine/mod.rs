@@ -411,6 +411,7 @@ impl Machine {
                 args,
                 listeners,
                 dir,
+                dir_id,
             } => {
                 say!(self, "reload requested: {}", path.display());
                 let argv0 = argv0.map_or_else(|| path.clone().into_os_string(), OsString::from);
@@ -424,6 +425,7 @@ impl Machine {
                     args,
                     declared: listeners,
                     caller_dir: dir,
+                    caller_dir_id: dir_id,
                 };
                 self.reload(Some(spec), Some(client));
             }
@@ -807,9 +809,12 @@ impl Machine {
             }
             return;
         }
-        let caller_dir = spec.as_ref().and_then(|s| s.caller_dir.clone());
-        let gave_args = spec.as_ref().is_some_and(|s| s.args.is_some());
-        let mut launch = match spec.map(|spec| self.resolve(spec)) {
+        let elsewhere = spec.as_ref().and_then(|s| self.elsewhere(s));
+        let gave_args = spec
+            .as_ref()
+            .is_some_and(|s| s.args.as_ref().is_some_and(|a| !a.is_empty()));
+        let mut given = std::collections::BTreeSet::new();
+        let mut launch = match spec.map(|spec| self.resolve(spec, &mut given)) {
             // The serving launch's path, read afresh (after a rollback
             // too: a symlink it names may have moved on since).
             None => Launch {
@@ -828,38 +833,64 @@ impl Machine {
             return self.refuse(client, format!("the binary path {path} is not absolute"));
         }
         listeners::as_held(&self.state.held, &mut launch.listeners);
-        let home = self.state.settings.working_dir.clone();
         let planned = listeners::plan(
             &self.state.held,
             &self.state.current.listeners,
             &launch.listeners,
         )
-        .and_then(|orders| {
-            listeners::bound_where_meant(&orders, caller_dir.as_deref(), home.as_deref())
-        });
+        .and_then(|orders| listeners::bound_where_meant(&orders, &given, elsewhere.as_ref()));
         if let Err(error) = planned {
             return self.refuse(client, error);
         }
-        let note = gave_args
-            .then(|| listeners::folder_note(caller_dir.as_deref(), home.as_deref()))
-            .flatten();
+        let note = elsewhere
+            .as_ref()
+            .filter(|_| gave_args)
+            .map(listeners::folder_note);
         self.start_child(launch, Why::Reload { client });
         if let Some(starting) = self.up().and_then(|up| up.starting.as_mut()) {
             starting.notes.extend(note);
         }
     }
 
+    /// The caller's folder and the supervisor's, when both are known and
+    /// differ (by identity: one path may name two folders, and two paths
+    /// one).
+    fn elsewhere(&self, spec: &ReloadSpec) -> Option<listeners::Folders> {
+        let settings = &self.state.settings;
+        let (caller, home) = (spec.caller_dir_id?, settings.working_dir_id?);
+        (caller != home).then(|| listeners::Folders {
+            caller: spec.caller_dir.clone().unwrap_or_default(),
+            home: settings.working_dir.clone().unwrap_or_default(),
+        })
+    }
+
     /// What a reload starts: its binary, with its arguments or the serving
     /// child's, and the listeners it declares with those arguments applied.
-    fn resolve(&self, spec: ReloadSpec) -> Result<Launch, crate::flags::FlagError> {
+    /// Adds to `given` each listener whose address the reload's own
+    /// arguments set, rather than its declared default.
+    fn resolve(
+        &self,
+        spec: ReloadSpec,
+        given: &mut std::collections::BTreeSet<String>,
+    ) -> Result<Launch, crate::flags::FlagError> {
         let current = &self.state.current;
+        let gave_args = spec.args.is_some();
         let args = spec.args.unwrap_or_else(|| current.args.clone());
         let listeners = match spec.declared {
             None => current.listeners.clone(),
-            Some(declared) => crate::flags::resolve_listeners(&declared, &args)?
-                .iter()
-                .map(Assigned::of)
-                .collect(),
+            Some(declared) => {
+                let resolved = crate::flags::resolve_listeners(&declared, &args)?;
+                if gave_args {
+                    given.extend(
+                        resolved
+                            .iter()
+                            .zip(&declared)
+                            .filter(|(now, default)| now.address != default.address)
+                            .map(|(now, _)| now.name.clone()),
+                    );
+                }
+                resolved.iter().map(Assigned::of).collect()
+            }
         };
         Ok(Launch {
             target: spec.target,

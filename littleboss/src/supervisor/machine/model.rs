@@ -173,6 +173,7 @@ impl Model {
                     args: args.map(|a| a.iter().map(Into::into).collect()),
                     listeners: Some(listeners),
                     dir: None,
+                    dir_id: None,
                 });
             }
             Action::Hup => sim.signal(Signal::Hup),

@@ -361,6 +361,7 @@ fn a_reloaded_binary_keeps_its_own_name() {
         args: None,
         listeners: None,
         dir: None,
+        dir_id: None,
     });
     assert_eq!(sim.process(2).argv0, "v2-name");
 }
@@ -728,6 +729,7 @@ fn reload_with(sim: &mut Sim, args: Option<&[&str]>, declared: &[(&str, &str)]) 
         args: args.map(|a| a.iter().map(Into::into).collect()),
         listeners: Some(declared),
         dir: None,
+        dir_id: None,
     })
 }
 
@@ -743,6 +745,7 @@ fn reload_from(sim: &mut Sim, dir: &str, args: Option<&[&str]>, declared: &[(&st
         args: args.map(|a| a.iter().map(Into::into).collect()),
         listeners: Some(declared),
         dir: Some(dir.into()),
+        dir_id: Some(super::sim::folder_id(dir)),
     })
 }
 
@@ -785,6 +788,13 @@ fn a_relative_unix_socket_is_bound_only_for_a_caller_in_the_supervisors_folder()
     // An absolute path is bound from anywhere.
     reload_from(&mut sim, "/home/ops", Some(&["-api=/run/api.sock"]), &api);
     assert_eq!(binds(&sim), before + 1);
+    sim.finish_binds();
+    sim.hello_and_ready(4);
+    // A relative default the new binary declares is the program's, meant
+    // for the service's folder: bound there, from anywhere.
+    let admin = [("http", "tcp:127.0.0.1:8080"), ("admin", "unix:admin.sock")];
+    let default = reload_from(&mut sim, "/home/ops", None, &admin);
+    assert_eq!(binds(&sim), before + 2, "{:?}", sim.answers(default));
 }
 
 #[test]
@@ -808,6 +818,10 @@ fn new_arguments_from_another_folder_are_told_where_the_child_runs() {
     sim.hello_and_ready(3);
     let same = reload_from(&mut sim, WORKING_DIR, Some(&["--config=app.toml"]), &http);
     assert!(!told(&sim, same));
+    sim.hello_and_ready(4);
+    // No arguments at all (`--`): none to take from anywhere.
+    let emptied = reload_from(&mut sim, "/home/ops", Some(&[]), &http);
+    assert!(!told(&sim, emptied));
 }
 
 fn key(name: &str, address: &str) -> super::ListenerKey {

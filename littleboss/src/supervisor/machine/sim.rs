@@ -31,7 +31,14 @@ pub(super) fn settings() -> Settings {
         ready_timeout: Duration::from_secs(30),
         self_upgrade: true,
         working_dir: Some(PathBuf::from(WORKING_DIR)),
+        working_dir_id: Some(folder_id(WORKING_DIR)),
     }
+}
+
+/// A pretend folder's identity: one per path.
+pub(super) fn folder_id(path: &str) -> [u64; 2] {
+    let FileId { dev, ino } = file_id(std::path::Path::new(path));
+    [dev, ino]
 }
 
 /// A pretend binary's identity: one per path.
@@ -402,6 +409,7 @@ impl Sim {
             args: None,
             listeners: None,
             dir: None,
+            dir_id: None,
         })
     }
 

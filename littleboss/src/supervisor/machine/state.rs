@@ -98,6 +98,8 @@ pub(crate) struct ReloadSpec {
     /// relative paths they gave are meant.
     #[serde(default)]
     pub caller_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub caller_dir_id: Option<[u64; 2]>,
 }
 
 /// What the supervisor was configured with that its decisions read.
@@ -122,6 +124,10 @@ pub(crate) struct Settings {
     /// not record it).
     #[serde(default)]
     pub working_dir: Option<PathBuf>,
+    /// That folder's identity, `[device, inode]`, what a caller's folder
+    /// is compared by.
+    #[serde(default)]
+    pub working_dir_id: Option<[u64; 2]>,
 }
 
 fn yes() -> bool {
