@@ -2,9 +2,9 @@
 //!
 //! The child says hello, receives its listeners, and runs `main`. A
 //! lifecycle thread of its own reads the channel: `lameduck` starts
-//! lameduck; end-of-file means the supervisor is gone, so the child starts
-//! lameduck and exits within its lameduck timeout instead of living on as
-//! an orphan.
+//! lameduck; end-of-file means the supervisor is gone or cannot reach the
+//! child any more, so the child starts lameduck and exits within its
+//! lameduck timeout instead of living on as an orphan.
 
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
@@ -20,16 +20,17 @@ use crate::report::warning;
 use crate::socket::NotFit;
 use crate::spec::Network;
 
-/// The child channel, when this process was started by a supervisor. Takes
-/// the marker out of the environment so the program does not see it.
-pub(crate) fn channel_from_env() -> Option<OwnedFd> {
+/// The child channel, when this process was started by a supervisor, and
+/// that supervisor's pid (our parent). Takes the marker out of the
+/// environment so the program does not see it.
+pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
     let value = std::env::var_os(link::ENV_VAR)?;
     // A grandchild inherits the marker from its parent; it names the
     // supervisor's pid, so only a direct child of it takes it as its own.
     let parent = nix::unistd::getppid().as_raw();
     let ours = link::parse_env(&value).filter(|(fd, pid)| *fd == link::CHILD_FD && *pid == parent);
     crate::environ::remove_env(&[link::ENV_VAR]);
-    ours?;
+    let (_, supervisor) = ours?;
     // SAFETY: the supervisor put the channel at this fd for us alone; from
     // here on this OwnedFd is its only owner.
     let fd = unsafe { crate::fdpass::adopt(link::CHILD_FD) }
@@ -42,12 +43,16 @@ pub(crate) fn channel_from_env() -> Option<OwnedFd> {
             format!("fd {} is not a littleboss child channel", link::CHILD_FD),
         );
     }
-    Some(fd)
+    Some((fd, nix::unistd::Pid::from_raw(supervisor)))
 }
 
-pub(crate) fn run(config: &Config, fd: OwnedFd, entry: Entry<'_>) -> ! {
-    // Our parent, checked to be the supervisor that set the channel up.
-    let supervisor = nix::unistd::getppid();
+/// Runs the program as the child of `supervisor` (our parent, as checked
+/// by [`channel_from_env`]), over the channel `fd`.
+pub(crate) fn run(
+    config: &Config,
+    (fd, supervisor): (OwnedFd, nix::unistd::Pid),
+    entry: Entry<'_>,
+) -> ! {
     let link = Arc::new(ChildEnd::new(fd));
     let give_up = |error: String| -> ! {
         let _ = link.send(FromChild::Error {
@@ -303,7 +308,7 @@ fn spawn_lifecycle(
                 lameduck.begin();
             }
             std::thread::sleep(timeout);
-            warning!("still running {timeout:?} after the supervisor died; exiting");
+            warning!("still running {timeout:?} after losing the supervisor; exiting");
             std::process::exit(1);
         })
         .expect("spawn the child lifecycle thread");

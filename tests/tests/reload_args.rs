@@ -346,7 +346,7 @@ fn a_relative_unix_socket_is_bound_where_the_reload_is_run_from_or_refused() {
     std::fs::create_dir_all(&home).unwrap();
     let out = reload_in(&home, &["-sock=e.sock"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let refusal = format!("no longer the one at {}", home.display());
+    let refusal = format!("not the one this command finds at {}", home.display());
     assert!(text(&out).contains(&refusal), "{}", text(&out));
     assert!(!moved.join("e.sock").exists() && !home.join("e.sock").exists());
     svc.stop_expecting(0);

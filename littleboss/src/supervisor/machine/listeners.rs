@@ -271,9 +271,10 @@ pub(crate) fn bound_where_meant(
     };
     let (name, path) = (&order.name, &order.key.address);
     if caller == home {
-        // One path, two folders: the supervisor's was moved or replaced.
+        // One path, two folders: the supervisor's was moved away, or the
+        // two see the path in different mount namespaces.
         return Err(format!(
-            "listener `{name}`: the unix-socket path `{path}` is relative, and the supervisor would bind it in its own folder, no longer the one at {}; give an absolute path",
+            "listener `{name}`: the unix-socket path `{path}` is relative, and the supervisor would bind it in its own folder, which is not the one this command finds at {}; give an absolute path",
             home.display()
         ));
     }
@@ -461,7 +462,7 @@ mod tests {
         let refused = bound_where_meant(&orders("api.sock"), &given, Some(&replaced)).unwrap_err();
         assert!(
             refused.ends_with(
-                "in its own folder, no longer the one at /srv/app; give an absolute path"
+                "in its own folder, which is not the one this command finds at /srv/app; give an absolute path"
             ),
             "{refused}"
         );

@@ -795,6 +795,12 @@ fn a_relative_unix_socket_is_bound_only_for_a_caller_in_the_supervisors_folder()
     let admin = [("http", "tcp:127.0.0.1:8080"), ("admin", "unix:admin.sock")];
     let default = reload_from(&mut sim, "/home/ops", None, &admin);
     assert_eq!(binds(&sim), before + 2, "{:?}", sim.answers(default));
+    sim.finish_binds();
+    sim.hello_and_ready(5);
+    // So with new arguments that leave it alone, once it is new again.
+    let other = [("http", "tcp:127.0.0.1:8080"), ("admin", "unix:other.sock")];
+    let args = reload_from(&mut sim, "/home/ops", Some(&["--verbose"]), &other);
+    assert_eq!(binds(&sim), before + 3, "{:?}", sim.answers(args));
 }
 
 #[test]
