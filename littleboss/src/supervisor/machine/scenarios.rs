@@ -719,22 +719,22 @@ fn the_state_serialises_and_reads_back() {
 // reload with new arguments and listeners (tests/tests/reload_args.rs)
 
 fn reload_with(sim: &mut Sim, args: Option<&[&str]>, declared: &[(&str, &str)]) -> u64 {
-    let declared = declared
-        .iter()
-        .map(|(name, spec)| crate::spec::ListenerSpec::parse(name, spec).unwrap())
-        .collect();
-    sim.request(Request::Reload {
-        path: "/bin/v2".into(),
-        argv0: None,
-        args: args.map(|a| a.iter().map(Into::into).collect()),
-        listeners: Some(declared),
-        dir: None,
-        dir_id: None,
-    })
+    reload_asked(sim, None, args, declared)
 }
 
 /// A reload as `reload_with`, asked from the folder `dir`.
 fn reload_from(sim: &mut Sim, dir: &str, args: Option<&[&str]>, declared: &[(&str, &str)]) -> u64 {
+    reload_asked(sim, Some(dir), args, declared)
+}
+
+/// A reload of `/bin/v2`, declaring `declared`, with `args`, asked from
+/// `dir` (`None`: not said, as by an older client).
+fn reload_asked(
+    sim: &mut Sim,
+    dir: Option<&str>,
+    args: Option<&[&str]>,
+    declared: &[(&str, &str)],
+) -> u64 {
     let declared = declared
         .iter()
         .map(|(name, spec)| crate::spec::ListenerSpec::parse(name, spec).unwrap())
@@ -744,8 +744,8 @@ fn reload_from(sim: &mut Sim, dir: &str, args: Option<&[&str]>, declared: &[(&st
         argv0: None,
         args: args.map(|a| a.iter().map(Into::into).collect()),
         listeners: Some(declared),
-        dir: Some(dir.into()),
-        dir_id: Some(super::sim::folder_id(dir)),
+        dir: dir.map(Into::into),
+        dir_id: dir.map(super::sim::folder_id),
     })
 }
 
