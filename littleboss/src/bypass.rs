@@ -14,6 +14,7 @@ use crate::context::{Context, Timing};
 use crate::entry::Entry;
 use crate::flags::{self, Invocation};
 use crate::lameduck::{Lameduck, Listener};
+use crate::own_file::OwnFile;
 use crate::report::fail;
 
 pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
@@ -31,7 +32,11 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
         .filter_map(|(spec, b)| {
             let b = b.as_ref()?;
             (spec.network == crate::spec::Network::Unix && b.bound_here)
-                .then(|| OwnFile::of(&b.address))?
+                // Absolute: the program may change its folder. Known by
+                // its identity: a successor that replaced a stale one
+                // meanwhile keeps its own.
+                .then(|| std::path::absolute(&b.address).ok().map(OwnFile::of))?
+                .filter(|file| file.id.is_some())
         })
         .collect();
     let listeners = inv
@@ -68,31 +73,4 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
         file.remove();
     }
     std::process::exit(code)
-}
-
-/// A socket file this process bound, known by its identity: a successor
-/// that replaced a stale one meanwhile keeps its own.
-struct OwnFile {
-    path: std::path::PathBuf,
-    id: (u64, u64),
-}
-
-impl OwnFile {
-    fn of(path: &str) -> Option<OwnFile> {
-        let path = std::path::absolute(path).ok()?;
-        let id = identity(&path)?;
-        Some(OwnFile { path, id })
-    }
-
-    fn remove(self) {
-        if identity(&self.path) == Some(self.id) {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-fn identity(path: &std::path::Path) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::symlink_metadata(path).ok()?;
-    Some((meta.dev(), meta.ino()))
 }

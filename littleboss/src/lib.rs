@@ -79,6 +79,7 @@ mod log;
 mod main_result;
 mod near_miss;
 mod notify;
+mod own_file;
 mod report;
 // Shared with littleboss-macros, which uses other parts (the text of
 // durations): what one crate leaves unused is not dead.

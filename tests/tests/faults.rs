@@ -264,6 +264,22 @@ fn a_unix_socket_listener_survives_reloads_and_goes_at_the_final_stop() {
 }
 
 #[test]
+fn a_supervisor_removes_only_its_own_unix_socket_file() {
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let mut svc = Service::new(bin);
+    let path = svc.dir.path().join("srv.sock");
+    svc.start(&[&format!("-sock={}", path.display())]);
+    svc.ready();
+    // Someone removes the file and binds their own socket at the path.
+    std::fs::remove_file(&path).unwrap();
+    let theirs = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    svc.wait_exit();
+    assert!(path.exists(), "the stop removed a socket file not its own");
+    drop(theirs);
+}
+
+#[test]
 fn a_unix_socket_bound_in_bypass_goes_when_the_program_ends() {
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let mut svc = Service::new(bin);

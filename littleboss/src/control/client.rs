@@ -85,7 +85,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
                 args: reload_args(inv.child_args),
                 listeners: Some(config.listeners.clone()),
                 dir: std::env::current_dir().ok(),
-                dir_id: folder_id(Path::new(".")),
+                dir_id: crate::own_file::identity(Path::new(".")),
             });
             loop {
                 match response {
@@ -139,13 +139,6 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         }
         Mode::Bypass | Mode::Start => unreachable!("not a control command"),
     }
-}
-
-/// The identity of the folder at `path`, `[device, inode]`.
-pub(crate) fn folder_id(path: &Path) -> Option<[u64; 2]> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path).ok()?;
-    Some([meta.dev(), meta.ino()])
 }
 
 /// The new child's arguments from the command's, mode flag taken out

@@ -21,6 +21,7 @@ use crate::link::ListenerEntry;
 use crate::listener::Bound;
 use crate::log::log;
 use crate::notify::Notifier;
+use crate::own_file::OwnFile;
 use crate::spec::{ListenerSpec, Network};
 
 /// How long the last replies may take to reach their clients at exit.
@@ -32,21 +33,22 @@ pub(crate) struct Socket {
     /// Shared with the watchers of children being started, until each has
     /// passed it on.
     pub(super) fd: Arc<OwnedFd>,
-    /// A unix socket's path, when it was bound here: ours to remove.
-    pub(super) unix_path: Option<String>,
+    /// A unix socket's file, when it was bound here: ours to remove, as
+    /// long as its path names it.
+    pub(super) unix_file: Option<OwnFile>,
 }
 
 impl Socket {
-    pub fn new(fd: OwnedFd, unix_path: Option<String>) -> Socket {
+    pub fn new(fd: OwnedFd, unix_file: Option<OwnFile>) -> Socket {
         Socket {
             fd: Arc::new(fd),
-            unix_path,
+            unix_file,
         }
     }
 
     fn close(self) {
-        if let Some(path) = self.unix_path {
-            let _ = std::fs::remove_file(path);
+        if let Some(file) = self.unix_file {
+            file.remove();
         }
     }
 }
@@ -447,9 +449,10 @@ impl Io {
             Ok(sockets) => {
                 let mut bound = Vec::new();
                 for (key, socket) in sockets {
-                    let unix_path = (key.network == Network::Unix).then(|| socket.address.clone());
+                    let unix_file =
+                        (key.network == Network::Unix).then(|| OwnFile::of(&socket.address));
                     bound.push((key.clone(), socket.address));
-                    self.sockets.insert(key, Socket::new(socket.fd, unix_path));
+                    self.sockets.insert(key, Socket::new(socket.fd, unix_file));
                 }
                 Event::Bound { id, bound }
             }

@@ -86,6 +86,10 @@ pub(crate) struct HandedSocket {
     pub fd: RawFd,
     /// A unix socket's path, when this supervisor bound it.
     pub unix_path: Option<String>,
+    /// That file's identity, `[device, inode]` (absent from an older
+    /// image: then the path alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unix_id: Option<[u64; 2]>,
 }
 
 /// Why a handoff cannot be taken over.

@@ -81,8 +81,8 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         let (Some(key), Some(bound)) = (&assigned.key, bound) else {
             continue;
         };
-        let unix_path =
-            (key.network == Network::Unix && bound.bound_here).then(|| bound.address.clone());
+        let unix_file = (key.network == Network::Unix && bound.bound_here)
+            .then(|| crate::own_file::OwnFile::of(&bound.address));
         let activated = !bound.bound_here;
         held.insert(
             key.clone(),
@@ -91,7 +91,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
                 activated,
             },
         );
-        sockets.insert(key.clone(), driver::Socket::new(bound.fd, unix_path));
+        sockets.insert(key.clone(), driver::Socket::new(bound.fd, unix_file));
     }
 
     log!(
@@ -174,7 +174,7 @@ fn settings_of(config: &Config) -> Settings {
         ready_timeout: config.ready_timeout,
         self_upgrade: config.self_upgrade,
         working_dir: std::env::current_dir().ok(),
-        working_dir_id: crate::control::client::folder_id(std::path::Path::new(".")),
+        working_dir_id: crate::own_file::identity(std::path::Path::new(".")),
     }
 }
 

@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::control::server::ServiceLock;
 use crate::exit::fail;
 use crate::log::log;
+use crate::own_file::OwnFile;
 
 /// The handoff variable, when this process is the new image of a
 /// supervisor (checked before any other mode).
@@ -121,8 +122,7 @@ pub(crate) fn resume(config: &Config, value: OsString) -> ! {
     // An older image did not record its folder; an exec keeps it.
     if state.settings.working_dir_id.is_none() {
         state.settings.working_dir = std::env::current_dir().ok();
-        state.settings.working_dir_id =
-            crate::control::client::folder_id(std::path::Path::new("."));
+        state.settings.working_dir_id = crate::own_file::identity(std::path::Path::new("."));
     }
     serve(rt, Machine::resume(state), serving, begin)
 }
@@ -166,7 +166,11 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, String> {
     for socket in &handoff.sockets {
         match adopt(socket.fd) {
             Ok(fd) => {
-                let held = driver::Socket::new(fd, socket.unix_path.clone());
+                let unix_file = socket.unix_path.as_ref().map(|path| OwnFile {
+                    path: path.into(),
+                    id: socket.unix_id,
+                });
+                let held = driver::Socket::new(fd, unix_file);
                 sockets.insert(socket.key.clone(), held);
             }
             Err(e) => log!("listener {} was not handed over: {e}", socket.key.address),

@@ -140,7 +140,11 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
             .map(|(key, socket)| HandedSocket {
                 key: key.clone(),
                 fd: socket.fd.as_raw_fd(),
-                unix_path: socket.unix_path.clone(),
+                unix_path: socket
+                    .unix_file
+                    .as_ref()
+                    .map(|f| f.path.to_string_lossy().into_owned()),
+                unix_id: socket.unix_file.as_ref().and_then(|f| f.id),
             })
             .collect(),
         children: io

@@ -1,0 +1,65 @@
+//! Files and folders known by their identity rather than their path: a
+//! unix listener's socket file this process made, removed only while its
+//! path still names it (never a file another process put there
+//! meanwhile), and a working folder, which a path may not name for long.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// The identity of the file at `path` itself (a symlink is not followed),
+/// `[device, inode]`.
+pub(crate) fn identity(path: &Path) -> Option<[u64; 2]> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    Some([meta.dev(), meta.ino()])
+}
+
+/// A file made at `path`, and which file it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OwnFile {
+    pub path: PathBuf,
+    /// `None`: not known (handed over by an image that did not record it).
+    pub id: Option<[u64; 2]>,
+}
+
+impl OwnFile {
+    /// The file at `path` now, as this process made it.
+    pub fn of(path: impl Into<PathBuf>) -> OwnFile {
+        let path = path.into();
+        let id = identity(&path);
+        OwnFile { path, id }
+    }
+
+    /// Removes the file if `path` still names it (or, its identity unknown,
+    /// whatever `path` names, as before identities were kept).
+    pub fn remove(&self) {
+        if self.id.is_none() || identity(&self.path) == self.id {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_put_in_its_place_is_left_alone() {
+        let dir = std::env::temp_dir().join(format!("lb-own-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.sock");
+        let ours = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let own = OwnFile::of(&path);
+        // Another process removes it and binds its own at the path.
+        std::fs::remove_file(&path).unwrap();
+        let theirs = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        own.remove();
+        assert!(path.exists(), "their socket file was removed");
+        // Ours, still there: removed.
+        std::fs::remove_file(&path).unwrap();
+        drop((ours, theirs));
+        let _ours = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        OwnFile::of(&path).remove();
+        assert!(!path.exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
