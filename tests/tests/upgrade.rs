@@ -644,7 +644,12 @@ fn a_rollback_runs_the_release_that_served_though_the_link_has_moved() {
     tests::eventually("the first release back", || {
         read_greeting(addr).ok().filter(|g| g.starts_with("v1 "))
     });
-    assert_eq!(status(&svc)["child"]["path"], first.to_str().unwrap());
+    let child = &status(&svc)["child"];
+    assert_eq!(child["path"], first.to_str().unwrap());
+    assert!(
+        child.get("replaced").is_none(),
+        "the file is still there: {child}"
+    );
     svc.stop_expecting(0);
 }
 
@@ -675,6 +680,14 @@ fn a_rollback_runs_the_old_binary_though_a_deploy_replaced_its_file() {
     // old file crossed that upgrade, held open.
     let status = status(&svc);
     assert!(status["upgrades"].as_u64().unwrap() >= 1, "{status}");
+    // And `status` says that the path names another file than it runs.
+    assert_eq!(status["child"]["replaced"], true, "{status}");
+    let out = svc.control_with(&app, "status", &[]);
+    let held = format!(
+        "({} was replaced since: this child runs the earlier file, held open)",
+        app.display()
+    );
+    assert!(text(&out).contains(&held), "{}", text(&out));
     svc.stop_expecting(0);
 }
 

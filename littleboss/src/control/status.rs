@@ -57,6 +57,10 @@ pub(crate) struct ChildStatus {
     /// Unix seconds.
     pub started: u64,
     pub path: String,
+    /// `path` names another file now, or none: the child runs the earlier
+    /// one, held open (a rollback after a deploy replaced it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaced: bool,
     pub args: Vec<String>,
 }
 
@@ -138,10 +142,11 @@ impl Status {
         if let Some(StartingStatus { child, why }) = &self.starting {
             let _ = writeln!(
                 out,
-                "starting   pid {} ({why}), started {}, from {}",
+                "starting   pid {} ({why}), started {}, from {}{}",
                 child.pid,
                 format_utc(child.started),
-                child.path
+                child.path,
+                held_file(child)
             );
         }
         for DrainingStatus { child, kill_in_ms } in &self.draining {
@@ -166,6 +171,13 @@ impl Status {
                 line.push_str(&shell_word(arg));
             }
             let _ = writeln!(out, "\ncommand line:\n\t{line}");
+            if c.replaced {
+                let _ = writeln!(
+                    out,
+                    "\t({} was replaced since: this child runs the earlier file, held open)",
+                    c.path
+                );
+            }
         }
         if !self.listeners.is_empty() {
             let _ = writeln!(out, "\nlisteners:");
@@ -179,6 +191,14 @@ impl Status {
 }
 
 /// `word` as a shell reads it back: as it is when nothing in it is
+/// Said after a child's path when it runs the earlier file held open.
+pub(crate) const HELD_FILE: &str = " (replaced since: the earlier file runs, held open)";
+
+/// What follows a child's path when it runs the earlier file held open.
+fn held_file(child: &ChildStatus) -> &'static str {
+    if child.replaced { HELD_FILE } else { "" }
+}
+
 /// special, else in single quotes.
 fn shell_word(word: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
@@ -211,6 +231,7 @@ mod tests {
                 pid: 11,
                 started: 60,
                 path: "/bin/blog".into(),
+                replaced: false,
                 args: vec!["-v".into()],
             }),
             starting: None,
@@ -271,6 +292,7 @@ mod tests {
             pid,
             started: 60,
             path: "/bin/blog".into(),
+            replaced: false,
             args: Vec::new(),
         };
         let s = Status {
@@ -352,6 +374,48 @@ mod tests {
             "{text}"
         );
         assert_eq!(serde_json::to_value(&s).unwrap()["restart"]["in_ms"], 380);
+    }
+
+    #[test]
+    fn says_when_a_child_runs_the_earlier_file_its_path_no_longer_names() {
+        let rolled_back = ChildStatus {
+            pid: 12,
+            started: 60,
+            path: "/srv/blog".into(),
+            replaced: true,
+            args: Vec::new(),
+        };
+        let s = Status {
+            name: "blog".into(),
+            supervisor_pid: 10,
+            supervisor_started: 0,
+            child: Some(rolled_back.clone()),
+            starting: Some(StartingStatus {
+                child: rolled_back,
+                why: "rollback".into(),
+            }),
+            reloads: 1,
+            failures: 1,
+            last_failure: None,
+            listeners: Vec::new(),
+            supervisor_binary: None,
+            upgrades: 0,
+            stopping: false,
+            draining: Vec::new(),
+            restart: None,
+        };
+        let text = s.render();
+        assert!(
+            text.contains("from /srv/blog (replaced since: the earlier file runs, held open)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\t/srv/blog\n\t(/srv/blog was replaced since: this child runs the earlier file, held open)\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(serde_json::to_value(&s).unwrap()["child"]["replaced"], true);
     }
 
     #[test]

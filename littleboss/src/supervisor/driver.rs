@@ -343,6 +343,9 @@ impl Io {
                 refuse_when_orphaned,
             } => {
                 let spawn_order = self.spawn_order(id, &launch, refuse_when_orphaned);
+                // Run from the binary held for it, as `spawn_order` chose.
+                let from_held =
+                    (launch.target.binary_of).is_some_and(|of| self.binaries.contains_key(&of));
                 // The file about to run, to tell it from an interpreter the
                 // kernel runs instead (a script's).
                 let expected = file_id(&spawn_order.path);
@@ -377,6 +380,7 @@ impl Io {
                             pid,
                             binary,
                             resolved,
+                            from_held,
                         }
                     }
                     Err(e) => Event::SpawnFailed {

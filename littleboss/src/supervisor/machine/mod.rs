@@ -135,6 +135,10 @@ pub(crate) enum Event {
         binary: Option<FileId>,
         #[serde(default)]
         resolved: Option<std::path::PathBuf>,
+        /// It runs the binary held open for its launch (`binary_of`), not
+        /// what the launch's path names.
+        #[serde(default)]
+        from_held: bool,
     },
     /// The child of a [`Effect::Spawn`] could not be started.
     SpawnFailed {
@@ -337,7 +341,8 @@ impl Machine {
                     pid,
                     binary,
                     resolved,
-                } => self.on_spawned(id, pid, binary, resolved),
+                    from_held,
+                } => self.on_spawned(id, pid, binary, resolved, from_held),
                 Event::SpawnFailed { id, error } => self.on_spawn_failed(id, error),
                 Event::Message { id, message } => self.on_message(id, message),
                 Event::Exited { id, exit } => self.on_exit(id, exit),
@@ -549,15 +554,25 @@ impl Machine {
         pid: u32,
         binary: Option<FileId>,
         resolved: Option<std::path::PathBuf>,
+        from_held: bool,
     ) {
         let Some(child) = self.state.children.get_mut(&id) else {
             return;
         };
         child.pid = Some(pid);
         child.binary = binary;
+        // Run from the file held open, which its path no longer names (a
+        // deploy replaced, moved or deleted it): say so wherever the path
+        // is shown, lest it read as the new file's.
+        child.path_replaced = from_held && resolved.as_deref() != Some(child.launch.target.file());
         child.resolved = resolved;
         let path = child.launch.target.file().display().to_string();
-        say!(self, "started child pid {pid} from {path}");
+        let held = if child.path_replaced {
+            crate::control::status::HELD_FILE
+        } else {
+            ""
+        };
+        say!(self, "started child pid {pid} from {path}{held}");
         if let Some(Starting {
             id: starting,
             why: Why::Reload { client },
@@ -1046,6 +1061,7 @@ impl Machine {
                 killed: false,
                 binary: None,
                 resolved: None,
+                path_replaced: false,
                 takes_over: None,
             },
         );

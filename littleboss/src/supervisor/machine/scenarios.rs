@@ -141,7 +141,9 @@ fn a_reloaded_child_that_dies_during_probation_is_rolled_back() {
     assert_eq!(sim.starting_id(), Some(3));
     sim.hello_and_ready(3);
     let status = sim.machine.status();
-    assert_eq!(status.child.unwrap().path, "/bin/v1");
+    let child = status.child.unwrap();
+    assert_eq!(child.path, "/bin/v1");
+    assert!(!child.replaced, "its path still names the file it runs");
     assert!(status.last_failure.unwrap().contains("rolled back"));
     assert_eq!(status.failures, 1);
 }
@@ -189,12 +191,19 @@ fn reloaded_to(path: &str) -> Sim {
 fn a_rollback_runs_the_old_childs_binary_held_open_even_after_a_deploy_replaced_it() {
     // A deploy replaced the file at the same path, then reloaded.
     let mut sim = reloaded_to("/bin/v1");
+    sim.replaced.insert("/bin/v1".into());
     assert_eq!(kept(&sim), [1, 2], "the old binary is kept for a rollback");
     sim.advance(PROBATION - MS);
     sim.exit(2, ChildExit::Code(1));
     let rollback = &sim.machine.state().children[&3].launch.target;
     assert_eq!(rollback.binary_of, Some(1), "it runs the old file itself");
     sim.hello_and_ready(3);
+    // And says so: the path names the new file now.
+    let pid = sim.pid(3);
+    assert!(sim.logged(&format!(
+        "started child pid {pid} from /bin/v1 (replaced since: the earlier file runs, held open)"
+    )));
+    assert!(sim.machine.status().child.unwrap().replaced);
     assert_eq!(kept(&sim), [1, 3], "a restart of what serves runs it too");
     // SIGHUP reads the path afresh: the old file is let go.
     sim.signal(Signal::Hup);
@@ -202,6 +211,7 @@ fn a_rollback_runs_the_old_childs_binary_held_open_even_after_a_deploy_replaced_
         sim.machine.state().children[&4].launch.target.binary_of,
         None
     );
+    assert!(!sim.machine.state().children[&4].path_replaced);
     sim.hello_and_ready(4);
     sim.exit(3, OK);
     assert_eq!(kept(&sim), [3, 4], "until the reload's probation ends");

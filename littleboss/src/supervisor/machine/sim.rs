@@ -117,6 +117,9 @@ pub(super) struct Sim {
     pub upgrade_blames_binary: bool,
     /// Paths that are symlinks, and the file each names now.
     pub links: BTreeMap<PathBuf, PathBuf>,
+    /// Paths a deploy replaced: a child run from the file held for it
+    /// finds its path names another.
+    pub replaced: BTreeSet<PathBuf>,
     /// The supervisor's binary after each in-place upgrade.
     pub upgrades: Vec<PathBuf>,
 }
@@ -163,6 +166,7 @@ impl Sim {
             upgrade_fails: false,
             upgrade_blames_binary: true,
             links: BTreeMap::new(),
+            replaced: BTreeSet::new(),
             upgrades: Vec::new(),
         };
         let effects = sim.machine.start(sim.now);
@@ -234,6 +238,7 @@ impl Sim {
                     }
                     let target = launch.target;
                     let file = target.file().to_owned();
+                    let from_held = target.binary_of.is_some();
                     if self.unstartable.contains(&file) {
                         Some(Event::SpawnFailed {
                             id,
@@ -255,12 +260,18 @@ impl Sim {
                         );
                         let path = &self.processes[&id].path;
                         let binary = Some(file_id(path));
-                        let resolved = self.links.get(path).cloned();
+                        let resolved = if from_held && self.replaced.contains(path) {
+                            // The kernel's name for a deleted file.
+                            None
+                        } else {
+                            Some(self.links.get(path).cloned().unwrap_or(path.clone()))
+                        };
                         Some(Event::Spawned {
                             id,
                             pid,
                             binary,
                             resolved,
+                            from_held,
                         })
                     }
                 }

@@ -194,6 +194,9 @@ pub(crate) struct Child {
     /// be told): what a rollback to it runs.
     #[serde(default)]
     pub resolved: Option<std::path::PathBuf>,
+    /// It runs the earlier file held open, which its path no longer names.
+    #[serde(default)]
+    pub path_replaced: bool,
     /// The state version its binary takes over in an in-place upgrade, as
     /// its hello said; `None`: it takes over none.
     pub takes_over: Option<u32>,

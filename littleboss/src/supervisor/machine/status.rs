@@ -15,6 +15,7 @@ impl Machine {
                 pid: c.pid.unwrap_or(0),
                 started: state.started_unix + c.started.as_secs(),
                 path: c.launch.target.file().display().to_string(),
+                replaced: c.path_replaced,
                 args: c
                     .launch
                     .args
