@@ -35,8 +35,7 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
                 // Absolute: the program may change its folder. Known by
                 // its identity: a successor that replaced a stale one
                 // meanwhile keeps its own.
-                .then(|| std::path::absolute(&b.address).ok().map(OwnFile::of))?
-                .filter(|file| file.id.is_some())
+                .then(|| std::path::absolute(&b.address).ok().and_then(OwnFile::of))?
         })
         .collect();
     let listeners = inv

@@ -17,22 +17,21 @@ pub(crate) fn identity(path: &Path) -> Option<[u64; 2]> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct OwnFile {
     pub path: PathBuf,
-    /// `None`: not known (handed over by an image that did not record it).
-    pub id: Option<[u64; 2]>,
+    pub id: [u64; 2],
 }
 
 impl OwnFile {
-    /// The file at `path` now, as this process made it.
-    pub fn of(path: impl Into<PathBuf>) -> OwnFile {
+    /// The file at `path` now, as this process made it; `None` if there is
+    /// none (removed at once by someone else: not ours to remove later).
+    pub fn of(path: impl Into<PathBuf>) -> Option<OwnFile> {
         let path = path.into();
-        let id = identity(&path);
-        OwnFile { path, id }
+        let id = identity(&path)?;
+        Some(OwnFile { path, id })
     }
 
-    /// Removes the file if `path` still names it (or, its identity unknown,
-    /// whatever `path` names, as before identities were kept).
+    /// Removes the file if `path` still names it.
     pub fn remove(&self) {
-        if self.id.is_none() || identity(&self.path) == self.id {
+        if identity(&self.path) == Some(self.id) {
             let _ = std::fs::remove_file(&self.path);
         }
     }
@@ -48,7 +47,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("s.sock");
         let ours = std::os::unix::net::UnixListener::bind(&path).unwrap();
-        let own = OwnFile::of(&path);
+        let own = OwnFile::of(&path).unwrap();
         // Another process removes it and binds its own at the path.
         std::fs::remove_file(&path).unwrap();
         let theirs = std::os::unix::net::UnixListener::bind(&path).unwrap();
@@ -58,7 +57,7 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         drop((ours, theirs));
         let _ours = std::os::unix::net::UnixListener::bind(&path).unwrap();
-        OwnFile::of(&path).remove();
+        OwnFile::of(&path).unwrap().remove();
         assert!(!path.exists());
         let _ = std::fs::remove_dir_all(&dir);
     }

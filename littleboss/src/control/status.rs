@@ -175,7 +175,7 @@ impl Status {
                 let _ = writeln!(
                     out,
                     "\t({} was replaced since: this child runs the earlier file, held open)",
-                    c.path
+                    shell_word(&c.path)
                 );
             }
         }
@@ -190,7 +190,6 @@ impl Status {
     }
 }
 
-/// `word` as a shell reads it back: as it is when nothing in it is
 /// Said after a child's path when it runs the earlier file held open.
 pub(crate) const HELD_FILE: &str = " (replaced since: the earlier file runs, held open)";
 
@@ -199,6 +198,7 @@ fn held_file(child: &ChildStatus) -> &'static str {
     if child.replaced { HELD_FILE } else { "" }
 }
 
+/// `word` as a shell reads it back: as it is when nothing in it is
 /// special, else in single quotes.
 fn shell_word(word: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);

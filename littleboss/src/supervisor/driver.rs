@@ -343,12 +343,15 @@ impl Io {
                 refuse_when_orphaned,
             } => {
                 let spawn_order = self.spawn_order(id, &launch, refuse_when_orphaned);
-                // Run from the binary held for it, as `spawn_order` chose.
+                // Run from the binary held for it (as `spawn_order` chose),
+                // which the launch's path no longer names: compared by what
+                // the files are, not by their names.
                 let from_held =
                     (launch.target.binary_of).is_some_and(|of| self.binaries.contains_key(&of));
                 // The file about to run, to tell it from an interpreter the
                 // kernel runs instead (a script's).
                 let expected = file_id(&spawn_order.path);
+                let path_replaced = from_held && file_id(launch.target.file()) != expected;
                 return Some(match spawn(spawn_order, self.events_tx.clone()) {
                     Ok(child) => {
                         let pid = child.pid;
@@ -380,7 +383,7 @@ impl Io {
                             pid,
                             binary,
                             resolved,
-                            from_held,
+                            path_replaced,
                         }
                     }
                     Err(e) => Event::SpawnFailed {
@@ -453,8 +456,9 @@ impl Io {
             Ok(sockets) => {
                 let mut bound = Vec::new();
                 for (key, socket) in sockets {
-                    let unix_file =
-                        (key.network == Network::Unix).then(|| OwnFile::of(&socket.address));
+                    let unix_file = (key.network == Network::Unix)
+                        .then(|| OwnFile::of(&socket.address))
+                        .flatten();
                     bound.push((key.clone(), socket.address));
                     self.sockets.insert(key, Socket::new(socket.fd, unix_file));
                 }

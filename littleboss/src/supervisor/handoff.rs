@@ -87,7 +87,7 @@ pub(crate) struct HandedSocket {
     /// A unix socket's path, when this supervisor bound it.
     pub unix_path: Option<String>,
     /// That file's identity, `[device, inode]` (absent from an older
-    /// image: then the path alone).
+    /// image: then the file at the path when the new image takes over).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unix_id: Option<[u64; 2]>,
 }

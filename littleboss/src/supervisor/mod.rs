@@ -82,7 +82,8 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             continue;
         };
         let unix_file = (key.network == Network::Unix && bound.bound_here)
-            .then(|| crate::own_file::OwnFile::of(&bound.address));
+            .then(|| crate::own_file::OwnFile::of(&bound.address))
+            .flatten();
         let activated = !bound.bound_here;
         held.insert(
             key.clone(),

@@ -166,10 +166,18 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, String> {
     for socket in &handoff.sockets {
         match adopt(socket.fd) {
             Ok(fd) => {
-                let unix_file = socket.unix_path.as_ref().map(|path| OwnFile {
-                    path: path.into(),
-                    id: socket.unix_id,
-                });
+                // From an image that did not record the file's identity:
+                // the file at its path now, most likely its own.
+                let unix_file = socket
+                    .unix_path
+                    .as_ref()
+                    .and_then(|path| match socket.unix_id {
+                        Some(id) => Some(OwnFile {
+                            path: path.into(),
+                            id,
+                        }),
+                        None => OwnFile::of(path),
+                    });
                 let held = driver::Socket::new(fd, unix_file);
                 sockets.insert(socket.key.clone(), held);
             }

@@ -144,7 +144,7 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
                     .unix_file
                     .as_ref()
                     .map(|f| f.path.to_string_lossy().into_owned()),
-                unix_id: socket.unix_file.as_ref().and_then(|f| f.id),
+                unix_id: socket.unix_file.as_ref().map(|f| f.id),
             })
             .collect(),
         children: io

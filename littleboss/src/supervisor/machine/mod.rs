@@ -135,10 +135,10 @@ pub(crate) enum Event {
         binary: Option<FileId>,
         #[serde(default)]
         resolved: Option<std::path::PathBuf>,
-        /// It runs the binary held open for its launch (`binary_of`), not
-        /// what the launch's path names.
+        /// It runs the binary held open for its launch (`binary_of`), and
+        /// the launch's path names another file now, or none.
         #[serde(default)]
-        from_held: bool,
+        path_replaced: bool,
     },
     /// The child of a [`Effect::Spawn`] could not be started.
     SpawnFailed {
@@ -341,8 +341,8 @@ impl Machine {
                     pid,
                     binary,
                     resolved,
-                    from_held,
-                } => self.on_spawned(id, pid, binary, resolved, from_held),
+                    path_replaced,
+                } => self.on_spawned(id, pid, binary, resolved, path_replaced),
                 Event::SpawnFailed { id, error } => self.on_spawn_failed(id, error),
                 Event::Message { id, message } => self.on_message(id, message),
                 Event::Exited { id, exit } => self.on_exit(id, exit),
@@ -554,7 +554,7 @@ impl Machine {
         pid: u32,
         binary: Option<FileId>,
         resolved: Option<std::path::PathBuf>,
-        from_held: bool,
+        path_replaced: bool,
     ) {
         let Some(child) = self.state.children.get_mut(&id) else {
             return;
@@ -564,7 +564,7 @@ impl Machine {
         // Run from the file held open, which its path no longer names (a
         // deploy replaced, moved or deleted it): say so wherever the path
         // is shown, lest it read as the new file's.
-        child.path_replaced = from_held && resolved.as_deref() != Some(child.launch.target.file());
+        child.path_replaced = path_replaced;
         child.resolved = resolved;
         let path = child.launch.target.file().display().to_string();
         let held = if child.path_replaced {

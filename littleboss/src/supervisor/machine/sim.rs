@@ -260,18 +260,14 @@ impl Sim {
                         );
                         let path = &self.processes[&id].path;
                         let binary = Some(file_id(path));
-                        let resolved = if from_held && self.replaced.contains(path) {
-                            // The kernel's name for a deleted file.
-                            None
-                        } else {
-                            Some(self.links.get(path).cloned().unwrap_or(path.clone()))
-                        };
+                        let resolved = self.links.get(path).cloned();
+                        let path_replaced = from_held && self.replaced.contains(path);
                         Some(Event::Spawned {
                             id,
                             pid,
                             binary,
                             resolved,
-                            from_held,
+                            path_replaced,
                         })
                     }
                 }
