@@ -43,6 +43,8 @@ pub(crate) struct Invocation {
     pub program_args: Vec<OsString>,
     /// `-h` or `--help` was given (and littleboss answers it).
     pub help: bool,
+    /// The listeners whose flags the command line gives.
+    pub given: std::collections::BTreeSet<String>,
 }
 
 /// A mistake on the command line, naming the flag (exit code 2).
@@ -102,13 +104,15 @@ pub(crate) fn parse(config: &Config, argv: Vec<OsString>) -> Result<Invocation, 
 
 /// The listeners `declared` with the listener flags in `args` applied (a
 /// child's arguments: no program name, no mode flag): what a reload with
-/// these arguments asks the supervisor to hold.
+/// these arguments asks the supervisor to hold; and the names of those
+/// whose flags `args` gives.
 pub(crate) fn resolve_listeners(
     declared: &[ListenerSpec],
     args: &[OsString],
-) -> Result<Vec<ListenerSpec>, FlagError> {
+) -> Result<(Vec<ListenerSpec>, std::collections::BTreeSet<String>), FlagError> {
     let program = OsString::new();
-    Ok(split(declared, None, program, args.iter().cloned())?.listeners)
+    let inv = split(declared, None, program, args.iter().cloned())?;
+    Ok((inv.listeners, inv.given))
 }
 
 /// [`parse`] for `declared` listeners; without a `config`, there is no
@@ -127,6 +131,7 @@ fn split(
         child_args: Vec::new(),
         program_args: vec![program],
         help: false,
+        given: Default::default(),
     };
     let mut mode_given: Option<(String, Mode)> = None;
     while let Some(arg) = args.next() {
@@ -193,6 +198,7 @@ fn split(
             *slot = slot
                 .with_address(&value)
                 .map_err(|e| error(FlagProblem::Address(e)))?;
+            inv.given.insert(name.to_owned());
             inv.child_args.push(format!("-{name}={value}").into());
         }
     }
@@ -420,12 +426,14 @@ mod tests {
             "--",
             "-https=x",
         ]);
-        let resolved = resolve_listeners(&declared, &args).unwrap();
+        let (resolved, given) = resolve_listeners(&declared, &args).unwrap();
         assert_eq!(resolved[0].address.as_deref(), Some("127.0.0.1:9443"));
         assert_eq!(resolved[1].address.as_deref(), Some(":81"));
+        assert_eq!(given, ["https".to_owned(), "off".to_owned()].into());
         // No mode flag among a child's arguments: it is the program's.
-        let resolved = resolve_listeners(&declared, &argv(&["-littleboss=stop"])).unwrap();
+        let (resolved, given) = resolve_listeners(&declared, &argv(&["-littleboss=stop"])).unwrap();
         assert_eq!(resolved, declared);
+        assert!(given.is_empty());
         let e = resolve_listeners(&declared, &argv(&["-https=nonsense"])).unwrap_err();
         assert!(
             e.to_string().starts_with("-https: address `nonsense`"),

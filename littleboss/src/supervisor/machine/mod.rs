@@ -883,8 +883,9 @@ impl Machine {
 
     /// What a reload starts: its binary, with its arguments or the serving
     /// child's, and the listeners it declares with those arguments applied.
-    /// Adds to `given` each listener whose address the reload's own
-    /// arguments set, rather than its declared default.
+    /// Adds to `given` each listener whose flag the reload's own arguments
+    /// give (a declared default, or the serving child's arguments, are not
+    /// the caller's words).
     fn resolve(
         &self,
         spec: ReloadSpec,
@@ -896,15 +897,9 @@ impl Machine {
         let listeners = match spec.declared {
             None => current.listeners.clone(),
             Some(declared) => {
-                let resolved = crate::flags::resolve_listeners(&declared, &args)?;
+                let (resolved, flags) = crate::flags::resolve_listeners(&declared, &args)?;
                 if gave_args {
-                    given.extend(
-                        resolved
-                            .iter()
-                            .zip(&declared)
-                            .filter(|(now, default)| now.address != default.address)
-                            .map(|(now, _)| now.name.clone()),
-                    );
+                    given.extend(flags);
                 }
                 resolved.iter().map(Assigned::of).collect()
             }

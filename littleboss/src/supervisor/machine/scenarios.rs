@@ -811,6 +811,17 @@ fn a_relative_unix_socket_is_bound_only_for_a_caller_in_the_supervisors_folder()
     let other = [("http", "tcp:127.0.0.1:8080"), ("admin", "unix:other.sock")];
     let args = reload_from(&mut sim, "/home/ops", Some(&["--verbose"]), &other);
     assert_eq!(binds(&sim), before + 3, "{:?}", sim.answers(args));
+    sim.finish_binds();
+    sim.hello_and_ready(6);
+    // But the caller's own flag is the caller's words, even when it
+    // repeats the default.
+    let third = [("http", "tcp:127.0.0.1:8080"), ("admin", "unix:third.sock")];
+    let typed = reload_from(&mut sim, "/home/ops", Some(&["-admin=third.sock"]), &third);
+    assert!(
+        matches!(sim.final_answer(typed), Some(Response::Error { error }) if error.contains("`third.sock` is relative")),
+        "{:?}",
+        sim.answers(typed)
+    );
 }
 
 #[test]
