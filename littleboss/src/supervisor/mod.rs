@@ -174,8 +174,20 @@ fn settings_of(config: &Config) -> Settings {
         fallback: config.fallback,
         ready_timeout: config.ready_timeout,
         self_upgrade: config.self_upgrade,
-        working_dir: std::env::current_dir().ok(),
-        working_dir_id: crate::own_file::identity(std::path::Path::new(".")),
+        working_dir: None,
+        working_dir_id: None,
+    }
+    .in_working_folder()
+}
+
+impl Settings {
+    /// With this process's working folder recorded (an exec keeps it).
+    fn in_working_folder(self) -> Settings {
+        Settings {
+            working_dir: std::env::current_dir().ok(),
+            working_dir_id: crate::own_file::identity(std::path::Path::new(".")),
+            ..self
+        }
     }
 }
 

@@ -119,10 +119,9 @@ pub(crate) fn resume(config: &Config, value: OsString) -> ! {
         binaries: held.binaries,
     };
     let mut state = handoff.state;
-    // An older image did not record its folder; an exec keeps it.
+    // An older image did not record its folder.
     if state.settings.working_dir_id.is_none() {
-        state.settings.working_dir = std::env::current_dir().ok();
-        state.settings.working_dir_id = crate::own_file::identity(std::path::Path::new("."));
+        state.settings = state.settings.in_working_folder();
     }
     serve(rt, Machine::resume(state), serving, begin)
 }

@@ -1252,7 +1252,7 @@ impl Machine {
         restarts.push_back(now);
         while restarts
             .front()
-            .is_some_and(|t| now.saturating_sub(*t) > within)
+            .is_some_and(|t| !within_window(now, *t, within))
         {
             restarts.pop_front();
         }
@@ -1339,6 +1339,11 @@ impl Machine {
         self.state.rng = x;
         delay * (800 + (x % 401) as u32) / 1000
     }
+}
+
+/// Whether a restart at `at` counts against the restart limit at `now`.
+fn within_window(now: Duration, at: Duration, window: Duration) -> bool {
+    now.saturating_sub(at) <= window
 }
 
 fn error(message: &str) -> Response {

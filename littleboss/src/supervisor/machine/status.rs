@@ -98,7 +98,7 @@ impl Machine {
         let recent = state
             .restarts
             .iter()
-            .filter(|t| self.now.saturating_sub(**t) <= window)
+            .filter(|t| super::within_window(self.now, **t, window))
             .count() as u32;
         Some(RestartStatus {
             in_ms: at.saturating_sub(self.now).as_millis() as u64,
