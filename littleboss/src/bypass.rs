@@ -25,18 +25,9 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     let bound = crate::listener::bind_all(&inv.listeners, activated).unwrap_or_else(|e| fail(1, e));
     // The socket files bound here are ours to remove as we exit, as a
     // supervisor removes its own; a passed socket's file is systemd's.
-    let own_files: Vec<OwnFile> = inv
-        .listeners
+    let own_files: Vec<OwnFile> = bound
         .iter()
-        .zip(&bound)
-        .filter_map(|(spec, b)| {
-            let b = b.as_ref()?;
-            (spec.network == crate::spec::Network::Unix && b.bound_here)
-                // Absolute: the program may change its folder. Known by
-                // its identity: a successor that replaced a stale one
-                // meanwhile keeps its own.
-                .then(|| std::path::absolute(&b.address).ok().and_then(OwnFile::of))?
-        })
+        .filter_map(|b| b.as_ref()?.unix_file.clone())
         .collect();
     let listeners = inv
         .listeners

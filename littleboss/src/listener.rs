@@ -17,6 +17,7 @@ use nix::sys::socket::{
 
 use crate::activation::{Activated, ActivationError};
 use crate::log::log;
+use crate::own_file::OwnFile;
 use crate::rules::host_port;
 use crate::socket::local_address;
 use crate::spec::{Kind, ListenerSpec, Network};
@@ -26,9 +27,12 @@ use crate::spec::{Kind, ListenerSpec, Network};
 pub(crate) struct Bound {
     pub fd: OwnedFd,
     pub address: String,
-    /// Bound here, not passed by a service manager: a unix socket file is
-    /// ours to remove at the end only then.
+    /// Bound here, not passed by a service manager.
     pub bound_here: bool,
+    /// The socket file this bind made (a unix listener bound here), known
+    /// by its absolute path and identity, taken right after the bind: ours
+    /// to remove at the end, and only while the path still names it.
+    pub unix_file: Option<OwnFile>,
 }
 
 /// Why a listener could not be had.
@@ -109,16 +113,34 @@ pub(crate) fn bind(spec: &ListenerSpec) -> Result<Option<Bound>, ListenError> {
         address: addr.to_owned(),
         error,
     })?;
-    let address =
-        local_address(&fd, spec.network.kind()).map_err(|error| ListenError::Address {
+    let unix_file = (spec.network == Network::Unix)
+        .then(|| std::path::absolute(addr).ok().and_then(OwnFile::of))
+        .flatten();
+    let address = local_address(&fd, spec.network.kind()).map_err(|error| {
+        if let Some(file) = &unix_file {
+            file.remove();
+        }
+        ListenError::Address {
             name: spec.name.clone(),
             error,
-        })?;
+        }
+    })?;
     Ok(Some(Bound {
         fd,
         address,
         bound_here: true,
+        unix_file,
     }))
+}
+
+/// Undoes binds that a later failure made pointless: their socket files
+/// go (only those still ours), their sockets close.
+pub(crate) fn unbind(bound: impl IntoIterator<Item = Bound>) {
+    for bound in bound {
+        if let Some(file) = &bound.unix_file {
+            file.remove();
+        }
+    }
 }
 
 /// Every listener in order: the socket a service manager passed for it
@@ -137,26 +159,34 @@ pub(crate) fn bind_all(
         }
         None => specs.iter().map(|_| None).collect(),
     };
-    specs
-        .iter()
-        .zip(passed.iter_mut())
-        .map(|(spec, passed)| match passed.take() {
-            Some(fd) => {
-                let address = local_address(&fd, spec.network.kind()).map_err(|error| {
-                    ListenError::PassedAddress {
-                        name: spec.name.clone(),
-                        error,
-                    }
-                })?;
-                Ok(Some(Bound {
-                    fd,
-                    address,
-                    bound_here: false,
-                }))
-            }
+    let mut all = Vec::with_capacity(specs.len());
+    for (spec, passed) in specs.iter().zip(passed.iter_mut()) {
+        let one = match passed.take() {
+            Some(fd) => local_address(&fd, spec.network.kind())
+                .map(|address| {
+                    Some(Bound {
+                        fd,
+                        address,
+                        bound_here: false,
+                        unix_file: None,
+                    })
+                })
+                .map_err(|error| ListenError::PassedAddress {
+                    name: spec.name.clone(),
+                    error,
+                }),
             None => bind(spec),
-        })
-        .collect()
+        };
+        match one {
+            Ok(bound) => all.push(bound),
+            Err(error) => {
+                // None or all: the socket files bound so far go too.
+                unbind(all.into_iter().flatten());
+                return Err(error);
+            }
+        }
+    }
+    Ok(all)
 }
 
 fn bind_inet(network: Network, addr: &str) -> io::Result<OwnedFd> {
@@ -264,6 +294,22 @@ mod tests {
 
     fn spec(s: &str) -> ListenerSpec {
         ListenerSpec::parse("t", s).unwrap()
+    }
+
+    #[test]
+    fn a_failed_bind_undoes_the_socket_files_bound_before_it() {
+        let dir = std::env::temp_dir().join(format!("lb-bind-all-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("first.sock");
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let specs = [
+            ListenerSpec::parse("first", &format!("unix:{}", path.display())).unwrap(),
+            ListenerSpec::parse("second", &format!("tcp:{}", taken.local_addr().unwrap())).unwrap(),
+        ];
+        let error = bind_all(&specs, None).unwrap_err().to_string();
+        assert!(error.contains("second"), "{error}");
+        assert!(!path.exists(), "the first listener's socket file stayed");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

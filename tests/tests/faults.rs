@@ -307,6 +307,32 @@ fn a_unix_socket_bound_in_bypass_goes_when_the_program_ends() {
 }
 
 #[test]
+fn a_start_that_cannot_bind_every_listener_leaves_no_socket_file() {
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = format!("-port={}", taken.local_addr().unwrap());
+    for mode in ["start", "bypass"] {
+        let svc = Service::new(bin);
+        let path = svc.dir.path().join(format!("{mode}.sock"));
+        let out = svc
+            .command(bin)
+            .arg(format!("-sock={}", path.display()))
+            .arg(&port)
+            .arg(format!("-littleboss={mode}"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{mode}: {}", text(&out));
+        assert!(
+            text(&out).contains("Address already in use"),
+            "{mode}: {}",
+            text(&out)
+        );
+        // The unix listener, bound first, was undone with the failed start.
+        assert!(!path.exists(), "{mode}: the socket file was left behind");
+    }
+}
+
+#[test]
 fn a_peer_of_another_user_is_refused_by_the_supervisor() {
     if !nix::unistd::geteuid().is_root() {
         eprintln!("skipped: starting a client as another user needs root");

@@ -22,7 +22,7 @@ use crate::listener::Bound;
 use crate::log::log;
 use crate::notify::Notifier;
 use crate::own_file::OwnFile;
-use crate::spec::{ListenerSpec, Network};
+use crate::spec::ListenerSpec;
 
 /// How long the last replies may take to reach their clients at exit.
 const LAST_WORDS: Duration = Duration::from_secs(1);
@@ -456,11 +456,9 @@ impl Io {
             Ok(sockets) => {
                 let mut bound = Vec::new();
                 for (key, socket) in sockets {
-                    let unix_file = (key.network == Network::Unix)
-                        .then(|| OwnFile::of(&socket.address))
-                        .flatten();
                     bound.push((key.clone(), socket.address));
-                    self.sockets.insert(key, Socket::new(socket.fd, unix_file));
+                    self.sockets
+                        .insert(key, Socket::new(socket.fd, socket.unix_file));
                 }
                 Event::Bound { id, bound }
             }
@@ -546,11 +544,7 @@ fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>,
             Ok(Some(socket)) => bound.push((key, socket)),
             Ok(None) => {}
             Err(error) => {
-                for (key, socket) in bound {
-                    if key.network == Network::Unix {
-                        let _ = std::fs::remove_file(&socket.address);
-                    }
-                }
+                crate::listener::unbind(bound.into_iter().map(|(_, socket)| socket));
                 let in_use = error.io_kind() == Some(std::io::ErrorKind::AddrInUse);
                 return Err(match held_on_port {
                     Some(ours) if in_use => format!(

@@ -29,7 +29,6 @@ use crate::control::{dir, server};
 use crate::exit::fail;
 use crate::flags::Invocation;
 use crate::log::log;
-use crate::spec::Network;
 use machine::{Assigned, Held, Image, Launch, Machine, Settings, Target};
 
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
@@ -81,9 +80,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         let (Some(key), Some(bound)) = (&assigned.key, bound) else {
             continue;
         };
-        let unix_file = (key.network == Network::Unix && bound.bound_here)
-            .then(|| crate::own_file::OwnFile::of(&bound.address))
-            .flatten();
+        let unix_file = bound.unix_file;
         let activated = !bound.bound_here;
         held.insert(
             key.clone(),

@@ -1,8 +1,10 @@
 //! Answers `unix PID` on a unix-socket listener (off unless given a path).
+//! A TCP listener declared after it (off unless given) lets a test make
+//! the second bind fail.
 
 use tokio::io::AsyncWriteExt;
 
-#[littleboss::main(name = "unix_server", listener(sock = "unix:"))]
+#[littleboss::main(name = "unix_server", listener(sock = "unix:", port = "tcp:"))]
 async fn main(ctx: littleboss::Context) {
     let listener = ctx.unix("sock").expect("give -sock=PATH");
     let pid = std::process::id();
