@@ -152,6 +152,16 @@ fn split(
                 });
             }
         }
+        // `-https=<bytes not UTF-8>` is ours, not the program's: passing
+        // it on would run unsupervised, or on the default address.
+        if let Some(name) = name_of_non_utf8(&arg) {
+            if Some(name) == mode_flag || inv.listeners.iter().any(|l| l.name == name) {
+                return Err(FlagError {
+                    flag: name.to_owned(),
+                    problem: FlagProblem::NotUtf8,
+                });
+            }
+        }
         let Some((name, inline)) = arg.to_str().and_then(split_flag) else {
             inv.child_args.push(arg.clone());
             inv.program_args.push(arg);
@@ -215,6 +225,20 @@ const MODE_NAMES: [(&str, Mode); 5] = [
 ];
 
 /// `-name=value`, `--name=value`, `-name`, `--name` → (name, value).
+/// The flag name of an argument `-NAME=VALUE` whose value is not UTF-8.
+fn name_of_non_utf8(arg: &std::ffi::OsStr) -> Option<&str> {
+    if arg.to_str().is_some() {
+        return None;
+    }
+    let bytes = arg.as_encoded_bytes();
+    let at = bytes.iter().position(|&b| b == b'=')?;
+    let name = std::str::from_utf8(&bytes[..at]).ok()?;
+    match split_flag(name)? {
+        (name, None) => Some(name),
+        _ => None,
+    }
+}
+
 fn split_flag(arg: &str) -> Option<(&str, Option<&str>)> {
     let body = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-'))?;
     if body.is_empty() || body.starts_with('-') {
@@ -413,6 +437,31 @@ mod tests {
         // After `--` everything is the program's.
         let inv = parse(&config(), argv(&["p", "--", "-littlebos=stop"])).unwrap();
         assert_eq!(strs(&inv.child_args), ["--", "-littlebos=stop"]);
+    }
+
+    #[test]
+    fn a_value_not_utf8_is_an_error_for_our_flags_only() {
+        use std::os::unix::ffi::OsStringExt;
+        let raw = |prefix: &str| {
+            let mut bytes = prefix.as_bytes().to_vec();
+            bytes.extend([0xff, 0xfe]);
+            OsString::from_vec(bytes)
+        };
+        for flag in ["-littleboss=", "--littleboss=", "-https=", "-sock="] {
+            let e = parse(&config(), vec!["p".into(), raw(flag)]).unwrap_err();
+            assert_eq!(e.problem, FlagProblem::NotUtf8, "{flag}");
+            let name = flag.trim_start_matches('-').trim_end_matches('=');
+            assert_eq!(
+                e.to_string(),
+                format!("-{name}: the value is not valid UTF-8")
+            );
+        }
+        // The program's own flags, and anything after `--`, pass through.
+        let inv = parse(&config(), vec!["p".into(), raw("-other=")]).unwrap();
+        assert_eq!(inv.child_args, [raw("-other=")]);
+        let inv = parse(&config(), vec!["p".into(), "--".into(), raw("-https=")]).unwrap();
+        assert_eq!(inv.child_args, ["--".into(), raw("-https=")]);
+        assert_eq!(inv.mode, Mode::Bypass);
     }
 
     #[test]
