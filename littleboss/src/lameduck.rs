@@ -193,22 +193,30 @@ impl Lameduck {
 /// Runs `accept` until draining begins (per `phase`); from then on never
 /// completes, and an accept under way when it begins stays pending. For
 /// the listeners `Context` hands out.
+///
+/// An error met as draining begins stays pending too: another thread may
+/// shut the socket between the check and the accept (`EINVAL`), and a
+/// program's `accept().await.expect(..)` must not panic mid-drain for it.
 pub(crate) async fn until_draining<T>(
     phase: &watch::Receiver<Phase>,
-    accept: impl std::future::Future<Output = T>,
-) -> T {
-    let mut phase = phase.clone();
-    if phase.borrow_and_update().is_draining() {
+    accept: impl std::future::Future<Output = std::io::Result<T>>,
+) -> std::io::Result<T> {
+    let mut watched = phase.clone();
+    if watched.borrow_and_update().is_draining() {
         return std::future::pending().await;
     }
     let draining = async move {
-        let _ = phase.wait_for(|p| p.is_draining()).await;
+        let _ = watched.wait_for(|p| p.is_draining()).await;
     };
-    tokio::select! {
+    let accepted = tokio::select! {
         biased;
         () = draining => std::future::pending().await,
         accepted = accept => accepted,
+    };
+    if accepted.is_err() && phase.borrow().is_draining() {
+        return std::future::pending().await;
     }
+    accepted
 }
 
 /// Watches SIGINT and SIGTERM on a thread of its own, so that it works
@@ -277,6 +285,24 @@ mod tests {
             taken,
         };
         (listener, addr)
+    }
+
+    #[tokio::test]
+    async fn an_accept_failing_as_draining_begins_stays_pending() {
+        let (tx, rx) = tokio::sync::watch::channel(Phase::Serving);
+        // The socket shut by another thread between the check and the accept.
+        let shut_meanwhile = async {
+            tx.send_replace(Phase::Draining(Instant::now()));
+            Err::<(), _>(std::io::Error::from(nix::errno::Errno::EINVAL))
+        };
+        let accepted = super::until_draining(&rx, shut_meanwhile);
+        let waited = tokio::time::timeout(Duration::from_millis(50), accepted).await;
+        assert!(waited.is_err(), "returned {waited:?}");
+        // While serving, an accept's error is the program's to see.
+        let (_tx, rx) = tokio::sync::watch::channel(Phase::Serving);
+        let failed = async { Err::<(), _>(std::io::Error::other("EMFILE")) };
+        let error = super::until_draining(&rx, failed).await.unwrap_err();
+        assert_eq!(error.to_string(), "EMFILE");
     }
 
     #[test]

@@ -11,11 +11,15 @@ use crate::report::warning;
 /// kills the process then, so `main` should have returned. Returns whether
 /// it ended on its own.
 pub(crate) async fn bounded<T>(ctx: &Context, serve: impl Future<Output = T>) -> Option<T> {
-    let budget = budget(ctx.lameduck_timeout(), ctx.grace());
+    let grace = ctx.grace();
+    let budget = budget(ctx.lameduck_timeout(), grace);
     let lameduck = ctx.lameduck();
-    let deadline = async move {
+    let deadline = async {
         lameduck.await;
-        tokio::time::sleep(budget).await;
+        // Counted from when draining began, not from this call: a caller
+        // that reaches here late must not add its lateness to the bound.
+        let spent = ctx.draining_for().unwrap_or_default();
+        tokio::time::sleep((grace + budget).saturating_sub(spent)).await;
     };
     tokio::select! {
         out = serve => Some(out),
@@ -36,7 +40,27 @@ fn budget(timeout: Duration, grace: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::budget;
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
+
+    use crate::lameduck::Phase;
+
+    #[tokio::test]
+    async fn the_bound_counts_from_when_draining_began() {
+        // A lameduck timeout of 10 s and no grace: a budget of 9.75 s.
+        let (phase, ctx, _listener, _addr) = crate::http::serve::tests::setup(Duration::ZERO).await;
+        // Draining began 9.75 s ago, and the caller comes only now.
+        let Some(since) = Instant::now().checked_sub(Duration::from_millis(9750)) else {
+            return; // a machine up for less than 10 s
+        };
+        phase.send_replace(Phase::Lameduck(since));
+        let serve = std::future::pending::<()>();
+        let bounded = tokio::time::timeout(Duration::from_secs(5), super::bounded(&ctx, serve));
+        assert_eq!(
+            bounded.await,
+            Ok(None),
+            "waited a whole budget from the call"
+        );
+    }
 
     #[test]
     fn the_budget_leaves_a_margin_before_the_kill() {

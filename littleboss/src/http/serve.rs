@@ -105,8 +105,11 @@ where
             Err(e) if crate::tcp::is_connection_error(&e) => continue,
             Err(e) => {
                 warning!("accept: {e}");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                continue;
+                // Watching for lameduck meanwhile: the drain's bound runs.
+                tokio::select! {
+                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => continue,
+                    () = &mut shutdown => break,
+                }
             }
         };
         let _ = stream.set_nodelay(true);
