@@ -78,6 +78,8 @@ impl Context {
     /// Each call returns a new handle on the same socket. The handle is a
     /// tokio listener (it derefs to one) that stops yielding connections
     /// when draining begins: see [`TcpListener`](crate::TcpListener).
+    /// Once draining has begun, a listener taken before gives no new
+    /// handle: this returns `None` for it, as for one turned off.
     ///
     /// # Panics
     /// If no listener `name` is declared, if it is not a TCP listener, or if
@@ -218,8 +220,8 @@ impl Context {
         self.inner.phase.borrow().is_lameduck()
     }
 
-    /// Completes when draining begins, phase one of lameduck: the TCP
-    /// listeners stop yielding connections, and a grace later
+    /// Completes when draining begins, phase one of lameduck: the TCP and
+    /// unix listeners stop yielding connections, and a grace later
     /// [`lameduck`](Context::lameduck) completes. A hand-written HTTP/1
     /// server answers with `Connection: close` from here on, so that
     /// keep-alive clients move to the new child.

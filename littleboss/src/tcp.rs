@@ -35,10 +35,11 @@ use crate::lameduck::Phase;
 /// `axum::serve` serves it too, and refuses no new connection; but at
 /// lameduck hyper closes each kept-alive HTTP/1 connection between two
 /// requests, and a client's next request, racing that close, fails.
-/// Add `littleboss::http::CloseWhenDrainingLayer` to the router, which
-/// says `Connection: close` while draining, or use the helper above:
+/// Use the helper above, or add `littleboss::http::CloseWhenDrainingLayer`
+/// to the router last, which says `Connection: close` while draining:
 ///
 /// ```ignore
+/// let app = app.layer(littleboss::http::CloseWhenDrainingLayer::new(&ctx));
 /// let listener = ctx.tcp("http").expect("http listener enabled");
 /// axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck()).await?;
 /// ```

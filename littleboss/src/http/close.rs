@@ -29,6 +29,8 @@ use crate::Context;
 /// ```no_run
 /// # async fn f(ctx: littleboss::Context) {
 /// let app = axum::Router::new()
+///     .route("/", axum::routing::get(|| async { "hi" }))
+///     // Last: a layer wraps only the routes added before it.
 ///     .layer(littleboss::http::CloseWhenDrainingLayer::new(&ctx));
 /// let listener = ctx.tcp("http").expect("http listener enabled");
 /// axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck()).await.unwrap();

@@ -13,8 +13,11 @@
 //!   time of its own, drawn uniformly in the first half of the grace
 //!   (`ctx.grace() / 2`), and its first response from then on closes it.
 //!   Under keep-alive load the clients so reconnect to the new child a few
-//!   at a time rather than all within a few milliseconds of the reload,
-//!   and every connection with traffic has closed well before lameduck.
+//!   at a time rather than all within a few milliseconds of the reload.
+//!   A connection with a request in the second half of the grace has
+//!   closed by lameduck; one quiet from its close time on is idle then,
+//!   and closed as below (HTTP/1 has no close of an idle connection that
+//!   cannot cross a client's next request).
 //!   With a zero grace every connection closes on its first response once
 //!   draining, as [`CloseWhenDrainingLayer`] always does (a layer sees
 //!   requests, not connections);

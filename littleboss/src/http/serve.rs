@@ -42,7 +42,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// ```
 ///
 /// # Errors
-/// None today (axum retries failed accepts); the `Result` leaves room.
+/// None today (a failed accept is logged and retried a moment later);
+/// the `Result` leaves room.
 pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -> io::Result<()> {
     let app = PerConnection::new(ctx, router);
     let open = Arc::new(OpenConnections::default());

@@ -8,9 +8,11 @@
 //! says `Connection: close` on its first response once draining has lasted
 //! that long (HAProxy's `close-spread-time`, Envoy's gradual drain).
 //!
-//! The window is half the grace: every connection with traffic has closed
-//! well before lameduck, when hyper's graceful shutdown closes the idle
-//! ones (racing their clients' next request, as it always did).
+//! The window is half the grace: a connection with a request in the second
+//! half has closed by lameduck. One quiet from its close time on is still
+//! open then, and hyper's graceful shutdown closes it as idle, racing its
+//! client's next request (HTTP/1 has no close of an idle connection that
+//! cannot; the spread makes fewer of them, not none).
 //!
 //! The decisions are pure ([`close_time`], [`should_close`]); only
 //! [`CloseTimes`] holds state, the random keys and a counter.
