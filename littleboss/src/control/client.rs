@@ -89,9 +89,10 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             });
             loop {
                 match response {
-                    Response::Waiting { pid } => {
-                        eprintln!("reload of {name} waits for child pid {pid} to finish starting")
-                    }
+                    Response::Waiting { pid } => eprintln!(
+                        "reload of {name} waits for {} to finish starting",
+                        super::protocol::starting_child(pid)
+                    ),
                     Response::Reloading { pid, changes } => {
                         eprintln!("reloading {name}: new child pid {pid}");
                         for change in changes {

@@ -54,7 +54,8 @@ pub(crate) enum Response {
     Status {
         status: Box<Status>,
     },
-    /// A reload waits for the child starting now (pid) to finish starting.
+    /// A reload waits for the child starting now (pid; 0 while the earlier
+    /// reload still binds its new listeners) to finish starting.
     Waiting {
         pid: u32,
     },
@@ -226,6 +227,15 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeys {
             seen.insert(key);
         }
         Ok(UniqueKeys)
+    }
+}
+
+/// How a `Waiting` reply's child reads: its pid, or, for pid 0, the
+/// earlier reload still binding its new listeners (not spawned yet).
+pub(crate) fn starting_child(pid: u32) -> String {
+    match pid {
+        0 => "the reload under way (binding its new listeners)".to_owned(),
+        pid => format!("child pid {pid}"),
     }
 }
 

@@ -140,10 +140,14 @@ impl Status {
             );
         }
         if let Some(StartingStatus { child, why }) = &self.starting {
+            // Pid 0: not spawned yet, its new listeners still being bound.
+            let pid = match child.pid {
+                0 => "(binding its listeners)".to_owned(),
+                pid => format!("pid {pid}"),
+            };
             let _ = writeln!(
                 out,
-                "starting   pid {} ({why}), started {}, from {}{}",
-                child.pid,
+                "starting   {pid} ({why}), started {}, from {}{}",
                 format_utc(child.started),
                 child.path,
                 held_file(child)

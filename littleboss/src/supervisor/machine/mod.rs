@@ -814,7 +814,8 @@ impl Machine {
             });
             say!(
                 self,
-                "reload of {what} waits for child pid {pid} to finish starting"
+                "reload of {what} waits for {} to finish starting",
+                crate::control::protocol::starting_child(pid)
             );
             if let Some(client) = client {
                 self.reply(client, Response::Waiting { pid });

@@ -1150,6 +1150,32 @@ fn a_stop_while_a_reloads_listeners_are_bound_ends_without_that_child() {
 }
 
 #[test]
+fn a_reload_waiting_on_one_still_binding_says_so_not_pid_0() {
+    let mut sim = Sim::serving(settings());
+    sim.defer_binds = true;
+    reload_with(
+        &mut sim,
+        None,
+        &[
+            ("http", "tcp:127.0.0.1:8080"),
+            ("admin", "tcp:127.0.0.1:81"),
+        ],
+    );
+    let second = sim.reload("/bin/v1");
+    assert_eq!(sim.answers(second), [Response::Waiting { pid: 0 }]);
+    assert!(sim.logged(
+        "reload of /bin/v1 waits for the reload under way (binding its new listeners) to finish starting"
+    ));
+    let shown = sim.machine.status().render();
+    assert!(
+        shown.contains("starting   (binding its listeners) (reload)"),
+        "{shown}"
+    );
+    sim.finish_binds();
+    assert_eq!(sim.pid(2), 1002, "spawned once bound");
+}
+
+#[test]
 fn status_during_a_stop_shows_the_children_winding_down() {
     let mut sim = Sim::serving(settings());
     sim.reload("/bin/slow");
