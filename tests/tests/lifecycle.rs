@@ -56,7 +56,7 @@ fn start_echo_reload_status_stop() {
         "control socket left behind"
     );
     let after = svc.control("status");
-    assert_eq!(after.status.code(), Some(1));
+    assert_eq!(after.status.code(), Some(3), "not running");
     assert!(
         String::from_utf8_lossy(&after.stderr).contains("`echo_server` is not running"),
         "{}",
@@ -148,7 +148,7 @@ fn a_supervisor_whose_control_socket_was_removed_is_named_with_what_still_reache
     let kill = format!("`kill -HUP {pid}` reloads it, `kill -TERM {pid}` stops it gracefully");
     for mode in ["status", "stop"] {
         let out = svc.control(mode);
-        assert_eq!(out.status.code(), Some(1), "{mode}");
+        assert_eq!(out.status.code(), Some(4), "{mode}: running, unreachable");
         let err = String::from_utf8_lossy(&out.stderr);
         let runs = format!("`echo_server` runs (supervisor pid {pid}), but its {gone} ");
         assert!(err.contains(&runs), "{mode}: {err}");
@@ -242,13 +242,31 @@ fn control_commands_without_a_supervisor_say_so() {
     let svc = Service::new(ECHO);
     for mode in ["reload", "stop", "status"] {
         let out = svc.control(mode);
-        assert_eq!(out.status.code(), Some(1), "{mode}");
+        assert_eq!(out.status.code(), Some(3), "{mode}: not running");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             err.contains("`echo_server` is not running (no supervisor at "),
             "{mode}: {err}"
         );
     }
+}
+
+#[test]
+fn status_of_a_supervisor_that_does_not_answer_says_it_cannot_tell() {
+    let mut svc = Service::new(ECHO);
+    svc.start(&[]);
+    svc.ready();
+    // Stopped as by a debugger: the connection is queued, never answered.
+    svc.signal(nix::sys::signal::Signal::SIGSTOP);
+    let out = svc.control("status");
+    svc.signal(nix::sys::signal::Signal::SIGCONT);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(
+        text(&out).contains("the supervisor did not answer in time"),
+        "{}",
+        text(&out)
+    );
+    svc.stop_expecting(0);
 }
 
 #[test]
@@ -260,7 +278,7 @@ fn a_control_folder_others_can_enter_is_refused_by_the_client_too() {
     let dir = svc.control_dir();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = svc.control("status");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(4), "cannot tell");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("has mode 755; it must be private"), "{err}");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
@@ -408,7 +426,9 @@ fn a_control_folder_too_deep_for_a_socket_is_refused_before_anything_is_made() {
             .arg(format!("-littleboss={mode}"))
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(1), "{mode}: {}", text(&out));
+        // `start` failed; `status` cannot tell.
+        let code = if mode == "start" { 1 } else { 4 };
+        assert_eq!(out.status.code(), Some(code), "{mode}: {}", text(&out));
         assert!(
             text(&out).contains("more than the 107 a unix socket address holds"),
             "{mode}: {}",

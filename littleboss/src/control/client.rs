@@ -9,15 +9,24 @@ use std::time::Duration;
 use super::dir::socket_path;
 use super::protocol::{self, Request, Response};
 use crate::config::Config;
-use crate::exit::fail;
+use crate::exit::{NOT_RUNNING, UNKNOWN, fail};
 use crate::flags::{Invocation, Mode};
 
-/// Runs a control command and exits: 0 on success, 1 on failure, and for
-/// `stop` the child's exit code.
+/// How long `status` waits for its answer.
+const STATUS_PATIENCE: Duration = Duration::from_secs(10);
+
+/// Runs a control command and exits: 0 on success, 1 when the supervisor
+/// refused or the reload failed, [`NOT_RUNNING`] with no supervisor,
+/// [`UNKNOWN`] when it cannot tell, and for `stop` the child's exit code.
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let name = &config.name;
     let path = socket_path(name);
-    super::dir::check_socket_path(&path).unwrap_or_else(|e| fail(1, e));
+    super::dir::check_socket_path(&path).unwrap_or_else(|e| fail(UNKNOWN, e));
+    // A folder that is there must be ours before anything is asked of it:
+    // one of another user's would only say "permission denied" below.
+    if let Some(folder) = path.parent().filter(|f| f.symlink_metadata().is_ok()) {
+        super::dir::check(folder).unwrap_or_else(|e| fail(UNKNOWN, e));
+    }
     let stream = UnixStream::connect(&path).unwrap_or_else(|e| match e.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
             // Without its socket, its supervisor may run still, holding
@@ -28,10 +37,10 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             if let Some(pid) = holder {
                 let mut why = format!("`{name}` runs (supervisor pid {pid}), but ");
                 let _ = super::server::unreachable_hint(&mut why, &path, Some(pid));
-                fail(1, why)
+                fail(UNKNOWN, why)
             }
             fail(
-                1,
+                NOT_RUNNING,
                 format!(
                     "`{name}` is not running (no supervisor at {})",
                     path.display()
@@ -39,17 +48,21 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             )
         }
         _ => fail(
-            1,
+            UNKNOWN,
             format!(
                 "cannot reach the `{name}` supervisor at {}: {e}",
                 path.display()
             ),
         ),
     });
-    trust(&stream, &path).unwrap_or_else(|e| fail(1, e));
-    // A stuck supervisor must not hang the command for ever; a healthy one
-    // answers within a child's ready or lameduck timeout.
-    let patience = config.ready_timeout + config.lameduck + Duration::from_secs(60);
+    trust(&stream, &path).unwrap_or_else(|e| fail(UNKNOWN, e));
+    // A stuck supervisor must not hang the command for ever. A healthy one
+    // answers `status` at once (its loop never waits), and the others
+    // within a child's ready or lameduck timeout.
+    let patience = match inv.mode {
+        Mode::Status => STATUS_PATIENCE,
+        _ => config.ready_timeout + config.lameduck + Duration::from_secs(60),
+    };
     let _ = stream.set_read_timeout(Some(patience));
     let mut session = Session {
         reader: BufReader::new(stream.try_clone().expect("clone a socket")),
@@ -70,7 +83,9 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
                     );
                 }
                 Response::Status { status } => print!("{}", status.render()),
-                Response::Error { error } => fail(1, format!("status of {name} failed: {error}")),
+                Response::Error { error } => {
+                    fail(UNKNOWN, format!("status of {name} failed: {error}"))
+                }
                 other => unexpected(other),
             }
             std::process::exit(0)
@@ -161,7 +176,10 @@ struct Session {
 impl Session {
     fn ask(&mut self, request: &Request) -> Response {
         if let Err(e) = self.writer.write_all(&protocol::encode(request)) {
-            fail(1, format!("cannot send the request to the supervisor: {e}"));
+            fail(
+                UNKNOWN,
+                format!("cannot send the request to the supervisor: {e}"),
+            );
         }
         self.next()
     }
@@ -169,14 +187,16 @@ impl Session {
     fn next(&mut self) -> Response {
         let mut line = Vec::new();
         match self.reader.read_until(b'\n', &mut line) {
-            Ok(0) => fail(1, "the supervisor closed the connection without answering"),
-            Ok(_) => {
-                protocol::decode_response(line.trim_ascii_end()).unwrap_or_else(|e| fail(1, e))
-            }
+            Ok(0) => fail(
+                UNKNOWN,
+                "the supervisor closed the connection without answering",
+            ),
+            Ok(_) => protocol::decode_response(line.trim_ascii_end())
+                .unwrap_or_else(|e| fail(UNKNOWN, e)),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                fail(1, "the supervisor did not answer in time")
+                fail(UNKNOWN, "the supervisor did not answer in time")
             }
-            Err(e) => fail(1, format!("cannot read the supervisor's answer: {e}")),
+            Err(e) => fail(UNKNOWN, format!("cannot read the supervisor's answer: {e}")),
         }
     }
 }
@@ -229,7 +249,7 @@ fn trust(stream: &UnixStream, path: &Path) -> Result<(), Distrust> {
 
 fn unexpected(response: Response) -> ! {
     fail(
-        1,
+        UNKNOWN,
         format!("unexpected answer from the supervisor: {response:?}"),
     )
 }
