@@ -56,11 +56,11 @@ fn hostile_control_clients_change_nothing() {
     let (mut svc, addr) = v1();
     let socket = svc.control_dir().join("versioned.sock");
     // Over the size cap.
-    let mut big = vec![b'x'; 70 * 1024];
+    let mut big = vec![b'x'; 16 * 1024 * 1024 + 6 * 1024];
     big.push(b'\n');
     let reply = control_raw(&socket, &big);
     assert!(
-        reply[0].contains("request longer than 65536 bytes"),
+        reply[0].contains("request longer than 16777216 bytes"),
         "{reply:?}"
     );
     // Wrong types.

@@ -70,6 +70,18 @@ fn arguments_are_replaced_kept_and_emptied() {
 }
 
 #[test]
+fn long_arguments_reach_the_new_child() {
+    let (svc, addr) = start(V1, &[]);
+    // 200 KB in four (one argument may not pass 128 KiB): on the wire a
+    // number per byte, well over the 64 KiB line the supervisor read.
+    let long = format!("--blob={}", "x".repeat(50_000));
+    let args = [long.as_str(); 4];
+    reload(&svc, V1, &args);
+    greeted_with(addr, &format!(" {}", args.join(" ")));
+    assert_eq!(status(&svc)["child"]["args"], serde_json::json!(args));
+}
+
+#[test]
 fn a_kept_listener_is_the_very_same_socket() {
     let (svc, addr) = start(V1, &[]);
     let before = tests::procfs::listening_inode(addr.port()).unwrap();

@@ -175,7 +175,19 @@ struct Session {
 
 impl Session {
     fn ask(&mut self, request: &Request) -> Response {
-        if let Err(e) = self.writer.write_all(&protocol::encode(request)) {
+        let line = protocol::encode(request);
+        // Refused here, not met as a broken pipe halfway through sending.
+        if line.len() > protocol::MAX_LINE + 1 {
+            fail(
+                1,
+                format!(
+                    "the request takes {} bytes, more than the {} the supervisor reads (are the arguments that long?)",
+                    line.len() - 1,
+                    protocol::MAX_LINE
+                ),
+            );
+        }
+        if let Err(e) = self.writer.write_all(&line) {
             fail(
                 UNKNOWN,
                 format!("cannot send the request to the supervisor: {e}"),

@@ -417,7 +417,7 @@ mod tests {
         let (line, _) = request_from(&vec![b'x'; MAX_LINE + 2]).await;
         assert_eq!(
             line,
-            Err(Some("request longer than 65536 bytes".to_owned()))
+            Err(Some(format!("request longer than {MAX_LINE} bytes")))
         );
         let mut longest = vec![b'x'; MAX_LINE];
         longest.push(b'\n');
@@ -428,7 +428,7 @@ mod tests {
         let (line, _) = request_from(&too_long).await;
         assert_eq!(
             line,
-            Err(Some("request longer than 65536 bytes".to_owned()))
+            Err(Some(format!("request longer than {MAX_LINE} bytes")))
         );
     }
 

@@ -17,8 +17,10 @@ use super::status::Status;
 
 /// The version of the control protocol.
 pub(crate) const VERSION: u64 = 1;
-/// The longest request line the supervisor reads.
-pub(crate) const MAX_LINE: usize = 64 * 1024;
+/// The longest request line the supervisor reads: room for a reload's
+/// arguments up to the kernel's usual `ARG_MAX` (2 MiB), which serde
+/// writes a number per byte (up to four characters each).
+pub(crate) const MAX_LINE: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case")]
