@@ -275,6 +275,17 @@ impl Drop for Registered {
     }
 }
 
+/// `try_write` with `MSG_NOSIGNAL`: a client gone mid-answer is an
+/// `EPIPE` error, not a SIGPIPE that would end the supervisor should the
+/// program (its `supervisor_init`, say) restore SIGPIPE's default.
+pub(crate) fn send(stream: &UnixStream, bytes: &[u8]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    stream.try_io(tokio::io::Interest::WRITABLE, || {
+        let flags = nix::sys::socket::MsgFlags::MSG_NOSIGNAL;
+        nix::sys::socket::send(stream.as_raw_fd(), bytes, flags).map_err(io::Error::from)
+    })
+}
+
 /// Writes what `conn` owes its client, and while a request is with the
 /// supervisor, its answers up to the final one; `false` if the connection
 /// is done for.
@@ -288,7 +299,7 @@ async fn flush(stream: &UnixStream, conn: &Conn) -> bool {
             // Written and removed in one step, so a snapshot between two
             // steps holds exactly what the client has not been sent.
             while !buffers.unsent.is_empty() {
-                match stream.try_write(&buffers.unsent) {
+                match send(stream, &buffers.unsent) {
                     Ok(n) => {
                         buffers.unsent.drain(..n);
                     }

@@ -53,6 +53,8 @@ pub(crate) enum ControlError {
     Check { path: PathBuf, error: io::Error },
     /// The control socket cannot be created.
     Create { path: PathBuf, error: io::Error },
+    /// Something other than a socket has the control socket's path.
+    NotASocket { path: PathBuf },
 }
 
 impl std::fmt::Display for ControlError {
@@ -100,6 +102,11 @@ impl std::fmt::Display for ControlError {
                 "cannot create the control socket {}: {error}",
                 path.display()
             ),
+            ControlError::NotASocket { path } => write!(
+                f,
+                "{} is not a socket, so not a control socket left by a dead supervisor; move it away",
+                path.display()
+            ),
         }
     }
 }
@@ -107,7 +114,9 @@ impl std::fmt::Display for ControlError {
 impl std::error::Error for ControlError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ControlError::AlreadyRunning { .. } | ControlError::Unreachable { .. } => None,
+            ControlError::AlreadyRunning { .. }
+            | ControlError::Unreachable { .. }
+            | ControlError::NotASocket { .. } => None,
             ControlError::Lock { error, .. } => Some(error),
             ControlError::OpenLock { error, .. }
             | ControlError::InspectLock { error, .. }
@@ -190,6 +199,14 @@ fn bind_locked(path: &Path, name: &str) -> Result<StdUnixListener, ControlError>
             });
         }
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            // A file that is no socket refuses too: not ours to remove.
+            let is_socket = std::fs::symlink_metadata(path)
+                .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()));
+            if !is_socket {
+                return Err(ControlError::NotASocket {
+                    path: path.to_owned(),
+                });
+            }
             log!(
                 "removing the stale control socket {} left by a dead supervisor",
                 path.display()
@@ -383,7 +400,10 @@ pub(crate) fn stream(std: std::os::unix::net::UnixStream) -> io::Result<UnixStre
 /// it sent is drained (briefly), so the close is not a reset that could
 /// swallow the answer.
 async fn refuse(mut stream: UnixStream, error: &Response) {
-    let _ = stream.write_all(&protocol::encode(error)).await;
+    // One short answer, which a fresh socket's buffer takes whole.
+    if stream.writable().await.is_ok() {
+        let _ = super::connection::send(&stream, &protocol::encode(error));
+    }
     let _ = stream.shutdown().await;
     let mut unread = (&mut stream).take(MAX_LINE as u64);
     let mut sink = tokio::io::sink();
@@ -428,6 +448,27 @@ mod tests {
         std::fs::write(&path, "").unwrap();
         assert!(ServiceLock::lock(stale, &path, busy).unwrap().is_none());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_at_the_socket_path_that_is_no_socket_is_left_alone() {
+        let dir = tempfile_dir("not-socket");
+        let path = dir.join("svc.sock");
+        std::fs::write(&path, "notes").unwrap();
+        let error = bind_locked(&path, "svc").unwrap_err();
+        assert!(matches!(error, ControlError::NotASocket { .. }), "{error}");
+        assert!(
+            error.to_string().ends_with(
+                "is not a socket, so not a control socket left by a dead supervisor; move it away"
+            ),
+            "{error}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "notes");
+        // A socket nobody listens on is a dead supervisor's: replaced.
+        std::fs::remove_file(&path).unwrap();
+        drop(StdUnixListener::bind(&path).unwrap());
+        drop(bind_locked(&path, "svc").unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     fn tempfile_dir(what: &str) -> std::path::PathBuf {
