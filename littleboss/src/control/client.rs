@@ -203,8 +203,11 @@ impl Session {
                 UNKNOWN,
                 "the supervisor closed the connection without answering",
             ),
-            Ok(_) => protocol::decode_response(line.trim_ascii_end())
-                .unwrap_or_else(|e| fail(UNKNOWN, e)),
+            Ok(_) => match protocol::decode_answer(line.trim_ascii_end()) {
+                Ok(protocol::Answer::Known(response)) => response,
+                Ok(protocol::Answer::UnknownProgress(_)) => self.next(),
+                Err(e) => fail(UNKNOWN, e),
+            },
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 fail(UNKNOWN, "the supervisor did not answer in time")
             }

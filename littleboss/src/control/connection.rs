@@ -107,7 +107,7 @@ impl Conn {
         }
         buffers
             .unsent
-            .extend_from_slice(&protocol::encode(response));
+            .extend_from_slice(&protocol::encode_response(response));
         if response.is_final() {
             buffers.awaiting = false;
         }
@@ -509,7 +509,7 @@ mod tests {
         let mut expected = Vec::new();
         for _ in 0..150_000 {
             request.conn.answer(&progress);
-            expected.extend_from_slice(&protocol::encode(&progress));
+            expected.extend_from_slice(&protocol::encode_response(&progress));
         }
         until("blocked on a full buffer", || {
             let unsent = only(&connections).unsent;
@@ -543,9 +543,9 @@ mod tests {
         request.conn.answer(&done);
         let next = received.recv().await.unwrap();
         assert_eq!(next.request, Request::Stop);
-        let mut last = vec![0; protocol::encode(&done).len()];
+        let mut last = vec![0; protocol::encode_response(&done).len()];
         theirs.read_exact(&mut last).await.unwrap();
-        assert_eq!(last, protocol::encode(&done));
+        assert_eq!(last, protocol::encode_response(&done));
     }
 
     #[tokio::test(start_paused = true)]
@@ -562,7 +562,7 @@ mod tests {
         request.conn.answer(&big);
         until("blocked on a full buffer", || {
             let unsent = only(&connections).unsent;
-            !unsent.is_empty() && unsent.len() < protocol::encode(&big).len()
+            !unsent.is_empty() && unsent.len() < protocol::encode_response(&big).len()
         })
         .await;
         tokio::time::sleep(WRITE_TIMEOUT - Duration::from_millis(1)).await;
@@ -639,7 +639,7 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert!(!waiting.is_finished(), "the client has not read it");
-        let mut got = vec![0; protocol::encode(&big).len()];
+        let mut got = vec![0; protocol::encode_response(&big).len()];
         theirs.read_exact(&mut got).await.unwrap();
         tokio::time::timeout(Duration::from_secs(10), waiting)
             .await

@@ -3,8 +3,9 @@
 //!
 //! Requests: `{"v":1,"cmd":"status"}`, `{"v":1,"cmd":"stop"}`,
 //! `{"v":1,"cmd":"reload","path":"/abs/new/binary"}`.
-//! Responses carry a `type`: `status`, `reloading`, `reloaded`,
-//! `stopping`, `stopped`, or `error` (with a message for a person).
+//! Responses carry a `type`: `status`, `waiting`, `reloading`,
+//! `reloaded`, `stopping`, `stopped`, or `error` (with a message for a
+//! person), and `final`: whether the response ends its request.
 //! Unknown fields are ignored, so a newer client can talk to an older
 //! supervisor of the same version; a key named twice in one object is an
 //! error.
@@ -109,6 +110,68 @@ pub(crate) fn encode<T: Serialize>(body: &T) -> Vec<u8> {
         serde_json::to_vec(&Envelope { v: VERSION, body }).expect("control messages serialize");
     line.push(b'\n');
     line
+}
+
+/// A response on the wire: the envelope, and whether it ends its request
+/// (`final`), so that a client older than the supervisor can pass over a
+/// progress note of a type it does not know.
+#[derive(Serialize)]
+struct ResponseEnvelope<'a> {
+    v: u64,
+    #[serde(rename = "final")]
+    ends: bool,
+    #[serde(flatten)]
+    body: &'a Response,
+}
+
+/// One response line (newline included) for the wire.
+pub(crate) fn encode_response(response: &Response) -> Vec<u8> {
+    let envelope = ResponseEnvelope {
+        v: VERSION,
+        ends: response.is_final(),
+        body: response,
+    };
+    let mut line = serde_json::to_vec(&envelope).expect("control messages serialize");
+    line.push(b'\n');
+    line
+}
+
+/// A response as a client reads it.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Answer {
+    Known(Response),
+    /// A progress note of a type this build does not know, from a newer
+    /// supervisor that marked it not final: passed over.
+    UnknownProgress(String),
+}
+
+/// Reads a response, in the client's words when it cannot.
+pub(crate) fn decode_answer(line: &[u8]) -> Result<Answer, String> {
+    let raw = || serde_json::from_slice::<serde_json::Value>(line).unwrap_or_default();
+    match decode_response(line) {
+        Ok(response) => Ok(Answer::Known(response)),
+        Err(ProtocolError::Version(v)) => {
+            let raw = raw();
+            let said = raw["error"]
+                .as_str()
+                .map(|e| format!(", saying: {e}"))
+                .unwrap_or_default();
+            Err(format!(
+                "the supervisor answered in protocol version {v}; this command speaks version {VERSION}{said}"
+            ))
+        }
+        Err(ProtocolError::BadResponse(e)) => {
+            let raw = raw();
+            let kind = raw["type"].as_str().unwrap_or("?").to_owned();
+            if raw["final"] == serde_json::Value::Bool(false) {
+                return Ok(Answer::UnknownProgress(kind));
+            }
+            Err(format!(
+                "the supervisor answered `{kind}`, which this command cannot read (is the supervisor a newer build?): {e}"
+            ))
+        }
+        Err(e) => Err(format!("cannot read the supervisor's answer: {e}")),
+    }
 }
 
 /// Why a control message could not be read; the peer is told in these words.
@@ -266,6 +329,41 @@ mod tests {
                 dir: Some("/srv/app".into()),
                 dir_id: Some([2049, 131]),
             }
+        );
+    }
+
+    #[test]
+    fn answers_say_whether_they_end_the_request_and_clients_read_the_unknown() {
+        let line = encode_response(&Response::Stopping { pid: Some(7) });
+        assert_eq!(
+            line,
+            b"{\"v\":1,\"final\":false,\"type\":\"stopping\",\"pid\":7}\n"
+        );
+        let stopped = Response::Stopped { exit_code: 3 };
+        let line = encode_response(&stopped);
+        assert!(line.starts_with(b"{\"v\":1,\"final\":true,"), "{line:?}");
+        assert_eq!(
+            decode_answer(line.trim_ascii_end()),
+            Ok(Answer::Known(stopped))
+        );
+        // A newer supervisor's progress note: passed over.
+        let note = br#"{"v":1,"final":false,"type":"warming","pid":7}"#;
+        assert_eq!(
+            decode_answer(note),
+            Ok(Answer::UnknownProgress("warming".into()))
+        );
+        // Its final answer of a new type: said so, not "bad response".
+        let done = br#"{"v":1,"final":true,"type":"parked"}"#;
+        let error = decode_answer(done).unwrap_err();
+        assert!(
+            error.starts_with("the supervisor answered `parked`, which this command cannot read (is the supervisor a newer build?)"),
+            "{error}"
+        );
+        // Another version: in the client's words, with what it said.
+        let other = br#"{"v":2,"type":"error","error":"unsupported protocol version 1 (this supervisor speaks version 2)"}"#;
+        assert_eq!(
+            decode_answer(other).unwrap_err(),
+            "the supervisor answered in protocol version 2; this command speaks version 1, saying: unsupported protocol version 1 (this supervisor speaks version 2)"
         );
     }
 

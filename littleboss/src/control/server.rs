@@ -402,7 +402,7 @@ pub(crate) fn stream(std: std::os::unix::net::UnixStream) -> io::Result<UnixStre
 async fn refuse(mut stream: UnixStream, error: &Response) {
     // One short answer, which a fresh socket's buffer takes whole.
     if stream.writable().await.is_ok() {
-        let _ = super::connection::send(&stream, &protocol::encode(error));
+        let _ = super::connection::send(&stream, &protocol::encode_response(error));
     }
     let _ = stream.shutdown().await;
     let mut unread = (&mut stream).take(MAX_LINE as u64);
