@@ -82,6 +82,11 @@ fn status_as_json() {
     assert_eq!(status["listeners"][0]["name"], "addr");
     assert_eq!(status["listeners"][0]["network"], "tcp");
     assert_eq!(status["listeners"][0]["address"], addr.to_string());
+    // After `--` it is not ours: the text, not JSON.
+    let out = svc.control_with(ECHO, "status", &["--", "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.starts_with("littleboss: echo_server\n"), "{shown}");
 }
 
 #[test]

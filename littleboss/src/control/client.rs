@@ -70,10 +70,12 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     };
     match inv.mode {
         Mode::Status => {
+            // Before `--`: what follows it is the program's, never ours.
             let json = inv
                 .program_args
                 .iter()
                 .skip(1)
+                .take_while(|a| *a != "--")
                 .any(|a| a == "--json" || a == "-json");
             match session.ask(&Request::Status) {
                 Response::Status { status } if json => {
