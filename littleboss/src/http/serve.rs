@@ -96,7 +96,11 @@ where
     let open = Arc::new(OpenConnections::default());
     let shutdown = shutdown_signal(ctx, &open);
     tokio::pin!(shutdown);
+    // Dropped on return: connections still open past the bound end with
+    // it, not after it, in a program that goes on.
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        while connections.try_join_next().is_some() {}
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
@@ -122,14 +126,13 @@ where
             TowerToHyperService::new(service),
         );
         let conn = graceful.watch(conn.into_owned());
-        tokio::spawn(async move {
+        connections.spawn(async move {
             // A connection's error (a client gone mid-request) ends that
             // connection only.
             let _ = conn.await;
         });
     }
     drop(listener);
-    // Connections still open past the budget end with the process.
     let _ = bounded(ctx, graceful.shutdown()).await;
     Ok(())
 }
@@ -343,5 +346,38 @@ pub(super) mod tests {
     #[tokio::test]
     async fn serve_drains_keep_alive_connections() {
         drains_keep_alive(serve_hi).await;
+    }
+
+    #[tokio::test]
+    async fn serve_service_ends_the_connections_it_gives_up_on() {
+        let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let (entered_tx, mut entered) = tokio::sync::mpsc::channel::<()>(1);
+        let (held, mut released) = tokio::sync::mpsc::channel::<()>(1);
+        // A request that never finishes, holding `held` while it runs.
+        let service = tower::service_fn(move |_: Request<Incoming>| {
+            let (entered_tx, held) = (entered_tx.clone(), held.clone());
+            async move {
+                let _ = entered_tx.send(()).await;
+                let _held = held;
+                std::future::pending::<Result<Response<String>, Infallible>>().await
+            }
+        });
+        let server =
+            tokio::spawn(async move { super::serve_service(&ctx, listener, service).await });
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        conn.write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .unwrap();
+        entered.recv().await.unwrap();
+        // Lameduck came 9.75 s ago: the 10 s timeout's budget is spent.
+        let Some(since) = Instant::now().checked_sub(Duration::from_millis(9750)) else {
+            return;
+        };
+        phase.send_replace(Phase::Lameduck(since));
+        server.await.unwrap().unwrap();
+        // The request's task went with the helper's return.
+        let ended = tokio::time::timeout(Duration::from_secs(5), released.recv()).await;
+        assert_eq!(ended, Ok(None), "the connection outlived the helper");
+        closed(&mut conn).await;
     }
 }
