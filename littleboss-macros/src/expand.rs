@@ -2,10 +2,10 @@
 //! item and hands it to the runtime's builder.
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned as _;
-use syn::{LitInt, ReturnType};
+use syn::{FnArg, LitInt, ReturnType};
 
 use crate::attr::{self, Args, Flavor, Listener, Options, Ready, Spanned};
 use crate::errors::Errors;
@@ -33,6 +33,13 @@ pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     if let Err(error) = signature::check(&f.sig) {
         errors.push(error);
     }
+    let ready = args.as_ref().and_then(|a| a.options.ready.as_ref());
+    if let Some(ready) = ready.filter(|r| r.value == Ready::Manual && f.sig.inputs.is_empty()) {
+        errors.at(
+            ready.span,
+            "`ready = \"manual\"` needs `main(ctx: littleboss::Context)`, to call `ctx.ready()`: without it the program can never say it is ready",
+        );
+    }
     match (errors.finish(), args) {
         (Ok(()), Some(args)) => expand(&args, &f),
         (Err(error), _) => fallback(&f, error),
@@ -41,10 +48,12 @@ pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// ```text
-/// #[user_attrs]
+/// #[cfg, doc and lint attributes]
 /// fn main() {
+///     #[the other attributes]
 ///     async fn main(ctx: littleboss::Context) { /* as written */ }
-///     ::littleboss::Littleboss::new("name") /* .key(value) */ .run(main)
+///     ::littleboss::Littleboss::new("name") /* .key(value) */
+///         .run(|ctx: ::littleboss::Context| main(ctx))
 /// }
 /// ```
 ///
@@ -70,18 +79,40 @@ fn expand(args: &Args, f: &MainFn) -> TokenStream {
     } else {
         Ident::new("run_sync", run_span)
     };
-    let main = if sig.inputs.is_empty() {
-        quote!(|_: ::littleboss::Context| #ident())
-    } else {
-        quote!(#ident)
+    let main = match sig.inputs.first() {
+        None => quote!(|_: ::littleboss::Context| #ident()),
+        // The argument spanned on the parameter's type: a type that is not
+        // the `Context` is a mismatch there, not on the whole attribute.
+        Some(FnArg::Typed(param)) => {
+            let ctx = quote_spanned!(param.ty.span()=> ctx);
+            quote!(|ctx: ::littleboss::Context| #ident(#ctx))
+        }
+        Some(FnArg::Receiver(_)) => quote!(#ident),
     };
+    // Attributes that belong to the program's item stay on the generated
+    // `fn main`; any other (an attribute macro such as
+    // `#[tracing::instrument]`) was written for the user's function.
+    let (outer, inner): (Vec<_>, Vec<_>) = attrs.iter().partition(|a| stays_outside(a));
     quote! {
-        #(#attrs)*
+        #(#outer)*
         #vis fn #ident() {
+            #(#inner)*
             #item
             #builder.#run(#main)
         }
     }
+}
+
+/// Whether an attribute on `main` stays on the generated function: `cfg`
+/// (the whole program's), doc comments, and lint levels (which reach the
+/// user's function inside it too).
+fn stays_outside(attr: &syn::Attribute) -> bool {
+    const OUTER: [&str; 8] = [
+        "cfg", "cfg_attr", "doc", "allow", "warn", "deny", "forbid", "expect",
+    ];
+    attr.path()
+        .get_ident()
+        .is_some_and(|ident| OUTER.iter().any(|name| ident == name))
 }
 
 /// `::littleboss::Littleboss::new("name")` and one call per key the user

@@ -69,9 +69,13 @@ use proc_macro::TokenStream;
 ///         .listener("https", "tcp::443")
 ///         .listener("admin", "tcp:")
 ///         .lameduck(::core::time::Duration::from_millis(5000))
-///         .run(main)
+///         .run(|ctx: ::littleboss::Context| main(ctx))
 /// }
 /// ```
+///
+/// Attributes on `main` stay on the generated function if they are `cfg`,
+/// doc comments or lint levels; any other (`#[tracing::instrument]`, say)
+/// goes on the inner one, the function it was written for.
 ///
 /// Every mistake in the attribute or the signature is a compile error on
 /// the offending tokens, in the words of the builder's

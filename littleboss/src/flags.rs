@@ -154,13 +154,13 @@ fn split(
         }
         // `-https=<bytes not UTF-8>` is ours, not the program's: passing
         // it on would run unsupervised, or on the default address.
-        if let Some(name) = name_of_non_utf8(&arg) {
-            if Some(name) == mode_flag || inv.listeners.iter().any(|l| l.name == name) {
-                return Err(FlagError {
-                    flag: name.to_owned(),
-                    problem: FlagProblem::NotUtf8,
-                });
-            }
+        let ours =
+            |name: &str| Some(name) == mode_flag || inv.listeners.iter().any(|l| l.name == name);
+        if let Some(name) = name_of_non_utf8(&arg).filter(|name| ours(name)) {
+            return Err(FlagError {
+                flag: name.to_owned(),
+                problem: FlagProblem::NotUtf8,
+            });
         }
         let Some((name, inline)) = arg.to_str().and_then(split_flag) else {
             inv.child_args.push(arg.clone());

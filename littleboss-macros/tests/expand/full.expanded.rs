@@ -25,5 +25,5 @@ pub fn main() {
         .help(false)
         .flavor(::littleboss::Flavor::MultiThread)
         .worker_threads(4)
-        .run(main)
+        .run(|ctx: ::littleboss::Context| main(ctx))
 }

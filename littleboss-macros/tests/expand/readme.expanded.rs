@@ -8,5 +8,5 @@ fn main() {
         .listener("https", "tcp::443")
         .listener("admin", "tcp:")
         .lameduck(::core::time::Duration::from_millis(5000))
-        .run(main)
+        .run(|ctx: ::littleboss::Context| main(ctx))
 }

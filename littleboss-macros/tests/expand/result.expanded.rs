@@ -5,5 +5,5 @@ fn main() {
     }
     ::littleboss::Littleboss::new("svc")
         .ready_timeout(::core::time::Duration::from_millis(250))
-        .run(main)
+        .run(|ctx: ::littleboss::Context| main(ctx))
 }

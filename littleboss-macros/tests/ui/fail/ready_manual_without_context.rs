@@ -1,0 +1,2 @@
+#[littleboss::main(name = "svc", ready = "manual")]
+async fn main() {}
