@@ -165,6 +165,39 @@ const ROWS: &[Row] = &[
         &[],
     ),
     (
+        r#"name = "svc", grace = "1500ms""#,
+        || Littleboss::new("svc").grace(Duration::from_millis(1500)),
+        &[
+            "`grace` (1500ms) is more than half of `lameduck` (2s, the default): \
+           the other half is for the requests in flight to finish; lower `grace` or raise `lameduck`",
+        ],
+    ),
+    (
+        r#"name = "svc", grace = "3s", lameduck = "5s""#,
+        || {
+            Littleboss::new("svc")
+                .grace(Duration::from_secs(3))
+                .lameduck(Duration::from_secs(5))
+        },
+        &["`grace` (3s) is more than half of `lameduck` (5s): \
+           the other half is for the requests in flight to finish; lower `grace` or raise `lameduck`"],
+    ),
+    (
+        r#"name = "svc", grace = "3s", lameduck = "6s""#,
+        || {
+            Littleboss::new("svc")
+                .grace(Duration::from_secs(3))
+                .lameduck(Duration::from_secs(6))
+        },
+        &[],
+    ),
+    (
+        // A default grace is shortened to half a short lameduck, unsaid.
+        r#"name = "svc", lameduck = "1s""#,
+        || Littleboss::new("svc").lameduck(Duration::from_secs(1)),
+        &[],
+    ),
+    (
         r#"name = "my-svc_2", listener(https = "tcp::443", v6 = "tcp6:[::1]:80",
            dns = "udp:localhost:53", sock = "unix:/run/x.sock", off = "tcp:"),
            flag = "lb", persist, restart_limit = "5 in 60s", flavor = "current_thread""#,

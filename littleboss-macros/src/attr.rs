@@ -263,6 +263,7 @@ impl State {
                     .map(|l| l.name.span()),
                 RuleError::WorkerThreadsWithCurrentThread => key_span(&keys, "worker_threads"),
                 RuleError::RestartLimitWithoutPersist { .. } => key_span(&keys, "restart_limit"),
+                RuleError::GraceOverHalfLameduck { .. } => options.grace.as_ref().map(|g| g.span),
                 _ => None,
             };
             errors.at(span.unwrap_or_else(Span::call_site), error);
@@ -302,6 +303,8 @@ fn cross_checks(options: &Options, keys: &[Ident]) -> Vec<RuleError> {
             .as_ref()
             .is_some_and(|f| f.value == Flavor::CurrentThread),
         worker_threads: options.worker_threads.is_some(),
+        grace_ms: options.grace.as_ref().map(|g| g.value),
+        lameduck_ms: options.lameduck.as_ref().map(|l| l.value),
     }
     .check()
 }

@@ -52,7 +52,7 @@ impl Littleboss {
             config: Config {
                 name: name.to_owned(),
                 listeners: Vec::new(),
-                lameduck: Duration::from_secs(2),
+                lameduck: Duration::from_millis(rules::DEFAULT_LAMEDUCK_MS),
                 grace: Duration::from_secs(1),
                 persist: false,
                 restart_limit: (5, Duration::from_secs(60)),
@@ -101,11 +101,13 @@ impl Littleboss {
     /// ```
     pub fn lameduck(mut self, timeout: Duration) -> Self {
         self.config.lameduck = timeout;
+        self.config.chosen.lameduck = true;
         self
     }
 
-    /// The first-byte grace (default 1 s, never more than half the
-    /// lameduck timeout): when this program starts winding down, its TCP
+    /// The first-byte grace (default 1 s; one set longer than half the
+    /// lameduck timeout is a mistake [`check`](Littleboss::check) reports,
+    /// a default one is shortened to that): when this program starts winding down, its TCP
     /// listeners stop yielding connections at once (a reload's new child
     /// takes them), and [`Context::lameduck`] completes only this much
     /// later, once connections accepted just before have had time to send
@@ -118,6 +120,7 @@ impl Littleboss {
     /// ```
     pub fn grace(mut self, grace: Duration) -> Self {
         self.config.grace = grace;
+        self.config.chosen.grace = true;
         self
     }
 

@@ -80,6 +80,8 @@ pub(crate) struct Chosen {
     pub flag: bool,
     pub persist: bool,
     pub restart_limit: bool,
+    pub grace: bool,
+    pub lameduck: bool,
 }
 
 impl Config {
@@ -93,9 +95,16 @@ impl Config {
             restart_limit: self.chosen.restart_limit,
             current_thread: self.flavor == Flavor::CurrentThread,
             worker_threads: self.worker_threads.is_some(),
+            grace_ms: self.chosen.grace.then_some(millis(self.grace)),
+            lameduck_ms: self.chosen.lameduck.then_some(millis(self.lameduck)),
         };
         let mut mistakes = self.errors.clone();
         mistakes.extend(settings.check());
         mistakes
     }
+}
+
+/// A duration in whole milliseconds, as the rules take it (saturating).
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -126,6 +126,16 @@ pub enum RuleError {
     ZeroWorkerThreads,
     /// `worker_threads` with the current-thread runtime, which has none.
     WorkerThreadsWithCurrentThread,
+    /// A `grace` set longer than half the lameduck timeout: the rest of
+    /// that timeout is for the requests in flight to finish.
+    GraceOverHalfLameduck {
+        /// The grace, in milliseconds.
+        grace_ms: u64,
+        /// The lameduck timeout, in milliseconds.
+        lameduck_ms: u64,
+        /// Whether the lameduck timeout was set (rather than the default).
+        lameduck_set: bool,
+    },
     /// `restart_limit` without `persist`, where it would do nothing.
     RestartLimitWithoutPersist {
         /// Whether `persist` was turned off explicitly (rather than left out).
@@ -206,6 +216,21 @@ impl fmt::Display for RuleError {
                 "`worker_threads` needs the multi-thread runtime, but `flavor = \"current_thread\"`; \
                  remove one of them",
             ),
+            RuleError::GraceOverHalfLameduck {
+                grace_ms,
+                lameduck_ms,
+                lameduck_set,
+            } => {
+                let default = if *lameduck_set { "" } else { ", the default" };
+                write!(
+                    f,
+                    "`grace` ({}) is more than half of `lameduck` ({}{default}): \
+                     the other half is for the requests in flight to finish; \
+                     lower `grace` or raise `lameduck`",
+                    millis_text(*grace_ms),
+                    millis_text(*lameduck_ms)
+                )
+            }
             RuleError::RestartLimitWithoutPersist { persist_off: false } => f.write_str(
                 "`restart_limit` only applies with `persist = true`; add `persist`",
             ),
@@ -218,6 +243,15 @@ impl fmt::Display for RuleError {
 }
 
 impl std::error::Error for RuleError {}
+
+/// A duration as the attribute writes it: `500ms`, `2s`, `1500ms`.
+fn millis_text(ms: u64) -> String {
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
 
 /// What is wrong with a listener's `NET:ADDR`, or with an address given on
 /// the command line. `Display` gives the message.

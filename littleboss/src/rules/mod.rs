@@ -20,5 +20,6 @@ pub(crate) use address::{NETWORK_NAMES, NETWORKS, address, host_port, listener_s
 pub(crate) use duration::{duration_millis, restart_limit};
 pub(crate) use name::{flag_name, listener_name, service_name};
 pub(crate) use settings::{
-    DEFAULT_FLAG, Settings, nonzero_ready_timeout, nonzero_restart_window, nonzero_worker_threads,
+    DEFAULT_FLAG, DEFAULT_LAMEDUCK_MS, Settings, nonzero_ready_timeout, nonzero_restart_window,
+    nonzero_worker_threads,
 };

@@ -6,6 +6,9 @@ use super::RuleError;
 /// The mode flag's name unless `flag` chooses another.
 pub(crate) const DEFAULT_FLAG: &str = "littleboss";
 
+/// The lameduck timeout unless `lameduck` sets another, in milliseconds.
+pub(crate) const DEFAULT_LAMEDUCK_MS: u64 = 2000;
+
 /// `ready_timeout` must be more than zero: no child could become ready in
 /// no time, so every start and reload would fail.
 pub(crate) fn nonzero_ready_timeout(zero: bool) -> Result<(), RuleError> {
@@ -48,12 +51,16 @@ pub(crate) struct Settings<'a> {
     pub current_thread: bool,
     /// Whether `worker_threads` was set.
     pub worker_threads: bool,
+    /// `grace`, in milliseconds, when set.
+    pub grace_ms: Option<u64>,
+    /// `lameduck`, in milliseconds, when set.
+    pub lameduck_ms: Option<u64>,
 }
 
 impl Settings<'_> {
     /// Every conflict between settings, in a fixed order: listeners named
-    /// like the mode flag, `worker_threads` with `current_thread`,
-    /// `restart_limit` without `persist`.
+    /// like the mode flag, `worker_threads` with `current_thread`, a
+    /// `grace` over half of `lameduck`, `restart_limit` without `persist`.
     pub fn check(&self) -> Vec<RuleError> {
         let mut errors = Vec::new();
         let flag = self.flag.unwrap_or(DEFAULT_FLAG);
@@ -65,6 +72,18 @@ impl Settings<'_> {
         }
         if self.worker_threads && self.current_thread {
             errors.push(RuleError::WorkerThreadsWithCurrentThread);
+        }
+        // A default grace longer than half a short lameduck is shortened
+        // without a word; a grace chosen so is a mistake to say.
+        if let Some(grace_ms) = self.grace_ms {
+            let lameduck_ms = self.lameduck_ms.unwrap_or(DEFAULT_LAMEDUCK_MS);
+            if grace_ms > lameduck_ms / 2 {
+                errors.push(RuleError::GraceOverHalfLameduck {
+                    grace_ms,
+                    lameduck_ms,
+                    lameduck_set: self.lameduck_ms.is_some(),
+                });
+            }
         }
         if self.restart_limit && self.persist != Some(true) {
             errors.push(RuleError::RestartLimitWithoutPersist {
