@@ -25,12 +25,24 @@ use crate::spec::Network;
 /// environment so the program does not see it.
 pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
     let value = std::env::var_os(link::ENV_VAR)?;
-    // A grandchild inherits the marker from its parent; it names the
-    // supervisor's pid, so only a direct child of it takes it as its own.
-    let parent = nix::unistd::getppid().as_raw();
-    let ours = link::parse_env(&value).filter(|(fd, pid)| *fd == link::CHILD_FD && *pid == parent);
     crate::environ::remove_env(&[link::ENV_VAR]);
-    let (_, supervisor) = ours?;
+    let (fd, supervisor) = link::parse_env(&value).filter(|(fd, _)| *fd == link::CHILD_FD)?;
+    let parent = nix::unistd::getppid().as_raw();
+    if supervisor != parent {
+        // A marker copied from elsewhere, with no channel at fd 3: not
+        // ours. With one, our supervisor died before we could look, and
+        // the kernel handed us on: running on, in bypass, would serve
+        // unsupervised for good, on ports a new `start` then finds taken.
+        if is_channel(fd) {
+            fail(
+                1,
+                format!(
+                    "started by the littleboss supervisor pid {supervisor}, which is gone; not running unsupervised"
+                ),
+            );
+        }
+        return None;
+    }
     // SAFETY: the supervisor put the channel at this fd for us alone; from
     // here on this OwnedFd is its only owner.
     let fd = unsafe { crate::fdpass::adopt(link::CHILD_FD) }
@@ -44,6 +56,18 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
         );
     }
     Some((fd, nix::unistd::Pid::from_raw(supervisor)))
+}
+
+/// Whether `fd` is a seqpacket socket, as a child channel is.
+fn is_channel(fd: std::os::fd::RawFd) -> bool {
+    if std::fs::symlink_metadata(format!("/proc/self/fd/{fd}")).is_err() {
+        return false;
+    }
+    // SAFETY: open (just seen), and only borrowed for the getsockopt
+    // below, in the single-threaded start of `main`: nothing closes it.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    nix::sys::socket::getsockopt(&fd, nix::sys::socket::sockopt::SockType)
+        .is_ok_and(|t| t == nix::sys::socket::SockType::SeqPacket)
 }
 
 /// Runs the program as the child of `supervisor` (our parent, as checked

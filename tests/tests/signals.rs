@@ -141,7 +141,6 @@ fn a_channel_closed_while_the_supervisor_lives_shuts_no_socket_it_shares() {
         AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, recv, sendmsg, socketpair,
     };
     use std::os::fd::AsRawFd;
-    use std::os::unix::process::CommandExt;
     // This test plays the supervisor, as an in-place upgrade that could not
     // hand a child's channel on does: it closes the channel and lives on,
     // holding the listening socket every child shares.
@@ -156,24 +155,7 @@ fn a_channel_closed_while_the_supervisor_lives_shuts_no_socket_it_shares() {
     let addr = shared.local_addr().unwrap();
     let mut svc = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
     let mut cmd = svc.command(&svc.bin);
-    cmd.env("LITTLEBOSS_CHANNEL_FD", format!("3:{}", std::process::id()));
-    let raw = theirs.as_raw_fd();
-    // SAFETY: runs in the forked child before exec, calling only dup2 and
-    // fcntl, which are async-signal-safe: the channel's end at fd 3,
-    // without close-on-exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            let done = if raw == 3 {
-                nix::libc::fcntl(3, nix::libc::F_SETFD, 0)
-            } else {
-                nix::libc::dup2(raw, 3)
-            };
-            if done < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    with_channel(&mut cmd, &theirs, std::process::id());
     svc.spawn(cmd);
     drop(theirs);
     let mut hello = [0u8; 4096];
@@ -202,6 +184,84 @@ fn a_channel_closed_while_the_supervisor_lives_shuts_no_socket_it_shares() {
     assert!(queued.is_ok(), "the shared socket was shut: {queued:?}");
     svc.output.wait_for("lost the channel to the supervisor");
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGKILL);
+}
+
+/// Starts `cmd` as a supervisor whose pid is `supervisor` would start a
+/// child: `channel` at fd 3 and the marker naming that pid.
+fn with_channel(cmd: &mut std::process::Command, channel: &std::os::fd::OwnedFd, supervisor: u32) {
+    use std::os::fd::AsRawFd;
+    cmd.env("LITTLEBOSS_CHANNEL_FD", format!("3:{supervisor}"));
+    let raw = channel.as_raw_fd();
+    // SAFETY: runs in the forked child before exec, calling only dup2 and
+    // fcntl, which are async-signal-safe: the channel's end at fd 3,
+    // without close-on-exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let done = if raw == 3 {
+                nix::libc::fcntl(3, nix::libc::F_SETFD, 0)
+            } else {
+                nix::libc::dup2(raw, 3)
+            };
+            if done < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn a_child_whose_supervisor_died_before_it_looked_does_not_run_unsupervised() {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+    let (_ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .unwrap();
+    let port = tests::free_port();
+    let svc = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg(format!("-addr=127.0.0.1:{port}"));
+    // The marker names a supervisor that is not our parent any more (the
+    // kernel handed us to init): pid 1 stands in for the dead one's.
+    with_channel(&mut cmd, &theirs, 1);
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("it ran on, unsupervised: {}", text(&out));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "started by the littleboss supervisor pid 1, which is gone; not running unsupervised"
+        ),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !text(&out).contains("keeps pid="),
+        "it served: {}",
+        text(&out)
+    );
+    // A marker with no channel behind it is not ours: it runs as it would.
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg(format!("-addr=127.0.0.1:{port}"))
+        .env("LITTLEBOSS_CHANNEL_FD", "3:1")
+        .arg("-littleboss=status");
+    let out = cmd.output().unwrap();
+    assert!(text(&out).contains("is not running"), "{}", text(&out));
 }
 
 #[test]
