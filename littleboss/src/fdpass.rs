@@ -6,7 +6,7 @@
 //! the peer is gone: that is how a child learns its supervisor died.
 
 use std::io::{self, IoSlice, IoSliceMut};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{
     self, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
@@ -66,10 +66,12 @@ pub(crate) unsafe fn adopt(fd: RawFd) -> Result<OwnedFd, AdoptError> {
     // nothing else owns it, so this OwnedFd is its only owner.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     let cloexec = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC);
-    nix::fcntl::fcntl(&fd, cloexec).map_err(|error| AdoptError::Flags {
-        fd: fd.as_raw_fd(),
-        error,
-    })?;
+    if let Err(error) = nix::fcntl::fcntl(&fd, cloexec) {
+        // Left open, unowned: whoever takes over after this failure (a
+        // rollback's exec) still finds it.
+        let fd = fd.into_raw_fd();
+        return Err(AdoptError::Flags { fd, error });
+    }
     Ok(fd)
 }
 

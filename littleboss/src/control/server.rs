@@ -311,9 +311,14 @@ impl ServiceLock {
     ) -> Result<ServiceLock, ControlError> {
         // Locking again what this open file already holds succeeds at once.
         let lock = Flock::lock(std::fs::File::from(fd), FlockArg::LockExclusiveNonblock).map_err(
-            |(_, error)| ControlError::Lock {
-                path: path.clone(),
-                error,
+            |(file, error)| {
+                // Left open, unowned, for the image that takes over after
+                // this failure (a rollback): it holds the lock.
+                let _ = std::os::fd::IntoRawFd::into_raw_fd(file);
+                ControlError::Lock {
+                    path: path.clone(),
+                    error,
+                }
             },
         )?;
         Ok(ServiceLock { file: lock, path })

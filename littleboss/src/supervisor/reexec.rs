@@ -7,7 +7,7 @@ use std::io;
 use std::os::fd::{AsFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 
-use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
+use nix::fcntl::OFlag;
 use nix::sys::stat::{Mode, fstat};
 
 use super::handoff;
@@ -35,20 +35,20 @@ pub(crate) fn open_binary(pid: &str, inherited: bool) -> io::Result<OwnedFd> {
     Ok(nix::fcntl::open(path.as_str(), flags, Mode::empty())?)
 }
 
-/// Makes `fds` survive an exec (or, `false`, not).
+/// Makes `fds` survive an exec (or, `false`, not). Every one is seen to,
+/// even after a failure (one closed meanwhile): a rollback must not lose
+/// the rest. Returns the first error.
 pub(crate) fn inherit(fds: &[RawFd], on: bool) -> io::Result<()> {
-    let flags = if on {
-        FdFlag::empty()
-    } else {
-        FdFlag::FD_CLOEXEC
-    };
+    let flags = if on { 0 } else { nix::libc::FD_CLOEXEC };
+    let mut first = None;
     for &fd in fds {
-        // SAFETY: the fd is open for the whole call: it is one this
-        // process holds and hands on (the caller's list).
-        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-        fcntl(fd, FcntlArg::F_SETFD(flags))?;
+        // SAFETY: fcntl(F_SETFD) on a descriptor number touches no memory;
+        // one that is not open fails with EBADF.
+        if unsafe { nix::libc::fcntl(fd, nix::libc::F_SETFD, flags) } == -1 {
+            first.get_or_insert_with(io::Error::last_os_error);
+        }
     }
-    Ok(())
+    first.map_or(Ok(()), Err)
 }
 
 /// Replaces this process's image with `binary`, with this process's argv
@@ -78,4 +78,28 @@ pub(crate) fn exec(binary: &OwnedFd, upgrade: &[(&str, &str)]) -> io::Error {
 /// An argument or variable as exec takes it (none has a NUL inside).
 fn c_string(s: OsString) -> Option<CString> {
     CString::new(s.as_bytes()).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::{AsRawFd, OwnedFd};
+
+    fn survives_exec(fd: &OwnedFd) -> bool {
+        let flags = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).unwrap();
+        flags & nix::libc::FD_CLOEXEC == 0
+    }
+
+    #[test]
+    fn a_closed_descriptor_in_the_list_does_not_cost_the_others() {
+        let first = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        let last = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        // A number no process here can have open (above RLIMIT_NOFILE).
+        let closed = i32::MAX - 1;
+        let list = [first.as_raw_fd(), closed, last.as_raw_fd()];
+        let error = super::inherit(&list, true).unwrap_err();
+        assert_eq!(error.raw_os_error(), Some(nix::libc::EBADF));
+        assert!(survives_exec(&first) && survives_exec(&last));
+        assert!(super::inherit(&list, false).is_err());
+        assert!(!survives_exec(&first) && !survives_exec(&last));
+    }
 }

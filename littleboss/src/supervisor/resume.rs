@@ -7,7 +7,7 @@
 //! lasts across exec, so running it again could only fail or repeat it.
 
 use std::ffi::OsString;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -148,19 +148,31 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, String> {
         // SAFETY: the previous image named each descriptor once, for us.
         unsafe { crate::fdpass::adopt(fd) }
     };
+    // On a failure here the image that takes over next (the previous one)
+    // needs every descriptor still open: what was adopted is let go of
+    // unclosed.
     let control = adopt(handoff.control)
         .map(std::os::unix::net::UnixListener::from)
         .map_err(|e| format!("the control socket was not handed over: {e}"))?;
-    let control_fd = control
-        .try_clone()
-        .map(OwnedFd::from)
-        .map_err(|e| format!("control socket: {e}"))?;
+    let control_fd = match control.try_clone() {
+        Ok(fd) => OwnedFd::from(fd),
+        Err(e) => {
+            let _ = control.into_raw_fd();
+            return Err(format!("control socket: {e}"));
+        }
+    };
     let lock = adopt(handoff.lock)
         .map_err(|e| e.to_string())
         .and_then(|fd| {
             ServiceLock::resume(fd, handoff.lock_path.clone()).map_err(|e| e.to_string())
-        })
-        .map_err(|e| format!("the service lock was not handed over: {e}"))?;
+        });
+    let lock = match lock {
+        Ok(lock) => lock,
+        Err(e) => {
+            let _ = (control.into_raw_fd(), control_fd.into_raw_fd());
+            return Err(format!("the service lock was not handed over: {e}"));
+        }
+    };
     let mut sockets = std::collections::HashMap::new();
     for socket in &handoff.sockets {
         match adopt(socket.fd) {
