@@ -79,9 +79,7 @@ pub(crate) fn run(
 ) -> ! {
     let link = Arc::new(ChildEnd::new(fd));
     let give_up = |error: String| -> ! {
-        let _ = link.send(FromChild::Error {
-            error: error.clone(),
-        });
+        let _ = link.send(FromChild::error(&error));
         fail(1, error)
     };
     let hello = FromChild::Hello {

@@ -130,11 +130,14 @@ pub(crate) fn recv(sock: BorrowedFd<'_>, capacity: usize) -> io::Result<Received
         let truncated = msg
             .flags
             .intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
-        // With MSG_CTRUNC the control data cannot be parsed. It cannot
-        // happen here: the buffer holds the kernel's maximum of fds per
-        // message, and no other control message is enabled.
+        // The fds of a message whose bytes were cut (MSG_TRUNC) are taken
+        // all the same, to be closed with it rather than leak. Its control
+        // data cut (MSG_CTRUNC) cannot be parsed (nix refuses): the buffer
+        // holds the kernel's maximum of fds per message, so only a table
+        // near its RLIMIT_NOFILE gets there, and the fds the kernel did
+        // install then stay open.
         let mut fds = Vec::new();
-        if !truncated {
+        if !msg.flags.contains(MsgFlags::MSG_CTRUNC) {
             for cmsg in msg.cmsgs()? {
                 if let ControlMessageOwned::ScmRights(raw) = cmsg {
                     for fd in raw {
@@ -162,6 +165,23 @@ mod tests {
     use super::*;
     use std::io::{Read, Write};
     use std::os::fd::AsFd;
+
+    #[test]
+    fn a_message_too_large_is_refused_and_its_fds_closed() {
+        use nix::fcntl::OFlag;
+        let (ours, theirs) = socketpair().unwrap();
+        let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_NONBLOCK).unwrap();
+        send(ours.as_fd(), &[b'x'; 100], &[write_end.as_fd()]).unwrap();
+        drop(write_end);
+        let error = recv(theirs.as_fd(), 10).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{error}");
+        // The write end the message carried is closed with it: the pipe
+        // has no writer left, so a read ends at once (with one left, it
+        // would fail with EAGAIN).
+        let mut read_end = std::fs::File::from(read_end);
+        let mut rest = Vec::new();
+        assert_eq!(read_end.read_to_end(&mut rest).unwrap(), 0);
+    }
 
     #[test]
     fn adopt_refuses_a_closed_fd_and_marks_an_open_one_close_on_exec() {

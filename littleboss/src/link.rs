@@ -90,6 +90,30 @@ pub(crate) enum FromChild {
     },
 }
 
+impl FromChild {
+    /// Why the child cannot serve, cut to fit one message: a longer one
+    /// would reach the supervisor as a bad message, its reason lost.
+    pub fn error(text: &str) -> FromChild {
+        let mut keep = text.len();
+        loop {
+            let mut end = keep;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            let error = if end < text.len() {
+                format!("{}… (cut)", &text[..end])
+            } else {
+                text.to_owned()
+            };
+            let message = FromChild::Error { error };
+            if keep == 0 || encode(&message).len() <= fdpass::MAX_FROM_CHILD {
+                return message;
+            }
+            keep /= 2;
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Envelope<T> {
     v: u32,
@@ -199,6 +223,26 @@ impl SupervisorEnd {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_is_cut_to_fit_one_message() {
+        let short = FromChild::error("no listener");
+        assert_eq!(
+            short,
+            FromChild::Error {
+                error: "no listener".into()
+            }
+        );
+        // Quotes escape to two bytes each, `é` is two bytes to cut between.
+        let long = "é\"".repeat(5000);
+        let FromChild::Error { error } = FromChild::error(&long) else {
+            unreachable!()
+        };
+        assert!(error.ends_with("… (cut)"), "{error}");
+        assert!(long.starts_with(error.trim_end_matches("… (cut)")));
+        let bytes = encode(FromChild::Error { error });
+        assert!(bytes.len() <= fdpass::MAX_FROM_CHILD, "{}", bytes.len());
+    }
 
     #[test]
     fn messages_round_trip_with_version() {
