@@ -12,6 +12,18 @@ fn start_echo_reload_status_stop() {
     let addr = svc.printed_addr("addr");
     assert_eq!(echo(addr, "hello").unwrap(), "hello\n");
 
+    // What supervisor_init opened for itself, inheritable, it keeps; the
+    // child does not get it.
+    let held_by = |pid: i32| {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .any(|target| target.ends_with("init-held"))
+    };
+    assert!(held_by(svc.pid()), "supervisor_init's file is not open");
+    assert!(!held_by(svc.printed("pid")), "the child inherited it");
+
     let reload = svc.reload_ok();
     assert!(
         String::from_utf8_lossy(&reload.stderr).contains("reloaded echo_server: pid "),

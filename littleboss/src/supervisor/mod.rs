@@ -118,6 +118,9 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let notifier = crate::notify::Notifier::from_env().map(std::sync::Arc::new);
     if let Some(init) = config.supervisor_init {
         init();
+        // What it opened for itself stays its own: children get stdio and
+        // their channel only.
+        close_inherited_on_exec();
     }
     spawn::inherit_channel_var();
     let image = Image {

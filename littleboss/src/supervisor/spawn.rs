@@ -125,6 +125,11 @@ pub(crate) fn spawn(
     if !CHANNEL_VAR_INHERITED.load(Ordering::Relaxed) {
         command.env(link::ENV_VAR, link::env_value());
     }
+    // An upgrade's variables, should they outlive a failure to take them
+    // out of this image's environment, must not send a child to resume.
+    command
+        .env_remove(super::handoff::ENV_VAR)
+        .env_remove(super::handoff::FAILED_VAR);
     let blocked = super::signals::handled();
     // SAFETY: runs in the forked child before exec, calling only
     // pthread_sigmask, dup2 and fcntl, which are async-signal-safe, on an
@@ -157,15 +162,17 @@ pub(crate) fn spawn(
     let pid = child.id();
     // Not reaped until the watcher waits on the pidfd: the pid stays ours.
     drop(child);
-    let process = Process::open(pid).inspect_err(|_| {
-        // Without a pidfd nobody could reap it: stop it now, and reap it.
+    // Without its pidfd or its channel nobody would watch it: stop it now,
+    // and reap it.
+    let abandon = || {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid as i32),
             nix::sys::signal::Signal::SIGKILL,
         );
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
-    })?;
-    let channel = SupervisorEnd::new(ours)?;
+    };
+    let process = Process::open(pid).inspect_err(|_| abandon())?;
+    let channel = SupervisorEnd::new(ours).inspect_err(|_| abandon())?;
     let hello = ToChild::Hello {
         name: launch.name,
         listeners: launch.entries,
@@ -235,8 +242,11 @@ impl Watcher {
         if let Some((hello, fds)) = hello {
             let borrowed: Vec<_> = fds.iter().map(|fd| fd.as_fd()).collect();
             if let Err(e) = self.channel.send(hello, &borrowed).await {
-                // The child died at once; its exit tells the rest.
+                // Most likely the child died at once. If not, it waits for
+                // a hello that will never come: end it. Its exit tells the
+                // rest.
                 log!("cannot send listeners to child pid {pid}: {e}");
+                let _ = self.process.kill();
             }
         }
         let mut channel_open = true;

@@ -6,6 +6,15 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 fn init() {
     println!("SupervisorInit called");
+    // A file it opens for itself, left inheritable (as C libraries do),
+    // beside the control folder: children must not get it.
+    if let Some(dir) = std::env::var_os("LITTLEBOSS_DIR") {
+        let beside = std::path::Path::new(&dir).with_file_name("init-held");
+        let held = std::fs::File::create(beside).unwrap();
+        let inheritable = nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty());
+        nix::fcntl::fcntl(&held, inheritable).unwrap();
+        std::mem::forget(held);
+    }
     // What supervisor_init starts must not take itself for a child, nor
     // see what littleboss keeps for itself.
     for (name, value) in std::env::vars_os() {
