@@ -43,6 +43,7 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     let listeners = Arc::new(Mutex::new(listeners));
     let grace = crate::lameduck::grace(config);
     let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, refuse, false);
+    lameduck.remove_at_refusal(own_files.clone());
     crate::lameduck::on_signals(lameduck, config.lameduck);
     let rt = crate::runtime::build(config)
         .unwrap_or_else(|e| fail(1, format!("cannot start the tokio runtime: {e}")));

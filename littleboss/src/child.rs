@@ -117,6 +117,9 @@ pub(crate) fn run(
     // listener is the service manager's: keep the copies for it then.
     let keep = refuse_when_orphaned;
     let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, false, keep);
+    // At a refusal no child takes a connection again: the unix listeners'
+    // files go, whoever's listener they are.
+    lameduck.remove_at_refusal(entries.iter().filter_map(|e| e.file.clone()).collect());
     // SIGTERM to the whole service (systemd's default KillMode) reaches the
     // child too: it winds down as the supervisor would have asked.
     crate::lameduck::on_signals(lameduck.clone(), config.lameduck);

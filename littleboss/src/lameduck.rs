@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use crate::own_file::OwnFile;
 use crate::report::warning;
 use crate::spec::{Kind, Network};
 
@@ -86,6 +87,12 @@ pub(crate) struct Lameduck {
     /// that the program's own drop should close.
     keep: bool,
     kept: Mutex<Vec<OwnedFd>>,
+    /// The unix listeners' socket files, removed at a refusal: a unix
+    /// listening socket cannot be shut as a TCP one is (it stays readable,
+    /// and a program that accepts through `into_inner()` would spin), so
+    /// its path goes instead: new connections fail at once, and the next
+    /// `start` can bind it while this process drains.
+    socket_files: Mutex<Vec<OwnFile>>,
 }
 
 impl Lameduck {
@@ -105,8 +112,15 @@ impl Lameduck {
             refuse,
             keep,
             kept: Mutex::new(Vec::new()),
+            socket_files: Mutex::new(Vec::new()),
         };
         (Arc::new(lameduck), rx)
+    }
+
+    /// The socket files to remove at a refusal (each only while its path
+    /// still names it).
+    pub fn remove_at_refusal(&self, files: Vec<OwnFile>) {
+        *self.socket_files.lock().unwrap_or_else(|e| e.into_inner()) = files;
     }
 
     /// Begins phase one (once; later calls do nothing) and schedules phase
@@ -164,6 +178,13 @@ impl Lameduck {
         });
         // Only now, with draining begun: the listeners `Context` handed out
         // pend from here on, rather than meet the shut socket.
+        if refuse {
+            let files =
+                std::mem::take(&mut *self.socket_files.lock().unwrap_or_else(|e| e.into_inner()));
+            for file in files {
+                file.remove();
+            }
+        }
         for fd in to_shut {
             // A listening socket shut down for reading leaves the LISTEN
             // state: connects are refused, the queue reset.

@@ -43,6 +43,11 @@ pub(crate) struct ListenerEntry {
     pub name: String,
     pub network: Network,
     pub bound: bool,
+    /// A unix listener's socket file, when the supervisor bound it: the
+    /// child removes it at a refusal (a stop, or the supervisor's death).
+    /// Absent from an older supervisor; an older child ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<crate::own_file::OwnFile>,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -51,15 +56,17 @@ pub(crate) enum ToChild {
     Hello {
         name: String,
         listeners: Vec<ListenerEntry>,
-        /// Should the supervisor die, shut the TCP listeners for good: no
-        /// child takes a connection after that, and none of them is the
-        /// service manager's. Absent (false) from an older supervisor.
+        /// Should the supervisor die, shut the TCP listeners for good (and
+        /// remove the unix listeners' files): no child takes a connection
+        /// after that, and none of them is the service manager's. Absent
+        /// (false) from an older supervisor.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         refuse_when_orphaned: bool,
     },
     /// Wind down; `refuse`: no child takes a connection after this one (a
-    /// stop), so shut the TCP listeners for good. Absent (false) from an
-    /// older supervisor; an older child ignores it.
+    /// stop), so shut the TCP listeners for good (and remove the unix
+    /// listeners' files). Absent (false) from an older supervisor; an
+    /// older child ignores it.
     Lameduck {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         refuse: bool,
@@ -276,11 +283,23 @@ mod tests {
         for msg in [
             ToChild::Hello {
                 name: "svc".into(),
-                listeners: vec![ListenerEntry {
-                    name: "http".into(),
-                    network: Network::Tcp,
-                    bound: true,
-                }],
+                listeners: vec![
+                    ListenerEntry {
+                        name: "http".into(),
+                        network: Network::Tcp,
+                        bound: true,
+                        file: None,
+                    },
+                    ListenerEntry {
+                        name: "api".into(),
+                        network: Network::Unix,
+                        bound: true,
+                        file: Some(crate::own_file::OwnFile {
+                            path: "/run/svc/api.sock".into(),
+                            id: [2049, 77],
+                        }),
+                    },
+                ],
                 refuse_when_orphaned: true,
             },
             ToChild::Hello {

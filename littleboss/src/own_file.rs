@@ -14,7 +14,7 @@ pub(crate) fn identity(path: &Path) -> Option<[u64; 2]> {
 }
 
 /// A file made at `path`, and which file it was.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct OwnFile {
     pub path: PathBuf,
     pub id: [u64; 2],

@@ -349,9 +349,16 @@ pub fn wait_read_by_peer(conn: &std::os::unix::net::UnixStream) {
     });
 }
 
-/// Whether a process exists (zombies count as gone once reaped by anyone).
+/// Whether a process runs: it exists and has not exited (a zombie, not
+/// reaped yet, has).
 pub fn alive(pid: i32) -> bool {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+    let exists = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
+    // `/proc/PID/stat`: `PID (COMM) STATE ...`; COMM may hold spaces.
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    exists && !matches!(state, Some("Z") | Some("X"))
 }
 
 /// A port on 127.0.0.1 nothing listens on just now.

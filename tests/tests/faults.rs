@@ -264,6 +264,42 @@ fn a_unix_socket_listener_survives_reloads_and_goes_at_the_final_stop() {
 }
 
 #[test]
+fn a_stop_takes_the_unix_socket_file_away_at_once_for_the_next_start() {
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let mut svc = Service::new(bin);
+    let path = svc.dir.path().join("srv.sock");
+    let sock = format!("-sock={}", path.display());
+    svc.start(&[&sock, "--linger"]);
+    svc.ready();
+    let child: i32 = svc.printed("serving unix pid");
+    let stop = svc.spawn_control(bin, "stop");
+    // Gone while the child still drains: a new client fails at once
+    // rather than wait in a queue nobody will take from.
+    tests::eventually("the socket file to go", || (!path.exists()).then_some(()));
+    assert!(tests::alive(child), "the child has drained already");
+    // The next start binds the path meanwhile, and serves.
+    let mut next = Service::new(bin);
+    next.start(&[&sock]);
+    next.ready();
+    let serving: i32 = next.printed("serving unix pid");
+    let mut reply = String::new();
+    UnixStream::connect(&path)
+        .unwrap()
+        .read_to_string(&mut reply)
+        .unwrap();
+    assert_eq!(reply, format!("unix {serving}\n"));
+    assert!(stop.wait_with_output().unwrap().status.success());
+    svc.wait_exit();
+    // The first supervisor's final exit left the new file alone.
+    assert!(
+        path.exists(),
+        "the old supervisor removed the new socket file"
+    );
+    next.stop_expecting(0);
+    assert!(!path.exists());
+}
+
+#[test]
 fn a_supervisor_removes_only_its_own_unix_socket_file() {
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let mut svc = Service::new(bin);
@@ -285,11 +321,14 @@ fn a_unix_socket_bound_in_bypass_goes_when_the_program_ends() {
     let mut svc = Service::new(bin);
     let path = svc.dir.path().join("bypass.sock");
     let mut cmd = svc.command(bin);
-    cmd.arg(format!("-sock={}", path.display()));
+    cmd.arg(format!("-sock={}", path.display())).arg("--linger");
     svc.spawn(cmd);
     svc.output.wait_for("serving unix pid=");
     assert!(path.exists());
     svc.signal(nix::sys::signal::Signal::SIGTERM);
+    // Gone as draining begins, while the program still finishes.
+    tests::eventually("the socket file to go", || (!path.exists()).then_some(()));
+    assert!(tests::alive(svc.pid()), "it has finished already");
     assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
     assert!(!path.exists(), "the socket file outlived the program");
     // A successor's socket at that path, bound meanwhile, is left alone.

@@ -136,6 +136,28 @@ fn an_orphaned_child_refuses_connections_and_frees_its_port_for_the_next_start()
 }
 
 #[test]
+fn an_orphaned_child_takes_its_unix_socket_file_away_for_the_next_start() {
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let mut svc = Service::new(bin);
+    let path = svc.dir.path().join("srv.sock");
+    let sock = format!("-sock={}", path.display());
+    svc.start(&[&sock, "--linger"]);
+    svc.ready();
+    let orphan: i32 = svc.printed("serving unix pid");
+    svc.signal(Signal::SIGKILL);
+    svc.wait_supervisor_exit();
+    // Nobody is left to accept: the path goes while the orphan drains.
+    tests::eventually("the socket file to go", || (!path.exists()).then_some(()));
+    assert!(alive(orphan), "the orphan has drained already");
+    // The next start binds it (it found `PATH is in use by a running
+    // program` until the orphan exited).
+    let mut next = Service::new(bin);
+    next.start(&[&sock]);
+    next.ready();
+    next.stop_expecting(0);
+}
+
+#[test]
 fn a_channel_closed_while_the_supervisor_lives_shuts_no_socket_it_shares() {
     use nix::sys::socket::{
         AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, recv, sendmsg, socketpair,

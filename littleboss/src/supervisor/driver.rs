@@ -480,6 +480,7 @@ impl Io {
                 name: assigned.name.clone(),
                 network: assigned.network,
                 bound: socket.is_some(),
+                file: socket.and_then(|s| s.unix_file.clone()),
             });
             fds.extend(socket.map(|s| s.fd.clone()));
         }

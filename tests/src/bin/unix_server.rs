@@ -1,6 +1,7 @@
 //! Answers `unix PID` on a unix-socket listener (off unless given a path).
 //! A TCP listener declared after it (off unless given) lets a test make
-//! the second bind fail.
+//! the second bind fail. With `--linger` it stays half a second after
+//! lameduck, as a program finishing its work does.
 
 use tokio::io::AsyncWriteExt;
 
@@ -13,7 +14,12 @@ async fn main(ctx: littleboss::Context) {
     tokio::pin!(lameduck);
     loop {
         tokio::select! {
-            _ = &mut lameduck => return,
+            _ = &mut lameduck => {
+                if ctx.args().iter().any(|a| a == "--linger") {
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                return;
+            }
             accepted = listener.accept() => {
                 if let Ok((mut conn, _)) = accepted {
                     let _ = conn.write_all(format!("unix {pid}\n").as_bytes()).await;
