@@ -14,7 +14,7 @@ use crate::rules::{self, RuleError, Settings};
 use crate::typo;
 
 /// Every key, in the order the unknown-key message lists them.
-const KEYS: [&str; 15] = [
+const KEYS: [&str; 16] = [
     "name",
     "listener",
     "lameduck",
@@ -30,6 +30,7 @@ const KEYS: [&str; 15] = [
     "help",
     "flavor",
     "worker_threads",
+    "crate",
 ];
 
 const MISSING_NAME: &str =
@@ -68,6 +69,9 @@ pub(crate) struct Options {
     pub flavor: Option<Spanned<Flavor>>,
     /// `worker_threads` (at least 1).
     pub worker_threads: Option<Spanned<usize>>,
+    /// `crate = "path"`: where the `littleboss` crate is, when not at
+    /// `::littleboss` (renamed in Cargo.toml, or re-exported by another).
+    pub krate: Option<Path>,
 }
 
 /// One `NAME = "NET:ADDR"` in `listener(...)`.
@@ -190,6 +194,7 @@ impl State {
                 options.flavor = Some(choice(meta, "flavor", "flavor", choices, 0)?);
             }
             "worker_threads" => options.worker_threads = Some(threads(meta)?),
+            "crate" => options.krate = Some(crate_path(meta)?),
             _ => return Err(unknown_key(path).0),
         }
         Ok(())
@@ -479,4 +484,20 @@ fn fn_path(meta: &Meta) -> syn::Result<Path> {
             "`supervisor_init` takes a path to a `fn()`: `supervisor_init = my_init`",
         )),
     }
+}
+
+/// `crate = "path"`: a path to the `littleboss` crate, as a string (as
+/// tokio and serde take theirs), like `"lb"` or `"myframework::littleboss"`.
+fn crate_path(meta: &Meta) -> syn::Result<Path> {
+    let text = string(meta, "crate", "\"lb\"")?;
+    let path: Path = text.parse().map_err(|_| {
+        Error::new(
+            text.span(),
+            format!(
+                "`crate` takes a path to the littleboss crate, like `\"lb\"`, not `{}`",
+                text.value()
+            ),
+        )
+    })?;
+    Ok(path)
 }

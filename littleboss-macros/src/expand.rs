@@ -66,6 +66,7 @@ fn expand(args: &Args, f: &MainFn) -> TokenStream {
     } = f;
     let ident = &sig.ident;
     let item = f.inner_item();
+    let krate = krate(args);
     let builder = builder(args);
     // An unsupported return type fails the runtime's `MainResult` bound on
     // `run`; spanning `run` on the return type puts that error there rather
@@ -80,12 +81,12 @@ fn expand(args: &Args, f: &MainFn) -> TokenStream {
         Ident::new("run_sync", run_span)
     };
     let main = match sig.inputs.first() {
-        None => quote!(|_: ::littleboss::Context| #ident()),
+        None => quote!(|_: #krate::Context| #ident()),
         // The argument spanned on the parameter's type: a type that is not
         // the `Context` is a mismatch there, not on the whole attribute.
         Some(FnArg::Typed(param)) => {
             let ctx = quote_spanned!(param.ty.span()=> ctx);
-            quote!(|ctx: ::littleboss::Context| #ident(#ctx))
+            quote!(|ctx: #krate::Context| #ident(#ctx))
         }
         Some(FnArg::Receiver(_)) => quote!(#ident),
     };
@@ -100,6 +101,14 @@ fn expand(args: &Args, f: &MainFn) -> TokenStream {
             #item
             #builder.#run(#main)
         }
+    }
+}
+
+/// The path to the runtime crate: `crate = "..."`, or `::littleboss`.
+fn krate(args: &Args) -> TokenStream {
+    match &args.options.krate {
+        Some(path) => quote!(#path),
+        None => quote!(::littleboss),
     }
 }
 
@@ -136,9 +145,11 @@ fn builder(args: &Args) -> TokenStream {
                 help,
                 flavor,
                 worker_threads,
+                krate: _,
             },
     } = args;
-    let mut calls = quote!(::littleboss::Littleboss::new(#name));
+    let krate = krate(args);
+    let mut calls = quote!(#krate::Littleboss::new(#name));
     for Listener { name, spec } in listeners {
         calls.extend(quote!(.listener(#name, #spec)));
     }
@@ -183,7 +194,7 @@ fn builder(args: &Args) -> TokenStream {
             Ready::Manual => "Manual",
         };
         let variant = Ident::new(variant, ready.span);
-        calls.extend(quote!(.ready(::littleboss::Ready::#variant)));
+        calls.extend(quote!(.ready(#krate::Ready::#variant)));
     }
     if let Some(timeout) = ready_timeout {
         let timeout = millis(timeout);
@@ -198,7 +209,7 @@ fn builder(args: &Args) -> TokenStream {
             Flavor::MultiThread => "MultiThread",
         };
         let variant = Ident::new(variant, flavor.span);
-        calls.extend(quote!(.flavor(::littleboss::Flavor::#variant)));
+        calls.extend(quote!(.flavor(#krate::Flavor::#variant)));
     }
     if let Some(threads) = worker_threads {
         let threads = LitInt::new(&threads.value.to_string(), threads.span);

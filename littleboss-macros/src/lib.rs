@@ -41,7 +41,7 @@ use proc_macro::TokenStream;
 /// | `name = "svc"` | service name, `[A-Za-z0-9_-]+` (required) | |
 /// | `listener(NAME = "NET:ADDR", ...)` | listeners; NET is `tcp`, `tcp4`, `tcp6`, `udp`, `udp4`, `udp6` or `unix`; an empty ADDR is off by default; several groups add up | none |
 /// | `lameduck = "2s"` | how long a child may drain: a number (`"1.5s"` too) and `ms`, `s`, `m` or `h` | `"2s"` |
-/// | `grace = "500ms"` | from draining (listeners stop yielding connections) to `ctx.lameduck()` completing, for connections accepted just before to send their first request; at most half of `lameduck` | `"1s"` |
+/// | `grace = "500ms"` | from draining (listeners stop yielding connections) to `ctx.lameduck()` completing, for connections accepted just before to send their first request; at most half of `lameduck` (more is an error) | `"1s"` |
 /// | `persist = true` | restart the child when it exits on its own | `false` |
 /// | `restart_limit = "5 in 60s"` | with `persist = true`: give up after more than N restarts within the window (a duration, as for `lameduck`, more than zero) | `"5 in 60s"` |
 /// | `fallback = false` | go back to the previous binary when a reloaded child fails | `true` |
@@ -53,6 +53,7 @@ use proc_macro::TokenStream;
 /// | `help = false` | leave `-h`/`--help` to the program | `true` |
 /// | `flavor = "current_thread"` | tokio runtime flavor | `"multi_thread"` |
 /// | `worker_threads = 4` | threads of the multi-thread runtime | tokio's |
+/// | `crate = "lb"` | path to the `littleboss` crate, if renamed or re-exported | `::littleboss` |
 ///
 /// `main` may be `async fn` or `fn`, takes the `littleboss::Context` or
 /// nothing, and returns `()` or `Result<(), E>` with `E: Display`. The
