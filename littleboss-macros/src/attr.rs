@@ -308,7 +308,10 @@ fn cross_checks(options: &Options, keys: &[Ident]) -> Vec<RuleError> {
             .as_ref()
             .is_some_and(|f| f.value == Flavor::CurrentThread),
         worker_threads: options.worker_threads.is_some(),
-        grace_ms: options.grace.as_ref().map(|g| g.value),
+        // Against a `lameduck` that did not parse (reported already), the
+        // default would be the wrong measure: one error for one mistake.
+        grace_ms: (options.grace.as_ref().map(|g| g.value))
+            .filter(|_| options.lameduck.is_some() || !keys.iter().any(|k| k == "lameduck")),
         lameduck_ms: options.lameduck.as_ref().map(|l| l.value),
     }
     .check()

@@ -113,15 +113,28 @@ fn krate(args: &Args) -> TokenStream {
 }
 
 /// Whether an attribute on `main` stays on the generated function: `cfg`
-/// (the whole program's), doc comments, and lint levels (which reach the
-/// user's function inside it too).
+/// (the whole program's), doc comments, lint levels (which reach the
+/// user's function inside it too), and a `cfg_attr` that gives only those.
 fn stays_outside(attr: &syn::Attribute) -> bool {
-    const OUTER: [&str; 8] = [
-        "cfg", "cfg_attr", "doc", "allow", "warn", "deny", "forbid", "expect",
-    ];
-    attr.path()
-        .get_ident()
-        .is_some_and(|ident| OUTER.iter().any(|name| ident == name))
+    stays_outside_meta(&attr.meta)
+}
+
+fn stays_outside_meta(meta: &syn::Meta) -> bool {
+    const OUTER: [&str; 7] = ["cfg", "doc", "allow", "warn", "deny", "forbid", "expect"];
+    let Some(ident) = meta.path().get_ident() else {
+        return false;
+    };
+    if ident == "cfg_attr" {
+        // `cfg_attr(PREDICATE, ATTR, ...)`: outside if every ATTR is.
+        let Ok(list) = meta.require_list() else {
+            return true;
+        };
+        let parsed = list.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+        );
+        return parsed.is_ok_and(|metas| metas.iter().skip(1).all(stays_outside_meta));
+    }
+    OUTER.iter().any(|name| ident == name)
 }
 
 /// `::littleboss::Littleboss::new("name")` and one call per key the user

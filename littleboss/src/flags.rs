@@ -224,7 +224,6 @@ const MODE_NAMES: [(&str, Mode); 5] = [
     ("status", Mode::Status),
 ];
 
-/// `-name=value`, `--name=value`, `-name`, `--name` → (name, value).
 /// The flag name of an argument `-NAME=VALUE` whose value is not UTF-8.
 fn name_of_non_utf8(arg: &std::ffi::OsStr) -> Option<&str> {
     if arg.to_str().is_some() {
@@ -239,6 +238,7 @@ fn name_of_non_utf8(arg: &std::ffi::OsStr) -> Option<&str> {
     }
 }
 
+/// `-name=value`, `--name=value`, `-name`, `--name` → (name, value).
 fn split_flag(arg: &str) -> Option<(&str, Option<&str>)> {
     let body = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-'))?;
     if body.is_empty() || body.starts_with('-') {

@@ -1,7 +1,9 @@
 /// Serves the blog.
 #[allow(unused_variables)]
+#[cfg_attr(debug_assertions, allow(dead_code))]
 fn main() {
     #[inline(never)]
+    #[cfg_attr(feature = "trace", tracing::instrument(skip(ctx)))]
     async fn main(ctx: littleboss::Context) {}
     ::littleboss::Littleboss::new("svc").run(|ctx: ::littleboss::Context| main(ctx))
 }

@@ -351,7 +351,11 @@ async fn read_request(stream: &UnixStream, conn: &Conn) -> Result<Vec<u8>, Optio
                 return Err(Some(format!("request longer than {MAX_LINE} bytes")));
             }
             if let Some(end) = newline {
-                return Ok(unread.drain(..=end).collect());
+                let line = unread.drain(..=end).collect();
+                // A long line (a reload's arguments) leaves no big buffer
+                // behind for the connection's life.
+                unread.shrink_to(REQUEST_BUFFER);
+                return Ok(line);
             }
             scanned = unread.len();
         }
@@ -410,6 +414,19 @@ mod tests {
         let line = read_request(&ours, &conn).await;
         let unread = conn.snapshot().unread;
         (line, unread)
+    }
+
+    #[tokio::test]
+    async fn a_long_line_leaves_no_big_buffer_behind() {
+        let (ours, mut theirs) = pair();
+        let mut long = vec![b'x'; 1 << 20];
+        long.push(b'\n');
+        tokio::spawn(async move { theirs.write_all(&long).await });
+        let conn = Conn::new(ours.as_raw_fd(), Begun::default());
+        let line = read_request(&ours, &conn).await.unwrap();
+        assert_eq!(line.len(), (1 << 20) + 1);
+        let kept = conn.buffers().unread.capacity();
+        assert!(kept <= REQUEST_BUFFER, "{kept} bytes kept");
     }
 
     #[tokio::test]

@@ -480,7 +480,10 @@ impl Io {
                 name: assigned.name.clone(),
                 network: assigned.network,
                 bound: socket.is_some(),
-                file: socket.and_then(|s| s.unix_file.clone()),
+                // JSON holds only a UTF-8 path: another stays the
+                // supervisor's alone to remove, at its exit.
+                file: (socket.and_then(|s| s.unix_file.clone()))
+                    .filter(|file| file.path.to_str().is_some()),
             });
             fds.extend(socket.map(|s| s.fd.clone()));
         }
