@@ -90,24 +90,40 @@ impl Process {
         match &self.watch {
             Watch::Fd(fd) => loop {
                 let mut ready = fd.readable().await?;
-                if let Some(exit) = reaped(waitid(Id::PIDFd(fd.get_ref().as_fd()), flags()))? {
-                    return Ok(exit);
+                match waitid(Id::PIDFd(fd.get_ref().as_fd()), flags()) {
+                    // Linux 5.3 opens pidfds but cannot wait on them
+                    // (`P_PIDFD` came in 5.4): by pid, then.
+                    Err(nix::errno::Errno::EINVAL) => {
+                        if !UNAVAILABLE.swap(true, Ordering::Relaxed) {
+                            crate::log::log!(
+                                "this kernel cannot wait on pidfds: children are watched by pid, and the supervisor does not upgrade itself in place"
+                            );
+                        }
+                        return self.wait_by_pid().await;
+                    }
+                    status => {
+                        if let Some(exit) = reaped(status)? {
+                            return Ok(exit);
+                        }
+                    }
                 }
                 ready.clear_ready();
             },
-            Watch::Pid => {
-                let pid = Pid::from_raw(self.pid as i32);
-                // Subscribed before asking: an exit after the question
-                // wakes it.
-                let mut chld = super::signals::child_signals();
-                loop {
-                    chld.borrow_and_update();
-                    if let Some(exit) = reaped(waitpid(pid, Some(WaitPidFlag::WNOHANG)))? {
-                        return Ok(exit);
-                    }
-                    let _ = tokio::time::timeout(BY_PID_POLL, chld.changed()).await;
-                }
+            Watch::Pid => self.wait_by_pid().await,
+        }
+    }
+
+    /// Waits for it to end and reaps it, by pid, waking at each SIGCHLD.
+    async fn wait_by_pid(&self) -> io::Result<ChildExit> {
+        let pid = Pid::from_raw(self.pid as i32);
+        // Subscribed before asking: an exit after the question wakes it.
+        let mut chld = super::signals::child_signals();
+        loop {
+            chld.borrow_and_update();
+            if let Some(exit) = reaped(waitpid(pid, Some(WaitPidFlag::WNOHANG)))? {
+                return Ok(exit);
             }
+            let _ = tokio::time::timeout(BY_PID_POLL, chld.changed()).await;
         }
     }
 
