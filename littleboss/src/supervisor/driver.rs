@@ -27,6 +27,11 @@ use crate::spec::ListenerSpec;
 /// How long the last replies may take to reach their clients at exit.
 const LAST_WORDS: Duration = Duration::from_secs(1);
 
+/// How long an in-place upgrade waits for the children's watchers to
+/// carry out their orders (a lameduck order waits for room on a channel
+/// the child may not read).
+const SETTLE_ORDERS: Duration = Duration::from_millis(500);
+
 /// A listening socket the supervisor holds.
 #[derive(Debug)]
 pub(crate) struct Socket {
@@ -211,6 +216,9 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         let kept = machine.binaries_kept();
         io.binaries.retain(|id, _| kept.contains(id));
         if let Some((pid, binary)) = io.upgrade.take() {
+            // A signal passed on is not in the state the new image takes
+            // over (lameduck and kill orders are): carried out first.
+            io.settle_orders().await;
             // Returns only if the exec failed, with what to handle then.
             let state = machine.state().clone();
             let events =
@@ -507,6 +515,18 @@ impl Io {
             fds,
             refuse_when_orphaned,
         }
+    }
+
+    /// Waits (briefly) for every child's watcher to carry out the orders
+    /// given so far.
+    async fn settle_orders(&self) {
+        let settled: Vec<_> = self.children.values().map(|c| c.settled()).collect();
+        let all = async {
+            for child in settled {
+                child.await;
+            }
+        };
+        let _ = tokio::time::timeout(SETTLE_ORDERS, all).await;
     }
 
     /// Gives the clients answered last (`stop` waiters) a moment to read

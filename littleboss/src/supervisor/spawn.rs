@@ -42,9 +42,13 @@ pub(crate) fn inherit_channel_var() {
 /// What the driver can ask of a child's watcher.
 #[derive(Debug)]
 enum Order {
-    Lameduck { refuse: bool },
+    Lameduck {
+        refuse: bool,
+    },
     Kill,
     Signal(nix::sys::signal::Signal),
+    /// Answered once every order before it is carried out.
+    Settle(tokio::sync::oneshot::Sender<()>),
 }
 
 /// The driver's handle on one child.
@@ -71,6 +75,16 @@ impl ChildHandle {
     /// Passes `signal` on to it.
     pub fn signal(&self, signal: nix::sys::signal::Signal) {
         let _ = self.orders.send(Order::Signal(signal));
+    }
+
+    /// Completes once the orders given so far are carried out (or its
+    /// watcher has ended): before an exec, which would drop them.
+    pub fn settled(&self) -> impl std::future::Future<Output = ()> + use<> {
+        let (done, settled) = tokio::sync::oneshot::channel();
+        let _ = self.orders.send(Order::Settle(done));
+        async move {
+            let _ = settled.await;
+        }
     }
 }
 
@@ -278,6 +292,7 @@ impl Watcher {
                     Some(Order::Lameduck { .. }) => {}
                     Some(Order::Kill) => { let _ = self.process.kill(); }
                     Some(Order::Signal(signal)) => { let _ = self.process.signal(signal); }
+                    Some(Order::Settle(done)) => { let _ = done.send(()); }
                     None => orders_open = false,
                 },
             }
