@@ -104,11 +104,12 @@ impl Status {
             format_utc(self.supervisor_started)
         );
         if let Some(binary) = &self.supervisor_binary {
-            let times = match self.upgrades {
-                1 => "once".to_owned(),
-                n => format!("{n} times"),
+            let upgrades = match self.upgrades {
+                0 => "not upgraded in place".to_owned(),
+                1 => "upgraded in place once".to_owned(),
+                n => format!("upgraded in place {n} times"),
             };
-            let _ = writeln!(out, "supervisor binary {binary}, upgraded in place {times}");
+            let _ = writeln!(out, "supervisor binary {binary}, {upgrades}");
         }
         match &self.child {
             Some(c) => {
@@ -281,6 +282,17 @@ mod tests {
             text.contains("\t/bin/blog '-greeting=hello world' 'it'\\''s' '' -x=a,b:c/d\n"),
             "{text}"
         );
+        for (upgrades, said) in [
+            (0, "not upgraded in place"),
+            (3, "upgraded in place 3 times"),
+        ] {
+            let text = Status {
+                upgrades,
+                ..s.clone()
+            }
+            .render();
+            assert!(text.contains(&format!("/bin/blog2, {said}\n")), "{text}");
+        }
         let mut bare = s;
         bare.child.as_mut().unwrap().args.clear();
         let text = bare.render();
