@@ -242,8 +242,8 @@ pub(crate) async fn until_draining<T>(
 
 /// Watches SIGINT and SIGTERM on a thread of its own, so that it works
 /// whatever the program's runtime is doing: the first begins lameduck; a
-/// second, or the lameduck timeout, ends the process. Returns once the
-/// handlers are installed.
+/// second (not within [`SAME_STOP`] of the first), or the lameduck
+/// timeout, ends the process. Returns once the handlers are installed.
 pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration) {
     use tokio::signal::unix::{SignalKind, signal};
     let (installed_tx, installed_rx) = std::sync::mpsc::channel();
@@ -264,12 +264,20 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration) {
                 };
                 let _ = installed_tx.send(());
                 let first = tokio::select! { _ = term.recv() => 15, _ = int.recv() => 2 };
+                let since = tokio::time::Instant::now();
                 lameduck.begin();
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                    _ = tokio::time::sleep(timeout) => {
-                        warning!("still running {timeout:?} after the signal; exiting");
+                loop {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                        _ = tokio::time::sleep_until(since + timeout) => {
+                            warning!("still running {timeout:?} after the signal; exiting");
+                            break;
+                        }
+                    }
+                    // The same stop, sent to the process and its group.
+                    if since.elapsed() >= SAME_STOP {
+                        break;
                     }
                 }
                 std::process::exit(128 + first);
@@ -278,6 +286,11 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration) {
         .expect("spawn the signal thread");
     let _ = installed_rx.recv();
 }
+
+/// A stop signal within this time of the first is the same stop: senders
+/// such as GNU `timeout` and `kill -- -PGID` signal the process and its
+/// group at once. A person's second Ctrl-C comes later, and kills.
+pub(crate) const SAME_STOP: Duration = Duration::from_millis(250);
 
 /// The grace between the two phases: as configured, but never more than
 /// half the lameduck timeout, so requests in flight keep the other half.

@@ -472,6 +472,31 @@ fn a_term_to_the_process_then_its_group_is_one_graceful_stop() {
 }
 
 #[test]
+fn without_a_supervisor_too_a_term_to_the_process_then_its_group_is_one_stop() {
+    let run = |second_after: u64| {
+        let mut svc = Service::new(env!("CARGO_BIN_EXE_slow_drain"));
+        let mut cmd = svc.command(&svc.bin);
+        cmd.process_group(0);
+        svc.spawn(cmd);
+        svc.output.wait_for("serving pid=");
+        let program = nix::unistd::Pid::from_raw(svc.pid());
+        nix::sys::signal::kill(program, Signal::SIGTERM).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(second_after));
+        nix::sys::signal::killpg(program, Signal::SIGTERM).unwrap();
+        let code = svc.wait_exit().code();
+        (code, svc.output.text())
+    };
+    // 20 ms apart, as `timeout` sends them: one stop, drained, its code.
+    let (code, out) = run(20);
+    assert_eq!(code, Some(7), "{out}");
+    assert!(out.contains("drained"), "{out}");
+    // A second one later is meant: it ends the program at once.
+    let (code, out) = run(400);
+    assert_eq!(code, Some(128 + 15), "{out}");
+    assert!(!out.contains("drained"), "{out}");
+}
+
+#[test]
 fn a_program_with_its_own_logger_gets_littlebosss_lines() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_own_logger"));
     svc.start(&[]);

@@ -50,10 +50,9 @@ pub(crate) const HEALTHY: Duration = Duration::from_secs(10);
 /// How long an orphan's zombie may wait to be reaped: SIGCHLD comes in
 /// bursts during reloads, and one scan serves them all.
 pub(crate) const ORPHAN_SCAN_DELAY: Duration = Duration::from_millis(200);
-/// A stop signal within this time of the first is the same stop: senders
-/// such as GNU `timeout` and `kill -- -PGID` signal the process and its
-/// group at once. A person's second Ctrl-C comes later, and kills.
-pub(crate) const SAME_STOP: Duration = Duration::from_millis(250);
+/// A stop signal within this time of the first is the same stop, in the
+/// supervisor as in a program run without one.
+pub(crate) use crate::lameduck::SAME_STOP;
 
 /// How a child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
