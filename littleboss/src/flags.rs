@@ -183,6 +183,12 @@ fn split(
         let value = match inline {
             Some(v) => v.to_owned(),
             None => match args.next().map(OsString::into_string) {
+                // `--`, or the next flag: not a value it meant (a unix path
+                // would take anything). One that starts with `-` is
+                // written `-NAME=-x`.
+                Some(Ok(v)) if is_listener && v.starts_with('-') => {
+                    return Err(error(FlagProblem::NeedsAddress));
+                }
                 Some(Ok(v)) => v,
                 Some(Err(_)) => return Err(error(FlagProblem::NotUtf8)),
                 None if is_listener => return Err(error(FlagProblem::NeedsAddress)),
@@ -223,6 +229,15 @@ const MODE_NAMES: [(&str, Mode); 5] = [
     ("stop", Mode::Stop),
     ("status", Mode::Status),
 ];
+
+/// Whether `-h`, `-help` or `--help` comes before any `--` in `argv`
+/// (the program's name first).
+pub(crate) fn asks_help(argv: &[OsString]) -> bool {
+    argv.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "-h" || a == "--h" || a == "-help" || a == "--help")
+}
 
 /// The flag name of an argument `-NAME=VALUE` whose value is not UTF-8.
 fn name_of_non_utf8(arg: &std::ffi::OsStr) -> Option<&str> {
@@ -427,6 +442,13 @@ mod tests {
             ("https", &FlagProblem::NeedsAddress)
         );
         assert!(e.to_string().starts_with("-https needs an address"), "{e}");
+        // The next flag, or `--`, is not taken for a path.
+        for next in ["--", "--verbose"] {
+            let e = parse(&config(), argv(&["p", "--sock", next, "x"])).unwrap_err();
+            assert_eq!(e.problem, FlagProblem::NeedsAddress, "{next}");
+        }
+        let inv = parse(&config(), argv(&["p", "-sock=-odd.sock"])).unwrap();
+        assert_eq!(inv.listeners[2].address.as_deref(), Some("-odd.sock"));
         let e = parse(&config(), argv(&["p", "--littleboss"])).unwrap_err();
         assert!(e.to_string().starts_with("-littleboss needs a mode"), "{e}");
         let e = parse(&config(), argv(&["p", "-littlebos=stop"])).unwrap_err();

@@ -26,9 +26,17 @@ fn bypass_runs_main_directly_by_default_and_on_request() {
 
 #[test]
 fn help_lists_the_mode_flag_and_every_listener() {
-    for flag in ["-h", "--help"] {
-        let out = Command::new(HELLO).arg(flag).output().unwrap();
-        assert_eq!(out.status.code(), Some(0));
+    // Help asked for is help given, whatever else is wrong on the line.
+    let with_a_mistake = |flag: &'static str| vec![flag, "-addr=bogus"];
+    for args in [
+        vec!["-h"],
+        vec!["--help"],
+        with_a_mistake("-h"),
+        with_a_mistake("--help"),
+    ] {
+        let out = Command::new(HELLO).args(&args).output().unwrap();
+        let flag = args[0];
+        assert_eq!(out.status.code(), Some(0), "{flag}: {}", text(&out));
         let help = String::from_utf8_lossy(&out.stdout);
         assert!(help.contains("-littleboss=MODE"), "{help}");
         assert!(
