@@ -658,7 +658,9 @@ impl Machine {
         let Some(starting) = up.starting.take() else {
             return;
         };
-        up.fallback_to = None;
+        // A rollback put off while this child started: its binary is now
+        // the one to come back to should this child fail its probation.
+        let put_off = up.fallback_to.take();
         up.probation = None;
         let old = up.serving.replace(starting.id);
         let new = &self.state.children[&starting.id];
@@ -694,7 +696,8 @@ impl Machine {
                 if let Some(client) = client {
                     self.reply(client, Response::Reloaded { pid, old_pid });
                 }
-                if let (true, Some(previous), Some(up)) = (fallback, old_launch, self.up()) {
+                let previous = old_launch.or(put_off);
+                if let (true, Some(previous), Some(up)) = (fallback, previous, self.up()) {
                     up.probation = Some(Probation {
                         id: starting.id,
                         until: now + PROBATION,
@@ -1029,6 +1032,11 @@ impl Machine {
         let Some(up) = self.up() else { return };
         debug_assert!(up.starting.is_none(), "one child starts at a time");
         up.restart_at = None;
+        // A rollback's binary is the service's again: what a restart runs
+        // should the rollback fail, and what `status` shows meanwhile.
+        if matches!(why, Why::Fallback) {
+            self.state.current = launch.clone();
+        }
         let id = self.state.next_id;
         self.state.next_id += 1;
         let binding = !orders.is_empty();
@@ -1178,6 +1186,8 @@ impl Machine {
             self.notify_status();
         }
         if serving.is_none() {
+            // What a stop reports while nothing serves.
+            self.state.last_code = code;
             self.no_child(code);
         }
     }
@@ -1191,6 +1201,15 @@ impl Machine {
         if up.serving.is_some() || up.starting.is_some() {
             return;
         }
+        // A reload asked for and waiting its turn goes first; a rollback
+        // put off stays for its outcome.
+        while let Some(Queued { spec, client }) = self.up().and_then(|up| up.queued.pop_front()) {
+            self.reload(spec, client);
+            if self.up().is_none_or(|up| up.starting.is_some()) {
+                return;
+            }
+        }
+        let Some(up) = self.up() else { return };
         if let Some(previous) = up.fallback_to.take() {
             return self.start_child(previous, Why::Fallback);
         }

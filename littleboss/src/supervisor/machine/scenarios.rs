@@ -329,6 +329,80 @@ fn a_rollback_comes_back_when_the_reload_under_way_fails_too() {
 }
 
 #[test]
+fn a_reload_that_took_over_during_a_put_off_rollback_is_on_probation_with_it() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/dies");
+    sim.hello_and_ready(2);
+    sim.exit(1, OK);
+    // A second reload starts while the first is on probation, which
+    // then dies: the rollback to v1 waits for the second's outcome.
+    sim.reload("/bin/dies-too");
+    sim.exit(2, ChildExit::Code(1));
+    sim.hello_and_ready(3);
+    // It took over, and dies within its probation: back to v1.
+    sim.advance(PROBATION - MS);
+    sim.exit(3, ChildExit::Code(1));
+    assert_eq!(
+        sim.spawned_paths(),
+        ["/bin/v1", "/bin/dies", "/bin/dies-too", "/bin/v1"]
+    );
+    assert_eq!(sim.exit_code, None, "the supervisor gave up");
+    sim.hello_and_ready(4);
+    assert_eq!(sim.machine.status().child.unwrap().path, "/bin/v1");
+}
+
+#[test]
+fn a_queued_reload_runs_when_nothing_is_left_serving() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/fails");
+    let queued = sim.reload("/bin/v2");
+    assert_eq!(sim.answers(queued), [Response::Waiting { pid: sim.pid(2) }]);
+    // The serving child crashes, then the reload under way fails.
+    sim.exit(1, ChildExit::Code(3));
+    sim.exit(2, ChildExit::Code(1));
+    assert_eq!(sim.exit_code, None, "the queued reload was not tried");
+    assert_eq!(sim.starting_id(), Some(3));
+    sim.hello_and_ready(3);
+    assert!(matches!(
+        sim.final_answer(queued),
+        Some(Response::Reloaded { .. })
+    ));
+    assert_eq!(sim.machine.status().child.unwrap().path, "/bin/v2");
+}
+
+#[test]
+fn a_failed_rollback_under_persist_restarts_the_previous_binary_not_the_failed_one() {
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    sim.reload("/bin/dies");
+    sim.hello_and_ready(2);
+    sim.exit(1, OK);
+    sim.exit(2, ChildExit::Code(1));
+    // The rollback to v1 starts, and dies before it is ready.
+    assert_eq!(sim.machine.status().starting.unwrap().child.path, "/bin/v1");
+    sim.exit(3, ChildExit::Code(1));
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(
+        sim.spawned_paths(),
+        ["/bin/v1", "/bin/dies", "/bin/v1", "/bin/v1"],
+        "the restart ran the binary rolled back from"
+    );
+}
+
+#[test]
+fn a_stop_while_a_first_child_that_failed_waits_to_restart_reports_its_code() {
+    let mut sim = Sim::new(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    sim.exit(1, ChildExit::Code(3));
+    let stop = sim.request(Request::Stop);
+    assert_eq!(stopped_code(sim.final_answer(stop)), 3);
+}
+
+#[test]
 fn queued_reloads_proceed_even_when_one_fails_at_once() {
     let mut sim = Sim::with_unstartable(settings(), &["/nonexistent/bin"]);
     let missing = sim.reload("/nonexistent/bin");
