@@ -624,10 +624,12 @@ impl Machine {
                 ready_timeout_ms,
                 takes_over,
             } => {
-                starting.hello_by = None;
                 if starting.error.is_some() {
-                    return; // Failed already (a late hello): it is being killed.
+                    // Failed already: killed, or (an error it sent before
+                    // its hello) to be killed at the hello deadline, kept.
+                    return;
                 }
+                starting.hello_by = None;
                 if theirs != name {
                     self.fail_starting(format!(
                         "is a littleboss program for service `{theirs}`, not `{name}`"

@@ -773,6 +773,25 @@ fn a_child_that_reports_an_error_is_not_promoted() {
 }
 
 #[test]
+fn a_child_that_reports_an_error_before_its_hello_is_still_killed_in_time() {
+    let mut sim = Sim::serving(settings());
+    let client = sim.reload("/bin/odd");
+    sim.message(
+        2,
+        FromChild::Error {
+            error: "no config".into(),
+        },
+    );
+    sim.hello(2);
+    // It lingers rather than exit: the hello deadline still ends it.
+    sim.advance(Duration::from_secs(30));
+    assert!(sim.process(2).killed, "a failed child was left running");
+    sim.exit(2, ChildExit::Signal(9));
+    let error = error_of(sim.final_answer(client));
+    assert!(error.ends_with("no config"), "{error}");
+}
+
+#[test]
 fn a_first_child_that_cannot_start_ends_the_supervisor() {
     let sim = Sim::with_unstartable(settings(), &["/bin/v1"]);
     assert_eq!(sim.exit_code, Some(1));
