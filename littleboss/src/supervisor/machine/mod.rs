@@ -1263,6 +1263,15 @@ impl Machine {
                 );
             }
         }
+        // As any stop: the service manager hears of it, and the old
+        // children still draining refuse new connections, which no child
+        // will take.
+        self.notify(Notice::Stopping);
+        let refuse = self.may_refuse();
+        let draining: Vec<ChildId> = self.state.children.keys().copied().collect();
+        for id in draining {
+            self.wind_down(id, refuse);
+        }
     }
 
     /// Counts a restart; whether that is more than the limit allows.

@@ -1127,6 +1127,31 @@ fn a_stop_has_its_children_refuse_new_connections_and_a_reload_not() {
 }
 
 #[test]
+fn an_exit_for_want_of_a_child_is_a_stop_to_the_old_ones_and_systemd() {
+    let mut sim = Sim::serving(super::Settings {
+        fallback: false,
+        ..settings()
+    });
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    // The new child crashes (no rollback, no persist) while the old one
+    // still drains: the supervisor is to exit.
+    sim.exit(2, ChildExit::Code(1));
+    assert!(
+        sim.process(1).refusing,
+        "the old child was not told to refuse"
+    );
+    let stopping = sim
+        .effects
+        .iter()
+        .filter(|e| matches!(e, super::Effect::Notify(super::Notice::Stopping)))
+        .count();
+    assert_eq!(stopping, 1);
+    sim.exit(1, OK);
+    assert_eq!(sim.exit_code, Some(1));
+}
+
+#[test]
 fn an_orphan_may_refuse_connections_unless_a_listener_is_the_service_managers() {
     let mut sim = Sim::serving(settings());
     assert!(sim.process(1).refuses_when_orphaned);
