@@ -665,6 +665,9 @@ impl Machine {
         let put_off = up.fallback_to.take();
         up.probation = None;
         let old = up.serving.replace(starting.id);
+        if let Some(new) = self.state.children.get_mut(&starting.id) {
+            new.serving_since = Some(now);
+        }
         let new = &self.state.children[&starting.id];
         let (pid, launch) = (new.pid.unwrap_or(0), new.launch.clone());
         let old_pid = old.map(|old| self.pid(old));
@@ -793,7 +796,9 @@ impl Machine {
                 self.state.failures += 1;
                 self.state.last_failure = Some(format!("child pid {pid} {exit}"));
             }
-            if now.saturating_sub(child.started) >= HEALTHY {
+            // Healthy: serving that long, however long it took to start.
+            let serving_since = child.serving_since.unwrap_or(child.started);
+            if now.saturating_sub(serving_since) >= HEALTHY {
                 self.state.restart_delay = RESTART_FIRST;
             }
             self.no_child(code);
@@ -1068,6 +1073,7 @@ impl Machine {
                 resolved: None,
                 path_replaced: false,
                 takes_over: None,
+                serving_since: None,
             },
         );
         if matches!(why, Why::Reload { .. }) {

@@ -549,6 +549,24 @@ fn restarts_back_off_and_a_healthy_child_resets_the_delay() {
 }
 
 #[test]
+fn health_counts_from_taking_over_not_from_starting() {
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    sim.exit(1, ChildExit::Code(1));
+    sim.advance(Duration::from_secs(1));
+    // The restart takes most of the healthy time to become ready, then
+    // crashes at once: not healthy, so the back-off goes on.
+    sim.hello(2);
+    sim.advance(super::HEALTHY - Duration::from_millis(100));
+    sim.ready(2);
+    sim.advance(Duration::from_millis(200));
+    sim.exit(2, ChildExit::Code(1));
+    assert_eq!(sim.machine.state().restart_delay.as_millis(), 400);
+}
+
+#[test]
 fn a_stop_while_a_restart_is_due_exits_with_the_last_code() {
     let mut sim = Sim::serving(super::Settings {
         persist: true,

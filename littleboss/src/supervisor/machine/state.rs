@@ -182,6 +182,10 @@ pub(crate) struct Child {
     pub pid: Option<u32>,
     pub launch: Launch,
     pub started: Duration,
+    /// When it took over (was promoted): its health counts from there.
+    /// Absent from an older image's state (its `started` stands in).
+    #[serde(default)]
+    pub serving_since: Option<Duration>,
     /// How long it may drain: its own setting once it said hello.
     pub lameduck_timeout: Duration,
     /// Told to wind down: killed if still running then.
