@@ -4,8 +4,9 @@ use std::ffi::OsStr;
 
 /// Removes `vars` from the environment, so that the processes we start do
 /// not take them as their own; only while this process has a single
-/// thread, the condition for doing so soundly. With more
-/// threads they stay, which is harmless where they name our pid.
+/// thread, the condition for doing so soundly. With more threads they
+/// stay (the supervisor keeps its own from its children regardless, see
+/// `spawn`).
 pub(crate) fn remove_env(vars: &[&str]) {
     if vars.iter().any(|v| std::env::var_os(v).is_some()) {
         change(&[], vars);

@@ -372,9 +372,18 @@ fn the_supervisor_reads_its_signals_from_a_signalfd_and_its_child_has_none_block
 #[test]
 fn a_signal_taken_by_a_thread_started_before_run_is_still_an_orderly_stop() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_early_thread"));
-    svc.start(&[]);
+    // A service manager's notify socket, which only the supervisor may use.
+    let notify = svc.dir.path().join("notify.sock");
+    let _manager = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start").env("NOTIFY_SOCKET", &notify);
+    svc.spawn(cmd);
     svc.printed::<i32>("pid");
     svc.ready();
+    assert!(
+        !svc.printed::<bool>("notify socket seen"),
+        "the child can notify"
+    );
     // The thread started before `run` is the only one not blocking them,
     // so the kernel hands it the signal.
     let open = tests::procfs::threads_not_blocking(svc.pid() as u32, handled_bits());

@@ -139,11 +139,22 @@ pub(crate) fn spawn(
     if !CHANNEL_VAR_INHERITED.load(Ordering::Relaxed) {
         command.env(link::ENV_VAR, link::env_value());
     }
-    // An upgrade's variables, should they outlive a failure to take them
-    // out of this image's environment, must not send a child to resume.
-    command
-        .env_remove(super::handoff::ENV_VAR)
-        .env_remove(super::handoff::FAILED_VAR);
+    // Variables meant for the supervisor alone, should they outlive a
+    // failure to take them out of its environment (it had threads then):
+    // an upgrade's must not send a child to resume, and systemd's must not
+    // let a child notify (`NOTIFY_SOCKET` names no pid) or adopt sockets.
+    for var in [
+        super::handoff::ENV_VAR,
+        super::handoff::FAILED_VAR,
+        "NOTIFY_SOCKET",
+        "WATCHDOG_USEC",
+        "WATCHDOG_PID",
+        "LISTEN_PID",
+        "LISTEN_FDS",
+        "LISTEN_FDNAMES",
+    ] {
+        command.env_remove(var);
+    }
     let blocked = super::signals::handled();
     // SAFETY: runs in the forked child before exec, calling only
     // pthread_sigmask, dup2 and fcntl, which are async-signal-safe, on an

@@ -12,6 +12,12 @@ fn main() {
         .listener("addr", "tcp:127.0.0.1:0")
         .run(|ctx: littleboss::Context| async move {
             println!("pid={}", std::process::id());
+            // The supervisor could not take systemd's variables out of its
+            // environment (it had two threads): the child must not get them.
+            println!(
+                "notify socket seen={}",
+                std::env::var_os("NOTIFY_SOCKET").is_some()
+            );
             ctx.lameduck().await;
             println!("entering lameduck mode");
         })
