@@ -207,8 +207,18 @@ impl Activated {
     /// [`Assigned::unmatched`].
     pub(crate) fn assign(self, listeners: &[ListenerSpec]) -> Result<Assigned, ActivationError> {
         let names: Vec<Option<&str>> = self.passed.iter().map(|p| p.name.as_deref()).collect();
-        let declared: Vec<&str> = listeners.iter().map(|l| l.name.as_str()).collect();
-        let mapping = map(&names, &declared)?;
+        // A listener that is off takes no socket, by name or by place: the
+        // supervisor would close it unsaid, and bypass mode serve on it.
+        let on: Vec<usize> = (0..listeners.len())
+            .filter(|&i| listeners[i].address.is_some())
+            .collect();
+        let declared: Vec<&str> = on.iter().map(|&i| listeners[i].name.as_str()).collect();
+        let mut mapping = map(&names, &declared)?;
+        let mut slots = vec![None; listeners.len()];
+        for (&listener, slot) in on.iter().zip(&mapping.slots) {
+            slots[listener] = *slot;
+        }
+        mapping.slots = slots;
         let unmatched = mapping
             .unmatched
             .iter()
@@ -576,6 +586,35 @@ mod tests {
             .collect();
         assert_eq!(fds, [Some(tcp_no), Some(udp_no)]);
         assert_eq!(assigned.unmatched, [format!("fd {extra_no} named `stats`")]);
+    }
+
+    #[test]
+    fn a_listener_that_is_off_takes_no_passed_socket() {
+        let first = crate::listener::bind(&spec("t", "tcp4:127.0.0.1:0"))
+            .unwrap()
+            .unwrap()
+            .fd;
+        let named = crate::listener::bind(&spec("t", "tcp4:127.0.0.1:0"))
+            .unwrap()
+            .unwrap()
+            .fd;
+        let (first_no, named_no) = (first.as_raw_fd(), named.as_raw_fd());
+        let activated = Activated::from_fds(vec![(first, None), (named, Some("debug"))]);
+        // `admin` is off and first: the unnamed socket goes to `http`; the
+        // one named for `debug`, off too, to nobody (and is logged).
+        let listeners = [
+            spec("admin", "tcp:"),
+            spec("http", "tcp::8080"),
+            spec("debug", "tcp:"),
+        ];
+        let assigned = activated.assign(&listeners).unwrap();
+        let fds: Vec<_> = assigned
+            .fds
+            .iter()
+            .map(|fd| fd.as_ref().map(|f| f.as_raw_fd()))
+            .collect();
+        assert_eq!(fds, [None, Some(first_no), None]);
+        assert_eq!(assigned.unmatched, [format!("fd {named_no} named `debug`")]);
     }
 
     #[test]
