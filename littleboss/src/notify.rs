@@ -177,7 +177,9 @@ impl Notifier {
     /// How often to call [`Notifier::watchdog`]: half of `$WATCHDOG_USEC`,
     /// when it was set for this process; `None` otherwise.
     pub(crate) fn watchdog_interval(&self) -> Option<Duration> {
-        self.watchdog
+        // Never zero (a tick of zero panics): a `WATCHDOG_USEC` of 1 halves
+        // to 500 ns, handed on across an upgrade in whole microseconds.
+        self.watchdog.map(|half| half.max(Duration::from_millis(1)))
     }
 
     /// Sends `message`, logging the first failure only.
@@ -414,6 +416,12 @@ mod tests {
         assert_eq!(watchdog(n), Some(Duration::from_secs(15)));
         let n = Notifier::from_values(Some(os("@notify")), Some(os("30000000")), Some(os("8")), 7);
         assert_eq!(watchdog(n), None);
+        // The tiniest interval, handed on in whole microseconds, is no zero.
+        let n = Notifier::from_values(Some(os("@notify")), Some(os("1")), None, 7);
+        let (socket, usec) = n.expect("a notifier").handoff();
+        assert_eq!(usec, Some(0));
+        let again = Notifier::resume(&socket, usec);
+        assert_eq!(watchdog(again), Some(Duration::from_millis(1)));
         // A bad watchdog value costs the watchdog, not the notifier.
         let n = Notifier::from_values(Some(os("@notify")), Some(os("soon")), None, 7);
         assert_eq!(watchdog(n), None);

@@ -327,6 +327,8 @@ fn watchdog(notifier: std::sync::Arc<crate::notify::Notifier>) {
     };
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(interval);
+        // After a stall, one ping and the rhythm again, not a burst.
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
             notifier.watchdog();
