@@ -203,8 +203,8 @@ impl Activated {
     ///
     /// A passed fd whose name is a declared listener's goes to that
     /// listener. Unnamed fds (see [`named`]) then go, in fd order, to the
-    /// listeners that got no named fd, in declaration order. The rest are
-    /// [`Assigned::unmatched`].
+    /// listeners that got no named fd, in declaration order. A listener
+    /// that is off takes none. The rest are [`Assigned::unmatched`].
     pub(crate) fn assign(self, listeners: &[ListenerSpec]) -> Result<Assigned, ActivationError> {
         let names: Vec<Option<&str>> = self.passed.iter().map(|p| p.name.as_deref()).collect();
         // A listener that is off takes no socket, by name or by place: the

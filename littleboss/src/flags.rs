@@ -61,6 +61,9 @@ pub(crate) enum FlagProblem {
     NeedsMode,
     NeedsAddress,
     NotUtf8,
+    /// A listener flag given as two words, followed by `--` or what looks
+    /// like another flag rather than its value.
+    FlagForValue(String),
     Address(SpecProblem),
     /// An argument that looks like the mode flag misspelt, with a mode.
     Misspelt(String),
@@ -80,6 +83,10 @@ impl std::fmt::Display for FlagError {
                 write!(f, "-{flag} needs an address (or `-{flag}=` to turn it off)")
             }
             FlagProblem::NotUtf8 => write!(f, "-{flag}: the value is not valid UTF-8"),
+            FlagProblem::FlagForValue(next) => write!(
+                f,
+                "-{flag} needs an address, and `{next}` after it looks like a flag; write `-{flag}={next}` if it is the address"
+            ),
             FlagProblem::Address(problem) => write!(f, "-{flag}: {problem}"),
             FlagProblem::TwoModes(first, second) => write!(
                 f,
@@ -187,7 +194,7 @@ fn split(
                 // would take anything). One that starts with `-` is
                 // written `-NAME=-x`.
                 Some(Ok(v)) if is_listener && v.starts_with('-') => {
-                    return Err(error(FlagProblem::NeedsAddress));
+                    return Err(error(FlagProblem::FlagForValue(v)));
                 }
                 Some(Ok(v)) => v,
                 Some(Err(_)) => return Err(error(FlagProblem::NotUtf8)),
@@ -445,7 +452,13 @@ mod tests {
         // The next flag, or `--`, is not taken for a path.
         for next in ["--", "--verbose"] {
             let e = parse(&config(), argv(&["p", "--sock", next, "x"])).unwrap_err();
-            assert_eq!(e.problem, FlagProblem::NeedsAddress, "{next}");
+            assert_eq!(e.problem, FlagProblem::FlagForValue(next.into()), "{next}");
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "-sock needs an address, and `{next}` after it looks like a flag; write `-sock={next}` if it is the address"
+                )
+            );
         }
         let inv = parse(&config(), argv(&["p", "-sock=-odd.sock"])).unwrap();
         assert_eq!(inv.listeners[2].address.as_deref(), Some("-odd.sock"));

@@ -785,8 +785,12 @@ impl Machine {
                 let Some(up) = self.up() else { return };
                 if up.starting.is_some() {
                     // Another reload is under way: its outcome decides, and
-                    // if it fails too the previous binary comes back.
-                    up.fallback_to = Some(probation.previous);
+                    // if it fails too the previous binary comes back. That
+                    // is the service's binary meanwhile (what a SIGHUP
+                    // queued behind the reload reloads), not the one rolled
+                    // back from.
+                    up.fallback_to = Some(probation.previous.clone());
+                    self.state.current = probation.previous;
                 } else {
                     self.start_child(probation.previous, Why::Fallback);
                 }

@@ -352,6 +352,24 @@ fn a_reload_that_took_over_during_a_put_off_rollback_is_on_probation_with_it() {
 }
 
 #[test]
+fn a_sighup_queued_behind_a_failing_reload_reloads_the_binary_rolled_back_to() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/dies");
+    sim.hello_and_ready(2);
+    sim.exit(1, OK);
+    sim.reload("/bin/fails");
+    sim.signal(Signal::Hup);
+    // The reload on probation dies while the next starts; that one fails.
+    sim.exit(2, ChildExit::Code(1));
+    sim.exit(3, ChildExit::Code(1));
+    assert_eq!(
+        sim.spawned_paths(),
+        ["/bin/v1", "/bin/dies", "/bin/fails", "/bin/v1"],
+        "the binary rolled back from came back first"
+    );
+}
+
+#[test]
 fn a_queued_reload_runs_when_nothing_is_left_serving() {
     let mut sim = Sim::serving(settings());
     sim.reload("/bin/fails");

@@ -150,12 +150,14 @@ pub(crate) struct State {
     /// Every child not yet reaped.
     pub children: BTreeMap<ChildId, Child>,
     pub phase: Phase,
-    /// What restarts and SIGHUP start: the launch that served last.
+    /// What restarts and SIGHUP start: the launch that served last, or the
+    /// one a rollback brings back.
     pub current: Launch,
     pub reloads: u64,
     pub failures: u64,
     pub last_failure: Option<String>,
-    /// The exit code of the last serving child that exited.
+    /// The exit code of the last child that served, or failed to start
+    /// while nothing served: what a stop reports when no child decides.
     pub last_code: i32,
     /// The next persist restart's delay (doubling up to a bound).
     pub restart_delay: Duration,
