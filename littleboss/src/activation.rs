@@ -175,12 +175,20 @@ pub(crate) fn from_env() -> Result<Option<Activated>, ActivationError> {
     }
     let [pid, fds, names] = [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES].map(std::env::var_os);
     crate::environ::remove_env(&[LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES]);
+    let our_pid = std::process::id() as i32;
+    let pid = utf8(LISTEN_PID, &pid)?;
+    // Meant for another process (left by a parent): what the rest says is
+    // not ours to judge, as libsystemd does not.
+    if pid.is_some_and(|p| {
+        crate::environ::parse_pid(LISTEN_PID, p.as_ref()).is_ok_and(|p| p != our_pid)
+    }) {
+        return Ok(None);
+    }
     let vars = Vars {
-        pid: utf8(LISTEN_PID, &pid)?,
+        pid,
         fds: utf8(LISTEN_FDS, &fds)?,
         names: utf8(LISTEN_FDNAMES, &names)?,
     };
-    let our_pid = std::process::id() as i32;
     let Some(names) = parse(vars, our_pid)? else {
         return Ok(None);
     };

@@ -25,6 +25,23 @@ fn bypass_runs_main_directly_by_default_and_on_request() {
 }
 
 #[test]
+fn activation_variables_for_another_process_are_not_ours_to_judge() {
+    use std::os::unix::ffi::OsStrExt;
+    // Left by a parent for pid 1, one of them not even UTF-8.
+    let out = Command::new(HELLO)
+        .env("LISTEN_PID", "1")
+        .env("LISTEN_FDS", "1")
+        .env("LISTEN_FDNAMES", std::ffi::OsStr::from_bytes(b"caf\xe9"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "hello, from littleboss.\n"
+    );
+}
+
+#[test]
 fn help_lists_the_mode_flag_and_every_listener() {
     // Help asked for is help given, whatever else is wrong on the line.
     let with_a_mistake = |flag: &'static str| vec![flag, "-addr=bogus"];
