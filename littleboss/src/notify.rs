@@ -182,15 +182,23 @@ impl Notifier {
         self.watchdog.map(|half| half.max(Duration::from_millis(1)))
     }
 
-    /// Sends `message`, logging the first failure only.
+    /// Sends `message`, logging the first failure, and every failure of a
+    /// state change (READY, RELOADING, STOPPING): the service manager
+    /// waits on those, so a lost one must be in the log. A status line or
+    /// a watchdog ping lost again is not repeated.
     fn send(&self, message: Message<'_>) {
         let Err(e) = self.try_send(&message.encode()) else {
             return;
         };
-        if !self.failed.swap(true, Ordering::Relaxed) {
+        let changes_state = matches!(
+            message,
+            Message::Ready | Message::Reloading { .. } | Message::Stopping
+        );
+        if !self.failed.swap(true, Ordering::Relaxed) || changes_state {
             log!(
-                "cannot notify the service manager at {}: {e} (later failures are not logged)",
-                show(&self.addr)
+                "cannot notify the service manager at {} ({}): {e}",
+                show(&self.addr),
+                message.encode().lines().next().unwrap_or_default()
             );
         }
     }

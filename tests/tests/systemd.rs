@@ -68,6 +68,30 @@ impl Manager {
 }
 
 #[test]
+fn a_state_change_the_manager_cannot_hear_is_logged_every_time() {
+    let mut svc = Service::new(V1);
+    // Nobody listens at the notify socket's path.
+    let mut cmd = svc.command(V1);
+    cmd.arg("-littleboss=start")
+        .env("NOTIFY_SOCKET", svc.dir.path().join("gone.sock"));
+    svc.spawn(cmd);
+    svc.ready();
+    svc.reload_ok();
+    svc.stop_expecting(0);
+    let out = svc.output.text();
+    for change in ["(READY=1)", "(RELOADING=1)", "(STOPPING=1)"] {
+        let lost = format!(
+            "cannot notify the service manager at {}",
+            svc.dir.path().join("gone.sock").display()
+        );
+        assert!(
+            out.lines().any(|l| l.contains(&lost) && l.contains(change)),
+            "{change} not logged: {out}"
+        );
+    }
+}
+
+#[test]
 fn notify_follows_start_reload_failed_reload_and_stop() {
     let mut svc = Service::new(V1);
     let manager = Manager::bind(&svc.dir.path().join("notify.sock"));
