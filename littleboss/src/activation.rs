@@ -565,20 +565,22 @@ mod tests {
         ListenerSpec::parse(name, s).unwrap()
     }
 
+    /// A socket bound as `NET:ADDR` says, as a manager would pass it.
+    fn bound(s: &str) -> OwnedFd {
+        crate::listener::bind(&spec("t", s)).unwrap().unwrap().fd
+    }
+
+    /// Each listener's fd number after `assign`.
+    fn numbers(assigned: &Assigned) -> Vec<Option<RawFd>> {
+        let fds = assigned.fds.iter();
+        fds.map(|fd| fd.as_ref().map(|f| f.as_raw_fd())).collect()
+    }
+
     #[test]
     fn assign_checks_real_sockets() {
-        let tcp = crate::listener::bind(&spec("t", "tcp4:127.0.0.1:0"))
-            .unwrap()
-            .unwrap()
-            .fd;
-        let udp = crate::listener::bind(&spec("u", "udp4:127.0.0.1:0"))
-            .unwrap()
-            .unwrap()
-            .fd;
-        let extra = crate::listener::bind(&spec("x", "tcp4:127.0.0.1:0"))
-            .unwrap()
-            .unwrap()
-            .fd;
+        let tcp = bound("tcp4:127.0.0.1:0");
+        let udp = bound("udp4:127.0.0.1:0");
+        let extra = bound("tcp4:127.0.0.1:0");
         let (tcp_no, udp_no, extra_no) = (tcp.as_raw_fd(), udp.as_raw_fd(), extra.as_raw_fd());
         let activated = Activated::from_fds(vec![
             (udp, Some("dns")),
@@ -587,25 +589,14 @@ mod tests {
         ]);
         let listeners = [spec("https", "tcp::443"), spec("dns", "udp::53")];
         let assigned = activated.assign(&listeners).unwrap();
-        let fds: Vec<_> = assigned
-            .fds
-            .iter()
-            .map(|fd| fd.as_ref().map(|f| f.as_raw_fd()))
-            .collect();
-        assert_eq!(fds, [Some(tcp_no), Some(udp_no)]);
+        assert_eq!(numbers(&assigned), [Some(tcp_no), Some(udp_no)]);
         assert_eq!(assigned.unmatched, [format!("fd {extra_no} named `stats`")]);
     }
 
     #[test]
     fn a_listener_that_is_off_takes_no_passed_socket() {
-        let first = crate::listener::bind(&spec("t", "tcp4:127.0.0.1:0"))
-            .unwrap()
-            .unwrap()
-            .fd;
-        let named = crate::listener::bind(&spec("t", "tcp4:127.0.0.1:0"))
-            .unwrap()
-            .unwrap()
-            .fd;
+        let first = bound("tcp4:127.0.0.1:0");
+        let named = bound("tcp4:127.0.0.1:0");
         let (first_no, named_no) = (first.as_raw_fd(), named.as_raw_fd());
         let activated = Activated::from_fds(vec![(first, None), (named, Some("debug"))]);
         // `admin` is off and first: the unnamed socket goes to `http`; the
@@ -616,21 +607,13 @@ mod tests {
             spec("debug", "tcp:"),
         ];
         let assigned = activated.assign(&listeners).unwrap();
-        let fds: Vec<_> = assigned
-            .fds
-            .iter()
-            .map(|fd| fd.as_ref().map(|f| f.as_raw_fd()))
-            .collect();
-        assert_eq!(fds, [None, Some(first_no), None]);
+        assert_eq!(numbers(&assigned), [None, Some(first_no), None]);
         assert_eq!(assigned.unmatched, [format!("fd {named_no} named `debug`")]);
     }
 
     #[test]
     fn assign_refuses_the_wrong_kind_of_socket() {
-        let udp = crate::listener::bind(&spec("u", "udp4:127.0.0.1:0"))
-            .unwrap()
-            .unwrap()
-            .fd;
+        let udp = bound("udp4:127.0.0.1:0");
         let n = udp.as_raw_fd();
         let activated = Activated::from_fds(vec![(udp, Some("https"))]);
         let e = activated.assign(&[spec("https", "tcp::443")]).unwrap_err();
@@ -655,10 +638,7 @@ mod tests {
 
     #[test]
     fn assign_checks_each_listener_against_its_own_network() {
-        let tcp = crate::listener::bind(&spec("t", "tcp4:127.0.0.1:0"))
-            .unwrap()
-            .unwrap()
-            .fd;
+        let tcp = bound("tcp4:127.0.0.1:0");
         let activated = Activated::from_fds(vec![(tcp, None)]);
         let e = activated
             .assign(&[spec("sock", "unix:/nonexistent/s.sock")])
