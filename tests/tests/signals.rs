@@ -490,17 +490,25 @@ fn without_a_supervisor_too_a_term_to_the_process_then_its_group_is_one_stop() {
         svc.output.wait_for("serving pid=");
         let program = nix::unistd::Pid::from_raw(svc.pid());
         nix::sys::signal::kill(program, Signal::SIGTERM).unwrap();
+        let first = std::time::Instant::now();
         std::thread::sleep(std::time::Duration::from_millis(second_after));
         nix::sys::signal::killpg(program, Signal::SIGTERM).unwrap();
+        let apart = first.elapsed();
         let code = svc.wait_exit().code();
-        (code, svc.output.text())
+        (code, svc.output.text(), apart)
     };
     // 20 ms apart, as `timeout` sends them: one stop, drained, its code.
-    let (code, out) = run(20);
+    // (A machine so loaded that they went out 200 ms apart or more tries
+    // again: that would be a deliberate second signal.)
+    let (code, out) = (0..5)
+        .map(|_| run(20))
+        .find(|(_, _, apart)| *apart < std::time::Duration::from_millis(200))
+        .map(|(code, out, _)| (code, out))
+        .expect("signals 20 ms apart");
     assert_eq!(code, Some(7), "{out}");
     assert!(out.contains("drained"), "{out}");
     // A second one later is meant: it ends the program at once.
-    let (code, out) = run(400);
+    let (code, out, _) = run(400);
     assert_eq!(code, Some(128 + 15), "{out}");
     assert!(!out.contains("drained"), "{out}");
 }
