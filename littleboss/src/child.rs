@@ -27,13 +27,13 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
     let value = std::env::var_os(link::ENV_VAR)?;
     crate::environ::remove_env(&[link::ENV_VAR]);
     let (fd, supervisor) = link::parse_env(&value).filter(|(fd, _)| *fd == link::CHILD_FD)?;
-    let parent = nix::unistd::getppid().as_raw();
-    if supervisor != parent {
+    let channel = is_channel(fd);
+    if supervisor != nix::unistd::getppid().as_raw() {
         // A marker copied from elsewhere, with no channel at fd 3: not
         // ours. With one, our supervisor died before we could look, and
         // the kernel handed us on: running on, in bypass, would serve
         // unsupervised for good, on ports a new `start` then finds taken.
-        if is_channel(fd) {
+        if channel {
             fail(
                 1,
                 format!(
@@ -43,18 +43,13 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
         }
         return None;
     }
+    if !channel {
+        fail(1, format!("fd {fd} is not a littleboss child channel"));
+    }
     // SAFETY: the supervisor put the channel at this fd for us alone; from
     // here on this OwnedFd is its only owner.
-    let fd = unsafe { crate::fdpass::adopt(link::CHILD_FD) }
+    let fd = unsafe { crate::fdpass::adopt(fd) }
         .unwrap_or_else(|e| fail(1, format!("{} is set but {e}", link::ENV_VAR)));
-    let is_seqpacket = nix::sys::socket::getsockopt(&fd, nix::sys::socket::sockopt::SockType)
-        .is_ok_and(|t| t == nix::sys::socket::SockType::SeqPacket);
-    if !is_seqpacket {
-        fail(
-            1,
-            format!("fd {} is not a littleboss child channel", link::CHILD_FD),
-        );
-    }
     Some((fd, nix::unistd::Pid::from_raw(supervisor)))
 }
 

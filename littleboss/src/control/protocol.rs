@@ -112,12 +112,11 @@ pub(crate) fn encode<T: Serialize>(body: &T) -> Vec<u8> {
     line
 }
 
-/// A response on the wire: the envelope, and whether it ends its request
+/// A response as sent: its body, and whether it ends its request
 /// (`final`), so that a client older than the supervisor can pass over a
 /// progress note of a type it does not know.
 #[derive(Serialize)]
-struct ResponseEnvelope<'a> {
-    v: u64,
+struct Sent<'a> {
     #[serde(rename = "final")]
     ends: bool,
     #[serde(flatten)]
@@ -126,14 +125,10 @@ struct ResponseEnvelope<'a> {
 
 /// One response line (newline included) for the wire.
 pub(crate) fn encode_response(response: &Response) -> Vec<u8> {
-    let envelope = ResponseEnvelope {
-        v: VERSION,
+    encode(&Sent {
         ends: response.is_final(),
         body: response,
-    };
-    let mut line = serde_json::to_vec(&envelope).expect("control messages serialize");
-    line.push(b'\n');
-    line
+    })
 }
 
 /// A response as a client reads it.

@@ -782,15 +782,15 @@ impl Machine {
                 );
                 say!(self, "{message}");
                 self.state.last_failure = Some(message);
+                // The previous binary is the service's again, from now on:
+                // what a restart runs should the rollback fail, what a
+                // SIGHUP queued meanwhile reloads, what `status` shows.
+                self.state.current = probation.previous.clone();
                 let Some(up) = self.up() else { return };
                 if up.starting.is_some() {
                     // Another reload is under way: its outcome decides, and
-                    // if it fails too the previous binary comes back. That
-                    // is the service's binary meanwhile (what a SIGHUP
-                    // queued behind the reload reloads), not the one rolled
-                    // back from.
-                    up.fallback_to = Some(probation.previous.clone());
-                    self.state.current = probation.previous;
+                    // if it fails too the previous binary comes back.
+                    up.fallback_to = Some(probation.previous);
                 } else {
                     self.start_child(probation.previous, Why::Fallback);
                 }
@@ -1043,11 +1043,6 @@ impl Machine {
         let Some(up) = self.up() else { return };
         debug_assert!(up.starting.is_none(), "one child starts at a time");
         up.restart_at = None;
-        // A rollback's binary is the service's again: what a restart runs
-        // should the rollback fail, and what `status` shows meanwhile.
-        if matches!(why, Why::Fallback) {
-            self.state.current = launch.clone();
-        }
         let id = self.state.next_id;
         self.state.next_id += 1;
         let binding = !orders.is_empty();
@@ -1265,14 +1260,7 @@ impl Machine {
         ) else {
             return;
         };
-        for queued in up.queued {
-            if let Some(client) = queued.client {
-                self.reply(
-                    client,
-                    error(&format!("the supervisor exited with code {code}")),
-                );
-            }
-        }
+        debug_assert!(up.queued.is_empty(), "no_child runs queued reloads first");
         // As any stop: the service manager hears of it, and the old
         // children still draining refuse new connections, which no child
         // will take.
