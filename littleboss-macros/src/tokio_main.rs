@@ -24,9 +24,14 @@ pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
         return Some(syn::Error::new_spanned(attr, REMOVE));
     }
     if f.sig.asyncness.is_none() && builds_a_runtime(f.body.stream()) {
+        // Written by hand or by tokio's macro, it would panic the same way:
+        // a sync `main` runs inside littleboss's runtime, where a second
+        // `block_on` is refused.
         let message = format!(
-            "this `main` builds a tokio runtime and blocks on it, as `#[tokio::main]` above \
-             `#[littleboss::main]` makes it do; {REMOVE}"
+            "this `main` builds a tokio runtime and blocks on it, which panics inside the \
+             runtime littleboss runs `main` in: if `#[tokio::main]` sits above \
+             `#[littleboss::main]`, {REMOVE}; if the runtime is written by hand, make `main` \
+             `async` and drop the runtime"
         );
         return Some(syn::Error::new(Span::call_site(), message));
     }
@@ -105,7 +110,8 @@ mod tests {
             message.starts_with("this `main` builds a tokio runtime"),
             "{message}"
         );
-        assert!(message.ends_with(REMOVE), "{message}");
+        assert!(message.contains(REMOVE), "{message}");
+        assert!(message.ends_with("make `main` `async` and drop the runtime"));
     }
 
     #[test]
