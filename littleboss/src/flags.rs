@@ -94,7 +94,7 @@ impl std::fmt::Display for FlagError {
             ),
             FlagProblem::Misspelt(arg) => write!(
                 f,
-                "`{arg}` looks like a misspelt -{flag}=MODE; passed on to the program, it would run it unsupervised (write -{flag}=MODE, or put the program's own arguments after --)"
+                "`{arg}` looks like a misspelt -{flag}=MODE, which littleboss would not act on but pass on to the program (write -{flag}=MODE, or put the program's own arguments after --)"
             ),
         }
     }
@@ -467,7 +467,7 @@ mod tests {
         let e = parse(&config(), argv(&["p", "-littlebos=stop"])).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "`-littlebos=stop` looks like a misspelt -littleboss=MODE; passed on to the program, it would run it unsupervised (write -littleboss=MODE, or put the program's own arguments after --)"
+            "`-littlebos=stop` looks like a misspelt -littleboss=MODE, which littleboss would not act on but pass on to the program (write -littleboss=MODE, or put the program's own arguments after --)"
         );
         // After `--` everything is the program's.
         let inv = parse(&config(), argv(&["p", "--", "-littlebos=stop"])).unwrap();
