@@ -87,6 +87,7 @@ mod report;
 mod rules;
 mod runtime;
 mod socket;
+mod socket_key;
 mod spec;
 mod started;
 mod supervisor;

@@ -27,7 +27,7 @@ pub(crate) fn serving_state() -> State {
 use std::ffi::OsString;
 use std::time::Duration;
 
-pub(crate) use listeners::{Assigned, BindOrder, Held, ListenerKey, one_socket_each};
+pub(crate) use listeners::{Assigned, BindOrder, Held, ListenerKey};
 use state::{Child, Phase, Probation, Queued, Starting, Stopping, Up, Why};
 pub(crate) use state::{
     ChildId, ClientId, FileId, Image, Launch, ReloadSpec, STATE_VERSION, Settings, State, Target,

@@ -1,0 +1,151 @@
+//! What socket a listener asks for, compared by what the socket is
+//! (network and normalised address) rather than by flag name: the key a
+//! supervisor holds its sockets under, and the rule that one launch asks
+//! for each socket once, which bypass mode applies too.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::{ListenerSpec, Network};
+
+/// What a socket is: its network and its address as asked for, normalised
+/// (`localhost:80` and `LOCALHOST:80` are one; `[::1]:80` and
+/// `[0:0::1]:80` are one). Port 0 means any free port, a different one
+/// for each listener: its key carries the listener's name, so a listener
+/// asked for on `:0` keeps the socket it got.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub(crate) struct ListenerKey {
+    pub network: Network,
+    pub address: String,
+}
+
+impl ListenerKey {
+    pub fn of(name: &str, network: Network, address: &str) -> ListenerKey {
+        let address = match network {
+            Network::Unix => address.to_owned(),
+            _ => {
+                let address = normalise_host_port(address);
+                if address.ends_with(":0") {
+                    format!("{address}#{name}")
+                } else {
+                    address
+                }
+            }
+        };
+        ListenerKey { network, address }
+    }
+
+    /// The address to bind (without a port-0 key's name).
+    pub fn bind_address(&self) -> &str {
+        match self.network {
+            Network::Unix => &self.address,
+            _ => self.address.split('#').next().unwrap_or_default(),
+        }
+    }
+}
+
+impl std::fmt::Display for ListenerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.network, self.address)
+    }
+}
+
+fn normalise_host_port(address: &str) -> String {
+    let Some((host, port)) = address.rsplit_once(':') else {
+        return address.to_owned();
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let host = match bare.parse::<IpAddr>() {
+        Ok(IpAddr::V6(ip)) => format!("[{ip}]"),
+        Ok(IpAddr::V4(ip)) => ip.to_string(),
+        Err(_) => bare.to_ascii_lowercase(),
+    };
+    let port = port
+        .parse::<u16>()
+        .map_or(port.to_owned(), |p| p.to_string());
+    format!("{host}:{port}")
+}
+
+/// One declared listener of a child, and the socket behind it (`None`:
+/// off).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Assigned {
+    pub name: String,
+    pub network: Network,
+    pub key: Option<ListenerKey>,
+}
+
+impl Assigned {
+    pub fn of(spec: &ListenerSpec) -> Assigned {
+        Assigned {
+            name: spec.name.clone(),
+            network: spec.network,
+            key: spec
+                .address
+                .as_deref()
+                .map(|a| ListenerKey::of(&spec.name, spec.network, a)),
+        }
+    }
+}
+
+/// Refuses two listeners of one launch asking for the same socket: the
+/// kernel binds an address once, so a start fails on the second, and a
+/// reload, which would give both the one socket it holds, must too.
+pub(crate) fn one_socket_each(wanted: &[Assigned]) -> Result<(), String> {
+    for (i, listener) in wanted.iter().enumerate() {
+        let Some(key) = &listener.key else { continue };
+        if let Some(first) = wanted[..i].iter().find(|w| w.key.as_ref() == Some(key)) {
+            return Err(format!(
+                "listeners `{}` and `{}` both ask for {key}; give each its own address",
+                first.name, listener.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assigned(name: &str, address: &str) -> Assigned {
+        Assigned::of(&ListenerSpec::parse(name, &format!("tcp:{address}")).unwrap())
+    }
+
+    #[test]
+    fn addresses_compare_by_what_they_are() {
+        let key = |a| ListenerKey::of("http", Network::Tcp, a);
+        assert_eq!(key("LocalHost:80"), key("localhost:80"));
+        assert_eq!(key("[0:0::1]:80"), key("[::1]:80"));
+        assert_eq!(key(":080"), key(":80"));
+        assert_ne!(key("127.0.0.1:80"), key(":80"));
+        assert_ne!(
+            ListenerKey::of("http", Network::Tcp4, ":80"),
+            ListenerKey::of("http", Network::Tcp, ":80")
+        );
+        // Any free port: one for each listener, kept across reloads.
+        let zero = ListenerKey::of("a", Network::Tcp, "127.0.0.1:0");
+        assert_eq!(zero, ListenerKey::of("a", Network::Tcp, "127.0.0.1:00"));
+        assert_ne!(zero, ListenerKey::of("b", Network::Tcp, "127.0.0.1:0"));
+        assert_eq!(zero.bind_address(), "127.0.0.1:0");
+    }
+
+    #[test]
+    fn one_launch_asks_for_each_socket_once() {
+        let e = one_socket_each(&[
+            assigned("http", ":80"),
+            assigned("admin", "LOCALHOST:81"),
+            assigned("also", "localhost:081"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "listeners `admin` and `also` both ask for tcp localhost:81; give each its own address"
+        );
+        // Port 0 is a free port each.
+        assert!(
+            one_socket_each(&[assigned("a", "127.0.0.1:0"), assigned("b", "127.0.0.1:0")]).is_ok()
+        );
+    }
+}
