@@ -353,6 +353,19 @@ fn a_unix_socket_bound_in_bypass_goes_when_the_program_ends() {
 }
 
 #[test]
+fn a_unix_socket_bound_in_bypass_goes_when_main_panics() {
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let mut svc = Service::new(bin);
+    let path = svc.dir.path().join("panics.sock");
+    let mut cmd = svc.command(bin);
+    cmd.arg(format!("-sock={}", path.display())).arg("--panic");
+    svc.spawn(cmd);
+    assert_eq!(svc.wait_exit().code(), Some(101), "{}", svc.output.text());
+    assert!(svc.output.text().contains("told to panic"));
+    assert!(!path.exists(), "the socket file outlived the program");
+}
+
+#[test]
 fn a_start_that_cannot_bind_every_listener_leaves_no_socket_file() {
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

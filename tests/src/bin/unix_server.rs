@@ -1,7 +1,8 @@
 //! Answers `unix PID` on a unix-socket listener (off unless given a path).
 //! A TCP listener declared after it (off unless given) lets a test make
 //! the second bind fail. With `--linger` it stays half a second after
-//! lameduck, as a program finishing its work does.
+//! lameduck, as a program finishing its work does. With `--panic` it
+//! panics once serving.
 
 use tokio::io::AsyncWriteExt;
 
@@ -10,6 +11,7 @@ async fn main(ctx: littleboss::Context) {
     let listener = ctx.unix("sock").expect("give -sock=PATH");
     let pid = std::process::id();
     println!("serving unix pid={pid}");
+    assert!(!ctx.args().iter().any(|a| a == "--panic"), "told to panic");
     let lameduck = ctx.lameduck();
     tokio::pin!(lameduck);
     loop {
