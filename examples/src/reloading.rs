@@ -3,11 +3,12 @@
 //! (`src/bin/drain_bench.rs`) and, short, the CI check
 //! (`tests/drain_under_reloads.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,17 +29,23 @@ pub struct Server {
     /// Every stderr line (the supervisor's and the children's), with when
     /// it was read, from `epoch`.
     log: Arc<Mutex<Vec<(Duration, String)>>>,
+    /// Told to stop: dropping it waits for its exit rather than killing.
+    stopping: bool,
 }
 
 impl Server {
     /// Starts `bin` supervised, its listener `listener` on a free port, and
     /// waits for its first child to be ready.
     pub fn start(bin: &Path, listener: &str, epoch: Instant) -> Server {
+        // Servers started by parallel tests in one process each get their
+        // own folder: one's stop must not remove another's control socket.
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "littleboss-drain-{}-{}",
             std::process::id(),
-            epoch.elapsed().as_nanos()
+            STARTED.fetch_add(1, Ordering::Relaxed)
         ));
+        let _ = std::fs::remove_dir_all(&dir);
         let mut process = Command::new(bin)
             .arg("-littleboss=start")
             .arg(format!("-{listener}=127.0.0.1:0"))
@@ -55,6 +62,7 @@ impl Server {
             dir,
             addr: "0.0.0.0:0".parse().unwrap(),
             log,
+            stopping: false,
         };
         let line = server.wait_line(|l| l.contains("serving http://"));
         let rest = &line[line.find("serving http://").unwrap() + 15..];
@@ -83,8 +91,16 @@ impl Server {
     /// child left, the one serving.
     pub fn drains(&self) -> (Vec<f64>, usize) {
         self.wait_one_child();
-        // The supervisor logs an exit once it has reaped the child.
-        std::thread::sleep(Duration::from_millis(100));
+        // The supervisor logs an exit once it has reaped the child; a line
+        // a child's output cut in two never comes, hence the short limit.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let (told, exited) = self.told_and_exited();
+            if told.is_subset(&exited) || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let log = self.log.lock().unwrap();
         let mut told: BTreeMap<u32, Duration> = BTreeMap::new();
         let mut drains = Vec::new();
@@ -112,6 +128,28 @@ impl Server {
         (drains, killed)
     }
 
+    /// The pids told to wind down, and those logged as exited, so far.
+    fn told_and_exited(&self) -> (BTreeSet<u32>, BTreeSet<u32>) {
+        let log = self.log.lock().unwrap();
+        let mut told = BTreeSet::new();
+        let mut exited = BTreeSet::new();
+        for (_, line) in log.iter() {
+            if let Some(rest) = line.split("; pid ").nth(1)
+                && let Some(pid) = rest.strip_suffix(" is winding down")
+                && let Ok(pid) = pid.parse()
+            {
+                told.insert(pid);
+            }
+            if let Some(rest) = line.strip_prefix("littleboss: old child pid ")
+                && let Some(pid) = rest.split_whitespace().next()
+                && let Ok(pid) = pid.parse::<u32>()
+            {
+                exited.insert(pid);
+            }
+        }
+        (told, exited)
+    }
+
     /// Waits (up to a deadline) until the supervisor has one child left,
     /// the one serving.
     pub fn wait_one_child(&self) {
@@ -121,10 +159,35 @@ impl Server {
         }
     }
 
-    /// Stops the supervisor and removes its control folder.
+    /// Stops the supervisor (killing it if it has not exited by the
+    /// deadline) and removes its control folder.
     pub fn stop(mut self) {
-        let _ = self.control("stop");
-        let _ = self.process.wait();
+        self.stopping = true;
+        let out = self.control("stop");
+        if !out.status.success() {
+            eprintln!(
+                "stop failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        // Dropped: waits for the exit, or kills at the deadline.
+    }
+}
+
+/// A server dropped without [`Server::stop`] (its test panicked), or that
+/// a stop did not end by the deadline, is killed rather than left
+/// serving; its folder goes either way.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let deadline = Instant::now() + DEADLINE;
+        while matches!(self.process.try_wait(), Ok(None)) {
+            if !self.stopping || Instant::now() >= deadline {
+                let _ = self.process.kill();
+                let _ = self.process.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -101,6 +101,22 @@ fn a_connection_silent_across_a_reload_is_answered(bin: &str, listener: &str) {
     use std::io::{Read, Write};
     let epoch = Instant::now();
     let server = Server::start(bin.as_ref(), listener, epoch);
+    let get = |conn: &mut std::net::TcpStream| {
+        conn.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        conn.write_all(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut response = String::new();
+        conn.read_to_string(&mut response)
+            .unwrap_or_else(|e| panic!("{bin}: {e}, after {response:?}"));
+        response.to_ascii_lowercase()
+    };
+    let old = get(&mut std::net::TcpStream::connect(server.addr).unwrap());
+    let old_pid = old
+        .lines()
+        .find_map(|l| l.strip_prefix("x-littleboss-pid: "))
+        .unwrap_or_else(|| panic!("{bin}: no pid in {old:?}"))
+        .to_owned();
     let mut conns: Vec<std::net::TcpStream> = (0..4)
         .map(|_| std::net::TcpStream::connect(server.addr).unwrap())
         .collect();
@@ -110,16 +126,16 @@ fn a_connection_silent_across_a_reload_is_answered(bin: &str, listener: &str) {
     // child began draining, within the grace (3.5 s in these servers).
     std::thread::sleep(Duration::from_millis(300));
     for conn in &mut conns {
-        conn.set_read_timeout(Some(Duration::from_secs(20)))
-            .unwrap();
-        conn.write_all(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-            .unwrap();
-        let mut response = String::new();
-        conn.read_to_string(&mut response)
-            .unwrap_or_else(|e| panic!("{bin}: {e}, after {response:?}"));
+        let response = get(conn);
         assert!(
-            response.starts_with("HTTP/1.1 200 OK\r\n"),
+            response.starts_with("http/1.1 200 ok\r\n"),
             "{bin}: {response:?}"
+        );
+        // The old child's answer: the new one taking the connection over
+        // would not be the grace at work.
+        assert!(
+            response.contains(&format!("x-littleboss-pid: {old_pid}\r\n")),
+            "{bin}: not answered by the old child {old_pid}: {response:?}"
         );
     }
     server.stop();

@@ -125,6 +125,7 @@ fn main() -> ExitCode {
             .failed_by_class
             .values()
             .sum::<usize>()
+        + report.keep_alive_reloads.reloads_failed
         + report.steady.iter().map(|r| r.failed).sum::<usize>()
         + report.upgrades.failed.values().sum::<usize>()
         + report.upgrades.reloads_failed;
@@ -416,6 +417,8 @@ struct ReloadFigures {
 #[derive(Serialize, Default)]
 struct KeepAliveFigures {
     reloads: usize,
+    /// Reloads that did not bring a new child to serving.
+    reloads_failed: usize,
     requests: usize,
     failed_by_class: BTreeMap<&'static str, usize>,
     failed_per_reload: f64,
@@ -550,6 +553,9 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     reset_peak(supervisor);
     let running = load_on(&server, Mode::NewConnection, args, epoch);
     let mut reloads = Vec::new();
+    // When the footprint samples waited for a quiet supervisor: no reload
+    // then, so those requests stay out of the latency during reloads.
+    let mut quiet = Vec::new();
     for i in 1..=args.reloads {
         let reload = reload_once(&server, epoch).await;
         if reload.new_pid.is_none() {
@@ -558,9 +564,11 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
         reloads.push(reload);
         if i % 100 == 0 || i == args.reloads {
             let s = server.clone();
+            let began = epoch.elapsed();
             let sample = tokio::task::spawn_blocking(move || FootprintSample::take(&s, i))
                 .await
                 .unwrap();
+            quiet.push((began, epoch.elapsed()));
             report.footprint.push(sample);
             reset_peak(supervisor);
         }
@@ -571,20 +579,26 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
         &server,
         &reloads,
         &samples,
+        &quiet,
         &steady_new_connection_supervised,
         &steady_silences,
     );
 
     // 4. Reloads under keep-alive load.
     let running = load_on(&server, Mode::KeepAlive, args, epoch);
-    for _ in 0..args.keepalive_reloads {
-        reload_once(&server, epoch).await;
+    let mut keep_alive_reloads_failed = 0;
+    for i in 1..=args.keepalive_reloads {
+        if reload_once(&server, epoch).await.new_pid.is_none() {
+            eprintln!("bench: keep-alive reload {i} failed");
+            keep_alive_reloads_failed += 1;
+        }
         tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
     }
     let samples = running.stop().await;
     let failed = failures(&samples);
     report.keep_alive_reloads = KeepAliveFigures {
         reloads: args.keepalive_reloads,
+        reloads_failed: keep_alive_reloads_failed,
         requests: samples.len(),
         failed_per_reload: failed.values().sum::<usize>() as f64
             / args.keepalive_reloads.max(1) as f64,
@@ -610,7 +624,10 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
             let idle_log = server.log.lock().unwrap()[log_from..].to_vec();
             let log_from = server.log.lock().unwrap().len();
             let running = load_on(&server, Mode::NewConnection, args, epoch);
-            let loaded = timed_reloads(&server, alternate, args.upgrade_reloads, args).await;
+            // Going on from where the idle ones left off: each reload goes
+            // to the other binary, whether `idle` was odd or even.
+            let loaded =
+                timed_reloads(&server, |i| alternate(i + idle), args.upgrade_reloads, args).await;
             let samples = running.stop().await;
             let loaded_log = server.log.lock().unwrap()[log_from..].to_vec();
             report.upgrades = examples::upgrades::UpgradeFigures::of(
@@ -711,11 +728,17 @@ fn reload_figures(
     server: &Server,
     reloads: &[Reload],
     samples: &[Sample],
+    quiet: &[(Duration, Duration)],
     steady: &[Sample],
     steady_silences: &[f64],
 ) -> ReloadFigures {
     let failed = failures(samples);
-    let (p50, p99, p999, max) = percentiles(samples);
+    let during_reloads: Vec<Sample> = samples
+        .iter()
+        .filter(|s| !quiet.iter().any(|(from, to)| *from <= s.at && s.at < *to))
+        .cloned()
+        .collect();
+    let (p50, p99, p999, max) = percentiles(&during_reloads);
     let (s50, s99, s999, smax) = percentiles(steady);
     let walls: Vec<f64> = reloads.iter().map(|r| r.wall.as_secs_f64() * 1e3).collect();
     // First completed response of each new child, against its promotion.
@@ -1016,8 +1039,8 @@ impl Report {
         let k = &self.keep_alive_reloads;
         let _ = writeln!(
             out,
-            "\n### {} reloads under keep-alive load\n\n{} requests, failed {:?}: {:.2} per reload\n",
-            k.reloads, k.requests, k.failed_by_class, k.failed_per_reload
+            "\n### {} reloads under keep-alive load\n\n{} reloads failed; {} requests, failed {:?}: {:.2} per reload\n",
+            k.reloads, k.reloads_failed, k.requests, k.failed_by_class, k.failed_per_reload
         );
         out.push_str(&self.upgrades.markdown(args.interval_ms));
         out
