@@ -212,6 +212,17 @@ impl SupervisorEnd {
         }
     }
 
+    /// A message already queued, without waiting: `Ok(None)` when there
+    /// is none now, or the child's end is closed.
+    pub fn recv_queued(&self) -> io::Result<Option<FromChild>> {
+        match fdpass::recv(self.fd.get_ref().as_fd(), fdpass::MAX_FROM_CHILD) {
+            Ok(got) if got.data.is_empty() => Ok(None),
+            Ok(got) => decode(&got.data).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The next message, or `None` at end-of-file (the child is gone).
     pub async fn recv(&self) -> io::Result<Option<FromChild>> {
         loop {

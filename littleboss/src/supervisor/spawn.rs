@@ -258,6 +258,23 @@ struct Watcher {
 }
 
 impl Watcher {
+    /// Passes on the messages already queued on the channel, without
+    /// waiting for more (a process the child started may hold its end).
+    fn pass_on_queued(&self) {
+        let (id, pid) = (self.id, self.process.pid);
+        loop {
+            match self.channel.recv_queued() {
+                Ok(Some(message)) => {
+                    let _ = self.events.send(Event::Message { id, message });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    log!("child pid {pid} sent a bad message: {e}");
+                }
+                Ok(None) | Err(_) => return,
+            }
+        }
+    }
+
     async fn watch(
         self,
         hello: Option<(ToChild, Vec<Arc<OwnedFd>>)>,
@@ -283,6 +300,12 @@ impl Watcher {
                         log!("waiting for child pid {pid} failed: {e}");
                         ChildExit::Code(1)
                     });
+                    // What the child sent before it exited comes first (the
+                    // machine reads a Ready, a Hello or an Error as said
+                    // before the end): this poll may have found both ready.
+                    if channel_open {
+                        self.pass_on_queued();
+                    }
                     // Sent in the same poll as the reap: an exit is either
                     // not reaped yet or already queued for the driver.
                     let _ = self.events.send(Event::Exited { id, exit });
@@ -307,6 +330,53 @@ impl Watcher {
                     None => orders_open = false,
                 },
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::{ChildEnd, FromChild};
+    use nix::sys::wait::{Id, WaitPidFlag, waitid};
+
+    /// A child that says Ready and exits at once: by the time the watcher
+    /// looks, both are there, and the machine must see the Ready first
+    /// (or it counts a failed start). Each round is a coin toss without
+    /// the ordering, so twenty would all but surely catch its absence.
+    #[tokio::test]
+    async fn what_a_child_sent_before_it_exited_comes_before_its_exit() {
+        for round in 0..20 {
+            let (ours, theirs) = fdpass::socketpair().unwrap();
+            // Reaped by the watcher, through its pidfd, not by `Child`.
+            #[allow(clippy::zombie_processes)]
+            let pid = Command::new("true").spawn().unwrap().id();
+            let process = Process::open(pid).unwrap();
+            let child_end = ChildEnd::new(theirs);
+            child_end.send(FromChild::Ready).unwrap();
+            drop(child_end);
+            // Exited, not yet reaped: the watcher will reap it.
+            let exited = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT;
+            waitid(Id::Pid(nix::unistd::Pid::from_raw(pid as i32)), exited).unwrap();
+            let (events, mut received) = mpsc::unbounded_channel();
+            let channel = SupervisorEnd::new(ours).unwrap();
+            let _handle = watch(round, process, channel, events, None);
+            let first = received.recv().await.unwrap();
+            assert!(
+                matches!(
+                    first,
+                    Event::Message {
+                        message: FromChild::Ready,
+                        ..
+                    }
+                ),
+                "round {round}: {first:?}"
+            );
+            let second = received.recv().await.unwrap();
+            assert!(
+                matches!(second, Event::Exited { .. }),
+                "round {round}: {second:?}"
+            );
         }
     }
 }

@@ -629,6 +629,11 @@ impl Machine {
                     // its hello) to be killed at the hello deadline, kept.
                     return;
                 }
+                if starting.ready_by.is_some() {
+                    // A second hello: the first one's ready deadline
+                    // stands, or a child could put it off for ever.
+                    return;
+                }
                 starting.hello_by = None;
                 if theirs != name {
                     self.fail_starting(format!(
@@ -645,6 +650,11 @@ impl Machine {
             }
             FromChild::Error { error } => {
                 starting.error.get_or_insert(error);
+            }
+            // Ready before its hello: its service name, lameduck and
+            // upgrade support are unknown; not a child to promote.
+            FromChild::Ready if starting.error.is_none() && starting.ready_by.is_none() => {
+                self.fail_starting("said it was ready before its hello".to_owned());
             }
             FromChild::Ready if starting.error.is_none() => self.promote(),
             FromChild::Ready | FromChild::Finished { .. } => {}

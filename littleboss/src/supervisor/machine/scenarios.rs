@@ -57,6 +57,40 @@ fn overlapping_reload_the_old_child_serves_until_the_new_is_ready() {
     assert!(sim.logged(&format!("old child pid {} exited with code 0", sim.pid(1))));
 }
 
+#[test]
+fn a_child_ready_before_its_hello_is_not_promoted() {
+    let mut sim = Sim::serving(settings());
+    let client = sim.reload("/bin/rude");
+    sim.ready(2);
+    assert!(sim.process(2).killed, "promoted without a hello");
+    assert_eq!(sim.serving_id(), Some(1));
+    assert!(!sim.process(1).lameducked);
+    sim.exit(2, ChildExit::Signal(9));
+    let error = error_of(sim.final_answer(client));
+    assert!(
+        error.contains("said it was ready before its hello"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_second_hello_does_not_put_the_ready_deadline_off() {
+    let mut sim = Sim::serving(settings());
+    let client = sim.reload("/bin/chatty");
+    let ready_timeout = Duration::from_secs(2);
+    sim.hello_as(2, NAME, LAMEDUCK, ready_timeout);
+    sim.advance(ready_timeout - MS);
+    sim.hello_as(2, NAME, LAMEDUCK, ready_timeout);
+    sim.advance(MS);
+    assert!(sim.process(2).killed, "its ready deadline was put off");
+    sim.exit(2, ChildExit::Signal(9));
+    assert!(matches!(
+        sim.final_answer(client),
+        Some(Response::Error { .. })
+    ));
+    assert_eq!(sim.serving_id(), Some(1));
+}
+
 /// The status a control client is told now.
 fn asked_status(sim: &mut Sim) -> crate::control::status::Status {
     let client = sim.request(Request::Status);
