@@ -281,6 +281,50 @@ impl Drop for Service {
     }
 }
 
+/// [`Command::output`] with a deadline: a command that should end by
+/// itself (a refused start, a bypass run) but does not is killed, and the
+/// test fails with what it printed, rather than hanging.
+pub trait OutputInTime {
+    /// Runs the command to its end, or panics at [`DEADLINE`].
+    fn output_in_time(&mut self) -> Output;
+}
+
+impl OutputInTime for Command {
+    fn output_in_time(&mut self) -> Output {
+        let mut child = self
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {self:?}: {e}"));
+        let drain = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                let _ = pipe.read_to_end(&mut bytes);
+                bytes
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().unwrap()));
+        let stderr = drain(Box::new(child.stderr.take().unwrap()));
+        let deadline = Instant::now() + DEADLINE;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{self:?} still running after {DEADLINE:?}; killed");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        Output {
+            status,
+            stdout: stdout.join().unwrap(),
+            stderr: stderr.join().unwrap(),
+        }
+    }
+}
+
 /// Output of a finished command as text (stdout then stderr).
 pub fn text(output: &Output) -> String {
     format!(
@@ -421,12 +465,12 @@ pub mod fixture {
 }
 
 /// Connects over and over from a thread until stopped; every reply and
-/// every error is kept.
+/// every error is kept. Dropped unfinished (its test failed), it stops.
 #[derive(Debug)]
 pub struct Load {
     stop: Arc<AtomicBool>,
     replies: Arc<Mutex<Vec<Result<String, String>>>>,
-    thread: std::thread::JoinHandle<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Load {
@@ -437,13 +481,18 @@ impl Load {
         let thread = std::thread::spawn(move || {
             while !stop2.load(Ordering::SeqCst) {
                 let reply = read_greeting(addr).map_err(|e| e.to_string());
+                let failed = reply.is_err();
                 replies2.lock().unwrap().push(reply);
+                if failed {
+                    // Nothing listening, say: try again, without spinning.
+                    std::thread::sleep(Duration::from_millis(1));
+                }
             }
         });
         Load {
             stop,
             replies,
-            thread,
+            thread: Some(thread),
         }
     }
 
@@ -456,10 +505,19 @@ impl Load {
         self.replies.lock().unwrap().iter().rev().take(n).any(f)
     }
 
-    pub fn finish(self) -> Vec<Result<String, String>> {
+    /// Stops the load and returns every reply, in order.
+    pub fn finish(mut self) -> Vec<Result<String, String>> {
         self.stop.store(true, Ordering::SeqCst);
-        self.thread.join().unwrap();
-        Arc::try_unwrap(self.replies).unwrap().into_inner().unwrap()
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+        std::mem::take(&mut *self.replies.lock().unwrap())
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use tests::{Service, text};
+use tests::{OutputInTime, Service, text};
 
 const HELLO: &str = env!("CARGO_BIN_EXE_hello");
 
@@ -13,7 +13,7 @@ fn bypass_runs_main_directly_by_default_and_on_request() {
         &["-littleboss=bypass"],
         &["--littleboss", "bypass"],
     ] {
-        let out = Command::new(HELLO).args(args).output().unwrap();
+        let out = Command::new(HELLO).args(args).output_in_time();
         assert!(out.status.success(), "{args:?}: {}", text(&out));
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
@@ -32,8 +32,7 @@ fn activation_variables_for_another_process_are_not_ours_to_judge() {
         .env("LISTEN_PID", "1")
         .env("LISTEN_FDS", "1")
         .env("LISTEN_FDNAMES", std::ffi::OsStr::from_bytes(b"caf\xe9"))
-        .output()
-        .unwrap();
+        .output_in_time();
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
@@ -51,7 +50,7 @@ fn help_lists_the_mode_flag_and_every_listener() {
         with_a_mistake("-h"),
         with_a_mistake("--help"),
     ] {
-        let out = Command::new(HELLO).args(&args).output().unwrap();
+        let out = Command::new(HELLO).args(&args).output_in_time();
         let flag = args[0];
         assert_eq!(out.status.code(), Some(0), "{flag}: {}", text(&out));
         let help = String::from_utf8_lossy(&out.stdout);
@@ -77,8 +76,7 @@ fn help_lists_the_mode_flag_and_every_listener() {
 fn a_bad_mode_or_address_is_a_usage_error_naming_the_flag() {
     let out = Command::new(HELLO)
         .arg("-littleboss=restart")
-        .output()
-        .unwrap();
+        .output_in_time();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -88,7 +86,7 @@ fn a_bad_mode_or_address_is_a_usage_error_naming_the_flag() {
         "{err}"
     );
 
-    let out = Command::new(HELLO).arg("-addr=localhost").output().unwrap();
+    let out = Command::new(HELLO).arg("-addr=localhost").output_in_time();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -96,11 +94,11 @@ fn a_bad_mode_or_address_is_a_usage_error_naming_the_flag() {
         "{err}"
     );
 
-    let out = Command::new(HELLO).arg("-addr=:99999").output().unwrap();
+    let out = Command::new(HELLO).arg("-addr=:99999").output_in_time();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("port 99999 is out of range"));
 
-    let out = Command::new(HELLO).arg("--littleboss").output().unwrap();
+    let out = Command::new(HELLO).arg("--littleboss").output_in_time();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("-littleboss needs a mode"));
 }
@@ -111,8 +109,7 @@ fn a_listener_that_cannot_bind_says_which_and_why() {
     let addr = taken.local_addr().unwrap();
     let out = Command::new(HELLO)
         .arg(format!("-addr={addr}"))
-        .output()
-        .unwrap();
+        .output_in_time();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -125,8 +122,7 @@ fn a_listener_that_cannot_bind_says_which_and_why() {
 fn plain_fn_main_gets_args_and_listeners() {
     let out = Command::new(env!("CARGO_BIN_EXE_plain_sync"))
         .args(["one", "--two=2"])
-        .output()
-        .unwrap();
+        .output_in_time();
     assert!(out.status.success(), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -138,7 +134,7 @@ fn plain_fn_main_gets_args_and_listeners() {
 #[test]
 fn result_main_prints_the_error_and_exits_1() {
     let bin = env!("CARGO_BIN_EXE_result_main");
-    let out = Command::new(bin).arg("fail").output().unwrap();
+    let out = Command::new(bin).arg("fail").output_in_time();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),

@@ -8,7 +8,7 @@ use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 
 use nix::sys::signal::Signal;
-use tests::{Service, control_raw, read_greeting, text};
+use tests::{OutputInTime, Service, control_raw, read_greeting, text};
 
 const V1: &str = env!("CARGO_BIN_EXE_versioned_v1");
 
@@ -219,13 +219,14 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
         other.contains("is a littleboss program for service `hello_program`, not `impatient`"),
         "{other}"
     );
-    // A program that never speaks littleboss: out after the 2 s ready timeout.
+    // A program that never speaks littleboss: out after the 5 s ready timeout
+    // (long enough for the real binaries above to answer on a loaded machine).
     let sleeper = svc.dir.path().join("sleeper.sh");
     std::fs::write(&sleeper, "#!/bin/sh\nexec sleep 60\n").unwrap();
     std::fs::set_permissions(&sleeper, std::fs::Permissions::from_mode(0o755)).unwrap();
     let silent = reload(&sleeper.display().to_string());
     assert!(
-        silent.contains("did not answer on the child channel within 2s: is "),
+        silent.contains("did not answer on the child channel within 5s: is "),
         "{silent}"
     );
     // Through all of it, the first child served.
@@ -378,8 +379,7 @@ fn a_start_that_cannot_bind_every_listener_leaves_no_socket_file() {
             .arg(format!("-sock={}", path.display()))
             .arg(&port)
             .arg(format!("-littleboss={mode}"))
-            .output()
-            .unwrap();
+            .output_in_time();
         assert_eq!(out.status.code(), Some(1), "{mode}: {}", text(&out));
         assert!(
             text(&out).contains("Address already in use"),
@@ -409,8 +409,7 @@ fn a_peer_of_another_user_is_refused_by_the_supervisor() {
         .arg("{\"v\":1,\"cmd\":\"stop\"}")
         .uid(65534)
         .gid(65534)
-        .output()
-        .unwrap();
+        .output_in_time();
     let reply = String::from_utf8_lossy(&out.stdout);
     assert!(
         reply.contains("permission denied: not the supervisor's user"),

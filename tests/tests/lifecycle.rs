@@ -1,7 +1,7 @@
 //! Start, serve, reload, status, stop (Go's TestStartStopReload), and the
 //! exit codes of `stop`.
 
-use tests::{Service, echo, text};
+use tests::{OutputInTime, Service, echo, text};
 
 const ECHO: &str = env!("CARGO_BIN_EXE_echo_server");
 
@@ -319,7 +319,8 @@ fn a_clean_stop_leaves_the_control_folder_empty() {
     for round in 1..=2 {
         svc.start(&[]);
         svc.output.wait_for_count("addr=", round);
-        svc.ready();
+        // This round's child ready (`ready()` would find round 1's line).
+        svc.output.wait_for_count(" is ready", round);
         assert_eq!(entries(&dir), ["echo_server.lock", "echo_server.sock"]);
         svc.stop_expecting(0);
         // Neither the control socket nor the lock file stays behind, and
@@ -441,8 +442,7 @@ fn a_control_folder_too_deep_for_a_socket_is_refused_before_anything_is_made() {
             .command(&svc.bin)
             .env("LITTLEBOSS_DIR", &deep)
             .arg(format!("-littleboss={mode}"))
-            .output()
-            .unwrap();
+            .output_in_time();
         // `start` failed; `status` cannot tell.
         let code = if mode == "start" { 1 } else { 4 };
         assert_eq!(out.status.code(), Some(code), "{mode}: {}", text(&out));
@@ -464,8 +464,7 @@ fn a_second_mode_flag_is_refused_and_nothing_is_stopped() {
     let out = svc
         .command(&svc.bin)
         .args(["-littleboss=status", "-littleboss=stop"])
-        .output()
-        .unwrap();
+        .output_in_time();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         text(&out).contains("-littleboss given twice, as `status` and as `stop`"),

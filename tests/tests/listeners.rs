@@ -1,7 +1,7 @@
 //! The listener matrix (Go's TestListenerFlag, plus a unix socket),
 //! identical in bypass and under a supervisor.
 
-use tests::{Service, text};
+use tests::{OutputInTime, Service, text};
 
 const ARGS: &[&str] = &[
     "-abool",
@@ -20,8 +20,7 @@ fn check(mode: &str) {
         .args(ARGS)
         .arg(format!("-addr8={}", sock.display()))
         .arg(format!("-littleboss={mode}"))
-        .output()
-        .unwrap();
+        .output_in_time();
     assert!(out.status.success(), "{mode}: {}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();

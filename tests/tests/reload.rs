@@ -20,6 +20,19 @@ fn start_v1() -> (Service, SocketAddr, String) {
     (svc, addr, first)
 }
 
+/// The pid in a greeting `v1 PID`.
+fn first_pid(greeting: &str) -> &str {
+    greeting.split_whitespace().nth(1).expect("v1 PID")
+}
+
+/// Holds version 4 (`versioned_slow`) in its warm-up until the returned
+/// file is removed: see the fixture.
+fn hold_warm_up(svc: &Service) -> std::path::PathBuf {
+    let hold = svc.dir.path().join("hold");
+    std::fs::write(&hold, "").unwrap();
+    hold
+}
+
 fn status(svc: &Service) -> serde_json::Value {
     let out = svc.control_with(V1, "status", &["--json"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -69,8 +82,8 @@ fn overlapping_reload_keeps_answering_and_the_old_child_serves_until_the_new_is_
             .all(|r| r.as_deref().unwrap() == first)
     );
     // The old child winds down once the new one is ready.
-    svc.output.wait_for("version 1 pid=");
-    svc.output.wait_for(" done");
+    svc.output
+        .wait_for(&format!("version 1 pid={} done", first_pid(&first)));
     assert_eq!(status(&svc)["reloads"], 1);
 }
 
@@ -94,10 +107,8 @@ fn reload_to_a_binary_that_fails_at_start_leaves_the_old_child_untouched() {
     assert_eq!(read_greeting(addr).unwrap(), first);
     let out = svc.output.text();
     assert_eq!(out.matches("running version 1").count(), 1, "{out}");
-    assert!(
-        !out.contains("version 1 pid") || !out.contains(" done"),
-        "{out}"
-    );
+    let done = format!("version 1 pid={} done", first_pid(&first));
+    assert!(!out.contains(&done), "{out}");
     let status = status(&svc);
     assert_eq!(status["failures"], 1);
     assert_eq!(status["reloads"], 0);
@@ -154,9 +165,13 @@ fn manual_readiness_times_out_and_the_old_child_keeps_serving() {
 #[test]
 fn a_reload_during_a_reload_waits_its_turn() {
     let (svc, addr, _) = start_v1();
+    let hold = hold_warm_up(&svc);
     let slow = svc.spawn_control(SLOW, "reload");
     svc.output.wait_for("warming up version 4");
-    let second = svc.control_with(V1, "reload", &[]);
+    let second = svc.spawn_control(V1, "reload");
+    svc.output.wait_for(&format!("reload of {V1} waits"));
+    std::fs::remove_file(hold).unwrap();
+    let second = second.wait_with_output().unwrap();
     assert!(second.status.success(), "{}", text(&second));
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(
@@ -175,6 +190,7 @@ fn a_reload_during_a_reload_waits_its_turn() {
 #[test]
 fn stop_during_a_reload_wins() {
     let (mut svc, _addr, _) = start_v1();
+    hold_warm_up(&svc);
     let slow = svc.spawn_control(SLOW, "reload");
     svc.output.wait_for("warming up version 4");
     let stop = svc.control("stop");
@@ -212,6 +228,7 @@ fn a_rollback_while_another_reload_starts_leaves_no_child_behind() {
 #[test]
 fn queued_reloads_proceed_even_when_one_fails_at_once() {
     let mut svc = Service::new(SLOW);
+    let hold = hold_warm_up(&svc);
     svc.start(&[]);
     svc.output.wait_for("warming up version 4");
     // While the first child warms up: a reload to a missing binary, then a
@@ -232,6 +249,8 @@ fn queued_reloads_proceed_even_when_one_fails_at_once() {
     // The good reload must not wait for some unrelated event to wake the
     // supervisor (a liveness bound far above the milliseconds it takes).
     let mut good = svc.spawn_control(V1, "reload");
+    svc.output.wait_for(&format!("reload of {V1} waits"));
+    std::fs::remove_file(hold).unwrap();
     let done = tests::eventually_within(
         "the queued reload to finish",
         std::time::Duration::from_secs(5),
@@ -276,10 +295,12 @@ fn a_reloaded_binary_keeps_its_own_name() {
 #[test]
 fn a_sighup_queued_behind_a_reload_reloads_the_new_binary_not_the_old() {
     let (svc, _addr, _) = start_v1();
+    let hold = hold_warm_up(&svc);
     let slow = svc.spawn_control(SLOW, "reload");
     svc.output.wait_for("warming up version 4");
     svc.signal(nix::sys::signal::Signal::SIGHUP);
     svc.output.wait_for("reload of the serving binary waits");
+    std::fs::remove_file(hold).unwrap();
     assert!(slow.wait_with_output().unwrap().status.success());
     // Its turn comes once version 4 serves: version 4 again, not a rollback.
     svc.output.wait_for_count("warming up version 4", 2);

@@ -4,10 +4,8 @@
 //! that restores what the failed reload changed.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
-use tests::{Service, free_port, read_greeting, text};
+use tests::{OutputInTime, Service, free_port, read_greeting, text};
 
 const V1: &str = env!("CARGO_BIN_EXE_argv_v1");
 const V2: &str = env!("CARGO_BIN_EXE_argv_v2");
@@ -178,40 +176,26 @@ fn a_busy_port_refuses_the_whole_reload_and_changes_nothing() {
     // The old child serves on, untouched; no child was started.
     assert_eq!(read_greeting(http).unwrap(), first);
     assert!(!svc.output.text().contains("argv v2"));
-    assert_eq!(tests::procfs::footprint(supervisor).unwrap().fds, fds);
+    // Once the supervisor has seen the client's connection close: no
+    // socket of the refused reload stays open.
+    tests::eventually(
+        "the supervisor's fds to come back to where they were",
+        || (tests::procfs::footprint(supervisor).unwrap().fds == fds).then_some(()),
+    );
     assert_eq!(status(&svc)["child"]["path"], V1);
 }
 
 #[test]
 fn a_reload_that_adds_a_listener_loses_nothing_on_the_kept_one() {
     let (mut svc, http) = start(V1, &[]);
-    let stop = Arc::new(AtomicBool::new(false));
-    let replies = Arc::new(Mutex::new(Vec::new()));
-    let load = {
-        let (stop, replies) = (stop.clone(), replies.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::SeqCst) {
-                let reply = read_greeting(http).map_err(|e| e.to_string());
-                replies.lock().unwrap().push(reply);
-            }
-        })
-    };
-    tests::eventually("load to run", || {
-        (replies.lock().unwrap().len() > 20).then_some(())
-    });
+    let load = tests::Load::start(http);
+    tests::eventually("load to run", || (load.count() > 20).then_some(()));
     reload(&svc, V2, &[]);
     tests::eventually("the new version to answer", || {
-        let replies = replies.lock().unwrap();
-        replies
-            .iter()
-            .rev()
-            .take(20)
-            .all(|r| r.as_ref().is_ok_and(|r| r.starts_with("v2 ")))
+        (load.count() > 20 && !load.recent(20, |r| !r.as_ref().is_ok_and(|r| r.starts_with("v2 "))))
             .then_some(())
     });
-    stop.store(true, Ordering::SeqCst);
-    load.join().unwrap();
-    let replies = replies.lock().unwrap();
+    let replies = load.finish();
     let failed: Vec<_> = replies.iter().filter(|r| r.is_err()).collect();
     assert!(
         failed.is_empty(),
@@ -246,13 +230,12 @@ fn two_listeners_on_one_address_are_refused_by_start_bypass_and_reload_alike() {
     let refused = svc
         .command(V2)
         .args(["-littleboss=start", &shared, &also])
-        .output()
-        .unwrap();
+        .output_in_time();
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
     assert!(text(&refused).contains(&want), "{}", text(&refused));
     assert!(!svc.control_dir().exists(), "start made its folder");
     // Bypass tells the same mistake the same way, not "address in use".
-    let bypass = svc.command(V2).args([&shared, &also]).output().unwrap();
+    let bypass = svc.command(V2).args([&shared, &also]).output_in_time();
     assert_eq!(bypass.status.code(), Some(2), "{}", text(&bypass));
     assert!(text(&bypass).contains(&want), "{}", text(&bypass));
 
@@ -308,8 +291,7 @@ fn a_relative_unix_socket_is_bound_where_the_reload_is_run_from_or_refused() {
             .current_dir(dir)
             .arg("-littleboss=reload")
             .args(args)
-            .output()
-            .unwrap()
+            .output_in_time()
     };
     // From another folder, a new relative path is refused: the supervisor
     // would bind it in its own folder, not where the caller meant.

@@ -1,10 +1,10 @@
-//! A service with a 2 s ready timeout (so a new child has 2 s to say
+//! A service with a 5 s ready timeout (so a new child has 5 s to say
 //! hello), serving `impatient PID`.
 
 #[littleboss::main(
     name = "impatient",
     listener(addr = "tcp:127.0.0.1:0"),
-    ready_timeout = "2s"
+    ready_timeout = "5s"
 )]
 async fn main(ctx: littleboss::Context) {
     let listener = ctx.tcp("addr").expect("addr listener");

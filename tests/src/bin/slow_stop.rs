@@ -1,5 +1,6 @@
-//! Answers each connection with a greeting until lameduck, then takes two
-//! seconds to finish (work in flight) before it exits.
+//! Answers each connection with a greeting until lameduck, then takes five
+//! seconds to finish (work in flight) before it exits: time enough for a
+//! test on a loaded machine to look at it finishing.
 
 #[littleboss::main(
     name = "slow_stop",
@@ -11,6 +12,6 @@ async fn main(ctx: littleboss::Context) {
     println!("addr={}", listener.local_addr().unwrap());
     tests::fixture::serve_greetings(listener, "hello".to_owned(), ctx.lameduck()).await;
     println!("finishing");
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
     println!("finished");
 }

@@ -1,12 +1,17 @@
 //! Answers `unix PID` on a unix-socket listener (off unless given a path).
 //! A TCP listener declared after it (off unless given) lets a test make
-//! the second bind fail. With `--linger` it stays half a second after
-//! lameduck, as a program finishing its work does. With `--panic` it
+//! the second bind fail. With `--linger` it stays 3 s after lameduck, as
+//! a program finishing its work does: long enough for a test to see it
+//! still there on a loaded machine. With `--panic` it
 //! panics once serving.
 
 use tokio::io::AsyncWriteExt;
 
-#[littleboss::main(name = "unix_server", listener(sock = "unix:", port = "tcp:"))]
+#[littleboss::main(
+    name = "unix_server",
+    listener(sock = "unix:", port = "tcp:"),
+    lameduck = "10s"
+)]
 async fn main(ctx: littleboss::Context) {
     let listener = ctx.unix("sock").expect("give -sock=PATH");
     let pid = std::process::id();
@@ -18,7 +23,7 @@ async fn main(ctx: littleboss::Context) {
         tokio::select! {
             _ = &mut lameduck => {
                 if ctx.args().iter().any(|a| a == "--linger") {
-                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
                 }
                 return;
             }
