@@ -48,7 +48,7 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     let grace = crate::lameduck::grace(config);
     let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, refuse, false);
     lameduck.remove_at_refusal(own_files.clone());
-    crate::lameduck::on_signals(lameduck, config.lameduck);
+    crate::lameduck::on_signals(lameduck, config.lameduck, own_files.clone());
     let rt = crate::runtime::build(config)
         .unwrap_or_else(|e| fail(1, format!("cannot start the tokio runtime: {e}")));
     let timing = Timing {

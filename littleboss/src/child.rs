@@ -117,7 +117,8 @@ pub(crate) fn run(
     lameduck.remove_at_refusal(entries.iter().filter_map(|e| e.file.clone()).collect());
     // SIGTERM to the whole service (systemd's default KillMode) reaches the
     // child too: it winds down as the supervisor would have asked.
-    crate::lameduck::on_signals(lameduck.clone(), config.lameduck);
+    // The socket files are the supervisor's, for the next child.
+    crate::lameduck::on_signals(lameduck.clone(), config.lameduck, Vec::new());
     spawn_lifecycle(
         link.clone(),
         lameduck,

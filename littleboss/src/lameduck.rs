@@ -243,8 +243,9 @@ pub(crate) async fn until_draining<T>(
 /// Watches SIGINT and SIGTERM on a thread of its own, so that it works
 /// whatever the program's runtime is doing: the first begins lameduck; a
 /// second (not within [`SAME_STOP`] of the first), or the lameduck
-/// timeout, ends the process. Returns once the handlers are installed.
-pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration) {
+/// timeout, ends the process, removing `own_files` (the socket files it
+/// bound itself) first. Returns once the handlers are installed.
+pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: Vec<OwnFile>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (installed_tx, installed_rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
@@ -279,6 +280,11 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration) {
                     if since.elapsed() >= SAME_STOP {
                         break;
                     }
+                }
+                // Exiting from here skips what `main`'s return would do:
+                // the socket files this process bound go now.
+                for file in own_files {
+                    file.remove();
                 }
                 std::process::exit(128 + first);
             });

@@ -7,6 +7,8 @@ use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 use std::time::Instant;
 
+use nix::sys::signal::Signal;
+
 use tests::{DEADLINE, Service, echo, text};
 
 const V1: &str = env!("CARGO_BIN_EXE_versioned_v1");
@@ -197,6 +199,34 @@ fn activated(svc: &mut Service, bin: &str, fd: impl AsFd, name: Option<&str>, ar
         .args(args)
         .stdin(std::process::Stdio::from(socket));
     svc.spawn(cmd);
+}
+
+#[test]
+fn bypass_with_some_sockets_activated_removes_its_own_socket_file_when_a_second_signal_ends_it() {
+    // systemd passes the TCP socket; the unix one is bound here, so its
+    // file is this process's to remove, however the process ends.
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut svc = Service::new(bin);
+    let path = svc.dir.path().join("own.sock");
+    let sock = format!("-sock={}", path.display());
+    activated(
+        &mut svc,
+        bin,
+        &listener,
+        Some("port"),
+        &[&sock, "-port=127.0.0.1:0", "--linger"],
+    );
+    drop(listener);
+    svc.output.wait_for("serving unix pid=");
+    assert!(path.exists());
+    svc.signal(Signal::SIGTERM);
+    // Lameduck (a grace after the first signal): a second signal now is
+    // not the same stop, and ends it while it lingers.
+    svc.output.wait_for("lameduck pid=");
+    svc.signal(Signal::SIGTERM);
+    assert_eq!(svc.wait_exit().code(), Some(143), "{}", svc.output.text());
+    assert!(!path.exists(), "the socket file outlived the program");
 }
 
 fn activated_echo(mode: &str, name: Option<&str>) {

@@ -22,6 +22,7 @@ async fn main(ctx: littleboss::Context) {
     loop {
         tokio::select! {
             _ = &mut lameduck => {
+                println!("lameduck pid={pid}");
                 if ctx.args().iter().any(|a| a == "--linger") {
                     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
                 }
