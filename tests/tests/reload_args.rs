@@ -248,6 +248,28 @@ fn two_listeners_on_one_address_are_refused_by_start_bypass_and_reload_alike() {
 }
 
 #[test]
+fn a_listener_given_the_address_status_shows_keeps_its_socket() {
+    // Started on a free port: the address `status` shows is the one to
+    // give, as the "in use" message advises, and it is the same socket.
+    let (mut svc, http) = start(V1, &[]);
+    let shown = status(&svc)["listeners"][0]["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(shown, http.to_string());
+    let out = reload(&svc, V1, &[&format!("-http={shown}"), "--again"]);
+    assert!(
+        !text(&out).contains("listener `http`"),
+        "told of a change: {}",
+        text(&out)
+    );
+    // The new child answers on the very socket.
+    greeted_with(http, " --again");
+    assert_eq!(status(&svc)["listeners"][0]["address"], shown.as_str());
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_reload_to_its_own_port_spelled_another_way_says_this_service_holds_it() {
     let port = free_port();
     let (mut svc, addr) = start(V1, &[&format!("-http=127.0.0.1:{port}")]);

@@ -65,10 +65,14 @@ fn held_on_port(held: &BTreeMap<ListenerKey, Held>, key: &ListenerKey) -> Option
         .map(|(k, h)| format!("{} {}", k.network, h.address))
 }
 
-/// Gives a listener that names a socket-activated socket by the address
-/// it really has (the socket unit's `:9090`, say, rather than the binary's
-/// declared default the supervisor started with) the key that socket is
-/// held under: it is that very socket, not one to bind.
+/// Gives a listener that names a held socket by the address it really
+/// has the key that socket is held under: it is that very socket, not one
+/// to bind. The address `status` shows for it (`[::]:8080` for `:8080`,
+/// `127.0.0.1:41234` for `127.0.0.1:0`) keeps it, as the "address in use"
+/// message advises. A socket-activated one is named by its port alone too
+/// (the socket unit's `:9090`, say, rather than the binary's declared
+/// default the supervisor started with): the service manager owns it, so
+/// no other could be bound there.
 pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned]) {
     for listener in wanted {
         let Some(key) = &listener.key else { continue };
@@ -78,9 +82,8 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
         let owned: Vec<&ListenerKey> = held
             .iter()
             .filter(|(k, h)| {
-                h.activated
-                    && k.network == key.network
-                    && spellings(&h.address)
+                k.network == key.network
+                    && spellings(&h.address, h.activated)
                         .iter()
                         .any(|a| ListenerKey::of(&listener.name, k.network, a) == *key)
             })
@@ -93,11 +96,13 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
     }
 }
 
-/// The ways to name a socket bound at `address`: as it is, and a
-/// wildcard one (`0.0.0.0:9090`, `[::]:9090`) by its port alone (`:9090`).
-fn spellings(address: &str) -> Vec<String> {
+/// The ways to name a socket bound at `address`: as it is, and if it is
+/// `activated`, a wildcard one (`0.0.0.0:9090`, `[::]:9090`) by its port
+/// alone (`:9090`).
+fn spellings(address: &str, activated: bool) -> Vec<String> {
     let mut all = vec![address.to_owned()];
     if let Ok((host, port)) = host_port(address)
+        && activated
         && host.parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified())
     {
         all.push(format!(":{port}"));
@@ -448,6 +453,37 @@ mod tests {
         let dropped = [assigned("new", Network::Tcp, Some(":81"))];
         let e = plan(&held, &current, &dropped).unwrap_err();
         assert!(e.contains("cannot move to nothing"), "{e}");
+    }
+
+    #[test]
+    fn a_listener_is_named_by_the_address_its_socket_has() {
+        // Started on `:8080` (bound dual-stack) and `127.0.0.1:0`.
+        let mut held = held(&[(":8080", false)]);
+        held.values_mut().next().unwrap().address = "[::]:8080".to_owned();
+        let zero = ListenerKey::of("admin", Network::Tcp, "127.0.0.1:0");
+        let zero_held = Held {
+            address: "127.0.0.1:41234".to_owned(),
+            activated: false,
+        };
+        held.insert(zero.clone(), zero_held);
+        let mut wanted = [
+            assigned("http", Network::Tcp, Some("[::]:8080")),
+            assigned("admin", Network::Tcp, Some("127.0.0.1:41234")),
+        ];
+        as_held(&held, &mut wanted);
+        assert_eq!(
+            wanted[0].key,
+            Some(ListenerKey::of("http", Network::Tcp, ":8080"))
+        );
+        assert_eq!(wanted[1].key, Some(zero));
+        // Not activated: `0.0.0.0:8080` is another socket, not this one by
+        // another name.
+        let mut v4 = [assigned("http", Network::Tcp, Some("0.0.0.0:8080"))];
+        as_held(&held, &mut v4);
+        assert_eq!(
+            v4[0].key,
+            Some(ListenerKey::of("http", Network::Tcp, "0.0.0.0:8080"))
+        );
     }
 
     #[test]
