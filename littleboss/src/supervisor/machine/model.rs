@@ -428,6 +428,32 @@ impl Model {
     /// the supervisor exits with every request answered and every child
     /// reaped.
     fn finish(&mut self) {
+        // First, while the supervisor is up: with time passing (past any
+        // child's hello and ready deadlines) and killed children dying,
+        // every request is answered. The stop below answers whatever
+        // waits, which would hide a reload left hanging.
+        for _ in 0..10 {
+            if !matches!(self.sim.machine.state().phase, Phase::Up(_)) {
+                break;
+            }
+            self.sim
+                .advance(Duration::from_millis(u64::from(u16::MAX)) + HELLO_TIMEOUT);
+            for id in self.live() {
+                if self.sim.processes[&id].killed {
+                    self.exit(id, ChildExit::Signal(9));
+                }
+            }
+            self.check();
+        }
+        if matches!(self.sim.machine.state().phase, Phase::Up(_)) {
+            for (client, answers) in &self.sim.replies {
+                let finals = answers.iter().filter(|r| r.is_final()).count();
+                assert_eq!(
+                    finals, 1,
+                    "client {client} unanswered while up: {answers:?}"
+                );
+            }
+        }
         self.sim.request(Request::Stop);
         self.check();
         for _ in 0..20 {
