@@ -3,7 +3,7 @@
 //!
 //! - `GET /`: a greeting naming the process that served it;
 //! - `POST /`: reads the body and says how long it was;
-//! - `GET /slow?ms=N`: answers after N milliseconds (at most 10 000).
+//! - `GET /slow?ms=N`: answers after N milliseconds (at most 5 000).
 //!
 //! Every response carries an `x-littleboss-pid` header naming the process
 //! that served it, so a reload shows up as a change of pid.
@@ -19,8 +19,9 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
-/// The longest `/slow` answers.
-pub const SLOW_MAX_MS: u64 = 10_000;
+/// The longest `/slow` answers: well within the servers' 10 s lameduck, so
+/// one started just before a reload still completes in the old child.
+pub const SLOW_MAX_MS: u64 = 5_000;
 
 /// The routes, with the pid header.
 ///

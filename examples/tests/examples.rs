@@ -80,6 +80,36 @@ fn echo_serves_and_reloads() {
 }
 
 #[test]
+fn echo_lets_go_of_a_half_typed_line_before_the_supervisor_kills() {
+    use std::io::{Read, Write};
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
+    svc.start(&["-echo=127.0.0.1:0"]);
+    let addr = printed(&svc, "listening on ");
+    svc.ready();
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.write_all(b"half a li").unwrap();
+    assert_eq!(
+        echo(addr, "one").unwrap(),
+        "one\n",
+        "the line's connection accepted"
+    );
+    svc.reload_ok();
+    // The old child gives up on the line and exits by itself, with code 0,
+    // rather than being killed at its lameduck timeout.
+    let exited = svc.output.wait_for("old child pid ");
+    let line = exited
+        .lines()
+        .find(|l| l.contains("old child pid "))
+        .unwrap()
+        .to_owned();
+    assert!(line.ends_with("exited with code 0"), "{line}");
+    conn.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut rest = Vec::new();
+    let _ = conn.read_to_end(&mut rest);
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+}
+
+#[test]
 fn clap_keeps_its_own_help_and_shows_littleboss_flags() {
     let out = Command::new(env!("CARGO_BIN_EXE_clap"))
         .arg("--help")

@@ -14,14 +14,16 @@
 //! ```
 //!
 //! A connection open across a reload is closed by the old child once its
-//! current line is echoed, or after half a second without one (or when its
-//! client closes it); reconnecting reaches the new child. `-echo=127.0.0.1:9007` listens elsewhere.
+//! current line is echoed, or after half a second without one, or, for a
+//! line that does not end, shortly before the supervisor would kill the old
+//! child (or when its client closes it); reconnecting reaches the new
+//! child. `-echo=127.0.0.1:9007` listens elsewhere.
 
 use std::io;
 use std::time::Duration;
 
 use littleboss::Context;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
@@ -70,17 +72,30 @@ async fn main(ctx: Context) -> io::Result<()> {
 /// in flight: closing at once would drop it.
 const IDLE_GRACE: Duration = Duration::from_millis(500);
 
+/// How long before the supervisor's kill a line in progress at lameduck
+/// is given up: a client that typed half a line and walked away must not
+/// hold the old child until it is killed.
+const MARGIN: Duration = Duration::from_millis(250);
+
+/// The longest line echoed; a longer one closes the connection rather
+/// than grow the buffer without bound.
+const MAX_LINE: usize = 64 * 1024;
+
 /// Echoes lines until the client closes the connection, or lameduck begins
 /// and the current line (or, on an idle connection, the next line within
 /// [`IDLE_GRACE`]) has been echoed.
 async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
     let (reader, mut writer) = stream.into_split();
-    let mut reader = BufReader::new(reader);
+    // Each line may take `MAX_LINE` bytes and its newline, no more.
+    let limit = MAX_LINE as u64 + 1;
+    let mut reader = BufReader::new(reader).take(limit);
     let mut line = Vec::new();
     let lameduck = ctx.lameduck();
     tokio::pin!(lameduck);
     let grace = tokio::time::sleep(Duration::MAX);
     tokio::pin!(grace);
+    let line_grace = tokio::time::sleep(Duration::MAX);
+    tokio::pin!(line_grace);
     let mut winding_down = false;
     loop {
         // `read_until` keeps what it has read in `line` when another branch
@@ -91,17 +106,28 @@ async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
                     // The client closed; echo a last unterminated line.
                     return writer.write_all(&line).await;
                 }
+                if line.len() > MAX_LINE {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "line too long"));
+                }
+                if !line.ends_with(b"\n") {
+                    continue; // more of the line to come
+                }
                 writer.write_all(&line).await?;
                 line.clear();
+                reader.set_limit(limit);
                 if winding_down {
                     return Ok(());
                 }
             }
             () = &mut lameduck, if !winding_down => {
                 winding_down = true;
-                grace.as_mut().reset(tokio::time::Instant::now() + IDLE_GRACE);
+                let now = tokio::time::Instant::now();
+                grace.as_mut().reset(now + IDLE_GRACE);
+                let budget = (ctx.lameduck_timeout() - ctx.grace()).saturating_sub(MARGIN);
+                line_grace.as_mut().reset(now + budget);
             }
             () = &mut grace, if line.is_empty() => return Ok(()),
+            () = &mut line_grace => return Ok(()),
         }
     }
 }

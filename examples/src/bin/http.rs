@@ -6,7 +6,7 @@
 //!
 //! Every response carries an `x-littleboss-pid` header naming the process
 //! that served it, so a reload shows up as a change of pid. `/slow?ms=N`
-//! answers after N milliseconds (at most 10 000): start one, reload, and it
+//! answers after N milliseconds (at most 5 000): start one, reload, and it
 //! still completes, served by the old child while it drains. `POST /`
 //! answers with the length of the body.
 //!

@@ -137,19 +137,45 @@ struct Request {
     close: bool,
 }
 
+/// The longest request line or header, and the most headers, read: a
+/// client must not make the server buffer without bound.
+const MAX_LINE: u64 = 8 * 1024;
+const MAX_HEADERS: usize = 100;
+
+/// One line of the head, at most [`MAX_LINE`] bytes.
+async fn read_line(
+    read: &mut (impl AsyncBufReadExt + Unpin),
+    line: &mut String,
+) -> io::Result<usize> {
+    let n = (&mut *read).take(MAX_LINE).read_line(line).await?;
+    if n > 0 && !line.ends_with('\n') && n as u64 == MAX_LINE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "request line too long",
+        ));
+    }
+    Ok(n)
+}
+
 /// Reads a request head and its `Content-Length` body; `None` at a clean
 /// end of the connection.
 async fn read_request(read: &mut (impl AsyncBufReadExt + Unpin)) -> io::Result<Option<Request>> {
     let mut line = String::new();
-    if read.read_line(&mut line).await? == 0 {
+    if read_line(read, &mut line).await? == 0 {
         return Ok(None);
     }
     let method = line.split(' ').next().unwrap_or_default().to_owned();
     let mut body_len = 0;
     let mut close = line.trim_end().ends_with("HTTP/1.0");
-    loop {
+    for headers in 0.. {
+        if headers > MAX_HEADERS {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "too many headers",
+            ));
+        }
         line.clear();
-        if read.read_line(&mut line).await? == 0 {
+        if read_line(read, &mut line).await? == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
         let header = line.trim_end();
