@@ -423,3 +423,42 @@ fn a_peer_of_another_user_is_refused_by_the_supervisor() {
     assert!(read_greeting(addr).unwrap().starts_with("v1 "));
     assert!(json(&svc, V1)["child"]["pid"].is_number());
 }
+
+#[test]
+fn a_reload_too_long_for_an_older_supervisor_shows_its_answer() {
+    // A supervisor of an older build reads requests of at most 64 KiB: it
+    // answers why and closes while this build's client still writes. No
+    // older build exists here, so a socket stands in for it, answering as
+    // it did.
+    use std::os::unix::fs::DirBuilderExt;
+    let svc = Service::new(V1);
+    let folder = svc.control_dir();
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&folder)
+        .unwrap();
+    let older = std::os::unix::net::UnixListener::bind(folder.join("versioned.sock")).unwrap();
+    let stand_in = std::thread::spawn(move || {
+        let (mut conn, _) = older.accept().unwrap();
+        let mut first = vec![0; 65_537];
+        conn.read_exact(&mut first).unwrap();
+        assert!(!first.contains(&b'\n'));
+        conn.write_all(
+            b"{\"v\":1,\"type\":\"error\",\"error\":\"request longer than 65536 bytes\"}\n",
+        )
+        .unwrap();
+    });
+    // Megabytes once encoded: more than the socket's buffers hold. (One
+    // argument may take 128 KiB at most.)
+    let long = "x".repeat(100_000);
+    let mut args = vec!["--"];
+    args.extend(std::iter::repeat_n(long.as_str(), 12));
+    let out = svc.control_with(V1, "reload", &args);
+    stand_in.join().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("reload of versioned failed: request longer than 65536 bytes"),
+        "{err}"
+    );
+}

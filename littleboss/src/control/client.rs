@@ -190,12 +190,34 @@ impl Session {
             );
         }
         if let Err(e) = self.writer.write_all(&line) {
+            // A supervisor that stopped reading says why before it closes
+            // (an older one refuses requests over 64 KiB): its answer is
+            // the news, not the broken pipe.
+            let closed = matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            );
+            if let Some(response) = closed.then(|| self.answer_if_any()).flatten() {
+                return response;
+            }
             fail(
                 UNKNOWN,
                 format!("cannot send the request to the supervisor: {e}"),
             );
         }
         self.next()
+    }
+
+    /// An answer already sent, if the supervisor left one.
+    fn answer_if_any(&mut self) -> Option<Response> {
+        let mut line = Vec::new();
+        match self.reader.read_until(b'\n', &mut line) {
+            Ok(n) if n > 0 => match protocol::decode_answer(line.trim_ascii_end()) {
+                Ok(protocol::Answer::Known(response)) => Some(response),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     fn next(&mut self) -> Response {
