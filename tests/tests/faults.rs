@@ -323,14 +323,19 @@ fn a_supervisor_removes_only_its_own_unix_socket_file() {
     drop(theirs);
 }
 
+/// Runs `unix_server` without a supervisor, its socket at `path`.
+fn unix_server_in_bypass(svc: &mut Service, path: &std::path::Path, args: &[&str]) {
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg(format!("-sock={}", path.display())).args(args);
+    svc.spawn(cmd);
+}
+
 #[test]
 fn a_unix_socket_bound_in_bypass_goes_when_the_program_ends() {
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let mut svc = Service::new(bin);
     let path = svc.dir.path().join("bypass.sock");
-    let mut cmd = svc.command(bin);
-    cmd.arg(format!("-sock={}", path.display())).arg("--linger");
-    svc.spawn(cmd);
+    unix_server_in_bypass(&mut svc, &path, &["--linger"]);
     svc.output.wait_for("serving unix pid=");
     assert!(path.exists());
     svc.signal(nix::sys::signal::Signal::SIGTERM);
@@ -341,9 +346,7 @@ fn a_unix_socket_bound_in_bypass_goes_when_the_program_ends() {
     assert!(!path.exists(), "the socket file outlived the program");
     // A successor's socket at that path, bound meanwhile, is left alone.
     let mut svc = Service::new(bin);
-    let mut cmd = svc.command(bin);
-    cmd.arg(format!("-sock={}", path.display()));
-    svc.spawn(cmd);
+    unix_server_in_bypass(&mut svc, &path, &[]);
     svc.output.wait_for("serving unix pid=");
     std::fs::remove_file(&path).unwrap();
     let successor = std::os::unix::net::UnixListener::bind(&path).unwrap();
@@ -358,9 +361,7 @@ fn a_unix_socket_bound_in_bypass_goes_when_main_panics() {
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let mut svc = Service::new(bin);
     let path = svc.dir.path().join("panics.sock");
-    let mut cmd = svc.command(bin);
-    cmd.arg(format!("-sock={}", path.display())).arg("--panic");
-    svc.spawn(cmd);
+    unix_server_in_bypass(&mut svc, &path, &["--panic"]);
     assert_eq!(svc.wait_exit().code(), Some(101), "{}", svc.output.text());
     assert!(svc.output.text().contains("told to panic"));
     assert!(!path.exists(), "the socket file outlived the program");
