@@ -111,15 +111,17 @@ fn a_connection_silent_across_a_reload_is_answered(bin: &str, listener: &str) {
             .unwrap_or_else(|e| panic!("{bin}: {e}, after {response:?}"));
         response.to_ascii_lowercase()
     };
+    let mut conns: Vec<std::net::TcpStream> = (0..4)
+        .map(|_| std::net::TcpStream::connect(server.addr).unwrap())
+        .collect();
+    // Answered on a connection made after them: the kernel hands
+    // connections over in order, so the old child has accepted the four.
     let old = get(&mut std::net::TcpStream::connect(server.addr).unwrap());
     let old_pid = old
         .lines()
         .find_map(|l| l.strip_prefix("x-littleboss-pid: "))
         .unwrap_or_else(|| panic!("{bin}: no pid in {old:?}"))
         .to_owned();
-    let mut conns: Vec<std::net::TcpStream> = (0..4)
-        .map(|_| std::net::TcpStream::connect(server.addr).unwrap())
-        .collect();
     let reload = server.control("reload");
     assert!(reload.status.success(), "{reload:?}");
     // The client is slow to speak: its request comes well after the old

@@ -106,6 +106,7 @@ fn echo_lets_go_of_a_half_typed_line_before_the_supervisor_kills() {
     conn.set_read_timeout(Some(DEADLINE)).unwrap();
     let mut rest = Vec::new();
     let _ = conn.read_to_end(&mut rest);
+    assert_eq!(rest, b"", "the half line was echoed");
     assert_eq!(svc.control("stop").status.code(), Some(0));
 }
 

@@ -292,6 +292,7 @@ pub trait OutputInTime {
 impl OutputInTime for Command {
     fn output_in_time(&mut self) -> Output {
         let mut child = self
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

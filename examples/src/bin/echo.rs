@@ -75,7 +75,7 @@ const IDLE_GRACE: Duration = Duration::from_millis(500);
 /// How long before the supervisor's kill a line in progress at lameduck
 /// is given up: a client that typed half a line and walked away must not
 /// hold the old child until it is killed.
-const MARGIN: Duration = Duration::from_millis(250);
+const MARGIN: Duration = Duration::from_millis(500);
 
 /// The longest line echoed; a longer one closes the connection rather
 /// than grow the buffer without bound.
@@ -106,7 +106,7 @@ async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
                     // The client closed; echo a last unterminated line.
                     return writer.write_all(&line).await;
                 }
-                if line.len() > MAX_LINE {
+                if line.len() > MAX_LINE && !line.ends_with(b"\n") {
                     return Err(io::Error::new(io::ErrorKind::InvalidData, "line too long"));
                 }
                 if !line.ends_with(b"\n") {

@@ -250,6 +250,10 @@ fn watch(
     }
 }
 
+/// More than a child says in its life (a hello, an error, ready, a
+/// finish): what is queued when it exits fits.
+const QUEUED_AT_EXIT: usize = 64;
+
 struct Watcher {
     id: ChildId,
     process: Process,
@@ -259,10 +263,12 @@ struct Watcher {
 
 impl Watcher {
     /// Passes on the messages already queued on the channel, without
-    /// waiting for more (a process the child started may hold its end).
+    /// waiting for more (a process the child started may hold its end),
+    /// and at most [`QUEUED_AT_EXIT`] of them: such a process could send
+    /// for ever.
     fn pass_on_queued(&self) {
         let (id, pid) = (self.id, self.process.pid);
-        loop {
+        for _ in 0..QUEUED_AT_EXIT {
             match self.channel.recv_queued() {
                 Ok(Some(message)) => {
                     let _ = self.events.send(Event::Message { id, message });

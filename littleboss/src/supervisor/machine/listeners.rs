@@ -67,9 +67,11 @@ fn held_on_port(held: &BTreeMap<ListenerKey, Held>, key: &ListenerKey) -> Option
 
 /// Gives a listener that names a held socket by the address it really
 /// has the key that socket is held under: it is that very socket, not one
-/// to bind. The address `status` shows for it (`[::]:8080` for `:8080`,
-/// `127.0.0.1:41234` for `127.0.0.1:0`) keeps it, as the "address in use"
-/// message advises. A socket-activated one is named by its port alone too
+/// to bind. The address `status` shows for it (`127.0.0.1:41234` for
+/// `127.0.0.1:0`, `127.0.0.1:80` for `localhost:80`) keeps it, as the
+/// "address in use" message advises; not for one asked for on any host
+/// (`:8080`, shown as `[::]:8080`), whose shown address names an
+/// IPv6-only socket. A socket-activated one is named by its port alone too
 /// (the socket unit's `:9090`, say, rather than the binary's declared
 /// default the supervisor started with): the service manager owns it, so
 /// no other could be bound there.
@@ -82,7 +84,11 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
         let owned: Vec<&ListenerKey> = held
             .iter()
             .filter(|(k, h)| {
+                // `:8080` is bound dual-stack and shows as `[::]:8080`,
+                // which, asked for, is another socket: IPv6 only.
+                let any_host = host_port(k.bind_address()).is_ok_and(|(host, _)| host.is_empty());
                 k.network == key.network
+                    && (h.activated || !any_host)
                     && spellings(&h.address, h.activated)
                         .iter()
                         .any(|a| ListenerKey::of(&listener.name, k.network, a) == *key)
@@ -457,7 +463,8 @@ mod tests {
 
     #[test]
     fn a_listener_is_named_by_the_address_its_socket_has() {
-        // Started on `:8080` (bound dual-stack) and `127.0.0.1:0`.
+        // Started on `:8080` (bound dual-stack, shown as `[::]:8080`) and
+        // `127.0.0.1:0`.
         let mut held = held(&[(":8080", false)]);
         held.values_mut().next().unwrap().address = "[::]:8080".to_owned();
         let zero = ListenerKey::of("admin", Network::Tcp, "127.0.0.1:0");
@@ -471,9 +478,10 @@ mod tests {
             assigned("admin", Network::Tcp, Some("127.0.0.1:41234")),
         ];
         as_held(&held, &mut wanted);
+        // `[::]:8080` asked for is IPv6 only: not the dual-stack socket.
         assert_eq!(
             wanted[0].key,
-            Some(ListenerKey::of("http", Network::Tcp, ":8080"))
+            Some(ListenerKey::of("http", Network::Tcp, "[::]:8080"))
         );
         assert_eq!(wanted[1].key, Some(zero));
         // Not activated: `0.0.0.0:8080` is another socket, not this one by
