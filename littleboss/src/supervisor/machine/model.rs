@@ -45,6 +45,9 @@ enum Action {
     /// Another program takes the first listener's port: binding it again
     /// (a rollback after a move) fails.
     Steal,
+    /// The binds under way (in a world of slow binds: a name to resolve)
+    /// finish.
+    FinishBinds,
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -64,6 +67,7 @@ fn action() -> impl Strategy<Value = Action> {
         3 => (any::<u8>(), 0u8..4, any::<bool>()).prop_map(|(child, code, killed)| Action::Exit { child, code, killed }),
         4 => (0u16..12_000).prop_map(Action::Advance),
         1 => Just(Action::Steal),
+        2 => Just(Action::FinishBinds),
     ]
 }
 
@@ -77,6 +81,8 @@ struct World {
     upgrades_fail: bool,
     /// Children offer to take the supervisor's state over.
     offered: bool,
+    /// Binds finish only when the history says so: events come between.
+    slow_binds: bool,
 }
 
 fn config() -> impl Strategy<Value = World> {
@@ -87,6 +93,7 @@ fn config() -> impl Strategy<Value = World> {
         prop::bool::weighted(0.2),
         prop::bool::weighted(0.2),
         prop::bool::weighted(0.9),
+        prop::bool::weighted(0.3),
     )
         .prop_map(
             |(
@@ -96,6 +103,7 @@ fn config() -> impl Strategy<Value = World> {
                 activated,
                 fail,
                 offered,
+                slow_binds,
             )| {
                 let settings = Settings {
                     persist,
@@ -110,6 +118,7 @@ fn config() -> impl Strategy<Value = World> {
                     activated,
                     upgrades_fail: fail,
                     offered,
+                    slow_binds,
                 }
             },
         )
@@ -126,6 +135,7 @@ struct Model {
     /// it exited.
     decides: Option<ChildId>,
     decided: Option<i32>,
+    slow_binds: bool,
 }
 
 impl Model {
@@ -228,6 +238,13 @@ impl Model {
             Action::Steal => {
                 sim.busy.insert("127.0.0.1:8080".to_owned());
             }
+            Action::FinishBinds => {
+                // After the exit, the bind thread went with the process.
+                if sim.exit_code.is_none() {
+                    sim.finish_binds();
+                    sim.defer_binds = self.slow_binds;
+                }
+            }
         }
         if let Some((id, Why::Reload { .. })) = starting
             && self.serving() == Some(id)
@@ -298,6 +315,14 @@ impl Model {
                 .iter()
                 .filter_map(|l| l.key.as_ref()),
         );
+        // A child whose other listeners are still being bound keeps those
+        // it takes over already.
+        if let Phase::Up(up) = &state.phase
+            && let Some(binding) = up.starting.as_ref().filter(|s| s.binding)
+        {
+            let launch = &state.children[&binding.id].launch;
+            used.extend(launch.listeners.iter().filter_map(|l| l.key.as_ref()));
+        }
         for (key, held) in &state.held {
             assert!(
                 used.contains(key) || held.activated,
@@ -334,9 +359,17 @@ impl Model {
                 );
             }
         }
-        // The machine knows exactly the children not yet reaped.
+        // The machine knows exactly the children not yet reaped, and one
+        // whose listeners are still being bound (not spawned yet).
         let known: Vec<ChildId> = state.children.keys().copied().collect();
-        assert_eq!(known, self.live());
+        let mut expected = self.live();
+        if let Phase::Up(up) = &state.phase
+            && let Some(binding) = up.starting.as_ref().filter(|s| s.binding)
+        {
+            expected.push(binding.id);
+            expected.sort_unstable();
+        }
+        assert_eq!(known, expected);
         // A binary is kept exactly while a child runs it or a launch that
         // may run again (a restart's, a rollback's) names it.
         let kept = self.sim.machine.binaries_kept();
@@ -428,6 +461,12 @@ impl Model {
     /// the supervisor exits with every request answered and every child
     /// reaped.
     fn finish(&mut self) {
+        // Binds finish from here on as they are asked for.
+        self.slow_binds = false;
+        if self.sim.exit_code.is_none() {
+            self.sim.finish_binds();
+            self.check();
+        }
         // First, while the supervisor is up: with time passing (past any
         // child's hello and ready deadlines) and killed children dying,
         // every request is answered. The stop below answers whatever
@@ -517,6 +556,7 @@ proptest! {
             sim.activate_first_listener();
         }
         sim.upgrade_fails = world.upgrades_fail;
+        sim.defer_binds = world.slow_binds;
         if !world.offered {
             sim.takes_over = None;
         }
@@ -527,6 +567,7 @@ proptest! {
             stop_began: None,
             decides: None,
             decided: None,
+            slow_binds: world.slow_binds,
         };
         model.check();
         for action in actions {
