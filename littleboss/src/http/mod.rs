@@ -24,6 +24,9 @@
 //! - at lameduck, close idle HTTP/1 connections, let each request in
 //!   flight finish (its connection closes after the response) and send
 //!   HTTP/2 connections a graceful GOAWAY (hyper's graceful shutdown);
+//! - wait, within the same bound, for connections handed to an upgrade
+//!   handler (WebSocket): hyper is done with them at the upgrade, so their
+//!   handlers close them, on `ctx.draining()` or `ctx.lameduck()`;
 //! - finish as soon as draining has begun and no connection is left open,
 //!   rather than waiting out the grace (it is there for connections that
 //!   have not spoken yet, and there are none);

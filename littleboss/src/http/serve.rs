@@ -49,13 +49,25 @@ pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -
     let open = Arc::new(OpenConnections::default());
     let listener = CountingListener::new(ctx, listener, &open);
     let shutdown = {
-        let ctx = ctx.clone();
+        let (ctx, open) = (ctx.clone(), open.clone());
         async move { shutdown_signal(&ctx, &open).await }
     };
     let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown);
-    bounded(ctx, std::future::IntoFuture::into_future(serve))
-        .await
-        .unwrap_or(Ok(()))
+    let served = async {
+        let served = std::future::IntoFuture::into_future(serve).await;
+        upgraded_ones_closed(&open).await;
+        served
+    };
+    bounded(ctx, served).await.unwrap_or(Ok(()))
+}
+
+/// Waits for the connections hyper handed over to their upgrade handlers
+/// (WebSocket, say): hyper's graceful shutdown is done with them at the
+/// upgrade, but a handler that closes its own on `ctx.draining()` or
+/// `ctx.lameduck()` still gets until the bound, as a request in flight
+/// does. Without one open, at once.
+async fn upgraded_ones_closed(open: &OpenConnections) {
+    open.none().await;
 }
 
 /// Serves a tower `service` (a tonic router, a tower-http stack, an axum
@@ -133,7 +145,11 @@ where
         });
     }
     drop(listener);
-    let _ = bounded(ctx, graceful.shutdown()).await;
+    let drained = async {
+        graceful.shutdown().await;
+        upgraded_ones_closed(&open).await;
+    };
+    let _ = bounded(ctx, drained).await;
     Ok(())
 }
 
@@ -346,6 +362,89 @@ pub(super) mod tests {
     #[tokio::test]
     async fn serve_drains_keep_alive_connections() {
         drains_keep_alive(serve_hi).await;
+    }
+
+    /// An upgrade handler: answers 101 and, on the upgraded connection,
+    /// waits for the client's `bye` and answers `ok` (as a WebSocket
+    /// handler closing on its own terms).
+    async fn upgrade<B>(mut request: Request<B>) -> Response<String> {
+        let on = hyper::upgrade::on(&mut request);
+        tokio::spawn(async move {
+            let mut io = hyper_util::rt::TokioIo::new(on.await.unwrap());
+            let mut bye = [0; 3];
+            io.read_exact(&mut bye).await.unwrap();
+            io.write_all(b"ok").await.unwrap();
+        });
+        let mut response = Response::new(String::new());
+        *response.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
+        let headers = response.headers_mut();
+        headers.insert(http::header::CONNECTION, "upgrade".parse().unwrap());
+        headers.insert(http::header::UPGRADE, "test".parse().unwrap());
+        response
+    }
+
+    fn serve_upgrade(ctx: Context, listener: TcpListener) -> JoinHandle<io::Result<()>> {
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(|request: axum::extract::Request| upgrade(request)),
+        );
+        tokio::spawn(async move { super::serve(&ctx, listener, app).await })
+    }
+
+    fn serve_service_upgrade(ctx: Context, listener: TcpListener) -> JoinHandle<io::Result<()>> {
+        let service = tower::service_fn(|request: Request<Incoming>| async {
+            Ok::<_, Infallible>(upgrade(request).await)
+        });
+        tokio::spawn(async move { super::serve_service(&ctx, listener, service).await })
+    }
+
+    /// An upgraded connection still open at lameduck keeps the helper
+    /// (within its bound) until its handler is done with it: hyper's part
+    /// ended at the upgrade, and returning then would cut it.
+    async fn waits_for_upgraded_connections(serve: Serve) {
+        let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let mut server = serve(ctx, listener);
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        conn.write_all(
+            b"GET / HTTP/1.1\r\nHost: test\r\nConnection: upgrade\r\nUpgrade: test\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0; 1];
+            assert_eq!(conn.read(&mut byte).await.unwrap(), 1, "closed: {head:?}");
+            head.push(byte[0]);
+        }
+        assert!(
+            head.starts_with(b"HTTP/1.1 101"),
+            "{:?}",
+            String::from_utf8_lossy(&head)
+        );
+        let since = Instant::now();
+        phase.send_replace(Phase::Draining(since));
+        phase.send_replace(Phase::Lameduck(since));
+        let early = tokio::time::timeout(Duration::from_millis(300), &mut server).await;
+        assert!(early.is_err(), "returned with an upgraded connection open");
+        conn.write_all(b"bye").await.unwrap();
+        let mut ok = [0; 2];
+        conn.read_exact(&mut ok).await.unwrap();
+        assert_eq!(&ok, b"ok");
+        tokio::time::timeout(Duration::from_secs(20), server)
+            .await
+            .expect("returns once the upgraded connection is done")
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn serve_waits_for_upgraded_connections() {
+        waits_for_upgraded_connections(serve_upgrade).await;
+    }
+
+    #[tokio::test]
+    async fn serve_service_waits_for_upgraded_connections() {
+        waits_for_upgraded_connections(serve_service_upgrade).await;
     }
 
     #[tokio::test]
