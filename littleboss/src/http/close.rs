@@ -107,10 +107,12 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let http1 = request.version() < Version::HTTP_2;
+        let http10 = request.version() <= Version::HTTP_10;
         CloseFuture {
             inner: self.inner.call(request),
             ctx: http1.then(|| self.ctx.clone()),
             close_time: self.close_time,
+            http10,
         }
     }
 }
@@ -124,6 +126,8 @@ pin_project_lite::pin_project! {
         // `None` for HTTP/2.
         ctx: Option<Context>,
         close_time: Duration,
+        // The request was HTTP/1.0 (or older).
+        http10: bool,
     }
 }
 
@@ -148,6 +152,13 @@ where
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            // To an HTTP/1.0 client that asked for keep-alive, hyper adds
+            // `keep-alive` to a 1.1 response's `Connection` unless the
+            // response is 1.0 itself: "close, keep-alive" could see the
+            // connection reused as it closes.
+            if *this.http10 {
+                *response.version_mut() = Version::HTTP_10;
+            }
         }
         Poll::Ready(Ok(response))
     }

@@ -364,6 +364,48 @@ pub(super) mod tests {
         drains_keep_alive(serve_hi).await;
     }
 
+    /// An HTTP/1.0 client that asks for keep-alive is told, once draining,
+    /// `Connection: close` alone (not "close, keep-alive"), and the
+    /// connection closes after the response.
+    async fn closes_http10_keep_alive(serve: Serve) {
+        const REQUEST: &[u8] = b"GET / HTTP/1.0\r\nHost: test\r\nConnection: keep-alive\r\n\r\n";
+        let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let _server = serve(ctx, listener);
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        // Kept alive while serving (so accepted before draining begins).
+        conn.write_all(REQUEST).await.unwrap();
+        let mut first = Vec::new();
+        while !first.ends_with(b"\r\n\r\nhi") {
+            let mut chunk = [0; 1024];
+            let n = conn.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "closed: {:?}", String::from_utf8_lossy(&first));
+            first.extend_from_slice(&chunk[..n]);
+        }
+        let first = String::from_utf8(first).unwrap().to_ascii_lowercase();
+        assert!(first.contains("connection: keep-alive\r\n"), "{first}");
+        phase.send_replace(Phase::Draining(Instant::now()));
+        conn.write_all(REQUEST).await.unwrap();
+        let mut response = Vec::new();
+        conn.read_to_end(&mut response).await.unwrap();
+        let response = String::from_utf8(response).unwrap().to_ascii_lowercase();
+        let connection: Vec<&str> = response
+            .lines()
+            .filter_map(|l| l.strip_prefix("connection: "))
+            .collect();
+        assert_eq!(connection, ["close"], "{response}");
+        assert!(response.ends_with("\r\n\r\nhi"), "{response}");
+    }
+
+    #[tokio::test]
+    async fn serve_closes_http10_keep_alive_without_a_keep_alive_token() {
+        closes_http10_keep_alive(serve_hi).await;
+    }
+
+    #[tokio::test]
+    async fn serve_service_closes_http10_keep_alive_without_a_keep_alive_token() {
+        closes_http10_keep_alive(serve_service_hi).await;
+    }
+
     /// An upgrade handler: answers 101 and, on the upgraded connection,
     /// waits for the client's `bye` and answers `ok` (as a WebSocket
     /// handler closing on its own terms).
