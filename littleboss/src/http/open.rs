@@ -160,6 +160,8 @@ impl axum::serve::Listener for CountingListener {
                 std::future::pending().await
             }
             (stream, peer) = axum::serve::Listener::accept(&mut self.inner) => {
+                // As `serve_service` does: HTTP/2 writes frames one by one.
+                let _ = stream.set_nodelay(true);
                 (self.open.track(stream), peer)
             }
         }

@@ -4,13 +4,19 @@
 //! A layer on the router cannot do it: axum clones the router for each
 //! connection, and hyper clones that clone for each request, so nothing
 //! told apart per connection can live in it. axum calls the make-service
-//! once per accepted connection: that is where the close time is drawn.
+//! once per accepted connection: that is where the close time is drawn,
+//! and where the peer's address goes in, as `ConnectInfo`, as axum's
+//! `into_make_service_with_connect_info` would put it.
 
 use std::convert::Infallible;
 use std::future::{Ready, ready};
 use std::task::{Context as TaskContext, Poll};
 
+use axum::Extension;
+use axum::extract::ConnectInfo;
+use axum::middleware::AddExtension;
 use axum::serve::{IncomingStream, Listener};
+use tower_layer::Layer;
 use tower_service::Service;
 
 use super::close::CloseWhenDraining;
@@ -37,8 +43,11 @@ impl PerConnection {
     }
 }
 
-impl<L: Listener> Service<IncomingStream<'_, L>> for PerConnection {
-    type Response = CloseWhenDraining<axum::Router>;
+impl<L: Listener> Service<IncomingStream<'_, L>> for PerConnection
+where
+    L::Addr: Clone + Send + Sync + 'static,
+{
+    type Response = CloseWhenDraining<AddExtension<axum::Router, ConnectInfo<L::Addr>>>;
     type Error = Infallible;
     type Future = Ready<Result<Self::Response, Infallible>>;
 
@@ -46,12 +55,10 @@ impl<L: Listener> Service<IncomingStream<'_, L>> for PerConnection {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, _connection: IncomingStream<'_, L>) -> Self::Future {
+    fn call(&mut self, connection: IncomingStream<'_, L>) -> Self::Future {
         let close_time = self.times.draw();
-        ready(Ok(CloseWhenDraining::at(
-            self.router.clone(),
-            &self.ctx,
-            close_time,
-        )))
+        let peer = ConnectInfo(connection.remote_addr().clone());
+        let router = Extension(peer).layer(self.router.clone());
+        ready(Ok(CloseWhenDraining::at(router, &self.ctx, close_time)))
     }
 }

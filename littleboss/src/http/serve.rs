@@ -28,7 +28,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// draining has begun, each connection at a time of its own within the
 /// first half of the grace, idle connections closed and requests in
 /// flight finished at lameduck, HTTP/2 GOAWAY, all within the lameduck
-/// timeout. See [the module](crate::http).
+/// timeout. See [the module](crate::http). Handlers can extract the
+/// peer's address as `ConnectInfo<SocketAddr>`; connections are
+/// `TCP_NODELAY`.
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};
@@ -362,6 +364,31 @@ pub(super) mod tests {
     #[tokio::test]
     async fn serve_drains_keep_alive_connections() {
         drains_keep_alive(serve_hi).await;
+    }
+
+    /// Handlers see the peer's address as `ConnectInfo`, as with axum's
+    /// `into_make_service_with_connect_info`.
+    #[tokio::test]
+    async fn serve_gives_handlers_the_peers_address() {
+        use axum::extract::ConnectInfo;
+        let (_phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let app = axum::Router::new().route(
+            "/",
+            axum::routing::get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
+                peer.to_string()
+            }),
+        );
+        let _server = tokio::spawn(async move { super::serve(&ctx, listener, app).await });
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        let me = conn.local_addr().unwrap().to_string();
+        conn.write_all(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut response = Vec::new();
+        conn.read_to_end(&mut response).await.unwrap();
+        let response = String::from_utf8(response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert!(response.ends_with(&format!("\r\n\r\n{me}")), "{response}");
     }
 
     /// An HTTP/1.0 client that asks for keep-alive is told, once draining,
