@@ -201,13 +201,18 @@ impl Lameduck {
             return;
         }
         let this = self.clone();
-        std::thread::Builder::new()
+        let spawned = std::thread::Builder::new()
             .name("littleboss-grace".into())
             .spawn(move || {
                 std::thread::sleep(this.grace);
                 this.phase.send_replace(Phase::Lameduck(since));
-            })
-            .expect("spawn the grace thread");
+            });
+        if let Err(e) = spawned {
+            // Out of threads, say: lameduck now rather than never (a grace
+            // cut short beats a drain that waits for the kill).
+            warning!("cannot wait out the grace ({e}): lameduck now");
+            self.phase.send_replace(Phase::Lameduck(since));
+        }
     }
 }
 
