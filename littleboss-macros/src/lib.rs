@@ -44,12 +44,12 @@ use proc_macro::TokenStream;
 /// | `grace = "500ms"` | from draining (listeners stop yielding connections) to `ctx.lameduck()` completing, for connections accepted just before to send their first request; at most half of `lameduck` (more is an error) | `"1s"` |
 /// | `persist = true` | restart the child when it exits on its own | `false` |
 /// | `restart_limit = "5 in 60s"` | with `persist = true`: give up after more than N restarts within the window (a duration, as for `lameduck`, more than zero) | `"5 in 60s"` |
-/// | `fallback = false` | go back to the previous binary when a reloaded child fails | `true` |
+/// | `fallback = false` | don't roll back to the previous binary when a reloaded child dies within its 5 s probation | `true` |
 /// | `self_upgrade = false` | on a reload to a different binary, keep running the supervisor's own code instead of re-executing itself from the new binary | `true` |
 /// | `flag = "lb"` | name of the mode flag (`-lb=start`) | `"littleboss"` |
 /// | `supervisor_init = path::to::init` | `fn()` run once in the supervisor | none |
-/// | `ready = "manual"` | ready on `ctx.ready()` rather than when `main` starts | `"auto"` |
-/// | `ready_timeout = "30s"` | how long a new child has to become ready | `"30s"` |
+/// | `ready = "manual"` | ready on `ctx.ready()` rather than once `main` is under way (an async `main` when it first waits) | `"auto"` |
+/// | `ready_timeout = "30s"` | how long a new child has to become ready, from its hello (which must come within 10 s of the spawn, or this timeout if shorter) | `"30s"` |
 /// | `help = false` | leave `-h`/`--help` to the program | `true` |
 /// | `flavor = "current_thread"` | tokio runtime flavor | `"multi_thread"` |
 /// | `worker_threads = 4` | threads of the multi-thread runtime | tokio's |

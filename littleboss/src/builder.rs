@@ -108,7 +108,7 @@ impl Littleboss {
     /// The first-byte grace (default 1 s; one set longer than half the
     /// lameduck timeout is a mistake [`check`](Littleboss::check) reports,
     /// a default one is shortened to that): when this program starts winding down, its TCP
-    /// listeners stop yielding connections at once (a reload's new child
+    /// and unix listeners stop yielding connections at once (a reload's new child
     /// takes them), and [`Context::lameduck`] completes only this much
     /// later, once connections accepted just before have had time to send
     /// their first request. Longer for clients that are slow to speak
@@ -142,6 +142,8 @@ impl Littleboss {
     /// trying and exits non-zero, saying why, so that systemd or an
     /// operator takes over (default 5 within 60 s). Restarts are spaced by
     /// a backoff from 100 ms doubling to 30 s, reset after 10 s of health.
+    /// Without `persist(true)` it is a mistake [`check`](Littleboss::check)
+    /// reports: nothing would be restarted.
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc")
@@ -235,9 +237,12 @@ impl Littleboss {
         self
     }
 
-    /// How long a new child has to become ready before it is stopped and
-    /// its reload fails (default 30 s). Zero is a mistake: no child could
-    /// ever be ready.
+    /// How long a new child has to become ready, counted from its hello on
+    /// the child channel, before it is stopped and its reload fails
+    /// (default 30 s). The hello itself, which a littleboss program sends
+    /// as it starts, must come within 10 s of the spawn, or within this
+    /// timeout if shorter. Zero is a mistake: no child could ever be
+    /// ready.
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc").ready_timeout(std::time::Duration::from_secs(5));

@@ -293,7 +293,8 @@ impl Context {
 
     /// Tells the supervisor this program can take traffic. Only needed with
     /// `ready = "manual"`: otherwise the program counts as ready when `main`
-    /// starts. During a reload the old child serves until this is called (or
+    /// is under way (an async `main` when it first waits on something, a
+    /// plain one when it is called). During a reload the old child serves until this is called (or
     /// the ready timeout fails the reload). Calling it again does nothing;
     /// in bypass mode it does nothing.
     ///

@@ -19,6 +19,13 @@ use std::fmt::Display;
 )]
 pub trait MainResult {
     /// The process exit code for this value, after printing any error.
+    ///
+    /// ```
+    /// use littleboss::MainResult;
+    /// assert_eq!(().into_exit_code(), 0);
+    /// assert_eq!(Ok::<(), String>(()).into_exit_code(), 0);
+    /// assert_eq!(Err::<(), _>("no database").into_exit_code(), 1);
+    /// ```
     fn into_exit_code(self) -> i32;
 }
 

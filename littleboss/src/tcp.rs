@@ -36,7 +36,8 @@ use crate::lameduck::Phase;
 /// lameduck hyper closes each kept-alive HTTP/1 connection between two
 /// requests, and a client's next request, racing that close, fails.
 /// Use the helper above, or add `littleboss::http::CloseWhenDrainingLayer`
-/// to the router last, which says `Connection: close` while draining:
+/// (the `http` feature) to the router last, which says
+/// `Connection: close` while draining:
 ///
 /// ```ignore
 /// let app = app.layer(littleboss::http::CloseWhenDrainingLayer::new(&ctx));

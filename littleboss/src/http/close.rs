@@ -118,7 +118,24 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of [`CloseWhenDraining`].
+    /// The response future of [`CloseWhenDraining`]: the inner service's,
+    /// its response given `Connection: close` once due.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: littleboss::Context) {
+    /// use tower::{Service, ServiceExt};
+    /// use tower_layer::Layer;
+    /// let mut service = littleboss::http::CloseWhenDrainingLayer::new(&ctx).layer(
+    ///     tower::service_fn(|_: http::Request<()>| async {
+    ///         Ok::<_, std::convert::Infallible>(http::Response::new(()))
+    ///     }),
+    /// );
+    /// let future: littleboss::http::CloseFuture<_> =
+    ///     service.ready().await.unwrap().call(http::Request::new(()));
+    /// let response = future.await.unwrap();
+    /// # let _ = response;
+    /// # }
+    /// ```
     #[derive(Debug)]
     pub struct CloseFuture<F> {
         #[pin]

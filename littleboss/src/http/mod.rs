@@ -51,5 +51,5 @@ mod per_connection;
 mod serve;
 mod spread;
 
-pub use close::{CloseWhenDraining, CloseWhenDrainingLayer};
+pub use close::{CloseFuture, CloseWhenDraining, CloseWhenDrainingLayer};
 pub use serve::{serve, serve_service};
