@@ -463,3 +463,40 @@ fn a_reload_too_long_for_an_older_supervisor_shows_its_answer() {
         "{err}"
     );
 }
+
+#[test]
+fn status_json_is_what_the_supervisor_sent() {
+    // A supervisor of another build: an older one leaves out what it did
+    // not know (`stopping`, `draining`), a newer one adds fields. `--json`
+    // passes its answer on as it came, rather than through this build's
+    // idea of a status. A socket stands in for it, as none can be built.
+    use std::os::unix::fs::DirBuilderExt;
+    let svc = Service::new(V1);
+    let folder = svc.control_dir();
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&folder)
+        .unwrap();
+    let other = std::os::unix::net::UnixListener::bind(folder.join("versioned.sock")).unwrap();
+    let stand_in = std::thread::spawn(move || {
+        let (mut conn, _) = other.accept().unwrap();
+        let mut request = Vec::new();
+        while !request.ends_with(b"\n") {
+            let mut byte = [0; 1];
+            assert_eq!(conn.read(&mut byte).unwrap(), 1);
+            request.push(byte[0]);
+        }
+        conn.write_all(
+            br#"{"v":1,"type":"status","status":{"name":"versioned","supervisor_pid":10,"supervisor_started":0,"child":null,"starting":null,"reloads":0,"failures":0,"last_failure":null,"listeners":[],"from_a_newer_build":42}}"#,
+        )
+        .unwrap();
+        conn.write_all(b"\n").unwrap();
+    });
+    let out = svc.control_with(V1, "status", &["--json"]);
+    stand_in.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["from_a_newer_build"], 42, "{status}");
+    assert!(status.get("stopping").is_none(), "made up: {status}");
+    assert!(status.get("draining").is_none(), "made up: {status}");
+}

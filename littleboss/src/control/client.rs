@@ -67,6 +67,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let mut session = Session {
         reader: BufReader::new(stream.try_clone().expect("clone a socket")),
         writer: stream,
+        last: Vec::new(),
     };
     match inv.mode {
         Mode::Status => {
@@ -78,10 +79,15 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
                 .take_while(|a| *a != "--")
                 .any(|a| a == "--json" || a == "-json");
             match session.ask(&Request::Status) {
-                Response::Status { status } if json => {
+                // As the supervisor sent it: a field this build does not
+                // know is kept, one an older supervisor did not send stays
+                // out rather than shown as a default.
+                Response::Status { .. } if json => {
+                    let raw: serde_json::Value =
+                        serde_json::from_slice(&session.last).unwrap_or_default();
                     println!(
                         "{}",
-                        serde_json::to_string_pretty(&status).expect("status serializes")
+                        serde_json::to_string_pretty(&raw["status"]).expect("status serializes")
                     );
                 }
                 Response::Status { status } => print!("{}", status.render()),
@@ -173,6 +179,8 @@ fn reload_args(args: Vec<std::ffi::OsString>) -> Option<Vec<std::ffi::OsString>>
 struct Session {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
+    /// The last line the supervisor answered, as it came.
+    last: Vec<u8>,
 }
 
 impl Session {
@@ -228,7 +236,10 @@ impl Session {
                 "the supervisor closed the connection without answering",
             ),
             Ok(_) => match protocol::decode_answer(line.trim_ascii_end()) {
-                Ok(protocol::Answer::Known(response)) => response,
+                Ok(protocol::Answer::Known(response)) => {
+                    self.last = line;
+                    response
+                }
                 Ok(protocol::Answer::UnknownProgress(_)) => self.next(),
                 Err(e) => fail(UNKNOWN, e),
             },
