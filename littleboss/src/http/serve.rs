@@ -30,7 +30,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// flight finished at lameduck, HTTP/2 GOAWAY, all within the lameduck
 /// timeout. See [the module](crate::http). Handlers can extract the
 /// peer's address as `ConnectInfo<SocketAddr>`; connections are
-/// `TCP_NODELAY`.
+/// `TCP_NODELAY`. Connections still open when it gives up at the bound
+/// run on in axum's tasks until the process exits, as it does once
+/// `main` returns (`serve_service` ends its own at its return).
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};
