@@ -23,7 +23,7 @@ pub(crate) struct ListenerKey {
 impl ListenerKey {
     pub fn of(name: &str, network: Network, address: &str) -> ListenerKey {
         let address = match network {
-            Network::Unix => address.to_owned(),
+            Network::Unix => clean_path(address),
             _ => {
                 let address = normalise_host_port(address);
                 if address.ends_with(":0") {
@@ -48,6 +48,21 @@ impl ListenerKey {
 impl std::fmt::Display for ListenerKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.network, self.address)
+    }
+}
+
+/// A unix socket's path without what names nothing (`./a.sock` is
+/// `a.sock`, `/run//x.sock` is `/run/x.sock`): one socket, one key. `..`
+/// stays, as a symlink before it would make dropping it wrong.
+fn clean_path(path: &str) -> String {
+    use std::path::{Component, Path, PathBuf};
+    let cleaned: PathBuf = Path::new(path)
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect();
+    match cleaned.to_str() {
+        Some(clean) if !clean.is_empty() => clean.to_owned(),
+        _ => path.to_owned(),
     }
 }
 
@@ -129,6 +144,16 @@ mod tests {
         assert_eq!(zero, ListenerKey::of("a", Network::Tcp, "127.0.0.1:00"));
         assert_ne!(zero, ListenerKey::of("b", Network::Tcp, "127.0.0.1:0"));
         assert_eq!(zero.bind_address(), "127.0.0.1:0");
+    }
+
+    #[test]
+    fn a_unix_path_is_one_key_however_it_is_spelled() {
+        let key = |a| ListenerKey::of("sock", Network::Unix, a);
+        assert_eq!(key("./a.sock"), key("a.sock"));
+        assert_eq!(key("/run//x.sock"), key("/run/x.sock"));
+        assert_eq!(key("/run/./x.sock"), key("/run/x.sock"));
+        assert_ne!(key("/run/../x.sock"), key("/x.sock"));
+        assert_ne!(key("a.sock"), key("/a.sock"));
     }
 
     #[test]

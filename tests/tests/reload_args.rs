@@ -334,8 +334,16 @@ fn a_relative_unix_socket_is_bound_where_the_reload_is_run_from_or_refused() {
     // The socket it holds is kept from anywhere.
     let out = reload_in(&ops, &[]);
     assert!(out.status.success(), "{}", text(&out));
-    tests::eventually("the new child to answer", || {
+    let second = tests::eventually("the new child to answer", || {
         greet(&home.join("a.sock")).filter(|r| *r != first)
+    });
+    // Spelled another way in its folder, it is the same socket: kept, not
+    // probed as someone else's and refused as in use.
+    let out = reload_in(&home, &["-sock=./a.sock"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("listener `sock`"), "{}", text(&out));
+    tests::eventually("the next child to answer", || {
+        greet(&home.join("a.sock")).filter(|r| *r != second)
     });
     // An absolute path is bound from anywhere, with a word on where the
     // child runs.
