@@ -44,6 +44,16 @@ const ROWS: &[Row] = &[
         &["listener name `h` is taken by -h/--help"],
     ),
     (
+        r#"name = "svc", listener(json = "tcp::80")"#,
+        || Littleboss::new("svc").listener("json", "tcp::80"),
+        &["listener name `json` is taken by `status --json`"],
+    ),
+    (
+        r#"name = "svc", flag = "json""#,
+        || Littleboss::new("svc").flag("json"),
+        &["flag name `json` is taken by `status --json`"],
+    ),
+    (
         r#"name = "svc", listener(a = "tcp::1", a = "tcp::2")"#,
         || {
             Littleboss::new("svc")

@@ -73,6 +73,11 @@ pub enum RuleError {
         /// The name as given.
         name: String,
     },
+    /// A flag or listener name is `json`, which `status --json` takes.
+    NameJson {
+        /// Which name.
+        kind: NameKind,
+    },
     /// Two listeners have the same name.
     DuplicateListener {
         /// The name.
@@ -161,6 +166,9 @@ impl fmt::Display for RuleError {
             ),
             RuleError::NameHelp { kind, name } => {
                 write!(f, "{kind} `{name}` is taken by -h/--help")
+            }
+            RuleError::NameJson { kind } => {
+                write!(f, "{kind} `json` is taken by `status --json`")
             }
             RuleError::DuplicateListener { name } => {
                 write!(f, "listener `{name}` is declared twice")

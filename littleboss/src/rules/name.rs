@@ -29,7 +29,8 @@ pub(crate) fn listener_name<'a>(
 
 /// Names that become command-line flags (`-littleboss=start`,
 /// `-https=:8443`): `[A-Za-z0-9_-]+`, no leading `-`, and not `h` or
-/// `help`, which `-h`/`--help` take.
+/// `help`, which `-h`/`--help` take, nor `json`, which `status --json`
+/// takes.
 fn flag_like(kind: NameKind, name: &str) -> Result<(), RuleError> {
     allowed_chars(kind, name)?;
     let name = name.to_owned();
@@ -38,6 +39,11 @@ fn flag_like(kind: NameKind, name: &str) -> Result<(), RuleError> {
     }
     if name == "h" || name == "help" {
         return Err(RuleError::NameHelp { kind, name });
+    }
+    // `-littleboss=status --json` would be read as this flag, wanting a
+    // value, and JSON could not be asked for.
+    if name == "json" {
+        return Err(RuleError::NameJson { kind });
     }
     Ok(())
 }
