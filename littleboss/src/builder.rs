@@ -240,9 +240,9 @@ impl Littleboss {
     /// How long a new child has to become ready, counted from its hello on
     /// the child channel, before it is stopped and its reload fails
     /// (default 30 s). The hello itself, which a littleboss program sends
-    /// as it starts, must come within 10 s of the spawn, or within this
-    /// timeout if shorter. Zero is a mistake: no child could ever be
-    /// ready.
+    /// as it starts, must come within 10 s of the spawn, or within the
+    /// running supervisor's ready timeout if shorter. Zero is a mistake:
+    /// no child could ever be ready.
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc").ready_timeout(std::time::Duration::from_secs(5));

@@ -221,7 +221,10 @@ impl Session {
         let mut line = Vec::new();
         match self.reader.read_until(b'\n', &mut line) {
             Ok(n) if n > 0 => match protocol::decode_answer(line.trim_ascii_end()) {
-                Ok(protocol::Answer::Known(response)) => Some(response),
+                Ok(protocol::Answer::Known(response)) => {
+                    self.last = line;
+                    Some(response)
+                }
                 _ => None,
             },
             _ => None,

@@ -32,7 +32,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// peer's address as `ConnectInfo<SocketAddr>`; connections are
 /// `TCP_NODELAY`. Connections still open when it gives up at the bound
 /// run on in axum's tasks until the process exits, as it does once
-/// `main` returns (`serve_service` ends its own at its return).
+/// `main` returns (`serve_service` ends its own connections at its
+/// return; with either, an upgraded connection lives in its handler's
+/// task).
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};
