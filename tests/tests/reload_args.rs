@@ -95,15 +95,9 @@ fn a_kept_listener_is_the_very_same_socket() {
 fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
     let (mut svc, old) = start(V1, &[]);
     let in_flight = TcpStream::connect(old).unwrap();
-    // Answered on a later connection: the kernel hands connections over in
-    // order, so the old child has accepted the first.
-    assert!(read_greeting(old).unwrap().starts_with("v1 "));
     let port = free_port();
     let new = SocketAddr::from(([127, 0, 0, 1], port));
     let out = reload(&svc, V1, &[&format!("-http=127.0.0.1:{port}")]);
-    // From the take-over on, the old port refuses, while the old child
-    // still drains (its grace is a second): nothing is queued for nobody.
-    assert!(refused(old), "the old port still takes connections");
     // The reload says what it moves.
     let moved = format!("  listener `http`: tcp {old} -> tcp {new}\n");
     assert!(text(&out).contains(&moved), "{}", text(&out));
@@ -116,6 +110,7 @@ fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
     let mut reply = String::new();
     std::io::Read::read_to_string(&mut { in_flight }, &mut reply).unwrap();
     assert!(reply.starts_with("v1 "), "{reply:?}");
+    tests::eventually("the old port to refuse", || refused(old).then_some(()));
     let listeners = &status(&svc)["listeners"];
     assert_eq!(
         listeners[0]["address"],
@@ -149,14 +144,10 @@ fn a_new_version_with_one_more_listener_gets_it_bound_and_listed() {
 }
 
 #[test]
-fn a_removed_listener_refuses_from_the_take_over_and_closes_after_the_drain() {
+fn a_removed_listener_closes_after_the_drain() {
     let (svc, http) = start(V2, &[]);
     let admin: SocketAddr = svc.printed_addr("admin");
     reload(&svc, V1, &[]);
-    assert!(
-        refused(admin),
-        "the removed listener still takes connections"
-    );
     tests::eventually("version 1 to answer", || {
         read_greeting(http).ok().filter(|g| g.starts_with("v1 "))
     });
@@ -227,25 +218,6 @@ fn a_rollback_after_an_argument_change_restores_the_old_arguments() {
     let status = status(&svc);
     assert_eq!(status["child"]["path"], V1);
     assert_eq!(status["child"]["args"], serde_json::json!(["--db=a"]));
-}
-
-#[test]
-fn a_rollback_after_a_move_serves_the_old_address_again() {
-    // The move gave the old address up (its socket shut, the old child
-    // draining on it): the rollback binds it anew, and version 1 answers
-    // there again.
-    let (svc, old) = start(V1, &[]);
-    let port = free_port();
-    let moved = format!("-http=127.0.0.1:{port}");
-    reload(&svc, DIES, &[&moved]);
-    assert!(refused(old), "the old port still takes connections");
-    svc.output.wait_for("argv dies: dying");
-    tests::eventually("version 1 to serve the old address again", || {
-        read_greeting(old).ok().filter(|r| r.starts_with("v1 "))
-    });
-    let status = status(&svc);
-    assert_eq!(status["child"]["path"], V1);
-    assert_eq!(status["listeners"][0]["address"], old.to_string());
 }
 
 #[test]

@@ -56,22 +56,6 @@ impl Socket {
             file.remove();
         }
     }
-
-    /// Stops it listening, though it stays open: a TCP socket shut down
-    /// for reading leaves the LISTEN state (connects are refused, its
-    /// queue reset, its port free to bind again); a unix socket cannot be
-    /// shut so, and its file goes instead (connects fail at once).
-    fn shut(&mut self) {
-        match self.unix_file.take() {
-            Some(file) => file.remove(),
-            None => {
-                let _ = nix::sys::socket::shutdown(
-                    std::os::fd::AsRawFd::as_raw_fd(&*self.fd),
-                    nix::sys::socket::Shutdown::Read,
-                );
-            }
-        }
-    }
 }
 
 /// A control client waiting for its final answer: its connection.
@@ -361,11 +345,6 @@ impl Io {
                     socket.close();
                 }
             }
-            Effect::Shut { key } => {
-                if let Some(socket) = self.sockets.get_mut(&key) {
-                    socket.shut();
-                }
-            }
             Effect::Spawn {
                 id,
                 launch,
@@ -577,14 +556,13 @@ fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>,
     for order in orders {
         let BindOrder {
             key,
-            address,
             name,
             held_on_port,
         } = order;
         let spec = ListenerSpec {
             name,
             network: key.network,
-            address: Some(address),
+            address: Some(key.bind_address().to_owned()),
         };
         match crate::listener::bind(&spec) {
             Ok(Some(socket)) => bound.push((key, socket)),

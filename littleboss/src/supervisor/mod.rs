@@ -87,7 +87,6 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             Held {
                 address: bound.address,
                 activated,
-                shut: false,
             },
         );
         sockets.insert(key.clone(), driver::Socket::new(bound.fd, unix_file));

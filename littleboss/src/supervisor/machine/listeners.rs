@@ -21,20 +21,12 @@ pub(crate) struct Held {
     pub address: String,
     /// Passed by the service manager: it owns it, so it cannot move.
     pub activated: bool,
-    /// Shut for good by the child it was left with (a reload gave it up):
-    /// no longer listening, so one that asks for it again binds anew.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub shut: bool,
 }
 
 /// A listener to bind before a child can start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BindOrder {
     pub key: ListenerKey,
-    /// The address to bind: the key's, or, for a socket given up and shut
-    /// that a launch asks for again, the address it had (the very port a
-    /// port-0 listener got).
-    pub address: String,
     /// The listener's name, for messages.
     pub name: String,
     /// A socket this service holds on the same port (as `tcp ADDRESS`):
@@ -255,15 +247,9 @@ pub(crate) fn plan(
     Ok(wanted
         .iter()
         .filter_map(|w| Some((w.key.as_ref()?, &w.name)))
-        // Not held, or held but shut (given up): bound anew.
-        .filter(|(key, _)| held.get(*key).is_none_or(|h| h.shut))
-        .filter(|(key, _)| seen.insert((*key).clone()))
+        .filter(|(key, _)| !held.contains_key(*key) && seen.insert((*key).clone()))
         .map(|(key, name)| BindOrder {
             key: key.clone(),
-            address: match held.get(key) {
-                Some(shut) => shut.address.clone(),
-                None => key.bind_address().to_owned(),
-            },
             name: name.clone(),
             held_on_port: held_on_port(held, key),
         })
@@ -290,7 +276,6 @@ mod tests {
                     Held {
                         address: a.to_string(),
                         activated: *activated,
-                        shut: false,
                     },
                 )
             })
@@ -312,31 +297,10 @@ mod tests {
             orders,
             [BindOrder {
                 key: ListenerKey::of("admin", Network::Tcp, "127.0.0.1:81"),
-                address: "127.0.0.1:81".to_owned(),
                 name: "admin".to_owned(),
                 held_on_port: None,
             }]
         );
-    }
-
-    #[test]
-    fn a_shut_socket_asked_for_again_is_bound_anew_at_the_address_it_had() {
-        let zero = ListenerKey::of("http", Network::Tcp, "127.0.0.1:0");
-        let mut held = BTreeMap::new();
-        let shut = Held {
-            address: "127.0.0.1:41234".to_owned(),
-            activated: false,
-            shut: true,
-        };
-        held.insert(zero.clone(), shut);
-        let wanted = [assigned("http", Network::Tcp, Some("127.0.0.1:0"))];
-        let orders = plan(&held, &[], &wanted).unwrap();
-        assert_eq!(orders.len(), 1, "{orders:?}");
-        assert_eq!(orders[0].key, zero);
-        assert_eq!(orders[0].address, "127.0.0.1:41234");
-        // Still listening: kept, nothing to bind.
-        held.get_mut(&zero).unwrap().shut = false;
-        assert_eq!(plan(&held, &[], &wanted).unwrap(), []);
     }
 
     #[test]
@@ -507,7 +471,6 @@ mod tests {
         let zero_held = Held {
             address: "127.0.0.1:41234".to_owned(),
             activated: false,
-            shut: false,
         };
         held.insert(zero.clone(), zero_held);
         let mut wanted = [
@@ -552,7 +515,6 @@ mod tests {
         let v6 = Held {
             address: "[::]:9090".to_owned(),
             activated: true,
-            shut: false,
         };
         both.insert(ListenerKey::of("v6", Network::Tcp, ":7"), v6);
         let mut by_port = [assigned("http", Network::Tcp, Some(":9090"))];

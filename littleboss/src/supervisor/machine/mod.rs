@@ -210,14 +210,6 @@ pub(crate) enum Effect {
         id: ChildId,
         refuse: bool,
     },
-    /// Stop listening on a socket no child takes connections from any more
-    /// (a reload moved or dropped its listener), so that connections to it
-    /// are refused at once rather than queued for nobody and reset at its
-    /// close: a TCP socket is shut down, a unix socket's file removed. The
-    /// socket stays held (open) until no child has it.
-    Shut {
-        key: ListenerKey,
-    },
     Kill {
         id: ChildId,
     },
@@ -701,11 +693,9 @@ impl Machine {
             launch.target.binary_of = Some(id);
             launch
         });
-        self.state.current = launch;
         if let Some(old) = old {
             self.lameduck(old);
         }
-        self.shut_given_up();
         match starting.why {
             Why::Reload { client } => {
                 self.state.reloads += 1;
@@ -736,6 +726,7 @@ impl Machine {
                 "child pid {pid} from the previous binary is serving again"
             ),
         }
+        self.state.current = launch;
         self.notify(Notice::Ready);
         self.notify_status();
     }
@@ -1108,11 +1099,9 @@ impl Machine {
     fn on_bound(&mut self, id: ChildId, bound: Vec<(ListenerKey, String)>) {
         for (key, address) in bound {
             say!(self, "listening on {} {address}", key.network);
-            // A socket given up and shut, asked for again, is replaced.
             let held = Held {
                 address,
                 activated: false,
-                shut: false,
             };
             self.state.held.insert(key, held);
         }
@@ -1348,24 +1337,6 @@ impl Machine {
         child.lameducked = true;
         child.kill_at = Some(now + child.lameduck_timeout);
         self.effects.push(Effect::Lameduck { id, refuse });
-    }
-
-    /// Shuts the held sockets the current launch does not use, once the
-    /// child it launched has taken over: no child will take a connection
-    /// from them again, though old ones still draining hold them. A socket
-    /// the service manager passed is never shut (it is the manager's, for
-    /// the next start); one a later launch asks for again is bound anew.
-    fn shut_given_up(&mut self) {
-        let state = &mut self.state;
-        let used: std::collections::BTreeSet<&ListenerKey> = (state.current.listeners.iter())
-            .filter_map(|l| l.key.as_ref())
-            .collect();
-        for (key, held) in state.held.iter_mut() {
-            if !used.contains(key) && !held.activated && !held.shut {
-                held.shut = true;
-                self.effects.push(Effect::Shut { key: key.clone() });
-            }
-        }
     }
 
     /// Whether a child told to wind down now shuts its TCP listeners for

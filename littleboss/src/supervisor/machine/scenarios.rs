@@ -1068,13 +1068,8 @@ fn a_kept_listener_is_the_same_socket_and_a_moved_one_closes_after_the_drain() {
         Some("127.0.0.1:9090")
     );
     assert_eq!(status.child.unwrap().args, ["-http=127.0.0.1:9090"]);
-    // The old port stays open while the old child drains on it, but no
-    // longer listens: connections to it are refused from the take-over
-    // on, not queued for nobody.
-    let old = key("http", "127.0.0.1:8080");
-    assert!(sim.sockets.contains(&old));
-    assert!(sim.shut.contains(&old));
-    assert!(!sim.shut.contains(&key("http", "127.0.0.1:9090")));
+    // The old port stays open while the old child drains on it.
+    assert!(sim.sockets.contains(&key("http", "127.0.0.1:8080")));
     sim.exit(1, OK);
     assert!(!sim.sockets.contains(&key("http", "127.0.0.1:8080")));
     assert!(sim.logged("closing listener tcp 127.0.0.1:8080: no child uses it"));
@@ -1177,35 +1172,6 @@ fn a_rollback_after_an_argument_change_restores_the_old_arguments_and_listeners(
     assert_eq!(sim.process(3).args, ["-x"]);
     assert_eq!(sim.process(3).listeners, [super::sim::http()]);
     assert!(sim.sockets.contains(&key("http", "127.0.0.1:8080")));
-}
-
-#[test]
-fn a_rollback_while_the_old_child_drains_binds_its_shut_socket_anew() {
-    let mut sim = Sim::serving(settings());
-    reload_with(
-        &mut sim,
-        Some(&["-http=127.0.0.1:9090"]),
-        &[("http", "tcp:127.0.0.1:8080")],
-    );
-    sim.hello_and_ready(2);
-    let old = key("http", "127.0.0.1:8080");
-    assert!(sim.shut.contains(&old), "given up, still held by child 1");
-    // The new child dies in its probation while the old one still drains:
-    // the rollback gets a listening socket at the old address, not the
-    // shut one; the dead child's socket, used by nobody, is closed.
-    sim.exit(2, ChildExit::Code(1));
-    let rebound = sim.effects.iter().any(|e| {
-        matches!(
-            e,
-            super::Effect::Bind { orders, .. } if orders.iter().any(|o| o.key == old)
-        )
-    });
-    assert!(rebound, "{:?}", sim.effects);
-    assert!(sim.sockets.contains(&old) && !sim.shut.contains(&old));
-    assert_eq!(sim.process(3).listeners, [super::sim::http()]);
-    sim.hello_and_ready(3);
-    assert_eq!(sim.serving_id(), Some(3));
-    assert!(!sim.sockets.contains(&key("http", "127.0.0.1:9090")));
 }
 
 #[test]
@@ -1417,7 +1383,6 @@ fn a_socket_activated_listener_is_never_closed() {
         super::Held {
             address: "127.0.0.1:9".to_owned(),
             activated: true,
-            shut: false,
         },
     );
     sim.sockets.insert(key("old", "127.0.0.1:9"));

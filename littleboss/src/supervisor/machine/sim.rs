@@ -102,8 +102,6 @@ pub(super) struct Sim {
     pub busy: BTreeSet<String>,
     /// Sockets the sim holds, as the driver would.
     pub sockets: BTreeSet<ListenerKey>,
-    /// Of those, the ones shut (no longer listening).
-    pub shut: BTreeSet<ListenerKey>,
     /// Binds wait for [`Sim::finish_binds`] instead of finishing at once.
     pub defer_binds: bool,
     pending_binds: Vec<Effect>,
@@ -143,7 +141,6 @@ impl Sim {
             Held {
                 address: "127.0.0.1:8080".to_owned(),
                 activated: false,
-                shut: false,
             },
         )];
         let image = Image {
@@ -160,7 +157,6 @@ impl Sim {
             unstartable: unstartable.iter().map(PathBuf::from).collect(),
             busy: BTreeSet::new(),
             sockets: [key].into(),
-            shut: BTreeSet::new(),
             defer_binds: false,
             pending_binds: Vec::new(),
             replies: BTreeMap::new(),
@@ -222,11 +218,7 @@ impl Sim {
                                 .map(|o| (o.key.clone(), o.key.address.clone()))
                                 .collect::<Vec<_>>();
                             for (key, _) in &bound {
-                                // A shut socket is replaced; a live one
-                                // is never bound again.
-                                let replaced = self.shut.remove(key);
-                                let new = self.sockets.insert(key.clone());
-                                assert!(new || replaced, "bound twice: {key}");
+                                assert!(self.sockets.insert(key.clone()), "bound twice: {key}");
                             }
                             Event::Bound { id, bound }
                         }
@@ -234,12 +226,6 @@ impl Sim {
                 }
                 Effect::Close { key } => {
                     assert!(self.sockets.remove(&key), "closed twice: {key}");
-                    self.shut.remove(&key);
-                    None
-                }
-                Effect::Shut { key } => {
-                    assert!(self.sockets.contains(&key), "shut unheld: {key}");
-                    assert!(self.shut.insert(key.clone()), "shut twice: {key}");
                     None
                 }
                 Effect::Spawn {
@@ -249,7 +235,6 @@ impl Sim {
                 } => {
                     for key in launch.listeners.iter().filter_map(|l| l.key.as_ref()) {
                         assert!(self.sockets.contains(key), "spawned without {key}");
-                        assert!(!self.shut.contains(key), "spawned with {key} shut");
                     }
                     let target = launch.target;
                     let file = target.file().to_owned();
