@@ -95,6 +95,9 @@ fn a_kept_listener_is_the_very_same_socket() {
 fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
     let (mut svc, old) = start(V1, &[]);
     let in_flight = TcpStream::connect(old).unwrap();
+    // Answered on a later connection: the kernel hands connections over in
+    // order, so the old child has accepted the first.
+    assert!(read_greeting(old).unwrap().starts_with("v1 "));
     let port = free_port();
     let new = SocketAddr::from(([127, 0, 0, 1], port));
     let out = reload(&svc, V1, &[&format!("-http=127.0.0.1:{port}")]);
@@ -218,6 +221,20 @@ fn a_rollback_after_an_argument_change_restores_the_old_arguments() {
     let status = status(&svc);
     assert_eq!(status["child"]["path"], V1);
     assert_eq!(status["child"]["args"], serde_json::json!(["--db=a"]));
+}
+
+#[test]
+fn a_rollback_after_a_move_serves_the_old_address_again() {
+    let (svc, old) = start(V1, &[]);
+    let port = free_port();
+    reload(&svc, DIES, &[&format!("-http=127.0.0.1:{port}")]);
+    svc.output.wait_for("argv dies: dying");
+    tests::eventually("version 1 to serve the old address again", || {
+        read_greeting(old).ok().filter(|r| r.starts_with("v1 "))
+    });
+    let status = status(&svc);
+    assert_eq!(status["child"]["path"], V1);
+    assert_eq!(status["listeners"][0]["address"], old.to_string());
 }
 
 #[test]
