@@ -425,22 +425,29 @@ fn a_peer_of_another_user_is_refused_by_the_supervisor() {
     assert!(json(&svc, V1)["child"]["pid"].is_number());
 }
 
-#[test]
-fn a_reload_too_long_for_an_older_supervisor_shows_its_answer() {
-    // A supervisor of an older build reads requests of at most 64 KiB: it
-    // answers why and closes while this build's client still writes. No
-    // older build exists here, so a socket stands in for it, answering as
-    // it did.
+/// A socket at `svc`'s control path, standing in for a supervisor of
+/// another build (none can be built here): `answer` serves its one
+/// connection.
+fn stand_in_supervisor(
+    svc: &Service,
+    answer: impl FnOnce(UnixStream) + Send + 'static,
+) -> std::thread::JoinHandle<()> {
     use std::os::unix::fs::DirBuilderExt;
-    let svc = Service::new(V1);
     let folder = svc.control_dir();
     std::fs::DirBuilder::new()
         .mode(0o700)
         .create(&folder)
         .unwrap();
-    let older = std::os::unix::net::UnixListener::bind(folder.join("versioned.sock")).unwrap();
-    let stand_in = std::thread::spawn(move || {
-        let (mut conn, _) = older.accept().unwrap();
+    let socket = std::os::unix::net::UnixListener::bind(folder.join("versioned.sock")).unwrap();
+    std::thread::spawn(move || answer(socket.accept().unwrap().0))
+}
+
+#[test]
+fn a_reload_too_long_for_an_older_supervisor_shows_its_answer() {
+    // A supervisor of an older build reads requests of at most 64 KiB: it
+    // answers why and closes while this build's client still writes.
+    let svc = Service::new(V1);
+    let stand_in = stand_in_supervisor(&svc, |mut conn| {
         let mut first = vec![0; 65_537];
         conn.read_exact(&mut first).unwrap();
         assert!(!first.contains(&b'\n'));
@@ -469,17 +476,9 @@ fn status_json_is_what_the_supervisor_sent() {
     // A supervisor of another build: an older one leaves out what it did
     // not know (`stopping`, `draining`), a newer one adds fields. `--json`
     // passes its answer on as it came, rather than through this build's
-    // idea of a status. A socket stands in for it, as none can be built.
-    use std::os::unix::fs::DirBuilderExt;
+    // idea of a status.
     let svc = Service::new(V1);
-    let folder = svc.control_dir();
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(&folder)
-        .unwrap();
-    let other = std::os::unix::net::UnixListener::bind(folder.join("versioned.sock")).unwrap();
-    let stand_in = std::thread::spawn(move || {
-        let (mut conn, _) = other.accept().unwrap();
+    let stand_in = stand_in_supervisor(&svc, |mut conn| {
         let mut request = Vec::new();
         while !request.ends_with(b"\n") {
             let mut byte = [0; 1];
