@@ -899,7 +899,7 @@ impl Report {
         let dirty = |s: &FootprintSample| s.footprint.private_dirty_kib as i64;
         let pss = |s: &FootprintSample| s.footprint.pss_kib as i64;
         format!(
-            "supervisor private memory: {} KiB at start, at most {max} KiB; from reload {} to {}: {:+} KiB (of it dirty {:+} KiB; PSS {:+} KiB)",
+            "supervisor private memory: {} KiB at start, at most {max} KiB; from reload {} to {}: {:+} KiB (its dirty part {:+} KiB; PSS {:+} KiB)",
             private(first),
             from.after_reloads,
             last.after_reloads,
