@@ -4,12 +4,15 @@
 use std::io;
 use std::sync::Arc;
 
+use axum::Extension;
+use axum::extract::ConnectInfo;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use tower_layer::Layer;
 use tower_service::Service;
 
 use super::close::CloseWhenDraining;
@@ -80,7 +83,9 @@ async fn upgraded_ones_closed(open: &OpenConnections) {
 /// `Router` too) on `listener` with hyper-util's auto builder (HTTP/1 and
 /// HTTP/2, with upgrades) and hyper-util's graceful shutdown, draining as
 /// [`serve`] does. Each connection gets a clone of the service (and its
-/// own close time).
+/// own close time); each request carries the peer's address as axum's
+/// `ConnectInfo<SocketAddr>` extension, so an axum `Router` served so can
+/// extract it.
 ///
 /// ```no_run
 /// use std::convert::Infallible;
@@ -123,8 +128,8 @@ where
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let stream = match accepted {
-            Ok((stream, _peer)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) if crate::tcp::is_connection_error(&e) => continue,
             Err(e) => {
                 warning!("accept: {e}");
@@ -137,8 +142,10 @@ where
         };
         let _ = stream.set_nodelay(true);
         // The connection's own close time, kept by hyper's clone of the
-        // service for each request.
-        let service = CloseWhenDraining::at(service.clone(), ctx, close_times.draw());
+        // service for each request; the peer's address as axum's
+        // `ConnectInfo`, for an axum `Router` served so.
+        let service = Extension(ConnectInfo(peer)).layer(service.clone());
+        let service = CloseWhenDraining::at(service, ctx, close_times.draw());
         let conn = builder.serve_connection_with_upgrades(
             TokioIo::new(open.track(stream)),
             TowerToHyperService::new(service),
@@ -370,19 +377,38 @@ pub(super) mod tests {
         drains_keep_alive(serve_hi).await;
     }
 
-    /// Handlers see the peer's address as `ConnectInfo`, as with axum's
-    /// `into_make_service_with_connect_info`.
-    #[tokio::test]
-    async fn serve_gives_handlers_the_peers_address() {
+    /// An axum app answering with the peer's address, from `ConnectInfo`.
+    fn peer_app() -> axum::Router {
         use axum::extract::ConnectInfo;
-        let (_phase, ctx, listener, addr) = setup(Duration::ZERO).await;
-        let app = axum::Router::new().route(
+        axum::Router::new().route(
             "/",
             axum::routing::get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move {
                 peer.to_string()
             }),
-        );
-        let _server = tokio::spawn(async move { super::serve(&ctx, listener, app).await });
+        )
+    }
+
+    /// Handlers see the peer's address as `ConnectInfo`, as with axum's
+    /// `into_make_service_with_connect_info`, served either way.
+    #[tokio::test]
+    async fn serve_gives_handlers_the_peers_address() {
+        gives_handlers_the_peers_address(|ctx, listener| {
+            tokio::spawn(async move { super::serve(&ctx, listener, peer_app()).await })
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn serve_service_gives_handlers_the_peers_address() {
+        gives_handlers_the_peers_address(|ctx, listener| {
+            tokio::spawn(async move { super::serve_service(&ctx, listener, peer_app()).await })
+        })
+        .await;
+    }
+
+    async fn gives_handlers_the_peers_address(serve: Serve) {
+        let (_phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let _server = serve(ctx, listener);
         let mut conn = TcpStream::connect(addr).await.unwrap();
         let me = conn.local_addr().unwrap().to_string();
         conn.write_all(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
