@@ -223,6 +223,9 @@ impl Lameduck {
 /// An error met as draining begins stays pending too: another thread may
 /// shut the socket between the check and the accept (`EINVAL`), and a
 /// program's `accept().await.expect(..)` must not panic mid-drain for it.
+/// So does `EINVAL` before it: the socket no longer listens because the
+/// supervisor shut it (a reload gave the listener up), and this child's
+/// order to wind down is on its way.
 pub(crate) async fn until_draining<T>(
     phase: &watch::Receiver<Phase>,
     accept: impl std::future::Future<Output = std::io::Result<T>>,
@@ -239,7 +242,10 @@ pub(crate) async fn until_draining<T>(
         () = draining => std::future::pending().await,
         accepted = accept => accepted,
     };
-    if accepted.is_err() && phase.borrow().is_draining() {
+    let not_listening = |e: &std::io::Error| e.raw_os_error() == Some(nix::libc::EINVAL);
+    if let Err(e) = &accepted
+        && (phase.borrow().is_draining() || not_listening(e))
+    {
         return std::future::pending().await;
     }
     accepted

@@ -109,7 +109,11 @@ impl TcpListener {
     /// begins or later while it goes on, and `accept` on it then fails
     /// (`EINVAL`): stop accepting once
     /// [`Context::is_draining`](crate::Context::is_draining) says so, as
-    /// this type's own `accept` does.
+    /// this type's own `accept` does. A reload that moves or drops this
+    /// listener has the supervisor shut it as the new child takes over,
+    /// which may be a moment before this child hears it is to wind down:
+    /// take `EINVAL` as the end of accepting too, as this type's `accept`
+    /// does (it waits instead).
     ///
     /// ```no_run
     /// # fn f(ctx: littleboss::Context) {

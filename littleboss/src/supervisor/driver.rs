@@ -56,6 +56,21 @@ impl Socket {
             file.remove();
         }
     }
+
+    /// Stops it listening for good, though old children may still hold
+    /// it, and closes this copy: a TCP socket shut down for reading leaves
+    /// the LISTEN state (connects are refused, its queue reset, its port
+    /// free); a unix socket cannot be shut so (it would stay readable), and
+    /// its file goes instead (connects fail at once).
+    fn shut(self, network: crate::spec::Network) {
+        if network == crate::spec::Network::Unix {
+            return self.close();
+        }
+        let _ = nix::sys::socket::shutdown(
+            std::os::fd::AsRawFd::as_raw_fd(&*self.fd),
+            nix::sys::socket::Shutdown::Read,
+        );
+    }
 }
 
 /// A control client waiting for its final answer: its connection.
@@ -343,6 +358,11 @@ impl Io {
             Effect::Close { key } => {
                 if let Some(socket) = self.sockets.remove(&key) {
                     socket.close();
+                }
+            }
+            Effect::Shut { key } => {
+                if let Some(socket) = self.sockets.remove(&key) {
+                    socket.shut(key.network);
                 }
             }
             Effect::Spawn {

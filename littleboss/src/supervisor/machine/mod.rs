@@ -35,6 +35,7 @@ pub(crate) use state::{
 
 use crate::control::protocol::{Request, Response};
 use crate::link::FromChild;
+use crate::spec::{Kind, Network};
 
 /// A new child must say hello on its channel within this time (or its
 /// ready timeout, if shorter), or it is not a littleboss program.
@@ -209,6 +210,15 @@ pub(crate) enum Effect {
     Lameduck {
         id: ChildId,
         refuse: bool,
+    },
+    /// Let go of a socket no child will take connections from again (a
+    /// reload moved or dropped its listener) while old children may still
+    /// hold it: a TCP socket is shut down (it stops listening, and its port
+    /// is free), a unix socket's file removed; then it is closed here.
+    /// Connections to it are refused at once rather than queued for nobody
+    /// and reset when the last old child exits.
+    Shut {
+        key: ListenerKey,
     },
     Kill {
         id: ChildId,
@@ -693,9 +703,11 @@ impl Machine {
             launch.target.binary_of = Some(id);
             launch
         });
+        self.state.current = launch;
         if let Some(old) = old {
             self.lameduck(old);
         }
+        self.let_go_of_given_up();
         match starting.why {
             Why::Reload { client } => {
                 self.state.reloads += 1;
@@ -726,7 +738,6 @@ impl Machine {
                 "child pid {pid} from the previous binary is serving again"
             ),
         }
-        self.state.current = launch;
         self.notify(Notice::Ready);
         self.notify_status();
     }
@@ -1337,6 +1348,38 @@ impl Machine {
         child.lameducked = true;
         child.kill_at = Some(now + child.lameduck_timeout);
         self.effects.push(Effect::Lameduck { id, refuse });
+    }
+
+    /// Once a child has taken over, lets go of the held sockets its launch
+    /// does not use, which only old children still draining hold: no child
+    /// will take a connection from them again ([`Effect::Shut`]). A later
+    /// launch that asks for one (a rollback, a reload moving back) binds it
+    /// anew. Kept as they are: a socket the service manager passed (its,
+    /// for the next start), a UDP one (shutting does not free its port)
+    /// and one asked for on port 0 (bound anew it would get another port).
+    fn let_go_of_given_up(&mut self) {
+        let used: std::collections::BTreeSet<&ListenerKey> = (self.state.current.listeners)
+            .iter()
+            .filter_map(|l| l.key.as_ref())
+            .collect();
+        let given_up: Vec<ListenerKey> = (self.state.held.iter())
+            .filter(|(key, held)| {
+                let stream = matches!(key.network.kind(), Kind::Tcp | Kind::Unix);
+                let port_zero = key.network != Network::Unix && key.bind_address().ends_with(":0");
+                !used.contains(key) && !held.activated && stream && !port_zero
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in given_up {
+            let held = self.state.held.remove(&key);
+            let address = held.map_or(String::new(), |h| h.address);
+            say!(
+                self,
+                "no longer listening on {} {address}: no child takes it over",
+                key.network
+            );
+            self.effects.push(Effect::Shut { key });
+        }
     }
 
     /// Whether a child told to wind down now shuts its TCP listeners for

@@ -1068,11 +1068,14 @@ fn a_kept_listener_is_the_same_socket_and_a_moved_one_closes_after_the_drain() {
         Some("127.0.0.1:9090")
     );
     assert_eq!(status.child.unwrap().args, ["-http=127.0.0.1:9090"]);
-    // The old port stays open while the old child drains on it.
-    assert!(sim.sockets.contains(&key("http", "127.0.0.1:8080")));
+    // The old port stops listening as the new child takes over (the old
+    // child drains on with the connections it took): new connections to
+    // it are refused, not queued for nobody.
+    let old = key("http", "127.0.0.1:8080");
+    assert!(!sim.sockets.contains(&old));
+    assert!(sim.effects.contains(&super::Effect::Shut { key: old }));
+    assert!(sim.logged("no longer listening on tcp 127.0.0.1:8080: no child takes it over"));
     sim.exit(1, OK);
-    assert!(!sim.sockets.contains(&key("http", "127.0.0.1:8080")));
-    assert!(sim.logged("closing listener tcp 127.0.0.1:8080: no child uses it"));
     // Kept: nothing is bound for a reload to the same address.
     let binds = sim
         .effects
@@ -1110,12 +1113,15 @@ fn a_new_version_with_one_more_listener_gets_it_bound() {
         .collect();
     assert_eq!(names, ["http", "admin"]);
     assert!(sim.sockets.contains(&key("admin", "127.0.0.1:8081")));
-    // A removed listener closes once the last child using it is gone.
+    // A removed listener stops listening as the new child takes over,
+    // though the old child still drains with it.
     reload_with(&mut sim, None, &[("http", "tcp:127.0.0.1:8080")]);
     sim.hello_and_ready(3);
-    assert!(sim.sockets.contains(&key("admin", "127.0.0.1:8081")));
-    sim.exit(2, OK);
     assert!(!sim.sockets.contains(&key("admin", "127.0.0.1:8081")));
+    assert!(sim.effects.contains(&super::Effect::Shut {
+        key: key("admin", "127.0.0.1:8081")
+    }));
+    assert!(sim.logged("no longer listening on tcp 127.0.0.1:8081: no child takes it over"));
 }
 
 #[test]
@@ -1172,6 +1178,59 @@ fn a_rollback_after_an_argument_change_restores_the_old_arguments_and_listeners(
     assert_eq!(sim.process(3).args, ["-x"]);
     assert_eq!(sim.process(3).listeners, [super::sim::http()]);
     assert!(sim.sockets.contains(&key("http", "127.0.0.1:8080")));
+}
+
+#[test]
+fn a_rollback_while_the_old_child_drains_binds_the_old_address_anew() {
+    let mut sim = Sim::serving(settings());
+    reload_with(
+        &mut sim,
+        Some(&["-http=127.0.0.1:9090"]),
+        &[("http", "tcp:127.0.0.1:8080")],
+    );
+    sim.hello_and_ready(2);
+    let old = key("http", "127.0.0.1:8080");
+    assert!(!sim.sockets.contains(&old), "let go of, child 1 drains");
+    // The new child dies in its probation while the old one still drains:
+    // the rollback gets a listening socket at the old address.
+    sim.exit(2, ChildExit::Code(1));
+    let rebound = sim.effects.iter().any(|e| {
+        matches!(
+            e,
+            super::Effect::Bind { orders, .. } if orders.iter().any(|o| o.key == old)
+        )
+    });
+    assert!(rebound, "{:?}", sim.effects);
+    assert!(sim.sockets.contains(&old));
+    assert_eq!(sim.process(3).listeners, [super::sim::http()]);
+    sim.hello_and_ready(3);
+    assert_eq!(sim.serving_id(), Some(3));
+}
+
+#[test]
+fn a_listener_on_port_0_or_udp_is_kept_until_its_last_child_exits() {
+    // Bound anew, a port-0 listener would get another port, and a UDP
+    // port is not freed by a shutdown: both stay held for the old child.
+    let mut sim = Sim::serving(settings());
+    let declared = [
+        ("http", "tcp:127.0.0.1:8080"),
+        ("admin", "tcp:127.0.0.1:0"),
+        ("dns", "udp:127.0.0.1:5353"),
+    ];
+    reload_with(&mut sim, None, &declared);
+    sim.hello_and_ready(2);
+    reload_with(&mut sim, None, &[("http", "tcp:127.0.0.1:8080")]);
+    sim.hello_and_ready(3);
+    assert!(sim.sockets.contains(&key("admin", "127.0.0.1:0")));
+    let dns = super::ListenerKey::of("dns", crate::spec::Network::Udp, "127.0.0.1:5353");
+    assert!(sim.sockets.contains(&dns));
+    assert!(
+        !sim.effects
+            .iter()
+            .any(|e| matches!(e, super::Effect::Shut { .. }))
+    );
+    sim.exit(2, OK);
+    assert!(!sim.sockets.contains(&dns));
 }
 
 #[test]

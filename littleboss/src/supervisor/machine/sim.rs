@@ -224,7 +224,7 @@ impl Sim {
                         }
                     })
                 }
-                Effect::Close { key } => {
+                Effect::Close { key } | Effect::Shut { key } => {
                     assert!(self.sockets.remove(&key), "closed twice: {key}");
                     None
                 }
