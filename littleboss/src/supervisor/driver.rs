@@ -59,9 +59,10 @@ impl Socket {
 
     /// Stops it listening for good, though old children may still hold
     /// it, and closes this copy: a TCP socket shut down for reading leaves
-    /// the LISTEN state (connects are refused, its queue reset, its port
-    /// free); a unix socket cannot be shut so (it would stay readable), and
-    /// its file goes instead (connects fail at once).
+    /// the LISTEN state (connects are refused, its queue reset, and a bind
+    /// with `SO_REUSEADDR`, as ours are, may take its port again); a unix
+    /// socket cannot be shut so (it would stay readable), and its file goes
+    /// instead (connects fail at once).
     fn shut(self, network: crate::spec::Network) {
         if network == crate::spec::Network::Unix {
             return self.close();

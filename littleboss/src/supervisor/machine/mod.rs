@@ -213,8 +213,9 @@ pub(crate) enum Effect {
     },
     /// Let go of a socket no child will take connections from again (a
     /// reload moved or dropped its listener) while old children may still
-    /// hold it: a TCP socket is shut down (it stops listening, and its port
-    /// is free), a unix socket's file removed; then it is closed here.
+    /// hold it: a TCP socket is shut down (it stops listening, and a bind
+    /// with `SO_REUSEADDR` may take its port again), a unix socket's file
+    /// removed; then it is closed here.
     /// Connections to it are refused at once rather than queued for nobody
     /// and reset when the last old child exits.
     Shut {
