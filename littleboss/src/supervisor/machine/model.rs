@@ -294,15 +294,22 @@ impl Model {
         let held: Vec<_> = state.held.keys().cloned().collect();
         let sockets: Vec<_> = self.sim.sockets.iter().cloned().collect();
         assert_eq!(held, sockets);
-        // (An old child told to wind down may hold sockets let go of: no
-        // child takes a connection from them again.)
+        // (Only an old child, neither serving nor starting, may hold a
+        // socket let go of: no child takes a connection from it again.)
+        let (serving, starting) = match &state.phase {
+            Phase::Up(up) => (up.serving, up.starting.as_ref().map(|s| s.id)),
+            Phase::Stopping(stopping) => {
+                (stopping.serving, stopping.starting.as_ref().map(|s| s.id))
+            }
+            Phase::Exited { .. } => (None, None),
+        };
         let mut used = std::collections::BTreeSet::new();
         for id in self.live() {
             let process = &self.sim.processes[&id];
-            let winding_down = process.lameducked || process.killed;
+            let old = Some(id) != serving && Some(id) != starting;
             for key in process.listeners.iter().filter_map(|l| l.key.as_ref()) {
                 assert!(
-                    winding_down || state.held.contains_key(key),
+                    old || state.held.contains_key(key),
                     "child {id} lost its socket {key}"
                 );
                 used.insert(key);
