@@ -1185,15 +1185,25 @@ impl Machine {
             .filter(|(k, held)| !in_use.contains(k) && !held.activated)
             .map(|(k, _)| k.clone())
             .collect();
-        for key in unused {
+        self.stop_holding(unused, "closing listener", "no child uses it", |key| {
+            Effect::Close { key }
+        });
+    }
+
+    /// Stops holding `keys`, saying so (`doing` the socket, `why`), each
+    /// with the effect `effect` makes of it.
+    fn stop_holding(
+        &mut self,
+        keys: Vec<ListenerKey>,
+        doing: &str,
+        why: &str,
+        effect: fn(ListenerKey) -> Effect,
+    ) {
+        for key in keys {
             let held = self.state.held.remove(&key);
             let address = held.map_or(String::new(), |h| h.address);
-            say!(
-                self,
-                "closing listener {} {address}: no child uses it",
-                key.network
-            );
-            self.effects.push(Effect::Close { key });
+            say!(self, "{doing} {} {address}: {why}", key.network);
+            self.effects.push(effect(key));
         }
     }
 
@@ -1371,16 +1381,10 @@ impl Machine {
             })
             .map(|(key, _)| key.clone())
             .collect();
-        for key in given_up {
-            let held = self.state.held.remove(&key);
-            let address = held.map_or(String::new(), |h| h.address);
-            say!(
-                self,
-                "no longer listening on {} {address}: no child takes it over",
-                key.network
-            );
-            self.effects.push(Effect::Shut { key });
-        }
+        let why = "no child takes it over";
+        self.stop_holding(given_up, "no longer listening on", why, |key| {
+            Effect::Shut { key }
+        });
     }
 
     /// Whether a child told to wind down now shuts its TCP listeners for
