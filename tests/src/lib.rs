@@ -406,13 +406,26 @@ pub fn alive(pid: i32) -> bool {
     exists && !matches!(state, Some("Z") | Some("X"))
 }
 
-/// A port on 127.0.0.1 nothing listens on just now.
+/// A port on 127.0.0.1 nothing listens on just now, below the kernel's
+/// range of ephemeral ports (32768 and up): one from that range could be
+/// taken, before the test binds it, by an outgoing connection of another
+/// test running in parallel.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::AtomicU32;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let seed = std::process::id().wrapping_mul(2_654_435_761).wrapping_add(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos()),
+    );
+    for _ in 0..1000 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20_000 + (seed.wrapping_add(n.wrapping_mul(7919)) % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between 20000 and 32000");
 }
 
 /// Code the fixture binaries share.
