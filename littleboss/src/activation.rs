@@ -27,6 +27,9 @@ const LISTEN_PID: &str = "LISTEN_PID";
 const LISTEN_FDS: &str = "LISTEN_FDS";
 const LISTEN_FDNAMES: &str = "LISTEN_FDNAMES";
 
+/// The socket-activation variables: for the process they name alone.
+pub(crate) const VARS: [&str; 3] = [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES];
+
 /// The activation variables as found in the environment.
 #[derive(Debug, Default, Clone, Copy)]
 struct Vars<'a> {
@@ -174,7 +177,7 @@ pub(crate) fn from_env() -> Result<Option<Activated>, ActivationError> {
         return Ok(None);
     }
     let [pid, fds, names] = [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES].map(std::env::var_os);
-    crate::environ::remove_env(&[LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES]);
+    crate::environ::remove_env(&VARS);
     let our_pid = std::process::id() as i32;
     let pid = utf8(LISTEN_PID, &pid)?;
     // Meant for another process (left by a parent): what the rest says is

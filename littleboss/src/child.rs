@@ -55,7 +55,7 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
 
 /// Whether `fd` is a seqpacket socket, as a child channel is.
 fn is_channel(fd: std::os::fd::RawFd) -> bool {
-    if std::fs::symlink_metadata(format!("/proc/self/fd/{fd}")).is_err() {
+    if !crate::fdpass::is_open(fd) {
         return false;
     }
     // SAFETY: open (just seen), and only borrowed for the getsockopt

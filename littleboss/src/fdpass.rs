@@ -49,6 +49,12 @@ impl std::error::Error for AdoptError {
     }
 }
 
+/// Whether descriptor `fd` is open in this process.
+pub(crate) fn is_open(fd: RawFd) -> bool {
+    // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open.
+    unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) != -1 }
+}
+
 /// Takes ownership of the inherited, open descriptor `fd` and makes it
 /// close-on-exec, so that it reaches no program this one starts. The error
 /// names the fd.
@@ -57,9 +63,7 @@ impl std::error::Error for AdoptError {
 ///
 /// Nothing else in this process may own `fd`, now or later.
 pub(crate) unsafe fn adopt(fd: RawFd) -> Result<OwnedFd, AdoptError> {
-    // SAFETY: fcntl(F_GETFD) only asks whether the descriptor is open.
-    let open = unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) } != -1;
-    if !open {
+    if !is_open(fd) {
         return Err(AdoptError::NotOpen { fd });
     }
     // SAFETY: `fd` is open (just checked) and the caller guarantees that

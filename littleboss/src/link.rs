@@ -216,10 +216,8 @@ impl SupervisorEnd {
     /// is none now, or the child's end is closed.
     pub fn recv_queued(&self) -> io::Result<Option<FromChild>> {
         match fdpass::recv(self.fd.get_ref().as_fd(), fdpass::MAX_FROM_CHILD) {
-            Ok(got) if got.data.is_empty() => Ok(None),
-            Ok(got) => decode(&got.data).map(Some),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            Err(e) => Err(e),
+            received => from_child(received),
         }
     }
 
@@ -228,14 +226,21 @@ impl SupervisorEnd {
         loop {
             let mut guard = self.fd.readable().await?;
             match guard.try_io(|fd| fdpass::recv(fd.get_ref().as_fd(), fdpass::MAX_FROM_CHILD)) {
-                // A child never sends fds; any that came are dropped (closed) here.
-                Ok(Ok(got)) if got.data.is_empty() => return Ok(None),
-                Ok(Ok(got)) => return decode(&got.data).map(Some),
-                Ok(Err(e)) => return Err(e),
+                Ok(received) => return from_child(received),
                 Err(_would_block) => continue,
             }
         }
     }
+}
+
+/// A message from a child as received: `None` at end-of-file. A child
+/// never sends fds; any that came are dropped (closed) here.
+fn from_child(received: io::Result<fdpass::Received>) -> io::Result<Option<FromChild>> {
+    let got = received?;
+    if got.data.is_empty() {
+        return Ok(None);
+    }
+    decode(&got.data).map(Some)
 }
 
 #[cfg(test)]

@@ -24,6 +24,10 @@ const NOTIFY_SOCKET: &str = "NOTIFY_SOCKET";
 const WATCHDOG_USEC: &str = "WATCHDOG_USEC";
 const WATCHDOG_PID: &str = "WATCHDOG_PID";
 
+/// The service manager's variables for notification: the supervisor's
+/// alone, never a child's.
+pub(crate) const VARS: [&str; 3] = [NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID];
+
 /// How long a send may wait when the manager's queue is full, so that a
 /// stuck manager cannot stall the supervisor for longer.
 const SEND_TIMEOUT: Duration = Duration::from_secs(1);
@@ -81,9 +85,8 @@ impl Notifier {
     /// single thread) so that children do not talk to the manager
     /// themselves.
     pub(crate) fn from_env() -> Option<Notifier> {
-        let vars = [NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID];
-        let [socket, usec, pid] = vars.map(std::env::var_os);
-        crate::environ::remove_env(&vars);
+        let [socket, usec, pid] = VARS.map(std::env::var_os);
+        crate::environ::remove_env(&VARS);
         let our_pid = std::process::id() as i32;
         Notifier::from_values(socket.as_deref(), usec.as_deref(), pid.as_deref(), our_pid)
     }
@@ -187,7 +190,8 @@ impl Notifier {
     /// waits on those, so a lost one must be in the log. A status line or
     /// a watchdog ping lost again is not repeated.
     fn send(&self, message: Message<'_>) {
-        let Err(e) = self.try_send(&message.encode()) else {
+        let encoded = message.encode();
+        let Err(e) = self.try_send(&encoded) else {
             return;
         };
         let changes_state = matches!(
@@ -198,7 +202,7 @@ impl Notifier {
             log!(
                 "cannot notify the service manager at {} ({}): {e}",
                 show(&self.addr),
-                message.encode().lines().next().unwrap_or_default()
+                encoded.lines().next().unwrap_or_default()
             );
         }
     }

@@ -36,6 +36,12 @@ impl ListenerKey {
         ListenerKey { network, address }
     }
 
+    /// Whether it asks for any free port (port 0): bound anew, it would
+    /// get another.
+    pub fn any_port(&self) -> bool {
+        self.network != Network::Unix && self.bind_address().ends_with(":0")
+    }
+
     /// The address to bind (without a port-0 key's name).
     pub fn bind_address(&self) -> &str {
         match self.network {

@@ -18,7 +18,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
 use super::connection::{Connections, ControlRequest};
-use super::protocol::{self, MAX_LINE, Response};
+use super::protocol::{self, Response};
 
 use crate::log::log;
 
@@ -410,7 +410,10 @@ async fn refuse(mut stream: UnixStream, error: &Response) {
         let _ = super::connection::send(&stream, &protocol::encode_response(error));
     }
     let _ = stream.shutdown().await;
-    let mut unread = (&mut stream).take(MAX_LINE as u64);
+    // Enough for any request a refused peer had time to send; not the
+    // 16 MiB a served one may, which would keep the supervisor copying.
+    const DRAINED: u64 = 64 * 1024;
+    let mut unread = (&mut stream).take(DRAINED);
     let mut sink = tokio::io::sink();
     let drain = tokio::io::copy(&mut unread, &mut sink);
     let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;

@@ -568,9 +568,9 @@ pub(super) mod tests {
             .unwrap();
         entered.recv().await.unwrap();
         // Lameduck came 9.75 s ago: the 10 s timeout's budget is spent.
-        let Some(since) = Instant::now().checked_sub(Duration::from_millis(9750)) else {
-            return;
-        };
+        let since = Instant::now()
+            .checked_sub(Duration::from_millis(9750))
+            .expect("a monotonic clock past 10 s");
         phase.send_replace(Phase::Lameduck(since));
         server.await.unwrap().unwrap();
         // The request's task went with the helper's return.

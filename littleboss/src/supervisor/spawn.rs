@@ -143,16 +143,12 @@ pub(crate) fn spawn(
     // failure to take them out of its environment (it had threads then):
     // an upgrade's must not send a child to resume, and systemd's must not
     // let a child notify (`NOTIFY_SOCKET` names no pid) or adopt sockets.
-    for var in [
-        super::handoff::ENV_VAR,
-        super::handoff::FAILED_VAR,
-        "NOTIFY_SOCKET",
-        "WATCHDOG_USEC",
-        "WATCHDOG_PID",
-        "LISTEN_PID",
-        "LISTEN_FDS",
-        "LISTEN_FDNAMES",
-    ] {
+    let upgrade = [super::handoff::ENV_VAR, super::handoff::FAILED_VAR];
+    for var in upgrade
+        .into_iter()
+        .chain(crate::notify::VARS)
+        .chain(crate::activation::VARS)
+    {
         command.env_remove(var);
     }
     let blocked = super::signals::handled();

@@ -35,7 +35,7 @@ pub(crate) use state::{
 
 use crate::control::protocol::{Request, Response};
 use crate::link::FromChild;
-use crate::spec::{Kind, Network};
+use crate::spec::Kind;
 
 /// A new child must say hello on its channel within this time (or its
 /// ready timeout, if shorter), or it is not a littleboss program.
@@ -1376,8 +1376,7 @@ impl Machine {
         let given_up: Vec<ListenerKey> = (self.state.held.iter())
             .filter(|(key, held)| {
                 let stream = matches!(key.network.kind(), Kind::Tcp | Kind::Unix);
-                let port_zero = key.network != Network::Unix && key.bind_address().ends_with(":0");
-                !used.contains(key) && !held.activated && stream && !port_zero
+                !used.contains(key) && !held.activated && stream && !key.any_port()
             })
             .map(|(key, _)| key.clone())
             .collect();

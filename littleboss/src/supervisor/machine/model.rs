@@ -322,12 +322,14 @@ impl Model {
                 .iter()
                 .filter_map(|l| l.key.as_ref()),
         );
-        // A child whose other listeners are still being bound keeps those
-        // it takes over already.
-        if let Phase::Up(up) = &state.phase
-            && let Some(binding) = up.starting.as_ref().filter(|s| s.binding)
-        {
-            let launch = &state.children[&binding.id].launch;
+        // A child whose other listeners are still being bound (not spawned
+        // yet) keeps those it takes over already.
+        let binding = match &state.phase {
+            Phase::Up(up) => up.starting.as_ref().filter(|s| s.binding).map(|s| s.id),
+            _ => None,
+        };
+        if let Some(binding) = binding {
+            let launch = &state.children[&binding].launch;
             used.extend(launch.listeners.iter().filter_map(|l| l.key.as_ref()));
         }
         for (key, held) in &state.held {
@@ -370,12 +372,8 @@ impl Model {
         // whose listeners are still being bound (not spawned yet).
         let known: Vec<ChildId> = state.children.keys().copied().collect();
         let mut expected = self.live();
-        if let Phase::Up(up) = &state.phase
-            && let Some(binding) = up.starting.as_ref().filter(|s| s.binding)
-        {
-            expected.push(binding.id);
-            expected.sort_unstable();
-        }
+        expected.extend(binding);
+        expected.sort_unstable();
         assert_eq!(known, expected);
         // A binary is kept exactly while a child runs it or a launch that
         // may run again (a restart's, a rollback's) names it.

@@ -347,12 +347,19 @@ fn a_rollback_while_another_reload_starts_leaves_no_child_behind() {
     assert_eq!(stopped_code(sim.final_answer(stop)), 0);
 }
 
-#[test]
-fn a_rollback_comes_back_when_the_reload_under_way_fails_too() {
+/// Version 1 replaced by a reload to `path`, whose child (2) serves on
+/// probation; the old child has exited.
+fn on_probation(path: &str) -> Sim {
     let mut sim = Sim::serving(settings());
-    sim.reload("/bin/dies");
+    sim.reload(path);
     sim.hello_and_ready(2);
     sim.exit(1, OK);
+    sim
+}
+
+#[test]
+fn a_rollback_comes_back_when_the_reload_under_way_fails_too() {
+    let mut sim = on_probation("/bin/dies");
     sim.reload("/bin/fails");
     sim.exit(2, ChildExit::Code(1));
     sim.exit(3, ChildExit::Code(1));
@@ -364,10 +371,7 @@ fn a_rollback_comes_back_when_the_reload_under_way_fails_too() {
 
 #[test]
 fn a_reload_that_took_over_during_a_put_off_rollback_is_on_probation_with_it() {
-    let mut sim = Sim::serving(settings());
-    sim.reload("/bin/dies");
-    sim.hello_and_ready(2);
-    sim.exit(1, OK);
+    let mut sim = on_probation("/bin/dies");
     // A second reload starts while the first is on probation, which
     // then dies: the rollback to v1 waits for the second's outcome.
     sim.reload("/bin/dies-too");
@@ -387,10 +391,7 @@ fn a_reload_that_took_over_during_a_put_off_rollback_is_on_probation_with_it() {
 
 #[test]
 fn a_sighup_queued_behind_a_failing_reload_reloads_the_binary_rolled_back_to() {
-    let mut sim = Sim::serving(settings());
-    sim.reload("/bin/dies");
-    sim.hello_and_ready(2);
-    sim.exit(1, OK);
+    let mut sim = on_probation("/bin/dies");
     sim.reload("/bin/fails");
     sim.signal(Signal::Hup);
     // The reload on probation dies while the next starts; that one fails.
