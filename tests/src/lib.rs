@@ -365,6 +365,13 @@ pub fn eventually<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
     eventually_within(what, DEADLINE, f)
 }
 
+/// Waits (up to the deadline) until nothing is at `path`.
+pub fn wait_gone(path: &Path) {
+    eventually(&format!("{} to go", path.display()), || {
+        (!path.exists()).then_some(())
+    });
+}
+
 /// Waits until `f` returns `Some`, for at most `limit`.
 pub fn eventually_within<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + limit;

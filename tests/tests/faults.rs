@@ -275,7 +275,7 @@ fn a_stop_takes_the_unix_socket_file_away_at_once() {
     let stop = svc.spawn_control(bin, "stop");
     // Gone while the child still drains: a new client fails at once
     // rather than wait in a queue nobody will take from.
-    tests::eventually("the socket file to go", || (!path.exists()).then_some(()));
+    tests::wait_gone(&path);
     assert!(tests::alive(child), "the child has drained already");
     let refused = UnixStream::connect(&path).unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::NotFound);
@@ -340,7 +340,7 @@ fn a_unix_socket_bound_in_bypass_goes_when_the_program_ends() {
     assert!(path.exists());
     svc.signal(nix::sys::signal::Signal::SIGTERM);
     // Gone as draining begins, while the program still finishes.
-    tests::eventually("the socket file to go", || (!path.exists()).then_some(()));
+    tests::wait_gone(&path);
     assert!(tests::alive(svc.pid()), "it has finished already");
     assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
     assert!(!path.exists(), "the socket file outlived the program");

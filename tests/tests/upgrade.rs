@@ -27,11 +27,11 @@ impl InBackground for std::process::Command {
 const V1: &str = env!("CARGO_BIN_EXE_versioned_v1");
 const INIT: &str = env!("CARGO_BIN_EXE_versioned_init");
 
-/// Starts `svc` with `key=value` in its environment, once its child is
-/// ready; the child's address.
-fn start_with(svc: &mut Service, key: &str, value: &str) -> std::net::SocketAddr {
+/// Starts `svc` with `env` in its environment, once its child is ready;
+/// the child's address.
+fn start_with(svc: &mut Service, env: &[(&str, &str)]) -> std::net::SocketAddr {
     let mut cmd = svc.command(&svc.bin);
-    cmd.arg("-littleboss=start").env(key, value);
+    cmd.arg("-littleboss=start").envs(env.iter().copied());
     svc.spawn(cmd);
     let addr = svc.printed_addr("addr");
     svc.ready();
@@ -223,13 +223,13 @@ fn a_child_killed_during_the_exec_window_is_reaped() {
     // Each image waits (before the exec, before taking over): the window
     // is wide. The old child stays past its lameduck, so the kill below
     // finds it however late it lands.
-    let mut cmd = svc.command(&svc.bin);
-    cmd.arg("-littleboss=start")
-        .env("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "500")
-        .env("VERSIONED_V1_LINGER_MS", "60000");
-    svc.spawn(cmd);
-    let addr = svc.printed_addr("addr");
-    svc.ready();
+    let addr = start_with(
+        &mut svc,
+        &[
+            ("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "500"),
+            ("VERSIONED_V1_LINGER_MS", "60000"),
+        ],
+    );
     let pid = svc.pid();
     let copy = copy_of(&svc, V1);
     let reload = svc.spawn_control(&copy, "reload");
@@ -302,7 +302,7 @@ fn a_signal_a_thread_started_before_run_takes_in_the_exec_window_is_kept() {
 fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
     let mut svc = Service::new(V1);
     // Every new image claims to read another version of the state.
-    let addr = start_with(&mut svc, "LITTLEBOSS_TEST_READS_STATE_VERSION", "99");
+    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_READS_STATE_VERSION", "99")]);
     let pid = svc.pid();
     let copy = copy_of(&svc, V1);
     let reload = svc.control_with(&copy, "reload", &[]);
@@ -330,7 +330,7 @@ fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
 #[test]
 fn signals_and_requests_in_the_exec_window_are_kept() {
     let mut svc = Service::new(V1);
-    start_with(&mut svc, "LITTLEBOSS_TEST_RESUME_PAUSE_MS", "400");
+    start_with(&mut svc, &[("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "400")]);
     let copy = copy_of(&svc, V1);
     // A reload that binds a new listener (on a thread of its own) and
     // upgrades the supervisor.
