@@ -60,17 +60,23 @@ impl Process {
     /// let exit = process.wait().await;
     /// ```
     pub fn open(pid: u32) -> io::Result<Process> {
+        if !available() {
+            return Process::by_pid(pid);
+        }
         match pidfd_open(pid) {
+            // Linux 5.3 opens pidfds but cannot wait on them (`P_PIDFD`
+            // came in 5.4). Asked now, without reaping (`WNOWAIT`), so
+            // that `available` is right before any child has ended.
+            Ok(fd) if !can_wait_on(&fd) => {
+                give_up_pidfds("this kernel cannot wait on pidfds");
+                Process::by_pid(pid)
+            }
             Ok(fd) => Ok(Process {
                 pid,
                 watch: Watch::Fd(fd),
             }),
             Err(e) if matches!(e.raw_os_error(), Some(nix::libc::ENOSYS | nix::libc::EPERM)) => {
-                if !UNAVAILABLE.swap(true, Ordering::Relaxed) {
-                    crate::log::log!(
-                        "no pidfds here ({e}): children are watched by pid, and the supervisor does not upgrade itself in place"
-                    );
-                }
+                give_up_pidfds(&format!("no pidfds here ({e})"));
                 Process::by_pid(pid)
             }
             Err(e) => Err(e),
@@ -90,22 +96,8 @@ impl Process {
         match &self.watch {
             Watch::Fd(fd) => loop {
                 let mut ready = fd.readable().await?;
-                match waitid(Id::PIDFd(fd.get_ref().as_fd()), flags()) {
-                    // Linux 5.3 opens pidfds but cannot wait on them
-                    // (`P_PIDFD` came in 5.4): by pid, then.
-                    Err(nix::errno::Errno::EINVAL) => {
-                        if !UNAVAILABLE.swap(true, Ordering::Relaxed) {
-                            crate::log::log!(
-                                "this kernel cannot wait on pidfds: children are watched by pid, and the supervisor does not upgrade itself in place"
-                            );
-                        }
-                        return self.wait_by_pid().await;
-                    }
-                    status => {
-                        if let Some(exit) = reaped(status)? {
-                            return Ok(exit);
-                        }
-                    }
+                if let Some(exit) = reaped(waitid(Id::PIDFd(fd.get_ref().as_fd()), flags()))? {
+                    return Ok(exit);
                 }
                 ready.clear_ready();
             },
@@ -178,6 +170,21 @@ fn pidfd_open(pid: u32) -> io::Result<AsyncFd<OwnedFd>> {
     registered.map_err(|e| e.into_parts().1)
 }
 
+/// Whether `waitid(P_PIDFD)` works on `fd`, asked without reaping.
+fn can_wait_on(fd: &AsyncFd<OwnedFd>) -> bool {
+    let peek = flags() | WaitPidFlag::WNOWAIT;
+    waitid(Id::PIDFd(fd.get_ref().as_fd()), peek) != Err(nix::errno::Errno::EINVAL)
+}
+
+/// Watches children by pid from now on, saying so once.
+fn give_up_pidfds(why: &str) {
+    if !UNAVAILABLE.swap(true, Ordering::Relaxed) {
+        crate::log::log!(
+            "{why}: children are watched by pid, and the supervisor does not upgrade itself in place"
+        );
+    }
+}
+
 fn flags() -> WaitPidFlag {
     WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG
 }
@@ -217,6 +224,32 @@ mod tests {
     #[tokio::test]
     async fn waits_for_and_kills_a_child() {
         waits_and_kills(Process::open).await;
+    }
+
+    /// Opening asks whether the kernel can wait on pidfds; asking must
+    /// not reap a child that has already ended.
+    #[tokio::test]
+    async fn opening_a_child_that_has_ended_leaves_it_to_wait() {
+        let pid = std::process::Command::new("sh")
+            .args(["-c", "exit 4"])
+            .spawn()
+            .unwrap()
+            .id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let zombie = || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+            stat.rsplit(") ").next().unwrap().starts_with('Z')
+        };
+        while !zombie() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "child {pid} never ended"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let process = Process::open(pid).unwrap();
+        assert!(super::available());
+        assert_eq!(process.wait().await.unwrap(), ChildExit::Code(4));
     }
 
     #[tokio::test]
