@@ -7,7 +7,7 @@
 //! (how many) and `LISTEN_FDNAMES` (their names, colon-separated). They go
 //! to the declared listeners by name, else by position: see [`map`].
 
-use std::ffi::OsString;
+use std::ffi::OsStr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -33,9 +33,9 @@ pub(crate) const VARS: [&str; 3] = [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES];
 /// The activation variables as found in the environment.
 #[derive(Debug, Default, Clone, Copy)]
 struct Vars<'a> {
-    pid: Option<&'a str>,
-    fds: Option<&'a str>,
-    names: Option<&'a str>,
+    pid: Option<&'a OsStr>,
+    fds: Option<&'a OsStr>,
+    names: Option<&'a OsStr>,
 }
 
 /// Sockets passed by a service manager, in fd order, with their names.
@@ -178,21 +178,12 @@ pub(crate) fn from_env() -> Result<Option<Activated>, ActivationError> {
     }
     let [pid, fds, names] = [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES].map(std::env::var_os);
     crate::environ::remove_env(&VARS);
-    let our_pid = std::process::id() as i32;
-    let pid = utf8(LISTEN_PID, &pid)?;
-    // Meant for another process (left by a parent): what the rest says is
-    // not ours to judge, as libsystemd does not.
-    if pid.is_some_and(|p| {
-        crate::environ::parse_pid(LISTEN_PID, p.as_ref()).is_ok_and(|p| p != our_pid)
-    }) {
-        return Ok(None);
-    }
     let vars = Vars {
-        pid,
-        fds: utf8(LISTEN_FDS, &fds)?,
-        names: utf8(LISTEN_FDNAMES, &names)?,
+        pid: pid.as_deref(),
+        fds: fds.as_deref(),
+        names: names.as_deref(),
     };
-    let Some(names) = parse(vars, our_pid)? else {
+    let Some(names) = parse(vars, std::process::id() as i32)? else {
         return Ok(None);
     };
     let passed = (FIRST_FD..)
@@ -283,10 +274,9 @@ impl Passed {
 /// The value of `var`, which must be UTF-8 if set.
 fn utf8<'a>(
     var: &'static str,
-    value: &'a Option<OsString>,
+    value: Option<&'a OsStr>,
 ) -> Result<Option<&'a str>, ActivationError> {
     value
-        .as_deref()
         .map(|v| v.to_str().ok_or(ActivationError::NotUtf8 { var }))
         .transpose()
 }
@@ -298,12 +288,13 @@ fn parse(vars: Vars<'_>, our_pid: i32) -> Result<Option<Vec<Option<String>>>, Ac
     let Some(pid) = vars.pid else {
         return Ok(None);
     };
-    let pid = crate::environ::parse_pid(LISTEN_PID, pid.as_ref()).map_err(ActivationError::Pid)?;
-    // Meant for another process (a parent that did not unset them).
+    let pid = crate::environ::parse_pid(LISTEN_PID, pid).map_err(ActivationError::Pid)?;
+    // Meant for another process (left by a parent): what the rest says is
+    // not ours to judge, as libsystemd does not.
     if pid != our_pid {
         return Ok(None);
     }
-    let Some(count) = vars.fds else {
+    let Some(count) = utf8(LISTEN_FDS, vars.fds)? else {
         return Ok(None);
     };
     let count = count
@@ -318,7 +309,7 @@ fn parse(vars: Vars<'_>, our_pid: i32) -> Result<Option<Vec<Option<String>>>, Ac
     if count == 0 {
         return Ok(None);
     }
-    let Some(list) = vars.names.filter(|n| !n.is_empty()) else {
+    let Some(list) = utf8(LISTEN_FDNAMES, vars.names)?.filter(|n| !n.is_empty()) else {
         return Ok(Some(vec![None; count]));
     };
     let names: Vec<Option<String>> = list.split(':').map(|n| Some(n.to_owned())).collect();
@@ -389,9 +380,9 @@ mod tests {
 
     fn vars<'a>(pid: &'a str, fds: &'a str, names: Option<&'a str>) -> Vars<'a> {
         Vars {
-            pid: Some(pid),
-            fds: Some(fds),
-            names,
+            pid: Some(OsStr::new(pid)),
+            fds: Some(OsStr::new(fds)),
+            names: names.map(OsStr::new),
         }
     }
 
@@ -431,17 +422,44 @@ mod tests {
         assert_eq!(plan(Vars::default(), &["a"]), Ok(None));
         // LISTEN_FDS missing or 0.
         let no_fds = Vars {
-            pid: Some("4242"),
+            pid: Some(OsStr::new("4242")),
             ..Vars::default()
         };
         assert_eq!(plan(no_fds, &["a"]), Ok(None));
         assert_eq!(plan(vars("4242", "0", None), &["a"]), Ok(None));
         // Only the names.
         let only_names = Vars {
-            names: Some("a"),
+            names: Some(OsStr::new("a")),
             ..Vars::default()
         };
         assert_eq!(plan(only_names, &["a"]), Ok(None));
+    }
+
+    #[test]
+    fn a_variable_not_utf8_is_an_error_only_when_ours() {
+        use std::os::unix::ffi::OsStrExt;
+        let junk = OsStr::from_bytes(b"\xff");
+        let ours = Vars {
+            pid: Some(OsStr::new("4242")),
+            fds: Some(junk),
+            names: None,
+        };
+        let not_utf8 = ActivationError::NotUtf8 { var: LISTEN_FDS };
+        assert_eq!(plan(ours, &["a"]), Err(not_utf8));
+        let names = Vars {
+            fds: Some(OsStr::new("1")),
+            names: Some(junk),
+            ..ours
+        };
+        let not_utf8 = ActivationError::NotUtf8 {
+            var: LISTEN_FDNAMES,
+        };
+        assert_eq!(plan(names, &["a"]), Err(not_utf8));
+        let theirs = Vars {
+            pid: Some(OsStr::new("4243")),
+            ..names
+        };
+        assert_eq!(plan(theirs, &["a"]), Ok(None));
     }
 
     #[test]
