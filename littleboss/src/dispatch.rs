@@ -28,19 +28,13 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
         .first()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let asked_help = config.help && flags::asks_help(&argv);
-    let inv = flags::parse(&config, argv).unwrap_or_else(|e| {
-        // Asked for help, the user gets it, whatever else is wrong.
-        if asked_help {
-            print!("{}", flags::usage(&config, &program));
-            std::process::exit(0);
-        }
-        fail(USAGE, format!("{e}\nRun `{program} -h` for help."))
-    });
-    if inv.help {
+    // Asked for help, the user gets it, whatever else is wrong.
+    if config.help && flags::asks_help(&argv) {
         print!("{}", flags::usage(&config, &program));
         std::process::exit(0);
     }
+    let inv = flags::parse(&config, argv)
+        .unwrap_or_else(|e| fail(USAGE, format!("{e}\nRun `{program} -h` for help.")));
     match inv.mode {
         Mode::Bypass => crate::bypass::run(&config, inv, entry),
         Mode::Start => crate::supervisor::run(&config, inv),

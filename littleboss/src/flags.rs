@@ -41,8 +41,6 @@ pub(crate) struct Invocation {
     pub child_args: Vec<OsString>,
     /// `argv` without littleboss's flags, program name first.
     pub program_args: Vec<OsString>,
-    /// `-h` or `--help` was given (and littleboss answers it).
-    pub help: bool,
     /// The listeners whose flags the command line gives.
     pub given: std::collections::BTreeSet<String>,
 }
@@ -131,13 +129,11 @@ fn split(
     mut args: impl Iterator<Item = OsString> + Clone,
 ) -> Result<Invocation, FlagError> {
     let mode_flag = config.map(|c| c.flag.as_str());
-    let answers_help = config.is_some_and(|c| c.help);
     let mut inv = Invocation {
         mode: Mode::Bypass,
         listeners: declared.to_vec(),
         child_args: Vec::new(),
         program_args: vec![program],
-        help: false,
         given: Default::default(),
     };
     let mut mode_given: Option<(String, Mode)> = None;
@@ -176,9 +172,6 @@ fn split(
         };
         let is_listener = inv.listeners.iter().any(|l| l.name == name);
         if Some(name) != mode_flag && !is_listener {
-            if answers_help && inline.is_none() && (name == "h" || name == "help") {
-                inv.help = true;
-            }
             inv.child_args.push(arg.clone());
             inv.program_args.push(arg);
             continue;
@@ -526,12 +519,16 @@ mod tests {
     }
 
     #[test]
-    fn help_is_seen_only_when_littleboss_answers_it() {
-        assert!(parse(&config(), argv(&["p", "-h"])).unwrap().help);
-        assert!(parse(&config(), argv(&["p", "--help"])).unwrap().help);
+    fn help_is_asked_before_any_double_dash() {
+        for asked in ["-h", "--h", "-help", "--help"] {
+            assert!(asks_help(&argv(&["p", "-x", asked])), "{asked}");
+        }
+        assert!(!asks_help(&argv(&["p", "--", "-h"])));
+        assert!(!asks_help(&argv(&["-h"])), "the program's name");
+        assert!(!asks_help(&argv(&["p", "-h=1", "-https=-h"])));
+        // A program that answers -h itself gets it passed on.
         let own = Littleboss::new("svc").help(false).config;
         let inv = parse(&own, argv(&["p", "--help"])).unwrap();
-        assert!(!inv.help);
         assert_eq!(strs(&inv.program_args), ["p", "--help"]);
     }
 
