@@ -16,22 +16,18 @@ const REMOVE: &str = "remove `#[tokio::main]`: littleboss runs the tokio runtime
 /// Below ours, the attribute is still there. Above ours, tokio has already
 /// turned `async fn main` into a plain `fn main` that builds a runtime and
 /// blocks on the body: `main` would run on that second runtime, ignoring
-/// the one littleboss set up (`flavor`, `worker_threads`). Such a body is
-/// refused whoever wrote it; littleboss's runtime is the one to use.
+/// the one littleboss set up (`flavor`, `worker_threads`). That body is
+/// recognised by tokio's own `expect` message; a sync `main` that builds a
+/// runtime by hand (for options littleboss does not offer) is left alone.
 pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
     if let Some(at) = f.attrs.iter().position(is_tokio_main) {
         let attr = f.attrs.remove(at);
         return Some(syn::Error::new_spanned(attr, REMOVE));
     }
-    if f.sig.asyncness.is_none() && builds_a_runtime(f.body.stream()) {
-        // Written by hand or by tokio's macro, it would panic the same way:
-        // a sync `main` runs inside littleboss's runtime, where a second
-        // `block_on` is refused.
+    if f.sig.asyncness.is_none() && expanded_by_tokio(f.body.stream()) {
         let message = format!(
-            "this `main` builds a tokio runtime and blocks on it, which panics inside the \
-             runtime littleboss runs `main` in: if `#[tokio::main]` sits above \
-             `#[littleboss::main]`, {REMOVE}; if the runtime is written by hand, make `main` \
-             `async` and drop the runtime"
+            "`#[tokio::main]` above `#[littleboss::main]` made this `main` build a second \
+             tokio runtime, which would leave littleboss's own unused: {REMOVE}"
         );
         return Some(syn::Error::new(Span::call_site(), message));
     }
@@ -44,23 +40,29 @@ fn is_tokio_main(attr: &Attribute) -> bool {
     segments.len() == 2 && segments[0].ident == "tokio" && segments[1].ident == "main"
 }
 
-/// Whether `body` names `runtime::Builder` and calls `block_on`: what
-/// `#[tokio::main]` generates.
-fn builds_a_runtime(body: TokenStream) -> bool {
-    let mut idents = Vec::new();
-    collect_idents(body, &mut idents);
-    let builder = idents
-        .windows(2)
-        .any(|w| w[0] == "runtime" && w[1] == "Builder");
-    builder && idents.iter().any(|i| i == "block_on")
+/// The message tokio's `#[tokio::main]` expansion builds its runtime with
+/// (tokio-macros 2.x).
+const TOKIO_EXPECT: &str = "\"Failed building the Runtime\"";
+
+/// Whether `body` is what `#[tokio::main]` generates: it blocks on a
+/// runtime built with tokio's own `expect` message.
+fn expanded_by_tokio(body: TokenStream) -> bool {
+    let mut block_on = false;
+    let mut expect = false;
+    visit(body, &mut |token| match token {
+        TokenTree::Ident(ident) => block_on |= ident == "block_on",
+        TokenTree::Literal(literal) => expect |= literal.to_string() == TOKIO_EXPECT,
+        _ => {}
+    });
+    block_on && expect
 }
 
-fn collect_idents(tokens: TokenStream, idents: &mut Vec<String>) {
+/// Calls `each` on every token of `tokens`, inside groups too.
+fn visit(tokens: TokenStream, each: &mut impl FnMut(&TokenTree)) {
     for token in tokens {
-        match token {
-            TokenTree::Ident(ident) => idents.push(ident.to_string()),
-            TokenTree::Group(group) => collect_idents(group.stream(), idents),
-            TokenTree::Punct(_) | TokenTree::Literal(_) => {}
+        each(&token);
+        if let TokenTree::Group(group) = &token {
+            visit(group.stream(), each);
         }
     }
 }
@@ -107,11 +109,10 @@ mod tests {
         };
         let message = error(expanded).unwrap();
         assert!(
-            message.starts_with("this `main` builds a tokio runtime"),
+            message.starts_with("`#[tokio::main]` above `#[littleboss::main]`"),
             "{message}"
         );
-        assert!(message.contains(REMOVE), "{message}");
-        assert!(message.ends_with("make `main` `async` and drop the runtime"));
+        assert!(message.ends_with(REMOVE), "{message}");
     }
 
     #[test]
@@ -137,5 +138,14 @@ mod tests {
             async fn main() { let _ = tokio::runtime::Builder::new_current_thread(); }
         };
         assert_eq!(error(async_main), None);
+        // A runtime built by hand in a sync `main` works (littleboss only
+        // enters its own runtime there, it does not block on it).
+        let by_hand = quote::quote! {
+            fn main() {
+                tokio::runtime::Builder::new_current_thread().build().unwrap()
+                    .block_on(async {});
+            }
+        };
+        assert_eq!(error(by_hand), None);
     }
 }
