@@ -145,7 +145,7 @@ pub(crate) fn run(
         Ready::Auto => {
             let link = link.clone();
             Box::new(move || {
-                let _ = link.send(FromChild::Ready);
+                let _ = link.send_ready();
             })
         }
         Ready::Manual => Box::new(|| {}),

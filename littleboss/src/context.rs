@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::lameduck::{Listeners, Phase};
-use crate::link::{ChildEnd, FromChild};
+use crate::link::ChildEnd;
 use crate::spec::Kind;
 
 /// The program's handle on littleboss: its listeners, the lameduck signal,
@@ -310,7 +310,7 @@ impl Context {
         if let Some(link) = &self.inner.link {
             // An error means the supervisor is gone; the lifecycle thread
             // sees that too and starts lameduck.
-            let _ = link.send(FromChild::Ready);
+            let _ = link.send_ready();
         }
     }
 

@@ -156,15 +156,30 @@ fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> io::Result<T> {
 #[derive(Debug)]
 pub(crate) struct ChildEnd {
     fd: OwnedFd,
+    /// Ready has been said: it is said once.
+    ready: std::sync::atomic::AtomicBool,
 }
 
 impl ChildEnd {
     pub fn new(fd: OwnedFd) -> Self {
-        ChildEnd { fd }
+        ChildEnd {
+            fd,
+            ready: Default::default(),
+        }
     }
 
     pub fn send(&self, msg: FromChild) -> io::Result<()> {
         fdpass::send(self.fd.as_fd(), &encode(msg), &[])
+    }
+
+    /// Says the child is ready, the first time only: a program calling
+    /// `ctx.ready()` per request must not fill the channel (a blocking
+    /// send) while the supervisor is not reading it.
+    pub fn send_ready(&self) -> io::Result<()> {
+        if self.ready.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            return Ok(());
+        }
+        self.send(FromChild::Ready)
     }
 
     /// The next message, or `None` at end-of-file (the supervisor is gone).
@@ -329,6 +344,19 @@ mod tests {
             let bytes = encode(&msg);
             assert_eq!(decode::<ToChild>(&bytes).unwrap(), msg);
         }
+    }
+
+    #[test]
+    fn ready_is_said_once() {
+        let (ours, theirs) = fdpass::socketpair().unwrap();
+        let child = ChildEnd::new(ours);
+        for _ in 0..3 {
+            child.send_ready().unwrap();
+        }
+        child.send(FromChild::Finished { code: 0 }).unwrap();
+        let next = || decode::<FromChild>(&fdpass::recv(theirs.as_fd(), 256).unwrap().data);
+        assert_eq!(next().unwrap(), FromChild::Ready);
+        assert_eq!(next().unwrap(), FromChild::Finished { code: 0 });
     }
 
     #[test]
