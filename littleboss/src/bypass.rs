@@ -63,20 +63,10 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
         inv.program_args,
         flags::flags_help(config),
     );
-    let files = RemovedOnDrop(own_files);
-    let code = entry(ctx, &rt, Box::new(|| {}));
-    drop(files);
-    std::process::exit(code)
-}
-
-/// The socket files bound here, removed as the process exits: after
-/// `main` returns, or as a panic in it unwinds.
-struct RemovedOnDrop(Vec<OwnFile>);
-
-impl Drop for RemovedOnDrop {
-    fn drop(&mut self) {
-        for file in self.0.drain(..) {
-            file.remove();
-        }
+    // Returns when `main` has returned or panicked.
+    let code = crate::entry::call(entry, ctx, &rt, Box::new(|| {}));
+    for file in own_files {
+        file.remove();
     }
+    std::process::exit(code)
 }

@@ -150,7 +150,7 @@ pub(crate) fn run(
         }
         Ready::Manual => Box::new(|| {}),
     };
-    let code = entry(ctx, &rt, started);
+    let code = crate::entry::call(entry, ctx, &rt, started);
     let _ = link.send(FromChild::Finished { code });
     std::process::exit(code)
 }

@@ -12,3 +12,15 @@ pub(crate) type Entry<'a> = Box<dyn FnOnce(Context, &Runtime, Started) -> i32 + 
 /// Called once when `main` is under way: with automatic readiness, that is
 /// when the child reports ready.
 pub(crate) type Started = Box<dyn FnOnce() + Send>;
+
+/// The exit code of a `main` that panicked, as Rust's own `main` makes it.
+const PANICKED: i32 = 101;
+
+/// Calls `entry` and returns its exit code, [`PANICKED`] if `main` panics
+/// (the panic hook has reported it by then). The panic is caught, not
+/// unwound through the caller: dropping the runtime on the way out would
+/// wait, without end, for any blocking job `main` left running.
+pub(crate) fn call(entry: Entry<'_>, ctx: Context, rt: &Runtime, started: Started) -> i32 {
+    let main = std::panic::AssertUnwindSafe(|| entry(ctx, rt, started));
+    std::panic::catch_unwind(main).unwrap_or(PANICKED)
+}

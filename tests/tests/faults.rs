@@ -368,6 +368,28 @@ fn a_unix_socket_bound_in_bypass_goes_when_main_panics() {
 }
 
 #[test]
+fn a_child_whose_main_panics_with_a_blocking_job_running_exits_101() {
+    // Unwound, the panic would drop the runtime, which waits for the
+    // blocking job: the child would hang, serving nothing, never ending.
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let svc = Service::new(bin);
+    let path = svc.dir.path().join("panics.sock");
+    let out = svc
+        .command(bin)
+        .arg(format!("-sock={}", path.display()))
+        .arg("-littleboss=start")
+        .arg("--panic")
+        .output_in_time();
+    // The supervisor, with no child left, exits with the child's code.
+    assert_eq!(out.status.code(), Some(101), "{}", text(&out));
+    assert!(
+        text(&out).contains("exited with code 101 before it was ready"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
 fn a_start_that_cannot_bind_every_listener_leaves_no_socket_file() {
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -3,7 +3,8 @@
 //! the second bind fail. With `--linger` it stays 3 s after lameduck, as
 //! a program finishing its work does: long enough for a test to see it
 //! still there on a loaded machine. With `--panic` it
-//! panics once serving.
+//! panics once serving, with a blocking job still running (which a
+//! runtime dropped as the panic unwinds would wait for forever).
 
 use tokio::io::AsyncWriteExt;
 
@@ -16,7 +17,10 @@ async fn main(ctx: littleboss::Context) {
     let listener = ctx.unix("sock").expect("give -sock=PATH");
     let pid = std::process::id();
     println!("serving unix pid={pid}");
-    assert!(!ctx.args().iter().any(|a| a == "--panic"), "told to panic");
+    if ctx.args().iter().any(|a| a == "--panic") {
+        tokio::task::spawn_blocking(|| std::thread::sleep(std::time::Duration::from_secs(3600)));
+        panic!("told to panic");
+    }
     let lameduck = ctx.lameduck();
     tokio::pin!(lameduck);
     loop {
