@@ -242,13 +242,34 @@ pub(crate) async fn until_draining<T>(
         () = draining => std::future::pending().await,
         accepted = accept => accepted,
     };
-    let not_listening = |e: &std::io::Error| e.raw_os_error() == Some(nix::libc::EINVAL);
     if let Err(e) = &accepted
         && (phase.borrow().is_draining() || not_listening(e))
     {
         return std::future::pending().await;
     }
     accepted
+}
+
+/// [`until_draining`] for a poll-style accept (`poll_accept`): pending
+/// once draining has begun, without polling `accept` (the connection stays
+/// queued for the next child), and on the errors `until_draining` waits on.
+pub(crate) fn poll_until_draining<T>(
+    phase: &watch::Receiver<Phase>,
+    accept: impl FnOnce() -> std::task::Poll<std::io::Result<T>>,
+) -> std::task::Poll<std::io::Result<T>> {
+    use std::task::Poll;
+    if phase.borrow().is_draining() {
+        return Poll::Pending;
+    }
+    match accept() {
+        Poll::Ready(Err(e)) if phase.borrow().is_draining() || not_listening(&e) => Poll::Pending,
+        polled => polled,
+    }
+}
+
+/// The error of an accept on a socket that no longer listens: it was shut.
+fn not_listening(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(nix::libc::EINVAL)
 }
 
 /// Watches SIGINT and SIGTERM on a thread of its own, so that it works

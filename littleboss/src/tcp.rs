@@ -91,6 +91,26 @@ impl TcpListener {
         crate::lameduck::until_draining(&self.phase, self.inner.accept()).await
     }
 
+    /// Polls for a connection, as [`tokio::net::TcpListener::poll_accept`]
+    /// does, until draining begins; from then on it stays pending, as
+    /// [`accept`](TcpListener::accept) does. For hand-written accept
+    /// adapters (a `Stream`, a hyper acceptor); it shadows the tokio
+    /// method that `Deref` would otherwise reach, which knows nothing of
+    /// draining.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: littleboss::Context) -> std::io::Result<()> {
+    /// let listener = ctx.tcp("http").expect("http listener enabled");
+    /// let (stream, peer) = std::future::poll_fn(|cx| listener.poll_accept(cx)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn poll_accept(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<(tokio::net::TcpStream, SocketAddr)>> {
+        crate::lameduck::poll_until_draining(&self.phase, || self.inner.poll_accept(cx))
+    }
+
     /// Whether this listener has stopped yielding connections.
     ///
     /// ```no_run
@@ -217,6 +237,26 @@ mod tests {
         assert!(fresh.is_err(), "accepted while draining");
 
         // The connection stays in the shared queue, for the next child.
+        let (_, peer) = listener.inner.accept().await.unwrap();
+        assert_eq!(peer, second.local_addr().unwrap());
+    }
+
+    #[tokio::test]
+    async fn poll_accept_yields_until_draining_then_leaves_connections_queued() {
+        let (phase, rx) = watch::channel(Phase::Serving);
+        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = inner.local_addr().unwrap();
+        let listener = TcpListener::new(inner, rx);
+        let poll_accept = || std::future::poll_fn(|cx| listener.poll_accept(cx));
+
+        let first = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (_, peer) = poll_accept().await.unwrap();
+        assert_eq!(peer, first.local_addr().unwrap());
+
+        phase.send_replace(Phase::Draining(std::time::Instant::now()));
+        let second = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let stalled = tokio::time::timeout(Duration::from_millis(100), poll_accept()).await;
+        assert!(stalled.is_err(), "accepted while draining");
         let (_, peer) = listener.inner.accept().await.unwrap();
         assert_eq!(peer, second.local_addr().unwrap());
     }

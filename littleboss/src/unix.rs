@@ -58,6 +58,24 @@ impl UnixListener {
         crate::lameduck::until_draining(&self.phase, self.inner.accept()).await
     }
 
+    /// Polls for a connection, as [`tokio::net::UnixListener::poll_accept`]
+    /// does, until draining begins; from then on it stays pending, as
+    /// [`accept`](UnixListener::accept) does. It shadows the tokio method
+    /// that `Deref` would otherwise reach, which knows nothing of draining.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: littleboss::Context) -> std::io::Result<()> {
+    /// let listener = ctx.unix("api").expect("api listener enabled");
+    /// let (stream, peer) = std::future::poll_fn(|cx| listener.poll_accept(cx)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn poll_accept(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<(UnixStream, SocketAddr)>> {
+        crate::lameduck::poll_until_draining(&self.phase, || self.inner.poll_accept(cx))
+    }
+
     /// Whether this listener has stopped yielding connections.
     ///
     /// ```no_run
@@ -131,11 +149,18 @@ mod tests {
         let _first = tokio::net::UnixStream::connect(&path).await.unwrap();
         listener.accept().await.unwrap();
         assert!(!listener.is_draining());
+        let _polled = tokio::net::UnixStream::connect(&path).await.unwrap();
+        std::future::poll_fn(|cx| listener.poll_accept(cx))
+            .await
+            .unwrap();
 
         phase.send_replace(Phase::Draining(std::time::Instant::now()));
         let _second = tokio::net::UnixStream::connect(&path).await.unwrap();
         let stalled = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
         assert!(stalled.is_err(), "accepted while draining");
+        let polled = std::future::poll_fn(|cx| listener.poll_accept(cx));
+        let stalled = tokio::time::timeout(Duration::from_millis(100), polled).await;
+        assert!(stalled.is_err(), "polled one while draining");
         assert!(listener.is_draining());
         // The connection stays in the shared queue, for the next child.
         listener.inner.accept().await.unwrap();
