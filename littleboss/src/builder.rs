@@ -216,6 +216,11 @@ impl Littleboss {
     /// too: unblock them in its `pre_exec`, as the supervisor does for its
     /// children.
     ///
+    /// It does not run again when the supervisor upgrades itself in place
+    /// ([`self_upgrade`](Littleboss::self_upgrade)): what it changed in the
+    /// process (privileges, environment, a chroot) lasts, but threads it
+    /// started and descriptors it opened do not survive that exec.
+    ///
     /// ```
     /// fn init() { eprintln!("supervisor up"); }
     /// let lb = littleboss::Littleboss::new("svc").supervisor_init(init);

@@ -283,7 +283,14 @@ impl Io {
             let Some(child) = machine.state().children.get(&id) else {
                 continue;
             };
-            let pid = child.pid.unwrap_or(0);
+            let Some(pid) = child.pid else {
+                // Not spawned, so no channel could have come: cannot be.
+                gone.push(Event::Exited {
+                    id,
+                    exit: ChildExit::Code(1),
+                });
+                continue;
+            };
             match super::spawn::rewatch(id, pid, channel, self.events_tx.clone()) {
                 Ok(handle) => {
                     if child.killed {
@@ -294,9 +301,18 @@ impl Io {
                     self.children.insert(id, handle);
                 }
                 Err(e) => {
-                    log!("cannot watch child pid {pid} again: {e}");
-                    let exit = ChildExit::Code(1);
+                    // Unwatched, it could serve on or outlive its kill
+                    // deadline: killed, as a child lost in the upgrade is
+                    // (our unreaped child, so the pid is still its own),
+                    // and left for the orphan scan to reap.
+                    log!("cannot watch child pid {pid} again: {e}; killing it");
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid as i32),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                    let exit = ChildExit::Signal(nix::libc::SIGKILL);
                     gone.push(Event::Exited { id, exit });
+                    gone.push(Event::Signal(super::machine::Signal::Chld));
                 }
             }
         }

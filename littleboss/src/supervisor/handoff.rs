@@ -146,10 +146,16 @@ impl Handoff {
     /// The JSON, in a sealed memfd that stays open across exec.
     pub fn seal(&self) -> io::Result<OwnedFd> {
         let json = serde_json::to_vec(self).map_err(io::Error::other)?;
-        let fd = nix::sys::memfd::memfd_create(
-            "littleboss-state",
-            nix::sys::memfd::MFdFlags::MFD_ALLOW_SEALING,
-        )?;
+        use nix::sys::memfd::{MFdFlags, memfd_create};
+        // Data, never run: said with `MFD_NOEXEC_SEAL` (Linux 6.3), which
+        // `vm.memfd_noexec=2` requires; an older kernel refuses the flag.
+        let noexec = MFdFlags::from_bits_retain(nix::libc::MFD_NOEXEC_SEAL);
+        let fd = match memfd_create("littleboss-state", MFdFlags::MFD_ALLOW_SEALING | noexec) {
+            Err(nix::errno::Errno::EINVAL) => {
+                memfd_create("littleboss-state", MFdFlags::MFD_ALLOW_SEALING)?
+            }
+            created => created?,
+        };
         let mut file = std::fs::File::from(fd);
         file.write_all(&json)?;
         let seals = nix::fcntl::SealFlag::F_SEAL_SEAL
@@ -314,6 +320,13 @@ mod tests {
         assert!(back.unsent.is_empty());
         assert!(back.binaries.is_empty());
         assert_eq!((back.clients, back.idle), (vec![(1, 7)], vec![8]));
+        // Sealed into a memfd, as an upgrade hands it on, and read back.
+        let memfd = handoff.seal().unwrap();
+        let back = Handoff::read(&memfd, STATE_VERSION).unwrap();
+        assert_eq!(back.unsent, handoff.unsent);
+        let seals = nix::fcntl::fcntl(&memfd, nix::fcntl::FcntlArg::F_GET_SEALS).unwrap();
+        let write = nix::fcntl::SealFlag::F_SEAL_WRITE.bits();
+        assert_eq!(seals & write, write, "sealed against writes: {seals:#x}");
     }
 
     #[test]

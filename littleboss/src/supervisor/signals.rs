@@ -75,6 +75,14 @@ pub(crate) fn block() -> io::Result<()> {
     Ok(())
 }
 
+/// Blocks the handled signals in this thread again, before an exec: code
+/// the supervisor runs (`supervisor_init`, a library) may have unblocked
+/// them, and the new image must find them waiting, not at their default
+/// action, which kills.
+pub(crate) fn block_for_exec() {
+    let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&handled()), None);
+}
+
 /// Installs [`send_on`] for the handled signals.
 fn install_handler() -> io::Result<()> {
     let action = SigAction::new(

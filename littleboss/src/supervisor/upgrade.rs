@@ -90,6 +90,7 @@ pub(super) fn exec(
     }
     let env = handoff::env_value(&memfd, &previous);
     handoff::test_pause("the exec");
+    super::signals::block_for_exec();
     let error = reexec::exec(&new, &[(handoff::ENV_VAR, &env)]);
     // Still here: the exec failed, and this image runs on.
     let _ = reexec::inherit(&carried, false);
