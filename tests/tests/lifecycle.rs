@@ -133,6 +133,43 @@ fn stop_exits_with_the_childs_exit_code_every_time() {
 }
 
 #[test]
+fn a_start_right_after_stop_returns_takes_the_name_and_the_port() {
+    // `stop && start`, as restart scripts run it: once `stop` returns, the
+    // supervisor has let go of its port, control socket and lock, though
+    // its process may still be exiting.
+    let port = tests::free_port();
+    let addr = format!("-addr=127.0.0.1:{port}");
+    let mut svc = Service::new(ECHO);
+    // Each supervisor lingers after its last answer, as a loaded machine
+    // may make it: a successor must not need it gone.
+    let start = |svc: &mut Service| {
+        let mut cmd = svc.command(ECHO);
+        cmd.env("LITTLEBOSS_TEST_EXIT_PAUSE_MS", "300")
+            .arg("-littleboss=start")
+            .arg(&addr);
+        svc.spawn(cmd);
+    };
+    start(&mut svc);
+    svc.ready();
+    for round in 1..=3 {
+        let stop = svc.control("stop");
+        assert_eq!(stop.status.code(), Some(0), "stop: {}", text(&stop));
+        start(&mut svc);
+        let ready = |t: &str| t.matches(" is ready\n").count() > round;
+        let failed = |t: &str| t.contains("already running") || t.contains("in use");
+        let out = svc
+            .output
+            .wait_until("the next start's child ready", |t| ready(t) || failed(t));
+        assert!(!failed(&out), "round {round}: {out}");
+        assert_eq!(
+            echo(format!("127.0.0.1:{port}").parse().unwrap(), "hi").unwrap(),
+            "hi\n"
+        );
+    }
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_second_start_fails_while_the_first_runs() {
     let mut svc = Service::new(ECHO);
     svc.start(&[]);

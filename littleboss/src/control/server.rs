@@ -273,9 +273,20 @@ impl ServiceLock {
         path: &Path,
         busy: impl Fn() -> ControlError,
     ) -> Result<Option<ServiceLock>, ControlError> {
+        let inspect = |error| ControlError::InspectLock {
+            path: path.to_owned(),
+            error,
+        };
         let lock = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(lock) => lock,
-            Err((_, Errno::EWOULDBLOCK)) => return Err(busy()),
+            // Held by an owner that has removed the file since, as it does
+            // on its way out: try the path again rather than call it busy.
+            Err((file, Errno::EWOULDBLOCK)) => {
+                return match still_named(&file, path).map_err(inspect)? {
+                    true => Err(busy()),
+                    false => Ok(None),
+                };
+            }
             Err((_, error)) => {
                 return Err(ControlError::Lock {
                     path: path.to_owned(),
@@ -283,23 +294,12 @@ impl ServiceLock {
                 });
             }
         };
-        let inspect = |error| ControlError::InspectLock {
-            path: path.to_owned(),
-            error,
-        };
-        let locked = lock.metadata().map_err(inspect)?;
-        // Our open descriptor keeps the locked inode alive, so its number
-        // cannot have been reused by a file created at `path` since.
-        match std::fs::symlink_metadata(path) {
-            Ok(named) if (named.dev(), named.ino()) == (locked.dev(), locked.ino()) => {
-                Ok(Some(ServiceLock {
-                    file: lock,
-                    path: path.to_owned(),
-                }))
-            }
-            Ok(_) => Ok(None),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(inspect(e)),
+        match still_named(&lock, path).map_err(inspect)? {
+            true => Ok(Some(ServiceLock {
+                file: lock,
+                path: path.to_owned(),
+            })),
+            false => Ok(None),
         }
     }
 
@@ -336,9 +336,25 @@ impl ServiceLock {
 
     /// Removes the lock file, still holding the lock: call it last, after
     /// everything the lock guards (the control socket, unix listeners'
-    /// files) is gone, just before the process exits.
+    /// files) is gone, just before the process exits. Only while the path
+    /// names our file: one a cleaner removed may have been made again by a
+    /// successor.
     pub(crate) fn remove(&self) {
-        let _ = std::fs::remove_file(&self.path);
+        if still_named(&self.file, &self.path).unwrap_or(false) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Whether `path` names the open `file`. Our open descriptor keeps its
+/// inode alive, so the number cannot have been reused by a file created at
+/// `path` since.
+fn still_named(file: &std::fs::File, path: &Path) -> io::Result<bool> {
+    let open = file.metadata()?;
+    match std::fs::symlink_metadata(path) {
+        Ok(named) => Ok((named.dev(), named.ino()) == (open.dev(), open.ino())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -455,6 +471,20 @@ mod tests {
         drop(second);
         std::fs::write(&path, "").unwrap();
         assert!(ServiceLock::lock(stale, &path, busy).unwrap().is_none());
+        std::fs::remove_file(&path).unwrap();
+        // An owner on its way out removes the file and holds the lock until
+        // it exits: a starter that opened the file before is told to try
+        // again, not that the service is running; trying again takes it.
+        let leaving = ServiceLock::take(&path, busy).unwrap();
+        let late = std::fs::File::open(&path).unwrap();
+        leaving.remove();
+        assert!(ServiceLock::lock(late, &path, busy).unwrap().is_none());
+        let successor = ServiceLock::take(&path, busy).unwrap();
+        // The leaving owner removing again leaves the successor's file.
+        leaving.remove();
+        assert!(path.exists(), "removed the successor's lock file");
+        refused(ServiceLock::take(&path, busy).unwrap_err());
+        drop((leaving, successor));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -3,7 +3,7 @@
 //! happened, with the time. It decides nothing itself.
 
 use std::collections::{HashMap, VecDeque};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +17,7 @@ use super::machine::{
 };
 use super::spawn::{ChildHandle, Spawn, spawn};
 use crate::control::connection::{Begun, Conn, Connections, ControlRequest};
+use crate::control::server::ServiceLock;
 use crate::link::ListenerEntry;
 use crate::listener::Bound;
 use crate::log::log;
@@ -101,8 +102,8 @@ pub(crate) struct Parts {
     /// Every open control connection.
     pub connections: Connections,
     pub control_path: PathBuf,
-    /// The service lock's descriptor (held by the caller) and path.
-    pub lock: (RawFd, PathBuf),
+    /// The service lock, held until the process exits.
+    pub lock: ServiceLock,
     /// When the machine's clock started, on `CLOCK_MONOTONIC`.
     pub origin_ns: u64,
 }
@@ -150,7 +151,7 @@ pub(super) struct Io {
     pub control_fd: OwnedFd,
     pub connections: Connections,
     pub control_path: PathBuf,
-    pub lock: (RawFd, PathBuf),
+    pub lock: ServiceLock,
     pub origin_ns: u64,
     /// An upgrade the machine asked for, done once the other effects are.
     upgrade: Option<(u32, FileId)>,
@@ -219,10 +220,11 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         let mut queue = VecDeque::from(effects);
         while let Some(effect) = queue.pop_front() {
             if let Effect::Exit { code } = effect {
+                // Everything a successor needs is let go of before the last
+                // answers go out: `stop && start` finds it all free.
+                io.leave();
                 io.last_words().await;
-                for (_, socket) in io.sockets.drain() {
-                    socket.close();
-                }
+                super::handoff::test_pause_for(super::handoff::TEST_EXIT_PAUSE_VAR, "exiting");
                 return code;
             }
             if let Some(feedback) = io.perform(effect) {
@@ -564,6 +566,18 @@ impl Io {
             }
         };
         let _ = tokio::time::timeout(SETTLE_ORDERS, all).await;
+    }
+
+    /// Lets go of the listeners, the control socket and, last, the lock
+    /// file (still holding the lock: a new start may take over from here).
+    fn leave(&mut self) {
+        for (_, socket) in self.sockets.drain() {
+            socket.close();
+        }
+        // Nobody else can have bound this path: a successor binds it only
+        // once it holds a lock, and ours is held until the file goes below.
+        let _ = std::fs::remove_file(&self.control_path);
+        self.lock.remove();
     }
 
     /// Gives the clients answered last (`stop` waiters) a moment to read

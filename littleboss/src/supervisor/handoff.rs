@@ -234,13 +234,19 @@ pub(crate) fn exited(events: &[Event]) -> HashSet<ChildId> {
         .collect()
 }
 
+/// A test's pause, in milliseconds, as the supervisor exits (after the
+/// last answers went out), for a test to act while it is on its way out.
+pub(crate) const TEST_EXIT_PAUSE_VAR: &str = "LITTLEBOSS_TEST_EXIT_PAUSE_MS";
+
 /// Waits as a test asked, saying so first (`before`: what it waits
 /// before), so that the test can act in the window.
 pub(crate) fn test_pause(before: &str) {
-    if let Some(ms) = std::env::var(TEST_PAUSE_VAR)
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    {
+    test_pause_for(TEST_PAUSE_VAR, before);
+}
+
+/// [`test_pause`] for the pause `var` asks.
+pub(crate) fn test_pause_for(var: &str, before: &str) {
+    if let Some(ms) = std::env::var(var).ok().and_then(|v| v.parse::<u64>().ok()) {
         crate::log::log!("test pause: {ms} ms before {before}");
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }

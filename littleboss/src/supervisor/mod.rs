@@ -268,15 +268,13 @@ fn serve(
             control_fd: serving.control_fd,
             connections,
             control_path: socket_path.clone(),
-            lock: (lock.raw_fd(), lock.path().to_owned()),
+            lock,
             origin_ns: serving.origin_ns,
         };
         driver::run(machine, parts, begin).await
     }));
-    // The driver removed the unix listener files at its exit.
-    let _ = std::fs::remove_file(&socket_path);
-    // Last, still holding the lock: a new start may take over from here.
-    lock.remove();
+    // The driver let go of the listeners, the control socket and the lock
+    // file at its exit; the lock itself goes with the process.
     std::process::exit(code)
 }
 

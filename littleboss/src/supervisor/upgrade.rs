@@ -166,8 +166,8 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
         next_client: io.next_client,
         control: io.control_fd.as_raw_fd(),
         control_path: io.control_path.clone(),
-        lock: io.lock.0,
-        lock_path: io.lock.1.clone(),
+        lock: io.lock.raw_fd(),
+        lock_path: io.lock.path().to_owned(),
         notify: io.notifier.as_ref().map(|n| n.handoff()),
     }
 }
