@@ -167,6 +167,17 @@ impl Lameduck {
                     _ => {}
                 }
             }
+            // A TCP listener the program has not taken (yet) is shut too,
+            // through a copy: it stays in place, so a late `ctx.tcp()`
+            // still gets it, and its accept pends, draining having begun.
+            let untaken_tcp = listeners
+                .iter()
+                .filter(|l| refuse && !l.taken && l.network.kind() == Kind::Tcp);
+            for listener in untaken_tcp {
+                if let Some(copy) = listener.fd.as_ref().and_then(|fd| fd.try_clone().ok()) {
+                    to_shut.push(copy);
+                }
+            }
         }
         let since = Instant::now();
         let began = self.phase.send_if_modified(|phase| {
@@ -446,6 +457,15 @@ mod tests {
         drop(std::net::TcpStream::connect(addr).expect("queued while draining"));
         lameduck.begin_refusing();
         assert_refused(addr);
+        // A listener the program never took is shut too, and stays there
+        // for a late taker.
+        let (untaken, addr) = tcp(false);
+        let listeners = Arc::new(Mutex::new(vec![untaken]));
+        let (lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false, false);
+        lameduck.begin_refusing();
+        assert!(phase.borrow().is_draining());
+        assert_refused(addr);
+        assert!(listeners.lock().unwrap()[0].fd.is_some());
         // Where no refusal can come, no copy is kept: the program's own
         // drop closes the socket.
         let (lameduck, addr, program) = draining_tcp(false, false);
