@@ -53,7 +53,10 @@ pub(crate) struct RestartStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ChildStatus {
-    pub pid: u32,
+    /// `None` (JSON `null`) while it is not spawned yet, its new listeners
+    /// still being bound; an older supervisor said 0.
+    #[serde(deserialize_with = "pid_or_none")]
+    pub pid: Option<u32>,
     /// Unix seconds.
     pub started: u64,
     pub path: String,
@@ -115,8 +118,8 @@ impl Status {
             Some(c) => {
                 let _ = writeln!(
                     out,
-                    "child      pid {}, started {}, reloads {}, failures {}",
-                    c.pid,
+                    "child      {}, started {}, reloads {}, failures {}",
+                    pid_words(c.pid),
                     format_utc(c.started),
                     self.reloads,
                     self.failures
@@ -141,14 +144,10 @@ impl Status {
             );
         }
         if let Some(StartingStatus { child, why }) = &self.starting {
-            // Pid 0: not spawned yet, its new listeners still being bound.
-            let pid = match child.pid {
-                0 => "(binding its listeners)".to_owned(),
-                pid => format!("pid {pid}"),
-            };
             let _ = writeln!(
                 out,
-                "starting   {pid} ({why}), started {}, from {}{}",
+                "starting   {} ({why}), started {}, from {}{}",
+                pid_words(child.pid),
                 format_utc(child.started),
                 child.path,
                 held_file(child)
@@ -161,8 +160,8 @@ impl Status {
             };
             let _ = writeln!(
                 out,
-                "draining   pid {}, started {}, {deadline}",
-                child.pid,
+                "draining   {}, started {}, {deadline}",
+                pid_words(child.pid),
                 format_utc(child.started)
             );
         }
@@ -222,6 +221,19 @@ fn format_ms(ms: u64) -> String {
     }
 }
 
+/// A child's pid as `status` prints it.
+fn pid_words(pid: Option<u32>) -> String {
+    match pid {
+        Some(pid) => format!("pid {pid}"),
+        None => "(binding its listeners)".to_owned(),
+    }
+}
+
+/// A pid from JSON: `null`, or an older supervisor's 0, is none.
+fn pid_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    Ok(Option::<u32>::deserialize(d)?.filter(|&pid| pid != 0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,7 +245,7 @@ mod tests {
             supervisor_pid: 10,
             supervisor_started: 0,
             child: Some(ChildStatus {
-                pid: 11,
+                pid: Some(11),
                 started: 60,
                 path: "/bin/blog".into(),
                 replaced: false,
@@ -305,7 +317,7 @@ mod tests {
     #[test]
     fn shows_a_stop_and_the_children_draining() {
         let child = |pid| ChildStatus {
-            pid,
+            pid: Some(pid),
             started: 60,
             path: "/bin/blog".into(),
             replaced: false,
@@ -393,9 +405,21 @@ mod tests {
     }
 
     #[test]
+    fn an_older_supervisors_pid_0_is_a_child_not_spawned_yet() {
+        let older = r#"{"pid":0,"started":60,"path":"/bin/blog","args":[]}"#;
+        let child: ChildStatus = serde_json::from_str(older).unwrap();
+        assert_eq!(child.pid, None);
+        let newer = r#"{"pid":null,"started":60,"path":"/bin/blog","args":[]}"#;
+        assert_eq!(serde_json::from_str::<ChildStatus>(newer).unwrap(), child);
+        let spawned = r#"{"pid":7,"started":60,"path":"/bin/blog","args":[]}"#;
+        let spawned: ChildStatus = serde_json::from_str(spawned).unwrap();
+        assert_eq!(spawned.pid, Some(7));
+    }
+
+    #[test]
     fn says_when_a_child_runs_the_earlier_file_its_path_no_longer_names() {
         let rolled_back = ChildStatus {
-            pid: 12,
+            pid: Some(12),
             started: 60,
             path: "/srv/blog".into(),
             replaced: true,

@@ -108,20 +108,20 @@ fn status_shows_the_old_child_draining_and_a_stop_under_way() {
     sim.advance(Duration::from_millis(500));
     let status = asked_status(&mut sim);
     assert!(!status.stopping);
-    assert_eq!(status.child.unwrap().pid, sim.pid(2));
+    assert_eq!(status.child.unwrap().pid, Some(sim.pid(2)));
     let draining: Vec<_> = status
         .draining
         .iter()
         .map(|d| (d.child.pid, d.kill_in_ms))
         .collect();
     let left = (LAMEDUCK - Duration::from_millis(500)).as_millis() as u64;
-    assert_eq!(draining, [(sim.pid(1), Some(left))]);
+    assert_eq!(draining, [(Some(sim.pid(1)), Some(left))]);
 
     sim.signal(Signal::Term);
     let status = asked_status(&mut sim);
     assert!(status.stopping);
     let pids: Vec<_> = status.draining.iter().map(|d| d.child.pid).collect();
-    assert_eq!(pids, [sim.pid(1), sim.pid(2)]);
+    assert_eq!(pids, [Some(sim.pid(1)), Some(sim.pid(2))]);
     sim.advance(LAMEDUCK);
     let status = asked_status(&mut sim);
     assert_eq!(
@@ -140,7 +140,7 @@ fn a_starting_child_killed_for_failing_shows_as_starting_not_draining() {
     sim.advance(HELLO_TIMEOUT);
     assert!(sim.process(2).killed, "killed for never saying hello");
     let status = asked_status(&mut sim);
-    assert_eq!(status.starting.unwrap().child.pid, sim.pid(2));
+    assert_eq!(status.starting.unwrap().child.pid, Some(sim.pid(2)));
     assert!(status.draining.is_empty(), "{:?}", status.draining);
 }
 
@@ -748,7 +748,7 @@ fn status_reports_what_runs() {
     assert_eq!(status.name, NAME);
     assert_eq!(status.supervisor_pid, 100);
     let child = status.child.as_ref().unwrap();
-    assert_eq!((child.pid, child.path.as_str()), (1001, "/bin/v1"));
+    assert_eq!((child.pid, child.path.as_str()), (Some(1001), "/bin/v1"));
     assert_eq!(child.args, ["-x"]);
     assert!(status.starting.is_none());
 }
@@ -1414,11 +1414,15 @@ fn a_reload_waiting_on_one_still_binding_says_so_not_pid_0() {
     assert!(sim.logged(
         "reload of /bin/v1 waits for the reload under way (binding its new listeners) to finish starting"
     ));
-    let shown = sim.machine.status().render();
+    let status = sim.machine.status();
+    let shown = status.render();
     assert!(
         shown.contains("starting   (binding its listeners) (reload)"),
         "{shown}"
     );
+    // In JSON, no pid yet is null, never 0 (`kill 0` signals the group).
+    let json = serde_json::to_value(&status).unwrap();
+    assert_eq!(json["starting"]["pid"], serde_json::Value::Null, "{json}");
     sim.finish_binds();
     assert_eq!(sim.pid(2), 1002, "spawned once bound");
 }
@@ -1429,8 +1433,8 @@ fn status_during_a_stop_shows_the_children_winding_down() {
     sim.reload("/bin/slow");
     sim.request(Request::Stop);
     let status = sim.machine.status();
-    assert_eq!(status.child.unwrap().pid, sim.pid(1));
-    assert_eq!(status.starting.unwrap().child.pid, sim.pid(2));
+    assert_eq!(status.child.unwrap().pid, Some(sim.pid(1)));
+    assert_eq!(status.starting.unwrap().child.pid, Some(sim.pid(2)));
 }
 
 #[test]

@@ -12,7 +12,7 @@ impl Machine {
         let state = &self.state;
         let describe = |id: ChildId| {
             state.children.get(&id).map(|c| ChildStatus {
-                pid: c.pid.unwrap_or(0),
+                pid: c.pid,
                 started: state.started_unix + c.started.as_secs(),
                 path: c.launch.target.file().display().to_string(),
                 replaced: c.path_replaced,
