@@ -214,7 +214,8 @@ impl Littleboss {
     /// starts
     /// inherit that; leave them blocked. A process it starts inherits it
     /// too: unblock them in its `pre_exec`, as the supervisor does for its
-    /// children.
+    /// children. Such a process is reaped by the supervisor when it exits,
+    /// as every orphan is (its exit status is not kept for a `wait`).
     ///
     /// It does not run again when the supervisor upgrades itself in place
     /// ([`self_upgrade`](Littleboss::self_upgrade)): what it changed in the

@@ -83,8 +83,11 @@ pub(crate) fn block_for_exec() {
     let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&handled()), None);
 }
 
-/// Installs [`send_on`] for the handled signals.
-fn install_handler() -> io::Result<()> {
+/// Installs [`send_on`] for the handled signals (after [`block`]): a
+/// thread started before `run`, which does not block them, passes them on
+/// rather than die of them, from the start of `run`, though the signalfd
+/// that reads them comes later.
+pub(crate) fn install_handler() -> io::Result<()> {
     let action = SigAction::new(
         SigHandler::SigAction(send_on),
         // A thread not ours, interrupted, carries on with what it did.
