@@ -2,7 +2,7 @@
 //! item and hands it to the runtime's builder.
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned as _;
 use syn::{FnArg, LitInt, ReturnType};
@@ -82,10 +82,12 @@ fn expand(args: &Args, f: &MainFn) -> TokenStream {
     };
     let main = match sig.inputs.first() {
         None => quote!(|_: #krate::Context| #ident()),
-        // The argument spanned on the parameter's type: a type that is not
+        // The argument located at the parameter's type: a type that is not
         // the `Context` is a mismatch there, not on the whole attribute.
+        // Its hygiene stays the closure's (call site): the type may come
+        // from another context (a `macro_rules!` caller's).
         Some(FnArg::Typed(param)) => {
-            let ctx = quote_spanned!(param.ty.span()=> ctx);
+            let ctx = Ident::new("ctx", Span::call_site().located_at(param.ty.span()));
             quote!(|ctx: #krate::Context| #ident(#ctx))
         }
         Some(FnArg::Receiver(_)) => quote!(#ident),
@@ -251,10 +253,16 @@ fn fallback(f: &MainFn, error: syn::Error) -> TokenStream {
     let keep = !f.has_receiver();
     if ident.unraw() == "main" {
         // Inside a plain `fn main()`: at the top level, an `async fn main`
-        // would be an error of rustc's own.
-        let item = keep.then(|| f.inner_item());
+        // would be an error of rustc's own. The attributes split as in a
+        // good expansion: one written for the user's function (an
+        // attribute macro wanting its parameter) must not add an error.
+        let (outer, inner): (Vec<_>, Vec<_>) = attrs.iter().partition(|a| stays_outside(a));
+        let item = keep.then(|| {
+            let item = f.inner_item();
+            quote!(#(#inner)* #item)
+        });
         quote! {
-            #(#attrs)*
+            #(#outer)*
             #vis fn #ident() {
                 #item
             }
