@@ -283,6 +283,18 @@ const SPECS: &[(&str, Option<&str>)] = &[
         "tcp:my host:80",
         Some("host `my host` is not a hostname or an IP address"),
     ),
+    (
+        "tcp4:[::1]:80",
+        Some(
+            "`::1` is an IPv6 address, and tcp4 listens on IPv4 only; use tcp6 or an IPv4 address",
+        ),
+    ),
+    (
+        "unix:/run/a-folder-far-too-deep-for-a-unix-socket/and-deeper-still/and-deeper/and-yet-deeper/and-more/more/svc.sock",
+        Some(
+            "unix path `/run/a-folder-far-too-deep-for-a-unix-socket/and-deeper-still/and-deeper/and-yet-deeper/and-more/more/svc.sock` is 110 bytes, more than the 107 a unix socket address holds",
+        ),
+    ),
 ];
 
 fn macro_messages(args: &str) -> Vec<String> {

@@ -63,8 +63,8 @@ pub(crate) fn socket_path(name: &str) -> PathBuf {
     socket_dir().join(format!("{name}.sock"))
 }
 
-/// The longest path a unix socket address holds (`sun_path`, less its NUL).
-const MAX_SOCKET_PATH: usize = 107;
+/// The longest path a unix socket address holds.
+const MAX_SOCKET_PATH: usize = crate::rules::MAX_UNIX_PATH;
 
 /// Checks that a control socket at `path` can exist at all: its path must
 /// fit a unix socket address. Done before anything is created, so a

@@ -1,7 +1,7 @@
 //! Listener declarations `NET:ADDR`, and addresses alone (as the command
 //! line gives them).
 
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::{RuleError, SpecProblem};
 
@@ -41,19 +41,41 @@ fn split(spec: &str) -> Result<(&str, &str), SpecProblem> {
     Ok((network, addr))
 }
 
+/// The longest path a unix socket address holds (`sun_path`, less its NUL).
+pub(crate) const MAX_UNIX_PATH: usize = 107;
+
 /// An address for `network` (one of [`NETWORK_NAMES`]): a path for `unix`,
-/// else [`host_port`]. Empty means off.
+/// else [`host_port`], whose IP address, if it is one, must be of the
+/// network's family. Empty means off.
 pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
     if addr.is_empty() {
-        Ok(())
-    } else if network == "unix" {
+        return Ok(());
+    }
+    if network == "unix" {
         if addr.contains('\0') {
             return Err(SpecProblem::UnixPathNul { path: addr.into() });
         }
-        Ok(())
-    } else {
-        host_port(addr).map(drop)
+        if addr.len() > MAX_UNIX_PATH {
+            return Err(SpecProblem::UnixPathTooLong {
+                path: addr.into(),
+                len: addr.len(),
+            });
+        }
+        return Ok(());
     }
+    let (host, _) = host_port(addr)?;
+    let wrong_family = match network.chars().last() {
+        Some('4') => host.parse::<Ipv6Addr>().is_ok(),
+        Some('6') => host.parse::<Ipv4Addr>().is_ok(),
+        _ => false,
+    };
+    if wrong_family {
+        return Err(SpecProblem::WrongFamily {
+            network: network.into(),
+            host: host.into(),
+        });
+    }
+    Ok(())
 }
 
 /// `host:port`, where host is empty (every address), a hostname, an IPv4
@@ -134,6 +156,9 @@ mod tests {
                 "my-host.example.com:8080",
             ),
             ("unix:/run/app.sock", "unix", "/run/app.sock"),
+            ("tcp4:0.0.0.0:80", "tcp4", "0.0.0.0:80"),
+            ("udp6:[::]:53", "udp6", "[::]:53"),
+            ("tcp4:localhost:80", "tcp4", "localhost:80"),
             ("unix:relative.sock", "unix", "relative.sock"),
             ("unix:with:colons", "unix", "with:colons"),
             ("unix:", "unix", ""),
@@ -188,6 +213,21 @@ mod tests {
                 "host `my host` is not a hostname or an IP address",
             ),
             ("unix:a\0b", "unix path `a\\0b` contains a NUL byte"),
+            (
+                "tcp4:[::1]:80",
+                "`::1` is an IPv6 address, and tcp4 listens on IPv4 only; use tcp6 or an IPv4 address",
+            ),
+            (
+                "udp6:127.0.0.1:53",
+                "`127.0.0.1` is an IPv4 address, and udp6 listens on IPv6 only; use udp4 or an IPv6 address",
+            ),
+            (
+                &format!("unix:/{}", "x".repeat(107)),
+                &format!(
+                    "unix path `/{}` is 108 bytes, more than the 107 a unix socket address holds",
+                    "x".repeat(107)
+                ),
+            ),
         ];
         for (spec, problem) in cases {
             let message = listener_spec("web", spec).unwrap_err().to_string();

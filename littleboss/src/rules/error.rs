@@ -299,6 +299,21 @@ pub enum SpecProblem {
         /// The path.
         path: String,
     },
+    /// A unix path longer than a unix socket address holds.
+    UnixPathTooLong {
+        /// The path.
+        path: String,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// An IP address of the other family than the network's
+    /// (`tcp4:[::1]:80`, `udp6:127.0.0.1:53`).
+    WrongFamily {
+        /// The network (`tcp4`, `tcp6`, `udp4` or `udp6`).
+        network: String,
+        /// The host as written.
+        host: String,
+    },
     /// Only a port, with no `:` before it.
     NoHost {
         /// The address.
@@ -382,6 +397,24 @@ impl fmt::Display for SpecProblem {
             ),
             SpecProblem::UnixPathNul { path } => {
                 write!(f, "unix path `{}` contains a NUL byte", path.escape_debug())
+            }
+            SpecProblem::UnixPathTooLong { path, len } => write!(
+                f,
+                "unix path `{}` is {len} bytes, more than the {} a unix socket address holds",
+                path.escape_debug(),
+                super::MAX_UNIX_PATH
+            ),
+            SpecProblem::WrongFamily { network, host } => {
+                let (family, other) = match network.ends_with('4') {
+                    true => ("IPv4", "IPv6"),
+                    false => ("IPv6", "IPv4"),
+                };
+                let instead = format!("{}{}", network.trim_end_matches(['4', '6']), &other[3..]);
+                write!(
+                    f,
+                    "`{}` is an {other} address, and {network} listens on {family} only; use {instead} or an {family} address",
+                    host.escape_debug()
+                )
             }
             SpecProblem::NoHost { addr } => write!(
                 f,

@@ -16,7 +16,9 @@ mod settings;
 
 pub use error::{NameKind, RuleError, SpecProblem};
 
-pub(crate) use address::{NETWORK_NAMES, NETWORKS, address, host_port, listener_spec};
+pub(crate) use address::{
+    MAX_UNIX_PATH, NETWORK_NAMES, NETWORKS, address, host_port, listener_spec,
+};
 pub(crate) use duration::{duration_millis, restart_limit};
 pub(crate) use name::{flag_name, listener_name, service_name};
 pub(crate) use settings::{
