@@ -324,6 +324,38 @@ fn status_of_a_supervisor_that_does_not_answer_says_it_cannot_tell() {
 }
 
 #[test]
+fn status_of_a_supervisor_whose_queue_is_full_says_it_cannot_tell() {
+    // A socket standing in for a supervisor that stopped accepting long
+    // ago: its queue of connections is full, where a blocking connect
+    // would wait for ever.
+    use nix::sys::socket::{
+        AddressFamily, Backlog, SockFlag, SockType, UnixAddr, bind, connect, listen, socket,
+    };
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::DirBuilderExt;
+    let svc = Service::new(ECHO);
+    let dir = svc.control_dir();
+    std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+    let address = UnixAddr::new(&dir.join("echo_server.sock")).unwrap();
+    let stream = |flags| socket(AddressFamily::Unix, SockType::Stream, flags, None).unwrap();
+    let stuck = stream(SockFlag::SOCK_CLOEXEC);
+    bind(stuck.as_raw_fd(), &address).unwrap();
+    listen(&stuck, Backlog::new(0).unwrap()).unwrap();
+    let mut queued = Vec::new();
+    loop {
+        let fd = stream(SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK);
+        match connect(fd.as_raw_fd(), &address) {
+            Ok(()) => queued.push(fd),
+            Err(nix::errno::Errno::EAGAIN) => break,
+            Err(e) => panic!("connect: {e}"),
+        }
+    }
+    let out = svc.command(ECHO).arg("-littleboss=status").output_in_time();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("stayed full"), "{}", text(&out));
+}
+
+#[test]
 fn a_control_folder_others_can_enter_is_refused_by_the_client_too() {
     use std::os::unix::fs::PermissionsExt;
     let mut svc = Service::new(ECHO);

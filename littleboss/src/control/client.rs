@@ -27,7 +27,14 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     if let Some(folder) = path.parent().filter(|f| f.symlink_metadata().is_ok()) {
         super::dir::check(folder).unwrap_or_else(|e| fail(UNKNOWN, e));
     }
-    let stream = UnixStream::connect(&path).unwrap_or_else(|e| match e.kind() {
+    // A stuck supervisor must not hang the command for ever. A healthy one
+    // answers `status` at once (its loop never waits), and the others
+    // within a child's ready or lameduck timeout.
+    let patience = match inv.mode {
+        Mode::Status => STATUS_PATIENCE,
+        _ => config.ready_timeout + config.lameduck + Duration::from_secs(60),
+    };
+    let stream = connect_within(&path, patience).unwrap_or_else(|e| match e.kind() {
         io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
             // Without its socket, its supervisor may run still, holding
             // the service's lock.
@@ -56,14 +63,8 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         ),
     });
     trust(&stream, &path).unwrap_or_else(|e| fail(UNKNOWN, e));
-    // A stuck supervisor must not hang the command for ever. A healthy one
-    // answers `status` at once (its loop never waits), and the others
-    // within a child's ready or lameduck timeout.
-    let patience = match inv.mode {
-        Mode::Status => STATUS_PATIENCE,
-        _ => config.ready_timeout + config.lameduck + Duration::from_secs(60),
-    };
     let _ = stream.set_read_timeout(Some(patience));
+    let _ = stream.set_write_timeout(Some(patience));
     let mut session = Session {
         reader: BufReader::new(stream.try_clone().expect("clone a socket")),
         writer: stream,
@@ -282,6 +283,39 @@ impl std::fmt::Display for Distrust {
 
 /// The socket's folder must be private to us, and the peer must be our
 /// user or root: anyone else could be impersonating the supervisor.
+/// Connects to the control socket at `path`. A supervisor that has
+/// stopped accepting (stopped by a signal, stuck) fills its queue, and a
+/// blocking connect would then wait for ever: this one tries again until
+/// `patience` has passed.
+fn connect_within(path: &Path, patience: Duration) -> io::Result<UnixStream> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
+    let deadline = std::time::Instant::now() + patience;
+    let address = UnixAddr::new(path)?;
+    loop {
+        let flags = SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK;
+        let fd = socket(AddressFamily::Unix, SockType::Stream, flags, None)?;
+        // A unix connect completes at once, or fails with EAGAIN while
+        // the listener's queue is full.
+        match connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &address) {
+            Ok(()) => {
+                let stream = UnixStream::from(fd);
+                stream.set_nonblocking(false)?;
+                return Ok(stream);
+            }
+            Err(nix::errno::Errno::EAGAIN) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(nix::errno::Errno::EAGAIN) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "its queue of connections stayed full (it does not accept them)",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 fn trust(stream: &UnixStream, path: &Path) -> Result<(), Distrust> {
     if let Some(folder) = path.parent() {
         super::dir::check(folder).map_err(Distrust::Folder)?;
