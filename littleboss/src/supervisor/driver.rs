@@ -405,6 +405,7 @@ impl Io {
                         self.children.insert(id, child);
                         let file = super::reexec::open_binary(&pid.to_string(), false)
                             .and_then(super::spawn::above_child_fds)
+                            .inspect_err(|e| binary_unknown(pid, e))
                             .ok();
                         let runs = file
                             .as_ref()
@@ -631,6 +632,19 @@ fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>,
         }
     }
     Ok(bound)
+}
+
+/// Says, once per supervisor, that a child's binary cannot be opened
+/// through `/proc/PID/exe` and what that costs. A binary with file
+/// capabilities (`setcap`) runs non-dumpable, which closes that file to a
+/// supervisor without `CAP_SYS_PTRACE`.
+fn binary_unknown(pid: u32, error: &std::io::Error) {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        log!(
+            "cannot open the binary of child pid {pid} ({error}; a binary with file capabilities runs non-dumpable): the supervisor will not upgrade itself in place to it, and a rollback runs its file by path"
+        );
+    }
 }
 
 /// The identity of the file at `path` (symlinks followed).

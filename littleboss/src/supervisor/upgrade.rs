@@ -30,7 +30,16 @@ pub(super) fn exec(
         events.extend(pending);
         events
     };
-    let new = match reexec::open_binary(&pid.to_string(), false) {
+    // The file held since the child's spawn, where it was identified: the
+    // child's `/proc/PID/exe` may be closed to us by now (a program that
+    // made itself non-dumpable).
+    let held = io
+        .children
+        .iter()
+        .find(|(_, child)| child.pid == pid)
+        .and_then(|(id, _)| io.binaries.get(id))
+        .map(|fd| fd.try_clone());
+    let new = match held.unwrap_or_else(|| reexec::open_binary(&pid.to_string(), false)) {
         Ok(fd) => fd,
         Err(e) => {
             return failed(
@@ -40,12 +49,22 @@ pub(super) fn exec(
             );
         }
     };
-    if reexec::identity(&new).ok() != Some(binary) {
-        return failed(
-            format!("child pid {pid} no longer runs the binary it started with"),
-            false,
-            vec![],
-        );
+    match reexec::identity(&new) {
+        Ok(runs) if runs == binary => {}
+        Ok(_) => {
+            return failed(
+                format!("child pid {pid} no longer runs the binary it started with"),
+                false,
+                vec![],
+            );
+        }
+        Err(e) => {
+            return failed(
+                format!("cannot identify the binary of child pid {pid}: {e}"),
+                false,
+                vec![],
+            );
+        }
     }
     let previous = match reexec::open_binary("self", true) {
         Ok(fd) => fd,
