@@ -329,9 +329,12 @@ impl Littleboss {
     /// a running supervisor (reload, stop, status). Never returns.
     ///
     /// `main` may return `()` or `Result<(), E>` with `E: Display`; an `Err`
-    /// is printed and the process exits 1. Mistakes in the configuration
-    /// (see [`check`](Littleboss::check)) are printed, and the process
-    /// exits 2, before anything else.
+    /// is printed and the process exits 1, a panic exits 101 (unless built
+    /// with `panic = "abort"`). Either way the process exits as `main`
+    /// ends: tasks still spawned and values made before `run` are not
+    /// dropped (a log guard that flushes on drop belongs inside `main`).
+    /// Mistakes in the configuration (see [`check`](Littleboss::check))
+    /// are printed, and the process exits 2, before anything else.
     ///
     /// Code before `run` runs in every process the binary becomes: the
     /// supervisor, each child and each control command (and again in the
@@ -363,8 +366,12 @@ impl Littleboss {
     }
 
     /// Like [`run`](Littleboss::run) for a synchronous `main`. A tokio
-    /// runtime is entered around it, so the [`Context`] listener methods
-    /// work; drive async code with `tokio::runtime::Handle::current().block_on`.
+    /// runtime is entered around it (not run), so the [`Context`] listener
+    /// methods work; with the multi-thread runtime (the default) drive
+    /// async code with `tokio::runtime::Handle::current().block_on`. With
+    /// `Flavor::CurrentThread` nothing would drive that runtime's I/O and
+    /// timers: build a runtime of your own in `main` and take the listeners
+    /// inside its `block_on`.
     ///
     /// ```no_run
     /// littleboss::Littleboss::new("svc").run_sync(|ctx: littleboss::Context| {

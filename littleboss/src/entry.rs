@@ -22,5 +22,12 @@ const PANICKED: i32 = 101;
 /// wait, without end, for any blocking job `main` left running.
 pub(crate) fn call(entry: Entry<'_>, ctx: Context, rt: &Runtime, started: Started) -> i32 {
     let main = std::panic::AssertUnwindSafe(|| entry(ctx, rt, started));
-    std::panic::catch_unwind(main).unwrap_or(PANICKED)
+    match std::panic::catch_unwind(main) {
+        Ok(code) => code,
+        // Not dropped: a payload whose drop panics would unwind after all.
+        Err(payload) => {
+            std::mem::forget(payload);
+            PANICKED
+        }
+    }
 }
