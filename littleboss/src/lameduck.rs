@@ -76,9 +76,9 @@ pub(crate) struct Lameduck {
     phase: watch::Sender<Phase>,
     listeners: Listeners,
     grace: Duration,
-    /// Shut the taken TCP listeners down at phase one, so new connections
-    /// are refused at once: nobody else will accept them (bypass mode
-    /// without socket activation).
+    /// Shut the TCP listeners down at phase one (taken or not), so new
+    /// connections are refused at once: nobody else will accept them
+    /// (bypass mode without socket activation).
     refuse: bool,
     /// Keep the taken TCP listeners' copies from a drain that does not
     /// refuse, for a refusal that may come later (a child's: a stop, or the
@@ -131,14 +131,15 @@ impl Lameduck {
     /// drops its own, the socket is closed here (in bypass mode, new
     /// connections are then refused instead of queued and reset at
     /// exit). A listener not taken yet stays available: a program told to
-    /// stop while still starting must not find it gone. A program that has
+    /// stop while still starting must not find it gone (when refusing, its
+    /// socket is shut, and its accept pends). A program that has
     /// taken no TCP or unix listener has no connection to wait for: phase two
     /// follows at once.
     pub fn begin(self: &Arc<Self>) {
         self.begin_phase_one(self.refuse);
     }
 
-    /// [`begin`](Lameduck::begin), shutting the taken TCP listeners down
+    /// [`begin`](Lameduck::begin), shutting the TCP listeners down
     /// whatever the mode: the supervisor says no child will take a
     /// connection after this one (it is stopping).
     pub fn begin_refusing(self: &Arc<Self>) {

@@ -176,10 +176,22 @@ impl ChildEnd {
     /// `ctx.ready()` per request must not fill the channel (a blocking
     /// send) while the supervisor is not reading it.
     pub fn send_ready(&self) -> io::Result<()> {
-        if self.ready.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        use std::sync::atomic::Ordering;
+        if self.ready.swap(true, Ordering::Relaxed) {
             return Ok(());
         }
-        self.send(FromChild::Ready)
+        let sent = self.send(FromChild::Ready);
+        // Not said after all (interrupted, out of buffers): a later call
+        // tries again. A supervisor gone is not worth trying again.
+        if let Err(e) = &sent
+            && !matches!(
+                e.raw_os_error(),
+                Some(nix::libc::EPIPE | nix::libc::ECONNRESET)
+            )
+        {
+            self.ready.store(false, Ordering::Relaxed);
+        }
+        sent
     }
 
     /// The next message, or `None` at end-of-file (the supervisor is gone).

@@ -102,7 +102,8 @@ pub(crate) struct Parts {
     /// Every open control connection.
     pub connections: Connections,
     pub control_path: PathBuf,
-    /// The service lock, held until the process exits.
+    /// The service lock, held until the driver returns (its file is
+    /// removed before, at the exit).
     pub lock: ServiceLock,
     /// When the machine's clock started, on `CLOCK_MONOTONIC`.
     pub origin_ns: u64,

@@ -275,7 +275,7 @@ fn serve(
         driver::run(machine, parts, begin).await
     }));
     // The driver let go of the listeners, the control socket and the lock
-    // file at its exit; the lock itself goes with the process.
+    // file at its exit, then of the lock itself.
     std::process::exit(code)
 }
 
