@@ -16,6 +16,11 @@ pub(crate) struct Status {
     pub child: Option<ChildStatus>,
     /// A child started and not ready yet.
     pub starting: Option<StartingStatus>,
+    /// A child not spawned yet, its new listeners still being bound (it
+    /// has no pid). Absent from older supervisors, which showed it as
+    /// `starting` with pid 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<StartingStatus>,
     pub reloads: u64,
     pub failures: u64,
     /// The most recent failure, in words.
@@ -53,9 +58,13 @@ pub(crate) struct RestartStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ChildStatus {
-    /// `None` (JSON `null`) while it is not spawned yet, its new listeners
-    /// still being bound; an older supervisor said 0.
-    #[serde(deserialize_with = "pid_or_none")]
+    /// `None` (no `pid` in JSON) while it is not spawned yet, its new
+    /// listeners still being bound; an older supervisor said 0.
+    #[serde(
+        default,
+        deserialize_with = "pid_or_none",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub pid: Option<u32>,
     /// Unix seconds.
     pub started: u64,
@@ -143,7 +152,9 @@ impl Status {
                 format_ms(r.window_ms)
             );
         }
-        if let Some(StartingStatus { child, why }) = &self.starting {
+        if let Some(StartingStatus { child, why }) =
+            self.starting.as_ref().or(self.binding.as_ref())
+        {
             let _ = writeln!(
                 out,
                 "starting   {} ({why}), started {}, from {}{}",
@@ -252,6 +263,7 @@ mod tests {
                 args: vec!["-v".into()],
             }),
             starting: None,
+            binding: None,
             reloads: 1,
             failures: 0,
             last_failure: None,
@@ -329,6 +341,7 @@ mod tests {
             supervisor_started: 0,
             child: Some(child(13)),
             starting: None,
+            binding: None,
             reloads: 2,
             failures: 0,
             last_failure: None,
@@ -378,6 +391,7 @@ mod tests {
             supervisor_started: 0,
             child: None,
             starting: None,
+            binding: None,
             reloads: 0,
             failures: 2,
             last_failure: Some("child pid 11 exited with code 3".into()),
@@ -409,8 +423,9 @@ mod tests {
         let older = r#"{"pid":0,"started":60,"path":"/bin/blog","args":[]}"#;
         let child: ChildStatus = serde_json::from_str(older).unwrap();
         assert_eq!(child.pid, None);
-        let newer = r#"{"pid":null,"started":60,"path":"/bin/blog","args":[]}"#;
+        let newer = r#"{"started":60,"path":"/bin/blog","args":[]}"#;
         assert_eq!(serde_json::from_str::<ChildStatus>(newer).unwrap(), child);
+        assert_eq!(serde_json::to_string(&child).unwrap(), newer);
         let spawned = r#"{"pid":7,"started":60,"path":"/bin/blog","args":[]}"#;
         let spawned: ChildStatus = serde_json::from_str(spawned).unwrap();
         assert_eq!(spawned.pid, Some(7));
@@ -434,6 +449,7 @@ mod tests {
                 child: rolled_back,
                 why: "rollback".into(),
             }),
+            binding: None,
             reloads: 1,
             failures: 1,
             last_failure: None,

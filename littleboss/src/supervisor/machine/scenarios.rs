@@ -1381,7 +1381,7 @@ fn a_stop_while_a_reloads_listeners_are_bound_ends_without_that_child() {
         ],
     );
     let status = sim.machine.status();
-    assert_eq!(status.starting.unwrap().why, "reload");
+    assert_eq!(status.binding.unwrap().why, "reload");
     let stop = sim.request(Request::Stop);
     assert_eq!(
         error_of(sim.final_answer(reload)),
@@ -1420,9 +1420,26 @@ fn a_reload_waiting_on_one_still_binding_says_so_not_pid_0() {
         shown.contains("starting   (binding its listeners) (reload)"),
         "{shown}"
     );
-    // In JSON, no pid yet is null, never 0 (`kill 0` signals the group).
+    // In JSON, not under `starting` (whose pid an older client needs)
+    // but `binding`, without a pid: never a 0 (`kill 0` signals a group).
     let json = serde_json::to_value(&status).unwrap();
-    assert_eq!(json["starting"]["pid"], serde_json::Value::Null, "{json}");
+    assert_eq!(json["starting"], serde_json::Value::Null, "{json}");
+    assert_eq!(json["binding"]["why"], "reload", "{json}");
+    assert!(json["binding"].get("pid").is_none(), "{json}");
+    // What an older client reads: its children's pids are plain numbers.
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct OlderChild {
+        pid: u32,
+    }
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct OlderStatus {
+        child: Option<OlderChild>,
+        starting: Option<OlderChild>,
+        draining: Vec<OlderChild>,
+    }
+    serde_json::from_value::<OlderStatus>(json).expect("an older client reads it");
     sim.finish_binds();
     assert_eq!(sim.pid(2), 1002, "spawned once bound");
 }

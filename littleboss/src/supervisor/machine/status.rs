@@ -50,17 +50,25 @@ impl Machine {
                 })
             })
             .collect();
+        let starting = starting.and_then(|s| {
+            describe(s.id).map(|child| StartingStatus {
+                child,
+                why: s.why.as_str().to_owned(),
+            })
+        });
+        // Not spawned yet: under a field of its own, so that `starting` (as
+        // an older client reads it) always has a pid.
+        let (starting, binding) = match starting {
+            Some(s) if s.child.pid.is_none() => (None, Some(s)),
+            starting => (starting, None),
+        };
         Status {
             name: state.settings.name.clone(),
             supervisor_pid: state.pid,
             supervisor_started: state.started_unix,
             child: serving.and_then(describe),
-            starting: starting.and_then(|s| {
-                describe(s.id).map(|child| StartingStatus {
-                    child,
-                    why: s.why.as_str().to_owned(),
-                })
-            }),
+            starting,
+            binding,
             reloads: state.reloads,
             failures: state.failures,
             last_failure: state.last_failure.clone(),
