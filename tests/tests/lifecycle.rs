@@ -170,6 +170,42 @@ fn a_start_right_after_stop_returns_takes_the_name_and_the_port() {
 }
 
 #[test]
+fn a_supervisor_whose_files_were_removed_leaves_its_successors_alone() {
+    // A cleaner removed the first one's socket and lock; a second started
+    // meanwhile. The first, stopped by a signal, must not remove the
+    // second's files on its way out.
+    let mut first = Service::new(ECHO);
+    first.start(&[]);
+    first.ready();
+    let dir = first.control_dir();
+    std::fs::remove_file(dir.join("echo_server.sock")).unwrap();
+    std::fs::remove_file(dir.join("echo_server.lock")).unwrap();
+    let mut second = Service::new(ECHO);
+    let mut cmd = second.command(ECHO);
+    cmd.env("LITTLEBOSS_DIR", &dir).arg("-littleboss=start");
+    second.spawn(cmd);
+    second.ready();
+    first.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(first.wait_exit().code(), Some(0), "{}", first.output.text());
+    let status = second
+        .command(ECHO)
+        .env("LITTLEBOSS_DIR", &dir)
+        .arg("-littleboss=status")
+        .output_in_time();
+    assert!(status.status.success(), "{}", text(&status));
+    let pid = format!("supervisor pid {}", second.pid());
+    assert!(text(&status).contains(&pid), "{}", text(&status));
+    assert!(dir.join("echo_server.lock").exists());
+    let stop = second
+        .command(ECHO)
+        .env("LITTLEBOSS_DIR", &dir)
+        .arg("-littleboss=stop")
+        .output_in_time();
+    assert!(stop.status.success(), "{}", text(&stop));
+    assert_eq!(second.wait_exit().code(), Some(0));
+}
+
+#[test]
 fn a_second_start_fails_while_the_first_runs() {
     let mut svc = Service::new(ECHO);
     svc.start(&[]);

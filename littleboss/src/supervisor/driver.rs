@@ -102,6 +102,9 @@ pub(crate) struct Parts {
     /// Every open control connection.
     pub connections: Connections,
     pub control_path: PathBuf,
+    /// The control socket's file as this supervisor made it (`None` if it
+    /// was gone already): removed at the exit only while still ours.
+    pub control_file: Option<OwnFile>,
     /// The service lock, held until the driver returns (its file is
     /// removed before, at the exit).
     pub lock: ServiceLock,
@@ -152,6 +155,7 @@ pub(super) struct Io {
     pub control_fd: OwnedFd,
     pub connections: Connections,
     pub control_path: PathBuf,
+    pub control_file: Option<OwnFile>,
     pub lock: ServiceLock,
     pub origin_ns: u64,
     /// An upgrade the machine asked for, done once the other effects are.
@@ -189,6 +193,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         control_fd: parts.control_fd,
         connections: parts.connections,
         control_path: parts.control_path,
+        control_file: parts.control_file,
         lock: parts.lock,
         origin_ns: parts.origin_ns,
         upgrade: None,
@@ -576,9 +581,11 @@ impl Io {
         for (_, socket) in self.sockets.drain() {
             socket.close();
         }
-        // Nobody else can have bound this path: a successor binds it only
-        // once it holds a lock, and ours is held until the file goes below.
-        let _ = std::fs::remove_file(&self.control_path);
+        // Only while the path names our socket: a cleaner may have removed
+        // both files, and a successor made its own since.
+        if let Some(file) = &self.control_file {
+            file.remove();
+        }
         self.lock.remove();
     }
 

@@ -269,6 +269,8 @@ fn serve(
             control_fd: serving.control_fd,
             connections,
             control_path: socket_path.clone(),
+            // The socket this supervisor bound (or the image before it).
+            control_file: crate::own_file::OwnFile::of(&socket_path),
             lock,
             origin_ns: serving.origin_ns,
         };
