@@ -64,6 +64,16 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
         return Ok(());
     }
     let (host, _) = host_port(addr)?;
+    if let Some(ipv4) = host
+        .parse::<Ipv6Addr>()
+        .ok()
+        .and_then(|ip| ip.to_ipv4_mapped())
+    {
+        return Err(SpecProblem::MappedIpv4 {
+            host: host.into(),
+            ipv4: ipv4.to_string(),
+        });
+    }
     let wrong_family = match network.chars().last() {
         Some('4') => host.parse::<Ipv6Addr>().is_ok(),
         Some('6') => host.parse::<Ipv4Addr>().is_ok(),
@@ -216,6 +226,14 @@ mod tests {
             (
                 "tcp4:[::1]:80",
                 "`::1` is an IPv6 address, and tcp4 listens on IPv4 only; use tcp6 or an IPv4 address",
+            ),
+            (
+                "tcp:[::ffff:127.0.0.1]:80",
+                "`::ffff:127.0.0.1` is an IPv4 address written as IPv6; write it as `127.0.0.1`",
+            ),
+            (
+                "tcp4:[::ffff:10.0.0.1]:80",
+                "`::ffff:10.0.0.1` is an IPv4 address written as IPv6; write it as `10.0.0.1`",
             ),
             (
                 "udp6:127.0.0.1:53",

@@ -314,6 +314,14 @@ pub enum SpecProblem {
         /// The host as written.
         host: String,
     },
+    /// An IPv4 address written as IPv6 (`[::ffff:127.0.0.1]`), which the
+    /// IPv6-only sockets bound here cannot take.
+    MappedIpv4 {
+        /// The host as written.
+        host: String,
+        /// The IPv4 address it maps.
+        ipv4: String,
+    },
     /// Only a port, with no `:` before it.
     NoHost {
         /// The address.
@@ -416,6 +424,11 @@ impl fmt::Display for SpecProblem {
                     host.escape_debug()
                 )
             }
+            SpecProblem::MappedIpv4 { host, ipv4 } => write!(
+                f,
+                "`{}` is an IPv4 address written as IPv6; write it as `{ipv4}`",
+                host.escape_debug()
+            ),
             SpecProblem::NoHost { addr } => write!(
                 f,
                 "address `{addr}` has no host part; write `:{addr}` for every address"
