@@ -45,8 +45,19 @@ fn is_tokio_main(attr: &Attribute) -> bool {
 const TOKIO_EXPECT: &str = "\"Failed building the Runtime\"";
 
 /// Whether `body` is what `#[tokio::main]` generates: it blocks on a
-/// runtime built with tokio's own `expect` message.
+/// runtime, and either builds it with tokio's own `expect` message or
+/// starts as tokio's expansion does (`let body = async`), so that a new
+/// wording of that message alone does not hide it.
 fn expanded_by_tokio(body: TokenStream) -> bool {
+    let starts_like_tokio = {
+        let top: Vec<String> = body
+            .clone()
+            .into_iter()
+            .take(4)
+            .map(|t| t.to_string())
+            .collect();
+        top == ["let", "body", "=", "async"]
+    };
     let mut block_on = false;
     let mut expect = false;
     visit(body, &mut |token| match token {
@@ -54,7 +65,7 @@ fn expanded_by_tokio(body: TokenStream) -> bool {
         TokenTree::Literal(literal) => expect |= literal.to_string() == TOKIO_EXPECT,
         _ => {}
     });
-    block_on && expect
+    block_on && (expect || starts_like_tokio)
 }
 
 /// Calls `each` on every token of `tokens`, inside groups too.
@@ -113,6 +124,15 @@ mod tests {
             "{message}"
         );
         assert!(message.ends_with(REMOVE), "{message}");
+        // A later tokio that words its message otherwise: by its shape.
+        let reworded = quote::quote! {
+            fn main() {
+                let body = async { println!("hi") };
+                return tokio::runtime::Builder::new_multi_thread().enable_all().build()
+                    .expect("runtime").block_on(body);
+            }
+        };
+        assert_eq!(error(reworded).as_deref(), Some(message.as_str()));
     }
 
     #[test]
