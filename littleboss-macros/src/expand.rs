@@ -268,14 +268,20 @@ fn fallback(f: &MainFn, error: syn::Error) -> TokenStream {
             }
             #error
         }
+    } else if !keep {
+        // A method, in an `impl` or a trait: kept as it is, where a module
+        // or an import would be errors of their own.
+        quote! {
+            #(#attrs)* #vis #sig #body
+            #error
+        }
     } else {
         // On another function: kept as it is. Lest rustc add "`main`
         // function not found", a `main` comes in through a glob import,
         // which a `fn main` of the user's, if any, shadows without conflict.
-        let item = keep.then(|| quote!(#(#attrs)* #vis #sig #body));
         let module = format_ident!("__littleboss_main_instead_of_{}", ident.unraw());
         quote! {
-            #item
+            #(#attrs)* #vis #sig #body
             mod #module {
                 pub fn main() {}
             }
