@@ -328,6 +328,44 @@ fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
 }
 
 #[test]
+fn a_failed_exec_leaves_the_supervisor_running_and_nothing_inherited() {
+    let mut svc = Service::new(V1);
+    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "500")]);
+    let pid = svc.pid();
+    let copy = copy_of(&svc, V1);
+    let reload = svc.spawn_control(&copy, "reload");
+    // The new child serves from the copy; the exec of it is then refused.
+    svc.output.wait_for("before the exec");
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let reload = reload.wait_with_output().unwrap();
+    assert!(reload.status.success(), "{}", text(&reload));
+    assert_eq!(exe(pid), Path::new(V1), "{}", svc.output.text());
+    let now = status(&svc);
+    assert_eq!(now["upgrades"], 0);
+    let failure = now["last_failure"].as_str().unwrap();
+    assert!(failure.contains("exec failed"), "{failure}");
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    assert_no_handoff_left(pid, &[Path::new(V1), &copy]);
+    // What was made inheritable for the exec is close-on-exec again: a
+    // child started now gets none of it (the lock file, the state, the
+    // binaries).
+    svc.reload_ok();
+    let child = serving_pid(&svc);
+    let inherited: Vec<String> = std::fs::read_dir(format!("/proc/{child}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .map(|l| l.to_string_lossy().into_owned())
+        .filter(|l| l.ends_with(".lock") || l.contains("littleboss-state") || Path::new(l) == copy)
+        .collect();
+    assert!(
+        inherited.is_empty(),
+        "child {child} inherited {inherited:?}"
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn signals_and_requests_in_the_exec_window_are_kept() {
     let mut svc = Service::new(V1);
     start_with(&mut svc, &[("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "400")]);
