@@ -6,7 +6,8 @@
 //! pid, sockets, children and control socket. The replies and the
 //! `READY=1` decided in that step wait for the new image, so that a
 //! `reload` returns once the supervisor runs the new code. A binary whose
-//! upgrade failed, or that cannot take the state over, is not tried again.
+//! upgrade failed, or that cannot take the state over, is not tried again
+//! (the last one refused is remembered, not every one).
 //!
 //! The upgrade does not wait for the new child's probation: `reload`
 //! answers once everything it changed is in place, and a supervisor that
