@@ -295,17 +295,26 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: 
     std::thread::Builder::new()
         .name("littleboss-signals".into())
         .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
+            let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .expect("signal runtime");
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = installed_tx.send(());
+                    without_signals(lameduck, &e);
+                }
+            };
             rt.block_on(async move {
-                let (Ok(mut term), Ok(mut int)) = (
+                let (mut term, mut int) = match (
                     signal(SignalKind::terminate()),
                     signal(SignalKind::interrupt()),
-                ) else {
-                    let _ = installed_tx.send(());
-                    return;
+                ) {
+                    (Ok(term), Ok(int)) => (term, int),
+                    (Err(e), _) | (_, Err(e)) => {
+                        let _ = installed_tx.send(());
+                        without_signals(lameduck, &e);
+                    }
                 };
                 let _ = installed_tx.send(());
                 let first = tokio::select! { _ = term.recv() => 15, _ = int.recv() => 2 };
@@ -335,6 +344,19 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: 
         })
         .expect("spawn the signal thread");
     let _ = installed_rx.recv();
+}
+
+/// Where the stop signals cannot be watched: says so, and holds
+/// `lameduck` for the process's life (its last owner gone would read as
+/// lameduck begun, and the program would wind down at once).
+fn without_signals(lameduck: Arc<Lameduck>, error: &std::io::Error) -> ! {
+    warning!(
+        "cannot watch SIGTERM and SIGINT ({error}): they end the program at once, without a drain"
+    );
+    loop {
+        std::thread::park();
+        let _ = &lameduck;
+    }
 }
 
 /// A stop signal within this time of the first is the same stop: senders
