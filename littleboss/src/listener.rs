@@ -277,7 +277,8 @@ fn remove_stale_unix_socket(path: &Path) -> io::Result<()> {
             format!("{} exists and is not a socket", path.display()),
         ));
     }
-    match std::os::unix::net::UnixStream::connect(path) {
+    // Listening, answering or not (a full queue: stopped, stuck).
+    match crate::socket::knock(path) {
         Ok(_) => Err(io::Error::new(
             io::ErrorKind::AddrInUse,
             format!("{} is in use by a running program", path.display()),

@@ -25,6 +25,28 @@ pub(crate) fn local_address(fd: &OwnedFd, kind: Kind) -> io::Result<String> {
     })
 }
 
+/// Connects to the unix stream socket at `path` without ever blocking:
+/// `Ok(None)` when its listener's queue is full (it listens but does not
+/// accept: stopped, stuck), where a blocking connect would wait for ever.
+/// The stream returned blocks.
+pub(crate) fn knock(path: &std::path::Path) -> io::Result<Option<std::os::unix::net::UnixStream>> {
+    use socket::{SockFlag, UnixAddr};
+    let address = UnixAddr::new(path)?;
+    let flags = SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK;
+    let fd = socket::socket(AddressFamily::Unix, SockType::Stream, flags, None)?;
+    // A unix connect completes at once, or fails with EAGAIN while the
+    // listener's queue is full.
+    match socket::connect(fd.as_raw_fd(), &address) {
+        Ok(()) => {
+            let stream = std::os::unix::net::UnixStream::from(fd);
+            stream.set_nonblocking(false)?;
+            Ok(Some(stream))
+        }
+        Err(nix::errno::Errno::EAGAIN) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Why a descriptor handed to us is not the socket its listener needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum NotFit {

@@ -359,36 +359,58 @@ fn status_of_a_supervisor_that_does_not_answer_says_it_cannot_tell() {
     svc.stop_expecting(0);
 }
 
-#[test]
-fn status_of_a_supervisor_whose_queue_is_full_says_it_cannot_tell() {
-    // A socket standing in for a supervisor that stopped accepting long
-    // ago: its queue of connections is full, where a blocking connect
-    // would wait for ever.
+/// A unix socket at `path` standing in for a program that stopped
+/// accepting long ago: its queue of connections is full, so that a
+/// blocking connect would wait for ever. Dropped, it is gone.
+fn stuck_socket(path: &std::path::Path) -> Vec<std::os::fd::OwnedFd> {
     use nix::sys::socket::{
         AddressFamily, Backlog, SockFlag, SockType, UnixAddr, bind, connect, listen, socket,
     };
     use std::os::fd::AsRawFd;
-    use std::os::unix::fs::DirBuilderExt;
-    let svc = Service::new(ECHO);
-    let dir = svc.control_dir();
-    std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
-    let address = UnixAddr::new(&dir.join("echo_server.sock")).unwrap();
+    let address = UnixAddr::new(path).unwrap();
     let stream = |flags| socket(AddressFamily::Unix, SockType::Stream, flags, None).unwrap();
     let stuck = stream(SockFlag::SOCK_CLOEXEC);
     bind(stuck.as_raw_fd(), &address).unwrap();
     listen(&stuck, Backlog::new(0).unwrap()).unwrap();
-    let mut queued = Vec::new();
+    let mut held = vec![stuck];
     loop {
         let fd = stream(SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK);
         match connect(fd.as_raw_fd(), &address) {
-            Ok(()) => queued.push(fd),
-            Err(nix::errno::Errno::EAGAIN) => break,
+            Ok(()) => held.push(fd),
+            Err(nix::errno::Errno::EAGAIN) => return held,
             Err(e) => panic!("connect: {e}"),
         }
     }
+}
+
+#[test]
+fn a_supervisor_whose_queue_is_full_is_told_apart_without_hanging() {
+    use std::os::unix::fs::DirBuilderExt;
+    let svc = Service::new(ECHO);
+    let dir = svc.control_dir();
+    std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+    let _stuck = stuck_socket(&dir.join("echo_server.sock"));
     let out = svc.command(ECHO).arg("-littleboss=status").output_in_time();
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(text(&out).contains("stayed full"), "{}", text(&out));
+    // A start finds it there, listening: running already.
+    let out = svc.command(ECHO).arg("-littleboss=start").output_in_time();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("is already running"), "{}", text(&out));
+    // So does a unix listener's bind, at a path a stuck program holds.
+    let path = svc.dir.path().join("held.sock");
+    let _held = stuck_socket(&path);
+    let unix = env!("CARGO_BIN_EXE_unix_server");
+    let out = svc
+        .command(unix)
+        .arg(format!("-sock={}", path.display()))
+        .output_in_time();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("in use by a running program"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

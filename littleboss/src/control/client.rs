@@ -209,6 +209,9 @@ impl Session {
             if let Some(response) = closed.then(|| self.answer_if_any()).flatten() {
                 return response;
             }
+            if e.kind() == io::ErrorKind::WouldBlock {
+                fail(UNKNOWN, "the supervisor did not read the request in time");
+            }
             fail(
                 UNKNOWN,
                 format!("cannot send the request to the supervisor: {e}"),
@@ -281,41 +284,28 @@ impl std::fmt::Display for Distrust {
     }
 }
 
-/// The socket's folder must be private to us, and the peer must be our
-/// user or root: anyone else could be impersonating the supervisor.
 /// Connects to the control socket at `path`. A supervisor that has
 /// stopped accepting (stopped by a signal, stuck) fills its queue, and a
 /// blocking connect would then wait for ever: this one tries again until
 /// `patience` has passed.
 fn connect_within(path: &Path, patience: Duration) -> io::Result<UnixStream> {
-    use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
     let deadline = std::time::Instant::now() + patience;
-    let address = UnixAddr::new(path)?;
     loop {
-        let flags = SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK;
-        let fd = socket(AddressFamily::Unix, SockType::Stream, flags, None)?;
-        // A unix connect completes at once, or fails with EAGAIN while
-        // the listener's queue is full.
-        match connect(std::os::fd::AsRawFd::as_raw_fd(&fd), &address) {
-            Ok(()) => {
-                let stream = UnixStream::from(fd);
-                stream.set_nonblocking(false)?;
-                return Ok(stream);
-            }
-            Err(nix::errno::Errno::EAGAIN) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(nix::errno::Errno::EAGAIN) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "its queue of connections stayed full (it does not accept them)",
-                ));
-            }
-            Err(e) => return Err(e.into()),
+        if let Some(stream) = crate::socket::knock(path)? {
+            return Ok(stream);
         }
+        if std::time::Instant::now() >= deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "its queue of connections stayed full (it does not accept them)",
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
+/// The socket's folder must be private to us, and the peer must be our
+/// user or root: anyone else could be impersonating the supervisor.
 fn trust(stream: &UnixStream, path: &Path) -> Result<(), Distrust> {
     if let Some(folder) = path.parent() {
         super::dir::check(folder).map_err(Distrust::Folder)?;

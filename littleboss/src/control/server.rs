@@ -190,11 +190,12 @@ pub(crate) fn unreachable_hint(
 
 /// The part of [`bind`] done under the lock.
 fn bind_locked(path: &Path, name: &str) -> Result<StdUnixListener, ControlError> {
-    match std::os::unix::net::UnixStream::connect(path) {
+    match crate::socket::knock(path) {
+        // Listening, answering or not (a full queue: stopped, stuck).
         Ok(live) => {
             return Err(ControlError::AlreadyRunning {
                 name: name.to_owned(),
-                pid: pid_of(&live),
+                pid: live.as_ref().and_then(pid_of),
                 socket: Some(path.to_owned()),
             });
         }
@@ -360,7 +361,7 @@ fn still_named(file: &std::fs::File, path: &Path) -> io::Result<bool> {
 
 /// The pid of the supervisor behind `path`, if one answers.
 fn live_pid(path: &Path) -> Option<i32> {
-    let live = std::os::unix::net::UnixStream::connect(path).ok()?;
+    let live = crate::socket::knock(path).ok()??;
     pid_of(&live)
 }
 
