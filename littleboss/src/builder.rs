@@ -100,8 +100,13 @@ impl Littleboss {
     /// # let _ = lb;
     /// ```
     pub fn lameduck(mut self, timeout: Duration) -> Self {
-        self.config.lameduck = timeout;
-        self.config.chosen.lameduck = true;
+        match rules::duration_fits(timeout) {
+            Ok(()) => {
+                self.config.lameduck = timeout;
+                self.config.chosen.lameduck = true;
+            }
+            Err(e) => self.config.errors.push(e),
+        }
         self
     }
 
@@ -119,8 +124,13 @@ impl Littleboss {
     /// # let _ = lb;
     /// ```
     pub fn grace(mut self, grace: Duration) -> Self {
-        self.config.grace = grace;
-        self.config.chosen.grace = true;
+        match rules::duration_fits(grace) {
+            Ok(()) => {
+                self.config.grace = grace;
+                self.config.chosen.grace = true;
+            }
+            Err(e) => self.config.errors.push(e),
+        }
         self
     }
 
@@ -152,7 +162,8 @@ impl Littleboss {
     /// # let _ = lb;
     /// ```
     pub fn restart_limit(mut self, max: u32, within: Duration) -> Self {
-        match rules::nonzero_restart_window(within.is_zero()) {
+        let fits = rules::duration_fits(within);
+        match fits.and_then(|()| rules::nonzero_restart_window(within.is_zero())) {
             Ok(()) => {
                 self.config.restart_limit = (max, within);
                 self.config.chosen.restart_limit = true;
@@ -255,7 +266,8 @@ impl Littleboss {
     /// # let _ = lb;
     /// ```
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
-        match rules::nonzero_ready_timeout(timeout.is_zero()) {
+        let fits = rules::duration_fits(timeout);
+        match fits.and_then(|()| rules::nonzero_ready_timeout(timeout.is_zero())) {
             Ok(()) => self.config.ready_timeout = timeout,
             Err(e) => self.config.errors.push(e),
         }
@@ -406,6 +418,20 @@ mod tests {
             .iter()
             .map(ToString::to_string)
             .collect()
+    }
+
+    #[test]
+    fn a_duration_past_u64_milliseconds_is_a_mistake_not_a_panic_later() {
+        let lb = Littleboss::new("svc")
+            .lameduck(Duration::MAX)
+            .grace(Duration::MAX)
+            .ready_timeout(Duration::MAX)
+            .restart_limit(3, Duration::MAX);
+        let too_long = "duration `18446744073709551615.999999999s` is too long";
+        assert_eq!(messages(&lb), [too_long; 4]);
+        // The longest the attribute takes fits.
+        let longest = Duration::from_millis(u64::MAX);
+        assert!(messages(&Littleboss::new("svc").lameduck(longest)).is_empty());
     }
 
     #[test]

@@ -6,6 +6,18 @@ use super::RuleError;
 use super::address::is_digits;
 use super::settings::nonzero_restart_window;
 
+/// A duration given to the builder must fit in milliseconds as a `u64`,
+/// as the attribute's must: a `Duration::MAX` ("never") would overflow the
+/// supervisor's deadlines.
+pub(crate) fn duration_fits(duration: std::time::Duration) -> Result<(), RuleError> {
+    if duration.as_millis() > u128::from(u64::MAX) {
+        return Err(RuleError::DurationTooLong {
+            text: format!("{duration:?}"),
+        });
+    }
+    Ok(())
+}
+
 /// A duration: a number, possibly with a fraction, and a unit `ms`, `s`, `m`
 /// or `h` (`"250ms"`, `"2s"`, `"1.5m"`), as whole milliseconds.
 pub(crate) fn duration_millis(s: &str) -> Result<u64, RuleError> {
