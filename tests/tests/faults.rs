@@ -368,6 +368,41 @@ fn a_unix_socket_bound_in_bypass_goes_when_main_panics() {
 }
 
 #[test]
+fn a_reload_from_a_path_that_is_not_utf8_is_refused_by_name() {
+    use std::os::unix::ffi::OsStrExt;
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
+    svc.start(&[]);
+    svc.ready();
+    let odd = svc.dir.path().join(std::ffi::OsStr::from_bytes(b"\xe9cho"));
+    std::fs::copy(&svc.bin, &odd).unwrap();
+    // Run from a folder whose path is not UTF-8 either.
+    let folder = svc
+        .dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"d\xe9j\xe0"));
+    std::fs::create_dir(&folder).unwrap();
+    let out = svc
+        .command(&odd)
+        .current_dir(&folder)
+        .arg("-littleboss=reload")
+        .output_in_time();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("is not UTF-8, so a reload cannot name it"),
+        "{}",
+        text(&out)
+    );
+    // From a UTF-8 path, in that folder, the reload goes through.
+    let out = svc
+        .command(&svc.bin)
+        .current_dir(&folder)
+        .arg("-littleboss=reload")
+        .output_in_time();
+    assert!(out.status.success(), "{}", text(&out));
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_child_whose_main_panics_with_a_blocking_job_running_exits_101() {
     // Unwound, the panic would drop the runtime, which waits for the
     // blocking job: the child would hang, serving nothing, never ending.

@@ -102,13 +102,27 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         Mode::Reload => {
             let exe = crate::invoked::path(&inv.program_args[0])
                 .unwrap_or_else(|e| fail(1, format!("cannot find this binary's path: {e}")));
+            // The wire names files in UTF-8 (an older supervisor reads no
+            // other way).
+            if exe.to_str().is_none() {
+                fail(
+                    1,
+                    format!(
+                        "this binary's path {} is not UTF-8, so a reload cannot name it; run it from a path that is",
+                        exe.display()
+                    ),
+                );
+            }
             let argv0 = inv.program_args[0].to_string_lossy().into_owned();
             let mut response = session.ask(&Request::Reload {
                 path: exe,
                 argv0: Some(argv0),
                 args: reload_args(inv.child_args),
                 listeners: Some(config.listeners.clone()),
-                dir: std::env::current_dir().ok(),
+                // Only to name it in messages: left out if not UTF-8.
+                dir: std::env::current_dir()
+                    .ok()
+                    .filter(|d| d.to_str().is_some()),
                 dir_id: crate::own_file::identity(Path::new(".")),
             });
             loop {
