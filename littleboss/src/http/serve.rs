@@ -32,8 +32,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// first half of the grace, idle connections closed and requests in
 /// flight finished at lameduck, HTTP/2 GOAWAY, all within the lameduck
 /// timeout. See [the module](crate::http). Handlers can extract the
-/// peer's address as `ConnectInfo<SocketAddr>`; connections are
-/// `TCP_NODELAY`. Connections still open when it gives up at the bound
+/// peer's address as `ConnectInfo<SocketAddr>`. Connections still open
+/// when it gives up at the bound
 /// run on in axum's tasks until the process exits, as it does once
 /// `main` returns (`serve_service` ends its own connections at its
 /// return; with either, an upgraded connection lives in its handler's
