@@ -35,6 +35,10 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     }
     let inv = flags::parse(&config, argv)
         .unwrap_or_else(|e| fail(USAGE, format!("{e}\nRun `{program} -h` for help.")));
+    // Every mode but bypass finds the service by its control folder.
+    if let Some(mistake) = crate::control::dir::env_mistake().filter(|_| inv.mode != Mode::Bypass) {
+        fail(USAGE, mistake);
+    }
     match inv.mode {
         Mode::Bypass => crate::bypass::run(&config, inv, entry),
         Mode::Start => crate::supervisor::run(&config, inv),

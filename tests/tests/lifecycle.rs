@@ -206,6 +206,58 @@ fn a_supervisor_whose_files_were_removed_leaves_its_successors_alone() {
 }
 
 #[test]
+fn a_relative_control_folder_is_refused_but_bypass_needs_none() {
+    let svc = Service::new(ECHO);
+    for mode in ["start", "status", "stop", "reload"] {
+        let out = svc
+            .command(ECHO)
+            .current_dir(svc.dir.path())
+            .env("LITTLEBOSS_DIR", "run")
+            .arg(format!("-littleboss={mode}"))
+            .output_in_time();
+        assert_eq!(out.status.code(), Some(2), "{mode}: {}", text(&out));
+        assert!(
+            text(&out).contains("LITTLEBOSS_DIR=`run` is not an absolute path"),
+            "{mode}: {}",
+            text(&out)
+        );
+    }
+    assert!(!svc.dir.path().join("run").exists(), "a folder was made");
+    // Bypass mode has no control folder: it runs.
+    let mut bypass = Service::new(ECHO);
+    let mut cmd = bypass.command(ECHO);
+    cmd.current_dir(svc.dir.path()).env("LITTLEBOSS_DIR", "run");
+    bypass.spawn(cmd);
+    bypass.printed_addr("addr");
+    bypass.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(
+        bypass.wait_exit().code(),
+        Some(0),
+        "{}",
+        bypass.output.text()
+    );
+    // A relative XDG_RUNTIME_DIR is ignored, as the XDG rules say: the
+    // control folder is under TMPDIR.
+    let tmp = svc.dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let out = std::process::Command::new(ECHO)
+        .current_dir(svc.dir.path())
+        .env_remove("LITTLEBOSS_DIR")
+        .env("XDG_RUNTIME_DIR", "xdg")
+        .env("TMPDIR", &tmp)
+        .arg("-littleboss=status")
+        .output_in_time();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let uid = nix::unistd::geteuid();
+    let expected = tmp.join(format!("littleboss-{uid}/echo_server.sock"));
+    assert!(
+        text(&out).contains(&expected.display().to_string()),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
 fn a_second_start_fails_while_the_first_runs() {
     let mut svc = Service::new(ECHO);
     svc.start(&[]);

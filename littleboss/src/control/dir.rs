@@ -5,14 +5,17 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// `$LITTLEBOSS_DIR`, else `$XDG_RUNTIME_DIR/littleboss`, else
-/// `$TMPDIR/littleboss-<uid>` (`/tmp` when `TMPDIR` is unset).
+/// `$TMPDIR/littleboss-<uid>` (`/tmp` when `TMPDIR` is unset). A relative
+/// `XDG_RUNTIME_DIR` or `TMPDIR` is ignored, as the XDG rules say; a
+/// relative `LITTLEBOSS_DIR` is refused before (see [`env_mistake`]).
 pub(crate) fn socket_dir() -> PathBuf {
     let set = |var: &str| {
         std::env::var_os(var)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
     };
-    if let Some(dir) = set("LITTLEBOSS_DIR") {
+    if let Some(dir) = set(LITTLEBOSS_DIR) {
         return dir;
     }
     if let Some(dir) = set("XDG_RUNTIME_DIR") {
@@ -20,6 +23,21 @@ pub(crate) fn socket_dir() -> PathBuf {
     }
     let tmp = set("TMPDIR").unwrap_or_else(|| PathBuf::from("/tmp"));
     tmp.join(format!("littleboss-{}", nix::unistd::geteuid()))
+}
+
+const LITTLEBOSS_DIR: &str = "LITTLEBOSS_DIR";
+
+/// A `LITTLEBOSS_DIR` that is not an absolute path: each working folder
+/// would have a control folder of its own, so `status` run from another
+/// one would call a running service not running.
+pub(crate) fn env_mistake() -> Option<String> {
+    let dir = std::env::var_os(LITTLEBOSS_DIR).filter(|v| !v.is_empty())?;
+    (!Path::new(&dir).is_absolute()).then(|| {
+        format!(
+            "{LITTLEBOSS_DIR}=`{}` is not an absolute path; give the control folder from `/`",
+            dir.to_string_lossy()
+        )
+    })
 }
 
 /// Takes a shared `flock` on the folder `dir` for the rest of the
