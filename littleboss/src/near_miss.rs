@@ -5,8 +5,9 @@
 
 /// Whether `arg` (with `next`, the argument after it) is a misspelling of
 /// the mode flag `flag` given a mode: a name differing only in case, in
-/// extra leading dashes, or by one or two letters (one for names shorter
-/// than eight), with a value that is one of `modes`. The value check keeps
+/// extra or typeset leading dashes (`—`), or by one or two letters (one for
+/// names shorter than eight, none under four), with a value that is one of
+/// `modes`. The value check keeps
 /// a program's own flags that merely look alike out of it.
 ///
 /// ```ignore
@@ -14,11 +15,15 @@
 /// assert!(!misspelt("-littlebox=7", None, "littleboss", &["stop"]));
 /// ```
 pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]) -> bool {
-    let dashes = arg.len() - arg.trim_start_matches('-').len();
-    if dashes == 0 {
+    // A dash pasted from typeset text (`—littleboss=stop`) is a dash too.
+    let is_dash = |c: char| c == '-' || ('\u{2010}'..='\u{2015}').contains(&c) || c == '\u{2212}';
+    let body = arg.trim_start_matches(is_dash);
+    let dashes = &arg[..arg.len() - body.len()];
+    if dashes.is_empty() {
         return false;
     }
-    let body = &arg[dashes..];
+    // One or two ASCII dashes are the flag's own.
+    let odd_dashes = dashes.len() > 2 || dashes.chars().any(|c| c != '-');
     let (name, value) = match body.split_once('=') {
         Some((name, value)) => (name, Some(value)),
         None => (body, next),
@@ -27,8 +32,12 @@ pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]
         return false;
     }
     if name == flag {
-        // The flag itself: a typo only in its dashes (one or two are fine).
-        return dashes > 2;
+        // The flag itself: a typo only in its dashes.
+        return odd_dashes;
+    }
+    // In another case, however short the name.
+    if name.eq_ignore_ascii_case(flag) {
+        return true;
     }
     let allowed = if flag.len() >= 8 { 2 } else { 1 };
     flag.len() >= 4 && distance(&name.to_ascii_lowercase(), &flag.to_ascii_lowercase()) <= allowed
@@ -72,6 +81,9 @@ mod tests {
             "-litleboss=stop",
             "-littlebosss=stop",
             "-littlebos=STOP",
+            "\u{2014}littleboss=reload",
+            "\u{2013}littleboss=stop",
+            "\u{2212}littleboss=status",
         ] {
             assert!(miss(arg, None), "{arg}");
         }
@@ -96,6 +108,9 @@ mod tests {
         ] {
             assert!(!miss(arg, next), "{arg} {next:?}");
         }
+        // Case alone is a typo of a short name too.
+        assert!(misspelt("-LB=stop", None, "lb", MODES));
+        assert!(!misspelt("-lb=stop", None, "lb", MODES));
         // A short flag name allows one letter of difference, not two.
         assert!(misspelt("-mde=stop", None, "mode", MODES));
         assert!(!misspelt("-md=stop", None, "mode", MODES));
