@@ -65,6 +65,9 @@ pub(crate) enum FlagProblem {
     Address(SpecProblem),
     /// An argument that looks like the mode flag misspelt, with a mode.
     Misspelt(String),
+    /// An argument that looks like this listener's flag mistyped, with an
+    /// address.
+    MisspeltListener(String),
     /// The mode flag given twice, with different modes (first, second).
     TwoModes(String, String),
 }
@@ -89,6 +92,10 @@ impl std::fmt::Display for FlagError {
             FlagProblem::TwoModes(first, second) => write!(
                 f,
                 "-{flag} given twice, as `{first}` and as `{second}`: give one mode"
+            ),
+            FlagProblem::MisspeltListener(arg) => write!(
+                f,
+                "`{arg}` looks like a mistyped -{flag}=ADDR, which littleboss would not act on but pass on to the program (write -{flag}=ADDR, or put the program's own arguments after --)"
             ),
             FlagProblem::Misspelt(arg) => write!(
                 f,
@@ -152,6 +159,21 @@ fn split(
                 return Err(FlagError {
                     flag: flag.to_owned(),
                     problem: FlagProblem::Misspelt(text.to_owned()),
+                });
+            }
+        }
+        if let Some(text) = arg.to_str() {
+            let next = args.clone().next();
+            let next = next.as_ref().and_then(|n| n.to_str());
+            let mistyped = inv.listeners.iter().find(|l| {
+                crate::near_miss::misspelt_listener(text, next, &l.name, |v| {
+                    l.with_address(v).is_ok()
+                })
+            });
+            if let Some(listener) = mistyped {
+                return Err(FlagError {
+                    flag: listener.name.clone(),
+                    problem: FlagProblem::MisspeltListener(text.to_owned()),
                 });
             }
         }
@@ -515,6 +537,21 @@ mod tests {
         assert!(
             e.to_string().starts_with("-https: address `nonsense`"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_listener_flag_in_another_case_is_refused_not_passed_on() {
+        let e = parse(&config(), argv(&["p", "-HTTPS=127.0.0.1:8443"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`-HTTPS=127.0.0.1:8443` looks like a mistyped -https=ADDR, which littleboss would not act on but pass on to the program (write -https=ADDR, or put the program's own arguments after --)"
+        );
+        // After `--`, the program's own.
+        let inv = parse(&config(), argv(&["p", "--", "-HTTPS=127.0.0.1:8443"])).unwrap();
+        assert_eq!(
+            strs(&inv.program_args),
+            ["p", "--", "-HTTPS=127.0.0.1:8443"]
         );
     }
 

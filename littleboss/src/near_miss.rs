@@ -1,7 +1,9 @@
 //! A misspelt mode flag: `-littlebos=stop`, `-LITTLEBOSS=status`,
-//! `---littleboss=reload`. Unknown flags pass through to the program, so
-//! without this check a typo runs the program unsupervised (a second
-//! server, binding the first one's ports) instead of controlling it.
+//! `---littleboss=reload`; and a listener flag in another case. Unknown
+//! flags pass through to the program, so without this check a typo runs
+//! the program unsupervised (a second server, binding the first one's
+//! ports) instead of controlling it, or moves a listener back to its
+//! default on a reload.
 
 /// Whether `arg` (with `next`, the argument after it) is a misspelling of
 /// the mode flag `flag` given a mode: a name differing only in case, in
@@ -41,6 +43,35 @@ pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]
     }
     let allowed = if flag.len() >= 8 { 2 } else { 1 };
     flag.len() >= 4 && distance(&name.to_ascii_lowercase(), &flag.to_ascii_lowercase()) <= allowed
+}
+
+/// Whether `arg` (with `next`, the argument after it) is the listener flag
+/// `-name=ADDR` mistyped: the name in another case, or behind typeset or
+/// extra dashes, with a value `fits` (an address for that listener). A
+/// program's own flag that merely looks alike, with another value, is not.
+///
+/// ```ignore
+/// assert!(misspelt_listener("-HTTPS=:8443", None, "https", |a| a.contains(':')));
+/// ```
+pub(crate) fn misspelt_listener(
+    arg: &str,
+    next: Option<&str>,
+    name: &str,
+    fits: impl Fn(&str) -> bool,
+) -> bool {
+    let is_dash = |c: char| c == '-' || ('\u{2010}'..='\u{2015}').contains(&c) || c == '\u{2212}';
+    let body = arg.trim_start_matches(is_dash);
+    let dashes = &arg[..arg.len() - body.len()];
+    if dashes.is_empty() {
+        return false;
+    }
+    let odd_dashes = dashes.len() > 2 || dashes.chars().any(|c| c != '-');
+    let (written, value) = match body.split_once('=') {
+        Some((written, value)) => (written, Some(value)),
+        None => (body, next),
+    };
+    let looks_so = (written != name || odd_dashes) && written.eq_ignore_ascii_case(name);
+    looks_so && value.is_some_and(|v| !v.is_empty() && fits(v))
 }
 
 /// The Levenshtein distance between `a` and `b`, by bytes.
@@ -115,6 +146,31 @@ mod tests {
         assert!(misspelt("-mde=stop", None, "mode", MODES));
         assert!(!misspelt("-md=stop", None, "mode", MODES));
         assert!(!misspelt("-x=stop", None, "lb", MODES));
+    }
+
+    #[test]
+    fn a_listener_flag_in_another_case_or_with_typeset_dashes_is_caught() {
+        let address = |v: &str| v.contains(':');
+        for (arg, next) in [
+            ("-HTTPS=127.0.0.1:8443", None),
+            ("--Https=:8443", None),
+            ("-HTTPS", Some(":8443")),
+            ("\u{2014}https=:8443", None),
+            ("---https=:8443", None),
+        ] {
+            assert!(misspelt_listener(arg, next, "https", address), "{arg}");
+        }
+        for (arg, next) in [
+            ("-https=:8443", None),
+            ("--https=:8443", None),
+            ("-HTTPS=yes", None),
+            ("-HTTPS", Some("file.txt")),
+            ("-HTTPS", None),
+            ("-HTTPS=", None),
+            ("-htps=:8443", None),
+        ] {
+            assert!(!misspelt_listener(arg, next, "https", address), "{arg}");
+        }
     }
 
     #[test]
