@@ -45,18 +45,19 @@ fn is_tokio_main(attr: &Attribute) -> bool {
 const TOKIO_EXPECT: &str = "\"Failed building the Runtime\"";
 
 /// Whether `body` is what `#[tokio::main]` generates: it blocks on a
-/// runtime, and either builds it with tokio's own `expect` message or
-/// starts as tokio's expansion does (`let body = async`), so that a new
-/// wording of that message alone does not hide it.
+/// runtime, and either builds it with tokio's own `expect` message or is
+/// shaped as tokio's expansion is (`let body = async { .. };` then
+/// `let body = { .. };`, its type check), so that a new wording of that
+/// message alone does not hide it.
 fn expanded_by_tokio(body: TokenStream) -> bool {
     let starts_like_tokio = {
-        let top: Vec<String> = body
-            .clone()
-            .into_iter()
-            .take(4)
-            .map(|t| t.to_string())
-            .collect();
-        top == ["let", "body", "=", "async"]
+        let top: Vec<String> = body.clone().into_iter().map(|t| t.to_string()).collect();
+        let first = top.starts_with(&["let", "body", "=", "async"].map(String::from));
+        let rebinds = top
+            .windows(4)
+            .skip(1)
+            .any(|w| w[..3] == ["let", "body", "="] && w[3].starts_with('{'));
+        first && rebinds
     };
     let mut block_on = false;
     let mut expect = false;
@@ -128,11 +129,20 @@ mod tests {
         let reworded = quote::quote! {
             fn main() {
                 let body = async { println!("hi") };
+                let body = { body };
                 return tokio::runtime::Builder::new_multi_thread().enable_all().build()
                     .expect("runtime").block_on(body);
             }
         };
         assert_eq!(error(reworded).as_deref(), Some(message.as_str()));
+        // A hand-written runtime that happens to name its future `body`.
+        let by_hand = quote::quote! {
+            fn main() {
+                let body = async { println!("hi") };
+                tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(body);
+            }
+        };
+        assert_eq!(error(by_hand), None);
     }
 
     #[test]

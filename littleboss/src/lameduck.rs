@@ -291,6 +291,10 @@ fn not_listening(e: &std::io::Error) -> bool {
 /// bound itself) first. Returns once the handlers are installed.
 pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: Vec<OwnFile>) {
     use tokio::signal::unix::{SignalKind, signal};
+    // An owner for the process's life: however the signal thread ends (a
+    // panic setting up tokio's signal handling), its end must not read as
+    // lameduck begun.
+    std::mem::forget(lameduck.clone());
     let (installed_tx, installed_rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("littleboss-signals".into())
@@ -302,7 +306,7 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: 
                 Ok(rt) => rt,
                 Err(e) => {
                     let _ = installed_tx.send(());
-                    without_signals(lameduck, &e);
+                    return without_signals(lameduck, &e);
                 }
             };
             rt.block_on(async move {
@@ -313,7 +317,7 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: 
                     (Ok(term), Ok(int)) => (term, int),
                     (Err(e), _) | (_, Err(e)) => {
                         let _ = installed_tx.send(());
-                        without_signals(lameduck, &e);
+                        return without_signals(lameduck, &e);
                     }
                 };
                 let _ = installed_tx.send(());
@@ -346,17 +350,13 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: 
     let _ = installed_rx.recv();
 }
 
-/// Where the stop signals cannot be watched: says so, and holds
-/// `lameduck` for the process's life (its last owner gone would read as
-/// lameduck begun, and the program would wind down at once).
-fn without_signals(lameduck: Arc<Lameduck>, error: &std::io::Error) -> ! {
+/// Where the stop signals cannot be watched: says so, and ends the
+/// signal thread (the process keeps an owner of `lameduck`).
+fn without_signals(lameduck: Arc<Lameduck>, error: &std::io::Error) {
+    drop(lameduck);
     warning!(
-        "cannot watch SIGTERM and SIGINT ({error}): they end the program at once, without a drain"
+        "cannot watch SIGTERM and SIGINT ({error}): a stop signal may end the program at once, without a drain"
     );
-    loop {
-        std::thread::park();
-        let _ = &lameduck;
-    }
 }
 
 /// A stop signal within this time of the first is the same stop: senders

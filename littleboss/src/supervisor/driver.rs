@@ -411,7 +411,7 @@ impl Io {
                         self.children.insert(id, child);
                         let file = super::reexec::open_binary(&pid.to_string(), false)
                             .and_then(super::spawn::above_child_fds)
-                            .inspect_err(|e| binary_unknown(pid, e))
+                            .inspect_err(|e| binary_unknown(pid, e, self.self_upgrade))
                             .ok();
                         let runs = file
                             .as_ref()
@@ -643,14 +643,22 @@ fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>,
 }
 
 /// Says, once per supervisor, that a child's binary cannot be opened
-/// through `/proc/PID/exe` and what that costs. A binary with file
-/// capabilities (`setcap`) runs non-dumpable, which closes that file to a
-/// supervisor without `CAP_SYS_PTRACE`.
-fn binary_unknown(pid: u32, error: &std::io::Error) {
+/// through `/proc/PID/exe` for want of permission, and what that costs. A
+/// binary with file capabilities (`setcap`) runs non-dumpable, which
+/// closes that file to a supervisor without `CAP_SYS_PTRACE`. (A child
+/// that has exited already, `ENOENT`, says nothing of the kind.)
+fn binary_unknown(pid: u32, error: &std::io::Error, self_upgrade: bool) {
     static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if error.kind() != std::io::ErrorKind::PermissionDenied {
+        return;
+    }
     if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        let upgrade = match self_upgrade {
+            true => "the supervisor will not upgrade itself in place to it, and ",
+            false => "",
+        };
         log!(
-            "cannot open the binary of child pid {pid} ({error}; a binary with file capabilities runs non-dumpable): the supervisor will not upgrade itself in place to it, and a rollback runs its file by path"
+            "cannot open the binary of child pid {pid} ({error}; a binary with file capabilities runs non-dumpable): {upgrade}a rollback to it runs its file by path"
         );
     }
 }
