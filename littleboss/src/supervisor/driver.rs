@@ -159,7 +159,7 @@ pub(super) struct Io {
     pub lock: ServiceLock,
     pub origin_ns: u64,
     /// An upgrade the machine asked for, done once the other effects are.
-    upgrade: Option<(u32, FileId)>,
+    upgrade: Option<(ChildId, u32, FileId)>,
     /// Whether the supervisor may upgrade itself in place (a setting fixed
     /// for this image): only then is a child's binary worth identifying.
     self_upgrade: bool,
@@ -239,14 +239,14 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         }
         let kept = machine.binaries_kept();
         io.binaries.retain(|id, _| kept.contains(id));
-        if let Some((pid, binary)) = io.upgrade.take() {
+        if let Some((child, pid, binary)) = io.upgrade.take() {
             // A signal passed on is not in the state the new image takes
             // over (lameduck and kill orders are): carried out first.
             io.settle_orders().await;
             // Returns only if the exec failed, with what to handle then.
             let state = machine.state().clone();
-            let events =
-                super::upgrade::exec(&mut io, state, pid, binary, &mut events, &mut control);
+            let target = super::upgrade::Target { child, pid, binary };
+            let events = super::upgrade::exec(&mut io, state, target, &mut events, &mut control);
             backlog.extend(events);
         }
         let event = match backlog.pop_front() {
@@ -496,7 +496,7 @@ impl Io {
                 let children = &self.children;
                 super::orphans::reap(|pid| children.values().any(|c| c.pid == pid));
             }
-            Effect::Upgrade { pid, binary } => self.upgrade = Some((pid, binary)),
+            Effect::Upgrade { child, pid, binary } => self.upgrade = Some((child, pid, binary)),
             Effect::Exit { .. } => unreachable!("the loop handles exit"),
         }
         None

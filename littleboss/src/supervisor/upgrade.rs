@@ -8,18 +8,24 @@ use tokio::sync::mpsc;
 
 use super::driver::Io;
 use super::handoff::{self, HandedSocket, Handoff};
-use super::machine::{Event, FileId, STATE_VERSION, State};
+use super::machine::{ChildId, Event, FileId, STATE_VERSION, State};
 use super::reexec;
 use crate::control::connection::ControlRequest;
 
-/// Re-executes this process from the binary child `pid` runs. Returns only
-/// if that failed, with the events to handle next: the failure, then
+/// The child whose binary the supervisor becomes, and that binary.
+pub(super) struct Target {
+    pub child: ChildId,
+    pub pid: u32,
+    pub binary: FileId,
+}
+
+/// Re-executes this process from the binary `target`'s child runs. Returns
+/// only if that failed, with the events to handle next: the failure, then
 /// those that arrived meanwhile.
 pub(super) fn exec(
     io: &mut Io,
     state: State,
-    pid: u32,
-    binary: FileId,
+    target: Target,
     events: &mut mpsc::UnboundedReceiver<Event>,
     control: &mut mpsc::UnboundedReceiver<ControlRequest>,
 ) -> Vec<Event> {
@@ -30,15 +36,11 @@ pub(super) fn exec(
         events.extend(pending);
         events
     };
+    let Target { child, pid, binary } = target;
     // The file held since the child's spawn, where it was identified: the
     // child's `/proc/PID/exe` may be closed to us by now (a program that
     // made itself non-dumpable).
-    let held = io
-        .children
-        .iter()
-        .find(|(_, child)| child.pid == pid)
-        .and_then(|(id, _)| io.binaries.get(id))
-        .map(|fd| fd.try_clone());
+    let held = io.binaries.get(&child).map(|fd| fd.try_clone());
     let new = match held.unwrap_or_else(|| reexec::open_binary(&pid.to_string(), false)) {
         Ok(fd) => fd,
         Err(e) => {

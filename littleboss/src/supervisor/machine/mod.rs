@@ -240,10 +240,11 @@ pub(crate) enum Effect {
         code: i32,
     },
     /// Once every other effect is done: re-execute in place from the
-    /// binary child `pid` runs (which must still be `binary`), handing the
-    /// state over, then report [`Event::Upgraded`] from the new image, or
-    /// [`Event::UpgradeFailed`].
+    /// binary child `child` (pid `pid`) runs (which must still be
+    /// `binary`), handing the state over, then report [`Event::Upgraded`]
+    /// from the new image, or [`Event::UpgradeFailed`].
     Upgrade {
+        child: ChildId,
         pid: u32,
         binary: FileId,
     },

@@ -294,7 +294,7 @@ impl Sim {
                     self.exit_code = Some(code);
                     None
                 }
-                Effect::Upgrade { pid, binary } => Some(self.upgrade(pid, binary)),
+                Effect::Upgrade { pid, binary, .. } => Some(self.upgrade(pid, binary)),
                 Effect::Notify(_) | Effect::Log(_) | Effect::ReapOrphans => None,
             };
             if let Some(event) = feedback {

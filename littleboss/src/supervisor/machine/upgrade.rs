@@ -92,7 +92,11 @@ impl Machine {
             binary,
             replies,
         });
-        self.effects.push(Effect::Upgrade { pid, binary });
+        self.effects.push(Effect::Upgrade {
+            child: id,
+            pid,
+            binary,
+        });
     }
 
     /// The new image runs: it counts the upgrade and sends what was held.
