@@ -660,6 +660,47 @@ fn move_link(link: &Path, release: &Path) {
 }
 
 #[test]
+fn an_upgraded_supervisor_whose_files_were_removed_leaves_its_successors_alone() {
+    // A cleaner removed the first supervisor's socket and lock, and a
+    // second started; the first, reloaded by signal, upgrades in place.
+    // Its new image must still know its own socket from the second's.
+    let mut svc = Service::new(V1);
+    let first = copy_of(&svc, V1);
+    let next = copy_of(&svc, INIT);
+    let (current, _) = start_through_link(&mut svc, &first);
+    let dir = svc.control_dir();
+    std::fs::remove_file(dir.join("versioned.sock")).unwrap();
+    std::fs::remove_file(dir.join("versioned.lock")).unwrap();
+    let mut second = Service::new(V1);
+    let mut cmd = second.command(V1);
+    cmd.env("LITTLEBOSS_DIR", &dir).arg("-littleboss=start");
+    second.spawn(cmd);
+    second.ready();
+    move_link(&current, &next);
+    svc.signal(nix::sys::signal::Signal::SIGHUP);
+    svc.output.wait_for("in-place upgrade 1)");
+    svc.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(svc.wait_exit().code(), Some(7), "{}", svc.output.text());
+    let status = second
+        .command(V1)
+        .env("LITTLEBOSS_DIR", &dir)
+        .args(["-littleboss=status", "--json"])
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", text(&status));
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["supervisor_pid"], second.pid());
+    let stop = second
+        .command(V1)
+        .env("LITTLEBOSS_DIR", &dir)
+        .arg("-littleboss=stop")
+        .output()
+        .unwrap();
+    assert!(stop.status.success(), "{}", text(&stop));
+    assert_eq!(second.wait_exit().code(), Some(0));
+}
+
+#[test]
 fn sighup_runs_what_the_path_it_was_started_by_names_now() {
     // A deploy layout: `current` points at a release; the next release is
     // a file of its own, and the link moves to it.

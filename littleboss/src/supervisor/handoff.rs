@@ -72,6 +72,11 @@ pub(crate) struct Handoff {
     pub next_client: ClientId,
     pub control: RawFd,
     pub control_path: PathBuf,
+    /// The control socket's file as the first image made it,
+    /// `[device, inode]`: removed at the exit only while the path names it.
+    /// Absent from an older image's handoff (then taken from the path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_id: Option<[u64; 2]>,
     pub lock: RawFd,
     pub lock_path: PathBuf,
     /// `$NOTIFY_SOCKET` and the watchdog interval, when there is a
@@ -304,6 +309,7 @@ mod tests {
             next_client: 1,
             control: 3,
             control_path: "/run/svc.sock".into(),
+            control_id: Some([1, 2]),
             lock: 4,
             lock_path: "/run/svc.lock".into(),
             notify: None,

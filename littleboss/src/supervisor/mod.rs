@@ -46,10 +46,14 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     dir::check_socket_path(&socket_path).unwrap_or_else(|e| fail(1, e));
     dir::prepare(&folder).unwrap_or_else(|e| fail(1, e));
     let (control, lock) = server::bind(&socket_path, &config.name).unwrap_or_else(|e| fail(1, e));
+    // Known by identity from its bind on: removed only while still ours.
+    let control_file = crate::own_file::OwnFile::of(&socket_path);
     // Before an early exit: the control socket, then the lock file, which
     // goes last and while still locked (see `ServiceLock`).
     let clean_up = || {
-        let _ = std::fs::remove_file(&socket_path);
+        if let Some(file) = &control_file {
+            file.remove();
+        }
         lock.remove();
     };
     let activated = crate::activation::from_env().unwrap_or_else(|e| {
@@ -155,6 +159,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         control,
         control_fd,
         socket_path,
+        control_file,
         lock,
         sockets,
         notifier,
@@ -213,6 +218,8 @@ struct Serving {
     /// Another descriptor of the control socket, to hand on.
     control_fd: std::os::fd::OwnedFd,
     socket_path: std::path::PathBuf,
+    /// The control socket's file as this service made it (`None` if gone).
+    control_file: Option<crate::own_file::OwnFile>,
     lock: server::ServiceLock,
     sockets: HashMap<machine::ListenerKey, driver::Socket>,
     notifier: Option<std::sync::Arc<crate::notify::Notifier>>,
@@ -269,8 +276,7 @@ fn serve(
             control_fd: serving.control_fd,
             connections,
             control_path: socket_path.clone(),
-            // The socket this supervisor bound (or the image before it).
-            control_file: crate::own_file::OwnFile::of(&socket_path),
+            control_file: serving.control_file,
             lock,
             origin_ns: serving.origin_ns,
         };

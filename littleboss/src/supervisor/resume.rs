@@ -102,6 +102,14 @@ pub(crate) fn resume(config: &Config, value: OsString) -> ! {
     let serving = Serving {
         control: held.control,
         control_fd: held.control_fd,
+        // An older image's handoff has no identity: taken from the path.
+        control_file: match handoff.control_id {
+            Some(id) => Some(crate::own_file::OwnFile {
+                path: handoff.control_path.clone(),
+                id,
+            }),
+            None => crate::own_file::OwnFile::of(&handoff.control_path),
+        },
         socket_path: handoff.control_path,
         lock: held.lock,
         sockets: held.sockets,

@@ -187,6 +187,7 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
         next_client: io.next_client,
         control: io.control_fd.as_raw_fd(),
         control_path: io.control_path.clone(),
+        control_id: io.control_file.as_ref().map(|f| f.id),
         lock: io.lock.raw_fd(),
         lock_path: io.lock.path().to_owned(),
         notify: io.notifier.as_ref().map(|n| n.handoff()),
