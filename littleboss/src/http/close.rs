@@ -108,11 +108,13 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let http1 = request.version() < Version::HTTP_2;
         let http10 = request.version() <= Version::HTTP_10;
+        let connect = request.method() == http::Method::CONNECT;
         CloseFuture {
             inner: self.inner.call(request),
             ctx: http1.then(|| self.ctx.clone()),
             close_time: self.close_time,
             http10,
+            connect,
         }
     }
 }
@@ -145,6 +147,8 @@ pin_project_lite::pin_project! {
         close_time: Duration,
         // The request was HTTP/1.0 (or older).
         http10: bool,
+        // The request was a CONNECT.
+        connect: bool,
     }
 }
 
@@ -159,11 +163,13 @@ where
         let mut response = ready!(this.inner.poll(cx))?;
         // Decided when the response is ready, not when the request came:
         // a slow request that started before draining closes too. A
-        // protocol switch (a WebSocket's 101) keeps its `Connection:
-        // upgrade`: the connection stops being HTTP, and the program ends
-        // it its own way.
+        // protocol switch (a WebSocket's 101, a CONNECT's 2xx tunnel)
+        // keeps its headers: the connection stops being HTTP, and the
+        // program ends it its own way.
+        let tunnel = *this.connect && response.status().is_success();
         if let Some(ctx) = this.ctx
             && response.status() != StatusCode::SWITCHING_PROTOCOLS
+            && !tunnel
             && should_close(ctx.draining_for(), *this.close_time)
         {
             response
@@ -196,6 +202,10 @@ mod tests {
     /// The `Connection` header of the response to one HTTP/1.1 request
     /// answered with `status` while draining.
     async fn connection_header(status: StatusCode) -> Option<String> {
+        connection_header_for(http::Method::GET, status).await
+    }
+
+    async fn connection_header_for(method: http::Method, status: StatusCode) -> Option<String> {
         let (phase, ctx, _listener, _addr) = crate::http::serve::tests::setup(Duration::ZERO).await;
         phase.send_replace(Phase::Draining(Instant::now()));
         let service = tower::service_fn(move |_: Request<()>| async move {
@@ -207,9 +217,11 @@ mod tests {
             }
             Ok::<_, Infallible>(response)
         });
+        let mut request = Request::new(());
+        *request.method_mut() = method;
         let response = CloseWhenDrainingLayer::new(&ctx)
             .layer(service)
-            .oneshot(Request::new(()))
+            .oneshot(request)
             .await
             .unwrap();
         let value = response.headers().get(header::CONNECTION)?;
@@ -227,6 +239,13 @@ mod tests {
                 .await
                 .as_deref(),
             Some("upgrade")
+        );
+        // A CONNECT's 2xx opens a tunnel; refused, it is an answer.
+        let connect = |status| connection_header_for(http::Method::CONNECT, status);
+        assert_eq!(connect(StatusCode::OK).await, None);
+        assert_eq!(
+            connect(StatusCode::FORBIDDEN).await.as_deref(),
+            Some("close")
         );
     }
 }

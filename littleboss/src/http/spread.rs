@@ -12,7 +12,10 @@
 //! half has closed by lameduck. One quiet from its close time on is still
 //! open then, and hyper's graceful shutdown closes it as idle, racing its
 //! client's next request (HTTP/1 has no close of an idle connection that
-//! cannot; the spread makes fewer of them, not none).
+//! cannot). Against closing at once this leaves more of them: a response
+//! sent before a connection's close time keeps it alive, where closing at
+//! once would have closed it. The trade is that window for the reconnect
+//! storm.
 //!
 //! The decisions are pure ([`close_time`], [`should_close`]); only
 //! [`CloseTimes`] holds state, the random keys and a counter.
