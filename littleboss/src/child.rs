@@ -66,13 +66,21 @@ fn is_channel(fd: std::os::fd::RawFd) -> bool {
 }
 
 /// Runs the program as the child of `supervisor` (our parent, as checked
-/// by [`channel_from_env`]), over the channel `fd`.
+/// by [`channel_from_env`]), over the channel `fd`. With `mistaken` (this
+/// binary's configuration mistakes) it tells the supervisor, whose reload
+/// fails naming them, and exits 2.
 pub(crate) fn run(
     config: &Config,
     (fd, supervisor): (OwnedFd, nix::unistd::Pid),
     entry: Entry<'_>,
+    mistaken: Option<&str>,
 ) -> ! {
     let link = Arc::new(ChildEnd::new(fd));
+    if let Some(mistakes) = mistaken {
+        let error = format!("the configuration has mistakes: {mistakes}");
+        let _ = link.send(FromChild::error(&error));
+        fail(crate::exit::USAGE, error)
+    }
     let give_up = |error: String| -> ! {
         let _ = link.send(FromChild::error(&error));
         fail(1, error)

@@ -8,20 +8,23 @@ use crate::flags::{self, Mode};
 use crate::log::log;
 
 pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
-    let mistakes = config.mistakes();
+    // Mistakes in the configuration, said where they reach a person: by
+    // the supervisor this process was to take over from, or to, or here.
+    let mistakes: Vec<String> = config.mistakes().iter().map(ToString::to_string).collect();
+    let mistaken = (!mistakes.is_empty()).then(|| mistakes.join("; "));
+    // First: a supervisor's new image also has the channel variable (its
+    // children inherit it).
+    if let Some(handoff) = crate::supervisor::handoff_var() {
+        crate::supervisor::resume(&config, handoff, mistaken.as_deref());
+    }
+    if let Some(link) = crate::child::channel_from_env() {
+        crate::child::run(&config, link, entry, mistaken.as_deref());
+    }
     if !mistakes.is_empty() {
         for e in &mistakes {
             log!("{e}");
         }
         std::process::exit(USAGE);
-    }
-    // First: a supervisor's new image also has the channel variable (its
-    // children inherit it).
-    if let Some(handoff) = crate::supervisor::handoff_var() {
-        crate::supervisor::resume(&config, handoff);
-    }
-    if let Some(link) = crate::child::channel_from_env() {
-        crate::child::run(&config, link, entry);
     }
     let argv: Vec<_> = std::env::args_os().collect();
     let program = argv

@@ -701,6 +701,30 @@ fn an_upgraded_supervisor_whose_files_were_removed_leaves_its_successors_alone()
 }
 
 #[test]
+fn a_reload_to_a_binary_with_configuration_mistakes_fails_naming_them() {
+    // Reached by SIGHUP through a moved link: the binary never runs its
+    // own `reload` (it would refuse itself, exit 2), so its child is where
+    // the mistakes are found, and the reload fails with them.
+    let mut svc = Service::new(V1);
+    let first = copy_of(&svc, V1);
+    let mistaken = copy_of(&svc, env!("CARGO_BIN_EXE_versioned_mistaken"));
+    let (current, addr) = start_through_link(&mut svc, &first);
+    move_link(&current, &mistaken);
+    svc.signal(nix::sys::signal::Signal::SIGHUP);
+    let failure = tests::eventually("the reload's failure", || {
+        status(&svc)["last_failure"].as_str().map(str::to_owned)
+    });
+    assert!(
+        failure.contains("the configuration has mistakes: "),
+        "{failure}"
+    );
+    assert!(failure.contains("ready_timeout"), "{failure}");
+    assert!(!svc.output.text().contains("version mistaken serving"));
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn sighup_runs_what_the_path_it_was_started_by_names_now() {
     // A deploy layout: `current` points at a release; the next release is
     // a file of its own, and the link moves to it.

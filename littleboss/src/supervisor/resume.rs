@@ -33,7 +33,10 @@ pub(crate) fn handoff_var() -> Option<OsString> {
 /// Until it serves, any failure goes back to the previous binary with
 /// every handed descriptor still open: the service never stops because a
 /// new image could not start.
-pub(crate) fn resume(config: &Config, value: OsString) -> ! {
+///
+/// `mistaken`: this binary's configuration mistakes, which send the state
+/// back to the previous binary at once.
+pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -> ! {
     let rollback = std::env::var_os(handoff::FAILED_VAR).map(|r| r.to_string_lossy().into_owned());
     crate::environ::remove_env(&[handoff::ENV_VAR, handoff::FAILED_VAR]);
     let value = value.to_string_lossy();
@@ -60,6 +63,9 @@ pub(crate) fn resume(config: &Config, value: OsString) -> ! {
             ),
         }
     };
+    if let Some(mistakes) = mistaken {
+        give_up(format!("its configuration has mistakes: {mistakes}"), None);
+    }
     let mut handoff = match Handoff::read(&memfd, reads) {
         Ok(handoff) => handoff,
         Err(e) => give_up(e.to_string(), None),
