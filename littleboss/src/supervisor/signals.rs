@@ -209,17 +209,38 @@ pub(crate) fn number(signal: Signal) -> Number {
         .expect("every machine signal is handled")
 }
 
-/// Whether process `pid` has a handler for `signal` (its `SigCgt` in
-/// `/proc/PID/status`); `false` if that cannot be read.
+/// Whether process `pid` takes `signal` rather than dies of it: it has a
+/// handler (its `SigCgt` in `/proc/PID/status`), or every one of its
+/// threads blocks it (it reads it from a signalfd or `sigwait`, as this
+/// supervisor does). `false` if that cannot be read.
 pub(crate) fn caught_by(pid: u32, signal: Number) -> bool {
+    let has = |status: &str, field: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .is_some_and(|mask| mask & (1 << (signal as i32 - 1)) != 0)
+    };
     let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
         return false;
     };
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("SigCgt:"))
-        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-        .is_some_and(|mask| mask & (1 << (signal as i32 - 1)) != 0)
+    if has(&status, "SigCgt:") {
+        return true;
+    }
+    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    let mut any = false;
+    for thread in threads {
+        let blocked = thread
+            .and_then(|t| std::fs::read_to_string(t.path().join("status")))
+            .is_ok_and(|status| has(&status, "SigBlk:"));
+        if !blocked {
+            return false;
+        }
+        any = true;
+    }
+    any
 }
 
 /// What signal number `number` is to the machine, if one it handles.
@@ -233,6 +254,41 @@ fn meaning(number: u32) -> Option<Signal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_process_that_blocks_a_signal_in_every_thread_takes_it() {
+        use std::os::unix::process::CommandExt;
+        let sleep = |block: bool| {
+            let mut cmd = std::process::Command::new("sleep");
+            cmd.arg("60");
+            // SAFETY: pre_exec runs between fork and exec; sigprocmask is
+            // async-signal-safe.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let mut set = SigSet::empty();
+                    set.add(Number::SIGUSR1);
+                    let how = if block {
+                        SigmaskHow::SIG_BLOCK
+                    } else {
+                        SigmaskHow::SIG_UNBLOCK
+                    };
+                    pthread_sigmask(how, Some(&set), None)?;
+                    Ok(())
+                })
+            };
+            cmd.spawn().unwrap()
+        };
+        let mut blocking = sleep(true);
+        let mut plain = sleep(false);
+        // The mask is the one set before its exec, at once.
+        assert!(caught_by(blocking.id(), Number::SIGUSR1));
+        assert!(!caught_by(plain.id(), Number::SIGUSR1));
+        assert!(!caught_by(blocking.id(), Number::SIGUSR2));
+        for child in [&mut blocking, &mut plain] {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
 
     #[test]
     fn each_handled_number_has_its_meaning_and_no_other_does() {
