@@ -95,7 +95,7 @@ impl std::fmt::Display for FlagError {
             ),
             FlagProblem::MisspeltListener(arg) => write!(
                 f,
-                "`{arg}` looks like a mistyped -{flag}=ADDR, which littleboss would not act on but pass on to the program (write -{flag}=ADDR, or put the program's own arguments after --)"
+                "`{arg}` looks like a mistyped -{flag}=ADDR, which littleboss would not act on but pass on to the program (write -{flag}=ADDR)"
             ),
             FlagProblem::Misspelt(arg) => write!(
                 f,
@@ -152,7 +152,15 @@ fn split(
             inv.program_args.extend(args);
             break;
         }
-        if let (Some(flag), Some(text)) = (mode_flag, arg.to_str()) {
+        // One of our own flags, exactly: no typo of another (a listener
+        // `HTTP` beside `http` is no typo of it).
+        let ours =
+            |name: &str| Some(name) == mode_flag || inv.listeners.iter().any(|l| l.name == name);
+        let exact = arg
+            .to_str()
+            .and_then(split_flag)
+            .is_some_and(|(name, _)| ours(name));
+        if let (Some(flag), Some(text), false) = (mode_flag, arg.to_str(), exact) {
             let next = args.clone().next();
             let next = next.as_ref().and_then(|n| n.to_str());
             if crate::near_miss::misspelt(text, next, flag, &MODE_NAMES.map(|(name, _)| name)) {
@@ -162,13 +170,9 @@ fn split(
                 });
             }
         }
-        if let Some(text) = arg.to_str() {
-            let next = args.clone().next();
-            let next = next.as_ref().and_then(|n| n.to_str());
+        if let (Some(text), false) = (arg.to_str(), exact) {
             let mistyped = inv.listeners.iter().find(|l| {
-                crate::near_miss::misspelt_listener(text, next, &l.name, |v| {
-                    l.with_address(v).is_ok()
-                })
+                crate::near_miss::misspelt_listener(text, &l.name, |v| l.with_address(v).is_ok())
             });
             if let Some(listener) = mistyped {
                 return Err(FlagError {
@@ -179,8 +183,6 @@ fn split(
         }
         // `-https=<bytes not UTF-8>` is ours, not the program's: passing
         // it on would run unsupervised, or on the default address.
-        let ours =
-            |name: &str| Some(name) == mode_flag || inv.listeners.iter().any(|l| l.name == name);
         if let Some(name) = name_of_non_utf8(&arg).filter(|name| ours(name)) {
             return Err(FlagError {
                 flag: name.to_owned(),
@@ -545,8 +547,20 @@ mod tests {
         let e = parse(&config(), argv(&["p", "-HTTPS=127.0.0.1:8443"])).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "`-HTTPS=127.0.0.1:8443` looks like a mistyped -https=ADDR, which littleboss would not act on but pass on to the program (write -https=ADDR, or put the program's own arguments after --)"
+            "`-HTTPS=127.0.0.1:8443` looks like a mistyped -https=ADDR, which littleboss would not act on but pass on to the program (write -https=ADDR)"
         );
+        // Two words, a program's own switch and its argument: not ours.
+        let inv = parse(&config(), argv(&["p", "-SOCK", "data.txt"])).unwrap();
+        assert_eq!(strs(&inv.program_args), ["p", "-SOCK", "data.txt"]);
+        // A listener whose name differs from another's by case alone is
+        // set by its own flag, not taken for a typo of the other.
+        let both = Littleboss::new("svc")
+            .listener("http", "tcp::80")
+            .listener("HTTP", "tcp::81")
+            .config;
+        let inv = parse(&both, argv(&["p", "-HTTP=:8081", "-http=:8080"])).unwrap();
+        let addresses: Vec<_> = inv.listeners.iter().map(|l| l.address.clone()).collect();
+        assert_eq!(addresses, [Some(":8080".into()), Some(":8081".into())]);
         // After `--`, the program's own.
         let inv = parse(&config(), argv(&["p", "--", "-HTTPS=127.0.0.1:8443"])).unwrap();
         assert_eq!(

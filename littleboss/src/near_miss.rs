@@ -45,20 +45,17 @@ pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]
     flag.len() >= 4 && distance(&name.to_ascii_lowercase(), &flag.to_ascii_lowercase()) <= allowed
 }
 
-/// Whether `arg` (with `next`, the argument after it) is the listener flag
-/// `-name=ADDR` mistyped: the name in another case, or behind typeset or
-/// extra dashes, with a value `fits` (an address for that listener). A
-/// program's own flag that merely looks alike, with another value, is not.
+/// Whether `arg` is the listener flag `-name=ADDR` mistyped: the name in
+/// another case, or behind typeset or extra dashes, with a value after `=`
+/// that `fits` (an address for that listener). Two words are not looked
+/// at: the next argument may be a program switch's positional. A
+/// program's own flag that merely looks alike, with another value, is not
+/// either.
 ///
 /// ```ignore
-/// assert!(misspelt_listener("-HTTPS=:8443", None, "https", |a| a.contains(':')));
+/// assert!(misspelt_listener("-HTTPS=:8443", "https", |a| a.contains(':')));
 /// ```
-pub(crate) fn misspelt_listener(
-    arg: &str,
-    next: Option<&str>,
-    name: &str,
-    fits: impl Fn(&str) -> bool,
-) -> bool {
+pub(crate) fn misspelt_listener(arg: &str, name: &str, fits: impl Fn(&str) -> bool) -> bool {
     let is_dash = |c: char| c == '-' || ('\u{2010}'..='\u{2015}').contains(&c) || c == '\u{2212}';
     let body = arg.trim_start_matches(is_dash);
     let dashes = &arg[..arg.len() - body.len()];
@@ -66,12 +63,11 @@ pub(crate) fn misspelt_listener(
         return false;
     }
     let odd_dashes = dashes.len() > 2 || dashes.chars().any(|c| c != '-');
-    let (written, value) = match body.split_once('=') {
-        Some((written, value)) => (written, Some(value)),
-        None => (body, next),
+    let Some((written, value)) = body.split_once('=') else {
+        return false;
     };
     let looks_so = (written != name || odd_dashes) && written.eq_ignore_ascii_case(name);
-    looks_so && value.is_some_and(|v| !v.is_empty() && fits(v))
+    looks_so && !value.is_empty() && fits(value)
 }
 
 /// The Levenshtein distance between `a` and `b`, by bytes.
@@ -151,25 +147,23 @@ mod tests {
     #[test]
     fn a_listener_flag_in_another_case_or_with_typeset_dashes_is_caught() {
         let address = |v: &str| v.contains(':');
-        for (arg, next) in [
-            ("-HTTPS=127.0.0.1:8443", None),
-            ("--Https=:8443", None),
-            ("-HTTPS", Some(":8443")),
-            ("\u{2014}https=:8443", None),
-            ("---https=:8443", None),
+        for arg in [
+            "-HTTPS=127.0.0.1:8443",
+            "--Https=:8443",
+            "\u{2014}https=:8443",
+            "---https=:8443",
         ] {
-            assert!(misspelt_listener(arg, next, "https", address), "{arg}");
+            assert!(misspelt_listener(arg, "https", address), "{arg}");
         }
-        for (arg, next) in [
-            ("-https=:8443", None),
-            ("--https=:8443", None),
-            ("-HTTPS=yes", None),
-            ("-HTTPS", Some("file.txt")),
-            ("-HTTPS", None),
-            ("-HTTPS=", None),
-            ("-htps=:8443", None),
+        for arg in [
+            "-https=:8443",
+            "--https=:8443",
+            "-HTTPS=yes",
+            "-HTTPS",
+            "-HTTPS=",
+            "-htps=:8443",
         ] {
-            assert!(!misspelt_listener(arg, next, "https", address), "{arg}");
+            assert!(!misspelt_listener(arg, "https", address), "{arg}");
         }
     }
 
