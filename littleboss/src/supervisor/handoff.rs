@@ -74,7 +74,8 @@ pub(crate) struct Handoff {
     pub control_path: PathBuf,
     /// The control socket's file as the first image made it,
     /// `[device, inode]`: removed at the exit only while the path names it.
-    /// Absent from an older image's handoff (then taken from the path).
+    /// `[0, 0]` when it is known gone. Absent from an older image's handoff
+    /// (then taken from the path).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_id: Option<[u64; 2]>,
     pub lock: RawFd,

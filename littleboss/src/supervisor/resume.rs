@@ -110,6 +110,8 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         control_fd: held.control_fd,
         // An older image's handoff has no identity: taken from the path.
         control_file: match handoff.control_id {
+            // Gone already, as the image before knew.
+            Some([0, 0]) => None,
             Some(id) => Some(crate::own_file::OwnFile {
                 path: handoff.control_path.clone(),
                 id,

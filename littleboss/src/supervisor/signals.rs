@@ -230,12 +230,25 @@ pub(crate) fn caught_by(pid: u32, signal: Number) -> bool {
     let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return false;
     };
+    // Signals 32 and 33 are libc's own, which a program cannot block: a
+    // thread blocking them is inside a block-everything moment of libc's
+    // (a thread being created), and will unblock the signal right after.
+    let libc_own = |status: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("SigBlk:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .is_some_and(|mask| mask & (0b11 << 31) != 0)
+    };
     let mut any = false;
-    for thread in threads {
-        let blocked = thread
-            .and_then(|t| std::fs::read_to_string(t.path().join("status")))
-            .is_ok_and(|status| has(&status, "SigBlk:"));
-        if !blocked {
+    for thread in threads.flatten() {
+        let status = match std::fs::read_to_string(thread.path().join("status")) {
+            Ok(status) => status,
+            // A thread that ended meanwhile blocks nothing any more.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(_) => return false,
+        };
+        if !has(&status, "SigBlk:") || libc_own(&status) {
             return false;
         }
         any = true;
@@ -280,11 +293,30 @@ mod tests {
         };
         let mut blocking = sleep(true);
         let mut plain = sleep(false);
+        // As in libc's block-everything moments: signals 32 and 33 too.
+        let mut everything = {
+            let mut cmd = std::process::Command::new("sleep");
+            cmd.arg("60");
+            // SAFETY: pre_exec runs between fork and exec; the raw
+            // rt_sigprocmask takes a mask by pointer and its size.
+            unsafe {
+                cmd.pre_exec(|| {
+                    let mask: u64 = !0;
+                    let set = (&mask as *const u64).cast::<nix::libc::c_void>();
+                    let none = std::ptr::null_mut::<nix::libc::c_void>();
+                    let how = nix::libc::SIG_BLOCK;
+                    nix::libc::syscall(nix::libc::SYS_rt_sigprocmask, how, set, none, 8);
+                    Ok(())
+                })
+            };
+            cmd.spawn().unwrap()
+        };
         // The mask is the one set before its exec, at once.
         assert!(caught_by(blocking.id(), Number::SIGUSR1));
         assert!(!caught_by(plain.id(), Number::SIGUSR1));
         assert!(!caught_by(blocking.id(), Number::SIGUSR2));
-        for child in [&mut blocking, &mut plain] {
+        assert!(!caught_by(everything.id(), Number::SIGUSR1));
+        for child in [&mut blocking, &mut plain, &mut everything] {
             child.kill().unwrap();
             child.wait().unwrap();
         }

@@ -187,7 +187,9 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
         next_client: io.next_client,
         control: io.control_fd.as_raw_fd(),
         control_path: io.control_path.clone(),
-        control_id: io.control_file.as_ref().map(|f| f.id),
+        // Known gone: `[0, 0]`, which names no file (`None` is an older
+        // image's, which the new one takes from the path).
+        control_id: Some(io.control_file.as_ref().map_or([0, 0], |f| f.id)),
         lock: io.lock.raw_fd(),
         lock_path: io.lock.path().to_owned(),
         notify: io.notifier.as_ref().map(|n| n.handoff()),
