@@ -399,8 +399,13 @@ fn status_of_a_supervisor_that_does_not_answer_says_it_cannot_tell() {
     svc.start(&[]);
     svc.ready();
     // Stopped as by a debugger: the connection is queued, never answered.
+    // (Waited for 1 s, not the 10 s a user's `status` waits.)
     svc.signal(nix::sys::signal::Signal::SIGSTOP);
-    let out = svc.control("status");
+    let out = svc
+        .command(ECHO)
+        .env("LITTLEBOSS_TEST_STATUS_PATIENCE_MS", "1000")
+        .arg("-littleboss=status")
+        .output_in_time();
     svc.signal(nix::sys::signal::Signal::SIGCONT);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(
@@ -442,7 +447,11 @@ fn a_supervisor_whose_queue_is_full_is_told_apart_without_hanging() {
     let dir = svc.control_dir();
     std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
     let _stuck = stuck_socket(&dir.join("echo_server.sock"));
-    let out = svc.command(ECHO).arg("-littleboss=status").output_in_time();
+    let out = svc
+        .command(ECHO)
+        .env("LITTLEBOSS_TEST_STATUS_PATIENCE_MS", "1000")
+        .arg("-littleboss=status")
+        .output_in_time();
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(text(&out).contains("stayed full"), "{}", text(&out));
     // A start finds it there, listening: running already.
@@ -512,14 +521,17 @@ fn a_clean_stop_leaves_the_control_folder_empty() {
 fn two_starts_racing_over_a_stale_socket_leave_exactly_one_controllable() {
     use std::os::unix::fs::DirBuilderExt;
     use std::process::Stdio;
+    // A program without listeners: its stops wait no grace, and the race
+    // is over the control socket and the lock alone.
+    const BIN: &str = env!("CARGO_BIN_EXE_exit_code");
     for _ in 0..30 {
-        let svc = Service::new(ECHO);
+        let svc = Service::new(BIN);
         let dir = svc.control_dir();
         std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
         // A socket file left by a dead supervisor.
-        drop(std::os::unix::net::UnixListener::bind(dir.join("echo_server.sock")).unwrap());
+        drop(std::os::unix::net::UnixListener::bind(dir.join("exit_code.sock")).unwrap());
         let start = || {
-            svc.command(ECHO)
+            svc.command(BIN)
                 .arg("-littleboss=start")
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
@@ -536,7 +548,7 @@ fn two_starts_racing_over_a_stale_socket_leave_exactly_one_controllable() {
         assert_eq!(code, Some(1));
         let mut err = String::new();
         std::io::Read::read_to_string(both[loser].stderr.as_mut().unwrap(), &mut err).unwrap();
-        assert!(err.contains("`echo_server` is already running"), "{err}");
+        assert!(err.contains("`exit_code` is already running"), "{err}");
         // The loser may give up before the winner has bound its socket.
         tests::eventually("the winner to answer", || {
             svc.control("status").status.success().then_some(())

@@ -15,6 +15,18 @@ use crate::flags::{Invocation, Mode};
 /// How long `status` waits for its answer.
 const STATUS_PATIENCE: Duration = Duration::from_secs(10);
 
+/// A test's shorter [`STATUS_PATIENCE`], in milliseconds, so that a test of
+/// a supervisor that does not answer need not wait the whole of it.
+const TEST_STATUS_PATIENCE_VAR: &str = "LITTLEBOSS_TEST_STATUS_PATIENCE_MS";
+
+/// [`STATUS_PATIENCE`], or the test's.
+fn status_patience() -> Duration {
+    std::env::var(TEST_STATUS_PATIENCE_VAR)
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map_or(STATUS_PATIENCE, Duration::from_millis)
+}
+
 /// Runs a control command and exits: 0 on success, 1 when the supervisor
 /// refused or the reload failed, [`NOT_RUNNING`] with no supervisor,
 /// [`UNKNOWN`] when it cannot tell, and for `stop` the child's exit code.
@@ -31,7 +43,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // answers `status` at once (its loop never waits), and the others
     // within a child's ready or lameduck timeout.
     let patience = match inv.mode {
-        Mode::Status => STATUS_PATIENCE,
+        Mode::Status => status_patience(),
         _ => config.ready_timeout + config.lameduck + Duration::from_secs(60),
     };
     let stream = connect_within(&path, patience).unwrap_or_else(|e| match e.kind() {

@@ -308,7 +308,7 @@ pub(super) mod tests {
         // within the spread, however loaded the machine. The first request
         // sent after the last one kept alive closes; the margin is for the
         // gap between the two on a loaded machine.
-        let deadline = spread + Duration::from_millis(150);
+        let deadline = spread + Duration::from_millis(400);
         let clients: Vec<_> = conns
             .into_iter()
             .map(|mut conn| {
