@@ -857,6 +857,12 @@ impl Machine {
                 self.reply(client, Response::Waiting { pid });
             }
             if let Some(up) = self.up() {
+                // A SIGHUP behind another that waits already is the same
+                // reload: that one reads the path afresh when it runs.
+                let again = |q: &Queued| q.spec.is_none() && q.client.is_none();
+                if spec.is_none() && client.is_none() && up.queued.back().is_some_and(again) {
+                    return;
+                }
                 up.queued.push_back(Queued { spec, client });
             }
             return;

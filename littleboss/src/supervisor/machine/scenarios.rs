@@ -709,6 +709,33 @@ fn sighup_reloads_the_same_binary() {
 }
 
 #[test]
+fn sighups_queued_behind_a_reload_are_one_reload() {
+    let mut sim = Sim::serving(settings());
+    sim.signal(Signal::Hup);
+    for _ in 0..3 {
+        sim.signal(Signal::Hup);
+    }
+    sim.hello_and_ready(2);
+    // One reload for the three that waited, not three.
+    assert_eq!(sim.spawned_paths().len(), 3);
+    sim.hello_and_ready(3);
+    assert_eq!(sim.spawned_paths().len(), 3);
+    assert_eq!(sim.machine.status().reloads, 2);
+    // A reload a person asked for is not merged into one of them.
+    sim.signal(Signal::Hup);
+    let asked = sim.reload("/bin/v1");
+    sim.signal(Signal::Hup);
+    sim.hello_and_ready(4);
+    sim.hello_and_ready(5);
+    sim.hello_and_ready(6);
+    assert_eq!(sim.spawned_paths().len(), 6);
+    assert!(matches!(
+        sim.final_answer(asked),
+        Some(Response::Reloaded { .. })
+    ));
+}
+
+#[test]
 fn a_stop_then_one_signal_is_still_graceful() {
     let mut sim = Sim::serving(settings());
     let stop = sim.request(Request::Stop);
