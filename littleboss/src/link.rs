@@ -18,7 +18,11 @@ use crate::spec::Network;
 /// The version of this protocol; both ends check it.
 pub(crate) const VERSION: u32 = 1;
 /// The version of the supervisor's state as an in-place upgrade hands it
-/// over; a child's hello says whether its binary takes it over.
+/// over; a child's hello says whether its binary takes it over. A field
+/// added to the state takes `#[serde(default)]`; a change an image of this
+/// version could not read (a new enum variant, a required field) takes a
+/// new version. `state_v1.json`, beside the machine, pins what version 1
+/// writes.
 pub(crate) const SUPERVISOR_STATE_VERSION: u32 = 1;
 /// The child's end of the channel is always at this fd.
 pub(crate) const CHILD_FD: RawFd = 3;

@@ -122,6 +122,8 @@ pub(super) struct Sim {
     pub replaced: BTreeSet<PathBuf>,
     /// The supervisor's binary after each in-place upgrade.
     pub upgrades: Vec<PathBuf>,
+    /// The state as each upgrade handed it over, in JSON.
+    pub handoffs: Vec<String>,
 }
 
 impl Sim {
@@ -168,6 +170,7 @@ impl Sim {
             links: BTreeMap::new(),
             replaced: BTreeSet::new(),
             upgrades: Vec::new(),
+            handoffs: Vec::new(),
         };
         let effects = sim.machine.start(sim.now);
         sim.perform(effects);
@@ -319,6 +322,7 @@ impl Sim {
         let path = serving.path.clone();
         let json = serde_json::to_string(self.machine.state()).expect("the state serialises");
         let state = serde_json::from_str(&json).expect("and reads back");
+        self.handoffs.push(json);
         self.machine = Machine::resume(state);
         self.upgrades.push(path);
         Event::Upgraded

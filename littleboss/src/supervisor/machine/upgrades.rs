@@ -171,3 +171,42 @@ fn a_passing_failure_skips_that_child_only() {
     assert_eq!(upgrade_effects(&sim), 2);
     assert_eq!(sim.upgrades, [std::path::PathBuf::from("/bin/v2")]);
 }
+
+/// A state handed over mid-upgrade: the new child serving, the old one
+/// draining, the reload's answer held for the new image.
+fn handed_over_state() -> String {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    sim.handoffs.pop().expect("an upgrade")
+}
+
+/// Prints a state as an upgrade hands it over: how `state_v1.json` was
+/// made (`cargo test -p littleboss --lib print_a_handed_over_state --
+/// --ignored --nocapture`).
+#[test]
+#[ignore = "prints the state to pin"]
+fn print_a_handed_over_state() {
+    println!("{}", handed_over_state());
+}
+
+/// The state as version 1 hands it over, pinned (`state_v1.json`): every
+/// later build must read it. A field added since needs `#[serde(default)]`
+/// (an older image's handoff lacks it); a change an older image could not
+/// read (a new enum variant in the state, a required field) needs a new
+/// `STATE_VERSION`, so that no older image is executed with it.
+#[test]
+fn a_state_handed_over_by_version_1_is_read_and_resumed() {
+    let pinned = include_str!("state_v1.json");
+    let state: super::State = serde_json::from_str(pinned).expect("version 1's state reads");
+    let machine = super::Machine::resume(state);
+    let status = machine.status();
+    assert_eq!(status.child.map(|c| c.pid), Some(Some(1002)));
+    let draining: Vec<_> = status.draining.iter().map(|d| d.child.pid).collect();
+    assert_eq!(draining, [Some(1001)]);
+    assert_eq!(status.reloads, 1);
+    // What this build writes reads back the same.
+    let now = handed_over_state();
+    let back: super::State = serde_json::from_str(&now).unwrap();
+    assert_eq!(serde_json::to_string(&back).unwrap(), now);
+}
