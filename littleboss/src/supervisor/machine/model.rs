@@ -358,15 +358,17 @@ impl Model {
                     "nothing serves, starts or is due: {state:#?}"
                 );
             }
-            // A starting child's deadlines are handled when due (one due
-            // right now waits for the driver's next tick).
+            // A starting child's deadlines and a restart's time are
+            // handled when due (one due right now waits for the driver's
+            // next tick).
+            let late = |at: Option<Duration>| at.is_some_and(|at| at < now);
             if let Some(s) = &up.starting {
-                let late = |at: Option<Duration>| at.is_some_and(|at| at < now);
                 assert!(
                     !late(s.hello_by) && !late(s.ready_by),
                     "a deadline passed: {s:?}"
                 );
             }
+            assert!(!late(up.restart_at), "a restart is overdue: {up:?}");
         }
         // The machine knows exactly the children not yet reaped, and one
         // whose listeners are still being bound (not spawned yet).
