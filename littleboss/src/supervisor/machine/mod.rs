@@ -705,9 +705,7 @@ impl Machine {
             launch.target.binary_of = Some(id);
             launch
         });
-        // What served last when nothing serves now: the launch of a child
-        // that died while this one started (or during a restart's wait).
-        let served_last = std::mem::replace(&mut self.state.current, launch);
+        self.state.current = launch;
         if let Some(old) = old {
             self.lameduck(old);
         }
@@ -727,7 +725,7 @@ impl Machine {
                 if let Some(client) = client {
                     self.reply(client, Response::Reloaded { pid, old_pid });
                 }
-                let previous = old_launch.or(put_off).or(Some(served_last));
+                let previous = old_launch.or(put_off);
                 if let (true, Some(previous), Some(up)) = (fallback, previous, self.up()) {
                     up.probation = Some(Probation {
                         id: starting.id,

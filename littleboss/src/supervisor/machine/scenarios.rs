@@ -254,26 +254,6 @@ fn a_rollback_runs_the_old_childs_binary_held_open_even_after_a_deploy_replaced_
 }
 
 #[test]
-fn a_reload_whose_old_child_died_meanwhile_is_still_rolled_back() {
-    // The old child crashes while the reload's child starts: nothing
-    // serves at the takeover, but a new child dying in its probation still
-    // brings back what served before.
-    let mut sim = Sim::serving(settings());
-    let reload = sim.reload("/bin/v2");
-    sim.hello(2);
-    sim.exit(1, ChildExit::Code(1));
-    sim.ready(2);
-    assert!(matches!(
-        sim.final_answer(reload),
-        Some(Response::Reloaded { old_pid: None, .. })
-    ));
-    sim.advance(PROBATION - MS);
-    sim.exit(2, ChildExit::Code(1));
-    assert_eq!(sim.spawned_paths(), ["/bin/v1", "/bin/v2", "/bin/v1"]);
-    assert!(sim.logged("reload to /bin/v2 rolled back"));
-}
-
-#[test]
 fn a_binary_is_let_go_once_no_rollback_can_run_it() {
     let mut sim = reloaded_to("/bin/v2");
     sim.advance(PROBATION);
