@@ -25,6 +25,9 @@ fn status_patience() -> Duration {
         .ok()
         .and_then(|ms| ms.parse().ok())
         .map_or(STATUS_PATIENCE, Duration::from_millis)
+        // Never none (a zero read timeout is refused, then reads block),
+        // never more than a user's.
+        .clamp(Duration::from_millis(1), STATUS_PATIENCE)
 }
 
 /// Runs a control command and exits: 0 on success, 1 when the supervisor

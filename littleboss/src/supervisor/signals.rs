@@ -245,7 +245,12 @@ pub(crate) fn caught_by(pid: u32, signal: Number) -> bool {
         let status = match std::fs::read_to_string(thread.path().join("status")) {
             Ok(status) => status,
             // A thread that ended meanwhile blocks nothing any more.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    || e.raw_os_error() == Some(nix::libc::ESRCH) =>
+            {
+                continue;
+            }
             Err(_) => return false,
         };
         if !has(&status, "SigBlk:") || libc_own(&status) {
