@@ -17,15 +17,9 @@
 /// assert!(!misspelt("-littlebox=7", None, "littleboss", &["stop"]));
 /// ```
 pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]) -> bool {
-    // A dash pasted from typeset text (`—littleboss=stop`) is a dash too.
-    let is_dash = |c: char| c == '-' || ('\u{2010}'..='\u{2015}').contains(&c) || c == '\u{2212}';
-    let body = arg.trim_start_matches(is_dash);
-    let dashes = &arg[..arg.len() - body.len()];
-    if dashes.is_empty() {
+    let Some((body, odd_dashes)) = after_dashes(arg) else {
         return false;
-    }
-    // One or two ASCII dashes are the flag's own.
-    let odd_dashes = dashes.len() > 2 || dashes.chars().any(|c| c != '-');
+    };
     let (name, value) = match body.split_once('=') {
         Some((name, value)) => (name, Some(value)),
         None => (body, next),
@@ -56,18 +50,26 @@ pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]
 /// assert!(misspelt_listener("-HTTPS=:8443", "https", |a| a.contains(':')));
 /// ```
 pub(crate) fn misspelt_listener(arg: &str, name: &str, fits: impl Fn(&str) -> bool) -> bool {
-    let is_dash = |c: char| c == '-' || ('\u{2010}'..='\u{2015}').contains(&c) || c == '\u{2212}';
-    let body = arg.trim_start_matches(is_dash);
-    let dashes = &arg[..arg.len() - body.len()];
-    if dashes.is_empty() {
+    let Some((body, odd_dashes)) = after_dashes(arg) else {
         return false;
-    }
-    let odd_dashes = dashes.len() > 2 || dashes.chars().any(|c| c != '-');
+    };
     let Some((written, value)) = body.split_once('=') else {
         return false;
     };
     let looks_so = (written != name || odd_dashes) && written.eq_ignore_ascii_case(name);
     looks_so && !value.is_empty() && fits(value)
+}
+
+/// What follows the leading dashes of `arg`, and whether those are odd
+/// (more than two, or typeset: a dash pasted from formatted text,
+/// `—littleboss=stop`, is a dash too); `None` without any.
+fn after_dashes(arg: &str) -> Option<(&str, bool)> {
+    let is_dash = |c: char| c == '-' || ('\u{2010}'..='\u{2015}').contains(&c) || c == '\u{2212}';
+    let body = arg.trim_start_matches(is_dash);
+    let dashes = &arg[..arg.len() - body.len()];
+    // One or two ASCII dashes are a flag's own.
+    let odd = dashes.len() > 2 || dashes.chars().any(|c| c != '-');
+    (!dashes.is_empty()).then_some((body, odd))
 }
 
 /// The Levenshtein distance between `a` and `b`, by bytes.
