@@ -725,12 +725,24 @@ impl Machine {
                 if let Some(client) = client {
                     self.reply(client, Response::Reloaded { pid, old_pid });
                 }
-                let previous = old_launch.or(put_off);
+                // Without a live child to go back to, the one that died
+                // while this started, unless it ran this very binary (a
+                // SIGHUP's reload): coming back to it would run the same.
+                let new_binary = self.state.children[&starting.id].binary;
+                let revived = starting
+                    .replaced_died
+                    .filter(|(_, binary)| binary.is_none() || *binary != new_binary)
+                    .map(|(launch, _)| launch);
+                let (previous, revives) = match old_launch.or(put_off) {
+                    Some(previous) => (Some(previous), false),
+                    None => (revived, true),
+                };
                 if let (true, Some(previous), Some(up)) = (fallback, previous, self.up()) {
                     up.probation = Some(Probation {
                         id: starting.id,
                         until: now + PROBATION,
                         previous,
+                        revives,
                     });
                 }
             }
@@ -791,11 +803,38 @@ impl Machine {
             self.start_failed(starting.why, message, code);
         } else if up.serving == Some(id) {
             up.serving = None;
+            // A reload under way was to replace it: should that reload's
+            // child die in its probation, this is what to come back to, its
+            // very file (held open, as for a rollback to a live child).
+            if let Some(starting) = up.starting.as_mut() {
+                let mut launch = child.launch.clone();
+                if child.resolved.is_some() {
+                    launch.target.file = child.resolved.clone();
+                }
+                launch.target.binary_of = Some(id);
+                starting.replaced_died = Some((launch, child.binary));
+            }
             self.state.last_code = code;
             say!(self, "child pid {pid} {exit}");
+            let persist = self.state.settings.persist;
             let Some(up) = self.up() else { return };
             let rollback = up.probation.take().filter(|p| p.id == id && now < p.until);
+            // Back to a child that died on its own is a restart: only with
+            // persist, and through its backoff and limit (below).
+            let rollback = rollback.filter(|p| !p.revives || persist);
             if let Some(probation) = rollback.filter(|_| self.state.settings.fallback) {
+                if probation.revives {
+                    let message = format!(
+                        "reload to {} rolled back: its child pid {pid} {exit} within its probation; restarting {}",
+                        child.launch.target.path.display(),
+                        probation.previous.target.file().display()
+                    );
+                    say!(self, "{message}");
+                    self.state.failures += 1;
+                    self.state.last_failure = Some(message);
+                    self.state.current = probation.previous;
+                    return self.no_child(code);
+                }
                 self.state.failures += 1;
                 let served = now.saturating_sub(child.started);
                 let message = format!(
@@ -1085,6 +1124,7 @@ impl Machine {
                 hello_by: (!binding).then_some(hello_by),
                 ready_by: None,
                 ready_timeout,
+                replaced_died: None,
             });
         }
         self.state.children.insert(
@@ -1168,6 +1208,8 @@ impl Machine {
         if let Phase::Up(up) = &state.phase {
             launches.extend(up.probation.as_ref().map(|p| &p.previous));
             launches.extend(&up.fallback_to);
+            let replaced_died = up.starting.as_ref().and_then(|s| s.replaced_died.as_ref());
+            launches.extend(replaced_died.map(|(launch, _)| launch));
         }
         let named = launches.into_iter().filter_map(|l| l.target.binary_of);
         state.children.keys().copied().chain(named).collect()

@@ -386,6 +386,7 @@ impl Model {
             may_run.extend(&up.fallback_to);
             if let Some(s) = &up.starting {
                 may_run.push(&state.children[&s.id].launch);
+                may_run.extend(s.replaced_died.as_ref().map(|(launch, _)| launch));
             }
         }
         let named: Vec<ChildId> = may_run.iter().filter_map(|l| l.target.binary_of).collect();

@@ -253,6 +253,68 @@ fn a_rollback_runs_the_old_childs_binary_held_open_even_after_a_deploy_replaced_
     assert_eq!(kept(&sim), [4]);
 }
 
+/// Serving v1 (persist as `persist` says), a reload to `to` whose child
+/// says hello; v1 dies on its own meanwhile; the reload's child is ready.
+fn reloaded_while_the_old_child_died(persist: bool, to: &str) -> Sim {
+    let mut sim = Sim::serving(super::Settings {
+        persist,
+        ..settings()
+    });
+    sim.reload(to);
+    sim.hello(2);
+    sim.exit(1, ChildExit::Code(1));
+    sim.ready(2);
+    sim
+}
+
+#[test]
+fn a_reload_whose_old_child_died_meanwhile_comes_back_to_it_as_a_restart() {
+    // The old child died on its own while the reload's child started: the
+    // new one, dying in its probation, brings back the old binary's very
+    // file (held open, though a deploy replaced it), through persist's
+    // restart and its backoff.
+    let mut sim = reloaded_while_the_old_child_died(true, "/bin/v2");
+    sim.replaced.insert("/bin/v1".into());
+    assert_eq!(kept(&sim), [1, 2], "the dead child's file is kept");
+    sim.advance(PROBATION - MS);
+    sim.exit(2, ChildExit::Code(1));
+    assert!(sim.logged("reload to /bin/v2 rolled back"));
+    assert_eq!(sim.machine.status().failures, 2);
+    sim.advance(Duration::from_secs(60));
+    let restart = &sim.machine.state().children[&3].launch.target;
+    assert_eq!(restart.binary_of, Some(1), "it runs the old file itself");
+    assert_eq!(sim.spawned_paths(), ["/bin/v1", "/bin/v2", "/bin/v1"]);
+}
+
+#[test]
+fn without_persist_a_reload_whose_old_child_died_is_not_rolled_back() {
+    // Its child exited on its own: without persist nothing restarts it.
+    let mut sim = reloaded_while_the_old_child_died(false, "/bin/v2");
+    sim.advance(PROBATION - MS);
+    sim.exit(2, ChildExit::Code(1));
+    assert_eq!(sim.spawned_paths(), ["/bin/v1", "/bin/v2"]);
+    assert_eq!(sim.exit_code, Some(1));
+}
+
+#[test]
+fn a_sighup_reload_whose_old_child_died_has_no_rollback_to_the_same_binary() {
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    sim.signal(Signal::Hup);
+    sim.hello(2);
+    sim.exit(1, ChildExit::Code(1));
+    sim.ready(2);
+    let super::state::Phase::Up(up) = &sim.machine.state().phase else {
+        panic!("not up");
+    };
+    assert_eq!(up.probation, None);
+    sim.advance(PROBATION - MS);
+    sim.exit(2, ChildExit::Code(1));
+    assert!(!sim.logged("rolled back"));
+}
+
 #[test]
 fn a_binary_is_let_go_once_no_rollback_can_run_it() {
     let mut sim = reloaded_to("/bin/v2");

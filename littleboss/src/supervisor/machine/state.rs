@@ -258,6 +258,11 @@ pub(crate) struct Starting {
     pub ready_by: Option<Duration>,
     /// How long it has to become ready, from its hello: its own setting.
     pub ready_timeout: Duration,
+    /// A reload's: the child it was to replace died on its own meanwhile.
+    /// Its launch (its file held) and binary, what to come back to should
+    /// this child die in its probation. Absent from an older image's state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_died: Option<(Launch, Option<FileId>)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -297,6 +302,12 @@ pub(crate) struct Probation {
     pub until: Duration,
     /// What the reload replaced.
     pub previous: Launch,
+    /// `previous` is the launch of a child that died on its own while the
+    /// reload started: coming back to it is a restart (persist, its limit
+    /// and backoff), not an immediate rollback. Absent from an older
+    /// image's state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub revives: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
