@@ -728,10 +728,15 @@ impl Machine {
                 // Without a live child to go back to, the one that died
                 // while this started, unless it ran this very binary (a
                 // SIGHUP's reload): coming back to it would run the same.
-                let new_binary = self.state.children[&starting.id].binary;
+                // Known by identity, else by the file the launches name.
+                let new = &self.state.children[&starting.id];
+                let same = |(died, binary): &(Launch, Option<FileId>)| match (binary, new.binary) {
+                    (Some(a), Some(b)) => *a == b,
+                    _ => died.target.file() == new.launch.target.file(),
+                };
                 let revived = starting
                     .replaced_died
-                    .filter(|(_, binary)| binary.is_none() || *binary != new_binary)
+                    .filter(|died| !same(died))
                     .map(|(launch, _)| launch);
                 let (previous, revives) = match old_launch.or(put_off) {
                     Some(previous) => (Some(previous), false),
@@ -824,13 +829,26 @@ impl Machine {
             let rollback = rollback.filter(|p| !p.revives || persist);
             if let Some(probation) = rollback.filter(|_| self.state.settings.fallback) {
                 if probation.revives {
+                    self.state.failures += 1;
+                    let failed = child.launch.target.path.display();
+                    let previous = probation.previous.target.file().display().to_string();
+                    // A reload under way (queued behind this one) decides
+                    // first; should its child fail its probation too, the
+                    // binary to come back to is still this one.
+                    let under_way = self.up().and_then(|up| up.starting.as_mut());
+                    if let Some(starting) = under_way {
+                        starting.replaced_died = Some((probation.previous, None));
+                        let message = format!(
+                            "reload to {failed} failed: its child pid {pid} {exit} within its probation; the reload under way decides, then {previous}"
+                        );
+                        say!(self, "{message}");
+                        self.state.last_failure = Some(message);
+                        return;
+                    }
                     let message = format!(
-                        "reload to {} rolled back: its child pid {pid} {exit} within its probation; restarting {}",
-                        child.launch.target.path.display(),
-                        probation.previous.target.file().display()
+                        "reload to {failed} rolled back: its child pid {pid} {exit} within its probation; restarting {previous}"
                     );
                     say!(self, "{message}");
-                    self.state.failures += 1;
                     self.state.last_failure = Some(message);
                     self.state.current = probation.previous;
                     return self.no_child(code);

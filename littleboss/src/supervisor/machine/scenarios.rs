@@ -287,6 +287,35 @@ fn a_reload_whose_old_child_died_meanwhile_comes_back_to_it_as_a_restart() {
 }
 
 #[test]
+fn a_revival_waits_for_a_reload_queued_behind_and_outlasts_it() {
+    // v1 dies while the reload to v2 starts, a reload to v3 queued behind;
+    // v2 dies in its probation as v3 starts. v3's probation still comes
+    // back to v1, not to v2, which just failed.
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    sim.reload("/bin/v2");
+    sim.hello(2);
+    sim.reload("/bin/v3");
+    sim.exit(1, ChildExit::Code(1));
+    sim.ready(2);
+    assert_eq!(sim.spawned_paths(), ["/bin/v1", "/bin/v2", "/bin/v3"]);
+    sim.exit(2, ChildExit::Code(1));
+    assert!(sim.logged("the reload under way decides, then /bin/v1"));
+    sim.hello_and_ready(3);
+    sim.advance(PROBATION - MS);
+    sim.exit(3, ChildExit::Code(1));
+    assert!(sim.logged("reload to /bin/v3 rolled back"));
+    sim.advance(Duration::from_secs(60));
+    assert_eq!(
+        sim.spawned_paths(),
+        ["/bin/v1", "/bin/v2", "/bin/v3", "/bin/v1"]
+    );
+    assert_eq!(kept(&sim).first(), Some(&1), "v1's own file runs");
+}
+
+#[test]
 fn without_persist_a_reload_whose_old_child_died_is_not_rolled_back() {
     // Its child exited on its own: without persist nothing restarts it.
     let mut sim = reloaded_while_the_old_child_died(false, "/bin/v2");
