@@ -728,15 +728,15 @@ impl Machine {
                 // Without a live child to go back to, the one that died
                 // while this started, unless it ran this very binary (a
                 // SIGHUP's reload): coming back to it would run the same.
-                // Known by identity, else by the file the launches name.
-                let new = &self.state.children[&starting.id];
-                let same = |(died, binary): &(Launch, Option<FileId>)| match (binary, new.binary) {
-                    (Some(a), Some(b)) => *a == b,
-                    _ => died.target.file() == new.launch.target.file(),
-                };
+                // Told only by identity: names mislead both ways (a
+                // symlink, a file replaced in place). Unknown, it is taken
+                // for another binary: a wrong revival reruns the same file,
+                // a wrong "same" would restart the failing one.
+                let new_binary = self.state.children[&starting.id].binary;
+                let same = |binary: &Option<FileId>| binary.is_some() && *binary == new_binary;
                 let revived = starting
                     .replaced_died
-                    .filter(|died| !same(died))
+                    .filter(|(_, binary)| !same(binary))
                     .map(|(launch, _)| launch);
                 let (previous, revives) = match old_launch.or(put_off) {
                     Some(previous) => (Some(previous), false),
@@ -835,11 +835,14 @@ impl Machine {
                     // A reload under way (queued behind this one) decides
                     // first; should its child fail its probation too, the
                     // binary to come back to is still this one.
+                    // It is the service's launch again meanwhile: what a
+                    // restart runs should that reload's child fail to start.
+                    self.state.current = probation.previous.clone();
                     let under_way = self.up().and_then(|up| up.starting.as_mut());
                     if let Some(starting) = under_way {
                         starting.replaced_died = Some((probation.previous, None));
                         let message = format!(
-                            "reload to {failed} failed: its child pid {pid} {exit} within its probation; the reload under way decides, then {previous}"
+                            "reload to {failed} failed: its child pid {pid} {exit} within its probation; the reload under way decides, and should it fail too, {previous} restarts"
                         );
                         say!(self, "{message}");
                         self.state.last_failure = Some(message);
@@ -850,7 +853,6 @@ impl Machine {
                     );
                     say!(self, "{message}");
                     self.state.last_failure = Some(message);
-                    self.state.current = probation.previous;
                     return self.no_child(code);
                 }
                 self.state.failures += 1;

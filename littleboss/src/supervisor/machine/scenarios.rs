@@ -302,7 +302,7 @@ fn a_revival_waits_for_a_reload_queued_behind_and_outlasts_it() {
     sim.ready(2);
     assert_eq!(sim.spawned_paths(), ["/bin/v1", "/bin/v2", "/bin/v3"]);
     sim.exit(2, ChildExit::Code(1));
-    assert!(sim.logged("the reload under way decides, then /bin/v1"));
+    assert!(sim.logged("the reload under way decides, and should it fail too, /bin/v1 restarts"));
     sim.hello_and_ready(3);
     sim.advance(PROBATION - MS);
     sim.exit(3, ChildExit::Code(1));
@@ -313,6 +313,29 @@ fn a_revival_waits_for_a_reload_queued_behind_and_outlasts_it() {
         ["/bin/v1", "/bin/v2", "/bin/v3", "/bin/v1"]
     );
     assert_eq!(kept(&sim).first(), Some(&1), "v1's own file runs");
+}
+
+#[test]
+fn a_revival_outlasts_a_queued_reload_that_fails_to_start() {
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    sim.reload("/bin/v2");
+    sim.hello(2);
+    sim.reload("/bin/v3");
+    sim.exit(1, ChildExit::Code(1));
+    sim.ready(2);
+    sim.exit(2, ChildExit::Code(1));
+    // v3 never becomes ready: the restart runs v1's file, not v2.
+    sim.exit(3, ChildExit::Code(1));
+    sim.advance(Duration::from_secs(60));
+    assert_eq!(
+        sim.spawned_paths(),
+        ["/bin/v1", "/bin/v2", "/bin/v3", "/bin/v1"]
+    );
+    let restart = &sim.machine.state().children[&4].launch.target;
+    assert_eq!(restart.binary_of, Some(1), "it runs the old file itself");
 }
 
 #[test]
