@@ -306,7 +306,7 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: 
                 Ok(rt) => rt,
                 Err(e) => {
                     let _ = installed_tx.send(());
-                    return without_signals(lameduck, &e);
+                    return without_signals(&e);
                 }
             };
             rt.block_on(async move {
@@ -317,7 +317,7 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: 
                     (Ok(term), Ok(int)) => (term, int),
                     (Err(e), _) | (_, Err(e)) => {
                         let _ = installed_tx.send(());
-                        return without_signals(lameduck, &e);
+                        return without_signals(&e);
                     }
                 };
                 let _ = installed_tx.send(());
@@ -350,10 +350,9 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: 
     let _ = installed_rx.recv();
 }
 
-/// Where the stop signals cannot be watched: says so, and ends the
-/// signal thread (the process keeps an owner of `lameduck`).
-fn without_signals(lameduck: Arc<Lameduck>, error: &std::io::Error) {
-    drop(lameduck);
+/// Where the stop signals cannot be watched: says so (the signal thread
+/// ends; the process keeps an owner of the lameduck state).
+fn without_signals(error: &std::io::Error) {
     warning!(
         "cannot watch SIGTERM and SIGINT ({error}): a stop signal may end the program at once, without a drain"
     );

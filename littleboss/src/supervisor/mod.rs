@@ -35,7 +35,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // First: a signal from here on waits for the signalfd (an orderly
     // stop), rather than killing a supervisor that has bound its socket,
     // whichever thread the kernel gives it to.
-    let _ = signals::block().and_then(|()| signals::install_handler());
+    let _ = signals::block();
     close_inherited_on_exec();
     orphans::adopt_orphans();
     // A command-line mistake, told before anything is made.

@@ -32,6 +32,9 @@ const BY_PID_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 /// Set once `pidfd_open` was refused: children are watched by pid.
 static UNAVAILABLE: AtomicBool = AtomicBool::new(false);
 
+/// Set once a child's pidfd has been asked whether it can be waited on.
+static WAIT_ASKED: AtomicBool = AtomicBool::new(false);
+
 /// Whether children are watched through pidfds (so far).
 pub(crate) fn available() -> bool {
     !UNAVAILABLE.load(Ordering::Relaxed)
@@ -65,9 +68,10 @@ impl Process {
         }
         match pidfd_open(pid) {
             // Linux 5.3 opens pidfds but cannot wait on them (`P_PIDFD`
-            // came in 5.4). Asked now, without reaping (`WNOWAIT`), so
-            // that `available` is right before any child has ended.
-            Ok(fd) if !can_wait_on(&fd) => {
+            // came in 5.4). Asked of the first child, without reaping
+            // (`WNOWAIT`), so that `available` is right before any child
+            // has ended; the kernel does not change after.
+            Ok(fd) if !WAIT_ASKED.swap(true, Ordering::Relaxed) && !can_wait_on(&fd) => {
                 give_up_pidfds("this kernel cannot wait on pidfds");
                 Process::by_pid(pid)
             }
@@ -250,7 +254,14 @@ mod tests {
             );
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        let process = Process::open(pid).unwrap();
+        // The probe itself (`open` asks it of the first child only, which
+        // another test may have been).
+        let fd = super::pidfd_open(pid).unwrap();
+        assert!(super::can_wait_on(&fd));
+        let process = Process {
+            pid,
+            watch: super::Watch::Fd(fd),
+        };
         assert_eq!(process.wait().await.unwrap(), ChildExit::Code(4));
     }
 

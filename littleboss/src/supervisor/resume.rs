@@ -288,7 +288,8 @@ fn lost_children(handoff: &Handoff, kept: &[(ChildId, OwnedFd)], events: &[Event
 fn go_back(memfd: &OwnedFd, previous: &OwnedFd, reason: &str) -> ! {
     log!("cannot take over the supervisor's state: {reason}; going back to the previous binary");
     let env = handoff::env_value(memfd, previous);
-    super::signals::block_for_exec();
+    // Still blocked for the image that takes over (see `block`).
+    let _ = super::signals::block();
     let error = reexec::exec(
         previous,
         &[(handoff::ENV_VAR, &env), (handoff::FAILED_VAR, reason)],

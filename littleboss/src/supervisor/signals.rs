@@ -67,27 +67,21 @@ pub(crate) fn handled() -> SigSet {
 
 /// Blocks the handled signals on this thread and on every thread it starts
 /// from now on (a new thread inherits the mask), so that they wait in the
-/// kernel for the signalfd, which this thread reads.
+/// kernel for the signalfd, which this thread reads; and installs
+/// [`send_on`], so that a thread started before `run`, which does not block
+/// them, passes them on rather than dies of them, though the signalfd may
+/// come later. Called again before an exec: code the supervisor ran
+/// (`supervisor_init`, a library) may have unblocked them, and the new
+/// image must find them waiting, not at their default action.
 pub(crate) fn block() -> io::Result<()> {
     pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&handled()), None)?;
     READER.store(nix::unistd::gettid().as_raw(), Ordering::Relaxed);
     SUPERVISOR.store(nix::unistd::getpid().as_raw(), Ordering::Relaxed);
-    Ok(())
+    install_handler()
 }
 
-/// Blocks the handled signals in this thread again, before an exec: code
-/// the supervisor runs (`supervisor_init`, a library) may have unblocked
-/// them, and the new image must find them waiting, not at their default
-/// action, which kills.
-pub(crate) fn block_for_exec() {
-    let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&handled()), None);
-}
-
-/// Installs [`send_on`] for the handled signals (after [`block`]): a
-/// thread started before `run`, which does not block them, passes them on
-/// rather than die of them, from the start of `run`, though the signalfd
-/// that reads them comes later.
-pub(crate) fn install_handler() -> io::Result<()> {
+/// Installs [`send_on`] for the handled signals.
+fn install_handler() -> io::Result<()> {
     let action = SigAction::new(
         SigHandler::SigAction(send_on),
         // A thread not ours, interrupted, carries on with what it did.
@@ -154,7 +148,6 @@ pub(crate) fn child_signals() -> watch::Receiver<u64> {
 /// Needs a tokio runtime on this thread.
 pub(crate) fn forward(events: mpsc::UnboundedSender<Event>) -> io::Result<()> {
     block()?;
-    install_handler()?;
     let fd = SignalFd::with_flags(&handled(), SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
     // SAFETY: the AsyncFd owns the signalfd outright, so it stays open and
     // the same signalfd for the AsyncFd's whole life.
@@ -214,13 +207,17 @@ pub(crate) fn number(signal: Signal) -> Number {
 /// threads blocks it (it reads it from a signalfd or `sigwait`, as this
 /// supervisor does). `false` if that cannot be read.
 pub(crate) fn caught_by(pid: u32, signal: Number) -> bool {
-    let has = |status: &str, field: &str| {
+    // A signal mask of a `/proc` status file, as a bit set (bit n-1 for
+    // signal n).
+    let mask = |status: &str, field: &str| {
         status
             .lines()
             .find_map(|line| line.strip_prefix(field))
             .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-            .is_some_and(|mask| mask & (1 << (signal as i32 - 1)) != 0)
+            .unwrap_or(0)
     };
+    let bit = 1 << (signal as i32 - 1);
+    let has = |status: &str, field: &str| mask(status, field) & bit != 0;
     let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
         return false;
     };
@@ -233,13 +230,7 @@ pub(crate) fn caught_by(pid: u32, signal: Number) -> bool {
     // Signals 32 and 33 are libc's own, which a program cannot block: a
     // thread blocking them is inside a block-everything moment of libc's
     // (a thread being created), and will unblock the signal right after.
-    let libc_own = |status: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("SigBlk:"))
-            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-            .is_some_and(|mask| mask & (0b11 << 31) != 0)
-    };
+    let libc_own = |status: &str| mask(status, "SigBlk:") & (0b11 << 31) != 0;
     let mut any = false;
     for thread in threads.flatten() {
         let status = match std::fs::read_to_string(thread.path().join("status")) {

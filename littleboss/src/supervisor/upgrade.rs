@@ -111,7 +111,8 @@ pub(super) fn exec(
     }
     let env = handoff::env_value(&memfd, &previous);
     handoff::test_pause("the exec");
-    super::signals::block_for_exec();
+    // Still blocked for the new image (see `block`).
+    let _ = super::signals::block();
     let error = reexec::exec(&new, &[(handoff::ENV_VAR, &env)]);
     // Still here: the exec failed, and this image runs on.
     let _ = reexec::inherit(&carried, false);

@@ -253,14 +253,20 @@ fn a_rollback_runs_the_old_childs_binary_held_open_even_after_a_deploy_replaced_
     assert_eq!(kept(&sim), [4]);
 }
 
-/// Serving v1 (persist as `persist` says), a reload to `to` whose child
-/// says hello; v1 dies on its own meanwhile; the reload's child is ready.
-fn reloaded_while_the_old_child_died(persist: bool, to: &str) -> Sim {
+/// Serving v1 (persist as `persist` says), a reload to `to` (`None`: a
+/// SIGHUP's, of v1 again) whose child says hello; v1 dies on its own
+/// meanwhile; the reload's child is ready.
+fn reloaded_while_the_old_child_died(persist: bool, to: Option<&str>) -> Sim {
     let mut sim = Sim::serving(super::Settings {
         persist,
         ..settings()
     });
-    sim.reload(to);
+    match to {
+        Some(path) => {
+            sim.reload(path);
+        }
+        None => sim.signal(Signal::Hup),
+    }
     sim.hello(2);
     sim.exit(1, ChildExit::Code(1));
     sim.ready(2);
@@ -273,7 +279,7 @@ fn a_reload_whose_old_child_died_meanwhile_comes_back_to_it_as_a_restart() {
     // new one, dying in its probation, brings back the old binary's very
     // file (held open, though a deploy replaced it), through persist's
     // restart and its backoff.
-    let mut sim = reloaded_while_the_old_child_died(true, "/bin/v2");
+    let mut sim = reloaded_while_the_old_child_died(true, Some("/bin/v2"));
     sim.replaced.insert("/bin/v1".into());
     assert_eq!(kept(&sim), [1, 2], "the dead child's file is kept");
     sim.advance(PROBATION - MS);
@@ -286,11 +292,9 @@ fn a_reload_whose_old_child_died_meanwhile_comes_back_to_it_as_a_restart() {
     assert_eq!(sim.spawned_paths(), ["/bin/v1", "/bin/v2", "/bin/v1"]);
 }
 
-#[test]
-fn a_revival_waits_for_a_reload_queued_behind_and_outlasts_it() {
-    // v1 dies while the reload to v2 starts, a reload to v3 queued behind;
-    // v2 dies in its probation as v3 starts. v3's probation still comes
-    // back to v1, not to v2, which just failed.
+/// With persist: v1 dies while the reload to v2 starts, a reload to v3
+/// queued behind; v2 dies in its probation as v3 starts.
+fn revival_behind_a_queued_reload() -> Sim {
     let mut sim = Sim::serving(super::Settings {
         persist: true,
         ..settings()
@@ -302,6 +306,13 @@ fn a_revival_waits_for_a_reload_queued_behind_and_outlasts_it() {
     sim.ready(2);
     assert_eq!(sim.spawned_paths(), ["/bin/v1", "/bin/v2", "/bin/v3"]);
     sim.exit(2, ChildExit::Code(1));
+    sim
+}
+
+#[test]
+fn a_revival_waits_for_a_reload_queued_behind_and_outlasts_it() {
+    // v3's probation still comes back to v1, not to v2, which just failed.
+    let mut sim = revival_behind_a_queued_reload();
     assert!(sim.logged("the reload under way decides, and should it fail too, /bin/v1 restarts"));
     sim.hello_and_ready(3);
     sim.advance(PROBATION - MS);
@@ -317,16 +328,7 @@ fn a_revival_waits_for_a_reload_queued_behind_and_outlasts_it() {
 
 #[test]
 fn a_revival_outlasts_a_queued_reload_that_fails_to_start() {
-    let mut sim = Sim::serving(super::Settings {
-        persist: true,
-        ..settings()
-    });
-    sim.reload("/bin/v2");
-    sim.hello(2);
-    sim.reload("/bin/v3");
-    sim.exit(1, ChildExit::Code(1));
-    sim.ready(2);
-    sim.exit(2, ChildExit::Code(1));
+    let mut sim = revival_behind_a_queued_reload();
     // v3 never becomes ready: the restart runs v1's file, not v2.
     sim.exit(3, ChildExit::Code(1));
     sim.advance(Duration::from_secs(60));
@@ -341,7 +343,7 @@ fn a_revival_outlasts_a_queued_reload_that_fails_to_start() {
 #[test]
 fn without_persist_a_reload_whose_old_child_died_is_not_rolled_back() {
     // Its child exited on its own: without persist nothing restarts it.
-    let mut sim = reloaded_while_the_old_child_died(false, "/bin/v2");
+    let mut sim = reloaded_while_the_old_child_died(false, Some("/bin/v2"));
     sim.advance(PROBATION - MS);
     sim.exit(2, ChildExit::Code(1));
     assert_eq!(sim.spawned_paths(), ["/bin/v1", "/bin/v2"]);
@@ -350,14 +352,7 @@ fn without_persist_a_reload_whose_old_child_died_is_not_rolled_back() {
 
 #[test]
 fn a_sighup_reload_whose_old_child_died_has_no_rollback_to_the_same_binary() {
-    let mut sim = Sim::serving(super::Settings {
-        persist: true,
-        ..settings()
-    });
-    sim.signal(Signal::Hup);
-    sim.hello(2);
-    sim.exit(1, ChildExit::Code(1));
-    sim.ready(2);
+    let mut sim = reloaded_while_the_old_child_died(true, None);
     let super::state::Phase::Up(up) = &sim.machine.state().phase else {
         panic!("not up");
     };
