@@ -156,29 +156,15 @@ fn split(
         // `HTTP` beside `http` is no typo of it).
         let ours =
             |name: &str| Some(name) == mode_flag || inv.listeners.iter().any(|l| l.name == name);
-        let exact = arg
-            .to_str()
+        let text = arg.to_str();
+        let exact = text
             .and_then(split_flag)
             .is_some_and(|(name, _)| ours(name));
-        if let (Some(flag), Some(text), false) = (mode_flag, arg.to_str(), exact) {
+        if let (Some(text), false) = (text, exact) {
             let next = args.clone().next();
             let next = next.as_ref().and_then(|n| n.to_str());
-            if crate::near_miss::misspelt(text, next, flag, &MODE_NAMES.map(|(name, _)| name)) {
-                return Err(FlagError {
-                    flag: flag.to_owned(),
-                    problem: FlagProblem::Misspelt(text.to_owned()),
-                });
-            }
-        }
-        if let (Some(text), false) = (arg.to_str(), exact) {
-            let mistyped = inv.listeners.iter().find(|l| {
-                crate::near_miss::misspelt_listener(text, &l.name, |v| l.with_address(v).is_ok())
-            });
-            if let Some(listener) = mistyped {
-                return Err(FlagError {
-                    flag: listener.name.clone(),
-                    problem: FlagProblem::MisspeltListener(text.to_owned()),
-                });
+            if let Some(typo) = typo(text, next, mode_flag, &inv.listeners) {
+                return Err(typo);
             }
         }
         // `-https=<bytes not UTF-8>` is ours, not the program's: passing
@@ -243,6 +229,33 @@ fn split(
         }
     }
     Ok(inv)
+}
+
+/// An argument `text` (`next` after it) that is not one of our flags but
+/// looks like the mode flag or a listener's mistyped: refused, as passing
+/// it on to the program would act on nothing.
+fn typo(
+    text: &str,
+    next: Option<&str>,
+    mode_flag: Option<&str>,
+    listeners: &[ListenerSpec],
+) -> Option<FlagError> {
+    let modes = MODE_NAMES.map(|(name, _)| name);
+    if let Some(flag) =
+        mode_flag.filter(|flag| crate::near_miss::misspelt(text, next, flag, &modes))
+    {
+        return Some(FlagError {
+            flag: flag.to_owned(),
+            problem: FlagProblem::Misspelt(text.to_owned()),
+        });
+    }
+    let listener = listeners.iter().find(|l| {
+        crate::near_miss::misspelt_listener(text, &l.name, |v| l.with_address(v).is_ok())
+    })?;
+    Some(FlagError {
+        flag: listener.name.clone(),
+        problem: FlagProblem::MisspeltListener(text.to_owned()),
+    })
 }
 
 const MODES: &str = "bypass, start, reload, stop or status";
