@@ -24,7 +24,7 @@ pub(crate) const VERSION: u64 = 1;
 pub(crate) const MAX_LINE: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case")]
+#[serde(tag = "cmd", rename_all = "snake_case", try_from = "WireRequest")]
 pub(crate) enum Request {
     Status,
     Reload {
@@ -49,6 +49,50 @@ pub(crate) enum Request {
         dir_id: Option<[u64; 2]>,
     },
     Stop,
+}
+
+/// A request as read: every field of every command at one level, so that
+/// serde reads a reload's arguments (2 MiB of them become 8 MiB of JSON)
+/// straight into their strings. `Request`'s own tagged form would first
+/// copy the whole message into serde's buffer of values, 32 bytes a byte.
+#[derive(Deserialize)]
+struct WireRequest {
+    cmd: Command,
+    path: Option<PathBuf>,
+    argv0: Option<String>,
+    args: Option<Vec<std::ffi::OsString>>,
+    listeners: Option<Vec<crate::spec::ListenerSpec>>,
+    dir: Option<PathBuf>,
+    dir_id: Option<[u64; 2]>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Command {
+    Status,
+    Reload,
+    Stop,
+}
+
+impl TryFrom<WireRequest> for Request {
+    type Error = serde_json::Error;
+
+    fn try_from(wire: WireRequest) -> Result<Request, serde_json::Error> {
+        Ok(match wire.cmd {
+            Command::Status => Request::Status,
+            Command::Stop => Request::Stop,
+            Command::Reload => Request::Reload {
+                path: wire
+                    .path
+                    .ok_or_else(|| serde::de::Error::missing_field("path"))?,
+                argv0: wire.argv0,
+                args: wire.args,
+                listeners: wire.listeners,
+                dir: wire.dir,
+                dir_id: wire.dir_id,
+            },
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,40 +250,66 @@ impl std::error::Error for ProtocolError {}
 
 /// Reads a request; the error is the message to send back.
 pub(crate) fn decode_request(line: &[u8]) -> Result<Request, ProtocolError> {
-    let body = open_envelope(line)?;
-    serde_json::from_value(body).map_err(ProtocolError::BadRequest)
+    open_envelope(line)?;
+    serde_json::from_slice(line).map_err(ProtocolError::BadRequest)
 }
 
 /// Reads a response (client side).
 pub(crate) fn decode_response(line: &[u8]) -> Result<Response, ProtocolError> {
-    let body = open_envelope(line)?;
-    serde_json::from_value(body).map_err(ProtocolError::BadResponse)
+    open_envelope(line)?;
+    serde_json::from_slice(line).map_err(ProtocolError::BadResponse)
 }
 
-fn open_envelope(line: &[u8]) -> Result<serde_json::Value, ProtocolError> {
-    let mut value: serde_json::Value =
-        serde_json::from_slice(line).map_err(ProtocolError::NotJson)?;
-    let object = value.as_object_mut().ok_or(ProtocolError::NotAnObject)?;
-    serde_json::from_slice::<UniqueKeys>(line).map_err(ProtocolError::DuplicateKey)?;
-    match object.remove("v") {
-        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(VERSION) => Ok(value),
-        Some(other) => Err(ProtocolError::Version(other)),
-        None => Err(ProtocolError::NoVersion),
+/// Checks a message is one JSON object of this protocol's version whose
+/// objects name each key once; the body is read afterwards, straight from
+/// the line (its unknown fields, `v` among them, are passed over).
+fn open_envelope(line: &[u8]) -> Result<(), ProtocolError> {
+    let top = serde_json::from_slice::<UniqueKeys>(line).map_err(|e| match e.is_data() {
+        true => ProtocolError::DuplicateKey(e),
+        false => ProtocolError::NotJson(e),
+    })?;
+    match top {
+        UniqueKeys::Other => Err(ProtocolError::NotAnObject),
+        UniqueKeys::Object { v: None } => Err(ProtocolError::NoVersion),
+        UniqueKeys::Object { v: Some(v) } => match v {
+            serde_json::Value::Number(ref n) if n.as_u64() == Some(VERSION) => Ok(()),
+            other => Err(ProtocolError::Version(other)),
+        },
     }
 }
 
 /// A JSON value whose objects name each key once, at any depth: serde_json
 /// keeps the last of two silently, and `{"cmd":"status","cmd":"stop"}` is
-/// not a message to guess the meaning of.
-struct UniqueKeys;
+/// not a message to guess the meaning of. Of the value itself only what
+/// the envelope needs is kept: whether it is an object, and its `v`.
+enum UniqueKeys {
+    Object { v: Option<serde_json::Value> },
+    Other,
+}
 
-impl<'de> Deserialize<'de> for UniqueKeys {
+/// Any JSON value, checked for keys named twice and then forgotten.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(UniqueKeys)
+        deserializer
+            .deserialize_any(Walk { top: false })
+            .map(|_| Checked)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+/// Walks a JSON value; at the top it keeps the object's `v`.
+struct Walk {
+    top: bool,
+}
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Walk { top: true })
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Walk {
     type Value = UniqueKeys;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -247,46 +317,51 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeys {
     }
 
     fn visit_bool<E>(self, _: bool) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
+        Ok(UniqueKeys::Other)
     }
 
     fn visit_i64<E>(self, _: i64) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
+        Ok(UniqueKeys::Other)
     }
 
     fn visit_u64<E>(self, _: u64) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
+        Ok(UniqueKeys::Other)
     }
 
     fn visit_f64<E>(self, _: f64) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
+        Ok(UniqueKeys::Other)
     }
 
     fn visit_str<E>(self, _: &str) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
+        Ok(UniqueKeys::Other)
     }
 
     fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
-        Ok(UniqueKeys)
+        Ok(UniqueKeys::Other)
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
-        while seq.next_element::<UniqueKeys>()?.is_some() {}
-        Ok(UniqueKeys)
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(UniqueKeys::Other)
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
         let mut seen = std::collections::HashSet::new();
+        let mut v = None;
         while let Some(key) = map.next_key::<String>()? {
             if seen.contains(&key) {
                 return Err(serde::de::Error::custom(format_args!(
                     "the key `{key}` appears twice"
                 )));
             }
-            map.next_value::<UniqueKeys>()?;
+            if self.top && key == "v" {
+                v = Some(map.next_value::<serde_json::Value>()?);
+            } else {
+                map.next_value::<Checked>()?;
+            }
             seen.insert(key);
         }
-        Ok(UniqueKeys)
+        Ok(UniqueKeys::Object { v })
     }
 }
 
@@ -325,6 +400,28 @@ mod tests {
                 dir_id: Some([2049, 131]),
             }
         );
+    }
+
+    #[test]
+    fn a_reload_with_every_field_reads_back_and_other_commands_pass_over_them() {
+        use std::os::unix::ffi::OsStringExt;
+        let reload = Request::Reload {
+            path: "/bin/x".into(),
+            argv0: Some("x".into()),
+            args: Some(vec![
+                "-v".into(),
+                std::ffi::OsString::from_vec(vec![0xff, b'a']),
+            ]),
+            listeners: Some(vec![
+                crate::spec::ListenerSpec::parse("web", "tcp:127.0.0.1:0").unwrap(),
+            ]),
+            dir: Some("/srv".into()),
+            dir_id: Some([1, 2]),
+        };
+        let line = encode(&reload);
+        assert_eq!(decode_request(line.trim_ascii_end()).unwrap(), reload);
+        let status = br#"{"v":1,"cmd":"status","path":"/bin/x","args":[],"later":{"a":1}}"#;
+        assert_eq!(decode_request(status).unwrap(), Request::Status);
     }
 
     #[test]
