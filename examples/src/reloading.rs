@@ -90,7 +90,8 @@ impl Server {
     /// timeout. Waits (up to a deadline) until the supervisor has one
     /// child left, the one serving.
     pub fn drains(&self) -> (Vec<f64>, usize) {
-        self.wait_one_child();
+        // Whether it came to one child is the caller's to ask again.
+        let _ = self.wait_one_child();
         // The supervisor logs an exit once it has reaped the child; a line
         // a child's output cut in two never comes, hence the short limit.
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -151,10 +152,16 @@ impl Server {
     }
 
     /// Waits (up to a deadline) until the supervisor has one child left,
-    /// the one serving.
-    pub fn wait_one_child(&self) {
+    /// the one serving, and no zombie; whether it came to that.
+    pub fn wait_one_child(&self) -> bool {
         let deadline = Instant::now() + DEADLINE;
-        while tests::procfs::children(self.process.id()) != (1, 0) && Instant::now() < deadline {
+        loop {
+            if tests::procfs::children(self.process.id()) == (1, 0) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -239,6 +246,9 @@ pub struct Row {
     pub killed: usize,
     /// Distinct processes that answered.
     pub pids: usize,
+    /// Whether the supervisor was down to one child (the serving one) and
+    /// no zombie after the row, every old child reaped.
+    pub settled: bool,
 }
 
 impl Row {
@@ -265,9 +275,12 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     let mut paced_began = None;
     if plan.paced_reloads > 0 {
         let s = server.clone();
-        tokio::task::spawn_blocking(move || s.wait_one_child())
+        let settled = tokio::task::spawn_blocking(move || s.wait_one_child())
             .await
             .expect("old children gone");
+        if !settled {
+            eprintln!("old children still running before the paced reloads");
+        }
         paced_began = Some(epoch.elapsed());
         reloads_failed += reload(plan.paced_reloads, plan.paced_interval).await;
     }
@@ -278,11 +291,16 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         .await
         .expect("drains");
     let samples = running.stop().await;
+    let s = server.clone();
+    let settled = tokio::task::spawn_blocking(move || s.wait_one_child())
+        .await
+        .expect("children counted");
 
     let mut row = Row {
         requests: samples.len(),
         reloads_failed,
         killed,
+        settled,
         ..Row::default()
     };
     let mut pids = std::collections::BTreeSet::new();
@@ -302,7 +320,10 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     let paced_began = paced_began.unwrap_or(Duration::MAX);
     let window =
         |from: Duration, to: Duration| samples.iter().filter(move |s| from <= s.at && s.at < to);
-    row.steady_ms = percentiles(window(Duration::ZERO, reloads_began));
+    // The first fifth of the steady phase is the load connecting and the
+    // child warming up, not the steady state.
+    let warmed = reloads_began.saturating_sub(plan.steady * 4 / 5);
+    row.steady_ms = percentiles(window(warmed, reloads_began));
     row.reload_ms = percentiles(window(reloads_began, paced_began));
     row.paced_ms = percentiles(window(paced_began, Duration::MAX));
     let mut drains = drains;

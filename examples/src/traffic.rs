@@ -213,16 +213,24 @@ async fn h2_client(load: Traffic, epoch: Instant, stop: Arc<AtomicBool>) -> Vec<
     let mut samples = Vec::with_capacity(1 << 12);
     let mut sender: Option<H2Sender> = None;
     while !stop.load(Ordering::Relaxed) {
+        let begin = Instant::now();
+        let deadline = tokio::time::Instant::from_std(begin + load.timeout);
         // A connection the server said GOAWAY on is not ready any more:
-        // open another, as every HTTP/2 client does. Not a request yet.
-        if let Some(s) = &mut sender
-            && s.ready().await.is_err()
-        {
-            sender = None;
+        // open another, as every HTTP/2 client does (not a failure: no
+        // request was sent). The wait is timed and bounded all the same.
+        let mut ready = true;
+        if let Some(s) = &mut sender {
+            match tokio::time::timeout_at(deadline, s.ready()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => sender = None,
+                Err(_) => ready = false,
+            }
         }
         let reused = sender.is_some();
-        let begin = Instant::now();
         let attempt = async {
+            if !ready {
+                return Err(Outcome::Timeout);
+            }
             if sender.is_none() {
                 sender = Some(h2_connect(load.addr).await?);
             }
@@ -247,7 +255,7 @@ async fn h2_client(load: Traffic, epoch: Instant, stop: Arc<AtomicBool>) -> Vec<
                 .map_err(|_| Outcome::Eof)?;
             Ok::<_, Outcome>((code, pid))
         };
-        let outcome = match tokio::time::timeout(load.timeout, attempt).await {
+        let outcome = match tokio::time::timeout_at(deadline, attempt).await {
             Ok(Ok((code, pid))) if (200..300).contains(&code) => Outcome::Ok { pid },
             Ok(Ok((code, _))) => Outcome::Status { code },
             Ok(Err(outcome)) => outcome,

@@ -48,6 +48,27 @@ async fn reloads_fail_nothing(bin: &str, listener: &str, keep_alive: KeepAlive) 
         let name = shape.name();
         assert_eq!(row.reloads_failed, 0, "{bin} under {name} load: {row:?}");
         assert_eq!(row.killed, 0, "{bin} under {name} load: {row:?}");
+        // Every old child drained, exited and was reaped: none left
+        // running or a zombie, each drain seen from its start to its end.
+        assert!(
+            row.settled,
+            "{bin} under {name} load: children left: {row:?}"
+        );
+        assert_eq!(
+            row.drains_timed, RELOADS,
+            "{bin} under {name} load: {row:?}"
+        );
+        assert!(
+            row.requests > 0,
+            "{bin} under {name} load: no request: {row:?}"
+        );
+        // Kept-alive connections move only when a child drains: at least
+        // the first child and a later one answered.
+        assert!(
+            row.pids >= 2,
+            "{bin} under {name} load: only {} children answered",
+            row.pids
+        );
         if shape == Shape::KeepAlive && keep_alive == KeepAlive::Races {
             let closed =
                 row.failed.get("eof").unwrap_or(&0) + row.failed.get("reset").unwrap_or(&0);
@@ -125,7 +146,8 @@ fn a_connection_silent_across_a_reload_is_answered(bin: &str, listener: &str) {
     let reload = server.control("reload");
     assert!(reload.status.success(), "{reload:?}");
     // The client is slow to speak: its request comes well after the old
-    // child began draining, within the grace (3.5 s in these servers).
+    // child began draining, within the grace (the default 1 s in `readme`,
+    // 3.5 s in the others).
     std::thread::sleep(Duration::from_millis(300));
     for conn in &mut conns {
         let response = get(conn);
@@ -153,7 +175,8 @@ fn connections_silent_across_a_reload_are_answered() {
 
 /// An old child that finds no connection open when it begins draining
 /// exits without waiting out its grace (3.5 s in these servers): there is
-/// nothing the grace could save.
+/// nothing the grace could save. (`readme`, on the same helper as `http`,
+/// keeps the default 1 s, too short to tell apart on a loaded machine.)
 fn an_idle_old_child_exits_before_its_grace(bin: &str, listener: &str) {
     let server = Server::start(bin.as_ref(), listener, Instant::now());
     let reload = server.control("reload");
@@ -170,7 +193,6 @@ fn an_idle_old_child_exits_before_its_grace(bin: &str, listener: &str) {
 
 #[test]
 fn idle_old_children_exit_before_their_grace() {
-    an_idle_old_child_exits_before_its_grace(env!("CARGO_BIN_EXE_readme"), "https");
     an_idle_old_child_exits_before_its_grace(env!("CARGO_BIN_EXE_plain"), "http");
     an_idle_old_child_exits_before_its_grace(env!("CARGO_BIN_EXE_http"), "http");
 }

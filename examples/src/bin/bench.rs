@@ -807,10 +807,11 @@ fn completions(samples: &[Sample]) -> Vec<Duration> {
     times
 }
 
-/// The longest interval between consecutive completions within [from, to),
-/// in ms (`times` sorted).
+/// The longest interval between consecutive completions that ends within
+/// [from, to), in ms (`times` sorted): a stall that began before `from`
+/// counts where it ends, so each gap counts in exactly one window.
 fn longest_silence(times: &[Duration], from: Duration, to: Duration) -> f64 {
-    let start = times.partition_point(|t| *t < from);
+    let start = times.partition_point(|t| *t < from).saturating_sub(1);
     let end = times.partition_point(|t| *t < to);
     times[start..end]
         .windows(2)
