@@ -313,6 +313,40 @@ fn a_reload_to_its_own_port_spelled_another_way_says_this_service_holds_it() {
     );
     assert!(text(&out).contains(&held), "{}", text(&out));
     assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    // The spelling the message gives keeps that very socket.
+    let given = text(&out)
+        .split("give `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no spelling in {}", text(&out)))
+        .to_owned();
+    assert_eq!(given, format!("127.0.0.1:{port}"));
+    let out = svc.control_with(V1, "reload", &[&format!("-http={given}")]);
+    assert!(out.status.success(), "{}", text(&out));
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn a_reload_to_its_own_wildcard_port_spelled_another_way_is_told_the_spelling_that_keeps_it() {
+    let port = free_port();
+    let (mut svc, _) = start(V1, &[&format!("-http=:{port}")]);
+    let shown = status(&svc)["listeners"][0]["address"].clone();
+    // `status` shows `[::]:PORT` (or `0.0.0.0:PORT` without IPv6), which
+    // asked for is another socket; the message says what keeps it.
+    let out = svc.control_with(
+        V1,
+        "reload",
+        &[&format!("-http={}", shown.as_str().unwrap())],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!("to keep that socket, give `:{port}`")),
+        "{}",
+        text(&out)
+    );
+    let out = svc.control_with(V1, "reload", &[&format!("-http=:{port}")]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(status(&svc)["listeners"][0]["address"], shown);
     svc.stop_expecting(0);
 }
 

@@ -617,7 +617,7 @@ fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>,
         let BindOrder {
             key,
             name,
-            held_on_port,
+            if_in_use,
         } = order;
         let spec = ListenerSpec {
             name,
@@ -630,10 +630,8 @@ fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>,
             Err(error) => {
                 crate::listener::unbind(bound.into_iter().map(|(_, socket)| socket));
                 let in_use = error.io_kind() == Some(std::io::ErrorKind::AddrInUse);
-                return Err(match held_on_port {
-                    Some(ours) if in_use => format!(
-                        "{error}; this service holds {ours} already: to keep that socket, give its address as `status` shows it"
-                    ),
+                return Err(match if_in_use {
+                    Some(advice) if in_use => format!("{error}; {advice}"),
                     _ => error.to_string(),
                 });
             }

@@ -29,40 +29,68 @@ pub(crate) struct BindOrder {
     pub key: ListenerKey,
     /// The listener's name, for messages.
     pub name: String,
-    /// A socket this service holds on the same port (as `tcp ADDRESS`):
-    /// should the bind find the address in use, the likeliest holder is
+    /// What to say should the bind find the address in use when this
+    /// service holds a socket on the same port: the likeliest holder is
     /// this service itself, the address spelled another way.
-    pub held_on_port: Option<String>,
+    pub if_in_use: Option<String>,
+}
+
+/// What to tell a user whose bind of `key` found its address in use,
+/// when this service holds a socket there ([`held_on_port`]): which
+/// socket, and how to keep it, if a reload can.
+fn if_in_use(held: &BTreeMap<ListenerKey, Held>, key: &ListenerKey) -> Option<String> {
+    let (k, h) = held_on_port(held, key)?;
+    let ours = format!("this service holds {} {} already", k.network, h.address);
+    if k.network != key.network {
+        return Some(format!(
+            "{ours}, as a {} socket, which a {} listener cannot keep: declare it {} again, or stop and start the service to change it",
+            k.network, key.network, k.network
+        ));
+    }
+    let (host, port) = host_port(k.bind_address()).ok()?;
+    Some(match (host.is_empty(), port) {
+        // Asked for on port 0 on every address: known by its listener's
+        // name alone (`as_held`), which the user cannot give.
+        (true, 0) => format!(
+            "{ours}, bound on port 0 for another listener: stop and start the service to give this one that port"
+        ),
+        // `:8080` shows as `[::]:8080`, which would be another socket.
+        (true, _) if !h.activated => {
+            format!("{ours}: to keep that socket, give `{}`", k.bind_address())
+        }
+        _ => format!("{ours}: to keep that socket, give `{}`", h.address),
+    })
 }
 
 /// The socket of `held`, of `key`'s kind, that a bind of `key` could
 /// find in its way: on the same port, at an address that may overlap
 /// (either is a wildcard, the same IP, or `key` names a host).
-fn held_on_port(held: &BTreeMap<ListenerKey, Held>, key: &ListenerKey) -> Option<String> {
+fn held_on_port<'a>(
+    held: &'a BTreeMap<ListenerKey, Held>,
+    key: &ListenerKey,
+) -> Option<(&'a ListenerKey, &'a Held)> {
     let split = |address: &str| {
         let (host, port) = host_port(address).ok().filter(|(_, p)| *p != 0)?;
         Some((host.parse::<IpAddr>().ok(), host.is_empty(), port))
     };
     let (wanted_ip, wanted_any, wanted_port) = split(key.bind_address())?;
     let wanted_named = !wanted_any && wanted_ip.is_none();
-    held.iter()
-        .find(|(k, h)| {
-            let Some((ip, any, port)) = split(&h.address) else {
-                return false;
-            };
-            let wildcard = |ip: Option<IpAddr>| ip.is_some_and(|ip| ip.is_unspecified());
-            let overlaps = any
-                || wanted_any
-                || wanted_named
-                || wildcard(ip)
-                || wildcard(wanted_ip)
-                || ip == wanted_ip;
-            k.network.kind() == key.network.kind()
-                && k.network != Network::Unix
-                && port == wanted_port
-                && overlaps
-        })
-        .map(|(k, h)| format!("{} {}", k.network, h.address))
+    held.iter().find(|(k, h)| {
+        let Some((ip, any, port)) = split(&h.address) else {
+            return false;
+        };
+        let wildcard = |ip: Option<IpAddr>| ip.is_some_and(|ip| ip.is_unspecified());
+        let overlaps = any
+            || wanted_any
+            || wanted_named
+            || wildcard(ip)
+            || wildcard(wanted_ip)
+            || ip == wanted_ip;
+        k.network.kind() == key.network.kind()
+            && k.network != Network::Unix
+            && port == wanted_port
+            && overlaps
+    })
 }
 
 /// Gives a listener that names a held socket by the address it really
@@ -236,7 +264,7 @@ pub(crate) fn plan(
         let to = match then {
             None => "nothing: the new binary does not declare it".to_owned(),
             Some(Assigned { key: None, .. }) => "off".to_owned(),
-            Some(Assigned { key: Some(k), .. }) => k.address.clone(),
+            Some(Assigned { key: Some(k), .. }) => k.bind_address().to_owned(),
         };
         return Err(format!(
             "listener `{}` is socket-activated (the service manager owns {} {}) and cannot move to {to}; change the socket unit instead",
@@ -251,7 +279,7 @@ pub(crate) fn plan(
         .map(|(key, name)| BindOrder {
             key: key.clone(),
             name: name.clone(),
-            held_on_port: held_on_port(held, key),
+            if_in_use: if_in_use(held, key),
         })
         .collect())
 }
@@ -298,37 +326,72 @@ mod tests {
             [BindOrder {
                 key: ListenerKey::of("admin", Network::Tcp, "127.0.0.1:81"),
                 name: "admin".to_owned(),
-                held_on_port: None,
+                if_in_use: None,
             }]
         );
     }
 
     #[test]
-    fn a_bind_on_a_port_this_service_holds_names_the_held_socket() {
-        let mut held = held(&[("127.0.0.1:80", false), (":0#http", false)]);
-        held.values_mut().nth(1).unwrap().address = "[::]:4000".to_owned();
+    fn a_bind_on_a_port_this_service_holds_names_the_held_socket_and_a_spelling_that_keeps_it() {
+        // Each with the address `status` shows for it.
+        let held: BTreeMap<ListenerKey, Held> = [
+            ("127.0.0.1:80", "127.0.0.1:80", false),
+            (":0#http", "[::]:4000", false),
+            (":8080", "[::]:8080", false),
+            (":9090", "0.0.0.0:9090", true),
+        ]
+        .into_iter()
+        .map(|(asked, shown, activated)| {
+            let held = Held {
+                address: shown.to_owned(),
+                activated,
+            };
+            (ListenerKey::of("http", Network::Tcp, asked), held)
+        })
+        .collect();
         let current = [assigned("http", Network::Tcp, Some("127.0.0.1:80"))];
-        let orders = |wanted: &[(&str, Network, &str)]| -> Vec<Option<String>> {
-            let wanted: Vec<Assigned> = wanted
-                .iter()
-                .map(|(name, network, address)| assigned(name, *network, Some(address)))
-                .collect();
+        let advice = |name: &str, network: Network, address: &str| -> Option<String> {
+            let wanted = [assigned(name, network, Some(address))];
             let orders = plan(&held, &current, &wanted).unwrap();
-            orders.into_iter().map(|o| o.held_on_port).collect()
+            orders.into_iter().next().and_then(|o| o.if_in_use)
         };
-        let ours = || Some("tcp 127.0.0.1:80".to_owned());
-        assert_eq!(orders(&[("http", Network::Tcp, "localhost:80")]), [ours()]);
-        assert_eq!(orders(&[("http", Network::Tcp4, ":80")]), [ours()]);
-        // A port-0 socket is known by the port it got.
-        let got = Some("tcp [::]:4000".to_owned());
-        assert_eq!(orders(&[("http", Network::Tcp, "0.0.0.0:4000")]), [got]);
+        let keep = |ours: &str, give: &str| {
+            Some(format!(
+                "this service holds tcp {ours} already: to keep that socket, give `{give}`"
+            ))
+        };
+        let http = keep("127.0.0.1:80", "127.0.0.1:80");
+        assert_eq!(advice("http", Network::Tcp, "localhost:80"), http);
+        // What the advice gives is kept, not bound again.
+        let mut given = [assigned("http", Network::Tcp, Some("127.0.0.1:80"))];
+        as_held(&held, &mut given);
+        assert!(held.contains_key(given[0].key.as_ref().unwrap()));
+        // Asked for on every address: `:8080`, not `[::]:8080` as `status`
+        // shows it (an IPv6-only socket of its own).
+        let any = keep("[::]:8080", ":8080");
+        assert_eq!(advice("web", Network::Tcp, "0.0.0.0:8080"), any);
+        assert_eq!(advice("web", Network::Tcp, "[::]:8080"), any);
+        // Socket-activated: by the address it has.
+        let activated = keep("0.0.0.0:9090", "0.0.0.0:9090");
+        assert_eq!(advice("metrics", Network::Tcp, "127.0.0.1:9090"), activated);
+        // Another network: no spelling keeps it.
+        assert_eq!(
+            advice("http", Network::Tcp4, ":80"),
+            Some("this service holds tcp 127.0.0.1:80 already, as a tcp socket, which a tcp4 listener cannot keep: declare it tcp again, or stop and start the service to change it".to_owned())
+        );
+        // A port-0 socket is known by the port it got, and kept only by
+        // its own listener asking for port 0 again.
+        assert_eq!(
+            advice("admin", Network::Tcp, "0.0.0.0:4000"),
+            Some("this service holds tcp [::]:4000 already, bound on port 0 for another listener: stop and start the service to give this one that port".to_owned())
+        );
         // Not another specific address, which the held one cannot block.
-        assert_eq!(orders(&[("http", Network::Tcp, "127.0.0.2:80")]), [None]);
-        assert_eq!(orders(&[("http", Network::Tcp, "[::1]:80")]), [None]);
+        assert_eq!(advice("http", Network::Tcp, "127.0.0.2:80"), None);
+        assert_eq!(advice("http", Network::Tcp, "[::1]:80"), None);
         // Not another kind, port or port 0.
-        assert_eq!(orders(&[("dns", Network::Udp, ":80")]), [None]);
-        assert_eq!(orders(&[("http", Network::Tcp, ":81")]), [None]);
-        assert_eq!(orders(&[("http", Network::Tcp, "127.0.0.2:0")]), [None]);
+        assert_eq!(advice("dns", Network::Udp, ":80"), None);
+        assert_eq!(advice("http", Network::Tcp, ":81"), None);
+        assert_eq!(advice("http", Network::Tcp, "127.0.0.2:0"), None);
     }
 
     #[test]
