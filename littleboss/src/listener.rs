@@ -208,22 +208,29 @@ fn bind_inet(network: Network, addr: &str) -> io::Result<OwnedFd> {
             }),
         };
     }
-    let want_v4 = matches!(network, Network::Tcp4 | Network::Udp4);
-    let want_v6 = matches!(network, Network::Tcp6 | Network::Udp6);
-    let mut last = io::Error::new(
-        io::ErrorKind::NotFound,
-        format!("`{host}` has no suitable address"),
-    );
-    for candidate in (host, port).to_socket_addrs()? {
-        if (want_v4 && !candidate.is_ipv4()) || (want_v6 && !candidate.is_ipv6()) {
-            continue;
-        }
-        match inet_socket(candidate, stream, candidate.is_ipv6()) {
-            Ok(fd) => return Ok(fd),
-            Err(e) => last = e,
-        }
+    let resolved: Vec<SocketAddr> = (host, port).to_socket_addrs()?.collect();
+    let Some(addr) = address_to_bind(network, &resolved) else {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("`{host}` has no suitable address"),
+        ));
+    };
+    inet_socket(addr, stream, addr.is_ipv6())
+}
+
+/// Which of the addresses a host name resolved to a listener binds: one
+/// only, as Go's `net.Listen` does, of the network's family, and for
+/// `tcp`/`udp` an IPv4 one first. `localhost` often resolves to `::1`
+/// before `127.0.0.1`, and a socket on `[::1]` alone refuses every client
+/// of `127.0.0.1`; nor does a bind that fails move to the next address,
+/// another socket than the one asked for.
+fn address_to_bind(network: Network, resolved: &[SocketAddr]) -> Option<SocketAddr> {
+    let first = |v4: bool| resolved.iter().find(|a| a.is_ipv4() == v4).copied();
+    match network {
+        Network::Tcp4 | Network::Udp4 => first(true),
+        Network::Tcp6 | Network::Udp6 => first(false),
+        _ => first(true).or_else(|| resolved.first().copied()),
     }
-    Err(last)
 }
 
 fn no_ipv6(e: &io::Error) -> bool {
@@ -295,6 +302,21 @@ mod tests {
 
     fn spec(s: &str) -> ListenerSpec {
         ListenerSpec::parse("t", s).unwrap()
+    }
+
+    #[test]
+    fn a_host_name_binds_one_address_ipv4_first_unless_the_network_says() {
+        let v6: SocketAddr = "[::1]:80".parse().unwrap();
+        let v4: SocketAddr = "127.0.0.1:80".parse().unwrap();
+        // `localhost` as glibc sorts it where /etc/hosts has both.
+        let localhost = [v6, v4];
+        assert_eq!(address_to_bind(Network::Tcp, &localhost), Some(v4));
+        assert_eq!(address_to_bind(Network::Udp, &localhost), Some(v4));
+        assert_eq!(address_to_bind(Network::Tcp6, &localhost), Some(v6));
+        assert_eq!(address_to_bind(Network::Udp4, &localhost), Some(v4));
+        assert_eq!(address_to_bind(Network::Tcp, &[v6]), Some(v6));
+        assert_eq!(address_to_bind(Network::Tcp4, &[v6]), None);
+        assert_eq!(address_to_bind(Network::Tcp, &[]), None);
     }
 
     #[test]
