@@ -57,8 +57,8 @@ pub(crate) struct Assigned {
     /// One slot per declared listener, in declaration order: the socket
     /// passed for it, if any.
     pub fds: Vec<Option<OwnedFd>>,
-    /// The passed fds no listener took, described for a warning
-    /// (``fd 5 named `metrics` ``). They are closed.
+    /// The passed fds no listener took, each with why, for a warning
+    /// (``fd 5 named `metrics` matches no listener``). They are closed.
     pub unmatched: Vec<String>,
 }
 
@@ -224,7 +224,14 @@ impl Activated {
         let unmatched = mapping
             .unmatched
             .iter()
-            .map(|&i| self.passed[i].describe())
+            .map(|&i| {
+                let fd = self.passed[i].describe();
+                let off = named(names[i]).filter(|n| listeners.iter().any(|l| l.name == *n));
+                match off {
+                    Some(name) => format!("{fd} is for listener `{name}`, which is off"),
+                    None => format!("{fd} matches no listener"),
+                }
+            })
             .collect();
         let mut passed: Vec<Option<OwnedFd>> =
             self.passed.into_iter().map(|p| Some(p.fd)).collect();
@@ -611,7 +618,10 @@ mod tests {
         let listeners = [spec("https", "tcp::443"), spec("dns", "udp::53")];
         let assigned = activated.assign(&listeners).unwrap();
         assert_eq!(numbers(&assigned), [Some(tcp_no), Some(udp_no)]);
-        assert_eq!(assigned.unmatched, [format!("fd {extra_no} named `stats`")]);
+        assert_eq!(
+            assigned.unmatched,
+            [format!("fd {extra_no} named `stats` matches no listener")]
+        );
     }
 
     #[test]
@@ -629,7 +639,12 @@ mod tests {
         ];
         let assigned = activated.assign(&listeners).unwrap();
         assert_eq!(numbers(&assigned), [None, Some(first_no), None]);
-        assert_eq!(assigned.unmatched, [format!("fd {named_no} named `debug`")]);
+        assert_eq!(
+            assigned.unmatched,
+            [format!(
+                "fd {named_no} named `debug` is for listener `debug`, which is off"
+            )]
+        );
     }
 
     #[test]

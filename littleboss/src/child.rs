@@ -193,8 +193,9 @@ impl std::fmt::Display for AdoptListenersError {
             ),
             AdoptListenersError::NotHeld { name } => write!(
                 f,
-                "this binary declares listener `{name}`, which the running supervisor does not hold; \
-                 stop and start the service to add a listener"
+                "this binary declares listener `{name}`, which the running supervisor does not hold \
+                 (a SIGHUP or a restart keeps the serving child's listeners); \
+                 run this binary with `-littleboss=reload` to add it"
             ),
             AdoptListenersError::Kind {
                 name,
@@ -202,7 +203,9 @@ impl std::fmt::Display for AdoptListenersError {
                 held,
             } => write!(
                 f,
-                "listener `{name}` is {declared} in this binary but the supervisor holds a {held} socket"
+                "listener `{name}` is {declared} in this binary but the supervisor holds a {held} socket \
+                 (a SIGHUP or a restart keeps the serving child's listeners); \
+                 run this binary with `-littleboss=reload` to bind it anew"
             ),
             AdoptListenersError::NotFit { name, error } => {
                 write!(f, "listener `{name}`: {error}")
@@ -387,7 +390,7 @@ mod tests {
         };
         assert_eq!(
             not_held.to_string(),
-            "this binary declares listener `admin`, which the running supervisor does not hold; stop and start the service to add a listener"
+            "this binary declares listener `admin`, which the running supervisor does not hold (a SIGHUP or a restart keeps the serving child's listeners); run this binary with `-littleboss=reload` to add it"
         );
         let kind = AdoptListenersError::Kind {
             name: "dns".to_owned(),
@@ -396,7 +399,7 @@ mod tests {
         };
         assert_eq!(
             kind.to_string(),
-            "listener `dns` is udp in this binary but the supervisor holds a tcp4 socket"
+            "listener `dns` is udp in this binary but the supervisor holds a tcp4 socket (a SIGHUP or a restart keeps the serving child's listeners); run this binary with `-littleboss=reload` to bind it anew"
         );
         let not_fit = AdoptListenersError::NotFit {
             name: "https".to_owned(),

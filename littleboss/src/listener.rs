@@ -152,8 +152,8 @@ pub(crate) fn bind_all(
     let mut passed = match activated {
         Some(activated) => {
             let assigned = activated.assign(specs).map_err(ListenError::Activation)?;
-            for fd in &assigned.unmatched {
-                log!("socket activation: {fd} matches no listener; closing it");
+            for why in &assigned.unmatched {
+                log!("socket activation: {why}; closing it");
             }
             assigned.fds
         }
