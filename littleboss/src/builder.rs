@@ -371,7 +371,13 @@ impl Littleboss {
         crate::dispatch::run(
             self.config,
             Box::new(|ctx, rt, started| {
-                rt.block_on(crate::started::OnFirstPending::new(main(ctx), started))
+                // `main` runs inside the runtime, so that its synchronous
+                // part can take a listener or spawn a task.
+                let main = {
+                    let _entered = rt.enter();
+                    main(ctx)
+                };
+                rt.block_on(crate::started::OnFirstPending::new(main, started))
                     .into_exit_code()
             }),
         )

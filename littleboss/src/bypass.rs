@@ -68,5 +68,5 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     for file in own_files {
         file.remove();
     }
-    std::process::exit(code)
+    crate::report::exit(code)
 }

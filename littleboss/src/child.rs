@@ -160,7 +160,7 @@ pub(crate) fn run(
     };
     let code = crate::entry::call(entry, ctx, &rt, started);
     let _ = link.send(FromChild::Finished { code });
-    std::process::exit(code)
+    crate::report::exit(code)
 }
 
 /// Why the listeners the supervisor passed do not fit the ones this binary
@@ -341,7 +341,7 @@ fn spawn_lifecycle(
             }
             std::thread::sleep(timeout);
             warning!("still running {timeout:?} after losing the supervisor; exiting");
-            std::process::exit(1);
+            crate::report::exit(1);
         })
         .expect("spawn the child lifecycle thread");
 }

@@ -343,7 +343,7 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: 
                 for file in own_files {
                     file.remove();
                 }
-                std::process::exit(128 + first);
+                crate::report::exit(128 + first);
             });
         })
         .expect("spawn the signal thread");

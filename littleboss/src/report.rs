@@ -33,6 +33,13 @@ pub(crate) fn say(level: log::Level, args: fmt::Arguments<'_>) {
 /// written what it holds.
 pub(crate) fn fail(code: i32, message: impl fmt::Display) -> ! {
     say(log::Level::Error, format_args!("{message}"));
+    exit(code)
+}
+
+/// Ends the program's process with `code`, its logger flushed first: a
+/// buffering logger would lose the lines saying why (`process::exit` runs
+/// no destructor).
+pub(crate) fn exit(code: i32) -> ! {
     log::logger().flush();
     std::process::exit(code)
 }

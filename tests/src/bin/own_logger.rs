@@ -1,27 +1,42 @@
 //! A program with a logger of its own: littleboss's lines from inside it
 //! must reach that logger (printed here as `LOG LEVEL TARGET: message`),
-//! not go around it to stderr.
+//! not go around it to stderr. The logger buffers, as async and file
+//! appenders do: its lines come out only when it is flushed, so a line
+//! logged right before an exit shows only if littleboss flushed it.
 
-struct Printer;
+use std::sync::Mutex;
 
-impl log::Log for Printer {
+struct Buffered {
+    lines: Mutex<Vec<String>>,
+}
+
+impl log::Log for Buffered {
     fn enabled(&self, _: &log::Metadata<'_>) -> bool {
         true
     }
     fn log(&self, record: &log::Record<'_>) {
-        println!(
+        let line = format!(
             "LOG {} {}: {}",
             record.level(),
             record.target(),
             record.args()
         );
+        self.lines.lock().unwrap().push(line);
     }
-    fn flush(&self) {}
+    fn flush(&self) {
+        for line in self.lines.lock().unwrap().drain(..) {
+            println!("{line}");
+        }
+    }
 }
+
+static LOGGER: Buffered = Buffered {
+    lines: Mutex::new(Vec::new()),
+};
 
 #[littleboss::main(name = "own_logger", lameduck = "300ms")]
 async fn main(ctx: littleboss::Context) {
-    log::set_logger(&Printer).unwrap();
+    log::set_logger(&LOGGER).unwrap();
     log::set_max_level(log::LevelFilter::Info);
     println!("serving pid={}", std::process::id());
     ctx.lameduck().await;
