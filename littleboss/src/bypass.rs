@@ -23,9 +23,6 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     let assigned: Vec<Assigned> = inv.listeners.iter().map(Assigned::of).collect();
     one_socket_each(&assigned).unwrap_or_else(|e| fail(2, e));
     let activated = crate::activation::from_env().unwrap_or_else(|e| fail(1, e));
-    // Sockets of our own are shut when draining begins, refusing new
-    // connections at once; systemd's stay open, queueing for the next start.
-    let refuse = activated.is_none();
     let bound = crate::listener::bind_all(&inv.listeners, activated).unwrap_or_else(|e| fail(1, e));
     // The socket files bound here are ours to remove as we exit, as a
     // supervisor removes its own; a passed socket's file is systemd's.
@@ -40,13 +37,16 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
         .map(|(spec, b)| Listener {
             name: spec.name.clone(),
             network: spec.network,
+            managers: b.as_ref().is_some_and(|b| !b.bound_here),
             fd: b.map(|b| b.fd),
             taken: false,
         })
         .collect();
     let listeners = Arc::new(Mutex::new(listeners));
     let grace = crate::lameduck::grace(config);
-    let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, refuse, false);
+    // Sockets of our own are shut when draining begins, refusing new
+    // connections at once; systemd's stay open, queueing for the next start.
+    let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, true, false);
     lameduck.remove_at_refusal(own_files.clone());
     crate::lameduck::on_signals(lameduck, config.lameduck, own_files.clone());
     let rt = crate::runtime::build(config)

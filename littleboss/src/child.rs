@@ -280,6 +280,9 @@ fn adopt(
             network: entry.network,
             fd,
             taken: false,
+            // Not known here: the supervisor tells a child to refuse only
+            // when no socket is the service manager's.
+            managers: false,
         });
     }
     Ok(listeners)

@@ -29,6 +29,9 @@ pub(crate) struct Listener {
     pub fd: Option<OwnedFd>,
     /// The program has a handle of its own on it.
     pub taken: bool,
+    /// Passed by the service manager (socket activation): never shut,
+    /// for it queues connections for the next start.
+    pub managers: bool,
 }
 
 /// The listeners a `Context` hands out, shared with whoever begins lameduck.
@@ -78,7 +81,7 @@ pub(crate) struct Lameduck {
     grace: Duration,
     /// Shut the TCP listeners down at phase one (taken or not), so new
     /// connections are refused at once: nobody else will accept them
-    /// (bypass mode without socket activation).
+    /// (bypass mode). Not the service manager's.
     refuse: bool,
     /// Keep the taken TCP listeners' copies from a drain that does not
     /// refuse, for a refusal that may come later (a child's: a stop, or the
@@ -161,7 +164,7 @@ impl Lameduck {
                 let tcp = listener.network.kind() == Kind::Tcp;
                 any_stream |= tcp || listener.network.kind() == Kind::Unix;
                 match listener.fd.take() {
-                    Some(fd) if tcp && refuse => to_shut.push(fd),
+                    Some(fd) if tcp && refuse && !listener.managers => to_shut.push(fd),
                     // The program holds the socket open anyway, and so
                     // does a supervisor or the service manager.
                     Some(fd) if tcp && self.keep => kept.push(fd),
@@ -173,7 +176,7 @@ impl Lameduck {
             // still gets it, and its accept pends, draining having begun.
             let untaken_tcp = listeners
                 .iter()
-                .filter(|l| refuse && !l.taken && l.network.kind() == Kind::Tcp);
+                .filter(|l| refuse && !l.taken && !l.managers && l.network.kind() == Kind::Tcp);
             for listener in untaken_tcp {
                 if let Some(copy) = listener.fd.as_ref().and_then(|fd| fd.try_clone().ok()) {
                     to_shut.push(copy);
@@ -388,6 +391,7 @@ mod tests {
             network: Network::Tcp,
             fd: Some(OwnedFd::from(socket)),
             taken,
+            managers: false,
         };
         (listener, addr)
     }
@@ -494,5 +498,22 @@ mod tests {
         lameduck.begin();
         drop(program);
         assert_refused(addr);
+    }
+
+    #[test]
+    fn the_service_managers_sockets_are_never_shut_and_ours_beside_them_are() {
+        let (mut managers, managers_addr) = tcp(true);
+        managers.managers = true;
+        let (mut untaken, untaken_addr) = tcp(false);
+        untaken.managers = true;
+        let (ours, our_addr) = tcp(true);
+        let _program = managers.fd.as_ref().unwrap().try_clone().unwrap();
+        let _also = ours.fd.as_ref().unwrap().try_clone().unwrap();
+        let listeners = Arc::new(Mutex::new(vec![managers, untaken, ours]));
+        let (lameduck, _) = Lameduck::new(listeners, HOUR, true, false);
+        lameduck.begin();
+        assert_refused(our_addr);
+        drop(std::net::TcpStream::connect(managers_addr).expect("the manager's queues on"));
+        drop(std::net::TcpStream::connect(untaken_addr).expect("the manager's queues on"));
     }
 }

@@ -2,7 +2,7 @@
 //! socket stands in for systemd's), socket activation (real listening
 //! sockets passed at fd 3 with LISTEN_*), and orphans reaped.
 
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
 use std::time::Instant;
@@ -217,6 +217,7 @@ fn bypass_with_some_sockets_activated_removes_its_own_socket_file_when_a_second_
         Some("port"),
         &[&sock, "-port=127.0.0.1:0", "--linger"],
     );
+    let addr = listener.local_addr().unwrap();
     drop(listener);
     svc.output.wait_for("serving unix pid=");
     assert!(path.exists());
@@ -224,9 +225,42 @@ fn bypass_with_some_sockets_activated_removes_its_own_socket_file_when_a_second_
     // Lameduck (a grace after the first signal): a second signal now is
     // not the same stop, and ends it while it lingers.
     svc.output.wait_for("lameduck pid=");
+    // Its own socket refuses new connections from the first signal on
+    // (its file gone); systemd's queues them for the next start.
+    assert!(
+        !path.exists(),
+        "its own socket file stayed while it drained"
+    );
+    drop(TcpStream::connect(addr).expect("the manager's socket queues on"));
     svc.signal(Signal::SIGTERM);
     assert_eq!(svc.wait_exit().code(), Some(143), "{}", svc.output.text());
     assert!(!path.exists(), "the socket file outlived the program");
+}
+
+#[test]
+fn a_stop_with_some_sockets_activated_refuses_on_its_own_and_keeps_the_managers_open() {
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut svc = Service::new(bin);
+    let path = svc.dir.path().join("own.sock");
+    let sock = format!("-sock={}", path.display());
+    let args = ["-littleboss=start", &sock, "-port=127.0.0.1:0", "--linger"];
+    activated(&mut svc, bin, &listener, Some("port"), &args);
+    drop(listener);
+    svc.output.wait_for("serving unix pid=");
+    svc.ready();
+    svc.signal(Signal::SIGTERM);
+    // The child drains (and lingers 3 s): the supervisor's own socket
+    // refuses new connections meanwhile, the manager's does not.
+    svc.output.wait_for("lameduck pid=");
+    assert!(
+        !path.exists(),
+        "its own socket file stayed while it drained"
+    );
+    assert!(std::os::unix::net::UnixStream::connect(&path).is_err());
+    drop(TcpStream::connect(addr).expect("the manager's socket queues on"));
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
 }
 
 fn activated_echo(mode: &str, name: Option<&str>) {

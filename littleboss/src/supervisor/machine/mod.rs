@@ -1055,7 +1055,7 @@ impl Machine {
         }
         // No child will take a connection after these, nor after the old
         // ones still draining.
-        let refuse = self.may_refuse();
+        let refuse = self.refuse_at_stop();
         let draining: Vec<ChildId> = (self.state.children.iter())
             .filter(|(_, c)| c.lameducked)
             .map(|(id, _)| *id)
@@ -1366,7 +1366,7 @@ impl Machine {
         // children still draining refuse new connections, which no child
         // will take.
         self.notify(Notice::Stopping);
-        let refuse = self.may_refuse();
+        let refuse = self.refuse_at_stop();
         let draining: Vec<ChildId> = self.state.children.keys().copied().collect();
         for id in draining {
             self.wind_down(id, refuse);
@@ -1461,6 +1461,27 @@ impl Machine {
     /// manager's, for the next start).
     pub(crate) fn refuses_at_lameduck(&self) -> bool {
         matches!(self.state.phase, Phase::Stopping(_)) && self.may_refuse()
+    }
+
+    /// At a stop, new connections are refused: by the children, told to
+    /// shut their TCP listeners (and remove their socket files), when no
+    /// socket is the service manager's; when some are, the children are
+    /// not told (they would shut the manager's, which must queue for the
+    /// next start), and the supervisor shuts its own instead, the very
+    /// sockets its children hold. Whether the children refuse.
+    fn refuse_at_stop(&mut self) -> bool {
+        if self.may_refuse() {
+            return true;
+        }
+        let own: Vec<ListenerKey> = (self.state.held.iter())
+            .filter(|(_, held)| !held.activated)
+            .map(|(key, _)| key.clone())
+            .collect();
+        let why = "the service is stopping";
+        self.stop_holding(own, "no longer listening on", why, |key| Effect::Shut {
+            key,
+        });
+        false
     }
 
     /// Whether no listener held is the service manager's.

@@ -295,7 +295,9 @@ impl Model {
         let sockets: Vec<_> = self.sim.sockets.iter().cloned().collect();
         assert_eq!(held, sockets);
         // (Only an old child, neither serving nor starting, may hold a
-        // socket let go of: no child takes a connection from it again.)
+        // socket let go of: no child takes a connection from it again; and
+        // any child once stopping, the supervisor having shut its own
+        // sockets beside the service manager's.)
         let (serving, starting) = match &state.phase {
             Phase::Up(up) => (up.serving, up.starting.as_ref().map(|s| s.id)),
             Phase::Stopping(stopping) => {
@@ -306,7 +308,8 @@ impl Model {
         let mut used = std::collections::BTreeSet::new();
         for id in self.live() {
             let process = &self.sim.processes[&id];
-            let old = Some(id) != serving && Some(id) != starting;
+            let stopping = matches!(state.phase, Phase::Stopping(_));
+            let old = stopping || (Some(id) != serving && Some(id) != starting);
             for key in process.listeners.iter().filter_map(|l| l.key.as_ref()) {
                 assert!(
                     old || state.held.contains_key(key),

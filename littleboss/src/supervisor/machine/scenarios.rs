@@ -1388,8 +1388,26 @@ fn a_stop_has_its_children_refuse_new_connections_and_a_reload_not() {
     let mut sim = Sim::serving(settings());
     let http = key("http", "127.0.0.1:8080");
     sim.machine.state.held.get_mut(&http).unwrap().activated = true;
+    // A socket of the supervisor's own beside it is shut by the
+    // supervisor: the same socket its children hold.
+    let admin = key("admin", "127.0.0.1:9");
+    sim.machine.state.held.insert(
+        admin.clone(),
+        super::Held {
+            address: "127.0.0.1:9".to_owned(),
+            activated: false,
+        },
+    );
+    sim.sockets.insert(admin.clone());
     sim.signal(Signal::Term);
     assert!(sim.process(1).lameducked && !sim.process(1).refusing);
+    assert!(
+        sim.effects
+            .contains(&super::Effect::Shut { key: admin.clone() })
+    );
+    assert!(!sim.sockets.contains(&admin));
+    assert!(sim.sockets.contains(&http));
+    assert!(!sim.effects.contains(&super::Effect::Shut { key: http }));
 }
 
 #[test]
