@@ -83,7 +83,7 @@ impl Machine {
                         state
                             .held
                             .get(k)
-                            .map_or(k.address.clone(), |h| h.address.clone())
+                            .map_or(k.bind_address().to_owned(), |h| h.address.clone())
                     }),
                 })
                 .collect(),
