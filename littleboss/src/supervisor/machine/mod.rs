@@ -1467,14 +1467,19 @@ impl Machine {
     /// shut their TCP listeners (and remove their socket files), when no
     /// socket is the service manager's; when some are, the children are
     /// not told (they would shut the manager's, which must queue for the
-    /// next start), and the supervisor shuts its own instead, the very
-    /// sockets its children hold. Whether the children refuse.
+    /// next start), and the supervisor shuts its own TCP and unix ones
+    /// instead, the very sockets its children hold. Whether the children
+    /// refuse.
     fn refuse_at_stop(&mut self) -> bool {
         if self.may_refuse() {
             return true;
         }
+        // Stream sockets only: a UDP socket shut for reading still takes
+        // datagrams, and reads as closed for ever (its reader spins).
         let own: Vec<ListenerKey> = (self.state.held.iter())
-            .filter(|(_, held)| !held.activated)
+            .filter(|(key, held)| {
+                !held.activated && matches!(key.network.kind(), Kind::Tcp | Kind::Unix)
+            })
             .map(|(key, _)| key.clone())
             .collect();
         let why = "the service is stopping";

@@ -136,6 +136,8 @@ struct Model {
     decides: Option<ChildId>,
     decided: Option<i32>,
     slow_binds: bool,
+    /// Every socket seen passed by the service manager: never let go of.
+    activated: std::collections::BTreeSet<super::ListenerKey>,
 }
 
 impl Model {
@@ -294,10 +296,24 @@ impl Model {
         let held: Vec<_> = state.held.keys().cloned().collect();
         let sockets: Vec<_> = self.sim.sockets.iter().cloned().collect();
         assert_eq!(held, sockets);
+        // The service manager's sockets are held to the end.
+        let exited = matches!(state.phase, Phase::Exited { .. });
+        (self.activated).extend(
+            (state.held.iter())
+                .filter(|(_, held)| held.activated)
+                .map(|(key, _)| key.clone()),
+        );
+        for key in &self.activated {
+            assert!(
+                exited || state.held.contains_key(key),
+                "let go of the manager's {key}"
+            );
+        }
         // (Only an old child, neither serving nor starting, may hold a
-        // socket let go of: no child takes a connection from it again; and
-        // any child once stopping, the supervisor having shut its own
-        // sockets beside the service manager's.)
+        // socket let go of: no child takes a connection from it again; and,
+        // once stopping with some socket the service manager's, any child
+        // may hold one of the supervisor's own, shut for the stop.)
+        let own_shut = matches!(state.phase, Phase::Stopping(_)) && !self.activated.is_empty();
         let (serving, starting) = match &state.phase {
             Phase::Up(up) => (up.serving, up.starting.as_ref().map(|s| s.id)),
             Phase::Stopping(stopping) => {
@@ -308,11 +324,11 @@ impl Model {
         let mut used = std::collections::BTreeSet::new();
         for id in self.live() {
             let process = &self.sim.processes[&id];
-            let stopping = matches!(state.phase, Phase::Stopping(_));
-            let old = stopping || (Some(id) != serving && Some(id) != starting);
+            let old = Some(id) != serving && Some(id) != starting;
             for key in process.listeners.iter().filter_map(|l| l.key.as_ref()) {
+                let shut = own_shut && !self.activated.contains(key);
                 assert!(
-                    old || state.held.contains_key(key),
+                    old || shut || state.held.contains_key(key),
                     "child {id} lost its socket {key}"
                 );
                 used.insert(key);
@@ -579,6 +595,7 @@ proptest! {
             decides: None,
             decided: None,
             slow_binds: world.slow_binds,
+            activated: Default::default(),
         };
         model.check();
         for action in actions {

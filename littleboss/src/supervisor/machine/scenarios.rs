@@ -1399,8 +1399,20 @@ fn a_stop_has_its_children_refuse_new_connections_and_a_reload_not() {
         },
     );
     sim.sockets.insert(admin.clone());
+    // Not a UDP one: shut, it would still take datagrams, and its reader
+    // would find it closed for ever.
+    let dns = super::ListenerKey::of("dns", crate::spec::Network::Udp, "127.0.0.1:53");
+    sim.machine.state.held.insert(
+        dns.clone(),
+        super::Held {
+            address: "127.0.0.1:53".to_owned(),
+            activated: false,
+        },
+    );
+    sim.sockets.insert(dns.clone());
     sim.signal(Signal::Term);
     assert!(sim.process(1).lameducked && !sim.process(1).refusing);
+    assert!(!sim.effects.contains(&super::Effect::Shut { key: dns }));
     assert!(
         sim.effects
             .contains(&super::Effect::Shut { key: admin.clone() })
