@@ -219,6 +219,9 @@ pub struct Plan {
     /// made, so that what the windows measure without reloads shows.
     pub without_reloads: bool,
     pub timeout: Duration,
+    /// Open loop at this many requests per second in all (see
+    /// [`Traffic::rate`]); `None`: closed loop.
+    pub rate: Option<f64>,
 }
 
 /// What a row measured.
@@ -266,6 +269,7 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         shape: plan.shape,
         clients: plan.clients,
         timeout: plan.timeout,
+        rate: plan.rate,
     }
     .start(epoch);
     tokio::time::sleep(plan.steady).await;

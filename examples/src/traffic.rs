@@ -65,8 +65,8 @@ pub const POST_BODY: usize = 16 * 1024;
 pub struct Sample {
     /// When it finished, from the start of the run.
     pub at: Duration,
-    /// From its first byte sent (after a slow client's wait) to the end
-    /// of its response.
+    /// From its first byte sent (after a slow client's wait), or in open
+    /// loop from when it was due, to the end of its response.
     pub latency: Duration,
     pub outcome: Outcome,
     /// It was sent on a connection that had already carried a response:
@@ -84,6 +84,47 @@ pub struct Traffic {
     pub clients: usize,
     /// A request without a whole response by then is a timeout.
     pub timeout: Duration,
+    /// Open loop: the total request rate, per second, the clients keep to
+    /// between them, each sending on a schedule of its own whatever the
+    /// answers do (not for slow clients). A request's latency then runs
+    /// from when it was due, not from when a client held up behind a
+    /// stall got to send it, so a stall counts for every request it
+    /// delays (no coordinated omission). `None`: closed loop, each client
+    /// sending its next request as its last one ends, as fast as the
+    /// server answers.
+    pub rate: Option<f64>,
+}
+
+impl Traffic {
+    /// The time between one client's scheduled requests, and when its
+    /// first is due after `start` (spread over one interval, client by
+    /// client), in open loop.
+    fn schedule(&self, client: usize, start: Instant) -> Option<(Duration, Instant)> {
+        let rate = self
+            .rate
+            .filter(|r| *r > 0.0 && self.shape != Shape::SlowFirstByte)?;
+        let every = Duration::from_secs_f64(self.clients as f64 / rate);
+        let first = start + every.mul_f64(client as f64 / self.clients as f64);
+        Some((every, first))
+    }
+}
+
+/// One client's schedule in open loop: waits until its next request is
+/// due and says when that was (closed loop: now, at once).
+struct Pacer {
+    schedule: Option<(Duration, Instant)>,
+}
+
+impl Pacer {
+    async fn due(&mut self) -> Instant {
+        let Some((every, next)) = &mut self.schedule else {
+            return Instant::now();
+        };
+        let due = *next;
+        *next += *every;
+        tokio::time::sleep_until(due.into()).await;
+        due
+    }
 }
 
 /// A running load; [`Running::stop`] ends it and returns every sample.
@@ -97,13 +138,17 @@ impl Traffic {
     /// Starts the clients on the current runtime.
     pub fn start(self, epoch: Instant) -> Running {
         let stop = Arc::new(AtomicBool::new(false));
+        let start = Instant::now();
         let clients = (0..self.clients)
             .map(|i| {
                 let stop = stop.clone();
+                let pacer = Pacer {
+                    schedule: self.schedule(i, start),
+                };
                 tokio::spawn(async move {
                     match self.shape {
-                        Shape::Http2 => h2_client(self, epoch, stop).await,
-                        _ => h1_client(self, i as u64, epoch, stop).await,
+                        Shape::Http2 => h2_client(self, pacer, epoch, stop).await,
+                        _ => h1_client(self, pacer, i as u64, epoch, stop).await,
                     }
                 })
             })
@@ -124,14 +169,20 @@ impl Running {
     }
 }
 
-async fn h1_client(load: Traffic, seed: u64, epoch: Instant, stop: Arc<AtomicBool>) -> Vec<Sample> {
+async fn h1_client(
+    load: Traffic,
+    mut pacer: Pacer,
+    seed: u64,
+    epoch: Instant,
+    stop: Arc<AtomicBool>,
+) -> Vec<Sample> {
     let mut samples = Vec::with_capacity(1 << 12);
     let mut conn: Option<TcpStream> = None;
     let mut random = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let body = vec![b'x'; POST_BODY];
     while !stop.load(Ordering::Relaxed) {
+        let mut begin = pacer.due().await;
         let reused = conn.is_some();
-        let mut begin = Instant::now();
         let attempt = async {
             if conn.is_none() {
                 let stream = TcpStream::connect(load.addr)
@@ -208,13 +259,18 @@ async fn h2_connect(addr: SocketAddr) -> Result<H2Sender, Outcome> {
     Ok(sender)
 }
 
-async fn h2_client(load: Traffic, epoch: Instant, stop: Arc<AtomicBool>) -> Vec<Sample> {
+async fn h2_client(
+    load: Traffic,
+    mut pacer: Pacer,
+    epoch: Instant,
+    stop: Arc<AtomicBool>,
+) -> Vec<Sample> {
     use http_body_util::BodyExt;
     let mut samples = Vec::with_capacity(1 << 12);
     let mut sender: Option<H2Sender> = None;
     while !stop.load(Ordering::Relaxed) {
-        let begin = Instant::now();
-        let deadline = tokio::time::Instant::from_std(begin + load.timeout);
+        let begin = pacer.due().await;
+        let deadline = tokio::time::Instant::now() + load.timeout;
         // A connection the server said GOAWAY on is not ready any more:
         // open another, as every HTTP/2 client does (not a failure: no
         // request was sent). The wait is timed and bounded all the same.
@@ -289,5 +345,54 @@ fn h2_failure(e: &hyper::Error) -> Outcome {
         Outcome::GoAway
     } else {
         Outcome::Reset
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn traffic(shape: Shape, rate: Option<f64>) -> Traffic {
+        Traffic {
+            addr: "127.0.0.1:1".parse().unwrap(),
+            shape,
+            clients: 4,
+            timeout: Duration::from_secs(1),
+            rate,
+        }
+    }
+
+    #[test]
+    fn open_loop_clients_share_the_rate_and_spread_their_starts() {
+        let start = Instant::now();
+        let load = traffic(Shape::KeepAlive, Some(400.0));
+        // 4 clients at 400/s in all: each every 10 ms, starting 2.5 ms apart.
+        let (every, first) = load.schedule(1, start).unwrap();
+        assert_eq!(every, Duration::from_millis(10));
+        assert_eq!(first - start, Duration::from_micros(2500));
+        assert!(traffic(Shape::KeepAlive, None).schedule(1, start).is_none());
+        assert!(
+            traffic(Shape::SlowFirstByte, Some(400.0))
+                .schedule(1, start)
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_late_request_is_timed_from_when_it_was_due() {
+        let start = Instant::now();
+        let mut pacer = Pacer {
+            schedule: traffic(Shape::KeepAlive, Some(400.0)).schedule(0, start),
+        };
+        assert_eq!(pacer.due().await, start);
+        // Held up 35 ms (a stall): the three requests due meanwhile go at
+        // once, each timed from its own due time.
+        tokio::time::sleep(Duration::from_millis(35)).await;
+        for k in 1..=3 {
+            assert_eq!(pacer.due().await, start + Duration::from_millis(10 * k));
+        }
+        // Back on schedule: the next waits for its time.
+        assert_eq!(pacer.due().await, start + Duration::from_millis(40));
+        assert!(Instant::now() >= start + Duration::from_millis(40));
     }
 }

@@ -29,7 +29,14 @@ enum KeepAlive {
 }
 
 async fn reloads_fail_nothing(bin: &str, listener: &str, keep_alive: KeepAlive) {
-    for (shape, clients) in [(Shape::NewConnection, 8), (Shape::KeepAlive, 100)] {
+    // Closed loop, and keep-alive once more in open loop (2000 requests/s
+    // in all, each client on its own schedule), as the benchmark runs it.
+    let loads = [
+        (Shape::NewConnection, 8, None),
+        (Shape::KeepAlive, 100, None),
+        (Shape::KeepAlive, 100, Some(2000.0)),
+    ];
+    for (shape, clients, rate) in loads {
         let epoch = Instant::now();
         let server = Arc::new(Server::start(bin.as_ref(), listener, epoch));
         let plan = Plan {
@@ -42,10 +49,14 @@ async fn reloads_fail_nothing(bin: &str, listener: &str, keep_alive: KeepAlive) 
             paced_interval: Duration::ZERO,
             without_reloads: false,
             timeout: Duration::from_secs(10),
+            rate,
         };
         let row = run(server.clone(), plan, epoch).await;
         Arc::into_inner(server).expect("one owner").stop();
-        let name = shape.name();
+        let name = match rate {
+            Some(rate) => format!("{} (open loop, {rate}/s)", shape.name()),
+            None => shape.name().to_owned(),
+        };
         assert_eq!(row.reloads_failed, 0, "{bin} under {name} load: {row:?}");
         assert_eq!(row.killed, 0, "{bin} under {name} load: {row:?}");
         // Every old child drained, exited and was reaped: none left

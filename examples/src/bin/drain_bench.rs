@@ -106,6 +106,12 @@ struct Args {
     /// POST clients (kept-alive connections).
     #[arg(long, default_value_t = 64)]
     post_clients: usize,
+    /// Open loop: this many requests per second in all, each client on a
+    /// schedule of its own, latency counted from when a request was due
+    /// (slow clients keep their own pace). Without it, closed loop: each
+    /// client sends its next request as its last one ends.
+    #[arg(long)]
+    rate: Option<f64>,
     /// Where the server binaries are (default: next to this one).
     #[arg(long)]
     bin_dir: Option<PathBuf>,
@@ -166,6 +172,7 @@ fn main() -> ExitCode {
                     paced_interval: Duration::from_millis(args.paced_interval_ms),
                     without_reloads: args.without_reloads,
                     timeout: Duration::from_secs(10),
+                    rate: args.rate,
                 };
                 eprintln!(
                     "drain_bench: {server_name} under {} load, reloads {interval_ms} ms apart...",
@@ -229,8 +236,14 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
     } else {
         ""
     };
+    let pace = match args.rate {
+        Some(rate) => format!(
+            "; open loop, {rate:.0} requests/s in all, latency from when each request was due (slow clients at their own pace)"
+        ),
+        None => "; closed loop, each client sending as its last answer ends".to_owned(),
+    };
     out += &format!(
-        "`{}`: {} reloads per row, {} ms apart{then}, after {} s of steady load{control}\n\n",
+        "`{}`: {} reloads per row, {} ms apart{then}, after {} s of steady load{control}{pace}\n\n",
         command.join(" "),
         args.reloads,
         apart.join(" or "),
