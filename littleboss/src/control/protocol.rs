@@ -219,7 +219,8 @@ pub(crate) enum ProtocolError {
     NotJson(serde_json::Error),
     NotAnObject,
     NoVersion,
-    Version(serde_json::Value),
+    /// The version a message gave, as it reads.
+    Version(String),
     /// An object names a key twice (serde_json's own words and place).
     DuplicateKey(serde_json::Error),
     BadRequest(serde_json::Error),
@@ -250,8 +251,17 @@ impl std::error::Error for ProtocolError {}
 
 /// Reads a request; the error is the message to send back.
 pub(crate) fn decode_request(line: &[u8]) -> Result<Request, ProtocolError> {
-    open_envelope(line)?;
-    serde_json::from_slice(line).map_err(ProtocolError::BadRequest)
+    let top = open_envelope(line)?;
+    // Only a reload's fields are read: those a newer client adds to
+    // another command are passed over, whatever their type.
+    match top.cmd {
+        Some(Ok(cmd)) if cmd == "status" => Ok(Request::Status),
+        Some(Ok(cmd)) if cmd == "stop" => Ok(Request::Stop),
+        Some(Err(other)) => Err(ProtocolError::BadRequest(serde::de::Error::custom(
+            format_args!("the command `cmd` is {other}, not a string such as \"status\""),
+        ))),
+        _ => serde_json::from_slice(line).map_err(ProtocolError::BadRequest),
+    }
 }
 
 /// Reads a response (client side).
@@ -263,28 +273,43 @@ pub(crate) fn decode_response(line: &[u8]) -> Result<Response, ProtocolError> {
 /// Checks a message is one JSON object of this protocol's version whose
 /// objects name each key once; the body is read afterwards, straight from
 /// the line (its unknown fields, `v` among them, are passed over).
-fn open_envelope(line: &[u8]) -> Result<(), ProtocolError> {
+fn open_envelope(line: &[u8]) -> Result<Top, ProtocolError> {
     let top = serde_json::from_slice::<UniqueKeys>(line).map_err(|e| match e.is_data() {
         true => ProtocolError::DuplicateKey(e),
         false => ProtocolError::NotJson(e),
     })?;
-    match top {
-        UniqueKeys::Other => Err(ProtocolError::NotAnObject),
-        UniqueKeys::Object { v: None } => Err(ProtocolError::NoVersion),
-        UniqueKeys::Object { v: Some(v) } => match v {
-            serde_json::Value::Number(ref n) if n.as_u64() == Some(VERSION) => Ok(()),
-            other => Err(ProtocolError::Version(other)),
-        },
+    let UniqueKeys::Object(top) = top else {
+        return Err(ProtocolError::NotAnObject);
+    };
+    match &top.v {
+        None => Err(ProtocolError::NoVersion),
+        Some(v) if v.number == Some(VERSION) => Ok(top),
+        Some(v) => Err(ProtocolError::Version(v.text.clone())),
     }
 }
 
 /// A JSON value whose objects name each key once, at any depth: serde_json
 /// keeps the last of two silently, and `{"cmd":"status","cmd":"stop"}` is
 /// not a message to guess the meaning of. Of the value itself only what
-/// the envelope needs is kept: whether it is an object, and its `v`.
+/// the envelope needs is kept, little whatever the message's size.
 enum UniqueKeys {
-    Object { v: Option<serde_json::Value> },
+    Object(Top),
     Other,
+}
+
+/// What the envelope keeps of a message's top-level object.
+#[derive(Default)]
+struct Top {
+    v: Option<Version>,
+    /// `cmd`: the string, or how another value reads.
+    cmd: Option<Result<String, String>>,
+}
+
+/// A message's `v`: the number, if it is a whole one, and how it reads in
+/// an error (an array or an object by its kind alone).
+struct Version {
+    number: Option<u64>,
+    text: String,
 }
 
 /// Any JSON value, checked for keys named twice and then forgotten.
@@ -298,7 +323,7 @@ impl<'de> Deserialize<'de> for Checked {
     }
 }
 
-/// Walks a JSON value; at the top it keeps the object's `v`.
+/// Walks a JSON value; at the top it keeps the object's `v` and `cmd`.
 struct Walk {
     top: bool,
 }
@@ -347,21 +372,111 @@ impl<'de> serde::de::Visitor<'de> for Walk {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
         let mut seen = std::collections::HashSet::new();
-        let mut v = None;
+        let mut top = Top::default();
         while let Some(key) = map.next_key::<String>()? {
             if seen.contains(&key) {
                 return Err(serde::de::Error::custom(format_args!(
                     "the key `{key}` appears twice"
                 )));
             }
-            if self.top && key == "v" {
-                v = Some(map.next_value::<serde_json::Value>()?);
-            } else {
-                map.next_value::<Checked>()?;
+            match key.as_str() {
+                "v" if self.top => top.v = Some(map.next_value::<Version>()?),
+                "cmd" if self.top => top.cmd = Some(map.next_value::<CommandName>()?.0),
+                _ => {
+                    map.next_value::<Checked>()?;
+                }
             }
             seen.insert(key);
         }
-        Ok(UniqueKeys::Object { v })
+        Ok(UniqueKeys::Object(top))
+    }
+}
+
+/// A top-level `cmd`: the string, or how another value reads.
+struct CommandName(Result<String, String>);
+
+impl<'de> Deserialize<'de> for CommandName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = deserializer.deserialize_any(ReadScalar)?;
+        Ok(CommandName(match value {
+            Scalar::Str(s) => Ok(s),
+            Scalar::Number(n) => Err(n.to_string()),
+            Scalar::Text(text) => Err(text),
+        }))
+    }
+}
+
+impl<'de> Deserialize<'de> for Version {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match deserializer.deserialize_any(ReadScalar)? {
+            Scalar::Number(n) => Version {
+                number: Some(n),
+                text: n.to_string(),
+            },
+            // As JSON writes it, quoted, and cut short.
+            Scalar::Str(s) => {
+                let short: String = s.chars().take(40).collect();
+                let cut = if short.len() < s.len() { "…" } else { "" };
+                Version {
+                    number: None,
+                    text: format!("{}{cut}", serde_json::Value::String(short)),
+                }
+            }
+            Scalar::Text(text) => Version { number: None, text },
+        })
+    }
+}
+
+/// A JSON value as the envelope keeps it: a whole number, a string, or
+/// how anything else reads (arrays and objects walked, by kind alone).
+enum Scalar {
+    Number(u64),
+    Str(String),
+    Text(String),
+}
+
+/// Reads a [`Scalar`].
+struct ReadScalar;
+
+impl<'de> serde::de::Visitor<'de> for ReadScalar {
+    type Value = Scalar;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Scalar, E> {
+        Ok(Scalar::Text(b.to_string()))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Scalar, E> {
+        Ok(Scalar::Text(n.to_string()))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Scalar, E> {
+        Ok(Scalar::Number(n))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Scalar, E> {
+        Ok(Scalar::Text(serde_json::Value::from(n).to_string()))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Scalar, E> {
+        Ok(Scalar::Str(s.to_owned()))
+    }
+
+    fn visit_unit<E>(self) -> Result<Scalar, E> {
+        Ok(Scalar::Text("null".to_owned()))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Scalar::Text("an array".to_owned()))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Scalar, A::Error> {
+        Walk { top: false }.visit_map(map)?;
+        Ok(Scalar::Text("an object".to_owned()))
     }
 }
 
@@ -422,6 +537,9 @@ mod tests {
         assert_eq!(decode_request(line.trim_ascii_end()).unwrap(), reload);
         let status = br#"{"v":1,"cmd":"status","path":"/bin/x","args":[],"later":{"a":1}}"#;
         assert_eq!(decode_request(status).unwrap(), Request::Status);
+        // A newer client's field for another command, whatever its type.
+        let stop = br#"{"v":1,"listeners":true,"cmd":"stop","dir_id":"x"}"#;
+        assert_eq!(decode_request(stop).unwrap(), Request::Stop);
     }
 
     #[test]
@@ -466,6 +584,26 @@ mod tests {
             (b"[1,2]", "must be a JSON object"),
             (br#"{"cmd":"stop"}"#, "no protocol version"),
             (br#"{"v":2,"cmd":"stop"}"#, "unsupported protocol version 2"),
+            (
+                br#"{"v":-1,"cmd":"stop"}"#,
+                "unsupported protocol version -1",
+            ),
+            (
+                br#"{"v":1.5,"cmd":"stop"}"#,
+                "unsupported protocol version 1.5",
+            ),
+            (
+                br#"{"v":[1,{"a":1}],"cmd":"stop"}"#,
+                "unsupported protocol version an array",
+            ),
+            (
+                br#"{"v":{"a":1,"a":2},"cmd":"stop"}"#,
+                "the key `a` appears twice",
+            ),
+            (
+                br#"{"v":1,"cmd":7}"#,
+                "the command `cmd` is 7, not a string such as \"status\"",
+            ),
             (
                 br#"{"v":"1","cmd":"stop"}"#,
                 "unsupported protocol version \"1\"",
