@@ -5,7 +5,7 @@
 //! child channel, never by inheritance.
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
@@ -215,7 +215,11 @@ fn bind_inet(network: Network, addr: &str) -> io::Result<OwnedFd> {
             format!("`{host}` has no suitable address"),
         ));
     };
-    inet_socket(addr, stream, addr.is_ipv6())
+    inet_socket(addr, stream, addr.is_ipv6()).map_err(|e| match host.parse::<IpAddr>() {
+        Ok(_) => e,
+        // Which of the name's addresses was tried.
+        Err(_) => io::Error::new(e.kind(), format!("{e} (`{host}` is {} here)", addr.ip())),
+    })
 }
 
 /// Which of the addresses a host name resolved to a listener binds: one
@@ -317,6 +321,23 @@ mod tests {
         assert_eq!(address_to_bind(Network::Tcp, &[v6]), Some(v6));
         assert_eq!(address_to_bind(Network::Tcp4, &[v6]), None);
         assert_eq!(address_to_bind(Network::Tcp, &[]), None);
+    }
+
+    #[test]
+    fn a_failed_bind_of_a_host_name_says_which_address_it_tried() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let error = bind_inet(Network::Tcp4, &format!("localhost:{port}")).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+        assert!(
+            error
+                .to_string()
+                .ends_with("(`localhost` is 127.0.0.1 here)"),
+            "{error}"
+        );
+        // An address as such is its own name.
+        let error = bind_inet(Network::Tcp4, &format!("127.0.0.1:{port}")).unwrap_err();
+        assert!(!error.to_string().contains("here"), "{error}");
     }
 
     #[test]

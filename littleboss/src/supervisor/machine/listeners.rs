@@ -35,30 +35,52 @@ pub(crate) struct BindOrder {
     pub if_in_use: Option<String>,
 }
 
-/// What to tell a user whose bind of `key` found its address in use,
-/// when this service holds a socket there ([`held_on_port`]): which
-/// socket, and how to keep it, if a reload can.
-fn if_in_use(held: &BTreeMap<ListenerKey, Held>, key: &ListenerKey) -> Option<String> {
+/// What to tell a user whose bind of `key`, for listener `name`, found
+/// its address in use, when this service holds a socket there
+/// ([`held_on_port`]): which socket, and how to keep it, if a reload can
+/// (not when another of the `wanted` listeners keeps it).
+fn if_in_use(
+    held: &BTreeMap<ListenerKey, Held>,
+    wanted: &[Assigned],
+    key: &ListenerKey,
+    name: &str,
+) -> Option<String> {
     let (k, h) = held_on_port(held, key)?;
     let ours = format!("this service holds {} {} already", k.network, h.address);
+    let keep = |spelling: &str| format!("{ours}: to keep that socket, give `{spelling}`");
+    if let Some(other) = wanted
+        .iter()
+        .find(|w| w.key.as_ref() == Some(k) && w.name != name)
+    {
+        return Some(format!(
+            "{ours}, for listener `{}`: give `{name}` another address",
+            other.name
+        ));
+    }
     if k.network != key.network {
         return Some(format!(
             "{ours}, as a {} socket, which a {} listener cannot keep: declare it {} again, or stop and start the service to change it",
             k.network, key.network, k.network
         ));
     }
+    // The service manager's: by the address it has (`as_held`).
+    if h.activated {
+        return Some(keep(&h.address));
+    }
     let (host, port) = host_port(k.bind_address()).ok()?;
     Some(match (host.is_empty(), port) {
         // Asked for on port 0 on every address: known by its listener's
-        // name alone (`as_held`), which the user cannot give.
-        (true, 0) => format!(
-            "{ours}, bound on port 0 for another listener: stop and start the service to give this one that port"
-        ),
+        // name and `:0` alone (`as_held`).
+        (true, 0) => match k.address.rsplit_once('#').map(|(_, owner)| owner) {
+            Some(owner) if owner == name => keep(k.bind_address()),
+            Some(owner) => format!(
+                "{ours}, bound on port 0 for listener `{owner}`: stop and start the service to give `{name}` that port"
+            ),
+            None => format!("{ours}: stop and start the service to give `{name}` that port"),
+        },
         // `:8080` shows as `[::]:8080`, which would be another socket.
-        (true, _) if !h.activated => {
-            format!("{ours}: to keep that socket, give `{}`", k.bind_address())
-        }
-        _ => format!("{ours}: to keep that socket, give `{}`", h.address),
+        (true, _) => keep(k.bind_address()),
+        _ => keep(&h.address),
     })
 }
 
@@ -279,7 +301,7 @@ pub(crate) fn plan(
         .map(|(key, name)| BindOrder {
             key: key.clone(),
             name: name.clone(),
-            if_in_use: if_in_use(held, key),
+            if_in_use: if_in_use(held, wanted, key, name),
         })
         .collect())
 }
@@ -350,10 +372,13 @@ mod tests {
         })
         .collect();
         let current = [assigned("http", Network::Tcp, Some("127.0.0.1:80"))];
+        // The advice for the last of `wanted` (the others kept, not bound).
+        let advice_beside = |wanted: &[Assigned]| -> Option<String> {
+            let orders = plan(&held, &current, wanted).unwrap();
+            orders.into_iter().last().and_then(|o| o.if_in_use)
+        };
         let advice = |name: &str, network: Network, address: &str| -> Option<String> {
-            let wanted = [assigned(name, network, Some(address))];
-            let orders = plan(&held, &current, &wanted).unwrap();
-            orders.into_iter().next().and_then(|o| o.if_in_use)
+            advice_beside(&[assigned(name, network, Some(address))])
         };
         let keep = |ours: &str, give: &str| {
             Some(format!(
@@ -383,7 +408,30 @@ mod tests {
         // its own listener asking for port 0 again.
         assert_eq!(
             advice("admin", Network::Tcp, "0.0.0.0:4000"),
-            Some("this service holds tcp [::]:4000 already, bound on port 0 for another listener: stop and start the service to give this one that port".to_owned())
+            Some("this service holds tcp [::]:4000 already, bound on port 0 for listener `http`: stop and start the service to give `admin` that port".to_owned())
+        );
+        assert_eq!(
+            advice("http", Network::Tcp, "[::]:4000"),
+            keep("[::]:4000", ":0")
+        );
+        // Kept by another listener of the reload: no spelling frees it.
+        let other = |held_by: &str, address: &str| {
+            Some(format!(
+                "this service holds tcp {address} already, for listener `{held_by}`: give `admin` another address"
+            ))
+        };
+        let beside_http = [
+            assigned("http", Network::Tcp, Some("127.0.0.1:80")),
+            assigned("admin", Network::Tcp, Some("localhost:80")),
+        ];
+        assert_eq!(advice_beside(&beside_http), other("http", "127.0.0.1:80"));
+        let beside_metrics = [
+            assigned("metrics", Network::Tcp, Some(":9090")),
+            assigned("admin", Network::Tcp, Some("127.0.0.1:9090")),
+        ];
+        assert_eq!(
+            advice_beside(&beside_metrics),
+            other("metrics", "0.0.0.0:9090")
         );
         // Not another specific address, which the held one cannot block.
         assert_eq!(advice("http", Network::Tcp, "127.0.0.2:80"), None);
