@@ -66,7 +66,8 @@ pub struct Sample {
     /// When it finished, from the start of the run.
     pub at: Duration,
     /// From its first byte sent (after a slow client's wait), or in open
-    /// loop from when it was due, to the end of its response.
+    /// loop from when it was due if the client was late, to the end of
+    /// its response.
     pub latency: Duration,
     pub outcome: Outcome,
     /// It was sent on a connection that had already carried a response:
@@ -86,10 +87,10 @@ pub struct Traffic {
     pub timeout: Duration,
     /// Open loop: the total request rate, per second, the clients keep to
     /// between them, each sending on a schedule of its own whatever the
-    /// answers do (not for slow clients). A request's latency then runs
-    /// from when it was due, not from when a client held up behind a
-    /// stall got to send it, so a stall counts for every request it
-    /// delays (no coordinated omission). `None`: closed loop, each client
+    /// answers do (not for slow clients). A request a client was late to
+    /// send is timed from when it was due, not from when the client, held
+    /// up behind a stall, got to send it, so a stall counts for every
+    /// request it delays (no coordinated omission). `None`: closed loop, each client
     /// sending its next request as its last one ends, as fast as the
     /// server answers.
     pub rate: Option<f64>,
@@ -110,20 +111,28 @@ impl Traffic {
 }
 
 /// One client's schedule in open loop: waits until its next request is
-/// due and says when that was (closed loop: now, at once).
+/// due, and says from when to time it (closed loop: now, at once).
 struct Pacer {
     schedule: Option<(Duration, Instant)>,
 }
 
 impl Pacer {
+    /// From when the request is timed: when it was due, if the client is
+    /// late already (the answers held it up: each request it could not
+    /// send meanwhile counts the wait); else when the timer woke it, as
+    /// the timer's own lateness (up to a millisecond in tokio) is the
+    /// client's, not the server's.
     async fn due(&mut self) -> Instant {
         let Some((every, next)) = &mut self.schedule else {
             return Instant::now();
         };
         let due = *next;
         *next += *every;
+        if Instant::now() >= due {
+            return due;
+        }
         tokio::time::sleep_until(due.into()).await;
-        due
+        Instant::now()
     }
 }
 
@@ -391,8 +400,14 @@ mod tests {
         for k in 1..=3 {
             assert_eq!(pacer.due().await, start + Duration::from_millis(10 * k));
         }
-        // Back on schedule: the next waits for its time.
-        assert_eq!(pacer.due().await, start + Duration::from_millis(40));
-        assert!(Instant::now() >= start + Duration::from_millis(40));
+        // Back on schedule: the next waits for its time, timed from when
+        // the timer woke it.
+        let woke = pacer.due().await;
+        assert!(
+            woke >= start + Duration::from_millis(40),
+            "{:?}",
+            woke - start
+        );
+        assert!(Instant::now() >= woke);
     }
 }
