@@ -252,6 +252,8 @@ pub struct Row {
     /// Whether the supervisor was down to one child (the serving one) and
     /// no zombie after the row, every old child reaped.
     pub settled: bool,
+    /// How long the load ran, in seconds.
+    pub seconds: f64,
 }
 
 impl Row {
@@ -264,6 +266,7 @@ impl Row {
 /// Runs the plan against a started server: the load, a steady phase, the
 /// reloads, and the load still on until every old child has exited.
 pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
+    let load_began = Instant::now();
     let running = Traffic {
         addr: server.addr,
         shape: plan.shape,
@@ -295,6 +298,7 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         .await
         .expect("drains");
     let samples = running.stop().await;
+    let seconds = load_began.elapsed().as_secs_f64();
     let s = server.clone();
     let settled = tokio::task::spawn_blocking(move || s.wait_one_child())
         .await
@@ -305,6 +309,7 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         reloads_failed,
         killed,
         settled,
+        seconds,
         ..Row::default()
     };
     let mut pids = std::collections::BTreeSet::new();

@@ -90,7 +90,9 @@ pub struct Traffic {
     /// answers do (not for slow clients). A request a client was late to
     /// send is timed from when it was due, not from when the client, held
     /// up behind a stall, got to send it, so a stall counts for every
-    /// request it delays (no coordinated omission). `None`: closed loop, each client
+    /// request it delays (no coordinated omission); one on time, from
+    /// when it was sent. A kept-alive connection the server closed while
+    /// it sat idle is not reused (a client's pool checks). `None`: closed loop, each client
     /// sending its next request as its last one ends, as fast as the
     /// server answers.
     pub rate: Option<f64>,
@@ -117,22 +119,37 @@ struct Pacer {
 }
 
 impl Pacer {
-    /// From when the request is timed: when it was due, if the client is
-    /// late already (the answers held it up: each request it could not
-    /// send meanwhile counts the wait); else when the timer woke it, as
-    /// the timer's own lateness (up to a millisecond in tokio) is the
-    /// client's, not the server's.
-    async fn due(&mut self) -> Instant {
+    /// Waits for the next request's time; from when to time it, and
+    /// whether the client waited (its connection sat idle meanwhile). It
+    /// is timed from when it was due if the client is late already (the
+    /// answers held it up: each request it could not send meanwhile counts
+    /// the wait); else from when the timer woke it, as the timer's own
+    /// lateness (up to a millisecond in tokio) is the client's, not the
+    /// server's.
+    async fn due(&mut self) -> (Instant, bool) {
         let Some((every, next)) = &mut self.schedule else {
-            return Instant::now();
+            return (Instant::now(), false);
         };
         let due = *next;
         *next += *every;
         if Instant::now() >= due {
-            return due;
+            return (due, false);
         }
         tokio::time::sleep_until(due.into()).await;
-        Instant::now()
+        (Instant::now(), true)
+    }
+}
+
+/// Whether a kept-alive connection that sat idle was closed by the server
+/// meanwhile, as a client's connection pool checks before reusing one:
+/// an HTTP/1 server may close an idle connection at any time, and a
+/// request written onto one closed long before is the client's mistake.
+fn closed_while_idle(stream: &TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    match stream.try_read(&mut byte) {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+        // End of file, an error, or bytes nobody asked for.
+        _ => true,
     }
 }
 
@@ -190,7 +207,13 @@ async fn h1_client(
     let mut random = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let body = vec![b'x'; POST_BODY];
     while !stop.load(Ordering::Relaxed) {
-        let mut begin = pacer.due().await;
+        let (mut begin, waited) = pacer.due().await;
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        if waited && conn.as_ref().is_some_and(closed_while_idle) {
+            conn = None;
+        }
         let reused = conn.is_some();
         let attempt = async {
             if conn.is_none() {
@@ -278,7 +301,10 @@ async fn h2_client(
     let mut samples = Vec::with_capacity(1 << 12);
     let mut sender: Option<H2Sender> = None;
     while !stop.load(Ordering::Relaxed) {
-        let begin = pacer.due().await;
+        let (begin, _) = pacer.due().await;
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
         let deadline = tokio::time::Instant::now() + load.timeout;
         // A connection the server said GOAWAY on is not ready any more:
         // open another, as every HTTP/2 client does (not a failure: no
@@ -393,16 +419,18 @@ mod tests {
         let mut pacer = Pacer {
             schedule: traffic(Shape::KeepAlive, Some(400.0)).schedule(0, start),
         };
-        assert_eq!(pacer.due().await, start);
+        assert_eq!(pacer.due().await, (start, false));
         // Held up 35 ms (a stall): the three requests due meanwhile go at
         // once, each timed from its own due time.
         tokio::time::sleep(Duration::from_millis(35)).await;
         for k in 1..=3 {
-            assert_eq!(pacer.due().await, start + Duration::from_millis(10 * k));
+            let due = start + Duration::from_millis(10 * k);
+            assert_eq!(pacer.due().await, (due, false));
         }
         // Back on schedule: the next waits for its time, timed from when
         // the timer woke it.
-        let woke = pacer.due().await;
+        let (woke, waited) = pacer.due().await;
+        assert!(waited);
         assert!(
             woke >= start + Duration::from_millis(40),
             "{:?}",

@@ -37,6 +37,12 @@
 //! which have no `Connection: close`. Reloads so come back to back while
 //! old children still drain.
 //!
+//! The clients run in closed loop (each sends its next request as its
+//! last one ends: the server at full load, latency mostly its queue), or
+//! with `--rate` in open loop (each on a schedule of its own, the rate
+//! shared among them, a request its client was late to send timed from
+//! when it was due, so a stall counts for every request it delays).
+//!
 //! Prints a markdown table (and the command that produced it) and exits
 //! non-zero if any request or reload failed, an old child was killed at
 //! its lameduck, or one was left unreaped at a row's end.
@@ -107,14 +113,28 @@ struct Args {
     #[arg(long, default_value_t = 64)]
     post_clients: usize,
     /// Open loop: this many requests per second in all, each client on a
-    /// schedule of its own, latency counted from when a request was due
-    /// (slow clients keep their own pace). Without it, closed loop: each
-    /// client sends its next request as its last one ends.
-    #[arg(long)]
+    /// schedule of its own, a request its client was late to send timed
+    /// from when it was due (slow clients keep their own pace). Without
+    /// it, closed loop: each client sends its next request as its last
+    /// one ends.
+    #[arg(long, value_parser = positive_rate)]
     rate: Option<f64>,
     /// Where the server binaries are (default: next to this one).
     #[arg(long)]
     bin_dir: Option<PathBuf>,
+}
+
+/// A request rate: a finite number of requests per second above 0 (and
+/// at most a million: a client's interval is then still microseconds).
+fn positive_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text.parse().map_err(|e| format!("{e}"))?;
+    if rate.is_finite() && (1e-3..=1e6).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(format!(
+            "{text} is not a rate from 0.001 to 1000000 requests a second"
+        ))
+    }
 }
 
 /// The listener each server declares.
@@ -238,7 +258,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
     };
     let pace = match args.rate {
         Some(rate) => format!(
-            "; open loop, {rate:.0} requests/s in all, latency from when each request was due (slow clients at their own pace)"
+            "; open loop, {rate} requests/s in all, a request its client was late to send timed from when it was due (slow clients at their own pace)"
         ),
         None => "; closed loop, each client sending as its last answer ends".to_owned(),
     };
@@ -266,10 +286,10 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
         (String::new(), "")
     };
     out += &format!(
-        "| server | load |{pause_head} clients | requests | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio |{paced_head} old child drain median / max ms (children timed) | killed |\n"
+        "| server | load |{pause_head} clients | requests | req/s | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio |{paced_head} old child drain median / max ms (children timed) | killed |\n"
     );
     out += &format!(
-        "|---|---|{pause_rule}---:|---:|---|---:|---:|---|---|---:|{paced_rule}---|---:|\n"
+        "|---|---|{pause_rule}---:|---:|---:|---|---:|---:|---|---|---:|{paced_rule}---|---:|\n"
     );
     let ms = |v: [f64; 4]| format!("{:.2} / {:.2} / {:.2} / {:.1}", v[0], v[1], v[2], v[3]);
     for (server, shape, plan, row) in rows {
@@ -298,10 +318,11 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
             String::new()
         };
         out += &format!(
-            "| {server} | {} |{pause} {} | {} | {failed} | {} | {} | {} | {} | {ratio} |{paced_cells} {:.0} / {:.0} ({}) | {} |\n",
+            "| {server} | {} |{pause} {} | {} | {:.0} | {failed} | {} | {} | {} | {} | {ratio} |{paced_cells} {:.0} / {:.0} ({}) | {} |\n",
             shape.name(),
             plan.clients,
             row.requests,
+            row.requests as f64 / row.seconds.max(1e-9),
             row.failed_reused,
             row.reloads_failed,
             ms(row.steady_ms),

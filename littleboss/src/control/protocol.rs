@@ -260,6 +260,13 @@ pub(crate) fn decode_request(line: &[u8]) -> Result<Request, ProtocolError> {
         Some(Err(other)) => Err(ProtocolError::BadRequest(serde::de::Error::custom(
             format_args!("the command `cmd` is {other}, not a string such as \"status\""),
         ))),
+        // In serde's words, the name cut short: it is sent back and logged.
+        Some(Ok(cmd)) if cmd != "reload" => Err(ProtocolError::BadRequest(
+            serde::de::Error::custom(format_args!(
+                "unknown variant `{}`, expected one of `status`, `reload`, `stop`",
+                cut_short(&cmd)
+            )),
+        )),
         _ => serde_json::from_slice(line).map_err(ProtocolError::BadRequest),
     }
 }
@@ -392,6 +399,16 @@ impl<'de> serde::de::Visitor<'de> for Walk {
     }
 }
 
+/// The first 40 characters of `text`, and `…` if there were more: what a
+/// message sends back of a value of any size.
+fn cut_short(text: &str) -> String {
+    let mut short: String = text.chars().take(40).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short
+}
+
 /// A top-level `cmd`: the string, or how another value reads.
 struct CommandName(Result<String, String>);
 
@@ -414,14 +431,10 @@ impl<'de> Deserialize<'de> for Version {
                 text: n.to_string(),
             },
             // As JSON writes it, quoted, and cut short.
-            Scalar::Str(s) => {
-                let short: String = s.chars().take(40).collect();
-                let cut = if short.len() < s.len() { "…" } else { "" };
-                Version {
-                    number: None,
-                    text: format!("{}{cut}", serde_json::Value::String(short)),
-                }
-            }
+            Scalar::Str(s) => Version {
+                number: None,
+                text: serde_json::Value::String(cut_short(&s)).to_string(),
+            },
             Scalar::Text(text) => Version { number: None, text },
         })
     }
@@ -608,7 +621,14 @@ mod tests {
                 br#"{"v":"1","cmd":"stop"}"#,
                 "unsupported protocol version \"1\"",
             ),
-            (br#"{"v":1,"cmd":"launch"}"#, "unknown variant `launch`"),
+            (
+                br#"{"v":1,"cmd":"launch"}"#,
+                "unknown variant `launch`, expected one of `status`, `reload`, `stop`",
+            ),
+            (
+                br#"{"v":1,"cmd":"launchlaunchlaunchlaunchlaunchlaunchlaunchlaunch"}"#,
+                "unknown variant `launchlaunchlaunchlaunchlaunchlaunchlaun…`",
+            ),
             (br#"{"v":1,"cmd":"reload"}"#, "missing field `path`"),
             (br#"{"v":1,"cmd":"reload","path":7}"#, "invalid type"),
             (br#"{"v":1}"#, "missing field `cmd`"),

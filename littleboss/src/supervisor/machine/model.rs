@@ -12,6 +12,7 @@ use super::state::{ChildId, Phase, Why};
 use super::{ChildExit, HELLO_TIMEOUT, Settings, Signal};
 use crate::control::protocol::{Request, Response};
 use crate::link::FromChild;
+use crate::spec::Kind;
 
 /// The longest lameduck timeout a history gives a child.
 const MAX_LAMEDUCK: Duration = Duration::from_millis(3_000);
@@ -326,7 +327,8 @@ impl Model {
             let process = &self.sim.processes[&id];
             let old = Some(id) != serving && Some(id) != starting;
             for key in process.listeners.iter().filter_map(|l| l.key.as_ref()) {
-                let shut = own_shut && !self.activated.contains(key);
+                let stream = matches!(key.network.kind(), Kind::Tcp | Kind::Unix);
+                let shut = own_shut && stream && !self.activated.contains(key);
                 assert!(
                     old || shut || state.held.contains_key(key),
                     "child {id} lost its socket {key}"
