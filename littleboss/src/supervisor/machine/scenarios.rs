@@ -1391,25 +1391,11 @@ fn a_stop_has_its_children_refuse_new_connections_and_a_reload_not() {
     // A socket of the supervisor's own beside it is shut by the
     // supervisor: the same socket its children hold.
     let admin = key("admin", "127.0.0.1:9");
-    sim.machine.state.held.insert(
-        admin.clone(),
-        super::Held {
-            address: "127.0.0.1:9".to_owned(),
-            activated: false,
-        },
-    );
-    sim.sockets.insert(admin.clone());
+    hold(&mut sim, &admin);
     // Not a UDP one: shut, it would still take datagrams, and its reader
     // would find it closed for ever.
     let dns = super::ListenerKey::of("dns", crate::spec::Network::Udp, "127.0.0.1:53");
-    sim.machine.state.held.insert(
-        dns.clone(),
-        super::Held {
-            address: "127.0.0.1:53".to_owned(),
-            activated: false,
-        },
-    );
-    sim.sockets.insert(dns.clone());
+    hold(&mut sim, &dns);
     sim.signal(Signal::Term);
     assert!(sim.process(1).lameducked && !sim.process(1).refusing);
     assert!(!sim.effects.contains(&super::Effect::Shut { key: dns }));
@@ -1420,6 +1406,16 @@ fn a_stop_has_its_children_refuse_new_connections_and_a_reload_not() {
     assert!(!sim.sockets.contains(&admin));
     assert!(sim.sockets.contains(&http));
     assert!(!sim.effects.contains(&super::Effect::Shut { key: http }));
+}
+
+/// Has the supervisor hold a socket of its own for `key`, no child's.
+fn hold(sim: &mut Sim, key: &super::ListenerKey) {
+    let held = super::Held {
+        address: key.bind_address().to_owned(),
+        activated: false,
+    };
+    sim.machine.state.held.insert(key.clone(), held);
+    sim.sockets.insert(key.clone());
 }
 
 #[test]
