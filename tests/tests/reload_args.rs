@@ -405,8 +405,16 @@ fn a_relative_unix_socket_is_bound_where_the_reload_is_run_from_or_refused() {
     let out = reload_in(&home, &["-sock=./a.sock"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(!text(&out).contains("listener `sock`"), "{}", text(&out));
-    tests::eventually("the next child to answer", || {
+    let third = tests::eventually("the next child to answer", || {
         greet(&home.join("a.sock")).filter(|r| *r != second)
+    });
+    // So is its absolute path, from anywhere.
+    let held = home.join("a.sock");
+    let out = reload_in(&ops, &[&format!("-sock={}", held.display())]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("listener `sock`"), "{}", text(&out));
+    tests::eventually("the child after it to answer", || {
+        greet(&held).filter(|r| *r != third)
     });
     // An absolute path is bound from anywhere, with a word on where the
     // child runs.

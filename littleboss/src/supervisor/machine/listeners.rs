@@ -152,6 +152,54 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
     }
 }
 
+/// Gives a unix listener that names a held socket file by another path,
+/// one relative and one absolute, the key that socket is held under: a
+/// relative path is the supervisor's folder's (`home`), where it bound
+/// it. A relative path a reload gives counts only when the caller runs in
+/// that folder too (`caller_home`); from elsewhere it means another file.
+/// Without this, `-api=/srv/app/api.sock` after a start with
+/// `-api=api.sock` in /srv/app would bind the file again and find it in
+/// use, by this very service.
+pub(crate) fn unix_as_held(
+    held: &BTreeMap<ListenerKey, Held>,
+    wanted: &mut [Assigned],
+    home: &Path,
+    caller_home: bool,
+) {
+    let at = |path: &str, relative_ok: bool| -> Option<PathBuf> {
+        let path = Path::new(path);
+        let full = if path.is_absolute() {
+            path.to_path_buf()
+        } else if relative_ok {
+            home.join(path)
+        } else {
+            return None;
+        };
+        Some(
+            full.components()
+                .filter(|c| !matches!(c, std::path::Component::CurDir))
+                .collect(),
+        )
+    };
+    for listener in wanted {
+        let Some(key) = &listener.key else { continue };
+        if key.network != Network::Unix || held.contains_key(key) {
+            continue;
+        }
+        let Some(file) = at(key.bind_address(), caller_home) else {
+            continue;
+        };
+        let owned: Vec<&ListenerKey> = (held.keys())
+            .filter(|k| {
+                k.network == Network::Unix && at(k.bind_address(), true) == Some(file.clone())
+            })
+            .collect();
+        if let [owned] = owned.as_slice() {
+            listener.key = Some((*owned).clone());
+        }
+    }
+}
+
 /// The ways to name a socket bound at `address`: as it is, and if it is
 /// `activated`, a wildcard one (`0.0.0.0:9090`, `[::]:9090`) by its port
 /// alone (`:9090`).
@@ -602,6 +650,40 @@ mod tests {
         assert_eq!(
             v4[0].key,
             Some(ListenerKey::of("http", Network::Tcp, "0.0.0.0:8080"))
+        );
+    }
+
+    #[test]
+    fn a_unix_socket_file_is_known_by_its_relative_and_its_absolute_path() {
+        let key = |path: &str| ListenerKey::of("api", Network::Unix, path);
+        let mut held = BTreeMap::new();
+        for path in ["api.sock", "/srv/app/run/b.sock"] {
+            let socket = Held {
+                address: path.to_owned(),
+                activated: false,
+            };
+            held.insert(key(path), socket);
+        }
+        let home = Path::new("/srv/app");
+        let keys = |paths: &[&str], caller_home: bool| -> Vec<Option<ListenerKey>> {
+            let mut wanted: Vec<Assigned> = paths
+                .iter()
+                .map(|p| assigned("api", Network::Unix, Some(p)))
+                .collect();
+            unix_as_held(&held, &mut wanted, home, caller_home);
+            wanted.into_iter().map(|w| w.key).collect()
+        };
+        // Absolute for a relative one: from anywhere.
+        let both = [Some(key("api.sock")), Some(key("/srv/app/run/b.sock"))];
+        assert_eq!(keys(&["/srv/app/./api.sock", "run/b.sock"], true), both);
+        assert_eq!(
+            keys(&["/srv/app/api.sock", "run/b.sock"], false),
+            [Some(key("api.sock")), Some(key("run/b.sock"))]
+        );
+        // Another file is another socket.
+        assert_eq!(
+            keys(&["/srv/other/api.sock"], true),
+            [Some(key("/srv/other/api.sock"))]
         );
     }
 

@@ -950,6 +950,10 @@ impl Machine {
             return self.refuse(client, format!("the binary path {path} is not absolute"));
         }
         listeners::as_held(&self.state.held, &mut launch.listeners);
+        if let Some(home) = &self.state.settings.working_dir {
+            let caller_home = elsewhere.is_none();
+            listeners::unix_as_held(&self.state.held, &mut launch.listeners, home, caller_home);
+        }
         let planned = listeners::plan(
             &self.state.held,
             &self.state.current.listeners,
