@@ -189,10 +189,16 @@ pub(crate) fn unix_as_held(
         let Some(file) = at(key.bind_address(), caller_home) else {
             continue;
         };
-        let owned: Vec<&ListenerKey> = (held.keys())
-            .filter(|k| {
-                k.network == Network::Unix && at(k.bind_address(), true) == Some(file.clone())
+        // Not a socket-activated one: held under the key it was asked
+        // for, its file is the service manager's, known by its address
+        // (`as_held`).
+        let owned: Vec<&ListenerKey> = (held.iter())
+            .filter(|(k, h)| {
+                k.network == Network::Unix
+                    && !h.activated
+                    && at(k.bind_address(), true) == Some(file.clone())
             })
+            .map(|(k, _)| k)
             .collect();
         if let [owned] = owned.as_slice() {
             listener.key = Some((*owned).clone());
@@ -657,10 +663,17 @@ mod tests {
     fn a_unix_socket_file_is_known_by_its_relative_and_its_absolute_path() {
         let key = |path: &str| ListenerKey::of("api", Network::Unix, path);
         let mut held = BTreeMap::new();
-        for path in ["api.sock", "/srv/app/run/b.sock"] {
+        // The last the service manager's, held under the path it was
+        // asked for, its file elsewhere.
+        let sockets = [
+            ("api.sock", "api.sock", false),
+            ("/srv/app/run/b.sock", "/srv/app/run/b.sock", false),
+            ("m.sock", "/run/app/m.sock", true),
+        ];
+        for (path, address, activated) in sockets {
             let socket = Held {
-                address: path.to_owned(),
-                activated: false,
+                address: address.to_owned(),
+                activated,
             };
             held.insert(key(path), socket);
         }
@@ -679,6 +692,11 @@ mod tests {
         assert_eq!(
             keys(&["/srv/app/api.sock", "run/b.sock"], false),
             [Some(key("api.sock")), Some(key("run/b.sock"))]
+        );
+        // Not the service manager's socket: its file is elsewhere.
+        assert_eq!(
+            keys(&["/srv/app/m.sock"], true),
+            [Some(key("/srv/app/m.sock"))]
         );
         // Another file is another socket.
         assert_eq!(
