@@ -415,24 +415,23 @@ mod tests {
 
     #[tokio::test]
     async fn a_late_request_is_timed_from_when_it_was_due() {
-        let start = Instant::now();
+        // 4 clients at 40/s in all: each every 100 ms. Its schedule began
+        // 350 ms ago (a stall held it up): the four requests due
+        // meanwhile go at once, each timed from its own due time.
+        let start = Instant::now() - Duration::from_millis(350);
         let mut pacer = Pacer {
-            schedule: traffic(Shape::KeepAlive, Some(400.0)).schedule(0, start),
+            schedule: traffic(Shape::KeepAlive, Some(40.0)).schedule(0, start),
         };
-        assert_eq!(pacer.due().await, (start, false));
-        // Held up 35 ms (a stall): the three requests due meanwhile go at
-        // once, each timed from its own due time.
-        tokio::time::sleep(Duration::from_millis(35)).await;
-        for k in 1..=3 {
-            let due = start + Duration::from_millis(10 * k);
+        for k in 0..4 {
+            let due = start + Duration::from_millis(100 * k);
             assert_eq!(pacer.due().await, (due, false));
         }
-        // Back on schedule: the next waits for its time, timed from when
-        // the timer woke it.
+        // Back on schedule: the next, due 50 ms from now, waits for its
+        // time, and is timed from when the timer woke it.
         let (woke, waited) = pacer.due().await;
         assert!(waited);
         assert!(
-            woke >= start + Duration::from_millis(40),
+            woke >= start + Duration::from_millis(400),
             "{:?}",
             woke - start
         );

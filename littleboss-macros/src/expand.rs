@@ -249,15 +249,16 @@ fn fallback(f: &MainFn, error: syn::Error) -> TokenStream {
     } = f;
     let ident = &sig.ident;
     let error = error.into_compile_error();
-    // A function taking `self` would only add errors outside an `impl`.
-    let keep = !f.has_receiver();
+    // A method (taking `self`) stays in its `impl` or trait: moved into a
+    // `fn main` it would only add errors.
+    let method = f.has_receiver();
     if ident.unraw() == "main" {
         // Inside a plain `fn main()`: at the top level, an `async fn main`
         // would be an error of rustc's own. The attributes split as in a
         // good expansion: one written for the user's function (an
         // attribute macro wanting its parameter) must not add an error.
         let (outer, inner): (Vec<_>, Vec<_>) = attrs.iter().partition(|a| stays_outside(a));
-        let item = keep.then(|| {
+        let item = (!method).then(|| {
             let item = f.inner_item();
             quote!(#(#inner)* #item)
         });
@@ -268,7 +269,7 @@ fn fallback(f: &MainFn, error: syn::Error) -> TokenStream {
             }
             #error
         }
-    } else if !keep {
+    } else if method {
         // A method, in an `impl` or a trait: kept as it is, where a module
         // or an import would be errors of their own.
         quote! {

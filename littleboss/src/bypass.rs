@@ -48,7 +48,8 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     // connections at once; systemd's stay open, queueing for the next start.
     let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, true, false);
     lameduck.remove_at_refusal(own_files.clone());
-    crate::lameduck::on_signals(lameduck, config.lameduck, own_files.clone());
+    // `lameduck` is kept to the end of `run`, which ends the process.
+    crate::lameduck::on_signals(lameduck.clone(), config.lameduck, own_files.clone());
     let rt = crate::runtime::build(config)
         .unwrap_or_else(|e| fail(1, format!("cannot start the tokio runtime: {e}")));
     let timing = Timing {

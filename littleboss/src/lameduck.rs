@@ -291,13 +291,11 @@ fn not_listening(e: &std::io::Error) -> bool {
 /// whatever the program's runtime is doing: the first begins lameduck; a
 /// second (not within [`SAME_STOP`] of the first), or the lameduck
 /// timeout, ends the process, removing `own_files` (the socket files it
-/// bound itself) first. Returns once the handlers are installed.
+/// bound itself) first. Returns once the handlers are installed. The
+/// caller keeps a handle on `lameduck` for the process's life: should
+/// this thread end, its handle's drop must not read as lameduck begun.
 pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: Vec<OwnFile>) {
     use tokio::signal::unix::{SignalKind, signal};
-    // An owner for the process's life: however the signal thread ends (a
-    // panic setting up tokio's signal handling), its end must not read as
-    // lameduck begun.
-    std::mem::forget(lameduck.clone());
     let (installed_tx, installed_rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("littleboss-signals".into())
@@ -307,10 +305,8 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: 
                 .build()
             {
                 Ok(rt) => rt,
-                Err(e) => {
-                    let _ = installed_tx.send(());
-                    return without_signals(&e);
-                }
+                // The sender's drop ends the caller's wait.
+                Err(e) => return without_signals(&e),
             };
             rt.block_on(async move {
                 let (mut term, mut int) = match (
@@ -318,10 +314,7 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: 
                     signal(SignalKind::interrupt()),
                 ) {
                     (Ok(term), Ok(int)) => (term, int),
-                    (Err(e), _) | (_, Err(e)) => {
-                        let _ = installed_tx.send(());
-                        return without_signals(&e);
-                    }
+                    (Err(e), _) | (_, Err(e)) => return without_signals(&e),
                 };
                 let _ = installed_tx.send(());
                 let first = tokio::select! { _ = term.recv() => 15, _ = int.recv() => 2 };
@@ -354,7 +347,7 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: 
 }
 
 /// Where the stop signals cannot be watched: says so (the signal thread
-/// ends; the process keeps an owner of the lameduck state).
+/// ends; the caller keeps its owner of the lameduck state).
 fn without_signals(error: &std::io::Error) {
     warning!(
         "cannot watch SIGTERM and SIGINT ({error}): a stop signal may end the program at once, without a drain"

@@ -29,6 +29,19 @@ impl OwnFile {
         Some(OwnFile { path, id })
     }
 
+    /// A file handed over by a previous image: with the identity it
+    /// recorded, or, from an image that recorded none, the file at `path`
+    /// now, most likely its own.
+    pub fn handed(path: impl Into<PathBuf>, id: Option<[u64; 2]>) -> Option<OwnFile> {
+        match id {
+            Some(id) => Some(OwnFile {
+                path: path.into(),
+                id,
+            }),
+            None => OwnFile::of(path),
+        }
+    }
+
     /// Removes the file if `path` still names it.
     pub fn remove(&self) {
         if identity(&self.path) == Some(self.id) {

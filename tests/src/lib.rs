@@ -413,6 +413,17 @@ pub fn alive(pid: i32) -> bool {
     exists && !matches!(state, Some("Z") | Some("X"))
 }
 
+/// Copies the binary `from` to `to`, executable. Written by `cp`, not by
+/// this process: a process another test forks while this one holds the
+/// file open for writing would inherit that descriptor until its exec,
+/// and executing the copy meanwhile fails with "Text file busy".
+pub fn copy_binary(from: &Path, to: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let copied = Command::new("cp").arg(from).arg(to).status().unwrap();
+    assert!(copied.success(), "cp {} {}", from.display(), to.display());
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
 /// A port on 127.0.0.1 nothing listens on just now, below the kernel's
 /// range of ephemeral ports (32768 and up): one from that range could be
 /// taken, before the test binds it, by an outgoing connection of another

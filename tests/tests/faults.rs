@@ -374,7 +374,7 @@ fn a_reload_from_a_path_that_is_not_utf8_is_refused_by_name() {
     svc.start(&[]);
     svc.ready();
     let odd = svc.dir.path().join(std::ffi::OsStr::from_bytes(b"\xe9cho"));
-    std::fs::copy(&svc.bin, &odd).unwrap();
+    tests::copy_binary(&svc.bin, &odd);
     // Run from a folder whose path is not UTF-8 either.
     let folder = svc
         .dir

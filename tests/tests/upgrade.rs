@@ -6,7 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 
-use tests::{Load, Service, procfs, read_greeting, text};
+use tests::{Load, OutputInTime, Service, procfs, read_greeting, text};
 
 /// Runs a command to completion on a thread of its own.
 trait InBackground {
@@ -42,17 +42,7 @@ fn start_with(svc: &mut Service, env: &[(&str, &str)]) -> std::net::SocketAddr {
 fn copy_of(svc: &Service, bin: &str) -> PathBuf {
     let name = Path::new(bin).file_name().unwrap().to_string_lossy();
     let copy = svc.dir.path().join(format!("{name}-copy"));
-    // Written by `cp`, not by this process: a process another test forks
-    // while this one holds the file open for writing would inherit that
-    // descriptor until its exec, and executing the copy meanwhile fails
-    // with "Text file busy".
-    let copied = std::process::Command::new("cp")
-        .arg(bin)
-        .arg(&copy)
-        .status()
-        .unwrap();
-    assert!(copied.success(), "cp {bin} {}", copy.display());
-    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    tests::copy_binary(Path::new(bin), &copy);
     copy
 }
 
@@ -681,21 +671,16 @@ fn an_upgraded_supervisor_whose_files_were_removed_leaves_its_successors_alone()
     svc.output.wait_for("in-place upgrade 1)");
     svc.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(svc.wait_exit().code(), Some(7), "{}", svc.output.text());
-    let status = second
-        .command(V1)
-        .env("LITTLEBOSS_DIR", &dir)
-        .args(["-littleboss=status", "--json"])
-        .output()
-        .unwrap();
+    // The second's commands, in the folder the two shared.
+    let control = |args: &[&str]| {
+        let mut cmd = second.command(V1);
+        cmd.env("LITTLEBOSS_DIR", &dir).args(args).output_in_time()
+    };
+    let status = control(&["-littleboss=status", "--json"]);
     assert!(status.status.success(), "{}", text(&status));
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["supervisor_pid"], second.pid());
-    let stop = second
-        .command(V1)
-        .env("LITTLEBOSS_DIR", &dir)
-        .arg("-littleboss=stop")
-        .output()
-        .unwrap();
+    let stop = control(&["-littleboss=stop"]);
     assert!(stop.status.success(), "{}", text(&stop));
     assert_eq!(second.wait_exit().code(), Some(0));
 }

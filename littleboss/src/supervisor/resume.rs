@@ -108,15 +108,10 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     let serving = Serving {
         control: held.control,
         control_fd: held.control_fd,
-        // An older image's handoff has no identity: taken from the path.
         control_file: match handoff.control_id {
             // Gone already, as the image before knew.
             Some([0, 0]) => None,
-            Some(id) => Some(crate::own_file::OwnFile {
-                path: handoff.control_path.clone(),
-                id,
-            }),
-            None => crate::own_file::OwnFile::of(&handoff.control_path),
+            id => OwnFile::handed(&handoff.control_path, id),
         },
         socket_path: handoff.control_path,
         lock: held.lock,
@@ -193,18 +188,8 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, String> {
     for socket in &handoff.sockets {
         match adopt(socket.fd) {
             Ok(fd) => {
-                // From an image that did not record the file's identity:
-                // the file at its path now, most likely its own.
-                let unix_file = socket
-                    .unix_path
-                    .as_ref()
-                    .and_then(|path| match socket.unix_id {
-                        Some(id) => Some(OwnFile {
-                            path: path.into(),
-                            id,
-                        }),
-                        None => OwnFile::of(path),
-                    });
+                let unix_file = (socket.unix_path.as_ref())
+                    .and_then(|path| OwnFile::handed(path, socket.unix_id));
                 let held = driver::Socket::new(fd, unix_file);
                 sockets.insert(socket.key.clone(), held);
             }

@@ -166,20 +166,14 @@ pub(crate) fn unix_as_held(
     home: &Path,
     caller_home: bool,
 ) {
+    // Keys are cleaned of `.` already (`ListenerKey::of`), and `home` is
+    // the supervisor's absolute working folder.
     let at = |path: &str, relative_ok: bool| -> Option<PathBuf> {
         let path = Path::new(path);
-        let full = if path.is_absolute() {
-            path.to_path_buf()
-        } else if relative_ok {
-            home.join(path)
-        } else {
-            return None;
-        };
-        Some(
-            full.components()
-                .filter(|c| !matches!(c, std::path::Component::CurDir))
-                .collect(),
-        )
+        match path.is_absolute() {
+            true => Some(path.to_path_buf()),
+            false => relative_ok.then(|| home.join(path)),
+        }
     };
     for listener in wanted {
         let Some(key) = &listener.key else { continue };
@@ -196,7 +190,7 @@ pub(crate) fn unix_as_held(
             .filter(|(k, h)| {
                 k.network == Network::Unix
                     && !h.activated
-                    && at(k.bind_address(), true) == Some(file.clone())
+                    && at(k.bind_address(), true).as_ref() == Some(&file)
             })
             .map(|(k, _)| k)
             .collect();

@@ -927,7 +927,11 @@ impl Machine {
             return;
         }
         let elsewhere = spec.as_ref().and_then(|s| self.elsewhere(s));
-        let caller_known = spec.as_ref().is_some_and(|s| s.caller_dir_id.is_some());
+        // Known to run in the supervisor's folder, not merely not known to
+        // run elsewhere (an older client sends no folder).
+        let home_id = self.state.settings.working_dir_id;
+        let caller_home =
+            home_id.is_some() && spec.as_ref().is_some_and(|s| s.caller_dir_id == home_id);
         let gave_args = spec
             .as_ref()
             .is_some_and(|s| s.args.as_ref().is_some_and(|a| !a.is_empty()));
@@ -952,10 +956,6 @@ impl Machine {
         }
         listeners::as_held(&self.state.held, &mut launch.listeners);
         if let Some(home) = &self.state.settings.working_dir {
-            // Known to be the supervisor's folder, not merely not known
-            // to be another (an older client sends no folder).
-            let caller_home =
-                elsewhere.is_none() && caller_known && self.state.settings.working_dir_id.is_some();
             listeners::unix_as_held(&self.state.held, &mut launch.listeners, home, caller_home);
         }
         let planned = listeners::plan(
