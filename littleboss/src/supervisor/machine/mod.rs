@@ -696,15 +696,7 @@ impl Machine {
         // A rollback runs the very file the old child ran, wherever its
         // launch's path (a symlink, say) points by then, and even if a
         // deploy replaced or deleted it: the driver holds it open.
-        let old_launch = old.map(|id| {
-            let old = &self.state.children[&id];
-            let mut launch = old.launch.clone();
-            if old.resolved.is_some() {
-                launch.target.file = old.resolved.clone();
-            }
-            launch.target.binary_of = Some(id);
-            launch
-        });
+        let old_launch = old.map(|id| self.state.children[&id].launch_again(id));
         self.state.current = launch;
         if let Some(old) = old {
             self.lameduck(old);
@@ -812,12 +804,7 @@ impl Machine {
             // child die in its probation, this is what to come back to, its
             // very file (held open, as for a rollback to a live child).
             if let Some(starting) = up.starting.as_mut() {
-                let mut launch = child.launch.clone();
-                if child.resolved.is_some() {
-                    launch.target.file = child.resolved.clone();
-                }
-                launch.target.binary_of = Some(id);
-                starting.replaced_died = Some((launch, child.binary));
+                starting.replaced_died = Some((child.launch_again(id), child.binary));
             }
             self.state.last_code = code;
             say!(self, "child pid {pid} {exit}");

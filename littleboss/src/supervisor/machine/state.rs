@@ -208,6 +208,20 @@ pub(crate) struct Child {
     pub takes_over: Option<u32>,
 }
 
+impl Child {
+    /// Its launch, run again from the very file it ran (held open by the
+    /// driver for child `id`, this one), wherever its path points by then:
+    /// what a rollback or a revival runs.
+    pub fn launch_again(&self, id: ChildId) -> Launch {
+        let mut launch = self.launch.clone();
+        if self.resolved.is_some() {
+            launch.target.file = self.resolved.clone();
+        }
+        launch.target.binary_of = Some(id);
+        launch
+    }
+}
+
 /// What the supervisor is doing. Serving, starting and queued reloads only
 /// exist while it is up; a stop has only children to wait for.
 // One per supervisor: boxing `Up` would save nothing worth the indirection.
