@@ -201,6 +201,18 @@ fn activated(svc: &mut Service, bin: &str, fd: impl AsFd, name: Option<&str>, ar
     svc.spawn(cmd);
 }
 
+/// Once `svc`'s program is in lameduck: its own unix socket refuses new
+/// connections (its file at `path` gone), and systemd's at `addr` queues
+/// them for the next start.
+fn draining_refuses_on_its_own_only(svc: &Service, path: &std::path::Path, addr: SocketAddr) {
+    svc.output.wait_for("lameduck pid=");
+    assert!(
+        !path.exists(),
+        "its own socket file stayed while it drained"
+    );
+    drop(TcpStream::connect(addr).expect("the manager's socket queues on"));
+}
+
 #[test]
 fn bypass_with_some_sockets_activated_removes_its_own_socket_file_when_a_second_signal_ends_it() {
     // systemd passes the TCP socket; the unix one is bound here, so its
@@ -224,14 +236,7 @@ fn bypass_with_some_sockets_activated_removes_its_own_socket_file_when_a_second_
     svc.signal(Signal::SIGTERM);
     // Lameduck (a grace after the first signal): a second signal now is
     // not the same stop, and ends it while it lingers.
-    svc.output.wait_for("lameduck pid=");
-    // Its own socket refuses new connections from the first signal on
-    // (its file gone); systemd's queues them for the next start.
-    assert!(
-        !path.exists(),
-        "its own socket file stayed while it drained"
-    );
-    drop(TcpStream::connect(addr).expect("the manager's socket queues on"));
+    draining_refuses_on_its_own_only(&svc, &path, addr);
     svc.signal(Signal::SIGTERM);
     assert_eq!(svc.wait_exit().code(), Some(143), "{}", svc.output.text());
     assert!(!path.exists(), "the socket file outlived the program");
@@ -251,14 +256,8 @@ fn a_stop_with_some_sockets_activated_refuses_on_its_own_and_keeps_the_managers_
     svc.output.wait_for("serving unix pid=");
     svc.ready();
     svc.signal(Signal::SIGTERM);
-    // The child drains (and lingers 3 s): the supervisor's own socket
-    // refuses new connections meanwhile, the manager's does not.
-    svc.output.wait_for("lameduck pid=");
-    assert!(
-        !path.exists(),
-        "its own socket file stayed while it drained"
-    );
-    drop(TcpStream::connect(addr).expect("the manager's socket queues on"));
+    // The child drains (and lingers 3 s) meanwhile.
+    draining_refuses_on_its_own_only(&svc, &path, addr);
     assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
 }
 
