@@ -56,6 +56,7 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
         phase,
         lameduck_timeout: config.lameduck,
         grace,
+        accepted: lameduck.accepted(),
     };
     let ctx = Context::new(
         listeners,

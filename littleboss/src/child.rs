@@ -120,6 +120,7 @@ pub(crate) fn run(
     // listener is the service manager's: keep the copies for it then.
     let keep = refuse_when_orphaned;
     let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, false, keep);
+    let accepted = lameduck.accepted();
     // At a refusal no child takes a connection again: the unix listeners'
     // files go, whoever's listener they are.
     lameduck.remove_at_refusal(entries.iter().filter_map(|e| e.file.clone()).collect());
@@ -141,6 +142,7 @@ pub(crate) fn run(
         phase,
         lameduck_timeout: config.lameduck,
         grace,
+        accepted,
     };
     let ctx = Context::new(
         listeners,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::accepted::Accepted;
 use crate::lameduck::{Listeners, Phase};
 use crate::link::ChildEnd;
 use crate::spec::Kind;
@@ -38,6 +39,8 @@ struct Inner {
     lameduck_timeout: Duration,
     /// From phase one to phase two.
     grace: Duration,
+    /// Where the listeners handed out record their connections.
+    accepted: Arc<Accepted>,
     link: Option<Arc<ChildEnd>>,
     args: Vec<OsString>,
     flags_help: String,
@@ -49,6 +52,8 @@ pub(crate) struct Timing {
     pub phase: watch::Receiver<Phase>,
     pub lameduck_timeout: Duration,
     pub grace: Duration,
+    /// From [`Lameduck::accepted`](crate::lameduck::Lameduck::accepted).
+    pub accepted: Arc<Accepted>,
 }
 
 impl Context {
@@ -65,6 +70,7 @@ impl Context {
                 phase: timing.phase,
                 lameduck_timeout: timing.lameduck_timeout,
                 grace: timing.grace,
+                accepted: timing.accepted,
                 link,
                 args,
                 flags_help,
@@ -96,7 +102,11 @@ impl Context {
         std.set_nonblocking(true)
             .expect("set a listener non-blocking");
         let tokio = tokio::net::TcpListener::from_std(std).expect("register a listener with tokio");
-        Some(crate::TcpListener::new(tokio, self.inner.phase.clone()))
+        Some(crate::TcpListener::new(
+            tokio,
+            self.inner.phase.clone(),
+            self.inner.accepted.clone(),
+        ))
     }
 
     /// The UDP socket declared as `name`, or `None` when it is off.
@@ -136,7 +146,11 @@ impl Context {
             .expect("set a listener non-blocking");
         let tokio =
             tokio::net::UnixListener::from_std(std).expect("register a listener with tokio");
-        Some(crate::UnixListener::new(tokio, self.inner.phase.clone()))
+        Some(crate::UnixListener::new(
+            tokio,
+            self.inner.phase.clone(),
+            self.inner.accepted.clone(),
+        ))
     }
 
     fn take(&self, name: &str, kind: Kind) -> Option<OwnedFd> {
@@ -189,8 +203,13 @@ impl Context {
     /// `grace` attribute, 1 s by default), this future completes: by then
     /// the connections accepted just before have sent their requests, so a
     /// graceful shutdown that closes idle connections loses none that were
-    /// about to speak. A program that has taken no TCP or unix listener gets no
-    /// grace.
+    /// about to speak. It completes sooner once every connection accepted
+    /// through the listeners [`tcp`](Context::tcp) and
+    /// [`unix`](Context::unix) handed out has closed (looked at every
+    /// 20 ms): with none open there is nothing to wait for. A program that
+    /// has taken no TCP or unix listener gets no grace; one that took a
+    /// tokio listener out with `into_inner` gets the whole grace, whatever
+    /// is open, for its connections cannot be seen.
     ///
     /// The future is owned (`'static`), so it can be handed to a server's
     /// graceful shutdown. For HTTP/1 that alone is not the whole drain:

@@ -94,7 +94,7 @@ mod tests {
         let (phase, rx) = watch::channel(Phase::Serving);
         let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = inner.local_addr().unwrap();
-        let mut incoming = TcpListener::new(inner, rx).incoming();
+        let mut incoming = TcpListener::new(inner, rx, Default::default()).incoming();
 
         let client = tokio::net::TcpStream::connect(addr).await.unwrap();
         let served = next(&mut incoming).await.unwrap().unwrap();

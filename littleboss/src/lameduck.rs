@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
+use crate::accepted::Accepted;
 use crate::own_file::OwnFile;
 use crate::report::warning;
 use crate::spec::{Kind, Network};
@@ -79,6 +80,9 @@ pub(crate) struct Lameduck {
     phase: watch::Sender<Phase>,
     listeners: Listeners,
     grace: Duration,
+    /// The connections accepted through the listeners handed out: the
+    /// grace ends early once they have all closed.
+    accepted: Arc<Accepted>,
     /// Shut the TCP listeners down at phase one (taken or not), so new
     /// connections are refused at once: nobody else will accept them
     /// (bypass mode). Not the service manager's.
@@ -112,12 +116,18 @@ impl Lameduck {
             phase,
             listeners,
             grace,
+            accepted: Arc::default(),
             refuse,
             keep,
             kept: Mutex::new(Vec::new()),
             socket_files: Mutex::new(Vec::new()),
         };
         (Arc::new(lameduck), rx)
+    }
+
+    /// The record of connections accepted, for the listeners handed out.
+    pub fn accepted(&self) -> Arc<Accepted> {
+        self.accepted.clone()
     }
 
     /// The socket files to remove at a refusal (each only while its path
@@ -127,7 +137,8 @@ impl Lameduck {
     }
 
     /// Begins phase one (once; later calls do nothing) and schedules phase
-    /// two after the grace.
+    /// two after the grace, or sooner, once every connection accepted
+    /// through the listeners handed out has closed.
     ///
     /// Drops `Context`'s copies of the listeners the program has taken
     /// (or keeps the TCP ones for a later refusal, see `keep`): once it
@@ -219,7 +230,7 @@ impl Lameduck {
         let spawned = std::thread::Builder::new()
             .name("littleboss-grace".into())
             .spawn(move || {
-                std::thread::sleep(this.grace);
+                this.wait_out_grace(since);
                 this.phase.send_replace(Phase::Lameduck(since));
             });
         if let Err(e) = spawned {
@@ -231,43 +242,38 @@ impl Lameduck {
     }
 }
 
-/// Runs `accept` until draining begins (per `phase`); from then on never
-/// completes, and an accept under way when it begins stays pending. For
-/// the listeners `Context` hands out.
-///
-/// An error met as draining begins stays pending too: another thread may
-/// shut the socket between the check and the accept (`EINVAL`), and a
-/// program's `accept().await.expect(..)` must not panic mid-drain for it.
-/// So does `EINVAL` before it: the socket no longer listens because the
-/// supervisor shut it (a reload gave the listener up), and this child's
-/// order to wind down is on its way.
-pub(crate) async fn until_draining<T>(
-    phase: &watch::Receiver<Phase>,
-    accept: impl std::future::Future<Output = std::io::Result<T>>,
-) -> std::io::Result<T> {
-    let mut watched = phase.clone();
-    if watched.borrow_and_update().is_draining() {
-        return std::future::pending().await;
+impl Lameduck {
+    /// Waits until the grace since `since` has passed, or every connection
+    /// accepted has closed, whichever comes first. Polled: no event says
+    /// that a descriptor the program owns was closed.
+    fn wait_out_grace(&self, since: Instant) {
+        let end = since + self.grace;
+        loop {
+            if self.accepted.all_closed() {
+                return;
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            std::thread::sleep(left.min(GRACE_POLL));
+        }
     }
-    let draining = async move {
-        let _ = watched.wait_for(|p| p.is_draining()).await;
-    };
-    let accepted = tokio::select! {
-        biased;
-        () = draining => std::future::pending().await,
-        accepted = accept => accepted,
-    };
-    if let Err(e) = &accepted
-        && (phase.borrow().is_draining() || not_listening(e))
-    {
-        return std::future::pending().await;
-    }
-    accepted
 }
 
-/// [`until_draining`] for a poll-style accept (`poll_accept`): pending
-/// once draining has begun, without polling `accept` (the connection stays
-/// queued for the next child), and on the errors `until_draining` waits on.
+/// How often the grace looks for the connections accepted to have closed.
+const GRACE_POLL: Duration = Duration::from_millis(20);
+
+/// Polls `accept` until draining begins (per `phase`); from then on pending
+/// without polling it (the connection stays queued for the next child).
+/// For the listeners `Context` hands out.
+///
+/// An error met as draining begins is pending too: another thread may
+/// shut the socket between the check and the accept (`EINVAL`), and a
+/// program's `accept().await.expect(..)` must not panic mid-drain for it.
+/// So is `EINVAL` before it: the socket no longer listens because the
+/// supervisor shut it (a reload gave the listener up), and this child's
+/// order to wind down is on its way.
 pub(crate) fn poll_until_draining<T>(
     phase: &watch::Receiver<Phase>,
     accept: impl FnOnce() -> std::task::Poll<std::io::Result<T>>,
@@ -280,6 +286,23 @@ pub(crate) fn poll_until_draining<T>(
         Poll::Ready(Err(e)) if phase.borrow().is_draining() || not_listening(&e) => Poll::Pending,
         polled => polled,
     }
+}
+
+/// [`poll_until_draining`], recording the connection accepted in
+/// `accepted` (for the grace to end once all have closed).
+pub(crate) fn poll_accept_recorded<S: std::os::fd::AsRawFd, A>(
+    phase: &watch::Receiver<Phase>,
+    accepted: &Accepted,
+    accept: impl FnOnce() -> std::task::Poll<std::io::Result<(S, A)>>,
+) -> std::task::Poll<std::io::Result<(S, A)>> {
+    // Counted before draining is checked: the grace never sees "all
+    // closed" between this accept's taking a connection and its record.
+    let _accepting = accepted.accepting();
+    let polled = poll_until_draining(phase, accept);
+    if let std::task::Poll::Ready(Ok((stream, _))) = &polled {
+        accepted.record(stream.as_raw_fd());
+    }
+    polled
 }
 
 /// The error of an accept on a socket that no longer listens: it was shut.
@@ -389,21 +412,31 @@ mod tests {
         (listener, addr)
     }
 
-    #[tokio::test]
-    async fn an_accept_failing_as_draining_begins_stays_pending() {
+    #[test]
+    fn an_accept_failing_as_draining_begins_stays_pending() {
+        use std::task::Poll;
         let (tx, rx) = tokio::sync::watch::channel(Phase::Serving);
         // The socket shut by another thread between the check and the accept.
-        let shut_meanwhile = async {
+        let shut_meanwhile = || {
             tx.send_replace(Phase::Draining(Instant::now()));
-            Err::<(), _>(std::io::Error::from(nix::errno::Errno::EINVAL))
+            Poll::Ready(Err::<(), _>(std::io::Error::from(
+                nix::errno::Errno::EINVAL,
+            )))
         };
-        let accepted = super::until_draining(&rx, shut_meanwhile);
-        let waited = tokio::time::timeout(Duration::from_millis(50), accepted).await;
-        assert!(waited.is_err(), "returned {waited:?}");
-        // While serving, an accept's error is the program's to see.
+        assert!(super::poll_until_draining(&rx, shut_meanwhile).is_pending());
+        // Shut by the supervisor before this child hears it is to drain.
         let (_tx, rx) = tokio::sync::watch::channel(Phase::Serving);
-        let failed = async { Err::<(), _>(std::io::Error::other("EMFILE")) };
-        let error = super::until_draining(&rx, failed).await.unwrap_err();
+        let shut = || {
+            Poll::Ready(Err::<(), _>(std::io::Error::from(
+                nix::errno::Errno::EINVAL,
+            )))
+        };
+        assert!(super::poll_until_draining(&rx, shut).is_pending());
+        // While serving, an accept's error is the program's to see.
+        let failed = || Poll::Ready(Err::<(), _>(std::io::Error::other("EMFILE")));
+        let Poll::Ready(Err(error)) = super::poll_until_draining(&rx, failed) else {
+            panic!("the error is not the program's");
+        };
         assert_eq!(error.to_string(), "EMFILE");
     }
 
@@ -418,11 +451,26 @@ mod tests {
         assert!(listeners.lock().unwrap()[0].fd.is_some());
     }
 
+    /// Waits, with a deadline, for phase two.
+    fn wait_for_lameduck(phase: &tokio::sync::watch::Receiver<Phase>) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !phase.borrow().is_lameduck() {
+            assert!(Instant::now() < deadline, "lameduck never came");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     #[test]
-    fn with_a_tcp_listener_lameduck_waits_for_the_grace() {
-        let (taken, _) = tcp(true);
+    fn with_a_tcp_listener_lameduck_waits_for_the_connections_accepted() {
+        let (taken, addr) = tcp(true);
+        let program = std::net::TcpListener::from(taken.fd.as_ref().unwrap().try_clone().unwrap());
         let listeners = Arc::new(Mutex::new(vec![taken]));
         let (lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false, false);
+        let _client = std::net::TcpStream::connect(addr).unwrap();
+        let (server, _) = program.accept().unwrap();
+        lameduck
+            .accepted()
+            .record(std::os::fd::AsRawFd::as_raw_fd(&server));
         let before = Instant::now();
         lameduck.begin();
         let Phase::Draining(since) = *phase.borrow() else {
@@ -432,17 +480,46 @@ mod tests {
         lameduck.begin(); // again: nothing changes
         assert_eq!(*phase.borrow(), Phase::Draining(since));
         assert!(listeners.lock().unwrap()[0].fd.is_none(), "copy dropped");
+        // The connection accepted is open: the grace (an hour) goes on...
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(*phase.borrow(), Phase::Draining(since));
+        // ...until the program closes it.
+        drop(server);
+        wait_for_lameduck(&phase);
+        assert_eq!(*phase.borrow(), Phase::Lameduck(since));
 
-        let (taken, _) = tcp(true);
+        // With a connection open, lameduck comes when the grace ends.
+        let (taken, addr) = tcp(true);
+        let program = std::net::TcpListener::from(taken.fd.as_ref().unwrap().try_clone().unwrap());
         let grace = Duration::from_millis(20);
         let (lameduck, phase) =
             Lameduck::new(Arc::new(Mutex::new(vec![taken])), grace, false, false);
+        let _client = std::net::TcpStream::connect(addr).unwrap();
+        let (server, _) = program.accept().unwrap();
+        lameduck
+            .accepted()
+            .record(std::os::fd::AsRawFd::as_raw_fd(&server));
         lameduck.begin();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !phase.borrow().is_lameduck() {
-            assert!(Instant::now() < deadline, "lameduck never came");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_for_lameduck(&phase);
+    }
+
+    #[test]
+    fn with_no_connection_open_lameduck_follows_draining_unless_track_was_lost() {
+        let (taken, _) = tcp(true);
+        let (lameduck, phase) =
+            Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, false, false);
+        lameduck.begin();
+        wait_for_lameduck(&phase);
+
+        // The program accepts where nothing is recorded (`into_inner`): the
+        // whole grace, for connections nobody can see.
+        let (taken, _) = tcp(true);
+        let (lameduck, phase) =
+            Lameduck::new(Arc::new(Mutex::new(vec![taken])), HOUR, false, false);
+        lameduck.accepted().lose_track();
+        lameduck.begin();
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!phase.borrow().is_lameduck());
     }
 
     /// A taken TCP listener under a `Lameduck` made with `refuse` and

@@ -53,6 +53,7 @@ compile_error!(
     "littleboss supports Linux only: it relies on SO_PEERCRED, /proc and Linux socket semantics"
 );
 
+mod accepted;
 mod activation;
 mod builder;
 mod bypass;

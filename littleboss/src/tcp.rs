@@ -4,9 +4,11 @@
 use std::io;
 use std::net::SocketAddr;
 use std::ops::Deref;
+use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use crate::accepted::Accepted;
 use crate::lameduck::Phase;
 
 /// A TCP listener from [`Context::tcp`](crate::Context::tcp): a
@@ -67,11 +69,21 @@ use crate::lameduck::Phase;
 pub struct TcpListener {
     inner: tokio::net::TcpListener,
     phase: watch::Receiver<Phase>,
+    /// Where the connections accepted are recorded.
+    accepted: Arc<Accepted>,
 }
 
 impl TcpListener {
-    pub(crate) fn new(inner: tokio::net::TcpListener, phase: watch::Receiver<Phase>) -> Self {
-        TcpListener { inner, phase }
+    pub(crate) fn new(
+        inner: tokio::net::TcpListener,
+        phase: watch::Receiver<Phase>,
+        accepted: Arc<Accepted>,
+    ) -> Self {
+        TcpListener {
+            inner,
+            phase,
+            accepted,
+        }
     }
 
     /// Accepts a connection, as [`tokio::net::TcpListener::accept`] does,
@@ -88,7 +100,7 @@ impl TcpListener {
     /// # Ok(()) }
     /// ```
     pub async fn accept(&self) -> io::Result<(tokio::net::TcpStream, SocketAddr)> {
-        crate::lameduck::until_draining(&self.phase, self.inner.accept()).await
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
     }
 
     /// Polls for a connection, as [`tokio::net::TcpListener::poll_accept`]
@@ -108,7 +120,9 @@ impl TcpListener {
         &self,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<io::Result<(tokio::net::TcpStream, SocketAddr)>> {
-        crate::lameduck::poll_until_draining(&self.phase, || self.inner.poll_accept(cx))
+        crate::lameduck::poll_accept_recorded(&self.phase, &self.accepted, || {
+            self.inner.poll_accept(cx)
+        })
     }
 
     /// Whether this listener has stopped yielding connections.
@@ -133,7 +147,9 @@ impl TcpListener {
     /// listener has the supervisor shut it as the new child takes over,
     /// which may be a moment before this child hears it is to wind down:
     /// take `EINVAL` as the end of accepting too, as this type's `accept`
-    /// does (it waits instead).
+    /// does (it waits instead). The connections accepted from it cannot be
+    /// seen: from then on [`Context::lameduck`](crate::Context::lameduck)
+    /// waits out its whole grace, even with none open.
     ///
     /// ```no_run
     /// # fn f(ctx: littleboss::Context) {
@@ -141,6 +157,9 @@ impl TcpListener {
     /// # }
     /// ```
     pub fn into_inner(self) -> tokio::net::TcpListener {
+        // Connections accepted from here on go unrecorded: the grace can
+        // no longer end early.
+        self.accepted.lose_track();
         self.inner
     }
 }
@@ -218,7 +237,7 @@ mod tests {
         let (phase, rx) = watch::channel(Phase::Serving);
         let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = inner.local_addr().unwrap();
-        let listener = TcpListener::new(inner, rx);
+        let listener = TcpListener::new(inner, rx, Default::default());
 
         let _first = tokio::net::TcpStream::connect(addr).await.unwrap();
         listener.accept().await.unwrap();
@@ -246,7 +265,7 @@ mod tests {
         let (phase, rx) = watch::channel(Phase::Serving);
         let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = inner.local_addr().unwrap();
-        let listener = TcpListener::new(inner, rx);
+        let listener = TcpListener::new(inner, rx, Default::default());
         let poll_accept = || std::future::poll_fn(|cx| listener.poll_accept(cx));
 
         let first = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -259,6 +278,29 @@ mod tests {
         assert!(stalled.is_err(), "accepted while draining");
         let (_, peer) = listener.inner.accept().await.unwrap();
         assert_eq!(peer, second.local_addr().unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_connections_accepted_are_recorded_until_they_close() {
+        let (_phase, rx) = watch::channel(Phase::Serving);
+        let accepted = std::sync::Arc::new(crate::accepted::Accepted::default());
+        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = inner.local_addr().unwrap();
+        let listener = TcpListener::new(inner, rx, accepted.clone());
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (by_accept, _) = listener.accept().await.unwrap();
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (by_poll, _) = std::future::poll_fn(|cx| listener.poll_accept(cx))
+            .await
+            .unwrap();
+        assert!(!accepted.all_closed());
+        drop(by_accept);
+        assert!(!accepted.all_closed());
+        drop(by_poll);
+        assert!(accepted.all_closed());
+        // Taken out, the listener accepts where nothing is recorded.
+        drop(listener.into_inner());
+        assert!(!accepted.all_closed());
     }
 
     /// Polls a future once: `Some` if it completed.

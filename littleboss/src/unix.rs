@@ -4,11 +4,13 @@
 
 use std::io;
 use std::ops::Deref;
+use std::sync::Arc;
 
 use tokio::net::UnixStream;
 use tokio::net::unix::SocketAddr;
 use tokio::sync::watch;
 
+use crate::accepted::Accepted;
 use crate::lameduck::Phase;
 
 /// A unix-socket listener from [`Context::unix`](crate::Context::unix): a
@@ -38,11 +40,21 @@ use crate::lameduck::Phase;
 pub struct UnixListener {
     inner: tokio::net::UnixListener,
     phase: watch::Receiver<Phase>,
+    /// Where the connections accepted are recorded.
+    accepted: Arc<Accepted>,
 }
 
 impl UnixListener {
-    pub(crate) fn new(inner: tokio::net::UnixListener, phase: watch::Receiver<Phase>) -> Self {
-        UnixListener { inner, phase }
+    pub(crate) fn new(
+        inner: tokio::net::UnixListener,
+        phase: watch::Receiver<Phase>,
+        accepted: Arc<Accepted>,
+    ) -> Self {
+        UnixListener {
+            inner,
+            phase,
+            accepted,
+        }
     }
 
     /// Accepts a connection, as [`tokio::net::UnixListener::accept`] does,
@@ -55,7 +67,7 @@ impl UnixListener {
     /// # Ok(()) }
     /// ```
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        crate::lameduck::until_draining(&self.phase, self.inner.accept()).await
+        std::future::poll_fn(|cx| self.poll_accept(cx)).await
     }
 
     /// Polls for a connection, as [`tokio::net::UnixListener::poll_accept`]
@@ -73,7 +85,9 @@ impl UnixListener {
         &self,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<io::Result<(UnixStream, SocketAddr)>> {
-        crate::lameduck::poll_until_draining(&self.phase, || self.inner.poll_accept(cx))
+        crate::lameduck::poll_accept_recorded(&self.phase, &self.accepted, || {
+            self.inner.poll_accept(cx)
+        })
     }
 
     /// Whether this listener has stopped yielding connections.
@@ -88,7 +102,10 @@ impl UnixListener {
         self.phase.borrow().is_draining()
     }
 
-    /// The tokio listener itself, which knows nothing of draining.
+    /// The tokio listener itself, which knows nothing of draining. The
+    /// connections accepted from it cannot be seen: from then on
+    /// [`Context::lameduck`](crate::Context::lameduck) waits out its whole
+    /// grace, even with none open.
     ///
     /// ```no_run
     /// # fn f(ctx: littleboss::Context) {
@@ -96,6 +113,9 @@ impl UnixListener {
     /// # }
     /// ```
     pub fn into_inner(self) -> tokio::net::UnixListener {
+        // Connections accepted from here on go unrecorded: the grace can
+        // no longer end early.
+        self.accepted.lose_track();
         self.inner
     }
 }
@@ -138,13 +158,37 @@ mod tests {
     use crate::lameduck::Phase;
 
     #[tokio::test]
+    async fn the_connections_accepted_are_recorded_until_they_close() {
+        let dir = std::env::temp_dir().join(format!("littleboss-unix-rec-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("sock");
+        let (_phase, rx) = watch::channel(Phase::Serving);
+        let accepted = std::sync::Arc::new(crate::accepted::Accepted::default());
+        let inner = tokio::net::UnixListener::bind(&path).unwrap();
+        let listener = UnixListener::new(inner, rx, accepted.clone());
+        let _client = tokio::net::UnixStream::connect(&path).await.unwrap();
+        let (conn, _) = listener.accept().await.unwrap();
+        assert!(!accepted.all_closed());
+        drop(conn);
+        assert!(accepted.all_closed());
+        drop(listener.into_inner());
+        assert!(!accepted.all_closed());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
     async fn accept_yields_until_draining_then_leaves_connections_queued() {
         let dir = std::env::temp_dir().join(format!("littleboss-unix-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("sock");
         let (phase, rx) = watch::channel(Phase::Serving);
-        let listener = UnixListener::new(tokio::net::UnixListener::bind(&path).unwrap(), rx);
+        let listener = UnixListener::new(
+            tokio::net::UnixListener::bind(&path).unwrap(),
+            rx,
+            Default::default(),
+        );
 
         let _first = tokio::net::UnixStream::connect(&path).await.unwrap();
         listener.accept().await.unwrap();

@@ -312,3 +312,44 @@ fn a_sighup_queued_behind_a_reload_reloads_the_new_binary_not_the_old() {
     // Version 1 never came back.
     assert_eq!(svc.output.text().matches("running version 1").count(), 1);
 }
+
+/// A server written the natural way (accept until `ctx.lameduck()`) with
+/// a grace of 30 s: the old child's lameduck comes once the connection it
+/// accepted before draining has closed, not when the grace ends.
+#[test]
+fn the_old_childs_grace_ends_once_the_connections_it_accepted_have_closed() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_long_grace"));
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    let old: i32 = svc.printed("pid");
+    svc.ready();
+    // Accepted by the old child, and silent through the reload.
+    let mut held = std::net::TcpStream::connect(addr).unwrap();
+    held.set_read_timeout(Some(tests::DEADLINE)).unwrap();
+    svc.output.wait_for(&format!("pid {old} accepted 1"));
+    svc.reload_ok();
+    let answer = tests::echo(addr, "new").unwrap();
+    assert!(!answer.starts_with(&format!("{old} ")), "{answer}");
+
+    // The held connection is open: the old child waits.
+    assert!(tests::alive(old));
+    assert!(
+        !svc.output.text().contains(&format!("pid {old} lameduck")),
+        "{}",
+        svc.output.text()
+    );
+    // It speaks, is answered by the old child, and closes.
+    held.write_all(b"late\n").unwrap();
+    let mut reply = String::new();
+    BufReader::new(&held).read_line(&mut reply).unwrap();
+    assert_eq!(reply, format!("{old} late\n"));
+    // Nothing accepted is open: lameduck now, well before the grace ends.
+    svc.output.wait_for(&format!("pid {old} lameduck"));
+    tests::eventually_within(
+        "the old child to exit",
+        std::time::Duration::from_secs(10),
+        || (!tests::alive(old)).then_some(()),
+    );
+    svc.stop_expecting(0);
+}

@@ -234,9 +234,11 @@ fn bypass_with_some_sockets_activated_removes_its_own_socket_file_when_a_second_
     svc.output.wait_for("serving unix pid=");
     assert!(path.exists());
     svc.signal(Signal::SIGTERM);
-    // Lameduck (a grace after the first signal): a second signal now is
-    // not the same stop, and ends it while it lingers.
     draining_refuses_on_its_own_only(&svc, &path, addr);
+    // Lameduck (at once: no connection is open). A second signal later
+    // than a sender's copy to the group is not the same stop, and ends
+    // it while it lingers.
+    std::thread::sleep(std::time::Duration::from_millis(300));
     svc.signal(Signal::SIGTERM);
     assert_eq!(svc.wait_exit().code(), Some(143), "{}", svc.output.text());
     assert!(!path.exists(), "the socket file outlived the program");

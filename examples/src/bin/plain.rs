@@ -4,8 +4,9 @@
 //! response says `Connection: close`; at lameduck (a grace later) a
 //! connection that has not begun a request is closed, one in the middle of
 //! a request finishes it first; `main` returns when they are all done or
-//! the lameduck timeout is about to end, or at once if draining finds no
-//! connection open.
+//! the lameduck timeout is about to end. Lameduck comes early when every
+//! connection has closed (littleboss sees that), so an old child with
+//! nothing open goes at once.
 //!
 //! `GET` answers with a greeting, `POST` with the length of the body, and
 //! every response names the process in `x-littleboss-pid`. Only what the
@@ -45,12 +46,6 @@ async fn main(ctx: Context) -> io::Result<()> {
     let lameduck = ctx.lameduck();
     tokio::pin!(lameduck);
     loop {
-        // Draining with no connection open: the grace is for connections
-        // that have not spoken yet, and there are none; give the process
-        // back now rather than a grace later.
-        if ctx.is_draining() && connections.is_empty() {
-            break;
-        }
         tokio::select! {
             // Yields nothing once draining has begun: no need to stop it.
             accepted = listener.accept() => match accepted {
@@ -64,7 +59,7 @@ async fn main(ctx: Context) -> io::Result<()> {
                 }
             },
             Some(_) = connections.join_next() => {}
-            () = ctx.draining(), if connections.is_empty() => {}
+            // A grace after draining began, or once no connection is open.
             () = &mut lameduck => break,
         }
     }

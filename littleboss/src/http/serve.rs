@@ -194,11 +194,17 @@ pub(super) mod tests {
             phase: rx.clone(),
             lameduck_timeout: Duration::from_secs(10),
             grace,
+            accepted: Arc::default(),
         };
         let ctx = Context::new(Arc::default(), timing, None, Vec::new(), String::new());
         let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = inner.local_addr().unwrap();
-        (phase, ctx, TcpListener::new(inner, rx), addr)
+        (
+            phase,
+            ctx,
+            TcpListener::new(inner, rx, Default::default()),
+            addr,
+        )
     }
 
     /// One request on `conn`; the response head, lowercased.

@@ -1,0 +1,225 @@
+//! The connections the program accepted through the listeners `Context`
+//! handed out, so that draining's grace ends as soon as they have all
+//! closed: the grace is for connections that have not spoken yet, and a
+//! program with none open has nothing to wait for.
+//!
+//! A connection is known by its descriptor and its socket cookie (unique
+//! for the boot), never by a handle of our own: a copy of the descriptor
+//! would keep the connection open after the program closed it. A
+//! descriptor whose cookie is no longer the one recorded was closed (and
+//! perhaps reused).
+
+use std::os::fd::RawFd;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// One accepted connection, as recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Connection {
+    fd: RawFd,
+    cookie: u64,
+}
+
+/// The connections accepted and not yet seen closed.
+#[derive(Debug, Default)]
+pub(crate) struct Accepted {
+    open: Mutex<Open>,
+    /// Accepts under way: one may have taken a connection from the kernel
+    /// and not recorded it yet.
+    accepting: AtomicUsize,
+    /// Connections may have been accepted where they cannot be recorded
+    /// (a listener's tokio socket taken out with `into_inner`, or a socket
+    /// without a cookie): "all closed" can never be known.
+    lost_track: AtomicBool,
+}
+
+#[derive(Debug, Default)]
+struct Open {
+    connections: Vec<Connection>,
+    /// How many were left at the last sweep: the next one comes when the
+    /// list has doubled, so that recording stays cheap (amortised).
+    after_sweep: usize,
+}
+
+/// Fewer recorded connections than this are never swept at an accept.
+const SWEEP_FLOOR: usize = 64;
+
+impl Accepted {
+    /// Holds an accept open until the guard drops: call before checking
+    /// whether draining has begun, drop after [`record`](Accepted::record).
+    pub fn accepting(&self) -> AcceptingGuard<'_> {
+        self.accepting.fetch_add(1, Ordering::SeqCst);
+        AcceptingGuard(self)
+    }
+
+    /// Records a connection just accepted.
+    pub fn record(&self, fd: RawFd) {
+        let Some(cookie) = cookie(fd) else {
+            self.lose_track();
+            return;
+        };
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.connections.push(Connection { fd, cookie });
+        if open.connections.len() >= SWEEP_FLOOR.max(2 * open.after_sweep) {
+            open.connections.retain(|c| is_open(*c));
+            open.after_sweep = open.connections.len();
+        }
+    }
+
+    /// Connections are accepted where they cannot be recorded.
+    pub fn lose_track(&self) {
+        self.lost_track.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether every connection accepted has closed (and none is being
+    /// accepted). Forgets the closed ones it meets, and stops at the first
+    /// still open: asked again and again while draining, each call costs
+    /// a system call or two, not one per connection.
+    pub fn all_closed(&self) -> bool {
+        if self.accepting.load(Ordering::SeqCst) > 0 || self.lost_track.load(Ordering::SeqCst) {
+            return false;
+        }
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(&last) = open.connections.last() {
+            if is_open(last) {
+                return false;
+            }
+            open.connections.pop();
+        }
+        true
+    }
+}
+
+/// An accept under way (see [`Accepted::accepting`]).
+pub(crate) struct AcceptingGuard<'a>(&'a Accepted);
+
+impl Drop for AcceptingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.accepting.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Whether `connection`'s descriptor still names the socket recorded.
+fn is_open(connection: Connection) -> bool {
+    cookie(connection.fd) == Some(connection.cookie)
+}
+
+/// `SO_COOKIE` (Linux 4.12), the same number on every architecture but
+/// these, where connections are not tracked.
+#[cfg(not(any(
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "sparc",
+    target_arch = "sparc64"
+)))]
+const SO_COOKIE: nix::libc::c_int = 57;
+
+/// The socket cookie of descriptor `fd`; `None` when `fd` is not open, is
+/// not a socket, or the kernel has no cookies.
+#[cfg(not(any(
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "sparc",
+    target_arch = "sparc64"
+)))]
+fn cookie(fd: RawFd) -> Option<u64> {
+    let mut cookie: u64 = 0;
+    let mut len = std::mem::size_of::<u64>() as nix::libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `cookie`, which
+    // is that large. `fd` may have been closed, or reused, by the program
+    // meanwhile: reading an option of whatever it names is harmless (an
+    // error, or a cookie that does not match).
+    let got = unsafe {
+        nix::libc::getsockopt(
+            fd,
+            nix::libc::SOL_SOCKET,
+            SO_COOKIE,
+            (&raw mut cookie).cast(),
+            &mut len,
+        )
+    };
+    (got == 0 && len as usize == std::mem::size_of::<u64>()).then_some(cookie)
+}
+
+#[cfg(any(
+    target_arch = "mips",
+    target_arch = "mips64",
+    target_arch = "sparc",
+    target_arch = "sparc64"
+))]
+fn cookie(_fd: RawFd) -> Option<u64> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+
+    use super::{Accepted, cookie};
+
+    fn pair() -> (std::net::TcpStream, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        (client, server)
+    }
+
+    #[test]
+    fn all_closed_once_every_recorded_connection_is() {
+        let accepted = Accepted::default();
+        assert!(accepted.all_closed(), "none accepted");
+        let (_c1, s1) = pair();
+        let (_c2, s2) = pair();
+        accepted.record(s1.as_raw_fd());
+        accepted.record(s2.as_raw_fd());
+        assert!(!accepted.all_closed());
+        drop(s2);
+        assert!(!accepted.all_closed(), "s1 is still open");
+        drop(s1);
+        assert!(accepted.all_closed());
+    }
+
+    #[test]
+    fn a_descriptor_reused_by_another_socket_reads_as_closed() {
+        let accepted = Accepted::default();
+        let (_c1, s1) = pair();
+        let mut s1 = std::os::fd::OwnedFd::from(s1);
+        accepted.record(s1.as_raw_fd());
+        // The number now names another socket (the first one closed).
+        let (_c2, s2) = pair();
+        nix::unistd::dup2(&s2, &mut s1).unwrap();
+        assert_eq!(cookie(s1.as_raw_fd()), cookie(s2.as_raw_fd()));
+        assert!(accepted.all_closed());
+    }
+
+    #[test]
+    fn an_accept_under_way_or_a_lost_track_is_never_all_closed() {
+        let accepted = Accepted::default();
+        let guard = accepted.accepting();
+        assert!(!accepted.all_closed());
+        drop(guard);
+        assert!(accepted.all_closed());
+        accepted.lose_track();
+        assert!(!accepted.all_closed());
+        // Not a socket: no cookie, so no way to tell when it closes.
+        let accepted = Accepted::default();
+        let file = std::fs::File::open("/dev/null").unwrap();
+        assert_eq!(cookie(file.as_raw_fd()), None);
+        accepted.record(file.as_raw_fd());
+        assert!(!accepted.all_closed());
+    }
+
+    #[test]
+    fn recording_sweeps_the_closed_so_the_list_stays_small() {
+        let accepted = Accepted::default();
+        let (_keep_client, kept) = pair();
+        accepted.record(kept.as_raw_fd());
+        for _ in 0..1000 {
+            let (_client, server) = pair();
+            accepted.record(server.as_raw_fd());
+        }
+        let left = accepted.open.lock().unwrap().connections.len();
+        assert!(left < 2 * super::SWEEP_FLOOR, "{left} recorded");
+        assert!(!accepted.all_closed(), "the kept one is open");
+    }
+}
