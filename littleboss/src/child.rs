@@ -101,10 +101,15 @@ pub(crate) fn run(
             ToChild::Hello {
                 listeners,
                 refuse_when_orphaned,
+                refuse_own_when_orphaned,
                 ..
             },
             fds,
-        ))) => (listeners, fds, refuse_when_orphaned),
+        ))) => (
+            listeners,
+            fds,
+            refuse_when_orphaned || refuse_own_when_orphaned,
+        ),
         Ok(Some((other, _))) => {
             give_up(format!("expected hello from the supervisor, got {other:?}"))
         }
@@ -282,9 +287,9 @@ fn adopt(
             network: entry.network,
             fd,
             taken: false,
-            // Not known here: the supervisor tells a child to refuse only
-            // when no socket is the service manager's.
-            managers: false,
+            // From an older supervisor, unmarked: it lets an orphan refuse
+            // only when no socket is the manager's.
+            managers: entry.managers,
         });
     }
     Ok(listeners)

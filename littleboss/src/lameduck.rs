@@ -178,7 +178,7 @@ impl Lameduck {
                     Some(fd) if tcp && refuse && !listener.managers => to_shut.push(fd),
                     // The program holds the socket open anyway, and so
                     // does a supervisor or the service manager.
-                    Some(fd) if tcp && self.keep => kept.push(fd),
+                    Some(fd) if tcp && self.keep && !listener.managers => kept.push(fd),
                     _ => {}
                 }
             }
@@ -585,5 +585,20 @@ mod tests {
         assert_refused(our_addr);
         drop(std::net::TcpStream::connect(managers_addr).expect("the manager's queues on"));
         drop(std::net::TcpStream::connect(untaken_addr).expect("the manager's queues on"));
+
+        // A supervised child: a drain keeps copies for a later refusal
+        // (an orphan's), and that refusal spares the manager's too.
+        let (mut managers, managers_addr) = tcp(true);
+        managers.managers = true;
+        let (ours, our_addr) = tcp(true);
+        let _program = managers.fd.as_ref().unwrap().try_clone().unwrap();
+        let _also = ours.fd.as_ref().unwrap().try_clone().unwrap();
+        let listeners = Arc::new(Mutex::new(vec![managers, ours]));
+        let (lameduck, _) = Lameduck::new(listeners, HOUR, false, true);
+        lameduck.begin();
+        drop(std::net::TcpStream::connect(our_addr).expect("queued while draining"));
+        lameduck.begin_refusing();
+        assert_refused(our_addr);
+        drop(std::net::TcpStream::connect(managers_addr).expect("the manager's queues on"));
     }
 }

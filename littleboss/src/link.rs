@@ -52,6 +52,11 @@ pub(crate) struct ListenerEntry {
     /// Absent from an older supervisor; an older child ignores it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<crate::own_file::OwnFile>,
+    /// The service manager's socket (socket activation): never shut, for
+    /// it queues connections for the next start. Absent (false) from an
+    /// older supervisor, which marks none (see `refuse_own_when_orphaned`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub managers: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -66,6 +71,14 @@ pub(crate) enum ToChild {
         /// (false) from an older supervisor.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         refuse_when_orphaned: bool,
+        /// Should the supervisor die, shut the listeners not marked
+        /// `managers`, and remove the unix listeners' files: no child takes
+        /// a connection after that. Sent by a supervisor that marks the
+        /// service manager's listeners; from an older one, absent (false),
+        /// and `refuse_when_orphaned` alone decides. An older child ignores
+        /// it, and goes by `refuse_when_orphaned`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        refuse_own_when_orphaned: bool,
     },
     /// Wind down; `refuse`: no child takes a connection after this one (a
     /// stop), so shut the TCP listeners for good (and remove the unix
@@ -336,6 +349,7 @@ mod tests {
                         network: Network::Tcp,
                         bound: true,
                         file: None,
+                        managers: true,
                     },
                     ListenerEntry {
                         name: "api".into(),
@@ -345,14 +359,17 @@ mod tests {
                             path: "/run/svc/api.sock".into(),
                             id: [2049, 77],
                         }),
+                        managers: false,
                     },
                 ],
-                refuse_when_orphaned: true,
+                refuse_when_orphaned: false,
+                refuse_own_when_orphaned: true,
             },
             ToChild::Hello {
                 name: "svc".into(),
                 listeners: vec![],
-                refuse_when_orphaned: false,
+                refuse_when_orphaned: true,
+                refuse_own_when_orphaned: false,
             },
             ToChild::Lameduck { refuse: false },
             ToChild::Lameduck { refuse: true },
@@ -387,14 +404,17 @@ mod tests {
     #[test]
     fn an_older_supervisors_hello_never_lets_an_orphan_refuse() {
         // It may hold the service manager's sockets, which must outlive it.
-        let hello = br#"{"v":1,"msg":"hello","name":"svc","listeners":[]}"#;
+        let hello = br#"{"v":1,"msg":"hello","name":"svc","listeners":[{"name":"http","network":"tcp","bound":true}]}"#;
         let ToChild::Hello {
             refuse_when_orphaned,
+            refuse_own_when_orphaned,
+            listeners,
             ..
         } = decode::<ToChild>(hello).unwrap()
         else {
             panic!("not a hello");
         };
-        assert!(!refuse_when_orphaned);
+        assert!(!refuse_when_orphaned && !refuse_own_when_orphaned);
+        assert!(!listeners[0].managers, "unmarked");
     }
 }

@@ -263,6 +263,28 @@ fn a_stop_with_some_sockets_activated_refuses_on_its_own_and_keeps_the_managers_
     assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
 }
 
+#[test]
+fn an_orphan_with_some_sockets_activated_refuses_on_its_own_and_keeps_the_managers_open() {
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut svc = Service::new(bin);
+    let path = svc.dir.path().join("own.sock");
+    let sock = format!("-sock={}", path.display());
+    let args = ["-littleboss=start", &sock, "-port=127.0.0.1:0", "--linger"];
+    // Kept, as the service manager keeps it.
+    activated(&mut svc, bin, &listener, Some("port"), &args);
+    let child: i32 = svc.printed("serving unix pid");
+    svc.ready();
+    // The supervisor dies; its child, orphaned, winds down (and lingers
+    // 3 s), refusing on its own socket only.
+    svc.signal(Signal::SIGKILL);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(svc.wait_exit().signal(), Some(9));
+    draining_refuses_on_its_own_only(&svc, &path, addr);
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGKILL);
+}
+
 fn activated_echo(mode: &str, name: Option<&str>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();

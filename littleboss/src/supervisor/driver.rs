@@ -394,8 +394,9 @@ impl Io {
                 id,
                 launch,
                 refuse_when_orphaned,
+                managers,
             } => {
-                let spawn_order = self.spawn_order(id, &launch, refuse_when_orphaned);
+                let spawn_order = self.spawn_order(id, &launch, refuse_when_orphaned, &managers);
                 // Run from the binary held for it (as `spawn_order` chose),
                 // which the launch's path no longer names: compared by what
                 // the files are, not by their names.
@@ -525,6 +526,7 @@ impl Io {
         id: ChildId,
         launch: &'a Launch,
         refuse_when_orphaned: bool,
+        managers: &[ListenerKey],
     ) -> Spawn<'a> {
         let mut entries = Vec::new();
         let mut fds = Vec::new();
@@ -538,6 +540,7 @@ impl Io {
                 // supervisor's alone to remove, at its exit.
                 file: (socket.and_then(|s| s.unix_file.clone()))
                     .filter(|file| file.path.to_str().is_some()),
+                managers: assigned.key.as_ref().is_some_and(|k| managers.contains(k)),
             });
             fds.extend(socket.map(|s| s.fd.clone()));
         }

@@ -198,6 +198,8 @@ pub(crate) fn spawn(
         name: launch.name,
         listeners: launch.entries,
         refuse_when_orphaned: launch.refuse_when_orphaned,
+        // The entries mark the service manager's sockets.
+        refuse_own_when_orphaned: true,
     };
     Ok(watch(
         launch.id,

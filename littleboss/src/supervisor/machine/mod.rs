@@ -191,8 +191,12 @@ pub(crate) enum Effect {
         launch: Launch,
         /// Whether the child may shut its TCP listeners should this
         /// supervisor die: no listener is the service manager's, and no
-        /// other child will take a connection then.
+        /// other child will take a connection then. For a child of an
+        /// older version, which cannot be told which they are.
         refuse_when_orphaned: bool,
+        /// The sockets among the launch's that the service manager owns:
+        /// an orphan shuts every other one, never these.
+        managers: Vec<ListenerKey>,
     },
     /// No child uses this socket any more: close it.
     Close {
@@ -1195,10 +1199,15 @@ impl Machine {
 
     fn spawn(&mut self, id: ChildId, launch: Launch) {
         let refuse_when_orphaned = self.may_refuse();
+        let managers = (launch.listeners.iter())
+            .filter_map(|l| l.key.clone())
+            .filter(|key| self.state.held.get(key).is_some_and(|h| h.activated))
+            .collect();
         self.effects.push(Effect::Spawn {
             id,
             launch,
             refuse_when_orphaned,
+            managers,
         });
     }
 

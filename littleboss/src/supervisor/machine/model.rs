@@ -367,6 +367,13 @@ impl Model {
                     !process.refuses_when_orphaned,
                     "child {id} would shut the manager's socket"
                 );
+                for key in process.listeners.iter().filter_map(|l| l.key.as_ref()) {
+                    assert!(
+                        !state.held.get(key).is_some_and(|h| h.activated)
+                            || process.managers.contains(key),
+                        "child {id} does not know {key} is the manager's"
+                    );
+                }
             }
         }
         if let Phase::Up(up) = &state.phase {

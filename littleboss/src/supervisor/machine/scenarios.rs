@@ -1454,6 +1454,10 @@ fn an_orphan_may_refuse_connections_unless_a_listener_is_the_service_managers() 
     sim.hello_and_ready(2);
     sim.reload("/bin/v3");
     assert!(!sim.process(3).refuses_when_orphaned);
+    // Told which: an orphan of this version shuts only the others.
+    assert!(sim.process(2).managers.is_empty());
+    let first = sim.process(3).listeners[0].key.clone().unwrap();
+    assert_eq!(sim.process(3).managers, vec![first]);
 }
 
 #[test]

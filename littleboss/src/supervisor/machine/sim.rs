@@ -81,8 +81,12 @@ pub(super) struct Process {
     pub lameducked: bool,
     /// Told to shut its TCP listeners for good as it winds down.
     pub refusing: bool,
-    /// Told at its start to shut them should the supervisor die.
+    /// Told at its start to shut them should the supervisor die (an
+    /// older child's rule).
     pub refuses_when_orphaned: bool,
+    /// Told at its start which sockets are the service manager's: should
+    /// the supervisor die, it shuts the others.
+    pub managers: Vec<ListenerKey>,
     /// Signals passed on to it.
     pub signals: Vec<Signal>,
     pub killed: bool,
@@ -235,6 +239,7 @@ impl Sim {
                     id,
                     launch,
                     refuse_when_orphaned,
+                    managers,
                 } => {
                     for key in launch.listeners.iter().filter_map(|l| l.key.as_ref()) {
                         assert!(self.sockets.contains(key), "spawned without {key}");
@@ -258,6 +263,7 @@ impl Sim {
                                 args: launch.args,
                                 listeners: launch.listeners,
                                 refuses_when_orphaned: refuse_when_orphaned,
+                                managers,
                                 ..Process::default()
                             },
                         );
