@@ -206,4 +206,7 @@ fn an_idle_old_child_exits_before_its_grace(bin: &str, listener: &str) {
 fn idle_old_children_exit_before_their_grace() {
     an_idle_old_child_exits_before_its_grace(env!("CARGO_BIN_EXE_plain"), "http");
     an_idle_old_child_exits_before_its_grace(env!("CARGO_BIN_EXE_http"), "http");
+    // Bare `axum::serve`, ended by `ctx.lameduck()` alone: littleboss ends
+    // the grace when nothing accepted is open.
+    an_idle_old_child_exits_before_its_grace(env!("CARGO_BIN_EXE_axum_serve"), "https");
 }

@@ -27,6 +27,10 @@ pub(crate) struct Accepted {
     /// Accepts under way: one may have taken a connection from the kernel
     /// and not recorded it yet.
     accepting: AtomicUsize,
+    /// Draining has begun: no accept takes a connection from here on. Its
+    /// own flag, not only the phase's channel, so that the order of
+    /// "accept under way" and "draining" rests on these atomics alone.
+    draining: AtomicBool,
     /// Connections may have been accepted where they cannot be recorded
     /// (a listener's tokio socket taken out with `into_inner`, or a socket
     /// without a cookie): "all closed" can never be known.
@@ -36,13 +40,14 @@ pub(crate) struct Accepted {
 #[derive(Debug, Default)]
 struct Open {
     connections: Vec<Connection>,
-    /// How many were left at the last sweep: the next one comes when the
-    /// list has doubled, so that recording stays cheap (amortised).
-    after_sweep: usize,
+    /// Where the next look for closed connections starts.
+    cursor: usize,
 }
 
-/// Fewer recorded connections than this are never swept at an accept.
-const SWEEP_FLOOR: usize = 64;
+/// How many recorded connections each accept looks at, forgetting the
+/// closed ones: more than one, so the list stays within about twice the
+/// connections open, at a bounded cost per accept.
+const LOOKS_PER_ACCEPT: usize = 2;
 
 impl Accepted {
     /// Holds an accept open until the guard drops: call before checking
@@ -52,18 +57,40 @@ impl Accepted {
         AcceptingGuard(self)
     }
 
+    /// Draining begins: accepts under way finish, no new one starts.
+    pub fn stop_accepting(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether an accept may take a connection (checked after
+    /// [`accepting`](Accepted::accepting)).
+    pub fn may_accept(&self) -> bool {
+        !self.draining.load(Ordering::SeqCst)
+    }
+
     /// Records a connection just accepted.
     pub fn record(&self, fd: RawFd) {
+        if self.lost_track.load(Ordering::SeqCst) {
+            return;
+        }
         let Some(cookie) = cookie(fd) else {
             self.lose_track();
             return;
         };
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        open.connections.push(Connection { fd, cookie });
-        if open.connections.len() >= SWEEP_FLOOR.max(2 * open.after_sweep) {
-            open.connections.retain(|c| is_open(*c));
-            open.after_sweep = open.connections.len();
+        let open = &mut *open;
+        for _ in 0..LOOKS_PER_ACCEPT {
+            if open.connections.is_empty() {
+                break;
+            }
+            open.cursor %= open.connections.len();
+            if is_open(open.connections[open.cursor]) {
+                open.cursor += 1;
+            } else {
+                open.connections.swap_remove(open.cursor);
+            }
         }
+        open.connections.push(Connection { fd, cookie });
     }
 
     /// Connections are accepted where they cannot be recorded.
@@ -104,24 +131,14 @@ fn is_open(connection: Connection) -> bool {
     cookie(connection.fd) == Some(connection.cookie)
 }
 
-/// `SO_COOKIE` (Linux 4.12), the same number on every architecture but
-/// these, where connections are not tracked.
-#[cfg(not(any(
-    target_arch = "mips",
-    target_arch = "mips64",
-    target_arch = "sparc",
-    target_arch = "sparc64"
-)))]
+/// `SO_COOKIE` (Linux 4.12): 57 on every architecture but SPARC's.
+#[cfg(not(any(target_arch = "sparc", target_arch = "sparc64")))]
 const SO_COOKIE: nix::libc::c_int = 57;
+#[cfg(any(target_arch = "sparc", target_arch = "sparc64"))]
+const SO_COOKIE: nix::libc::c_int = 0x3b;
 
 /// The socket cookie of descriptor `fd`; `None` when `fd` is not open, is
 /// not a socket, or the kernel has no cookies.
-#[cfg(not(any(
-    target_arch = "mips",
-    target_arch = "mips64",
-    target_arch = "sparc",
-    target_arch = "sparc64"
-)))]
 fn cookie(fd: RawFd) -> Option<u64> {
     let mut cookie: u64 = 0;
     let mut len = std::mem::size_of::<u64>() as nix::libc::socklen_t;
@@ -139,16 +156,6 @@ fn cookie(fd: RawFd) -> Option<u64> {
         )
     };
     (got == 0 && len as usize == std::mem::size_of::<u64>()).then_some(cookie)
-}
-
-#[cfg(any(
-    target_arch = "mips",
-    target_arch = "mips64",
-    target_arch = "sparc",
-    target_arch = "sparc64"
-))]
-fn cookie(_fd: RawFd) -> Option<u64> {
-    None
 }
 
 #[cfg(test)]
@@ -219,7 +226,7 @@ mod tests {
             accepted.record(server.as_raw_fd());
         }
         let left = accepted.open.lock().unwrap().connections.len();
-        assert!(left < 2 * super::SWEEP_FLOOR, "{left} recorded");
+        assert!(left <= 3, "{left} recorded");
         assert!(!accepted.all_closed(), "the kept one is open");
     }
 }

@@ -4,7 +4,8 @@
 //! program that shuts down gracefully on `ctx.lameduck()` does so here too:
 //! draining first (the TCP listeners stop yielding connections, and those
 //! bound here are shut, so that new connections are refused rather than
-//! queued for nobody), lameduck a grace later.
+//! queued for nobody), lameduck a grace later (or once every connection
+//! accepted has closed).
 //! A second signal, or the lameduck timeout, ends the process.
 
 use std::sync::{Arc, Mutex};

@@ -240,7 +240,8 @@ impl Context {
     }
 
     /// Completes when draining begins, phase one of lameduck: the TCP and
-    /// unix listeners stop yielding connections, and a grace later
+    /// unix listeners stop yielding connections, and a grace later (or
+    /// once every connection accepted has closed)
     /// [`lameduck`](Context::lameduck) completes. A hand-written HTTP/1
     /// server answers with `Connection: close` from here on, so that
     /// keep-alive clients move to the new child.

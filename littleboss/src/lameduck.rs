@@ -8,7 +8,9 @@
 //! `Context::lameduck` completes. By then the connections accepted just
 //! before phase one have sent their requests, so a server's graceful
 //! shutdown, which closes connections that look idle, closes only
-//! connections that really are.
+//! connections that really are. Phase two comes sooner once every
+//! connection accepted through those listeners has closed: the grace is
+//! for them, and with none open there is nothing to wait for.
 
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
@@ -194,6 +196,8 @@ impl Lameduck {
                 }
             }
         }
+        // Before the grace first asks whether all accepted have closed.
+        self.accepted.stop_accepting();
         let since = Instant::now();
         let began = self.phase.send_if_modified(|phase| {
             let serving = *phase == Phase::Serving;
@@ -298,6 +302,9 @@ pub(crate) fn poll_accept_recorded<S: std::os::fd::AsRawFd, A>(
     // Counted before draining is checked: the grace never sees "all
     // closed" between this accept's taking a connection and its record.
     let _accepting = accepted.accepting();
+    if !accepted.may_accept() {
+        return std::task::Poll::Pending;
+    }
     let polled = poll_until_draining(phase, accept);
     if let std::task::Poll::Ready(Ok((stream, _))) = &polled {
         accepted.record(stream.as_raw_fd());

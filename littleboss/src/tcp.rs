@@ -22,7 +22,13 @@ use crate::lameduck::Phase;
 /// child's to serve; [`Context::lameduck`](crate::Context::lameduck)
 /// completes only after a grace, when they have sent their requests, so a
 /// server's graceful shutdown (which closes connections that look idle)
-/// closes none that were about to speak.
+/// closes none that were about to speak; or sooner, once every
+/// connection accepted through [`accept`](TcpListener::accept) or
+/// [`poll_accept`](TcpListener::poll_accept) has closed. Connections
+/// accepted through the tokio listener itself (reached by `Deref`,
+/// `as_ref` or [`into_inner`](TcpListener::into_inner)) are not seen, nor
+/// is a connection whose descriptor was duplicated and then closed (the
+/// copy serving on): lameduck may come while those are open and silent.
 ///
 /// For HTTP, `littleboss::http::serve` (the `http` feature) serves an axum
 /// router on it and does the whole drain, kept-alive connections

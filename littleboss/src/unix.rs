@@ -18,7 +18,9 @@ use crate::lameduck::Phase;
 /// [`accept`](UnixListener::accept) stops yielding connections once this
 /// program starts draining, so that during a reload the new child takes
 /// every connection from the shared queue and the old one serves only
-/// those it accepted. See [`TcpListener`](crate::TcpListener).
+/// those it accepted. See [`TcpListener`](crate::TcpListener), also for
+/// the connections the grace waits for: those accepted through this
+/// type's `accept` and `poll_accept`.
 ///
 /// ```no_run
 /// # async fn f(ctx: littleboss::Context) {

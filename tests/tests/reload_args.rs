@@ -96,7 +96,9 @@ fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
     // On a port of its own (one asked for on port 0 is kept until the old
     // child exits: bound anew it would get another port).
     let first = format!("-http=127.0.0.1:{}", free_port());
-    let (mut svc, old) = start(V1, &[&first]);
+    // The old child stays 3 s after its drain, holding its copy of the
+    // socket.
+    let (mut svc, old) = start(V1, &[&first, "--linger-ms=3000"]);
     let in_flight = TcpStream::connect(old).unwrap();
     // Answered on a later connection: the kernel hands connections over in
     // order, so the old child has accepted the first.
@@ -105,7 +107,8 @@ fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
     let new = SocketAddr::from(([127, 0, 0, 1], port));
     let out = reload(&svc, V1, &[&format!("-http=127.0.0.1:{port}")]);
     // From the take-over on, the old port refuses, while the old child
-    // still drains (its grace is a second): nothing is queued for nobody.
+    // is still there: nothing is queued for nobody.
+    svc.output.wait_for("lingering");
     assert!(refused(old), "the old port still takes connections");
     // The reload says what it moves.
     let moved = format!("  listener `http`: tcp {old} -> tcp {new}\n");

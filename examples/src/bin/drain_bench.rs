@@ -27,14 +27,13 @@
 //! and, with `--paced-reloads`, once their old children have exited, that
 //! many more at a calmer pace (`--paced-interval-ms`), their latency
 //! reported apart.
-//! A reload returns once the new child is ready. Old children of
-//! `axum_serve` drain for their whole grace (3.5 s, as in `plain` and
-//! `http`; `readme` keeps the default, 1 s) and what is in flight after
-//! it; those of the helper (`readme`, `http`) and of `plain` end as soon
-//! as their last connection has closed: within milliseconds under
-//! new-connection load, up to the slowest client's 3 s (or the grace)
-//! under slow-first-byte load, and at lameduck for HTTP/2 connections,
-//! which have no `Connection: close`. Reloads so come back to back while
+//! A reload returns once the new child is ready. Old children end as soon
+//! as their last connection has closed (littleboss ends the grace then):
+//! within milliseconds under new-connection load, up to the slowest
+//! client's 3 s (or the grace: 3.5 s in `axum_serve`, `plain` and `http`,
+//! the default 1 s in `readme`) under slow-first-byte load, and at
+//! lameduck for HTTP/2 connections, which have no `Connection: close`,
+//! and for `axum_serve`'s kept-alive ones, which nothing tells to go. Reloads so come back to back while
 //! old children still drain.
 //!
 //! The clients run in closed loop (each sends its next request as its

@@ -1,5 +1,6 @@
 //! Version 1 of the `argv` service: answers each connection on `http`
-//! with `v1 PID ARGS…` (its own arguments) until lameduck.
+//! with `v1 PID ARGS…` (its own arguments) until lameduck; given
+//! `--linger-ms=N`, stays N ms after it, for a test to find it there.
 
 #[littleboss::main(name = "argv", listener(http = "tcp:127.0.0.1:0"))]
 async fn main(ctx: littleboss::Context) {
@@ -11,4 +12,12 @@ async fn main(ctx: littleboss::Context) {
         listener.local_addr().unwrap()
     );
     tests::fixture::serve_greetings(listener, format!("v1 {pid} {args}"), ctx.lameduck()).await;
+    let linger = ctx.args().iter().find_map(|a| {
+        a.strip_prefix("--linger-ms=")
+            .map(|ms| ms.parse().expect("--linger-ms=N"))
+    });
+    if let Some(ms) = linger {
+        println!("argv v1 pid={pid} lingering");
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
 }
