@@ -274,6 +274,8 @@ impl Watcher {
                 Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                     log!("child pid {pid} sent a bad message: {e}");
                 }
+                // See `watch`: what it sent is still queued behind this.
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
                 Ok(None) | Err(_) => return,
             }
         }
@@ -321,6 +323,11 @@ impl Watcher {
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                         log!("child pid {pid} sent a bad message: {e}");
                     }
+                    // The child closed its end with something of ours
+                    // unread (it failed before reading its hello, say).
+                    // The kernel reports that once, before what the child
+                    // sent, which is still queued: read on, to end-of-file.
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
                     Err(_) => channel_open = false,
                 },
                 order = orders.recv(), if orders_open => match order {
@@ -382,5 +389,34 @@ mod tests {
                 "round {round}: {second:?}"
             );
         }
+    }
+
+    /// A child that sends its error and exits without reading its hello:
+    /// the kernel reports the reset before the error, which must still
+    /// come through (a reload fails naming the mistakes, not "exited with
+    /// code 2").
+    #[tokio::test]
+    async fn an_error_sent_by_a_child_that_never_read_its_hello_comes_through() {
+        let (ours, theirs) = fdpass::socketpair().unwrap();
+        #[allow(clippy::zombie_processes)]
+        let pid = Command::new("true").spawn().unwrap().id();
+        let process = Process::open(pid).unwrap();
+        let channel = SupervisorEnd::new(ours).unwrap();
+        let hello = ToChild::Lameduck { refuse: false };
+        channel.send(hello, &[]).await.unwrap();
+        let child_end = ChildEnd::new(theirs);
+        child_end.send(FromChild::error("mistakes")).unwrap();
+        drop(child_end);
+        let exited = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT;
+        waitid(Id::Pid(nix::unistd::Pid::from_raw(pid as i32)), exited).unwrap();
+        let (events, mut received) = mpsc::unbounded_channel();
+        let _handle = watch(0, process, channel, events, None);
+        let first = received.recv().await.unwrap();
+        assert!(
+            matches!(&first, Event::Message { message: FromChild::Error { error }, .. } if error == "mistakes"),
+            "{first:?}"
+        );
+        let second = received.recv().await.unwrap();
+        assert!(matches!(second, Event::Exited { .. }), "{second:?}");
     }
 }
