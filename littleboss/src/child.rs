@@ -121,8 +121,8 @@ pub(crate) fn run(
     let inv = crate::flags::parse(config, argv).unwrap_or_else(|e| give_up(e.to_string()));
     let listeners = Arc::new(Mutex::new(listeners));
     let grace = crate::lameduck::grace(config);
-    // Refusal comes from the supervisor (a stop), or at its death, when no
-    // listener is the service manager's: keep the copies for it then.
+    // Refusal comes from the supervisor (a stop), or at its death (on the
+    // sockets that are not the service manager's): keep the copies for it.
     let keep = refuse_when_orphaned;
     let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, false, keep);
     let accepted = lameduck.accepted();
@@ -296,7 +296,8 @@ fn adopt(
 }
 
 /// Reads the supervisor's orders until it is gone. An orphan winds down,
-/// and with `refuse_when_orphaned` shuts its TCP listeners: with nobody
+/// and with `refuse_when_orphaned` shuts its TCP listeners (not the
+/// service manager's) and removes its unix listeners' files: with nobody
 /// left to accept, a new connection is refused at once rather than queued
 /// and reset at the exit, and the next start can bind the port while this
 /// child still drains.
@@ -310,7 +311,8 @@ fn spawn_lifecycle(
     std::thread::Builder::new()
         .name("littleboss-child".into())
         .spawn(move || {
-            // Closed: end-of-file, or reset. Another error on the channel
+            // Closed: end-of-file (a reset is read past, to what the
+            // supervisor sent before it). Another error on the channel
             // still ends this child, but shuts no socket it shares with a
             // supervisor that may live.
             let closed = loop {
@@ -325,7 +327,6 @@ fn spawn_lifecycle(
                         warning!("bad message from the supervisor: {e}");
                     }
                     Ok(None) => break true,
-                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
                     Err(e) => {
                         warning!("cannot read the channel to the supervisor: {e}");
                         break false;

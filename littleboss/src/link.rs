@@ -213,7 +213,7 @@ impl ChildEnd {
 
     /// The next message, or `None` at end-of-file (the supervisor is gone).
     pub fn recv(&self) -> io::Result<Option<(ToChild, Vec<OwnedFd>)>> {
-        let got = fdpass::recv(self.fd.as_fd(), fdpass::MAX_TO_CHILD)?;
+        let got = past_reset(|| fdpass::recv(self.fd.as_fd(), fdpass::MAX_TO_CHILD))?;
         if got.data.is_empty() && got.fds.is_empty() {
             return Ok(None);
         }
@@ -259,7 +259,7 @@ impl SupervisorEnd {
     /// A message already queued, without waiting: `Ok(None)` when there
     /// is none now, or the child's end is closed.
     pub fn recv_queued(&self) -> io::Result<Option<FromChild>> {
-        match fdpass::recv(self.fd.get_ref().as_fd(), fdpass::MAX_FROM_CHILD) {
+        match past_reset(|| fdpass::recv(self.fd.get_ref().as_fd(), fdpass::MAX_FROM_CHILD)) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
             received => from_child(received),
         }
@@ -269,11 +269,26 @@ impl SupervisorEnd {
     pub async fn recv(&self) -> io::Result<Option<FromChild>> {
         loop {
             let mut guard = self.fd.readable().await?;
-            match guard.try_io(|fd| fdpass::recv(fd.get_ref().as_fd(), fdpass::MAX_FROM_CHILD)) {
+            let recv = |fd: &AsyncFd<OwnedFd>| {
+                past_reset(|| fdpass::recv(fd.get_ref().as_fd(), fdpass::MAX_FROM_CHILD))
+            };
+            match guard.try_io(recv) {
                 Ok(received) => return from_child(received),
                 Err(_would_block) => continue,
             }
         }
+    }
+}
+
+/// Receives, reading past a reset: the peer closed its end with a message
+/// of ours unread (a child that failed before reading its hello, a
+/// supervisor that died before reading a child's). Linux reports that
+/// once, before the messages the peer sent, which are still queued; the
+/// next receive gets them, then end-of-file.
+fn past_reset<T>(mut recv: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    match recv() {
+        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => recv(),
+        received => received,
     }
 }
 
@@ -290,6 +305,21 @@ fn from_child(received: io::Result<fdpass::Received>) -> io::Result<Option<FromC
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A supervisor that sent an order and died with the child's message
+    /// unread: the child reads the order (not the reset), then the end.
+    #[test]
+    fn a_child_reads_past_a_reset_to_what_the_supervisor_sent() {
+        let (supervisor, child) = fdpass::socketpair().unwrap();
+        let child = ChildEnd::new(child);
+        child.send(FromChild::Ready).unwrap();
+        let order = encode(ToChild::Lameduck { refuse: true });
+        fdpass::send(supervisor.as_fd(), &order, &[]).unwrap();
+        drop(supervisor);
+        let (message, _) = child.recv().unwrap().expect("the order");
+        assert_eq!(message, ToChild::Lameduck { refuse: true });
+        assert!(child.recv().unwrap().is_none(), "then end-of-file");
+    }
 
     #[test]
     fn an_error_is_cut_to_fit_one_message() {

@@ -274,15 +274,16 @@ fn an_orphan_with_some_sockets_activated_refuses_on_its_own_and_keeps_the_manage
     let args = ["-littleboss=start", &sock, "-port=127.0.0.1:0", "--linger"];
     // Kept, as the service manager keeps it.
     activated(&mut svc, bin, &listener, Some("port"), &args);
-    let child: i32 = svc.printed("serving unix pid");
+    svc.output.wait_for("serving unix pid=");
     svc.ready();
     // The supervisor dies; its child, orphaned, winds down (and lingers
     // 3 s), refusing on its own socket only.
     svc.signal(Signal::SIGKILL);
     use std::os::unix::process::ExitStatusExt;
-    assert_eq!(svc.wait_exit().signal(), Some(9));
+    assert_eq!(svc.wait_supervisor_exit().signal(), Some(9));
     draining_refuses_on_its_own_only(&svc, &path, addr);
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGKILL);
+    // The orphan ends by itself (it holds the output's pipes).
+    svc.output.wait_closed();
 }
 
 fn activated_echo(mode: &str, name: Option<&str>) {

@@ -274,8 +274,6 @@ impl Watcher {
                 Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                     log!("child pid {pid} sent a bad message: {e}");
                 }
-                // See `watch`: what it sent is still queued behind this.
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
                 Ok(None) | Err(_) => return,
             }
         }
@@ -323,11 +321,6 @@ impl Watcher {
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                         log!("child pid {pid} sent a bad message: {e}");
                     }
-                    // The child closed its end with something of ours
-                    // unread (it failed before reading its hello, say).
-                    // The kernel reports that once, before what the child
-                    // sent, which is still queued: read on, to end-of-file.
-                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
                     Err(_) => channel_open = false,
                 },
                 order = orders.recv(), if orders_open => match order {
