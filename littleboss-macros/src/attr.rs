@@ -125,7 +125,50 @@ fn parse_metas(input: ParseStream) -> syn::Result<Punctuated<Meta, Token![,]>> {
             format!("write the service name as `name = {}`", name.token()),
         ));
     }
-    Punctuated::parse_terminated(input)
+    let mut metas = Punctuated::new();
+    while !input.is_empty() {
+        let meta: Meta = input.parse()?;
+        if let Some(error) = misused_punctuation(&meta, input) {
+            return Err(error);
+        }
+        metas.push_value(meta);
+        if input.is_empty() {
+            break;
+        }
+        metas.push_punct(input.parse::<Token![,]>()?);
+    }
+    Ok(metas)
+}
+
+/// A key written as in other tools, `worker-threads = 4` or
+/// `lameduck: "5s"`: said so, rather than syn's "expected `,`".
+fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
+    let Meta::Path(path) = meta else {
+        return None;
+    };
+    let key = path.get_ident()?;
+    if input.peek(Token![-]) {
+        let rest = input.fork();
+        let mut words = vec![key.unraw().to_string()];
+        while rest.parse::<Token![-]>().is_ok() {
+            let Ok(word) = rest.call(Ident::parse_any) else {
+                break;
+            };
+            words.push(word.to_string());
+        }
+        let key = words.join("_");
+        return Some(Error::new(
+            path.span(),
+            format!("keys are written with `_`: `{key}`"),
+        ));
+    }
+    if input.peek(Token![:]) && !input.peek(Token![::]) {
+        return Some(Error::new(
+            path.span(),
+            format!("write `{key} = ...`, with `=`"),
+        ));
+    }
+    None
 }
 
 /// What parsing has found so far.
@@ -160,7 +203,8 @@ impl State {
         let options = &mut self.options;
         match key.to_string().as_str() {
             "name" => {
-                let name = string(meta, "name", "\"...\"")?;
+                let fits = |text: &str| rules::service_name(text).is_ok();
+                let name = string(meta, "name", "\"...\"", fits)?;
                 self.name = Some(checked(name, rules::service_name)?);
             }
             "listener" => self.listeners(meta)?,
@@ -171,7 +215,8 @@ impl State {
             "fallback" => options.fallback = Some(boolean(meta, "fallback", false)?),
             "self_upgrade" => options.self_upgrade = Some(boolean(meta, "self_upgrade", false)?),
             "flag" => {
-                let flag = string(meta, "flag", "\"lb\"")?;
+                let fits = |text: &str| rules::flag_name(text).is_ok();
+                let flag = string(meta, "flag", "\"lb\"", fits)?;
                 options.flag = Some(checked(flag, rules::flag_name)?);
             }
             "supervisor_init" => options.supervisor_init = Some(fn_path(meta)?),
@@ -369,23 +414,39 @@ fn wrong_type(meta: &Meta, message: impl std::fmt::Display) -> Error {
 }
 
 /// A string value. When the user forgot the quotes around something simple
-/// (`name = myblog`, `lameduck = 5s`) the message quotes it for them.
-fn string(meta: &Meta, key: &str, example: &str) -> syn::Result<LitStr> {
-    let unquoted = match value(meta) {
-        Some(Expr::Lit(lit)) => match &lit.lit {
-            Lit::Str(s) => return Ok(s.clone()),
-            Lit::Int(i) => Some(i.to_string()),
-            Lit::Float(f) => Some(f.to_string()),
-            _ => None,
-        },
-        Some(Expr::Path(path)) => path.path.get_ident().map(|i| i.unraw().to_string()),
-        _ => None,
+/// (`name = myblog`, `lameduck = 5s`) the message quotes it for them, if
+/// that quoted value `fits` (else it shows `example`: quoting `lameduck =
+/// 5` would suggest another mistake).
+fn string(
+    meta: &Meta,
+    key: &str,
+    example: &str,
+    fits: impl Fn(&str) -> bool,
+) -> syn::Result<LitStr> {
+    let example = match unquoted(meta) {
+        Ok(s) => return Ok(s),
+        Err(Some(text)) if fits(&text) => format!("\"{text}\""),
+        Err(_) => example.to_owned(),
     };
-    let example = unquoted.map_or_else(|| example.to_owned(), |s| format!("\"{s}\""));
     Err(wrong_type(
         meta,
         format!("`{key}` takes a string: `{key} = {example}`"),
     ))
+}
+
+/// The string literal; or else the text of a simple unquoted value (digits
+/// as written, without `_`: `5_000ms` is `5000ms`), if any.
+fn unquoted(meta: &Meta) -> Result<LitStr, Option<String>> {
+    Err(match value(meta) {
+        Some(Expr::Lit(lit)) => match &lit.lit {
+            Lit::Str(s) => return Ok(s.clone()),
+            Lit::Int(i) => Some(format!("{}{}", i.base10_digits(), i.suffix())),
+            Lit::Float(f) => Some(format!("{}{}", f.base10_digits(), f.suffix())),
+            _ => None,
+        },
+        Some(Expr::Path(path)) => path.path.get_ident().map(|i| i.unraw().to_string()),
+        _ => None,
+    })
 }
 
 /// `lit` if its value passes `check`, else the error on it.
@@ -405,7 +466,8 @@ fn choice<T: Copy>(
     choices: [(&str, T); 2],
     example: usize,
 ) -> syn::Result<Spanned<T>> {
-    let lit = string(meta, key, &format!("\"{}\"", choices[example].0))?;
+    let fits = |text: &str| choices.iter().any(|(name, _)| *name == text);
+    let lit = string(meta, key, &format!("\"{}\"", choices[example].0), fits)?;
     let text = lit.value();
     match choices.iter().find(|(name, _)| *name == text) {
         Some(&(_, value)) => Ok(Spanned {
@@ -454,7 +516,19 @@ fn boolean(meta: &Meta, key: &str, example: bool) -> syn::Result<LitBool> {
 
 /// A duration string, in milliseconds.
 fn duration(meta: &Meta, key: &str, example: &str) -> syn::Result<Spanned<u64>> {
-    let lit = string(meta, key, example)?;
+    // A bare number: its unit is missing too.
+    if let Err(Some(digits)) = unquoted(meta)
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        let message = format!(
+            "`{key}` takes a string with a unit: `{key} = \"{digits}ms\"` or `{key} = \"{digits}s\"`"
+        );
+        return Err(wrong_type(meta, message));
+    }
+    let lit = string(meta, key, example, |text| {
+        rules::duration_millis(text).is_ok()
+    })?;
     let value = rules::duration_millis(&lit.value()).map_err(|e| Error::new(lit.span(), e))?;
     Ok(Spanned {
         value,
@@ -492,7 +566,9 @@ fn fn_path(meta: &Meta) -> syn::Result<Path> {
 /// `crate = "path"`: a path to the `littleboss` crate, as a string (as
 /// tokio and serde take theirs), like `"lb"` or `"myframework::littleboss"`.
 fn crate_path(meta: &Meta) -> syn::Result<Path> {
-    let text = string(meta, "crate", "\"lb\"")?;
+    let text = string(meta, "crate", "\"lb\"", |text| {
+        syn::parse_str::<Path>(text).is_ok()
+    })?;
     let path: Path = text.parse().map_err(|_| {
         Error::new(
             text.span(),

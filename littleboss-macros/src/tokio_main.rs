@@ -24,6 +24,21 @@ pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
         let attr = f.attrs.remove(at);
         return Some(syn::Error::new_spanned(attr, REMOVE));
     }
+    if let Some(at) = f.attrs.iter().position(|a| entry_attribute(a).is_some()) {
+        let attr = f.attrs.remove(at);
+        let path = entry_attribute(&attr).unwrap_or_default();
+        let message = if path.ends_with("littleboss::main") {
+            "`#[littleboss::main]` is given twice: keep one (one service, one supervisor)"
+                .to_owned()
+        } else {
+            format!(
+                "remove `#[{path}]`: littleboss calls `main` itself, on the tokio runtime it \
+                 runs (`flavor` and `worker_threads` in `#[littleboss::main(...)]` choose it); \
+                 another entry-point attribute would wrap or replace that"
+            )
+        };
+        return Some(syn::Error::new_spanned(attr, message));
+    }
     if f.sig.asyncness.is_none() && expanded_by_tokio(f.body.stream()) {
         let message = format!(
             "`#[tokio::main]` above `#[littleboss::main]` made this `main` build a second \
@@ -38,6 +53,38 @@ pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
 fn is_tokio_main(attr: &Attribute) -> bool {
     let segments = &attr.path().segments;
     segments.len() == 2 && segments[0].ident == "tokio" && segments[1].ident == "main"
+}
+
+/// The path of another entry-point attribute on `main`, as written: a
+/// second `#[littleboss::main]`, `#[actix_web::main]`, `#[async_std::main]`,
+/// or one behind `cfg_attr` (`#[cfg_attr(feature = "x", tokio::main)]`).
+/// Below ours it would be kept on the `main` littleboss calls, and expand
+/// there: a second supervisor inside the first, or another runtime.
+fn entry_attribute(attr: &Attribute) -> Option<String> {
+    let segments = &attr.path().segments;
+    if segments.len() >= 2 && segments.last().is_some_and(|s| s.ident == "main") {
+        let path: Vec<String> = segments.iter().map(|s| s.ident.to_string()).collect();
+        return Some(path.join("::"));
+    }
+    if !attr.path().is_ident("cfg_attr") {
+        return None;
+    }
+    // `cfg_attr(CONDITION, a::main, ...)`: a path ending in `::main`.
+    let syn::Meta::List(list) = &attr.meta else {
+        return None;
+    };
+    let tokens: Vec<TokenTree> = list.tokens.clone().into_iter().collect();
+    tokens.windows(4).find_map(|w| match w {
+        [
+            TokenTree::Ident(crate_name),
+            TokenTree::Punct(first),
+            TokenTree::Punct(second),
+            TokenTree::Ident(main),
+        ] if first.as_char() == ':' && second.as_char() == ':' && main == "main" => {
+            Some(format!("{crate_name}::main"))
+        }
+        _ => None,
+    })
 }
 
 /// The message tokio's `#[tokio::main]` expansion builds its runtime with
@@ -143,6 +190,55 @@ mod tests {
             }
         };
         assert_eq!(error(by_hand), None);
+    }
+
+    #[test]
+    fn another_entry_attribute_below_is_taken_away() {
+        let twice = error(quote::quote!(
+            #[littleboss::main(name = "b")]
+            fn main() {}
+        ))
+        .unwrap();
+        assert!(
+            twice.starts_with("`#[littleboss::main]` is given twice"),
+            "{twice}"
+        );
+        for other in [
+            quote::quote!(
+                #[actix_web::main]
+                async fn main() {}
+            ),
+            quote::quote!(
+                #[::async_std::main]
+                async fn main() {}
+            ),
+        ] {
+            let message = error(other).unwrap();
+            assert!(message.starts_with("remove `#["), "{message}");
+            assert!(
+                message.contains("::main]`: littleboss calls `main` itself"),
+                "{message}"
+            );
+        }
+        let conditional = error(quote::quote!(
+            #[cfg_attr(feature = "x", tokio::main)]
+            async fn main() {}
+        ))
+        .unwrap();
+        assert!(
+            conditional.starts_with("remove `#[tokio::main]`"),
+            "{conditional}"
+        );
+        // A `cfg_attr` of something else, and an attribute named `main`
+        // alone, are not entry points.
+        assert_eq!(
+            error(quote::quote!(
+                #[cfg_attr(test, allow(dead_code))]
+                #[main]
+                fn main() {}
+            )),
+            None
+        );
     }
 
     #[test]

@@ -1,0 +1,3 @@
+#[littleboss::main(name = "a")]
+#[littleboss::main(name = "b")]
+fn main() {}
