@@ -46,7 +46,7 @@ struct Open {
 
 /// How many recorded connections each accept looks at, forgetting the
 /// closed ones: more than one, so the list stays within about twice the
-/// connections open, at a bounded cost per accept.
+/// most connections open at once, at a bounded cost per accept.
 const LOOKS_PER_ACCEPT: usize = 2;
 
 impl Accepted {

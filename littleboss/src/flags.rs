@@ -157,9 +157,8 @@ fn split(
         let ours =
             |name: &str| Some(name) == mode_flag || inv.listeners.iter().any(|l| l.name == name);
         let text = arg.to_str();
-        let exact = text
-            .and_then(split_flag)
-            .is_some_and(|(name, _)| ours(name));
+        let flag = text.and_then(split_flag);
+        let exact = flag.is_some_and(|(name, _)| ours(name));
         if let (Some(text), false) = (text, exact) {
             let next = args.clone().next();
             let next = next.as_ref().and_then(|n| n.to_str());
@@ -175,7 +174,7 @@ fn split(
                 problem: FlagProblem::NotUtf8,
             });
         }
-        let Some((name, inline)) = arg.to_str().and_then(split_flag) else {
+        let Some((name, inline)) = flag else {
             inv.child_args.push(arg.clone());
             inv.program_args.push(arg);
             continue;
@@ -561,6 +560,13 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "`-HTTPS=127.0.0.1:8443` looks like a mistyped -https=ADDR, which littleboss would not act on but pass on to the program (write -https=ADDR)"
+        );
+        // Empty, it meant to turn the listener off.
+        let e = parse(&config(), argv(&["p", "-HTTPS="])).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("`-HTTPS=` looks like a mistyped -https=ADDR"),
+            "{e}"
         );
         // Two words, a program's own switch and its argument: not ours.
         let inv = parse(&config(), argv(&["p", "-SOCK", "data.txt"])).unwrap();

@@ -301,6 +301,11 @@ pub(crate) fn poll_accept_recorded<S: std::os::fd::AsRawFd, A>(
 ) -> std::task::Poll<std::io::Result<(S, A)>> {
     // Counted before draining is checked: the grace never sees "all
     // closed" between this accept's taking a connection and its record.
+    // (Not counted at all once draining: a program polling on would keep
+    // the grace looking.)
+    if !accepted.may_accept() {
+        return std::task::Poll::Pending;
+    }
     let _accepting = accepted.accepting();
     if !accepted.may_accept() {
         return std::task::Poll::Pending;

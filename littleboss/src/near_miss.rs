@@ -57,7 +57,8 @@ pub(crate) fn misspelt_listener(arg: &str, name: &str, fits: impl Fn(&str) -> bo
         return false;
     };
     let looks_so = (written != name || odd_dashes) && written.eq_ignore_ascii_case(name);
-    looks_so && !value.is_empty() && fits(value)
+    // An empty value fits: `-HTTPS=` meant to turn `https` off.
+    looks_so && fits(value)
 }
 
 /// What follows the leading dashes of `arg`, and whether those are odd

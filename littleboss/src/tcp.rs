@@ -309,6 +309,24 @@ mod tests {
         assert!(!accepted.all_closed());
     }
 
+    /// Draining as `Accepted` knows it (set before the phase is sent)
+    /// stops accepts too: the order the grace relies on.
+    #[tokio::test]
+    async fn no_connection_is_taken_once_accepted_says_draining() {
+        let (_phase, rx) = watch::channel(Phase::Serving);
+        let accepted = std::sync::Arc::new(crate::accepted::Accepted::default());
+        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = inner.local_addr().unwrap();
+        let listener = TcpListener::new(inner, rx, accepted.clone());
+        accepted.stop_accepting();
+        let queued = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let stalled = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
+        assert!(stalled.is_err(), "accepted while draining");
+        assert!(accepted.all_closed());
+        let (_, peer) = listener.inner.accept().await.unwrap();
+        assert_eq!(peer, queued.local_addr().unwrap());
+    }
+
     /// Polls a future once: `Some` if it completed.
     async fn futures_poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Option<F::Output> {
         std::future::poll_fn(|cx| {

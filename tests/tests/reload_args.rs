@@ -96,9 +96,10 @@ fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
     // On a port of its own (one asked for on port 0 is kept until the old
     // child exits: bound anew it would get another port).
     let first = format!("-http=127.0.0.1:{}", free_port());
-    // The old child stays 3 s after its drain, holding its copy of the
-    // socket.
-    let (mut svc, old) = start(V1, &[&first, "--linger-ms=3000"]);
+    // The old child stays a second after its drain (its lameduck timeout
+    // is 2 s), holding its copy of the socket.
+    let (mut svc, old) = start(V1, &[&first, "--linger-ms=1000"]);
+    let old_pid: i32 = svc.printed("pid");
     let in_flight = TcpStream::connect(old).unwrap();
     // Answered on a later connection: the kernel hands connections over in
     // order, so the old child has accepted the first.
@@ -110,6 +111,7 @@ fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
     // is still there: nothing is queued for nobody.
     svc.output.wait_for("lingering");
     assert!(refused(old), "the old port still takes connections");
+    assert!(tests::alive(old_pid), "checked too late to tell");
     // The reload says what it moves.
     let moved = format!("  listener `http`: tcp {old} -> tcp {new}\n");
     assert!(text(&out).contains(&moved), "{}", text(&out));
