@@ -27,7 +27,7 @@ pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
     if let Some(at) = f.attrs.iter().position(|a| entry_attribute(a).is_some()) {
         let attr = f.attrs.remove(at);
         let path = entry_attribute(&attr).unwrap_or_default();
-        let message = if path.ends_with("littleboss::main") {
+        let message = if path == "littleboss::main" || path.ends_with("::littleboss::main") {
             "`#[littleboss::main]` is given twice: keep one (one service, one supervisor)"
                 .to_owned()
         } else {
@@ -56,35 +56,17 @@ fn is_tokio_main(attr: &Attribute) -> bool {
 }
 
 /// The path of another entry-point attribute on `main`, as written: a
-/// second `#[littleboss::main]`, `#[actix_web::main]`, `#[async_std::main]`,
-/// or one behind `cfg_attr` (`#[cfg_attr(feature = "x", tokio::main)]`).
-/// Below ours it would be kept on the `main` littleboss calls, and expand
-/// there: a second supervisor inside the first, or another runtime.
+/// second `#[littleboss::main]`, `#[actix_web::main]`, `#[async_std::main]`
+/// (rustc has applied any `cfg_attr` before we see the item). Below ours
+/// it would be kept on the `main` littleboss calls, and expand there: a
+/// second supervisor inside the first, or another runtime.
 fn entry_attribute(attr: &Attribute) -> Option<String> {
     let segments = &attr.path().segments;
-    if segments.len() >= 2 && segments.last().is_some_and(|s| s.ident == "main") {
-        let path: Vec<String> = segments.iter().map(|s| s.ident.to_string()).collect();
-        return Some(path.join("::"));
-    }
-    if !attr.path().is_ident("cfg_attr") {
+    if segments.len() < 2 || segments.last().is_none_or(|s| s.ident != "main") {
         return None;
     }
-    // `cfg_attr(CONDITION, a::main, ...)`: a path ending in `::main`.
-    let syn::Meta::List(list) = &attr.meta else {
-        return None;
-    };
-    let tokens: Vec<TokenTree> = list.tokens.clone().into_iter().collect();
-    tokens.windows(4).find_map(|w| match w {
-        [
-            TokenTree::Ident(crate_name),
-            TokenTree::Punct(first),
-            TokenTree::Punct(second),
-            TokenTree::Ident(main),
-        ] if first.as_char() == ':' && second.as_char() == ':' && main == "main" => {
-            Some(format!("{crate_name}::main"))
-        }
-        _ => None,
-    })
+    let path: Vec<String> = segments.iter().map(|s| s.ident.to_string()).collect();
+    Some(path.join("::"))
 }
 
 /// The message tokio's `#[tokio::main]` expansion builds its runtime with
@@ -220,20 +202,9 @@ mod tests {
                 "{message}"
             );
         }
-        let conditional = error(quote::quote!(
-            #[cfg_attr(feature = "x", tokio::main)]
-            async fn main() {}
-        ))
-        .unwrap();
-        assert!(
-            conditional.starts_with("remove `#[tokio::main]`"),
-            "{conditional}"
-        );
-        // A `cfg_attr` of something else, and an attribute named `main`
-        // alone, are not entry points.
+        // An attribute named `main` alone is not an entry point.
         assert_eq!(
             error(quote::quote!(
-                #[cfg_attr(test, allow(dead_code))]
                 #[main]
                 fn main() {}
             )),

@@ -93,6 +93,10 @@ impl std::fmt::Display for FlagError {
                 f,
                 "-{flag} given twice, as `{first}` and as `{second}`: give one mode"
             ),
+            FlagProblem::MisspeltListener(arg) if arg.ends_with('=') => write!(
+                f,
+                "`{arg}` looks like a mistyped -{flag}=, which littleboss would not act on but pass on to the program (write -{flag}= to turn the listener off, or put the program's own arguments after --)"
+            ),
             FlagProblem::MisspeltListener(arg) => write!(
                 f,
                 "`{arg}` looks like a mistyped -{flag}=ADDR, which littleboss would not act on but pass on to the program (write -{flag}=ADDR)"
@@ -563,11 +567,12 @@ mod tests {
         );
         // Empty, it meant to turn the listener off.
         let e = parse(&config(), argv(&["p", "-HTTPS="])).unwrap_err();
+        let e = e.to_string();
         assert!(
-            e.to_string()
-                .starts_with("`-HTTPS=` looks like a mistyped -https=ADDR"),
+            e.starts_with("`-HTTPS=` looks like a mistyped -https=,"),
             "{e}"
         );
+        assert!(e.ends_with("after --)"), "{e}");
         // Two words, a program's own switch and its argument: not ours.
         let inv = parse(&config(), argv(&["p", "-SOCK", "data.txt"])).unwrap();
         assert_eq!(strs(&inv.program_args), ["p", "-SOCK", "data.txt"]);

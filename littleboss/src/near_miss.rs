@@ -163,11 +163,13 @@ mod tests {
             "--https=:8443",
             "-HTTPS=yes",
             "-HTTPS",
-            "-HTTPS=",
             "-htps=:8443",
         ] {
             assert!(!misspelt_listener(arg, "https", address), "{arg}");
         }
+        // Empty: the listener turned off, as `-https=` does.
+        let off_or_address = |v: &str| v.is_empty() || v.contains(':');
+        assert!(misspelt_listener("-HTTPS=", "https", off_or_address));
     }
 
     #[test]
