@@ -244,19 +244,28 @@ fn bypass_with_some_sockets_activated_removes_its_own_socket_file_when_a_second_
     assert!(!path.exists(), "the socket file outlived the program");
 }
 
-#[test]
-fn a_stop_with_some_sockets_activated_refuses_on_its_own_and_keeps_the_managers_open() {
+/// `unix_server` supervised, lingering 3 s after lameduck, its TCP
+/// listener passed by "systemd" (the returned socket, the manager's copy)
+/// and its unix one bound by littleboss at the returned path; ready.
+fn supervised_with_some_sockets_activated() -> (Service, TcpListener, std::path::PathBuf) {
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
     let mut svc = Service::new(bin);
     let path = svc.dir.path().join("own.sock");
     let sock = format!("-sock={}", path.display());
     let args = ["-littleboss=start", &sock, "-port=127.0.0.1:0", "--linger"];
     activated(&mut svc, bin, &listener, Some("port"), &args);
-    drop(listener);
     svc.output.wait_for("serving unix pid=");
     svc.ready();
+    (svc, listener, path)
+}
+
+#[test]
+fn a_stop_with_some_sockets_activated_refuses_on_its_own_and_keeps_the_managers_open() {
+    let (mut svc, listener, path) = supervised_with_some_sockets_activated();
+    let addr = listener.local_addr().unwrap();
+    // The supervisor holds the manager's socket for its life.
+    drop(listener);
     svc.signal(Signal::SIGTERM);
     // The child drains (and lingers 3 s) meanwhile.
     draining_refuses_on_its_own_only(&svc, &path, addr);
@@ -265,17 +274,9 @@ fn a_stop_with_some_sockets_activated_refuses_on_its_own_and_keeps_the_managers_
 
 #[test]
 fn an_orphan_with_some_sockets_activated_refuses_on_its_own_and_keeps_the_managers_open() {
-    let bin = env!("CARGO_BIN_EXE_unix_server");
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    // The manager's copy kept, as the service manager keeps it.
+    let (mut svc, listener, path) = supervised_with_some_sockets_activated();
     let addr = listener.local_addr().unwrap();
-    let mut svc = Service::new(bin);
-    let path = svc.dir.path().join("own.sock");
-    let sock = format!("-sock={}", path.display());
-    let args = ["-littleboss=start", &sock, "-port=127.0.0.1:0", "--linger"];
-    // Kept, as the service manager keeps it.
-    activated(&mut svc, bin, &listener, Some("port"), &args);
-    svc.output.wait_for("serving unix pid=");
-    svc.ready();
     // The supervisor dies; its child, orphaned, winds down (and lingers
     // 3 s), refusing on its own socket only.
     svc.signal(Signal::SIGKILL);
