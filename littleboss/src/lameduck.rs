@@ -244,9 +244,7 @@ impl Lameduck {
             self.phase.send_replace(Phase::Lameduck(since));
         }
     }
-}
 
-impl Lameduck {
     /// Waits until the grace since `since` has passed, or every connection
     /// accepted has closed, whichever comes first. Polled: no event says
     /// that a descriptor the program owns was closed.

@@ -159,12 +159,19 @@ mod tests {
     use super::UnixListener;
     use crate::lameduck::Phase;
 
-    #[tokio::test]
-    async fn the_connections_accepted_are_recorded_until_they_close() {
-        let dir = std::env::temp_dir().join(format!("littleboss-unix-rec-{}", std::process::id()));
+    /// A fresh folder of this test process's own, named by `tag`, and the
+    /// socket path in it.
+    fn socket_in_fresh_dir(tag: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("littleboss-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("sock");
+        (dir, path)
+    }
+
+    #[tokio::test]
+    async fn the_connections_accepted_are_recorded_until_they_close() {
+        let (dir, path) = socket_in_fresh_dir("unix-rec");
         let (_phase, rx) = watch::channel(Phase::Serving);
         let accepted = std::sync::Arc::new(crate::accepted::Accepted::default());
         let inner = tokio::net::UnixListener::bind(&path).unwrap();
@@ -181,10 +188,7 @@ mod tests {
 
     #[tokio::test]
     async fn accept_yields_until_draining_then_leaves_connections_queued() {
-        let dir = std::env::temp_dir().join(format!("littleboss-unix-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("sock");
+        let (dir, path) = socket_in_fresh_dir("unix");
         let (phase, rx) = watch::channel(Phase::Serving);
         let listener = UnixListener::new(
             tokio::net::UnixListener::bind(&path).unwrap(),

@@ -395,8 +395,9 @@ mod tests {
         let pid = Command::new("true").spawn().unwrap().id();
         let process = Process::open(pid).unwrap();
         let channel = SupervisorEnd::new(ours).unwrap();
-        let hello = ToChild::Lameduck { refuse: false };
-        channel.send(hello, &[]).await.unwrap();
+        // Stands for the hello: a message the child never reads.
+        let unread = ToChild::Lameduck { refuse: false };
+        channel.send(unread, &[]).await.unwrap();
         let child_end = ChildEnd::new(theirs);
         child_end.send(FromChild::error("mistakes")).unwrap();
         drop(child_end);
