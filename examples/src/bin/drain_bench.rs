@@ -33,8 +33,8 @@
 //! client's 3 s (or the grace: 3.5 s in `axum_serve`, `plain` and `http`,
 //! the default 1 s in `readme`) under slow-first-byte load, and at
 //! lameduck for HTTP/2 connections, which have no `Connection: close`,
-//! and for `axum_serve`'s kept-alive ones, which nothing tells to go. Reloads so come back to back while
-//! old children still drain.
+//! and for `axum_serve`'s kept-alive ones, which nothing tells to go.
+//! Reloads so come back to back while old children still drain.
 //!
 //! The clients run in closed loop (each sends its next request as its
 //! last one ends: the server at full load, latency mostly its queue), or
