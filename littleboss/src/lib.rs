@@ -93,6 +93,7 @@ mod spec;
 mod started;
 mod supervisor;
 mod tcp;
+mod test_hook;
 mod time_fmt;
 mod unix;
 

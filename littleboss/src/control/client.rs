@@ -21,9 +21,7 @@ const TEST_STATUS_PATIENCE_VAR: &str = "LITTLEBOSS_TEST_STATUS_PATIENCE_MS";
 
 /// [`STATUS_PATIENCE`], or the test's.
 fn status_patience() -> Duration {
-    std::env::var(TEST_STATUS_PATIENCE_VAR)
-        .ok()
-        .and_then(|ms| ms.parse().ok())
+    crate::test_hook::test_hook(TEST_STATUS_PATIENCE_VAR)
         .map_or(STATUS_PATIENCE, Duration::from_millis)
         // Never none (a zero read timeout is refused, then reads block),
         // never more than a user's.

@@ -252,7 +252,7 @@ pub(crate) fn test_pause(before: &str) {
 
 /// [`test_pause`] for the pause `var` asks.
 pub(crate) fn test_pause_for(var: &str, before: &str) {
-    if let Some(ms) = std::env::var(var).ok().and_then(|v| v.parse::<u64>().ok()) {
+    if let Some(ms) = crate::test_hook::test_hook::<u64>(var) {
         crate::log::log!("test pause: {ms} ms before {before}");
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
@@ -260,10 +260,7 @@ pub(crate) fn test_pause_for(var: &str, before: &str) {
 
 /// The version this binary reads (a test may claim another).
 pub(crate) fn version_read() -> u32 {
-    std::env::var(TEST_VERSION_VAR)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(STATE_VERSION)
+    crate::test_hook::test_hook(TEST_VERSION_VAR).unwrap_or(STATE_VERSION)
 }
 
 #[cfg(test)]

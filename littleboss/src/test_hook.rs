@@ -1,0 +1,24 @@
+//! The environment variables with which littleboss's own integration
+//! tests widen timing windows (`LITTLEBOSS_TEST_*`), honoured only with the
+//! `test-hooks` feature: a program's supervisor ignores them.
+
+/// The value of test hook `var`, parsed; `None` when unset, unparsable or
+/// built without the `test-hooks` feature.
+pub(crate) fn test_hook<T: std::str::FromStr>(var: &str) -> Option<T> {
+    if !cfg!(feature = "test-hooks") {
+        return None;
+    }
+    std::env::var(var).ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_hook;
+
+    #[test]
+    fn unset_or_unparsable_is_none() {
+        assert_eq!(test_hook::<u64>("LITTLEBOSS_TEST_NEVER_SET_ANYWHERE"), None);
+        // Set, and not a number.
+        assert_eq!(test_hook::<u64>("PATH"), None);
+    }
+}
