@@ -70,6 +70,9 @@ pub(crate) enum FlagProblem {
     MisspeltListener(String),
     /// The mode flag given twice, with different modes (first, second).
     TwoModes(String, String),
+    /// A listener flag given twice, with different addresses (first,
+    /// second; empty: off).
+    TwoAddresses(String, String),
 }
 
 impl std::fmt::Display for FlagError {
@@ -92,6 +95,10 @@ impl std::fmt::Display for FlagError {
             FlagProblem::TwoModes(first, second) => write!(
                 f,
                 "-{flag} given twice, as `{first}` and as `{second}`: give one mode"
+            ),
+            FlagProblem::TwoAddresses(first, second) => write!(
+                f,
+                "-{flag} given twice, as `-{flag}={first}` and as `-{flag}={second}`: give one address"
             ),
             FlagProblem::MisspeltListener(arg) if arg.ends_with('=') => write!(
                 f,
@@ -208,6 +215,9 @@ fn split(
                 None => return Err(error(FlagProblem::NeedsMode)),
             },
         };
+        if Some(name) == mode_flag && value.is_empty() {
+            return Err(error(FlagProblem::NeedsMode));
+        }
         if Some(name) == mode_flag {
             let mode = Mode::parse(&value)
                 .ok_or_else(|| error(FlagProblem::UnknownMode(value.clone())))?;
@@ -224,9 +234,16 @@ fn split(
                 .iter_mut()
                 .find(|l| l.name == name)
                 .expect("checked above");
-            *slot = slot
+            let given = slot
                 .with_address(&value)
                 .map_err(|e| error(FlagProblem::Address(e)))?;
+            // As with the mode: a flag appended to a command line that had
+            // one must not silently win.
+            if inv.given.contains(name) && given != *slot {
+                let first = slot.address.clone().unwrap_or_default();
+                return Err(error(FlagProblem::TwoAddresses(first, value)));
+            }
+            *slot = given;
             inv.given.insert(name.to_owned());
             inv.child_args.push(format!("-{name}={value}").into());
         }
@@ -454,6 +471,52 @@ mod tests {
             argv(&["p", "-littleboss=status", "--", "-littleboss=stop"]),
         );
         assert_eq!(inv.unwrap().mode, Mode::Status);
+    }
+
+    #[test]
+    fn an_empty_mode_asks_for_one() {
+        for args in [["p", "-littleboss="], ["p", "--littleboss="]] {
+            let e = parse(&config(), argv(&args)).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "-littleboss needs a mode (bypass, start, reload, stop or status)"
+            );
+        }
+    }
+
+    #[test]
+    fn a_listener_given_twice_with_another_address_is_an_error() {
+        let e = parse(
+            &config(),
+            argv(&[
+                "p",
+                "-littleboss=reload",
+                "-https=:8443",
+                "--https",
+                ":9443",
+            ]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "-https given twice, as `-https=:8443` and as `-https=:9443`: give one address"
+        );
+        let e = parse(&config(), argv(&["p", "-https=:8443", "-https="])).unwrap_err();
+        assert_eq!(
+            e.problem,
+            FlagProblem::TwoAddresses(":8443".into(), String::new())
+        );
+        // The same address twice means what it says; after `--` it is the
+        // program's.
+        let inv = parse(
+            &config(),
+            argv(&["p", "-https=:8443", "-https=:8443", "--", "-https=:1"]),
+        )
+        .unwrap();
+        assert_eq!(inv.listeners[0].address.as_deref(), Some(":8443"));
+        // A declared address and a flag are not two flags.
+        let inv = parse(&config(), argv(&["p", "-https=:1"])).unwrap();
+        assert_eq!(inv.listeners[0].address.as_deref(), Some(":1"));
     }
 
     #[test]

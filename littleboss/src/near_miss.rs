@@ -61,6 +61,40 @@ pub(crate) fn misspelt_listener(arg: &str, name: &str, fits: impl Fn(&str) -> bo
     looks_so && fits(value)
 }
 
+/// Whether `arg` is the switch `--name` (a flag without a value) mistyped:
+/// given a value, in another case, behind odd dashes, one letter off or
+/// two adjacent letters swapped (names of four letters or more).
+///
+/// ```ignore
+/// assert!(misspelt_switch("--jsno", "json"));
+/// assert!(!misspelt_switch("--verbose", "json"));
+/// ```
+pub(crate) fn misspelt_switch(arg: &str, name: &str) -> bool {
+    let Some((body, odd_dashes)) = after_dashes(arg) else {
+        return false;
+    };
+    if let Some((written, _)) = body.split_once('=') {
+        return written.eq_ignore_ascii_case(name);
+    }
+    if body == name {
+        return odd_dashes;
+    }
+    let written = body.to_ascii_lowercase();
+    let name = name.to_ascii_lowercase();
+    written == name
+        || (name.len() >= 4 && (distance(&written, &name) <= 1 || swapped(&written, &name)))
+}
+
+/// Whether `a` is `b` with two adjacent bytes swapped.
+fn swapped(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let differ: Vec<usize> = (0..a.len().min(b.len()))
+        .filter(|&i| a[i] != b[i])
+        .collect();
+    a.len() == b.len()
+        && matches!(differ.as_slice(), [i, j] if *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i])
+}
+
 /// What follows the leading dashes of `arg`, and whether those are odd
 /// (more than two, or typeset: a dash pasted from formatted text,
 /// `—littleboss=stop`, is a dash too); `None` without any.
@@ -179,5 +213,36 @@ mod tests {
         assert_eq!(distance("littelboss", "littleboss"), 2);
         assert_eq!(distance("", "abc"), 3);
         assert_eq!(distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn typos_of_a_switch_are_caught_and_other_flags_are_not() {
+        for arg in [
+            "--jsno",
+            "--JSON",
+            "-Json",
+            "---json",
+            "\u{2014}json",
+            "--json=true",
+            "--jso",
+            "--jsonn",
+            "-sjon",
+        ] {
+            assert!(misspelt_switch(arg, "json"), "{arg}");
+        }
+        for arg in [
+            "--json",
+            "-json",
+            "json",
+            "--jobs",
+            "-v",
+            "--on",
+            "--js",
+            "--config=x.json",
+            "-",
+            "--",
+        ] {
+            assert!(!misspelt_switch(arg, "json"), "{arg}");
+        }
     }
 }

@@ -302,6 +302,16 @@ fn a_supervisor_whose_control_socket_was_removed_is_named_with_what_still_reache
     let running = format!("`echo_server` is already running (pid {pid}), but its {gone} ");
     assert!(err.contains(&running), "{err}");
     assert!(err.contains(&kill), "{err}");
+    // A dead socket in its place (an older supervisor's, say): the lock
+    // still says who runs.
+    drop(
+        std::os::unix::net::UnixListener::bind(svc.control_dir().join("echo_server.sock")).unwrap(),
+    );
+    let out = svc.control("status");
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let refuses = format!("`echo_server` runs (supervisor pid {pid}), but its control socket ");
+    assert!(text(&out).contains(&refuses), "{}", text(&out));
+    assert!(text(&out).contains("refuses connections"), "{}", text(&out));
     // Untouched, and the signal it names stops it gracefully.
     assert_eq!(echo(addr, "still").unwrap(), "still\n");
     svc.signal(nix::sys::signal::Signal::SIGTERM);
@@ -391,6 +401,72 @@ fn control_commands_without_a_supervisor_say_so() {
             "{mode}: {err}"
         );
     }
+    // `status --json` prints an object whatever happens: a script piping
+    // it into `jq` must not read nothing and carry on.
+    let out = svc.control_with(ECHO, "status", &["--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let object: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(object["name"], "echo_server", "{object}");
+    assert_eq!(object["exit_code"], 3, "{object}");
+    let error = object["error"].as_str().unwrap();
+    assert!(
+        error.contains("is not running (no supervisor at "),
+        "{error}"
+    );
+    // A misspelt `--json` is a mistake, not text instead of JSON.
+    for typo in ["--jsno", "--JSON", "--json=true"] {
+        let out = svc.control_with(ECHO, "status", &[typo]);
+        assert_eq!(out.status.code(), Some(2), "{typo}: {}", text(&out));
+        assert!(out.stdout.is_empty(), "{typo}: {}", text(&out));
+        let said = format!("`{typo}` looks like a misspelt --json");
+        assert!(text(&out).contains(&said), "{typo}: {}", text(&out));
+    }
+    // A file that is no socket where the socket goes: named.
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = svc.control_dir();
+    std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+    std::fs::write(dir.join("echo_server.sock"), "").unwrap();
+    let out = svc.control("status");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        text(&out).contains("echo_server.sock is not a socket)"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn status_gives_up_in_time_on_a_supervisor_that_never_finishes_answering() {
+    use std::io::Write;
+    use std::os::unix::fs::DirBuilderExt;
+    let svc = Service::new(ECHO);
+    let dir = svc.control_dir();
+    std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+    // Standing in for a supervisor gone wrong: it answers with progress
+    // notes (of a kind this build passes over) and never a final answer.
+    let listener = std::os::unix::net::UnixListener::bind(dir.join("echo_server.sock")).unwrap();
+    let dripping = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        for _ in 0..100 {
+            let note = b"{\"v\":1,\"final\":false,\"type\":\"warming\"}\n";
+            if conn.write_all(note).is_err() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    });
+    let out = svc
+        .command(ECHO)
+        .env("LITTLEBOSS_TEST_STATUS_PATIENCE_MS", "1000")
+        .arg("-littleboss=status")
+        .output_in_time();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(
+        text(&out).contains("the supervisor did not answer in time"),
+        "{}",
+        text(&out)
+    );
+    dripping.join().unwrap();
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::dir::socket_path;
 use super::protocol::{self, Request, Response};
@@ -28,71 +28,111 @@ fn status_patience() -> Duration {
         .clamp(Duration::from_millis(1), STATUS_PATIENCE)
 }
 
+/// Why a control command ends without the answer it asked for: its exit
+/// code and what to say.
+#[derive(Debug)]
+struct Failure {
+    code: i32,
+    message: String,
+}
+
+impl Failure {
+    fn new(code: i32, message: impl std::fmt::Display) -> Failure {
+        Failure {
+            code,
+            message: message.to_string(),
+        }
+    }
+}
+
 /// Runs a control command and exits: 0 on success, 1 when the supervisor
 /// refused or the reload failed, [`NOT_RUNNING`] with no supervisor,
 /// [`UNKNOWN`] when it cannot tell, and for `stop` the child's exit code.
+/// `status --json` prints one JSON object on stdout whatever happens: the
+/// supervisor's status, or `name`, `error` and `exit_code`, so that a
+/// script reading it never reads nothing.
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
+    let json = match inv.mode {
+        Mode::Status => wants_json(&inv.program_args).unwrap_or_else(|e| fail(e.code, e.message)),
+        _ => false,
+    };
+    match command(config, inv, json) {
+        Ok(code) => std::process::exit(code),
+        Err(failure) => {
+            if json {
+                let object = serde_json::json!({
+                    "name": config.name,
+                    "error": failure.message,
+                    "exit_code": failure.code,
+                });
+                println!("{object:#}");
+            }
+            fail(failure.code, failure.message)
+        }
+    }
+}
+
+/// Whether `status` is asked for JSON: `--json` (or `-json`) before any
+/// `--`, which ends what is ours. A misspelt one (`--jsno`, `--JSON`,
+/// `--json=true`) is a usage mistake: ignored, a script expecting JSON
+/// would get text.
+fn wants_json(program_args: &[std::ffi::OsString]) -> Result<bool, Failure> {
+    let mut json = false;
+    for arg in program_args.iter().skip(1).take_while(|a| *a != "--") {
+        let Some(arg) = arg.to_str() else { continue };
+        if arg == "--json" || arg == "-json" {
+            json = true;
+        } else if crate::near_miss::misspelt_switch(arg, "json") {
+            return Err(Failure::new(
+                crate::exit::USAGE,
+                format!(
+                    "`{arg}` looks like a misspelt --json (status takes --json, with no value)"
+                ),
+            ));
+        }
+    }
+    Ok(json)
+}
+
+/// Connects, asks, and says what the supervisor answered: the exit code
+/// on success (and `stop`'s child's code).
+fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure> {
     let name = &config.name;
     let path = socket_path(name);
-    super::dir::check_socket_path(&path).unwrap_or_else(|e| fail(UNKNOWN, e));
+    super::dir::check_socket_path(&path).map_err(|e| Failure::new(UNKNOWN, e))?;
     // A folder that is there must be ours before anything is asked of it:
     // one of another user's would only say "permission denied" below.
     if let Some(folder) = path.parent().filter(|f| f.symlink_metadata().is_ok()) {
-        super::dir::check(folder).unwrap_or_else(|e| fail(UNKNOWN, e));
+        super::dir::check(folder).map_err(|e| Failure::new(UNKNOWN, e))?;
     }
     // A stuck supervisor must not hang the command for ever. A healthy one
-    // answers `status` at once (its loop never waits), and the others
-    // within a child's ready or lameduck timeout.
-    let patience = match inv.mode {
-        Mode::Status => status_patience(),
-        _ => config.ready_timeout + config.lameduck + Duration::from_secs(60),
-    };
-    let stream = connect_within(&path, patience).unwrap_or_else(|e| match e.kind() {
-        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => {
-            // Without its socket, its supervisor may run still, holding
-            // the service's lock.
-            let holder = (e.kind() == io::ErrorKind::NotFound)
-                .then(|| super::holder::lock_holder(&path.with_extension("lock")))
-                .flatten();
-            if let Some(pid) = holder {
-                let mut why = format!("`{name}` runs (supervisor pid {pid}), but ");
-                let _ = super::server::unreachable_hint(&mut why, &path, Some(pid));
-                fail(UNKNOWN, why)
-            }
-            fail(
-                NOT_RUNNING,
-                format!(
-                    "`{name}` is not running (no supervisor at {})",
-                    path.display()
-                ),
-            )
+    // answers `status` at once (its loop never waits): `status` has its
+    // patience for the whole exchange. The others wait within a child's
+    // ready or lameduck timeout for each line (a reload queued behind
+    // another says so meanwhile).
+    let (patience, deadline) = match inv.mode {
+        Mode::Status => {
+            let patience = status_patience();
+            (patience, Some(Instant::now() + patience))
         }
-        _ => fail(
-            UNKNOWN,
-            format!(
-                "cannot reach the `{name}` supervisor at {}: {e}",
-                path.display()
-            ),
+        _ => (
+            config.ready_timeout + config.lameduck + Duration::from_secs(60),
+            None,
         ),
-    });
-    trust(&stream, &path).unwrap_or_else(|e| fail(UNKNOWN, e));
+    };
+    let stream = connect_within(&path, patience).map_err(|e| unreachable(name, &path, &e))?;
+    trust(&stream, &path).map_err(|e| Failure::new(UNKNOWN, e))?;
     let _ = stream.set_read_timeout(Some(patience));
     let _ = stream.set_write_timeout(Some(patience));
     let mut session = Session {
         reader: BufReader::new(stream.try_clone().expect("clone a socket")),
         writer: stream,
         last: Vec::new(),
+        deadline,
     };
     match inv.mode {
         Mode::Status => {
-            // Before `--`: what follows it is the program's, never ours.
-            let json = inv
-                .program_args
-                .iter()
-                .skip(1)
-                .take_while(|a| *a != "--")
-                .any(|a| a == "--json" || a == "-json");
-            match session.ask(&Request::Status) {
+            match session.ask(&Request::Status)? {
                 // As the supervisor sent it: a field this build does not
                 // know is kept, one an older supervisor did not send stays
                 // out rather than shown as a default.
@@ -106,25 +146,28 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
                 }
                 Response::Status { status } => print!("{}", status.render()),
                 Response::Error { error } => {
-                    fail(UNKNOWN, format!("status of {name} failed: {error}"))
+                    return Err(Failure::new(
+                        UNKNOWN,
+                        format!("status of {name} failed: {error}"),
+                    ));
                 }
-                other => unexpected(other),
+                other => return Err(unexpected(other)),
             }
-            std::process::exit(0)
+            Ok(0)
         }
         Mode::Reload => {
             let exe = crate::invoked::path(&inv.program_args[0])
-                .unwrap_or_else(|e| fail(1, format!("cannot find this binary's path: {e}")));
+                .map_err(|e| Failure::new(1, format!("cannot find this binary's path: {e}")))?;
             // The wire names files in UTF-8 (an older supervisor reads no
             // other way).
             if exe.to_str().is_none() {
-                fail(
+                return Err(Failure::new(
                     1,
                     format!(
                         "this binary's path {} is not UTF-8, so a reload cannot name it; run it from a path that is",
                         exe.display()
                     ),
-                );
+                ));
             }
             let argv0 = inv.program_args[0].to_string_lossy().into_owned();
             let mut response = session.ask(&Request::Reload {
@@ -137,7 +180,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
                     .ok()
                     .filter(|d| d.to_str().is_some()),
                 dir_id: crate::own_file::identity(Path::new(".")),
-            });
+            })?;
             loop {
                 match response {
                     Response::Waiting { pid } => eprintln!(
@@ -157,22 +200,22 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
                         eprintln!(
                             "reloaded {name}: pid {pid} is serving, pid {old} is winding down"
                         );
-                        std::process::exit(0)
+                        return Ok(0);
                     }
                     Response::Reloaded { pid, old_pid: None } => {
                         eprintln!("reloaded {name}: pid {pid} is serving");
-                        std::process::exit(0)
+                        return Ok(0);
                     }
                     Response::Error { error } => {
-                        fail(1, format!("reload of {name} failed: {error}"))
+                        return Err(Failure::new(1, format!("reload of {name} failed: {error}")));
                     }
-                    other => unexpected(other),
+                    other => return Err(unexpected(other)),
                 }
-                response = session.next();
+                response = session.next()?;
             }
         }
         Mode::Stop => {
-            let mut response = session.ask(&Request::Stop);
+            let mut response = session.ask(&Request::Stop)?;
             loop {
                 match response {
                     Response::Stopping { pid: Some(pid) } => {
@@ -181,16 +224,63 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
                     Response::Stopping { pid: None } => eprintln!("stopping {name}"),
                     Response::Stopped { exit_code } => {
                         eprintln!("stopped {name}: exit code {exit_code}");
-                        std::process::exit(exit_code)
+                        return Ok(exit_code);
                     }
-                    Response::Error { error } => fail(1, format!("stop of {name} failed: {error}")),
-                    other => unexpected(other),
+                    Response::Error { error } => {
+                        return Err(Failure::new(1, format!("stop of {name} failed: {error}")));
+                    }
+                    other => return Err(unexpected(other)),
                 }
-                response = session.next();
+                response = session.next()?;
             }
         }
         Mode::Bypass | Mode::Start => unreachable!("not a control command"),
     }
+}
+
+/// Why the supervisor of `name` at `path` could not be reached (`e`, from
+/// connecting): not running, or running but unreachable.
+fn unreachable(name: &str, path: &Path, e: &io::Error) -> Failure {
+    let missing = e.kind() == io::ErrorKind::NotFound;
+    if !missing && e.kind() != io::ErrorKind::ConnectionRefused {
+        return Failure::new(
+            UNKNOWN,
+            format!(
+                "cannot reach the `{name}` supervisor at {}: {e}",
+                path.display()
+            ),
+        );
+    }
+    // Without a socket that answers, its supervisor may run still,
+    // holding the service's lock: just starting (its socket not bound
+    // yet, an old one's file still there), exiting, or its file removed.
+    if let Some(pid) = super::holder::lock_holder(&path.with_extension("lock")) {
+        let mut why = format!("`{name}` runs (supervisor pid {pid}), but ");
+        if missing {
+            let _ = super::server::unreachable_hint(&mut why, path, Some(pid));
+        } else {
+            why.push_str(&format!(
+                "its control socket {} refuses connections (it is just starting or exiting); try again in a moment",
+                path.display()
+            ));
+        }
+        return Failure::new(UNKNOWN, why);
+    }
+    // A file that is no socket: no supervisor made it, and none can bind
+    // there until it goes.
+    let what = if missing || is_socket(path) {
+        format!("no supervisor at {}", path.display())
+    } else {
+        format!("{} is not a socket", path.display())
+    };
+    Failure::new(NOT_RUNNING, format!("`{name}` is not running ({what})"))
+}
+
+/// Whether `path` names a socket file.
+fn is_socket(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    path.symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_socket())
 }
 
 /// The new child's arguments from the command's, mode flag taken out
@@ -209,22 +299,26 @@ struct Session {
     writer: UnixStream,
     /// The last line the supervisor answered, as it came.
     last: Vec<u8>,
+    /// When the whole exchange must be over (`status`'s); without one,
+    /// each read and write has the socket's own timeout.
+    deadline: Option<Instant>,
 }
 
 impl Session {
-    fn ask(&mut self, request: &Request) -> Response {
+    fn ask(&mut self, request: &Request) -> Result<Response, Failure> {
         let line = protocol::encode(request);
         // Refused here, not met as a broken pipe halfway through sending.
         if line.len() > protocol::MAX_LINE + 1 {
-            fail(
+            return Err(Failure::new(
                 1,
                 format!(
                     "the request takes {} bytes, more than the {} the supervisor reads (are the arguments that long?)",
                     line.len() - 1,
                     protocol::MAX_LINE
                 ),
-            );
+            ));
         }
+        self.time_left(|stream, left| stream.set_write_timeout(left))?;
         if let Err(e) = self.writer.write_all(&line) {
             // A supervisor that stopped reading says why before it closes
             // (an older one refuses requests over 64 KiB): its answer is
@@ -234,21 +328,46 @@ impl Session {
                 io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
             );
             if let Some(response) = closed.then(|| self.answer_if_any()).flatten() {
-                return response;
+                return Ok(response);
             }
             if e.kind() == io::ErrorKind::WouldBlock {
-                fail(UNKNOWN, "the supervisor did not read the request in time");
+                return Err(Failure::new(
+                    UNKNOWN,
+                    "the supervisor did not read the request in time",
+                ));
             }
-            fail(
+            return Err(Failure::new(
                 UNKNOWN,
                 format!("cannot send the request to the supervisor: {e}"),
-            );
+            ));
         }
         self.next()
     }
 
+    /// Sets the socket's timeout (by `set`) to what is left before the
+    /// deadline, if there is one; an error once it has passed.
+    fn time_left(
+        &self,
+        set: impl FnOnce(&UnixStream, Option<Duration>) -> io::Result<()>,
+    ) -> Result<(), Failure> {
+        let Some(deadline) = self.deadline else {
+            return Ok(());
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Failure::new(
+                UNKNOWN,
+                "the supervisor did not answer in time",
+            ));
+        }
+        let _ = set(&self.writer, Some(left));
+        Ok(())
+    }
+
     /// An answer already sent, if the supervisor left one.
     fn answer_if_any(&mut self) -> Option<Response> {
+        self.time_left(|stream, left| stream.set_read_timeout(left))
+            .ok()?;
         let mut line = Vec::new();
         match self.reader.read_until(b'\n', &mut line) {
             Ok(n) if n > 0 => match protocol::decode_answer(line.trim_ascii_end()) {
@@ -262,25 +381,35 @@ impl Session {
         }
     }
 
-    fn next(&mut self) -> Response {
-        let mut line = Vec::new();
-        match self.reader.read_until(b'\n', &mut line) {
-            Ok(0) => fail(
-                UNKNOWN,
-                "the supervisor closed the connection without answering",
-            ),
-            Ok(_) => match protocol::decode_answer(line.trim_ascii_end()) {
-                Ok(protocol::Answer::Known(response)) => {
-                    self.last = line;
-                    response
-                }
-                Ok(protocol::Answer::UnknownProgress(_)) => self.next(),
-                Err(e) => fail(UNKNOWN, e),
-            },
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                fail(UNKNOWN, "the supervisor did not answer in time")
-            }
-            Err(e) => fail(UNKNOWN, format!("cannot read the supervisor's answer: {e}")),
+    /// The next answer, skipping progress lines this build does not know.
+    fn next(&mut self) -> Result<Response, Failure> {
+        loop {
+            // The reader's socket is the writer's (a clone): one timeout.
+            self.time_left(|stream, left| stream.set_read_timeout(left))?;
+            let mut line = Vec::new();
+            let response = match self.reader.read_until(b'\n', &mut line) {
+                Ok(0) => Err(Failure::new(
+                    UNKNOWN,
+                    "the supervisor closed the connection without answering",
+                )),
+                Ok(_) => match protocol::decode_answer(line.trim_ascii_end()) {
+                    Ok(protocol::Answer::Known(response)) => {
+                        self.last = line;
+                        Ok(response)
+                    }
+                    Ok(protocol::Answer::UnknownProgress(_)) => continue,
+                    Err(e) => Err(Failure::new(UNKNOWN, e)),
+                },
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(Failure::new(
+                    UNKNOWN,
+                    "the supervisor did not answer in time",
+                )),
+                Err(e) => Err(Failure::new(
+                    UNKNOWN,
+                    format!("cannot read the supervisor's answer: {e}"),
+                )),
+            };
+            return response;
         }
     }
 }
@@ -351,8 +480,8 @@ fn trust(stream: &UnixStream, path: &Path) -> Result<(), Distrust> {
     Ok(())
 }
 
-fn unexpected(response: Response) -> ! {
-    fail(
+fn unexpected(response: Response) -> Failure {
+    Failure::new(
         UNKNOWN,
         format!("unexpected answer from the supervisor: {response:?}"),
     )
