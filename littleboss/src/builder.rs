@@ -92,8 +92,8 @@ impl Littleboss {
         self
     }
 
-    /// How long a child may drain after lameduck before it is killed
-    /// (default 2 s).
+    /// How long a child may run once told to wind down (from draining,
+    /// the grace included) before it is killed (default 2 s).
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc").lameduck(std::time::Duration::from_secs(10));

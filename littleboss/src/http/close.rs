@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, ready};
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use http::{HeaderValue, Request, Response, StatusCode, Version, header};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::spread::should_close;
+use super::spread::{Arrivals, should_close};
 use crate::Context;
 
 /// A tower layer that adds `Connection: close` to every HTTP/1 response
@@ -79,6 +80,10 @@ pub struct CloseWhenDraining<S> {
     /// layer, drawn per connection by the helpers. A field, so that it
     /// survives the service's clone for each request.
     close_time: Duration,
+    /// The connection's requests so far. None with a zero close time,
+    /// which closes at once whatever the gaps: the layer's, whose service
+    /// every connection shares.
+    arrivals: Option<Arc<Arrivals>>,
 }
 
 impl<S> CloseWhenDraining<S> {
@@ -89,6 +94,7 @@ impl<S> CloseWhenDraining<S> {
             inner,
             ctx: ctx.clone(),
             close_time,
+            arrivals: (!close_time.is_zero()).then(Arc::default),
         }
     }
 }
@@ -109,10 +115,14 @@ where
         let http1 = request.version() < Version::HTTP_2;
         let http10 = request.version() <= Version::HTTP_10;
         let connect = request.method() == http::Method::CONNECT;
+        // HTTP/2's many streams have no gaps to go by, nor need them.
+        let arrivals = self.arrivals.as_ref().filter(|_| http1);
+        let gap = arrivals.and_then(|a| a.arrive(std::time::Instant::now()));
         CloseFuture {
             inner: self.inner.call(request),
             ctx: http1.then(|| self.ctx.clone()),
             close_time: self.close_time,
+            gap,
             http10,
             connect,
         }
@@ -145,6 +155,8 @@ pin_project_lite::pin_project! {
         // `None` for HTTP/2.
         ctx: Option<Context>,
         close_time: Duration,
+        // Since the connection's request before this one.
+        gap: Option<Duration>,
         // The request was HTTP/1.0 (or older).
         http10: bool,
         // The request was a CONNECT.
@@ -170,7 +182,7 @@ where
         if let Some(ctx) = this.ctx
             && response.status() != StatusCode::SWITCHING_PROTOCOLS
             && !tunnel
-            && should_close(ctx.draining_for(), *this.close_time)
+            && should_close(ctx.draining_for(), *this.close_time, *this.gap, ctx.grace())
         {
             response
                 .headers_mut()

@@ -24,7 +24,11 @@ pub(crate) async fn bounded<T>(ctx: &Context, serve: impl Future<Output = T>) ->
     tokio::select! {
         out = serve => Some(out),
         () = deadline => {
-            warning!("connections still open {budget:?} after lameduck; returning");
+            // From draining, as the wait is: lameduck may have come early.
+            let bound = grace + budget;
+            warning!(
+                "connections still open {bound:?} after draining began (the lameduck timeout less a margin); returning"
+            );
             None
         }
     }

@@ -140,7 +140,6 @@ where
                 }
             }
         };
-        let _ = stream.set_nodelay(true);
         // The connection's own close time, kept by hyper's clone of the
         // service for each request; the peer's address as axum's
         // `ConnectInfo`, for an axum `Router` served so.
@@ -384,6 +383,57 @@ pub(super) mod tests {
     #[tokio::test]
     async fn serve_drains_keep_alive_connections() {
         drains_keep_alive(serve_hi).await;
+    }
+
+    /// A connection whose gap between requests says its next one would
+    /// come after lameduck is told `Connection: close` before its close
+    /// time (else its next request races the close of its idle connection
+    /// at lameduck); one whose client comes back sooner is kept until its
+    /// close time.
+    async fn closes_where_the_next_request_would_miss_lameduck(serve: Serve) {
+        // A 100 ms grace: close times within its first 50 ms.
+        let (phase, ctx, listener, addr) = setup(Duration::from_millis(100)).await;
+        let server = serve(ctx, listener);
+        let mut slow = TcpStream::connect(addr).await.unwrap();
+        assert!(!exchange(&mut slow).await.contains("connection: close"));
+        // The gap to measure: longer than the grace.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let since = Instant::now();
+        phase.send_replace(Phase::Draining(since));
+        assert!(exchange(&mut slow).await.contains("connection: close"));
+        closed(&mut slow).await;
+        phase.send_replace(Phase::Lameduck(since));
+        tokio::time::timeout(Duration::from_secs(20), server)
+            .await
+            .expect("the helper returns at lameduck")
+            .unwrap()
+            .unwrap();
+
+        // A 4 s grace: close times within its first 2 s; back at once, so
+        // kept alive (unless its close time fell in the first moments).
+        let (phase, ctx, listener, addr) = setup(Duration::from_secs(4)).await;
+        let _server = serve(ctx, listener);
+        let mut quick = TcpStream::connect(addr).await.unwrap();
+        assert!(!exchange(&mut quick).await.contains("connection: close"));
+        assert!(!exchange(&mut quick).await.contains("connection: close"));
+        let since = Instant::now();
+        phase.send_replace(Phase::Draining(since));
+        let head = exchange(&mut quick).await;
+        let lasted = since.elapsed();
+        assert!(
+            !head.contains("connection: close") || lasted > Duration::from_millis(20),
+            "closed {lasted:?} into draining"
+        );
+    }
+
+    #[tokio::test]
+    async fn serve_closes_where_the_next_request_would_miss_lameduck() {
+        closes_where_the_next_request_would_miss_lameduck(serve_hi).await;
+    }
+
+    #[tokio::test]
+    async fn serve_service_closes_where_the_next_request_would_miss_lameduck() {
+        closes_where_the_next_request_would_miss_lameduck(serve_service_hi).await;
     }
 
     /// An axum app answering with the peer's address, from `ConnectInfo`.

@@ -12,10 +12,13 @@
 //! half has closed by lameduck. One quiet from its close time on is still
 //! open then, and hyper's graceful shutdown closes it as idle, racing its
 //! client's next request (HTTP/1 has no close of an idle connection that
-//! cannot). Against closing at once this leaves more of them: a response
-//! sent before a connection's close time keeps it alive, where closing at
-//! once would have closed it. The trade is that window for the reconnect
-//! storm.
+//! cannot). So a response before the close time closes too when the
+//! connection's last gap between requests says its next one would come
+//! after lameduck (a client polling every 0.7 s under a 1 s grace), or
+//! when it is the connection's first request (no gap to go by): only
+//! connections whose clients come back before lameduck are kept, and
+//! their next response closes them. A client whose gaps grow is still
+//! caught out: the trade is that for the reconnect storm.
 //!
 //! The decisions are pure ([`close_time`], [`should_close`]); only
 //! [`CloseTimes`] holds state, the random keys and a counter.
@@ -42,9 +45,38 @@ pub(crate) fn close_time(spread: Duration, random: u64) -> Duration {
 
 /// Whether a response on a connection whose close time is `close_time`
 /// says `Connection: close`, draining having lasted `draining_for` (`None`:
-/// not draining).
-pub(crate) fn should_close(draining_for: Option<Duration>, close_time: Duration) -> bool {
-    draining_for.is_some_and(|lasted| lasted >= close_time)
+/// not draining), lameduck coming a `grace` after draining began, and
+/// `gap` the time between the connection's last two requests (`None`: this
+/// is its first): at its close time, or before it when the gap says the
+/// next request would come after lameduck.
+pub(crate) fn should_close(
+    draining_for: Option<Duration>,
+    close_time: Duration,
+    gap: Option<Duration>,
+    grace: Duration,
+) -> bool {
+    draining_for.is_some_and(|lasted| {
+        lasted >= close_time || gap.is_none_or(|gap| lasted.saturating_add(gap) >= grace)
+    })
+}
+
+/// The gaps between one connection's requests, for [`should_close`]:
+/// shared by the clones of the connection's service (hyper clones it for
+/// each request).
+#[derive(Debug, Default)]
+pub(crate) struct Arrivals {
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Arrivals {
+    /// A request arrives `now`: the gap since the one before (`None` for
+    /// the first).
+    pub fn arrive(&self, now: std::time::Instant) -> Option<Duration> {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let gap = last.map(|last| now.saturating_duration_since(last));
+        *last = Some(now);
+        gap
+    }
 }
 
 /// Draws the close time of each connection a helper serves.
@@ -79,7 +111,7 @@ impl CloseTimes {
 mod tests {
     use std::time::Duration;
 
-    use super::{CloseTimes, close_time, should_close, spread};
+    use super::{Arrivals, CloseTimes, close_time, should_close, spread};
 
     const MS: Duration = Duration::from_millis(1);
 
@@ -116,16 +148,68 @@ mod tests {
         let times = CloseTimes::new(Duration::ZERO);
         let at = times.draw();
         assert_eq!(at, Duration::ZERO);
-        assert!(should_close(Some(Duration::ZERO), at));
+        assert!(should_close(
+            Some(Duration::ZERO),
+            at,
+            Some(MS),
+            Duration::ZERO
+        ));
     }
 
     #[test]
-    fn close_only_once_draining_has_lasted_the_close_time() {
-        assert!(!should_close(None, Duration::ZERO));
-        assert!(!should_close(None, 100 * MS));
-        assert!(!should_close(Some(99 * MS), 100 * MS));
-        assert!(should_close(Some(100 * MS), 100 * MS));
-        assert!(should_close(Some(Duration::MAX), 100 * MS));
+    fn close_once_draining_has_lasted_the_close_time() {
+        let (gap, grace) = (Some(MS), 1000 * MS);
+        assert!(!should_close(None, Duration::ZERO, gap, grace));
+        assert!(!should_close(None, 100 * MS, gap, grace));
+        assert!(!should_close(Some(99 * MS), 100 * MS, gap, grace));
+        assert!(should_close(Some(100 * MS), 100 * MS, gap, grace));
+        assert!(should_close(Some(Duration::MAX), 100 * MS, gap, grace));
+    }
+
+    #[test]
+    fn close_before_the_close_time_when_the_next_request_would_miss_lameduck() {
+        let grace = 1000 * MS;
+        let close_time = 450 * MS;
+        // Polled every 0.7 s: at 0.35 s its next request would come at
+        // 1.05 s, after lameduck, and race the close of its idle connection.
+        assert!(should_close(
+            Some(350 * MS),
+            close_time,
+            Some(700 * MS),
+            grace
+        ));
+        // Every 0.5 s: back at 0.85 s, before lameduck; closed then.
+        assert!(!should_close(
+            Some(350 * MS),
+            close_time,
+            Some(500 * MS),
+            grace
+        ));
+        assert!(should_close(
+            Some(850 * MS),
+            close_time,
+            Some(500 * MS),
+            grace
+        ));
+        // A first request (no gap to go by) closes once draining.
+        assert!(should_close(Some(Duration::ZERO), close_time, None, grace));
+        assert!(!should_close(None, close_time, None, grace));
+        // Never an overflow.
+        assert!(should_close(
+            Some(Duration::MAX),
+            close_time,
+            Some(Duration::MAX),
+            grace
+        ));
+    }
+
+    #[test]
+    fn arrivals_give_the_gap_since_the_request_before() {
+        let arrivals = Arrivals::default();
+        let start = std::time::Instant::now();
+        assert_eq!(arrivals.arrive(start), None);
+        assert_eq!(arrivals.arrive(start + 700 * MS), Some(700 * MS));
+        assert_eq!(arrivals.arrive(start + 800 * MS), Some(100 * MS));
     }
 
     /// 10,000 draws over a 1 s window (the default grace's spread is half
