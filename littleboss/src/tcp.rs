@@ -218,15 +218,29 @@ pub(crate) async fn accept_retrying<T, F: Future<Output = io::Result<T>>>(
 }
 
 /// An accept error that concerns one connection (the peer gave up before
-/// it was accepted), not the listener: skip it and accept the next.
+/// it was accepted), not the listener: skip it and accept the next. Linux
+/// also passes on a new connection's pending network error from accept,
+/// to be retried at once as accept(2) says (not waited out: during a
+/// reload the new child may be the only one accepting).
 #[cfg(feature = "axum")]
 pub(crate) fn is_connection_error(e: &io::Error) -> bool {
+    use nix::libc;
+    let network = [
+        libc::ENETDOWN,
+        libc::EPROTO,
+        libc::ENOPROTOOPT,
+        libc::EHOSTDOWN,
+        libc::ENONET,
+        libc::EHOSTUNREACH,
+        libc::EOPNOTSUPP,
+        libc::ENETUNREACH,
+    ];
     matches!(
         e.kind(),
         io::ErrorKind::ConnectionRefused
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
-    )
+    ) || e.raw_os_error().is_some_and(|code| network.contains(&code))
 }
 
 #[cfg(test)]
@@ -240,6 +254,25 @@ mod tests {
     use super::TcpListener;
     use crate::accepted::Accepted;
     use crate::lameduck::Phase;
+
+    #[cfg(feature = "axum")]
+    #[test]
+    fn a_connections_own_error_is_retried_and_the_listeners_is_not() {
+        use super::is_connection_error;
+        use nix::libc;
+        let os = std::io::Error::from_raw_os_error;
+        for code in [
+            libc::ECONNABORTED,
+            libc::EPROTO,
+            libc::ENETUNREACH,
+            libc::EHOSTUNREACH,
+        ] {
+            assert!(is_connection_error(&os(code)), "{}", os(code));
+        }
+        for code in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::EINVAL] {
+            assert!(!is_connection_error(&os(code)), "{}", os(code));
+        }
+    }
 
     #[tokio::test]
     async fn accept_yields_until_draining_then_leaves_connections_queued() {
