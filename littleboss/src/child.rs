@@ -118,7 +118,10 @@ pub(crate) fn run(
     };
     let listeners = adopt(config, &entries, fds).unwrap_or_else(|e| give_up(e.to_string()));
     let argv = std::env::args_os().collect();
-    let inv = crate::flags::parse(config, argv).unwrap_or_else(|e| give_up(e.to_string()));
+    // The arguments the supervisor stored (checked as a command line when
+    // they were one), given back.
+    let repeats = crate::flags::Repeats::LastWins;
+    let inv = crate::flags::parse(config, argv, repeats).unwrap_or_else(|e| give_up(e.to_string()));
     let listeners = Arc::new(Mutex::new(listeners));
     let grace = crate::lameduck::grace(config);
     // Refusal comes from the supervisor (a stop), or at its death (on the

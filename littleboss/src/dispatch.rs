@@ -36,7 +36,7 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
         print!("{}", flags::usage(&config, &program));
         std::process::exit(0);
     }
-    let inv = flags::parse(&config, argv)
+    let inv = flags::parse(&config, argv, flags::Repeats::Refused)
         .unwrap_or_else(|e| fail(USAGE, format!("{e}\nRun `{program} -h` for help.")));
     // Every mode but bypass finds the service by its control folder.
     if let Some(mistake) = crate::control::dir::env_mistake().filter(|_| inv.mode != Mode::Bypass) {

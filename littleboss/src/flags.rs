@@ -118,11 +118,25 @@ impl std::fmt::Display for FlagError {
 
 impl std::error::Error for FlagError {}
 
+/// Whether a listener flag given twice with different addresses is a
+/// mistake (a person's command line) or the last one wins (arguments
+/// stored and given back: a child's, which an older version stored with
+/// the last one winning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repeats {
+    Refused,
+    LastWins,
+}
+
 /// Splits `argv` (program name first).
-pub(crate) fn parse(config: &Config, argv: Vec<OsString>) -> Result<Invocation, FlagError> {
+pub(crate) fn parse(
+    config: &Config,
+    argv: Vec<OsString>,
+    repeats: Repeats,
+) -> Result<Invocation, FlagError> {
     let mut args = argv.into_iter();
     let program = args.next().unwrap_or_else(|| OsString::from(&config.name));
-    split(&config.listeners, Some(config), program, args)
+    split(&config.listeners, Some(config), program, args, repeats)
 }
 
 /// The listeners `declared` with the listener flags in `args` applied (a
@@ -134,7 +148,13 @@ pub(crate) fn resolve_listeners(
     args: &[OsString],
 ) -> Result<(Vec<ListenerSpec>, std::collections::BTreeSet<String>), FlagError> {
     let program = OsString::new();
-    let inv = split(declared, None, program, args.iter().cloned())?;
+    let inv = split(
+        declared,
+        None,
+        program,
+        args.iter().cloned(),
+        Repeats::LastWins,
+    )?;
     Ok((inv.listeners, inv.given))
 }
 
@@ -145,6 +165,7 @@ fn split(
     config: Option<&Config>,
     program: OsString,
     mut args: impl Iterator<Item = OsString> + Clone,
+    repeats: Repeats,
 ) -> Result<Invocation, FlagError> {
     let mode_flag = config.map(|c| c.flag.as_str());
     let mut inv = Invocation {
@@ -239,7 +260,7 @@ fn split(
                 .map_err(|e| error(FlagProblem::Address(e)))?;
             // As with the mode: a flag appended to a command line that had
             // one must not silently win.
-            if inv.given.contains(name) && given != *slot {
+            if repeats == Repeats::Refused && inv.given.contains(name) && given != *slot {
                 let first = slot.address.clone().unwrap_or_default();
                 return Err(error(FlagProblem::TwoAddresses(first, value)));
             }
@@ -391,6 +412,11 @@ mod tests {
             .config
     }
 
+    /// A person's command line.
+    fn parse_cmd(config: &Config, argv: Vec<OsString>) -> Result<Invocation, FlagError> {
+        parse(config, argv, Repeats::Refused)
+    }
+
     fn argv(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
     }
@@ -407,16 +433,19 @@ mod tests {
             &["p", "--littleboss", "start"],
             &["p", "-littleboss", "start"],
         ] {
-            let inv = parse(&config(), argv(args)).unwrap();
+            let inv = parse_cmd(&config(), argv(args)).unwrap();
             assert_eq!(inv.mode, Mode::Start, "{args:?}");
             assert!(inv.child_args.is_empty(), "{args:?}");
         }
-        assert_eq!(parse(&config(), argv(&["p"])).unwrap().mode, Mode::Bypass);
+        assert_eq!(
+            parse_cmd(&config(), argv(&["p"])).unwrap().mode,
+            Mode::Bypass
+        );
     }
 
     #[test]
     fn program_arguments_pass_through_in_order() {
-        let inv = parse(
+        let inv = parse_cmd(
             &config(),
             argv(&[
                 "p",
@@ -447,10 +476,10 @@ mod tests {
             ["p", "-littleboss=status", "-littleboss=stop"],
             ["p", "-littleboss=reload", "--littleboss=stop"],
         ] {
-            let e = parse(&config(), argv(&args)).unwrap_err();
+            let e = parse_cmd(&config(), argv(&args)).unwrap_err();
             assert!(matches!(e.problem, FlagProblem::TwoModes(..)), "{args:?}");
         }
-        let e = parse(
+        let e = parse_cmd(
             &config(),
             argv(&["p", "-littleboss=status", "-littleboss", "stop"]),
         );
@@ -459,14 +488,14 @@ mod tests {
             "-littleboss given twice, as `status` and as `stop`: give one mode"
         );
         // The same mode twice means what it says.
-        let inv = parse(
+        let inv = parse_cmd(
             &config(),
             argv(&["p", "-littleboss=stop", "-littleboss=stop"]),
         )
         .unwrap();
         assert_eq!(inv.mode, Mode::Stop);
         // After `--`, it is the program's.
-        let inv = parse(
+        let inv = parse_cmd(
             &config(),
             argv(&["p", "-littleboss=status", "--", "-littleboss=stop"]),
         );
@@ -476,7 +505,7 @@ mod tests {
     #[test]
     fn an_empty_mode_asks_for_one() {
         for args in [["p", "-littleboss="], ["p", "--littleboss="]] {
-            let e = parse(&config(), argv(&args)).unwrap_err();
+            let e = parse_cmd(&config(), argv(&args)).unwrap_err();
             assert_eq!(
                 e.to_string(),
                 "-littleboss needs a mode (bypass, start, reload, stop or status)"
@@ -486,7 +515,7 @@ mod tests {
 
     #[test]
     fn a_listener_given_twice_with_another_address_is_an_error() {
-        let e = parse(
+        let e = parse_cmd(
             &config(),
             argv(&[
                 "p",
@@ -501,45 +530,54 @@ mod tests {
             e.to_string(),
             "-https given twice, as `-https=:8443` and as `-https=:9443`: give one address"
         );
-        let e = parse(&config(), argv(&["p", "-https=:8443", "-https="])).unwrap_err();
+        let e = parse_cmd(&config(), argv(&["p", "-https=:8443", "-https="])).unwrap_err();
         assert_eq!(
             e.problem,
             FlagProblem::TwoAddresses(":8443".into(), String::new())
         );
         // The same address twice means what it says; after `--` it is the
         // program's.
-        let inv = parse(
+        let inv = parse_cmd(
             &config(),
             argv(&["p", "-https=:8443", "-https=:8443", "--", "-https=:1"]),
         )
         .unwrap();
         assert_eq!(inv.listeners[0].address.as_deref(), Some(":8443"));
         // A declared address and a flag are not two flags.
-        let inv = parse(&config(), argv(&["p", "-https=:1"])).unwrap();
+        let inv = parse_cmd(&config(), argv(&["p", "-https=:1"])).unwrap();
         assert_eq!(inv.listeners[0].address.as_deref(), Some(":1"));
+        // Arguments stored and given back (a child's, which an older
+        // version stored with the last one winning): the last one wins.
+        let stored = argv(&["p", "-https=:8443", "-https=:9443"]);
+        let inv = parse(&config(), stored, Repeats::LastWins).unwrap();
+        assert_eq!(inv.listeners[0].address.as_deref(), Some(":9443"));
+        let declared = config().listeners;
+        let (resolved, _) =
+            resolve_listeners(&declared, &argv(&["-https=:1", "-https=:2"])).unwrap();
+        assert_eq!(resolved[0].address.as_deref(), Some(":2"));
     }
 
     #[test]
     fn listeners_overridden_and_disabled() {
-        let inv = parse(&config(), argv(&["p", "-https=", "--off", "127.0.0.1:0"])).unwrap();
+        let inv = parse_cmd(&config(), argv(&["p", "-https=", "--off", "127.0.0.1:0"])).unwrap();
         assert_eq!(inv.listeners[0].address, None);
         assert_eq!(inv.listeners[1].address.as_deref(), Some("127.0.0.1:0"));
     }
 
     #[test]
     fn bad_values_name_the_flag() {
-        let e = parse(&config(), argv(&["p", "-littleboss=begin"])).unwrap_err();
+        let e = parse_cmd(&config(), argv(&["p", "-littleboss=begin"])).unwrap_err();
         assert_eq!(e.problem, FlagProblem::UnknownMode("begin".to_owned()));
         assert_eq!(
             e.to_string(),
             "-littleboss: unknown mode `begin` (expected bypass, start, reload, stop or status)"
         );
-        let e = parse(&config(), argv(&["p", "-https=nonsense"])).unwrap_err();
+        let e = parse_cmd(&config(), argv(&["p", "-https=nonsense"])).unwrap_err();
         assert_eq!(
             e.to_string(),
             "-https: address `nonsense` is not HOST:PORT, like `:8080` or `127.0.0.1:8080`"
         );
-        let e = parse(&config(), argv(&["p", "--https"])).unwrap_err();
+        let e = parse_cmd(&config(), argv(&["p", "--https"])).unwrap_err();
         assert_eq!(
             (e.flag.as_str(), &e.problem),
             ("https", &FlagProblem::NeedsAddress)
@@ -547,7 +585,7 @@ mod tests {
         assert!(e.to_string().starts_with("-https needs an address"), "{e}");
         // The next flag, or `--`, is not taken for a path.
         for next in ["--", "--verbose"] {
-            let e = parse(&config(), argv(&["p", "--sock", next, "x"])).unwrap_err();
+            let e = parse_cmd(&config(), argv(&["p", "--sock", next, "x"])).unwrap_err();
             assert_eq!(e.problem, FlagProblem::FlagForValue(next.into()), "{next}");
             assert_eq!(
                 e.to_string(),
@@ -556,17 +594,17 @@ mod tests {
                 )
             );
         }
-        let inv = parse(&config(), argv(&["p", "-sock=-odd.sock"])).unwrap();
+        let inv = parse_cmd(&config(), argv(&["p", "-sock=-odd.sock"])).unwrap();
         assert_eq!(inv.listeners[2].address.as_deref(), Some("-odd.sock"));
-        let e = parse(&config(), argv(&["p", "--littleboss"])).unwrap_err();
+        let e = parse_cmd(&config(), argv(&["p", "--littleboss"])).unwrap_err();
         assert!(e.to_string().starts_with("-littleboss needs a mode"), "{e}");
-        let e = parse(&config(), argv(&["p", "-littlebos=stop"])).unwrap_err();
+        let e = parse_cmd(&config(), argv(&["p", "-littlebos=stop"])).unwrap_err();
         assert_eq!(
             e.to_string(),
             "`-littlebos=stop` looks like a misspelt -littleboss=MODE, which littleboss would not act on but pass on to the program (write -littleboss=MODE, or put the program's own arguments after --)"
         );
         // After `--` everything is the program's.
-        let inv = parse(&config(), argv(&["p", "--", "-littlebos=stop"])).unwrap();
+        let inv = parse_cmd(&config(), argv(&["p", "--", "-littlebos=stop"])).unwrap();
         assert_eq!(strs(&inv.child_args), ["--", "-littlebos=stop"]);
     }
 
@@ -579,7 +617,7 @@ mod tests {
             OsString::from_vec(bytes)
         };
         for flag in ["-littleboss=", "--littleboss=", "-https=", "-sock="] {
-            let e = parse(&config(), vec!["p".into(), raw(flag)]).unwrap_err();
+            let e = parse_cmd(&config(), vec!["p".into(), raw(flag)]).unwrap_err();
             assert_eq!(e.problem, FlagProblem::NotUtf8, "{flag}");
             let name = flag.trim_start_matches('-').trim_end_matches('=');
             assert_eq!(
@@ -588,9 +626,9 @@ mod tests {
             );
         }
         // The program's own flags, and anything after `--`, pass through.
-        let inv = parse(&config(), vec!["p".into(), raw("-other=")]).unwrap();
+        let inv = parse_cmd(&config(), vec!["p".into(), raw("-other=")]).unwrap();
         assert_eq!(inv.child_args, [raw("-other=")]);
-        let inv = parse(&config(), vec!["p".into(), "--".into(), raw("-https=")]).unwrap();
+        let inv = parse_cmd(&config(), vec!["p".into(), "--".into(), raw("-https=")]).unwrap();
         assert_eq!(inv.child_args, ["--".into(), raw("-https=")]);
         assert_eq!(inv.mode, Mode::Bypass);
     }
@@ -623,13 +661,13 @@ mod tests {
 
     #[test]
     fn a_listener_flag_in_another_case_is_refused_not_passed_on() {
-        let e = parse(&config(), argv(&["p", "-HTTPS=127.0.0.1:8443"])).unwrap_err();
+        let e = parse_cmd(&config(), argv(&["p", "-HTTPS=127.0.0.1:8443"])).unwrap_err();
         assert_eq!(
             e.to_string(),
             "`-HTTPS=127.0.0.1:8443` looks like a mistyped -https=ADDR, which littleboss would not act on but pass on to the program (write -https=ADDR)"
         );
         // Empty, it meant to turn the listener off.
-        let e = parse(&config(), argv(&["p", "-HTTPS="])).unwrap_err();
+        let e = parse_cmd(&config(), argv(&["p", "-HTTPS="])).unwrap_err();
         let e = e.to_string();
         assert!(
             e.starts_with("`-HTTPS=` looks like a mistyped -https=,"),
@@ -637,7 +675,7 @@ mod tests {
         );
         assert!(e.ends_with("after --)"), "{e}");
         // Two words, a program's own switch and its argument: not ours.
-        let inv = parse(&config(), argv(&["p", "-SOCK", "data.txt"])).unwrap();
+        let inv = parse_cmd(&config(), argv(&["p", "-SOCK", "data.txt"])).unwrap();
         assert_eq!(strs(&inv.program_args), ["p", "-SOCK", "data.txt"]);
         // A listener whose name differs from another's by case alone is
         // set by its own flag, not taken for a typo of the other.
@@ -645,11 +683,11 @@ mod tests {
             .listener("http", "tcp::80")
             .listener("HTTP", "tcp::81")
             .config;
-        let inv = parse(&both, argv(&["p", "-HTTP=:8081", "-http=:8080"])).unwrap();
+        let inv = parse_cmd(&both, argv(&["p", "-HTTP=:8081", "-http=:8080"])).unwrap();
         let addresses: Vec<_> = inv.listeners.iter().map(|l| l.address.clone()).collect();
         assert_eq!(addresses, [Some(":8080".into()), Some(":8081".into())]);
         // After `--`, the program's own.
-        let inv = parse(&config(), argv(&["p", "--", "-HTTPS=127.0.0.1:8443"])).unwrap();
+        let inv = parse_cmd(&config(), argv(&["p", "--", "-HTTPS=127.0.0.1:8443"])).unwrap();
         assert_eq!(
             strs(&inv.program_args),
             ["p", "--", "-HTTPS=127.0.0.1:8443"]
@@ -666,7 +704,7 @@ mod tests {
         assert!(!asks_help(&argv(&["p", "-h=1", "-https=-h"])));
         // A program that answers -h itself gets it passed on.
         let own = Littleboss::new("svc").help(false).config;
-        let inv = parse(&own, argv(&["p", "--help"])).unwrap();
+        let inv = parse_cmd(&own, argv(&["p", "--help"])).unwrap();
         assert_eq!(strs(&inv.program_args), ["p", "--help"]);
     }
 

@@ -221,7 +221,9 @@ pub(crate) async fn accept_retrying<T, F: Future<Output = io::Result<T>>>(
 /// it was accepted), not the listener: skip it and accept the next. Linux
 /// also passes on a new connection's pending network error from accept,
 /// to be retried at once as accept(2) says (not waited out: during a
-/// reload the new child may be the only one accepting).
+/// reload the new child may be the only one accepting). Not its
+/// `EOPNOTSUPP`, which also means the listener is no stream socket: that
+/// never clears, and retried at once would spin.
 #[cfg(feature = "axum")]
 pub(crate) fn is_connection_error(e: &io::Error) -> bool {
     use nix::libc;
@@ -232,7 +234,6 @@ pub(crate) fn is_connection_error(e: &io::Error) -> bool {
         libc::EHOSTDOWN,
         libc::ENONET,
         libc::EHOSTUNREACH,
-        libc::EOPNOTSUPP,
         libc::ENETUNREACH,
     ];
     matches!(
@@ -269,7 +270,13 @@ mod tests {
         ] {
             assert!(is_connection_error(&os(code)), "{}", os(code));
         }
-        for code in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::EINVAL] {
+        for code in [
+            libc::EMFILE,
+            libc::ENFILE,
+            libc::ENOBUFS,
+            libc::EINVAL,
+            libc::EOPNOTSUPP,
+        ] {
             assert!(!is_connection_error(&os(code)), "{}", os(code));
         }
     }

@@ -421,6 +421,10 @@ fn control_commands_without_a_supervisor_say_so() {
         let said = format!("`{typo}` looks like a misspelt --json");
         assert!(text(&out).contains(&said), "{typo}: {}", text(&out));
     }
+    // Among the program's own options (an init script passing them to
+    // every command), it is theirs.
+    let out = svc.control_with(ECHO, "status", &["--jsonl", "-v"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     // A file that is no socket where the socket goes: named.
     use std::os::unix::fs::DirBuilderExt;
     let dir = svc.control_dir();

@@ -15,6 +15,10 @@ use crate::flags::{Invocation, Mode};
 /// How long `status` waits for its answer.
 const STATUS_PATIENCE: Duration = Duration::from_secs(10);
 
+/// How long past its children's last kill a stopping supervisor may take
+/// to say it has stopped.
+const STOP_EXIT_MARGIN: Duration = Duration::from_secs(60);
+
 /// A test's shorter [`STATUS_PATIENCE`], in milliseconds, so that a test of
 /// a supervisor that does not answer need not wait the whole of it.
 const TEST_STATUS_PATIENCE_VAR: &str = "LITTLEBOSS_TEST_STATUS_PATIENCE_MS";
@@ -65,7 +69,8 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
                     "error": failure.message,
                     "exit_code": failure.code,
                 });
-                println!("{object:#}");
+                // A reader gone (`| head -0`) takes nothing: no panic.
+                let _ = writeln!(io::stdout(), "{object:#}");
             }
             fail(failure.code, failure.message)
         }
@@ -74,24 +79,25 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
 
 /// Whether `status` is asked for JSON: `--json` (or `-json`) before any
 /// `--`, which ends what is ours. A misspelt one (`--jsno`, `--JSON`,
-/// `--json=true`) is a usage mistake: ignored, a script expecting JSON
-/// would get text.
+/// `--json=true`) given alone is a usage mistake: ignored, a script
+/// expecting JSON would get text. Among other arguments it is left alone:
+/// an init script may pass the program's own options to every command.
 fn wants_json(program_args: &[std::ffi::OsString]) -> Result<bool, Failure> {
-    let mut json = false;
-    for arg in program_args.iter().skip(1).take_while(|a| *a != "--") {
-        let Some(arg) = arg.to_str() else { continue };
-        if arg == "--json" || arg == "-json" {
-            json = true;
-        } else if crate::near_miss::misspelt_switch(arg, "json") {
-            return Err(Failure::new(
-                crate::exit::USAGE,
-                format!(
-                    "`{arg}` looks like a misspelt --json (status takes --json, with no value)"
-                ),
-            ));
-        }
+    let ours: Vec<_> = program_args
+        .iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .collect();
+    if let [only] = ours.as_slice()
+        && let Some(arg) = only.to_str()
+        && crate::near_miss::misspelt_switch(arg, "json")
+    {
+        return Err(Failure::new(
+            crate::exit::USAGE,
+            format!("`{arg}` looks like a misspelt --json (status takes --json, with no value)"),
+        ));
     }
-    Ok(json)
+    Ok(ours.iter().any(|a| *a == "--json" || *a == "-json"))
 }
 
 /// Connects, asks, and says what the supervisor answered: the exit code
@@ -218,10 +224,20 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
             let mut response = session.ask(&Request::Stop)?;
             loop {
                 match response {
-                    Response::Stopping { pid: Some(pid) } => {
-                        eprintln!("stopping {name}: child pid {pid} is winding down")
+                    Response::Stopping { pid, within_ms } => {
+                        match pid {
+                            Some(pid) => {
+                                eprintln!("stopping {name}: child pid {pid} is winding down")
+                            }
+                            None => eprintln!("stopping {name}"),
+                        }
+                        // The running build's lameduck timeouts, not this
+                        // build's, bound the wait (plus time to exit).
+                        if let Some(ms) = within_ms {
+                            let bound = Duration::from_millis(ms) + STOP_EXIT_MARGIN;
+                            let _ = session.writer.set_read_timeout(Some(bound.max(patience)));
+                        }
                     }
-                    Response::Stopping { pid: None } => eprintln!("stopping {name}"),
                     Response::Stopped { exit_code } => {
                         eprintln!("stopped {name}: exit code {exit_code}");
                         return Ok(exit_code);

@@ -119,9 +119,14 @@ pub(crate) enum Response {
         pid: u32,
         old_pid: Option<u32>,
     },
-    /// Stop began; `pid` is the child told to wind down.
+    /// Stop began; `pid` is the child told to wind down, and every child
+    /// is gone (exited or killed) within `within_ms` (absent from an older
+    /// supervisor): the running build's lameduck timeouts, which the
+    /// command's own build does not know.
     Stopping {
         pid: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        within_ms: Option<u64>,
     },
     Stopped {
         exit_code: i32,
@@ -557,10 +562,27 @@ mod tests {
 
     #[test]
     fn answers_say_whether_they_end_the_request_and_clients_read_the_unknown() {
-        let line = encode_response(&Response::Stopping { pid: Some(7) });
+        let stopping = Response::Stopping {
+            pid: Some(7),
+            within_ms: None,
+        };
+        let line = encode_response(&stopping);
         assert_eq!(
             line,
             b"{\"v\":1,\"final\":false,\"type\":\"stopping\",\"pid\":7}\n"
+        );
+        let stopping = Response::Stopping {
+            pid: Some(7),
+            within_ms: Some(2000),
+        };
+        let line = encode_response(&stopping);
+        assert_eq!(
+            line,
+            b"{\"v\":1,\"final\":false,\"type\":\"stopping\",\"pid\":7,\"within_ms\":2000}\n"
+        );
+        assert_eq!(
+            decode_answer(line.trim_ascii_end()),
+            Ok(Answer::Known(stopping))
         );
         let stopped = Response::Stopped { exit_code: 3 };
         let line = encode_response(&stopped);

@@ -15,9 +15,12 @@
 //!   Under keep-alive load the clients so reconnect to the new child a few
 //!   at a time rather than all within a few milliseconds of the reload.
 //!   A connection with a request in the second half of the grace has
-//!   closed by lameduck; one quiet from its close time on is idle then,
-//!   and closed as below (HTTP/1 has no close of an idle connection that
-//!   cannot cross a client's next request).
+//!   closed by lameduck. A response before the close time closes too when
+//!   the connection's last gap between requests says its next one would
+//!   come after lameduck, or when it is the connection's first request.
+//!   One quiet from then on is idle at lameduck, and closed as below
+//!   (HTTP/1 has no close of an idle connection that cannot cross a
+//!   client's next request).
 //!   With a zero grace every connection closes on its first response once
 //!   draining, as [`CloseWhenDrainingLayer`] always does (a layer sees
 //!   requests, not connections);

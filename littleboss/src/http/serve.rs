@@ -85,7 +85,10 @@ async fn upgraded_ones_closed(open: &OpenConnections) {
 /// [`serve`] does. Each connection gets a clone of the service (and its
 /// own close time); each request carries the peer's address as axum's
 /// `ConnectInfo<SocketAddr>` extension, so an axum `Router` served so can
-/// extract it.
+/// extract it. Nagle's algorithm stays on, as axum's `serve` leaves it:
+/// measured under reloads, `TCP_NODELAY` had HTTP/2 clients lose more
+/// requests to the race with GOAWAY (a server streaming small frames that
+/// needs it off serves its own connections).
 ///
 /// ```no_run
 /// use std::convert::Infallible;
@@ -388,8 +391,7 @@ pub(super) mod tests {
     /// A connection whose gap between requests says its next one would
     /// come after lameduck is told `Connection: close` before its close
     /// time (else its next request races the close of its idle connection
-    /// at lameduck); one whose client comes back sooner is kept until its
-    /// close time.
+    /// at lameduck).
     async fn closes_where_the_next_request_would_miss_lameduck(serve: Serve) {
         // A 100 ms grace: close times within its first 50 ms.
         let (phase, ctx, listener, addr) = setup(Duration::from_millis(100)).await;
@@ -408,22 +410,8 @@ pub(super) mod tests {
             .expect("the helper returns at lameduck")
             .unwrap()
             .unwrap();
-
-        // A 4 s grace: close times within its first 2 s; back at once, so
-        // kept alive (unless its close time fell in the first moments).
-        let (phase, ctx, listener, addr) = setup(Duration::from_secs(4)).await;
-        let _server = serve(ctx, listener);
-        let mut quick = TcpStream::connect(addr).await.unwrap();
-        assert!(!exchange(&mut quick).await.contains("connection: close"));
-        assert!(!exchange(&mut quick).await.contains("connection: close"));
-        let since = Instant::now();
-        phase.send_replace(Phase::Draining(since));
-        let head = exchange(&mut quick).await;
-        let lasted = since.elapsed();
-        assert!(
-            !head.contains("connection: close") || lasted > Duration::from_millis(20),
-            "closed {lasted:?} into draining"
-        );
+        // (One whose client comes back sooner is kept until its close
+        // time: spreads_the_closes, and the unit tests of the rule.)
     }
 
     #[tokio::test]

@@ -1030,14 +1030,28 @@ impl Machine {
         }
     }
 
+    /// How long, at most, until every child is gone once a stop has told
+    /// them all to wind down: a child told already is killed at its
+    /// `kill_at`, one told now a lameduck timeout from now.
+    fn stop_bound_ms(&self) -> Option<u64> {
+        let left = |child: &Child| match child.kill_at {
+            _ if child.killed => Duration::ZERO,
+            Some(at) => at.saturating_sub(self.now),
+            None => child.lameduck_timeout,
+        };
+        let bound = self.state.children.values().map(left).max()?;
+        Some(u64::try_from(bound.as_millis()).unwrap_or(u64::MAX))
+    }
+
     fn begin_stop(&mut self, client: Option<ClientId>) {
         let up = match &mut self.state.phase {
             Phase::Up(up) => std::mem::take(up),
             Phase::Stopping(stopping) => {
                 let pid = stopping.decides().map(|id| self.pid(id));
+                let within_ms = self.stop_bound_ms();
                 if let (Some(client), Phase::Stopping(stopping)) = (client, &mut self.state.phase) {
                     stopping.waiters.push(client);
-                    self.reply(client, Response::Stopping { pid });
+                    self.reply(client, Response::Stopping { pid, within_ms });
                 }
                 return;
             }
@@ -1045,7 +1059,11 @@ impl Machine {
         };
         let serving_pid = up.serving.map(|id| self.pid(id));
         if let Some(client) = client {
-            self.reply(client, Response::Stopping { pid: serving_pid });
+            let response = Response::Stopping {
+                pid: serving_pid,
+                within_ms: self.stop_bound_ms(),
+            };
+            self.reply(client, response);
         }
         for queued in up.queued {
             if let Some(client) = queued.client {

@@ -897,7 +897,8 @@ fn stop_exits_with_the_childs_exit_code() {
         assert_eq!(
             sim.answers(stop),
             [Response::Stopping {
-                pid: Some(sim.pid(1))
+                pid: Some(sim.pid(1)),
+                within_ms: Some(LAMEDUCK.as_millis() as u64),
             }]
         );
         sim.exit(1, ChildExit::Code(code));
@@ -910,7 +911,18 @@ fn stop_exits_with_the_childs_exit_code() {
 fn a_second_stop_request_waits_for_the_same_exit() {
     let mut sim = Sim::serving(settings());
     let first = sim.request(Request::Stop);
+    // Told how long the running children may take: what is left of the
+    // serving child's lameduck timeout.
+    sim.advance(Duration::from_millis(500));
     let second = sim.request(Request::Stop);
+    let left = (LAMEDUCK - Duration::from_millis(500)).as_millis() as u64;
+    assert_eq!(
+        sim.answers(second),
+        [Response::Stopping {
+            pid: Some(sim.pid(1)),
+            within_ms: Some(left),
+        }]
+    );
     sim.exit(1, ChildExit::Code(4));
     assert_eq!(stopped_code(sim.final_answer(first)), 4);
     assert_eq!(stopped_code(sim.final_answer(second)), 4);
