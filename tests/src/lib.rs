@@ -125,6 +125,15 @@ impl Service {
         self.dir.path().join("control")
     }
 
+    /// The control folder made ahead of littleboss (private, as it would
+    /// make it), for a test to put something in it first.
+    pub fn make_control_dir(&self) -> PathBuf {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = self.control_dir();
+        std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+        dir
+    }
+
     /// A command for `bin` with this service's control folder.
     pub fn command(&self, bin: impl AsRef<Path>) -> Command {
         let mut cmd = Command::new(bin.as_ref());

@@ -364,13 +364,8 @@ fn a_cleaner_of_old_files_leaves_a_running_supervisors_folder_alone() {
 #[test]
 fn a_supervisor_started_during_a_clean_locks_its_folder_once_the_cleaner_is_done() {
     use nix::fcntl::{Flock, FlockArg};
-    use std::os::unix::fs::DirBuilderExt;
     let mut svc = Service::new(ECHO);
-    let control = svc.control_dir();
-    std::fs::DirBuilder::new()
-        .mode(0o700)
-        .create(&control)
-        .unwrap();
+    let control = svc.make_control_dir();
     let exclusive = || {
         let folder = std::fs::File::open(&control).unwrap();
         Flock::lock(folder, FlockArg::LockExclusiveNonblock).ok()
@@ -426,9 +421,7 @@ fn control_commands_without_a_supervisor_say_so() {
     let out = svc.control_with(ECHO, "status", &["--jsonl", "-v"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     // A file that is no socket where the socket goes: named.
-    use std::os::unix::fs::DirBuilderExt;
-    let dir = svc.control_dir();
-    std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+    let dir = svc.make_control_dir();
     std::fs::write(dir.join("echo_server.sock"), "").unwrap();
     let out = svc.control("status");
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
@@ -442,10 +435,8 @@ fn control_commands_without_a_supervisor_say_so() {
 #[test]
 fn status_gives_up_in_time_on_a_supervisor_that_never_finishes_answering() {
     use std::io::Write;
-    use std::os::unix::fs::DirBuilderExt;
     let svc = Service::new(ECHO);
-    let dir = svc.control_dir();
-    std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+    let dir = svc.make_control_dir();
     // Standing in for a supervisor gone wrong: it answers with progress
     // notes (of a kind this build passes over) and never a final answer.
     let listener = std::os::unix::net::UnixListener::bind(dir.join("echo_server.sock")).unwrap();
@@ -522,10 +513,8 @@ fn stuck_socket(path: &std::path::Path) -> Vec<std::os::fd::OwnedFd> {
 
 #[test]
 fn a_supervisor_whose_queue_is_full_is_told_apart_without_hanging() {
-    use std::os::unix::fs::DirBuilderExt;
     let svc = Service::new(ECHO);
-    let dir = svc.control_dir();
-    std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+    let dir = svc.make_control_dir();
     let _stuck = stuck_socket(&dir.join("echo_server.sock"));
     let out = svc
         .command(ECHO)
@@ -599,15 +588,13 @@ fn a_clean_stop_leaves_the_control_folder_empty() {
 
 #[test]
 fn two_starts_racing_over_a_stale_socket_leave_exactly_one_controllable() {
-    use std::os::unix::fs::DirBuilderExt;
     use std::process::Stdio;
     // A program without listeners: its stops wait no grace, and the race
     // is over the control socket and the lock alone.
     const BIN: &str = env!("CARGO_BIN_EXE_exit_code");
     for _ in 0..30 {
         let svc = Service::new(BIN);
-        let dir = svc.control_dir();
-        std::fs::DirBuilder::new().mode(0o700).create(&dir).unwrap();
+        let dir = svc.make_control_dir();
         // A socket file left by a dead supervisor.
         drop(std::os::unix::net::UnixListener::bind(dir.join("exit_code.sock")).unwrap());
         let start = || {

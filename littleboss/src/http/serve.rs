@@ -260,8 +260,20 @@ pub(super) mod tests {
         assert!(!exchange(&mut conn).await.contains("connection: close"));
         let since = Instant::now();
         phase.send_replace(Phase::Draining(since));
-        assert!(exchange(&mut conn).await.contains("connection: close"));
-        closed(&mut conn).await;
+        closes_and_returns_at_lameduck(&phase, since, &mut conn, server).await;
+    }
+
+    /// The next response on `conn` says `Connection: close` and the
+    /// connection closes; at lameduck (draining began at `since`), the
+    /// helper `server` returns.
+    async fn closes_and_returns_at_lameduck(
+        phase: &watch::Sender<Phase>,
+        since: Instant,
+        conn: &mut TcpStream,
+        server: JoinHandle<io::Result<()>>,
+    ) {
+        assert!(exchange(conn).await.contains("connection: close"));
+        closed(conn).await;
         phase.send_replace(Phase::Lameduck(since));
         tokio::time::timeout(Duration::from_secs(20), server)
             .await
@@ -402,14 +414,7 @@ pub(super) mod tests {
         tokio::time::sleep(Duration::from_millis(150)).await;
         let since = Instant::now();
         phase.send_replace(Phase::Draining(since));
-        assert!(exchange(&mut slow).await.contains("connection: close"));
-        closed(&mut slow).await;
-        phase.send_replace(Phase::Lameduck(since));
-        tokio::time::timeout(Duration::from_secs(20), server)
-            .await
-            .expect("the helper returns at lameduck")
-            .unwrap()
-            .unwrap();
+        closes_and_returns_at_lameduck(&phase, since, &mut slow, server).await;
         // (One whose client comes back sooner is kept until its close
         // time: spreads_the_closes, and the unit tests of the rule.)
     }
