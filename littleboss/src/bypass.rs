@@ -50,7 +50,9 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, true, false);
     lameduck.remove_at_refusal(own_files.clone());
     // `lameduck` is kept to the end of `run`, which ends the process.
-    crate::lameduck::on_signals(lameduck.clone(), config.lameduck, own_files.clone());
+    // SIGHUP stays the program's own: without a supervisor, nothing else
+    // would make sense of it.
+    crate::lameduck::on_signals(lameduck.clone(), config.lameduck, own_files.clone(), false);
     let rt = crate::runtime::build(config)
         .unwrap_or_else(|e| fail(1, format!("cannot start the tokio runtime: {e}")));
     let timing = Timing {

@@ -135,7 +135,7 @@ pub(crate) fn run(
     // SIGTERM to the whole service (systemd's default KillMode) reaches the
     // child too: it winds down as the supervisor would have asked.
     // The socket files are the supervisor's, for the next child.
-    crate::lameduck::on_signals(lameduck.clone(), config.lameduck, Vec::new());
+    crate::lameduck::on_signals(lameduck.clone(), config.lameduck, Vec::new(), true);
     spawn_lifecycle(
         link.clone(),
         lameduck,

@@ -324,10 +324,19 @@ fn not_listening(e: &std::io::Error) -> bool {
 /// whatever the program's runtime is doing: the first begins lameduck; a
 /// second (not within [`SAME_STOP`] of the first), or the lameduck
 /// timeout, ends the process, removing `own_files` (the socket files it
-/// bound itself) first. Returns once the handlers are installed. The
-/// caller keeps a handle on `lameduck` for the process's life: should
-/// this thread end, its handle's drop must not read as lameduck begun.
-pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: Vec<OwnFile>) {
+/// bound itself) first. With `hangup` (a child's), SIGHUP too, only to say
+/// it is the supervisor's: sent to every process of the service
+/// (`systemctl kill -s HUP`, `pkill -HUP`), it would otherwise end the
+/// serving child at once while the supervisor reloads. Returns once the
+/// handlers are installed. The caller keeps a handle on `lameduck` for
+/// the process's life: should this thread end, its handle's drop must not
+/// read as lameduck begun.
+pub(crate) fn on_signals(
+    lameduck: Arc<Lameduck>,
+    timeout: Duration,
+    own_files: Vec<OwnFile>,
+    hangup: bool,
+) {
     use tokio::signal::unix::{SignalKind, signal};
     let (installed_tx, installed_rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
@@ -349,14 +358,27 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: 
                     (Ok(term), Ok(int)) => (term, int),
                     (Err(e), _) | (_, Err(e)) => return without_signals(&e),
                 };
+                // A handler, not SIG_IGN: the program's own children get
+                // the default back at their exec.
+                let mut hup = hangup.then(|| signal(SignalKind::hangup()).ok()).flatten();
                 let _ = installed_tx.send(());
-                let first = tokio::select! { _ = term.recv() => 15, _ = int.recv() => 2 };
+                let first = loop {
+                    tokio::select! {
+                        _ = term.recv() => break 15,
+                        _ = int.recv() => break 2,
+                        Some(()) = hangup_of(&mut hup) => hangup_ignored(),
+                    }
+                };
                 let since = tokio::time::Instant::now();
                 lameduck.begin();
                 loop {
                     tokio::select! {
                         _ = term.recv() => {}
                         _ = int.recv() => {}
+                        Some(()) = hangup_of(&mut hup) => {
+                            hangup_ignored();
+                            continue;
+                        }
                         _ = tokio::time::sleep_until(since + timeout) => {
                             warning!("still running {timeout:?} after the signal; exiting");
                             break;
@@ -377,6 +399,22 @@ pub(crate) fn on_signals(lameduck: Arc<Lameduck>, timeout: Duration, own_files: 
         })
         .expect("spawn the signal thread");
     let _ = installed_rx.recv();
+}
+
+/// The next SIGHUP, when watched; never otherwise.
+async fn hangup_of(hup: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match hup {
+        Some(hup) => hup.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A SIGHUP sent to the child itself.
+fn hangup_ignored() {
+    warning!(
+        "SIGHUP to the child (pid {}) itself: ignored; reloads are the supervisor's (send it SIGHUP)",
+        std::process::id()
+    );
 }
 
 /// Where the stop signals cannot be watched: says so (the signal thread

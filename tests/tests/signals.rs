@@ -314,6 +314,34 @@ fn sigterm_to_the_whole_service_drains_the_child() {
     assert!(svc.output.text().contains("entering lameduck mode"));
 }
 
+#[test]
+fn sighup_to_the_whole_service_reloads_once_and_does_not_kill_the_serving_child() {
+    // `systemctl kill -s HUP` and `pkill -HUP` signal every process of the
+    // service: the child must neither die of it nor act on it.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    let child: i32 = svc.printed("pid");
+    svc.ready();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGHUP).unwrap();
+    svc.output.wait_for(&format!(
+        "SIGHUP to the child (pid {child}) itself: ignored"
+    ));
+    assert!(alive(child), "{}", svc.output.text());
+    assert_eq!(echo(addr, "still").unwrap(), "still\n");
+    // The supervisor's SIGHUP reloads as ever, the old child draining.
+    svc.signal(Signal::SIGHUP);
+    svc.output
+        .wait_for(&format!("child pid {child} exited with code 0"));
+    let status = svc.control("status");
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("reloads 1, failures 0"),
+        "{}",
+        text(&status)
+    );
+    svc.stop_expecting(0);
+}
+
 /// The bits of the signals the supervisor handles, as `/proc` shows them.
 fn handled_bits() -> u64 {
     [
