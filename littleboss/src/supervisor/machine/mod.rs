@@ -48,6 +48,13 @@ pub(crate) const PROBATION: Duration = Duration::from_secs(5);
 pub(crate) const RESTART_FIRST: Duration = Duration::from_millis(100);
 pub(crate) const RESTART_MAX: Duration = Duration::from_secs(30);
 pub(crate) const HEALTHY: Duration = Duration::from_secs(10);
+
+/// Whether `child` has served [`HEALTHY`] long by `now`: counted from
+/// taking over, however long it took to start.
+fn served_healthy(child: &Child, now: Duration) -> bool {
+    let serving_since = child.serving_since.unwrap_or(child.started);
+    now.saturating_sub(serving_since) >= HEALTHY
+}
 /// How long an orphan's zombie may wait to be reaped: SIGCHLD comes in
 /// bursts during reloads, and one scan serves them all.
 pub(crate) const ORPHAN_SCAN_DELAY: Duration = Duration::from_millis(200);
@@ -691,6 +698,13 @@ impl Machine {
         let put_off = up.fallback_to.take();
         up.probation = None;
         let old = up.serving.replace(starting.id);
+        // The service was healthy under the child this one replaces: the
+        // backoff of crashes long past starts over, as if it had exited.
+        if let Some(old) = old.and_then(|old| self.state.children.get(&old))
+            && served_healthy(old, now)
+        {
+            self.state.restart_delay = RESTART_FIRST;
+        }
         if let Some(new) = self.state.children.get_mut(&starting.id) {
             new.serving_since = Some(now);
         }
@@ -873,9 +887,7 @@ impl Machine {
                 self.state.failures += 1;
                 self.state.last_failure = Some(format!("child pid {pid} {exit}"));
             }
-            // Healthy: serving that long, however long it took to start.
-            let serving_since = child.serving_since.unwrap_or(child.started);
-            if now.saturating_sub(serving_since) >= HEALTHY {
+            if served_healthy(&child, now) {
                 self.state.restart_delay = RESTART_FIRST;
             }
             self.no_child(code);

@@ -711,6 +711,34 @@ fn restarts_back_off_and_a_healthy_child_resets_the_delay() {
 }
 
 #[test]
+fn a_reload_of_a_healthy_child_resets_the_delay_too() {
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        restart_limit: (100, Duration::from_secs(1)),
+        ..settings()
+    });
+    for id in 1..=4 {
+        sim.exit(id, ChildExit::Code(1));
+        sim.advance(Duration::from_secs(2));
+        sim.hello_and_ready(id + 1);
+    }
+    assert_eq!(sim.machine.state().restart_delay.as_millis(), 1600);
+    // Healthy for a long while, then replaced by a reload: the new child
+    // dies after its probation but before it is healthy itself.
+    sim.advance(super::HEALTHY * 6);
+    let reload = sim.reload("/bin/v2");
+    sim.hello_and_ready(6);
+    assert!(matches!(
+        sim.final_answer(reload),
+        Some(Response::Reloaded { .. })
+    ));
+    sim.advance(super::PROBATION + Duration::from_secs(1));
+    sim.exit(6, ChildExit::Code(1));
+    // The first delay, drawn: then doubled for the next.
+    assert_eq!(sim.machine.state().restart_delay.as_millis(), 200);
+}
+
+#[test]
 fn health_counts_from_taking_over_not_from_starting() {
     let mut sim = Sim::serving(super::Settings {
         persist: true,
