@@ -152,6 +152,31 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
     }
 }
 
+/// Keeps a listener on the service manager's socket it is on now unless
+/// the reload's own arguments (`given`) move it: a new binary whose
+/// declared default differs from the socket unit's address (a deploy that
+/// changed the default) says nothing about where to listen, as a start
+/// would adopt the unit's socket whatever the default. Not a listener the
+/// new binary turns off, nor one of another network: those are refused by
+/// [`plan`], for the unit to change.
+pub(crate) fn activated_kept(
+    held: &BTreeMap<ListenerKey, Held>,
+    current: &[Assigned],
+    wanted: &mut [Assigned],
+    given: &BTreeSet<String>,
+) {
+    for listener in wanted.iter_mut().filter(|w| !given.contains(&w.name)) {
+        let Some(key) = &listener.key else { continue };
+        let now = current.iter().find(|c| c.name == listener.name);
+        let Some(now) = now.and_then(|c| c.key.as_ref()) else {
+            continue;
+        };
+        if held.get(now).is_some_and(|h| h.activated) && now.network == key.network {
+            listener.key = Some(now.clone());
+        }
+    }
+}
+
 /// Gives a unix listener that names a held socket file by another path,
 /// one relative and one absolute, the key that socket is held under: a
 /// relative path is the supervisor's folder's (`home`), where it bound

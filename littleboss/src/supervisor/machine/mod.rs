@@ -958,6 +958,8 @@ impl Machine {
             return self.refuse(client, format!("the binary path {path} is not absolute"));
         }
         listeners::as_held(&self.state.held, &mut launch.listeners);
+        let current = &self.state.current.listeners;
+        listeners::activated_kept(&self.state.held, current, &mut launch.listeners, &given);
         if let Some(home) = &self.state.settings.working_dir {
             listeners::unix_as_held(&self.state.held, &mut launch.listeners, home, caller_home);
         }

@@ -1539,6 +1539,34 @@ fn a_socket_activated_listener_cannot_move() {
 }
 
 #[test]
+fn a_new_default_does_not_move_a_socket_activated_listener() {
+    // The new binary declares another default; the reload's arguments do
+    // not name the listener: it stays on the service manager's socket.
+    let mut sim = Sim::serving(settings());
+    let key = key("http", "127.0.0.1:8080");
+    sim.machine.state.held.get_mut(&key).unwrap().activated = true;
+    for args in [None, Some(&["-v"][..])] {
+        let client = reload_with(&mut sim, args, &[("http", "tcp:127.0.0.1:9")]);
+        assert!(
+            sim.final_answer(client).is_none(),
+            "{:?}",
+            sim.answers(client)
+        );
+        let id = sim.starting_id().unwrap();
+        assert_eq!(sim.process(id).listeners[0].key, Some(key.clone()));
+        assert_eq!(sim.sockets.len(), 1, "nothing else bound");
+        sim.hello_and_ready(id);
+    }
+    // Moved by the reload's own words, or turned off: refused.
+    let client = reload_with(&mut sim, Some(&["-http="]), &[("http", "tcp:127.0.0.1:9")]);
+    let error = error_of(sim.final_answer(client));
+    assert!(error.contains("cannot move to off"), "{error}");
+    let client = reload_with(&mut sim, None, &[("http", "tcp:")]);
+    let error = error_of(sim.final_answer(client));
+    assert!(error.contains("cannot move to off"), "{error}");
+}
+
+#[test]
 fn a_reload_may_name_a_socket_activated_listener_by_its_real_address() {
     // Started with the declared :8080; the socket unit's socket is :9090.
     let mut sim = Sim::serving(settings());
