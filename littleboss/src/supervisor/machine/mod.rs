@@ -773,17 +773,19 @@ impl Machine {
 
     /// A one-line summary for `systemctl status`.
     fn notify_status(&mut self) {
-        let serving = match &self.state.phase {
-            Phase::Up(up) => up.serving,
-            _ => None,
+        let (serving, restart_at) = match &self.state.phase {
+            Phase::Up(up) => (up.serving, up.restart_at),
+            _ => (None, None),
         };
         let (reloads, failures) = (self.state.reloads, self.state.failures);
-        let line = match serving {
-            Some(id) => format!(
-                "child pid {}, reloads {reloads}, failures {failures}",
-                self.pid(id)
-            ),
-            None => format!("no child serving, reloads {reloads}, failures {failures}"),
+        let counts = format!("reloads {reloads}, failures {failures}");
+        let line = match (serving, restart_at) {
+            (Some(id), _) => format!("child pid {}, {counts}", self.pid(id)),
+            (None, Some(at)) => {
+                let delay = at.saturating_sub(self.now);
+                format!("no child serving, restarting in {delay:.0?}, {counts}")
+            }
+            (None, None) => format!("no child serving, {counts}"),
         };
         self.notify(Notice::Status(line));
     }
@@ -1358,10 +1360,10 @@ impl Machine {
             return self.start_child(previous, Why::Fallback);
         }
         if !persist {
-            say!(
-                self,
-                "no child is running and persist is off; exiting with code {code}"
-            );
+            let message =
+                format!("no child is running and persist is off; exiting with code {code}");
+            say!(self, "{message}");
+            self.notify(Notice::Status(message));
             return self.exit_with(code);
         }
         if self.restart_limit_reached() {
@@ -1371,6 +1373,7 @@ impl Machine {
                 "the child had to be restarted more than {max} times within {within:?}; giving up (exit code {code})"
             );
             say!(self, "{message}");
+            self.notify(Notice::Status(message.clone()));
             self.state.last_failure = Some(message);
             return self.exit_with(code);
         }
@@ -1380,6 +1383,8 @@ impl Machine {
         if let Some(up) = self.up() {
             up.restart_at = Some(now + delay);
         }
+        // `systemctl status` must not show the dead child meanwhile.
+        self.notify_status();
     }
 
     /// Nothing serves and nothing will: wind down what still drains, then

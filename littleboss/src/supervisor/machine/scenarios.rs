@@ -738,6 +738,43 @@ fn a_reload_of_a_healthy_child_resets_the_delay_too() {
     assert_eq!(sim.machine.state().restart_delay.as_millis(), 200);
 }
 
+/// The `STATUS=` lines sent to the service manager so far.
+fn status_lines(sim: &Sim) -> Vec<&str> {
+    sim.effects
+        .iter()
+        .filter_map(|e| match e {
+            super::Effect::Notify(super::Notice::Status(line)) => Some(line.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_service_managers_status_line_follows_a_crash_a_restart_and_giving_up() {
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        restart_limit: (1, Duration::from_secs(60)),
+        ..settings()
+    });
+    sim.exit(1, ChildExit::Code(3));
+    let last = *status_lines(&sim).last().unwrap();
+    assert!(
+        last.starts_with("no child serving, restarting in "),
+        "{last}"
+    );
+    assert!(last.ends_with("reloads 0, failures 1"), "{last}");
+    sim.advance(Duration::from_secs(1));
+    sim.hello_and_ready(2);
+    let last = *status_lines(&sim).last().unwrap();
+    assert_eq!(
+        last,
+        format!("child pid {}, reloads 0, failures 1", sim.pid(2))
+    );
+    sim.exit(2, ChildExit::Code(3));
+    let last = *status_lines(&sim).last().unwrap();
+    assert!(last.contains("giving up (exit code 3)"), "{last}");
+}
+
 #[test]
 fn health_counts_from_taking_over_not_from_starting() {
     let mut sim = Sim::serving(super::Settings {
