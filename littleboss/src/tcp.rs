@@ -53,22 +53,35 @@ use crate::lameduck::Phase;
 /// axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck()).await?;
 /// ```
 ///
-/// A hand-written accept loop works the same way:
+/// A hand-written accept loop works the same way (README.md's "Writing a
+/// server by hand" says what its connections must do at lameduck):
 ///
 /// ```no_run
 /// # async fn f(ctx: littleboss::Context) {
+/// use std::time::Duration;
 /// let listener = ctx.tcp("http").expect("http listener enabled");
+/// let mut connections = tokio::task::JoinSet::new();
 /// let lameduck = ctx.lameduck();
 /// tokio::pin!(lameduck);
 /// loop {
 ///     tokio::select! {
-///         accepted = listener.accept() => {
-///             let (stream, _peer) = accepted.expect("accept");
-///             tokio::spawn(async move { drop(stream) /* serve it */ });
-///         }
+///         // Yields nothing once draining has begun.
+///         accepted = listener.accept() => match accepted {
+///             Ok((stream, _peer)) => {
+///                 connections.spawn(async move { drop(stream) /* serve it */ });
+///             }
+///             // Out of fds, say: wait rather than spin.
+///             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+///         },
+///         Some(_) = connections.join_next() => {}
+///         // A grace after draining began, or once no connection is open.
 ///         () = &mut lameduck => break,
 ///     }
 /// }
+/// // Returning from `main` ends the process, and the connections' tasks
+/// // with it: wait for them, within what the lameduck timeout leaves.
+/// let budget = (ctx.lameduck_timeout() - ctx.grace()).saturating_sub(Duration::from_millis(250));
+/// let _ = tokio::time::timeout(budget, connections.join_all()).await;
 /// # }
 /// ```
 #[derive(Debug)]
@@ -155,7 +168,11 @@ impl TcpListener {
     /// take `EINVAL` as the end of accepting too, as this type's `accept`
     /// does (it waits instead). The connections accepted from it cannot be
     /// seen: from then on [`Context::lameduck`](crate::Context::lameduck)
-    /// waits out its whole grace, even with none open.
+    /// waits out its whole grace, even with none open. The socket is
+    /// non-blocking, and stays so: that flag is the socket's, shared with
+    /// the supervisor and every other child, so a program that turns it
+    /// off (`into_std().set_nonblocking(false)`) has another child's
+    /// accept block when it loses a connection to this one.
     ///
     /// ```no_run
     /// # fn f(ctx: littleboss::Context) {

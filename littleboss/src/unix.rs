@@ -24,18 +24,30 @@ use crate::lameduck::Phase;
 ///
 /// ```no_run
 /// # async fn f(ctx: littleboss::Context) {
+/// use std::time::Duration;
 /// let listener = ctx.unix("api").expect("api listener enabled");
+/// let mut connections = tokio::task::JoinSet::new();
 /// let lameduck = ctx.lameduck();
 /// tokio::pin!(lameduck);
 /// loop {
 ///     tokio::select! {
-///         accepted = listener.accept() => {
-///             let (stream, _peer) = accepted.expect("accept");
-///             tokio::spawn(async move { drop(stream) /* serve it */ });
-///         }
+///         // Yields nothing once draining has begun.
+///         accepted = listener.accept() => match accepted {
+///             Ok((stream, _peer)) => {
+///                 connections.spawn(async move { drop(stream) /* serve it */ });
+///             }
+///             // Out of fds, say: wait rather than spin.
+///             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+///         },
+///         Some(_) = connections.join_next() => {}
+///         // A grace after draining began, or once no connection is open.
 ///         () = &mut lameduck => break,
 ///     }
 /// }
+/// // Returning from `main` ends the process, and the connections' tasks
+/// // with it: wait for them, within what the lameduck timeout leaves.
+/// let budget = (ctx.lameduck_timeout() - ctx.grace()).saturating_sub(Duration::from_millis(250));
+/// let _ = tokio::time::timeout(budget, connections.join_all()).await;
 /// # }
 /// ```
 #[derive(Debug)]
