@@ -409,11 +409,16 @@ async fn hangup_of(hup: &mut Option<tokio::signal::unix::Signal>) -> Option<()> 
     }
 }
 
-/// A SIGHUP sent to the child itself.
+/// A SIGHUP sent to the child itself: news, not a warning (a program
+/// with a SIGHUP handler of its own, reopening its logs, gets it too).
 fn hangup_ignored() {
-    warning!(
-        "SIGHUP to the child (pid {}) itself: ignored; reloads are the supervisor's (send it SIGHUP)",
-        std::process::id()
+    crate::report::say(
+        log::Level::Info,
+        format_args!(
+            "SIGHUP to the child (pid {}): littleboss does not reload on it; the supervisor (pid {}) does",
+            std::process::id(),
+            nix::unistd::getppid()
+        ),
     );
 }
 

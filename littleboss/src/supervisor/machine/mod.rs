@@ -55,6 +55,7 @@ fn served_healthy(child: &Child, now: Duration) -> bool {
     let serving_since = child.serving_since.unwrap_or(child.started);
     now.saturating_sub(serving_since) >= HEALTHY
 }
+
 /// How long an orphan's zombie may wait to be reaped: SIGCHLD comes in
 /// bursts during reloads, and one scan serves them all.
 pub(crate) const ORPHAN_SCAN_DELAY: Duration = Duration::from_millis(200);
@@ -595,6 +596,10 @@ impl Machine {
             ""
         };
         say!(self, "started child pid {pid} from {path}{held}");
+        // A restart or a rollback, with nothing serving: what starts.
+        if self.up().is_some_and(|up| up.serving.is_none()) {
+            self.notify_status();
+        }
         if let Some(Starting {
             id: starting,
             why: Why::Reload { client },
@@ -773,19 +778,29 @@ impl Machine {
 
     /// A one-line summary for `systemctl status`.
     fn notify_status(&mut self) {
-        let (serving, restart_at) = match &self.state.phase {
-            Phase::Up(up) => (up.serving, up.restart_at),
-            _ => (None, None),
-        };
         let (reloads, failures) = (self.state.reloads, self.state.failures);
         let counts = format!("reloads {reloads}, failures {failures}");
-        let line = match (serving, restart_at) {
-            (Some(id), _) => format!("child pid {}, {counts}", self.pid(id)),
-            (None, Some(at)) => {
+        let up = match &self.state.phase {
+            Phase::Up(up) => up,
+            Phase::Stopping(_) => {
+                let line = format!("stopping, {counts}");
+                return self.notify(Notice::Status(line));
+            }
+            Phase::Exited { .. } => return,
+        };
+        let starting = up.starting.as_ref().map(|s| (s.id, s.why));
+        let line = match (up.serving, starting, up.restart_at) {
+            (Some(id), ..) => format!("child pid {}, {counts}", self.pid(id)),
+            (None, Some((id, why)), _) => format!(
+                "no child serving, child pid {} starting ({}), {counts}",
+                self.pid(id),
+                why.as_str()
+            ),
+            (None, None, Some(at)) => {
                 let delay = at.saturating_sub(self.now);
                 format!("no child serving, restarting in {delay:.0?}, {counts}")
             }
-            (None, None) => format!("no child serving, {counts}"),
+            (None, None, None) => format!("no child serving, {counts}"),
         };
         self.notify(Notice::Status(line));
     }
@@ -828,6 +843,9 @@ impl Machine {
             }
             self.state.last_code = code;
             say!(self, "child pid {pid} {exit}");
+            // Not the dead child's pid meanwhile (a reload under way, a
+            // rollback, a restart: each says more once it has a pid).
+            self.notify_status();
             let persist = self.state.settings.persist;
             let Some(up) = self.up() else { return };
             let rollback = up.probation.take().filter(|p| p.id == id && now < p.until);
@@ -1133,6 +1151,7 @@ impl Machine {
             None => self.state.last_code,
         };
         self.state.phase = Phase::Stopping(Stopping { code, ..stopping });
+        self.notify_status();
     }
 
     /// Exits once stopping and every child is reaped.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
+use super::ClientId;
 use super::sim::{NAME, Sim, settings};
 use super::state::{ChildId, Phase, Why};
 use super::{ChildExit, HELLO_TIMEOUT, Settings, Signal};
@@ -139,6 +140,10 @@ struct Model {
     slow_binds: bool,
     /// Every socket seen passed by the service manager: never let go of.
     activated: std::collections::BTreeSet<super::ListenerKey>,
+    /// The `Stopping` answers seen (client, index), and the earliest time
+    /// by which one said every child would be gone.
+    promises_seen: std::collections::BTreeSet<(ClientId, usize)>,
+    gone_by: Option<Duration>,
 }
 
 impl Model {
@@ -475,6 +480,30 @@ impl Model {
         assert_eq!(state.reloads, self.reload_promotions);
         assert!(state.failures >= self.failures, "failures went down");
         self.failures = state.failures;
+        // A stop's answer says how long its children may take (seen as it
+        // is given: this runs after every step); by then each still
+        // running has been killed.
+        for (client, answers) in &self.sim.replies {
+            for (i, answer) in answers.iter().enumerate() {
+                if let Response::Stopping {
+                    within_ms: Some(ms),
+                    ..
+                } = answer
+                    && self.promises_seen.insert((*client, i))
+                {
+                    let by = now + Duration::from_millis(*ms);
+                    self.gone_by = Some(self.gone_by.map_or(by, |b| b.min(by)));
+                }
+            }
+        }
+        if self.gone_by.is_some_and(|by| now >= by) {
+            for id in self.live() {
+                assert!(
+                    self.sim.processes[&id].killed,
+                    "child {id} outlived its stop's within_ms"
+                );
+            }
+        }
         // A stop ends within the lameduck bounds: by then every child still
         // running has been killed.
         if let Phase::Stopping(stopping) = &state.phase {
@@ -605,6 +634,8 @@ proptest! {
             decided: None,
             slow_binds: world.slow_binds,
             activated: Default::default(),
+            promises_seen: Default::default(),
+            gone_by: None,
         };
         model.check();
         for action in actions {

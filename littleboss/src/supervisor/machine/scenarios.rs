@@ -764,6 +764,12 @@ fn the_service_managers_status_line_follows_a_crash_a_restart_and_giving_up() {
     );
     assert!(last.ends_with("reloads 0, failures 1"), "{last}");
     sim.advance(Duration::from_secs(1));
+    let last = *status_lines(&sim).last().unwrap();
+    let starting = format!(
+        "no child serving, child pid {} starting (restart)",
+        sim.pid(2)
+    );
+    assert!(last.starts_with(&starting), "{last}");
     sim.hello_and_ready(2);
     let last = *status_lines(&sim).last().unwrap();
     assert_eq!(
@@ -773,6 +779,12 @@ fn the_service_managers_status_line_follows_a_crash_a_restart_and_giving_up() {
     sim.exit(2, ChildExit::Code(3));
     let last = *status_lines(&sim).last().unwrap();
     assert!(last.contains("giving up (exit code 3)"), "{last}");
+
+    // A stop says so, not what served before it.
+    let mut sim = Sim::serving(settings());
+    sim.request(Request::Stop);
+    let last = *status_lines(&sim).last().unwrap();
+    assert_eq!(last, "stopping, reloads 0, failures 0");
 }
 
 #[test]
