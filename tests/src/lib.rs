@@ -344,6 +344,13 @@ pub fn text(output: &Output) -> String {
     )
 }
 
+/// Checks that a command exited with `code` and said `said` (on stdout or
+/// stderr).
+pub fn exits_saying(output: &Output, code: i32, said: &str) {
+    assert_eq!(output.status.code(), Some(code), "{}", text(output));
+    assert!(text(output).contains(said), "{}", text(output));
+}
+
 /// Sends a line to a line-echo server and returns the reply.
 pub fn echo(addr: SocketAddr, line: &str) -> std::io::Result<String> {
     let mut conn = TcpStream::connect_timeout(&addr, DEADLINE)?;

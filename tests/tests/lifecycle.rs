@@ -1,7 +1,7 @@
 //! Start, serve, reload, status, stop (Go's TestStartStopReload), and the
 //! exit codes of `stop`.
 
-use tests::{OutputInTime, Service, echo, text};
+use tests::{OutputInTime, Service, echo, exits_saying, text};
 
 const ECHO: &str = env!("CARGO_BIN_EXE_echo_server");
 
@@ -424,12 +424,7 @@ fn control_commands_without_a_supervisor_say_so() {
     let dir = svc.make_control_dir();
     std::fs::write(dir.join("echo_server.sock"), "").unwrap();
     let out = svc.control("status");
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
-    assert!(
-        text(&out).contains("echo_server.sock is not a socket)"),
-        "{}",
-        text(&out)
-    );
+    exits_saying(&out, 3, "echo_server.sock is not a socket)");
 }
 
 #[test]
@@ -455,12 +450,7 @@ fn status_gives_up_in_time_on_a_supervisor_that_never_finishes_answering() {
         .env("LITTLEBOSS_TEST_STATUS_PATIENCE_MS", "1000")
         .arg("-littleboss=status")
         .output_in_time();
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
-    assert!(
-        text(&out).contains("the supervisor did not answer in time"),
-        "{}",
-        text(&out)
-    );
+    exits_saying(&out, 4, "the supervisor did not answer in time");
     dripping.join().unwrap();
 }
 
@@ -478,12 +468,7 @@ fn status_of_a_supervisor_that_does_not_answer_says_it_cannot_tell() {
         .arg("-littleboss=status")
         .output_in_time();
     svc.signal(nix::sys::signal::Signal::SIGCONT);
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
-    assert!(
-        text(&out).contains("the supervisor did not answer in time"),
-        "{}",
-        text(&out)
-    );
+    exits_saying(&out, 4, "the supervisor did not answer in time");
     svc.stop_expecting(0);
 }
 
@@ -521,12 +506,10 @@ fn a_supervisor_whose_queue_is_full_is_told_apart_without_hanging() {
         .env("LITTLEBOSS_TEST_STATUS_PATIENCE_MS", "1000")
         .arg("-littleboss=status")
         .output_in_time();
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
-    assert!(text(&out).contains("stayed full"), "{}", text(&out));
+    exits_saying(&out, 4, "stayed full");
     // A start finds it there, listening: running already.
     let out = svc.command(ECHO).arg("-littleboss=start").output_in_time();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("is already running"), "{}", text(&out));
+    exits_saying(&out, 1, "is already running");
     // So does a unix listener's bind, at a path a stuck program holds.
     let path = svc.dir.path().join("held.sock");
     let _held = stuck_socket(&path);
@@ -535,12 +518,7 @@ fn a_supervisor_whose_queue_is_full_is_told_apart_without_hanging() {
         .command(unix)
         .arg(format!("-sock={}", path.display()))
         .output_in_time();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains("in use by a running program"),
-        "{}",
-        text(&out)
-    );
+    exits_saying(&out, 1, "in use by a running program");
 }
 
 #[test]
@@ -723,11 +701,10 @@ fn a_second_mode_flag_is_refused_and_nothing_is_stopped() {
         .command(&svc.bin)
         .args(["-littleboss=status", "-littleboss=stop"])
         .output_in_time();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        text(&out).contains("-littleboss given twice, as `status` and as `stop`"),
-        "{}",
-        text(&out)
+    exits_saying(
+        &out,
+        2,
+        "-littleboss given twice, as `status` and as `stop`",
     );
     assert_eq!(echo(addr, "still here").unwrap(), "still here\n");
     svc.stop_expecting(0);
