@@ -38,11 +38,26 @@ pub(crate) fn fail(code: i32, message: impl fmt::Display) -> ! {
 
 /// Ends the program's process with `code`, its logger flushed first: a
 /// buffering logger would lose the lines saying why (`process::exit` runs
-/// no destructor).
+/// no destructor). Flushed on a thread of its own, waited for
+/// [`FLUSH_PATIENCE`] at most: a flush that never returns (a network sink
+/// gone quiet, a lock a stuck thread holds) must not keep an orphan, or a
+/// program told twice to stop, alive.
 pub(crate) fn exit(code: i32) -> ! {
-    log::logger().flush();
+    let (flushed, done) = std::sync::mpsc::channel();
+    let flush = std::thread::Builder::new()
+        .name("littleboss-flush".into())
+        .spawn(move || {
+            log::logger().flush();
+            let _ = flushed.send(());
+        });
+    if flush.is_ok() {
+        let _ = done.recv_timeout(FLUSH_PATIENCE);
+    }
     std::process::exit(code)
 }
+
+/// How long an exit waits for the program's logger to flush.
+const FLUSH_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// `warning!("...")`: a warning from inside the program's process.
 macro_rules! warning {

@@ -518,6 +518,21 @@ fn a_term_to_the_process_then_its_group_is_one_graceful_stop() {
 }
 
 #[test]
+fn a_second_signal_ends_the_program_even_if_its_logger_never_finishes_a_flush() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_stuck_logger"));
+    let cmd = svc.command(&svc.bin);
+    svc.spawn(cmd);
+    svc.output.wait_for("serving pid=");
+    let program = nix::unistd::Pid::from_raw(svc.pid());
+    nix::sys::signal::kill(program, Signal::SIGTERM).unwrap();
+    svc.output.wait_for("draining");
+    // Past the same-stop window: a deliberate second signal.
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    nix::sys::signal::kill(program, Signal::SIGTERM).unwrap();
+    assert_eq!(svc.wait_exit().code(), Some(143), "{}", svc.output.text());
+}
+
+#[test]
 fn without_a_supervisor_too_a_term_to_the_process_then_its_group_is_one_stop() {
     let run = |second_after: u64| {
         let mut svc = Service::new(env!("CARGO_BIN_EXE_slow_drain"));
