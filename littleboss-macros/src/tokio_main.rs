@@ -24,9 +24,13 @@ pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
         let attr = f.attrs.remove(at);
         return Some(syn::Error::new_spanned(attr, REMOVE));
     }
-    if let Some(at) = f.attrs.iter().position(|a| entry_attribute(a).is_some()) {
+    let entry = f
+        .attrs
+        .iter()
+        .enumerate()
+        .find_map(|(at, a)| entry_attribute(a).map(|p| (at, p)));
+    if let Some((at, path)) = entry {
         let attr = f.attrs.remove(at);
-        let path = entry_attribute(&attr).unwrap_or_default();
         let message = if path == "littleboss::main" || path.ends_with("::littleboss::main") {
             "`#[littleboss::main]` is given twice: keep one (one service, one supervisor)"
                 .to_owned()

@@ -25,6 +25,12 @@ pub(crate) fn local_address(fd: &OwnedFd, kind: Kind) -> io::Result<String> {
     })
 }
 
+/// Whether `path` names a socket file (not following a symlink).
+pub(crate) fn is_socket_file(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket())
+}
+
 /// Connects to the unix stream socket at `path` without ever blocking:
 /// `Ok(None)` when its listener's queue is full (it listens but does not
 /// accept: stopped, stuck), where a blocking connect would wait for ever.

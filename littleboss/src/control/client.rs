@@ -284,19 +284,12 @@ fn unreachable(name: &str, path: &Path, e: &io::Error) -> Failure {
     }
     // A file that is no socket: no supervisor made it, and none can bind
     // there until it goes.
-    let what = if missing || is_socket(path) {
+    let what = if missing || crate::socket::is_socket_file(path) {
         format!("no supervisor at {}", path.display())
     } else {
         format!("{} is not a socket", path.display())
     };
     Failure::new(NOT_RUNNING, format!("`{name}` is not running ({what})"))
-}
-
-/// Whether `path` names a socket file.
-fn is_socket(path: &Path) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    path.symlink_metadata()
-        .is_ok_and(|m| m.file_type().is_socket())
 }
 
 /// The new child's arguments from the command's, mode flag taken out
@@ -403,7 +396,7 @@ impl Session {
             // The reader's socket is the writer's (a clone): one timeout.
             self.time_left(|stream, left| stream.set_read_timeout(left))?;
             let mut line = Vec::new();
-            let response = match self.reader.read_until(b'\n', &mut line) {
+            return match self.reader.read_until(b'\n', &mut line) {
                 Ok(0) => Err(Failure::new(
                     UNKNOWN,
                     "the supervisor closed the connection without answering",
@@ -425,7 +418,6 @@ impl Session {
                     format!("cannot read the supervisor's answer: {e}"),
                 )),
             };
-            return response;
         }
     }
 }

@@ -201,9 +201,7 @@ fn bind_locked(path: &Path, name: &str) -> Result<StdUnixListener, ControlError>
         }
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
             // A file that is no socket refuses too: not ours to remove.
-            let is_socket = std::fs::symlink_metadata(path)
-                .is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type()));
-            if !is_socket {
+            if !crate::socket::is_socket_file(path) {
                 return Err(ControlError::NotASocket {
                     path: path.to_owned(),
                 });
