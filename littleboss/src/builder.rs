@@ -276,7 +276,10 @@ impl Littleboss {
 
     /// Whether littleboss answers `-h`/`--help` itself (default on). Turn it
     /// off for a program with its own argument parser; it can still show
-    /// littleboss's flags with [`Context::flags_help`].
+    /// littleboss's flags with [`Context::flags_help`]. Asked for help, such
+    /// a program runs even while its ports are taken (by its running
+    /// service, say): a listener that cannot be bound fails the process
+    /// only when the program takes it.
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc").help(false);

@@ -24,7 +24,18 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     let assigned: Vec<Assigned> = inv.listeners.iter().map(Assigned::of).collect();
     one_socket_each(&assigned).unwrap_or_else(|e| fail(2, e));
     let activated = crate::activation::from_env().unwrap_or_else(|e| fail(1, e));
-    let bound = crate::listener::bind_all(&inv.listeners, activated).unwrap_or_else(|e| fail(1, e));
+    // A program that answers `--help` itself (littleboss's `help` off)
+    // must answer it while its ports are taken (by its running service,
+    // say) or its own (443 for a user): a listener that cannot be bound
+    // fails the process only if the program takes it.
+    let (bound, unbound) = match crate::listener::bind_all(&inv.listeners, activated) {
+        Ok(bound) => (bound, None),
+        Err(e) if !config.help && flags::asks_help(&inv.program_args) => (
+            inv.listeners.iter().map(|_| None).collect(),
+            Some(e.to_string()),
+        ),
+        Err(e) => fail(1, e),
+    };
     // The socket files bound here are ours to remove as we exit, as a
     // supervisor removes its own; a passed socket's file is systemd's.
     let own_files: Vec<OwnFile> = bound
@@ -39,6 +50,7 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
             name: spec.name.clone(),
             network: spec.network,
             managers: b.as_ref().is_some_and(|b| !b.bound_here),
+            unbound: unbound.clone().filter(|_| spec.address.is_some()),
             fd: b.map(|b| b.fd),
             taken: false,
         })

@@ -293,6 +293,7 @@ fn adopt(
             // From an older supervisor, unmarked: it lets an orphan refuse
             // only when no socket is the manager's.
             managers: entry.managers,
+            unbound: None,
         });
     }
     Ok(listeners)

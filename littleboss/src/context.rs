@@ -186,6 +186,9 @@ impl Context {
                 kind.method()
             );
         }
+        if let Some(error) = &listener.unbound {
+            crate::report::fail(1, error);
+        }
         let fd = listener.fd.as_ref()?;
         listener.taken = true;
         Some(fd.try_clone().expect("duplicate a listener fd"))

@@ -35,6 +35,10 @@ pub(crate) struct Listener {
     /// Passed by the service manager (socket activation): never shut,
     /// for it queues connections for the next start.
     pub managers: bool,
+    /// Why it could not be bound, when that was put off: a program asked
+    /// for its own `--help` may never take it. Taking it ends the process
+    /// with this error, as binding it would have.
+    pub unbound: Option<String>,
 }
 
 /// The listeners a `Context` hands out, shared with whoever begins lameduck.
@@ -461,6 +465,7 @@ mod tests {
             fd: Some(OwnedFd::from(socket)),
             taken,
             managers: false,
+            unbound: None,
         };
         (listener, addr)
     }

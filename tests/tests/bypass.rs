@@ -168,3 +168,33 @@ fn after_lameduck_in_bypass_the_port_refuses_connections() {
     let refused = std::net::TcpStream::connect(addr).unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
 }
+
+#[test]
+fn a_program_answering_its_own_help_does_so_while_its_port_is_taken() {
+    // Its service running, say: the port is someone else's.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("-addr={}", taken.local_addr().unwrap());
+    let bin = env!("CARGO_BIN_EXE_own_help");
+    let help = Command::new(bin).args([&addr, "--help"]).output_in_time();
+    assert_eq!(help.status.code(), Some(0), "{}", text(&help));
+    assert_eq!(
+        String::from_utf8_lossy(&help.stdout),
+        "own_help: the program's own help\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&help.stderr), "");
+    // Asked for help it does not answer, it fails as binding would have,
+    // once it takes the listener.
+    let taking = Command::new(bin).args([&addr, "-h"]).output_in_time();
+    assert_eq!(taking.status.code(), Some(1), "{}", text(&taking));
+    let stderr = String::from_utf8_lossy(&taking.stderr);
+    assert!(stderr.contains("ddress already in use"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&taking.stdout), "");
+    // Not asked for help, binding fails before `main`, as it always did.
+    let plain = Command::new(bin).arg(&addr).output_in_time();
+    assert_eq!(plain.status.code(), Some(1), "{}", text(&plain));
+    assert_eq!(
+        String::from_utf8_lossy(&plain.stderr),
+        stderr,
+        "the same words either way"
+    );
+}

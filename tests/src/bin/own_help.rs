@@ -1,0 +1,13 @@
+//! A program that leaves `-h`/`--help` to itself (`help = false`): it
+//! answers `--help` without taking its listener, and takes it whatever
+//! else it is given (`-h` included).
+
+#[littleboss::main(name = "own_help", listener(addr = "tcp:127.0.0.1:0"), help = false)]
+async fn main(ctx: littleboss::Context) {
+    if ctx.args().iter().any(|a| a == "--help") {
+        println!("own_help: the program's own help");
+        return;
+    }
+    let listener = ctx.tcp("addr").expect("addr listener");
+    println!("serving on {}", listener.local_addr().unwrap());
+}
