@@ -354,7 +354,9 @@ impl Littleboss {
     /// Code before `run` runs in every process the binary becomes: the
     /// supervisor, each child and each control command (and again in the
     /// supervisor after an upgrade in place or its rollback, each an exec).
-    /// Keep it free of side effects. A thread started before `run` does
+    /// Keep it free of side effects. What it starts inherits none of
+    /// littleboss's variables or descriptors: they are taken as the binary
+    /// loads, before any of the program's code. A thread started before `run` does
     /// not block the supervisor's signals; one the kernel gives it goes on,
     /// through a handler, to the supervisor's thread, which reads it in
     /// turn. Work for the supervisor alone belongs in

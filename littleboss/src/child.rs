@@ -24,7 +24,7 @@ use crate::spec::Network;
 /// that supervisor's pid (our parent). Takes the marker out of the
 /// environment so the program does not see it.
 pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
-    let value = std::env::var_os(link::ENV_VAR)?;
+    let value = crate::inherited::var(link::ENV_VAR)?;
     crate::environ::remove_env(&[link::ENV_VAR]);
     let (fd, supervisor) = link::parse_env(&value).filter(|(fd, _)| *fd == link::CHILD_FD)?;
     let channel = is_channel(fd);

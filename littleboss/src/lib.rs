@@ -72,6 +72,7 @@ mod flags;
 pub mod http;
 #[cfg(feature = "stream")]
 mod incoming;
+mod inherited;
 mod invoked;
 mod lameduck;
 mod link;

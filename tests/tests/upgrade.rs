@@ -822,3 +822,81 @@ fn a_rollback_to_a_wrapper_script_runs_the_script_not_its_shell() {
     assert!(!out.contains("no longer runs the binary"), "{out}");
     svc.stop_expecting(0);
 }
+
+/// Helpers a test started (through its service) and must not leave behind.
+struct Helpers(Vec<i32>);
+
+impl Drop for Helpers {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(*pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+#[test]
+fn what_code_before_run_starts_inherits_nothing_meant_for_littleboss() {
+    let bin = env!("CARGO_BIN_EXE_prerun_spawn");
+    let mut svc = Service::new(bin);
+    let pids = svc.dir.path().join("prerun-pids");
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start").env("PRERUN_PIDS", &pids);
+    svc.spawn(cmd);
+    svc.printed_addr("addr");
+    svc.ready();
+    let copy = copy_of(&svc, bin);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    let supervisor = svc.pid();
+    // Started by the supervisor (as it started, and as its new image), by
+    // the first child and by the reload's.
+    let started: Vec<(i32, i32)> = tests::eventually("four helpers", || {
+        let text = std::fs::read_to_string(&pids).ok()?;
+        let lines: Vec<(i32, i32)> = text
+            .lines()
+            .map(|l| {
+                let (by, pid) = l.split_once(' ').unwrap();
+                (by.parse().unwrap(), pid.parse().unwrap())
+            })
+            .collect();
+        (lines.len() == 4).then_some(lines)
+    });
+    let _helpers = Helpers(started.iter().map(|(_, pid)| *pid).collect());
+    assert_eq!(exe(supervisor), copy, "{}", svc.output.text());
+    let by_supervisor = started.iter().filter(|(by, _)| *by == supervisor).count();
+    assert_eq!(by_supervisor, 2, "{started:?}");
+    let fds_of = |pid: i32| -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let target = std::fs::read_link(e.path()).unwrap_or_default();
+                format!(
+                    "{} -> {}",
+                    e.file_name().to_string_lossy(),
+                    target.display()
+                )
+            })
+            .collect()
+    };
+    // The first, started before littleboss ran: what the test's own
+    // process left open (cargo's jobserver, say), and stdio.
+    let before = fds_of(started[0].1);
+    for (by, pid) in &started {
+        let fds = fds_of(*pid);
+        let extra: Vec<_> = fds.difference(&before).collect();
+        assert!(extra.is_empty(), "started by {by}: {extra:?}");
+        let environ = procfs::environ(*pid as u32).unwrap();
+        for var in [
+            "LITTLEBOSS_UPGRADE",
+            "LITTLEBOSS_UPGRADE_FAILED",
+            "LITTLEBOSS_CHANNEL_FD",
+        ] {
+            assert!(!environ.contains_key(var), "started by {by}: {var}");
+        }
+    }
+    svc.stop_expecting(0);
+}

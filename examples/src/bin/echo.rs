@@ -13,11 +13,13 @@
 //! target/debug/echo -littleboss=stop
 //! ```
 //!
-//! A connection open across a reload is closed by the old child once its
-//! current line is echoed, or after half a second without one, or, for a
-//! line that does not end, shortly before the supervisor would kill the old
-//! child (or when its client closes it); reconnecting reaches the new
-//! child. `-echo=127.0.0.1:9007` listens elsewhere.
+//! A connection open across a reload is closed by the old child at
+//! lameduck if idle (lameduck comes a grace after draining began: a client
+//! that connected just before has had its first line echoed), or once its
+//! current line is echoed; one with a line that does not end, or whose
+//! client stops reading, is cut shortly before the supervisor would kill
+//! the old child. Reconnecting reaches the new child.
+//! `-echo=127.0.0.1:9007` listens elsewhere.
 
 use std::io;
 use std::time::Duration;
@@ -60,30 +62,33 @@ async fn main(ctx: Context) -> io::Result<()> {
         "echo: pid {pid} lameduck, {} connection(s) open",
         connections.len()
     );
-    while let Some(done) = connections.join_next().await {
-        report(done);
+    // Return before the supervisor's kill, cutting what is still open (a
+    // half-typed line, a client that stopped reading): dropping the set
+    // aborts its tasks.
+    let budget = (ctx.lameduck_timeout() - ctx.grace()).saturating_sub(MARGIN);
+    let all_done = async {
+        while let Some(done) = connections.join_next().await {
+            report(done);
+        }
+    };
+    if tokio::time::timeout(budget, all_done).await.is_err() {
+        eprintln!("echo: pid {pid}: {} connection(s) cut", connections.len());
     }
     eprintln!("echo: pid {pid} done");
     Ok(())
 }
 
-/// How long an idle connection may still send a line once lameduck began.
-/// A client that connected an instant before lameduck has its first line
-/// in flight: closing at once would drop it.
-const IDLE_GRACE: Duration = Duration::from_millis(500);
-
-/// How long before the supervisor's kill a line in progress at lameduck
-/// is given up: a client that typed half a line and walked away must not
-/// hold the old child until it is killed.
+/// How long before the supervisor's kill the connections still open are
+/// cut: a client that typed half a line and walked away, or stopped
+/// reading, must not hold the old child until it is killed.
 const MARGIN: Duration = Duration::from_millis(500);
 
 /// The longest line echoed; a longer one closes the connection rather
 /// than grow the buffer without bound.
 const MAX_LINE: usize = 64 * 1024;
 
-/// Echoes lines until the client closes the connection, or lameduck begins
-/// and the current line (or, on an idle connection, the next line within
-/// [`IDLE_GRACE`]) has been echoed.
+/// Echoes lines until the client closes the connection, or lameduck finds
+/// it between lines.
 async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
     let (reader, mut writer) = stream.into_split();
     // Each line may take `MAX_LINE` bytes and its newline, no more.
@@ -92,11 +97,6 @@ async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
     let mut line = Vec::new();
     let lameduck = ctx.lameduck();
     tokio::pin!(lameduck);
-    let grace = tokio::time::sleep(Duration::MAX);
-    tokio::pin!(grace);
-    let line_grace = tokio::time::sleep(Duration::MAX);
-    tokio::pin!(line_grace);
-    let mut winding_down = false;
     loop {
         // `read_until` keeps what it has read in `line` when another branch
         // wins, so a line begun before lameduck is finished after it.
@@ -115,19 +115,12 @@ async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
                 writer.write_all(&line).await?;
                 line.clear();
                 reader.set_limit(limit);
-                if winding_down {
+                if ctx.is_lameduck() {
                     return Ok(());
                 }
             }
-            () = &mut lameduck, if !winding_down => {
-                winding_down = true;
-                let now = tokio::time::Instant::now();
-                grace.as_mut().reset(now + IDLE_GRACE);
-                let budget = (ctx.lameduck_timeout() - ctx.grace()).saturating_sub(MARGIN);
-                line_grace.as_mut().reset(now + budget);
-            }
-            () = &mut grace, if line.is_empty() => return Ok(()),
-            () = &mut line_grace => return Ok(()),
+            // Between lines only: one begun is finished first.
+            () = &mut lameduck, if line.is_empty() => return Ok(()),
         }
     }
 }

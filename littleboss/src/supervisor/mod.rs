@@ -6,7 +6,7 @@
 //! child channel. It runs no program code but `supervisor_init`.
 
 mod driver;
-mod handoff;
+pub(crate) mod handoff;
 mod heap;
 mod machine;
 mod orphans;
@@ -17,6 +17,7 @@ mod signals;
 mod spawn;
 mod upgrade;
 
+pub(crate) use reexec::inherit;
 pub(crate) use resume::{handoff_var, resume};
 
 use std::collections::HashMap;
@@ -305,24 +306,7 @@ pub(super) fn close_inherited_on_exec() {
         return;
     }
     // Before Linux 5.11: one fcntl per open descriptor.
-    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
-        return;
-    };
-    let fds: Vec<i32> = dir
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .filter(|fd| *fd > 2)
-        .collect();
-    for fd in fds {
-        // SAFETY: fcntl on a descriptor number only reads and sets its
-        // flags; an fd that closed meanwhile (the directory's) yields EBADF.
-        unsafe {
-            let flags = nix::libc::fcntl(fd, nix::libc::F_GETFD);
-            if flags >= 0 {
-                nix::libc::fcntl(fd, nix::libc::F_SETFD, flags | nix::libc::FD_CLOEXEC);
-            }
-        }
-    }
+    crate::inherited::close_on_exec(&crate::inherited::open_fds());
 }
 
 /// Tells the service manager we are alive at half its watchdog interval,

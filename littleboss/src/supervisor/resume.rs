@@ -24,7 +24,7 @@ use crate::own_file::OwnFile;
 /// The handoff variable, when this process is the new image of a
 /// supervisor (checked before any other mode).
 pub(crate) fn handoff_var() -> Option<OsString> {
-    std::env::var_os(handoff::ENV_VAR)
+    crate::inherited::var(handoff::ENV_VAR)
 }
 
 /// Runs as the supervisor whose state the previous image handed over in
@@ -37,7 +37,8 @@ pub(crate) fn handoff_var() -> Option<OsString> {
 /// `mistaken`: this binary's configuration mistakes, which send the state
 /// back to the previous binary at once.
 pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -> ! {
-    let rollback = std::env::var_os(handoff::FAILED_VAR).map(|r| r.to_string_lossy().into_owned());
+    let rollback =
+        crate::inherited::var(handoff::FAILED_VAR).map(|r| r.to_string_lossy().into_owned());
     crate::environ::remove_env(&[handoff::ENV_VAR, handoff::FAILED_VAR]);
     let value = value.to_string_lossy();
     // SAFETY: the previous image named these two descriptors for us alone.
@@ -273,6 +274,9 @@ fn lost_children(handoff: &Handoff, kept: &[(ChildId, OwnedFd)], events: &[Event
 fn go_back(memfd: &OwnedFd, previous: &OwnedFd, reason: &str) -> ! {
     log!("cannot take over the supervisor's state: {reason}; going back to the previous binary");
     let env = handoff::env_value(memfd, previous);
+    // Everything handed over, the two named here too, is close-on-exec
+    // since this image started (see `inherited`).
+    let _ = crate::inherited::reopen_across_exec();
     // Still blocked for the image that takes over (see `block`).
     let _ = super::signals::block();
     let error = reexec::exec(

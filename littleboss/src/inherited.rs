@@ -1,0 +1,138 @@
+//! What littleboss hands a process across exec, taken as the binary
+//! starts, before any of the program's own code runs.
+//!
+//! A builder program's code before `run` runs in a supervisor's new image
+//! and in every child. Whatever it starts there (a sidecar, its own binary
+//! with `--version`) would otherwise inherit the variables meant for
+//! littleboss alone and, in a new image, every descriptor the previous one
+//! handed over: the listening sockets, the service lock, the control
+//! connections and the children's channels. A helper that outlived it
+//! would keep the lock and the ports; a littleboss binary would take the
+//! variables for its own and resume the supervisor a second time.
+
+use std::ffi::OsString;
+use std::os::fd::RawFd;
+use std::sync::OnceLock;
+
+use crate::link;
+use crate::supervisor::handoff;
+
+/// The variables meant for this process alone.
+const OURS: [&str; 3] = [handoff::ENV_VAR, handoff::FAILED_VAR, link::ENV_VAR];
+
+/// What [`take_at_start`] took.
+#[derive(Debug)]
+struct Taken {
+    /// The value of each of [`OURS`], in order.
+    vars: [Option<OsString>; 3],
+    /// The descriptors that were open across exec when the binary started
+    /// and are close-on-exec since.
+    across_exec: Vec<RawFd>,
+}
+
+static TAKEN: OnceLock<Taken> = OnceLock::new();
+
+// SAFETY: a function in `.init_array` is called once by the dynamic
+// loader (or the static start code) as the binary starts, before `main`,
+// with the process's only thread; `take_at_start` reads and changes the
+// environment and descriptor flags, which nothing else touches then.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static TAKE_AT_START: extern "C" fn() = take_at_start;
+
+/// Takes littleboss's variables out of the environment, keeping their
+/// values for [`var`], and, in a supervisor's new image, makes every
+/// inherited descriptor close-on-exec (in a child, its channel). Must not
+/// panic: it runs before `main`, where a panic aborts.
+extern "C" fn take_at_start() {
+    let vars = OURS.map(std::env::var_os);
+    if vars.iter().all(Option::is_none) {
+        return;
+    }
+    let across_exec = if vars[0].is_some() {
+        close_on_exec(&open_fds())
+    } else {
+        let channel = vars[2].as_deref().and_then(link::parse_env);
+        let fd = channel.map(|(fd, _)| fd).filter(|fd| *fd == link::CHILD_FD);
+        close_on_exec(&fd.into_iter().collect::<Vec<_>>())
+    };
+    for var in OURS {
+        // SAFETY: before `main`, with one thread: nothing reads the
+        // environment meanwhile.
+        unsafe { std::env::remove_var(var) };
+    }
+    let _ = TAKEN.set(Taken { vars, across_exec });
+}
+
+/// The value littleboss's variable `name` had as the binary started, or,
+/// if it was set since (a unit test), has now.
+pub(crate) fn var(name: &str) -> Option<OsString> {
+    let at = OURS.iter().position(|v| *v == name);
+    let taken = at.and_then(|at| TAKEN.get()?.vars[at].clone());
+    taken.or_else(|| std::env::var_os(name))
+}
+
+/// Makes the descriptors that were open across exec as the binary started
+/// (and are still open) so again, for an exec that hands them on: a new
+/// image going back to the previous binary. Returns the first error.
+pub(crate) fn reopen_across_exec() -> std::io::Result<()> {
+    let fds = TAKEN.get().map_or(&[][..], |t| &t.across_exec);
+    let open: Vec<RawFd> = fds.iter().copied().filter(|fd| is_open(*fd)).collect();
+    crate::supervisor::inherit(&open, true)
+}
+
+/// This process's open descriptors above stderr (the listing's own among
+/// them, closed by the time it is returned).
+pub(crate) fn open_fds() -> Vec<RawFd> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd > 2)
+        .collect()
+}
+
+/// Marks each of `fds` close-on-exec; returns those that were not.
+pub(crate) fn close_on_exec(fds: &[RawFd]) -> Vec<RawFd> {
+    let mut were_open_across = Vec::new();
+    for &fd in fds {
+        // SAFETY: fcntl on a descriptor number only reads and sets its
+        // flags; one not open (the listing's, closed since) yields EBADF.
+        let flags = unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) };
+        if flags < 0 || flags & nix::libc::FD_CLOEXEC != 0 {
+            continue;
+        }
+        // SAFETY: as above.
+        unsafe { nix::libc::fcntl(fd, nix::libc::F_SETFD, flags | nix::libc::FD_CLOEXEC) };
+        were_open_across.push(fd);
+    }
+    were_open_across
+}
+
+fn is_open(fd: RawFd) -> bool {
+    // SAFETY: F_GETFD only asks whether the descriptor is open.
+    unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) != -1 }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::{AsRawFd, OwnedFd};
+
+    fn open_across_exec(fd: &OwnedFd) -> bool {
+        let flags = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).unwrap();
+        flags & nix::libc::FD_CLOEXEC == 0
+    }
+
+    #[test]
+    fn only_descriptors_open_across_exec_are_marked_and_named() {
+        let across = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        crate::supervisor::inherit(&[across.as_raw_fd()], true).unwrap();
+        let already = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        assert!(open_across_exec(&across) && !open_across_exec(&already));
+        assert!(super::open_fds().contains(&across.as_raw_fd()));
+        let fds = [across.as_raw_fd(), already.as_raw_fd(), i32::MAX - 1];
+        assert_eq!(super::close_on_exec(&fds), [across.as_raw_fd()]);
+        assert!(!open_across_exec(&across));
+    }
+}

@@ -1,0 +1,35 @@
+//! A builder program whose code before `run` starts a helper (a sidecar,
+//! say): it runs in the supervisor, in each child and in a supervisor's new
+//! image after an in-place upgrade. Each helper is a `sleep` whose pid, after
+//! the pid of the process that started it, is appended to the file
+//! `$PRERUN_PIDS`: what it inherited is read from `/proc`.
+
+use std::io::Write;
+
+// The helper outlives the process that started it, as a sidecar would;
+// the test kills it.
+#[allow(clippy::zombie_processes)]
+fn main() {
+    if let Some(path) = std::env::var_os("PRERUN_PIDS") {
+        let helper = std::process::Command::new("sleep")
+            .arg("60")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start sleep");
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .expect("open $PRERUN_PIDS");
+        writeln!(file, "{} {}", std::process::id(), helper.id()).expect("write $PRERUN_PIDS");
+    }
+    littleboss::Littleboss::new("prerun_spawn")
+        .listener("addr", "tcp:127.0.0.1:0")
+        .run(|ctx: littleboss::Context| async move {
+            let listener = ctx.tcp("addr").expect("addr listener");
+            println!("addr={}", listener.local_addr().unwrap());
+            ctx.lameduck().await;
+        })
+}
