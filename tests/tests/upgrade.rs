@@ -728,6 +728,31 @@ fn sighup_runs_what_the_path_it_was_started_by_names_now() {
 }
 
 #[test]
+fn sighup_follows_a_link_started_by_its_bare_name_through_path() {
+    // `myblog -littleboss=start`, with `myblog` a link in a folder on PATH.
+    let mut svc = Service::new(V1);
+    let first = copy_of(&svc, V1);
+    let second = copy_of(&svc, INIT);
+    let bin = svc.dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let current = bin.join("current");
+    std::os::unix::fs::symlink(&first, &current).unwrap();
+    let search = std::env::join_paths([Path::new("/nonexistent"), &bin]).unwrap();
+    let mut cmd = svc.command("current");
+    cmd.env("PATH", search).arg("-littleboss=start");
+    svc.spawn(cmd);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    assert_eq!(status(&svc)["child"]["path"], current.to_str().unwrap());
+    move_link(&current, &second);
+    svc.signal(nix::sys::signal::Signal::SIGHUP);
+    tests::eventually("the release the link names now", || {
+        read_greeting(addr).ok().filter(|g| g.starts_with("init "))
+    });
+    svc.stop_expecting(7);
+}
+
+#[test]
 fn a_rollback_runs_the_release_that_served_though_the_link_has_moved() {
     let mut svc = Service::new(V1);
     let first = copy_of(&svc, V1);
