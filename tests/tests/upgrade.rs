@@ -318,6 +318,27 @@ fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
 }
 
 #[test]
+fn a_child_that_said_ready_and_died_at_once_is_not_upgraded_to() {
+    let mut svc = Service::new(V1);
+    // Its readiness and its exit reach the supervisor in one go.
+    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_WATCH_PAUSE_MS", "300")]);
+    let pid = svc.pid();
+    let dies = copy_of(&svc, env!("CARGO_BIN_EXE_versioned_ready_dies"));
+    let reload = svc.control_with(&dies, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    svc.output.wait_for("rolled back");
+    tests::eventually("version 1 back", || {
+        read_greeting(addr).ok().filter(|g| g.starts_with("v1 "))
+    });
+    let out = svc.output.text();
+    assert!(out.contains("exited before the exec"), "{out}");
+    assert!(!out.contains("in-place upgrade"), "{out}");
+    assert_eq!(exe(pid), Path::new(V1), "{out}");
+    assert_eq!(status(&svc)["upgrades"], 0);
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_failed_exec_leaves_the_supervisor_running_and_nothing_inherited() {
     let mut svc = Service::new(V1);
     let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "500")]);

@@ -39,6 +39,10 @@ pub(crate) fn inherit_channel_var() {
     }
 }
 
+/// A test hook: how long a watcher waits before it reads its child's
+/// first message, in milliseconds.
+const TEST_WATCH_PAUSE_VAR: &str = "LITTLEBOSS_TEST_WATCH_PAUSE_MS";
+
 /// What the driver can ask of a child's watcher.
 #[derive(Debug)]
 enum Order {
@@ -294,6 +298,11 @@ impl Watcher {
                 log!("cannot send listeners to child pid {pid}: {e}");
                 let _ = self.process.kill();
             }
+        }
+        // A test's pause before the child's first message is read, so that
+        // what it says and its exit come in one poll.
+        if let Some(ms) = crate::test_hook::test_hook::<u64>(TEST_WATCH_PAUSE_VAR) {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
         }
         let mut channel_open = true;
         let mut orders_open = true;

@@ -88,6 +88,15 @@ pub(super) fn exec(
         let client = io.client(conn);
         pending.push(Event::Control { client, request });
     }
+    // Said ready and died in the same breath: its binary failed the very
+    // test the upgrade waits for.
+    if handoff::exited(&pending).contains(&child) {
+        return failed(
+            format!("child pid {pid} exited before the exec"),
+            false,
+            pending,
+        );
+    }
     let handoff = handoff_of(io, state, pending);
     let memfd = match handoff.seal() {
         Ok(fd) => fd,
