@@ -82,6 +82,7 @@ mod main_result;
 mod near_miss;
 mod notify;
 mod own_file;
+mod path_bytes;
 mod report;
 // Shared with littleboss-macros, which uses other parts (the text of
 // durations): what one crate leaves unused is not dead.

@@ -28,6 +28,7 @@ pub(crate) const MAX_LINE: usize = 16 * 1024 * 1024;
 pub(crate) enum Request {
     Status,
     Reload {
+        #[serde(with = "crate::path_bytes")]
         path: PathBuf,
         /// The new child's `argv[0]` (default: `path`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,7 +42,11 @@ pub(crate) enum Request {
         listeners: Option<Vec<crate::spec::ListenerSpec>>,
         /// The caller's working folder, where the relative paths it gives
         /// are meant.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "crate::path_bytes::option"
+        )]
         dir: Option<PathBuf>,
         /// That folder's identity, `[device, inode]`: a path may name
         /// another folder for the supervisor (a rename, a mount namespace).
@@ -58,10 +63,12 @@ pub(crate) enum Request {
 #[derive(Deserialize)]
 struct WireRequest {
     cmd: Command,
+    #[serde(default, with = "crate::path_bytes::option")]
     path: Option<PathBuf>,
     argv0: Option<String>,
     args: Option<Vec<std::ffi::OsString>>,
     listeners: Option<Vec<crate::spec::ListenerSpec>>,
+    #[serde(default, with = "crate::path_bytes::option")]
     dir: Option<PathBuf>,
     dir_id: Option<[u64; 2]>,
 }
@@ -538,8 +545,10 @@ mod tests {
     #[test]
     fn a_reload_with_every_field_reads_back_and_other_commands_pass_over_them() {
         use std::os::unix::ffi::OsStringExt;
+        // Paths need not be UTF-8 (a folder named in Latin-1).
+        let latin1 = |s: &[u8]| PathBuf::from(std::ffi::OsString::from_vec(s.to_vec()));
         let reload = Request::Reload {
-            path: "/bin/x".into(),
+            path: latin1(b"/srv/caf\xe9/x"),
             argv0: Some("x".into()),
             args: Some(vec![
                 "-v".into(),
@@ -548,7 +557,7 @@ mod tests {
             listeners: Some(vec![
                 crate::spec::ListenerSpec::parse("web", "tcp:127.0.0.1:0").unwrap(),
             ]),
-            dir: Some("/srv".into()),
+            dir: Some(latin1(b"/srv/caf\xe9")),
             dir_id: Some([1, 2]),
         };
         let line = encode(&reload);

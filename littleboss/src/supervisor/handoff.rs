@@ -71,6 +71,7 @@ pub(crate) struct Handoff {
     pub binaries: Vec<(ChildId, RawFd)>,
     pub next_client: ClientId,
     pub control: RawFd,
+    #[serde(with = "crate::path_bytes")]
     pub control_path: PathBuf,
     /// The control socket's file as the first image made it,
     /// `[device, inode]`: removed at the exit only while the path names it.
@@ -79,6 +80,7 @@ pub(crate) struct Handoff {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_id: Option<[u64; 2]>,
     pub lock: RawFd,
+    #[serde(with = "crate::path_bytes")]
     pub lock_path: PathBuf,
     /// `$NOTIFY_SOCKET` and the watchdog interval, when there is a
     /// service manager (they are gone from the environment).
@@ -91,7 +93,8 @@ pub(crate) struct HandedSocket {
     pub key: ListenerKey,
     pub fd: RawFd,
     /// A unix socket's path, when this supervisor bound it.
-    pub unix_path: Option<String>,
+    #[serde(default, with = "crate::path_bytes::option")]
+    pub unix_path: Option<PathBuf>,
     /// That file's identity, `[device, inode]` (absent from an older
     /// image: then the file at the path when the new image takes over).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -265,7 +268,7 @@ pub(crate) fn version_read() -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use super::{Handoff, HandoffError};
+    use super::{HandedSocket, Handoff, HandoffError, ListenerKey};
 
     #[test]
     fn a_newer_version_is_named_and_garbage_is_corrupt() {
@@ -337,6 +340,58 @@ mod tests {
         let seals = nix::fcntl::fcntl(&memfd, nix::fcntl::FcntlArg::F_GET_SEALS).unwrap();
         let write = nix::fcntl::SealFlag::F_SEAL_WRITE.bits();
         assert_eq!(seals & write, write, "sealed against writes: {seals:#x}");
+    }
+
+    #[test]
+    fn paths_that_are_not_utf8_go_across_byte_for_byte() {
+        use std::os::unix::ffi::OsStrExt;
+
+        use crate::supervisor::machine::{STATE_VERSION, serving_state};
+        let latin1 = |s: &[u8]| std::path::PathBuf::from(std::ffi::OsStr::from_bytes(s));
+        let mut state = serving_state();
+        state.settings.working_dir = Some(latin1(b"/srv/caf\xe9"));
+        state.current.target.path = latin1(b"/srv/caf\xe9/bin");
+        let handoff = Handoff {
+            version: STATE_VERSION,
+            state,
+            pending: vec![],
+            origin_ns: 0,
+            sockets: vec![HandedSocket {
+                key: ListenerKey {
+                    network: crate::spec::Network::Unix,
+                    address: "api.sock".into(),
+                },
+                fd: 5,
+                unix_path: Some(latin1(b"/srv/caf\xe9/api.sock")),
+                unix_id: None,
+            }],
+            children: vec![],
+            clients: vec![],
+            idle: vec![],
+            unread: vec![],
+            unsent: vec![],
+            binaries: vec![],
+            next_client: 1,
+            control: 3,
+            control_path: latin1(b"/run/caf\xe9/svc.sock"),
+            control_id: None,
+            lock: 4,
+            lock_path: latin1(b"/run/caf\xe9/svc.lock"),
+            notify: None,
+        };
+        let memfd = handoff.seal().unwrap();
+        let back = Handoff::read(&memfd, STATE_VERSION).unwrap();
+        assert_eq!(back.control_path, handoff.control_path);
+        assert_eq!(back.lock_path, handoff.lock_path);
+        assert_eq!(back.sockets[0].unix_path, handoff.sockets[0].unix_path);
+        assert_eq!(
+            back.state.settings.working_dir,
+            handoff.state.settings.working_dir
+        );
+        assert_eq!(
+            back.state.current.target.path,
+            handoff.state.current.target.path
+        );
     }
 
     #[test]

@@ -172,10 +172,7 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
             .map(|(key, socket)| HandedSocket {
                 key: key.clone(),
                 fd: socket.fd.as_raw_fd(),
-                unix_path: socket
-                    .unix_file
-                    .as_ref()
-                    .map(|f| f.path.to_string_lossy().into_owned()),
+                unix_path: socket.unix_file.as_ref().map(|f| f.path.clone()),
                 unix_id: socket.unix_file.as_ref().map(|f| f.id),
             })
             .collect(),

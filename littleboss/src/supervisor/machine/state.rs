@@ -26,6 +26,7 @@ pub(crate) struct FileId {
 /// The binary the supervisor itself runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Image {
+    #[serde(with = "crate::path_bytes")]
     pub path: PathBuf,
     /// `None` when it could not be told (then it never upgrades).
     pub id: Option<FileId>,
@@ -39,6 +40,7 @@ pub(crate) struct Image {
 pub(crate) struct Upgrading {
     /// The serving child, whose binary the supervisor becomes.
     pub child: ChildId,
+    #[serde(with = "crate::path_bytes")]
     pub path: PathBuf,
     pub binary: FileId,
     /// Answers decided in the step that began the upgrade: the reload's
@@ -54,12 +56,17 @@ pub(crate) type ClientId = u64;
 /// A binary to start, with the `argv[0]` to give it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Target {
+    #[serde(with = "crate::path_bytes")]
     pub path: PathBuf,
     pub argv0: OsString,
     /// The file to run instead of `path`, which stays its name: a
     /// rollback's, the very file the previous child ran, wherever `path`
     /// (a symlink, say) points by then.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::path_bytes::option"
+    )]
     pub file: Option<PathBuf>,
     /// The child whose binary to run, while the driver still holds it
     /// open: that very file, even once a deploy replaced or deleted it
@@ -96,7 +103,7 @@ pub(crate) struct ReloadSpec {
     pub declared: Option<Vec<ListenerSpec>>,
     /// The working folder of whoever asked (`None`: not said), where the
     /// relative paths they gave are meant.
-    #[serde(default)]
+    #[serde(default, with = "crate::path_bytes::option")]
     pub caller_dir: Option<PathBuf>,
     #[serde(default)]
     pub caller_dir_id: Option<[u64; 2]>,
@@ -122,7 +129,7 @@ pub(crate) struct Settings {
     /// The supervisor's working folder, where its children run and a
     /// relative unix-socket path is bound (`None`: from an image that did
     /// not record it).
-    #[serde(default)]
+    #[serde(default, with = "crate::path_bytes::option")]
     pub working_dir: Option<PathBuf>,
     /// That folder's identity, `[device, inode]`, what a caller's folder
     /// is compared by.
@@ -198,7 +205,7 @@ pub(crate) struct Child {
     pub binary: Option<FileId>,
     /// The file it runs, as the kernel named it at its start (if it could
     /// be told): what a rollback to it runs.
-    #[serde(default)]
+    #[serde(default, with = "crate::path_bytes::option")]
     pub resolved: Option<std::path::PathBuf>,
     /// It runs the earlier file held open, which its path no longer names.
     #[serde(default)]
