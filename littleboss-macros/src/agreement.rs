@@ -54,6 +54,32 @@ const ROWS: &[Row] = &[
         &["flag name `json` is taken by `status --json`"],
     ),
     (
+        r#"name = "svc", listener(admin-http = "tcp::1", v2-api = "tcp::2", web = "tcp::3")"#,
+        || {
+            Littleboss::new("svc")
+                .listener("admin-http", "tcp::1")
+                .listener("v2-api", "tcp::2")
+                .listener("web", "tcp::3")
+        },
+        &[],
+    ),
+    (
+        r#"name = "svc", listener(admin-http = "tcp::1", admin-http = "tcp::2")"#,
+        || {
+            Littleboss::new("svc")
+                .listener("admin-http", "tcp::1")
+                .listener("admin-http", "tcp::2")
+        },
+        &["listener `admin-http` is declared twice"],
+    ),
+    (
+        r#"name = "svc", listener(admin-http = "tcp:nowhere")"#,
+        || Littleboss::new("svc").listener("admin-http", "tcp:nowhere"),
+        &[
+            "listener `admin-http`: address `nowhere` is not HOST:PORT, like `:8080` or `127.0.0.1:8080`",
+        ],
+    ),
+    (
         r#"name = "svc", listener(a = "tcp::1", a = "tcp::2")"#,
         || {
             Littleboss::new("svc")

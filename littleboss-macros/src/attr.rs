@@ -254,8 +254,24 @@ impl State {
                 "`listener` takes a list: `listener(https = \"tcp::443\")`",
             ));
         };
-        let items = list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)?;
         let mut errors = Errors::default();
+        let items = match list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated) {
+            Ok(items) => items,
+            Err(e) => {
+                // Not Rust paths: names with dashes (`admin-http`), as the
+                // builder and the command line take them.
+                let Ok(dashed) = list.parse_args_with(dashed_listeners) else {
+                    return Err(e);
+                };
+                for (name, span, value) in &dashed {
+                    match self.named_listener(name.clone(), *span, Some(value), value) {
+                        Ok(listener) => self.options.listeners.push(listener),
+                        Err(e) => errors.push(e),
+                    }
+                }
+                return errors.finish();
+            }
+        };
         for item in &items {
             match self.listener(item) {
                 Ok(listener) => self.options.listeners.push(listener),
@@ -269,10 +285,24 @@ impl State {
         let Some(ident) = item.path().get_ident() else {
             return Err(Error::new_spanned(
                 item.path(),
-                "a listener name is an identifier, like `https`",
+                "a listener name is an identifier, like `https`, or words joined by `-`, like `admin-http`",
             ));
         };
-        let name = ident.unraw().to_string();
+        let wrong = match item {
+            Meta::NameValue(meta) => &meta.value as &dyn quote::ToTokens,
+            _ => item,
+        };
+        self.named_listener(ident.unraw().to_string(), ident.span(), value(item), wrong)
+    }
+
+    /// The listener `name = value` (`value` on `wrong` when not a string).
+    fn named_listener(
+        &self,
+        name: String,
+        span: Span,
+        value: Option<&Expr>,
+        wrong: &dyn quote::ToTokens,
+    ) -> syn::Result<Listener> {
         let declared: Vec<String> = self
             .options
             .listeners
@@ -280,16 +310,20 @@ impl State {
             .map(|l| l.name.value())
             .collect();
         rules::listener_name(&name, declared.iter().map(String::as_str))
-            .map_err(|e| Error::new(ident.span(), e))?;
-        let Some(Lit::Str(spec)) = literal(item) else {
-            return Err(wrong_type(
-                item,
+            .map_err(|e| Error::new(span, e))?;
+        let Some(Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(spec),
+            ..
+        })) = value
+        else {
+            return Err(Error::new_spanned(
+                wrong,
                 format!("listener `{name}` takes a string \"NET:ADDR\": `{name} = \"tcp::8080\"`"),
             ));
         };
         rules::listener_spec(&name, &spec.value()).map_err(|e| Error::new(spec.span(), e))?;
         Ok(Listener {
-            name: LitStr::new(&name, ident.span()),
+            name: LitStr::new(&name, span),
             spec: spec.clone(),
         })
     }
@@ -386,6 +420,47 @@ fn unknown_key(path: &Path) -> (Error, Option<&'static str>) {
 
 /// The value of `key = value`, without the invisible groups that
 /// `macro_rules!` wraps around fragments.
+/// `listener(...)`'s items read by hand, `NAME = VALUE` each, where NAME
+/// is words or numbers joined by `-` (`admin-http`, `v2-api`): the name,
+/// where it begins, and the value.
+fn dashed_listeners(input: ParseStream) -> syn::Result<Vec<(String, Span, Expr)>> {
+    use proc_macro2::TokenTree;
+    let part = |input: ParseStream| -> syn::Result<String> {
+        match input.parse::<TokenTree>()? {
+            TokenTree::Ident(ident) => Ok(ident.unraw().to_string()),
+            TokenTree::Literal(lit)
+                if lit
+                    .to_string()
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+            {
+                Ok(lit.to_string())
+            }
+            other => Err(Error::new(other.span(), "not a listener name")),
+        }
+    };
+    let mut items = Vec::new();
+    while !input.is_empty() {
+        let span = input.span();
+        let mut name = part(input)?;
+        while input.peek(Token![-]) {
+            input.parse::<Token![-]>()?;
+            name.push('-');
+            name.push_str(&part(input)?);
+        }
+        input.parse::<Token![=]>()?;
+        let mut value: Expr = input.parse()?;
+        while let Expr::Group(group) = value {
+            value = *group.expr;
+        }
+        items.push((name, span, value));
+        if !input.is_empty() {
+            input.parse::<Token![,]>()?;
+        }
+    }
+    Ok(items)
+}
+
 fn value(meta: &Meta) -> Option<&Expr> {
     let Meta::NameValue(meta) = meta else {
         return None;

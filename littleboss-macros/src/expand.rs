@@ -34,7 +34,13 @@ pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
         errors.push(error);
     }
     let ready = args.as_ref().and_then(|a| a.options.ready.as_ref());
-    if let Some(ready) = ready.filter(|r| r.value == Ready::Manual && f.sig.inputs.is_empty()) {
+    // `_: littleboss::Context` takes the context and drops it.
+    let no_context = match f.sig.inputs.first() {
+        None => true,
+        Some(syn::FnArg::Typed(arg)) => matches!(*arg.pat, syn::Pat::Wild(_)),
+        Some(syn::FnArg::Receiver(_)) => false,
+    };
+    if let Some(ready) = ready.filter(|r| r.value == Ready::Manual && no_context) {
         errors.at(
             ready.span,
             "`ready = \"manual\"` needs `main(ctx: littleboss::Context)`, to call `ctx.ready()`: without it the program can never say it is ready",
@@ -235,7 +241,8 @@ fn builder(args: &Args) -> TokenStream {
 
 fn millis(duration: &Spanned<u64>) -> TokenStream {
     let millis = LitInt::new(&duration.value.to_string(), duration.span);
-    quote!(::core::time::Duration::from_millis(#millis))
+    // `::std`, not `::core`: an edition-2015 crate has no `core` at its root.
+    quote!(::std::time::Duration::from_millis(#millis))
 }
 
 /// What goes out when there are errors: the errors, and the user's function

@@ -7,6 +7,6 @@ fn main() {
     ::littleboss::Littleboss::new("myblog")
         .listener("https", "tcp::443")
         .listener("admin", "tcp:")
-        .lameduck(::core::time::Duration::from_millis(5000))
+        .lameduck(::std::time::Duration::from_millis(5000))
         .run(|ctx: ::littleboss::Context| main(ctx))
 }

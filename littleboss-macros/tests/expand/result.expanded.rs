@@ -4,6 +4,6 @@ fn main() {
         Ok(())
     }
     ::littleboss::Littleboss::new("svc")
-        .ready_timeout(::core::time::Duration::from_millis(250))
+        .ready_timeout(::std::time::Duration::from_millis(250))
         .run(|ctx: ::littleboss::Context| main(ctx))
 }
