@@ -7,11 +7,21 @@
 //! async fn main(ctx: littleboss::Context) {
 //!     let listener = ctx.tcp("http").expect("http listener enabled");
 //!     let lameduck = ctx.lameduck();
-//!     tokio::select! {
-//!         _ = async { loop { let _ = listener.accept().await; } } => {}
-//!         _ = lameduck => {}
+//!     tokio::pin!(lameduck);
+//!     loop {
+//!         tokio::select! {
+//!             accepted = listener.accept() => match accepted {
+//!                 Ok((stream, _peer)) => drop(tokio::spawn(serve(stream))),
+//!                 // Out of fds, say: wait rather than spin.
+//!                 Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+//!             },
+//!             // A real server then waits for its connections to finish
+//!             // (see `Context::lameduck`), or uses `littleboss::http`.
+//!             () = &mut lameduck => break,
+//!         }
 //!     }
 //! }
+//! # async fn serve(_: tokio::net::TcpStream) {}
 //! ```
 //!
 //! The program runs directly by default. With `-littleboss=start` it becomes

@@ -22,8 +22,8 @@
 //! cargo build -p examples --bin http
 //! target/debug/http -littleboss=start &           # supervisor + first child
 //! curl -i http://127.0.0.1:8080/                  # x-littleboss-pid: <child 1>
-//! curl http://127.0.0.1:8080/slow?ms=5000 &       # in flight during the reload...
 //! cargo build -p examples --bin http             # (after changing the code, say)
+//! curl 'http://127.0.0.1:8080/slow?ms=5000' &     # in flight during the reload...
 //! target/debug/http -littleboss=reload            # start child 2, lameduck child 1
 //! curl -i http://127.0.0.1:8080/                  # x-littleboss-pid: <child 2>
 //! target/debug/http -littleboss=status            # supervisor state
