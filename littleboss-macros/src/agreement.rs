@@ -73,6 +73,15 @@ const ROWS: &[Row] = &[
         &["listener `admin-http` is declared twice"],
     ),
     (
+        r#"name = "svc", listener(a--b = "tcp::1", c- = "tcp::2")"#,
+        || {
+            Littleboss::new("svc")
+                .listener("a--b", "tcp::1")
+                .listener("c-", "tcp::2")
+        },
+        &[],
+    ),
+    (
         r#"name = "svc", listener(admin-http = "tcp:nowhere")"#,
         || Littleboss::new("svc").listener("admin-http", "tcp:nowhere"),
         &[

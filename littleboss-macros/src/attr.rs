@@ -141,8 +141,24 @@ fn parse_metas(input: ParseStream) -> syn::Result<Punctuated<Meta, Token![,]>> {
 }
 
 /// A key written as in other tools, `worker-threads = 4` or
-/// `lameduck: "5s"`: said so, rather than syn's "expected `,`".
+/// `lameduck: "5s"`, or `restart_limit = 5 in 60s` unquoted: said so,
+/// rather than syn's "expected `,`".
 fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
+    if let Meta::NameValue(pair) = meta {
+        if !pair.path.is_ident("restart_limit") || !input.peek(Token![in]) {
+            return None;
+        }
+        let rest = input.fork();
+        let _ = rest.parse::<Token![in]>();
+        let window = rest
+            .parse::<proc_macro2::TokenTree>()
+            .map_or_else(|_| "60s".to_owned(), |t| t.to_string());
+        let count = quote::ToTokens::to_token_stream(&pair.value);
+        return Some(Error::new_spanned(
+            &pair.value,
+            format!("`restart_limit` takes a string: `restart_limit = \"{count} in {window}\"`"),
+        ));
+    }
     let Meta::Path(path) = meta else {
         return None;
     };
@@ -260,8 +276,12 @@ impl State {
             Err(e) => {
                 // Not Rust paths: names with dashes (`admin-http`), as the
                 // builder and the command line take them.
-                let Ok(dashed) = list.parse_args_with(dashed_listeners) else {
-                    return Err(e);
+                let dashed = match list.parse_args_with(dashed_listeners) {
+                    Ok(dashed) => dashed,
+                    // With a dashed name written, what is wrong is most
+                    // likely elsewhere than at its dash.
+                    Err(dashed_error) if has_dashed_name(&list.tokens) => return Err(dashed_error),
+                    Err(_) => return Err(e),
                 };
                 for (name, span, value) in &dashed {
                     match self.named_listener(name.clone(), *span, Some(value), value) {
@@ -418,8 +438,16 @@ fn unknown_key(path: &Path) -> (Error, Option<&'static str>) {
     (Error::new_spanned(path, message), suggestion)
 }
 
-/// The value of `key = value`, without the invisible groups that
-/// `macro_rules!` wraps around fragments.
+/// Whether `tokens` has a word followed by `-`: a dashed listener name.
+fn has_dashed_name(tokens: &TokenStream) -> bool {
+    use proc_macro2::TokenTree;
+    let tokens: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    tokens.windows(2).any(|pair| {
+        matches!(&pair[0], TokenTree::Ident(_) | TokenTree::Literal(_))
+            && matches!(&pair[1], TokenTree::Punct(p) if p.as_char() == '-')
+    })
+}
+
 /// `listener(...)`'s items read by hand, `NAME = VALUE` each, where NAME
 /// is words or numbers joined by `-` (`admin-http`, `v2-api`): the name,
 /// where it begins, and the value.
@@ -446,7 +474,16 @@ fn dashed_listeners(input: ParseStream) -> syn::Result<Vec<(String, Span, Expr)>
         while input.peek(Token![-]) {
             input.parse::<Token![-]>()?;
             name.push('-');
-            name.push_str(&part(input)?);
+            // `a--b` and `a-` are names too, as for the builder.
+            if !input.peek(Token![-]) && !input.peek(Token![=]) {
+                name.push_str(&part(input)?);
+            }
+        }
+        if !input.peek(Token![=]) {
+            return Err(Error::new(
+                span,
+                format!("listener `{name}` takes a string \"NET:ADDR\": `{name} = \"tcp::8080\"`"),
+            ));
         }
         input.parse::<Token![=]>()?;
         let mut value: Expr = input.parse()?;
@@ -461,6 +498,8 @@ fn dashed_listeners(input: ParseStream) -> syn::Result<Vec<(String, Span, Expr)>
     Ok(items)
 }
 
+/// The value of `key = value`, without the invisible groups that
+/// `macro_rules!` wraps around fragments.
 fn value(meta: &Meta) -> Option<&Expr> {
     let Meta::NameValue(meta) = meta else {
         return None;
