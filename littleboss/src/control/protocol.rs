@@ -279,8 +279,31 @@ pub(crate) fn decode_request(line: &[u8]) -> Result<Request, ProtocolError> {
                 cut_short(&cmd)
             )),
         )),
-        _ => serde_json::from_slice(line).map_err(ProtocolError::BadRequest),
+        // serde's message may quote a whole value (a string of megabytes
+        // where a number belongs): kept short, as it is logged and sent back.
+        _ => serde_json::from_slice(line).map_err(|e| {
+            let text = e.to_string();
+            match text.chars().count() > MAX_ERROR_CHARS {
+                true => ProtocolError::BadRequest(serde::de::Error::custom(cut_middle(&text))),
+                false => ProtocolError::BadRequest(e),
+            }
+        }),
     }
+}
+
+/// The longest message about a bad request, in characters.
+const MAX_ERROR_CHARS: usize = 200;
+
+/// `text`'s beginning and end (where serde says the line and column),
+/// with `…` between, in [`MAX_ERROR_CHARS`].
+fn cut_middle(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let tail = 40.min(chars.len());
+    let head = MAX_ERROR_CHARS - tail - 1;
+    let mut cut: String = chars[..head].iter().collect();
+    cut.push('…');
+    cut.extend(&chars[chars.len() - tail..]);
+    cut
 }
 
 /// Reads a response (client side).
@@ -662,6 +685,10 @@ mod tests {
             ),
             (br#"{"v":1,"cmd":"reload"}"#, "missing field `path`"),
             (br#"{"v":1,"cmd":"reload","path":7}"#, "invalid type"),
+            (
+                br#"{"v":1,"cmd":"reload","path":"/x","dir_id":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}"#,
+                "invalid type: string \"xxxx",
+            ),
             (br#"{"v":1}"#, "missing field `cmd`"),
             (
                 br#"{"v":1,"cmd":"status","cmd":"stop"}"#,
@@ -683,6 +710,8 @@ mod tests {
         for (line, want) in cases {
             let e = decode_request(line).unwrap_err().to_string();
             assert!(e.contains(want), "{}: {e}", String::from_utf8_lossy(line));
+            // Quoting a value of any size, the message stays short.
+            assert!(e.chars().count() <= 230, "{e}");
         }
     }
 

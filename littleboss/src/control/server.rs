@@ -55,6 +55,9 @@ pub(crate) enum ControlError {
     Create { path: PathBuf, error: io::Error },
     /// Something other than a socket has the control socket's path.
     NotASocket { path: PathBuf },
+    /// Something other than a plain file has the lock file's path (`what`:
+    /// a symlink, a FIFO...).
+    NotALockFile { path: PathBuf, what: &'static str },
 }
 
 impl std::fmt::Display for ControlError {
@@ -102,6 +105,11 @@ impl std::fmt::Display for ControlError {
                 "cannot create the control socket {}: {error}",
                 path.display()
             ),
+            ControlError::NotALockFile { path, what } => write!(
+                f,
+                "{} is {what}, not a lock file littleboss made; move it away",
+                path.display()
+            ),
             ControlError::NotASocket { path } => write!(
                 f,
                 "{} is not a socket, so not a control socket left by a dead supervisor; move it away",
@@ -116,7 +124,8 @@ impl std::error::Error for ControlError {
         match self {
             ControlError::AlreadyRunning { .. }
             | ControlError::Unreachable { .. }
-            | ControlError::NotASocket { .. } => None,
+            | ControlError::NotASocket { .. }
+            | ControlError::NotALockFile { .. } => None,
             ControlError::Lock { error, .. } => Some(error),
             ControlError::OpenLock { error, .. }
             | ControlError::InspectLock { error, .. }
@@ -248,16 +257,36 @@ impl ServiceLock {
     /// Opens (creating it if need be) and locks the file at `path`;
     /// `busy()` is the error when another process holds it.
     fn take(path: &Path, busy: impl Fn() -> ControlError) -> Result<ServiceLock, ControlError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let not_a_lock_file = || {
+            let what = std::fs::symlink_metadata(path).map_or("not a file", |m| kind_of(&m));
+            ControlError::NotALockFile {
+                path: path.to_owned(),
+                what,
+            }
+        };
         loop {
+            // Not through a symlink (its target would be locked, and the
+            // path never name it: this would try for ever), nor waiting on
+            // a FIFO for a reader.
             let file = std::fs::OpenOptions::new()
                 .create(true)
                 .truncate(false)
                 .write(true)
+                .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
                 .open(path)
-                .map_err(|error| ControlError::OpenLock {
-                    path: path.to_owned(),
-                    error,
+                .map_err(|error| match error.raw_os_error() {
+                    Some(nix::libc::ELOOP | nix::libc::ENXIO | nix::libc::EISDIR) => {
+                        not_a_lock_file()
+                    }
+                    _ => ControlError::OpenLock {
+                        path: path.to_owned(),
+                        error,
+                    },
                 })?;
+            if !file.metadata().is_ok_and(|m| m.is_file()) {
+                return Err(not_a_lock_file());
+            }
             if let Some(lock) = Self::lock(file, path, &busy)? {
                 return Ok(lock);
             }
@@ -342,6 +371,25 @@ impl ServiceLock {
         if still_named(&self.file, &self.path).unwrap_or(false) {
             let _ = std::fs::remove_file(&self.path);
         }
+    }
+}
+
+/// What a file that is not a plain one is, for a message.
+fn kind_of(metadata: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = metadata.file_type();
+    if kind.is_symlink() {
+        "a symlink"
+    } else if kind.is_dir() {
+        "a folder"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_file() {
+        "a file"
+    } else {
+        "a device"
     }
 }
 
@@ -484,6 +532,38 @@ mod tests {
         assert!(path.exists(), "removed the successor's lock file");
         refused(ServiceLock::take(&path, busy).unwrap_err());
         drop((leaving, successor));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_lock_path_that_is_no_plain_file_is_refused_naming_it() {
+        let dir = tempfile_dir("odd-lock");
+        let path = dir.join("svc.lock");
+        let busy = || ControlError::AlreadyRunning {
+            name: "svc".to_owned(),
+            pid: None,
+            socket: None,
+        };
+        let refused = |what: &str| {
+            let e = ServiceLock::take(&path, busy).unwrap_err();
+            let want = format!(
+                "{} is {what}, not a lock file littleboss made; move it away",
+                path.display()
+            );
+            assert_eq!(e.to_string(), want);
+        };
+        // A symlink to a file: locking its target, the path would never
+        // name the lock, and `take` tried again for ever.
+        std::fs::write(dir.join("elsewhere"), "").unwrap();
+        std::os::unix::fs::symlink(dir.join("elsewhere"), &path).unwrap();
+        refused("a symlink");
+        std::fs::remove_file(&path).unwrap();
+        // A FIFO: opening it for writing waited for a reader.
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        refused("a FIFO");
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        refused("a folder");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
