@@ -36,8 +36,10 @@ static TAKEN: OnceLock<Taken> = OnceLock::new();
 // loader (or the static start code) as the binary starts, before `main`,
 // with the process's only thread; `take_at_start` reads and changes the
 // environment and descriptor flags, which nothing else touches then.
+// Priority 100: after std's own (99), before every constructor without one
+// (a program's `#[ctor]`), which may start processes too.
 #[used]
-#[unsafe(link_section = ".init_array")]
+#[unsafe(link_section = ".init_array.00100")]
 static TAKE_AT_START: extern "C" fn() = take_at_start;
 
 /// Takes littleboss's variables out of the environment, keeping their
@@ -52,8 +54,12 @@ extern "C" fn take_at_start() {
     let across_exec = if vars[0].is_some() {
         close_on_exec(&open_fds())
     } else {
+        // Only ours: a marker copied from elsewhere names another's fd 3.
+        let parent = nix::unistd::getppid().as_raw();
         let channel = vars[2].as_deref().and_then(link::parse_env);
-        let fd = channel.map(|(fd, _)| fd).filter(|fd| *fd == link::CHILD_FD);
+        let fd = channel
+            .filter(|(fd, supervisor)| *fd == link::CHILD_FD && *supervisor == parent)
+            .map(|(fd, _)| fd);
         close_on_exec(&fd.into_iter().collect::<Vec<_>>())
     };
     for var in OURS {

@@ -6,34 +6,39 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-/// The path this binary was invoked by, when `argv0` names it: a path with
-/// a slash, made absolute, or a bare name as `PATH` finds it, that names
-/// this very binary now. A reload (and SIGHUP) then runs whatever that path
-/// names at the time, so a deploy that points a symlink at a new release
-/// (`current -> releases/42`) is followed. Otherwise (an `argv0` that
-/// names something else) the resolved path of the running binary.
+/// The path this binary was invoked by, when it names this very binary
+/// now: the path the exec was given (a bare name as the shell found it on
+/// `PATH`, `/usr/local/bin/myblog`), else `argv0` if it has a slash, made
+/// absolute. A reload (and SIGHUP) then runs whatever that path names at
+/// the time, so a deploy that points a symlink at a new release (`current
+/// -> releases/42`) is followed. Otherwise the resolved path of the running
+/// binary.
 pub(crate) fn path(argv0: &OsStr) -> io::Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let search = std::env::var_os("PATH").unwrap_or_default();
-    let found = as_given(argv0, &exe).or_else(|| on_path(argv0, &search, &exe));
+    let found = exec_path()
+        .and_then(|given| as_given(&given, &exe))
+        .or_else(|| as_given(argv0, &exe));
     Ok(found.unwrap_or(exe))
 }
 
-/// The bare name `argv0` where the search path `search` finds it first (as
-/// the shell that started it did), if that names the same file as `exe`.
-fn on_path(argv0: &OsStr, search: &OsStr, exe: &Path) -> Option<PathBuf> {
-    if argv0.is_empty() || argv0.as_bytes().contains(&b'/') {
+/// The path the kernel was given to execute this binary (`AT_EXECFN`),
+/// unless it is a descriptor's (`fexecve`: `/dev/fd/N`), which names no
+/// file to run again.
+fn exec_path() -> Option<std::ffi::OsString> {
+    // SAFETY: getauxval only reads the auxiliary vector; AT_EXECFN's value
+    // is the address of a NUL-terminated string on the initial stack, kept
+    // for the life of the process (0 if absent).
+    let at = unsafe { nix::libc::getauxval(nix::libc::AT_EXECFN) };
+    if at == 0 {
         return None;
     }
-    let first = std::env::split_paths(search)
-        .map(|dir| dir.join(argv0))
-        .find(|candidate| is_executable_file(candidate))?;
-    as_given(first.as_os_str(), exe)
-}
-
-fn is_executable_file(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    // SAFETY: as above: a valid C string for the life of the process.
+    let given = unsafe { std::ffi::CStr::from_ptr(at as *const nix::libc::c_char) };
+    let given = OsStr::from_bytes(given.to_bytes());
+    let through_fd = [&b"/dev/fd/"[..], b"/proc/"]
+        .iter()
+        .any(|p| given.as_bytes().starts_with(p));
+    (!through_fd).then(|| given.to_owned())
 }
 
 /// `argv0` made absolute, if it is a path that names the same file as
@@ -58,8 +63,6 @@ fn as_given(argv0: &OsStr, exe: &Path) -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt;
-
     use super::*;
 
     #[test]
@@ -78,24 +81,19 @@ mod tests {
             as_given(OsStr::new(&given), &release),
             Some(current.clone())
         );
-        // A bare name, as PATH finds it: the first executable of that
-        // name, kept if it is the running file.
+        // A bare name (the exec's path says where PATH found it).
         assert_eq!(as_given(OsStr::new("current"), &release), None);
-        std::fs::set_permissions(&release, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let empty = dir.join("empty");
-        std::fs::create_dir_all(&empty).unwrap();
-        let search = std::env::join_paths([&empty, &dir]).unwrap();
-        assert_eq!(
-            on_path(OsStr::new("current"), &search, &release),
-            Some(current.clone())
-        );
-        // Found first elsewhere: something else ran.
-        std::fs::copy(&release, empty.join("current")).unwrap();
-        assert_eq!(on_path(OsStr::new("current"), &search, &release), None);
-        assert_eq!(on_path(OsStr::new(""), &search, &release), None);
         // A path to another file.
         assert_eq!(as_given(other.as_os_str(), &release), None);
         assert_eq!(as_given(dir.join("missing").as_os_str(), &release), None);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_exec_path_is_this_test_binarys() {
+        // Cargo runs a test binary by its full path.
+        let given = exec_path().expect("AT_EXECFN");
+        let exe = std::env::current_exe().unwrap();
+        assert!(as_given(&given, &exe).is_some(), "{given:?}");
     }
 }

@@ -213,6 +213,20 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
     let data = svc.dir.path().join("data.txt");
     std::fs::write(&data, "not a program").unwrap();
     assert!(reload(&data.display().to_string()).contains("Permission denied"));
+    // Executable, but no program: refused as the kernel would, not run
+    // by /bin/sh (a text file's lines as commands, an empty file as a
+    // program that exits 0).
+    let ran = svc.dir.path().join("ran");
+    let script = svc.dir.path().join("commands.txt");
+    std::fs::write(&script, format!("touch {}\n", ran.display())).unwrap();
+    let empty = svc.dir.path().join("empty");
+    std::fs::write(&empty, "").unwrap();
+    for file in [&script, &empty] {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let refused = reload(&file.display().to_string());
+        assert!(refused.contains("Exec format error"), "{refused}");
+    }
+    assert!(!ran.exists(), "the text file's lines ran as commands");
     // Another service's binary.
     let other = reload(env!("CARGO_BIN_EXE_hello"));
     assert!(
@@ -231,7 +245,7 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
     );
     // Through all of it, the first child served.
     let status = json(&svc, impatient);
-    assert_eq!(status["failures"], 3, "{status}");
+    assert_eq!(status["failures"], 5, "{status}");
     assert_eq!(status["reloads"], 0);
     assert!(read_greeting(addr).unwrap().starts_with("impatient "));
     svc.stop_expecting(0);
@@ -368,7 +382,7 @@ fn a_unix_socket_bound_in_bypass_goes_when_main_panics() {
 }
 
 #[test]
-fn a_reload_from_a_path_that_is_not_utf8_is_refused_by_name() {
+fn a_reload_from_a_path_that_is_not_utf8_goes_through() {
     use std::os::unix::ffi::OsStrExt;
     let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
     svc.start(&[]);
@@ -386,19 +400,22 @@ fn a_reload_from_a_path_that_is_not_utf8_is_refused_by_name() {
         .current_dir(&folder)
         .arg("-littleboss=reload")
         .output_in_time();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains("is not UTF-8, so a reload cannot name it"),
-        "{}",
-        text(&out)
-    );
-    // From a UTF-8 path, in that folder, the reload goes through.
-    let out = svc
-        .command(&svc.bin)
-        .current_dir(&folder)
-        .arg("-littleboss=reload")
-        .output_in_time();
     assert!(out.status.success(), "{}", text(&out));
+    // The new child runs that very file, named byte for byte.
+    let status = svc.control_with(&svc.bin, "status", &["--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let child = status["child"]["pid"].as_u64().unwrap();
+    let exe = std::fs::read_link(format!("/proc/{child}/exe")).unwrap();
+    assert_eq!(exe, odd);
+    // And on from there, by SIGHUP: the path kept is the same bytes.
+    svc.signal(nix::sys::signal::Signal::SIGHUP);
+    let exe = tests::eventually("the reload by signal", || {
+        let status = svc.control_with(&svc.bin, "status", &["--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&status.stdout).ok()?;
+        let now = status["child"]["pid"].as_u64()?;
+        (now != child).then(|| std::fs::read_link(format!("/proc/{now}/exe")).ok())?
+    });
+    assert_eq!(exe, odd);
     svc.stop_expecting(0);
 }
 

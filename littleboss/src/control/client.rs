@@ -164,27 +164,16 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
         Mode::Reload => {
             let exe = crate::invoked::path(&inv.program_args[0])
                 .map_err(|e| Failure::new(1, format!("cannot find this binary's path: {e}")))?;
-            // The wire names files in UTF-8 (an older supervisor reads no
-            // other way).
-            if exe.to_str().is_none() {
-                return Err(Failure::new(
-                    1,
-                    format!(
-                        "this binary's path {} is not UTF-8, so a reload cannot name it; run it from a path that is",
-                        exe.display()
-                    ),
-                ));
-            }
+            // A path that is not UTF-8 goes as its bytes (`path_bytes`),
+            // which a supervisor before this release cannot read: it
+            // answers that the request is bad.
             let argv0 = inv.program_args[0].to_string_lossy().into_owned();
             let mut response = session.ask(&Request::Reload {
                 path: exe,
                 argv0: Some(argv0),
                 args: reload_args(inv.child_args),
                 listeners: Some(config.listeners.clone()),
-                // Only to name it in messages: left out if not UTF-8.
-                dir: std::env::current_dir()
-                    .ok()
-                    .filter(|d| d.to_str().is_some()),
+                dir: std::env::current_dir().ok(),
                 dir_id: crate::own_file::identity(Path::new(".")),
             })?;
             loop {

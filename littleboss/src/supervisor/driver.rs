@@ -246,7 +246,11 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             // Returns only if the exec failed, with what to handle then.
             let state = machine.state().clone();
             let target = super::upgrade::Target { child, pid, binary };
-            let events = super::upgrade::exec(&mut io, state, target, &mut events, &mut control);
+            // Events from an earlier failed upgrade not handled yet go
+            // across first.
+            let earlier: Vec<Event> = backlog.drain(..).collect();
+            let events =
+                super::upgrade::exec(&mut io, state, target, earlier, &mut events, &mut control);
             backlog.extend(events);
         }
         let event = match backlog.pop_front() {

@@ -124,6 +124,29 @@ pub(crate) fn above_child_fds(fd: OwnedFd) -> std::io::Result<OwnedFd> {
     Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(raw) })
 }
 
+/// Refuses a file the kernel would not run (ENOEXEC): neither an ELF
+/// binary nor a `#!` script. std's exec (glibc's `execvp`) would run it
+/// with `/bin/sh` instead: a half-copied binary's bytes, or a text file's
+/// lines, as shell commands. A file this process may not execute, or
+/// cannot read, is left to the exec to judge.
+fn runnable(path: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Read;
+    if nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_err() {
+        return Ok(());
+    }
+    let Ok(file) = std::fs::File::open(path) else {
+        return Ok(());
+    };
+    let mut head = Vec::with_capacity(4);
+    if file.take(4).read_to_end(&mut head).is_err() {
+        return Ok(());
+    }
+    if head.starts_with(b"\x7fELF") || head.starts_with(b"#!") {
+        return Ok(());
+    }
+    Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC))
+}
+
 /// Starts a child with its channel at fd 3, in its own process group; its
 /// watcher sends it its listeners. Its messages and exit arrive as
 /// [`Event`]s.
@@ -131,6 +154,7 @@ pub(crate) fn spawn(
     launch: Spawn<'_>,
     events: mpsc::UnboundedSender<Event>,
 ) -> std::io::Result<ChildHandle> {
+    runnable(&launch.path)?;
     let (ours, theirs) = fdpass::socketpair()?;
     let theirs_raw = theirs.as_raw_fd();
     let mut command = Command::new(&launch.path);

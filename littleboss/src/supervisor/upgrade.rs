@@ -19,13 +19,15 @@ pub(super) struct Target {
     pub binary: FileId,
 }
 
-/// Re-executes this process from the binary `target`'s child runs. Returns
+/// Re-executes this process from the binary `target`'s child runs, handing
+/// over the events not handled yet (`earlier`, then those queued). Returns
 /// only if that failed, with the events to handle next: the failure, then
-/// those that arrived meanwhile.
+/// those.
 pub(super) fn exec(
     io: &mut Io,
     state: State,
     target: Target,
+    earlier: Vec<Event>,
     events: &mut mpsc::UnboundedReceiver<Event>,
     control: &mut mpsc::UnboundedReceiver<ControlRequest>,
 ) -> Vec<Event> {
@@ -47,7 +49,7 @@ pub(super) fn exec(
             return failed(
                 format!("cannot open the binary of child pid {pid}: {e}"),
                 false,
-                vec![],
+                earlier,
             );
         }
     };
@@ -57,14 +59,14 @@ pub(super) fn exec(
             return failed(
                 format!("child pid {pid} no longer runs the binary it started with"),
                 false,
-                vec![],
+                earlier,
             );
         }
         Err(e) => {
             return failed(
                 format!("cannot identify the binary of child pid {pid}: {e}"),
                 false,
-                vec![],
+                earlier,
             );
         }
     }
@@ -74,13 +76,13 @@ pub(super) fn exec(
             return failed(
                 format!("cannot open the supervisor's own binary: {e}"),
                 true,
-                vec![],
+                earlier,
             );
         }
     };
     // What the runtime took in already is handed over; signals not read
     // yet wait in the kernel, blocked, for the new image's signalfd.
-    let mut pending = Vec::new();
+    let mut pending = earlier;
     while let Ok(event) = events.try_recv() {
         pending.push(event);
     }
