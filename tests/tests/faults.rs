@@ -573,3 +573,30 @@ fn status_json_is_what_the_supervisor_sent() {
     assert!(status.get("stopping").is_none(), "made up: {status}");
     assert!(status.get("draining").is_none(), "made up: {status}");
 }
+
+#[test]
+fn a_child_killed_at_its_lameduck_timeout_takes_its_process_group_with_it() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_stubborn_family"));
+    let marker = format!("family-{}", std::process::id());
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start").env("FAMILY_MARKER", &marker);
+    svc.spawn(cmd);
+    let helper: u32 = svc.printed("helper");
+    svc.ready();
+    let runs = |pid: u32| {
+        tests::procfs::cmdline(pid).is_some_and(|args| args.iter().any(|a| a == marker.as_bytes()))
+    };
+    tests::eventually("the helper running", || runs(helper).then_some(()));
+    svc.stop_expecting(128 + 9);
+    let deadline = std::time::Instant::now() + tests::DEADLINE;
+    while runs(helper) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let left = runs(helper);
+    // Not left running should the check fail.
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(helper as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert!(!left, "the helper outlived the child killed with it");
+}

@@ -361,7 +361,17 @@ impl Watcher {
                         let _ = self.channel.send(ToChild::Lameduck { refuse }, &[]).await;
                     }
                     Some(Order::Lameduck { .. }) => {}
-                    Some(Order::Kill) => { let _ = self.process.kill(); }
+                    Some(Order::Kill) => {
+                        let _ = self.process.kill();
+                        // And what it started in its group (forked workers
+                        // holding the listeners, helpers), which would live
+                        // on. Its group's id is its pid, not reused while
+                        // this watcher has not reaped it.
+                        let _ = nix::sys::signal::killpg(
+                            nix::unistd::Pid::from_raw(pid as i32),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
+                    }
                     Some(Order::Signal(signal)) => { let _ = self.process.signal(signal); }
                     Some(Order::Settle(done)) => { let _ = done.send(()); }
                     None => orders_open = false,
