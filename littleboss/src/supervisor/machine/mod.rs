@@ -1228,6 +1228,21 @@ impl Machine {
 
     /// The new listeners are bound: the child they are for can start.
     fn on_bound(&mut self, id: ChildId, bound: Vec<(ListenerKey, String)>) {
+        if !matches!(self.state.phase, Phase::Up(_)) {
+            // For a start the stop cancelled: no child has these (they
+            // were not held), and none will, though the launch a rollback
+            // brought back names them: listening on, they would queue
+            // connections for nobody while the stop refuses the rest.
+            for (key, address) in bound {
+                say!(
+                    self,
+                    "closing listener {} {address}: bound after the stop began",
+                    key.network
+                );
+                self.effects.push(Effect::Close { key });
+            }
+            return;
+        }
         for (key, address) in bound {
             say!(self, "listening on {} {address}", key.network);
             let held = Held {

@@ -1681,6 +1681,27 @@ fn a_stop_while_a_reloads_listeners_are_bound_ends_without_that_child() {
 }
 
 #[test]
+fn a_rollbacks_listener_bound_once_a_stop_began_is_closed() {
+    let mut sim = Sim::serving(settings());
+    let http = [("http", "tcp:127.0.0.1:8080")];
+    reload_with(&mut sim, Some(&["-http=127.0.0.1:9090"]), &http);
+    sim.hello_and_ready(2);
+    let old = key("http", "127.0.0.1:8080");
+    assert!(!sim.sockets.contains(&old), "moved away");
+    // The new child dies in its probation, the old one draining still:
+    // the rollback binds the old port again, and a stop comes before
+    // that bind is done.
+    sim.defer_binds = true;
+    sim.exit(2, ChildExit::Code(1));
+    let stop = sim.request(Request::Stop);
+    sim.finish_binds();
+    assert!(!sim.sockets.contains(&old), "listening for nobody");
+    assert!(sim.logged("closing listener tcp 127.0.0.1:8080: bound after the stop began"));
+    sim.exit(1, OK);
+    assert!(sim.final_answer(stop).is_some());
+}
+
+#[test]
 fn a_reload_waiting_on_one_still_binding_says_so_not_pid_0() {
     let mut sim = Sim::serving(settings());
     sim.defer_binds = true;
