@@ -150,10 +150,22 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
         }
         let rest = input.fork();
         let _ = rest.parse::<Token![in]>();
-        let window = rest
-            .parse::<proc_macro2::TokenTree>()
-            .map_or_else(|_| "60s".to_owned(), |t| t.to_string());
-        let count = quote::ToTokens::to_token_stream(&pair.value);
+        // What follows up to the next key, as written (`60s`, `60 s`).
+        let mut window = String::new();
+        while !rest.is_empty() && !rest.peek(Token![,]) {
+            let Ok(token) = rest.parse::<proc_macro2::TokenTree>() else {
+                break;
+            };
+            window.push_str(&token.to_string());
+        }
+        let count = match value(meta) {
+            Some(Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(text),
+                ..
+            })) => text.value(),
+            Some(other) => quote::ToTokens::to_token_stream(other).to_string(),
+            None => String::new(),
+        };
         return Some(Error::new_spanned(
             &pair.value,
             format!("`restart_limit` takes a string: `restart_limit = \"{count} in {window}\"`"),

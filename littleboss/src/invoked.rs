@@ -7,17 +7,15 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// The path this binary was invoked by, when it names this very binary
-/// now: the path the exec was given (a bare name as the shell found it on
-/// `PATH`, `/usr/local/bin/myblog`), else `argv0` if it has a slash, made
-/// absolute. A reload (and SIGHUP) then runs whatever that path names at
+/// now: `argv0` if it has a slash, else the path the exec was given (a
+/// bare name as the shell found it on `PATH`, `/usr/local/bin/myblog`),
+/// made absolute. A reload (and SIGHUP) then runs whatever that path names at
 /// the time, so a deploy that points a symlink at a new release (`current
 /// -> releases/42`) is followed. Otherwise the resolved path of the running
 /// binary.
 pub(crate) fn path(argv0: &OsStr) -> io::Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let found = exec_path()
-        .and_then(|given| as_given(&given, &exe))
-        .or_else(|| as_given(argv0, &exe));
+    let found = as_given(argv0, &exe).or_else(|| as_given(&exec_path()?, &exe));
     Ok(found.unwrap_or(exe))
 }
 

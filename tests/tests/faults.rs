@@ -221,12 +221,19 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
     std::fs::write(&script, format!("touch {}\n", ran.display())).unwrap();
     let empty = svc.dir.path().join("empty");
     std::fs::write(&empty, "").unwrap();
-    for file in [&script, &empty] {
+    let cut = svc.dir.path().join("cut-short");
+    std::fs::write(&cut, b"\x7fELF\x02\x01\x01").unwrap();
+    for file in [&script, &empty, &cut] {
         std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o755)).unwrap();
         let refused = reload(&file.display().to_string());
         assert!(refused.contains("Exec format error"), "{refused}");
     }
     assert!(!ran.exists(), "the text file's lines ran as commands");
+    // An executable FIFO: refused by the exec, not read (waiting for a
+    // writer, the supervisor would hang).
+    let fifo = svc.dir.path().join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    assert!(reload(&fifo.display().to_string()).contains("Permission denied"));
     // Another service's binary.
     let other = reload(env!("CARGO_BIN_EXE_hello"));
     assert!(
@@ -245,7 +252,7 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
     );
     // Through all of it, the first child served.
     let status = json(&svc, impatient);
-    assert_eq!(status["failures"], 5, "{status}");
+    assert_eq!(status["failures"], 7, "{status}");
     assert_eq!(status["reloads"], 0);
     assert!(read_greeting(addr).unwrap().starts_with("impatient "));
     svc.stop_expecting(0);
@@ -407,6 +414,8 @@ fn a_reload_from_a_path_that_is_not_utf8_goes_through() {
     let child = status["child"]["pid"].as_u64().unwrap();
     let exe = std::fs::read_link(format!("/proc/{child}/exe")).unwrap();
     assert_eq!(exe, odd);
+    let argv = tests::procfs::cmdline(child as u32).unwrap();
+    assert_eq!(argv[0], odd.as_os_str().as_bytes(), "its argv[0] too");
     // And on from there, by SIGHUP: the path kept is the same bytes.
     svc.signal(nix::sys::signal::Signal::SIGHUP);
     let exe = tests::eventually("the reload by signal", || {

@@ -166,14 +166,20 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                 .map_err(|e| Failure::new(1, format!("cannot find this binary's path: {e}")))?;
             // A path that is not UTF-8 goes as its bytes (`path_bytes`),
             // which a supervisor before this release cannot read: it
-            // answers that the request is bad.
-            let argv0 = inv.program_args[0].to_string_lossy().into_owned();
+            // answers that the request is bad (this one's client refused
+            // such a path itself).
+            let argv0 = std::path::PathBuf::from(&inv.program_args[0]);
             let mut response = session.ask(&Request::Reload {
                 path: exe,
                 argv0: Some(argv0),
                 args: reload_args(inv.child_args),
                 listeners: Some(config.listeners.clone()),
-                dir: std::env::current_dir().ok(),
+                // Only to name it in messages, and to place relative unix
+                // paths: left out if not UTF-8, which a supervisor before
+                // this release could not read, though it took the reload.
+                dir: std::env::current_dir()
+                    .ok()
+                    .filter(|d| d.to_str().is_some()),
                 dir_id: crate::own_file::identity(Path::new(".")),
             })?;
             loop {

@@ -31,8 +31,12 @@ pub(crate) enum Request {
         #[serde(with = "crate::path_bytes")]
         path: PathBuf,
         /// The new child's `argv[0]` (default: `path`).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        argv0: Option<String>,
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "crate::path_bytes::option"
+        )]
+        argv0: Option<PathBuf>,
         /// The new child's arguments; `None` keeps the serving child's.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         args: Option<Vec<std::ffi::OsString>>,
@@ -65,7 +69,8 @@ struct WireRequest {
     cmd: Command,
     #[serde(default, with = "crate::path_bytes::option")]
     path: Option<PathBuf>,
-    argv0: Option<String>,
+    #[serde(default, with = "crate::path_bytes::option")]
+    argv0: Option<PathBuf>,
     args: Option<Vec<std::ffi::OsString>>,
     listeners: Option<Vec<crate::spec::ListenerSpec>>,
     #[serde(default, with = "crate::path_bytes::option")]
@@ -418,7 +423,8 @@ impl<'de> serde::de::Visitor<'de> for Walk {
         while let Some(key) = map.next_key::<String>()? {
             if seen.contains(&key) {
                 return Err(serde::de::Error::custom(format_args!(
-                    "the key `{key}` appears twice"
+                    "the key `{}` appears twice",
+                    cut_short(&key)
                 )));
             }
             match key.as_str() {
@@ -572,7 +578,7 @@ mod tests {
         let latin1 = |s: &[u8]| PathBuf::from(std::ffi::OsString::from_vec(s.to_vec()));
         let reload = Request::Reload {
             path: latin1(b"/srv/caf\xe9/x"),
-            argv0: Some("x".into()),
+            argv0: Some(latin1(b"caf\xe9")),
             args: Some(vec![
                 "-v".into(),
                 std::ffi::OsString::from_vec(vec![0xff, b'a']),
@@ -705,6 +711,10 @@ mod tests {
             (
                 br#"{"v":1,"cmd":"stop","c\u006dd":"status"}"#,
                 "the key `cmd` appears twice",
+            ),
+            (
+                br#"{"v":1,"cmd":"stop","kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk":1,"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk":2}"#,
+                "the key `kkkk",
             ),
         ];
         for (line, want) in cases {

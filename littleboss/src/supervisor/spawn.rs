@@ -125,27 +125,54 @@ pub(crate) fn above_child_fds(fd: OwnedFd) -> std::io::Result<OwnedFd> {
 }
 
 /// Refuses a file the kernel would not run (ENOEXEC): neither an ELF
-/// binary nor a `#!` script. std's exec (glibc's `execvp`) would run it
-/// with `/bin/sh` instead: a half-copied binary's bytes, or a text file's
-/// lines, as shell commands. A file this process may not execute, or
-/// cannot read, is left to the exec to judge.
+/// binary at least a header long nor a `#!` script. std's exec (glibc's
+/// `execvp`) would run it with `/bin/sh` instead: a half-copied binary's
+/// bytes, or a text file's lines, as shell commands. A file this process
+/// may not execute or read, or no plain file (a FIFO: reading it would
+/// wait for a writer), is left to the exec to judge.
 fn runnable(path: &std::path::Path) -> std::io::Result<()> {
     use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
     if nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_err() {
         return Ok(());
     }
-    let Ok(file) = std::fs::File::open(path) else {
-        return Ok(());
-    };
-    let mut head = Vec::with_capacity(4);
-    if file.take(4).read_to_end(&mut head).is_err() {
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path);
+    let Ok(file) = opened else { return Ok(()) };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
         return Ok(());
     }
-    if head.starts_with(b"\x7fELF") || head.starts_with(b"#!") {
+    let mut head = Vec::with_capacity(ELF32_HEADER);
+    if file
+        .take(ELF32_HEADER as u64)
+        .read_to_end(&mut head)
+        .is_err()
+    {
+        return Ok(());
+    }
+    let elf = head.starts_with(b"\x7fELF") && head.len() == ELF32_HEADER;
+    if elf || head.starts_with(b"#!") {
         return Ok(());
     }
     Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC))
 }
+
+/// Kills what child `pid` started in its process group (forked workers
+/// holding the listeners, helpers), which would live on after it. Its
+/// group's id is its pid, not reused while the child is not reaped: call
+/// it before. A helper that left the group (`setsid`) is not reached.
+fn kill_group(pid: u32) {
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+}
+
+/// The size of the smallest ELF header (32-bit): a shorter file that
+/// begins as one is cut short.
+const ELF32_HEADER: usize = 52;
 
 /// Starts a child with its channel at fd 3, in its own process group; its
 /// watcher sends it its listeners. Its messages and exit arrive as
@@ -218,6 +245,7 @@ pub(crate) fn spawn(
             nix::unistd::Pid::from_raw(pid as i32),
             nix::sys::signal::Signal::SIGKILL,
         );
+        kill_group(pid);
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
     };
     let process = Process::open(pid).inspect_err(|_| abandon())?;
@@ -321,6 +349,7 @@ impl Watcher {
                 // rest.
                 log!("cannot send listeners to child pid {pid}: {e}");
                 let _ = self.process.kill();
+                kill_group(pid);
             }
         }
         // A test's pause before the child's first message is read, so that
@@ -363,14 +392,7 @@ impl Watcher {
                     Some(Order::Lameduck { .. }) => {}
                     Some(Order::Kill) => {
                         let _ = self.process.kill();
-                        // And what it started in its group (forked workers
-                        // holding the listeners, helpers), which would live
-                        // on. Its group's id is its pid, not reused while
-                        // this watcher has not reaped it.
-                        let _ = nix::sys::signal::killpg(
-                            nix::unistd::Pid::from_raw(pid as i32),
-                            nix::sys::signal::Signal::SIGKILL,
-                        );
+                        kill_group(pid);
                     }
                     Some(Order::Signal(signal)) => { let _ = self.process.signal(signal); }
                     Some(Order::Settle(done)) => { let _ = done.send(()); }

@@ -24,7 +24,6 @@ pub(crate) fn serving_state() -> State {
     sim::Sim::serving(sim::settings()).machine.state().clone()
 }
 
-use std::ffi::OsString;
 use std::time::Duration;
 
 pub(crate) use listeners::{Assigned, BindOrder, Held, ListenerKey};
@@ -442,7 +441,7 @@ impl Machine {
                 dir_id,
             } => {
                 say!(self, "reload requested: {}", path.display());
-                let argv0 = argv0.map_or_else(|| path.clone().into_os_string(), OsString::from);
+                let argv0 = argv0.unwrap_or_else(|| path.clone()).into_os_string();
                 let spec = ReloadSpec {
                     target: Target {
                         path,
@@ -1182,7 +1181,13 @@ impl Machine {
         let orders = listeners::plan(&self.state.held, &[], &launch.listeners).unwrap_or_default();
         let Some(up) = self.up() else { return };
         debug_assert!(up.starting.is_none(), "one child starts at a time");
+        // A restart due that this start replaces (a reload's) was counted
+        // against the limit when it was planned: it will not happen.
+        let replaces_restart = up.restart_at.is_some() && !matches!(why, Why::Restart);
         up.restart_at = None;
+        if replaces_restart {
+            self.state.restarts.pop_back();
+        }
         let id = self.state.next_id;
         self.state.next_id += 1;
         let binding = !orders.is_empty();

@@ -690,6 +690,30 @@ fn a_crash_loop_gives_up_after_the_restart_limit() {
 }
 
 #[test]
+fn a_restart_a_reload_replaced_does_not_count_against_the_limit() {
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        restart_limit: (1, Duration::from_secs(60)),
+        ..settings()
+    });
+    sim.exit(1, ChildExit::Code(4));
+    assert!(sim.logged("restarting in"));
+    // The deploy comes before the restart is due, and takes over.
+    let reload = sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    assert!(matches!(
+        sim.final_answer(reload),
+        Some(Response::Reloaded { .. })
+    ));
+    // One restart so far, the one that is due now: within the limit.
+    sim.advance(PROBATION + MS);
+    sim.exit(2, ChildExit::Code(4));
+    assert_eq!(sim.exit_code, None, "{:?}", sim.logs());
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.spawned_paths(), ["/bin/v1", "/bin/v2", "/bin/v2"]);
+}
+
+#[test]
 fn restarts_back_off_and_a_healthy_child_resets_the_delay() {
     let mut sim = Sim::serving(super::Settings {
         persist: true,
