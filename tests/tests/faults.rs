@@ -609,3 +609,26 @@ fn a_child_killed_at_its_lameduck_timeout_takes_its_process_group_with_it() {
     );
     assert!(!left, "the helper outlived the child killed with it");
 }
+
+#[test]
+fn a_supervisor_outlives_its_closed_stderr_though_the_program_restored_sigpipe() {
+    let svc = Service::new(env!("CARGO_BIN_EXE_sigpipe_default"));
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut supervisor = cmd.spawn().unwrap();
+    // Its stderr's reader gone (`| logger`, restarted): every line it
+    // writes from now on meets a closed pipe.
+    drop(supervisor.stderr.take());
+    let status = tests::eventually("a status answered", || {
+        let out = svc.control_with(&svc.bin, "status", &["--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        status["child"]["pid"].as_u64().map(|_| status)
+    });
+    assert_eq!(status["supervisor_pid"], supervisor.id());
+    let stop = svc.control("stop");
+    let code = supervisor.wait().unwrap();
+    assert!(stop.status.success(), "{}", text(&stop));
+    assert_eq!(code.code(), Some(0), "{code:?}");
+}

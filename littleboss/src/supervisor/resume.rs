@@ -92,6 +92,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         .and_then(|(socket, ping)| crate::notify::Notifier::resume(socket, *ping))
         .map(Arc::new);
     spawn::inherit_channel_var();
+    super::ignore_sigpipe();
     // This binary's settings from now on (a new lameduck, restart limit...).
     if rollback.is_none() {
         handoff.state.settings = super::settings_of(config);
