@@ -632,3 +632,54 @@ fn a_supervisor_outlives_its_closed_stderr_though_the_program_restored_sigpipe()
     assert!(stop.status.success(), "{}", text(&stop));
     assert_eq!(code.code(), Some(0), "{code:?}");
 }
+
+/// Sets `pid`'s soft limit on open descriptors; returns the one before.
+fn set_fd_limit(pid: i32, soft: u64) -> u64 {
+    let mut old = nix::libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: reads the current limits into `old`, which lives on our stack.
+    let rc =
+        unsafe { nix::libc::prlimit(pid, nix::libc::RLIMIT_NOFILE, std::ptr::null(), &mut old) };
+    assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
+    let new = nix::libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: old.rlim_max,
+    };
+    // SAFETY: passes a limit from our stack; the kernel only reads it.
+    let rc =
+        unsafe { nix::libc::prlimit(pid, nix::libc::RLIMIT_NOFILE, &new, std::ptr::null_mut()) };
+    assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
+    old.rlim_cur
+}
+
+#[test]
+fn a_supervisor_out_of_descriptors_says_so_once_and_answers_once_it_has_them() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
+    svc.start(&[]);
+    svc.ready();
+    let pid = svc.pid();
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count() as u64;
+    let before = set_fd_limit(pid, open);
+    // Queued, not accepted: the supervisor has no descriptor to spare, and
+    // tries again every 100 ms.
+    let socket = svc.control_dir().join("echo_server.sock");
+    let waiting = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    svc.output.wait_for("control socket accept failed");
+    // A second's retries, said once (a negative check: a fixed wait).
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let said = svc
+        .output
+        .text()
+        .matches("control socket accept failed")
+        .count();
+    set_fd_limit(pid, before);
+    assert_eq!(said, 1, "{}", svc.output.text());
+    drop(waiting);
+    let status = svc.control_with(&svc.bin, "status", &["--json"]);
+    assert!(status.status.success(), "{}", text(&status));
+    svc.stop_expecting(0);
+}

@@ -418,6 +418,10 @@ fn pid_of(live: &std::os::unix::net::UnixStream) -> Option<i32> {
         .map(|c| c.pid())
 }
 
+/// How long after saying that accepting a control connection failed the
+/// supervisor says it again (it retries every 100 ms).
+const ACCEPT_ERROR_QUIET: Duration = Duration::from_secs(10);
+
 /// Accepts control connections for ever.
 pub(crate) async fn serve(
     listener: UnixListener,
@@ -425,12 +429,26 @@ pub(crate) async fn serve(
     connections: Connections,
 ) {
     let our_uid = nix::unistd::geteuid().as_raw();
+    // EMFILE and friends last: said once per 10 s, with how many since.
+    let mut quiet_until: Option<tokio::time::Instant> = None;
+    let mut unsaid = 0u64;
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(e) => {
-                // EMFILE and friends: say so, back off a little, keep serving.
-                log!("control socket accept failed: {e}");
+                // Back off a little, keep serving.
+                let now = tokio::time::Instant::now();
+                if quiet_until.is_none_or(|until| now >= until) {
+                    let since = match unsaid {
+                        0 => String::new(),
+                        n => format!(" ({n} more failures since the last said)"),
+                    };
+                    log!("control socket accept failed: {e}{since}");
+                    quiet_until = Some(now + ACCEPT_ERROR_QUIET);
+                    unsaid = 0;
+                } else {
+                    unsaid += 1;
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
