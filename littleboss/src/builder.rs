@@ -473,6 +473,21 @@ mod tests {
     }
 
     #[test]
+    fn durations_must_be_whole_milliseconds_as_the_attributes_are() {
+        let lb = Littleboss::new("svc")
+            .ready_timeout(Duration::from_micros(500))
+            .lameduck(Duration::from_micros(2_000_500))
+            .grace(Duration::from_millis(250));
+        assert_eq!(
+            messages(&lb),
+            [
+                "duration `500µs` is not a whole number of milliseconds",
+                "duration `2.0005s` is not a whole number of milliseconds",
+            ]
+        );
+    }
+
+    #[test]
     fn settings_that_would_be_ignored_or_fail_every_child_are_mistakes() {
         let lb = Littleboss::new("svc")
             .ready_timeout(Duration::ZERO)

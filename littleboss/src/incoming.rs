@@ -17,8 +17,11 @@ type Accepting = Pin<Box<dyn Future<Output = io::Result<(TcpStream, SocketAddr)>
 
 /// The connections of a [`TcpListener`], as a [`futures_core::Stream`]:
 /// it yields each accepted connection (or accept error) until draining
-/// begins, and from then on none, as [`TcpListener::accept`] does. End it
-/// with lameduck:
+/// begins, and from then on none, as [`TcpListener::accept`] does. An
+/// error that is not one connection's (out of descriptors) is yielded a
+/// second after it came, with a warning: a server that skips errors
+/// (tonic) would otherwise try again at once, and spin. End it with
+/// lameduck:
 ///
 /// ```ignore
 /// let incoming = ctx.tcp("grpc").expect("grpc listener enabled").incoming();
@@ -62,17 +65,43 @@ impl futures_core::Stream for Incoming {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
         let listener = self.listener.clone();
-        let accepting = self
-            .accepting
-            .get_or_insert_with(|| Box::pin(async move { listener.accept().await }));
+        let accepting = self.accepting.get_or_insert_with(|| {
+            Box::pin(async move {
+                let accepted = listener.accept().await;
+                if let Err(e) = &accepted
+                    && let Some(pause) = pause_after(e)
+                {
+                    crate::report::warning!("accept: {e}");
+                    tokio::time::sleep(pause).await;
+                }
+                accepted
+            })
+        });
         let accepted = std::task::ready!(accepting.as_mut().poll(cx));
         self.accepting = None;
         Poll::Ready(Some(accepted.map(|(stream, _peer)| stream)))
     }
 }
 
+/// How long to wait before yielding accept error `e`: none for one
+/// connection's (the next may be fine at once), a second for the
+/// listener's (out of descriptors), which retrying at once would spin on.
+fn pause_after(e: &io::Error) -> Option<std::time::Duration> {
+    (!crate::tcp::is_connection_error(e)).then_some(std::time::Duration::from_secs(1))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_listeners_error_is_waited_out_and_a_connections_is_not() {
+        let os = std::io::Error::from_raw_os_error;
+        assert_eq!(super::pause_after(&os(nix::libc::ECONNABORTED)), None);
+        assert_eq!(
+            super::pause_after(&os(nix::libc::EMFILE)),
+            Some(std::time::Duration::from_secs(1))
+        );
+    }
+
     use std::future::poll_fn;
     use std::pin::Pin;
     use std::time::Duration;

@@ -319,6 +319,38 @@ pub(crate) fn poll_accept_recorded<S: std::os::fd::AsRawFd, A>(
     polled
 }
 
+/// [`poll_accept_recorded`] around `accept`, the listener's own accept
+/// future, made afresh once it completes: tokio's, which wakes every task
+/// waiting on the listener (its `poll_accept` wakes only the last caller,
+/// so tasks sharing a listener would wait for ever once that one is gone).
+pub(crate) async fn accept_recorded<S, A, F>(
+    phase: &watch::Receiver<Phase>,
+    accepted: &Accepted,
+    mut accept: impl FnMut() -> F,
+) -> std::io::Result<(S, A)>
+where
+    S: std::os::fd::AsRawFd,
+    F: std::future::Future<Output = std::io::Result<(S, A)>>,
+{
+    let mut slot = std::pin::pin!(None::<F>);
+    std::future::poll_fn(|cx| {
+        poll_accept_recorded(phase, accepted, || {
+            if slot.is_none() {
+                slot.set(Some(accept()));
+            }
+            let Some(future) = slot.as_mut().as_pin_mut() else {
+                unreachable!("just set");
+            };
+            let polled = future.poll(cx);
+            if polled.is_ready() {
+                slot.set(None);
+            }
+            polled
+        })
+    })
+    .await
+}
+
 /// The error of an accept on a socket that no longer listens: it was shut.
 fn not_listening(e: &std::io::Error) -> bool {
     e.raw_os_error() == Some(nix::libc::EINVAL)

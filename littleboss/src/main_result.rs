@@ -4,7 +4,9 @@ use std::fmt::Display;
 
 /// A return type for the program's `main`: `()` (exit 0) or
 /// `Result<(), E>` where an `Err` is printed to stderr and the process
-/// exits 1.
+/// exits 1. The error is printed in its alternate form (`{:#}`), which
+/// for `anyhow` and `eyre` errors says their causes too (`reading config:
+/// No such file or directory`).
 ///
 /// ```no_run
 /// #[littleboss::main(name = "svc")]
@@ -41,16 +43,42 @@ impl<E: Display> MainResult for Result<(), E> {
             Ok(()) => 0,
             Err(e) => {
                 // One write, so the line never interleaves with the supervisor's.
-                crate::log::write_line(format_args!("Error: {e}"));
+                crate::log::write_line(format_args!("{}", said(&e)));
                 1
             }
         }
     }
 }
 
+/// How an error `main` returned is said: in its alternate form, which
+/// error types with causes (anyhow's, eyre's) use to say them.
+fn said(e: &impl Display) -> String {
+    format!("Error: {e:#}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::MainResult;
+
+    #[test]
+    fn an_error_is_said_with_its_causes() {
+        /// As anyhow's: the context alone, or with its cause when `{:#}`.
+        struct WithCause;
+        impl std::fmt::Display for WithCause {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("reading config")?;
+                if f.alternate() {
+                    f.write_str(": No such file or directory")?;
+                }
+                Ok(())
+            }
+        }
+        assert_eq!(
+            super::said(&WithCause),
+            "Error: reading config: No such file or directory"
+        );
+        assert_eq!(super::said(&"boom"), "Error: boom");
+    }
 
     #[test]
     fn unit_and_ok_exit_zero_and_err_exits_one() {

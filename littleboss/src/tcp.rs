@@ -108,7 +108,9 @@ impl TcpListener {
     /// Accepts a connection, as [`tokio::net::TcpListener::accept`] does,
     /// until draining begins; from then on it never completes (the
     /// connections go to the next child, or in bypass mode are refused).
-    /// A call waiting when draining begins stays waiting.
+    /// A call waiting when draining begins stays waiting. Several tasks
+    /// may wait on one listener (shared in an `Arc`), each woken as with
+    /// tokio's.
     ///
     /// Cancel safe, as tokio's.
     ///
@@ -119,7 +121,7 @@ impl TcpListener {
     /// # Ok(()) }
     /// ```
     pub async fn accept(&self) -> io::Result<(tokio::net::TcpStream, SocketAddr)> {
-        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+        crate::lameduck::accept_recorded(&self.phase, &self.accepted, || self.inner.accept()).await
     }
 
     /// Polls for a connection, as [`tokio::net::TcpListener::poll_accept`]
@@ -127,7 +129,8 @@ impl TcpListener {
     /// [`accept`](TcpListener::accept) does. For hand-written accept
     /// adapters (a `Stream`, a hyper acceptor); it shadows the tokio
     /// method that `Deref` would otherwise reach, which knows nothing of
-    /// draining.
+    /// draining. As tokio's, it wakes only the task that polled last:
+    /// tasks sharing a listener use [`accept`](TcpListener::accept).
     ///
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context) -> std::io::Result<()> {
@@ -241,7 +244,7 @@ pub(crate) async fn accept_retrying<T, F: Future<Output = io::Result<T>>>(
 /// reload the new child may be the only one accepting). Not its
 /// `EOPNOTSUPP`, which also means the listener is no stream socket: that
 /// never clears, and retried at once would spin.
-#[cfg(feature = "axum")]
+#[cfg(any(feature = "axum", feature = "stream"))]
 pub(crate) fn is_connection_error(e: &io::Error) -> bool {
     use nix::libc;
     let network = [
@@ -273,7 +276,7 @@ mod tests {
     use crate::accepted::Accepted;
     use crate::lameduck::Phase;
 
-    #[cfg(feature = "axum")]
+    #[cfg(any(feature = "axum", feature = "stream"))]
     #[test]
     fn a_connections_own_error_is_retried_and_the_listeners_is_not() {
         use super::is_connection_error;
@@ -324,6 +327,31 @@ mod tests {
         // The connection stays in the shared queue, for the next child.
         let (_, peer) = listener.inner.accept().await.unwrap();
         assert_eq!(peer, second.local_addr().unwrap());
+    }
+
+    #[tokio::test]
+    async fn every_task_waiting_to_accept_is_woken_not_only_the_last() {
+        let (_phase, rx) = watch::channel(Phase::Serving);
+        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = inner.local_addr().unwrap();
+        let listener = Arc::new(TcpListener::new(inner, rx, Default::default()));
+        let task =
+            |listener: Arc<TcpListener>| tokio::spawn(async move { listener.accept().await });
+        let first = task(listener.clone());
+        tokio::task::yield_now().await;
+        // The last to wait gives up (a timeout, a panic): the first still
+        // hears of the connection.
+        let last = task(listener.clone());
+        tokio::task::yield_now().await;
+        last.abort();
+        let _ = last.await;
+        let client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let accepted = tokio::time::timeout(Duration::from_secs(5), first).await;
+        let (_, peer) = accepted
+            .expect("the first task was never woken")
+            .unwrap()
+            .unwrap();
+        assert_eq!(peer, client.local_addr().unwrap());
     }
 
     #[tokio::test]

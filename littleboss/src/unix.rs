@@ -72,7 +72,8 @@ impl UnixListener {
     }
 
     /// Accepts a connection, as [`tokio::net::UnixListener::accept`] does,
-    /// until draining begins; from then on it never completes. Cancel safe.
+    /// until draining begins; from then on it never completes. Cancel safe;
+    /// several tasks may wait on one listener, each woken as with tokio's.
     ///
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context) -> std::io::Result<()> {
@@ -81,13 +82,15 @@ impl UnixListener {
     /// # Ok(()) }
     /// ```
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        std::future::poll_fn(|cx| self.poll_accept(cx)).await
+        crate::lameduck::accept_recorded(&self.phase, &self.accepted, || self.inner.accept()).await
     }
 
     /// Polls for a connection, as [`tokio::net::UnixListener::poll_accept`]
     /// does, until draining begins; from then on it stays pending, as
     /// [`accept`](UnixListener::accept) does. It shadows the tokio method
     /// that `Deref` would otherwise reach, which knows nothing of draining.
+    /// As tokio's, it wakes only the task that polled last: tasks sharing a
+    /// listener use [`accept`](UnixListener::accept).
     ///
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context) -> std::io::Result<()> {

@@ -6,12 +6,18 @@ use super::RuleError;
 use super::address::is_digits;
 use super::settings::nonzero_restart_window;
 
-/// A duration given to the builder must fit in milliseconds as a `u64`,
-/// as the attribute's must: a `Duration::MAX` ("never") would overflow the
-/// supervisor's deadlines.
+/// A duration given to the builder must be whole milliseconds that fit in
+/// a `u64`, as the attribute's must: a `Duration::MAX` ("never") would
+/// overflow the supervisor's deadlines, and a child tells its supervisor
+/// its settings in milliseconds (500 µs would be 0).
 pub(crate) fn duration_fits(duration: std::time::Duration) -> Result<(), RuleError> {
     if duration.as_millis() > u128::from(u64::MAX) {
         return Err(RuleError::DurationTooLong {
+            text: format!("{duration:?}"),
+        });
+    }
+    if !duration.subsec_nanos().is_multiple_of(1_000_000) {
+        return Err(RuleError::DurationNotWholeMillis {
             text: format!("{duration:?}"),
         });
     }

@@ -39,8 +39,8 @@ pub(crate) fn inherit_channel_var() {
     }
 }
 
-/// A test hook: how long a watcher waits before it reads its child's
-/// first message, in milliseconds.
+/// A test hook: how long a watcher waits at most, for its child to exit,
+/// before it reads the child's first message, in milliseconds.
 const TEST_WATCH_PAUSE_VAR: &str = "LITTLEBOSS_TEST_WATCH_PAUSE_MS";
 
 /// What the driver can ask of a child's watcher.
@@ -352,10 +352,22 @@ impl Watcher {
                 kill_group(pid);
             }
         }
-        // A test's pause before the child's first message is read, so that
-        // what it says and its exit come in one poll.
+        // A test's wait, before the child's first message is read, for the
+        // child to exit (at most this long), so that what it said and its
+        // exit come in one poll.
         if let Some(ms) = crate::test_hook::test_hook::<u64>(TEST_WATCH_PAUSE_VAR) {
-            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            let until = tokio::time::Instant::now() + std::time::Duration::from_millis(ms);
+            let peek = nix::sys::wait::WaitPidFlag::WEXITED
+                | nix::sys::wait::WaitPidFlag::WNOHANG
+                | nix::sys::wait::WaitPidFlag::WNOWAIT;
+            let child = nix::unistd::Pid::from_raw(pid as i32);
+            let exited = || {
+                nix::sys::wait::waitid(nix::sys::wait::Id::Pid(child), peek)
+                    .is_ok_and(|s| s != nix::sys::wait::WaitStatus::StillAlive)
+            };
+            while !exited() && tokio::time::Instant::now() < until {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
         }
         let mut channel_open = true;
         let mut orders_open = true;
