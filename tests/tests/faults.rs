@@ -602,11 +602,13 @@ fn a_child_killed_at_its_lameduck_timeout_takes_its_process_group_with_it() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let left = runs(helper);
-    // Not left running should the check fail.
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(helper as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    );
+    if left {
+        // Not left running: the pid is still the helper's (it runs).
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(helper as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
     assert!(!left, "the helper outlived the child killed with it");
 }
 
@@ -618,6 +620,20 @@ fn a_supervisor_outlives_its_closed_stderr_though_the_program_restored_sigpipe()
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
     let mut supervisor = cmd.spawn().unwrap();
+    // Killed should a check below fail before its exit is seen (its
+    // child then sees the channel close).
+    struct KillOnDrop(Option<u32>);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            if let Some(pid) = self.0 {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+    }
+    let mut guard = KillOnDrop(Some(supervisor.id()));
     // Its stderr's reader gone (`| logger`, restarted): every line it
     // writes from now on meets a closed pipe.
     drop(supervisor.stderr.take());
@@ -628,7 +644,9 @@ fn a_supervisor_outlives_its_closed_stderr_though_the_program_restored_sigpipe()
     });
     assert_eq!(status["supervisor_pid"], supervisor.id());
     let stop = svc.control("stop");
-    let code = supervisor.wait().unwrap();
+    let code = tests::eventually("the supervisor's exit", || supervisor.try_wait().unwrap());
+    // Reaped: its pid may be another's from now on.
+    guard.0 = None;
     assert!(stop.status.success(), "{}", text(&stop));
     assert_eq!(code.code(), Some(0), "{code:?}");
 }
@@ -660,10 +678,13 @@ fn a_supervisor_out_of_descriptors_says_so_once_and_answers_once_it_has_them() {
     svc.start(&[]);
     svc.ready();
     let pid = svc.pid();
-    let open = std::fs::read_dir(format!("/proc/{pid}/fd"))
+    // The lowest free descriptor number: the next the supervisor opens.
+    let open: std::collections::BTreeSet<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
-        .count() as u64;
-    let before = set_fd_limit(pid, open);
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    let lowest_free = (0..).find(|fd| !open.contains(fd)).unwrap();
+    let before = set_fd_limit(pid, lowest_free);
     // Queued, not accepted: the supervisor has no descriptor to spare, and
     // tries again every 100 ms.
     let socket = svc.control_dir().join("echo_server.sock");

@@ -11,7 +11,8 @@ fn persist_restarts_a_child_that_exits_on_its_own() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_persist"));
     svc.start(&[]);
     svc.output.wait_for("started run 3 pid=");
-    let out = svc.output.text();
+    // The supervisor's lines come on another pipe: waited for, not read at once.
+    let out = svc.output.wait_for_count("restarting in", 2);
     assert_eq!(out.matches("restarting in").count(), 2, "{out}");
     let status = svc.control("status");
     assert!(

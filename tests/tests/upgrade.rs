@@ -320,8 +320,10 @@ fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
 #[test]
 fn a_child_that_said_ready_and_died_at_once_is_not_upgraded_to() {
     let mut svc = Service::new(V1);
-    // Its readiness and its exit reach the supervisor in one go.
-    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_WATCH_PAUSE_MS", "300")]);
+    // Its readiness and its exit reach the supervisor in one go: each
+    // watcher waits for its child's exit (at most 3 s: the first child
+    // serves on) before reading what it said.
+    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_WATCH_PAUSE_MS", "3000")]);
     let pid = svc.pid();
     let dies = copy_of(&svc, env!("CARGO_BIN_EXE_versioned_ready_dies"));
     let reload = svc.control_with(&dies, "reload", &[]);
@@ -330,7 +332,9 @@ fn a_child_that_said_ready_and_died_at_once_is_not_upgraded_to() {
     tests::eventually("version 1 back", || {
         read_greeting(addr).ok().filter(|g| g.starts_with("v1 "))
     });
-    let out = svc.output.text();
+    // Its watcher has read its hello (after the hook's wait): a stop's
+    // lameduck reaches it.
+    let out = svc.output.wait_for("is serving again");
     assert!(out.contains("exited before the exec"), "{out}");
     assert!(!out.contains("in-place upgrade"), "{out}");
     assert_eq!(exe(pid), Path::new(V1), "{out}");
