@@ -91,6 +91,11 @@ impl Context {
     /// If no listener `name` is declared, if it is not a TCP listener, or if
     /// called outside a tokio runtime.
     ///
+    /// # Exits
+    /// With code 1, saying why, if the listener could not be bound when the
+    /// program started with littleboss's `help` off and `--help` asked
+    /// (the bind error is put off until the listener is taken).
+    ///
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context) {
     /// let listener: littleboss::TcpListener = ctx.tcp("https").expect("https enabled");
@@ -114,6 +119,9 @@ impl Context {
     /// # Panics
     /// As [`tcp`](Context::tcp), for a UDP listener.
     ///
+    /// # Exits
+    /// As [`tcp`](Context::tcp).
+    ///
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context) {
     /// let socket: tokio::net::UdpSocket = ctx.udp("dns").expect("dns enabled");
@@ -133,6 +141,9 @@ impl Context {
     ///
     /// # Panics
     /// As [`tcp`](Context::tcp), for a unix listener.
+    ///
+    /// # Exits
+    /// As [`tcp`](Context::tcp).
     ///
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context) {

@@ -53,6 +53,12 @@ use crate::lameduck::Phase;
 /// axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck()).await?;
 /// ```
 ///
+/// axum gives `ConnectInfo<SocketAddr>` only for its own listener types,
+/// so for the peer's address wrap this one with axum's `tap_io`
+/// (`use axum::serve::ListenerExt`), which axum provides it for:
+/// `axum::serve(listener.tap_io(|_| ()),
+/// app.into_make_service_with_connect_info::<SocketAddr>())`.
+///
 /// A hand-written accept loop works the same way (README.md's "Writing a
 /// server by hand" says what its connections must do at lameduck):
 ///
@@ -198,6 +204,20 @@ impl Deref for TcpListener {
     }
 }
 
+impl std::os::fd::AsFd for TcpListener {
+    /// The listening socket, for socket options (`socket2::SockRef`);
+    /// accepting from it directly bypasses the drain.
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl std::os::fd::AsRawFd for TcpListener {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
 impl AsRef<tokio::net::TcpListener> for TcpListener {
     fn as_ref(&self) -> &tokio::net::TcpListener {
         &self.inner
@@ -327,6 +347,21 @@ mod tests {
         // The connection stays in the shared queue, for the next child.
         let (_, peer) = listener.inner.accept().await.unwrap();
         assert_eq!(peer, second.local_addr().unwrap());
+    }
+
+    #[tokio::test]
+    async fn it_lends_its_socket_for_options() {
+        let (_phase, rx) = watch::channel(Phase::Serving);
+        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&inner);
+        let listener = TcpListener::new(inner, rx, Default::default());
+        // As socket2's `SockRef::from` and nix's `setsockopt` take it.
+        fn takes(fd: &impl std::os::fd::AsFd) -> std::os::fd::RawFd {
+            std::os::fd::AsRawFd::as_raw_fd(&fd.as_fd())
+        }
+        assert_eq!(takes(&listener), raw);
+        let reuse = nix::sys::socket::getsockopt(&listener, nix::sys::socket::sockopt::ReuseAddr);
+        assert!(reuse.is_ok(), "{reuse:?}");
     }
 
     #[tokio::test]

@@ -145,6 +145,20 @@ impl Deref for UnixListener {
     }
 }
 
+impl std::os::fd::AsFd for UnixListener {
+    /// The listening socket, for socket options; accepting from it
+    /// directly bypasses the drain.
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl std::os::fd::AsRawFd for UnixListener {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.inner.as_raw_fd()
+    }
+}
+
 impl AsRef<tokio::net::UnixListener> for UnixListener {
     fn as_ref(&self) -> &tokio::net::UnixListener {
         &self.inner
