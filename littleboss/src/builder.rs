@@ -95,6 +95,9 @@ impl Littleboss {
     /// How long a child may run once told to wind down (from draining,
     /// the grace included) before it is killed (default 2 s).
     ///
+    /// Whole milliseconds, as the attribute's (a finer duration is a
+    /// mistake [`check`](Littleboss::check) reports).
+    ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc").lameduck(std::time::Duration::from_secs(10));
     /// # let _ = lb;
@@ -118,6 +121,9 @@ impl Littleboss {
     /// later, once connections accepted just before have had time to send
     /// their first request. Longer for clients that are slow to speak
     /// after connecting; zero to complete lameduck at once.
+    ///
+    /// Whole milliseconds, as the attribute's (a finer duration is a
+    /// mistake [`check`](Littleboss::check) reports).
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc").grace(std::time::Duration::from_millis(500));
@@ -154,6 +160,9 @@ impl Littleboss {
     /// a backoff from 100 ms doubling to 30 s, reset after 10 s of health.
     /// Without `persist(true)` it is a mistake [`check`](Littleboss::check)
     /// reports: nothing would be restarted.
+    ///
+    /// Whole milliseconds, as the attribute's (a finer duration is a
+    /// mistake [`check`](Littleboss::check) reports).
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc")
@@ -260,6 +269,9 @@ impl Littleboss {
     /// as it starts, must come within 10 s of the spawn, or within the
     /// running supervisor's ready timeout if shorter. Zero is a mistake:
     /// no child could ever be ready.
+    ///
+    /// Whole milliseconds, as the attribute's (a finer duration is a
+    /// mistake [`check`](Littleboss::check) reports).
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc").ready_timeout(std::time::Duration::from_secs(5));

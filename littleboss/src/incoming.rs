@@ -68,11 +68,8 @@ impl futures_core::Stream for Incoming {
         let accepting = self.accepting.get_or_insert_with(|| {
             Box::pin(async move {
                 let accepted = listener.accept().await;
-                if let Err(e) = &accepted
-                    && let Some(pause) = pause_after(e)
-                {
-                    crate::report::warning!("accept: {e}");
-                    tokio::time::sleep(pause).await;
+                if let Err(e) = &accepted {
+                    after_error(&listener, e).await;
                 }
                 accepted
             })
@@ -80,6 +77,18 @@ impl futures_core::Stream for Incoming {
         let accepted = std::task::ready!(accepting.as_mut().poll(cx));
         self.accepting = None;
         Poll::Ready(Some(accepted.map(|(stream, _peer)| stream)))
+    }
+}
+
+/// Waits before accept error `e` is yielded, as [`pause_after`] says,
+/// saying it; never ends if draining began meanwhile (nothing is yielded
+/// then, as ever once draining).
+async fn after_error(listener: &TcpListener, e: &io::Error) {
+    let Some(pause) = pause_after(e) else { return };
+    crate::report::warning!("accept: {e}");
+    tokio::time::sleep(pause).await;
+    if listener.is_draining() {
+        std::future::pending::<()>().await;
     }
 }
 
@@ -92,6 +101,33 @@ fn pause_after(e: &io::Error) -> Option<std::time::Duration> {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn an_error_waited_out_into_draining_is_never_yielded() {
+        let (phase, rx) = watch::channel(Phase::Serving);
+        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = TcpListener::new(inner, rx, Default::default());
+        let emfile = std::io::Error::from_raw_os_error(nix::libc::EMFILE);
+        let waiting = super::after_error(&listener, &emfile);
+        tokio::pin!(waiting);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(100), &mut waiting)
+                .await
+                .is_err()
+        );
+        phase.send_replace(Phase::Draining(std::time::Instant::now()));
+        let after = tokio::time::timeout(Duration::from_millis(1500), &mut waiting).await;
+        assert!(after.is_err(), "yielded once draining");
+        // While serving, it is yielded after the pause.
+        let (_serving, rx) = watch::channel(Phase::Serving);
+        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = TcpListener::new(inner, rx, Default::default());
+        let done = tokio::time::timeout(
+            Duration::from_millis(1500),
+            super::after_error(&listener, &emfile),
+        );
+        assert!(done.await.is_ok());
+    }
+
     #[test]
     fn a_listeners_error_is_waited_out_and_a_connections_is_not() {
         let os = std::io::Error::from_raw_os_error;

@@ -37,6 +37,9 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // stop), rather than killing a supervisor that has bound its socket,
     // whichever thread the kernel gives it to.
     let _ = signals::block();
+    // Before its first line: a builder program may have restored SIGPIPE's
+    // default before `run` (and `supervisor_init` may again, below).
+    ignore_sigpipe();
     close_inherited_on_exec();
     orphans::adopt_orphans();
     // A command-line mistake, told before anything is made.

@@ -37,6 +37,9 @@ pub(crate) fn handoff_var() -> Option<OsString> {
 /// `mistaken`: this binary's configuration mistakes, which send the state
 /// back to the previous binary at once.
 pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -> ! {
+    // Before any line: the code before `run` may have restored SIGPIPE's
+    // default.
+    super::ignore_sigpipe();
     let rollback =
         crate::inherited::var(handoff::FAILED_VAR).map(|r| r.to_string_lossy().into_owned());
     crate::environ::remove_env(&[handoff::ENV_VAR, handoff::FAILED_VAR]);
@@ -92,7 +95,6 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         .and_then(|(socket, ping)| crate::notify::Notifier::resume(socket, *ping))
         .map(Arc::new);
     spawn::inherit_channel_var();
-    super::ignore_sigpipe();
     // This binary's settings from now on (a new lameduck, restart limit...).
     if rollback.is_none() {
         handoff.state.settings = super::settings_of(config);

@@ -1,7 +1,8 @@
 //! Fixture that ignores lameduck (Go's `blocker`): it must be killed after
-//! its 250 ms lameduck timeout.
+//! its 1 s lameduck timeout (long enough for a loaded machine to let it
+//! say it got lameduck first).
 
-#[littleboss::main(name = "blocker", lameduck = "250ms")]
+#[littleboss::main(name = "blocker", lameduck = "1s")]
 async fn main(ctx: littleboss::Context) {
     println!("started pid={}", std::process::id());
     ctx.lameduck().await;
