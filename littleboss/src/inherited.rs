@@ -122,10 +122,11 @@ fn is_open(fd: RawFd) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::os::fd::{AsRawFd, OwnedFd};
 
-    fn open_across_exec(fd: &OwnedFd) -> bool {
+    /// Whether `fd` stays open across an exec.
+    pub(crate) fn open_across_exec(fd: &OwnedFd) -> bool {
         let flags = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).unwrap();
         flags & nix::libc::FD_CLOEXEC == 0
     }

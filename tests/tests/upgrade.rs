@@ -743,8 +743,19 @@ fn sighup_runs_what_the_path_it_was_started_by_names_now() {
     let second = copy_of(&svc, INIT);
     let (current, addr) = start_through_link(&mut svc, &first);
     assert!(read_greeting(addr).unwrap().starts_with("v1 "));
-    assert_eq!(status(&svc)["child"]["path"], current.to_str().unwrap());
-    move_link(&current, &second);
+    sighup_runs_what_the_link_names_now(&mut svc, &current, &second, addr);
+}
+
+/// `svc`, started through the link `current`, which its status names,
+/// runs `second` once the link moves to it and SIGHUP comes.
+fn sighup_runs_what_the_link_names_now(
+    svc: &mut Service,
+    current: &Path,
+    second: &Path,
+    addr: std::net::SocketAddr,
+) {
+    assert_eq!(status(svc)["child"]["path"], current.to_str().unwrap());
+    move_link(current, second);
     svc.signal(nix::sys::signal::Signal::SIGHUP);
     tests::eventually("the release the link names now", || {
         read_greeting(addr).ok().filter(|g| g.starts_with("init "))
@@ -768,13 +779,7 @@ fn sighup_follows_a_link_started_by_its_bare_name_through_path() {
     svc.spawn(cmd);
     let addr = svc.printed_addr("addr");
     svc.ready();
-    assert_eq!(status(&svc)["child"]["path"], current.to_str().unwrap());
-    move_link(&current, &second);
-    svc.signal(nix::sys::signal::Signal::SIGHUP);
-    tests::eventually("the release the link names now", || {
-        read_greeting(addr).ok().filter(|g| g.starts_with("init "))
-    });
-    svc.stop_expecting(7);
+    sighup_runs_what_the_link_names_now(&mut svc, &current, &second, addr);
 }
 
 #[test]

@@ -84,10 +84,7 @@ fn c_string(s: OsString) -> Option<CString> {
 mod tests {
     use std::os::fd::{AsRawFd, OwnedFd};
 
-    fn survives_exec(fd: &OwnedFd) -> bool {
-        let flags = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).unwrap();
-        flags & nix::libc::FD_CLOEXEC == 0
-    }
+    use crate::inherited::tests::open_across_exec as survives_exec;
 
     #[test]
     fn a_closed_descriptor_in_the_list_does_not_cost_the_others() {
