@@ -290,8 +290,8 @@ impl Littleboss {
     /// off for a program with its own argument parser; it can still show
     /// littleboss's flags with [`Context::flags_help`]. Asked for help, such
     /// a program runs even while its ports are taken (by its running
-    /// service, say): a listener that cannot be bound fails the process
-    /// only when the program takes it.
+    /// service, say): a bind error is put off, and taking any listener
+    /// then ends the process with it.
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc").help(false);

@@ -21,8 +21,9 @@ use crate::socket::NotFit;
 use crate::spec::Network;
 
 /// The child channel, when this process was started by a supervisor, and
-/// that supervisor's pid (our parent). Takes the marker out of the
-/// environment so the program does not see it.
+/// that supervisor's pid (our parent). The marker was taken out of the
+/// environment as the binary loaded (`inherited`), so the program does not
+/// see it; one set since (a test) is taken out here.
 pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
     let value = crate::inherited::var(link::ENV_VAR)?;
     crate::environ::remove_env(&[link::ENV_VAR]);

@@ -92,7 +92,7 @@ impl Context {
     /// called outside a tokio runtime.
     ///
     /// # Exits
-    /// With code 1, saying why, if the listener could not be bound when the
+    /// With code 1, saying why, if a listener could not be bound when the
     /// program started with littleboss's `help` off and `--help` asked
     /// (the bind error is put off until the listener is taken).
     ///

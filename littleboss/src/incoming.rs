@@ -101,6 +101,16 @@ fn pause_after(e: &io::Error) -> Option<std::time::Duration> {
 
 #[cfg(test)]
 mod tests {
+    use std::future::poll_fn;
+    use std::pin::Pin;
+    use std::time::Duration;
+
+    use futures_core::Stream;
+    use tokio::sync::watch;
+
+    use crate::TcpListener;
+    use crate::lameduck::Phase;
+
     #[tokio::test]
     async fn an_error_waited_out_into_draining_is_never_yielded() {
         let (phase, rx) = watch::channel(Phase::Serving);
@@ -137,16 +147,6 @@ mod tests {
             Some(std::time::Duration::from_secs(1))
         );
     }
-
-    use std::future::poll_fn;
-    use std::pin::Pin;
-    use std::time::Duration;
-
-    use futures_core::Stream;
-    use tokio::sync::watch;
-
-    use crate::TcpListener;
-    use crate::lameduck::Phase;
 
     async fn next(
         incoming: &mut super::Incoming,

@@ -20,8 +20,8 @@ pub(crate) fn path(argv0: &OsStr) -> io::Result<PathBuf> {
 }
 
 /// The path the kernel was given to execute this binary (`AT_EXECFN`),
-/// unless it is a descriptor's (`fexecve`: `/dev/fd/N`), which names no
-/// file to run again.
+/// unless it is a descriptor's (`fexecve`: `/dev/fd/N`, `/proc/self/fd/N`),
+/// which names no file to run again.
 fn exec_path() -> Option<std::ffi::OsString> {
     // SAFETY: getauxval only reads the auxiliary vector; AT_EXECFN's value
     // is the address of a NUL-terminated string on the initial stack, kept

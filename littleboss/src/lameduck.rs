@@ -35,9 +35,9 @@ pub(crate) struct Listener {
     /// Passed by the service manager (socket activation): never shut,
     /// for it queues connections for the next start.
     pub managers: bool,
-    /// Why it could not be bound, when that was put off: a program asked
-    /// for its own `--help` may never take it. Taking it ends the process
-    /// with this error, as binding it would have.
+    /// Why the listeners could not be bound, when that was put off: a
+    /// program asked for its own `--help` may never take one. Taking it
+    /// ends the process with this error, as binding would have.
     pub unbound: Option<String>,
 }
 

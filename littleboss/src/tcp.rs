@@ -204,14 +204,24 @@ impl Deref for TcpListener {
     }
 }
 
+/// The listening socket, for socket options (`socket2::SockRef`, nix's
+/// `getsockopt`); accepting from it directly bypasses the drain.
+///
+/// ```no_run
+/// # fn f(ctx: littleboss::Context) {
+/// use std::os::fd::AsFd;
+/// let listener = ctx.tcp("http").expect("http listener enabled");
+/// let socket = listener.as_fd();
+/// # let _ = socket;
+/// # }
+/// ```
 impl std::os::fd::AsFd for TcpListener {
-    /// The listening socket, for socket options (`socket2::SockRef`);
-    /// accepting from it directly bypasses the drain.
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.inner.as_fd()
     }
 }
 
+/// The listening socket's number; see its `AsFd`.
 impl std::os::fd::AsRawFd for TcpListener {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.inner.as_raw_fd()

@@ -145,14 +145,24 @@ impl Deref for UnixListener {
     }
 }
 
+/// The listening socket, for socket options; accepting from it directly
+/// bypasses the drain.
+///
+/// ```no_run
+/// # fn f(ctx: littleboss::Context) {
+/// use std::os::fd::AsFd;
+/// let listener = ctx.unix("api").expect("api listener enabled");
+/// let socket = listener.as_fd();
+/// # let _ = socket;
+/// # }
+/// ```
 impl std::os::fd::AsFd for UnixListener {
-    /// The listening socket, for socket options; accepting from it
-    /// directly bypasses the drain.
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.inner.as_fd()
     }
 }
 
+/// The listening socket's number; see its `AsFd`.
 impl std::os::fd::AsRawFd for UnixListener {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.inner.as_raw_fd()
@@ -196,6 +206,21 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("sock");
         (dir, path)
+    }
+
+    #[tokio::test]
+    async fn it_lends_its_socket_for_options() {
+        let (dir, path) = socket_in_fresh_dir("unix-fd");
+        let (_phase, rx) = watch::channel(Phase::Serving);
+        let inner = tokio::net::UnixListener::bind(&path).unwrap();
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&inner);
+        let listener = UnixListener::new(inner, rx, Default::default());
+        fn takes(fd: &impl std::os::fd::AsFd) -> std::os::fd::RawFd {
+            std::os::fd::AsRawFd::as_raw_fd(&fd.as_fd())
+        }
+        assert_eq!(takes(&listener), raw);
+        assert_eq!(std::os::fd::AsRawFd::as_raw_fd(&listener), raw);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[tokio::test]

@@ -332,8 +332,8 @@ fn a_child_that_said_ready_and_died_at_once_is_not_upgraded_to() {
     tests::eventually("version 1 back", || {
         read_greeting(addr).ok().filter(|g| g.starts_with("v1 "))
     });
-    // Its watcher has read its hello (after the hook's wait): a stop's
-    // lameduck reaches it.
+    // The rollback child's watcher has read its hello (after the hook's
+    // wait): a stop's lameduck reaches it.
     let out = svc.output.wait_for("is serving again");
     assert!(out.contains("exited before the exec"), "{out}");
     assert!(!out.contains("in-place upgrade"), "{out}");

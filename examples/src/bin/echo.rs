@@ -15,10 +15,10 @@
 //!
 //! A connection open across a reload is closed by the old child at
 //! lameduck if idle (lameduck comes a grace after draining began: a client
-//! that connected just before has had its first line echoed), or once its
-//! current line is echoed; one with a line that does not end, or whose
-//! client stops reading, is cut shortly before the supervisor would kill
-//! the old child. Reconnecting reaches the new child.
+//! that connected just before has had the grace to send its first line),
+//! or once its current line is echoed; one with a line that does not end,
+//! or whose client stops reading, is cut shortly before the supervisor
+//! would kill the old child. Reconnecting reaches the new child.
 //! `-echo=127.0.0.1:9007` listens elsewhere.
 
 use std::io;

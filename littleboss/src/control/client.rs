@@ -166,8 +166,8 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                 .map_err(|e| Failure::new(1, format!("cannot find this binary's path: {e}")))?;
             // A path that is not UTF-8 goes as its bytes (`path_bytes`),
             // which a supervisor before this release cannot read: it
-            // answers that the request is bad (this one's client refused
-            // such a path itself).
+            // answers that the request is bad (that release's client
+            // refused such a path itself).
             let argv0 = std::path::PathBuf::from(&inv.program_args[0]);
             let mut response = session.ask(&Request::Reload {
                 path: exe,

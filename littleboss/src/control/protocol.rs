@@ -288,9 +288,10 @@ pub(crate) fn decode_request(line: &[u8]) -> Result<Request, ProtocolError> {
         // where a number belongs): kept short, as it is logged and sent back.
         _ => serde_json::from_slice(line).map_err(|e| {
             let text = e.to_string();
-            match text.chars().count() > MAX_ERROR_CHARS {
-                true => ProtocolError::BadRequest(serde::de::Error::custom(cut_middle(&text))),
-                false => ProtocolError::BadRequest(e),
+            if text.chars().count() > MAX_ERROR_CHARS {
+                ProtocolError::BadRequest(serde::de::Error::custom(cut_middle(&text)))
+            } else {
+                ProtocolError::BadRequest(e)
             }
         }),
     }

@@ -42,6 +42,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     super::ignore_sigpipe();
     let rollback =
         crate::inherited::var(handoff::FAILED_VAR).map(|r| r.to_string_lossy().into_owned());
+    // Taken as the binary loaded (`inherited`); set since only by a test.
     crate::environ::remove_env(&[handoff::ENV_VAR, handoff::FAILED_VAR]);
     let value = value.to_string_lossy();
     // SAFETY: the previous image named these two descriptors for us alone.
