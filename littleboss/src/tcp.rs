@@ -53,11 +53,8 @@ use crate::lameduck::Phase;
 /// axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck()).await?;
 /// ```
 ///
-/// axum gives `ConnectInfo<SocketAddr>` only for its own listener types,
-/// so for the peer's address wrap this one with axum's `tap_io`
-/// (`use axum::serve::ListenerExt`), which axum provides it for:
-/// `axum::serve(listener.tap_io(|_| ()),
-/// app.into_make_service_with_connect_info::<SocketAddr>())`.
+/// For axum's `ConnectInfo<SocketAddr>`, see its `axum::serve::Listener`
+/// implementation.
 ///
 /// A hand-written accept loop works the same way (README.md's "Writing a
 /// server by hand" says what its connections must do at lameduck):
@@ -234,6 +231,18 @@ impl AsRef<tokio::net::TcpListener> for TcpListener {
     }
 }
 
+/// `axum::serve` serves it (the `axum` feature). axum gives
+/// `ConnectInfo<SocketAddr>` only for listener types of its own, so for
+/// the peer's address wrap it with axum's `tap_io`:
+///
+/// ```no_run
+/// # async fn f(ctx: littleboss::Context, app: axum::Router) -> std::io::Result<()> {
+/// use axum::serve::ListenerExt;
+/// let listener = ctx.tcp("http").expect("http listener enabled").tap_io(|_| ());
+/// let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+/// axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck()).await
+/// # }
+/// ```
 #[cfg(feature = "axum")]
 impl axum::serve::Listener for TcpListener {
     type Io = tokio::net::TcpStream;
