@@ -643,6 +643,18 @@ fn a_supervisor_outlives_its_closed_stderr_though_the_program_restored_sigpipe()
         status["child"]["pid"].as_u64().map(|_| status)
     });
     assert_eq!(status["supervisor_pid"], supervisor.id());
+    // Its upgraded image too, whose code before `run` restores the
+    // default again before the state is taken over.
+    let copy = svc.dir.path().join("sigpipe_default-copy");
+    tests::copy_binary(&svc.bin, &copy);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    let status = tests::eventually("the upgrade", || {
+        let out = svc.control_with(&svc.bin, "status", &["--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        (status["upgrades"] == 1).then_some(status)
+    });
+    assert_eq!(status["supervisor_pid"], supervisor.id());
     let stop = svc.control("stop");
     let code = tests::eventually("the supervisor's exit", || supervisor.try_wait().unwrap());
     // Reaped: its pid may be another's from now on.
