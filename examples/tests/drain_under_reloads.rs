@@ -19,6 +19,11 @@ use examples::traffic::Shape;
 
 const RELOADS: usize = 20;
 
+/// Held by each test here for its whole run: the load of one would slow
+/// another's servers past the timings it checks (a drain within its
+/// lameduck timeout, a silent client within its grace) on two cores.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Whether the server tells keep-alive clients `Connection: close` while
 /// draining.
 #[derive(PartialEq)]
@@ -29,6 +34,7 @@ enum KeepAlive {
 }
 
 async fn reloads_fail_nothing(bin: &str, listener: &str, keep_alive: KeepAlive) {
+    let _alone = ONE_AT_A_TIME.lock().await;
     // Closed loop, and keep-alive once more in open loop (2000 requests/s
     // in all, each client on its own schedule), as the benchmark runs it.
     let loads = [
@@ -187,6 +193,7 @@ fn a_connection_silent_across_a_reload_is_answered(bin: &str, listener: &str) {
 
 #[test]
 fn connections_silent_across_a_reload_are_answered() {
+    let _alone = ONE_AT_A_TIME.blocking_lock();
     a_connection_silent_across_a_reload_is_answered(env!("CARGO_BIN_EXE_readme"), "https");
     a_connection_silent_across_a_reload_is_answered(env!("CARGO_BIN_EXE_axum_serve"), "https");
     a_connection_silent_across_a_reload_is_answered(env!("CARGO_BIN_EXE_plain"), "http");
@@ -213,6 +220,7 @@ fn an_idle_old_child_exits_before_its_grace(bin: &str, listener: &str) {
 
 #[test]
 fn idle_old_children_exit_before_their_grace() {
+    let _alone = ONE_AT_A_TIME.blocking_lock();
     an_idle_old_child_exits_before_its_grace(env!("CARGO_BIN_EXE_plain"), "http");
     an_idle_old_child_exits_before_its_grace(env!("CARGO_BIN_EXE_http"), "http");
     // Bare `axum::serve`, ended by `ctx.lameduck()` alone: littleboss ends
