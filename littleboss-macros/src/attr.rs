@@ -282,6 +282,12 @@ impl State {
                 "`listener` takes a list: `listener(https = \"tcp::443\")`",
             ));
         };
+        if list.tokens.is_empty() {
+            return Err(Error::new_spanned(
+                meta,
+                "`listener()` declares no listener: add one, `listener(https = \"tcp::443\")`, or remove it",
+            ));
+        }
         let mut errors = Errors::default();
         let items = match list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated) {
             Ok(items) => items,

@@ -1,0 +1,2 @@
+#[littleboss::main(name = "svc", listener())]
+async fn main() {}
