@@ -11,7 +11,6 @@ use syn::{Error, Expr, Ident, Lit, LitBool, LitStr, Meta, Path, Token};
 
 use crate::errors::Errors;
 use crate::rules::{self, RuleError, Settings};
-use crate::typo;
 
 /// Every key, in the order the unknown-key message lists them.
 const KEYS: [&str; 16] = [
@@ -158,13 +157,10 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
             };
             window.push_str(&token.to_string());
         }
-        let count = match value(meta) {
-            Some(Expr::Lit(syn::ExprLit {
-                lit: Lit::Str(text),
-                ..
-            })) => text.value(),
-            Some(other) => quote::ToTokens::to_token_stream(other).to_string(),
-            None => String::new(),
+        let count = match unquoted(meta) {
+            Ok(text) => text.value(),
+            Err(Some(written)) => written,
+            Err(None) => quote::ToTokens::to_token_stream(&pair.value).to_string(),
         };
         return Some(Error::new_spanned(
             &pair.value,
@@ -447,7 +443,7 @@ fn unknown_key(path: &Path) -> (Error, Option<&'static str>) {
         .map(|s| s.ident.unraw().to_string())
         .collect::<Vec<_>>()
         .join("::");
-    let suggestion = KEYS.into_iter().find(|k| typo::is_typo(&key, k));
+    let suggestion = KEYS.into_iter().find(|k| rules::is_typo(&key, k));
     let hint = suggestion.map_or_else(String::new, |k| format!("did you mean `{k}`? "));
     let message = format!(
         "unknown key `{key}`; {hint}expected one of: {}",
@@ -504,11 +500,8 @@ fn dashed_listeners(input: ParseStream) -> syn::Result<Vec<(String, Span, Expr)>
             ));
         }
         input.parse::<Token![=]>()?;
-        let mut value: Expr = input.parse()?;
-        while let Expr::Group(group) = value {
-            value = *group.expr;
-        }
-        items.push((name, span, value));
+        let value: Expr = input.parse()?;
+        items.push((name, span, ungrouped(&value).clone()));
         if !input.is_empty() {
             input.parse::<Token![,]>()?;
         }
@@ -522,11 +515,16 @@ fn value(meta: &Meta) -> Option<&Expr> {
     let Meta::NameValue(meta) = meta else {
         return None;
     };
-    let mut value = &meta.value;
-    while let Expr::Group(group) = value {
-        value = &group.expr;
+    Some(ungrouped(&meta.value))
+}
+
+/// `expr` without the invisible groups that `macro_rules!` wraps around
+/// fragments.
+fn ungrouped(mut expr: &Expr) -> &Expr {
+    while let Expr::Group(group) = expr {
+        expr = &group.expr;
     }
-    Some(value)
+    expr
 }
 
 fn literal(meta: &Meta) -> Option<&Lit> {

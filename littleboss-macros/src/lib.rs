@@ -12,7 +12,6 @@ mod expand;
 mod rules;
 mod signature;
 mod tokio_main;
-mod typo;
 
 #[cfg(test)]
 mod agreement;

@@ -236,10 +236,10 @@ fn split(
                 None => return Err(error(FlagProblem::NeedsMode)),
             },
         };
-        if Some(name) == mode_flag && value.is_empty() {
-            return Err(error(FlagProblem::NeedsMode));
-        }
         if Some(name) == mode_flag {
+            if value.is_empty() {
+                return Err(error(FlagProblem::NeedsMode));
+            }
             let mode = Mode::parse(&value)
                 .ok_or_else(|| error(FlagProblem::UnknownMode(value.clone())))?;
             // A mode added to a command line that had one (from history, a

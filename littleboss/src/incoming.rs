@@ -80,23 +80,18 @@ impl futures_core::Stream for Incoming {
     }
 }
 
-/// Waits before accept error `e` is yielded, as [`pause_after`] says,
-/// saying it; never ends if draining began meanwhile (nothing is yielded
-/// then, as ever once draining).
+/// Waits before accept error `e` is yielded, as
+/// [`pause_after_accept_error`](crate::tcp::pause_after_accept_error)
+/// says; never ends if draining began meanwhile (nothing is yielded then,
+/// as ever once draining).
 async fn after_error(listener: &TcpListener, e: &io::Error) {
-    let Some(pause) = pause_after(e) else { return };
-    crate::report::warning!("accept: {e}");
+    let Some(pause) = crate::tcp::pause_after_accept_error(e) else {
+        return;
+    };
     tokio::time::sleep(pause).await;
     if listener.is_draining() {
         std::future::pending::<()>().await;
     }
-}
-
-/// How long to wait before yielding accept error `e`: none for one
-/// connection's (the next may be fine at once), a second for the
-/// listener's (out of descriptors), which retrying at once would spin on.
-fn pause_after(e: &io::Error) -> Option<std::time::Duration> {
-    (!crate::tcp::is_connection_error(e)).then_some(std::time::Duration::from_secs(1))
 }
 
 #[cfg(test)]
@@ -141,9 +136,10 @@ mod tests {
     #[test]
     fn a_listeners_error_is_waited_out_and_a_connections_is_not() {
         let os = std::io::Error::from_raw_os_error;
-        assert_eq!(super::pause_after(&os(nix::libc::ECONNABORTED)), None);
+        let pause_after = crate::tcp::pause_after_accept_error;
+        assert_eq!(pause_after(&os(nix::libc::ECONNABORTED)), None);
         assert_eq!(
-            super::pause_after(&os(nix::libc::EMFILE)),
+            pause_after(&os(nix::libc::EMFILE)),
             Some(std::time::Duration::from_secs(1))
         );
     }

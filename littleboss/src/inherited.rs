@@ -79,12 +79,12 @@ pub(crate) fn var(name: &str) -> Option<OsString> {
 }
 
 /// Makes the descriptors that were open across exec as the binary started
-/// (and are still open) so again, for an exec that hands them on: a new
-/// image going back to the previous binary. Returns the first error.
+/// so again, for an exec that hands them on: a new image going back to
+/// the previous binary. One closed since is passed over (its error is the
+/// one returned; the others are still made so).
 pub(crate) fn reopen_across_exec() -> std::io::Result<()> {
     let fds = TAKEN.get().map_or(&[][..], |t| &t.across_exec);
-    let open: Vec<RawFd> = fds.iter().copied().filter(|fd| is_open(*fd)).collect();
-    crate::supervisor::inherit(&open, true)
+    crate::supervisor::inherit(fds, true)
 }
 
 /// This process's open descriptors above stderr (the listing's own among
@@ -100,7 +100,7 @@ pub(crate) fn open_fds() -> Vec<RawFd> {
 }
 
 /// Marks each of `fds` close-on-exec; returns those that were not.
-pub(crate) fn close_on_exec(fds: &[RawFd]) -> Vec<RawFd> {
+fn close_on_exec(fds: &[RawFd]) -> Vec<RawFd> {
     let mut were_open_across = Vec::new();
     for &fd in fds {
         // SAFETY: fcntl on a descriptor number only reads and sets its
@@ -114,11 +114,6 @@ pub(crate) fn close_on_exec(fds: &[RawFd]) -> Vec<RawFd> {
         were_open_across.push(fd);
     }
     were_open_across
-}
-
-fn is_open(fd: RawFd) -> bool {
-    // SAFETY: F_GETFD only asks whether the descriptor is open.
-    unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) != -1 }
 }
 
 #[cfg(test)]

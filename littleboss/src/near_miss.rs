@@ -62,8 +62,10 @@ pub(crate) fn misspelt_listener(arg: &str, name: &str, fits: impl Fn(&str) -> bo
 }
 
 /// Whether `arg` is the switch `--name` (a flag without a value) mistyped:
-/// given a value, in another case, behind odd dashes, one letter off or
-/// two adjacent letters swapped (names of four letters or more).
+/// given a value, in another case, behind odd dashes, or misspelt as the
+/// attribute's keys are judged ([`is_typo`](crate::rules::is_typo): one
+/// edit, two adjacent letters swapped among them, for a name of four
+/// letters; two for longer ones; none below four).
 ///
 /// ```ignore
 /// assert!(misspelt_switch("--jsno", "json"));
@@ -81,18 +83,7 @@ pub(crate) fn misspelt_switch(arg: &str, name: &str) -> bool {
     }
     let written = body.to_ascii_lowercase();
     let name = name.to_ascii_lowercase();
-    written == name
-        || (name.len() >= 4 && (distance(&written, &name) <= 1 || swapped(&written, &name)))
-}
-
-/// Whether `a` is `b` with two adjacent bytes swapped.
-fn swapped(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let differ: Vec<usize> = (0..a.len().min(b.len()))
-        .filter(|&i| a[i] != b[i])
-        .collect();
-    a.len() == b.len()
-        && matches!(differ.as_slice(), [i, j] if *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i])
+    written == name || (name.len() >= 4 && crate::rules::is_typo(&written, &name))
 }
 
 /// What follows the leading dashes of `arg`, and whether those are odd

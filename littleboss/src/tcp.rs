@@ -267,13 +267,26 @@ pub(crate) async fn accept_retrying<T, F: Future<Output = io::Result<T>>>(
     loop {
         match accept().await {
             Ok(accepted) => return accepted,
-            Err(e) if is_connection_error(&e) => {}
             Err(e) => {
-                crate::report::warning!("accept: {e}");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                if let Some(pause) = pause_after_accept_error(&e) {
+                    tokio::time::sleep(pause).await;
+                }
             }
         }
     }
+}
+
+/// How long to wait after accept error `e` before accepting again, saying
+/// it if at all: not for one connection's (the next may be fine at once),
+/// a second for the listener's (out of descriptors), which retrying at
+/// once would spin on.
+#[cfg(any(feature = "axum", feature = "stream"))]
+pub(crate) fn pause_after_accept_error(e: &io::Error) -> Option<std::time::Duration> {
+    if is_connection_error(e) {
+        return None;
+    }
+    crate::report::warning!("accept: {e}");
+    Some(std::time::Duration::from_secs(1))
 }
 
 /// An accept error that concerns one connection (the peer gave up before

@@ -12,20 +12,19 @@ use crate::report::warning;
 /// it ended on its own.
 pub(crate) async fn bounded<T>(ctx: &Context, serve: impl Future<Output = T>) -> Option<T> {
     let grace = ctx.grace();
-    let budget = budget(ctx.lameduck_timeout(), grace);
+    // Counted from draining: lameduck may come early.
+    let bound = grace + budget(ctx.lameduck_timeout(), grace);
     let lameduck = ctx.lameduck();
     let deadline = async {
         lameduck.await;
         // Counted from when draining began, not from this call: a caller
         // that reaches here late must not add its lateness to the bound.
         let spent = ctx.draining_for().unwrap_or_default();
-        tokio::time::sleep((grace + budget).saturating_sub(spent)).await;
+        tokio::time::sleep(bound.saturating_sub(spent)).await;
     };
     tokio::select! {
         out = serve => Some(out),
         () = deadline => {
-            // From draining, as the wait is: lameduck may have come early.
-            let bound = grace + budget;
             warning!(
                 "connections still open {bound:?} after draining began (the lameduck timeout less a margin); returning"
             );

@@ -20,7 +20,6 @@ use super::drain::bounded;
 use super::open::{CountingListener, OpenConnections, shutdown_signal};
 use super::per_connection::PerConnection;
 use super::spread::CloseTimes;
-use crate::report::warning;
 use crate::{Context, TcpListener};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -133,12 +132,13 @@ where
         };
         let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
-            Err(e) if crate::tcp::is_connection_error(&e) => continue,
             Err(e) => {
-                warning!("accept: {e}");
+                let Some(pause) = crate::tcp::pause_after_accept_error(&e) else {
+                    continue;
+                };
                 // Watching for lameduck meanwhile: the drain's bound runs.
                 tokio::select! {
-                    () = tokio::time::sleep(std::time::Duration::from_secs(1)) => continue,
+                    () = tokio::time::sleep(pause) => continue,
                     () = &mut shutdown => break,
                 }
             }

@@ -13,6 +13,7 @@ mod duration;
 mod error;
 mod name;
 mod settings;
+mod typo;
 
 pub use error::{NameKind, RuleError, SpecProblem};
 
@@ -25,3 +26,4 @@ pub(crate) use settings::{
     DEFAULT_FLAG, DEFAULT_LAMEDUCK_MS, Settings, nonzero_ready_timeout, nonzero_restart_window,
     nonzero_worker_threads,
 };
+pub(crate) use typo::is_typo;

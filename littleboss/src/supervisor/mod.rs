@@ -130,8 +130,9 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         // What it opened for itself stays its own: children get stdio and
         // their channel only.
         close_inherited_on_exec();
+        // It may have restored SIGPIPE's default, too.
+        ignore_sigpipe();
     }
-    ignore_sigpipe();
     spawn::inherit_channel_var();
     let image = Image {
         id: reexec::open_binary("self", false)
@@ -322,7 +323,7 @@ pub(super) fn close_inherited_on_exec() {
         return;
     }
     // Before Linux 5.11: one fcntl per open descriptor.
-    crate::inherited::close_on_exec(&crate::inherited::open_fds());
+    let _ = inherit(&crate::inherited::open_fds(), false);
 }
 
 /// Tells the service manager we are alive at half its watchdog interval,

@@ -133,9 +133,6 @@ pub(crate) fn above_child_fds(fd: OwnedFd) -> std::io::Result<OwnedFd> {
 fn runnable(path: &std::path::Path) -> std::io::Result<()> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
-    if nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_err() {
-        return Ok(());
-    }
     let opened = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(nix::libc::O_NONBLOCK)
@@ -153,7 +150,10 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
         return Ok(());
     }
     let elf = head.starts_with(b"\x7fELF") && head.len() == ELF32_HEADER;
-    if elf || head.starts_with(b"#!") {
+    // Asked only of a file that is no program: the common case reads the
+    // header and is done.
+    let executable = || nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok();
+    if elf || head.starts_with(b"#!") || !executable() {
         return Ok(());
     }
     Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC))

@@ -1,5 +1,5 @@
-//! Suggestions for misspelt keys. The rules on values are in `rules`,
-//! shared with the runtime.
+//! Misspellings: the macro's suggestions for misspelt keys, and the
+//! runtime's misspelt switches.
 
 /// Whether `word` looks like a misspelling of `key`: at most one edit for
 /// short keys, two for longer ones, an edit being an inserted, deleted or
