@@ -419,6 +419,42 @@ pub fn wait_read_by_peer(conn: &std::os::unix::net::UnixStream) {
 
 /// Whether a process runs: it exists and has not exited (a zombie, not
 /// reaped yet, has).
+/// Processes a test had its service start (helpers its fixtures spawn,
+/// not the service's children) that must not outlive it, whatever it
+/// asserts: killed when dropped, each only while it still runs the
+/// command line it had when taken (its pid may be another's once gone).
+#[derive(Debug)]
+pub struct Strays(Vec<(u32, Vec<Vec<u8>>)>);
+
+impl Strays {
+    /// Watches `pids`, running now.
+    pub fn of(pids: impl IntoIterator<Item = u32>) -> Strays {
+        let known = pids
+            .into_iter()
+            .filter_map(|pid| Some((pid, procfs::cmdline(pid)?)))
+            .collect();
+        Strays(known)
+    }
+
+    /// Whether `pid`, one of these, still runs what it ran when taken.
+    pub fn runs(&self, pid: u32) -> bool {
+        self.0
+            .iter()
+            .any(|(p, argv)| *p == pid && procfs::cmdline(pid).as_ref() == Some(argv))
+    }
+}
+
+impl Drop for Strays {
+    fn drop(&mut self) {
+        for (pid, _) in &self.0 {
+            if self.runs(*pid) {
+                let pid = nix::unistd::Pid::from_raw(*pid as i32);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+    }
+}
+
 pub fn alive(pid: i32) -> bool {
     let exists = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
     // `/proc/PID/stat`: `PID (COMM) STATE ...`; COMM may hold spaces.

@@ -211,6 +211,11 @@ pub fn environ(pid: u32) -> Option<std::collections::BTreeMap<String, String>> {
     Some(env)
 }
 
+/// The file `pid` runs (`/proc/PID/exe`).
+pub fn exe(pid: u32) -> std::path::PathBuf {
+    fs::read_link(format!("/proc/{pid}/exe")).unwrap()
+}
+
 /// `pid`'s argv (`/proc/PID/cmdline`), raw; `None` if it is gone.
 pub fn cmdline(pid: u32) -> Option<Vec<Vec<u8>>> {
     nul_separated(&format!("/proc/{pid}/cmdline"))

@@ -409,20 +409,17 @@ fn a_reload_from_a_path_that_is_not_utf8_goes_through() {
         .output_in_time();
     assert!(out.status.success(), "{}", text(&out));
     // The new child runs that very file, named byte for byte.
-    let status = svc.control_with(&svc.bin, "status", &["--json"]);
-    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
-    let child = status["child"]["pid"].as_u64().unwrap();
-    let exe = std::fs::read_link(format!("/proc/{child}/exe")).unwrap();
-    assert_eq!(exe, odd);
-    let argv = tests::procfs::cmdline(child as u32).unwrap();
+    let child = child_pid(&json(&svc, &svc.bin.to_string_lossy())) as u32;
+    assert_eq!(tests::procfs::exe(child), odd);
+    let argv = tests::procfs::cmdline(child).unwrap();
     assert_eq!(argv[0], odd.as_os_str().as_bytes(), "its argv[0] too");
     // And on from there, by SIGHUP: the path kept is the same bytes.
     svc.signal(nix::sys::signal::Signal::SIGHUP);
     let exe = tests::eventually("the reload by signal", || {
         let status = svc.control_with(&svc.bin, "status", &["--json"]);
         let status: serde_json::Value = serde_json::from_slice(&status.stdout).ok()?;
-        let now = status["child"]["pid"].as_u64()?;
-        (now != child).then(|| std::fs::read_link(format!("/proc/{now}/exe")).ok())?
+        let now = status["child"]["pid"].as_u64()? as u32;
+        (now != child).then(|| tests::procfs::exe(now))
     });
     assert_eq!(exe, odd);
     svc.stop_expecting(0);
@@ -592,57 +589,37 @@ fn a_child_killed_at_its_lameduck_timeout_takes_its_process_group_with_it() {
     svc.spawn(cmd);
     let helper: u32 = svc.printed("helper");
     svc.ready();
-    let runs = |pid: u32| {
+    let runs_marked = |pid: u32| {
         tests::procfs::cmdline(pid).is_some_and(|args| args.iter().any(|a| a == marker.as_bytes()))
     };
-    tests::eventually("the helper running", || runs(helper).then_some(()));
+    tests::eventually("the helper running", || runs_marked(helper).then_some(()));
+    // Killed should the check below fail.
+    let strays = tests::Strays::of([helper]);
     svc.stop_expecting(128 + 9);
-    let deadline = std::time::Instant::now() + tests::DEADLINE;
-    while runs(helper) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    let left = runs(helper);
-    if left {
-        // Not left running: the pid is still the helper's (it runs).
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(helper as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-    }
-    assert!(!left, "the helper outlived the child killed with it");
+    tests::eventually("the helper gone with the child killed", || {
+        (!strays.runs(helper)).then_some(())
+    });
 }
 
 #[test]
 fn a_supervisor_outlives_its_closed_stderr_though_the_program_restored_sigpipe() {
-    let svc = Service::new(env!("CARGO_BIN_EXE_sigpipe_default"));
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_sigpipe_default"));
     let mut cmd = svc.command(&svc.bin);
     cmd.arg("-littleboss=start")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
     let mut supervisor = cmd.spawn().unwrap();
-    // Killed should a check below fail before its exit is seen (its
-    // child then sees the channel close).
-    struct KillOnDrop(Option<u32>);
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            if let Some(pid) = self.0 {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid as i32),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-        }
-    }
-    let mut guard = KillOnDrop(Some(supervisor.id()));
     // Its stderr's reader gone (`| logger`, restarted): every line it
     // writes from now on meets a closed pipe.
     drop(supervisor.stderr.take());
+    // The service's own, killed should a check below fail.
+    svc.supervisor = Some(supervisor);
     let status = tests::eventually("a status answered", || {
         let out = svc.control_with(&svc.bin, "status", &["--json"]);
         let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
         status["child"]["pid"].as_u64().map(|_| status)
     });
-    assert_eq!(status["supervisor_pid"], supervisor.id());
+    assert_eq!(status["supervisor_pid"], svc.pid());
     // Its upgraded image too, whose code before `run` restores the
     // default again before the state is taken over.
     let copy = svc.dir.path().join("sigpipe_default-copy");
@@ -654,11 +631,9 @@ fn a_supervisor_outlives_its_closed_stderr_though_the_program_restored_sigpipe()
         let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
         (status["upgrades"] == 1).then_some(status)
     });
-    assert_eq!(status["supervisor_pid"], supervisor.id());
+    assert_eq!(status["supervisor_pid"], svc.pid());
     let stop = svc.control("stop");
-    let code = tests::eventually("the supervisor's exit", || supervisor.try_wait().unwrap());
-    // Reaped: its pid may be another's from now on.
-    guard.0 = None;
+    let code = svc.wait_supervisor_exit();
     assert!(stop.status.success(), "{}", text(&stop));
     assert_eq!(code.code(), Some(0), "{code:?}");
 }

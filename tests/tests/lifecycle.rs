@@ -308,9 +308,8 @@ fn a_supervisor_whose_control_socket_was_removed_is_named_with_what_still_reache
         std::os::unix::net::UnixListener::bind(svc.control_dir().join("echo_server.sock")).unwrap(),
     );
     let out = svc.control("status");
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     let refuses = format!("`echo_server` runs (supervisor pid {pid}), but its control socket ");
-    assert!(text(&out).contains(&refuses), "{}", text(&out));
+    exits_saying(&out, 4, &refuses);
     assert!(text(&out).contains("refuses connections"), "{}", text(&out));
     // Untouched, and the signal it names stops it gracefully.
     assert_eq!(echo(addr, "still").unwrap(), "still\n");
@@ -411,10 +410,8 @@ fn control_commands_without_a_supervisor_say_so() {
     // A misspelt `--json` is a mistake, not text instead of JSON.
     for typo in ["--jsno", "--JSON", "--json=true"] {
         let out = svc.control_with(ECHO, "status", &[typo]);
-        assert_eq!(out.status.code(), Some(2), "{typo}: {}", text(&out));
+        exits_saying(&out, 2, &format!("`{typo}` looks like a misspelt --json"));
         assert!(out.stdout.is_empty(), "{typo}: {}", text(&out));
-        let said = format!("`{typo}` looks like a misspelt --json");
-        assert!(text(&out).contains(&said), "{typo}: {}", text(&out));
     }
     // Among the program's own options (an init script passing them to
     // every command), it is theirs.

@@ -338,6 +338,10 @@ fn sighup_to_the_whole_service_reloads_once_and_does_not_kill_the_serving_child(
     svc.signal(Signal::SIGHUP);
     svc.output
         .wait_for(&format!("child pid {child} exited with code 0"));
+    // A second reload would have been said as its signal was read, long
+    // before the old child drained.
+    let out = svc.output.text();
+    assert_eq!(out.matches("SIGHUP: reloading").count(), 1, "{out}");
     let status = svc.control("status");
     assert!(
         String::from_utf8_lossy(&status.stdout).contains("reloads 1, failures 0"),

@@ -63,7 +63,7 @@ fn v1_with_control_socket() -> (Service, PathBuf) {
 }
 
 fn exe(pid: i32) -> PathBuf {
-    std::fs::read_link(format!("/proc/{pid}/exe")).unwrap()
+    procfs::exe(pid as u32)
 }
 
 /// The sockets among `pid`'s descriptors, as `socket:[INODE]`.
@@ -878,20 +878,6 @@ fn a_rollback_to_a_wrapper_script_runs_the_script_not_its_shell() {
     svc.stop_expecting(0);
 }
 
-/// Helpers a test started (through its service) and must not leave behind.
-struct Helpers(Vec<i32>);
-
-impl Drop for Helpers {
-    fn drop(&mut self) {
-        for pid in &self.0 {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(*pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-    }
-}
-
 #[test]
 fn what_code_before_run_starts_inherits_nothing_meant_for_littleboss() {
     let bin = env!("CARGO_BIN_EXE_prerun_spawn");
@@ -919,7 +905,7 @@ fn what_code_before_run_starts_inherits_nothing_meant_for_littleboss() {
             .collect();
         (lines.len() == 4).then_some(lines)
     });
-    let _helpers = Helpers(started.iter().map(|(_, pid)| *pid).collect());
+    let _helpers = tests::Strays::of(started.iter().map(|(_, pid)| *pid as u32));
     assert_eq!(exe(supervisor), copy, "{}", svc.output.text());
     let by_supervisor = started.iter().filter(|(by, _)| *by == supervisor).count();
     assert_eq!(by_supervisor, 2, "{started:?}");
