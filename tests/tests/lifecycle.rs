@@ -171,13 +171,15 @@ fn a_start_right_after_stop_returns_takes_the_name_and_the_port() {
 
 #[test]
 fn a_supervisor_whose_files_were_removed_leaves_its_successors_alone() {
-    // A cleaner removed the first one's socket and lock; a second started
-    // meanwhile. The first, stopped by a signal, must not remove the
-    // second's files on its way out.
+    // A cleaner removed the first one's socket and lock, and a second
+    // started before the first could make them again (it is stopped
+    // meanwhile). The first must leave the second's files alone: when it
+    // goes to make them again, and when stopped by a signal.
     let mut first = Service::new(ECHO);
     first.start(&[]);
     first.ready();
     let dir = first.control_dir();
+    first.signal(nix::sys::signal::Signal::SIGSTOP);
     std::fs::remove_file(dir.join("echo_server.sock")).unwrap();
     std::fs::remove_file(dir.join("echo_server.lock")).unwrap();
     let mut second = Service::new(ECHO);
@@ -185,6 +187,15 @@ fn a_supervisor_whose_files_were_removed_leaves_its_successors_alone() {
     cmd.env("LITTLEBOSS_DIR", &dir).arg("-littleboss=start");
     second.spawn(cmd);
     second.ready();
+    first.signal(nix::sys::signal::Signal::SIGCONT);
+    let said = first.output.wait_for("cannot be made again");
+    let taken = format!("`echo_server` is already running (pid {})", second.pid());
+    assert!(said.contains(&taken), "{said}");
+    let pid = first.pid();
+    assert!(
+        said.contains(&format!("`kill -TERM {pid}` stops it")),
+        "{said}"
+    );
     first.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(first.wait_exit().code(), Some(0), "{}", first.output.text());
     let status = second
@@ -284,7 +295,9 @@ fn a_supervisor_whose_control_socket_was_removed_is_named_with_what_still_reache
     let addr = svc.printed_addr("addr");
     svc.ready();
     let pid = svc.pid();
-    // As a cleaner of old files in /tmp might.
+    // As a cleaner of old files in /tmp might; the supervisor, stopped,
+    // cannot make it again yet.
+    svc.signal(nix::sys::signal::Signal::SIGSTOP);
     std::fs::remove_file(svc.control_dir().join("echo_server.sock")).unwrap();
     let gone = "control socket";
     let kill = format!("`kill -HUP {pid}` reloads it, `kill -TERM {pid}` stops it gracefully");
@@ -311,10 +324,58 @@ fn a_supervisor_whose_control_socket_was_removed_is_named_with_what_still_reache
     let refuses = format!("`echo_server` runs (supervisor pid {pid}), but its control socket ");
     exits_saying(&out, 4, &refuses);
     assert!(text(&out).contains("refuses connections"), "{}", text(&out));
+    // Running again, it replaces the dead socket with its own.
+    svc.signal(nix::sys::signal::Signal::SIGCONT);
+    svc.output.wait_for("was removed; made it again");
+    let out = svc.control("status");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains(&format!("supervisor pid {pid}")));
     // Untouched, and the signal it names stops it gracefully.
     assert_eq!(echo(addr, "still").unwrap(), "still\n");
     svc.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+}
+
+#[test]
+fn a_supervisor_makes_its_removed_control_folder_again() {
+    // As `rm -rf` of the folder, or a cleaner that does not honour its
+    // lock, does: the running supervisor makes the folder, its lock file
+    // and its socket again, so the commands reach it, and a second
+    // `start` does not run a second supervisor.
+    let mut svc = Service::new(ECHO);
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let pid = svc.pid();
+    let dir = svc.control_dir();
+    for round in 0..2 {
+        std::fs::remove_dir_all(&dir).unwrap();
+        let status = tests::eventually("status answers again", || {
+            let out = svc.control("status");
+            out.status.success().then_some(out)
+        });
+        let runs = format!("supervisor pid {pid}");
+        assert!(
+            text(&status).contains(&runs),
+            "round {round}: {}",
+            text(&status)
+        );
+        let second = svc.control("start");
+        let running = format!("`echo_server` is already running (pid {pid})");
+        exits_saying(&second, 1, &running);
+    }
+    let said = svc.output.text();
+    assert_eq!(
+        said.matches("was removed; made it again").count(),
+        2,
+        "{said}"
+    );
+    svc.reload_ok();
+    assert_eq!(echo(addr, "still").unwrap(), "still\n");
+    svc.stop_expecting(0);
+    // Nothing left behind, the lock file included.
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]

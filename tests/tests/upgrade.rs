@@ -677,13 +677,15 @@ fn move_link(link: &Path, release: &Path) {
 #[test]
 fn an_upgraded_supervisor_whose_files_were_removed_leaves_its_successors_alone() {
     // A cleaner removed the first supervisor's socket and lock, and a
-    // second started; the first, reloaded by signal, upgrades in place.
-    // Its new image must still know its own socket from the second's.
+    // second started before the first (stopped meanwhile) could make them
+    // again; the first, reloaded by signal, upgrades in place. Its new
+    // image must still know its own socket from the second's.
     let mut svc = Service::new(V1);
     let first = copy_of(&svc, V1);
     let next = copy_of(&svc, INIT);
     let (current, _) = start_through_link(&mut svc, &first);
     let dir = svc.control_dir();
+    svc.signal(nix::sys::signal::Signal::SIGSTOP);
     std::fs::remove_file(dir.join("versioned.sock")).unwrap();
     std::fs::remove_file(dir.join("versioned.lock")).unwrap();
     let mut second = Service::new(V1);
@@ -691,6 +693,8 @@ fn an_upgraded_supervisor_whose_files_were_removed_leaves_its_successors_alone()
     cmd.env("LITTLEBOSS_DIR", &dir).arg("-littleboss=start");
     second.spawn(cmd);
     second.ready();
+    svc.signal(nix::sys::signal::Signal::SIGCONT);
+    svc.output.wait_for("cannot be made again");
     move_link(&current, &next);
     svc.signal(nix::sys::signal::Signal::SIGHUP);
     svc.output.wait_for("in-place upgrade 1)");
@@ -708,6 +712,27 @@ fn an_upgraded_supervisor_whose_files_were_removed_leaves_its_successors_alone()
     let stop = control(&["-littleboss=stop"]);
     assert!(stop.status.success(), "{}", text(&stop));
     assert_eq!(second.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn a_control_socket_made_again_is_the_one_an_upgraded_supervisor_serves() {
+    // Removed and made again, then handed over by an in-place upgrade: the
+    // new image answers on it, and removes it (and the lock file) at stop.
+    let mut svc = Service::new(V1);
+    let first = copy_of(&svc, V1);
+    let next = copy_of(&svc, INIT);
+    let (current, addr) = start_through_link(&mut svc, &first);
+    let dir = svc.control_dir();
+    std::fs::remove_dir_all(&dir).unwrap();
+    svc.output.wait_for("was removed; made it again");
+    move_link(&current, &next);
+    svc.signal(nix::sys::signal::Signal::SIGHUP);
+    svc.output.wait_for("in-place upgrade 1)");
+    assert_eq!(status(&svc)["supervisor_pid"], svc.pid());
+    assert!(read_greeting(addr).unwrap().starts_with("init "));
+    svc.stop_expecting(7);
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]

@@ -40,9 +40,9 @@ pub(crate) fn env_mistake() -> Option<String> {
     })
 }
 
-/// Takes a shared `flock` on the folder `dir` for the rest of the
-/// process's life (its descriptor is close-on-exec: an image after an
-/// in-place upgrade takes it again). systemd-tmpfiles leaves a folder so
+/// Takes a shared `flock` on the folder `dir`, for as long as the
+/// returned lock is kept (its descriptor is close-on-exec: an image after
+/// an in-place upgrade takes it again). systemd-tmpfiles leaves a folder so
 /// locked alone, so the control socket and lock file of a supervisor
 /// running for weeks are not aged out of `/tmp`. Shared: every supervisor
 /// using the folder holds one.
@@ -50,8 +50,9 @@ pub(crate) fn env_mistake() -> Option<String> {
 /// systemd-tmpfiles holds an exclusive lock while it cleans: then a thread
 /// waits for it and takes the shared one after, however long the clean
 /// takes, and the supervisor starts meanwhile (the files it has just made
-/// are not old). Returns whether the lock is held already.
-pub(crate) fn hold(dir: &Path) -> io::Result<bool> {
+/// are not old). Returns the lock if held already (`None`: the thread
+/// holds it, for the process's life).
+pub(crate) fn hold(dir: &Path) -> io::Result<Option<FolderLock>> {
     use nix::fcntl::{Flock, FlockArg};
     let folder = std::fs::File::open(dir)?;
     let held = match Flock::lock(folder, FlockArg::LockSharedNonblock) {
@@ -67,14 +68,16 @@ pub(crate) fn hold(dir: &Path) -> io::Result<bool> {
                         dir.display()
                     ),
                 })?;
-            return Ok(false);
+            return Ok(None);
         }
         Err((_, errno)) => return Err(io::Error::from(errno)),
     };
-    // Held until the process exits or executes another image.
-    std::mem::forget(held);
-    Ok(true)
+    Ok(Some(FolderLock(held)))
 }
+
+/// A shared `flock` on the control folder, held while this is kept.
+#[derive(Debug)]
+pub(crate) struct FolderLock(#[allow(dead_code)] nix::fcntl::Flock<std::fs::File>);
 
 /// The control socket of service `name`.
 pub(crate) fn socket_path(name: &str) -> PathBuf {
@@ -252,7 +255,7 @@ mod tests {
         };
         // A cleaner's exclusive lock: not held yet, and start goes on.
         let cleaner = exclusive(&dir).unwrap();
-        assert!(!hold(&dir).unwrap());
+        assert!(hold(&dir).unwrap().is_none());
         assert!(exclusive(&dir).is_none(), "the cleaner's still");
         drop(cleaner);
         // Once the cleaner is done, the shared lock follows: no cleaner
@@ -266,8 +269,14 @@ mod tests {
         // Uncontended, it is held at once.
         let other = dir.join("other");
         std::fs::create_dir_all(&other).unwrap();
-        assert!(hold(&other).unwrap());
+        let held = hold(&other).unwrap();
+        assert!(held.is_some());
         assert!(exclusive(&other).is_none());
+        drop(held);
+        assert!(
+            exclusive(&other).is_some(),
+            "held after its lock was dropped"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -8,3 +8,4 @@ pub(crate) mod holder;
 pub(crate) mod protocol;
 pub(crate) mod server;
 pub(crate) mod status;
+pub(crate) mod watch;

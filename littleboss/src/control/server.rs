@@ -173,6 +173,75 @@ pub(crate) fn bind(
     }
 }
 
+/// What [`remake`] made again.
+#[derive(Debug)]
+pub(crate) struct Remade {
+    /// A new control socket, if the old one's file was gone.
+    pub listener: Option<StdUnixListener>,
+    /// A new service lock, if the old one's file was gone.
+    pub lock: Option<ServiceLock>,
+}
+
+/// Why the control socket's files cannot be made again.
+#[derive(Debug)]
+pub(crate) enum RemakeError {
+    Folder(super::dir::DirError),
+    Control(ControlError),
+}
+
+impl std::fmt::Display for RemakeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RemakeError::Folder(e) => e.fmt(f),
+            RemakeError::Control(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Makes again the control socket at `path` and its lock file, for the
+/// running supervisor of `name` that holds `lock` and made `socket`, if
+/// either file is no longer there (`None` when both are): the folder too,
+/// if it went. Another supervisor that started meanwhile keeps its own.
+pub(crate) fn remake(
+    path: &Path,
+    name: &str,
+    lock: &ServiceLock,
+    socket: Option<&crate::own_file::OwnFile>,
+) -> Result<Option<Remade>, RemakeError> {
+    let socket_in_place = socket.is_some_and(|s| crate::own_file::identity(path) == Some(s.id));
+    let lock_in_place = lock.is_in_place();
+    if socket_in_place && lock_in_place {
+        return Ok(None);
+    }
+    let folder = path.parent().unwrap_or(Path::new("/"));
+    super::dir::prepare(folder).map_err(RemakeError::Folder)?;
+    let lock = match lock_in_place {
+        true => None,
+        false => {
+            let lock_path = lock.path();
+            let busy = || ControlError::AlreadyRunning {
+                name: name.to_owned(),
+                pid: super::holder::lock_holder(lock_path),
+                socket: None,
+            };
+            Some(ServiceLock::take(lock_path, busy).map_err(RemakeError::Control)?)
+        }
+    };
+    let listener = match socket_in_place {
+        true => None,
+        false => match bind_locked(path, name) {
+            Ok(listener) => Some(listener),
+            Err(e) => {
+                if let Some(lock) = lock {
+                    lock.remove();
+                }
+                return Err(RemakeError::Control(e));
+            }
+        },
+    };
+    Ok(Some(Remade { listener, lock }))
+}
+
 /// Goes on "… but " for a supervisor whose control socket is missing:
 /// what still reaches it.
 pub(crate) fn unreachable_hint(
@@ -360,6 +429,12 @@ impl ServiceLock {
     /// Its path.
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether its path still names the locked file (a cleaner may have
+    /// removed it).
+    fn is_in_place(&self) -> bool {
+        still_named(&self.file, &self.path).unwrap_or(false)
     }
 
     /// Removes the lock file, still holding the lock: call it last, after
@@ -604,6 +679,50 @@ mod tests {
         drop(StdUnixListener::bind(&path).unwrap());
         drop(bind_locked(&path, "svc").unwrap());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn removed_files_are_made_again_unless_another_supervisor_has_the_path() {
+        let base = tempfile_dir("remake");
+        let folder = base.join("run");
+        super::super::dir::prepare(&folder).unwrap();
+        let path = folder.join("svc.sock");
+        let (first, lock) = bind(&path, "svc").unwrap();
+        let mut socket = crate::own_file::OwnFile::of(&path);
+        let remade = |lock: &ServiceLock, socket: &Option<crate::own_file::OwnFile>| {
+            remake(&path, "svc", lock, socket.as_ref())
+        };
+        assert!(remade(&lock, &socket).unwrap().is_none(), "both in place");
+        // The socket alone: a new one, the lock kept.
+        std::fs::remove_file(&path).unwrap();
+        let again = remade(&lock, &socket).unwrap().unwrap();
+        assert!(again.lock.is_none());
+        let listener = again.listener.unwrap();
+        std::os::unix::net::UnixStream::connect(&path).unwrap();
+        socket = crate::own_file::OwnFile::of(&path);
+        // The whole folder: made again, private, with both files.
+        drop(listener);
+        std::fs::remove_dir_all(&folder).unwrap();
+        let again = remade(&lock, &socket).unwrap().unwrap();
+        let mode = std::fs::metadata(&folder).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        let lock = again.lock.unwrap();
+        assert!(lock.is_in_place());
+        socket = crate::own_file::OwnFile::of(&path);
+        // Another start got in first: its files are left alone.
+        let listener = again.listener.unwrap();
+        drop(listener);
+        std::fs::remove_file(&path).unwrap();
+        std::fs::remove_file(lock.path()).unwrap();
+        let (other, other_lock) = bind(&path, "svc").unwrap();
+        let e = remade(&lock, &socket).unwrap_err();
+        let pid = std::process::id();
+        let want = format!("`svc` is already running (pid {pid})");
+        assert_eq!(e.to_string(), want);
+        assert!(other_lock.is_in_place());
+        std::os::unix::net::UnixStream::connect(&path).unwrap();
+        drop((first, other, other_lock, lock));
+        let _ = std::fs::remove_dir_all(&base);
     }
 
     fn tempfile_dir(what: &str) -> std::path::PathBuf {

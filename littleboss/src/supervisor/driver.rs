@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::machine::{
@@ -17,7 +18,9 @@ use super::machine::{
 };
 use super::spawn::{ChildHandle, Spawn, spawn};
 use crate::control::connection::{Begun, Conn, Connections, ControlRequest};
-use crate::control::server::ServiceLock;
+use crate::control::dir::FolderLock;
+use crate::control::server::{self, ServiceLock};
+use crate::control::watch::FolderWatch;
 use crate::link::ListenerEntry;
 use crate::listener::Bound;
 use crate::log::log;
@@ -108,6 +111,13 @@ pub(crate) struct Parts {
     /// The service lock, held until the driver returns (its file is
     /// removed before, at the exit).
     pub lock: ServiceLock,
+    /// A shared lock on the control folder, against cleaners.
+    pub folder_lock: Option<FolderLock>,
+    /// The task accepting control connections.
+    pub accepting: JoinHandle<()>,
+    /// Tells when the control socket's files were removed (`None` if
+    /// inotify could not be had).
+    pub watch: Option<FolderWatch>,
     /// When the machine's clock started, on `CLOCK_MONOTONIC`.
     pub origin_ns: u64,
 }
@@ -157,6 +167,9 @@ pub(super) struct Io {
     pub control_path: PathBuf,
     pub control_file: Option<OwnFile>,
     pub lock: ServiceLock,
+    folder_lock: Option<FolderLock>,
+    accepting: JoinHandle<()>,
+    watch: Option<FolderWatch>,
     pub origin_ns: u64,
     /// An upgrade the machine asked for, done once the other effects are.
     upgrade: Option<(ChildId, u32, FileId)>,
@@ -195,6 +208,9 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         control_path: parts.control_path,
         control_file: parts.control_file,
         lock: parts.lock,
+        folder_lock: parts.folder_lock,
+        accepting: parts.accepting,
+        watch: parts.watch,
         origin_ns: parts.origin_ns,
         upgrade: None,
         self_upgrade: machine.state().settings.self_upgrade,
@@ -262,6 +278,11 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 }
                 Some(done) = binds.recv() => io.bound(done),
                 () = sleep_until(machine.next_deadline().map(|d| origin + d)) => Event::Tick,
+                () = removed(&mut io.watch) => {
+                    io.remake_control();
+                    effects = Vec::new();
+                    continue;
+                }
             },
         };
         if let Event::Exited { id, .. } = &event {
@@ -270,6 +291,42 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         }
         effects = machine.handle(event, now());
     }
+}
+
+/// Waits until `watch` tells that the control socket's files were removed;
+/// for ever without one.
+async fn removed(watch: &mut Option<FolderWatch>) {
+    match watch {
+        Some(watch) => watch.removed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Watches for a removal of the control socket at `socket` or its lock
+/// file (said if it cannot).
+pub(super) fn watch_folder(socket: &std::path::Path) -> Option<FolderWatch> {
+    FolderWatch::start(socket)
+        .inspect_err(|e| {
+            log!(
+                "cannot watch the control folder for a removal of the control socket, which will not be made again: {e}"
+            )
+        })
+        .ok()
+}
+
+/// Takes a shared lock on the folder of the control socket at `socket`,
+/// against cleaners of old files (said if it cannot be had).
+pub(super) fn hold_folder(socket: &std::path::Path) -> Option<FolderLock> {
+    let folder = socket.parent().unwrap_or(std::path::Path::new("/"));
+    crate::control::dir::hold(folder)
+        .inspect_err(|e| {
+            log!(
+                "cannot lock the control folder {} against cleaners of old files: {e}",
+                folder.display()
+            )
+        })
+        .ok()
+        .flatten()
 }
 
 /// Now on `CLOCK_MONOTONIC`, which a re-executed image shares.
@@ -580,6 +637,64 @@ impl Io {
             }
         };
         let _ = tokio::time::timeout(SETTLE_ORDERS, all).await;
+    }
+
+    /// Makes the control socket's files again if they were removed, so
+    /// that the commands reach this supervisor again, and a later `start`
+    /// of the service does not run a second one.
+    fn remake_control(&mut self) {
+        let path = self.control_path.clone();
+        let remade = server::remake(&path, &self.name, &self.lock, self.control_file.as_ref());
+        let remade = match remade {
+            Ok(Some(remade)) => remade,
+            Ok(None) => return,
+            Err(e) => {
+                // For good: whoever has the path now keeps it.
+                self.watch = None;
+                let pid = std::process::id();
+                log!(
+                    "the control socket {} was removed and cannot be made again: {e}; this supervisor (pid {pid}) can be reached by signals only: `kill -HUP {pid}` reloads it, `kill -TERM {pid}` stops it gracefully",
+                    path.display()
+                );
+                return;
+            }
+        };
+        if let Some(lock) = remade.lock {
+            // The old one locked a file no path names any more.
+            self.lock = lock;
+        }
+        if let Some(listener) = remade.listener {
+            match self.serve_control(listener) {
+                Ok(()) => log!(
+                    "the control socket {} was removed; made it again",
+                    path.display()
+                ),
+                Err(e) => log!(
+                    "the control socket {} was removed, and its new one cannot be served: {e}",
+                    path.display()
+                ),
+            }
+        }
+        // The folder may be a new one: watched and locked anew.
+        self.folder_lock = hold_folder(&path);
+        self.watch = watch_folder(&path);
+    }
+
+    /// Accepts control connections on `listener` from now on, and hands it
+    /// on at an in-place upgrade.
+    fn serve_control(&mut self, listener: std::os::unix::net::UnixListener) -> std::io::Result<()> {
+        self.control_file = OwnFile::of(&self.control_path);
+        self.control_fd = OwnedFd::from(listener.try_clone()?);
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::UnixListener::from_std(listener)?;
+        let connections = self.connections.clone();
+        self.accepting.abort();
+        self.accepting = tokio::spawn(server::serve(
+            listener,
+            self.control_tx.clone(),
+            connections,
+        ));
+        Ok(())
     }
 
     /// Lets go of the listeners, the control socket and, last, the lock

@@ -249,13 +249,7 @@ fn serve(
         serving.notifier,
     );
     // Not in the handoff: opened close-on-exec, taken again by each image.
-    let folder = socket_path.parent().unwrap_or(std::path::Path::new("/"));
-    if let Err(e) = dir::hold(folder) {
-        log!(
-            "cannot lock the control folder {} against cleaners of old files: {e}",
-            folder.display()
-        )
-    }
+    let folder_lock = driver::hold_folder(&socket_path);
     // Boxed: the driver's future is large, and block_on would otherwise
     // keep copies of it on the main thread's stack for the supervisor's
     // whole life.
@@ -271,7 +265,8 @@ fn serve(
             .unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
         let connections = crate::control::connection::Connections::default();
         let accepting = server::serve(listener, control_tx.clone(), connections.clone());
-        tokio::spawn(accepting);
+        let accepting = tokio::spawn(accepting);
+        let watch = driver::watch_folder(&socket_path);
         let parts = driver::Parts {
             sockets: serving.sockets,
             notifier,
@@ -284,6 +279,9 @@ fn serve(
             control_path: socket_path.clone(),
             control_file: serving.control_file,
             lock,
+            folder_lock,
+            accepting,
+            watch,
             origin_ns: serving.origin_ns,
         };
         driver::run(machine, parts, begin).await

@@ -1,0 +1,193 @@
+//! Noticing that the control socket's files were removed from under a
+//! running supervisor (by hand, or by a cleaner of old files that does not
+//! honour the folder's lock), so that it can make them again.
+//!
+//! Through inotify, so a supervisor at rest is not woken to look: only a
+//! change in its folder wakes it.
+
+use std::ffi::OsStr;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::path::Path;
+use std::time::Duration;
+
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+use tokio::sync::mpsc;
+
+/// How long after the first removal seen the supervisor looks: `rm -rf`
+/// removes the files, then the folder, and is let finish first.
+const SETTLE: Duration = Duration::from_millis(200);
+
+/// Watches the folder of a control socket for the removal of the socket,
+/// of the lock file next to it, or of the folder itself. Dropped, it stops.
+#[derive(Debug)]
+pub(crate) struct FolderWatch {
+    removed: mpsc::UnboundedReceiver<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FolderWatch {
+    /// Starts watching the folder of `socket` (its lock file is `socket`
+    /// with the extension `lock`). Runs on the current tokio runtime.
+    pub(crate) fn start(socket: &Path) -> std::io::Result<FolderWatch> {
+        let folder = socket.parent().unwrap_or(Path::new("/"));
+        let names = [socket, &socket.with_extension("lock")]
+            .map(|p| p.file_name().unwrap_or_default().to_owned());
+        let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)?;
+        inotify.add_watch(folder, watched())?;
+        // SAFETY: the AsyncFd owns the inotify instance outright, so its
+        // descriptor stays open and the same for the AsyncFd's whole life.
+        let registered =
+            unsafe { AsyncFd::register_with_interest(Watcher(inotify), Interest::READABLE) };
+        let inotify = registered.map_err(|e| e.into_parts().1)?;
+        let (tx, removed) = mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            let names = [names[0].as_os_str(), names[1].as_os_str()];
+            loop {
+                match next_removal(&inotify, names).await {
+                    Ok(()) => {}
+                    // Nothing more will come (closed by the kernel?): the
+                    // supervisor still runs; it is just not repaired.
+                    Err(_) => return,
+                }
+                tokio::time::sleep(SETTLE).await;
+                // What came meanwhile is the same removal.
+                let _ = inotify.get_ref().0.read_events();
+                if tx.send(()).is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(FolderWatch { removed, task })
+    }
+
+    /// Waits for a removal (settled); never returns if there is none.
+    pub(crate) async fn removed(&mut self) {
+        if self.removed.recv().await.is_none() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl Drop for FolderWatch {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Waits for events until one says that a file of ours, or the folder,
+/// went.
+async fn next_removal(inotify: &AsyncFd<Watcher>, names: [&OsStr; 2]) -> std::io::Result<()> {
+    loop {
+        let mut ready = inotify.readable().await?;
+        match ready.try_io(|fd| fd.get_ref().0.read_events().map_err(std::io::Error::from)) {
+            Ok(Ok(events)) => {
+                if events
+                    .iter()
+                    .any(|e| concerns(e.mask, e.name.as_deref(), names))
+                {
+                    return Ok(());
+                }
+            }
+            Ok(Err(e)) => return Err(e),
+            Err(_would_block) => continue,
+        }
+    }
+}
+
+/// What is watched: files leaving the folder, and the folder itself going.
+fn watched() -> AddWatchFlags {
+    AddWatchFlags::IN_DELETE
+        | AddWatchFlags::IN_MOVED_FROM
+        | AddWatchFlags::IN_DELETE_SELF
+        | AddWatchFlags::IN_MOVE_SELF
+        | AddWatchFlags::IN_ONLYDIR
+}
+
+/// Whether an event with `mask`, about the file `name` of the folder (or
+/// about the folder itself, with no name), may have taken the control
+/// socket or lock file, named `ours`, away.
+fn concerns(mask: AddWatchFlags, name: Option<&OsStr>, ours: [&OsStr; 2]) -> bool {
+    let folder_gone = AddWatchFlags::IN_DELETE_SELF
+        | AddWatchFlags::IN_MOVE_SELF
+        | AddWatchFlags::IN_IGNORED
+        | AddWatchFlags::IN_UNMOUNT
+        // Events were lost: look, to be sure.
+        | AddWatchFlags::IN_Q_OVERFLOW;
+    if mask.intersects(folder_gone) {
+        return true;
+    }
+    let file_gone = AddWatchFlags::IN_DELETE | AddWatchFlags::IN_MOVED_FROM;
+    mask.intersects(file_gone) && name.is_some_and(|n| ours.contains(&n))
+}
+
+/// The inotify descriptor, as tokio wants it.
+struct Watcher(Inotify);
+
+impl AsRawFd for Watcher {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_our_files_and_the_folder_itself_concern_us() {
+        let ours = [OsStr::new("svc.sock"), OsStr::new("svc.lock")];
+        let removed = AddWatchFlags::IN_DELETE;
+        let moved = AddWatchFlags::IN_MOVED_FROM;
+        assert!(concerns(removed, Some(OsStr::new("svc.sock")), ours));
+        assert!(concerns(moved, Some(OsStr::new("svc.lock")), ours));
+        // Another service's files in the same folder.
+        assert!(!concerns(removed, Some(OsStr::new("other.sock")), ours));
+        assert!(!concerns(removed, Some(OsStr::new("svc.sock2")), ours));
+        for folder in [
+            AddWatchFlags::IN_DELETE_SELF,
+            AddWatchFlags::IN_MOVE_SELF,
+            AddWatchFlags::IN_IGNORED,
+            AddWatchFlags::IN_Q_OVERFLOW,
+        ] {
+            assert!(concerns(folder, None, ours), "{folder:?}");
+        }
+        // A file made is no removal.
+        let made = AddWatchFlags::IN_CREATE;
+        assert!(!concerns(made, Some(OsStr::new("svc.sock")), ours));
+    }
+
+    #[tokio::test]
+    async fn a_removed_socket_or_folder_is_told_once_settled_and_others_are_not() {
+        let base = std::env::temp_dir().join(format!("lb-watch-{}", std::process::id()));
+        let folder = base.join("run");
+        std::fs::create_dir_all(&folder).unwrap();
+        let socket = folder.join("svc.sock");
+        std::fs::write(&socket, "").unwrap();
+        std::fs::write(folder.join("other.sock"), "").unwrap();
+        let mut watch = FolderWatch::start(&socket).unwrap();
+        std::fs::remove_file(folder.join("other.sock")).unwrap();
+        std::fs::remove_file(&socket).unwrap();
+        assert!(
+            finished_within(Duration::from_secs(10), watch.removed()).await,
+            "the socket's removal"
+        );
+        // The whole folder, as `rm -rf` does it: files, then the folder.
+        std::fs::write(&socket, "").unwrap();
+        let mut watch = FolderWatch::start(&socket).unwrap();
+        std::fs::remove_dir_all(&folder).unwrap();
+        assert!(
+            finished_within(Duration::from_secs(10), watch.removed()).await,
+            "the folder's removal"
+        );
+        // Said once for the lot.
+        assert!(!finished_within(Duration::from_millis(400), watch.removed()).await);
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    /// Whether `f` finished within `wait`.
+    async fn finished_within(wait: Duration, f: impl std::future::Future<Output = ()>) -> bool {
+        tokio::time::timeout(wait, f).await.is_ok()
+    }
+}
