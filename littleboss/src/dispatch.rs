@@ -33,7 +33,7 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
         .unwrap_or_default();
     // Asked for help, the user gets it, whatever else is wrong.
     if config.help && flags::asks_help(&argv) {
-        print!("{}", flags::usage(&config, &program));
+        crate::control::client::print_out(&flags::usage(&config, &program));
         std::process::exit(0);
     }
     let inv = flags::parse(&config, argv, flags::Repeats::Refused)

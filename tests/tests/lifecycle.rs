@@ -337,6 +337,40 @@ fn a_supervisor_whose_control_socket_was_removed_is_named_with_what_still_reache
 }
 
 #[test]
+fn control_commands_keep_their_exit_codes_when_their_reader_is_gone() {
+    // `status | head -0`, `stop 2>&1 | head -n1` under `set -o pipefail`:
+    // a write to a pipe nobody reads must not turn the command's own exit
+    // code (a stop's: the child's) into a panic's 101.
+    let mut svc = Service::new(ECHO);
+    svc.start(&[]);
+    svc.ready();
+    let unread = |mode: &str, out: bool| {
+        let mut cmd = svc.command(ECHO);
+        cmd.arg(format!("-littleboss={mode}"));
+        let (stdout, stderr) = match out {
+            true => (std::process::Stdio::piped(), std::process::Stdio::null()),
+            false => (std::process::Stdio::null(), std::process::Stdio::piped()),
+        };
+        let mut child = cmd.stdout(stdout).stderr(stderr).spawn().unwrap();
+        // The reader goes before the command has anything to say.
+        drop((child.stdout.take(), child.stderr.take()));
+        child.wait().unwrap()
+    };
+    assert_eq!(unread("status", true).code(), Some(0));
+    assert_eq!(unread("reload", false).code(), Some(0));
+    let help = svc
+        .command(ECHO)
+        .arg("-h")
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let mut help = help.unwrap();
+    drop(help.stdout.take());
+    assert_eq!(help.wait().unwrap().code(), Some(0));
+    assert_eq!(unread("stop", false).code(), Some(0));
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}
+
+#[test]
 fn a_supervisor_makes_its_removed_control_folder_again() {
     // As `rm -rf` of the folder, or a cleaner that does not honour its
     // lock, does: the running supervisor makes the folder, its lock file

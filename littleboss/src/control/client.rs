@@ -49,6 +49,22 @@ impl Failure {
     }
 }
 
+/// A line on stderr for the user. Not `eprintln!`, which panics once the
+/// reader is gone (`2>&1 | head -n1`): the command's exit code, a `stop`'s
+/// child's code, must survive that.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        crate::log::write_line(format_args!($($arg)*))
+    };
+}
+
+/// Writes `text` on stdout and flushes it; a reader gone (`| head -0`)
+/// takes nothing, and the command still exits with its own code.
+pub(crate) fn print_out(text: &str) {
+    let mut out = io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
 /// Runs a control command and exits: 0 on success, 1 when the supervisor
 /// refused or the reload failed, [`NOT_RUNNING`] with no supervisor,
 /// [`UNKNOWN`] when it cannot tell, and for `stop` the child's exit code.
@@ -145,12 +161,11 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                 Response::Status { .. } if json => {
                     let raw: serde_json::Value =
                         serde_json::from_slice(&session.last).unwrap_or_default();
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&raw["status"]).expect("status serializes")
-                    );
+                    let json =
+                        serde_json::to_string_pretty(&raw["status"]).expect("status serializes");
+                    print_out(&format!("{json}\n"));
                 }
-                Response::Status { status } => print!("{}", status.render()),
+                Response::Status { status } => print_out(&status.render()),
                 Response::Error { error } => {
                     return Err(Failure::new(
                         UNKNOWN,
@@ -184,27 +199,25 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
             })?;
             loop {
                 match response {
-                    Response::Waiting { pid } => eprintln!(
+                    Response::Waiting { pid } => say!(
                         "reload of {name} waits for {} to finish starting",
                         super::protocol::starting_child(pid)
                     ),
                     Response::Reloading { pid, changes } => {
-                        eprintln!("reloading {name}: new child pid {pid}");
+                        say!("reloading {name}: new child pid {pid}");
                         for change in changes {
-                            eprintln!("  {change}");
+                            say!("  {change}");
                         }
                     }
                     Response::Reloaded {
                         pid,
                         old_pid: Some(old),
                     } => {
-                        eprintln!(
-                            "reloaded {name}: pid {pid} is serving, pid {old} is winding down"
-                        );
+                        say!("reloaded {name}: pid {pid} is serving, pid {old} is winding down");
                         return Ok(0);
                     }
                     Response::Reloaded { pid, old_pid: None } => {
-                        eprintln!("reloaded {name}: pid {pid} is serving");
+                        say!("reloaded {name}: pid {pid} is serving");
                         return Ok(0);
                     }
                     Response::Error { error } => {
@@ -222,9 +235,9 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     Response::Stopping { pid, within_ms } => {
                         match pid {
                             Some(pid) => {
-                                eprintln!("stopping {name}: child pid {pid} is winding down")
+                                say!("stopping {name}: child pid {pid} is winding down")
                             }
-                            None => eprintln!("stopping {name}"),
+                            None => say!("stopping {name}"),
                         }
                         // The running build's lameduck timeouts, not this
                         // build's, bound the wait (plus time to exit).
@@ -234,7 +247,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                         }
                     }
                     Response::Stopped { exit_code } => {
-                        eprintln!("stopped {name}: exit code {exit_code}");
+                        say!("stopped {name}: exit code {exit_code}");
                         return Ok(exit_code);
                     }
                     Response::Error { error } => {
