@@ -237,6 +237,16 @@ const ROWS: &[Row] = &[
         &[],
     ),
     (
+        // A `lameduck` refused is not measured against as the default.
+        r#"name = "svc", lameduck = "1.0005s", grace = "1500ms""#,
+        || {
+            Littleboss::new("svc")
+                .lameduck(Duration::from_micros(1_000_500))
+                .grace(Duration::from_millis(1500))
+        },
+        &["duration `1.0005s` is not a whole number of milliseconds"],
+    ),
+    (
         // A default grace is shortened to half a short lameduck, unsaid.
         r#"name = "svc", lameduck = "1s""#,
         || Littleboss::new("svc").lameduck(Duration::from_secs(1)),

@@ -108,7 +108,10 @@ impl Littleboss {
                 self.config.lameduck = timeout;
                 self.config.chosen.lameduck = true;
             }
-            Err(e) => self.config.errors.push(e),
+            Err(e) => {
+                self.config.chosen.lameduck_refused = true;
+                self.config.errors.push(e);
+            }
         }
         self
     }

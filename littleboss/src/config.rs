@@ -82,6 +82,9 @@ pub(crate) struct Chosen {
     pub restart_limit: bool,
     pub grace: bool,
     pub lameduck: bool,
+    /// A `lameduck` was given and refused: the default is then not the
+    /// measure of `grace` (one error for one mistake, as the macro's).
+    pub lameduck_refused: bool,
 }
 
 impl Config {
@@ -95,7 +98,9 @@ impl Config {
             restart_limit: self.chosen.restart_limit,
             current_thread: self.flavor == Flavor::CurrentThread,
             worker_threads: self.worker_threads.is_some(),
-            grace_ms: self.chosen.grace.then_some(millis(self.grace)),
+            grace_ms: (self.chosen.grace
+                && (self.chosen.lameduck || !self.chosen.lameduck_refused))
+                .then_some(millis(self.grace)),
             lameduck_ms: self.chosen.lameduck.then_some(millis(self.lameduck)),
         };
         let mut mistakes = self.errors.clone();

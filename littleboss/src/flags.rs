@@ -110,7 +110,7 @@ impl std::fmt::Display for FlagError {
             ),
             FlagProblem::Misspelt(arg) => write!(
                 f,
-                "`{arg}` looks like a misspelt -{flag}=MODE, which littleboss would not act on but pass on to the program (write -{flag}=MODE, or put the program's own arguments after --)"
+                "`{arg}` looks like a misspelt -{flag}=MODE, which littleboss would not act on but pass on to the program (write -{flag}=MODE; if it is the program's own, give -{flag}=MODE too, -{flag}=bypass to run the program directly)"
             ),
         }
     }
@@ -176,6 +176,16 @@ fn split(
         given: Default::default(),
     };
     let mut mode_given: Option<(String, Mode)> = None;
+    // With the mode flag itself given, a flag that looks like it is the
+    // program's own (`--services status` beside `-service=start`): there
+    // is no other way to give a clap program that option (after `--` it
+    // is a positional).
+    let mode_flag_given = args.clone().take_while(|a| a != "--").any(|a| {
+        a.to_str()
+            .and_then(split_flag)
+            .is_some_and(|(name, _)| Some(name) == mode_flag)
+    });
+    let look_alike_of = mode_flag.filter(|_| !mode_flag_given);
     while let Some(arg) = args.next() {
         if arg == "--" {
             inv.child_args.push(arg.clone());
@@ -194,7 +204,7 @@ fn split(
         if let (Some(text), false) = (text, exact) {
             let next = args.clone().next();
             let next = next.as_ref().and_then(|n| n.to_str());
-            if let Some(typo) = typo(text, next, mode_flag, &inv.listeners) {
+            if let Some(typo) = typo(text, next, look_alike_of, &inv.listeners) {
                 return Err(typo);
             }
         }
@@ -230,6 +240,8 @@ fn split(
                 Some(Ok(v)) if is_listener && v.starts_with('-') => {
                     return Err(error(FlagProblem::FlagForValue(v)));
                 }
+                // No mode starts with `-`: `--littleboss -- x` forgot it.
+                Some(Ok(v)) if v.starts_with('-') => return Err(error(FlagProblem::NeedsMode)),
                 Some(Ok(v)) => v,
                 Some(Err(_)) => return Err(error(FlagProblem::NotUtf8)),
                 None if is_listener => return Err(error(FlagProblem::NeedsAddress)),
@@ -601,11 +613,36 @@ mod tests {
         let e = parse_cmd(&config(), argv(&["p", "-littlebos=stop"])).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "`-littlebos=stop` looks like a misspelt -littleboss=MODE, which littleboss would not act on but pass on to the program (write -littleboss=MODE, or put the program's own arguments after --)"
+            "`-littlebos=stop` looks like a misspelt -littleboss=MODE, which littleboss would not act on but pass on to the program (write -littleboss=MODE; if it is the program's own, give -littleboss=MODE too, -littleboss=bypass to run the program directly)"
         );
         // After `--` everything is the program's.
         let inv = parse_cmd(&config(), argv(&["p", "--", "-littlebos=stop"])).unwrap();
         assert_eq!(strs(&inv.child_args), ["--", "-littlebos=stop"]);
+        // So is a look-alike beside the mode flag itself, wherever it is.
+        for args in [
+            ["p", "--littlebos", "stop", "-littleboss=start"],
+            ["p", "-littleboss=start", "--littlebos", "stop"],
+        ] {
+            let inv = parse_cmd(&config(), argv(&args)).unwrap();
+            assert_eq!(inv.mode, Mode::Start);
+            assert_eq!(strs(&inv.child_args), ["--littlebos", "stop"]);
+        }
+        let inv = parse_cmd(
+            &config(),
+            argv(&["p", "-littleboss=bypass", "-littlebos=stop"]),
+        );
+        assert_eq!(inv.unwrap().mode, Mode::Bypass);
+        // Not after `--`, which ends what is ours.
+        let e = parse_cmd(
+            &config(),
+            argv(&["p", "-littlebos=stop", "--", "-littleboss=start"]),
+        );
+        assert!(matches!(e.unwrap_err().problem, FlagProblem::Misspelt(_)));
+        // A flag where the mode goes: forgotten, not an unknown mode.
+        for next in ["--", "-v"] {
+            let e = parse_cmd(&config(), argv(&["p", "--littleboss", next, "x"])).unwrap_err();
+            assert_eq!(e.problem, FlagProblem::NeedsMode, "{next}");
+        }
     }
 
     #[test]

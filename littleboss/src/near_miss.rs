@@ -7,8 +7,8 @@
 
 /// Whether `arg` (with `next`, the argument after it) is a misspelling of
 /// the mode flag `flag` given a mode: a name differing only in case, in
-/// extra or typeset leading dashes (`—`), or by one or two letters (one for
-/// names shorter than eight, none under four), with a value that is one of
+/// extra or typeset leading dashes (`—`), or by one or two edits (one for
+/// names shorter than eight, none under four; two letters swapped are one), with a value that is one of
 /// `modes`. The value check keeps
 /// a program's own flags that merely look alike out of it.
 ///
@@ -36,7 +36,8 @@ pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]
         return true;
     }
     let allowed = if flag.len() >= 8 { 2 } else { 1 };
-    flag.len() >= 4 && distance(&name.to_ascii_lowercase(), &flag.to_ascii_lowercase()) <= allowed
+    let edits = crate::rules::typo::edits(&name.to_ascii_lowercase(), &flag.to_ascii_lowercase());
+    flag.len() >= 4 && edits <= allowed
 }
 
 /// Whether `arg` is the listener flag `-name=ADDR` mistyped: the name in
@@ -98,22 +99,6 @@ fn after_dashes(arg: &str) -> Option<(&str, bool)> {
     (!dashes.is_empty()).then_some((body, odd))
 }
 
-/// The Levenshtein distance between `a` and `b`, by bytes.
-fn distance(a: &str, b: &str) -> usize {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, &x) in a.iter().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &y) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(x != y);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +153,8 @@ mod tests {
         assert!(!misspelt("-lb=stop", None, "lb", MODES));
         // A short flag name allows one letter of difference, not two.
         assert!(misspelt("-mde=stop", None, "mode", MODES));
+        // Two letters swapped are one slip.
+        assert!(misspelt("-mdoe=stop", None, "mode", MODES));
         assert!(!misspelt("-md=stop", None, "mode", MODES));
         assert!(!misspelt("-x=stop", None, "lb", MODES));
     }
@@ -195,15 +182,6 @@ mod tests {
         // Empty: the listener turned off, as `-https=` does.
         let off_or_address = |v: &str| v.is_empty() || v.contains(':');
         assert!(misspelt_listener("-HTTPS=", "https", off_or_address));
-    }
-
-    #[test]
-    fn distance_counts_edits() {
-        assert_eq!(distance("littleboss", "littleboss"), 0);
-        assert_eq!(distance("littlebos", "littleboss"), 1);
-        assert_eq!(distance("littelboss", "littleboss"), 2);
-        assert_eq!(distance("", "abc"), 3);
-        assert_eq!(distance("kitten", "sitting"), 3);
     }
 
     #[test]

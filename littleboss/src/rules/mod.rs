@@ -13,7 +13,7 @@ mod duration;
 mod error;
 mod name;
 mod settings;
-mod typo;
+pub(crate) mod typo;
 
 pub use error::{NameKind, RuleError, SpecProblem};
 

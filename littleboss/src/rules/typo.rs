@@ -5,11 +5,14 @@
 /// short keys, two for longer ones, an edit being an inserted, deleted or
 /// replaced character or two adjacent ones swapped.
 pub(crate) fn is_typo(word: &str, key: &str) -> bool {
+    let limit = if key.chars().count() <= 4 { 1 } else { 2 };
+    word.chars().count().abs_diff(key.chars().count()) <= limit && edits(word, key) <= limit
+}
+
+/// The edits from `word` to `key`: inserted, deleted or replaced
+/// characters, or two adjacent ones swapped (`mdoe` is one from `mode`).
+pub(crate) fn edits(word: &str, key: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (word.chars().collect(), key.chars().collect());
-    let limit = if b.len() <= 4 { 1 } else { 2 };
-    if a.len().abs_diff(b.len()) > limit {
-        return false;
-    }
     // d[i][j]: the edits from the first i characters of `word` to the first
     // j of `key` (optimal string alignment distance).
     let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
@@ -31,7 +34,7 @@ pub(crate) fn is_typo(word: &str, key: &str) -> bool {
             d[i][j] = best;
         }
     }
-    d[a.len()][b.len()] <= limit
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -51,5 +54,14 @@ mod tests {
         assert!(!is_typo("foo", "flag"));
         assert!(!is_typo("help", "name"));
         assert!(!is_typo("flavour_x", "flavor"));
+    }
+
+    #[test]
+    fn a_swap_is_one_edit() {
+        assert_eq!(edits("mdoe", "mode"), 1);
+        assert_eq!(edits("littelboss", "littleboss"), 1);
+        assert_eq!(edits("littlebos", "littleboss"), 1);
+        assert_eq!(edits("kitten", "sitting"), 3);
+        assert_eq!(edits("", "abc"), 3);
     }
 }
