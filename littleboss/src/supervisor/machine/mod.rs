@@ -39,6 +39,11 @@ use crate::spec::Kind;
 /// A new child must say hello on its channel within this time (or its
 /// ready timeout, if shorter), or it is not a littleboss program.
 pub(crate) const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// A new child's listeners must be bound within this time (an address
+/// naming a host is resolved first, which can hang on a dead resolver),
+/// or its start fails: a reload waiting on it would otherwise never end,
+/// nor would the reloads queued behind it.
+pub(crate) const BIND_TIMEOUT: Duration = Duration::from_secs(30);
 /// A child promoted by a reload that dies within this time is rolled back
 /// to the previous binary (with `fallback`).
 pub(crate) const PROBATION: Duration = Duration::from_secs(5);
@@ -547,7 +552,14 @@ impl Machine {
         let Some(up) = self.up() else { return };
         if let Some(starting) = &up.starting {
             let id = starting.id;
-            if starting.hello_by.is_some_and(|at| at <= now) {
+            if starting.binding && starting.hello_by.is_some_and(|at| at <= now) {
+                // Its bind reports later, if ever: a socket no launch uses
+                // is closed then.
+                let error = format!(
+                    "its listeners were not bound within {BIND_TIMEOUT:?} (does a host name in an address not resolve?)"
+                );
+                self.on_bind_failed(id, error);
+            } else if starting.hello_by.is_some_and(|at| at <= now) {
                 let path = self.state.children[&id].launch.target.path.display();
                 let path = path.to_string();
                 let timeout = self.hello_timeout();
@@ -1080,7 +1092,9 @@ impl Machine {
         let up = match &mut self.state.phase {
             Phase::Up(up) => std::mem::take(up),
             Phase::Stopping(stopping) => {
-                let pid = stopping.decides().map(|id| self.pid(id));
+                // Not a child reaped meanwhile: it winds down no more.
+                let live = |id| self.state.children.get(&id).and_then(|c| c.pid);
+                let pid = stopping.decides().and_then(live);
                 let within_ms = self.stop_bound_ms();
                 if let (Some(client), Phase::Stopping(stopping)) = (client, &mut self.state.phase) {
                     stopping.waiters.push(client);
@@ -1198,7 +1212,12 @@ impl Machine {
                 why,
                 notes: Vec::new(),
                 error: None,
-                hello_by: (!binding).then_some(hello_by),
+                // While binding: the bind's deadline.
+                hello_by: Some(if binding {
+                    now + BIND_TIMEOUT
+                } else {
+                    hello_by
+                }),
                 ready_by: None,
                 ready_timeout,
                 replaced_died: None,
@@ -1299,6 +1318,13 @@ impl Machine {
     /// names (a rollback's in probation or deferred, the serving launch's
     /// for a restart, and those of children started from one).
     pub fn binaries_kept(&self) -> std::collections::BTreeSet<ChildId> {
+        let named = self.launches_kept().filter_map(|l| l.target.binary_of);
+        self.state.children.keys().copied().chain(named).collect()
+    }
+
+    /// The launches that run or may run again: the serving one, every
+    /// child's, and those a rollback or restart would come back to.
+    fn launches_kept(&self) -> impl Iterator<Item = &Launch> {
         let state = &self.state;
         let mut launches: Vec<&Launch> = vec![&state.current];
         launches.extend(state.children.values().map(|c| &c.launch));
@@ -1308,19 +1334,17 @@ impl Machine {
             let replaced_died = up.starting.as_ref().and_then(|s| s.replaced_died.as_ref());
             launches.extend(replaced_died.map(|(launch, _)| launch));
         }
-        let named = launches.into_iter().filter_map(|l| l.target.binary_of);
-        state.children.keys().copied().chain(named).collect()
+        launches.into_iter()
     }
 
-    /// Closes the sockets no child and no serving launch uses any more (a
-    /// reload moved or dropped them, and the last child using them is gone).
+    /// Closes the sockets no child and no launch that may run again uses
+    /// any more (a reload moved or dropped them, the last child using them
+    /// is gone, and no rollback would come back to them: one to a launch on
+    /// port 0 must get the same port).
     fn close_unused(&mut self) {
         let state = &self.state;
-        let in_use: std::collections::BTreeSet<&ListenerKey> = state
-            .children
-            .values()
-            .map(|c| &c.launch)
-            .chain([&state.current])
+        let in_use: std::collections::BTreeSet<&ListenerKey> = self
+            .launches_kept()
             .flat_map(|l| l.listeners.iter().filter_map(|a| a.key.as_ref()))
             .collect();
         // A socket the service manager passed stays, whatever happens: it

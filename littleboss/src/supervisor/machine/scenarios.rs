@@ -1480,7 +1480,87 @@ fn a_listener_on_port_0_or_udp_is_kept_until_its_last_child_exits() {
             .any(|e| matches!(e, super::Effect::Shut { .. }))
     );
     sim.exit(2, OK);
+    // Until child 3's probation ends, a rollback to child 2's launch may
+    // need them.
+    assert!(sim.sockets.contains(&dns));
+    sim.advance(PROBATION);
     assert!(!sim.sockets.contains(&dns));
+    assert!(!sim.sockets.contains(&key("admin", "127.0.0.1:0")));
+}
+
+#[test]
+fn a_rollback_gets_back_the_port_0_listener_its_launch_had() {
+    // The launch rolled back to asks for `:0`: bound anew, it would get
+    // another port, and its clients would be refused.
+    let mut sim = Sim::serving(settings());
+    let declared = [("http", "tcp:127.0.0.1:8080"), ("admin", "tcp:127.0.0.1:0")];
+    reload_with(&mut sim, None, &declared);
+    sim.hello_and_ready(2);
+    sim.exit(1, OK);
+    sim.advance(PROBATION + Duration::from_secs(1));
+    reload_with(&mut sim, Some(&["-admin=127.0.0.1:9091"]), &declared);
+    sim.hello_and_ready(3);
+    sim.exit(2, OK);
+    let zero = key("admin", "127.0.0.1:0");
+    assert!(
+        sim.sockets.contains(&zero),
+        "closed while a rollback may need it"
+    );
+    sim.effects.clear();
+    // Dies in its probation: back to child 2's launch, on the same socket.
+    sim.exit(3, ChildExit::Code(1));
+    assert!(!sim.effects.iter().any(|e| matches!(e,
+        super::Effect::Bind { orders, .. } if orders.iter().any(|o| o.key == zero))));
+    sim.hello_and_ready(4);
+    assert_eq!(sim.serving_id(), Some(4));
+    assert!(sim.sockets.contains(&zero));
+}
+
+#[test]
+fn a_bind_that_never_ends_fails_its_reload_and_the_next_one_goes_on() {
+    // Binding resolves host names off the loop; a dead resolver must not
+    // hold the reload, and those behind it, for ever.
+    let mut sim = Sim::serving(settings());
+    sim.defer_binds = true;
+    let declared = [
+        ("http", "tcp:127.0.0.1:8080"),
+        ("admin", "tcp:127.0.0.1:9091"),
+    ];
+    let stuck = reload_with(&mut sim, None, &declared);
+    let next = sim.reload("/bin/v3");
+    assert!(sim.final_answer(stuck).is_none());
+    sim.advance(super::BIND_TIMEOUT);
+    match sim.final_answer(stuck) {
+        Some(Response::Error { error }) => {
+            assert!(error.contains("were not bound within 30s"), "{error}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(sim.serving_id(), Some(1));
+    // The queued reload starts; the late bind's socket goes unused.
+    sim.defer_binds = false;
+    sim.finish_binds();
+    sim.hello_and_ready(3);
+    assert!(matches!(
+        sim.final_answer(next),
+        Some(Response::Reloaded { .. })
+    ));
+    assert!(!sim.sockets.contains(&key("admin", "127.0.0.1:9091")));
+}
+
+#[test]
+fn a_second_stop_after_the_serving_child_exited_names_no_pid() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    sim.request(Request::Stop);
+    sim.exit(2, OK);
+    let again = sim.request(Request::Stop);
+    assert!(
+        matches!(sim.answers(again), [Response::Stopping { pid: None, .. }]),
+        "{:?}",
+        sim.answers(again)
+    );
 }
 
 #[test]

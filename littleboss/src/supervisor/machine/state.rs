@@ -274,7 +274,8 @@ pub(crate) struct Starting {
     pub notes: Vec<String>,
     /// Why it will not become ready, once known.
     pub error: Option<String>,
-    /// Deadlines for its hello and, from the hello on, its readiness.
+    /// Deadlines for its hello (while `binding`: for its bind) and, from
+    /// the hello on, its readiness.
     pub hello_by: Option<Duration>,
     pub ready_by: Option<Duration>,
     /// How long it has to become ready, from its hello: its own setting.
