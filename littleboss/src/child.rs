@@ -18,6 +18,7 @@ use crate::link::{self, ChildEnd, FromChild, ListenerEntry, ToChild};
 use crate::report::fail;
 use crate::report::warning;
 use crate::socket::NotFit;
+use crate::spec::ListenerSpec;
 use crate::spec::Network;
 
 /// The child channel, when this process was started by a supervisor, and
@@ -117,12 +118,13 @@ pub(crate) fn run(
         Ok(None) => fail(1, "the supervisor went away before the child started"),
         Err(e) => give_up(format!("cannot read the supervisor's hello: {e}")),
     };
-    let listeners = adopt(config, &entries, fds).unwrap_or_else(|e| give_up(e.to_string()));
     let argv = std::env::args_os().collect();
     // The arguments the supervisor stored (checked as a command line when
     // they were one), given back.
     let repeats = crate::flags::Repeats::LastWins;
     let inv = crate::flags::parse(config, argv, repeats).unwrap_or_else(|e| give_up(e.to_string()));
+    let listeners =
+        adopt(config, &entries, fds, &inv.listeners).unwrap_or_else(|e| give_up(e.to_string()));
     let listeners = Arc::new(Mutex::new(listeners));
     let grace = crate::lameduck::grace(config);
     // Refusal comes from the supervisor (a stop), or at its death (on the
@@ -238,11 +240,15 @@ impl std::error::Error for AdoptListenersError {
 
 /// Matches the listeners this binary declares with the ones the supervisor
 /// holds, by name. A listener the supervisor does not hold cannot appear
-/// by a reload: that is an error, not a silent `None`.
+/// by a reload: that is an error, not a silent `None`, unless it is off
+/// by the arguments (`resolved`: the declared listeners as the command
+/// line sets them), as a `start` with them would have it: a binary
+/// replaced in place, reloaded by SIGHUP, may declare one off by default.
 fn adopt(
     config: &Config,
     entries: &[ListenerEntry],
     fds: Vec<OwnedFd>,
+    resolved: &[ListenerSpec],
 ) -> Result<Vec<Listener>, AdoptListenersError> {
     let bound_count = entries.iter().filter(|e| e.bound).count();
     if bound_count != fds.len() {
@@ -266,9 +272,23 @@ fn adopt(
     let mut listeners = Vec::new();
     for spec in &config.listeners {
         let Some((entry, fd)) = held.iter_mut().find(|(e, _)| e.name == spec.name) else {
-            return Err(AdoptListenersError::NotHeld {
+            let off = resolved
+                .iter()
+                .any(|r| r.name == spec.name && r.address.is_none());
+            if !off {
+                return Err(AdoptListenersError::NotHeld {
+                    name: spec.name.clone(),
+                });
+            }
+            listeners.push(Listener {
                 name: spec.name.clone(),
+                network: spec.network,
+                fd: None,
+                taken: false,
+                managers: false,
+                unbound: None,
             });
+            continue;
         };
         if entry.network.kind() != spec.network.kind() {
             return Err(AdoptListenersError::Kind {

@@ -789,6 +789,32 @@ fn sighup_runs_what_the_link_names_now(
 }
 
 #[test]
+fn sighup_runs_a_release_that_declares_a_listener_off_by_default() {
+    // The new release adds `debug = "tcp:"`, off unless given: what a
+    // `start` with the same arguments would run, SIGHUP runs too (it was
+    // refused: "declares listener `debug`, which the supervisor does not
+    // hold").
+    let mut svc = Service::new(V1);
+    let first = copy_of(&svc, V1);
+    let next = copy_of(&svc, env!("CARGO_BIN_EXE_versioned_debug_off"));
+    let (current, addr) = start_through_link(&mut svc, &first);
+    move_link(&current, &next);
+    svc.signal(nix::sys::signal::Signal::SIGHUP);
+    let greeting = tests::eventually("the new release serving", || {
+        read_greeting(addr)
+            .ok()
+            .filter(|g| g.starts_with("debug-off "))
+    });
+    assert!(greeting.trim_end().ends_with("debug=none"), "{greeting}");
+    assert!(
+        status(&svc)["last_failure"].is_null(),
+        "{}",
+        svc.output.text()
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn sighup_follows_a_link_started_by_its_bare_name_through_path() {
     // `myblog -littleboss=start`, with `myblog` a link in a folder on PATH.
     let mut svc = Service::new(V1);
