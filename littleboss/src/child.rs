@@ -363,20 +363,26 @@ fn spawn_lifecycle(
             // supervisor lives on, holding the very sockets a refusal would
             // shut for every child.
             let gone = closed && reparented(supervisor, Duration::from_secs(2));
-            if gone {
-                warning!("the supervisor is gone; lameduck, exiting within {timeout:?}");
-            } else {
-                warning!(
-                    "lost the channel to the supervisor; lameduck, exiting within {timeout:?}"
-                );
-            }
             if gone && refuse_when_orphaned {
                 lameduck.begin_refusing();
             } else {
                 lameduck.begin();
             }
-            std::thread::sleep(timeout);
-            warning!("still running {timeout:?} after losing the supervisor; exiting");
+            // Within the lameduck timeout counted from when draining began,
+            // as the supervisor would have killed it: a child draining
+            // already (a reload's old one) does not start its time again.
+            let since = (lameduck.draining_since()).unwrap_or_else(std::time::Instant::now);
+            let left = timeout.saturating_sub(since.elapsed());
+            let within = format!("{} ms", left.as_millis());
+            if gone {
+                warning!("the supervisor is gone; lameduck, exiting within {within}");
+            } else {
+                warning!("lost the channel to the supervisor; lameduck, exiting within {within}");
+            }
+            std::thread::sleep(left);
+            warning!(
+                "still running {timeout:?} after draining began, without its supervisor; exiting"
+            );
             crate::report::exit(1);
         })
         .expect("spawn the child lifecycle thread");

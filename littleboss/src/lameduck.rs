@@ -131,6 +131,11 @@ impl Lameduck {
         (Arc::new(lameduck), rx)
     }
 
+    /// When draining began; `None` while serving.
+    pub fn draining_since(&self) -> Option<Instant> {
+        self.phase.borrow().draining_since()
+    }
+
     /// The record of connections accepted, for the listeners handed out.
     pub fn accepted(&self) -> Arc<Accepted> {
         self.accepted.clone()

@@ -52,6 +52,47 @@ fn a_crash_loop_gives_up_after_the_restart_limit() {
 }
 
 #[test]
+fn a_draining_child_whose_supervisor_dies_keeps_its_lameduck_deadline() {
+    // A reload's old child drains (5 s lameduck, ignored: it would take a
+    // minute); its supervisor dies a second in. It must be gone 5 s from
+    // when it began draining, as the supervisor would have had it, not 5 s
+    // from the supervisor's death. (The serving child, orphaned too, gets
+    // its whole lameduck timeout.)
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_slow_drain"));
+    svc.start(&["--drain-ms=60000"]);
+    svc.ready();
+    let old = child_pid(&json(&svc, env!("CARGO_BIN_EXE_slow_drain")));
+    svc.reload_ok();
+    // It has no connection to wait for: its `lameduck()` completes at
+    // once, and it goes on draining.
+    svc.output.wait_for("draining");
+    let strays = tests::Strays::of([old as u32]);
+    // The fault's moment, not a wait for something: 1.5 s into the drain.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    svc.signal(Signal::SIGKILL);
+    // Both children say it: the serving one with its whole timeout.
+    let gone = "the supervisor is gone; lameduck, exiting within ";
+    let said = svc.output.wait_for_count(gone, 2);
+    let mut within: Vec<u64> = said
+        .split(gone)
+        .skip(1)
+        .filter_map(|rest| rest.split(" ms").next()?.parse().ok())
+        .collect();
+    within.sort();
+    assert_eq!(within.len(), 2, "{said}");
+    assert!(
+        within[0] < 4_000,
+        "counted from the supervisor's death: {said}"
+    );
+    assert!(within[1] > 4_500, "{said}");
+    tests::eventually_within(
+        "the old child gone",
+        std::time::Duration::from_secs(15),
+        || (!strays.runs(old as u32)).then_some(()),
+    );
+}
+
+#[test]
 fn hostile_control_clients_change_nothing() {
     let (mut svc, addr) = v1();
     let socket = svc.control_dir().join("versioned.sock");
