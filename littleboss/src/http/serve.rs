@@ -116,7 +116,9 @@ where
     B::Error: Into<BoxError>,
 {
     let close_times = CloseTimes::new(ctx.grace());
-    let builder = Builder::new(TokioExecutor::new());
+    let mut builder = Builder::new(TokioExecutor::new());
+    // As axum's `serve` does: WebSockets over HTTP/2 (RFC 8441).
+    builder.http2().enable_connect_protocol();
     let graceful = GracefulShutdown::new();
     let open = Arc::new(OpenConnections::default());
     let shutdown = shutdown_signal(ctx, &open);
@@ -378,6 +380,32 @@ pub(super) mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn serve_service_spreads_the_closes_of_keep_alive_connections() {
         spreads_the_closes(serve_service_hi).await;
+    }
+
+    /// Whether an HTTP/2 client of `serve` is told it may open WebSockets
+    /// (extended CONNECT, RFC 8441).
+    async fn offers_websockets_over_http2(serve: Serve) -> bool {
+        let (_phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let _server = serve(ctx, listener);
+        let conn = TcpStream::connect(addr).await.unwrap();
+        let (client, connection) = h2::client::handshake(conn).await.unwrap();
+        tokio::spawn(connection);
+        // The server's SETTINGS come with its first frames: a request's
+        // answer has surely been preceded by them.
+        let mut client = client.ready().await.unwrap();
+        let request = Request::get("http://test/").body(()).unwrap();
+        let (response, _) = client.send_request(request, true).unwrap();
+        response.await.unwrap();
+        client.is_extended_connect_protocol_enabled()
+    }
+
+    #[tokio::test]
+    async fn both_helpers_offer_websockets_over_http2() {
+        assert!(offers_websockets_over_http2(serve_hi).await, "serve");
+        assert!(
+            offers_websockets_over_http2(serve_service_hi).await,
+            "serve_service"
+        );
     }
 
     #[tokio::test]
