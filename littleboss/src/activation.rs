@@ -17,11 +17,11 @@ use crate::socket::{NotFit, check_fd};
 use crate::spec::ListenerSpec;
 
 /// The first passed fd (`SD_LISTEN_FDS_START`).
-const FIRST_FD: RawFd = 3;
+pub(crate) const FIRST_FD: RawFd = 3;
 
 /// More passed fds than this is a broken environment, not a service: the
 /// bound keeps a garbage `LISTEN_FDS` from sizing an allocation.
-const MAX_FDS: usize = 65536;
+pub(crate) const MAX_FDS: usize = 65536;
 
 const LISTEN_PID: &str = "LISTEN_PID";
 const LISTEN_FDS: &str = "LISTEN_FDS";
@@ -176,7 +176,10 @@ pub(crate) fn from_env() -> Result<Option<Activated>, ActivationError> {
     if TAKEN.swap(true, Ordering::SeqCst) {
         return Ok(None);
     }
-    let [pid, fds, names] = [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES].map(std::env::var_os);
+    // Taken as the binary started when they named this process (see
+    // `inherited`); others' are removed here.
+    let [pid, fds, names] = crate::inherited::activation_vars()
+        .unwrap_or_else(|| [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES].map(std::env::var_os));
     crate::environ::remove_env(&VARS);
     let vars = Vars {
         pid: pid.as_deref(),

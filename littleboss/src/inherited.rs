@@ -9,6 +9,11 @@
 //! connections and the children's channels. A helper that outlived it
 //! would keep the lock and the ports; a littleboss binary would take the
 //! variables for its own and resume the supervisor a second time.
+//!
+//! So too systemd's socket activation (`LISTEN_PID`, `LISTEN_FDS`,
+//! `LISTEN_FDNAMES`), when `LISTEN_PID` names this process: the sockets
+//! passed (fds 3 and up, open across exec) would otherwise be held by a
+//! helper for its whole life, keeping the ports open.
 
 use std::ffi::OsString;
 use std::os::fd::RawFd;
@@ -28,6 +33,9 @@ struct Taken {
     /// The descriptors that were open across exec when the binary started
     /// and are close-on-exec since.
     across_exec: Vec<RawFd>,
+    /// The socket activation variables, in the order of
+    /// [`crate::activation::VARS`], when they named this process.
+    activation: Option<[Option<OsString>; 3]>,
 }
 
 static TAKEN: OnceLock<Taken> = OnceLock::new();
@@ -47,8 +55,16 @@ static TAKE_AT_START: extern "C" fn() = take_at_start;
 /// inherited descriptor close-on-exec (in a child, its channel). Must not
 /// panic: it runs before `main`, where a panic aborts.
 extern "C" fn take_at_start() {
+    let activation = take_activation();
     let vars = OURS.map(std::env::var_os);
     if vars.iter().all(Option::is_none) {
+        if activation.is_some() {
+            let _ = TAKEN.set(Taken {
+                vars,
+                across_exec: Vec::new(),
+                activation,
+            });
+        }
         return;
     }
     let across_exec = if vars[0].is_some() {
@@ -67,7 +83,45 @@ extern "C" fn take_at_start() {
         // environment meanwhile.
         unsafe { std::env::remove_var(var) };
     }
-    let _ = TAKEN.set(Taken { vars, across_exec });
+    let _ = TAKEN.set(Taken {
+        vars,
+        across_exec,
+        activation,
+    });
+}
+
+/// Takes the socket activation variables out of the environment, and
+/// makes the sockets they pass close-on-exec, when `LISTEN_PID` names this
+/// process (others' are left for [`crate::activation::from_env`] to
+/// remove, saying nothing of their fds).
+fn take_activation() -> Option<[Option<OsString>; 3]> {
+    use crate::activation::{FIRST_FD, MAX_FDS, VARS};
+    let pid = std::env::var_os(VARS[0])?;
+    let ours = pid.to_str()?.parse::<i32>().ok()? == nix::unistd::getpid().as_raw();
+    if !ours {
+        return None;
+    }
+    let vars = VARS.map(std::env::var_os);
+    let count = vars[1]
+        .as_deref()
+        .and_then(|n| n.to_str()?.parse::<usize>().ok());
+    // A count too large is an error `from_env` names; none are marked.
+    if let Some(count) = count.filter(|n| *n <= MAX_FDS) {
+        let fds: Vec<RawFd> = (FIRST_FD..).take(count).collect();
+        close_on_exec(&fds);
+    }
+    for var in VARS {
+        // SAFETY: before `main`, with one thread: nothing reads the
+        // environment meanwhile.
+        unsafe { std::env::remove_var(var) };
+    }
+    Some(vars)
+}
+
+/// The socket activation variables as the binary started, if they named
+/// this process (then taken out of the environment already).
+pub(crate) fn activation_vars() -> Option<[Option<OsString>; 3]> {
+    TAKEN.get()?.activation.clone()
 }
 
 /// The value littleboss's variable `name` had as the binary started, or,

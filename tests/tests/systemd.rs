@@ -184,10 +184,25 @@ fn notify_reaches_an_abstract_socket_and_the_watchdog_ticks() {
 /// Runs `bin args` as a service manager would after socket activation:
 /// `fd` at fd 3, LISTEN_PID set to the program's own pid.
 fn activated(svc: &mut Service, bin: &str, fd: impl AsFd, name: Option<&str>, args: &[&str]) {
+    activated_with(svc, bin, fd, name, args, &[]);
+}
+
+/// [`activated`], with the variables `env` set too.
+fn activated_with(
+    svc: &mut Service,
+    bin: &str,
+    fd: impl AsFd,
+    name: Option<&str>,
+    args: &[&str],
+    env: &[(&str, &std::path::Path)],
+) {
     // The socket arrives as the shell's stdin (std sets that up, close-on-
     // exec elsewhere, whatever its number here), the shell moves it to fd 3
     // and becomes `bin`: single-digit fds only, as every sh accepts.
-    let socket = nix::unistd::dup(fd.as_fd()).unwrap();
+    // Close-on-exec in this process (not `dup`'s copy, which the shell
+    // and so the program would inherit at another number too, and with
+    // it, tests running meanwhile).
+    let socket = fd.as_fd().try_clone_to_owned().unwrap();
     let names = name.map_or(String::new(), |name| format!(" LISTEN_FDNAMES={name}"));
     let script = format!(
         "exec 3<&0 0</dev/null; export LISTEN_PID=$$ LISTEN_FDS=1{names}; exec \"$0\" \"$@\""
@@ -197,8 +212,58 @@ fn activated(svc: &mut Service, bin: &str, fd: impl AsFd, name: Option<&str>, ar
         .arg(script)
         .arg(bin)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(std::process::Stdio::from(socket));
     svc.spawn(cmd);
+}
+
+#[test]
+fn what_code_before_run_starts_inherits_no_activated_socket() {
+    // A builder program's code before `run` starts a helper; systemd
+    // passed the listening socket. The helper must not hold it (it would
+    // keep the port open for its whole life) nor see the variables.
+    let bin = env!("CARGO_BIN_EXE_prerun_spawn");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let inode = {
+        use std::os::unix::fs::MetadataExt;
+        let fd = listener.as_fd().try_clone_to_owned().unwrap();
+        std::fs::File::from(fd).metadata().unwrap().ino()
+    };
+    let mut svc = Service::new(bin);
+    let pids = svc.dir.path().join("prerun-pids");
+    let env = [("PRERUN_PIDS", pids.as_path())];
+    activated_with(
+        &mut svc,
+        bin,
+        &listener,
+        Some("addr"),
+        &["-littleboss=start"],
+        &env,
+    );
+    drop(listener);
+    svc.ready();
+    let (by, helper) = tests::eventually("the supervisor's helper", || {
+        let text = std::fs::read_to_string(&pids).ok()?;
+        let (by, pid) = text.lines().next()?.split_once(' ')?;
+        Some((by.parse::<i32>().ok()?, pid.parse::<u32>().ok()?))
+    });
+    let _helper = tests::Strays::of([helper]);
+    assert_eq!(by, svc.pid());
+    let socket = format!("socket:[{inode}]");
+    let held: Vec<_> = std::fs::read_dir(format!("/proc/{helper}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .filter(|target| target.to_str() == Some(socket.as_str()))
+        .collect();
+    assert!(held.is_empty(), "the helper holds the activated socket");
+    let environ = tests::procfs::environ(helper).unwrap();
+    for var in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
+        assert!(!environ.contains_key(var), "{var}");
+    }
+    // The supervisor serves on it still.
+    assert_eq!(svc.control("status").status.code(), Some(0));
+    assert_eq!(svc.control("stop").status.code(), Some(0));
 }
 
 /// Once `svc`'s program is in lameduck: its own unix socket refuses new
