@@ -20,13 +20,23 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     if let Some(link) = crate::child::channel_from_env() {
         crate::child::run(&config, link, entry, mistaken.as_deref());
     }
-    if !mistakes.is_empty() {
+    let argv: Vec<_> = std::env::args_os().collect();
+    // A usage mistake in `status --json` still prints an object.
+    let usage = |message: String| -> ! {
+        if flags::asks_status_json(&config.flag, &argv) {
+            crate::control::client::print_failure_json(&config.name, &message, USAGE);
+        }
+        fail(USAGE, message)
+    };
+    if let Some(mistaken) = &mistaken {
+        if flags::asks_status_json(&config.flag, &argv) {
+            crate::control::client::print_failure_json(&config.name, mistaken, USAGE);
+        }
         for e in &mistakes {
             log!("{e}");
         }
         std::process::exit(USAGE);
     }
-    let argv: Vec<_> = std::env::args_os().collect();
     let program = argv
         .first()
         .map(|p| p.to_string_lossy().into_owned())
@@ -36,11 +46,11 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
         crate::control::client::print_out(&flags::usage(&config, &program));
         std::process::exit(0);
     }
-    let inv = flags::parse(&config, argv, flags::Repeats::Refused)
-        .unwrap_or_else(|e| fail(USAGE, format!("{e}\nRun `{program} -h` for help.")));
+    let inv = flags::parse(&config, argv.clone(), flags::Repeats::Refused)
+        .unwrap_or_else(|e| usage(format!("{e}\nRun `{program} -h` for help.")));
     // Every mode but bypass finds the service by its control folder.
     if let Some(mistake) = crate::control::dir::env_mistake().filter(|_| inv.mode != Mode::Bypass) {
-        fail(USAGE, mistake);
+        usage(mistake);
     }
     match inv.mode {
         Mode::Bypass => crate::bypass::run(&config, inv, entry),

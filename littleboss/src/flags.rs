@@ -329,6 +329,28 @@ pub(crate) fn asks_help(argv: &[OsString]) -> bool {
         .any(|a| a == "-h" || a == "--h" || a == "-help" || a == "--help")
 }
 
+/// Whether `argv` asks for `status --json` (the mode flag `flag` given
+/// `status`, and `--json`, before any `--`), whatever else is wrong with
+/// it: a script reading the JSON then gets an object for a usage mistake
+/// too.
+pub(crate) fn asks_status_json(flag: &str, argv: &[OsString]) -> bool {
+    let ours: Vec<&str> = argv
+        .iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .filter_map(|a| a.to_str())
+        .collect();
+    let status = ours
+        .iter()
+        .enumerate()
+        .any(|(i, arg)| match split_flag(arg) {
+            Some((name, Some(value))) => name == flag && value == "status",
+            Some((name, None)) => name == flag && ours.get(i + 1) == Some(&"status"),
+            None => false,
+        });
+    status && ours.iter().any(|a| *a == "--json" || *a == "-json")
+}
+
 /// The flag name of an argument `-NAME=VALUE` whose value is not UTF-8.
 fn name_of_non_utf8(arg: &std::ffi::OsStr) -> Option<&str> {
     if arg.to_str().is_some() {
@@ -643,6 +665,22 @@ mod tests {
             let e = parse_cmd(&config(), argv(&["p", "--littleboss", next, "x"])).unwrap_err();
             assert_eq!(e.problem, FlagProblem::NeedsMode, "{next}");
         }
+    }
+
+    #[test]
+    fn status_json_is_told_from_the_words_alone() {
+        let asks = |args: &[&str]| asks_status_json("littleboss", &argv(args));
+        assert!(asks(&["p", "-littleboss=status", "--json"]));
+        assert!(asks(&[
+            "p",
+            "--json",
+            "--littleboss",
+            "status",
+            "-https=bogus"
+        ]));
+        assert!(!asks(&["p", "-littleboss=status"]));
+        assert!(!asks(&["p", "-littleboss=stop", "--json"]));
+        assert!(!asks(&["p", "-littleboss=status", "--", "--json"]));
     }
 
     #[test]

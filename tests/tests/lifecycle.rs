@@ -502,6 +502,22 @@ fn control_commands_without_a_supervisor_say_so() {
         error.contains("is not running (no supervisor at "),
         "{error}"
     );
+    // So does a usage mistake beside it (exit 2), and a relative folder.
+    let usage = |out: &std::process::Output, says: &str| {
+        assert_eq!(out.status.code(), Some(2), "{}", text(out));
+        let object: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(object["exit_code"], 2, "{object}");
+        let error = object["error"].as_str().unwrap();
+        assert!(error.contains(says), "{error}");
+    };
+    let out = svc.control_with(ECHO, "status", &["--json", "-addr=bogus"]);
+    usage(&out, "-addr: ");
+    let mut cmd = svc.command(ECHO);
+    let out = cmd
+        .env("LITTLEBOSS_DIR", "run")
+        .args(["-littleboss=status", "--json"])
+        .output_in_time();
+    usage(&out, "LITTLEBOSS_DIR=`run` is not an absolute path");
     // A misspelt `--json` is a mistake, not text instead of JSON.
     for typo in ["--jsno", "--JSON", "--json=true"] {
         let out = svc.control_with(ECHO, "status", &[typo]);

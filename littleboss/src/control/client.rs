@@ -80,17 +80,22 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         Ok(code) => std::process::exit(code),
         Err(failure) => {
             if json {
-                let object = serde_json::json!({
-                    "name": config.name,
-                    "error": failure.message,
-                    "exit_code": failure.code,
-                });
-                // A reader gone (`| head -0`) takes nothing: no panic.
-                let _ = writeln!(io::stdout(), "{object:#}");
+                print_failure_json(&config.name, &failure.message, failure.code);
             }
             fail(failure.code, failure.message)
         }
     }
+}
+
+/// What `status --json` prints when there is no status: the service's
+/// `name`, the `error` and the `exit_code`.
+pub(crate) fn print_failure_json(name: &str, error: &str, exit_code: i32) {
+    let object = serde_json::json!({
+        "name": name,
+        "error": error,
+        "exit_code": exit_code,
+    });
+    print_out(&format!("{object:#}\n"));
 }
 
 /// Whether `status` is asked for JSON: `--json` (or `-json`) before any
