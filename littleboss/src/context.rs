@@ -88,8 +88,9 @@ impl Context {
     /// handle: this returns `None` for it, as for one turned off.
     ///
     /// # Panics
-    /// If no listener `name` is declared, if it is not a TCP listener, or if
-    /// called outside a tokio runtime.
+    /// If no listener `name` is declared, if it is not a TCP listener, if
+    /// called outside a tokio runtime, or if the process is out of file
+    /// descriptors (the handle is a copy of the socket's), saying so.
     ///
     /// # Exits
     /// With code 1, saying why, if a listener could not be bound when the
@@ -202,7 +203,10 @@ impl Context {
         }
         let fd = listener.fd.as_ref()?;
         listener.taken = true;
-        Some(fd.try_clone().expect("duplicate a listener fd"))
+        let copy = fd.try_clone().unwrap_or_else(|e| {
+            panic!("littleboss: cannot take listener `{name}`: {e} (a copy of its socket)")
+        });
+        Some(copy)
     }
 
     /// Completes when this program should wind down: a reload has a new

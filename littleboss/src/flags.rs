@@ -238,7 +238,13 @@ fn split(
                 // would take anything). One that starts with `-` is
                 // written `-NAME=-x`.
                 Some(Ok(v)) if is_listener && v.starts_with('-') => {
-                    return Err(error(FlagProblem::FlagForValue(v)));
+                    // Only a path may start with `-`: the hint is for it.
+                    let path = (inv.listeners.iter())
+                        .any(|l| l.name == name && l.network.kind() == crate::spec::Kind::Unix);
+                    return Err(error(match path {
+                        true => FlagProblem::FlagForValue(v),
+                        false => FlagProblem::NeedsAddress,
+                    }));
                 }
                 // No mode starts with `-`: `--littleboss -- x` forgot it.
                 Some(Ok(v)) if v.starts_with('-') => return Err(error(FlagProblem::NeedsMode)),
@@ -628,6 +634,9 @@ mod tests {
                 )
             );
         }
+        // No host or port starts with `-`: a TCP listener just needs one.
+        let e = parse_cmd(&config(), argv(&["p", "-https", "--verbose"])).unwrap_err();
+        assert_eq!(e.problem, FlagProblem::NeedsAddress);
         let inv = parse_cmd(&config(), argv(&["p", "-sock=-odd.sock"])).unwrap();
         assert_eq!(inv.listeners[2].address.as_deref(), Some("-odd.sock"));
         let e = parse_cmd(&config(), argv(&["p", "--littleboss"])).unwrap_err();
