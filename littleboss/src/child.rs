@@ -380,9 +380,7 @@ fn spawn_lifecycle(
                 warning!("lost the channel to the supervisor; lameduck, exiting within {within}");
             }
             std::thread::sleep(left);
-            warning!(
-                "still running {timeout:?} after draining began, without its supervisor; exiting"
-            );
+            warning!("still running {timeout:?} after draining began; exiting");
             crate::report::exit(1);
         })
         .expect("spawn the child lifecycle thread");

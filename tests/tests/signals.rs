@@ -25,6 +25,34 @@ fn a_child_that_blocks_after_lameduck_is_killed_after_the_timeout_on_sigint() {
 }
 
 #[test]
+fn sighup_to_a_reloads_child_still_starting_does_not_fail_the_reload() {
+    // `pkill -HUP` (logrotate's postrotate, say) lands while a reload's
+    // child runs its code before `run`: its handler is not installed yet.
+    let bin = env!("CARGO_BIN_EXE_slow_prerun");
+    let mut svc = Service::new(bin);
+    let mut cmd = svc.command(bin);
+    cmd.arg("-littleboss=start").env("SLOW_PRERUN_MS", "1000");
+    svc.spawn(cmd);
+    svc.ready();
+    let mut reload = svc.spawn_control(bin, "reload");
+    let starting = tests::eventually("the reload's child started", || {
+        let out = svc.control_with(bin, "status", &["--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        let pid = status["starting"]["pid"].as_i64().filter(|p| *p > 0)?;
+        Some(pid as i32)
+    });
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(starting), Signal::SIGHUP).unwrap();
+    let done = reload.wait().unwrap();
+    let mut said = String::new();
+    std::io::Read::read_to_string(reload.stderr.as_mut().unwrap(), &mut said).unwrap();
+    assert!(done.success(), "{said}\n{}", svc.output.text());
+    let out = svc.control_with(bin, "status", &["--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["child"]["pid"], starting);
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn sigterm_stops_gracefully_with_the_childs_code() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
     svc.start(&[]);
@@ -599,7 +627,7 @@ fn a_program_with_its_own_logger_gets_littlebosss_lines() {
     svc.output
         .wait_for("LOG WARN littleboss: the supervisor is gone; lameduck");
     svc.output
-        .wait_for("LOG WARN littleboss: still running 300ms after losing the supervisor");
+        .wait_for("LOG WARN littleboss: still running 300ms after draining began; exiting");
     tests::eventually("the orphaned child to exit", || {
         (!alive(child)).then_some(())
     });

@@ -208,12 +208,19 @@ pub(crate) fn spawn(
     }
     let blocked = super::signals::handled();
     // SAFETY: runs in the forked child before exec, calling only
-    // pthread_sigmask, dup2 and fcntl, which are async-signal-safe, on an
-    // fd the parent keeps open until spawn returns.
+    // signal, pthread_sigmask, dup2 and fcntl, which are async-signal-safe,
+    // on an fd the parent keeps open until spawn returns.
     unsafe {
         command.pre_exec(move || {
+            // SIGHUP ignored until the child's `run` installs its handler
+            // (which says reloads are the supervisor's): a `pkill -HUP`
+            // reaching a reload's child while it starts (pending here, or
+            // during its code before `run`) would kill it and fail the
+            // reload. A program's own children get the default back once
+            // that handler is installed.
+            nix::libc::signal(nix::libc::SIGHUP, nix::libc::SIG_IGN);
             // The supervisor's signals wait for its signalfd; the program
-            // gets them as any program does.
+            // gets the others as any program does.
             nix::sys::signal::pthread_sigmask(
                 nix::sys::signal::SigmaskHow::SIG_UNBLOCK,
                 Some(&blocked),
