@@ -117,6 +117,11 @@ impl Context {
 
     /// The UDP socket declared as `name`, or `None` when it is off.
     ///
+    /// Draining leaves it alone: the old and the new child share the
+    /// socket, and each datagram goes to whichever reads first. Stop
+    /// reading at [`draining`](Context::draining) to leave them to the
+    /// new child.
+    ///
     /// # Panics
     /// As [`tcp`](Context::tcp), for a UDP listener.
     ///
