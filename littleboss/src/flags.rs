@@ -185,7 +185,9 @@ fn split(
             .and_then(split_flag)
             .is_some_and(|(name, _)| Some(name) == mode_flag)
     });
-    let look_alike_of = mode_flag.filter(|_| !mode_flag_given);
+    // Stored arguments (a child's) were checked as a command line, with
+    // the mode flag that is left out of them now.
+    let look_alike_of = mode_flag.filter(|_| !mode_flag_given && repeats == Repeats::Refused);
     while let Some(arg) = args.next() {
         if arg == "--" {
             inv.child_args.push(arg.clone());
@@ -658,6 +660,13 @@ mod tests {
             assert_eq!(inv.mode, Mode::Start);
             assert_eq!(strs(&inv.child_args), ["--littlebos", "stop"]);
         }
+        // As the child gets them, stored without the mode flag.
+        let stored = parse(
+            &config(),
+            argv(&["p", "--littlebos", "stop"]),
+            Repeats::LastWins,
+        );
+        assert_eq!(strs(&stored.unwrap().child_args), ["--littlebos", "stop"]);
         let inv = parse_cmd(
             &config(),
             argv(&["p", "-littleboss=bypass", "-littlebos=stop"]),

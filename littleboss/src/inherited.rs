@@ -55,8 +55,10 @@ static TAKE_AT_START: extern "C" fn() = take_at_start;
 /// inherited descriptor close-on-exec (in a child, its channel). Must not
 /// panic: it runs before `main`, where a panic aborts.
 extern "C" fn take_at_start() {
-    let activation = take_activation();
     let vars = OURS.map(std::env::var_os);
+    // A supervisor's new image keeps what its previous image held, the
+    // activated sockets among them (recorded as open across exec below).
+    let activation = vars[0].is_none().then(take_activation).flatten();
     if vars.iter().all(Option::is_none) {
         if activation.is_some() {
             let _ = TAKEN.set(Taken {
@@ -76,6 +78,9 @@ extern "C" fn take_at_start() {
         let fd = channel
             .filter(|(fd, supervisor)| *fd == link::CHILD_FD && *supervisor == parent)
             .map(|(fd, _)| fd);
+        if fd.is_some() {
+            hangup_caught_until_run();
+        }
         close_on_exec(&fd.into_iter().collect::<Vec<_>>())
     };
     for var in OURS {
@@ -88,6 +93,25 @@ extern "C" fn take_at_start() {
         across_exec,
         activation,
     });
+}
+
+/// A child starts with SIGHUP ignored (see `spawn`), so that a `pkill -HUP`
+/// reaching it while it starts does not kill it; from here to `run`, which
+/// installs its own handler, a handler that does nothing stands in: unlike
+/// the ignoring, it is not inherited by what the program's code before
+/// `run` starts (a handler goes back to the default at exec).
+fn hangup_caught_until_run() {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    extern "C" fn nothing(_: nix::libc::c_int) {}
+    // Restarted: a system call the signal interrupts goes on.
+    let action = SigAction::new(
+        SigHandler::Handler(nothing),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    // SAFETY: the handler does nothing, so it is async-signal-safe; before
+    // `main`, with one thread.
+    let _ = unsafe { sigaction(Signal::SIGHUP, &action) };
 }
 
 /// Takes the socket activation variables out of the environment, and

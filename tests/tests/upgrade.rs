@@ -289,6 +289,23 @@ fn a_signal_a_thread_started_before_run_takes_in_the_exec_window_is_kept() {
 }
 
 #[test]
+fn a_control_folder_removed_around_the_exec_is_made_again_by_the_new_image() {
+    // Removed while the old image waits to exec: its watch goes with it
+    // (close-on-exec), so the new image looks for itself.
+    let mut svc = Service::new(V1);
+    start_with(&mut svc, &[("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "500")]);
+    let copy = copy_of(&svc, V1);
+    let reload = svc.spawn_control(&copy, "reload");
+    svc.output.wait_for("before the exec");
+    std::fs::remove_dir_all(svc.control_dir()).unwrap();
+    let reload = reload.wait_with_output().unwrap();
+    assert!(reload.status.success(), "{}", text(&reload));
+    svc.output.wait_for("was removed; made it again");
+    assert_eq!(status(&svc)["supervisor_pid"], svc.pid());
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
     let mut svc = Service::new(V1);
     // Every new image claims to read another version of the state.
@@ -981,6 +998,14 @@ fn what_code_before_run_starts_inherits_nothing_meant_for_littleboss() {
         let fds = fds_of(*pid);
         let extra: Vec<_> = fds.difference(&before).collect();
         assert!(extra.is_empty(), "started by {by}: {extra:?}");
+        // Nor SIGHUP ignored, as a child starts with it (a helper's own
+        // `trap` on HUP would do nothing).
+        let hup = 1 << (nix::libc::SIGHUP - 1);
+        let masks = procfs::thread_signal_masks(*pid as u32);
+        assert!(
+            masks.iter().all(|m| m.ignored & hup == 0),
+            "started by {by}: SIGHUP ignored"
+        );
         let environ = procfs::environ(*pid as u32).unwrap();
         for var in [
             "LITTLEBOSS_UPGRADE",

@@ -216,8 +216,9 @@ pub(crate) fn spawn(
             // (which says reloads are the supervisor's): a `pkill -HUP`
             // reaching a reload's child while it starts (pending here, or
             // during its code before `run`) would kill it and fail the
-            // reload. A program's own children get the default back once
-            // that handler is installed.
+            // reload. As the binary loads, a handler that does nothing
+            // takes over (`inherited`), so what the program starts gets the
+            // default back at its exec.
             nix::libc::signal(nix::libc::SIGHUP, nix::libc::SIG_IGN);
             // The supervisor's signals wait for its signalfd; the program
             // gets the others as any program does.
