@@ -217,6 +217,38 @@ fn a_supervisor_whose_files_were_removed_leaves_its_successors_alone() {
 }
 
 #[test]
+fn a_supervisor_whose_path_was_taken_comes_back_once_it_is_free() {
+    // A second start took the removed path before the first could make
+    // its files again; once that second one stops, the first makes them.
+    let mut first = Service::new(ECHO);
+    first.start(&[]);
+    first.ready();
+    let dir = first.control_dir();
+    first.signal(nix::sys::signal::Signal::SIGSTOP);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let mut second = Service::new(ECHO);
+    let mut cmd = second.command(ECHO);
+    cmd.env("LITTLEBOSS_DIR", &dir).arg("-littleboss=start");
+    second.spawn(cmd);
+    second.ready();
+    first.signal(nix::sys::signal::Signal::SIGCONT);
+    first.output.wait_for("cannot be made again");
+    let stop = second
+        .command(ECHO)
+        .env("LITTLEBOSS_DIR", &dir)
+        .arg("-littleboss=stop")
+        .output_in_time();
+    assert!(stop.status.success(), "{}", text(&stop));
+    assert_eq!(second.wait_exit().code(), Some(0));
+    first.output.wait_for("was removed; made it again");
+    let status = first.control("status");
+    assert!(status.status.success(), "{}", text(&status));
+    let pid = format!("supervisor pid {}", first.pid());
+    assert!(text(&status).contains(&pid), "{}", text(&status));
+    first.stop_expecting(0);
+}
+
+#[test]
 fn a_relative_control_folder_is_refused_but_bypass_needs_none() {
     let svc = Service::new(ECHO);
     for mode in ["start", "status", "stop", "reload"] {
@@ -266,6 +298,61 @@ fn a_relative_control_folder_is_refused_but_bypass_needs_none() {
         "{}",
         text(&out)
     );
+}
+
+#[test]
+fn a_supervisor_started_with_another_control_folder_is_found_and_named() {
+    // Started from cron (no XDG_RUNTIME_DIR: the folder is under TMPDIR),
+    // asked about from a login shell (XDG_RUNTIME_DIR set): it runs, and
+    // the commands say where, rather than "not running".
+    let mut svc = Service::new(ECHO);
+    let tmp = svc.dir.path().join("tmp");
+    let xdg = svc.dir.path().join("xdg");
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::create_dir(&xdg).unwrap();
+    let from_cron = |cmd: &mut std::process::Command| {
+        cmd.env_remove("LITTLEBOSS_DIR")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env("TMPDIR", &tmp);
+    };
+    let mut cmd = svc.command(ECHO);
+    from_cron(&mut cmd);
+    cmd.arg("-littleboss=start");
+    svc.spawn(cmd);
+    svc.ready();
+    let uid = nix::unistd::geteuid();
+    let folder = tmp.join(format!("littleboss-{uid}"));
+    let from_shell = |mode: &str| {
+        let mut cmd = svc.command(ECHO);
+        cmd.env_remove("LITTLEBOSS_DIR")
+            .env("XDG_RUNTIME_DIR", &xdg)
+            .env("TMPDIR", &tmp)
+            .arg(format!("-littleboss={mode}"));
+        cmd
+    };
+    let out = from_shell("status").output_in_time();
+    let socket = folder.join("echo_server.sock");
+    let says = format!(
+        "but one answers at {}, another control folder (it was started with other LITTLEBOSS_DIR, XDG_RUNTIME_DIR or TMPDIR); run this with LITTLEBOSS_DIR={}",
+        socket.display(),
+        folder.display()
+    );
+    exits_saying(&out, 4, &says);
+    // A start from there says it runs a second one.
+    let mut second = Service::new(ECHO);
+    second.spawn(from_shell("start"));
+    let note = format!(
+        "note: another supervisor of `echo_server` answers at {}",
+        socket.display()
+    );
+    second.output.wait_for(&note);
+    second.signal(nix::sys::signal::Signal::SIGTERM);
+    second.wait_exit();
+    let mut stop = svc.command(ECHO);
+    from_cron(&mut stop);
+    let out = stop.arg("-littleboss=stop").output_in_time();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    svc.wait_exit();
 }
 
 #[test]

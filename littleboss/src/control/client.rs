@@ -302,7 +302,29 @@ fn unreachable(name: &str, path: &Path, e: &io::Error) -> Failure {
     } else {
         format!("{} is not a socket", path.display())
     };
+    // One started where the control folder was chosen otherwise (cron or
+    // nohup without XDG_RUNTIME_DIR, a login shell with it) runs all the
+    // same: not "not running", or a `start` from here would run another.
+    if let Some(other) = answering_elsewhere(name) {
+        let folder = other.parent().unwrap_or(Path::new("/")).display();
+        return Failure::new(
+            UNKNOWN,
+            format!(
+                "`{name}` has no supervisor here ({what}), but one answers at {}, another control folder (it was started with other LITTLEBOSS_DIR, XDG_RUNTIME_DIR or TMPDIR); run this with LITTLEBOSS_DIR={folder}",
+                other.display()
+            ),
+        );
+    }
     Failure::new(NOT_RUNNING, format!("`{name}` is not running ({what})"))
+}
+
+/// The control socket of a supervisor of `name` that answers in one of
+/// the other control folders, if any.
+pub(crate) fn answering_elsewhere(name: &str) -> Option<PathBuf> {
+    super::dir::other_folders()
+        .into_iter()
+        .map(|folder| folder.join(format!("{name}.sock")))
+        .find(|socket| crate::socket::knock(socket).is_ok_and(|live| live.is_some()))
 }
 
 /// The new child's arguments from the command's, mode flag taken out

@@ -27,6 +27,32 @@ pub(crate) fn socket_dir() -> PathBuf {
 
 const LITTLEBOSS_DIR: &str = "LITTLEBOSS_DIR";
 
+/// The control folders a supervisor started in another environment would
+/// use (without `LITTLEBOSS_DIR`, with or without `XDG_RUNTIME_DIR` or
+/// `TMPDIR`: a login shell and cron differ so), [`socket_dir`] left out.
+pub(crate) fn other_folders() -> Vec<PathBuf> {
+    let uid = nix::unistd::geteuid();
+    let set = |var: &str| {
+        std::env::var_os(var)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    let mut folders = Vec::new();
+    if let Some(xdg) = set("XDG_RUNTIME_DIR") {
+        folders.push(xdg.join("littleboss"));
+    }
+    folders.push(PathBuf::from(format!("/run/user/{uid}/littleboss")));
+    if let Some(tmp) = set("TMPDIR") {
+        folders.push(tmp.join(format!("littleboss-{uid}")));
+    }
+    folders.push(PathBuf::from(format!("/tmp/littleboss-{uid}")));
+    let ours = socket_dir();
+    let mut seen = std::collections::BTreeSet::new();
+    folders.retain(|f| *f != ours && seen.insert(f.clone()));
+    folders
+}
+
 /// A `LITTLEBOSS_DIR` that is not an absolute path: each working folder
 /// would have a control folder of its own, so `status` run from another
 /// one would call a running service not running.

@@ -215,6 +215,9 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         upgrade: None,
         self_upgrade: machine.state().settings.self_upgrade,
     };
+    // Removed before the watch began (during `supervisor_init`, or around
+    // an in-place upgrade's exec): made again now.
+    io.remake_control();
     // Events to handle before waiting for new ones.
     let mut backlog = VecDeque::new();
     let mut effects = match begin {
@@ -572,6 +575,17 @@ impl Io {
             Ok(sockets) => {
                 let mut bound = Vec::new();
                 for (key, socket) in sockets {
+                    // Never in place of a socket held: a late bind (its
+                    // start given up) of what a later reload bound since.
+                    // The held one stays; this one closes here.
+                    if self.sockets.contains_key(&key) {
+                        log!(
+                            "closing a second socket for {} {}: bound after its start was given up",
+                            key.network,
+                            socket.address
+                        );
+                        continue;
+                    }
                     bound.push((key.clone(), socket.address));
                     self.sockets
                         .insert(key, Socket::new(socket.fd, socket.unix_file));
@@ -649,11 +663,13 @@ impl Io {
             Ok(Some(remade)) => remade,
             Ok(None) => return,
             Err(e) => {
-                // For good: whoever has the path now keeps it.
-                self.watch = None;
+                // Whoever has the path now keeps it; the folder there now
+                // is watched, so that its files going (that supervisor's
+                // exit) brings this one back.
+                self.watch = FolderWatch::start(&path).ok();
                 let pid = std::process::id();
                 log!(
-                    "the control socket {} was removed and cannot be made again: {e}; this supervisor (pid {pid}) can be reached by signals only: `kill -HUP {pid}` reloads it, `kill -TERM {pid}` stops it gracefully",
+                    "the control socket {} was removed and cannot be made again: {e}; this supervisor (pid {pid}) can be reached by signals only, until the path is free: `kill -HUP {pid}` reloads it, `kill -TERM {pid}` stops it gracefully",
                     path.display()
                 );
                 return;
@@ -683,10 +699,25 @@ impl Io {
     /// Accepts control connections on `listener` from now on, and hands it
     /// on at an in-place upgrade.
     fn serve_control(&mut self, listener: std::os::unix::net::UnixListener) -> std::io::Result<()> {
-        self.control_file = OwnFile::of(&self.control_path);
-        self.control_fd = OwnedFd::from(listener.try_clone()?);
-        listener.set_nonblocking(true)?;
-        let listener = tokio::net::UnixListener::from_std(listener)?;
+        let file = OwnFile::of(&self.control_path);
+        let ready = (|| {
+            let fd = OwnedFd::from(listener.try_clone()?);
+            listener.set_nonblocking(true)?;
+            Ok((fd, tokio::net::UnixListener::from_std(listener)?))
+        })();
+        let (fd, listener) = match ready {
+            Ok(ready) => ready,
+            Err(e) => {
+                // Not left for clients to find dead: made again at the
+                // next removal seen, or by a later start.
+                if let Some(file) = file {
+                    file.remove();
+                }
+                return Err(e);
+            }
+        };
+        self.control_file = file;
+        self.control_fd = fd;
         let connections = self.connections.clone();
         self.accepting.abort();
         self.accepting = tokio::spawn(server::serve(

@@ -101,6 +101,16 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         sockets.insert(key.clone(), driver::Socket::new(bound.fd, unix_file));
     }
 
+    // Started where the control folder is chosen otherwise than for one
+    // running already (cron, a login shell): said, as the commands from
+    // either environment reach one of the two only.
+    if let Some(other) = crate::control::client::answering_elsewhere(&config.name) {
+        log!(
+            "note: another supervisor of `{}` answers at {} (another control folder, from other LITTLEBOSS_DIR, XDG_RUNTIME_DIR or TMPDIR); this one is a second",
+            config.name,
+            other.display()
+        );
+    }
     log!(
         "supervising `{}` as pid {}, control socket {}",
         config.name,

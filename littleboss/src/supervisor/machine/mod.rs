@@ -1258,9 +1258,35 @@ impl Machine {
             // brought back names them: listening on, they would queue
             // connections for nobody while the stop refuses the rest.
             for (key, address) in bound {
+                // One held already is another's (see below).
+                if self.state.held.contains_key(&key) {
+                    continue;
+                }
                 say!(
                     self,
                     "closing listener {} {address}: bound after the stop began",
+                    key.network
+                );
+                self.effects.push(Effect::Close { key });
+            }
+            return;
+        }
+        let expected = match &self.state.phase {
+            Phase::Up(up) => (up.starting.as_ref()).is_some_and(|s| s.id == id && s.binding),
+            _ => false,
+        };
+        if !expected {
+            // A start given up meanwhile (its bind's deadline passed): no
+            // child will have these. One of a key held since (a later
+            // reload bound it) the driver closed at once: the held socket
+            // stays; the others go.
+            for (key, address) in bound {
+                if self.state.held.contains_key(&key) {
+                    continue;
+                }
+                say!(
+                    self,
+                    "closing listener {} {address}: bound after its start was given up",
                     key.network
                 );
                 self.effects.push(Effect::Close { key });
@@ -1276,11 +1302,7 @@ impl Machine {
             self.state.held.insert(key, held);
         }
         let hello_by = self.now + self.hello_timeout();
-        let Some(starting) = self
-            .up()
-            .and_then(|up| up.starting.as_mut())
-            .filter(|s| s.id == id && s.binding)
-        else {
+        let Some(starting) = self.up().and_then(|up| up.starting.as_mut()) else {
             return;
         };
         starting.binding = false;

@@ -358,6 +358,17 @@ impl Model {
             let launch = &state.children[&binding].launch;
             used.extend(launch.listeners.iter().filter_map(|l| l.key.as_ref()));
         }
+        // A launch a rollback or restart would come back to keeps its
+        // sockets (on port 0 it must get the same port).
+        if let Phase::Up(up) = &state.phase {
+            let previous = up.probation.as_ref().map(|p| &p.previous);
+            let replaced = (up.starting.as_ref())
+                .and_then(|s| s.replaced_died.as_ref())
+                .map(|(launch, _)| launch);
+            for launch in previous.into_iter().chain(&up.fallback_to).chain(replaced) {
+                used.extend(launch.listeners.iter().filter_map(|l| l.key.as_ref()));
+            }
+        }
         for (key, held) in &state.held {
             assert!(
                 used.contains(key) || held.activated,

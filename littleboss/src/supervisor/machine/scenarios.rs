@@ -1549,6 +1549,44 @@ fn a_bind_that_never_ends_fails_its_reload_and_the_next_one_goes_on() {
 }
 
 #[test]
+fn a_bind_ending_after_its_start_was_given_up_leaves_what_is_held_alone() {
+    // Reload A's bind hangs and is given up; reload B binds `admin` on
+    // port 0 and serves. A's bind then ends: B's socket stays (the driver
+    // closes A's second one for that key), A's other new socket closes.
+    let mut sim = Sim::serving(settings());
+    sim.defer_binds = true;
+    let zero = ("admin", "tcp:127.0.0.1:0");
+    let a = [
+        ("http", "tcp:127.0.0.1:8080"),
+        zero,
+        ("db", "tcp:127.0.0.1:9092"),
+    ];
+    reload_with(&mut sim, None, &a);
+    sim.advance(super::BIND_TIMEOUT);
+    sim.defer_binds = false;
+    let b = reload_with(&mut sim, None, &[("http", "tcp:127.0.0.1:8080"), zero]);
+    sim.hello_and_ready(3);
+    assert!(matches!(
+        sim.final_answer(b),
+        Some(Response::Reloaded { .. })
+    ));
+    sim.effects.clear();
+    sim.finish_binds();
+    let admin = key("admin", "127.0.0.1:0");
+    let db = key("db", "127.0.0.1:9092");
+    let closed: Vec<_> = (sim.effects.iter())
+        .filter_map(|e| match e {
+            super::Effect::Close { key } => Some(key.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(closed, [db]);
+    assert!(sim.machine.state().held.contains_key(&admin));
+    assert!(sim.logged("closing listener tcp 127.0.0.1:9092: bound after its start was given up"));
+    assert_eq!(sim.serving_id(), Some(3));
+}
+
+#[test]
 fn a_second_stop_after_the_serving_child_exited_names_no_pid() {
     let mut sim = Sim::serving(settings());
     sim.reload("/bin/v2");
