@@ -381,6 +381,15 @@ pub fn eventually<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
     eventually_within(what, DEADLINE, f)
 }
 
+/// Removes the folder `dir` as at once, as a supervisor watching it sees
+/// it: moved aside in one step, then deleted (`remove_dir_all` in place
+/// could meet files a supervisor made again meanwhile).
+pub fn remove_folder(dir: &Path) {
+    let aside = dir.with_extension("removed");
+    std::fs::rename(dir, &aside).unwrap();
+    std::fs::remove_dir_all(&aside).unwrap();
+}
+
 /// Waits (up to the deadline) until nothing is at `path`.
 pub fn wait_gone(path: &Path) {
     eventually(&format!("{} to go", path.display()), || {

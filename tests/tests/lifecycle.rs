@@ -225,7 +225,7 @@ fn a_supervisor_whose_path_was_taken_comes_back_once_it_is_free() {
     first.ready();
     let dir = first.control_dir();
     first.signal(nix::sys::signal::Signal::SIGSTOP);
-    std::fs::remove_dir_all(&dir).unwrap();
+    tests::remove_folder(&dir);
     let mut second = Service::new(ECHO);
     let mut cmd = second.command(ECHO);
     cmd.env("LITTLEBOSS_DIR", &dir).arg("-littleboss=start");
@@ -470,7 +470,7 @@ fn a_supervisor_makes_its_removed_control_folder_again() {
     let pid = svc.pid();
     let dir = svc.control_dir();
     for round in 0..2 {
-        std::fs::remove_dir_all(&dir).unwrap();
+        tests::remove_folder(&dir);
         let status = tests::eventually("status answers again", || {
             let out = svc.control("status");
             out.status.success().then_some(out)

@@ -28,20 +28,30 @@ fn a_child_that_blocks_after_lameduck_is_killed_after_the_timeout_on_sigint() {
 fn sighup_to_a_reloads_child_still_starting_does_not_fail_the_reload() {
     // `pkill -HUP` (logrotate's postrotate, say) lands while a reload's
     // child runs its code before `run`: its handler is not installed yet.
+    // Each process of the fixture waits at a gate there until let go.
     let bin = env!("CARGO_BIN_EXE_slow_prerun");
     let mut svc = Service::new(bin);
+    let gates = svc.dir.path().join("gates");
+    std::fs::create_dir(&gates).unwrap();
+    let next_gate = || {
+        tests::eventually("a process at its gate", || {
+            let entry = std::fs::read_dir(&gates).ok()?.flatten().next()?;
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            Some((pid, entry.path()))
+        })
+    };
     let mut cmd = svc.command(bin);
-    cmd.arg("-littleboss=start").env("SLOW_PRERUN_MS", "1000");
+    cmd.arg("-littleboss=start").env("SLOW_PRERUN_GATE", &gates);
     svc.spawn(cmd);
+    // The supervisor, then its first child.
+    for _ in 0..2 {
+        std::fs::remove_file(next_gate().1).unwrap();
+    }
     svc.ready();
     let mut reload = svc.spawn_control(bin, "reload");
-    let starting = tests::eventually("the reload's child started", || {
-        let out = svc.control_with(bin, "status", &["--json"]);
-        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-        let pid = status["starting"]["pid"].as_i64().filter(|p| *p > 0)?;
-        Some(pid as i32)
-    });
+    let (starting, gate) = next_gate();
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(starting), Signal::SIGHUP).unwrap();
+    std::fs::remove_file(gate).unwrap();
     let done = reload.wait().unwrap();
     let mut said = String::new();
     std::io::Read::read_to_string(reload.stderr.as_mut().unwrap(), &mut said).unwrap();

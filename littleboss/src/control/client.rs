@@ -318,13 +318,27 @@ fn unreachable(name: &str, path: &Path, e: &io::Error) -> Failure {
     Failure::new(NOT_RUNNING, format!("`{name}` is not running ({what})"))
 }
 
-/// The control socket of a supervisor of `name` that answers in one of
-/// the other control folders, if any.
+/// The control socket of another supervisor of `name` that answers in one
+/// of the other control folders, if any: in a folder that passes the
+/// checks a command makes (ours, private, no symlink), from a peer it
+/// would trust (our uid or root), not this process. None is looked for
+/// when `LITTLEBOSS_DIR` chose the folder: that choice is deliberate.
 pub(crate) fn answering_elsewhere(name: &str) -> Option<PathBuf> {
+    if super::dir::chosen_by_env() {
+        return None;
+    }
+    let ours = std::process::id() as i32;
     super::dir::other_folders()
         .into_iter()
         .map(|folder| folder.join(format!("{name}.sock")))
-        .find(|socket| crate::socket::knock(socket).is_ok_and(|live| live.is_some()))
+        .find(|socket| {
+            let Ok(Some(live)) = crate::socket::knock(socket) else {
+                return false;
+            };
+            let peer =
+                nix::sys::socket::getsockopt(&live, nix::sys::socket::sockopt::PeerCredentials);
+            trust(&live, socket).is_ok() && peer.is_ok_and(|cred| cred.pid() != ours)
+        })
 }
 
 /// The new child's arguments from the command's, mode flag taken out

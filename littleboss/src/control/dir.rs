@@ -27,6 +27,11 @@ pub(crate) fn socket_dir() -> PathBuf {
 
 const LITTLEBOSS_DIR: &str = "LITTLEBOSS_DIR";
 
+/// Whether `LITTLEBOSS_DIR` chose the control folder.
+pub(crate) fn chosen_by_env() -> bool {
+    std::env::var_os(LITTLEBOSS_DIR).is_some_and(|v| !v.is_empty())
+}
+
 /// The control folders a supervisor started in another environment would
 /// use (without `LITTLEBOSS_DIR`, with or without `XDG_RUNTIME_DIR` or
 /// `TMPDIR`: a login shell and cron differ so), [`socket_dir`] left out.
@@ -47,9 +52,12 @@ pub(crate) fn other_folders() -> Vec<PathBuf> {
         folders.push(tmp.join(format!("littleboss-{uid}")));
     }
     folders.push(PathBuf::from(format!("/tmp/littleboss-{uid}")));
+    // By identity too: `/var/run` is `/run`, through a symlink.
     let ours = socket_dir();
+    let real = |f: &Path| std::fs::canonicalize(f).ok();
+    let same = |f: &PathBuf| *f == ours || real(f).is_some_and(|r| Some(r) == real(&ours));
     let mut seen = std::collections::BTreeSet::new();
-    folders.retain(|f| *f != ours && seen.insert(f.clone()));
+    folders.retain(|f| !same(f) && seen.insert(f.clone()));
     folders
 }
 

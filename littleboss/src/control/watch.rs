@@ -24,6 +24,8 @@ const SETTLE: Duration = Duration::from_millis(200);
 #[derive(Debug)]
 pub(crate) struct FolderWatch {
     removed: mpsc::UnboundedReceiver<()>,
+    /// For [`again_in`](FolderWatch::again_in).
+    nudge: mpsc::UnboundedSender<()>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -42,6 +44,7 @@ impl FolderWatch {
             unsafe { AsyncFd::register_with_interest(Watcher(inotify), Interest::READABLE) };
         let inotify = registered.map_err(|e| e.into_parts().1)?;
         let (tx, removed) = mpsc::unbounded_channel();
+        let nudge = tx.clone();
         let task = tokio::spawn(async move {
             let names = [names[0].as_os_str(), names[1].as_os_str()];
             loop {
@@ -59,7 +62,21 @@ impl FolderWatch {
                 }
             }
         });
-        Ok(FolderWatch { removed, task })
+        Ok(FolderWatch {
+            removed,
+            nudge,
+            task,
+        })
+    }
+
+    /// Tells of a removal, as if one were seen, `after` this long: to try
+    /// again what failed.
+    pub(crate) fn again_in(&self, after: Duration) {
+        let nudge = self.nudge.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let _ = nudge.send(());
+        });
     }
 
     /// Waits for a removal (settled); never returns if there is none.

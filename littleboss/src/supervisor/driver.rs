@@ -111,13 +111,8 @@ pub(crate) struct Parts {
     /// The service lock, held until the driver returns (its file is
     /// removed before, at the exit).
     pub lock: ServiceLock,
-    /// A shared lock on the control folder, against cleaners.
-    pub folder_lock: Option<FolderLock>,
     /// The task accepting control connections.
     pub accepting: JoinHandle<()>,
-    /// Tells when the control socket's files were removed (`None` if
-    /// inotify could not be had).
-    pub watch: Option<FolderWatch>,
     /// When the machine's clock started, on `CLOCK_MONOTONIC`.
     pub origin_ns: u64,
 }
@@ -167,8 +162,11 @@ pub(super) struct Io {
     pub control_path: PathBuf,
     pub control_file: Option<OwnFile>,
     pub lock: ServiceLock,
+    /// A shared lock on the control folder, against cleaners.
     folder_lock: Option<FolderLock>,
     accepting: JoinHandle<()>,
+    /// Tells when the control socket's files were removed (`None` if
+    /// inotify could not be had).
     watch: Option<FolderWatch>,
     pub origin_ns: u64,
     /// An upgrade the machine asked for, done once the other effects are.
@@ -208,16 +206,23 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         control_path: parts.control_path,
         control_file: parts.control_file,
         lock: parts.lock,
-        folder_lock: parts.folder_lock,
+        folder_lock: None,
         accepting: parts.accepting,
-        watch: parts.watch,
+        watch: None,
         origin_ns: parts.origin_ns,
         upgrade: None,
         self_upgrade: machine.state().settings.self_upgrade,
     };
-    // Removed before the watch began (during `supervisor_init`, or around
-    // an in-place upgrade's exec): made again now.
-    io.remake_control();
+    // Removed before the loop began (during `supervisor_init`, or around
+    // an in-place upgrade's exec): made again now. Then the folder is
+    // locked against cleaners and watched (each image anew: neither is
+    // in the handoff).
+    if !io.remake_control() {
+        io.folder_lock = hold_folder(&io.control_path);
+    }
+    if io.watch.is_none() {
+        io.watch = watch_folder(&io.control_path);
+    }
     // Events to handle before waiting for new ones.
     let mut backlog = VecDeque::new();
     let mut effects = match begin {
@@ -296,6 +301,10 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
     }
 }
 
+/// How long after a control socket made again could not be served (out of
+/// descriptors, say) it is tried again.
+const SERVE_RETRY: Duration = Duration::from_secs(1);
+
 /// Waits until `watch` tells that the control socket's files were removed;
 /// for ever without one.
 async fn removed(watch: &mut Option<FolderWatch>) {
@@ -307,7 +316,7 @@ async fn removed(watch: &mut Option<FolderWatch>) {
 
 /// Watches for a removal of the control socket at `socket` or its lock
 /// file (said if it cannot).
-pub(super) fn watch_folder(socket: &std::path::Path) -> Option<FolderWatch> {
+fn watch_folder(socket: &std::path::Path) -> Option<FolderWatch> {
     FolderWatch::start(socket)
         .inspect_err(|e| {
             log!(
@@ -319,7 +328,7 @@ pub(super) fn watch_folder(socket: &std::path::Path) -> Option<FolderWatch> {
 
 /// Takes a shared lock on the folder of the control socket at `socket`,
 /// against cleaners of old files (said if it cannot be had).
-pub(super) fn hold_folder(socket: &std::path::Path) -> Option<FolderLock> {
+fn hold_folder(socket: &std::path::Path) -> Option<FolderLock> {
     let folder = socket.parent().unwrap_or(std::path::Path::new("/"));
     crate::control::dir::hold(folder)
         .inspect_err(|e| {
@@ -655,45 +664,60 @@ impl Io {
 
     /// Makes the control socket's files again if they were removed, so
     /// that the commands reach this supervisor again, and a later `start`
-    /// of the service does not run a second one.
-    fn remake_control(&mut self) {
+    /// of the service does not run a second one. Returns whether it made
+    /// them (the folder is then locked and watched anew).
+    fn remake_control(&mut self) -> bool {
         let path = self.control_path.clone();
-        let remade = server::remake(&path, &self.name, &self.lock, self.control_file.as_ref());
+        let remake = |io: &Io| server::remake(&path, &io.name, &io.lock, io.control_file.as_ref());
+        let mut remade = remake(self);
+        if remade.is_err() {
+            // Whoever has the path now keeps it. Its folder is watched,
+            // then looked at once more: the path coming free (that one's
+            // exit) is seen either way, and brings this one back.
+            self.watch = FolderWatch::start(&path).ok();
+            remade = remake(self);
+        }
         let remade = match remade {
             Ok(Some(remade)) => remade,
-            Ok(None) => return,
+            Ok(None) => return false,
             Err(e) => {
-                // Whoever has the path now keeps it; the folder there now
-                // is watched, so that its files going (that supervisor's
-                // exit) brings this one back.
-                self.watch = FolderWatch::start(&path).ok();
                 let pid = std::process::id();
+                let until = match self.watch {
+                    Some(_) => "until the path is free",
+                    None => "for good (its folder cannot be watched)",
+                };
                 log!(
-                    "the control socket {} was removed and cannot be made again: {e}; this supervisor (pid {pid}) can be reached by signals only, until the path is free: `kill -HUP {pid}` reloads it, `kill -TERM {pid}` stops it gracefully",
+                    "the control socket {} was removed and cannot be made again: {e}; this supervisor (pid {pid}) can be reached by signals only, {until}: `kill -HUP {pid}` reloads it, `kill -TERM {pid}` stops it gracefully",
                     path.display()
                 );
-                return;
+                return false;
             }
         };
         if let Some(lock) = remade.lock {
             // The old one locked a file no path names any more.
             self.lock = lock;
         }
-        if let Some(listener) = remade.listener {
-            match self.serve_control(listener) {
-                Ok(()) => log!(
-                    "the control socket {} was removed; made it again",
-                    path.display()
-                ),
-                Err(e) => log!(
-                    "the control socket {} was removed, and its new one cannot be served: {e}",
-                    path.display()
-                ),
-            }
-        }
-        // The folder may be a new one: watched and locked anew.
+        let served = remade.listener.map(|listener| self.serve_control(listener));
+        // The folder may be a new one: locked and watched anew.
         self.folder_lock = hold_folder(&path);
         self.watch = watch_folder(&path);
+        match served {
+            Some(Ok(())) => log!(
+                "the control socket {} was removed; made it again",
+                path.display()
+            ),
+            Some(Err(e)) => {
+                log!(
+                    "the control socket {} was removed, and its new one cannot be served: {e}; trying again in {SERVE_RETRY:?}",
+                    path.display()
+                );
+                if let Some(watch) = &self.watch {
+                    watch.again_in(SERVE_RETRY);
+                }
+            }
+            None => {}
+        }
+        true
     }
 
     /// Accepts control connections on `listener` from now on, and hands it
@@ -709,7 +733,7 @@ impl Io {
             Ok(ready) => ready,
             Err(e) => {
                 // Not left for clients to find dead: made again at the
-                // next removal seen, or by a later start.
+                // retry.
                 if let Some(file) = file {
                     file.remove();
                 }

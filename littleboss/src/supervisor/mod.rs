@@ -258,8 +258,6 @@ fn serve(
         serving.lock,
         serving.notifier,
     );
-    // Not in the handoff: opened close-on-exec, taken again by each image.
-    let folder_lock = driver::hold_folder(&socket_path);
     // Boxed: the driver's future is large, and block_on would otherwise
     // keep copies of it on the main thread's stack for the supervisor's
     // whole life.
@@ -276,7 +274,6 @@ fn serve(
         let connections = crate::control::connection::Connections::default();
         let accepting = server::serve(listener, control_tx.clone(), connections.clone());
         let accepting = tokio::spawn(accepting);
-        let watch = driver::watch_folder(&socket_path);
         let parts = driver::Parts {
             sockets: serving.sockets,
             notifier,
@@ -289,9 +286,7 @@ fn serve(
             control_path: socket_path.clone(),
             control_file: serving.control_file,
             lock,
-            folder_lock,
             accepting,
-            watch,
             origin_ns: serving.origin_ns,
         };
         driver::run(machine, parts, begin).await
