@@ -1252,43 +1252,26 @@ impl Machine {
 
     /// The new listeners are bound: the child they are for can start.
     fn on_bound(&mut self, id: ChildId, bound: Vec<(ListenerKey, String)>) {
-        if !matches!(self.state.phase, Phase::Up(_)) {
-            // For a start the stop cancelled: no child has these (they
-            // were not held), and none will, though the launch a rollback
-            // brought back names them: listening on, they would queue
-            // connections for nobody while the stop refuses the rest.
-            for (key, address) in bound {
-                // One held already is another's (see below).
-                if self.state.held.contains_key(&key) {
-                    continue;
-                }
-                say!(
-                    self,
-                    "closing listener {} {address}: bound after the stop began",
-                    key.network
-                );
-                self.effects.push(Effect::Close { key });
-            }
-            return;
-        }
-        let expected = match &self.state.phase {
-            Phase::Up(up) => (up.starting.as_ref()).is_some_and(|s| s.id == id && s.binding),
-            _ => false,
+        // For a start the stop cancelled: no child has these (they were
+        // not held), and none will, though the launch a rollback brought
+        // back names them: listening on, they would queue connections for
+        // nobody while the stop refuses the rest. For a start given up
+        // meanwhile (its bind's deadline passed): no child will have them
+        // either. One of a key held since (a later reload bound it) the
+        // driver closed at once: the held socket stays; the others go.
+        let unwanted = match &self.state.phase {
+            Phase::Up(up) => match up.starting.as_ref() {
+                Some(s) if s.id == id && s.binding => None,
+                _ => Some("bound after its start was given up"),
+            },
+            _ => Some("bound after the stop began"),
         };
-        if !expected {
-            // A start given up meanwhile (its bind's deadline passed): no
-            // child will have these. One of a key held since (a later
-            // reload bound it) the driver closed at once: the held socket
-            // stays; the others go.
+        if let Some(why) = unwanted {
             for (key, address) in bound {
                 if self.state.held.contains_key(&key) {
                     continue;
                 }
-                say!(
-                    self,
-                    "closing listener {} {address}: bound after its start was given up",
-                    key.network
-                );
+                say!(self, "closing listener {} {address}: {why}", key.network);
                 self.effects.push(Effect::Close { key });
             }
             return;
