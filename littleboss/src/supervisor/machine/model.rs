@@ -50,6 +50,10 @@ enum Action {
     /// The binds under way (in a world of slow binds: a name to resolve)
     /// finish.
     FinishBinds,
+    /// `/bin/v1` or `/bin/v2` can no longer be started (a deploy removed
+    /// it, the machine is out of memory), or can again: restarts,
+    /// rollbacks and reloads to it fail to spawn meanwhile.
+    Unstartable(u8),
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -70,6 +74,7 @@ fn action() -> impl Strategy<Value = Action> {
         4 => (0u16..12_000).prop_map(Action::Advance),
         1 => Just(Action::Steal),
         2 => Just(Action::FinishBinds),
+        1 => (0u8..2).prop_map(Action::Unstartable),
     ]
 }
 
@@ -245,6 +250,12 @@ impl Model {
             Action::Advance(ms) => sim.advance(Duration::from_millis(ms.into())),
             Action::Steal => {
                 sim.busy.insert("127.0.0.1:8080".to_owned());
+            }
+            Action::Unstartable(which) => {
+                let path = std::path::PathBuf::from(["/bin/v1", "/bin/v2"][which as usize]);
+                if !sim.unstartable.remove(&path) {
+                    sim.unstartable.insert(path);
+                }
             }
             Action::FinishBinds => {
                 // After the exit, the bind thread went with the process.
@@ -507,7 +518,8 @@ impl Model {
                 }
             }
         }
-        if self.gone_by.is_some_and(|by| now >= by) {
+        // Past it: a kill due at that very instant comes with its tick.
+        if self.gone_by.is_some_and(|by| now > by) {
             for id in self.live() {
                 assert!(
                     self.sim.processes[&id].killed,

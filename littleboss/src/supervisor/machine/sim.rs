@@ -355,7 +355,11 @@ impl Sim {
         self.defer_binds = false;
         let binds = std::mem::take(&mut self.pending_binds);
         self.finishing_binds = true;
-        self.perform(binds);
+        // One at a time, each with what it leads to, as the driver handles
+        // each bind's outcome before the next.
+        for bind in binds {
+            self.perform(vec![bind]);
+        }
         self.finishing_binds = false;
     }
 
