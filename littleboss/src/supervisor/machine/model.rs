@@ -50,6 +50,10 @@ enum Action {
     /// The binds under way (in a world of slow binds: a name to resolve)
     /// finish.
     FinishBinds,
+    /// The clock moves on without the driver's tick: the next events come
+    /// after deadlines that have passed unhandled (the driver's `select!`
+    /// takes whichever is ready first, a message or the timer).
+    Late(u16),
     /// `/bin/v1` or `/bin/v2` can no longer be started (a deploy removed
     /// it, the machine is out of memory), or can again: restarts,
     /// rollbacks and reloads to it fail to spawn meanwhile.
@@ -75,6 +79,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => Just(Action::Steal),
         2 => Just(Action::FinishBinds),
         1 => (0u8..2).prop_map(Action::Unstartable),
+        2 => (0u16..12_000).prop_map(Action::Late),
     ]
 }
 
@@ -149,6 +154,9 @@ struct Model {
     /// by which one said every child would be gone.
     promises_seen: std::collections::BTreeSet<(ClientId, usize)>,
     gone_by: Option<Duration>,
+    /// The clock moved on without ticks (`Late`): deadlines may have
+    /// passed unhandled until the next `Advance`, which ticks them first.
+    ticks_owed: bool,
 }
 
 impl Model {
@@ -247,7 +255,14 @@ impl Model {
                     self.exit(id, exit);
                 }
             }
-            Action::Advance(ms) => sim.advance(Duration::from_millis(ms.into())),
+            Action::Advance(ms) => {
+                sim.advance(Duration::from_millis(ms.into()));
+                self.ticks_owed = false;
+            }
+            Action::Late(ms) => {
+                sim.now += Duration::from_millis(ms.into());
+                self.ticks_owed = true;
+            }
             Action::Steal => {
                 sim.busy.insert("127.0.0.1:8080".to_owned());
             }
@@ -416,7 +431,8 @@ impl Model {
             // A starting child's deadlines and a restart's time are
             // handled when due (one due right now waits for the driver's
             // next tick).
-            let late = |at: Option<Duration>| at.is_some_and(|at| at < now);
+            let owed = self.ticks_owed;
+            let late = |at: Option<Duration>| !owed && at.is_some_and(|at| at < now);
             if let Some(s) = &up.starting {
                 assert!(
                     !late(s.hello_by) && !late(s.ready_by),
@@ -519,7 +535,7 @@ impl Model {
             }
         }
         // Past it: a kill due at that very instant comes with its tick.
-        if self.gone_by.is_some_and(|by| now > by) {
+        if !self.ticks_owed && self.gone_by.is_some_and(|by| now > by) {
             for id in self.live() {
                 assert!(
                     self.sim.processes[&id].killed,
@@ -534,7 +550,7 @@ impl Model {
                 self.decides = stopping.decides();
             }
             let began = *self.stop_began.get_or_insert(now);
-            if now >= began + MAX_LAMEDUCK {
+            if !self.ticks_owed && now >= began + MAX_LAMEDUCK {
                 for id in self.live() {
                     assert!(
                         self.sim.processes[&id].killed,
@@ -659,6 +675,7 @@ proptest! {
             activated: Default::default(),
             promises_seen: Default::default(),
             gone_by: None,
+            ticks_owed: false,
         };
         model.check();
         for action in actions {
