@@ -29,6 +29,17 @@ const ROWS: &[Row] = &[
         &["the service name is empty; use letters, digits, `_` and `-`"],
     ),
     (
+        r#"name = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa""#,
+        || {
+            Littleboss::new(
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            )
+        },
+        &[
+            "the service name is 102 bytes, more than the 101 a control socket's path can hold (`/NAME.sock` within the 107 bytes of a unix socket address); shorten it",
+        ],
+    ),
+    (
         r#"name = "svc", flag = "-lb""#,
         || Littleboss::new("svc").flag("-lb"),
         &["flag name `-lb` starts with `-`; give it without dashes, like `lb`"],

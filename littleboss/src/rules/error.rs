@@ -50,6 +50,13 @@ pub enum RuleError {
         /// Which name.
         kind: NameKind,
     },
+    /// A service name too long for any control socket's path: a unix
+    /// socket address holds 107 bytes, and the shortest path is
+    /// `/NAME.sock`.
+    ServiceNameTooLong {
+        /// Its length, in bytes.
+        len: usize,
+    },
     /// A name has a character other than `[A-Za-z0-9_-]`.
     NameChar {
         /// Which name.
@@ -153,6 +160,12 @@ impl fmt::Display for RuleError {
         const ALLOWED: &str = "letters, digits, `_` and `-`";
         match self {
             RuleError::EmptyName { kind } => write!(f, "the {kind} is empty; use {ALLOWED}"),
+            RuleError::ServiceNameTooLong { len } => write!(
+                f,
+                "the service name is {len} bytes, more than the {} a control socket's path can hold (`/NAME.sock` within the {} bytes of a unix socket address); shorten it",
+                super::name::MAX_SERVICE_NAME,
+                super::MAX_UNIX_PATH
+            ),
             RuleError::NameChar { kind, name, bad } => write!(
                 f,
                 "{kind} `{}` contains `{}`; use only {ALLOWED}",

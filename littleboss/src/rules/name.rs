@@ -2,10 +2,19 @@
 
 use super::{NameKind, RuleError};
 
-/// A service name names the control socket: `[A-Za-z0-9_-]+`.
+/// A service name names the control socket: `[A-Za-z0-9_-]+`, short
+/// enough for a socket path ([`MAX_SERVICE_NAME`]).
 pub(crate) fn service_name(name: &str) -> Result<(), RuleError> {
-    allowed_chars(NameKind::Service, name)
+    allowed_chars(NameKind::Service, name)?;
+    if name.len() > MAX_SERVICE_NAME {
+        return Err(RuleError::ServiceNameTooLong { len: name.len() });
+    }
+    Ok(())
 }
+
+/// The longest service name a control socket's path can hold: the
+/// shortest such path is `/NAME.sock`.
+pub(crate) const MAX_SERVICE_NAME: usize = super::MAX_UNIX_PATH - "/.sock".len();
 
 /// The mode flag's name becomes `-NAME=MODE`: see [`flag_like`].
 pub(crate) fn flag_name(name: &str) -> Result<(), RuleError> {
@@ -74,6 +83,11 @@ mod tests {
     #[test]
     fn service_names() {
         assert_eq!(service_name("my-blog_2"), Ok(()));
+        assert_eq!(service_name(&"a".repeat(101)), Ok(()));
+        assert_eq!(
+            message(service_name(&"a".repeat(102))),
+            "the service name is 102 bytes, more than the 101 a control socket's path can hold (`/NAME.sock` within the 107 bytes of a unix socket address); shorten it"
+        );
         assert_eq!(
             message(service_name("my blog")),
             "service name `my blog` contains ` `; use only letters, digits, `_` and `-`"
