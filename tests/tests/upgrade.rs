@@ -749,6 +749,13 @@ fn a_control_socket_made_again_is_the_one_an_upgraded_supervisor_serves() {
     svc.output.wait_for("in-place upgrade 1)");
     assert_eq!(status(&svc)["supervisor_pid"], svc.pid());
     assert!(read_greeting(addr).unwrap().starts_with("init "));
+    // One watch on the folder, handed over, none left behind.
+    let watches = std::fs::read_dir(format!("/proc/{}/fd", svc.pid()))
+        .unwrap()
+        .flatten()
+        .filter(|e| std::fs::read_link(e.path()).is_ok_and(|t| t.ends_with("anon_inode:inotify")))
+        .count();
+    assert_eq!(watches, 1);
     svc.stop_expecting(7);
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
     assert!(left.is_empty(), "{left:?}");

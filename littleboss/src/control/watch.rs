@@ -3,10 +3,14 @@
 //! honour the folder's lock), so that it can make them again.
 //!
 //! Through inotify, so a supervisor at rest is not woken to look: only a
-//! change in its folder wakes it.
+//! change in its folder wakes it. The instance goes across an in-place
+//! upgrade rather than being closed and made again: closing one waits for
+//! the kernel's fsnotify grace period (10 to 20 ms here), which an exec
+//! closing it would add to every upgrade's pause; and what happened to the
+//! folder during the exec is still in its queue for the new image.
 
 use std::ffi::OsStr;
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::time::Duration;
 
@@ -23,6 +27,8 @@ const SETTLE: Duration = Duration::from_millis(200);
 /// of the lock file next to it, or of the folder itself. Dropped, it stops.
 #[derive(Debug)]
 pub(crate) struct FolderWatch {
+    /// The inotify descriptor, owned by the task: to hand on.
+    fd: RawFd,
     removed: mpsc::UnboundedReceiver<()>,
     /// For [`again_in`](FolderWatch::again_in).
     nudge: mpsc::UnboundedSender<()>,
@@ -34,10 +40,34 @@ impl FolderWatch {
     /// with the extension `lock`). Runs on the current tokio runtime.
     pub(crate) fn start(socket: &Path) -> std::io::Result<FolderWatch> {
         let folder = socket.parent().unwrap_or(Path::new("/"));
-        let names = [socket, &socket.with_extension("lock")]
-            .map(|p| p.file_name().unwrap_or_default().to_owned());
         let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)?;
         inotify.add_watch(folder, watched())?;
+        Self::with(inotify, socket)
+    }
+
+    /// Goes on with the watch a previous image handed over, its
+    /// descriptor `fd`, on the folder of `socket`.
+    pub(crate) fn adopt(fd: OwnedFd, socket: &Path) -> std::io::Result<FolderWatch> {
+        nix::fcntl::fcntl(
+            &fd,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )?;
+        // SAFETY: the previous image handed this descriptor over as its
+        // inotify instance's, and no one else owns it.
+        let inotify = unsafe { Inotify::from_owned_fd(fd) };
+        Self::with(inotify, socket)
+    }
+
+    /// The inotify descriptor, for an in-place upgrade to hand on.
+    pub(crate) fn raw_fd(&self) -> RawFd {
+        self.fd
+    }
+
+    /// Reads `inotify`'s events for the files of `socket` from now on.
+    fn with(inotify: Inotify, socket: &Path) -> std::io::Result<FolderWatch> {
+        let names = [socket, &socket.with_extension("lock")]
+            .map(|p| p.file_name().unwrap_or_default().to_owned());
+        let fd = inotify.as_fd().as_raw_fd();
         // SAFETY: the AsyncFd owns the inotify instance outright, so its
         // descriptor stays open and the same for the AsyncFd's whole life.
         let registered =
@@ -63,6 +93,7 @@ impl FolderWatch {
             }
         });
         Ok(FolderWatch {
+            fd,
             removed,
             nudge,
             task,

@@ -113,6 +113,8 @@ pub(crate) struct Parts {
     pub lock: ServiceLock,
     /// The task accepting control connections.
     pub accepting: JoinHandle<()>,
+    /// The control folder's watch a previous image handed over.
+    pub watch: Option<FolderWatch>,
     /// When the machine's clock started, on `CLOCK_MONOTONIC`.
     pub origin_ns: u64,
 }
@@ -167,7 +169,7 @@ pub(super) struct Io {
     accepting: JoinHandle<()>,
     /// Tells when the control socket's files were removed (`None` if
     /// inotify could not be had).
-    watch: Option<FolderWatch>,
+    pub watch: Option<FolderWatch>,
     pub origin_ns: u64,
     /// An upgrade the machine asked for, done once the other effects are.
     upgrade: Option<(ChildId, u32, FileId)>,
@@ -208,7 +210,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         lock: parts.lock,
         folder_lock: None,
         accepting: parts.accepting,
-        watch: None,
+        watch: parts.watch,
         origin_ns: parts.origin_ns,
         upgrade: None,
         self_upgrade: machine.state().settings.self_upgrade,

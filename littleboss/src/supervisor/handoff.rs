@@ -82,6 +82,11 @@ pub(crate) struct Handoff {
     pub lock: RawFd,
     #[serde(with = "crate::path_bytes")]
     pub lock_path: PathBuf,
+    /// The inotify instance watching the control folder (see
+    /// `control::watch`). Absent from an older image's handoff (the new
+    /// image starts its own); an older image ignores it, leaving it open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<RawFd>,
     /// `$NOTIFY_SOCKET` and the watchdog interval, when there is a
     /// service manager (they are gone from the environment).
     pub notify: Option<(OsString, Option<u64>)>,
@@ -149,6 +154,7 @@ impl Handoff {
         fds.extend(&self.idle);
         fds.extend(self.binaries.iter().map(|(_, fd)| *fd));
         fds.extend([self.control, self.lock]);
+        fds.extend(self.watch);
         fds
     }
 
@@ -313,6 +319,7 @@ mod tests {
             control_id: Some([1, 2]),
             lock: 4,
             lock_path: "/run/svc.lock".into(),
+            watch: None,
             notify: None,
         };
         let json = serde_json::to_vec(&handoff).unwrap();
@@ -377,12 +384,16 @@ mod tests {
             control_id: None,
             lock: 4,
             lock_path: latin1(b"/run/caf\xe9/svc.lock"),
+            watch: Some(9),
             notify: None,
         };
         let memfd = handoff.seal().unwrap();
         let back = Handoff::read(&memfd, STATE_VERSION).unwrap();
         assert_eq!(back.control_path, handoff.control_path);
         assert_eq!(back.lock_path, handoff.lock_path);
+        // The folder's watch goes across, kept open by the exec.
+        assert_eq!(back.watch, Some(9));
+        assert!(back.fds().contains(&9));
         assert_eq!(back.sockets[0].unix_path, handoff.sockets[0].unix_path);
         assert_eq!(
             back.state.settings.working_dir,

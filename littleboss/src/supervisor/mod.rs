@@ -177,6 +177,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         socket_path,
         control_file,
         lock,
+        watch: None,
         sockets,
         notifier,
         events_tx,
@@ -237,6 +238,8 @@ struct Serving {
     /// The control socket's file as this service made it (`None` if gone).
     control_file: Option<crate::own_file::OwnFile>,
     lock: server::ServiceLock,
+    /// The control folder's watch a previous image handed over.
+    watch: Option<std::os::fd::OwnedFd>,
     sockets: HashMap<machine::ListenerKey, driver::Socket>,
     notifier: Option<std::sync::Arc<crate::notify::Notifier>>,
     events_tx: mpsc::UnboundedSender<machine::Event>,
@@ -274,6 +277,8 @@ fn serve(
         let connections = crate::control::connection::Connections::default();
         let accepting = server::serve(listener, control_tx.clone(), connections.clone());
         let accepting = tokio::spawn(accepting);
+        let watch = (serving.watch)
+            .and_then(|fd| crate::control::watch::FolderWatch::adopt(fd, &socket_path).ok());
         let parts = driver::Parts {
             sockets: serving.sockets,
             notifier,
@@ -287,6 +292,7 @@ fn serve(
             control_file: serving.control_file,
             lock,
             accepting,
+            watch,
             origin_ns: serving.origin_ns,
         };
         driver::run(machine, parts, begin).await

@@ -120,6 +120,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         },
         socket_path: handoff.control_path,
         lock: held.lock,
+        watch: held.watch,
         sockets: held.sockets,
         notifier,
         events_tx,
@@ -153,6 +154,8 @@ struct Held {
     clients: Vec<(u64, driver::KeptConnection)>,
     idle: Vec<driver::KeptConnection>,
     binaries: Vec<(ChildId, OwnedFd)>,
+    /// The control folder's inotify instance.
+    watch: Option<OwnedFd>,
 }
 
 /// Owns every descriptor the handoff names (and makes each close-on-exec
@@ -227,6 +230,9 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, String> {
             .map(|(_, conn)| kept(handoff, conn))
             .collect(),
         binaries: handoff.binaries.iter().filter_map(keep).collect(),
+        watch: (handoff.watch)
+            .and_then(|fd| keep(&(0, fd)))
+            .map(|(_, fd)| fd),
     })
 }
 
