@@ -251,3 +251,57 @@ pub fn listening_inode(port: u16) -> Option<u64> {
             })
         })
 }
+
+/// A copy, in this process, of descriptor `fd` of process `pid`
+/// (`pidfd_getfd`, Linux 5.6; refused without the right to trace it).
+///
+/// ```no_run
+/// let copy = tests::procfs::copy_fd(std::process::id() as i32, 0);
+/// assert!(copy.is_ok());
+/// ```
+pub fn copy_fd(pid: i32, fd: i32) -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open and pidfd_getfd take plain numbers and return a
+    // new descriptor, or -1.
+    let pidfd = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
+    if pidfd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor just returned to us, owned from here.
+    let pidfd = unsafe { std::os::fd::OwnedFd::from_raw_fd(pidfd as i32) };
+    use std::os::fd::AsRawFd;
+    // SAFETY: as above.
+    let copy = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
+    if copy < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor just returned to us, owned from here.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(copy as i32) })
+}
+
+/// `kcmp`'s type for comparing open files (`linux/kcmp.h`; not in libc).
+const KCMP_FILE: nix::libc::c_int = 0;
+
+/// Whether `ours` and descriptor `fd` of process `pid` are the same open
+/// file (`kcmp`).
+///
+/// ```no_run
+/// let copy = tests::procfs::copy_fd(std::process::id() as i32, 0).unwrap();
+/// assert!(tests::procfs::same_file(&copy, std::process::id() as i32, 0));
+/// ```
+pub fn same_file(ours: &std::os::fd::OwnedFd, pid: i32, fd: i32) -> bool {
+    use std::os::fd::AsRawFd;
+    let me = std::process::id() as i32;
+    // SAFETY: kcmp takes plain numbers and only compares.
+    let order = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_kcmp,
+            me,
+            pid,
+            KCMP_FILE,
+            ours.as_raw_fd(),
+            fd,
+        )
+    };
+    order == 0
+}

@@ -744,18 +744,40 @@ fn a_control_socket_made_again_is_the_one_an_upgraded_supervisor_serves() {
     let dir = svc.control_dir();
     tests::remove_folder(&dir);
     svc.output.wait_for("was removed; made it again");
+    // The folder's watch, by descriptor number.
+    let watches = |pid: i32| -> Vec<String> {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                std::fs::read_link(e.path()).is_ok_and(|t| t.ends_with("anon_inode:inotify"))
+            })
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    // The watch the remake replaced goes as its task is dropped, soon.
+    let before = tests::eventually("one watch", || {
+        let now = watches(svc.pid());
+        (now.len() == 1).then_some(now)
+    });
+    // A copy of it here, to tell after the upgrade whether the supervisor
+    // still has the very same one.
+    let copy = procfs::copy_fd(svc.pid(), before[0].parse().unwrap());
     move_link(&current, &next);
     svc.signal(nix::sys::signal::Signal::SIGHUP);
     svc.output.wait_for("in-place upgrade 1)");
     assert_eq!(status(&svc)["supervisor_pid"], svc.pid());
     assert!(read_greeting(addr).unwrap().starts_with("init "));
-    // One watch on the folder, handed over, none left behind.
-    let watches = std::fs::read_dir(format!("/proc/{}/fd", svc.pid()))
-        .unwrap()
-        .flatten()
-        .filter(|e| std::fs::read_link(e.path()).is_ok_and(|t| t.ends_with("anon_inode:inotify")))
-        .count();
-    assert_eq!(watches, 1);
+    // Handed over, not closed by the exec (which would wait for the
+    // kernel's fsnotify grace period) and made anew; none left behind.
+    let after = watches(svc.pid());
+    assert_eq!(after.len(), 1, "{after:?}");
+    if let Ok(copy) = copy {
+        let fd = after[0].parse().unwrap();
+        assert!(procfs::same_file(&copy, svc.pid(), fd), "a new watch");
+    } else {
+        eprintln!("not compared: pidfd_getfd refused ({copy:?})");
+    }
     svc.stop_expecting(7);
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
     assert!(left.is_empty(), "{left:?}");

@@ -58,9 +58,11 @@ impl FolderWatch {
         Self::with(inotify, socket)
     }
 
-    /// The inotify descriptor, for an in-place upgrade to hand on.
-    pub(crate) fn raw_fd(&self) -> RawFd {
-        self.fd
+    /// The inotify descriptor, for an in-place upgrade to hand on; `None`
+    /// once the task that owns it has ended (and closed it: the number
+    /// may be another descriptor's by now).
+    pub(crate) fn raw_fd(&self) -> Option<RawFd> {
+        (!self.task.is_finished()).then_some(self.fd)
     }
 
     /// Reads `inotify`'s events for the files of `socket` from now on.

@@ -217,8 +217,8 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
     };
     // Removed before the loop began (during `supervisor_init`, or around
     // an in-place upgrade's exec): made again now. Then the folder is
-    // locked against cleaners and watched (each image anew: neither is
-    // in the handoff).
+    // locked against cleaners (each image anew) and watched (unless the
+    // previous image handed its watch over).
     if !io.remake_control() {
         io.folder_lock = hold_folder(&io.control_path);
     }

@@ -277,8 +277,13 @@ fn serve(
         let connections = crate::control::connection::Connections::default();
         let accepting = server::serve(listener, control_tx.clone(), connections.clone());
         let accepting = tokio::spawn(accepting);
-        let watch = (serving.watch)
-            .and_then(|fd| crate::control::watch::FolderWatch::adopt(fd, &socket_path).ok());
+        let watch = (serving.watch).and_then(|fd| {
+            crate::control::watch::FolderWatch::adopt(fd, &socket_path)
+                .inspect_err(|e| {
+                    log!("cannot go on watching the control folder: {e}; watching it anew")
+                })
+                .ok()
+        });
         let parts = driver::Parts {
             sockets: serving.sockets,
             notifier,

@@ -201,7 +201,7 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
         control_id: Some(io.control_file.as_ref().map_or([0, 0], |f| f.id)),
         lock: io.lock.raw_fd(),
         lock_path: io.lock.path().to_owned(),
-        watch: io.watch.as_ref().map(|w| w.raw_fd()),
+        watch: io.watch.as_ref().and_then(|w| w.raw_fd()),
         notify: io.notifier.as_ref().map(|n| n.handoff()),
     }
 }
