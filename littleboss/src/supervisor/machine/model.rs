@@ -20,7 +20,7 @@ const MAX_LAMEDUCK: Duration = Duration::from_millis(3_000);
 
 #[derive(Debug, Clone)]
 enum Action {
-    /// A reload of one of four paths, with one of four argument lists and
+    /// A reload of one of four paths, with one of five argument lists and
     /// one of three sets of declared listeners.
     Reload(u8, u8, u8),
     Hup,
@@ -62,7 +62,7 @@ enum Action {
 
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
-        3 => (0u8..4, 0u8..4, 0u8..3).prop_map(|(p, a, l)| Action::Reload(p, a, l)),
+        3 => (0u8..4, 0u8..5, 0u8..3).prop_map(|(p, a, l)| Action::Reload(p, a, l)),
         1 => Just(Action::Hup),
         1 => Just(Action::Stop),
         1 => Just(Action::Term),
@@ -188,6 +188,8 @@ impl Model {
                     Some(&[][..]),
                     Some(&["-http=127.0.0.1:9090"][..]),
                     Some(&["-http=127.0.0.1:81", "-admin=127.0.0.1:9091"][..]),
+                    // Both moved, neither busy: a move that succeeds.
+                    Some(&["-http=127.0.0.1:9093", "-admin=127.0.0.1:9094"][..]),
                 ][args as usize];
                 let declared: &[(&str, &str)] = [
                     &[("http", "tcp:127.0.0.1:8080")][..],
