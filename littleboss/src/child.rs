@@ -123,8 +123,19 @@ pub(crate) fn run(
     // they were one), given back.
     let repeats = crate::flags::Repeats::LastWins;
     let inv = crate::flags::parse(config, argv, repeats).unwrap_or_else(|e| give_up(e.to_string()));
-    let listeners =
-        adopt(config, &entries, fds, &inv.listeners).unwrap_or_else(|e| give_up(e.to_string()));
+    let listeners = adopt(config, &entries, fds, &inv.listeners).unwrap_or_else(|e| {
+        if e.shut_for_a_stop() {
+            // Nothing is wrong with this binary: it came too late.
+            crate::report::say(
+                log::Level::Info,
+                format_args!(
+                    "the service is stopping: its listeners were shut before this child could take them; exiting"
+                ),
+            );
+            crate::report::exit(0);
+        }
+        give_up(e.to_string())
+    });
     let listeners = Arc::new(Mutex::new(listeners));
     let grace = crate::lameduck::grace(config);
     // Refusal comes from the supervisor (a stop), or at its death (on the
@@ -224,6 +235,21 @@ impl std::fmt::Display for AdoptListenersError {
                 write!(f, "listener `{name}`: {error}")
             }
         }
+    }
+}
+
+impl AdoptListenersError {
+    /// Whether a TCP listener came shut: the supervisor only hands on
+    /// listening sockets, so a stop began meanwhile (the serving child
+    /// shut the socket they share, refusing new connections).
+    fn shut_for_a_stop(&self) -> bool {
+        matches!(
+            self,
+            AdoptListenersError::NotFit {
+                error: NotFit::NotListening { network, .. },
+                ..
+            } if network.kind() == crate::spec::Kind::Tcp
+        )
     }
 }
 

@@ -63,6 +63,46 @@ fn sighup_to_a_reloads_child_still_starting_does_not_fail_the_reload() {
 }
 
 #[test]
+fn a_reloads_child_that_finds_its_listeners_shut_by_a_stop_exits_quietly() {
+    // A stop comes while a reload's child runs its code before `run`: by
+    // the time it takes its listeners, the serving child has shut them.
+    let bin = env!("CARGO_BIN_EXE_slow_prerun");
+    let mut svc = Service::new(bin);
+    let gates = svc.dir.path().join("gates");
+    std::fs::create_dir(&gates).unwrap();
+    let next_gate = || {
+        tests::eventually("a process at its gate", || {
+            let entry = std::fs::read_dir(&gates).ok()?.flatten().next()?;
+            Some(entry.path())
+        })
+    };
+    let mut cmd = svc.command(bin);
+    cmd.arg("-littleboss=start").env("SLOW_PRERUN_GATE", &gates);
+    svc.spawn(cmd);
+    for _ in 0..2 {
+        std::fs::remove_file(next_gate()).unwrap();
+    }
+    svc.ready();
+    let mut reload = svc.spawn_control(bin, "reload");
+    let gate = next_gate();
+    let stop = svc.spawn_control(bin, "stop");
+    svc.output.wait_for("stop requested");
+    // The serving child refuses (its socket shut) as it drains.
+    svc.output.wait_for("exited with code 0");
+    std::fs::remove_file(gate).unwrap();
+    let stop = stop.wait_with_output().unwrap();
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    // The reload it replaced fails, as any reload a stop overtakes.
+    assert!(!reload.wait().unwrap().success());
+    let said = svc.output.wait_closed();
+    assert!(!said.contains("not listening"), "{said}");
+    assert!(
+        said.contains("its listeners were shut before this child could take them"),
+        "{said}"
+    );
+}
+
+#[test]
 fn sigterm_stops_gracefully_with_the_childs_code() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
     svc.start(&[]);
