@@ -383,6 +383,7 @@ impl Machine {
             self.close_unused();
             self.finish_if_done();
             self.upgrade_if_due();
+            self.last_status_only();
         } else if let Event::Control { client, .. } = event {
             self.reply(client, error("the supervisor has exited"));
         }
@@ -785,6 +786,22 @@ impl Machine {
         }
         self.notify(Notice::Ready);
         self.notify_status();
+    }
+
+    /// Keeps the step's last `STATUS=` line alone: those before it were
+    /// true only for a moment within the step (a crash said "no child
+    /// serving, failures 0" before its restart was planned and counted).
+    fn last_status_only(&mut self) {
+        let is_status = |e: &Effect| matches!(e, Effect::Notify(Notice::Status(_)));
+        let Some(last) = self.effects.iter().rposition(is_status) else {
+            return;
+        };
+        let mut at = 0;
+        self.effects.retain(|e| {
+            let keep = at == last || !is_status(e);
+            at += 1;
+            keep
+        });
     }
 
     /// A one-line summary for `systemctl status`.

@@ -1919,3 +1919,23 @@ fn a_socket_activated_listener_is_never_closed() {
     assert!(sim.sockets.contains(&key("old", "127.0.0.1:9")));
     assert!(sim.sockets.contains(&http));
 }
+
+#[test]
+fn a_crash_tells_the_service_manager_one_status_line_the_right_one() {
+    // Not first "no child serving, failures 0" (true only halfway through
+    // handling the crash), then the restart.
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        restart_limit: (3, Duration::from_secs(60)),
+        ..settings()
+    });
+    let before = status_lines(&sim).len();
+    sim.exit(1, ChildExit::Code(3));
+    let said = &status_lines(&sim)[before..];
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].starts_with("no child serving, restarting in "),
+        "{said:?}"
+    );
+    assert!(said[0].ends_with("reloads 0, failures 1"), "{said:?}");
+}
