@@ -124,7 +124,7 @@ pub(crate) fn run(
     let repeats = crate::flags::Repeats::LastWins;
     let inv = crate::flags::parse(config, argv, repeats).unwrap_or_else(|e| give_up(e.to_string()));
     let listeners = adopt(config, &entries, fds, &inv.listeners).unwrap_or_else(|e| {
-        if e.shut_for_a_stop() {
+        if e.shut_for_a_stop() && stop_began(&link, STOP_SIGN_WAIT) {
             // Nothing is wrong with this binary: it came too late.
             crate::report::say(
                 log::Level::Info,
@@ -412,6 +412,29 @@ fn spawn_lifecycle(
         .expect("spawn the child lifecycle thread");
 }
 
+/// How long a child that found its listeners shut waits for its
+/// supervisor's word that a stop began (sent in the same step as the
+/// serving child's, which shut them: there already, in practice).
+const STOP_SIGN_WAIT: Duration = Duration::from_secs(2);
+
+/// Whether the supervisor has begun a stop: lameduck for this child, or
+/// the channel's end, within `within`. Otherwise something else shut the
+/// listeners, and the child fails saying so.
+fn stop_began(link: &ChildEnd, within: Duration) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || link.set_recv_timeout(left).is_err() {
+            return false;
+        }
+        match link.recv() {
+            Ok(Some((ToChild::Lameduck { .. }, _)) | None) => return true,
+            Ok(Some(_)) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
 /// Whether this process has left `supervisor`, its parent: it died, and
 /// the kernel gave us another. A dying process closes its descriptors
 /// (our channel's end-of-file) a moment before it hands its children on,
@@ -439,6 +462,21 @@ mod tests {
         assert!(!reparented(parent, Duration::from_millis(20)));
         let another = nix::unistd::Pid::from_raw(parent.as_raw() + 1);
         assert!(reparented(another, Duration::ZERO));
+    }
+
+    #[test]
+    fn a_stop_is_told_by_lameduck_or_the_channels_end_and_nothing_else() {
+        use std::os::fd::AsFd;
+        let within = Duration::from_millis(200);
+        let (supervisor, child) = crate::fdpass::socketpair().unwrap();
+        let child = ChildEnd::new(child);
+        // Silence: something else shut the listeners.
+        assert!(!super::stop_began(&child, within));
+        let lameduck = crate::link::encode(ToChild::Lameduck { refuse: true });
+        crate::fdpass::send(supervisor.as_fd(), &lameduck, &[]).unwrap();
+        assert!(super::stop_began(&child, within));
+        drop(supervisor);
+        assert!(super::stop_began(&child, within), "the channel's end");
     }
 
     #[test]

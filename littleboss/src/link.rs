@@ -145,7 +145,9 @@ struct Envelope<T> {
     body: T,
 }
 
-fn encode<T: Serialize>(body: T) -> Vec<u8> {
+/// One message as the channel carries it: `body` in an envelope with the
+/// protocol's version.
+pub(crate) fn encode<T: Serialize>(body: T) -> Vec<u8> {
     serde_json::to_vec(&Envelope { v: VERSION, body }).expect("channel messages serialize")
 }
 
@@ -209,6 +211,17 @@ impl ChildEnd {
             self.ready.store(false, Ordering::Relaxed);
         }
         sent
+    }
+
+    /// Makes [`recv`](ChildEnd::recv) give up after `timeout` (an error
+    /// of kind `WouldBlock`).
+    pub fn set_recv_timeout(&self, timeout: std::time::Duration) -> io::Result<()> {
+        use nix::sys::socket::{setsockopt, sockopt::ReceiveTimeout};
+        let timeout = nix::sys::time::TimeVal::new(
+            timeout.as_secs() as nix::libc::time_t,
+            timeout.subsec_micros() as nix::libc::suseconds_t,
+        );
+        setsockopt(&self.fd, ReceiveTimeout, &timeout).map_err(io::Error::from)
     }
 
     /// The next message, or `None` at end-of-file (the supervisor is gone).
