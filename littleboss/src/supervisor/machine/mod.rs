@@ -383,7 +383,7 @@ impl Machine {
             self.close_unused();
             self.finish_if_done();
             self.upgrade_if_due();
-            self.last_status_only();
+            self.status_at_step_end();
         } else if let Event::Control { client, .. } = event {
             self.reply(client, error("the supervisor has exited"));
         }
@@ -788,20 +788,27 @@ impl Machine {
         self.notify_status();
     }
 
-    /// Keeps the step's last `STATUS=` line alone: those before it were
-    /// true only for a moment within the step (a crash said "no child
-    /// serving, failures 0" before its restart was planned and counted).
-    fn last_status_only(&mut self) {
+    /// A step that changed what `STATUS=` says says it once, as it stands
+    /// at the step's end: lines said within it were true only for a
+    /// moment (a crash said "no child serving, failures 0" before its
+    /// restart was planned and counted). Once exited, the last line (why)
+    /// stays.
+    fn status_at_step_end(&mut self) {
         let is_status = |e: &Effect| matches!(e, Effect::Notify(Notice::Status(_)));
         let Some(last) = self.effects.iter().rposition(is_status) else {
             return;
         };
-        let mut at = 0;
-        self.effects.retain(|e| {
-            let keep = at == last || !is_status(e);
-            at += 1;
-            keep
-        });
+        if matches!(self.state.phase, Phase::Exited { .. }) {
+            let mut at = 0;
+            self.effects.retain(|e| {
+                let keep = at == last || !is_status(e);
+                at += 1;
+                keep
+            });
+            return;
+        }
+        self.effects.retain(|e| !is_status(e));
+        self.notify_status();
     }
 
     /// A one-line summary for `systemctl status`.
@@ -819,11 +826,17 @@ impl Machine {
         let starting = up.starting.as_ref().map(|s| (s.id, s.why));
         let line = match (up.serving, starting, up.restart_at) {
             (Some(id), ..) => format!("child pid {}, {counts}", self.pid(id)),
-            (None, Some((id, why)), _) => format!(
-                "no child serving, child pid {} starting ({}), {counts}",
-                self.pid(id),
-                why.as_str()
-            ),
+            (None, Some((id, why)), _) => match self.state.children.get(&id).and_then(|c| c.pid) {
+                Some(pid) => format!(
+                    "no child serving, child pid {pid} starting ({}), {counts}",
+                    why.as_str()
+                ),
+                // Not spawned yet (binding, or within this step).
+                None => format!(
+                    "no child serving, a child starting ({}), {counts}",
+                    why.as_str()
+                ),
+            },
             (None, None, Some(at)) => {
                 let delay = at.saturating_sub(self.now);
                 format!("no child serving, restarting in {delay:.0?}, {counts}")

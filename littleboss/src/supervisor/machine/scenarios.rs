@@ -1939,3 +1939,27 @@ fn a_crash_tells_the_service_manager_one_status_line_the_right_one() {
     );
     assert!(said[0].ends_with("reloads 0, failures 1"), "{said:?}");
 }
+
+#[test]
+fn a_rollback_tells_the_service_manager_its_failure_counted() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    // Dies in its probation: the step's own line, before the rollback's
+    // child is spawned, counts the failure and names no pid yet.
+    let exit = super::Event::Exited {
+        id: 2,
+        exit: ChildExit::Code(1),
+    };
+    let effects = sim.machine.handle(exit, sim.now);
+    let said: Vec<&str> = (effects.iter())
+        .filter_map(|e| match e {
+            super::Effect::Notify(super::Notice::Status(line)) => Some(line.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        said,
+        ["no child serving, a child starting (rollback), reloads 1, failures 1"]
+    );
+}
