@@ -282,6 +282,20 @@ pub(crate) struct Machine {
     state: State,
     now: Duration,
     effects: Vec<Effect>,
+    /// What `STATUS=` says changed in this step: said once, as it stands
+    /// at the step's end (see [`Machine::say_status`]).
+    status: StatusDue,
+}
+
+/// A `STATUS=` line owed for the step under way.
+#[derive(Debug, Clone, Default)]
+enum StatusDue {
+    #[default]
+    None,
+    /// The summary, made when the step ends.
+    Summary,
+    /// Why the supervisor exits: said as is, and last.
+    Words(String),
 }
 
 /// Logs a line as an effect, with `format!` arguments.
@@ -329,6 +343,7 @@ impl Machine {
             },
             now: Duration::ZERO,
             effects: Vec::new(),
+            status: StatusDue::None,
         }
     }
 
@@ -340,6 +355,7 @@ impl Machine {
             state,
             now: Duration::ZERO,
             effects: Vec::new(),
+            status: StatusDue::None,
         }
     }
 
@@ -353,6 +369,7 @@ impl Machine {
         self.now = now;
         let first = self.state.current.clone();
         self.start_child(first, Why::First);
+        self.say_status();
         std::mem::take(&mut self.effects)
     }
 
@@ -383,7 +400,7 @@ impl Machine {
             self.close_unused();
             self.finish_if_done();
             self.upgrade_if_due();
-            self.status_at_step_end();
+            self.say_status();
         } else if let Event::Control { client, .. } = event {
             self.reply(client, error("the supervisor has exited"));
         }
@@ -788,40 +805,38 @@ impl Machine {
         self.notify_status();
     }
 
-    /// A step that changed what `STATUS=` says says it once, as it stands
-    /// at the step's end: lines said within it were true only for a
-    /// moment (a crash said "no child serving, failures 0" before its
-    /// restart was planned and counted). Once exited, the last line (why)
-    /// stays.
-    fn status_at_step_end(&mut self) {
-        let is_status = |e: &Effect| matches!(e, Effect::Notify(Notice::Status(_)));
-        let Some(last) = self.effects.iter().rposition(is_status) else {
-            return;
-        };
-        if matches!(self.state.phase, Phase::Exited { .. }) {
-            let mut at = 0;
-            self.effects.retain(|e| {
-                let keep = at == last || !is_status(e);
-                at += 1;
-                keep
-            });
-            return;
+    /// Says the `STATUS=` line the step owes, once: the exit's own words,
+    /// or the summary as it stands at the step's end (lines made within
+    /// it were true only for a moment: a crash said "no child serving,
+    /// failures 0" before its restart was planned and counted).
+    fn say_status(&mut self) {
+        match std::mem::take(&mut self.status) {
+            StatusDue::None => {}
+            StatusDue::Words(words) => self.notify(Notice::Status(words)),
+            StatusDue::Summary => {
+                if let Some(line) = self.status_line() {
+                    self.notify(Notice::Status(line));
+                }
+            }
         }
-        self.effects.retain(|e| !is_status(e));
-        self.notify_status();
     }
 
-    /// A one-line summary for `systemctl status`.
+    /// What `STATUS=` says changed: said at the step's end, unless the
+    /// exit's own words are.
     fn notify_status(&mut self) {
+        if matches!(self.status, StatusDue::None) {
+            self.status = StatusDue::Summary;
+        }
+    }
+
+    /// A one-line summary for `systemctl status`; none once exited.
+    fn status_line(&self) -> Option<String> {
         let (reloads, failures) = (self.state.reloads, self.state.failures);
         let counts = format!("reloads {reloads}, failures {failures}");
         let up = match &self.state.phase {
             Phase::Up(up) => up,
-            Phase::Stopping(_) => {
-                let line = format!("stopping, {counts}");
-                return self.notify(Notice::Status(line));
-            }
-            Phase::Exited { .. } => return,
+            Phase::Stopping(_) => return Some(format!("stopping, {counts}")),
+            Phase::Exited { .. } => return None,
         };
         let starting = up.starting.as_ref().map(|s| (s.id, s.why));
         let line = match (up.serving, starting, up.restart_at) {
@@ -843,7 +858,7 @@ impl Machine {
             }
             (None, None, None) => format!("no child serving, {counts}"),
         };
-        self.notify(Notice::Status(line));
+        Some(line)
     }
 
     fn on_exit(&mut self, id: ChildId, exit: ChildExit) {
@@ -1461,7 +1476,7 @@ impl Machine {
             let message =
                 format!("no child is running and persist is off; exiting with code {code}");
             say!(self, "{message}");
-            self.notify(Notice::Status(message));
+            self.status = StatusDue::Words(message);
             return self.exit_with(code);
         }
         if self.restart_limit_reached() {
@@ -1471,7 +1486,7 @@ impl Machine {
                 "the child had to be restarted more than {max} times within {within:?}; giving up (exit code {code})"
             );
             say!(self, "{message}");
-            self.notify(Notice::Status(message.clone()));
+            self.status = StatusDue::Words(message.clone());
             self.state.last_failure = Some(message);
             return self.exit_with(code);
         }

@@ -812,6 +812,23 @@ fn the_service_managers_status_line_follows_a_crash_a_restart_and_giving_up() {
 }
 
 #[test]
+fn why_it_gives_up_is_the_last_status_even_with_an_old_child_draining() {
+    // The serving child dies while an old one still drains: the stop that
+    // follows must not hide why with "stopping, ...".
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    sim.advance(super::PROBATION + Duration::from_secs(1));
+    sim.exit(2, ChildExit::Code(3));
+    assert!(!sim.process(1).exited, "the old child still drains");
+    let last = *status_lines(&sim).last().unwrap();
+    assert!(
+        last.contains("persist is off; exiting with code 3"),
+        "{last}"
+    );
+}
+
+#[test]
 fn health_counts_from_taking_over_not_from_starting() {
     let mut sim = Sim::serving(super::Settings {
         persist: true,
