@@ -24,32 +24,41 @@ fn a_child_that_blocks_after_lameduck_is_killed_after_the_timeout_on_sigint() {
     assert!(!alive(child), "child {child} survived");
 }
 
+/// `slow_prerun` started, each of its processes held at a gate file in
+/// the folder returned until the test removes it; the supervisor and its
+/// first child let through, and ready.
+fn gated(bin: &str) -> (Service, std::path::PathBuf) {
+    let mut svc = Service::new(bin);
+    let gates = svc.dir.path().join("gates");
+    std::fs::create_dir(&gates).unwrap();
+    let mut cmd = svc.command(bin);
+    cmd.arg("-littleboss=start").env("SLOW_PRERUN_GATE", &gates);
+    svc.spawn(cmd);
+    for _ in 0..2 {
+        std::fs::remove_file(next_gate(&gates).1).unwrap();
+    }
+    svc.ready();
+    (svc, gates)
+}
+
+/// The next process waiting at a gate in `gates`: its pid and gate file.
+fn next_gate(gates: &std::path::Path) -> (i32, std::path::PathBuf) {
+    tests::eventually("a process at its gate", || {
+        let entry = std::fs::read_dir(gates).ok()?.flatten().next()?;
+        let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+        Some((pid, entry.path()))
+    })
+}
+
 #[test]
 fn sighup_to_a_reloads_child_still_starting_does_not_fail_the_reload() {
     // `pkill -HUP` (logrotate's postrotate, say) lands while a reload's
     // child runs its code before `run`: its handler is not installed yet.
     // Each process of the fixture waits at a gate there until let go.
     let bin = env!("CARGO_BIN_EXE_slow_prerun");
-    let mut svc = Service::new(bin);
-    let gates = svc.dir.path().join("gates");
-    std::fs::create_dir(&gates).unwrap();
-    let next_gate = || {
-        tests::eventually("a process at its gate", || {
-            let entry = std::fs::read_dir(&gates).ok()?.flatten().next()?;
-            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
-            Some((pid, entry.path()))
-        })
-    };
-    let mut cmd = svc.command(bin);
-    cmd.arg("-littleboss=start").env("SLOW_PRERUN_GATE", &gates);
-    svc.spawn(cmd);
-    // The supervisor, then its first child.
-    for _ in 0..2 {
-        std::fs::remove_file(next_gate().1).unwrap();
-    }
-    svc.ready();
+    let (mut svc, gates) = gated(bin);
     let mut reload = svc.spawn_control(bin, "reload");
-    let (starting, gate) = next_gate();
+    let (starting, gate) = next_gate(&gates);
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(starting), Signal::SIGHUP).unwrap();
     std::fs::remove_file(gate).unwrap();
     let done = reload.wait().unwrap();
@@ -67,24 +76,9 @@ fn a_reloads_child_that_finds_its_listeners_shut_by_a_stop_exits_quietly() {
     // A stop comes while a reload's child runs its code before `run`: by
     // the time it takes its listeners, the serving child has shut them.
     let bin = env!("CARGO_BIN_EXE_slow_prerun");
-    let mut svc = Service::new(bin);
-    let gates = svc.dir.path().join("gates");
-    std::fs::create_dir(&gates).unwrap();
-    let next_gate = || {
-        tests::eventually("a process at its gate", || {
-            let entry = std::fs::read_dir(&gates).ok()?.flatten().next()?;
-            Some(entry.path())
-        })
-    };
-    let mut cmd = svc.command(bin);
-    cmd.arg("-littleboss=start").env("SLOW_PRERUN_GATE", &gates);
-    svc.spawn(cmd);
-    for _ in 0..2 {
-        std::fs::remove_file(next_gate()).unwrap();
-    }
-    svc.ready();
+    let (svc, gates) = gated(bin);
     let mut reload = svc.spawn_control(bin, "reload");
-    let gate = next_gate();
+    let (_, gate) = next_gate(&gates);
     let stop = svc.spawn_control(bin, "stop");
     svc.output.wait_for("stop requested");
     // The serving child refuses (its socket shut) as it drains.

@@ -9,23 +9,25 @@ use std::path::{Path, PathBuf};
 /// `XDG_RUNTIME_DIR` or `TMPDIR` is ignored, as the XDG rules say; a
 /// relative `LITTLEBOSS_DIR` is refused before (see [`env_mistake`]).
 pub(crate) fn socket_dir() -> PathBuf {
-    let set = |var: &str| {
-        std::env::var_os(var)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-    };
-    if let Some(dir) = set(LITTLEBOSS_DIR) {
+    if let Some(dir) = absolute_var(LITTLEBOSS_DIR) {
         return dir;
     }
-    if let Some(dir) = set("XDG_RUNTIME_DIR") {
+    if let Some(dir) = absolute_var("XDG_RUNTIME_DIR") {
         return dir.join("littleboss");
     }
-    let tmp = set("TMPDIR").unwrap_or_else(|| PathBuf::from("/tmp"));
+    let tmp = absolute_var("TMPDIR").unwrap_or_else(|| PathBuf::from("/tmp"));
     tmp.join(format!("littleboss-{}", nix::unistd::geteuid()))
 }
 
 const LITTLEBOSS_DIR: &str = "LITTLEBOSS_DIR";
+
+/// The variable `var` as a path, when set to an absolute one.
+fn absolute_var(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+}
 
 /// Whether `LITTLEBOSS_DIR` chose the control folder.
 pub(crate) fn chosen_by_env() -> bool {
@@ -37,18 +39,12 @@ pub(crate) fn chosen_by_env() -> bool {
 /// `TMPDIR`: a login shell and cron differ so), [`socket_dir`] left out.
 pub(crate) fn other_folders() -> Vec<PathBuf> {
     let uid = nix::unistd::geteuid();
-    let set = |var: &str| {
-        std::env::var_os(var)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-    };
     let mut folders = Vec::new();
-    if let Some(xdg) = set("XDG_RUNTIME_DIR") {
+    if let Some(xdg) = absolute_var("XDG_RUNTIME_DIR") {
         folders.push(xdg.join("littleboss"));
     }
     folders.push(PathBuf::from(format!("/run/user/{uid}/littleboss")));
-    if let Some(tmp) = set("TMPDIR") {
+    if let Some(tmp) = absolute_var("TMPDIR") {
         folders.push(tmp.join(format!("littleboss-{uid}")));
     }
     folders.push(PathBuf::from(format!("/tmp/littleboss-{uid}")));
