@@ -46,12 +46,10 @@ impl FolderWatch {
     }
 
     /// Goes on with the watch a previous image handed over, its
-    /// descriptor `fd`, on the folder of `socket`.
+    /// descriptor `fd`, on the folder of `socket`. Non-blocking already:
+    /// the flag is the open file's, set by [`start`](FolderWatch::start)
+    /// in that image and kept by the exec.
     pub(crate) fn adopt(fd: OwnedFd, socket: &Path) -> std::io::Result<FolderWatch> {
-        nix::fcntl::fcntl(
-            &fd,
-            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-        )?;
         // SAFETY: the previous image handed this descriptor over as its
         // inotify instance's, and no one else owns it.
         let inotify = unsafe { Inotify::from_owned_fd(fd) };
