@@ -24,3 +24,22 @@ pub fn log_line(line: String) {
     line.push('\n');
     let _ = std::io::stderr().write_all(line.as_bytes());
 }
+
+/// The source the benchmarks ran from, as `git describe --always --dirty`
+/// in the current folder says at run time (a checkout with edits not
+/// committed ends in `-dirty`), or a note that it is unknown.
+///
+/// ```
+/// let revision = examples::source_revision();
+/// assert!(!revision.is_empty());
+/// ```
+pub fn source_revision() -> String {
+    let described = std::process::Command::new("git")
+        .args(["describe", "--always", "--dirty"])
+        .stderr(std::process::Stdio::null())
+        .output();
+    match described {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        _ => "unknown (not run in a git checkout)".to_owned(),
+    }
+}

@@ -255,6 +255,9 @@ pub(crate) async fn read_response(stream: &mut TcpStream) -> io::Result<Response
     Ok(Response { code, pid, close })
 }
 
+/// The latency [`percentiles`] gives a failed request: above any other.
+pub const FAILED: u64 = u64::MAX;
+
 /// Failed requests by class.
 pub fn failures(samples: &[Sample]) -> std::collections::BTreeMap<&'static str, usize> {
     let mut counts = std::collections::BTreeMap::new();
@@ -266,12 +269,17 @@ pub fn failures(samples: &[Sample]) -> std::collections::BTreeMap<&'static str, 
     counts
 }
 
-/// Latency percentiles in microseconds: (p50, p99, p99.9, max).
+/// Latency percentiles in microseconds: (p50, p99, p99.9, max). A failed
+/// request counts as slower than any answered one, [`FAILED`]: a
+/// percentile that lands on one says so rather than describing the
+/// survivors only.
 pub fn percentiles(samples: &[Sample]) -> (u64, u64, u64, u64) {
     let mut micros: Vec<u64> = samples
         .iter()
-        .filter(|s| s.outcome.failure().is_none())
-        .map(|s| s.latency.as_micros() as u64)
+        .map(|s| match s.outcome.failure() {
+            None => s.latency.as_micros() as u64,
+            Some(_) => FAILED,
+        })
         .collect();
     if micros.is_empty() {
         return (0, 0, 0, 0);

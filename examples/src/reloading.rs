@@ -371,11 +371,15 @@ async fn reload(server: &Arc<Server>, count: usize, interval: Duration, really: 
     .expect("reloads")
 }
 
-/// p50, p99, p99.9 and max latency of the successful requests, in ms.
+/// p50, p99, p99.9 and max latency in ms, a failed request counting as
+/// slower than any answered one (infinite): a percentile that lands on
+/// one says so rather than describing the survivors only.
 fn percentiles<'a>(samples: impl Iterator<Item = &'a Sample>) -> [f64; 4] {
     let mut ms: Vec<f64> = samples
-        .filter(|s| s.outcome.failure().is_none())
-        .map(|s| s.latency.as_secs_f64() * 1e3)
+        .map(|s| match s.outcome.failure() {
+            None => s.latency.as_secs_f64() * 1e3,
+            Some(_) => f64::INFINITY,
+        })
         .collect();
     if ms.is_empty() {
         return [0.0; 4];
@@ -383,6 +387,14 @@ fn percentiles<'a>(samples: impl Iterator<Item = &'a Sample>) -> [f64; 4] {
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
     [at(0.5), at(0.99), at(0.999), ms[ms.len() - 1]]
+}
+
+/// The listener each example server declares.
+pub fn listener_of(server: &str) -> &'static str {
+    match server {
+        "readme" | "axum_serve" => "https",
+        _ => "http",
+    }
 }
 
 /// A server's stderr, line by line, each with when it was read (from

@@ -216,10 +216,15 @@ async fn h1_client(
         }
         let reused = conn.is_some();
         let attempt = async {
+            // How long connecting took: a slow client's request is timed
+            // from after its silence, plus this.
+            let mut connecting = Duration::ZERO;
             if conn.is_none() {
+                let began = Instant::now();
                 let stream = TcpStream::connect(load.addr)
                     .await
                     .map_err(|e| classify(&e))?;
+                connecting = began.elapsed();
                 let _ = stream.set_nodelay(true);
                 conn = Some(stream);
             }
@@ -230,7 +235,7 @@ async fn h1_client(
                 random ^= random << 17;
                 let wait = 200 + random % 2801;
                 tokio::time::sleep(Duration::from_millis(wait)).await;
-                begin = Instant::now();
+                begin = Instant::now() - connecting;
             }
             let stream = conn.as_mut().expect("connected above");
             let written = if load.shape == Shape::Post {

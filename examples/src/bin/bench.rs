@@ -6,7 +6,8 @@
 //! cargo run --release -p examples --bin bench -- --reloads 1000
 //! ```
 //!
-//! It builds the `http` example in release, then:
+//! It builds the server (by default `readme`, the README's snippet; `--server
+//! http` for the shipped example) in release, then:
 //! 1. steady state: a bypass and a supervised server run side by side and
 //!    the load alternates between them in short phases (A/B, B/A, ...),
 //!    under new-connection and keep-alive load: requests/s, latency
@@ -71,9 +72,13 @@ struct Args {
     /// Where to write the JSON figures.
     #[arg(long, default_value = "target/reload-bench.json")]
     json: PathBuf,
-    /// The http example to measure (default: build it in release).
+    /// The example server to measure, built in release: `readme` (the
+    /// README's snippet), `http`, `plain` or `axum_serve`.
+    #[arg(long, default_value = "readme")]
+    server: String,
+    /// A binary of that server already built (default: build it).
     #[arg(long)]
-    http: Option<PathBuf>,
+    bin: Option<PathBuf>,
 }
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -85,9 +90,9 @@ const QUIET: Duration = Duration::from_millis(500);
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let http = match &args.http {
+    let http = match &args.bin {
         Some(path) => path.clone(),
-        None => match build_http() {
+        None => match build_server(&args.server) {
             Ok(path) => path,
             Err(e) => {
                 eprintln!("bench: {e}");
@@ -127,6 +132,7 @@ fn main() -> ExitCode {
             .sum::<usize>()
         + report.keep_alive_reloads.reloads_failed
         + report.steady.iter().map(|r| r.failed).sum::<usize>()
+        + report.warmup_failed
         + report.upgrades.failed.values().sum::<usize>()
         + report.upgrades.reloads_failed;
     if failed > 0 {
@@ -137,17 +143,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn build_http() -> Result<PathBuf, String> {
+fn build_server(name: &str) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(cargo)
-        .args(["build", "--release", "-p", "examples", "--bin", "http"])
+        .args(["build", "--release", "-p", "examples", "--bin", name])
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
-        return Err("building the http example failed".to_owned());
+        return Err(format!("building the {name} example failed"));
     }
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    Ok(exe.with_file_name("http"))
+    Ok(exe.with_file_name(name))
 }
 
 /// The CPUs the servers run on, and those the load generator runs on.
@@ -221,14 +227,20 @@ struct Server {
 }
 
 impl Server {
-    fn start(http: &Path, supervised: bool, epoch: Instant, cpus: Option<&Cpus>) -> Server {
+    fn start(
+        http: &Path,
+        listener: &str,
+        supervised: bool,
+        epoch: Instant,
+        cpus: Option<&Cpus>,
+    ) -> Server {
         let dir = std::env::temp_dir().join(format!(
             "littleboss-bench-{}-{}",
             std::process::id(),
             epoch.elapsed().as_nanos()
         ));
         let mut cmd = Command::new(http);
-        cmd.arg("-http=127.0.0.1:0")
+        cmd.arg(format!("-{listener}=127.0.0.1:0"))
             .env("LITTLEBOSS_DIR", &dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -341,10 +353,14 @@ impl Server {
 #[derive(Serialize, Default)]
 struct Report {
     command: String,
+    /// The source it ran from (`git describe --dirty`).
+    revision: String,
     machine: String,
     steady: Vec<SteadyRow>,
     ratio_new_connection: f64,
     ratio_keep_alive: f64,
+    /// Failed requests in the warm-up phases, whose figures are not kept.
+    warmup_failed: usize,
     reloads: ReloadFigures,
     footprint: Vec<FootprintSample>,
     keep_alive_reloads: KeepAliveFigures,
@@ -407,11 +423,14 @@ struct ReloadFigures {
     /// First response by the new child minus its promotion, ms (negative:
     /// it answered before it was promoted, as the processes overlap).
     first_response_after_ready_ms: [f64; 3],
-    /// Longest stretch with no completed request: in a steady-state
-    /// phase (median over phases), and from each reload's start to the
-    /// next one's (median, max), ms.
+    /// Longest stretch with no completed request: in steady-state windows
+    /// as long as the reloads' (median over windows), and from each
+    /// reload's start to the next one's (median, max), ms.
     longest_silence_steady_ms: f64,
     longest_silence_reload_ms: [f64; 2],
+    /// The length of those windows: from one reload's start to the next
+    /// (median), and steady phases cut into windows as long.
+    silence_window_ms: f64,
 }
 
 #[derive(Serialize, Default)]
@@ -439,8 +458,10 @@ struct Pooled {
 
 async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     let epoch = Instant::now();
+    let listener = examples::reloading::listener_of(&args.server);
     let mut report = Report {
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        revision: examples::source_revision(),
         machine: machine(cpus),
         ..Report::default()
     };
@@ -450,20 +471,23 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     // even rounds, supervised first in odd ones), so the machine's drift
     // falls on both alike and adjacent phases pair up.
     let mut pooled: BTreeMap<(u8, bool), Pooled> = BTreeMap::new();
-    // Longest silence within each supervised new-connection phase.
-    let mut steady_silences = Vec::new();
+    // When each request of each supervised new-connection phase completed,
+    // to be cut into windows as long as a reload's.
+    let mut steady_phases = Vec::new();
     let servers = [
-        Server::start(http, false, epoch, cpus),
-        Server::start(http, true, epoch, cpus),
+        Server::start(http, listener, false, epoch, cpus),
+        Server::start(http, listener, true, epoch, cpus),
     ];
     let phase = Duration::from_millis(args.phase_ms);
     for (i, mode) in [Mode::NewConnection, Mode::KeepAlive]
         .into_iter()
         .enumerate()
     {
-        // A phase each to warm up (connections, caches), not counted.
+        // A phase each to warm up (connections, caches), left out of the
+        // figures but for its failures.
         for server in &servers {
-            load(args, server.addr, mode, epoch, phase).await;
+            let samples = load(args, server.addr, mode, epoch, phase).await;
+            report.warmup_failed += failures(&samples).values().sum::<usize>();
         }
         for round in 0..args.rounds {
             let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
@@ -483,11 +507,7 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
                     .filter(|s| s.outcome.failure().is_none())
                     .count();
                 if mode == Mode::NewConnection && supervised {
-                    steady_silences.push(longest_silence(
-                        &completions(&samples),
-                        Duration::ZERO,
-                        Duration::MAX,
-                    ));
+                    steady_phases.push(completions(&samples));
                 }
                 let entry = pooled.entry((i as u8, supervised)).or_default();
                 entry.rps.push(ok as f64 / secs);
@@ -546,7 +566,7 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     report.ratio_keep_alive = ratio(Mode::KeepAlive);
 
     // 2 and 3. Reloads under new-connection load, with footprint samples.
-    let server = Arc::new(Server::start(http, true, epoch, cpus));
+    let server = Arc::new(Server::start(http, listener, true, epoch, cpus));
     let supervisor = server.process.id();
     report.footprint.push(FootprintSample::take(&server, 0));
     // From here on, each sample's peak covers the reloads since the last.
@@ -581,7 +601,7 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
         &samples,
         &quiet,
         &steady_new_connection_supervised,
-        &steady_silences,
+        &steady_phases,
     );
 
     // 4. Reloads under keep-alive load.
@@ -730,7 +750,7 @@ fn reload_figures(
     samples: &[Sample],
     quiet: &[(Duration, Duration)],
     steady: &[Sample],
-    steady_silences: &[f64],
+    steady_phases: &[Vec<Duration>],
 ) -> ReloadFigures {
     let failed = failures(samples);
     let during_reloads: Vec<Sample> = samples
@@ -770,6 +790,14 @@ fn reload_figures(
         .zip(ends)
         .map(|(r, end)| longest_silence(&times, r.began, end))
         .collect();
+    // The steady state's, over windows of the same length: the longest
+    // gap in a longer window is longer by chance alone.
+    let lengths: Vec<f64> = reloads
+        .windows(2)
+        .map(|w| (w[1].began - w[0].began).as_secs_f64())
+        .collect();
+    let steady_silences =
+        windowed_silences(steady_phases, Duration::from_secs_f64(median(&lengths)));
     ReloadFigures {
         reloads: reloads.len(),
         reloads_failed: reloads.iter().filter(|r| r.new_pid.is_none()).count(),
@@ -788,7 +816,8 @@ fn reload_figures(
                 .copied()
                 .fold(f64::NEG_INFINITY, f64::max),
         ],
-        longest_silence_steady_ms: median(steady_silences),
+        longest_silence_steady_ms: median(&steady_silences),
+        silence_window_ms: median(&lengths) * 1e3,
         longest_silence_reload_ms: [
             median(&silences),
             silences.iter().copied().fold(0.0, f64::max),
@@ -817,6 +846,26 @@ fn longest_silence(times: &[Duration], from: Duration, to: Duration) -> f64 {
         .windows(2)
         .map(|w| (w[1] - w[0]).as_secs_f64() * 1e3)
         .fold(0.0, f64::max)
+}
+
+/// The longest silence in each window of `length` that fits in a phase
+/// (each phase's completions sorted, phases apart: no window spans two).
+fn windowed_silences(phases: &[Vec<Duration>], length: Duration) -> Vec<f64> {
+    let mut silences = Vec::new();
+    if length.is_zero() {
+        return silences;
+    }
+    for times in phases {
+        let (Some(&first), Some(&last)) = (times.first(), times.last()) else {
+            continue;
+        };
+        let mut from = first;
+        while from + length <= last {
+            silences.push(longest_silence(times, from, from + length));
+            from += length;
+        }
+    }
+    silences
 }
 
 async fn load(
@@ -913,9 +962,16 @@ impl Report {
     fn markdown(&self, args: &Args) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
-        let ms = |us: u64| format!("{:.2}", us as f64 / 1e3);
+        let ms = |us: u64| match us {
+            examples::load::FAILED => "failed".to_owned(),
+            us => format!("{:.2}", us as f64 / 1e3),
+        };
         let _ = writeln!(out, "## littleboss reload benchmark\n");
-        let _ = writeln!(out, "`{}`  \n{}\n", self.command, self.machine);
+        let _ = writeln!(
+            out,
+            "`{}` on {}  \n{}\n",
+            self.command, self.revision, self.machine
+        );
         let _ = writeln!(
             out,
             "### Steady state: {} rounds x {} ms per load, bypass and supervised alternating, {} workers\n",
@@ -951,8 +1007,8 @@ impl Report {
         }
         let _ = writeln!(
             out,
-            "\nsupervised/bypass throughput (median of per-round ratios): new connection {:.3}, keep-alive {:.3}\n",
-            self.ratio_new_connection, self.ratio_keep_alive
+            "\nsupervised/bypass throughput (median of per-round ratios): new connection {:.3}, keep-alive {:.3}; failed requests in the warm-up phases (not in the table): {}\n",
+            self.ratio_new_connection, self.ratio_keep_alive, self.warmup_failed
         );
         let r = &self.reloads;
         let _ = writeln!(
@@ -999,8 +1055,8 @@ impl Report {
         let [sm, sx] = r.longest_silence_reload_ms;
         let _ = writeln!(
             out,
-            "| longest stretch with no request completing: per steady phase (median) / from one reload to the next (median / max) ms | {:.2} / {sm:.2} / {sx:.2} |",
-            r.longest_silence_steady_ms
+            "| longest stretch with no request completing, in windows of {:.0} ms: steady (median) / from one reload to the next (median / max) ms | {:.2} / {sm:.2} / {sx:.2} |",
+            r.silence_window_ms, r.longest_silence_steady_ms
         );
         let _ = writeln!(
             out,

@@ -136,14 +136,6 @@ fn positive_rate(text: &str) -> Result<f64, String> {
     }
 }
 
-/// The listener each server declares.
-fn listener_of(server: &str) -> &'static str {
-    match server {
-        "readme" | "axum_serve" => "https",
-        _ => "http",
-    }
-}
-
 fn main() -> ExitCode {
     let args = Args::parse();
     let bin_dir = args.bin_dir.clone().unwrap_or_else(|| {
@@ -197,7 +189,11 @@ fn main() -> ExitCode {
                     "drain_bench: {server_name} under {} load, reloads {interval_ms} ms apart...",
                     shape.name()
                 );
-                let server = Arc::new(Server::start(&bin, listener_of(server_name), epoch));
+                let server = Arc::new(Server::start(
+                    &bin,
+                    examples::reloading::listener_of(server_name),
+                    epoch,
+                ));
                 let row = rt.block_on(run(server.clone(), plan, epoch));
                 Arc::into_inner(server).expect("one owner").stop();
                 eprintln!("drain_bench: {server_name} {}: {row:?}", shape.name());
@@ -262,8 +258,9 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
         None => "; closed loop, each client sending as its last answer ends".to_owned(),
     };
     out += &format!(
-        "`{}`: {} reloads per row, {} ms apart{then}, after {} s of steady load{control}{pace}\n\n",
+        "`{}` on {}: {} reloads per row, {} ms apart{then}, after {} s of steady load{control}{pace}\n\n",
         command.join(" "),
+        examples::source_revision(),
         args.reloads,
         apart.join(" or "),
         args.steady_secs
@@ -290,7 +287,23 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
     out += &format!(
         "|---|---|{pause_rule}---:|---:|---:|---|---:|---:|---|---|---:|{paced_rule}---|---:|\n"
     );
-    let ms = |v: [f64; 4]| format!("{:.2} / {:.2} / {:.2} / {:.1}", v[0], v[1], v[2], v[3]);
+    // A percentile that lands on a failed request (infinitely slow).
+    let at = |v: f64, digits: usize| {
+        if v.is_finite() {
+            format!("{v:.digits$}")
+        } else {
+            "failed".to_owned()
+        }
+    };
+    let ms = |v: [f64; 4]| {
+        format!(
+            "{} / {} / {} / {}",
+            at(v[0], 2),
+            at(v[1], 2),
+            at(v[2], 2),
+            at(v[3], 1)
+        )
+    };
     for (server, shape, plan, row) in rows {
         let failed = if row.failed.is_empty() {
             "0".to_owned()
@@ -299,7 +312,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
             format!("**{}** ({})", row.failed_total(), classes.join(", "))
         };
         let ratio_of = |during: [f64; 4]| {
-            if row.steady_ms[1] > 0.0 {
+            if row.steady_ms[1] > 0.0 && row.steady_ms[1].is_finite() && during[1].is_finite() {
                 format!("{:.2}", during[1] / row.steady_ms[1])
             } else {
                 "-".to_owned()
