@@ -109,17 +109,20 @@ fn notify_follows_start_reload_failed_reload_and_stop() {
         "{start:?}"
     );
 
+    // systemd takes a reload's start from MONOTONIC_USEC, which must not
+    // be before the reload was asked for (with SIGHUP, when it signalled).
+    let asked = monotonic_usec();
     assert!(svc.control_with(V1, "reload", &[]).status.success());
     let reloading = manager.next();
     let (first, usec) = reloading.split_once('\n').unwrap();
     assert_eq!(first, "RELOADING=1");
-    assert!(
-        usec.strip_prefix("MONOTONIC_USEC=")
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
-            > 0
-    );
+    let usec: u64 = usec
+        .strip_prefix("MONOTONIC_USEC=")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(usec >= asked, "{usec} before {asked}");
+    assert!(usec <= monotonic_usec(), "{usec} in the future");
     assert_eq!(manager.next(), "READY=1");
 
     // A failed reload ends too: the old child serves on.
@@ -147,6 +150,44 @@ fn notify_follows_start_reload_failed_reload_and_stop() {
         "{statuses:?}"
     );
     assert_eq!(svc.wait_exit().code(), Some(0));
+}
+
+/// `CLOCK_MONOTONIC` in microseconds, as systemd reads it.
+fn monotonic_usec() -> u64 {
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).unwrap();
+    now.tv_sec() as u64 * 1_000_000 + now.tv_nsec() as u64 / 1_000
+}
+
+#[test]
+fn the_last_status_line_says_why_the_supervisor_exits() {
+    let mut svc = Service::new(V1);
+    let manager = Manager::bind(&svc.dir.path().join("notify.sock"));
+    let mut cmd = svc.command(V1);
+    cmd.arg("-littleboss=start")
+        .env("NOTIFY_SOCKET", svc.dir.path().join("notify.sock"));
+    svc.spawn(cmd);
+    manager.collect_until("READY=1");
+    let out = svc.control_with(V1, "status", &["--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let child = status["child"]["pid"].as_i64().unwrap() as i32;
+    // Killed from outside, without `persist`: the supervisor gives up.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGKILL).unwrap();
+    assert_eq!(svc.wait_exit().code(), Some(137));
+    // Everything it sent is queued by now.
+    manager.socket.set_nonblocking(true).unwrap();
+    let mut last_status = None;
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = manager.socket.recv(&mut buf) {
+        let message = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if let Some(status) = message.strip_prefix("STATUS=") {
+            last_status = Some(status.to_owned());
+        }
+    }
+    assert_eq!(
+        last_status.as_deref(),
+        Some("no child is running and persist is off; exiting with code 137")
+    );
 }
 
 #[test]

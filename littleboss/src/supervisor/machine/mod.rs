@@ -1225,6 +1225,8 @@ impl Machine {
             self.reply(client, Response::Stopped { exit_code: code });
         }
         say!(self, "supervisor exiting with code {code}");
+        // Now: the driver stops at the exit, and nothing after it is said.
+        self.say_status();
         self.state.phase = Phase::Exited { code };
         self.effects.push(Effect::Exit { code });
     }

@@ -192,8 +192,26 @@ impl Sim {
     }
 
     pub fn handle(&mut self, event: Event) {
-        let effects = self.machine.handle(event, self.now);
+        let effects = self.handled(event);
         self.perform(effects);
+    }
+
+    /// The machine's answer to `event`, checked as the driver would take
+    /// it: it stops at an exit, so nothing may come after one.
+    fn handled(&mut self, event: Event) -> Vec<Effect> {
+        let effects = self.machine.handle(event, self.now);
+        if let Some(at) = effects
+            .iter()
+            .position(|e| matches!(e, Effect::Exit { .. }))
+        {
+            assert_eq!(
+                at + 1,
+                effects.len(),
+                "effects after the exit, which the driver never carries out: {:?}",
+                &effects[at + 1..]
+            );
+        }
+        effects
     }
 
     fn perform(&mut self, effects: Vec<Effect>) {
@@ -315,7 +333,8 @@ impl Sim {
                 Effect::Notify(_) | Effect::Log(_) | Effect::ReapOrphans => None,
             };
             if let Some(event) = feedback {
-                queue.extend(self.machine.handle(event, self.now));
+                let effects = self.handled(event);
+                queue.extend(effects);
             }
         }
     }
