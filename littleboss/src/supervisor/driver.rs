@@ -389,10 +389,8 @@ impl Io {
                     // (our unreaped child, so the pid is still its own),
                     // and left for the orphan scan to reap.
                     log!("cannot watch child pid {pid} again: {e}; killing it");
-                    let _ = nix::sys::signal::kill(
-                        nix::unistd::Pid::from_raw(pid as i32),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
+                    // With its group: forked workers would serve on.
+                    super::spawn::kill_with_group(pid);
                     let exit = ChildExit::Signal(nix::libc::SIGKILL);
                     gone.push(Event::Exited { id, exit });
                     gone.push(Event::Signal(super::machine::Signal::Chld));

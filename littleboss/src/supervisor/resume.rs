@@ -256,8 +256,8 @@ fn kept(handoff: &Handoff, conn: OwnedFd) -> driver::KeptConnection {
 
 /// Children the state knows that came without a channel and whose exit
 /// is not pending: nothing could watch or tell them anything. Each is
-/// killed (it is our unreaped child, so its pid is still its own) and
-/// reported gone; the orphan scan reaps it.
+/// killed with its process group (it is our unreaped child, so its pid
+/// is still its own) and reported gone; the orphan scan reaps it.
 fn lost_children(handoff: &Handoff, kept: &[(ChildId, OwnedFd)], events: &[Event]) -> Vec<Event> {
     let exited = handoff::exited(events);
     let mut lost = Vec::new();
@@ -267,10 +267,8 @@ fn lost_children(handoff: &Handoff, kept: &[(ChildId, OwnedFd)], events: &[Event
             continue;
         }
         log!("lost child pid {pid} in the upgrade (no channel); killing it");
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
+        // With its group: forked workers would serve on unsupervised.
+        super::spawn::kill_with_group(pid);
         lost.push(Event::Exited {
             id: *id,
             exit: ChildExit::Signal(nix::libc::SIGKILL),

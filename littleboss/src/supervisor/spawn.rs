@@ -159,6 +159,16 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
     Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC))
 }
 
+/// Kills child `pid` (not reaped: the pid is still its own) and what it
+/// started in its process group, as [`kill_group`] says.
+pub(crate) fn kill_with_group(pid: u32) {
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    kill_group(pid);
+}
+
 /// Kills what child `pid` started in its process group (forked workers
 /// holding the listeners, helpers), which would live on after it. Its
 /// group's id is its pid, not reused while the child is not reaped: call
@@ -249,11 +259,7 @@ pub(crate) fn spawn(
     // Without its pidfd or its channel nobody would watch it: stop it now,
     // and reap it.
     let abandon = || {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-        kill_group(pid);
+        kill_with_group(pid);
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
     };
     let process = Process::open(pid).inspect_err(|_| abandon())?;
@@ -428,6 +434,35 @@ mod tests {
     use super::*;
     use crate::link::{ChildEnd, FromChild};
     use nix::sys::wait::{Id, WaitPidFlag, waitid};
+
+    #[test]
+    fn a_child_killed_with_its_group_takes_its_forked_worker() {
+        use std::io::BufRead;
+        // A shell in a group of its own, with a worker in the group.
+        let mut shell = std::process::Command::new("sh")
+            .args(["-c", "sleep 300 & echo $!; wait"])
+            .process_group(0)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(shell.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let worker = nix::unistd::Pid::from_raw(line.trim().parse().unwrap());
+        kill_with_group(shell.id());
+        let status = shell.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
+        // Its parent gone, init reaps it once it is dead.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while nix::sys::signal::kill(worker, None).is_ok() {
+            assert!(std::time::Instant::now() < deadline, "the worker lives on");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
 
     /// A child that says Ready and exits at once: by the time the watcher
     /// looks, both are there, and the machine must see the Ready first
