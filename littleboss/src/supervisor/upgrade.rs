@@ -73,9 +73,10 @@ pub(super) fn exec(
     let previous = match reexec::open_binary("self", true) {
         Ok(fd) => fd,
         Err(e) => {
+            // Not the new binary's fault: the next child may try again.
             return failed(
                 format!("cannot open the supervisor's own binary: {e}"),
-                true,
+                false,
                 earlier,
             );
         }
@@ -105,7 +106,7 @@ pub(super) fn exec(
         Err(e) => {
             return failed(
                 format!("cannot write the state down: {e}"),
-                true,
+                false,
                 handoff.pending,
             );
         }
@@ -116,7 +117,7 @@ pub(super) fn exec(
         let _ = reexec::inherit(&carried, false);
         return failed(
             format!("cannot keep descriptors open: {e}"),
-            true,
+            false,
             handoff.pending,
         );
     }
@@ -127,7 +128,29 @@ pub(super) fn exec(
     let error = reexec::exec(&new, &[(handoff::ENV_VAR, &env)]);
     // Still here: the exec failed, and this image runs on.
     let _ = reexec::inherit(&carried, false);
-    failed(format!("exec failed: {error}"), true, handoff.pending)
+    let refuse = the_binarys_fault(&error);
+    failed(format!("exec failed: {error}"), refuse, handoff.pending)
+}
+
+/// Whether an exec failed because of the file itself (not a program of
+/// this machine, not executable, its interpreter missing), so that trying
+/// it again is pointless; not for a passing want of memory or descriptors,
+/// after which the next child of the same release tries again.
+fn the_binarys_fault(error: &std::io::Error) -> bool {
+    use nix::libc;
+    matches!(
+        error.raw_os_error(),
+        Some(
+            libc::ENOEXEC
+                | libc::EACCES
+                | libc::EPERM
+                | libc::ELIBBAD
+                | libc::ENOENT
+                | libc::ENOTDIR
+                | libc::ELOOP
+                | libc::EISDIR
+        )
+    )
 }
 
 /// The handoff of what `io` holds.
@@ -203,5 +226,28 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
         lock_path: io.lock.path().to_owned(),
         watch: io.watch.as_ref().and_then(|w| w.raw_fd()),
         notify: io.notifier.as_ref().map(|n| n.handoff()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::the_binarys_fault;
+    use nix::libc;
+
+    #[test]
+    fn only_a_fault_of_the_file_refuses_its_release_for_good() {
+        let of = |errno| the_binarys_fault(&std::io::Error::from_raw_os_error(errno));
+        for errno in [libc::ENOEXEC, libc::EACCES, libc::ENOENT, libc::ELIBBAD] {
+            assert!(of(errno), "errno {errno}");
+        }
+        for errno in [
+            libc::ENOMEM,
+            libc::EAGAIN,
+            libc::E2BIG,
+            libc::EMFILE,
+            libc::ETXTBSY,
+        ] {
+            assert!(!of(errno), "errno {errno}");
+        }
     }
 }

@@ -42,8 +42,16 @@ impl Machine {
         let (Some(binary), Some(pid)) = (child.binary, child.pid) else {
             return;
         };
-        if state.image.id.is_none_or(|ours| ours == binary) || state.upgrade_refused == Some(binary)
-        {
+        if state.image.id.is_none_or(|ours| ours == binary) {
+            return;
+        }
+        if state.upgrade_refused == Some(binary) {
+            // Said once per child: this step marks it skipped.
+            say!(
+                self,
+                "not upgrading the supervisor to the binary of child pid {pid}: an upgrade to it failed before"
+            );
+            self.state.upgrade_skipped = Some(id);
             return;
         }
         // The file itself, not a symlink that may move on.

@@ -97,10 +97,21 @@ fn a_failed_upgrade_is_reported_not_retried_and_the_reload_stands() {
         "{failure}"
     );
     assert_eq!(sim.serving_id(), Some(2), "the new child serves");
-    // SIGHUP restarts the same binary: not tried again.
+    // SIGHUP restarts the same binary: not tried again, and said once.
     sim.signal(Signal::Hup);
     sim.hello_and_ready(3);
     assert_eq!(upgrade_effects(&sim), 1);
+    let skipped = format!(
+        "not upgrading the supervisor to the binary of child pid {}: an upgrade to it failed before",
+        sim.pid(3)
+    );
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(
+        sim.logs().iter().filter(|l| **l == skipped).count(),
+        1,
+        "{:?}",
+        sim.logs()
+    );
     assert_eq!(
         notices(&sim).last(),
         Some(&&Notice::Ready),
