@@ -373,6 +373,13 @@ fn a_failed_exec_leaves_the_supervisor_running_and_nothing_inherited() {
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o644)).unwrap();
     let reload = reload.wait_with_output().unwrap();
     assert!(reload.status.success(), "{}", text(&reload));
+    // The reload stands, and its client hears what did not change.
+    assert!(
+        String::from_utf8_lossy(&reload.stderr)
+            .contains("runs on from its old binary: exec failed: Permission denied"),
+        "{}",
+        text(&reload)
+    );
     assert_eq!(exe(pid), Path::new(V1), "{}", svc.output.text());
     let now = status(&svc);
     assert_eq!(now["upgrades"], 0);

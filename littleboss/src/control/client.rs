@@ -216,13 +216,20 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     }
                     Response::Reloaded {
                         pid,
-                        old_pid: Some(old),
+                        old_pid,
+                        supervisor_not_upgraded,
                     } => {
-                        say!("reloaded {name}: pid {pid} is serving, pid {old} is winding down");
-                        return Ok(0);
-                    }
-                    Response::Reloaded { pid, old_pid: None } => {
-                        say!("reloaded {name}: pid {pid} is serving");
+                        match old_pid {
+                            Some(old) => say!(
+                                "reloaded {name}: pid {pid} is serving, pid {old} is winding down"
+                            ),
+                            None => say!("reloaded {name}: pid {pid} is serving"),
+                        }
+                        // The reload stands; the supervisor's own code is
+                        // what did not change.
+                        if let Some(why) = supervisor_not_upgraded {
+                            say!("the supervisor of {name} runs on from its old binary: {why}");
+                        }
                         return Ok(0);
                     }
                     Response::Error { error } => {

@@ -127,9 +127,14 @@ pub(crate) enum Response {
         changes: Vec<String>,
     },
     /// The new child is ready and serving; `old_pid` is winding down.
+    /// `supervisor_not_upgraded` says why the supervisor did not upgrade
+    /// itself in place to the new binary, when it tried and failed (absent
+    /// otherwise, and from an older supervisor).
     Reloaded {
         pid: u32,
         old_pid: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        supervisor_not_upgraded: Option<String>,
     },
     /// Stop began; `pid` is the child told to wind down, and every child
     /// is gone (exited or killed) within `within_ms` (absent from an older

@@ -767,7 +767,15 @@ impl Machine {
                     None => say!(self, "reload: child pid {pid} is serving"),
                 }
                 if let Some(client) = client {
-                    self.reply(client, Response::Reloaded { pid, old_pid });
+                    self.reply(
+                        client,
+                        Response::Reloaded {
+                            pid,
+                            old_pid,
+                            // Told should an upgrade holding it back fail.
+                            supervisor_not_upgraded: None,
+                        },
+                    );
                 }
                 // Without a live child to go back to, the one that died
                 // while this started, unless it ran this very binary (a

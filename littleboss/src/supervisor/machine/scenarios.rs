@@ -49,7 +49,8 @@ fn overlapping_reload_the_old_child_serves_until_the_new_is_ready() {
         sim.final_answer(client),
         Some(&Response::Reloaded {
             pid: sim.pid(2),
-            old_pid: Some(sim.pid(1))
+            old_pid: Some(sim.pid(1)),
+            supervisor_not_upgraded: None,
         })
     );
     assert_eq!(sim.machine.status().reloads, 1);

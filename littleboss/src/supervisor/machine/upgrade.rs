@@ -142,6 +142,17 @@ impl Machine {
         } else {
             self.state.upgrade_skipped = Some(upgrade.child);
         }
+        let mut upgrade = upgrade;
+        // The reload's client hears it too, not only `status`.
+        for (_, response) in &mut upgrade.replies {
+            if let super::Response::Reloaded {
+                supervisor_not_upgraded,
+                ..
+            } = response
+            {
+                *supervisor_not_upgraded = Some(error.clone());
+            }
+        }
         self.release(upgrade);
     }
 

@@ -84,10 +84,13 @@ fn a_failed_upgrade_is_reported_not_retried_and_the_reload_stands() {
     sim.upgrade_fails = true;
     let client = sim.reload("/bin/v2");
     sim.hello_and_ready(2);
-    assert!(matches!(
-        sim.final_answer(client),
-        Some(Response::Reloaded { .. })
-    ));
+    match sim.final_answer(client) {
+        Some(Response::Reloaded {
+            supervisor_not_upgraded: Some(why),
+            ..
+        }) => assert_eq!(why, "exec failed: Permission denied (os error 13)"),
+        other => panic!("{other:?}"),
+    }
     let status = sim.machine.status();
     assert_eq!(status.supervisor_binary.as_deref(), Some("/bin/v1"));
     assert_eq!(status.upgrades, 0);
