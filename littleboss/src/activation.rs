@@ -60,6 +60,40 @@ pub(crate) struct Assigned {
     /// The passed fds no listener took, each with why, for a warning
     /// (``fd 5 named `metrics` matches no listener``). They are closed.
     pub unmatched: Vec<String>,
+    /// Unnamed fds given to a listener by position though bound elsewhere
+    /// than it declares, for a note: the service manager's unit decides.
+    pub elsewhere: Vec<String>,
+}
+
+/// Whether `fd` is bound where `spec` declares: the same path, or the
+/// same port and address (no host: the wildcard of either family). A
+/// hostname or port 0 says nothing certain, so no.
+fn bound_as_declared(fd: &OwnedFd, spec: &ListenerSpec) -> bool {
+    let Some(declared) = &spec.address else {
+        return false;
+    };
+    let kind = spec.network.kind();
+    let Ok(bound) = crate::socket::local_address(fd, kind) else {
+        return false;
+    };
+    if kind == crate::spec::Kind::Unix {
+        return crate::socket_key::clean_path(declared) == crate::socket_key::clean_path(&bound);
+    }
+    let (Ok(bound), Some((host, port))) = (
+        bound.parse::<std::net::SocketAddr>(),
+        declared.rsplit_once(':'),
+    ) else {
+        return false;
+    };
+    if bound.port() == 0 || port.parse::<u16>() != Ok(bound.port()) {
+        return false;
+    }
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return bound.ip().is_unspecified();
+    }
+    host.parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.to_canonical() == bound.ip().to_canonical())
 }
 
 /// Which passed fd each declared listener gets, by index into the passed
@@ -207,9 +241,11 @@ impl Activated {
     /// listening socket of the listener's network.
     ///
     /// A passed fd whose name is a declared listener's goes to that
-    /// listener. Unnamed fds (see [`named`]) then go, in fd order, to the
-    /// listeners that got no named fd, in declaration order. A listener
-    /// that is off takes none. The rest are [`Assigned::unmatched`].
+    /// listener. Unnamed fds (see [`named`]) then go to the listener bound
+    /// where they are, if one is still empty, and the rest, in fd order,
+    /// to the listeners that got none, in declaration order (noted in
+    /// [`Assigned::elsewhere`]). A listener that is off takes none. The
+    /// rest are [`Assigned::unmatched`].
     pub(crate) fn assign(self, listeners: &[ListenerSpec]) -> Result<Assigned, ActivationError> {
         let names: Vec<Option<&str>> = self.passed.iter().map(|p| p.name.as_deref()).collect();
         // A listener that is off takes no socket, by name or by place: the
@@ -218,7 +254,31 @@ impl Activated {
             .filter(|&i| listeners[i].address.is_some())
             .collect();
         let declared: Vec<&str> = on.iter().map(|&i| listeners[i].name.as_str()).collect();
-        let mut mapping = map(&names, &declared)?;
+        let fits =
+            |fd: usize, slot: usize| bound_as_declared(&self.passed[fd].fd, &listeners[on[slot]]);
+        let mut mapping = map(&names, &declared, &fits)?;
+        // Said, as systemd's unit rather than the program decides where an
+        // unnamed socket listens: a listener given one elsewhere than it
+        // declares (a unit's other port, or its `ListenStream=` lines in
+        // another order) is visible at once.
+        let mut elsewhere = Vec::new();
+        for (slot, passed) in mapping.slots.iter().enumerate() {
+            let Some(fd) = *passed else { continue };
+            let spec = &listeners[on[slot]];
+            if named(names[fd]).is_some() || fits(fd, slot) {
+                continue;
+            }
+            let Some(declared) = &spec.address else {
+                continue;
+            };
+            let at = crate::socket::local_address(&self.passed[fd].fd, spec.network.kind())
+                .unwrap_or_else(|e| format!("an address unknown ({e})"));
+            elsewhere.push(format!(
+                "listener `{}` (declared {declared}) takes {}, bound to {at}, by its place",
+                spec.name,
+                self.passed[fd].describe()
+            ));
+        }
         let mut slots = vec![None; listeners.len()];
         for (&listener, slot) in on.iter().zip(&mapping.slots) {
             slots[listener] = *slot;
@@ -254,7 +314,11 @@ impl Activated {
                 Ok(Some(fd))
             })
             .collect::<Result<_, ActivationError>>()?;
-        Ok(Assigned { fds, unmatched })
+        Ok(Assigned {
+            fds,
+            unmatched,
+            elsewhere,
+        })
     }
 
     /// Wraps sockets as if passed at their current fd numbers.
@@ -343,9 +407,15 @@ fn named(name: Option<&str>) -> Option<&str> {
 }
 
 /// Maps passed fds (their names, in fd order) to declared listeners (in
-/// declaration order): names first, then unnamed fds by position into the
-/// listeners still empty. Two fds named for one listener is an error.
-fn map(names: &[Option<&str>], declared: &[&str]) -> Result<Mapping, ActivationError> {
+/// declaration order): names first; then each unnamed fd to the first
+/// listener still empty that it is bound as declared for (`fits[fd]
+/// [listener]`, see [`bound_as_declared`]); then the rest by position into
+/// the listeners still empty. Two fds named for one listener is an error.
+fn map(
+    names: &[Option<&str>],
+    declared: &[&str],
+    fits: &dyn Fn(usize, usize) -> bool,
+) -> Result<Mapping, ActivationError> {
     let mut slots: Vec<Option<usize>> = vec![None; declared.len()];
     let mut unnamed = Vec::new();
     let mut unmatched = Vec::new();
@@ -368,6 +438,16 @@ fn map(names: &[Option<&str>], declared: &[&str]) -> Result<Mapping, ActivationE
             }
         }
     }
+    // A unit with several unnamed sockets: where its address says, before
+    // the order of `ListenStream=` lines does.
+    unnamed.retain(|&fd| {
+        let empty = (0..slots.len()).find(|&slot| slots[slot].is_none() && fits(fd, slot));
+        match empty {
+            Some(slot) => slots[slot] = Some(fd),
+            None => return true,
+        }
+        false
+    });
     let mut unnamed = unnamed.into_iter();
     for slot in slots.iter_mut().filter(|s| s.is_none()) {
         *slot = unnamed.next();
@@ -403,7 +483,7 @@ mod tests {
             return Ok(None);
         };
         let names: Vec<Option<&str>> = names.iter().map(Option::as_deref).collect();
-        let m = map(&names, declared)?;
+        let m = map(&names, declared, &|_, _| false)?;
         Ok(Some(Plan {
             slots: m.slots.into_iter().map(|s| s.map(fd_number)).collect(),
             unmatched: m.unmatched.into_iter().map(fd_number).collect(),
@@ -605,6 +685,61 @@ mod tests {
     fn numbers(assigned: &Assigned) -> Vec<Option<RawFd>> {
         let fds = assigned.fds.iter();
         fds.map(|fd| fd.as_ref().map(|f| f.as_raw_fd())).collect()
+    }
+
+    #[test]
+    fn unnamed_sockets_go_where_their_address_says_before_their_place() {
+        // A unit with `ListenStream=` lines in another order than the
+        // program declares its listeners, and one more elsewhere.
+        let public = bound("tcp4:127.0.0.1:0");
+        let admin = bound("tcp4:127.0.0.1:0");
+        let other = bound("tcp4:127.0.0.1:0");
+        let port = |fd: &OwnedFd| {
+            let at = crate::socket::local_address(fd, crate::spec::Kind::Tcp).unwrap();
+            at.rsplit_once(':').unwrap().1.to_owned()
+        };
+        let (public_port, admin_port) = (port(&public), port(&admin));
+        let other_at = format!("127.0.0.1:{}", port(&other));
+        let numbers_of = [&admin, &other, &public].map(|fd| fd.as_raw_fd());
+        let activated = Activated::from_fds(vec![(admin, None), (other, None), (public, None)]);
+        let listeners = [
+            spec("http", &format!("tcp::{public_port}")),
+            spec("metrics", "tcp:127.0.0.1:9"),
+            spec("admin", &format!("tcp:127.0.0.1:{admin_port}")),
+        ];
+        let assigned = activated.assign(&listeners).unwrap();
+        let [admin_no, other_no, public_no] = numbers_of;
+        // `http` declares the wildcard: not the loopback socket.
+        assert_eq!(
+            numbers(&assigned),
+            [Some(other_no), Some(public_no), Some(admin_no)]
+        );
+        assert_eq!(
+            assigned.elsewhere,
+            [
+                format!(
+                    "listener `http` (declared :{public_port}) takes fd {other_no} (unnamed), bound to {other_at}, by its place"
+                ),
+                format!(
+                    "listener `metrics` (declared 127.0.0.1:9) takes fd {public_no} (unnamed), bound to 127.0.0.1:{public_port}, by its place"
+                ),
+            ]
+        );
+        // Bound to the wildcard, it is where `http` asks, though first.
+        let wildcard = bound("tcp4::0");
+        let wildcard_port = port(&wildcard);
+        let loopback = bound("tcp4:127.0.0.1:0");
+        let numbers_of = [&loopback, &wildcard].map(|fd| fd.as_raw_fd());
+        let activated = Activated::from_fds(vec![(wildcard, None), (loopback, None)]);
+        let listeners = [
+            spec("admin", "tcp:127.0.0.1:9"),
+            spec("http", &format!("tcp::{wildcard_port}")),
+        ];
+        let assigned = activated.assign(&listeners).unwrap();
+        assert_eq!(
+            numbers(&assigned),
+            [Some(numbers_of[0]), Some(numbers_of[1])]
+        );
     }
 
     #[test]

@@ -155,6 +155,9 @@ pub(crate) fn bind_all(
             for why in &assigned.unmatched {
                 log!("socket activation: {why}; closing it");
             }
+            for note in &assigned.elsewhere {
+                log!("socket activation: {note}");
+            }
             assigned.fds
         }
         None => specs.iter().map(|_| None).collect(),

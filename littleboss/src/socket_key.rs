@@ -60,7 +60,7 @@ impl std::fmt::Display for ListenerKey {
 /// A unix socket's path without what names nothing (`./a.sock` is
 /// `a.sock`, `/run//x.sock` is `/run/x.sock`): one socket, one key. `..`
 /// stays, as a symlink before it would make dropping it wrong.
-fn clean_path(path: &str) -> String {
+pub(crate) fn clean_path(path: &str) -> String {
     use std::path::{Component, Path, PathBuf};
     let cleaned: PathBuf = Path::new(path)
         .components()

@@ -290,8 +290,9 @@ fn a_signal_a_thread_started_before_run_takes_in_the_exec_window_is_kept() {
 
 #[test]
 fn a_control_folder_removed_around_the_exec_is_made_again_by_the_new_image() {
-    // Removed while the old image waits to exec: its watch goes with it
-    // (close-on-exec), so the new image looks for itself.
+    // Removed while the old image waits to exec: the watch's events are
+    // read by no one until the new image adopts it (handed over with its
+    // queue), and the new image also looks for itself as its loop begins.
     let mut svc = Service::new(V1);
     // Paused long enough for the removal to land before the new image
     // begins (its own watch would then make the folder again).
