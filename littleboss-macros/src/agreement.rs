@@ -340,6 +340,22 @@ const SPECS: &[(&str, Option<&str>)] = &[
         Some("host `my host` is not a hostname or an IP address"),
     ),
     (
+        "tcp:10.0.0.256:80",
+        Some(
+            "host `10.0.0.256` is not an IPv4 address (four numbers from 0 to 255, like `10.0.0.1`)",
+        ),
+    ),
+    (
+        "tcp6:127.1:80",
+        Some("host `127.1` is not an IPv4 address (four numbers from 0 to 255, like `10.0.0.1`)"),
+    ),
+    (
+        "unix:@api",
+        Some(
+            "unix address `@api` is in the abstract namespace, which littleboss does not bind; give a path, like `/run/svc.sock`",
+        ),
+    ),
+    (
         "tcp4:[::1]:80",
         Some(
             "`::1` is an IPv6 address, and tcp4 listens on IPv4 only; use tcp6 or an IPv4 address",

@@ -16,10 +16,13 @@ pub(crate) fn local_address(fd: &OwnedFd, kind: Kind) -> io::Result<String> {
         Kind::Tcp => std::net::TcpListener::from(dup).local_addr()?.to_string(),
         Kind::Udp => std::net::UdpSocket::from(dup).local_addr()?.to_string(),
         Kind::Unix => {
+            use std::os::linux::net::SocketAddrExt;
             let addr = std::os::unix::net::UnixListener::from(dup).local_addr()?;
-            match addr.as_pathname() {
-                Some(p) => p.display().to_string(),
-                None => "(unnamed)".to_owned(),
+            // A service manager may pass an abstract one (`ListenStream=@name`).
+            match (addr.as_pathname(), addr.as_abstract_name()) {
+                (Some(p), _) => p.display().to_string(),
+                (None, Some(name)) => format!("@{}", String::from_utf8_lossy(name)),
+                (None, None) => "(unnamed)".to_owned(),
             }
         }
     })
@@ -142,4 +145,19 @@ pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), NotFit> {
         return Err(NotFit::NotListening { fd: raw, network });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_abstract_socket_is_named_with_its_at_sign() {
+        use std::os::linux::net::SocketAddrExt;
+        let name = format!("littleboss-test-{}", std::process::id());
+        let addr = std::os::unix::net::SocketAddr::from_abstract_name(&name).unwrap();
+        let listener = std::os::unix::net::UnixListener::bind_addr(&addr).unwrap();
+        let fd = OwnedFd::from(listener);
+        assert_eq!(local_address(&fd, Kind::Unix).unwrap(), format!("@{name}"));
+    }
 }

@@ -52,6 +52,9 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
         return Ok(());
     }
     if network == "unix" {
+        if addr.starts_with('@') {
+            return Err(SpecProblem::UnixAbstract { path: addr.into() });
+        }
         if addr.contains('\0') {
             return Err(SpecProblem::UnixPathNul { path: addr.into() });
         }
@@ -126,6 +129,13 @@ pub(crate) fn host_port(addr: &str) -> Result<(&str, u16), SpecProblem> {
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
     {
         return Err(SpecProblem::BadHost { host: host.into() });
+    } else if !host.is_empty()
+        && host.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && host.parse::<Ipv4Addr>().is_err()
+    {
+        // No hostname is digits and dots only: a typo, which a resolver
+        // would be asked about (or, with a search domain, answer).
+        return Err(SpecProblem::NotIpv4 { host: host.into() });
     } else {
         host
     };

@@ -379,6 +379,18 @@ pub enum SpecProblem {
         /// The host.
         host: String,
     },
+    /// A host of digits and dots only (no hostname is) that is not an
+    /// IPv4 address: `10.0.0.256`, `127.1`.
+    NotIpv4 {
+        /// The host.
+        host: String,
+    },
+    /// A unix address in the abstract namespace (`@name`), which
+    /// littleboss does not bind.
+    UnixAbstract {
+        /// The address.
+        path: String,
+    },
     /// Nothing after the last `:`.
     NoPort {
         /// The address.
@@ -476,6 +488,16 @@ impl fmt::Display for SpecProblem {
                 f,
                 "host `{}` is not a hostname or an IP address",
                 host.escape_debug()
+            ),
+            SpecProblem::NotIpv4 { host } => write!(
+                f,
+                "host `{}` is not an IPv4 address (four numbers from 0 to 255, like `10.0.0.1`)",
+                host.escape_debug()
+            ),
+            SpecProblem::UnixAbstract { path } => write!(
+                f,
+                "unix address `{}` is in the abstract namespace, which littleboss does not bind; give a path, like `/run/svc.sock`",
+                path.escape_debug()
             ),
             SpecProblem::NoPort { addr } => write!(
                 f,
