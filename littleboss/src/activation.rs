@@ -172,11 +172,10 @@ impl std::fmt::Display for ActivationError {
                 "fds {first} and {second} are both named `{name}` in {LISTEN_FDNAMES}; listener `{name}` takes one socket"
             ),
             ActivationError::Adopt(e) => write!(f, "{e} ({LISTEN_FDS} counts it)"),
+            // `error` names the fd.
             ActivationError::NotFit {
-                fd,
-                listener,
-                error,
-            } => write!(f, "fd {fd} for listener `{listener}`: {error}"),
+                listener, error, ..
+            } => write!(f, "listener `{listener}`: {error}"),
         }
     }
 }
@@ -795,7 +794,7 @@ mod tests {
         let e = e.to_string();
         assert!(
             e.starts_with(&format!(
-                "socket activation: fd {n} for listener `https`: fd {n} is a Datagram socket"
+                "socket activation: listener `https`: fd {n} is an IPv4 datagram (udp4) socket"
             )),
             "{e}"
         );

@@ -514,7 +514,7 @@ mod tests {
         };
         assert_eq!(
             not_fit.to_string(),
-            "listener `https`: fd 5 is a tcp socket that is not listening"
+            "listener `https`: fd 5 is a tcp socket that is not listening (a connection, as a unit with `Accept=yes` passes: littleboss takes the listening socket, `Accept=no`)"
         );
         assert!(std::error::Error::source(&not_fit).is_some());
     }

@@ -91,15 +91,52 @@ impl std::fmt::Display for NotFit {
                 ty,
                 family,
                 network,
-            } => write!(
-                f,
-                "fd {fd} is a {ty:?} socket of family {family:?}, not a {network} socket"
-            ),
+            } => {
+                write!(
+                    f,
+                    "fd {fd} is {}, not a {network} socket",
+                    kind_in_words(*ty, *family)
+                )?;
+                // `ListenStream=8080` binds `[::]:8080`, dual-stack.
+                if *network == Network::Tcp4 && *family == Some(AddressFamily::Inet6) {
+                    f.write_str(" (a unit's `ListenStream=PORT` listens on IPv6 and IPv4 alike: write `ListenStream=0.0.0.0:PORT`, or declare the listener `tcp`)")?;
+                }
+                Ok(())
+            }
             NotFit::NotListening { fd, network } => {
-                write!(f, "fd {fd} is a {network} socket that is not listening")
+                write!(f, "fd {fd} is a {network} socket that is not listening")?;
+                if network.kind() == Kind::Tcp || *network == Network::Unix {
+                    // What systemd passes with `Accept=yes`.
+                    f.write_str(" (a connection, as a unit with `Accept=yes` passes: littleboss takes the listening socket, `Accept=no`)")?;
+                }
+                Ok(())
             }
         }
     }
+}
+
+/// A socket's type and family as a person says them: "an IPv6 stream
+/// (tcp6) socket".
+fn kind_in_words(ty: SockType, family: Option<AddressFamily>) -> String {
+    let family = match family {
+        Some(AddressFamily::Inet) => "IPv4",
+        Some(AddressFamily::Inet6) => "IPv6",
+        Some(AddressFamily::Unix) => "unix",
+        Some(other) => return format!("a socket of family {other:?}"),
+        None => "unknown-family",
+    };
+    let (ty, net) = match (ty, family) {
+        (SockType::Stream, "IPv4") => ("stream", " (tcp4)"),
+        (SockType::Stream, "IPv6") => ("stream", " (tcp6, or tcp dual-stack)"),
+        (SockType::Datagram, "IPv4") => ("datagram", " (udp4)"),
+        (SockType::Datagram, "IPv6") => ("datagram", " (udp6, or udp dual-stack)"),
+        (SockType::Stream, _) => ("stream", ""),
+        (SockType::Datagram, _) => ("datagram", ""),
+        (SockType::SeqPacket, _) => ("seqpacket", ""),
+        (other, _) => return format!("an {family} socket of type {other:?}"),
+    };
+    let article = if family.starts_with('I') { "an" } else { "a" };
+    format!("{article} {family} {ty}{net} socket")
 }
 
 impl std::error::Error for NotFit {
@@ -150,6 +187,24 @@ pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), NotFit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dual_stack_socket_for_a_tcp4_listener_says_how_to_fix_the_unit() {
+        let Ok(dual) = std::net::TcpListener::bind("[::1]:0") else {
+            eprintln!("no IPv6 loopback on this machine: nothing to check");
+            return;
+        };
+        let fd = OwnedFd::from(dual);
+        let e = check_fd(&fd, Network::Tcp4).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "fd {} is an IPv6 stream (tcp6, or tcp dual-stack) socket, not a tcp4 socket (a unit's `ListenStream=PORT` listens on IPv6 and IPv4 alike: write `ListenStream=0.0.0.0:PORT`, or declare the listener `tcp`)",
+                fd.as_raw_fd()
+            )
+        );
+        assert!(check_fd(&fd, Network::Tcp).is_ok());
+    }
 
     #[test]
     fn an_abstract_socket_is_named_with_its_at_sign() {

@@ -456,7 +456,7 @@ fn socket_activation_refuses_a_socket_of_the_wrong_type() {
         assert_eq!(svc.wait_exit().code(), Some(1), "{mode}");
         let out = svc.output.text();
         assert!(
-            out.contains("socket activation: fd 3 for listener `addr`:"),
+            out.contains("socket activation: listener `addr`: fd 3 is an IPv4 datagram (udp4) socket, not a tcp socket"),
             "{mode}: {out}"
         );
         assert!(out.contains("not a tcp socket"), "{mode}: {out}");
