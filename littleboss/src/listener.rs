@@ -297,8 +297,27 @@ fn remove_stale_unix_socket(path: &Path) -> io::Result<()> {
             io::ErrorKind::AddrInUse,
             format!("{} is in use by a running program", path.display()),
         )),
-        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => std::fs::remove_file(path),
-        Err(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => std::fs::remove_file(path)
+            .map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot remove the stale socket file {}: {e}",
+                        path.display()
+                    ),
+                )
+            }),
+        // Gone meanwhile: nothing in the way.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        // Not ours to connect to (another user's, say): the bind would
+        // only say "address in use".
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!(
+                "{} exists and cannot be checked for a listener: {e}",
+                path.display()
+            ),
+        )),
     }
 }
 
