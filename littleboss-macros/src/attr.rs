@@ -295,7 +295,7 @@ impl State {
                     // With a dashed name written, what is wrong is most
                     // likely elsewhere than at its dash.
                     Err(dashed_error) if has_dashed_name(&list.tokens) => return Err(dashed_error),
-                    Err(_) => return Err(e),
+                    Err(_) => return Err(listener_hint(&list.tokens).unwrap_or(e)),
                 };
                 for (name, span, value) in &dashed {
                     match self.named_listener(name.clone(), *span, Some(value), value) {
@@ -543,6 +543,45 @@ fn wrong_type(meta: &Meta, message: impl std::fmt::Display) -> Error {
     }
 }
 
+/// What a listener item that is no `NAME = "NET:ADDR"` most likely lacks,
+/// said as the top level says it: `https: "tcp::443"` wants `=`, and
+/// `admin = tcp::81` its quotes. `None` when it is something else.
+fn listener_hint(tokens: &TokenStream) -> Option<Error> {
+    use proc_macro2::TokenTree;
+    let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    let is = |t: &TokenTree, c: char| matches!(t, TokenTree::Punct(p) if p.as_char() == c);
+    for item in trees.split(|t| is(t, ',')) {
+        let [TokenTree::Ident(name), TokenTree::Punct(p), rest @ ..] = item else {
+            continue;
+        };
+        let name = name.unraw();
+        let written: String = rest.iter().map(ToString::to_string).collect();
+        let is_string = matches!(rest, [TokenTree::Literal(l)] if l.to_string().ends_with('"'));
+        match p.as_char() {
+            ':' if !rest.first().is_some_and(|t| is(t, ':')) => {
+                return Some(Error::new(
+                    p.span(),
+                    format!("write `{name} = ...`, with `=`"),
+                ));
+            }
+            '=' if !rest.is_empty() && !is_string => {
+                let span = rest
+                    .iter()
+                    .map(|t| t.span())
+                    .reduce(|a, b| a.join(b).unwrap_or(a));
+                return Some(Error::new(
+                    span.unwrap_or_else(|| p.span()),
+                    format!(
+                        "listener `{name}` takes a string \"NET:ADDR\": `{name} = \"{written}\"`"
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// A string value. When the user forgot the quotes around something simple
 /// (`name = myblog`, `lameduck = 5s`) the message quotes it for them, if
 /// that quoted value `fits` (else it shows `example`: quoting `lameduck =
@@ -651,9 +690,15 @@ fn duration(meta: &Meta, key: &str, example: &str) -> syn::Result<Spanned<u64>> 
         && !digits.is_empty()
         && digits.bytes().all(|b| b.is_ascii_digit())
     {
-        let message = format!(
-            "`{key}` takes a string with a unit: `{key} = \"{digits}ms\"` or `{key} = \"{digits}s\"`"
-        );
+        // Zero with a unit is refused for `ready_timeout`, and means
+        // nothing useful for the rest: the key's example instead.
+        let message = if digits.bytes().all(|b| b == b'0') {
+            format!("`{key}` takes a string with a unit, like `{key} = {example}`")
+        } else {
+            format!(
+                "`{key}` takes a string with a unit: `{key} = \"{digits}ms\"` or `{key} = \"{digits}s\"`"
+            )
+        };
         return Err(wrong_type(meta, message));
     }
     let lit = string(meta, key, example, |text| {
@@ -709,4 +754,42 @@ fn crate_path(meta: &Meta) -> syn::Result<Path> {
         )
     })?;
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+    use proc_macro2::TokenStream;
+
+    fn messages(args: &str) -> Vec<String> {
+        let tokens: TokenStream = args.parse().unwrap();
+        match parse(tokens) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_listener_written_with_a_colon_or_without_quotes_says_what_it_lacks() {
+        assert_eq!(
+            messages(r#"name = "svc", listener(https: "tcp::443")"#),
+            ["write `https = ...`, with `=`"]
+        );
+        assert_eq!(
+            messages(r#"name = "svc", listener(admin = tcp::81)"#),
+            ["listener `admin` takes a string \"NET:ADDR\": `admin = \"tcp::81\"`"]
+        );
+    }
+
+    #[test]
+    fn a_bare_zero_duration_suggests_what_would_pass() {
+        assert_eq!(
+            messages(r#"name = "svc", ready_timeout = 0"#),
+            ["`ready_timeout` takes a string with a unit, like `ready_timeout = \"30s\"`"]
+        );
+        assert_eq!(
+            messages(r#"name = "svc", grace = 500"#),
+            ["`grace` takes a string with a unit: `grace = \"500ms\"` or `grace = \"500s\"`"]
+        );
+    }
 }

@@ -1,0 +1,4 @@
+#[littleboss::main(name = "svc")]
+const fn main(ctx: littleboss::Context) {
+    ctx.args();
+}

@@ -1,0 +1,4 @@
+#[littleboss::main(name = "svc")]
+extern "C" fn main(ctx: littleboss::Context) {
+    let _ = ctx;
+}
