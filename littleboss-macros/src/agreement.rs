@@ -342,12 +342,20 @@ const SPECS: &[(&str, Option<&str>)] = &[
     (
         "tcp:10.0.0.256:80",
         Some(
-            "host `10.0.0.256` is not an IPv4 address (four numbers from 0 to 255, like `10.0.0.1`)",
+            "host `10.0.0.256` is not an IPv4 address (four numbers from 0 to 255, like `10.0.0.1`; for every address, no host: `:PORT`)",
+        ),
+    ),
+    (
+        "tcp:0:8080",
+        Some(
+            "host `0` is not an IPv4 address (four numbers from 0 to 255, like `10.0.0.1`; for every address, no host: `:PORT`)",
         ),
     ),
     (
         "tcp6:127.1:80",
-        Some("host `127.1` is not an IPv4 address (four numbers from 0 to 255, like `10.0.0.1`)"),
+        Some(
+            "host `127.1` is not an IPv4 address (four numbers from 0 to 255, like `10.0.0.1`; for every address, no host: `:PORT`)",
+        ),
     ),
     (
         "unix:@api",

@@ -556,7 +556,14 @@ fn listener_hint(tokens: &TokenStream) -> Option<Error> {
         };
         let name = name.unraw();
         let written: String = rest.iter().map(ToString::to_string).collect();
-        let is_string = matches!(rest, [TokenTree::Literal(l)] if l.to_string().ends_with('"'));
+        // A string anywhere in it: what is wrong is elsewhere (a missing
+        // `,` before the next item), which syn's own error points at.
+        let has_string = rest.iter().any(|t| {
+            matches!(t, TokenTree::Literal(l) if {
+                let text = l.to_string();
+                text.starts_with('"') || text.starts_with('r')
+            })
+        });
         match p.as_char() {
             ':' if !rest.first().is_some_and(|t| is(t, ':')) => {
                 return Some(Error::new(
@@ -564,7 +571,9 @@ fn listener_hint(tokens: &TokenStream) -> Option<Error> {
                     format!("write `{name} = ...`, with `=`"),
                 ));
             }
-            '=' if !rest.is_empty() && !is_string => {
+            // This item may well be right: look at the next.
+            '=' if has_string => {}
+            '=' if !rest.is_empty() => {
                 let span = rest
                     .iter()
                     .map(|t| t.span())
@@ -690,9 +699,9 @@ fn duration(meta: &Meta, key: &str, example: &str) -> syn::Result<Spanned<u64>> 
         && !digits.is_empty()
         && digits.bytes().all(|b| b.is_ascii_digit())
     {
-        // Zero with a unit is refused for `ready_timeout`, and means
-        // nothing useful for the rest: the key's example instead.
-        let message = if digits.bytes().all(|b| b == b'0') {
+        // Zero with a unit is refused for `ready_timeout`: its example
+        // instead (a zero `lameduck` or `grace` is allowed).
+        let message = if key == "ready_timeout" && digits.bytes().all(|b| b == b'0') {
             format!("`{key}` takes a string with a unit, like `{key} = {example}`")
         } else {
             format!(
@@ -779,6 +788,20 @@ mod tests {
             messages(r#"name = "svc", listener(admin = tcp::81)"#),
             ["listener `admin` takes a string \"NET:ADDR\": `admin = \"tcp::81\"`"]
         );
+        // After a good item too.
+        assert_eq!(
+            messages(r#"name = "svc", listener(https = "tcp::443", admin = tcp::81)"#),
+            ["listener `admin` takes a string \"NET:ADDR\": `admin = \"tcp::81\"`"]
+        );
+        assert_eq!(
+            messages(r#"name = "svc", listener(https = "tcp::443", admin: "tcp::81")"#),
+            ["write `admin = ...`, with `=`"]
+        );
+        // A missing comma is syn's to point at, not a string to suggest.
+        assert_eq!(
+            messages(r#"name = "svc", listener(https = "tcp::443" admin = "tcp::81")"#),
+            ["expected `,`"]
+        );
     }
 
     #[test]
@@ -786,6 +809,10 @@ mod tests {
         assert_eq!(
             messages(r#"name = "svc", ready_timeout = 0"#),
             ["`ready_timeout` takes a string with a unit, like `ready_timeout = \"30s\"`"]
+        );
+        assert_eq!(
+            messages(r#"name = "svc", lameduck = 0"#),
+            ["`lameduck` takes a string with a unit: `lameduck = \"0ms\"` or `lameduck = \"0s\"`"]
         );
         assert_eq!(
             messages(r#"name = "svc", grace = 500"#),

@@ -65,35 +65,70 @@ pub(crate) struct Assigned {
     pub elsewhere: Vec<String>,
 }
 
-/// Whether `fd` is bound where `spec` declares: the same path, or the
-/// same port and address (no host: the wildcard of either family). A
-/// hostname or port 0 says nothing certain, so no.
-fn bound_as_declared(fd: &OwnedFd, spec: &ListenerSpec) -> bool {
+/// Where a passed socket is bound, against where a listener declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    /// The same path, or port and address (no host: a wildcard).
+    Same,
+    /// Another port, address or path.
+    Elsewhere,
+    /// Nothing certain: a hostname, port 0, a relative path, the other
+    /// family's wildcard; or a socket the listener could not take at all
+    /// (another type or family), which only its place may give it.
+    Unknown,
+}
+
+/// Where `fd` is bound against where `spec` declares.
+fn placement(fd: &OwnedFd, spec: &ListenerSpec) -> Placement {
+    use std::net::{IpAddr, SocketAddr};
     let Some(declared) = &spec.address else {
-        return false;
+        return Placement::Unknown;
     };
     let kind = spec.network.kind();
-    let Ok(bound) = crate::socket::local_address(fd, kind) else {
-        return false;
+    let bound = match check_fd(fd, spec.network) {
+        Ok(()) => crate::socket::local_address(fd, kind),
+        Err(_) => return Placement::Unknown,
+    };
+    let Ok(bound) = bound else {
+        return Placement::Unknown;
+    };
+    let same = |yes: bool| {
+        if yes {
+            Placement::Same
+        } else {
+            Placement::Elsewhere
+        }
     };
     if kind == crate::spec::Kind::Unix {
-        return crate::socket_key::clean_path(declared) == crate::socket_key::clean_path(&bound);
+        if !declared.starts_with('/') {
+            return Placement::Unknown;
+        }
+        return same(
+            crate::socket_key::clean_path(declared) == crate::socket_key::clean_path(&bound),
+        );
     }
-    let (Ok(bound), Some((host, port))) = (
-        bound.parse::<std::net::SocketAddr>(),
-        declared.rsplit_once(':'),
-    ) else {
-        return false;
+    let (Ok(bound), Some((host, port))) = (bound.parse::<SocketAddr>(), declared.rsplit_once(':'))
+    else {
+        return Placement::Unknown;
     };
-    if bound.port() == 0 || port.parse::<u16>() != Ok(bound.port()) {
-        return false;
+    match port.parse::<u16>() {
+        Ok(0) | Err(_) => return Placement::Unknown,
+        Ok(port) if port != bound.port() => return Placement::Elsewhere,
+        Ok(_) => {}
     }
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.is_empty() {
-        return bound.ip().is_unspecified();
+        return same(bound.ip().is_unspecified());
     }
-    host.parse::<std::net::IpAddr>()
-        .is_ok_and(|ip| ip.to_canonical() == bound.ip().to_canonical())
+    match host.parse::<IpAddr>() {
+        // `0.0.0.0` declared, systemd's dual-stack `[::]` passed: both
+        // take IPv4 clients.
+        Ok(ip) if ip.is_unspecified() && bound.ip().is_unspecified() && ip != bound.ip() => {
+            Placement::Unknown
+        }
+        Ok(ip) => same(ip.to_canonical() == bound.ip().to_canonical()),
+        Err(_) => Placement::Unknown,
+    }
 }
 
 /// Which passed fd each declared listener gets, by index into the passed
@@ -253,8 +288,8 @@ impl Activated {
             .filter(|&i| listeners[i].address.is_some())
             .collect();
         let declared: Vec<&str> = on.iter().map(|&i| listeners[i].name.as_str()).collect();
-        let fits =
-            |fd: usize, slot: usize| bound_as_declared(&self.passed[fd].fd, &listeners[on[slot]]);
+        let where_ = |fd: usize, slot: usize| placement(&self.passed[fd].fd, &listeners[on[slot]]);
+        let fits = |fd: usize, slot: usize| where_(fd, slot) == Placement::Same;
         let mut mapping = map(&names, &declared, &fits)?;
         // Said, as systemd's unit rather than the program decides where an
         // unnamed socket listens: a listener given one elsewhere than it
@@ -264,7 +299,7 @@ impl Activated {
         for (slot, passed) in mapping.slots.iter().enumerate() {
             let Some(fd) = *passed else { continue };
             let spec = &listeners[on[slot]];
-            if named(names[fd]).is_some() || fits(fd, slot) {
+            if named(names[fd]).is_some() || where_(fd, slot) != Placement::Elsewhere {
                 continue;
             }
             let Some(declared) = &spec.address else {
@@ -408,7 +443,7 @@ fn named(name: Option<&str>) -> Option<&str> {
 /// Maps passed fds (their names, in fd order) to declared listeners (in
 /// declaration order): names first; then each unnamed fd to the first
 /// listener still empty that it is bound as declared for (`fits[fd]
-/// [listener]`, see [`bound_as_declared`]); then the rest by position into
+/// [listener]`, see [`placement`]); then the rest by position into
 /// the listeners still empty. Two fds named for one listener is an error.
 fn map(
     names: &[Option<&str>],
@@ -739,6 +774,34 @@ mod tests {
             numbers(&assigned),
             [Some(numbers_of[0]), Some(numbers_of[1])]
         );
+    }
+
+    #[test]
+    fn a_socket_goes_by_address_only_to_a_listener_that_can_take_it() {
+        // DNS over TCP and UDP on one port, the datagram socket first.
+        let tcp = bound("tcp4:127.0.0.1:0");
+        let at = crate::socket::local_address(&tcp, crate::spec::Kind::Tcp).unwrap();
+        let port = at.rsplit_once(':').unwrap().1.to_owned();
+        let udp = bound(&format!("udp4:127.0.0.1:{port}"));
+        let (tcp_no, udp_no) = (tcp.as_raw_fd(), udp.as_raw_fd());
+        let activated = Activated::from_fds(vec![(udp, None), (tcp, None)]);
+        let listeners = [
+            spec("dns-tcp", &format!("tcp4:127.0.0.1:{port}")),
+            spec("dns-udp", &format!("udp4:127.0.0.1:{port}")),
+        ];
+        let assigned = activated.assign(&listeners).unwrap();
+        assert_eq!(numbers(&assigned), [Some(tcp_no), Some(udp_no)]);
+        assert_eq!(assigned.elsewhere, Vec::<String>::new());
+
+        // A hostname says nothing certain: given by place, not said.
+        let loopback = bound("tcp4:127.0.0.1:0");
+        let at = crate::socket::local_address(&loopback, crate::spec::Kind::Tcp).unwrap();
+        let port = at.rsplit_once(':').unwrap().1.to_owned();
+        let activated = Activated::from_fds(vec![(loopback, None)]);
+        let listeners = [spec("http", &format!("tcp:localhost:{port}"))];
+        let assigned = activated.assign(&listeners).unwrap();
+        assert!(assigned.fds[0].is_some());
+        assert_eq!(assigned.elsewhere, Vec::<String>::new());
     }
 
     #[test]

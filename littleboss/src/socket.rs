@@ -72,6 +72,8 @@ pub(crate) enum NotFit {
         ty: SockType,
         family: Option<AddressFamily>,
         network: Network,
+        /// An IPv6 wildcard socket that takes IPv4 clients too.
+        dual_stack: bool,
     },
     NotListening {
         fd: RawFd,
@@ -91,6 +93,7 @@ impl std::fmt::Display for NotFit {
                 ty,
                 family,
                 network,
+                dual_stack,
             } => {
                 write!(
                     f,
@@ -98,7 +101,7 @@ impl std::fmt::Display for NotFit {
                     kind_in_words(*ty, *family)
                 )?;
                 // `ListenStream=8080` binds `[::]:8080`, dual-stack.
-                if *network == Network::Tcp4 && *family == Some(AddressFamily::Inet6) {
+                if *network == Network::Tcp4 && *ty == SockType::Stream && *dual_stack {
                     f.write_str(" (a unit's `ListenStream=PORT` listens on IPv6 and IPv4 alike: write `ListenStream=0.0.0.0:PORT`, or declare the listener `tcp`)")?;
                 }
                 Ok(())
@@ -154,9 +157,9 @@ pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), NotFit> {
     let raw = fd.as_raw_fd();
     let ty = socket::getsockopt(fd, sockopt::SockType)
         .map_err(|error| NotFit::NotASocket { fd: raw, error })?;
-    let family = socket::getsockname::<SockaddrStorage>(fd.as_fd().as_raw_fd())
-        .map_err(|error| NotFit::NoAddress { fd: raw, error })?
-        .family();
+    let address = socket::getsockname::<SockaddrStorage>(fd.as_fd().as_raw_fd())
+        .map_err(|error| NotFit::NoAddress { fd: raw, error })?;
+    let family = address.family();
     const BOTH: &[AddressFamily] = &[AddressFamily::Inet, AddressFamily::Inet6];
     const V4: &[AddressFamily] = &[AddressFamily::Inet];
     const V6: &[AddressFamily] = &[AddressFamily::Inet6];
@@ -170,11 +173,16 @@ pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), NotFit> {
         Network::Unix => (SockType::Stream, &[AddressFamily::Unix]),
     };
     if ty != want_ty || !family.is_some_and(|f| families.contains(&f)) {
+        let dual_stack = address
+            .as_sockaddr_in6()
+            .is_some_and(|a| a.ip().is_unspecified())
+            && socket::getsockopt(fd, sockopt::Ipv6V6Only).is_ok_and(|only| !only);
         return Err(NotFit::WrongKind {
             fd: raw,
             ty,
             family,
             network,
+            dual_stack,
         });
     }
     if want_ty == SockType::Stream && !socket::getsockopt(fd, sockopt::AcceptConn).unwrap_or(false)
@@ -190,11 +198,16 @@ mod tests {
 
     #[test]
     fn a_dual_stack_socket_for_a_tcp4_listener_says_how_to_fix_the_unit() {
-        let Ok(dual) = std::net::TcpListener::bind("[::1]:0") else {
-            eprintln!("no IPv6 loopback on this machine: nothing to check");
+        // What `ListenStream=PORT` passes: `[::]:PORT`, IPv4 clients too.
+        let spec = crate::spec::ListenerSpec::parse("t", "tcp::0").unwrap();
+        let fd = crate::listener::bind(&spec).unwrap().unwrap().fd;
+        if local_address(&fd, Kind::Tcp)
+            .unwrap()
+            .starts_with("0.0.0.0")
+        {
+            eprintln!("no IPv6 on this machine: nothing to check");
             return;
-        };
-        let fd = OwnedFd::from(dual);
+        }
         let e = check_fd(&fd, Network::Tcp4).unwrap_err().to_string();
         assert_eq!(
             e,
@@ -204,6 +217,12 @@ mod tests {
             )
         );
         assert!(check_fd(&fd, Network::Tcp).is_ok());
+        // IPv6 only: no hint that it takes IPv4 clients.
+        let Ok(v6) = std::net::TcpListener::bind("[::1]:0") else {
+            return;
+        };
+        let e = check_fd(&OwnedFd::from(v6), Network::Tcp4).unwrap_err();
+        assert!(e.to_string().ends_with("not a tcp4 socket"), "{e}");
     }
 
     #[test]

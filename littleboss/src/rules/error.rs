@@ -491,7 +491,7 @@ impl fmt::Display for SpecProblem {
             ),
             SpecProblem::NotIpv4 { host } => write!(
                 f,
-                "host `{}` is not an IPv4 address (four numbers from 0 to 255, like `10.0.0.1`)",
+                "host `{}` is not an IPv4 address (four numbers from 0 to 255, like `10.0.0.1`; for every address, no host: `:PORT`)",
                 host.escape_debug()
             ),
             SpecProblem::UnixAbstract { path } => write!(

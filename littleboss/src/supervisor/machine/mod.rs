@@ -339,6 +339,7 @@ impl Machine {
                 image,
                 upgrade: None,
                 upgrade_refused: None,
+                upgrade_refused_why: None,
                 upgrade_skipped: None,
             },
             now: Duration::ZERO,

@@ -179,6 +179,10 @@ pub(crate) struct State {
     pub upgrade: Option<Upgrading>,
     /// A binary not to upgrade to: it failed, or cannot take over.
     pub upgrade_refused: Option<FileId>,
+    /// Why, for the line said to each later child of it (absent from an
+    /// older image's state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_refused_why: Option<String>,
     /// A serving child whose binary could not be reached (it died just
     /// then): not tried again for it, but for the next child.
     pub upgrade_skipped: Option<ChildId>,

@@ -45,18 +45,21 @@ impl Machine {
         if state.image.id.is_none_or(|ours| ours == binary) {
             return;
         }
+        // The file itself, not a symlink that may move on.
+        let path =
+            (child.resolved.clone()).unwrap_or_else(|| child.launch.target.file().to_owned());
         if state.upgrade_refused == Some(binary) {
             // Said once per child: this step marks it skipped.
+            let why =
+                (state.upgrade_refused_why.clone()).unwrap_or_else(|| "refused before".to_owned());
             say!(
                 self,
-                "not upgrading the supervisor to the binary of child pid {pid}: an upgrade to it failed before"
+                "the supervisor keeps running its own binary rather than {} (child pid {pid}): {why}",
+                path.display()
             );
             self.state.upgrade_skipped = Some(id);
             return;
         }
-        // The file itself, not a symlink that may move on.
-        let path =
-            (child.resolved.clone()).unwrap_or_else(|| child.launch.target.file().to_owned());
         if child.takes_over != Some(STATE_VERSION) {
             let why = match child.takes_over {
                 None => {
@@ -70,6 +73,8 @@ impl Machine {
                 path.display()
             );
             self.state.upgrade_refused = Some(binary);
+            self.state.upgrade_refused_why = Some(why);
+            self.state.upgrade_skipped = Some(id);
             return;
         }
         // Hold this step's answers and READY=1 for the new image.
@@ -139,9 +144,10 @@ impl Machine {
         self.state.last_failure = Some(message);
         if refuse {
             self.state.upgrade_refused = Some(upgrade.binary);
-        } else {
-            self.state.upgrade_skipped = Some(upgrade.child);
+            self.state.upgrade_refused_why = Some(format!("an upgrade to it failed: {error}"));
         }
+        // Not tried again for this child either way.
+        self.state.upgrade_skipped = Some(upgrade.child);
         let mut upgrade = upgrade;
         // The reload's client hears it too, not only `status`.
         for (_, response) in &mut upgrade.replies {
