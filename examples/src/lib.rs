@@ -26,8 +26,8 @@ pub fn log_line(line: String) {
 }
 
 /// The source the benchmarks ran from, as `git describe --always --dirty`
-/// in the current folder says at run time (a checkout with edits not
-/// committed ends in `-dirty`), or a note that it is unknown.
+/// says at run time of the checkout they were built in (one with edits
+/// not committed ends in `-dirty`), or a note that it is unknown.
 ///
 /// ```
 /// let revision = examples::source_revision();
@@ -35,7 +35,13 @@ pub fn log_line(line: String) {
 /// ```
 pub fn source_revision() -> String {
     let described = std::process::Command::new("git")
-        .args(["describe", "--always", "--dirty"])
+        .args([
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "describe",
+            "--always",
+            "--dirty",
+        ])
         .stderr(std::process::Stdio::null())
         .output();
     match described {

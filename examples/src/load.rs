@@ -258,6 +258,20 @@ pub(crate) async fn read_response(stream: &mut TcpStream) -> io::Result<Response
 /// The latency [`percentiles`] gives a failed request: above any other.
 pub const FAILED: u64 = u64::MAX;
 
+/// A latency from [`percentiles`] in milliseconds, two decimals, or
+/// "failed" where it landed on a failed request.
+///
+/// ```
+/// assert_eq!(examples::load::ms(1500), "1.50");
+/// assert_eq!(examples::load::ms(examples::load::FAILED), "failed");
+/// ```
+pub fn ms(us: u64) -> String {
+    match us {
+        FAILED => "failed".to_owned(),
+        us => format!("{:.2}", us as f64 / 1e3),
+    }
+}
+
 /// Failed requests by class.
 pub fn failures(samples: &[Sample]) -> std::collections::BTreeMap<&'static str, usize> {
     let mut counts = std::collections::BTreeMap::new();

@@ -79,7 +79,7 @@ impl UpgradeFigures {
 
     /// The row as markdown, under a heading.
     pub fn markdown(&self, interval_ms: u64) -> String {
-        let [p50, p99, p999, max] = self.latency_us.map(|us| us as f64 / 1000.0);
+        let [p50, p99, p999, max] = self.latency_us.map(crate::load::ms);
         let pair = |[median, max]: [f64; 2]| format!("{median:.1} / {max:.1}");
         format!(
             "\n### Reloads that also upgrade the supervisor in place ({interval_ms} ms apart)\n\n\
@@ -90,7 +90,7 @@ impl UpgradeFigures {
              | supervisor's pause, exec to serving control requests again, median / max ms | {} | {} |\n\
              | upgrades done / failed reloads | {} / {} (both parts) | |\n\
              | requests / failed | | {} / {} {:?} |\n\
-             | latency p50 / p99 / p99.9 / max ms | | {p50:.2} / {p99:.2} / {p999:.2} / {max:.2} |\n",
+             | latency p50 / p99 / p99.9 / max ms | | {p50} / {p99} / {p999} / {max} |\n",
             self.idle_reloads,
             self.idle_reloads,
             self.reloads,

@@ -76,7 +76,8 @@ struct Args {
     /// README's snippet), `http`, `plain` or `axum_serve`.
     #[arg(long, default_value = "readme")]
     server: String,
-    /// A binary of that server already built (default: build it).
+    /// A binary of an example server already built, named as built (its
+    /// name says its listener; default: build `--server`).
     #[arg(long)]
     bin: Option<PathBuf>,
 }
@@ -213,7 +214,7 @@ impl Cpus {
     }
 }
 
-/// A running http example, bypass or supervised, with its stderr lines
+/// A running example server, bypass or supervised, with its stderr lines
 /// timestamped as they arrive.
 struct Server {
     process: Child,
@@ -248,8 +249,7 @@ impl Server {
         if supervised {
             cmd.arg("-littleboss=start");
         }
-        let mut process =
-            Cpus::on_server_cpu(cpus, || cmd.spawn()).expect("start the http example");
+        let mut process = Cpus::on_server_cpu(cpus, || cmd.spawn()).expect("start the server");
         let log = examples::reloading::capture_stderr(&mut process, epoch);
         let mut server = Server {
             process,
@@ -266,7 +266,7 @@ impl Server {
             .split_whitespace()
             .nth(2)
             .and_then(|pid| pid.parse().ok())
-            .expect("the http example names its pid");
+            .expect("the server names its pid");
         let rest = &line[line.find("serving http://").unwrap() + 15..];
         server.addr = rest[..rest.find('/').unwrap()].parse().expect("an address");
         if supervised {
@@ -277,7 +277,7 @@ impl Server {
     }
 
     fn wait_line(&self, want: impl Fn(&str) -> bool) -> String {
-        examples::reloading::wait_line(&self.log, "the http example to start", want)
+        examples::reloading::wait_line(&self.log, "the server to start", want)
     }
 
     /// When the supervisor logged that `pid` took over.
@@ -458,7 +458,15 @@ struct Pooled {
 
 async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     let epoch = Instant::now();
-    let listener = examples::reloading::listener_of(&args.server);
+    // A binary given is one of the example servers, by its file name.
+    let server = args
+        .bin
+        .as_ref()
+        .and_then(|bin| bin.file_name())
+        .map_or(args.server.clone(), |name| {
+            name.to_string_lossy().into_owned()
+        });
+    let listener = examples::reloading::listener_of(&server);
     let mut report = Report {
         command: std::env::args().collect::<Vec<_>>().join(" "),
         revision: examples::source_revision(),
@@ -816,7 +824,12 @@ fn reload_figures(
                 .copied()
                 .fold(f64::NEG_INFINITY, f64::max),
         ],
-        longest_silence_steady_ms: median(&steady_silences),
+        // No window fits (one reload, or reloads a phase apart): unknown.
+        longest_silence_steady_ms: if steady_silences.is_empty() {
+            f64::NAN
+        } else {
+            median(&steady_silences)
+        },
         silence_window_ms: median(&lengths) * 1e3,
         longest_silence_reload_ms: [
             median(&silences),
@@ -962,10 +975,7 @@ impl Report {
     fn markdown(&self, args: &Args) -> String {
         use std::fmt::Write as _;
         let mut out = String::new();
-        let ms = |us: u64| match us {
-            examples::load::FAILED => "failed".to_owned(),
-            us => format!("{:.2}", us as f64 / 1e3),
-        };
+        let ms = examples::load::ms;
         let _ = writeln!(out, "## littleboss reload benchmark\n");
         let _ = writeln!(
             out,
@@ -1055,8 +1065,13 @@ impl Report {
         let [sm, sx] = r.longest_silence_reload_ms;
         let _ = writeln!(
             out,
-            "| longest stretch with no request completing, in windows of {:.0} ms: steady (median) / from one reload to the next (median / max) ms | {:.2} / {sm:.2} / {sx:.2} |",
-            r.silence_window_ms, r.longest_silence_steady_ms
+            "| longest stretch with no request completing, in windows of {:.0} ms: steady (median) / from one reload to the next (median / max) ms | {} / {sm:.2} / {sx:.2} |",
+            r.silence_window_ms,
+            if r.longest_silence_steady_ms.is_nan() {
+                "-".to_owned()
+            } else {
+                format!("{:.2}", r.longest_silence_steady_ms)
+            }
         );
         let _ = writeln!(
             out,

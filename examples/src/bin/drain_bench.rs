@@ -158,6 +158,8 @@ fn main() -> ExitCode {
         .build()
         .expect("runtime");
     let epoch = Instant::now();
+    // Before the run: a commit made while it runs is not what it measured.
+    let revision = examples::source_revision();
     let mut rows: Vec<(String, Shape, Plan, Row)> = Vec::new();
     for server_name in &args.servers {
         let bin = bin_dir.join(server_name);
@@ -201,7 +203,7 @@ fn main() -> ExitCode {
             }
         }
     }
-    print!("{}", markdown(&args, &rows));
+    print!("{}", markdown(&args, &rows, &revision));
     let failed: usize = rows
         .iter()
         .map(|(_, _, _, r)| r.failed_total() + r.reloads_failed)
@@ -222,7 +224,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
+fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) -> String {
     let mut out = String::new();
     let command: Vec<String> = std::env::args()
         .enumerate()
@@ -260,7 +262,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)]) -> String {
     out += &format!(
         "`{}` on {}: {} reloads per row, {} ms apart{then}, after {} s of steady load{control}{pace}\n\n",
         command.join(" "),
-        examples::source_revision(),
+        revision,
         args.reloads,
         apart.join(" or "),
         args.steady_secs

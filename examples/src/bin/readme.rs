@@ -13,10 +13,10 @@
 //! target/debug/readme -littleboss=reload
 //! ```
 //!
-//! Only the name and the address differ from the snippet: the lameduck
-//! (2 s) and the first-byte grace (1 s) are the defaults a user gets, so
-//! the benchmark's slow clients, silent for up to 3 s, outlast the grace
-//! here (the other servers set 3.5 s).
+//! Only the name, the address and the two log lines differ from the
+//! snippet: the lameduck (2 s) and the first-byte grace (1 s) are the
+//! defaults a user gets, so the benchmark's slow clients, silent for up
+//! to 3 s, outlast the grace here (the other servers set 3.5 s).
 
 #[littleboss::main(name = "littleboss-readme", listener(https = "tcp:127.0.0.1:8081"))]
 async fn main(ctx: littleboss::Context) -> std::io::Result<()> {
