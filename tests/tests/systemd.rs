@@ -93,14 +93,21 @@ fn a_state_change_the_manager_cannot_hear_is_logged_every_time() {
     }
 }
 
-#[test]
-fn notify_follows_start_reload_failed_reload_and_stop() {
+/// A supervisor of `V1` started under the stand-in service manager, and
+/// the manager.
+fn managed() -> (Service, Manager) {
     let mut svc = Service::new(V1);
     let manager = Manager::bind(&svc.dir.path().join("notify.sock"));
     let mut cmd = svc.command(V1);
     cmd.arg("-littleboss=start")
         .env("NOTIFY_SOCKET", svc.dir.path().join("notify.sock"));
     svc.spawn(cmd);
+    (svc, manager)
+}
+
+#[test]
+fn notify_follows_start_reload_failed_reload_and_stop() {
+    let (mut svc, manager) = managed();
     let start = manager.collect_until("READY=1");
     assert!(
         start
@@ -160,12 +167,7 @@ fn monotonic_usec() -> u64 {
 
 #[test]
 fn the_last_status_line_says_why_the_supervisor_exits() {
-    let mut svc = Service::new(V1);
-    let manager = Manager::bind(&svc.dir.path().join("notify.sock"));
-    let mut cmd = svc.command(V1);
-    cmd.arg("-littleboss=start")
-        .env("NOTIFY_SOCKET", svc.dir.path().join("notify.sock"));
-    svc.spawn(cmd);
+    let (mut svc, manager) = managed();
     manager.collect_until("READY=1");
     let out = svc.control_with(V1, "status", &["--json"]);
     assert!(out.status.success(), "{}", text(&out));
