@@ -288,7 +288,18 @@ impl Activated {
             .filter(|&i| listeners[i].address.is_some())
             .collect();
         let declared: Vec<&str> = on.iter().map(|&i| listeners[i].name.as_str()).collect();
-        let where_ = |fd: usize, slot: usize| placement(&self.passed[fd].fd, &listeners[on[slot]]);
+        // Each unnamed fd against each listener, once (a name decides the
+        // others): the matching and the notes below both read it.
+        let placements: Vec<Vec<Placement>> = (self.passed.iter().zip(&names))
+            .map(|(passed, name)| match named(*name) {
+                Some(_) => vec![Placement::Unknown; on.len()],
+                None => on
+                    .iter()
+                    .map(|&i| placement(&passed.fd, &listeners[i]))
+                    .collect(),
+            })
+            .collect();
+        let where_ = |fd: usize, slot: usize| placements[fd][slot];
         let fits = |fd: usize, slot: usize| where_(fd, slot) == Placement::Same;
         let mut mapping = map(&names, &declared, &fits)?;
         // Said, as systemd's unit rather than the program decides where an

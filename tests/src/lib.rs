@@ -103,6 +103,8 @@ pub struct Service {
     pub dir: tempfile::TempDir,
     pub supervisor: Option<Child>,
     pub output: Captured,
+    /// Another service's control folder, shared (see [`Service::sharing`]).
+    shared_control: Option<PathBuf>,
 }
 
 impl Service {
@@ -116,13 +118,25 @@ impl Service {
                 .unwrap(),
             supervisor: None,
             output: Captured::default(),
+            shared_control: None,
         }
+    }
+
+    /// A service for `bin` whose control folder is `dir`, another
+    /// service's: two supervisors contending for one folder.
+    pub fn sharing(bin: &str, dir: &Path) -> Self {
+        let mut service = Service::new(bin);
+        service.shared_control = Some(dir.to_owned());
+        service
     }
 
     /// The control folder (`LITTLEBOSS_DIR`): created by littleboss itself,
     /// inside the test's temporary folder.
     pub fn control_dir(&self) -> PathBuf {
-        self.dir.path().join("control")
+        match &self.shared_control {
+            Some(dir) => dir.clone(),
+            None => self.dir.path().join("control"),
+        }
     }
 
     /// The control folder made ahead of littleboss (private, as it would

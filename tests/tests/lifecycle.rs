@@ -182,11 +182,8 @@ fn a_supervisor_whose_files_were_removed_leaves_its_successors_alone() {
     first.signal(nix::sys::signal::Signal::SIGSTOP);
     std::fs::remove_file(dir.join("echo_server.sock")).unwrap();
     std::fs::remove_file(dir.join("echo_server.lock")).unwrap();
-    let mut second = Service::new(ECHO);
-    let mut cmd = second.command(ECHO);
-    cmd.env("LITTLEBOSS_DIR", &dir).arg("-littleboss=start");
-    second.spawn(cmd);
-    second.ready();
+    let mut second = Service::sharing(ECHO, &dir);
+    second.start(&[]).ready();
     first.signal(nix::sys::signal::Signal::SIGCONT);
     let said = first.output.wait_for("cannot be made again");
     let taken = format!("`echo_server` is already running (pid {})", second.pid());
@@ -200,7 +197,6 @@ fn a_supervisor_whose_files_were_removed_leaves_its_successors_alone() {
     assert_eq!(first.wait_exit().code(), Some(0), "{}", first.output.text());
     let status = second
         .command(ECHO)
-        .env("LITTLEBOSS_DIR", &dir)
         .arg("-littleboss=status")
         .output_in_time();
     assert!(status.status.success(), "{}", text(&status));
@@ -209,7 +205,6 @@ fn a_supervisor_whose_files_were_removed_leaves_its_successors_alone() {
     assert!(dir.join("echo_server.lock").exists());
     let stop = second
         .command(ECHO)
-        .env("LITTLEBOSS_DIR", &dir)
         .arg("-littleboss=stop")
         .output_in_time();
     assert!(stop.status.success(), "{}", text(&stop));
@@ -226,16 +221,12 @@ fn a_supervisor_whose_path_was_taken_comes_back_once_it_is_free() {
     let dir = first.control_dir();
     first.signal(nix::sys::signal::Signal::SIGSTOP);
     tests::remove_folder(&dir);
-    let mut second = Service::new(ECHO);
-    let mut cmd = second.command(ECHO);
-    cmd.env("LITTLEBOSS_DIR", &dir).arg("-littleboss=start");
-    second.spawn(cmd);
-    second.ready();
+    let mut second = Service::sharing(ECHO, &dir);
+    second.start(&[]).ready();
     first.signal(nix::sys::signal::Signal::SIGCONT);
     first.output.wait_for("cannot be made again");
     let stop = second
         .command(ECHO)
-        .env("LITTLEBOSS_DIR", &dir)
         .arg("-littleboss=stop")
         .output_in_time();
     assert!(stop.status.success(), "{}", text(&stop));

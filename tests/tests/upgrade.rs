@@ -715,11 +715,8 @@ fn an_upgraded_supervisor_whose_files_were_removed_leaves_its_successors_alone()
     svc.signal(nix::sys::signal::Signal::SIGSTOP);
     std::fs::remove_file(dir.join("versioned.sock")).unwrap();
     std::fs::remove_file(dir.join("versioned.lock")).unwrap();
-    let mut second = Service::new(V1);
-    let mut cmd = second.command(V1);
-    cmd.env("LITTLEBOSS_DIR", &dir).arg("-littleboss=start");
-    second.spawn(cmd);
-    second.ready();
+    let mut second = Service::sharing(V1, &dir);
+    second.start(&[]).ready();
     svc.signal(nix::sys::signal::Signal::SIGCONT);
     svc.output.wait_for("cannot be made again");
     move_link(&current, &next);
@@ -728,10 +725,7 @@ fn an_upgraded_supervisor_whose_files_were_removed_leaves_its_successors_alone()
     svc.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(svc.wait_exit().code(), Some(7), "{}", svc.output.text());
     // The second's commands, in the folder the two shared.
-    let control = |args: &[&str]| {
-        let mut cmd = second.command(V1);
-        cmd.env("LITTLEBOSS_DIR", &dir).args(args).output_in_time()
-    };
+    let control = |args: &[&str]| second.command(V1).args(args).output_in_time();
     let status = control(&["-littleboss=status", "--json"]);
     assert!(status.status.success(), "{}", text(&status));
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
