@@ -169,23 +169,34 @@ fn a_start_right_after_stop_returns_takes_the_name_and_the_port() {
     svc.stop_expecting(0);
 }
 
+/// A supervisor whose control files `remove` takes away while it is
+/// stopped (SIGSTOP), and a second one started meanwhile in its folder;
+/// returns both once the first, let go on, has said it cannot make its
+/// files again, with what it said.
+fn path_taken_by_a_second(remove: impl FnOnce(&std::path::Path)) -> (Service, Service, String) {
+    let mut first = Service::new(ECHO);
+    first.start(&[]).ready();
+    let dir = first.control_dir();
+    first.signal(nix::sys::signal::Signal::SIGSTOP);
+    remove(&dir);
+    let mut second = Service::sharing(ECHO, &dir);
+    second.start(&[]).ready();
+    first.signal(nix::sys::signal::Signal::SIGCONT);
+    let said = first.output.wait_for("cannot be made again");
+    (first, second, said)
+}
+
 #[test]
 fn a_supervisor_whose_files_were_removed_leaves_its_successors_alone() {
     // A cleaner removed the first one's socket and lock, and a second
     // started before the first could make them again (it is stopped
     // meanwhile). The first must leave the second's files alone: when it
     // goes to make them again, and when stopped by a signal.
-    let mut first = Service::new(ECHO);
-    first.start(&[]);
-    first.ready();
+    let (mut first, mut second, said) = path_taken_by_a_second(|dir| {
+        std::fs::remove_file(dir.join("echo_server.sock")).unwrap();
+        std::fs::remove_file(dir.join("echo_server.lock")).unwrap();
+    });
     let dir = first.control_dir();
-    first.signal(nix::sys::signal::Signal::SIGSTOP);
-    std::fs::remove_file(dir.join("echo_server.sock")).unwrap();
-    std::fs::remove_file(dir.join("echo_server.lock")).unwrap();
-    let mut second = Service::sharing(ECHO, &dir);
-    second.start(&[]).ready();
-    first.signal(nix::sys::signal::Signal::SIGCONT);
-    let said = first.output.wait_for("cannot be made again");
     let taken = format!("`echo_server` is already running (pid {})", second.pid());
     assert!(said.contains(&taken), "{said}");
     let pid = first.pid();
@@ -215,16 +226,7 @@ fn a_supervisor_whose_files_were_removed_leaves_its_successors_alone() {
 fn a_supervisor_whose_path_was_taken_comes_back_once_it_is_free() {
     // A second start took the removed path before the first could make
     // its files again; once that second one stops, the first makes them.
-    let mut first = Service::new(ECHO);
-    first.start(&[]);
-    first.ready();
-    let dir = first.control_dir();
-    first.signal(nix::sys::signal::Signal::SIGSTOP);
-    tests::remove_folder(&dir);
-    let mut second = Service::sharing(ECHO, &dir);
-    second.start(&[]).ready();
-    first.signal(nix::sys::signal::Signal::SIGCONT);
-    first.output.wait_for("cannot be made again");
+    let (mut first, mut second, _) = path_taken_by_a_second(tests::remove_folder);
     let stop = second
         .command(ECHO)
         .arg("-littleboss=stop")
