@@ -23,13 +23,18 @@ use crate::link;
 use crate::supervisor::handoff;
 
 /// The variables meant for this process alone.
-const OURS: [&str; 3] = [handoff::ENV_VAR, handoff::FAILED_VAR, link::ENV_VAR];
+const OURS: [&str; 4] = [
+    handoff::ENV_VAR,
+    handoff::FAILED_VAR,
+    link::ENV_VAR,
+    handoff::RETRY_VAR,
+];
 
 /// What [`take_at_start`] took.
 #[derive(Debug)]
 struct Taken {
     /// The value of each of [`OURS`], in order.
-    vars: [Option<OsString>; 3],
+    vars: [Option<OsString>; 4],
     /// The descriptors that were open across exec when the binary started
     /// and are close-on-exec since.
     across_exec: Vec<RawFd>,

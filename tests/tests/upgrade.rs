@@ -334,6 +334,15 @@ fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
         (procfs::children(pid as u32) == (1, 0)).then_some(())
     });
     assert_no_handoff_left(pid, &[Path::new(V1), &copy]);
+    // A binary that cannot read the state would fail the same way again:
+    // the next child of it serves, the supervisor does not try.
+    let again = svc.control_with(&copy, "reload", &[]);
+    assert!(again.status.success(), "{}", text(&again));
+    let out = svc
+        .output
+        .wait_for("keeps running its own binary rather than");
+    assert!(out.contains("this binary reads version 99"), "{out}");
+    assert_eq!(self::status(&svc)["upgrades"], 0);
     svc.stop_expecting(0);
 }
 
@@ -1045,6 +1054,7 @@ fn what_code_before_run_starts_inherits_nothing_meant_for_littleboss() {
         for var in [
             "LITTLEBOSS_UPGRADE",
             "LITTLEBOSS_UPGRADE_FAILED",
+            "LITTLEBOSS_UPGRADE_MAY_RETRY",
             "LITTLEBOSS_CHANNEL_FD",
         ] {
             assert!(!environ.contains_key(var), "started by {by}: {var}");

@@ -23,6 +23,13 @@ pub(crate) const ENV_VAR: &str = "LITTLEBOSS_UPGRADE";
 /// Set when an image that could not take over goes back to the previous
 /// binary: why it could not.
 pub(crate) const FAILED_VAR: &str = "LITTLEBOSS_UPGRADE_FAILED";
+/// Set with [`FAILED_VAR`] when the failure was not the new binary's own
+/// (short of descriptors or memory, say): its release may be tried again.
+/// Unset, as from an image that predates it, the release is refused.
+pub(crate) const RETRY_VAR: &str = "LITTLEBOSS_UPGRADE_MAY_RETRY";
+/// Every variable of an upgrade, meant for the supervisor's next image
+/// alone.
+pub(crate) const VARS: [&str; 3] = [ENV_VAR, FAILED_VAR, RETRY_VAR];
 /// For tests: the state version the new image claims to read, to force a
 /// mismatch and so a rollback.
 pub(crate) const TEST_VERSION_VAR: &str = "LITTLEBOSS_TEST_READS_STATE_VERSION";
@@ -117,6 +124,20 @@ pub(crate) enum HandoffError {
     Corrupt(serde_json::Error),
     /// Written in a version this binary does not read.
     Version { theirs: u32, ours: u32 },
+}
+
+impl HandoffError {
+    /// Whether the binary that reads the handoff is at fault, so that
+    /// trying it again could only fail again: it cannot read what its
+    /// previous image wrote. A failure to read the memfd is not its own.
+    pub fn blames_the_reader(&self) -> bool {
+        match self {
+            HandoffError::Read(_) => false,
+            HandoffError::BadVariable(_)
+            | HandoffError::Corrupt(_)
+            | HandoffError::Version { .. } => true,
+        }
+    }
 }
 
 impl std::fmt::Display for HandoffError {
@@ -292,6 +313,16 @@ mod tests {
         assert!(matches!(e, HandoffError::Corrupt(_)), "{e}");
         let e = Handoff::decode(br#"{"version":1,"state":{}}"#, 1).unwrap_err();
         assert!(matches!(e, HandoffError::Corrupt(_)), "{e}");
+    }
+
+    #[test]
+    fn only_a_handoff_the_binary_cannot_understand_refuses_its_release() {
+        let version = Handoff::decode(br#"{"version":2}"#, 1).unwrap_err();
+        let corrupt = Handoff::decode(b"not json", 1).unwrap_err();
+        assert!(version.blames_the_reader() && corrupt.blames_the_reader());
+        // A memfd that could not be read (here: not open) may read next time.
+        let closed = std::io::Error::from_raw_os_error(nix::libc::EBADF);
+        assert!(!HandoffError::Read(closed).blames_the_reader());
     }
 
     #[test]

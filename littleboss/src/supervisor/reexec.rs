@@ -56,9 +56,8 @@ pub(crate) fn inherit(fds: &[RawFd], on: bool) -> io::Result<()> {
 /// only if the exec failed.
 pub(crate) fn exec(binary: &OwnedFd, upgrade: &[(&str, &str)]) -> io::Error {
     let args: Vec<CString> = std::env::args_os().filter_map(c_string).collect();
-    let ours = [handoff::ENV_VAR, handoff::FAILED_VAR];
     let mut env: Vec<CString> = std::env::vars_os()
-        .filter(|(k, _)| !ours.iter().any(|o| k == o))
+        .filter(|(k, _)| !handoff::VARS.iter().any(|o| k == o))
         .filter_map(|(k, v)| {
             let mut entry = k;
             entry.push("=");

@@ -42,8 +42,9 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     super::ignore_sigpipe();
     let rollback =
         crate::inherited::var(handoff::FAILED_VAR).map(|r| r.to_string_lossy().into_owned());
+    let may_retry = crate::inherited::var(handoff::RETRY_VAR).is_some();
     // Taken as the binary loaded (`inherited`); set since only by a test.
-    crate::environ::remove_env(&[handoff::ENV_VAR, handoff::FAILED_VAR]);
+    crate::environ::remove_env(&handoff::VARS);
     let value = value.to_string_lossy();
     // SAFETY: the previous image named these two descriptors for us alone.
     let (memfd, previous) = unsafe { handoff::take(&value) }
@@ -53,13 +54,16 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         None => handoff::version_read(),
         Some(_) => STATE_VERSION,
     };
-    let give_up = |why: String, handoff: Option<&Handoff>| -> ! {
+    // `ours`: this binary is at fault, and would fail the same way again
+    // (its configuration, the state's version); not so when it ran short
+    // of descriptors or memory.
+    let give_up = |why: String, ours: bool, handoff: Option<&Handoff>| -> ! {
         if let Some(handoff) = handoff {
             // Open across exec again, for the image that takes over.
             let _ = reexec::inherit(&handoff.fds(), true);
         }
         match &rollback {
-            None => go_back(&memfd, &previous, &why),
+            None => go_back(&memfd, &previous, &why, ours),
             Some(first) => fail(
                 1,
                 format!(
@@ -69,19 +73,24 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         }
     };
     if let Some(mistakes) = mistaken {
-        give_up(format!("its configuration has mistakes: {mistakes}"), None);
+        give_up(
+            format!("its configuration has mistakes: {mistakes}"),
+            true,
+            None,
+        );
     }
     let mut handoff = match Handoff::read(&memfd, reads) {
         Ok(handoff) => handoff,
-        Err(e) => give_up(e.to_string(), None),
+        Err(e) => give_up(e.to_string(), e.blames_the_reader(), None),
     };
-    let held = adopt_all(&handoff).unwrap_or_else(|e| give_up(e, Some(&handoff)));
-    let rt = runtime().unwrap_or_else(|e| give_up(e, Some(&handoff)));
+    let held = adopt_all(&handoff).unwrap_or_else(|e| give_up(e, false, Some(&handoff)));
+    let rt = runtime().unwrap_or_else(|e| give_up(e, false, Some(&handoff)));
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     {
         let _runtime = rt.enter();
-        signals::forward(events_tx.clone())
-            .unwrap_or_else(|e| give_up(format!("cannot handle signals: {e}"), Some(&handoff)));
+        signals::forward(events_tx.clone()).unwrap_or_else(|e| {
+            give_up(format!("cannot handle signals: {e}"), false, Some(&handoff))
+        });
     }
     // The signalfd is open: what arrived during the exec, still pending,
     // comes after the events the previous image handed over.
@@ -104,7 +113,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         None => Event::Upgraded,
         Some(error) => Event::UpgradeFailed {
             error,
-            refuse: true,
+            refuse: !may_retry,
         },
     };
     let mut events = vec![first];
@@ -279,7 +288,9 @@ fn lost_children(handoff: &Handoff, kept: &[(ChildId, OwnedFd)], events: &[Event
 }
 
 /// This binary cannot take the state over: the previous one takes it back.
-fn go_back(memfd: &OwnedFd, previous: &OwnedFd, reason: &str) -> ! {
+/// `ours`: this binary is at fault, and its release is not to be tried
+/// again.
+fn go_back(memfd: &OwnedFd, previous: &OwnedFd, reason: &str, ours: bool) -> ! {
     log!("cannot take over the supervisor's state: {reason}; going back to the previous binary");
     let env = handoff::env_value(memfd, previous);
     // Everything handed over, the two named here too, is close-on-exec
@@ -287,9 +298,13 @@ fn go_back(memfd: &OwnedFd, previous: &OwnedFd, reason: &str) -> ! {
     let _ = crate::inherited::reopen_across_exec();
     // Still blocked for the image that takes over (see `block`).
     let _ = super::signals::block();
-    let error = reexec::exec(
-        previous,
-        &[(handoff::ENV_VAR, &env), (handoff::FAILED_VAR, reason)],
-    );
+    let mut vars = vec![
+        (handoff::ENV_VAR, env.as_str()),
+        (handoff::FAILED_VAR, reason),
+    ];
+    if !ours {
+        vars.push((handoff::RETRY_VAR, "1"));
+    }
+    let error = reexec::exec(previous, &vars);
     fail(1, format!("cannot go back to the previous binary: {error}"))
 }

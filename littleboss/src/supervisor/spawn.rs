@@ -208,8 +208,7 @@ pub(crate) fn spawn(
     // failure to take them out of its environment (it had threads then):
     // an upgrade's must not send a child to resume, and systemd's must not
     // let a child notify (`NOTIFY_SOCKET` names no pid) or adopt sockets.
-    let upgrade = [super::handoff::ENV_VAR, super::handoff::FAILED_VAR];
-    for var in upgrade
+    for var in super::handoff::VARS
         .into_iter()
         .chain(crate::notify::VARS)
         .chain(crate::activation::VARS)
