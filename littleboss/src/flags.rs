@@ -158,6 +158,28 @@ pub(crate) fn resolve_listeners(
     Ok((inv.listeners, inv.given))
 }
 
+/// `args` (a child's, as stored) without the flags of the listeners
+/// `gone`: a reload that keeps the serving child's arguments for a binary
+/// that no longer declares those listeners must not hand the program
+/// `-admin=...` (clap would take it for `-a`). Only before `--`, and in
+/// the `-NAME=VALUE` form the stored arguments hold.
+pub(crate) fn without_listener_flags(
+    args: &[OsString],
+    gone: &std::collections::BTreeSet<&str>,
+) -> Vec<OsString> {
+    let mut after_dashes = false;
+    let mut kept = Vec::with_capacity(args.len());
+    for arg in args {
+        after_dashes |= arg == "--";
+        let flag = arg.to_str().and_then(split_flag);
+        let ours = flag.is_some_and(|(name, value)| value.is_some() && gone.contains(name));
+        if after_dashes || !ours {
+            kept.push(arg.clone());
+        }
+    }
+    kept
+}
+
 /// [`parse`] for `declared` listeners; without a `config`, there is no
 /// mode flag and no `-h` (a child's arguments).
 fn split(
@@ -597,6 +619,32 @@ mod tests {
         let (resolved, _) =
             resolve_listeners(&declared, &argv(&["-https=:1", "-https=:2"])).unwrap();
         assert_eq!(resolved[0].address.as_deref(), Some(":2"));
+    }
+
+    #[test]
+    fn a_gone_listeners_flags_leave_the_stored_arguments_before_dashes_only() {
+        let stored = argv(&[
+            "-admin=127.0.0.1:9000",
+            "--greeting",
+            "hi",
+            "-https=:8443",
+            "-admin",
+            "--",
+            "-admin=:1",
+        ]);
+        let gone = ["admin"].into_iter().collect();
+        assert_eq!(
+            strs(&without_listener_flags(&stored, &gone)),
+            [
+                "--greeting",
+                "hi",
+                "-https=:8443",
+                "-admin",
+                "--",
+                "-admin=:1"
+            ]
+        );
+        assert_eq!(without_listener_flags(&stored, &Default::default()), stored);
     }
 
     #[test]

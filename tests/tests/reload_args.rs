@@ -159,16 +159,20 @@ fn a_new_version_with_one_more_listener_gets_it_bound_and_listed() {
 #[test]
 fn a_removed_listener_refuses_from_the_take_over() {
     let admin = format!("-admin=127.0.0.1:{}", free_port());
-    let (svc, http) = start(V2, &[&admin]);
+    let (svc, http) = start(V2, &[&admin, "kept"]);
     let admin: SocketAddr = svc.printed_addr("admin");
     reload(&svc, V1, &[]);
     assert!(
         refused(admin),
         "the removed listener still takes connections"
     );
-    tests::eventually("version 1 to answer", || {
+    let greeting = tests::eventually("version 1 to answer", || {
         read_greeting(http).ok().filter(|g| g.starts_with("v1 "))
     });
+    // Its flag is not handed to a program that has no such listener; the
+    // program's own arguments are.
+    assert!(greeting.ends_with(" kept\n"), "{greeting:?}");
+    assert!(!greeting.contains("-admin"), "{greeting:?}");
     tests::eventually("the removed listener to close", || {
         refused(admin).then_some(())
     });

@@ -1093,10 +1093,20 @@ impl Machine {
     ) -> Result<Launch, crate::flags::FlagError> {
         let current = &self.state.current;
         let gave_args = spec.args.is_some();
-        let args = spec.args.unwrap_or_else(|| current.args.clone());
+        let mut args = spec.args.unwrap_or_else(|| current.args.clone());
         let listeners = match spec.declared {
             None => current.listeners.clone(),
             Some(declared) => {
+                if !gave_args {
+                    // The serving child's flags of listeners the new binary
+                    // does not declare: its program would take them for its
+                    // own.
+                    let gone = (current.listeners.iter())
+                        .map(|l| l.name.as_str())
+                        .filter(|name| declared.iter().all(|d| d.name != *name))
+                        .collect();
+                    args = crate::flags::without_listener_flags(&args, &gone);
+                }
                 let (resolved, flags) = crate::flags::resolve_listeners(&declared, &args)?;
                 if gave_args {
                     given.extend(flags);
