@@ -99,6 +99,7 @@ mod report;
 #[allow(dead_code, unused_imports)]
 mod rules;
 mod runtime;
+mod sigpipe;
 mod socket;
 mod socket_key;
 mod spec;

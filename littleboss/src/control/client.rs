@@ -72,6 +72,8 @@ pub(crate) fn print_out(text: &str) {
 /// supervisor's status, or `name`, `error` and `exit_code`, so that a
 /// script reading it never reads nothing.
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
+    // The program's code before `run` may have restored its default.
+    crate::sigpipe::ignore();
     let json = match inv.mode {
         Mode::Status => wants_json(&inv.program_args).unwrap_or_else(|e| fail(e.code, e.message)),
         _ => false,

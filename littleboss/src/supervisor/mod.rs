@@ -39,7 +39,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let _ = signals::block();
     // Before its first line: a builder program may have restored SIGPIPE's
     // default before `run` (and `supervisor_init` may again, below).
-    ignore_sigpipe();
+    crate::sigpipe::ignore();
     close_inherited_on_exec();
     orphans::adopt_orphans();
     // A command-line mistake, told before anything is made.
@@ -141,7 +141,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         // their channel only.
         close_inherited_on_exec();
         // It may have restored SIGPIPE's default, too.
-        ignore_sigpipe();
+        crate::sigpipe::ignore();
     }
     spawn::inherit_channel_var();
     let image = Image {
@@ -305,18 +305,6 @@ fn serve(
     // The driver let go of the listeners, the control socket and the lock
     // file at its exit, then of the lock itself.
     std::process::exit(code)
-}
-
-/// Ignores SIGPIPE, as Rust programs start, should the program's code
-/// (`supervisor_init`, a builder program's before `run`) have restored
-/// its default: a log line to a closed stderr pipe (`| logger`, restarted)
-/// must fail quietly, not kill the supervisor. Children get the default
-/// back at their exec (std resets it).
-pub(super) fn ignore_sigpipe() {
-    // SAFETY: sets a signal's disposition to SIG_IGN, no handler involved.
-    unsafe {
-        nix::libc::signal(nix::libc::SIGPIPE, nix::libc::SIG_IGN);
-    }
 }
 
 /// Marks every descriptor above stderr that the supervisor inherited as

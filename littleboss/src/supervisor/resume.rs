@@ -39,7 +39,7 @@ pub(crate) fn handoff_var() -> Option<OsString> {
 pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -> ! {
     // Before any line: the code before `run` may have restored SIGPIPE's
     // default.
-    super::ignore_sigpipe();
+    crate::sigpipe::ignore();
     let rollback =
         crate::inherited::var(handoff::FAILED_VAR).map(|r| r.to_string_lossy().into_owned());
     let may_retry = crate::inherited::var(handoff::RETRY_VAR).is_some();
