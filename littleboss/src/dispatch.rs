@@ -48,6 +48,13 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     }
     let inv = flags::parse(&config, argv.clone(), flags::Repeats::Refused)
         .unwrap_or_else(|e| usage(format!("{e}\nRun `{program} -h` for help.")));
+    // A program that answers its own help (`help = false`) never sees it
+    // in these modes: `-littleboss=stop --help` must not stop the service,
+    // nor a reload start a child that prints help and exits.
+    if inv.mode != Mode::Bypass && flags::asks_help(&argv) {
+        crate::control::client::print_out(&flags::usage(&config, &program));
+        std::process::exit(0);
+    }
     // Every mode but bypass finds the service by its control folder.
     if let Some(mistake) = crate::control::dir::env_mistake().filter(|_| inv.mode != Mode::Bypass) {
         usage(mistake);

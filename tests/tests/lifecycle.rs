@@ -897,3 +897,33 @@ fn a_second_mode_flag_is_refused_and_nothing_is_stopped() {
     assert_eq!(echo(addr, "still here").unwrap(), "still here\n");
     svc.stop_expecting(0);
 }
+
+#[test]
+fn a_command_asked_for_help_answers_it_and_leaves_the_service_alone() {
+    // The program answers its own help: a control command's must not
+    // reach it (nor the supervisor).
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_own_help"));
+    svc.start(&[]);
+    svc.ready();
+    let child = svc.output.wait_for("serving on");
+    for mode in ["stop", "reload", "status", "start"] {
+        for ask in ["--help", "-h"] {
+            let out = svc.control_with(&svc.bin, mode, &[ask]);
+            assert_eq!(out.status.code(), Some(0), "{mode} {ask}: {}", text(&out));
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                stdout.contains("-littleboss=MODE"),
+                "{mode} {ask}: {stdout}"
+            );
+        }
+    }
+    let status = svc.control_with(&svc.bin, "status", &["--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["reloads"], 0, "{status}");
+    assert_eq!(
+        svc.output.text().matches("serving on").count(),
+        1,
+        "{child}"
+    );
+    svc.stop_expecting(0);
+}

@@ -1,6 +1,6 @@
 //! A program that leaves `-h`/`--help` to itself (`help = false`): it
 //! answers `--help` without taking its listener, and takes it whatever
-//! else it is given (`-h` included).
+//! else it is given (`-h` included), serving until lameduck.
 
 #[littleboss::main(name = "own_help", listener(addr = "tcp:127.0.0.1:0"), help = false)]
 async fn main(ctx: littleboss::Context) {
@@ -10,4 +10,5 @@ async fn main(ctx: littleboss::Context) {
     }
     let listener = ctx.tcp("addr").expect("addr listener");
     println!("serving on {}", listener.local_addr().unwrap());
+    ctx.lameduck().await;
 }
