@@ -927,3 +927,31 @@ fn a_command_asked_for_help_answers_it_and_leaves_the_service_alone() {
     );
     svc.stop_expecting(0);
 }
+
+#[test]
+fn a_supervisor_whose_folder_could_not_be_made_again_tries_until_it_can() {
+    // A parent of the control folder gone (`/run/user/UID` at logout) and
+    // a file in its place: the folder can be neither made nor watched.
+    let base = tempfile::tempdir().unwrap();
+    let parent = base.path().join("parent");
+    let mut svc = Service::sharing(ECHO, &parent.join("control"));
+    svc.start(&[]).ready();
+    // Stopped, so that the file is in place before it looks.
+    svc.signal(nix::sys::signal::Signal::SIGSTOP);
+    std::fs::remove_dir_all(&parent).unwrap();
+    std::fs::write(&parent, "not a folder").unwrap();
+    svc.signal(nix::sys::signal::Signal::SIGCONT);
+    let said = svc.output.wait_for("cannot be made again");
+    assert!(said.contains("until it can be made"), "{said}");
+    // Meanwhile the commands cannot tell.
+    let status = svc.control("status");
+    assert_eq!(status.status.code(), Some(4), "{}", text(&status));
+    // The way clear again (the user back): it comes back on its own.
+    std::fs::remove_file(&parent).unwrap();
+    svc.output.wait_for("was removed; made it again");
+    let status = svc.control("status");
+    assert!(status.status.success(), "{}", text(&status));
+    let pid = format!("supervisor pid {}", svc.pid());
+    assert!(text(&status).contains(&pid), "{}", text(&status));
+    svc.stop_expecting(0);
+}

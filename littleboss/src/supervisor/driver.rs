@@ -170,6 +170,10 @@ pub(super) struct Io {
     /// Tells when the control socket's files were removed (`None` if
     /// inotify could not be had).
     pub watch: Option<FolderWatch>,
+    /// When the control socket's files could not be made again and their
+    /// folder cannot be watched (a parent of it gone): how long the last
+    /// wait was, and when to try again.
+    remake_retry: Option<(Duration, Instant)>,
     pub origin_ns: u64,
     /// An upgrade the machine asked for, done once the other effects are.
     upgrade: Option<(ChildId, u32, FileId)>,
@@ -211,6 +215,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         folder_lock: None,
         accepting: parts.accepting,
         watch: parts.watch,
+        remake_retry: None,
         origin_ns: parts.origin_ns,
         upgrade: None,
         self_upgrade: machine.state().settings.self_upgrade,
@@ -288,7 +293,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 }
                 Some(done) = binds.recv() => io.bound(done),
                 () = sleep_until(machine.next_deadline().map(|d| origin + d)) => Event::Tick,
-                () = removed(&mut io.watch) => {
+                () = removed(&mut io.watch, io.remake_retry.map(|(_, at)| at)) => {
                     io.remake_control();
                     effects = Vec::new();
                     continue;
@@ -307,12 +312,16 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
 /// descriptors, say) it is tried again.
 const SERVE_RETRY: Duration = Duration::from_secs(1);
 
+/// The first wait before the control socket's files are tried again when
+/// their folder cannot be watched, and the longest (each doubles it).
+const REMAKE_RETRY: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
+
 /// Waits until `watch` tells that the control socket's files were removed;
-/// for ever without one.
-async fn removed(watch: &mut Option<FolderWatch>) {
+/// without one, until `retry_at` (if any).
+async fn removed(watch: &mut Option<FolderWatch>, retry_at: Option<Instant>) {
     match watch {
         Some(watch) => watch.removed().await,
-        None => std::future::pending().await,
+        None => sleep_until(retry_at).await,
     }
 }
 
@@ -667,6 +676,7 @@ impl Io {
     /// of the service does not run a second one. Returns whether it made
     /// them (the folder is then locked and watched anew).
     fn remake_control(&mut self) -> bool {
+        let failing = self.remake_retry.take().map(|(wait, _)| wait);
         let path = self.control_path.clone();
         let remake = |io: &Io| server::remake(&path, &io.name, &io.lock, io.control_file.as_ref());
         let mut remade = remake(self);
@@ -683,8 +693,20 @@ impl Io {
             Err(e) => {
                 let pid = std::process::id();
                 let until = match self.watch {
-                    Some(_) => "until the path is free",
-                    None => "for good (its folder cannot be watched)",
+                    Some(_) => "until the path is free".to_owned(),
+                    // Nothing will tell when it can be: tried again, less
+                    // and less often.
+                    None => {
+                        let wait = failing.map_or(REMAKE_RETRY.0, |w| (w * 2).min(REMAKE_RETRY.1));
+                        self.remake_retry = Some((wait, Instant::now() + wait));
+                        if failing.is_some() {
+                            return false;
+                        }
+                        format!(
+                            "until it can be made (its folder cannot be watched: tried again in {wait:?}, then less and less often, up to every {:?})",
+                            REMAKE_RETRY.1
+                        )
+                    }
                 };
                 log!(
                     "the control socket {} was removed and cannot be made again: {e}; this supervisor (pid {pid}) can be reached by signals only, {until}: `kill -HUP {pid}` reloads it, `kill -TERM {pid}` stops it gracefully",
