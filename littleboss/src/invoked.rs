@@ -19,9 +19,7 @@ pub(crate) fn path(argv0: &OsStr) -> io::Result<PathBuf> {
     Ok(found.unwrap_or(exe))
 }
 
-/// The path the kernel was given to execute this binary (`AT_EXECFN`),
-/// unless it is a descriptor's (`fexecve`: `/dev/fd/N`, `/proc/self/fd/N`),
-/// which names no file to run again.
+/// The path the kernel was given to execute this binary (`AT_EXECFN`).
 fn exec_path() -> Option<std::ffi::OsString> {
     // SAFETY: getauxval only reads the auxiliary vector; AT_EXECFN's value
     // is the address of a NUL-terminated string on the initial stack, kept
@@ -32,17 +30,18 @@ fn exec_path() -> Option<std::ffi::OsString> {
     }
     // SAFETY: as above: a valid C string for the life of the process.
     let given = unsafe { std::ffi::CStr::from_ptr(at as *const nix::libc::c_char) };
-    let given = OsStr::from_bytes(given.to_bytes());
-    let through_fd = [&b"/dev/fd/"[..], b"/proc/"]
-        .iter()
-        .any(|p| given.as_bytes().starts_with(p));
-    (!through_fd).then(|| given.to_owned())
+    Some(OsStr::from_bytes(given.to_bytes()).to_owned())
 }
 
 /// `argv0` made absolute, if it is a path that names the same file as
-/// `exe`.
+/// `exe`, and not a descriptor's or a process's (`fexecve`'s `/dev/fd/N`,
+/// `/proc/self/exe`): those name whatever runs the reload, not a file to
+/// run again.
 fn as_given(argv0: &OsStr, exe: &Path) -> Option<PathBuf> {
-    if !argv0.as_bytes().contains(&b'/') {
+    let through_proc = [&b"/dev/fd/"[..], b"/proc/"]
+        .iter()
+        .any(|p| argv0.as_bytes().starts_with(p));
+    if through_proc || !argv0.as_bytes().contains(&b'/') {
         return None;
     }
     let given = Path::new(argv0);
@@ -84,6 +83,12 @@ mod tests {
         // A path to another file.
         assert_eq!(as_given(other.as_os_str(), &release), None);
         assert_eq!(as_given(dir.join("missing").as_os_str(), &release), None);
+        // A process's link names this binary now, and whatever runs the
+        // reload then.
+        let me = std::env::current_exe().unwrap();
+        for link in ["/proc/self/exe", "/dev/fd/0"] {
+            assert_eq!(as_given(OsStr::new(link), &me), None, "{link}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
