@@ -55,9 +55,17 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
         crate::control::client::print_out(&flags::usage(&config, &program));
         std::process::exit(0);
     }
-    // Every mode but bypass finds the service by its control folder.
-    if let Some(mistake) = crate::control::dir::env_mistake().filter(|_| inv.mode != Mode::Bypass) {
-        usage(mistake);
+    // Every mode but bypass finds the service by its control folder, and
+    // its socket by a path no longer than a socket address holds: else no
+    // supervisor can be started, or reached, there.
+    if inv.mode != Mode::Bypass {
+        use crate::control::dir;
+        if let Some(mistake) = dir::env_mistake() {
+            usage(mistake);
+        }
+        if let Err(e) = dir::check_socket_path(&dir::socket_path(&config.name)) {
+            usage(e.to_string());
+        }
     }
     match inv.mode {
         Mode::Bypass => crate::bypass::run(&config, inv, entry),
