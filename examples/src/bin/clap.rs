@@ -3,7 +3,7 @@
 //! With `help = false` littleboss leaves `-h`/`--help` to the program; clap
 //! answers it and appends littleboss's flags (from [`Context::flags_help`])
 //! after its own. littleboss takes its flags (`-littleboss=...`, `-greet=...`)
-//! off the command line first, so [`Context::args`] holds only the
+//! off the command line first, so [`Context::args_os`] holds only the
 //! program's arguments, ready for clap.
 //!
 //! It serves something trivial: each connection to the `greet` listener
@@ -25,7 +25,7 @@
 //! child with exactly those.
 //!
 //! [`Context::flags_help`]: littleboss::Context::flags_help
-//! [`Context::args`]: littleboss::Context::args
+//! [`Context::args_os`]: littleboss::Context::args_os
 
 use std::io;
 use std::time::Duration;
@@ -49,8 +49,8 @@ struct Cli {
 )]
 async fn main(ctx: littleboss::Context) -> io::Result<()> {
     let command = Cli::command().after_help(format!("littleboss flags:\n{}", ctx.flags_help()));
-    let cli =
-        Cli::from_arg_matches(&command.get_matches_from(ctx.args())).unwrap_or_else(|e| e.exit());
+    let cli = Cli::from_arg_matches(&command.get_matches_from(ctx.args_os()))
+        .unwrap_or_else(|e| e.exit());
 
     let listener = ctx
         .tcp("greet")
