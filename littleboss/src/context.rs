@@ -323,6 +323,21 @@ impl Context {
         self.inner.grace
     }
 
+    /// How long the connections still open when [`lameduck`](Context::lameduck)
+    /// completes may take: what the lameduck timeout leaves after the
+    /// grace, less a tenth of it (at most 250 ms) for `main` to return and
+    /// the process to exit before the supervisor's kill.
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: littleboss::Context, connections: tokio::task::JoinSet<()>) {
+    /// ctx.lameduck().await;
+    /// let _ = tokio::time::timeout(ctx.drain_budget(), connections.join_all()).await;
+    /// # }
+    /// ```
+    pub fn drain_budget(&self) -> Duration {
+        drain_budget(self.inner.lameduck_timeout, self.inner.grace)
+    }
+
     fn phase_reached(
         &self,
         reached: fn(Phase) -> bool,
@@ -396,5 +411,25 @@ impl Context {
     /// ```
     pub fn flags_help(&self) -> &str {
         &self.inner.flags_help
+    }
+}
+
+/// See [`Context::drain_budget`].
+pub(crate) fn drain_budget(timeout: Duration, grace: Duration) -> Duration {
+    let margin = (timeout / 10).min(Duration::from_millis(250));
+    timeout.saturating_sub(grace).saturating_sub(margin)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_drain_budget_leaves_a_margin_before_the_kill() {
+        use super::drain_budget;
+        let ms = std::time::Duration::from_millis;
+        assert_eq!(drain_budget(ms(2000), ms(1000)), ms(800));
+        assert_eq!(drain_budget(ms(10_000), ms(1000)), ms(8750));
+        // A short lameduck still leaves time (a fixed 250 ms would not).
+        assert_eq!(drain_budget(ms(400), ms(200)), ms(160));
+        assert_eq!(drain_budget(ms(0), ms(0)), ms(0));
     }
 }

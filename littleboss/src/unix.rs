@@ -46,8 +46,7 @@ use crate::lameduck::Phase;
 /// }
 /// // Returning from `main` ends the process, and the connections' tasks
 /// // with it: wait for them, within what the lameduck timeout leaves.
-/// let budget = (ctx.lameduck_timeout() - ctx.grace()).saturating_sub(Duration::from_millis(250));
-/// let _ = tokio::time::timeout(budget, connections.join_all()).await;
+/// let _ = tokio::time::timeout(ctx.drain_budget(), connections.join_all()).await;
 /// # }
 /// ```
 #[derive(Debug)]

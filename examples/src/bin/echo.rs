@@ -65,7 +65,7 @@ async fn main(ctx: Context) -> io::Result<()> {
     // Return before the supervisor's kill, cutting what is still open (a
     // half-typed line, a client that stopped reading): dropping the set
     // aborts its tasks.
-    let budget = (ctx.lameduck_timeout() - ctx.grace()).saturating_sub(MARGIN);
+    let budget = ctx.drain_budget();
     let all_done = async {
         while let Some(done) = connections.join_next().await {
             report(done);
@@ -77,11 +77,6 @@ async fn main(ctx: Context) -> io::Result<()> {
     eprintln!("echo: pid {pid} done");
     Ok(())
 }
-
-/// How long before the supervisor's kill the connections still open are
-/// cut: a client that typed half a line and walked away, or stopped
-/// reading, must not hold the old child until it is killed.
-const MARGIN: Duration = Duration::from_millis(500);
 
 /// The longest line echoed; a longer one closes the connection rather
 /// than grow the buffer without bound.

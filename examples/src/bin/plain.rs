@@ -67,7 +67,7 @@ async fn main(ctx: Context) -> io::Result<()> {
 
     // Each connection closes itself at its next idle moment; wait for
     // them, but return before the supervisor's kill.
-    let budget = (ctx.lameduck_timeout() - ctx.grace()).saturating_sub(Duration::from_millis(250));
+    let budget = ctx.drain_budget();
     let all_done = async { while connections.join_next().await.is_some() {} };
     if tokio::time::timeout(budget, all_done).await.is_err() {
         examples::log_line(format!(

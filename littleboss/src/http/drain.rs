@@ -1,7 +1,6 @@
 //! How long the helpers wait for connections once lameduck has completed.
 
 use std::future::Future;
-use std::time::Duration;
 
 use crate::Context;
 use crate::report::warning;
@@ -13,7 +12,7 @@ use crate::report::warning;
 pub(crate) async fn bounded<T>(ctx: &Context, serve: impl Future<Output = T>) -> Option<T> {
     let grace = ctx.grace();
     // Counted from draining: lameduck may come early.
-    let bound = grace + budget(ctx.lameduck_timeout(), grace);
+    let bound = grace + ctx.drain_budget();
     let lameduck = ctx.lameduck();
     let deadline = async {
         lameduck.await;
@@ -33,16 +32,8 @@ pub(crate) async fn bounded<T>(ctx: &Context, serve: impl Future<Output = T>) ->
     }
 }
 
-/// What is left of the lameduck timeout after the grace, less a tenth
-/// (at most 250 ms) for `main` to return and the process to exit.
-fn budget(timeout: Duration, grace: Duration) -> Duration {
-    let margin = (timeout / 10).min(Duration::from_millis(250));
-    timeout.saturating_sub(grace).saturating_sub(margin)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::budget;
     use std::time::{Duration, Instant};
 
     use crate::lameduck::Phase;
@@ -64,14 +55,5 @@ mod tests {
             Ok(None),
             "waited a whole budget from the call"
         );
-    }
-
-    #[test]
-    fn the_budget_leaves_a_margin_before_the_kill() {
-        let ms = Duration::from_millis;
-        assert_eq!(budget(ms(2000), ms(1000)), ms(800));
-        assert_eq!(budget(ms(10_000), ms(1000)), ms(8750));
-        assert_eq!(budget(ms(100), ms(50)), ms(40));
-        assert_eq!(budget(ms(0), ms(0)), ms(0));
     }
 }
