@@ -90,7 +90,9 @@ impl Context {
     /// # Panics
     /// If no listener `name` is declared, if it is not a TCP listener, if
     /// called outside a tokio runtime, or if the process is out of file
-    /// descriptors (the handle is a copy of the socket's), saying so.
+    /// descriptors (the handle is a copy of the socket's), saying so. In a
+    /// runtime built without IO (a builder without `enable_io` or
+    /// `enable_all`), tokio's own panic says so.
     ///
     /// # Exits
     /// With code 1, saying why, if a listener could not be bound when the
