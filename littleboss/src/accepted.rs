@@ -35,6 +35,8 @@ pub(crate) struct Accepted {
     /// (a listener's tokio socket taken out with `into_inner`, or a socket
     /// without a cookie): "all closed" can never be known.
     lost_track: AtomicBool,
+    /// What shut listeners had queued, for their handles to yield.
+    pub stash: crate::stash::Stash,
 }
 
 #[derive(Debug, Default)]
@@ -91,6 +93,15 @@ impl Accepted {
             }
         }
         open.connections.push(Connection { fd, cookie });
+    }
+
+    /// Takes what the listening socket `listening` has queued into the
+    /// stash, before it is shut, and records it: the grace waits for
+    /// those connections too.
+    pub fn stash_queue(&self, listening: std::os::fd::BorrowedFd<'_>) {
+        for fd in self.stash.take_queue(listening) {
+            self.record(fd);
+        }
     }
 
     /// Connections are accepted where they cannot be recorded.

@@ -176,17 +176,28 @@ impl Lameduck {
         // spoken yet: they get the grace.
         let mut any_stream = false;
         let mut to_shut = Vec::new();
+        // The taken listeners' sockets whose queues a refusal takes first,
+        // for the program to serve (see `stash`): each client there has
+        // connected already.
+        let mut to_stash = Vec::new();
         {
             let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
             if refuse {
                 to_shut.append(&mut kept);
+                to_stash.extend(to_shut.iter().filter_map(|fd| fd.try_clone().ok()));
             }
             let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
             for listener in listeners.iter_mut().filter(|l| l.taken) {
                 let tcp = listener.network.kind() == Kind::Tcp;
-                any_stream |= tcp || listener.network.kind() == Kind::Unix;
+                let unix = listener.network.kind() == Kind::Unix;
+                any_stream |= tcp || unix;
                 match listener.fd.take() {
-                    Some(fd) if tcp && refuse && !listener.managers => to_shut.push(fd),
+                    Some(fd) if tcp && refuse && !listener.managers => {
+                        to_stash.extend(fd.try_clone());
+                        to_shut.push(fd);
+                    }
+                    // Its file goes below; what it had queued is served.
+                    Some(fd) if unix && refuse && !listener.managers => to_stash.push(fd),
                     // The program holds the socket open anyway, and so
                     // does a supervisor or the service manager.
                     Some(fd) if tcp && self.keep && !listener.managers => kept.push(fd),
@@ -224,6 +235,14 @@ impl Lameduck {
                 file.remove();
             }
         }
+        // No new connection reaches a unix socket whose file is gone, and
+        // a TCP one's queue is reset by the shut below: take what is
+        // queued now.
+        for fd in &to_stash {
+            use std::os::fd::AsFd;
+            self.accepted.stash_queue(fd.as_fd());
+        }
+        drop(to_stash);
         for fd in to_shut {
             // A listening socket shut down for reading leaves the LISTEN
             // state: connects are refused, the queue reset.
@@ -352,6 +371,52 @@ where
             }
             polled
         })
+    })
+    .await
+}
+
+/// [`poll_accept_recorded`], and once draining has begun, the connections
+/// the listening socket `listening` had queued when a refusal shut it
+/// (see [`stash`](crate::stash)), each made a stream by `make`.
+pub(crate) fn poll_accept_or_stashed<S: std::os::fd::AsRawFd, A>(
+    phase: &watch::Receiver<Phase>,
+    accepted: &Accepted,
+    listening: std::os::fd::BorrowedFd<'_>,
+    cx: &mut std::task::Context<'_>,
+    accept: impl FnOnce(&mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<(S, A)>>,
+    make: impl Fn(OwnedFd) -> std::io::Result<(S, A)>,
+) -> std::task::Poll<std::io::Result<(S, A)>> {
+    if !phase.borrow().is_draining() {
+        let polled = poll_accept_recorded(phase, accepted, || accept(cx));
+        if polled.is_ready() || !phase.borrow().is_draining() {
+            return polled;
+        }
+    }
+    accepted.stash.poll_next(listening, cx, make).map(Ok)
+}
+
+/// [`accept_recorded`], and once draining has begun, the connections
+/// stashed as in [`poll_accept_or_stashed`].
+pub(crate) async fn accept_or_stashed<S, A, F>(
+    phase: &watch::Receiver<Phase>,
+    accepted: &Accepted,
+    listening: std::os::fd::BorrowedFd<'_>,
+    accept: impl FnMut() -> F,
+    make: impl Fn(OwnedFd) -> std::io::Result<(S, A)>,
+) -> std::io::Result<(S, A)>
+where
+    S: std::os::fd::AsRawFd,
+    F: std::future::Future<Output = std::io::Result<(S, A)>>,
+{
+    let mut accepting = std::pin::pin!(accept_recorded(phase, accepted, accept));
+    std::future::poll_fn(|cx| {
+        if !phase.borrow().is_draining() {
+            let polled = accepting.as_mut().poll(cx);
+            if polled.is_ready() || !phase.borrow().is_draining() {
+                return polled;
+            }
+        }
+        accepted.stash.poll_next(listening, cx, &make).map(Ok)
     })
     .await
 }
@@ -663,6 +728,60 @@ mod tests {
         lameduck.begin();
         drop(program);
         assert_refused(addr);
+    }
+
+    #[tokio::test]
+    async fn a_refusal_hands_the_program_the_connections_queued_before_it() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // Refusing as draining begins (bypass mode), and later (a
+        // supervised child's drain, then a stop or the supervisor's death)
+        // with the program's accept waiting meanwhile.
+        for later in [false, true] {
+            let (lameduck, addr, program) = draining_tcp(!later, later);
+            let program = std::net::TcpListener::from(program);
+            program.set_nonblocking(true).unwrap();
+            let listener = Arc::new(crate::TcpListener::new(
+                tokio::net::TcpListener::from_std(program).unwrap(),
+                lameduck.phase.subscribe(),
+                lameduck.accepted(),
+            ));
+            let waiting = later.then(|| {
+                lameduck.begin();
+                let listener = listener.clone();
+                tokio::spawn(async move { listener.accept().await })
+            });
+            // Connected and spoken, and in the queue: nobody accepts now.
+            let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+            client.write_all(b"ping").await.unwrap();
+            if later {
+                tokio::task::yield_now().await;
+                lameduck.begin_refusing();
+            } else {
+                lameduck.begin();
+            }
+            assert_refused(addr);
+            let accepted = match waiting {
+                Some(task) => tokio::time::timeout(Duration::from_secs(5), task)
+                    .await
+                    .expect("the waiting accept woken")
+                    .unwrap(),
+                None => tokio::time::timeout(Duration::from_secs(5), listener.accept())
+                    .await
+                    .expect("the queued connection yielded"),
+            };
+            let (mut served, peer) = accepted.unwrap();
+            assert_eq!(peer, client.local_addr().unwrap());
+            // The grace waits for it.
+            assert!(!lameduck.accepted().all_closed(), "later: {later}");
+            let mut got = [0; 4];
+            served.read_exact(&mut got).await.unwrap();
+            assert_eq!(&got, b"ping");
+            served.write_all(b"pong").await.unwrap();
+            client.read_exact(&mut got).await.unwrap();
+            assert_eq!(&got, b"pong");
+            drop(served);
+            assert!(lameduck.accepted().all_closed(), "later: {later}");
+        }
     }
 
     #[test]

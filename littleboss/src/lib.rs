@@ -104,6 +104,7 @@ mod socket;
 mod socket_key;
 mod spec;
 mod started;
+mod stash;
 mod supervisor;
 mod tcp;
 mod test_hook;

@@ -4,6 +4,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::ops::Deref;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -109,7 +110,10 @@ impl TcpListener {
 
     /// Accepts a connection, as [`tokio::net::TcpListener::accept`] does,
     /// until draining begins; from then on it never completes (the
-    /// connections go to the next child, or in bypass mode are refused).
+    /// connections go to the next child, or in bypass mode are refused),
+    /// but for the connections the kernel had queued when the listener was
+    /// shut for good (a stop, bypass mode's SIGTERM): those, connected
+    /// already, are yielded still.
     /// A call waiting when draining begins stays waiting. Several tasks
     /// may wait on one listener (shared in an `Arc`), each woken as with
     /// tokio's.
@@ -123,7 +127,14 @@ impl TcpListener {
     /// # Ok(()) }
     /// ```
     pub async fn accept(&self) -> io::Result<(tokio::net::TcpStream, SocketAddr)> {
-        crate::lameduck::accept_recorded(&self.phase, &self.accepted, || self.inner.accept()).await
+        crate::lameduck::accept_or_stashed(
+            &self.phase,
+            &self.accepted,
+            self.inner.as_fd(),
+            || self.inner.accept(),
+            stream_of,
+        )
+        .await
     }
 
     /// Polls for a connection, as [`tokio::net::TcpListener::poll_accept`]
@@ -144,9 +155,14 @@ impl TcpListener {
         &self,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<io::Result<(tokio::net::TcpStream, SocketAddr)>> {
-        crate::lameduck::poll_accept_recorded(&self.phase, &self.accepted, || {
-            self.inner.poll_accept(cx)
-        })
+        crate::lameduck::poll_accept_or_stashed(
+            &self.phase,
+            &self.accepted,
+            self.inner.as_fd(),
+            cx,
+            |cx| self.inner.poll_accept(cx),
+            stream_of,
+        )
     }
 
     /// Whether this listener has stopped yielding connections.
@@ -190,6 +206,14 @@ impl TcpListener {
         self.accepted.lose_track();
         self.inner
     }
+}
+
+/// A connection taken off the queue of a shut listener (see
+/// [`stash`](crate::stash)), as the listener's own accept gives it.
+fn stream_of(fd: std::os::fd::OwnedFd) -> io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    let stream = std::net::TcpStream::from(fd);
+    let peer = stream.peer_addr()?;
+    Ok((tokio::net::TcpStream::from_std(stream)?, peer))
 }
 
 impl Deref for TcpListener {

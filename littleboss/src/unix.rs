@@ -4,6 +4,7 @@
 
 use std::io;
 use std::ops::Deref;
+use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use tokio::net::UnixStream;
@@ -71,7 +72,9 @@ impl UnixListener {
     }
 
     /// Accepts a connection, as [`tokio::net::UnixListener::accept`] does,
-    /// until draining begins; from then on it never completes. Cancel safe;
+    /// until draining begins; from then on it never completes, but for
+    /// the connections queued when its file was removed for good (a stop,
+    /// bypass mode's SIGTERM), which are yielded still. Cancel safe;
     /// several tasks may wait on one listener, each woken as with tokio's.
     ///
     /// ```no_run
@@ -81,7 +84,14 @@ impl UnixListener {
     /// # Ok(()) }
     /// ```
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        crate::lameduck::accept_recorded(&self.phase, &self.accepted, || self.inner.accept()).await
+        crate::lameduck::accept_or_stashed(
+            &self.phase,
+            &self.accepted,
+            self.inner.as_fd(),
+            || self.inner.accept(),
+            stream_of,
+        )
+        .await
     }
 
     /// Polls for a connection, as [`tokio::net::UnixListener::poll_accept`]
@@ -101,9 +111,14 @@ impl UnixListener {
         &self,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<io::Result<(UnixStream, SocketAddr)>> {
-        crate::lameduck::poll_accept_recorded(&self.phase, &self.accepted, || {
-            self.inner.poll_accept(cx)
-        })
+        crate::lameduck::poll_accept_or_stashed(
+            &self.phase,
+            &self.accepted,
+            self.inner.as_fd(),
+            cx,
+            |cx| self.inner.poll_accept(cx),
+            stream_of,
+        )
     }
 
     /// Whether this listener has stopped yielding connections.
@@ -134,6 +149,14 @@ impl UnixListener {
         self.accepted.lose_track();
         self.inner
     }
+}
+
+/// A connection taken off the queue of a listener whose file went at a
+/// refusal (see [`stash`](crate::stash)), as the listener's accept gives it.
+fn stream_of(fd: std::os::fd::OwnedFd) -> io::Result<(UnixStream, SocketAddr)> {
+    let stream = UnixStream::from_std(std::os::unix::net::UnixStream::from(fd))?;
+    let peer = stream.peer_addr()?;
+    Ok((stream, peer))
 }
 
 impl Deref for UnixListener {

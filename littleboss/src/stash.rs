@@ -1,0 +1,116 @@
+//! The connections a listening socket had queued when it was shut for a
+//! refusal (a stop, bypass mode's SIGTERM, the supervisor's death): the
+//! kernel resets a shut listener's queue, though each of those clients has
+//! connected, and has often sent its request. They are accepted first, and
+//! the listeners `Context` handed out yield them while draining, as the
+//! connections they would have taken had the shut come a moment later.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Poll, Waker};
+
+/// Connections taken off shut listeners, by the listening socket's inode
+/// (every descriptor of one socket has the same).
+#[derive(Debug, Default)]
+pub(crate) struct Stash {
+    /// Anything was ever stashed: until then an accept looks no further.
+    any: AtomicBool,
+    queued: Mutex<HashMap<u64, VecDeque<OwnedFd>>>,
+    /// The accepts waiting while draining, woken when connections come.
+    waiting: Mutex<Vec<Waker>>,
+}
+
+impl Stash {
+    /// Accepts every connection queued on `listening` (until none is
+    /// left), keeps them for its handles, and wakes the accepts waiting.
+    /// Returns them, for the grace to wait for.
+    pub fn take_queue(&self, listening: BorrowedFd<'_>) -> Vec<RawFd> {
+        let Some(key) = inode(listening) else {
+            return Vec::new();
+        };
+        let mut taken = Vec::new();
+        let flags =
+            nix::sys::socket::SockFlag::SOCK_NONBLOCK | nix::sys::socket::SockFlag::SOCK_CLOEXEC;
+        // Looked at first, so that an accept never blocks, whatever the
+        // socket's own flag (a program may have turned it off).
+        while queued(listening) {
+            let Ok(fd) = nix::sys::socket::accept4(listening.as_raw_fd(), flags) else {
+                break;
+            };
+            // SAFETY: accept4 just returned this descriptor, owned by no one.
+            taken.push(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+        if taken.is_empty() {
+            return Vec::new();
+        }
+        let fds = taken.iter().map(AsRawFd::as_raw_fd).collect();
+        lock(&self.queued).entry(key).or_default().extend(taken);
+        self.any.store(true, Ordering::SeqCst);
+        for waker in std::mem::take(&mut *lock(&self.waiting)) {
+            waker.wake();
+        }
+        fds
+    }
+
+    /// The next connection stashed for `listening`, made a stream by
+    /// `make` (one it cannot make, its peer gone, is passed over); else
+    /// `Pending`, woken when one comes. Asked only while draining: before,
+    /// the listener's own accept wakes the task.
+    pub fn poll_next<S>(
+        &self,
+        listening: BorrowedFd<'_>,
+        cx: &mut std::task::Context<'_>,
+        make: impl Fn(OwnedFd) -> io::Result<S>,
+    ) -> Poll<S> {
+        let mut registered = false;
+        loop {
+            match self.pop(listening) {
+                Some(fd) => match make(fd) {
+                    Ok(stream) => return Poll::Ready(stream),
+                    Err(_) => continue,
+                },
+                None if registered => return Poll::Pending,
+                None => {
+                    let mut waiting = lock(&self.waiting);
+                    if !waiting.iter().any(|w| w.will_wake(cx.waker())) {
+                        waiting.push(cx.waker().clone());
+                    }
+                    // Then one more look: one may have come in between.
+                    registered = true;
+                }
+            }
+        }
+    }
+
+    fn pop(&self, listening: BorrowedFd<'_>) -> Option<OwnedFd> {
+        if !self.any.load(Ordering::SeqCst) {
+            return None;
+        }
+        let key = inode(listening)?;
+        lock(&self.queued).get_mut(&key)?.pop_front()
+    }
+}
+
+/// Whether a connection waits on the listening socket `fd`.
+fn queued(fd: BorrowedFd<'_>) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+    let readable = |fds: &[PollFd]| {
+        fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLIN))
+    };
+    poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0) && readable(&fds)
+}
+
+/// The inode of the socket `fd` names.
+fn inode(fd: BorrowedFd<'_>) -> Option<u64> {
+    nix::sys::stat::fstat(fd).ok().map(|stat| stat.st_ino)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}

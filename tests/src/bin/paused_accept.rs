@@ -1,0 +1,50 @@
+//! An echo server whose accept loop a test can pause: while the file
+//! named by `PAUSE_FILE` exists it accepts nothing (it says `paused` once),
+//! so connections wait in the kernel's queue. Serves until lameduck, then
+//! finishes the connections it has.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+#[littleboss::main(
+    name = "paused_accept",
+    listener(addr = "tcp:127.0.0.1:0"),
+    lameduck = "20s",
+    grace = "10s"
+)]
+async fn main(ctx: littleboss::Context) {
+    let listener = ctx.tcp("addr").expect("addr listener");
+    let pause = std::path::PathBuf::from(std::env::var_os("PAUSE_FILE").expect("PAUSE_FILE"));
+    println!("addr={}", listener.local_addr().unwrap());
+    let lameduck = ctx.lameduck();
+    tokio::pin!(lameduck);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut said = false;
+    loop {
+        if pause.exists() {
+            if !said {
+                println!("paused");
+                said = true;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        }
+        tokio::select! {
+            _ = &mut lameduck => break,
+            () = tokio::time::sleep(Duration::from_millis(5)) => {}
+            accepted = listener.accept() => {
+                let Ok((conn, _)) = accepted else { continue };
+                connections.spawn(async move {
+                    let (read, mut write) = conn.into_split();
+                    let mut line = String::new();
+                    if BufReader::new(read).read_line(&mut line).await.is_ok() {
+                        let _ = write.write_all(line.as_bytes()).await;
+                    }
+                });
+            }
+        }
+    }
+    println!("entering lameduck mode");
+    let _ = tokio::time::timeout(ctx.drain_budget(), connections.join_all()).await;
+}

@@ -1,0 +1,90 @@
+//! Connections waiting in the kernel's queue when a stop (or bypass mode's
+//! SIGTERM) shuts the listener: each client there has connected, and has
+//! sent its request; the program serves them rather than the kernel
+//! resetting them.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::Duration;
+
+use tests::{Service, text};
+
+const PAUSED: &str = env!("CARGO_BIN_EXE_paused_accept");
+const QUEUED: usize = 20;
+
+/// `QUEUED` clients connected to `addr`, each with its line sent.
+fn queue_clients(addr: SocketAddr) -> Vec<TcpStream> {
+    (0..QUEUED)
+        .map(|i| {
+            let mut client = TcpStream::connect(addr).unwrap();
+            client
+                .set_read_timeout(Some(Duration::from_secs(20)))
+                .unwrap();
+            writeln!(client, "queued {i}").unwrap();
+            client
+        })
+        .collect()
+}
+
+/// Waits until `addr` refuses connections: the listener is shut.
+fn wait_refused(addr: SocketAddr) {
+    tests::eventually("the listener shut", || {
+        TcpStream::connect(addr)
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused)
+            .then_some(())
+    });
+}
+
+/// Each client's answer: its own line echoed.
+fn assert_all_answered(clients: Vec<TcpStream>) {
+    for (i, mut client) in clients.into_iter().enumerate() {
+        let mut answer = String::new();
+        let read = client.read_to_string(&mut answer);
+        assert!(read.is_ok(), "client {i}: {read:?}");
+        assert_eq!(answer, format!("queued {i}\n"), "client {i}");
+    }
+}
+
+/// Started paused, once it has said so: its queue fills from now on.
+fn paused(svc: &Service, pause: &Path) -> SocketAddr {
+    let addr = svc.printed_addr("addr");
+    std::fs::write(pause, "").unwrap();
+    svc.output.wait_for("paused");
+    addr
+}
+
+#[test]
+fn a_stop_serves_the_connections_queued_before_it() {
+    let mut svc = Service::new(PAUSED);
+    let pause = svc.dir.path().join("pause");
+    let mut cmd = svc.command(PAUSED);
+    cmd.arg("-littleboss=start").env("PAUSE_FILE", &pause);
+    svc.spawn(cmd);
+    svc.ready();
+    let addr = paused(&svc, &pause);
+    let clients = queue_clients(addr);
+    let stop = svc.spawn_control(PAUSED, "stop");
+    wait_refused(addr);
+    std::fs::remove_file(&pause).unwrap();
+    assert_all_answered(clients);
+    let stop = stop.wait_with_output().unwrap();
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn sigterm_in_bypass_serves_the_connections_queued_before_it() {
+    let mut svc = Service::new(PAUSED);
+    let pause = svc.dir.path().join("pause");
+    let mut cmd = svc.command(PAUSED);
+    cmd.env("PAUSE_FILE", &pause);
+    svc.spawn(cmd);
+    let addr = paused(&svc, &pause);
+    let clients = queue_clients(addr);
+    svc.signal(nix::sys::signal::Signal::SIGTERM);
+    wait_refused(addr);
+    std::fs::remove_file(&pause).unwrap();
+    assert_all_answered(clients);
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+}
