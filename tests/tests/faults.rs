@@ -753,3 +753,36 @@ fn a_supervisor_out_of_descriptors_says_so_once_and_answers_once_it_has_them() {
     assert!(status.status.success(), "{}", text(&status));
     svc.stop_expecting(0);
 }
+
+#[test]
+fn control_connections_beyond_the_most_are_answered_at_once_and_the_service_goes_on() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
+    svc.start(&[]);
+    svc.ready();
+    let socket = svc.control_dir().join("echo_server.sock");
+    // A burst of clients that connect and say nothing (yet).
+    let idle: Vec<UnixStream> = (0..64)
+        .map(|_| UnixStream::connect(&socket).unwrap())
+        .collect();
+    let status = tests::eventually("a status refused for the connections open", || {
+        let status = svc.control("status");
+        (!status.status.success()).then_some(status)
+    });
+    assert!(
+        text(&status).contains("64 control connections open, its most"),
+        "{}",
+        text(&status)
+    );
+    // It cannot tell: the supervisor runs.
+    assert_eq!(status.status.code(), Some(4), "{}", text(&status));
+    svc.output
+        .wait_for("refused a control connection: 64 are open");
+    // A signal still reaches it: the service is not held up.
+    svc.signal(Signal::SIGHUP);
+    svc.output.wait_for("is serving; pid");
+    drop(idle);
+    tests::eventually("a status answered once they closed", || {
+        svc.control("status").status.success().then_some(())
+    });
+    svc.stop_expecting(0);
+}

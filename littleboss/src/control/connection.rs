@@ -180,6 +180,11 @@ impl Connections {
         open.values().cloned().collect()
     }
 
+    /// How many are open now.
+    pub fn count(&self) -> usize {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// Takes on a connection just accepted: see [`Connections::take`].
     pub fn accept(
         &self,

@@ -493,9 +493,39 @@ fn pid_of(live: &std::os::unix::net::UnixStream) -> Option<i32> {
         .map(|c| c.pid())
 }
 
-/// How long after saying that accepting a control connection failed the
-/// supervisor says it again (it retries every 100 ms).
-const ACCEPT_ERROR_QUIET: Duration = Duration::from_secs(10);
+/// How long after saying that something keeps failing (accepting a
+/// control connection, which is retried every 100 ms; too many open) the
+/// supervisor says it again.
+const REPEAT_QUIET: Duration = Duration::from_secs(10);
+
+/// The most control connections open at once. Each holds a descriptor,
+/// which spawning a child needs too, and up to a request line's bytes: a
+/// burst of clients (a monitor's, a deploy tool's retries) must not run
+/// the supervisor out of either. Those beyond are answered at once.
+pub(crate) const MAX_CONNECTIONS: usize = 64;
+
+/// A failure said once per [`REPEAT_QUIET`], with how many came since.
+#[derive(Default)]
+struct Repeated {
+    quiet_until: Option<tokio::time::Instant>,
+    unsaid: u64,
+}
+
+impl Repeated {
+    fn say(&mut self, what: impl FnOnce(String)) {
+        let now = tokio::time::Instant::now();
+        if self.quiet_until.is_some_and(|until| now < until) {
+            self.unsaid += 1;
+            return;
+        }
+        what(match self.unsaid {
+            0 => String::new(),
+            n => format!(" ({n} more since the last said)"),
+        });
+        self.quiet_until = Some(now + REPEAT_QUIET);
+        self.unsaid = 0;
+    }
+}
 
 /// Accepts control connections for ever.
 pub(crate) async fn serve(
@@ -504,50 +534,51 @@ pub(crate) async fn serve(
     connections: Connections,
 ) {
     let our_uid = nix::unistd::geteuid().as_raw();
-    // EMFILE and friends last: said once per 10 s, with how many since.
-    let mut quiet_until: Option<tokio::time::Instant> = None;
-    let mut unsaid = 0u64;
+    // EMFILE and friends last.
+    let mut accept_failed = Repeated::default();
+    let mut too_many = Repeated::default();
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(e) => {
                 // Back off a little, keep serving.
-                let now = tokio::time::Instant::now();
-                if quiet_until.is_none_or(|until| now >= until) {
-                    let since = match unsaid {
-                        0 => String::new(),
-                        n => format!(" ({n} more failures since the last said)"),
-                    };
-                    log!("control socket accept failed: {e}{since}");
-                    quiet_until = Some(now + ACCEPT_ERROR_QUIET);
-                    unsaid = 0;
-                } else {
-                    unsaid += 1;
-                }
+                accept_failed.say(|since| log!("control socket accept failed: {e}{since}"));
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
         };
-        // Counted open in the same step as it is accepted: an in-place
-        // upgrade (which runs between two steps) hands on every connection
-        // accepted, even one whose task has not run yet.
-        match stream.peer_cred() {
-            Ok(cred) if cred.uid() == our_uid || cred.uid() == 0 => {
-                tokio::spawn(connections.accept(stream, requests.clone()).1);
-            }
-            Ok(cred) => {
+        let error = match stream.peer_cred() {
+            Ok(cred) if cred.uid() != our_uid && cred.uid() != 0 => {
                 let pid = cred.pid().map_or("unknown".to_owned(), |p| p.to_string());
                 log!(
                     "refused a control connection from uid {} (pid {pid}): only uid {our_uid} and root may control this supervisor",
                     cred.uid(),
                 );
-                let error = Response::Error {
-                    error: "permission denied: not the supervisor's user".to_owned(),
-                };
-                tokio::spawn(async move { refuse(stream, &error).await });
+                "permission denied: not the supervisor's user".to_owned()
             }
-            Err(e) => log!("cannot identify a control peer: {e}"),
-        }
+            Ok(_) if connections.count() >= MAX_CONNECTIONS => {
+                too_many.say(|since| {
+                    log!("refused a control connection: {MAX_CONNECTIONS} are open{since}")
+                });
+                format!(
+                    "the supervisor has {MAX_CONNECTIONS} control connections open, its most; try again once some have closed"
+                )
+            }
+            Ok(_) => {
+                // Counted open in the same step as it is accepted: an
+                // in-place upgrade (which runs between two steps) hands on
+                // every connection accepted, even one whose task has not
+                // run yet.
+                tokio::spawn(connections.accept(stream, requests.clone()).1);
+                continue;
+            }
+            Err(e) => {
+                log!("cannot identify a control peer: {e}");
+                continue;
+            }
+        };
+        let error = Response::Error { error };
+        tokio::spawn(async move { refuse(stream, &error).await });
     }
 }
 
