@@ -547,6 +547,11 @@ pub(crate) async fn serve(
                 continue;
             }
         };
+        if connections.count() >= MAX_CONNECTIONS {
+            // Those whose clients have gone (a burst that connects and
+            // hangs up) end once their tasks run: let them, first.
+            tokio::task::yield_now().await;
+        }
         let error = match stream.peer_cred() {
             Ok(cred) if cred.uid() != our_uid && cred.uid() != 0 => {
                 let pid = cred.pid().map_or("unknown".to_owned(), |p| p.to_string());
