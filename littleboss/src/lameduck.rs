@@ -178,13 +178,16 @@ impl Lameduck {
         let mut to_shut = Vec::new();
         // The taken listeners' sockets whose queues a refusal takes first,
         // for the program to serve (see `stash`): each client there has
-        // connected already.
+        // connected already. Only for a refusal as draining begins: one
+        // that comes later finds the program no longer accepting, and the
+        // queue the next child's (a stop during a reload's drain). Not
+        // where the program accepts past its handles (`into_inner`).
+        let stash = refuse && !self.phase.borrow().is_draining() && self.accepted.tracking();
         let mut to_stash = Vec::new();
         {
             let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
             if refuse {
                 to_shut.append(&mut kept);
-                to_stash.extend(to_shut.iter().filter_map(|fd| fd.try_clone().ok()));
             }
             let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
             for listener in listeners.iter_mut().filter(|l| l.taken) {
@@ -193,11 +196,13 @@ impl Lameduck {
                 any_stream |= tcp || unix;
                 match listener.fd.take() {
                     Some(fd) if tcp && refuse && !listener.managers => {
-                        to_stash.extend(fd.try_clone());
+                        if stash {
+                            to_stash.extend(fd.try_clone());
+                        }
                         to_shut.push(fd);
                     }
                     // Its file goes below; what it had queued is served.
-                    Some(fd) if unix && refuse && !listener.managers => to_stash.push(fd),
+                    Some(fd) if unix && stash && !listener.managers => to_stash.push(fd),
                     // The program holds the socket open anyway, and so
                     // does a supervisor or the service manager.
                     Some(fd) if tcp && self.keep && !listener.managers => kept.push(fd),
@@ -216,8 +221,25 @@ impl Lameduck {
                 }
             }
         }
-        // Before the grace first asks whether all accepted have closed.
+        // Before the grace first asks whether all accepted have closed, and
+        // before the stash: from here on an accept looks there.
         self.accepted.stop_accepting();
+        if refuse {
+            let files =
+                std::mem::take(&mut *self.socket_files.lock().unwrap_or_else(|e| e.into_inner()));
+            for file in files {
+                file.remove();
+            }
+        }
+        // No new connection reaches a unix socket whose file is gone, and
+        // a TCP one's queue is reset by the shut below: take what is
+        // queued now. Before draining is told, so that whoever sees it
+        // (the HTTP helper's listener) finds the stash whole.
+        for fd in &to_stash {
+            use std::os::fd::AsFd;
+            self.accepted.stash_queue(fd.as_fd());
+        }
+        drop(to_stash);
         let since = Instant::now();
         let began = self.phase.send_if_modified(|phase| {
             let serving = *phase == Phase::Serving;
@@ -228,21 +250,6 @@ impl Lameduck {
         });
         // Only now, with draining begun: the listeners `Context` handed out
         // pend from here on, rather than meet the shut socket.
-        if refuse {
-            let files =
-                std::mem::take(&mut *self.socket_files.lock().unwrap_or_else(|e| e.into_inner()));
-            for file in files {
-                file.remove();
-            }
-        }
-        // No new connection reaches a unix socket whose file is gone, and
-        // a TCP one's queue is reset by the shut below: take what is
-        // queued now.
-        for fd in &to_stash {
-            use std::os::fd::AsFd;
-            self.accepted.stash_queue(fd.as_fd());
-        }
-        drop(to_stash);
         for fd in to_shut {
             // A listening socket shut down for reading leaves the LISTEN
             // state: connects are refused, the queue reset.
@@ -386,9 +393,12 @@ pub(crate) fn poll_accept_or_stashed<S: std::os::fd::AsRawFd, A>(
     accept: impl FnOnce(&mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<(S, A)>>,
     make: impl Fn(OwnedFd) -> std::io::Result<(S, A)>,
 ) -> std::task::Poll<std::io::Result<(S, A)>> {
-    if !phase.borrow().is_draining() {
+    // Accepting stops (the flag) before draining is told, and the stash
+    // fills between the two.
+    let accepting = || accepted.may_accept() && !phase.borrow().is_draining();
+    if accepting() {
         let polled = poll_accept_recorded(phase, accepted, || accept(cx));
-        if polled.is_ready() || !phase.borrow().is_draining() {
+        if polled.is_ready() || accepting() {
             return polled;
         }
     }
@@ -408,11 +418,13 @@ where
     S: std::os::fd::AsRawFd,
     F: std::future::Future<Output = std::io::Result<(S, A)>>,
 {
-    let mut accepting = std::pin::pin!(accept_recorded(phase, accepted, accept));
+    let mut accept = std::pin::pin!(accept_recorded(phase, accepted, accept));
+    // As in `poll_accept_or_stashed`.
+    let accepting = || accepted.may_accept() && !phase.borrow().is_draining();
     std::future::poll_fn(|cx| {
-        if !phase.borrow().is_draining() {
-            let polled = accepting.as_mut().poll(cx);
-            if polled.is_ready() || !phase.borrow().is_draining() {
+        if accepting() {
+            let polled = accept.as_mut().poll(cx);
+            if polled.is_ready() || accepting() {
                 return polled;
             }
         }
@@ -730,58 +742,75 @@ mod tests {
         assert_refused(addr);
     }
 
+    /// The listener handle the program took, from `program`.
+    fn handle(lameduck: &Lameduck, program: OwnedFd) -> crate::TcpListener {
+        let program = std::net::TcpListener::from(program);
+        program.set_nonblocking(true).unwrap();
+        crate::TcpListener::new(
+            tokio::net::TcpListener::from_std(program).unwrap(),
+            lameduck.phase.subscribe(),
+            lameduck.accepted(),
+        )
+    }
+
+    /// A client connected to `addr` that has sent its request.
+    async fn queued_client(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+        use tokio::io::AsyncWriteExt;
+        let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        client.write_all(b"ping").await.unwrap();
+        client
+    }
+
     #[tokio::test]
     async fn a_refusal_hands_the_program_the_connections_queued_before_it() {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        // Refusing as draining begins (bypass mode), and later (a
-        // supervised child's drain, then a stop or the supervisor's death)
-        // with the program's accept waiting meanwhile.
-        for later in [false, true] {
-            let (lameduck, addr, program) = draining_tcp(!later, later);
-            let program = std::net::TcpListener::from(program);
-            program.set_nonblocking(true).unwrap();
-            let listener = Arc::new(crate::TcpListener::new(
-                tokio::net::TcpListener::from_std(program).unwrap(),
-                lameduck.phase.subscribe(),
-                lameduck.accepted(),
-            ));
-            let waiting = later.then(|| {
-                lameduck.begin();
-                let listener = listener.clone();
-                tokio::spawn(async move { listener.accept().await })
-            });
-            // Connected and spoken, and in the queue: nobody accepts now.
-            let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
-            client.write_all(b"ping").await.unwrap();
-            if later {
-                tokio::task::yield_now().await;
-                lameduck.begin_refusing();
-            } else {
-                lameduck.begin();
-            }
-            assert_refused(addr);
-            let accepted = match waiting {
-                Some(task) => tokio::time::timeout(Duration::from_secs(5), task)
-                    .await
-                    .expect("the waiting accept woken")
-                    .unwrap(),
-                None => tokio::time::timeout(Duration::from_secs(5), listener.accept())
-                    .await
-                    .expect("the queued connection yielded"),
-            };
-            let (mut served, peer) = accepted.unwrap();
-            assert_eq!(peer, client.local_addr().unwrap());
-            // The grace waits for it.
-            assert!(!lameduck.accepted().all_closed(), "later: {later}");
-            let mut got = [0; 4];
-            served.read_exact(&mut got).await.unwrap();
-            assert_eq!(&got, b"ping");
-            served.write_all(b"pong").await.unwrap();
-            client.read_exact(&mut got).await.unwrap();
-            assert_eq!(&got, b"pong");
-            drop(served);
-            assert!(lameduck.accepted().all_closed(), "later: {later}");
-        }
+        // Bypass mode's SIGTERM, or a stop of a supervised child serving.
+        let (lameduck, addr, program) = draining_tcp(true, false);
+        let listener = Arc::new(handle(&lameduck, program));
+        // Its accept loop busy elsewhere: the client waits in the queue.
+        let mut client = queued_client(addr).await;
+        let waiting = tokio::spawn({
+            let listener = listener.clone();
+            async move { listener.accept().await }
+        });
+        lameduck.begin();
+        assert_refused(addr);
+        let (mut served, peer) = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("the queued connection yielded")
+            .unwrap()
+            .unwrap();
+        assert_eq!(peer, client.local_addr().unwrap());
+        // The grace waits for it.
+        assert!(!lameduck.accepted().all_closed());
+        let mut got = [0; 4];
+        served.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"ping");
+        served.write_all(b"pong").await.unwrap();
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"pong");
+        drop(served);
+        assert!(lameduck.accepted().all_closed());
+    }
+
+    #[tokio::test]
+    async fn a_refusal_after_draining_began_takes_nothing_off_the_queue() {
+        use tokio::io::AsyncReadExt;
+        // A supervised child drained (a reload); then the stop: the queue
+        // was the next child's, and this program accepts no more.
+        let (lameduck, addr, program) = draining_tcp(false, true);
+        let listener = handle(&lameduck, program);
+        lameduck.begin();
+        let mut client = queued_client(addr).await;
+        lameduck.begin_refusing();
+        assert_refused(addr);
+        // Reset with the queue, at once, as before there was a stash.
+        let mut got = [0; 1];
+        let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut got)).await;
+        assert!(matches!(read, Ok(Err(_)) | Ok(Ok(0))), "{read:?}");
+        let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
+        assert!(accepted.is_err(), "yielded after draining: {accepted:?}");
+        assert!(lameduck.accepted().all_closed());
     }
 
     #[test]

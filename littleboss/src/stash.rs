@@ -31,12 +31,16 @@ impl Stash {
         let Some(key) = inode(listening) else {
             return Vec::new();
         };
+        // A blocking socket (a program turned the flag off) could block an
+        // accept that another process won the race for: left alone.
+        if !non_blocking(listening) {
+            return Vec::new();
+        }
         let mut taken = Vec::new();
         let flags =
             nix::sys::socket::SockFlag::SOCK_NONBLOCK | nix::sys::socket::SockFlag::SOCK_CLOEXEC;
-        // Looked at first, so that an accept never blocks, whatever the
-        // socket's own flag (a program may have turned it off).
-        while queued(listening) {
+        let most = most_stashed();
+        while taken.len() < most && queued(listening) {
             let Ok(fd) = nix::sys::socket::accept4(listening.as_raw_fd(), flags) else {
                 break;
             };
@@ -85,6 +89,16 @@ impl Stash {
         }
     }
 
+    /// Whether a connection is stashed for `listening`.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub fn has(&self, listening: BorrowedFd<'_>) -> bool {
+        if !self.any.load(Ordering::SeqCst) {
+            return false;
+        }
+        let queued = lock(&self.queued);
+        inode(listening).is_some_and(|key| queued.get(&key).is_some_and(|q| !q.is_empty()))
+    }
+
     fn pop(&self, listening: BorrowedFd<'_>) -> Option<OwnedFd> {
         if !self.any.load(Ordering::SeqCst) {
             return None;
@@ -92,6 +106,25 @@ impl Stash {
         let key = inode(listening)?;
         lock(&self.queued).get_mut(&key)?.pop_front()
     }
+}
+
+/// Whether the socket `fd` is non-blocking (the flag is the open file's,
+/// shared by every descriptor of it).
+fn non_blocking(fd: BorrowedFd<'_>) -> bool {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    fcntl(fd, FcntlArg::F_GETFL)
+        .is_ok_and(|flags| OFlag::from_bits_truncate(flags).contains(OFlag::O_NONBLOCK))
+}
+
+/// The most connections taken off one queue: each holds a descriptor,
+/// which the program's own work while it drains needs too (a quarter of
+/// its limit; a queue may hold thousands). The rest are reset as before.
+fn most_stashed() -> usize {
+    use nix::sys::resource::{Resource, getrlimit};
+    let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
+    usize::try_from(soft / 4)
+        .unwrap_or(usize::MAX)
+        .clamp(16, 4096)
 }
 
 /// Whether a connection waits on the listening socket `fd`.

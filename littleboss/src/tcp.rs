@@ -165,6 +165,13 @@ impl TcpListener {
         )
     }
 
+    /// Whether connections a refusal took off this listener's queue wait
+    /// to be yielded (see [`stash`](crate::stash)).
+    #[cfg(feature = "http")]
+    pub(crate) fn has_stashed(&self) -> bool {
+        self.accepted.stash.has(self.inner.as_fd())
+    }
+
     /// Whether this listener has stopped yielding connections.
     ///
     /// ```no_run

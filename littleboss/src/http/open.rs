@@ -152,18 +152,28 @@ impl axum::serve::Listener for CountingListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        tokio::select! {
-            biased;
-            () = self.ctx.draining() => {
-                // The listener yields nothing from now on.
-                self.accepting = None;
-                std::future::pending().await
-            }
-            (stream, peer) = axum::serve::Listener::accept(&mut self.inner) => {
-                // Nagle left on, as axum leaves it: with it off, HTTP/2
-                // clients lost many more requests to the graceful GOAWAY
-                // (commit 684447e, measured with drain_bench).
-                (self.open.track(stream), peer)
+        loop {
+            tokio::select! {
+                biased;
+                () = self.ctx.draining() => {
+                    // What a refusal took off the queue (stashed before
+                    // draining was told) is served still; then nothing
+                    // comes from the listener.
+                    if self.inner.has_stashed() {
+                        if let Ok((stream, peer)) = TcpListener::accept(&self.inner).await {
+                            return (self.open.track(stream), peer);
+                        }
+                        continue;
+                    }
+                    self.accepting = None;
+                    return std::future::pending().await;
+                }
+                (stream, peer) = axum::serve::Listener::accept(&mut self.inner) => {
+                    // Nagle left on, as axum leaves it: with it off, HTTP/2
+                    // clients lost many more requests to the graceful GOAWAY
+                    // (commit 684447e, measured with drain_bench).
+                    return (self.open.track(stream), peer);
+                }
             }
         }
     }

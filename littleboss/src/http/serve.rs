@@ -128,7 +128,10 @@ where
     let mut connections = tokio::task::JoinSet::new();
     loop {
         while connections.try_join_next().is_some() {}
+        // The listener first: what a refusal took off its queue is served
+        // before the shutdown that draining with nothing open begins.
         let accepted = tokio::select! {
+            biased;
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
@@ -406,6 +409,70 @@ pub(super) mod tests {
             offers_websockets_over_http2(serve_service_hi).await,
             "serve_service"
         );
+    }
+
+    /// A client that connected and sent its request while the program
+    /// was not accepting, then a refusal (a stop, bypass mode's SIGTERM):
+    /// the helper, started only then, still answers it.
+    async fn answers_what_a_refusal_took_off_the_queue(serve: Serve) {
+        use std::os::fd::OwnedFd;
+        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = socket.local_addr().unwrap();
+        let program = socket.try_clone().unwrap();
+        program.set_nonblocking(true).unwrap();
+        let listener = crate::lameduck::Listener {
+            name: "http".into(),
+            network: crate::spec::Network::Tcp,
+            fd: Some(OwnedFd::from(socket)),
+            taken: true,
+            managers: false,
+            unbound: None,
+        };
+        let listeners = Arc::new(std::sync::Mutex::new(vec![listener]));
+        let grace = Duration::from_secs(5);
+        let (lameduck, phase) = crate::lameduck::Lameduck::new(listeners, grace, true, false);
+        let timing = Timing {
+            phase: phase.clone(),
+            lameduck_timeout: Duration::from_secs(10),
+            grace,
+            accepted: lameduck.accepted(),
+        };
+        let ctx = Context::new(Arc::default(), timing, None, Vec::new(), String::new());
+        let inner = tokio::net::TcpListener::from_std(program).unwrap();
+        let listener = TcpListener::new(inner, phase, lameduck.accepted());
+        let mut queued = TcpStream::connect(addr).await.unwrap();
+        queued
+            .write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .unwrap();
+        lameduck.begin();
+        let server = serve(ctx, listener);
+        let mut answer = Vec::new();
+        let read = queued.read_to_end(&mut answer);
+        tokio::time::timeout(Duration::from_secs(5), read)
+            .await
+            .expect("answered and closed")
+            .unwrap();
+        let answer = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+        assert!(answer.starts_with("http/1.1 200"), "{answer}");
+        assert!(answer.contains("connection: close"), "{answer}");
+        assert!(answer.ends_with("\r\n\r\nhi"), "{answer}");
+        // Nothing else open: the helper ends without waiting for lameduck.
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .expect("the helper returns")
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn serve_answers_what_a_refusal_took_off_the_queue() {
+        answers_what_a_refusal_took_off_the_queue(serve_hi).await;
+    }
+
+    #[tokio::test]
+    async fn serve_service_answers_what_a_refusal_took_off_the_queue() {
+        answers_what_a_refusal_took_off_the_queue(serve_service_hi).await;
     }
 
     #[tokio::test]
