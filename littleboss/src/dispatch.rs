@@ -48,10 +48,11 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     }
     let inv = flags::parse(&config, argv.clone(), flags::Repeats::Refused)
         .unwrap_or_else(|e| usage(format!("{e}\nRun `{program} -h` for help.")));
-    // A program that answers its own help (`help = false`) never sees it
-    // in these modes: `-littleboss=stop --help` must not stop the service,
-    // nor a reload start a child that prints help and exits.
-    if inv.mode != Mode::Bypass && flags::asks_help(&argv) {
+    // The modes that take no program arguments answer `-h` themselves,
+    // whatever `help` says: `-littleboss=stop --help` must not stop the
+    // service. `start` and `reload` pass it on to a program that answers
+    // its own help (where `-h` may mean something else: a host).
+    if matches!(inv.mode, Mode::Stop | Mode::Status) && flags::asks_help(&argv) {
         crate::control::client::print_out(&flags::usage(&config, &program));
         std::process::exit(0);
     }
