@@ -118,7 +118,15 @@ pub(crate) fn run(
         Ok(None) => fail(1, "the supervisor went away before the child started"),
         Err(e) => give_up(format!("cannot read the supervisor's hello: {e}")),
     };
-    let argv = std::env::args_os().collect();
+    let argv: Vec<_> = std::env::args_os().collect();
+    // A listener the supervisor holds that this binary does not declare
+    // (a SIGHUP after the file at the path was replaced): its flag, in the
+    // arguments kept from the child before, is not the program's.
+    let gone = (entries.iter())
+        .map(|e| e.name.as_str())
+        .filter(|name| config.listeners.iter().all(|l| l.name != *name))
+        .collect();
+    let argv = crate::flags::without_listener_flags(&argv, &gone);
     // The arguments the supervisor stored (checked as a command line when
     // they were one), given back.
     let repeats = crate::flags::Repeats::LastWins;

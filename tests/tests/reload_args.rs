@@ -459,3 +459,27 @@ fn a_relative_unix_socket_is_bound_where_the_reload_is_run_from_or_refused() {
     assert!(!moved.join("e.sock").exists() && !home.join("e.sock").exists());
     svc.stop_expecting(0);
 }
+
+#[test]
+fn a_sighup_to_a_file_replaced_by_one_without_a_listener_gives_the_program_not_its_flag() {
+    // A release replaced in place (the same path, another file), with no
+    // `admin` listener; SIGHUP runs it with the serving child's arguments.
+    let mut svc = Service::new(V2);
+    let release = svc.dir.path().join("argv");
+    tests::copy_binary(std::path::Path::new(V2), &release);
+    let admin = format!("-admin=127.0.0.1:{}", free_port());
+    let mut cmd = svc.command(&release);
+    cmd.args(["-littleboss=start", &admin, "kept"]);
+    svc.spawn(cmd);
+    let http = svc.printed_addr("http");
+    svc.ready();
+    let next = svc.dir.path().join("argv.next");
+    tests::copy_binary(std::path::Path::new(V1), &next);
+    std::fs::rename(&next, &release).unwrap();
+    svc.signal(nix::sys::signal::Signal::SIGHUP);
+    let greeting = tests::eventually("version 1 to answer", || {
+        read_greeting(http).ok().filter(|g| g.starts_with("v1 "))
+    });
+    assert!(greeting.ends_with(" kept\n"), "{greeting:?}");
+    assert!(!greeting.contains("-admin"), "{greeting:?}");
+}
