@@ -38,10 +38,7 @@ fn exec_path() -> Option<std::ffi::OsString> {
 /// `/proc/self/exe`): those name whatever runs the reload, not a file to
 /// run again.
 fn as_given(argv0: &OsStr, exe: &Path) -> Option<PathBuf> {
-    let through_proc = [&b"/dev/fd/"[..], b"/proc/"]
-        .iter()
-        .any(|p| argv0.as_bytes().starts_with(p));
-    if through_proc || !argv0.as_bytes().contains(&b'/') {
+    if !argv0.as_bytes().contains(&b'/') {
         return None;
     }
     let given = Path::new(argv0);
@@ -50,6 +47,11 @@ fn as_given(argv0: &OsStr, exe: &Path) -> Option<PathBuf> {
     } else {
         std::env::current_dir().ok()?.join(given)
     };
+    // Tidied first: `//proc/self/exe`, or `proc/self/exe` run from `/`.
+    let tidy: PathBuf = absolute.components().collect();
+    if tidy.starts_with("/proc") || tidy.starts_with("/dev/fd") {
+        return None;
+    }
     let named = std::fs::metadata(&absolute).ok()?;
     let running = std::fs::metadata(exe).ok()?;
     // `components` drops the `.` steps; `..` stays (through a symlink it
@@ -86,7 +88,12 @@ mod tests {
         // A process's link names this binary now, and whatever runs the
         // reload then.
         let me = std::env::current_exe().unwrap();
-        for link in ["/proc/self/exe", "/dev/fd/0"] {
+        for link in [
+            "/proc/self/exe",
+            "/dev/fd/0",
+            "//proc/self/exe",
+            "/dev/./fd/0",
+        ] {
             assert_eq!(as_given(OsStr::new(link), &me), None, "{link}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
