@@ -347,6 +347,37 @@ fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
 }
 
 #[test]
+fn a_new_image_that_fails_for_a_passing_reason_is_tried_again_by_the_next_reload() {
+    let mut svc = Service::new(V1);
+    // The first new image cannot start its runtime (as one short of
+    // descriptors); the next one can.
+    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_RUNTIME_FAILS", "1")]);
+    let pid = svc.pid();
+    let copy = copy_of(&svc, V1);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    assert!(
+        text(&reload).contains("test: cannot start the tokio runtime"),
+        "{}",
+        text(&reload)
+    );
+    assert_eq!(exe(pid), Path::new(V1), "{}", svc.output.text());
+    assert_eq!(status(&svc)["upgrades"], 0);
+    // Not refused for good: the next child of that release upgrades.
+    let again = svc.control_with(&copy, "reload", &[]);
+    assert!(again.status.success(), "{}", text(&again));
+    let out = svc.output.text();
+    assert!(
+        !out.contains("keeps running its own binary rather than"),
+        "{out}"
+    );
+    assert_eq!(status(&svc)["upgrades"], 1, "{}", svc.output.text());
+    assert_eq!(exe(pid), copy, "{}", svc.output.text());
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_child_that_said_ready_and_died_at_once_is_not_upgraded_to() {
     let mut svc = Service::new(V1);
     // Its readiness and its exit reach the supervisor in one go: each

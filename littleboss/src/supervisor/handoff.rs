@@ -36,6 +36,10 @@ pub(crate) const TEST_VERSION_VAR: &str = "LITTLEBOSS_TEST_READS_STATE_VERSION";
 /// For tests: milliseconds the old image waits before its exec, and the
 /// new one before it takes over, to widen the window of the upgrade.
 pub(crate) const TEST_PAUSE_VAR: &str = "LITTLEBOSS_TEST_RESUME_PAUSE_MS";
+/// For tests: how many new images in a row fail to start their runtime,
+/// as one short of descriptors would (a passing failure): each goes back
+/// to the previous binary, which counts it down in its environment.
+pub(crate) const TEST_RUNTIME_FAILS_VAR: &str = "LITTLEBOSS_TEST_RUNTIME_FAILS";
 
 /// Everything the next image needs, descriptors by number.
 #[derive(Debug, Serialize, Deserialize)]

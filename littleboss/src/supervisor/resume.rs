@@ -84,7 +84,15 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         Err(e) => give_up(e.to_string(), e.blames_the_reader(), None),
     };
     let held = adopt_all(&handoff).unwrap_or_else(|e| give_up(e, false, Some(&handoff)));
-    let rt = runtime().unwrap_or_else(|e| give_up(e, false, Some(&handoff)));
+    let rt = match crate::test_hook::test_hook::<u32>(handoff::TEST_RUNTIME_FAILS_VAR) {
+        Some(fails @ 1..) if rollback.is_none() => {
+            let left = (fails - 1).to_string();
+            crate::environ::set_env(handoff::TEST_RUNTIME_FAILS_VAR, &left);
+            Err("test: cannot start the tokio runtime".to_owned())
+        }
+        _ => runtime(),
+    };
+    let rt = rt.unwrap_or_else(|e| give_up(e, false, Some(&handoff)));
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     {
         let _runtime = rt.enter();
