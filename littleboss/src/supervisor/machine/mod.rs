@@ -626,6 +626,18 @@ impl Machine {
             ""
         };
         say!(self, "started child pid {pid} from {path}{held}");
+        // The reloads queued wait for this child now (the queue moved, or
+        // they were told of a reload still binding): said, which also gives
+        // each client its patience afresh (it waits so long for each answer
+        // line, not for the whole queue ahead of it).
+        if let Some(up) = self.up()
+            && up.starting.as_ref().is_some_and(|s| s.id == id)
+        {
+            let waiting: Vec<ClientId> = up.queued.iter().filter_map(|q| q.client).collect();
+            for client in waiting {
+                self.reply(client, Response::Waiting { pid });
+            }
+        }
         // A restart or a rollback, with nothing serving: what starts.
         if self.up().is_some_and(|up| up.serving.is_none()) {
             self.notify_status();

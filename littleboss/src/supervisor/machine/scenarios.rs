@@ -566,6 +566,42 @@ fn a_stop_while_a_first_child_that_failed_waits_to_restart_reports_its_code() {
 }
 
 #[test]
+fn a_reload_queued_behind_two_hears_each_time_the_queue_moves() {
+    let mut sim = Sim::serving(settings());
+    let first = sim.reload("/bin/slow");
+    let second = sim.reload("/bin/v1");
+    let third = sim.reload("/bin/v1");
+    sim.hello_and_ready(2);
+    assert!(matches!(
+        sim.final_answer(first),
+        Some(Response::Reloaded { .. })
+    ));
+    assert_eq!(sim.starting_id(), Some(3), "the second starts now");
+    // The third waits for the second's child now: told so.
+    assert_eq!(
+        sim.answers(third),
+        [
+            Response::Waiting { pid: sim.pid(2) },
+            Response::Waiting { pid: sim.pid(3) }
+        ]
+    );
+    // The second, started, is told so (once waiting, once reloading).
+    let second_answers = sim.answers(second);
+    assert_eq!(second_answers[0], Response::Waiting { pid: sim.pid(2) });
+    assert!(
+        matches!(second_answers[1..], [Response::Reloading { .. }]),
+        "{second_answers:?}"
+    );
+    sim.hello_and_ready(3);
+    assert_eq!(sim.starting_id(), Some(4), "the third starts now");
+    sim.hello_and_ready(4);
+    assert!(matches!(
+        sim.final_answer(third),
+        Some(Response::Reloaded { .. })
+    ));
+}
+
+#[test]
 fn queued_reloads_proceed_even_when_one_fails_at_once() {
     let mut sim = Sim::with_unstartable(settings(), &["/nonexistent/bin"]);
     let missing = sim.reload("/nonexistent/bin");
