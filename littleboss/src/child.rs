@@ -407,15 +407,28 @@ fn spawn_lifecycle(
             // already (a reload's old one) does not start its time again.
             let since = (lameduck.draining_since()).unwrap_or_else(std::time::Instant::now);
             let left = timeout.saturating_sub(since.elapsed());
+            // The deadline runs before anything is said: the program's
+            // logger may block, and nothing may put the exit off.
+            let deadline = move || {
+                std::thread::sleep(left);
+                let why = format!("still running {timeout:?} after draining began; exiting");
+                crate::report::say_patiently(log::Level::Warn, why);
+                crate::report::exit(1);
+            };
+            let timer = std::thread::Builder::new()
+                .name("littleboss-deadline".into())
+                .spawn(deadline);
+            if timer.is_err() {
+                // Out of threads: this one keeps the time, unsaid.
+                std::thread::sleep(left);
+                crate::report::exit(1);
+            }
             let within = format!("{} ms", left.as_millis());
             if gone {
                 warning!("the supervisor is gone; lameduck, exiting within {within}");
             } else {
                 warning!("lost the channel to the supervisor; lameduck, exiting within {within}");
             }
-            std::thread::sleep(left);
-            warning!("still running {timeout:?} after draining began; exiting");
-            crate::report::exit(1);
         })
         .expect("spawn the child lifecycle thread");
 }

@@ -56,6 +56,22 @@ pub(crate) fn exit(code: i32) -> ! {
     std::process::exit(code)
 }
 
+/// [`say`] on a thread of its own, waited for [`FLUSH_PATIENCE`] at most:
+/// for a line just before a deadline's exit, which a logger that blocks
+/// (a stuck sink, a lock a stuck thread holds) must not put off for ever.
+pub(crate) fn say_patiently(level: log::Level, message: String) {
+    let (said, done) = std::sync::mpsc::channel();
+    let saying = std::thread::Builder::new()
+        .name("littleboss-say".into())
+        .spawn(move || {
+            say(level, format_args!("{message}"));
+            let _ = said.send(());
+        });
+    if saying.is_ok() {
+        let _ = done.recv_timeout(FLUSH_PATIENCE);
+    }
+}
+
 /// How long an exit waits for the program's logger to flush.
 const FLUSH_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
 

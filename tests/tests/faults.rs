@@ -786,3 +786,21 @@ fn control_connections_beyond_the_most_are_answered_at_once_and_the_service_goes
     });
     svc.stop_expecting(0);
 }
+
+#[test]
+fn an_orphan_whose_logger_blocks_still_exits_at_its_lameduck_timeout() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_blocking_logger"));
+    svc.start(&[]);
+    svc.ready();
+    let child: u32 = svc.printed("serving pid");
+    let strays = tests::Strays::of([child]);
+    svc.signal(Signal::SIGKILL);
+    // It says why it winds down, and its logger never returns from that.
+    svc.output
+        .wait_for("LOG WARN: the supervisor is gone; lameduck, exiting within");
+    tests::eventually_within(
+        "the orphan gone at its 2 s lameduck timeout",
+        std::time::Duration::from_secs(15),
+        || (!strays.runs(child)).then_some(()),
+    );
+}
