@@ -555,6 +555,20 @@ pub mod fixture {
         }
     }
 
+    /// Reads one line from `conn` and writes it back (Go's echo server).
+    pub async fn echo_line(conn: tokio::net::TcpStream) {
+        use tokio::io::AsyncBufReadExt;
+        let (read, mut write) = conn.into_split();
+        let mut line = String::new();
+        if tokio::io::BufReader::new(read)
+            .read_line(&mut line)
+            .await
+            .is_ok()
+        {
+            let _ = write.write_all(line.as_bytes()).await;
+        }
+    }
+
     /// Counts calls across processes in a file of the control folder: the
     /// n-th call returns n.
     pub fn bump(counter: &str) -> u32 {

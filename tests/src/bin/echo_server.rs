@@ -2,8 +2,6 @@
 //! line per connection, says when it enters lameduck, and then finishes the
 //! connections it has accepted before returning.
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
 fn init() {
     println!("SupervisorInit called");
     // A file it opens for itself, left inheritable (as C libraries do),
@@ -46,13 +44,7 @@ async fn main(ctx: littleboss::Context) {
             }
             accepted = listener.accept() => {
                 let Ok((conn, _)) = accepted else { continue };
-                connections.spawn(async move {
-                    let (read, mut write) = conn.into_split();
-                    let mut line = String::new();
-                    if BufReader::new(read).read_line(&mut line).await.is_ok() {
-                        let _ = write.write_all(line.as_bytes()).await;
-                    }
-                });
+                connections.spawn(tests::fixture::echo_line(conn));
             }
         }
     }

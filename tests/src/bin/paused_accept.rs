@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
 #[littleboss::main(
     name = "paused_accept",
     listener(addr = "tcp:127.0.0.1:0"),
@@ -35,13 +33,7 @@ async fn main(ctx: littleboss::Context) {
             () = tokio::time::sleep(Duration::from_millis(5)) => {}
             accepted = listener.accept() => {
                 let Ok((conn, _)) = accepted else { continue };
-                connections.spawn(async move {
-                    let (read, mut write) = conn.into_split();
-                    let mut line = String::new();
-                    if BufReader::new(read).read_line(&mut line).await.is_ok() {
-                        let _ = write.write_all(line.as_bytes()).await;
-                    }
-                });
+                connections.spawn(tests::fixture::echo_line(conn));
             }
         }
     }
