@@ -357,3 +357,29 @@ fn the_old_childs_grace_ends_once_the_connections_it_accepted_have_closed() {
     );
     svc.stop_expecting(0);
 }
+
+#[test]
+fn a_queued_reload_whose_client_was_killed_is_dropped() {
+    let (svc, addr, _) = start_v1();
+    let hold = hold_warm_up(&svc);
+    let slow = svc.spawn_control(SLOW, "reload");
+    svc.output.wait_for("warming up version 4");
+    // Queued behind it: one whose client is killed (a deploy tool's
+    // timeout), one whose client waits.
+    let mut killed = svc.spawn_control(V1, "reload");
+    svc.output.wait_for_count("waits for child pid", 1);
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    svc.output.wait_for("dropped the queued reload of ");
+    let waits = svc.spawn_control(SLOW, "reload");
+    svc.output.wait_for_count("waits for child pid", 2);
+    std::fs::remove_file(hold).unwrap();
+    assert!(slow.wait_with_output().unwrap().status.success());
+    let waits = waits.wait_with_output().unwrap();
+    assert!(waits.status.success(), "{}", text(&waits));
+    let done = status(&svc);
+    assert_eq!(done["reloads"], 2, "{done}");
+    assert!(read_greeting(addr).unwrap().starts_with("v4 "));
+    // Version 1 never came back: the dropped reload did not run.
+    assert_eq!(svc.output.text().matches("running version 1").count(), 1);
+}

@@ -44,6 +44,15 @@ pub(crate) struct ControlRequest {
     pub conn: Arc<Conn>,
 }
 
+/// What a connection tells the supervisor.
+#[derive(Debug)]
+pub(crate) enum ControlMessage {
+    Request(ControlRequest),
+    /// The client closed its connection while its request waited for the
+    /// final answer.
+    HungUp(Arc<Conn>),
+}
+
 /// A control connection as the supervisor sees it.
 #[derive(Debug)]
 pub(crate) struct Conn {
@@ -189,7 +198,7 @@ impl Connections {
     pub fn accept(
         &self,
         stream: UnixStream,
-        requests: mpsc::UnboundedSender<ControlRequest>,
+        requests: mpsc::UnboundedSender<ControlMessage>,
     ) -> (Arc<Conn>, impl Future<Output = ()> + Send + 'static) {
         self.take(stream, requests, Begun::default())
     }
@@ -200,7 +209,7 @@ impl Connections {
     pub fn take(
         &self,
         stream: UnixStream,
-        requests: mpsc::UnboundedSender<ControlRequest>,
+        requests: mpsc::UnboundedSender<ControlMessage>,
         begun: Begun,
     ) -> (Arc<Conn>, impl Future<Output = ()> + Send + 'static) {
         let conn = Arc::new(Conn::new(stream.as_raw_fd(), begun));
@@ -228,11 +237,16 @@ impl Connections {
 async fn serve(
     stream: &UnixStream,
     conn: &Arc<Conn>,
-    requests: mpsc::UnboundedSender<ControlRequest>,
+    requests: mpsc::UnboundedSender<ControlMessage>,
 ) {
     loop {
-        if !flush(stream, conn).await {
-            return;
+        match flush(stream, conn).await {
+            Flushed::Ready => {}
+            Flushed::Done => return,
+            Flushed::HungUp => {
+                let _ = requests.send(ControlMessage::HungUp(conn.clone()));
+                return;
+            }
         }
         let line = match read_request(stream, conn).await {
             Ok(line) => line,
@@ -247,7 +261,8 @@ async fn serve(
             Ok(request) => {
                 conn.buffers().awaiting = true;
                 let conn = conn.clone();
-                if requests.send(ControlRequest { request, conn }).is_err() {
+                let request = ControlMessage::Request(ControlRequest { request, conn });
+                if requests.send(request).is_err() {
                     return;
                 }
             }
@@ -291,10 +306,25 @@ pub(crate) fn send(stream: &UnixStream, bytes: &[u8]) -> io::Result<usize> {
     })
 }
 
+/// How [`flush`] ended.
+enum Flushed {
+    /// Everything owed is written: the next request may be read.
+    Ready,
+    /// The connection is done for.
+    Done,
+    /// The client closed its connection while a request of its waited for
+    /// the final answer.
+    HungUp,
+}
+
 /// Writes what `conn` owes its client, and while a request is with the
-/// supervisor, its answers up to the final one; `false` if the connection
-/// is done for.
-async fn flush(stream: &UnixStream, conn: &Conn) -> bool {
+/// supervisor, its answers up to the final one, watching meanwhile for a
+/// client that closes its connection.
+async fn flush(stream: &UnixStream, conn: &Conn) -> Flushed {
+    // Until the client is seen to have sent more (a request ahead) or shut
+    // only its writing half: then its connection reads ready for good, and
+    // a full close cannot be told from it.
+    let mut watch_hang_up = true;
     loop {
         let queued = conn.queued.notified();
         tokio::pin!(queued);
@@ -309,13 +339,13 @@ async fn flush(stream: &UnixStream, conn: &Conn) -> bool {
                         buffers.unsent.drain(..n);
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(_) => return false,
+                    Err(_) => return Flushed::Done,
                 }
             }
             if buffers.unsent.is_empty() {
                 conn.written.notify_waiters();
                 if !buffers.awaiting {
-                    return true;
+                    return Flushed::Ready;
                 }
             }
             !buffers.unsent.is_empty()
@@ -323,15 +353,51 @@ async fn flush(stream: &UnixStream, conn: &Conn) -> bool {
         if blocked {
             match tokio::time::timeout(WRITE_TIMEOUT, stream.writable()).await {
                 Ok(Ok(())) => {}
-                Ok(Err(_)) => return false,
+                Ok(Err(_)) => return Flushed::Done,
                 Err(_elapsed) => {
                     log!("closed a control connection that read no answer for {WRITE_TIMEOUT:?}");
-                    return false;
+                    return Flushed::Done;
+                }
+            }
+        } else if watch_hang_up {
+            tokio::select! {
+                () = queued => {}
+                ready = stream.ready(tokio::io::Interest::READABLE) => {
+                    match ready.map(|_| hung_up(stream)) {
+                        Ok(Some(true)) | Err(_) => return Flushed::HungUp,
+                        Ok(Some(false)) => watch_hang_up = false,
+                        // Woken for nothing: looked at again.
+                        Ok(None) => {}
+                    }
                 }
             }
         } else {
             queued.await;
         }
+    }
+}
+
+/// Whether the client of `stream` has closed its connection whole (not
+/// only its writing half, as a client that sent its request and waits
+/// for the answers may); `None` if nothing has changed after all.
+fn hung_up(stream: &UnixStream) -> Option<bool> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let mut fds = [PollFd::new(stream.as_fd(), PollFlags::POLLIN)];
+    match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(0) | Err(_) => {
+            // Tokio's readiness was stale: cleared, so the next wait waits.
+            let _ = stream.try_io(tokio::io::Interest::READABLE, || {
+                Err::<(), _>(io::ErrorKind::WouldBlock.into())
+            });
+            None
+        }
+        // Both halves shut: POLLHUP (a unix socket's peer closed it).
+        Ok(_) => Some(
+            fds[0]
+                .revents()
+                .is_some_and(|r| r.contains(PollFlags::POLLHUP)),
+        ),
     }
 }
 
@@ -390,6 +456,16 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    /// The next request the connection passed on (not a hang-up).
+    async fn next_request(
+        received: &mut mpsc::UnboundedReceiver<ControlMessage>,
+    ) -> ControlRequest {
+        match received.recv().await.unwrap() {
+            ControlMessage::Request(request) => request,
+            ControlMessage::HungUp(_) => panic!("a hang-up, not a request"),
+        }
+    }
+
     fn pair() -> (UnixStream, UnixStream) {
         UnixStream::pair().unwrap()
     }
@@ -399,7 +475,7 @@ mod tests {
     fn served() -> (
         Connections,
         UnixStream,
-        mpsc::UnboundedReceiver<ControlRequest>,
+        mpsc::UnboundedReceiver<ControlMessage>,
     ) {
         let connections = Connections::default();
         let (ours, theirs) = pair();
@@ -503,7 +579,7 @@ mod tests {
         assert_eq!(only(&connections).fd, fd);
         // The rest, and the next request's start, in one write.
         theirs.write_all(b"\"status\"}\n{\"v\"").await.unwrap();
-        let request = received.recv().await.unwrap();
+        let request = next_request(&mut received).await;
         assert_eq!(request.request, Request::Status);
         assert!(request.conn.awaiting());
         assert_eq!(only(&connections).unread, b"{\"v\"");
@@ -515,13 +591,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_client_gone_while_awaiting_is_told_but_not_one_that_only_stopped_writing() {
+        // Sent its request, then shut its writing half: it waits for the
+        // answers (as `nc -N` does), and gets them.
+        let (_connections, mut theirs, mut received) = served();
+        theirs
+            .write_all(b"{\"v\":1,\"cmd\":\"status\"}\n")
+            .await
+            .unwrap();
+        let request = next_request(&mut received).await;
+        theirs.shutdown().await.unwrap();
+        // A negative check: a fixed wait.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(received.try_recv().is_err(), "taken for gone");
+        request.conn.answer(&Response::Stopped { exit_code: 0 });
+        let mut answer = String::new();
+        theirs.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.contains("\"stopped\""), "{answer}");
+        // Closed whole while its request waits: the supervisor is told.
+        let (_connections, mut theirs, mut received) = served();
+        theirs
+            .write_all(b"{\"v\":1,\"cmd\":\"stop\"}\n")
+            .await
+            .unwrap();
+        let request = next_request(&mut received).await;
+        drop(theirs);
+        let told = tokio::time::timeout(Duration::from_secs(5), received.recv()).await;
+        match told {
+            Ok(Some(ControlMessage::HungUp(conn))) => assert!(Arc::ptr_eq(&conn, &request.conn)),
+            other => panic!("not told of the hang-up: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
     async fn answers_not_yet_written_are_held_to_the_byte() {
         let (connections, mut theirs, mut received) = served();
         theirs
             .write_all(b"{\"v\":1,\"cmd\":\"status\"}\n{\"v\":1,\"cmd\":\"stop\"}\n")
             .await
             .unwrap();
-        let request = received.recv().await.unwrap();
+        let request = next_request(&mut received).await;
         // Answers far larger than the socket's buffer, to a client that
         // does not read: the task writes what fits and holds the rest.
         let progress = Response::Reloading {
@@ -563,7 +672,7 @@ mod tests {
         assert!(received.try_recv().is_err());
         let done = Response::Stopped { exit_code: 0 };
         request.conn.answer(&done);
-        let next = received.recv().await.unwrap();
+        let next = next_request(&mut received).await;
         assert_eq!(next.request, Request::Stop);
         let mut last = vec![0; protocol::encode_response(&done).len()];
         theirs.read_exact(&mut last).await.unwrap();
@@ -577,7 +686,7 @@ mod tests {
             .write_all(b"{\"v\":1,\"cmd\":\"status\"}\n")
             .await
             .unwrap();
-        let request = received.recv().await.unwrap();
+        let request = next_request(&mut received).await;
         let big = Response::Error {
             error: "z".repeat(4 << 20),
         };
@@ -620,7 +729,7 @@ mod tests {
         // once the request held is answered.
         theirs.write_all(b":\"status\"}\n").await.unwrap();
         conn.answer(&Response::Stopped { exit_code: 0 });
-        let next = received.recv().await.unwrap();
+        let next = next_request(&mut received).await;
         assert_eq!(next.request, Request::Status);
     }
 
@@ -631,7 +740,7 @@ mod tests {
             .write_all(b"garbage\n{\"v\":1,\"cmd\":\"status\"}\n")
             .await
             .unwrap();
-        let request = received.recv().await.unwrap();
+        let request = next_request(&mut received).await;
         assert_eq!(request.request, Request::Status);
         let mut line = Vec::new();
         let mut byte = [0];
@@ -650,7 +759,7 @@ mod tests {
             .write_all(b"{\"v\":1,\"cmd\":\"stop\"}\n")
             .await
             .unwrap();
-        let request = received.recv().await.unwrap();
+        let request = next_request(&mut received).await;
         let big = Response::Error {
             error: "y".repeat(4 << 20),
         };

@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc;
 
-use super::connection::{Connections, ControlRequest};
+use super::connection::{Connections, ControlMessage};
 use super::protocol::{self, Response};
 
 use crate::log::log;
@@ -530,7 +530,7 @@ impl Repeated {
 /// Accepts control connections for ever.
 pub(crate) async fn serve(
     listener: UnixListener,
-    requests: mpsc::UnboundedSender<ControlRequest>,
+    requests: mpsc::UnboundedSender<ControlMessage>,
     connections: Connections,
 ) {
     let our_uid = nix::unistd::geteuid().as_raw();

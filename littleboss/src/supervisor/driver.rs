@@ -17,7 +17,7 @@ use super::machine::{
     Notice,
 };
 use super::spawn::{ChildHandle, Spawn, spawn};
-use crate::control::connection::{Begun, Conn, Connections, ControlRequest};
+use crate::control::connection::{Begun, Conn, Connections, ControlMessage, ControlRequest};
 use crate::control::dir::FolderLock;
 use crate::control::server::{self, ServiceLock};
 use crate::control::watch::FolderWatch;
@@ -98,8 +98,8 @@ pub(crate) struct Parts {
     pub notifier: Option<Arc<Notifier>>,
     pub events_tx: mpsc::UnboundedSender<Event>,
     pub events: mpsc::UnboundedReceiver<Event>,
-    pub control_tx: mpsc::UnboundedSender<ControlRequest>,
-    pub control: mpsc::UnboundedReceiver<ControlRequest>,
+    pub control_tx: mpsc::UnboundedSender<ControlMessage>,
+    pub control: mpsc::UnboundedReceiver<ControlMessage>,
     /// A descriptor of the control socket (the server task has its own).
     pub control_fd: OwnedFd,
     /// Every open control connection.
@@ -145,7 +145,7 @@ pub(super) struct Io {
     name: String,
     pub notifier: Option<Arc<Notifier>>,
     pub events_tx: mpsc::UnboundedSender<Event>,
-    pub control_tx: mpsc::UnboundedSender<ControlRequest>,
+    pub control_tx: mpsc::UnboundedSender<ControlMessage>,
     pub children: HashMap<ChildId, ChildHandle>,
     /// The binary each child runs, held open (`O_PATH`) from its spawn for
     /// as long as the machine may run it again ([`Machine::binaries_kept`]):
@@ -288,9 +288,19 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             Some(event) => event,
             None => tokio::select! {
                 Some(event) = events.recv() => event,
-                Some(ControlRequest { request, conn }) = control.recv() => {
-                    Event::Control { client: io.client(conn), request }
-                }
+                Some(message) = control.recv() => match message {
+                    ControlMessage::Request(ControlRequest { request, conn }) => {
+                        Event::Control { client: io.client(conn), request }
+                    }
+                    ControlMessage::HungUp(conn) => match io.client_of(&conn) {
+                        Some(client) => Event::ClientGone { client },
+                        // Answered already.
+                        None => {
+                            effects = Vec::new();
+                            continue;
+                        }
+                    },
+                },
                 Some(done) = binds.recv() => io.bound(done),
                 () = sleep_until(machine.next_deadline().map(|d| origin + d)) => Event::Tick,
                 () = removed(&mut io.watch, io.remake_retry.map(|(_, at)| at)) => {
@@ -360,6 +370,13 @@ pub(super) fn monotonic_ns() -> u64 {
 }
 
 impl Io {
+    /// The client waiting on `conn` for a final answer, if one is.
+    pub(super) fn client_of(&self, conn: &Arc<Conn>) -> Option<ClientId> {
+        (self.clients.iter())
+            .find(|(_, Client(c))| Arc::ptr_eq(c, conn))
+            .map(|(id, _)| *id)
+    }
+
     pub(super) fn client(&mut self, conn: Arc<Conn>) -> ClientId {
         self.next_client += 1;
         self.clients.insert(self.next_client, Client(conn));

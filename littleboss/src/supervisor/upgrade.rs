@@ -10,7 +10,7 @@ use super::driver::Io;
 use super::handoff::{self, HandedSocket, Handoff};
 use super::machine::{ChildId, Event, FileId, STATE_VERSION, State};
 use super::reexec;
-use crate::control::connection::ControlRequest;
+use crate::control::connection::{ControlMessage, ControlRequest};
 
 /// The child whose binary the supervisor becomes, and that binary.
 pub(super) struct Target {
@@ -29,7 +29,7 @@ pub(super) fn exec(
     target: Target,
     earlier: Vec<Event>,
     events: &mut mpsc::UnboundedReceiver<Event>,
-    control: &mut mpsc::UnboundedReceiver<ControlRequest>,
+    control: &mut mpsc::UnboundedReceiver<ControlMessage>,
 ) -> Vec<Event> {
     // `refuse`: not to be tried again with this binary. Not so when the
     // child died just now: a later child of the same binary may be.
@@ -87,9 +87,18 @@ pub(super) fn exec(
     while let Ok(event) = events.try_recv() {
         pending.push(event);
     }
-    while let Ok(ControlRequest { request, conn }) = control.try_recv() {
-        let client = io.client(conn);
-        pending.push(Event::Control { client, request });
+    while let Ok(message) = control.try_recv() {
+        match message {
+            ControlMessage::Request(ControlRequest { request, conn }) => {
+                let client = io.client(conn);
+                pending.push(Event::Control { client, request });
+            }
+            ControlMessage::HungUp(conn) => {
+                if let Some(client) = io.client_of(&conn) {
+                    pending.push(Event::ClientGone { client });
+                }
+            }
+        }
     }
     // Said ready and died in the same breath: its binary failed the very
     // test the upgrade waits for.

@@ -170,6 +170,11 @@ pub(crate) enum Event {
         client: ClientId,
         request: Request,
     },
+    /// A client closed its connection while its request waited for its
+    /// final answer (killed, or given up on waiting).
+    ClientGone {
+        client: ClientId,
+    },
     /// Time passed: whatever was due by now is done.
     Tick,
     /// The supervisor re-executed itself as [`Effect::Upgrade`] asked, and
@@ -393,6 +398,7 @@ impl Machine {
                 Event::Exited { id, exit } => self.on_exit(id, exit),
                 Event::Signal(signal) => self.on_signal(signal),
                 Event::Control { client, request } => self.on_control(client, request),
+                Event::ClientGone { client } => self.on_client_gone(client),
                 Event::Tick => self.on_tick(),
                 Event::Upgraded => self.on_upgraded(),
                 Event::UpgradeFailed { error, refuse } => self.on_upgrade_failed(error, refuse),
@@ -1138,6 +1144,30 @@ impl Machine {
         if let Some(client) = client {
             self.reply(client, Response::Error { error });
         }
+    }
+
+    /// A reload still queued whose client has gone is dropped: a deploy
+    /// tool's timed-out tries must not each run later, one after another.
+    /// One under way goes on (its child has started), as does a stop.
+    fn on_client_gone(&mut self, client: ClientId) {
+        let Some(up) = self.up() else {
+            return;
+        };
+        let Some(at) = up.queued.iter().position(|q| q.client == Some(client)) else {
+            return;
+        };
+        let Some(Queued { spec, .. }) = up.queued.remove(at) else {
+            return;
+        };
+        let what = spec.as_ref().map_or("the serving binary".to_owned(), |s| {
+            s.target.path.display().to_string()
+        });
+        say!(
+            self,
+            "dropped the queued reload of {what}: its client went away"
+        );
+        // Its one final answer, which no one reads.
+        self.reply(client, error("its client went away before its turn"));
     }
 
     /// A queued reload runs once nothing starts (one that fails at once

@@ -58,6 +58,9 @@ enum Action {
     /// it, the machine is out of memory), or can again: restarts,
     /// rollbacks and reloads to it fail to spawn meanwhile.
     Unstartable(u8),
+    /// The n-th client still waiting for its final answer (modulo their
+    /// number) closes its connection.
+    Vanish(u8),
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -80,6 +83,7 @@ fn action() -> impl Strategy<Value = Action> {
         2 => Just(Action::FinishBinds),
         1 => (0u8..2).prop_map(Action::Unstartable),
         2 => (0u16..12_000).prop_map(Action::Late),
+        1 => any::<u8>().prop_map(Action::Vanish),
     ]
 }
 
@@ -218,6 +222,16 @@ impl Model {
             }
             Action::Status => {
                 sim.request(Request::Status);
+            }
+            Action::Vanish(n) => {
+                let waiting: Vec<ClientId> = (sim.replies.iter())
+                    .filter(|(_, answers)| !answers.iter().any(Response::is_final))
+                    .map(|(client, _)| *client)
+                    .collect();
+                if !waiting.is_empty() {
+                    let client = waiting[usize::from(n) % waiting.len()];
+                    sim.handle(super::Event::ClientGone { client });
+                }
             }
             Action::Hello {
                 child,

@@ -602,6 +602,34 @@ fn a_reload_queued_behind_two_hears_each_time_the_queue_moves() {
 }
 
 #[test]
+fn a_queued_reload_whose_client_went_away_is_dropped_and_a_started_one_goes_on() {
+    let mut sim = Sim::serving(settings());
+    let first = sim.reload("/bin/slow");
+    let gone = sim.reload("/bin/v2");
+    let waits = sim.reload("/bin/v1");
+    sim.handle(super::Event::ClientGone { client: gone });
+    assert!(sim.logged("dropped the queued reload of /bin/v2: its client went away"));
+    // Its one final answer, for no one.
+    let error = error_of(sim.final_answer(gone));
+    assert!(error.contains("went away before its turn"), "{error}");
+    // The first one's client goes too: its child has started, and serves.
+    sim.handle(super::Event::ClientGone { client: first });
+    sim.hello_and_ready(2);
+    assert!(matches!(
+        sim.final_answer(first),
+        Some(Response::Reloaded { .. })
+    ));
+    assert_eq!(sim.starting_id(), Some(3), "the one whose client waits");
+    assert_eq!(sim.process(3).path, std::path::Path::new("/bin/v1"));
+    sim.hello_and_ready(3);
+    assert!(matches!(
+        sim.final_answer(waits),
+        Some(Response::Reloaded { .. })
+    ));
+    assert_eq!(sim.machine.status().reloads, 2);
+}
+
+#[test]
 fn queued_reloads_proceed_even_when_one_fails_at_once() {
     let mut sim = Sim::with_unstartable(settings(), &["/nonexistent/bin"]);
     let missing = sim.reload("/nonexistent/bin");
