@@ -47,8 +47,18 @@ fn as_given(argv0: &OsStr, exe: &Path) -> Option<PathBuf> {
     } else {
         std::env::current_dir().ok()?.join(given)
     };
-    // Tidied first: `//proc/self/exe`, or `proc/self/exe` run from `/`.
-    let tidy: PathBuf = absolute.components().collect();
+    // Tidied first: `//proc/self/exe`, `/tmp/../proc/self/exe`, or
+    // `proc/self/exe` run from `/`.
+    let mut tidy = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                tidy.pop();
+            }
+            std::path::Component::CurDir => {}
+            part => tidy.push(part),
+        }
+    }
     if tidy.starts_with("/proc") || tidy.starts_with("/dev/fd") {
         return None;
     }
@@ -93,6 +103,7 @@ mod tests {
             "/dev/fd/0",
             "//proc/self/exe",
             "/dev/./fd/0",
+            "/tmp/../proc/self/exe",
         ] {
             assert_eq!(as_given(OsStr::new(link), &me), None, "{link}");
         }
