@@ -9,6 +9,7 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixListener as StdUnixListener;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -537,6 +538,7 @@ pub(crate) async fn serve(
     // EMFILE and friends last.
     let mut accept_failed = Repeated::default();
     let mut too_many = Repeated::default();
+    let refusing = std::sync::Arc::new(AtomicUsize::new(0));
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -582,8 +584,18 @@ pub(crate) async fn serve(
                 continue;
             }
         };
+        // Each refusal holds its descriptor a moment (up to a second):
+        // beyond so many at once, closed without a word.
+        if refusing.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            continue;
+        }
+        refusing.fetch_add(1, Ordering::SeqCst);
+        let refusing = refusing.clone();
         let error = Response::Error { error };
-        tokio::spawn(async move { refuse(stream, &error).await });
+        tokio::spawn(async move {
+            refuse(stream, &error).await;
+            refusing.fetch_sub(1, Ordering::SeqCst);
+        });
     }
 }
 
