@@ -96,12 +96,10 @@ impl Accepted {
     }
 
     /// Takes what the listening socket `listening` has queued into the
-    /// stash, before it is shut, and records it: the grace waits for
-    /// those connections too.
-    pub fn stash_queue(&self, listening: std::os::fd::BorrowedFd<'_>) {
-        for fd in self.stash.take_queue(listening) {
-            self.record(fd);
-        }
+    /// stash (at most `most`), before it is shut, and records it: the
+    /// grace waits for those connections too. Returns how many it took.
+    pub fn stash_queue(&self, listening: std::os::fd::BorrowedFd<'_>, most: usize) -> usize {
+        self.stash.take_queue(listening, most, |fd| self.record(fd))
     }
 
     /// Whether every connection is accepted where it is recorded (none

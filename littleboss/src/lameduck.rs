@@ -100,6 +100,10 @@ pub(crate) struct Lameduck {
     /// that the program's own drop should close.
     keep: bool,
     kept: Mutex<Vec<OwnedFd>>,
+    /// Held for the whole of phase one's beginning: the signal thread and
+    /// the supervisor's order may begin it at once, and draining must be
+    /// told only once the queues are stashed.
+    beginning: Mutex<()>,
     /// The unix listeners' socket files, removed at a refusal: a unix
     /// listening socket cannot be shut as a TCP one is (it stays readable,
     /// and a program that accepts through `into_inner()` would spin), so
@@ -126,6 +130,7 @@ impl Lameduck {
             refuse,
             keep,
             kept: Mutex::new(Vec::new()),
+            beginning: Mutex::new(()),
             socket_files: Mutex::new(Vec::new()),
         };
         (Arc::new(lameduck), rx)
@@ -172,6 +177,7 @@ impl Lameduck {
     }
 
     fn begin_phase_one(self: &Arc<Self>, refuse: bool) {
+        let _beginning = self.beginning.lock().unwrap_or_else(|e| e.into_inner());
         // Stream listeners (TCP, unix) have connections that may not have
         // spoken yet: they get the grace.
         let mut any_stream = false;
@@ -234,10 +240,12 @@ impl Lameduck {
         // No new connection reaches a unix socket whose file is gone, and
         // a TCP one's queue is reset by the shut below: take what is
         // queued now. Before draining is told, so that whoever sees it
-        // (the HTTP helper's listener) finds the stash whole.
+        // (the HTTP helper's listener) finds the stash whole. One budget
+        // of descriptors for them all.
+        let mut budget = crate::stash::most_stashed();
         for fd in &to_stash {
             use std::os::fd::AsFd;
-            self.accepted.stash_queue(fd.as_fd());
+            budget -= self.accepted.stash_queue(fd.as_fd(), budget);
         }
         drop(to_stash);
         let since = Instant::now();
@@ -262,7 +270,7 @@ impl Lameduck {
             return;
         }
         if !any_stream || self.grace.is_zero() {
-            self.phase.send_replace(Phase::Lameduck(since));
+            self.enter_lameduck(since);
             return;
         }
         let this = self.clone();
@@ -270,14 +278,22 @@ impl Lameduck {
             .name("littleboss-grace".into())
             .spawn(move || {
                 this.wait_out_grace(since);
-                this.phase.send_replace(Phase::Lameduck(since));
+                this.enter_lameduck(since);
             });
         if let Err(e) = spawned {
             // Out of threads, say: lameduck now rather than never (a grace
             // cut short beats a drain that waits for the kill).
             warning!("cannot wait out the grace ({e}): lameduck now");
-            self.phase.send_replace(Phase::Lameduck(since));
+            self.enter_lameduck(since);
         }
+    }
+
+    /// Phase two: `Context::lameduck` completes. What a refusal stashed
+    /// and the program has not taken by now is closed: accept loops end
+    /// here, and its clients would otherwise wait for the exit's reset.
+    fn enter_lameduck(&self, since: Instant) {
+        self.phase.send_replace(Phase::Lameduck(since));
+        self.accepted.stash.clear();
     }
 
     /// Waits until the grace since `since` has passed, or every connection
@@ -498,7 +514,9 @@ pub(crate) fn on_signals(
                             continue;
                         }
                         _ = tokio::time::sleep_until(since + timeout) => {
-                            warning!("still running {timeout:?} after the signal; exiting");
+                            // A logger that blocks must not put the exit off.
+                            let why = format!("still running {timeout:?} after the signal; exiting");
+                            crate::report::say_patiently(log::Level::Warn, why);
                             break;
                         }
                     }
@@ -773,6 +791,8 @@ mod tests {
             let listener = listener.clone();
             async move { listener.accept().await }
         });
+        // Polled, and waiting, before the refusal: woken by it.
+        tokio::task::yield_now().await;
         lameduck.begin();
         assert_refused(addr);
         let (mut served, peer) = tokio::time::timeout(Duration::from_secs(5), waiting)
@@ -790,6 +810,27 @@ mod tests {
         client.read_exact(&mut got).await.unwrap();
         assert_eq!(&got, b"pong");
         drop(served);
+        assert!(lameduck.accepted().all_closed());
+    }
+
+    #[tokio::test]
+    async fn what_the_program_never_took_is_closed_at_lameduck() {
+        use tokio::io::AsyncReadExt;
+        let (taken, addr) = tcp(true);
+        let program = std::net::TcpListener::from(taken.fd.as_ref().unwrap().try_clone().unwrap());
+        // As `Context::tcp` leaves it.
+        program.set_nonblocking(true).unwrap();
+        let listeners = Arc::new(Mutex::new(vec![taken]));
+        let grace = Duration::from_millis(100);
+        let (lameduck, phase) = Lameduck::new(listeners, grace, true, false);
+        let mut client = queued_client(addr).await;
+        lameduck.begin();
+        // Stashed, and held through the grace for a taker that never comes.
+        assert!(!lameduck.accepted().all_closed());
+        let mut got = [0; 1];
+        let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut got)).await;
+        assert!(matches!(read, Ok(Err(_)) | Ok(Ok(0))), "{read:?}");
+        assert!(phase.borrow().is_lameduck());
         assert!(lameduck.accepted().all_closed());
     }
 

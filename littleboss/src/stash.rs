@@ -24,39 +24,53 @@ pub(crate) struct Stash {
 }
 
 impl Stash {
-    /// Accepts every connection queued on `listening` (until none is
-    /// left), keeps them for its handles, and wakes the accepts waiting.
-    /// Returns them, for the grace to wait for.
-    pub fn take_queue(&self, listening: BorrowedFd<'_>) -> Vec<RawFd> {
+    /// Accepts the connections queued on `listening` (until none is left,
+    /// or `most` are taken), hands each to `record` before any handle can
+    /// take it (for the grace to wait for), keeps them for its handles,
+    /// and wakes the accepts waiting. Returns how many it took.
+    pub fn take_queue(
+        &self,
+        listening: BorrowedFd<'_>,
+        most: usize,
+        record: impl Fn(RawFd),
+    ) -> usize {
         let Some(key) = inode(listening) else {
-            return Vec::new();
+            return 0;
         };
         // A blocking socket (a program turned the flag off) could block an
         // accept that another process won the race for: left alone.
         if !non_blocking(listening) {
-            return Vec::new();
+            return 0;
         }
         let mut taken = Vec::new();
         let flags =
             nix::sys::socket::SockFlag::SOCK_NONBLOCK | nix::sys::socket::SockFlag::SOCK_CLOEXEC;
-        let most = most_stashed();
         while taken.len() < most && queued(listening) {
             let Ok(fd) = nix::sys::socket::accept4(listening.as_raw_fd(), flags) else {
                 break;
             };
+            record(fd);
             // SAFETY: accept4 just returned this descriptor, owned by no one.
             taken.push(unsafe { OwnedFd::from_raw_fd(fd) });
         }
-        if taken.is_empty() {
-            return Vec::new();
+        let count = taken.len();
+        if count == 0 {
+            return 0;
         }
-        let fds = taken.iter().map(AsRawFd::as_raw_fd).collect();
         lock(&self.queued).entry(key).or_default().extend(taken);
         self.any.store(true, Ordering::SeqCst);
         for waker in std::mem::take(&mut *lock(&self.waiting)) {
             waker.wake();
         }
-        fds
+        count
+    }
+
+    /// Closes what no handle has taken (their clients see the close at
+    /// once, not at the exit).
+    pub fn clear(&self) {
+        if self.any.load(Ordering::SeqCst) {
+            lock(&self.queued).clear();
+        }
     }
 
     /// The next connection stashed for `listening`, made a stream by
@@ -116,15 +130,14 @@ fn non_blocking(fd: BorrowedFd<'_>) -> bool {
         .is_ok_and(|flags| OFlag::from_bits_truncate(flags).contains(OFlag::O_NONBLOCK))
 }
 
-/// The most connections taken off one queue: each holds a descriptor,
-/// which the program's own work while it drains needs too (a quarter of
-/// its limit; a queue may hold thousands). The rest are reset as before.
-fn most_stashed() -> usize {
+/// The most connections taken off the queues at one refusal: each holds
+/// a descriptor, which the program's own work while it drains needs too
+/// (a quarter of its limit, at most 4096; a queue may hold thousands).
+/// The rest are reset as before.
+pub(crate) fn most_stashed() -> usize {
     use nix::sys::resource::{Resource, getrlimit};
     let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
-    usize::try_from(soft / 4)
-        .unwrap_or(usize::MAX)
-        .clamp(16, 4096)
+    usize::try_from(soft / 4).unwrap_or(usize::MAX).min(4096)
 }
 
 /// Whether a connection waits on the listening socket `fd`.

@@ -804,3 +804,21 @@ fn an_orphan_whose_logger_blocks_still_exits_at_its_lameduck_timeout() {
         || (!strays.runs(child)).then_some(()),
     );
 }
+
+#[test]
+fn a_program_whose_logger_blocks_still_exits_at_its_lameduck_timeout_after_sigterm() {
+    // Bypass mode: the signal's deadline says why it exits, and the
+    // logger never returns from that line.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_blocking_logger"));
+    let cmd = svc.command(&svc.bin);
+    svc.spawn(cmd);
+    svc.output.wait_for("serving pid");
+    svc.signal(Signal::SIGTERM);
+    svc.output.wait_for("draining");
+    assert_eq!(svc.wait_exit().code(), Some(143), "{}", svc.output.text());
+    let out = svc.output.text();
+    assert!(
+        out.contains("LOG WARN: still running 2s after the signal"),
+        "{out}"
+    );
+}
