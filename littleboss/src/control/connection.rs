@@ -242,6 +242,12 @@ async fn serve(
     loop {
         match flush(stream, conn).await {
             Flushed::Ready => {}
+            // Done for with a request still waiting (a write that met the
+            // client's close, or its answers unread too long): as gone.
+            Flushed::Done if conn.buffers().awaiting => {
+                let _ = requests.send(ControlMessage::HungUp(conn.clone()));
+                return;
+            }
             Flushed::Done => return,
             Flushed::HungUp => {
                 let _ = requests.send(ControlMessage::HungUp(conn.clone()));
@@ -323,7 +329,7 @@ enum Flushed {
 async fn flush(stream: &UnixStream, conn: &Conn) -> Flushed {
     // Until the client is seen to have sent more (a request ahead) or shut
     // only its writing half: then its connection reads ready for good, and
-    // a full close cannot be told from it.
+    // a full close is looked for every so often instead.
     let mut watch_hang_up = true;
     loop {
         let queued = conn.queued.notified();
@@ -372,10 +378,22 @@ async fn flush(stream: &UnixStream, conn: &Conn) -> Flushed {
                 }
             }
         } else {
-            queued.await;
+            tokio::select! {
+                () = queued => {}
+                () = tokio::time::sleep(HANG_UP_LOOK) => {
+                    if hung_up(stream) == Some(true) {
+                        return Flushed::HungUp;
+                    }
+                }
+            }
         }
     }
 }
+
+/// How often a connection whose readiness cannot tell a hang-up (it shut
+/// only its writing half, or sent a request ahead) is looked at for one
+/// while its request waits.
+const HANG_UP_LOOK: Duration = Duration::from_secs(1);
 
 /// Whether the client of `stream` has closed its connection whole (not
 /// only its writing half, as a client that sent its request and waits
@@ -608,18 +626,34 @@ mod tests {
         let mut answer = String::new();
         theirs.read_to_string(&mut answer).await.unwrap();
         assert!(answer.contains("\"stopped\""), "{answer}");
-        // Closed whole while its request waits: the supervisor is told.
-        let (_connections, mut theirs, mut received) = served();
-        theirs
-            .write_all(b"{\"v\":1,\"cmd\":\"stop\"}\n")
-            .await
-            .unwrap();
-        let request = next_request(&mut received).await;
-        drop(theirs);
-        let told = tokio::time::timeout(Duration::from_secs(5), received.recv()).await;
-        match told {
-            Ok(Some(ControlMessage::HungUp(conn))) => assert!(Arc::ptr_eq(&conn, &request.conn)),
-            other => panic!("not told of the hang-up: {other:?}"),
+        // Closed whole while its request waits: the supervisor is told;
+        // also once it had shut its writing half first, and when the close
+        // is met by a write (answers it left unread).
+        for way in ["close", "half, then close", "unread, then close"] {
+            let (_connections, mut theirs, mut received) = served();
+            theirs
+                .write_all(b"{\"v\":1,\"cmd\":\"stop\"}\n")
+                .await
+                .unwrap();
+            let request = next_request(&mut received).await;
+            if way.starts_with("half") {
+                theirs.shutdown().await.unwrap();
+                // Seen as a half close first (a negative check's wait).
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            if way.starts_with("unread") {
+                for _ in 0..100_000 {
+                    request.conn.answer(&Response::Waiting { pid: 1 });
+                }
+            }
+            drop(theirs);
+            let told = tokio::time::timeout(Duration::from_secs(5), received.recv()).await;
+            match told {
+                Ok(Some(ControlMessage::HungUp(conn))) => {
+                    assert!(Arc::ptr_eq(&conn, &request.conn), "{way}");
+                }
+                other => panic!("{way}: not told of the hang-up: {other:?}"),
+            }
         }
     }
 

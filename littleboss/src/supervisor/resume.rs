@@ -127,6 +127,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     let mut events = vec![first];
     events.extend(std::mem::take(&mut handoff.pending));
     events.extend(lost_children(&handoff, &held.children, &events));
+    events.extend(gone_clients(&handoff, &held.clients));
     let serving = Serving {
         control: held.control,
         control_fd: held.control_fd,
@@ -293,6 +294,16 @@ fn lost_children(handoff: &Handoff, kept: &[(ChildId, OwnedFd)], events: &[Event
         lost.push(Event::Signal(super::machine::Signal::Chld));
     }
     lost
+}
+
+/// The clients of queued reloads whose connections did not come across
+/// (closed before the exec, or not handed over): gone, so their reloads
+/// are dropped as if they had hung up here.
+fn gone_clients(handoff: &Handoff, kept: &[(u64, driver::KeptConnection)]) -> Vec<Event> {
+    (handoff.state.queued_clients())
+        .filter(|client| kept.iter().all(|(id, _)| id != client))
+        .map(|client| Event::ClientGone { client })
+        .collect()
 }
 
 /// This binary cannot take the state over: the previous one takes it back.

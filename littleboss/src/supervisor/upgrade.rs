@@ -93,11 +93,10 @@ pub(super) fn exec(
                 let client = io.client(conn);
                 pending.push(Event::Control { client, request });
             }
-            ControlMessage::HungUp(conn) => {
-                if let Some(client) = io.client_of(&conn) {
-                    pending.push(Event::ClientGone { client });
-                }
-            }
+            // Its connection is closed, so not handed over: the new image
+            // finds its client missing (see `resume`), and an older one
+            // need not read a new event.
+            ControlMessage::HungUp(_) => {}
         }
     }
     // Said ready and died in the same breath: its binary failed the very

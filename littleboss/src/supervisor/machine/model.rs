@@ -230,7 +230,14 @@ impl Model {
                     .collect();
                 if !waiting.is_empty() {
                     let client = waiting[usize::from(n) % waiting.len()];
+                    let queued = sim.machine.state().queued_clients().any(|c| c == client);
                     sim.handle(super::Event::ClientGone { client });
+                    // A queued reload goes, with its one final answer; no
+                    // other request changes.
+                    assert!(!sim.machine.state().queued_clients().any(|c| c == client));
+                    let answers = &sim.replies[&client];
+                    let ended = answers.last().is_some_and(Response::is_final);
+                    assert_eq!(ended, queued, "client {client} got {answers:?}");
                 }
             }
             Action::Hello {

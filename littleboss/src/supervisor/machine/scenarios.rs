@@ -607,8 +607,12 @@ fn a_queued_reload_whose_client_went_away_is_dropped_and_a_started_one_goes_on()
     let first = sim.reload("/bin/slow");
     let gone = sim.reload("/bin/v2");
     let waits = sim.reload("/bin/v1");
+    let queued: Vec<_> = sim.machine.state().queued_clients().collect();
+    assert_eq!(queued, [gone, waits]);
     sim.handle(super::Event::ClientGone { client: gone });
     assert!(sim.logged("dropped the queued reload of /bin/v2: its client went away"));
+    let queued: Vec<_> = sim.machine.state().queued_clients().collect();
+    assert_eq!(queued, [waits]);
     // Its one final answer, for no one.
     let error = error_of(sim.final_answer(gone));
     assert!(error.contains("went away before its turn"), "{error}");

@@ -382,3 +382,14 @@ mod pairs {
             .collect())
     }
 }
+
+impl State {
+    /// The clients whose reloads are queued.
+    pub(crate) fn queued_clients(&self) -> impl Iterator<Item = ClientId> + '_ {
+        let queued = match &self.phase {
+            Phase::Up(up) => Some(up.queued.iter()),
+            _ => None,
+        };
+        queued.into_iter().flatten().filter_map(|q| q.client)
+    }
+}
