@@ -124,10 +124,11 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
             refuse: !may_retry,
         },
     };
+    let gone = gone_clients(&handoff, &held.clients);
     let mut events = vec![first];
     events.extend(std::mem::take(&mut handoff.pending));
     events.extend(lost_children(&handoff, &held.children, &events));
-    events.extend(gone_clients(&handoff, &held.clients));
+    events.extend(gone);
     let serving = Serving {
         control: held.control,
         control_fd: held.control_fd,
@@ -296,14 +297,13 @@ fn lost_children(handoff: &Handoff, kept: &[(ChildId, OwnedFd)], events: &[Event
     lost
 }
 
-/// The clients of queued reloads whose connections did not come across
-/// (closed before the exec, or not handed over): gone, so their reloads
-/// are dropped as if they had hung up here.
+/// The clients waiting for an answer whose connections did not come
+/// across (closed before the exec, or not handed over): gone, told after
+/// the events handed over, so that a reload of theirs that comes to be
+/// queued is dropped as if they had hung up here.
 fn gone_clients(handoff: &Handoff, kept: &[(u64, driver::KeptConnection)]) -> Vec<Event> {
-    (handoff.state.queued_clients())
-        .filter(|client| kept.iter().all(|(id, _)| id != client))
-        .map(|client| Event::ClientGone { client })
-        .collect()
+    let kept: Vec<u64> = kept.iter().map(|(id, _)| *id).collect();
+    super::machine::gone_clients(&handoff.state, &handoff.pending, &kept)
 }
 
 /// This binary cannot take the state over: the previous one takes it back.

@@ -87,18 +87,23 @@ pub(super) fn exec(
     while let Ok(event) = events.try_recv() {
         pending.push(event);
     }
+    // Clients gone meanwhile: told to this image if it runs on; a new one
+    // finds their connections missing (see `resume`), so the handoff
+    // carries no event an older image could not read.
+    let mut gone = Vec::new();
     while let Ok(message) = control.try_recv() {
         match message {
             ControlMessage::Request(ControlRequest { request, conn }) => {
                 let client = io.client(conn);
                 pending.push(Event::Control { client, request });
             }
-            // Its connection is closed, so not handed over: the new image
-            // finds its client missing (see `resume`), and an older one
-            // need not read a new event.
-            ControlMessage::HungUp(_) => {}
+            ControlMessage::HungUp(conn) => gone.extend(io.client_of(&conn)),
         }
     }
+    let failed = |error: String, refuse: bool, mut pending: Vec<Event>| {
+        pending.extend(gone.iter().map(|&client| Event::ClientGone { client }));
+        failed(error, refuse, pending)
+    };
     // Said ready and died in the same breath: its binary failed the very
     // test the upgrade waits for.
     if handoff::exited(&pending).contains(&child) {

@@ -190,6 +190,24 @@ pub(crate) enum Event {
     },
 }
 
+/// The clients of `state`'s queued reloads and of the control requests in
+/// `pending` that are not among `kept` (the connections an in-place
+/// upgrade handed over): each as [`Event::ClientGone`], once.
+pub(crate) fn gone_clients(state: &State, pending: &[Event], kept: &[ClientId]) -> Vec<Event> {
+    let asked = pending.iter().filter_map(|event| match event {
+        Event::Control { client, .. } => Some(*client),
+        _ => None,
+    });
+    let mut gone: Vec<ClientId> = (state.queued_clients().chain(asked))
+        .filter(|client| !kept.contains(client))
+        .collect();
+    gone.sort_unstable();
+    gone.dedup();
+    gone.into_iter()
+        .map(|client| Event::ClientGone { client })
+        .collect()
+}
+
 /// What the driver is to do, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Effect {
@@ -1159,6 +1177,11 @@ impl Machine {
         let Some(Queued { spec, .. }) = up.queued.remove(at) else {
             return;
         };
+        // Two SIGHUPs it stood between are one reload, as if queued so.
+        let sighup = |q: Option<&Queued>| q.is_some_and(|q| q.spec.is_none() && q.client.is_none());
+        if at > 0 && sighup(up.queued.get(at - 1)) && sighup(up.queued.get(at)) {
+            up.queued.remove(at);
+        }
         let what = spec.as_ref().map_or("the serving binary".to_owned(), |s| {
             s.target.path.display().to_string()
         });

@@ -634,6 +634,47 @@ fn a_queued_reload_whose_client_went_away_is_dropped_and_a_started_one_goes_on()
 }
 
 #[test]
+fn the_sighups_a_dropped_reload_stood_between_are_one_reload() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/slow");
+    sim.signal(Signal::Hup);
+    let gone = sim.reload("/bin/v2");
+    sim.signal(Signal::Hup);
+    sim.handle(super::Event::ClientGone { client: gone });
+    sim.hello_and_ready(2);
+    sim.hello_and_ready(3);
+    assert_eq!(sim.starting_id(), None, "one SIGHUP reload, not two");
+    assert_eq!(sim.machine.status().reloads, 2);
+}
+
+#[test]
+fn clients_whose_connections_did_not_come_across_an_upgrade_are_gone() {
+    let mut sim = Sim::serving(settings());
+    let first = sim.reload("/bin/slow");
+    let queued = sim.reload("/bin/v2");
+    // Asked just before the exec, handed over as events: one of them
+    // hung up meanwhile.
+    let asked = |client| super::Event::Control {
+        client,
+        request: Request::Status,
+    };
+    let pending = [asked(100), asked(101)];
+    let kept = [first, 100];
+    let gone = super::gone_clients(sim.machine.state(), &pending, &kept);
+    let gone_ids: Vec<_> = (gone.iter())
+        .filter_map(|e| match e {
+            super::Event::ClientGone { client } => Some(*client),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(gone_ids, [queued, 101]);
+    for event in gone {
+        sim.handle(event);
+    }
+    assert!(sim.logged("dropped the queued reload of /bin/v2: its client went away"));
+}
+
+#[test]
 fn queued_reloads_proceed_even_when_one_fails_at_once() {
     let mut sim = Sim::with_unstartable(settings(), &["/nonexistent/bin"]);
     let missing = sim.reload("/nonexistent/bin");
