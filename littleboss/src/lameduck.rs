@@ -814,6 +814,49 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_refusal_hands_the_program_what_a_unix_listener_had_queued() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let dir = std::env::temp_dir().join(format!("lb-stash-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("api.sock");
+        let _ = std::fs::remove_file(&path);
+        let socket = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let program = socket.try_clone().unwrap();
+        // As `Context::unix` leaves it.
+        program.set_nonblocking(true).unwrap();
+        let taken = Listener {
+            name: "api".into(),
+            network: Network::Unix,
+            fd: Some(OwnedFd::from(socket)),
+            taken: true,
+            managers: false,
+            unbound: None,
+        };
+        let listeners = Arc::new(Mutex::new(vec![taken]));
+        let (lameduck, phase) = Lameduck::new(listeners, HOUR, true, false);
+        let listener = crate::UnixListener::new(
+            tokio::net::UnixListener::from_std(program).unwrap(),
+            phase,
+            lameduck.accepted(),
+        );
+        // Connected and spoken while the program accepts nothing.
+        let mut client = tokio::net::UnixStream::connect(&path).await.unwrap();
+        client.write_all(b"ping").await.unwrap();
+        lameduck.begin();
+        let (mut served, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
+            .await
+            .expect("the queued connection yielded")
+            .unwrap();
+        let mut got = [0; 4];
+        served.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"ping");
+        served.write_all(b"pong").await.unwrap();
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"pong");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
     async fn what_the_program_never_took_is_closed_at_lameduck() {
         use tokio::io::AsyncReadExt;
         let (taken, addr) = tcp(true);
