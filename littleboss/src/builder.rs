@@ -289,7 +289,8 @@ impl Littleboss {
         self
     }
 
-    /// Whether littleboss answers `-h`/`--help` itself (default on). Turn it
+    /// Whether littleboss answers `-h`/`--help` itself (default on; always
+    /// with `-littleboss=stop` and `status`). Turn it
     /// off for a program with its own argument parser; it can still show
     /// littleboss's flags with [`Context::flags_help`]. Asked for help, such
     /// a program runs even while its ports are taken (by its running

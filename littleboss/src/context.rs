@@ -224,7 +224,8 @@ impl Context {
     ///
     /// Lameduck comes in two phases. First the program starts
     /// [draining](Context::draining): its TCP and unix listeners stop yielding
-    /// connections (the new child takes them). Then, a grace later (the
+    /// connections (the new child takes them; at a stop, only what was
+    /// queued is yielded still). Then, a grace later (the
     /// `grace` attribute, 1 s by default), this future completes: by then
     /// the connections accepted just before have sent their requests, so a
     /// graceful shutdown that closes idle connections loses none that were
@@ -265,7 +266,8 @@ impl Context {
     }
 
     /// Completes when draining begins, phase one of lameduck: the TCP and
-    /// unix listeners stop yielding connections, and a grace later (or
+    /// unix listeners stop yielding connections (at a stop, but for what
+    /// was queued), and a grace later (or
     /// once every connection accepted has closed)
     /// [`lameduck`](Context::lameduck) completes. A hand-written HTTP/1
     /// server answers with `Connection: close` from here on, so that
@@ -326,9 +328,9 @@ impl Context {
     }
 
     /// How long the connections still open when [`lameduck`](Context::lameduck)
-    /// completes may take: what the lameduck timeout leaves after the
-    /// grace, less a tenth of it (at most 250 ms) for `main` to return and
-    /// the process to exit before the supervisor's kill.
+    /// completes may take: the lameduck timeout less the grace, less a
+    /// tenth of the lameduck timeout (at most 250 ms) for `main` to return
+    /// and the process to exit before the supervisor's kill.
     ///
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context, connections: tokio::task::JoinSet<()>) {

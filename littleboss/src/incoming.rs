@@ -17,7 +17,8 @@ type Accepting = Pin<Box<dyn Future<Output = io::Result<(TcpStream, SocketAddr)>
 
 /// The connections of a [`TcpListener`], as a [`futures_core::Stream`]:
 /// it yields each accepted connection (or accept error) until draining
-/// begins, and from then on none, as [`TcpListener::accept`] does. An
+/// begins, and from then on none (but what a refusal took off the queue),
+/// as [`TcpListener::accept`] does. An
 /// error that is not one connection's (out of descriptors) is yielded a
 /// second after it came, with a warning: a server that skips errors
 /// (tonic) would otherwise try again at once, and spin. End it with

@@ -791,7 +791,8 @@ mod tests {
             let listener = listener.clone();
             async move { listener.accept().await }
         });
-        // Polled, and waiting, before the refusal: woken by it.
+        // An accept in flight as the refusal comes (it may take the
+        // connection itself first: either way the client is answered).
         tokio::task::yield_now().await;
         lameduck.begin();
         assert_refused(addr);

@@ -69,7 +69,8 @@ use crate::lameduck::Phase;
 /// tokio::pin!(lameduck);
 /// loop {
 ///     tokio::select! {
-///         // Yields nothing once draining has begun.
+///         // Yields nothing once draining has begun (but what a stop's
+///         // refusal took off the queue).
 ///         accepted = listener.accept() => match accepted {
 ///             Ok((stream, _peer)) => {
 ///                 connections.spawn(async move { drop(stream) /* serve it */ });
@@ -113,8 +114,8 @@ impl TcpListener {
     /// connections go to the next child, or in bypass mode are refused),
     /// but for the connections the kernel had queued when the listener was
     /// shut for good (a stop, bypass mode's SIGTERM): those, connected
-    /// already, are yielded still.
-    /// A call waiting when draining begins stays waiting. Several tasks
+    /// already, are yielded still, until lameduck. A call waiting when
+    /// draining begins stays waiting, but for those. Several tasks
     /// may wait on one listener (shared in an `Arc`), each woken as with
     /// tokio's.
     ///
@@ -138,7 +139,8 @@ impl TcpListener {
     }
 
     /// Polls for a connection, as [`tokio::net::TcpListener::poll_accept`]
-    /// does, until draining begins; from then on it stays pending, as
+    /// does, until draining begins; from then on it stays pending (but for
+    /// the connections a refusal took off the queue), as
     /// [`accept`](TcpListener::accept) does. For hand-written accept
     /// adapters (a `Stream`, a hyper acceptor); it shadows the tokio
     /// method that `Deref` would otherwise reach, which knows nothing of

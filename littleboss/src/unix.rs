@@ -32,7 +32,8 @@ use crate::lameduck::Phase;
 /// tokio::pin!(lameduck);
 /// loop {
 ///     tokio::select! {
-///         // Yields nothing once draining has begun.
+///         // Yields nothing once draining has begun (but what a stop's
+///         // refusal took off the queue).
 ///         accepted = listener.accept() => match accepted {
 ///             Ok((stream, _peer)) => {
 ///                 connections.spawn(async move { drop(stream) /* serve it */ });
@@ -95,7 +96,8 @@ impl UnixListener {
     }
 
     /// Polls for a connection, as [`tokio::net::UnixListener::poll_accept`]
-    /// does, until draining begins; from then on it stays pending, as
+    /// does, until draining begins; from then on it stays pending (but for
+    /// the connections queued when a refusal removed its file), as
     /// [`accept`](UnixListener::accept) does. It shadows the tokio method
     /// that `Deref` would otherwise reach, which knows nothing of draining.
     /// As tokio's, it wakes only the task that polled last: tasks sharing a

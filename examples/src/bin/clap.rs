@@ -1,6 +1,7 @@
 //! A program with its own argument parser (clap) under littleboss.
 //!
-//! With `help = false` littleboss leaves `-h`/`--help` to the program; clap
+//! With `help = false` littleboss leaves `-h`/`--help` to the program (but
+//! with `-littleboss=stop` and `status`, which it always answers); clap
 //! answers it and appends littleboss's flags (from [`Context::flags_help`])
 //! after its own. littleboss takes its flags (`-littleboss=...`, `-greet=...`)
 //! off the command line first, so [`Context::args_os`] holds only the

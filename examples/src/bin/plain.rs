@@ -47,7 +47,8 @@ async fn main(ctx: Context) -> io::Result<()> {
     tokio::pin!(lameduck);
     loop {
         tokio::select! {
-            // Yields nothing once draining has begun: no need to stop it.
+            // Yields nothing once draining has begun (at a stop, only what
+            // was queued): no need to stop it.
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
                     connections.spawn(connection(stream, ctx.clone()));
