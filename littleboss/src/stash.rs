@@ -37,15 +37,16 @@ impl Stash {
         let Some(key) = inode(listening) else {
             return 0;
         };
-        // A blocking socket (a program turned the flag off) could block an
-        // accept that another process won the race for: left alone.
+        // A blocking socket (a program turned the flag off) would block the
+        // accept that finds the queue empty: left alone.
         if !non_blocking(listening) {
             return 0;
         }
         let mut taken = Vec::new();
         let flags =
             nix::sys::socket::SockFlag::SOCK_NONBLOCK | nix::sys::socket::SockFlag::SOCK_CLOEXEC;
-        while taken.len() < most && queued(listening) {
+        while taken.len() < most {
+            // `EAGAIN` once the queue is empty.
             let Ok(fd) = nix::sys::socket::accept4(listening.as_raw_fd(), flags) else {
                 break;
             };
@@ -138,18 +139,6 @@ pub(crate) fn most_stashed() -> usize {
     use nix::sys::resource::{Resource, getrlimit};
     let soft = getrlimit(Resource::RLIMIT_NOFILE).map_or(1024, |(soft, _)| soft);
     usize::try_from(soft / 4).unwrap_or(usize::MAX).min(4096)
-}
-
-/// Whether a connection waits on the listening socket `fd`.
-fn queued(fd: BorrowedFd<'_>) -> bool {
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
-    let readable = |fds: &[PollFd]| {
-        fds[0]
-            .revents()
-            .is_some_and(|r| r.contains(PollFlags::POLLIN))
-    };
-    poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0) && readable(&fds)
 }
 
 /// The inode of the socket `fd` names.
