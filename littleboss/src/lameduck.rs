@@ -771,6 +771,21 @@ mod tests {
         )
     }
 
+    /// `client`'s request read by `served`, and the answer read back.
+    async fn ping_pong<S, C>(served: &mut S, client: &mut C)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+        C: tokio::io::AsyncRead + Unpin,
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut got = [0; 4];
+        served.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"ping");
+        served.write_all(b"pong").await.unwrap();
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got, b"pong");
+    }
+
     /// A client connected to `addr` that has sent its request.
     async fn queued_client(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
         use tokio::io::AsyncWriteExt;
@@ -781,19 +796,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_refusal_hands_the_program_the_connections_queued_before_it() {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         // Bypass mode's SIGTERM, or a stop of a supervised child serving.
         let (lameduck, addr, program) = draining_tcp(true, false);
         let listener = Arc::new(handle(&lameduck, program));
         // Its accept loop busy elsewhere: the client waits in the queue.
         let mut client = queued_client(addr).await;
+        // Polled only after the refusal (nothing yields before it), so the
+        // connection can reach it through the stash alone.
         let waiting = tokio::spawn({
             let listener = listener.clone();
             async move { listener.accept().await }
         });
-        // An accept in flight as the refusal comes (it may take the
-        // connection itself first: either way the client is answered).
-        tokio::task::yield_now().await;
         lameduck.begin();
         assert_refused(addr);
         let (mut served, peer) = tokio::time::timeout(Duration::from_secs(5), waiting)
@@ -804,19 +817,14 @@ mod tests {
         assert_eq!(peer, client.local_addr().unwrap());
         // The grace waits for it.
         assert!(!lameduck.accepted().all_closed());
-        let mut got = [0; 4];
-        served.read_exact(&mut got).await.unwrap();
-        assert_eq!(&got, b"ping");
-        served.write_all(b"pong").await.unwrap();
-        client.read_exact(&mut got).await.unwrap();
-        assert_eq!(&got, b"pong");
+        ping_pong(&mut served, &mut client).await;
         drop(served);
         assert!(lameduck.accepted().all_closed());
     }
 
     #[tokio::test]
     async fn a_refusal_hands_the_program_what_a_unix_listener_had_queued() {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio::io::AsyncWriteExt;
         let dir = std::env::temp_dir().join(format!("lb-stash-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("api.sock");
@@ -848,12 +856,7 @@ mod tests {
             .await
             .expect("the queued connection yielded")
             .unwrap();
-        let mut got = [0; 4];
-        served.read_exact(&mut got).await.unwrap();
-        assert_eq!(&got, b"ping");
-        served.write_all(b"pong").await.unwrap();
-        client.read_exact(&mut got).await.unwrap();
-        assert_eq!(&got, b"pong");
+        ping_pong(&mut served, &mut client).await;
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
