@@ -43,36 +43,36 @@ pub(crate) fn fail(code: i32, message: impl fmt::Display) -> ! {
 /// gone quiet, a lock a stuck thread holds) must not keep an orphan, or a
 /// program told twice to stop, alive.
 pub(crate) fn exit(code: i32) -> ! {
-    let (flushed, done) = std::sync::mpsc::channel();
-    let flush = std::thread::Builder::new()
-        .name("littleboss-flush".into())
-        .spawn(move || {
-            log::logger().flush();
-            let _ = flushed.send(());
-        });
-    if flush.is_ok() {
-        let _ = done.recv_timeout(FLUSH_PATIENCE);
-    }
+    patiently("littleboss-flush", || log::logger().flush());
     std::process::exit(code)
 }
 
-/// [`say`] on a thread of its own, waited for [`FLUSH_PATIENCE`] at most:
-/// for a line just before a deadline's exit, which a logger that blocks
-/// (a stuck sink, a lock a stuck thread holds) must not put off for ever.
+/// [`say`] waited for [`FLUSH_PATIENCE`] at most: for a line just before a
+/// deadline's exit, which a logger that blocks (a stuck sink, a lock a
+/// stuck thread holds) must not put off for ever.
 pub(crate) fn say_patiently(level: log::Level, message: String) {
-    let (said, done) = std::sync::mpsc::channel();
-    let saying = std::thread::Builder::new()
-        .name("littleboss-say".into())
+    patiently("littleboss-say", move || {
+        say(level, format_args!("{message}"));
+    });
+}
+
+/// Runs `work` on a thread of its own (named `name`), waiting for it
+/// [`FLUSH_PATIENCE`] at most.
+fn patiently(name: &str, work: impl FnOnce() + Send + 'static) {
+    let (finished, done) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name(name.into())
         .spawn(move || {
-            say(level, format_args!("{message}"));
-            let _ = said.send(());
+            work();
+            let _ = finished.send(());
         });
-    if saying.is_ok() {
+    if spawned.is_ok() {
         let _ = done.recv_timeout(FLUSH_PATIENCE);
     }
 }
 
-/// How long an exit waits for the program's logger to flush.
+/// How long an exit waits for the program's logger to flush (and a line
+/// said patiently, for it to be said).
 const FLUSH_PATIENCE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// `warning!("...")`: a warning from inside the program's process.
