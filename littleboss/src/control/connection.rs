@@ -242,14 +242,10 @@ async fn serve(
     loop {
         match flush(stream, conn).await {
             Flushed::Ready => {}
+            Flushed::Done if !conn.buffers().awaiting => return,
             // Done for with a request still waiting (a write that met the
             // client's close, or its answers unread too long): as gone.
-            Flushed::Done if conn.buffers().awaiting => {
-                let _ = requests.send(ControlMessage::HungUp(conn.clone()));
-                return;
-            }
-            Flushed::Done => return,
-            Flushed::HungUp => {
+            Flushed::Done | Flushed::HungUp => {
                 let _ = requests.send(ControlMessage::HungUp(conn.clone()));
                 return;
             }
