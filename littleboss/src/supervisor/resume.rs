@@ -297,13 +297,13 @@ fn lost_children(handoff: &Handoff, kept: &[(ChildId, OwnedFd)], events: &[Event
     lost
 }
 
-/// The clients waiting for an answer whose connections did not come
+/// The clients of requests handed over whose connections did not come
 /// across (closed before the exec, or not handed over): gone, told after
 /// the events handed over, so that a reload of theirs that comes to be
 /// queued is dropped as if they had hung up here.
 fn gone_clients(handoff: &Handoff, kept: &[(u64, driver::KeptConnection)]) -> Vec<Event> {
     let kept: Vec<u64> = kept.iter().map(|(id, _)| *id).collect();
-    super::machine::gone_clients(&handoff.state, &handoff.pending, &kept)
+    super::machine::gone_clients(&handoff.pending, &kept)
 }
 
 /// This binary cannot take the state over: the previous one takes it back.

@@ -190,15 +190,16 @@ pub(crate) enum Event {
     },
 }
 
-/// The clients of `state`'s queued reloads and of the control requests in
-/// `pending` that are not among `kept` (the connections an in-place
-/// upgrade handed over): each as [`Event::ClientGone`], once.
-pub(crate) fn gone_clients(state: &State, pending: &[Event], kept: &[ClientId]) -> Vec<Event> {
-    let asked = pending.iter().filter_map(|event| match event {
-        Event::Control { client, .. } => Some(*client),
-        _ => None,
-    });
-    let mut gone: Vec<ClientId> = (state.queued_clients().chain(asked))
+/// The clients of the control requests in `pending` that are not among
+/// `kept` (the connections an in-place upgrade handed over): each as
+/// [`Event::ClientGone`], once. (An upgrade waits for an empty queue, so
+/// only requests handed over as events can be a gone client's.)
+pub(crate) fn gone_clients(pending: &[Event], kept: &[ClientId]) -> Vec<Event> {
+    let mut gone: Vec<ClientId> = (pending.iter())
+        .filter_map(|event| match event {
+            Event::Control { client, .. } => Some(*client),
+            _ => None,
+        })
         .filter(|client| !kept.contains(client))
         .collect();
     gone.sort_unstable();
@@ -1028,9 +1029,7 @@ impl Machine {
             // Wait for the child starting now: its outcome decides what the
             // reload replaces.
             let pid = self.pid(starting);
-            let what = spec.as_ref().map_or("the serving binary".to_owned(), |s| {
-                s.target.path.display().to_string()
-            });
+            let what = Queued::target(spec.as_ref());
             say!(
                 self,
                 "reload of {what} waits for {} to finish starting",
@@ -1042,11 +1041,11 @@ impl Machine {
             if let Some(up) = self.up() {
                 // A SIGHUP behind another that waits already is the same
                 // reload: that one reads the path afresh when it runs.
-                let again = |q: &Queued| q.spec.is_none() && q.client.is_none();
-                if spec.is_none() && client.is_none() && up.queued.back().is_some_and(again) {
+                let queued = Queued { spec, client };
+                if queued.is_sighup() && up.queued.back().is_some_and(Queued::is_sighup) {
                     return;
                 }
-                up.queued.push_back(Queued { spec, client });
+                up.queued.push_back(queued);
             }
             return;
         }
@@ -1178,13 +1177,11 @@ impl Machine {
             return;
         };
         // Two SIGHUPs it stood between are one reload, as if queued so.
-        let sighup = |q: Option<&Queued>| q.is_some_and(|q| q.spec.is_none() && q.client.is_none());
+        let sighup = |q: Option<&Queued>| q.is_some_and(Queued::is_sighup);
         if at > 0 && sighup(up.queued.get(at - 1)) && sighup(up.queued.get(at)) {
             up.queued.remove(at);
         }
-        let what = spec.as_ref().map_or("the serving binary".to_owned(), |s| {
-            s.target.path.display().to_string()
-        });
+        let what = Queued::target(spec.as_ref());
         say!(
             self,
             "dropped the queued reload of {what}: its client went away"

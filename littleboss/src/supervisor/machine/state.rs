@@ -322,6 +322,21 @@ pub(crate) struct Queued {
     pub client: Option<ClientId>,
 }
 
+impl Queued {
+    /// A SIGHUP's: no binary named, no client. Two of them side by side
+    /// are one reload (the later reads the path afresh when it runs).
+    pub fn is_sighup(&self) -> bool {
+        self.spec.is_none() && self.client.is_none()
+    }
+
+    /// What it reloads to, for the log.
+    pub fn target(spec: Option<&ReloadSpec>) -> String {
+        spec.map_or("the serving binary".to_owned(), |s| {
+            s.target.path.display().to_string()
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Probation {
     pub id: ChildId,
@@ -383,6 +398,7 @@ mod pairs {
     }
 }
 
+#[cfg(test)]
 impl State {
     /// The clients whose reloads are queued.
     pub(crate) fn queued_clients(&self) -> impl Iterator<Item = ClientId> + '_ {
