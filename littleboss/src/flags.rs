@@ -78,64 +78,52 @@ pub(crate) enum FlagProblem {
 impl std::fmt::Display for FlagError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let flag = &self.flag;
-        // What the user typed, written out: a `\r` from a script with CRLF
-        // line endings would otherwise overwrite the line it is on.
-        let shown = |text: &str| text.escape_debug().to_string();
+        // What the user typed is written out (`escape_debug`): a `\r` from a
+        // script with CRLF line endings would otherwise overwrite the line.
         match &self.problem {
-            FlagProblem::UnknownMode(mode) => {
-                let mode = shown(mode);
-                write!(f, "-{flag}: unknown mode `{mode}` (expected {MODES})")
-            }
+            FlagProblem::UnknownMode(mode) => write!(
+                f,
+                "-{flag}: unknown mode `{mode}` (expected {MODES})",
+                mode = mode.escape_debug()
+            ),
             FlagProblem::NeedsMode => write!(f, "-{flag} needs a mode ({MODES})"),
             FlagProblem::NeedsAddress => {
                 write!(f, "-{flag} needs an address (or `-{flag}=` to turn it off)")
             }
             FlagProblem::NotUtf8 => write!(f, "-{flag}: the value is not valid UTF-8"),
-            FlagProblem::FlagForValue(next) => {
-                let next = shown(next);
-                write!(
-                    f,
-                    "-{flag} needs an address, and `{next}` after it looks like a flag; write `-{flag}={next}` if it is the address"
-                )
-            }
+            FlagProblem::FlagForValue(next) => write!(
+                f,
+                "-{flag} needs an address, and `{next}` after it looks like a flag; write `-{flag}={next}` if it is the address",
+                next = next.escape_debug()
+            ),
             FlagProblem::Address(problem) => write!(f, "-{flag}: {problem}"),
-            FlagProblem::TwoModes(first, second) => {
-                let first = shown(first);
-                let second = shown(second);
-                write!(
-                    f,
-                    "-{flag} given twice, as `{first}` and as `{second}`: give one mode"
-                )
-            }
-            FlagProblem::TwoAddresses(first, second) => {
-                let first = shown(first);
-                let second = shown(second);
-                write!(
-                    f,
-                    "-{flag} given twice, as `-{flag}={first}` and as `-{flag}={second}`: give one address"
-                )
-            }
-            FlagProblem::MisspeltListener(arg) if arg.ends_with('=') => {
-                let arg = shown(arg);
-                write!(
-                    f,
-                    "`{arg}` looks like a mistyped -{flag}=, which littleboss would not act on but pass on to the program (write -{flag}= to turn the listener off, or put the program's own arguments after --)"
-                )
-            }
-            FlagProblem::MisspeltListener(arg) => {
-                let arg = shown(arg);
-                write!(
-                    f,
-                    "`{arg}` looks like a mistyped -{flag}=ADDR, which littleboss would not act on but pass on to the program (write -{flag}=ADDR)"
-                )
-            }
-            FlagProblem::Misspelt(arg) => {
-                let arg = shown(arg);
-                write!(
-                    f,
-                    "`{arg}` looks like a misspelt -{flag}=MODE, which littleboss would not act on but pass on to the program (write -{flag}=MODE; if it is the program's own, give -{flag}=MODE too, -{flag}=bypass to run the program directly)"
-                )
-            }
+            FlagProblem::TwoModes(first, second) => write!(
+                f,
+                "-{flag} given twice, as `{first}` and as `{second}`: give one mode",
+                first = first.escape_debug(),
+                second = second.escape_debug()
+            ),
+            FlagProblem::TwoAddresses(first, second) => write!(
+                f,
+                "-{flag} given twice, as `-{flag}={first}` and as `-{flag}={second}`: give one address",
+                first = first.escape_debug(),
+                second = second.escape_debug()
+            ),
+            FlagProblem::MisspeltListener(arg) if arg.ends_with('=') => write!(
+                f,
+                "`{arg}` looks like a mistyped -{flag}=, which littleboss would not act on but pass on to the program (write -{flag}= to turn the listener off, or put the program's own arguments after --)",
+                arg = arg.escape_debug()
+            ),
+            FlagProblem::MisspeltListener(arg) => write!(
+                f,
+                "`{arg}` looks like a mistyped -{flag}=ADDR, which littleboss would not act on but pass on to the program (write -{flag}=ADDR)",
+                arg = arg.escape_debug()
+            ),
+            FlagProblem::Misspelt(arg) => write!(
+                f,
+                "`{arg}` looks like a misspelt -{flag}=MODE, which littleboss would not act on but pass on to the program (write -{flag}=MODE; if it is the program's own, give -{flag}=MODE too, -{flag}=bypass to run the program directly)",
+                arg = arg.escape_debug()
+            ),
         }
     }
 }
