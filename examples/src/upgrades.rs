@@ -35,6 +35,9 @@ pub struct UpgradeFigures {
     pub reloads: usize,
     /// Upgrades the supervisor reported done, in both parts.
     pub upgrades: usize,
+    /// Upgrading reloads that succeeded, in both parts: each should have
+    /// upgraded (a reload that succeeds without is counted a failure).
+    pub upgrades_expected: usize,
     pub reloads_failed: usize,
     pub requests: usize,
     pub failed: std::collections::BTreeMap<&'static str, usize>,
@@ -59,6 +62,7 @@ impl UpgradeFigures {
         let (p50, p99, p999, max) = percentiles(samples);
         let failed_reloads =
             |walls: &[(Duration, bool)]| walls.iter().filter(|(_, ok)| !ok).count();
+        let succeeded = |walls: &[(Duration, bool)]| walls.len() - failed_reloads(walls);
         UpgradeFigures {
             idle_reloads: idle.upgrading.len(),
             idle_same_wall_ms: spread(idle.same.iter().map(|(w, _)| *w)),
@@ -66,6 +70,7 @@ impl UpgradeFigures {
             idle_pause_ms: spread(idle_pauses.iter().copied()),
             reloads: loaded.len(),
             upgrades: idle_pauses.len() + loaded_pauses.len(),
+            upgrades_expected: succeeded(idle.upgrading) + succeeded(loaded),
             reloads_failed: failed_reloads(idle.same)
                 + failed_reloads(idle.upgrading)
                 + failed_reloads(loaded),
@@ -75,6 +80,12 @@ impl UpgradeFigures {
             pause_ms: spread(loaded_pauses.iter().copied()),
             latency_us: [p50, p99, p999, max],
         }
+    }
+
+    /// Upgrading reloads that succeeded without the supervisor saying it
+    /// upgraded: each is a failure of the row.
+    pub fn missing(&self) -> usize {
+        self.upgrades_expected.saturating_sub(self.upgrades)
     }
 
     /// The row as markdown, under a heading.
@@ -88,7 +99,7 @@ impl UpgradeFigures {
              | `reload` wall time of the same binary, median / max ms | {} | (above) |\n\
              | `reload` wall time when it upgrades, median / max ms | {} | {} |\n\
              | supervisor's pause, exec to serving control requests again, median / max ms | {} | {} |\n\
-             | upgrades done / failed reloads | {} / {} (both parts) | |\n\
+             | upgrades done (of reloads that should have) / failed reloads | {} ({}) / {} (both parts) | |\n\
              | requests / failed | | {} / {} {:?} |\n\
              | latency p50 / p99 / p99.9 / max ms | | {p50} / {p99} / {p999} / {max} |\n",
             self.idle_reloads,
@@ -100,6 +111,7 @@ impl UpgradeFigures {
             pair(self.idle_pause_ms),
             pair(self.pause_ms),
             self.upgrades,
+            self.upgrades_expected,
             self.reloads_failed,
             self.requests,
             self.failed.values().sum::<usize>(),

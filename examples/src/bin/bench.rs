@@ -7,7 +7,8 @@
 //! ```
 //!
 //! It builds the server (by default `readme`, the README's snippet; `--server
-//! http` for the shipped example) in release, then:
+//! http` for the shipped example) in its own profile, release as above,
+//! then:
 //! 1. steady state: a bypass and a supervised server run side by side and
 //!    the load alternates between them in short phases (A/B, B/A, ...),
 //!    under new-connection and keep-alive load: requests/s, latency
@@ -41,6 +42,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use examples::load::{Load, Mode, Outcome, Sample, failures, percentiles};
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde::Serialize;
 use tests::procfs::{self, Footprint};
@@ -135,9 +137,12 @@ fn main() -> ExitCode {
         + report.steady.iter().map(|r| r.failed).sum::<usize>()
         + report.warmup_failed
         + report.upgrades.failed.values().sum::<usize>()
-        + report.upgrades.reloads_failed;
+        + report.upgrades.reloads_failed
+        + report.upgrades.missing();
     if failed > 0 {
-        eprintln!("bench: {failed} failures (requests or reloads); see the table");
+        eprintln!(
+            "bench: {failed} failures (requests, reloads, or upgrades that did not happen); see the table"
+        );
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
@@ -146,8 +151,15 @@ fn main() -> ExitCode {
 
 fn build_server(name: &str) -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "-p", "examples", "--bin", name])
+    // The server is run from beside this program, so it is built in this
+    // program's profile (a debug bench would otherwise run a stale or
+    // missing debug server).
+    let mut build = Command::new(cargo);
+    build.args(["build", "-p", "examples", "--bin", name]);
+    if !cfg!(debug_assertions) {
+        build.arg("--release");
+    }
+    let status = build
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
@@ -225,6 +237,8 @@ struct Server {
     supervised: bool,
     /// The process that serves: the first child, when supervised.
     serving_pid: u32,
+    /// Told to stop: dropping it waits (up to [`DEADLINE`]) for the exit.
+    stopping: bool,
 }
 
 impl Server {
@@ -259,6 +273,7 @@ impl Server {
             http: http.to_owned(),
             supervised,
             serving_pid: 0,
+            stopping: false,
         };
         let line = server.wait_line(|l| l.contains("serving http://"));
         // "http: pid N serving http://ADDR/"
@@ -337,15 +352,41 @@ impl Server {
         }
     }
 
+    /// Stops the server: `stop` when supervised, SIGTERM in bypass mode.
+    /// Dropped: waits for the exit, or kills it at the deadline.
     fn stop(mut self) {
+        self.stopping = true;
         if self.supervised {
-            self.control("stop");
-        } else {
-            let _ = Command::new("kill")
-                .arg(self.process.id().to_string())
-                .status();
+            let out = self.control("stop");
+            if !out.status.success() {
+                eprintln!(
+                    "bench: stop failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+        } else if let Err(e) = kill(Pid::from_raw(self.process.id() as i32), Signal::SIGTERM) {
+            eprintln!("bench: cannot signal the server: {e}");
         }
-        let _ = self.process.wait();
+    }
+}
+
+/// A server dropped without [`Server::stop`] (the bench panicked), or that
+/// a stop did not end by the deadline, is killed rather than left
+/// serving; its folder goes either way.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let deadline = Instant::now() + DEADLINE;
+        while matches!(self.process.try_wait(), Ok(None)) {
+            if !self.stopping || Instant::now() >= deadline {
+                if self.stopping {
+                    eprintln!("bench: the server did not exit within {DEADLINE:?}; killed");
+                }
+                let _ = self.process.kill();
+                let _ = self.process.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -787,12 +828,24 @@ fn reload_figures(
         })
         .collect();
     let times = completions(samples);
-    // Each reload's window runs from its start to the next one's.
+    // Each reload's window runs from its start to the next one's (the
+    // last one's to the last completion), cut short where a footprint
+    // sample's wait for a quiet supervisor begins: a pause of the reloads,
+    // left out of the latency figures too, that the steady windows lack.
+    let last = times.last().copied().unwrap_or_default();
     let ends = reloads
         .iter()
         .skip(1)
         .map(|r| r.began)
-        .chain([Duration::MAX]);
+        .chain([last])
+        .zip(reloads)
+        .map(|(end, r)| {
+            quiet
+                .iter()
+                .map(|(from, _)| *from)
+                .filter(|from| *from >= r.began)
+                .fold(end, Duration::min)
+        });
     let silences: Vec<f64> = reloads
         .iter()
         .zip(ends)
