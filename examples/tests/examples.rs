@@ -105,6 +105,36 @@ fn echo_lets_go_of_a_half_typed_line_before_the_supervisor_kills() {
 }
 
 #[test]
+fn echo_finishes_a_line_begun_before_lameduck_and_the_lines_that_came_with_it() {
+    use std::io::{Read, Write};
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
+    svc.start(&["-echo=127.0.0.1:0"]);
+    let addr = printed(&svc, "listening on ");
+    svc.ready();
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    conn.write_all(b"half").unwrap();
+    assert_eq!(
+        echo(addr, "one").unwrap(),
+        "one\n",
+        "the line's connection accepted"
+    );
+    svc.reload_ok();
+    svc.output.wait_for("lameduck, 1 connection(s) open");
+    // The rest of the line, and two more, in one write: read together.
+    conn.write_all(b" a line\nsecond\nthird\n").unwrap();
+    conn.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut echoed = Vec::new();
+    let read = conn.read_to_end(&mut echoed);
+    assert_eq!(
+        String::from_utf8_lossy(&echoed),
+        "half a line\nsecond\nthird\n",
+        "{read:?}"
+    );
+    old_child_exits_by_itself(&svc);
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+}
+
+#[test]
 fn echo_lets_go_of_a_client_that_stopped_reading_before_the_supervisor_kills() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
     svc.start(&["-echo=127.0.0.1:0"]);

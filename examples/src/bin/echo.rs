@@ -2,7 +2,8 @@
 //!
 //! It shows what a server does on lameduck without a framework's graceful
 //! shutdown: stop accepting, let each open connection finish the line it is
-//! in the middle of, and return from `main` once they are all closed.
+//! in the middle of (and those that came with it), and return from `main`
+//! once they are all closed.
 //!
 //! ```text
 //! cargo build -p examples --bin echo
@@ -92,10 +93,13 @@ async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
     let mut line = Vec::new();
     let lameduck = ctx.lameduck();
     tokio::pin!(lameduck);
+    let mut lameduck_came = false;
     loop {
         // `read_until` keeps what it has read in `line` when another branch
         // wins, so a line begun before lameduck is finished after it.
         tokio::select! {
+            // A line that has come is echoed before lameduck is looked at.
+            biased;
             read = reader.read_until(b'\n', &mut line) => {
                 if read? == 0 {
                     // The client closed; echo a last unterminated line.
@@ -110,12 +114,22 @@ async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
                 writer.write_all(&line).await?;
                 line.clear();
                 reader.set_limit(limit);
-                if ctx.is_lameduck() {
+                // Lines the client sent with it, read already, are echoed
+                // too: closing with them unread would reset the connection.
+                let more_read = reader.get_ref().buffer().contains(&b'\n');
+                if ctx.is_lameduck() && !more_read {
                     return Ok(());
                 }
             }
-            // Between lines only: one begun is finished first.
-            () = &mut lameduck, if line.is_empty() => return Ok(()),
+            // Between lines only: one begun is finished first. (Whether
+            // one has begun is known only now: `read_until` fills `line`
+            // without returning until the newline.)
+            () = &mut lameduck, if !lameduck_came => {
+                if line.is_empty() {
+                    return Ok(());
+                }
+                lameduck_came = true;
+            }
         }
     }
 }
