@@ -87,12 +87,13 @@ pub struct Traffic {
     pub timeout: Duration,
     /// Open loop: the total request rate, per second, the clients keep to
     /// between them, each sending on a schedule of its own whatever the
-    /// answers do (not for slow clients). A request a client was late to
-    /// send is timed from when it was due, not from when the client, held
-    /// up behind a stall, got to send it, so a stall counts for every
-    /// request it delays (no coordinated omission); one on time, from
-    /// when it was sent. A kept-alive connection the server closed while
-    /// it sat idle is not reused (a client's pool checks). `None`: closed loop, each client
+    /// answers do (not for slow clients). A request is timed from when it
+    /// was due, not from when the client, held up behind a stall (its
+    /// answers late, or its timer's wake-up), got to send it, so a stall
+    /// counts for every request it delays (no coordinated omission); only
+    /// the timer's rounding, up to a millisecond, is left out. A kept-alive
+    /// connection the server closed while it sat idle is not reused (a
+    /// client's pool checks). `None`: closed loop, each client
     /// sending its next request as its last one ends, as fast as the
     /// server answers.
     pub rate: Option<f64>,
@@ -112,6 +113,10 @@ impl Traffic {
     }
 }
 
+/// How late tokio's timer may wake a client by its own rounding: it
+/// counts whole milliseconds, rounded up.
+const TIMER_SLACK: Duration = Duration::from_millis(1);
+
 /// One client's schedule in open loop: waits until its next request is
 /// due, and says from when to time it (closed loop: now, at once).
 struct Pacer {
@@ -121,11 +126,12 @@ struct Pacer {
 impl Pacer {
     /// Waits for the next request's time; from when to time it, and
     /// whether the client waited (its connection sat idle meanwhile). It
-    /// is timed from when it was due if the client is late already (the
-    /// answers held it up: each request it could not send meanwhile counts
-    /// the wait); else from when the timer woke it, as the timer's own
-    /// lateness (up to a millisecond in tokio) is the client's, not the
-    /// server's.
+    /// is timed from when it was due: each request a stall held up counts
+    /// the wait, whether the answers held the client up or the stall
+    /// delayed its timer's wake-up (a stall of the whole machine, as when
+    /// a new child starts beside the load, does both). Only the timer's
+    /// own rounding, up to [`TIMER_SLACK`] late, is the client's and not
+    /// counted.
     async fn due(&mut self) -> (Instant, bool) {
         let Some((every, next)) = &mut self.schedule else {
             return (Instant::now(), false);
@@ -136,7 +142,7 @@ impl Pacer {
             return (due, false);
         }
         tokio::time::sleep_until(due.into()).await;
-        (Instant::now(), true)
+        (Instant::now().min(due + TIMER_SLACK), true)
     }
 }
 

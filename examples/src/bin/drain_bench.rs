@@ -39,8 +39,9 @@
 //! The clients run in closed loop (each sends its next request as its
 //! last one ends: the server at full load, latency mostly its queue), or
 //! with `--rate` in open loop (each on a schedule of its own, the rate
-//! shared among them, a request its client was late to send timed from
-//! when it was due, so a stall counts for every request it delays).
+//! shared among them, each request timed from when it was due, whether
+//! its client was held up by late answers or by a stall of its timer's
+//! wake-up, so a stall counts for every request it delays).
 //!
 //! Prints a markdown table (and the command that produced it) and exits
 //! non-zero if any request or reload failed, an old child was killed at
@@ -255,7 +256,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
     };
     let pace = match args.rate {
         Some(rate) => format!(
-            "; open loop, {rate} requests/s in all, a request its client was late to send timed from when it was due (slow clients at their own pace)"
+            "; open loop, {rate} requests/s in all, each request timed from when it was due, less the timer's rounding of up to 1 ms (slow clients at their own pace)"
         ),
         None => "; closed loop, each client sending as its last answer ends".to_owned(),
     };
@@ -284,7 +285,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
         (String::new(), "")
     };
     out += &format!(
-        "| server | load |{pause_head} clients | requests | req/s | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio |{paced_head} old child drain median / max ms (children timed) | killed |\n"
+        "| server | load |{pause_head} clients | requests (failed too) | req/s (failed too) | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio |{paced_head} old child drain median / max ms (children timed) | killed |\n"
     );
     out += &format!(
         "|---|---|{pause_rule}---:|---:|---:|---|---:|---:|---|---|---:|{paced_rule}---|---:|\n"

@@ -1,8 +1,8 @@
 //! The README's usage snippet, as written: `littleboss::http::serve`,
 //! which does the whole drain (stop accepting, `Connection: close` while
 //! draining, the first-byte grace, HTTP/2 GOAWAY, in-flight requests
-//! finished), plus the two log lines the drain benchmark and its test
-//! wait for. The benchmark (`drain_bench`) measures it next to bare
+//! finished), plus two log lines: the harness waits for the first, and
+//! the second tells a reader of the log when an old child is done. The benchmark (`drain_bench`) measures it next to bare
 //! `axum::serve` (`axum_serve`, the snippet before), the `http` example
 //! (the same helper) and the `plain` accept loop.
 //!
