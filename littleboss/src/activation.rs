@@ -73,9 +73,11 @@ enum Placement {
     /// Another port, address or path.
     Elsewhere,
     /// Nothing certain: a hostname, port 0, a relative path, the other
-    /// family's wildcard; or a socket the listener could not take at all
-    /// (another type or family), which only its place may give it.
+    /// family's wildcard.
     Unknown,
+    /// A socket the listener cannot take at all (another type or family):
+    /// given to it by place only if no passed socket left could be.
+    Unfit,
 }
 
 /// Where `fd` is bound against where `spec` declares.
@@ -87,7 +89,7 @@ fn placement(fd: &OwnedFd, spec: &ListenerSpec) -> Placement {
     let kind = spec.network.kind();
     let bound = match check_fd(fd, spec.network) {
         Ok(()) => crate::socket::local_address(fd, kind),
-        Err(_) => return Placement::Unknown,
+        Err(_) => return Placement::Unfit,
     };
     let Ok(bound) = bound else {
         return Placement::Unknown;
@@ -168,6 +170,13 @@ pub(crate) enum ActivationError {
     },
     /// A passed fd cannot be adopted.
     Adopt(AdoptError),
+    /// Unnamed fds from two or more socket units would go to listeners
+    /// by place, which systemd does not keep from one start to the next.
+    UnitsUnordered {
+        fds: Vec<RawFd>,
+        units: Vec<String>,
+        listeners: Vec<String>,
+    },
     /// The fd given to `listener` is not a socket it can use.
     NotFit {
         fd: RawFd,
@@ -208,6 +217,17 @@ impl std::fmt::Display for ActivationError {
             ),
             ActivationError::Adopt(e) => write!(f, "{e} ({LISTEN_FDS} counts it)"),
             // `error` names the fd.
+            ActivationError::UnitsUnordered {
+                fds,
+                units,
+                listeners,
+            } => write!(
+                f,
+                "fds {} come from socket units {} and are bound nowhere listeners {} declare; systemd does not order the units' fds, so which listener takes which would be chance: give each socket its listener's name (`FileDescriptorName=` in its unit)",
+                list(fds.iter().map(|fd| fd.to_string())),
+                list(units.iter().map(|u| format!("`{u}`"))),
+                list(listeners.iter().map(|l| format!("`{l}`"))),
+            ),
             ActivationError::NotFit {
                 listener, error, ..
             } => write!(f, "listener `{listener}`: {error}"),
@@ -225,7 +245,8 @@ impl std::error::Error for ActivationError {
             | ActivationError::NotACount { .. }
             | ActivationError::TooMany { .. }
             | ActivationError::NameCount { .. }
-            | ActivationError::SameName { .. } => None,
+            | ActivationError::SameName { .. }
+            | ActivationError::UnitsUnordered { .. } => None,
         }
     }
 }
@@ -301,7 +322,8 @@ impl Activated {
             .collect();
         let where_ = |fd: usize, slot: usize| placements[fd][slot];
         let fits = |fd: usize, slot: usize| where_(fd, slot) == Placement::Same;
-        let mut mapping = map(&names, &declared, &fits)?;
+        let can_take = |fd: usize, slot: usize| where_(fd, slot) != Placement::Unfit;
+        let mut mapping = map(&names, &declared, &fits, &can_take)?;
         // Said, as systemd's unit rather than the program decides where an
         // unnamed socket listens: a listener given one elsewhere than it
         // declares (a unit's other port, or its `ListenStream=` lines in
@@ -453,13 +475,17 @@ fn named(name: Option<&str>) -> Option<&str> {
 
 /// Maps passed fds (their names, in fd order) to declared listeners (in
 /// declaration order): names first; then each unnamed fd to the first
-/// listener still empty that it is bound as declared for (`fits[fd]
-/// [listener]`, see [`placement`]); then the rest by position into
-/// the listeners still empty. Two fds named for one listener is an error.
+/// listener still empty that it is bound as declared for (`fits(fd,
+/// listener)`, see [`placement`]); then the rest by position into the
+/// listeners still empty, each taking the first left that it can take
+/// (`can_take`: of its type and family), else the first left, whose check
+/// then fails. Two fds named for one listener is an error, and so is a
+/// place that would depend on the order of fds from two socket units.
 fn map(
     names: &[Option<&str>],
     declared: &[&str],
     fits: &dyn Fn(usize, usize) -> bool,
+    can_take: &dyn Fn(usize, usize) -> bool,
 ) -> Result<Mapping, ActivationError> {
     let mut slots: Vec<Option<usize>> = vec![None; declared.len()];
     let mut unnamed = Vec::new();
@@ -493,13 +519,44 @@ fn map(
         }
         false
     });
-    let mut unnamed = unnamed.into_iter();
-    for slot in slots.iter_mut().filter(|s| s.is_none()) {
-        *slot = unnamed.next();
+    // systemd orders the fds of one socket unit as its lines, but not the
+    // units of a service among themselves: a place would be chance.
+    let empty = slots.iter().filter(|s| s.is_none()).count();
+    let mut units: Vec<&str> = unnamed.iter().filter_map(|&fd| names[fd]).collect();
+    units.retain(|n| n.ends_with(".socket"));
+    units.sort_unstable();
+    units.dedup();
+    if empty > 0 && units.len() > 1 {
+        let listeners = (0..slots.len()).filter(|&s| slots[s].is_none());
+        return Err(ActivationError::UnitsUnordered {
+            fds: unnamed.iter().map(|&fd| fd_number(fd)).collect(),
+            units: units.iter().map(|u| u.to_string()).collect(),
+            listeners: listeners.map(|s| declared[s].to_owned()).collect(),
+        });
+    }
+    for slot in 0..slots.len() {
+        if slots[slot].is_some() || unnamed.is_empty() {
+            continue;
+        }
+        let pick = unnamed
+            .iter()
+            .position(|&fd| can_take(fd, slot))
+            .unwrap_or(0);
+        slots[slot] = Some(unnamed.remove(pick));
     }
     unmatched.extend(unnamed);
     unmatched.sort_unstable();
     Ok(Mapping { slots, unmatched })
+}
+
+/// `a, b and c`.
+fn list(items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// The fd number of the passed fd at `index`.
@@ -528,7 +585,7 @@ mod tests {
             return Ok(None);
         };
         let names: Vec<Option<&str>> = names.iter().map(Option::as_deref).collect();
-        let m = map(&names, declared, &|_, _| false)?;
+        let m = map(&names, declared, &|_, _| false, &|_, _| true)?;
         Ok(Some(Plan {
             slots: m.slots.into_iter().map(|s| s.map(fd_number)).collect(),
             unmatched: m.unmatched.into_iter().map(fd_number).collect(),
@@ -813,6 +870,75 @@ mod tests {
         let assigned = activated.assign(&listeners).unwrap();
         assert!(assigned.fds[0].is_some());
         assert_eq!(assigned.elsewhere, Vec::<String>::new());
+    }
+
+    #[test]
+    fn by_place_each_listener_takes_a_socket_of_its_type() {
+        // Hostnames say nothing of where: both go by place, and the unit
+        // lists the datagram socket first.
+        let udp = bound("udp4:127.0.0.1:0");
+        let tcp = bound("tcp4:127.0.0.1:0");
+        let (udp_no, tcp_no) = (udp.as_raw_fd(), tcp.as_raw_fd());
+        let activated = Activated::from_fds(vec![(udp, None), (tcp, None)]);
+        let listeners = [
+            spec("api", "tcp:localhost:8080"),
+            spec("stats", "udp:localhost:8125"),
+        ];
+        let assigned = activated.assign(&listeners).unwrap();
+        assert_eq!(numbers(&assigned), [Some(tcp_no), Some(udp_no)]);
+        // With none of its type left, a listener still takes the next one
+        // by place, and its check says what is wrong.
+        let udp = bound("udp4:127.0.0.1:0");
+        let n = udp.as_raw_fd();
+        let activated = Activated::from_fds(vec![(udp, None)]);
+        let e = activated
+            .assign(&[spec("api", "tcp:localhost:8080")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!(
+                "socket activation: listener `api`: fd {n} is an IPv4 datagram"
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn sockets_of_two_units_are_not_given_by_place() {
+        let http = bound("tcp4:127.0.0.1:0");
+        let admin = bound("tcp4:127.0.0.1:0");
+        let (http_no, admin_no) = (http.as_raw_fd(), admin.as_raw_fd());
+        let activated = Activated::from_fds(vec![
+            (http, Some("app-http.socket")),
+            (admin, Some("app-admin.socket")),
+        ]);
+        let listeners = [
+            spec("http", "tcp::8080"),
+            spec("admin", "tcp:127.0.0.1:9001"),
+        ];
+        let e = activated.assign(&listeners).unwrap_err();
+        assert!(matches!(e, ActivationError::UnitsUnordered { .. }), "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "socket activation: fds {http_no} and {admin_no} come from socket units `app-admin.socket` and `app-http.socket` and are bound nowhere listeners `http` and `admin` declare; systemd does not order the units' fds, so which listener takes which would be chance: give each socket its listener's name (`FileDescriptorName=` in its unit)"
+            )
+        );
+        // Where their addresses say, the units' order does not matter.
+        let http = bound("tcp4:127.0.0.1:0");
+        let admin = bound("tcp4:127.0.0.1:0");
+        let at = |fd: &OwnedFd| crate::socket::local_address(fd, crate::spec::Kind::Tcp).unwrap();
+        let listeners = [
+            spec("http", &format!("tcp4:{}", at(&http))),
+            spec("admin", &format!("tcp4:{}", at(&admin))),
+        ];
+        let (http_no, admin_no) = (http.as_raw_fd(), admin.as_raw_fd());
+        let activated = Activated::from_fds(vec![
+            (admin, Some("app-admin.socket")),
+            (http, Some("app-http.socket")),
+        ]);
+        let assigned = activated.assign(&listeners).unwrap();
+        assert_eq!(numbers(&assigned), [Some(http_no), Some(admin_no)]);
     }
 
     #[test]

@@ -153,7 +153,11 @@ pub(crate) fn bind_all(
         Some(activated) => {
             let assigned = activated.assign(specs).map_err(ListenError::Activation)?;
             for why in &assigned.unmatched {
-                log!("socket activation: {why}; closing it");
+                // The manager keeps its own copy listening: connections
+                // there queue unanswered, which the log must say.
+                log!(
+                    "socket activation: {why}; closing it (the service manager keeps it listening: clients connecting there wait unanswered; remove it from the socket unit)"
+                );
             }
             for note in &assigned.elsewhere {
                 log!("socket activation: {note}");
