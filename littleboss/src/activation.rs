@@ -534,15 +534,15 @@ fn map(
             listeners: listeners.map(|s| declared[s].to_owned()).collect(),
         });
     }
-    for slot in 0..slots.len() {
-        if slots[slot].is_some() || unnamed.is_empty() {
+    for (slot, taken) in slots.iter_mut().enumerate() {
+        if taken.is_some() || unnamed.is_empty() {
             continue;
         }
         let pick = unnamed
             .iter()
             .position(|&fd| can_take(fd, slot))
             .unwrap_or(0);
-        slots[slot] = Some(unnamed.remove(pick));
+        *taken = Some(unnamed.remove(pick));
     }
     unmatched.extend(unnamed);
     unmatched.sort_unstable();
