@@ -278,6 +278,12 @@ impl State {
                 "`listener` takes a list: `listener(https = \"tcp::443\")`",
             ));
         };
+        if !matches!(list.delimiter, syn::MacroDelimiter::Paren(_)) {
+            return Err(Error::new_spanned(
+                meta,
+                "`listener` takes its list in parentheses: `listener(https = \"tcp::443\")`",
+            ));
+        }
         if list.tokens.is_empty() {
             return Err(Error::new_spanned(
                 meta,
@@ -294,7 +300,9 @@ impl State {
                     Ok(dashed) => dashed,
                     // With a dashed name written, what is wrong is most
                     // likely elsewhere than at its dash.
-                    Err(dashed_error) if has_dashed_name(&list.tokens) => return Err(dashed_error),
+                    Err(dashed_error) if has_dashed_name(&list.tokens) => {
+                        return Err(listener_hint(&list.tokens).unwrap_or(dashed_error));
+                    }
                     Err(_) => return Err(listener_hint(&list.tokens).unwrap_or(e)),
                 };
                 for (name, span, value) in &dashed {
@@ -550,11 +558,26 @@ fn listener_hint(tokens: &TokenStream) -> Option<Error> {
     use proc_macro2::TokenTree;
     let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
     let is = |t: &TokenTree, c: char| matches!(t, TokenTree::Punct(p) if p.as_char() == c);
+    // A name's parts: words, numbers, and the dashes between them.
+    let name_part = |t: &TokenTree| match t {
+        TokenTree::Ident(ident) => Some(ident.unraw().to_string()),
+        TokenTree::Literal(lit) => {
+            let text = lit.to_string();
+            let plain = text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            plain.then_some(text)
+        }
+        TokenTree::Punct(p) if p.as_char() == '-' => Some("-".to_owned()),
+        TokenTree::Group(_) | TokenTree::Punct(_) => None,
+    };
     for item in trees.split(|t| is(t, ',')) {
-        let [TokenTree::Ident(name), TokenTree::Punct(p), rest @ ..] = item else {
+        let parts: Vec<String> = item.iter().map_while(name_part).collect();
+        let [TokenTree::Punct(p), rest @ ..] = &item[parts.len()..] else {
             continue;
         };
-        let name = name.unraw();
+        if parts.is_empty() {
+            continue;
+        }
+        let name = parts.concat();
         let written: String = rest.iter().map(ToString::to_string).collect();
         // A string anywhere in it: what is wrong is elsewhere (a missing
         // `,` before the next item), which syn's own error points at.
@@ -797,11 +820,34 @@ mod tests {
             messages(r#"name = "svc", listener(https = "tcp::443", admin: "tcp::81")"#),
             ["write `admin = ...`, with `=`"]
         );
+        // A dashed name is said whole.
+        assert_eq!(
+            messages(r#"name = "svc", listener(admin-http = tcp::81)"#),
+            ["listener `admin-http` takes a string \"NET:ADDR\": `admin-http = \"tcp::81\"`"]
+        );
+        assert_eq!(
+            messages(r#"name = "svc", listener(https = "tcp::443", admin-http: "tcp::81")"#),
+            ["write `admin-http = ...`, with `=`"]
+        );
         // A missing comma is syn's to point at, not a string to suggest.
         assert_eq!(
             messages(r#"name = "svc", listener(https = "tcp::443" admin = "tcp::81")"#),
             ["expected `,`"]
         );
+    }
+
+    #[test]
+    fn a_listener_list_in_brackets_or_braces_is_refused() {
+        for list in [
+            r#"listener[https = "tcp::443"]"#,
+            r#"listener{https = "tcp::443"}"#,
+        ] {
+            assert_eq!(
+                messages(&format!(r#"name = "svc", {list}"#)),
+                ["`listener` takes its list in parentheses: `listener(https = \"tcp::443\")`"],
+                "{list}"
+            );
+        }
     }
 
     #[test]

@@ -86,7 +86,14 @@ fn expand(args: &Args, f: &MainFn) -> TokenStream {
     } else {
         Ident::new("run_sync", run_span)
     };
+    // `fn main() -> !`: the closure returns `()`, which `!` becomes; left
+    // to inference, its type would hang on the never type's fallback (an
+    // error in edition 2024, a warning before).
+    let never = sig.asyncness.is_none()
+        && matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, syn::Type::Never(_)));
+    let returns = never.then(|| quote!(-> ()));
     let main = match sig.inputs.first() {
+        None if never => quote!(|_: #krate::Context| #returns { #ident() }),
         None => quote!(|_: #krate::Context| #ident()),
         // The argument located at the parameter's type: a type that is not
         // the `Context` is a mismatch there, not on the whole attribute.
@@ -94,7 +101,10 @@ fn expand(args: &Args, f: &MainFn) -> TokenStream {
         // from another context (a `macro_rules!` caller's).
         Some(FnArg::Typed(param)) => {
             let ctx = Ident::new("ctx", Span::call_site().located_at(param.ty.span()));
-            quote!(|ctx: #krate::Context| #ident(#ctx))
+            match never {
+                true => quote!(|ctx: #krate::Context| #returns { #ident(#ctx) }),
+                false => quote!(|ctx: #krate::Context| #ident(#ctx)),
+            }
         }
         Some(FnArg::Receiver(_)) => quote!(#ident),
     };

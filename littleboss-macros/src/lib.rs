@@ -55,7 +55,14 @@ use proc_macro::TokenStream;
 /// | `crate = "lb"` | path to the `littleboss` crate, if renamed or re-exported | `::littleboss` |
 ///
 /// `main` may be `async fn` or `fn`, takes the `littleboss::Context` or
-/// nothing, and returns `()` or `Result<(), E>` with `E: Display`. The
+/// nothing, and returns `()` or `Result<(), E>` with `E: Display` (a plain
+/// `fn main` may also be `-> !`, exiting by itself). A plain
+/// `fn main` runs inside the tokio runtime (entered, not driven): with the
+/// default multi-thread flavor its listeners work, and
+/// `tokio::runtime::Handle::current().block_on` runs async code; with
+/// `flavor = "current_thread"` nothing drives that runtime, so build one
+/// of your own in `main` and take the listeners inside its `block_on`
+/// (`Littleboss::run_sync` says the same). The
 /// expansion is a plain `fn main` calling the public builder
 /// `littleboss::Littleboss`, with the function above as an inner item:
 ///
@@ -78,8 +85,9 @@ use proc_macro::TokenStream;
 /// goes on the inner one, the function it was written for.
 ///
 /// Every mistake in the attribute or the signature is a compile error on
-/// the offending tokens, in the words of the builder's
-/// `Littleboss::check`: both use the same rules.
+/// the offending tokens (a missing `name`, on the whole attribute); the
+/// attribute's keys are checked by the same rules as the builder's
+/// `Littleboss::check`, in its words.
 ///
 /// Do not add `#[tokio::main]`: littleboss runs the tokio runtime itself
 /// (set it up with `flavor` and `worker_threads`), and says so at compile
