@@ -438,14 +438,47 @@ mod tests {
             assert_eq!(pacer.due().await, (due, false));
         }
         // Back on schedule: the next, due 50 ms from now, waits for its
-        // time, and is timed from when the timer woke it.
-        let (woke, waited) = pacer.due().await;
+        // time, and is timed from when the timer woke it, up to the
+        // timer's rounding after its due time.
+        let due = start + Duration::from_millis(400);
+        let (begin, waited) = pacer.due().await;
         assert!(waited);
-        assert!(
-            woke >= start + Duration::from_millis(400),
-            "{:?}",
-            woke - start
-        );
-        assert!(Instant::now() >= woke);
+        assert!(begin >= due, "{:?}", begin - start);
+        assert!(begin <= due + TIMER_SLACK, "{:?}", begin - start);
+        assert!(Instant::now() >= begin);
+    }
+
+    #[tokio::test]
+    async fn a_wake_up_the_timer_made_late_is_timed_from_when_it_was_due() {
+        // 4 clients at 40/s in all: the first's second request is due
+        // 100 ms after its first. A stall (this thread blocked, as a busy machine holds the
+        // runtime up) wakes it 200 ms late: timed from its due time and
+        // the timer's rounding, not from the wake-up.
+        let start = Instant::now();
+        let mut pacer = Pacer {
+            schedule: traffic(Shape::KeepAlive, Some(40.0)).schedule(0, start),
+        };
+        assert_eq!(pacer.due().await, (start, false));
+        let due = start + Duration::from_millis(100);
+        let waiting = pacer.due();
+        tokio::pin!(waiting);
+        // Polled once, so that it sleeps, then held up past its time.
+        assert!(futures_poll_once(waiting.as_mut()).await.is_none());
+        std::thread::sleep(Duration::from_millis(300));
+        let (begin, waited) = waiting.await;
+        assert!(waited);
+        assert_eq!(begin, due + TIMER_SLACK);
+    }
+
+    /// Polls `future` once: its output if it was ready.
+    async fn futures_poll_once<F: std::future::Future + Unpin>(future: F) -> Option<F::Output> {
+        let mut future = future;
+        std::future::poll_fn(|cx| {
+            std::task::Poll::Ready(match std::pin::Pin::new(&mut future).poll(cx) {
+                std::task::Poll::Ready(out) => Some(out),
+                std::task::Poll::Pending => None,
+            })
+        })
+        .await
     }
 }

@@ -5,7 +5,8 @@
 //! The manager puts the sockets at fds 3, 4, ... and describes them in
 //! three variables: `LISTEN_PID` (the process they are for), `LISTEN_FDS`
 //! (how many) and `LISTEN_FDNAMES` (their names, colon-separated). They go
-//! to the declared listeners by name, else by position: see [`map`].
+//! to the declared listeners by name, else by address, else by place:
+//! see [`map`].
 
 use std::ffi::OsStr;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -170,12 +171,12 @@ pub(crate) enum ActivationError {
     },
     /// A passed fd cannot be adopted.
     Adopt(AdoptError),
-    /// Unnamed fds from two or more socket units would go to listeners
-    /// by place, which systemd does not keep from one start to the next.
+    /// `listener` would take one of two unnamed fds (number, socket unit)
+    /// from different socket units by place, whose order systemd does not
+    /// keep from one start to the next.
     UnitsUnordered {
-        fds: Vec<RawFd>,
-        units: Vec<String>,
-        listeners: Vec<String>,
+        listener: String,
+        fds: [(RawFd, String); 2],
     },
     /// The fd given to `listener` is not a socket it can use.
     NotFit {
@@ -218,15 +219,11 @@ impl std::fmt::Display for ActivationError {
             ActivationError::Adopt(e) => write!(f, "{e} ({LISTEN_FDS} counts it)"),
             // `error` names the fd.
             ActivationError::UnitsUnordered {
-                fds,
-                units,
-                listeners,
+                listener,
+                fds: [(a, a_unit), (b, b_unit)],
             } => write!(
                 f,
-                "fds {} come from socket units {} and are bound nowhere listeners {} declare; systemd does not order the units' fds, so which listener takes which would be chance: give each socket its listener's name (`FileDescriptorName=` in its unit)",
-                list(fds.iter().map(|fd| fd.to_string())),
-                list(units.iter().map(|u| format!("`{u}`"))),
-                list(listeners.iter().map(|l| format!("`{l}`"))),
+                "listener `{listener}` could take fd {a} (from `{a_unit}`) or fd {b} (from `{b_unit}`), neither bound where it declares; systemd does not order the fds of different socket units, so which it took would be chance: name each socket for its listener (`FileDescriptorName=` in its unit)"
             ),
             ActivationError::NotFit {
                 listener, error, ..
@@ -297,10 +294,11 @@ impl Activated {
     ///
     /// A passed fd whose name is a declared listener's goes to that
     /// listener. Unnamed fds (see [`named`]) then go to the listener bound
-    /// where they are, if one is still empty, and the rest, in fd order,
-    /// to the listeners that got none, in declaration order (noted in
-    /// [`Assigned::elsewhere`]). A listener that is off takes none. The
-    /// rest are [`Assigned::unmatched`].
+    /// where they are, if one is still empty, and the rest by place to
+    /// the listeners that got none, each of its own type (see [`map`]; one
+    /// bound elsewhere than declared is noted in [`Assigned::elsewhere`]).
+    /// A listener that is off takes none. The rest are
+    /// [`Assigned::unmatched`].
     pub(crate) fn assign(self, listeners: &[ListenerSpec]) -> Result<Assigned, ActivationError> {
         let names: Vec<Option<&str>> = self.passed.iter().map(|p| p.name.as_deref()).collect();
         // A listener that is off takes no socket, by name or by place: the
@@ -321,9 +319,8 @@ impl Activated {
             })
             .collect();
         let where_ = |fd: usize, slot: usize| placements[fd][slot];
-        let fits = |fd: usize, slot: usize| where_(fd, slot) == Placement::Same;
-        let can_take = |fd: usize, slot: usize| where_(fd, slot) != Placement::Unfit;
-        let mut mapping = map(&names, &declared, &fits, &can_take)?;
+        let fd_no = |fd: usize| self.passed[fd].fd.as_raw_fd();
+        let mut mapping = map(&names, &declared, &where_, &fd_no)?;
         // Said, as systemd's unit rather than the program decides where an
         // unnamed socket listens: a listener given one elsewhere than it
         // declares (a unit's other port, or its `ListenStream=` lines in
@@ -474,18 +471,24 @@ fn named(name: Option<&str>) -> Option<&str> {
 }
 
 /// Maps passed fds (their names, in fd order) to declared listeners (in
-/// declaration order): names first; then each unnamed fd to the first
-/// listener still empty that it is bound as declared for (`fits(fd,
-/// listener)`, see [`placement`]); then the rest by position into the
-/// listeners still empty, each taking the first left that it can take
-/// (`can_take`: of its type and family), else the first left, whose check
-/// then fails. Two fds named for one listener is an error, and so is a
-/// place that would depend on the order of fds from two socket units.
+/// declaration order), `placement(fd, listener)` saying where each
+/// unnamed fd is bound against each listener and `fd_no` how an error
+/// numbers an fd:
+/// 1. by name; two fds named for one listener is an error;
+/// 2. each unnamed fd to the first listener still empty that it is bound
+///    as declared for ([`Placement::Same`]);
+/// 3. by place: each listener still empty takes the first fd left (fd
+///    order) whose place says nothing against it ([`Placement::Unknown`]),
+///    then, for those still empty, the first bound elsewhere; where the
+///    fds a listener would choose among include two from different socket
+///    units, whose order systemd does not keep, that is an error;
+/// 4. fds no listener can take (another type or family) to the listeners
+///    still empty, whose check then says what is wrong.
 fn map(
     names: &[Option<&str>],
     declared: &[&str],
-    fits: &dyn Fn(usize, usize) -> bool,
-    can_take: &dyn Fn(usize, usize) -> bool,
+    placement: &dyn Fn(usize, usize) -> Placement,
+    fd_no: &dyn Fn(usize) -> RawFd,
 ) -> Result<Mapping, ActivationError> {
     let mut slots: Vec<Option<usize>> = vec![None; declared.len()];
     let mut unnamed = Vec::new();
@@ -500,8 +503,8 @@ fn map(
             Some(slot) => {
                 if let Some(first) = slots[slot] {
                     return Err(ActivationError::SameName {
-                        first: fd_number(first),
-                        second: fd_number(i),
+                        first: fd_no(first),
+                        second: fd_no(i),
                         name: name.to_owned(),
                     });
                 }
@@ -512,7 +515,8 @@ fn map(
     // A unit with several unnamed sockets: where its address says, before
     // the order of `ListenStream=` lines does.
     unnamed.retain(|&fd| {
-        let empty = (0..slots.len()).find(|&slot| slots[slot].is_none() && fits(fd, slot));
+        let empty = (0..slots.len())
+            .find(|&slot| slots[slot].is_none() && placement(fd, slot) == Placement::Same);
         match empty {
             Some(slot) => slots[slot] = Some(fd),
             None => return true,
@@ -520,48 +524,44 @@ fn map(
         false
     });
     // systemd orders the fds of one socket unit as its lines, but not the
-    // units of a service among themselves: a place would be chance.
-    let empty = slots.iter().filter(|s| s.is_none()).count();
-    let mut units: Vec<&str> = unnamed.iter().filter_map(|&fd| names[fd]).collect();
-    units.retain(|n| n.ends_with(".socket"));
-    units.sort_unstable();
-    units.dedup();
-    if empty > 0 && units.len() > 1 {
-        let listeners = (0..slots.len()).filter(|&s| slots[s].is_none());
-        return Err(ActivationError::UnitsUnordered {
-            fds: unnamed.iter().map(|&fd| fd_number(fd)).collect(),
-            units: units.iter().map(|u| u.to_string()).collect(),
-            listeners: listeners.map(|s| declared[s].to_owned()).collect(),
-        });
-    }
-    for (slot, taken) in slots.iter_mut().enumerate() {
-        if taken.is_some() || unnamed.is_empty() {
-            continue;
+    // units of a service among themselves.
+    let unit = |fd: usize| names[fd].filter(|n| n.ends_with(".socket"));
+    for tier in [Placement::Unknown, Placement::Elsewhere] {
+        for slot in 0..slots.len() {
+            if slots[slot].is_some() {
+                continue;
+            }
+            let choice: Vec<usize> = unnamed
+                .iter()
+                .copied()
+                .filter(|&fd| placement(fd, slot) == tier)
+                .collect();
+            let Some(&first) = choice.first() else {
+                continue;
+            };
+            // Two of the choice from different socket units.
+            let mut of_units = choice.iter().filter_map(|&fd| Some((fd, unit(fd)?)));
+            if let Some((a, a_unit)) = of_units.next()
+                && let Some((b, b_unit)) = of_units.find(|(_, u)| *u != a_unit)
+            {
+                return Err(ActivationError::UnitsUnordered {
+                    listener: declared[slot].to_owned(),
+                    fds: [(fd_no(a), a_unit.to_owned()), (fd_no(b), b_unit.to_owned())],
+                });
+            }
+            unnamed.retain(|&fd| fd != first);
+            slots[slot] = Some(first);
         }
-        let pick = unnamed
-            .iter()
-            .position(|&fd| can_take(fd, slot))
-            .unwrap_or(0);
-        *taken = Some(unnamed.remove(pick));
+    }
+    for slot in slots.iter_mut().filter(|s| s.is_none()) {
+        if unnamed.is_empty() {
+            break;
+        }
+        *slot = Some(unnamed.remove(0));
     }
     unmatched.extend(unnamed);
     unmatched.sort_unstable();
     Ok(Mapping { slots, unmatched })
-}
-
-/// `a, b and c`.
-fn list(items: impl Iterator<Item = String>) -> String {
-    let items: Vec<String> = items.collect();
-    match items.split_last() {
-        None => String::new(),
-        Some((last, [])) => last.clone(),
-        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
-/// The fd number of the passed fd at `index`.
-fn fd_number(index: usize) -> RawFd {
-    FIRST_FD + index as RawFd
 }
 
 #[cfg(test)]
@@ -569,6 +569,12 @@ mod tests {
     use super::*;
 
     const PID: i32 = 4242;
+
+    /// The fd number of the passed fd at `index`, as the manager passes
+    /// them.
+    fn fd_number(index: usize) -> RawFd {
+        FIRST_FD + index as RawFd
+    }
 
     fn vars<'a>(pid: &'a str, fds: &'a str, names: Option<&'a str>) -> Vars<'a> {
         Vars {
@@ -585,7 +591,7 @@ mod tests {
             return Ok(None);
         };
         let names: Vec<Option<&str>> = names.iter().map(Option::as_deref).collect();
-        let m = map(&names, declared, &|_, _| false, &|_, _| true)?;
+        let m = map(&names, declared, &|_, _| Placement::Unknown, &fd_number)?;
         Ok(Some(Plan {
             slots: m.slots.into_iter().map(|s| s.map(fd_number)).collect(),
             unmatched: m.unmatched.into_iter().map(fd_number).collect(),
@@ -886,6 +892,17 @@ mod tests {
         ];
         let assigned = activated.assign(&listeners).unwrap();
         assert_eq!(numbers(&assigned), [Some(tcp_no), Some(udp_no)]);
+        // A listener declared first that no socket suits leaves the one
+        // passed to the listener it suits (and binds its own).
+        let tcp = bound("tcp4:127.0.0.1:0");
+        let tcp_no = tcp.as_raw_fd();
+        let activated = Activated::from_fds(vec![(tcp, None)]);
+        let listeners = [
+            spec("stats", "udp:localhost:8125"),
+            spec("api", "tcp:localhost:8080"),
+        ];
+        let assigned = activated.assign(&listeners).unwrap();
+        assert_eq!(numbers(&assigned), [None, Some(tcp_no)]);
         // With none of its type left, a listener still takes the next one
         // by place, and its check says what is wrong.
         let udp = bound("udp4:127.0.0.1:0");
@@ -904,7 +921,10 @@ mod tests {
     }
 
     #[test]
-    fn sockets_of_two_units_are_not_given_by_place() {
+    fn sockets_of_two_units_are_not_given_by_place_when_either_could_do() {
+        // Two units, at ports neither listener declares: which listener
+        // took which would be the order of the units' fds, which systemd
+        // does not keep.
         let http = bound("tcp4:127.0.0.1:0");
         let admin = bound("tcp4:127.0.0.1:0");
         let (http_no, admin_no) = (http.as_raw_fd(), admin.as_raw_fd());
@@ -912,25 +932,30 @@ mod tests {
             (http, Some("app-http.socket")),
             (admin, Some("app-admin.socket")),
         ]);
-        let listeners = [
-            spec("http", "tcp::8080"),
-            spec("admin", "tcp:127.0.0.1:9001"),
-        ];
+        let listeners = [spec("http", "tcp::9"), spec("admin", "tcp:127.0.0.1:7")];
         let e = activated.assign(&listeners).unwrap_err();
         assert!(matches!(e, ActivationError::UnitsUnordered { .. }), "{e}");
         assert_eq!(
             e.to_string(),
             format!(
-                "socket activation: fds {http_no} and {admin_no} come from socket units `app-admin.socket` and `app-http.socket` and are bound nowhere listeners `http` and `admin` declare; systemd does not order the units' fds, so which listener takes which would be chance: give each socket its listener's name (`FileDescriptorName=` in its unit)"
+                "socket activation: listener `http` could take fd {http_no} (from `app-http.socket`) or fd {admin_no} (from `app-admin.socket`), neither bound where it declares; systemd does not order the fds of different socket units, so which it took would be chance: name each socket for its listener (`FileDescriptorName=` in its unit)"
             )
         );
-        // Where their addresses say, the units' order does not matter.
+    }
+
+    #[test]
+    fn sockets_of_two_units_go_by_place_where_port_or_type_decides() {
+        let port = |fd: &OwnedFd| {
+            let at = crate::socket::local_address(fd, crate::spec::Kind::Tcp).unwrap();
+            at.rsplit_once(':').unwrap().1.to_owned()
+        };
+        // Hostnames: each socket is at its own listener's port, elsewhere
+        // for the other; the units come in another order.
         let http = bound("tcp4:127.0.0.1:0");
         let admin = bound("tcp4:127.0.0.1:0");
-        let at = |fd: &OwnedFd| crate::socket::local_address(fd, crate::spec::Kind::Tcp).unwrap();
         let listeners = [
-            spec("http", &format!("tcp4:{}", at(&http))),
-            spec("admin", &format!("tcp4:{}", at(&admin))),
+            spec("http", &format!("tcp:localhost:{}", port(&http))),
+            spec("admin", &format!("tcp:localhost:{}", port(&admin))),
         ];
         let (http_no, admin_no) = (http.as_raw_fd(), admin.as_raw_fd());
         let activated = Activated::from_fds(vec![
@@ -939,6 +964,38 @@ mod tests {
         ]);
         let assigned = activated.assign(&listeners).unwrap();
         assert_eq!(numbers(&assigned), [Some(http_no), Some(admin_no)]);
+        // A datagram and a stream socket from two units.
+        let udp = bound("udp4:127.0.0.1:0");
+        let tcp = bound("tcp4:127.0.0.1:0");
+        let (udp_no, tcp_no) = (udp.as_raw_fd(), tcp.as_raw_fd());
+        let activated = Activated::from_fds(vec![
+            (udp, Some("app-stats.socket")),
+            (tcp, Some("app-api.socket")),
+        ]);
+        let listeners = [
+            spec("api", "tcp:localhost:8080"),
+            spec("stats", "udp:localhost:8125"),
+        ];
+        let assigned = activated.assign(&listeners).unwrap();
+        assert_eq!(numbers(&assigned), [Some(tcp_no), Some(udp_no)]);
+        // The datagram listener off: its unit's socket is left over, not
+        // a choice for the stream listener.
+        let udp = bound("udp4:127.0.0.1:0");
+        let tcp = bound("tcp4:127.0.0.1:0");
+        let (udp_no, tcp_no) = (udp.as_raw_fd(), tcp.as_raw_fd());
+        let activated = Activated::from_fds(vec![
+            (udp, Some("app-stats.socket")),
+            (tcp, Some("app-api.socket")),
+        ]);
+        let listeners = [spec("api", "tcp:localhost:8080"), spec("stats", "udp:")];
+        let assigned = activated.assign(&listeners).unwrap();
+        assert_eq!(numbers(&assigned), [Some(tcp_no), None]);
+        assert_eq!(
+            assigned.unmatched,
+            [format!(
+                "fd {udp_no} named `app-stats.socket` matches no listener"
+            )]
+        );
     }
 
     #[test]

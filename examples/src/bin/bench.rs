@@ -828,16 +828,15 @@ fn reload_figures(
         })
         .collect();
     let times = completions(samples);
-    // Each reload's window runs from its start to the next one's (the
-    // last one's to the last completion), cut short where a footprint
-    // sample's wait for a quiet supervisor begins: a pause of the reloads,
-    // left out of the latency figures too, that the steady windows lack.
-    let last = times.last().copied().unwrap_or_default();
+    // Each reload's window runs from its start to the next one's, cut
+    // short where a footprint sample's wait for a quiet supervisor begins
+    // (the last reload's always is): a pause of the reloads, left out of
+    // the latency figures too, that the steady windows lack.
     let ends = reloads
         .iter()
         .skip(1)
         .map(|r| r.began)
-        .chain([last])
+        .chain([Duration::MAX])
         .zip(reloads)
         .map(|(end, r)| {
             quiet
@@ -907,7 +906,7 @@ fn completions(samples: &[Sample]) -> Vec<Duration> {
 /// counts where it ends, so each gap counts in exactly one window.
 fn longest_silence(times: &[Duration], from: Duration, to: Duration) -> f64 {
     let start = times.partition_point(|t| *t < from).saturating_sub(1);
-    let end = times.partition_point(|t| *t < to);
+    let end = times.partition_point(|t| *t < to).max(start);
     times[start..end]
         .windows(2)
         .map(|w| (w[1] - w[0]).as_secs_f64() * 1e3)

@@ -114,9 +114,10 @@ async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
                 writer.write_all(&line).await?;
                 line.clear();
                 reader.set_limit(limit);
-                // Lines the client sent with it, read already, are echoed
-                // too: closing with them unread would reset the connection.
-                let more_read = reader.get_ref().buffer().contains(&b'\n');
+                // What the client sent with it, read already, is echoed
+                // too (a line begun among it finished): closing would
+                // drop it unsaid.
+                let more_read = !reader.get_ref().buffer().is_empty();
                 if ctx.is_lameduck() && !more_read {
                     return Ok(());
                 }
