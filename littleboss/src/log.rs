@@ -3,14 +3,52 @@
 //! The supervisor and its children share stderr; `eprintln!` writes a line
 //! in pieces, so lines of two processes can interleave mid-line. One write
 //! of a whole line (shorter than PIPE_BUF) is atomic.
+//!
+//! In the supervisor ([`off_the_loop`]) a line is queued instead, and a
+//! thread started for the burst writes it: stderr is often a pipe to a
+//! log shipper or journald, and a write into a full one (the reader
+//! stalled, a child's flood of output) would stop the supervisor's one
+//! loop, and with it control requests, deadlines and the watchdog. A line
+//! that finds the queue full is dropped and counted, and the count said
+//! once stderr takes lines again.
 
+use std::collections::VecDeque;
 use std::io::Write;
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
-/// Writes `line` and a newline to stderr in one `write`.
+/// Writes `line` and a newline to stderr in one `write` (in the supervisor,
+/// soon, from the queue).
 pub(crate) fn write_line(line: std::fmt::Arguments<'_>) {
     let mut text = line.to_string();
     text.push('\n');
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    match QUEUE.get() {
+        Some(queue) => queue.push(text),
+        None => write_now(text.as_bytes()),
+    }
+}
+
+fn write_now(bytes: &[u8]) {
+    let _ = std::io::stderr().lock().write_all(bytes);
+}
+
+/// From now on in this process, lines are queued and written by a thread
+/// of their own: for the supervisor's loop, which must not block.
+pub(crate) fn off_the_loop() {
+    let _ = QUEUE.set(Queue::default());
+}
+
+/// How long an exit waits for the queued lines.
+pub(crate) const EXIT_PATIENCE: Duration = Duration::from_secs(1);
+/// How long a re-execution waits for them: the supervisor's pause.
+pub(crate) const EXEC_PATIENCE: Duration = Duration::from_millis(100);
+
+/// Waits, up to `patience`, for the queued lines to be written: before the
+/// process exits or re-executes itself, which would lose them.
+pub(crate) fn flush(patience: Duration) {
+    if let Some(queue) = QUEUE.get() {
+        queue.flush(patience);
+    }
 }
 
 /// `log!("...")`: a `littleboss: ...` line on stderr, written at once.
@@ -20,3 +58,120 @@ macro_rules! log {
     };
 }
 pub(crate) use log;
+
+static QUEUE: OnceLock<Queue> = OnceLock::new();
+
+/// The most lines waiting: a stalled stderr costs this much memory, no
+/// more (about 100 bytes a line).
+const MOST_WAITING: usize = 1024;
+
+#[derive(Default)]
+struct Queue {
+    state: Mutex<State>,
+    /// Told when the writer has nothing left.
+    idle: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    lines: VecDeque<String>,
+    /// Lines dropped since the count was last said.
+    dropped: u64,
+    /// A writer thread runs (it exits once the queue is empty).
+    writing: bool,
+}
+
+impl Queue {
+    fn push(&'static self, line: String) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if state.lines.len() >= MOST_WAITING {
+            state.dropped += 1;
+            return;
+        }
+        state.lines.push_back(line);
+        if state.writing {
+            return;
+        }
+        let started = std::thread::Builder::new()
+            .name("littleboss-log".to_owned())
+            .spawn(move || self.write_all());
+        match started {
+            Ok(_) => state.writing = true,
+            // No thread to be had (a cgroup's `pids.max`): written here,
+            // as before there was a queue.
+            Err(_) => {
+                let lines: Vec<String> = state.lines.drain(..).collect();
+                drop(state);
+                for line in lines {
+                    write_now(line.as_bytes());
+                }
+            }
+        }
+    }
+
+    /// The writer: every line queued, then the count of those dropped.
+    fn write_all(&self) {
+        loop {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let line = match state.lines.pop_front() {
+                Some(line) => line,
+                None if state.dropped > 0 => {
+                    let dropped = std::mem::take(&mut state.dropped);
+                    format!(
+                        "littleboss: {dropped} log line(s) dropped: stderr took no lines for a while\n"
+                    )
+                }
+                None => {
+                    state.writing = false;
+                    self.idle.notify_all();
+                    return;
+                }
+            };
+            drop(state);
+            write_now(line.as_bytes());
+        }
+    }
+
+    fn flush(&self, patience: Duration) {
+        let deadline = Instant::now() + patience;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while state.writing {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            state = match self.idle.wait_timeout(state, left) {
+                Ok((state, _)) => state,
+                Err(e) => e.into_inner().0,
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_queue_drops_and_counts_and_a_flush_waits_with_patience() {
+        // A queue of its own, leaked to be 'static as the process's is.
+        let queue: &'static Queue = Box::leak(Box::default());
+        {
+            // Held: the writer cannot take a line, as if stderr blocked.
+            let mut state = queue.state.lock().unwrap();
+            state.writing = true;
+            for i in 0..MOST_WAITING + 5 {
+                state.lines.push_back(format!("{i}\n"));
+            }
+            state.lines.truncate(MOST_WAITING);
+        }
+        queue.push("one too many\n".to_owned());
+        assert_eq!(queue.state.lock().unwrap().dropped, 1);
+        // The writer stuck (marked running, never finishing): a flush gives
+        // up at its patience.
+        let began = Instant::now();
+        queue.flush(Duration::from_millis(50));
+        assert!(began.elapsed() >= Duration::from_millis(50));
+        assert_eq!(queue.state.lock().unwrap().lines.len(), MOST_WAITING);
+    }
+}

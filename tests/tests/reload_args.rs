@@ -208,6 +208,32 @@ fn a_busy_port_refuses_the_whole_reload_and_changes_nothing() {
 }
 
 #[test]
+fn a_bind_whose_thread_cannot_start_fails_the_reload_and_the_supervisor_serves_on() {
+    // Thread creation refused (a cgroup's `pids.max`, `RLIMIT_NPROC`), as
+    // the test hook makes it: tokio's blocking pool panicked then, and
+    // took the supervisor down.
+    let mut svc = Service::new(V1);
+    let mut cmd = svc.command(V1);
+    cmd.arg("-littleboss=start")
+        .env("LITTLEBOSS_TEST_BIND_THREAD_FAILS", "1");
+    svc.spawn(cmd);
+    let http = svc.printed_addr("http");
+    svc.ready();
+    let first = read_greeting(http).unwrap();
+    let admin = format!("-admin=127.0.0.1:{}", free_port());
+    let out = svc.control_with(V2, "reload", &[&admin]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("cannot start a thread to bind the listeners"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(read_greeting(http).unwrap(), first);
+    assert_eq!(status(&svc)["child"]["path"], V1);
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_reload_that_adds_a_listener_loses_nothing_on_the_kept_one() {
     let (mut svc, http) = start(V1, &[]);
     let load = tests::Load::start(http);

@@ -27,6 +27,7 @@ use crate::log::log;
 use crate::notify::Notifier;
 use crate::own_file::OwnFile;
 use crate::spec::ListenerSpec;
+use crate::test_hook::test_hook;
 
 /// How long the last replies may take to reach their clients at exit.
 const LAST_WORDS: Duration = Duration::from_secs(1);
@@ -470,14 +471,30 @@ impl Io {
             Effect::Bind { id, orders } => {
                 // Off the loop: a host name in an address means a DNS
                 // lookup, which must not stall control requests, deadlines
-                // and the watchdog.
+                // and the watchdog. A thread of its own, whose failure to
+                // start (a cgroup's `pids.max`, `RLIMIT_NPROC`) fails the
+                // bind: tokio's blocking pool panics then, which took the
+                // supervisor down.
                 let binds = self.binds.clone();
-                tokio::task::spawn_blocking(move || {
+                let bind = move || {
                     let _ = binds.send(BindDone {
                         id,
                         result: bind_all_or_none(orders),
                     });
-                });
+                };
+                let started = match test_hook::<u8>("LITTLEBOSS_TEST_BIND_THREAD_FAILS") {
+                    Some(_) => Err(std::io::Error::from(nix::errno::Errno::EAGAIN)),
+                    None => std::thread::Builder::new()
+                        .name("littleboss-bind".to_owned())
+                        .spawn(bind)
+                        .map(drop),
+                };
+                if let Err(e) = started {
+                    let _ = self.binds.send(BindDone {
+                        id,
+                        result: Err(format!("cannot start a thread to bind the listeners: {e}")),
+                    });
+                }
             }
             Effect::Close { key } => {
                 if let Some(socket) = self.sockets.remove(&key) {

@@ -261,6 +261,8 @@ fn serve(
         serving.lock,
         serving.notifier,
     );
+    // From here on the loop must not block on a full stderr.
+    crate::log::off_the_loop();
     // Boxed: the driver's future is large, and block_on would otherwise
     // keep copies of it on the main thread's stack for the supervisor's
     // whole life.
@@ -304,6 +306,7 @@ fn serve(
     }));
     // The driver let go of the listeners, the control socket and the lock
     // file at its exit, then of the lock itself.
+    crate::log::flush(crate::log::EXIT_PATIENCE);
     std::process::exit(code)
 }
 

@@ -30,8 +30,19 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool) {
     // nix's Dir hands out each entry's name in place, where std's read_dir
     // allocates twice for every process on the machine.
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-    let Ok(mut dir) = Dir::open("/proc", flags, Mode::empty()) else {
-        return;
+    let mut dir = match Dir::open("/proc", flags, Mode::empty()) {
+        Ok(dir) => dir,
+        Err(e) => {
+            // Said once: a chroot or a container without /proc leaves the
+            // orphans the subreaper adopts as zombies.
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                crate::log::log!(
+                    "cannot read /proc ({e}): orphaned descendants the supervisor adopts are not reaped (mount /proc where it runs)"
+                )
+            });
+            return;
+        }
     };
     for entry in dir.iter().flatten() {
         let Some(pid) = entry
