@@ -79,21 +79,28 @@ fn echo_serves_and_reloads() {
     assert_eq!(svc.control("stop").status.code(), Some(0));
 }
 
-#[test]
-fn echo_lets_go_of_a_half_typed_line_before_the_supervisor_kills() {
-    use std::io::{Read, Write};
+/// The echo example, started, with a connection on which `begun` (a line
+/// without its end) was sent, then reloaded: the service and that
+/// connection, still the old child's.
+fn echo_reloaded_with_a_line_begun(begun: &[u8]) -> (Service, TcpStream) {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
     svc.start(&["-echo=127.0.0.1:0"]);
     let addr = printed(&svc, "listening on ");
     svc.ready();
-    let mut conn = std::net::TcpStream::connect(addr).unwrap();
-    conn.write_all(b"half a li").unwrap();
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.write_all(begun).unwrap();
     assert_eq!(
         echo(addr, "one").unwrap(),
         "one\n",
         "the line's connection accepted"
     );
     svc.reload_ok();
+    (svc, conn)
+}
+
+#[test]
+fn echo_lets_go_of_a_half_typed_line_before_the_supervisor_kills() {
+    let (svc, mut conn) = echo_reloaded_with_a_line_begun(b"half a li");
     // The old child gives up on the line and exits by itself, with code 0,
     // rather than being killed at its lameduck timeout.
     old_child_exits_by_itself(&svc);
@@ -106,19 +113,7 @@ fn echo_lets_go_of_a_half_typed_line_before_the_supervisor_kills() {
 
 #[test]
 fn echo_finishes_a_line_begun_before_lameduck_and_the_lines_that_came_with_it() {
-    use std::io::{Read, Write};
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
-    svc.start(&["-echo=127.0.0.1:0"]);
-    let addr = printed(&svc, "listening on ");
-    svc.ready();
-    let mut conn = std::net::TcpStream::connect(addr).unwrap();
-    conn.write_all(b"half").unwrap();
-    assert_eq!(
-        echo(addr, "one").unwrap(),
-        "one\n",
-        "the line's connection accepted"
-    );
-    svc.reload_ok();
+    let (svc, mut conn) = echo_reloaded_with_a_line_begun(b"half");
     svc.output.wait_for("lameduck, 1 connection(s) open");
     // The rest of the line, another, and the start of a third, in one
     // write: read together.

@@ -878,14 +878,21 @@ mod tests {
         assert_eq!(assigned.elsewhere, Vec::<String>::new());
     }
 
+    /// A datagram socket, then a stream one, passed with `names`; their
+    /// fd numbers.
+    fn datagram_then_stream(names: [Option<&str>; 2]) -> (Activated, RawFd, RawFd) {
+        let udp = bound("udp4:127.0.0.1:0");
+        let tcp = bound("tcp4:127.0.0.1:0");
+        let (udp_no, tcp_no) = (udp.as_raw_fd(), tcp.as_raw_fd());
+        let activated = Activated::from_fds(vec![(udp, names[0]), (tcp, names[1])]);
+        (activated, udp_no, tcp_no)
+    }
+
     #[test]
     fn by_place_each_listener_takes_a_socket_of_its_type() {
         // Hostnames say nothing of where: both go by place, and the unit
         // lists the datagram socket first.
-        let udp = bound("udp4:127.0.0.1:0");
-        let tcp = bound("tcp4:127.0.0.1:0");
-        let (udp_no, tcp_no) = (udp.as_raw_fd(), tcp.as_raw_fd());
-        let activated = Activated::from_fds(vec![(udp, None), (tcp, None)]);
+        let (activated, udp_no, tcp_no) = datagram_then_stream([None, None]);
         let listeners = [
             spec("api", "tcp:localhost:8080"),
             spec("stats", "udp:localhost:8125"),
@@ -965,13 +972,8 @@ mod tests {
         let assigned = activated.assign(&listeners).unwrap();
         assert_eq!(numbers(&assigned), [Some(http_no), Some(admin_no)]);
         // A datagram and a stream socket from two units.
-        let udp = bound("udp4:127.0.0.1:0");
-        let tcp = bound("tcp4:127.0.0.1:0");
-        let (udp_no, tcp_no) = (udp.as_raw_fd(), tcp.as_raw_fd());
-        let activated = Activated::from_fds(vec![
-            (udp, Some("app-stats.socket")),
-            (tcp, Some("app-api.socket")),
-        ]);
+        let units = [Some("app-stats.socket"), Some("app-api.socket")];
+        let (activated, udp_no, tcp_no) = datagram_then_stream(units);
         let listeners = [
             spec("api", "tcp:localhost:8080"),
             spec("stats", "udp:localhost:8125"),
@@ -980,13 +982,7 @@ mod tests {
         assert_eq!(numbers(&assigned), [Some(tcp_no), Some(udp_no)]);
         // The datagram listener off: its unit's socket is left over, not
         // a choice for the stream listener.
-        let udp = bound("udp4:127.0.0.1:0");
-        let tcp = bound("tcp4:127.0.0.1:0");
-        let (udp_no, tcp_no) = (udp.as_raw_fd(), tcp.as_raw_fd());
-        let activated = Activated::from_fds(vec![
-            (udp, Some("app-stats.socket")),
-            (tcp, Some("app-api.socket")),
-        ]);
+        let (activated, udp_no, tcp_no) = datagram_then_stream(units);
         let listeners = [spec("api", "tcp:localhost:8080"), spec("stats", "udp:")];
         let assigned = activated.assign(&listeners).unwrap();
         assert_eq!(numbers(&assigned), [Some(tcp_no), None]);
