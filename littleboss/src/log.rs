@@ -68,32 +68,46 @@ const MOST_WAITING: usize = 1024;
 #[derive(Default)]
 struct Queue {
     state: Mutex<State>,
-    /// Told when the writer has nothing left.
+    /// Told when the writer has written all it was given.
     idle: Condvar,
+    /// Told when a line comes for a writer that lingers.
+    more: Condvar,
 }
+
+/// How long the writer waits for a burst's next line before it goes: a
+/// reload's lines come a few milliseconds apart.
+const LINGER: Duration = Duration::from_millis(100);
+
+/// The writer's stack: it formats one short line at most.
+const WRITER_STACK: usize = 64 * 1024;
 
 #[derive(Default)]
 struct State {
     lines: VecDeque<String>,
     /// Lines dropped since the count was last said.
     dropped: u64,
-    /// A writer thread runs (it exits once the queue is empty).
+    /// A writer thread runs (it exits once the queue has been empty for
+    /// [`LINGER`]).
     writing: bool,
+    /// The writer is writing a line it took from the queue.
+    in_flight: bool,
 }
 
 impl Queue {
     fn push(&'static self, line: String) {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.lock();
         if state.lines.len() >= MOST_WAITING {
             state.dropped += 1;
             return;
         }
         state.lines.push_back(line);
         if state.writing {
+            self.more.notify_one();
             return;
         }
         let started = std::thread::Builder::new()
             .name("littleboss-log".to_owned())
+            .stack_size(WRITER_STACK)
             .spawn(move || self.write_all());
         match started {
             Ok(_) => state.writing = true,
@@ -109,10 +123,11 @@ impl Queue {
         }
     }
 
-    /// The writer: every line queued, then the count of those dropped.
+    /// The writer: every line queued, then the count of those dropped;
+    /// it waits [`LINGER`] for more (a burst's next line) before it goes.
     fn write_all(&self) {
+        let mut state = self.lock();
         loop {
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let line = match state.lines.pop_front() {
                 Some(line) => line,
                 None if state.dropped > 0 => {
@@ -122,20 +137,31 @@ impl Queue {
                     )
                 }
                 None => {
-                    state.writing = false;
                     self.idle.notify_all();
-                    return;
+                    state = match self.more.wait_timeout(state, LINGER) {
+                        Ok((state, _)) => state,
+                        Err(e) => e.into_inner().0,
+                    };
+                    if state.lines.is_empty() && state.dropped == 0 {
+                        state.writing = false;
+                        return;
+                    }
+                    continue;
                 }
             };
+            state.in_flight = true;
             drop(state);
             write_now(line.as_bytes());
+            state = self.lock();
+            state.in_flight = false;
         }
     }
 
+    /// Waits until every line queued is written, `patience` at most.
     fn flush(&self, patience: Duration) {
         let deadline = Instant::now() + patience;
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        while state.writing {
+        let mut state = self.lock();
+        while state.waiting() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return;
@@ -145,6 +171,17 @@ impl Queue {
                 Err(e) => e.into_inner().0,
             };
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    /// Whether anything is left to write, or being written.
+    fn waiting(&self) -> bool {
+        !self.lines.is_empty() || self.dropped > 0 || self.in_flight
     }
 }
 
@@ -173,5 +210,26 @@ mod tests {
         queue.flush(Duration::from_millis(50));
         assert!(began.elapsed() >= Duration::from_millis(50));
         assert_eq!(queue.state.lock().unwrap().lines.len(), MOST_WAITING);
+    }
+
+    #[test]
+    fn the_writer_writes_what_comes_lingers_then_goes() {
+        let queue: &'static Queue = Box::leak(Box::default());
+        // Blank lines, on the tests' own stderr.
+        queue.push("\n".to_owned());
+        queue.push("\n".to_owned());
+        // A flush returns once both are written.
+        queue.flush(Duration::from_secs(60));
+        assert!(!queue.lock().waiting());
+        // It goes once no line came for a while.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while queue.lock().writing {
+            assert!(Instant::now() < deadline, "the writer never went");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // A line after it went starts another.
+        queue.push("\n".to_owned());
+        queue.flush(Duration::from_secs(60));
+        assert!(!queue.lock().waiting());
     }
 }

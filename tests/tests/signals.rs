@@ -721,23 +721,44 @@ fn ignored_signals_inherited_from_the_parent_neither_lose_exit_codes_nor_reach_t
 #[test]
 fn the_thread_that_binds_a_reloads_new_listener_blocks_the_signals_too() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_versioned_v1"));
-    svc.start(&[]);
+    // Each bind takes 3 s (a slow DNS lookup, say): its thread is there to
+    // be looked at meanwhile.
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start")
+        .env("LITTLEBOSS_TEST_BIND_PAUSE_MS", "3000");
+    svc.spawn(cmd);
     svc.printed_addr("addr");
     svc.ready();
     let port = tests::free_port();
     let addr = format!("-addr=127.0.0.1:{port}");
-    let reload = svc.control_with(&svc.bin, "reload", &[&addr]);
-    assert!(reload.status.success(), "{}", text(&reload));
-    // The bind ran on a blocking thread, which idles for seconds after.
+    let reload = svc
+        .command(&svc.bin)
+        .args(["-littleboss=reload", &addr])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let supervisor = svc.pid() as u32;
+    let named = |tid: u32| {
+        std::fs::read_to_string(format!("/proc/{supervisor}/task/{tid}/comm")).unwrap_or_default()
+    };
+    let threads = tests::eventually("the bind's thread", || {
+        let threads = tests::procfs::thread_signal_masks(supervisor);
+        let binding = threads
+            .iter()
+            .any(|m| named(m.tid).trim() == "littleboss-bind");
+        binding.then_some(threads)
+    });
     let ours = handled_bits();
-    let threads = tests::procfs::thread_signal_masks(svc.pid() as u32);
-    assert!(threads.len() > 1, "no bind thread: {threads:?}");
     for masks in threads {
         assert_eq!(
             masks.blocked & ours,
             ours,
-            "a supervisor thread takes signals"
+            "a supervisor thread takes signals: {}",
+            named(masks.tid)
         );
     }
+    let reload = reload.wait_with_output().unwrap();
+    assert!(reload.status.success(), "{}", text(&reload));
     svc.stop_expecting(0);
 }

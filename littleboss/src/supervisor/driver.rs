@@ -477,6 +477,9 @@ impl Io {
                 // supervisor down.
                 let binds = self.binds.clone();
                 let bind = move || {
+                    if let Some(ms) = test_hook::<u64>("LITTLEBOSS_TEST_BIND_PAUSE_MS") {
+                        std::thread::sleep(Duration::from_millis(ms));
+                    }
                     let _ = binds.send(BindDone {
                         id,
                         result: bind_all_or_none(orders),

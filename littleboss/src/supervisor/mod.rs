@@ -40,6 +40,10 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // Before its first line: a builder program may have restored SIGPIPE's
     // default before `run` (and `supervisor_init` may again, below).
     crate::sigpipe::ignore();
+    // Its lines off the loop from the first (the control socket is bound
+    // early, and a full stderr must not keep its clients waiting); the
+    // writer, started later, blocks the signals as this thread now does.
+    crate::log::off_the_loop();
     close_inherited_on_exec();
     orphans::adopt_orphans();
     // A command-line mistake, told before anything is made.
@@ -261,8 +265,6 @@ fn serve(
         serving.lock,
         serving.notifier,
     );
-    // From here on the loop must not block on a full stderr.
-    crate::log::off_the_loop();
     // Boxed: the driver's future is large, and block_on would otherwise
     // keep copies of it on the main thread's stack for the supervisor's
     // whole life.

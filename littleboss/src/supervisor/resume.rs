@@ -40,6 +40,10 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     // Before any line: the code before `run` may have restored SIGPIPE's
     // default.
     crate::sigpipe::ignore();
+    // Its lines off the loop from the first: a full stderr must not stop
+    // it halfway through taking over, or going back. (Its signals are
+    // blocked since the previous image: the writer's are too.)
+    crate::log::off_the_loop();
     let rollback =
         crate::inherited::var(handoff::FAILED_VAR).map(|r| r.to_string_lossy().into_owned());
     let may_retry = crate::inherited::var(handoff::RETRY_VAR).is_some();
