@@ -223,7 +223,7 @@ impl std::fmt::Display for ActivationError {
                 fds: [(a, a_unit), (b, b_unit)],
             } => write!(
                 f,
-                "listener `{listener}` could take fd {a} (from `{a_unit}`) or fd {b} (from `{b_unit}`), neither bound where it declares; systemd does not order the fds of different socket units, so which it took would be chance: name each socket for its listener (`FileDescriptorName=` in its unit)"
+                "listener `{listener}` could take fd {a} (from `{a_unit}`) or fd {b} (from `{b_unit}`), and the address it declares does not tell which; systemd does not order the fds of different socket units, so which it took would be chance: name each socket for its listener (`FileDescriptorName=` in its unit)"
             ),
             ActivationError::NotFit {
                 listener, error, ..
@@ -945,7 +945,7 @@ mod tests {
         assert_eq!(
             e.to_string(),
             format!(
-                "socket activation: listener `http` could take fd {http_no} (from `app-http.socket`) or fd {admin_no} (from `app-admin.socket`), neither bound where it declares; systemd does not order the fds of different socket units, so which it took would be chance: name each socket for its listener (`FileDescriptorName=` in its unit)"
+                "socket activation: listener `http` could take fd {http_no} (from `app-http.socket`) or fd {admin_no} (from `app-admin.socket`), and the address it declares does not tell which; systemd does not order the fds of different socket units, so which it took would be chance: name each socket for its listener (`FileDescriptorName=` in its unit)"
             )
         );
     }
