@@ -51,7 +51,8 @@ pub(crate) fn flush(patience: Duration) {
     }
 }
 
-/// `log!("...")`: a `littleboss: ...` line on stderr, written at once.
+/// `log!("...")`: a `littleboss: ...` line on stderr, in one `write` (in
+/// the supervisor, queued: see [`off_the_loop`]).
 macro_rules! log {
     ($($arg:tt)*) => {
         $crate::log::write_line(format_args!("littleboss: {}", format_args!($($arg)*)))
