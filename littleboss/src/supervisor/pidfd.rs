@@ -79,12 +79,21 @@ impl Process {
                 pid,
                 watch: Watch::Fd(fd),
             }),
-            Err(e) if matches!(e.raw_os_error(), Some(nix::libc::ENOSYS | nix::libc::EPERM)) => {
-                give_up_pidfds(&format!("no pidfds here ({e})"));
-                Process::by_pid(pid)
-            }
-            Err(e) => Err(e),
+            Err(e) => Process::by_pid_after(pid, &e),
         }
+    }
+
+    /// Watches `pid` by pid since its pidfd could not be had: for every
+    /// child when this system has none (`ENOSYS`; `EPERM`, a seccomp
+    /// filter), else for this one alone (out of descriptors, say: the child
+    /// started, and is kept rather than killed).
+    fn by_pid_after(pid: u32, e: &io::Error) -> io::Result<Process> {
+        if matches!(e.raw_os_error(), Some(nix::libc::ENOSYS | nix::libc::EPERM)) {
+            give_up_pidfds(&format!("no pidfds here ({e})"));
+        } else {
+            crate::log::log!("cannot open a pidfd for child pid {pid} ({e}); watching it by pid");
+        }
+        Process::by_pid(pid)
     }
 
     /// Watches our child `pid` by pid, waking at each SIGCHLD.
@@ -231,6 +240,18 @@ mod tests {
     #[tokio::test]
     async fn waits_for_and_kills_a_child() {
         waits_and_kills(Process::open).await;
+    }
+
+    /// A child whose pidfd could not be had for want of descriptors is
+    /// watched by pid, and the others still by pidfd.
+    #[tokio::test]
+    async fn a_pidfd_refused_for_one_child_watches_that_one_by_pid() {
+        let out_of_fds =
+            |pid| Process::by_pid_after(pid, &std::io::Error::from_raw_os_error(nix::libc::EMFILE));
+        waits_and_kills(out_of_fds).await;
+        let watched = out_of_fds(std::process::id()).unwrap();
+        assert!(matches!(watched.watch, super::Watch::Pid), "{watched:?}");
+        assert!(super::available(), "pidfds given up for all");
     }
 
     /// Opening asks whether the kernel can wait on pidfds; asking must

@@ -255,12 +255,11 @@ pub(crate) fn spawn(
     let pid = child.id();
     // Not reaped until the watcher waits on the pidfd: the pid stays ours.
     drop(child);
-    // Without its pidfd or its channel nobody would watch it: stop it now,
-    // and reap it.
-    let abandon = || {
-        kill_with_group(pid);
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
-    };
+    // Without its channel nobody would watch it: stop it now. It is
+    // nobody's child to the driver, so the orphan scan its SIGCHLD brings
+    // reaps it: waiting here would stop the loop for as long as it takes
+    // to die (for ever, stuck in the kernel on a hung mount).
+    let abandon = || kill_with_group(pid);
     let process = Process::open(pid).inspect_err(|_| abandon())?;
     let channel = SupervisorEnd::new(ours).inspect_err(|_| abandon())?;
     let hello = ToChild::Hello {
