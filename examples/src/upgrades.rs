@@ -2,10 +2,12 @@
 //! between two files of the same program, so that each one also makes the
 //! supervisor re-execute itself from the new file.
 //!
-//! The supervisor's pause is read off its own log: from the line it writes
-//! just before the exec ("upgrading the supervisor in place") to the line
-//! the new image writes once it serves the control socket again ("the
-//! supervisor runs ... now"), both timestamped as they arrive.
+//! The supervisor's pause is what the new image says in its log ("the
+//! supervisor runs ... now ...; paused X ms"): from the decision to
+//! upgrade to the new image running its machine, on the supervisor's own
+//! clock, which the new image keeps. (From an image that does not say
+//! it: from the line before the exec to the new image's first, as they
+//! arrive.)
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -98,7 +100,7 @@ impl UpgradeFigures {
              | reloads | {} upgrading (and {} of the same binary) | {} upgrading |\n\
              | `reload` wall time of the same binary, median / max ms | {} | (above) |\n\
              | `reload` wall time when it upgrades, median / max ms | {} | {} |\n\
-             | supervisor's pause, exec to serving control requests again, median / max ms | {} | {} |\n\
+             | supervisor's pause, from deciding to upgrade to the new image running (as it says), median / max ms | {} | {} |\n\
              | upgrades done (of reloads that should have) / failed reloads | {} ({}) / {} (both parts) | |\n\
              | requests / failed | | {} / {} {:?} |\n\
              | latency p50 / p99 / p99.9 / max ms | | {p50} / {p99} / {p999} / {max} |\n",
@@ -140,8 +142,11 @@ pub fn second_file(bin: &Path) -> std::io::Result<PathBuf> {
     Ok(copy)
 }
 
-/// Each upgrade's pause: from the supervisor's line before the exec to
-/// the new image's first.
+/// Each upgrade's pause, as the new image says it ("; paused X ms": from
+/// the decision to upgrade to the new image running, on the supervisor's
+/// own clock); from an image that does not say it, from the supervisor's
+/// line before the exec to the new image's first, as they arrived (which
+/// also times the way out of their log queue).
 fn pauses(log: &[(Duration, String)]) -> Vec<Duration> {
     let mut pauses = Vec::new();
     let mut began = None;
@@ -151,7 +156,13 @@ fn pauses(log: &[(Duration, String)]) -> Vec<Duration> {
         } else if line.starts_with("littleboss: the supervisor runs ")
             && let Some(began) = began.take()
         {
-            pauses.push(at.saturating_sub(began));
+            let said = line
+                .rsplit_once("; paused ")
+                .and_then(|(_, ms)| ms.strip_suffix(" ms")?.parse::<f64>().ok());
+            pauses.push(match said {
+                Some(ms) => Duration::from_secs_f64(ms / 1e3),
+                None => at.saturating_sub(began),
+            });
         }
     }
     pauses
@@ -190,7 +201,20 @@ mod tests {
                 ms(12),
                 "littleboss: the supervisor runs /a now (pid 1, in-place upgrade 2)".to_owned(),
             ),
+            (
+                ms(20),
+                "littleboss: upgrading the supervisor in place to /b".to_owned(),
+            ),
+            (
+                ms(29),
+                "littleboss: the supervisor runs /b now (pid 1, in-place upgrade 3); paused 2.5 ms"
+                    .to_owned(),
+            ),
         ];
-        assert_eq!(super::pauses(&log), [ms(3), ms(3)]);
+        // The pause the new image says, where it says one.
+        assert_eq!(
+            super::pauses(&log),
+            [ms(3), ms(3), Duration::from_micros(2500)]
+        );
     }
 }

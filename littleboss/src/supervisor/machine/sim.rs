@@ -130,6 +130,10 @@ pub(super) struct Sim {
     pub upgrades: Vec<PathBuf>,
     /// The state as each upgrade handed it over, in JSON.
     pub handoffs: Vec<String>,
+    /// How long each in-place upgrade's exec takes on the sim's clock.
+    pub upgrade_takes: Duration,
+    /// The handoff leaves out when the upgrade began, as an older image's.
+    pub handoff_without_began: bool,
 }
 
 impl Sim {
@@ -178,6 +182,8 @@ impl Sim {
             replaced: BTreeSet::new(),
             upgrades: Vec::new(),
             handoffs: Vec::new(),
+            upgrade_takes: Duration::ZERO,
+            handoff_without_began: false,
         };
         let effects = sim.machine.start(sim.now);
         sim.perform(effects);
@@ -353,11 +359,20 @@ impl Sim {
             };
         }
         let path = serving.path.clone();
-        let json = serde_json::to_string(self.machine.state()).expect("the state serialises");
+        let mut json = serde_json::to_string(self.machine.state()).expect("the state serialises");
+        if self.handoff_without_began {
+            let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+            value["upgrade"]
+                .as_object_mut()
+                .expect("an upgrade under way")
+                .remove("began");
+            json = value.to_string();
+        }
         let state = serde_json::from_str(&json).expect("and reads back");
         self.handoffs.push(json);
         self.machine = Machine::resume(state);
         self.upgrades.push(path);
+        self.now += self.upgrade_takes;
         Event::Upgraded
     }
 

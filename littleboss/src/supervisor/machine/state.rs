@@ -46,6 +46,11 @@ pub(crate) struct Upgrading {
     /// Answers decided in the step that began the upgrade: the reload's
     /// client hears back once the supervisor runs the new code.
     pub replies: Vec<(ClientId, crate::control::protocol::Response)>,
+    /// When the upgrade began, on the machine's clock (which the new image
+    /// keeps): the new image says how long the supervisor paused. `None`
+    /// from an older image, which did not hand it over.
+    #[serde(default)]
+    pub began: Option<std::time::Duration>,
 }
 
 /// A child's number, given by the machine; never reused.

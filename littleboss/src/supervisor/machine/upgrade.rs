@@ -104,6 +104,7 @@ impl Machine {
             path,
             binary,
             replies,
+            began: Some(self.now),
         });
         self.effects.push(Effect::Upgrade {
             child: id,
@@ -122,9 +123,19 @@ impl Machine {
         image.id = Some(upgrade.binary);
         image.upgrades += 1;
         let (path, n) = (image.path.display().to_string(), image.upgrades);
+        // From the decision to upgrade to the new image running its
+        // machine: the pause, measured where it happens (a line's arrival
+        // also measures the log's way out).
+        let paused = upgrade
+            .began
+            .map(|began| {
+                let ms = self.now.saturating_sub(began).as_secs_f64() * 1e3;
+                format!("; paused {ms:.1} ms")
+            })
+            .unwrap_or_default();
         say!(
             self,
-            "the supervisor runs {path} now (pid {}, in-place upgrade {n})",
+            "the supervisor runs {path} now (pid {}, in-place upgrade {n}){paused}",
             self.state.pid
         );
         self.release(upgrade);

@@ -66,6 +66,39 @@ fn a_reload_to_another_binary_upgrades_the_supervisor_before_answering() {
 }
 
 #[test]
+fn the_new_image_says_how_long_the_supervisor_paused() {
+    let mut sim = Sim::serving(settings());
+    sim.upgrade_takes = Duration::from_micros(2500);
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    let said: Vec<&str> = sim
+        .logs()
+        .into_iter()
+        .filter(|l| l.contains("runs /bin/v2 now"))
+        .collect();
+    assert_eq!(
+        said,
+        [format!(
+            "the supervisor runs /bin/v2 now (pid {}, in-place upgrade 1); paused 2.5 ms",
+            sim.machine.state().pid
+        )
+        .as_str()]
+    );
+    // From an older image, which handed over no start: no pause said.
+    let mut sim = Sim::serving(settings());
+    sim.handoff_without_began = true;
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    assert!(
+        sim.logs()
+            .iter()
+            .any(|l| l.ends_with("in-place upgrade 1)")),
+        "{:?}",
+        sim.logs()
+    );
+}
+
+#[test]
 fn a_reload_to_the_same_binary_upgrades_nothing() {
     let mut sim = Sim::serving(settings());
     let client = sim.reload("/bin/v1");
