@@ -153,16 +153,17 @@ fn pauses(log: &[(Duration, String)]) -> Vec<Duration> {
     for (at, line) in log {
         if line.starts_with("littleboss: upgrading the supervisor in place") {
             began = Some(*at);
-        } else if line.starts_with("littleboss: the supervisor runs ")
-            && let Some(began) = began.take()
-        {
+        } else if line.starts_with("littleboss: the supervisor runs ") {
+            // The pause said counts even if the line before the exec was
+            // lost (its queue waits 100 ms at most).
             let said = line
                 .rsplit_once("; paused ")
                 .and_then(|(_, ms)| ms.strip_suffix(" ms")?.parse::<f64>().ok());
-            pauses.push(match said {
-                Some(ms) => Duration::from_secs_f64(ms / 1e3),
-                None => at.saturating_sub(began),
-            });
+            match (said, began.take()) {
+                (Some(ms), _) => pauses.push(Duration::from_secs_f64(ms / 1e3)),
+                (None, Some(began)) => pauses.push(at.saturating_sub(began)),
+                (None, None) => {}
+            }
         }
     }
     pauses
@@ -210,11 +211,17 @@ mod tests {
                 "littleboss: the supervisor runs /b now (pid 1, in-place upgrade 3); paused 2.5 ms"
                     .to_owned(),
             ),
+            // The line before this exec lost (a full stderr).
+            (
+                ms(40),
+                "littleboss: the supervisor runs /a now (pid 1, in-place upgrade 4); paused 1.0 ms"
+                    .to_owned(),
+            ),
         ];
         // The pause the new image says, where it says one.
         assert_eq!(
             super::pauses(&log),
-            [ms(3), ms(3), Duration::from_micros(2500)]
+            [ms(3), ms(3), Duration::from_micros(2500), ms(1)]
         );
     }
 }

@@ -13,7 +13,9 @@
 //! `waitpid(WNOHANG)` at each SIGCHLD the supervisor reads, and every
 //! [`BY_PID_POLL`] in case it reads none (without a signal forwarder, as in
 //! unit tests). Without pidfds the supervisor does not upgrade itself in
-//! place (it could not watch its children again).
+//! place (it could not open them for its children again). A child whose
+//! pidfd could not be had for a reason of its own (out of descriptors) is
+//! watched by pid too, the others still by pidfd.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
@@ -243,15 +245,16 @@ mod tests {
     }
 
     /// A child whose pidfd could not be had for want of descriptors is
-    /// watched by pid, and the others still by pidfd.
+    /// watched by pid, and pidfds are not given up for the others.
     #[tokio::test]
     async fn a_pidfd_refused_for_one_child_watches_that_one_by_pid() {
+        let before = super::available();
         let out_of_fds =
             |pid| Process::by_pid_after(pid, &std::io::Error::from_raw_os_error(nix::libc::EMFILE));
         waits_and_kills(out_of_fds).await;
         let watched = out_of_fds(std::process::id()).unwrap();
         assert!(matches!(watched.watch, super::Watch::Pid), "{watched:?}");
-        assert!(super::available(), "pidfds given up for all");
+        assert_eq!(super::available(), before, "pidfds given up for all");
     }
 
     /// Opening asks whether the kernel can wait on pidfds; asking must

@@ -253,15 +253,15 @@ pub(crate) fn spawn(
     let child = command.spawn()?;
     drop(theirs);
     let pid = child.id();
-    // Not reaped until the watcher waits on the pidfd: the pid stays ours.
+    // Not reaped until its watcher reaps it: the pid stays ours.
     drop(child);
-    // Without its channel nobody would watch it: stop it now. It is
+    // Watched by pidfd, or by pid when it cannot have one.
+    let process = Process::open(pid)?;
+    // Without its channel nobody would speak to it: stop it now. It is
     // nobody's child to the driver, so the orphan scan its SIGCHLD brings
     // reaps it: waiting here would stop the loop for as long as it takes
     // to die (for ever, stuck in the kernel on a hung mount).
-    let abandon = || kill_with_group(pid);
-    let process = Process::open(pid).inspect_err(|_| abandon())?;
-    let channel = SupervisorEnd::new(ours).inspect_err(|_| abandon())?;
+    let channel = SupervisorEnd::new(ours).inspect_err(|_| kill_with_group(pid))?;
     let hello = ToChild::Hello {
         name: launch.name,
         listeners: launch.entries,
