@@ -498,6 +498,22 @@ mod tests {
         (connections, theirs, received)
     }
 
+    /// A connection served, on which the client sent `sent`, and the first
+    /// request read from it.
+    async fn served_asking(
+        sent: &[u8],
+    ) -> (
+        Connections,
+        UnixStream,
+        mpsc::UnboundedReceiver<ControlMessage>,
+        ControlRequest,
+    ) {
+        let (connections, mut theirs, mut received) = served();
+        theirs.write_all(sent).await.unwrap();
+        let request = next_request(&mut received).await;
+        (connections, theirs, received, request)
+    }
+
     /// Reads one request from `sent` (written whole, then the writer
     /// closes), with what was left unread after it.
     async fn request_from(sent: &[u8]) -> (Result<Vec<u8>, Option<String>>, Vec<u8>) {
@@ -608,12 +624,8 @@ mod tests {
     async fn a_client_gone_while_awaiting_is_told_but_not_one_that_only_stopped_writing() {
         // Sent its request, then shut its writing half: it waits for the
         // answers (as `nc -N` does), and gets them.
-        let (_connections, mut theirs, mut received) = served();
-        theirs
-            .write_all(b"{\"v\":1,\"cmd\":\"status\"}\n")
-            .await
-            .unwrap();
-        let request = next_request(&mut received).await;
+        let (_connections, mut theirs, mut received, request) =
+            served_asking(b"{\"v\":1,\"cmd\":\"status\"}\n").await;
         theirs.shutdown().await.unwrap();
         // A negative check: a fixed wait.
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -626,12 +638,8 @@ mod tests {
         // also once it had shut its writing half first, and when the close
         // is met by a write (answers it left unread).
         for way in ["close", "half, then close", "unread, then close"] {
-            let (_connections, mut theirs, mut received) = served();
-            theirs
-                .write_all(b"{\"v\":1,\"cmd\":\"stop\"}\n")
-                .await
-                .unwrap();
-            let request = next_request(&mut received).await;
+            let (_connections, mut theirs, mut received, request) =
+                served_asking(b"{\"v\":1,\"cmd\":\"stop\"}\n").await;
             if way.starts_with("half") {
                 theirs.shutdown().await.unwrap();
                 // Seen as a half close first (a negative check's wait).
@@ -655,12 +663,8 @@ mod tests {
 
     #[tokio::test]
     async fn answers_not_yet_written_are_held_to_the_byte() {
-        let (connections, mut theirs, mut received) = served();
-        theirs
-            .write_all(b"{\"v\":1,\"cmd\":\"status\"}\n{\"v\":1,\"cmd\":\"stop\"}\n")
-            .await
-            .unwrap();
-        let request = next_request(&mut received).await;
+        let (connections, mut theirs, mut received, request) =
+            served_asking(b"{\"v\":1,\"cmd\":\"status\"}\n{\"v\":1,\"cmd\":\"stop\"}\n").await;
         // Answers far larger than the socket's buffer, to a client that
         // does not read: the task writes what fits and holds the rest.
         let progress = Response::Reloading {
@@ -711,12 +715,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_client_that_reads_no_answer_is_let_go() {
-        let (connections, mut theirs, mut received) = served();
-        theirs
-            .write_all(b"{\"v\":1,\"cmd\":\"status\"}\n")
-            .await
-            .unwrap();
-        let request = next_request(&mut received).await;
+        let (connections, mut theirs, _received, request) =
+            served_asking(b"{\"v\":1,\"cmd\":\"status\"}\n").await;
         let big = Response::Error {
             error: "z".repeat(4 << 20),
         };
@@ -765,12 +765,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_bad_request_is_answered_and_the_connection_goes_on() {
-        let (_, mut theirs, mut received) = served();
-        theirs
-            .write_all(b"garbage\n{\"v\":1,\"cmd\":\"status\"}\n")
-            .await
-            .unwrap();
-        let request = next_request(&mut received).await;
+        let (_, mut theirs, _received, request) =
+            served_asking(b"garbage\n{\"v\":1,\"cmd\":\"status\"}\n").await;
         assert_eq!(request.request, Request::Status);
         let mut line = Vec::new();
         let mut byte = [0];
@@ -784,12 +780,8 @@ mod tests {
 
     #[tokio::test]
     async fn all_written_waits_for_the_client_to_take_the_answer() {
-        let (_, mut theirs, mut received) = served();
-        theirs
-            .write_all(b"{\"v\":1,\"cmd\":\"stop\"}\n")
-            .await
-            .unwrap();
-        let request = next_request(&mut received).await;
+        let (_, mut theirs, _received, request) =
+            served_asking(b"{\"v\":1,\"cmd\":\"stop\"}\n").await;
         let big = Response::Error {
             error: "y".repeat(4 << 20),
         };
