@@ -186,17 +186,32 @@ impl Server {
 /// serving; its folder goes either way.
 impl Drop for Server {
     fn drop(&mut self) {
-        let deadline = Instant::now() + DEADLINE;
-        while matches!(self.process.try_wait(), Ok(None)) {
-            if !self.stopping || Instant::now() >= deadline {
-                let _ = self.process.kill();
-                let _ = self.process.wait();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        end_server(&mut self.process, self.stopping, DEADLINE, &self.dir);
     }
+}
+
+/// Ends a server process: one told to stop (`stopping`) is waited for up
+/// to `deadline`, then killed; any other is killed at once. Its control
+/// folder `dir` goes either way. Whether it had to be killed after a stop.
+pub fn end_server(
+    process: &mut std::process::Child,
+    stopping: bool,
+    deadline: Duration,
+    dir: &std::path::Path,
+) -> bool {
+    let until = Instant::now() + deadline;
+    let mut killed_after_stop = false;
+    while matches!(process.try_wait(), Ok(None)) {
+        if !stopping || Instant::now() >= until {
+            killed_after_stop = stopping;
+            let _ = process.kill();
+            let _ = process.wait();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    killed_after_stop
 }
 
 /// One row's plan.

@@ -375,19 +375,10 @@ impl Server {
 /// serving; its folder goes either way.
 impl Drop for Server {
     fn drop(&mut self) {
-        let deadline = Instant::now() + DEADLINE;
-        while matches!(self.process.try_wait(), Ok(None)) {
-            if !self.stopping || Instant::now() >= deadline {
-                if self.stopping {
-                    eprintln!("bench: the server did not exit within {DEADLINE:?}; killed");
-                }
-                let _ = self.process.kill();
-                let _ = self.process.wait();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let process = &mut self.process;
+        if examples::reloading::end_server(process, self.stopping, DEADLINE, &self.dir) {
+            eprintln!("bench: the server did not exit within {DEADLINE:?}; killed");
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
