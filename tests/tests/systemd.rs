@@ -477,6 +477,25 @@ fn socket_activation_refuses_a_socket_of_the_wrong_type() {
 }
 
 #[test]
+fn orphaned_descendants_are_reaped_without_proc_too() {
+    // A chroot without /proc: the scan falls back to waitid, one zombie at
+    // a time.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_orphaner"));
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start")
+        .env("LITTLEBOSS_TEST_NO_PROC", "1");
+    svc.spawn(cmd);
+    let orphan: u32 = svc.printed("orphan");
+    svc.output.wait_for(&format!(
+        "reaped orphaned process pid {orphan} (exit code 0)"
+    ));
+    assert!(svc.output.text().contains("orphans are reaped by waitid"));
+    let (live, zombies) = tests::procfs::children(svc.pid() as u32);
+    assert_eq!((live, zombies), (1, 0), "the serving child alone");
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+}
+
+#[test]
 fn orphaned_descendants_are_adopted_and_reaped() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_orphaner"));
     svc.start(&[]);

@@ -571,13 +571,17 @@ impl Io {
                     let number = super::signals::number(signal);
                     // One the program does not catch would kill the child
                     // (SIGUSR1's default), not a drain but a death.
-                    if super::signals::caught_by(child.pid, number) {
-                        child.signal(number);
-                    } else {
-                        log!(
+                    match super::signals::caught_by(child.pid, number) {
+                        Some(true) => child.signal(number),
+                        Some(false) => log!(
                             "child pid {} does not handle {signal}: not passed on",
                             child.pid
-                        );
+                        ),
+                        None => log!(
+                            "cannot tell whether child pid {} handles {signal} (/proc/{}/status unreadable): not passed on",
+                            child.pid,
+                            child.pid
+                        ),
                     }
                 }
             }
@@ -614,7 +618,16 @@ impl Io {
             Effect::Log(line) => log!("{line}"),
             Effect::ReapOrphans => {
                 let children = &self.children;
-                super::orphans::reap(|pid| children.values().any(|c| c.pid == pid));
+                let scan = super::orphans::reap(|pid| children.values().any(|c| c.pid == pid));
+                if scan == super::orphans::Scan::Again {
+                    // As if SIGCHLD came again, once the watcher of the
+                    // zombie in the way has reaped it.
+                    let events = self.events_tx.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(super::machine::ORPHAN_SCAN_DELAY).await;
+                        let _ = events.send(Event::Signal(super::machine::Signal::Chld));
+                    });
+                }
             }
             Effect::Upgrade { child, pid, binary } => self.upgrade = Some((child, pid, binary)),
             Effect::Exit { .. } => unreachable!("the loop handles exit"),

@@ -5,13 +5,13 @@
 //! child subreaper it adopts them everywhere, so none is left as a zombie
 //! and nothing escapes the service. Its own children are reaped by their
 //! watchers (through pidfds, or by pid); this reaps only the others, picked out of
-//! `/proc` by pid, so it never takes a child's exit status from its
-//! watcher.
+//! `/proc` by pid (or, without it, one zombie at a time as `waitid` shows
+//! them), so it never takes a child's exit status from its watcher.
 
 use nix::dir::Dir;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::Pid;
 
 use crate::log::log;
@@ -23,25 +23,36 @@ pub(crate) fn adopt_orphans() {
     }
 }
 
+/// What a scan for orphans left undone.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Scan {
+    /// Every zombie not `owned` was reaped.
+    Done,
+    /// Without `/proc`, a zombie `owned` hid any others behind it: scan
+    /// again once its watcher has reaped it.
+    Again,
+}
+
 /// Reaps every zombie child of ours that `owned` does not claim. One
 /// `waitpid(WNOHANG)` per process answers it all: a process that is not
 /// our child fails at once (ECHILD), a live one is left running.
-pub(crate) fn reap(owned: impl Fn(u32) -> bool) {
+pub(crate) fn reap(owned: impl Fn(u32) -> bool) -> Scan {
     // nix's Dir hands out each entry's name in place, where std's read_dir
     // allocates twice for every process on the machine.
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-    let mut dir = match Dir::open("/proc", flags, Mode::empty()) {
+    let opened = match crate::test_hook::test_hook::<u8>("LITTLEBOSS_TEST_NO_PROC") {
+        Some(_) => Err(nix::errno::Errno::ENOENT),
+        None => Dir::open("/proc", flags, Mode::empty()),
+    };
+    let mut dir = match opened {
         Ok(dir) => dir,
         Err(e) => {
-            // Said once: a chroot or a container without /proc leaves the
-            // orphans the subreaper adopts as zombies.
+            // Said once: a chroot or a container without /proc.
             static SAID: std::sync::Once = std::sync::Once::new();
             SAID.call_once(|| {
-                crate::log::log!(
-                    "cannot read /proc ({e}): orphaned descendants the supervisor adopts are not reaped (mount /proc where it runs)"
-                )
+                log!("cannot read /proc ({e}): orphans are reaped by waitid, one zombie at a time")
             });
-            return;
+            return reap_one_by_one(owned);
         }
     };
     for entry in dir.iter().flatten() {
@@ -63,6 +74,34 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool) {
             Ok(WaitStatus::Signaled(_, signal, _)) => {
                 log!("reaped orphaned process pid {pid} (killed by {signal})");
             }
+            _ => {}
+        }
+    }
+    Scan::Done
+}
+
+/// Without `/proc` to list processes: `waitid(WNOWAIT)` shows a zombie
+/// child without reaping it, which is reaped only if not `owned` (its
+/// watcher takes an owned one's status). The kernel shows the same first
+/// zombie until it is reaped, so an owned one ends the scan.
+fn reap_one_by_one(owned: impl Fn(u32) -> bool) -> Scan {
+    let peek = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    loop {
+        let Some(pid) = waitid(Id::All, peek).ok().and_then(|status| status.pid()) else {
+            // None left (StillAlive), or no child at all (ECHILD).
+            return Scan::Done;
+        };
+        if owned(pid.as_raw() as u32) {
+            return Scan::Again;
+        }
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => {
+                log!("reaped orphaned process pid {pid} (exit code {code})");
+            }
+            Ok(WaitStatus::Signaled(_, signal, _)) => {
+                log!("reaped orphaned process pid {pid} (killed by {signal})");
+            }
+            // Reaped by someone else meanwhile: look again.
             _ => {}
         }
     }

@@ -203,20 +203,18 @@ pub(crate) fn number(signal: Signal) -> Number {
 }
 
 /// Whether process `pid` has a handler for `signal` (its `SigCgt` in
-/// `/proc/PID/status`); `false` if that cannot be read. A program that
+/// `/proc/PID/status`); `None` if that cannot be read. A program that
 /// blocks the signal in every thread and reads it from a signalfd takes it
 /// too, but from outside that cannot be told from one that blocks every
 /// signal for a moment (a shell around a fork) and would die of it once it
 /// unblocks: such a program is not sent it.
-pub(crate) fn caught_by(pid: u32, signal: Number) -> bool {
-    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
-        return false;
-    };
-    status
+pub(crate) fn caught_by(pid: u32, signal: Number) -> Option<bool> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let mask = status
         .lines()
         .find_map(|line| line.strip_prefix("SigCgt:"))
-        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-        .is_some_and(|mask| mask & (1 << (signal as i32 - 1)) != 0)
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())?;
+    Some(mask & (1 << (signal as i32 - 1)) != 0)
 }
 
 /// What signal number `number` is to the machine, if one it handles.
@@ -255,13 +253,17 @@ mod tests {
             .spawn()
             .unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !caught_by(shell.id(), Number::SIGUSR1) {
+        while caught_by(shell.id(), Number::SIGUSR1) != Some(true) {
             assert!(std::time::Instant::now() < deadline, "trap never seen");
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        assert!(!caught_by(shell.id(), Number::SIGUSR2));
+        assert_eq!(caught_by(shell.id(), Number::SIGUSR2), Some(false));
         shell.kill().unwrap();
         shell.wait().unwrap();
-        assert!(!caught_by(u32::MAX, Number::SIGUSR1), "no such process");
+        assert_eq!(
+            caught_by(u32::MAX, Number::SIGUSR1),
+            None,
+            "no such process"
+        );
     }
 }
