@@ -19,6 +19,16 @@ type Row = (&'static str, fn() -> Littleboss, &'static [&'static str]);
 const ROWS: &[Row] = &[
     (r#"name = "svc""#, || Littleboss::new("svc"), &[]),
     (
+        r#"name = "svc", listener(a = "tcp::80", b = "tcp::0080", c = "tcp4::80")"#,
+        || {
+            Littleboss::new("svc")
+                .listener("a", "tcp::80")
+                .listener("b", "tcp::0080")
+                .listener("c", "tcp4::80")
+        },
+        &["listeners `a` and `b` both ask for tcp :80; give each its own address"],
+    ),
+    (
         r#"name = "my blog""#,
         || Littleboss::new("my blog"),
         &["service name `my blog` contains ` `; use only letters, digits, `_` and `-`"],
@@ -255,7 +265,7 @@ const ROWS: &[Row] = &[
                 .lameduck(Duration::from_micros(1_000_500))
                 .grace(Duration::from_millis(1500))
         },
-        &["duration `1.0005s` is not a whole number of milliseconds"],
+        &["`lameduck`: duration `1.0005s` is not a whole number of milliseconds"],
     ),
     (
         // A default grace is shortened to half a short lameduck, unsaid.
@@ -329,6 +339,22 @@ const SPECS: &[(&str, Option<&str>)] = &[
     (
         "tcp6:::1",
         Some("address `::1` has no port; write an IPv6 host in brackets: `[::1]:PORT`"),
+    ),
+    (
+        "tcp6:[::1]",
+        Some("address `[::1]` has no port; write `[::1]:PORT`"),
+    ),
+    (
+        "tcp:::80",
+        Some(
+            "address `::80` has no port; for port 80 on every address write `:80`; for the IPv6 host `::80`, `[::80]:PORT`",
+        ),
+    ),
+    (
+        "tcp6:[fe80::1%eth0]:80",
+        Some(
+            "`fe80::1%eth0` has a zone (`%...`), which littleboss does not bind; listen on `[::]:PORT` (every address) instead",
+        ),
     ),
     ("tcp:[::1:80", Some("address `[::1:80` has an unclosed `[`")),
     (

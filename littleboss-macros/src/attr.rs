@@ -387,6 +387,11 @@ impl State {
                     .iter()
                     .find(|l| l.name.value() == *name)
                     .map(|l| l.name.span()),
+                RuleError::SameSocket { second, .. } => options
+                    .listeners
+                    .iter()
+                    .find(|l| l.name.value() == *second)
+                    .map(|l| l.spec.span()),
                 RuleError::WorkerThreadsWithCurrentThread => key_span(&keys, "worker_threads"),
                 RuleError::RestartLimitWithoutPersist { .. } => key_span(&keys, "restart_limit"),
                 RuleError::GraceOverHalfLameduck { .. } => options.grace.as_ref().map(|g| g.span),
@@ -412,6 +417,7 @@ impl State {
 fn cross_checks(options: &Options, keys: &[Ident]) -> Vec<RuleError> {
     let flag = options.flag.as_ref().map(LitStr::value);
     let names: Vec<String> = options.listeners.iter().map(|l| l.name.value()).collect();
+    let specs: Vec<String> = options.listeners.iter().map(|l| l.spec.value()).collect();
     let persist = match &options.persist {
         Some(persist) => Some(persist.value),
         // `persist` with a value that is not a bool has been reported:
@@ -421,6 +427,9 @@ fn cross_checks(options: &Options, keys: &[Ident]) -> Vec<RuleError> {
     };
     Settings {
         listeners: names.iter().map(String::as_str).collect(),
+        declared: (names.iter().map(String::as_str))
+            .zip(specs.iter().map(String::as_str))
+            .collect(),
         flag: flag.as_deref(),
         persist,
         restart_limit: options.restart_limit.is_some(),
@@ -734,9 +743,9 @@ fn duration(meta: &Meta, key: &str, example: &str) -> syn::Result<Spanned<u64>> 
         return Err(wrong_type(meta, message));
     }
     let lit = string(meta, key, example, |text| {
-        rules::duration_millis(text).is_ok()
+        rules::duration_millis(key, text).is_ok()
     })?;
-    let value = rules::duration_millis(&lit.value()).map_err(|e| Error::new(lit.span(), e))?;
+    let value = rules::duration_millis(key, &lit.value()).map_err(|e| Error::new(lit.span(), e))?;
     Ok(Spanned {
         value,
         span: lit.span(),

@@ -106,9 +106,7 @@ fn placement(fd: &OwnedFd, spec: &ListenerSpec) -> Placement {
         if !declared.starts_with('/') {
             return Placement::Unknown;
         }
-        return same(
-            crate::socket_key::clean_path(declared) == crate::socket_key::clean_path(&bound),
-        );
+        return same(crate::rules::clean_path(declared) == crate::rules::clean_path(&bound));
     }
     let (Ok(bound), Some((host, port))) = (bound.parse::<SocketAddr>(), declared.rsplit_once(':'))
     else {

@@ -39,8 +39,8 @@ pub struct Littleboss {
 
 impl Littleboss {
     /// Starts a configuration for the service `name`, which must match
-    /// `[A-Za-z0-9_-]+`: it names the control socket that `reload`, `stop`
-    /// and `status` talk to.
+    /// `[A-Za-z0-9_-]+` and be at most 101 bytes: it names the control
+    /// socket (`NAME.sock`) that `reload`, `stop` and `status` talk to.
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("myblog");
@@ -76,6 +76,12 @@ impl Littleboss {
     /// `"tcp:"` for one that is off unless the command line gives an
     /// address. The command line overrides the address with `-NAME=ADDR`.
     ///
+    /// The name follows the flag names' rules (letters, digits, `_` and
+    /// `-`; not `h`, `help`, `json` or the mode flag's name), once per
+    /// program; two listeners may not ask for one socket (`tcp::80` and
+    /// `tcp::0080`), except port 0, a free port each.
+    /// [`check`](Littleboss::check) reports each mistake.
+    ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc")
     ///     .listener("https", "tcp::443")
@@ -103,7 +109,7 @@ impl Littleboss {
     /// # let _ = lb;
     /// ```
     pub fn lameduck(mut self, timeout: Duration) -> Self {
-        match rules::duration_fits(timeout) {
+        match rules::duration_fits("lameduck", timeout) {
             Ok(()) => {
                 self.config.lameduck = timeout;
                 self.config.chosen.lameduck = true;
@@ -133,7 +139,7 @@ impl Littleboss {
     /// # let _ = lb;
     /// ```
     pub fn grace(mut self, grace: Duration) -> Self {
-        match rules::duration_fits(grace) {
+        match rules::duration_fits("grace", grace) {
             Ok(()) => {
                 self.config.grace = grace;
                 self.config.chosen.grace = true;
@@ -174,7 +180,7 @@ impl Littleboss {
     /// # let _ = lb;
     /// ```
     pub fn restart_limit(mut self, max: u32, within: Duration) -> Self {
-        let fits = rules::duration_fits(within);
+        let fits = rules::duration_fits("restart_limit", within);
         match fits.and_then(|()| rules::nonzero_restart_window(within.is_zero())) {
             Ok(()) => {
                 self.config.restart_limit = (max, within);
@@ -213,6 +219,10 @@ impl Littleboss {
     }
 
     /// The name of the mode flag (default `littleboss`, as in `-littleboss=start`).
+    ///
+    /// Letters, digits, `_` and `-`, without leading dashes; not `h`,
+    /// `help` or `json` (taken by `-h` and `status --json`), nor a
+    /// listener's name.
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc").flag("lb"); // -lb=start
@@ -281,7 +291,7 @@ impl Littleboss {
     /// # let _ = lb;
     /// ```
     pub fn ready_timeout(mut self, timeout: Duration) -> Self {
-        let fits = rules::duration_fits(timeout);
+        let fits = rules::duration_fits("ready_timeout", timeout);
         match fits.and_then(|()| rules::nonzero_ready_timeout(timeout.is_zero())) {
             Ok(()) => self.config.ready_timeout = timeout,
             Err(e) => self.config.errors.push(e),
@@ -454,8 +464,12 @@ mod tests {
             .grace(Duration::MAX)
             .ready_timeout(Duration::MAX)
             .restart_limit(3, Duration::MAX);
-        let too_long = "duration `18446744073709551615.999999999s` is too long";
-        assert_eq!(messages(&lb), [too_long; 4]);
+        let too_long =
+            |key| format!("`{key}`: duration `18446744073709551615.999999999s` is too long");
+        assert_eq!(
+            messages(&lb),
+            ["lameduck", "grace", "ready_timeout", "restart_limit"].map(too_long)
+        );
         // The longest the attribute takes fits.
         let longest = Duration::from_millis(u64::MAX);
         assert!(messages(&Littleboss::new("svc").lameduck(longest)).is_empty());
@@ -497,8 +511,8 @@ mod tests {
         assert_eq!(
             messages(&lb),
             [
-                "duration `500µs` is not a whole number of milliseconds",
-                "duration `2.0005s` is not a whole number of milliseconds",
+                "`ready_timeout`: duration `500µs` is not a whole number of milliseconds",
+                "`lameduck`: duration `2.0005s` is not a whole number of milliseconds",
             ]
         );
     }

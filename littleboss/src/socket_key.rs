@@ -3,10 +3,9 @@
 //! supervisor holds its sockets under, and the rule that one launch asks
 //! for each socket once, which bypass mode applies too.
 
-use std::net::IpAddr;
-
 use serde::{Deserialize, Serialize};
 
+use crate::rules::{clean_path, normalise_host_port};
 use crate::spec::{ListenerSpec, Network};
 
 /// What a socket is: its network and its address as asked for, normalised
@@ -57,37 +56,6 @@ impl std::fmt::Display for ListenerKey {
     }
 }
 
-/// A unix socket's path without what names nothing (`./a.sock` is
-/// `a.sock`, `/run//x.sock` is `/run/x.sock`): one socket, one key. `..`
-/// stays, as a symlink before it would make dropping it wrong.
-pub(crate) fn clean_path(path: &str) -> String {
-    use std::path::{Component, Path, PathBuf};
-    let cleaned: PathBuf = Path::new(path)
-        .components()
-        .filter(|c| !matches!(c, Component::CurDir))
-        .collect();
-    match cleaned.to_str() {
-        Some(clean) if !clean.is_empty() => clean.to_owned(),
-        _ => path.to_owned(),
-    }
-}
-
-fn normalise_host_port(address: &str) -> String {
-    let Some((host, port)) = address.rsplit_once(':') else {
-        return address.to_owned();
-    };
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let host = match bare.parse::<IpAddr>() {
-        Ok(IpAddr::V6(ip)) => format!("[{ip}]"),
-        Ok(IpAddr::V4(ip)) => ip.to_string(),
-        Err(_) => bare.to_ascii_lowercase(),
-    };
-    let port = port
-        .parse::<u16>()
-        .map_or(port.to_owned(), |p| p.to_string());
-    format!("{host}:{port}")
-}
-
 /// One declared listener of a child, and the socket behind it (`None`:
 /// off).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,10 +85,12 @@ pub(crate) fn one_socket_each(wanted: &[Assigned]) -> Result<(), String> {
     for (i, listener) in wanted.iter().enumerate() {
         let Some(key) = &listener.key else { continue };
         if let Some(first) = wanted[..i].iter().find(|w| w.key.as_ref() == Some(key)) {
-            return Err(format!(
-                "listeners `{}` and `{}` both ask for {key}; give each its own address",
-                first.name, listener.name
-            ));
+            let same = crate::rules::RuleError::SameSocket {
+                first: first.name.clone(),
+                second: listener.name.clone(),
+                socket: key.to_string(),
+            };
+            return Err(same.to_string());
         }
     }
     Ok(())

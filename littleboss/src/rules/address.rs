@@ -73,6 +73,7 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
         .and_then(|ip| ip.to_ipv4_mapped())
     {
         return Err(SpecProblem::MappedIpv4 {
+            network: network.into(),
             host: host.into(),
             ipv4: ipv4.to_string(),
         });
@@ -95,49 +96,70 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
 /// address or a bracketed IPv6 address. Returns the host without brackets
 /// and the port.
 pub(crate) fn host_port(addr: &str) -> Result<(&str, u16), SpecProblem> {
-    let Some((host, port)) = addr.rsplit_once(':') else {
-        return Err(if is_digits(addr) {
-            SpecProblem::NoHost { addr: addr.into() }
-        } else {
-            SpecProblem::NotHostPort { addr: addr.into() }
-        });
-    };
-    let host = if let Some(inner) = host.strip_prefix('[') {
-        let Some(inner) = inner.strip_suffix(']') else {
+    let (host, port) = if let Some(rest) = addr.strip_prefix('[') {
+        // The port follows the `]`: the last `:` may be the host's own.
+        let Some((inner, after)) = rest.split_once(']') else {
             return Err(SpecProblem::UnclosedBracket { addr: addr.into() });
         };
+        if is_zoned_ipv6(inner) {
+            return Err(SpecProblem::ZoneId { host: inner.into() });
+        }
         if inner.parse::<Ipv6Addr>().is_err() {
             return Err(SpecProblem::NotIpv6 {
                 host: inner.into(),
                 addr: addr.into(),
             });
         }
-        inner
-    } else if host.contains(':') {
-        return Err(if host.parse::<Ipv6Addr>().is_ok() {
-            SpecProblem::UnbracketedIpv6 {
-                host: host.into(),
-                port: port.into(),
-            }
-        } else if addr.parse::<Ipv6Addr>().is_ok() {
-            SpecProblem::Ipv6NoPort { addr: addr.into() }
-        } else {
-            SpecProblem::ColonInHost { host: host.into() }
-        });
-    } else if !host
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-    {
-        return Err(SpecProblem::BadHost { host: host.into() });
-    } else if !host.is_empty()
-        && host.chars().all(|c| c.is_ascii_digit() || c == '.')
-        && host.parse::<Ipv4Addr>().is_err()
-    {
-        // No hostname is digits and dots only: a typo, which a resolver
-        // would be asked about (or, with a search domain, answer).
-        return Err(SpecProblem::NotIpv4 { host: host.into() });
+        let Some(port) = after.strip_prefix(':') else {
+            return Err(match after.is_empty() {
+                true => SpecProblem::BracketedNoPort { addr: addr.into() },
+                false => SpecProblem::NotHostPort { addr: addr.into() },
+            });
+        };
+        (inner, port)
     } else {
-        host
+        let Some((host, port)) = addr.rsplit_once(':') else {
+            return Err(if is_digits(addr) {
+                SpecProblem::NoHost { addr: addr.into() }
+            } else {
+                SpecProblem::NotHostPort { addr: addr.into() }
+            });
+        };
+        if host.contains(':') {
+            return Err(if is_zoned_ipv6(host) {
+                SpecProblem::ZoneId { host: host.into() }
+            } else if host.parse::<Ipv6Addr>().is_ok() && is_digits(port) {
+                SpecProblem::UnbracketedIpv6 {
+                    host: host.into(),
+                    port: port.into(),
+                }
+            } else if addr.parse::<Ipv6Addr>().is_ok() {
+                SpecProblem::Ipv6NoPort { addr: addr.into() }
+            } else if host.parse::<Ipv6Addr>().is_ok() {
+                // No port, or not a number: the brackets, and a port.
+                SpecProblem::UnbracketedIpv6 {
+                    host: host.into(),
+                    port: "PORT".into(),
+                }
+            } else {
+                SpecProblem::ColonInHost { host: host.into() }
+            });
+        }
+        if !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        {
+            return Err(SpecProblem::BadHost { host: host.into() });
+        }
+        if !host.is_empty()
+            && host.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && host.parse::<Ipv4Addr>().is_err()
+        {
+            // No hostname is digits and dots only: a typo, which a resolver
+            // would be asked about (or, with a search domain, answer).
+            return Err(SpecProblem::NotIpv4 { host: host.into() });
+        }
+        (host, port)
     };
     if port.is_empty() {
         return Err(SpecProblem::NoPort { addr: addr.into() });
@@ -149,6 +171,12 @@ pub(crate) fn host_port(addr: &str) -> Result<(&str, u16), SpecProblem> {
         .parse()
         .map_err(|_| SpecProblem::PortOutOfRange { port: port.into() })?;
     Ok((host, port))
+}
+
+/// An IPv6 address with a zone (`fe80::1%eth0`).
+fn is_zoned_ipv6(host: &str) -> bool {
+    host.split_once('%')
+        .is_some_and(|(ip, _)| ip.parse::<Ipv6Addr>().is_ok())
 }
 
 pub(super) fn is_digits(s: &str) -> bool {
@@ -227,6 +255,42 @@ mod tests {
                 "host `a:b` contains `:`; write an IPv6 host in brackets, like `[::1]:8080`",
             ),
             ("tcp:[::1:80", "address `[::1:80` has an unclosed `[`"),
+            // A closed bracket and no port: the port is what is missing.
+            (
+                "tcp6:[::1]",
+                "address `[::1]` has no port; write `[::1]:PORT`",
+            ),
+            (
+                "tcp6:[::1]80",
+                "address `[::1]80` is not HOST:PORT, like `:8080` or `127.0.0.1:8080`",
+            ),
+            ("tcp6:[::1]:80:81", "port `80:81` is not a number"),
+            // No suggestion that is itself refused.
+            ("tcp:::1:", "write the IPv6 host in brackets: `[::1]:PORT`"),
+            (
+                "tcp:::1:http",
+                "write the IPv6 host in brackets: `[::1]:PORT`",
+            ),
+            (
+                "tcp:::80",
+                "address `::80` has no port; for port 80 on every address write `:80`; for the IPv6 host `::80`, `[::80]:PORT`",
+            ),
+            (
+                "tcp:::1:80\r",
+                "write the IPv6 host in brackets: `[::1]:PORT`",
+            ),
+            (
+                "tcp6:[fe80::1%eth0]:80",
+                "`fe80::1%eth0` has a zone (`%...`), which littleboss does not bind; listen on `[::]:PORT` (every address) instead",
+            ),
+            (
+                "tcp6:fe80::1%eth0:80",
+                "`fe80::1%eth0` has a zone (`%...`), which littleboss does not bind; listen on `[::]:PORT` (every address) instead",
+            ),
+            (
+                "tcp:010.0.0.1:80",
+                "host `010.0.0.1` is not an IPv4 address: no number in one may start with 0 (some read `010` as octal 8)",
+            ),
             ("tcp:[zz]:80", "`zz` in `[zz]:80` is not an IPv6 address"),
             (
                 "tcp:my host:80",
@@ -244,6 +308,10 @@ mod tests {
             (
                 "tcp4:[::ffff:10.0.0.1]:80",
                 "`::ffff:10.0.0.1` is an IPv4 address written as IPv6; write it as `10.0.0.1`",
+            ),
+            (
+                "tcp6:[::ffff:10.0.0.1]:80",
+                "`::ffff:10.0.0.1` is an IPv4 address written as IPv6; write it as `10.0.0.1` and use tcp4 or tcp",
             ),
             (
                 "udp6:127.0.0.1:53",

@@ -10,14 +10,16 @@ use super::settings::nonzero_restart_window;
 /// a `u64`, as the attribute's must: a `Duration::MAX` ("never") would
 /// overflow the supervisor's deadlines, and a child tells its supervisor
 /// its settings in milliseconds (500 µs would be 0).
-pub(crate) fn duration_fits(duration: std::time::Duration) -> Result<(), RuleError> {
+pub(crate) fn duration_fits(key: &str, duration: std::time::Duration) -> Result<(), RuleError> {
     if duration.as_millis() > u128::from(u64::MAX) {
         return Err(RuleError::DurationTooLong {
+            key: key.to_owned(),
             text: format!("{duration:?}"),
         });
     }
     if !duration.subsec_nanos().is_multiple_of(1_000_000) {
         return Err(RuleError::DurationNotWholeMillis {
+            key: key.to_owned(),
             text: format!("{duration:?}"),
         });
     }
@@ -25,8 +27,9 @@ pub(crate) fn duration_fits(duration: std::time::Duration) -> Result<(), RuleErr
 }
 
 /// A duration: a number, possibly with a fraction, and a unit `ms`, `s`, `m`
-/// or `h` (`"250ms"`, `"2s"`, `"1.5m"`), as whole milliseconds.
-pub(crate) fn duration_millis(s: &str) -> Result<u64, RuleError> {
+/// or `h` (`"250ms"`, `"2s"`, `"1.5m"`), as whole milliseconds; `key` is
+/// the setting, which an error names.
+pub(crate) fn duration_millis(key: &str, s: &str) -> Result<u64, RuleError> {
     let text = || s.to_owned();
     let bad = || RuleError::BadDuration { text: text() };
     let unit_at = s
@@ -48,8 +51,14 @@ pub(crate) fn duration_millis(s: &str) -> Result<u64, RuleError> {
     if !is_digits(whole) {
         return Err(bad());
     }
-    let too_long = || RuleError::DurationTooLong { text: text() };
-    let not_whole = || RuleError::DurationNotWholeMillis { text: text() };
+    let too_long = || RuleError::DurationTooLong {
+        key: key.to_owned(),
+        text: text(),
+    };
+    let not_whole = || RuleError::DurationNotWholeMillis {
+        key: key.to_owned(),
+        text: text(),
+    };
     // Exact integer arithmetic: `whole.fraction * unit_millis` must come out
     // as whole milliseconds. Past 7 significant decimals it cannot (10^8
     // does not divide `fraction * 3_600_000` when `fraction` does not end
@@ -58,6 +67,11 @@ pub(crate) fn duration_millis(s: &str) -> Result<u64, RuleError> {
     if fraction.len() > 7 {
         return Err(not_whole());
     }
+    // Leading zeros say nothing of the length (`0000…1s`).
+    let whole = match whole.trim_start_matches('0') {
+        "" => "0",
+        digits => digits,
+    };
     if whole.len() > 20 {
         return Err(too_long());
     }
@@ -90,7 +104,7 @@ pub(crate) fn restart_limit(s: &str) -> Result<(u32, u64), RuleError> {
             });
         }
     };
-    let window = duration_millis(window)?;
+    let window = duration_millis("restart_limit", window)?;
     nonzero_restart_window(window == 0)?;
     Ok((max, window))
 }
@@ -165,7 +179,7 @@ mod tests {
         }
         assert_eq!(
             message(restart_limit("5 in 1.5ms")),
-            "duration `1.5ms` is not a whole number of milliseconds"
+            "`restart_limit`: duration `1.5ms` is not a whole number of milliseconds"
         );
 
         for s in ["5 in 0s", "5 in 0ms", "5 in 0.0h"] {
@@ -179,17 +193,27 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(duration_millis("250ms"), Ok(250));
-        assert_eq!(duration_millis("2s"), Ok(2_000));
-        assert_eq!(duration_millis("0s"), Ok(0));
-        assert_eq!(duration_millis("1m"), Ok(60_000));
-        assert_eq!(duration_millis("1h"), Ok(3_600_000));
-        assert_eq!(duration_millis("1.5s"), Ok(1_500));
-        assert_eq!(duration_millis("0.25m"), Ok(15_000));
-        assert_eq!(duration_millis("1.500000000000000000000000s"), Ok(1_500));
-        assert_eq!(duration_millis("007s"), Ok(7_000));
-        assert_eq!(duration_millis("0.0000025h"), Ok(9));
-        assert_eq!(duration_millis("18446744073709551615ms"), Ok(u64::MAX));
+        assert_eq!(duration_millis("lameduck", "250ms"), Ok(250));
+        assert_eq!(duration_millis("lameduck", "2s"), Ok(2_000));
+        assert_eq!(duration_millis("lameduck", "0s"), Ok(0));
+        assert_eq!(duration_millis("lameduck", "1m"), Ok(60_000));
+        assert_eq!(duration_millis("lameduck", "1h"), Ok(3_600_000));
+        assert_eq!(duration_millis("lameduck", "1.5s"), Ok(1_500));
+        assert_eq!(duration_millis("lameduck", "0.25m"), Ok(15_000));
+        assert_eq!(
+            duration_millis("lameduck", "1.500000000000000000000000s"),
+            Ok(1_500)
+        );
+        assert_eq!(duration_millis("lameduck", "007s"), Ok(7_000));
+        assert_eq!(duration_millis("lameduck", "0.0000025h"), Ok(9));
+        assert_eq!(
+            duration_millis("lameduck", "18446744073709551615ms"),
+            Ok(u64::MAX)
+        );
+        assert_eq!(
+            duration_millis("lameduck", "000000000000000000000001s"),
+            Ok(1_000)
+        );
     }
 
     #[test]
@@ -202,22 +226,26 @@ mod tests {
         for s in [
             "2 sec", "2", "s", "", "2S", "-1s", "1.s", ".5s", "1..5s", "1.2.3s", "2sec", "1e3ms",
         ] {
-            assert_eq!(message(duration_millis(s)), bad(s), "{s}");
+            assert_eq!(message(duration_millis("lameduck", s)), bad(s), "{s}");
         }
         assert_eq!(
-            message(duration_millis("1.0005s")),
-            "duration `1.0005s` is not a whole number of milliseconds"
+            message(duration_millis("lameduck", "1.0005s")),
+            "`lameduck`: duration `1.0005s` is not a whole number of milliseconds"
         );
         assert_eq!(
-            message(duration_millis("1.5ms")),
-            "duration `1.5ms` is not a whole number of milliseconds"
+            message(duration_millis("lameduck", "1.5ms")),
+            "`lameduck`: duration `1.5ms` is not a whole number of milliseconds"
         );
         assert_eq!(
-            message(duration_millis("99999999999999999999h")),
-            "duration `99999999999999999999h` is too long"
+            message(duration_millis("lameduck", "99999999999999999999h")),
+            "`lameduck`: duration `99999999999999999999h` is too long"
         );
-        assert!(message(duration_millis("123456789012345678901s")).contains("too long"));
-        assert!(message(duration_millis("1.00000001h")).contains("whole number"));
-        assert!(message(duration_millis("18446744073709551616ms")).contains("too long"));
+        assert!(
+            message(duration_millis("lameduck", "123456789012345678901s")).contains("too long")
+        );
+        assert!(message(duration_millis("lameduck", "1.00000001h")).contains("whole number"));
+        assert!(
+            message(duration_millis("lameduck", "18446744073709551616ms")).contains("too long")
+        );
     }
 }

@@ -105,19 +105,34 @@ pub enum RuleError {
         /// default `littleboss`.
         flag_chosen: bool,
     },
+    /// Two listeners whose declarations ask for one socket.
+    SameSocket {
+        /// The one declared first.
+        first: String,
+        /// The other.
+        second: String,
+        /// The socket, as `tcp :80`.
+        socket: String,
+    },
     /// A duration in the attribute does not parse.
     BadDuration {
         /// The text as written.
         text: String,
     },
-    /// A duration in the attribute is not whole milliseconds.
+    /// A duration is not whole milliseconds.
     DurationNotWholeMillis {
-        /// The text as written.
+        /// The setting (`lameduck`, `grace`, `ready_timeout`,
+        /// `restart_limit`).
+        key: String,
+        /// The text as written in the attribute; a `Duration` given to
+        /// the builder as `Debug` prints it (`500µs`).
         text: String,
     },
-    /// A duration in the attribute does not fit in `u64` milliseconds.
+    /// A duration does not fit in `u64` milliseconds.
     DurationTooLong {
-        /// The text as written.
+        /// The setting.
+        key: String,
+        /// The text, as for [`RuleError::DurationNotWholeMillis`].
         text: String,
     },
     /// A `restart_limit` in the attribute is not `N in DURATION`.
@@ -172,11 +187,14 @@ impl fmt::Display for RuleError {
                 name.escape_debug(),
                 bad.escape_debug()
             ),
-            RuleError::NameDash { kind, name } => write!(
-                f,
-                "{kind} `{name}` starts with `-`; give it without dashes, like `{}`",
-                name.trim_start_matches('-')
-            ),
+            RuleError::NameDash { kind, name } => {
+                let name = name.escape_debug().to_string();
+                write!(f, "{kind} `{name}` starts with `-`; give it without dashes")?;
+                match name.trim_start_matches('-') {
+                    "" => Ok(()),
+                    bare => write!(f, ", like `{bare}`"),
+                }
+            }
             RuleError::NameHelp { kind, name } => {
                 write!(f, "{kind} `{name}` is taken by -h/--help")
             }
@@ -204,18 +222,27 @@ impl fmt::Display for RuleError {
                 f,
                 "listener `{name}` has the name of the mode flag (`flag = \"{name}\"`); rename one of them"
             ),
+            RuleError::SameSocket {
+                first,
+                second,
+                socket,
+            } => write!(
+                f,
+                "listeners `{first}` and `{second}` both ask for {}; give each its own address",
+                socket.escape_debug()
+            ),
             RuleError::BadDuration { text } => write!(
                 f,
                 "bad duration `{}`: expected a number and a unit (ms, s, m or h), like \"2s\" or \"500ms\"",
                 text.escape_debug()
             ),
-            RuleError::DurationNotWholeMillis { text } => write!(
+            RuleError::DurationNotWholeMillis { key, text } => write!(
                 f,
-                "duration `{}` is not a whole number of milliseconds",
+                "`{key}`: duration `{}` is not a whole number of milliseconds",
                 text.escape_debug()
             ),
-            RuleError::DurationTooLong { text } => {
-                write!(f, "duration `{}` is too long", text.escape_debug())
+            RuleError::DurationTooLong { key, text } => {
+                write!(f, "`{key}`: duration `{}` is too long", text.escape_debug())
             }
             RuleError::BadRestartLimit { text } => write!(
                 f,
@@ -330,6 +357,8 @@ pub enum SpecProblem {
     /// An IPv4 address written as IPv6 (`[::ffff:127.0.0.1]`), which the
     /// IPv6-only sockets bound here cannot take.
     MappedIpv4 {
+        /// The network.
+        network: String,
         /// The host as written.
         host: String,
         /// The IPv4 address it maps.
@@ -349,6 +378,17 @@ pub enum SpecProblem {
     UnclosedBracket {
         /// The address.
         addr: String,
+    },
+    /// A bracketed IPv6 host with no `:PORT` after it (`[::1]`).
+    BracketedNoPort {
+        /// The address.
+        addr: String,
+    },
+    /// An IPv6 address with a zone (`fe80::1%eth0`), which littleboss
+    /// does not bind.
+    ZoneId {
+        /// The host, zone included.
+        host: String,
     },
     /// Something in brackets that is not an IPv6 address.
     NotIpv6 {
@@ -449,11 +489,22 @@ impl fmt::Display for SpecProblem {
                     host.escape_debug()
                 )
             }
-            SpecProblem::MappedIpv4 { host, ipv4 } => write!(
-                f,
-                "`{}` is an IPv4 address written as IPv6; write it as `{ipv4}`",
-                host.escape_debug()
-            ),
+            SpecProblem::MappedIpv4 {
+                network,
+                host,
+                ipv4,
+            } => {
+                write!(
+                    f,
+                    "`{}` is an IPv4 address written as IPv6; write it as `{ipv4}`",
+                    host.escape_debug()
+                )?;
+                // An IPv6-only network takes no IPv4 address either.
+                match network.strip_suffix('6') {
+                    Some(base) => write!(f, " and use {base}4 or {base}"),
+                    None => Ok(()),
+                }
+            }
             SpecProblem::NoHost { addr } => write!(
                 f,
                 "address `{addr}` has no host part; write `:{addr}` for every address"
@@ -472,12 +523,36 @@ impl fmt::Display for SpecProblem {
                 host.escape_debug(),
                 addr.escape_debug()
             ),
-            SpecProblem::UnbracketedIpv6 { host, port } => {
-                write!(f, "write the IPv6 host in brackets: `[{host}]:{port}`")
-            }
-            SpecProblem::Ipv6NoPort { addr } => write!(
+            SpecProblem::UnbracketedIpv6 { host, port } => write!(
                 f,
-                "address `{addr}` has no port; write an IPv6 host in brackets: `[{addr}]:PORT`"
+                "write the IPv6 host in brackets: `[{}]:{}`",
+                host.escape_debug(),
+                port.escape_debug()
+            ),
+            SpecProblem::Ipv6NoPort { addr } => {
+                // `::80` may well be `:80` with a `:` too many (`::1` is
+                // the loopback address).
+                let every = (addr.strip_prefix("::")).filter(|port| {
+                    port.len() > 1 && super::address::is_digits(port) && port.parse::<u16>().is_ok()
+                });
+                let addr = addr.escape_debug();
+                write!(f, "address `{addr}` has no port; ")?;
+                match every {
+                    Some(port) => write!(
+                        f,
+                        "for port {port} on every address write `:{port}`; for the IPv6 host `{addr}`, `[{addr}]:PORT`"
+                    ),
+                    None => write!(f, "write an IPv6 host in brackets: `[{addr}]:PORT`"),
+                }
+            }
+            SpecProblem::BracketedNoPort { addr } => {
+                let addr = addr.escape_debug();
+                write!(f, "address `{addr}` has no port; write `{addr}:PORT`")
+            }
+            SpecProblem::ZoneId { host } => write!(
+                f,
+                "`{}` has a zone (`%...`), which littleboss does not bind; listen on `[::]:PORT` (every address) instead",
+                host.escape_debug()
             ),
             SpecProblem::ColonInHost { host } => write!(
                 f,
@@ -489,11 +564,22 @@ impl fmt::Display for SpecProblem {
                 "host `{}` is not a hostname or an IP address",
                 host.escape_debug()
             ),
-            SpecProblem::NotIpv4 { host } => write!(
-                f,
-                "host `{}` is not an IPv4 address (four numbers from 0 to 255, like `10.0.0.1`; for every address, no host: `:PORT`)",
-                host.escape_debug()
-            ),
+            SpecProblem::NotIpv4 { host } => {
+                let leading_zero = host.split('.').any(|n| n.len() > 1 && n.starts_with('0'));
+                if leading_zero && host.parse::<std::net::Ipv4Addr>().is_err() {
+                    // Refused, not read: C's resolver takes `010` as octal.
+                    return write!(
+                        f,
+                        "host `{}` is not an IPv4 address: no number in one may start with 0 (some read `010` as octal 8)",
+                        host.escape_debug()
+                    );
+                }
+                write!(
+                    f,
+                    "host `{}` is not an IPv4 address (four numbers from 0 to 255, like `10.0.0.1`; for every address, no host: `:PORT`)",
+                    host.escape_debug()
+                )
+            }
             SpecProblem::UnixAbstract { path } => write!(
                 f,
                 "unix address `{}` is in the abstract namespace, which littleboss does not bind; give a path, like `/run/svc.sock`",

@@ -110,6 +110,10 @@ mod tests {
             "flag name `-lb` starts with `-`; give it without dashes, like `lb`"
         );
         assert_eq!(
+            message(flag_name("--")),
+            "flag name `--` starts with `-`; give it without dashes"
+        );
+        assert_eq!(
             message(flag_name("h")),
             "flag name `h` is taken by -h/--help"
         );

@@ -41,6 +41,8 @@ pub(crate) fn nonzero_worker_threads(threads: usize) -> Result<(), RuleError> {
 pub(crate) struct Settings<'a> {
     /// The listeners' names, in declaration order.
     pub listeners: Vec<&'a str>,
+    /// The listeners whose declaration is valid: name and `NET:ADDR`.
+    pub declared: Vec<(&'a str, &'a str)>,
     /// The mode flag's name, when chosen.
     pub flag: Option<&'a str>,
     /// `persist`, when set.
@@ -59,7 +61,8 @@ pub(crate) struct Settings<'a> {
 
 impl Settings<'_> {
     /// Every conflict between settings, in a fixed order: listeners named
-    /// like the mode flag, `worker_threads` with `current_thread`, a
+    /// like the mode flag, two listeners asking for one socket,
+    /// `worker_threads` with `current_thread`, a
     /// `grace` over half of `lameduck`, `restart_limit` without `persist`.
     pub fn check(&self) -> Vec<RuleError> {
         let mut errors = Vec::new();
@@ -69,6 +72,23 @@ impl Settings<'_> {
                 name: (*name).to_owned(),
                 flag_chosen: self.flag.is_some(),
             });
+        }
+        let mut sockets: Vec<(&str, String)> = Vec::new();
+        for (name, declaration) in &self.declared {
+            let Some((network, addr)) = declaration.split_once(':') else {
+                continue;
+            };
+            let Some(socket) = super::socket_of(network, addr) else {
+                continue;
+            };
+            match sockets.iter().find(|(_, s)| *s == socket) {
+                Some((first, _)) => errors.push(RuleError::SameSocket {
+                    first: (*first).to_owned(),
+                    second: (*name).to_owned(),
+                    socket,
+                }),
+                None => sockets.push((name, socket)),
+            }
         }
         if self.worker_threads && self.current_thread {
             errors.push(RuleError::WorkerThreadsWithCurrentThread);
@@ -142,6 +162,31 @@ mod tests {
             ..Settings::default()
         };
         assert_eq!(renamed.check(), []);
+    }
+
+    #[test]
+    fn two_listeners_asking_for_one_socket() {
+        let declared = vec![
+            ("a", "tcp::80"),
+            ("b", "tcp::080"),
+            ("c", "tcp4::80"),
+            ("d", "tcp:127.0.0.1:0"),
+            ("e", "tcp:127.0.0.1:0"),
+            ("f", "unix:./x.sock"),
+            ("g", "unix:x.sock"),
+            ("h", "tcp:"),
+            ("i", "tcp:"),
+        ];
+        assert_eq!(
+            messages(Settings {
+                declared,
+                ..Settings::default()
+            }),
+            [
+                "listeners `a` and `b` both ask for tcp :80; give each its own address",
+                "listeners `f` and `g` both ask for unix x.sock; give each its own address",
+            ]
+        );
     }
 
     #[test]
