@@ -188,11 +188,18 @@ impl Lameduck {
         // that comes later finds the program no longer accepting, and the
         // queue the next child's (a stop during a reload's drain). Not
         // where the program accepts past its handles (`into_inner`).
-        let stash = refuse && !self.phase.borrow().is_draining() && self.accepted.tracking();
+        let draining_already = self.phase.borrow().is_draining();
+        let stash = refuse && !draining_already && self.accepted.tracking();
         let mut to_stash = Vec::new();
+        // Sockets this child does not accept from, which a sibling may
+        // serve (a reload's new child, as a dead supervisor orphans both):
+        // shut a moment later, once that sibling has taken their queue.
+        let mut to_shut_later = Vec::new();
         {
             let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-            if refuse {
+            if refuse && draining_already {
+                to_shut_later.append(&mut kept);
+            } else if refuse {
                 to_shut.append(&mut kept);
             }
             let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
@@ -223,7 +230,7 @@ impl Lameduck {
                 .filter(|l| refuse && !l.taken && !l.managers && l.network.kind() == Kind::Tcp);
             for listener in untaken_tcp {
                 if let Some(copy) = listener.fd.as_ref().and_then(|fd| fd.try_clone().ok()) {
-                    to_shut.push(copy);
+                    to_shut_later.push(copy);
                 }
             }
         }
@@ -258,13 +265,24 @@ impl Lameduck {
         });
         // Only now, with draining begun: the listeners `Context` handed out
         // pend from here on, rather than meet the shut socket.
-        for fd in to_shut {
-            // A listening socket shut down for reading leaves the LISTEN
-            // state: connects are refused, the queue reset.
-            let _ = nix::sys::socket::shutdown(
-                std::os::fd::AsRawFd::as_raw_fd(&fd),
-                nix::sys::socket::Shutdown::Read,
-            );
+        shut(to_shut);
+        if !to_shut_later.is_empty() {
+            let later = Arc::new(Mutex::new(to_shut_later));
+            let waiting = later.clone();
+            let spawned = std::thread::Builder::new()
+                .name("littleboss-refuse".into())
+                .spawn(move || {
+                    std::thread::sleep(SIBLING_STASH_TIME);
+                    shut(std::mem::take(
+                        &mut *waiting.lock().unwrap_or_else(|e| e.into_inner()),
+                    ));
+                });
+            // Without a thread: at once, rather than never.
+            if spawned.is_err() {
+                shut(std::mem::take(
+                    &mut *later.lock().unwrap_or_else(|e| e.into_inner()),
+                ));
+            }
         }
         if !began {
             return;
@@ -316,6 +334,23 @@ impl Lameduck {
 
 /// How often the grace looks for the connections accepted to have closed.
 const GRACE_POLL: Duration = Duration::from_millis(20);
+
+/// How long a child refusing on sockets it does not accept from leaves
+/// them listening, for a sibling serving them to take their queue first:
+/// each child acts on its own order (or on the supervisor's death), and a
+/// shut from any copy resets the queue for all.
+const SIBLING_STASH_TIME: Duration = Duration::from_millis(250);
+
+/// Shuts each of `listeners` down for reading: a listening socket leaves
+/// the LISTEN state, so connects are refused and its queue is reset.
+fn shut(listeners: Vec<OwnedFd>) {
+    for fd in listeners {
+        let _ = nix::sys::socket::shutdown(
+            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            nix::sys::socket::Shutdown::Read,
+        );
+    }
+}
 
 /// Polls `accept` until draining begins (per `phase`); from then on pending
 /// without polling it (the connection stays queued for the next child).
@@ -727,6 +762,16 @@ mod tests {
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
     }
 
+    /// `addr` refuses within a few seconds (a shut by a thread of its own).
+    fn eventually_refused(addr: std::net::SocketAddr) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(addr).is_ok() {
+            assert!(Instant::now() < deadline, "{addr} still listening");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_refused(addr);
+    }
+
     #[test]
     fn refusing_shuts_the_socket_so_connects_are_refused() {
         let (lameduck, addr, _program) = draining_tcp(true, false);
@@ -742,15 +787,18 @@ mod tests {
         lameduck.begin();
         drop(std::net::TcpStream::connect(addr).expect("queued while draining"));
         lameduck.begin_refusing();
-        assert_refused(addr);
-        // A listener the program never took is shut too, and stays there
-        // for a late taker.
+        // Not at once: a sibling serving the socket takes its queue first.
+        drop(std::net::TcpStream::connect(addr).expect("queued for a sibling"));
+        eventually_refused(addr);
+        // A listener the program never took is shut too (as late), and
+        // stays there for a late taker.
         let (untaken, addr) = tcp(false);
         let listeners = Arc::new(Mutex::new(vec![untaken]));
         let (lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false, false);
         lameduck.begin_refusing();
         assert!(phase.borrow().is_draining());
-        assert_refused(addr);
+        drop(std::net::TcpStream::connect(addr).expect("queued for a sibling"));
+        eventually_refused(addr);
         assert!(listeners.lock().unwrap()[0].fd.is_some());
         // Where no refusal can come, no copy is kept: the program's own
         // drop closes the socket.
@@ -891,8 +939,8 @@ mod tests {
         lameduck.begin();
         let mut client = queued_client(addr).await;
         lameduck.begin_refusing();
-        assert_refused(addr);
-        // Reset with the queue, at once, as before there was a stash.
+        eventually_refused(addr);
+        // Reset with the queue (a moment later, for a sibling's stash).
         let mut got = [0; 1];
         let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut got)).await;
         assert!(matches!(read, Ok(Err(_)) | Ok(Ok(0))), "{read:?}");
@@ -929,7 +977,7 @@ mod tests {
         lameduck.begin();
         drop(std::net::TcpStream::connect(our_addr).expect("queued while draining"));
         lameduck.begin_refusing();
-        assert_refused(our_addr);
+        eventually_refused(our_addr);
         drop(std::net::TcpStream::connect(managers_addr).expect("the manager's queues on"));
     }
 }

@@ -88,3 +88,47 @@ fn sigterm_in_bypass_serves_the_connections_queued_before_it() {
     assert_all_answered(clients);
     assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
 }
+
+#[test]
+fn a_stop_during_a_reloads_drain_serves_the_connections_queued_before_it() {
+    // The old child drains (paused, it does not get to lameduck) and holds
+    // the very socket the new one serves: a refusal of its own would reset
+    // the queue the new child's stash is to take.
+    let mut svc = Service::new(PAUSED);
+    let pause = svc.dir.path().join("pause");
+    let mut cmd = svc.command(PAUSED);
+    cmd.arg("-littleboss=start").env("PAUSE_FILE", &pause);
+    svc.spawn(cmd);
+    svc.ready();
+    let addr = paused(&svc, &pause);
+    svc.reload_ok();
+    svc.output.wait_for_count("paused", 2);
+    let clients = queue_clients(addr);
+    let stop = svc.spawn_control(PAUSED, "stop");
+    wait_refused(addr);
+    std::fs::remove_file(&pause).unwrap();
+    assert_all_answered(clients);
+    let stop = stop.wait_with_output().unwrap();
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn a_supervisor_killed_during_a_reloads_drain_leaves_its_queue_to_the_serving_child() {
+    // Both children, orphaned at once, refuse: the draining one shuts the
+    // socket they share only once the serving one has taken its queue.
+    let mut svc = Service::new(PAUSED);
+    let pause = svc.dir.path().join("pause");
+    let mut cmd = svc.command(PAUSED);
+    cmd.arg("-littleboss=start").env("PAUSE_FILE", &pause);
+    svc.spawn(cmd);
+    svc.ready();
+    let addr = paused(&svc, &pause);
+    svc.reload_ok();
+    svc.output.wait_for_count("paused", 2);
+    let clients = queue_clients(addr);
+    svc.signal(nix::sys::signal::Signal::SIGKILL);
+    wait_refused(addr);
+    std::fs::remove_file(&pause).unwrap();
+    assert_all_answered(clients);
+}

@@ -1246,12 +1246,19 @@ impl Machine {
         // No child will take a connection after these, nor after the old
         // ones still draining.
         let refuse = self.refuse_at_stop();
+        // The serving child shuts the sockets it shares with the others
+        // once it has taken their queues (its stash): another's shutting
+        // first, in a process of its own, would reset those queues. So a
+        // child draining or still starting refuses only when none serves.
+        // (What only an old child holds was shut as the serving child took
+        // over.)
+        let others_refuse = refuse && up.serving.is_none();
         let draining: Vec<ChildId> = (self.state.children.iter())
             .filter(|(_, c)| c.lameducked)
             .map(|(id, _)| *id)
             .collect();
         for id in draining {
-            self.wind_down(id, refuse);
+            self.wind_down(id, others_refuse);
         }
         if let Some(id) = up.serving {
             self.wind_down(id, refuse);
@@ -1270,7 +1277,7 @@ impl Machine {
             }
         }
         if let Some(starting) = &starting {
-            self.wind_down(starting.id, refuse);
+            self.wind_down(starting.id, others_refuse);
             if let Why::Reload {
                 client: Some(client),
             } = starting.why
