@@ -68,11 +68,17 @@ impl futures_core::Stream for Incoming {
         let listener = self.listener.clone();
         let accepting = self.accepting.get_or_insert_with(|| {
             Box::pin(async move {
-                let accepted = listener.accept().await;
-                if let Err(e) = &accepted {
-                    after_error(&listener, e).await;
+                loop {
+                    let accepted = listener.accept().await;
+                    if let Err(e) = &accepted
+                        && after_error(&listener, e).await == AfterError::Draining
+                    {
+                        // What a refusal took off the queue meanwhile is
+                        // yielded still; the error is past.
+                        continue;
+                    }
+                    return accepted;
                 }
-                accepted
             })
         });
         let accepted = std::task::ready!(accepting.as_mut().poll(cx));
@@ -81,17 +87,27 @@ impl futures_core::Stream for Incoming {
     }
 }
 
+/// What came of the wait after an accept error.
+#[derive(Debug, PartialEq, Eq)]
+enum AfterError {
+    /// Yield the error.
+    Yield,
+    /// Draining began meanwhile: accept again, which yields only what a
+    /// refusal took off the queue (and pends once that is taken).
+    Draining,
+}
+
 /// Waits before accept error `e` is yielded, as
 /// [`pause_after_accept_error`](crate::tcp::pause_after_accept_error)
-/// says; never ends if draining began meanwhile (nothing is yielded then,
-/// as ever once draining).
-async fn after_error(listener: &TcpListener, e: &io::Error) {
+/// says.
+async fn after_error(listener: &TcpListener, e: &io::Error) -> AfterError {
     let Some(pause) = crate::tcp::pause_after_accept_error(e) else {
-        return;
+        return AfterError::Yield;
     };
     tokio::time::sleep(pause).await;
-    if listener.is_draining() {
-        std::future::pending::<()>().await;
+    match listener.is_draining() {
+        true => AfterError::Draining,
+        false => AfterError::Yield,
     }
 }
 
@@ -108,7 +124,7 @@ mod tests {
     use crate::lameduck::Phase;
 
     #[tokio::test]
-    async fn an_error_waited_out_into_draining_is_never_yielded() {
+    async fn an_error_waited_out_into_draining_is_not_yielded_but_accept_tried_again() {
         let (phase, rx) = watch::channel(Phase::Serving);
         let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let listener = TcpListener::new(inner, rx, Default::default());
@@ -121,8 +137,9 @@ mod tests {
                 .is_err()
         );
         phase.send_replace(Phase::Draining(std::time::Instant::now()));
+        // Back to the accept, which yields only what a refusal stashed.
         let after = tokio::time::timeout(Duration::from_millis(1500), &mut waiting).await;
-        assert!(after.is_err(), "yielded once draining");
+        assert_eq!(after.ok(), Some(super::AfterError::Draining));
         // While serving, it is yielded after the pause.
         let (_serving, rx) = watch::channel(Phase::Serving);
         let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -131,7 +148,7 @@ mod tests {
             Duration::from_millis(1500),
             super::after_error(&listener, &emfile),
         );
-        assert!(done.await.is_ok());
+        assert_eq!(done.await.ok(), Some(super::AfterError::Yield));
     }
 
     #[test]

@@ -189,7 +189,10 @@ impl Lameduck {
         // queue the next child's (a stop during a reload's drain). Not
         // where the program accepts past its handles (`into_inner`).
         let draining_already = self.phase.borrow().is_draining();
-        let stash = refuse && !draining_already && self.accepted.tracking();
+        // Nor with no grace: lameduck follows at once, which closes what
+        // is stashed unserved.
+        let stash =
+            refuse && !draining_already && self.accepted.tracking() && !self.grace.is_zero();
         let mut to_stash = Vec::new();
         // Sockets this child does not accept from, which a sibling may
         // serve (a reload's new child, as a dead supervisor orphans both):

@@ -56,6 +56,21 @@ pub(crate) fn say_patiently(level: log::Level, message: String) {
     });
 }
 
+/// [`say`] on a thread of its own, not waited for: for a line at a
+/// deadline whose work must go on at once (a logger that blocks must not
+/// hold it up). Said here if no thread can be had.
+#[cfg(feature = "http")]
+pub(crate) fn say_aside(level: log::Level, message: String) {
+    let line = std::sync::Arc::new(message);
+    let aside = line.clone();
+    let spawned = std::thread::Builder::new()
+        .name("littleboss-say".into())
+        .spawn(move || say(level, format_args!("{aside}")));
+    if spawned.is_err() {
+        say(level, format_args!("{line}"));
+    }
+}
+
 /// Runs `work` on a thread of its own (named `name`), waiting for it
 /// [`FLUSH_PATIENCE`] at most.
 fn patiently(name: &str, work: impl FnOnce() + Send + 'static) {

@@ -187,10 +187,10 @@ where
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            // To an HTTP/1.0 client that asked for keep-alive, hyper adds
-            // `keep-alive` to a 1.1 response's `Connection` unless the
-            // response is 1.0 itself: "close, keep-alive" could see the
-            // connection reused as it closes.
+            // To an HTTP/1.0 client that asked for keep-alive, hyper
+            // puts `Connection: keep-alive` in place of this `close` on a
+            // 1.1 response (not on a 1.0 one), and keeps the connection
+            // open.
             if *this.http10 {
                 *response.version_mut() = Version::HTTP_10;
             }

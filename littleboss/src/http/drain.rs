@@ -3,7 +3,6 @@
 use std::future::Future;
 
 use crate::Context;
-use crate::report::warning;
 
 /// Runs `serve` (a server's graceful shutdown, begun at lameduck) to its
 /// end, or until the lameduck timeout is about to end: the supervisor
@@ -24,8 +23,13 @@ pub(crate) async fn bounded<T>(ctx: &Context, serve: impl Future<Output = T>) ->
     tokio::select! {
         out = serve => Some(out),
         () = deadline => {
-            warning!(
-                "connections still open {bound:?} after draining began (the lameduck timeout less a margin); returning"
+            // Aside: a logger that blocks must not keep the program past
+            // its bound.
+            crate::report::say_aside(
+                log::Level::Warn,
+                format!(
+                    "connections still open {bound:?} after draining began (the lameduck timeout less a margin); returning"
+                ),
             );
             None
         }

@@ -14,8 +14,9 @@
 //!   (`ctx.grace() / 2`), and its first response from then on closes it.
 //!   Under keep-alive load the clients so reconnect to the new child a few
 //!   at a time rather than all within a few milliseconds of the reload.
-//!   A connection with a request in the second half of the grace has
-//!   closed by lameduck. A response before the close time closes too when
+//!   A connection with a request in the second half of the grace closes
+//!   once that response is sent (by lameduck, unless its handler runs
+//!   past it). A response before the close time closes too when
 //!   the connection's last gap between requests says its next one would
 //!   come after lameduck, or when it is the connection's first request.
 //!   One quiet from then on is idle at lameduck, and closed as below

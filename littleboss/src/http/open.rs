@@ -196,13 +196,15 @@ mod tests {
     /// reaches zero.
     #[tokio::test]
     async fn the_listener_is_open_until_it_has_seen_draining() {
-        let (phase, ctx, inner, _) = crate::http::serve::tests::setup(Duration::ZERO).await;
+        let (phase, ctx, inner, addr) = crate::http::serve::tests::setup(Duration::ZERO).await;
         let open = Arc::new(OpenConnections::default());
         let mut listener = CountingListener::new(&ctx, inner, &open);
 
         phase.send_replace(Phase::Draining(std::time::Instant::now()));
         let early = tokio::time::timeout(Duration::from_millis(100), open.none()).await;
         assert!(early.is_err(), "drained before the listener stopped");
+        // A client in the queue, which a listener still accepting takes.
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
         let accepted = tokio::time::timeout(
             Duration::from_millis(100),
             axum::serve::Listener::accept(&mut listener),

@@ -127,13 +127,15 @@ where
     // it, not after it, in a program that goes on.
     let mut connections = tokio::task::JoinSet::new();
     loop {
-        while connections.try_join_next().is_some() {}
         // The listener first: what a refusal took off its queue is served
-        // before the shutdown that draining with nothing open begins.
+        // before the shutdown that draining with nothing open begins. A
+        // finished connection's task is let go of as it ends (not at the
+        // next accept: a burst, then quiet, would hold them all).
         let accepted = tokio::select! {
             biased;
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
+            Some(_) = connections.join_next() => continue,
         };
         let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
@@ -141,11 +143,16 @@ where
                 let Some(pause) = crate::tcp::pause_after_accept_error(&e) else {
                     continue;
                 };
-                // Watching for lameduck meanwhile: the drain's bound runs.
+                // Watching for draining meanwhile: back to the listener,
+                // which yields what a refusal took off the queue (and
+                // then pends, so the shutdown ends the loop), before the
+                // shutdown that draining with nothing open begins.
                 tokio::select! {
-                    () = tokio::time::sleep(pause) => continue,
-                    () = &mut shutdown => break,
+                    biased;
+                    () = ctx.draining() => {}
+                    () = tokio::time::sleep(pause) => {}
                 }
+                continue;
             }
         };
         // The connection's own close time, kept by hyper's clone of the
@@ -193,6 +200,12 @@ pub(super) mod tests {
     use crate::{Context, TcpListener};
 
     /// A context with `grace` and a listener whose phases the test drives.
+    /// How long a test waits for the helper to return: well within the
+    /// bound that ends it anyway (9.75 s after draining began, with
+    /// `setup`'s 10 s lameduck timeout), so that what the test means to
+    /// end it did.
+    const ENDS_WELL_BEFORE_THE_BOUND: Duration = Duration::from_secs(5);
+
     pub(in crate::http) async fn setup(
         grace: Duration,
     ) -> (watch::Sender<Phase>, Context, TcpListener, SocketAddr) {
@@ -280,7 +293,7 @@ pub(super) mod tests {
         assert!(exchange(conn).await.contains("connection: close"));
         closed(conn).await;
         phase.send_replace(Phase::Lameduck(since));
-        tokio::time::timeout(Duration::from_secs(20), server)
+        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
             .await
             .expect("the helper returns at lameduck")
             .unwrap()
@@ -299,7 +312,7 @@ pub(super) mod tests {
         let early = tokio::time::timeout(Duration::from_millis(300), &mut server).await;
         assert!(early.is_err(), "returned with a connection open");
         drop(silent);
-        tokio::time::timeout(Duration::from_secs(20), server)
+        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
             .await
             .expect("returns once the last connection closes, before lameduck")
             .unwrap()
@@ -368,7 +381,7 @@ pub(super) mod tests {
         assert!(early < CONNECTIONS * 3 / 4, "bunched early: {closes:?}");
         assert!(late < CONNECTIONS * 3 / 4, "bunched late: {closes:?}");
 
-        tokio::time::timeout(Duration::from_secs(20), server)
+        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
             .await
             .expect("returns once every connection has closed, before lameduck")
             .unwrap()
@@ -569,8 +582,8 @@ pub(super) mod tests {
     }
 
     /// An HTTP/1.0 client that asks for keep-alive is told, once draining,
-    /// `Connection: close` alone (not "close, keep-alive"), and the
-    /// connection closes after the response.
+    /// `Connection: close` (which hyper would turn into `keep-alive` on
+    /// a 1.1 response), and the connection closes after the response.
     async fn closes_http10_keep_alive(serve: Serve) {
         const REQUEST: &[u8] = b"GET / HTTP/1.0\r\nHost: test\r\nConnection: keep-alive\r\n\r\n";
         let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
@@ -676,7 +689,7 @@ pub(super) mod tests {
         let mut ok = [0; 2];
         conn.read_exact(&mut ok).await.unwrap();
         assert_eq!(&ok, b"ok");
-        tokio::time::timeout(Duration::from_secs(20), server)
+        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
             .await
             .expect("returns once the upgraded connection is done")
             .unwrap()
