@@ -64,7 +64,13 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     // `lameduck` is kept to the end of `run`, which ends the process.
     // SIGHUP stays the program's own: without a supervisor, nothing else
     // would make sense of it.
-    crate::lameduck::on_signals(lameduck.clone(), config.lameduck, own_files.clone(), false);
+    crate::lameduck::on_signals(lameduck.clone(), config.lameduck, own_files.clone(), false)
+        .unwrap_or_else(|e| {
+            fail(
+                1,
+                format!("cannot start the thread watching for signals: {e}"),
+            )
+        });
     let rt = crate::runtime::build(config)
         .unwrap_or_else(|e| fail(1, format!("cannot start the tokio runtime: {e}")));
     let timing = Timing {

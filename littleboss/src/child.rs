@@ -157,14 +157,24 @@ pub(crate) fn run(
     // SIGTERM to the whole service (systemd's default KillMode) reaches the
     // child too: it winds down as the supervisor would have asked.
     // The socket files are the supervisor's, for the next child.
-    crate::lameduck::on_signals(lameduck.clone(), config.lameduck, Vec::new(), true);
+    let watching = match crate::test_hook::test_hook::<u8>("LITTLEBOSS_TEST_CHILD_THREAD_FAILS") {
+        Some(_) => Err(std::io::Error::from(nix::errno::Errno::EAGAIN)),
+        None => crate::lameduck::on_signals(lameduck.clone(), config.lameduck, Vec::new(), true),
+    };
+    watching
+        .unwrap_or_else(|e| give_up(format!("cannot start the thread watching for signals: {e}")));
     spawn_lifecycle(
         link.clone(),
         lameduck,
         config.lameduck,
         supervisor,
         refuse_when_orphaned,
-    );
+    )
+    .unwrap_or_else(|e| {
+        give_up(format!(
+            "cannot start the thread watching the supervisor: {e}"
+        ))
+    });
     let rt = crate::runtime::build(config)
         .unwrap_or_else(|e| give_up(format!("cannot start the tokio runtime: {e}")));
     let flags_help = crate::flags::flags_help(config);
@@ -205,6 +215,9 @@ enum AdoptListenersError {
     /// This binary declares listener `name`; the supervisor holds none by
     /// that name (a reload cannot add one).
     NotHeld { name: String },
+    /// Listener `name` is off in the supervisor (no socket held), but
+    /// this binary's arguments give it `address`.
+    HeldOff { name: String, address: String },
     /// Listener `name` is `declared` here but the supervisor holds a
     /// socket of another kind, for `held`.
     Kind {
@@ -229,6 +242,13 @@ impl std::fmt::Display for AdoptListenersError {
                  (a SIGHUP or a restart keeps the serving child's listeners); \
                  run this binary with `-littleboss=reload` to add it"
             ),
+            AdoptListenersError::HeldOff { name, address } => write!(
+                f,
+                "this binary gives listener `{name}` the address `{}`, but it is off in the running supervisor \
+                 (a SIGHUP or a restart keeps the serving child's listeners); \
+                 run this binary with `-littleboss=reload` to turn it on",
+                address.escape_debug()
+            ),
             AdoptListenersError::Kind {
                 name,
                 declared,
@@ -238,6 +258,15 @@ impl std::fmt::Display for AdoptListenersError {
                 "listener `{name}` is {declared} in this binary but the supervisor holds a {held} socket \
                  (a SIGHUP or a restart keeps the serving child's listeners); \
                  run this binary with `-littleboss=reload` to bind it anew"
+            ),
+            // From the supervisor, not systemd: no `Accept=yes` to blame.
+            AdoptListenersError::NotFit {
+                name,
+                error: NotFit::NotListening { fd, network },
+            } => write!(
+                f,
+                "listener `{name}`: the supervisor passed fd {fd}, a {network} socket that no longer listens \
+                 (shut by another process holding it: a child told to stop, or a program's own shutdown)"
             ),
             AdoptListenersError::NotFit { name, error } => {
                 write!(f, "listener `{name}`: {error}")
@@ -267,6 +296,7 @@ impl std::error::Error for AdoptListenersError {
             AdoptListenersError::NotFit { error, .. } => Some(error),
             AdoptListenersError::Count { .. }
             | AdoptListenersError::NotHeld { .. }
+            | AdoptListenersError::HeldOff { .. }
             | AdoptListenersError::Kind { .. } => None,
         }
     }
@@ -332,6 +362,15 @@ fn adopt(
             });
         }
         let fd = fd.take();
+        // Off where this binary's arguments turn it on: its program would
+        // find `None` where it counts on a listener.
+        let wanted = resolved.iter().find(|r| r.name == spec.name);
+        if let (None, Some(address)) = (&fd, wanted.and_then(|r| r.address.as_ref())) {
+            return Err(AdoptListenersError::HeldOff {
+                name: spec.name.clone(),
+                address: address.clone(),
+            });
+        }
         if let Some(fd) = &fd {
             crate::socket::check_fd(fd, entry.network).map_err(|error| {
                 AdoptListenersError::NotFit {
@@ -366,7 +405,7 @@ fn spawn_lifecycle(
     timeout: Duration,
     supervisor: nix::unistd::Pid,
     refuse_when_orphaned: bool,
-) {
+) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("littleboss-child".into())
         .spawn(move || {
@@ -430,7 +469,7 @@ fn spawn_lifecycle(
                 warning!("lost the channel to the supervisor; lameduck, exiting within {within}");
             }
         })
-        .expect("spawn the child lifecycle thread");
+        .map(drop)
 }
 
 /// How long a child that found its listeners shut waits for its
@@ -501,7 +540,41 @@ mod tests {
     }
 
     #[test]
-    fn adopt_errors_read_as_before() {
+    fn a_receive_timeout_below_a_microsecond_still_times_out() {
+        let (_supervisor, child) = crate::fdpass::socketpair().unwrap();
+        let child = ChildEnd::new(child);
+        child.set_recv_timeout(Duration::from_nanos(500)).unwrap();
+        let (done, timed_out) = std::sync::mpsc::channel();
+        std::thread::spawn(move || done.send(child.recv().is_err()));
+        assert_eq!(timed_out.recv_timeout(Duration::from_secs(10)), Ok(true));
+    }
+
+    #[test]
+    fn a_listener_held_off_that_this_binary_turns_on_is_refused() {
+        let config = crate::Littleboss::new("svc")
+            .listener("metrics", "tcp::9100")
+            .config;
+        let entries = [ListenerEntry {
+            name: "metrics".to_owned(),
+            network: Network::Tcp,
+            bound: false,
+            file: None,
+            managers: false,
+        }];
+        let on = ListenerSpec::parse("metrics", "tcp::9100").unwrap();
+        let error = adopt(&config, &entries, Vec::new(), &[on]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "this binary gives listener `metrics` the address `:9100`, but it is off in the running supervisor (a SIGHUP or a restart keeps the serving child's listeners); run this binary with `-littleboss=reload` to turn it on"
+        );
+        // Off by the arguments too (`-metrics=`): off it is.
+        let off = ListenerSpec::parse("metrics", "tcp:").unwrap();
+        let adopted = adopt(&config, &entries, Vec::new(), &[off]).unwrap();
+        assert!(adopted[0].fd.is_none());
+    }
+
+    #[test]
+    fn adopt_errors_say_what_is_wrong() {
         let count = AdoptListenersError::Count {
             announced: 2,
             passed: 1,
@@ -535,7 +608,7 @@ mod tests {
         };
         assert_eq!(
             not_fit.to_string(),
-            "listener `https`: fd 5 is a tcp socket that is not listening (a connection, as a unit with `Accept=yes` passes: littleboss takes the listening socket, `Accept=no`)"
+            "listener `https`: the supervisor passed fd 5, a tcp socket that no longer listens (shut by another process holding it: a child told to stop, or a program's own shutdown)"
         );
         assert!(std::error::Error::source(&not_fit).is_some());
     }

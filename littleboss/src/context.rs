@@ -117,7 +117,9 @@ impl Context {
         ))
     }
 
-    /// The UDP socket declared as `name`, or `None` when it is off.
+    /// The UDP socket declared as `name`, or `None` when it is off (or
+    /// was taken before draining began: from then on a listener taken
+    /// gives no new handle).
     ///
     /// Draining leaves it alone: the old and the new child share the
     /// socket, and each datagram goes to whichever reads first. Stop
@@ -144,8 +146,10 @@ impl Context {
     }
 
     /// The unix-socket listener declared as `name`, or `None` when it is
-    /// off: a [`UnixListener`](crate::UnixListener), which stops yielding
-    /// connections when draining begins, as [`tcp`](Context::tcp)'s does.
+    /// off (or was taken before draining began, as for
+    /// [`tcp`](Context::tcp)): a [`UnixListener`](crate::UnixListener),
+    /// which stops yielding connections when draining begins, as
+    /// [`tcp`](Context::tcp)'s does.
     ///
     /// # Panics
     /// As [`tcp`](Context::tcp), for a unix listener.
@@ -217,16 +221,18 @@ impl Context {
     }
 
     /// Completes when this program should wind down: a reload has a new
-    /// child ready, a stop was asked for, or the supervisor got
-    /// SIGTERM/SIGINT (in bypass mode: this process did). Finish what is in
+    /// child ready, a stop was asked for, the supervisor got
+    /// SIGTERM/SIGINT (in bypass mode: this process did), the child got
+    /// one itself, or the supervisor died. Finish what is in
     /// flight, close idle connections, and return from `main`; a program
     /// still running after the lameduck timeout is killed.
     ///
     /// Lameduck comes in two phases. First the program starts
     /// [draining](Context::draining): its TCP and unix listeners stop yielding
     /// connections (the new child takes them; at a stop, only what was
-    /// queued is yielded still). Then, a grace later (the
-    /// `grace` attribute, 1 s by default), this future completes: by then
+    /// queued is yielded still). Then, a grace later
+    /// ([`grace`](Context::grace): the `grace` attribute, 1 s by default,
+    /// at most half the lameduck timeout), this future completes: by then
     /// the connections accepted just before have sent their requests, so a
     /// graceful shutdown that closes idle connections loses none that were
     /// about to speak. It completes sooner once every connection accepted

@@ -503,12 +503,16 @@ fn not_listening(e: &std::io::Error) -> bool {
 /// handlers are installed. The caller keeps a handle on `lameduck` for
 /// the process's life: should this thread end, its handle's drop must not
 /// read as lameduck begun.
+///
+/// # Errors
+/// The thread could not be started (a cgroup's `pids.max`,
+/// `RLIMIT_NPROC`).
 pub(crate) fn on_signals(
     lameduck: Arc<Lameduck>,
     timeout: Duration,
     own_files: Vec<OwnFile>,
     hangup: bool,
-) {
+) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let (installed_tx, installed_rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
@@ -570,9 +574,9 @@ pub(crate) fn on_signals(
                 }
                 crate::report::exit(128 + first);
             });
-        })
-        .expect("spawn the signal thread");
+        })?;
     let _ = installed_rx.recv();
+    Ok(())
 }
 
 /// The next SIGHUP, when watched; never otherwise.

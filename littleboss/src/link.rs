@@ -214,9 +214,11 @@ impl ChildEnd {
     }
 
     /// Makes [`recv`](ChildEnd::recv) give up after `timeout` (an error
-    /// of kind `WouldBlock`).
+    /// of kind `WouldBlock`), at least a microsecond: a zero timeval is
+    /// no timeout at all.
     pub fn set_recv_timeout(&self, timeout: std::time::Duration) -> io::Result<()> {
         use nix::sys::socket::{setsockopt, sockopt::ReceiveTimeout};
+        let timeout = timeout.max(std::time::Duration::from_micros(1));
         let timeout = nix::sys::time::TimeVal::new(
             timeout.as_secs() as nix::libc::time_t,
             timeout.subsec_micros() as nix::libc::suseconds_t,

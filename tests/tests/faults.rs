@@ -863,3 +863,23 @@ fn a_stderr_nobody_reads_does_not_stop_the_supervisor() {
         "{logged}"
     );
 }
+
+#[test]
+fn a_child_whose_own_threads_cannot_start_says_why() {
+    // Thread creation refused (a cgroup's `pids.max`), as the test hook
+    // makes it for the child's signal thread: it panicked, and the start
+    // said only that the child exited with code 101.
+    let mut svc = Service::new(V1);
+    let mut cmd = svc.command(V1);
+    cmd.arg("-littleboss=start")
+        .env("LITTLEBOSS_TEST_CHILD_THREAD_FAILS", "1");
+    svc.spawn(cmd);
+    let code = svc.wait_exit().code();
+    let out = svc.output.text();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("cannot start the thread watching for signals: Resource temporarily"),
+        "{out}"
+    );
+    assert!(!out.contains("panicked"), "{out}");
+}
