@@ -107,6 +107,13 @@ fn hostile_control_clients_change_nothing() {
     // Wrong types.
     let reply = control_raw(&socket, b"{\"v\":1,\"cmd\":42}\n");
     assert!(reply[0].contains("\"type\":\"error\""), "{reply:?}");
+    // Garbage in a loop: each line answered, the log told once a while.
+    let reply = control_raw(&socket, &b"garbage\n".repeat(50));
+    assert_eq!(reply.len(), 50, "{reply:?}");
+    assert!(
+        reply.iter().all(|r| r.contains("\"type\":\"error\"")),
+        "{reply:?}"
+    );
     // Hundreds of clients that connect and drop, some mid-line.
     for i in 0..300 {
         let mut conn = UnixStream::connect(&socket).unwrap();
@@ -121,6 +128,10 @@ fn hostile_control_clients_change_nothing() {
     assert_eq!(status["reloads"], 0);
     assert!(read_greeting(addr).unwrap().starts_with("v1 "));
     svc.reload_ok();
+    // The reload's lines come after those about the garbage, in order.
+    svc.output.wait_for("is serving; pid");
+    let said = svc.output.text().matches("bad control request").count();
+    assert!(said <= 2, "said {said} times: {}", svc.output.text());
     // The stalled client is told off, eventually, and the supervisor is fine.
     stalled.set_read_timeout(Some(tests::DEADLINE)).unwrap();
     let mut reply = String::new();
@@ -777,6 +788,10 @@ fn control_connections_beyond_the_most_are_answered_at_once_and_the_service_goes
     assert_eq!(status.status.code(), Some(4), "{}", text(&status));
     svc.output
         .wait_for("refused a control connection: 64 are open");
+    // A stop so refused is not a child's exit code 1: the service runs on.
+    let stop = svc.control("stop");
+    assert_eq!(stop.status.code(), Some(4), "{}", text(&stop));
+    assert!(text(&stop).contains("it still runs"), "{}", text(&stop));
     // A signal still reaches it: the service is not held up.
     svc.signal(Signal::SIGHUP);
     svc.output.wait_for("is serving; pid");

@@ -153,11 +153,16 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
     trust(&stream, &path).map_err(|e| Failure::new(UNKNOWN, e))?;
     let _ = stream.set_read_timeout(Some(patience));
     let _ = stream.set_write_timeout(Some(patience));
+    let supervisor =
+        nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
+            .ok()
+            .map(|cred| cred.pid());
     let mut session = Session {
         reader: BufReader::new(stream.try_clone().expect("clone a socket")),
         writer: stream,
         last: Vec::new(),
         deadline,
+        supervisor,
     };
     match inv.mode {
         Mode::Status => {
@@ -264,8 +269,13 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                         say!("stopped {name}: exit code {exit_code}");
                         return Ok(exit_code);
                     }
+                    // Refused (too many control connections): the service
+                    // runs on. Not 1, which a child's own exit code may be.
                     Response::Error { error } => {
-                        return Err(Failure::new(1, format!("stop of {name} failed: {error}")));
+                        return Err(Failure::new(
+                            UNKNOWN,
+                            format!("stop of {name} failed: {error}; it still runs"),
+                        ));
                     }
                     other => return Err(unexpected(other)),
                 }
@@ -369,6 +379,8 @@ struct Session {
     /// When the whole exchange must be over (`status`'s); without one,
     /// each read and write has the socket's own timeout.
     deadline: Option<Instant>,
+    /// The supervisor's pid, as the kernel tells of the socket's peer.
+    supervisor: Option<i32>,
 }
 
 impl Session {
@@ -465,6 +477,9 @@ impl Session {
                         Ok(response)
                     }
                     Ok(protocol::Answer::UnknownProgress(_)) => continue,
+                    Err(e) if protocol::in_other_version(line.trim_ascii_end()) => {
+                        Err(Failure::new(UNKNOWN, other_version(e, self.supervisor)))
+                    }
                     Err(e) => Err(Failure::new(UNKNOWN, e)),
                 },
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(Failure::new(
@@ -477,6 +492,17 @@ impl Session {
                 )),
             };
         }
+    }
+}
+
+/// `why` a supervisor speaking another protocol version could not be
+/// asked, and what still reaches it: signals, by its pid (`supervisor`).
+fn other_version(why: String, supervisor: Option<i32>) -> String {
+    match supervisor {
+        Some(pid) => format!(
+            "{why}; it is another littleboss build, which signals still reach: `kill -HUP {pid}` reloads the binary it runs, `kill -TERM {pid}` stops it"
+        ),
+        None => why,
     }
 }
 
@@ -551,4 +577,24 @@ fn unexpected(response: Response) -> Failure {
         UNKNOWN,
         format!("unexpected answer from the supervisor: {response:?}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_supervisor_of_another_protocol_version_is_named_with_what_reaches_it() {
+        let why = "the supervisor answered in protocol version 2; this command speaks version 1";
+        assert_eq!(
+            super::other_version(why.to_owned(), Some(42)),
+            format!(
+                "{why}; it is another littleboss build, which signals still reach: `kill -HUP 42` reloads the binary it runs, `kill -TERM 42` stops it"
+            )
+        );
+        assert_eq!(super::other_version(why.to_owned(), None), why);
+        let v2 = br#"{"v":2,"type":"error","error":"unsupported protocol version 1"}"#;
+        assert!(super::protocol::in_other_version(v2));
+        assert!(!super::protocol::in_other_version(
+            br#"{"v":1,"type":"error","error":"x"}"#
+        ));
+    }
 }

@@ -269,7 +269,14 @@ async fn serve(
                 }
             }
             Err(error) => {
-                log!("bad control request: {error}");
+                // Once per `REPEAT_QUIET` at most: a client sending garbage in a
+                // loop must not crowd out the lines that matter (the log
+                // queue drops past its most).
+                static BAD_REQUESTS: std::sync::Mutex<super::server::Repeated> =
+                    std::sync::Mutex::new(super::server::Repeated::new());
+                let mut said = BAD_REQUESTS.lock().unwrap_or_else(|e| e.into_inner());
+                said.say(|since| log!("bad control request: {error}{since}"));
+                drop(said);
                 let error = error.to_string();
                 conn.answer(&Response::Error { error });
             }

@@ -206,6 +206,12 @@ pub(crate) enum Answer {
     UnknownProgress(String),
 }
 
+/// Whether `line` is a message in another protocol version than this
+/// build's.
+pub(crate) fn in_other_version(line: &[u8]) -> bool {
+    matches!(decode_response(line), Err(ProtocolError::Version(_)))
+}
+
 /// Reads a response, in the client's words when it cannot.
 pub(crate) fn decode_answer(line: &[u8]) -> Result<Answer, String> {
     let raw = || serde_json::from_slice::<serde_json::Value>(line).unwrap_or_default();

@@ -507,13 +507,23 @@ pub(crate) const MAX_CONNECTIONS: usize = 64;
 
 /// A failure said once per [`REPEAT_QUIET`], with how many came since.
 #[derive(Default)]
-struct Repeated {
+pub(super) struct Repeated {
     quiet_until: Option<tokio::time::Instant>,
     unsaid: u64,
 }
 
 impl Repeated {
-    fn say(&mut self, what: impl FnOnce(String)) {
+    /// None said yet.
+    pub(super) const fn new() -> Repeated {
+        Repeated {
+            quiet_until: None,
+            unsaid: 0,
+        }
+    }
+
+    /// Says it with `what`, given how many went unsaid before (as
+    /// " (N more since the last said)"), unless one was said lately.
+    pub(super) fn say(&mut self, what: impl FnOnce(String)) {
         let now = tokio::time::Instant::now();
         if self.quiet_until.is_some_and(|until| now < until) {
             self.unsaid += 1;

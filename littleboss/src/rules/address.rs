@@ -58,6 +58,11 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
         if addr.contains('\0') {
             return Err(SpecProblem::UnixPathNul { path: addr.into() });
         }
+        // A `\r` from a script with CRLF line ends would name another
+        // file than the one clients look for.
+        if addr.chars().any(char::is_control) {
+            return Err(SpecProblem::UnixPathControl { path: addr.into() });
+        }
         if addr.len() > MAX_UNIX_PATH {
             return Err(SpecProblem::UnixPathTooLong {
                 path: addr.into(),
@@ -297,6 +302,10 @@ mod tests {
                 "host `my host` is not a hostname or an IP address",
             ),
             ("unix:a\0b", "unix path `a\\0b` contains a NUL byte"),
+            (
+                "unix:/run/app.sock\r",
+                "unix path `/run/app.sock\\r` contains a control character; give it without",
+            ),
             (
                 "tcp4:[::1]:80",
                 "`::1` is an IPv6 address, and tcp4 listens on IPv4 only; use tcp6 or an IPv4 address",

@@ -339,6 +339,12 @@ pub enum SpecProblem {
         /// The path.
         path: String,
     },
+    /// A unix path with a control character (a `\r` from a script with
+    /// CRLF line ends).
+    UnixPathControl {
+        /// The path.
+        path: String,
+    },
     /// A unix path longer than a unix socket address holds.
     UnixPathTooLong {
         /// The path.
@@ -471,6 +477,11 @@ impl fmt::Display for SpecProblem {
             SpecProblem::UnixPathNul { path } => {
                 write!(f, "unix path `{}` contains a NUL byte", path.escape_debug())
             }
+            SpecProblem::UnixPathControl { path } => write!(
+                f,
+                "unix path `{}` contains a control character; give it without",
+                path.escape_debug()
+            ),
             SpecProblem::UnixPathTooLong { path, len } => write!(
                 f,
                 "unix path `{}` is {len} bytes, more than the {} a unix socket address holds",
