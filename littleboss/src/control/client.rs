@@ -19,6 +19,11 @@ const STATUS_PATIENCE: Duration = Duration::from_secs(10);
 /// to say it has stopped.
 const STOP_EXIT_MARGIN: Duration = Duration::from_secs(60);
 
+/// What a reload queued behind another waits past the supervisor's bound
+/// for the child starting ahead of it (its start may still be under way
+/// once that child's outcome is known).
+const WAIT_MARGIN: Duration = Duration::from_secs(60);
+
 /// A test's shorter [`STATUS_PATIENCE`], in milliseconds, so that a test of
 /// a supervisor that does not answer need not wait the whole of it.
 const TEST_STATUS_PATIENCE_VAR: &str = "LITTLEBOSS_TEST_STATUS_PATIENCE_MS";
@@ -211,10 +216,20 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
             })?;
             loop {
                 match response {
-                    Response::Waiting { pid } => say!(
-                        "reload of {name} waits for {} to finish starting",
-                        super::protocol::starting_child(pid)
-                    ),
+                    Response::Waiting { pid, within_ms } => {
+                        say!(
+                            "reload of {name} waits for {} to finish starting",
+                            super::protocol::starting_child(pid)
+                        );
+                        // The running build's deadlines for that child,
+                        // not this build's, bound the wait: given up on
+                        // sooner, this reload would be dropped with its
+                        // connection.
+                        if let Some(ms) = within_ms {
+                            let bound = Duration::from_millis(ms) + WAIT_MARGIN;
+                            let _ = session.writer.set_read_timeout(Some(bound.max(patience)));
+                        }
+                    }
                     Response::Reloading { pid, changes } => {
                         say!("reloading {name}: new child pid {pid}");
                         for change in changes {

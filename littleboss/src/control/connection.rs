@@ -654,7 +654,10 @@ mod tests {
             }
             if way.starts_with("unread") {
                 for _ in 0..100_000 {
-                    request.conn.answer(&Response::Waiting { pid: 1 });
+                    request.conn.answer(&Response::Waiting {
+                        pid: 1,
+                        within_ms: None,
+                    });
                 }
             }
             drop(theirs);

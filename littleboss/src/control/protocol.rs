@@ -114,9 +114,14 @@ pub(crate) enum Response {
         status: Box<Status>,
     },
     /// A reload waits for the child starting now (pid; 0 while the earlier
-    /// reload still binds its new listeners) to finish starting.
+    /// reload still binds its new listeners) to finish starting, which
+    /// takes `within_ms` at most (that child's deadlines, which another
+    /// build's settings may make longer than the client would wait;
+    /// absent from an older supervisor).
     Waiting {
         pid: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        within_ms: Option<u64>,
     },
     /// A reload started a new child; `changes` says how its listeners
     /// differ from the serving child's, one line each (absent from an

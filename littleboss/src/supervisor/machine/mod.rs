@@ -659,8 +659,9 @@ impl Machine {
             && up.starting.as_ref().is_some_and(|s| s.id == id)
         {
             let waiting: Vec<ClientId> = up.queued.iter().filter_map(|q| q.client).collect();
+            let within_ms = self.starting_bound_ms();
             for client in waiting {
-                self.reply(client, Response::Waiting { pid });
+                self.reply(client, Response::Waiting { pid, within_ms });
             }
         }
         // A restart or a rollback, with nothing serving: what starts.
@@ -1036,7 +1037,8 @@ impl Machine {
                 crate::control::protocol::starting_child(pid)
             );
             if let Some(client) = client {
-                self.reply(client, Response::Waiting { pid });
+                let within_ms = self.starting_bound_ms();
+                self.reply(client, Response::Waiting { pid, within_ms });
             }
             if let Some(up) = self.up() {
                 // A SIGHUP behind another that waits already is the same
@@ -1204,6 +1206,26 @@ impl Machine {
     /// How long, at most, until every child is gone once a stop has told
     /// them all to wind down: a child told already is killed at its
     /// `kill_at`, one told now a lameduck timeout from now.
+    /// How long the child starting may take at most to be ready or
+    /// failed, by its deadlines (its bind's, its hello's, then its own
+    /// `ready_timeout`): what a reload queued behind it waits.
+    fn starting_bound_ms(&self) -> Option<u64> {
+        let Phase::Up(up) = &self.state.phase else {
+            return None;
+        };
+        let starting = up.starting.as_ref()?;
+        let now = self.now;
+        let left = match (starting.ready_by, starting.hello_by) {
+            (Some(ready_by), _) => ready_by.saturating_sub(now),
+            (None, Some(hello_by)) if starting.binding => {
+                hello_by.saturating_sub(now) + self.hello_timeout() + starting.ready_timeout
+            }
+            (None, Some(hello_by)) => hello_by.saturating_sub(now) + starting.ready_timeout,
+            (None, None) => self.hello_timeout() + starting.ready_timeout,
+        };
+        Some(u64::try_from(left.as_millis()).unwrap_or(u64::MAX))
+    }
+
     fn stop_bound_ms(&self) -> Option<u64> {
         let left = |child: &Child| match child.kill_at {
             _ if child.killed => Duration::ZERO,

@@ -398,12 +398,26 @@ fn manual_readiness_times_out_and_the_old_child_keeps_serving() {
     assert!(!sim.process(1).lameducked);
 }
 
+/// `Waiting` for child `pid`, whatever its bound.
+fn waiting(pid: u32) -> impl Fn(&Response) -> bool {
+    move |r| matches!(r, Response::Waiting { pid: p, .. } if *p == pid)
+}
+
 #[test]
 fn a_reload_during_a_reload_waits_its_turn() {
     let mut sim = Sim::serving(settings());
     let first = sim.reload("/bin/slow");
     let second = sim.reload("/bin/v1");
-    assert_eq!(sim.answers(second), [Response::Waiting { pid: sim.pid(2) }]);
+    // Bounded by the child's deadlines: its hello's, then its readiness's
+    // (a client whose own build would wait less waits as long).
+    let bound = super::HELLO_TIMEOUT + settings().ready_timeout;
+    assert_eq!(
+        sim.answers(second),
+        [Response::Waiting {
+            pid: sim.pid(2),
+            within_ms: Some(bound.as_millis() as u64)
+        }]
+    );
     assert!(sim.logged("reload of /bin/v1 waits for child pid 1002 to finish starting"));
     sim.hello_and_ready(2);
     assert!(matches!(
@@ -519,7 +533,8 @@ fn a_queued_reload_runs_when_nothing_is_left_serving() {
     let mut sim = Sim::serving(settings());
     sim.reload("/bin/fails");
     let queued = sim.reload("/bin/v2");
-    assert_eq!(sim.answers(queued), [Response::Waiting { pid: sim.pid(2) }]);
+    let pid = sim.pid(2);
+    assert!(matches!(sim.answers(queued), [w] if waiting(pid)(w)));
     // The serving child crashes, then the reload under way fails.
     sim.exit(1, ChildExit::Code(3));
     sim.exit(2, ChildExit::Code(1));
@@ -578,16 +593,15 @@ fn a_reload_queued_behind_two_hears_each_time_the_queue_moves() {
     ));
     assert_eq!(sim.starting_id(), Some(3), "the second starts now");
     // The third waits for the second's child now: told so.
-    assert_eq!(
-        sim.answers(third),
-        [
-            Response::Waiting { pid: sim.pid(2) },
-            Response::Waiting { pid: sim.pid(3) }
-        ]
+    let (two, three) = (sim.pid(2), sim.pid(3));
+    assert!(
+        matches!(sim.answers(third), [a, b] if waiting(two)(a) && waiting(three)(b)),
+        "{:?}",
+        sim.answers(third)
     );
     // The second, started, is told so (once waiting, once reloading).
     let second_answers = sim.answers(second);
-    assert_eq!(second_answers[0], Response::Waiting { pid: sim.pid(2) });
+    assert!(waiting(two)(&second_answers[0]));
     assert!(
         matches!(second_answers[1..], [Response::Reloading { .. }]),
         "{second_answers:?}"
@@ -1999,7 +2013,15 @@ fn a_reload_waiting_on_one_still_binding_says_so_not_pid_0() {
         ],
     );
     let second = sim.reload("/bin/v1");
-    assert_eq!(sim.answers(second), [Response::Waiting { pid: 0 }]);
+    // The bind's deadline, then the child's.
+    let bound = super::BIND_TIMEOUT + super::HELLO_TIMEOUT + settings().ready_timeout;
+    assert_eq!(
+        sim.answers(second),
+        [Response::Waiting {
+            pid: 0,
+            within_ms: Some(bound.as_millis() as u64)
+        }]
+    );
     assert!(sim.logged(
         "reload of /bin/v1 waits for the reload under way (binding its new listeners) to finish starting"
     ));
