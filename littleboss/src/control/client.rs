@@ -171,17 +171,17 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
     };
     match inv.mode {
         Mode::Status => {
-            match session.ask(&Request::Status)? {
-                // As the supervisor sent it: a field this build does not
-                // know is kept, one an older supervisor did not send stays
-                // out rather than shown as a default.
-                Response::Status { .. } if json => {
-                    let raw: serde_json::Value =
-                        serde_json::from_slice(&session.last).unwrap_or_default();
-                    let json =
-                        serde_json::to_string_pretty(&raw["status"]).expect("status serializes");
-                    print_out(&format!("{json}\n"));
-                }
+            let answer = session.ask(&Request::Status);
+            // As the supervisor sent it: a field this build does not know
+            // is kept, one an older supervisor did not send stays out
+            // rather than shown as a default, and one whose type this
+            // build reads otherwise is no reason to fail.
+            if json && let Some(status) = protocol::raw_status(&session.last) {
+                let json = serde_json::to_string_pretty(&status).expect("status serializes");
+                print_out(&format!("{json}\n"));
+                return Ok(0);
+            }
+            match answer? {
                 Response::Status { status } => print_out(&status.render()),
                 Response::Error { error } => {
                     return Err(Failure::new(
@@ -389,7 +389,8 @@ fn reload_args(args: Vec<std::ffi::OsString>) -> Option<Vec<std::ffi::OsString>>
 struct Session {
     reader: BufReader<UnixStream>,
     writer: UnixStream,
-    /// The last line the supervisor answered, as it came.
+    /// The last line the supervisor answered, as it came: one this build
+    /// could read, or a status it could not.
     last: Vec<u8>,
     /// When the whole exchange must be over (`status`'s); without one,
     /// each read and write has the socket's own timeout.
@@ -462,16 +463,20 @@ impl Session {
     fn answer_if_any(&mut self) -> Option<Response> {
         self.time_left(|stream, left| stream.set_read_timeout(left))
             .ok()?;
-        let mut line = Vec::new();
-        match self.reader.read_until(b'\n', &mut line) {
-            Ok(n) if n > 0 => match protocol::decode_answer(line.trim_ascii_end()) {
-                Ok(protocol::Answer::Known(response)) => {
-                    self.last = line;
-                    Some(response)
-                }
+        loop {
+            let mut line = Vec::new();
+            return match self.reader.read_until(b'\n', &mut line) {
+                Ok(n) if n > 0 => match protocol::decode_answer(line.trim_ascii_end()) {
+                    Ok(protocol::Answer::Known(response)) => {
+                        self.last = line;
+                        Some(response)
+                    }
+                    // A newer build's note: the answer may follow.
+                    Ok(protocol::Answer::UnknownProgress(_)) => continue,
+                    Err(_) => None,
+                },
                 _ => None,
-            },
-            _ => None,
+            };
         }
     }
 
@@ -490,6 +495,11 @@ impl Session {
                     Ok(protocol::Answer::Known(response)) => {
                         self.last = line;
                         Ok(response)
+                    }
+                    Err(e) if protocol::raw_status(&line).is_some() => {
+                        // Kept for `status --json`, which needs no more.
+                        self.last = line;
+                        Err(Failure::new(UNKNOWN, e))
                     }
                     Ok(protocol::Answer::UnknownProgress(_)) => continue,
                     Err(e) if protocol::in_other_version(line.trim_ascii_end()) => {

@@ -211,6 +211,16 @@ pub(crate) enum Answer {
     UnknownProgress(String),
 }
 
+/// The `status` object of `line`, a status answer in this protocol
+/// version, whether or not this build can read each of its fields (those
+/// of another build may differ): what `status --json` prints.
+pub(crate) fn raw_status(line: &[u8]) -> Option<serde_json::Value> {
+    let mut raw: serde_json::Value = serde_json::from_slice(line.trim_ascii_end()).ok()?;
+    let ours = raw["v"].as_u64() == Some(VERSION) && raw["type"] == "status";
+    let status = raw.get_mut("status").filter(|s| ours && s.is_object())?;
+    Some(status.take())
+}
+
 /// Whether `line` is a message in another protocol version than this
 /// build's.
 pub(crate) fn in_other_version(line: &[u8]) -> bool {
@@ -613,6 +623,26 @@ mod tests {
         // A newer client's field for another command, whatever its type.
         let stop = br#"{"v":1,"listeners":true,"cmd":"stop","dir_id":"x"}"#;
         assert_eq!(decode_request(stop).unwrap(), Request::Stop);
+    }
+
+    #[test]
+    fn a_status_this_build_cannot_read_is_still_there_for_json() {
+        // A field of another type than this build's (another build's).
+        let line =
+            br#"{"v":1,"final":true,"type":"status","status":{"name":"svc","reloads":"many"}}"#;
+        assert!(decode_answer(line).is_err());
+        let status = raw_status(line).expect("the status object");
+        assert_eq!(status["reloads"], "many");
+        assert_eq!(status["name"], "svc");
+        // Not another answer, nor another protocol version's status.
+        assert_eq!(
+            raw_status(br#"{"v":1,"final":true,"type":"error","error":"x"}"#),
+            None
+        );
+        assert_eq!(
+            raw_status(br#"{"v":2,"final":true,"type":"status","status":{}}"#),
+            None
+        );
     }
 
     #[test]
