@@ -242,6 +242,21 @@ fn a_supervisor_whose_path_was_taken_comes_back_once_it_is_free() {
 }
 
 #[test]
+fn a_supervisor_whose_path_was_taken_comes_back_once_its_taker_dies() {
+    // The second dies without freeing the path (its files stay behind):
+    // no event tells the first, which tries again every so often.
+    let (mut first, mut second, _) = path_taken_by_a_second(tests::remove_folder);
+    second.signal(nix::sys::signal::Signal::SIGKILL);
+    second.wait_exit();
+    first.output.wait_for("was removed; made it again");
+    let status = first.control("status");
+    assert!(status.status.success(), "{}", text(&status));
+    let pid = format!("supervisor pid {}", first.pid());
+    assert!(text(&status).contains(&pid), "{}", text(&status));
+    first.stop_expecting(0);
+}
+
+#[test]
 fn a_relative_control_folder_is_refused_but_bypass_needs_none() {
     let svc = Service::new(ECHO);
     for mode in ["start", "status", "stop", "reload"] {

@@ -144,10 +144,12 @@ async fn next_removal(inotify: &AsyncFd<Watcher>, names: [&OsStr; 2]) -> std::io
     }
 }
 
-/// What is watched: files leaving the folder, and the folder itself going.
+/// What is watched: files leaving the folder or renamed over one of ours,
+/// and the folder itself going.
 fn watched() -> AddWatchFlags {
     AddWatchFlags::IN_DELETE
         | AddWatchFlags::IN_MOVED_FROM
+        | AddWatchFlags::IN_MOVED_TO
         | AddWatchFlags::IN_DELETE_SELF
         | AddWatchFlags::IN_MOVE_SELF
         | AddWatchFlags::IN_ONLYDIR
@@ -166,7 +168,9 @@ fn concerns(mask: AddWatchFlags, name: Option<&OsStr>, ours: [&OsStr; 2]) -> boo
     if mask.intersects(folder_gone) {
         return true;
     }
-    let file_gone = AddWatchFlags::IN_DELETE | AddWatchFlags::IN_MOVED_FROM;
+    // Renamed over (`IN_MOVED_TO`): ours is gone as surely as removed.
+    let file_gone =
+        AddWatchFlags::IN_DELETE | AddWatchFlags::IN_MOVED_FROM | AddWatchFlags::IN_MOVED_TO;
     mask.intersects(file_gone) && name.is_some_and(|n| ours.contains(&n))
 }
 
@@ -190,6 +194,13 @@ mod tests {
         let moved = AddWatchFlags::IN_MOVED_FROM;
         assert!(concerns(removed, Some(OsStr::new("svc.sock")), ours));
         assert!(concerns(moved, Some(OsStr::new("svc.lock")), ours));
+        let renamed_over = AddWatchFlags::IN_MOVED_TO;
+        assert!(concerns(renamed_over, Some(OsStr::new("svc.sock")), ours));
+        assert!(!concerns(
+            renamed_over,
+            Some(OsStr::new("other.sock")),
+            ours
+        ));
         // Another service's files in the same folder.
         assert!(!concerns(removed, Some(OsStr::new("other.sock")), ours));
         assert!(!concerns(removed, Some(OsStr::new("svc.sock2")), ours));

@@ -331,7 +331,10 @@ const REMAKE_RETRY: (Duration, Duration) = (Duration::from_secs(1), Duration::fr
 /// without one, until `retry_at` (if any).
 async fn removed(watch: &mut Option<FolderWatch>, retry_at: Option<Instant>) {
     match watch {
-        Some(watch) => watch.removed().await,
+        Some(watch) => tokio::select! {
+            () = watch.removed() => {}
+            () = sleep_until(retry_at) => {}
+        },
         None => sleep_until(retry_at).await,
     }
 }
@@ -742,21 +745,23 @@ impl Io {
             Ok(None) => return false,
             Err(e) => {
                 let pid = std::process::id();
+                // Tried again, less and less often, watched or not: the
+                // one that took the path may die without freeing it (its
+                // files left behind), which no event tells.
+                let wait = failing.map_or(REMAKE_RETRY.0, |w| (w * 2).min(REMAKE_RETRY.1));
+                self.remake_retry = Some((wait, Instant::now() + wait));
+                if failing.is_some() {
+                    return false;
+                }
                 let until = match self.watch {
-                    Some(_) => "until the path is free".to_owned(),
-                    // Nothing will tell when it can be: tried again, less
-                    // and less often.
-                    None => {
-                        let wait = failing.map_or(REMAKE_RETRY.0, |w| (w * 2).min(REMAKE_RETRY.1));
-                        self.remake_retry = Some((wait, Instant::now() + wait));
-                        if failing.is_some() {
-                            return false;
-                        }
-                        format!(
-                            "until it can be made (its folder cannot be watched: tried again in {wait:?}, then less and less often, up to every {:?})",
-                            REMAKE_RETRY.1
-                        )
-                    }
+                    Some(_) => format!(
+                        "until the path is free (watched, and tried again in {wait:?}, then less and less often, up to every {:?})",
+                        REMAKE_RETRY.1
+                    ),
+                    None => format!(
+                        "until it can be made (its folder cannot be watched: tried again in {wait:?}, then less and less often, up to every {:?})",
+                        REMAKE_RETRY.1
+                    ),
                 };
                 log!(
                     "the control socket {} was removed and cannot be made again: {e}; this supervisor (pid {pid}) can be reached by signals only, {until}: `kill -HUP {pid}` reloads it, `kill -TERM {pid}` stops it gracefully",
