@@ -214,11 +214,29 @@ fn held_file(child: &ChildStatus) -> &'static str {
 }
 
 /// `word` as a shell reads it back: as it is when nothing in it is
-/// special, else in single quotes.
+/// special, else in single quotes; one with a control character (a
+/// newline, an escape sequence) in bash's `$'...'`, escaped, so that none
+/// reaches the terminal as such.
 fn shell_word(word: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
     if !word.is_empty() && word.chars().all(plain) {
         return word.to_owned();
+    }
+    if word.chars().any(char::is_control) {
+        let escaped: String = word
+            .chars()
+            .map(|c| match c {
+                '\\' => r"\\".to_owned(),
+                '\'' => r"\'".to_owned(),
+                '\n' => r"\n".to_owned(),
+                '\t' => r"\t".to_owned(),
+                '\r' => r"\r".to_owned(),
+                c if c.is_control() && (c as u32) < 0x100 => format!(r"\x{:02x}", c as u32),
+                c if c.is_control() => format!(r"\u{:04x}", c as u32),
+                c => c.to_string(),
+            })
+            .collect();
+        return format!("$'{escaped}'");
     }
     format!("'{}'", word.replace('\'', r"'\''"))
 }
@@ -248,6 +266,16 @@ fn pid_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_read_back_by_a_shell_without_control_characters_on_the_terminal() {
+        assert_eq!(shell_word("-v"), "-v");
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word("a\nb"), r"$'a\nb'");
+        assert_eq!(shell_word("\u{1b}[2J it's"), r"$'\x1b[2J it\'s'");
+        assert_eq!(shell_word("back\\slash\t"), r"$'back\\slash\t'");
+    }
 
     #[test]
     fn renders_like_the_go_package() {
