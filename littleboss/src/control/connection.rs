@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -169,6 +169,8 @@ impl Conn {
 pub(crate) struct Connections {
     next: Arc<AtomicU64>,
     open: Arc<Mutex<HashMap<u64, Arc<Conn>>>>,
+    /// How many connections are reading a line longer than [`LONG_LINE`].
+    long: Arc<AtomicUsize>,
 }
 
 /// How a connection begins: fresh, or taken over from the previous image.
@@ -222,12 +224,13 @@ impl Connections {
             conn: conn.clone(),
         };
         let served = conn.clone();
+        let long = self.long.clone();
         let task = async move {
             let stream = stream;
             // Dropped before the stream: the connection is never counted
             // open with its descriptor closed.
             let _registered = registered;
-            serve(&stream, &served, requests).await;
+            serve(&stream, &served, requests, &long).await;
         };
         (conn, task)
     }
@@ -238,6 +241,7 @@ async fn serve(
     stream: &UnixStream,
     conn: &Arc<Conn>,
     requests: mpsc::UnboundedSender<ControlMessage>,
+    long: &Arc<AtomicUsize>,
 ) {
     loop {
         match flush(stream, conn).await {
@@ -250,7 +254,7 @@ async fn serve(
                 return;
             }
         }
-        let line = match read_request(stream, conn).await {
+        let line = match read_request(stream, conn, long).await {
             Ok(line) => line,
             Err(None) => return,
             Err(Some(error)) => {
@@ -427,10 +431,15 @@ fn hung_up(stream: &UnixStream) -> Option<bool> {
 /// `Err(None)`: the connection ended or went quiet between requests, so
 /// close it without a word; `Err(Some(why))`: tell the client why, then
 /// close.
-async fn read_request(stream: &UnixStream, conn: &Conn) -> Result<Vec<u8>, Option<String>> {
+async fn read_request(
+    stream: &UnixStream,
+    conn: &Conn,
+    long: &Arc<AtomicUsize>,
+) -> Result<Vec<u8>, Option<String>> {
     let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
     // Each byte is looked at once, however the line trickles in.
     let mut scanned = 0;
+    let mut long_slot = None;
     loop {
         {
             let mut buffers = conn.buffers();
@@ -441,6 +450,13 @@ async fn read_request(stream: &UnixStream, conn: &Conn) -> Result<Vec<u8>, Optio
                 .map(|at| scanned + at);
             if newline.unwrap_or(unread.len()) > MAX_LINE {
                 return Err(Some(format!("request longer than {MAX_LINE} bytes")));
+            }
+            // A long line (a reload with many arguments) at a time: 64
+            // connections each up to `MAX_LINE` would be a gigabyte.
+            if newline.is_none() && unread.len() > LONG_LINE && long_slot.is_none() {
+                long_slot = Some(LongSlot::take(long).ok_or_else(|| {
+                    Some("the supervisor is reading another long request; try again".to_owned())
+                })?);
             }
             if let Some(end) = newline {
                 let line = unread.drain(..=end).collect();
@@ -469,6 +485,27 @@ async fn read_request(stream: &UnixStream, conn: &Conn) -> Result<Vec<u8>, Optio
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(_) => return Err(None),
         }
+    }
+}
+
+/// A line longer than this holds the one slot for a long line while read.
+const LONG_LINE: usize = 64 * 1024;
+
+/// The slot for a long line, given back when dropped.
+struct LongSlot(Arc<AtomicUsize>);
+
+impl LongSlot {
+    /// The slot, unless another connection holds it.
+    fn take(long: &Arc<AtomicUsize>) -> Option<LongSlot> {
+        long.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+            .ok()
+            .map(|_| LongSlot(long.clone()))
+    }
+}
+
+impl Drop for LongSlot {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Release);
     }
 }
 
@@ -529,7 +566,7 @@ mod tests {
         // Written alongside the reads: a long one fills the socket buffer.
         tokio::spawn(async move { theirs.write_all(&sent).await });
         let conn = Conn::new(ours.as_raw_fd(), Begun::default());
-        let line = read_request(&ours, &conn).await;
+        let line = read_request(&ours, &conn, &Arc::default()).await;
         let unread = conn.snapshot().unread;
         (line, unread)
     }
@@ -541,10 +578,46 @@ mod tests {
         long.push(b'\n');
         tokio::spawn(async move { theirs.write_all(&long).await });
         let conn = Conn::new(ours.as_raw_fd(), Begun::default());
-        let line = read_request(&ours, &conn).await.unwrap();
+        let line = read_request(&ours, &conn, &Arc::default()).await.unwrap();
         assert_eq!(line.len(), (1 << 20) + 1);
         let kept = conn.buffers().unread.capacity();
         assert!(kept <= REQUEST_BUFFER, "{kept} bytes kept");
+    }
+
+    #[tokio::test]
+    async fn one_long_line_is_read_at_a_time() {
+        let long = Arc::new(AtomicUsize::new(0));
+        // The first long line, half sent: it holds the slot.
+        let (ours, mut theirs) = pair();
+        theirs.write_all(&vec![b'x'; 2 * LONG_LINE]).await.unwrap();
+        let first = Arc::new(Conn::new(ours.as_raw_fd(), Begun::default()));
+        let reading = {
+            let (first, long) = (first.clone(), long.clone());
+            tokio::spawn(async move { read_request(&ours, &first, &long).await })
+        };
+        until("the first holds the slot", || {
+            long.load(Ordering::Acquire) == 1
+        })
+        .await;
+        // A second long line is refused meanwhile; a short one is read.
+        let (second, mut also) = pair();
+        also.write_all(&vec![b'y'; 2 * LONG_LINE]).await.unwrap();
+        let conn = Conn::new(second.as_raw_fd(), Begun::default());
+        let refused = read_request(&second, &conn, &long).await;
+        assert_eq!(
+            refused,
+            Err(Some(
+                "the supervisor is reading another long request; try again".to_owned()
+            ))
+        );
+        let (short, mut client) = pair();
+        client.write_all(b"{}\n").await.unwrap();
+        let conn = Conn::new(short.as_raw_fd(), Begun::default());
+        assert_eq!(read_request(&short, &conn, &long).await.unwrap(), b"{}\n");
+        // The first, ended, gives the slot back.
+        theirs.write_all(b"\n").await.unwrap();
+        assert_eq!(reading.await.unwrap().unwrap().len(), 2 * LONG_LINE + 1);
+        assert_eq!(long.load(Ordering::Acquire), 0);
     }
 
     #[tokio::test]
