@@ -353,7 +353,7 @@ const SPECS: &[(&str, Option<&str>)] = &[
     (
         "tcp6:[fe80::1%eth0]:80",
         Some(
-            "`fe80::1%eth0` has a zone (`%...`), which littleboss does not bind; listen on `[::]:PORT` (every address) instead",
+            "`fe80::1%eth0` has a zone (`%...`), which littleboss does not bind; listen on every address instead (`:PORT`)",
         ),
     ),
     ("tcp:[::1:80", Some("address `[::1:80` has an unclosed `[`")),

@@ -104,12 +104,23 @@ async fn after_error(listener: &TcpListener, e: &io::Error) -> AfterError {
     let Some(pause) = crate::tcp::pause_after_accept_error(e) else {
         return AfterError::Yield;
     };
-    tokio::time::sleep(pause).await;
+    // Cut short by draining: a short grace may end before the pause
+    // would, and with it the stash.
+    let until = tokio::time::Instant::now() + pause;
+    while tokio::time::Instant::now() < until {
+        if listener.is_draining() {
+            return AfterError::Draining;
+        }
+        tokio::time::sleep_until(until.min(tokio::time::Instant::now() + DRAINING_LOOK)).await;
+    }
     match listener.is_draining() {
         true => AfterError::Draining,
         false => AfterError::Yield,
     }
 }
+
+/// How often a pause after an accept error looks whether draining began.
+const DRAINING_LOOK: std::time::Duration = std::time::Duration::from_millis(20);
 
 #[cfg(test)]
 mod tests {
@@ -137,8 +148,9 @@ mod tests {
                 .is_err()
         );
         phase.send_replace(Phase::Draining(std::time::Instant::now()));
-        // Back to the accept, which yields only what a refusal stashed.
-        let after = tokio::time::timeout(Duration::from_millis(1500), &mut waiting).await;
+        // Back to the accept, which yields only what a refusal stashed;
+        // at once, not at the pause's end (a short grace ends sooner).
+        let after = tokio::time::timeout(Duration::from_millis(500), &mut waiting).await;
         assert_eq!(after.ok(), Some(super::AfterError::Draining));
         // While serving, it is yielded after the pause.
         let (_serving, rx) = watch::channel(Phase::Serving);

@@ -56,24 +56,30 @@ pub(crate) fn say_patiently(level: log::Level, message: String) {
     });
 }
 
-/// [`say`] on a thread of its own, not waited for: for a line at a
-/// deadline whose work must go on at once (a logger that blocks must not
-/// hold it up). Said here if no thread can be had.
+/// [`say`] on a thread of its own, waited for [`ASIDE_PATIENCE`] at
+/// most: for a line at a deadline whose work must go on (a logger that
+/// blocks must not hold it up), but which the process's end right after
+/// should not cut off either.
 #[cfg(feature = "http")]
 pub(crate) fn say_aside(level: log::Level, message: String) {
-    let line = std::sync::Arc::new(message);
-    let aside = line.clone();
-    let spawned = std::thread::Builder::new()
-        .name("littleboss-say".into())
-        .spawn(move || say(level, format_args!("{aside}")));
-    if spawned.is_err() {
-        say(level, format_args!("{line}"));
-    }
+    patiently_for("littleboss-say", ASIDE_PATIENCE, move || {
+        say(level, format_args!("{message}"));
+    });
 }
+
+/// How long [`say_aside`] waits for its line.
+#[cfg(feature = "http")]
+const ASIDE_PATIENCE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Runs `work` on a thread of its own (named `name`), waiting for it
 /// [`FLUSH_PATIENCE`] at most.
 fn patiently(name: &str, work: impl FnOnce() + Send + 'static) {
+    patiently_for(name, FLUSH_PATIENCE, work);
+}
+
+/// Runs `work` on a thread of its own (named `name`), waiting for it
+/// `patience` at most.
+fn patiently_for(name: &str, patience: std::time::Duration, work: impl FnOnce() + Send + 'static) {
     let (finished, done) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name(name.into())
@@ -82,7 +88,7 @@ fn patiently(name: &str, work: impl FnOnce() + Send + 'static) {
             let _ = finished.send(());
         });
     if spawned.is_ok() {
-        let _ = done.recv_timeout(FLUSH_PATIENCE);
+        let _ = done.recv_timeout(patience);
     }
 }
 

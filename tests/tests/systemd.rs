@@ -493,6 +493,27 @@ fn orphaned_descendants_are_reaped_without_proc_too() {
     let (live, zombies) = tests::procfs::children(svc.pid() as u32);
     assert_eq!((live, zombies), (1, 0), "the serving child alone");
     assert_eq!(svc.control("stop").status.code(), Some(0));
+
+    // One killed by a real-time signal, whose status nix cannot express:
+    // reaped still, and the scan not stuck on it.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_orphaner"));
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start")
+        .env("LITTLEBOSS_TEST_NO_PROC", "1")
+        .env("ORPHAN_SLEEP", "60");
+    svc.spawn(cmd);
+    let orphan: i32 = svc.printed("orphan");
+    // The shell's kill: nix names no real-time signal.
+    let rt = nix::libc::SIGRTMIN() + 1;
+    let killed = std::process::Command::new("sh")
+        .args(["-c", &format!("kill -{rt} {orphan}")])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    svc.output.wait_for(&format!(
+        "reaped orphaned process pid {orphan} (killed by a real-time signal)"
+    ));
+    assert_eq!(svc.control("stop").status.code(), Some(0));
 }
 
 #[test]

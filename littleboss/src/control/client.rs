@@ -161,7 +161,10 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
     let supervisor =
         nix::sys::socket::getsockopt(&stream, nix::sys::socket::sockopt::PeerCredentials)
             .ok()
-            .map(|cred| cred.pid());
+            .map(|cred| cred.pid())
+            // 0: a peer outside this pid namespace, which no `kill` here
+            // reaches.
+            .filter(|&pid| pid > 0);
     let mut session = Session {
         reader: BufReader::new(stream.try_clone().expect("clone a socket")),
         writer: stream,

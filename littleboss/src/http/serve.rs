@@ -127,15 +127,18 @@ where
     // it, not after it, in a program that goes on.
     let mut connections = tokio::task::JoinSet::new();
     loop {
-        // The listener first: what a refusal took off its queue is served
-        // before the shutdown that draining with nothing open begins. A
-        // finished connection's task is let go of as it ends (not at the
-        // next accept: a burst, then quiet, would hold them all).
+        // The listener before the shutdown: what a refusal took off its
+        // queue is served before the shutdown that draining with nothing
+        // open begins. A finished connection's task is let go of as it
+        // ends (not at the next accept: a burst, then quiet, would hold
+        // them all).
         let accepted = tokio::select! {
             biased;
+            // Ready only once a task has ended: first, so that a backlog
+            // that never empties cannot starve it.
+            Some(_) = connections.join_next() => continue,
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
-            Some(_) = connections.join_next() => continue,
         };
         let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
@@ -199,13 +202,13 @@ pub(super) mod tests {
     use crate::lameduck::Phase;
     use crate::{Context, TcpListener};
 
-    /// A context with `grace` and a listener whose phases the test drives.
     /// How long a test waits for the helper to return: well within the
     /// bound that ends it anyway (9.75 s after draining began, with
     /// `setup`'s 10 s lameduck timeout), so that what the test means to
     /// end it did.
     const ENDS_WELL_BEFORE_THE_BOUND: Duration = Duration::from_secs(5);
 
+    /// A context with `grace` and a listener whose phases the test drives.
     pub(in crate::http) async fn setup(
         grace: Duration,
     ) -> (watch::Sender<Phase>, Context, TcpListener, SocketAddr) {

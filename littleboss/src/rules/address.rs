@@ -286,11 +286,11 @@ mod tests {
             ),
             (
                 "tcp6:[fe80::1%eth0]:80",
-                "`fe80::1%eth0` has a zone (`%...`), which littleboss does not bind; listen on `[::]:PORT` (every address) instead",
+                "`fe80::1%eth0` has a zone (`%...`), which littleboss does not bind; listen on every address instead (`:PORT`)",
             ),
             (
                 "tcp6:fe80::1%eth0:80",
-                "`fe80::1%eth0` has a zone (`%...`), which littleboss does not bind; listen on `[::]:PORT` (every address) instead",
+                "`fe80::1%eth0` has a zone (`%...`), which littleboss does not bind; listen on every address instead (`:PORT`)",
             ),
             (
                 "tcp:010.0.0.1:80",

@@ -562,7 +562,7 @@ impl fmt::Display for SpecProblem {
             }
             SpecProblem::ZoneId { host } => write!(
                 f,
-                "`{}` has a zone (`%...`), which littleboss does not bind; listen on `[::]:PORT` (every address) instead",
+                "`{}` has a zone (`%...`), which littleboss does not bind; listen on every address instead (`:PORT`)",
                 host.escape_debug()
             ),
             SpecProblem::ColonInHost { host } => write!(

@@ -74,6 +74,10 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool) -> Scan {
             Ok(WaitStatus::Signaled(_, signal, _)) => {
                 log!("reaped orphaned process pid {pid} (killed by {signal})");
             }
+            // Reaped, its status one nix cannot express.
+            Err(nix::errno::Errno::EINVAL) => {
+                log!("reaped orphaned process pid {pid} (killed by a real-time signal)");
+            }
             _ => {}
         }
     }
@@ -87,8 +91,17 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool) -> Scan {
 fn reap_one_by_one(owned: impl Fn(u32) -> bool) -> Scan {
     let peek = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
     loop {
-        let Some(pid) = waitid(Id::All, peek).ok().and_then(|status| status.pid()) else {
-            // None left (StillAlive), or no child at all (ECHILD).
+        let pid = match waitid(Id::All, peek) {
+            // None left (StillAlive has no pid).
+            Ok(status) => status.pid(),
+            // No child at all.
+            Err(nix::errno::Errno::ECHILD) => None,
+            // A status nix cannot express (a death by a real-time
+            // signal): the pid as the kernel gave it, or the same zombie
+            // would stop every scan from here on.
+            Err(_) => peek_zombie(),
+        };
+        let Some(pid) = pid else {
             return Scan::Done;
         };
         if owned(pid.as_raw() as u32) {
@@ -101,8 +114,30 @@ fn reap_one_by_one(owned: impl Fn(u32) -> bool) -> Scan {
             Ok(WaitStatus::Signaled(_, signal, _)) => {
                 log!("reaped orphaned process pid {pid} (killed by {signal})");
             }
+            // Reaped, its status one nix cannot express.
+            Err(nix::errno::Errno::EINVAL) => {
+                log!("reaped orphaned process pid {pid} (killed by a real-time signal)");
+            }
             // Reaped by someone else meanwhile: look again.
             _ => {}
         }
     }
+}
+
+/// The pid of a zombie child, left a zombie (`waitid` with `WNOWAIT`),
+/// read straight off the kernel's answer.
+fn peek_zombie() -> Option<Pid> {
+    use nix::libc;
+    // SAFETY: siginfo_t is plain data, for which all zeros is a valid
+    // value.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    // SAFETY: waitid writes only into `info`, which lives through the
+    // call; with WNOWAIT it reaps nothing.
+    if unsafe { libc::waitid(libc::P_ALL, 0, &mut info, flags) } != 0 {
+        return None;
+    }
+    // SAFETY: a waitid answer fills si_pid (0 when nothing is waitable).
+    let pid = unsafe { info.si_pid() };
+    (pid > 0).then(|| Pid::from_raw(pid))
 }

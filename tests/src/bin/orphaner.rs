@@ -4,8 +4,9 @@
 
 #[littleboss::main(name = "orphaner")]
 async fn main(ctx: littleboss::Context) {
+    // `ORPHAN_SLEEP` seconds (0.3 unless set): a test may kill it first.
     let status = std::process::Command::new("sh")
-        .args(["-c", "sleep 0.3 & echo orphan=$!"])
+        .args(["-c", "sleep ${ORPHAN_SLEEP:-0.3} & echo orphan=$!"])
         .status()
         .expect("run sh");
     println!("shell exited {status}");

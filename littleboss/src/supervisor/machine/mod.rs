@@ -743,6 +743,17 @@ impl Machine {
                     child.lameduck_timeout = Duration::from_millis(lameduck_ms);
                     child.takes_over = takes_over;
                 }
+                // Its own `ready_timeout` is known now, which may be longer
+                // than the supervisor's that the reloads queued behind it
+                // were told: told again.
+                let pid = self.pid(id);
+                let within_ms = self.starting_bound_ms();
+                let waiting: Vec<ClientId> = (self.up().into_iter())
+                    .flat_map(|up| up.queued.iter().filter_map(|q| q.client))
+                    .collect();
+                for client in waiting {
+                    self.reply(client, Response::Waiting { pid, within_ms });
+                }
             }
             FromChild::Error { error } => {
                 starting.error.get_or_insert(error);
@@ -921,7 +932,13 @@ impl Machine {
                 if stopping.decides() == Some(id) {
                     stopping.code = code;
                 }
+                let was_serving = stopping.serving == Some(id);
                 say!(self, "child pid {pid} {exit}");
+                // The serving child was the one to shut the sockets the
+                // others hold (see `begin_stop`); it may have died first.
+                if was_serving && self.may_refuse() {
+                    self.shut_own_streams("the service is stopping");
+                }
                 return;
             }
             Phase::Exited { .. } => return,
@@ -1203,9 +1220,6 @@ impl Machine {
         }
     }
 
-    /// How long, at most, until every child is gone once a stop has told
-    /// them all to wind down: a child told already is killed at its
-    /// `kill_at`, one told now a lameduck timeout from now.
     /// How long the child starting may take at most to be ready or
     /// failed, by its deadlines (its bind's, its hello's, then its own
     /// `ready_timeout`): what a reload queued behind it waits.
@@ -1226,6 +1240,9 @@ impl Machine {
         Some(u64::try_from(left.as_millis()).unwrap_or(u64::MAX))
     }
 
+    /// How long, at most, until every child is gone once a stop has told
+    /// them all to wind down: a child told already is killed at its
+    /// `kill_at`, one told now a lameduck timeout from now.
     fn stop_bound_ms(&self) -> Option<u64> {
         let left = |child: &Child| match child.kill_at {
             _ if child.killed => Duration::ZERO,
@@ -1275,6 +1292,32 @@ impl Machine {
         // (What only an old child holds was shut as the serving child took
         // over.)
         let others_refuse = refuse && up.serving.is_none();
+        // What the serving child does not hold, it cannot shut: the new
+        // sockets of a reload under way, an old child's on port 0.
+        if refuse && let Some(serving) = up.serving {
+            let used: std::collections::BTreeSet<ListenerKey> = (self.state.children.get(&serving))
+                .map(|c| {
+                    c.launch
+                        .listeners
+                        .iter()
+                        .filter_map(|l| l.key.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let unused: Vec<ListenerKey> = (self.state.held.iter())
+                .filter(|(key, held)| {
+                    let stream = matches!(key.network.kind(), Kind::Tcp | Kind::Unix);
+                    stream && !held.activated && !used.contains(*key)
+                })
+                .map(|(key, _)| key.clone())
+                .collect();
+            self.stop_holding(
+                unused,
+                "no longer listening on",
+                "the service is stopping",
+                |key| Effect::Shut { key },
+            );
+        }
         let draining: Vec<ChildId> = (self.state.children.iter())
             .filter(|(_, c)| c.lameducked)
             .map(|(id, _)| *id)
@@ -1740,19 +1783,23 @@ impl Machine {
         if self.may_refuse() {
             return true;
         }
-        // Stream sockets only: a UDP socket shut for reading still takes
-        // datagrams, and reads as closed for ever (its reader spins).
+        self.shut_own_streams("the service is stopping");
+        false
+    }
+
+    /// Shuts the stream sockets held that are not the service manager's
+    /// (a UDP socket shut for reading still takes datagrams, and reads as
+    /// closed for ever: its reader spins).
+    fn shut_own_streams(&mut self, why: &str) {
         let own: Vec<ListenerKey> = (self.state.held.iter())
             .filter(|(key, held)| {
                 !held.activated && matches!(key.network.kind(), Kind::Tcp | Kind::Unix)
             })
             .map(|(key, _)| key.clone())
             .collect();
-        let why = "the service is stopping";
         self.stop_holding(own, "no longer listening on", why, |key| Effect::Shut {
             key,
         });
-        false
     }
 
     /// Whether no listener held is the service manager's.

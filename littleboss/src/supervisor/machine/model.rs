@@ -366,9 +366,11 @@ impl Model {
         }
         // (Only an old child, neither serving nor starting, may hold a
         // socket let go of: no child takes a connection from it again; and,
-        // once stopping with some socket the service manager's, any child
-        // may hold one of the supervisor's own, shut for the stop.)
-        let own_shut = matches!(state.phase, Phase::Stopping(_)) && !self.activated.is_empty();
+        // once stopping, any child may hold one of the supervisor's own
+        // stream sockets, shut for the stop: by the supervisor beside the
+        // service manager's, or where the serving child does not hold it,
+        // or once the serving child is gone.)
+        let own_shut = matches!(state.phase, Phase::Stopping(_));
         let (serving, starting) = match &state.phase {
             Phase::Up(up) => (up.serving, up.starting.as_ref().map(|s| s.id)),
             Phase::Stopping(stopping) => {

@@ -418,8 +418,24 @@ fn a_reload_during_a_reload_waits_its_turn() {
             within_ms: Some(bound.as_millis() as u64)
         }]
     );
+    // Its hello tells its own ready timeout, longer than the supervisor's:
+    // the waiting client is told the new bound.
+    sim.advance(Duration::from_secs(1));
+    sim.hello_as(
+        2,
+        super::sim::NAME,
+        super::sim::LAMEDUCK,
+        Duration::from_secs(300),
+    );
+    assert_eq!(
+        sim.answers(second).last(),
+        Some(&Response::Waiting {
+            pid: sim.pid(2),
+            within_ms: Some(300_000)
+        })
+    );
     assert!(sim.logged("reload of /bin/v1 waits for child pid 1002 to finish starting"));
-    sim.hello_and_ready(2);
+    sim.ready(2);
     assert!(matches!(
         sim.final_answer(first),
         Some(Response::Reloaded { .. })
@@ -593,17 +609,19 @@ fn a_reload_queued_behind_two_hears_each_time_the_queue_moves() {
     ));
     assert_eq!(sim.starting_id(), Some(3), "the second starts now");
     // The third waits for the second's child now: told so.
+    // (Told again at the second's hello, with its own ready deadline.)
     let (two, three) = (sim.pid(2), sim.pid(3));
     assert!(
-        matches!(sim.answers(third), [a, b] if waiting(two)(a) && waiting(three)(b)),
+        matches!(sim.answers(third), [a, b, c] if waiting(two)(a) && waiting(two)(b) && waiting(three)(c)),
         "{:?}",
         sim.answers(third)
     );
-    // The second, started, is told so (once waiting, once reloading).
+    // The second, started, is told so (waiting twice, then reloading).
     let second_answers = sim.answers(second);
     assert!(waiting(two)(&second_answers[0]));
+    assert!(waiting(two)(&second_answers[1]));
     assert!(
-        matches!(second_answers[1..], [Response::Reloading { .. }]),
+        matches!(second_answers[2..], [Response::Reloading { .. }]),
         "{second_answers:?}"
     );
     sim.hello_and_ready(3);
@@ -1804,6 +1822,29 @@ fn hold(sim: &mut Sim, key: &super::ListenerKey) {
     };
     sim.machine.state.held.insert(key.clone(), held);
     sim.sockets.insert(key.clone());
+}
+
+#[test]
+fn at_a_stop_the_sockets_the_serving_child_cannot_shut_are_shut_by_the_supervisor() {
+    // One the serving child does not hold (an old child's on port 0, or a
+    // reload's new one): the supervisor shuts it, as no child will.
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    let http = key("http", "127.0.0.1:8080");
+    let extra = key("extra", "127.0.0.1:0");
+    hold(&mut sim, &extra);
+    sim.request(Request::Stop);
+    assert!(sim.effects.contains(&super::Effect::Shut { key: extra }));
+    assert!(
+        !sim.effects
+            .contains(&super::Effect::Shut { key: http.clone() })
+    );
+    // The serving child, which was to shut the one it shares with the old
+    // one, dies first: the supervisor shuts it.
+    sim.exit(2, ChildExit::Signal(9));
+    assert!(sim.effects.contains(&super::Effect::Shut { key: http }));
+    assert!(sim.process(1).lameducked && !sim.process(1).refusing);
 }
 
 #[test]
