@@ -46,6 +46,21 @@ fn assert_all_answered(clients: Vec<TcpStream>) {
     }
 }
 
+/// `PAUSED` started supervised, paused, and reloaded: the old child drains
+/// (paused, it does not get to lameduck), the new one serves, paused too.
+fn reloaded_while_paused() -> (Service, std::path::PathBuf, SocketAddr) {
+    let mut svc = Service::new(PAUSED);
+    let pause = svc.dir.path().join("pause");
+    let mut cmd = svc.command(PAUSED);
+    cmd.arg("-littleboss=start").env("PAUSE_FILE", &pause);
+    svc.spawn(cmd);
+    svc.ready();
+    let addr = paused(&svc, &pause);
+    svc.reload_ok();
+    svc.output.wait_for_count("paused", 2);
+    (svc, pause, addr)
+}
+
 /// Started paused, once it has said so: its queue fills from now on.
 fn paused(svc: &Service, pause: &Path) -> SocketAddr {
     let addr = svc.printed_addr("addr");
@@ -94,15 +109,7 @@ fn a_stop_during_a_reloads_drain_serves_the_connections_queued_before_it() {
     // The old child drains (paused, it does not get to lameduck) and holds
     // the very socket the new one serves: a refusal of its own would reset
     // the queue the new child's stash is to take.
-    let mut svc = Service::new(PAUSED);
-    let pause = svc.dir.path().join("pause");
-    let mut cmd = svc.command(PAUSED);
-    cmd.arg("-littleboss=start").env("PAUSE_FILE", &pause);
-    svc.spawn(cmd);
-    svc.ready();
-    let addr = paused(&svc, &pause);
-    svc.reload_ok();
-    svc.output.wait_for_count("paused", 2);
+    let (mut svc, pause, addr) = reloaded_while_paused();
     let clients = queue_clients(addr);
     let stop = svc.spawn_control(PAUSED, "stop");
     wait_refused(addr);
@@ -117,15 +124,7 @@ fn a_stop_during_a_reloads_drain_serves_the_connections_queued_before_it() {
 fn a_supervisor_killed_during_a_reloads_drain_leaves_its_queue_to_the_serving_child() {
     // Both children, orphaned at once, refuse: the draining one shuts the
     // socket they share only once the serving one has taken its queue.
-    let mut svc = Service::new(PAUSED);
-    let pause = svc.dir.path().join("pause");
-    let mut cmd = svc.command(PAUSED);
-    cmd.arg("-littleboss=start").env("PAUSE_FILE", &pause);
-    svc.spawn(cmd);
-    svc.ready();
-    let addr = paused(&svc, &pause);
-    svc.reload_ok();
-    svc.output.wait_for_count("paused", 2);
+    let (svc, pause, addr) = reloaded_while_paused();
     let clients = queue_clients(addr);
     svc.signal(nix::sys::signal::Signal::SIGKILL);
     wait_refused(addr);

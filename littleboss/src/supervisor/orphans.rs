@@ -67,19 +67,7 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool) -> Scan {
         if owned(pid) {
             continue;
         }
-        match waitpid(Pid::from_raw(pid as i32), Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(_, code)) => {
-                log!("reaped orphaned process pid {pid} (exit code {code})");
-            }
-            Ok(WaitStatus::Signaled(_, signal, _)) => {
-                log!("reaped orphaned process pid {pid} (killed by {signal})");
-            }
-            // Reaped, its status one nix cannot express.
-            Err(nix::errno::Errno::EINVAL) => {
-                log!("reaped orphaned process pid {pid} (killed by a real-time signal)");
-            }
-            _ => {}
-        }
+        reap_one(Pid::from_raw(pid as i32));
     }
     Scan::Done
 }
@@ -107,20 +95,26 @@ fn reap_one_by_one(owned: impl Fn(u32) -> bool) -> Scan {
         if owned(pid.as_raw() as u32) {
             return Scan::Again;
         }
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(_, code)) => {
-                log!("reaped orphaned process pid {pid} (exit code {code})");
-            }
-            Ok(WaitStatus::Signaled(_, signal, _)) => {
-                log!("reaped orphaned process pid {pid} (killed by {signal})");
-            }
-            // Reaped, its status one nix cannot express.
-            Err(nix::errno::Errno::EINVAL) => {
-                log!("reaped orphaned process pid {pid} (killed by a real-time signal)");
-            }
-            // Reaped by someone else meanwhile: look again.
-            _ => {}
+        // Reaped by someone else meanwhile, or not: look again.
+        reap_one(pid);
+    }
+}
+
+/// Reaps `pid` if it is a zombie child of ours, saying how it ended.
+fn reap_one(pid: Pid) {
+    match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+        Ok(WaitStatus::Exited(_, code)) => {
+            log!("reaped orphaned process pid {pid} (exit code {code})");
         }
+        Ok(WaitStatus::Signaled(_, signal, _)) => {
+            log!("reaped orphaned process pid {pid} (killed by {signal})");
+        }
+        // Reaped, its status one nix cannot express.
+        Err(nix::errno::Errno::EINVAL) => {
+            log!("reaped orphaned process pid {pid} (killed by a real-time signal)");
+        }
+        // Running, not our child, or reaped by someone else.
+        _ => {}
     }
 }
 
