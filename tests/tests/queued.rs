@@ -78,10 +78,17 @@ fn a_stop_serves_the_connections_queued_before_it() {
     svc.spawn(cmd);
     svc.ready();
     let addr = paused(&svc, &pause);
+    stop_serves_the_queue(&mut svc, &pause, addr);
+}
+
+/// Clients queued on `addr`, then a stop: refused from then on, and each
+/// queued one answered once the pause ends; the stop and the supervisor
+/// exit 0.
+fn stop_serves_the_queue(svc: &mut Service, pause: &Path, addr: SocketAddr) {
     let clients = queue_clients(addr);
     let stop = svc.spawn_control(PAUSED, "stop");
     wait_refused(addr);
-    std::fs::remove_file(&pause).unwrap();
+    std::fs::remove_file(pause).unwrap();
     assert_all_answered(clients);
     let stop = stop.wait_with_output().unwrap();
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
@@ -110,14 +117,7 @@ fn a_stop_during_a_reloads_drain_serves_the_connections_queued_before_it() {
     // the very socket the new one serves: a refusal of its own would reset
     // the queue the new child's stash is to take.
     let (mut svc, pause, addr) = reloaded_while_paused();
-    let clients = queue_clients(addr);
-    let stop = svc.spawn_control(PAUSED, "stop");
-    wait_refused(addr);
-    std::fs::remove_file(&pause).unwrap();
-    assert_all_answered(clients);
-    let stop = stop.wait_with_output().unwrap();
-    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
-    assert_eq!(svc.wait_exit().code(), Some(0));
+    stop_serves_the_queue(&mut svc, &pause, addr);
 }
 
 #[test]
