@@ -49,6 +49,14 @@ fn assert_all_answered(clients: Vec<TcpStream>) {
 /// `PAUSED` started supervised, paused, and reloaded: the old child drains
 /// (paused, it does not get to lameduck), the new one serves, paused too.
 fn reloaded_while_paused() -> (Service, std::path::PathBuf, SocketAddr) {
+    let (svc, pause, addr) = started_paused();
+    svc.reload_ok();
+    svc.output.wait_for_count("paused", 2);
+    (svc, pause, addr)
+}
+
+/// `PAUSED` started supervised, and paused.
+fn started_paused() -> (Service, std::path::PathBuf, SocketAddr) {
     let mut svc = Service::new(PAUSED);
     let pause = svc.dir.path().join("pause");
     let mut cmd = svc.command(PAUSED);
@@ -56,8 +64,6 @@ fn reloaded_while_paused() -> (Service, std::path::PathBuf, SocketAddr) {
     svc.spawn(cmd);
     svc.ready();
     let addr = paused(&svc, &pause);
-    svc.reload_ok();
-    svc.output.wait_for_count("paused", 2);
     (svc, pause, addr)
 }
 
@@ -71,13 +77,7 @@ fn paused(svc: &Service, pause: &Path) -> SocketAddr {
 
 #[test]
 fn a_stop_serves_the_connections_queued_before_it() {
-    let mut svc = Service::new(PAUSED);
-    let pause = svc.dir.path().join("pause");
-    let mut cmd = svc.command(PAUSED);
-    cmd.arg("-littleboss=start").env("PAUSE_FILE", &pause);
-    svc.spawn(cmd);
-    svc.ready();
-    let addr = paused(&svc, &pause);
+    let (mut svc, pause, addr) = started_paused();
     stop_serves_the_queue(&mut svc, &pause, addr);
 }
 
