@@ -217,13 +217,20 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     .filter(|d| d.to_str().is_some()),
                 dir_id: crate::own_file::identity(Path::new(".")),
             })?;
+            // The child the reload was last said to wait for.
+            let mut told_of = None;
             loop {
                 match response {
                     Response::Waiting { pid, within_ms } => {
-                        say!(
-                            "reload of {name} waits for {} to finish starting",
-                            super::protocol::starting_child(pid)
-                        );
+                        // Told again at that child's hello, with a new
+                        // bound: said once a child.
+                        if told_of != Some(pid) {
+                            say!(
+                                "reload of {name} waits for {} to finish starting",
+                                super::protocol::starting_child(pid)
+                            );
+                            told_of = Some(pid);
+                        }
                         // The running build's deadlines for that child,
                         // not this build's, bound the wait: given up on
                         // sooner, this reload would be dropped with its

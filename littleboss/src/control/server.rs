@@ -492,6 +492,8 @@ fn pid_of(live: &std::os::unix::net::UnixStream) -> Option<i32> {
     nix::sys::socket::getsockopt(live, nix::sys::socket::sockopt::PeerCredentials)
         .ok()
         .map(|c| c.pid())
+        // 0: a peer outside this pid namespace.
+        .filter(|&pid| pid > 0)
 }
 
 /// How long after saying that something keeps failing (accepting a

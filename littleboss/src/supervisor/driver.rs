@@ -323,12 +323,12 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
 /// descriptors, say) it is tried again.
 const SERVE_RETRY: Duration = Duration::from_secs(1);
 
-/// The first wait before the control socket's files are tried again when
-/// their folder cannot be watched, and the longest (each doubles it).
+/// The first wait before the control socket's files are tried again once
+/// they could not be made, and the longest (each doubles it).
 const REMAKE_RETRY: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
 
-/// Waits until `watch` tells that the control socket's files were removed;
-/// without one, until `retry_at` (if any).
+/// Waits until `watch` (if any) tells that the control socket's files
+/// were removed, or until `retry_at` (if any), whichever comes first.
 async fn removed(watch: &mut Option<FolderWatch>, retry_at: Option<Instant>) {
     match watch {
         Some(watch) => tokio::select! {
@@ -581,7 +581,7 @@ impl Io {
                             child.pid
                         ),
                         None => log!(
-                            "cannot tell whether child pid {} handles {signal} (/proc/{}/status unreadable): not passed on",
+                            "cannot tell whether child pid {} handles {signal} (/proc/{}/status unreadable, or without SigCgt): not passed on",
                             child.pid,
                             child.pid
                         ),

@@ -21,7 +21,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
+use nix::sys::wait::{Id, WaitPidFlag, waitid};
 use nix::unistd::Pid;
 use tokio::io::unix::AsyncFd;
 
@@ -111,7 +111,8 @@ impl Process {
         match &self.watch {
             Watch::Fd(fd) => loop {
                 let mut ready = fd.readable().await?;
-                if let Some(exit) = reaped(waitid(Id::PIDFd(fd.get_ref().as_fd()), flags()))? {
+                let pidfd = fd.get_ref().as_fd().as_raw_fd() as nix::libc::id_t;
+                if let Some(exit) = reap(nix::libc::P_PIDFD, pidfd)? {
                     return Ok(exit);
                 }
                 ready.clear_ready();
@@ -127,7 +128,7 @@ impl Process {
         let mut chld = super::signals::child_signals();
         loop {
             chld.borrow_and_update();
-            if let Some(exit) = reaped(waitpid(pid, Some(WaitPidFlag::WNOHANG)))? {
+            if let Some(exit) = reap(nix::libc::P_PID, pid.as_raw() as nix::libc::id_t)? {
                 return Ok(exit);
             }
             let _ = tokio::time::timeout(BY_PID_POLL, chld.changed()).await;
@@ -207,13 +208,29 @@ fn flags() -> WaitPidFlag {
     WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG
 }
 
-/// How a wait ended: `None` while the child runs.
-fn reaped(status: nix::Result<WaitStatus>) -> io::Result<Option<ChildExit>> {
-    match status? {
-        WaitStatus::Exited(_, code) => Ok(Some(ChildExit::Code(code))),
-        WaitStatus::Signaled(_, signal, _) => Ok(Some(ChildExit::Signal(signal as i32))),
-        _ => Ok(None),
+/// Reaps the child `id` names (a pidfd for `P_PIDFD`, a pid for
+/// `P_PID`) if it has ended, and how: `None` while it runs. Read off the
+/// kernel's answer: nix cannot express a death by a real-time signal, and
+/// fails after the kernel has reaped the child, its status lost.
+fn reap(idtype: nix::libc::idtype_t, id: nix::libc::id_t) -> io::Result<Option<ChildExit>> {
+    use nix::libc;
+    // SAFETY: siginfo_t is plain data, for which all zeros is a valid
+    // value (and si_pid 0 is what says, with WNOHANG, that none ended).
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid writes only into `info`, which lives through the call.
+    if unsafe { libc::waitid(idtype, id, &mut info, libc::WEXITED | libc::WNOHANG) } != 0 {
+        return Err(io::Error::last_os_error());
     }
+    // SAFETY: a waitid answer fills si_pid and si_status, or leaves them 0.
+    let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
+    if pid == 0 {
+        return Ok(None);
+    }
+    Ok(Some(match info.si_code {
+        libc::CLD_EXITED => ChildExit::Code(status),
+        // CLD_KILLED, CLD_DUMPED: the signal's number.
+        _ => ChildExit::Signal(status),
+    }))
 }
 
 #[cfg(test)]
@@ -237,6 +254,11 @@ mod tests {
         let process = watch(spawn("sleep", &["60"])).unwrap();
         process.kill().unwrap();
         assert_eq!(process.wait().await.unwrap(), ChildExit::Signal(9));
+        // A real-time signal, which nix has no name for: its number, not
+        // a failed wait read as "exited with code 1".
+        let rt = nix::libc::SIGRTMIN() + 1;
+        let process = watch(spawn("sh", &["-c", &format!("kill -{rt} $$; sleep 60")])).unwrap();
+        assert_eq!(process.wait().await.unwrap(), ChildExit::Signal(rt));
     }
 
     #[tokio::test]

@@ -936,7 +936,8 @@ impl Machine {
                 say!(self, "child pid {pid} {exit}");
                 // The serving child was the one to shut the sockets the
                 // others hold (see `begin_stop`); it may have died first.
-                if was_serving && self.may_refuse() {
+                // (Once no child is left, there is no one to refuse for.)
+                if was_serving && self.may_refuse() && !self.state.children.is_empty() {
                     self.shut_own_streams("the service is stopping");
                 }
                 return;

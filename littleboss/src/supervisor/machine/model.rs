@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use super::ClientId;
 use super::sim::{NAME, Sim, settings};
 use super::state::{ChildId, Phase, Why};
-use super::{ChildExit, HELLO_TIMEOUT, Settings, Signal};
+use super::{ChildExit, HELLO_TIMEOUT, ListenerKey, Settings, Signal};
 use crate::control::protocol::{Request, Response};
 use crate::link::FromChild;
 use crate::spec::Kind;
@@ -370,7 +370,7 @@ impl Model {
         // stream sockets, shut for the stop: by the supervisor beside the
         // service manager's, or where the serving child does not hold it,
         // or once the serving child is gone.)
-        let own_shut = matches!(state.phase, Phase::Stopping(_));
+        let stopping = matches!(state.phase, Phase::Stopping(_));
         let (serving, starting) = match &state.phase {
             Phase::Up(up) => (up.serving, up.starting.as_ref().map(|s| s.id)),
             Phase::Stopping(stopping) => {
@@ -378,13 +378,26 @@ impl Model {
             }
             Phase::Exited { .. } => (None, None),
         };
+        // The serving child's sockets, while it lives: at a stop, the
+        // supervisor leaves them to it (unless some are the manager's).
+        let serving_holds: Option<std::collections::BTreeSet<&ListenerKey>> = serving
+            .and_then(|id| self.sim.processes.get(&id))
+            .filter(|p| !p.exited)
+            .map(|p| p.listeners.iter().filter_map(|l| l.key.as_ref()).collect());
+        let own_shut = |key: &ListenerKey| {
+            stopping
+                && (!self.activated.is_empty()
+                    || serving_holds
+                        .as_ref()
+                        .is_none_or(|held| !held.contains(key)))
+        };
         let mut used = std::collections::BTreeSet::new();
         for id in self.live() {
             let process = &self.sim.processes[&id];
             let old = Some(id) != serving && Some(id) != starting;
             for key in process.listeners.iter().filter_map(|l| l.key.as_ref()) {
                 let stream = matches!(key.network.kind(), Kind::Tcp | Kind::Unix);
-                let shut = own_shut && stream && !self.activated.contains(key);
+                let shut = own_shut(key) && stream && !self.activated.contains(key);
                 assert!(
                     old || shut || state.held.contains_key(key),
                     "child {id} lost its socket {key}"

@@ -1848,6 +1848,31 @@ fn at_a_stop_the_sockets_the_serving_child_cannot_shut_are_shut_by_the_superviso
 }
 
 #[test]
+fn at_a_stop_a_reload_s_new_listener_is_shut_by_the_supervisor() {
+    // The child starting holds a socket the serving one does not: it is
+    // told not to refuse (it shares the other), so the supervisor shuts
+    // that one.
+    let mut sim = Sim::serving(settings());
+    reload_with(
+        &mut sim,
+        None,
+        &[
+            ("http", "tcp:127.0.0.1:8080"),
+            ("admin", "tcp:127.0.0.1:81"),
+        ],
+    );
+    sim.finish_binds();
+    sim.hello(2);
+    sim.request(Request::Stop);
+    let http = key("http", "127.0.0.1:8080");
+    let admin = key("admin", "127.0.0.1:81");
+    assert!(sim.effects.contains(&super::Effect::Shut { key: admin }));
+    assert!(!sim.effects.contains(&super::Effect::Shut { key: http }));
+    assert!(sim.process(1).refusing);
+    assert!(sim.process(2).lameducked && !sim.process(2).refusing);
+}
+
+#[test]
 fn an_exit_for_want_of_a_child_is_a_stop_to_the_old_ones_and_systemd() {
     let mut sim = Sim::serving(super::Settings {
         fallback: false,
