@@ -233,7 +233,11 @@ impl Lameduck {
                 .filter(|l| refuse && !l.taken && !l.managers && l.network.kind() == Kind::Tcp);
             for listener in untaken_tcp {
                 if let Some(copy) = listener.fd.as_ref().and_then(|fd| fd.try_clone().ok()) {
-                    to_shut_later.push(copy);
+                    // No sibling in bypass mode (`self.refuse`): at once.
+                    match self.refuse {
+                        true => to_shut.push(copy),
+                        false => to_shut_later.push(copy),
+                    }
                 }
             }
         }
@@ -807,6 +811,11 @@ mod tests {
         drop(std::net::TcpStream::connect(addr).expect("queued for a sibling"));
         eventually_refused(addr);
         assert!(listeners.lock().unwrap()[0].fd.is_some());
+        // In bypass mode, with no sibling to wait for: at once.
+        let (untaken, addr) = tcp(false);
+        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![untaken])), HOUR, true, false);
+        lameduck.begin();
+        assert_refused(addr);
         // Where no refusal can come, no copy is kept: the program's own
         // drop closes the socket.
         let (lameduck, addr, program) = draining_tcp(false, false);
