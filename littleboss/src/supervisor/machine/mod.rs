@@ -1290,11 +1290,10 @@ impl Machine {
         // once it has taken their queues (its stash): another's shutting
         // first, in a process of its own, would reset those queues. So a
         // child draining or still starting refuses only when none serves.
-        // (What only an old child holds was shut as the serving child took
-        // over.)
         let others_refuse = refuse && up.serving.is_none();
         // What the serving child does not hold, it cannot shut: the new
-        // sockets of a reload under way, an old child's on port 0.
+        // sockets of a reload under way, an old child's on port 0 (kept
+        // when the serving child took over; the others were shut then).
         if refuse && let Some(serving) = up.serving {
             let used: std::collections::BTreeSet<ListenerKey> = (self.state.children.get(&serving))
                 .map(|c| {
