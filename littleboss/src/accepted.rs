@@ -102,6 +102,15 @@ impl Accepted {
         self.stash.take_queue(listening, most, |fd| self.record(fd))
     }
 
+    /// Stashes `taken`, connections the supervisor took off the queue of
+    /// the listening socket of inode `inode`, recorded as [`stash_queue`]'s
+    /// are.
+    ///
+    /// [`stash_queue`]: Accepted::stash_queue
+    pub fn stash_handed(&self, inode: u64, taken: Vec<std::os::fd::OwnedFd>) -> usize {
+        self.stash.put(inode, taken, |fd| self.record(fd))
+    }
+
     /// Whether every connection is accepted where it is recorded (none
     /// through a listener's tokio socket itself).
     pub fn tracking(&self) -> bool {

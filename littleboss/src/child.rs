@@ -417,6 +417,11 @@ fn spawn_lifecycle(
                 match link.recv() {
                     Ok(Some((ToChild::Lameduck { refuse: false }, _))) => lameduck.begin(),
                     Ok(Some((ToChild::Lameduck { refuse: true }, _))) => lameduck.begin_refusing(),
+                    // A listener the supervisor let go of: what its queue
+                    // held, to serve as this child drains.
+                    Ok(Some((ToChild::Queued { inode, .. }, fds))) => {
+                        lameduck.accepted().stash_handed(inode, fds);
+                    }
                     Ok(Some((other, _))) => {
                         warning!("unexpected message from the supervisor: {other:?}")
                     }

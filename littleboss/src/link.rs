@@ -88,6 +88,12 @@ pub(crate) enum ToChild {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         refuse: bool,
     },
+    /// The connections (the message's fds) the supervisor took off the
+    /// queue of listener `listener`, the socket of inode `inode`, as it let
+    /// go of it (a reload moved or dropped it): this child, told to drain,
+    /// serves them as a refusal's stash. An older child reads it as a bad
+    /// message, and its clients are reset, as before.
+    Queued { listener: String, inode: u64 },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

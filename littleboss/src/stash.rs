@@ -37,26 +37,20 @@ impl Stash {
         let Some(key) = inode(listening) else {
             return 0;
         };
-        // A blocking socket (a program turned the flag off) would block the
-        // accept that finds the queue empty: left alone.
-        if !non_blocking(listening) {
-            return 0;
-        }
-        let mut taken = Vec::new();
-        let flags =
-            nix::sys::socket::SockFlag::SOCK_NONBLOCK | nix::sys::socket::SockFlag::SOCK_CLOEXEC;
-        while taken.len() < most {
-            // `EAGAIN` once the queue is empty.
-            let Ok(fd) = nix::sys::socket::accept4(listening.as_raw_fd(), flags) else {
-                break;
-            };
-            record(fd);
-            // SAFETY: accept4 just returned this descriptor, owned by no one.
-            taken.push(unsafe { OwnedFd::from_raw_fd(fd) });
-        }
+        self.put(key, accept_queued(listening, most), record)
+    }
+
+    /// Keeps `taken`, connections of the listening socket whose inode is
+    /// `key` (accepted here, or by the supervisor and handed over), for
+    /// its handles, each handed to `record` first; wakes the accepts
+    /// waiting. Returns how many.
+    pub fn put(&self, key: u64, taken: Vec<OwnedFd>, record: impl Fn(RawFd)) -> usize {
         let count = taken.len();
         if count == 0 {
             return 0;
+        }
+        for fd in &taken {
+            record(fd.as_raw_fd());
         }
         lock(&self.queued).entry(key).or_default().extend(taken);
         self.any.store(true, Ordering::SeqCst);
@@ -123,6 +117,27 @@ impl Stash {
     }
 }
 
+/// Accepts the connections queued on `listening`, until none is left or
+/// `most` are taken; none from a blocking socket (a program turned the
+/// flag off), whose accept would block once the queue is empty.
+pub(crate) fn accept_queued(listening: BorrowedFd<'_>, most: usize) -> Vec<OwnedFd> {
+    let mut taken = Vec::new();
+    if !non_blocking(listening) {
+        return taken;
+    }
+    let flags =
+        nix::sys::socket::SockFlag::SOCK_NONBLOCK | nix::sys::socket::SockFlag::SOCK_CLOEXEC;
+    while taken.len() < most {
+        // `EAGAIN` once the queue is empty.
+        let Ok(fd) = nix::sys::socket::accept4(listening.as_raw_fd(), flags) else {
+            break;
+        };
+        // SAFETY: accept4 just returned this descriptor, owned by no one.
+        taken.push(unsafe { OwnedFd::from_raw_fd(fd) });
+    }
+    taken
+}
+
 /// Whether the socket `fd` is non-blocking (the flag is the open file's,
 /// shared by every descriptor of it).
 fn non_blocking(fd: BorrowedFd<'_>) -> bool {
@@ -141,8 +156,9 @@ pub(crate) fn most_stashed() -> usize {
     usize::try_from(soft / 4).unwrap_or(usize::MAX).min(4096)
 }
 
-/// The inode of the socket `fd` names.
-fn inode(fd: BorrowedFd<'_>) -> Option<u64> {
+/// The inode of the socket `fd` (every descriptor of one socket has the
+/// same): what the stash keys its connections by.
+pub(crate) fn inode(fd: BorrowedFd<'_>) -> Option<u64> {
     nix::sys::stat::fstat(fd).ok().map(|stat| stat.st_ino)
 }
 

@@ -131,3 +131,29 @@ fn a_supervisor_killed_during_a_reloads_drain_leaves_its_queue_to_the_serving_ch
     std::fs::remove_file(&pause).unwrap();
     assert_all_answered(clients);
 }
+
+#[test]
+fn a_reload_moving_the_listener_serves_the_connections_queued_on_the_old_address() {
+    // The supervisor lets go of the old address as the new child takes
+    // over: what its queue held goes to the old child, which drains, not
+    // to the shut that would reset it.
+    let mut svc = Service::new(PAUSED);
+    let pause = svc.dir.path().join("pause");
+    let mut cmd = svc.command(PAUSED);
+    cmd.arg("-littleboss=start")
+        .arg(format!("-addr=127.0.0.1:{}", tests::free_port()))
+        .env("PAUSE_FILE", &pause);
+    svc.spawn(cmd);
+    svc.ready();
+    let addr = paused(&svc, &pause);
+    let clients = queue_clients(addr);
+    let moved = format!("-addr=127.0.0.1:{}", tests::free_port());
+    let reload = svc.control_with(PAUSED, "reload", &[&moved]);
+    assert_eq!(reload.status.code(), Some(0), "{}", text(&reload));
+    wait_refused(addr);
+    svc.output
+        .wait_for(&format!("connections queued on tcp {addr}"));
+    std::fs::remove_file(&pause).unwrap();
+    assert_all_answered(clients);
+    svc.stop_expecting(0);
+}

@@ -507,6 +507,27 @@ impl Io {
                     socket.close();
                 }
             }
+            Effect::HandQueued { key, to, listener } => {
+                if let (Some(socket), Some(child)) =
+                    (self.sockets.get(&key), self.children.get(&to))
+                {
+                    use std::os::fd::AsFd;
+                    let listening = socket.fd.as_fd();
+                    let inode = crate::stash::inode(listening);
+                    let taken =
+                        crate::stash::accept_queued(listening, crate::stash::most_stashed());
+                    if let Some(inode) = inode.filter(|_| !taken.is_empty()) {
+                        log!(
+                            "handing child pid {} the {} connections queued on {} {}",
+                            child.pid,
+                            taken.len(),
+                            key.network,
+                            key.bind_address()
+                        );
+                        child.hand_queued(listener, inode, taken);
+                    }
+                }
+            }
             Effect::Shut { key } => {
                 if let Some(socket) = self.sockets.remove(&key) {
                     socket.shut(key.network);

@@ -49,6 +49,12 @@ enum Order {
     Lameduck {
         refuse: bool,
     },
+    /// Hand `fds`, taken off the queue of `listener` (inode `inode`), over.
+    Queued {
+        listener: String,
+        inode: u64,
+        fds: Vec<std::os::fd::OwnedFd>,
+    },
     Kill,
     Signal(nix::sys::signal::Signal),
     /// Answered once every order before it is carried out.
@@ -70,6 +76,16 @@ impl ChildHandle {
     /// `refuse`: shutting its TCP listeners for good.
     pub fn lameduck(&self, refuse: bool) {
         let _ = self.orders.send(Order::Lameduck { refuse });
+    }
+
+    /// Hands it the connections `fds` taken off the queue of its listener
+    /// `listener`, the socket of inode `inode`, to serve as it drains.
+    pub fn hand_queued(&self, listener: String, inode: u64, fds: Vec<std::os::fd::OwnedFd>) {
+        let _ = self.orders.send(Order::Queued {
+            listener,
+            inode,
+            fds,
+        });
     }
 
     pub fn kill(&self) {
@@ -414,6 +430,18 @@ impl Watcher {
                         let _ = self.channel.send(ToChild::Lameduck { refuse }, &[]).await;
                     }
                     Some(Order::Lameduck { .. }) => {}
+                    Some(Order::Queued { listener, inode, fds }) if channel_open => {
+                        use std::os::fd::AsFd;
+                        // As many a message as one carries.
+                        for batch in fds.chunks(crate::fdpass::MAX_FDS) {
+                            let batch: Vec<_> = batch.iter().map(|fd| fd.as_fd()).collect();
+                            let queued = ToChild::Queued { listener: listener.clone(), inode };
+                            if self.channel.send(queued, &batch).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    Some(Order::Queued { .. }) => {}
                     Some(Order::Kill) => {
                         let _ = self.process.kill();
                         kill_group(pid);

@@ -261,6 +261,14 @@ pub(crate) enum Effect {
     Shut {
         key: ListenerKey,
     },
+    /// Before a [`Effect::Shut`] of `key`: take the connections its queue
+    /// holds, and hand them to child `to` (whose listener `listener` it
+    /// was) to serve as it drains, rather than let the shut reset them.
+    HandQueued {
+        key: ListenerKey,
+        to: ChildId,
+        listener: String,
+    },
     Kill {
         id: ChildId,
     },
@@ -800,10 +808,12 @@ impl Machine {
         // deploy replaced or deleted it: the driver holds it open.
         let old_launch = old.map(|id| self.state.children[&id].launch_again(id));
         self.state.current = launch;
+        // The given-up sockets' queues go to the old child before its
+        // order to drain: what it is handed then counts for its grace.
+        self.let_go_of_given_up(old);
         if let Some(old) = old {
             self.lameduck(old);
         }
-        self.let_go_of_given_up();
         match starting.why {
             Why::Reload { client } => {
                 self.state.reloads += 1;
@@ -1746,7 +1756,10 @@ impl Machine {
     /// anew. Kept as they are: a socket the service manager passed (its,
     /// for the next start), a UDP one (shutting does not free its port)
     /// and one asked for on port 0 (bound anew it would get another port).
-    fn let_go_of_given_up(&mut self) {
+    /// What the given-up sockets had queued goes to `old`, the child that
+    /// served them until now and drains ([`Effect::HandQueued`]), before
+    /// the shut would reset it.
+    fn let_go_of_given_up(&mut self, old: Option<ChildId>) {
         let used: std::collections::BTreeSet<&ListenerKey> = (self.state.current.listeners)
             .iter()
             .filter_map(|l| l.key.as_ref())
@@ -1758,6 +1771,19 @@ impl Machine {
             })
             .map(|(key, _)| key.clone())
             .collect();
+        if let Some(old) = old.and_then(|id| Some((id, self.state.children.get(&id)?))) {
+            let (id, child) = old;
+            let handed: Vec<Effect> = (child.launch.listeners.iter())
+                .filter_map(|l| Some((l.name.clone(), l.key.clone()?)))
+                .filter(|(_, key)| given_up.contains(key))
+                .map(|(listener, key)| Effect::HandQueued {
+                    key,
+                    to: id,
+                    listener,
+                })
+                .collect();
+            self.effects.extend(handed);
+        }
         let why = "no child takes it over";
         self.stop_holding(given_up, "no longer listening on", why, |key| {
             Effect::Shut { key }

@@ -1489,7 +1489,26 @@ fn a_kept_listener_is_the_same_socket_and_a_moved_one_closes_after_the_drain() {
     // it are refused, not queued for nobody.
     let old = key("http", "127.0.0.1:8080");
     assert!(!sim.sockets.contains(&old));
-    assert!(sim.effects.contains(&super::Effect::Shut { key: old }));
+    // What its queue held goes to the old child first, which drains: the
+    // shut would reset it.
+    let handed = super::Effect::HandQueued {
+        key: old.clone(),
+        to: 1,
+        listener: "http".to_owned(),
+    };
+    let at = |e: &super::Effect| sim.effects.iter().position(|x| x == e);
+    let shut = super::Effect::Shut { key: old };
+    assert!(
+        at(&handed).is_some() && at(&handed) < at(&shut),
+        "{:?}",
+        sim.effects
+    );
+    // And before its order to drain: handed over, they count for its grace.
+    let drain = super::Effect::Lameduck {
+        id: 1,
+        refuse: false,
+    };
+    assert!(at(&handed) < at(&drain), "{:?}", sim.effects);
     assert!(sim.logged("no longer listening on tcp 127.0.0.1:8080: no child takes it over"));
     sim.exit(1, OK);
     // Kept: nothing is bound for a reload to the same address.

@@ -336,7 +336,10 @@ impl Sim {
                     None
                 }
                 Effect::Upgrade { pid, binary, .. } => Some(self.upgrade(pid, binary)),
-                Effect::Notify(_) | Effect::Log(_) | Effect::ReapOrphans => None,
+                Effect::Notify(_)
+                | Effect::Log(_)
+                | Effect::ReapOrphans
+                | Effect::HandQueued { .. } => None,
             };
             if let Some(event) = feedback {
                 let effects = self.handled(event);
