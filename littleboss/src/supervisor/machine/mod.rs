@@ -1295,7 +1295,7 @@ impl Machine {
         }
         // No child will take a connection after these, nor after the old
         // ones still draining.
-        let refuse = self.refuse_at_stop();
+        let refuse = self.refuse_at_stop(up.serving);
         // The serving child shuts the sockets it shares with the others
         // once it has taken their queues (its stash): another's shutting
         // first, in a process of its own, would reset those queues. So a
@@ -1685,7 +1685,7 @@ impl Machine {
         // children still draining refuse new connections, which no child
         // will take.
         self.notify(Notice::Stopping);
-        let refuse = self.refuse_at_stop();
+        let refuse = self.refuse_at_stop(None);
         let draining: Vec<ChildId> = self.state.children.keys().copied().collect();
         for id in draining {
             self.wind_down(id, refuse);
@@ -1771,23 +1771,27 @@ impl Machine {
             })
             .map(|(key, _)| key.clone())
             .collect();
-        if let Some(old) = old.and_then(|id| Some((id, self.state.children.get(&id)?))) {
-            let (id, child) = old;
-            let handed: Vec<Effect> = (child.launch.listeners.iter())
-                .filter_map(|l| Some((l.name.clone(), l.key.clone()?)))
-                .filter(|(_, key)| given_up.contains(key))
-                .map(|(listener, key)| Effect::HandQueued {
-                    key,
-                    to: id,
-                    listener,
-                })
-                .collect();
-            self.effects.extend(handed);
+        if let Some(old) = old {
+            self.hand_queues(old, |key| given_up.contains(key));
         }
         let why = "no child takes it over";
         self.stop_holding(given_up, "no longer listening on", why, |key| {
             Effect::Shut { key }
         });
+    }
+
+    /// Hands child `to` what the queues of its sockets that `shut` picks
+    /// out hold ([`Effect::HandQueued`]): their shut, next, would reset it.
+    fn hand_queues(&mut self, to: ChildId, shut: impl Fn(&ListenerKey) -> bool) {
+        let Some(child) = self.state.children.get(&to) else {
+            return;
+        };
+        let handed: Vec<Effect> = (child.launch.listeners.iter())
+            .filter_map(|l| Some((l.name.clone(), l.key.clone()?)))
+            .filter(|(_, key)| shut(key))
+            .map(|(listener, key)| Effect::HandQueued { key, to, listener })
+            .collect();
+        self.effects.extend(handed);
     }
 
     /// Whether a child told to wind down now shuts its TCP listeners for
@@ -1803,26 +1807,36 @@ impl Machine {
     /// socket is the service manager's; when some are, the children are
     /// not told (they would shut the manager's, which must queue for the
     /// next start), and the supervisor shuts its own TCP and unix ones
-    /// instead, the very sockets its children hold. Whether the children
-    /// refuse.
-    fn refuse_at_stop(&mut self) -> bool {
+    /// instead, the very sockets its children hold, handing what their
+    /// queues hold to the child `serving` (if any), as it is told to wind
+    /// down next. Whether the children refuse.
+    fn refuse_at_stop(&mut self, serving: Option<ChildId>) -> bool {
         if self.may_refuse() {
             return true;
+        }
+        if let Some(serving) = serving {
+            let own = self.own_streams();
+            self.hand_queues(serving, |key| own.contains(key));
         }
         self.shut_own_streams("the service is stopping");
         false
     }
 
-    /// Shuts the stream sockets held that are not the service manager's
-    /// (a UDP socket shut for reading still takes datagrams, and reads as
-    /// closed for ever: its reader spins).
-    fn shut_own_streams(&mut self, why: &str) {
-        let own: Vec<ListenerKey> = (self.state.held.iter())
+    /// The stream sockets held that are not the service manager's (a UDP
+    /// socket shut for reading still takes datagrams, and reads as closed
+    /// for ever: its reader spins).
+    fn own_streams(&self) -> Vec<ListenerKey> {
+        (self.state.held.iter())
             .filter(|(key, held)| {
                 !held.activated && matches!(key.network.kind(), Kind::Tcp | Kind::Unix)
             })
             .map(|(key, _)| key.clone())
-            .collect();
+            .collect()
+    }
+
+    /// Shuts [`own_streams`](Machine::own_streams).
+    fn shut_own_streams(&mut self, why: &str) {
+        let own = self.own_streams();
         self.stop_holding(own, "no longer listening on", why, |key| Effect::Shut {
             key,
         });

@@ -1867,6 +1867,51 @@ fn at_a_stop_the_sockets_the_serving_child_cannot_shut_are_shut_by_the_superviso
 }
 
 #[test]
+fn beside_the_service_managers_sockets_a_stop_hands_the_queues_of_its_own_to_the_serving_child() {
+    // The supervisor shuts its own sockets itself (the children are not
+    // told to refuse, which would shut the manager's): what their queues
+    // hold goes to the serving child first, as it is told to wind down.
+    let mut sim = Sim::serving(settings());
+    reload_with(
+        &mut sim,
+        None,
+        &[
+            ("http", "tcp:127.0.0.1:8080"),
+            ("admin", "tcp:127.0.0.1:81"),
+        ],
+    );
+    sim.finish_binds();
+    sim.hello_and_ready(2);
+    let http = key("http", "127.0.0.1:8080");
+    let admin = key("admin", "127.0.0.1:81");
+    sim.machine.state.held.get_mut(&http).unwrap().activated = true;
+    sim.effects.clear();
+    sim.request(Request::Stop);
+    let at = |e: &super::Effect| sim.effects.iter().position(|x| x == e);
+    let handed = super::Effect::HandQueued {
+        key: admin.clone(),
+        to: 2,
+        listener: "admin".to_owned(),
+    };
+    let shut = super::Effect::Shut { key: admin };
+    let drain = super::Effect::Lameduck {
+        id: 2,
+        refuse: false,
+    };
+    assert!(at(&handed).is_some(), "{:?}", sim.effects);
+    assert!(
+        at(&handed) < at(&shut) && at(&handed) < at(&drain),
+        "{:?}",
+        sim.effects
+    );
+    // Not the manager's: it stays listening, for the next start.
+    assert!(
+        !(sim.effects.iter())
+            .any(|e| matches!(e, super::Effect::HandQueued { key, .. } if *key == http))
+    );
+}
+
+#[test]
 fn at_a_stop_a_reload_s_new_listener_is_shut_by_the_supervisor() {
     // The child starting holds a socket the serving one does not: it is
     // told not to refuse (it shares the other), so the supervisor shuts
