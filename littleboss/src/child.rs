@@ -420,7 +420,7 @@ fn spawn_lifecycle(
                     // A listener the supervisor let go of: what its queue
                     // held, to serve as this child drains.
                     Ok(Some((ToChild::Queued { inode, .. }, fds))) => {
-                        lameduck.accepted().stash_handed(inode, fds);
+                        lameduck.take_handed(inode, fds);
                     }
                     Ok(Some((other, _))) => {
                         warning!("unexpected message from the supervisor: {other:?}")

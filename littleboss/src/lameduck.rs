@@ -270,6 +270,8 @@ impl Lameduck {
             }
             serving
         });
+        // The accepts waiting look at the stash from here on.
+        self.accepted.stash.wake();
         // Only now, with draining begun: the listeners `Context` handed out
         // pend from here on, rather than meet the shut socket.
         shut(to_shut);
@@ -311,6 +313,29 @@ impl Lameduck {
             warning!("cannot wait out the grace ({e}): lameduck now");
             self.enter_lameduck(since);
         }
+    }
+
+    /// Takes `fds`, the connections the supervisor took off the queue of
+    /// the listening socket of inode `inode` as it let go of it, to serve
+    /// as this child drains; closes them (their clients see it at once)
+    /// where nothing would: lameduck come already, no grace to wait for
+    /// them, a program accepting past its handles (`into_inner`), or one
+    /// that never took that listener. Returns how many it kept.
+    pub fn take_handed(&self, inode: u64, fds: Vec<OwnedFd>) -> usize {
+        use std::os::fd::AsFd;
+        let taken_here = {
+            let listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+            listeners.iter().any(|l| {
+                l.taken
+                    && (l.fd.as_ref())
+                        .is_some_and(|fd| crate::stash::inode(fd.as_fd()) == Some(inode))
+            })
+        };
+        let in_time = !matches!(*self.phase.borrow(), Phase::Lameduck(_));
+        if !(taken_here && in_time && self.accepted.tracking() && !self.grace.is_zero()) {
+            return 0;
+        }
+        self.accepted.stash_handed(inode, fds)
     }
 
     /// Phase two: `Context::lameduck` completes. What a refusal stashed
@@ -456,7 +481,13 @@ pub(crate) fn poll_accept_or_stashed<S: std::os::fd::AsRawFd, A>(
     let accepting = || accepted.may_accept() && !phase.borrow().is_draining();
     if accepting() {
         let polled = poll_accept_recorded(phase, accepted, || accept(cx));
-        if polled.is_ready() || accepting() {
+        if polled.is_ready() {
+            return polled;
+        }
+        if accepting() {
+            // Woken at draining too: a socket found shut leaves no other
+            // waker.
+            accepted.stash.wait(cx);
             return polled;
         }
     }
@@ -482,7 +513,11 @@ where
     std::future::poll_fn(|cx| {
         if accepting() {
             let polled = accept.as_mut().poll(cx);
-            if polled.is_ready() || accepting() {
+            if polled.is_ready() {
+                return polled;
+            }
+            if accepting() {
+                accepted.stash.wait(cx);
                 return polled;
             }
         }
@@ -856,6 +891,70 @@ mod tests {
         let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
         client.write_all(b"ping").await.unwrap();
         client
+    }
+
+    #[tokio::test]
+    async fn connections_the_supervisor_hands_over_reach_an_accept_parked_on_the_shut_socket() {
+        // A reload moved the listener: the supervisor took its queue, shut
+        // the socket (the program's accept, waiting in it, meets the shut
+        // while serving), and handed the queue over before the order to
+        // drain. An accept loop that polls nothing else gets them.
+        use std::io::Write;
+        use std::os::fd::AsFd;
+        let (lameduck, addr, program) = draining_tcp(false, true);
+        let listener = handle(&lameduck, program);
+        let accepting = tokio::spawn(async move { listener.accept().await.map(|(s, _)| s) });
+        tokio::task::yield_now().await;
+        // Without yielding: the accept cannot take the client first.
+        let mut client = std::net::TcpStream::connect(addr).unwrap();
+        client.write_all(b"ping").unwrap();
+        let supervisors = {
+            let listeners = lameduck.listeners.lock().unwrap();
+            listeners[0].fd.as_ref().unwrap().try_clone().unwrap()
+        };
+        let inode = crate::stash::inode(supervisors.as_fd()).unwrap();
+        let taken = crate::stash::accept_queued(supervisors.as_fd(), 16);
+        assert_eq!(taken.len(), 1);
+        super::shut(vec![supervisors]);
+        assert_eq!(lameduck.take_handed(inode, taken), 1);
+        // The accept meets the shut socket while serving, and parks.
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!accepting.is_finished());
+        lameduck.begin();
+        client.set_nonblocking(true).unwrap();
+        let mut client = tokio::net::TcpStream::from_std(client).unwrap();
+        let mut served = tokio::time::timeout(Duration::from_secs(10), accepting)
+            .await
+            .expect("the parked accept woken at draining")
+            .unwrap()
+            .unwrap();
+        {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut got = [0; 4];
+            served.read_exact(&mut got).await.unwrap();
+            assert_eq!(&got, b"ping");
+            served.write_all(b"pong").await.unwrap();
+            client.read_exact(&mut got).await.unwrap();
+            assert_eq!(&got, b"pong");
+        }
+        // One the program never took is not kept: nothing would serve it.
+        let (untaken, addr) = tcp(false);
+        let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![untaken])), HOUR, false, true);
+        let _client = std::net::TcpStream::connect(addr).unwrap();
+        let copy = lameduck.listeners.lock().unwrap()[0]
+            .fd
+            .as_ref()
+            .unwrap()
+            .try_clone()
+            .unwrap();
+        let copy = std::net::TcpListener::from(copy);
+        copy.set_nonblocking(true).unwrap();
+        let inode = crate::stash::inode(copy.as_fd()).unwrap();
+        let taken = crate::stash::accept_queued(copy.as_fd(), 16);
+        assert_eq!(taken.len(), 1);
+        assert_eq!(lameduck.take_handed(inode, taken), 0);
     }
 
     #[tokio::test]

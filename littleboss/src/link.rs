@@ -1,8 +1,9 @@
 //! The child channel: the messages a supervisor and its child exchange over
 //! their SEQPACKET socketpair, one JSON object per packet.
 //!
-//! Supervisor to child: `hello` (with the listener fds attached) and
-//! `lameduck`. Child to supervisor: `hello` (who it is), `ready`, `error`
+//! Supervisor to child: `hello` (with the listener fds attached),
+//! `lameduck` and `queued` (connections taken off the queue of a listener
+//! the supervisor let go of, attached). Child to supervisor: `hello` (who it is), `ready`, `error`
 //! (why it cannot start) and `finished` (main returned, with its exit
 //! code). End-of-file on either side means the other is gone.
 

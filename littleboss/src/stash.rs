@@ -1,7 +1,9 @@
 //! The connections a listening socket had queued when it was shut for a
-//! refusal (a stop, bypass mode's SIGTERM, the supervisor's death): the
-//! kernel resets a shut listener's queue, though each of those clients has
-//! connected, and has often sent its request. They are accepted first, and
+//! refusal (a stop, bypass mode's SIGTERM, the supervisor's death), or
+//! that the supervisor took off it and handed over as it let go of it (a
+//! reload moved the listener): the kernel resets a shut listener's queue,
+//! though each of those clients has connected, and has often sent its
+//! request. They are accepted first, and
 //! the listeners `Context` handed out yield them while draining, as the
 //! connections they would have taken had the shut come a moment later.
 
@@ -58,6 +60,24 @@ impl Stash {
             waker.wake();
         }
         count
+    }
+
+    /// Has the task of `cx` woken when connections are stashed, or when
+    /// draining begins ([`wake`](Stash::wake)): an accept that met its
+    /// socket shut while serving (the supervisor let go of it, having
+    /// handed its queue over) has nothing else to wake it.
+    pub fn wait(&self, cx: &std::task::Context<'_>) {
+        let mut waiting = lock(&self.waiting);
+        if !waiting.iter().any(|w| w.will_wake(cx.waker())) {
+            waiting.push(cx.waker().clone());
+        }
+    }
+
+    /// Wakes the accepts waiting: draining has begun, and they look here.
+    pub fn wake(&self) {
+        for waker in std::mem::take(&mut *lock(&self.waiting)) {
+            waker.wake();
+        }
     }
 
     /// Closes what no handle has taken (their clients see the close at

@@ -113,7 +113,8 @@ impl TcpListener {
     /// until draining begins; from then on it never completes (the
     /// connections go to the next child, or in bypass mode are refused),
     /// but for the connections the kernel had queued when the listener was
-    /// shut for good (a stop, bypass mode's SIGTERM): those, connected
+    /// shut for good (a stop, bypass mode's SIGTERM, a reload that moved
+    /// the listener, whose supervisor hands them over): those, connected
     /// already, are yielded still, until lameduck. A call waiting when
     /// draining begins stays waiting, but for those. Several tasks
     /// may wait on one listener (shared in an `Arc`), each woken as with

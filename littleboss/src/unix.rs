@@ -75,7 +75,8 @@ impl UnixListener {
     /// Accepts a connection, as [`tokio::net::UnixListener::accept`] does,
     /// until draining begins; from then on it never completes, but for
     /// the connections queued when its file was removed for good (a stop,
-    /// bypass mode's SIGTERM), which are yielded still. Cancel safe;
+    /// bypass mode's SIGTERM, a reload that moved the listener), which
+    /// are yielded still. Cancel safe;
     /// several tasks may wait on one listener, each woken as with tokio's.
     ///
     /// ```no_run

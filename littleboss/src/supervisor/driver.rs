@@ -509,18 +509,24 @@ impl Io {
             }
             Effect::HandQueued { key, to, listener } => {
                 if let (Some(socket), Some(child)) =
-                    (self.sockets.get(&key), self.children.get(&to))
+                    (self.sockets.get_mut(&key), self.children.get(&to))
                 {
                     use std::os::fd::AsFd;
+                    // A unix socket's file first (its shut, next, removes
+                    // it): no client joins the queue once it is taken.
+                    if let Some(file) = socket.unix_file.take() {
+                        file.remove();
+                    }
                     let listening = socket.fd.as_fd();
                     let inode = crate::stash::inode(listening);
                     let taken =
                         crate::stash::accept_queued(listening, crate::stash::most_stashed());
                     if let Some(inode) = inode.filter(|_| !taken.is_empty()) {
+                        let count = taken.len();
+                        let plural = if count == 1 { "" } else { "s" };
                         log!(
-                            "handing child pid {} the {} connections queued on {} {}",
+                            "handing child pid {} the {count} connection{plural} queued on {} {}",
                             child.pid,
-                            taken.len(),
                             key.network,
                             key.bind_address()
                         );
