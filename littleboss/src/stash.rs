@@ -69,6 +69,11 @@ impl Stash {
     pub fn wait(&self, cx: &std::task::Context<'_>) {
         let mut waiting = lock(&self.waiting);
         if !waiting.iter().any(|w| w.will_wake(cx.waker())) {
+            // Registered while serving, by every task that ever waited on
+            // an accept (ended ones too, until draining): the oldest go.
+            if waiting.len() >= MOST_WAITING {
+                waiting.remove(0);
+            }
             waiting.push(cx.waker().clone());
         }
     }
@@ -136,6 +141,9 @@ impl Stash {
         lock(&self.queued).get_mut(&key)?.pop_front()
     }
 }
+
+/// The most tasks [`Stash::wait`] keeps to wake.
+const MOST_WAITING: usize = 256;
 
 /// Accepts the connections queued on `listening`, until none is left or
 /// `most` are taken; none from a blocking socket (a program turned the
