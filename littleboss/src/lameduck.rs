@@ -930,15 +930,7 @@ mod tests {
             .expect("the parked accept woken at draining")
             .unwrap()
             .unwrap();
-        {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let mut got = [0; 4];
-            served.read_exact(&mut got).await.unwrap();
-            assert_eq!(&got, b"ping");
-            served.write_all(b"pong").await.unwrap();
-            client.read_exact(&mut got).await.unwrap();
-            assert_eq!(&got, b"pong");
-        }
+        ping_pong(&mut served, &mut client).await;
         // One the program never took is not kept: nothing would serve it.
         let (untaken, addr) = tcp(false);
         let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![untaken])), HOUR, false, true);

@@ -1866,11 +1866,9 @@ fn at_a_stop_the_sockets_the_serving_child_cannot_shut_are_shut_by_the_superviso
     assert!(sim.process(1).lameducked && !sim.process(1).refusing);
 }
 
-#[test]
-fn beside_the_service_managers_sockets_a_stop_hands_the_queues_of_its_own_to_the_serving_child() {
-    // The supervisor shuts its own sockets itself (the children are not
-    // told to refuse, which would shut the manager's): what their queues
-    // hold goes to the serving child first, as it is told to wind down.
+/// Serving, with a reload under way whose child, spawned, also declares
+/// `admin` on a socket of its own.
+fn reloading_with_admin() -> Sim {
     let mut sim = Sim::serving(settings());
     reload_with(
         &mut sim,
@@ -1881,6 +1879,15 @@ fn beside_the_service_managers_sockets_a_stop_hands_the_queues_of_its_own_to_the
         ],
     );
     sim.finish_binds();
+    sim
+}
+
+#[test]
+fn beside_the_service_managers_sockets_a_stop_hands_the_queues_of_its_own_to_the_serving_child() {
+    // The supervisor shuts its own sockets itself (the children are not
+    // told to refuse, which would shut the manager's): what their queues
+    // hold goes to the serving child first, as it is told to wind down.
+    let mut sim = reloading_with_admin();
     sim.hello_and_ready(2);
     let http = key("http", "127.0.0.1:8080");
     let admin = key("admin", "127.0.0.1:81");
@@ -1916,16 +1923,7 @@ fn at_a_stop_a_reload_s_new_listener_is_shut_by_the_supervisor() {
     // The child starting holds a socket the serving one does not: it is
     // told not to refuse (it shares the other), so the supervisor shuts
     // that one.
-    let mut sim = Sim::serving(settings());
-    reload_with(
-        &mut sim,
-        None,
-        &[
-            ("http", "tcp:127.0.0.1:8080"),
-            ("admin", "tcp:127.0.0.1:81"),
-        ],
-    );
-    sim.finish_binds();
+    let mut sim = reloading_with_admin();
     sim.hello(2);
     sim.request(Request::Stop);
     let http = key("http", "127.0.0.1:8080");
