@@ -94,6 +94,7 @@ pub(crate) fn run(
         takes_over: config
             .self_upgrade
             .then_some(link::SUPERVISOR_STATE_VERSION),
+        reads_queued: true,
     };
     if link.send(hello).is_err() {
         fail(1, "the supervisor went away before the child started");

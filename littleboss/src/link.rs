@@ -111,6 +111,10 @@ pub(crate) enum FromChild {
         /// older littleboss, or `self_upgrade = false`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         takes_over: Option<u32>,
+        /// It reads [`ToChild::Queued`]; absent (false) from an older
+        /// littleboss, which would read it as a bad message.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reads_queued: bool,
     },
     Ready,
     Error {
@@ -384,6 +388,7 @@ mod tests {
                 lameduck_ms: 5,
                 ready_timeout_ms: 6,
                 takes_over: Some(1),
+                reads_queued: true,
             },
             FromChild::Ready,
             FromChild::Error { error: "no".into() },

@@ -727,6 +727,7 @@ impl Machine {
                 lameduck_ms,
                 ready_timeout_ms,
                 takes_over,
+                reads_queued,
             } => {
                 if starting.error.is_some() {
                     // Failed already: killed, or (an error it sent before
@@ -750,6 +751,7 @@ impl Machine {
                 if let Some(child) = self.state.children.get_mut(&id) {
                     child.lameduck_timeout = Duration::from_millis(lameduck_ms);
                     child.takes_over = takes_over;
+                    child.reads_queued = reads_queued;
                 }
                 // Its own `ready_timeout` is known now, which may be longer
                 // than the supervisor's that the reloads queued behind it
@@ -1447,6 +1449,7 @@ impl Machine {
                 resolved: None,
                 path_replaced: false,
                 takes_over: None,
+                reads_queued: false,
                 serving_since: None,
             },
         );
@@ -1783,7 +1786,8 @@ impl Machine {
     /// Hands child `to` what the queues of its sockets that `shut` picks
     /// out hold ([`Effect::HandQueued`]): their shut, next, would reset it.
     fn hand_queues(&mut self, to: ChildId, shut: impl Fn(&ListenerKey) -> bool) {
-        let Some(child) = self.state.children.get(&to) else {
+        // An older child would read them as a bad message, and close them.
+        let Some(child) = self.state.children.get(&to).filter(|c| c.reads_queued) else {
             return;
         };
         let handed: Vec<Effect> = (child.launch.listeners.iter())

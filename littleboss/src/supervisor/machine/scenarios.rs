@@ -1919,6 +1919,26 @@ fn beside_the_service_managers_sockets_a_stop_hands_the_queues_of_its_own_to_the
 }
 
 #[test]
+fn a_child_that_does_not_read_handed_connections_is_handed_none() {
+    // An older littleboss's child says nothing of it in its hello: it
+    // would read the message as a bad one, and close them.
+    let mut sim = reloading_with_admin();
+    sim.hello_and_ready(2);
+    let http = key("http", "127.0.0.1:8080");
+    sim.machine.state.held.get_mut(&http).unwrap().activated = true;
+    sim.machine.state.children.get_mut(&2).unwrap().reads_queued = false;
+    sim.effects.clear();
+    sim.request(Request::Stop);
+    assert!(
+        !(sim.effects.iter()).any(|e| matches!(e, super::Effect::HandQueued { .. })),
+        "{:?}",
+        sim.effects
+    );
+    let admin = key("admin", "127.0.0.1:81");
+    assert!(sim.effects.contains(&super::Effect::Shut { key: admin }));
+}
+
+#[test]
 fn at_a_stop_a_reload_s_new_listener_is_shut_by_the_supervisor() {
     // The child starting holds a socket the serving one does not: it is
     // told not to refuse (it shares the other), so the supervisor shuts

@@ -439,6 +439,7 @@ impl Sim {
                 lameduck_ms: lameduck.as_millis() as u64,
                 ready_timeout_ms: ready.as_millis() as u64,
                 takes_over: self.takes_over,
+                reads_queued: true,
             },
         );
     }

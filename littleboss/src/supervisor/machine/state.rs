@@ -222,6 +222,11 @@ pub(crate) struct Child {
     /// The state version its binary takes over in an in-place upgrade, as
     /// its hello said; `None`: it takes over none.
     pub takes_over: Option<u32>,
+    /// It reads the connections handed over from a queue
+    /// ([`Effect::HandQueued`](super::Effect::HandQueued)), as its hello
+    /// said; absent from an older image's state.
+    #[serde(default)]
+    pub reads_queued: bool,
 }
 
 impl Child {
