@@ -11,9 +11,9 @@
 use nix::dir::Dir;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
-use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::Pid;
 
+use super::machine::ChildExit;
 use crate::log::log;
 
 /// Makes this process the reaper of its orphaned descendants.
@@ -77,61 +77,35 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool) -> Scan {
 /// watcher takes an owned one's status). The kernel shows the same first
 /// zombie until it is reaped, so an owned one ends the scan.
 fn reap_one_by_one(owned: impl Fn(u32) -> bool) -> Scan {
-    let peek = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
-    loop {
-        let pid = match waitid(Id::All, peek) {
-            // None left (StillAlive has no pid).
-            Ok(status) => status.pid(),
-            // No child at all.
-            Err(nix::errno::Errno::ECHILD) => None,
-            // A status nix cannot express (a death by a real-time
-            // signal): the pid as the kernel gave it, or the same zombie
-            // would stop every scan from here on.
-            Err(_) => peek_zombie(),
-        };
-        let Some(pid) = pid else {
-            return Scan::Done;
-        };
+    use nix::libc;
+    let peek = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    // None left, or no child at all (ECHILD).
+    while let Ok(Some((pid, _))) = super::pidfd::ended(libc::P_ALL, 0, peek) {
         if owned(pid.as_raw() as u32) {
             return Scan::Again;
         }
         // Reaped by someone else meanwhile, or not: look again.
         reap_one(pid);
     }
+    Scan::Done
 }
 
 /// Reaps `pid` if it is a zombie child of ours, saying how it ended.
 fn reap_one(pid: Pid) {
-    match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-        Ok(WaitStatus::Exited(_, code)) => {
-            log!("reaped orphaned process pid {pid} (exit code {code})");
-        }
-        Ok(WaitStatus::Signaled(_, signal, _)) => {
-            log!("reaped orphaned process pid {pid} (killed by {signal})");
-        }
-        // Reaped, its status one nix cannot express.
-        Err(nix::errno::Errno::EINVAL) => {
-            log!("reaped orphaned process pid {pid} (killed by a real-time signal)");
-        }
-        // Running, not our child, or reaped by someone else.
-        _ => {}
+    let reaped = super::pidfd::ended(
+        nix::libc::P_PID,
+        pid.as_raw() as nix::libc::id_t,
+        nix::libc::WEXITED | nix::libc::WNOHANG,
+    );
+    // Running, not our child, or reaped by someone else: nothing to say.
+    let Ok(Some((_, exit))) = reaped else {
+        return;
+    };
+    match exit {
+        ChildExit::Code(code) => log!("reaped orphaned process pid {pid} (exit code {code})"),
+        ChildExit::Signal(signal) => match nix::sys::signal::Signal::try_from(signal) {
+            Ok(signal) => log!("reaped orphaned process pid {pid} (killed by {signal})"),
+            Err(_) => log!("reaped orphaned process pid {pid} (killed by a real-time signal)"),
+        },
     }
-}
-
-/// The pid of a zombie child, left a zombie (`waitid` with `WNOWAIT`),
-/// read straight off the kernel's answer.
-fn peek_zombie() -> Option<Pid> {
-    use nix::libc;
-    // SAFETY: siginfo_t is plain data, for which all zeros is a valid
-    // value.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
-    // SAFETY: waitid writes only into `info`, which lives through the
-    // call; with WNOWAIT it reaps nothing.
-    if unsafe { libc::waitid(libc::P_ALL, 0, &mut info, flags) } != 0 {
-        return None;
-    }
-    // SAFETY: a waitid answer fills si_pid (0 when nothing is waitable).
-    let pid = unsafe { info.si_pid() };
-    (pid > 0).then(|| Pid::from_raw(pid))
 }

@@ -209,16 +209,28 @@ fn flags() -> WaitPidFlag {
 }
 
 /// Reaps the child `id` names (a pidfd for `P_PIDFD`, a pid for
-/// `P_PID`) if it has ended, and how: `None` while it runs. Read off the
-/// kernel's answer: nix cannot express a death by a real-time signal, and
-/// fails after the kernel has reaped the child, its status lost.
+/// `P_PID`) if it has ended, and how: `None` while it runs.
 fn reap(idtype: nix::libc::idtype_t, id: nix::libc::id_t) -> io::Result<Option<ChildExit>> {
+    let ended = ended(idtype, id, nix::libc::WEXITED | nix::libc::WNOHANG)?;
+    Ok(ended.map(|(_, exit)| exit))
+}
+
+/// `waitid(idtype, id, flags)` with `WNOHANG` among `flags`: the pid of a
+/// child that ended and how, or `None` if none has. Read off the kernel's
+/// answer: nix cannot express a death by a real-time signal, and fails
+/// after the kernel has reaped the child, its status lost. With `WNOWAIT`
+/// the child is left to reap.
+pub(super) fn ended(
+    idtype: nix::libc::idtype_t,
+    id: nix::libc::id_t,
+    flags: nix::libc::c_int,
+) -> io::Result<Option<(Pid, ChildExit)>> {
     use nix::libc;
     // SAFETY: siginfo_t is plain data, for which all zeros is a valid
     // value (and si_pid 0 is what says, with WNOHANG, that none ended).
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: waitid writes only into `info`, which lives through the call.
-    if unsafe { libc::waitid(idtype, id, &mut info, libc::WEXITED | libc::WNOHANG) } != 0 {
+    if unsafe { libc::waitid(idtype, id, &mut info, flags) } != 0 {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: a waitid answer fills si_pid and si_status, or leaves them 0.
@@ -226,11 +238,12 @@ fn reap(idtype: nix::libc::idtype_t, id: nix::libc::id_t) -> io::Result<Option<C
     if pid == 0 {
         return Ok(None);
     }
-    Ok(Some(match info.si_code {
+    let exit = match info.si_code {
         libc::CLD_EXITED => ChildExit::Code(status),
         // CLD_KILLED, CLD_DUMPED: the signal's number.
         _ => ChildExit::Signal(status),
-    }))
+    };
+    Ok(Some((Pid::from_raw(pid), exit)))
 }
 
 #[cfg(test)]
