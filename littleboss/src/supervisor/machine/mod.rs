@@ -663,14 +663,11 @@ impl Machine {
         // they were told of a reload still binding): said, which also gives
         // each client its patience afresh (it waits so long for each answer
         // line, not for the whole queue ahead of it).
-        if let Some(up) = self.up()
-            && up.starting.as_ref().is_some_and(|s| s.id == id)
+        if self
+            .up()
+            .is_some_and(|up| up.starting.as_ref().is_some_and(|s| s.id == id))
         {
-            let waiting: Vec<ClientId> = up.queued.iter().filter_map(|q| q.client).collect();
-            let within_ms = self.starting_bound_ms();
-            for client in waiting {
-                self.reply(client, Response::Waiting { pid, within_ms });
-            }
+            self.tell_queued_they_wait(pid);
         }
         // A restart or a rollback, with nothing serving: what starts.
         if self.up().is_some_and(|up| up.serving.is_none()) {
@@ -756,14 +753,7 @@ impl Machine {
                 // Its own `ready_timeout` is known now, which may be longer
                 // than the supervisor's that the reloads queued behind it
                 // were told: told again.
-                let pid = self.pid(id);
-                let within_ms = self.starting_bound_ms();
-                let waiting: Vec<ClientId> = (self.up().into_iter())
-                    .flat_map(|up| up.queued.iter().filter_map(|q| q.client))
-                    .collect();
-                for client in waiting {
-                    self.reply(client, Response::Waiting { pid, within_ms });
-                }
+                self.tell_queued_they_wait(self.pid(id));
             }
             FromChild::Error { error } => {
                 starting.error.get_or_insert(error);
@@ -1233,6 +1223,18 @@ impl Machine {
         }
     }
 
+    /// Tells each reload queued that it waits for child `pid`, the one
+    /// starting, and how long that may take at most.
+    fn tell_queued_they_wait(&mut self, pid: u32) {
+        let within_ms = self.starting_bound_ms();
+        let waiting: Vec<ClientId> = (self.up().into_iter())
+            .flat_map(|up| up.queued.iter().filter_map(|q| q.client))
+            .collect();
+        for client in waiting {
+            self.reply(client, Response::Waiting { pid, within_ms });
+        }
+    }
+
     /// How long the child starting may take at most to be ready or
     /// failed, by its deadlines (its bind's, its hello's, then its own
     /// `ready_timeout`): what a reload queued behind it waits.
@@ -1307,21 +1309,12 @@ impl Machine {
         // sockets of a reload under way, an old child's on port 0 (kept
         // when the serving child took over; the others were shut then).
         if refuse && let Some(serving) = up.serving {
-            let used: std::collections::BTreeSet<ListenerKey> = (self.state.children.get(&serving))
-                .map(|c| {
-                    c.launch
-                        .listeners
-                        .iter()
-                        .filter_map(|l| l.key.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let unused: Vec<ListenerKey> = (self.state.held.iter())
-                .filter(|(key, held)| {
-                    let stream = matches!(key.network.kind(), Kind::Tcp | Kind::Unix);
-                    stream && !held.activated && !used.contains(*key)
-                })
-                .map(|(key, _)| key.clone())
+            let launch = self.state.children.get(&serving).map(|c| &c.launch);
+            let used = |key: &ListenerKey| {
+                launch.is_some_and(|l| l.listeners.iter().any(|a| a.key.as_ref() == Some(key)))
+            };
+            let unused: Vec<ListenerKey> = (self.own_streams().into_iter())
+                .filter(|key| !used(key))
                 .collect();
             self.stop_holding(
                 unused,
