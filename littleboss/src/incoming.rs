@@ -106,21 +106,12 @@ async fn after_error(listener: &TcpListener, e: &io::Error) -> AfterError {
     };
     // Cut short by draining: a short grace may end before the pause
     // would, and with it the stash.
-    let until = tokio::time::Instant::now() + pause;
-    while tokio::time::Instant::now() < until {
-        if listener.is_draining() {
-            return AfterError::Draining;
-        }
-        tokio::time::sleep_until(until.min(tokio::time::Instant::now() + DRAINING_LOOK)).await;
-    }
-    match listener.is_draining() {
-        true => AfterError::Draining,
-        false => AfterError::Yield,
+    tokio::select! {
+        biased;
+        () = listener.draining() => AfterError::Draining,
+        () = tokio::time::sleep(pause) => AfterError::Yield,
     }
 }
-
-/// How often a pause after an accept error looks whether draining began.
-const DRAINING_LOOK: std::time::Duration = std::time::Duration::from_millis(20);
 
 #[cfg(test)]
 mod tests {

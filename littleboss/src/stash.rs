@@ -56,9 +56,7 @@ impl Stash {
         }
         lock(&self.queued).entry(key).or_default().extend(taken);
         self.any.store(true, Ordering::SeqCst);
-        for waker in std::mem::take(&mut *lock(&self.waiting)) {
-            waker.wake();
-        }
+        self.wake();
         count
     }
 

@@ -187,6 +187,16 @@ impl TcpListener {
         self.phase.borrow().is_draining()
     }
 
+    /// Completes once draining has begun (at once if it has).
+    #[cfg(feature = "stream")]
+    pub(crate) async fn draining(&self) {
+        let mut phase = self.phase.clone();
+        // A closed channel: the lifecycle thread is gone, never to drain.
+        if phase.wait_for(|p| p.is_draining()).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
     /// The tokio listener itself, which knows nothing of draining. When
     /// no process will accept after this one (a stop, draining in bypass
     /// mode, or the supervisor's death), its socket is shut, as draining

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -169,8 +169,8 @@ impl Conn {
 pub(crate) struct Connections {
     next: Arc<AtomicU64>,
     open: Arc<Mutex<HashMap<u64, Arc<Conn>>>>,
-    /// How many connections are reading a line longer than [`LONG_LINE`].
-    long: Arc<AtomicUsize>,
+    /// Whether a connection is reading a line longer than [`LONG_LINE`].
+    long: Arc<AtomicBool>,
 }
 
 /// How a connection begins: fresh, or taken over from the previous image.
@@ -241,7 +241,7 @@ async fn serve(
     stream: &UnixStream,
     conn: &Arc<Conn>,
     requests: mpsc::UnboundedSender<ControlMessage>,
-    long: &Arc<AtomicUsize>,
+    long: &Arc<AtomicBool>,
 ) {
     loop {
         match flush(stream, conn).await {
@@ -434,7 +434,7 @@ fn hung_up(stream: &UnixStream) -> Option<bool> {
 async fn read_request(
     stream: &UnixStream,
     conn: &Conn,
-    long: &Arc<AtomicUsize>,
+    long: &Arc<AtomicBool>,
 ) -> Result<Vec<u8>, Option<String>> {
     let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
     // Each byte is looked at once, however the line trickles in.
@@ -492,12 +492,12 @@ async fn read_request(
 const LONG_LINE: usize = 64 * 1024;
 
 /// The slot for a long line, given back when dropped.
-struct LongSlot(Arc<AtomicUsize>);
+struct LongSlot(Arc<AtomicBool>);
 
 impl LongSlot {
     /// The slot, unless another connection holds it.
-    fn take(long: &Arc<AtomicUsize>) -> Option<LongSlot> {
-        long.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+    fn take(long: &Arc<AtomicBool>) -> Option<LongSlot> {
+        long.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
             .ok()
             .map(|_| LongSlot(long.clone()))
     }
@@ -505,7 +505,7 @@ impl LongSlot {
 
 impl Drop for LongSlot {
     fn drop(&mut self) {
-        self.0.store(0, Ordering::Release);
+        self.0.store(false, Ordering::Release);
     }
 }
 
@@ -586,7 +586,7 @@ mod tests {
 
     #[tokio::test]
     async fn one_long_line_is_read_at_a_time() {
-        let long = Arc::new(AtomicUsize::new(0));
+        let long = Arc::new(AtomicBool::new(false));
         // The first long line, half sent: it holds the slot.
         let (ours, mut theirs) = pair();
         theirs.write_all(&vec![b'x'; 2 * LONG_LINE]).await.unwrap();
@@ -595,10 +595,7 @@ mod tests {
             let (first, long) = (first.clone(), long.clone());
             tokio::spawn(async move { read_request(&ours, &first, &long).await })
         };
-        until("the first holds the slot", || {
-            long.load(Ordering::Acquire) == 1
-        })
-        .await;
+        until("the first holds the slot", || long.load(Ordering::Acquire)).await;
         // A second long line is refused meanwhile; a short one is read.
         let (second, mut also) = pair();
         also.write_all(&vec![b'y'; 2 * LONG_LINE]).await.unwrap();
@@ -617,7 +614,7 @@ mod tests {
         // The first, ended, gives the slot back.
         theirs.write_all(b"\n").await.unwrap();
         assert_eq!(reading.await.unwrap().unwrap().len(), 2 * LONG_LINE + 1);
-        assert_eq!(long.load(Ordering::Acquire), 0);
+        assert!(!long.load(Ordering::Acquire));
     }
 
     #[tokio::test]
