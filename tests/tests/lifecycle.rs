@@ -222,6 +222,16 @@ fn a_supervisor_whose_files_were_removed_leaves_its_successors_alone() {
     assert_eq!(second.wait_exit().code(), Some(0));
 }
 
+/// `first` makes its files again, answers `status` as itself, and stops.
+fn comes_back(first: &mut Service) {
+    first.output.wait_for("was removed; made it again");
+    let status = first.control("status");
+    assert!(status.status.success(), "{}", text(&status));
+    let pid = format!("supervisor pid {}", first.pid());
+    assert!(text(&status).contains(&pid), "{}", text(&status));
+    first.stop_expecting(0);
+}
+
 #[test]
 fn a_supervisor_whose_path_was_taken_comes_back_once_it_is_free() {
     // A second start took the removed path before the first could make
@@ -233,12 +243,7 @@ fn a_supervisor_whose_path_was_taken_comes_back_once_it_is_free() {
         .output_in_time();
     assert!(stop.status.success(), "{}", text(&stop));
     assert_eq!(second.wait_exit().code(), Some(0));
-    first.output.wait_for("was removed; made it again");
-    let status = first.control("status");
-    assert!(status.status.success(), "{}", text(&status));
-    let pid = format!("supervisor pid {}", first.pid());
-    assert!(text(&status).contains(&pid), "{}", text(&status));
-    first.stop_expecting(0);
+    comes_back(&mut first);
 }
 
 #[test]
@@ -248,12 +253,7 @@ fn a_supervisor_whose_path_was_taken_comes_back_once_its_taker_dies() {
     let (mut first, mut second, _) = path_taken_by_a_second(tests::remove_folder);
     second.signal(nix::sys::signal::Signal::SIGKILL);
     second.wait_exit();
-    first.output.wait_for("was removed; made it again");
-    let status = first.control("status");
-    assert!(status.status.success(), "{}", text(&status));
-    let pid = format!("supervisor pid {}", first.pid());
-    assert!(text(&status).contains(&pid), "{}", text(&status));
-    first.stop_expecting(0);
+    comes_back(&mut first);
 }
 
 #[test]

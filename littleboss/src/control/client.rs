@@ -236,8 +236,8 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                         // sooner, this reload would be dropped with its
                         // connection.
                         if let Some(ms) = within_ms {
-                            let bound = Duration::from_millis(ms) + WAIT_MARGIN;
-                            let _ = session.writer.set_read_timeout(Some(bound.max(patience)));
+                            session
+                                .wait_at_least(Duration::from_millis(ms) + WAIT_MARGIN, patience);
                         }
                     }
                     Response::Reloading { pid, changes } => {
@@ -287,7 +287,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                         // build's, bound the wait (plus time to exit).
                         if let Some(ms) = within_ms {
                             let bound = Duration::from_millis(ms) + STOP_EXIT_MARGIN;
-                            let _ = session.writer.set_read_timeout(Some(bound.max(patience)));
+                            session.wait_at_least(bound, patience);
                         }
                     }
                     Response::Stopped { exit_code } => {
@@ -410,6 +410,12 @@ struct Session {
 }
 
 impl Session {
+    /// Waits `bound` for each answer from now on, as the supervisor said
+    /// the running build's deadlines take, but never less than `patience`.
+    fn wait_at_least(&self, bound: Duration, patience: Duration) {
+        let _ = self.writer.set_read_timeout(Some(bound.max(patience)));
+    }
+
     fn ask(&mut self, request: &Request) -> Result<Response, Failure> {
         let line = protocol::encode(request);
         // Refused here, not met as a broken pipe halfway through sending.
