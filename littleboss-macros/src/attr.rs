@@ -427,8 +427,12 @@ fn cross_checks(options: &Options, keys: &[Ident]) -> Vec<RuleError> {
     };
     Settings {
         listeners: names.iter().map(String::as_str).collect(),
-        declared: (names.iter().map(String::as_str))
-            .zip(specs.iter().map(String::as_str))
+        // Each checked already, as it was parsed.
+        declared: (names.iter().zip(&specs))
+            .filter_map(|(name, spec)| {
+                let (network, addr) = rules::listener_spec(name, spec).ok()?;
+                Some((name.as_str(), network, addr))
+            })
             .collect(),
         flag: flag.as_deref(),
         persist,

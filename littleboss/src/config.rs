@@ -91,14 +91,13 @@ impl Config {
     /// Every mistake: those of single calls, then the conflicts between
     /// settings (whichever was set first), as the macro reports them.
     pub(crate) fn mistakes(&self) -> Vec<RuleError> {
-        let declarations: Vec<String> = (self.listeners.iter())
-            .map(|l| format!("{}:{}", l.network, l.address.as_deref().unwrap_or_default()))
-            .collect();
         let settings = Settings {
             listeners: self.listeners.iter().map(|l| l.name.as_str()).collect(),
             declared: (self.listeners.iter())
-                .zip(&declarations)
-                .map(|(l, d)| (l.name.as_str(), d.as_str()))
+                .map(|l| {
+                    let address = l.address.as_deref().unwrap_or_default();
+                    (l.name.as_str(), l.network.as_str(), address)
+                })
                 .collect(),
             flag: self.chosen.flag.then_some(self.flag.as_str()),
             persist: self.chosen.persist.then_some(self.persist),

@@ -41,8 +41,9 @@ pub(crate) fn nonzero_worker_threads(threads: usize) -> Result<(), RuleError> {
 pub(crate) struct Settings<'a> {
     /// The listeners' names, in declaration order.
     pub listeners: Vec<&'a str>,
-    /// The listeners whose declaration is valid: name and `NET:ADDR`.
-    pub declared: Vec<(&'a str, &'a str)>,
+    /// The listeners whose declaration is valid: name, network and
+    /// address (empty: off).
+    pub declared: Vec<(&'a str, &'a str, &'a str)>,
     /// The mode flag's name, when chosen.
     pub flag: Option<&'a str>,
     /// `persist`, when set.
@@ -74,10 +75,7 @@ impl Settings<'_> {
             });
         }
         let mut sockets: Vec<(&str, String)> = Vec::new();
-        for (name, declaration) in &self.declared {
-            let Some((network, addr)) = declaration.split_once(':') else {
-                continue;
-            };
+        for (name, network, addr) in &self.declared {
             let Some(socket) = super::socket_of(network, addr) else {
                 continue;
             };
@@ -177,6 +175,12 @@ mod tests {
             ("h", "tcp:"),
             ("i", "tcp:"),
         ];
+        let declared = (declared.into_iter())
+            .map(|(name, spec)| {
+                let (network, addr) = spec.split_once(':').unwrap();
+                (name, network, addr)
+            })
+            .collect();
         assert_eq!(
             messages(Settings {
                 declared,
