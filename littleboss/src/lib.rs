@@ -72,6 +72,7 @@ mod config;
 mod config_error;
 mod context;
 mod control;
+mod defer_accept;
 mod dispatch;
 mod entry;
 mod environ;

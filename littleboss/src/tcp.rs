@@ -187,6 +187,35 @@ impl TcpListener {
         self.phase.borrow().is_draining()
     }
 
+    /// Has the kernel hold each new connection back until its first byte
+    /// arrives, or `up_to` has passed (Linux's `TCP_DEFER_ACCEPT`, in
+    /// whole seconds, rounded up to its SYN-ACK retransmission schedule:
+    /// 1, 3, 7, 15, 31 s...; zero turns it off). A connection still silent
+    /// when a child begins draining is then in no child's hands: whichever
+    /// child is accepting when the client speaks serves it, so a slow
+    /// client needs no grace to cover its silence. Only for protocols in
+    /// which the client speaks first (HTTP, TLS): a server that greets
+    /// first would not see its clients until `up_to` has passed. The
+    /// option is the socket's, shared with the supervisor and every other
+    /// child, so it outlives this process: a reload to a program that
+    /// does not want it must set zero. [`http::serve`](crate::http::serve)
+    /// sets it (30 s) unless it is set already (systemd's
+    /// `DeferAcceptSec=`, say).
+    ///
+    /// ```no_run
+    /// # fn f(ctx: littleboss::Context) -> std::io::Result<()> {
+    /// let listener = ctx.tcp("http").expect("http listener enabled");
+    /// listener.defer_accept(std::time::Duration::from_secs(30))?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The `setsockopt` call's, which on a TCP listener has none to give.
+    pub fn defer_accept(&self, up_to: std::time::Duration) -> io::Result<()> {
+        use std::os::fd::AsFd;
+        crate::defer_accept::defer(self.inner.as_fd(), up_to)
+    }
+
     /// Completes once draining has begun (at once if it has).
     #[cfg(feature = "stream")]
     pub(crate) async fn draining(&self) {

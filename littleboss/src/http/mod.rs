@@ -49,6 +49,7 @@
 //! ```
 
 mod close;
+mod deferral;
 mod drain;
 mod open;
 mod per_connection;

@@ -16,6 +16,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::close::CloseWhenDraining;
+use super::deferral::defer_silent_connections;
 use super::drain::bounded;
 use super::open::{CountingListener, OpenConnections, shutdown_signal};
 use super::per_connection::PerConnection;
@@ -53,6 +54,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// None today (a failed accept is logged and retried a moment later);
 /// the `Result` leaves room.
 pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -> io::Result<()> {
+    defer_silent_connections(&listener);
     let app = PerConnection::new(ctx, router);
     let open = Arc::new(OpenConnections::default());
     let listener = CountingListener::new(ctx, listener, &open);
@@ -115,6 +117,7 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
+    defer_silent_connections(&listener);
     let close_times = CloseTimes::new(ctx.grace());
     let mut builder = Builder::new(TokioExecutor::new());
     // As axum's `serve` does: WebSockets over HTTP/2 (RFC 8441).

@@ -1,0 +1,66 @@
+//! Silent connections left with the kernel until they speak: the helpers
+//! serve HTTP, in which the client speaks first, so they turn on
+//! `TCP_DEFER_ACCEPT` (see [`TcpListener::defer_accept`]). A client that
+//! connects just before a reload and speaks seconds later is then accepted
+//! by the child serving when it speaks, not closed unheard by an old child
+//! whose grace ran out first.
+
+use std::os::fd::AsFd;
+use std::time::Duration;
+
+use crate::TcpListener;
+
+/// How long the kernel holds a silent connection back: 30 s (31, on the
+/// kernel's schedule), hyper's own limit on the wait for a request's head
+/// (nginx defers as long as its `client_header_timeout`). A client silent
+/// for longer is accepted then, and has the grace at a reload, as without
+/// the option.
+pub(crate) const DEFERRAL: Duration = Duration::from_secs(30);
+
+/// Turns the deferral on for `listener`'s socket, unless it is on already
+/// (systemd's `DeferAcceptSec=`, or an earlier child's doing), which is
+/// left as it is. A failure is said and otherwise ignored: the drain works
+/// without it, with the grace as the only wait for a first byte.
+pub(crate) fn defer_silent_connections(listener: &TcpListener) {
+    let deferred = crate::defer_accept::deferral(listener.as_fd()).and_then(|set| {
+        if set.is_zero() {
+            listener.defer_accept(DEFERRAL)
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(e) = deferred {
+        crate::report::say(
+            log::Level::Warn,
+            format_args!(
+                "cannot defer silent connections until they speak (TCP_DEFER_ACCEPT): {e}"
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsFd;
+    use std::time::Duration;
+
+    use super::defer_silent_connections;
+    use crate::defer_accept::deferral;
+
+    /// Off, it is turned on for the helper's 30 s (31 on the kernel's
+    /// schedule); set already, by systemd's `DeferAcceptSec=` say, it is
+    /// left as it was.
+    #[tokio::test]
+    async fn the_deferral_is_turned_on_unless_it_is_set_already() {
+        let (_phase, _ctx, listener, _addr) =
+            crate::http::serve::tests::setup(Duration::ZERO).await;
+        defer_silent_connections(&listener);
+        assert_eq!(deferral(listener.as_fd()).unwrap(), Duration::from_secs(31));
+
+        let (_phase, _ctx, listener, _addr) =
+            crate::http::serve::tests::setup(Duration::ZERO).await;
+        listener.defer_accept(Duration::from_secs(2)).unwrap();
+        defer_silent_connections(&listener);
+        assert_eq!(deferral(listener.as_fd()).unwrap(), Duration::from_secs(3));
+    }
+}
