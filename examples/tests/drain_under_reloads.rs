@@ -142,7 +142,7 @@ enum Silent {
     /// The `littleboss::http` helper defers accepting until the first
     /// byte (`TCP_DEFER_ACCEPT`): no child has accepted it, so the old one
     /// exits without it and the new one answers, however long the silence
-    /// outlasts the old child's grace.
+    /// outlasts the old child's grace (up to the 31 s deferral).
     NewChildAnswers,
 }
 
@@ -176,10 +176,11 @@ fn a_connection_silent_across_a_reload_is_answered(bin: &str, listener: &str, si
         .collect();
     // Answered on a connection made after them: without a deferral the
     // kernel hands connections over in order, so the old child has
-    // accepted the four.
+    // accepted the four (with one, none is accepted until it speaks).
     let mut probe = std::net::TcpStream::connect(server.addr).unwrap();
     ask(&mut probe);
     let old_pid = pid_of(&answer(&mut probe));
+    let reloaded = Instant::now();
     let reload = server.control("reload");
     assert!(reload.status.success(), "{reload:?}");
     if silent == Silent::OldChildAnswers {
@@ -187,11 +188,13 @@ fn a_connection_silent_across_a_reload_is_answered(bin: &str, listener: &str, si
         // old child began draining, within the grace (3.5 s in these).
         std::thread::sleep(Duration::from_millis(300));
     } else {
-        // Silent until the old child has exited: past the default 1 s
-        // grace of `readme`, whose old child, had it accepted them, would
-        // have closed them unheard at its lameduck.
+        // Silent until the old child has exited, which had it accepted
+        // them would have been at its lameduck, closing them unheard; and
+        // on past `readme`'s default 1 s grace from the reload: no child's
+        // grace is what saves them.
         let (drains, killed) = server.drains();
         assert_eq!((drains.len(), killed), (1, 0), "{bin}: {drains:?}");
+        std::thread::sleep(Duration::from_millis(1200).saturating_sub(reloaded.elapsed()));
     }
     // All four asked at once, before any is read: the grace is not spent
     // on one answer after another.

@@ -235,7 +235,9 @@ impl Context {
     /// at most half the lameduck timeout), this future completes: by then
     /// the connections accepted just before have sent their requests, so a
     /// graceful shutdown that closes idle connections loses none that were
-    /// about to speak. It completes sooner once every connection accepted
+    /// about to speak (a listener with
+    /// [`defer_accept`](crate::TcpListener::defer_accept), which the HTTP
+    /// helpers turn on, accepts none before it has spoken). It completes sooner once every connection accepted
     /// through the listeners [`tcp`](Context::tcp) and
     /// [`unix`](Context::unix) handed out has closed (looked at every
     /// 20 ms): with none open there is nothing to wait for. A program that

@@ -6,6 +6,16 @@
 //! systemd's `DeferAcceptSec=` set the same option. Only for protocols in
 //! which the client speaks first (HTTP, TLS): a server that greets first
 //! would wait for a byte that never comes until the deferral ends.
+//!
+//! What it costs: a deferred connection is a half-open one, counted
+//! against the listen backlog (`somaxconn`) as the accept queue is. When
+//! they fill it the kernel answers with SYN cookies (`tcp_syncookies=1`,
+//! Linux's default), and a connection made so is accepted at once, not
+//! deferred; with cookies off, new connections wait. And a connection the
+//! kernel still holds is in no queue: a shut of the listening socket (a
+//! stop, bypass mode's SIGTERM, the supervisor's death, a reload that
+//! moves the listener) takes nothing of it to stash or hand over, and it
+//! is reset when it speaks.
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -21,8 +31,9 @@ use nix::libc;
 pub(crate) fn deferral(socket: BorrowedFd<'_>) -> io::Result<Duration> {
     let mut seconds: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: getsockopt writes at most `len` bytes into `seconds`, which
-    // is that large; `socket` is open for the borrow.
+    // SAFETY: `len` is a valid in/out pointer holding the size of
+    // `seconds`, and getsockopt writes at most that many bytes into it;
+    // `socket` is open for the borrow.
     let got = unsafe {
         libc::getsockopt(
             socket.as_raw_fd(),
@@ -102,8 +113,18 @@ mod tests {
             "accepted before the first byte: {early:?}"
         );
         client.write_all(b"x").unwrap();
-        listener.set_nonblocking(false).unwrap();
-        let (mut server, _) = listener.accept().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut server = loop {
+            match listener.accept() {
+                Ok((server, _)) => break server,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(std::time::Instant::now() < deadline, "never accepted");
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
+        server.set_nonblocking(false).unwrap();
         let mut byte = [0];
         server.read_exact(&mut byte).unwrap();
         assert_eq!(&byte, b"x");

@@ -30,6 +30,10 @@ use crate::lameduck::Phase;
 /// `as_ref` or [`into_inner`](TcpListener::into_inner)) are not seen, nor
 /// is a connection whose descriptor was duplicated and then closed (the
 /// copy serving on): lameduck may come while those are open and silent.
+/// With [`defer_accept`](TcpListener::defer_accept) (which the HTTP
+/// helpers turn on) the kernel holds silent connections back instead, so
+/// none is accepted before it speaks and the grace need not cover a slow
+/// client's silence.
 ///
 /// For HTTP, `littleboss::http::serve` (the `http` feature) serves an axum
 /// router on it and does the whole drain, kept-alive connections
@@ -197,10 +201,18 @@ impl TcpListener {
     /// which the client speaks first (HTTP, TLS): a server that greets
     /// first would not see its clients until `up_to` has passed. The
     /// option is the socket's, shared with the supervisor and every other
-    /// child, so it outlives this process: a reload to a program that
-    /// does not want it must set zero. [`http::serve`](crate::http::serve)
-    /// sets it (30 s) unless it is set already (systemd's
-    /// `DeferAcceptSec=`, say).
+    /// child, so it outlives this process (and, on a socket systemd
+    /// passed, the service): a reload to a program that does not want it
+    /// must set zero. [`http::serve`](crate::http::serve) sets it (30 s)
+    /// unless it is set already (systemd's `DeferAcceptSec=`, say).
+    ///
+    /// What it costs: a deferred connection is in no accept queue, so a
+    /// shut of the listening socket (a stop, bypass mode's SIGTERM, the
+    /// supervisor's death, a reload that moves the listener) cannot stash
+    /// or hand it over, and it is reset when it speaks. And it holds a
+    /// half-open place in the listen backlog meanwhile: when those fill it
+    /// the kernel falls back to SYN cookies (Linux's default), and a
+    /// connection made so is accepted at once, not deferred.
     ///
     /// ```no_run
     /// # fn f(ctx: littleboss::Context) -> std::io::Result<()> {

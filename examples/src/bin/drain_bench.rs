@@ -29,9 +29,11 @@
 //! reported apart.
 //! A reload returns once the new child is ready. Old children end as soon
 //! as their last connection has closed (littleboss ends the grace then):
-//! within milliseconds under new-connection load, up to the slowest
-//! client's 3 s (or the grace: 3.5 s in `axum_serve`, `plain` and `http`,
-//! the default 1 s in `readme`) under slow-first-byte load, and at
+//! within milliseconds under new-connection load; under slow-first-byte
+//! load, up to the slowest client's 3 s (within their 3.5 s grace) for
+//! `axum_serve` and `plain`, which accept a connection at once, within
+//! milliseconds for the helper's `readme` and `http`, which leave silent
+//! connections with the kernel until they speak; and at
 //! lameduck for HTTP/2 connections, which have no `Connection: close`,
 //! and for `axum_serve`'s kept-alive ones, which nothing tells to go.
 //! Reloads so come back to back while old children still drain.

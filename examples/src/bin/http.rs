@@ -1,8 +1,9 @@
 //! An HTTP server that is reloaded without refusing a connection: the Go
 //! package's README example, in Rust with axum, served by
 //! `littleboss::http::serve`, which does the whole drain (stop accepting,
-//! `Connection: close` while draining, a first-byte grace, HTTP/2 GOAWAY,
-//! in-flight requests finished within the lameduck timeout).
+//! silent connections left with the kernel until they speak, `Connection:
+//! close` while draining, HTTP/2 GOAWAY, in-flight requests finished
+//! within the lameduck timeout).
 //!
 //! Every response carries an `x-littleboss-pid` header naming the process
 //! that served it, so a reload shows up as a change of pid. `/slow?ms=N`
@@ -31,9 +32,11 @@
 //! ```
 //!
 //! `-http=127.0.0.1:9000` serves elsewhere; `-h` lists littleboss's flags.
-//! The first-byte grace is 3.5 s here, longer than the default 1 s, for
-//! the benchmark's slow clients, which wait up to 3 s before their first
-//! byte.
+//! The grace is 3.5 s here, longer than the default 1 s, as in the
+//! benchmark's `plain` and `axum_serve`, whose slow clients wait up to 3 s
+//! before their first byte (the helper needs none of it for them: it
+//! accepts no connection before it speaks; it spreads its keep-alive
+//! closes over the first half).
 
 #[littleboss::main(
     name = "littleboss-http",

@@ -1,7 +1,7 @@
 //! The README's usage snippet, as written: `littleboss::http::serve`,
-//! which does the whole drain (stop accepting, `Connection: close` while
-//! draining, the first-byte grace, HTTP/2 GOAWAY, in-flight requests
-//! finished), plus two log lines: the harness waits for the first, and
+//! which does the whole drain (stop accepting, silent connections left
+//! with the kernel until they speak, `Connection: close` while draining,
+//! HTTP/2 GOAWAY, in-flight requests finished), plus two log lines: the harness waits for the first, and
 //! the second tells a reader of the log when an old child is done. The benchmark (`drain_bench`) measures it next to bare
 //! `axum::serve` (`axum_serve`, the snippet before), the `http` example
 //! (the same helper) and the `plain` accept loop.
@@ -14,9 +14,10 @@
 //! ```
 //!
 //! Only the name, the address and the two log lines differ from the
-//! snippet: the lameduck (2 s) and the first-byte grace (1 s) are the
-//! defaults a user gets, so the benchmark's slow clients, silent for up
-//! to 3 s, outlast the grace here (the other servers set 3.5 s).
+//! snippet: the lameduck (2 s) and the grace (1 s) are the defaults a
+//! user gets. The benchmark's slow clients, silent for up to 3 s, outlast
+//! that grace (the other servers set 3.5 s), but the helper does not
+//! accept a connection until it speaks, so none is lost.
 
 #[littleboss::main(name = "littleboss-readme", listener(https = "tcp:127.0.0.1:8081"))]
 async fn main(ctx: littleboss::Context) -> std::io::Result<()> {

@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use crate::TcpListener;
 
-/// How long the kernel holds a silent connection back: 30 s (31, on the
-/// kernel's schedule), hyper's own limit on the wait for a request's head
-/// (nginx defers as long as its `client_header_timeout`). A client silent
-/// for longer is accepted then, and has the grace at a reload, as without
-/// the option.
+/// How long the kernel holds a silent connection back: 30 s (31 on the
+/// kernel's schedule), longer than any real client is silent before its
+/// first byte, and short enough that one gone silent is accepted then,
+/// with the grace at a reload as without the option, rather than hold its
+/// place in the listen backlog for long. (nginx and HAProxy defer for 1 s:
+/// they use the option against idle wake-ups, not to carry a connection
+/// across a reload.)
 pub(crate) const DEFERRAL: Duration = Duration::from_secs(30);
 
 /// Turns the deferral on for `listener`'s socket, unless it is on already
@@ -30,11 +32,11 @@ pub(crate) fn defer_silent_connections(listener: &TcpListener) {
         }
     });
     if let Err(e) = deferred {
-        crate::report::say(
+        // Aside: on the serve path, which a logger that blocks must not
+        // hold up.
+        crate::report::say_aside(
             log::Level::Warn,
-            format_args!(
-                "cannot defer silent connections until they speak (TCP_DEFER_ACCEPT): {e}"
-            ),
+            format!("cannot defer silent connections until they speak (TCP_DEFER_ACCEPT): {e}"),
         );
     }
 }

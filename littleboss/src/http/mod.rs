@@ -6,6 +6,14 @@
 //! and the two-phase lameduck already do (see
 //! [`TcpListener`](crate::TcpListener)), they:
 //!
+//! - accept a connection only once its first byte has arrived (Linux's
+//!   `TCP_DEFER_ACCEPT`, 30 s, turned on for the listening socket unless
+//!   it is on already: see
+//!   [`TcpListener::defer_accept`](crate::TcpListener::defer_accept)), so
+//!   that a client that connects just before a reload and speaks later is
+//!   in no child's hands meanwhile, and the child accepting when it
+//!   speaks serves it, however long its silence outlasts the grace (up to
+//!   the 31 s deferral);
 //! - once draining has begun, answer HTTP/1 responses with
 //!   `Connection: close`, so that keep-alive clients take their next
 //!   request to the new child instead of racing the close of an idle
@@ -32,8 +40,10 @@
 //!   handler (WebSocket): hyper is done with them at the upgrade, so their
 //!   handlers close them, on `ctx.draining()` or `ctx.lameduck()`;
 //! - finish as soon as draining has begun and no connection is left open,
-//!   rather than waiting out the grace (it is there for connections that
-//!   have not spoken yet, and there are none);
+//!   rather than waiting out the grace (it is there for connections
+//!   accepted before they spoke, only those silent past the deferral or
+//!   made by SYN cookies here, and for the spread of the closes, and
+//!   there are none);
 //! - give up on connections still open when the lameduck timeout is about
 //!   to end, so that `main` returns before the supervisor kills it.
 //!

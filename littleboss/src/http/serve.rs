@@ -31,7 +31,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// draining has begun, each connection at a time of its own within the
 /// first half of the grace, idle connections closed and requests in
 /// flight finished at lameduck, HTTP/2 GOAWAY, all within the lameduck
-/// timeout. See [the module](crate::http). Handlers can extract the
+/// timeout. See [the module](crate::http). It turns on
+/// `TCP_DEFER_ACCEPT` on the listening socket, which is shared and keeps
+/// it (see [`TcpListener::defer_accept`]). Handlers can extract the
 /// peer's address as `ConnectInfo<SocketAddr>`. Connections still open
 /// when it gives up at the bound
 /// run on in axum's tasks until the process exits, as it does once
@@ -83,8 +85,8 @@ async fn upgraded_ones_closed(open: &OpenConnections) {
 /// Serves a tower `service` (a tonic router, a tower-http stack, an axum
 /// `Router` too) on `listener` with hyper-util's auto builder (HTTP/1 and
 /// HTTP/2, with upgrades) and hyper-util's graceful shutdown, draining as
-/// [`serve`] does. Each connection gets a clone of the service (and its
-/// own close time); each request carries the peer's address as axum's
+/// [`serve`] does, `TCP_DEFER_ACCEPT` included. Each connection gets a
+/// clone of the service (and its own close time); each request carries the peer's address as axum's
 /// `ConnectInfo<SocketAddr>` extension, so an axum `Router` served so can
 /// extract it. Nagle's algorithm stays on, as axum's `serve` leaves it:
 /// measured under reloads, `TCP_NODELAY` had HTTP/2 clients lose more
@@ -304,6 +306,36 @@ pub(super) mod tests {
             .expect("the helper returns at lameduck")
             .unwrap()
             .unwrap();
+    }
+
+    /// The helper turns `TCP_DEFER_ACCEPT` on for the socket it serves
+    /// (30 s, read back as 31 on the kernel's schedule).
+    async fn defers_silent_connections(serve: Serve) {
+        use std::os::fd::AsFd;
+        let (_phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let socket = listener.as_fd().try_clone_to_owned().unwrap();
+        assert_eq!(
+            crate::defer_accept::deferral(socket.as_fd()).unwrap(),
+            Duration::ZERO
+        );
+        let _server = serve(ctx, listener);
+        // Answered: the helper has started, and set the option first.
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        exchange(&mut conn).await;
+        assert_eq!(
+            crate::defer_accept::deferral(socket.as_fd()).unwrap(),
+            Duration::from_secs(31)
+        );
+    }
+
+    #[tokio::test]
+    async fn serve_defers_silent_connections() {
+        defers_silent_connections(serve_hi).await;
+    }
+
+    #[tokio::test]
+    async fn serve_service_defers_silent_connections() {
+        defers_silent_connections(serve_service_hi).await;
     }
 
     /// Draining with no connection open ends the helper without waiting
