@@ -15,9 +15,15 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     // First: a supervisor's new image also has the channel variable (its
     // children inherit it).
     if let Some(handoff) = crate::supervisor::handoff_var() {
+        // Run through a descriptor (`fexecve`): named after its number
+        // before Linux 6.14.
+        crate::process_name::restore();
         crate::supervisor::resume(&config, handoff, mistaken.as_deref());
     }
     if let Some(link) = crate::child::channel_from_env() {
+        // A rollback's child runs from the binary held open, as
+        // `/proc/self/fd/N`, and is named "N".
+        crate::process_name::restore();
         crate::child::run(&config, link, entry, mistaken.as_deref());
     }
     let argv: Vec<_> = std::env::args_os().collect();

@@ -94,6 +94,7 @@ mod near_miss;
 mod notify;
 mod own_file;
 mod path_bytes;
+mod process_name;
 mod report;
 // Shared with littleboss-macros, which uses other parts (the text of
 // durations): what one crate leaves unused is not dead.

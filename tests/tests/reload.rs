@@ -142,6 +142,15 @@ fn a_reloaded_child_that_dies_during_probation_is_rolled_back() {
     let pid = status["child"]["pid"].as_u64().unwrap();
     let argv = tests::procfs::cmdline(pid as u32).unwrap();
     assert_eq!(String::from_utf8_lossy(&argv[0]), V1);
+    // Named as it was too (run from the binary held open, as
+    // /proc/self/fd/N, the kernel names it "N"): `pkill`, `ps` and
+    // journald go by this name.
+    assert_eq!(
+        tests::procfs::name(pid as u32).as_deref(),
+        Some("versioned_v1"),
+        "argv[0] {}",
+        String::from_utf8_lossy(&argv[0])
+    );
     let why = status["last_failure"].as_str().unwrap();
     assert!(
         why.contains(&format!("reload to {DIES} rolled back")),
