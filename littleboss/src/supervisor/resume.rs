@@ -119,7 +119,8 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     spawn::inherit_channel_var();
     // This binary's settings from now on (a new lameduck, restart limit...).
     if rollback.is_none() {
-        handoff.state.settings = super::settings_of(config);
+        let before = &handoff.state.settings;
+        handoff.state.settings = super::settings_of(config).folder_known_before(before);
     }
     let first = match rollback {
         None => Event::Upgraded,

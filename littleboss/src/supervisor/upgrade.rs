@@ -124,6 +124,11 @@ pub(super) fn exec(
             );
         }
     };
+    // The pause and the log's flush before the descriptors are made
+    // inheritable: a process another thread starts meanwhile (one of the
+    // program's, from before `run`) must not take them along.
+    handoff::test_pause("the exec");
+    crate::log::flush(crate::log::EXEC_PATIENCE);
     let mut carried = handoff.fds();
     carried.push(memfd.as_raw_fd());
     if let Err(e) = reexec::inherit(&carried, true) {
@@ -135,7 +140,6 @@ pub(super) fn exec(
         );
     }
     let env = handoff::env_value(&memfd, &previous);
-    handoff::test_pause("the exec");
     // Still blocked for the new image (see `block`).
     let _ = super::signals::block();
     let error = reexec::exec(&new, &[(handoff::ENV_VAR, &env)]);
