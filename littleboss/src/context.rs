@@ -237,7 +237,8 @@ impl Context {
     /// graceful shutdown that closes idle connections loses none that were
     /// about to speak (a listener with
     /// [`defer_accept`](crate::TcpListener::defer_accept), which the HTTP
-    /// helpers turn on, accepts none before it has spoken). It completes sooner once every connection accepted
+    /// helpers turn on, accepts none before it has spoken, until the deferral
+    /// ends, SYN cookies aside). It completes sooner once every connection accepted
     /// through the listeners [`tcp`](Context::tcp) and
     /// [`unix`](Context::unix) handed out has closed (looked at every
     /// 20 ms): with none open there is nothing to wait for. A program that

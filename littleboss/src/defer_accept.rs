@@ -8,11 +8,12 @@
 //! would wait for a byte that never comes until the deferral ends.
 //!
 //! What it costs: a deferred connection is a half-open one, counted
-//! against the listen backlog (`somaxconn`) as the accept queue is. When
+//! against the listen backlog (`listen`'s, capped by `somaxconn`) as the
+//! accept queue is. When
 //! they fill it the kernel answers with SYN cookies (`tcp_syncookies=1`,
 //! Linux's default), and a connection made so is accepted at once, not
 //! deferred; with cookies off, new connections wait. And a connection the
-//! kernel still holds is in no queue: a shut of the listening socket (a
+//! kernel still holds is in no accept queue: a shut of the listening socket (a
 //! stop, bypass mode's SIGTERM, the supervisor's death, a reload that
 //! moves the listener) takes nothing of it to stash or hand over, and it
 //! is reset when it speaks.

@@ -14,8 +14,9 @@ use std::os::unix::ffi::OsStrExt;
 const MOST: usize = 15;
 
 /// Names this process after its `argv[0]`'s file name when an exec
-/// through a descriptor named it after that descriptor's number. Call it
-/// on the main thread, whose name is the process's.
+/// through a descriptor named it after that descriptor's number. The name
+/// is the main thread's, which `/proc/self/comm` is, from whichever thread
+/// this runs on (`Littleboss::run` may be called from another).
 pub(crate) fn restore() {
     let Ok(comm) = std::fs::read("/proc/self/comm") else {
         return;
@@ -28,7 +29,9 @@ pub(crate) fn restore() {
     };
     if let Some(name) = renamed(&comm, file.as_bytes()) {
         // A failure leaves the number: nothing else depends on the name.
-        let _ = nix::sys::prctl::set_name(&name);
+        if std::fs::write("/proc/self/comm", name.as_bytes()).is_err() {
+            let _ = nix::sys::prctl::set_name(&name);
+        }
     }
 }
 

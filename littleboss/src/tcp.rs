@@ -32,7 +32,8 @@ use crate::lameduck::Phase;
 /// copy serving on): lameduck may come while those are open and silent.
 /// With [`defer_accept`](TcpListener::defer_accept) (which the HTTP
 /// helpers turn on) the kernel holds silent connections back instead, so
-/// none is accepted before it speaks and the grace need not cover a slow
+/// none is accepted before it speaks (until the deferral ends, SYN cookies
+/// aside) and the grace need not cover a slow
 /// client's silence.
 ///
 /// For HTTP, `littleboss::http::serve` (the `http` feature) serves an axum

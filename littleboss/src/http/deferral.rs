@@ -11,8 +11,9 @@ use std::time::Duration;
 use crate::TcpListener;
 
 /// How long the kernel holds a silent connection back: 30 s (31 on the
-/// kernel's schedule), longer than any real client is silent before its
-/// first byte, and short enough that one gone silent is accepted then,
+/// kernel's schedule), longer than a real client is silent before its
+/// first byte (a TCP health check or a preconnect that never speaks is
+/// held that long, then accepted), and short enough that one gone silent is accepted then,
 /// with the grace at a reload as without the option, rather than hold its
 /// place in the listen backlog for long. (nginx and HAProxy defer for 1 s:
 /// they use the option against idle wake-ups, not to carry a connection

@@ -216,18 +216,6 @@ impl Settings {
             ..self
         }
     }
-
-    /// With what `before` (the image before an upgrade) recorded of the
-    /// working folder where this image cannot read it: an exec keeps the
-    /// folder, not its name, and a deploy that has deleted it since leaves
-    /// `current_dir` failing.
-    fn folder_known_before(self, before: &Settings) -> Settings {
-        Settings {
-            working_dir: self.working_dir.or_else(|| before.working_dir.clone()),
-            working_dir_id: self.working_dir_id.or(before.working_dir_id),
-            ..self
-        }
-    }
 }
 
 /// The runtime the supervisor runs on: one thread, its own. Its other
@@ -361,28 +349,4 @@ fn watchdog(notifier: std::sync::Arc<crate::notify::Notifier>) {
             notifier.watchdog();
         }
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use std::path::PathBuf;
-
-    /// An upgrade whose new image cannot read its folder's path (deleted
-    /// since) keeps the one recorded before; one it can read wins (the
-    /// folder renamed meanwhile).
-    #[test]
-    fn an_upgrade_keeps_the_working_folder_it_cannot_read_again() {
-        let before = super::machine::serving_state().settings;
-        let unread = super::Settings {
-            working_dir: None,
-            working_dir_id: None,
-            ..before.clone()
-        };
-        assert_eq!(unread.folder_known_before(&before), before);
-        let renamed = super::Settings {
-            working_dir: Some(PathBuf::from("/srv/renamed")),
-            ..before.clone()
-        };
-        assert_eq!(renamed.clone().folder_known_before(&before), renamed);
-    }
 }

@@ -68,9 +68,6 @@ pub(crate) fn exec(binary: &OwnedFd, upgrade: &[(&str, &str)]) -> io::Error {
     for (key, value) in upgrade {
         env.extend(c_string(format!("{key}={value}").into()));
     }
-    // The lines still queued go before the image does, if stderr takes
-    // them soon: the pause is the upgrade's.
-    crate::log::flush(crate::log::EXEC_PATIENCE);
     match nix::unistd::fexecve(binary, &args, &env) {
         Ok(never) => match never {},
         Err(e) => e.into(),

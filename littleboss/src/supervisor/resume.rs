@@ -62,12 +62,9 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     // (its configuration, the state's version); not so when it ran short
     // of descriptors or memory.
     let give_up = |why: String, ours: bool, handoff: Option<&Handoff>| -> ! {
-        if let Some(handoff) = handoff {
-            // Open across exec again, for the image that takes over.
-            let _ = reexec::inherit(&handoff.fds(), true);
-        }
+        let carried = handoff.map(Handoff::fds).unwrap_or_default();
         match &rollback {
-            None => go_back(&memfd, &previous, &why, ours),
+            None => go_back(&memfd, &previous, &carried, &why, ours),
             Some(first) => fail(
                 1,
                 format!(
@@ -118,9 +115,11 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         .map(Arc::new);
     spawn::inherit_channel_var();
     // This binary's settings from now on (a new lameduck, restart limit...).
+    // (A folder deleted since leaves its path unknown, as `current_dir`
+    // fails: no socket file can be in it any more, so none is matched as
+    // held by a path there.)
     if rollback.is_none() {
-        let before = &handoff.state.settings;
-        handoff.state.settings = super::settings_of(config).folder_known_before(before);
+        handoff.state.settings = super::settings_of(config);
     }
     let first = match rollback {
         None => Event::Upgraded,
@@ -311,12 +310,18 @@ fn gone_clients(handoff: &Handoff, kept: &[(u64, driver::KeptConnection)]) -> Ve
     super::machine::gone_clients(&handoff.pending, &kept)
 }
 
-/// This binary cannot take the state over: the previous one takes it back.
-/// `ours`: this binary is at fault, and its release is not to be tried
-/// again.
-fn go_back(memfd: &OwnedFd, previous: &OwnedFd, reason: &str, ours: bool) -> ! {
+/// This binary cannot take the state over: the previous one takes it back,
+/// with the descriptors `carried` (those this image adopted) and those it
+/// did not get to. `ours`: this binary is at fault, and its release is not
+/// to be tried again.
+fn go_back(memfd: &OwnedFd, previous: &OwnedFd, carried: &[RawFd], reason: &str, ours: bool) -> ! {
     log!("cannot take over the supervisor's state: {reason}; going back to the previous binary");
     let env = handoff::env_value(memfd, previous);
+    // The lines out before descriptors are made inheritable (see
+    // `upgrade::exec`).
+    crate::log::flush(crate::log::EXEC_PATIENCE);
+    // Open across exec again, for the image that takes over.
+    let _ = reexec::inherit(carried, true);
     // Everything handed over, the two named here too, is close-on-exec
     // since this image started (see `inherited`).
     let _ = crate::inherited::reopen_across_exec();

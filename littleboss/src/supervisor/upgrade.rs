@@ -124,9 +124,11 @@ pub(super) fn exec(
             );
         }
     };
-    // The pause and the log's flush before the descriptors are made
-    // inheritable: a process another thread starts meanwhile (one of the
-    // program's, from before `run`) must not take them along.
+    // The pause, and the lines still queued out (if stderr takes them
+    // soon: the pause is the upgrade's), before the descriptors are made
+    // inheritable, not between that and the exec: a process another
+    // thread starts meanwhile (one of the program's, from before `run`)
+    // would take them along.
     handoff::test_pause("the exec");
     crate::log::flush(crate::log::EXEC_PATIENCE);
     let mut carried = handoff.fds();
