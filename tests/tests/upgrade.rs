@@ -378,6 +378,31 @@ fn a_new_image_that_fails_for_a_passing_reason_is_tried_again_by_the_next_reload
 }
 
 #[test]
+fn an_image_gone_back_that_fails_for_a_passing_reason_runs_itself_again() {
+    let mut svc = Service::new(V1);
+    // The new image cannot start its runtime, and nor, at first, can the
+    // image that goes back to the old binary (as both short of
+    // descriptors): it runs itself again, rather than end the service.
+    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_RUNTIME_FAILS", "2")]);
+    let pid = svc.pid();
+    let copy = copy_of(&svc, V1);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    assert!(
+        text(&reload).contains("test: cannot start the tokio runtime"),
+        "{}",
+        text(&reload)
+    );
+    let out = svc.output.wait_for("trying again (1 of 3)");
+    assert!(out.contains("after a failed upgrade"), "{out}");
+    // The same supervisor, on its own binary, its child serving.
+    assert_eq!(exe(pid), Path::new(V1), "{}", svc.output.text());
+    assert_eq!(status(&svc)["upgrades"], 0);
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_child_that_said_ready_and_died_at_once_is_not_upgraded_to() {
     let mut svc = Service::new(V1);
     // Its readiness and its exit reach the supervisor in one go: each

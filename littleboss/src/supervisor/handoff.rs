@@ -27,18 +27,26 @@ pub(crate) const FAILED_VAR: &str = "LITTLEBOSS_UPGRADE_FAILED";
 /// (short of descriptors or memory, say): its release may be tried again.
 /// Unset, as from an image that predates it, the release is refused.
 pub(crate) const RETRY_VAR: &str = "LITTLEBOSS_UPGRADE_MAY_RETRY";
+/// Set with [`FAILED_VAR`] when the image that went back could not take
+/// the state back either, for a passing reason, and runs itself again:
+/// how many times it has so far.
+pub(crate) const ROLLBACK_TRIES_VAR: &str = "LITTLEBOSS_UPGRADE_ROLLBACK_TRIES";
+/// How many times an image that went back runs itself again before it
+/// gives up (and the service with it).
+pub(crate) const ROLLBACK_TRIES: u32 = 3;
 /// Every variable of an upgrade, meant for the supervisor's next image
 /// alone.
-pub(crate) const VARS: [&str; 3] = [ENV_VAR, FAILED_VAR, RETRY_VAR];
+pub(crate) const VARS: [&str; 4] = [ENV_VAR, FAILED_VAR, RETRY_VAR, ROLLBACK_TRIES_VAR];
 /// For tests: the state version the new image claims to read, to force a
 /// mismatch and so a rollback.
 pub(crate) const TEST_VERSION_VAR: &str = "LITTLEBOSS_TEST_READS_STATE_VERSION";
 /// For tests: milliseconds the old image waits before its exec, and the
 /// new one before it takes over, to widen the window of the upgrade.
 pub(crate) const TEST_PAUSE_VAR: &str = "LITTLEBOSS_TEST_RESUME_PAUSE_MS";
-/// For tests: how many new images in a row fail to start their runtime,
-/// as one short of descriptors would (a passing failure): each goes back
-/// to the previous binary, which counts it down in its environment.
+/// For tests: how many images in a row fail to start their runtime, as
+/// one short of descriptors would (a passing failure), each counting it
+/// down in its environment: a new image goes back to the previous binary,
+/// an image that went back runs itself again.
 pub(crate) const TEST_RUNTIME_FAILS_VAR: &str = "LITTLEBOSS_TEST_RUNTIME_FAILS";
 
 /// Everything the next image needs, descriptors by number.

@@ -47,6 +47,9 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     let rollback =
         crate::inherited::var(handoff::FAILED_VAR).map(|r| r.to_string_lossy().into_owned());
     let may_retry = crate::inherited::var(handoff::RETRY_VAR).is_some();
+    let tries: u32 = crate::inherited::var(handoff::ROLLBACK_TRIES_VAR)
+        .and_then(|t| t.to_str()?.parse().ok())
+        .unwrap_or(0);
     // Taken as the binary loaded (`inherited`); set since only by a test.
     crate::environ::remove_env(&handoff::VARS);
     let value = value.to_string_lossy();
@@ -65,6 +68,24 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         let carried = handoff.map(Handoff::fds).unwrap_or_default();
         match &rollback {
             None => go_back(&memfd, &previous, &carried, &why, ours),
+            // Short of memory or descriptors as the image before was, say:
+            // a moment later it may pass, and giving up ends the service.
+            Some(first) if !ours && tries < handoff::ROLLBACK_TRIES => {
+                let tries = tries + 1;
+                log!(
+                    "cannot take the supervisor's state back after a failed upgrade ({first}): {why}; trying again ({tries} of {})",
+                    handoff::ROLLBACK_TRIES
+                );
+                std::thread::sleep(std::time::Duration::from_millis(100 << tries));
+                let tries = tries.to_string();
+                let mut vars = vec![(handoff::FAILED_VAR, first.as_str())];
+                if may_retry {
+                    vars.push((handoff::RETRY_VAR, "1"));
+                }
+                vars.push((handoff::ROLLBACK_TRIES_VAR, &tries));
+                let error = exec_previous(&memfd, &previous, &carried, &vars);
+                fail(1, format!("cannot run the previous binary again: {error}"))
+            }
             Some(first) => fail(
                 1,
                 format!(
@@ -86,7 +107,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     };
     let held = adopt_all(&handoff).unwrap_or_else(|e| give_up(e, false, Some(&handoff)));
     let rt = match crate::test_hook::test_hook::<u32>(handoff::TEST_RUNTIME_FAILS_VAR) {
-        Some(fails @ 1..) if rollback.is_none() => {
+        Some(fails @ 1..) => {
             let left = (fails - 1).to_string();
             crate::environ::set_env(handoff::TEST_RUNTIME_FAILS_VAR, &left);
             Err("test: cannot start the tokio runtime".to_owned())
@@ -316,6 +337,23 @@ fn gone_clients(handoff: &Handoff, kept: &[(u64, driver::KeptConnection)]) -> Ve
 /// to be tried again.
 fn go_back(memfd: &OwnedFd, previous: &OwnedFd, carried: &[RawFd], reason: &str, ours: bool) -> ! {
     log!("cannot take over the supervisor's state: {reason}; going back to the previous binary");
+    let mut vars = vec![(handoff::FAILED_VAR, reason)];
+    if !ours {
+        vars.push((handoff::RETRY_VAR, "1"));
+    }
+    let error = exec_previous(memfd, previous, carried, &vars);
+    fail(1, format!("cannot go back to the previous binary: {error}"))
+}
+
+/// Runs the binary `previous` with the state in `memfd`, the descriptors
+/// `carried` and those this image did not get to, and `vars` besides the
+/// state's. Returns only if the exec failed.
+fn exec_previous(
+    memfd: &OwnedFd,
+    previous: &OwnedFd,
+    carried: &[RawFd],
+    vars: &[(&str, &str)],
+) -> std::io::Error {
     let env = handoff::env_value(memfd, previous);
     // The lines out before descriptors are made inheritable (see
     // `upgrade::exec`).
@@ -327,13 +365,7 @@ fn go_back(memfd: &OwnedFd, previous: &OwnedFd, carried: &[RawFd], reason: &str,
     let _ = crate::inherited::reopen_across_exec();
     // Still blocked for the image that takes over (see `block`).
     let _ = super::signals::block();
-    let mut vars = vec![
-        (handoff::ENV_VAR, env.as_str()),
-        (handoff::FAILED_VAR, reason),
-    ];
-    if !ours {
-        vars.push((handoff::RETRY_VAR, "1"));
-    }
-    let error = reexec::exec(previous, &vars);
-    fail(1, format!("cannot go back to the previous binary: {error}"))
+    let mut all = vec![(handoff::ENV_VAR, env.as_str())];
+    all.extend_from_slice(vars);
+    reexec::exec(previous, &all)
 }
