@@ -23,18 +23,19 @@ use crate::link;
 use crate::supervisor::handoff;
 
 /// The variables meant for this process alone.
-const OURS: [&str; 4] = [
+const OURS: [&str; 5] = [
     handoff::ENV_VAR,
     handoff::FAILED_VAR,
     link::ENV_VAR,
     handoff::RETRY_VAR,
+    handoff::ROLLBACK_TRIES_VAR,
 ];
 
 /// What [`take_at_start`] took.
 #[derive(Debug)]
 struct Taken {
     /// The value of each of [`OURS`], in order.
-    vars: [Option<OsString>; 4],
+    vars: [Option<OsString>; 5],
     /// The descriptors that were open across exec when the binary started
     /// and are close-on-exec since.
     across_exec: Vec<RawFd>,

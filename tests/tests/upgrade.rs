@@ -395,8 +395,10 @@ fn an_image_gone_back_that_fails_for_a_passing_reason_runs_itself_again() {
     );
     let out = svc.output.wait_for("trying again (1 of 3)");
     assert!(out.contains("after a failed upgrade"), "{out}");
-    // The same supervisor, on its own binary, its child serving.
+    // The same supervisor, on its own binary, its child serving, and
+    // nothing of the extra exec left open.
     assert_eq!(exe(pid), Path::new(V1), "{}", svc.output.text());
+    assert_no_handoff_left(pid, &[Path::new(V1), &copy]);
     assert_eq!(status(&svc)["upgrades"], 0);
     assert!(read_greeting(addr).unwrap().starts_with("v1 "));
     svc.stop_expecting(0);

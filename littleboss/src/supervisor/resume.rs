@@ -86,12 +86,19 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
                 let error = exec_previous(&memfd, &previous, &carried, &vars);
                 fail(1, format!("cannot run the previous binary again: {error}"))
             }
-            Some(first) => fail(
-                1,
-                format!(
-                    "cannot take the supervisor's state back after a failed upgrade ({first}): {why}"
-                ),
-            ),
+            Some(first) => {
+                let after = if tries > 0 {
+                    format!(" (after {tries} tries)")
+                } else {
+                    String::new()
+                };
+                fail(
+                    1,
+                    format!(
+                        "cannot take the supervisor's state back after a failed upgrade ({first}): {why}{after}"
+                    ),
+                )
+            }
         }
     };
     if let Some(mistakes) = mistaken {
