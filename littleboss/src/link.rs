@@ -92,8 +92,9 @@ pub(crate) enum ToChild {
     /// The connections (the message's fds) the supervisor took off the
     /// queue of listener `listener`, the socket of inode `inode`, as it let
     /// go of it (a reload moved or dropped it): this child, told to drain,
-    /// serves them as a refusal's stash. An older child reads it as a bad
-    /// message, and its clients are reset, as before.
+    /// serves them as a refusal's stash. Sent only to a child whose hello
+    /// says it reads it (`reads_queued`): an older one would read it as a
+    /// bad message.
     Queued { listener: String, inode: u64 },
 }
 

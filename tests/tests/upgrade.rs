@@ -346,12 +346,13 @@ fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
     svc.stop_expecting(0);
 }
 
-#[test]
-fn a_new_image_that_fails_for_a_passing_reason_is_tried_again_by_the_next_reload() {
+/// A service of V1 whose next `images` supervisor images cannot start
+/// their runtime (as short of descriptors: a passing failure), reloaded
+/// to a copy of V1, which the reload's client hears it could not upgrade
+/// to. Returns the service, its address, its pid and the copy.
+fn reloaded_with_runtimes_failing(images: &str) -> (Service, std::net::SocketAddr, i32, PathBuf) {
     let mut svc = Service::new(V1);
-    // The first new image cannot start its runtime (as one short of
-    // descriptors); the next one can.
-    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_RUNTIME_FAILS", "1")]);
+    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_RUNTIME_FAILS", images)]);
     let pid = svc.pid();
     let copy = copy_of(&svc, V1);
     let reload = svc.control_with(&copy, "reload", &[]);
@@ -361,6 +362,13 @@ fn a_new_image_that_fails_for_a_passing_reason_is_tried_again_by_the_next_reload
         "{}",
         text(&reload)
     );
+    (svc, addr, pid, copy)
+}
+
+#[test]
+fn a_new_image_that_fails_for_a_passing_reason_is_tried_again_by_the_next_reload() {
+    // The first new image cannot start its runtime; the next one can.
+    let (mut svc, addr, pid, copy) = reloaded_with_runtimes_failing("1");
     assert_eq!(exe(pid), Path::new(V1), "{}", svc.output.text());
     assert_eq!(status(&svc)["upgrades"], 0);
     // Not refused for good: the next child of that release upgrades.
@@ -379,20 +387,10 @@ fn a_new_image_that_fails_for_a_passing_reason_is_tried_again_by_the_next_reload
 
 #[test]
 fn an_image_gone_back_that_fails_for_a_passing_reason_runs_itself_again() {
-    let mut svc = Service::new(V1);
     // The new image cannot start its runtime, and nor, at first, can the
-    // image that goes back to the old binary (as both short of
-    // descriptors): it runs itself again, rather than end the service.
-    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_RUNTIME_FAILS", "2")]);
-    let pid = svc.pid();
-    let copy = copy_of(&svc, V1);
-    let reload = svc.control_with(&copy, "reload", &[]);
-    assert!(reload.status.success(), "{}", text(&reload));
-    assert!(
-        text(&reload).contains("test: cannot start the tokio runtime"),
-        "{}",
-        text(&reload)
-    );
+    // image that goes back to the old binary: it runs itself again,
+    // rather than end the service.
+    let (mut svc, addr, pid, copy) = reloaded_with_runtimes_failing("2");
     let out = svc.output.wait_for("trying again (1 of 3)");
     assert!(out.contains("after a failed upgrade"), "{out}");
     // The same supervisor, on its own binary, its child serving, and

@@ -86,8 +86,8 @@ async fn upgraded_ones_closed(open: &OpenConnections) {
 /// `Router` too) on `listener` with hyper-util's auto builder (HTTP/1 and
 /// HTTP/2, with upgrades) and hyper-util's graceful shutdown, draining as
 /// [`serve`] does, `TCP_DEFER_ACCEPT` included. Each connection gets a
-/// clone of the service (and its own close time); each request carries the peer's address as axum's
-/// `ConnectInfo<SocketAddr>` extension, so an axum `Router` served so can
+/// clone of the service (and its own close time); each request carries
+/// the peer's address as axum's `ConnectInfo<SocketAddr>` extension, so an axum `Router` served so can
 /// extract it. Nagle's algorithm stays on, as axum's `serve` leaves it:
 /// measured under reloads, `TCP_NODELAY` had HTTP/2 clients lose more
 /// requests to the race with GOAWAY (a server streaming small frames that

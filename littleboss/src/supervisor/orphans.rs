@@ -78,7 +78,7 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool) -> Scan {
 /// zombie until it is reaped, so an owned one ends the scan.
 fn reap_one_by_one(owned: impl Fn(u32) -> bool) -> Scan {
     use nix::libc;
-    let peek = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+    let peek = super::pidfd::REAP | libc::WNOWAIT;
     // None left, or no child at all (ECHILD).
     while let Ok(Some((pid, _))) = super::pidfd::ended(libc::P_ALL, 0, peek) {
         if owned(pid.as_raw() as u32) {
@@ -92,13 +92,9 @@ fn reap_one_by_one(owned: impl Fn(u32) -> bool) -> Scan {
 
 /// Reaps `pid` if it is a zombie child of ours, saying how it ended.
 fn reap_one(pid: Pid) {
-    let reaped = super::pidfd::ended(
-        nix::libc::P_PID,
-        pid.as_raw() as nix::libc::id_t,
-        nix::libc::WEXITED | nix::libc::WNOHANG,
-    );
+    let reaped = super::pidfd::reap(nix::libc::P_PID, pid.as_raw() as nix::libc::id_t);
     // Running, not our child, or reaped by someone else: nothing to say.
-    let Ok(Some((_, exit))) = reaped else {
+    let Ok(Some(exit)) = reaped else {
         return;
     };
     match exit {

@@ -21,7 +21,6 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use nix::sys::wait::{Id, WaitPidFlag, waitid};
 use nix::unistd::Pid;
 use tokio::io::unix::AsyncFd;
 
@@ -189,10 +188,11 @@ fn pidfd_open(pid: u32) -> io::Result<AsyncFd<OwnedFd>> {
 /// Whether `waitid(P_PIDFD)` works on `fd`, asked without reaping: not
 /// on Linux 5.3 (`EINVAL`), nor under a seccomp filter that refuses it.
 fn can_wait_on(fd: &AsyncFd<OwnedFd>) -> bool {
-    use nix::errno::Errno;
-    let peek = flags() | WaitPidFlag::WNOWAIT;
-    let asked = waitid(Id::PIDFd(fd.get_ref().as_fd()), peek);
-    !matches!(asked, Err(Errno::EINVAL | Errno::ENOSYS | Errno::EPERM))
+    use nix::libc;
+    let pidfd = fd.get_ref().as_raw_fd() as libc::id_t;
+    let asked = ended(libc::P_PIDFD, pidfd, REAP | libc::WNOWAIT);
+    let refused = asked.as_ref().err().and_then(io::Error::raw_os_error);
+    !matches!(refused, Some(libc::EINVAL | libc::ENOSYS | libc::EPERM))
 }
 
 /// Watches children by pid from now on, saying so once.
@@ -204,14 +204,16 @@ fn give_up_pidfds(why: &str) {
     }
 }
 
-fn flags() -> WaitPidFlag {
-    WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG
-}
+/// The flags of a wait that reaps a child that has ended, without waiting.
+pub(super) const REAP: nix::libc::c_int = nix::libc::WEXITED | nix::libc::WNOHANG;
 
 /// Reaps the child `id` names (a pidfd for `P_PIDFD`, a pid for
 /// `P_PID`) if it has ended, and how: `None` while it runs.
-fn reap(idtype: nix::libc::idtype_t, id: nix::libc::id_t) -> io::Result<Option<ChildExit>> {
-    let ended = ended(idtype, id, nix::libc::WEXITED | nix::libc::WNOHANG)?;
+pub(super) fn reap(
+    idtype: nix::libc::idtype_t,
+    id: nix::libc::id_t,
+) -> io::Result<Option<ChildExit>> {
+    let ended = ended(idtype, id, REAP)?;
     Ok(ended.map(|(_, exit)| exit))
 }
 

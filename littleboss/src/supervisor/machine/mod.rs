@@ -940,7 +940,7 @@ impl Machine {
                 // others hold (see `begin_stop`); it may have died first.
                 // (Once no child is left, there is no one to refuse for.)
                 if was_serving && self.may_refuse() && !self.state.children.is_empty() {
-                    self.shut_own_streams("the service is stopping");
+                    self.shut_own_streams(|_| true);
                 }
                 return;
             }
@@ -1309,19 +1309,10 @@ impl Machine {
         // sockets of a reload under way, an old child's on port 0 (kept
         // when the serving child took over; the others were shut then).
         if refuse && let Some(serving) = up.serving {
-            let launch = self.state.children.get(&serving).map(|c| &c.launch);
-            let used = |key: &ListenerKey| {
-                launch.is_some_and(|l| l.listeners.iter().any(|a| a.key.as_ref() == Some(key)))
-            };
-            let unused: Vec<ListenerKey> = (self.own_streams().into_iter())
-                .filter(|key| !used(key))
+            let used: Vec<ListenerKey> = (self.state.children.get(&serving).into_iter())
+                .flat_map(|c| c.launch.listeners.iter().filter_map(|a| a.key.clone()))
                 .collect();
-            self.stop_holding(
-                unused,
-                "no longer listening on",
-                "the service is stopping",
-                |key| Effect::Shut { key },
-            );
+            self.shut_own_streams(|key| !used.contains(key));
         }
         let draining: Vec<ChildId> = (self.state.children.iter())
             .filter(|(_, c)| c.lameducked)
@@ -1815,7 +1806,7 @@ impl Machine {
             let own = self.own_streams();
             self.hand_queues(serving, |key| own.contains(key));
         }
-        self.shut_own_streams("the service is stopping");
+        self.shut_own_streams(|_| true);
         false
     }
 
@@ -1831,9 +1822,11 @@ impl Machine {
             .collect()
     }
 
-    /// Shuts [`own_streams`](Machine::own_streams).
-    fn shut_own_streams(&mut self, why: &str) {
-        let own = self.own_streams();
+    /// Shuts those of [`own_streams`](Machine::own_streams) that `pick`
+    /// picks out, the service stopping.
+    fn shut_own_streams(&mut self, pick: impl Fn(&ListenerKey) -> bool) {
+        let own: Vec<ListenerKey> = self.own_streams().into_iter().filter(|k| pick(k)).collect();
+        let why = "the service is stopping";
         self.stop_holding(own, "no longer listening on", why, |key| Effect::Shut {
             key,
         });
