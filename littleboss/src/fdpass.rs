@@ -123,7 +123,7 @@ pub(crate) struct Received {
 pub(crate) fn recv(sock: BorrowedFd<'_>, capacity: usize) -> io::Result<Received> {
     let mut buf = vec![0u8; capacity];
     let mut cmsg_space = nix::cmsg_space!([RawFd; MAX_FDS]);
-    let (len, fds, truncated) = {
+    let (len, mut fds, flags) = {
         let mut iov = [IoSliceMut::new(&mut buf)];
         let msg = socket::recvmsg::<()>(
             sock.as_raw_fd(),
@@ -131,16 +131,8 @@ pub(crate) fn recv(sock: BorrowedFd<'_>, capacity: usize) -> io::Result<Received
             Some(&mut cmsg_space),
             MsgFlags::MSG_CMSG_CLOEXEC,
         )?;
-        let truncated = msg
-            .flags
-            .intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
-        // The fds of a message whose bytes were cut (MSG_TRUNC) are taken
-        // all the same, to be closed with it rather than leak. Its control
-        // data cut (MSG_CTRUNC) cannot be parsed (nix refuses): the buffer
-        // holds the kernel's maximum of fds per message, so only a table
-        // near its RLIMIT_NOFILE gets there, and the fds the kernel did
-        // install then stay open.
         let mut fds = Vec::new();
+        // nix refuses to parse cut control data (MSG_CTRUNC): see below.
         if !msg.flags.contains(MsgFlags::MSG_CTRUNC) {
             for cmsg in msg.cmsgs()? {
                 if let ControlMessageOwned::ScmRights(raw) = cmsg {
@@ -152,16 +144,61 @@ pub(crate) fn recv(sock: BorrowedFd<'_>, capacity: usize) -> io::Result<Received
                 }
             }
         }
-        (msg.bytes, fds, truncated)
+        (msg.bytes, fds, msg.flags)
     };
-    if truncated {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "a message on the child channel was too large and was truncated",
-        ));
+    // The fds of a message cut short are taken all the same, to be closed
+    // with it rather than leak.
+    let fds_cut = flags.contains(MsgFlags::MSG_CTRUNC);
+    if fds_cut {
+        // The buffer holds the kernel's maximum of fds per message, so the
+        // cut means the table hit RLIMIT_NOFILE: the kernel installed what
+        // fitted, recorded their number, and dropped the rest.
+        for fd in installed_before_cut(&cmsg_space) {
+            // SAFETY: as above.
+            fds.push(unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+    }
+    let truncated = if flags.contains(MsgFlags::MSG_TRUNC) {
+        Some(CUT_BYTES)
+    } else {
+        fds_cut.then_some(CUT_FDS)
+    };
+    if let Some(why) = truncated {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, why));
     }
     buf.truncate(len);
     Ok(Received { data: buf, fds })
+}
+
+const CUT_BYTES: &str = "a message on the child channel was too large and was truncated";
+const CUT_FDS: &str = "the descriptors that came with a message on the child channel \
+    could not all be received: this process is at its open-file limit (RLIMIT_NOFILE)";
+
+/// The fds in the first control message of `control`, a buffer the
+/// kernel filled and cut (MSG_CTRUNC): on a cut, it writes only the
+/// SCM_RIGHTS header and the fds it installed, its length counting them.
+/// The buffer starts zeroed, so nothing written reads as no message.
+fn installed_before_cut(control: &[u8]) -> Vec<RawFd> {
+    use nix::libc::{SCM_RIGHTS, SOL_SOCKET, cmsghdr};
+    let header = std::mem::size_of::<cmsghdr>();
+    if control.len() < header {
+        return Vec::new();
+    }
+    // SAFETY: `control` holds at least one header's bytes; read_unaligned
+    // asks nothing of their alignment.
+    let first = unsafe { std::ptr::read_unaligned(control.as_ptr().cast::<cmsghdr>()) };
+    if first.cmsg_level != SOL_SOCKET || first.cmsg_type != SCM_RIGHTS {
+        return Vec::new();
+    }
+    // The fds start right after the header, which is already aligned for
+    // them on Linux (CMSG_LEN(0) == size_of::<cmsghdr>()).
+    let end = (first.cmsg_len as usize).min(control.len());
+    control
+        .get(header..end)
+        .unwrap_or_default()
+        .chunks_exact(std::mem::size_of::<RawFd>())
+        .map(|bytes| RawFd::from_ne_bytes(bytes.try_into().expect("chunks of an fd's size")))
+        .collect()
 }
 
 #[cfg(test)]
@@ -185,6 +222,53 @@ mod tests {
         let mut read_end = std::fs::File::from(read_end);
         let mut rest = Vec::new();
         assert_eq!(read_end.read_to_end(&mut rest).unwrap(), 0);
+    }
+
+    /// Runs in a process of its own (this test binary run again), since
+    /// it lowers the process's fd limit.
+    #[test]
+    fn fds_cut_at_the_open_file_limit_are_closed_not_leaked() {
+        const IN_CHILD: &str = "LITTLEBOSS_TEST_FDPASS_CUT";
+        let name = "fdpass::tests::fds_cut_at_the_open_file_limit_are_closed_not_leaked";
+        if std::env::var_os(IN_CHILD).is_none() {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([name, "--exact", "--test-threads=1", "--nocapture"])
+                .env(IN_CHILD, "1")
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{text}");
+            assert!(text.contains("1 passed"), "{text}");
+            return;
+        }
+        let open_fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();
+        let (ours, theirs) = socketpair().unwrap();
+        let (_r, w) = std::os::unix::net::UnixStream::pair().unwrap();
+        send(ours.as_fd(), b"five", &[w.as_fd(); 5]).unwrap();
+        // A limit leaving exactly two free numbers: two of the five fit.
+        use nix::sys::resource::{Resource::RLIMIT_NOFILE, getrlimit, setrlimit};
+        let (mut free, mut limit) = (0, 0);
+        while free < 2 {
+            free += u32::from(!is_open(limit));
+            limit += 1;
+        }
+        let (soft, hard) = getrlimit(RLIMIT_NOFILE).unwrap();
+        // read_dir's own fd needs a free number too: count before lowering.
+        let before = open_fds();
+        setrlimit(RLIMIT_NOFILE, limit as u64, hard).unwrap();
+        let error = recv(theirs.as_fd(), 64).unwrap_err();
+        setrlimit(RLIMIT_NOFILE, soft, hard).unwrap();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{error}");
+        assert!(error.to_string().contains("open-file limit"), "{error}");
+        assert_eq!(open_fds(), before, "the two fds that fitted were left open");
+    }
+
+    #[test]
+    fn the_fds_of_a_control_message_start_right_after_its_header() {
+        // SAFETY: CMSG_LEN is arithmetic on its argument.
+        let len = unsafe { nix::libc::CMSG_LEN(0) } as usize;
+        assert_eq!(len, std::mem::size_of::<nix::libc::cmsghdr>());
     }
 
     #[test]
