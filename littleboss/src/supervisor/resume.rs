@@ -112,7 +112,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         Ok(handoff) => handoff,
         Err(e) => give_up(e.to_string(), e.blames_the_reader(), None),
     };
-    let held = adopt_all(&handoff).unwrap_or_else(|e| give_up(e, false, Some(&handoff)));
+    let held = adopt_all(&handoff).unwrap_or_else(|(why, ours)| give_up(why, ours, Some(&handoff)));
     let rt = match crate::test_hook::test_hook::<u32>(handoff::TEST_RUNTIME_FAILS_VAR) {
         Some(fails @ 1..) => {
             let left = (fails - 1).to_string();
@@ -213,7 +213,10 @@ struct Held {
 /// again). Without the control socket or the lock nothing can be served;
 /// a missing listener, child channel or client connection is logged and
 /// left out.
-fn adopt_all(handoff: &Handoff) -> Result<Held, String> {
+///
+/// The error says why, and whether this binary would fail the same way
+/// again (see [`fails_again`]).
+fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
     let adopt = |fd: RawFd| {
         // SAFETY: the previous image named each descriptor once, for us.
         unsafe { crate::fdpass::adopt(fd) }
@@ -223,24 +226,29 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, String> {
     // unclosed.
     let control = adopt(handoff.control)
         .map(std::os::unix::net::UnixListener::from)
-        .map_err(|e| format!("the control socket was not handed over: {e}"))?;
+        .map_err(|e| {
+            let why = format!("the control socket was not handed over: {e}");
+            (why, fails_again(&e))
+        })?;
     let control_fd = match control.try_clone() {
         Ok(fd) => OwnedFd::from(fd),
         Err(e) => {
             let _ = control.into_raw_fd();
-            return Err(format!("control socket: {e}"));
+            return Err((format!("control socket: {e}"), false));
         }
     };
     let lock = adopt(handoff.lock)
-        .map_err(|e| e.to_string())
+        .map_err(|e| (e.to_string(), fails_again(&e)))
         .and_then(|fd| {
-            ServiceLock::resume(fd, handoff.lock_path.clone()).map_err(|e| e.to_string())
+            // Taken by another process meanwhile, or not a lock: no
+            // moment later mends either.
+            ServiceLock::resume(fd, handoff.lock_path.clone()).map_err(|e| (e.to_string(), true))
         });
     let lock = match lock {
         Ok(lock) => lock,
-        Err(e) => {
+        Err((e, ours)) => {
             let _ = (control.into_raw_fd(), control_fd.into_raw_fd());
-            return Err(format!("the service lock was not handed over: {e}"));
+            return Err((format!("the service lock was not handed over: {e}"), ours));
         }
     };
     let mut sockets = std::collections::HashMap::new();
@@ -285,6 +293,14 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, String> {
             .and_then(|fd| keep(&(0, fd)))
             .map(|(_, fd)| fd),
     })
+}
+
+/// Whether a descriptor this binary could not adopt would fail it again:
+/// one not open was closed by this binary's own code before `run` (or
+/// never handed over), and will be every time; one that could not be
+/// made close-on-exec is a passing failure of the kernel.
+fn fails_again(error: &crate::fdpass::AdoptError) -> bool {
+    matches!(error, crate::fdpass::AdoptError::NotOpen { .. })
 }
 
 /// A control connection taken back, with what it had sent that the
@@ -375,4 +391,20 @@ fn exec_previous(
     let mut all = vec![(handoff::ENV_VAR, env.as_str())];
     all.extend_from_slice(vars);
     reexec::exec(previous, &all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fails_again;
+    use crate::fdpass::AdoptError;
+
+    #[test]
+    fn only_a_descriptor_not_open_fails_the_binary_again() {
+        assert!(fails_again(&AdoptError::NotOpen { fd: 7 }));
+        let passing = AdoptError::Flags {
+            fd: 7,
+            error: nix::Error::ENOMEM,
+        };
+        assert!(!fails_again(&passing));
+    }
 }
