@@ -7,6 +7,8 @@
 
 mod driver;
 pub(crate) mod handoff;
+#[cfg(test)]
+mod handoff_pin;
 mod heap;
 mod machine;
 mod orphans;
