@@ -169,6 +169,9 @@ pub(crate) enum ActivationError {
     },
     /// A passed fd cannot be adopted.
     Adopt(AdoptError),
+    /// `fd`, one of the `count` that `LISTEN_FDS` names, was not open
+    /// across exec when the binary started: it was not passed.
+    NotPassed { fd: RawFd, count: usize },
     /// `listener` would take one of two unnamed fds (number, socket unit)
     /// from different socket units by place, whose order systemd does not
     /// keep from one start to the next.
@@ -215,6 +218,11 @@ impl std::fmt::Display for ActivationError {
                 "fds {first} and {second} are both named `{name}` in {LISTEN_FDNAMES}; listener `{name}` takes one socket"
             ),
             ActivationError::Adopt(e) => write!(f, "{e} ({LISTEN_FDS} counts it)"),
+            ActivationError::NotPassed { fd, count } => write!(
+                f,
+                "{LISTEN_FDS}={count} counts fds 3 to {}, but fd {fd} was not passed open when this program started: the count is wrong, or something closed fd {fd} before this program ran",
+                FIRST_FD as usize + count - 1
+            ),
             // `error` names the fd.
             ActivationError::UnitsUnordered {
                 listener,
@@ -241,6 +249,7 @@ impl std::error::Error for ActivationError {
             | ActivationError::TooMany { .. }
             | ActivationError::NameCount { .. }
             | ActivationError::SameName { .. }
+            | ActivationError::NotPassed { .. }
             | ActivationError::UnitsUnordered { .. } => None,
         }
     }
@@ -262,8 +271,11 @@ pub(crate) fn from_env() -> Result<Option<Activated>, ActivationError> {
     }
     // Taken as the binary started when they named this process (see
     // `inherited`); others' are removed here.
-    let [pid, fds, names] = crate::inherited::activation_vars()
-        .unwrap_or_else(|| [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES].map(std::env::var_os));
+    let at_start = crate::inherited::activation();
+    let [pid, fds, names] = match &at_start {
+        Some(taken) => taken.vars.clone(),
+        None => [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES].map(std::env::var_os),
+    };
     crate::environ::remove_env(&VARS);
     let vars = Vars {
         pid: pid.as_deref(),
@@ -273,11 +285,21 @@ pub(crate) fn from_env() -> Result<Option<Activated>, ActivationError> {
     let Some(names) = parse(vars, std::process::id() as i32)? else {
         return Ok(None);
     };
+    let count = names.len();
+    // Checked before any is owned: by now this process has opened fds of
+    // its own, perhaps at the numbers of a count too large.
+    let not_passed = (FIRST_FD..)
+        .take(count)
+        .find(|fd| at_start.as_ref().is_some_and(|a| !a.passed.contains(fd)));
+    if let Some(fd) = not_passed {
+        return Err(ActivationError::NotPassed { fd, count });
+    }
     let passed = (FIRST_FD..)
         .zip(names)
         .map(|(fd, name)| {
             // SAFETY: the service manager passed fds 3..3+LISTEN_FDS to
-            // this process (LISTEN_PID is ours) for it to own, and TAKEN
+            // this process (LISTEN_PID is ours) for it to own, each open
+            // across exec as the binary started (checked above), and TAKEN
             // makes this the only place that ever takes them.
             let fd = unsafe { crate::fdpass::adopt(fd) }.map_err(ActivationError::Adopt)?;
             Ok(Passed { fd, name })

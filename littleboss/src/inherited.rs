@@ -39,9 +39,21 @@ struct Taken {
     /// The descriptors that were open across exec when the binary started
     /// and are close-on-exec since.
     across_exec: Vec<RawFd>,
-    /// The socket activation variables, in the order of
-    /// [`crate::activation::VARS`], when they named this process.
-    activation: Option<[Option<OsString>; 3]>,
+    /// The socket activation variables, when they named this process.
+    activation: Option<Activation>,
+}
+
+/// Socket activation as the binary started, when it named this process.
+#[derive(Debug, Clone)]
+pub(crate) struct Activation {
+    /// `LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES`, in the order of
+    /// [`crate::activation::VARS`].
+    pub vars: [Option<OsString>; 3],
+    /// Those of the fds `LISTEN_FDS` counts that were open across exec:
+    /// passed. A count larger than what was passed must not make the
+    /// process take fds it opened itself since (its lock, its control
+    /// socket, a file of the program's) for sockets.
+    pub passed: Vec<RawFd>,
 }
 
 static TAKEN: OnceLock<Taken> = OnceLock::new();
@@ -124,7 +136,7 @@ fn hangup_caught_until_run() {
 /// makes the sockets they pass close-on-exec, when `LISTEN_PID` names this
 /// process (others' are left for [`crate::activation::from_env`] to
 /// remove, saying nothing of their fds).
-fn take_activation() -> Option<[Option<OsString>; 3]> {
+fn take_activation() -> Option<Activation> {
     use crate::activation::{FIRST_FD, MAX_FDS, VARS};
     let pid = std::env::var_os(VARS[0])?;
     let ours = pid.to_str()?.parse::<i32>().ok()? == nix::unistd::getpid().as_raw();
@@ -136,21 +148,22 @@ fn take_activation() -> Option<[Option<OsString>; 3]> {
         .as_deref()
         .and_then(|n| n.to_str()?.parse::<usize>().ok());
     // A count too large is an error `from_env` names; none are marked.
+    let mut passed = Vec::new();
     if let Some(count) = count.filter(|n| *n <= MAX_FDS) {
         let fds: Vec<RawFd> = (FIRST_FD..).take(count).collect();
-        close_on_exec(&fds);
+        passed = close_on_exec(&fds);
     }
     for var in VARS {
         // SAFETY: before `main`, with one thread: nothing reads the
         // environment meanwhile.
         unsafe { std::env::remove_var(var) };
     }
-    Some(vars)
+    Some(Activation { vars, passed })
 }
 
-/// The socket activation variables as the binary started, if they named
-/// this process (then taken out of the environment already).
-pub(crate) fn activation_vars() -> Option<[Option<OsString>; 3]> {
+/// Socket activation as the binary started, if it named this process
+/// (its variables then taken out of the environment already).
+pub(crate) fn activation() -> Option<Activation> {
     TAKEN.get()?.activation.clone()
 }
 

@@ -477,6 +477,42 @@ fn socket_activation_refuses_a_socket_of_the_wrong_type() {
 }
 
 #[test]
+fn a_count_of_more_fds_than_were_passed_is_refused_before_any_is_taken() {
+    // One socket passed, three counted: fds 4 and 5 are what the process
+    // opens itself (the supervisor's lock and control socket), which it
+    // must not take for sockets and close as unmatched.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    for mode in ["bypass", "start"] {
+        let mut svc = Service::new(ECHO);
+        let socket = listener.as_fd().try_clone_to_owned().unwrap();
+        let script = "exec 3<&0 0</dev/null; export LISTEN_PID=$$ LISTEN_FDS=3; exec \"$0\" \"$@\"";
+        let mut cmd = svc.command("sh");
+        cmd.arg("-c")
+            .arg(script)
+            .arg(ECHO)
+            .arg(format!("-littleboss={mode}"))
+            .stdin(std::process::Stdio::from(socket));
+        svc.spawn(cmd);
+        assert_eq!(
+            svc.wait_exit().code(),
+            Some(1),
+            "{mode}: {}",
+            svc.output.text()
+        );
+        let out = svc.output.text();
+        assert!(
+            out.contains("socket activation: LISTEN_FDS=3 counts fds 3 to 5, but fd 4 was not passed open when this program started"),
+            "{mode}: {out}"
+        );
+        // Nothing of the service is left behind (its socket, its lock).
+        let left: Vec<_> = std::fs::read_dir(svc.control_dir())
+            .map(|dir| dir.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{mode}: {left:?} {out}");
+    }
+}
+
+#[test]
 fn orphaned_descendants_are_reaped_without_proc_too() {
     // A chroot without /proc: the scan falls back to waitid, one zombie at
     // a time.
