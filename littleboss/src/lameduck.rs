@@ -484,10 +484,11 @@ pub(crate) fn poll_accept_or_stashed<S: std::os::fd::AsRawFd, A>(
         if polled.is_ready() {
             return polled;
         }
+        // Woken at draining too: a socket found shut leaves no other
+        // waker. Waiting first, then looking: draining begun in between
+        // is seen here, or its wake-up comes after the wait.
+        accepted.stash.wait(cx);
         if accepting() {
-            // Woken at draining too: a socket found shut leaves no other
-            // waker.
-            accepted.stash.wait(cx);
             return polled;
         }
     }
@@ -516,8 +517,8 @@ where
             if polled.is_ready() {
                 return polled;
             }
+            accepted.stash.wait(cx);
             if accepting() {
-                accepted.stash.wait(cx);
                 return polled;
             }
         }
@@ -709,6 +710,43 @@ mod tests {
             panic!("the error is not the program's");
         };
         assert_eq!(error.to_string(), "EMFILE");
+    }
+
+    #[test]
+    fn draining_begun_while_an_accept_is_polled_hands_it_the_stashed_connections() {
+        use std::os::fd::AsFd;
+        use std::task::Poll;
+        let (taken, addr) = tcp(true);
+        let listening = taken.fd.as_ref().unwrap().try_clone().unwrap();
+        let program = std::net::TcpListener::from(listening.try_clone().unwrap());
+        let listeners = Arc::new(Mutex::new(vec![taken]));
+        let (lameduck, phase) = Lameduck::new(listeners, HOUR, false, false);
+        let accepted = lameduck.accepted();
+        // A connection the supervisor handed over while serving.
+        let _client = std::net::TcpStream::connect(addr).unwrap();
+        let (handed, _) = program.accept().unwrap();
+        let inode = crate::stash::inode(listening.as_fd()).unwrap();
+        accepted.stash_handed(inode, vec![OwnedFd::from(handed)]);
+        // Draining begins on another thread while the accept is polled:
+        // its wake-up comes before this task waits on the stash. (The
+        // same between the accept's poll and the wait has no hook.)
+        let accept = |_: &mut std::task::Context<'_>| {
+            lameduck.begin();
+            Poll::<std::io::Result<(OwnedFd, ())>>::Pending
+        };
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let polled = super::poll_accept_or_stashed(
+            &phase,
+            &accepted,
+            listening.as_fd(),
+            &mut cx,
+            accept,
+            |fd| Ok((fd, ())),
+        );
+        assert!(
+            matches!(polled, Poll::Ready(Ok(_))),
+            "the stashed connection waits for a wake-up already gone"
+        );
     }
 
     #[test]

@@ -48,7 +48,8 @@ pub(crate) fn close_time(spread: Duration, random: u64) -> Duration {
 /// not draining), lameduck coming a `grace` after draining began, and
 /// `gap` the time between the connection's last two requests (`None`: this
 /// is its first): at its close time, or before it when the gap says the
-/// next request would come after lameduck.
+/// next request would come after lameduck, or too near it to be sure (see
+/// [`slack`]).
 pub(crate) fn should_close(
     draining_for: Option<Duration>,
     close_time: Duration,
@@ -56,8 +57,18 @@ pub(crate) fn should_close(
     grace: Duration,
 ) -> bool {
     draining_for.is_some_and(|lasted| {
-        lasted >= close_time || gap.is_none_or(|gap| lasted.saturating_add(gap) >= grace)
+        lasted >= close_time
+            || gap.is_none_or(|gap| lasted.saturating_add(gap).saturating_add(slack(gap)) >= grace)
     })
+}
+
+/// How much earlier than its gap says a client's next request may come
+/// and still be taken for one after lameduck: a client's timer and the
+/// network are not exact, and a request a few milliseconds late crosses
+/// the close of its idle connection. An eighth of the gap, and at least
+/// 20 ms.
+pub(crate) fn slack(gap: Duration) -> Duration {
+    (gap / 8).max(Duration::from_millis(20))
 }
 
 /// The gaps between one connection's requests, for [`should_close`]:
@@ -189,6 +200,20 @@ mod tests {
             Some(850 * MS),
             close_time,
             Some(500 * MS),
+            grace
+        ));
+        // Every 0.64 s, answered at 0.35 s: back at 0.99 s by its gap, too
+        // near lameduck to be sure (a few ms of jitter cross it): closed.
+        assert!(should_close(
+            Some(350 * MS),
+            close_time,
+            Some(640 * MS),
+            grace
+        ));
+        assert!(!should_close(
+            Some(250 * MS),
+            close_time,
+            Some(640 * MS),
             grace
         ));
         // A first request (no gap to go by) closes once draining.
