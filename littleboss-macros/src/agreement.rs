@@ -26,7 +26,22 @@ const ROWS: &[Row] = &[
                 .listener("b", "tcp::0080")
                 .listener("c", "tcp4::80")
         },
-        &["listeners `a` and `b` both ask for tcp :80; give each its own address"],
+        &[
+            "listeners `a` and `b` both ask for tcp :80; give each its own address",
+            "listeners `a` (tcp :80) and `c` (tcp4 :80) ask for one port on addresses that overlap, which the kernel binds once (`tcp :PORT` is every IPv4 and IPv6 address, `tcp4 :PORT` every IPv4 one, `tcp6 :PORT` every IPv6 one); give each its own port, or addresses that do not overlap",
+        ],
+    ),
+    (
+        r#"name = "svc", listener(a = "tcp:127.0.0.1:80", b = "tcp4:127.0.0.1:80", c = "tcp6::80")"#,
+        || {
+            Littleboss::new("svc")
+                .listener("a", "tcp:127.0.0.1:80")
+                .listener("b", "tcp4:127.0.0.1:80")
+                .listener("c", "tcp6::80")
+        },
+        &[
+            "listeners `a` (tcp 127.0.0.1:80) and `b` (tcp4 127.0.0.1:80) ask for one port on addresses that overlap, which the kernel binds once (`tcp :PORT` is every IPv4 and IPv6 address, `tcp4 :PORT` every IPv4 one, `tcp6 :PORT` every IPv6 one); give each its own port, or addresses that do not overlap",
+        ],
     ),
     (
         r#"name = "my blog""#,

@@ -387,7 +387,8 @@ impl State {
                     .iter()
                     .find(|l| l.name.value() == *name)
                     .map(|l| l.name.span()),
-                RuleError::SameSocket { second, .. } => options
+                RuleError::SameSocket { second, .. }
+                | RuleError::OverlappingSockets { second, .. } => options
                     .listeners
                     .iter()
                     .find(|l| l.name.value() == *second)

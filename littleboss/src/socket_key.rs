@@ -92,8 +92,30 @@ pub(crate) fn one_socket_each(wanted: &[Assigned]) -> Result<(), String> {
             };
             return Err(same.to_string());
         }
+        let overlapping = wanted[..i].iter().find(|w| {
+            (w.key.as_ref())
+                .is_some_and(|k| crate::rules::sockets_overlap(declared(k), declared(key)))
+        });
+        if let Some(first) = overlapping {
+            let overlap = crate::rules::RuleError::OverlappingSockets {
+                first: first.name.clone(),
+                first_socket: first
+                    .key
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                second: listener.name.clone(),
+                second_socket: key.to_string(),
+            };
+            return Err(overlap.to_string());
+        }
     }
     Ok(())
+}
+
+/// A key as a declaration's network and address.
+fn declared(key: &ListenerKey) -> (&str, &str) {
+    (key.network.as_str(), &key.address)
 }
 
 #[cfg(test)]
@@ -148,5 +170,22 @@ mod tests {
         assert!(
             one_socket_each(&[assigned("a", "127.0.0.1:0"), assigned("b", "127.0.0.1:0")]).is_ok()
         );
+    }
+
+    #[test]
+    fn one_launch_asks_for_no_sockets_that_overlap() {
+        let on = |name: &str, spec: &str| Assigned::of(&ListenerSpec::parse(name, spec).unwrap());
+        let e = one_socket_each(&[on("http", "tcp::80"), on("local", "tcp4:127.0.0.1:80")])
+            .unwrap_err();
+        assert!(
+            e.starts_with("listeners `http` (tcp :80) and `local` (tcp4 127.0.0.1:80) ask for one port on addresses that overlap"),
+            "{e}"
+        );
+        let apart = [
+            on("v4", "tcp4::80"),
+            on("v6", "tcp6::80"),
+            on("dns", "udp::80"),
+        ];
+        assert!(one_socket_each(&apart).is_ok());
     }
 }

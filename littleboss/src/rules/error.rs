@@ -114,6 +114,18 @@ pub enum RuleError {
         /// The socket, as `tcp :80`.
         socket: String,
     },
+    /// Two listeners ask for one port on addresses that overlap (see
+    /// `sockets_overlap`): the kernel binds it once.
+    OverlappingSockets {
+        /// The one declared first.
+        first: String,
+        /// Its socket, as `tcp :80`.
+        first_socket: String,
+        /// The other.
+        second: String,
+        /// Its socket, as `tcp4 127.0.0.1:80`.
+        second_socket: String,
+    },
     /// A duration in the attribute does not parse.
     BadDuration {
         /// The text as written.
@@ -230,6 +242,17 @@ impl fmt::Display for RuleError {
                 f,
                 "listeners `{first}` and `{second}` both ask for {}; give each its own address",
                 socket.escape_debug()
+            ),
+            RuleError::OverlappingSockets {
+                first,
+                first_socket,
+                second,
+                second_socket,
+            } => write!(
+                f,
+                "listeners `{first}` ({}) and `{second}` ({}) ask for one port on addresses that overlap, which the kernel binds once (`tcp :PORT` is every IPv4 and IPv6 address, `tcp4 :PORT` every IPv4 one, `tcp6 :PORT` every IPv6 one); give each its own port, or addresses that do not overlap",
+                first_socket.escape_debug(),
+                second_socket.escape_debug()
             ),
             RuleError::BadDuration { text } => write!(
                 f,

@@ -62,7 +62,8 @@ pub(crate) struct Settings<'a> {
 
 impl Settings<'_> {
     /// Every conflict between settings, in a fixed order: listeners named
-    /// like the mode flag, two listeners asking for one socket,
+    /// like the mode flag, two listeners asking for one socket or for
+    /// sockets that overlap,
     /// `worker_threads` with `current_thread`, a
     /// `grace` over half of `lameduck`, `restart_limit` without `persist`.
     pub fn check(&self) -> Vec<RuleError> {
@@ -74,18 +75,29 @@ impl Settings<'_> {
                 flag_chosen: self.flag.is_some(),
             });
         }
-        let mut sockets: Vec<(&str, String)> = Vec::new();
+        let mut sockets: Vec<(&str, String, (&str, &str))> = Vec::new();
         for (name, network, addr) in &self.declared {
             let Some(socket) = super::socket_of(network, addr) else {
                 continue;
             };
-            match sockets.iter().find(|(_, s)| *s == socket) {
-                Some((first, _)) => errors.push(RuleError::SameSocket {
+            let this = (*network, *addr);
+            if let Some((first, _, _)) = sockets.iter().find(|(_, s, _)| *s == socket) {
+                errors.push(RuleError::SameSocket {
                     first: (*first).to_owned(),
                     second: (*name).to_owned(),
                     socket,
-                }),
-                None => sockets.push((name, socket)),
+                });
+            } else if let Some((first, first_socket, _)) =
+                (sockets.iter()).find(|(_, _, declared)| super::sockets_overlap(*declared, this))
+            {
+                errors.push(RuleError::OverlappingSockets {
+                    first: (*first).to_owned(),
+                    first_socket: first_socket.clone(),
+                    second: (*name).to_owned(),
+                    second_socket: socket,
+                });
+            } else {
+                sockets.push((name, socket, this));
             }
         }
         if self.worker_threads && self.current_thread {
@@ -188,6 +200,7 @@ mod tests {
             }),
             [
                 "listeners `a` and `b` both ask for tcp :80; give each its own address",
+                "listeners `a` (tcp :80) and `c` (tcp4 :80) ask for one port on addresses that overlap, which the kernel binds once (`tcp :PORT` is every IPv4 and IPv6 address, `tcp4 :PORT` every IPv4 one, `tcp6 :PORT` every IPv6 one); give each its own port, or addresses that do not overlap",
                 "listeners `f` and `g` both ask for unix x.sock; give each its own address",
             ]
         );

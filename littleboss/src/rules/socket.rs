@@ -19,6 +19,89 @@ pub(crate) fn socket_of(network: &str, addr: &str) -> Option<String> {
     (network == "unix" || !address.ends_with(":0")).then(|| format!("{network} {address}"))
 }
 
+/// Whether the sockets two declarations ask for overlap though they are
+/// not the same one (see [`socket_of`] for that): the same port of the
+/// same kind, on addresses of which one takes the other's. The kernel
+/// binds a port once per address, so a start fails on the second.
+///
+/// `tcp :80` listens on every address, IPv4 and IPv6 (dual-stack), so it
+/// overlaps every other TCP listener on port 80; `tcp4 :80` overlaps each
+/// on an IPv4 address of port 80 (`tcp4:0.0.0.0:80`, `tcp:127.0.0.1:80`,
+/// `tcp4:localhost:80`), `tcp6 :80` each on an IPv6 one; an address
+/// overlaps itself under another network's name (`tcp:127.0.0.1:80` and
+/// `tcp4:127.0.0.1:80`). A host name is taken for no address of its own
+/// (which it resolves to is known only at bind).
+pub(crate) fn sockets_overlap(a: (&str, &str), b: (&str, &str)) -> bool {
+    let (Some(a), Some(b)) = (Bind::of(a.0, a.1), Bind::of(b.0, b.1)) else {
+        return false;
+    };
+    if a.kind != b.kind || a.port != b.port {
+        return false;
+    }
+    use Scope::*;
+    match (&a.scope, &b.scope) {
+        (Every, _) | (_, Every) => true,
+        (Every4, Every4) | (Every6, Every6) => true,
+        (Every4, Ip(ip)) | (Ip(ip), Every4) => ip.is_ipv4(),
+        (Every6, Ip(ip)) | (Ip(ip), Every6) => ip.is_ipv6(),
+        (Every4, Host { v4_only, .. }) | (Host { v4_only, .. }, Every4) => *v4_only,
+        (Every6, Host { v6_only, .. }) | (Host { v6_only, .. }, Every6) => *v6_only,
+        (Ip(x), Ip(y)) => x == y,
+        _ => false,
+    }
+}
+
+/// Where an inet declaration binds, as far as its text tells.
+struct Bind {
+    /// `tcp` or `udp`.
+    kind: &'static str,
+    port: u16,
+    scope: Scope,
+}
+
+enum Scope {
+    /// Every address, IPv4 and IPv6 (`tcp :80`).
+    Every,
+    /// Every IPv4 address (`tcp4 :80`, `tcp:0.0.0.0:80`).
+    Every4,
+    /// Every IPv6 address, IPv6 only (`tcp6 :80`, `tcp6:[::]:80`).
+    Every6,
+    /// One address.
+    Ip(IpAddr),
+    /// A host name: of the network's family only, or either.
+    Host { v4_only: bool, v6_only: bool },
+}
+
+impl Bind {
+    /// `None` for a unix socket, one off, or a free port (port 0).
+    fn of(network: &str, addr: &str) -> Option<Bind> {
+        let kind = match network {
+            "tcp" | "tcp4" | "tcp6" => "tcp",
+            "udp" | "udp4" | "udp6" => "udp",
+            _ => return None,
+        };
+        let (host, port) = addr.rsplit_once(':')?;
+        let port = port.parse::<u16>().ok().filter(|p| *p != 0)?;
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let (v4, v6) = (network.ends_with('4'), network.ends_with('6'));
+        let scope = match bare.parse::<IpAddr>() {
+            Err(_) if bare.is_empty() && v4 => Scope::Every4,
+            Err(_) if bare.is_empty() && v6 => Scope::Every6,
+            Err(_) if bare.is_empty() => Scope::Every,
+            Err(_) => Scope::Host {
+                v4_only: v4,
+                v6_only: v6,
+            },
+            // `tcp:[::]:80` binds as `tcp6` does (IPv6 only): an address
+            // given is bound as itself.
+            Ok(ip) if ip.is_unspecified() && ip.is_ipv4() => Scope::Every4,
+            Ok(ip) if ip.is_unspecified() => Scope::Every6,
+            Ok(ip) => Scope::Ip(ip),
+        };
+        Some(Bind { kind, port, scope })
+    }
+}
+
 /// A unix socket's path without what names nothing (`./a.sock` is
 /// `a.sock`, `/run//x.sock` is `/run/x.sock`): one socket, one key. `..`
 /// stays, as a symlink before it would make dropping it wrong.
@@ -73,5 +156,50 @@ mod tests {
         assert_ne!(socket_of("tcp", ":80"), socket_of("tcp4", ":80"));
         assert_eq!(socket_of("tcp", "127.0.0.1:0"), None, "a free port each");
         assert_eq!(socket_of("tcp", ""), None, "off");
+    }
+
+    #[test]
+    fn sockets_overlap_where_the_kernel_binds_a_port_once() {
+        let overlap = [
+            // Every address, dual-stack, against anything of the port.
+            (("tcp", ":80"), ("tcp4", ":80")),
+            (("tcp", ":80"), ("tcp6", ":80")),
+            (("tcp", ":80"), ("tcp", "127.0.0.1:80")),
+            (("tcp", ":80"), ("tcp", "[::1]:80")),
+            (("tcp", ":80"), ("tcp", "localhost:80")),
+            // Every IPv4 address, spelled two ways, and one of them.
+            (("tcp4", ":80"), ("tcp4", "0.0.0.0:80")),
+            (("tcp4", ":80"), ("tcp", "0.0.0.0:80")),
+            (("tcp4", ":80"), ("tcp", "127.0.0.1:80")),
+            (("tcp4", ":80"), ("tcp4", "localhost:80")),
+            (("tcp6", ":80"), ("tcp", "[::]:80")),
+            (("tcp6", ":80"), ("tcp", "[::1]:80")),
+            // One address under two networks' names.
+            (("tcp", "127.0.0.1:80"), ("tcp4", "127.0.0.1:80")),
+            (("udp", ":53"), ("udp4", ":53")),
+        ];
+        for (a, b) in overlap {
+            assert!(sockets_overlap(a, b), "{a:?} {b:?}");
+            assert!(sockets_overlap(b, a), "{b:?} {a:?}");
+        }
+        let apart = [
+            (("tcp4", ":80"), ("tcp6", ":80")),
+            (("tcp4", ":80"), ("tcp", "[::1]:80")),
+            (("tcp6", ":80"), ("tcp", "127.0.0.1:80")),
+            (("tcp", "127.0.0.1:80"), ("tcp", "127.0.0.2:80")),
+            (("tcp", ":80"), ("tcp", ":81")),
+            (("tcp", ":53"), ("udp", ":53")),
+            // A name's address is known only at bind.
+            (("tcp4", ":80"), ("tcp", "localhost:80")),
+            (("tcp", "localhost:80"), ("tcp", "127.0.0.1:80")),
+            // A free port each; off; unix.
+            (("tcp", ":0"), ("tcp4", ":0")),
+            (("tcp", ""), ("tcp4", ":80")),
+            (("unix", "a.sock"), ("unix", "a.sock")),
+        ];
+        for (a, b) in apart {
+            assert!(!sockets_overlap(a, b), "{a:?} {b:?}");
+            assert!(!sockets_overlap(b, a), "{b:?} {a:?}");
+        }
     }
 }

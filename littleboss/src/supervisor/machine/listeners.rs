@@ -498,13 +498,16 @@ mod tests {
             assigned("admin", Network::Tcp, Some("localhost:80")),
         ];
         assert_eq!(advice_beside(&beside_http), other("http", "127.0.0.1:80"));
-        let beside_metrics = [
+        // Declarations that overlap (every address, and one of them) are
+        // refused before any bind.
+        let overlapping = [
             assigned("metrics", Network::Tcp, Some(":9090")),
             assigned("admin", Network::Tcp, Some("127.0.0.1:9090")),
         ];
-        assert_eq!(
-            advice_beside(&beside_metrics),
-            other("metrics", "0.0.0.0:9090")
+        let refused = plan(&held, &current, &overlapping).unwrap_err();
+        assert!(
+            refused.contains("ask for one port on addresses that overlap"),
+            "{refused}"
         );
         // Not another specific address, which the held one cannot block.
         assert_eq!(advice("http", Network::Tcp, "127.0.0.2:80"), None);
