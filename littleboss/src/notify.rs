@@ -4,8 +4,9 @@
 //!
 //! Each notification is one datagram of newline-separated `KEY=value`
 //! lines, sent to the unix socket named by `$NOTIFY_SOCKET`. Failing to
-//! send never affects the service: the first failure is logged, the rest
-//! are not.
+//! send never affects the service: the first failure is logged, and every
+//! failure of a state change (READY, RELOADING, STOPPING); a status line
+//! or watchdog ping lost again is not.
 
 use std::ffi::OsStr;
 use std::io;

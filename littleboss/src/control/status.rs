@@ -121,6 +121,7 @@ impl Status {
                 1 => "upgraded in place once".to_owned(),
                 n => format!("upgraded in place {n} times"),
             };
+            let binary = shell_word(binary);
             let _ = writeln!(out, "supervisor binary {binary}, {upgrades}");
         }
         match &self.child {
@@ -160,7 +161,7 @@ impl Status {
                 "starting   {} ({why}), started {}, from {}{}",
                 pid_words(child.pid),
                 format_utc(child.started),
-                child.path,
+                shell_word(&child.path),
                 held_file(child)
             );
         }
@@ -177,7 +178,7 @@ impl Status {
             );
         }
         if let Some(f) = &self.last_failure {
-            let _ = writeln!(out, "last failure: {f}");
+            let _ = writeln!(out, "last failure: {}", visible(f));
         }
         if let Some(c) = &self.child {
             let mut line = shell_word(&c.path);
@@ -197,7 +198,7 @@ impl Status {
         if !self.listeners.is_empty() {
             let _ = writeln!(out, "\nlisteners:");
             for l in &self.listeners {
-                let addr = l.address.as_deref().unwrap_or("off");
+                let addr = l.address.as_deref().map_or("off".into(), visible);
                 let _ = writeln!(out, "\t{}:\t{} {addr}", l.name, l.network);
             }
         }
@@ -231,7 +232,9 @@ fn shell_word(word: &str) -> String {
                 '\n' => r"\n".to_owned(),
                 '\t' => r"\t".to_owned(),
                 '\r' => r"\r".to_owned(),
-                c if c.is_control() && (c as u32) < 0x100 => format!(r"\x{:02x}", c as u32),
+                // `\x` is a byte to bash: a character past ASCII (C1's
+                // U+0080 to U+009F) is written as itself, in UTF-8.
+                c if c.is_control() && c.is_ascii() => format!(r"\x{:02x}", c as u32),
                 c if c.is_control() => format!(r"\u{:04x}", c as u32),
                 c => c.to_string(),
             })
@@ -239,6 +242,21 @@ fn shell_word(word: &str) -> String {
         return format!("$'{escaped}'");
     }
     format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// Free text (a failure, which may quote a path) with its control
+/// characters escaped, so that none reaches the terminal as such; its
+/// lines and tabs (a program's error with its causes) kept.
+fn visible(text: &str) -> String {
+    let special = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !text.chars().any(special) {
+        return text.to_owned();
+    }
+    let escape = |c: char| match c {
+        c if special(c) => c.escape_debug().to_string(),
+        c => c.to_string(),
+    };
+    text.chars().map(escape).collect()
 }
 
 /// A wait in words: `250 ms`, `4.2 s`.
@@ -275,6 +293,16 @@ mod tests {
         assert_eq!(shell_word("a\nb"), r"$'a\nb'");
         assert_eq!(shell_word("\u{1b}[2J it's"), r"$'\x1b[2J it\'s'");
         assert_eq!(shell_word("back\\slash\t"), r"$'back\\slash\t'");
+        // A C1 control is a character, not a byte, to bash: `\u`.
+        assert_eq!(shell_word("a\u{85}b"), r"$'a\u0085b'");
+        assert_eq!(
+            visible("cannot run /srv/\u{1b}[2Jx"),
+            r"cannot run /srv/\u{1b}[2Jx"
+        );
+        assert_eq!(
+            visible("plain: it's\n\tcaused by"),
+            "plain: it's\n\tcaused by"
+        );
     }
 
     #[test]
@@ -500,6 +528,23 @@ mod tests {
             "{text}"
         );
         assert_eq!(serde_json::to_value(&s).unwrap()["child"]["replaced"], true);
+        // A path or failure with an escape sequence shows it escaped.
+        let mut s = s;
+        let odd = "/srv/\u{1b}[2Jblog".to_owned();
+        (s.starting.as_mut().unwrap().child.path, s.supervisor_binary) =
+            (odd.clone(), Some(odd.clone()));
+        s.last_failure = Some(format!("cannot run {odd}"));
+        let text = s.render();
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+        assert!(text.contains(r"from $'/srv/\x1b[2Jblog'"), "{text}");
+        assert!(
+            text.contains(r"supervisor binary $'/srv/\x1b[2Jblog'"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r"last failure: cannot run /srv/\u{1b}[2Jblog"),
+            "{text}"
+        );
     }
 
     #[test]
