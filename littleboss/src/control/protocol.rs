@@ -397,6 +397,9 @@ impl<'de> Deserialize<'de> for Checked {
     }
 }
 
+/// The most keys an object of a request may have.
+const MOST_KEYS: usize = 64;
+
 /// Walks a JSON value; at the top it keeps the object's `v` and `cmd`.
 struct Walk {
     top: bool,
@@ -448,6 +451,13 @@ impl<'de> serde::de::Visitor<'de> for Walk {
         let mut seen = std::collections::HashSet::new();
         let mut top = Top::default();
         while let Some(key) = map.next_key::<String>()? {
+            // No object of the protocol has a tenth of that: a line of a
+            // million keys would cost a hash set of them.
+            if seen.len() == MOST_KEYS {
+                return Err(serde::de::Error::custom(format_args!(
+                    "an object has more than {MOST_KEYS} keys"
+                )));
+            }
             if seen.contains(&key) {
                 return Err(serde::de::Error::custom(format_args!(
                     "the key `{}` appears twice",
@@ -764,7 +774,10 @@ mod tests {
                 "the key `kkkk",
             ),
         ];
-        for (line, want) in cases {
+        let many: String = (0..65).map(|i| format!(",\"k{i}\":0")).collect();
+        let many = format!(r#"{{"v":1,"cmd":"stop"{many}}}"#);
+        let many_keys = (many.as_bytes(), "an object has more than 64 keys");
+        for (line, want) in cases.iter().chain([&many_keys]) {
             let e = decode_request(line).unwrap_err().to_string();
             assert!(e.contains(want), "{}: {e}", String::from_utf8_lossy(line));
             // Quoting a value of any size, the message stays short.
