@@ -465,7 +465,11 @@ fn unknown_key(path: &Path) -> (Error, Option<&'static str>) {
         .map(|s| s.ident.unraw().to_string())
         .collect::<Vec<_>>()
         .join("::");
-    let suggestion = KEYS.into_iter().find(|k| rules::is_typo(&key, k));
+    // The nearest of those it may be a misspelling of (`krate` is one
+    // edit from `crate`, two from `grace`): the first of equals.
+    let suggestion = (KEYS.into_iter())
+        .filter(|k| rules::is_typo(&key, k))
+        .min_by_key(|k| rules::edits(&key, k));
     let hint = suggestion.map_or_else(String::new, |k| format!("did you mean `{k}`? "));
     let message = format!(
         "unknown key `{key}`; {hint}expected one of: {}",
@@ -813,6 +817,18 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(errors) => errors.into_iter().map(|e| e.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn a_misspelt_key_is_told_the_nearest_key() {
+        let hint = |key: &str| messages(&format!(r#"name = "svc", {key} = "lb""#));
+        // One edit from `crate`, two from `grace`, which comes first.
+        assert!(
+            hint("krate")[0].contains("did you mean `crate`?"),
+            "{:?}",
+            hint("krate")
+        );
+        assert!(hint("grce")[0].contains("did you mean `grace`?"));
     }
 
     #[test]

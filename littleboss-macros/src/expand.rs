@@ -89,8 +89,8 @@ fn expand(args: &Args, f: &MainFn) -> TokenStream {
     // `fn main() -> !`: the closure returns `()`, which `!` becomes; left
     // to inference, its type would hang on the never type's fallback (an
     // error in edition 2024, a warning before).
-    let never = sig.asyncness.is_none()
-        && matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, syn::Type::Never(_)));
+    let never =
+        sig.asyncness.is_none() && matches!(&sig.output, ReturnType::Type(_, ty) if is_never(ty));
     let returns = never.then(|| quote!(-> ()));
     let main = match sig.inputs.first() {
         None if never => quote!(|_: #krate::Context| #returns { #ident() }),
@@ -306,5 +306,38 @@ fn fallback(f: &MainFn, error: syn::Error) -> TokenStream {
             use #module::*;
             #error
         }
+    }
+}
+
+/// Whether `ty` is `!`, written so or in parentheses, or as a macro's
+/// `$t` (an invisible group).
+fn is_never(mut ty: &syn::Type) -> bool {
+    loop {
+        ty = match ty {
+            syn::Type::Never(_) => return true,
+            syn::Type::Paren(paren) => &paren.elem,
+            syn::Type::Group(group) => &group.elem,
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+
+    #[test]
+    fn never_is_told_however_it_is_wrapped() {
+        let ty = |s: &str| syn::parse_str::<syn::Type>(s).unwrap();
+        assert!(super::is_never(&ty("!")));
+        assert!(super::is_never(&ty("(!)")));
+        // As `-> $t` from a `macro_rules!` gives it.
+        let bang: TokenStream = "!".parse().unwrap();
+        let group = TokenTree::Group(Group::new(Delimiter::None, bang));
+        let grouped: syn::Type = syn::parse2(group.into()).unwrap();
+        assert!(matches!(grouped, syn::Type::Group(_)));
+        assert!(super::is_never(&grouped));
+        assert!(!super::is_never(&ty("()")));
+        assert!(!super::is_never(&ty("(u8)")));
     }
 }

@@ -28,4 +28,4 @@ pub(crate) use settings::{
     nonzero_worker_threads,
 };
 pub(crate) use socket::{clean_path, normalise_host_port, socket_of, sockets_overlap};
-pub(crate) use typo::is_typo;
+pub(crate) use typo::{edits, is_typo};
