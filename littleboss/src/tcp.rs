@@ -229,14 +229,13 @@ impl TcpListener {
         crate::defer_accept::defer(self.inner.as_fd(), up_to)
     }
 
-    /// Completes once draining has begun (at once if it has).
+    /// Completes once draining has begun (at once if it has), or the
+    /// lifecycle thread is gone: as [`Context::draining`] does.
+    ///
+    /// [`Context::draining`]: crate::Context::draining
     #[cfg(feature = "stream")]
     pub(crate) async fn draining(&self) {
-        let mut phase = self.phase.clone();
-        // A closed channel: the lifecycle thread is gone, never to drain.
-        if phase.wait_for(|p| p.is_draining()).await.is_err() {
-            std::future::pending::<()>().await;
-        }
+        let _ = self.phase.clone().wait_for(|p| p.is_draining()).await;
     }
 
     /// The tokio listener itself, which knows nothing of draining. When
