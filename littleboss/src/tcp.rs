@@ -173,6 +173,12 @@ impl TcpListener {
         )
     }
 
+    /// Where its connections are recorded (and stashed).
+    #[cfg(all(test, feature = "http"))]
+    pub(crate) fn accepted_for_test(&self) -> &Accepted {
+        &self.accepted
+    }
+
     /// Whether connections a refusal took off this listener's queue wait
     /// to be yielded (see [`stash`](crate::stash)).
     #[cfg(feature = "http")]

@@ -160,10 +160,28 @@ impl axum::serve::Listener for CountingListener {
                     // draining was told) is served still; then nothing
                     // comes from the listener.
                     if self.inner.has_stashed() {
-                        if let Ok((stream, peer)) = TcpListener::accept(&self.inner).await {
-                            return (self.open.track(stream), peer);
+                        let mut stashed = std::pin::pin!(TcpListener::accept(&self.inner));
+                        // One look: it takes what is stashed, passing over
+                        // connections whose clients are gone. Nothing
+                        // taken and nothing left (those were all gone, or
+                        // another handle took them): this listener is
+                        // done, and must not hold the drain open.
+                        let first = std::future::poll_fn(|cx| {
+                            std::task::Poll::Ready(stashed.as_mut().poll(cx))
+                        })
+                        .await;
+                        match first {
+                            std::task::Poll::Ready(Ok((stream, peer))) => {
+                                return (self.open.track(stream), peer);
+                            }
+                            // Stashed since the look: another look.
+                            std::task::Poll::Ready(Err(_)) | std::task::Poll::Pending
+                                if self.inner.has_stashed() =>
+                            {
+                                continue;
+                            }
+                            _ => {}
                         }
-                        continue;
                     }
                     self.accepting = None;
                     return std::future::pending().await;
@@ -214,6 +232,52 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), open.none())
             .await
             .expect("nothing open once the listener has stopped");
+    }
+
+    /// Connections stashed for it whose clients are gone (reset) do not
+    /// keep the listener counted open once draining.
+    #[tokio::test]
+    async fn stashed_connections_whose_clients_are_gone_leave_it_drained() {
+        use std::os::fd::{AsFd, OwnedFd};
+        let (phase, ctx, inner, addr) = crate::http::serve::tests::setup(Duration::ZERO).await;
+        // A connection accepted while serving and stashed for `inner` (as
+        // a hand-over is), its client then gone with a reset.
+        let client = std::net::TcpStream::connect(addr).unwrap();
+        let (server, _) = crate::TcpListener::accept(&inner).await.unwrap();
+        let reset = nix::libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        nix::sys::socket::setsockopt(&client, nix::sys::socket::sockopt::Linger, &reset).unwrap();
+        drop(client);
+        let server = OwnedFd::from(server.into_std().unwrap());
+        // The reset has arrived: the socket knows no peer any more.
+        let peerless = || {
+            nix::sys::socket::getpeername::<nix::sys::socket::SockaddrStorage>(
+                std::os::fd::AsRawFd::as_raw_fd(&server),
+            )
+            .is_err()
+        };
+        for _ in 0..200 {
+            if peerless() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(peerless(), "the reset never arrived");
+        let inode = crate::stash::inode(inner.as_fd()).unwrap();
+        inner.accepted_for_test().stash_handed(inode, vec![server]);
+        assert!(inner.has_stashed());
+        let open = Arc::new(OpenConnections::default());
+        let mut listener = CountingListener::new(&ctx, inner, &open);
+        phase.send_replace(Phase::Draining(std::time::Instant::now()));
+        let accepting = tokio::spawn(async move {
+            axum::serve::Listener::accept(&mut listener).await;
+        });
+        tokio::time::timeout(Duration::from_secs(5), open.none())
+            .await
+            .expect("counted open still, over connections gone");
+        accepting.abort();
     }
 
     #[tokio::test]
