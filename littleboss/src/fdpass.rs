@@ -174,31 +174,36 @@ const CUT_BYTES: &str = "a message on the child channel was too large and was tr
 const CUT_FDS: &str = "the descriptors that came with a message on the child channel \
     could not all be received: this process is at its open-file limit (RLIMIT_NOFILE)";
 
-/// The fds in the first control message of `control`, a buffer the
-/// kernel filled and cut (MSG_CTRUNC): on a cut, it writes only the
-/// SCM_RIGHTS header and the fds it installed, its length counting them.
-/// The buffer starts zeroed, so nothing written reads as no message.
+/// The fds in the SCM_RIGHTS messages of `control`, a buffer the kernel
+/// filled and cut (MSG_CTRUNC): on a cut it still writes each message's
+/// header, its length counting the fds it installed. The buffer starts
+/// zeroed, so where nothing was written a header of length zero ends it.
 fn installed_before_cut(control: &[u8]) -> Vec<RawFd> {
     use nix::libc::{SCM_RIGHTS, SOL_SOCKET, cmsghdr};
     let header = std::mem::size_of::<cmsghdr>();
-    if control.len() < header {
-        return Vec::new();
+    // Each message starts aligned as the kernel aligns it (CMSG_ALIGN).
+    let align = |n: usize| n.next_multiple_of(std::mem::size_of::<usize>());
+    let mut fds = Vec::new();
+    let mut at = 0;
+    while let Some(bytes) = control.get(at..at + header) {
+        // SAFETY: `bytes` holds one header's bytes; read_unaligned asks
+        // nothing of their alignment.
+        let message = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<cmsghdr>()) };
+        let len = message.cmsg_len as usize;
+        if len < header {
+            break;
+        }
+        if message.cmsg_level == SOL_SOCKET && message.cmsg_type == SCM_RIGHTS {
+            // The fds start right after the header, which is already
+            // aligned for them on Linux (CMSG_LEN(0) is its size).
+            let end = (at + len).min(control.len());
+            let data = control.get(at + header..end).unwrap_or_default();
+            let fd = |bytes: &[u8]| RawFd::from_ne_bytes(bytes.try_into().expect("an fd's size"));
+            fds.extend(data.chunks_exact(std::mem::size_of::<RawFd>()).map(fd));
+        }
+        at += align(len);
     }
-    // SAFETY: `control` holds at least one header's bytes; read_unaligned
-    // asks nothing of their alignment.
-    let first = unsafe { std::ptr::read_unaligned(control.as_ptr().cast::<cmsghdr>()) };
-    if first.cmsg_level != SOL_SOCKET || first.cmsg_type != SCM_RIGHTS {
-        return Vec::new();
-    }
-    // The fds start right after the header, which is already aligned for
-    // them on Linux (CMSG_LEN(0) == size_of::<cmsghdr>()).
-    let end = (first.cmsg_len as usize).min(control.len());
-    control
-        .get(header..end)
-        .unwrap_or_default()
-        .chunks_exact(std::mem::size_of::<RawFd>())
-        .map(|bytes| RawFd::from_ne_bytes(bytes.try_into().expect("chunks of an fd's size")))
-        .collect()
+    fds
 }
 
 #[cfg(test)]
@@ -262,6 +267,37 @@ mod tests {
         assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{error}");
         assert!(error.to_string().contains("open-file limit"), "{error}");
         assert_eq!(open_fds(), before, "the two fds that fitted were left open");
+    }
+
+    #[test]
+    fn the_fds_of_a_cut_buffer_are_found_past_other_messages() {
+        use nix::libc::{SCM_CREDENTIALS, SCM_RIGHTS, SOL_SOCKET, cmsghdr, ucred};
+        let header = std::mem::size_of::<cmsghdr>();
+        let mut buffer = Vec::new();
+        let mut message = |kind, data: &[u8]| {
+            let mut head = vec![0u8; header];
+            // SAFETY: a cmsghdr is integers (and padding), valid all
+            // zero; `head` holds a header's bytes, and write_unaligned
+            // asks nothing of their alignment.
+            unsafe {
+                let mut h: cmsghdr = std::mem::zeroed();
+                h.cmsg_len = (header + data.len()) as _;
+                h.cmsg_level = SOL_SOCKET;
+                h.cmsg_type = kind;
+                std::ptr::write_unaligned(head.as_mut_ptr().cast::<cmsghdr>(), h);
+            }
+            buffer.extend(head);
+            buffer.extend(data);
+            buffer.resize(buffer.len().next_multiple_of(8), 0);
+        };
+        // Credentials first, as with SO_PASSCRED, then two fds.
+        message(SCM_CREDENTIALS, &[0u8; std::mem::size_of::<ucred>()]);
+        let fds: Vec<u8> = [7i32, 9].iter().flat_map(|fd| fd.to_ne_bytes()).collect();
+        message(SCM_RIGHTS, &fds);
+        buffer.resize(buffer.len() + 64, 0);
+        assert_eq!(installed_before_cut(&buffer), [7, 9]);
+        assert!(installed_before_cut(&[0u8; 64]).is_empty());
+        assert!(installed_before_cut(&[]).is_empty());
     }
 
     #[test]

@@ -728,8 +728,9 @@ mod tests {
         let inode = crate::stash::inode(listening.as_fd()).unwrap();
         accepted.stash_handed(inode, vec![OwnedFd::from(handed)]);
         // Draining begins on another thread while the accept is polled:
-        // its wake-up comes before this task waits on the stash. (The
-        // same between the accept's poll and the wait has no hook.)
+        // its wake-up comes before this task waits on the stash. (Not the
+        // window between the accept's poll and the wait, which the order
+        // of the two closes and which has no hook: this passes without it.)
         let accept = |_: &mut std::task::Context<'_>| {
             lameduck.begin();
             Poll::<std::io::Result<(OwnedFd, ())>>::Pending

@@ -485,7 +485,8 @@ fn a_count_of_more_fds_than_were_passed_is_refused_before_any_is_taken() {
     for mode in ["bypass", "start"] {
         let mut svc = Service::new(ECHO);
         let socket = listener.as_fd().try_clone_to_owned().unwrap();
-        let script = "exec 3<&0 0</dev/null; export LISTEN_PID=$$ LISTEN_FDS=3; exec \"$0\" \"$@\"";
+        // Fds 4 and 5 closed, whatever the test process left open there.
+        let script = "exec 3<&0 0</dev/null 4>&- 5>&-; export LISTEN_PID=$$ LISTEN_FDS=3; exec \"$0\" \"$@\"";
         let mut cmd = svc.command("sh");
         cmd.arg("-c")
             .arg(script)

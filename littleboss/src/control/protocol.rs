@@ -264,8 +264,9 @@ pub(crate) enum ProtocolError {
     NoVersion,
     /// The version a message gave, as it reads.
     Version(String),
-    /// An object names a key twice (serde_json's own words and place).
-    DuplicateKey(serde_json::Error),
+    /// An object names a key twice, or has too many (serde_json's own
+    /// words and place).
+    Keys(serde_json::Error),
     BadRequest(serde_json::Error),
     BadResponse(serde_json::Error),
 }
@@ -283,7 +284,7 @@ impl std::fmt::Display for ProtocolError {
                 f,
                 "unsupported protocol version {other} (this supervisor speaks version {VERSION})"
             ),
-            ProtocolError::DuplicateKey(e) => write!(f, "{e}"),
+            ProtocolError::Keys(e) => write!(f, "{e}"),
             ProtocolError::BadRequest(e) => write!(f, "bad request: {e}"),
             ProtocolError::BadResponse(e) => write!(f, "bad response: {e}"),
         }
@@ -349,7 +350,7 @@ pub(crate) fn decode_response(line: &[u8]) -> Result<Response, ProtocolError> {
 /// the line (its unknown fields, `v` among them, are passed over).
 fn open_envelope(line: &[u8]) -> Result<Top, ProtocolError> {
     let top = serde_json::from_slice::<UniqueKeys>(line).map_err(|e| match e.is_data() {
-        true => ProtocolError::DuplicateKey(e),
+        true => ProtocolError::Keys(e),
         false => ProtocolError::NotJson(e),
     })?;
     let UniqueKeys::Object(top) = top else {
@@ -397,8 +398,12 @@ impl<'de> Deserialize<'de> for Checked {
     }
 }
 
-/// The most keys an object of a request may have.
-const MOST_KEYS: usize = 64;
+/// The most keys an object of a message may have: far more than any of
+/// the protocol's has (a status has about 15), so that a newer
+/// supervisor's answers still read; few enough that a 16 MiB line cannot
+/// cost a hash set of a million keys (those of the objects open at once
+/// at most, serde_json nesting 128 deep).
+const MOST_KEYS: usize = 1024;
 
 /// Walks a JSON value; at the top it keeps the object's `v` and `cmd`.
 struct Walk {
@@ -451,8 +456,6 @@ impl<'de> serde::de::Visitor<'de> for Walk {
         let mut seen = std::collections::HashSet::new();
         let mut top = Top::default();
         while let Some(key) = map.next_key::<String>()? {
-            // No object of the protocol has a tenth of that: a line of a
-            // million keys would cost a hash set of them.
             if seen.len() == MOST_KEYS {
                 return Err(serde::de::Error::custom(format_args!(
                     "an object has more than {MOST_KEYS} keys"
@@ -774,9 +777,9 @@ mod tests {
                 "the key `kkkk",
             ),
         ];
-        let many: String = (0..65).map(|i| format!(",\"k{i}\":0")).collect();
+        let many: String = (0..1023).map(|i| format!(",\"k{i}\":0")).collect();
         let many = format!(r#"{{"v":1,"cmd":"stop"{many}}}"#);
-        let many_keys = (many.as_bytes(), "an object has more than 64 keys");
+        let many_keys = (many.as_bytes(), "an object has more than 1024 keys");
         for (line, want) in cases.iter().chain([&many_keys]) {
             let e = decode_request(line).unwrap_err().to_string();
             assert!(e.contains(want), "{}: {e}", String::from_utf8_lossy(line));

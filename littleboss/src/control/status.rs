@@ -232,10 +232,7 @@ fn shell_word(word: &str) -> String {
                 '\n' => r"\n".to_owned(),
                 '\t' => r"\t".to_owned(),
                 '\r' => r"\r".to_owned(),
-                // `\x` is a byte to bash: a character past ASCII (C1's
-                // U+0080 to U+009F) is written as itself, in UTF-8.
-                c if c.is_control() && c.is_ascii() => format!(r"\x{:02x}", c as u32),
-                c if c.is_control() => format!(r"\u{:04x}", c as u32),
+                c if c.is_control() => escaped(c),
                 c => c.to_string(),
             })
             .collect();
@@ -253,10 +250,20 @@ fn visible(text: &str) -> String {
         return text.to_owned();
     }
     let escape = |c: char| match c {
-        c if special(c) => c.escape_debug().to_string(),
+        c if special(c) => escaped(c),
         c => c.to_string(),
     };
     text.chars().map(escape).collect()
+}
+
+/// A control character as bash's `$'...'` writes it: `\x1b` for an ASCII
+/// one; `\u0085` for one past ASCII (C1's U+0080 to U+009F), since `\x`
+/// is a byte to bash, not a character.
+fn escaped(c: char) -> String {
+    match c.is_ascii() {
+        true => format!(r"\x{:02x}", c as u32),
+        false => format!(r"\u{:04x}", c as u32),
+    }
 }
 
 /// A wait in words: `250 ms`, `4.2 s`.
@@ -297,7 +304,7 @@ mod tests {
         assert_eq!(shell_word("a\u{85}b"), r"$'a\u0085b'");
         assert_eq!(
             visible("cannot run /srv/\u{1b}[2Jx"),
-            r"cannot run /srv/\u{1b}[2Jx"
+            r"cannot run /srv/\x1b[2Jx"
         );
         assert_eq!(
             visible("plain: it's\n\tcaused by"),
@@ -542,7 +549,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains(r"last failure: cannot run /srv/\u{1b}[2Jblog"),
+            text.contains(r"last failure: cannot run /srv/\x1b[2Jblog"),
             "{text}"
         );
     }

@@ -3,10 +3,15 @@
 //! every control request, since all of them cross an upgrade in place
 //! when they arrive before the exec. `state_v1.json` pins the state alone.
 //!
-//! Every later build must read this file. A field added since needs
-//! `#[serde(default)]`; a change an older image could not read (a new
-//! variant of an event, a message or a request, a required field) needs a
-//! new `STATE_VERSION`, so that no older image is executed with it.
+//! Every build of `STATE_VERSION` 1 must read this file event for event. A
+//! field added since needs `#[serde(default)]`; a change a version-1 image
+//! could not read (a new variant of an event, a message or a request, a
+//! required field) needs a new `STATE_VERSION`, so that no older image is
+//! executed with it, and the pin made again for it (`handoff_v2.json`, as
+//! [`print_a_handoff_with_every_event`] says), read here in place of this
+//! one: a build of a later version refuses a version-1 handoff, so nothing
+//! reads this file then. [`every_kind`] stops the build at a new variant,
+//! until it is listed in [`with_every_event`].
 
 use std::path::PathBuf;
 
@@ -16,6 +21,46 @@ use crate::control::protocol::Request;
 use crate::link::FromChild;
 use crate::socket_key::ListenerKey;
 use crate::spec::{ListenerSpec, Network};
+
+/// Nothing but a match with no catch-all: a variant added to an event,
+/// a child's message, a request or a signal stops the build here, until
+/// [`with_every_event`] has it and a new version is pinned.
+#[allow(dead_code)]
+fn every_kind(event: &Event) {
+    match event {
+        Event::Bound { .. }
+        | Event::BindFailed { .. }
+        | Event::Spawned { .. }
+        | Event::SpawnFailed { .. }
+        | Event::Exited { .. }
+        | Event::ClientGone { .. }
+        | Event::Tick
+        | Event::Upgraded
+        | Event::UpgradeFailed { .. } => {}
+        Event::Message { message, .. } => match message {
+            FromChild::Hello { .. }
+            | FromChild::Ready
+            | FromChild::Error { .. }
+            | FromChild::Finished { .. } => {}
+        },
+        Event::Control { request, .. } => match request {
+            Request::Status | Request::Reload { .. } | Request::Stop => {}
+        },
+        Event::Signal(signal) => match signal {
+            Signal::Term
+            | Signal::Int
+            | Signal::Hup
+            | Signal::Chld
+            | Signal::Usr1
+            | Signal::Usr2 => {}
+        },
+    }
+    if let Event::Exited { exit, .. } = event {
+        match exit {
+            ChildExit::Code(_) | ChildExit::Signal(_) => {}
+        }
+    }
+}
 
 /// A handoff with one pending event of every kind.
 fn with_every_event() -> Handoff {
@@ -139,6 +184,10 @@ fn print_a_handoff_with_every_event() {
 #[test]
 fn a_handoff_written_by_version_1_is_read_event_for_event() {
     let pinned = include_bytes!("handoff_v1.json");
+    assert_eq!(
+        STATE_VERSION, 1,
+        "a new state version: pin its handoff and read that here (see this file's doc)"
+    );
     let read = Handoff::decode(pinned, STATE_VERSION).expect("version 1's handoff reads");
     let now = with_every_event();
     assert_eq!(read.pending.len(), now.pending.len());

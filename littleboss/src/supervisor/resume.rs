@@ -240,9 +240,17 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
     let lock = adopt(handoff.lock)
         .map_err(|e| (e.to_string(), fails_again(&e)))
         .and_then(|fd| {
-            // Taken by another process meanwhile, or not a lock: no
-            // moment later mends either.
-            ServiceLock::resume(fd, handoff.lock_path.clone()).map_err(|e| (e.to_string(), true))
+            ServiceLock::resume(fd, handoff.lock_path.clone()).map_err(|e| {
+                // Only the kernel out of lock records (ENOLCK) may pass.
+                let passing = matches!(
+                    e,
+                    crate::control::server::ControlError::Lock {
+                        error: nix::Error::ENOLCK | nix::Error::EINTR,
+                        ..
+                    }
+                );
+                (e.to_string(), !passing)
+            })
         });
     let lock = match lock {
         Ok(lock) => lock,
