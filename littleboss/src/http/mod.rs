@@ -36,6 +36,9 @@
 //! - at lameduck, close idle HTTP/1 connections, let each request in
 //!   flight finish (its connection closes after the response) and send
 //!   HTTP/2 connections a graceful GOAWAY (hyper's graceful shutdown);
+//!   [`serve_service`] first reads a request that has just arrived on an
+//!   idle connection, and answers it (`serve`, whose connections axum
+//!   shuts down, leaves that race);
 //! - wait, within the same bound, for connections handed to an upgrade
 //!   handler (WebSocket): hyper is done with them at the upgrade, so their
 //!   handlers close them, on `ctx.draining()` or `ctx.lameduck()`;
@@ -61,6 +64,7 @@
 mod close;
 mod deferral;
 mod drain;
+mod graceful;
 mod open;
 mod per_connection;
 mod serve;

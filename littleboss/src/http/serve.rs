@@ -10,7 +10,6 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tower_layer::Layer;
 use tower_service::Service;
@@ -18,6 +17,7 @@ use tower_service::Service;
 use super::close::CloseWhenDraining;
 use super::deferral::defer_silent_connections;
 use super::drain::bounded;
+use super::graceful::serve_until_shut;
 use super::open::{CountingListener, OpenConnections, shutdown_signal};
 use super::per_connection::PerConnection;
 use super::spread::CloseTimes;
@@ -84,8 +84,12 @@ async fn upgraded_ones_closed(open: &OpenConnections) {
 
 /// Serves a tower `service` (a tonic router, a tower-http stack, an axum
 /// `Router` too) on `listener` with hyper-util's auto builder (HTTP/1 and
-/// HTTP/2, with upgrades) and hyper-util's graceful shutdown, draining as
-/// [`serve`] does, `TCP_DEFER_ACCEPT` included. Each connection gets a
+/// HTTP/2, with upgrades) and hyper's graceful shutdown of each
+/// connection, draining as [`serve`] does, `TCP_DEFER_ACCEPT` included. At
+/// lameduck a connection is shut down once what its client has sent is
+/// read, so a request arriving on an idle connection just then is
+/// answered rather than reset with it (axum's `serve`, under [`serve`],
+/// leaves that race). Each connection gets a
 /// clone of the service (and its own close time); each request carries
 /// the peer's address as axum's `ConnectInfo<SocketAddr>` extension, so an axum `Router` served so can
 /// extract it. Nagle's algorithm stays on, as axum's `serve` leaves it:
@@ -124,7 +128,8 @@ where
     let mut builder = Builder::new(TokioExecutor::new());
     // As axum's `serve` does: WebSockets over HTTP/2 (RFC 8441).
     builder.http2().enable_connect_protocol();
-    let graceful = GracefulShutdown::new();
+    // Tells every connection to shut down gracefully (see `graceful`).
+    let (shut, shut_told) = tokio::sync::watch::channel(false);
     let open = Arc::new(OpenConnections::default());
     let shutdown = shutdown_signal(ctx, &open);
     tokio::pin!(shutdown);
@@ -168,20 +173,22 @@ where
         // `ConnectInfo`, for an axum `Router` served so.
         let service = Extension(ConnectInfo(peer)).layer(service.clone());
         let service = CloseWhenDraining::at(service, ctx, close_times.draw());
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         let conn = builder.serve_connection_with_upgrades(
             TokioIo::new(open.track(stream)),
             TowerToHyperService::new(service),
         );
-        let conn = graceful.watch(conn.into_owned());
-        connections.spawn(async move {
-            // A connection's error (a client gone mid-request) ends that
-            // connection only.
-            let _ = conn.await;
+        // A connection's error (a client gone mid-request) ends that
+        // connection only.
+        let conn = serve_until_shut(conn.into_owned(), fd, shut_told.clone(), |conn| {
+            conn.graceful_shutdown();
         });
+        connections.spawn(conn);
     }
     drop(listener);
+    shut.send_replace(true);
     let drained = async {
-        graceful.shutdown().await;
+        while connections.join_next().await.is_some() {}
         upgraded_ones_closed(&open).await;
     };
     let _ = bounded(ctx, drained).await;
@@ -304,6 +311,34 @@ pub(super) mod tests {
         tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
             .await
             .expect("the helper returns at lameduck")
+            .unwrap()
+            .unwrap();
+    }
+
+    /// A request whose bytes reached an idle keep-alive connection just
+    /// before lameduck, not yet read, is answered (`Connection: close`),
+    /// not reset with the connection's close.
+    #[tokio::test]
+    async fn serve_service_answers_a_request_arriving_at_lameduck() {
+        let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let server = serve_service_hi(ctx, listener);
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        assert!(!exchange(&mut conn).await.contains("connection: close"));
+        // The request, then lameduck, with no await in between: the
+        // server's tasks run only after both.
+        let request = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n";
+        assert_eq!(conn.try_write(request).unwrap(), request.len());
+        phase.send_replace(Phase::Lameduck(Instant::now()));
+        let mut response = Vec::new();
+        conn.read_to_end(&mut response)
+            .await
+            .expect("the connection was reset, its request unanswered");
+        let response = String::from_utf8_lossy(&response).to_ascii_lowercase();
+        assert!(response.starts_with("http/1.1 200"), "{response}");
+        assert!(response.contains("connection: close"), "{response}");
+        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
+            .await
+            .expect("the helper returns")
             .unwrap()
             .unwrap();
     }

@@ -1,0 +1,88 @@
+//! hyper's graceful shutdown of one connection at lameduck, with what its
+//! client has sent read first.
+//!
+//! hyper closes an HTTP/1 connection it finds idle when told to shut down
+//! (`graceful_shutdown`), and hyper-util's `GracefulShutdown` tells it
+//! before polling the connection again. A request whose bytes reached the
+//! socket just before lameduck, and that hyper has not read yet (its task
+//! not polled since they came), is then in the socket when it is closed:
+//! the kernel resets the connection, and the client loses the request
+//! unanswered. Here the connection is polled first, and told to shut down
+//! only once nothing is waiting unread in its socket (or after a few
+//! milliseconds of looking): a request read by then is answered, with
+//! `Connection: close`, as one in flight is.
+
+use std::future::Future;
+use std::os::fd::RawFd;
+use std::pin::Pin;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+/// How often to look again whether hyper has read what is waiting.
+const LOOK_AGAIN: Duration = Duration::from_millis(1);
+/// How many times, at most: a client that keeps sending (a pipelined
+/// request hyper does not read while it answers one) is not waited for.
+const MOST_LOOKS: u32 = 50;
+
+/// Serves `conn` until `shut` turns true (or its sender is gone), then
+/// has `shut_down` tell it to shut down gracefully, once `fd` (its
+/// socket, open while `conn` is) has nothing waiting unread; then serves
+/// it to its end.
+pub(super) async fn serve_until_shut<C>(
+    conn: C,
+    fd: RawFd,
+    mut shut: watch::Receiver<bool>,
+    shut_down: impl FnOnce(Pin<&mut C>),
+) where
+    C: Future,
+{
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        biased;
+        _ = conn.as_mut() => return,
+        _ = shut.wait_for(|shut| *shut) => {}
+    }
+    for _ in 0..MOST_LOOKS {
+        if !unread_waiting(fd) {
+            break;
+        }
+        // tokio has not yet seen the bytes (its reactor runs between
+        // tasks): a moment, for hyper to be woken and read them.
+        tokio::select! {
+            biased;
+            _ = conn.as_mut() => return,
+            () = tokio::time::sleep(LOOK_AGAIN) => {}
+        }
+    }
+    shut_down(conn.as_mut());
+    let _ = conn.await;
+}
+
+/// Whether bytes wait unread in socket `fd` (not its end-of-file).
+fn unread_waiting(fd: RawFd) -> bool {
+    use nix::sys::socket::{MsgFlags, recv};
+    let mut byte = [0u8];
+    let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
+    matches!(recv(fd, &mut byte, flags), Ok(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn unread_bytes_are_seen_and_an_end_of_file_is_not() {
+        let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        assert!(!super::unread_waiting(b.as_raw_fd()));
+        a.write_all(b"GET").unwrap();
+        assert!(super::unread_waiting(b.as_raw_fd()));
+        // Looked at, not taken.
+        let mut got = [0u8; 3];
+        (&b).read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"GET");
+        drop(a);
+        assert!(!super::unread_waiting(b.as_raw_fd()));
+    }
+}
