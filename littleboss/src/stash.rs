@@ -121,16 +121,6 @@ impl Stash {
         }
     }
 
-    /// Whether a connection is stashed for `listening`.
-    #[cfg_attr(not(feature = "http"), allow(dead_code))]
-    pub fn has(&self, listening: BorrowedFd<'_>) -> bool {
-        if !self.any.load(Ordering::SeqCst) {
-            return false;
-        }
-        let queued = lock(&self.queued);
-        inode(listening).is_some_and(|key| queued.get(&key).is_some_and(|q| !q.is_empty()))
-    }
-
     fn pop(&self, listening: BorrowedFd<'_>) -> Option<OwnedFd> {
         if !self.any.load(Ordering::SeqCst) {
             return None;

@@ -175,15 +175,8 @@ impl TcpListener {
 
     /// Where its connections are recorded (and stashed).
     #[cfg(all(test, feature = "http"))]
-    pub(crate) fn accepted_for_test(&self) -> &Accepted {
-        &self.accepted
-    }
-
-    /// Whether connections a refusal took off this listener's queue wait
-    /// to be yielded (see [`stash`](crate::stash)).
-    #[cfg(feature = "http")]
-    pub(crate) fn has_stashed(&self) -> bool {
-        self.accepted.stash.has(self.inner.as_fd())
+    pub(crate) fn accepted_for_test(&self) -> Arc<Accepted> {
+        self.accepted.clone()
     }
 
     /// Whether this listener has stopped yielding connections.

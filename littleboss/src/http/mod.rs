@@ -37,8 +37,9 @@
 //!   flight finish (its connection closes after the response) and send
 //!   HTTP/2 connections a graceful GOAWAY (hyper's graceful shutdown);
 //!   [`serve_service`] first reads a request that has just arrived on an
-//!   idle connection, and answers it (`serve`, whose connections axum
-//!   shuts down, leaves that race);
+//!   idle connection (10 to 20 ms of looking at most), and answers it,
+//!   which narrows that race (`serve`, whose connections axum shuts
+//!   down, leaves it);
 //! - wait, within the same bound, for connections handed to an upgrade
 //!   handler (WebSocket): hyper is done with them at the upgrade, so their
 //!   handlers close them, on `ctx.draining()` or `ctx.lameduck()`;

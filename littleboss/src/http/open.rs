@@ -147,51 +147,47 @@ impl CountingListener {
     }
 }
 
+impl CountingListener {
+    /// Once draining: what a refusal took off the queue (stashed before
+    /// draining was told) is served still, taken with one look, which
+    /// passes over connections whose clients are gone. Nothing taken:
+    /// this listener stops counting as open, so that the drain need not
+    /// wait for it, and serves what is stashed later (a hand-over read
+    /// after draining began) if the helper still asks.
+    async fn accept_stashed(&mut self) -> (Counted<tokio::net::TcpStream>, SocketAddr) {
+        let taken = {
+            let mut stashed = std::pin::pin!(TcpListener::accept(&self.inner));
+            std::future::poll_fn(|cx| std::task::Poll::Ready(stashed.as_mut().poll(cx))).await
+        };
+        if let std::task::Poll::Ready(Ok((stream, peer))) = taken {
+            return (self.open.track(stream), peer);
+        }
+        self.accepting = None;
+        loop {
+            match TcpListener::accept(&self.inner).await {
+                Ok((stream, peer)) => return (self.open.track(stream), peer),
+                // Not from the stash, which yields no errors: the socket
+                // (the lifecycle gone, draining never told it). A pause,
+                // not a spin.
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
+    }
+}
+
 impl axum::serve::Listener for CountingListener {
     type Io = Counted<tokio::net::TcpStream>;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            tokio::select! {
-                biased;
-                () = self.ctx.draining() => {
-                    // What a refusal took off the queue (stashed before
-                    // draining was told) is served still; then nothing
-                    // comes from the listener.
-                    if self.inner.has_stashed() {
-                        let mut stashed = std::pin::pin!(TcpListener::accept(&self.inner));
-                        // One look: it takes what is stashed, passing over
-                        // connections whose clients are gone. Nothing
-                        // taken and nothing left (those were all gone, or
-                        // another handle took them): this listener is
-                        // done, and must not hold the drain open.
-                        let first = std::future::poll_fn(|cx| {
-                            std::task::Poll::Ready(stashed.as_mut().poll(cx))
-                        })
-                        .await;
-                        match first {
-                            std::task::Poll::Ready(Ok((stream, peer))) => {
-                                return (self.open.track(stream), peer);
-                            }
-                            // Stashed since the look: another look.
-                            std::task::Poll::Ready(Err(_)) | std::task::Poll::Pending
-                                if self.inner.has_stashed() =>
-                            {
-                                continue;
-                            }
-                            _ => {}
-                        }
-                    }
-                    self.accepting = None;
-                    return std::future::pending().await;
-                }
-                (stream, peer) = axum::serve::Listener::accept(&mut self.inner) => {
-                    // Nagle left on, as axum leaves it: with it off, HTTP/2
-                    // clients lost many more requests to the graceful GOAWAY
-                    // (commit 684447e, measured with drain_bench).
-                    return (self.open.track(stream), peer);
-                }
+        tokio::select! {
+            biased;
+            () = self.ctx.draining() => self.accept_stashed().await,
+            (stream, peer) = axum::serve::Listener::accept(&mut self.inner) => {
+                // Nagle left on, as axum leaves it: with it off, HTTP/2
+                // clients lost many more requests to the graceful GOAWAY
+                // (commit 684447e, measured with drain_bench).
+                (self.open.track(stream), peer)
             }
         }
     }
@@ -266,18 +262,36 @@ mod tests {
         }
         assert!(peerless(), "the reset never arrived");
         let inode = crate::stash::inode(inner.as_fd()).unwrap();
-        inner.accepted_for_test().stash_handed(inode, vec![server]);
-        assert!(inner.has_stashed());
+        let accepted = inner.accepted_for_test();
+        accepted.stash_handed(inode, vec![server]);
         let open = Arc::new(OpenConnections::default());
         let mut listener = CountingListener::new(&ctx, inner, &open);
         phase.send_replace(Phase::Draining(std::time::Instant::now()));
-        let accepting = tokio::spawn(async move {
-            axum::serve::Listener::accept(&mut listener).await;
-        });
+        let accepting =
+            tokio::spawn(async move { axum::serve::Listener::accept(&mut listener).await });
         tokio::time::timeout(Duration::from_secs(5), open.none())
             .await
             .expect("counted open still, over connections gone");
-        accepting.abort();
+        // One stashed later (a hand-over read after draining began) is
+        // still served.
+        let side = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let late_client = std::net::TcpStream::connect(side.local_addr().unwrap()).unwrap();
+        let (late, _) = side.accept().unwrap();
+        // Non-blocking, as the supervisor's hand-over takes them.
+        late.set_nonblocking(true).unwrap();
+        accepted.stash_handed(inode, vec![OwnedFd::from(late)]);
+        let (served, peer) = tokio::time::timeout(Duration::from_secs(5), accepting)
+            .await
+            .expect("the connection stashed later is served")
+            .unwrap();
+        assert_eq!(peer, late_client.local_addr().unwrap());
+        // Counted open while it is.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(100), open.none())
+                .await
+                .is_err()
+        );
+        drop(served);
     }
 
     #[tokio::test]

@@ -87,9 +87,9 @@ async fn upgraded_ones_closed(open: &OpenConnections) {
 /// HTTP/2, with upgrades) and hyper's graceful shutdown of each
 /// connection, draining as [`serve`] does, `TCP_DEFER_ACCEPT` included. At
 /// lameduck a connection is shut down once what its client has sent is
-/// read, so a request arriving on an idle connection just then is
-/// answered rather than reset with it (axum's `serve`, under [`serve`],
-/// leaves that race). Each connection gets a
+/// read (10 to 20 ms of looking at most), so a request arriving on an
+/// idle connection just then is answered rather than closed on: the race
+/// narrowed, not closed (axum's `serve`, under [`serve`], leaves it). Each connection gets a
 /// clone of the service (and its own close time); each request carries
 /// the peer's address as axum's `ConnectInfo<SocketAddr>` extension, so an axum `Router` served so can
 /// extract it. Nagle's algorithm stays on, as axum's `serve` leaves it:
@@ -325,7 +325,8 @@ pub(super) mod tests {
         let mut conn = TcpStream::connect(addr).await.unwrap();
         assert!(!exchange(&mut conn).await.contains("connection: close"));
         // The request, then lameduck, with no await in between: the
-        // server's tasks run only after both.
+        // server's tasks run only after both. (Loopback has the bytes in
+        // the server's socket when `try_write` returns.)
         let request = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n";
         assert_eq!(conn.try_write(request).unwrap(), request.len());
         phase.send_replace(Phase::Lameduck(Instant::now()));

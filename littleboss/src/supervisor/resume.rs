@@ -241,7 +241,8 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
         .map_err(|e| (e.to_string(), fails_again(&e)))
         .and_then(|fd| {
             ServiceLock::resume(fd, handoff.lock_path.clone()).map_err(|e| {
-                // Only the kernel out of lock records (ENOLCK) may pass.
+                // Only the kernel out of lock records (ENOLCK), or a
+                // signal interrupting the call (EINTR), may pass.
                 let passing = matches!(
                     e,
                     crate::control::server::ControlError::Lock {
