@@ -288,9 +288,11 @@ pub(crate) fn from_env() -> Result<Option<Activated>, ActivationError> {
     let count = names.len();
     // Checked before any is owned: by now this process has opened fds of
     // its own, perhaps at the numbers of a count too large.
-    let not_passed = (FIRST_FD..)
-        .take(count)
-        .find(|fd| at_start.as_ref().is_some_and(|a| !a.passed.contains(fd)));
+    let not_passed = (FIRST_FD..).take(count).find(|fd| {
+        at_start
+            .as_ref()
+            .is_some_and(|a| a.passed.binary_search(fd).is_err())
+    });
     if let Some(fd) = not_passed {
         return Err(ActivationError::NotPassed { fd, count });
     }

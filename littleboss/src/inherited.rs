@@ -49,8 +49,8 @@ pub(crate) struct Activation {
     /// `LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES`, in the order of
     /// [`crate::activation::VARS`].
     pub vars: [Option<OsString>; 3],
-    /// Those of the fds `LISTEN_FDS` counts that were open across exec:
-    /// passed. A count larger than what was passed must not make the
+    /// Those of the fds `LISTEN_FDS` counts that were open across exec,
+    /// in ascending order: passed. A count larger than what was passed must not make the
     /// process take fds it opened itself since (its lock, its control
     /// socket, a file of the program's) for sockets.
     pub passed: Vec<RawFd>,
