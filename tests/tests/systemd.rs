@@ -540,6 +540,10 @@ fn orphaned_descendants_are_reaped_without_proc_too() {
         .env("ORPHAN_SLEEP", "60");
     svc.spawn(cmd);
     let orphan: i32 = svc.printed("orphan");
+    // Only once the shell is reaped is the sleep the supervisor's: a
+    // shell (dash) reaps a background job that dies before it exits, and
+    // no orphan is left.
+    svc.output.wait_for("shell exited");
     // The shell's kill: nix names no real-time signal.
     let rt = nix::libc::SIGRTMIN() + 1;
     let killed = std::process::Command::new("sh")
