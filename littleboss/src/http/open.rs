@@ -125,8 +125,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
 /// find no connection open while this listener, on another thread, is
 /// accepting one that arrived just as draining began; that connection
 /// would then be closed unheard. So the listener counts as open itself
-/// until its `accept` has seen draining begin (and will never accept
-/// again): a connection accepted in that race is counted first.
+/// until its `accept` has seen draining begin (and takes nothing more
+/// from the socket, only what is stashed): a connection accepted in that
+/// race is counted first.
 #[derive(Debug)]
 pub(crate) struct CountingListener {
     inner: TcpListener,
@@ -145,9 +146,7 @@ impl CountingListener {
             accepting: Some(open.track(())),
         }
     }
-}
 
-impl CountingListener {
     /// Once draining: what a refusal took off the queue (stashed before
     /// draining was told) is served still, taken with one look, which
     /// passes over connections whose clients are gone. Nothing taken:
@@ -167,9 +166,13 @@ impl CountingListener {
             match TcpListener::accept(&self.inner).await {
                 Ok((stream, peer)) => return (self.open.track(stream), peer),
                 // Not from the stash, which yields no errors: the socket
-                // (the lifecycle gone, draining never told it). A pause,
-                // not a spin.
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+                // (the lifecycle gone, draining never told it). Paused as
+                // the helpers' accept loops pause, not a spin.
+                Err(e) => {
+                    if let Some(pause) = crate::tcp::pause_after_accept_error(&e) {
+                        tokio::time::sleep(pause).await;
+                    }
+                }
             }
         }
     }
