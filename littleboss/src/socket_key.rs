@@ -82,40 +82,16 @@ impl Assigned {
 /// kernel binds an address once, so a start fails on the second, and a
 /// reload, which would give both the one socket it holds, must too.
 pub(crate) fn one_socket_each(wanted: &[Assigned]) -> Result<(), String> {
-    for (i, listener) in wanted.iter().enumerate() {
-        let Some(key) = &listener.key else { continue };
-        if let Some(first) = wanted[..i].iter().find(|w| w.key.as_ref() == Some(key)) {
-            let same = crate::rules::RuleError::SameSocket {
-                first: first.name.clone(),
-                second: listener.name.clone(),
-                socket: key.to_string(),
-            };
-            return Err(same.to_string());
-        }
-        let overlapping = wanted[..i].iter().find(|w| {
-            (w.key.as_ref())
-                .is_some_and(|k| crate::rules::sockets_overlap(declared(k), declared(key)))
-        });
-        if let Some(first) = overlapping {
-            let overlap = crate::rules::RuleError::OverlappingSockets {
-                first: first.name.clone(),
-                first_socket: first
-                    .key
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default(),
-                second: listener.name.clone(),
-                second_socket: key.to_string(),
-            };
-            return Err(overlap.to_string());
-        }
+    // The rules the attribute and the builder apply, on the keys (a port
+    // 0 one, `:0#name`, is its listener's alone, as socket_of's is).
+    let declared = (wanted.iter()).filter_map(|w| {
+        let key = w.key.as_ref()?;
+        Some((w.name.as_str(), key.network.as_str(), key.address.as_str()))
+    });
+    match crate::rules::socket_conflicts(declared).into_iter().next() {
+        Some(conflict) => Err(conflict.to_string()),
+        None => Ok(()),
     }
-    Ok(())
-}
-
-/// A key as a declaration's network and address.
-fn declared(key: &ListenerKey) -> (&str, &str) {
-    (key.network.as_str(), &key.address)
 }
 
 #[cfg(test)]

@@ -27,5 +27,5 @@ pub(crate) use settings::{
     DEFAULT_FLAG, DEFAULT_LAMEDUCK_MS, Settings, nonzero_ready_timeout, nonzero_restart_window,
     nonzero_worker_threads,
 };
-pub(crate) use socket::{clean_path, normalise_host_port, socket_of, sockets_overlap};
+pub(crate) use socket::{clean_path, normalise_host_port, socket_conflicts, socket_of};
 pub(crate) use typo::{edits, is_typo};

@@ -75,31 +75,7 @@ impl Settings<'_> {
                 flag_chosen: self.flag.is_some(),
             });
         }
-        let mut sockets: Vec<(&str, String, (&str, &str))> = Vec::new();
-        for (name, network, addr) in &self.declared {
-            let Some(socket) = super::socket_of(network, addr) else {
-                continue;
-            };
-            let this = (*network, *addr);
-            if let Some((first, _, _)) = sockets.iter().find(|(_, s, _)| *s == socket) {
-                errors.push(RuleError::SameSocket {
-                    first: (*first).to_owned(),
-                    second: (*name).to_owned(),
-                    socket,
-                });
-            } else if let Some((first, first_socket, _)) =
-                (sockets.iter()).find(|(_, _, declared)| super::sockets_overlap(*declared, this))
-            {
-                errors.push(RuleError::OverlappingSockets {
-                    first: (*first).to_owned(),
-                    first_socket: first_socket.clone(),
-                    second: (*name).to_owned(),
-                    second_socket: socket,
-                });
-            } else {
-                sockets.push((name, socket, this));
-            }
-        }
+        errors.extend(super::socket_conflicts(self.declared.iter().copied()));
         if self.worker_threads && self.current_thread {
             errors.push(RuleError::WorkerThreadsWithCurrentThread);
         }

@@ -4,6 +4,8 @@
 
 use std::net::IpAddr;
 
+use super::RuleError;
+
 /// The socket `addr` names on `network` (a valid declaration's parts),
 /// normalised so that two spellings of one socket compare equal, as
 /// `tcp :80`; `None` for one that is off or asks for a free port (port 0,
@@ -17,6 +19,41 @@ pub(crate) fn socket_of(network: &str, addr: &str) -> Option<String> {
         _ => normalise_host_port(addr),
     };
     (network == "unix" || !address.ends_with(":0")).then(|| format!("{network} {address}"))
+}
+
+/// Every conflict among `declared` listeners (name, network, address),
+/// each one against those before it: the same socket as one
+/// ([`socket_of`]), or one that overlaps it ([`sockets_overlap`]).
+pub(crate) fn socket_conflicts<'a>(
+    declared: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+) -> Vec<RuleError> {
+    let mut errors = Vec::new();
+    let mut sockets: Vec<(&str, String, (&str, &str))> = Vec::new();
+    for (name, network, addr) in declared {
+        let Some(socket) = socket_of(network, addr) else {
+            continue;
+        };
+        let this = (network, addr);
+        if let Some((first, _, _)) = sockets.iter().find(|(_, s, _)| *s == socket) {
+            errors.push(RuleError::SameSocket {
+                first: (*first).to_owned(),
+                second: name.to_owned(),
+                socket,
+            });
+        } else if let Some((first, first_socket, _)) =
+            (sockets.iter()).find(|(_, _, declared)| sockets_overlap(*declared, this))
+        {
+            errors.push(RuleError::OverlappingSockets {
+                first: (*first).to_owned(),
+                first_socket: first_socket.clone(),
+                second: name.to_owned(),
+                second_socket: socket,
+            });
+        } else {
+            sockets.push((name, socket, this));
+        }
+    }
+    errors
 }
 
 /// Whether the sockets two declarations ask for overlap though they are
