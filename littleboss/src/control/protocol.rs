@@ -97,14 +97,36 @@ impl TryFrom<WireRequest> for Request {
                 path: wire
                     .path
                     .ok_or_else(|| serde::de::Error::missing_field("path"))?,
+                listeners: match wire.listeners {
+                    Some(declared) => Some(checked(declared)?),
+                    None => None,
+                },
                 argv0: wire.argv0,
                 args: wire.args,
-                listeners: wire.listeners,
                 dir: wire.dir,
                 dir_id: wire.dir_id,
             },
         })
     }
+}
+
+/// A reload's declared listeners, held to the rules the attribute and the
+/// builder hold them to: a name becomes a flag and is printed by
+/// `status`, and an address is bound.
+fn checked(
+    declared: Vec<crate::spec::ListenerSpec>,
+) -> Result<Vec<crate::spec::ListenerSpec>, serde_json::Error> {
+    use serde::de::Error;
+    for (at, listener) in declared.iter().enumerate() {
+        let before = declared[..at].iter().map(|l| l.name.as_str());
+        crate::rules::listener_name(&listener.name, before).map_err(Error::custom)?;
+        if let Some(address) = &listener.address {
+            crate::rules::address(listener.network.as_str(), address).map_err(|problem| {
+                Error::custom(format_args!("listener `{}`: {problem}", listener.name))
+            })?;
+        }
+    }
+    Ok(declared)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -767,6 +789,18 @@ mod tests {
             (
                 br#"{"v":1,"cmd":"reload","path":"/x","listeners":[{"name":"a","name":"b"}]}"#,
                 "the key `name` appears twice",
+            ),
+            (
+                br#"{"v":1,"cmd":"reload","path":"/x","listeners":[{"name":"a\u001b[2J","network":"tcp","address":null}]}"#,
+                "listener name `a\\u{1b}[2J` contains `\\u{1b}`",
+            ),
+            (
+                br#"{"v":1,"cmd":"reload","path":"/x","listeners":[{"name":"a","network":"tcp","address":null},{"name":"a","network":"udp","address":null}]}"#,
+                "listener `a` is declared twice",
+            ),
+            (
+                br#"{"v":1,"cmd":"reload","path":"/x","listeners":[{"name":"a","network":"tcp","address":":99999"}]}"#,
+                "listener `a`: ",
             ),
             (
                 br#"{"v":1,"cmd":"stop","c\u006dd":"status"}"#,
