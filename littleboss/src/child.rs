@@ -413,8 +413,10 @@ fn spawn_lifecycle(
             // Closed: end-of-file (a reset is read past, to what the
             // supervisor sent before it). Another error on the channel
             // still ends this child, but shuts no socket it shares with a
-            // supervisor that may live.
-            let closed = loop {
+            // supervisor that may live. Lines here are said patiently:
+            // the program's logger may block, and this thread must go on
+            // to see the supervisor gone.
+            let ended = loop {
                 match link.recv() {
                     Ok(Some((ToChild::Lameduck { refuse: false }, _))) => lameduck.begin(),
                     Ok(Some((ToChild::Lameduck { refuse: true }, _))) => lameduck.begin_refusing(),
@@ -423,20 +425,23 @@ fn spawn_lifecycle(
                     Ok(Some((ToChild::Queued { inode, .. }, fds))) => {
                         lameduck.take_handed(inode, fds);
                     }
-                    Ok(Some((other, _))) => {
-                        warning!("unexpected message from the supervisor: {other:?}")
-                    }
+                    Ok(Some((other, _))) => crate::report::say_patiently(
+                        log::Level::Warn,
+                        format!("unexpected message from the supervisor: {other:?}"),
+                    ),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                        warning!("bad message from the supervisor: {e}");
+                        crate::report::say_patiently(
+                            log::Level::Warn,
+                            format!("bad message from the supervisor: {e}"),
+                        );
                     }
-                    Ok(None) => break true,
-                    Err(e) => {
-                        warning!("cannot read the channel to the supervisor: {e}");
-                        break false;
-                    }
+                    Ok(None) => break Ok(()),
+                    // Said once the deadline runs, below.
+                    Err(e) => break Err(e),
                 }
             };
+            let closed = ended.is_ok();
             // A closed channel alone does not say the supervisor died: an
             // in-place upgrade that could not hand it on closes it while the
             // supervisor lives on, holding the very sockets a refusal would
@@ -472,7 +477,10 @@ fn spawn_lifecycle(
             if gone {
                 warning!("the supervisor is gone; lameduck, exiting within {within}");
             } else {
-                warning!("lost the channel to the supervisor; lameduck, exiting within {within}");
+                let why = ended.err().map(|e| format!(" ({e})")).unwrap_or_default();
+                warning!(
+                    "lost the channel to the supervisor{why}; lameduck, exiting within {within}"
+                );
             }
         })
         .map(drop)

@@ -110,6 +110,10 @@ pub(crate) struct Lameduck {
     /// its path goes instead: new connections fail at once, and the next
     /// `start` can bind it while this process drains.
     socket_files: Mutex<Vec<OwnFile>>,
+    /// The inodes of the taken listeners whose copies phase one let go
+    /// of: the supervisor may still hand this child their queues (a stop
+    /// whose signal reached the child first, say), for it to serve.
+    taken_before_draining: Mutex<Vec<u64>>,
 }
 
 impl Lameduck {
@@ -132,6 +136,7 @@ impl Lameduck {
             kept: Mutex::new(Vec::new()),
             beginning: Mutex::new(()),
             socket_files: Mutex::new(Vec::new()),
+            taken_before_draining: Mutex::new(Vec::new()),
         };
         (Arc::new(lameduck), rx)
     }
@@ -206,11 +211,25 @@ impl Lameduck {
                 to_shut.append(&mut kept);
             }
             let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
+            let mut let_go = self
+                .taken_before_draining
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             for listener in listeners.iter_mut().filter(|l| l.taken) {
                 let tcp = listener.network.kind() == Kind::Tcp;
                 let unix = listener.network.kind() == Kind::Unix;
                 any_stream |= tcp || unix;
-                match listener.fd.take() {
+                let fd = listener.fd.take();
+                {
+                    use std::os::fd::AsFd;
+                    let_go.extend(fd.as_ref().and_then(|fd| crate::stash::inode(fd.as_fd())));
+                }
+                match fd {
+                    // Taken once draining had begun: this child accepts
+                    // nothing from it, a sibling may (as `kept` above).
+                    Some(fd) if tcp && refuse && !listener.managers && draining_already => {
+                        to_shut_later.push(fd);
+                    }
                     Some(fd) if tcp && refuse && !listener.managers => {
                         if stash {
                             to_stash.extend(fd.try_clone());
@@ -317,10 +336,11 @@ impl Lameduck {
 
     /// Takes `fds`, the connections the supervisor took off the queue of
     /// the listening socket of inode `inode` as it let go of it, to serve
-    /// as this child drains; closes them (their clients see it at once)
-    /// where nothing would: lameduck come already, no grace to wait for
-    /// them, a program accepting past its handles (`into_inner`), or one
-    /// that never took that listener. Returns how many it kept.
+    /// as this child drains (draining begun already too: a stop whose
+    /// signal reached the child first); closes them (their clients see it
+    /// at once) where nothing would: lameduck come already, no grace to
+    /// wait for them, a program accepting past its handles (`into_inner`),
+    /// or one that never took that listener. Returns how many it kept.
     pub fn take_handed(&self, inode: u64, fds: Vec<OwnedFd>) -> usize {
         use std::os::fd::AsFd;
         let taken_here = {
@@ -330,7 +350,9 @@ impl Lameduck {
                     && (l.fd.as_ref())
                         .is_some_and(|fd| crate::stash::inode(fd.as_fd()) == Some(inode))
             })
-        };
+        } || (self.taken_before_draining.lock())
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&inode);
         let in_time = !matches!(*self.phase.borrow(), Phase::Lameduck(_));
         if !(taken_here && in_time && self.accepted.tracking() && !self.grace.is_zero()) {
             return 0;
@@ -630,14 +652,28 @@ async fn hangup_of(hup: &mut Option<tokio::signal::unix::Signal>) -> Option<()> 
 /// A SIGHUP sent to the child itself: news, not a warning (a program
 /// with a SIGHUP handler of its own, reopening its logs, gets it too).
 fn hangup_ignored() {
-    crate::report::say(
-        log::Level::Info,
-        format_args!(
-            "SIGHUP to the child (pid {}): littleboss does not reload on it; the supervisor (pid {}) does",
-            std::process::id(),
-            nix::unistd::getppid()
-        ),
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // Said on a thread of its own, not waited for: the program's logger
+    // may block, and this thread must go on to the SIGTERM after. One at
+    // a time: a logger stuck on the first keeps the rest unsaid.
+    static SAYING: AtomicBool = AtomicBool::new(false);
+    if SAYING.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let line = format!(
+        "SIGHUP to the child (pid {}): littleboss does not reload on it; the supervisor (pid {}) does",
+        std::process::id(),
+        nix::unistd::getppid()
     );
+    let spawned = std::thread::Builder::new()
+        .name("littleboss-say".into())
+        .spawn(move || {
+            crate::report::say(log::Level::Info, format_args!("{line}"));
+            SAYING.store(false, Ordering::Release);
+        });
+    if spawned.is_err() {
+        SAYING.store(false, Ordering::Release);
+    }
 }
 
 /// Where the stop signals cannot be watched: says so (the signal thread
@@ -885,6 +921,16 @@ mod tests {
         drop(std::net::TcpStream::connect(addr).expect("queued for a sibling"));
         eventually_refused(addr);
         assert!(listeners.lock().unwrap()[0].fd.is_some());
+        // One the program took only once draining had begun (its `main`
+        // slow to reach it), as late: this child accepts nothing from it.
+        let (untaken, addr) = tcp(false);
+        let listeners = Arc::new(Mutex::new(vec![untaken]));
+        let (lameduck, _) = Lameduck::new(listeners.clone(), HOUR, false, true);
+        lameduck.begin();
+        listeners.lock().unwrap()[0].taken = true;
+        lameduck.begin_refusing();
+        drop(std::net::TcpStream::connect(addr).expect("queued for a sibling"));
+        eventually_refused(addr);
         // In bypass mode, with no sibling to wait for: at once.
         let (untaken, addr) = tcp(false);
         let (lameduck, _) = Lameduck::new(Arc::new(Mutex::new(vec![untaken])), HOUR, true, false);
@@ -986,6 +1032,37 @@ mod tests {
         let taken = crate::stash::accept_queued(copy.as_fd(), 16);
         assert_eq!(taken.len(), 1);
         assert_eq!(lameduck.take_handed(inode, taken), 0);
+    }
+
+    #[tokio::test]
+    async fn connections_handed_over_once_draining_has_begun_are_served() {
+        // A stop whose SIGTERM reached the child first (systemd signals
+        // the whole group): the child drains, then the supervisor hands
+        // it the queue of a socket it lets go of. Draining let go of
+        // `Context`'s copy, which named the listener as taken.
+        use std::io::Write;
+        use std::os::fd::AsFd;
+        let (lameduck, addr, program) = draining_tcp(false, true);
+        let supervisors = {
+            let listeners = lameduck.listeners.lock().unwrap();
+            listeners[0].fd.as_ref().unwrap().try_clone().unwrap()
+        };
+        let listener = handle(&lameduck, program);
+        lameduck.begin();
+        let mut client = std::net::TcpStream::connect(addr).unwrap();
+        client.write_all(b"ping").unwrap();
+        let inode = crate::stash::inode(supervisors.as_fd()).unwrap();
+        let taken = crate::stash::accept_queued(supervisors.as_fd(), 16);
+        assert_eq!(taken.len(), 1);
+        super::shut(vec![supervisors]);
+        assert_eq!(lameduck.take_handed(inode, taken), 1);
+        client.set_nonblocking(true).unwrap();
+        let mut client = tokio::net::TcpStream::from_std(client).unwrap();
+        let (mut served, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
+            .await
+            .expect("the handed connection yielded while draining")
+            .unwrap();
+        ping_pong(&mut served, &mut client).await;
     }
 
     #[tokio::test]

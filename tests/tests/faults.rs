@@ -821,6 +821,27 @@ fn an_orphan_whose_logger_blocks_still_exits_at_its_lameduck_timeout() {
 }
 
 #[test]
+fn a_child_whose_logger_blocks_on_the_sighup_line_still_drains_on_sigterm() {
+    // `pkill -HUP` reached the child too; its logger never returns from
+    // littleboss's line about it. systemd's SIGTERM to the child after.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_blocking_logger"));
+    svc.start(&[]);
+    svc.ready();
+    let child: u32 = svc.printed("serving pid");
+    let strays = tests::Strays::of([child]);
+    let child_pid = nix::unistd::Pid::from_raw(child as i32);
+    nix::sys::signal::kill(child_pid, Signal::SIGHUP).unwrap();
+    svc.output.wait_for("LOG INFO: SIGHUP to the child");
+    nix::sys::signal::kill(child_pid, Signal::SIGTERM).unwrap();
+    svc.output.wait_for("draining");
+    tests::eventually_within(
+        "the child gone at its 2 s lameduck timeout",
+        std::time::Duration::from_secs(15),
+        || (!strays.runs(child)).then_some(()),
+    );
+}
+
+#[test]
 fn a_program_whose_logger_blocks_still_exits_at_its_lameduck_timeout_after_sigterm() {
     // Bypass mode: the signal's deadline says why it exits, and the
     // logger never returns from that line.
