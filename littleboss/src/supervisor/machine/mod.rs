@@ -947,6 +947,10 @@ impl Machine {
             Phase::Exited { .. } => return,
         };
         if let Some(starting) = up.starting.take_if(|s| s.id == id) {
+            // Failed by the supervisor (killed for its silence, say): its
+            // kill is no code of the program's; a failed start is 1, as
+            // where the spawn itself fails.
+            let code = if starting.error.is_some() { 1 } else { code };
             let reason = starting
                 .error
                 .clone()

@@ -146,6 +146,26 @@ fn a_starting_child_killed_for_failing_shows_as_starting_not_draining() {
 }
 
 #[test]
+fn a_first_child_the_supervisor_gives_up_on_exits_1_not_its_kill() {
+    // Never says hello: killed for it, and the start fails with 1, as a
+    // spawn that fails does; 137 would read as an outside SIGKILL.
+    let mut sim = Sim::new(settings());
+    sim.advance(HELLO_TIMEOUT);
+    assert!(sim.process(1).killed, "killed for never saying hello");
+    sim.exit(1, ChildExit::Signal(9));
+    assert_eq!(sim.exit_code, Some(1), "{:?}", sim.logs());
+    assert!(
+        (sim.logs()).contains(&"no child is running and persist is off; exiting with code 1"),
+        "{:?}",
+        sim.logs()
+    );
+    // One that exits on its own before it is ready: its own code.
+    let mut sim = Sim::new(settings());
+    sim.exit(1, ChildExit::Code(3));
+    assert_eq!(sim.exit_code, Some(3));
+}
+
+#[test]
 fn a_reload_to_a_binary_that_fails_at_start_leaves_the_old_child_untouched() {
     let mut sim = Sim::serving(settings());
     let client = sim.reload("/bin/fails");
