@@ -610,9 +610,9 @@ pub(crate) fn on_signals(
                 let since = tokio::time::Instant::now();
                 lameduck.begin();
                 loop {
-                    tokio::select! {
-                        _ = term.recv() => {}
-                        _ = int.recv() => {}
+                    let again = tokio::select! {
+                        _ = term.recv() => "SIGTERM",
+                        _ = int.recv() => "SIGINT",
                         Some(()) = hangup_of(&mut hup) => {
                             hangup_ignored();
                             continue;
@@ -623,11 +623,21 @@ pub(crate) fn on_signals(
                             crate::report::say_patiently(log::Level::Warn, why);
                             break;
                         }
-                    }
-                    // The same stop, sent to the process and its group.
-                    if since.elapsed() >= SAME_STOP {
+                    };
+                    // How far apart they were read, said either way, as the
+                    // supervisor says it. Within the window: the same stop,
+                    // sent to the process and its group.
+                    let after = since.elapsed();
+                    let again = format!("{again} again, {} ms after the first", after.as_millis());
+                    if after >= SAME_STOP {
+                        let line = format!("{again}: exiting now");
+                        crate::report::say_patiently(log::Level::Warn, line);
                         break;
                     }
+                    let line = format!(
+                        "{again}: the same stop (sent to the process and its group; within {SAME_STOP:?})"
+                    );
+                    crate::report::say_patiently(log::Level::Info, line);
                 }
                 // Exiting from here skips what `main`'s return would do:
                 // the socket files this process bound go now.

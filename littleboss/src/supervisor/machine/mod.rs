@@ -556,13 +556,20 @@ impl Machine {
                     Phase::Stopping(stopping) => stopping.signalled_at,
                     _ => None,
                 };
-                match signalled_at {
-                    Some(first) if now.saturating_sub(first) < SAME_STOP => say!(
+                // How far apart they were read, said either way: a second
+                // that kills is told from a copy by this alone.
+                let after = signalled_at.map(|first| now.saturating_sub(first));
+                let again = |after: Duration| {
+                    format!("{signal} again, {} ms after the first", after.as_millis())
+                };
+                match after {
+                    Some(after) if after < SAME_STOP => say!(
                         self,
-                        "{signal} again within {SAME_STOP:?}: the same stop (sent to the process and its group)"
+                        "{}: the same stop (sent to the process and its group; within {SAME_STOP:?})",
+                        again(after)
                     ),
-                    Some(_) => {
-                        say!(self, "{signal} again: killing every child now");
+                    Some(after) => {
+                        say!(self, "{}: killing every child now", again(after));
                         let ids: Vec<ChildId> = self.state.children.keys().copied().collect();
                         for id in ids {
                             self.kill(id);

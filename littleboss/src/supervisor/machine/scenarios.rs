@@ -1069,7 +1069,7 @@ fn a_second_signal_kills_without_waiting_for_the_lameduck_timeout() {
     sim.advance(Duration::from_secs(1));
     sim.signal(Signal::Int);
     assert!(sim.process(1).killed);
-    assert!(sim.logged("SIGINT again: killing every child now"));
+    assert!(sim.logged("SIGINT again, 1000 ms after the first: killing every child now"));
 }
 
 #[test]
@@ -1079,7 +1079,9 @@ fn a_stop_signal_sent_to_the_process_and_its_group_is_one_stop() {
     sim.advance(Duration::from_millis(20));
     sim.signal(Signal::Term);
     assert!(!sim.process(1).killed, "the same stop: the child drains");
-    assert!(sim.logged("the same stop"));
+    assert!(sim.logged(
+        "SIGTERM again, 20 ms after the first: the same stop (sent to the process and its group; within 250ms)"
+    ));
     sim.advance(Duration::from_millis(500));
     sim.exit(1, ChildExit::Code(0));
     assert_eq!(sim.exit_code, Some(0));
