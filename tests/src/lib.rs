@@ -34,14 +34,16 @@ impl Captured {
         inner.0.lock().unwrap().open += 1;
         std::thread::spawn(move || {
             let mut reader = BufReader::new(pipe);
-            let mut line = String::new();
+            let mut line = Vec::new();
             let (capture, changed) = &*inner;
-            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+            // Bytes, not `read_line`: a line not UTF-8 would end the
+            // capture, and the pipe, under the process being tested.
+            while reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
                 capture
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .text
-                    .push_str(&line);
+                    .push_str(&String::from_utf8_lossy(&line));
                 changed.notify_all();
                 line.clear();
             }
@@ -295,12 +297,45 @@ impl Service {
 
 impl Drop for Service {
     fn drop(&mut self) {
-        if let Some(child) = &mut self.supervisor
-            && child.try_wait().ok().flatten().is_none()
-        {
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(child) = &mut self.supervisor {
+            kill_with_children(child);
         }
+    }
+}
+
+/// Kills what a test left running (a failed assertion, say): `process`'s
+/// children first, each with its process group (a supervisor's children
+/// have their own, and outlive it up to their lameduck timeout), then
+/// `process`. Nothing if it has exited.
+fn kill_with_children(process: &mut Child) {
+    if process.try_wait().ok().flatten().is_some() {
+        return;
+    }
+    for pid in procfs::live_children(process.id()) {
+        let pid = nix::unistd::Pid::from_raw(pid as i32);
+        let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    }
+    let _ = process.kill();
+    let _ = process.wait();
+}
+
+/// A process a test holds itself, killed with its children when dropped
+/// (a failed assertion), as a [`Service`]'s supervisor is.
+#[derive(Debug)]
+pub struct KilledOnDrop(pub Child);
+
+impl KilledOnDrop {
+    /// What it prints until it exits (its output piped), or a panic at
+    /// [`DEADLINE`], having killed it.
+    pub fn output(&mut self) -> Output {
+        output_of(&mut self.0, "the process")
+    }
+}
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        kill_with_children(&mut self.0);
     }
 }
 
@@ -320,32 +355,52 @@ impl OutputInTime for Command {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {self:?}: {e}"));
-        let drain = |mut pipe: Box<dyn Read + Send>| {
-            std::thread::spawn(move || {
-                let mut bytes = Vec::new();
+        output_of(&mut child, &format!("{self:?}"))
+    }
+}
+
+/// What `child` (spawned with its output piped) prints until it exits, or
+/// a panic at [`DEADLINE`], having killed it.
+fn output_of(child: &mut Child, what: &str) -> Output {
+    // Read as it comes (a full pipe would stall the process); one not
+    // piped reads as nothing.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
                 let _ = pipe.read_to_end(&mut bytes);
-                bytes
-            })
-        };
-        let stdout = drain(Box::new(child.stdout.take().unwrap()));
-        let stderr = drain(Box::new(child.stderr.take().unwrap()));
-        let deadline = Instant::now() + DEADLINE;
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
             }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("{self:?} still running after {DEADLINE:?}; killed");
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        Output {
-            status,
-            stdout: stdout.join().unwrap(),
-            stderr: stderr.join().unwrap(),
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
         }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} still running after {DEADLINE:?}; killed");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
     }
 }
 

@@ -163,9 +163,24 @@ pub fn cpu_ms(pid: u32) -> Option<u64> {
 
 /// (live, zombie) children of `pid`, by scanning `/proc`.
 pub fn children(pid: u32) -> (usize, usize) {
-    let (mut live, mut zombies) = (0, 0);
+    let all = child_states(pid);
+    let zombies = all.iter().filter(|(_, state)| state == "Z").count();
+    (all.len() - zombies, zombies)
+}
+
+/// The pids of `pid`'s children that have not exited, by scanning `/proc`.
+pub fn live_children(pid: u32) -> Vec<u32> {
+    let all = child_states(pid).into_iter();
+    all.filter(|(_, state)| state != "Z")
+        .map(|(child, _)| child)
+        .collect()
+}
+
+/// `pid`'s children, each with its state letter (`Z`: a zombie).
+fn child_states(pid: u32) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
     let Ok(dir) = fs::read_dir("/proc") else {
-        return (0, 0);
+        return found;
     };
     for entry in dir.flatten() {
         let name = entry.file_name();
@@ -180,14 +195,10 @@ pub fn children(pid: u32) -> (usize, usize) {
         };
         let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
         if fields.get(1).and_then(|p| p.parse::<u32>().ok()) == Some(pid) {
-            if fields.first() == Some(&"Z") {
-                zombies += 1;
-            } else {
-                live += 1;
-            }
+            found.push((child, fields.first().unwrap_or(&"").to_string()));
         }
     }
-    (live, zombies)
+    found
 }
 
 /// `pid`'s environment as it was executed (`/proc/PID/environ`: later

@@ -790,25 +790,23 @@ fn two_starts_racing_over_a_stale_socket_leave_exactly_one_controllable() {
                 .spawn()
                 .unwrap()
         };
-        let mut both = [start(), start()];
+        let mut both = [start(), start()].map(tests::KilledOnDrop);
         // Exactly one gives up, saying why; the other serves and answers.
         let (loser, code) = tests::eventually("one start to give up", || {
             both.iter_mut()
                 .enumerate()
-                .find_map(|(i, c)| c.try_wait().unwrap().map(|s| (i, s.code())))
+                .find_map(|(i, c)| c.0.try_wait().unwrap().map(|s| (i, s.code())))
         });
         assert_eq!(code, Some(1));
         let mut err = String::new();
-        std::io::Read::read_to_string(both[loser].stderr.as_mut().unwrap(), &mut err).unwrap();
+        std::io::Read::read_to_string(both[loser].0.stderr.as_mut().unwrap(), &mut err).unwrap();
         assert!(err.contains("`exit_code` is already running"), "{err}");
         // The loser may give up before the winner has bound its socket.
         tests::eventually("the winner to answer", || {
             svc.control("status").status.success().then_some(())
         });
         let stop = svc.control("stop");
-        let [a, b] = both;
-        let winner = if loser == 0 { b } else { a };
-        let out = winner.wait_with_output().unwrap();
+        let out = both[1 - loser].output();
         assert_eq!(
             stop.status.code(),
             Some(0),
@@ -984,4 +982,20 @@ fn a_supervisor_whose_folder_could_not_be_made_again_tries_until_it_can() {
     let pid = format!("supervisor pid {}", svc.pid());
     assert!(text(&status).contains(&pid), "{}", text(&status));
     svc.stop_expecting(0);
+}
+
+#[test]
+fn a_service_dropped_mid_test_leaves_no_child_running() {
+    // The harness itself: a test that fails with its service up must not
+    // leave the child running its lameduck timeout (a minute here) out.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_stubborn"));
+    svc.start(&[]);
+    let child: u32 = svc.printed("started pid");
+    let strays = tests::Strays::of([child]);
+    drop(svc);
+    tests::eventually_within(
+        "the child gone with its service",
+        std::time::Duration::from_secs(10),
+        || (!strays.runs(child)).then_some(()),
+    );
 }
