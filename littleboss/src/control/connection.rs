@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -169,8 +169,8 @@ impl Conn {
 pub(crate) struct Connections {
     next: Arc<AtomicU64>,
     open: Arc<Mutex<HashMap<u64, Arc<Conn>>>>,
-    /// Whether a connection is reading a line longer than [`LONG_LINE`].
-    long: Arc<AtomicBool>,
+    /// The one slot for reading a line longer than [`LONG_LINE`].
+    long: LongLines,
 }
 
 /// How a connection begins: fresh, or taken over from the previous image.
@@ -241,7 +241,7 @@ async fn serve(
     stream: &UnixStream,
     conn: &Arc<Conn>,
     requests: mpsc::UnboundedSender<ControlMessage>,
-    long: &Arc<AtomicBool>,
+    long: &LongLines,
 ) {
     loop {
         match flush(stream, conn).await {
@@ -434,14 +434,14 @@ fn hung_up(stream: &UnixStream) -> Option<bool> {
 async fn read_request(
     stream: &UnixStream,
     conn: &Conn,
-    long: &Arc<AtomicBool>,
+    long: &LongLines,
 ) -> Result<Vec<u8>, Option<String>> {
-    let deadline = tokio::time::Instant::now() + READ_TIMEOUT;
+    let mut deadline = tokio::time::Instant::now() + READ_TIMEOUT;
     // Each byte is looked at once, however the line trickles in.
     let mut scanned = 0;
     let mut long_slot = None;
     loop {
-        {
+        let wants_slot = {
             let mut buffers = conn.buffers();
             let unread = &mut buffers.unread;
             let newline = unread[scanned..]
@@ -451,13 +451,6 @@ async fn read_request(
             if newline.unwrap_or(unread.len()) > MAX_LINE {
                 return Err(Some(format!("request longer than {MAX_LINE} bytes")));
             }
-            // A long line (a reload with many arguments) at a time: 64
-            // connections each up to `MAX_LINE` would be a gigabyte.
-            if newline.is_none() && unread.len() > LONG_LINE && long_slot.is_none() {
-                long_slot = Some(LongSlot::take(long).ok_or_else(|| {
-                    Some("the supervisor is reading another long request; try again".to_owned())
-                })?);
-            }
             if let Some(end) = newline {
                 let line = unread.drain(..=end).collect();
                 // A long line (a reload's arguments) leaves no big buffer
@@ -466,6 +459,24 @@ async fn read_request(
                 return Ok(line);
             }
             scanned = unread.len();
+            unread.len() > LONG_LINE && long_slot.is_none()
+        };
+        // A long line (a reload with many arguments) at a time: 64
+        // connections each up to `MAX_LINE` would be a gigabyte. Another
+        // waits its turn, reading no more meanwhile (its client's writes
+        // wait too), for as long as a line may take: the time waited is
+        // not counted against its own.
+        if wants_slot {
+            let waiting = tokio::time::Instant::now();
+            match tokio::time::timeout(READ_TIMEOUT, long.0.clone().acquire_owned()).await {
+                Ok(Ok(slot)) => long_slot = Some(slot),
+                _ => {
+                    return Err(Some(format!(
+                        "the supervisor was reading another long request for all of {READ_TIMEOUT:?}; try again"
+                    )));
+                }
+            }
+            deadline += waiting.elapsed();
         }
         match tokio::time::timeout_at(deadline, stream.readable()).await {
             Ok(Ok(())) => {}
@@ -491,21 +502,14 @@ async fn read_request(
 /// A line longer than this holds the one slot for a long line while read.
 const LONG_LINE: usize = 64 * 1024;
 
-/// The slot for a long line, given back when dropped.
-struct LongSlot(Arc<AtomicBool>);
+/// The one slot for reading a long line, shared by every connection; its
+/// permit is given back when dropped.
+#[derive(Debug, Clone)]
+struct LongLines(Arc<tokio::sync::Semaphore>);
 
-impl LongSlot {
-    /// The slot, unless another connection holds it.
-    fn take(long: &Arc<AtomicBool>) -> Option<LongSlot> {
-        long.compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .ok()
-            .map(|_| LongSlot(long.clone()))
-    }
-}
-
-impl Drop for LongSlot {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
+impl Default for LongLines {
+    fn default() -> LongLines {
+        LongLines(Arc::new(tokio::sync::Semaphore::new(1)))
     }
 }
 
@@ -585,8 +589,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn one_long_line_is_read_at_a_time() {
-        let long = Arc::new(AtomicBool::new(false));
+    async fn one_long_line_is_read_at_a_time_and_another_waits_its_turn() {
+        let long = LongLines::default();
+        let slot_held = || long.0.available_permits() == 0;
         // The first long line, half sent: it holds the slot.
         let (ours, mut theirs) = pair();
         theirs.write_all(&vec![b'x'; 2 * LONG_LINE]).await.unwrap();
@@ -595,26 +600,34 @@ mod tests {
             let (first, long) = (first.clone(), long.clone());
             tokio::spawn(async move { read_request(&ours, &first, &long).await })
         };
-        until("the first holds the slot", || long.load(Ordering::Acquire)).await;
-        // A second long line is refused meanwhile; a short one is read.
+        until("the first holds the slot", slot_held).await;
+        // A second long line waits meanwhile (two reloads with many
+        // arguments at once); a short one is read.
         let (second, mut also) = pair();
         also.write_all(&vec![b'y'; 2 * LONG_LINE]).await.unwrap();
-        let conn = Conn::new(second.as_raw_fd(), Begun::default());
-        let refused = read_request(&second, &conn, &long).await;
-        assert_eq!(
-            refused,
-            Err(Some(
-                "the supervisor is reading another long request; try again".to_owned()
-            ))
-        );
+        also.write_all(b"\n").await.unwrap();
+        let waiting = {
+            let long = long.clone();
+            tokio::spawn(async move {
+                let conn = Conn::new(second.as_raw_fd(), Begun::default());
+                read_request(&second, &conn, &long).await
+            })
+        };
         let (short, mut client) = pair();
         client.write_all(b"{}\n").await.unwrap();
         let conn = Conn::new(short.as_raw_fd(), Begun::default());
         assert_eq!(read_request(&short, &conn, &long).await.unwrap(), b"{}\n");
-        // The first, ended, gives the slot back.
+        assert!(!waiting.is_finished(), "the second waits for the slot");
+        // The first, ended, gives the slot back; the second is read.
         theirs.write_all(b"\n").await.unwrap();
         assert_eq!(reading.await.unwrap().unwrap().len(), 2 * LONG_LINE + 1);
-        assert!(!long.load(Ordering::Acquire));
+        let second = tokio::time::timeout(Duration::from_secs(10), waiting)
+            .await
+            .expect("the second read once the first ended")
+            .unwrap()
+            .unwrap();
+        assert_eq!(second.len(), 2 * LONG_LINE + 1);
+        until("the slot given back", || !slot_held()).await;
     }
 
     #[tokio::test]
