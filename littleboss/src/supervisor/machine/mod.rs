@@ -619,7 +619,9 @@ impl Machine {
                 );
                 self.on_bind_failed(id, error);
             } else if starting.hello_by.is_some_and(|at| at <= now) {
-                let path = self.state.children[&id].launch.target.path.display();
+                // The file run: a rollback's is the old child's, which
+                // its path (a link a deploy moved) may no longer name.
+                let path = self.state.children[&id].launch.target.file().display();
                 let path = path.to_string();
                 let timeout = self.hello_timeout();
                 self.fail_starting(format!(
@@ -709,7 +711,7 @@ impl Machine {
         };
         let Some(up) = self.up() else { return };
         if let Some(starting) = up.starting.take_if(|s| s.id == id) {
-            let path = child.launch.target.path.display();
+            let path = child.launch.target.file().display();
             let message = format!("cannot start {path}: {error}");
             self.start_failed(starting.why, message, 1);
         }
@@ -964,7 +966,7 @@ impl Machine {
                 .unwrap_or_else(|| format!("{exit} before it was ready"));
             let message = format!(
                 "new child pid {pid} ({}) {reason}",
-                child.launch.target.path.display()
+                child.launch.target.file().display()
             );
             self.start_failed(starting.why, message, code);
         } else if up.serving == Some(id) {

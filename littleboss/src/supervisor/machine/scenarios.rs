@@ -228,6 +228,26 @@ fn a_rollback_runs_the_file_the_old_child_ran_not_what_its_link_names_now() {
     assert_eq!(sim.process(5).path, std::path::Path::new("/app/current"));
 }
 
+#[test]
+fn a_rollback_that_fails_names_the_file_it_ran_not_its_link() {
+    let mut sim = Sim::serving(settings());
+    let current = std::path::PathBuf::from("/app/current");
+    sim.links.insert(current.clone(), "/releases/1".into());
+    sim.reload("/app/current");
+    sim.hello_and_ready(2);
+    sim.links.insert(current, "/releases/2".into());
+    sim.reload("/app/current");
+    sim.hello_and_ready(3);
+    sim.advance(PROBATION - MS);
+    sim.exit(3, ChildExit::Code(1));
+    // The rollback to /releases/1 dies too: not told as /app/current,
+    // which names /releases/2 now.
+    sim.exit(4, ChildExit::Code(2));
+    let pid = sim.pid(4);
+    let said = format!("new child pid {pid} (/releases/1) exited with code 2 before it was ready");
+    assert!(sim.logs().contains(&said.as_str()), "{:?}", sim.logs());
+}
+
 /// The children whose binaries the driver is to hold open.
 fn kept(sim: &Sim) -> Vec<u64> {
     sim.machine.binaries_kept().into_iter().collect()
