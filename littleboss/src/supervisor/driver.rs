@@ -179,7 +179,8 @@ pub(super) struct Io {
     /// An upgrade the machine asked for, done once the other effects are.
     upgrade: Option<(ChildId, u32, FileId)>,
     /// Whether the supervisor may upgrade itself in place (a setting fixed
-    /// for this image): only then is a child's binary worth identifying.
+    /// for this image), for the words when a child's binary cannot be
+    /// told.
     self_upgrade: bool,
 }
 
@@ -572,8 +573,10 @@ impl Io {
                         let own = runs.is_some() && runs == expected;
                         // Unknown without pidfds: then no upgrade in place
                         // (the new image could not watch its children).
-                        let binary =
-                            runs.filter(|_| own && self.self_upgrade && super::pidfd::available());
+                        // Whether to upgrade at all is the machine's to
+                        // decide (`self_upgrade`); it also tells by this
+                        // identity whether a reload ran the same binary.
+                        let binary = runs.filter(|_| own && super::pidfd::available());
                         // The file behind the launch's path now, for a
                         // rollback to it later (not a deleted one's name).
                         let resolved = own
