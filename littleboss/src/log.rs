@@ -13,7 +13,6 @@
 //! once stderr takes lines again.
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -29,7 +28,35 @@ pub(crate) fn write_line(line: std::fmt::Arguments<'_>) {
 }
 
 fn write_now(bytes: &[u8]) {
-    let _ = std::io::stderr().lock().write_all(bytes);
+    use std::os::fd::AsFd;
+    let stderr = std::io::stderr();
+    let _locked = stderr.lock();
+    let _ = write_all_waiting(stderr.as_fd(), bytes);
+}
+
+/// Writes all of `bytes` to `fd`, waiting for room where it is
+/// non-blocking: stderr's open file is shared with the children, and one
+/// that makes it non-blocking (an async stdio wrapper) would otherwise
+/// have a full pipe drop lines, or cut one in two, unsaid.
+fn write_all_waiting(fd: std::os::fd::BorrowedFd<'_>, mut bytes: &[u8]) -> std::io::Result<()> {
+    use nix::errno::Errno;
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    while !bytes.is_empty() {
+        match nix::unistd::write(fd, bytes) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(Errno::EINTR) => {}
+            Err(Errno::EAGAIN) => {
+                let mut ready = [PollFd::new(fd, PollFlags::POLLOUT)];
+                match poll(&mut ready, PollTimeout::NONE) {
+                    Ok(_) | Err(Errno::EINTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// From now on in this process, lines are queued and written by a thread
@@ -211,6 +238,36 @@ mod tests {
         queue.flush(Duration::from_millis(50));
         assert!(began.elapsed() >= Duration::from_millis(50));
         assert_eq!(queue.state.lock().unwrap().lines.len(), MOST_WAITING);
+    }
+
+    #[test]
+    fn a_line_into_a_full_non_blocking_pipe_waits_for_room() {
+        use std::io::Read;
+        use std::os::fd::AsFd;
+        // A child made the shared stderr non-blocking, and its reader is
+        // behind: the line waits, and arrives whole.
+        let (read_end, write_end) = nix::unistd::pipe().unwrap();
+        // A pipe of one page and a line of a megabyte: the line meets a
+        // full pipe again and again, however the two threads run.
+        nix::fcntl::fcntl(&write_end, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
+        let flags = nix::fcntl::OFlag::O_NONBLOCK;
+        nix::fcntl::fcntl(&write_end, nix::fcntl::FcntlArg::F_SETFL(flags)).unwrap();
+        let filler = vec![b'.'; 4096];
+        let mut filled = 0;
+        while let Ok(n) = nix::unistd::write(&write_end, &filler) {
+            filled += n;
+        }
+        let line = format!("littleboss: {}\n", "x".repeat(1 << 20));
+        let writing = {
+            let line = line.clone();
+            std::thread::spawn(move || write_all_waiting(write_end.as_fd(), line.as_bytes()))
+        };
+        let mut read = std::fs::File::from(read_end);
+        let mut got = vec![0; filled + line.len()];
+        read.read_exact(&mut got).unwrap();
+        writing.join().unwrap().unwrap();
+        assert!(got[..filled].iter().all(|&b| b == b'.'));
+        assert_eq!(&got[filled..], line.as_bytes());
     }
 
     #[test]
