@@ -2229,7 +2229,7 @@ fn a_reload_waiting_on_one_still_binding_says_so_not_pid_0() {
         }]
     );
     assert!(sim.logged(
-        "reload of /bin/v1 waits for the reload under way (binding its new listeners) to finish starting"
+        "reload of /bin/v1 waits for the child under way (binding its listeners) to finish starting"
     ));
     let status = sim.machine.status();
     let shown = status.render();
