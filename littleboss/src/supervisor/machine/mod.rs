@@ -936,12 +936,26 @@ impl Machine {
         };
         let now = self.now;
         let pid = child.pid.unwrap_or(0);
+        // A start the supervisor failed and killed (silent, not ready in
+        // time): the kill is no code of the program's, and a failed start
+        // is 1, as where the spawn itself fails. One that said its own
+        // error and exited by itself keeps its code.
+        let failed_here = |starting: &Option<Starting>| {
+            child.killed
+                && starting
+                    .as_ref()
+                    .is_some_and(|s| s.id == id && s.error.is_some())
+        };
         let code = exit.code();
         let up = match &mut self.state.phase {
             Phase::Up(up) => up,
             Phase::Stopping(stopping) => {
                 if stopping.decides() == Some(id) {
-                    stopping.code = code;
+                    stopping.code = if failed_here(&stopping.starting) {
+                        1
+                    } else {
+                        code
+                    };
                 }
                 let was_serving = stopping.serving == Some(id);
                 say!(self, "child pid {pid} {exit}");
@@ -955,11 +969,8 @@ impl Machine {
             }
             Phase::Exited { .. } => return,
         };
+        let code = if failed_here(&up.starting) { 1 } else { code };
         if let Some(starting) = up.starting.take_if(|s| s.id == id) {
-            // Failed by the supervisor (killed for its silence, say): its
-            // kill is no code of the program's; a failed start is 1, as
-            // where the spawn itself fails.
-            let code = if starting.error.is_some() { 1 } else { code };
             let reason = starting
                 .error
                 .clone()

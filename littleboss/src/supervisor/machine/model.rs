@@ -313,7 +313,20 @@ impl Model {
 
     fn exit(&mut self, id: ChildId, exit: ChildExit) {
         if self.decides == Some(id) {
-            self.decided = Some(exit.code());
+            // The child's code, or 1 for a start the supervisor failed
+            // and killed (its kill is no code of the program's).
+            let failed_here = match &self.sim.machine.state().phase {
+                Phase::Stopping(stopping) => stopping.starting.as_ref(),
+                Phase::Up(up) => up.starting.as_ref(),
+                Phase::Exited { .. } => None,
+            }
+            .is_some_and(|s| s.id == id && s.error.is_some());
+            let killed = self.sim.processes[&id].killed;
+            self.decided = Some(if failed_here && killed {
+                1
+            } else {
+                exit.code()
+            });
         }
         self.sim.exit(id, exit);
     }

@@ -159,10 +159,28 @@ fn a_first_child_the_supervisor_gives_up_on_exits_1_not_its_kill() {
         "{:?}",
         sim.logs()
     );
-    // One that exits on its own before it is ready: its own code.
+    // One that exits on its own before it is ready: its own code; so too
+    // one that said its own error first (a configuration mistake).
     let mut sim = Sim::new(settings());
     sim.exit(1, ChildExit::Code(3));
     assert_eq!(sim.exit_code, Some(3));
+    let mut sim = Sim::new(settings());
+    sim.hello(1);
+    sim.message(
+        1,
+        FromChild::Error {
+            error: "bad flag".into(),
+        },
+    );
+    sim.exit(1, ChildExit::Code(2));
+    assert_eq!(sim.exit_code, Some(2), "{:?}", sim.logs());
+    // Killed for its silence as a stop began: the stop reports 1 too.
+    let mut sim = Sim::new(settings());
+    sim.advance(HELLO_TIMEOUT);
+    let stop = sim.request(Request::Stop);
+    sim.exit(1, ChildExit::Signal(9));
+    assert_eq!(stopped_code(sim.final_answer(stop)), 1);
+    assert_eq!(sim.exit_code, Some(1));
 }
 
 #[test]
