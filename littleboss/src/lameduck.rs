@@ -113,7 +113,7 @@ pub(crate) struct Lameduck {
     /// The inodes of the taken listeners whose copies phase one let go
     /// of: the supervisor may still hand this child their queues (a stop
     /// whose signal reached the child first, say), for it to serve.
-    taken_before_draining: Mutex<Vec<u64>>,
+    let_go_of: Mutex<Vec<u64>>,
 }
 
 impl Lameduck {
@@ -136,7 +136,7 @@ impl Lameduck {
             kept: Mutex::new(Vec::new()),
             beginning: Mutex::new(()),
             socket_files: Mutex::new(Vec::new()),
-            taken_before_draining: Mutex::new(Vec::new()),
+            let_go_of: Mutex::new(Vec::new()),
         };
         (Arc::new(lameduck), rx)
     }
@@ -211,10 +211,7 @@ impl Lameduck {
                 to_shut.append(&mut kept);
             }
             let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
-            let mut let_go = self
-                .taken_before_draining
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut let_go = self.let_go_of.lock().unwrap_or_else(|e| e.into_inner());
             for listener in listeners.iter_mut().filter(|l| l.taken) {
                 let tcp = listener.network.kind() == Kind::Tcp;
                 let unix = listener.network.kind() == Kind::Unix;
@@ -350,7 +347,7 @@ impl Lameduck {
                     && (l.fd.as_ref())
                         .is_some_and(|fd| crate::stash::inode(fd.as_fd()) == Some(inode))
             })
-        } || (self.taken_before_draining.lock())
+        } || (self.let_go_of.lock())
             .unwrap_or_else(|e| e.into_inner())
             .contains(&inode);
         let in_time = !matches!(*self.phase.borrow(), Phase::Lameduck(_));
@@ -634,10 +631,12 @@ pub(crate) fn on_signals(
                         crate::report::say_patiently(log::Level::Warn, line);
                         break;
                     }
+                    // Not waited for: a logger that blocks must not hold
+                    // up the next copy, which would then be read too late.
                     let line = format!(
                         "{again}: the same stop (sent to the process and its group; within {SAME_STOP:?})"
                     );
-                    crate::report::say_patiently(log::Level::Info, line);
+                    crate::report::say_detached(log::Level::Info, line);
                 }
                 // Exiting from here skips what `main`'s return would do:
                 // the socket files this process bound go now.
@@ -662,28 +661,16 @@ async fn hangup_of(hup: &mut Option<tokio::signal::unix::Signal>) -> Option<()> 
 /// A SIGHUP sent to the child itself: news, not a warning (a program
 /// with a SIGHUP handler of its own, reopening its logs, gets it too).
 fn hangup_ignored() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    // Said on a thread of its own, not waited for: the program's logger
-    // may block, and this thread must go on to the SIGTERM after. One at
-    // a time: a logger stuck on the first keeps the rest unsaid.
-    static SAYING: AtomicBool = AtomicBool::new(false);
-    if SAYING.swap(true, Ordering::AcqRel) {
-        return;
-    }
-    let line = format!(
-        "SIGHUP to the child (pid {}): littleboss does not reload on it; the supervisor (pid {}) does",
-        std::process::id(),
-        nix::unistd::getppid()
+    // Not waited for: the program's logger may block, and this thread must
+    // go on to the SIGTERM after.
+    crate::report::say_detached(
+        log::Level::Info,
+        format!(
+            "SIGHUP to the child (pid {}): littleboss does not reload on it; the supervisor (pid {}) does",
+            std::process::id(),
+            nix::unistd::getppid()
+        ),
     );
-    let spawned = std::thread::Builder::new()
-        .name("littleboss-say".into())
-        .spawn(move || {
-            crate::report::say(log::Level::Info, format_args!("{line}"));
-            SAYING.store(false, Ordering::Release);
-        });
-    if spawned.is_err() {
-        SAYING.store(false, Ordering::Release);
-    }
 }
 
 /// Where the stop signals cannot be watched: says so (the signal thread

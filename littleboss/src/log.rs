@@ -23,24 +23,36 @@ pub(crate) fn write_line(line: std::fmt::Arguments<'_>) {
     text.push('\n');
     match QUEUE.get() {
         Some(queue) => queue.push(text),
-        None => write_now(text.as_bytes()),
+        None => {
+            write_now(text.as_bytes());
+        }
     }
 }
 
-fn write_now(bytes: &[u8]) {
+/// Whether all of `bytes` were written.
+fn write_now(bytes: &[u8]) -> bool {
     use std::os::fd::AsFd;
     let stderr = std::io::stderr();
     let _locked = stderr.lock();
-    let _ = write_all_waiting(stderr.as_fd(), bytes);
+    write_all_waiting(stderr.as_fd(), bytes, ROOM_PATIENCE).is_ok()
 }
 
+/// How long a line waits for room in a non-blocking stderr, at a time.
+const ROOM_PATIENCE: Duration = Duration::from_secs(5);
+
 /// Writes all of `bytes` to `fd`, waiting for room where it is
-/// non-blocking: stderr's open file is shared with the children, and one
-/// that makes it non-blocking (an async stdio wrapper) would otherwise
-/// have a full pipe drop lines, or cut one in two, unsaid.
-fn write_all_waiting(fd: std::os::fd::BorrowedFd<'_>, mut bytes: &[u8]) -> std::io::Result<()> {
+/// non-blocking, `patience` at most each time: stderr's open file is
+/// shared with the children, and one that makes it non-blocking (an async
+/// stdio wrapper) would otherwise have a full pipe drop lines, or cut one
+/// in two, unsaid; a reader stalled for good still ends the wait.
+fn write_all_waiting(
+    fd: std::os::fd::BorrowedFd<'_>,
+    mut bytes: &[u8],
+    patience: Duration,
+) -> std::io::Result<()> {
     use nix::errno::Errno;
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let patience = PollTimeout::try_from(patience).unwrap_or(PollTimeout::MAX);
     while !bytes.is_empty() {
         match nix::unistd::write(fd, bytes) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
@@ -48,7 +60,8 @@ fn write_all_waiting(fd: std::os::fd::BorrowedFd<'_>, mut bytes: &[u8]) -> std::
             Err(Errno::EINTR) => {}
             Err(Errno::EAGAIN) => {
                 let mut ready = [PollFd::new(fd, PollFlags::POLLOUT)];
-                match poll(&mut ready, PollTimeout::NONE) {
+                match poll(&mut ready, patience) {
+                    Ok(0) => return Err(std::io::ErrorKind::TimedOut.into()),
                     Ok(_) | Err(Errno::EINTR) => {}
                     Err(e) => return Err(e.into()),
                 }
@@ -156,13 +169,14 @@ impl Queue {
     fn write_all(&self) {
         let mut state = self.lock();
         loop {
-            let line = match state.lines.pop_front() {
-                Some(line) => line,
+            let (line, counted) = match state.lines.pop_front() {
+                Some(line) => (line, true),
                 None if state.dropped > 0 => {
                     let dropped = std::mem::take(&mut state.dropped);
-                    format!(
+                    let line = format!(
                         "littleboss: {dropped} log line(s) dropped: stderr took no lines for a while\n"
-                    )
+                    );
+                    (line, false)
                 }
                 None => {
                     self.idle.notify_all();
@@ -179,9 +193,14 @@ impl Queue {
             };
             state.in_flight = true;
             drop(state);
-            write_now(line.as_bytes());
+            let written = write_now(line.as_bytes());
             state = self.lock();
             state.in_flight = false;
+            // Given up on (a non-blocking stderr that took nothing for
+            // a while): counted with those the full queue dropped.
+            if !written && counted {
+                state.dropped += 1;
+            }
         }
     }
 
@@ -260,7 +279,9 @@ mod tests {
         let line = format!("littleboss: {}\n", "x".repeat(1 << 20));
         let writing = {
             let line = line.clone();
-            std::thread::spawn(move || write_all_waiting(write_end.as_fd(), line.as_bytes()))
+            std::thread::spawn(move || {
+                write_all_waiting(write_end.as_fd(), line.as_bytes(), Duration::from_secs(60))
+            })
         };
         let mut read = std::fs::File::from(read_end);
         let mut got = vec![0; filled + line.len()];
@@ -268,6 +289,17 @@ mod tests {
         writing.join().unwrap().unwrap();
         assert!(got[..filled].iter().all(|&b| b == b'.'));
         assert_eq!(&got[filled..], line.as_bytes());
+    }
+
+    #[test]
+    fn a_line_into_a_non_blocking_pipe_nobody_reads_is_given_up() {
+        use std::os::fd::AsFd;
+        let (_read_end, write_end) = nix::unistd::pipe().unwrap();
+        let flags = nix::fcntl::OFlag::O_NONBLOCK;
+        nix::fcntl::fcntl(&write_end, nix::fcntl::FcntlArg::F_SETFL(flags)).unwrap();
+        while nix::unistd::write(&write_end, &[b'.'; 4096]).is_ok() {}
+        let gave_up = write_all_waiting(write_end.as_fd(), b"x\n", Duration::from_millis(10));
+        assert_eq!(gave_up.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
     }
 
     #[test]

@@ -56,6 +56,27 @@ pub(crate) fn say_patiently(level: log::Level, message: String) {
     });
 }
 
+/// [`say`] on a thread of its own, not waited for: for a line on a thread
+/// that must go on at once (the signal thread, to the next signal), with
+/// a logger that may block. One at a time: while a logger is stuck on
+/// one, the others are let go unsaid, rather than each keeping a thread.
+pub(crate) fn say_detached(level: log::Level, message: String) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static SAYING: AtomicBool = AtomicBool::new(false);
+    if SAYING.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("littleboss-say".into())
+        .spawn(move || {
+            say(level, format_args!("{message}"));
+            SAYING.store(false, Ordering::Release);
+        });
+    if spawned.is_err() {
+        SAYING.store(false, Ordering::Release);
+    }
+}
+
 /// [`say`] on a thread of its own, waited for [`ASIDE_PATIENCE`] at
 /// most: for a line at a deadline whose work must go on (a logger that
 /// blocks must not hold it up), but which the process's end right after

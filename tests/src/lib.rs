@@ -311,6 +311,10 @@ fn kill_with_children(process: &mut Child) {
     if process.try_wait().ok().flatten().is_some() {
         return;
     }
+    // Stopped first: a supervisor with `persist` would start another
+    // child as one is killed.
+    let pid = nix::unistd::Pid::from_raw(process.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP);
     for pid in procfs::live_children(process.id()) {
         let pid = nix::unistd::Pid::from_raw(pid as i32);
         let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
@@ -391,8 +395,8 @@ fn output_of(child: &mut Child, what: &str) -> Output {
             break status;
         }
         if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
+            // Its children too, which may hold the pipes read above.
+            kill_with_children(child);
             panic!("{what} still running after {DEADLINE:?}; killed");
         }
         std::thread::sleep(Duration::from_millis(5));

@@ -110,20 +110,23 @@ impl TryFrom<WireRequest> for Request {
     }
 }
 
-/// A reload's declared listeners, held to the rules the attribute and the
-/// builder hold them to: a name becomes a flag and is printed by
-/// `status`, and an address is bound.
+/// A reload's declared listeners, their names held to the characters
+/// every version has allowed: a name becomes a flag and is printed by
+/// `status` (escape sequences and all, before). Not to the whole of
+/// today's rules, which a rollback to a release built under older ones
+/// (a listener named `json`, say) must still pass; its addresses are
+/// checked as it binds them, and shown escaped.
 fn checked(
     declared: Vec<crate::spec::ListenerSpec>,
 ) -> Result<Vec<crate::spec::ListenerSpec>, serde_json::Error> {
     use serde::de::Error;
     for (at, listener) in declared.iter().enumerate() {
-        let before = declared[..at].iter().map(|l| l.name.as_str());
-        crate::rules::listener_name(&listener.name, before).map_err(Error::custom)?;
-        if let Some(address) = &listener.address {
-            crate::rules::address(listener.network.as_str(), address).map_err(|problem| {
-                Error::custom(format_args!("listener `{}`: {problem}", listener.name))
-            })?;
+        crate::rules::listener_name_chars(&listener.name).map_err(Error::custom)?;
+        if declared[..at].iter().any(|l| l.name == listener.name) {
+            let twice = crate::rules::RuleError::DuplicateListener {
+                name: listener.name.clone(),
+            };
+            return Err(Error::custom(twice));
         }
     }
     Ok(declared)
@@ -798,10 +801,6 @@ mod tests {
             (
                 br#"{"v":1,"cmd":"reload","path":"/x","listeners":[{"name":"a","network":"tcp","address":null},{"name":"a","network":"udp","address":null}]}"#,
                 "listener `a` is declared twice",
-            ),
-            (
-                br#"{"v":1,"cmd":"reload","path":"/x","listeners":[{"name":"a","network":"tcp","address":":99999"}]}"#,
-                "listener `a`: ",
             ),
             (
                 br#"{"v":1,"cmd":"stop","c\u006dd":"status"}"#,

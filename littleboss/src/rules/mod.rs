@@ -22,7 +22,7 @@ pub(crate) use address::{
     MAX_UNIX_PATH, NETWORK_NAMES, NETWORKS, address, host_port, listener_spec,
 };
 pub(crate) use duration::{duration_fits, duration_millis, restart_limit};
-pub(crate) use name::{flag_name, listener_name, service_name};
+pub(crate) use name::{flag_name, listener_name, listener_name_chars, service_name};
 pub(crate) use settings::{
     DEFAULT_FLAG, DEFAULT_LAMEDUCK_MS, Settings, nonzero_ready_timeout, nonzero_restart_window,
     nonzero_worker_threads,

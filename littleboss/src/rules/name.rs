@@ -36,6 +36,13 @@ pub(crate) fn listener_name<'a>(
     Ok(())
 }
 
+/// What a listener's name has been made of in every version: its
+/// characters alone. The supervisor holds a reload's declared names to
+/// this much, which a release built under older rules still meets.
+pub(crate) fn listener_name_chars(name: &str) -> Result<(), RuleError> {
+    allowed_chars(NameKind::Listener, name)
+}
+
 /// Names that become command-line flags (`-littleboss=start`,
 /// `-https=:8443`): `[A-Za-z0-9_-]+`, no leading `-`, and not `h` or
 /// `help`, which `-h`/`--help` take, nor `json`, which `status --json`
