@@ -999,3 +999,40 @@ fn a_service_dropped_mid_test_leaves_no_child_running() {
         || (!strays.runs(child)).then_some(()),
     );
 }
+
+#[test]
+fn a_request_read_as_the_supervisor_exits_gets_an_answer() {
+    use std::io::{BufRead, Write};
+    // Connected before the stop, asking as the supervisor is on its way
+    // out (a second `stop`, a monitor's `status`): answered, not met by
+    // the close, which `stop` reads as "no answer" (exit 4).
+    let mut svc = Service::new(ECHO);
+    let mut cmd = svc.command(ECHO);
+    cmd.env("LITTLEBOSS_TEST_EXIT_PAUSE_MS", "3000")
+        .arg("-littleboss=start");
+    svc.spawn(cmd);
+    svc.ready();
+    let socket = svc.control_dir().join("echo_server.sock");
+    let connect = || {
+        let conn = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        conn
+    };
+    let (mut second_stop, mut status) = (connect(), connect());
+    let stop = svc.control("stop");
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    let ask = |conn: &mut std::os::unix::net::UnixStream, cmd: &str| {
+        conn.write_all(format!("{{\"v\":1,\"cmd\":\"{cmd}\"}}\n").as_bytes())
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(conn).read_line(&mut line).unwrap();
+        line
+    };
+    let stopped = ask(&mut second_stop, "stop");
+    assert!(stopped.contains(r#""type":"stopped""#), "{stopped}");
+    assert!(stopped.contains(r#""exit_code":0"#), "{stopped}");
+    let told = ask(&mut status, "status");
+    assert!(told.contains("the supervisor is exiting"), "{told}");
+    assert_eq!(svc.wait_supervisor_exit().code(), Some(0));
+}

@@ -262,8 +262,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 // Everything a successor needs is let go of before the last
                 // answers go out: `stop && start` finds it all free.
                 io.leave();
-                io.last_words().await;
-                super::handoff::test_pause_for(super::handoff::TEST_EXIT_PAUSE_VAR, "exiting");
+                io.last_words(&mut machine, &mut control, now).await;
                 return code;
             }
             if let Some(feedback) = io.perform(effect) {
@@ -874,15 +873,56 @@ impl Io {
     }
 
     /// Gives the clients answered last (`stop` waiters) a moment to read
-    /// their answer before the process exits.
-    async fn last_words(&mut self) {
-        let answered = std::mem::take(&mut self.answered);
-        let written = async {
-            for conn in &answered {
-                conn.all_written().await;
+    /// their answer before the process exits, [`LAST_WORDS`] at most; a
+    /// request read meanwhile (a second `stop`, a monitor's `status`) is
+    /// answered by the exited machine, rather than met by the close.
+    async fn last_words(
+        &mut self,
+        machine: &mut Machine,
+        control: &mut mpsc::UnboundedReceiver<ControlMessage>,
+        now: impl Fn() -> Duration,
+    ) {
+        // A test's linger before the exit (a loaded machine's), answering
+        // meanwhile.
+        let start = tokio::time::Instant::now();
+        let linger = crate::test_hook::test_hook::<u64>(super::handoff::TEST_EXIT_PAUSE_VAR)
+            .map(|ms| start + Duration::from_millis(ms));
+        let deadline = (start + LAST_WORDS).max(linger.unwrap_or(start));
+        let mut open = true;
+        loop {
+            let answered = std::mem::take(&mut self.answered);
+            let asked = {
+                let written = async {
+                    for conn in &answered {
+                        conn.all_written().await;
+                    }
+                    if let Some(linger) = linger {
+                        tokio::time::sleep_until(linger).await;
+                    }
+                };
+                tokio::select! {
+                    message = control.recv(), if open => match message {
+                        Some(ControlMessage::Request(asked)) => Some(Some(asked)),
+                        // A client gone: nothing to answer.
+                        Some(ControlMessage::HungUp(_)) => Some(None),
+                        None => {
+                            open = false;
+                            Some(None)
+                        }
+                    },
+                    _ = tokio::time::timeout_at(deadline, written) => None,
+                }
+            };
+            self.answered = answered;
+            let Some(asked) = asked else { return };
+            let Some(ControlRequest { request, conn }) = asked else {
+                continue;
+            };
+            let client = self.client(conn);
+            for effect in machine.handle(Event::Control { client, request }, now()) {
+                let _ = self.perform(effect);
             }
-        };
-        let _ = tokio::time::timeout(LAST_WORDS, written).await;
+        }
     }
 }
 

@@ -282,8 +282,9 @@ pub(crate) fn exited(events: &[Event]) -> HashSet<ChildId> {
         .collect()
 }
 
-/// A test's pause, in milliseconds, as the supervisor exits (after the
-/// last answers went out), for a test to act while it is on its way out.
+/// A test's pause, in milliseconds, as the supervisor exits (its files
+/// let go of, its last answers going out, a request read meanwhile still
+/// answered), for a test to act while it is on its way out.
 pub(crate) const TEST_EXIT_PAUSE_VAR: &str = "LITTLEBOSS_TEST_EXIT_PAUSE_MS";
 
 /// Waits as a test asked, saying so first (`before`: what it waits

@@ -435,8 +435,16 @@ impl Machine {
             self.finish_if_done();
             self.upgrade_if_due();
             self.say_status();
-        } else if let Event::Control { client, .. } = event {
-            self.reply(client, error("the supervisor has exited"));
+        } else if let (Event::Control { client, request }, Phase::Exited { code }) =
+            (event, &self.state.phase)
+        {
+            // Asked in its last moments (a second `stop`, a monitor's
+            // `status`): a stop has its answer, the others are told.
+            let response = match request {
+                Request::Stop => Response::Stopped { exit_code: *code },
+                _ => error("the supervisor is exiting"),
+            };
+            self.reply(client, response);
         }
         std::mem::take(&mut self.effects)
     }

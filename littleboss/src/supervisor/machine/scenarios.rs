@@ -184,6 +184,22 @@ fn a_first_child_the_supervisor_gives_up_on_exits_1_not_its_kill() {
 }
 
 #[test]
+fn a_request_read_as_the_supervisor_exits_is_answered() {
+    // A second `stop`, a monitor's `status`: the stop has its code.
+    let mut sim = Sim::serving(settings());
+    sim.request(Request::Stop);
+    sim.exit(1, ChildExit::Code(7));
+    assert_eq!(sim.exit_code, Some(7));
+    let stop = sim.request(Request::Stop);
+    assert_eq!(stopped_code(sim.final_answer(stop)), 7);
+    let status = sim.request(Request::Status);
+    assert_eq!(
+        error_of(sim.final_answer(status)),
+        "the supervisor is exiting"
+    );
+}
+
+#[test]
 fn a_reload_to_a_binary_that_fails_at_start_leaves_the_old_child_untouched() {
     let mut sim = Sim::serving(settings());
     let client = sim.reload("/bin/fails");
