@@ -237,19 +237,26 @@ fn a_reloaded_child_that_dies_during_probation_is_rolled_back() {
     assert_eq!(status.failures, 1);
 }
 
-#[test]
-fn a_rollback_runs_the_file_the_old_child_ran_not_what_its_link_names_now() {
+/// Child 2 from `/app/current` naming `/releases/1`; then a deploy moves
+/// the link to `/releases/2`, whose child 3 dies in its probation: the
+/// rollback, child 4, is spawned.
+fn rolled_back_past_a_moved_link() -> Sim {
     let mut sim = Sim::serving(settings());
     let current = std::path::PathBuf::from("/app/current");
     sim.links.insert(current.clone(), "/releases/1".into());
     sim.reload("/app/current");
     sim.hello_and_ready(2);
-    // A deploy moves the link, and the release it names now dies.
     sim.links.insert(current, "/releases/2".into());
     sim.reload("/app/current");
     sim.hello_and_ready(3);
     sim.advance(PROBATION - MS);
     sim.exit(3, ChildExit::Code(1));
+    sim
+}
+
+#[test]
+fn a_rollback_runs_the_file_the_old_child_ran_not_what_its_link_names_now() {
+    let mut sim = rolled_back_past_a_moved_link();
     assert_eq!(
         sim.spawned_paths(),
         ["/bin/v1", "/app/current", "/app/current", "/releases/1"]
@@ -264,16 +271,7 @@ fn a_rollback_runs_the_file_the_old_child_ran_not_what_its_link_names_now() {
 
 #[test]
 fn a_rollback_that_fails_names_the_file_it_ran_not_its_link() {
-    let mut sim = Sim::serving(settings());
-    let current = std::path::PathBuf::from("/app/current");
-    sim.links.insert(current.clone(), "/releases/1".into());
-    sim.reload("/app/current");
-    sim.hello_and_ready(2);
-    sim.links.insert(current, "/releases/2".into());
-    sim.reload("/app/current");
-    sim.hello_and_ready(3);
-    sim.advance(PROBATION - MS);
-    sim.exit(3, ChildExit::Code(1));
+    let mut sim = rolled_back_past_a_moved_link();
     // The rollback to /releases/1 dies too: not told as /app/current,
     // which names /releases/2 now.
     sim.exit(4, ChildExit::Code(2));
