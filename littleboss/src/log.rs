@@ -29,7 +29,11 @@ pub(crate) fn write_line(line: std::fmt::Arguments<'_>) {
     }
 }
 
-/// Whether all of `bytes` were written.
+/// Whether all of `bytes` were written. Holds std's stderr lock while it
+/// waits (up to [`ROOM_PATIENCE`] at a time, where stderr is
+/// non-blocking), so the program's own `eprintln!` waits as long; a line
+/// given up on part-way is left cut, and the next one follows it on the
+/// same line.
 fn write_now(bytes: &[u8]) -> bool {
     use std::os::fd::AsFd;
     let stderr = std::io::stderr();

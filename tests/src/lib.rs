@@ -315,6 +315,13 @@ fn kill_with_children(process: &mut Child) {
     // child as one is killed.
     let pid = nix::unistd::Pid::from_raw(process.id() as i32);
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP);
+    // A signal is delivered a moment later: stopped (`T`) before its
+    // children are looked up, 1 s at most.
+    let stopped = || procfs::state(process.id()).is_none_or(|state| state == 'T');
+    let until = Instant::now() + Duration::from_secs(1);
+    while !stopped() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(1));
+    }
     for pid in procfs::live_children(process.id()) {
         let pid = nix::unistd::Pid::from_raw(pid as i32);
         let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);

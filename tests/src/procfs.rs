@@ -161,6 +161,13 @@ pub fn cpu_ms(pid: u32) -> Option<u64> {
     Some(ticks * 10)
 }
 
+/// `pid`'s state letter (`R`, `S`, `T` for stopped, `Z`…); `None` if it
+/// is gone.
+pub fn state(pid: u32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 2..].chars().next()
+}
+
 /// (live, zombie) children of `pid`, by scanning `/proc`.
 pub fn children(pid: u32) -> (usize, usize) {
     let all = child_states(pid);

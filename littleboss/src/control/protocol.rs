@@ -114,8 +114,10 @@ impl TryFrom<WireRequest> for Request {
 /// every version has allowed: a name becomes a flag and is printed by
 /// `status` (escape sequences and all, before). Not to the whole of
 /// today's rules, which a rollback to a release built under older ones
-/// (a listener named `json`, say) must still pass; its addresses are
-/// checked as it binds them, and shown escaped.
+/// (a listener named `json`, say) must still pass. Their default
+/// addresses are not checked here: one that cannot be bound fails the
+/// reload at its bind, with the system's error; status shows them
+/// escaped.
 fn checked(
     declared: Vec<crate::spec::ListenerSpec>,
 ) -> Result<Vec<crate::spec::ListenerSpec>, serde_json::Error> {

@@ -873,23 +873,26 @@ impl Io {
     }
 
     /// Gives the clients answered last (`stop` waiters) a moment to read
-    /// their answer before the process exits, [`LAST_WORDS`] at most; a
-    /// request read meanwhile (a second `stop`, a monitor's `status`) is
-    /// answered by the exited machine, rather than met by the close.
+    /// their answer before the process exits, [`LAST_WORDS`] at most. A
+    /// request read by then (a second `stop`, a monitor's `status`, sent
+    /// on a connection opened before the socket's file went) is answered
+    /// by the exited machine, rather than met by the close; one that
+    /// comes after the last answer is written meets it.
     async fn last_words(
         &mut self,
         machine: &mut Machine,
         control: &mut mpsc::UnboundedReceiver<ControlMessage>,
         now: impl Fn() -> Duration,
     ) {
-        // A test's linger before the exit (a loaded machine's), answering
-        // meanwhile.
+        // A test's linger before the exit, answering meanwhile.
         let start = tokio::time::Instant::now();
         let linger = crate::test_hook::test_hook::<u64>(super::handoff::TEST_EXIT_PAUSE_VAR)
-            .map(|ms| start + Duration::from_millis(ms));
+            .and_then(|ms| start.checked_add(Duration::from_millis(ms)));
         let deadline = (start + LAST_WORDS).max(linger.unwrap_or(start));
-        let mut open = true;
         loop {
+            if tokio::time::Instant::now() >= deadline {
+                return;
+            }
             let answered = std::mem::take(&mut self.answered);
             let asked = {
                 let written = async {
@@ -900,27 +903,39 @@ impl Io {
                         tokio::time::sleep_until(linger).await;
                     }
                 };
+                // A request first: read in the same turn as the last
+                // write, it would otherwise go unanswered half the time.
                 tokio::select! {
-                    message = control.recv(), if open => match message {
-                        Some(ControlMessage::Request(asked)) => Some(Some(asked)),
-                        // A client gone: nothing to answer.
-                        Some(ControlMessage::HungUp(_)) => Some(None),
-                        None => {
-                            open = false;
-                            Some(None)
-                        }
-                    },
+                    biased;
+                    message = control.recv() => message,
                     _ = tokio::time::timeout_at(deadline, written) => None,
                 }
             };
             self.answered = answered;
-            let Some(asked) = asked else { return };
-            let Some(ControlRequest { request, conn }) = asked else {
+            let asked = match asked {
+                Some(message) => message,
+                // All written: what the connections read meanwhile still
+                // gets its answer (this loop again), then nothing more.
+                None => {
+                    tokio::task::yield_now().await;
+                    match control.try_recv() {
+                        Ok(message) => message,
+                        Err(_) => return,
+                    }
+                }
+            };
+            // A client gone has nothing to answer.
+            let ControlMessage::Request(ControlRequest { request, conn }) = asked else {
                 continue;
             };
             let client = self.client(conn);
             for effect in machine.handle(Event::Control { client, request }, now()) {
-                let _ = self.perform(effect);
+                // An exited machine only answers: nothing else is done
+                // once the supervisor has let go of its sockets and files.
+                debug_assert!(matches!(effect, Effect::Reply { .. }), "{effect:?}");
+                if let Effect::Reply { .. } = effect {
+                    let _ = self.perform(effect);
+                }
             }
         }
     }

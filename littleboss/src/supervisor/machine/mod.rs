@@ -945,14 +945,12 @@ impl Machine {
         let now = self.now;
         let pid = child.pid.unwrap_or(0);
         // A start the supervisor failed and killed (silent, not ready in
-        // time): the kill is no code of the program's, and a failed start
-        // is 1, as where the spawn itself fails. One that said its own
-        // error and exited by itself keeps its code.
+        // time), dead of that kill: the kill is no code of the program's,
+        // and a failed start is 1, as where the spawn itself fails. One
+        // that said its own error and exited by itself keeps its code.
         let failed_here = |starting: &Option<Starting>| {
-            child.killed
-                && starting
-                    .as_ref()
-                    .is_some_and(|s| s.id == id && s.error.is_some())
+            let by_our_kill = child.killed && exit == ChildExit::Signal(9);
+            by_our_kill && (starting.as_ref()).is_some_and(|s| s.id == id && s.error.is_some())
         };
         let code = exit.code();
         let up = match &mut self.state.phase {

@@ -321,7 +321,7 @@ impl Model {
                 Phase::Exited { .. } => None,
             }
             .is_some_and(|s| s.id == id && s.error.is_some());
-            let killed = self.sim.processes[&id].killed;
+            let killed = self.sim.processes[&id].killed && exit == ChildExit::Signal(9);
             self.decided = Some(if failed_here && killed {
                 1
             } else {
@@ -672,12 +672,20 @@ impl Model {
             let finals = answers.iter().filter(|r| r.is_final()).count();
             assert_eq!(finals, 1, "client {client} got {answers:?}");
         }
-        // Nothing is answered after the exit but with an error.
+        // After the exit, a stop is answered with its code; anything else
+        // with an error.
         let after = self.sim.request(Request::Status);
         assert!(matches!(
             self.sim.final_answer(after),
             Some(Response::Error { .. })
         ));
+        let stop = self.sim.request(Request::Stop);
+        assert_eq!(
+            self.sim.final_answer(stop),
+            Some(&Response::Stopped {
+                exit_code: self.sim.exit_code.unwrap()
+            })
+        );
     }
 }
 
