@@ -557,7 +557,7 @@ impl Io {
                 let path_replaced = from_held && file_id(launch.target.file()) != expected;
                 return Some(match spawn(spawn_order, self.events_tx.clone()) {
                     Ok(child) => {
-                        let pid = child.pid;
+                        let (pid, by_pidfd) = (child.pid, child.by_pidfd);
                         self.children.insert(id, child);
                         let file = super::reexec::open_binary(&pid.to_string(), false)
                             .and_then(super::spawn::above_child_fds)
@@ -570,12 +570,11 @@ impl Io {
                         // launch's own file: a script's interpreter is not
                         // what to run again, nor a file swapped in just then.
                         let own = runs.is_some() && runs == expected;
-                        // Unknown without pidfds: then no upgrade in place
-                        // (the new image could not watch its children).
-                        // Whether to upgrade at all is the machine's to
-                        // decide (`self_upgrade`); it also tells by this
-                        // identity whether a reload ran the same binary.
-                        let binary = runs.filter(|_| own && super::pidfd::available());
+                        // Whether to upgrade in place is the machine's to
+                        // decide (`self_upgrade`, and each child watched by
+                        // pidfd); it also tells by this identity whether a
+                        // reload ran the same binary.
+                        let binary = runs.filter(|_| own);
                         // The file behind the launch's path now, for a
                         // rollback to it later (not a deleted one's name).
                         let resolved = own
@@ -590,6 +589,7 @@ impl Io {
                             binary,
                             resolved,
                             path_replaced,
+                            by_pidfd,
                         }
                     }
                     Err(e) => Event::SpawnFailed {

@@ -85,6 +85,8 @@ fn with_every_event() -> Handoff {
             binary: Some(FileId { dev: 1, ino: 2 }),
             resolved: Some(PathBuf::from("/bin/v2")),
             path_replaced: true,
+            // Version 1 as first pinned had no such field: read so.
+            by_pidfd: true,
         },
         Event::SpawnFailed {
             id: 4,

@@ -56,6 +56,11 @@ enum Watch {
 }
 
 impl Process {
+    /// Whether it is watched through a pidfd (else by pid, at SIGCHLD).
+    pub fn by_pidfd(&self) -> bool {
+        matches!(self.watch, Watch::Fd(_))
+    }
+
     /// Opens a pidfd for our child `pid`, which must not have been reaped.
     /// Needs a tokio runtime.
     ///

@@ -65,6 +65,8 @@ enum Order {
 #[derive(Debug)]
 pub(crate) struct ChildHandle {
     pub pid: u32,
+    /// Watched through a pidfd (else by pid).
+    pub by_pidfd: bool,
     /// Its channel's fd, open for as long as the watcher runs: what an
     /// in-place upgrade hands on.
     pub channel_fd: RawFd,
@@ -316,6 +318,7 @@ fn watch(
     hello: Option<(ToChild, Vec<Arc<OwnedFd>>)>,
 ) -> ChildHandle {
     let pid = process.pid;
+    let by_pidfd = process.by_pidfd();
     let channel_fd = channel.as_raw_fd();
     let (orders_tx, orders_rx) = mpsc::unbounded_channel();
     let watcher = Watcher {
@@ -327,6 +330,7 @@ fn watch(
     tokio::spawn(watcher.watch(hello, orders_rx));
     ChildHandle {
         pid,
+        by_pidfd,
         channel_fd,
         orders: orders_tx,
     }

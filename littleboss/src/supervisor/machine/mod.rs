@@ -151,6 +151,9 @@ pub(crate) enum Event {
         /// the launch's path names another file now, or none.
         #[serde(default)]
         path_replaced: bool,
+        /// It is watched through a pidfd (see [`Child::by_pidfd`]).
+        #[serde(default = "state::yes")]
+        by_pidfd: bool,
     },
     /// The child of a [`Effect::Spawn`] could not be started.
     SpawnFailed {
@@ -419,7 +422,8 @@ impl Machine {
                     binary,
                     resolved,
                     path_replaced,
-                } => self.on_spawned(id, pid, binary, resolved, path_replaced),
+                    by_pidfd,
+                } => self.on_spawned(id, pid, binary, resolved, path_replaced, by_pidfd),
                 Event::SpawnFailed { id, error } => self.on_spawn_failed(id, error),
                 Event::Message { id, message } => self.on_message(id, message),
                 Event::Exited { id, exit } => self.on_exit(id, exit),
@@ -658,12 +662,14 @@ impl Machine {
         binary: Option<FileId>,
         resolved: Option<std::path::PathBuf>,
         path_replaced: bool,
+        by_pidfd: bool,
     ) {
         let Some(child) = self.state.children.get_mut(&id) else {
             return;
         };
         child.pid = Some(pid);
         child.binary = binary;
+        child.by_pidfd = by_pidfd;
         // Run from the file held open, which its path no longer names (a
         // deploy replaced, moved or deleted it): say so wherever the path
         // is shown, lest it read as the new file's.
@@ -1460,6 +1466,7 @@ impl Machine {
                 lameducked: false,
                 killed: false,
                 binary: None,
+                by_pidfd: true,
                 resolved: None,
                 path_replaced: false,
                 takes_over: None,

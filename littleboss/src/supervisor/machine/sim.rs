@@ -123,6 +123,8 @@ pub(super) struct Sim {
     pub upgrade_blames_binary: bool,
     /// Paths that are symlinks, and the file each names now.
     pub links: BTreeMap<PathBuf, PathBuf>,
+    /// Children are watched by pid (a kernel without pidfds).
+    pub no_pidfds: bool,
     /// Paths a deploy replaced: a child run from the file held for it
     /// finds its path names another.
     pub replaced: BTreeSet<PathBuf>,
@@ -179,6 +181,7 @@ impl Sim {
             upgrade_fails: false,
             upgrade_blames_binary: true,
             links: BTreeMap::new(),
+            no_pidfds: false,
             replaced: BTreeSet::new(),
             upgrades: Vec::new(),
             handoffs: Vec::new(),
@@ -309,6 +312,7 @@ impl Sim {
                             binary,
                             resolved,
                             path_replaced,
+                            by_pidfd: !self.no_pidfds,
                         })
                     }
                 }

@@ -142,7 +142,7 @@ pub(crate) struct Settings {
     pub working_dir_id: Option<[u64; 2]>,
 }
 
-fn yes() -> bool {
+pub(super) fn yes() -> bool {
     true
 }
 
@@ -212,6 +212,12 @@ pub(crate) struct Child {
     pub killed: bool,
     /// The binary it runs, once spawned (if it could be told).
     pub binary: Option<FileId>,
+    /// Watched through a pidfd, by which a new image adopts it: without
+    /// one (a kernel older than 5.3) the supervisor never upgrades in
+    /// place. Absent from an older image's state, whose children an
+    /// upgrade handed over: so watched.
+    #[serde(default = "yes")]
+    pub by_pidfd: bool,
     /// The file it runs, as the kernel named it at its start (if it could
     /// be told): what a rollback to it runs.
     #[serde(default, with = "crate::path_bytes::option")]

@@ -42,6 +42,15 @@ impl Machine {
         let (Some(binary), Some(pid)) = (child.binary, child.pid) else {
             return;
         };
+        // Each child the new image would take over must be watched by
+        // pidfd, which it adopts them by (none is, without pidfds).
+        if state
+            .children
+            .values()
+            .any(|c| c.pid.is_some() && !c.by_pidfd)
+        {
+            return;
+        }
         if state.image.id.is_none_or(|ours| ours == binary) {
             return;
         }

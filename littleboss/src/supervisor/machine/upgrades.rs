@@ -200,6 +200,26 @@ fn with_self_upgrade_off_the_supervisor_keeps_its_binary() {
 }
 
 #[test]
+fn without_pidfds_the_supervisor_keeps_its_binary() {
+    // A kernel older than 5.3: a new image could not adopt the children.
+    let mut sim = Sim::new(settings());
+    sim.no_pidfds = true;
+    sim.hello_and_ready(1);
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    assert_eq!(upgrade_effects(&sim), 0);
+    // The old child gone too: still none, for the serving one.
+    sim.exit(1, ChildExit::Code(0));
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(upgrade_effects(&sim), 0);
+    // With pidfds, the same reload upgrades.
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    assert_eq!(upgrade_effects(&sim), 1);
+}
+
+#[test]
 fn no_upgrade_while_another_reload_is_queued() {
     let mut sim = Sim::serving(settings());
     sim.reload("/bin/v2");
