@@ -317,7 +317,9 @@ fn kill_with_children(process: &mut Child) {
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP);
     // A signal is delivered a moment later: stopped (`T`) before its
     // children are looked up, 1 s at most.
-    let stopped = || procfs::state(process.id()).is_none_or(|state| state == 'T');
+    // (Exited meanwhile: a zombie, or gone.)
+    let stopped =
+        || procfs::state(process.id()).is_none_or(|state| matches!(state, 'T' | 't' | 'Z' | 'X'));
     let until = Instant::now() + Duration::from_secs(1);
     while !stopped() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(1));

@@ -246,7 +246,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         } => {
             io.next_client = next_client;
             io.binaries.extend(binaries);
-            let gone = io.rewatch(&machine, children);
+            let gone = io.rewatch(&mut machine, children);
             io.reconnect(clients, idle);
             // The upgrade's outcome first, as the previous image saw it.
             backlog.extend(events);
@@ -390,7 +390,7 @@ impl Io {
     /// Watches again the children kept across an exec, and gives them
     /// again the orders they may not have received before it. A child
     /// that cannot be watched is reported gone.
-    fn rewatch(&mut self, machine: &Machine, children: Vec<(ChildId, OwnedFd)>) -> Vec<Event> {
+    fn rewatch(&mut self, machine: &mut Machine, children: Vec<(ChildId, OwnedFd)>) -> Vec<Event> {
         let mut gone = Vec::new();
         for (id, channel) in children {
             let Some(child) = machine.state().children.get(&id) else {
@@ -406,6 +406,12 @@ impl Io {
             };
             match super::spawn::rewatch(id, pid, channel, self.events_tx.clone()) {
                 Ok(handle) => {
+                    // Watched by pid now (out of descriptors, say): the
+                    // machine upgrades in place no more while it runs.
+                    if !handle.by_pidfd {
+                        machine.watched_by_pid(id);
+                    }
+                    let child = &machine.state().children[&id];
                     if child.killed {
                         handle.kill();
                     } else if child.lameducked {
@@ -905,24 +911,28 @@ impl Io {
                 };
                 // A request first: read in the same turn as the last
                 // write, it would otherwise go unanswered half the time.
+                // (A closed channel disables its branch: the writes are
+                // still waited for.)
                 tokio::select! {
                     biased;
-                    message = control.recv() => message,
-                    _ = tokio::time::timeout_at(deadline, written) => None,
+                    Some(message) = control.recv() => Ok(message),
+                    written = tokio::time::timeout_at(deadline, written) => Err(written.is_ok()),
                 }
             };
             self.answered = answered;
             let asked = match asked {
-                Some(message) => message,
+                Ok(message) => message,
                 // All written: what the connections read meanwhile still
                 // gets its answer (this loop again), then nothing more.
-                None => {
+                Err(true) => {
                     tokio::task::yield_now().await;
                     match control.try_recv() {
                         Ok(message) => message,
                         Err(_) => return,
                     }
                 }
+                // The deadline.
+                Err(false) => return,
             };
             // A client gone has nothing to answer.
             let ControlMessage::Request(ControlRequest { request, conn }) = asked else {

@@ -97,7 +97,9 @@ impl Process {
         if matches!(e.raw_os_error(), Some(nix::libc::ENOSYS | nix::libc::EPERM)) {
             give_up_pidfds(&format!("no pidfds here ({e})"));
         } else {
-            crate::log::log!("cannot open a pidfd for child pid {pid} ({e}); watching it by pid");
+            crate::log::log!(
+                "cannot open a pidfd for child pid {pid} ({e}); watching it by pid (no upgrade in place while it runs)"
+            );
         }
         Process::by_pid(pid)
     }

@@ -655,6 +655,16 @@ impl Machine {
         }
     }
 
+    /// Child `id`, adopted again after an upgrade in place, is watched by
+    /// pid, not pidfd (see [`Child::by_pidfd`]). A fact the driver finds
+    /// as it takes the state over, before any event: nothing to do but
+    /// note it.
+    pub fn watched_by_pid(&mut self, id: ChildId) {
+        if let Some(child) = self.state.children.get_mut(&id) {
+            child.by_pidfd = false;
+        }
+    }
+
     fn on_spawned(
         &mut self,
         id: ChildId,

@@ -212,10 +212,11 @@ pub(crate) struct Child {
     pub killed: bool,
     /// The binary it runs, once spawned (if it could be told).
     pub binary: Option<FileId>,
-    /// Watched through a pidfd, by which a new image adopts it: without
-    /// one (a kernel older than 5.3) the supervisor never upgrades in
-    /// place. Absent from an older image's state, whose children an
-    /// upgrade handed over: so watched.
+    /// Watched through a pidfd: while a child is watched by pid instead
+    /// (a kernel without pidfds that can be waited on, before 5.4; a
+    /// seccomp filter; out of descriptors), the supervisor does not
+    /// upgrade in place. Absent from an older image's state, whose
+    /// children an upgrade handed over: so watched.
     #[serde(default = "yes")]
     pub by_pidfd: bool,
     /// The file it runs, as the kernel named it at its start (if it could

@@ -201,7 +201,8 @@ fn with_self_upgrade_off_the_supervisor_keeps_its_binary() {
 
 #[test]
 fn without_pidfds_the_supervisor_keeps_its_binary() {
-    // A kernel older than 5.3: a new image could not adopt the children.
+    // Children watched by pid (no pidfds to wait on, before Linux 5.4):
+    // the supervisor keeps its binary.
     let mut sim = Sim::new(settings());
     sim.no_pidfds = true;
     sim.hello_and_ready(1);
@@ -286,6 +287,10 @@ fn a_state_handed_over_by_version_1_is_read_and_resumed() {
     let draining: Vec<_> = status.draining.iter().map(|d| d.child.pid).collect();
     assert_eq!(draining, [Some(1001)]);
     assert_eq!(status.reloads, 1);
+    // Its children were watched by pidfd, as every image's were then: the
+    // field came later, and its absence must not stop upgrades for good.
+    let children = &machine.state().children;
+    assert!(children.values().all(|c| c.by_pidfd), "{children:?}");
     // What this build writes reads back the same.
     let now = handed_over_state();
     let back: super::State = serde_json::from_str(&now).unwrap();
