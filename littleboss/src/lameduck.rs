@@ -625,17 +625,13 @@ pub(crate) fn on_signals(
                     // supervisor says it. Within the window: the same stop,
                     // sent to the process and its group.
                     let after = since.elapsed();
-                    let again = format!("{again} again, {} ms after the first", after.as_millis());
+                    let line = stop_again(again, after, "exiting now");
                     if after >= SAME_STOP {
-                        let line = format!("{again}: exiting now");
                         crate::report::say_patiently(log::Level::Warn, line);
                         break;
                     }
                     // Not waited for: a logger that blocks must not hold
                     // up the next copy, which would then be read too late.
-                    let line = format!(
-                        "{again}: the same stop (sent to the process and its group; within {SAME_STOP:?})"
-                    );
                     crate::report::say_detached(log::Level::Info, line);
                 }
                 // Exiting from here skips what `main`'s return would do:
@@ -685,6 +681,22 @@ fn without_signals(error: &std::io::Error) {
 /// such as GNU `timeout` and `kill -- -PGID` signal the process and its
 /// group at once. A person's second Ctrl-C comes later, and kills.
 pub(crate) const SAME_STOP: Duration = Duration::from_millis(250);
+
+/// How a second stop signal read `after` the first is said, by the
+/// supervisor and by a program run without one alike: how far apart, then
+/// the same stop (within [`SAME_STOP`]) or `otherwise`, what is done.
+///
+/// `stop_again("SIGTERM", 20 ms, "exiting now")` is `SIGTERM again, 20 ms
+/// after the first: the same stop (sent to the process and its group;
+/// within 250ms)`.
+pub(crate) fn stop_again(signal: &str, after: Duration, otherwise: &str) -> String {
+    let again = format!("{signal} again, {} ms after the first", after.as_millis());
+    if after < SAME_STOP {
+        format!("{again}: the same stop (sent to the process and its group; within {SAME_STOP:?})")
+    } else {
+        format!("{again}: {otherwise}")
+    }
+}
 
 /// The grace between the two phases: as configured, but never more than
 /// half the lameduck timeout, so requests in flight keep the other half.

@@ -290,12 +290,7 @@ pub(crate) const TEST_EXIT_PAUSE_VAR: &str = "LITTLEBOSS_TEST_EXIT_PAUSE_MS";
 /// Waits as a test asked, saying so first (`before`: what it waits
 /// before), so that the test can act in the window.
 pub(crate) fn test_pause(before: &str) {
-    test_pause_for(TEST_PAUSE_VAR, before);
-}
-
-/// [`test_pause`] for the pause `var` asks.
-pub(crate) fn test_pause_for(var: &str, before: &str) {
-    if let Some(ms) = crate::test_hook::test_hook::<u64>(var) {
+    if let Some(ms) = crate::test_hook::test_hook::<u64>(TEST_PAUSE_VAR) {
         crate::log::log!("test pause: {ms} ms before {before}");
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }

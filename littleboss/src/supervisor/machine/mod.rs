@@ -571,17 +571,17 @@ impl Machine {
                 // How far apart they were read, said either way: a second
                 // that kills is told from a copy by this alone.
                 let after = signalled_at.map(|first| now.saturating_sub(first));
-                let again = |after: Duration| {
-                    format!("{signal} again, {} ms after the first", after.as_millis())
+                let again = |after| {
+                    crate::lameduck::stop_again(
+                        &signal.to_string(),
+                        after,
+                        "killing every child now",
+                    )
                 };
                 match after {
-                    Some(after) if after < SAME_STOP => say!(
-                        self,
-                        "{}: the same stop (sent to the process and its group; within {SAME_STOP:?})",
-                        again(after)
-                    ),
+                    Some(after) if after < SAME_STOP => say!(self, "{}", again(after)),
                     Some(after) => {
-                        say!(self, "{}: killing every child now", again(after));
+                        say!(self, "{}", again(after));
                         let ids: Vec<ChildId> = self.state.children.keys().copied().collect();
                         for id in ids {
                             self.kill(id);
@@ -965,7 +965,7 @@ impl Machine {
         // and a failed start is 1, as where the spawn itself fails. One
         // that said its own error and exited by itself keeps its code.
         let failed_here = |starting: &Option<Starting>| {
-            let by_our_kill = child.killed && exit == ChildExit::Signal(9);
+            let by_our_kill = child.killed && exit == ChildExit::Signal(nix::libc::SIGKILL);
             by_our_kill && (starting.as_ref()).is_some_and(|s| s.id == id && s.error.is_some())
         };
         let code = exit.code();
