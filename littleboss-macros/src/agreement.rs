@@ -455,3 +455,24 @@ fn the_macro_and_the_builder_agree_on_listener_declarations() {
         assert_eq!(builder_messages(&builder), from_macro, "builder: {spec}");
     }
 }
+
+#[test]
+fn the_macro_and_the_builder_agree_on_how_many_listeners_fit() {
+    for (count, expected) in [
+        (253, vec![]),
+        (
+            254,
+            vec!["254 listeners are declared, more than the 253 a child can be handed at once"],
+        ),
+    ] {
+        let names: Vec<String> = (0..count).map(|i| format!("l{i}")).collect();
+        let declared: Vec<String> = names.iter().map(|n| format!("{n} = \"tcp:\"")).collect();
+        let from_macro = macro_messages(&format!(
+            "name = \"svc\", listener({})",
+            declared.join(", ")
+        ));
+        assert_eq!(from_macro, expected, "macro: {count} listeners");
+        let builder = (names.iter()).fold(Littleboss::new("svc"), |lb, n| lb.listener(n, "tcp:"));
+        assert_eq!(builder_messages(&builder), from_macro, "builder: {count}");
+    }
+}

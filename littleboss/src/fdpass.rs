@@ -22,6 +22,9 @@ pub(crate) const MAX_FROM_CHILD: usize = 4 * 1024;
 /// The most fds one message carries (the kernel's own limit is 253).
 pub(crate) const MAX_FDS: usize = 253;
 
+// Every listener a program may declare goes to a child in one hello.
+const _: () = assert!(crate::rules::MAX_LISTENERS <= MAX_FDS);
+
 /// Why an inherited descriptor cannot be adopted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum AdoptError {

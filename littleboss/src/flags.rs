@@ -73,6 +73,14 @@ pub(crate) enum FlagProblem {
     /// A listener flag given twice, with different addresses (first,
     /// second; empty: off).
     TwoAddresses(String, String),
+    /// A listener flag kept from the serving child's arguments by a
+    /// reload whose binary declares that listener on another network:
+    /// its value, the network it was given for, and the new one.
+    KeptForOtherNetwork {
+        value: String,
+        was: Network,
+        now: Network,
+    },
 }
 
 impl std::fmt::Display for FlagError {
@@ -108,6 +116,11 @@ impl std::fmt::Display for FlagError {
                 "-{flag} given twice, as `-{flag}={first}` and as `-{flag}={second}`: give one address",
                 first = first.escape_debug(),
                 second = second.escape_debug()
+            ),
+            FlagProblem::KeptForOtherNetwork { value, was, now } => write!(
+                f,
+                "`-{flag}={value}`, kept from the serving child's arguments, was given for {was}, and the new binary declares `{flag}` on {now}; give the reload its arguments (`-{flag}=ADDR` for {now}), or `--` for none",
+                value = value.escape_debug()
             ),
             FlagProblem::MisspeltListener(arg) if arg.ends_with('=') => write!(
                 f,

@@ -110,26 +110,39 @@ impl TryFrom<WireRequest> for Request {
     }
 }
 
-/// A reload's declared listeners, their names held to the characters
-/// every version has allowed: a name becomes a flag and is printed by
-/// `status` (escape sequences and all, before). Not to the whole of
-/// today's rules, which a rollback to a release built under older ones
-/// (a listener named `json`, say) must still pass. Their default
-/// addresses are not checked here: one that cannot be bound fails the
-/// reload at its bind, with the system's error; status shows them
-/// escaped.
+/// A reload's declared listeners: at most [`rules::MAX_LISTENERS`] of
+/// them (a child is handed all in one message), their default addresses
+/// held to the rules a listener flag's value is (a unix `@name` would
+/// bind a file of that name, which `status` shows as an abstract socket),
+/// and their names to the characters every version has allowed: a name
+/// becomes a flag and is printed by `status`. Names are not held to the
+/// whole of today's rules, which a reload to a release built under older
+/// ones (a listener named `json`, say) must still pass.
+///
+/// [`rules::MAX_LISTENERS`]: crate::rules::MAX_LISTENERS
 fn checked(
     declared: Vec<crate::spec::ListenerSpec>,
 ) -> Result<Vec<crate::spec::ListenerSpec>, serde_json::Error> {
+    use crate::rules::{self, RuleError};
     use serde::de::Error;
-    for (at, listener) in declared.iter().enumerate() {
-        crate::rules::listener_name_chars(&listener.name).map_err(Error::custom)?;
-        if declared[..at].iter().any(|l| l.name == listener.name) {
-            let twice = crate::rules::RuleError::DuplicateListener {
-                name: listener.name.clone(),
-            };
-            return Err(Error::custom(twice));
+    if declared.len() > rules::MAX_LISTENERS {
+        let count = declared.len();
+        return Err(Error::custom(RuleError::TooManyListeners { count }));
+    }
+    let mut names = std::collections::HashSet::with_capacity(declared.len());
+    for listener in &declared {
+        rules::listener_name_chars(&listener.name).map_err(Error::custom)?;
+        if !names.insert(listener.name.as_str()) {
+            let name = listener.name.clone();
+            return Err(Error::custom(RuleError::DuplicateListener { name }));
         }
+        let address = listener.address.as_deref().unwrap_or_default();
+        rules::address(listener.network.as_str(), address).map_err(|problem| {
+            Error::custom(RuleError::ListenerSpec {
+                listener: listener.name.clone(),
+                problem,
+            })
+        })?;
     }
     Ok(declared)
 }
@@ -805,6 +818,18 @@ mod tests {
                 "listener `a` is declared twice",
             ),
             (
+                br#"{"v":1,"cmd":"reload","path":"/x","listeners":[{"name":"api","network":"unix","address":"@x"}]}"#,
+                "listener `api`: unix address `@x` is in the abstract namespace",
+            ),
+            (
+                br#"{"v":1,"cmd":"reload","path":"/x","listeners":[{"name":"api","network":"unix","address":"/tmp/a\n\tadmin"}]}"#,
+                "listener `api`: unix path `/tmp/a\\n\\tadmin` contains a control character",
+            ),
+            (
+                br#"{"v":1,"cmd":"reload","path":"/x","listeners":[{"name":"api","network":"tcp4","address":"[::1]:80"}]}"#,
+                "listener `api`: ",
+            ),
+            (
                 br#"{"v":1,"cmd":"stop","c\u006dd":"status"}"#,
                 "the key `cmd` appears twice",
             ),
@@ -816,7 +841,18 @@ mod tests {
         let many: String = (0..1023).map(|i| format!(",\"k{i}\":0")).collect();
         let many = format!(r#"{{"v":1,"cmd":"stop"{many}}}"#);
         let many_keys = (many.as_bytes(), "an object has more than 1024 keys");
-        for (line, want) in cases.iter().chain([&many_keys]) {
+        let listeners: Vec<String> = (0..254)
+            .map(|i| format!(r#"{{"name":"l{i}","network":"tcp","address":null}}"#))
+            .collect();
+        let listeners = format!(
+            r#"{{"v":1,"cmd":"reload","path":"/x","listeners":[{}]}}"#,
+            listeners.join(",")
+        );
+        let too_many = (
+            listeners.as_bytes(),
+            "254 listeners are declared, more than the 253 a child can be handed at once",
+        );
+        for (line, want) in cases.iter().chain([&many_keys, &too_many]) {
             let e = decode_request(line).unwrap_err().to_string();
             assert!(e.contains(want), "{}: {e}", String::from_utf8_lossy(line));
             // Quoting a value of any size, the message stays short.

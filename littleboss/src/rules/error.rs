@@ -163,6 +163,11 @@ pub enum RuleError {
     ZeroReadyTimeout,
     /// `worker_threads` is zero.
     ZeroWorkerThreads,
+    /// More listeners than one message can hand a child.
+    TooManyListeners {
+        /// How many are declared.
+        count: usize,
+    },
     /// `worker_threads` with the current-thread runtime, which has none.
     WorkerThreadsWithCurrentThread,
     /// A `grace` set longer than half the lameduck timeout: the rest of
@@ -283,6 +288,11 @@ impl fmt::Display for RuleError {
             }
             RuleError::ZeroReadyTimeout => f.write_str("`ready_timeout` must be more than zero"),
             RuleError::ZeroWorkerThreads => f.write_str("`worker_threads` must be at least 1"),
+            RuleError::TooManyListeners { count } => write!(
+                f,
+                "{count} listeners are declared, more than the {max} a child can be handed at once",
+                max = super::MAX_LISTENERS
+            ),
             RuleError::WorkerThreadsWithCurrentThread => f.write_str(
                 "`worker_threads` needs the multi-thread runtime, but `flavor = \"current_thread\"`; \
                  remove one of them",

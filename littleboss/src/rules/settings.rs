@@ -27,6 +27,11 @@ pub(crate) fn nonzero_restart_window(zero: bool) -> Result<(), RuleError> {
     Ok(())
 }
 
+/// The most listeners a program may declare: a child is handed all of
+/// them in one message, and one message carries at most 253 descriptors
+/// (the kernel's `SCM_MAX_FD`).
+pub(crate) const MAX_LISTENERS: usize = 253;
+
 /// A runtime needs at least one worker thread.
 pub(crate) fn nonzero_worker_threads(threads: usize) -> Result<(), RuleError> {
     if threads == 0 {
@@ -61,13 +66,19 @@ pub(crate) struct Settings<'a> {
 }
 
 impl Settings<'_> {
-    /// Every conflict between settings, in a fixed order: listeners named
+    /// Every conflict between settings, in a fixed order: more than
+    /// [`MAX_LISTENERS`] listeners, listeners named
     /// like the mode flag, two listeners asking for one socket or for
     /// sockets that overlap,
     /// `worker_threads` with `current_thread`, a
     /// `grace` over half of `lameduck`, `restart_limit` without `persist`.
     pub fn check(&self) -> Vec<RuleError> {
         let mut errors = Vec::new();
+        if self.listeners.len() > MAX_LISTENERS {
+            errors.push(RuleError::TooManyListeners {
+                count: self.listeners.len(),
+            });
+        }
         let flag = self.flag.unwrap_or(DEFAULT_FLAG);
         for name in self.listeners.iter().filter(|name| **name == flag) {
             errors.push(RuleError::ListenerNamedLikeFlag {

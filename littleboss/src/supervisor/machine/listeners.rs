@@ -23,6 +23,48 @@ pub(crate) struct Held {
     pub activated: bool,
 }
 
+/// A reload that keeps the serving child's arguments `args`, for a binary
+/// that declares one of the listeners they give on another network than
+/// the serving child's: the kept value was written for the old network
+/// (`:9090`, read as a unix path, would bind a file of that name), so the
+/// reload is refused, naming the flag.
+pub(crate) fn kept_for_another_network(
+    serving: &[Assigned],
+    declared: &[crate::spec::ListenerSpec],
+    args: &[std::ffi::OsString],
+) -> Option<crate::flags::FlagError> {
+    let moved: BTreeMap<&str, Network> = (declared.iter())
+        .filter_map(|new| {
+            let old = serving.iter().find(|old| old.name == new.name)?;
+            (old.network != new.network).then_some((new.name.as_str(), old.network))
+        })
+        .collect();
+    if moved.is_empty() {
+        return None;
+    }
+    // The arguments read as the serving child read them.
+    let as_before: Vec<_> = (declared.iter())
+        .map(|new| crate::spec::ListenerSpec {
+            network: moved.get(new.name.as_str()).copied().unwrap_or(new.network),
+            ..new.clone()
+        })
+        .collect();
+    let (read, given) = crate::flags::resolve_listeners(&as_before, args).ok()?;
+    read.iter().find_map(|old| {
+        let now = declared.iter().find(|new| new.name == old.name)?.network;
+        // Turned off (`-api=`) is off on any network.
+        let kept = given.contains(&old.name) && old.address.is_some();
+        (kept && moved.contains_key(old.name.as_str())).then(|| crate::flags::FlagError {
+            flag: old.name.clone(),
+            problem: crate::flags::FlagProblem::KeptForOtherNetwork {
+                value: old.address.clone().unwrap_or_default(),
+                was: old.network,
+                now,
+            },
+        })
+    })
+}
+
 /// A listener to bind before a child can start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BindOrder {

@@ -1210,6 +1210,12 @@ impl Machine {
                         .collect();
                     args = crate::flags::without_listener_flags(&args, &gone);
                 }
+                if !gave_args
+                    && let Some(error) =
+                        listeners::kept_for_another_network(&current.listeners, &declared, &args)
+                {
+                    return Err(error);
+                }
                 let (resolved, flags) = crate::flags::resolve_listeners(&declared, &args)?;
                 if gave_args {
                     given.extend(flags);

@@ -2366,3 +2366,59 @@ fn a_rollback_tells_the_service_manager_its_failure_counted() {
         ["no child serving, a child starting (rollback), reloads 1, failures 1"]
     );
 }
+
+#[test]
+fn kept_arguments_for_a_listener_moved_to_another_network_refuse_the_reload() {
+    // Started with `-api=127.0.0.1:9090` for a tcp listener; the new
+    // binary declares `api` as unix, where `127.0.0.1:9090` would be a
+    // relative path: a socket file of that name, and the port shut.
+    let mut sim = Sim::serving(settings());
+    let tcp = [("http", "tcp:127.0.0.1:8080"), ("api", "tcp:")];
+    reload_with(&mut sim, Some(&["-api=127.0.0.1:9090"]), &tcp);
+    sim.finish_binds();
+    sim.hello_and_ready(2);
+    let unix = [
+        ("http", "tcp:127.0.0.1:8080"),
+        ("api", "unix:/run/api.sock"),
+    ];
+    let kept = reload_with(&mut sim, None, &unix);
+    let want = "`-api=127.0.0.1:9090`, kept from the serving child's arguments, was given for tcp, and the new binary declares `api` on unix; give the reload its arguments (`-api=ADDR` for unix), or `--` for none";
+    assert!(
+        matches!(sim.final_answer(kept), Some(Response::Error { error }) if error == want),
+        "{:?}",
+        sim.answers(kept)
+    );
+    assert_eq!(sim.serving_id(), Some(2));
+    // The other way, a path kept for tcp: refused in the same words, not
+    // as an address the caller never typed.
+    let path = [("http", "tcp:127.0.0.1:8080"), ("api", "unix:")];
+    reload_with(&mut sim, Some(&["-api=/run/api.sock"]), &path);
+    sim.finish_binds();
+    sim.hello_and_ready(3);
+    let back = reload_with(&mut sim, None, &tcp);
+    assert!(
+        matches!(sim.final_answer(back), Some(Response::Error { error })
+            if error.starts_with("`-api=/run/api.sock`, kept from the serving child's arguments, was given for unix")),
+        "{:?}",
+        sim.answers(back)
+    );
+    // Given its arguments, or none, the reload goes on; and a listener
+    // the kept arguments turn off is off on any network.
+    let given = reload_with(&mut sim, Some(&["-api=127.0.0.1:9091"]), &tcp);
+    sim.finish_binds();
+    sim.hello_and_ready(4);
+    assert!(matches!(
+        sim.final_answer(given),
+        Some(Response::Reloaded { .. })
+    ));
+    reload_with(&mut sim, Some(&["-api="]), &tcp);
+    sim.hello_and_ready(5);
+    let off = reload_with(&mut sim, None, &unix);
+    sim.finish_binds();
+    sim.hello_and_ready(6);
+    assert!(
+        matches!(sim.final_answer(off), Some(Response::Reloaded { .. })),
+        "{:?}",
+        sim.answers(off)
+    );
+}
