@@ -58,22 +58,66 @@ pub(crate) fn say_patiently(level: log::Level, message: String) {
 
 /// [`say`] on a thread of its own, not waited for: for a line on a thread
 /// that must go on at once (the signal thread, to the next signal), with
-/// a logger that may block. One at a time: while a logger is stuck on
-/// one, the others are let go unsaid, rather than each keeping a thread.
+/// a logger that may block. The lines are said in order, by one thread at
+/// a time, which ends when none is left; while a logger is stuck, up to
+/// [`DETACHED_QUEUE`] wait their turn and those past it are let go
+/// unsaid, rather than each keeping a thread.
 pub(crate) fn say_detached(level: log::Level, message: String) {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    static SAYING: AtomicBool = AtomicBool::new(false);
-    if SAYING.swap(true, Ordering::AcqRel) {
-        return;
+    static LINES: Detached = Detached::new();
+    LINES.hand_over((level, message), |(level, message)| {
+        say(level, format_args!("{message}"));
+    });
+}
+
+/// How many detached lines wait while one is being said.
+const DETACHED_QUEUE: usize = 16;
+
+/// Lines waiting for the thread that says them, and whether it runs.
+struct Detached {
+    waiting: std::sync::Mutex<(std::collections::VecDeque<(log::Level, String)>, bool)>,
+}
+
+impl Detached {
+    const fn new() -> Detached {
+        Detached {
+            waiting: std::sync::Mutex::new((std::collections::VecDeque::new(), false)),
+        }
     }
-    let spawned = std::thread::Builder::new()
-        .name("littleboss-say".into())
-        .spawn(move || {
-            say(level, format_args!("{message}"));
-            SAYING.store(false, Ordering::Release);
-        });
-    if spawned.is_err() {
-        SAYING.store(false, Ordering::Release);
+
+    /// Queues `line` for `say`, starting the thread that says them unless
+    /// it runs already.
+    fn hand_over(&'static self, line: (log::Level, String), say: fn((log::Level, String))) {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        let (lines, running) = &mut *waiting;
+        if lines.len() >= DETACHED_QUEUE {
+            return;
+        }
+        lines.push_back(line);
+        if *running {
+            return;
+        }
+        let spawned = std::thread::Builder::new()
+            .name("littleboss-say".into())
+            .spawn(move || self.say_all(say));
+        // Without a thread, the lines wait for the next one.
+        *running = spawned.is_ok();
+    }
+
+    /// Says the waiting lines in order, and ends when there are none: the
+    /// check and the end under one lock, so no line is left behind.
+    fn say_all(&self, say: fn((log::Level, String))) {
+        loop {
+            let next = {
+                let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+                let next = waiting.0.pop_front();
+                waiting.1 = next.is_some();
+                next
+            };
+            match next {
+                Some(line) => say(line),
+                None => return,
+            }
+        }
     }
 }
 
@@ -141,6 +185,67 @@ mod tests {
             self.0.lock().unwrap().push(line);
         }
         fn flush(&self) {}
+    }
+
+    #[test]
+    fn detached_lines_said_while_one_is_slow_all_come_in_order() {
+        // A logger that takes a while: the lines after the first wait
+        // their turn rather than being let go.
+        static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        static LINES: Detached = Detached::new();
+        fn slow((_, line): (log::Level, String)) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            SAID.lock().unwrap().push(line);
+        }
+        let lines = ["SIGHUP", "SIGTERM again", "SIGHUP again"].map(String::from);
+        for line in &lines {
+            LINES.hand_over((log::Level::Info, line.clone()), slow);
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while SAID.lock().unwrap().len() < lines.len() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(*SAID.lock().unwrap(), lines);
+        // The thread has ended, and the next line starts another.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while LINES.waiting.lock().unwrap().1 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        LINES.hand_over((log::Level::Info, "later".into()), slow);
+        while SAID.lock().unwrap().len() < 4 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(
+            SAID.lock().unwrap().last().map(String::as_str),
+            Some("later")
+        );
+    }
+
+    #[test]
+    fn a_stuck_logger_holds_a_bounded_queue() {
+        static STUCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        static SAID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        static LINES: Detached = Detached::new();
+        fn stuck(_: (log::Level, String)) {
+            drop(STUCK.lock());
+            SAID.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        let held = STUCK.lock().unwrap();
+        for i in 0..100 {
+            LINES.hand_over((log::Level::Info, format!("line {i}")), stuck);
+        }
+        // One being said, the queue full behind it.
+        assert!(LINES.waiting.lock().unwrap().0.len() <= DETACHED_QUEUE);
+        drop(held);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while LINES.waiting.lock().unwrap().1 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let said = SAID.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            (DETACHED_QUEUE..=DETACHED_QUEUE + 1).contains(&said),
+            "{said}"
+        );
     }
 
     #[test]
