@@ -13,6 +13,7 @@
 //! once stderr takes lines again.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -31,14 +32,42 @@ pub(crate) fn write_line(line: std::fmt::Arguments<'_>) {
 
 /// Whether all of `bytes` were written. Holds std's stderr lock while it
 /// waits (up to [`ROOM_PATIENCE`] at a time, where stderr is
-/// non-blocking), so the program's own `eprintln!` waits as long; a line
-/// given up on part-way is left cut, and the next one follows it on the
-/// same line.
+/// non-blocking), so the program's own `eprintln!` waits as long.
 fn write_now(bytes: &[u8]) -> bool {
     use std::os::fd::AsFd;
+    static CUT: AtomicBool = AtomicBool::new(false);
     let stderr = std::io::stderr();
     let _locked = stderr.lock();
-    write_all_waiting(stderr.as_fd(), bytes, ROOM_PATIENCE).is_ok()
+    write_after_cut(stderr.as_fd(), bytes, ROOM_PATIENCE, &CUT)
+}
+
+/// Whether all of `bytes` were written to `fd`, waiting up to `patience`
+/// at a time for room. A line given up on part-way leaves `cut` set, and
+/// the next line then starts on a line of its own rather than finishing
+/// the cut one's.
+fn write_after_cut(
+    fd: std::os::fd::BorrowedFd<'_>,
+    bytes: &[u8],
+    patience: Duration,
+    cut: &AtomicBool,
+) -> bool {
+    let was_cut = cut.load(Ordering::Relaxed);
+    let with_break;
+    let whole = if was_cut {
+        with_break = [b"\n", bytes].concat();
+        &with_break[..]
+    } else {
+        bytes
+    };
+    let mut rest = whole;
+    let written = write_all_waiting(fd, &mut rest, patience).is_ok();
+    // Still cut: something written but not all, or nothing of a line that
+    // was to end the cut one.
+    cut.store(
+        !rest.is_empty() && (rest.len() < whole.len() || was_cut),
+        Ordering::Relaxed,
+    );
+    written
 }
 
 /// How long a line waits for room in a non-blocking stderr, at a time.
@@ -49,9 +78,10 @@ const ROOM_PATIENCE: Duration = Duration::from_secs(5);
 /// shared with the children, and one that makes it non-blocking (an async
 /// stdio wrapper) would otherwise have a full pipe drop lines, or cut one
 /// in two, unsaid; a reader stalled for good still ends the wait.
+/// `bytes` is left as what was not written.
 fn write_all_waiting(
     fd: std::os::fd::BorrowedFd<'_>,
-    mut bytes: &[u8],
+    bytes: &mut &[u8],
     patience: Duration,
 ) -> std::io::Result<()> {
     use nix::errno::Errno;
@@ -60,7 +90,7 @@ fn write_all_waiting(
     while !bytes.is_empty() {
         match nix::unistd::write(fd, bytes) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(n) => bytes = &bytes[n..],
+            Ok(n) => *bytes = &bytes[n..],
             Err(Errno::EINTR) => {}
             Err(Errno::EAGAIN) => {
                 let mut ready = [PollFd::new(fd, PollFlags::POLLOUT)];
@@ -284,7 +314,11 @@ mod tests {
         let writing = {
             let line = line.clone();
             std::thread::spawn(move || {
-                write_all_waiting(write_end.as_fd(), line.as_bytes(), Duration::from_secs(60))
+                write_all_waiting(
+                    write_end.as_fd(),
+                    &mut line.as_bytes(),
+                    Duration::from_secs(60),
+                )
             })
         };
         let mut read = std::fs::File::from(read_end);
@@ -302,8 +336,55 @@ mod tests {
         let flags = nix::fcntl::OFlag::O_NONBLOCK;
         nix::fcntl::fcntl(&write_end, nix::fcntl::FcntlArg::F_SETFL(flags)).unwrap();
         while nix::unistd::write(&write_end, &[b'.'; 4096]).is_ok() {}
-        let gave_up = write_all_waiting(write_end.as_fd(), b"x\n", Duration::from_millis(10));
+        let gave_up = write_all_waiting(
+            write_end.as_fd(),
+            &mut &b"x\n"[..],
+            Duration::from_millis(10),
+        );
         assert_eq!(gave_up.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
+    }
+
+    #[test]
+    fn the_line_after_one_given_up_part_way_starts_a_line_of_its_own() {
+        use std::io::Read;
+        use std::os::fd::AsFd;
+        let (read_end, write_end) = nix::unistd::pipe().unwrap();
+        nix::fcntl::fcntl(&write_end, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
+        let flags = nix::fcntl::OFlag::O_NONBLOCK;
+        nix::fcntl::fcntl(&write_end, nix::fcntl::FcntlArg::F_SETFL(flags)).unwrap();
+        let cut = AtomicBool::new(false);
+        let patience = Duration::from_millis(10);
+        // Longer than the pipe holds, and nobody reads: cut part-way.
+        let long = format!("littleboss: {}\n", "x".repeat(8192));
+        assert!(!write_after_cut(
+            write_end.as_fd(),
+            long.as_bytes(),
+            patience,
+            &cut
+        ));
+        assert!(cut.load(Ordering::Relaxed));
+        // Nothing of the next one fits either: still cut.
+        assert!(!write_after_cut(
+            write_end.as_fd(),
+            b"lost\n",
+            patience,
+            &cut
+        ));
+        assert!(cut.load(Ordering::Relaxed));
+        let mut read = std::fs::File::from(read_end);
+        let mut part = vec![0; 4096];
+        read.read_exact(&mut part).unwrap();
+        assert!(write_after_cut(
+            write_end.as_fd(),
+            b"littleboss: next\n",
+            patience,
+            &cut
+        ));
+        assert!(!cut.load(Ordering::Relaxed));
+        drop(write_end);
+        let mut next = Vec::new();
+        read.read_to_end(&mut next).unwrap();
+        assert_eq!(String::from_utf8_lossy(&next), "\nlittleboss: next\n");
     }
 
     #[test]
