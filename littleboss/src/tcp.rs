@@ -332,7 +332,8 @@ impl axum::serve::Listener for TcpListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        accept_retrying(|| TcpListener::accept(self)).await
+        let phase = self.phase.clone();
+        accept_retrying(phase, || TcpListener::accept(self)).await
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -342,9 +343,12 @@ impl axum::serve::Listener for TcpListener {
 
 /// Accepts until a connection comes, as axum does for its own listeners:
 /// a connection's error concerns that connection; anything else (out of
-/// fds) is waited out rather than spun on.
+/// fds) is waited out rather than spun on, until draining begins (`phase`
+/// says): a short grace may end before the pause would, and with it the
+/// connections a refusal took off the queue, which `accept` then yields.
 #[cfg(feature = "axum")]
 pub(crate) async fn accept_retrying<T, F: Future<Output = io::Result<T>>>(
+    mut phase: tokio::sync::watch::Receiver<Phase>,
     mut accept: impl FnMut() -> F,
 ) -> T {
     loop {
@@ -352,7 +356,11 @@ pub(crate) async fn accept_retrying<T, F: Future<Output = io::Result<T>>>(
             Ok(accepted) => return accepted,
             Err(e) => {
                 if let Some(pause) = pause_after_accept_error(&e) {
-                    tokio::time::sleep(pause).await;
+                    tokio::select! {
+                        biased;
+                        _ = phase.wait_for(|p| p.is_draining()) => {}
+                        () = tokio::time::sleep(pause) => {}
+                    }
                 }
             }
         }
@@ -368,7 +376,9 @@ pub(crate) fn pause_after_accept_error(e: &io::Error) -> Option<std::time::Durat
     if is_connection_error(e) {
         return None;
     }
-    crate::report::warning!("accept: {e}");
+    // Not waited for: on the serve path, which a logger that blocks must
+    // not hold up.
+    crate::report::say_detached(log::Level::Warn, format!("accept: {e}"));
     Some(std::time::Duration::from_secs(1))
 }
 
@@ -434,6 +444,37 @@ mod tests {
         ] {
             assert!(!is_connection_error(&os(code)), "{}", os(code));
         }
+    }
+
+    #[cfg(feature = "axum")]
+    #[tokio::test(start_paused = true)]
+    async fn the_pause_after_an_accept_error_ends_when_draining_begins() {
+        // Out of descriptors, then draining: the connection a refusal took
+        // off the queue is yielded at once, not after the second's pause,
+        // by which a short grace may have closed it.
+        let (phase, rx) = watch::channel(Phase::Serving);
+        let began = tokio::time::Instant::now();
+        let tries = std::cell::Cell::new(0);
+        let accepting = super::accept_retrying(rx, || {
+            tries.set(tries.get() + 1);
+            let draining = phase.borrow().is_draining();
+            std::future::ready(match draining {
+                false => Err(std::io::Error::from_raw_os_error(nix::libc::EMFILE)),
+                true => Ok("stashed"),
+            })
+        });
+        let drain = async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            phase.send_replace(Phase::Draining(std::time::Instant::now()));
+            std::future::pending::<()>().await
+        };
+        let got = tokio::select! {
+            got = accepting => got,
+            () = drain => unreachable!(),
+        };
+        assert_eq!(got, "stashed");
+        assert_eq!(tries.get(), 2);
+        assert_eq!(began.elapsed(), Duration::from_millis(100));
     }
 
     #[tokio::test]

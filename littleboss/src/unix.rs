@@ -206,7 +206,8 @@ impl axum::serve::Listener for UnixListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        crate::tcp::accept_retrying(|| UnixListener::accept(self)).await
+        let phase = self.phase.clone();
+        crate::tcp::accept_retrying(phase, || UnixListener::accept(self)).await
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
