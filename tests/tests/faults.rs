@@ -654,6 +654,29 @@ fn a_child_killed_at_its_lameduck_timeout_takes_its_process_group_with_it() {
 }
 
 #[test]
+fn a_child_that_exits_by_itself_takes_its_process_group_with_it() {
+    // Its forked worker, left running, would serve on beside the next
+    // child on the listeners it inherited.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_stubborn_family"));
+    let marker = format!("family-exit-{}", std::process::id());
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start")
+        .env("FAMILY_MARKER", &marker)
+        .env("FAMILY_EXIT_AFTER_MS", "300");
+    svc.spawn(cmd);
+    let helper: u32 = svc.printed("helper");
+    // Killed should the check below fail.
+    let strays = tests::Strays::of([helper]);
+    assert_eq!(svc.wait_exit().code(), Some(3), "{}", svc.output.text());
+    tests::eventually("the helper gone with the child", || {
+        (!strays.runs(helper)).then_some(())
+    });
+    // The shell and its `sleep`.
+    let said = format!("left processes in its process group (pid {helper}, ");
+    assert!(svc.output.text().contains(&said), "{}", svc.output.text());
+}
+
+#[test]
 fn a_supervisor_outlives_its_closed_stderr_though_the_program_restored_sigpipe() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_sigpipe_default"));
     let mut cmd = svc.command(&svc.bin);

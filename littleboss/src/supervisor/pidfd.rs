@@ -118,7 +118,7 @@ impl Process {
             Watch::Fd(fd) => loop {
                 let mut ready = fd.readable().await?;
                 let pidfd = fd.get_ref().as_fd().as_raw_fd() as nix::libc::id_t;
-                if let Some(exit) = reap(nix::libc::P_PIDFD, pidfd)? {
+                if let Some(exit) = reap_with_group(nix::libc::P_PIDFD, pidfd)? {
                     return Ok(exit);
                 }
                 ready.clear_ready();
@@ -134,7 +134,8 @@ impl Process {
         let mut chld = super::signals::child_signals();
         loop {
             chld.borrow_and_update();
-            if let Some(exit) = reap(nix::libc::P_PID, pid.as_raw() as nix::libc::id_t)? {
+            if let Some(exit) = reap_with_group(nix::libc::P_PID, pid.as_raw() as nix::libc::id_t)?
+            {
                 return Ok(exit);
             }
             let _ = tokio::time::timeout(BY_PID_POLL, chld.changed()).await;
@@ -222,6 +223,60 @@ pub(super) fn reap(
 ) -> io::Result<Option<ChildExit>> {
     let ended = ended(idtype, id, REAP)?;
     Ok(ended.map(|(_, exit)| exit))
+}
+
+/// [`reap`] for a child, once what it left in its process group (forked
+/// workers, helpers) is killed: they would serve on beside the next child
+/// on the listeners they inherited, as under systemd's
+/// `KillMode=control-group` the rest of a unit goes with its main
+/// process. Killed while the child is a zombie, whose pid, and so its
+/// group's id, is not reused until it is reaped.
+fn reap_with_group(
+    idtype: nix::libc::idtype_t,
+    id: nix::libc::id_t,
+) -> io::Result<Option<ChildExit>> {
+    let Some((pid, exit)) = ended(idtype, id, REAP | nix::libc::WNOWAIT)? else {
+        return Ok(None);
+    };
+    // Killed with its group by the supervisor (or, taken whole, by
+    // another): nothing of the program's to tell.
+    let left = match exit {
+        ChildExit::Signal(nix::libc::SIGKILL) => Vec::new(),
+        _ => group_members(pid),
+    };
+    let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+    if !left.is_empty() {
+        let pids: Vec<String> = left.iter().map(u32::to_string).collect();
+        crate::log::log!(
+            "child pid {pid} ended and left processes in its process group (pid {}): killed them; a program ends the workers and helpers it starts before it exits",
+            pids.join(", ")
+        );
+    }
+    reap(idtype, id)
+}
+
+/// The processes in the process group `pgid`, but its leader, as `/proc`
+/// lists them (none without it): for the line that says they were killed.
+fn group_members(pgid: Pid) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut members: Vec<u32> = (dir.flatten())
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != pgid.as_raw() as u32)
+        .filter(|pid| process_group(*pid) == Some(pgid.as_raw()))
+        .collect();
+    members.sort_unstable();
+    members
+}
+
+/// The process group of `pid`, read from `/proc/PID/stat`: its fifth
+/// field, counted after the command's name, which may hold spaces and
+/// parentheses of its own.
+fn process_group(pid: u32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// `waitid(idtype, id, flags)` with `WNOHANG` among `flags`: the pid of a
