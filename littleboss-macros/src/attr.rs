@@ -162,9 +162,15 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
             Err(Some(written)) => written,
             Err(None) => quote::ToTokens::to_token_stream(&pair.value).to_string(),
         };
+        // Quoted only if that is right (`5 in 0s` is not): else an example.
+        let quoted = format!("{count} in {window}");
+        let quoted = match rules::restart_limit(&quoted) {
+            Ok(_) => quoted,
+            Err(_) => "5 in 60s".to_owned(),
+        };
         return Some(Error::new_spanned(
             &pair.value,
-            format!("`restart_limit` takes a string: `restart_limit = \"{count} in {window}\"`"),
+            format!("`restart_limit` takes a string: `restart_limit = \"{quoted}\"`"),
         ));
     }
     let Meta::Path(path) = meta else {
@@ -619,11 +625,15 @@ fn listener_hint(tokens: &TokenStream) -> Option<Error> {
                     .iter()
                     .map(|t| t.span())
                     .reduce(|a, b| a.join(b).unwrap_or(a));
+                // Quoted only if that is right (`tcp:8080` is not): else
+                // the form alone.
+                let suggestion = match rules::listener_spec(&name, &written) {
+                    Ok(_) => format!(": `{name} = \"{written}\"`"),
+                    Err(_) => format!(": `{name} = \"tcp::8080\"`"),
+                };
                 return Some(Error::new(
                     span.unwrap_or_else(|| p.span()),
-                    format!(
-                        "listener `{name}` takes a string \"NET:ADDR\": `{name} = \"{written}\"`"
-                    ),
+                    format!("listener `{name}` takes a string \"NET:ADDR\"{suggestion}"),
                 ));
             }
             _ => {}
@@ -752,7 +762,8 @@ fn duration(meta: &Meta, key: &str, example: &str) -> syn::Result<Spanned<u64>> 
         return Err(wrong_type(meta, message));
     }
     let lit = string(meta, key, example, |text| {
-        rules::duration_millis(key, text).is_ok()
+        // Quoted only if that is right: a zero `ready_timeout` is not.
+        rules::duration_millis(key, text).is_ok_and(|ms| key != "ready_timeout" || ms > 0)
     })?;
     let value = rules::duration_millis(key, &lit.value()).map_err(|e| Error::new(lit.span(), e))?;
     Ok(Spanned {
@@ -859,6 +870,11 @@ mod tests {
             messages(r#"name = "svc", listener(https = "tcp::443", admin-http: "tcp::81")"#),
             ["write `admin-http = ...`, with `=`"]
         );
+        // Quoted, it would be refused next (no host part): the form.
+        assert_eq!(
+            messages(r#"name = "svc", listener(admin = tcp:8080)"#),
+            ["listener `admin` takes a string \"NET:ADDR\": `admin = \"tcp::8080\"`"]
+        );
         // A missing comma is syn's to point at, not a string to suggest.
         assert_eq!(
             messages(r#"name = "svc", listener(https = "tcp::443" admin = "tcp::81")"#),
@@ -893,6 +909,26 @@ mod tests {
         assert_eq!(
             messages(r#"name = "svc", grace = 500"#),
             ["`grace` takes a string with a unit: `grace = \"500ms\"` or `grace = \"500s\"`"]
+        );
+    }
+
+    #[test]
+    fn an_unquoted_value_is_quoted_back_only_if_it_would_pass() {
+        assert_eq!(
+            messages(r#"name = "svc", ready_timeout = 0s"#),
+            ["`ready_timeout` takes a string: `ready_timeout = \"30s\"`"]
+        );
+        assert_eq!(
+            messages(r#"name = "svc", ready_timeout = 5s"#),
+            ["`ready_timeout` takes a string: `ready_timeout = \"5s\"`"]
+        );
+        assert_eq!(
+            messages(r#"name = "svc", persist, restart_limit = 5 in 0s"#),
+            ["`restart_limit` takes a string: `restart_limit = \"5 in 60s\"`"]
+        );
+        assert_eq!(
+            messages(r#"name = "svc", persist, restart_limit = 5 in 30s"#),
+            ["`restart_limit` takes a string: `restart_limit = \"5 in 30s\"`"]
         );
     }
 }

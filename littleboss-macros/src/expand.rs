@@ -269,28 +269,26 @@ fn fallback(f: &MainFn, error: syn::Error) -> TokenStream {
     // A method (taking `self`) stays in its `impl` or trait: moved into a
     // `fn main` it would only add errors.
     let method = f.has_receiver();
-    if ident.unraw() == "main" {
+    if method {
+        // A method, in an `impl` or a trait, `main` or not: kept as it is,
+        // where a module or an import would be errors of their own, and
+        // a `fn main()` in its place would change the method.
+        quote! {
+            #(#attrs)* #vis #sig #body
+            #error
+        }
+    } else if ident.unraw() == "main" {
         // Inside a plain `fn main()`: at the top level, an `async fn main`
         // would be an error of rustc's own. The attributes split as in a
         // good expansion: one written for the user's function (an
         // attribute macro wanting its parameter) must not add an error.
         let (outer, inner): (Vec<_>, Vec<_>) = attrs.iter().partition(|a| stays_outside(a));
-        let item = (!method).then(|| {
-            let item = f.inner_item();
-            quote!(#(#inner)* #item)
-        });
+        let item = f.inner_item();
         quote! {
             #(#outer)*
             #vis fn #ident() {
-                #item
+                #(#inner)* #item
             }
-            #error
-        }
-    } else if method {
-        // A method, in an `impl` or a trait: kept as it is, where a module
-        // or an import would be errors of their own.
-        quote! {
-            #(#attrs)* #vis #sig #body
             #error
         }
     } else {
