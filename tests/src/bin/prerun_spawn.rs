@@ -10,9 +10,13 @@ use std::io::Write;
 // the test kills it.
 #[allow(clippy::zombie_processes)]
 fn main() {
+    use std::os::unix::process::CommandExt;
     if let Some(path) = std::env::var_os("PRERUN_PIDS") {
+        // In a process group of its own, as a sidecar meant to outlive a
+        // child must be: the rest of a child's group goes with it.
         let helper = std::process::Command::new("sleep")
             .arg("60")
+            .process_group(0)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
