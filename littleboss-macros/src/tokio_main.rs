@@ -31,7 +31,10 @@ pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
         .find_map(|(at, a)| entry_attribute(a).map(|p| (at, p)));
     if let Some((at, path)) = entry {
         let attr = f.attrs.remove(at);
-        let message = if path == "littleboss::main" || path.ends_with("::littleboss::main") {
+        let ours = path == "littleboss::main"
+            || path.ends_with("::littleboss::main")
+            || crate_path(&attr).is_some_and(|krate| path == format!("{krate}::main"));
+        let message = if ours {
             "`#[littleboss::main]` is given twice: keep one (one service, one supervisor)"
                 .to_owned()
         } else {
@@ -71,6 +74,29 @@ fn entry_attribute(attr: &Attribute) -> Option<String> {
     }
     let path: Vec<String> = segments.iter().map(|s| s.ident.to_string()).collect();
     Some(path.join("::"))
+}
+
+/// The `crate = "PATH"` an attribute's arguments give, without a leading
+/// `::` or spaces: a renamed littleboss (`#[lb::main(crate = "lb")]`).
+fn crate_path(attr: &Attribute) -> Option<String> {
+    let syn::Meta::List(list) = &attr.meta else {
+        return None;
+    };
+    let trees: Vec<TokenTree> = list.tokens.clone().into_iter().collect();
+    trees.windows(3).find_map(|w| match w {
+        [
+            TokenTree::Ident(key),
+            TokenTree::Punct(eq),
+            TokenTree::Literal(value),
+        ] if key == "crate" && eq.as_char() == '=' => {
+            let value = syn::parse_str::<syn::LitStr>(&value.to_string())
+                .ok()?
+                .value();
+            let path: String = value.split_whitespace().collect();
+            Some(path.trim_start_matches("::").to_owned())
+        }
+        _ => None,
+    })
 }
 
 /// The message tokio's `#[tokio::main]` expansion builds its runtime with
@@ -138,6 +164,29 @@ mod tests {
             ))
             .is_some()
         );
+    }
+
+    #[test]
+    fn a_renamed_littleboss_given_twice_is_said_so() {
+        let twice = "`#[littleboss::main]` is given twice: keep one (one service, one supervisor)";
+        for item in [
+            quote::quote! {
+                #[lb::main(name = "b", crate = "lb")]
+                fn main() {}
+            },
+            quote::quote! {
+                #[framework::lb::main(crate = ":: framework::lb", name = "b")]
+                fn main() {}
+            },
+        ] {
+            assert_eq!(error(item).as_deref(), Some(twice));
+        }
+        // Another entry point that names some other crate stays another.
+        let other = error(quote::quote! {
+            #[actix_web::main(crate = "lb")]
+            fn main() {}
+        });
+        assert!(other.unwrap().starts_with("remove `#[actix_web::main]`"));
     }
 
     #[test]
