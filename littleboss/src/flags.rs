@@ -119,7 +119,7 @@ impl std::fmt::Display for FlagError {
             ),
             FlagProblem::KeptForOtherNetwork { value, was, now } => write!(
                 f,
-                "`-{flag}={value}`, kept from the serving child's arguments, was given for {was}, and the new binary declares `{flag}` on {now}; give the reload its arguments (`-{flag}=ADDR` for {now}), or `--` for none",
+                "`-{flag}={value}`, kept from the serving child's arguments, was given for {was}, and the new binary declares `{flag}` on {now}; give the reload its arguments (with `-{flag}=ADDR` for {now}, or `--` to start it with none at all)",
                 value = value.escape_debug()
             ),
             FlagProblem::MisspeltListener(arg) if arg.ends_with('=') => write!(

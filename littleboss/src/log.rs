@@ -61,12 +61,12 @@ fn write_after_cut(
     };
     let mut rest = whole;
     let written = write_all_waiting(fd, &mut rest, patience).is_ok();
-    // Still cut: something written but not all, or nothing of a line that
-    // was to end the cut one.
-    cut.store(
-        !rest.is_empty() && (rest.len() < whole.len() || was_cut),
-        Ordering::Relaxed,
-    );
+    // Cut while the last byte written ends no line (nothing written: as
+    // before).
+    let last = whole.len() - rest.len();
+    if last > 0 {
+        cut.store(whole[last - 1] != b'\n', Ordering::Relaxed);
+    }
     written
 }
 

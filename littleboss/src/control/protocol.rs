@@ -112,12 +112,14 @@ impl TryFrom<WireRequest> for Request {
 
 /// A reload's declared listeners: at most [`rules::MAX_LISTENERS`] of
 /// them (a child is handed all in one message), their default addresses
-/// held to the rules a listener flag's value is (a unix `@name` would
-/// bind a file of that name, which `status` shows as an abstract socket),
-/// and their names to the characters every version has allowed: a name
-/// becomes a flag and is printed by `status`. Names are not held to the
-/// whole of today's rules, which a reload to a release built under older
-/// ones (a listener named `json`, say) must still pass.
+/// held to today's rules, as a listener flag's value is (a unix `@name`
+/// would bind a file of that name, which `status` shows as an abstract
+/// socket; what else those rules refuse would fail at its bind, or bind
+/// other than it reads, as `1.2.3` does), and their names to the
+/// characters every version has allowed: a name becomes a flag and is
+/// printed by `status`. Names are not held to the whole of today's
+/// rules, which a reload to a build made under older ones (a listener
+/// named `json`, say, which works as well as any) must still pass.
 ///
 /// [`rules::MAX_LISTENERS`]: crate::rules::MAX_LISTENERS
 fn checked(

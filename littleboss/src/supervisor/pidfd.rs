@@ -264,19 +264,24 @@ fn group_members(pgid: Pid) -> Vec<u32> {
     let mut members: Vec<u32> = (dir.flatten())
         .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| *pid != pgid.as_raw() as u32)
-        .filter(|pid| process_group(*pid) == Some(pgid.as_raw()))
+        .filter(|pid| live_in_group(*pid) == Some(pgid.as_raw()))
         .collect();
     members.sort_unstable();
     members
 }
 
-/// The process group of `pid`, read from `/proc/PID/stat`: its fifth
+/// The process group of `pid`, read from `/proc/PID/stat` (its fifth
 /// field, counted after the command's name, which may hold spaces and
-/// parentheses of its own.
-fn process_group(pid: u32) -> Option<i32> {
+/// parentheses of its own), unless it has ended: a helper the program
+/// never waited for is a zombie, not something left running.
+fn live_in_group(pid: u32) -> Option<i32> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(2)?.parse().ok()
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = fields.next()?;
+    if matches!(state, "Z" | "X" | "x") {
+        return None;
+    }
+    fields.nth(1)?.parse().ok()
 }
 
 /// `waitid(idtype, id, flags)` with `WNOHANG` among `flags`: the pid of a

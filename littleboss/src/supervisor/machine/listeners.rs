@@ -24,10 +24,12 @@ pub(crate) struct Held {
 }
 
 /// A reload that keeps the serving child's arguments `args`, for a binary
-/// that declares one of the listeners they give on another network than
-/// the serving child's: the kept value was written for the old network
-/// (`:9090`, read as a unix path, would bind a file of that name), so the
-/// reload is refused, naming the flag.
+/// that declares one of the listeners they give on a unix socket where
+/// the serving child's was an IP one, or the other way round: the kept
+/// value was written for the old kind (`:9090`, read as a unix path,
+/// would bind a file of that name), so the reload is refused, naming the
+/// flag. Between IP networks (`tcp` to `tcp4`) a value means the same,
+/// and the rules check it as any other.
 pub(crate) fn kept_for_another_network(
     serving: &[Assigned],
     declared: &[crate::spec::ListenerSpec],
@@ -36,7 +38,8 @@ pub(crate) fn kept_for_another_network(
     let moved: BTreeMap<&str, Network> = (declared.iter())
         .filter_map(|new| {
             let old = serving.iter().find(|old| old.name == new.name)?;
-            (old.network != new.network).then_some((new.name.as_str(), old.network))
+            let unix = |network| network == Network::Unix;
+            (unix(old.network) != unix(new.network)).then_some((new.name.as_str(), old.network))
         })
         .collect();
     if moved.is_empty() {
