@@ -320,6 +320,37 @@ mod tests {
     use super::Process;
     use crate::supervisor::machine::ChildExit;
 
+    #[test]
+    fn a_zombie_is_not_counted_as_left_in_its_group() {
+        // Each in a group of its own, led by itself.
+        use std::os::unix::process::CommandExt;
+        let mut running = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pid = running.id();
+        assert_eq!(super::live_in_group(pid), Some(pid as i32));
+        let mut ended = std::process::Command::new("true")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let zombie = ended.id();
+        let peek = super::REAP | nix::libc::WNOWAIT;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while super::ended(nix::libc::P_PID, zombie, peek)
+            .unwrap()
+            .is_none()
+        {
+            assert!(std::time::Instant::now() < deadline, "`true` never ended");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(super::live_in_group(zombie), None);
+        running.kill().unwrap();
+        running.wait().unwrap();
+        ended.wait().unwrap();
+    }
+
     /// Waits for a child that exits 3, and kills one that sleeps, each
     /// watched as `watch` does.
     async fn waits_and_kills(watch: fn(u32) -> std::io::Result<Process>) {
