@@ -85,7 +85,8 @@ use proc_macro::TokenStream;
 /// goes on the inner one, the function it was written for.
 ///
 /// Every mistake in the attribute or the signature is a compile error on
-/// the offending tokens (a missing `name`, on the whole attribute); the
+/// the offending tokens (a missing `name`, or more than 253 listeners, on
+/// the whole attribute); the
 /// attribute's keys are checked by the same rules as the builder's
 /// `Littleboss::check`, in its words.
 ///

@@ -74,8 +74,9 @@ pub(crate) enum FlagProblem {
     /// second; empty: off).
     TwoAddresses(String, String),
     /// A listener flag kept from the serving child's arguments by a
-    /// reload whose binary declares that listener on another network:
-    /// its value, the network it was given for, and the new one.
+    /// reload whose binary declares that listener on a unix socket where
+    /// it was an IP one, or the other way round: its value, the network
+    /// it was given for, and the new one.
     KeptForOtherNetwork {
         value: String,
         was: Network,

@@ -112,7 +112,8 @@ impl Process {
         })
     }
 
-    /// Waits for it to end and reaps it.
+    /// Waits for it to end and reaps it, once what it left in its process
+    /// group is killed ([`reap_with_group`]).
     pub async fn wait(&self) -> io::Result<ChildExit> {
         match &self.watch {
             Watch::Fd(fd) => loop {
