@@ -42,6 +42,11 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // Before its first line: a builder program may have restored SIGPIPE's
     // default before `run` (and `supervisor_init` may again, below).
     crate::sigpipe::ignore();
+    // systemd's variables, read and taken out of the environment while
+    // this process has one thread still (the log's writer, started with
+    // the first line, is a second): neither `supervisor_init`, nor the
+    // image an upgrade in place execs, nor what either starts sees them.
+    let notifier = crate::notify::Notifier::from_env().map(std::sync::Arc::new);
     // Its lines off the loop from the first (the control socket is bound
     // early, and a full stderr must not keep its clients waiting); the
     // writer, started later, blocks the signals as this thread now does.
@@ -138,9 +143,6 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             fail(1, format!("cannot handle signals: {e}"))
         });
     }
-    // Read (and take out of the environment) before any program code runs,
-    // so children never see systemd's variables.
-    let notifier = crate::notify::Notifier::from_env().map(std::sync::Arc::new);
     if let Some(init) = config.supervisor_init {
         init();
         // What it opened for itself stays its own: children get stdio and
