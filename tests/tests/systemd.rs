@@ -235,6 +235,35 @@ fn notify_reaches_an_abstract_socket_and_the_watchdog_ticks() {
     assert_eq!(svc.control("stop").status.code(), Some(0));
 }
 
+#[test]
+fn the_watchdog_is_pinged_just_before_an_upgrade_in_place() {
+    // An interval so long that the only pings are the first of each image
+    // and the one before the exec, which leaves the new image the whole
+    // interval to come up (its code before `run` included).
+    let mut svc = Service::new(V1);
+    let manager = Manager::bind(&svc.dir.path().join("notify.sock"));
+    let mut cmd = svc.command(V1);
+    cmd.arg("-littleboss=start")
+        .env("NOTIFY_SOCKET", svc.dir.path().join("notify.sock"))
+        .env("WATCHDOG_USEC", "600000000");
+    svc.spawn(cmd);
+    let mut seen = manager.collect_until("READY=1");
+    let copy = svc.dir.path().join("versioned_v1-copy");
+    tests::copy_binary(std::path::Path::new(V1), &copy);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    seen.extend(manager.collect_until("READY=1"));
+    tests::eventually("the upgrade", || {
+        let out = svc.control_with(V1, "status", &["--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        (status["upgrades"] == 1).then_some(())
+    });
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    seen.extend(manager.collect_until("STOPPING=1"));
+    let pings = seen.iter().filter(|m| *m == "WATCHDOG=1").count();
+    assert_eq!(pings, 3, "{seen:?}");
+}
+
 /// Runs `bin args` as a service manager would after socket activation:
 /// `fd` at fd 3, LISTEN_PID set to the program's own pid.
 fn activated(svc: &mut Service, bin: &str, fd: impl AsFd, name: Option<&str>, args: &[&str]) {
