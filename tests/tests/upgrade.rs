@@ -29,6 +29,23 @@ const INIT: &str = env!("CARGO_BIN_EXE_versioned_init");
 
 /// Starts `svc` with `env` in its environment, once its child is ready;
 /// the child's address.
+/// A pause in each image of an upgrade (before the exec, before taking
+/// over) that lasts until the gate file it returns is removed (at most
+/// the deadline): for a test that acts in the window, however slowly.
+fn gated_pause(svc: &Service) -> (PathBuf, [(&'static str, String); 2]) {
+    let gate = svc.dir.path().join("pause-gate");
+    std::fs::write(&gate, "").unwrap();
+    let ms = tests::DEADLINE.as_millis().to_string();
+    let env = [
+        ("LITTLEBOSS_TEST_RESUME_PAUSE_MS", ms),
+        (
+            "LITTLEBOSS_TEST_RESUME_PAUSE_GATE",
+            gate.to_str().unwrap().to_owned(),
+        ),
+    ];
+    (gate, env)
+}
+
 fn start_with(svc: &mut Service, env: &[(&str, &str)]) -> std::net::SocketAddr {
     let mut cmd = svc.command(&svc.bin);
     cmd.arg("-littleboss=start").envs(env.iter().copied());
@@ -254,9 +271,9 @@ fn a_child_killed_during_the_exec_window_is_reaped() {
 fn a_signal_a_thread_started_before_run_takes_in_the_exec_window_is_kept() {
     let early = env!("CARGO_BIN_EXE_early_thread");
     let mut svc = Service::new(early);
+    let (gate, env) = gated_pause(&svc);
     let mut cmd = svc.command(&svc.bin);
-    cmd.arg("-littleboss=start")
-        .env("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "1000");
+    cmd.arg("-littleboss=start").envs(env);
     svc.spawn(cmd);
     svc.printed::<i32>("pid");
     svc.ready();
@@ -278,6 +295,7 @@ fn a_signal_a_thread_started_before_run_takes_in_the_exec_window_is_kept() {
         )
     };
     assert_eq!(rc, 0, "tgkill: {}", std::io::Error::last_os_error());
+    std::fs::remove_file(&gate).unwrap();
     // Kept through the exec: the new image stops, in order.
     assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
     let out = svc.output.text();
@@ -293,13 +311,16 @@ fn a_control_folder_removed_around_the_exec_is_made_again_by_the_new_image() {
     // read by no one until the new image adopts it (handed over with its
     // queue), and the new image also looks for itself as its loop begins.
     let mut svc = Service::new(V1);
-    // Paused long enough for the removal to land before the new image
-    // begins (its own watch would then make the folder again).
-    start_with(&mut svc, &[("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "1500")]);
+    // Paused until the removal has landed, before the new image begins
+    // (its own watch would then make the folder again).
+    let (gate, env) = gated_pause(&svc);
+    let env = env.each_ref().map(|(k, v)| (*k, v.as_str()));
+    start_with(&mut svc, &env);
     let copy = copy_of(&svc, V1);
     let reload = svc.spawn_control(&copy, "reload");
     svc.output.wait_for("before the exec");
     tests::remove_folder(&svc.control_dir());
+    std::fs::remove_file(&gate).unwrap();
     let reload = reload.wait_with_output().unwrap();
     assert!(reload.status.success(), "{}", text(&reload));
     svc.output.wait_for("was removed; made it again");
@@ -429,13 +450,16 @@ fn a_child_that_said_ready_and_died_at_once_is_not_upgraded_to() {
 #[test]
 fn a_failed_exec_leaves_the_supervisor_running_and_nothing_inherited() {
     let mut svc = Service::new(V1);
-    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "500")]);
+    let (gate, env) = gated_pause(&svc);
+    let env = env.each_ref().map(|(k, v)| (*k, v.as_str()));
+    let addr = start_with(&mut svc, &env);
     let pid = svc.pid();
     let copy = copy_of(&svc, V1);
     let reload = svc.spawn_control(&copy, "reload");
     // The new child serves from the copy; the exec of it is then refused.
     svc.output.wait_for("before the exec");
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::remove_file(&gate).unwrap();
     let reload = reload.wait_with_output().unwrap();
     assert!(reload.status.success(), "{}", text(&reload));
     // The reload stands, and its client hears what did not change.

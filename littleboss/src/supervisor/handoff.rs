@@ -43,6 +43,10 @@ pub(crate) const TEST_VERSION_VAR: &str = "LITTLEBOSS_TEST_READS_STATE_VERSION";
 /// For tests: milliseconds the old image waits before its exec, and the
 /// new one before it takes over, to widen the window of the upgrade.
 pub(crate) const TEST_PAUSE_VAR: &str = "LITTLEBOSS_TEST_RESUME_PAUSE_MS";
+/// For tests: a file whose removal ends those waits early, so that a test
+/// acting in the window holds it open until it has acted (the waits then
+/// only bound it).
+pub(crate) const TEST_PAUSE_GATE_VAR: &str = "LITTLEBOSS_TEST_RESUME_PAUSE_GATE";
 /// For tests: how many images in a row fail to start their runtime, as
 /// one short of descriptors would (a passing failure), each counting it
 /// down in its environment: a new image goes back to the previous binary,
@@ -288,11 +292,21 @@ pub(crate) fn exited(events: &[Event]) -> HashSet<ChildId> {
 pub(crate) const TEST_EXIT_PAUSE_VAR: &str = "LITTLEBOSS_TEST_EXIT_PAUSE_MS";
 
 /// Waits as a test asked, saying so first (`before`: what it waits
-/// before), so that the test can act in the window.
+/// before), so that the test can act in the window: the time asked, or
+/// less once the gate file, if one is named, is gone.
 pub(crate) fn test_pause(before: &str) {
-    if let Some(ms) = crate::test_hook::test_hook::<u64>(TEST_PAUSE_VAR) {
-        crate::log::log!("test pause: {ms} ms before {before}");
-        std::thread::sleep(std::time::Duration::from_millis(ms));
+    use std::time::{Duration, Instant};
+    let Some(ms) = crate::test_hook::test_hook::<u64>(TEST_PAUSE_VAR) else {
+        return;
+    };
+    crate::log::log!("test pause: {ms} ms before {before}");
+    let gate = crate::test_hook::test_hook::<std::path::PathBuf>(TEST_PAUSE_GATE_VAR);
+    let until = Instant::now() + Duration::from_millis(ms);
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        if gate.as_ref().is_some_and(|gate| !gate.exists()) || left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(5)));
     }
 }
 
