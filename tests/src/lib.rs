@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 /// How long any single wait in a test may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
+/// How long a control command may take: longer than any stop a test
+/// waits out (its lameduck timeout), bounded so a hang fails the test.
+pub const CONTROL_DEADLINE: Duration = Duration::from_secs(90);
+
 /// Output captured from a process, shared with the threads that read it.
 #[derive(Debug, Clone, Default)]
 pub struct Captured {
@@ -178,13 +182,19 @@ impl Service {
         self
     }
 
-    /// Runs `bin -littleboss=MODE args…` to completion.
+    /// Runs `bin -littleboss=MODE args…` to completion, or panics at
+    /// [`CONTROL_DEADLINE`] (a command that hangs fails its test rather
+    /// than the whole run).
     pub fn control_with(&self, bin: impl AsRef<Path>, mode: &str, args: &[&str]) -> Output {
-        self.command(bin)
-            .arg(format!("-littleboss={mode}"))
-            .args(args)
-            .output()
-            .unwrap()
+        let mut cmd = self.command(bin);
+        cmd.arg(format!("-littleboss={mode}")).args(args);
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        output_of(&mut child, &format!("{cmd:?}"), CONTROL_DEADLINE)
     }
 
     /// Starts `bin -littleboss=MODE` in the background (stderr captured).
@@ -342,7 +352,7 @@ impl KilledOnDrop {
     /// What it prints until it exits (its output piped), or a panic at
     /// [`DEADLINE`], having killed it.
     pub fn output(&mut self) -> Output {
-        output_of(&mut self.0, "the process")
+        output_of(&mut self.0, "the process", DEADLINE)
     }
 }
 
@@ -368,13 +378,13 @@ impl OutputInTime for Command {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run {self:?}: {e}"));
-        output_of(&mut child, &format!("{self:?}"))
+        output_of(&mut child, &format!("{self:?}"), DEADLINE)
     }
 }
 
 /// What `child` (spawned with its output piped) prints until it exits, or
-/// a panic at [`DEADLINE`], having killed it.
-fn output_of(child: &mut Child, what: &str) -> Output {
+/// a panic after `limit`, having killed it.
+fn output_of(child: &mut Child, what: &str, limit: Duration) -> Output {
     // Read as it comes (a full pipe would stall the process); one not
     // piped reads as nothing.
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
@@ -398,7 +408,7 @@ fn output_of(child: &mut Child, what: &str) -> Output {
             .take()
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
-    let deadline = Instant::now() + DEADLINE;
+    let deadline = Instant::now() + limit;
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
@@ -406,7 +416,7 @@ fn output_of(child: &mut Child, what: &str) -> Output {
         if Instant::now() >= deadline {
             // Its children too, which may hold the pipes read above.
             kill_with_children(child);
-            panic!("{what} still running after {DEADLINE:?}; killed");
+            panic!("{what} still running after {limit:?}; killed");
         }
         std::thread::sleep(Duration::from_millis(5));
     };

@@ -737,7 +737,9 @@ fn a_supervisor_outlives_its_closed_stderr_though_the_program_restored_sigpipe()
 
 /// The writing end of a pipe whose reader is gone.
 fn closed_pipe() -> std::process::Stdio {
-    let (read, write) = nix::unistd::pipe().unwrap();
+    // Close-on-exec: a process another test starts meanwhile must not
+    // keep a copy of the read end, which would leave the pipe a reader.
+    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
     drop(read);
     write.into()
 }
@@ -897,7 +899,9 @@ fn a_stderr_nobody_reads_does_not_stop_the_supervisor() {
     // stderr is a pipe whose reader stalled (a hung log shipper), and
     // full: the supervisor's next log line would block its one loop, and
     // with it every control request.
-    let (read_end, write_end) = nix::unistd::pipe().unwrap();
+    // Close-on-exec, as `closed_pipe`'s (std dups the write end onto the
+    // supervisor's stderr without the flag).
+    let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
     nix::fcntl::fcntl(&read_end, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
     let mut svc = Service::new(V1);
     let mut cmd = svc.command(V1);

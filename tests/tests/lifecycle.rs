@@ -1022,17 +1022,23 @@ fn a_request_read_as_the_supervisor_exits_gets_an_answer() {
     let (mut second_stop, mut status) = (connect(), connect());
     let stop = svc.control("stop");
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    // Both asked before either answer is read: the two round trips need
+    // not fit one after the other in the pause.
     let ask = |conn: &mut std::os::unix::net::UnixStream, cmd: &str| {
         conn.write_all(format!("{{\"v\":1,\"cmd\":\"{cmd}\"}}\n").as_bytes())
             .unwrap();
+    };
+    let answer = |conn: &mut std::os::unix::net::UnixStream| {
         let mut line = String::new();
         std::io::BufReader::new(conn).read_line(&mut line).unwrap();
         line
     };
-    let stopped = ask(&mut second_stop, "stop");
+    ask(&mut second_stop, "stop");
+    ask(&mut status, "status");
+    let stopped = answer(&mut second_stop);
     assert!(stopped.contains(r#""type":"stopped""#), "{stopped}");
     assert!(stopped.contains(r#""exit_code":0"#), "{stopped}");
-    let told = ask(&mut status, "status");
+    let told = answer(&mut status);
     assert!(told.contains("the supervisor is exiting"), "{told}");
     assert_eq!(svc.wait_supervisor_exit().code(), Some(0));
 }

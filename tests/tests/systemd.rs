@@ -344,6 +344,14 @@ fn what_code_before_run_starts_inherits_no_activated_socket() {
     for var in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
         assert!(!environ.contains_key(var), "{var}");
     }
+    // Every helper killed at the end, the child's too (in a group of its
+    // own, it outlives the child).
+    let _helpers = tests::Strays::of(
+        std::fs::read_to_string(&pids)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once(' ')?.1.parse::<u32>().ok()),
+    );
     // The supervisor serves on it still.
     assert_eq!(svc.control("status").status.code(), Some(0));
     assert_eq!(svc.control("stop").status.code(), Some(0));
