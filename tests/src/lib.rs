@@ -188,13 +188,7 @@ impl Service {
     pub fn control_with(&self, bin: impl AsRef<Path>, mode: &str, args: &[&str]) -> Output {
         let mut cmd = self.command(bin);
         cmd.arg(format!("-littleboss={mode}")).args(args);
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-        output_of(&mut child, &format!("{cmd:?}"), CONTROL_DEADLINE)
+        output_within(&mut cmd, CONTROL_DEADLINE)
     }
 
     /// Starts `bin -littleboss=MODE` in the background (stderr captured).
@@ -372,14 +366,20 @@ pub trait OutputInTime {
 
 impl OutputInTime for Command {
     fn output_in_time(&mut self) -> Output {
-        let mut child = self
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot run {self:?}: {e}"));
-        output_of(&mut child, &format!("{self:?}"), DEADLINE)
+        output_within(self, DEADLINE)
     }
+}
+
+/// Runs `cmd` to its end (stdin empty, output piped), or panics after
+/// `limit`, having killed it.
+fn output_within(cmd: &mut Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    output_of(&mut child, &format!("{cmd:?}"), limit)
 }
 
 /// What `child` (spawned with its output piped) prints until it exits, or

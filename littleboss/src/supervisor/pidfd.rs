@@ -258,12 +258,17 @@ fn reap_with_group(
 
 /// The processes in the process group `pgid`, but its leader, as `/proc`
 /// lists them (none without it): for the line that says they were killed.
+/// Read as the orphan scan reads `/proc` (nix's `Dir`, which lends each
+/// name in place; each `stat` into a buffer on the stack): it runs at
+/// every child's exit.
 fn group_members(pgid: Pid) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
+    use nix::fcntl::OFlag;
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let Ok(mut dir) = nix::dir::Dir::open("/proc", flags, nix::sys::stat::Mode::empty()) else {
         return Vec::new();
     };
-    let mut members: Vec<u32> = (dir.flatten())
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+    let mut members: Vec<u32> = (dir.iter().flatten())
+        .filter_map(|entry| entry.file_name().to_str().ok()?.parse::<u32>().ok())
         .filter(|pid| *pid != pgid.as_raw() as u32)
         .filter(|pid| live_in_group(*pid) == Some(pgid.as_raw()))
         .collect();
@@ -276,8 +281,17 @@ fn group_members(pgid: Pid) -> Vec<u32> {
 /// parentheses of its own), unless it has ended: a helper the program
 /// never waited for is a zombie, not something left running.
 fn live_in_group(pid: u32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    use std::io::Read;
+    // The fields up to the group fit well within this (a name is 15 bytes
+    // at most): read no further.
+    let mut stat = [0u8; 128];
+    let len = std::fs::File::open(format!("/proc/{pid}/stat"))
+        .ok()?
+        .read(&mut stat)
+        .ok()?;
+    let stat = &stat[..len];
+    let after_name = &stat[stat.iter().rposition(|b| *b == b')')? + 1..];
+    let mut fields = std::str::from_utf8(after_name).ok()?.split_whitespace();
     let state = fields.next()?;
     if matches!(state, "Z" | "X" | "x") {
         return None;
