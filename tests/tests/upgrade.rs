@@ -295,6 +295,15 @@ fn a_signal_a_thread_started_before_run_takes_in_the_exec_window_is_kept() {
         )
     };
     assert_eq!(rc, 0, "tgkill: {}", std::io::Error::last_os_error());
+    // Passed on to the supervisor's own thread, where it waits, blocked,
+    // through the exec (one still on the early thread would die with it).
+    let main_thread = format!("/proc/{0}/task/{0}/status", svc.pid());
+    tests::eventually("the SIGTERM pending on the supervisor's thread", || {
+        let status = std::fs::read_to_string(&main_thread).ok()?;
+        let pending = status.lines().find_map(|l| l.strip_prefix("SigPnd:"))?;
+        let pending = u64::from_str_radix(pending.trim(), 16).ok()?;
+        (pending & term != 0).then_some(())
+    });
     std::fs::remove_file(&gate).unwrap();
     // Kept through the exec: the new image stops, in order.
     assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
@@ -1169,5 +1178,34 @@ fn what_code_before_run_starts_inherits_nothing_meant_for_littleboss() {
             );
         }
     }
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn an_upgraded_image_gets_none_of_systemds_variables_though_threads_kept_them() {
+    // A thread started before `run` keeps the supervisor from changing
+    // its own environment: the variables stay there, but the image an
+    // upgrade execs is given the environment without them (the handoff
+    // carries what they said).
+    let early = env!("CARGO_BIN_EXE_early_thread");
+    let mut svc = Service::new(early);
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start")
+        .env("NOTIFY_SOCKET", svc.dir.path().join("gone.sock"));
+    svc.spawn(cmd);
+    svc.ready();
+    let pid = svc.pid() as u32;
+    assert!(procfs::environ(pid).unwrap().contains_key("NOTIFY_SOCKET"));
+    let copy = copy_of(&svc, early);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    tests::eventually("the upgrade", || {
+        let out = svc.control_with(&svc.bin, "status", &["--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        (status["upgrades"] == 1).then_some(())
+    });
+    // The environment the new image was started with.
+    let environ = procfs::environ(pid).unwrap();
+    assert!(!environ.contains_key("NOTIFY_SOCKET"), "{environ:?}");
     svc.stop_expecting(0);
 }

@@ -52,12 +52,15 @@ pub(crate) fn inherit(fds: &[RawFd], on: bool) -> io::Result<()> {
 }
 
 /// Replaces this process's image with `binary`, with this process's argv
-/// and environment, the upgrade variables replaced by `upgrade`. Returns
-/// only if the exec failed.
+/// and environment, the upgrade variables replaced by `upgrade`, and
+/// systemd's left out (the handoff carries what they said; they stay in
+/// the environment where threads started before `run` kept the supervisor
+/// from removing them). Returns only if the exec failed.
 pub(crate) fn exec(binary: &OwnedFd, upgrade: &[(&str, &str)]) -> io::Error {
     let args: Vec<CString> = std::env::args_os().filter_map(c_string).collect();
     let mut env: Vec<CString> = std::env::vars_os()
         .filter(|(k, _)| !handoff::VARS.iter().any(|o| k == o))
+        .filter(|(k, _)| !crate::notify::VARS.iter().any(|o| k == o))
         .filter_map(|(k, v)| {
             let mut entry = k;
             entry.push("=");

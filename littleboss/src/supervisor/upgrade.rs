@@ -130,6 +130,16 @@ pub(super) fn exec(
     // thread starts meanwhile (one of the program's, from before `run`)
     // would take them along.
     handoff::test_pause("the exec");
+    // The watchdog's last ping may be nearly an interval old, and the new
+    // image pings only once it serves, after the program's code before
+    // `run`: a ping now leaves that whole interval for the exec. Before
+    // the flush (a failed send is logged) and before the descriptors are
+    // made inheritable (a send may wait).
+    if let Some(notifier) = io.notifier.as_ref()
+        && notifier.watchdog_interval().is_some()
+    {
+        notifier.watchdog();
+    }
     crate::log::flush(crate::log::EXEC_PATIENCE);
     let mut carried = handoff.fds();
     carried.push(memfd.as_raw_fd());
@@ -144,14 +154,6 @@ pub(super) fn exec(
     let env = handoff::env_value(&memfd, &previous);
     // Still blocked for the new image (see `block`).
     let _ = super::signals::block();
-    // The watchdog's last ping may be nearly an interval old, and the new
-    // image pings only once it serves, after the program's code before
-    // `run`: a ping now leaves that whole interval for the exec.
-    if let Some(notifier) = io.notifier.as_ref()
-        && notifier.watchdog_interval().is_some()
-    {
-        notifier.watchdog();
-    }
     let error = reexec::exec(&new, &[(handoff::ENV_VAR, &env)]);
     // Still here: the exec failed, and this image runs on.
     let _ = reexec::inherit(&carried, false);
