@@ -282,8 +282,9 @@ fn group_members(pgid: Pid) -> Vec<u32> {
 /// never waited for is a zombie, not something left running.
 fn live_in_group(pid: u32) -> Option<i32> {
     use std::io::Read;
-    // The fields up to the group fit well within this (a name is 15 bytes
-    // at most): read no further.
+    // The fields up to the group fit well within this (a process's name
+    // is 15 bytes at most; a kernel thread's may be longer, and its group
+    // is 0): read no further.
     let mut stat = [0u8; 128];
     let len = std::fs::File::open(format!("/proc/{pid}/stat"))
         .ok()?
