@@ -304,7 +304,32 @@ impl Drop for Service {
         if let Some(child) = &mut self.supervisor {
             kill_with_children(child);
         }
+        // Children of a supervisor the test killed itself (or whose exit
+        // it waited out) outlive it, orphaned: those the log names as
+        // started, still running with this service's control folder (pids
+        // are reused, by other tests' children too), go with their
+        // process groups.
+        let dir = self.control_dir();
+        for pid in started_children(&self.output.text()) {
+            let ours = procfs::environ(pid)
+                .is_some_and(|env| env.get("LITTLEBOSS_DIR").map(Path::new) == Some(&dir));
+            if ours && procfs::state(pid) != Some('Z') {
+                let group = nix::unistd::Pid::from_raw(pid as i32);
+                let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+            }
+        }
     }
+}
+
+/// The children a supervisor's log says it started
+/// (`littleboss: started child pid N from PATH`).
+fn started_children(log: &str) -> Vec<u32> {
+    log.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("littleboss: started child pid ")?;
+            rest.split_whitespace().next()?.parse().ok()
+        })
+        .collect()
 }
 
 /// Kills what a test left running (a failed assertion, say): `process`'s

@@ -1001,6 +1001,29 @@ fn a_service_dropped_mid_test_leaves_no_child_running() {
 }
 
 #[test]
+fn a_service_dropped_after_its_supervisor_was_killed_leaves_no_orphan_running() {
+    // The harness again: a test that SIGKILLed the supervisor and then
+    // failed leaves the orphaned child to the drop, which finds it by the
+    // supervisor's log and its control folder.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_stubborn"));
+    svc.start(&[]);
+    let child: u32 = svc.printed("started pid");
+    let strays = tests::Strays::of([child]);
+    svc.signal(nix::sys::signal::Signal::SIGKILL);
+    svc.wait_supervisor_exit();
+    assert!(
+        strays.runs(child),
+        "the orphan should outlive its supervisor"
+    );
+    drop(svc);
+    tests::eventually_within(
+        "the orphan gone with its service",
+        std::time::Duration::from_secs(10),
+        || (!strays.runs(child)).then_some(()),
+    );
+}
+
+#[test]
 fn a_request_read_as_the_supervisor_exits_gets_an_answer() {
     use std::io::{BufRead, Write};
     // Connected before the stop, asking as the supervisor is on its way
