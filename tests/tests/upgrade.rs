@@ -506,8 +506,11 @@ fn a_failed_exec_leaves_the_supervisor_running_and_nothing_inherited() {
 
 #[test]
 fn signals_and_requests_in_the_exec_window_are_kept() {
+    use std::io::{BufRead, Write};
     let mut svc = Service::new(V1);
-    start_with(&mut svc, &[("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "400")]);
+    let (gate, env) = gated_pause(&svc);
+    let env = env.each_ref().map(|(k, v)| (*k, v.as_str()));
+    start_with(&mut svc, &env);
     let copy = copy_of(&svc, V1);
     // A reload that binds a new listener (on a thread of its own) and
     // upgrades the supervisor.
@@ -518,23 +521,33 @@ fn signals_and_requests_in_the_exec_window_are_kept() {
         .arg(format!("-addr=127.0.0.1:{port}"))
         .output_in_background();
     svc.output.wait_for("before the exec");
+    // A status request written, and a TERM pending, while the old image
+    // waits to exec: both for the new image.
+    let mut status =
+        std::os::unix::net::UnixStream::connect(svc.control_dir().join("versioned.sock")).unwrap();
+    status.set_read_timeout(Some(tests::DEADLINE)).unwrap();
+    status.write_all(b"{\"v\":1,\"cmd\":\"status\"}\n").unwrap();
     svc.signal(nix::sys::signal::Signal::SIGTERM);
-    let status = svc
-        .command(V1)
-        .arg("-littleboss=status")
-        .output_in_background();
+    let term = 1u64 << (nix::libc::SIGTERM - 1);
+    let process = format!("/proc/{}/status", svc.pid());
+    tests::eventually("the SIGTERM pending", || {
+        let text = std::fs::read_to_string(&process).ok()?;
+        let pending = text.lines().find_map(|l| l.strip_prefix("ShdPnd:"))?;
+        let pending = u64::from_str_radix(pending.trim(), 16).ok()?;
+        (pending & term != 0).then_some(())
+    });
+    std::fs::remove_file(&gate).unwrap();
     // The TERM waited through the exec: an orderly stop, the child's code.
     assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
     svc.output.wait_for("SIGTERM received: stopping");
     let reload = reload.join().unwrap();
     assert!(reload.status.success(), "{}", text(&reload));
-    let status = status.join().unwrap();
-    assert!(status.status.success(), "{}", text(&status));
-    assert!(
-        text(&status).contains("upgraded in place once"),
-        "{}",
-        text(&status)
-    );
+    // Answered by the new image.
+    let mut answer = String::new();
+    std::io::BufReader::new(&status)
+        .read_line(&mut answer)
+        .unwrap();
+    assert!(answer.contains(r#""upgrades":1"#), "{answer}");
 }
 
 /// Each datagram on the stand-in notify socket, with its sender's pid.
