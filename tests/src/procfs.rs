@@ -113,6 +113,24 @@ pub fn threads_not_blocking(pid: u32, mask: u64) -> Vec<u32> {
         .collect()
 }
 
+/// The signals pending for process `pid` as a whole (`thread: None`), or
+/// for one of its threads alone, as a mask (bit `n - 1` for signal `n`).
+/// `None` if it is gone.
+///
+/// ```no_run
+/// let me = std::process::id();
+/// assert_eq!(tests::procfs::pending(me, None), Some(0));
+/// ```
+pub fn pending(pid: u32, thread: Option<u32>) -> Option<u64> {
+    let (path, field) = match thread {
+        None => (format!("/proc/{pid}/status"), "ShdPnd:"),
+        Some(tid) => (format!("/proc/{pid}/task/{tid}/status"), "SigPnd:"),
+    };
+    let status = fs::read_to_string(path).ok()?;
+    let mask = status.lines().find_map(|l| l.strip_prefix(field))?;
+    u64::from_str_radix(mask.trim(), 16).ok()
+}
+
 /// Each thread of `pid`'s [`SignalMasks`]. Empty if it is gone.
 ///
 /// ```no_run

@@ -297,12 +297,9 @@ fn a_signal_a_thread_started_before_run_takes_in_the_exec_window_is_kept() {
     assert_eq!(rc, 0, "tgkill: {}", std::io::Error::last_os_error());
     // Passed on to the supervisor's own thread, where it waits, blocked,
     // through the exec (one still on the early thread would die with it).
-    let main_thread = format!("/proc/{0}/task/{0}/status", svc.pid());
+    let pid = svc.pid() as u32;
     tests::eventually("the SIGTERM pending on the supervisor's thread", || {
-        let status = std::fs::read_to_string(&main_thread).ok()?;
-        let pending = status.lines().find_map(|l| l.strip_prefix("SigPnd:"))?;
-        let pending = u64::from_str_radix(pending.trim(), 16).ok()?;
-        (pending & term != 0).then_some(())
+        (procfs::pending(pid, Some(pid))? & term != 0).then_some(())
     });
     std::fs::remove_file(&gate).unwrap();
     // Kept through the exec: the new image stops, in order.
@@ -529,12 +526,9 @@ fn signals_and_requests_in_the_exec_window_are_kept() {
     status.write_all(b"{\"v\":1,\"cmd\":\"status\"}\n").unwrap();
     svc.signal(nix::sys::signal::Signal::SIGTERM);
     let term = 1u64 << (nix::libc::SIGTERM - 1);
-    let process = format!("/proc/{}/status", svc.pid());
+    let pid = svc.pid() as u32;
     tests::eventually("the SIGTERM pending", || {
-        let text = std::fs::read_to_string(&process).ok()?;
-        let pending = text.lines().find_map(|l| l.strip_prefix("ShdPnd:"))?;
-        let pending = u64::from_str_radix(pending.trim(), 16).ok()?;
-        (pending & term != 0).then_some(())
+        (procfs::pending(pid, None)? & term != 0).then_some(())
     });
     std::fs::remove_file(&gate).unwrap();
     // The TERM waited through the exec: an orderly stop, the child's code.
