@@ -293,18 +293,26 @@ mod tests {
         assert_eq!(queue.state.lock().unwrap().lines.len(), MOST_WAITING);
     }
 
+    /// A pipe of one page whose write end is non-blocking, as a shared
+    /// stderr a child made so; close-on-exec, so that no process another
+    /// test starts keeps an end open.
+    fn one_page_non_blocking_pipe() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+        use nix::fcntl::{FcntlArg, OFlag, fcntl};
+        let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_CLOEXEC).unwrap();
+        fcntl(&write_end, FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
+        fcntl(&write_end, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).unwrap();
+        (read_end, write_end)
+    }
+
     #[test]
     fn a_line_into_a_full_non_blocking_pipe_waits_for_room() {
         use std::io::Read;
         use std::os::fd::AsFd;
         // A child made the shared stderr non-blocking, and its reader is
         // behind: the line waits, and arrives whole.
-        let (read_end, write_end) = nix::unistd::pipe().unwrap();
         // A pipe of one page and a line of a megabyte: the line meets a
         // full pipe again and again, however the two threads run.
-        nix::fcntl::fcntl(&write_end, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
-        let flags = nix::fcntl::OFlag::O_NONBLOCK;
-        nix::fcntl::fcntl(&write_end, nix::fcntl::FcntlArg::F_SETFL(flags)).unwrap();
+        let (read_end, write_end) = one_page_non_blocking_pipe();
         let filler = vec![b'.'; 4096];
         let mut filled = 0;
         while let Ok(n) = nix::unistd::write(&write_end, &filler) {
@@ -332,9 +340,7 @@ mod tests {
     #[test]
     fn a_line_into_a_non_blocking_pipe_nobody_reads_is_given_up() {
         use std::os::fd::AsFd;
-        let (_read_end, write_end) = nix::unistd::pipe().unwrap();
-        let flags = nix::fcntl::OFlag::O_NONBLOCK;
-        nix::fcntl::fcntl(&write_end, nix::fcntl::FcntlArg::F_SETFL(flags)).unwrap();
+        let (_read_end, write_end) = one_page_non_blocking_pipe();
         while nix::unistd::write(&write_end, &[b'.'; 4096]).is_ok() {}
         let gave_up = write_all_waiting(
             write_end.as_fd(),
@@ -348,10 +354,7 @@ mod tests {
     fn the_line_after_one_given_up_part_way_starts_a_line_of_its_own() {
         use std::io::Read;
         use std::os::fd::AsFd;
-        let (read_end, write_end) = nix::unistd::pipe().unwrap();
-        nix::fcntl::fcntl(&write_end, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
-        let flags = nix::fcntl::OFlag::O_NONBLOCK;
-        nix::fcntl::fcntl(&write_end, nix::fcntl::FcntlArg::F_SETFL(flags)).unwrap();
+        let (read_end, write_end) = one_page_non_blocking_pipe();
         let cut = AtomicBool::new(false);
         let patience = Duration::from_millis(10);
         // Longer than the pipe holds, and nobody reads: cut part-way.

@@ -256,20 +256,23 @@ fn reap_with_group(
     reap(idtype, id)
 }
 
-/// The processes in the process group `pgid`, but its leader, as `/proc`
-/// lists them (none without it): for the line that says they were killed.
-/// Read as the orphan scan reads `/proc` (nix's `Dir`, which lends each
-/// name in place; each `stat` into a buffer on the stack): it runs at
-/// every child's exit.
+/// What child `pgid` left running in its process group, as far as the
+/// line that says they were killed needs: its own children, which its
+/// exit has made the supervisor's (their subreaper), read from each of
+/// the supervisor's threads' `children` in `/proc` (none without it), not
+/// a scan of every process on the machine at every child's exit. Their
+/// own children are killed with the group, unnamed.
 fn group_members(pgid: Pid) -> Vec<u32> {
-    use nix::fcntl::OFlag;
-    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-    let Ok(mut dir) = nix::dir::Dir::open("/proc", flags, nix::sys::stat::Mode::empty()) else {
+    let Ok(threads) = std::fs::read_dir("/proc/self/task") else {
         return Vec::new();
     };
-    let mut members: Vec<u32> = (dir.iter().flatten())
-        .filter_map(|entry| entry.file_name().to_str().ok()?.parse::<u32>().ok())
-        .filter(|pid| *pid != pgid.as_raw() as u32)
+    let mut members: Vec<u32> = (threads.flatten())
+        .filter_map(|thread| std::fs::read_to_string(thread.path().join("children")).ok())
+        .flat_map(|children| {
+            (children.split_whitespace())
+                .filter_map(|pid| pid.parse::<u32>().ok())
+                .collect::<Vec<_>>()
+        })
         .filter(|pid| live_in_group(*pid) == Some(pgid.as_raw()))
         .collect();
     members.sort_unstable();
