@@ -311,6 +311,34 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
 }
 
 #[test]
+fn a_ready_said_while_the_supervisor_was_busy_past_the_deadline_counts() {
+    // After each child's hello the supervisor's loop blocks 2 s (a slow
+    // spawn, say), well past the 200 ms ready timeout; the child says ready
+    // meanwhile. What came before the deadline is handled before it: every
+    // child is taken, none failed as never ready.
+    let bin = env!("CARGO_BIN_EXE_short_ready");
+    let mut svc = Service::new(bin);
+    let mut cmd = svc.command(bin);
+    cmd.arg("-littleboss=start")
+        .env("LITTLEBOSS_TEST_PAUSE_AFTER_HELLO_MS", "2000");
+    svc.spawn(cmd);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    for _ in 0..3 {
+        svc.reload_ok();
+    }
+    let status = json(&svc, bin);
+    assert_eq!(status["reloads"], 3, "{status}");
+    assert_eq!(status["failures"], 0, "{status}");
+    let greeting = read_greeting(addr).unwrap();
+    assert_eq!(
+        greeting.trim(),
+        format!("short_ready {}", child_pid(&status))
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_unix_socket_listener_survives_reloads_and_goes_at_the_final_stop() {
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let mut svc = Service::new(bin);

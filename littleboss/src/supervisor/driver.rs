@@ -21,7 +21,7 @@ use crate::control::connection::{Begun, Conn, Connections, ControlMessage, Contr
 use crate::control::dir::FolderLock;
 use crate::control::server::{self, ServiceLock};
 use crate::control::watch::FolderWatch;
-use crate::link::ListenerEntry;
+use crate::link::{FromChild, ListenerEntry};
 use crate::listener::Bound;
 use crate::log::log;
 use crate::notify::Notifier;
@@ -289,21 +289,35 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             Some(event) => event,
             None => tokio::select! {
                 Some(event) = events.recv() => event,
-                Some(message) = control.recv() => match message {
-                    ControlMessage::Request(ControlRequest { request, conn }) => {
-                        Event::Control { client: io.client(conn), request }
+                Some(message) = control.recv() => match io.control_event(message) {
+                    Some(event) => event,
+                    None => {
+                        effects = Vec::new();
+                        continue;
                     }
-                    ControlMessage::HungUp(conn) => match io.client_of(&conn) {
-                        Some(client) => Event::ClientGone { client },
-                        // Answered already.
-                        None => {
-                            effects = Vec::new();
-                            continue;
-                        }
-                    },
                 },
                 Some(done) = binds.recv() => io.bound(done),
-                () = sleep_until(machine.next_deadline().map(|d| origin + d)) => Event::Tick,
+                () = sleep_until(machine.next_deadline().map(|d| origin + d)) => {
+                    // What came before the deadline is handled before it:
+                    // a child's `Ready` read late (the loop busy past the
+                    // deadline) must not lose to the timer, which `select!`
+                    // picks at random among the ready branches. One yield
+                    // lets the tasks that read the children's channels run
+                    // (it returns after the runtime polled for I/O), then
+                    // all that waits goes first.
+                    tokio::task::yield_now().await;
+                    while let Ok(event) = events.try_recv() {
+                        backlog.push_back(event);
+                    }
+                    while let Ok(message) = control.try_recv() {
+                        backlog.extend(io.control_event(message));
+                    }
+                    while let Ok(done) = binds.try_recv() {
+                        backlog.push_back(io.bound(done));
+                    }
+                    backlog.push_back(Event::Tick);
+                    backlog.pop_front().expect("the tick was just queued")
+                }
                 () = removed(&mut io.watch, io.remake_retry.map(|(_, at)| at)) => {
                     io.remake_control();
                     effects = Vec::new();
@@ -315,7 +329,19 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             io.children.remove(id);
             super::heap::give_back_freed();
         }
+        let hello = matches!(
+            &event,
+            Event::Message {
+                message: FromChild::Hello { .. },
+                ..
+            }
+        );
         effects = machine.handle(event, now());
+        if hello && let Some(ms) = test_hook::<u64>(TEST_PAUSE_AFTER_HELLO_VAR) {
+            // The loop busy past the child's ready deadline, its `Ready`
+            // sent meanwhile.
+            std::thread::sleep(Duration::from_millis(ms));
+        }
     }
 }
 
@@ -373,7 +399,25 @@ pub(super) fn monotonic_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// Test hook: after a child's hello is handled, the loop blocks this many
+/// milliseconds (the child says ready meanwhile).
+const TEST_PAUSE_AFTER_HELLO_VAR: &str = "LITTLEBOSS_TEST_PAUSE_AFTER_HELLO_MS";
+
 impl Io {
+    /// The event a control message makes: `None` for a hang-up of a client
+    /// answered already.
+    fn control_event(&mut self, message: ControlMessage) -> Option<Event> {
+        match message {
+            ControlMessage::Request(ControlRequest { request, conn }) => Some(Event::Control {
+                client: self.client(conn),
+                request,
+            }),
+            ControlMessage::HungUp(conn) => {
+                (self.client_of(&conn)).map(|client| Event::ClientGone { client })
+            }
+        }
+    }
+
     /// The client waiting on `conn` for a final answer, if one is.
     pub(super) fn client_of(&self, conn: &Arc<Conn>) -> Option<ClientId> {
         (self.clients.iter())
