@@ -64,7 +64,7 @@ fn copy_of(svc: &Service, bin: &str) -> PathBuf {
 }
 
 fn status(svc: &Service) -> serde_json::Value {
-    let out = svc.control_with(V1, "status", &["--json"]);
+    let out = svc.control_with(&svc.bin, "status", &["--json"]);
     assert!(out.status.success(), "{}", text(&out));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -369,6 +369,52 @@ fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
         .wait_for("keeps running its own binary rather than");
     assert!(out.contains("this binary reads version 99"), "{out}");
     assert_eq!(self::status(&svc)["upgrades"], 0);
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn a_listener_an_upgraded_image_closed_before_run_is_held_no_more() {
+    // The new image's code before `run` closes the inherited listening
+    // sockets. Going back would not bring one back (it is gone from the
+    // process): the supervisor says so and holds it no more. The child
+    // that has it serves on; a later one must bind it anew, and is told
+    // truly why it cannot while that child holds the port (not that the
+    // listener is off, to be turned on by a reload).
+    let bin = env!("CARGO_BIN_EXE_closes_listeners");
+    let mut svc = Service::new(bin);
+    let port = tests::free_port();
+    svc.start(&[&format!("-addr=127.0.0.1:{port}")]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let closes = svc.dir.path().join("closes_listeners-closes");
+    tests::copy_binary(Path::new(bin), &closes);
+    let reload = svc.control_with(&closes, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    let out = svc.output.wait_for("the supervisor holds it no more");
+    assert!(
+        out.contains(&format!(
+            "listener 127.0.0.1:{port} was not handed over: fd "
+        )),
+        "{out}"
+    );
+    assert_eq!(status(&svc)["upgrades"], 1);
+    let serving = serving_pid(&svc);
+    let greeting = read_greeting(addr).unwrap();
+    assert_eq!(greeting.trim(), format!("closes_listeners {serving}"));
+    let again = svc.control_with(bin, "reload", &[]);
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    let said = text(&again);
+    assert!(
+        said.contains(&format!(
+            "-addr: cannot listen on tcp 127.0.0.1:{port}: Address already in use"
+        )),
+        "{said}"
+    );
+    assert!(!said.contains("is off in the running supervisor"), "{said}");
+    // Nothing that was running is lost.
+    assert_eq!(serving_pid(&svc), serving);
+    let greeting = read_greeting(addr).unwrap();
+    assert_eq!(greeting.trim(), format!("closes_listeners {serving}"));
     svc.stop_expecting(0);
 }
 

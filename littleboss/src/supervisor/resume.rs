@@ -187,6 +187,11 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         binaries: held.binaries,
     };
     let mut state = handoff.state;
+    // Held no more: the next launch that gives one an address binds it
+    // (rather than being told it is off in the supervisor).
+    for key in &held.lost {
+        state.held.remove(key);
+    }
     // An older image did not record its folder.
     if state.settings.working_dir_id.is_none() {
         state.settings = state.settings.in_working_folder();
@@ -201,6 +206,9 @@ struct Held {
     control_fd: OwnedFd,
     lock: ServiceLock,
     sockets: std::collections::HashMap<super::machine::ListenerKey, driver::Socket>,
+    /// The listeners the state holds whose descriptors were not handed
+    /// over (closed by this binary's code before `run`, say).
+    lost: Vec<super::machine::ListenerKey>,
     children: Vec<(ChildId, OwnedFd)>,
     clients: Vec<(u64, driver::KeptConnection)>,
     idle: Vec<driver::KeptConnection>,
@@ -212,7 +220,9 @@ struct Held {
 /// Owns every descriptor the handoff names (and makes each close-on-exec
 /// again). Without the control socket or the lock nothing can be served;
 /// a missing listener, child channel or client connection is logged and
-/// left out.
+/// left out (going back would not bring it back: a descriptor this image
+/// closed is gone from the process). A missing listener is named in
+/// [`Held::lost`], for the state to hold it no more.
 ///
 /// The error says why, and whether this binary would fail the same way
 /// again (see [`fails_again`]).
@@ -261,6 +271,7 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
         }
     };
     let mut sockets = std::collections::HashMap::new();
+    let mut lost = Vec::new();
     for socket in &handoff.sockets {
         match adopt(socket.fd) {
             Ok(fd) => {
@@ -269,7 +280,13 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
                 let held = driver::Socket::new(fd, unix_file);
                 sockets.insert(socket.key.clone(), held);
             }
-            Err(e) => log!("listener {} was not handed over: {e}", socket.key.address),
+            Err(e) => {
+                log!(
+                    "listener {} was not handed over: {e}; the supervisor holds it no more (a child that has it serves on with it; a later one binds it anew)",
+                    socket.key.address
+                );
+                lost.push(socket.key.clone());
+            }
         }
     }
     let keep = |(id, fd): &(u64, RawFd)| match adopt(*fd) {
@@ -284,6 +301,7 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
         control_fd,
         lock,
         sockets,
+        lost,
         children: handoff.children.iter().filter_map(keep).collect(),
         clients: handoff
             .clients
