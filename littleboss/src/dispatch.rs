@@ -53,7 +53,7 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
         std::process::exit(0);
     }
     let inv = flags::parse(&config, argv.clone(), flags::Repeats::Refused)
-        .unwrap_or_else(|e| usage(format!("{e}\nRun `{program} -h` for help.")));
+        .unwrap_or_else(|e| usage(format!("{e}\n{}", help_hint(&config, &program))));
     // The modes that take no program arguments answer `-h` themselves,
     // whatever `help` says: `-littleboss=stop --help` must not stop the
     // service. `start` and `reload` pass it on to a program that answers
@@ -78,5 +78,19 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
         Mode::Bypass => crate::bypass::run(&config, inv, entry),
         Mode::Start => crate::supervisor::run(&config, inv),
         Mode::Reload | Mode::Stop | Mode::Status => crate::control::client::run(&config, inv),
+    }
+}
+
+/// Where littleboss's flags are explained: `-h`, unless the program
+/// answers that itself (`help = false`: its `-h` may be a host, and runs
+/// the program); `stop` and `status` answer it whatever `help` says.
+fn help_hint(config: &Config, program: &str) -> String {
+    if config.help {
+        format!("Run `{program} -h` for help.")
+    } else {
+        format!(
+            "Run `{program} -{}=status -h` for littleboss's flags.",
+            config.flag
+        )
     }
 }

@@ -957,6 +957,33 @@ fn a_command_asked_for_help_answers_it_and_leaves_the_service_alone() {
 }
 
 #[test]
+fn a_flag_mistake_points_to_help_that_is_littlebosss() {
+    // The program answers `-h` itself: the hint names a command that
+    // shows littleboss's flags, not one that runs the program.
+    let svc = Service::new(env!("CARGO_BIN_EXE_own_help"));
+    let out = svc.control_with(&svc.bin, "bogus", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    let hint = format!(
+        "Run `{} -littleboss=status -h` for littleboss's flags.",
+        svc.bin.display()
+    );
+    assert!(said.contains(&hint), "{said}");
+    let help = svc.control_with(&svc.bin, "status", &["-h"]);
+    assert_eq!(help.status.code(), Some(0), "{}", text(&help));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("-littleboss=MODE"));
+    // With littleboss's help on, `-h` is it.
+    let echo = Service::new(ECHO);
+    let out = echo.control_with(&echo.bin, "bogus", &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains(&format!("Run `{} -h` for help.", echo.bin.display())),
+        "{said}"
+    );
+}
+
+#[test]
 fn a_supervisor_whose_folder_could_not_be_made_again_tries_until_it_can() {
     // A parent of the control folder gone (`/run/user/UID` at logout) and
     // a file in its place: the folder can be neither made nor watched.
