@@ -168,8 +168,26 @@ struct State {
     in_flight: bool,
 }
 
+/// Starts the thread that writes `queue`'s lines.
+fn start_writer(queue: &'static Queue) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("littleboss-log".to_owned())
+        .stack_size(WRITER_STACK)
+        .spawn(move || queue.write_all())
+        .map(drop)
+}
+
 impl Queue {
     fn push(&'static self, line: String) {
+        self.push_with(line, start_writer);
+    }
+
+    /// [`push`](Self::push), a writer started by `start` if none runs.
+    fn push_with(
+        &'static self,
+        line: String,
+        start: impl FnOnce(&'static Queue) -> std::io::Result<()>,
+    ) {
         let mut state = self.lock();
         if state.lines.len() >= MOST_WAITING {
             state.dropped += 1;
@@ -180,21 +198,12 @@ impl Queue {
             self.more.notify_one();
             return;
         }
-        let started = std::thread::Builder::new()
-            .name("littleboss-log".to_owned())
-            .stack_size(WRITER_STACK)
-            .spawn(move || self.write_all());
-        match started {
-            Ok(_) => state.writing = true,
-            // No thread to be had (a cgroup's `pids.max`): written here,
-            // as before there was a queue.
-            Err(_) => {
-                let lines: Vec<String> = state.lines.drain(..).collect();
-                drop(state);
-                for line in lines {
-                    write_now(line.as_bytes());
-                }
-            }
+        // No thread to be had (a cgroup's `pids.max` reached): the lines
+        // wait for the next line, or the exit's flush, to try again.
+        // Written here, they would block the supervisor's loop on a stderr
+        // nobody reads.
+        if start(self).is_ok() {
+            state.writing = true;
         }
     }
 
@@ -239,9 +248,33 @@ impl Queue {
     }
 
     /// Waits until every line queued is written, `patience` at most.
-    fn flush(&self, patience: Duration) {
+    fn flush(&'static self, patience: Duration) {
+        self.flush_with(patience, start_writer);
+    }
+
+    /// [`flush`](Self::flush), a writer started by `start` if lines wait
+    /// with none running (its start failed at their push). If none can be
+    /// had now either, they are written here: what is said last (why the
+    /// supervisor exits) is worth an exit's wait on stderr.
+    fn flush_with(
+        &'static self,
+        patience: Duration,
+        start: impl FnOnce(&'static Queue) -> std::io::Result<()>,
+    ) {
         let deadline = Instant::now() + patience;
         let mut state = self.lock();
+        if state.waiting() && !state.writing {
+            if start(self).is_ok() {
+                state.writing = true;
+            } else {
+                let lines: Vec<String> = state.lines.drain(..).collect();
+                drop(state);
+                for line in lines {
+                    write_now(line.as_bytes());
+                }
+                return;
+            }
+        }
         while state.waiting() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -269,6 +302,29 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_wait_for_a_writer_when_none_can_be_started() {
+        let queue: &'static Queue = Box::leak(Box::default());
+        let no_thread = |_: &'static Queue| Err(std::io::Error::other("no thread"));
+        // Not written on the pushing thread (the supervisor's loop).
+        queue.push_with("(log test) first\n".to_owned(), no_thread);
+        queue.push_with("(log test) second\n".to_owned(), no_thread);
+        let state = queue.state.lock().unwrap();
+        assert_eq!(state.lines, ["(log test) first\n", "(log test) second\n"]);
+        assert!(!state.writing);
+        drop(state);
+        // The next push that gets a writer has it write them all.
+        queue.push("(log test) third\n".to_owned());
+        queue.flush(Duration::from_secs(10));
+        let state = queue.state.lock().unwrap();
+        assert!(state.lines.is_empty(), "{:?}", state.lines);
+        drop(state);
+        // At an exit with no writer to be had, they are written there.
+        queue.push_with("(log test) fourth\n".to_owned(), no_thread);
+        queue.flush_with(Duration::from_secs(10), no_thread);
+        assert!(queue.state.lock().unwrap().lines.is_empty());
+    }
 
     #[test]
     fn a_full_queue_drops_and_counts_and_a_flush_waits_with_patience() {
