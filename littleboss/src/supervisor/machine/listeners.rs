@@ -225,8 +225,10 @@ pub(crate) fn activated_kept(
 /// Gives a unix listener that names a held socket file by another path,
 /// one relative and one absolute, the key that socket is held under: a
 /// relative path is the supervisor's folder's (`home`), where it bound
-/// it. A relative path a reload gives counts only when the caller runs in
-/// that folder too (`caller_home`); from elsewhere it means another file.
+/// it. A relative path a reload's arguments give (`given`) counts only
+/// when the caller runs in that folder too (`caller_home`); from elsewhere
+/// it means another file. A declared default, or a flag of the serving
+/// child's kept, is the service's: of its folder, whoever reloads.
 /// Without this, `-api=/srv/app/api.sock` after a start with
 /// `-api=api.sock` in /srv/app would bind the file again and find it in
 /// use, by this very service.
@@ -235,6 +237,7 @@ pub(crate) fn unix_as_held(
     wanted: &mut [Assigned],
     home: &Path,
     caller_home: bool,
+    given: &BTreeSet<String>,
 ) {
     // Keys are cleaned of `.` already (`ListenerKey::of`), and `home` is
     // the supervisor's absolute working folder.
@@ -250,7 +253,8 @@ pub(crate) fn unix_as_held(
         if key.network != Network::Unix || held.contains_key(key) {
             continue;
         }
-        let Some(file) = at(key.bind_address(), caller_home) else {
+        let relative_ok = caller_home || !given.contains(&listener.name);
+        let Some(file) = at(key.bind_address(), relative_ok) else {
             continue;
         };
         // Not a socket-activated one: held under the key it was asked
@@ -750,7 +754,8 @@ mod tests {
                 .iter()
                 .map(|p| assigned("api", Network::Unix, Some(p)))
                 .collect();
-            unix_as_held(&held, &mut wanted, home, caller_home);
+            let given = BTreeSet::from(["api".to_owned()]);
+            unix_as_held(&held, &mut wanted, home, caller_home, &given);
             wanted.into_iter().map(|w| w.key).collect()
         };
         // Absolute for a relative one: from anywhere.
@@ -770,6 +775,11 @@ mod tests {
             keys(&["/srv/other/api.sock"], true),
             [Some(key("/srv/other/api.sock"))]
         );
+        // A declared default, relative, is the service's folder's from
+        // anywhere: the socket held under the absolute path.
+        let mut wanted = [assigned("api", Network::Unix, Some("run/b.sock"))];
+        unix_as_held(&held, &mut wanted, home, false, &BTreeSet::new());
+        assert_eq!(wanted[0].key, Some(key("/srv/app/run/b.sock")));
     }
 
     #[test]

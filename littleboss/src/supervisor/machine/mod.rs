@@ -1149,7 +1149,8 @@ impl Machine {
         let current = &self.state.current.listeners;
         listeners::activated_kept(&self.state.held, current, &mut launch.listeners, &given);
         if let Some(home) = &self.state.settings.working_dir {
-            listeners::unix_as_held(&self.state.held, &mut launch.listeners, home, caller_home);
+            let held = &self.state.held;
+            listeners::unix_as_held(held, &mut launch.listeners, home, caller_home, &given);
         }
         let planned = listeners::plan(
             &self.state.held,

@@ -1491,6 +1491,26 @@ fn a_relative_unix_socket_is_bound_only_for_a_caller_in_the_supervisors_folder()
         "{:?}",
         sim.answers(typed)
     );
+    // A relative default naming a socket held under its absolute path is
+    // that socket, whoever reloads from wherever: kept, not bound again
+    // (which would find it in use, by this very service).
+    let fourth = [
+        ("http", "tcp:127.0.0.1:8080"),
+        ("admin", "unix:fourth.sock"),
+    ];
+    let absolute = Some(&["-admin=/srv/app/fourth.sock"][..]);
+    reload_from(&mut sim, WORKING_DIR, absolute, &fourth);
+    sim.finish_binds();
+    sim.hello_and_ready(7);
+    let bound = binds(&sim);
+    let same = reload_from(&mut sim, "/home/ops", Some(&["--verbose"]), &fourth);
+    sim.hello_and_ready(8);
+    assert!(
+        matches!(sim.final_answer(same), Some(Response::Reloaded { .. })),
+        "{:?}",
+        sim.answers(same)
+    );
+    assert_eq!(binds(&sim), bound);
 }
 
 #[test]
