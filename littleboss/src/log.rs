@@ -191,17 +191,18 @@ impl Queue {
         let mut state = self.lock();
         if state.lines.len() >= MOST_WAITING {
             state.dropped += 1;
-            return;
+        } else {
+            state.lines.push_back(line);
         }
-        state.lines.push_back(line);
         if state.writing {
             self.more.notify_one();
             return;
         }
         // No thread to be had (a cgroup's `pids.max` reached): the lines
-        // wait for the next line, or the exit's flush, to try again.
-        // Written here, they would block the supervisor's loop on a stderr
-        // nobody reads.
+        // wait for the next line (dropped or not: a full queue must not
+        // stop the tries), or the exit's flush, to try again. Written
+        // here, they would block the supervisor's loop on a stderr nobody
+        // reads.
         if start(self).is_ok() {
             state.writing = true;
         }
@@ -320,10 +321,38 @@ mod tests {
         let state = queue.state.lock().unwrap();
         assert!(state.lines.is_empty(), "{:?}", state.lines);
         drop(state);
-        // At an exit with no writer to be had, they are written there.
+        // Once the writer is gone (it lingers for a next line a while),
+        // at an exit with no writer to be had, they are written there.
+        let gone = |queue: &Queue| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while queue.state.lock().unwrap().writing {
+                assert!(Instant::now() < deadline, "the writer never went");
+                std::thread::sleep(LINGER / 4);
+            }
+        };
+        gone(queue);
         queue.push_with("(log test) fourth\n".to_owned(), no_thread);
+        assert_eq!(queue.state.lock().unwrap().lines.len(), 1);
         queue.flush_with(Duration::from_secs(10), no_thread);
         assert!(queue.state.lock().unwrap().lines.is_empty());
+        // A queue filled while no writer could be had starts one at the
+        // next line all the same, dropped as it is.
+        {
+            let mut state = queue.state.lock().unwrap();
+            // Empty: nothing to see in the test's output.
+            for _ in 0..MOST_WAITING {
+                state.lines.push_back(String::new());
+            }
+        }
+        let tried = std::sync::atomic::AtomicBool::new(false);
+        queue.push_with("(log test) one too many\n".to_owned(), |queue| {
+            tried.store(true, std::sync::atomic::Ordering::Relaxed);
+            start_writer(queue)
+        });
+        assert!(tried.into_inner(), "no writer tried for a full queue");
+        queue.flush(Duration::from_secs(10));
+        let state = queue.state.lock().unwrap();
+        assert!(state.lines.is_empty() && state.dropped == 0);
     }
 
     #[test]

@@ -375,7 +375,7 @@ fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
 #[test]
 fn a_listener_an_upgraded_image_closed_before_run_is_held_no_more() {
     // The new image's code before `run` closes the inherited listening
-    // sockets. Going back would not bring one back (it is gone from the
+    // sockets and opens a file at the number. Going back would not bring one back (it is gone from the
     // process): the supervisor says so and holds it no more. The child
     // that has it serves on; a later one must bind it anew, and is told
     // truly why it cannot while that child holds the port (not that the
@@ -391,12 +391,14 @@ fn a_listener_an_upgraded_image_closed_before_run_is_held_no_more() {
     let reload = svc.control_with(&closes, "reload", &[]);
     assert!(reload.status.success(), "{}", text(&reload));
     let out = svc.output.wait_for("the supervisor holds it no more");
+    // Its number taken by a file of the program's: told apart.
     assert!(
         out.contains(&format!(
             "listener 127.0.0.1:{port} was not handed over: fd "
         )),
         "{out}"
     );
+    assert!(out.contains(" is no longer its socket ("), "{out}");
     assert_eq!(status(&svc)["upgrades"], 1);
     let serving = serving_pid(&svc);
     let greeting = read_greeting(addr).unwrap();
@@ -415,6 +417,33 @@ fn a_listener_an_upgraded_image_closed_before_run_is_held_no_more() {
     assert_eq!(serving_pid(&svc), serving);
     let greeting = read_greeting(addr).unwrap();
     assert_eq!(greeting.trim(), format!("closes_listeners {serving}"));
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn a_port_0_listener_an_upgraded_image_closed_is_said_to_need_a_restart() {
+    // Bound again, it would get another port: held on, and said so.
+    let bin = env!("CARGO_BIN_EXE_closes_listeners");
+    let mut svc = Service::new(bin);
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let closes = svc.dir.path().join("closes_listeners-closes");
+    tests::copy_binary(Path::new(bin), &closes);
+    let reload = svc.control_with(&closes, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    let out = svc
+        .output
+        .wait_for("stop and start the service to have it again");
+    assert!(
+        out.contains("no later child can be given it (its port was the kernel's choice)"),
+        "{out}"
+    );
+    let greeting = read_greeting(addr).unwrap();
+    assert_eq!(
+        greeting.trim(),
+        format!("closes_listeners {}", serving_pid(&svc))
+    );
     svc.stop_expecting(0);
 }
 

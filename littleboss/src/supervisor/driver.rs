@@ -304,13 +304,13 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     // picks at random among the ready branches. One yield
                     // lets the tasks that read the children's channels run
                     // (it returns after the runtime polled for I/O), then
-                    // all that waits goes first.
+                    // the children's events and the binds' outcomes that
+                    // wait go first. (Not control requests: no deadline
+                    // judges them, and one left in the channel is still
+                    // answered should the supervisor exit at these.)
                     tokio::task::yield_now().await;
                     while let Ok(event) = events.try_recv() {
                         backlog.push_back(event);
-                    }
-                    while let Ok(message) = control.try_recv() {
-                        backlog.extend(io.control_event(message));
                     }
                     while let Ok(done) = binds.try_recv() {
                         backlog.push_back(io.bound(done));

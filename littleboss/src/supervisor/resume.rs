@@ -273,7 +273,18 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
     let mut sockets = std::collections::HashMap::new();
     let mut lost = Vec::new();
     for socket in &handoff.sockets {
-        match adopt(socket.fd) {
+        let adopted = adopt(socket.fd).map_err(|e| e.to_string()).and_then(|fd| {
+            match crate::socket::check_fd(&fd, socket.key.network) {
+                Ok(()) => Ok(fd),
+                // The number reused (the listener closed, then a file of
+                // the program's own opened): not ours to keep or close.
+                Err(e) => {
+                    let _ = fd.into_raw_fd();
+                    Err(format!("fd {} is no longer its socket ({e})", socket.fd))
+                }
+            }
+        });
+        match adopted {
             Ok(fd) => {
                 let unix_file = (socket.unix_path.as_ref())
                     .and_then(|path| OwnFile::handed(path, socket.unix_id));
@@ -281,11 +292,29 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
                 sockets.insert(socket.key.clone(), held);
             }
             Err(e) => {
-                log!(
-                    "listener {} was not handed over: {e}; the supervisor holds it no more (a child that has it serves on with it; a later one binds it anew)",
-                    socket.key.address
-                );
-                lost.push(socket.key.clone());
+                let address = &socket.key.address;
+                let activated = (handoff.state.held.get(&socket.key)).is_some_and(|h| h.activated);
+                // Bound again, one on port 0 would get another port, and
+                // the service manager's is not littleboss's to bind: held
+                // on without a descriptor, no later child is given it.
+                let unbindable = if activated {
+                    Some("it is the service manager's")
+                } else if socket.key.any_port() {
+                    Some("its port was the kernel's choice")
+                } else {
+                    None
+                };
+                match unbindable {
+                    Some(why) => log!(
+                        "listener {address} was not handed over: {e}; a child that has it serves on with it, but no later child can be given it ({why}): stop and start the service to have it again"
+                    ),
+                    None => {
+                        log!(
+                            "listener {address} was not handed over: {e}; the supervisor holds it no more (a child that has it serves on with it; a later one binds it anew)"
+                        );
+                        lost.push(socket.key.clone());
+                    }
+                }
             }
         }
     }

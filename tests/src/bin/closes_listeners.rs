@@ -1,7 +1,8 @@
 //! A service whose code before `run`, when it runs from a file whose name
-//! ends in `-closes`, closes every listening TCP socket it inherited (as a
-//! program tidying its descriptors at start might): an in-place upgrade's
-//! new image of it loses the supervisor's listeners. Serves
+//! ends in `-closes`, closes every listening TCP socket it inherited and
+//! opens a file in its place, at the same number (as a program tidying its
+//! descriptors at start, then opening its own, might): an in-place
+//! upgrade's new image of it loses the supervisor's listeners. Serves
 //! `closes_listeners PID`.
 
 use std::os::fd::{AsFd, BorrowedFd, RawFd};
@@ -26,6 +27,8 @@ fn close_inherited_tcp_listeners() {
         });
         if listening && inet {
             let _ = nix::unistd::close(fd);
+            // The lowest number free: the one just closed.
+            std::mem::forget(std::fs::File::open("/dev/null"));
         }
     }
 }
