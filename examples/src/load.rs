@@ -197,7 +197,8 @@ pub(crate) fn classify(e: &io::Error) -> Outcome {
 /// What the load generator keeps of a response.
 pub(crate) struct Response {
     pub(crate) code: u16,
-    /// From `x-littleboss-pid` (0 if absent).
+    /// From `x-littleboss-pid` (required of a 2xx response; 0 in another
+    /// without it).
     pub(crate) pid: u32,
     /// `Connection: close`: the server ends the connection after it.
     pub(crate) close: bool,
@@ -227,8 +228,8 @@ pub(crate) async fn read_response(stream: &mut TcpStream) -> io::Result<Response
         .and_then(|status| status.split(' ').nth(1))
         .and_then(|code| code.parse().ok())
         .ok_or_else(|| io::Error::other("no status line"))?;
-    let mut length = 0usize;
-    let mut pid = 0u32;
+    let mut length = None;
+    let mut pid = None;
     let mut close = false;
     for line in lines {
         let Some((name, value)) = line.split_once(':') else {
@@ -236,13 +237,25 @@ pub(crate) async fn read_response(stream: &mut TcpStream) -> io::Result<Response
         };
         let value = value.trim();
         if name.eq_ignore_ascii_case("content-length") {
-            length = value.parse().map_err(io::Error::other)?;
+            length = Some(value.parse::<usize>().map_err(io::Error::other)?);
         } else if name.eq_ignore_ascii_case("connection") {
             close = value.eq_ignore_ascii_case("close");
         } else if name.eq_ignore_ascii_case("x-littleboss-pid") {
-            pid = value.parse().map_err(io::Error::other)?;
+            pid = Some(value.parse::<u32>().map_err(io::Error::other)?);
         }
     }
+    // Every server measured sends both with an answer: one without is
+    // garbled, a failure, not a success of an unknown child.
+    let answered = (200..300).contains(&code);
+    let (length, pid) = match (length, pid) {
+        (Some(length), Some(pid)) => (length, pid),
+        _ if answered => {
+            return Err(io::Error::other(
+                "a 2xx response without Content-Length or x-littleboss-pid",
+            ));
+        }
+        (length, _) => (length.unwrap_or(0), 0),
+    };
     let mut have = buf.len() - head_end;
     while have < length {
         let mut chunk = [0u8; 1024];
@@ -251,6 +264,10 @@ pub(crate) async fn read_response(stream: &mut TcpStream) -> io::Result<Response
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
         have += n;
+    }
+    // Nothing was asked for past it (one request at a time).
+    if have > length {
+        return Err(io::Error::other("bytes past the response's Content-Length"));
     }
     Ok(Response { code, pid, close })
 }
@@ -301,4 +318,53 @@ pub fn percentiles(samples: &[Sample]) -> (u64, u64, u64, u64) {
     micros.sort_unstable();
     let at = |q: f64| micros[((micros.len() - 1) as f64 * q).round() as usize];
     (at(0.50), at(0.99), at(0.999), *micros.last().unwrap())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `read_response` makes of `reply`, sent by a server on
+    /// 127.0.0.1 to a request it does not read.
+    async fn read(reply: &'static [u8]) -> io::Result<Response> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await?;
+            conn.write_all(reply).await?;
+            // Open until the client has read: an end of file is not the
+            // reply's to give.
+            let mut rest = Vec::new();
+            conn.read_to_end(&mut rest).await.map(drop)
+        });
+        let mut client = TcpStream::connect(addr).await?;
+        let response = read_response(&mut client).await;
+        drop(client);
+        server.await.expect("the server task")?;
+        response
+    }
+
+    #[tokio::test]
+    async fn only_a_whole_answer_of_a_known_child_counts() {
+        let whole =
+            read(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-littleboss-pid: 7\r\n\r\nok").await;
+        assert_eq!(whole.map(|r| (r.code, r.pid)).unwrap(), (200, 7));
+        // Garbled: no child named, no length, bytes past the length.
+        let garbled: [&'static [u8]; 3] = [
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\nx-littleboss-pid: 7\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-littleboss-pid: 7\r\n\r\nokHTTP/1.1",
+        ];
+        for reply in garbled {
+            assert!(
+                read(reply).await.is_err(),
+                "{}",
+                String::from_utf8_lossy(reply)
+            );
+        }
+        // An error status need not name its child.
+        let unavailable =
+            read(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n").await;
+        assert_eq!(unavailable.map(|r| (r.code, r.pid)).unwrap(), (503, 0));
+    }
 }

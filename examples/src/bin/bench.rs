@@ -455,6 +455,9 @@ struct ReloadFigures {
     /// First response by the new child minus its promotion, ms (negative:
     /// it answered before it was promoted, as the processes overlap).
     first_response_after_ready_ms: [f64; 3],
+    /// The reloads those figures are of: one whose new child never
+    /// answered, or whose promotion line never came, is not timed.
+    first_response_timed: usize,
     /// Longest stretch with no completed request: in steady-state windows
     /// as long as the reloads' (median over windows), and from each
     /// reload's start to the next one's (median, max), ms.
@@ -867,6 +870,7 @@ fn reload_figures(
                 .copied()
                 .fold(f64::NEG_INFINITY, f64::max),
         ],
+        first_response_timed: after_ready.len(),
         // No window fits (one reload, or reloads a phase apart): unknown.
         longest_silence_steady_ms: if steady_silences.is_empty() {
             f64::NAN
@@ -1103,7 +1107,8 @@ impl Report {
         let [m, lo, hi] = r.first_response_after_ready_ms;
         let _ = writeln!(
             out,
-            "| first response by the new child after its promotion, median / min / max ms | {m:.2} / {lo:.2} / {hi:.2} |"
+            "| first response by the new child after its promotion, median / min / max ms ({} of {} reloads timed) | {m:.2} / {lo:.2} / {hi:.2} |",
+            r.first_response_timed, r.reloads
         );
         let [sm, sx] = r.longest_silence_reload_ms;
         let _ = writeln!(
