@@ -395,7 +395,19 @@ pub(crate) fn plan(
     current: &[Assigned],
     wanted: &[Assigned],
 ) -> Result<Vec<BindOrder>, String> {
-    one_socket_each(wanted)?;
+    // A socket the service manager passed is where it really is, not at
+    // the address its listener declared (held under that): `:8080`
+    // handed `0.0.0.0:9090` leaves 8080 free for another listener.
+    let where_they_are: Vec<Assigned> = (wanted.iter())
+        .map(|w| match &w.key {
+            Some(key) if held.get(key).is_some_and(|h| h.activated) => Assigned {
+                key: Some(ListenerKey::of(&w.name, key.network, &held[key].address)),
+                ..w.clone()
+            },
+            _ => w.clone(),
+        })
+        .collect();
+    one_socket_each(&where_they_are)?;
     for now in current {
         let Some(key) = &now.key else { continue };
         let Some(owned) = held.get(key).filter(|h| h.activated) else {
@@ -780,6 +792,25 @@ mod tests {
         let mut wanted = [assigned("api", Network::Unix, Some("run/b.sock"))];
         unix_as_held(&held, &mut wanted, home, false, &BTreeSet::new());
         assert_eq!(wanted[0].key, Some(key("/srv/app/run/b.sock")));
+    }
+
+    #[test]
+    fn a_socket_activated_listener_overlaps_only_where_it_really_is() {
+        // Declared :8080, handed the unit's 0.0.0.0:9090.
+        let mut held = held(&[(":8080", true)]);
+        held.values_mut().next().unwrap().address = "0.0.0.0:9090".to_owned();
+        let current = [assigned("http", Network::Tcp, Some(":8080"))];
+        let wanted = |admin: &str| {
+            [
+                assigned("http", Network::Tcp, Some(":8080")),
+                assigned("admin", Network::Tcp, Some(admin)),
+            ]
+        };
+        let free = plan(&held, &current, &wanted("127.0.0.1:8080")).unwrap();
+        assert_eq!(free.len(), 1, "{free:?}");
+        assert_eq!(free[0].name, "admin");
+        let taken = plan(&held, &current, &wanted("127.0.0.1:9090")).unwrap_err();
+        assert!(taken.contains("9090"), "{taken}");
     }
 
     #[test]
