@@ -508,11 +508,67 @@ fn a_signal_the_supervisors_own_thread_takes_unblocked_is_still_an_orderly_stop(
     svc.printed::<i32>("pid");
     svc.ready();
     // Its supervisor_init unblocked SIGTERM on the thread that reads the
-    // signalfd: the only thread that takes it.
+    // signalfd: blocked again once it returned.
     let term = 1 << (Signal::SIGTERM as i32 - 1);
     let open = tests::procfs::threads_not_blocking(svc.pid() as u32, term);
-    assert_eq!(open, [svc.pid() as u32], "threads not blocking SIGTERM");
+    assert_eq!(open, Vec::<u32>::new(), "threads not blocking SIGTERM");
     term_stops_in_order(svc);
+}
+
+/// The pid of `init_sidecar`'s sidecar, once it runs `sleep` (its pid is
+/// printed as its exec may still be under way).
+fn sidecar_running(svc: &Service) -> u32 {
+    let sidecar: u32 = svc.printed("sidecar pid");
+    tests::eventually("the sidecar to run sleep", || {
+        let argv = tests::procfs::cmdline(sidecar)?;
+        (argv.first()? == b"sleep").then_some(sidecar)
+    })
+}
+
+#[test]
+fn what_supervisor_init_starts_does_not_inherit_the_supervisors_blocked_signals() {
+    // A sidecar that kept them blocked would outlive `kill` and `docker
+    // stop`: the mask goes through exec.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_init_sidecar"));
+    svc.start(&[]);
+    let sidecar = sidecar_running(&svc);
+    let strays = tests::Strays::of([sidecar]);
+    svc.ready();
+    let masks = tests::procfs::thread_signal_masks(sidecar);
+    assert!(!masks.is_empty(), "the sidecar is gone");
+    for masks in &masks {
+        assert_eq!(masks.blocked & handled_bits(), 0, "{masks:?}");
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(sidecar as i32), Signal::SIGTERM).unwrap();
+    tests::eventually("the sidecar ended by SIGTERM", || {
+        (!strays.runs(sidecar)).then_some(())
+    });
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn a_sigterm_during_supervisor_init_is_kept_for_an_orderly_stop_once_it_returns() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_init_sidecar"));
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start").env("INIT_SIDECAR_TERM", "1");
+    svc.spawn(cmd);
+    let sidecar = sidecar_running(&svc);
+    let strays = tests::Strays::of([sidecar]);
+    // Started after the signal came: the mask it inherits is as clean.
+    let masks = tests::procfs::thread_signal_masks(sidecar);
+    assert!(!masks.is_empty(), "the sidecar is gone");
+    for masks in &masks {
+        assert_eq!(masks.blocked & handled_bits(), 0, "{masks:?}");
+    }
+    svc.output.wait_for("supervisor exiting");
+    // It holds the output open: gone first.
+    drop(strays);
+    let code = svc.wait_exit().code();
+    let out = svc.output.text();
+    assert_eq!(code, Some(0), "{out}");
+    let returned = out.find("init returns").expect(&out);
+    let stopping = out.find("SIGTERM received: stopping").expect(&out);
+    assert!(returned < stopping, "{out}");
 }
 
 #[test]

@@ -134,7 +134,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     });
     // Signals are read before any program code runs, so a SIGTERM during
     // supervisor_init is an orderly stop, not a death that leaves the
-    // control socket behind; the threads that code starts block them too.
+    // control socket behind (kept until it returns: see `unblocked_for`).
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     {
         let _runtime = rt.enter();
@@ -144,7 +144,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         });
     }
     if let Some(init) = config.supervisor_init {
-        init();
+        signals::unblocked_for(init);
         // What it opened for itself stays its own: children get stdio and
         // their channel only.
         close_inherited_on_exec();

@@ -21,7 +21,7 @@
 
 use std::io;
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 use nix::errno::Errno;
 use nix::sys::signal::{
@@ -53,6 +53,13 @@ static READER: AtomicI32 = AtomicI32::new(0);
 /// fork and exec) gives a signal its default action.
 static SUPERVISOR: AtomicI32 = AtomicI32::new(0);
 
+/// Set while [`unblocked_for`] runs its code: the reader takes the
+/// handled signals then, and keeps them for later ([`DEFERRED`]).
+static DEFERRING: AtomicBool = AtomicBool::new(false);
+
+/// The signals the reader took while [`DEFERRING`], one bit each.
+static DEFERRED: AtomicU64 = AtomicU64::new(0);
+
 /// How many SIGCHLDs have been read, for the children watched by pid.
 static CHILD_SIGNALS: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::Sender::new(0));
 
@@ -78,6 +85,28 @@ pub(crate) fn block() -> io::Result<()> {
     READER.store(nix::unistd::gettid().as_raw(), Ordering::Relaxed);
     SUPERVISOR.store(nix::unistd::getpid().as_raw(), Ordering::Relaxed);
     install_handler()
+}
+
+/// Runs `code` (`supervisor_init`) with the handled signals unblocked on
+/// this thread, the reader's, so that what it starts does not inherit them
+/// blocked: a process it spawns keeps the mask through its exec (std does
+/// not reset it), and a sidecar that blocks SIGTERM outlives `kill` and
+/// `docker stop`. One that arrives meanwhile is kept, and once `code`
+/// returns, blocked again, waits for the signalfd like any other.
+pub(crate) fn unblocked_for<T>(code: impl FnOnce() -> T) -> T {
+    DEFERRING.store(true, Ordering::SeqCst);
+    let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&handled()), None);
+    let result = code();
+    let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&handled()), None);
+    DEFERRING.store(false, Ordering::SeqCst);
+    let deferred = DEFERRED.swap(0, Ordering::SeqCst);
+    for (number, _) in HANDLED {
+        if deferred & (1 << number as u32) != 0 {
+            // Pending, blocked, for the signalfd.
+            let _ = nix::sys::signal::raise(number);
+        }
+    }
+    result
 }
 
 /// Installs [`send_on`] for the handled signals.
@@ -118,6 +147,12 @@ extern "C" fn send_on(
     };
     if pid == SUPERVISOR.load(Ordering::Relaxed) {
         let reader = READER.load(Ordering::Relaxed);
+        if tid == reader && DEFERRING.load(Ordering::SeqCst) {
+            // Kept for after `supervisor_init` (see `unblocked_for`).
+            DEFERRED.fetch_or(1 << number as u32, Ordering::SeqCst);
+            Errno::set_raw(errno);
+            return;
+        }
         if tid == reader && !context.is_null() {
             let context = context.cast::<nix::libc::ucontext_t>();
             for (blocked, _) in HANDLED {

@@ -1,0 +1,35 @@
+//! A program whose `supervisor_init` starts a sidecar (`sleep`): the
+//! sidecar must not inherit the supervisor's blocked signals (else `kill`
+//! and `docker stop` leave it running). With `INIT_SIDECAR_TERM` set, the
+//! supervisor is sent SIGTERM first, in `supervisor_init`: that must not
+//! change what the sidecar inherits, and must still be an orderly stop,
+//! once `supervisor_init` returns.
+
+fn init() {
+    let term = std::env::var_os("INIT_SIDECAR_TERM").is_some();
+    if term {
+        nix::sys::signal::kill(nix::unistd::getpid(), nix::sys::signal::Signal::SIGTERM).unwrap();
+        // Taken meanwhile, not yet acted on.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // Not waited for: the supervisor reaps it, as every orphan.
+    #[allow(clippy::zombie_processes)]
+    let sidecar = std::process::Command::new("sleep")
+        .arg("300")
+        .spawn()
+        .expect("sleep");
+    println!("sidecar pid={}", sidecar.id());
+    if term {
+        println!("init returns");
+    }
+}
+
+fn main() {
+    littleboss::Littleboss::new("init_sidecar")
+        .listener("addr", "tcp:127.0.0.1:0")
+        .supervisor_init(init)
+        .run(|ctx: littleboss::Context| async move {
+            println!("pid={}", std::process::id());
+            ctx.lameduck().await;
+        })
+}
