@@ -553,6 +553,26 @@ fn a_start_that_cannot_bind_every_listener_leaves_no_socket_file() {
 }
 
 #[test]
+fn a_supervisor_init_that_panics_fails_the_start_leaving_no_files() {
+    let bin = env!("CARGO_BIN_EXE_init_panics");
+    let svc = Service::new(bin);
+    let out = svc.command(bin).arg("-littleboss=start").output_in_time();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("init cannot go on"), "{said}");
+    assert!(
+        said.contains("supervisor_init panicked; not starting"),
+        "{said}"
+    );
+    // Neither the socket nor the lock is left: the folder is empty, and
+    // the next start finds nothing in its way.
+    let left: Vec<_> = std::fs::read_dir(svc.control_dir())
+        .map(|files| files.flatten().map(|f| f.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
 fn a_peer_of_another_user_is_refused_by_the_supervisor() {
     if !nix::unistd::geteuid().is_root() {
         eprintln!("skipped: starting a client as another user needs root");

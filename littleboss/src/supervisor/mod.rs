@@ -144,7 +144,13 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         });
     }
     if let Some(init) = config.supervisor_init {
-        signals::unblocked_for(init);
+        // A panic (its message said by the hook) ends the start as any
+        // failure does: without the control socket's files left behind.
+        let ran = signals::unblocked_for(|| std::panic::catch_unwind(init));
+        if ran.is_err() {
+            clean_up();
+            fail(1, "supervisor_init panicked; not starting");
+        }
         // What it opened for itself stays its own: children get stdio and
         // their channel only.
         close_inherited_on_exec();

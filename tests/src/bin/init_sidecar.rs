@@ -12,7 +12,7 @@ fn init() {
         // Taken meanwhile, not yet acted on.
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    // Not waited for: the supervisor reaps it, as every orphan.
+    // Not waited for: the supervisor reaps every child it did not start.
     #[allow(clippy::zombie_processes)]
     let sidecar = std::process::Command::new("sleep")
         .arg("300")

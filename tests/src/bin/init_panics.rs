@@ -1,0 +1,15 @@
+//! A program whose `supervisor_init` panics: the start fails with code 1,
+//! leaving no control socket files behind.
+
+fn init() {
+    panic!("init cannot go on");
+}
+
+fn main() {
+    littleboss::Littleboss::new("init_panics")
+        .listener("addr", "tcp:127.0.0.1:0")
+        .supervisor_init(init)
+        .run(|ctx: littleboss::Context| async move {
+            ctx.lameduck().await;
+        })
+}
