@@ -386,8 +386,8 @@ pub(crate) fn pause_after_accept_error(e: &io::Error) -> Option<std::time::Durat
 /// it was accepted), not the listener: skip it and accept the next. Linux
 /// also passes on a new connection's pending network error from accept,
 /// to be retried at once as accept(2) says (not waited out: during a
-/// reload the new child may be the only one accepting), and `EPERM`, a
-/// firewall rule forbidding that connection. Not its `EOPNOTSUPP`, which also means the listener is no stream socket: that
+/// reload the new child may be the only one accepting). Not its
+/// `EOPNOTSUPP`, which also means the listener is no stream socket: that
 /// never clears, and retried at once would spin.
 #[cfg(any(feature = "axum", feature = "stream"))]
 pub(crate) fn is_connection_error(e: &io::Error) -> bool {
@@ -400,7 +400,6 @@ pub(crate) fn is_connection_error(e: &io::Error) -> bool {
         libc::ENONET,
         libc::EHOSTUNREACH,
         libc::ENETUNREACH,
-        libc::EPERM,
     ];
     matches!(
         e.kind(),
@@ -433,7 +432,6 @@ mod tests {
             libc::EPROTO,
             libc::ENETUNREACH,
             libc::EHOSTUNREACH,
-            libc::EPERM,
         ] {
             assert!(is_connection_error(&os(code)), "{}", os(code));
         }
