@@ -345,11 +345,10 @@ async fn h2_client(
                 h2_failure(&e)
             })?;
             let code = response.status().as_u16();
-            let pid = response
+            let pid: Option<u32> = response
                 .headers()
                 .get("x-littleboss-pid")
-                .and_then(|v| v.to_str().ok()?.parse().ok())
-                .unwrap_or(0);
+                .and_then(|v| v.to_str().ok()?.parse().ok());
             response
                 .into_body()
                 .collect()
@@ -358,7 +357,9 @@ async fn h2_client(
             Ok::<_, Outcome>((code, pid))
         };
         let outcome = match tokio::time::timeout_at(deadline, attempt).await {
-            Ok(Ok((code, pid))) if (200..300).contains(&code) => Outcome::Ok { pid },
+            // An answer that names no child is garbled: a failure.
+            Ok(Ok((code, Some(pid)))) if (200..300).contains(&code) => Outcome::Ok { pid },
+            Ok(Ok((code, None))) if (200..300).contains(&code) => Outcome::Other,
             Ok(Ok((code, _))) => Outcome::Status { code },
             Ok(Err(outcome)) => outcome,
             Err(_) => Outcome::Timeout,

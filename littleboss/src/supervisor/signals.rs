@@ -3,8 +3,9 @@
 //! passed on to the children. What a repeated one means is the machine's
 //! to decide.
 //!
-//! The supervisor's threads keep these signals blocked for its whole life,
-//! and it reads them from a signalfd. One not read yet stays pending in the
+//! The supervisor's threads keep these signals blocked for its whole life
+//! (all but those `supervisor_init` starts, which the handler below
+//! covers), and it reads them from a signalfd. One not read yet stays pending in the
 //! kernel, through an exec too: an upgrade in place hands the new image the
 //! signals that arrived during it without having to collect them first.
 //! Children get them all unblocked before their exec.
@@ -92,7 +93,9 @@ pub(crate) fn block() -> io::Result<()> {
 /// blocked: a process it spawns keeps the mask through its exec (std does
 /// not reset it), and a sidecar that blocks SIGTERM outlives `kill` and
 /// `docker stop`. One that arrives meanwhile is kept, and once `code`
-/// returns, blocked again, waits for the signalfd like any other.
+/// returns, blocked again, waits for the signalfd like any other. Threads
+/// `code` starts keep them unblocked: one they take goes on to the reader
+/// through [`send_on`].
 pub(crate) fn unblocked_for<T>(code: impl FnOnce() -> T) -> T {
     DEFERRING.store(true, Ordering::SeqCst);
     let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&handled()), None);

@@ -20,7 +20,9 @@ fn init() {
         .expect("sleep");
     println!("sidecar pid={}", sidecar.id());
     if term {
-        println!("init returns");
+        // On stderr, the pipe the supervisor's lines take: their order is
+        // the order of the writes.
+        eprintln!("init returns");
     }
 }
 

@@ -395,16 +395,34 @@ pub(crate) fn plan(
     current: &[Assigned],
     wanted: &[Assigned],
 ) -> Result<Vec<BindOrder>, String> {
-    // A socket the service manager passed is where it really is, not at
-    // the address its listener declared (held under that): `:8080`
-    // handed `0.0.0.0:9090` leaves 8080 free for another listener.
+    // Two listeners at one address are refused in the words they gave
+    // (below, one of them may be moved to where its socket really is).
+    let shared: Vec<Assigned> = (wanted.iter())
+        .filter(|w| w.key.is_some() && wanted.iter().filter(|o| o.key == w.key).count() > 1)
+        .cloned()
+        .collect();
+    one_socket_each(&shared)?;
+    // A socket the service manager passed, kept by the listener it was
+    // passed for, is where it really is, not at the address that listener
+    // declared (held under that): `:8080` handed `0.0.0.0:9090` leaves
+    // 8080 free for another listener. A wildcard one by its port alone
+    // (systemd's `[::]:9090` takes IPv4 too).
     let where_they_are: Vec<Assigned> = (wanted.iter())
-        .map(|w| match &w.key {
-            Some(key) if held.get(key).is_some_and(|h| h.activated) => Assigned {
-                key: Some(ListenerKey::of(&w.name, key.network, &held[key].address)),
-                ..w.clone()
-            },
-            _ => w.clone(),
+        .map(|w| {
+            let kept = |key: &ListenerKey| {
+                (current.iter()).any(|c| c.name == w.name && c.key.as_ref() == Some(key))
+            };
+            match &w.key {
+                Some(key) if kept(key) && held.get(key).is_some_and(|h| h.activated) => {
+                    let real = spellings(&held[key].address, true);
+                    let real = real.last().expect("the address itself at least");
+                    Assigned {
+                        key: Some(ListenerKey::of(&w.name, key.network, real)),
+                        ..w.clone()
+                    }
+                }
+                _ => w.clone(),
+            }
         })
         .collect();
     one_socket_each(&where_they_are)?;
@@ -811,6 +829,13 @@ mod tests {
         assert_eq!(free[0].name, "admin");
         let taken = plan(&held, &current, &wanted("127.0.0.1:9090")).unwrap_err();
         assert!(taken.contains("9090"), "{taken}");
+        // systemd's own wildcard, `[::]:9090`, takes IPv4 too.
+        held.values_mut().next().unwrap().address = "[::]:9090".to_owned();
+        let taken = plan(&held, &current, &wanted("127.0.0.1:9090")).unwrap_err();
+        assert!(taken.contains("9090"), "{taken}");
+        // Another listener given the declared spelling is refused in it.
+        let same = plan(&held, &current, &wanted(":8080")).unwrap_err();
+        assert!(same.contains(":8080") && !same.contains("9090"), "{same}");
     }
 
     #[test]
