@@ -372,6 +372,15 @@ fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
     svc.stop_expecting(0);
 }
 
+/// Reloads `closes_listeners`'s service to a copy of it named so that its
+/// code before `run` closes the listeners it inherits (see the fixture).
+fn reload_to_a_copy_that_closes(svc: &Service) {
+    let closes = svc.dir.path().join("closes_listeners-closes");
+    tests::copy_binary(&svc.bin, &closes);
+    let reload = svc.control_with(&closes, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+}
+
 #[test]
 fn a_listener_an_upgraded_image_closed_before_run_is_held_no_more() {
     // The new image's code before `run` closes the inherited listening
@@ -386,10 +395,7 @@ fn a_listener_an_upgraded_image_closed_before_run_is_held_no_more() {
     svc.start(&[&format!("-addr=127.0.0.1:{port}")]);
     let addr = svc.printed_addr("addr");
     svc.ready();
-    let closes = svc.dir.path().join("closes_listeners-closes");
-    tests::copy_binary(Path::new(bin), &closes);
-    let reload = svc.control_with(&closes, "reload", &[]);
-    assert!(reload.status.success(), "{}", text(&reload));
+    reload_to_a_copy_that_closes(&svc);
     let out = svc.output.wait_for("the supervisor holds it no more");
     // Its number taken by a file of the program's: told apart.
     assert!(
@@ -428,10 +434,7 @@ fn a_port_0_listener_an_upgraded_image_closed_is_said_to_need_a_restart() {
     svc.start(&[]);
     let addr = svc.printed_addr("addr");
     svc.ready();
-    let closes = svc.dir.path().join("closes_listeners-closes");
-    tests::copy_binary(Path::new(bin), &closes);
-    let reload = svc.control_with(&closes, "reload", &[]);
-    assert!(reload.status.success(), "{}", text(&reload));
+    reload_to_a_copy_that_closes(&svc);
     let out = svc
         .output
         .wait_for("stop and start the service to have it again");
