@@ -114,6 +114,13 @@ pub(crate) struct Lameduck {
     /// of: the supervisor may still hand this child their queues (a stop
     /// whose signal reached the child first, say), for it to serve.
     let_go_of: Mutex<Vec<u64>>,
+    /// Draining began on this process's own stop signal (see
+    /// [`begin_on_signal`](Lameduck::begin_on_signal)).
+    signalled: std::sync::atomic::AtomicBool,
+    /// Held while handed connections are checked and stashed, and while
+    /// phase two begins: none may be stashed after its clearing, where
+    /// nobody would take them.
+    handing: Mutex<()>,
 }
 
 impl Lameduck {
@@ -137,6 +144,8 @@ impl Lameduck {
             beginning: Mutex::new(()),
             socket_files: Mutex::new(Vec::new()),
             let_go_of: Mutex::new(Vec::new()),
+            signalled: std::sync::atomic::AtomicBool::new(false),
+            handing: Mutex::new(()),
         };
         (Arc::new(lameduck), rx)
     }
@@ -331,6 +340,17 @@ impl Lameduck {
         }
     }
 
+    /// [`begin`](Lameduck::begin), on this process's own stop signal. A
+    /// child that the signal reached before its supervisor's order (the
+    /// whole group signalled, systemd's default `KillMode`) may yet be
+    /// handed queues to serve ([`take_handed`](Lameduck::take_handed)):
+    /// with nothing open, its grace does not end before they can come.
+    pub fn begin_on_signal(self: &Arc<Self>) {
+        self.signalled
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        self.begin();
+    }
+
     /// Takes `fds`, the connections the supervisor took off the queue of
     /// the listening socket of inode `inode` as it let go of it, to serve
     /// as this child drains (draining begun already too: a stop whose
@@ -350,6 +370,7 @@ impl Lameduck {
         } || (self.let_go_of.lock())
             .unwrap_or_else(|e| e.into_inner())
             .contains(&inode);
+        let _handing = self.handing.lock().unwrap_or_else(|e| e.into_inner());
         let in_time = !matches!(*self.phase.borrow(), Phase::Lameduck(_));
         if !(taken_here && in_time && self.accepted.tracking() && !self.grace.is_zero()) {
             return 0;
@@ -361,6 +382,7 @@ impl Lameduck {
     /// and the program has not taken by now is closed: accept loops end
     /// here, and its clients would otherwise wait for the exit's reset.
     fn enter_lameduck(&self, since: Instant) {
+        let _handing = self.handing.lock().unwrap_or_else(|e| e.into_inner());
         self.phase.send_replace(Phase::Lameduck(since));
         self.accepted.stash.clear();
     }
@@ -370,8 +392,16 @@ impl Lameduck {
     /// that a descriptor the program owns was closed.
     fn wait_out_grace(&self, since: Instant) {
         let end = since + self.grace;
+        // A child (the refusal its supervisor's) drained by its own signal:
+        // the supervisor's hand-over may follow.
+        let handed_later =
+            !self.refuse && self.signalled.load(std::sync::atomic::Ordering::Relaxed);
+        let earliest = match handed_later {
+            true => since + HANDOVER_WAIT.min(self.grace),
+            false => since,
+        };
         loop {
-            if self.accepted.all_closed() {
+            if self.accepted.all_closed() && Instant::now() >= earliest {
                 return;
             }
             let left = end.saturating_duration_since(Instant::now());
@@ -382,6 +412,12 @@ impl Lameduck {
         }
     }
 }
+
+/// How long a child drained by its own signal waits, nothing open, for
+/// its supervisor to hand it queues (see
+/// [`begin_on_signal`](Lameduck::begin_on_signal)): the supervisor,
+/// signalled at the same moment, hands them as it begins the stop.
+const HANDOVER_WAIT: Duration = Duration::from_millis(250);
 
 /// How often the grace looks for the connections accepted to have closed.
 const GRACE_POLL: Duration = Duration::from_millis(20);
@@ -605,7 +641,7 @@ pub(crate) fn on_signals(
                     }
                 };
                 let since = tokio::time::Instant::now();
-                lameduck.begin();
+                lameduck.begin_on_signal();
                 loop {
                     let again = tokio::select! {
                         _ = term.recv() => "SIGTERM",
@@ -1057,7 +1093,10 @@ mod tests {
             listeners[0].fd.as_ref().unwrap().try_clone().unwrap()
         };
         let listener = handle(&lameduck, program);
-        lameduck.begin();
+        lameduck.begin_on_signal();
+        // Nothing open: the grace would end at once, but for the wait
+        // (without it, phase two comes well within these 20 ms).
+        std::thread::sleep(Duration::from_millis(20));
         let mut client = std::net::TcpStream::connect(addr).unwrap();
         client.write_all(b"ping").unwrap();
         let inode = crate::stash::inode(supervisors.as_fd()).unwrap();
