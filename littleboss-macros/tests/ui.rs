@@ -8,7 +8,8 @@
 /// The rustc that wrote the `.stderr` files. An older one (down to the
 /// workspace's `rust-version`) words some errors differently, so the
 /// mistakes are checked only from this one on. Those rustc itself reports
-/// (`fail_rustc/`: a wrong type where the attribute needs another) are
+/// (`fail_rustc/`: a wrong type where the attribute needs another, a
+/// `crate = …` path that does not resolve) are
 /// worded anew by almost every release, so they are checked by this one
 /// alone: the README's test command must pass on a newer toolchain too.
 /// The attribute's own errors (`fail/`) are littleboss's words.

@@ -121,6 +121,8 @@ pub(crate) struct Lameduck {
     /// phase two begins: none may be stashed after its clearing, where
     /// nobody would take them.
     handing: Mutex<()>,
+    /// [`HANDOVER_WAIT`] (longer in a test that must not race it).
+    handover_wait: Duration,
 }
 
 impl Lameduck {
@@ -146,6 +148,7 @@ impl Lameduck {
             let_go_of: Mutex::new(Vec::new()),
             signalled: std::sync::atomic::AtomicBool::new(false),
             handing: Mutex::new(()),
+            handover_wait: HANDOVER_WAIT,
         };
         (Arc::new(lameduck), rx)
     }
@@ -180,17 +183,19 @@ impl Lameduck {
     /// taken no TCP or unix listener has no connection to wait for: phase two
     /// follows at once.
     pub fn begin(self: &Arc<Self>) {
-        self.begin_phase_one(self.refuse);
+        self.begin_phase_one(self.refuse, false);
     }
 
     /// [`begin`](Lameduck::begin), shutting the TCP listeners down
     /// whatever the mode: the supervisor says no child will take a
     /// connection after this one (it is stopping).
     pub fn begin_refusing(self: &Arc<Self>) {
-        self.begin_phase_one(true);
+        self.begin_phase_one(true, false);
     }
 
-    fn begin_phase_one(self: &Arc<Self>, refuse: bool) {
+    /// Phase one; `signalled`: on this process's own stop signal (see
+    /// [`begin_on_signal`](Lameduck::begin_on_signal)).
+    fn begin_phase_one(self: &Arc<Self>, refuse: bool, signalled: bool) {
         let _beginning = self.beginning.lock().unwrap_or_else(|e| e.into_inner());
         // Stream listeners (TCP, unix) have connections that may not have
         // spoken yet: they get the grace.
@@ -295,6 +300,11 @@ impl Lameduck {
             }
             serving
         });
+        // Only if the signal is what began it (not an order come first).
+        if began && signalled {
+            self.signalled
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         // The accepts waiting look at the stash from here on.
         self.accepted.stash.wake();
         // Only now, with draining begun: the listeners `Context` handed out
@@ -328,10 +338,7 @@ impl Lameduck {
         let this = self.clone();
         let spawned = std::thread::Builder::new()
             .name("littleboss-grace".into())
-            .spawn(move || {
-                this.wait_out_grace(since);
-                this.enter_lameduck(since);
-            });
+            .spawn(move || this.wait_out_grace_then_enter(since));
         if let Err(e) = spawned {
             // Out of threads, say: lameduck now rather than never (a grace
             // cut short beats a drain that waits for the kill).
@@ -346,9 +353,7 @@ impl Lameduck {
     /// handed queues to serve ([`take_handed`](Lameduck::take_handed)):
     /// with nothing open, its grace does not end before they can come.
     pub fn begin_on_signal(self: &Arc<Self>) {
-        self.signalled
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        self.begin();
+        self.begin_phase_one(self.refuse, true);
     }
 
     /// Takes `fds`, the connections the supervisor took off the queue of
@@ -382,9 +387,29 @@ impl Lameduck {
     /// and the program has not taken by now is closed: accept loops end
     /// here, and its clients would otherwise wait for the exit's reset.
     fn enter_lameduck(&self, since: Instant) {
-        let _handing = self.handing.lock().unwrap_or_else(|e| e.into_inner());
+        let handing = self.handing.lock().unwrap_or_else(|e| e.into_inner());
+        self.enter_lameduck_handing(since, handing);
+    }
+
+    /// [`enter_lameduck`](Lameduck::enter_lameduck), with `handing` held:
+    /// no hand-over comes between the decision and the stash's clearing.
+    fn enter_lameduck_handing(&self, since: Instant, _handing: std::sync::MutexGuard<'_, ()>) {
         self.phase.send_replace(Phase::Lameduck(since));
         self.accepted.stash.clear();
+    }
+
+    /// Waits out the grace, then enters phase two, deciding that every
+    /// connection has closed with `handing` held: connections handed over
+    /// meanwhile count as open, and the wait goes on.
+    fn wait_out_grace_then_enter(&self, since: Instant) {
+        loop {
+            self.wait_out_grace(since);
+            let handing = self.handing.lock().unwrap_or_else(|e| e.into_inner());
+            if Instant::now() >= since + self.grace || self.accepted.all_closed() {
+                self.enter_lameduck_handing(since, handing);
+                return;
+            }
+        }
     }
 
     /// Waits until the grace since `since` has passed, or every connection
@@ -393,11 +418,16 @@ impl Lameduck {
     fn wait_out_grace(&self, since: Instant) {
         let end = since + self.grace;
         // A child (the refusal its supervisor's) drained by its own signal:
-        // the supervisor's hand-over may follow.
+        // the supervisor's hand-over may follow, where it makes one at a
+        // stop (some socket is the service manager's: else the children
+        // are told to refuse, and nothing is handed).
+        let managers = (self.listeners.lock().unwrap_or_else(|e| e.into_inner()))
+            .iter()
+            .any(|l| l.managers);
         let handed_later =
-            !self.refuse && self.signalled.load(std::sync::atomic::Ordering::Relaxed);
+            !self.refuse && managers && self.signalled.load(std::sync::atomic::Ordering::SeqCst);
         let earliest = match handed_later {
-            true => since + HANDOVER_WAIT.min(self.grace),
+            true => since + self.handover_wait.min(self.grace),
             false => since,
         };
         loop {
@@ -923,6 +953,13 @@ mod tests {
         (lameduck, addr, program)
     }
 
+    /// Adds a listener whose socket is the service manager's (not taken).
+    fn managed_too(lameduck: &Lameduck) {
+        let (mut managers, _) = tcp(false);
+        managers.managers = true;
+        lameduck.listeners.lock().unwrap().push(managers);
+    }
+
     fn assert_refused(addr: std::net::SocketAddr) {
         let refused = std::net::TcpStream::connect(addr).unwrap_err();
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
@@ -1087,16 +1124,27 @@ mod tests {
         // `Context`'s copy, which named the listener as taken.
         use std::io::Write;
         use std::os::fd::AsFd;
-        let (lameduck, addr, program) = draining_tcp(false, true);
+        let (mut lameduck, addr, program) = draining_tcp(false, true);
+        // The wait for a hand-over outlasts anything this test does.
+        Arc::get_mut(&mut lameduck)
+            .expect("one owner")
+            .handover_wait = HOUR;
+        // Some socket is the service manager's: the supervisor hands the
+        // queues of its own at a stop.
+        managed_too(&lameduck);
         let supervisors = {
             let listeners = lameduck.listeners.lock().unwrap();
             listeners[0].fd.as_ref().unwrap().try_clone().unwrap()
         };
         let listener = handle(&lameduck, program);
         lameduck.begin_on_signal();
-        // Nothing open: the grace would end at once, but for the wait
-        // (without it, phase two comes well within these 20 ms).
-        std::thread::sleep(Duration::from_millis(20));
+        // Nothing open: but for the wait, phase two would come at once.
+        let looked = Instant::now() + Duration::from_millis(200);
+        while Instant::now() < looked {
+            let phase = *lameduck.phase.borrow();
+            assert!(!matches!(phase, Phase::Lameduck(_)), "before the hand-over");
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let mut client = std::net::TcpStream::connect(addr).unwrap();
         client.write_all(b"ping").unwrap();
         let inode = crate::stash::inode(supervisors.as_fd()).unwrap();
@@ -1111,6 +1159,24 @@ mod tests {
             .expect("the handed connection yielded while draining")
             .unwrap();
         ping_pong(&mut served, &mut client).await;
+    }
+
+    #[tokio::test]
+    async fn a_signal_after_the_supervisors_order_does_not_hold_phase_two() {
+        // The order began the drain: no hand-over is waited for.
+        let (mut lameduck, _addr, program) = draining_tcp(false, true);
+        Arc::get_mut(&mut lameduck)
+            .expect("one owner")
+            .handover_wait = HOUR;
+        managed_too(&lameduck);
+        let _listener = handle(&lameduck, program);
+        lameduck.begin();
+        lameduck.begin_on_signal();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !matches!(*lameduck.phase.borrow(), Phase::Lameduck(_)) {
+            assert!(Instant::now() < deadline, "phase two held for a hand-over");
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     #[tokio::test]
