@@ -99,6 +99,35 @@ struct World {
     offered: bool,
     /// Binds finish only when the history says so: events come between.
     slow_binds: bool,
+    /// The settings of the binaries upgraded to, when they differ.
+    upgraded: Option<Settings>,
+}
+
+/// Settings a binary upgraded to may bring (the service's name and
+/// folder stay).
+fn other_settings() -> impl Strategy<Value = Option<Settings>> {
+    prop::option::weighted(
+        0.3,
+        (
+            (any::<bool>(), any::<bool>(), any::<bool>()),
+            1u64..15_000,
+            0u32..4,
+            500u64..3_000,
+        )
+            .prop_map(
+                |((persist, fallback, self_upgrade), ready_ms, max_restarts, lameduck_ms)| {
+                    Settings {
+                        persist,
+                        fallback,
+                        self_upgrade,
+                        ready_timeout: Duration::from_millis(ready_ms),
+                        restart_limit: (max_restarts, Duration::from_secs(20)),
+                        lameduck: Duration::from_millis(lameduck_ms),
+                        ..settings()
+                    }
+                },
+            ),
+    )
 }
 
 fn config() -> impl Strategy<Value = World> {
@@ -110,6 +139,7 @@ fn config() -> impl Strategy<Value = World> {
         prop::bool::weighted(0.2),
         prop::bool::weighted(0.9),
         prop::bool::weighted(0.3),
+        other_settings(),
     )
         .prop_map(
             |(
@@ -120,6 +150,7 @@ fn config() -> impl Strategy<Value = World> {
                 fail,
                 offered,
                 slow_binds,
+                upgraded,
             )| {
                 let settings = Settings {
                     persist,
@@ -135,6 +166,7 @@ fn config() -> impl Strategy<Value = World> {
                     upgrades_fail: fail,
                     offered,
                     slow_binds,
+                    upgraded,
                 }
             },
         )
@@ -720,6 +752,7 @@ proptest! {
         }
         sim.upgrade_fails = world.upgrades_fail;
         sim.defer_binds = world.slow_binds;
+        sim.upgraded_settings = world.upgraded;
         if !world.offered {
             sim.takes_over = None;
         }

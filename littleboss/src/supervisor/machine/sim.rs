@@ -125,6 +125,10 @@ pub(super) struct Sim {
     pub links: BTreeMap<PathBuf, PathBuf>,
     /// Children are watched by pid (a kernel without pidfds).
     pub no_pidfds: bool,
+    /// The settings of the binaries upgraded to (lameduck, persist,
+    /// restart limit...), which take over with the state, as `resume`
+    /// does; `None`: the same as before.
+    pub upgraded_settings: Option<Settings>,
     /// Paths a deploy replaced: a child run from the file held for it
     /// finds its path names another.
     pub replaced: BTreeSet<PathBuf>,
@@ -182,6 +186,7 @@ impl Sim {
             upgrade_blames_binary: true,
             links: BTreeMap::new(),
             no_pidfds: false,
+            upgraded_settings: None,
             replaced: BTreeSet::new(),
             upgrades: Vec::new(),
             handoffs: Vec::new(),
@@ -375,7 +380,10 @@ impl Sim {
                 .remove("began");
             json = value.to_string();
         }
-        let state = serde_json::from_str(&json).expect("and reads back");
+        let mut state: super::State = serde_json::from_str(&json).expect("and reads back");
+        if let Some(settings) = &self.upgraded_settings {
+            state.settings = settings.clone();
+        }
         self.handoffs.push(json);
         self.machine = Machine::resume(state);
         self.upgrades.push(path);
