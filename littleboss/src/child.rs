@@ -99,7 +99,7 @@ pub(crate) fn run(
     if link.send(hello).is_err() {
         fail(1, "the supervisor went away before the child started");
     }
-    let (entries, fds, refuse_when_orphaned) = match link.recv() {
+    let (entries, fds, refuse_when_orphaned, hands_at_stop) = match link.recv() {
         Ok(Some((
             ToChild::Hello {
                 listeners,
@@ -112,6 +112,10 @@ pub(crate) fn run(
             listeners,
             fds,
             refuse_when_orphaned || refuse_own_when_orphaned,
+            // Some socket is the service manager's: at a stop the
+            // supervisor refuses on its own sockets itself, handing the
+            // serving child their queues.
+            !refuse_when_orphaned,
         ),
         Ok(Some((other, _))) => {
             give_up(format!("expected hello from the supervisor, got {other:?}"))
@@ -151,6 +155,9 @@ pub(crate) fn run(
     // sockets that are not the service manager's): keep the copies for it.
     let keep = refuse_when_orphaned;
     let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, false, keep);
+    if hands_at_stop {
+        lameduck.expect_handover_at_stop();
+    }
     let accepted = lameduck.accepted();
     // At a refusal no child takes a connection again: the unix listeners'
     // files go, whoever's listener they are.
@@ -418,8 +425,16 @@ fn spawn_lifecycle(
             // to see the supervisor gone.
             let ended = loop {
                 match link.recv() {
-                    Ok(Some((ToChild::Lameduck { refuse: false }, _))) => lameduck.begin(),
-                    Ok(Some((ToChild::Lameduck { refuse: true }, _))) => lameduck.begin_refusing(),
+                    // The supervisor's order comes after what it hands
+                    // over (one channel): none is to be waited for now.
+                    Ok(Some((ToChild::Lameduck { refuse: false }, _))) => {
+                        lameduck.ordered();
+                        lameduck.begin();
+                    }
+                    Ok(Some((ToChild::Lameduck { refuse: true }, _))) => {
+                        lameduck.ordered();
+                        lameduck.begin_refusing();
+                    }
                     // A listener the supervisor let go of: what its queue
                     // held, to serve as this child drains.
                     Ok(Some((ToChild::Queued { inode, .. }, fds))) => {

@@ -123,6 +123,10 @@ pub(crate) struct Lameduck {
     handing: Mutex<()>,
     /// [`HANDOVER_WAIT`] (longer in a test that must not race it).
     handover_wait: Duration,
+    /// The supervisor hands the serving child queues at a stop (some
+    /// socket is the service manager's): see
+    /// [`expect_handover_at_stop`](Lameduck::expect_handover_at_stop).
+    handed_at_stop: std::sync::atomic::AtomicBool,
 }
 
 impl Lameduck {
@@ -149,6 +153,7 @@ impl Lameduck {
             signalled: std::sync::atomic::AtomicBool::new(false),
             handing: Mutex::new(()),
             handover_wait: HANDOVER_WAIT,
+            handed_at_stop: std::sync::atomic::AtomicBool::new(false),
         };
         (Arc::new(lameduck), rx)
     }
@@ -356,6 +361,23 @@ impl Lameduck {
         self.begin_phase_one(self.refuse, true);
     }
 
+    /// Tells it that its supervisor hands it queues at a stop (the
+    /// hello's word: some socket is the service manager's), which a drain
+    /// begun on its own signal waits for (see
+    /// [`begin_on_signal`](Lameduck::begin_on_signal)).
+    pub fn expect_handover_at_stop(&self) {
+        self.handed_at_stop
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The supervisor's order to wind down came: it follows whatever the
+    /// supervisor hands over (one channel, in order), so nothing more is
+    /// waited for.
+    pub fn ordered(&self) {
+        self.signalled
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Takes `fds`, the connections the supervisor took off the queue of
     /// the listening socket of inode `inode` as it let go of it, to serve
     /// as this child drains (draining begun already too: a stop whose
@@ -417,20 +439,19 @@ impl Lameduck {
     /// that a descriptor the program owns was closed.
     fn wait_out_grace(&self, since: Instant) {
         let end = since + self.grace;
-        // A child (the refusal its supervisor's) drained by its own signal:
-        // the supervisor's hand-over may follow, where it makes one at a
-        // stop (some socket is the service manager's: else the children
-        // are told to refuse, and nothing is handed).
-        let managers = (self.listeners.lock().unwrap_or_else(|e| e.into_inner()))
-            .iter()
-            .any(|l| l.managers);
-        let handed_later =
-            !self.refuse && managers && self.signalled.load(std::sync::atomic::Ordering::SeqCst);
-        let earliest = match handed_later {
-            true => since + self.handover_wait.min(self.grace),
-            false => since,
-        };
         loop {
+            // A child (the refusal its supervisor's) drained by its own
+            // signal: the supervisor's hand-over may follow, where it makes
+            // one at a stop, until its order comes (looked at each time).
+            let handed_later = !self.refuse
+                && self
+                    .handed_at_stop
+                    .load(std::sync::atomic::Ordering::SeqCst)
+                && self.signalled.load(std::sync::atomic::Ordering::SeqCst);
+            let earliest = match handed_later {
+                true => since + self.handover_wait.min(self.grace),
+                false => since,
+            };
             if self.accepted.all_closed() && Instant::now() >= earliest {
                 return;
             }
@@ -444,9 +465,10 @@ impl Lameduck {
 }
 
 /// How long a child drained by its own signal waits, nothing open, for
-/// its supervisor to hand it queues (see
+/// its supervisor to hand it queues, where it does at a stop (see
 /// [`begin_on_signal`](Lameduck::begin_on_signal)): the supervisor,
-/// signalled at the same moment, hands them as it begins the stop.
+/// signalled at the same moment, hands them as it begins the stop, just
+/// before its order, which ends the wait.
 const HANDOVER_WAIT: Duration = Duration::from_millis(250);
 
 /// How often the grace looks for the connections accepted to have closed.
@@ -953,13 +975,6 @@ mod tests {
         (lameduck, addr, program)
     }
 
-    /// Adds a listener whose socket is the service manager's (not taken).
-    fn managed_too(lameduck: &Lameduck) {
-        let (mut managers, _) = tcp(false);
-        managers.managers = true;
-        lameduck.listeners.lock().unwrap().push(managers);
-    }
-
     fn assert_refused(addr: std::net::SocketAddr) {
         let refused = std::net::TcpStream::connect(addr).unwrap_err();
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
@@ -1131,7 +1146,7 @@ mod tests {
             .handover_wait = HOUR;
         // Some socket is the service manager's: the supervisor hands the
         // queues of its own at a stop.
-        managed_too(&lameduck);
+        lameduck.expect_handover_at_stop();
         let supervisors = {
             let listeners = lameduck.listeners.lock().unwrap();
             listeners[0].fd.as_ref().unwrap().try_clone().unwrap()
@@ -1168,13 +1183,46 @@ mod tests {
         Arc::get_mut(&mut lameduck)
             .expect("one owner")
             .handover_wait = HOUR;
-        managed_too(&lameduck);
+        lameduck.expect_handover_at_stop();
         let _listener = handle(&lameduck, program);
         lameduck.begin();
         lameduck.begin_on_signal();
+        assert!(!lameduck.signalled.load(std::sync::atomic::Ordering::SeqCst));
         let deadline = Instant::now() + Duration::from_secs(10);
         while !matches!(*lameduck.phase.borrow(), Phase::Lameduck(_)) {
             assert!(Instant::now() < deadline, "phase two held for a hand-over");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[tokio::test]
+    async fn the_supervisors_order_ends_the_wait_for_a_hand_over() {
+        // What it hands over comes before its order: none after.
+        let (mut lameduck, _addr, program) = draining_tcp(false, true);
+        Arc::get_mut(&mut lameduck)
+            .expect("one owner")
+            .handover_wait = HOUR;
+        lameduck.expect_handover_at_stop();
+        let _listener = handle(&lameduck, program);
+        lameduck.begin_on_signal();
+        lameduck.ordered();
+        lameduck.begin();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !matches!(*lameduck.phase.borrow(), Phase::Lameduck(_)) {
+            assert!(Instant::now() < deadline, "phase two held after the order");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Where nothing is handed at a stop (no socket the service
+        // manager's), a signal holds nothing either.
+        let (mut lameduck, _addr, program) = draining_tcp(false, true);
+        Arc::get_mut(&mut lameduck)
+            .expect("one owner")
+            .handover_wait = HOUR;
+        let _listener = handle(&lameduck, program);
+        lameduck.begin_on_signal();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !matches!(*lameduck.phase.borrow(), Phase::Lameduck(_)) {
+            assert!(Instant::now() < deadline, "phase two held, nothing to hand");
             std::thread::sleep(Duration::from_millis(5));
         }
     }
