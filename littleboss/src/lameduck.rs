@@ -975,6 +975,29 @@ mod tests {
         (lameduck, addr, program)
     }
 
+    /// A supervised child's lameduck with a taken TCP listener, whose wait
+    /// for a hand-over (where `handed_at_stop`) outlasts any test.
+    fn waiting_for_a_hand_over(handed_at_stop: bool) -> (Arc<Lameduck>, crate::TcpListener) {
+        let (mut lameduck, _addr, program) = draining_tcp(false, true);
+        Arc::get_mut(&mut lameduck)
+            .expect("one owner")
+            .handover_wait = HOUR;
+        if handed_at_stop {
+            lameduck.expect_handover_at_stop();
+        }
+        let listener = handle(&lameduck, program);
+        (lameduck, listener)
+    }
+
+    /// Waits up to 10 s for phase two, else fails saying `held`.
+    fn phase_two_comes(lameduck: &Lameduck, held: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !matches!(*lameduck.phase.borrow(), Phase::Lameduck(_)) {
+            assert!(Instant::now() < deadline, "{held}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     fn assert_refused(addr: std::net::SocketAddr) {
         let refused = std::net::TcpStream::connect(addr).unwrap_err();
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
@@ -1179,52 +1202,26 @@ mod tests {
     #[tokio::test]
     async fn a_signal_after_the_supervisors_order_does_not_hold_phase_two() {
         // The order began the drain: no hand-over is waited for.
-        let (mut lameduck, _addr, program) = draining_tcp(false, true);
-        Arc::get_mut(&mut lameduck)
-            .expect("one owner")
-            .handover_wait = HOUR;
-        lameduck.expect_handover_at_stop();
-        let _listener = handle(&lameduck, program);
+        let (lameduck, _listener) = waiting_for_a_hand_over(true);
         lameduck.begin();
         lameduck.begin_on_signal();
         assert!(!lameduck.signalled.load(std::sync::atomic::Ordering::SeqCst));
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !matches!(*lameduck.phase.borrow(), Phase::Lameduck(_)) {
-            assert!(Instant::now() < deadline, "phase two held for a hand-over");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        phase_two_comes(&lameduck, "phase two held for a hand-over");
     }
 
     #[tokio::test]
     async fn the_supervisors_order_ends_the_wait_for_a_hand_over() {
         // What it hands over comes before its order: none after.
-        let (mut lameduck, _addr, program) = draining_tcp(false, true);
-        Arc::get_mut(&mut lameduck)
-            .expect("one owner")
-            .handover_wait = HOUR;
-        lameduck.expect_handover_at_stop();
-        let _listener = handle(&lameduck, program);
+        let (lameduck, _listener) = waiting_for_a_hand_over(true);
         lameduck.begin_on_signal();
         lameduck.ordered();
         lameduck.begin();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !matches!(*lameduck.phase.borrow(), Phase::Lameduck(_)) {
-            assert!(Instant::now() < deadline, "phase two held after the order");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        phase_two_comes(&lameduck, "phase two held after the order");
         // Where nothing is handed at a stop (no socket the service
         // manager's), a signal holds nothing either.
-        let (mut lameduck, _addr, program) = draining_tcp(false, true);
-        Arc::get_mut(&mut lameduck)
-            .expect("one owner")
-            .handover_wait = HOUR;
-        let _listener = handle(&lameduck, program);
+        let (lameduck, _listener) = waiting_for_a_hand_over(false);
         lameduck.begin_on_signal();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !matches!(*lameduck.phase.borrow(), Phase::Lameduck(_)) {
-            assert!(Instant::now() < deadline, "phase two held, nothing to hand");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        phase_two_comes(&lameduck, "phase two held, nothing to hand");
     }
 
     #[tokio::test]
