@@ -1162,19 +1162,14 @@ mod tests {
         // `Context`'s copy, which named the listener as taken.
         use std::io::Write;
         use std::os::fd::AsFd;
-        let (mut lameduck, addr, program) = draining_tcp(false, true);
-        // The wait for a hand-over outlasts anything this test does.
-        Arc::get_mut(&mut lameduck)
-            .expect("one owner")
-            .handover_wait = HOUR;
         // Some socket is the service manager's: the supervisor hands the
         // queues of its own at a stop.
-        lameduck.expect_handover_at_stop();
+        let (lameduck, listener) = waiting_for_a_hand_over(true);
+        let addr = listener.local_addr().unwrap();
         let supervisors = {
             let listeners = lameduck.listeners.lock().unwrap();
             listeners[0].fd.as_ref().unwrap().try_clone().unwrap()
         };
-        let listener = handle(&lameduck, program);
         lameduck.begin_on_signal();
         // Nothing open: but for the wait, phase two would come at once.
         let looked = Instant::now() + Duration::from_millis(200);

@@ -5,10 +5,10 @@
 //!
 //! The supervisor's threads keep these signals blocked for its whole life
 //! (all but those `supervisor_init` starts, which the handler below
-//! covers), and it reads them from a signalfd. One not read yet stays pending in the
-//! kernel, through an exec too: an upgrade in place hands the new image the
-//! signals that arrived during it without having to collect them first.
-//! Children get them all unblocked before their exec.
+//! covers), and it reads them from a signalfd. One not read yet stays
+//! pending in the kernel, through an exec too: an upgrade in place hands
+//! the new image the signals that arrived during it without having to
+//! collect them first. Children get them all unblocked before their exec.
 //!
 //! A handler is installed as well, for a thread the supervisor did not
 //! start (code before `run` may have left one running), which does not

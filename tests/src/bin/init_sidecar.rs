@@ -8,9 +8,9 @@
 fn init() {
     let term = std::env::var_os("INIT_SIDECAR_TERM").is_some();
     if term {
+        // Unblocked on this thread alone: taken here before `kill`
+        // returns (POSIX), not yet acted on.
         nix::sys::signal::kill(nix::unistd::getpid(), nix::sys::signal::Signal::SIGTERM).unwrap();
-        // Taken meanwhile, not yet acted on.
-        std::thread::sleep(std::time::Duration::from_millis(200));
     }
     // Not waited for: the supervisor reaps every child it did not start.
     #[allow(clippy::zombie_processes)]
