@@ -88,6 +88,11 @@ extern "C" fn take_at_start() {
         return;
     }
     let across_exec = if vars[0].is_some() {
+        // A new image (`FAILED_VAR` unset: not one gone back to) whose
+        // program exits before `run` gives the state back.
+        if vars[1].is_none() {
+            crate::supervisor::go_back_should_the_program_exit();
+        }
         close_on_exec(&open_fds())
     } else {
         // Only ours: a marker copied from elsewhere names another's fd 3.

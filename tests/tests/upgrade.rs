@@ -506,6 +506,76 @@ fn an_image_gone_back_that_fails_for_a_passing_reason_runs_itself_again() {
     svc.stop_expecting(0);
 }
 
+/// A service of V1 reloaded to a copy of a release whose code before
+/// `run` exits in a supervisor (see the fixture), with `env`: the reload
+/// stands, and its client hears the supervisor runs on from V1. Returns
+/// the service, its address, its pid and the copy.
+fn reloaded_to_a_release_that_exits_before_run(
+    env: &[(&str, &str)],
+) -> (Service, std::net::SocketAddr, i32, PathBuf) {
+    let mut svc = Service::new(V1);
+    let addr = start_with(&mut svc, env);
+    let pid = svc.pid();
+    let copy = copy_of(&svc, env!("CARGO_BIN_EXE_versioned_exits_early"));
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    let said = text(&reload);
+    assert!(
+        said.contains("runs on from its old binary: its code before `run` exited"),
+        "{said}"
+    );
+    (svc, addr, pid, copy)
+}
+
+#[test]
+fn a_new_image_whose_code_before_run_exits_goes_back_to_the_old_one() {
+    // A builder program whose own flag parsing refuses the supervisor's
+    // command line: the new image exits before littleboss could take the
+    // state over. The old image takes it back, rather than the service
+    // ending there.
+    let (mut svc, addr, pid, copy) = reloaded_to_a_release_that_exits_before_run(&[]);
+    let out = svc.output.text();
+    assert!(out.contains("exiting before run"), "{out}");
+    assert_eq!(exe(pid), Path::new(V1), "{out}");
+    let status = status(&svc);
+    assert_eq!(status["supervisor_pid"], pid);
+    assert_eq!(status["upgrades"], 0);
+    // The reload stands: its child serves.
+    let serving = serving_pid(&svc);
+    assert_eq!(
+        read_greeting(addr).unwrap().trim(),
+        format!("exits_early {serving}")
+    );
+    assert_no_handoff_left(pid, &[Path::new(V1), &copy]);
+    // It would exit the same way again: not tried again.
+    let again = svc.control_with(&copy, "reload", &[]);
+    assert!(again.status.success(), "{}", text(&again));
+    let out = svc
+        .output
+        .wait_for("keeps running its own binary rather than");
+    assert!(out.contains("its code before `run` exited"), "{out}");
+    assert_eq!(self::status(&svc)["upgrades"], 0);
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn a_new_image_that_cannot_run_the_old_binary_at_once_tries_again() {
+    // Going back, the exec of the old binary fails twice for a passing
+    // reason (as short of processes): tried again, rather than the
+    // service ending there.
+    let fails = [("LITTLEBOSS_TEST_GO_BACK_FAILS", "2")];
+    let (mut svc, addr, pid, copy) = reloaded_to_a_release_that_exits_before_run(&fails);
+    let out = svc.output.text();
+    assert!(
+        out.contains("cannot go back to the previous binary: Resource temporarily unavailable (os error 11); trying again (2 of 3)"),
+        "{out}"
+    );
+    assert_eq!(exe(pid), Path::new(V1), "{out}");
+    assert_no_handoff_left(pid, &[Path::new(V1), &copy]);
+    assert!(read_greeting(addr).unwrap().starts_with("exits_early "));
+    svc.stop_expecting(0);
+}
+
 #[test]
 fn a_child_that_said_ready_and_died_at_once_is_not_upgraded_to() {
     let mut svc = Service::new(V1);

@@ -609,7 +609,7 @@ impl Io {
                     Ok(child) => {
                         let (pid, by_pidfd) = (child.pid, child.by_pidfd);
                         self.children.insert(id, child);
-                        let file = super::reexec::open_binary(&pid.to_string(), false)
+                        let file = super::reexec::open_binary(&pid.to_string())
                             .and_then(super::spawn::above_child_fds)
                             .inspect_err(|e| binary_unknown(pid, e, self.self_upgrade))
                             .ok();

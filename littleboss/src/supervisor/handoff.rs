@@ -53,6 +53,10 @@ pub(crate) const TEST_PAUSE_GATE_VAR: &str = "LITTLEBOSS_TEST_RESUME_PAUSE_GATE"
 /// an image that went back runs itself again.
 pub(crate) const TEST_RUNTIME_FAILS_VAR: &str = "LITTLEBOSS_TEST_RUNTIME_FAILS";
 
+/// A test hook: how many of a new image's execs of the previous binary,
+/// going back, fail (as short of processes) before one is made.
+pub(crate) const TEST_GO_BACK_FAILS_VAR: &str = "LITTLEBOSS_TEST_GO_BACK_FAILS";
+
 /// Everything the next image needs, descriptors by number.
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Handoff {
@@ -195,17 +199,17 @@ impl Handoff {
         fds
     }
 
-    /// The JSON, in a sealed memfd that stays open across exec.
+    /// The JSON, in a sealed memfd, close-on-exec (made inheritable with
+    /// the other handed descriptors, just before the exec).
     pub fn seal(&self) -> io::Result<OwnedFd> {
         let json = serde_json::to_vec(self).map_err(io::Error::other)?;
         use nix::sys::memfd::{MFdFlags, memfd_create};
         // Data, never run: said with `MFD_NOEXEC_SEAL` (Linux 6.3), which
         // `vm.memfd_noexec=2` requires; an older kernel refuses the flag.
         let noexec = MFdFlags::from_bits_retain(nix::libc::MFD_NOEXEC_SEAL);
-        let fd = match memfd_create("littleboss-state", MFdFlags::MFD_ALLOW_SEALING | noexec) {
-            Err(nix::errno::Errno::EINVAL) => {
-                memfd_create("littleboss-state", MFdFlags::MFD_ALLOW_SEALING)?
-            }
+        let flags = MFdFlags::MFD_ALLOW_SEALING | MFdFlags::MFD_CLOEXEC;
+        let fd = match memfd_create("littleboss-state", flags | noexec) {
+            Err(nix::errno::Errno::EINVAL) => memfd_create("littleboss-state", flags)?,
             created => created?,
         };
         let mut file = std::fs::File::from(fd);
@@ -400,6 +404,8 @@ mod tests {
         let seals = nix::fcntl::fcntl(&memfd, nix::fcntl::FcntlArg::F_GET_SEALS).unwrap();
         let write = nix::fcntl::SealFlag::F_SEAL_WRITE.bits();
         assert_eq!(seals & write, write, "sealed against writes: {seals:#x}");
+        // Inheritable only once the exec is next (see `upgrade::exec`).
+        assert!(!crate::inherited::tests::open_across_exec(&memfd));
     }
 
     #[test]

@@ -20,7 +20,7 @@ mod spawn;
 mod upgrade;
 
 pub(crate) use reexec::inherit;
-pub(crate) use resume::{handoff_var, resume};
+pub(crate) use resume::{go_back_should_the_program_exit, handoff_var, resume};
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -159,9 +159,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     }
     spawn::inherit_channel_var();
     let image = Image {
-        id: reexec::open_binary("self", false)
-            .and_then(reexec::identity)
-            .ok(),
+        id: reexec::open_binary("self").and_then(reexec::identity).ok(),
         // The file itself, not the symlink it may have been started by.
         path: std::env::current_exe().unwrap_or_else(|_| first.target.path.clone()),
         upgrades: 0,

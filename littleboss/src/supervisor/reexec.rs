@@ -25,12 +25,10 @@ pub(crate) fn identity(fd: impl AsFd) -> io::Result<FileId> {
 /// Opens the binary that process `pid` runs (`self` for this one), for
 /// an exec: what the process runs, even if its path was replaced since.
 /// `O_PATH`, so that a binary one may execute but not read (mode 0111)
-/// will do.
-pub(crate) fn open_binary(pid: &str, inherited: bool) -> io::Result<OwnedFd> {
-    let mut flags = OFlag::O_PATH;
-    if !inherited {
-        flags |= OFlag::O_CLOEXEC;
-    }
+/// will do. Close-on-exec: an exec that hands it on makes it inheritable
+/// at the last moment ([`inherit`]).
+pub(crate) fn open_binary(pid: &str) -> io::Result<OwnedFd> {
+    let flags = OFlag::O_PATH | OFlag::O_CLOEXEC;
     let path = format!("/proc/{pid}/exe");
     Ok(nix::fcntl::open(path.as_str(), flags, Mode::empty())?)
 }

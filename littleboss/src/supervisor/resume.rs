@@ -9,6 +9,7 @@
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use tokio::sync::mpsc;
 
@@ -20,6 +21,49 @@ use crate::control::server::ServiceLock;
 use crate::exit::fail;
 use crate::log::log;
 use crate::own_file::OwnFile;
+
+/// The new image's pid while [`go_back_should_the_program_exit`] is armed:
+/// from the binary's start until [`resume`] runs, which goes back itself
+/// when it must. 0: not armed.
+static ARMED: AtomicI32 = AtomicI32::new(0);
+
+/// What the previous image is told when the new one's program exited
+/// before [`resume`].
+const EXITED_BEFORE_RUN: &str = "its code before `run` exited (in a new image it must accept the supervisor's command line and not exit)";
+
+/// Arms going back to the previous binary should the program exit before
+/// it calls `run` (a builder program's code there, parsing the command
+/// line the supervisor was started with, may refuse it): as the binary of
+/// a new image loads, not of one gone back to, which has nothing to go
+/// back to. An exit runs the hook (`exit`, a return from `main`, a panic
+/// that unwinds out of it); an abort or a hang does not.
+pub(crate) fn go_back_should_the_program_exit() {
+    ARMED.store(nix::unistd::getpid().as_raw(), Ordering::SeqCst);
+    // SAFETY: registers a function with no arguments, for the C library
+    // to call at `exit`; nothing is freed or borrowed.
+    unsafe { nix::libc::atexit(exited_before_resume) };
+}
+
+/// The `atexit` hook: the program exits before `resume`. The previous
+/// image takes the state back (it has every descriptor still, this image
+/// having taken none), refusing this binary for good. Not in a process the
+/// program forked (another pid), which holds nothing for the supervisor.
+extern "C" fn exited_before_resume() {
+    let armed = ARMED.swap(0, Ordering::SeqCst);
+    if armed == 0 || armed != nix::unistd::getpid().as_raw() {
+        return;
+    }
+    let Some(value) = handoff_var() else { return };
+    // SAFETY: the previous image named these two descriptors for this
+    // image alone, and `resume`, which takes them otherwise, never ran.
+    let Ok((memfd, previous)) = (unsafe { handoff::take(&value.to_string_lossy()) }) else {
+        return;
+    };
+    let error = exec_going_back(&memfd, &previous, &[], EXITED_BEFORE_RUN, true);
+    // Inside `exit` already: said, and the exit goes on.
+    log!("cannot go back to the previous binary: {error}");
+    crate::log::flush(crate::log::EXIT_PATIENCE);
+}
 
 /// The handoff variable, when this process is the new image of a
 /// supervisor (checked before any other mode).
@@ -37,6 +81,8 @@ pub(crate) fn handoff_var() -> Option<OsString> {
 /// `mistaken`: this binary's configuration mistakes, which send the state
 /// back to the previous binary at once.
 pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -> ! {
+    // From here on it goes back itself, where it must.
+    ARMED.store(0, Ordering::SeqCst);
     // Before any line: the code before `run` may have restored SIGPIPE's
     // default.
     crate::sigpipe::ignore();
@@ -415,13 +461,38 @@ fn gone_clients(handoff: &Handoff, kept: &[(u64, driver::KeptConnection)]) -> Ve
 /// did not get to. `ours`: this binary is at fault, and its release is not
 /// to be tried again.
 fn go_back(memfd: &OwnedFd, previous: &OwnedFd, carried: &[RawFd], reason: &str, ours: bool) -> ! {
+    let error = exec_going_back(memfd, previous, carried, reason, ours);
+    fail(1, format!("cannot go back to the previous binary: {error}"))
+}
+
+/// Runs the previous binary, as [`go_back`] says, trying again after a
+/// passing failure (short of memory or processes): giving up ends the
+/// service. Returns only if every try failed, with the last error.
+fn exec_going_back(
+    memfd: &OwnedFd,
+    previous: &OwnedFd,
+    carried: &[RawFd],
+    reason: &str,
+    ours: bool,
+) -> std::io::Error {
     log!("cannot take over the supervisor's state: {reason}; going back to the previous binary");
     let mut vars = vec![(handoff::FAILED_VAR, reason)];
     if !ours {
         vars.push((handoff::RETRY_VAR, "1"));
     }
-    let error = exec_previous(memfd, previous, carried, &vars);
-    fail(1, format!("cannot go back to the previous binary: {error}"))
+    let mut tries = 0;
+    loop {
+        let error = exec_previous(memfd, previous, carried, &vars);
+        if tries == handoff::ROLLBACK_TRIES || super::upgrade::the_binarys_fault(&error) {
+            return error;
+        }
+        tries += 1;
+        log!(
+            "cannot go back to the previous binary: {error}; trying again ({tries} of {})",
+            handoff::ROLLBACK_TRIES
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100 << tries));
+    }
 }
 
 /// Runs the binary `previous` with the state in `memfd`, the descriptors
@@ -446,6 +517,12 @@ fn exec_previous(
     let _ = super::signals::block();
     let mut all = vec![(handoff::ENV_VAR, env.as_str())];
     all.extend_from_slice(vars);
+    if let Some(fails) = crate::test_hook::test_hook::<u32>(handoff::TEST_GO_BACK_FAILS_VAR) {
+        static FAILED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        if FAILED.fetch_add(1, Ordering::SeqCst) < fails {
+            return std::io::Error::from_raw_os_error(nix::libc::EAGAIN);
+        }
+    }
     reexec::exec(previous, &all)
 }
 

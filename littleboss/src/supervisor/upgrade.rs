@@ -43,7 +43,7 @@ pub(super) fn exec(
     // child's `/proc/PID/exe` may be closed to us by now (a program that
     // made itself non-dumpable).
     let held = io.binaries.get(&child).map(|fd| fd.try_clone());
-    let new = match held.unwrap_or_else(|| reexec::open_binary(&pid.to_string(), false)) {
+    let new = match held.unwrap_or_else(|| reexec::open_binary(&pid.to_string())) {
         Ok(fd) => fd,
         Err(e) => {
             return failed(
@@ -70,7 +70,10 @@ pub(super) fn exec(
             );
         }
     }
-    let previous = match reexec::open_binary("self", true) {
+    // Close-on-exec until the step that makes the handed descriptors
+    // inheritable, which it is one of: until then a process another
+    // thread starts would take it along.
+    let previous = match reexec::open_binary("self") {
         Ok(fd) => fd,
         Err(e) => {
             // Not the new binary's fault: the next child may try again.
@@ -142,7 +145,7 @@ pub(super) fn exec(
     }
     crate::log::flush(crate::log::EXEC_PATIENCE);
     let mut carried = handoff.fds();
-    carried.push(memfd.as_raw_fd());
+    carried.extend([memfd.as_raw_fd(), previous.as_raw_fd()]);
     if let Err(e) = reexec::inherit(&carried, true) {
         let _ = reexec::inherit(&carried, false);
         return failed(
@@ -165,7 +168,7 @@ pub(super) fn exec(
 /// this machine, not executable, its interpreter missing), so that trying
 /// it again is pointless; not for a passing want of memory or descriptors,
 /// after which the next child of the same release tries again.
-fn the_binarys_fault(error: &std::io::Error) -> bool {
+pub(super) fn the_binarys_fault(error: &std::io::Error) -> bool {
     use nix::libc;
     matches!(
         error.raw_os_error(),
