@@ -40,7 +40,9 @@ pub struct Littleboss {
 impl Littleboss {
     /// Starts a configuration for the service `name`, which must match
     /// `[A-Za-z0-9_-]+` and be at most 101 bytes: it names the control
-    /// socket (`NAME.sock`) that `reload`, `stop` and `status` talk to.
+    /// socket (`NAME.sock`) that `reload`, `stop` and `status` talk to,
+    /// whose whole path, its folder's included, must fit in 107 bytes
+    /// (checked where the folder is known, at start).
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("myblog");

@@ -229,6 +229,9 @@ pub(crate) enum NotifyEnvError {
     WatchdogUsec { value: String },
     /// `$WATCHDOG_PID` is not a process id.
     WatchdogPid(crate::environ::BadPid),
+    /// `$WATCHDOG_PID` names another process: the pings are that one's to
+    /// send (a wrapper that started this one rather than exec it).
+    WatchdogOtherPid { pid: i32, ours: i32 },
 }
 
 impl std::fmt::Display for NotifyEnvError {
@@ -246,6 +249,10 @@ impl std::fmt::Display for NotifyEnvError {
                 "{WATCHDOG_USEC}=`{value}` is not a positive number of microseconds"
             ),
             NotifyEnvError::WatchdogPid(e) => e.fmt(f),
+            NotifyEnvError::WatchdogOtherPid { pid, ours } => write!(
+                f,
+                "{WATCHDOG_PID}={pid} names another process than this one (pid {ours}): does `ExecStart=` start it through a command that does not exec it?"
+            ),
         }
     }
 }
@@ -255,7 +262,9 @@ impl std::error::Error for NotifyEnvError {
         match self {
             NotifyEnvError::SocketAddress { error, .. } => Some(error),
             NotifyEnvError::WatchdogPid(e) => Some(e),
-            NotifyEnvError::SocketKind { .. } | NotifyEnvError::WatchdogUsec { .. } => None,
+            NotifyEnvError::SocketKind { .. }
+            | NotifyEnvError::WatchdogUsec { .. }
+            | NotifyEnvError::WatchdogOtherPid { .. } => None,
         }
     }
 }
@@ -283,7 +292,9 @@ fn parse_socket(value: &OsStr) -> Result<Option<SocketAddr>, NotifyEnvError> {
 }
 
 /// Half of `$WATCHDOG_USEC` (`usec`), so that a ping is never late, when it
-/// is set and `$WATCHDOG_PID` (`pid`) is unset or `our_pid`.
+/// is set and `$WATCHDOG_PID` (`pid`) is unset or `our_pid` (another is an
+/// error: without a word, the service manager would kill the service
+/// every interval for want of pings).
 fn parse_watchdog(
     usec: Option<&OsStr>,
     pid: Option<&OsStr>,
@@ -299,11 +310,12 @@ fn parse_watchdog(
         .ok_or_else(|| NotifyEnvError::WatchdogUsec {
             value: usec.to_string_lossy().into_owned(),
         })?;
-    if let Some(pid) = pid
-        && crate::environ::parse_pid(WATCHDOG_PID, pid).map_err(NotifyEnvError::WatchdogPid)?
-            != our_pid
-    {
-        return Ok(None);
+    if let Some(pid) = pid {
+        let pid =
+            crate::environ::parse_pid(WATCHDOG_PID, pid).map_err(NotifyEnvError::WatchdogPid)?;
+        if pid != our_pid {
+            return Err(NotifyEnvError::WatchdogOtherPid { pid, ours: our_pid });
+        }
     }
     Ok(Some(Duration::from_micros(usec) / 2))
 }
@@ -401,9 +413,10 @@ mod tests {
             parse_watchdog(Some(os("30000000")), Some(os("7")), 7).unwrap(),
             half
         );
+        let e = parse_watchdog(Some(os("30000000")), Some(os("8")), 7).unwrap_err();
         assert_eq!(
-            parse_watchdog(Some(os("30000000")), Some(os("8")), 7).unwrap(),
-            None
+            e.to_string(),
+            "WATCHDOG_PID=8 names another process than this one (pid 7): does `ExecStart=` start it through a command that does not exec it?"
         );
         assert_eq!(
             parse_watchdog(Some(os("1")), None, 7).unwrap(),

@@ -236,6 +236,35 @@ fn notify_reaches_an_abstract_socket_and_the_watchdog_ticks() {
 }
 
 #[test]
+fn a_watchdog_meant_for_another_process_is_said_and_not_pinged() {
+    // `WATCHDOG_PID` names the process `ExecStart=` started, here another
+    // (a wrapper that forks rather than execs): the pings are not ours to
+    // send, and the log says why none go, lest the kills that follow
+    // every interval go unexplained.
+    let mut svc = Service::new(V1);
+    let manager = Manager::bind(&svc.dir.path().join("notify.sock"));
+    let mut cmd = svc.command(V1);
+    cmd.arg("-littleboss=start")
+        .env("NOTIFY_SOCKET", svc.dir.path().join("notify.sock"))
+        .env("WATCHDOG_USEC", "200000")
+        .env("WATCHDOG_PID", "1");
+    svc.spawn(cmd);
+    let mut seen = manager.collect_until("READY=1");
+    let out = svc.output.text();
+    assert!(
+        out.contains("WATCHDOG_PID=1 names another process than this one (pid "),
+        "{out}"
+    );
+    assert!(out.contains("; not sending watchdog pings"), "{out}");
+    // Three intervals' worth of pings, were they sent.
+    svc.ready();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    seen.extend(manager.collect_until("STOPPING=1"));
+    assert!(!seen.iter().any(|m| m == "WATCHDOG=1"), "{seen:?}");
+}
+
+#[test]
 fn the_watchdog_is_pinged_just_before_an_upgrade_in_place() {
     // An interval so long that the only pings are the first of each image
     // and the one before the exec, which leaves the new image the whole
