@@ -338,6 +338,133 @@ fn a_ready_said_while_the_supervisor_was_busy_past_the_deadline_counts() {
     svc.stop_expecting(0);
 }
 
+/// Starts `svc` with each spawn held back while a file (returned, absent
+/// for now: the first child starts) exists, as an exec of a binary on a
+/// file system that hangs; its first child ready. Returns the file and the
+/// child's address.
+fn start_with_spawn_gate(svc: &mut Service) -> (std::path::PathBuf, std::net::SocketAddr) {
+    let gate = svc.dir.path().join("spawn-gate");
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start")
+        .env("LITTLEBOSS_TEST_SPAWN_GATE", &gate);
+    svc.spawn(cmd);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    (gate, addr)
+}
+
+#[test]
+fn the_supervisor_answers_while_a_childs_exec_hangs() {
+    // A reload's exec does not return (its binary on a hung mount, held
+    // at the gate): the supervisor's loop goes on meanwhile, answering
+    // `status`, and the reload goes on once the exec returns.
+    let bin = env!("CARGO_BIN_EXE_versioned_v1");
+    let mut svc = Service::new(bin);
+    let (gate, addr) = start_with_spawn_gate(&mut svc);
+    let first = child_pid(&json(&svc, bin));
+    std::fs::write(&gate, "").unwrap();
+    let mut reload = tests::KilledOnDrop(svc.spawn_control(bin, "reload"));
+    let status = tests::eventually("the reload's child under way", || {
+        let status = json(&svc, bin);
+        status["binding"].is_object().then_some(status)
+    });
+    assert_eq!(status["binding"]["why"], "reload", "{status}");
+    assert_eq!(child_pid(&status), first);
+    let shown = text(&svc.control("status"));
+    assert!(
+        shown.contains(
+            "starting   (no pid yet: binding its listeners, or its exec under way) (reload)"
+        ),
+        "{shown}"
+    );
+    std::fs::remove_file(&gate).unwrap();
+    let out = reload.output();
+    assert!(out.status.success(), "{}", text(&out));
+    let serving = child_pid(&json(&svc, bin));
+    assert_ne!(serving, first);
+    assert_eq!(read_greeting(addr).unwrap().trim(), format!("v1 {serving}"));
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn a_stop_while_a_childs_exec_hangs_winds_that_child_down_once_it_runs() {
+    // A stop cannot tell a child that has no pid yet: it waits for its
+    // exec, tells it then, and exits once it is gone too.
+    let bin = env!("CARGO_BIN_EXE_versioned_v1");
+    let mut svc = Service::new(bin);
+    let (gate, _) = start_with_spawn_gate(&mut svc);
+    std::fs::write(&gate, "").unwrap();
+    svc.signal(Signal::SIGHUP);
+    tests::eventually("the reload's child under way", || {
+        json(&svc, bin)["binding"].is_object().then_some(())
+    });
+    let mut stop = tests::KilledOnDrop(svc.spawn_control(bin, "stop"));
+    svc.output.wait_for("done");
+    std::fs::remove_file(&gate).unwrap();
+    let out = stop.output();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(svc.wait_exit().code(), Some(0));
+    // The late child ran, was told to wind down, and did: its listeners
+    // shut for the stop already, it never served.
+    let said = svc.output.text();
+    assert_eq!(
+        said.matches("littleboss: started child pid ").count(),
+        2,
+        "{said}"
+    );
+    assert!(
+        said.contains("the service is stopping: its listeners were shut before this child could take them; exiting"),
+        "{said}"
+    );
+    assert_eq!(said.matches(" exited with code 0\n").count(), 2, "{said}");
+}
+
+#[test]
+fn a_reload_whose_exec_hangs_past_its_deadline_fails_and_its_child_is_killed_once_it_runs() {
+    // The 200 ms hello deadline passes while the exec hangs: the reload
+    // fails (once the child it waits for is gone), the serving child is
+    // untouched, and the late child is killed as soon as it runs.
+    let bin = env!("CARGO_BIN_EXE_short_ready");
+    let mut svc = Service::new(bin);
+    let (gate, addr) = start_with_spawn_gate(&mut svc);
+    let first = child_pid(&json(&svc, bin));
+    std::fs::write(&gate, "").unwrap();
+    let mut reload = tests::KilledOnDrop(svc.spawn_control(bin, "reload"));
+    svc.output.wait_for(
+        "has not returned within 200ms: its start fails, and its child is killed once it runs",
+    );
+    std::fs::remove_file(&gate).unwrap();
+    let out = reload.output();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("was not started within 200ms: its exec had not returned (is "),
+        "{said}"
+    );
+    let late: i32 = svc
+        .output
+        .text()
+        .lines()
+        .filter_map(|l| l.strip_prefix("littleboss: started child pid "))
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next()?.parse().ok())
+        .expect("the late child's start logged");
+    tests::eventually("the late child to be reaped", || {
+        (!tests::alive(late)).then_some(())
+    });
+    let status = json(&svc, bin);
+    assert_eq!(child_pid(&status), first, "{status}");
+    assert!(
+        status["starting"].is_null() && status["binding"].is_null(),
+        "{status}"
+    );
+    assert_eq!(
+        read_greeting(addr).unwrap().trim(),
+        format!("short_ready {first}")
+    );
+    svc.stop_expecting(0);
+}
+
 #[test]
 fn a_unix_socket_listener_survives_reloads_and_goes_at_the_final_stop() {
     let bin = env!("CARGO_BIN_EXE_unix_server");

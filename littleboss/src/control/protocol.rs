@@ -617,11 +617,11 @@ impl<'de> serde::de::Visitor<'de> for ReadScalar {
 }
 
 /// How a `Waiting` reply's child reads: its pid, or, for pid 0, the
-/// child still to be spawned once its listeners are bound (an earlier
-/// reload's, or a rollback's binding again what it lost).
+/// child not spawned yet: its listeners being bound (an earlier reload's,
+/// or a rollback's binding again what it lost), or its exec under way.
 pub(crate) fn starting_child(pid: u32) -> String {
     match pid {
-        0 => "the child under way (binding its listeners)".to_owned(),
+        0 => "the child under way (not spawned yet)".to_owned(),
         pid => format!("child pid {pid}"),
     }
 }

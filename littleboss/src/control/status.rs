@@ -16,9 +16,9 @@ pub(crate) struct Status {
     pub child: Option<ChildStatus>,
     /// A child started and not ready yet.
     pub starting: Option<StartingStatus>,
-    /// A child not spawned yet, its new listeners still being bound (it
-    /// has no pid). Absent from older supervisors, which showed it as
-    /// `starting` with pid 0.
+    /// A child not spawned yet (it has no pid): its new listeners still
+    /// being bound, or its exec not returned yet. Absent from older
+    /// supervisors, which showed it as `starting` with pid 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binding: Option<StartingStatus>,
     pub reloads: u64,
@@ -279,7 +279,7 @@ fn format_ms(ms: u64) -> String {
 fn pid_words(pid: Option<u32>) -> String {
     match pid {
         Some(pid) => format!("pid {pid}"),
-        None => "(binding its listeners)".to_owned(),
+        None => "(no pid yet: binding its listeners, or its exec under way)".to_owned(),
     }
 }
 

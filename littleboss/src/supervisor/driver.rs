@@ -16,7 +16,8 @@ use super::machine::{
     BindOrder, ChildExit, ChildId, ClientId, Effect, Event, FileId, Launch, ListenerKey, Machine,
     Notice,
 };
-use super::spawn::{ChildHandle, Spawn, spawn};
+use super::spawn::{ChildHandle, Spawn};
+use super::spawn_off::{SpawnDone, spawn_off_loop};
 use crate::control::connection::{Begun, Conn, Connections, ControlMessage, ControlRequest};
 use crate::control::dir::FolderLock;
 use crate::control::server::{self, ServiceLock};
@@ -156,6 +157,11 @@ pub(super) struct Io {
     pub clients: HashMap<ClientId, Client>,
     /// Where the binds done off the loop report.
     binds: mpsc::UnboundedSender<BindDone>,
+    /// Where the spawns done off the loop report.
+    spawns: mpsc::UnboundedSender<SpawnDone>,
+    /// Spawns under way: their children, not known by pid yet, must not
+    /// be taken for orphans and reaped by the scan.
+    spawns_in_flight: usize,
     pub next_client: ClientId,
     /// Clients given their final answer in this round: at exit, their
     /// connections get a moment to write it.
@@ -192,6 +198,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         .unwrap_or_else(Instant::now);
     let now = || origin.elapsed();
     let (binds_tx, mut binds) = mpsc::unbounded_channel();
+    let (spawns_tx, mut spawns) = mpsc::unbounded_channel();
     let Parts {
         mut events,
         mut control,
@@ -207,6 +214,8 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         binaries: HashMap::new(),
         clients: HashMap::new(),
         binds: binds_tx,
+        spawns: spawns_tx,
+        spawns_in_flight: 0,
         next_client: 0,
         answered: Vec::new(),
         control_fd: parts.control_fd,
@@ -256,8 +265,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
     };
     loop {
         io.answered.clear();
-        let mut queue = VecDeque::from(effects);
-        while let Some(effect) = queue.pop_front() {
+        for effect in effects {
             if let Effect::Exit { code } = effect {
                 // Everything a successor needs is let go of before the last
                 // answers go out: `stop && start` finds it all free.
@@ -265,9 +273,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 io.last_words(&mut machine, &mut control, now).await;
                 return code;
             }
-            if let Some(feedback) = io.perform(effect) {
-                queue.extend(machine.handle(feedback, now()));
-            }
+            io.perform(effect);
         }
         let kept = machine.binaries_kept();
         io.binaries.retain(|id, _| kept.contains(id));
@@ -297,6 +303,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     }
                 },
                 Some(done) = binds.recv() => io.bound(done),
+                Some(done) = spawns.recv() => io.spawned(done),
                 () = sleep_until(machine.next_deadline().map(|d| origin + d)) => {
                     // What came before the deadline is handled before it:
                     // a child's `Ready` read late (the loop busy past the
@@ -304,8 +311,8 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     // picks at random among the ready branches. One yield
                     // lets the tasks that read the children's channels run
                     // (it returns after the runtime polled for I/O), then
-                    // the children's events and the binds' outcomes that
-                    // wait go first. (Not control requests: no deadline
+                    // the children's events and the binds' and spawns'
+                    // outcomes that wait go first. (Not control requests: no deadline
                     // judges them, and one left in the channel is still
                     // answered should the supervisor exit at these.)
                     tokio::task::yield_now().await;
@@ -314,6 +321,9 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     }
                     while let Ok(done) = binds.try_recv() {
                         backlog.push_back(io.bound(done));
+                    }
+                    while let Ok(done) = spawns.try_recv() {
+                        backlog.push_back(io.spawned(done));
                     }
                     backlog.push_back(Event::Tick);
                     backlog.pop_front().expect("the tick was just queued")
@@ -517,9 +527,9 @@ impl Io {
         }
     }
 
-    /// Does one effect; a spawn's outcome comes back at once, to be handled
-    /// before anything else.
-    fn perform(&mut self, effect: Effect) -> Option<Event> {
+    /// Does one effect. What a bind or a spawn, done off the loop, comes
+    /// to is fed back later, as an event.
+    fn perform(&mut self, effect: Effect) {
         match effect {
             Effect::Bind { id, orders } => {
                 // Off the loop: a host name in an address means a DNS
@@ -595,58 +605,18 @@ impl Io {
                 refuse_when_orphaned,
                 managers,
             } => {
-                let spawn_order = self.spawn_order(id, &launch, refuse_when_orphaned, &managers);
+                let order = self.spawn_order(id, &launch, refuse_when_orphaned, &managers);
                 // Run from the binary held for it (as `spawn_order` chose),
-                // which the launch's path no longer names: compared by what
-                // the files are, not by their names.
-                let from_held =
-                    (launch.target.binary_of).is_some_and(|of| self.binaries.contains_key(&of));
-                // The file about to run, to tell it from an interpreter the
-                // kernel runs instead (a script's).
-                let expected = file_id(&spawn_order.path);
-                let path_replaced = from_held && file_id(launch.target.file()) != expected;
-                return Some(match spawn(spawn_order, self.events_tx.clone()) {
-                    Ok(child) => {
-                        let (pid, by_pidfd) = (child.pid, child.by_pidfd);
-                        self.children.insert(id, child);
-                        let file = super::reexec::open_binary(&pid.to_string())
-                            .and_then(super::spawn::above_child_fds)
-                            .inspect_err(|e| binary_unknown(pid, e, self.self_upgrade))
-                            .ok();
-                        let runs = file
-                            .as_ref()
-                            .and_then(|fd| super::reexec::identity(fd).ok());
-                        // Held, named, and upgraded to, only if it is the
-                        // launch's own file: a script's interpreter is not
-                        // what to run again, nor a file swapped in just then.
-                        let own = runs.is_some() && runs == expected;
-                        // Whether to upgrade in place is the machine's to
-                        // decide (`self_upgrade`, and each child watched by
-                        // pidfd); it also tells by this identity whether a
-                        // reload ran the same binary.
-                        let binary = runs.filter(|_| own);
-                        // The file behind the launch's path now, for a
-                        // rollback to it later (not a deleted one's name).
-                        let resolved = own
-                            .then(|| std::fs::read_link(format!("/proc/{pid}/exe")).ok())
-                            .flatten()
-                            .filter(|p| !p.as_os_str().as_encoded_bytes().ends_with(b" (deleted)"));
-                        self.binaries
-                            .extend(file.filter(|_| own).map(|fd| (id, fd)));
-                        Event::Spawned {
-                            id,
-                            pid,
-                            binary,
-                            resolved,
-                            path_replaced,
-                            by_pidfd,
-                        }
-                    }
-                    Err(e) => Event::SpawnFailed {
-                        id,
-                        error: e.to_string(),
-                    },
-                });
+                // which the launch's path may no longer name: compared by
+                // what the files are, not by their names.
+                let context = super::spawn_off::Context {
+                    launch_file: launch.target.file().to_owned(),
+                    from_held: (launch.target.binary_of)
+                        .is_some_and(|of| self.binaries.contains_key(&of)),
+                    self_upgrade: self.self_upgrade,
+                };
+                self.spawns_in_flight += 1;
+                spawn_off_loop(order, context, self.spawns.clone());
             }
             Effect::PassOn { id, signal } => {
                 if let Some(child) = self.children.get(&id) {
@@ -700,7 +670,12 @@ impl Io {
             Effect::Log(line) => log!("{line}"),
             Effect::ReapOrphans => {
                 let children = &self.children;
-                let scan = super::orphans::reap(|pid| children.values().any(|c| c.pid == pid));
+                // A child spawned a moment ago, not reported yet, is not
+                // known by its pid: scanned again once none is under way.
+                let scan = match self.spawns_in_flight {
+                    0 => super::orphans::reap(|pid| children.values().any(|c| c.pid == pid)),
+                    _ => super::orphans::Scan::Again,
+                };
                 if scan == super::orphans::Scan::Again {
                     // As if SIGCHLD came again, once the watcher of the
                     // zombie in the way has reaped it.
@@ -714,7 +689,43 @@ impl Io {
             Effect::Upgrade { child, pid, binary } => self.upgrade = Some((child, pid, binary)),
             Effect::Exit { .. } => unreachable!("the loop handles exit"),
         }
-        None
+    }
+
+    /// Watches the child a spawn off the loop started, and tells the
+    /// machine.
+    fn spawned(&mut self, done: SpawnDone) -> Event {
+        self.spawns_in_flight -= 1;
+        let id = done.id;
+        let identified = match done.result {
+            Ok(identified) => identified,
+            Err(error) => return Event::SpawnFailed { id, error },
+        };
+        let super::spawn_off::Identified {
+            started,
+            file,
+            binary,
+            resolved,
+            path_replaced,
+        } = identified;
+        match super::spawn::watch_started(started, self.events_tx.clone()) {
+            Ok(child) => {
+                let (pid, by_pidfd) = (child.pid, child.by_pidfd);
+                self.children.insert(id, child);
+                self.binaries.extend(file.map(|fd| (id, fd)));
+                Event::Spawned {
+                    id,
+                    pid,
+                    binary,
+                    resolved,
+                    path_replaced,
+                    by_pidfd,
+                }
+            }
+            Err(e) => Event::SpawnFailed {
+                id,
+                error: e.to_string(),
+            },
+        }
     }
 
     /// Takes the sockets a bind off the loop made, and tells the machine.
@@ -746,13 +757,13 @@ impl Io {
     }
 
     /// The child's hello: each declared listener, and the fds of those on.
-    fn spawn_order<'a>(
+    fn spawn_order(
         &self,
         id: ChildId,
-        launch: &'a Launch,
+        launch: &Launch,
         refuse_when_orphaned: bool,
         managers: &[ListenerKey],
-    ) -> Spawn<'a> {
+    ) -> Spawn {
         let mut entries = Vec::new();
         let mut fds = Vec::new();
         for assigned in &launch.listeners {
@@ -782,8 +793,8 @@ impl Io {
         Spawn {
             id,
             path,
-            argv0: &launch.target.argv0,
-            args: &launch.args,
+            argv0: launch.target.argv0.clone(),
+            args: launch.args.clone(),
             name: self.name.clone(),
             entries,
             fds,
@@ -988,7 +999,7 @@ impl Io {
                 // once the supervisor has let go of its sockets and files.
                 debug_assert!(matches!(effect, Effect::Reply { .. }), "{effect:?}");
                 if let Effect::Reply { .. } = effect {
-                    let _ = self.perform(effect);
+                    self.perform(effect);
                 }
             }
         }
@@ -1031,37 +1042,6 @@ fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>,
         }
     }
     Ok(bound)
-}
-
-/// Says, once per supervisor, that a child's binary cannot be opened
-/// through `/proc/PID/exe` for want of permission, and what that costs. A
-/// binary with file capabilities (`setcap`) runs non-dumpable, which
-/// closes that file to a supervisor without `CAP_SYS_PTRACE`. (A child
-/// that has exited already, `ENOENT`, says nothing of the kind.)
-fn binary_unknown(pid: u32, error: &std::io::Error, self_upgrade: bool) {
-    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    if error.kind() != std::io::ErrorKind::PermissionDenied {
-        return;
-    }
-    if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
-        let upgrade = match self_upgrade {
-            true => "the supervisor will not upgrade itself in place to it, and ",
-            false => "",
-        };
-        log!(
-            "cannot open the binary of child pid {pid} ({error}; a binary with file capabilities runs non-dumpable): {upgrade}a rollback to it runs its file by path"
-        );
-    }
-}
-
-/// The identity of the file at `path` (symlinks followed).
-fn file_id(path: &std::path::Path) -> Option<FileId> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::metadata(path).ok()?;
-    Some(FileId {
-        dev: meta.dev(),
-        ino: meta.ino(),
-    })
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

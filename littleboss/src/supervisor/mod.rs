@@ -17,6 +17,7 @@ mod reexec;
 mod resume;
 mod signals;
 mod spawn;
+mod spawn_off;
 mod upgrade;
 
 pub(crate) use reexec::inherit;

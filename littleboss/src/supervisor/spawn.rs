@@ -7,7 +7,7 @@
 //! re-executed itself watches the children it kept the same way
 //! ([`rewatch`]).
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -110,15 +110,16 @@ impl ChildHandle {
     }
 }
 
-/// Everything a child is started with.
+/// Everything a child is started with, owned: a spawn runs off the loop.
 #[derive(Debug)]
-pub(crate) struct Spawn<'a> {
+pub(crate) struct Spawn {
     pub id: ChildId,
     /// What to execute: the launch's file, or `/proc/self/fd/N` for a
-    /// binary the driver holds open.
+    /// binary the driver holds open (for as long as the child's launch is
+    /// the machine's, so while it starts).
     pub path: PathBuf,
-    pub argv0: &'a OsStr,
-    pub args: &'a [OsString],
+    pub argv0: OsString,
+    pub args: Vec<OsString>,
     pub name: String,
     /// Its declared listeners, and the fds of those that are on, in order.
     pub entries: Vec<ListenerEntry>,
@@ -202,20 +203,29 @@ fn kill_group(pid: u32) {
 /// begins as one is cut short.
 const ELF32_HEADER: usize = 52;
 
-/// Starts a child with its channel at fd 3, in its own process group; its
-/// watcher sends it its listeners. Its messages and exit arrive as
-/// [`Event`]s.
-pub(crate) fn spawn(
-    launch: Spawn<'_>,
-    events: mpsc::UnboundedSender<Event>,
-) -> std::io::Result<ChildHandle> {
+/// A child [`start`] started, not watched yet.
+#[derive(Debug)]
+pub(crate) struct Started {
+    pub id: ChildId,
+    pub pid: u32,
+    /// The supervisor's end of its channel.
+    ours: OwnedFd,
+    hello: ToChild,
+    fds: Vec<Arc<OwnedFd>>,
+}
+
+/// Starts a child with its channel at fd 3, in its own process group, for
+/// [`watch_started`] to watch. Waits for the exec: off the loop, where a
+/// binary on a file system that hangs (an NFS server gone, a FUSE mount)
+/// would stop control requests, deadlines and the watchdog.
+pub(crate) fn start(launch: Spawn) -> std::io::Result<Started> {
     runnable(&launch.path)?;
     let (ours, theirs) = fdpass::socketpair()?;
     let theirs_raw = theirs.as_raw_fd();
     let mut command = Command::new(&launch.path);
     command
-        .arg0(launch.argv0)
-        .args(launch.args)
+        .arg0(&launch.argv0)
+        .args(&launch.args)
         // Its own group: a terminal's ^C reaches the supervisor only, which
         // turns it into an orderly lameduck.
         .process_group(0);
@@ -271,15 +281,9 @@ pub(crate) fn spawn(
     let child = command.spawn()?;
     drop(theirs);
     let pid = child.id();
-    // Not reaped until its watcher reaps it: the pid stays ours.
+    // Not reaped until its watcher reaps it (nor by the orphan scan while
+    // a spawn is under way): the pid stays ours.
     drop(child);
-    // Watched by pidfd, or by pid when it cannot have one.
-    let process = Process::open(pid)?;
-    // Without its channel nobody would speak to it: stop it now. It is
-    // nobody's child to the driver, so the orphan scan its SIGCHLD brings
-    // reaps it: waiting here would stop the loop for as long as it takes
-    // to die (for ever, stuck in the kernel on a hung mount).
-    let channel = SupervisorEnd::new(ours).inspect_err(|_| kill_with_group(pid))?;
     let hello = ToChild::Hello {
         name: launch.name,
         listeners: launch.entries,
@@ -287,13 +291,38 @@ pub(crate) fn spawn(
         // The entries mark the service manager's sockets.
         refuse_own_when_orphaned: true,
     };
-    Ok(watch(
-        launch.id,
-        process,
-        channel,
-        events,
-        Some((hello, launch.fds)),
-    ))
+    Ok(Started {
+        id: launch.id,
+        pid,
+        ours,
+        hello,
+        fds: launch.fds,
+    })
+}
+
+/// Watches a child [`start`] started, on the loop (its pidfd and channel
+/// wait on the runtime): its watcher sends it its listeners; its messages
+/// and exit arrive as [`Event`]s.
+pub(crate) fn watch_started(
+    started: Started,
+    events: mpsc::UnboundedSender<Event>,
+) -> std::io::Result<ChildHandle> {
+    let Started {
+        id,
+        pid,
+        ours,
+        hello,
+        fds,
+    } = started;
+    // Without a watcher or its channel nobody would wait for it or speak
+    // to it: stop it now. It is nobody's child to the driver, so the
+    // orphan scan its SIGCHLD brings reaps it: waiting here would stop the
+    // loop for as long as it takes to die (for ever, stuck in the kernel
+    // on a hung mount). Watched by pidfd, or by pid when it cannot have
+    // one.
+    let process = Process::open(pid).inspect_err(|_| kill_with_group(pid))?;
+    let channel = SupervisorEnd::new(ours).inspect_err(|_| kill_with_group(pid))?;
+    Ok(watch(id, process, channel, events, Some((hello, fds))))
 }
 
 /// Watches a child this process had before it re-executed itself: its pid

@@ -223,8 +223,10 @@ pub(crate) enum Effect {
         orders: Vec<BindOrder>,
     },
     /// Start a child as `launch` says, with the held sockets its listeners
-    /// name; report [`Event::Spawned`] or [`Event::SpawnFailed`] straight
-    /// away.
+    /// name; report [`Event::Spawned`] or [`Event::SpawnFailed`] (off the
+    /// loop: the exec of a binary on a file system that hangs waits on
+    /// it). Until then the child has no pid: what it is told meanwhile
+    /// (to wind down, to die) is told once it has.
     Spawn {
         id: ChildId,
         launch: Launch,
@@ -613,11 +615,16 @@ impl Machine {
             .map(|(id, _)| *id)
             .collect();
         for id in late {
-            say!(
-                self,
-                "child pid {} is still running after its lameduck timeout; killing it",
-                self.pid(id)
-            );
+            match self.state.children[&id].pid {
+                Some(pid) => say!(
+                    self,
+                    "child pid {pid} is still running after its lameduck timeout; killing it"
+                ),
+                None => say!(
+                    self,
+                    "a child whose exec has not returned is past its lameduck timeout; it is killed once it has"
+                ),
+            }
             self.kill(id);
         }
         let Some(up) = self.up() else { return };
@@ -633,12 +640,26 @@ impl Machine {
             } else if starting.hello_by.is_some_and(|at| at <= now) {
                 // The file run: a rollback's is the old child's, which
                 // its path (a link a deploy moved) may no longer name.
-                let path = self.state.children[&id].launch.target.file().display();
-                let path = path.to_string();
+                let child = &self.state.children[&id];
+                let path = child.launch.target.file().display().to_string();
                 let timeout = self.hello_timeout();
-                self.fail_starting(format!(
-                    "did not answer on the child channel within {timeout:?}: is {path} a littleboss program?"
-                ));
+                // Its spawn still under way: killed once it returns, which
+                // may be never (said now, then).
+                let reason = match child.pid {
+                    None => {
+                        say!(
+                            self,
+                            "the exec of {path} has not returned within {timeout:?}: its start fails, and its child is killed once it runs"
+                        );
+                        format!(
+                            "was not started within {timeout:?}: its exec had not returned (is {path} on a file system that hangs?)"
+                        )
+                    }
+                    Some(_) => format!(
+                        "did not answer on the child channel within {timeout:?}: is {path} a littleboss program?"
+                    ),
+                };
+                self.fail_starting(reason);
             } else if starting.ready_by.is_some_and(|at| at <= now) {
                 let timeout = starting.ready_timeout;
                 self.fail_starting(format!("was not ready within {timeout:?}"));
@@ -692,6 +713,19 @@ impl Machine {
             ""
         };
         say!(self, "started child pid {pid} from {path}{held}");
+        // Told to wind down, or killed, while its spawn was under way (a
+        // stop, its start's deadline): told now. Nothing more is said of
+        // it starting: its start is over.
+        let child = &self.state.children[&id];
+        if child.killed {
+            self.effects.push(Effect::Kill { id });
+            return;
+        }
+        if child.lameducked {
+            let refuse = child.refusing;
+            self.effects.push(Effect::Lameduck { id, refuse });
+            return;
+        }
         // The reloads queued wait for this child now (the queue moved, or
         // they were told of a reload still binding): said, which also gives
         // each client its patience afresh (it waits so long for each answer
@@ -1481,6 +1515,7 @@ impl Machine {
                 lameduck_timeout: self.state.settings.lameduck,
                 kill_at: None,
                 lameducked: false,
+                refusing: false,
                 killed: false,
                 binary: None,
                 by_pidfd: true,
@@ -1779,15 +1814,23 @@ impl Machine {
         if child.killed {
             return;
         }
+        // One whose spawn is under way is told once it has a pid.
+        let spawned = child.pid.is_some();
         if child.lameducked {
             if refuse {
-                self.effects.push(Effect::Lameduck { id, refuse });
+                child.refusing = true;
+                if spawned {
+                    self.effects.push(Effect::Lameduck { id, refuse });
+                }
             }
             return;
         }
         child.lameducked = true;
+        child.refusing = refuse;
         child.kill_at = Some(now + child.lameduck_timeout);
-        self.effects.push(Effect::Lameduck { id, refuse });
+        if spawned {
+            self.effects.push(Effect::Lameduck { id, refuse });
+        }
     }
 
     /// Once a child has taken over, lets go of the held sockets its launch
@@ -1898,7 +1941,10 @@ impl Machine {
         child.kill_at = None;
         if !child.killed {
             child.killed = true;
-            self.effects.push(Effect::Kill { id });
+            // One whose spawn is under way is killed once it has a pid.
+            if child.pid.is_some() {
+                self.effects.push(Effect::Kill { id });
+            }
         }
     }
 

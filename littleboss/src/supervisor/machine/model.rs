@@ -50,6 +50,9 @@ enum Action {
     /// The binds under way (in a world of slow binds: a name to resolve)
     /// finish.
     FinishBinds,
+    /// The spawns under way (in a world of slow spawns: a binary on a
+    /// file system that hangs) finish.
+    FinishSpawns,
     /// The clock moves on without the driver's tick: the next events come
     /// after deadlines that have passed unhandled (the driver's `select!`
     /// takes whichever is ready first, a message or the timer).
@@ -81,6 +84,7 @@ fn action() -> impl Strategy<Value = Action> {
         4 => (0u16..12_000).prop_map(Action::Advance),
         1 => Just(Action::Steal),
         2 => Just(Action::FinishBinds),
+        2 => Just(Action::FinishSpawns),
         1 => (0u8..2).prop_map(Action::Unstartable),
         2 => (0u16..12_000).prop_map(Action::Late),
         1 => any::<u8>().prop_map(Action::Vanish),
@@ -99,6 +103,8 @@ struct World {
     offered: bool,
     /// Binds finish only when the history says so: events come between.
     slow_binds: bool,
+    /// Spawns finish only when the history says so.
+    slow_spawns: bool,
     /// The settings of the binaries upgraded to, when they differ.
     upgraded: Option<Settings>,
 }
@@ -139,6 +145,7 @@ fn config() -> impl Strategy<Value = World> {
         prop::bool::weighted(0.2),
         prop::bool::weighted(0.9),
         prop::bool::weighted(0.3),
+        prop::bool::weighted(0.3),
         other_settings(),
     )
         .prop_map(
@@ -150,6 +157,7 @@ fn config() -> impl Strategy<Value = World> {
                 fail,
                 offered,
                 slow_binds,
+                slow_spawns,
                 upgraded,
             )| {
                 let settings = Settings {
@@ -166,6 +174,7 @@ fn config() -> impl Strategy<Value = World> {
                     upgrades_fail: fail,
                     offered,
                     slow_binds,
+                    slow_spawns,
                     upgraded,
                 }
             },
@@ -184,6 +193,7 @@ struct Model {
     decides: Option<ChildId>,
     decided: Option<i32>,
     slow_binds: bool,
+    slow_spawns: bool,
     /// Every socket seen passed by the service manager: never let go of.
     activated: std::collections::BTreeSet<super::ListenerKey>,
     /// The `Stopping` answers seen (client, index), and the earliest time
@@ -334,6 +344,12 @@ impl Model {
                     sim.defer_binds = self.slow_binds;
                 }
             }
+            Action::FinishSpawns => {
+                if sim.exit_code.is_none() {
+                    sim.finish_spawns();
+                    sim.defer_spawns = self.slow_spawns;
+                }
+            }
         }
         if let Some((id, Why::Reload { .. })) = starting
             && self.serving() == Some(id)
@@ -463,8 +479,9 @@ impl Model {
             Phase::Up(up) => up.starting.as_ref().filter(|s| s.binding).map(|s| s.id),
             _ => None,
         };
-        if let Some(binding) = binding {
-            let launch = &state.children[&binding].launch;
+        // So does one whose spawn is under way.
+        for id in binding.into_iter().chain(self.sim.spawning()) {
+            let launch = &state.children[&id].launch;
             used.extend(launch.listeners.iter().filter_map(|l| l.key.as_ref()));
         }
         // A launch a rollback or restart would come back to keeps its
@@ -524,11 +541,13 @@ impl Model {
             }
             assert!(!late(up.restart_at), "a restart is overdue: {up:?}");
         }
-        // The machine knows exactly the children not yet reaped, and one
-        // whose listeners are still being bound (not spawned yet).
+        // The machine knows exactly the children not yet reaped, one whose
+        // listeners are still being bound, and those whose spawns are
+        // under way (neither spawned yet).
         let known: Vec<ChildId> = state.children.keys().copied().collect();
         let mut expected = self.live();
         expected.extend(binding);
+        expected.extend(self.sim.spawning());
         expected.sort_unstable();
         assert_eq!(known, expected);
         // A binary is kept exactly while a child runs it or a launch that
@@ -650,8 +669,13 @@ impl Model {
     fn finish(&mut self) {
         // Binds finish from here on as they are asked for.
         self.slow_binds = false;
+        self.slow_spawns = false;
         if self.sim.exit_code.is_none() {
             self.sim.finish_binds();
+            self.check();
+        }
+        if self.sim.exit_code.is_none() {
+            self.sim.finish_spawns();
             self.check();
         }
         // First, while the supervisor is up: with time passing (past any
@@ -752,6 +776,7 @@ proptest! {
         }
         sim.upgrade_fails = world.upgrades_fail;
         sim.defer_binds = world.slow_binds;
+        sim.defer_spawns = world.slow_spawns;
         sim.upgraded_settings = world.upgraded;
         if !world.offered {
             sim.takes_over = None;
@@ -764,6 +789,7 @@ proptest! {
             decides: None,
             decided: None,
             slow_binds: world.slow_binds,
+            slow_spawns: world.slow_spawns,
             activated: Default::default(),
             promises_seen: Default::default(),
             gone_by: None,

@@ -2281,12 +2281,14 @@ fn a_reload_waiting_on_one_still_binding_says_so_not_pid_0() {
         }]
     );
     assert!(sim.logged(
-        "reload of /bin/v1 waits for the child under way (binding its listeners) to finish starting"
+        "reload of /bin/v1 waits for the child under way (not spawned yet) to finish starting"
     ));
     let status = sim.machine.status();
     let shown = status.render();
     assert!(
-        shown.contains("starting   (binding its listeners) (reload)"),
+        shown.contains(
+            "starting   (no pid yet: binding its listeners, or its exec under way) (reload)"
+        ),
         "{shown}"
     );
     // In JSON, not under `starting` (whose pid an older client needs)
@@ -2451,4 +2453,84 @@ fn kept_arguments_for_a_listener_moved_to_another_network_refuse_the_reload() {
         "{:?}",
         sim.answers(off)
     );
+}
+
+#[test]
+fn a_reload_whose_exec_hangs_past_its_deadline_fails_and_its_child_is_killed_once_it_runs() {
+    // The binary sits on a file system that hangs: the exec does not
+    // return. The reload fails at its deadline, the serving child serves
+    // on, and the child is killed as soon as its spawn returns.
+    let mut sim = Sim::serving(settings());
+    sim.defer_spawns = true;
+    let reload = sim.reload("/bin/v2");
+    sim.advance(HELLO_TIMEOUT);
+    assert!(
+        sim.final_answer(reload).is_none(),
+        "over only once it is gone"
+    );
+    assert!(
+        sim.logged("the exec of /bin/v2 has not returned within 10s: its start fails, and its child is killed once it runs"),
+        "{:?}",
+        sim.logs()
+    );
+    // Nothing was told to a child with no pid.
+    assert!(
+        !(sim.effects.iter()).any(|e| matches!(e, super::Effect::Kill { id: 2 })),
+        "{:?}",
+        sim.effects
+    );
+    sim.finish_spawns();
+    assert!(sim.process(2).killed, "killed once it has a pid");
+    assert!(!sim.process(2).lameducked);
+    sim.exit(2, ChildExit::Signal(9));
+    assert_eq!(
+        error_of(sim.final_answer(reload)),
+        format!(
+            "new child pid {} (/bin/v2) was not started within 10s: its exec had not returned (is /bin/v2 on a file system that hangs?)",
+            sim.pid(2)
+        )
+    );
+    assert_eq!(sim.serving_id(), Some(1));
+    assert!(!sim.process(1).lameducked);
+}
+
+#[test]
+fn a_stop_while_a_spawn_is_under_way_winds_the_child_down_once_it_runs() {
+    // The stop cannot tell a child with no pid yet: it waits for it, and
+    // tells it to wind down as it comes.
+    let mut sim = Sim::serving(settings());
+    sim.defer_spawns = true;
+    let reload = sim.reload("/bin/v2");
+    let stop = sim.request(Request::Stop);
+    assert_eq!(
+        error_of(sim.final_answer(reload)),
+        "the supervisor is stopping"
+    );
+    sim.exit(1, OK);
+    assert_eq!(sim.exit_code, None, "a child is still to come");
+    sim.finish_spawns();
+    let child = sim.process(2).clone();
+    assert!(child.lameducked && !child.killed, "{child:?}");
+    sim.exit(2, OK);
+    assert_eq!(stopped_code(sim.final_answer(stop)), 0);
+    assert_eq!(sim.exit_code, Some(0));
+}
+
+#[test]
+fn a_spawn_that_fails_after_its_deadline_fails_the_reload_once() {
+    // The exec hangs past the deadline, then fails: one failure, the
+    // spawn's, told to the reload's client; the serving child serves on.
+    let mut sim = Sim::serving(settings());
+    sim.defer_spawns = true;
+    let reload = sim.reload("/bin/v2");
+    sim.advance(HELLO_TIMEOUT);
+    sim.unstartable.insert("/bin/v2".into());
+    sim.finish_spawns();
+    assert_eq!(
+        error_of(sim.final_answer(reload)),
+        "cannot start /bin/v2: No such file or directory (os error 2)"
+    );
+    assert_eq!(sim.machine.state().failures, 1);
+    assert_eq!(sim.serving_id(), Some(1));
+    assert!(!sim.process(1).lameducked);
 }

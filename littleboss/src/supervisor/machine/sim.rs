@@ -111,6 +111,13 @@ pub(super) struct Sim {
     /// Binds held back are being finished (late, maybe).
     finishing_binds: bool,
     pending_binds: Vec<Effect>,
+    /// Spawns wait for [`Sim::finish_spawns`] instead of finishing at
+    /// once (their execs wait on a slow file system).
+    pub defer_spawns: bool,
+    /// Spawns held back are being finished (their sockets taken along as
+    /// they began).
+    finishing_spawns: bool,
+    pending_spawns: Vec<Effect>,
     /// Every answer each client got, in order.
     pub replies: BTreeMap<ClientId, Vec<Response>>,
     pub exit_code: Option<i32>,
@@ -178,6 +185,9 @@ impl Sim {
             defer_binds: false,
             finishing_binds: false,
             pending_binds: Vec::new(),
+            defer_spawns: false,
+            finishing_spawns: false,
+            pending_spawns: Vec::new(),
             replies: BTreeMap::new(),
             exit_code: None,
             next_client: 0,
@@ -275,14 +285,24 @@ impl Sim {
                     assert!(self.sockets.remove(&key), "closed twice: {key}");
                     None
                 }
+                Effect::Spawn { ref launch, .. } if self.defer_spawns => {
+                    // The driver takes the sockets along as the spawn
+                    // begins.
+                    for key in launch.listeners.iter().filter_map(|l| l.key.as_ref()) {
+                        assert!(self.sockets.contains(key), "spawned without {key}");
+                    }
+                    self.pending_spawns.push(effect);
+                    None
+                }
                 Effect::Spawn {
                     id,
                     launch,
                     refuse_when_orphaned,
                     managers,
                 } => {
+                    let late = self.finishing_spawns;
                     for key in launch.listeners.iter().filter_map(|l| l.key.as_ref()) {
-                        assert!(self.sockets.contains(key), "spawned without {key}");
+                        assert!(late || self.sockets.contains(key), "spawned without {key}");
                     }
                     let target = launch.target;
                     let file = target.file().to_owned();
@@ -397,6 +417,29 @@ impl Sim {
         if let Some(held) = self.machine.state.held.get_mut(&key) {
             held.activated = true;
         }
+    }
+
+    /// The children whose spawns `defer_spawns` holds back.
+    pub fn spawning(&self) -> impl Iterator<Item = ChildId> + '_ {
+        self.pending_spawns
+            .iter()
+            .filter_map(|effect| match effect {
+                Effect::Spawn { id, .. } => Some(*id),
+                _ => None,
+            })
+    }
+
+    /// Finishes the spawns held back by `defer_spawns`, one at a time, each
+    /// with what it leads to, as the driver handles each spawn's outcome
+    /// before the next.
+    pub fn finish_spawns(&mut self) {
+        self.defer_spawns = false;
+        let spawns = std::mem::take(&mut self.pending_spawns);
+        self.finishing_spawns = true;
+        for spawn in spawns {
+            self.perform(vec![spawn]);
+        }
+        self.finishing_spawns = false;
     }
 
     /// Finishes the binds held back by `defer_binds`.

@@ -209,6 +209,9 @@ pub(crate) struct Child {
     /// Told to wind down: killed if still running then.
     pub kill_at: Option<Duration>,
     pub lameducked: bool,
+    /// Told, with its lameduck, to shut its TCP listeners for good.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refusing: bool,
     pub killed: bool,
     /// The binary it runs, once spawned (if it could be told).
     pub binary: Option<FileId>,

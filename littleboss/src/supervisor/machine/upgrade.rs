@@ -43,11 +43,13 @@ impl Machine {
             return;
         };
         // Each child the new image would take over must be watched by
-        // pidfd, which it adopts them by (none is, without pidfds).
+        // pidfd, which it adopts them by (none is, without pidfds), and
+        // none may be spawning still (a start given up on, its exec not
+        // returned): the exec would lose it.
         if state
             .children
             .values()
-            .any(|c| c.pid.is_some() && !c.by_pidfd)
+            .any(|c| c.pid.is_none() || !c.by_pidfd)
         {
             return;
         }

@@ -1,0 +1,158 @@
+//! A child's start off the supervisor's loop: its exec, and the identity
+//! of the file it runs. Both wait on the file system (the exec reads the
+//! binary; `/proc/PID/exe` and the launch's path are looked at), and a
+//! binary on one that hangs (an NFS server gone, a FUSE mount) would
+//! otherwise stop control requests, deadlines and the watchdog with them.
+//! The outcome comes back to the loop, which watches the child
+//! ([`super::spawn::watch_started`]) and tells the machine.
+
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::machine::{ChildId, FileId};
+use super::spawn::{Spawn, Started};
+use crate::log::log;
+use crate::test_hook::test_hook;
+
+/// A test hook: a file whose presence holds each spawn back, before its
+/// exec (as a binary on a hung mount would), for at most [`GATE_LIMIT`].
+const TEST_GATE_VAR: &str = "LITTLEBOSS_TEST_SPAWN_GATE";
+
+/// The longest [`TEST_GATE_VAR`] holds a spawn back.
+const GATE_LIMIT: Duration = Duration::from_secs(60);
+
+/// How a spawn off the loop ended.
+#[derive(Debug)]
+pub(crate) struct SpawnDone {
+    pub id: ChildId,
+    pub result: Result<Identified, String>,
+}
+
+/// A child started, with what it was found to run.
+#[derive(Debug)]
+pub(crate) struct Identified {
+    pub started: Started,
+    /// Its binary, held open (`O_PATH`, numbered above a child's fds), if
+    /// it is the launch's own file.
+    pub file: Option<OwnedFd>,
+    /// That file's identity.
+    pub binary: Option<FileId>,
+    /// The file behind the launch's path as the kernel named it (not a
+    /// deleted one's name), for a rollback to it later.
+    pub resolved: Option<PathBuf>,
+    /// It runs the binary held open for its launch, and the launch's path
+    /// names another file now, or none.
+    pub path_replaced: bool,
+}
+
+/// What a spawn off the loop is given besides the order itself.
+#[derive(Debug)]
+pub(crate) struct Context {
+    /// The launch's file by its path (the order may run a held binary).
+    pub launch_file: PathBuf,
+    /// The order runs the binary held for its launch.
+    pub from_held: bool,
+    /// The supervisor may upgrade itself in place (for the words when a
+    /// child's binary cannot be told).
+    pub self_upgrade: bool,
+}
+
+/// Starts the child of `order` on a thread of its own, which reports on
+/// `done`. A thread that cannot start (a cgroup's `pids.max`,
+/// `RLIMIT_NPROC`) fails the spawn: tokio's blocking pool panics then.
+pub(crate) fn spawn_off_loop(
+    order: Spawn,
+    context: Context,
+    done: mpsc::UnboundedSender<SpawnDone>,
+) {
+    let id = order.id;
+    let report = done.clone();
+    let spawn = move || {
+        let result = start_and_identify(order, &context);
+        let _ = report.send(SpawnDone { id, result });
+    };
+    let started = std::thread::Builder::new()
+        .name("littleboss-spawn".to_owned())
+        .spawn(spawn);
+    if let Err(e) = started {
+        let _ = done.send(SpawnDone {
+            id,
+            result: Err(format!("cannot start a thread to start the child: {e}")),
+        });
+    }
+}
+
+fn start_and_identify(order: Spawn, context: &Context) -> Result<Identified, String> {
+    hold_at_the_gate();
+    // The file about to run, to tell it from an interpreter the kernel
+    // runs instead (a script's).
+    let expected = file_id(&order.path);
+    let path_replaced = context.from_held && file_id(&context.launch_file) != expected;
+    let started = super::spawn::start(order).map_err(|e| e.to_string())?;
+    let pid = started.pid;
+    let file = super::reexec::open_binary(&pid.to_string())
+        .and_then(super::spawn::above_child_fds)
+        .inspect_err(|e| binary_unknown(pid, e, context.self_upgrade))
+        .ok();
+    let runs = file
+        .as_ref()
+        .and_then(|fd| super::reexec::identity(fd).ok());
+    // Held, named, and upgraded to, only if it is the launch's own file: a
+    // script's interpreter is not what to run again, nor a file swapped in
+    // just then. Whether to upgrade in place is the machine's to decide;
+    // it also tells by this identity whether a reload ran the same binary.
+    let own = runs.is_some() && runs == expected;
+    let resolved = own
+        .then(|| std::fs::read_link(format!("/proc/{pid}/exe")).ok())
+        .flatten()
+        .filter(|p| !p.as_os_str().as_encoded_bytes().ends_with(b" (deleted)"));
+    Ok(Identified {
+        started,
+        file: file.filter(|_| own),
+        binary: runs.filter(|_| own),
+        resolved,
+        path_replaced,
+    })
+}
+
+/// Waits while the test hook's gate file exists (at most [`GATE_LIMIT`]).
+fn hold_at_the_gate() {
+    let Some(gate) = test_hook::<PathBuf>(TEST_GATE_VAR) else {
+        return;
+    };
+    let until = Instant::now() + GATE_LIMIT;
+    while gate.exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Says, once, that a child's binary cannot be opened through `/proc`
+/// (a binary with file capabilities runs non-dumpable).
+fn binary_unknown(pid: u32, error: &std::io::Error, self_upgrade: bool) {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if error.kind() != std::io::ErrorKind::PermissionDenied {
+        return;
+    }
+    if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        let upgrade = match self_upgrade {
+            true => "the supervisor will not upgrade itself in place to it, and ",
+            false => "",
+        };
+        log!(
+            "cannot open the binary of child pid {pid} ({error}; a binary with file capabilities runs non-dumpable): {upgrade}a rollback to it runs its file by path"
+        );
+    }
+}
+
+/// The identity of the file at `path` (symlinks followed).
+fn file_id(path: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some(FileId {
+        dev: meta.dev(),
+        ino: meta.ino(),
+    })
+}
