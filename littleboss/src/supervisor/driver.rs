@@ -159,9 +159,10 @@ pub(super) struct Io {
     binds: mpsc::UnboundedSender<BindDone>,
     /// Where the spawns done off the loop report.
     spawns: mpsc::UnboundedSender<SpawnDone>,
-    /// Spawns under way: their children, not known by pid yet, must not
-    /// be taken for orphans and reaped by the scan.
-    spawns_in_flight: usize,
+    /// Spawns under way, each with when it began (in clock ticks since
+    /// boot; `None` if that clock could not be read): their children, not
+    /// known by pid yet, must not be taken for orphans and reaped.
+    spawns_in_flight: HashMap<ChildId, Option<u64>>,
     pub next_client: ClientId,
     /// Clients given their final answer in this round: at exit, their
     /// connections get a moment to write it.
@@ -215,7 +216,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         clients: HashMap::new(),
         binds: binds_tx,
         spawns: spawns_tx,
-        spawns_in_flight: 0,
+        spawns_in_flight: HashMap::new(),
         next_client: 0,
         answered: Vec::new(),
         control_fd: parts.control_fd,
@@ -303,7 +304,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     }
                 },
                 Some(done) = binds.recv() => io.bound(done),
-                Some(done) = spawns.recv() => io.spawned(done),
+                Some(done) = spawns.recv() => io.spawned(done, &machine),
                 () = sleep_until(machine.next_deadline().map(|d| origin + d)) => {
                     // What came before the deadline is handled before it:
                     // a child's `Ready` read late (the loop busy past the
@@ -323,7 +324,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                         backlog.push_back(io.bound(done));
                     }
                     while let Ok(done) = spawns.try_recv() {
-                        backlog.push_back(io.spawned(done));
+                        backlog.push_back(io.spawned(done, &machine));
                     }
                     backlog.push_back(Event::Tick);
                     backlog.pop_front().expect("the tick was just queued")
@@ -615,7 +616,8 @@ impl Io {
                         .is_some_and(|of| self.binaries.contains_key(&of)),
                     self_upgrade: self.self_upgrade,
                 };
-                self.spawns_in_flight += 1;
+                let began = super::orphans::ticks_now();
+                self.spawns_in_flight.insert(id, began);
                 spawn_off_loop(order, context, self.spawns.clone());
             }
             Effect::PassOn { id, signal } => {
@@ -671,11 +673,14 @@ impl Io {
             Effect::ReapOrphans => {
                 let children = &self.children;
                 // A child spawned a moment ago, not reported yet, is not
-                // known by its pid: scanned again once none is under way.
-                let scan = match self.spawns_in_flight {
-                    0 => super::orphans::reap(|pid| children.values().any(|c| c.pid == pid)),
-                    _ => super::orphans::Scan::Again,
-                };
+                // known by its pid: what started since the first spawn under
+                // way began waits for a later scan (everything, if when it
+                // began is not known).
+                let spawning_since = (self.spawns_in_flight.values())
+                    .map(|began| began.unwrap_or(0))
+                    .min();
+                let owned = |pid| children.values().any(|c| c.pid == pid);
+                let scan = super::orphans::reap(owned, spawning_since);
                 if scan == super::orphans::Scan::Again {
                     // As if SIGCHLD came again, once the watcher of the
                     // zombie in the way has reaped it.
@@ -693,9 +698,9 @@ impl Io {
 
     /// Watches the child a spawn off the loop started, and tells the
     /// machine.
-    fn spawned(&mut self, done: SpawnDone) -> Event {
-        self.spawns_in_flight -= 1;
+    fn spawned(&mut self, done: SpawnDone, machine: &Machine) -> Event {
         let id = done.id;
+        self.spawns_in_flight.remove(&id);
         let identified = match done.result {
             Ok(identified) => identified,
             Err(error) => return Event::SpawnFailed { id, error },
@@ -707,7 +712,18 @@ impl Io {
             resolved,
             path_replaced,
         } = identified;
-        match super::spawn::watch_started(started, self.events_tx.clone()) {
+        let Some(child) = machine.state().children.get(&id) else {
+            // Cannot be: the machine keeps a child until its spawn ends.
+            super::spawn::kill_with_group(started.pid);
+            return Event::SpawnFailed {
+                id,
+                error: "a child the supervisor no longer knows".to_owned(),
+            };
+        };
+        // Killed while its spawn was under way: the machine kills it as it
+        // hears of it, and it is handed no listener meanwhile.
+        let doomed = child.killed;
+        match super::spawn::watch_started(started, doomed, self.events_tx.clone()) {
             Ok(child) => {
                 let (pid, by_pidfd) = (child.pid, child.by_pidfd);
                 self.children.insert(id, child);

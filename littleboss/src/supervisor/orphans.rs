@@ -36,7 +36,13 @@ pub(crate) enum Scan {
 /// Reaps every zombie child of ours that `owned` does not claim. One
 /// `waitpid(WNOHANG)` per process answers it all: a process that is not
 /// our child fails at once (ECHILD), a live one is left running.
-pub(crate) fn reap(owned: impl Fn(u32) -> bool) -> Scan {
+///
+/// `spawning_since`: spawns are under way, the first begun at this time
+/// (in clock ticks since boot, as `/proc/PID/stat` counts a process's
+/// start). A child one started is not known by its pid yet, and must not
+/// be reaped as an orphan: a zombie started since then is left for a
+/// later scan ([`Scan::Again`]), an older one (an orphan) is reaped.
+pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: Option<u64>) -> Scan {
     // nix's Dir hands out each entry's name in place, where std's read_dir
     // allocates twice for every process on the machine.
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
@@ -52,9 +58,14 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool) -> Scan {
             SAID.call_once(|| {
                 log!("cannot read /proc ({e}): orphans are reaped by waitid, one zombie at a time")
             });
-            return reap_one_by_one(owned);
+            return match spawning_since {
+                // Started when, it cannot tell without /proc.
+                Some(_) => Scan::Again,
+                None => reap_one_by_one(owned),
+            };
         }
     };
+    let mut scan = Scan::Done;
     for entry in dir.iter().flatten() {
         let Some(pid) = entry
             .file_name()
@@ -67,9 +78,68 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool) -> Scan {
         if owned(pid) {
             continue;
         }
+        if let Some(since) = spawning_since
+            && spawned_maybe(pid, since)
+        {
+            scan = Scan::Again;
+            continue;
+        }
         reap_one(Pid::from_raw(pid as i32));
     }
-    Scan::Done
+    scan
+}
+
+/// Whether `pid` may be the child of a spawn begun at `since`: a zombie
+/// child of ours, started then or later (a tick before, for rounding),
+/// and in its own process group (its setup makes it so) or, not there
+/// yet, still in ours; or one whose start cannot be read. An orphan of a
+/// child's is in that child's group, and is reaped.
+fn spawned_maybe(pid: u32, since: u64) -> bool {
+    use nix::libc;
+    let peek = super::pidfd::REAP | libc::WNOWAIT;
+    // Not our child, or running: nothing to reap either way.
+    let Ok(Some(_)) = super::pidfd::ended(libc::P_PID, pid as libc::id_t, peek) else {
+        return false;
+    };
+    let Some(Stat { group, started }) = stat(pid) else {
+        return true;
+    };
+    let ours = nix::unistd::getpgrp().as_raw() as u32;
+    started + 1 >= since && (group == pid || group == ours)
+}
+
+/// What the scan reads of a process in `/proc/PID/stat`.
+#[derive(Debug, PartialEq, Eq)]
+struct Stat {
+    /// Its process group.
+    group: u32,
+    /// When it started, in clock ticks since boot.
+    started: u64,
+}
+
+fn stat(pid: u32) -> Option<Stat> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&stat)
+}
+
+/// The group (the 5th field) and the start (`starttime`, the 22nd), read
+/// from after the name's last `)` (a name may hold spaces and
+/// parentheses): the 3rd and the 20th fields there.
+fn parse_stat(stat: &str) -> Option<Stat> {
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let group = fields.nth(2)?.parse().ok()?;
+    let started = fields.nth(16)?.parse().ok()?;
+    Some(Stat { group, started })
+}
+
+/// Now, in clock ticks since boot: the clock of [`started_ticks`].
+pub(crate) fn ticks_now() -> Option<u64> {
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).ok()?;
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok()??;
+    let hz = u64::try_from(hz).ok()?;
+    let secs = u64::try_from(now.tv_sec()).ok()?;
+    let nanos = u64::try_from(now.tv_nsec()).ok()?;
+    Some(secs * hz + nanos * hz / 1_000_000_000)
 }
 
 /// Without `/proc` to list processes: `waitid(WNOWAIT)` shows a zombie
@@ -103,5 +173,34 @@ fn reap_one(pid: Pid) {
             Ok(signal) => log!("reaped orphaned process pid {pid} (killed by {signal})"),
             Err(_) => log!("reaped orphaned process pid {pid} (killed by a real-time signal)"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Stat, parse_stat, stat, ticks_now};
+
+    #[test]
+    fn group_and_start_are_read_past_a_name_with_spaces_and_parentheses() {
+        let line = "42 (a (b) c) Z 1 41 40 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 0 0";
+        let read = parse_stat(line);
+        assert_eq!(
+            read,
+            Some(Stat {
+                group: 41,
+                started: 12345
+            })
+        );
+        assert_eq!(parse_stat("42 (cut"), None);
+    }
+
+    #[test]
+    fn this_process_started_before_now_on_the_same_clock() {
+        let Stat { group, started } = stat(std::process::id()).unwrap();
+        assert_eq!(group, nix::unistd::getpgrp().as_raw() as u32);
+        let now = ticks_now().unwrap();
+        assert!(started <= now, "{started} > {now}");
+        // Within the last day: the clocks agree on where they count from.
+        assert!(now - started < 86_400 * 100, "{started} vs {now}");
     }
 }

@@ -491,6 +491,9 @@ fn exec_going_back(
             "cannot go back to the previous binary: {error}; trying again ({tries} of {})",
             handoff::ROLLBACK_TRIES
         );
+        // Not inheritable while it waits: a process one of the program's
+        // threads starts meanwhile would take the sockets and the lock.
+        super::close_inherited_on_exec();
         std::thread::sleep(std::time::Duration::from_millis(100 << tries));
     }
 }

@@ -301,10 +301,13 @@ pub(crate) fn start(launch: Spawn) -> std::io::Result<Started> {
 }
 
 /// Watches a child [`start`] started, on the loop (its pidfd and channel
-/// wait on the runtime): its watcher sends it its listeners; its messages
-/// and exit arrive as [`Event`]s.
+/// wait on the runtime): its watcher sends it its listeners, unless it is
+/// `doomed` (killed while its spawn was under way: it must not take a
+/// connection off the queues it shares); its messages and exit arrive as
+/// [`Event`]s.
 pub(crate) fn watch_started(
     started: Started,
+    doomed: bool,
     events: mpsc::UnboundedSender<Event>,
 ) -> std::io::Result<ChildHandle> {
     let Started {
@@ -322,7 +325,8 @@ pub(crate) fn watch_started(
     // one.
     let process = Process::open(pid).inspect_err(|_| kill_with_group(pid))?;
     let channel = SupervisorEnd::new(ours).inspect_err(|_| kill_with_group(pid))?;
-    Ok(watch(id, process, channel, events, Some((hello, fds))))
+    let hello = (!doomed).then_some((hello, fds));
+    Ok(watch(id, process, channel, events, hello))
 }
 
 /// Watches a child this process had before it re-executed itself: its pid

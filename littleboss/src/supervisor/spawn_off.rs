@@ -71,7 +71,12 @@ pub(crate) fn spawn_off_loop(
     let id = order.id;
     let report = done.clone();
     let spawn = move || {
-        let result = start_and_identify(order, &context);
+        // Reported whatever happens: the loop counts the spawns under way
+        // (no orphan scan meanwhile), and the machine waits for the child.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            start_and_identify(order, &context)
+        }))
+        .unwrap_or_else(|_| Err("starting the child panicked".to_owned()));
         let _ = report.send(SpawnDone { id, result });
     };
     let started = std::thread::Builder::new()

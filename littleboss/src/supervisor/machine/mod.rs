@@ -622,7 +622,7 @@ impl Machine {
                 ),
                 None => say!(
                     self,
-                    "a child whose exec has not returned is past its lameduck timeout; it is killed once it has"
+                    "a child whose exec has not returned is past its lameduck timeout: not waited for, and killed should it run"
                 ),
             }
             self.kill(id);
@@ -643,23 +643,17 @@ impl Machine {
                 let child = &self.state.children[&id];
                 let path = child.launch.target.file().display().to_string();
                 let timeout = self.hello_timeout();
-                // Its spawn still under way: killed once it returns, which
-                // may be never (said now, then).
-                let reason = match child.pid {
-                    None => {
-                        say!(
-                            self,
-                            "the exec of {path} has not returned within {timeout:?}: its start fails, and its child is killed once it runs"
-                        );
-                        format!(
-                            "was not started within {timeout:?}: its exec had not returned (is {path} on a file system that hangs?)"
-                        )
-                    }
-                    Some(_) => format!(
+                match child.pid {
+                    // Its spawn still under way, which may never end (a
+                    // hung mount): the start fails now, and what waited
+                    // for it goes on.
+                    None => self.give_up_spawning(format!(
+                        "new child ({path}) was not started within {timeout:?}: its exec had not returned (is {path} on a file system that hangs?); it is killed once it runs"
+                    )),
+                    Some(_) => self.fail_starting(format!(
                         "did not answer on the child channel within {timeout:?}: is {path} a littleboss program?"
-                    ),
-                };
-                self.fail_starting(reason);
+                    )),
+                }
             } else if starting.ready_by.is_some_and(|at| at <= now) {
                 let timeout = starting.ready_timeout;
                 self.fail_starting(format!("was not ready within {timeout:?}"));
@@ -725,6 +719,14 @@ impl Machine {
             let refuse = child.refusing;
             self.effects.push(Effect::Lameduck { id, refuse });
             return;
+        }
+        // Its hello is due a whole hello timeout from its spawn (its exec
+        // may have taken most of the one counted from the order).
+        let hello_by = self.now + self.hello_timeout();
+        if let Some(starting) = (self.up().and_then(|up| up.starting.as_mut()))
+            .filter(|s| s.id == id && s.ready_by.is_none() && s.error.is_none())
+        {
+            starting.hello_by = Some(hello_by);
         }
         // The reloads queued wait for this child now (the queue moved, or
         // they were told of a reload still binding): said, which also gives
@@ -1453,7 +1455,11 @@ impl Machine {
         let Phase::Stopping(stopping) = &self.state.phase else {
             return;
         };
-        if !self.state.children.is_empty() {
+        // Not for one killed whose spawn has not returned, maybe never:
+        // should it run after the exit, it finds its channel closed, and
+        // exits.
+        let waited_for = |c: &Child| c.pid.is_some() || !c.killed;
+        if self.state.children.values().any(waited_for) {
             return;
         }
         let Stopping { waiters, code, .. } = stopping.clone();
@@ -1794,6 +1800,19 @@ impl Machine {
         starting.ready_by = None;
         let id = starting.id;
         self.kill(id);
+    }
+
+    /// The starting child's spawn has not returned by its deadline: its
+    /// start fails at once, with `message`, rather than when it exits
+    /// (which needs its spawn to return, maybe never). Kept, killed and
+    /// without a pid, so that it is killed should it come to run; a stop
+    /// does not wait for it.
+    fn give_up_spawning(&mut self, message: String) {
+        let Some(starting) = self.up().and_then(|up| up.starting.take()) else {
+            return;
+        };
+        self.kill(starting.id);
+        self.start_failed(starting.why, message, 1);
     }
 
     /// Tells a child to wind down, and when it will be killed.
