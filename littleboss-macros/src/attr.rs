@@ -305,8 +305,12 @@ impl State {
                 let dashed = match list.parse_args_with(dashed_listeners) {
                     Ok(dashed) => dashed,
                     // With a dashed name written, what is wrong is most
-                    // likely elsewhere than at its dash.
-                    Err(dashed_error) if has_dashed_name(&list.tokens) => {
+                    // likely elsewhere than at its dash; so too with a name
+                    // that is a keyword or a number (`type`, `2fa`), which
+                    // syn refuses as a path first.
+                    Err(dashed_error)
+                        if has_dashed_name(&list.tokens) || has_unpathlike_name(&list.tokens) =>
+                    {
                         return Err(listener_hint(&list.tokens).unwrap_or(dashed_error));
                     }
                     Err(_) => return Err(listener_hint(&list.tokens).unwrap_or(e)),
@@ -492,6 +496,27 @@ fn has_dashed_name(tokens: &TokenStream) -> bool {
         matches!(&pair[0], TokenTree::Ident(_) | TokenTree::Literal(_))
             && matches!(&pair[1], TokenTree::Punct(p) if p.as_char() == '-')
     })
+}
+
+/// Whether a listener name (a group's first token, or one after a comma)
+/// is one a Rust path cannot be: a keyword (`type`) or a number (`2fa`).
+fn has_unpathlike_name(tokens: &TokenStream) -> bool {
+    use proc_macro2::TokenTree;
+    let mut at_name = true;
+    for token in tokens.clone() {
+        let unpathlike = match &token {
+            TokenTree::Ident(ident) => {
+                syn::parse2::<syn::Ident>(TokenTree::Ident(ident.clone()).into()).is_err()
+            }
+            TokenTree::Literal(_) => true,
+            _ => false,
+        };
+        if at_name && unpathlike {
+            return true;
+        }
+        at_name = matches!(&token, TokenTree::Punct(p) if p.as_char() == ',');
+    }
+    false
 }
 
 /// `listener(...)`'s items read by hand, `NAME = VALUE` each, where NAME
