@@ -421,6 +421,37 @@ fn a_stop_while_a_childs_exec_hangs_winds_that_child_down_once_it_runs() {
 }
 
 #[test]
+fn a_reload_given_up_on_leaves_no_new_address_listening() {
+    // The reload moved the listener, and its exec hangs past the deadline:
+    // the new socket, which the hung spawn still holds a copy of, is shut,
+    // so a client there is refused rather than queued for nobody.
+    let bin = env!("CARGO_BIN_EXE_short_ready");
+    let mut svc = Service::new(bin);
+    let (gate, addr) = start_with_spawn_gate(&mut svc);
+    let first = child_pid(&json(&svc, bin));
+    std::fs::write(&gate, "").unwrap();
+    let port = tests::free_port();
+    let out = svc.control_with(bin, "reload", &[&format!("-addr=127.0.0.1:{port}")]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("its exec had not returned"),
+        "{}",
+        text(&out)
+    );
+    tests::eventually("the new address to refuse", || {
+        let refused = std::net::TcpStream::connect(("127.0.0.1", port))
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionRefused);
+        refused.then_some(())
+    });
+    assert_eq!(
+        read_greeting(addr).unwrap().trim(),
+        format!("short_ready {first}")
+    );
+    std::fs::remove_file(&gate).unwrap();
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn orphans_are_reaped_while_a_childs_exec_hangs() {
     // A spawn under way keeps the scan off the processes started since it
     // began (its child, not known by pid yet, among them), not off the
@@ -453,8 +484,8 @@ fn orphans_are_reaped_while_a_childs_exec_hangs() {
 #[test]
 fn a_reload_whose_exec_hangs_past_its_deadline_fails_and_its_child_is_killed_once_it_runs() {
     // The 200 ms hello deadline passes while the exec hangs: the reload
-    // fails (once the child it waits for is gone), the serving child is
-    // untouched, and the late child is killed as soon as it runs.
+    // fails then, the serving child is untouched, and the late child is
+    // killed as soon as it runs.
     let bin = env!("CARGO_BIN_EXE_short_ready");
     let mut svc = Service::new(bin);
     let (gate, addr) = start_with_spawn_gate(&mut svc);

@@ -57,7 +57,17 @@ impl Socket {
         }
     }
 
-    fn close(self) {
+    /// Closes this copy. One a spawn under way or a hello not sent yet
+    /// still holds (a start given up on, an exit meanwhile) is shut as
+    /// well: it would go on listening, with nobody to accept, for as long
+    /// as that copy lives.
+    fn close(self, network: crate::spec::Network) {
+        if Arc::strong_count(&self.fd) > 1 && network != crate::spec::Network::Unix {
+            let _ = nix::sys::socket::shutdown(
+                std::os::fd::AsRawFd::as_raw_fd(&*self.fd),
+                nix::sys::socket::Shutdown::Read,
+            );
+        }
         if let Some(file) = self.unix_file {
             file.remove();
         }
@@ -71,7 +81,7 @@ impl Socket {
     /// instead (connects fail at once).
     fn shut(self, network: crate::spec::Network) {
         if network == crate::spec::Network::Unix {
-            return self.close();
+            return self.close(network);
         }
         let _ = nix::sys::socket::shutdown(
             std::os::fd::AsRawFd::as_raw_fd(&*self.fd),
@@ -159,10 +169,10 @@ pub(super) struct Io {
     binds: mpsc::UnboundedSender<BindDone>,
     /// Where the spawns done off the loop report.
     spawns: mpsc::UnboundedSender<SpawnDone>,
-    /// Spawns under way, each with when it began (in clock ticks since
-    /// boot; `None` if that clock could not be read): their children, not
-    /// known by pid yet, must not be taken for orphans and reaped.
-    spawns_in_flight: HashMap<ChildId, Option<u64>>,
+    /// Spawns under way, each with when it forked (in clock ticks since
+    /// boot; 0 until it has): their children, not known by pid yet, must
+    /// not be taken for orphans and reaped.
+    spawns_in_flight: HashMap<ChildId, Arc<std::sync::atomic::AtomicU64>>,
     pub next_client: ClientId,
     /// Clients given their final answer in this round: at exit, their
     /// connections get a moment to write it.
@@ -565,7 +575,7 @@ impl Io {
             }
             Effect::Close { key } => {
                 if let Some(socket) = self.sockets.remove(&key) {
-                    socket.close();
+                    socket.close(key.network);
                 }
             }
             Effect::HandQueued { key, to, listener } => {
@@ -616,9 +626,9 @@ impl Io {
                         .is_some_and(|of| self.binaries.contains_key(&of)),
                     self_upgrade: self.self_upgrade,
                 };
-                let began = super::orphans::ticks_now();
-                self.spawns_in_flight.insert(id, began);
-                spawn_off_loop(order, context, self.spawns.clone());
+                let forked = Arc::new(std::sync::atomic::AtomicU64::new(0));
+                self.spawns_in_flight.insert(id, forked.clone());
+                spawn_off_loop(order, context, forked, self.spawns.clone());
             }
             Effect::PassOn { id, signal } => {
                 if let Some(child) = self.children.get(&id) {
@@ -673,11 +683,12 @@ impl Io {
             Effect::ReapOrphans => {
                 let children = &self.children;
                 // A child spawned a moment ago, not reported yet, is not
-                // known by its pid: what started since the first spawn under
-                // way began waits for a later scan (everything, if when it
-                // began is not known).
+                // known by its pid: what may be it (see `orphans::reap`)
+                // waits for a later scan, from the first fork of a spawn
+                // under way.
                 let spawning_since = (self.spawns_in_flight.values())
-                    .map(|began| began.unwrap_or(0))
+                    .map(|forked| forked.load(std::sync::atomic::Ordering::SeqCst))
+                    .filter(|&forked| forked != 0)
                     .min();
                 let owned = |pid| children.values().any(|c| c.pid == pid);
                 let scan = super::orphans::reap(owned, spawning_since);
@@ -938,8 +949,8 @@ impl Io {
     /// Lets go of the listeners, the control socket and, last, the lock
     /// file (still holding the lock: a new start may take over from here).
     fn leave(&mut self) {
-        for (_, socket) in self.sockets.drain() {
-            socket.close();
+        for (key, socket) in self.sockets.drain() {
+            socket.close(key.network);
         }
         // Only while the path names our socket: a cleaner may have removed
         // both files, and a successor made its own since.

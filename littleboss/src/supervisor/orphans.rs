@@ -37,11 +37,13 @@ pub(crate) enum Scan {
 /// `waitpid(WNOHANG)` per process answers it all: a process that is not
 /// our child fails at once (ECHILD), a live one is left running.
 ///
-/// `spawning_since`: spawns are under way, the first begun at this time
+/// `spawning_since`: spawns are under way, the first forked at this time
 /// (in clock ticks since boot, as `/proc/PID/stat` counts a process's
 /// start). A child one started is not known by its pid yet, and must not
-/// be reaped as an orphan: a zombie started since then is left for a
-/// later scan ([`Scan::Again`]), an older one (an orphan) is reaped.
+/// be reaped as an orphan: a zombie that may be one ([`spawned_maybe`]) is
+/// left for a later scan ([`Scan::Again`]); an orphan of a child's is
+/// reaped. (Without `/proc`, nothing is, until no forked spawn is under
+/// way.)
 pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: Option<u64>) -> Scan {
     // nix's Dir hands out each entry's name in place, where std's read_dir
     // allocates twice for every process on the machine.

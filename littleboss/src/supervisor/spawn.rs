@@ -218,7 +218,8 @@ pub(crate) struct Started {
 /// [`watch_started`] to watch. Waits for the exec: off the loop, where a
 /// binary on a file system that hangs (an NFS server gone, a FUSE mount)
 /// would stop control requests, deadlines and the watchdog.
-pub(crate) fn start(launch: Spawn) -> std::io::Result<Started> {
+/// `about_to_fork` runs just before the fork.
+pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Result<Started> {
     runnable(&launch.path)?;
     let (ours, theirs) = fdpass::socketpair()?;
     let theirs_raw = theirs.as_raw_fd();
@@ -278,6 +279,7 @@ pub(crate) fn start(launch: Spawn) -> std::io::Result<Started> {
             }
         });
     }
+    about_to_fork();
     let child = command.spawn()?;
     drop(theirs);
     let pid = child.id();

@@ -8,6 +8,8 @@
 
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -61,11 +63,14 @@ pub(crate) struct Context {
 }
 
 /// Starts the child of `order` on a thread of its own, which reports on
-/// `done`. A thread that cannot start (a cgroup's `pids.max`,
-/// `RLIMIT_NPROC`) fails the spawn: tokio's blocking pool panics then.
+/// `done`, and sets `forked` to when it forks (in clock ticks since boot,
+/// as [`super::orphans::reap`] takes it). A thread that cannot start (a
+/// cgroup's `pids.max`, `RLIMIT_NPROC`) fails the spawn: tokio's blocking
+/// pool panics then.
 pub(crate) fn spawn_off_loop(
     order: Spawn,
     context: Context,
+    forked: Arc<AtomicU64>,
     done: mpsc::UnboundedSender<SpawnDone>,
 ) {
     let id = order.id;
@@ -74,7 +79,7 @@ pub(crate) fn spawn_off_loop(
         // Reported whatever happens: the loop counts the spawns under way
         // (no orphan scan meanwhile), and the machine waits for the child.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            start_and_identify(order, &context)
+            start_and_identify(order, &context, &forked)
         }))
         .unwrap_or_else(|_| Err("starting the child panicked".to_owned()));
         let _ = report.send(SpawnDone { id, result });
@@ -90,13 +95,23 @@ pub(crate) fn spawn_off_loop(
     }
 }
 
-fn start_and_identify(order: Spawn, context: &Context) -> Result<Identified, String> {
+fn start_and_identify(
+    order: Spawn,
+    context: &Context,
+    forked: &AtomicU64,
+) -> Result<Identified, String> {
     hold_at_the_gate();
     // The file about to run, to tell it from an interpreter the kernel
     // runs instead (a script's).
     let expected = file_id(&order.path);
     let path_replaced = context.from_held && file_id(&context.launch_file) != expected;
-    let started = super::spawn::start(order).map_err(|e| e.to_string())?;
+    // Just before the fork: a tick early rather than late (1 if the clock
+    // cannot be read: everything since boot, then).
+    let about_to_fork = || {
+        let now = super::orphans::ticks_now().unwrap_or(1).max(1);
+        forked.store(now, Ordering::SeqCst);
+    };
+    let started = super::spawn::start(order, about_to_fork).map_err(|e| e.to_string())?;
     let pid = started.pid;
     let file = super::reexec::open_binary(&pid.to_string())
         .and_then(super::spawn::above_child_fds)

@@ -44,6 +44,10 @@ pub(crate) const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// or its start fails: a reload waiting on it would otherwise never end,
 /// nor would the reloads queued behind it.
 pub(crate) const BIND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many starts given up on, their execs not returned, may be
+/// outstanding before no child is started (see `start_child`).
+pub(crate) const MAX_SPAWNS_GIVEN_UP: usize = 4;
 /// A child promoted by a reload that dies within this time is rolled back
 /// to the previous binary (with `fallback`).
 pub(crate) const PROBATION: Duration = Duration::from_secs(5);
@@ -1458,8 +1462,7 @@ impl Machine {
         // Not for one killed whose spawn has not returned, maybe never:
         // should it run after the exit, it finds its channel closed, and
         // exits.
-        let waited_for = |c: &Child| c.pid.is_some() || !c.killed;
-        if self.state.children.values().any(waited_for) {
+        if self.state.children.values().any(|c| !c.given_up()) {
             return;
         }
         let Stopping { waiters, code, .. } = stopping.clone();
@@ -1476,6 +1479,21 @@ impl Machine {
     /// Starts a child as `launch` says: binds the listeners it needs that
     /// are not held yet first (all or none), then spawns it.
     fn start_child(&mut self, launch: Launch, why: Why) {
+        // Each start given up on whose exec never returns keeps a thread
+        // (a file system that hangs): so many, and no more are begun.
+        let given_up = self
+            .state
+            .children
+            .values()
+            .filter(|c| c.given_up())
+            .count();
+        if given_up >= MAX_SPAWNS_GIVEN_UP {
+            let message = format!(
+                "not starting {}: the execs of {given_up} children given up on have not returned (a file system that hangs?); no child starts until one has",
+                launch.target.file().display()
+            );
+            return self.start_failed(why, message, 1);
+        }
         let now = self.now;
         let hello_by = now + self.hello_timeout();
         let ready_timeout = self.state.settings.ready_timeout;
@@ -1615,16 +1633,20 @@ impl Machine {
     /// names (a rollback's in probation or deferred, the serving launch's
     /// for a restart, and those of children started from one).
     pub fn binaries_kept(&self) -> std::collections::BTreeSet<ChildId> {
-        let named = self.launches_kept().filter_map(|l| l.target.binary_of);
+        // A given-up spawn's too: it may still exec `/proc/self/fd/N`.
+        let named = self.launches_kept(true).filter_map(|l| l.target.binary_of);
         self.state.children.keys().copied().chain(named).collect()
     }
 
     /// The launches that run or may run again: the serving one, every
-    /// child's, and those a rollback or restart would come back to.
-    fn launches_kept(&self) -> impl Iterator<Item = &Launch> {
+    /// child's, and those a rollback or restart would come back to. A
+    /// child given up on before its spawn returned (killed, without a pid)
+    /// counts only if `given_up`: no socket is kept for it.
+    fn launches_kept(&self, given_up: bool) -> impl Iterator<Item = &Launch> {
         let state = &self.state;
         let mut launches: Vec<&Launch> = vec![&state.current];
-        launches.extend(state.children.values().map(|c| &c.launch));
+        let counted = |c: &&Child| given_up || !c.given_up();
+        launches.extend(state.children.values().filter(counted).map(|c| &c.launch));
         if let Phase::Up(up) = &state.phase {
             launches.extend(up.probation.as_ref().map(|p| &p.previous));
             launches.extend(&up.fallback_to);
@@ -1641,7 +1663,7 @@ impl Machine {
     fn close_unused(&mut self) {
         let state = &self.state;
         let in_use: std::collections::BTreeSet<&ListenerKey> = self
-            .launches_kept()
+            .launches_kept(false)
             .flat_map(|l| l.listeners.iter().filter_map(|a| a.key.as_ref()))
             .collect();
         // A socket the service manager passed stays, whatever happens: it

@@ -2570,3 +2570,54 @@ fn a_child_whose_exec_took_most_of_the_deadline_has_a_whole_hello_timeout() {
         Some(Response::Reloaded { .. })
     ));
 }
+
+#[test]
+fn a_start_given_up_on_keeps_none_of_the_sockets_bound_for_it() {
+    // A reload that added a listener, whose exec then hung: the reload
+    // fails, and its new socket goes (nobody would accept on it), though
+    // the hung spawn holds a copy (the driver shuts a shared one).
+    let mut sim = Sim::serving(settings());
+    sim.defer_spawns = true;
+    let declared = [
+        ("http", "tcp:127.0.0.1:8080"),
+        ("admin", "tcp:127.0.0.1:9091"),
+    ];
+    let reload = reload_with(&mut sim, None, &declared);
+    let admin = key("admin", "127.0.0.1:9091");
+    assert!(sim.sockets.contains(&admin));
+    sim.advance(HELLO_TIMEOUT);
+    assert!(error_of(sim.final_answer(reload)).contains("its exec had not returned"));
+    assert!(!sim.sockets.contains(&admin), "{:?}", sim.sockets);
+    assert!(sim.sockets.contains(&key("http", "127.0.0.1:8080")));
+    // Its binary stays held: the spawn may yet run it.
+    assert!(sim.machine.binaries_kept().contains(&2));
+}
+
+#[test]
+fn no_child_is_started_while_too_many_given_up_execs_have_not_returned() {
+    // Each given-up spawn keeps a thread; past the bound, a start fails at
+    // once, saying why, until one returns.
+    let mut sim = Sim::serving(settings());
+    sim.defer_spawns = true;
+    for _ in 0..super::MAX_SPAWNS_GIVEN_UP {
+        sim.reload("/bin/v2");
+        sim.advance(HELLO_TIMEOUT);
+    }
+    let refused = sim.reload("/bin/v3");
+    assert_eq!(
+        error_of(sim.final_answer(refused)),
+        "not starting /bin/v3: the execs of 4 children given up on have not returned (a file system that hangs?); no child starts until one has"
+    );
+    assert_eq!(sim.serving_id(), Some(1));
+    // One returns (and is killed): a start goes ahead again.
+    sim.finish_spawns();
+    sim.exit(2, ChildExit::Signal(9));
+    sim.defer_spawns = false;
+    let next = sim.reload("/bin/v3");
+    let started = sim.starting_id().unwrap();
+    sim.hello_and_ready(started);
+    assert!(matches!(
+        sim.final_answer(next),
+        Some(Response::Reloaded { .. })
+    ));
+}

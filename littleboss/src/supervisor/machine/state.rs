@@ -240,6 +240,11 @@ pub(crate) struct Child {
 }
 
 impl Child {
+    /// Given up on before its spawn returned: killed, without a pid.
+    pub fn given_up(&self) -> bool {
+        self.killed && self.pid.is_none()
+    }
+
     /// Its launch, run again from the very file it ran (held open by the
     /// driver for child `id`, this one), wherever its path points by then:
     /// what a rollback or a revival runs.

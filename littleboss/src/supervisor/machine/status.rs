@@ -39,7 +39,10 @@ impl Machine {
         let draining = state
             .children
             .iter()
+            // Not one given up on before its spawn returned: it has no
+            // pid to show (and an older client reads none as a mistake).
             .filter(|(id, c)| (c.lameducked || c.killed) && Some(**id) != failing)
+            .filter(|(_, c)| !c.given_up())
             .filter_map(|(&id, c)| {
                 Some(DrainingStatus {
                     child: describe(id)?,
