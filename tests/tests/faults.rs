@@ -338,6 +338,17 @@ fn a_ready_said_while_the_supervisor_was_busy_past_the_deadline_counts() {
     svc.stop_expecting(0);
 }
 
+/// A service of `bin` started as [`start_with_spawn_gate`] says, its gate
+/// then closed (the next spawn held): the service, the gate, the serving
+/// child's address and pid.
+fn serving_with_spawns_held(bin: &str) -> (Service, std::path::PathBuf, std::net::SocketAddr, i32) {
+    let mut svc = Service::new(bin);
+    let (gate, addr) = start_with_spawn_gate(&mut svc);
+    let first = child_pid(&json(&svc, bin));
+    std::fs::write(&gate, "").unwrap();
+    (svc, gate, addr, first)
+}
+
 /// Starts `svc` with each spawn held back while a file (returned, absent
 /// for now: the first child starts) exists, as an exec of a binary on a
 /// file system that hangs; its first child ready. Returns the file and the
@@ -359,10 +370,7 @@ fn the_supervisor_answers_while_a_childs_exec_hangs() {
     // at the gate): the supervisor's loop goes on meanwhile, answering
     // `status`, and the reload goes on once the exec returns.
     let bin = env!("CARGO_BIN_EXE_versioned_v1");
-    let mut svc = Service::new(bin);
-    let (gate, addr) = start_with_spawn_gate(&mut svc);
-    let first = child_pid(&json(&svc, bin));
-    std::fs::write(&gate, "").unwrap();
+    let (mut svc, gate, addr, first) = serving_with_spawns_held(bin);
     let mut reload = tests::KilledOnDrop(svc.spawn_control(bin, "reload"));
     let status = tests::eventually("the reload's child under way", || {
         let status = json(&svc, bin);
@@ -426,10 +434,7 @@ fn a_reload_given_up_on_leaves_no_new_address_listening() {
     // the new socket, which the hung spawn still holds a copy of, is shut,
     // so a client there is refused rather than queued for nobody.
     let bin = env!("CARGO_BIN_EXE_short_ready");
-    let mut svc = Service::new(bin);
-    let (gate, addr) = start_with_spawn_gate(&mut svc);
-    let first = child_pid(&json(&svc, bin));
-    std::fs::write(&gate, "").unwrap();
+    let (mut svc, gate, addr, first) = serving_with_spawns_held(bin);
     let port = tests::free_port();
     let out = svc.control_with(bin, "reload", &[&format!("-addr=127.0.0.1:{port}")]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -487,10 +492,7 @@ fn a_reload_whose_exec_hangs_past_its_deadline_fails_and_its_child_is_killed_onc
     // fails then, the serving child is untouched, and the late child is
     // killed as soon as it runs.
     let bin = env!("CARGO_BIN_EXE_short_ready");
-    let mut svc = Service::new(bin);
-    let (gate, addr) = start_with_spawn_gate(&mut svc);
-    let first = child_pid(&json(&svc, bin));
-    std::fs::write(&gate, "").unwrap();
+    let (mut svc, gate, addr, first) = serving_with_spawns_held(bin);
     // Answered at the deadline, the exec still held.
     let out = svc.control_with(bin, "reload", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));

@@ -362,14 +362,21 @@ fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
     assert_no_handoff_left(pid, &[Path::new(V1), &copy]);
     // A binary that cannot read the state would fail the same way again:
     // the next child of it serves, the supervisor does not try.
-    let again = svc.control_with(&copy, "reload", &[]);
+    reload_is_not_upgraded_to_again(&svc, &copy, "this binary reads version 99");
+    svc.stop_expecting(0);
+}
+
+/// Reloads to `copy` again, whose upgrade failed for good: the reload
+/// succeeds, and the supervisor says it keeps its own binary, because
+/// `why`, without trying.
+fn reload_is_not_upgraded_to_again(svc: &Service, copy: &Path, why: &str) {
+    let again = svc.control_with(copy, "reload", &[]);
     assert!(again.status.success(), "{}", text(&again));
     let out = svc
         .output
         .wait_for("keeps running its own binary rather than");
-    assert!(out.contains("this binary reads version 99"), "{out}");
-    assert_eq!(self::status(&svc)["upgrades"], 0);
-    svc.stop_expecting(0);
+    assert!(out.contains(why), "{out}");
+    assert_eq!(status(svc)["upgrades"], 0);
 }
 
 /// Reloads `closes_listeners`'s service to a copy of it named so that its
@@ -548,13 +555,7 @@ fn a_new_image_whose_code_before_run_exits_goes_back_to_the_old_one() {
     );
     assert_no_handoff_left(pid, &[Path::new(V1), &copy]);
     // It would exit the same way again: not tried again.
-    let again = svc.control_with(&copy, "reload", &[]);
-    assert!(again.status.success(), "{}", text(&again));
-    let out = svc
-        .output
-        .wait_for("keeps running its own binary rather than");
-    assert!(out.contains("its code before `run` exited"), "{out}");
-    assert_eq!(self::status(&svc)["upgrades"], 0);
+    reload_is_not_upgraded_to_again(&svc, &copy, "its code before `run` exited");
     svc.stop_expecting(0);
 }
 

@@ -686,10 +686,13 @@ impl Io {
                 // known by its pid: what may be it (see `orphans::reap`)
                 // waits for a later scan, from the first fork of a spawn
                 // under way.
-                let spawning_since = (self.spawns_in_flight.values())
-                    .map(|forked| forked.load(std::sync::atomic::Ordering::SeqCst))
-                    .filter(|&forked| forked != 0)
-                    .min();
+                let in_flight = &self.spawns_in_flight;
+                let spawning_since = || {
+                    (in_flight.values())
+                        .map(|forked| forked.load(std::sync::atomic::Ordering::SeqCst))
+                        .filter(|&forked| forked != 0)
+                        .min()
+                };
                 let owned = |pid| children.values().any(|c| c.pid == pid);
                 let scan = super::orphans::reap(owned, spawning_since);
                 if scan == super::orphans::Scan::Again {

@@ -37,14 +37,15 @@ pub(crate) enum Scan {
 /// `waitpid(WNOHANG)` per process answers it all: a process that is not
 /// our child fails at once (ECHILD), a live one is left running.
 ///
-/// `spawning_since`: spawns are under way, the first forked at this time
+/// `spawning_since`: when the first spawn under way forked, if one has
 /// (in clock ticks since boot, as `/proc/PID/stat` counts a process's
 /// start). A child one started is not known by its pid yet, and must not
 /// be reaped as an orphan: a zombie that may be one ([`spawned_maybe`]) is
 /// left for a later scan ([`Scan::Again`]); an orphan of a child's is
-/// reaped. (Without `/proc`, nothing is, until no forked spawn is under
-/// way.)
-pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: Option<u64>) -> Scan {
+/// reaped. (Without `/proc`, no zombie is, while a forked spawn is under
+/// way.) Asked once a zombie is seen, not before: a spawn that forks
+/// during the scan has said so by the time its child can be one.
+pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Option<u64>) -> Scan {
     // nix's Dir hands out each entry's name in place, where std's read_dir
     // allocates twice for every process on the machine.
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
@@ -60,11 +61,7 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: Option<u64>) -> 
             SAID.call_once(|| {
                 log!("cannot read /proc ({e}): orphans are reaped by waitid, one zombie at a time")
             });
-            return match spawning_since {
-                // Started when, it cannot tell without /proc.
-                Some(_) => Scan::Again,
-                None => reap_one_by_one(owned),
-            };
+            return reap_one_by_one(owned, spawning_since);
         }
     };
     let mut scan = Scan::Done;
@@ -80,9 +77,7 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: Option<u64>) -> 
         if owned(pid) {
             continue;
         }
-        if let Some(since) = spawning_since
-            && spawned_maybe(pid, since)
-        {
+        if spawned_maybe(pid, &spawning_since) {
             scan = Scan::Again;
             continue;
         }
@@ -96,11 +91,14 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: Option<u64>) -> 
 /// and in its own process group (its setup makes it so) or, not there
 /// yet, still in ours; or one whose start cannot be read. An orphan of a
 /// child's is in that child's group, and is reaped.
-fn spawned_maybe(pid: u32, since: u64) -> bool {
+fn spawned_maybe(pid: u32, spawning_since: impl Fn() -> Option<u64>) -> bool {
     use nix::libc;
     let peek = super::pidfd::REAP | libc::WNOWAIT;
     // Not our child, or running: nothing to reap either way.
     let Ok(Some(_)) = super::pidfd::ended(libc::P_PID, pid as libc::id_t, peek) else {
+        return false;
+    };
+    let Some(since) = spawning_since() else {
         return false;
     };
     let Some(Stat { group, started }) = stat(pid) else {
@@ -134,7 +132,7 @@ fn parse_stat(stat: &str) -> Option<Stat> {
     Some(Stat { group, started })
 }
 
-/// Now, in clock ticks since boot: the clock of [`started_ticks`].
+/// Now, in clock ticks since boot: the clock of [`Stat::started`].
 pub(crate) fn ticks_now() -> Option<u64> {
     let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).ok()?;
     let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK).ok()??;
@@ -148,12 +146,14 @@ pub(crate) fn ticks_now() -> Option<u64> {
 /// child without reaping it, which is reaped only if not `owned` (its
 /// watcher takes an owned one's status). The kernel shows the same first
 /// zombie until it is reaped, so an owned one ends the scan.
-fn reap_one_by_one(owned: impl Fn(u32) -> bool) -> Scan {
+fn reap_one_by_one(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Option<u64>) -> Scan {
     use nix::libc;
     let peek = super::pidfd::REAP | libc::WNOWAIT;
     // None left, or no child at all (ECHILD).
     while let Ok(Some((pid, _))) = super::pidfd::ended(libc::P_ALL, 0, peek) {
-        if owned(pid.as_raw() as u32) {
+        // When it started cannot be read without /proc: while a forked
+        // spawn is under way, any zombie may be its child.
+        if owned(pid.as_raw() as u32) || spawning_since().is_some() {
             return Scan::Again;
         }
         // Reaped by someone else meanwhile, or not: look again.

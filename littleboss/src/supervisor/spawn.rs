@@ -283,8 +283,8 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
     let child = command.spawn()?;
     drop(theirs);
     let pid = child.id();
-    // Not reaped until its watcher reaps it (nor by the orphan scan while
-    // a spawn is under way): the pid stays ours.
+    // Not reaped until its watcher reaps it (the orphan scan leaves alone
+    // what may be a spawn's child): the pid stays ours.
     drop(child);
     let hello = ToChild::Hello {
         name: launch.name,

@@ -65,8 +65,8 @@ pub(crate) struct Context {
 /// Starts the child of `order` on a thread of its own, which reports on
 /// `done`, and sets `forked` to when it forks (in clock ticks since boot,
 /// as [`super::orphans::reap`] takes it). A thread that cannot start (a
-/// cgroup's `pids.max`, `RLIMIT_NPROC`) fails the spawn: tokio's blocking
-/// pool panics then.
+/// cgroup's `pids.max`, `RLIMIT_NPROC`) fails the spawn (tokio's blocking
+/// pool would panic instead: hence a thread of its own).
 pub(crate) fn spawn_off_loop(
     order: Spawn,
     context: Context,
@@ -76,8 +76,9 @@ pub(crate) fn spawn_off_loop(
     let id = order.id;
     let report = done.clone();
     let spawn = move || {
-        // Reported whatever happens: the loop counts the spawns under way
-        // (no orphan scan meanwhile), and the machine waits for the child.
+        // Reported whatever happens: the loop keeps the orphan scan off
+        // what may be a spawn's child while one is under way, and the
+        // machine waits for the child.
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             start_and_identify(order, &context, &forked)
         }))

@@ -39,10 +39,11 @@ impl Machine {
         let draining = state
             .children
             .iter()
-            // Not one given up on before its spawn returned: it has no
-            // pid to show (and an older client reads none as a mistake).
+            // Not one whose spawn has not returned: it has no pid to show
+            // (and an older client reads none as a mistake); one a stop
+            // told to wind down shows under `binding` still.
             .filter(|(id, c)| (c.lameducked || c.killed) && Some(**id) != failing)
-            .filter(|(_, c)| !c.given_up())
+            .filter(|(_, c)| c.pid.is_some())
             .filter_map(|(&id, c)| {
                 Some(DrainingStatus {
                     child: describe(id)?,
