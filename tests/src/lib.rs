@@ -164,8 +164,21 @@ impl Service {
 
     /// Runs the fixture with `-littleboss=start` and `args` in the background.
     pub fn start(&mut self, args: &[&str]) -> &mut Self {
+        self.start_with_env(args, &[])
+    }
+
+    /// [`Service::start`], with the variables `env` set too (a test hook,
+    /// a fixture's setting, a service manager's).
+    pub fn start_with_env(
+        &mut self,
+        args: &[&str],
+        env: &[(&str, &dyn AsRef<std::ffi::OsStr>)],
+    ) -> &mut Self {
         let mut cmd = self.command(&self.bin);
         cmd.arg("-littleboss=start").args(args);
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
         self.spawn(cmd)
     }
 

@@ -318,10 +318,7 @@ fn a_ready_said_while_the_supervisor_was_busy_past_the_deadline_counts() {
     // child is taken, none failed as never ready.
     let bin = env!("CARGO_BIN_EXE_short_ready");
     let mut svc = Service::new(bin);
-    let mut cmd = svc.command(bin);
-    cmd.arg("-littleboss=start")
-        .env("LITTLEBOSS_TEST_PAUSE_AFTER_HELLO_MS", "2000");
-    svc.spawn(cmd);
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PAUSE_AFTER_HELLO_MS", &"2000")]);
     let addr = svc.printed_addr("addr");
     svc.ready();
     for _ in 0..3 {
@@ -355,10 +352,7 @@ fn serving_with_spawns_held(bin: &str) -> (Service, std::path::PathBuf, std::net
 /// child's address.
 fn start_with_spawn_gate(svc: &mut Service) -> (std::path::PathBuf, std::net::SocketAddr) {
     let gate = svc.dir.path().join("spawn-gate");
-    let mut cmd = svc.command(&svc.bin);
-    cmd.arg("-littleboss=start")
-        .env("LITTLEBOSS_TEST_SPAWN_GATE", &gate);
-    svc.spawn(cmd);
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_SPAWN_GATE", &gate)]);
     let addr = svc.printed_addr("addr");
     svc.ready();
     (gate, addr)
@@ -463,11 +457,13 @@ fn orphans_are_reaped_while_a_childs_exec_hangs() {
     // orphans of the children that serve.
     let mut svc = Service::new(env!("CARGO_BIN_EXE_orphaner"));
     let gate = svc.dir.path().join("spawn-gate");
-    let mut cmd = svc.command(&svc.bin);
-    cmd.arg("-littleboss=start")
-        .env("LITTLEBOSS_TEST_SPAWN_GATE", &gate)
-        .env("ORPHAN_SLEEP", "60");
-    svc.spawn(cmd);
+    svc.start_with_env(
+        &[],
+        &[
+            ("LITTLEBOSS_TEST_SPAWN_GATE", &gate),
+            ("ORPHAN_SLEEP", &"60"),
+        ],
+    );
     let orphan: i32 = svc.printed("orphan");
     svc.output.wait_for("shell exited");
     std::fs::write(&gate, "").unwrap();
@@ -873,9 +869,7 @@ fn status_json_is_what_the_supervisor_sent() {
 fn a_child_killed_at_its_lameduck_timeout_takes_its_process_group_with_it() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_stubborn_family"));
     let marker = format!("family-{}", std::process::id());
-    let mut cmd = svc.command(&svc.bin);
-    cmd.arg("-littleboss=start").env("FAMILY_MARKER", &marker);
-    svc.spawn(cmd);
+    svc.start_with_env(&[], &[("FAMILY_MARKER", &marker)]);
     let helper: u32 = svc.printed("helper");
     svc.ready();
     let runs_marked = |pid: u32| {
@@ -896,11 +890,10 @@ fn a_child_that_exits_by_itself_takes_its_process_group_with_it() {
     // child on the listeners it inherited.
     let mut svc = Service::new(env!("CARGO_BIN_EXE_stubborn_family"));
     let marker = format!("family-exit-{}", std::process::id());
-    let mut cmd = svc.command(&svc.bin);
-    cmd.arg("-littleboss=start")
-        .env("FAMILY_MARKER", &marker)
-        .env("FAMILY_EXIT_AFTER_MS", "300");
-    svc.spawn(cmd);
+    svc.start_with_env(
+        &[],
+        &[("FAMILY_MARKER", &marker), ("FAMILY_EXIT_AFTER_MS", &"300")],
+    );
     let helper: u32 = svc.printed("helper");
     // Killed should the check below fail.
     let strays = tests::Strays::of([helper]);
@@ -1178,10 +1171,7 @@ fn a_child_whose_own_threads_cannot_start_says_why() {
     // makes it for the child's signal thread: it panicked, and the start
     // said only that the child exited with code 101.
     let mut svc = Service::new(V1);
-    let mut cmd = svc.command(V1);
-    cmd.arg("-littleboss=start")
-        .env("LITTLEBOSS_TEST_CHILD_THREAD_FAILS", "1");
-    svc.spawn(cmd);
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_CHILD_THREAD_FAILS", &"1")]);
     let code = svc.wait_exit().code();
     let out = svc.output.text();
     assert_eq!(code, Some(1), "{out}");

@@ -143,11 +143,7 @@ fn a_start_right_after_stop_returns_takes_the_name_and_the_port() {
     // Each supervisor lingers after its last answer, as a loaded machine
     // may make it: a successor must not need it gone.
     let start = |svc: &mut Service| {
-        let mut cmd = svc.command(ECHO);
-        cmd.env("LITTLEBOSS_TEST_EXIT_PAUSE_MS", "300")
-            .arg("-littleboss=start")
-            .arg(&addr);
-        svc.spawn(cmd);
+        svc.start_with_env(&[&addr], &[("LITTLEBOSS_TEST_EXIT_PAUSE_MS", &"300")]);
     };
     start(&mut svc);
     svc.ready();
@@ -1057,10 +1053,7 @@ fn a_request_read_as_the_supervisor_exits_gets_an_answer() {
     // out (a second `stop`, a monitor's `status`): answered, not met by
     // the close, which `stop` reads as "no answer" (exit 4).
     let mut svc = Service::new(ECHO);
-    let mut cmd = svc.command(ECHO);
-    cmd.env("LITTLEBOSS_TEST_EXIT_PAUSE_MS", "3000")
-        .arg("-littleboss=start");
-    svc.spawn(cmd);
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_EXIT_PAUSE_MS", &"3000")]);
     svc.ready();
     let socket = svc.control_dir().join("echo_server.sock");
     let connect = || {

@@ -59,9 +59,7 @@ fn reloaded_while_paused() -> (Service, std::path::PathBuf, SocketAddr) {
 fn started_paused() -> (Service, std::path::PathBuf, SocketAddr) {
     let mut svc = Service::new(PAUSED);
     let pause = svc.dir.path().join("pause");
-    let mut cmd = svc.command(PAUSED);
-    cmd.arg("-littleboss=start").env("PAUSE_FILE", &pause);
-    svc.spawn(cmd);
+    svc.start_with_env(&[], &[("PAUSE_FILE", &pause)]);
     svc.ready();
     let addr = paused(&svc, &pause);
     (svc, pause, addr)
@@ -139,11 +137,8 @@ fn a_reload_moving_the_listener_serves_the_connections_queued_on_the_old_address
     // to the shut that would reset it.
     let mut svc = Service::new(PAUSED);
     let pause = svc.dir.path().join("pause");
-    let mut cmd = svc.command(PAUSED);
-    cmd.arg("-littleboss=start")
-        .arg(format!("-addr=127.0.0.1:{}", tests::free_port()))
-        .env("PAUSE_FILE", &pause);
-    svc.spawn(cmd);
+    let first = format!("-addr=127.0.0.1:{}", tests::free_port());
+    svc.start_with_env(&[&first], &[("PAUSE_FILE", &pause)]);
     svc.ready();
     let addr = paused(&svc, &pause);
     let clients = queue_clients(addr);

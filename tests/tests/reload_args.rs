@@ -213,10 +213,7 @@ fn a_bind_whose_thread_cannot_start_fails_the_reload_and_the_supervisor_serves_o
     // the test hook makes it: tokio's blocking pool panicked then, and
     // took the supervisor down.
     let mut svc = Service::new(V1);
-    let mut cmd = svc.command(V1);
-    cmd.arg("-littleboss=start")
-        .env("LITTLEBOSS_TEST_BIND_THREAD_FAILS", "1");
-    svc.spawn(cmd);
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_BIND_THREAD_FAILS", &"1")]);
     let http = svc.printed_addr("http");
     svc.ready();
     let first = read_greeting(http).unwrap();

@@ -31,9 +31,7 @@ fn gated(bin: &str) -> (Service, std::path::PathBuf) {
     let mut svc = Service::new(bin);
     let gates = svc.dir.path().join("gates");
     std::fs::create_dir(&gates).unwrap();
-    let mut cmd = svc.command(bin);
-    cmd.arg("-littleboss=start").env("SLOW_PRERUN_GATE", &gates);
-    svc.spawn(cmd);
+    svc.start_with_env(&[], &[("SLOW_PRERUN_GATE", &gates)]);
     for _ in 0..2 {
         std::fs::remove_file(next_gate(&gates).1).unwrap();
     }
@@ -471,9 +469,7 @@ fn a_signal_taken_by_a_thread_started_before_run_is_still_an_orderly_stop() {
     // A service manager's notify socket, which only the supervisor may use.
     let notify = svc.dir.path().join("notify.sock");
     let _manager = std::os::unix::net::UnixDatagram::bind(&notify).unwrap();
-    let mut cmd = svc.command(&svc.bin);
-    cmd.arg("-littleboss=start").env("NOTIFY_SOCKET", &notify);
-    svc.spawn(cmd);
+    svc.start_with_env(&[], &[("NOTIFY_SOCKET", &notify)]);
     svc.printed::<i32>("pid");
     svc.ready();
     assert!(
@@ -549,9 +545,7 @@ fn what_supervisor_init_starts_does_not_inherit_the_supervisors_blocked_signals(
 #[test]
 fn a_sigterm_during_supervisor_init_is_kept_for_an_orderly_stop_once_it_returns() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_init_sidecar"));
-    let mut cmd = svc.command(&svc.bin);
-    cmd.arg("-littleboss=start").env("INIT_SIDECAR_TERM", "1");
-    svc.spawn(cmd);
+    svc.start_with_env(&[], &[("INIT_SIDECAR_TERM", &"1")]);
     let sidecar = sidecar_running(&svc);
     let strays = tests::Strays::of([sidecar]);
     // Started after the signal came: the mask it inherits is as clean.
@@ -785,10 +779,7 @@ fn the_thread_that_binds_a_reloads_new_listener_blocks_the_signals_too() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_versioned_v1"));
     // Each bind takes 3 s (a slow DNS lookup, say): its thread is there to
     // be looked at meanwhile.
-    let mut cmd = svc.command(&svc.bin);
-    cmd.arg("-littleboss=start")
-        .env("LITTLEBOSS_TEST_BIND_PAUSE_MS", "3000");
-    svc.spawn(cmd);
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_BIND_PAUSE_MS", &"3000")]);
     svc.printed_addr("addr");
     svc.ready();
     let port = tests::free_port();

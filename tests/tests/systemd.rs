@@ -73,10 +73,7 @@ impl Manager {
 fn a_state_change_the_manager_cannot_hear_is_logged_every_time() {
     let mut svc = Service::new(V1);
     // Nobody listens at the notify socket's path.
-    let mut cmd = svc.command(V1);
-    cmd.arg("-littleboss=start")
-        .env("NOTIFY_SOCKET", svc.dir.path().join("gone.sock"));
-    svc.spawn(cmd);
+    svc.start_with_env(&[], &[("NOTIFY_SOCKET", &svc.dir.path().join("gone.sock"))]);
     svc.ready();
     svc.reload_ok();
     svc.stop_expecting(0);
@@ -98,10 +95,10 @@ fn a_state_change_the_manager_cannot_hear_is_logged_every_time() {
 fn managed() -> (Service, Manager) {
     let mut svc = Service::new(V1);
     let manager = Manager::bind(&svc.dir.path().join("notify.sock"));
-    let mut cmd = svc.command(V1);
-    cmd.arg("-littleboss=start")
-        .env("NOTIFY_SOCKET", svc.dir.path().join("notify.sock"));
-    svc.spawn(cmd);
+    svc.start_with_env(
+        &[],
+        &[("NOTIFY_SOCKET", &svc.dir.path().join("notify.sock"))],
+    );
     (svc, manager)
 }
 
@@ -243,12 +240,14 @@ fn a_watchdog_meant_for_another_process_is_said_and_not_pinged() {
     // every interval go unexplained.
     let mut svc = Service::new(V1);
     let manager = Manager::bind(&svc.dir.path().join("notify.sock"));
-    let mut cmd = svc.command(V1);
-    cmd.arg("-littleboss=start")
-        .env("NOTIFY_SOCKET", svc.dir.path().join("notify.sock"))
-        .env("WATCHDOG_USEC", "200000")
-        .env("WATCHDOG_PID", "1");
-    svc.spawn(cmd);
+    svc.start_with_env(
+        &[],
+        &[
+            ("NOTIFY_SOCKET", &svc.dir.path().join("notify.sock")),
+            ("WATCHDOG_USEC", &"200000"),
+            ("WATCHDOG_PID", &"1"),
+        ],
+    );
     let mut seen = manager.collect_until("READY=1");
     let out = svc.output.text();
     assert!(
@@ -269,11 +268,13 @@ fn the_watchdog_is_pinged_just_before_an_upgrade_in_place() {
     // interval to come up (its code before `run` included).
     let mut svc = Service::new(V1);
     let manager = Manager::bind(&svc.dir.path().join("notify.sock"));
-    let mut cmd = svc.command(V1);
-    cmd.arg("-littleboss=start")
-        .env("NOTIFY_SOCKET", svc.dir.path().join("notify.sock"))
-        .env("WATCHDOG_USEC", "600000000");
-    svc.spawn(cmd);
+    svc.start_with_env(
+        &[],
+        &[
+            ("NOTIFY_SOCKET", &svc.dir.path().join("notify.sock")),
+            ("WATCHDOG_USEC", &"600000000"),
+        ],
+    );
     let mut seen = manager.collect_until("READY=1");
     let copy = svc.dir.path().join("versioned_v1-copy");
     tests::copy_binary(std::path::Path::new(V1), &copy);
@@ -582,10 +583,7 @@ fn orphaned_descendants_are_reaped_without_proc_too() {
     // A chroot without /proc: the scan falls back to waitid, one zombie at
     // a time.
     let mut svc = Service::new(env!("CARGO_BIN_EXE_orphaner"));
-    let mut cmd = svc.command(&svc.bin);
-    cmd.arg("-littleboss=start")
-        .env("LITTLEBOSS_TEST_NO_PROC", "1");
-    svc.spawn(cmd);
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_NO_PROC", &"1")]);
     let orphan: u32 = svc.printed("orphan");
     svc.output.wait_for(&format!(
         "reaped orphaned process pid {orphan} (exit code 0)"
@@ -598,11 +596,10 @@ fn orphaned_descendants_are_reaped_without_proc_too() {
     // One killed by a real-time signal, whose status nix cannot express:
     // reaped still, and the scan not stuck on it.
     let mut svc = Service::new(env!("CARGO_BIN_EXE_orphaner"));
-    let mut cmd = svc.command(&svc.bin);
-    cmd.arg("-littleboss=start")
-        .env("LITTLEBOSS_TEST_NO_PROC", "1")
-        .env("ORPHAN_SLEEP", "60");
-    svc.spawn(cmd);
+    svc.start_with_env(
+        &[],
+        &[("LITTLEBOSS_TEST_NO_PROC", &"1"), ("ORPHAN_SLEEP", &"60")],
+    );
     let orphan: i32 = svc.printed("orphan");
     // Only once the shell is reaped is the sleep the supervisor's: a
     // shell (dash) reaps a background job that dies before it exits, and

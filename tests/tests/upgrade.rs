@@ -726,9 +726,7 @@ fn systemd_hears_ready_reloading_ready_from_one_main_pid() {
     let socket = UnixDatagram::bind(&path).unwrap();
     socket.set_read_timeout(Some(tests::DEADLINE)).unwrap();
     nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::PassCred, &true).unwrap();
-    let mut cmd = svc.command(V1);
-    cmd.arg("-littleboss=start").env("NOTIFY_SOCKET", &path);
-    svc.spawn(cmd);
+    svc.start_with_env(&[], &[("NOTIFY_SOCKET", &path)]);
     let pid = svc.pid();
     let mut seen = Vec::new();
     let next = |until: &str, seen: &mut Vec<String>| loop {
@@ -1345,10 +1343,7 @@ fn an_upgraded_image_gets_none_of_systemds_variables_though_threads_kept_them() 
     // carries what they said).
     let early = env!("CARGO_BIN_EXE_early_thread");
     let mut svc = Service::new(early);
-    let mut cmd = svc.command(&svc.bin);
-    cmd.arg("-littleboss=start")
-        .env("NOTIFY_SOCKET", svc.dir.path().join("gone.sock"));
-    svc.spawn(cmd);
+    svc.start_with_env(&[], &[("NOTIFY_SOCKET", &svc.dir.path().join("gone.sock"))]);
     svc.ready();
     let pid = svc.pid() as u32;
     assert!(procfs::environ(pid).unwrap().contains_key("NOTIFY_SOCKET"));
