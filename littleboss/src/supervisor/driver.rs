@@ -697,7 +697,8 @@ impl Io {
                 let scan = super::orphans::reap(owned, spawning_since);
                 if scan == super::orphans::Scan::Again {
                     // As if SIGCHLD came again, once the watcher of the
-                    // zombie in the way has reaped it.
+                    // zombie in the way has reaped it, or the spawn whose
+                    // child it may be has reported.
                     let events = self.events_tx.clone();
                     tokio::spawn(async move {
                         tokio::time::sleep(super::machine::ORPHAN_SCAN_DELAY).await;

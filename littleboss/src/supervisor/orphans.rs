@@ -28,14 +28,16 @@ pub(crate) fn adopt_orphans() {
 pub(crate) enum Scan {
     /// Every zombie not `owned` was reaped.
     Done,
-    /// Without `/proc`, a zombie `owned` hid any others behind it: scan
-    /// again once its watcher has reaped it.
+    /// A zombie was left: without `/proc`, one `owned` hid any others
+    /// behind it (scan again once its watcher has reaped it); or one may be
+    /// the child of a spawn under way (scan again later).
     Again,
 }
 
 /// Reaps every zombie child of ours that `owned` does not claim. One
-/// `waitpid(WNOHANG)` per process answers it all: a process that is not
-/// our child fails at once (ECHILD), a live one is left running.
+/// `waitid(WNOHANG | WNOWAIT)` per process tells which are: a process
+/// that is not our child fails at once (ECHILD), a live one is left
+/// running; only a zombie seen so is reaped, with a second call.
 ///
 /// `spawning_since`: when the first spawn under way forked, if one has
 /// (in clock ticks since boot, as `/proc/PID/stat` counts a process's
@@ -77,30 +79,49 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Opt
         if owned(pid) {
             continue;
         }
-        if spawned_maybe(pid, &spawning_since) {
-            scan = Scan::Again;
-            continue;
+        match zombie(pid, &spawning_since) {
+            // Running, or not our child: nothing to reap. (Not reaped
+            // blind: a spawn's child could die between a look and a reap.)
+            Zombie::No => {}
+            Zombie::MaybeSpawned => scan = Scan::Again,
+            Zombie::Orphan => reap_one(Pid::from_raw(pid as i32)),
         }
-        reap_one(Pid::from_raw(pid as i32));
     }
     scan
 }
 
-/// Whether `pid` may be the child of a spawn begun at `since`: a zombie
-/// child of ours, started then or later (a tick before, for rounding),
+/// What the scan makes of a process.
+enum Zombie {
+    /// Running, or not our child.
+    No,
+    /// A zombie child of ours that may be a spawn's child, not known by
+    /// its pid yet ([`spawned_maybe`]).
+    MaybeSpawned,
+    /// A zombie child of ours that is no spawn's: an orphan.
+    Orphan,
+}
+
+/// Looks at `pid` without reaping it.
+fn zombie(pid: u32, spawning_since: impl Fn() -> Option<u64>) -> Zombie {
+    use nix::libc;
+    let peek = super::pidfd::REAP | libc::WNOWAIT;
+    let Ok(Some(_)) = super::pidfd::ended(libc::P_PID, pid as libc::id_t, peek) else {
+        return Zombie::No;
+    };
+    // Asked now, once it is a zombie: a spawn that forked it has said when
+    // by then.
+    match spawning_since() {
+        Some(since) if spawned_maybe(pid, since) => Zombie::MaybeSpawned,
+        _ => Zombie::Orphan,
+    }
+}
+
+/// Whether zombie `pid` may be the child of a spawn that forked at
+/// `since` or after: started then or later (a tick before, for rounding),
 /// and in its own process group (its setup makes it so) or, not there
 /// yet, still in ours; or one whose start cannot be read. An orphan of a
 /// child's is in that child's group, and is reaped.
-fn spawned_maybe(pid: u32, spawning_since: impl Fn() -> Option<u64>) -> bool {
-    use nix::libc;
-    let peek = super::pidfd::REAP | libc::WNOWAIT;
-    // Not our child, or running: nothing to reap either way.
-    let Ok(Some(_)) = super::pidfd::ended(libc::P_PID, pid as libc::id_t, peek) else {
-        return false;
-    };
-    let Some(since) = spawning_since() else {
-        return false;
-    };
+fn spawned_maybe(pid: u32, since: u64) -> bool {
     let Some(Stat { group, started }) = stat(pid) else {
         return true;
     };
