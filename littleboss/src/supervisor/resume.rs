@@ -46,7 +46,8 @@ pub(crate) fn go_back_should_the_program_exit() {
 
 /// The `atexit` hook: the program exits before `resume`. The previous
 /// image takes the state back (it has every descriptor still, this image
-/// having taken none), refusing this binary for good. Not in a process the
+/// having taken none), and does not try this binary again (until it
+/// refuses another). Not in a process the
 /// program forked (another pid), which holds nothing for the supervisor.
 extern "C" fn exited_before_resume() {
     let armed = ARMED.swap(0, Ordering::SeqCst);
