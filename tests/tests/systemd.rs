@@ -93,12 +93,17 @@ fn a_state_change_the_manager_cannot_hear_is_logged_every_time() {
 /// A supervisor of `V1` started under the stand-in service manager, and
 /// the manager.
 fn managed() -> (Service, Manager) {
+    managed_with(&[])
+}
+
+/// [`managed`], with the variables `env` set too (a watchdog's).
+fn managed_with(env: &[(&str, &dyn AsRef<std::ffi::OsStr>)]) -> (Service, Manager) {
     let mut svc = Service::new(V1);
-    let manager = Manager::bind(&svc.dir.path().join("notify.sock"));
-    svc.start_with_env(
-        &[],
-        &[("NOTIFY_SOCKET", &svc.dir.path().join("notify.sock"))],
-    );
+    let socket = svc.dir.path().join("notify.sock");
+    let manager = Manager::bind(&socket);
+    let mut all = vec![("NOTIFY_SOCKET", &socket as &dyn AsRef<std::ffi::OsStr>)];
+    all.extend_from_slice(env);
+    svc.start_with_env(&[], &all);
     (svc, manager)
 }
 
@@ -238,16 +243,7 @@ fn a_watchdog_meant_for_another_process_is_said_and_not_pinged() {
     // (a wrapper that forks rather than execs): the pings are not ours to
     // send, and the log says why none go, lest the kills that follow
     // every interval go unexplained.
-    let mut svc = Service::new(V1);
-    let manager = Manager::bind(&svc.dir.path().join("notify.sock"));
-    svc.start_with_env(
-        &[],
-        &[
-            ("NOTIFY_SOCKET", &svc.dir.path().join("notify.sock")),
-            ("WATCHDOG_USEC", &"200000"),
-            ("WATCHDOG_PID", &"1"),
-        ],
-    );
+    let (svc, manager) = managed_with(&[("WATCHDOG_USEC", &"200000"), ("WATCHDOG_PID", &"1")]);
     let mut seen = manager.collect_until("READY=1");
     let out = svc.output.text();
     assert!(
@@ -266,15 +262,7 @@ fn the_watchdog_is_pinged_just_before_an_upgrade_in_place() {
     // An interval so long that the only pings are the first of each image
     // and the one before the exec, which leaves the new image the whole
     // interval to come up (its code before `run` included).
-    let mut svc = Service::new(V1);
-    let manager = Manager::bind(&svc.dir.path().join("notify.sock"));
-    svc.start_with_env(
-        &[],
-        &[
-            ("NOTIFY_SOCKET", &svc.dir.path().join("notify.sock")),
-            ("WATCHDOG_USEC", &"600000000"),
-        ],
-    );
+    let (svc, manager) = managed_with(&[("WATCHDOG_USEC", &"600000000")]);
     let mut seen = manager.collect_until("READY=1");
     let copy = svc.dir.path().join("versioned_v1-copy");
     tests::copy_binary(std::path::Path::new(V1), &copy);

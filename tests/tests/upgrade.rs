@@ -47,9 +47,10 @@ fn gated_pause(svc: &Service) -> (PathBuf, [(&'static str, String); 2]) {
 }
 
 fn start_with(svc: &mut Service, env: &[(&str, &str)]) -> std::net::SocketAddr {
-    let mut cmd = svc.command(&svc.bin);
-    cmd.arg("-littleboss=start").envs(env.iter().copied());
-    svc.spawn(cmd);
+    let env: Vec<(&str, &dyn AsRef<std::ffi::OsStr>)> = (env.iter())
+        .map(|(key, value)| (*key, value as &dyn AsRef<std::ffi::OsStr>))
+        .collect();
+    svc.start_with_env(&[], &env);
     let addr = svc.printed_addr("addr");
     svc.ready();
     addr

@@ -63,10 +63,7 @@ impl Socket {
     /// as that copy lives.
     fn close(self, network: crate::spec::Network) {
         if Arc::strong_count(&self.fd) > 1 && network != crate::spec::Network::Unix {
-            let _ = nix::sys::socket::shutdown(
-                std::os::fd::AsRawFd::as_raw_fd(&*self.fd),
-                nix::sys::socket::Shutdown::Read,
-            );
+            self.stop_listening();
         }
         if let Some(file) = self.unix_file {
             file.remove();
@@ -83,6 +80,11 @@ impl Socket {
         if network == crate::spec::Network::Unix {
             return self.close(network);
         }
+        self.stop_listening();
+    }
+
+    /// Shuts the socket down for reading, for every copy of it.
+    fn stop_listening(&self) {
         let _ = nix::sys::socket::shutdown(
             std::os::fd::AsRawFd::as_raw_fd(&*self.fd),
             nix::sys::socket::Shutdown::Read,
@@ -620,7 +622,7 @@ impl Io {
                 // Run from the binary held for it (as `spawn_order` chose),
                 // which the launch's path may no longer name: compared by
                 // what the files are, not by their names.
-                let context = super::spawn_off::Context {
+                let context = super::spawn_off::SpawnContext {
                     launch_file: launch.target.file().to_owned(),
                     from_held: (launch.target.binary_of)
                         .is_some_and(|of| self.binaries.contains_key(&of)),

@@ -52,7 +52,7 @@ pub(crate) struct Identified {
 
 /// What a spawn off the loop is given besides the order itself.
 #[derive(Debug)]
-pub(crate) struct Context {
+pub(crate) struct SpawnContext {
     /// The launch's file by its path (the order may run a held binary).
     pub launch_file: PathBuf,
     /// The order runs the binary held for its launch.
@@ -69,7 +69,7 @@ pub(crate) struct Context {
 /// pool would panic instead: hence a thread of its own).
 pub(crate) fn spawn_off_loop(
     order: Spawn,
-    context: Context,
+    context: SpawnContext,
     forked: Arc<AtomicU64>,
     done: mpsc::UnboundedSender<SpawnDone>,
 ) {
@@ -98,7 +98,7 @@ pub(crate) fn spawn_off_loop(
 
 fn start_and_identify(
     order: Spawn,
-    context: &Context,
+    context: &SpawnContext,
     forked: &AtomicU64,
 ) -> Result<Identified, String> {
     hold_at_the_gate();
@@ -150,8 +150,11 @@ fn hold_at_the_gate() {
     }
 }
 
-/// Says, once, that a child's binary cannot be opened through `/proc`
-/// (a binary with file capabilities runs non-dumpable).
+/// Says, once per supervisor, that a child's binary cannot be opened
+/// through `/proc/PID/exe` for want of permission, and what that costs. A
+/// binary with file capabilities (`setcap`) runs non-dumpable, which
+/// closes that file to a supervisor without `CAP_SYS_PTRACE`. (A child
+/// that has exited already, `ENOENT`, says nothing of the kind.)
 fn binary_unknown(pid: u32, error: &std::io::Error, self_upgrade: bool) {
     static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     if error.kind() != std::io::ErrorKind::PermissionDenied {

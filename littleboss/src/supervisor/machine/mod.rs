@@ -48,6 +48,7 @@ pub(crate) const BIND_TIMEOUT: Duration = Duration::from_secs(30);
 /// How many starts given up on, their execs not returned, may be
 /// outstanding before no child is started (see `start_child`).
 pub(crate) const MAX_SPAWNS_GIVEN_UP: usize = 4;
+
 /// A child promoted by a reload that dies within this time is rolled back
 /// to the previous binary (with `fallback`).
 pub(crate) const PROBATION: Duration = Duration::from_secs(5);
