@@ -245,12 +245,13 @@ impl Littleboss {
     /// It is the only program code the supervisor runs.
     ///
     /// It runs with SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1 and SIGUSR2
-    /// blocked (the supervisor reads them from a signalfd), and threads it
-    /// starts
-    /// inherit that; leave them blocked. A process it starts inherits it
-    /// too: unblock them in its `pre_exec`, as the supervisor does for its
-    /// children. Such a process is reaped by the supervisor when it exits,
-    /// as every orphan is (its exit status is not kept for a `wait`).
+    /// unblocked, so that what it starts does not inherit them blocked (a
+    /// sidecar that blocked SIGTERM would outlive `kill`). One that arrives
+    /// while it runs is held, and handled once it returns. Threads it
+    /// starts keep them unblocked, and pass on to the supervisor what they
+    /// take. A process it starts is reaped by the supervisor when it
+    /// exits, as every orphan is (its exit status is not kept for a
+    /// `wait`).
     ///
     /// It does not run again when the supervisor upgrades itself in place
     /// ([`self_upgrade`](Littleboss::self_upgrade)): what it changed in the

@@ -216,11 +216,7 @@ impl Queue {
             let (line, counted) = match state.lines.pop_front() {
                 Some(line) => (line, true),
                 None if state.dropped > 0 => {
-                    let dropped = std::mem::take(&mut state.dropped);
-                    let line = format!(
-                        "littleboss: {dropped} log line(s) dropped: stderr took no lines for a while\n"
-                    );
-                    (line, false)
+                    (dropped_line(std::mem::take(&mut state.dropped)), false)
                 }
                 None => {
                     self.idle.notify_all();
@@ -268,8 +264,12 @@ impl Queue {
             if start(self).is_ok() {
                 state.writing = true;
             } else {
-                let lines: Vec<String> = state.lines.drain(..).collect();
+                let mut lines: Vec<String> = state.lines.drain(..).collect();
+                let dropped = std::mem::take(&mut state.dropped);
                 drop(state);
+                if dropped > 0 {
+                    lines.push(dropped_line(dropped));
+                }
                 for line in lines {
                     write_now(line.as_bytes());
                 }
@@ -291,6 +291,11 @@ impl Queue {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// The line that counts the lines dropped.
+fn dropped_line(dropped: u64) -> String {
+    format!("littleboss: {dropped} log line(s) dropped: stderr took no lines for a while\n")
 }
 
 impl State {
@@ -333,8 +338,17 @@ mod tests {
         gone(queue);
         queue.push_with("(log test) fourth\n".to_owned(), no_thread);
         assert_eq!(queue.state.lock().unwrap().lines.len(), 1);
+        // Those dropped are counted there too.
+        queue.state.lock().unwrap().dropped = 2;
         queue.flush_with(Duration::from_secs(10), no_thread);
-        assert!(queue.state.lock().unwrap().lines.is_empty());
+        let state = queue.state.lock().unwrap();
+        assert!(
+            state.lines.is_empty() && state.dropped == 0,
+            "{:?} {}",
+            state.lines,
+            state.dropped
+        );
+        drop(state);
         // A queue filled while no writer could be had starts one at the
         // next line all the same, dropped as it is.
         {

@@ -33,7 +33,12 @@ pub(crate) fn say(level: log::Level, args: fmt::Arguments<'_>) {
 /// written what it holds.
 pub(crate) fn fail(code: i32, message: impl fmt::Display) -> ! {
     say(log::Level::Error, format_args!("{message}"));
-    exit(code)
+    if !flush_logger() && logger_installed() {
+        // No thread for the flush (a cgroup's `pids.max` reached): a
+        // buffering logger may keep the line, so stderr has it too.
+        crate::log::write_line(format_args!("littleboss: {message}"));
+    }
+    std::process::exit(code)
 }
 
 /// Ends the program's process with `code`, its logger flushed first: a
@@ -43,17 +48,30 @@ pub(crate) fn fail(code: i32, message: impl fmt::Display) -> ! {
 /// gone quiet, a lock a stuck thread holds) must not keep an orphan, or a
 /// program told twice to stop, alive.
 pub(crate) fn exit(code: i32) -> ! {
-    patiently("littleboss-flush", || log::logger().flush());
+    flush_logger();
     std::process::exit(code)
+}
+
+/// Flushes the program's logger, waiting [`FLUSH_PATIENCE`] at most;
+/// false when no thread could be had for it. Not flushed then: run here,
+/// a flush that never returns would keep the process alive for ever.
+fn flush_logger() -> bool {
+    patiently("littleboss-flush", || log::logger().flush())
 }
 
 /// [`say`] waited for [`FLUSH_PATIENCE`] at most: for a line just before a
 /// deadline's exit, which a logger that blocks (a stuck sink, a lock a
 /// stuck thread holds) must not put off for ever.
 pub(crate) fn say_patiently(level: log::Level, message: String) {
-    patiently("littleboss-say", move || {
+    let line = message.clone();
+    let said = patiently("littleboss-say", move || {
         say(level, format_args!("{message}"));
     });
+    if !said {
+        // No thread to be had: on stderr rather than lost (the program's
+        // logger, run here, could hold up the exit that follows).
+        crate::log::write_line(format_args!("littleboss: {line}"));
+    }
 }
 
 /// [`say`] on a thread of its own, not waited for: for a line on a thread
@@ -154,24 +172,52 @@ pub(crate) fn say_aside(level: log::Level, message: String) {
 const ASIDE_PATIENCE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Runs `work` on a thread of its own (named `name`), waiting for it
-/// [`FLUSH_PATIENCE`] at most.
-fn patiently(name: &str, work: impl FnOnce() + Send + 'static) {
-    patiently_for(name, FLUSH_PATIENCE, work);
+/// [`FLUSH_PATIENCE`] at most; false when no thread could be had (`work`
+/// is then not run).
+fn patiently(name: &str, work: impl FnOnce() + Send + 'static) -> bool {
+    patiently_for(name, FLUSH_PATIENCE, work)
 }
 
 /// Runs `work` on a thread of its own (named `name`), waiting for it
-/// `patience` at most.
-fn patiently_for(name: &str, patience: std::time::Duration, work: impl FnOnce() + Send + 'static) {
+/// `patience` at most; false when no thread could be had.
+fn patiently_for(
+    name: &str,
+    patience: std::time::Duration,
+    work: impl FnOnce() + Send + 'static,
+) -> bool {
+    patiently_on(start_thread, name, patience, work)
+}
+
+/// How a thread is started: std's, or in tests one that fails.
+type StartThread = fn(std::thread::Builder, Box<dyn FnOnce() + Send>) -> std::io::Result<()>;
+
+fn start_thread(
+    builder: std::thread::Builder,
+    work: Box<dyn FnOnce() + Send>,
+) -> std::io::Result<()> {
+    builder.spawn(work).map(drop)
+}
+
+/// [`patiently_for`], its thread started by `start`.
+fn patiently_on(
+    start: StartThread,
+    name: &str,
+    patience: std::time::Duration,
+    work: impl FnOnce() + Send + 'static,
+) -> bool {
     let (finished, done) = std::sync::mpsc::channel();
-    let spawned = std::thread::Builder::new()
-        .name(name.into())
-        .spawn(move || {
+    let builder = std::thread::Builder::new().name(name.into());
+    let started = start(
+        builder,
+        Box::new(move || {
             work();
             let _ = finished.send(());
-        });
-    if spawned.is_ok() {
+        }),
+    );
+    if started.is_ok() {
         let _ = done.recv_timeout(patience);
     }
+    started.is_ok()
 }
 
 /// How long an exit waits for the program's logger to flush (and a line
@@ -285,6 +331,22 @@ mod tests {
             (DETACHED_QUEUE..=DETACHED_QUEUE + 1).contains(&said),
             "{said}"
         );
+    }
+
+    #[test]
+    fn work_done_patiently_says_whether_it_had_a_thread() {
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let no_thread: StartThread = |_, _| Err(std::io::Error::other("no thread"));
+        let work = |ran: &std::sync::Arc<std::sync::atomic::AtomicBool>| {
+            let ran = ran.clone();
+            move || ran.store(true, std::sync::atomic::Ordering::SeqCst)
+        };
+        let patience = std::time::Duration::from_secs(10);
+        // Its callers fall back (stderr for a line) only on that answer.
+        assert!(!patiently_on(no_thread, "test", patience, work(&ran)));
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(patiently_on(start_thread, "test", patience, work(&ran)));
+        assert!(ran.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[test]

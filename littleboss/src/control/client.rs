@@ -70,9 +70,10 @@ pub(crate) fn print_out(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-/// Runs a control command and exits: 0 on success, 1 when the supervisor
-/// refused or the reload failed, [`NOT_RUNNING`] with no supervisor,
-/// [`UNKNOWN`] when it cannot tell, and for `stop` the child's exit code.
+/// Runs a control command and exits: 0 on success, 1 when a reload is
+/// refused or fails, [`NOT_RUNNING`] with no supervisor, [`UNKNOWN`] when
+/// it cannot tell (a `stop` or `status` the supervisor refused too), and
+/// for `stop` the child's exit code.
 /// `status --json` prints one JSON object on stdout whatever happens: the
 /// supervisor's status, or `name`, `error` and `exit_code`, so that a
 /// script reading it never reads nothing.

@@ -123,7 +123,7 @@ impl TryFrom<WireRequest> for Request {
 ///
 /// [`rules::MAX_LISTENERS`]: crate::rules::MAX_LISTENERS
 fn checked(
-    declared: Vec<crate::spec::ListenerSpec>,
+    mut declared: Vec<crate::spec::ListenerSpec>,
 ) -> Result<Vec<crate::spec::ListenerSpec>, serde_json::Error> {
     use crate::rules::{self, RuleError};
     use serde::de::Error;
@@ -132,7 +132,11 @@ fn checked(
         return Err(Error::custom(RuleError::TooManyListeners { count }));
     }
     let mut names = std::collections::HashSet::with_capacity(declared.len());
-    for listener in &declared {
+    for listener in &mut declared {
+        // Off, as everywhere else an empty address is (not a bind of "").
+        if listener.address.as_deref() == Some("") {
+            listener.address = None;
+        }
         rules::listener_name_chars(&listener.name).map_err(Error::custom)?;
         if !names.insert(listener.name.as_str()) {
             let name = listener.name.clone();
@@ -860,6 +864,15 @@ mod tests {
             // Quoting a value of any size, the message stays short.
             assert!(e.chars().count() <= 230, "{e}");
         }
+    }
+
+    #[test]
+    fn a_declared_empty_address_is_off() {
+        let line = br#"{"v":1,"cmd":"reload","path":"/x","listeners":[{"name":"api","network":"tcp","address":""}]}"#;
+        let Request::Reload { listeners, .. } = decode_request(line).unwrap() else {
+            panic!("not a reload");
+        };
+        assert_eq!(listeners.unwrap()[0].address, None);
     }
 
     #[test]
