@@ -10,8 +10,9 @@
 //! perhaps reused).
 
 use std::os::fd::RawFd;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
 /// One accepted connection, as recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,12 @@ pub(crate) struct Accepted {
     lost_track: AtomicBool,
     /// What shut listeners had queued, for their handles to yield.
     pub stash: crate::stash::Stash,
+    /// A close told by code that knows of it (see [`closed`]), and the
+    /// grace's wait for one.
+    ///
+    /// [`closed`]: Accepted::closed
+    close_told: Mutex<bool>,
+    close: Condvar,
 }
 
 #[derive(Debug, Default)]
@@ -120,6 +127,28 @@ impl Accepted {
     /// Connections are accepted where they cannot be recorded.
     pub fn lose_track(&self) {
         self.lost_track.store(true, Ordering::SeqCst);
+    }
+
+    /// Tells the grace's wait that connections have just closed (the http
+    /// helpers know when their last one has), so that it looks at once
+    /// rather than at its next poll: no event tells of a close otherwise.
+    #[cfg(feature = "http")]
+    pub fn closed(&self) {
+        *self.close_told.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.close.notify_all();
+    }
+
+    /// Waits up to `most` for [`closed`](Accepted::closed) (at once if it
+    /// came since the last wait).
+    pub fn wait_for_a_close(&self, most: Duration) {
+        let mut told = self.close_told.lock().unwrap_or_else(|e| e.into_inner());
+        if !*told {
+            told = match self.close.wait_timeout(told, most) {
+                Ok((told, _)) => told,
+                Err(e) => e.into_inner().0,
+            };
+        }
+        *told = false;
     }
 
     /// Whether every connection accepted has closed (and none is being

@@ -127,6 +127,10 @@ pub(crate) struct Lameduck {
     /// socket is the service manager's): see
     /// [`expect_handover_at_stop`](Lameduck::expect_handover_at_stop).
     handed_at_stop: std::sync::atomic::AtomicBool,
+    /// The supervisor's order came (see [`ordered`](Lameduck::ordered)):
+    /// for good, so that a signal whose drain began just after it (the
+    /// two on different threads) waits for no hand-over either.
+    order_came: std::sync::atomic::AtomicBool,
 }
 
 impl Lameduck {
@@ -154,6 +158,7 @@ impl Lameduck {
             handing: Mutex::new(()),
             handover_wait: HANDOVER_WAIT,
             handed_at_stop: std::sync::atomic::AtomicBool::new(false),
+            order_came: std::sync::atomic::AtomicBool::new(false),
         };
         (Arc::new(lameduck), rx)
     }
@@ -374,6 +379,8 @@ impl Lameduck {
     /// supervisor hands over (one channel, in order), so nothing more is
     /// waited for.
     pub fn ordered(&self) {
+        self.order_came
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         self.signalled
             .store(false, std::sync::atomic::Ordering::SeqCst);
     }
@@ -436,7 +443,8 @@ impl Lameduck {
 
     /// Waits until the grace since `since` has passed, or every connection
     /// accepted has closed, whichever comes first. Polled: no event says
-    /// that a descriptor the program owns was closed.
+    /// that a descriptor the program owns was closed (but the http
+    /// helpers', which tell [`Accepted::closed`] at their last close).
     fn wait_out_grace(&self, since: Instant) {
         let end = since + self.grace;
         loop {
@@ -447,7 +455,8 @@ impl Lameduck {
                 && self
                     .handed_at_stop
                     .load(std::sync::atomic::Ordering::SeqCst)
-                && self.signalled.load(std::sync::atomic::Ordering::SeqCst);
+                && self.signalled.load(std::sync::atomic::Ordering::SeqCst)
+                && !self.order_came.load(std::sync::atomic::Ordering::SeqCst);
             let earliest = match handed_later {
                 true => since + self.handover_wait.min(self.grace),
                 false => since,
@@ -459,7 +468,7 @@ impl Lameduck {
             if left.is_zero() {
                 return;
             }
-            std::thread::sleep(left.min(GRACE_POLL));
+            self.accepted.wait_for_a_close(left.min(GRACE_POLL));
         }
     }
 }
@@ -1194,6 +1203,63 @@ mod tests {
         ping_pong(&mut served, &mut client).await;
     }
 
+    /// The http helpers, too, serve what is handed over after a drain
+    /// begun by the child's own signal: they end at lameduck, which waits
+    /// for it, not as soon as nothing is open.
+    #[cfg(feature = "http")]
+    #[tokio::test]
+    async fn the_http_helpers_serve_connections_handed_over_once_draining_has_begun() {
+        use std::os::fd::AsFd;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (lameduck, listener) = waiting_for_a_hand_over(true);
+        let addr = listener.local_addr().unwrap();
+        let supervisors = {
+            let listeners = lameduck.listeners.lock().unwrap();
+            listeners[0].fd.as_ref().unwrap().try_clone().unwrap()
+        };
+        let timing = crate::context::Timing {
+            phase: lameduck.phase.subscribe(),
+            lameduck_timeout: 2 * HOUR,
+            grace: lameduck.grace,
+            accepted: lameduck.accepted(),
+        };
+        let ctx = crate::Context::new(Arc::default(), timing, None, Vec::new(), String::new());
+        let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
+        let server = tokio::spawn(async move { crate::http::serve(&ctx, listener, app).await });
+        lameduck.begin_on_signal();
+        // Nothing open: the helper waits all the same.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            !server.is_finished(),
+            "the helper returned before the hand-over"
+        );
+        let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .unwrap();
+        let inode = crate::stash::inode(supervisors.as_fd()).unwrap();
+        let taken = crate::stash::accept_queued(supervisors.as_fd(), 16);
+        assert_eq!(taken.len(), 1);
+        super::shut(vec![supervisors]);
+        assert_eq!(lameduck.take_handed(inode, taken), 1);
+        lameduck.ordered();
+        let mut response = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), client.read_to_end(&mut response))
+            .await
+            .expect("the handed connection answered and closed")
+            .expect("the handed connection was reset");
+        let response = String::from_utf8_lossy(&response).to_ascii_lowercase();
+        assert!(response.starts_with("http/1.1 200"), "{response}");
+        assert!(response.ends_with("\r\n\r\nhi"), "{response}");
+        // Nothing open any more: lameduck, and the helper returns.
+        tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .expect("the helper returns once its connection closed")
+            .unwrap()
+            .unwrap();
+    }
+
     #[tokio::test]
     async fn a_signal_after_the_supervisors_order_does_not_hold_phase_two() {
         // The order began the drain: no hand-over is waited for.
@@ -1202,6 +1268,17 @@ mod tests {
         lameduck.begin_on_signal();
         assert!(!lameduck.signalled.load(std::sync::atomic::Ordering::SeqCst));
         phase_two_comes(&lameduck, "phase two held for a hand-over");
+    }
+
+    #[tokio::test]
+    async fn a_signal_whose_drain_begins_just_after_the_order_waits_for_no_hand_over() {
+        // The order read on the channel's thread, the signal's drain begun
+        // on the signal thread before that one's `begin`.
+        let (lameduck, _listener) = waiting_for_a_hand_over(true);
+        lameduck.ordered();
+        lameduck.begin_on_signal();
+        lameduck.begin();
+        phase_two_comes(&lameduck, "phase two held after the order");
     }
 
     #[tokio::test]

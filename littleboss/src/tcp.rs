@@ -174,8 +174,8 @@ impl TcpListener {
     }
 
     /// Where its connections are recorded (and stashed).
-    #[cfg(all(test, feature = "http"))]
-    pub(crate) fn accepted_for_test(&self) -> Arc<Accepted> {
+    #[cfg(feature = "http")]
+    pub(crate) fn accepted(&self) -> Arc<Accepted> {
         self.accepted.clone()
     }
 

@@ -43,11 +43,14 @@
 //! - wait, within the same bound, for connections handed to an upgrade
 //!   handler (WebSocket): hyper is done with them at the upgrade, so their
 //!   handlers close them, on `ctx.draining()` or `ctx.lameduck()`;
-//! - finish as soon as draining has begun and no connection is left open,
-//!   rather than waiting out the grace (it is there for connections
-//!   accepted before they spoke, only those silent past the deferral or
-//!   made by SYN cookies here, and for the spread of the closes, and
-//!   there are none);
+//! - finish as soon as draining has left no connection open, rather than
+//!   waiting out the grace (it is there for connections accepted before
+//!   they spoke, only those silent past the deferral or made by SYN
+//!   cookies here, and for the spread of the closes, and there are none):
+//!   they end at lameduck, which littleboss brings early then, told by
+//!   the helper the moment its last connection closes (and which, after
+//!   a drain begun by the child's own signal, waits for what the
+//!   supervisor may still hand over at a stop);
 //! - give up on connections still open when the lameduck timeout is about
 //!   to end, so that `main` returns before the supervisor kills it.
 //!

@@ -1,11 +1,11 @@
-//! Counting the connections a helper serves, so that a draining program
-//! with none left open finishes at once instead of waiting out the grace.
+//! Counting the connections a helper serves, so that it waits, after its
+//! server's graceful shutdown, for those handed to an upgrade handler (a
+//! WebSocket's), which that shutdown no longer knows.
 //!
-//! The grace exists for connections accepted just before draining that
-//! have not sent their request yet. Every such connection is open, so
-//! counted: when the count is zero there is nothing the grace could save,
-//! and the old child's process, memory and place in the supervisor are
-//! given back a grace sooner.
+//! A draining program with nothing open finishes early by lameduck, which
+//! comes once every connection accepted has closed (and, after a drain
+//! begun by the child's own signal, once the supervisor's hand-over can
+//! no longer come): not by a count here, which knows nothing of that.
 
 use std::io;
 use std::net::SocketAddr;
@@ -17,22 +17,34 @@ use std::task::{Context as TaskContext, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 
-use crate::{Context, TcpListener};
+use crate::TcpListener;
+use crate::accepted::Accepted;
 
 /// How many of the connections handed out are still open.
 #[derive(Debug, Default)]
 pub(crate) struct OpenConnections {
     count: AtomicUsize,
     closed: Notify,
+    /// Told when the last one closes, so that the grace looks at once.
+    accepted: Option<Arc<Accepted>>,
 }
 
 impl OpenConnections {
+    /// Counting for the connections of `listener`, whose lameduck is told
+    /// when none is left open.
+    pub fn of(listener: &TcpListener) -> Arc<Self> {
+        Arc::new(OpenConnections {
+            accepted: Some(listener.accepted()),
+            ..OpenConnections::default()
+        })
+    }
+
     /// Counts `stream` until it is dropped.
     pub fn track<S>(self: &Arc<Self>, stream: S) -> Counted<S> {
         self.count.fetch_add(1, Ordering::SeqCst);
         Counted {
             inner: stream,
-            open: self.clone(),
+            _open: OpenToken(self.clone()),
         }
     }
 
@@ -51,30 +63,27 @@ impl OpenConnections {
     }
 }
 
-/// When a helper begins its servers' graceful shutdown: at lameduck, or
-/// earlier once draining has begun and no connection is left open.
-pub(crate) async fn shutdown_signal(ctx: &Context, open: &OpenConnections) {
-    let drained = async {
-        ctx.draining().await;
-        open.none().await;
-    };
-    tokio::select! {
-        () = ctx.lameduck() => {}
-        () = drained => {}
-    }
-}
-
 /// A stream counted as open until dropped.
 #[derive(Debug)]
 pub(crate) struct Counted<S> {
     inner: S,
-    open: Arc<OpenConnections>,
+    /// After `inner`: fields drop in order, so the count falls (and the
+    /// lameduck looks) once the descriptor is closed, not before.
+    _open: OpenToken,
 }
 
-impl<S> Drop for Counted<S> {
+/// One count of [`OpenConnections`], given back when dropped.
+#[derive(Debug)]
+struct OpenToken(Arc<OpenConnections>);
+
+impl Drop for OpenToken {
     fn drop(&mut self) {
-        if self.open.count.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.open.closed.notify_waiters();
+        let open = &self.0;
+        if open.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            open.closed.notify_waiters();
+            if let Some(accepted) = &open.accepted {
+                accepted.closed();
+            }
         }
     }
 }
@@ -119,61 +128,20 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
     }
 }
 
-/// The program's listener, for axum, with every connection counted.
-///
-/// axum awaits its shutdown signal in a task of its own, so the signal can
-/// find no connection open while this listener, on another thread, is
-/// accepting one that arrived just as draining began; that connection
-/// would then be closed unheard. So the listener counts as open itself
-/// until its `accept` has seen draining begin (and takes nothing more
-/// from the socket, only what is stashed): a connection accepted in that
-/// race is counted first.
+/// The program's listener, for axum, with every connection counted (for
+/// the upgraded ones, which outlive axum's graceful shutdown).
 #[derive(Debug)]
 pub(crate) struct CountingListener {
     inner: TcpListener,
-    ctx: Context,
     open: Arc<OpenConnections>,
-    accepting: Option<Counted<()>>,
 }
 
 impl CountingListener {
     /// `inner`, its connections counted in `open`.
-    pub fn new(ctx: &Context, inner: TcpListener, open: &Arc<OpenConnections>) -> Self {
+    pub fn new(inner: TcpListener, open: &Arc<OpenConnections>) -> Self {
         CountingListener {
             inner,
-            ctx: ctx.clone(),
             open: open.clone(),
-            accepting: Some(open.track(())),
-        }
-    }
-
-    /// Once draining: what a refusal took off the queue (stashed before
-    /// draining was told) is served still, taken with one look, which
-    /// passes over connections whose clients are gone. Nothing taken:
-    /// this listener stops counting as open, so that the drain need not
-    /// wait for it, and serves what is stashed later (a hand-over read
-    /// after draining began) if the helper still asks.
-    async fn accept_stashed(&mut self) -> (Counted<tokio::net::TcpStream>, SocketAddr) {
-        let taken = {
-            let mut stashed = std::pin::pin!(TcpListener::accept(&self.inner));
-            std::future::poll_fn(|cx| std::task::Poll::Ready(stashed.as_mut().poll(cx))).await
-        };
-        if let std::task::Poll::Ready(Ok((stream, peer))) = taken {
-            return (self.open.track(stream), peer);
-        }
-        self.accepting = None;
-        loop {
-            match TcpListener::accept(&self.inner).await {
-                Ok((stream, peer)) => return (self.open.track(stream), peer),
-                // Not from the stash, which yields no errors: the socket
-                // (the lifecycle gone, draining never told it). Paused as
-                // the helpers' accept loops pause, not a spin.
-                Err(e) => {
-                    if let Some(pause) = crate::tcp::pause_after_accept_error(&e) {
-                        tokio::time::sleep(pause).await;
-                    }
-                }
-            }
         }
     }
 }
@@ -183,16 +151,11 @@ impl axum::serve::Listener for CountingListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        tokio::select! {
-            biased;
-            () = self.ctx.draining() => self.accept_stashed().await,
-            (stream, peer) = axum::serve::Listener::accept(&mut self.inner) => {
-                // Nagle left on, as axum leaves it: with it off, HTTP/2
-                // clients lost many more requests to the graceful GOAWAY
-                // (commit 684447e, measured with drain_bench).
-                (self.open.track(stream), peer)
-            }
-        }
+        // Nagle left on, as axum leaves it: with it off, HTTP/2 clients
+        // lost many more requests to the graceful GOAWAY (commit 684447e,
+        // measured with drain_bench).
+        let (stream, peer) = axum::serve::Listener::accept(&mut self.inner).await;
+        (self.open.track(stream), peer)
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -206,95 +169,33 @@ mod tests {
     use std::time::Duration;
 
     use super::{CountingListener, OpenConnections};
-    use crate::lameduck::Phase;
 
-    /// Until the listener has seen draining begin it may still be
-    /// accepting, so nothing counts as drained; once it has, the count
-    /// reaches zero.
+    /// The last close of the connections counted tells the lameduck's
+    /// grace to look at once, their descriptors closed by then.
     #[tokio::test]
-    async fn the_listener_is_open_until_it_has_seen_draining() {
-        let (phase, ctx, inner, addr) = crate::http::serve::tests::setup(Duration::ZERO).await;
-        let open = Arc::new(OpenConnections::default());
-        let mut listener = CountingListener::new(&ctx, inner, &open);
-
-        phase.send_replace(Phase::Draining(std::time::Instant::now()));
-        let early = tokio::time::timeout(Duration::from_millis(100), open.none()).await;
-        assert!(early.is_err(), "drained before the listener stopped");
-        // A client in the queue, which a listener still accepting takes.
+    async fn the_last_close_tells_the_grace_with_the_descriptors_closed() {
+        let (_phase, _ctx, inner, addr) = crate::http::serve::tests::setup(Duration::ZERO).await;
+        let accepted = inner.accepted();
+        let open = OpenConnections::of(&inner);
+        let mut listener = CountingListener::new(inner, &open);
         let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let accepted = tokio::time::timeout(
-            Duration::from_millis(100),
-            axum::serve::Listener::accept(&mut listener),
-        )
-        .await;
-        assert!(accepted.is_err(), "accepted while draining");
-        tokio::time::timeout(Duration::from_secs(5), open.none())
-            .await
-            .expect("nothing open once the listener has stopped");
-    }
-
-    /// Connections stashed for it whose clients are gone (reset) do not
-    /// keep the listener counted open once draining.
-    #[tokio::test]
-    async fn stashed_connections_whose_clients_are_gone_leave_it_drained() {
-        use std::os::fd::{AsFd, OwnedFd};
-        let (phase, ctx, inner, addr) = crate::http::serve::tests::setup(Duration::ZERO).await;
-        // A connection accepted while serving and stashed for `inner` (as
-        // a hand-over is), its client then gone with a reset.
-        let client = std::net::TcpStream::connect(addr).unwrap();
-        let (server, _) = crate::TcpListener::accept(&inner).await.unwrap();
-        let reset = nix::libc::linger {
-            l_onoff: 1,
-            l_linger: 0,
-        };
-        nix::sys::socket::setsockopt(&client, nix::sys::socket::sockopt::Linger, &reset).unwrap();
-        drop(client);
-        let server = OwnedFd::from(server.into_std().unwrap());
-        // The reset has arrived: the socket knows no peer any more.
-        let peerless = || {
-            nix::sys::socket::getpeername::<nix::sys::socket::SockaddrStorage>(
-                std::os::fd::AsRawFd::as_raw_fd(&server),
-            )
-            .is_err()
-        };
-        for _ in 0..200 {
-            if peerless() {
-                break;
+        let (served, _) = axum::serve::Listener::accept(&mut listener).await;
+        assert!(!accepted.all_closed());
+        // Whatever an earlier close told is taken.
+        accepted.wait_for_a_close(Duration::ZERO);
+        let waiting = std::thread::spawn({
+            let accepted = accepted.clone();
+            move || {
+                let began = std::time::Instant::now();
+                accepted.wait_for_a_close(Duration::from_secs(30));
+                (began.elapsed(), accepted.all_closed())
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert!(peerless(), "the reset never arrived");
-        let inode = crate::stash::inode(inner.as_fd()).unwrap();
-        let accepted = inner.accepted_for_test();
-        accepted.stash_handed(inode, vec![server]);
-        let open = Arc::new(OpenConnections::default());
-        let mut listener = CountingListener::new(&ctx, inner, &open);
-        phase.send_replace(Phase::Draining(std::time::Instant::now()));
-        let accepting =
-            tokio::spawn(async move { axum::serve::Listener::accept(&mut listener).await });
-        tokio::time::timeout(Duration::from_secs(5), open.none())
-            .await
-            .expect("counted open still, over connections gone");
-        // One stashed later (a hand-over read after draining began) is
-        // still served.
-        let side = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let late_client = std::net::TcpStream::connect(side.local_addr().unwrap()).unwrap();
-        let (late, _) = side.accept().unwrap();
-        // Non-blocking, as the supervisor's hand-over takes them.
-        late.set_nonblocking(true).unwrap();
-        accepted.stash_handed(inode, vec![OwnedFd::from(late)]);
-        let (served, peer) = tokio::time::timeout(Duration::from_secs(5), accepting)
-            .await
-            .expect("the connection stashed later is served")
-            .unwrap();
-        assert_eq!(peer, late_client.local_addr().unwrap());
-        // Counted open while it is.
-        assert!(
-            tokio::time::timeout(Duration::from_millis(100), open.none())
-                .await
-                .is_err()
-        );
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
         drop(served);
+        let (waited, all_closed) = waiting.join().unwrap();
+        assert!(waited < Duration::from_secs(10), "not told: {waited:?}");
+        assert!(all_closed, "told before the descriptor closed");
     }
 
     #[tokio::test]

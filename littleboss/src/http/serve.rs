@@ -2,7 +2,6 @@
 //! with the drain done right.
 
 use std::io;
-use std::sync::Arc;
 
 use axum::Extension;
 use axum::extract::ConnectInfo;
@@ -18,7 +17,7 @@ use super::close::CloseWhenDraining;
 use super::deferral::defer_silent_connections;
 use super::drain::bounded;
 use super::graceful::serve_until_shut;
-use super::open::{CountingListener, OpenConnections, shutdown_signal};
+use super::open::{CountingListener, OpenConnections};
 use super::per_connection::PerConnection;
 use super::spread::CloseTimes;
 use crate::{Context, TcpListener};
@@ -26,8 +25,8 @@ use crate::{Context, TcpListener};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves `router` on `listener` with axum (HTTP/1 and HTTP/2) until
-/// lameduck (or, once draining, until no connection is left open), then
-/// drains and returns: `Connection: close` on HTTP/1 responses once
+/// lameduck (which comes early once draining has left no connection
+/// open), then drains and returns: `Connection: close` on HTTP/1 responses once
 /// draining has begun, each connection at a time of its own within the
 /// first half of the grace, idle connections closed and requests in
 /// flight finished at lameduck, HTTP/2 GOAWAY, all within the lameduck
@@ -58,13 +57,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -> io::Result<()> {
     defer_silent_connections(&listener);
     let app = PerConnection::new(ctx, router);
-    let open = Arc::new(OpenConnections::default());
-    let listener = CountingListener::new(ctx, listener, &open);
-    let shutdown = {
-        let (ctx, open) = (ctx.clone(), open.clone());
-        async move { shutdown_signal(&ctx, &open).await }
-    };
-    let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+    let open = OpenConnections::of(&listener);
+    let listener = CountingListener::new(listener, &open);
+    let serve = axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck());
     let served = async {
         let served = std::future::IntoFuture::into_future(serve).await;
         upgraded_ones_closed(&open).await;
@@ -130,16 +125,15 @@ where
     builder.http2().enable_connect_protocol();
     // Tells every connection to shut down gracefully (see `graceful`).
     let (shut, shut_told) = tokio::sync::watch::channel(false);
-    let open = Arc::new(OpenConnections::default());
-    let shutdown = shutdown_signal(ctx, &open);
+    let open = OpenConnections::of(&listener);
+    let shutdown = ctx.lameduck();
     tokio::pin!(shutdown);
     // Dropped on return: connections still open past the bound end with
     // it, not after it, in a program that goes on.
     let mut connections = tokio::task::JoinSet::new();
     loop {
         // The listener before the shutdown: what a refusal took off its
-        // queue is served before the shutdown that draining with nothing
-        // open begins. A finished connection's task is let go of as it
+        // queue is served before the shutdown. A finished connection's task is let go of as it
         // ends (not at the next accept: a burst, then quiet, would hold
         // them all).
         let accepted = tokio::select! {
@@ -159,7 +153,7 @@ where
                 // Watching for draining meanwhile: back to the listener,
                 // which yields what a refusal took off the queue (and
                 // then pends, so the shutdown ends the loop), before the
-                // shutdown that draining with nothing open begins.
+                // shutdown.
                 tokio::select! {
                     biased;
                     () = ctx.draining() => {}
@@ -240,6 +234,43 @@ pub(super) mod tests {
             TcpListener::new(inner, rx, Default::default()),
             addr,
         )
+    }
+
+    /// A context with `grace` and a listener drained by a real lameduck
+    /// (a refusal: its `begin` shuts the socket, what is queued stashed).
+    pub(in crate::http) fn with_lameduck(
+        grace: Duration,
+    ) -> (
+        Arc<crate::lameduck::Lameduck>,
+        Context,
+        TcpListener,
+        SocketAddr,
+    ) {
+        use std::os::fd::OwnedFd;
+        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = socket.local_addr().unwrap();
+        let program = socket.try_clone().unwrap();
+        program.set_nonblocking(true).unwrap();
+        let listener = crate::lameduck::Listener {
+            name: "http".into(),
+            network: crate::spec::Network::Tcp,
+            fd: Some(OwnedFd::from(socket)),
+            taken: true,
+            managers: false,
+            unbound: None,
+        };
+        let listeners = Arc::new(std::sync::Mutex::new(vec![listener]));
+        let (lameduck, phase) = crate::lameduck::Lameduck::new(listeners, grace, true, false);
+        let timing = Timing {
+            phase: phase.clone(),
+            lameduck_timeout: grace + Duration::from_secs(10),
+            grace,
+            accepted: lameduck.accepted(),
+        };
+        let ctx = Context::new(Arc::default(), timing, None, Vec::new(), String::new());
+        let inner = tokio::net::TcpListener::from_std(program).unwrap();
+        let listener = TcpListener::new(inner, phase, lameduck.accepted());
+        (lameduck, ctx, listener, addr)
     }
 
     /// One request on `conn`; the response head, lowercased.
@@ -374,35 +405,63 @@ pub(super) mod tests {
         defers_silent_connections(serve_service_hi).await;
     }
 
-    /// Draining with no connection open ends the helper without waiting
-    /// for lameduck; a silent connection holds it until it closes.
+    /// Draining with no connection open ends the helper well before the
+    /// grace would (lameduck comes early); a silent connection holds it
+    /// until it closes. The helper ends at lameduck, not before: draining
+    /// with nothing open is not enough (a hand-over may come).
     async fn finishes_when_nothing_is_open(serve: Serve) {
-        let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let (lameduck, ctx, listener, addr) = with_lameduck(Duration::from_secs(60));
         let mut server = serve(ctx, listener);
         let mut silent = TcpStream::connect(addr).await.unwrap();
         // Answered, so the server has accepted it.
         assert!(!exchange(&mut silent).await.contains("connection: close"));
-        phase.send_replace(Phase::Draining(Instant::now()));
+        lameduck.begin();
         let early = tokio::time::timeout(Duration::from_millis(300), &mut server).await;
         assert!(early.is_err(), "returned with a connection open");
         drop(silent);
         tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
             .await
-            .expect("returns once the last connection closes, before lameduck")
+            .expect("returns once the last connection closes, well before the grace")
             .unwrap()
             .unwrap();
+    }
+
+    /// Draining alone, nothing open, does not end the helper: lameduck does.
+    async fn ends_at_lameduck_not_at_draining(serve: Serve) {
+        let (phase, ctx, listener, _addr) = setup(Duration::ZERO).await;
+        let mut server = serve(ctx, listener);
+        let since = Instant::now();
+        phase.send_replace(Phase::Draining(since));
+        let early = tokio::time::timeout(Duration::from_millis(300), &mut server).await;
+        assert!(early.is_err(), "returned before lameduck");
+        phase.send_replace(Phase::Lameduck(since));
+        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
+            .await
+            .expect("returns at lameduck")
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn serve_ends_at_lameduck_not_at_draining() {
+        ends_at_lameduck_not_at_draining(serve_hi).await;
+    }
+
+    #[tokio::test]
+    async fn serve_service_ends_at_lameduck_not_at_draining() {
+        ends_at_lameduck_not_at_draining(serve_service_hi).await;
     }
 
     /// Under keep-alive load the closes are spread: connections sending
     /// requests in a loop once draining has begun each see
     /// `Connection: close` at a time of their own, not all at once, and
     /// all within the spread (half the grace) plus a margin. With every
-    /// connection closed, the helper returns before lameduck.
+    /// connection closed, the helper returns (lameduck comes early).
     async fn spreads_the_closes(serve: Serve) {
         const CONNECTIONS: usize = 20;
         let grace = Duration::from_millis(800);
         let spread = grace / 2;
-        let (phase, ctx, listener, addr) = setup(grace).await;
+        let (lameduck, ctx, listener, addr) = with_lameduck(grace);
         let server = serve(ctx, listener);
         let mut conns = Vec::new();
         for _ in 0..CONNECTIONS {
@@ -414,7 +473,7 @@ pub(super) mod tests {
         }
 
         let since = Instant::now();
-        phase.send_replace(Phase::Draining(since));
+        lameduck.begin();
         // Times are when each request was sent: the server decides after
         // that, so a connection kept alive was sent before its close time,
         // within the spread, however loaded the machine. The first request
@@ -457,7 +516,7 @@ pub(super) mod tests {
 
         tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
             .await
-            .expect("returns once every connection has closed, before lameduck")
+            .expect("returns once every connection has closed")
             .unwrap()
             .unwrap();
     }
@@ -502,31 +561,7 @@ pub(super) mod tests {
     /// was not accepting, then a refusal (a stop, bypass mode's SIGTERM):
     /// the helper, started only then, still answers it.
     async fn answers_what_a_refusal_took_off_the_queue(serve: Serve) {
-        use std::os::fd::OwnedFd;
-        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = socket.local_addr().unwrap();
-        let program = socket.try_clone().unwrap();
-        program.set_nonblocking(true).unwrap();
-        let listener = crate::lameduck::Listener {
-            name: "http".into(),
-            network: crate::spec::Network::Tcp,
-            fd: Some(OwnedFd::from(socket)),
-            taken: true,
-            managers: false,
-            unbound: None,
-        };
-        let listeners = Arc::new(std::sync::Mutex::new(vec![listener]));
-        let grace = Duration::from_secs(5);
-        let (lameduck, phase) = crate::lameduck::Lameduck::new(listeners, grace, true, false);
-        let timing = Timing {
-            phase: phase.clone(),
-            lameduck_timeout: Duration::from_secs(10),
-            grace,
-            accepted: lameduck.accepted(),
-        };
-        let ctx = Context::new(Arc::default(), timing, None, Vec::new(), String::new());
-        let inner = tokio::net::TcpListener::from_std(program).unwrap();
-        let listener = TcpListener::new(inner, phase, lameduck.accepted());
+        let (lameduck, ctx, listener, addr) = with_lameduck(Duration::from_secs(5));
         let mut queued = TcpStream::connect(addr).await.unwrap();
         queued
             .write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
@@ -544,7 +579,7 @@ pub(super) mod tests {
         assert!(answer.starts_with("http/1.1 200"), "{answer}");
         assert!(answer.contains("connection: close"), "{answer}");
         assert!(answer.ends_with("\r\n\r\nhi"), "{answer}");
-        // Nothing else open: the helper ends without waiting for lameduck.
+        // Nothing else open: lameduck comes early, and the helper ends.
         tokio::time::timeout(Duration::from_secs(5), server)
             .await
             .expect("the helper returns")
