@@ -422,38 +422,48 @@ fn spawn_lifecycle(
             // still ends this child, but shuts no socket it shares with a
             // supervisor that may live. Lines here are said patiently:
             // the program's logger may block, and this thread must go on
-            // to see the supervisor gone.
-            let ended = loop {
-                match link.recv() {
-                    // The supervisor's order comes after what it hands
-                    // over (one channel): none is to be waited for now.
-                    Ok(Some((ToChild::Lameduck { refuse: false }, _))) => {
-                        lameduck.ordered();
-                        lameduck.begin();
-                    }
-                    Ok(Some((ToChild::Lameduck { refuse: true }, _))) => {
-                        lameduck.ordered();
-                        lameduck.begin_refusing();
-                    }
-                    // A listener the supervisor let go of: what its queue
-                    // held, to serve as this child drains.
-                    Ok(Some((ToChild::Queued { inode, .. }, fds))) => {
-                        lameduck.take_handed(inode, fds);
-                    }
-                    Ok(Some((other, _))) => crate::report::say_patiently(
-                        log::Level::Warn,
-                        format!("unexpected message from the supervisor: {other:?}"),
-                    ),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                        crate::report::say_patiently(
+            // to see the supervisor gone. Its pidfd tells its exit too,
+            // where a hung exec's process holds the channel open.
+            let exited = crate::link::exit_watch(supervisor);
+            let exited = exited.as_ref().map(std::os::fd::AsFd::as_fd);
+            // Opened while the supervisor was our parent, it names that
+            // process, not another that took its pid since.
+            let gone_already = nix::unistd::getppid() != supervisor;
+            let ended = if gone_already {
+                Ok(())
+            } else {
+                loop {
+                    match link.recv_watching(exited) {
+                        // The supervisor's order comes after what it hands
+                        // over (one channel): none is to be waited for now.
+                        Ok(Some((ToChild::Lameduck { refuse: false }, _))) => {
+                            lameduck.ordered();
+                            lameduck.begin();
+                        }
+                        Ok(Some((ToChild::Lameduck { refuse: true }, _))) => {
+                            lameduck.ordered();
+                            lameduck.begin_refusing();
+                        }
+                        // A listener the supervisor let go of: what its queue
+                        // held, to serve as this child drains.
+                        Ok(Some((ToChild::Queued { inode, .. }, fds))) => {
+                            lameduck.take_handed(inode, fds);
+                        }
+                        Ok(Some((other, _))) => crate::report::say_patiently(
                             log::Level::Warn,
-                            format!("bad message from the supervisor: {e}"),
-                        );
+                            format!("unexpected message from the supervisor: {other:?}"),
+                        ),
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                            crate::report::say_patiently(
+                                log::Level::Warn,
+                                format!("bad message from the supervisor: {e}"),
+                            );
+                        }
+                        Ok(None) => break Ok(()),
+                        // Said once the deadline runs, below.
+                        Err(e) => break Err(e),
                     }
-                    Ok(None) => break Ok(()),
-                    // Said once the deadline runs, below.
-                    Err(e) => break Err(e),
                 }
             };
             let closed = ended.is_ok();
@@ -519,6 +529,9 @@ fn stop_began(link: &ChildEnd, within: Duration) -> bool {
         match link.recv() {
             Ok(Some((ToChild::Lameduck { .. }, _)) | None) => return true,
             Ok(Some(_)) => {}
+            // A signal (a `pkill -HUP` of the service): a receive with a
+            // timeout is not restarted.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => return false,
         }
     }
@@ -566,6 +579,38 @@ mod tests {
         assert!(super::stop_began(&child, within));
         drop(supervisor);
         assert!(super::stop_began(&child, within), "the channel's end");
+    }
+
+    #[test]
+    fn a_signal_during_the_wait_for_a_stop_sign_is_waited_past() {
+        use std::os::fd::AsFd;
+        use std::os::unix::thread::JoinHandleExt;
+        extern "C" fn nothing(_: nix::libc::c_int) {}
+        // SIGWINCH, which no other test uses, caught by a handler that
+        // does nothing: it interrupts a receive, as SIGHUP's does in a
+        // child.
+        let catch = nix::sys::signal::SigAction::new(
+            nix::sys::signal::SigHandler::Handler(nothing),
+            nix::sys::signal::SaFlags::SA_RESTART,
+            nix::sys::signal::SigSet::empty(),
+        );
+        // SAFETY: the handler does nothing, so is async-signal-safe.
+        unsafe { nix::sys::signal::sigaction(nix::sys::signal::SIGWINCH, &catch) }.unwrap();
+        let (supervisor, child) = crate::fdpass::socketpair().unwrap();
+        let child = ChildEnd::new(child);
+        let waiting =
+            std::thread::spawn(move || super::stop_began(&child, Duration::from_secs(30)));
+        for _ in 0..10 {
+            std::thread::sleep(Duration::from_millis(20));
+            let thread = waiting.as_pthread_t();
+            // SAFETY: the thread is joined below, so its id is live.
+            let sent = unsafe { nix::libc::pthread_kill(thread, nix::libc::SIGWINCH) };
+            assert_eq!(sent, 0);
+        }
+        let lameduck = crate::link::encode(ToChild::Lameduck { refuse: true });
+        // Not sent if the wait has ended already (and dropped its end).
+        let _ = crate::fdpass::send(supervisor.as_fd(), &lameduck, &[]);
+        assert!(waiting.join().unwrap(), "a signal read as no stop");
     }
 
     #[test]

@@ -225,6 +225,32 @@ impl ChildEnd {
         sent
     }
 
+    /// [`recv`](ChildEnd::recv), also ending as at end-of-file once
+    /// `exited` (the supervisor's pidfd, see [`exit_watch`]) says the
+    /// supervisor has exited and nothing is left to read: a process it
+    /// forked holds a copy of its end until its exec, and one whose exec
+    /// hangs (a binary on a hung mount) would keep the end-of-file from
+    /// ever coming, and this child serving with no supervisor.
+    pub fn recv_watching(
+        &self,
+        exited: Option<std::os::fd::BorrowedFd<'_>>,
+    ) -> io::Result<Option<(ToChild, Vec<OwnedFd>)>> {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let Some(exited) = exited else {
+            return self.recv();
+        };
+        let mut fds = [
+            PollFd::new(self.fd.as_fd(), PollFlags::POLLIN),
+            PollFd::new(exited, PollFlags::POLLIN),
+        ];
+        poll(&mut fds, PollTimeout::NONE).map_err(io::Error::from)?;
+        // What the supervisor sent before it exited is read first.
+        if fds[0].revents().is_some_and(|events| !events.is_empty()) {
+            return self.recv();
+        }
+        Ok(None)
+    }
+
     /// Makes [`recv`](ChildEnd::recv) give up after `timeout` (an error
     /// of kind `WouldBlock`), at least a microsecond: a zero timeval is
     /// no timeout at all.
@@ -246,6 +272,22 @@ impl ChildEnd {
         }
         Ok(Some((decode(&got.data)?, got.fds)))
     }
+}
+
+/// A descriptor that becomes readable once process `pid` exits (a pidfd,
+/// close-on-exec), where the kernel has them (Linux 5.3). Opened while
+/// `pid` is our parent (check after), it names that process and no other
+/// that may take its pid later.
+pub(crate) fn exit_watch(pid: nix::unistd::Pid) -> Option<OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and flags, and returns a new
+    // descriptor or -1; it touches no memory of ours.
+    let raw = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    if raw < 0 {
+        return None;
+    }
+    // SAFETY: a descriptor just made for us, owned by nothing else.
+    Some(unsafe { OwnedFd::from_raw_fd(raw as RawFd) })
 }
 
 /// The supervisor's end, driven by its tokio runtime.

@@ -483,6 +483,32 @@ fn orphans_are_reaped_while_a_childs_exec_hangs() {
 }
 
 #[test]
+fn a_serving_child_hears_its_supervisor_die_while_a_childs_exec_hangs() {
+    // A reload's exec hangs: its forked process holds a copy of the
+    // supervisor's end of the serving child's channel until the exec, so
+    // the supervisor's death brings that child no end-of-file. It hears of
+    // it all the same (the supervisor's pidfd) and winds down, rather than
+    // serving on with no supervisor.
+    let bin = env!("CARGO_BIN_EXE_versioned_v1");
+    let (svc, gate, _addr, first) = serving_with_spawns_held(bin);
+    let strays = tests::Strays::of([first as u32]);
+    svc.signal(Signal::SIGHUP);
+    tests::eventually("the reload's exec under way", || {
+        json(&svc, bin)["binding"].is_object().then_some(())
+    });
+    svc.signal(Signal::SIGKILL);
+    svc.output
+        .wait_for("the supervisor is gone; lameduck, exiting within");
+    tests::eventually_within(
+        "the serving child gone",
+        std::time::Duration::from_secs(15),
+        || (!strays.runs(first as u32)).then_some(()),
+    );
+    // The exec goes on, and its child, with no supervisor, ends.
+    std::fs::remove_file(&gate).unwrap();
+}
+
+#[test]
 fn a_reload_whose_exec_hangs_past_its_deadline_fails_and_its_child_is_killed_once_it_runs() {
     // The 200 ms hello deadline passes while the exec hangs: the reload
     // fails then, the serving child is untouched, and the late child is

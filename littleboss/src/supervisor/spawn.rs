@@ -214,6 +214,42 @@ pub(crate) struct Started {
     fds: Vec<Arc<OwnedFd>>,
 }
 
+/// A test hook: a file whose presence holds each spawn's forked process
+/// just before its exec (as a binary on a hung mount holds it in the
+/// exec), for at most [`GATE_LIMIT`].
+const TEST_GATE_VAR: &str = "LITTLEBOSS_TEST_SPAWN_GATE";
+
+/// The longest [`TEST_GATE_VAR`] holds a spawn back.
+const GATE_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How often the gate is looked at.
+const GATE_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// The test hook's gate file, as the C string the forked process looks
+/// at (where nothing may allocate).
+fn exec_gate() -> Option<std::ffi::CString> {
+    let gate = crate::test_hook::test_hook::<PathBuf>(TEST_GATE_VAR)?;
+    std::ffi::CString::new(gate.into_os_string().into_encoded_bytes()).ok()
+}
+
+/// In the forked process: waits while `gate` exists, [`GATE_LIMIT`] at
+/// most, with async-signal-safe calls only.
+fn hold_at_the_gate(gate: &std::ffi::CStr) {
+    let pause = nix::libc::timespec {
+        tv_sec: 0,
+        tv_nsec: GATE_PAUSE.as_nanos() as nix::libc::c_long,
+    };
+    for _ in 0..GATE_LIMIT.as_millis() / GATE_PAUSE.as_millis() {
+        // SAFETY: `gate` is a valid C string; access and nanosleep are
+        // async-signal-safe.
+        if unsafe { nix::libc::access(gate.as_ptr(), nix::libc::F_OK) } != 0 {
+            return;
+        }
+        // SAFETY: as above; `pause` outlives the call.
+        unsafe { nix::libc::nanosleep(&pause, std::ptr::null_mut()) };
+    }
+}
+
 /// Starts a child with its channel at fd 3, in its own process group, for
 /// [`watch_started`] to watch. Waits for the exec: off the loop, where a
 /// binary on a file system that hangs (an NFS server gone, a FUSE mount)
@@ -245,9 +281,11 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
         command.env_remove(var);
     }
     let blocked = super::signals::handled();
+    let gate = exec_gate();
     // SAFETY: runs in the forked child before exec, calling only
     // signal, pthread_sigmask, dup2 and fcntl, which are async-signal-safe,
-    // on an fd the parent keeps open until spawn returns.
+    // on an fd the parent keeps open until spawn returns (and the test
+    // hook's access and nanosleep, on a string made before the fork).
     unsafe {
         command.pre_exec(move || {
             // SIGHUP ignored until the child's `run` installs its handler
@@ -273,10 +311,12 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
                 nix::libc::dup2(theirs_raw, target)
             };
             if result == -1 {
-                Err(std::io::Error::last_os_error())
-            } else {
-                Ok(())
+                return Err(std::io::Error::last_os_error());
             }
+            if let Some(gate) = &gate {
+                hold_at_the_gate(gate);
+            }
+            Ok(())
         });
     }
     about_to_fork();

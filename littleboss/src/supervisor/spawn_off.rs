@@ -10,21 +10,12 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
 use super::machine::{ChildId, FileId};
 use super::spawn::{Spawn, Started};
 use crate::log::log;
-use crate::test_hook::test_hook;
-
-/// A test hook: a file whose presence holds each spawn back, before its
-/// exec (as a binary on a hung mount would), for at most [`GATE_LIMIT`].
-const TEST_GATE_VAR: &str = "LITTLEBOSS_TEST_SPAWN_GATE";
-
-/// The longest [`TEST_GATE_VAR`] holds a spawn back.
-const GATE_LIMIT: Duration = Duration::from_secs(60);
 
 /// How a spawn off the loop ended.
 #[derive(Debug)]
@@ -101,7 +92,6 @@ fn start_and_identify(
     context: &SpawnContext,
     forked: &AtomicU64,
 ) -> Result<Identified, String> {
-    hold_at_the_gate();
     // The file about to run, to tell it from an interpreter the kernel
     // runs instead (a script's).
     let expected = file_id(&order.path);
@@ -137,17 +127,6 @@ fn start_and_identify(
         resolved,
         path_replaced,
     })
-}
-
-/// Waits while the test hook's gate file exists (at most [`GATE_LIMIT`]).
-fn hold_at_the_gate() {
-    let Some(gate) = test_hook::<PathBuf>(TEST_GATE_VAR) else {
-        return;
-    };
-    let until = Instant::now() + GATE_LIMIT;
-    while gate.exists() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// Says, once per supervisor, that a child's binary cannot be opened
