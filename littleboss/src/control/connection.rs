@@ -254,8 +254,8 @@ async fn serve(
                 return;
             }
         }
-        let line = match read_request(stream, conn, long).await {
-            Ok(line) => line,
+        let (line, long_slot) = match read_request(stream, conn, long).await {
+            Ok(read) => read,
             Err(None) => return,
             Err(Some(error)) => {
                 conn.answer(&Response::Error { error });
@@ -263,7 +263,7 @@ async fn serve(
                 return;
             }
         };
-        match protocol::decode_request(line.trim_ascii_end()) {
+        match decode(line, long_slot).await {
             Ok(request) => {
                 conn.buffers().awaiting = true;
                 let conn = conn.clone();
@@ -281,7 +281,6 @@ async fn serve(
                 let mut said = BAD_REQUESTS.lock().unwrap_or_else(|e| e.into_inner());
                 said.say(|since| log!("bad control request: {error}{since}"));
                 drop(said);
-                let error = error.to_string();
                 conn.answer(&Response::Error { error });
             }
         }
@@ -426,8 +425,29 @@ fn hung_up(stream: &UnixStream) -> Option<bool> {
     }
 }
 
+/// Decodes `line`: a long one (past [`LONG_LINE`]; the slot for it, if
+/// it took it, kept until done) on a thread of its own, as a line of
+/// megabytes takes a while to parse twice (for duplicate keys, then as a
+/// request), and the supervisor's one thread also serves signals,
+/// children and deadlines.
+async fn decode(
+    line: Vec<u8>,
+    _long_slot: Option<tokio::sync::OwnedSemaphorePermit>,
+) -> Result<Request, String> {
+    let long = line.len() > LONG_LINE;
+    let decode = move || protocol::decode_request(line.trim_ascii_end()).map_err(|e| e.to_string());
+    if !long {
+        return decode();
+    }
+    match tokio::task::spawn_blocking(decode).await {
+        Ok(decoded) => decoded,
+        Err(e) => Err(format!("cannot decode the request: {e}")),
+    }
+}
+
 /// Takes the next request line (newline included) off the front of what
-/// `conn` has read, reading more as needed, within [`READ_TIMEOUT`].
+/// `conn` has read, reading more as needed, within [`READ_TIMEOUT`], and
+/// the slot for a long line if it took it.
 /// `Err(None)`: the connection ended or went quiet between requests, so
 /// close it without a word; `Err(Some(why))`: tell the client why, then
 /// close.
@@ -435,7 +455,7 @@ async fn read_request(
     stream: &UnixStream,
     conn: &Conn,
     long: &LongLines,
-) -> Result<Vec<u8>, Option<String>> {
+) -> Result<(Vec<u8>, Option<tokio::sync::OwnedSemaphorePermit>), Option<String>> {
     let mut deadline = tokio::time::Instant::now() + READ_TIMEOUT;
     // Each byte is looked at once, however the line trickles in.
     let mut scanned = 0;
@@ -456,7 +476,7 @@ async fn read_request(
                 // A long line (a reload's arguments) leaves no big buffer
                 // behind for the connection's life.
                 unread.shrink_to(REQUEST_BUFFER);
-                return Ok(line);
+                return Ok((line, long_slot));
             }
             scanned = unread.len();
             unread.len() > LONG_LINE && long_slot.is_none()
@@ -518,6 +538,25 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    #[tokio::test]
+    async fn a_long_line_is_decoded_off_the_loop_all_the_same() {
+        let reload = Request::Reload {
+            path: "/x".into(),
+            argv0: None,
+            args: Some((0..200).map(|_| "x".repeat(1000).into()).collect()),
+            listeners: None,
+            dir: None,
+            dir_id: None,
+        };
+        let line = protocol::encode(&reload);
+        assert!(line.len() > LONG_LINE);
+        assert_eq!(decode(line, None).await, Ok(reload));
+        let mut garbage = vec![b'x'; 2 * LONG_LINE];
+        garbage.push(b'\n');
+        let error = decode(garbage, None).await.unwrap_err();
+        assert!(error.contains("not a JSON message"), "{error}");
+    }
+
     /// The next request the connection passed on (not a hang-up).
     async fn next_request(
         received: &mut mpsc::UnboundedReceiver<ControlMessage>,
@@ -572,7 +611,7 @@ mod tests {
         let conn = Conn::new(ours.as_raw_fd(), Begun::default());
         let line = read_request(&ours, &conn, &Arc::default()).await;
         let unread = conn.snapshot().unread;
-        (line, unread)
+        (line.map(|(line, _)| line), unread)
     }
 
     #[tokio::test]
@@ -582,7 +621,7 @@ mod tests {
         long.push(b'\n');
         tokio::spawn(async move { theirs.write_all(&long).await });
         let conn = Conn::new(ours.as_raw_fd(), Begun::default());
-        let line = read_request(&ours, &conn, &Arc::default()).await.unwrap();
+        let (line, _) = read_request(&ours, &conn, &Arc::default()).await.unwrap();
         assert_eq!(line.len(), (1 << 20) + 1);
         let kept = conn.buffers().unread.capacity();
         assert!(kept <= REQUEST_BUFFER, "{kept} bytes kept");
@@ -616,12 +655,16 @@ mod tests {
         let (short, mut client) = pair();
         client.write_all(b"{}\n").await.unwrap();
         let conn = Conn::new(short.as_raw_fd(), Begun::default());
-        assert_eq!(read_request(&short, &conn, &long).await.unwrap(), b"{}\n");
+        assert_eq!(read_request(&short, &conn, &long).await.unwrap().0, b"{}\n");
         assert!(!waiting.is_finished(), "the second waits for the slot");
-        // The first, ended, gives the slot back; the second is read.
+        // The first, ended and decoded, gives the slot back; the second
+        // is read.
         theirs.write_all(b"\n").await.unwrap();
-        assert_eq!(reading.await.unwrap().unwrap().len(), 2 * LONG_LINE + 1);
-        let second = tokio::time::timeout(Duration::from_secs(10), waiting)
+        let (first, first_slot) = reading.await.unwrap().unwrap();
+        assert_eq!(first.len(), 2 * LONG_LINE + 1);
+        assert!(slot_held(), "the slot given back before the decode");
+        drop(first_slot);
+        let (second, _) = tokio::time::timeout(Duration::from_secs(10), waiting)
             .await
             .expect("the second read once the first ended")
             .unwrap()
