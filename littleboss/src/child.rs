@@ -96,10 +96,16 @@ pub(crate) fn run(
             .then_some(link::SUPERVISOR_STATE_VERSION),
         reads_queued: true,
     };
-    if link.send(hello).is_err() {
+    // The supervisor's pidfd, opened while it is our parent (so that it
+    // names that process, not another that took its pid since): its exit
+    // is heard even while a process it forked, whose exec hangs, holds a
+    // copy of its end of our channel, keeping the end-of-file away.
+    let exited = crate::link::exit_watch(supervisor);
+    if nix::unistd::getppid() != supervisor || link.send(hello).is_err() {
         fail(1, "the supervisor went away before the child started");
     }
-    let (entries, fds, refuse_when_orphaned, hands_at_stop) = match link.recv() {
+    let watched = exited.as_ref().map(std::os::fd::AsFd::as_fd);
+    let (entries, fds, refuse_when_orphaned, hands_at_stop) = match link.recv_watching(watched) {
         Ok(Some((
             ToChild::Hello {
                 listeners,
@@ -175,7 +181,7 @@ pub(crate) fn run(
         link.clone(),
         lameduck,
         config.lameduck,
-        supervisor,
+        (supervisor, exited),
         refuse_when_orphaned,
     )
     .unwrap_or_else(|e| {
@@ -411,7 +417,7 @@ fn spawn_lifecycle(
     link: Arc<ChildEnd>,
     lameduck: Arc<Lameduck>,
     timeout: Duration,
-    supervisor: nix::unistd::Pid,
+    (supervisor, exited): (nix::unistd::Pid, Option<OwnedFd>),
     refuse_when_orphaned: bool,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
@@ -424,46 +430,38 @@ fn spawn_lifecycle(
             // the program's logger may block, and this thread must go on
             // to see the supervisor gone. Its pidfd tells its exit too,
             // where a hung exec's process holds the channel open.
-            let exited = crate::link::exit_watch(supervisor);
             let exited = exited.as_ref().map(std::os::fd::AsFd::as_fd);
-            // Opened while the supervisor was our parent, it names that
-            // process, not another that took its pid since.
-            let gone_already = nix::unistd::getppid() != supervisor;
-            let ended = if gone_already {
-                Ok(())
-            } else {
-                loop {
-                    match link.recv_watching(exited) {
-                        // The supervisor's order comes after what it hands
-                        // over (one channel): none is to be waited for now.
-                        Ok(Some((ToChild::Lameduck { refuse: false }, _))) => {
-                            lameduck.ordered();
-                            lameduck.begin();
-                        }
-                        Ok(Some((ToChild::Lameduck { refuse: true }, _))) => {
-                            lameduck.ordered();
-                            lameduck.begin_refusing();
-                        }
-                        // A listener the supervisor let go of: what its queue
-                        // held, to serve as this child drains.
-                        Ok(Some((ToChild::Queued { inode, .. }, fds))) => {
-                            lameduck.take_handed(inode, fds);
-                        }
-                        Ok(Some((other, _))) => crate::report::say_patiently(
-                            log::Level::Warn,
-                            format!("unexpected message from the supervisor: {other:?}"),
-                        ),
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                            crate::report::say_patiently(
-                                log::Level::Warn,
-                                format!("bad message from the supervisor: {e}"),
-                            );
-                        }
-                        Ok(None) => break Ok(()),
-                        // Said once the deadline runs, below.
-                        Err(e) => break Err(e),
+            let ended = loop {
+                match link.recv_watching(exited) {
+                    // The supervisor's order comes after what it hands
+                    // over (one channel): none is to be waited for now.
+                    Ok(Some((ToChild::Lameduck { refuse: false }, _))) => {
+                        lameduck.ordered();
+                        lameduck.begin();
                     }
+                    Ok(Some((ToChild::Lameduck { refuse: true }, _))) => {
+                        lameduck.ordered();
+                        lameduck.begin_refusing();
+                    }
+                    // A listener the supervisor let go of: what its queue
+                    // held, to serve as this child drains.
+                    Ok(Some((ToChild::Queued { inode, .. }, fds))) => {
+                        lameduck.take_handed(inode, fds);
+                    }
+                    Ok(Some((other, _))) => crate::report::say_patiently(
+                        log::Level::Warn,
+                        format!("unexpected message from the supervisor: {other:?}"),
+                    ),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        crate::report::say_patiently(
+                            log::Level::Warn,
+                            format!("bad message from the supervisor: {e}"),
+                        );
+                    }
+                    Ok(None) => break Ok(()),
+                    // Said once the deadline runs, below.
+                    Err(e) => break Err(e),
                 }
             };
             let closed = ended.is_ok();

@@ -493,8 +493,10 @@ fn a_serving_child_hears_its_supervisor_die_while_a_childs_exec_hangs() {
     let (svc, gate, _addr, first) = serving_with_spawns_held(bin);
     let strays = tests::Strays::of([first as u32]);
     svc.signal(Signal::SIGHUP);
-    tests::eventually("the reload's exec under way", || {
-        json(&svc, bin)["binding"].is_object().then_some(())
+    // Forked, and held before its exec: the serving child and it.
+    let supervisor = svc.pid() as u32;
+    tests::eventually("the reload's process forked", || {
+        (tests::procfs::live_children(supervisor).len() == 2).then_some(())
     });
     svc.signal(Signal::SIGKILL);
     svc.output

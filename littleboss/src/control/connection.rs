@@ -254,7 +254,7 @@ async fn serve(
                 return;
             }
         }
-        let (line, long_slot) = match read_request(stream, conn, long).await {
+        let (length, long_slot) = match read_request(stream, conn, long).await {
             Ok(read) => read,
             Err(None) => return,
             Err(Some(error)) => {
@@ -263,9 +263,22 @@ async fn serve(
                 return;
             }
         };
-        match decode(line, long_slot).await {
+        // A copy: the line stays unread until handled, so that an
+        // in-place upgrade while a long one is decoded hands it on (its
+        // new image reads it again) rather than losing it.
+        let line = conn.buffers().unread[..length].to_vec();
+        let decoded = decode(line, long_slot).await;
+        {
+            // One step with the outcome: no await between.
+            let mut buffers = conn.buffers();
+            buffers.unread.drain(..length);
+            // A long line (a reload's arguments) leaves no big buffer
+            // behind for the connection's life.
+            buffers.unread.shrink_to(REQUEST_BUFFER);
+            buffers.awaiting = decoded.is_ok();
+        }
+        match decoded {
             Ok(request) => {
-                conn.buffers().awaiting = true;
                 let conn = conn.clone();
                 let request = ControlMessage::Request(ControlRequest { request, conn });
                 if requests.send(request).is_err() {
@@ -425,29 +438,45 @@ fn hung_up(stream: &UnixStream) -> Option<bool> {
     }
 }
 
-/// Decodes `line`: a long one (past [`LONG_LINE`]; the slot for it, if
-/// it took it, kept until done) on a thread of its own, as a line of
-/// megabytes takes a while to parse twice (for duplicate keys, then as a
-/// request), and the supervisor's one thread also serves signals,
-/// children and deadlines.
+/// Decodes `line`: a long one (past [`LONG_LINE`]; the slot for it kept
+/// until done) on a thread of its own, as a line of megabytes takes a
+/// while to parse twice (for duplicate keys, then as a request), and the
+/// supervisor's one thread also serves signals, children and deadlines.
+/// Where no thread can be had, here all the same: answered late rather
+/// than not at all.
 async fn decode(
     line: Vec<u8>,
     _long_slot: Option<tokio::sync::OwnedSemaphorePermit>,
 ) -> Result<Request, String> {
-    let long = line.len() > LONG_LINE;
-    let decode = move || protocol::decode_request(line.trim_ascii_end()).map_err(|e| e.to_string());
-    if !long {
-        return decode();
+    fn decode_now(line: &[u8]) -> Result<Request, String> {
+        protocol::decode_request(line.trim_ascii_end()).map_err(|e| e.to_string())
     }
-    match tokio::task::spawn_blocking(decode).await {
-        Ok(decoded) => decoded,
-        Err(e) => Err(format!("cannot decode the request: {e}")),
+    if line.len() <= LONG_LINE {
+        return decode_now(&line);
     }
+    // The line goes to the thread once it runs: kept here until then.
+    let (give, take) = std::sync::mpsc::channel::<Vec<u8>>();
+    let (done, decoded) = tokio::sync::oneshot::channel();
+    let started = std::thread::Builder::new()
+        .name("littleboss-decode".into())
+        .spawn(move || {
+            if let Ok(line) = take.recv() {
+                let _ = done.send(decode_now(&line));
+            }
+        });
+    if started.is_err() {
+        return decode_now(&line);
+    }
+    let _ = give.send(line);
+    decoded
+        .await
+        .unwrap_or_else(|_| Err("the request could not be decoded (its thread ended)".to_owned()))
 }
 
-/// Takes the next request line (newline included) off the front of what
-/// `conn` has read, reading more as needed, within [`READ_TIMEOUT`], and
-/// the slot for a long line if it took it.
+/// The length of the next request line (newline included) at the front
+/// of what `conn` has read (left there), reading more as needed, within
+/// [`READ_TIMEOUT`]; with the slot for a long line, which a line past
+/// [`LONG_LINE`] always holds (one come whole in a read too).
 /// `Err(None)`: the connection ended or went quiet between requests, so
 /// close it without a word; `Err(Some(why))`: tell the client why, then
 /// close.
@@ -455,7 +484,7 @@ async fn read_request(
     stream: &UnixStream,
     conn: &Conn,
     long: &LongLines,
-) -> Result<(Vec<u8>, Option<tokio::sync::OwnedSemaphorePermit>), Option<String>> {
+) -> Result<(usize, Option<tokio::sync::OwnedSemaphorePermit>), Option<String>> {
     let mut deadline = tokio::time::Instant::now() + READ_TIMEOUT;
     // Each byte is looked at once, however the line trickles in.
     let mut scanned = 0;
@@ -471,14 +500,13 @@ async fn read_request(
             if newline.unwrap_or(unread.len()) > MAX_LINE {
                 return Err(Some(format!("request longer than {MAX_LINE} bytes")));
             }
-            if let Some(end) = newline {
-                let line = unread.drain(..=end).collect();
-                // A long line (a reload's arguments) leaves no big buffer
-                // behind for the connection's life.
-                unread.shrink_to(REQUEST_BUFFER);
-                return Ok((line, long_slot));
+            match newline {
+                Some(end) if end < LONG_LINE || long_slot.is_some() => {
+                    return Ok((end + 1, long_slot));
+                }
+                Some(end) => scanned = end,
+                None => scanned = unread.len(),
             }
-            scanned = unread.len();
             unread.len() > LONG_LINE && long_slot.is_none()
         };
         // A long line (a reload with many arguments) at a time: 64
@@ -497,6 +525,8 @@ async fn read_request(
                 }
             }
             deadline += waiting.elapsed();
+            // Looked at again first: the line may be whole already.
+            continue;
         }
         match tokio::time::timeout_at(deadline, stream.readable()).await {
             Ok(Ok(())) => {}
@@ -609,22 +639,48 @@ mod tests {
         // Written alongside the reads: a long one fills the socket buffer.
         tokio::spawn(async move { theirs.write_all(&sent).await });
         let conn = Conn::new(ours.as_raw_fd(), Begun::default());
-        let line = read_request(&ours, &conn, &Arc::default()).await;
-        let unread = conn.snapshot().unread;
-        (line.map(|(line, _)| line), unread)
+        let read = read_request(&ours, &conn, &Arc::default()).await;
+        let mut unread = conn.snapshot().unread;
+        // Left unread until the request is handled (an upgrade meanwhile
+        // hands it on): taken off here as `serve` does.
+        let line = read.map(|(length, _)| unread.drain(..length).collect());
+        (line, unread)
     }
 
     #[tokio::test]
     async fn a_long_line_leaves_no_big_buffer_behind() {
-        let (ours, mut theirs) = pair();
-        let mut long = vec![b'x'; 1 << 20];
-        long.push(b'\n');
-        tokio::spawn(async move { theirs.write_all(&long).await });
-        let conn = Conn::new(ours.as_raw_fd(), Begun::default());
-        let (line, _) = read_request(&ours, &conn, &Arc::default()).await.unwrap();
-        assert_eq!(line.len(), (1 << 20) + 1);
-        let kept = conn.buffers().unread.capacity();
+        // A reload with a quarter of a megabyte of arguments.
+        let reload = Request::Reload {
+            path: "/x".into(),
+            argv0: None,
+            args: Some((0..250).map(|_| "x".repeat(1000).into()).collect()),
+            listeners: None,
+            dir: None,
+            dir_id: None,
+        };
+        let line = protocol::encode(&reload);
+        assert!(line.len() > 2 * LONG_LINE);
+        let (_connections, _theirs, _received, request) = served_asking(&line).await;
+        assert_eq!(request.request, reload);
+        let kept = request.conn.buffers().unread.capacity();
         assert!(kept <= REQUEST_BUFFER, "{kept} bytes kept");
+    }
+
+    #[tokio::test]
+    async fn a_request_is_left_unread_until_handled_and_a_long_one_holds_the_slot() {
+        // Just past a long line: it may come whole in one read, and holds
+        // the slot all the same.
+        let mut line = vec![b'x'; LONG_LINE + 100];
+        line.push(b'\n');
+        let (ours, mut theirs) = pair();
+        theirs.write_all(&line).await.unwrap();
+        let conn = Conn::new(ours.as_raw_fd(), Begun::default());
+        let long = LongLines::default();
+        let (length, slot) = read_request(&ours, &conn, &long).await.unwrap();
+        assert_eq!(length, line.len());
+        assert!(slot.is_some(), "a long line read without the slot");
+        // What an in-place upgrade would hand on has it still.
+        assert_eq!(conn.snapshot().unread, line);
     }
 
     #[tokio::test]
@@ -655,13 +711,13 @@ mod tests {
         let (short, mut client) = pair();
         client.write_all(b"{}\n").await.unwrap();
         let conn = Conn::new(short.as_raw_fd(), Begun::default());
-        assert_eq!(read_request(&short, &conn, &long).await.unwrap().0, b"{}\n");
+        assert_eq!(read_request(&short, &conn, &long).await.unwrap().0, 3);
         assert!(!waiting.is_finished(), "the second waits for the slot");
         // The first, ended and decoded, gives the slot back; the second
         // is read.
         theirs.write_all(b"\n").await.unwrap();
         let (first, first_slot) = reading.await.unwrap().unwrap();
-        assert_eq!(first.len(), 2 * LONG_LINE + 1);
+        assert_eq!(first, 2 * LONG_LINE + 1);
         assert!(slot_held(), "the slot given back before the decode");
         drop(first_slot);
         let (second, _) = tokio::time::timeout(Duration::from_secs(10), waiting)
@@ -669,7 +725,7 @@ mod tests {
             .expect("the second read once the first ended")
             .unwrap()
             .unwrap();
-        assert_eq!(second.len(), 2 * LONG_LINE + 1);
+        assert_eq!(second, 2 * LONG_LINE + 1);
         until("the slot given back", || !slot_held()).await;
     }
 
