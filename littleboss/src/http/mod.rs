@@ -50,7 +50,10 @@
 //!   they end at lameduck, which littleboss brings early then, told by
 //!   the helper the moment its last connection closes (and which, after
 //!   a drain begun by the child's own signal, waits for what the
-//!   supervisor may still hand over at a stop);
+//!   supervisor may still hand over at a stop). Early only once every
+//!   connection accepted through `Context`'s listeners has closed (one
+//!   open on another listener, or a listener taken out with
+//!   `into_inner`, holds it to the grace: see [`Context::lameduck`](crate::Context::lameduck));
 //! - give up on connections still open when the lameduck timeout is about
 //!   to end, so that `main` returns before the supervisor kills it.
 //!

@@ -171,7 +171,9 @@ mod tests {
     use super::{CountingListener, OpenConnections};
 
     /// The last close of the connections counted tells the lameduck's
-    /// grace to look at once, their descriptors closed by then.
+    /// grace to look at once. (That the descriptor is closed by then,
+    /// the field order, is only smoke-tested: swapped, the look would
+    /// almost always come after the close all the same.)
     #[tokio::test]
     async fn the_last_close_tells_the_grace_with_the_descriptors_closed() {
         let (_phase, _ctx, inner, addr) = crate::http::serve::tests::setup(Duration::ZERO).await;
