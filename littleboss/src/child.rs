@@ -105,7 +105,15 @@ pub(crate) fn run(
         fail(1, "the supervisor went away before the child started");
     }
     let watched = exited.as_ref().map(std::os::fd::AsFd::as_fd);
-    let (entries, fds, refuse_when_orphaned, hands_at_stop) = match link.recv_watching(watched) {
+    // A signal the program's code before `run` catches interrupts the
+    // wait (a poll is not restarted): waited past.
+    let hello = loop {
+        match link.recv_watching(watched) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            received => break received,
+        }
+    };
+    let (entries, fds, refuse_when_orphaned, hands_at_stop) = match hello {
         Ok(Some((
             ToChild::Hello {
                 listeners,
@@ -431,6 +439,11 @@ fn spawn_lifecycle(
             // to see the supervisor gone. Its pidfd tells its exit too,
             // where a hung exec's process holds the channel open.
             let exited = exited.as_ref().map(std::os::fd::AsFd::as_fd);
+            // Without a pidfd, a supervisor gone already (since the
+            // hello) is seen here: what it sent is read, then the end.
+            let gone_already = exited.is_none()
+                && nix::unistd::getppid() != supervisor
+                && link.set_recv_timeout(Duration::from_millis(1)).is_ok();
             let ended = loop {
                 match link.recv_watching(exited) {
                     // The supervisor's order comes after what it hands
@@ -453,6 +466,9 @@ fn spawn_lifecycle(
                         format!("unexpected message from the supervisor: {other:?}"),
                     ),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) if gone_already && e.kind() == std::io::ErrorKind::WouldBlock => {
+                        break Ok(());
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                         crate::report::say_patiently(
                             log::Level::Warn,

@@ -243,6 +243,8 @@ impl ChildEnd {
             PollFd::new(self.fd.as_fd(), PollFlags::POLLIN),
             PollFd::new(exited, PollFlags::POLLIN),
         ];
+        // A signal's `EINTR` (a poll is never restarted) goes to the
+        // caller, which waits again.
         poll(&mut fds, PollTimeout::NONE).map_err(io::Error::from)?;
         // What the supervisor sent before it exited is read first.
         if fds[0].revents().is_some_and(|events| !events.is_empty()) {

@@ -265,7 +265,9 @@ async fn serve(
         };
         // A copy: the line stays unread until handled, so that an
         // in-place upgrade while a long one is decoded hands it on (its
-        // new image reads it again) rather than losing it.
+        // new image reads it again) rather than losing it. (Twice the
+        // line's memory meanwhile: 32 MiB at most, one long line at a
+        // time.)
         let line = conn.buffers().unread[..length].to_vec();
         let decoded = decode(line, long_slot).await;
         {
@@ -549,7 +551,8 @@ async fn read_request(
     }
 }
 
-/// A line longer than this holds the one slot for a long line while read.
+/// A line longer than this holds the one slot for a long line while read
+/// and decoded (one come whole in a single read too).
 const LONG_LINE: usize = 64 * 1024;
 
 /// The one slot for reading a long line, shared by every connection; its
