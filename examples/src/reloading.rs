@@ -86,10 +86,12 @@ impl Server {
     }
 
     /// For each old child: from the supervisor's telling it to wind down
-    /// to its exit, in ms; and how many were killed at the lameduck
-    /// timeout. Waits (up to a deadline) until the supervisor has one
-    /// child left, the one serving.
-    pub fn drains(&self) -> (Vec<f64>, usize) {
+    /// to its exit, in ms; how many were killed at the lameduck timeout;
+    /// and how many ended otherwise than with code 0 and were not (a
+    /// crash, a panic: a drain that looks short for the wrong reason).
+    /// Waits (up to a deadline) until the supervisor has one child left,
+    /// the one serving.
+    pub fn drains(&self) -> Drains {
         // Whether it came to one child is the caller's to ask again.
         let _ = self.wait_one_child();
         // The supervisor logs an exit once it has reaped the child; a line
@@ -102,31 +104,7 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let log = self.log.lock().unwrap();
-        let mut told: BTreeMap<u32, Duration> = BTreeMap::new();
-        let mut drains = Vec::new();
-        let mut killed = 0;
-        for (at, line) in log.iter() {
-            // "littleboss: reload: child pid N is serving; pid OLD is winding down"
-            if let Some(rest) = line.split("; pid ").nth(1)
-                && let Some(pid) = rest.strip_suffix(" is winding down")
-                && let Ok(pid) = pid.parse()
-            {
-                told.insert(pid, *at);
-            }
-            // "littleboss: old child pid OLD exited with ..."
-            if let Some(rest) = line.strip_prefix("littleboss: old child pid ")
-                && let Some(pid) = rest.split_whitespace().next()
-                && let Ok(pid) = pid.parse::<u32>()
-                && let Some(began) = told.get(&pid)
-            {
-                drains.push((*at - *began).as_secs_f64() * 1e3);
-            }
-            if line.contains("after its lameduck timeout; killing it") {
-                killed += 1;
-            }
-        }
-        (drains, killed)
+        drains_of(&self.log.lock().unwrap())
     }
 
     /// The pids told to wind down, and those logged as exited, so far.
@@ -262,6 +240,9 @@ pub struct Row {
     pub drains_timed: usize,
     /// Old children killed at the lameduck timeout.
     pub killed: usize,
+    /// Old children that ended otherwise than with code 0, not killed at
+    /// the lameduck timeout (see [`Server::drains`]).
+    pub abnormal: usize,
     /// Distinct processes that answered.
     pub pids: usize,
     /// Whether the supervisor was down to one child (the serving one) and
@@ -269,6 +250,57 @@ pub struct Row {
     pub settled: bool,
     /// How long the load ran, in seconds.
     pub seconds: f64,
+}
+
+/// [`Server::drains`] as the supervisor's `log` (each line with when it
+/// came) tells it.
+fn drains_of(log: &[(Duration, String)]) -> Drains {
+    let mut told: BTreeMap<u32, Duration> = BTreeMap::new();
+    let mut drains = Drains::default();
+    let mut killed = BTreeSet::new();
+    for (at, line) in log.iter() {
+        // "littleboss: reload: child pid N is serving; pid OLD is winding down"
+        if let Some(rest) = line.split("; pid ").nth(1)
+            && let Some(pid) = rest.strip_suffix(" is winding down")
+            && let Ok(pid) = pid.parse()
+        {
+            told.insert(pid, *at);
+        }
+        // "littleboss: old child pid OLD exited with code 0", or
+        // "... was killed by SIGKILL"
+        if let Some(rest) = line.strip_prefix("littleboss: old child pid ")
+            && let Some((pid, exit)) = rest.split_once(' ')
+            && let Ok(pid) = pid.parse::<u32>()
+            && let Some(began) = told.get(&pid)
+        {
+            drains.ms.push((*at - *began).as_secs_f64() * 1e3);
+            if exit != "exited with code 0" && !killed.contains(&pid) {
+                drains.abnormal += 1;
+            }
+        }
+        // "littleboss: child pid OLD is still running after its
+        // lameduck timeout; killing it"
+        if let Some(rest) = line.strip_prefix("littleboss: child pid ")
+            && let Some((pid, _)) = rest.split_once(' ')
+            && line.ends_with("after its lameduck timeout; killing it")
+            && let Ok(pid) = pid.parse::<u32>()
+        {
+            killed.insert(pid);
+        }
+    }
+    drains.killed = killed.len();
+    drains
+}
+
+/// What the old children's drains came to (see [`Server::drains`]).
+#[derive(Debug, Default)]
+pub struct Drains {
+    /// Each timed drain, in ms.
+    pub ms: Vec<f64>,
+    /// Killed at the lameduck timeout.
+    pub killed: usize,
+    /// Ended otherwise than with code 0, and not killed so.
+    pub abnormal: usize,
 }
 
 impl Row {
@@ -309,7 +341,7 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     // The load goes on until every old child has exited: what they do at
     // the end of their drain (closing idle connections) counts.
     let s = server.clone();
-    let (drains, killed) = tokio::task::spawn_blocking(move || s.drains())
+    let drains = tokio::task::spawn_blocking(move || s.drains())
         .await
         .expect("drains");
     let samples = running.stop().await;
@@ -322,7 +354,8 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     let mut row = Row {
         requests: samples.len(),
         reloads_failed,
-        killed,
+        killed: drains.killed,
+        abnormal: drains.abnormal,
         settled,
         seconds,
         ..Row::default()
@@ -350,7 +383,7 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     row.steady_ms = percentiles(window(warmed, reloads_began));
     row.reload_ms = percentiles(window(reloads_began, paced_began));
     row.paced_ms = percentiles(window(paced_began, Duration::MAX));
-    let mut drains = drains;
+    let mut drains = drains.ms;
     row.drains_timed = drains.len();
     drains.sort_by(f64::total_cmp);
     if !drains.is_empty() {
@@ -440,5 +473,51 @@ pub fn wait_line(
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Not `tests`: that name is the test-support crate's, used above.
+#[cfg(test)]
+mod log_reading {
+    use std::time::Duration;
+
+    #[test]
+    fn drains_are_timed_and_crashes_and_kills_told_apart() {
+        let ms = Duration::from_millis;
+        let log: Vec<(Duration, String)> = [
+            (
+                0,
+                "littleboss: reload: child pid 11 is serving; pid 10 is winding down",
+            ),
+            (5, "littleboss: old child pid 10 exited with code 0"),
+            (
+                10,
+                "littleboss: reload: child pid 12 is serving; pid 11 is winding down",
+            ),
+            (12, "littleboss: old child pid 11 exited with code 101"),
+            (
+                20,
+                "littleboss: reload: child pid 13 is serving; pid 12 is winding down",
+            ),
+            (
+                70,
+                "littleboss: child pid 12 is still running after its lameduck timeout; killing it",
+            ),
+            (71, "littleboss: old child pid 12 was killed by SIGKILL"),
+            (
+                80,
+                "littleboss: reload: child pid 14 is serving; pid 13 is winding down",
+            ),
+            (83, "littleboss: old child pid 13 was killed by SIGSEGV"),
+        ]
+        .into_iter()
+        .map(|(at, line)| (ms(at), line.to_owned()))
+        .collect();
+        let drains = super::drains_of(&log);
+        assert_eq!(drains.ms, [5.0, 2.0, 51.0, 3.0]);
+        assert_eq!(drains.killed, 1);
+        // The panic's code and the SIGSEGV: the kill at the timeout is
+        // counted apart.
+        assert_eq!(drains.abnormal, 2);
     }
 }

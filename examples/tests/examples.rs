@@ -196,3 +196,51 @@ fn clap_program_gets_its_arguments_under_a_supervisor() {
     assert_eq!(tests::read_greeting(addr).unwrap().trim(), "bonjour");
     assert_eq!(svc.control("stop").status.code(), Some(0));
 }
+
+/// `readme.rs` is the README's usage snippet, but for the differences its
+/// doc comment lists (name, address, two log lines), so that the
+/// benchmark measures the code the README shows: a change to either
+/// without the other fails here.
+#[test]
+fn the_readme_example_is_the_readmes_snippet() {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("```rust\n#[littleboss::main(name = \"myblog\"")
+        .expect("the README's usage snippet");
+    let snippet = &readme[start + "```rust\n".len()..];
+    let snippet = &snippet[..snippet.find("```").unwrap()];
+    let snippet = snippet
+        .replace("name = \"myblog\"", "name = \"littleboss-readme\"")
+        .replace("\"tcp::443\"", "\"tcp:127.0.0.1:8081\"")
+        .replace(
+            "littleboss::http::serve(&ctx, listener, app()).await\n",
+            "littleboss::http::serve(&ctx, listener, app()).await?;\n",
+        );
+    let example = include_str!("../src/bin/readme.rs");
+    let main = &example[example.find("#[littleboss::main").unwrap()..];
+    let main = &main[..main.find("\n}\n").unwrap() + 3];
+    // The snippet's lines, in order, and between them only the log lines.
+    let mut wanted = snippet.lines().peekable();
+    let mut added = Vec::new();
+    for line in main.lines() {
+        if wanted.peek() == Some(&line) {
+            wanted.next();
+        } else {
+            added.push(line);
+        }
+    }
+    assert_eq!(wanted.next(), None, "readme.rs lacks a line of the snippet");
+    assert_eq!(
+        added,
+        [
+            "    let pid = std::process::id();",
+            "    examples::log_line(format!(",
+            "        \"readme: pid {pid} serving http://{}/\",",
+            "        listener.local_addr()?",
+            "    ));",
+            "    examples::log_line(format!(\"readme: pid {pid} drained, exiting\"));",
+            "    Ok(())",
+        ],
+        "readme.rs adds more than its log lines to the snippet"
+    );
+}

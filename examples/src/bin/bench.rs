@@ -616,8 +616,10 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     reset_peak(supervisor);
     let running = load_on(&server, Mode::NewConnection, args, epoch);
     let mut reloads = Vec::new();
-    // When the footprint samples waited for a quiet supervisor: no reload
-    // then, so those requests stay out of the latency during reloads.
+    // When the footprint samples waited for a quiet supervisor, once the
+    // last reload's old child had gone (its drain counts as during a
+    // reload): no reload then, so those requests stay out of the latency
+    // during reloads.
     let mut quiet = Vec::new();
     for i in 1..=args.reloads {
         let reload = reload_once(&server, epoch).await;
@@ -631,7 +633,11 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
             let sample = tokio::task::spawn_blocking(move || FootprintSample::take(&s, i))
                 .await
                 .unwrap();
-            quiet.push((began, epoch.elapsed()));
+            let ended = epoch.elapsed();
+            // Rounded up: the window begins after the settling, not before.
+            let settled = (sample.settled_after_ms).map(|ms| Duration::from_millis(ms + 1));
+            let quiet_from = settled.map_or(ended, |settled| (began + settled).min(ended));
+            quiet.push((quiet_from, ended));
             report.footprint.push(sample);
             reset_peak(supervisor);
         }

@@ -47,7 +47,8 @@
 //!
 //! Prints a markdown table (and the command that produced it) and exits
 //! non-zero if any request or reload failed, an old child was killed at
-//! its lameduck, or one was left unreaped at a row's end.
+//! its lameduck or ended otherwise than with code 0 (a crash), or one was
+//! left unreaped at a row's end.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -222,12 +223,12 @@ fn main() -> ExitCode {
             } else {
                 plan.reloads + plan.paced_reloads
             };
-            r.killed > 0 || !r.settled || r.drains_timed < reloaded
+            r.killed > 0 || r.abnormal > 0 || !r.settled || r.drains_timed < reloaded
         })
         .count();
     if failed > 0 || unsettled > 0 {
         eprintln!(
-            "drain_bench: {failed} failures (requests or reloads), {unsettled} rows with an old child killed, left or not timed; see the table"
+            "drain_bench: {failed} failures (requests or reloads), {unsettled} rows with an old child killed, ended abnormally, left or not timed; see the table"
         );
         ExitCode::FAILURE
     } else {
@@ -295,7 +296,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
         (String::new(), "")
     };
     out += &format!(
-        "| server | load |{pause_head} clients | requests (failed too) | req/s (failed too) | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio |{paced_head} old child drain median / max ms (children timed) | killed |\n"
+        "| server | load |{pause_head} clients | requests (failed too) | req/s (failed too) | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio |{paced_head} old child drain median / max ms (children timed) | killed / other abnormal exits |\n"
     );
     out += &format!(
         "|---|---|{pause_rule}---:|---:|---:|---|---:|---:|---|---|---:|{paced_rule}---|---:|\n"
@@ -343,7 +344,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
             String::new()
         };
         out += &format!(
-            "| {server} | {} |{pause} {} | {} | {:.0} | {failed} | {} | {} | {} | {} | {ratio} |{paced_cells} {:.0} / {:.0} ({}) | {} |\n",
+            "| {server} | {} |{pause} {} | {} | {:.0} | {failed} | {} | {} | {} | {} | {ratio} |{paced_cells} {:.0} / {:.0} ({}) | {} / {} |\n",
             shape.name(),
             plan.clients,
             row.requests,
@@ -356,6 +357,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
             row.drain_ms[1],
             row.drains_timed,
             row.killed,
+            row.abnormal,
         );
     }
     out
