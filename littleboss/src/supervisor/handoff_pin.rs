@@ -11,7 +11,8 @@
 //! [`print_a_handoff_with_every_event`] says), read here in place of this
 //! one: a build of a later version refuses a version-1 handoff, so nothing
 //! reads this file then. [`every_kind`] stops the build at a new variant,
-//! until it is listed in [`with_every_event`].
+//! until it is listed in [`with_every_event`] (the machine's
+//! `every_state_kind` does the same for the enums inside the state).
 
 use std::path::PathBuf;
 
@@ -209,4 +210,7 @@ fn a_handoff_written_by_version_1_is_read_event_for_event() {
     );
     assert_eq!((read.control_id, read.notify), (now.control_id, now.notify));
     assert_eq!(read.sockets[0].key, now.sockets[0].key);
+    // The state half too: what this build's machine makes of the same
+    // serving supervisor, read back from version 1's pin.
+    assert_eq!(format!("{:?}", read.state), format!("{:?}", now.state));
 }
