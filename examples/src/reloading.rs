@@ -113,18 +113,8 @@ impl Server {
         let mut told = BTreeSet::new();
         let mut exited = BTreeSet::new();
         for (_, line) in log.iter() {
-            if let Some(rest) = line.split("; pid ").nth(1)
-                && let Some(pid) = rest.strip_suffix(" is winding down")
-                && let Ok(pid) = pid.parse()
-            {
-                told.insert(pid);
-            }
-            if let Some(rest) = line.strip_prefix("littleboss: old child pid ")
-                && let Some(pid) = rest.split_whitespace().next()
-                && let Ok(pid) = pid.parse::<u32>()
-            {
-                exited.insert(pid);
-            }
+            told.extend(told_to_wind_down(line));
+            exited.extend(old_child_exit(line).map(|(pid, _)| pid));
         }
         (told, exited)
     }
@@ -252,6 +242,21 @@ pub struct Row {
     pub seconds: f64,
 }
 
+/// The old child a line tells to wind down: "littleboss: reload: child
+/// pid N is serving; pid OLD is winding down".
+fn told_to_wind_down(line: &str) -> Option<u32> {
+    let rest = line.split("; pid ").nth(1)?;
+    rest.strip_suffix(" is winding down")?.parse().ok()
+}
+
+/// The old child whose end a line tells, and how it ended: "littleboss:
+/// old child pid OLD exited with code 0", or "... was killed by SIGKILL".
+fn old_child_exit(line: &str) -> Option<(u32, &str)> {
+    let rest = line.strip_prefix("littleboss: old child pid ")?;
+    let (pid, exit) = rest.split_once(' ')?;
+    Some((pid.parse().ok()?, exit))
+}
+
 /// [`Server::drains`] as the supervisor's `log` (each line with when it
 /// came) tells it.
 fn drains_of(log: &[(Duration, String)]) -> Drains {
@@ -259,18 +264,10 @@ fn drains_of(log: &[(Duration, String)]) -> Drains {
     let mut drains = Drains::default();
     let mut killed = BTreeSet::new();
     for (at, line) in log.iter() {
-        // "littleboss: reload: child pid N is serving; pid OLD is winding down"
-        if let Some(rest) = line.split("; pid ").nth(1)
-            && let Some(pid) = rest.strip_suffix(" is winding down")
-            && let Ok(pid) = pid.parse()
-        {
+        if let Some(pid) = told_to_wind_down(line) {
             told.insert(pid, *at);
         }
-        // "littleboss: old child pid OLD exited with code 0", or
-        // "... was killed by SIGKILL"
-        if let Some(rest) = line.strip_prefix("littleboss: old child pid ")
-            && let Some((pid, exit)) = rest.split_once(' ')
-            && let Ok(pid) = pid.parse::<u32>()
+        if let Some((pid, exit)) = old_child_exit(line)
             && let Some(began) = told.get(&pid)
         {
             drains.ms.push((*at - *began).as_secs_f64() * 1e3);

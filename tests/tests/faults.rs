@@ -498,14 +498,7 @@ fn a_serving_child_hears_its_supervisor_die_while_a_childs_exec_hangs() {
     tests::eventually("the reload's process forked", || {
         (tests::procfs::live_children(supervisor).len() == 2).then_some(())
     });
-    svc.signal(Signal::SIGKILL);
-    svc.output
-        .wait_for("the supervisor is gone; lameduck, exiting within");
-    tests::eventually_within(
-        "the serving child gone",
-        std::time::Duration::from_secs(15),
-        || (!strays.runs(first as u32)).then_some(()),
-    );
+    orphaned_then_gone(&svc, "", &strays, first as u32);
     // The exec goes on, and its child, with no supervisor, ends.
     std::fs::remove_file(&gate).unwrap();
 }
@@ -1100,12 +1093,20 @@ fn an_orphan_whose_logger_blocks_still_exits_at_its_lameduck_timeout() {
     svc.ready();
     let child: u32 = svc.printed("serving pid");
     let strays = tests::Strays::of([child]);
+    // It says why it winds down, and its logger never returns from that;
+    // it is gone at its 2 s lameduck timeout all the same.
+    orphaned_then_gone(&svc, "LOG WARN: ", &strays, child);
+}
+
+/// Kills `svc`'s supervisor; its child `child` says (its line beginning
+/// with `prefix`) that the supervisor is gone, and exits within 15 s.
+fn orphaned_then_gone(svc: &Service, prefix: &str, strays: &tests::Strays, child: u32) {
     svc.signal(Signal::SIGKILL);
-    // It says why it winds down, and its logger never returns from that.
-    svc.output
-        .wait_for("LOG WARN: the supervisor is gone; lameduck, exiting within");
+    svc.output.wait_for(&format!(
+        "{prefix}the supervisor is gone; lameduck, exiting within"
+    ));
     tests::eventually_within(
-        "the orphan gone at its 2 s lameduck timeout",
+        "the orphaned child gone",
         std::time::Duration::from_secs(15),
         || (!strays.runs(child)).then_some(()),
     );
