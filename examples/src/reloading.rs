@@ -277,7 +277,8 @@ fn drains_of(log: &[(Duration, String)]) -> Drains {
         }
         // "littleboss: child pid OLD is still running after its
         // lameduck timeout; killing it"
-        if let Some(rest) = line.strip_prefix("littleboss: child pid ")
+        // Anywhere in the line: a child's line cut short may come before.
+        if let Some(rest) = line.split("littleboss: child pid ").nth(1)
             && let Some((pid, _)) = rest.split_once(' ')
             && line.ends_with("after its lameduck timeout; killing it")
             && let Ok(pid) = pid.parse::<u32>()

@@ -5,7 +5,8 @@
 //! `lameduck` and `queued` (connections taken off the queue of a listener
 //! the supervisor let go of, attached). Child to supervisor: `hello` (who it is), `ready`, `error`
 //! (why it cannot start) and `finished` (main returned, with its exit
-//! code). End-of-file on either side means the other is gone.
+//! code). End-of-file on either side means the other is gone (the child
+//! watches the supervisor's pidfd too: see [`ChildEnd::recv_watching`]).
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd, RawFd};

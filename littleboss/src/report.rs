@@ -29,8 +29,9 @@ pub(crate) fn say(level: log::Level, args: fmt::Arguments<'_>) {
     }
 }
 
-/// Says `message` as an error and exits with `code`, after the logger has
-/// written what it holds.
+/// Says `message` as an error and exits with `code`, after a flush of the
+/// logger ([`FLUSH_PATIENCE`] at most; with no thread for it, the message
+/// goes to stderr as well).
 pub(crate) fn fail(code: i32, message: impl fmt::Display) -> ! {
     say(log::Level::Error, format_args!("{message}"));
     if !flush_logger() && logger_installed() {

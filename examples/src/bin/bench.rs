@@ -634,9 +634,12 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
                 .await
                 .unwrap();
             let ended = epoch.elapsed();
-            // Rounded up: the window begins after the settling, not before.
-            let settled = (sample.settled_after_ms).map(|ms| Duration::from_millis(ms + 1));
-            let quiet_from = settled.map_or(ended, |settled| (began + settled).min(ended));
+            // Settled means still for `QUIET` with one child: the quiet
+            // began that long before (about when the old child went).
+            let settled = (sample.settled_after_ms).map(Duration::from_millis);
+            let quiet_from = settled.map_or(ended, |settled| {
+                (began + settled.saturating_sub(QUIET)).min(ended)
+            });
             quiet.push((quiet_from, ended));
             report.footprint.push(sample);
             reset_peak(supervisor);
@@ -829,8 +832,9 @@ fn reload_figures(
         .collect();
     let times = completions(samples);
     // Each reload's window runs from its start to the next one's, cut
-    // short where a footprint sample's wait for a quiet supervisor begins
-    // (the last reload's always is): a pause of the reloads, left out of
+    // short where a footprint sample's quiet window begins, once the
+    // supervisor is still after it (the last reload's always is): a
+    // pause of the reloads, left out of
     // the latency figures too, that the steady windows lack.
     let ends = reloads
         .iter()

@@ -212,9 +212,9 @@ fn main() -> ExitCode {
         .iter()
         .map(|(_, _, _, r)| r.failed_total() + r.reloads_failed)
         .sum();
-    // An old child killed at its lameduck, or one not reaped by the row's
-    // end, or whose drain was not seen from start to end, is a failed
-    // drain even when every request was answered.
+    // An old child killed at its lameduck or ended abnormally, or one not
+    // reaped by the row's end, or whose drain was not seen from start to
+    // end, is a failed drain even when every request was answered.
     let unsettled = rows
         .iter()
         .filter(|(_, _, plan, r)| {

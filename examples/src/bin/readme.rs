@@ -13,8 +13,8 @@
 //! target/debug/readme -littleboss=reload
 //! ```
 //!
-//! Only the name, the address and the two log lines differ from the
-//! snippet: the lameduck (2 s) and the grace (1 s) are the defaults a
+//! Only the name, the address and the two log lines (with the `?` and
+//! `Ok(())` they need) differ from the snippet (a test checks it): the lameduck (2 s) and the grace (1 s) are the defaults a
 //! user gets. The benchmark's slow clients, silent for up to 3 s, outlast
 //! that grace (the other servers set 3.5 s), but the helper does not
 //! accept a connection until it speaks, so none is lost.

@@ -169,7 +169,8 @@ impl Conn {
 pub(crate) struct Connections {
     next: Arc<AtomicU64>,
     open: Arc<Mutex<HashMap<u64, Arc<Conn>>>>,
-    /// The one slot for reading a line longer than [`LONG_LINE`].
+    /// The one slot for reading and decoding a line longer than
+    /// [`LONG_LINE`].
     long: LongLines,
 }
 

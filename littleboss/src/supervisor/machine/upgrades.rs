@@ -267,7 +267,8 @@ fn handed_over_state() -> String {
 /// (`handoff_pin.rs`), for the enums inside the state (its phase, why a
 /// child starts, a reply held across the exec, a listener's network),
 /// which an older image of the same version must read too: a new variant
-/// stops the build here, until a new `STATE_VERSION` is pinned.
+/// stops the build here until it is added to the match, which must come
+/// with a new `STATE_VERSION`, pinned.
 #[allow(dead_code)]
 fn every_state_kind(
     phase: &super::Phase,
