@@ -4,8 +4,9 @@
 //! lifecycle thread of its own reads the channel: `lameduck` starts
 //! lameduck; end-of-file (or the supervisor's pidfd saying it exited:
 //! a hung exec's process can hold the channel open) means the supervisor
-//! is gone or cannot reach the child any more, so the child starts lameduck and exits within its
-//! lameduck timeout instead of living on as an orphan.
+//! is gone or cannot reach the child any more, so the child starts
+//! lameduck and exits within its lameduck timeout instead of living on as
+//! an orphan.
 
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
