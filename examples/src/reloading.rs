@@ -278,7 +278,7 @@ fn drains_of(log: &[(Duration, String)]) -> Drains {
         // "littleboss: child pid OLD is still running after its
         // lameduck timeout; killing it"
         // Anywhere in the line: a child's line cut short may come before.
-        if let Some(rest) = line.split("littleboss: child pid ").nth(1)
+        if let Some((_, rest)) = line.rsplit_once("littleboss: child pid ")
             && let Some((pid, _)) = rest.split_once(' ')
             && line.ends_with("after its lameduck timeout; killing it")
             && let Ok(pid) = pid.parse::<u32>()
@@ -499,7 +499,7 @@ mod log_reading {
             ),
             (
                 70,
-                "littleboss: child pid 12 is still running after its lameduck timeout; killing it",
+                "GET /slowlittleboss: child pid 12 is still running after its lameduck timeout; killing it",
             ),
             (71, "littleboss: old child pid 12 was killed by SIGKILL"),
             (

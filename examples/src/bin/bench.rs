@@ -635,7 +635,8 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
                 .unwrap();
             let ended = epoch.elapsed();
             // Settled means still for `QUIET` with one child: the quiet
-            // began that long before (about when the old child went).
+            // began that long before (soon after the old child was
+            // reaped: the orphan scan that follows, then nothing).
             let settled = (sample.settled_after_ms).map(Duration::from_millis);
             let quiet_from = settled.map_or(ended, |settled| {
                 (began + settled.saturating_sub(QUIET)).min(ended)
