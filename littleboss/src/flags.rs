@@ -212,9 +212,13 @@ fn split(
     declared: &[ListenerSpec],
     config: Option<&Config>,
     program: OsString,
-    mut args: impl Iterator<Item = OsString> + Clone,
+    args: impl Iterator<Item = OsString> + Clone,
     repeats: Repeats,
 ) -> Result<Invocation, FlagError> {
+    // Peeked, not cloned, for each argument's next one: a clone of a
+    // `Vec`'s iterator copies what is left (quadratic in a long argument
+    // list, `prog -littleboss=start /srv/files/*`).
+    let mut args = args.peekable();
     let mode_flag = config.map(|c| c.flag.as_str());
     let mut inv = Invocation {
         mode: Mode::Bypass,
@@ -252,8 +256,7 @@ fn split(
         let flag = text.and_then(split_flag);
         let exact = flag.is_some_and(|(name, _)| ours(name));
         if let (Some(text), false) = (text, exact) {
-            let next = args.clone().next();
-            let next = next.as_ref().and_then(|n| n.to_str());
+            let next = args.peek().and_then(|n| n.to_str());
             if let Some(typo) = typo(text, next, look_alike_of, &inv.listeners) {
                 return Err(typo);
             }
@@ -513,6 +516,55 @@ mod tests {
 
     fn strs(v: &[OsString]) -> Vec<&str> {
         v.iter().map(|s| s.to_str().unwrap()).collect()
+    }
+
+    /// An argument list that counts the arguments it makes: each one it
+    /// yields, and each one a clone copies (as a `Vec`'s iterator does).
+    struct Counted {
+        left: std::ops::Range<usize>,
+        made: std::rc::Rc<std::cell::Cell<usize>>,
+    }
+
+    impl Clone for Counted {
+        fn clone(&self) -> Self {
+            self.made.set(self.made.get() + self.left.len());
+            Counted {
+                left: self.left.clone(),
+                made: std::rc::Rc::clone(&self.made),
+            }
+        }
+    }
+
+    impl Iterator for Counted {
+        type Item = OsString;
+        fn next(&mut self) -> Option<OsString> {
+            let i = self.left.next()?;
+            self.made.set(self.made.get() + 1);
+            Some(OsString::from(format!("file{i}")))
+        }
+    }
+
+    #[test]
+    fn a_long_argument_list_is_read_in_one_pass() {
+        // `prog -littleboss=start /srv/files/*`: each argument is read a
+        // bounded number of times, not once per argument before it.
+        let n = 2_000;
+        let made = std::rc::Rc::default();
+        let args = Counted {
+            left: 0..n,
+            made: std::rc::Rc::clone(&made),
+        };
+        let config = config();
+        let inv = split(
+            &config.listeners,
+            Some(&config),
+            "p".into(),
+            args,
+            Repeats::Refused,
+        )
+        .unwrap();
+        assert_eq!(inv.program_args.len(), n + 1);
+        assert!(made.get() <= 3 * n, "{} arguments made", made.get());
     }
 
     #[test]
