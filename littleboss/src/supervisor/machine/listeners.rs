@@ -445,8 +445,17 @@ pub(crate) fn plan(
             now.name, key.network, owned.address
         ));
     }
+    Ok(bind_orders(held, wanted))
+}
+
+/// The sockets to bind for a child given `wanted` while `held` are held:
+/// each one not held yet, once. Whether it may be is [`plan`]'s question.
+pub(crate) fn bind_orders(
+    held: &BTreeMap<ListenerKey, Held>,
+    wanted: &[Assigned],
+) -> Vec<BindOrder> {
     let mut seen = BTreeSet::new();
-    Ok(wanted
+    wanted
         .iter()
         .filter_map(|w| Some((w.key.as_ref()?, &w.name)))
         .filter(|(key, _)| !held.contains_key(*key) && seen.insert((*key).clone()))
@@ -455,7 +464,7 @@ pub(crate) fn plan(
             name: name.clone(),
             if_in_use: if_in_use(held, wanted, key, name),
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

@@ -1498,9 +1498,9 @@ impl Machine {
         let now = self.now;
         let hello_by = now + self.hello_timeout();
         let ready_timeout = self.state.settings.ready_timeout;
-        // Checked for reloads before; a restart or rollback never moves a
-        // socket-activated listener, so only binding can fail here.
-        let orders = listeners::plan(&self.state.held, &[], &launch.listeners).unwrap_or_default();
+        // Whether it may be was a reload's question (a restart or rollback
+        // asks for what a child had): only binding can fail here.
+        let orders = listeners::bind_orders(&self.state.held, &launch.listeners);
         let Some(up) = self.up() else { return };
         debug_assert!(up.starting.is_none(), "one child starts at a time");
         // A restart due that this start replaces (a reload's) was counted

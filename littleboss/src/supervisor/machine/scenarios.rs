@@ -2209,6 +2209,37 @@ fn a_reload_may_name_a_socket_activated_listener_by_its_real_address() {
 }
 
 #[test]
+fn a_reload_binds_a_listener_at_the_address_a_socket_activated_one_was_declared_at() {
+    // http declared at 127.0.0.1:8080, handed the unit's 127.0.0.1:9090:
+    // 8080 is free for a new listener, and that reload binds it.
+    let mut sim = Sim::serving(settings());
+    let http = key("http", "127.0.0.1:8080");
+    let held = sim.machine.state.held.get_mut(&http).unwrap();
+    held.activated = true;
+    held.address = "127.0.0.1:9090".to_owned();
+    let client = reload_with(
+        &mut sim,
+        None,
+        &[
+            ("http", "tcp:127.0.0.1:8080"),
+            ("admin", "tcp:0.0.0.0:8080"),
+        ],
+    );
+    assert!(
+        sim.final_answer(client).is_none(),
+        "{:?}",
+        sim.answers(client)
+    );
+    let admin = key("admin", "0.0.0.0:8080");
+    assert!(sim.sockets.contains(&admin), "{:?}", sim.sockets);
+    sim.hello_and_ready(2);
+    assert!(matches!(
+        sim.final_answer(client),
+        Some(Response::Reloaded { .. })
+    ));
+}
+
+#[test]
 fn a_stop_while_a_reloads_listeners_are_bound_ends_without_that_child() {
     let mut sim = Sim::serving(settings());
     sim.defer_binds = true;
