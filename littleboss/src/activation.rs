@@ -27,9 +27,17 @@ pub(crate) const MAX_FDS: usize = 65536;
 const LISTEN_PID: &str = "LISTEN_PID";
 const LISTEN_FDS: &str = "LISTEN_FDS";
 const LISTEN_FDNAMES: &str = "LISTEN_FDNAMES";
+const LISTEN_PIDFDID: &str = "LISTEN_PIDFDID";
 
-/// The socket-activation variables: for the process they name alone.
+/// The socket-activation variables read: for the process they name alone.
 pub(crate) const VARS: [&str; 3] = [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES];
+
+/// Every socket-activation variable, removed together (as libsystemd's
+/// `sd_listen_fds(true)` does): [`VARS`], and `LISTEN_PIDFDID`, which
+/// systemd 258 and later set beside `LISTEN_PID` (the id of a pidfd of
+/// the process meant; not read: `LISTEN_PID` and the fds open across exec
+/// decide).
+pub(crate) const ALL_VARS: [&str; 4] = [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES, LISTEN_PIDFDID];
 
 /// The activation variables as found in the environment.
 #[derive(Debug, Default, Clone, Copy)]
@@ -259,7 +267,7 @@ impl std::error::Error for ActivationError {
 /// they are absent, `LISTEN_FDS` is 0, or `LISTEN_PID` is not our pid.
 ///
 /// Takes ownership of fds 3..3+`LISTEN_FDS`, each close-on-exec, and
-/// removes the three variables from the environment (whatever they say,
+/// removes the variables ([`ALL_VARS`]) from the environment (whatever they say,
 /// as libsystemd's `sd_listen_fds(true)` does) while this process has a
 /// single thread. Only the first call adopts anything.
 pub(crate) fn from_env() -> Result<Option<Activated>, ActivationError> {
@@ -276,7 +284,7 @@ pub(crate) fn from_env() -> Result<Option<Activated>, ActivationError> {
         Some(taken) => taken.vars.clone(),
         None => [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES].map(std::env::var_os),
     };
-    crate::environ::remove_env(&VARS);
+    crate::environ::remove_env(&ALL_VARS);
     let vars = Vars {
         pid: pid.as_deref(),
         fds: fds.as_deref(),
@@ -485,11 +493,15 @@ fn parse(vars: Vars<'_>, our_pid: i32) -> Result<Option<Vec<Option<String>>>, Ac
 
 /// The listener a passed name asks for, or `None` for a name that says
 /// nothing: none at all, empty, `unknown` (what libsystemd reports without
-/// `LISTEN_FDNAMES`), or a socket unit's own name such as `web.socket`,
-/// systemd's default `FileDescriptorName=`. Listener names have no dot, so
-/// no listener could take that last kind by name anyway.
+/// `LISTEN_FDNAMES`), `connection` (what systemd names the one connection
+/// a unit with `Accept=yes` passes: taken by place, it fails the
+/// listening check, whose error says so), or a socket unit's own name such
+/// as `web.socket`, systemd's default `FileDescriptorName=`. Listener names
+/// have no dot, so no listener could take that last kind by name anyway.
 fn named(name: Option<&str>) -> Option<&str> {
-    name.filter(|n| !n.is_empty() && *n != "unknown" && !n.ends_with(".socket"))
+    name.filter(|n| {
+        !n.is_empty() && !["unknown", "connection"].contains(n) && !n.ends_with(".socket")
+    })
 }
 
 /// Maps passed fds (their names, in fd order) to declared listeners (in
@@ -739,6 +751,14 @@ mod tests {
             let p = ok(vars("4242", "2", names), &["https", "admin"]);
             assert_eq!(p, plan_of(&[Some(3), Some(4)], &[]), "{names:?}");
         }
+    }
+
+    #[test]
+    fn an_accepted_connection_goes_by_position() {
+        // `Accept=yes`: taken by place, its check explains (not closed as
+        // a socket no listener wants, which it is not).
+        let p = ok(vars("4242", "1", Some("connection")), &["https"]);
+        assert_eq!(p, plan_of(&[Some(3)], &[]));
     }
 
     #[test]

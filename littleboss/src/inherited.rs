@@ -158,7 +158,7 @@ fn take_activation() -> Option<Activation> {
         let fds: Vec<RawFd> = (FIRST_FD..).take(count).collect();
         passed = close_on_exec(&fds);
     }
-    for var in VARS {
+    for var in crate::activation::ALL_VARS {
         // SAFETY: before `main`, with one thread: nothing reads the
         // environment meanwhile.
         unsafe { std::env::remove_var(var) };

@@ -304,7 +304,7 @@ fn activated_with(
     let socket = fd.as_fd().try_clone_to_owned().unwrap();
     let names = name.map_or(String::new(), |name| format!(" LISTEN_FDNAMES={name}"));
     let script = format!(
-        "exec 3<&0 0</dev/null; export LISTEN_PID=$$ LISTEN_FDS=1{names}; exec \"$0\" \"$@\""
+        "exec 3<&0 0</dev/null; export LISTEN_PID=$$ LISTEN_PIDFDID=4242 LISTEN_FDS=1{names}; exec \"$0\" \"$@\""
     );
     let mut cmd = svc.command("sh");
     cmd.arg("-c")
@@ -357,7 +357,13 @@ fn what_code_before_run_starts_inherits_no_activated_socket() {
         .collect();
     assert!(held.is_empty(), "the helper holds the activated socket");
     let environ = tests::procfs::environ(helper).unwrap();
-    for var in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
+    // `LISTEN_PIDFDID` too, which systemd 258 sets (the script does).
+    for var in [
+        "LISTEN_PID",
+        "LISTEN_PIDFDID",
+        "LISTEN_FDS",
+        "LISTEN_FDNAMES",
+    ] {
         assert!(!environ.contains_key(var), "{var}");
     }
     // Every helper killed at the end, the child's too (in a group of its
@@ -526,6 +532,31 @@ fn socket_activation_refuses_a_socket_of_the_wrong_type() {
             "{mode}: {out}"
         );
         assert!(out.contains("not a tcp socket"), "{mode}: {out}");
+    }
+}
+
+#[test]
+fn an_accept_yes_connection_is_refused_saying_so() {
+    // systemd names the one connection an `Accept=yes` unit passes
+    // `connection`: no listener's name, but not a socket to close either.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (connection, _) = listener.accept().unwrap();
+    for mode in ["bypass", "start"] {
+        let mut svc = Service::new(ECHO);
+        activated(
+            &mut svc,
+            ECHO,
+            &connection,
+            Some("connection"),
+            &[&format!("-littleboss={mode}")],
+        );
+        assert_eq!(svc.wait_exit().code(), Some(1), "{mode}");
+        let out = svc.output.text();
+        assert!(
+            out.contains("socket activation: listener `addr`: fd 3 is a tcp socket that is not listening (a connection, as a unit with `Accept=yes` passes"),
+            "{mode}: {out}"
+        );
     }
 }
 

@@ -59,6 +59,7 @@ pub(crate) fn exec(binary: &OwnedFd, upgrade: &[(&str, &str)]) -> io::Error {
     let mut env: Vec<CString> = std::env::vars_os()
         .filter(|(k, _)| !handoff::VARS.iter().any(|o| k == o))
         .filter(|(k, _)| !crate::notify::VARS.iter().any(|o| k == o))
+        .filter(|(k, _)| !crate::activation::ALL_VARS.iter().any(|o| k == o))
         .filter_map(|(k, v)| {
             let mut entry = k;
             entry.push("=");

@@ -276,7 +276,7 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
     for var in super::handoff::VARS
         .into_iter()
         .chain(crate::notify::VARS)
-        .chain(crate::activation::VARS)
+        .chain(crate::activation::ALL_VARS)
     {
         command.env_remove(var);
     }
