@@ -446,6 +446,8 @@ fn cross_checks(options: &Options, keys: &[Ident]) -> Vec<RuleError> {
             })
             .collect(),
         flag: flag.as_deref(),
+        // Refused (and reported): its name is not known.
+        flag_refused: flag.is_none() && keys.iter().any(|k| k == "flag"),
         persist,
         restart_limit: options.restart_limit.is_some(),
         current_thread: options

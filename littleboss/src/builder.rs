@@ -236,7 +236,10 @@ impl Littleboss {
                 self.config.flag = name.to_owned();
                 self.config.chosen.flag = true;
             }
-            Err(e) => self.config.errors.push(e),
+            Err(e) => {
+                self.config.chosen.flag_refused = true;
+                self.config.errors.push(e);
+            }
         }
         self
     }
@@ -487,6 +490,22 @@ mod tests {
             ["listener `lb` has the name of the mode flag (`flag = \"lb\"`); rename one of them"]
         );
         assert_eq!(messages(&b), messages(&a));
+    }
+
+    #[test]
+    fn a_refused_flag_is_one_mistake_not_two() {
+        // Not also "listener `littleboss` has the name of the mode flag":
+        // the flag meant to rename it is the one mistake.
+        let lb = Littleboss::new("svc")
+            .flag("lb!")
+            .listener("littleboss", "tcp:");
+        assert_eq!(
+            messages(&lb),
+            ["flag name `lb!` contains `!`; use only letters, digits, `_` and `-`"]
+        );
+        // A flag accepted after all is checked against as usual.
+        let lb = lb.flag("littleboss");
+        assert_eq!(messages(&lb).len(), 2, "{:?}", messages(&lb));
     }
 
     #[test]

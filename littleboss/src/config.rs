@@ -82,6 +82,9 @@ pub(crate) struct Chosen {
     pub restart_limit: bool,
     pub grace: bool,
     pub lameduck: bool,
+    /// A `flag` was given and refused, none accepted: a listener named
+    /// like the default one is no mistake of its own then.
+    pub flag_refused: bool,
     /// A `lameduck` was given and refused: the default is then not the
     /// measure of `grace` (one error for one mistake, as the macro's).
     pub lameduck_refused: bool,
@@ -100,6 +103,7 @@ impl Config {
                 })
                 .collect(),
             flag: self.chosen.flag.then_some(self.flag.as_str()),
+            flag_refused: self.chosen.flag_refused && !self.chosen.flag,
             persist: self.chosen.persist.then_some(self.persist),
             restart_limit: self.chosen.restart_limit,
             current_thread: self.flavor == Flavor::CurrentThread,

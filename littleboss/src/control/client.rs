@@ -123,7 +123,11 @@ fn wants_json(program_args: &[std::ffi::OsString]) -> Result<bool, Failure> {
     {
         return Err(Failure::new(
             crate::exit::USAGE,
-            format!("`{arg}` looks like a misspelt --json (status takes --json, with no value)"),
+            // Escaped: a script's `\r` would move the terminal's cursor.
+            format!(
+                "`{}` looks like a misspelt --json (status takes --json, with no value)",
+                arg.escape_debug()
+            ),
         ));
     }
     Ok(ours.iter().any(|a| *a == "--json" || *a == "-json"))
@@ -623,6 +627,21 @@ fn unexpected(response: Response) -> Failure {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_misspelt_json_is_named_escaped() {
+        // A script with CRLF line ends.
+        let args = ["p", "--json\r"].map(std::ffi::OsString::from);
+        let failure = super::wants_json(&args).unwrap_err();
+        assert_eq!(failure.code, crate::exit::USAGE);
+        assert!(
+            failure
+                .message
+                .starts_with("`--json\\r` looks like a misspelt --json"),
+            "{}",
+            failure.message
+        );
+    }
+
     #[test]
     fn a_supervisor_of_another_protocol_version_is_named_with_what_reaches_it() {
         let why = "the supervisor answered in protocol version 2; this command speaks version 1";

@@ -51,6 +51,10 @@ pub(crate) struct Settings<'a> {
     pub declared: Vec<(&'a str, &'a str, &'a str)>,
     /// The mode flag's name, when chosen.
     pub flag: Option<&'a str>,
+    /// Whether a mode flag was given and refused: its name is then not
+    /// known, and no listener is said to clash with the default's (one
+    /// error for one mistake).
+    pub flag_refused: bool,
     /// `persist`, when set.
     pub persist: Option<bool>,
     /// Whether `restart_limit` was set.
@@ -79,8 +83,8 @@ impl Settings<'_> {
                 count: self.listeners.len(),
             });
         }
-        let flag = self.flag.unwrap_or(DEFAULT_FLAG);
-        for name in self.listeners.iter().filter(|name| **name == flag) {
+        let flag = self.flag.or((!self.flag_refused).then_some(DEFAULT_FLAG));
+        for name in (self.listeners.iter()).filter(|name| Some(**name) == flag) {
             errors.push(RuleError::ListenerNamedLikeFlag {
                 name: (*name).to_owned(),
                 flag_chosen: self.flag.is_some(),
