@@ -207,7 +207,7 @@ pub(crate) fn without_listener_flags(
 }
 
 /// [`parse`] for `declared` listeners; without a `config`, there is no
-/// mode flag and no `-h` (a child's arguments).
+/// mode flag (a child's arguments). `-h` is [`asks_help`]'s, before.
 fn split(
     declared: &[ListenerSpec],
     config: Option<&Config>,
@@ -379,7 +379,7 @@ const MODE_NAMES: [(&str, Mode); 5] = [
     ("status", Mode::Status),
 ];
 
-/// Whether `-h`, `-help` or `--help` comes before any `--` in `argv`
+/// Whether `-h`, `--h`, `-help` or `--help` comes before any `--` in `argv`
 /// (the program's name first).
 pub(crate) fn asks_help(argv: &[OsString]) -> bool {
     argv.iter()

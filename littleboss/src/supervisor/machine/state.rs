@@ -154,8 +154,11 @@ pub(crate) struct State {
     /// `status`.
     pub pid: u32,
     pub started_unix: u64,
-    /// The sockets the supervisor holds, each for as long as a child or
-    /// the serving launch uses it.
+    /// The sockets the supervisor holds: each while the serving launch or
+    /// a child uses it, except a TCP or unix one a reload dropped (not on
+    /// port 0, not the service manager's), which is shut once the new
+    /// child takes over, its queue handed to the old child first (see
+    /// `let_go_of_given_up`).
     #[serde(with = "pairs")]
     pub held: BTreeMap<ListenerKey, Held>,
     pub next_id: ChildId,
