@@ -203,7 +203,7 @@ impl TcpListener {
     /// option is the socket's, shared with the supervisor and every other
     /// child, so it outlives this process (and, on a socket systemd
     /// passed, the service): a reload to a program that does not want it
-    /// must set zero. [`http::serve`](crate::http::serve) sets it (30 s)
+    /// must set zero. `http::serve` (feature `http`) sets it (30 s)
     /// unless it is set already (systemd's `DeferAcceptSec=`, say).
     ///
     /// What it costs: a deferred connection is in no accept queue, so a
