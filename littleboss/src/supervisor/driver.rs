@@ -255,7 +255,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         io.watch = watch_folder(&io.control_path);
     }
     // Events to handle before waiting for new ones.
-    let mut backlog = VecDeque::new();
+    let mut backlog: VecDeque<Pending> = VecDeque::new();
     let mut effects = match begin {
         Begin::Start => machine.start(now()),
         Begin::Resume {
@@ -271,8 +271,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             let gone = io.rewatch(&mut machine, children);
             io.reconnect(clients, idle);
             // The upgrade's outcome first, as the previous image saw it.
-            backlog.extend(events);
-            backlog.extend(gone);
+            backlog.extend(events.into_iter().chain(gone).map(Pending::Event));
             Vec::new()
         }
     };
@@ -299,13 +298,15 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             let target = super::upgrade::Target { child, pid, binary };
             // Events from an earlier failed upgrade not handled yet go
             // across first.
-            let earlier: Vec<Event> = backlog.drain(..).collect();
+            let earlier: Vec<Event> = (backlog.drain(..))
+                .map(|pending| pending.into_event(&mut io, &machine))
+                .collect();
             let events =
                 super::upgrade::exec(&mut io, state, target, earlier, &mut events, &mut control);
-            backlog.extend(events);
+            backlog.extend(events.into_iter().map(Pending::Event));
         }
         let event = match backlog.pop_front() {
-            Some(event) => event,
+            Some(pending) => pending.into_event(&mut io, &machine),
             None => tokio::select! {
                 Some(event) = events.recv() => event,
                 Some(message) = control.recv() => match io.control_event(message) {
@@ -329,17 +330,21 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     // judges them, and one left in the channel is still
                     // answered should the supervisor exit at these.)
                     tokio::task::yield_now().await;
+                    // Outcomes are made events (their sockets and children
+                    // registered) as each comes to be handled, after those
+                    // before it: two binds of one key must not meet here.
                     while let Ok(event) = events.try_recv() {
-                        backlog.push_back(event);
+                        backlog.push_back(Pending::Event(event));
                     }
                     while let Ok(done) = binds.try_recv() {
-                        backlog.push_back(io.bound(done));
+                        backlog.push_back(Pending::Bound(done));
                     }
                     while let Ok(done) = spawns.try_recv() {
-                        backlog.push_back(io.spawned(done, &machine));
+                        backlog.push_back(Pending::Spawned(done));
                     }
-                    backlog.push_back(Event::Tick);
-                    backlog.pop_front().expect("the tick was just queued")
+                    backlog.push_back(Pending::Event(Event::Tick));
+                    let first = backlog.pop_front().expect("the tick was just queued");
+                    first.into_event(&mut io, &machine)
                 }
                 () = removed(&mut io.watch, io.remake_retry.map(|(_, at)| at)) => {
                     io.remake_control();
@@ -1035,6 +1040,28 @@ impl Io {
                     self.perform(effect);
                 }
             }
+        }
+    }
+}
+
+/// What waits in the loop's backlog: an event, or an outcome from off
+/// the loop, made an event only as its turn comes. Made one early, a
+/// bind's sockets would be registered before the events ahead of it are
+/// handled (a late bind's socket, which the machine closes, would keep a
+/// live bind's socket of the same key out), and a spawn's child judged by
+/// a machine that has not heard what came before.
+enum Pending {
+    Event(Event),
+    Bound(BindDone),
+    Spawned(SpawnDone),
+}
+
+impl Pending {
+    fn into_event(self, io: &mut Io, machine: &Machine) -> Event {
+        match self {
+            Pending::Event(event) => event,
+            Pending::Bound(done) => io.bound(done),
+            Pending::Spawned(done) => io.spawned(done, machine),
         }
     }
 }
