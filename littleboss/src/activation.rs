@@ -180,6 +180,9 @@ pub(crate) enum ActivationError {
     /// `fd`, one of the `count` that `LISTEN_FDS` names, was not open
     /// across exec when the binary started: it was not passed.
     NotPassed { fd: RawFd, count: usize },
+    /// Passed `fd` was closed since the binary started (its number may
+    /// be another file's now).
+    ClosedSince { fd: RawFd },
     /// `listener` would take one of two unnamed fds (number, socket unit)
     /// from different socket units by place, whose order systemd does not
     /// keep from one start to the next.
@@ -231,6 +234,10 @@ impl std::fmt::Display for ActivationError {
                 "{LISTEN_FDS}={count} counts fds 3 to {}, but fd {fd} was not passed open when this program started: the count is wrong, or something closed fd {fd} before this program ran",
                 FIRST_FD as usize + count - 1
             ),
+            ActivationError::ClosedSince { fd } => write!(
+                f,
+                "fd {fd} was passed, but this program closed it before littleboss took it (code before `run` that closes inherited descriptors, such as `closefrom(3)`?): leave fds 3 to 3+{LISTEN_FDS}-1 open"
+            ),
             // `error` names the fd.
             ActivationError::UnitsUnordered {
                 listener,
@@ -258,6 +265,7 @@ impl std::error::Error for ActivationError {
             | ActivationError::NameCount { .. }
             | ActivationError::SameName { .. }
             | ActivationError::NotPassed { .. }
+            | ActivationError::ClosedSince { .. }
             | ActivationError::UnitsUnordered { .. } => None,
         }
     }
@@ -296,20 +304,26 @@ pub(crate) fn from_env() -> Result<Option<Activated>, ActivationError> {
     let count = names.len();
     // Checked before any is owned: by now this process has opened fds of
     // its own, perhaps at the numbers of a count too large.
-    let not_passed = (FIRST_FD..).take(count).find(|fd| {
-        at_start
-            .as_ref()
-            .is_some_and(|a| a.passed.binary_search(fd).is_err())
-    });
-    if let Some(fd) = not_passed {
-        return Err(ActivationError::NotPassed { fd, count });
+    if let Some(at_start) = &at_start {
+        for fd in (FIRST_FD..).take(count) {
+            let then = at_start.passed.iter().find(|(passed, _)| *passed == fd);
+            let Some((_, then)) = then else {
+                return Err(ActivationError::NotPassed { fd, count });
+            };
+            // The same number, since closed and opened again (a
+            // `closefrom(3)` before `run`, then the service lock).
+            if crate::inherited::file_identity(fd).as_ref() != Some(then) {
+                return Err(ActivationError::ClosedSince { fd });
+            }
+        }
     }
     let passed = (FIRST_FD..)
         .zip(names)
         .map(|(fd, name)| {
             // SAFETY: the service manager passed fds 3..3+LISTEN_FDS to
             // this process (LISTEN_PID is ours) for it to own, each open
-            // across exec as the binary started (checked above), and TAKEN
+            // across exec as the binary started and the same file still
+            // (checked above, when the binary's start was seen), and TAKEN
             // makes this the only place that ever takes them.
             let fd = unsafe { crate::fdpass::adopt(fd) }.map_err(ActivationError::Adopt)?;
             Ok(Passed { fd, name })

@@ -50,10 +50,12 @@ pub(crate) struct Activation {
     /// [`crate::activation::VARS`].
     pub vars: [Option<OsString>; 3],
     /// Those of the fds `LISTEN_FDS` counts that were open across exec,
-    /// in ascending order: passed. A count larger than what was passed must not make the
-    /// process take fds it opened itself since (its lock, its control
-    /// socket, a file of the program's) for sockets.
-    pub passed: Vec<RawFd>,
+    /// in ascending order, each with what it was then (device and inode):
+    /// passed. Neither a count larger than what was passed nor a passed
+    /// fd closed since (a `closefrom(3)` in code before `run`) may make the
+    /// process take fds it opened itself (its lock, its control socket, a
+    /// file of the program's) for sockets.
+    pub passed: Vec<(RawFd, FileIdentity)>,
 }
 
 static TAKEN: OnceLock<Taken> = OnceLock::new();
@@ -156,7 +158,9 @@ fn take_activation() -> Option<Activation> {
     let mut passed = Vec::new();
     if let Some(count) = count.filter(|n| *n <= MAX_FDS) {
         let fds: Vec<RawFd> = (FIRST_FD..).take(count).collect();
-        passed = close_on_exec(&fds);
+        passed = (close_on_exec(&fds).into_iter())
+            .filter_map(|fd| Some((fd, file_identity(fd)?)))
+            .collect();
     }
     for var in crate::activation::ALL_VARS {
         // SAFETY: before `main`, with one thread: nothing reads the
@@ -216,6 +220,23 @@ fn close_on_exec(fds: &[RawFd]) -> Vec<RawFd> {
         were_open_across.push(fd);
     }
     were_open_across
+}
+
+/// What an open descriptor is: its file's device and inode (a socket's
+/// inode is unique while it lives).
+pub(crate) type FileIdentity = [u64; 2];
+
+/// What `fd` is now, if it is open.
+pub(crate) fn file_identity(fd: RawFd) -> Option<FileIdentity> {
+    let mut stat = std::mem::MaybeUninit::<nix::libc::stat>::uninit();
+    // SAFETY: fstat writes a `struct stat` into the buffer it is given,
+    // sized for one, and nothing else; a number not open yields EBADF.
+    if unsafe { nix::libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: fstat succeeded, so it filled the struct.
+    let stat = unsafe { stat.assume_init() };
+    Some([stat.st_dev, stat.st_ino])
 }
 
 #[cfg(test)]

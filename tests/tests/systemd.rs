@@ -561,6 +561,30 @@ fn an_accept_yes_connection_is_refused_saying_so() {
 }
 
 #[test]
+fn a_passed_socket_closed_before_run_is_refused_not_taken_for_what_has_its_number() {
+    // Code before `run` closes fds 3 and up; the supervisor's lock then
+    // opens at 3: it must not be taken for the socket passed there.
+    let bin = env!("CARGO_BIN_EXE_prerun_spawn");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut svc = Service::new(bin);
+    let env = [("PRERUN_CLOSE_FDS", std::path::Path::new("1"))];
+    activated_with(
+        &mut svc,
+        bin,
+        &listener,
+        Some("addr"),
+        &["-littleboss=start"],
+        &env,
+    );
+    assert_eq!(svc.wait_exit().code(), Some(1));
+    let out = svc.output.text();
+    assert!(
+        out.contains("socket activation: fd 3 was passed, but this program closed it before littleboss took it"),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_count_of_more_fds_than_were_passed_is_refused_before_any_is_taken() {
     // One socket passed, three counted: fds 4 and 5 are what the process
     // opens itself (the supervisor's lock and control socket), which it

@@ -2,7 +2,9 @@
 //! say): it runs in the supervisor, in each child and in a supervisor's new
 //! image after an in-place upgrade. Each helper is a `sleep` whose pid, after
 //! the pid of the process that started it, is appended to the file
-//! `$PRERUN_PIDS`: what it inherited is read from `/proc`.
+//! `$PRERUN_PIDS`: what it inherited is read from `/proc`. With
+//! `$PRERUN_CLOSE_FDS` set, that code first closes fds 3 to 9, as a
+//! program's `closefrom(3)` would.
 
 use std::io::Write;
 
@@ -11,6 +13,11 @@ use std::io::Write;
 #[allow(clippy::zombie_processes)]
 fn main() {
     use std::os::unix::process::CommandExt;
+    if std::env::var_os("PRERUN_CLOSE_FDS").is_some() {
+        for fd in 3..10 {
+            let _ = nix::unistd::close(fd);
+        }
+    }
     if let Some(path) = std::env::var_os("PRERUN_PIDS") {
         // In a process group of its own, as a sidecar meant to outlive a
         // child must be: the rest of a child's group goes with it.
