@@ -383,6 +383,7 @@ impl Machine {
                 upgrade_refused: None,
                 upgrade_refused_why: None,
                 upgrade_skipped: None,
+                upgrade_held_for: None,
             },
             now: Duration::ZERO,
             effects: Vec::new(),

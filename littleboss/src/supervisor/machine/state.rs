@@ -194,6 +194,10 @@ pub(crate) struct State {
     /// A serving child whose binary could not be reached (it died just
     /// then): not tried again for it, but for the next child.
     pub upgrade_skipped: Option<ChildId>,
+    /// The serving child for which an upgrade held off by a given-up
+    /// exec was said (absent when none was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_held_for: Option<ChildId>,
 }
 
 /// One child process, whatever its role.

@@ -42,23 +42,29 @@ impl Machine {
         let (Some(binary), Some(pid)) = (child.binary, child.pid) else {
             return;
         };
-        // Each child the new image would take over must be watched by
-        // pidfd, which it adopts them by (none is, without pidfds), and
-        // none may be spawning still (a start given up on, its exec not
-        // returned): the exec would lose it.
-        if state
-            .children
-            .values()
-            .any(|c| c.pid.is_none() || !c.by_pidfd)
-        {
-            return;
-        }
         if state.image.id.is_none_or(|ours| ours == binary) {
             return;
         }
         // The file itself, not a symlink that may move on.
         let path =
             (child.resolved.clone()).unwrap_or_else(|| child.launch.target.file().to_owned());
+        // Each child the new image would take over must be watched by
+        // pidfd, which it adopts them by (none is, without pidfds), and
+        // none may be spawning still (a start given up on, its exec not
+        // returned): the exec would lose it.
+        if (state.children.values()).any(|c| c.pid.is_none() || !c.by_pidfd) {
+            // The wait for a hung exec may be long: said, once per child.
+            let hung = state.children.values().any(|c| c.given_up());
+            if hung && state.upgrade_held_for != Some(id) {
+                say!(
+                    self,
+                    "the supervisor's upgrade in place to {} waits for the exec of a child given up on, which has not returned (a file system that hangs?)",
+                    path.display()
+                );
+                self.state.upgrade_held_for = Some(id);
+            }
+            return;
+        }
         if state.upgrade_refused == Some(binary) {
             // Said once per child: this step marks it skipped.
             let why =

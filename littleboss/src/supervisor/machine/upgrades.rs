@@ -221,6 +221,33 @@ fn without_pidfds_the_supervisor_keeps_its_binary() {
 }
 
 #[test]
+fn an_upgrade_held_off_by_a_hung_exec_is_said_once_and_goes_on_after_it() {
+    let mut sim = Sim::serving(settings());
+    sim.defer_spawns = true;
+    let hung = sim.reload("/bin/v2");
+    sim.advance(super::HELLO_TIMEOUT);
+    assert!(sim.final_answer(hung).is_some());
+    // The next reload's spawn goes through; v2's exec still hangs.
+    sim.defer_spawns = false;
+    sim.reload("/bin/v3");
+    sim.hello_and_ready(3);
+    let said = "the supervisor's upgrade in place to /bin/v3 waits for the exec of a child given up on, which has not returned (a file system that hangs?)";
+    sim.advance(Duration::from_secs(5));
+    assert_eq!(upgrade_effects(&sim), 0);
+    assert_eq!(
+        sim.logs().iter().filter(|l| l.contains(said)).count(),
+        1,
+        "{:?}",
+        sim.logs()
+    );
+    // The exec returns: that child is killed, and once it is gone the
+    // supervisor upgrades.
+    sim.finish_spawns();
+    sim.exit(2, ChildExit::Signal(9));
+    assert_eq!(sim.upgrades, [std::path::PathBuf::from("/bin/v3")]);
+}
+
+#[test]
 fn no_upgrade_while_another_reload_is_queued() {
     let mut sim = Sim::serving(settings());
     sim.reload("/bin/v2");
