@@ -306,8 +306,10 @@ pub(crate) fn from_env() -> Result<Option<Activated>, ActivationError> {
     // its own, perhaps at the numbers of a count too large.
     if let Some(at_start) = &at_start {
         for fd in (FIRST_FD..).take(count) {
-            let then = at_start.passed.iter().find(|(passed, _)| *passed == fd);
-            let Some((_, then)) = then else {
+            let then = at_start
+                .passed
+                .binary_search_by_key(&fd, |(passed, _)| *passed);
+            let Ok(then) = then.map(|at| &at_start.passed[at].1) else {
                 return Err(ActivationError::NotPassed { fd, count });
             };
             // The same number, since closed and opened again (a
@@ -345,6 +347,8 @@ impl Activated {
     /// [`Assigned::unmatched`].
     pub(crate) fn assign(self, listeners: &[ListenerSpec]) -> Result<Assigned, ActivationError> {
         let names: Vec<Option<&str>> = self.passed.iter().map(|p| p.name.as_deref()).collect();
+        let all: Vec<&str> = listeners.iter().map(|l| l.name.as_str()).collect();
+        let names = accepted_unnamed(&names, &all);
         // A listener that is off takes no socket, by name or by place: the
         // supervisor would close it unsaid, and bypass mode serve on it.
         let on: Vec<usize> = (0..listeners.len())
@@ -507,15 +511,26 @@ fn parse(vars: Vars<'_>, our_pid: i32) -> Result<Option<Vec<Option<String>>>, Ac
 
 /// The listener a passed name asks for, or `None` for a name that says
 /// nothing: none at all, empty, `unknown` (what libsystemd reports without
-/// `LISTEN_FDNAMES`), `connection` (what systemd names the one connection
-/// a unit with `Accept=yes` passes: taken by place, it fails the
-/// listening check, whose error says so), or a socket unit's own name such
-/// as `web.socket`, systemd's default `FileDescriptorName=`. Listener names
-/// have no dot, so no listener could take that last kind by name anyway.
+/// `LISTEN_FDNAMES`), or a socket unit's own name such as `web.socket`,
+/// systemd's default `FileDescriptorName=`. Listener names have no dot, so
+/// no listener could take that last kind by name anyway.
 fn named(name: Option<&str>) -> Option<&str> {
-    name.filter(|n| {
-        !n.is_empty() && !["unknown", "connection"].contains(n) && !n.ends_with(".socket")
-    })
+    name.filter(|n| !n.is_empty() && *n != "unknown" && !n.ends_with(".socket"))
+}
+
+/// What systemd names the one connection a unit with `Accept=yes` passes.
+const ACCEPTED: &str = "connection";
+
+/// `names`, with systemd's [`ACCEPTED`] made unnamed unless a listener
+/// (on or off) of the program, among `listeners`, is called so: taken by
+/// place, such a connection fails the listening check, whose error says
+/// `Accept=yes` is the cause (closed as a socket no listener wants, it
+/// would be given the wrong advice).
+fn accepted_unnamed<'a>(names: &[Option<&'a str>], listeners: &[&str]) -> Vec<Option<&'a str>> {
+    let a_listener = listeners.contains(&ACCEPTED);
+    (names.iter())
+        .map(|name| name.filter(|n| *n != ACCEPTED || a_listener))
+        .collect()
 }
 
 /// Maps passed fds (their names, in fd order) to declared listeners (in
@@ -639,6 +654,7 @@ mod tests {
             return Ok(None);
         };
         let names: Vec<Option<&str>> = names.iter().map(Option::as_deref).collect();
+        let names = accepted_unnamed(&names, declared);
         let m = map(&names, declared, &|_, _| Placement::Unknown, &fd_number)?;
         Ok(Some(Plan {
             slots: m.slots.into_iter().map(|s| s.map(fd_number)).collect(),
@@ -773,6 +789,12 @@ mod tests {
         // a socket no listener wants, which it is not).
         let p = ok(vars("4242", "1", Some("connection")), &["https"]);
         assert_eq!(p, plan_of(&[Some(3)], &[]));
+        // Unless a listener is called so: it is that one's, by name.
+        let p = ok(
+            vars("4242", "2", Some("connection:web.socket")),
+            &["http", "connection"],
+        );
+        assert_eq!(p, plan_of(&[Some(4), Some(3)], &[]));
     }
 
     #[test]

@@ -279,6 +279,13 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         io.answered.clear();
         for effect in effects {
             if let Effect::Exit { code } = effect {
+                // A late bind still waiting: its sockets registered, to
+                // be let go of (unix files removed) with the rest.
+                for pending in backlog.drain(..) {
+                    if let Pending::Bound(done) = pending {
+                        io.bound(done);
+                    }
+                }
                 // Everything a successor needs is let go of before the last
                 // answers go out: `stop && start` finds it all free.
                 io.leave();
@@ -298,6 +305,10 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             let target = super::upgrade::Target { child, pid, binary };
             // Events from an earlier failed upgrade not handled yet go
             // across first.
+            // At rest (no start under way, no child without a pid), only
+            // a late bind of a start given up on may wait here: made an
+            // event now, its socket goes across and the new image's
+            // machine closes it.
             let earlier: Vec<Event> = (backlog.drain(..))
                 .map(|pending| pending.into_event(&mut io, &machine))
                 .collect();

@@ -154,8 +154,9 @@ pub(crate) struct State {
     /// `status`.
     pub pid: u32,
     pub started_unix: u64,
-    /// The sockets the supervisor holds: each while the serving launch or
-    /// a child uses it, except a TCP or unix one a reload dropped (not on
+    /// The sockets the supervisor holds: each while the serving launch, a
+    /// child or a launch a rollback or restart may go back to uses it,
+    /// except a TCP or unix one a reload dropped (not on
     /// port 0, not the service manager's), which is shut once the new
     /// child takes over, its queue handed to the old child first (see
     /// `let_go_of_given_up`).

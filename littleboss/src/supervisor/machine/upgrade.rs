@@ -53,8 +53,11 @@ impl Machine {
         // none may be spawning still (a start given up on, its exec not
         // returned): the exec would lose it.
         if (state.children.values()).any(|c| c.pid.is_none() || !c.by_pidfd) {
-            // The wait for a hung exec may be long: said, once per child.
-            let hung = state.children.values().any(|c| c.given_up());
+            // The wait for a hung exec may be long: said, once per child,
+            // when it is what the upgrade waits for (not a child watched
+            // by pid, which no exec's return would change).
+            let hung = state.children.values().any(|c| c.given_up())
+                && (state.children.values()).all(|c| c.pid.is_none() || c.by_pidfd);
             if hung && state.upgrade_held_for != Some(id) {
                 say!(
                     self,
