@@ -280,10 +280,12 @@ impl Lameduck {
                     }
                 }
             }
+            // Before the grace first asks whether all accepted have closed,
+            // and before the stash: from here on an accept looks there. With
+            // the listeners still locked: one taken once they are let go of
+            // (a late `ctx.tcp()`) accepts nothing, as none counted above.
+            self.accepted.stop_accepting();
         }
-        // Before the grace first asks whether all accepted have closed, and
-        // before the stash: from here on an accept looks there.
-        self.accepted.stop_accepting();
         if refuse {
             let files =
                 std::mem::take(&mut *self.socket_files.lock().unwrap_or_else(|e| e.into_inner()));

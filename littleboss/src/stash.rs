@@ -78,7 +78,11 @@ impl Stash {
 
     /// Wakes the accepts waiting: draining has begun, and they look here.
     pub fn wake(&self) {
-        for waker in std::mem::take(&mut *lock(&self.waiting)) {
+        // Taken out first: a `for` over the guard's temporary would wake
+        // each with the lock held (an executor that polls inline on wake
+        // would lock it again).
+        let waiting = std::mem::take(&mut *lock(&self.waiting));
+        for waker in waiting {
             waker.wake();
         }
     }
