@@ -775,6 +775,40 @@ fn ignored_signals_inherited_from_the_parent_neither_lose_exit_codes_nor_reach_t
 }
 
 #[test]
+fn signals_supervisor_init_ignores_neither_lose_exit_codes_nor_reach_the_child() {
+    // As above, with the dispositions changed by the program's own
+    // supervisor_init, after littleboss set its own.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_init_ignores"));
+    svc.start(&["7"]);
+    let child: i32 = svc.printed("pid");
+    svc.ready();
+    let masks = tests::procfs::thread_signal_masks(child as u32);
+    assert!(!masks.is_empty(), "child {child} gone");
+    for masks in masks {
+        assert_eq!(
+            masks.ignored & handled_bits(),
+            0,
+            "child {child} ignores them"
+        );
+    }
+    // A reload by SIGHUP still reloads.
+    svc.signal(Signal::SIGHUP);
+    let second: i32 = tests::eventually("a second child", || {
+        let pid: i32 = svc.output.text().lines().rev().find_map(|l| {
+            l.strip_prefix("serving pid=")?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })?;
+        (pid != child).then_some(pid)
+    });
+    assert_ne!(second, child);
+    let stop = svc.stop_expecting(7);
+    assert!(text(&stop).contains("exit code 7"), "{}", text(&stop));
+}
+
+#[test]
 fn the_thread_that_binds_a_reloads_new_listener_blocks_the_signals_too() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_versioned_v1"));
     // Each bind takes 3 s (a slow DNS lookup, say): its thread is there to

@@ -155,8 +155,18 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         // What it opened for itself stays its own: children get stdio and
         // their channel only.
         close_inherited_on_exec();
-        // It may have restored SIGPIPE's default, too.
+        // It may have restored SIGPIPE's default, too, and set the handled
+        // signals' dispositions: SIGCHLD ignored (the kernel would reap
+        // the children before their watchers read their exit codes) or
+        // SIGTERM ignored (every child would inherit that through exec).
         crate::sigpipe::ignore();
+        signals::install_handler().unwrap_or_else(|e| {
+            clean_up();
+            fail(
+                1,
+                format!("cannot handle signals after supervisor_init: {e}"),
+            )
+        });
     }
     spawn::inherit_channel_var();
     let image = Image {

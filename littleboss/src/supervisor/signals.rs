@@ -112,8 +112,9 @@ pub(crate) fn unblocked_for<T>(code: impl FnOnce() -> T) -> T {
     result
 }
 
-/// Installs [`send_on`] for the handled signals.
-fn install_handler() -> io::Result<()> {
+/// Installs [`send_on`] for the handled signals (again after
+/// `supervisor_init`, which may have set their dispositions).
+pub(crate) fn install_handler() -> io::Result<()> {
     let action = SigAction::new(
         SigHandler::SigAction(send_on),
         // A thread not ours, interrupted, carries on with what it did.
