@@ -77,10 +77,18 @@ impl Process {
             // came in 5.4). Asked of the first child, without reaping
             // (`WNOWAIT`), so that `available` is right before any child
             // has ended; the kernel does not change after.
-            Ok(fd) if !WAIT_ASKED.swap(true, Ordering::Relaxed) && !can_wait_on(&fd) => {
-                give_up_pidfds("this kernel cannot wait on pidfds");
-                Process::by_pid(pid)
-            }
+            Ok(fd) if !WAIT_ASKED.swap(true, Ordering::Relaxed) => match cannot_wait_on(&fd) {
+                Some(refused) => {
+                    give_up_pidfds(&format!(
+                        "waiting on a pidfd fails ({refused}: Linux before 5.4, or a seccomp filter)"
+                    ));
+                    Process::by_pid(pid)
+                }
+                None => Ok(Process {
+                    pid,
+                    watch: Watch::Fd(fd),
+                }),
+            },
             Ok(fd) => Ok(Process {
                 pid,
                 watch: Watch::Fd(fd),
@@ -194,14 +202,19 @@ fn pidfd_open(pid: u32) -> io::Result<AsyncFd<OwnedFd>> {
     registered.map_err(|e| e.into_parts().1)
 }
 
-/// Whether `waitid(P_PIDFD)` works on `fd`, asked without reaping: not
-/// on Linux 5.3 (`EINVAL`), nor under a seccomp filter that refuses it.
-fn can_wait_on(fd: &AsyncFd<OwnedFd>) -> bool {
+/// Why `waitid(P_PIDFD)` does not work on `fd`, asked without reaping,
+/// or `None` if it does: Linux 5.3 cannot (`EINVAL`), and a seccomp
+/// filter may refuse it (`ENOSYS`, `EPERM`).
+fn cannot_wait_on(fd: &AsyncFd<OwnedFd>) -> Option<io::Error> {
     use nix::libc;
     let pidfd = fd.get_ref().as_raw_fd() as libc::id_t;
     let asked = ended(libc::P_PIDFD, pidfd, REAP | libc::WNOWAIT);
-    let refused = asked.as_ref().err().and_then(io::Error::raw_os_error);
-    !matches!(refused, Some(libc::EINVAL | libc::ENOSYS | libc::EPERM))
+    let refused = asked.err()?;
+    matches!(
+        refused.raw_os_error(),
+        Some(libc::EINVAL | libc::ENOSYS | libc::EPERM)
+    )
+    .then_some(refused)
 }
 
 /// Watches children by pid from now on, saying so once.
@@ -435,7 +448,7 @@ mod tests {
         // The probe itself (`open` asks it of the first child only, which
         // another test may have been).
         let fd = super::pidfd_open(pid).unwrap();
-        assert!(super::can_wait_on(&fd));
+        assert!(super::cannot_wait_on(&fd).is_none());
         let process = Process {
             pid,
             watch: super::Watch::Fd(fd),
