@@ -489,7 +489,7 @@ fn spawn_lifecycle(
             // shut for every child.
             let gone = closed && reparented(supervisor, Duration::from_secs(2));
             if gone && refuse_when_orphaned {
-                lameduck.begin_refusing();
+                lameduck.begin_refusing_orphaned();
             } else {
                 lameduck.begin();
             }

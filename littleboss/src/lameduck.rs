@@ -193,19 +193,33 @@ impl Lameduck {
     /// taken no TCP or unix listener has no connection to wait for: phase two
     /// follows at once.
     pub fn begin(self: &Arc<Self>) {
-        self.begin_phase_one(self.refuse, false);
+        self.begin_phase_one(self.refuse, false, true);
     }
 
     /// [`begin`](Lameduck::begin), shutting the TCP listeners down
     /// whatever the mode: the supervisor says no child will take a
     /// connection after this one (it is stopping).
+    ///
+    /// The supervisor tells a child so only when no child serves: a child
+    /// draining already (on its own signal, or a reload's old child) takes
+    /// what its listeners' queue holds now, to serve within its grace,
+    /// rather than leave it to the shut.
     pub fn begin_refusing(self: &Arc<Self>) {
-        self.begin_phase_one(true, false);
+        self.begin_phase_one(true, false, false);
+    }
+
+    /// [`begin_refusing`](Lameduck::begin_refusing), orphaned by the
+    /// supervisor's death: a sibling (a reload's new child) may serve the
+    /// same sockets, and take their queue.
+    pub fn begin_refusing_orphaned(self: &Arc<Self>) {
+        self.begin_phase_one(true, false, true);
     }
 
     /// Phase one; `signalled`: on this process's own stop signal (see
-    /// [`begin_on_signal`](Lameduck::begin_on_signal)).
-    fn begin_phase_one(self: &Arc<Self>, refuse: bool, signalled: bool) {
+    /// [`begin_on_signal`](Lameduck::begin_on_signal)); `sibling_may_serve`:
+    /// another child may take the queues (not for a supervisor's order to
+    /// refuse, which comes only when none serves).
+    fn begin_phase_one(self: &Arc<Self>, refuse: bool, signalled: bool, sibling_may_serve: bool) {
         let _beginning = self.beginning.lock().unwrap_or_else(|e| e.into_inner());
         // Stream listeners (TCP, unix) have connections that may not have
         // spoken yet: they get the grace.
@@ -213,15 +227,24 @@ impl Lameduck {
         let mut to_shut = Vec::new();
         // The taken listeners' sockets whose queues a refusal takes first,
         // for the program to serve (see `stash`): each client there has
-        // connected already. Only for a refusal as draining begins: one
-        // that comes later finds the program no longer accepting, and the
-        // queue the next child's (a stop during a reload's drain). Not
+        // connected already. For a refusal as draining begins, and for one
+        // the supervisor orders while the grace runs (it does only when no
+        // child serves); not for an orphan's later one, whose queue a
+        // sibling may serve, nor once the grace is over. Not
         // where the program accepts past its handles (`into_inner`).
-        let draining_already = self.phase.borrow().is_draining();
+        let phase = *self.phase.borrow();
+        let draining_already = phase.is_draining();
+        // A refusal ordered once draining has begun, with no sibling to
+        // take the queue, takes it while the program still accepts (phase
+        // one) as one at the start of draining does.
+        let late_and_alone =
+            refuse && draining_already && !sibling_may_serve && !phase.is_lameduck();
         // Nor with no grace: lameduck follows at once, which closes what
         // is stashed unserved.
-        let stash =
-            refuse && !draining_already && self.accepted.tracking() && !self.grace.is_zero();
+        let stash = refuse
+            && (!draining_already || late_and_alone)
+            && self.accepted.tracking()
+            && !self.grace.is_zero();
         let mut to_stash = Vec::new();
         // Sockets this child does not accept from, which a sibling may
         // serve (a reload's new child, as a dead supervisor orphans both):
@@ -229,9 +252,12 @@ impl Lameduck {
         let mut to_shut_later = Vec::new();
         {
             let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-            if refuse && draining_already {
+            if refuse && draining_already && sibling_may_serve {
                 to_shut_later.append(&mut kept);
             } else if refuse {
+                if stash {
+                    to_stash.extend(kept.iter().filter_map(|fd| fd.try_clone().ok()));
+                }
                 to_shut.append(&mut kept);
             }
             let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
@@ -248,7 +274,13 @@ impl Lameduck {
                 match fd {
                     // Taken once draining had begun: this child accepts
                     // nothing from it, a sibling may (as `kept` above).
-                    Some(fd) if tcp && refuse && !listener.managers && draining_already => {
+                    Some(fd)
+                        if tcp
+                            && refuse
+                            && !listener.managers
+                            && draining_already
+                            && sibling_may_serve =>
+                    {
                         to_shut_later.push(fd);
                     }
                     Some(fd) if tcp && refuse && !listener.managers => {
@@ -365,7 +397,7 @@ impl Lameduck {
     /// handed queues to serve ([`take_handed`](Lameduck::take_handed)):
     /// with nothing open, its grace does not end before they can come.
     pub fn begin_on_signal(self: &Arc<Self>) {
-        self.begin_phase_one(self.refuse, true);
+        self.begin_phase_one(self.refuse, true, true);
     }
 
     /// Tells it that its supervisor hands it queues at a stop (the
@@ -1033,15 +1065,20 @@ mod tests {
         let (lameduck, addr, _program) = draining_tcp(false, false);
         lameduck.begin_refusing();
         assert_refused(addr);
-        // Told so once draining already (a reload's drain, or a signal of
-        // its own), as when the supervisor then stops or dies.
+        // Orphaned once draining already (a reload's drain, or a signal of
+        // its own), as when the supervisor dies.
         let (lameduck, addr, _program) = draining_tcp(false, true);
         lameduck.begin();
         drop(std::net::TcpStream::connect(addr).expect("queued while draining"));
-        lameduck.begin_refusing();
+        lameduck.begin_refusing_orphaned();
         // Not at once: a sibling serving the socket takes its queue first.
         drop(std::net::TcpStream::connect(addr).expect("queued for a sibling"));
         eventually_refused(addr);
+        // Told so by the supervisor once draining already: none serves.
+        let (lameduck, addr, _program) = draining_tcp(false, true);
+        lameduck.begin();
+        lameduck.begin_refusing();
+        assert_refused(addr);
         // A listener the program never took is shut too (as late), and
         // stays there for a late taker.
         let (untaken, addr) = tcp(false);
@@ -1059,7 +1096,7 @@ mod tests {
         let (lameduck, _) = Lameduck::new(listeners.clone(), HOUR, false, true);
         lameduck.begin();
         listeners.lock().unwrap()[0].taken = true;
-        lameduck.begin_refusing();
+        lameduck.begin_refusing_orphaned();
         drop(std::net::TcpStream::connect(addr).expect("queued for a sibling"));
         eventually_refused(addr);
         // In bypass mode, with no sibling to wait for: at once.
@@ -1386,15 +1423,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_refusal_after_draining_began_takes_nothing_off_the_queue() {
+    async fn an_ordered_refusal_after_draining_began_serves_the_queue() {
+        // A supervised child drained on its own SIGTERM (systemd's default
+        // `KillMode` signals the whole group); then the supervisor's order
+        // to refuse, which comes only when no child serves: what queued
+        // meanwhile is this child's to serve, not the shut's to reset.
+        let (lameduck, addr, program) = draining_tcp(false, true);
+        let listener = handle(&lameduck, program);
+        // One accepted while serving, open: the grace runs on.
+        let _first_client = queued_client(addr).await;
+        let (first, _) = listener.accept().await.unwrap();
+        lameduck.begin();
+        let mut client = queued_client(addr).await;
+        lameduck.begin_refusing();
+        assert_refused(addr);
+        let (mut served, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
+            .await
+            .expect("the queued client yielded")
+            .unwrap();
+        ping_pong(&mut served, &mut client).await;
+        drop((first, served));
+        assert!(lameduck.accepted().all_closed());
+    }
+
+    #[tokio::test]
+    async fn an_orphaned_refusal_after_draining_began_takes_nothing_off_the_queue() {
         use tokio::io::AsyncReadExt;
-        // A supervised child drained (a reload); then the stop: the queue
-        // was the next child's, and this program accepts no more.
+        // A supervised child drained (a reload); then the supervisor died:
+        // the queue is the next child's, and this program accepts no more.
         let (lameduck, addr, program) = draining_tcp(false, true);
         let listener = handle(&lameduck, program);
         lameduck.begin();
         let mut client = queued_client(addr).await;
-        lameduck.begin_refusing();
+        lameduck.begin_refusing_orphaned();
         eventually_refused(addr);
         // Reset with the queue (a moment later, for a sibling's stash).
         let mut got = [0; 1];

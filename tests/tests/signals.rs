@@ -775,6 +775,54 @@ fn ignored_signals_inherited_from_the_parent_neither_lose_exit_codes_nor_reach_t
 }
 
 #[test]
+fn connections_queued_after_the_childs_own_sigterm_are_served_at_the_stop() {
+    // systemd's default `KillMode=control-group` signals the whole group:
+    // the child drains on its own SIGTERM, and then the supervisor's order
+    // to refuse comes. What queued in between is served, not reset.
+    use std::io::{BufRead, BufReader, Write};
+    let bin = env!("CARGO_BIN_EXE_long_grace");
+    let mut svc = Service::new(bin);
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    let child: i32 = svc.printed("pid");
+    svc.ready();
+    // Accepted and silent: the grace (30 s) runs on meanwhile.
+    let mut held = std::net::TcpStream::connect(addr).unwrap();
+    held.set_read_timeout(Some(tests::DEADLINE)).unwrap();
+    svc.output.wait_for(&format!("pid {child} accepted 1"));
+    let pid = nix::unistd::Pid::from_raw(child);
+    nix::sys::signal::kill(pid, Signal::SIGTERM).unwrap();
+    svc.output.wait_for(&format!("pid {child} draining"));
+    // The child accepts no more: these wait in the queue.
+    let queued: Vec<std::net::TcpStream> = (0..3)
+        .map(|i| {
+            let mut client = std::net::TcpStream::connect(addr).unwrap();
+            client.set_read_timeout(Some(tests::DEADLINE)).unwrap();
+            client
+                .write_all(format!("queued {i}\n").as_bytes())
+                .unwrap();
+            client
+        })
+        .collect();
+    let mut stop = svc.spawn_control(bin, "stop");
+    for (i, client) in queued.iter().enumerate() {
+        let mut reply = String::new();
+        BufReader::new(client).read_line(&mut reply).unwrap();
+        assert_eq!(reply, format!("{child} queued {i}\n"));
+    }
+    let refused = std::net::TcpStream::connect(addr).unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    // The held one speaks last; with nothing open the child ends.
+    held.write_all(b"late\n").unwrap();
+    let mut reply = String::new();
+    BufReader::new(&held).read_line(&mut reply).unwrap();
+    assert_eq!(reply, format!("{child} late\n"));
+    let stopped = stop.wait().unwrap();
+    assert!(stopped.success(), "{stopped:?}");
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}
+
+#[test]
 fn signals_supervisor_init_ignores_neither_lose_exit_codes_nor_reach_the_child() {
     // As above, with the dispositions changed by the program's own
     // supervisor_init, after littleboss set its own.

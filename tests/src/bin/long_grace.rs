@@ -15,6 +15,11 @@ async fn main(ctx: littleboss::Context) {
     let listener = ctx.tcp("addr").expect("addr listener");
     let pid = std::process::id();
     println!("addr={} pid={pid}", listener.local_addr().unwrap());
+    let draining = ctx.draining();
+    tokio::spawn(async move {
+        draining.await;
+        println!("pid {pid} draining");
+    });
     let lameduck = ctx.lameduck();
     tokio::pin!(lameduck);
     let mut connections = tokio::task::JoinSet::new();
