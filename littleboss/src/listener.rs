@@ -7,7 +7,7 @@
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::FileTypeExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -301,6 +301,14 @@ fn remove_stale_unix_socket(path: &Path) -> io::Result<()> {
             io::ErrorKind::AddrInUse,
             format!("{} is in use by a running program", path.display()),
         )),
+        // Unless another program put a live one there since the look
+        // above (the window is narrowed, not closed): the bind says so.
+        Err(e)
+            if e.kind() == io::ErrorKind::ConnectionRefused
+                && crate::own_file::identity(path) != Some([meta.dev(), meta.ino()]) =>
+        {
+            Ok(())
+        }
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => std::fs::remove_file(path)
             .map_err(|e| {
                 io::Error::new(
