@@ -17,6 +17,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+/// `text` with its control characters escaped (`\n`, `\u{1b}`), for a
+/// line that quotes what another process sent (a control client's
+/// request): it stays one line, and no escape sequence reaches a terminal.
+///
+/// ```ignore
+/// assert_eq!(printable("a\u{1b}[2J\nb"), "a\\u{1b}[2J\\nb");
+/// ```
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let escape = |c: char| match c.is_control() {
+        true => c.escape_debug().to_string(),
+        false => c.to_string(),
+    };
+    std::borrow::Cow::Owned(text.chars().map(escape).collect())
+}
+
 /// Writes `line` and a newline to stderr in one `write` (in the supervisor,
 /// soon, from the queue).
 pub(crate) fn write_line(line: std::fmt::Arguments<'_>) {

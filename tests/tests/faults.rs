@@ -93,6 +93,37 @@ fn a_draining_child_whose_supervisor_dies_keeps_its_lameduck_deadline() {
 }
 
 #[test]
+fn what_a_control_client_sends_reaches_the_log_escaped() {
+    // An escape sequence and a forged line, in an unknown command and in a
+    // reload's path: each logged on one line, escaped.
+    let (mut svc, _addr) = v1();
+    let socket = svc.control_dir().join("versioned.sock");
+    let forged = r#"\u001b]0;x\u0007\nlittleboss: stop requested"#;
+    let reply = control_raw(
+        &socket,
+        format!("{{\"v\":1,\"cmd\":\"{forged}\"}}\n").as_bytes(),
+    );
+    assert!(reply[0].contains("\"type\":\"error\""), "{reply:?}");
+    let reload = format!("{{\"v\":1,\"cmd\":\"reload\",\"path\":\"/no/{forged}\"}}\n");
+    let reply = control_raw(&socket, reload.as_bytes());
+    assert!(reply.iter().any(|r| r.contains("error")), "{reply:?}");
+    let out = svc.output.wait_for("reload requested: /no/");
+    assert!(
+        out.contains(
+            r"bad control request: bad request: unknown variant `\u{1b}]0;x\u{7}\nlittleboss: stop"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(r"reload requested: /no/\u{1b}]0;x\u{7}\nlittleboss: stop requested"),
+        "{out}"
+    );
+    assert!(!out.contains('\u{1b}'), "{out}");
+    assert!(!out.contains("\nlittleboss: stop requested"), "{out}");
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn hostile_control_clients_change_nothing() {
     let (mut svc, addr) = v1();
     let socket = svc.control_dir().join("versioned.sock");

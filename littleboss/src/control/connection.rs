@@ -295,7 +295,8 @@ async fn serve(
                 static BAD_REQUESTS: std::sync::Mutex<super::server::Repeated> =
                     std::sync::Mutex::new(super::server::Repeated::new());
                 let mut said = BAD_REQUESTS.lock().unwrap_or_else(|e| e.into_inner());
-                said.say(|since| log!("bad control request: {error}{since}"));
+                let error_said = crate::log::printable(&error.to_string()).into_owned();
+                said.say(|since| log!("bad control request: {error_said}{since}"));
                 drop(said);
                 conn.answer(&Response::Error { error });
             }

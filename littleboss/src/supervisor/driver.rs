@@ -697,7 +697,9 @@ impl Io {
                     }
                 }
             }
-            Effect::Log(line) => log!("{line}"),
+            // It may quote what a control client sent (a reload's path):
+            // one line, no escape sequence.
+            Effect::Log(line) => log!("{}", crate::log::printable(&line)),
             Effect::ReapOrphans => {
                 let children = &self.children;
                 // A child spawned a moment ago, not reported yet, is not
