@@ -135,6 +135,10 @@ fn hostile_control_clients_change_nothing() {
         reply[0].contains("request longer than 16777216 bytes"),
         "{reply:?}"
     );
+    // Blank lines ask nothing, and are not answered.
+    let reply = control_raw(&socket, b"\n{\"v\":1,\"cmd\":\"status\"}\n\r\n\n");
+    assert_eq!(reply.len(), 1, "{reply:?}");
+    assert!(reply[0].contains("\"type\":\"status\""), "{reply:?}");
     // Wrong types.
     let reply = control_raw(&socket, b"{\"v\":1,\"cmd\":42}\n");
     assert!(reply[0].contains("\"type\":\"error\""), "{reply:?}");

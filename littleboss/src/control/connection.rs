@@ -264,6 +264,13 @@ async fn serve(
                 return;
             }
         };
+        // A blank line (a client's second newline, `print` of a line
+        // ending in one) asks nothing: answered, it would be taken for the
+        // answer to that client's next request.
+        if conn.buffers().unread[..length].trim_ascii().is_empty() {
+            conn.buffers().unread.drain(..length);
+            continue;
+        }
         // A copy: the line stays unread until handled, so that an
         // in-place upgrade while a long one is decoded hands it on (its
         // new image reads it again) rather than losing it. (Twice the
