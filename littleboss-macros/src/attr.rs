@@ -187,10 +187,27 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
             words.push(word.to_string());
         }
         let key = words.join("_");
-        return Some(Error::new(
-            path.span(),
-            format!("keys are written with `_`: `{key}`"),
-        ));
+        if KEYS.contains(&key.as_str()) {
+            return Some(Error::new(
+                path.span(),
+                format!("keys are written with `_`: `{key}`"),
+            ));
+        }
+        // No key with `_` either (`lame-duck`): the one it is most likely
+        // meant as, at once, rather than `lame_duck` and then its typo.
+        let written = words.join("-");
+        let joined = words.concat();
+        let near = (KEYS.into_iter())
+            .filter(|k| *k == joined || rules::is_typo(&key, k))
+            .min_by_key(|k| (*k != joined, rules::edits(&key, k)));
+        let message = match near {
+            Some(k) => format!("unknown key `{written}`; did you mean `{k}`?"),
+            None => format!(
+                "unknown key `{written}`; expected one of: {}",
+                KEYS.join(", ")
+            ),
+        };
+        return Some(Error::new(path.span(), message));
     }
     if input.peek(Token![:]) && !input.peek(Token![::]) {
         return Some(Error::new(
@@ -536,6 +553,15 @@ fn dashed_listeners(input: ParseStream) -> syn::Result<Vec<(String, Span, Expr)>
                     .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
             {
                 Ok(lit.to_string())
+            }
+            // `"admin-http" = "..."`, as the builder's string: unquoted here.
+            TokenTree::Literal(lit) if lit.to_string().starts_with('"') => {
+                let name = syn::parse2::<LitStr>(TokenTree::Literal(lit.clone()).into())
+                    .map_or_else(|_| lit.to_string(), |s| s.value());
+                Err(Error::new(
+                    lit.span(),
+                    format!("write the listener name unquoted: `{name} = \"NET:ADDR\"`"),
+                ))
             }
             other => Err(Error::new(other.span(), "not a listener name")),
         }
