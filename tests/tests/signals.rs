@@ -740,6 +740,19 @@ fn a_program_with_its_own_logger_gets_littlebosss_lines() {
     );
 }
 
+/// Child `child` ignores none of the signals the supervisor handles.
+fn ignores_none_of_them(child: i32) {
+    let masks = tests::procfs::thread_signal_masks(child as u32);
+    assert!(!masks.is_empty(), "child {child} gone");
+    for masks in masks {
+        assert_eq!(
+            masks.ignored & handled_bits(),
+            0,
+            "child {child} ignores them"
+        );
+    }
+}
+
 #[test]
 fn ignored_signals_inherited_from_the_parent_neither_lose_exit_codes_nor_reach_the_child() {
     // As under `nohup` (SIGHUP) or a parent that ignores SIGCHLD: with
@@ -761,15 +774,7 @@ fn ignored_signals_inherited_from_the_parent_neither_lose_exit_codes_nor_reach_t
     svc.spawn(cmd);
     let child: i32 = svc.printed("pid");
     svc.ready();
-    let masks = tests::procfs::thread_signal_masks(child as u32);
-    assert!(!masks.is_empty(), "child {child} gone");
-    for masks in masks {
-        assert_eq!(
-            masks.ignored & handled_bits(),
-            0,
-            "child {child} ignores them"
-        );
-    }
+    ignores_none_of_them(child);
     let stop = svc.stop_expecting(7);
     assert!(text(&stop).contains("exit code 7"), "{}", text(&stop));
 }
@@ -830,15 +835,7 @@ fn signals_supervisor_init_ignores_neither_lose_exit_codes_nor_reach_the_child()
     svc.start(&["7"]);
     let child: i32 = svc.printed("pid");
     svc.ready();
-    let masks = tests::procfs::thread_signal_masks(child as u32);
-    assert!(!masks.is_empty(), "child {child} gone");
-    for masks in masks {
-        assert_eq!(
-            masks.ignored & handled_bits(),
-            0,
-            "child {child} ignores them"
-        );
-    }
+    ignores_none_of_them(child);
     // A reload by SIGHUP still reloads.
     svc.signal(Signal::SIGHUP);
     let second: i32 = tests::eventually("a second child", || {
