@@ -254,7 +254,9 @@ impl Littleboss {
     /// starts keep them unblocked, and pass on to the supervisor what they
     /// take. A process it starts is reaped by the supervisor when it
     /// exits, as every orphan is (its exit status is not kept for a
-    /// `wait`).
+    /// `wait`). What it sets for those six signals and for SIGPIPE (a
+    /// handler, or ignored) is set back when it returns: they are the
+    /// supervisor's.
     ///
     /// It does not run again when the supervisor upgrades itself in place
     /// ([`self_upgrade`](Littleboss::self_upgrade)): what it changed in the

@@ -200,10 +200,12 @@ impl Lameduck {
     /// whatever the mode: the supervisor says no child will take a
     /// connection after this one (it is stopping).
     ///
-    /// The supervisor tells a child so only when no child serves: a child
-    /// draining already (on its own signal, or a reload's old child) takes
-    /// what its listeners' queue holds now, to serve within its grace,
-    /// rather than leave it to the shut.
+    /// The supervisor tells a child so only when no other child serves: a
+    /// child draining already (on its own signal, or a reload's old child)
+    /// takes what its TCP listeners' queue holds now, to serve within its
+    /// grace, rather than leave it to the shut. Past its grace it takes
+    /// nothing, and shuts 250 ms later (a child still starting may hold
+    /// the same sockets).
     pub fn begin_refusing(self: &Arc<Self>) {
         self.begin_phase_one(true, false, false);
     }
@@ -232,8 +234,14 @@ impl Lameduck {
         // child serves); not for an orphan's later one, whose queue a
         // sibling may serve, nor once the grace is over. Not
         // where the program accepts past its handles (`into_inner`).
+        // Decided, for a late one, with the hand-over lock held until the
+        // stash is made: phase two, which clears the stash, cannot come in
+        // between (what came after the clearing would be served by no one).
+        let handing = self.handing.lock().unwrap_or_else(|e| e.into_inner());
         let phase = *self.phase.borrow();
         let draining_already = phase.is_draining();
+        // Not held for a first one: it may enter phase two itself, below.
+        let handing = draining_already.then_some(handing);
         // A refusal ordered once draining has begun, with no sibling to
         // take the queue, takes it while the program still accepts (phase
         // one) as one at the start of draining does.
@@ -252,7 +260,10 @@ impl Lameduck {
         let mut to_shut_later = Vec::new();
         {
             let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-            if refuse && draining_already && sibling_may_serve {
+            // Once draining, shut at once only what this child took the
+            // queue of: a child still starting (no child serving) may hold
+            // the same sockets, and takes their queue as it is told.
+            if refuse && draining_already && (sibling_may_serve || !stash) {
                 to_shut_later.append(&mut kept);
             } else if refuse {
                 if stash {
@@ -279,7 +290,7 @@ impl Lameduck {
                             && refuse
                             && !listener.managers
                             && draining_already
-                            && sibling_may_serve =>
+                            && (sibling_may_serve || !stash) =>
                     {
                         to_shut_later.push(fd);
                     }
@@ -336,6 +347,7 @@ impl Lameduck {
             budget -= self.accepted.stash_queue(fd.as_fd(), budget);
         }
         drop(to_stash);
+        drop(handing);
         let since = Instant::now();
         let began = self.phase.send_if_modified(|phase| {
             let serving = *phase == Phase::Serving;
@@ -1074,11 +1086,18 @@ mod tests {
         // Not at once: a sibling serving the socket takes its queue first.
         drop(std::net::TcpStream::connect(addr).expect("queued for a sibling"));
         eventually_refused(addr);
-        // Told so by the supervisor once draining already: none serves.
+        // Ordered so once past its grace (nothing open), taking nothing: as
+        // late, for a child still starting that holds the same socket.
         let (lameduck, addr, _program) = draining_tcp(false, true);
         lameduck.begin();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !lameduck.phase.borrow().is_lameduck() {
+            assert!(Instant::now() < deadline, "never reached lameduck");
+            std::thread::sleep(Duration::from_millis(5));
+        }
         lameduck.begin_refusing();
-        assert_refused(addr);
+        drop(std::net::TcpStream::connect(addr).expect("queued for a child starting"));
+        eventually_refused(addr);
         // A listener the program never took is shut too (as late), and
         // stays there for a late taker.
         let (untaken, addr) = tcp(false);

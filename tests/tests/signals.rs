@@ -815,8 +815,11 @@ fn connections_queued_after_the_childs_own_sigterm_are_served_at_the_stop() {
         BufReader::new(client).read_line(&mut reply).unwrap();
         assert_eq!(reply, format!("{child} queued {i}\n"));
     }
-    let refused = std::net::TcpStream::connect(addr).unwrap_err();
-    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    // Shut (it may be a moment after the queue was taken).
+    tests::eventually("the listener refusing", || {
+        let refused = std::net::TcpStream::connect(addr).err()?;
+        (refused.kind() == std::io::ErrorKind::ConnectionRefused).then_some(())
+    });
     // The held one speaks last; with nothing open the child ends.
     held.write_all(b"late\n").unwrap();
     let mut reply = String::new();

@@ -268,7 +268,10 @@ async fn serve(
         // ending in one) asks nothing: answered, it would be taken for the
         // answer to that client's next request.
         if conn.buffers().unread[..length].trim_ascii().is_empty() {
-            conn.buffers().unread.drain(..length);
+            let mut buffers = conn.buffers();
+            buffers.unread.drain(..length);
+            // Up to `MAX_LINE` of spaces: no big buffer left behind.
+            buffers.unread.shrink_to(REQUEST_BUFFER);
             continue;
         }
         // A copy: the line stays unread until handled, so that an
