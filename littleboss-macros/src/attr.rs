@@ -140,7 +140,8 @@ fn parse_metas(input: ParseStream) -> syn::Result<Punctuated<Meta, Token![,]>> {
 }
 
 /// A key written as in other tools, `worker-threads = 4` or
-/// `lameduck: "5s"`, or `restart_limit = 5 in 60s` unquoted: said so,
+/// `lameduck: "5s"` (or no `=` at all), or `restart_limit = 5 in 60s`
+/// unquoted: said so,
 /// rather than syn's "expected `,`".
 fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
     if let Meta::NameValue(pair) = meta {
@@ -209,7 +210,8 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
         };
         return Some(Error::new(path.span(), message));
     }
-    if input.peek(Token![:]) && !input.peek(Token![::]) {
+    // `lameduck: "5s"`, or `lameduck "5s"` with no `=` at all.
+    if (input.peek(Token![:]) && !input.peek(Token![::])) || input.peek(syn::Lit) {
         return Some(Error::new(
             path.span(),
             format!("write `{key} = ...`, with `=`"),
