@@ -420,7 +420,7 @@ const SPECS: &[(&str, Option<&str>)] = &[
 
 fn macro_messages(args: &str) -> Vec<String> {
     let tokens: TokenStream = args.parse().expect("the row's arguments are tokens");
-    match attr::parse(tokens) {
+    match attr::parse(tokens).0 {
         Ok(_) => Vec::new(),
         Err(errors) => errors.into_iter().map(|e| e.to_string()).collect(),
     }

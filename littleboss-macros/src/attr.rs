@@ -103,15 +103,26 @@ pub(crate) enum Flavor {
 
 /// Parses and checks the attribute's tokens, reporting every independent
 /// mistake at once.
-pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Args> {
-    let metas = parse_metas.parse2(tokens)?;
+///
+/// With the `ready` the attribute gives, if valid, whatever else is wrong:
+/// its check against the function's parameters is one more independent
+/// error to report with the others.
+pub(crate) fn parse(tokens: TokenStream) -> (syn::Result<Args>, Option<Spanned<Ready>>) {
+    let metas = match parse_metas.parse2(tokens) {
+        Ok(metas) => metas,
+        Err(e) => return (Err(e), None),
+    };
     let mut state = State::default();
     for meta in &metas {
         if let Err(e) = state.key(meta) {
             state.errors.push(e);
         }
     }
-    state.finish()
+    let ready = (state.options.ready.as_ref()).map(|r| Spanned {
+        value: r.value,
+        span: r.span,
+    });
+    (state.finish(), ready)
 }
 
 /// `key = value, key(...), key, ...`, with a hint for the likely mistake of
@@ -879,7 +890,7 @@ mod tests {
 
     fn messages(args: &str) -> Vec<String> {
         let tokens: TokenStream = args.parse().unwrap();
-        match parse(tokens) {
+        match parse(tokens).0 {
             Ok(_) => Vec::new(),
             Err(errors) => errors.into_iter().map(|e| e.to_string()).collect(),
         }

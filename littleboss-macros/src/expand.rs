@@ -29,11 +29,12 @@ pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     if let Some(error) = tokio_main::take(&mut f) {
         errors.push(error);
     }
-    let args = attr::parse(attr).map_err(|e| errors.push(e)).ok();
+    let (args, ready) = attr::parse(attr);
+    let args = args.map_err(|e| errors.push(e)).ok();
     if let Err(error) = signature::check(&f.sig) {
         errors.push(error);
     }
-    let ready = args.as_ref().and_then(|a| a.options.ready.as_ref());
+    let ready = ready.as_ref();
     // `_: littleboss::Context` takes the context and drops it.
     let no_context = match f.sig.inputs.first() {
         None => true,
