@@ -282,15 +282,21 @@ impl ChildEnd {
 /// `pid` is our parent (check after), it names that process and no other
 /// that may take its pid later.
 pub(crate) fn exit_watch(pid: nix::unistd::Pid) -> Option<OwnedFd> {
+    open_pidfd(pid.as_raw()).ok()
+}
+
+/// A pidfd of process `pid` (the kernel makes it close-on-exec), for the
+/// child's [`exit_watch`] and the supervisor's watch of its children.
+pub(crate) fn open_pidfd(pid: RawFd) -> io::Result<OwnedFd> {
     use std::os::fd::FromRawFd;
     // SAFETY: pidfd_open takes a pid and flags, and returns a new
     // descriptor or -1; it touches no memory of ours.
-    let raw = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    let raw = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid, 0) };
     if raw < 0 {
-        return None;
+        return Err(io::Error::last_os_error());
     }
     // SAFETY: a descriptor just made for us, owned by nothing else.
-    Some(unsafe { OwnedFd::from_raw_fd(raw as RawFd) })
+    Ok(unsafe { OwnedFd::from_raw_fd(raw as RawFd) })
 }
 
 /// The supervisor's end, driven by its tokio runtime.

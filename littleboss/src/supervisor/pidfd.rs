@@ -18,7 +18,7 @@
 //! watched by pid too, the others still by pidfd.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::unistd::Pid;
@@ -184,18 +184,7 @@ impl Process {
 
 /// A pidfd for our child `pid`, registered with the runtime.
 fn pidfd_open(pid: u32) -> io::Result<AsyncFd<OwnedFd>> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd (or
-    // -1); no memory is passed.
-    let raw = unsafe { nix::libc::syscall(nix::libc::SYS_pidfd_open, pid as i32, 0) };
-    if raw < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the syscall just returned this fd, owned by nobody else.
-    let fd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
-    nix::fcntl::fcntl(
-        &fd,
-        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-    )?;
+    let fd = crate::link::open_pidfd(pid as i32)?;
     // SAFETY: the AsyncFd owns `fd` outright, so it stays open and the
     // same pidfd for the AsyncFd's whole life.
     let registered = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) };
