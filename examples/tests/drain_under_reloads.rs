@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use examples::reloading::{Plan, Server, run};
+use examples::reloading::{Drains, Plan, Server, run};
 use examples::traffic::Shape;
 
 const RELOADS: usize = 20;
@@ -202,9 +202,7 @@ fn a_connection_silent_across_a_reload_is_answered(bin: &str, listener: &str, si
         // them would have been at its lameduck, closing them unheard; and
         // on past `readme`'s default 1 s grace from the reload: no child's
         // grace is what saves them.
-        let drains = server.drains();
-        let ended = (drains.ms.len(), drains.killed, drains.abnormal);
-        assert_eq!(ended, (1, 0, 0), "{bin}: {drains:?}");
+        one_clean_drain(&server.drains(), bin);
         std::thread::sleep(Duration::from_millis(1200).saturating_sub(reloaded.elapsed()));
     }
     // All four asked at once, before any is read: the grace is not spent
@@ -259,14 +257,19 @@ fn connections_silent_across_a_reload_are_answered() {
 /// exits without waiting out its grace (3.5 s in these servers): there is
 /// nothing the grace could save. (`readme`, on the same helper as `http`,
 /// keeps the default 1 s, too short to tell apart on a loaded machine.)
+/// One old child drained, neither killed nor ended abnormally.
+fn one_clean_drain(drains: &Drains, bin: &str) {
+    let ended = (drains.ms.len(), drains.killed, drains.abnormal);
+    assert_eq!(ended, (1, 0, 0), "{bin}: {drains:?}");
+}
+
 fn an_idle_old_child_exits_before_its_grace(bin: &str, listener: &str) {
     let server = Server::start(bin.as_ref(), listener, Instant::now());
     let reload = server.control("reload");
     assert!(reload.status.success(), "{reload:?}");
     let drains = server.drains();
     server.stop();
-    let ended = (drains.ms.len(), drains.killed, drains.abnormal);
-    assert_eq!(ended, (1, 0, 0), "{bin}: {drains:?}");
+    one_clean_drain(&drains, bin);
     let drains = drains.ms;
     assert!(
         drains[0] < 3000.0,

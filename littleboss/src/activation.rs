@@ -347,8 +347,7 @@ impl Activated {
     /// [`Assigned::unmatched`].
     pub(crate) fn assign(self, listeners: &[ListenerSpec]) -> Result<Assigned, ActivationError> {
         let names: Vec<Option<&str>> = self.passed.iter().map(|p| p.name.as_deref()).collect();
-        let all: Vec<&str> = listeners.iter().map(|l| l.name.as_str()).collect();
-        let names = accepted_unnamed(&names, &all);
+        let names = accepted_unnamed(&names, listeners.iter().any(|l| l.name == ACCEPTED));
         // A listener that is off takes no socket, by name or by place: the
         // supervisor would close it unsaid, and bypass mode serve on it.
         let on: Vec<usize> = (0..listeners.len())
@@ -521,13 +520,12 @@ fn named(name: Option<&str>) -> Option<&str> {
 /// What systemd names the one connection a unit with `Accept=yes` passes.
 const ACCEPTED: &str = "connection";
 
-/// `names`, with systemd's [`ACCEPTED`] made unnamed unless a listener
-/// (on or off) of the program, among `listeners`, is called so: taken by
+/// `names`, with systemd's [`ACCEPTED`] made unnamed unless `a_listener`
+/// (on or off) of the program is called so: taken by
 /// place, such a connection fails the listening check, whose error says
 /// `Accept=yes` is the cause (closed as a socket no listener wants, it
 /// would be given the wrong advice).
-fn accepted_unnamed<'a>(names: &[Option<&'a str>], listeners: &[&str]) -> Vec<Option<&'a str>> {
-    let a_listener = listeners.contains(&ACCEPTED);
+fn accepted_unnamed<'a>(names: &[Option<&'a str>], a_listener: bool) -> Vec<Option<&'a str>> {
     (names.iter())
         .map(|name| name.filter(|n| *n != ACCEPTED || a_listener))
         .collect()
@@ -654,7 +652,7 @@ mod tests {
             return Ok(None);
         };
         let names: Vec<Option<&str>> = names.iter().map(Option::as_deref).collect();
-        let names = accepted_unnamed(&names, declared);
+        let names = accepted_unnamed(&names, declared.contains(&ACCEPTED));
         let m = map(&names, declared, &|_, _| Placement::Unknown, &fd_number)?;
         Ok(Some(Plan {
             slots: m.slots.into_iter().map(|s| s.map(fd_number)).collect(),

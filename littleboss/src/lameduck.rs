@@ -253,6 +253,10 @@ impl Lameduck {
             && (!draining_already || late_and_alone)
             && self.accepted.tracking()
             && !self.grace.is_zero();
+        // Once draining, shut at once only what this child took the queue
+        // of: a child still starting (no child serving) may hold the same
+        // sockets, and takes their queue as it is told.
+        let shut_later = refuse && draining_already && (sibling_may_serve || !stash);
         let mut to_stash = Vec::new();
         // Sockets this child does not accept from, which a sibling may
         // serve (a reload's new child, as a dead supervisor orphans both):
@@ -260,10 +264,7 @@ impl Lameduck {
         let mut to_shut_later = Vec::new();
         {
             let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-            // Once draining, shut at once only what this child took the
-            // queue of: a child still starting (no child serving) may hold
-            // the same sockets, and takes their queue as it is told.
-            if refuse && draining_already && (sibling_may_serve || !stash) {
+            if shut_later {
                 to_shut_later.append(&mut kept);
             } else if refuse {
                 if stash {
@@ -285,13 +286,7 @@ impl Lameduck {
                 match fd {
                     // Taken once draining had begun: this child accepts
                     // nothing from it, a sibling may (as `kept` above).
-                    Some(fd)
-                        if tcp
-                            && refuse
-                            && !listener.managers
-                            && draining_already
-                            && (sibling_may_serve || !stash) =>
-                    {
+                    Some(fd) if tcp && !listener.managers && shut_later => {
                         to_shut_later.push(fd);
                     }
                     Some(fd) if tcp && refuse && !listener.managers => {

@@ -534,7 +534,7 @@ fn a_serving_child_hears_its_supervisor_die_while_a_childs_exec_hangs() {
         (tests::procfs::live_children(supervisor).len() == 2).then_some(())
     });
     orphaned_then_gone(&svc, "", &strays, first as u32);
-    // The exec goes on, and its child, with no supervisor, ends.
+    // The held exec goes on rather than linger after the test.
     std::fs::remove_file(&gate).unwrap();
 }
 

@@ -839,19 +839,15 @@ fn signals_supervisor_init_ignores_neither_lose_exit_codes_nor_reach_the_child()
     let child: i32 = svc.printed("pid");
     svc.ready();
     ignores_none_of_them(child);
-    // A reload by SIGHUP still reloads.
+    // A reload by SIGHUP: its child ignores none of them either.
     svc.signal(Signal::SIGHUP);
-    let second: i32 = tests::eventually("a second child", || {
-        let pid: i32 = svc.output.text().lines().rev().find_map(|l| {
-            l.strip_prefix("serving pid=")?
-                .split(' ')
-                .next()?
-                .parse()
-                .ok()
-        })?;
-        (pid != child).then_some(pid)
-    });
-    assert_ne!(second, child);
+    let out = svc.output.wait_for_count("serving pid=", 2);
+    let second: i32 = (out.rsplit("serving pid=").next())
+        .and_then(|rest| rest.split(' ').next()?.parse().ok())
+        .expect("the second child's pid");
+    svc.output
+        .wait_for(&format!("child pid {second} is serving"));
+    ignores_none_of_them(second);
     let stop = svc.stop_expecting(7);
     assert!(text(&stop).contains("exit code 7"), "{}", text(&stop));
 }

@@ -38,8 +38,9 @@
 //! accepts no connection before it speaks); what it does change is the
 //! spread of its keep-alive closes over the first half: 1.75 s here
 //! against the README snippet's 0.5 s, which the benchmark's keep-alive
-//! rows show (fewer clients reconnecting at once: a lower p99 ratio in
-//! the open loop, 1.35 against 2.14).
+//! rows show in the open loop (fewer clients reconnecting at once: a p99
+//! ratio of 1.35 against 2.14), though not in the closed loop (1.75
+//! against 1.68).
 
 #[littleboss::main(
     name = "littleboss-http",

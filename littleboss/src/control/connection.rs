@@ -305,7 +305,7 @@ async fn serve(
                 static BAD_REQUESTS: std::sync::Mutex<super::server::Repeated> =
                     std::sync::Mutex::new(super::server::Repeated::new());
                 let mut said = BAD_REQUESTS.lock().unwrap_or_else(|e| e.into_inner());
-                let error_said = crate::log::printable(&error.to_string()).into_owned();
+                let error_said = crate::log::printable(&error).into_owned();
                 said.say(|since| log!("bad control request: {error_said}{since}"));
                 drop(said);
                 conn.answer(&Response::Error { error });

@@ -148,6 +148,13 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         // A panic (its message said by the hook) ends the start as any
         // failure does: without the control socket's files left behind.
         let ran = signals::unblocked_for(|| std::panic::catch_unwind(init));
+        let ran = ran.unwrap_or_else(|e| {
+            clean_up();
+            fail(
+                1,
+                format!("cannot handle signals after supervisor_init: {e}"),
+            )
+        });
         if ran.is_err() {
             clean_up();
             fail(1, "supervisor_init panicked; not starting");
@@ -155,18 +162,8 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         // What it opened for itself stays its own: children get stdio and
         // their channel only.
         close_inherited_on_exec();
-        // It may have restored SIGPIPE's default, too, and set the handled
-        // signals' dispositions: SIGCHLD ignored (the kernel would reap
-        // the children before their watchers read their exit codes) or
-        // SIGTERM ignored (every child would inherit that through exec).
+        // It may have restored SIGPIPE's default, too.
         crate::sigpipe::ignore();
-        signals::install_handler().unwrap_or_else(|e| {
-            clean_up();
-            fail(
-                1,
-                format!("cannot handle signals after supervisor_init: {e}"),
-            )
-        });
     }
     spawn::inherit_channel_var();
     let image = Image {

@@ -95,12 +95,16 @@ pub(crate) fn block() -> io::Result<()> {
 /// `docker stop`. One that arrives meanwhile is kept, and once `code`
 /// returns, blocked again, waits for the signalfd like any other. Threads
 /// `code` starts keep them unblocked: one they take goes on to the reader
-/// through [`send_on`].
-pub(crate) fn unblocked_for<T>(code: impl FnOnce() -> T) -> T {
+/// through [`send_on`]. What `code` set for them (SIGCHLD ignored: the
+/// kernel would reap the children before their watchers read their exit
+/// codes; SIGHUP ignored: every child would inherit it through exec) is
+/// set back once it returns; an error only if that fails.
+pub(crate) fn unblocked_for<T>(code: impl FnOnce() -> T) -> io::Result<T> {
     DEFERRING.store(true, Ordering::SeqCst);
     let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&handled()), None);
     let result = code();
     let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&handled()), None);
+    install_handler()?;
     DEFERRING.store(false, Ordering::SeqCst);
     let deferred = DEFERRED.swap(0, Ordering::SeqCst);
     for (number, _) in HANDLED {
@@ -109,12 +113,11 @@ pub(crate) fn unblocked_for<T>(code: impl FnOnce() -> T) -> T {
             let _ = nix::sys::signal::raise(number);
         }
     }
-    result
+    Ok(result)
 }
 
-/// Installs [`send_on`] for the handled signals (again after
-/// `supervisor_init`, which may have set their dispositions).
-pub(crate) fn install_handler() -> io::Result<()> {
+/// Installs [`send_on`] for the handled signals.
+fn install_handler() -> io::Result<()> {
     let action = SigAction::new(
         SigHandler::SigAction(send_on),
         // A thread not ours, interrupted, carries on with what it did.
