@@ -233,6 +233,11 @@ pub struct Row {
     /// Old children that ended otherwise than with code 0, not killed at
     /// the lameduck timeout (see [`Server::drains`]).
     pub abnormal: usize,
+    /// Other children lost: a serving child that died, a new child that
+    /// died before it was ready, a reload rolled back (see
+    /// [`Drains::lost`]). A crash there fails requests that would
+    /// otherwise read as the drain's.
+    pub lost: usize,
     /// Distinct processes that answered.
     pub pids: usize,
     /// Whether the supervisor was down to one child (the serving one) and
@@ -267,6 +272,7 @@ fn drains_of(log: &[(Duration, String)]) -> Drains {
         if let Some(pid) = told_to_wind_down(line) {
             told.insert(pid, *at);
         }
+        drains.lost += usize::from(other_child_lost(line));
         if let Some((pid, exit)) = old_child_exit(line)
             && let Some(began) = told.get(&pid)
         {
@@ -290,6 +296,29 @@ fn drains_of(log: &[(Duration, String)]) -> Drains {
     drains
 }
 
+/// Whether a line tells of a child lost other than as an old child
+/// draining: "littleboss: child pid N exited with code 3" (the serving
+/// child), "littleboss: new child pid N (PATH) ... before it was ready",
+/// "littleboss: reload to PATH rolled back: ..." or "... failed: its
+/// child pid N ...". Anywhere in the line, as a child's line cut short
+/// may come before.
+fn other_child_lost(line: &str) -> bool {
+    let Some((_, said)) = line.rsplit_once("littleboss: ") else {
+        return false;
+    };
+    let serving_died = said
+        .strip_prefix("child pid ")
+        .and_then(|rest| rest.split_once(' '))
+        .is_some_and(|(pid, exit)| {
+            pid.parse::<u32>().is_ok()
+                && (exit.starts_with("exited with code ") || exit.starts_with("was killed by "))
+        });
+    let reload_undone = said.starts_with("reload to ")
+        && (said.contains(" rolled back: its child pid ")
+            || said.contains(" failed: its child pid "));
+    serving_died || said.starts_with("new child pid ") || reload_undone
+}
+
 /// What the old children's drains came to (see [`Server::drains`]).
 #[derive(Debug, Default)]
 pub struct Drains {
@@ -299,6 +328,8 @@ pub struct Drains {
     pub killed: usize,
     /// Ended otherwise than with code 0, and not killed so.
     pub abnormal: usize,
+    /// Other children lost (see [`Row::lost`]).
+    pub lost: usize,
 }
 
 impl Row {
@@ -354,6 +385,7 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         reloads_failed,
         killed: drains.killed,
         abnormal: drains.abnormal,
+        lost: drains.lost,
         settled,
         seconds,
         ..Row::default()
@@ -373,8 +405,10 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     }
     row.pids = pids.len();
     let paced_began = paced_began.unwrap_or(Duration::MAX);
+    // Each request in the phase it was due in: one timed out at the end of
+    // a phase is that phase's.
     let window =
-        |from: Duration, to: Duration| samples.iter().filter(move |s| from <= s.at && s.at < to);
+        |from: Duration, to: Duration| samples.iter().filter(move |s| from <= s.due && s.due < to);
     // The first fifth of the steady phase is the load connecting and the
     // child warming up, not the steady state.
     let warmed = reloads_began.saturating_sub(plan.steady * 4 / 5);
@@ -507,6 +541,11 @@ mod log_reading {
                 "littleboss: reload: child pid 14 is serving; pid 13 is winding down",
             ),
             (83, "littleboss: old child pid 13 was killed by SIGSEGV"),
+            (90, "littleboss: child pid 14 exited with code 1"),
+            (91, "littleboss: reload to /bin/x rolled back: its child pid 15 was killed by SIGSEGV within its probation; restarting /bin/y"),
+            (92, "hello littleboss: new child pid 16 (/bin/x) exited with code 2 before it was ready"),
+            // Not lost: what else a line of a child pid says.
+            (93, "littleboss: child pid 17 is serving"),
         ]
         .into_iter()
         .map(|(at, line)| (ms(at), line.to_owned()))
@@ -517,5 +556,7 @@ mod log_reading {
         // The panic's code and the SIGSEGV: the kill at the timeout is
         // counted apart.
         assert_eq!(drains.abnormal, 2);
+        // The serving child's death, the rollback, the new child's.
+        assert_eq!(drains.lost, 3);
     }
 }

@@ -65,6 +65,9 @@ pub const POST_BODY: usize = 16 * 1024;
 pub struct Sample {
     /// When it finished, from the start of the run.
     pub at: Duration,
+    /// When it was due (open loop) or began, from the start of the run: a
+    /// slow client's request from its first byte, less its connect.
+    pub due: Duration,
     /// From its first byte sent (after a slow client's wait), or in open
     /// loop from when it was due if the client was late, to the end of
     /// its response.
@@ -279,6 +282,7 @@ async fn h1_client(
         let end = Instant::now();
         samples.push(Sample {
             at: end - epoch,
+            due: begin - epoch,
             latency: end - begin,
             outcome,
             reused,
@@ -370,6 +374,7 @@ async fn h2_client(
         let end = Instant::now();
         samples.push(Sample {
             at: end - epoch,
+            due: begin - epoch,
             latency: end - begin,
             outcome,
             reused,

@@ -67,6 +67,8 @@ async fn reloads_fail_nothing(bin: &str, listener: &str, keep_alive: KeepAlive) 
         assert_eq!(row.killed, 0, "{bin} under {name} load: {row:?}");
         // None crashed (a crash would make its drain look short).
         assert_eq!(row.abnormal, 0, "{bin} under {name} load: {row:?}");
+        // Nor did a serving or a new child, and no reload was rolled back.
+        assert_eq!(row.lost, 0, "{bin} under {name} load: {row:?}");
         // Every old child drained, exited and was reaped: none left
         // running or a zombie, each drain seen from its start to its end.
         assert!(

@@ -214,8 +214,9 @@ fn main() -> ExitCode {
         .sum();
     // An old child killed at its lameduck or ended abnormally, or one not
     // reaped by the row's end, or whose drain was not seen from start to
-    // end, is a failed drain even when every request was answered.
-    let unsettled = rows
+    // end, or any other child lost, is a failed row even when every
+    // request was answered.
+    let unsettled: Vec<String> = rows
         .iter()
         .filter(|(_, _, plan, r)| {
             let reloaded = if plan.without_reloads {
@@ -223,12 +224,18 @@ fn main() -> ExitCode {
             } else {
                 plan.reloads + plan.paced_reloads
             };
-            r.killed > 0 || r.abnormal > 0 || !r.settled || r.drains_timed < reloaded
+            r.killed > 0 || r.abnormal > 0 || r.lost > 0 || !r.settled || r.drains_timed < reloaded
         })
-        .count();
-    if failed > 0 || unsettled > 0 {
+        .map(|(server, shape, _, _)| format!("{server} {}", shape.name()))
+        .collect();
+    if failed > 0 || !unsettled.is_empty() {
         eprintln!(
-            "drain_bench: {failed} failures (requests or reloads), {unsettled} rows with an old child killed, ended abnormally, left or not timed; see the table"
+            "drain_bench: {failed} failures (requests or reloads); rows with a child killed, ended abnormally, lost, left or not timed: {}",
+            if unsettled.is_empty() {
+                "none".to_owned()
+            } else {
+                unsettled.join(", ")
+            }
         );
         ExitCode::FAILURE
     } else {
@@ -296,10 +303,10 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
         (String::new(), "")
     };
     out += &format!(
-        "| server | load |{pause_head} clients | requests (failed too) | req/s (failed too) | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio |{paced_head} old child drain median / max ms (children timed) | killed / other abnormal exits |\n"
+        "| server | load |{pause_head} clients | requests (failed too) | req/s (failed too) | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio |{paced_head} old child drain median / max ms (children timed) | killed / other abnormal exits | other children lost | settled |\n"
     );
     out += &format!(
-        "|---|---|{pause_rule}---:|---:|---:|---|---:|---:|---|---|---:|{paced_rule}---|---:|\n"
+        "|---|---|{pause_rule}---:|---:|---:|---|---:|---:|---|---|---:|{paced_rule}---|---:|---:|---|\n"
     );
     // A percentile that lands on a failed request (infinitely slow).
     let at = |v: f64, digits: usize| {
@@ -344,7 +351,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
             String::new()
         };
         out += &format!(
-            "| {server} | {} |{pause} {} | {} | {:.0} | {failed} | {} | {} | {} | {} | {ratio} |{paced_cells} {:.0} / {:.0} ({}) | {} / {} |\n",
+            "| {server} | {} |{pause} {} | {} | {:.0} | {failed} | {} | {} | {} | {} | {ratio} |{paced_cells} {:.0} / {:.0} ({}) | {} / {} | {} | {} |\n",
             shape.name(),
             plan.clients,
             row.requests,
@@ -358,6 +365,8 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
             row.drains_timed,
             row.killed,
             row.abnormal,
+            row.lost,
+            if row.settled { "yes" } else { "**no**" },
         );
     }
     out
