@@ -1481,6 +1481,11 @@ impl Machine {
     /// Starts a child as `launch` says: binds the listeners it needs that
     /// are not held yet first (all or none), then spawns it.
     fn start_child(&mut self, launch: Launch, why: Why) {
+        // Before anything can fail: a failed reload's READY=1 (see
+        // `start_failed`) ends the reload this begins for systemd.
+        if matches!(why, Why::Reload { .. }) {
+            self.notify(Notice::Reloading);
+        }
         // Each start given up on whose exec never returns keeps a thread
         // (a file system that hangs): so many, and no more are begun.
         let given_up = self
@@ -1552,9 +1557,6 @@ impl Machine {
                 serving_since: None,
             },
         );
-        if matches!(why, Why::Reload { .. }) {
-            self.notify(Notice::Reloading);
-        }
         if binding {
             self.effects.push(Effect::Bind { id, orders });
         } else {

@@ -2624,6 +2624,34 @@ fn a_start_given_up_on_keeps_none_of_the_sockets_bound_for_it() {
     assert!(sim.machine.binaries_kept().contains(&2));
 }
 
+/// systemd's notices (READY, RELOADING) from effect `from` on.
+fn reload_notices(sim: &Sim, from: usize) -> Vec<&'static str> {
+    (sim.effects[from..].iter())
+        .filter_map(|e| match e {
+            super::Effect::Notify(super::Notice::Ready) => Some("READY"),
+            super::Effect::Notify(super::Notice::Reloading) => Some("RELOADING"),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_sighup_reload_that_fails_before_its_spawn_still_tells_systemd_it_began_and_ended() {
+    // Under `Type=notify-reload`, systemd's SIGHUP waits for RELOADING=1
+    // then READY=1; a lone READY=1 leaves `systemctl reload` hanging.
+    let mut sim = Sim::serving(settings());
+    sim.defer_spawns = true;
+    for _ in 0..super::MAX_SPAWNS_GIVEN_UP {
+        sim.reload("/bin/v2");
+        sim.advance(HELLO_TIMEOUT);
+    }
+    let from = sim.effects.len();
+    sim.signal(Signal::Hup);
+    assert!(sim.logged("no child starts until one has"));
+    assert_eq!(reload_notices(&sim, from), ["RELOADING", "READY"]);
+    assert_eq!(sim.serving_id(), Some(1));
+}
+
 #[test]
 fn no_child_is_started_while_too_many_given_up_execs_have_not_returned() {
     // Each given-up spawn keeps a thread; past the bound, a start fails at
