@@ -260,11 +260,9 @@ fn queued_reloads_proceed_even_when_one_fails_at_once() {
     let mut good = svc.spawn_control(V1, "reload");
     svc.output.wait_for(&format!("reload of {V1} waits"));
     std::fs::remove_file(hold).unwrap();
-    let done = tests::eventually_within(
-        "the queued reload to finish",
-        std::time::Duration::from_secs(5),
-        || good.try_wait().unwrap(),
-    );
+    let done = tests::eventually_within("the queued reload to finish", tests::DEADLINE, || {
+        good.try_wait().unwrap()
+    });
     assert!(
         done.success(),
         "{}",

@@ -599,7 +599,7 @@ fn a_stop_then_one_signal_is_still_graceful() {
     let stop = svc.spawn_control(&svc.bin, "stop");
     svc.output.wait_for("stop requested");
     svc.signal(Signal::SIGTERM);
-    // The blocker ignores lameduck: killed at its 1 s timeout, not at once.
+    // The blocker ignores lameduck: killed at its 3 s timeout, not at once.
     assert_eq!(stop.wait_with_output().unwrap().status.code(), Some(137));
     svc.wait_exit();
     let out = svc.output.text();

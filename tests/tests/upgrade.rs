@@ -542,8 +542,8 @@ fn a_new_image_whose_code_before_run_exits_goes_back_to_the_old_one() {
     // state over. The old image takes it back, rather than the service
     // ending there.
     let (mut svc, addr, pid, copy) = reloaded_to_a_release_that_exits_before_run(&[]);
-    let out = svc.output.text();
-    assert!(out.contains("exiting before run"), "{out}");
+    // Read from the shared stderr by the test's own thread: wait for it.
+    let out = svc.output.wait_for("exiting before run");
     assert_eq!(exe(pid), Path::new(V1), "{out}");
     let status = status(&svc);
     assert_eq!(status["supervisor_pid"], pid);
@@ -567,10 +567,9 @@ fn a_new_image_that_cannot_run_the_old_binary_at_once_tries_again() {
     // service ending there.
     let fails = [("LITTLEBOSS_TEST_GO_BACK_FAILS", "2")];
     let (mut svc, addr, pid, copy) = reloaded_to_a_release_that_exits_before_run(&fails);
-    let out = svc.output.text();
-    assert!(
-        out.contains("cannot go back to the previous binary: Resource temporarily unavailable (os error 11); trying again (2 of 3)"),
-        "{out}"
+    // Said by the supervisor's log thread, maybe after the reload's answer.
+    let out = svc.output.wait_for(
+        "cannot go back to the previous binary: Resource temporarily unavailable (os error 11); trying again (2 of 3)",
     );
     assert_eq!(exe(pid), Path::new(V1), "{out}");
     assert_no_handoff_left(pid, &[Path::new(V1), &copy]);
