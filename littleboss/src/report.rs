@@ -12,6 +12,8 @@
 use std::fmt;
 
 /// The target of every record, for filters (`RUST_LOG=littleboss=warn`).
+/// A filter can turn away littleboss's informational lines, not its
+/// warnings and errors: those go to stderr instead (see [`say`]).
 pub(crate) const TARGET: &str = "littleboss";
 
 /// Whether the program has set up a logger: loggers raise the maximum
@@ -20,11 +22,27 @@ fn logger_installed() -> bool {
     log::max_level() != log::LevelFilter::Off
 }
 
-/// Says `args` at `level`.
+/// Whether the program's logger takes littleboss's lines at `level`: a
+/// filter for the program's own target (`RUST_LOG=myapp=info`) takes
+/// none of them, although a logger is installed.
+fn logger_takes(level: log::Level) -> bool {
+    let ours = log::Metadata::builder().level(level).target(TARGET).build();
+    // A level compiled out (`log`'s `release_max_level_*` features) is
+    // dropped by `log!` whatever the logger says.
+    logger_installed()
+        && level <= log::STATIC_MAX_LEVEL
+        && level <= log::max_level()
+        && log::logger().enabled(&ours)
+}
+
+/// Says `args` at `level`: through the program's logger, or on stderr
+/// when it has none, or when its filter turns away a warning or an error
+/// (which says why the process ends, or what it lost: a filter written
+/// for the program's own target did not mean to hide those).
 pub(crate) fn say(level: log::Level, args: fmt::Arguments<'_>) {
-    if logger_installed() {
+    if logger_takes(level) {
         log::log!(target: TARGET, level, "{args}");
-    } else {
+    } else if !logger_installed() || level <= log::Level::Warn {
         crate::log::write_line(format_args!("littleboss: {args}"));
     }
 }
@@ -34,7 +52,7 @@ pub(crate) fn say(level: log::Level, args: fmt::Arguments<'_>) {
 /// goes to stderr as well).
 pub(crate) fn fail(code: i32, message: impl fmt::Display) -> ! {
     say(log::Level::Error, format_args!("{message}"));
-    if !flush_logger() && logger_installed() {
+    if !flush_logger() && logger_takes(log::Level::Error) {
         // No thread for the flush (a cgroup's `pids.max` reached): a
         // buffering logger may keep the line, so stderr has it too.
         crate::log::write_line(format_args!("littleboss: {message}"));

@@ -205,12 +205,14 @@ impl Service {
     }
 
     /// Starts `bin -littleboss=MODE` in the background (stderr captured).
-    pub fn spawn_control(&self, bin: impl AsRef<Path>, mode: &str) -> Child {
-        self.command(bin)
-            .arg(format!("-littleboss={mode}"))
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+    pub fn spawn_control(&self, bin: impl AsRef<Path>, mode: &str) -> KilledOnDrop {
+        KilledOnDrop(
+            self.command(bin)
+                .arg(format!("-littleboss={mode}"))
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        )
     }
 
     /// Runs this fixture's `-littleboss=MODE` to completion.
@@ -385,6 +387,43 @@ impl KilledOnDrop {
     /// [`DEADLINE`], having killed it.
     pub fn output(&mut self) -> Output {
         output_of(&mut self.0, "the process", DEADLINE)
+    }
+
+    /// [`Child::wait_with_output`], for a control command: a panic at
+    /// [`CONTROL_DEADLINE`], having killed it, rather than a test that
+    /// hangs the whole run. Never an `Err` (a `Result` as std's is).
+    pub fn wait_with_output(mut self) -> std::io::Result<Output> {
+        Ok(output_of(
+            &mut self.0,
+            "the control command",
+            CONTROL_DEADLINE,
+        ))
+    }
+
+    /// [`Child::wait`], with [`CONTROL_DEADLINE`] as
+    /// [`wait_with_output`](Self::wait_with_output) has.
+    pub fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        let deadline = Instant::now() + CONTROL_DEADLINE;
+        loop {
+            if let Some(status) = self.0.try_wait()? {
+                return Ok(status);
+            }
+            if Instant::now() >= deadline {
+                kill_with_children(&mut self.0);
+                panic!("the control command still running after {CONTROL_DEADLINE:?}; killed");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// [`Child::try_wait`].
+    pub fn try_wait(&mut self) -> std::io::Result<Option<std::process::ExitStatus>> {
+        self.0.try_wait()
+    }
+
+    /// [`Child::kill`].
+    pub fn kill(&mut self) -> std::io::Result<()> {
+        self.0.kill()
     }
 }
 

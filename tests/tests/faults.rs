@@ -400,7 +400,7 @@ fn the_supervisor_answers_while_a_childs_exec_hangs() {
     // `status`, and the reload goes on once the exec returns.
     let bin = env!("CARGO_BIN_EXE_versioned_v1");
     let (mut svc, gate, addr, first) = serving_with_spawns_held(bin);
-    let mut reload = tests::KilledOnDrop(svc.spawn_control(bin, "reload"));
+    let mut reload = svc.spawn_control(bin, "reload");
     let status = tests::eventually("the reload's child under way", || {
         let status = json(&svc, bin);
         status["binding"].is_object().then_some(status)
@@ -436,7 +436,7 @@ fn a_stop_while_a_childs_exec_hangs_winds_that_child_down_once_it_runs() {
         json(&svc, bin)["binding"].is_object().then_some(())
     });
     let first: i32 = svc.printed("pid");
-    let mut stop = tests::KilledOnDrop(svc.spawn_control(bin, "stop"));
+    let mut stop = svc.spawn_control(bin, "stop");
     svc.output.wait_for(&format!("version 1 pid={first} done"));
     std::fs::remove_file(&gate).unwrap();
     let out = stop.output();

@@ -61,7 +61,7 @@ fn sighup_to_a_reloads_child_still_starting_does_not_fail_the_reload() {
     std::fs::remove_file(gate).unwrap();
     let done = reload.wait().unwrap();
     let mut said = String::new();
-    std::io::Read::read_to_string(reload.stderr.as_mut().unwrap(), &mut said).unwrap();
+    std::io::Read::read_to_string(reload.0.stderr.as_mut().unwrap(), &mut said).unwrap();
     assert!(done.success(), "{said}\n{}", svc.output.text());
     let out = svc.control_with(bin, "status", &["--json"]);
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -736,6 +736,33 @@ fn a_program_with_its_own_logger_gets_littlebosss_lines() {
     assert!(
         !out.lines()
             .any(|l| l.starts_with("littleboss: the supervisor is gone")),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_logger_that_filters_out_littleboss_still_lets_its_warnings_through_on_stderr() {
+    // As `RUST_LOG=myapp=info` does: a filter for the program's own target
+    // takes none of littleboss's lines; why the child exits is not lost.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_own_logger"));
+    svc.start_with_env(&[], &[("OWN_LOGGER_ONLY_ITS_OWN", &"1")]);
+    let child: i32 = svc.printed("pid");
+    svc.signal(Signal::SIGKILL);
+    svc.wait_exit();
+    svc.output
+        .wait_for("littleboss: the supervisor is gone; lameduck");
+    svc.output
+        .wait_for("littleboss: still running 300ms after draining began; exiting");
+    tests::eventually("the orphaned child to exit", || {
+        (!alive(child)).then_some(())
+    });
+    // Not handed to the logger that turns them away; each said once.
+    let out = svc.output.text();
+    assert!(!out.contains("DROPPED"), "{out}");
+    assert!(!out.contains("LOG WARN littleboss"), "{out}");
+    assert_eq!(
+        out.matches("the supervisor is gone; lameduck").count(),
+        1,
         "{out}"
     );
 }

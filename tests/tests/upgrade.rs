@@ -450,6 +450,11 @@ fn a_port_0_listener_an_upgraded_image_closed_is_said_to_need_a_restart() {
         out.contains("no later child can be given it (its port was the kernel's choice)"),
         "{out}"
     );
+    // Named as declared, not by the key it is held under (`:0#addr`).
+    assert!(
+        out.contains("listener `addr` (tcp 127.0.0.1:0) was not handed over: fd "),
+        "{out}"
+    );
     let greeting = read_greeting(addr).unwrap();
     assert_eq!(
         greeting.trim(),
@@ -463,8 +468,19 @@ fn a_port_0_listener_an_upgraded_image_closed_is_said_to_need_a_restart() {
 /// to a copy of V1, which the reload's client hears it could not upgrade
 /// to. Returns the service, its address, its pid and the copy.
 fn reloaded_with_runtimes_failing(images: &str) -> (Service, std::net::SocketAddr, i32, PathBuf) {
+    reloaded_with_runtimes_failing_and(images, &[])
+}
+
+/// [`reloaded_with_runtimes_failing`], the supervisor started with `env`
+/// too.
+fn reloaded_with_runtimes_failing_and(
+    images: &str,
+    env: &[(&str, &str)],
+) -> (Service, std::net::SocketAddr, i32, PathBuf) {
     let mut svc = Service::new(V1);
-    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_RUNTIME_FAILS", images)]);
+    let mut all = vec![("LITTLEBOSS_TEST_RUNTIME_FAILS", images)];
+    all.extend_from_slice(env);
+    let addr = start_with(&mut svc, &all);
     let pid = svc.pid();
     let copy = copy_of(&svc, V1);
     let reload = svc.control_with(&copy, "reload", &[]);
@@ -510,6 +526,22 @@ fn an_image_gone_back_that_fails_for_a_passing_reason_runs_itself_again() {
     assert_eq!(exe(pid), Path::new(V1), "{}", svc.output.text());
     assert_no_handoff_left(pid, &[Path::new(V1), &copy]);
     assert_eq!(status(&svc)["upgrades"], 0);
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn an_image_gone_back_whose_exec_of_itself_fails_for_a_passing_reason_tries_again() {
+    // As above, and each image's first exec of the previous binary fails
+    // too (as short of processes): the image gone back tries its own exec
+    // again, rather than end the service with tries left.
+    let fails = [("LITTLEBOSS_TEST_GO_BACK_FAILS", "1")];
+    let (mut svc, addr, pid, copy) = reloaded_with_runtimes_failing_and("2", &fails);
+    let out = svc.output.wait_for(
+        "cannot run the previous binary again: Resource temporarily unavailable (os error 11); trying again (2 of 3)",
+    );
+    assert_eq!(exe(pid), Path::new(V1), "{out}");
+    assert_no_handoff_left(pid, &[Path::new(V1), &copy]);
     assert!(read_greeting(addr).unwrap().starts_with("v1 "));
     svc.stop_expecting(0);
 }

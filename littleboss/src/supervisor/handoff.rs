@@ -138,6 +138,14 @@ pub(crate) struct HandedSocket {
 pub(crate) enum HandoffError {
     /// The environment variable is not `MEMFD,PREVIOUS`.
     BadVariable(String),
+    /// One of the two descriptors it names is not open: the new binary's
+    /// code before `run` closed it (a `closefrom(3)`), and with it what
+    /// the state was in or the way back.
+    NotOpen {
+        fd: RawFd,
+        /// What it held: "the handed-over state", "the previous binary".
+        what: &'static str,
+    },
     /// The memfd cannot be read.
     Read(io::Error),
     /// Not JSON of a handoff.
@@ -154,6 +162,7 @@ impl HandoffError {
         match self {
             HandoffError::Read(_) => false,
             HandoffError::BadVariable(_)
+            | HandoffError::NotOpen { .. }
             | HandoffError::Corrupt(_)
             | HandoffError::Version { .. } => true,
         }
@@ -166,6 +175,10 @@ impl std::fmt::Display for HandoffError {
             HandoffError::BadVariable(value) => {
                 write!(f, "{ENV_VAR}={value:?} is not two descriptor numbers")
             }
+            HandoffError::NotOpen { fd, what } => write!(
+                f,
+                "descriptor {fd}, {what}, is not open: did this binary's code before `run` close it?"
+            ),
             HandoffError::Read(e) => write!(f, "cannot read the handed-over state: {e}"),
             HandoffError::Corrupt(e) => write!(f, "the handed-over state is corrupt: {e}"),
             HandoffError::Version { theirs, ours } => write!(
@@ -181,7 +194,9 @@ impl std::error::Error for HandoffError {
         match self {
             HandoffError::Read(e) => Some(e),
             HandoffError::Corrupt(e) => Some(e),
-            HandoffError::BadVariable(_) | HandoffError::Version { .. } => None,
+            HandoffError::BadVariable(_)
+            | HandoffError::NotOpen { .. }
+            | HandoffError::Version { .. } => None,
         }
     }
 }
@@ -270,8 +285,15 @@ pub(crate) unsafe fn take(value: &str) -> Result<(OwnedFd, OwnedFd), HandoffErro
         // SAFETY: F_GETFD only asks whether the descriptor is open.
         unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) != -1 }
     };
-    if memfd == previous || memfd < 3 || previous < 3 || !open(memfd) || !open(previous) {
+    if memfd == previous || memfd < 3 || previous < 3 {
         return Err(bad());
+    }
+    let named = [
+        (memfd, "the handed-over state"),
+        (previous, "the previous binary"),
+    ];
+    if let Some((fd, what)) = named.into_iter().find(|(fd, _)| !open(*fd)) {
+        return Err(HandoffError::NotOpen { fd, what });
     }
     // SAFETY: both are open (just checked), distinct, and the caller
     // guarantees nothing else owns them.
@@ -466,10 +488,29 @@ mod tests {
 
     #[test]
     fn a_bad_variable_is_refused() {
-        for value in ["", "7", "a,b", "7,7", "1,2", "100000,100001"] {
+        for value in ["", "7", "a,b", "7,7", "1,2"] {
             // SAFETY: every one of these is refused before any fd is owned.
             let e = unsafe { super::take(value) }.unwrap_err();
             assert!(matches!(e, HandoffError::BadVariable(_)), "{value}: {e}");
         }
+    }
+
+    #[test]
+    fn a_descriptor_closed_before_run_is_named() {
+        // SAFETY: refused before any fd is owned (neither is open).
+        let e = unsafe { super::take("100000,100001") }.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "descriptor 100000, the handed-over state, is not open: did this binary's code before `run` close it?"
+        );
+        let own = std::fs::File::open("/dev/null").unwrap();
+        let value = format!("{},100001", std::os::fd::AsRawFd::as_raw_fd(&own));
+        // SAFETY: refused before any fd is owned (the second is not open).
+        let e = unsafe { super::take(&value) }.unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("descriptor 100001, the previous binary, is not open"),
+            "{e}"
+        );
     }
 }

@@ -57,8 +57,13 @@ extern "C" fn exited_before_resume() {
     let Some(value) = handoff_var() else { return };
     // SAFETY: the previous image named these two descriptors for this
     // image alone, and `resume`, which takes them otherwise, never ran.
-    let Ok((memfd, previous)) = (unsafe { handoff::take(&value.to_string_lossy()) }) else {
-        return;
+    let (memfd, previous) = match unsafe { handoff::take(&value.to_string_lossy()) } {
+        Ok(taken) => taken,
+        Err(error) => {
+            // Nothing to go back with: the supervisor's state is lost.
+            log!("the new supervisor image exits before `run`, and cannot go back: {error}");
+            return crate::log::flush(crate::log::EXIT_PATIENCE);
+        }
     };
     let error = exec_going_back(&memfd, &previous, &[], EXITED_BEFORE_RUN, true);
     // Inside `exit` already: said, and the exit goes on.
@@ -118,20 +123,39 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
             // Short of memory or descriptors as the image before was, say:
             // a moment later it may pass, and giving up ends the service.
             Some(first) if !ours && tries < handoff::ROLLBACK_TRIES => {
-                let tries = tries + 1;
+                // The exec of itself may fail for the same passing reason:
+                // that too is a try, not the end of the service.
+                let mut tries = tries + 1;
                 log!(
                     "cannot take the supervisor's state back after a failed upgrade ({first}): {why}; trying again ({tries} of {})",
                     handoff::ROLLBACK_TRIES
                 );
-                std::thread::sleep(std::time::Duration::from_millis(100 << tries));
-                let tries = tries.to_string();
-                let mut vars = vec![(handoff::FAILED_VAR, first.as_str())];
-                if may_retry {
-                    vars.push((handoff::RETRY_VAR, "1"));
+                loop {
+                    std::thread::sleep(std::time::Duration::from_millis(100 << tries));
+                    let count = tries.to_string();
+                    let mut vars = vec![(handoff::FAILED_VAR, first.as_str())];
+                    if may_retry {
+                        vars.push((handoff::RETRY_VAR, "1"));
+                    }
+                    vars.push((handoff::ROLLBACK_TRIES_VAR, &count));
+                    let error = exec_previous(&memfd, &previous, &carried, &vars);
+                    if tries == handoff::ROLLBACK_TRIES || super::upgrade::the_binarys_fault(&error)
+                    {
+                        fail(
+                            1,
+                            format!(
+                                "cannot take the supervisor's state back after a failed upgrade ({first}): cannot run the previous binary again: {error} (after {tries} tries)"
+                            ),
+                        )
+                    }
+                    tries += 1;
+                    log!(
+                        "cannot run the previous binary again: {error}; trying again ({tries} of {})",
+                        handoff::ROLLBACK_TRIES
+                    );
+                    // Not inheritable while it waits (see `exec_going_back`).
+                    super::close_inherited_on_exec();
                 }
-                vars.push((handoff::ROLLBACK_TRIES_VAR, &tries));
-                let error = exec_previous(&memfd, &previous, &carried, &vars);
-                fail(1, format!("cannot run the previous binary again: {error}"))
             }
             Some(first) => {
                 let after = if tries > 0 {
@@ -339,7 +363,13 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
                 sockets.insert(socket.key.clone(), held);
             }
             Err(e) => {
-                let address = &socket.key.address;
+                // One on port 0 is held under its listener's name too.
+                let address = match socket.key.address.rsplit_once('#') {
+                    Some((bind, owner)) if socket.key.any_port() => {
+                        format!("`{owner}` ({} {bind})", socket.key.network)
+                    }
+                    _ => socket.key.address.clone(),
+                };
                 let activated = (handoff.state.held.get(&socket.key)).is_some_and(|h| h.activated);
                 // Bound again, one on port 0 would get another port, and
                 // the service manager's is not littleboss's to bind: held

@@ -3,6 +3,9 @@
 //! not go around it to stderr. The logger buffers, as async and file
 //! appenders do: its lines come out only when it is flushed, so a line
 //! logged right before an exit shows only if littleboss flushed it.
+//! With `OWN_LOGGER_ONLY_ITS_OWN` set, it filters as `RUST_LOG=own_logger`
+//! does: records of any other target, littleboss's too, are turned away
+//! (and printed at once as `DROPPED ...`, for the test to see none came).
 
 use std::sync::Mutex;
 
@@ -11,10 +14,19 @@ struct Buffered {
 }
 
 impl log::Log for Buffered {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        std::env::var_os("OWN_LOGGER_ONLY_ITS_OWN").is_none() || metadata.target() == "own_logger"
     }
     fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            println!(
+                "DROPPED {} {}: {}",
+                record.level(),
+                record.target(),
+                record.args()
+            );
+            return;
+        }
         let line = format!(
             "LOG {} {}: {}",
             record.level(),

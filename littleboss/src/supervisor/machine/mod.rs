@@ -1481,8 +1481,9 @@ impl Machine {
     /// Starts a child as `launch` says: binds the listeners it needs that
     /// are not held yet first (all or none), then spawns it.
     fn start_child(&mut self, launch: Launch, why: Why) {
-        // Before anything can fail: a failed reload's READY=1 (see
-        // `start_failed`) ends the reload this begins for systemd.
+        // Before anything can fail: a failed reload's READY=1 while the
+        // old child serves on (see `start_failed`), or else the next
+        // child's, ends the reload this begins for systemd.
         if matches!(why, Why::Reload { .. }) {
             self.notify(Notice::Reloading);
         }
