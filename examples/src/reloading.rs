@@ -298,10 +298,10 @@ fn drains_of(log: &[(Duration, String)]) -> Drains {
 
 /// Whether a line tells of a child lost other than as an old child
 /// draining: "littleboss: child pid N exited with code 3" (the serving
-/// child), "littleboss: new child pid N (PATH) ... before it was ready",
-/// "littleboss: reload to PATH rolled back: ..." or "... failed: its
-/// child pid N ...". Anywhere in the line, as a child's line cut short
-/// may come before.
+/// child; a rollback's line follows when it was on probation, and is
+/// not counted again) or "littleboss: new child pid N (PATH) ... before
+/// it was ready". Anywhere in the line, as a child's line cut short may
+/// come before.
 fn other_child_lost(line: &str) -> bool {
     let Some((_, said)) = line.rsplit_once("littleboss: ") else {
         return false;
@@ -313,10 +313,7 @@ fn other_child_lost(line: &str) -> bool {
             pid.parse::<u32>().is_ok()
                 && (exit.starts_with("exited with code ") || exit.starts_with("was killed by "))
         });
-    let reload_undone = said.starts_with("reload to ")
-        && (said.contains(" rolled back: its child pid ")
-            || said.contains(" failed: its child pid "));
-    serving_died || said.starts_with("new child pid ") || reload_undone
+    serving_died || said.starts_with("new child pid ")
 }
 
 /// What the old children's drains came to (see [`Server::drains`]).
@@ -542,21 +539,24 @@ mod log_reading {
             ),
             (83, "littleboss: old child pid 13 was killed by SIGSEGV"),
             (90, "littleboss: child pid 14 exited with code 1"),
+            // A rollback: one child lost, in two lines.
+            (91, "littleboss: child pid 15 was killed by SIGSEGV"),
             (91, "littleboss: reload to /bin/x rolled back: its child pid 15 was killed by SIGSEGV within its probation; restarting /bin/y"),
             (92, "hello littleboss: new child pid 16 (/bin/x) exited with code 2 before it was ready"),
-            // Not lost: what else a line of a child pid says.
-            (93, "littleboss: child pid 17 is serving"),
+            // Not lost: a line of a child pid that is not its end.
+            (93, "littleboss: child pid 17 is still running after its lameduck timeout; killing it"),
+            (94, "littleboss: old child pid 17 was killed by SIGKILL"),
         ]
         .into_iter()
         .map(|(at, line)| (ms(at), line.to_owned()))
         .collect();
         let drains = super::drains_of(&log);
         assert_eq!(drains.ms, [5.0, 2.0, 51.0, 3.0]);
-        assert_eq!(drains.killed, 1);
+        assert_eq!(drains.killed, 2);
         // The panic's code and the SIGSEGV: the kill at the timeout is
         // counted apart.
         assert_eq!(drains.abnormal, 2);
-        // The serving child's death, the rollback, the new child's.
+        // The serving child's death, the rollback's, the new child's.
         assert_eq!(drains.lost, 3);
     }
 }

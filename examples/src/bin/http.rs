@@ -38,9 +38,10 @@
 //! accepts no connection before it speaks); what it does change is the
 //! spread of its keep-alive closes over the first half: 1.75 s here
 //! against the README snippet's 0.5 s, which the benchmark's keep-alive
-//! rows show in the open loop (fewer clients reconnecting at once: a p99
-//! ratio of 1.35 against 2.14), though not in the closed loop (1.75
-//! against 1.68).
+//! rows show in the open loop (fewer clients reconnecting at once: p99
+//! ratios of 3.27 against 3.49 back to back, 1.31 against 2.09 a reload
+//! a second), hardly in the closed loop (2.07 against 2.13 back to back,
+//! 1.34 against 0.99 a second apart).
 
 #[littleboss::main(
     name = "littleboss-http",
