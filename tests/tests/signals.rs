@@ -717,20 +717,29 @@ fn read_apart_ms(out: &str) -> Option<u64> {
     ms.parse().ok()
 }
 
-#[test]
-fn a_program_with_its_own_logger_gets_littlebosss_lines() {
+/// The `own_logger` fixture started with `env`, its supervisor killed:
+/// its child, orphaned, says so and why it exits (lines that start with
+/// `said`), then exits. Returns the service, its output then.
+fn own_logger_orphaned(env: &[(&str, &dyn AsRef<std::ffi::OsStr>)], said: &str) -> Service {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_own_logger"));
-    svc.start(&[]);
+    svc.start_with_env(&[], env);
     let child: i32 = svc.printed("pid");
     svc.signal(Signal::SIGKILL);
     svc.wait_exit();
     svc.output
-        .wait_for("LOG WARN littleboss: the supervisor is gone; lameduck");
-    svc.output
-        .wait_for("LOG WARN littleboss: still running 300ms after draining began; exiting");
+        .wait_for(&format!("{said}the supervisor is gone; lameduck"));
+    svc.output.wait_for(&format!(
+        "{said}still running 300ms after draining began; exiting"
+    ));
     tests::eventually("the orphaned child to exit", || {
         (!alive(child)).then_some(())
     });
+    svc
+}
+
+#[test]
+fn a_program_with_its_own_logger_gets_littlebosss_lines() {
+    let svc = own_logger_orphaned(&[], "LOG WARN littleboss: ");
     // Not also on stderr around the program's logger.
     let out = svc.output.text();
     assert!(
@@ -744,18 +753,7 @@ fn a_program_with_its_own_logger_gets_littlebosss_lines() {
 fn a_logger_that_filters_out_littleboss_still_lets_its_warnings_through_on_stderr() {
     // As `RUST_LOG=myapp=info` does: a filter for the program's own target
     // takes none of littleboss's lines; why the child exits is not lost.
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_own_logger"));
-    svc.start_with_env(&[], &[("OWN_LOGGER_ONLY_ITS_OWN", &"1")]);
-    let child: i32 = svc.printed("pid");
-    svc.signal(Signal::SIGKILL);
-    svc.wait_exit();
-    svc.output
-        .wait_for("littleboss: the supervisor is gone; lameduck");
-    svc.output
-        .wait_for("littleboss: still running 300ms after draining began; exiting");
-    tests::eventually("the orphaned child to exit", || {
-        (!alive(child)).then_some(())
-    });
+    let svc = own_logger_orphaned(&[("OWN_LOGGER_ONLY_ITS_OWN", &"1")], "littleboss: ");
     // Not handed to the logger that turns them away; each said once.
     let out = svc.output.text();
     assert!(!out.contains("DROPPED"), "{out}");

@@ -29,10 +29,10 @@ pub(crate) const FAILED_VAR: &str = "LITTLEBOSS_UPGRADE_FAILED";
 pub(crate) const RETRY_VAR: &str = "LITTLEBOSS_UPGRADE_MAY_RETRY";
 /// Set with [`FAILED_VAR`] when the image that went back could not take
 /// the state back either, for a passing reason, and runs itself again:
-/// how many times it has so far.
+/// how many tries it has made so far (a failed exec of itself is one).
 pub(crate) const ROLLBACK_TRIES_VAR: &str = "LITTLEBOSS_UPGRADE_ROLLBACK_TRIES";
-/// How many times an image that went back runs itself again before it
-/// gives up (and the service with it).
+/// How many tries an image that went back makes at running itself again
+/// (a failed exec is one) before it gives up (and the service with it).
 pub(crate) const ROLLBACK_TRIES: u32 = 3;
 /// Every variable of an upgrade, meant for the supervisor's next image
 /// alone.

@@ -144,7 +144,8 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
                         fail(
                             1,
                             format!(
-                                "cannot take the supervisor's state back after a failed upgrade ({first}): cannot run the previous binary again: {error} (after {tries} tries)"
+                                "cannot take the supervisor's state back after a failed upgrade ({first}): cannot run the previous binary again: {error} (try {tries} of {})",
+                                handoff::ROLLBACK_TRIES
                             ),
                         )
                     }
@@ -159,7 +160,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
             }
             Some(first) => {
                 let after = if tries > 0 {
-                    format!(" (after {tries} tries)")
+                    format!(" (after try {tries} of {})", handoff::ROLLBACK_TRIES)
                 } else {
                     String::new()
                 };
@@ -365,7 +366,8 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
             Err(e) => {
                 // One on port 0 is held under its listener's name too.
                 let address = match socket.key.address.rsplit_once('#') {
-                    Some((bind, owner)) if socket.key.any_port() => {
+                    Some((_, owner)) if socket.key.any_port() => {
+                        let bind = socket.key.bind_address();
                         format!("`{owner}` ({} {bind})", socket.key.network)
                     }
                     _ => socket.key.address.clone(),

@@ -2635,16 +2635,23 @@ fn reload_notices(sim: &Sim, from: usize) -> Vec<&'static str> {
         .collect()
 }
 
-#[test]
-fn a_sighup_reload_that_fails_before_its_spawn_still_tells_systemd_it_began_and_ended() {
-    // Under `Type=notify-reload`, systemd's SIGHUP waits for RELOADING=1
-    // then READY=1; a lone READY=1 leaves `systemctl reload` hanging.
+/// A serving service whose spawns hang, with as many given up on as it
+/// allows.
+fn serving_with_the_most_spawns_given_up() -> Sim {
     let mut sim = Sim::serving(settings());
     sim.defer_spawns = true;
     for _ in 0..super::MAX_SPAWNS_GIVEN_UP {
         sim.reload("/bin/v2");
         sim.advance(HELLO_TIMEOUT);
     }
+    sim
+}
+
+#[test]
+fn a_sighup_reload_that_fails_before_its_spawn_still_tells_systemd_it_began_and_ended() {
+    // Under `Type=notify-reload`, systemd's SIGHUP waits for RELOADING=1
+    // then READY=1; a lone READY=1 leaves `systemctl reload` hanging.
+    let mut sim = serving_with_the_most_spawns_given_up();
     let from = sim.effects.len();
     sim.signal(Signal::Hup);
     assert!(sim.logged("no child starts until one has"));
@@ -2656,12 +2663,7 @@ fn a_sighup_reload_that_fails_before_its_spawn_still_tells_systemd_it_began_and_
 fn no_child_is_started_while_too_many_given_up_execs_have_not_returned() {
     // Each given-up spawn keeps a thread; past the bound, a start fails at
     // once, saying why, until one returns.
-    let mut sim = Sim::serving(settings());
-    sim.defer_spawns = true;
-    for _ in 0..super::MAX_SPAWNS_GIVEN_UP {
-        sim.reload("/bin/v2");
-        sim.advance(HELLO_TIMEOUT);
-    }
+    let mut sim = serving_with_the_most_spawns_given_up();
     let refused = sim.reload("/bin/v3");
     assert_eq!(
         error_of(sim.final_answer(refused)),
