@@ -305,6 +305,38 @@ fn a_relative_control_folder_is_refused_but_bypass_needs_none() {
 }
 
 #[test]
+fn a_system_service_whose_control_folder_is_the_tmp_fallback_is_told_so() {
+    // systemd sets INVOCATION_ID; a system service has no XDG_RUNTIME_DIR,
+    // and its /tmp may be private: the commands from a shell would not
+    // find the socket, so the supervisor says how to share a folder.
+    let mut svc = Service::new(ECHO);
+    let tmp = svc.dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let as_a_system_service = |cmd: &mut std::process::Command| {
+        cmd.env_remove("LITTLEBOSS_DIR")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env("TMPDIR", &tmp)
+            .env("INVOCATION_ID", "0123456789abcdef");
+    };
+    let mut cmd = svc.command(ECHO);
+    as_a_system_service(&mut cmd);
+    cmd.arg("-littleboss=start");
+    svc.spawn(cmd);
+    let folder = tmp.join(format!("littleboss-{}", nix::unistd::geteuid()));
+    svc.output.wait_for(&format!(
+        "note: the control folder is {}, the fallback with neither LITTLEBOSS_DIR nor XDG_RUNTIME_DIR set; ",
+        folder.display()
+    ));
+    let out = svc.output.wait_for("Environment=LITTLEBOSS_DIR=%t/NAME");
+    assert!(out.contains("give both the same LITTLEBOSS_DIR"), "{out}");
+    let mut stop = svc.command(ECHO);
+    as_a_system_service(&mut stop);
+    let out = stop.arg("-littleboss=stop").output_in_time();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    svc.wait_exit();
+}
+
+#[test]
 fn a_supervisor_started_with_another_control_folder_is_found_and_named() {
     // Started from cron (no XDG_RUNTIME_DIR: the folder is under TMPDIR),
     // asked about from a login shell (XDG_RUNTIME_DIR set): it runs, and
@@ -324,6 +356,8 @@ fn a_supervisor_started_with_another_control_folder_is_found_and_named() {
     cmd.arg("-littleboss=start");
     svc.spawn(cmd);
     svc.ready();
+    // Not started by a service manager: no note of the fallback.
+    assert!(!svc.output.text().contains("the fallback with neither"));
     let uid = nix::unistd::geteuid();
     let folder = tmp.join(format!("littleboss-{uid}"));
     let from_shell = |mode: &str| {

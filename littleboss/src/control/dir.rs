@@ -29,6 +29,23 @@ fn absolute_var(var: &str) -> Option<PathBuf> {
         .filter(|p| p.is_absolute())
 }
 
+/// A note for a supervisor a service manager started (systemd sets
+/// `INVOCATION_ID` for every unit it runs) whose control folder is the
+/// `TMPDIR` fallback: a system service has no `XDG_RUNTIME_DIR`, and a
+/// private `/tmp` (`PrivateTmp=`, `DynamicUser=`) hides that folder from
+/// the commands run from a shell, which then say it is not running.
+pub(crate) fn fallback_under_a_service_manager() -> Option<String> {
+    let managed = std::env::var_os("INVOCATION_ID").is_some_and(|v| !v.is_empty());
+    let fallback =
+        absolute_var(LITTLEBOSS_DIR).is_none() && absolute_var("XDG_RUNTIME_DIR").is_none();
+    (managed && fallback).then(|| {
+        format!(
+            "note: the control folder is {}, the fallback with neither LITTLEBOSS_DIR nor XDG_RUNTIME_DIR set; under a service manager a private /tmp (PrivateTmp=, DynamicUser=) hides it from the commands run from a shell, which would say the service is not running: give both the same LITTLEBOSS_DIR (RuntimeDirectory=NAME, Environment=LITTLEBOSS_DIR=%t/NAME)",
+            socket_dir().display()
+        )
+    })
+}
+
 /// Whether `LITTLEBOSS_DIR` chose the control folder.
 pub(crate) fn chosen_by_env() -> bool {
     std::env::var_os(LITTLEBOSS_DIR).is_some_and(|v| !v.is_empty())
