@@ -41,6 +41,14 @@ impl ListenerKey {
         self.network != Network::Unix && self.bind_address().ends_with(":0")
     }
 
+    /// The listener a key asked for on port 0 belongs to (`:0#admin`).
+    pub fn port_0_owner(&self) -> Option<&str> {
+        match self.network {
+            Network::Unix => None,
+            _ => self.address.split_once('#').map(|(_, owner)| owner),
+        }
+    }
+
     /// The address to bind (without a port-0 key's name).
     pub fn bind_address(&self) -> &str {
         match self.network {

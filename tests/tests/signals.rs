@@ -719,7 +719,7 @@ fn read_apart_ms(out: &str) -> Option<u64> {
 
 /// The `own_logger` fixture started with `env`, its supervisor killed:
 /// its child, orphaned, says so and why it exits (lines that start with
-/// `said`), then exits. Returns the service, its output then.
+/// `said`), then exits. Returns the service.
 fn own_logger_orphaned(env: &[(&str, &dyn AsRef<std::ffi::OsStr>)], said: &str) -> Service {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_own_logger"));
     svc.start_with_env(&[], env);

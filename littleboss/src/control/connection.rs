@@ -264,22 +264,26 @@ async fn serve(
                 return;
             }
         };
-        // A blank line (a client's second newline, `print` of a line
-        // ending in one) asks nothing: answered, it would be taken for the
-        // answer to that client's next request.
-        if conn.buffers().unread[..length].trim_ascii().is_empty() {
+        let line = {
             let mut buffers = conn.buffers();
-            buffers.unread.drain(..length);
-            // Up to `MAX_LINE` of spaces: no big buffer left behind.
-            buffers.unread.shrink_to(REQUEST_BUFFER);
-            continue;
-        }
-        // A copy: the line stays unread until handled, so that an
-        // in-place upgrade while a long one is decoded hands it on (its
-        // new image reads it again) rather than losing it. (Twice the
-        // line's memory meanwhile: 32 MiB at most, one long line at a
-        // time.)
-        let line = conn.buffers().unread[..length].to_vec();
+            if buffers.unread[..length].trim_ascii().is_empty() {
+                // A blank line (a client's second newline, `print` of a
+                // line ending in one) asks nothing: answered, it would be
+                // taken for the answer to that client's next request.
+                buffers.unread.drain(..length);
+                // Up to `MAX_LINE` of spaces: no big buffer left behind.
+                buffers.unread.shrink_to(REQUEST_BUFFER);
+                None
+            } else {
+                // A copy: the line stays unread until handled, so that an
+                // in-place upgrade while a long one is decoded hands it on
+                // (its new image reads it again) rather than losing it.
+                // (Twice the line's memory meanwhile: 32 MiB at most, one
+                // long line at a time.)
+                Some(buffers.unread[..length].to_vec())
+            }
+        };
+        let Some(line) = line else { continue };
         let decoded = decode(line, long_slot).await;
         {
             // One step with the outcome: no await between.
@@ -305,8 +309,8 @@ async fn serve(
                 static BAD_REQUESTS: std::sync::Mutex<super::server::Repeated> =
                     std::sync::Mutex::new(super::server::Repeated::new());
                 let mut said = BAD_REQUESTS.lock().unwrap_or_else(|e| e.into_inner());
-                let error_said = crate::log::printable(&error).into_owned();
-                said.say(|since| log!("bad control request: {error_said}{since}"));
+                let printable = crate::log::printable;
+                said.say(|since| log!("bad control request: {}{since}", printable(&error)));
                 drop(said);
                 conn.answer(&Response::Error { error });
             }

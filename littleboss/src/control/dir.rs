@@ -9,14 +9,17 @@ use std::path::{Path, PathBuf};
 /// `XDG_RUNTIME_DIR` or `TMPDIR` is ignored, as the XDG rules say; a
 /// relative `LITTLEBOSS_DIR` is refused before (see [`env_mistake`]).
 pub(crate) fn socket_dir() -> PathBuf {
-    if let Some(dir) = absolute_var(LITTLEBOSS_DIR) {
-        return dir;
-    }
-    if let Some(dir) = absolute_var("XDG_RUNTIME_DIR") {
-        return dir.join("littleboss");
-    }
-    let tmp = absolute_var("TMPDIR").unwrap_or_else(|| PathBuf::from("/tmp"));
-    tmp.join(format!("littleboss-{}", nix::unistd::geteuid()))
+    chosen_dir().unwrap_or_else(|| {
+        let tmp = absolute_var("TMPDIR").unwrap_or_else(|| PathBuf::from("/tmp"));
+        tmp.join(format!("littleboss-{}", nix::unistd::geteuid()))
+    })
+}
+
+/// The folder `LITTLEBOSS_DIR` or `XDG_RUNTIME_DIR` chose; `None`: the
+/// `TMPDIR` fallback.
+fn chosen_dir() -> Option<PathBuf> {
+    absolute_var(LITTLEBOSS_DIR)
+        .or_else(|| absolute_var("XDG_RUNTIME_DIR").map(|dir| dir.join("littleboss")))
 }
 
 const LITTLEBOSS_DIR: &str = "LITTLEBOSS_DIR";
@@ -34,14 +37,13 @@ fn absolute_var(var: &str) -> Option<PathBuf> {
 /// `TMPDIR` fallback: a system service has no `XDG_RUNTIME_DIR`, and a
 /// private `/tmp` (`PrivateTmp=`, `DynamicUser=`) hides that folder from
 /// the commands run from a shell, which then say it is not running.
-pub(crate) fn fallback_under_a_service_manager() -> Option<String> {
+/// `folder` is [`socket_dir`]'s.
+pub(crate) fn fallback_under_a_service_manager(folder: &Path) -> Option<String> {
     let managed = std::env::var_os("INVOCATION_ID").is_some_and(|v| !v.is_empty());
-    let fallback =
-        absolute_var(LITTLEBOSS_DIR).is_none() && absolute_var("XDG_RUNTIME_DIR").is_none();
-    (managed && fallback).then(|| {
+    (managed && chosen_dir().is_none()).then(|| {
         format!(
             "note: the control folder is {}, the fallback with neither LITTLEBOSS_DIR nor XDG_RUNTIME_DIR set; under a service manager a private /tmp (PrivateTmp=, DynamicUser=) hides it from the commands run from a shell, which would say the service is not running: give both the same LITTLEBOSS_DIR (RuntimeDirectory=NAME, Environment=LITTLEBOSS_DIR=%t/NAME)",
-            socket_dir().display()
+            folder.display()
         )
     })
 }

@@ -61,7 +61,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let socket_path = folder.join(format!("{}.sock", config.name));
     dir::check_socket_path(&socket_path).unwrap_or_else(|e| fail(1, e));
     dir::prepare(&folder).unwrap_or_else(|e| fail(1, e));
-    if let Some(note) = dir::fallback_under_a_service_manager() {
+    if let Some(note) = dir::fallback_under_a_service_manager(&folder) {
         log!("{note}");
     }
     let (control, lock) = server::bind(&socket_path, &config.name).unwrap_or_else(|e| fail(1, e));

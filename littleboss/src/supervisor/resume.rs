@@ -125,38 +125,35 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
             Some(first) if !ours && tries < handoff::ROLLBACK_TRIES => {
                 // The exec of itself may fail for the same passing reason:
                 // that too is a try, not the end of the service.
-                let mut tries = tries + 1;
+                let tries = tries + 1;
                 log!(
                     "cannot take the supervisor's state back after a failed upgrade ({first}): {why}; trying again ({tries} of {})",
                     handoff::ROLLBACK_TRIES
                 );
-                loop {
-                    std::thread::sleep(std::time::Duration::from_millis(100 << tries));
-                    let count = tries.to_string();
-                    let mut vars = vec![(handoff::FAILED_VAR, first.as_str())];
+                std::thread::sleep(std::time::Duration::from_millis(100 << tries));
+                let vars = |tries: u32| {
+                    let mut vars = vec![(handoff::FAILED_VAR, first.clone())];
                     if may_retry {
-                        vars.push((handoff::RETRY_VAR, "1"));
+                        vars.push((handoff::RETRY_VAR, "1".to_owned()));
                     }
-                    vars.push((handoff::ROLLBACK_TRIES_VAR, &count));
-                    let error = exec_previous(&memfd, &previous, &carried, &vars);
-                    if tries == handoff::ROLLBACK_TRIES || super::upgrade::the_binarys_fault(&error)
-                    {
-                        fail(
-                            1,
-                            format!(
-                                "cannot take the supervisor's state back after a failed upgrade ({first}): cannot run the previous binary again: {error} (try {tries} of {})",
-                                handoff::ROLLBACK_TRIES
-                            ),
-                        )
-                    }
-                    tries += 1;
+                    vars.push((handoff::ROLLBACK_TRIES_VAR, tries.to_string()));
+                    vars
+                };
+                let retrying = |error: &std::io::Error, tries| {
                     log!(
                         "cannot run the previous binary again: {error}; trying again ({tries} of {})",
                         handoff::ROLLBACK_TRIES
-                    );
-                    // Not inheritable while it waits (see `exec_going_back`).
-                    super::close_inherited_on_exec();
-                }
+                    )
+                };
+                let (error, tries) =
+                    exec_trying(&memfd, &previous, &carried, tries, vars, retrying);
+                fail(
+                    1,
+                    format!(
+                        "cannot take the supervisor's state back after a failed upgrade ({first}): cannot run the previous binary again: {error} (try {tries} of {})",
+                        handoff::ROLLBACK_TRIES
+                    ),
+                )
             }
             Some(first) => {
                 let after = if tries > 0 {
@@ -365,12 +362,12 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
             }
             Err(e) => {
                 // One on port 0 is held under its listener's name too.
-                let address = match socket.key.address.rsplit_once('#') {
-                    Some((_, owner)) if socket.key.any_port() => {
+                let address = match socket.key.port_0_owner() {
+                    Some(owner) => {
                         let bind = socket.key.bind_address();
                         format!("`{owner}` ({} {bind})", socket.key.network)
                     }
-                    _ => socket.key.address.clone(),
+                    None => socket.key.address.clone(),
                 };
                 let activated = (handoff.state.held.get(&socket.key)).is_some_and(|h| h.activated);
                 // Bound again, one on port 0 would get another port, and
@@ -509,21 +506,44 @@ fn exec_going_back(
     ours: bool,
 ) -> std::io::Error {
     log!("cannot take over the supervisor's state: {reason}; going back to the previous binary");
-    let mut vars = vec![(handoff::FAILED_VAR, reason)];
-    if !ours {
-        vars.push((handoff::RETRY_VAR, "1"));
-    }
-    let mut tries = 0;
-    loop {
-        let error = exec_previous(memfd, previous, carried, &vars);
-        if tries == handoff::ROLLBACK_TRIES || super::upgrade::the_binarys_fault(&error) {
-            return error;
+    let vars = |_| {
+        let mut vars = vec![(handoff::FAILED_VAR, reason.to_owned())];
+        if !ours {
+            vars.push((handoff::RETRY_VAR, "1".to_owned()));
         }
-        tries += 1;
+        vars
+    };
+    let retrying = |error: &std::io::Error, tries| {
         log!(
             "cannot go back to the previous binary: {error}; trying again ({tries} of {})",
             handoff::ROLLBACK_TRIES
-        );
+        )
+    };
+    exec_trying(memfd, previous, carried, 0, vars, retrying).0
+}
+
+/// Runs the previous binary (see [`exec_previous`]) with the variables
+/// `vars` gives for try `tries`, trying again after a passing failure
+/// (short of memory or processes), `retrying` saying so, up to try
+/// [`handoff::ROLLBACK_TRIES`]. Returns only if every try failed: the
+/// last error, and the try it came at.
+fn exec_trying(
+    memfd: &OwnedFd,
+    previous: &OwnedFd,
+    carried: &[RawFd],
+    mut tries: u32,
+    vars: impl Fn(u32) -> Vec<(&'static str, String)>,
+    retrying: impl Fn(&std::io::Error, u32),
+) -> (std::io::Error, u32) {
+    loop {
+        let owned = vars(tries);
+        let named: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let error = exec_previous(memfd, previous, carried, &named);
+        if tries == handoff::ROLLBACK_TRIES || super::upgrade::the_binarys_fault(&error) {
+            return (error, tries);
+        }
+        tries += 1;
+        retrying(&error, tries);
         // Not inheritable while it waits: a process one of the program's
         // threads starts meanwhile would take the sockets and the lock.
         super::close_inherited_on_exec();

@@ -116,7 +116,7 @@ fn if_in_use(
     Some(match (host.is_empty(), port) {
         // Asked for on port 0 on every address: known by its listener's
         // name and `:0` alone (`as_held`).
-        (true, 0) => match k.address.rsplit_once('#').map(|(_, owner)| owner) {
+        (true, 0) => match k.port_0_owner() {
             Some(owner) if owner == name => keep(k.bind_address()),
             Some(owner) => format!(
                 "{ours}, bound on port 0 for listener `{owner}`: stop and start the service to give `{name}` that port"
