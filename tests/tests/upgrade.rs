@@ -546,6 +546,35 @@ fn an_image_gone_back_whose_exec_of_itself_fails_for_a_passing_reason_tries_agai
     svc.stop_expecting(0);
 }
 
+#[test]
+fn an_image_that_cannot_watch_a_child_again_goes_back_with_the_child_kept() {
+    // The new image, then the image gone back, cannot register a handed-
+    // over child's channel (as short of memory): each goes back, or runs
+    // itself again, before letting go of the previous binary, rather than
+    // kill the child. The third image takes the state back, every child
+    // with it.
+    let mut svc = Service::new(V1);
+    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_REWATCH_FAILS", "2")]);
+    let pid = svc.pid();
+    let copy = copy_of(&svc, V1);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    let said = text(&reload);
+    assert!(
+        said.contains("cannot watch child pid ")
+            && said.contains("test: cannot register its channel"),
+        "{said}"
+    );
+    let out = svc.output.wait_for("trying again (1 of 3)");
+    let serving = serving_pid(&svc);
+    assert_eq!(exe(pid), Path::new(V1), "{out}");
+    assert_eq!(status(&svc)["upgrades"], 0);
+    assert!(!svc.output.text().contains("killing it"), "{out}");
+    assert_no_handoff_left(pid, &[Path::new(V1), &copy]);
+    assert_eq!(read_greeting(addr).unwrap().trim(), format!("v1 {serving}"));
+    svc.stop_expecting(0);
+}
+
 /// A service of V1 reloaded to a copy of a release whose code before
 /// `run` exits in a supervisor (see the fixture), with `env`: the reload
 /// stands, and its client hears the supervisor runs on from V1. Returns

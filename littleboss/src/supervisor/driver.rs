@@ -13,8 +13,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::machine::{
-    BindOrder, ChildExit, ChildId, ClientId, Effect, Event, FileId, Launch, ListenerKey, Machine,
-    Notice,
+    BindOrder, ChildId, ClientId, Effect, Event, FileId, Launch, ListenerKey, Machine, Notice,
 };
 use super::spawn::{ChildHandle, Spawn};
 use super::spawn_off::{SpawnDone, spawn_off_loop};
@@ -105,6 +104,27 @@ pub(crate) struct KeptConnection {
     pub unsent: Vec<u8>,
 }
 
+/// A child the previous image handed over, registered with the new
+/// image's runtime.
+#[derive(Debug)]
+pub(crate) struct Rewatched {
+    pub id: ChildId,
+    pub child: super::spawn::Rewatchable,
+}
+
+/// A control connection the previous image handed over, registered with
+/// the new image's runtime.
+#[derive(Debug)]
+pub(crate) struct Reconnected {
+    /// The client whose request awaits its answer (`None`: none held).
+    pub id: Option<ClientId>,
+    pub stream: tokio::net::UnixStream,
+    /// What it had sent that the previous image read already.
+    pub unread: Vec<u8>,
+    /// What it was owed and not yet sent.
+    pub unsent: Vec<u8>,
+}
+
 /// What the driver is given to run with, besides the machine.
 #[derive(Debug)]
 pub(crate) struct Parts {
@@ -142,10 +162,8 @@ pub(crate) enum Begin {
     /// children and control connections it kept.
     Resume {
         events: Vec<Event>,
-        children: Vec<(ChildId, OwnedFd)>,
-        clients: Vec<(ClientId, KeptConnection)>,
-        /// Control connections with no request held.
-        idle: Vec<KeptConnection>,
+        children: Vec<Rewatched>,
+        clients: Vec<Reconnected>,
         next_client: ClientId,
         /// The children's binaries, held open.
         binaries: Vec<(ChildId, OwnedFd)>,
@@ -262,16 +280,15 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             events,
             children,
             clients,
-            idle,
             next_client,
             binaries,
         } => {
             io.next_client = next_client;
             io.binaries.extend(binaries);
-            let gone = io.rewatch(&mut machine, children);
-            io.reconnect(clients, idle);
+            io.rewatch(&mut machine, children);
+            io.reconnect(clients);
             // The upgrade's outcome first, as the previous image saw it.
-            backlog.extend(events.into_iter().chain(gone).map(Pending::Event));
+            backlog.extend(events.into_iter().map(Pending::Event));
             Vec::new()
         }
     };
@@ -471,76 +488,36 @@ impl Io {
     }
 
     /// Watches again the children kept across an exec, and gives them
-    /// again the orders they may not have received before it. A child
-    /// that cannot be watched is reported gone.
-    fn rewatch(&mut self, machine: &mut Machine, children: Vec<(ChildId, OwnedFd)>) -> Vec<Event> {
-        let mut gone = Vec::new();
-        for (id, channel) in children {
-            let Some(child) = machine.state().children.get(&id) else {
-                continue;
-            };
-            let Some(pid) = child.pid else {
-                // Not spawned, so no channel could have come: cannot be.
-                gone.push(Event::Exited {
-                    id,
-                    exit: ChildExit::Code(1),
-                });
-                continue;
-            };
-            match super::spawn::rewatch(id, pid, channel, self.events_tx.clone()) {
-                Ok(handle) => {
-                    // Watched by pid now (out of descriptors, say): the
-                    // machine upgrades in place no more while it runs.
-                    if !handle.by_pidfd {
-                        machine.watched_by_pid(id);
-                    }
-                    let child = &machine.state().children[&id];
-                    if child.killed {
-                        handle.kill();
-                    } else if child.lameducked {
-                        handle.lameduck(machine.refuses_at_lameduck());
-                    }
-                    self.children.insert(id, handle);
-                }
-                Err(e) => {
-                    // Unwatched, it could serve on or outlive its kill
-                    // deadline: killed, as a child lost in the upgrade is
-                    // (our unreaped child, so the pid is still its own),
-                    // and left for the orphan scan to reap.
-                    log!("cannot watch child pid {pid} again: {e}; killing it");
-                    // With its group: forked workers would serve on.
-                    super::spawn::kill_with_group(pid);
-                    let exit = ChildExit::Signal(nix::libc::SIGKILL);
-                    gone.push(Event::Exited { id, exit });
-                    gone.push(Event::Signal(super::machine::Signal::Chld));
-                }
+    /// again the orders they may not have received before it.
+    fn rewatch(&mut self, machine: &mut Machine, children: Vec<Rewatched>) {
+        for Rewatched { id, child } in children {
+            // Watched by pid now (out of descriptors, say): the machine
+            // upgrades in place no more while it runs.
+            if !child.by_pidfd() {
+                machine.watched_by_pid(id);
             }
+            let handle = super::spawn::rewatch(id, child, self.events_tx.clone());
+            let child = &machine.state().children[&id];
+            if child.killed {
+                handle.kill();
+            } else if child.lameducked {
+                handle.lameduck(machine.refuses_at_lameduck());
+            }
+            self.children.insert(id, handle);
         }
-        gone
     }
 
     /// Takes back the control connections kept across an exec, each with
     /// what it had read and what it owed: those with a request held wait
     /// for its answer, as before the exec.
-    fn reconnect(&mut self, clients: Vec<(ClientId, KeptConnection)>, idle: Vec<KeptConnection>) {
-        let held = clients.into_iter().map(|(id, kept)| (Some(id), kept));
-        for (
+    fn reconnect(&mut self, clients: Vec<Reconnected>) {
+        for Reconnected {
             id,
-            KeptConnection {
-                conn,
-                unread,
-                unsent,
-            },
-        ) in held.chain(idle.into_iter().map(|kept| (None, kept)))
+            stream,
+            unread,
+            unsent,
+        } in clients
         {
-            let stream = std::os::unix::net::UnixStream::from(conn);
-            let stream = match crate::control::server::stream(stream) {
-                Ok(stream) => stream,
-                Err(e) => {
-                    log!("cannot take back a control connection: {e}");
-                    continue;
-                }
-            };
             let begun = Begun {
                 unread,
                 unsent,

@@ -52,6 +52,11 @@ pub(crate) const TEST_PAUSE_GATE_VAR: &str = "LITTLEBOSS_TEST_RESUME_PAUSE_GATE"
 /// down in its environment: a new image goes back to the previous binary,
 /// an image that went back runs itself again.
 pub(crate) const TEST_RUNTIME_FAILS_VAR: &str = "LITTLEBOSS_TEST_RUNTIME_FAILS";
+/// For tests: how many images in a row cannot register the children
+/// handed over with their runtime, counted down as
+/// [`TEST_RUNTIME_FAILS_VAR`] is: a new image goes back, an image that
+/// went back kills them.
+pub(crate) const TEST_REWATCH_FAILS_VAR: &str = "LITTLEBOSS_TEST_REWATCH_FAILS";
 
 /// A test hook: how many of a new image's execs of the previous binary,
 /// going back, fail (as short of processes) before one is made.

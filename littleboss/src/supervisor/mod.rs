@@ -194,6 +194,14 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             clean_up();
             fail(1, format!("control socket: {e}"))
         });
+    let control = {
+        let _runtime = rt.enter();
+        registered(control)
+    }
+    .unwrap_or_else(|e| {
+        clean_up();
+        fail(1, format!("control socket: {e}"))
+    });
     let serving = Serving {
         control,
         control_fd,
@@ -251,10 +259,18 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("cannot start the supervisor's runtime: {e}"))
 }
 
+/// The control socket, registered with the runtime (entered).
+fn registered(
+    control: std::os::unix::net::UnixListener,
+) -> std::io::Result<tokio::net::UnixListener> {
+    control.set_nonblocking(true)?;
+    tokio::net::UnixListener::from_std(control)
+}
+
 /// What a supervisor serves with, whether it just started or re-executed
 /// itself.
 struct Serving {
-    control: std::os::unix::net::UnixListener,
+    control: tokio::net::UnixListener,
     /// Another descriptor of the control socket, to hand on.
     control_fd: std::os::fd::OwnedFd,
     socket_path: std::path::PathBuf,
@@ -292,13 +308,8 @@ fn serve(
             watchdog(notifier.clone());
         }
         let (control_tx, control_rx) = mpsc::unbounded_channel();
-        control
-            .set_nonblocking(true)
-            .unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
-        let listener = tokio::net::UnixListener::from_std(control)
-            .unwrap_or_else(|e| fail(1, format!("control socket: {e}")));
         let connections = crate::control::connection::Connections::default();
-        let accepting = server::serve(listener, control_tx.clone(), connections.clone());
+        let accepting = server::serve(control, control_tx.clone(), connections.clone());
         let accepting = tokio::spawn(accepting);
         let watch = (serving.watch).and_then(|fd| {
             crate::control::watch::FolderWatch::adopt(fd, &socket_path)

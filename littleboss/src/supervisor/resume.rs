@@ -192,12 +192,15 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     };
     let rt = rt.unwrap_or_else(|e| give_up(e, false, Some(&handoff)));
     let (events_tx, events_rx) = mpsc::unbounded_channel();
-    {
+    let registered = {
         let _runtime = rt.enter();
         signals::forward(events_tx.clone()).unwrap_or_else(|e| {
             give_up(format!("cannot handle signals: {e}"), false, Some(&handoff))
         });
-    }
+        register(&handoff, &held)
+    };
+    // Going back (or, gone back already, trying again) keeps them all.
+    let registered = registered.unwrap_or_else(|why| give_up(why, false, Some(&handoff)));
     // The signalfd is open: what arrived during the exec, still pending,
     // comes after the events the previous image handed over.
     drop((memfd, previous));
@@ -230,8 +233,11 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     events.extend(std::mem::take(&mut handoff.pending));
     events.extend(lost_children(&handoff, &held.children, &events));
     events.extend(gone);
+    events.extend(registered.unspawned);
+    // Registered under other descriptors: the handed-over ones go.
+    drop((held.control, held.children, held.clients, held.idle));
     let serving = Serving {
-        control: held.control,
+        control: registered.control,
         control_fd: held.control_fd,
         control_file: match handoff.control_id {
             // Gone already, as the image before knew.
@@ -249,9 +255,8 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     };
     let begin = driver::Begin::Resume {
         events,
-        children: held.children,
-        clients: held.clients,
-        idle: held.idle,
+        children: registered.children,
+        clients: registered.clients,
         next_client: handoff.next_client,
         binaries: held.binaries,
     };
@@ -424,6 +429,79 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
         watch: (handoff.watch)
             .and_then(|fd| keep(&(0, fd)))
             .map(|(_, fd)| fd),
+    })
+}
+
+/// What the driver waits on, registered with the runtime while the state
+/// can still go back: a failure after the previous binary is let go of
+/// would lose the child or the client. Each is registered through a
+/// second descriptor, so that the handed-over one stays open at its
+/// number for an image that takes the state back.
+struct Registered {
+    control: tokio::net::UnixListener,
+    children: Vec<driver::Rewatched>,
+    clients: Vec<driver::Reconnected>,
+    /// Handed-over children that were never spawned (which cannot be):
+    /// gone.
+    unspawned: Vec<Event>,
+}
+
+/// Registers what [`Held`] holds with the runtime (entered), or says why
+/// it could not (the first failure: each is a passing one, as short of
+/// memory).
+fn register(handoff: &Handoff, held: &Held) -> Result<Registered, String> {
+    let control = (held.control.try_clone())
+        .and_then(super::registered)
+        .map_err(|e| format!("cannot serve the control socket: {e}"))?;
+    let fails = match crate::test_hook::test_hook::<u32>(handoff::TEST_REWATCH_FAILS_VAR) {
+        Some(fails @ 1..) => {
+            let left = (fails - 1).to_string();
+            crate::environ::set_env(handoff::TEST_REWATCH_FAILS_VAR, &left);
+            true
+        }
+        _ => false,
+    };
+    let mut children = Vec::new();
+    let mut unspawned = Vec::new();
+    for (id, channel) in &held.children {
+        let Some(child) = handoff.state.children.get(id) else {
+            continue;
+        };
+        let Some(pid) = child.pid else {
+            // No channel could have come from it.
+            unspawned.push(Event::Exited {
+                id: *id,
+                exit: ChildExit::Code(1),
+            });
+            continue;
+        };
+        let child = match fails {
+            true => Err(std::io::Error::other("test: cannot register its channel")),
+            false => spawn::Rewatchable::new(pid, channel),
+        };
+        let child = child.map_err(|e| format!("cannot watch child pid {pid} again: {e}"))?;
+        children.push(driver::Rewatched { id: *id, child });
+    }
+    let awaiting = held.clients.iter().map(|(id, kept)| (Some(*id), kept));
+    let idle = held.idle.iter().map(|kept| (None, kept));
+    let mut clients = Vec::new();
+    for (id, kept) in awaiting.chain(idle) {
+        let stream = (kept.conn.try_clone())
+            .map(std::os::unix::net::UnixStream::from)
+            .and_then(crate::control::server::stream)
+            .map_err(|e| format!("cannot take back a control connection: {e}"))?;
+        clients.push(driver::Reconnected {
+            id,
+            stream,
+            unread: kept.unread.clone(),
+            unsent: kept.unsent.clone(),
+        });
+    }
+    Ok(Registered {
+        control,
+        children,
+        clients,
+        unspawned,
     })
 }
 

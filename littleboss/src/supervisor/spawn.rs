@@ -371,17 +371,39 @@ pub(crate) fn watch_started(
     Ok(watch(id, process, channel, events, hello))
 }
 
-/// Watches a child this process had before it re-executed itself: its pid
-/// (not reaped: still ours) and its channel's fd.
+/// A child this process had before it re-executed itself, made ready to
+/// be watched again: its pidfd open and its channel registered with the
+/// runtime, all of [`rewatch`] that can fail.
+#[derive(Debug)]
+pub(crate) struct Rewatchable {
+    process: Process,
+    channel: SupervisorEnd,
+}
+
+impl Rewatchable {
+    /// Opens the child `pid` (not reaped: still ours) and registers a
+    /// second descriptor of its `channel`. The handed-over one stays open
+    /// at its number, for an image that takes the state back should this
+    /// one fail before it serves.
+    pub(crate) fn new(pid: u32, channel: &OwnedFd) -> std::io::Result<Rewatchable> {
+        let process = Process::open(pid)?;
+        let channel = SupervisorEnd::new(channel.try_clone()?)?;
+        Ok(Rewatchable { process, channel })
+    }
+
+    /// Whether it is watched by pidfd (not by pid, for want of one).
+    pub(crate) fn by_pidfd(&self) -> bool {
+        self.process.by_pidfd()
+    }
+}
+
+/// Watches a child this process had before it re-executed itself.
 pub(crate) fn rewatch(
     id: ChildId,
-    pid: u32,
-    channel: OwnedFd,
+    child: Rewatchable,
     events: mpsc::UnboundedSender<Event>,
-) -> std::io::Result<ChildHandle> {
-    let process = Process::open(pid)?;
-    let channel = SupervisorEnd::new(channel)?;
-    Ok(watch(id, process, channel, events, None))
+) -> ChildHandle {
+    watch(id, child.process, child.channel, events, None)
 }
 
 /// Starts the watcher task of a child.
