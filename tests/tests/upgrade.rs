@@ -575,6 +575,37 @@ fn an_image_that_cannot_watch_a_child_again_goes_back_with_the_child_kept() {
     svc.stop_expecting(0);
 }
 
+#[test]
+fn an_upgrade_waits_for_a_later_reload_while_a_child_has_not_taken_its_orders() {
+    // The children's watchers never say they carried out their orders, as
+    // one stuck sending to a child that does not read its channel: an exec
+    // now would lose what it holds for the child. The reload stands; the
+    // supervisor keeps its binary, to be tried again by the next reload.
+    let mut svc = Service::new(V1);
+    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_UNSETTLED", "1")]);
+    let pid = svc.pid();
+    let copy = copy_of(&svc, V1);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    let said = text(&reload);
+    assert!(
+        said.contains("runs on from its old binary: child pid ")
+            && said.contains("has not taken what the supervisor sent it within 500 ms"),
+        "{said}"
+    );
+    assert_eq!(exe(pid), Path::new(V1), "{}", svc.output.text());
+    let status = status(&svc);
+    assert_eq!(status["upgrades"], 0);
+    let serving = status["child"]["pid"].as_u64().unwrap();
+    assert_eq!(read_greeting(addr).unwrap().trim(), format!("v1 {serving}"));
+    assert!(
+        !svc.output
+            .text()
+            .contains("keeps running its own binary rather than")
+    );
+    svc.stop_expecting(0);
+}
+
 /// A service of V1 reloaded to a copy of a release whose code before
 /// `run` exits in a supervisor (see the fixture), with `env`: the reload
 /// stands, and its client hears the supervisor runs on from V1. Returns

@@ -315,8 +315,22 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         io.binaries.retain(|id, _| kept.contains(id));
         if let Some((child, pid, binary)) = io.upgrade.take() {
             // A signal passed on is not in the state the new image takes
-            // over (lameduck and kill orders are): carried out first.
-            io.settle_orders().await;
+            // over (lameduck and kill orders are), nor are connections
+            // handed to a draining child: carried out first, or the
+            // upgrade waits for a later reload.
+            if let Some(stalled) = io.settle_orders().await {
+                let error = format!(
+                    "child pid {stalled} has not taken what the supervisor sent it within {} ms (it does not read its channel), and an exec now would lose it (connections queued for it, signals passed on)",
+                    SETTLE_ORDERS.as_millis()
+                );
+                let failed = Event::UpgradeFailed {
+                    error,
+                    refuse: false,
+                };
+                backlog.push_front(Pending::Event(failed));
+                effects = Vec::new();
+                continue;
+            }
             // Returns only if the exec failed, with what to handle then.
             let state = machine.state().clone();
             let target = super::upgrade::Target { child, pid, binary };
@@ -831,15 +845,18 @@ impl Io {
     }
 
     /// Waits (briefly) for every child's watcher to carry out the orders
-    /// given so far.
-    async fn settle_orders(&self) {
-        let settled: Vec<_> = self.children.values().map(|c| c.settled()).collect();
-        let all = async {
-            for child in settled {
-                child.await;
+    /// given so far. Returns the pid of a child whose watcher has not.
+    async fn settle_orders(&self) -> Option<u32> {
+        let settled: Vec<_> = (self.children.values())
+            .map(|c| (c.pid, c.settled()))
+            .collect();
+        let deadline = tokio::time::Instant::now() + SETTLE_ORDERS;
+        for (pid, child) in settled {
+            if tokio::time::timeout_at(deadline, child).await.is_err() {
+                return Some(pid);
             }
-        };
-        let _ = tokio::time::timeout(SETTLE_ORDERS, all).await;
+        }
+        None
     }
 
     /// Makes the control socket's files again if they were removed, so

@@ -43,6 +43,10 @@ pub(crate) fn inherit_channel_var() {
 /// before it reads the child's first message, in milliseconds.
 const TEST_WATCH_PAUSE_VAR: &str = "LITTLEBOSS_TEST_WATCH_PAUSE_MS";
 
+/// A test hook: watchers that never answer a settle order, as one stuck
+/// sending to a child that does not read its channel.
+const TEST_UNSETTLED_VAR: &str = "LITTLEBOSS_TEST_UNSETTLED";
+
 /// What the driver can ask of a child's watcher.
 #[derive(Debug)]
 enum Order {
@@ -500,6 +504,8 @@ impl Watcher {
         }
         let mut channel_open = true;
         let mut orders_open = true;
+        let unsettled = crate::test_hook::test_hook::<u8>(TEST_UNSETTLED_VAR).is_some();
+        let mut held_unanswered = Vec::new();
         loop {
             tokio::select! {
                 exit = self.process.wait() => {
@@ -548,6 +554,7 @@ impl Watcher {
                         kill_group(pid);
                     }
                     Some(Order::Signal(signal)) => { let _ = self.process.signal(signal); }
+                    Some(Order::Settle(done)) if unsettled => held_unanswered.push(done),
                     Some(Order::Settle(done)) => { let _ = done.send(()); }
                     None => orders_open = false,
                 },
