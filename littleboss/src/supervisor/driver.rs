@@ -164,6 +164,9 @@ pub(crate) enum Begin {
         events: Vec<Event>,
         children: Vec<Rewatched>,
         clients: Vec<Reconnected>,
+        /// Requests handed over that this binary's rules refuse: each
+        /// client, and why.
+        refused: Vec<(ClientId, String)>,
         next_client: ClientId,
         /// The children's binaries, held open.
         binaries: Vec<(ChildId, OwnedFd)>,
@@ -280,6 +283,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             events,
             children,
             clients,
+            refused,
             next_client,
             binaries,
         } => {
@@ -287,6 +291,12 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             io.binaries.extend(binaries);
             io.rewatch(&mut machine, children);
             io.reconnect(clients);
+            // Answered here, as the control server answers a bad request:
+            // the machine never took them.
+            for (client, error) in refused {
+                let response = crate::control::protocol::Response::Error { error };
+                io.perform(Effect::Reply { client, response });
+            }
             // The upgrade's outcome first, as the previous image saw it.
             backlog.extend(events.into_iter().map(Pending::Event));
             Vec::new()

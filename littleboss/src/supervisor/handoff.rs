@@ -55,7 +55,7 @@ pub(crate) const TEST_RUNTIME_FAILS_VAR: &str = "LITTLEBOSS_TEST_RUNTIME_FAILS";
 /// For tests: how many images in a row cannot register the children
 /// handed over with their runtime, counted down as
 /// [`TEST_RUNTIME_FAILS_VAR`] is: a new image goes back, an image that
-/// went back kills them.
+/// went back runs itself again.
 pub(crate) const TEST_REWATCH_FAILS_VAR: &str = "LITTLEBOSS_TEST_REWATCH_FAILS";
 
 /// A test hook: how many of a new image's execs of the previous binary,
@@ -67,8 +67,14 @@ pub(crate) const TEST_GO_BACK_FAILS_VAR: &str = "LITTLEBOSS_TEST_GO_BACK_FAILS";
 pub(crate) struct Handoff {
     pub version: u32,
     pub state: State,
-    /// Events received and not handled yet, in order.
+    /// Events received and not handled yet, in order (read on their own:
+    /// see [`Handoff::decode`]).
+    #[serde(default)]
     pub pending: Vec<Event>,
+    /// Control requests handed over in `pending` that this binary's rules
+    /// refuse: each client, and why (see [`Handoff::decode`]).
+    #[serde(skip)]
+    pub refused: Vec<(ClientId, String)>,
     /// When the driver's clock started, on `CLOCK_MONOTONIC` (the state's
     /// times are relative to it).
     pub origin_ns: u64,
@@ -266,7 +272,35 @@ impl Handoff {
                 ours: reads,
             });
         }
-        serde_json::from_slice(json).map_err(HandoffError::Corrupt)
+        let mut whole: serde_json::Value =
+            serde_json::from_slice(json).map_err(HandoffError::Corrupt)?;
+        let pending = whole
+            .as_object_mut()
+            .and_then(|whole| whole.remove("pending"));
+        let pending = Vec::<serde_json::Value>::deserialize(pending.unwrap_or_default())
+            .map_err(HandoffError::Corrupt)?;
+        let mut handoff = Handoff::deserialize(whole).map_err(HandoffError::Corrupt)?;
+        // Each event read on its own. A control request that came in the
+        // exec window was read by the previous binary's rules: one that
+        // this binary's refuse (a later version's, tighter) is refused as
+        // it would be had it come now, not taken for a corrupt state that
+        // fails the upgrade.
+        #[derive(Deserialize)]
+        enum ControlOf {
+            Control { client: ClientId },
+        }
+        for value in pending {
+            match Event::deserialize(&value) {
+                Ok(event) => handoff.pending.push(event),
+                Err(e) => match ControlOf::deserialize(&value) {
+                    Ok(ControlOf::Control { client }) => {
+                        handoff.refused.push((client, format!("bad request: {e}")));
+                    }
+                    Err(_) => return Err(HandoffError::Corrupt(e)),
+                },
+            }
+        }
+        Ok(handoff)
     }
 }
 
@@ -386,6 +420,7 @@ mod tests {
             version: STATE_VERSION,
             state,
             pending: vec![],
+            refused: vec![],
             origin_ns: 0,
             sockets: vec![],
             children: vec![],
@@ -436,6 +471,73 @@ mod tests {
     }
 
     #[test]
+    fn a_request_handed_over_that_this_binary_refuses_is_answered_not_corrupt() {
+        use crate::supervisor::machine::{Event, STATE_VERSION, Signal, serving_state};
+        let line = br#"{"v":1,"cmd":"reload","path":"/x","listeners":[{"name":"api","network":"tcp","address":":8080"}]}"#;
+        let request = crate::control::protocol::decode_request(line).unwrap();
+        let handoff = Handoff {
+            version: STATE_VERSION,
+            state: serving_state(),
+            pending: vec![
+                Event::Control { client: 5, request },
+                Event::Signal(Signal::Hup),
+            ],
+            refused: vec![],
+            origin_ns: 0,
+            sockets: vec![],
+            children: vec![],
+            clients: vec![(5, 7)],
+            idle: vec![],
+            unread: vec![],
+            unsent: vec![],
+            binaries: vec![],
+            next_client: 6,
+            control: 3,
+            control_path: "/run/svc.sock".into(),
+            control_id: None,
+            lock: 4,
+            lock_path: "/run/svc.lock".into(),
+            watch: None,
+            notify: None,
+        };
+        let json = serde_json::to_value(&handoff).unwrap();
+        let back = Handoff::decode(&serde_json::to_vec(&json).unwrap(), STATE_VERSION).unwrap();
+        assert!(
+            matches!(
+                back.pending[..],
+                [Event::Control { client: 5, .. }, Event::Signal(Signal::Hup)]
+            ),
+            "one it takes goes across as is: {:?}",
+            back.pending
+        );
+        assert!(back.refused.is_empty());
+        // As an older binary, with looser rules, let through: a name
+        // declared twice.
+        let mut older = json.clone();
+        let listeners = &mut older["pending"][0]["Control"]["request"]["listeners"];
+        let api = listeners[0].clone();
+        listeners.as_array_mut().unwrap().push(api);
+        let back = Handoff::decode(&serde_json::to_vec(&older).unwrap(), STATE_VERSION).unwrap();
+        assert!(
+            matches!(back.pending[..], [Event::Signal(Signal::Hup)]),
+            "{:?}",
+            back.pending
+        );
+        let [(5, error)] = &back.refused[..] else {
+            panic!("{:?}", back.refused);
+        };
+        assert!(
+            error.starts_with("bad request: ") && error.contains("`api`"),
+            "{error}"
+        );
+        // Any other event this binary cannot read is a corrupt state still.
+        let mut garbled = json;
+        garbled["pending"][1] = serde_json::json!({"Signal": "NoSuchSignal"});
+        let e = Handoff::decode(&serde_json::to_vec(&garbled).unwrap(), STATE_VERSION);
+        assert!(matches!(e, Err(HandoffError::Corrupt(_))), "{e:?}");
+    }
+
+    #[test]
     fn paths_that_are_not_utf8_go_across_byte_for_byte() {
         use std::os::unix::ffi::OsStrExt;
 
@@ -448,6 +550,7 @@ mod tests {
             version: STATE_VERSION,
             state,
             pending: vec![],
+            refused: vec![],
             origin_ns: 0,
             sockets: vec![HandedSocket {
                 key: ListenerKey {

@@ -148,6 +148,7 @@ fn with_every_event() -> Handoff {
         version: STATE_VERSION,
         state: serving_state(),
         pending,
+        refused: vec![],
         origin_ns: 123_456_789,
         sockets: vec![HandedSocket {
             key,

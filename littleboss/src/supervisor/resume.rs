@@ -257,6 +257,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         events,
         children: registered.children,
         clients: registered.clients,
+        refused: std::mem::take(&mut handoff.refused),
         next_client: handoff.next_client,
         binaries: held.binaries,
     };

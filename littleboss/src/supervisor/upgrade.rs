@@ -222,6 +222,7 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
         version: STATE_VERSION,
         state,
         pending,
+        refused: vec![],
         origin_ns: io.origin_ns,
         sockets: io
             .sockets
