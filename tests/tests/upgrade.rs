@@ -566,11 +566,47 @@ fn an_image_that_cannot_watch_a_child_again_goes_back_with_the_child_kept() {
         "{said}"
     );
     let out = svc.output.wait_for("trying again (1 of 3)");
-    let serving = serving_pid(&svc);
     assert_eq!(exe(pid), Path::new(V1), "{out}");
     assert_eq!(status(&svc)["upgrades"], 0);
     assert!(!svc.output.text().contains("killing it"), "{out}");
     assert_no_handoff_left(pid, &[Path::new(V1), &copy]);
+    // The child the reload started, ready before the upgrade, serves on.
+    let serving = serving_pid(&svc);
+    assert!(
+        said.contains(&format!("pid {serving} is serving")),
+        "{said}"
+    );
+    assert_eq!(read_greeting(addr).unwrap().trim(), format!("v1 {serving}"));
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn an_image_gone_back_on_its_last_try_does_without_a_child_it_cannot_watch() {
+    // Every image fails to register the children, the last of the image
+    // gone back's tries too: with nothing left to go back to, it kills
+    // them, rather than end the service with its control socket, and runs
+    // on as when they die: the reload's child, on probation, rolls back.
+    let mut svc = Service::new(V1);
+    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_REWATCH_FAILS", "5")]);
+    let copy = copy_of(&svc, V1);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    let said = text(&reload);
+    assert!(
+        reload.status.success() && said.contains("runs on from its old binary"),
+        "{said}"
+    );
+    let out = svc.output.wait_for("; killing it");
+    assert!(
+        out.contains("cannot watch child pid ")
+            && out.contains("test: cannot register its channel; killing it")
+            && out.contains("trying again (3 of 3)"),
+        "{out}"
+    );
+    // Not the end of the service: the last try's failure, as it was.
+    assert!(!out.contains("(after try 3 of 3)"), "{out}");
+    svc.output
+        .wait_for("from the previous binary is serving again");
+    let serving = serving_pid(&svc);
     assert_eq!(read_greeting(addr).unwrap().trim(), format!("v1 {serving}"));
     svc.stop_expecting(0);
 }

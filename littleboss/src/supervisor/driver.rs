@@ -515,16 +515,20 @@ impl Io {
     /// again the orders they may not have received before it.
     fn rewatch(&mut self, machine: &mut Machine, children: Vec<Rewatched>) {
         for Rewatched { id, child } in children {
+            // (The handoff's children were registered: none is unknown.)
+            let Some(known) = machine.state().children.get(&id) else {
+                continue;
+            };
+            let (killed, lameducked) = (known.killed, known.lameducked);
             // Watched by pid now (out of descriptors, say): the machine
             // upgrades in place no more while it runs.
             if !child.by_pidfd() {
                 machine.watched_by_pid(id);
             }
             let handle = super::spawn::rewatch(id, child, self.events_tx.clone());
-            let child = &machine.state().children[&id];
-            if child.killed {
+            if killed {
                 handle.kill();
-            } else if child.lameducked {
+            } else if lameducked {
                 handle.lameduck(machine.refuses_at_lameduck());
             }
             self.children.insert(id, handle);

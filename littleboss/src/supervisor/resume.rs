@@ -197,7 +197,9 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         signals::forward(events_tx.clone()).unwrap_or_else(|e| {
             give_up(format!("cannot handle signals: {e}"), false, Some(&handoff))
         });
-        register(&handoff, &held)
+        // An image gone back on its last try has nowhere left to go.
+        let lenient = rollback.is_some() && tries >= handoff::ROLLBACK_TRIES;
+        register(&handoff, &held, lenient)
     };
     // Going back (or, gone back already, trying again) keeps them all.
     let registered = registered.unwrap_or_else(|why| give_up(why, false, Some(&handoff)));
@@ -233,7 +235,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     events.extend(std::mem::take(&mut handoff.pending));
     events.extend(lost_children(&handoff, &held.children, &events));
     events.extend(gone);
-    events.extend(registered.unspawned);
+    events.extend(registered.gone);
     // Registered under other descriptors: the handed-over ones go.
     drop((held.control, held.children, held.clients, held.idle));
     let serving = Serving {
@@ -442,15 +444,17 @@ struct Registered {
     control: tokio::net::UnixListener,
     children: Vec<driver::Rewatched>,
     clients: Vec<driver::Reconnected>,
-    /// Handed-over children that were never spawned (which cannot be):
-    /// gone.
-    unspawned: Vec<Event>,
+    /// The children and clients done without: handed over never spawned
+    /// (which cannot be), or, when `lenient`, not registered.
+    gone: Vec<Event>,
 }
 
 /// Registers what [`Held`] holds with the runtime (entered), or says why
-/// it could not (the first failure: each is a passing one, as short of
-/// memory).
-fn register(handoff: &Handoff, held: &Held) -> Result<Registered, String> {
+/// it could not, at the first failure (short of memory or descriptors).
+/// `lenient`: nothing is left to go back to, so a child that cannot be
+/// registered is killed, and a client dropped, rather than end the
+/// service with them all; only the control socket is a must.
+fn register(handoff: &Handoff, held: &Held, lenient: bool) -> Result<Registered, String> {
     let control = (held.control.try_clone())
         .and_then(super::registered)
         .map_err(|e| format!("cannot serve the control socket: {e}"))?;
@@ -463,25 +467,39 @@ fn register(handoff: &Handoff, held: &Held) -> Result<Registered, String> {
         _ => false,
     };
     let mut children = Vec::new();
-    let mut unspawned = Vec::new();
+    let mut gone = Vec::new();
     for (id, channel) in &held.children {
         let Some(child) = handoff.state.children.get(id) else {
             continue;
         };
         let Some(pid) = child.pid else {
             // No channel could have come from it.
-            unspawned.push(Event::Exited {
+            gone.push(Event::Exited {
                 id: *id,
                 exit: ChildExit::Code(1),
             });
             continue;
         };
-        let child = match fails {
+        // The test's failure comes after a real registration, let go of.
+        let child = spawn::Rewatchable::new(pid, channel).and_then(|child| match fails {
             true => Err(std::io::Error::other("test: cannot register its channel")),
-            false => spawn::Rewatchable::new(pid, channel),
-        };
-        let child = child.map_err(|e| format!("cannot watch child pid {pid} again: {e}"))?;
-        children.push(driver::Rewatched { id: *id, child });
+            false => Ok(child),
+        });
+        match child {
+            Ok(child) => children.push(driver::Rewatched { id: *id, child }),
+            Err(e) if lenient => {
+                // Unwatched, it could serve on or outlive its kill
+                // deadline: killed (our unreaped child, so the pid is
+                // still its own), with its group (forked workers), and
+                // left for the orphan scan to reap.
+                log!("cannot watch child pid {pid} again: {e}; killing it");
+                spawn::kill_with_group(pid);
+                let exit = ChildExit::Signal(nix::libc::SIGKILL);
+                gone.push(Event::Exited { id: *id, exit });
+                gone.push(Event::Signal(super::machine::Signal::Chld));
+            }
+            Err(e) => return Err(format!("cannot watch child pid {pid} again: {e}")),
+        }
     }
     let awaiting = held.clients.iter().map(|(id, kept)| (Some(*id), kept));
     let idle = held.idle.iter().map(|kept| (None, kept));
@@ -489,20 +507,26 @@ fn register(handoff: &Handoff, held: &Held) -> Result<Registered, String> {
     for (id, kept) in awaiting.chain(idle) {
         let stream = (kept.conn.try_clone())
             .map(std::os::unix::net::UnixStream::from)
-            .and_then(crate::control::server::stream)
-            .map_err(|e| format!("cannot take back a control connection: {e}"))?;
-        clients.push(driver::Reconnected {
-            id,
-            stream,
-            unread: kept.unread.clone(),
-            unsent: kept.unsent.clone(),
-        });
+            .and_then(crate::control::server::stream);
+        match stream {
+            Ok(stream) => clients.push(driver::Reconnected {
+                id,
+                stream,
+                unread: kept.unread.clone(),
+                unsent: kept.unsent.clone(),
+            }),
+            Err(e) if lenient => {
+                log!("cannot take back a control connection: {e}");
+                gone.extend(id.map(|client| Event::ClientGone { client }));
+            }
+            Err(e) => return Err(format!("cannot take back a control connection: {e}")),
+        }
     }
     Ok(Registered {
         control,
         children,
         clients,
-        unspawned,
+        gone,
     })
 }
 
