@@ -372,6 +372,13 @@ impl State {
         };
         let wrong = match item {
             Meta::NameValue(meta) => &meta.value as &dyn quote::ToTokens,
+            // `listener(listener(...))`: one list, not groups inside it.
+            Meta::List(_) if ident == "listener" => {
+                return Err(Error::new_spanned(
+                    item,
+                    "`listener(...)` lists do not nest: write these listeners in the outer list",
+                ));
+            }
             _ => item,
         };
         self.named_listener(ident.unraw().to_string(), ident.span(), value(item), wrong)
@@ -568,7 +575,9 @@ fn dashed_listeners(input: ParseStream) -> syn::Result<Vec<(String, Span, Expr)>
                 Ok(lit.to_string())
             }
             // `"admin-http" = "..."`, as the builder's string: unquoted here.
-            TokenTree::Literal(lit) if lit.to_string().starts_with('"') => {
+            TokenTree::Literal(lit)
+                if lit.to_string().starts_with('"') && input.peek(Token![=]) =>
+            {
                 let name = syn::parse2::<LitStr>(TokenTree::Literal(lit.clone()).into())
                     .map_or_else(|_| lit.to_string(), |s| s.value());
                 Err(Error::new(
@@ -576,6 +585,11 @@ fn dashed_listeners(input: ParseStream) -> syn::Result<Vec<(String, Span, Expr)>
                     format!("write the listener name unquoted: `{name} = \"NET:ADDR\"`"),
                 ))
             }
+            // `"tcp::443"` alone: the address, its name left out.
+            TokenTree::Literal(lit) if lit.to_string().starts_with('"') => Err(Error::new(
+                lit.span(),
+                format!("a listener needs a name, which is its flag: `https = {lit}`"),
+            )),
             other => Err(Error::new(other.span(), "not a listener name")),
         }
     };
@@ -659,24 +673,32 @@ fn listener_hint(tokens: &TokenStream) -> Option<Error> {
         TokenTree::Punct(p) if p.as_char() == '-' => Some("-".to_owned()),
         TokenTree::Group(_) | TokenTree::Punct(_) => None,
     };
+    let is_string = |t: &TokenTree| {
+        matches!(t, TokenTree::Literal(l) if {
+            let text = l.to_string();
+            text.starts_with('"') || text.starts_with('r')
+        })
+    };
     for item in trees.split(|t| is(t, ',')) {
         let parts: Vec<String> = item.iter().map_while(name_part).collect();
-        let [TokenTree::Punct(p), rest @ ..] = &item[parts.len()..] else {
-            continue;
-        };
         if parts.is_empty() {
             continue;
         }
         let name = parts.concat();
+        let [TokenTree::Punct(p), rest @ ..] = &item[parts.len()..] else {
+            // `https "tcp::443"`: the `=` left out.
+            if let Some(string) = item.get(parts.len()).filter(|t| is_string(t)) {
+                return Some(Error::new(
+                    string.span(),
+                    format!("write `{name} = {string}`, with `=`"),
+                ));
+            }
+            continue;
+        };
         let written: String = rest.iter().map(ToString::to_string).collect();
         // A string anywhere in it: what is wrong is elsewhere (a missing
         // `,` before the next item), which syn's own error points at.
-        let has_string = rest.iter().any(|t| {
-            matches!(t, TokenTree::Literal(l) if {
-                let text = l.to_string();
-                text.starts_with('"') || text.starts_with('r')
-            })
-        });
+        let has_string = rest.iter().any(is_string);
         match p.as_char() {
             ':' if !rest.first().is_some_and(|t| is(t, ':')) => {
                 return Some(Error::new(
@@ -686,6 +708,15 @@ fn listener_hint(tokens: &TokenStream) -> Option<Error> {
             }
             // This item may well be right: look at the next.
             '=' if has_string => {}
+            // `https =`, the value left out.
+            '=' if rest.is_empty() => {
+                return Some(Error::new(
+                    p.span(),
+                    format!(
+                        "listener `{name}` takes a string \"NET:ADDR\": `{name} = \"tcp::8080\"`"
+                    ),
+                ));
+            }
             '=' if !rest.is_empty() => {
                 let span = rest
                     .iter()
@@ -940,6 +971,28 @@ mod tests {
         assert_eq!(
             messages(r#"name = "svc", listener(admin = tcp:8080)"#),
             ["listener `admin` takes a string \"NET:ADDR\": `admin = \"tcp::8080\"`"]
+        );
+        // The `=` or the value left out.
+        assert_eq!(
+            messages(r#"name = "svc", listener(https "tcp::443")"#),
+            ["write `https = \"tcp::443\"`, with `=`"]
+        );
+        assert_eq!(
+            messages(r#"name = "svc", listener(https = "tcp::443", admin-http "tcp::81")"#),
+            ["write `admin-http = \"tcp::81\"`, with `=`"]
+        );
+        assert_eq!(
+            messages(r#"name = "svc", listener(https = )"#),
+            ["listener `https` takes a string \"NET:ADDR\": `https = \"tcp::8080\"`"]
+        );
+        // The name left out, or a list inside the list.
+        assert_eq!(
+            messages(r#"name = "svc", listener("tcp::443")"#),
+            ["a listener needs a name, which is its flag: `https = \"tcp::443\"`"]
+        );
+        assert_eq!(
+            messages(r#"name = "svc", listener(listener(https = "tcp::443"))"#),
+            ["`listener(...)` lists do not nest: write these listeners in the outer list"]
         );
         // A missing comma is syn's to point at, not a string to suggest.
         assert_eq!(
