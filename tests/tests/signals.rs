@@ -24,6 +24,26 @@ fn a_child_that_blocks_after_lameduck_is_killed_after_the_timeout_on_sigint() {
     assert!(!alive(child), "child {child} survived");
 }
 
+#[test]
+fn a_child_whose_lameduck_cannot_be_sent_is_still_killed_after_the_timeout() {
+    // The lameduck order's send never finishes, as to a child that does
+    // not read its channel (stopped, stuck) once its buffer is full: the
+    // kill at its deadline is not held off behind it.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_blocker"));
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_LAMEDUCK_HANGS", &"1")]);
+    let child: i32 = svc.printed("started pid");
+    svc.signal(Signal::SIGINT);
+    let status = svc.wait_exit();
+    let out = svc.output.text();
+    assert!(!out.contains("got lameduck signal"), "{out}");
+    assert!(
+        out.contains("is still running after its lameduck timeout; killing it"),
+        "{out}"
+    );
+    assert_eq!(status.code(), Some(128 + 9), "{out}");
+    assert!(!alive(child), "child {child} survived");
+}
+
 /// `slow_prerun` started, each of its processes held at a gate file in
 /// the folder returned until the test removes it; the supervisor and its
 /// first child let through, and ready.

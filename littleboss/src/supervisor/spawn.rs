@@ -47,6 +47,10 @@ const TEST_WATCH_PAUSE_VAR: &str = "LITTLEBOSS_TEST_WATCH_PAUSE_MS";
 /// sending to a child that does not read its channel.
 const TEST_UNSETTLED_VAR: &str = "LITTLEBOSS_TEST_UNSETTLED";
 
+/// A test hook: watchers whose sends of a lameduck order never finish, as
+/// to a child that does not read its channel once its buffer is full.
+const TEST_LAMEDUCK_HANGS_VAR: &str = "LITTLEBOSS_TEST_LAMEDUCK_HANGS";
+
 /// What the driver can ask of a child's watcher.
 #[derive(Debug)]
 enum Order {
@@ -75,6 +79,9 @@ pub(crate) struct ChildHandle {
     /// in-place upgrade hands on.
     pub channel_fd: RawFd,
     orders: mpsc::UnboundedSender<Order>,
+    /// Told at a kill, besides the order: a watcher stuck sending to a
+    /// child that does not read its channel kills it at once.
+    kill_now: Arc<tokio::sync::Notify>,
 }
 
 impl ChildHandle {
@@ -96,6 +103,7 @@ impl ChildHandle {
 
     pub fn kill(&self) {
         let _ = self.orders.send(Order::Kill);
+        self.kill_now.notify_one();
     }
 
     /// Passes `signal` on to it.
@@ -422,11 +430,17 @@ fn watch(
     let by_pidfd = process.by_pidfd();
     let channel_fd = channel.as_raw_fd();
     let (orders_tx, orders_rx) = mpsc::unbounded_channel();
+    let kill_now = Arc::new(tokio::sync::Notify::new());
     let watcher = Watcher {
         id,
         process,
         channel,
         events,
+        kill_now: kill_now.clone(),
+        lameduck_hangs: matches!(
+            crate::test_hook::test_hook::<u8>(TEST_LAMEDUCK_HANGS_VAR),
+            Some(1..)
+        ),
     };
     tokio::spawn(watcher.watch(hello, orders_rx));
     ChildHandle {
@@ -434,6 +448,7 @@ fn watch(
         by_pidfd,
         channel_fd,
         orders: orders_tx,
+        kill_now,
     }
 }
 
@@ -446,9 +461,42 @@ struct Watcher {
     process: Process,
     channel: SupervisorEnd,
     events: mpsc::UnboundedSender<Event>,
+    kill_now: Arc<tokio::sync::Notify>,
+    /// See [`TEST_LAMEDUCK_HANGS_VAR`].
+    lameduck_hangs: bool,
 }
 
 impl Watcher {
+    /// Kills the child, and what it started in its group.
+    fn kill(&self) {
+        let _ = self.process.kill();
+        kill_group(self.process.pid);
+    }
+
+    /// Sends `message` to the child, unless a kill comes first: a child
+    /// that does not read its channel (stopped, stuck) would otherwise
+    /// hold its kill off, queued behind the send, for good.
+    async fn send(
+        &self,
+        message: ToChild,
+        fds: &[std::os::fd::BorrowedFd<'_>],
+    ) -> std::io::Result<()> {
+        let hangs = self.lameduck_hangs && matches!(message, ToChild::Lameduck { .. });
+        let send = async {
+            if hangs {
+                std::future::pending::<()>().await;
+            }
+            self.channel.send(message, fds).await
+        };
+        tokio::select! {
+            sent = send => sent,
+            () = self.kill_now.notified() => {
+                self.kill();
+                Err(std::io::Error::other("killed while it was being sent to"))
+            }
+        }
+    }
+
     /// Passes on the messages already queued on the channel, without
     /// waiting for more (a process the child started may hold its end),
     /// and at most [`QUEUED_AT_EXIT`] of them: such a process could send
@@ -476,13 +524,12 @@ impl Watcher {
         let (id, pid) = (self.id, self.process.pid);
         if let Some((hello, fds)) = hello {
             let borrowed: Vec<_> = fds.iter().map(|fd| fd.as_fd()).collect();
-            if let Err(e) = self.channel.send(hello, &borrowed).await {
+            if let Err(e) = self.send(hello, &borrowed).await {
                 // Most likely the child died at once. If not, it waits for
                 // a hello that will never come: end it. Its exit tells the
                 // rest.
                 log!("cannot send listeners to child pid {pid}: {e}");
-                let _ = self.process.kill();
-                kill_group(pid);
+                self.kill();
             }
         }
         // A test's wait, before the child's first message is read, for the
@@ -504,7 +551,10 @@ impl Watcher {
         }
         let mut channel_open = true;
         let mut orders_open = true;
-        let unsettled = crate::test_hook::test_hook::<u8>(TEST_UNSETTLED_VAR).is_some();
+        let unsettled = matches!(
+            crate::test_hook::test_hook::<u8>(TEST_UNSETTLED_VAR),
+            Some(1..)
+        );
         let mut held_unanswered = Vec::new();
         loop {
             tokio::select! {
@@ -534,7 +584,7 @@ impl Watcher {
                 },
                 order = orders.recv(), if orders_open => match order {
                     Some(Order::Lameduck { refuse }) if channel_open => {
-                        let _ = self.channel.send(ToChild::Lameduck { refuse }, &[]).await;
+                        let _ = self.send(ToChild::Lameduck { refuse }, &[]).await;
                     }
                     Some(Order::Lameduck { .. }) => {}
                     Some(Order::Queued { listener, inode, fds }) if channel_open => {
@@ -543,16 +593,13 @@ impl Watcher {
                         for batch in fds.chunks(crate::fdpass::MAX_FDS) {
                             let batch: Vec<_> = batch.iter().map(|fd| fd.as_fd()).collect();
                             let queued = ToChild::Queued { listener: listener.clone(), inode };
-                            if self.channel.send(queued, &batch).await.is_err() {
+                            if self.send(queued, &batch).await.is_err() {
                                 break;
                             }
                         }
                     }
                     Some(Order::Queued { .. }) => {}
-                    Some(Order::Kill) => {
-                        let _ = self.process.kill();
-                        kill_group(pid);
-                    }
+                    Some(Order::Kill) => self.kill(),
                     Some(Order::Signal(signal)) => { let _ = self.process.signal(signal); }
                     Some(Order::Settle(done)) if unsettled => held_unanswered.push(done),
                     Some(Order::Settle(done)) => { let _ = done.send(()); }
