@@ -558,6 +558,11 @@ fn has_unpathlike_name(tokens: &TokenStream) -> bool {
     false
 }
 
+/// The string `lit` is (plain or raw), if it is one.
+fn string_literal(lit: &proc_macro2::Literal) -> Option<LitStr> {
+    syn::parse2(proc_macro2::TokenTree::Literal(lit.clone()).into()).ok()
+}
+
 /// `listener(...)`'s items read by hand, `NAME = VALUE` each, where NAME
 /// is words or numbers joined by `-` (`admin-http`, `v2-api`): the name,
 /// where it begins, and the value.
@@ -574,22 +579,23 @@ fn dashed_listeners(input: ParseStream) -> syn::Result<Vec<(String, Span, Expr)>
             {
                 Ok(lit.to_string())
             }
-            // `"admin-http" = "..."`, as the builder's string: unquoted here.
-            TokenTree::Literal(lit)
-                if lit.to_string().starts_with('"') && input.peek(Token![=]) =>
-            {
-                let name = syn::parse2::<LitStr>(TokenTree::Literal(lit.clone()).into())
-                    .map_or_else(|_| lit.to_string(), |s| s.value());
-                Err(Error::new(
+            TokenTree::Literal(lit) => match string_literal(&lit) {
+                // `"admin-http" = "..."`, as the builder's string (or with
+                // its `=` left out too): unquoted here.
+                Some(name) if input.peek(Token![=]) || input.peek(LitStr) => Err(Error::new(
                     lit.span(),
-                    format!("write the listener name unquoted: `{name} = \"NET:ADDR\"`"),
-                ))
-            }
-            // `"tcp::443"` alone: the address, its name left out.
-            TokenTree::Literal(lit) if lit.to_string().starts_with('"') => Err(Error::new(
-                lit.span(),
-                format!("a listener needs a name, which is its flag: `https = {lit}`"),
-            )),
+                    format!(
+                        "write the listener name unquoted: `{} = \"NET:ADDR\"`",
+                        name.value()
+                    ),
+                )),
+                // `"tcp::443"` alone: the address, its name left out.
+                Some(_) => Err(Error::new(
+                    lit.span(),
+                    format!("a listener needs a name, which is its flag: `NAME = {lit}`"),
+                )),
+                None => Err(Error::new(lit.span(), "not a listener name")),
+            },
             other => Err(Error::new(other.span(), "not a listener name")),
         }
     };
@@ -673,12 +679,8 @@ fn listener_hint(tokens: &TokenStream) -> Option<Error> {
         TokenTree::Punct(p) if p.as_char() == '-' => Some("-".to_owned()),
         TokenTree::Group(_) | TokenTree::Punct(_) => None,
     };
-    let is_string = |t: &TokenTree| {
-        matches!(t, TokenTree::Literal(l) if {
-            let text = l.to_string();
-            text.starts_with('"') || text.starts_with('r')
-        })
-    };
+    let is_string =
+        |t: &TokenTree| matches!(t, TokenTree::Literal(l) if string_literal(l).is_some());
     for item in trees.split(|t| is(t, ',')) {
         let parts: Vec<String> = item.iter().map_while(name_part).collect();
         if parts.is_empty() {
@@ -988,7 +990,16 @@ mod tests {
         // The name left out, or a list inside the list.
         assert_eq!(
             messages(r#"name = "svc", listener("tcp::443")"#),
-            ["a listener needs a name, which is its flag: `https = \"tcp::443\"`"]
+            ["a listener needs a name, which is its flag: `NAME = \"tcp::443\"`"]
+        );
+        assert_eq!(
+            messages(r##"name = "svc", listener(https = "tcp::443", r#"tcp::81"#)"##),
+            ["a listener needs a name, which is its flag: `NAME = r#\"tcp::81\"#`"]
+        );
+        // A quoted name, its `=` left out too.
+        assert_eq!(
+            messages(r#"name = "svc", listener("admin-http" "tcp::81")"#),
+            ["write the listener name unquoted: `admin-http = \"NET:ADDR\"`"]
         );
         assert_eq!(
             messages(r#"name = "svc", listener(listener(https = "tcp::443"))"#),

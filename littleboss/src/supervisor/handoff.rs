@@ -32,7 +32,9 @@ pub(crate) const RETRY_VAR: &str = "LITTLEBOSS_UPGRADE_MAY_RETRY";
 /// how many tries it has made so far (a failed exec of itself is one).
 pub(crate) const ROLLBACK_TRIES_VAR: &str = "LITTLEBOSS_UPGRADE_ROLLBACK_TRIES";
 /// How many tries an image that went back makes at running itself again
-/// (a failed exec is one) before it gives up (and the service with it).
+/// (a failed exec is one) before it gives up: on the last, it does without
+/// a child or client it cannot take (see `resume::register`); otherwise
+/// the service ends with it.
 pub(crate) const ROLLBACK_TRIES: u32 = 3;
 /// Every variable of an upgrade, meant for the supervisor's next image
 /// alone.
@@ -55,7 +57,7 @@ pub(crate) const TEST_RUNTIME_FAILS_VAR: &str = "LITTLEBOSS_TEST_RUNTIME_FAILS";
 /// For tests: how many images in a row cannot register the children
 /// handed over with their runtime, counted down as
 /// [`TEST_RUNTIME_FAILS_VAR`] is: a new image goes back, an image that
-/// went back runs itself again.
+/// went back runs itself again, and on its last try kills them.
 pub(crate) const TEST_REWATCH_FAILS_VAR: &str = "LITTLEBOSS_TEST_REWATCH_FAILS";
 
 /// A test hook: how many of a new image's execs of the previous binary,
@@ -68,7 +70,8 @@ pub(crate) struct Handoff {
     pub version: u32,
     pub state: State,
     /// Events received and not handled yet, in order (read on their own:
-    /// see [`Handoff::decode`]).
+    /// see [`Handoff::decode`], which takes them out of the JSON before
+    /// the rest is read, hence the default).
     #[serde(default)]
     pub pending: Vec<Event>,
     /// Control requests handed over in `pending` that this binary's rules
@@ -274,10 +277,10 @@ impl Handoff {
         }
         let mut whole: serde_json::Value =
             serde_json::from_slice(json).map_err(HandoffError::Corrupt)?;
-        let pending = whole
-            .as_object_mut()
-            .and_then(|whole| whole.remove("pending"));
-        let pending = Vec::<serde_json::Value>::deserialize(pending.unwrap_or_default())
+        let pending = (whole.as_object_mut())
+            .and_then(|whole| whole.remove("pending"))
+            .ok_or_else(|| serde::de::Error::missing_field("pending"))
+            .and_then(Vec::<serde_json::Value>::deserialize)
             .map_err(HandoffError::Corrupt)?;
         let mut handoff = Handoff::deserialize(whole).map_err(HandoffError::Corrupt)?;
         // Each event read on its own. A control request that came in the
