@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 
 use nix::sys::signal::Signal;
 use tests::{OutputInTime, Service, control_raw, read_greeting, text};
@@ -120,6 +121,31 @@ fn what_a_control_client_sends_reaches_the_log_escaped() {
     );
     assert!(!out.contains('\u{1b}'), "{out}");
     assert!(!out.contains("\nlittleboss: stop requested"), "{out}");
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn what_the_supervisor_quotes_reaches_the_terminal_escaped() {
+    // A reload from a binary in a folder whose name holds an escape
+    // sequence (unpacked from an archive, say), whose child fails: the
+    // path the supervisor quotes is escaped on the command's terminal, as
+    // in `status` and the log, not sent to it raw.
+    let (mut svc, _addr) = v1();
+    let folder = svc.dir.path().join("rel\u{1b}]0;pwned\u{7}");
+    std::fs::create_dir(&folder).unwrap();
+    let release = folder.join("versioned_fails");
+    tests::copy_binary(Path::new(env!("CARGO_BIN_EXE_versioned_fails")), &release);
+    let reload = svc.control_with(&release, "reload", &[]);
+    let said = text(&reload);
+    assert_eq!(reload.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(r"rel\x1b]0;pwned\x07/versioned_fails"),
+        "{said}"
+    );
+    assert!(
+        !said.contains('\u{1b}') && !said.contains('\u{7}'),
+        "{said:?}"
+    );
     svc.stop_expecting(0);
 }
 

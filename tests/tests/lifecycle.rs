@@ -328,7 +328,13 @@ fn a_system_service_whose_control_folder_is_the_tmp_fallback_is_told_so() {
         folder.display()
     ));
     let out = svc.output.wait_for("Environment=LITTLEBOSS_DIR=%t/NAME");
-    assert!(out.contains("give both the same LITTLEBOSS_DIR"), "{out}");
+    // Private, as the control folder must be (systemd's default is 0755).
+    assert!(
+        out.contains(
+            "give both the same LITTLEBOSS_DIR (RuntimeDirectory=NAME, RuntimeDirectoryMode=0700, "
+        ),
+        "{out}"
+    );
     let mut stop = svc.command(ECHO);
     as_a_system_service(&mut stop);
     let out = stop.arg("-littleboss=stop").output_in_time();

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::dir::socket_path;
 use super::protocol::{self, Request, Response};
+use super::status::visible;
 use crate::config::Config;
 use crate::exit::{NOT_RUNNING, UNKNOWN, fail};
 use crate::flags::{Invocation, Mode};
@@ -194,7 +195,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                 Response::Error { error } => {
                     return Err(Failure::new(
                         UNKNOWN,
-                        format!("status of {name} failed: {error}"),
+                        format!("status of {name} failed: {}", visible(&error)),
                     ));
                 }
                 other => return Err(unexpected(other)),
@@ -248,7 +249,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     Response::Reloading { pid, changes } => {
                         say!("reloading {name}: new child pid {pid}");
                         for change in changes {
-                            say!("  {change}");
+                            say!("  {}", visible(&change));
                         }
                     }
                     Response::Reloaded {
@@ -265,11 +266,13 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                         // The reload stands; the supervisor's own code is
                         // what did not change.
                         if let Some(why) = supervisor_not_upgraded {
+                            let why = visible(&why);
                             say!("the supervisor of {name} runs on from its old binary: {why}");
                         }
                         return Ok(0);
                     }
                     Response::Error { error } => {
+                        let error = visible(&error);
                         return Err(Failure::new(1, format!("reload of {name} failed: {error}")));
                     }
                     other => return Err(unexpected(other)),
@@ -304,7 +307,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     Response::Error { error } => {
                         return Err(Failure::new(
                             UNKNOWN,
-                            format!("stop of {name} failed: {error}; it still runs"),
+                            format!("stop of {name} failed: {}; it still runs", visible(&error)),
                         ));
                     }
                     other => return Err(unexpected(other)),
@@ -520,13 +523,14 @@ impl Session {
                     Err(e) if protocol::raw_status(&line).is_some() => {
                         // Kept for `status --json`, which needs no more.
                         self.last = line;
-                        Err(Failure::new(UNKNOWN, e))
+                        Err(Failure::new(UNKNOWN, visible(&e)))
                     }
                     Ok(protocol::Answer::UnknownProgress(_)) => continue,
                     Err(e) if protocol::in_other_version(line.trim_ascii_end()) => {
                         Err(Failure::new(UNKNOWN, other_version(e, self.supervisor)))
                     }
-                    Err(e) => Err(Failure::new(UNKNOWN, e)),
+                    // Which may quote what the supervisor sent.
+                    Err(e) => Err(Failure::new(UNKNOWN, visible(&e))),
                 },
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(Failure::new(
                     UNKNOWN,

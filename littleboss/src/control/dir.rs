@@ -42,7 +42,7 @@ pub(crate) fn fallback_under_a_service_manager(folder: &Path) -> Option<String> 
     let managed = std::env::var_os("INVOCATION_ID").is_some_and(|v| !v.is_empty());
     (managed && chosen_dir().is_none()).then(|| {
         format!(
-            "note: the control folder is {}, the fallback with neither LITTLEBOSS_DIR nor XDG_RUNTIME_DIR set; under a service manager a private /tmp (PrivateTmp=, DynamicUser=) hides it from the commands run from a shell, which would say the service is not running: give both the same LITTLEBOSS_DIR (RuntimeDirectory=NAME, Environment=LITTLEBOSS_DIR=%t/NAME)",
+            "note: the control folder is {}, the fallback with neither LITTLEBOSS_DIR nor XDG_RUNTIME_DIR set; under a service manager a private /tmp (PrivateTmp=, DynamicUser=) hides it from the commands run from a shell, which would say the service is not running: give both the same LITTLEBOSS_DIR (RuntimeDirectory=NAME, RuntimeDirectoryMode=0700, Environment=LITTLEBOSS_DIR=%t/NAME)",
             folder.display()
         )
     })

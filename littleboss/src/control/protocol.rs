@@ -282,7 +282,7 @@ pub(crate) fn decode_answer(line: &[u8]) -> Result<Answer, String> {
             let raw = raw();
             let said = raw["error"]
                 .as_str()
-                .map(|e| format!(", saying: {e}"))
+                .map(|e| format!(", saying: {}", super::status::visible(e)))
                 .unwrap_or_default();
             Err(format!(
                 "the supervisor answered in protocol version {v}; this command speaks version {VERSION}{said}"

@@ -214,16 +214,26 @@ fn held_file(child: &ChildStatus) -> &'static str {
     if child.replaced { HELD_FILE } else { "" }
 }
 
+/// Whether `c` is to be escaped on a terminal: a control character (a
+/// newline, an escape sequence), or one that reorders or hides what
+/// follows (bidirectional overrides and isolates, zero-width marks, line
+/// and paragraph separators, the byte-order mark), which would make a
+/// word read as another.
+fn unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
 /// `word` as a shell reads it back: as it is when nothing in it is
-/// special, else in single quotes; one with a control character (a
-/// newline, an escape sequence) in bash's `$'...'`, escaped, so that none
-/// reaches the terminal as such.
+/// special, else in single quotes; one with a character that is
+/// [`unprintable`] in bash's `$'...'`, escaped, so that none reaches the
+/// terminal as such.
 fn shell_word(word: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
     if !word.is_empty() && word.chars().all(plain) {
         return word.to_owned();
     }
-    if word.chars().any(char::is_control) {
+    if word.chars().any(unprintable) {
         let escaped: String = word
             .chars()
             .map(|c| match c {
@@ -232,7 +242,7 @@ fn shell_word(word: &str) -> String {
                 '\n' => r"\n".to_owned(),
                 '\t' => r"\t".to_owned(),
                 '\r' => r"\r".to_owned(),
-                c if c.is_control() => escaped(c),
+                c if unprintable(c) => escaped(c),
                 c => c.to_string(),
             })
             .collect();
@@ -244,8 +254,8 @@ fn shell_word(word: &str) -> String {
 /// Free text (a failure, which may quote a path) with its control
 /// characters escaped, so that none reaches the terminal as such; its
 /// lines and tabs (a program's error with its causes) kept.
-fn visible(text: &str) -> String {
-    let special = |c: char| c.is_control() && c != '\n' && c != '\t';
+pub(crate) fn visible(text: &str) -> String {
+    let special = |c: char| unprintable(c) && c != '\n' && c != '\t';
     if !text.chars().any(special) {
         return text.to_owned();
     }
@@ -302,6 +312,10 @@ mod tests {
         assert_eq!(shell_word("back\\slash\t"), r"$'back\\slash\t'");
         // A C1 control is a character, not a byte, to bash: `\u`.
         assert_eq!(shell_word("a\u{85}b"), r"$'a\u0085b'");
+        // A right-to-left override would show `a\u{202e}txt.exe` as
+        // `aexe.txt`: escaped too, in the word and in free text.
+        assert_eq!(shell_word("a\u{202e}txt.exe"), r"$'a\u202etxt.exe'");
+        assert_eq!(visible("x\u{2066}y\u{feff}"), r"x\u2066y\ufeff");
         assert_eq!(
             visible("cannot run /srv/\u{1b}[2Jx"),
             r"cannot run /srv/\x1b[2Jx"
