@@ -218,6 +218,33 @@ fn a_supervisor_whose_files_were_removed_leaves_its_successors_alone() {
     assert_eq!(second.wait_exit().code(), Some(0));
 }
 
+#[test]
+fn a_removed_lock_file_alone_is_made_again_and_said() {
+    // A cleaner that does not honour `flock` removed the lock file only:
+    // made again, and said, so that a second start is refused as before.
+    let mut svc = Service::new(ECHO);
+    svc.start(&[]);
+    svc.ready();
+    let lock = svc.control_dir().join("echo_server.lock");
+    std::fs::remove_file(&lock).unwrap();
+    svc.output.wait_for(&format!(
+        "the lock file {} was removed; made it again",
+        lock.display()
+    ));
+    assert!(lock.exists());
+    let second = svc.control("start");
+    assert_eq!(second.status.code(), Some(1), "{}", text(&second));
+    assert!(
+        text(&second).contains(&format!(
+            "`echo_server` is already running (pid {})",
+            svc.pid()
+        )),
+        "{}",
+        text(&second)
+    );
+    svc.stop_expecting(0);
+}
+
 /// `first` makes its files again, answers `status` as itself, and stops.
 fn comes_back(first: &mut Service) {
     first.output.wait_for("was removed; made it again");

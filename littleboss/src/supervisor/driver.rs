@@ -919,6 +919,7 @@ impl Io {
                 return false;
             }
         };
+        let lock_remade = remade.lock.is_some();
         if let Some(lock) = remade.lock {
             // The old one locked a file no path names any more.
             self.lock = lock;
@@ -941,6 +942,12 @@ impl Io {
                     watch.again_in(SERVE_RETRY);
                 }
             }
+            // Only the lock file went (a cleaner that does not honour
+            // `flock`): said too, as the README promises.
+            None if lock_remade => log!(
+                "the lock file {} was removed; made it again",
+                self.lock.path().display()
+            ),
             None => {}
         }
         true
