@@ -72,10 +72,12 @@ pub(crate) fn check(sig: &Signature) -> syn::Result<()> {
     let mut errors = Errors::default();
     let name = sig.ident.unraw();
     if name != "main" {
-        errors.at(
+        // On the wrong function (a method, a helper): where it goes is all
+        // there is to say; `main`'s own rules would read as about this one.
+        return Err(syn::Error::new(
             sig.ident.span(),
             format!("#[littleboss::main] goes on `fn main`, not on `fn {name}`"),
-        );
+        ));
     }
     if let Some(token) = &sig.constness {
         errors.on(token, "`main` cannot be `const`");
