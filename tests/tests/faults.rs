@@ -374,7 +374,7 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
 #[test]
 fn a_ready_said_while_the_supervisor_was_busy_past_the_deadline_counts() {
     // After each child's hello the supervisor's loop blocks 2 s (a slow
-    // spawn, say), well past the 200 ms ready timeout; the child says ready
+    // spawn, say), well past the 1 s ready timeout; the child says ready
     // meanwhile. What came before the deadline is handled before it: every
     // child is taken, none failed as never ready.
     let bin = env!("CARGO_BIN_EXE_short_ready");
@@ -566,7 +566,7 @@ fn a_serving_child_hears_its_supervisor_die_while_a_childs_exec_hangs() {
 
 #[test]
 fn a_reload_whose_exec_hangs_past_its_deadline_fails_and_its_child_is_killed_once_it_runs() {
-    // The 200 ms hello deadline passes while the exec hangs: the reload
+    // The 1 s hello deadline passes while the exec hangs: the reload
     // fails then, the serving child is untouched, and the late child is
     // killed as soon as it runs.
     let bin = env!("CARGO_BIN_EXE_short_ready");
@@ -576,7 +576,7 @@ fn a_reload_whose_exec_hangs_past_its_deadline_fails_and_its_child_is_killed_onc
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let said = text(&out);
     assert!(
-        said.contains("was not started within 200ms: its exec had not returned (is "),
+        said.contains("was not started within 1s: its exec had not returned (is "),
         "{said}"
     );
     assert!(said.contains("; it is killed once it runs"), "{said}");

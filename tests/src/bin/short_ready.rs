@@ -1,10 +1,11 @@
-//! Ready at its first wait, with a ready timeout of 200 ms, serving
-//! `short_ready PID`.
+//! Ready at its first wait, serving `short_ready PID`, with a ready
+//! timeout of 1 s: short, for the tests that wait it out, and long enough
+//! that a loaded machine still starts it in time.
 
 #[littleboss::main(
     name = "short_ready",
     listener(addr = "tcp:127.0.0.1:0"),
-    ready_timeout = "200ms"
+    ready_timeout = "1s"
 )]
 async fn main(ctx: littleboss::Context) {
     let listener = ctx.tcp("addr").expect("addr listener");
