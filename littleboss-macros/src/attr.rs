@@ -942,74 +942,81 @@ mod tests {
     }
 
     #[test]
-    fn a_listener_written_with_a_colon_or_without_quotes_says_what_it_lacks() {
-        assert_eq!(
-            messages(r#"name = "svc", listener(https: "tcp::443")"#),
-            ["write `https = ...`, with `=`"]
-        );
-        assert_eq!(
-            messages(r#"name = "svc", listener(admin = tcp::81)"#),
-            ["listener `admin` takes a string \"NET:ADDR\": `admin = \"tcp::81\"`"]
-        );
-        // After a good item too.
-        assert_eq!(
-            messages(r#"name = "svc", listener(https = "tcp::443", admin = tcp::81)"#),
-            ["listener `admin` takes a string \"NET:ADDR\": `admin = \"tcp::81\"`"]
-        );
-        assert_eq!(
-            messages(r#"name = "svc", listener(https = "tcp::443", admin: "tcp::81")"#),
-            ["write `admin = ...`, with `=`"]
-        );
-        // A dashed name is said whole.
-        assert_eq!(
-            messages(r#"name = "svc", listener(admin-http = tcp::81)"#),
-            ["listener `admin-http` takes a string \"NET:ADDR\": `admin-http = \"tcp::81\"`"]
-        );
-        assert_eq!(
-            messages(r#"name = "svc", listener(https = "tcp::443", admin-http: "tcp::81")"#),
-            ["write `admin-http = ...`, with `=`"]
-        );
-        // Quoted, it would be refused next (no host part): the form.
-        assert_eq!(
-            messages(r#"name = "svc", listener(admin = tcp:8080)"#),
-            ["listener `admin` takes a string \"NET:ADDR\": `admin = \"tcp::8080\"`"]
-        );
-        // The `=` or the value left out.
-        assert_eq!(
-            messages(r#"name = "svc", listener(https "tcp::443")"#),
-            ["write `https = \"tcp::443\"`, with `=`"]
-        );
-        assert_eq!(
-            messages(r#"name = "svc", listener(https = "tcp::443", admin-http "tcp::81")"#),
-            ["write `admin-http = \"tcp::81\"`, with `=`"]
-        );
-        assert_eq!(
-            messages(r#"name = "svc", listener(https = )"#),
-            ["listener `https` takes a string \"NET:ADDR\": `https = \"tcp::8080\"`"]
-        );
-        // The name left out, or a list inside the list.
-        assert_eq!(
-            messages(r#"name = "svc", listener("tcp::443")"#),
-            ["a listener needs a name, which is its flag: `NAME = \"tcp::443\"`"]
-        );
-        assert_eq!(
-            messages(r##"name = "svc", listener(https = "tcp::443", r#"tcp::81"#)"##),
-            ["a listener needs a name, which is its flag: `NAME = r#\"tcp::81\"#`"]
-        );
-        // A quoted name, its `=` left out too.
-        assert_eq!(
-            messages(r#"name = "svc", listener("admin-http" "tcp::81")"#),
-            ["write the listener name unquoted: `admin-http = \"NET:ADDR\"`"]
-        );
-        assert_eq!(
-            messages(r#"name = "svc", listener(listener(https = "tcp::443"))"#),
-            ["`listener(...)` lists do not nest: write these listeners in the outer list"]
-        );
-        // A missing comma is syn's to point at, not a string to suggest.
-        assert_eq!(
-            messages(r#"name = "svc", listener(https = "tcp::443" admin = "tcp::81")"#),
-            ["expected `,`"]
-        );
+    fn a_listener_item_written_wrong_is_told_what_it_lacks() {
+        // Each list (after `name = "svc", `) and the one message it gets.
+        let cases: &[(&str, &str)] = &[
+            (
+                r#"listener(https: "tcp::443")"#,
+                "write `https = ...`, with `=`",
+            ),
+            (
+                r#"listener(admin = tcp::81)"#,
+                "listener `admin` takes a string \"NET:ADDR\": `admin = \"tcp::81\"`",
+            ),
+            // After a good item too.
+            (
+                r#"listener(https = "tcp::443", admin = tcp::81)"#,
+                "listener `admin` takes a string \"NET:ADDR\": `admin = \"tcp::81\"`",
+            ),
+            (
+                r#"listener(https = "tcp::443", admin: "tcp::81")"#,
+                "write `admin = ...`, with `=`",
+            ),
+            // A dashed name is said whole.
+            (
+                r#"listener(admin-http = tcp::81)"#,
+                "listener `admin-http` takes a string \"NET:ADDR\": `admin-http = \"tcp::81\"`",
+            ),
+            (
+                r#"listener(https = "tcp::443", admin-http: "tcp::81")"#,
+                "write `admin-http = ...`, with `=`",
+            ),
+            // Quoted, it would be refused next (no host part): the form.
+            (
+                r#"listener(admin = tcp:8080)"#,
+                "listener `admin` takes a string \"NET:ADDR\": `admin = \"tcp::8080\"`",
+            ),
+            // The `=` or the value left out.
+            (
+                r#"listener(https "tcp::443")"#,
+                "write `https = \"tcp::443\"`, with `=`",
+            ),
+            (
+                r#"listener(https = "tcp::443", admin-http "tcp::81")"#,
+                "write `admin-http = \"tcp::81\"`, with `=`",
+            ),
+            (
+                r#"listener(https = )"#,
+                "listener `https` takes a string \"NET:ADDR\": `https = \"tcp::8080\"`",
+            ),
+            // The name left out, or a list inside the list.
+            (
+                r#"listener("tcp::443")"#,
+                "a listener needs a name, which is its flag: `NAME = \"tcp::443\"`",
+            ),
+            (
+                r##"listener(https = "tcp::443", r#"tcp::81"#)"##,
+                "a listener needs a name, which is its flag: `NAME = r#\"tcp::81\"#`",
+            ),
+            // A quoted name, its `=` left out too.
+            (
+                r#"listener("admin-http" "tcp::81")"#,
+                "write the listener name unquoted: `admin-http = \"NET:ADDR\"`",
+            ),
+            (
+                r#"listener(listener(https = "tcp::443"))"#,
+                "`listener(...)` lists do not nest: write these listeners in the outer list",
+            ),
+            // A missing comma is syn's to point at, not a string to suggest.
+            (
+                r#"listener(https = "tcp::443" admin = "tcp::81")"#,
+                "expected `,`",
+            ),
+        ];
+        for (listeners, message) in cases {
+            let attribute = format!(r#"name = "svc", {listeners}"#);
+            assert_eq!(messages(&attribute), [*message], "{listeners}");
+        }
     }
 
     #[test]

@@ -477,20 +477,29 @@ fn reloaded_with_runtimes_failing_and(
     images: &str,
     env: &[(&str, &str)],
 ) -> (Service, std::net::SocketAddr, i32, PathBuf) {
-    let mut svc = Service::new(V1);
     let mut all = vec![("LITTLEBOSS_TEST_RUNTIME_FAILS", images)];
     all.extend_from_slice(env);
-    let addr = start_with(&mut svc, &all);
+    let (svc, addr, pid, copy, said) = reloaded_to_a_copy_with(&all);
+    assert!(
+        said.contains("test: cannot start the tokio runtime"),
+        "{said}"
+    );
+    (svc, addr, pid, copy)
+}
+
+/// A service of V1 started with `env` in its environment, reloaded to a
+/// copy of V1, which succeeds: the service, its address, its pid, the
+/// copy and what the reload said.
+fn reloaded_to_a_copy_with(
+    env: &[(&str, &str)],
+) -> (Service, std::net::SocketAddr, i32, PathBuf, String) {
+    let mut svc = Service::new(V1);
+    let addr = start_with(&mut svc, env);
     let pid = svc.pid();
     let copy = copy_of(&svc, V1);
     let reload = svc.control_with(&copy, "reload", &[]);
     assert!(reload.status.success(), "{}", text(&reload));
-    assert!(
-        text(&reload).contains("test: cannot start the tokio runtime"),
-        "{}",
-        text(&reload)
-    );
-    (svc, addr, pid, copy)
+    (svc, addr, pid, copy, text(&reload))
 }
 
 #[test]
@@ -553,13 +562,8 @@ fn an_image_that_cannot_watch_a_child_again_goes_back_with_the_child_kept() {
     // itself again, before letting go of the previous binary, rather than
     // kill the child. The third image takes the state back, every child
     // with it.
-    let mut svc = Service::new(V1);
-    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_REWATCH_FAILS", "2")]);
-    let pid = svc.pid();
-    let copy = copy_of(&svc, V1);
-    let reload = svc.control_with(&copy, "reload", &[]);
-    assert!(reload.status.success(), "{}", text(&reload));
-    let said = text(&reload);
+    let fails = [("LITTLEBOSS_TEST_REWATCH_FAILS", "2")];
+    let (mut svc, addr, pid, copy, said) = reloaded_to_a_copy_with(&fails);
     assert!(
         said.contains("cannot watch child pid ")
             && said.contains("test: cannot register its channel"),
@@ -586,15 +590,9 @@ fn an_image_gone_back_on_its_last_try_does_without_a_child_it_cannot_watch() {
     // gone back's tries too: with nothing left to go back to, it kills
     // them, rather than end the service with its control socket, and runs
     // on as when they die: the reload's child, on probation, rolls back.
-    let mut svc = Service::new(V1);
-    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_REWATCH_FAILS", "5")]);
-    let copy = copy_of(&svc, V1);
-    let reload = svc.control_with(&copy, "reload", &[]);
-    let said = text(&reload);
-    assert!(
-        reload.status.success() && said.contains("runs on from its old binary"),
-        "{said}"
-    );
+    let fails = [("LITTLEBOSS_TEST_REWATCH_FAILS", "5")];
+    let (mut svc, addr, _, _, said) = reloaded_to_a_copy_with(&fails);
+    assert!(said.contains("runs on from its old binary"), "{said}");
     let out = svc.output.wait_for("; killing it");
     assert!(
         out.contains("cannot watch child pid ")
@@ -617,13 +615,8 @@ fn an_upgrade_waits_for_a_later_reload_while_a_child_has_not_taken_its_orders() 
     // one stuck sending to a child that does not read its channel: an exec
     // now would lose what it holds for the child. The reload stands; the
     // supervisor keeps its binary, to be tried again by the next reload.
-    let mut svc = Service::new(V1);
-    let addr = start_with(&mut svc, &[("LITTLEBOSS_TEST_UNSETTLED", "1")]);
-    let pid = svc.pid();
-    let copy = copy_of(&svc, V1);
-    let reload = svc.control_with(&copy, "reload", &[]);
-    assert!(reload.status.success(), "{}", text(&reload));
-    let said = text(&reload);
+    let unsettled = [("LITTLEBOSS_TEST_UNSETTLED", "1")];
+    let (mut svc, addr, pid, copy, said) = reloaded_to_a_copy_with(&unsettled);
     assert!(
         said.contains("runs on from its old binary: child pid ")
             && said.contains("has not taken what the supervisor sent it within 500 ms"),
