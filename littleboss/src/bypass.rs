@@ -64,7 +64,7 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     // `lameduck` is kept to the end of `run`, which ends the process.
     // SIGHUP stays the program's own: without a supervisor, nothing else
     // would make sense of it.
-    crate::lameduck::on_signals(lameduck.clone(), config.lameduck, own_files.clone(), false)
+    crate::lameduck::on_signals(lameduck.clone(), config.lameduck, own_files.clone(), None)
         .unwrap_or_else(|e| {
             fail(
                 1,

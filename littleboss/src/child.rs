@@ -183,7 +183,10 @@ pub(crate) fn run(
     // The socket files are the supervisor's, for the next child.
     let watching = match crate::test_hook::test_hook::<u8>("LITTLEBOSS_TEST_CHILD_THREAD_FAILS") {
         Some(_) => Err(std::io::Error::from(nix::errno::Errno::EAGAIN)),
-        None => crate::lameduck::on_signals(lameduck.clone(), config.lameduck, Vec::new(), true),
+        None => {
+            let hangup = Some(supervisor);
+            crate::lameduck::on_signals(lameduck.clone(), config.lameduck, Vec::new(), hangup)
+        }
     };
     watching
         .unwrap_or_else(|e| give_up(format!("cannot start the thread watching for signals: {e}")));

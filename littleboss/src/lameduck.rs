@@ -693,8 +693,8 @@ fn not_listening(e: &std::io::Error) -> bool {
 /// whatever the program's runtime is doing: the first begins lameduck; a
 /// second (not within [`SAME_STOP`] of the first), or the lameduck
 /// timeout, ends the process, removing `own_files` (the socket files it
-/// bound itself) first. With `hangup` (a child's), SIGHUP too, only to say
-/// it is the supervisor's: sent to every process of the service
+/// bound itself) first. With `hangup` (a child's: its supervisor's pid),
+/// SIGHUP too, only to say it is the supervisor's: sent to every process of the service
 /// (`systemctl kill -s HUP`, `pkill -HUP`), it would otherwise end the
 /// serving child at once while the supervisor reloads. Returns once the
 /// handlers are installed. The caller keeps a handle on `lameduck` for
@@ -708,7 +708,7 @@ pub(crate) fn on_signals(
     lameduck: Arc<Lameduck>,
     timeout: Duration,
     own_files: Vec<OwnFile>,
-    hangup: bool,
+    hangup: Option<nix::unistd::Pid>,
 ) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let (installed_tx, installed_rx) = std::sync::mpsc::channel();
@@ -733,13 +733,14 @@ pub(crate) fn on_signals(
                 };
                 // A handler, not SIG_IGN: the program's own children get
                 // the default back at their exec.
-                let mut hup = hangup.then(|| signal(SignalKind::hangup()).ok()).flatten();
+                let mut hup = hangup.and_then(|_| signal(SignalKind::hangup()).ok());
+                let supervisor = hangup.unwrap_or(nix::unistd::Pid::from_raw(0));
                 let _ = installed_tx.send(());
                 let first = loop {
                     tokio::select! {
                         _ = term.recv() => break 15,
                         _ = int.recv() => break 2,
-                        Some(()) = hangup_of(&mut hup) => hangup_ignored(),
+                        Some(()) = hangup_of(&mut hup) => hangup_ignored(supervisor),
                     }
                 };
                 let since = tokio::time::Instant::now();
@@ -749,7 +750,7 @@ pub(crate) fn on_signals(
                         _ = term.recv() => "SIGTERM",
                         _ = int.recv() => "SIGINT",
                         Some(()) = hangup_of(&mut hup) => {
-                            hangup_ignored();
+                            hangup_ignored(supervisor);
                             continue;
                         }
                         _ = tokio::time::sleep_until(since + timeout) => {
@@ -794,15 +795,19 @@ async fn hangup_of(hup: &mut Option<tokio::signal::unix::Signal>) -> Option<()> 
 
 /// A SIGHUP sent to the child itself: news, not a warning (a program
 /// with a SIGHUP handler of its own, reopening its logs, gets it too).
-fn hangup_ignored() {
+fn hangup_ignored(supervisor: nix::unistd::Pid) {
+    // Its parent no more: it died, and this child drains on its own.
+    let who = match nix::unistd::getppid() == supervisor {
+        true => format!("the supervisor (pid {supervisor}) does"),
+        false => format!("its supervisor (pid {supervisor}), which does, is gone"),
+    };
     // Not waited for: the program's logger may block, and this thread must
     // go on to the SIGTERM after.
     crate::report::say_detached(
         log::Level::Info,
         format!(
-            "SIGHUP to the child (pid {}): littleboss does not reload on it; the supervisor (pid {}) does",
-            std::process::id(),
-            nix::unistd::getppid()
+            "SIGHUP to the child (pid {}): littleboss does not reload on it; {who}",
+            std::process::id()
         ),
     );
 }

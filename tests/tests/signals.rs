@@ -213,6 +213,12 @@ fn an_orphaned_child_refuses_connections_and_frees_its_port_for_the_next_start()
     let refused = std::net::TcpStream::connect(addr).map(drop).unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
     assert!(alive(orphan), "the orphan drains for 8 s");
+    // A `pkill -HUP` meanwhile: the supervisor it names is gone.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(orphan), Signal::SIGHUP).unwrap();
+    svc.output.wait_for(&format!(
+        "SIGHUP to the child (pid {orphan}): littleboss does not reload on it; its supervisor (pid {}), which does, is gone",
+        svc.pid()
+    ));
     // The next start takes the port while the orphan still drains.
     let mut again = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
     again.dir = std::mem::replace(&mut svc.dir, tempfile::tempdir().unwrap());
