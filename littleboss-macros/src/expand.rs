@@ -41,7 +41,10 @@ pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
         Some(syn::FnArg::Typed(arg)) => matches!(*arg.pat, syn::Pat::Wild(_)),
         Some(syn::FnArg::Receiver(_)) => false,
     };
-    if let Some(ready) = ready.filter(|r| r.value == Ready::Manual && no_context) {
+    // One of `main`'s own rules: on another function, where the attribute
+    // goes is all there is to say (see `signature::check`).
+    let on_main = f.sig.ident.unraw() == "main";
+    if let Some(ready) = ready.filter(|r| r.value == Ready::Manual && no_context && on_main) {
         errors.at(
             ready.span,
             "`ready = \"manual\"` needs `main(ctx: littleboss::Context)`, to call `ctx.ready()`: without it the program can never say it is ready",

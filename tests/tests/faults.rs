@@ -127,11 +127,15 @@ fn what_a_control_client_sends_reaches_the_log_escaped() {
 #[test]
 fn what_the_supervisor_quotes_reaches_the_terminal_escaped() {
     // A reload from a binary in a folder whose name holds an escape
-    // sequence (unpacked from an archive, say), whose child fails: the
-    // path the supervisor quotes is escaped on the command's terminal, as
-    // in `status` and the log, not sent to it raw.
+    // sequence and a newline (unpacked from an archive, say), whose child
+    // fails: the path the supervisor quotes is escaped on the command's
+    // terminal, as in `status` and the log, not sent to it raw, and the
+    // line after its newline indented, not read as a line of its own.
     let (mut svc, _addr) = v1();
-    let folder = svc.dir.path().join("rel\u{1b}]0;pwned\u{7}");
+    let folder = svc
+        .dir
+        .path()
+        .join("rel\u{1b}]0;pwned\u{7}\nlittleboss: forged");
     std::fs::create_dir(&folder).unwrap();
     let release = folder.join("versioned_fails");
     tests::copy_binary(Path::new(env!("CARGO_BIN_EXE_versioned_fails")), &release);
@@ -139,13 +143,14 @@ fn what_the_supervisor_quotes_reaches_the_terminal_escaped() {
     let said = text(&reload);
     assert_eq!(reload.status.code(), Some(1), "{said}");
     assert!(
-        said.contains(r"rel\x1b]0;pwned\x07/versioned_fails"),
+        said.contains("rel\\x1b]0;pwned\\x07\n  littleboss: forged/versioned_fails"),
         "{said}"
     );
     assert!(
         !said.contains('\u{1b}') && !said.contains('\u{7}'),
         "{said:?}"
     );
+    assert!(!said.contains("\nlittleboss: forged"), "{said:?}");
     svc.stop_expecting(0);
 }
 

@@ -228,7 +228,7 @@ fn a_removed_lock_file_alone_is_made_again_and_said() {
     let lock = svc.control_dir().join("echo_server.lock");
     std::fs::remove_file(&lock).unwrap();
     svc.output.wait_for(&format!(
-        "the lock file {} was removed; made it again",
+        "the lock file {} had been removed; made it again",
         lock.display()
     ));
     assert!(lock.exists());

@@ -221,7 +221,14 @@ fn held_file(child: &ChildStatus) -> &'static str {
 /// word read as another.
 fn unprintable(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{feff}'
+        )
 }
 
 /// `word` as a shell reads it back: as it is when nothing in it is
@@ -253,14 +260,17 @@ fn shell_word(word: &str) -> String {
 
 /// Free text (a failure, which may quote a path) with its control
 /// characters escaped, so that none reaches the terminal as such; its
-/// lines and tabs (a program's error with its causes) kept.
+/// lines and tabs (a program's error with its causes) kept, each line
+/// after the first indented, so that none reads as a line of its own (a
+/// path holding `\nlittleboss: reloaded ...`).
 pub(crate) fn visible(text: &str) -> String {
     let special = |c: char| unprintable(c) && c != '\n' && c != '\t';
-    if !text.chars().any(special) {
+    if !text.chars().any(|c| special(c) || c == '\n') {
         return text.to_owned();
     }
     let escape = |c: char| match c {
         c if special(c) => escaped(c),
+        '\n' => "\n  ".to_owned(),
         c => c.to_string(),
     };
     text.chars().map(escape).collect()
@@ -322,7 +332,11 @@ mod tests {
         );
         assert_eq!(
             visible("plain: it's\n\tcaused by"),
-            "plain: it's\n\tcaused by"
+            "plain: it's\n  \tcaused by"
+        );
+        assert_eq!(
+            visible("/srv/x\nlittleboss: reloaded"),
+            "/srv/x\n  littleboss: reloaded"
         );
     }
 

@@ -945,7 +945,7 @@ impl Io {
             // Only the lock file went (a cleaner that does not honour
             // `flock`): said too, as the README promises.
             None if lock_remade => log!(
-                "the lock file {} was removed; made it again",
+                "the lock file {} had been removed; made it again",
                 self.lock.path().display()
             ),
             None => {}

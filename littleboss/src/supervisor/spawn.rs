@@ -473,14 +473,14 @@ impl Watcher {
         kill_group(self.process.pid);
     }
 
-    /// Sends `message` to the child, unless a kill comes first: a child
-    /// that does not read its channel (stopped, stuck) would otherwise
-    /// hold its kill off, queued behind the send, for good.
+    /// Sends `message` to the child, unless a kill comes first (`Err(None)`):
+    /// a child that does not read its channel (stopped, stuck) would
+    /// otherwise hold its kill off, queued behind the send, for good.
     async fn send(
         &self,
         message: ToChild,
         fds: &[std::os::fd::BorrowedFd<'_>],
-    ) -> std::io::Result<()> {
+    ) -> Result<(), Option<std::io::Error>> {
         let hangs = self.lameduck_hangs && matches!(message, ToChild::Lameduck { .. });
         let send = async {
             if hangs {
@@ -489,10 +489,10 @@ impl Watcher {
             self.channel.send(message, fds).await
         };
         tokio::select! {
-            sent = send => sent,
+            sent = send => sent.map_err(Some),
             () = self.kill_now.notified() => {
                 self.kill();
-                Err(std::io::Error::other("killed while it was being sent to"))
+                Err(None)
             }
         }
     }
@@ -524,7 +524,8 @@ impl Watcher {
         let (id, pid) = (self.id, self.process.pid);
         if let Some((hello, fds)) = hello {
             let borrowed: Vec<_> = fds.iter().map(|fd| fd.as_fd()).collect();
-            if let Err(e) = self.send(hello, &borrowed).await {
+            // Killed meanwhile, on purpose: nothing to say.
+            if let Err(Some(e)) = self.send(hello, &borrowed).await {
                 // Most likely the child died at once. If not, it waits for
                 // a hello that will never come: end it. Its exit tells the
                 // rest.
