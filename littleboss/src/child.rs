@@ -507,7 +507,7 @@ fn spawn_lifecycle(
                 std::thread::sleep(left);
                 let why = format!("still running {timeout:?} after draining began; exiting");
                 crate::report::say_patiently(log::Level::Warn, why);
-                crate::report::exit(1);
+                crate::report::exit_by_deadline(1);
             };
             let timer = std::thread::Builder::new()
                 .name("littleboss-deadline".into())
@@ -515,7 +515,7 @@ fn spawn_lifecycle(
             if timer.is_err() {
                 // Out of threads: this one keeps the time, unsaid.
                 std::thread::sleep(left);
-                crate::report::exit(1);
+                crate::report::exit_by_deadline(1);
             }
             let within = format!("{} ms", left.as_millis());
             if gone {

@@ -778,7 +778,7 @@ pub(crate) fn on_signals(
                 for file in own_files {
                     file.remove();
                 }
-                crate::report::exit(128 + first);
+                crate::report::exit_by_deadline(128 + first);
             });
         })?;
     let _ = installed_rx.recv();

@@ -71,6 +71,26 @@ pub(crate) fn exit(code: i32) -> ! {
     std::process::exit(code)
 }
 
+/// [`exit`] at a deadline (an orphan's lameduck timeout, a program still
+/// running after its stop signal), which nothing may put off: should the
+/// C library's exit handlers not return within [`FLUSH_PATIENCE`] (a
+/// linked library's handler waiting on a lock a stuck thread holds), the
+/// process ends without them. An orphan has nobody left to kill it.
+pub(crate) fn exit_by_deadline(code: i32) -> ! {
+    flush_logger();
+    let forced = std::thread::Builder::new()
+        .name("littleboss-exit".into())
+        .spawn(move || {
+            std::thread::sleep(FLUSH_PATIENCE);
+            // SAFETY: `_exit` ends the process at once, running no handler;
+            // it takes a number and touches no memory of ours.
+            unsafe { nix::libc::_exit(code) }
+        });
+    // Without a thread for the watch, the exit as it is.
+    drop(forced);
+    std::process::exit(code)
+}
+
 /// Flushes the program's logger, waiting [`FLUSH_PATIENCE`] at most;
 /// false when no thread could be had for it. Not flushed then: run here,
 /// a flush that never returns would keep the process alive for ever.

@@ -196,6 +196,21 @@ fn a_child_whose_supervisor_is_killed_winds_down_and_exits() {
 }
 
 #[test]
+fn an_orphan_whose_exit_handlers_block_still_ends_at_its_deadline() {
+    // Its supervisor killed, the child drains on its own and must be gone
+    // by its lameduck timeout: a C exit handler that never returns (a
+    // linked library's) cannot keep it alive, with nobody left to kill it.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_exit_blocks"));
+    svc.start(&[]);
+    let child: i32 = svc.printed("started pid");
+    svc.signal(Signal::SIGKILL);
+    svc.wait_supervisor_exit();
+    svc.output
+        .wait_for("still running 1s after draining began; exiting");
+    tests::eventually("the orphan gone", || (!alive(child)).then_some(()));
+}
+
+#[test]
 fn an_orphaned_child_refuses_connections_and_frees_its_port_for_the_next_start() {
     let port = tests::free_port();
     let flag = format!("-addr=127.0.0.1:{port}");
