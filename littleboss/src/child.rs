@@ -153,12 +153,19 @@ pub(crate) fn run(
     let repeats = crate::flags::Repeats::LastWins;
     let inv = crate::flags::parse(config, argv, repeats).unwrap_or_else(|e| give_up(e.to_string()));
     let listeners = adopt(config, &entries, fds, &inv.listeners).unwrap_or_else(|e| {
-        if e.shut_for_a_stop() && stop_began(&link, STOP_SIGN_WAIT) {
+        let sign = e
+            .shut_for_a_stop()
+            .then(|| stop_began(&link, STOP_SIGN_WAIT));
+        if let Some(Some(sign)) = sign {
             // Nothing is wrong with this binary: it came too late.
+            let why = match sign {
+                StopSign::Lameduck => "the service is stopping",
+                StopSign::SupervisorGone => "the supervisor is gone",
+            };
             crate::report::say(
                 log::Level::Info,
                 format_args!(
-                    "the service is stopping: its listeners were shut before this child could take them; exiting"
+                    "{why}: its listeners were shut before this child could take them; exiting"
                 ),
             );
             crate::report::exit(0);
@@ -535,23 +542,35 @@ fn spawn_lifecycle(
 /// serving child's, which shut them: there already, in practice).
 const STOP_SIGN_WAIT: Duration = Duration::from_secs(2);
 
-/// Whether the supervisor has begun a stop: lameduck for this child, or
-/// the channel's end, within `within`. Otherwise something else shut the
-/// listeners, and the child fails saying so.
-fn stop_began(link: &ChildEnd, within: Duration) -> bool {
+/// What ended a service whose listeners were shut before this child
+/// could take them.
+#[derive(Debug, PartialEq)]
+enum StopSign {
+    /// Lameduck for this child: the supervisor is stopping.
+    Lameduck,
+    /// The channel's end: the supervisor is gone (its orphaned children
+    /// shut the listeners).
+    SupervisorGone,
+}
+
+/// How the supervisor has begun a stop, if it has within `within`:
+/// lameduck for this child, or the channel's end. Otherwise something
+/// else shut the listeners, and the child fails saying so.
+fn stop_began(link: &ChildEnd, within: Duration) -> Option<StopSign> {
     let deadline = std::time::Instant::now() + within;
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         if left.is_zero() || link.set_recv_timeout(left).is_err() {
-            return false;
+            return None;
         }
         match link.recv() {
-            Ok(Some((ToChild::Lameduck { .. }, _)) | None) => return true,
+            Ok(Some((ToChild::Lameduck { .. }, _))) => return Some(StopSign::Lameduck),
+            Ok(None) => return Some(StopSign::SupervisorGone),
             Ok(Some(_)) => {}
             // A signal (a `pkill -HUP` of the service): a receive with a
             // timeout is not restarted.
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
+            Err(_) => return None,
         }
     }
 }
@@ -592,12 +611,19 @@ mod tests {
         let (supervisor, child) = crate::fdpass::socketpair().unwrap();
         let child = ChildEnd::new(child);
         // Silence: something else shut the listeners.
-        assert!(!super::stop_began(&child, within));
+        assert_eq!(super::stop_began(&child, within), None);
         let lameduck = crate::link::encode(ToChild::Lameduck { refuse: true });
         crate::fdpass::send(supervisor.as_fd(), &lameduck, &[]).unwrap();
-        assert!(super::stop_began(&child, within));
+        assert_eq!(
+            super::stop_began(&child, within),
+            Some(super::StopSign::Lameduck)
+        );
         drop(supervisor);
-        assert!(super::stop_began(&child, within), "the channel's end");
+        assert_eq!(
+            super::stop_began(&child, within),
+            Some(super::StopSign::SupervisorGone),
+            "the channel's end"
+        );
     }
 
     #[test]
@@ -629,7 +655,12 @@ mod tests {
         let lameduck = crate::link::encode(ToChild::Lameduck { refuse: true });
         // Not sent if the wait has ended already (and dropped its end).
         let _ = crate::fdpass::send(supervisor.as_fd(), &lameduck, &[]);
-        assert!(waiting.join().unwrap(), "a signal read as no stop");
+        let sign = waiting.join().unwrap();
+        assert_eq!(
+            sign,
+            Some(super::StopSign::Lameduck),
+            "a signal read as no stop"
+        );
     }
 
     #[test]
