@@ -245,6 +245,41 @@ fn a_removed_lock_file_alone_is_made_again_and_said() {
     svc.stop_expecting(0);
 }
 
+#[test]
+fn a_lock_file_taken_by_another_process_meanwhile_is_said_so_and_taken_back_later() {
+    // The lock file removed, and a new one at its path locked by another
+    // process before the supervisor made it again: the supervisor still
+    // answers at its socket, and says so (not "signals only"); once the
+    // other lets go, it takes the lock back.
+    let mut svc = Service::new(ECHO);
+    svc.start(&[]);
+    svc.ready();
+    let path = svc.control_dir().join("echo_server.lock");
+    std::fs::remove_file(&path).unwrap();
+    let file = std::fs::File::create(&path).unwrap();
+    let held = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock).unwrap();
+    let said = svc.output.wait_for("was removed and cannot be made again");
+    let pid = svc.pid();
+    assert!(
+        said.contains(&format!(
+            "the lock file {} was removed and cannot be made again: ",
+            path.display()
+        )) && said.contains(&format!(
+            "this supervisor (pid {pid}) still answers at its control socket "
+        )),
+        "{said}"
+    );
+    assert!(!said.contains("signals only"), "{said}");
+    let status = svc.control("status");
+    assert!(status.status.success(), "{}", text(&status));
+    drop(held);
+    svc.output.wait_for(&format!(
+        "the lock file {} had been removed; made it again",
+        path.display()
+    ));
+    svc.stop_expecting(0);
+}
+
 /// `first` makes its files again, answers `status` as itself, and stops.
 fn comes_back(first: &mut Service) {
     first.output.wait_for("was removed; made it again");

@@ -912,10 +912,22 @@ impl Io {
                         REMAKE_RETRY.1
                     ),
                 };
-                log!(
-                    "the control socket {} was removed and cannot be made again: {e}; this supervisor (pid {pid}) can be reached by signals only, {until}: `kill -HUP {pid}` reloads it, `kill -TERM {pid}` stops it gracefully",
-                    path.display()
-                );
+                // Only the lock file went, and another process holds the
+                // new one (a `start` of the same service, which finds this
+                // one answering and exits): the commands still reach it.
+                let socket_in_place = (self.control_file.as_ref())
+                    .is_some_and(|f| crate::own_file::identity(&path) == Some(f.id));
+                match socket_in_place {
+                    true => log!(
+                        "the lock file {} was removed and cannot be made again: {e}; this supervisor (pid {pid}) still answers at its control socket {}; the lock is taken again {until}",
+                        self.lock.path().display(),
+                        path.display()
+                    ),
+                    false => log!(
+                        "the control socket {} was removed and cannot be made again: {e}; this supervisor (pid {pid}) can be reached by signals only, {until}: `kill -HUP {pid}` reloads it, `kill -TERM {pid}` stops it gracefully",
+                        path.display()
+                    ),
+                }
                 return false;
             }
         };
