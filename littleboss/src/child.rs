@@ -158,9 +158,14 @@ pub(crate) fn run(
             .then(|| stop_began(&link, STOP_SIGN_WAIT));
         if let Some(Some(sign)) = sign {
             // Nothing is wrong with this binary: it came too late.
+            // A closed channel alone does not say the supervisor died (an
+            // upgrade in place that could not hand it on): the parent does.
             let why = match sign {
                 StopSign::Lameduck => "the service is stopping",
-                StopSign::SupervisorGone => "the supervisor is gone",
+                StopSign::ChannelEnd if reparented(supervisor, REPARENTED_WAIT) => {
+                    "the supervisor is gone"
+                }
+                StopSign::ChannelEnd => "the supervisor closed this child's channel",
             };
             crate::report::say(
                 log::Level::Info,
@@ -497,7 +502,7 @@ fn spawn_lifecycle(
             // in-place upgrade that could not hand it on closes it while the
             // supervisor lives on, holding the very sockets a refusal would
             // shut for every child.
-            let gone = closed && reparented(supervisor, Duration::from_secs(2));
+            let gone = closed && reparented(supervisor, REPARENTED_WAIT);
             if gone && refuse_when_orphaned {
                 lameduck.begin_refusing_orphaned();
             } else {
@@ -542,6 +547,10 @@ fn spawn_lifecycle(
 /// serving child's, which shut them: there already, in practice).
 const STOP_SIGN_WAIT: Duration = Duration::from_secs(2);
 
+/// How long a dying supervisor may take, after its channel's end, to hand
+/// its children on (it closes its descriptors a moment before).
+const REPARENTED_WAIT: Duration = Duration::from_secs(2);
+
 /// What ended a service whose listeners were shut before this child
 /// could take them.
 #[derive(Debug, PartialEq)]
@@ -549,8 +558,8 @@ enum StopSign {
     /// Lameduck for this child: the supervisor is stopping.
     Lameduck,
     /// The channel's end: the supervisor is gone (its orphaned children
-    /// shut the listeners).
-    SupervisorGone,
+    /// shut the listeners), or it closed this child's channel.
+    ChannelEnd,
 }
 
 /// How the supervisor has begun a stop, if it has within `within`:
@@ -565,7 +574,7 @@ fn stop_began(link: &ChildEnd, within: Duration) -> Option<StopSign> {
         }
         match link.recv() {
             Ok(Some((ToChild::Lameduck { .. }, _))) => return Some(StopSign::Lameduck),
-            Ok(None) => return Some(StopSign::SupervisorGone),
+            Ok(None) => return Some(StopSign::ChannelEnd),
             Ok(Some(_)) => {}
             // A signal (a `pkill -HUP` of the service): a receive with a
             // timeout is not restarted.
@@ -621,7 +630,7 @@ mod tests {
         drop(supervisor);
         assert_eq!(
             super::stop_began(&child, within),
-            Some(super::StopSign::SupervisorGone),
+            Some(super::StopSign::ChannelEnd),
             "the channel's end"
         );
     }

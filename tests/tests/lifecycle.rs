@@ -255,9 +255,13 @@ fn a_lock_file_taken_by_another_process_meanwhile_is_said_so_and_taken_back_late
     svc.start(&[]);
     svc.ready();
     let path = svc.control_dir().join("echo_server.lock");
+    // Stopped meanwhile, so that the other process is first however slow
+    // this machine is.
+    svc.signal(nix::sys::signal::Signal::SIGSTOP);
     std::fs::remove_file(&path).unwrap();
     let file = std::fs::File::create(&path).unwrap();
     let held = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock).unwrap();
+    svc.signal(nix::sys::signal::Signal::SIGCONT);
     let said = svc.output.wait_for("was removed and cannot be made again");
     let pid = svc.pid();
     assert!(

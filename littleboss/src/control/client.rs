@@ -249,7 +249,8 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     Response::Reloading { pid, changes } => {
                         say!("reloading {name}: new child pid {pid}");
                         for change in changes {
-                            say!("  {}", visible(&change));
+                            // Its later lines deeper than the next change.
+                            say!("  {}", visible(&change).replace("\n  ", "\n    "));
                         }
                     }
                     Response::Reloaded {

@@ -223,11 +223,15 @@ fn unprintable(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{061c}'
+            '\u{00ad}'
+                | '\u{061c}'
+                | '\u{180e}'
                 | '\u{200b}'..='\u{200f}'
                 | '\u{2028}'..='\u{202e}'
                 | '\u{2060}'..='\u{2069}'
                 | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{e0000}'..='\u{e007f}'
         )
 }
 
@@ -280,9 +284,11 @@ pub(crate) fn visible(text: &str) -> String {
 /// one; `\u0085` for one past ASCII (C1's U+0080 to U+009F), since `\x`
 /// is a byte to bash, not a character.
 fn escaped(c: char) -> String {
-    match c.is_ascii() {
-        true => format!(r"\x{:02x}", c as u32),
-        false => format!(r"\u{:04x}", c as u32),
+    match c as u32 {
+        ..0x80 => format!(r"\x{:02x}", c as u32),
+        0x80..0x1_0000 => format!(r"\u{:04x}", c as u32),
+        // Past four hex digits, which is all `\u` takes.
+        _ => format!(r"\U{:08x}", c as u32),
     }
 }
 
@@ -326,6 +332,7 @@ mod tests {
         // `aexe.txt`: escaped too, in the word and in free text.
         assert_eq!(shell_word("a\u{202e}txt.exe"), r"$'a\u202etxt.exe'");
         assert_eq!(visible("x\u{2066}y\u{feff}"), r"x\u2066y\ufeff");
+        assert_eq!(shell_word("tag\u{e0041}"), r"$'tag\U000e0041'");
         assert_eq!(
             visible("cannot run /srv/\u{1b}[2Jx"),
             r"cannot run /srv/\x1b[2Jx"

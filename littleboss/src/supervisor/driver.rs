@@ -919,7 +919,7 @@ impl Io {
                     .is_some_and(|f| crate::own_file::identity(&path) == Some(f.id));
                 match socket_in_place {
                     true => log!(
-                        "the lock file {} was removed and cannot be made again: {e}; this supervisor (pid {pid}) still answers at its control socket {}; the lock is taken again {until}",
+                        "the lock file {} was removed and cannot be made again: {e}; this supervisor (pid {pid}) still answers at its control socket {}; it tries to take the lock again {until}",
                         self.lock.path().display(),
                         path.display()
                     ),
