@@ -37,6 +37,13 @@ pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
         let message = if ours {
             "`#[littleboss::main]` is given twice: keep one (one service, one supervisor)"
                 .to_owned()
+        } else if path == "main" {
+            // Imported: ours again (`use littleboss::main`), or another
+            // crate's under that name; neither belongs here.
+            "remove this second `#[main]`: `#[littleboss::main]` must be the only entry-point \
+             attribute on `main` (one service, one supervisor, on the tokio runtime littleboss \
+             runs)"
+                .to_owned()
         } else {
             format!(
                 "remove `#[{path}]`: littleboss calls `main` itself, on the tokio runtime it \
@@ -64,12 +71,13 @@ fn is_tokio_main(attr: &Attribute) -> bool {
 
 /// The path of another entry-point attribute on `main`, as written: a
 /// second `#[littleboss::main]`, `#[actix_web::main]`, `#[async_std::main]`
-/// (rustc has applied any `cfg_attr` before we see the item). Below ours
-/// it would be kept on the `main` littleboss calls, and expand there: a
-/// second supervisor inside the first, or another runtime.
+/// (rustc has applied any `cfg_attr` before we see the item), or an
+/// imported one, `#[main]` (rustc has no attribute of that name). Below
+/// ours it would be kept on the `main` littleboss calls, and expand there:
+/// a second supervisor inside the first, or another runtime.
 fn entry_attribute(attr: &Attribute) -> Option<String> {
     let segments = &attr.path().segments;
-    if segments.len() < 2 || segments.last().is_none_or(|s| s.ident != "main") {
+    if segments.last().is_none_or(|s| s.ident != "main") {
         return None;
     }
     let path: Vec<String> = segments.iter().map(|s| s.ident.to_string()).collect();
@@ -255,14 +263,13 @@ mod tests {
                 "{message}"
             );
         }
-        // An attribute named `main` alone is not an entry point.
-        assert_eq!(
-            error(quote::quote!(
-                #[main]
-                fn main() {}
-            )),
-            None
-        );
+        // Imported (`use littleboss::main`, given twice): one all the same.
+        let bare = error(quote::quote!(
+            #[main]
+            fn main() {}
+        ))
+        .unwrap();
+        assert!(bare.starts_with("remove this second `#[main]`"), "{bare}");
     }
 
     #[test]

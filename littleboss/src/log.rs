@@ -17,25 +17,48 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// `text` with its control characters escaped (`\n`, `\u{1b}`), for a
-/// line that quotes what another process sent (a control client's
-/// request): it stays one line, and no escape sequence reaches a terminal.
+/// `text` with its [`unprintable`] characters escaped (`\n`, `\u{1b}`,
+/// `\u{202e}`), for a line that quotes what another process sent (a
+/// control client's request): it stays one line, no escape sequence
+/// reaches a terminal, and nothing in it reorders or hides the rest.
 ///
 /// ```ignore
 /// assert_eq!(printable("a\u{1b}[2J\nb"), "a\\u{1b}[2J\\nb");
 /// ```
 pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    if !text.chars().any(unprintable) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut escaped = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        match c.is_control() {
-            true => escaped.extend(c.escape_debug()),
-            false => escaped.push(c),
+        match c {
+            c if c.is_control() => escaped.extend(c.escape_debug()),
+            c if unprintable(c) => escaped.extend(c.escape_unicode()),
+            c => escaped.push(c),
         }
     }
     std::borrow::Cow::Owned(escaped)
+}
+
+/// Whether `c` is to be escaped on a terminal: a control character (a
+/// newline, an escape sequence), or one that reorders or hides what
+/// follows (bidirectional overrides and isolates, zero-width and
+/// invisible marks, line and paragraph separators, the byte-order mark,
+/// tag characters), which would make a word read as another.
+pub(crate) fn unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00ad}'
+                | '\u{061c}'
+                | '\u{180e}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{feff}'
+                | '\u{fff9}'..='\u{fffb}'
+                | '\u{e0000}'..='\u{e007f}'
+        )
 }
 
 /// Writes `line` and a newline to stderr in one `write` (in the supervisor,
@@ -329,6 +352,18 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_text_keeps_to_its_line_and_its_order() {
+        assert_eq!(printable("plain text, ünïcode"), "plain text, ünïcode");
+        assert_eq!(printable("a\u{1b}[2J\nb"), r"a\u{1b}[2J\nb");
+        // A right-to-left override would show `"cmd":"exe.txt"` reversed;
+        // a zero-width space would make two words look like one.
+        assert_eq!(
+            printable("x\u{202e}y\u{200b}z\u{e0041}"),
+            r"x\u{202e}y\u{200b}z\u{e0041}"
+        );
+    }
 
     #[test]
     fn lines_wait_for_a_writer_when_none_can_be_started() {

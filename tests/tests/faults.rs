@@ -95,11 +95,12 @@ fn a_draining_child_whose_supervisor_dies_keeps_its_lameduck_deadline() {
 
 #[test]
 fn what_a_control_client_sends_reaches_the_log_escaped() {
-    // An escape sequence and a forged line, in an unknown command and in a
-    // reload's path: each logged on one line, escaped.
+    // An escape sequence, a forged line and a bidirectional override, in an
+    // unknown command and in a reload's path: each logged on one line,
+    // escaped.
     let (mut svc, _addr) = v1();
     let socket = svc.control_dir().join("versioned.sock");
-    let forged = r#"\u001b]0;x\u0007\nlittleboss: stop requested"#;
+    let forged = r#"\u001b]0;x\u0007\nlittleboss: stop requested\u202e"#;
     let reply = control_raw(
         &socket,
         format!("{{\"v\":1,\"cmd\":\"{forged}\"}}\n").as_bytes(),
@@ -116,10 +117,11 @@ fn what_a_control_client_sends_reaches_the_log_escaped() {
         "{out}"
     );
     assert!(
-        out.contains(r"reload requested: /no/\u{1b}]0;x\u{7}\nlittleboss: stop requested"),
+        out.contains(r"reload requested: /no/\u{1b}]0;x\u{7}\nlittleboss: stop requested\u{202e}"),
         "{out}"
     );
-    assert!(!out.contains('\u{1b}'), "{out}");
+    // A right-to-left override, which would show the rest reversed.
+    assert!(!out.contains(['\u{1b}', '\u{202e}']), "{out}");
     assert!(!out.contains("\nlittleboss: stop requested"), "{out}");
     svc.stop_expecting(0);
 }

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::log::unprintable;
 use crate::time_fmt::format_utc;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,27 +213,6 @@ pub(crate) const HELD_FILE: &str = " (replaced since: the earlier file runs, hel
 /// What follows a child's path when it runs the earlier file held open.
 fn held_file(child: &ChildStatus) -> &'static str {
     if child.replaced { HELD_FILE } else { "" }
-}
-
-/// Whether `c` is to be escaped on a terminal: a control character (a
-/// newline, an escape sequence), or one that reorders or hides what
-/// follows (bidirectional overrides and isolates, zero-width marks, line
-/// and paragraph separators, the byte-order mark), which would make a
-/// word read as another.
-fn unprintable(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{00ad}'
-                | '\u{061c}'
-                | '\u{180e}'
-                | '\u{200b}'..='\u{200f}'
-                | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{2069}'
-                | '\u{feff}'
-                | '\u{fff9}'..='\u{fffb}'
-                | '\u{e0000}'..='\u{e007f}'
-        )
 }
 
 /// `word` as a shell reads it back: as it is when nothing in it is

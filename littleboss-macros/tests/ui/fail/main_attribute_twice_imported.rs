@@ -1,0 +1,5 @@
+use littleboss::main;
+
+#[main(name = "a")]
+#[main]
+async fn main() {}
