@@ -42,22 +42,44 @@ pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// Whether `c` is to be escaped on a terminal: a control character (a
 /// newline, an escape sequence), or one that reorders or hides what
-/// follows (bidirectional overrides and isolates, zero-width and
-/// invisible marks, line and paragraph separators, the byte-order mark,
-/// tag characters), which would make a word read as another.
+/// follows, which would make a word read as another: Unicode's default
+/// ignorable code points (bidirectional overrides and isolates,
+/// zero-width and invisible marks, Hangul fillers, variation selectors,
+/// tag characters, the byte-order mark), the other format characters,
+/// and the line and paragraph separators.
 pub(crate) fn unprintable(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
+            // Default_Ignorable_Code_Point (Unicode 16).
             '\u{00ad}'
+                | '\u{034f}'
                 | '\u{061c}'
-                | '\u{180e}'
+                | '\u{115f}'..='\u{1160}'
+                | '\u{17b4}'..='\u{17b5}'
+                | '\u{180b}'..='\u{180f}'
                 | '\u{200b}'..='\u{200f}'
-                | '\u{2028}'..='\u{202e}'
-                | '\u{2060}'..='\u{2069}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{206f}'
+                | '\u{3164}'
+                | '\u{fe00}'..='\u{fe0f}'
                 | '\u{feff}'
+                | '\u{ffa0}'
+                | '\u{fff0}'..='\u{fff8}'
+                | '\u{1bca0}'..='\u{1bca3}'
+                | '\u{1d173}'..='\u{1d17a}'
+                | '\u{e0000}'..='\u{e0fff}'
+                // The other format characters (Cf), and Zl, Zp.
+                | '\u{0600}'..='\u{0605}'
+                | '\u{06dd}'
+                | '\u{070f}'
+                | '\u{0890}'..='\u{0891}'
+                | '\u{08e2}'
+                | '\u{2028}'..='\u{2029}'
                 | '\u{fff9}'..='\u{fffb}'
-                | '\u{e0000}'..='\u{e007f}'
+                | '\u{110bd}'
+                | '\u{110cd}'
+                | '\u{13430}'..='\u{1343f}'
         )
 }
 
@@ -363,6 +385,9 @@ mod tests {
             printable("x\u{202e}y\u{200b}z\u{e0041}"),
             r"x\u{202e}y\u{200b}z\u{e0041}"
         );
+        // A Hangul filler shows as a blank; a variation selector as
+        // nothing.
+        assert_eq!(printable("app\u{3164}\u{fe0f}"), r"app\u{3164}\u{fe0f}");
     }
 
     #[test]

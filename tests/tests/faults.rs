@@ -109,7 +109,8 @@ fn what_a_control_client_sends_reaches_the_log_escaped() {
     let reload = format!("{{\"v\":1,\"cmd\":\"reload\",\"path\":\"/no/{forged}\"}}\n");
     let reply = control_raw(&socket, reload.as_bytes());
     assert!(reply.iter().any(|r| r.contains("error")), "{reply:?}");
-    let out = svc.output.wait_for("reload requested: /no/");
+    // Up to the reload's failure, which quotes the path too.
+    let out = svc.output.wait_for("cannot start /no/");
     assert!(
         out.contains(
             r"bad control request: bad request: unknown variant `\u{1b}]0;x\u{7}\nlittleboss: stop"
@@ -118,6 +119,10 @@ fn what_a_control_client_sends_reaches_the_log_escaped() {
     );
     assert!(
         out.contains(r"reload requested: /no/\u{1b}]0;x\u{7}\nlittleboss: stop requested\u{202e}"),
+        "{out}"
+    );
+    assert!(
+        out.contains(r"cannot start /no/\u{1b}]0;x\u{7}\nlittleboss: stop requested\u{202e}: "),
         "{out}"
     );
     // A right-to-left override, which would show the rest reversed.

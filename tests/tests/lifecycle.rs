@@ -274,6 +274,12 @@ fn a_lock_file_taken_by_another_process_meanwhile_is_said_so_and_taken_back_late
         "{said}"
     );
     assert!(!said.contains("signals only"), "{said}");
+    // Its retries take the lock back, not a watch of the path (a lock let
+    // go of is no event).
+    assert!(
+        said.contains("it tries to take the lock again in 1s"),
+        "{said}"
+    );
     let status = svc.control("status");
     assert!(status.status.success(), "{}", text(&status));
     drop(held);

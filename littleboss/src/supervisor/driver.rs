@@ -918,10 +918,13 @@ impl Io {
                 let socket_in_place = (self.control_file.as_ref())
                     .is_some_and(|f| crate::own_file::identity(&path) == Some(f.id));
                 match socket_in_place {
+                    // A lock let go of is no event a watch sees: the
+                    // retries alone take it back.
                     true => log!(
-                        "the lock file {} was removed and cannot be made again: {e}; this supervisor (pid {pid}) still answers at its control socket {}; it tries to take the lock again {until}",
+                        "the lock file {} was removed and cannot be made again: {e}; this supervisor (pid {pid}) still answers at its control socket {}; it tries to take the lock again in {wait:?}, then less and less often, up to every {:?}",
                         self.lock.path().display(),
-                        path.display()
+                        path.display(),
+                        REMAKE_RETRY.1
                     ),
                     false => log!(
                         "the control socket {} was removed and cannot be made again: {e}; this supervisor (pid {pid}) can be reached by signals only, {until}: `kill -HUP {pid}` reloads it, `kill -TERM {pid}` stops it gracefully",
