@@ -398,8 +398,11 @@ impl Rewatchable {
     /// at its number, for an image that takes the state back should this
     /// one fail before it serves.
     pub(crate) fn new(pid: u32, channel: &OwnedFd) -> std::io::Result<Rewatchable> {
-        let process = Process::open(pid)?;
+        // The channel first: short of descriptors, its copy fails, and
+        // the image goes back, before a failed pidfd could say that the
+        // child is watched by pid.
         let channel = SupervisorEnd::new(channel.try_clone()?)?;
+        let process = Process::open(pid)?;
         Ok(Rewatchable { process, channel })
     }
 
