@@ -610,6 +610,38 @@ fn an_image_gone_back_on_its_last_try_does_without_a_child_it_cannot_watch() {
 }
 
 #[test]
+fn an_image_short_of_descriptors_on_its_last_try_keeps_every_child_and_client() {
+    // No image can have a second descriptor of what was handed over (as
+    // short of descriptors): each before the last goes back, or runs
+    // itself again; the last, with nothing left to go back to, takes the
+    // handed-over ones themselves, which needs none spare, and serves on
+    // with every child and the reload's client, none killed.
+    let none_spare = [("LITTLEBOSS_TEST_NO_SPARE_FDS", "1")];
+    let (mut svc, addr, pid, _, said) = reloaded_to_a_copy_with(&none_spare);
+    assert!(
+        said.contains("runs on from its old binary")
+            && said.contains("cannot serve the control socket: Too many open files"),
+        "{said}"
+    );
+    let out = svc.output.wait_for("trying again (3 of 3)");
+    assert_eq!(exe(pid), Path::new(V1), "{out}");
+    let serving = serving_pid(&svc);
+    assert!(
+        said.contains(&format!("pid {serving} is serving")),
+        "{said}"
+    );
+    assert_eq!(read_greeting(addr).unwrap().trim(), format!("v1 {serving}"));
+    let status = status(&svc);
+    assert_eq!(status["upgrades"], 0);
+    let out = svc.output.text();
+    assert!(
+        !out.contains("killing it") && !out.contains("after try 3 of 3"),
+        "{out}"
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn an_upgrade_waits_for_a_later_reload_while_a_child_has_not_taken_its_orders() {
     // The children's watchers never say they carried out their orders, as
     // one stuck sending to a child that does not read its channel: an exec

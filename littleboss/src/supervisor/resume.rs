@@ -181,7 +181,11 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         Ok(handoff) => handoff,
         Err(e) => give_up(e.to_string(), e.blames_the_reader(), None),
     };
-    let held = adopt_all(&handoff).unwrap_or_else(|(why, ours)| give_up(why, ours, Some(&handoff)));
+    let mut held =
+        adopt_all(&handoff).unwrap_or_else(|(why, ours)| give_up(why, ours, Some(&handoff)));
+    // What came across, named before the descriptors go to the runtime.
+    let kept_children: Vec<ChildId> = held.children.iter().map(|(id, _)| *id).collect();
+    let kept_clients: Vec<u64> = held.clients.iter().map(|(id, _)| *id).collect();
     let rt = match crate::test_hook::test_hook::<u32>(handoff::TEST_RUNTIME_FAILS_VAR) {
         Some(fails @ 1..) => {
             let left = (fails - 1).to_string();
@@ -199,7 +203,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         });
         // An image gone back on its last try has nowhere left to go.
         let lenient = rollback.is_some() && tries >= handoff::ROLLBACK_TRIES;
-        register(&handoff, &held, lenient)
+        register(&handoff, &mut held, lenient)
     };
     // Going back (or, gone back already, trying again) keeps them all.
     let registered = registered.unwrap_or_else(|why| give_up(why, false, Some(&handoff)));
@@ -230,10 +234,14 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
             refuse: !may_retry,
         },
     };
-    let gone = gone_clients(&handoff, &held.clients);
+    // The clients of requests handed over whose connections did not come
+    // across (closed before the exec, or not handed over): gone, told
+    // after the events handed over, so that a reload of theirs that comes
+    // to be queued is dropped as if they had hung up here.
+    let gone = super::machine::gone_clients(&handoff.pending, &kept_clients);
     let mut events = vec![first];
     events.extend(std::mem::take(&mut handoff.pending));
-    events.extend(lost_children(&handoff, &held.children, &events));
+    events.extend(lost_children(&handoff, &kept_children, &events));
     events.extend(gone);
     events.extend(registered.gone);
     // Registered under other descriptors: the handed-over ones go.
@@ -278,7 +286,8 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
 
 /// The descriptors of a handoff, owned again.
 struct Held {
-    control: std::os::unix::net::UnixListener,
+    /// Taken by [`register`] on an image's last try.
+    control: Option<std::os::unix::net::UnixListener>,
     /// Another descriptor of the control socket, for the next upgrade.
     control_fd: OwnedFd,
     lock: ServiceLock,
@@ -410,7 +419,7 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
         }
     };
     Ok(Held {
-        control,
+        control: Some(control),
         control_fd,
         lock,
         sockets,
@@ -439,7 +448,8 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
 /// can still go back: a failure after the previous binary is let go of
 /// would lose the child or the client. Each is registered through a
 /// second descriptor, so that the handed-over one stays open at its
-/// number for an image that takes the state back.
+/// number for an image that takes the state back; on an image's last
+/// try, with nothing left to go back to, through the handed-over one.
 struct Registered {
     control: tokio::net::UnixListener,
     children: Vec<driver::Rewatched>,
@@ -451,12 +461,18 @@ struct Registered {
 
 /// Registers what [`Held`] holds with the runtime (entered), or says why
 /// it could not, at the first failure (short of memory or descriptors).
-/// `lenient`: nothing is left to go back to, so a child that cannot be
-/// registered is killed, and a client dropped, rather than end the
-/// service with them all; only the control socket is a must.
-fn register(handoff: &Handoff, held: &Held, lenient: bool) -> Result<Registered, String> {
-    let control = (held.control.try_clone())
-        .and_then(super::registered)
+/// `lenient`: nothing is left to go back to, so the handed-over
+/// descriptors themselves are taken, which needs no spare one (short of
+/// descriptors, the likely reason the tries before failed), and a child
+/// that cannot be registered is killed, and a client dropped, rather
+/// than end the service with them all; only the control socket is a must.
+fn register(handoff: &Handoff, held: &mut Held, lenient: bool) -> Result<Registered, String> {
+    let control = match (lenient, &held.control) {
+        (true, _) => (held.control.take()).ok_or_else(|| std::io::Error::other("taken already")),
+        (false, Some(control)) => spare_copy(control).map(Into::into),
+        (false, None) => Err(std::io::Error::other("taken already")),
+    };
+    let control = (control.and_then(super::registered))
         .map_err(|e| format!("cannot serve the control socket: {e}"))?;
     let fails = match crate::test_hook::test_hook::<u32>(handoff::TEST_REWATCH_FAILS_VAR) {
         Some(fails @ 1..) => {
@@ -466,9 +482,18 @@ fn register(handoff: &Handoff, held: &Held, lenient: bool) -> Result<Registered,
         }
         _ => false,
     };
+    let channels: Vec<(ChildId, std::io::Result<OwnedFd>)> = match lenient {
+        true => (std::mem::take(&mut held.children).into_iter())
+            .map(|(id, channel)| (id, Ok(channel)))
+            .collect(),
+        false => (held.children.iter())
+            .map(|(id, channel)| (*id, spare_copy(channel)))
+            .collect(),
+    };
     let mut children = Vec::new();
     let mut gone = Vec::new();
-    for (id, channel) in &held.children {
+    for (id, channel) in channels {
+        let id = &id;
         let Some(child) = handoff.state.children.get(id) else {
             continue;
         };
@@ -481,7 +506,8 @@ fn register(handoff: &Handoff, held: &Held, lenient: bool) -> Result<Registered,
             continue;
         };
         // The test's failure comes after a real registration, let go of.
-        let child = spawn::Rewatchable::new(pid, channel).and_then(|child| match fails {
+        let child = channel.and_then(|channel| spawn::Rewatchable::new(pid, channel));
+        let child = child.and_then(|child| match fails {
             true => Err(std::io::Error::other("test: cannot register its channel")),
             false => Ok(child),
         });
@@ -501,19 +527,44 @@ fn register(handoff: &Handoff, held: &Held, lenient: bool) -> Result<Registered,
             Err(e) => return Err(format!("cannot watch child pid {pid} again: {e}")),
         }
     }
-    let awaiting = held.clients.iter().map(|(id, kept)| (Some(*id), kept));
-    let idle = held.idle.iter().map(|kept| (None, kept));
+    let conns: Vec<(Option<u64>, std::io::Result<driver::KeptConnection>)> = match lenient {
+        true => {
+            let awaiting = std::mem::take(&mut held.clients).into_iter();
+            let idle = std::mem::take(&mut held.idle).into_iter();
+            (awaiting.map(|(id, kept)| (Some(id), Ok(kept))))
+                .chain(idle.map(|kept| (None, Ok(kept))))
+                .collect()
+        }
+        false => {
+            let copy = |kept: &driver::KeptConnection| {
+                spare_copy(&kept.conn).map(|conn| driver::KeptConnection {
+                    conn,
+                    unread: kept.unread.clone(),
+                    unsent: kept.unsent.clone(),
+                })
+            };
+            let awaiting = held
+                .clients
+                .iter()
+                .map(|(id, kept)| (Some(*id), copy(kept)));
+            awaiting
+                .chain(held.idle.iter().map(|kept| (None, copy(kept))))
+                .collect()
+        }
+    };
     let mut clients = Vec::new();
-    for (id, kept) in awaiting.chain(idle) {
-        let stream = (kept.conn.try_clone())
-            .map(std::os::unix::net::UnixStream::from)
-            .and_then(crate::control::server::stream);
+    for (id, kept) in conns {
+        let stream = kept.and_then(|kept| {
+            let stream = std::os::unix::net::UnixStream::from(kept.conn);
+            let stream = crate::control::server::stream(stream)?;
+            Ok((stream, kept.unread, kept.unsent))
+        });
         match stream {
-            Ok(stream) => clients.push(driver::Reconnected {
+            Ok((stream, unread, unsent)) => clients.push(driver::Reconnected {
                 id,
                 stream,
-                unread: kept.unread.clone(),
-                unsent: kept.unsent.clone(),
+                unread,
+                unsent,
             }),
             Err(e) if lenient => {
                 log!("cannot take back a control connection: {e}");
@@ -528,6 +579,16 @@ fn register(handoff: &Handoff, held: &Held, lenient: bool) -> Result<Registered,
         clients,
         gone,
     })
+}
+
+/// A second descriptor of `fd`, for [`register`]. Test hook
+/// [`handoff::TEST_NO_SPARE_FDS_VAR`]: none can be had, as when short of
+/// descriptors.
+fn spare_copy(fd: &impl std::os::fd::AsFd) -> std::io::Result<OwnedFd> {
+    if crate::test_hook::test_hook::<u8>(handoff::TEST_NO_SPARE_FDS_VAR) == Some(1) {
+        return Err(std::io::Error::from_raw_os_error(nix::libc::EMFILE));
+    }
+    fd.as_fd().try_clone_to_owned()
 }
 
 /// Whether a descriptor this binary could not adopt would fail it again:
@@ -560,12 +621,12 @@ fn kept(handoff: &Handoff, conn: OwnedFd) -> driver::KeptConnection {
 /// is not pending: nothing could watch or tell them anything. Each is
 /// killed with its process group (it is our unreaped child, so its pid
 /// is still its own) and reported gone; the orphan scan reaps it.
-fn lost_children(handoff: &Handoff, kept: &[(ChildId, OwnedFd)], events: &[Event]) -> Vec<Event> {
+fn lost_children(handoff: &Handoff, kept: &[ChildId], events: &[Event]) -> Vec<Event> {
     let exited = handoff::exited(events);
     let mut lost = Vec::new();
     for (id, child) in &handoff.state.children {
         let Some(pid) = child.pid else { continue };
-        if kept.iter().any(|(k, _)| k == id) || exited.contains(id) {
+        if kept.contains(id) || exited.contains(id) {
             continue;
         }
         log!("lost child pid {pid} in the upgrade (no channel); killing it");
@@ -578,15 +639,6 @@ fn lost_children(handoff: &Handoff, kept: &[(ChildId, OwnedFd)], events: &[Event
         lost.push(Event::Signal(super::machine::Signal::Chld));
     }
     lost
-}
-
-/// The clients of requests handed over whose connections did not come
-/// across (closed before the exec, or not handed over): gone, told after
-/// the events handed over, so that a reload of theirs that comes to be
-/// queued is dropped as if they had hung up here.
-fn gone_clients(handoff: &Handoff, kept: &[(u64, driver::KeptConnection)]) -> Vec<Event> {
-    let kept: Vec<u64> = kept.iter().map(|(id, _)| *id).collect();
-    super::machine::gone_clients(&handoff.pending, &kept)
 }
 
 /// This binary cannot take the state over: the previous one takes it back,

@@ -393,15 +393,15 @@ pub(crate) struct Rewatchable {
 }
 
 impl Rewatchable {
-    /// Opens the child `pid` (not reaped: still ours) and registers a
-    /// second descriptor of its `channel`. The handed-over one stays open
-    /// at its number, for an image that takes the state back should this
-    /// one fail before it serves.
-    pub(crate) fn new(pid: u32, channel: &OwnedFd) -> std::io::Result<Rewatchable> {
-        // The channel first: short of descriptors, its copy fails, and
-        // the image goes back, before a failed pidfd could say that the
-        // child is watched by pid.
-        let channel = SupervisorEnd::new(channel.try_clone()?)?;
+    /// Registers the child's `channel` (a second descriptor of the one
+    /// handed over, which stays open at its number for an image that
+    /// takes the state back should this one fail before it serves) and
+    /// opens the child `pid` (not reaped: still ours). The channel comes
+    /// first: short of descriptors, the copy of it has failed already, and
+    /// the image goes back, before a failed pidfd could say that the
+    /// child is watched by pid.
+    pub(crate) fn new(pid: u32, channel: OwnedFd) -> std::io::Result<Rewatchable> {
+        let channel = SupervisorEnd::new(channel)?;
         let process = Process::open(pid)?;
         Ok(Rewatchable { process, channel })
     }
