@@ -59,10 +59,11 @@ pub(crate) const TEST_RUNTIME_FAILS_VAR: &str = "LITTLEBOSS_TEST_RUNTIME_FAILS";
 /// [`TEST_RUNTIME_FAILS_VAR`] is: a new image goes back, an image that
 /// went back runs itself again, and on its last try kills them.
 pub(crate) const TEST_REWATCH_FAILS_VAR: &str = "LITTLEBOSS_TEST_REWATCH_FAILS";
-/// For tests: `1` makes every image's copies of the descriptors handed
-/// over fail, as one short of descriptors: a new image goes back, an image
-/// that went back runs itself again, and its last try, which needs no
-/// copies, serves on with them all.
+/// For tests: `1` makes the copies that each image registers of the
+/// control socket, channels and connections handed over fail, as one
+/// short of descriptors: a new image goes back, an image that went back
+/// runs itself again, and its last try, which registers the handed-over
+/// ones themselves, serves on with them all.
 pub(crate) const TEST_NO_SPARE_FDS_VAR: &str = "LITTLEBOSS_TEST_NO_SPARE_FDS";
 
 /// A test hook: how many of a new image's execs of the previous binary,

@@ -462,8 +462,8 @@ struct Registered {
 /// Registers what [`Held`] holds with the runtime (entered), or says why
 /// it could not, at the first failure (short of memory or descriptors).
 /// `lenient`: nothing is left to go back to, so the handed-over
-/// descriptors themselves are taken, which needs no spare one (short of
-/// descriptors, the likely reason the tries before failed), and a child
+/// descriptors themselves are taken, where the tries before took copies
+/// (short of descriptors, the likely reason they failed), and a child
 /// that cannot be registered is killed, and a client dropped, rather
 /// than end the service with them all; only the control socket is a must.
 fn register(handoff: &Handoff, held: &mut Held, lenient: bool) -> Result<Registered, String> {
@@ -490,43 +490,6 @@ fn register(handoff: &Handoff, held: &mut Held, lenient: bool) -> Result<Registe
             .map(|(id, channel)| (*id, spare_copy(channel)))
             .collect(),
     };
-    let mut children = Vec::new();
-    let mut gone = Vec::new();
-    for (id, channel) in channels {
-        let id = &id;
-        let Some(child) = handoff.state.children.get(id) else {
-            continue;
-        };
-        let Some(pid) = child.pid else {
-            // No channel could have come from it.
-            gone.push(Event::Exited {
-                id: *id,
-                exit: ChildExit::Code(1),
-            });
-            continue;
-        };
-        // The test's failure comes after a real registration, let go of.
-        let child = channel.and_then(|channel| spawn::Rewatchable::new(pid, channel));
-        let child = child.and_then(|child| match fails {
-            true => Err(std::io::Error::other("test: cannot register its channel")),
-            false => Ok(child),
-        });
-        match child {
-            Ok(child) => children.push(driver::Rewatched { id: *id, child }),
-            Err(e) if lenient => {
-                // Unwatched, it could serve on or outlive its kill
-                // deadline: killed (our unreaped child, so the pid is
-                // still its own), with its group (forked workers), and
-                // left for the orphan scan to reap.
-                log!("cannot watch child pid {pid} again: {e}; killing it");
-                spawn::kill_with_group(pid);
-                let exit = ChildExit::Signal(nix::libc::SIGKILL);
-                gone.push(Event::Exited { id: *id, exit });
-                gone.push(Event::Signal(super::machine::Signal::Chld));
-            }
-            Err(e) => return Err(format!("cannot watch child pid {pid} again: {e}")),
-        }
-    }
     let conns: Vec<(Option<u64>, std::io::Result<driver::KeptConnection>)> = match lenient {
         true => {
             let awaiting = std::mem::take(&mut held.clients).into_iter();
@@ -552,6 +515,62 @@ fn register(handoff: &Handoff, held: &mut Held, lenient: bool) -> Result<Registe
                 .collect()
         }
     };
+    // Every copy made before any pidfd is opened: short of descriptors, a
+    // pidfd's failure would say that the child is watched by pid, which
+    // going back makes untrue.
+    let failed_copy = (channels.iter()).find_map(|(id, channel)| {
+        let pid = handoff.state.children.get(id)?.pid?;
+        channel.as_ref().err().map(|e| (pid, e))
+    });
+    if let Some((pid, e)) = failed_copy {
+        return Err(format!("cannot watch child pid {pid} again: {e}"));
+    }
+    if let Some(e) = conns.iter().find_map(|(_, kept)| kept.as_ref().err()) {
+        return Err(format!("cannot take back a control connection: {e}"));
+    }
+    let mut children = Vec::new();
+    let mut gone = Vec::new();
+    for (id, channel) in channels {
+        let id = &id;
+        let Some(child) = handoff.state.children.get(id) else {
+            continue;
+        };
+        let Some(pid) = child.pid else {
+            // No channel could have come from it.
+            gone.push(Event::Exited {
+                id: *id,
+                exit: ChildExit::Code(1),
+            });
+            continue;
+        };
+        // The test's failure comes after a real registration, let go of
+        // (after a kill: its channel's end would start its lameduck).
+        let child = channel.and_then(|channel| spawn::Rewatchable::new(pid, channel));
+        let child = match (child, fails) {
+            (Ok(child), false) => Ok(child),
+            (Ok(child), true) => Err((
+                std::io::Error::other("test: cannot register its channel"),
+                Some(child),
+            )),
+            (Err(e), _) => Err((e, None)),
+        };
+        match child {
+            Ok(child) => children.push(driver::Rewatched { id: *id, child }),
+            Err((e, registered)) if lenient => {
+                // Unwatched, it could serve on or outlive its kill
+                // deadline: killed (our unreaped child, so the pid is
+                // still its own), with its group (forked workers), and
+                // left for the orphan scan to reap.
+                log!("cannot watch child pid {pid} again: {e}; killing it");
+                spawn::kill_with_group(pid);
+                drop(registered);
+                let exit = ChildExit::Signal(nix::libc::SIGKILL);
+                gone.push(Event::Exited { id: *id, exit });
+                gone.push(Event::Signal(super::machine::Signal::Chld));
+            }
+            Err((e, _)) => return Err(format!("cannot watch child pid {pid} again: {e}")),
+        }
+    }
     let mut clients = Vec::new();
     for (id, kept) in conns {
         let stream = kept.and_then(|kept| {

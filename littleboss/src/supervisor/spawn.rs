@@ -396,9 +396,9 @@ impl Rewatchable {
     /// Registers the child's `channel` (a second descriptor of the one
     /// handed over, which stays open at its number for an image that
     /// takes the state back should this one fail before it serves) and
-    /// opens the child `pid` (not reaped: still ours). The channel comes
-    /// first: short of descriptors, the copy of it has failed already, and
-    /// the image goes back, before a failed pidfd could say that the
+    /// opens the child `pid` (not reaped: still ours). The copy is made
+    /// first, by the caller: short of descriptors, it has failed already,
+    /// and the image goes back, before a failed pidfd could say that the
     /// child is watched by pid.
     pub(crate) fn new(pid: u32, channel: OwnedFd) -> std::io::Result<Rewatchable> {
         let channel = SupervisorEnd::new(channel)?;
