@@ -155,7 +155,7 @@ pub(crate) fn run(
     let listeners = adopt(config, &entries, fds, &inv.listeners).unwrap_or_else(|e| {
         let sign = e
             .shut_for_a_stop()
-            .then(|| stop_began(&link, STOP_SIGN_WAIT));
+            .then(|| stop_began(&link, supervisor, STOP_SIGN_WAIT));
         if let Some(Some(sign)) = sign {
             // Nothing is wrong with this binary: it came too late.
             // A closed channel alone does not say the supervisor died (an
@@ -558,19 +558,23 @@ enum StopSign {
     /// Lameduck for this child: the supervisor is stopping.
     Lameduck,
     /// The channel's end: the supervisor is gone (its orphaned children
-    /// shut the listeners), or it closed this child's channel.
+    /// shut the listeners), or it closed this child's channel; or, the
+    /// channel still open (its end held by a sibling whose exec hangs),
+    /// the supervisor gone all the same.
     ChannelEnd,
 }
 
 /// How the supervisor has begun a stop, if it has within `within`:
-/// lameduck for this child, or the channel's end. Otherwise something
-/// else shut the listeners, and the child fails saying so.
-fn stop_began(link: &ChildEnd, within: Duration) -> Option<StopSign> {
+/// lameduck for this child, or the channel's end, or, with neither, the
+/// death of `supervisor` (this child handed to another parent). Otherwise
+/// something else shut the listeners, and the child fails saying so.
+fn stop_began(link: &ChildEnd, supervisor: nix::unistd::Pid, within: Duration) -> Option<StopSign> {
     let deadline = std::time::Instant::now() + within;
+    let gone = || reparented(supervisor, Duration::ZERO).then_some(StopSign::ChannelEnd);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         if left.is_zero() || link.set_recv_timeout(left).is_err() {
-            return None;
+            return gone();
         }
         match link.recv() {
             Ok(Some((ToChild::Lameduck { .. }, _))) => return Some(StopSign::Lameduck),
@@ -579,7 +583,7 @@ fn stop_began(link: &ChildEnd, within: Duration) -> Option<StopSign> {
             // A signal (a `pkill -HUP` of the service): a receive with a
             // timeout is not restarted.
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return None,
+            Err(_) => return gone(),
         }
     }
 }
@@ -617,19 +621,28 @@ mod tests {
     fn a_stop_is_told_by_lameduck_or_the_channels_end_and_nothing_else() {
         use std::os::fd::AsFd;
         let within = Duration::from_millis(200);
+        let parent = nix::unistd::getppid();
         let (supervisor, child) = crate::fdpass::socketpair().unwrap();
         let child = ChildEnd::new(child);
         // Silence: something else shut the listeners.
-        assert_eq!(super::stop_began(&child, within), None);
+        assert_eq!(super::stop_began(&child, parent, within), None);
+        // Unless the supervisor is gone, its end of the channel held open
+        // by another process (a sibling's exec that hangs): here one that
+        // is not this process's parent.
+        let dead = nix::unistd::Pid::from_raw(parent.as_raw() + 1);
+        assert_eq!(
+            super::stop_began(&child, dead, within),
+            Some(super::StopSign::ChannelEnd)
+        );
         let lameduck = crate::link::encode(ToChild::Lameduck { refuse: true });
         crate::fdpass::send(supervisor.as_fd(), &lameduck, &[]).unwrap();
         assert_eq!(
-            super::stop_began(&child, within),
+            super::stop_began(&child, parent, within),
             Some(super::StopSign::Lameduck)
         );
         drop(supervisor);
         assert_eq!(
-            super::stop_began(&child, within),
+            super::stop_began(&child, parent, within),
             Some(super::StopSign::ChannelEnd),
             "the channel's end"
         );
@@ -652,8 +665,9 @@ mod tests {
         unsafe { nix::sys::signal::sigaction(nix::sys::signal::SIGWINCH, &catch) }.unwrap();
         let (supervisor, child) = crate::fdpass::socketpair().unwrap();
         let child = ChildEnd::new(child);
+        let parent = nix::unistd::getppid();
         let waiting =
-            std::thread::spawn(move || super::stop_began(&child, Duration::from_secs(30)));
+            std::thread::spawn(move || super::stop_began(&child, parent, Duration::from_secs(30)));
         for _ in 0..10 {
             std::thread::sleep(Duration::from_millis(20));
             let thread = waiting.as_pthread_t();

@@ -242,7 +242,7 @@ fn shell_word(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
 }
 
-/// Free text (a failure, which may quote a path) with its control
+/// Free text (a failure, which may quote a path) with its [`unprintable`]
 /// characters escaped, so that none reaches the terminal as such; its
 /// lines and tabs (a program's error with its causes) kept, each line
 /// after the first indented, so that none reads as a line of its own (a
@@ -260,9 +260,9 @@ pub(crate) fn visible(text: &str) -> String {
     text.chars().map(escape).collect()
 }
 
-/// A control character as bash's `$'...'` writes it: `\x1b` for an ASCII
-/// one; `\u0085` for one past ASCII (C1's U+0080 to U+009F), since `\x`
-/// is a byte to bash, not a character.
+/// An [`unprintable`] character as bash's `$'...'` writes it: `\x1b` for
+/// an ASCII one; `\u0085` up to U+FFFF (`\x` is a byte to bash, not a
+/// character); `\U000e0041` past it.
 fn escaped(c: char) -> String {
     match c as u32 {
         ..0x80 => format!(r"\x{:02x}", c as u32),

@@ -108,7 +108,9 @@ pub(crate) struct KeptConnection {
 /// image's runtime.
 #[derive(Debug)]
 pub(crate) struct Rewatched {
+    /// The child's id in the machine's state.
     pub id: ChildId,
+    /// Its process and channel, registered.
     pub child: super::spawn::Rewatchable,
 }
 
@@ -118,6 +120,7 @@ pub(crate) struct Rewatched {
 pub(crate) struct Reconnected {
     /// The client whose request awaits its answer (`None`: none held).
     pub id: Option<ClientId>,
+    /// The connection, registered.
     pub stream: tokio::net::UnixStream,
     /// What it had sent that the previous image read already.
     pub unread: Vec<u8>,

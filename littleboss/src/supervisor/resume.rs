@@ -205,7 +205,9 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         let lenient = rollback.is_some() && tries >= handoff::ROLLBACK_TRIES;
         register(&handoff, &mut held, lenient)
     };
-    // Going back (or, gone back already, trying again) keeps them all.
+    // Going back (or, gone back already, trying again) keeps them all; on
+    // the last try only the control socket can fail here, which ends the
+    // service.
     let registered = registered.unwrap_or_else(|why| give_up(why, false, Some(&handoff)));
     // The signalfd is open: what arrived during the exec, still pending,
     // comes after the events the previous image handed over.
@@ -244,7 +246,8 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     events.extend(lost_children(&handoff, &kept_children, &events));
     events.extend(gone);
     events.extend(registered.gone);
-    // Registered under other descriptors: the handed-over ones go.
+    // Registered under other descriptors: the handed-over ones go (on the
+    // last try, registered themselves, taken already).
     drop((held.control, held.children, held.clients, held.idle));
     let serving = Serving {
         control: registered.control,
@@ -544,7 +547,8 @@ fn register(handoff: &Handoff, held: &mut Held, lenient: bool) -> Result<Registe
             continue;
         };
         // The test's failure comes after a real registration, let go of
-        // (after a kill: its channel's end would start its lameduck).
+        // after the kill (its channel's end would start its lameduck; a
+        // real failure to register has closed the channel already).
         let child = channel.and_then(|channel| spawn::Rewatchable::new(pid, channel));
         let child = match (child, fails) {
             (Ok(child), false) => Ok(child),

@@ -393,13 +393,14 @@ pub(crate) struct Rewatchable {
 }
 
 impl Rewatchable {
-    /// Registers the child's `channel` (a second descriptor of the one
-    /// handed over, which stays open at its number for an image that
-    /// takes the state back should this one fail before it serves) and
-    /// opens the child `pid` (not reaped: still ours). The copy is made
-    /// first, by the caller: short of descriptors, it has failed already,
-    /// and the image goes back, before a failed pidfd could say that the
-    /// child is watched by pid.
+    /// Registers the child's `channel` and opens the child `pid` (not
+    /// reaped: still ours). `channel` is a second descriptor of the one
+    /// handed over, which stays open at its number for an image that takes
+    /// the state back should this one fail before it serves; or, on an
+    /// image's last try, that one itself. Copies are made first, by the
+    /// caller: short of descriptors, one has failed already, and the image
+    /// goes back, before a failed pidfd could say that the child is
+    /// watched by pid.
     pub(crate) fn new(pid: u32, channel: OwnedFd) -> std::io::Result<Rewatchable> {
         let channel = SupervisorEnd::new(channel)?;
         let process = Process::open(pid)?;
