@@ -550,6 +550,9 @@ pub(crate) async fn serve(
     // EMFILE and friends last.
     let mut accept_failed = Repeated::default();
     let mut too_many = Repeated::default();
+    // Said once in a while, not per connection: another user cannot fill
+    // the log by connecting (a careless admin opened the folder).
+    let mut stranger = Repeated::default();
     let refusing = std::sync::Arc::new(AtomicUsize::new(0));
     loop {
         let stream = match listener.accept().await {
@@ -569,10 +572,12 @@ pub(crate) async fn serve(
         let error = match stream.peer_cred() {
             Ok(cred) if cred.uid() != our_uid && cred.uid() != 0 => {
                 let pid = cred.pid().map_or("unknown".to_owned(), |p| p.to_string());
-                log!(
-                    "refused a control connection from uid {} (pid {pid}): only uid {our_uid} and root may control this supervisor",
-                    cred.uid(),
-                );
+                stranger.say(|since| {
+                    log!(
+                        "refused a control connection from uid {} (pid {pid}): only uid {our_uid} and root may control this supervisor{since}",
+                        cred.uid(),
+                    )
+                });
                 "permission denied: not the supervisor's user".to_owned()
             }
             Ok(_) if connections.count() >= MAX_CONNECTIONS => {
