@@ -336,10 +336,19 @@ fn unreachable(name: &str, path: &Path, e: &io::Error) -> Failure {
     // Without a socket that answers, its supervisor may run still,
     // holding the service's lock: just starting (its socket not bound
     // yet, an old one's file still there), exiting, or its file removed.
-    if let Some(pid) = super::holder::lock_holder(&path.with_extension("lock")) {
-        let mut why = format!("`{name}` runs (supervisor pid {pid}), but ");
+    let lock = path.with_extension("lock");
+    let holder = super::holder::lock_holder(&lock);
+    if holder.is_some() || super::holder::lock_held(&lock) {
+        let mut why = match holder {
+            Some(pid) => format!("`{name}` runs (supervisor pid {pid}), but "),
+            // Held all the same: a `start` would find it running.
+            None => format!(
+                "`{name}` seems to run (its lock file {} is held, by a process this command cannot name: in another pid namespace, or one it may not look into), but ",
+                lock.display()
+            ),
+        };
         if missing {
-            let _ = super::server::unreachable_hint(&mut why, path, Some(pid));
+            let _ = super::server::unreachable_hint(&mut why, path, holder);
         } else {
             why.push_str(&format!(
                 "its control socket {} refuses connections (it is just starting or exiting); try again in a moment",

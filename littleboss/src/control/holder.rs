@@ -18,6 +18,20 @@ pub(crate) fn lock_holder(path: &Path) -> Option<i32> {
     has_open(pid, (meta.dev(), meta.ino())).then_some(pid)
 }
 
+/// Whether a `flock` is held on the file at `path` itself (its device
+/// and inode listed in `/proc/locks`), by any process: one that
+/// [`lock_holder`] cannot name too (in another pid namespace, or one whose
+/// descriptors this process may not read).
+pub(crate) fn lock_held(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    let Ok(locks) = std::fs::read_to_string("/proc/locks") else {
+        return false;
+    };
+    held_in(&locks, device_numbers(meta.dev()), meta.ino())
+}
+
 /// Whether process `pid` has a descriptor on the file `(dev, ino)`.
 fn has_open(pid: i32, file: (u64, u64)) -> bool {
     let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
@@ -37,7 +51,26 @@ fn has_open(pid: i32, file: (u64, u64)) -> bool {
 /// line with that inode, if there is exactly one. The pid is 0 when the
 /// holder is not in this pid namespace: not a pid to name.
 fn holder_in(locks: &str, (major, minor): (u32, u32), ino: u64) -> Option<i32> {
-    let holders: Vec<((u32, u32), i32)> = locks
+    let holders = flock_holders(locks, ino);
+    let pid = match holders.iter().find(|(device, _)| *device == (major, minor)) {
+        Some((_, pid)) => *pid,
+        None if holders.len() == 1 => holders[0].1,
+        None => return None,
+    };
+    (pid > 0).then_some(pid)
+}
+
+/// Whether `/proc/locks`'s text lists a holder of an `flock` on inode
+/// `ino` of device `device` itself, whatever its pid (0: not in this pid
+/// namespace).
+fn held_in(locks: &str, device: (u32, u32), ino: u64) -> bool {
+    flock_holders(locks, ino).iter().any(|(d, _)| *d == device)
+}
+
+/// The device and pid of each holder (not waiter) of an `flock` on inode
+/// `ino`, of any device, in `/proc/locks`'s text.
+fn flock_holders(locks: &str, ino: u64) -> Vec<((u32, u32), i32)> {
+    locks
         .lines()
         .filter_map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
@@ -51,13 +84,7 @@ fn holder_in(locks: &str, (major, minor): (u32, u32), ino: u64) -> Option<i32> {
             );
             (parts.next()?.parse::<u64>().ok()? == ino).then_some((device, pid.parse().ok()?))
         })
-        .collect();
-    let pid = match holders.iter().find(|(device, _)| *device == (major, minor)) {
-        Some((_, pid)) => *pid,
-        None if holders.len() == 1 => holders[0].1,
-        None => return None,
-    };
-    (pid > 0).then_some(pid)
+        .collect()
 }
 
 /// A `dev_t`'s major and minor numbers, as glibc and the kernel split it.
@@ -94,6 +121,21 @@ mod tests {
     }
 
     #[test]
+    fn a_lock_is_held_whoever_holds_it_but_only_on_this_very_file() {
+        let hidden = "3: FLOCK  ADVISORY  WRITE 0 00:1f:77 0 EOF\n";
+        assert!(held_in(hidden, (0, 0x1f), 77));
+        // The same inode on another device: another file.
+        assert!(!held_in(hidden, (0, 0x2a), 77));
+        // A waiter holds nothing; a POSIX lock is not littleboss's.
+        let others = "\
+1: POSIX  ADVISORY  WRITE 11 00:1f:77 0 EOF
+2: -> FLOCK  ADVISORY  WRITE 23 00:1f:77 0 EOF
+";
+        assert!(!held_in(others, (0, 0x1f), 77));
+        assert!(!held_in("", (0, 0x1f), 77));
+    }
+
+    #[test]
     fn finds_this_process_holding_a_real_lock() {
         use nix::fcntl::{Flock, FlockArg};
         let dir = std::env::temp_dir().join(format!("lb-holder-{}", std::process::id()));
@@ -101,10 +143,13 @@ mod tests {
         let path = dir.join("svc.lock");
         let file = std::fs::File::create(&path).unwrap();
         assert_eq!(lock_holder(&path), None);
+        assert!(!lock_held(&path));
         let lock = Flock::lock(file, FlockArg::LockExclusiveNonblock).unwrap();
         assert_eq!(lock_holder(&path), Some(std::process::id() as i32));
+        assert!(lock_held(&path));
         drop(lock);
         assert_eq!(lock_holder(&path), None);
+        assert!(!lock_held(&path));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
