@@ -852,6 +852,34 @@ fn a_supervisor_init_that_panics_fails_the_start_leaving_no_files() {
 }
 
 #[test]
+fn a_control_folder_another_user_made_first_is_refused_saying_what_to_do() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: a folder of another user needs root to make");
+        return;
+    }
+    // Made first by another user (in a shared /tmp, the fallback's
+    // `/tmp/littleboss-UID`): not used, and the way out said.
+    let mut svc = Service::new(V1);
+    let dir = svc.control_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let nobody = Some(nix::unistd::Uid::from_raw(65534));
+    nix::unistd::chown(&dir, nobody, None).unwrap();
+    svc.start(&[]);
+    let status = svc.wait_exit();
+    let out = svc.output.text();
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "the control folder {} belongs to uid 65534, not to us (uid 0); refusing to use it",
+            dir.display()
+        )) && out.contains("set LITTLEBOSS_DIR to a folder of our own"),
+        "{out}"
+    );
+    assert!(!out.contains("started child"), "{out}");
+}
+
+#[test]
 fn a_peer_of_another_user_is_refused_by_the_supervisor() {
     if !nix::unistd::geteuid().is_root() {
         eprintln!("skipped: starting a client as another user needs root");
