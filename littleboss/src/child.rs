@@ -627,11 +627,11 @@ mod tests {
         // Silence: something else shut the listeners.
         assert_eq!(super::stop_began(&child, parent, within), None);
         // Unless the supervisor is gone, its end of the channel held open
-        // by another process (a sibling's exec that hangs): here one that
-        // is not this process's parent.
-        let dead = nix::unistd::Pid::from_raw(parent.as_raw() + 1);
+        // by another process (a sibling's exec that hangs): here a pid
+        // that is not this process's parent.
+        let not_parent = nix::unistd::Pid::from_raw(parent.as_raw() + 1);
         assert_eq!(
-            super::stop_began(&child, dead, within),
+            super::stop_began(&child, not_parent, within),
             Some(super::StopSign::ChannelEnd)
         );
         let lameduck = crate::link::encode(ToChild::Lameduck { refuse: true });

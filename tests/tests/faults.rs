@@ -892,7 +892,8 @@ fn a_peer_of_another_user_is_refused_by_the_supervisor() {
     let socket = dir.join("versioned.sock");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)).unwrap();
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o777)).unwrap();
-    // Again and again: each refused, the log told once (within 10 s).
+    // Again and again: each refused, the log told once per 10 s (twice,
+    // should a slow machine take longer over them).
     for _ in 0..5 {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_raw_client"))
             .arg(&socket)
@@ -911,12 +912,10 @@ fn a_peer_of_another_user_is_refused_by_the_supervisor() {
     let reply = control_raw(&socket, b"{\"v\":1,\"cmd\":\"after strangers\"}\n");
     assert!(reply[0].contains("\"type\":\"error\""), "{reply:?}");
     let out = svc.output.wait_for("unknown variant `after strangers`");
-    assert_eq!(
-        out.matches("refused a control connection from uid 65534")
-            .count(),
-        1,
-        "{out}"
-    );
+    let said = out
+        .matches("refused a control connection from uid 65534")
+        .count();
+    assert!((1..=2).contains(&said), "{said} lines: {out}");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     // Nothing was stopped.
     assert!(read_greeting(addr).unwrap().starts_with("v1 "));

@@ -337,18 +337,34 @@ fn unreachable(name: &str, path: &Path, e: &io::Error) -> Failure {
     // holding the service's lock: just starting (its socket not bound
     // yet, an old one's file still there), exiting, or its file removed.
     let lock = path.with_extension("lock");
-    let holder = super::holder::lock_holder(&lock);
-    if holder.is_some() || super::holder::lock_held(&lock) {
+    let holding = super::holder::lock_holding(&lock);
+    if let Some(holder) = holding {
+        use super::holder::Holder;
+        // Held all the same when its holder cannot be named: a `start`
+        // would find it running.
         let mut why = match holder {
-            Some(pid) => format!("`{name}` runs (supervisor pid {pid}), but "),
-            // Held all the same: a `start` would find it running.
-            None => format!(
-                "`{name}` seems to run (its lock file {} is held, by a process this command cannot name: in another pid namespace, or one it may not look into), but ",
+            Holder::Named(pid) => format!("`{name}` runs (supervisor pid {pid}), but "),
+            Holder::OtherNamespace => format!(
+                "`{name}` may be running: its lock file {} is held by a process in another pid namespace, but ",
+                lock.display()
+            ),
+            Holder::Unconfirmed(pid) => format!(
+                "`{name}` may be running: its lock file {} is held (listed for pid {pid}, which this command cannot see holding it: a process that inherited the lock holds it, or one it may not look into), but ",
                 lock.display()
             ),
         };
-        if missing {
-            let _ = super::server::unreachable_hint(&mut why, path, holder);
+        let named = match holder {
+            Holder::Named(pid) => Some(pid),
+            Holder::OtherNamespace | Holder::Unconfirmed(_) => None,
+        };
+        if missing && named.is_some() {
+            let _ = super::server::unreachable_hint(&mut why, path, named);
+        } else if missing {
+            // No supervisor known to run: no signals to suggest.
+            why.push_str(&format!(
+                "its control socket {} is missing, so it cannot be reached",
+                path.display()
+            ));
         } else {
             why.push_str(&format!(
                 "its control socket {} refuses connections (it is just starting or exiting); try again in a moment",

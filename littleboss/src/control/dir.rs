@@ -215,7 +215,7 @@ impl std::fmt::Display for DirError {
             }
             DirError::Owner { dir, owner, us } => write!(
                 f,
-                "the control folder {} belongs to uid {owner}, not to us (uid {us}); refusing to use it (another user may have made it first, in a shared /tmp): set LITTLEBOSS_DIR to a folder of our own",
+                "the control folder {} belongs to uid {owner}, not to us (uid {us}); refusing to use it: run this as uid {owner}, or set LITTLEBOSS_DIR to a folder of our own (in a shared /tmp, another user may have made this one first)",
                 dir.display()
             ),
             DirError::Shared { dir, mode } => write!(

@@ -5,31 +5,46 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+/// Who holds a `flock` on a file, as far as `/proc/locks` tells.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Holder {
+    /// This live process, which has the file open.
+    Named(i32),
+    /// A process in another pid namespace (listed as pid 0).
+    OtherNamespace,
+    /// Listed as this pid, which does not have the file open (to what
+    /// this process may read): it exited and left the lock to a process
+    /// that inherited the descriptor, or its descriptors are not ours to
+    /// read; or the lock, found by inode alone, is another file's.
+    Unconfirmed(i32),
+}
+
 /// The pid of the live process holding a `flock` on the file at `path`,
 /// if it can be told.
 pub(crate) fn lock_holder(path: &Path) -> Option<i32> {
+    match lock_holding(path)? {
+        Holder::Named(pid) => Some(pid),
+        Holder::OtherNamespace | Holder::Unconfirmed(_) => None,
+    }
+}
+
+/// Who holds a `flock` on the file at `path`, if anyone is listed.
+pub(crate) fn lock_holding(path: &Path) -> Option<Holder> {
     let meta = std::fs::metadata(path).ok()?;
     let locks = std::fs::read_to_string("/proc/locks").ok()?;
     let pid = holder_in(&locks, device_numbers(meta.dev()), meta.ino())?;
-    // The pid that took the lock may have exited since (leaving it to a
-    // process that inherited the descriptor), and a lock found by inode
-    // alone may be another file's: named only if it has this very file
-    // open.
-    has_open(pid, (meta.dev(), meta.ino())).then_some(pid)
+    Some(holder_of(pid, |pid| {
+        has_open(pid, (meta.dev(), meta.ino()))
+    }))
 }
 
-/// Whether a `flock` is held on the file at `path` itself (its device
-/// and inode listed in `/proc/locks`), by any process: one that
-/// [`lock_holder`] cannot name too (in another pid namespace, or one whose
-/// descriptors this process may not read).
-pub(crate) fn lock_held(path: &Path) -> bool {
-    let Ok(meta) = std::fs::metadata(path) else {
-        return false;
-    };
-    let Ok(locks) = std::fs::read_to_string("/proc/locks") else {
-        return false;
-    };
-    held_in(&locks, device_numbers(meta.dev()), meta.ino())
+/// Who `/proc/locks`'s `pid` is, given whether a pid `has_it_open`.
+fn holder_of(pid: i32, has_it_open: impl FnOnce(i32) -> bool) -> Holder {
+    match pid {
+        0 => Holder::OtherNamespace,
+        pid if has_it_open(pid) => Holder::Named(pid),
+        pid => Holder::Unconfirmed(pid),
+    }
 }
 
 /// Whether process `pid` has a descriptor on the file `(dev, ino)`.
@@ -49,7 +64,7 @@ fn has_open(pid: i32, file: (u64, u64)) -> bool {
 /// hex); a waiter's line (`1: -> FLOCK …`) holds nothing. Where `stat`'s
 /// device is not the one listed (btrfs subvolumes, overlayfs), the one
 /// line with that inode, if there is exactly one. The pid is 0 when the
-/// holder is not in this pid namespace: not a pid to name.
+/// holder is not in this pid namespace.
 fn holder_in(locks: &str, (major, minor): (u32, u32), ino: u64) -> Option<i32> {
     let holders = flock_holders(locks, ino);
     let pid = match holders.iter().find(|(device, _)| *device == (major, minor)) {
@@ -57,14 +72,7 @@ fn holder_in(locks: &str, (major, minor): (u32, u32), ino: u64) -> Option<i32> {
         None if holders.len() == 1 => holders[0].1,
         None => return None,
     };
-    (pid > 0).then_some(pid)
-}
-
-/// Whether `/proc/locks`'s text lists a holder of an `flock` on inode
-/// `ino` of device `device` itself, whatever its pid (0: not in this pid
-/// namespace).
-fn held_in(locks: &str, device: (u32, u32), ino: u64) -> bool {
-    flock_holders(locks, ino).iter().any(|(d, _)| *d == device)
+    Some(pid)
 }
 
 /// The device and pid of each holder (not waiter) of an `flock` on inode
@@ -115,24 +123,17 @@ mod tests {
         // stat's device is not the listed one: the one line with the inode.
         let one = "3: FLOCK  ADVISORY  WRITE 33 00:1f:77 0 EOF\n";
         assert_eq!(holder_in(one, (0, 0x2a), 77), Some(33));
-        // Not in this pid namespace.
+        // Not in this pid namespace: held, by a pid not to name.
         let hidden = "3: FLOCK  ADVISORY  WRITE 0 00:1f:77 0 EOF\n";
-        assert_eq!(holder_in(hidden, (0, 0x1f), 77), None);
+        assert_eq!(holder_in(hidden, (0, 0x1f), 77), Some(0));
+        assert_eq!(holder_in(hidden, (0, 0x2a), 77), Some(0));
     }
 
     #[test]
-    fn a_lock_is_held_whoever_holds_it_but_only_on_this_very_file() {
-        let hidden = "3: FLOCK  ADVISORY  WRITE 0 00:1f:77 0 EOF\n";
-        assert!(held_in(hidden, (0, 0x1f), 77));
-        // The same inode on another device: another file.
-        assert!(!held_in(hidden, (0, 0x2a), 77));
-        // A waiter holds nothing; a POSIX lock is not littleboss's.
-        let others = "\
-1: POSIX  ADVISORY  WRITE 11 00:1f:77 0 EOF
-2: -> FLOCK  ADVISORY  WRITE 23 00:1f:77 0 EOF
-";
-        assert!(!held_in(others, (0, 0x1f), 77));
-        assert!(!held_in("", (0, 0x1f), 77));
+    fn a_lock_whose_holder_cannot_be_named_is_told_apart() {
+        assert_eq!(holder_of(0, |_| true), Holder::OtherNamespace);
+        assert_eq!(holder_of(42, |_| true), Holder::Named(42));
+        assert_eq!(holder_of(42, |_| false), Holder::Unconfirmed(42));
     }
 
     #[test]
@@ -143,13 +144,14 @@ mod tests {
         let path = dir.join("svc.lock");
         let file = std::fs::File::create(&path).unwrap();
         assert_eq!(lock_holder(&path), None);
-        assert!(!lock_held(&path));
+        assert_eq!(lock_holding(&path), None);
         let lock = Flock::lock(file, FlockArg::LockExclusiveNonblock).unwrap();
-        assert_eq!(lock_holder(&path), Some(std::process::id() as i32));
-        assert!(lock_held(&path));
+        let me = std::process::id() as i32;
+        assert_eq!(lock_holder(&path), Some(me));
+        assert_eq!(lock_holding(&path), Some(Holder::Named(me)));
         drop(lock);
         assert_eq!(lock_holder(&path), None);
-        assert!(!lock_held(&path));
+        assert_eq!(lock_holding(&path), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -501,6 +501,10 @@ fn pid_of(live: &std::os::unix::net::UnixStream) -> Option<i32> {
 /// supervisor says it again.
 const REPEAT_QUIET: Duration = Duration::from_secs(10);
 
+/// How many other users' refusals are said apart (each once per
+/// [`REPEAT_QUIET`]); beyond, the rest are said together.
+const MAX_STRANGERS: usize = 16;
+
 /// The most control connections open at once. Each holds a descriptor,
 /// which spawning a child needs too, and up to a request line's bytes: a
 /// burst of clients (a monitor's, a deploy tool's retries) must not run
@@ -550,9 +554,11 @@ pub(crate) async fn serve(
     // EMFILE and friends last.
     let mut accept_failed = Repeated::default();
     let mut too_many = Repeated::default();
-    // Said once in a while, not per connection: another user cannot fill
-    // the log by connecting (a careless admin opened the folder).
-    let mut stranger = Repeated::default();
+    // Said once in a while per user, not per connection: another user
+    // cannot fill the log by connecting (a careless admin opened the
+    // folder), nor hide a third one's tries behind its own.
+    let mut strangers: std::collections::HashMap<u32, Repeated> = Default::default();
+    let mut more_strangers = Repeated::default();
     let refusing = std::sync::Arc::new(AtomicUsize::new(0));
     loop {
         let stream = match listener.accept().await {
@@ -572,7 +578,13 @@ pub(crate) async fn serve(
         let error = match stream.peer_cred() {
             Ok(cred) if cred.uid() != our_uid && cred.uid() != 0 => {
                 let pid = cred.pid().map_or("unknown".to_owned(), |p| p.to_string());
-                stranger.say(|since| {
+                let uid = cred.uid();
+                let said = match strangers.len() < MAX_STRANGERS || strangers.contains_key(&uid) {
+                    true => strangers.entry(uid).or_default(),
+                    // So many users at once: the rest share one.
+                    false => &mut more_strangers,
+                };
+                said.say(|since| {
                     log!(
                         "refused a control connection from uid {} (pid {pid}): only uid {our_uid} and root may control this supervisor{since}",
                         cred.uid(),
