@@ -349,7 +349,7 @@ fn unreachable(name: &str, path: &Path, e: &io::Error) -> Failure {
                 lock.display()
             ),
             Holder::Unconfirmed(pid) => format!(
-                "`{name}` may be running: its lock file {} is held (listed for pid {pid}, which this command cannot see holding it: a process that inherited the lock holds it, or one it may not look into), but ",
+                "`{name}` may be running: its lock file {} is held, listed for pid {pid}, though this command cannot see that pid holding it (the lock passed to a process that inherited it, or the pid's descriptors are not ours to read), but ",
                 lock.display()
             ),
         };

@@ -15,7 +15,7 @@ pub(crate) enum Holder {
     /// Listed as this pid, which does not have the file open (to what
     /// this process may read): it exited and left the lock to a process
     /// that inherited the descriptor, or its descriptors are not ours to
-    /// read; or the lock, found by inode alone, is another file's.
+    /// read.
     Unconfirmed(i32),
 }
 
@@ -32,10 +32,12 @@ pub(crate) fn lock_holder(path: &Path) -> Option<i32> {
 pub(crate) fn lock_holding(path: &Path) -> Option<Holder> {
     let meta = std::fs::metadata(path).ok()?;
     let locks = std::fs::read_to_string("/proc/locks").ok()?;
-    let pid = holder_in(&locks, device_numbers(meta.dev()), meta.ino())?;
-    Some(holder_of(pid, |pid| {
-        has_open(pid, (meta.dev(), meta.ino()))
-    }))
+    let file = (meta.dev(), meta.ino());
+    match holder_in(&locks, device_numbers(meta.dev()), meta.ino())? {
+        Found::OnTheFile(pid) => Some(holder_of(pid, |pid| has_open(pid, file))),
+        // Another file's lock, unless its holder has this one open.
+        Found::ByInode(pid) => (pid > 0 && has_open(pid, file)).then_some(Holder::Named(pid)),
+    }
 }
 
 /// Who `/proc/locks`'s `pid` is, given whether a pid `has_it_open`.
@@ -63,16 +65,25 @@ fn has_open(pid: i32, file: (u64, u64)) -> bool {
 /// `1: FLOCK  ADVISORY  WRITE 4242 00:1f:3456 0 EOF` (device numbers in
 /// hex); a waiter's line (`1: -> FLOCK …`) holds nothing. Where `stat`'s
 /// device is not the one listed (btrfs subvolumes, overlayfs), the one
-/// line with that inode, if there is exactly one. The pid is 0 when the
-/// holder is not in this pid namespace.
-fn holder_in(locks: &str, (major, minor): (u32, u32), ino: u64) -> Option<i32> {
+/// line with that inode, if there is exactly one: [`Found::ByInode`]. The
+/// pid is 0 when the holder is not in this pid namespace.
+fn holder_in(locks: &str, (major, minor): (u32, u32), ino: u64) -> Option<Found> {
     let holders = flock_holders(locks, ino);
-    let pid = match holders.iter().find(|(device, _)| *device == (major, minor)) {
-        Some((_, pid)) => *pid,
-        None if holders.len() == 1 => holders[0].1,
-        None => return None,
-    };
-    Some(pid)
+    match holders.iter().find(|(device, _)| *device == (major, minor)) {
+        Some((_, pid)) => Some(Found::OnTheFile(*pid)),
+        None if holders.len() == 1 => Some(Found::ByInode(holders[0].1)),
+        None => None,
+    }
+}
+
+/// How [`holder_in`] found a holder's pid.
+#[derive(Debug, PartialEq)]
+enum Found {
+    /// Listed for the file's own device and inode.
+    OnTheFile(i32),
+    /// Listed for its inode on another device, the only such line: the
+    /// file's (a btrfs subvolume, overlayfs) only if that pid has it open.
+    ByInode(i32),
 }
 
 /// The device and pid of each holder (not waiter) of an `flock` on inode
@@ -114,19 +125,20 @@ mod tests {
 2: -> FLOCK  ADVISORY  WRITE 23 00:1f:77 0 EOF
 3: FLOCK  ADVISORY  WRITE 33 00:1f:77 0 EOF
 ";
-        assert_eq!(holder_in(locks, (0, 0x1f), 77), Some(33));
-        assert_eq!(holder_in(locks, (0xfd, 1), 77), Some(22));
+        assert_eq!(holder_in(locks, (0, 0x1f), 77), Some(Found::OnTheFile(33)));
+        assert_eq!(holder_in(locks, (0xfd, 1), 77), Some(Found::OnTheFile(22)));
         assert_eq!(holder_in(locks, (0, 0x1f), 78), None);
         assert_eq!(holder_in("", (0, 0x1f), 77), None);
         // Two holders of inode 77 elsewhere: which one is ours is unknown.
         assert_eq!(holder_in(locks, (0, 0x2a), 77), None);
         // stat's device is not the listed one: the one line with the inode.
         let one = "3: FLOCK  ADVISORY  WRITE 33 00:1f:77 0 EOF\n";
-        assert_eq!(holder_in(one, (0, 0x2a), 77), Some(33));
+        assert_eq!(holder_in(one, (0, 0x2a), 77), Some(Found::ByInode(33)));
         // Not in this pid namespace: held, by a pid not to name.
         let hidden = "3: FLOCK  ADVISORY  WRITE 0 00:1f:77 0 EOF\n";
-        assert_eq!(holder_in(hidden, (0, 0x1f), 77), Some(0));
-        assert_eq!(holder_in(hidden, (0, 0x2a), 77), Some(0));
+        assert_eq!(holder_in(hidden, (0, 0x1f), 77), Some(Found::OnTheFile(0)));
+        // By inode alone, in another namespace: nothing to check it by.
+        assert_eq!(holder_in(hidden, (0, 0x2a), 77), Some(Found::ByInode(0)));
     }
 
     #[test]

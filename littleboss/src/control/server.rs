@@ -579,15 +579,19 @@ pub(crate) async fn serve(
             Ok(cred) if cred.uid() != our_uid && cred.uid() != 0 => {
                 let pid = cred.pid().map_or("unknown".to_owned(), |p| p.to_string());
                 let uid = cred.uid();
-                let said = match strangers.len() < MAX_STRANGERS || strangers.contains_key(&uid) {
-                    true => strangers.entry(uid).or_default(),
-                    // So many users at once: the rest share one.
-                    false => &mut more_strangers,
+                let apart = strangers.len() < MAX_STRANGERS || strangers.contains_key(&uid);
+                let (said, crowd) = if apart {
+                    (strangers.entry(uid).or_default(), String::new())
+                } else {
+                    // So many users at once: the rest share one count.
+                    let crowd = format!(
+                        ", one of the users beyond the first {MAX_STRANGERS}, counted together"
+                    );
+                    (&mut more_strangers, crowd)
                 };
                 said.say(|since| {
                     log!(
-                        "refused a control connection from uid {} (pid {pid}): only uid {our_uid} and root may control this supervisor{since}",
-                        cred.uid(),
+                        "refused a control connection from uid {uid} (pid {pid}{crowd}): only uid {our_uid} and root may control this supervisor{since}"
                     )
                 });
                 "permission denied: not the supervisor's user".to_owned()
