@@ -249,8 +249,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     Response::Reloading { pid, changes } => {
                         say!("reloading {name}: new child pid {pid}");
                         for change in changes {
-                            // Its later lines deeper than the next change.
-                            say!("  {}", visible(&change).replace("\n  ", "\n    "));
+                            say!("{}", change_line(&change));
                         }
                     }
                     Response::Reloaded {
@@ -655,8 +654,29 @@ fn unexpected(response: Response) -> Failure {
     )
 }
 
+/// A reload's change as the command prints it: indented under the
+/// reload's line, escaped, its later lines (a path with a newline) deeper
+/// than the next change, so that none reads as a change of its own.
+fn change_line(change: &str) -> String {
+    format!("  {}", visible(change).replace("\n  ", "\n    "))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_change_with_a_newline_stays_under_its_own_line() {
+        assert_eq!(
+            super::change_line("listener `web` moves to tcp 127.0.0.1:81"),
+            "  listener `web` moves to tcp 127.0.0.1:81"
+        );
+        // A path holding a newline and a forged change: the rest of it
+        // deeper than any change, escapes escaped.
+        assert_eq!(
+            super::change_line("unix /srv/a\nlistener `x` dropped\u{1b}[2J"),
+            "  unix /srv/a\n    listener `x` dropped\\x1b[2J"
+        );
+    }
+
     #[test]
     fn a_misspelt_json_is_named_escaped() {
         // A script with CRLF line ends.
