@@ -719,7 +719,7 @@ fn listener_hint(tokens: &TokenStream) -> Option<Error> {
                     ),
                 ));
             }
-            '=' if !rest.is_empty() => {
+            '=' => {
                 let span = rest
                     .iter()
                     .map(|t| t.span())

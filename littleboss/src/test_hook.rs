@@ -11,6 +11,19 @@ pub(crate) fn test_hook<T: std::str::FromStr>(var: &str) -> Option<T> {
     std::env::var(var).ok()?.parse().ok()
 }
 
+/// Test hook `var` as how many tries in a row fail, counted down in this
+/// process's environment (which an image it executes inherits): whether
+/// this one fails.
+pub(crate) fn counted_down(var: &str) -> bool {
+    match test_hook::<u32>(var) {
+        Some(fails @ 1..) => {
+            crate::environ::set_env(var, &(fails - 1).to_string());
+            true
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::test_hook;

@@ -8,20 +8,8 @@ use tests::{OutputInTime, Service, alive, echo, read_greeting, text};
 
 #[test]
 fn a_child_that_blocks_after_lameduck_is_killed_after_the_timeout_on_sigint() {
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_blocker"));
-    svc.start(&[]);
-    let child: i32 = svc.printed("started pid");
-    svc.signal(Signal::SIGINT);
-    let status = svc.wait_exit();
-    let out = svc.output.text();
+    let out = sigint_kills_the_blocker_at_its_timeout(&[]);
     assert!(out.contains("got lameduck signal, blocking"), "{out}");
-    assert!(
-        out.contains("is still running after its lameduck timeout; killing it"),
-        "{out}"
-    );
-    // The supervisor exits with the child's status: killed by SIGKILL.
-    assert_eq!(status.code(), Some(128 + 9), "{out}");
-    assert!(!alive(child), "child {child} survived");
 }
 
 #[test]
@@ -29,19 +17,27 @@ fn a_child_whose_lameduck_cannot_be_sent_is_still_killed_after_the_timeout() {
     // The lameduck order's send never finishes, as to a child that does
     // not read its channel (stopped, stuck) once its buffer is full: the
     // kill at its deadline is not held off behind it.
+    let out = sigint_kills_the_blocker_at_its_timeout(&[("LITTLEBOSS_TEST_LAMEDUCK_HANGS", &"1")]);
+    assert!(!out.contains("got lameduck signal"), "{out}");
+}
+
+/// `blocker` started with `env` and sent SIGINT: its child is killed at
+/// its lameduck timeout, and the supervisor exits with the child's status
+/// (killed by SIGKILL). Returns the output.
+fn sigint_kills_the_blocker_at_its_timeout(env: &[(&str, &dyn AsRef<std::ffi::OsStr>)]) -> String {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_blocker"));
-    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_LAMEDUCK_HANGS", &"1")]);
+    svc.start_with_env(&[], env);
     let child: i32 = svc.printed("started pid");
     svc.signal(Signal::SIGINT);
     let status = svc.wait_exit();
     let out = svc.output.text();
-    assert!(!out.contains("got lameduck signal"), "{out}");
     assert!(
         out.contains("is still running after its lameduck timeout; killing it"),
         "{out}"
     );
     assert_eq!(status.code(), Some(128 + 9), "{out}");
     assert!(!alive(child), "child {child} survived");
+    out
 }
 
 /// `slow_prerun` started, each of its processes held at a gate file in

@@ -572,7 +572,8 @@ fn an_image_that_cannot_watch_a_child_again_goes_back_with_the_child_kept() {
     let out = svc.output.wait_for("trying again (1 of 3)");
     assert_eq!(exe(pid), Path::new(V1), "{out}");
     assert_eq!(status(&svc)["upgrades"], 0);
-    assert!(!svc.output.text().contains("killing it"), "{out}");
+    let out = svc.output.text();
+    assert!(!out.contains("killing it"), "{out}");
     assert_no_handoff_left(pid, &[Path::new(V1), &copy]);
     // The child the reload started, ready before the upgrade, serves on.
     let serving = serving_pid(&svc);
@@ -600,10 +601,11 @@ fn an_image_gone_back_on_its_last_try_does_without_a_child_it_cannot_watch() {
             && out.contains("trying again (3 of 3)"),
         "{out}"
     );
-    // Not the end of the service: the last try's failure, as it was.
-    assert!(!out.contains("(after try 3 of 3)"), "{out}");
     svc.output
         .wait_for("from the previous binary is serving again");
+    // Not the end of the service: the last try's failure, as it was.
+    let out = svc.output.text();
+    assert!(!out.contains("(after try 3 of 3)"), "{out}");
     let serving = serving_pid(&svc);
     assert_eq!(read_greeting(addr).unwrap().trim(), format!("v1 {serving}"));
     svc.stop_expecting(0);

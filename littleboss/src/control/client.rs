@@ -352,23 +352,19 @@ fn unreachable(name: &str, path: &Path, e: &io::Error) -> Failure {
                 lock.display()
             ),
         };
-        let named = match holder {
-            Holder::Named(pid) => Some(pid),
-            Holder::OtherNamespace | Holder::Unconfirmed(_) => None,
-        };
-        if missing && named.is_some() {
-            let _ = super::server::unreachable_hint(&mut why, path, named);
-        } else if missing {
+        match (missing, holder) {
+            (true, Holder::Named(pid)) => {
+                let _ = super::server::unreachable_hint(&mut why, path, Some(pid));
+            }
             // No supervisor known to run: no signals to suggest.
-            why.push_str(&format!(
+            (true, _) => why.push_str(&format!(
                 "its control socket {} is missing, so it cannot be reached",
                 path.display()
-            ));
-        } else {
-            why.push_str(&format!(
+            )),
+            (false, _) => why.push_str(&format!(
                 "its control socket {} refuses connections (it is just starting or exiting); try again in a moment",
                 path.display()
-            ));
+            )),
         }
         return Failure::new(UNKNOWN, why);
     }

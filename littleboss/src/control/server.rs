@@ -580,16 +580,18 @@ pub(crate) async fn serve(
                 let pid = cred.pid().map_or("unknown".to_owned(), |p| p.to_string());
                 let uid = cred.uid();
                 let apart = strangers.len() < MAX_STRANGERS || strangers.contains_key(&uid);
-                let (said, crowd) = if apart {
-                    (strangers.entry(uid).or_default(), String::new())
-                } else {
+                let said = match apart {
+                    true => strangers.entry(uid).or_default(),
                     // So many users at once: the rest share one count.
-                    let crowd = format!(
-                        ", one of the users beyond the first {MAX_STRANGERS}, counted together"
-                    );
-                    (&mut more_strangers, crowd)
+                    false => &mut more_strangers,
                 };
                 said.say(|since| {
+                    let crowd = match apart {
+                        true => String::new(),
+                        false => format!(
+                            ", one of the users beyond the first {MAX_STRANGERS}, counted together"
+                        ),
+                    };
                     log!(
                         "refused a control connection from uid {uid} (pid {pid}{crowd}): only uid {our_uid} and root may control this supervisor{since}"
                     )

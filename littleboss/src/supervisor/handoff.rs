@@ -303,7 +303,8 @@ impl Handoff {
                 Ok(event) => handoff.pending.push(event),
                 Err(e) => match ControlOf::deserialize(&value) {
                     Ok(ControlOf::Control { client }) => {
-                        handoff.refused.push((client, format!("bad request: {e}")));
+                        let said = crate::control::protocol::ProtocolError::BadRequest(e);
+                        handoff.refused.push((client, said.to_string()));
                     }
                     Err(_) => return Err(HandoffError::Corrupt(e)),
                 },

@@ -186,13 +186,9 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     // What came across, named before the descriptors go to the runtime.
     let kept_children: Vec<ChildId> = held.children.iter().map(|(id, _)| *id).collect();
     let kept_clients: Vec<u64> = held.clients.iter().map(|(id, _)| *id).collect();
-    let rt = match crate::test_hook::test_hook::<u32>(handoff::TEST_RUNTIME_FAILS_VAR) {
-        Some(fails @ 1..) => {
-            let left = (fails - 1).to_string();
-            crate::environ::set_env(handoff::TEST_RUNTIME_FAILS_VAR, &left);
-            Err("test: cannot start the tokio runtime".to_owned())
-        }
-        _ => runtime(),
+    let rt = match crate::test_hook::counted_down(handoff::TEST_RUNTIME_FAILS_VAR) {
+        true => Err("test: cannot start the tokio runtime".to_owned()),
+        false => runtime(),
     };
     let rt = rt.unwrap_or_else(|e| give_up(e, false, Some(&handoff)));
     let (events_tx, events_rx) = mpsc::unbounded_channel();
@@ -477,14 +473,7 @@ fn register(handoff: &Handoff, held: &mut Held, lenient: bool) -> Result<Registe
     };
     let control = (control.and_then(super::registered))
         .map_err(|e| format!("cannot serve the control socket: {e}"))?;
-    let fails = match crate::test_hook::test_hook::<u32>(handoff::TEST_REWATCH_FAILS_VAR) {
-        Some(fails @ 1..) => {
-            let left = (fails - 1).to_string();
-            crate::environ::set_env(handoff::TEST_REWATCH_FAILS_VAR, &left);
-            true
-        }
-        _ => false,
-    };
+    let fails = crate::test_hook::counted_down(handoff::TEST_REWATCH_FAILS_VAR);
     let channels: Vec<(ChildId, std::io::Result<OwnedFd>)> = match lenient {
         true => (std::mem::take(&mut held.children).into_iter())
             .map(|(id, channel)| (id, Ok(channel)))
@@ -534,14 +523,13 @@ fn register(handoff: &Handoff, held: &mut Held, lenient: bool) -> Result<Registe
     let mut children = Vec::new();
     let mut gone = Vec::new();
     for (id, channel) in channels {
-        let id = &id;
-        let Some(child) = handoff.state.children.get(id) else {
+        let Some(child) = handoff.state.children.get(&id) else {
             continue;
         };
         let Some(pid) = child.pid else {
             // No channel could have come from it.
             gone.push(Event::Exited {
-                id: *id,
+                id,
                 exit: ChildExit::Code(1),
             });
             continue;
@@ -559,7 +547,7 @@ fn register(handoff: &Handoff, held: &mut Held, lenient: bool) -> Result<Registe
             (Err(e), _) => Err((e, None)),
         };
         match child {
-            Ok(child) => children.push(driver::Rewatched { id: *id, child }),
+            Ok(child) => children.push(driver::Rewatched { id, child }),
             Err((e, registered)) if lenient => {
                 // Unwatched, it could serve on or outlive its kill
                 // deadline: killed (our unreaped child, so the pid is
@@ -569,7 +557,7 @@ fn register(handoff: &Handoff, held: &mut Held, lenient: bool) -> Result<Registe
                 spawn::kill_with_group(pid);
                 drop(registered);
                 let exit = ChildExit::Signal(nix::libc::SIGKILL);
-                gone.push(Event::Exited { id: *id, exit });
+                gone.push(Event::Exited { id, exit });
                 gone.push(Event::Signal(super::machine::Signal::Chld));
             }
             Err((e, _)) => return Err(format!("cannot watch child pid {pid} again: {e}")),
