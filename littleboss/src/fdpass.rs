@@ -13,7 +13,7 @@ use nix::sys::socket::{
 };
 
 /// The largest message the supervisor sends (its hello, which lists the
-/// listeners), fds aside.
+/// listeners), fds aside: a spawn refuses a larger hello, naming why.
 pub(crate) const MAX_TO_CHILD: usize = 64 * 1024;
 /// The largest message a child sends: a few hundred bytes at most. A small
 /// buffer keeps the supervisor from carving 64 KiB out of its heap for

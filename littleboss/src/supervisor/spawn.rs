@@ -190,6 +190,24 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
     Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC))
 }
 
+/// Refuses a `hello` naming `listeners` listeners that is larger than a
+/// child reads in one message ([`fdpass::MAX_TO_CHILD`]): the child would
+/// find it cut and fail, and so would every child after it. Listener
+/// names have no length limit, and a unix listener's path goes in too.
+fn fits_one_message(hello: &ToChild, listeners: usize) -> std::io::Result<()> {
+    let size = link::encode(hello).len();
+    if size <= fdpass::MAX_TO_CHILD {
+        return Ok(());
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!(
+            "its {listeners} listeners take {size} bytes to describe, more than the {} KiB a child reads at its start: declare fewer listeners, or give them shorter names or paths",
+            fdpass::MAX_TO_CHILD / 1024
+        ),
+    ))
+}
+
 /// Kills child `pid` (not reaped: the pid is still its own) and what it
 /// started in its process group, as [`kill_group`] says.
 pub(crate) fn kill_with_group(pid: u32) {
@@ -269,6 +287,15 @@ fn hold_at_the_gate(gate: &std::ffi::CStr) {
 /// `about_to_fork` runs just before the fork.
 pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Result<Started> {
     runnable(&launch.path)?;
+    let listeners = launch.entries.len();
+    let hello = ToChild::Hello {
+        name: launch.name,
+        listeners: launch.entries,
+        refuse_when_orphaned: launch.refuse_when_orphaned,
+        // The entries mark the service manager's sockets.
+        refuse_own_when_orphaned: true,
+    };
+    fits_one_message(&hello, listeners)?;
     let (ours, theirs) = fdpass::socketpair()?;
     let theirs_raw = theirs.as_raw_fd();
     let mut command = Command::new(&launch.path);
@@ -338,13 +365,6 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
     // Not reaped until its watcher reaps it (the orphan scan leaves alone
     // what may be a spawn's child): the pid stays ours.
     drop(child);
-    let hello = ToChild::Hello {
-        name: launch.name,
-        listeners: launch.entries,
-        refuse_when_orphaned: launch.refuse_when_orphaned,
-        // The entries mark the service manager's sockets.
-        refuse_own_when_orphaned: true,
-    };
     Ok(Started {
         id: launch.id,
         pid,
@@ -620,6 +640,42 @@ mod tests {
     use super::*;
     use crate::link::{ChildEnd, FromChild};
     use nix::sys::wait::{Id, WaitPidFlag, waitid};
+
+    #[test]
+    fn listeners_too_many_to_describe_to_a_child_are_refused_before_it_starts() {
+        let entry = |n: usize| link::ListenerEntry {
+            name: format!("listener_{n}_{}", "x".repeat(300)),
+            network: crate::spec::Network::Tcp,
+            bound: false,
+            file: None,
+            managers: false,
+        };
+        let launch = |listeners: usize| Spawn {
+            id: 1,
+            path: "/bin/true".into(),
+            argv0: "true".into(),
+            args: vec![],
+            name: "svc".into(),
+            entries: (0..listeners).map(entry).collect(),
+            fds: vec![],
+            refuse_when_orphaned: true,
+        };
+        // Never forked: the about-to-fork hook would say.
+        let error = start(launch(253), || panic!("forked")).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+        let said = error.to_string();
+        assert!(
+            said.starts_with("its 253 listeners take ")
+                && said.contains("more than the 64 KiB a child reads at its start"),
+            "{said}"
+        );
+        // As many as fit start as ever.
+        let started = start(launch(100), || {}).unwrap();
+        let _ = waitid(
+            Id::Pid(nix::unistd::Pid::from_raw(started.pid as i32)),
+            WaitPidFlag::WEXITED,
+        );
+    }
 
     #[test]
     fn a_child_killed_with_its_group_takes_its_forked_worker() {
