@@ -523,12 +523,12 @@ impl Io {
                 continue;
             };
             let (killed, lameducked) = (known.killed, known.lameducked);
+            let handle = super::spawn::rewatch(id, child, self.events_tx.clone());
             // Watched by pid now (out of descriptors, say): the machine
             // upgrades in place no more while it runs.
-            if !child.by_pidfd() {
+            if !handle.by_pidfd {
                 machine.watched_by_pid(id);
             }
-            let handle = super::spawn::rewatch(id, child, self.events_tx.clone());
             if killed {
                 handle.kill();
             } else if lameducked {
@@ -977,8 +977,7 @@ impl Io {
         let file = OwnFile::of(&self.control_path);
         let ready = (|| {
             let fd = OwnedFd::from(listener.try_clone()?);
-            listener.set_nonblocking(true)?;
-            Ok((fd, tokio::net::UnixListener::from_std(listener)?))
+            Ok((fd, super::registered(listener)?))
         })();
         let (fd, listener) = match ready {
             Ok(ready) => ready,

@@ -426,11 +426,6 @@ impl Rewatchable {
         let process = Process::open(pid)?;
         Ok(Rewatchable { process, channel })
     }
-
-    /// Whether it is watched by pidfd (not by pid, for want of one).
-    pub(crate) fn by_pidfd(&self) -> bool {
-        self.process.by_pidfd()
-    }
 }
 
 /// Watches a child this process had before it re-executed itself.
