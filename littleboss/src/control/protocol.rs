@@ -357,16 +357,27 @@ pub(crate) fn decode_request(line: &[u8]) -> Result<Request, ProtocolError> {
                 cut_short(&cmd)
             )),
         )),
-        // serde's message may quote a whole value (a string of megabytes
-        // where a number belongs): kept short, as it is logged and sent back.
-        _ => serde_json::from_slice(line).map_err(|e| {
-            let text = e.to_string();
-            if text.chars().count() > MAX_ERROR_CHARS {
-                ProtocolError::BadRequest(serde::de::Error::custom(cut_middle(&text)))
-            } else {
-                ProtocolError::BadRequest(e)
-            }
-        }),
+        _ => serde_json::from_slice(line).map_err(ProtocolError::unreadable),
+    }
+}
+
+impl ProtocolError {
+    /// A request serde could not read, as [`ProtocolError::BadRequest`]
+    /// with serde's message kept short: it may quote a whole value (a
+    /// string of megabytes where a number belongs, a listener's name), and
+    /// it is logged and sent back.
+    ///
+    /// ```ignore
+    /// let e = serde_json::from_str::<u8>(&format!("\"{}\"", "x".repeat(9999))).unwrap_err();
+    /// assert!(ProtocolError::unreadable(e).to_string().chars().count() < 250);
+    /// ```
+    pub(crate) fn unreadable(e: serde_json::Error) -> ProtocolError {
+        let text = e.to_string();
+        if text.chars().count() > MAX_ERROR_CHARS {
+            ProtocolError::BadRequest(serde::de::Error::custom(cut_middle(&text)))
+        } else {
+            ProtocolError::BadRequest(e)
+        }
     }
 }
 

@@ -303,7 +303,7 @@ impl Handoff {
                 Ok(event) => handoff.pending.push(event),
                 Err(e) => match ControlOf::deserialize(&value) {
                     Ok(ControlOf::Control { client }) => {
-                        let said = crate::control::protocol::ProtocolError::BadRequest(e);
+                        let said = crate::control::protocol::ProtocolError::unreadable(e);
                         handoff.refused.push((client, said.to_string()));
                     }
                     Err(_) => return Err(HandoffError::Corrupt(e)),
@@ -539,6 +539,21 @@ mod tests {
         assert!(
             error.starts_with("bad request: ") && error.contains("`api`"),
             "{error}"
+        );
+        // A name of megabytes, quoted by the refusal, is cut short in it, as
+        // in a request refused as it comes.
+        let long = "a".repeat(1 << 20);
+        let listeners = &mut older["pending"][0]["Control"]["request"]["listeners"];
+        listeners[0]["name"] = serde_json::json!(long);
+        listeners[1]["name"] = serde_json::json!(long);
+        let back = Handoff::decode(&serde_json::to_vec(&older).unwrap(), STATE_VERSION).unwrap();
+        let [(5, error)] = &back.refused[..] else {
+            panic!("{:?}", back.refused);
+        };
+        assert!(
+            error.starts_with("bad request: ") && error.chars().count() < 250,
+            "{}",
+            error.len()
         );
         // Any other event this binary cannot read is a corrupt state still.
         let mut garbled = json;
