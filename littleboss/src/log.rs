@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// `text` with its [`unprintable`] characters and backslashes escaped
-/// (`\n`, `\u{1b}`, `\u{202e}`, `\\`), for a line that quotes what another process sent (a
+/// `text` with its [`unprintable`] characters escaped (`\n`, `\u{1b}`,
+/// `\u{202e}`), for a line that quotes what another process sent (a
 /// control client's request): it stays one line, no escape sequence
 /// reaches a terminal, and nothing in it reorders or hides the rest.
 ///
@@ -26,15 +26,13 @@ use std::time::{Duration, Instant};
 /// assert_eq!(printable("a\u{1b}[2J\nb"), "a\\u{1b}[2J\\nb");
 /// ```
 pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(|c| unprintable(c) || c == '\\') {
+    if !text.chars().any(unprintable) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut escaped = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
-            // A backslash doubled, so that a name holding `\n` does not
-            // read as one holding a newline.
-            c if c.is_control() || c == '\\' => escaped.extend(c.escape_debug()),
+            c if c.is_control() => escaped.extend(c.escape_debug()),
             c if unprintable(c) => escaped.extend(c.escape_unicode()),
             c => escaped.push(c),
         }
@@ -380,8 +378,6 @@ mod tests {
     #[test]
     fn quoted_text_keeps_to_its_line_and_its_order() {
         assert_eq!(printable("plain text, ünïcode"), "plain text, ünïcode");
-        // A literal backslash-n is not a newline.
-        assert_eq!(printable("a\\nb\nc"), r"a\\nb\nc");
         assert_eq!(printable("a\u{1b}[2J\nb"), r"a\u{1b}[2J\nb");
         // A right-to-left override would show `"cmd":"exe.txt"` reversed;
         // a zero-width space would make two words look like one.

@@ -249,14 +249,11 @@ fn shell_word(word: &str) -> String {
 /// path holding `\nlittleboss: reloaded ...`).
 pub(crate) fn visible(text: &str) -> String {
     let special = |c: char| unprintable(c) && c != '\n' && c != '\t';
-    if !text.chars().any(|c| special(c) || c == '\n' || c == '\\') {
+    if !text.chars().any(|c| special(c) || c == '\n') {
         return text.to_owned();
     }
     let escape = |c: char| match c {
         c if special(c) => escaped(c),
-        // Doubled, so that a path holding `\x1b` does not read as one
-        // holding an escape.
-        '\\' => r"\\".to_owned(),
         '\n' => "\n  ".to_owned(),
         c => c.to_string(),
     };
@@ -324,8 +321,6 @@ mod tests {
             visible("plain: it's\n\tcaused by"),
             "plain: it's\n  \tcaused by"
         );
-        // A literal `\x1b` in a path is not an escape.
-        assert_eq!(visible(r"/srv/\x1b"), r"/srv/\\x1b");
         assert_eq!(
             visible("/srv/x\nlittleboss: reloaded"),
             "/srv/x\n  littleboss: reloaded"
