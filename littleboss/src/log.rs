@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 /// `\u{202e}`), for a line that quotes what another process sent (a
 /// control client's request): it stays one line, no escape sequence
 /// reaches a terminal, and nothing in it reorders or hides the rest.
+/// A backslash is left as it is: much of what is quoted was escaped
+/// already (a rule's error, serde's), which doubling would misread.
 ///
 /// ```ignore
 /// assert_eq!(printable("a\u{1b}[2J\nb"), "a\\u{1b}[2J\\nb");

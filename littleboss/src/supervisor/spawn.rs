@@ -202,7 +202,7 @@ fn fits_one_message(hello: &ToChild, listeners: usize) -> std::io::Result<()> {
     Err(std::io::Error::new(
         std::io::ErrorKind::InvalidInput,
         format!(
-            "its {listeners} listeners take {size} bytes to describe, more than the {} KiB a child reads at its start: declare fewer listeners, or give them shorter names or paths",
+            "describing its listeners ({listeners}) takes {size} bytes, more than the {} KiB a child reads at its start: give them shorter names or unix paths, or declare fewer",
             fdpass::MAX_TO_CHILD / 1024
         ),
     ))
@@ -637,7 +637,7 @@ mod tests {
     use nix::sys::wait::{Id, WaitPidFlag, waitid};
 
     #[test]
-    fn listeners_too_many_to_describe_to_a_child_are_refused_before_it_starts() {
+    fn listeners_too_long_to_describe_to_a_child_are_refused_before_it_starts() {
         let entry = |n: usize| link::ListenerEntry {
             name: format!("listener_{n}_{}", "x".repeat(300)),
             network: crate::spec::Network::Tcp,
@@ -660,7 +660,7 @@ mod tests {
         assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
         let said = error.to_string();
         assert!(
-            said.starts_with("its 253 listeners take ")
+            said.starts_with("describing its listeners (253) takes ")
                 && said.contains("more than the 64 KiB a child reads at its start"),
             "{said}"
         );
