@@ -90,11 +90,13 @@ impl std::fmt::Display for FlagError {
         // What the user typed is written out (`escape_debug`): a `\r` from a
         // script with CRLF line endings would otherwise overwrite the line.
         match &self.problem {
-            FlagProblem::UnknownMode(mode) => write!(
-                f,
-                "-{flag}: unknown mode `{mode}` (expected {MODES})",
-                mode = mode.escape_debug()
-            ),
+            FlagProblem::UnknownMode(mode) => {
+                write!(f, "-{flag}: unknown mode `{}` (", mode.escape_debug())?;
+                if let Some(meant) = meant_mode(mode) {
+                    write!(f, "did you mean `{meant}`? ")?;
+                }
+                write!(f, "expected {MODES})")
+            }
             FlagProblem::NeedsMode => write!(f, "-{flag} needs a mode ({MODES})"),
             FlagProblem::NeedsAddress => {
                 write!(f, "-{flag} needs an address (or `-{flag}=` to turn it off)")
@@ -371,6 +373,36 @@ fn typo(
 }
 
 const MODES: &str = "bypass, start, reload, stop or status";
+
+/// The mode `written` most likely means (`reload` for `restart`): the one
+/// it is closest to, in another case, with blanks around it (a script's
+/// CRLF line end), or misspelt as the attribute's keys are judged
+/// ([`is_typo`](crate::rules::is_typo)); `None` if none is, or two are as
+/// close.
+///
+/// ```ignore
+/// assert_eq!(meant_mode("strat"), Some("start"));
+/// assert_eq!(meant_mode("begin"), None);
+/// ```
+fn meant_mode(written: &str) -> Option<&'static str> {
+    let written = written.trim().to_lowercase();
+    // Two deletions from `start`, which would fail on a running service:
+    // the new child in place of the old one is a reload.
+    if written == "restart" {
+        return Some("reload");
+    }
+    let edits = |name: &str| crate::rules::typo::edits(&written, name);
+    let mut near: Vec<(usize, &'static str)> = (MODE_NAMES.iter())
+        .filter(|(name, _)| crate::rules::is_typo(&written, name))
+        .map(|(name, _)| (edits(name), *name))
+        .collect();
+    near.sort();
+    match near[..] {
+        [(_, only)] => Some(only),
+        [(closest, meant), (next, _), ..] if closest < next => Some(meant),
+        _ => None,
+    }
+}
 const MODE_NAMES: [(&str, Mode); 5] = [
     ("bypass", Mode::Bypass),
     ("start", Mode::Start),
@@ -735,6 +767,25 @@ mod tests {
     }
 
     #[test]
+    fn a_mode_misspelt_is_told_what_it_likely_means() {
+        for (written, meant) in [
+            ("strat", Some("start")),
+            ("STOP", Some("stop")),
+            ("start\r", Some("start")),
+            ("stats", Some("status")),
+            ("stat", Some("start")),
+            ("relaod", Some("reload")),
+            ("stp", Some("stop")),
+            ("byapss", Some("bypass")),
+            ("begin", None),
+            ("restart", Some("reload")),
+            ("", None),
+        ] {
+            assert_eq!(meant_mode(written), meant, "{written:?}");
+        }
+    }
+
+    #[test]
     fn bad_values_name_the_flag() {
         let e = parse_cmd(&config(), argv(&["p", "-littleboss=begin"])).unwrap_err();
         assert_eq!(e.problem, FlagProblem::UnknownMode("begin".to_owned()));
@@ -749,6 +800,11 @@ mod tests {
             e.to_string()
                 .starts_with("-littleboss: unknown mode `start\\r` ("),
             "{e}"
+        );
+        let e = parse_cmd(&config(), argv(&["p", "-littleboss=strat"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "-littleboss: unknown mode `strat` (did you mean `start`? expected bypass, start, reload, stop or status)"
         );
         let e = parse_cmd(&config(), argv(&["p", "-https=nonsense"])).unwrap_err();
         assert_eq!(

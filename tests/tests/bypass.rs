@@ -81,7 +81,7 @@ fn a_bad_mode_or_address_is_a_usage_error_naming_the_flag() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(
-            "-littleboss: unknown mode `restart` (expected bypass, start, reload, stop or status)"
+            "-littleboss: unknown mode `restart` (did you mean `reload`? expected bypass, start, reload, stop or status)"
         ),
         "{err}"
     );
