@@ -205,8 +205,11 @@ impl std::fmt::Display for DirError {
             }
             DirError::Symlink { dir, target } => {
                 write!(f, "the control folder {} is a symlink", dir.display())?;
+                // Escaped: in a shared /tmp, another user may have made
+                // the link, its target chosen to move a terminal's cursor.
                 if let Some(target) = target {
-                    write!(f, " (to {})", target.display())?;
+                    let target = target.to_string_lossy();
+                    write!(f, " (to {})", crate::log::printable(&target))?;
                 }
                 write!(
                     f,
@@ -292,6 +295,20 @@ pub(crate) fn check(dir: &Path) -> Result<(), DirError> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_symlinks_target_is_named_escaped() {
+        let base = std::env::temp_dir().join(format!("lb-odd-link-{}", std::process::id()));
+        std::fs::create_dir_all(&base).unwrap();
+        let link = base.join("littleboss-1000");
+        std::os::unix::fs::symlink("\u{1b}[2J\nlittleboss: stopped", &link).unwrap();
+        let said = check(&link).unwrap_err().to_string();
+        std::fs::remove_dir_all(&base).unwrap();
+        assert!(
+            said.contains(r" (to \u{1b}[2J\nlittleboss: stopped); set LITTLEBOSS_DIR"),
+            "{said}"
+        );
+    }
 
     #[test]
     fn the_folder_lock_waits_out_a_cleaners_lock_however_long() {
