@@ -63,6 +63,9 @@ pub(crate) enum FlagProblem {
     /// like another flag rather than its value.
     FlagForValue(String),
     Address(SpecProblem),
+    /// A listener flag given empty (off), followed by what is an address
+    /// for it: `-https= :8443`, a stray space.
+    SpaceAfterEquals(String),
     /// An argument that looks like the mode flag misspelt, with a mode.
     Misspelt(String),
     /// An argument that looks like this listener's flag mistyped, with an
@@ -108,6 +111,11 @@ impl std::fmt::Display for FlagError {
                 next = next.escape_debug()
             ),
             FlagProblem::Address(problem) => write!(f, "-{flag}: {problem}"),
+            FlagProblem::SpaceAfterEquals(next) => write!(
+                f,
+                "`-{flag}= {next}` would turn -{flag} off and pass `{next}` on to the program; write `-{flag}={next}` (no space), or put `--` before `{next}` if it is the program's own argument",
+                next = next.escape_debug()
+            ),
             FlagProblem::TwoModes(first, second) => write!(
                 f,
                 "-{flag} given twice, as `{first}` and as `{second}`: give one mode",
@@ -328,6 +336,20 @@ fn split(
                 .iter_mut()
                 .find(|l| l.name == name)
                 .expect("checked above");
+            // `-https= :8443`, a stray space: it would turn the listener
+            // off and hand the address to the program. Not a unix path,
+            // which a program's own argument may well look like; not in
+            // stored arguments, checked when they were a command line.
+            let ip = slot.network.kind() != crate::spec::Kind::Unix;
+            if inline == Some("")
+                && repeats == Repeats::Refused
+                && ip
+                && let Some(next) = args.peek().and_then(|n| n.to_str())
+                && !next.starts_with('-')
+                && slot.with_address(next).is_ok()
+            {
+                return Err(error(FlagProblem::SpaceAfterEquals(next.to_owned())));
+            }
             let given = slot
                 .with_address(&value)
                 .map_err(|e| error(FlagProblem::Address(e)))?;
@@ -375,8 +397,9 @@ fn typo(
 const MODES: &str = "bypass, start, reload, stop or status";
 
 /// The mode `written` most likely means (`reload` for `restart`): the one
-/// it is closest to, in another case, with blanks around it (a script's
-/// CRLF line end), or misspelt as the attribute's keys are judged
+/// it begins (`stat`), else the one it is closest to, in another case,
+/// with blanks around it (a script's CRLF line end), or misspelt as the
+/// attribute's keys are judged
 /// ([`is_typo`](crate::rules::is_typo)); `None` if none is, or two are as
 /// close.
 ///
@@ -390,6 +413,14 @@ fn meant_mode(written: &str) -> Option<&'static str> {
     // the new child in place of the old one is a reload.
     if written == "restart" {
         return Some("reload");
+    }
+    // Cut short (`stat`, `relo`): the one mode it begins.
+    let begun: Vec<&str> = (MODE_NAMES.iter())
+        .map(|(name, _)| *name)
+        .filter(|name| written.len() >= 2 && name.starts_with(written.as_str()))
+        .collect();
+    if let [only] = begun[..] {
+        return Some(only);
     }
     let edits = |name: &str| crate::rules::typo::edits(&written, name);
     let mut near: Vec<(usize, &'static str)> = (MODE_NAMES.iter())
@@ -767,13 +798,32 @@ mod tests {
     }
 
     #[test]
+    fn an_address_after_an_empty_listener_flag_is_a_stray_space() {
+        let e = parse_cmd(&config(), argv(&["p", "-https=", ":8443"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`-https= :8443` would turn -https off and pass `:8443` on to the program; write `-https=:8443` (no space), or put `--` before `:8443` if it is the program's own argument"
+        );
+        // Off, then the program's own argument, or after `--`.
+        let inv = parse_cmd(&config(), argv(&["p", "-https=", "input.txt"])).unwrap();
+        assert_eq!(inv.listeners[0].address, None);
+        let inv = parse_cmd(&config(), argv(&["p", "-https=", "--", ":8443"])).unwrap();
+        assert_eq!(inv.listeners[0].address, None);
+        // Stored arguments were checked when they were a command line.
+        let args = argv(&["p", "-https=", ":8443"]);
+        assert!(parse(&config(), args, Repeats::LastWins).is_ok());
+    }
+
+    #[test]
     fn a_mode_misspelt_is_told_what_it_likely_means() {
         for (written, meant) in [
             ("strat", Some("start")),
             ("STOP", Some("stop")),
             ("start\r", Some("start")),
             ("stats", Some("status")),
-            ("stat", Some("start")),
+            ("stat", Some("status")),
+            ("relo", Some("reload")),
+            ("sta", Some("start")),
             ("relaod", Some("reload")),
             ("stp", Some("stop")),
             ("byapss", Some("bypass")),
