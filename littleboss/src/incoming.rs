@@ -13,15 +13,15 @@ use tokio::net::TcpStream;
 
 use crate::TcpListener;
 
-type Accepting = Pin<Box<dyn Future<Output = io::Result<(TcpStream, SocketAddr)>> + Send>>;
+type Accepting = Pin<Box<dyn Future<Output = (TcpStream, SocketAddr)> + Send>>;
 
 /// The connections of a [`TcpListener`], as a [`futures_core::Stream`]:
-/// it yields each accepted connection (or accept error) until draining
-/// begins, and from then on none (but what a refusal took off the queue),
-/// as [`TcpListener::accept`] does. An
-/// error that is not one connection's (out of descriptors) is yielded a
-/// second after it came, with a warning: a server that skips errors
-/// (tonic) would otherwise try again at once, and spin. End it with
+/// it yields each accepted connection until draining begins, and from
+/// then on none (but what a refusal took off the queue), as
+/// [`TcpListener::accept`] does. It never yields an error, for tonic ends
+/// its server on most: one connection's error is passed over, and any
+/// other (out of descriptors) is said as a warning and accept tried again
+/// a second later, as axum does for its own listeners. End it with
 /// lameduck:
 ///
 /// ```ignore
@@ -62,54 +62,17 @@ impl TcpListener {
 }
 
 impl futures_core::Stream for Incoming {
+    /// Always `Ok` (see [`Incoming`]): a `Result` for the servers that
+    /// take a stream of them.
     type Item = io::Result<TcpStream>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
         let listener = self.listener.clone();
-        let accepting = self.accepting.get_or_insert_with(|| {
-            Box::pin(async move {
-                loop {
-                    let accepted = listener.accept().await;
-                    if let Err(e) = &accepted
-                        && after_error(&listener, e).await == AfterError::Draining
-                    {
-                        // What a refusal took off the queue meanwhile is
-                        // yielded still; the error is past.
-                        continue;
-                    }
-                    return accepted;
-                }
-            })
-        });
-        let accepted = std::task::ready!(accepting.as_mut().poll(cx));
+        let accepting = (self.accepting)
+            .get_or_insert_with(|| Box::pin(async move { listener.accept_past_errors().await }));
+        let (stream, _peer) = std::task::ready!(accepting.as_mut().poll(cx));
         self.accepting = None;
-        Poll::Ready(Some(accepted.map(|(stream, _peer)| stream)))
-    }
-}
-
-/// What came of the wait after an accept error.
-#[derive(Debug, PartialEq, Eq)]
-enum AfterError {
-    /// Yield the error.
-    Yield,
-    /// Draining began meanwhile: accept again, which yields only what a
-    /// refusal took off the queue (and pends once that is taken).
-    Draining,
-}
-
-/// Waits before accept error `e` is yielded, as
-/// [`pause_after_accept_error`](crate::tcp::pause_after_accept_error)
-/// says.
-async fn after_error(listener: &TcpListener, e: &io::Error) -> AfterError {
-    let Some(pause) = crate::tcp::pause_after_accept_error(e) else {
-        return AfterError::Yield;
-    };
-    // Cut short by draining: a short grace may end before the pause
-    // would, and with it the stash.
-    tokio::select! {
-        biased;
-        () = listener.draining() => AfterError::Draining,
-        () = tokio::time::sleep(pause) => AfterError::Yield,
+        Poll::Ready(Some(Ok(stream)))
     }
 }
 
@@ -124,35 +87,6 @@ mod tests {
 
     use crate::TcpListener;
     use crate::lameduck::Phase;
-
-    #[tokio::test]
-    async fn an_error_waited_out_into_draining_is_not_yielded_but_accept_tried_again() {
-        let (phase, rx) = watch::channel(Phase::Serving);
-        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let listener = TcpListener::new(inner, rx, Default::default());
-        let emfile = std::io::Error::from_raw_os_error(nix::libc::EMFILE);
-        let waiting = super::after_error(&listener, &emfile);
-        tokio::pin!(waiting);
-        assert!(
-            tokio::time::timeout(Duration::from_millis(100), &mut waiting)
-                .await
-                .is_err()
-        );
-        phase.send_replace(Phase::Draining(std::time::Instant::now()));
-        // Back to the accept, which yields only what a refusal stashed;
-        // at once, not at the pause's end (a short grace ends sooner).
-        let after = tokio::time::timeout(Duration::from_millis(500), &mut waiting).await;
-        assert_eq!(after.ok(), Some(super::AfterError::Draining));
-        // While serving, it is yielded after the pause.
-        let (_serving, rx) = watch::channel(Phase::Serving);
-        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let listener = TcpListener::new(inner, rx, Default::default());
-        let done = tokio::time::timeout(
-            Duration::from_millis(1500),
-            super::after_error(&listener, &emfile),
-        );
-        assert_eq!(done.await.ok(), Some(super::AfterError::Yield));
-    }
 
     #[test]
     fn a_listeners_error_is_waited_out_and_a_connections_is_not() {

@@ -228,15 +228,6 @@ impl TcpListener {
         crate::defer_accept::defer(self.inner.as_fd(), up_to)
     }
 
-    /// Completes once draining has begun (at once if it has), or the
-    /// lifecycle thread is gone: as [`Context::draining`] does.
-    ///
-    /// [`Context::draining`]: crate::Context::draining
-    #[cfg(feature = "stream")]
-    pub(crate) async fn draining(&self) {
-        let _ = self.phase.clone().wait_for(|p| p.is_draining()).await;
-    }
-
     /// The tokio listener itself, which knows nothing of draining. When
     /// no process will accept after this one (a stop, draining in bypass
     /// mode, or the supervisor's death), its socket is shut, as draining
@@ -332,12 +323,21 @@ impl axum::serve::Listener for TcpListener {
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let phase = self.phase.clone();
-        accept_retrying(phase, || TcpListener::accept(self)).await
+        self.accept_past_errors().await
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
+    }
+}
+
+impl TcpListener {
+    /// [`accept`](TcpListener::accept) until a connection comes, past
+    /// errors, as [`accept_retrying`] says: for axum's `Listener`, and for
+    /// [`Incoming`](crate::Incoming), whose servers end on an error.
+    #[cfg(any(feature = "axum", feature = "stream"))]
+    pub(crate) async fn accept_past_errors(&self) -> (tokio::net::TcpStream, SocketAddr) {
+        accept_retrying(self.phase.clone(), || TcpListener::accept(self)).await
     }
 }
 
@@ -346,7 +346,7 @@ impl axum::serve::Listener for TcpListener {
 /// fds) is waited out rather than spun on, until draining begins (`phase`
 /// says): a short grace may end before the pause would, and with it the
 /// connections a refusal took off the queue, which `accept` then yields.
-#[cfg(feature = "axum")]
+#[cfg(any(feature = "axum", feature = "stream"))]
 pub(crate) async fn accept_retrying<T, F: Future<Output = io::Result<T>>>(
     mut phase: tokio::sync::watch::Receiver<Phase>,
     mut accept: impl FnMut() -> F,
@@ -446,7 +446,7 @@ mod tests {
         }
     }
 
-    #[cfg(feature = "axum")]
+    #[cfg(any(feature = "axum", feature = "stream"))]
     #[tokio::test(start_paused = true)]
     async fn the_pause_after_an_accept_error_ends_when_draining_begins() {
         // Out of descriptors, then draining: the connection a refusal took
