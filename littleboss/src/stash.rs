@@ -66,13 +66,21 @@ impl Stash {
     /// handed its queue over) has nothing else to wake it.
     pub fn wait(&self, cx: &std::task::Context<'_>) {
         let mut waiting = lock(&self.waiting);
-        if !waiting.iter().any(|w| w.will_wake(cx.waker())) {
-            // Registered while serving, by every task that ever waited on
-            // an accept (ended ones too, until draining): the oldest go.
-            if waiting.len() >= MOST_WAITING {
-                waiting.remove(0);
+        // Registered while serving, by every task that ever waited on an
+        // accept (ended ones too, until draining): the stalest go. A task
+        // waiting again moves to the back, so that one accepting for the
+        // server's whole life is not taken for stale.
+        match waiting.iter().position(|w| w.will_wake(cx.waker())) {
+            Some(at) => {
+                let again = waiting.remove(at);
+                waiting.push(again);
             }
-            waiting.push(cx.waker().clone());
+            None => {
+                if waiting.len() >= MOST_WAITING {
+                    waiting.remove(0);
+                }
+                waiting.push(cx.waker().clone());
+            }
         }
     }
 
@@ -184,4 +192,40 @@ pub(crate) fn inode(fd: BorrowedFd<'_>) -> Option<u64> {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Wake, Waker};
+
+    struct Counted(AtomicUsize);
+
+    impl Wake for Counted {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_task_that_waits_again_is_never_dropped_for_stale() {
+        let stash = super::Stash::default();
+        let long_lived = Arc::new(Counted(AtomicUsize::new(0)));
+        let waker = Waker::from(long_lived.clone());
+        stash.wait(&Context::from_waker(&waker));
+        // Short-lived accepts come and go, more in all than are kept; the
+        // long-lived one waits again between them.
+        let passing = || {
+            for _ in 0..super::MOST_WAITING * 3 / 4 {
+                let passing = Waker::from(Arc::new(Counted(AtomicUsize::new(0))));
+                stash.wait(&Context::from_waker(&passing));
+            }
+        };
+        passing();
+        stash.wait(&Context::from_waker(&waker));
+        passing();
+        stash.wake();
+        assert_eq!(long_lived.0.load(Ordering::SeqCst), 1);
+    }
 }
