@@ -25,7 +25,10 @@ use crate::Context;
 /// clients do not all reconnect to the new child at the same instant (see
 /// [the module](super)). A layer cannot: it never sees connections, only
 /// requests, so this one closes every connection on its first response
-/// once draining has begun. Add it yourself when serving another way:
+/// once draining has begun. Add it yourself when serving another way.
+/// axum's graceful shutdown then waits for every connection, a stream
+/// open for ever among them: bound that wait by the drain budget, so that
+/// `main` returns before the supervisor's kill (as the helpers do):
 ///
 /// ```no_run
 /// # async fn f(ctx: littleboss::Context) {
@@ -34,7 +37,15 @@ use crate::Context;
 ///     // Last: a layer wraps only the routes added before it.
 ///     .layer(littleboss::http::CloseWhenDrainingLayer::new(&ctx));
 /// let listener = ctx.tcp("http").expect("http listener enabled");
-/// axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck()).await.unwrap();
+/// let serving = axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck());
+/// let bound = async {
+///     ctx.lameduck().await;
+///     tokio::time::sleep(ctx.drain_budget()).await;
+/// };
+/// tokio::select! {
+///     served = serving => served.unwrap(),
+///     () = bound => {} // Connections still open are left.
+/// }
 /// # }
 /// ```
 #[derive(Debug, Clone)]
