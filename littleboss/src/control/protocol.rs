@@ -310,6 +310,9 @@ pub(crate) enum ProtocolError {
     NoVersion,
     /// The version a message gave, as it reads.
     Version(String),
+    /// A version that is no whole number (`"1"`, `1.0`, an array), as it
+    /// reads: a mistake of type, not a version of another build.
+    VersionNotWhole(String),
     /// An object names a key twice, or has too many (serde_json's own
     /// words and place).
     Keys(serde_json::Error),
@@ -329,6 +332,10 @@ impl std::fmt::Display for ProtocolError {
             ProtocolError::Version(other) => write!(
                 f,
                 "unsupported protocol version {other} (this supervisor speaks version {VERSION})"
+            ),
+            ProtocolError::VersionNotWhole(other) => write!(
+                f,
+                "the protocol version `v` must be a whole number, not {other} (this supervisor speaks version {VERSION})"
             ),
             ProtocolError::Keys(e) => write!(f, "{e}"),
             ProtocolError::BadRequest(e) => write!(f, "bad request: {e}"),
@@ -416,7 +423,11 @@ fn open_envelope(line: &[u8]) -> Result<Top, ProtocolError> {
     match &top.v {
         None => Err(ProtocolError::NoVersion),
         Some(v) if v.number == Some(VERSION) => Ok(top),
-        Some(v) => Err(ProtocolError::Version(v.text.clone())),
+        // A negative one is another version all the same.
+        Some(v) if v.number.is_some() || v.text.parse::<i64>().is_ok() => {
+            Err(ProtocolError::Version(v.text.clone()))
+        }
+        Some(v) => Err(ProtocolError::VersionNotWhole(v.text.clone())),
     }
 }
 
@@ -781,11 +792,15 @@ mod tests {
             ),
             (
                 br#"{"v":1.5,"cmd":"stop"}"#,
-                "unsupported protocol version 1.5",
+                "the protocol version `v` must be a whole number, not 1.5",
+            ),
+            (
+                br#"{"v":1.0,"cmd":"stop"}"#,
+                "the protocol version `v` must be a whole number, not 1.0 (this supervisor speaks version 1)",
             ),
             (
                 br#"{"v":[1,{"a":1}],"cmd":"stop"}"#,
-                "unsupported protocol version an array",
+                "the protocol version `v` must be a whole number, not an array",
             ),
             (
                 br#"{"v":{"a":1,"a":2},"cmd":"stop"}"#,
@@ -797,7 +812,7 @@ mod tests {
             ),
             (
                 br#"{"v":"1","cmd":"stop"}"#,
-                "unsupported protocol version \"1\"",
+                "the protocol version `v` must be a whole number, not \"1\"",
             ),
             (
                 br#"{"v":1,"cmd":"launch"}"#,
