@@ -172,7 +172,10 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
             // reaches.
             .filter(|&pid| pid > 0);
     let mut session = Session {
-        reader: BufReader::new(stream.try_clone().expect("clone a socket")),
+        reader: BufReader::new(ByDeadline {
+            stream: stream.try_clone().expect("clone a socket"),
+            deadline,
+        }),
         writer: stream,
         last: Vec::new(),
         deadline,
@@ -425,8 +428,30 @@ fn reload_args(args: Vec<std::ffi::OsString>) -> Option<Vec<std::ffi::OsString>>
     }
 }
 
+/// The socket as the session reads it: with a deadline, each read waits
+/// only what is left of it, so that an answer coming in pieces cannot
+/// stretch the whole past it; one past it fails as a read the socket's
+/// timeout ended does (`WouldBlock`).
+struct ByDeadline {
+    stream: UnixStream,
+    deadline: Option<Instant>,
+}
+
+impl io::Read for ByDeadline {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(deadline) = self.deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            self.stream.set_read_timeout(Some(left))?;
+        }
+        self.stream.read(buf)
+    }
+}
+
 struct Session {
-    reader: BufReader<UnixStream>,
+    reader: BufReader<ByDeadline>,
     writer: UnixStream,
     /// The last line the supervisor answered, as it came: one this build
     /// could read, or a status it could not.
@@ -485,7 +510,8 @@ impl Session {
     }
 
     /// Sets the socket's timeout (by `set`) to what is left before the
-    /// deadline, if there is one; an error once it has passed.
+    /// deadline, if there is one; an error once it has passed. (Reads
+    /// keep to it by themselves: see [`ByDeadline`].)
     fn time_left(
         &self,
         set: impl FnOnce(&UnixStream, Option<Duration>) -> io::Result<()>,
@@ -506,8 +532,6 @@ impl Session {
 
     /// An answer already sent, if the supervisor left one.
     fn answer_if_any(&mut self) -> Option<Response> {
-        self.time_left(|stream, left| stream.set_read_timeout(left))
-            .ok()?;
         loop {
             let mut line = Vec::new();
             return match self.reader.read_until(b'\n', &mut line) {
@@ -528,8 +552,6 @@ impl Session {
     /// The next answer, skipping progress lines this build does not know.
     fn next(&mut self) -> Result<Response, Failure> {
         loop {
-            // The reader's socket is the writer's (a clone): one timeout.
-            self.time_left(|stream, left| stream.set_read_timeout(left))?;
             let mut line = Vec::new();
             return match self.reader.read_until(b'\n', &mut line) {
                 Ok(0) => Err(Failure::new(
@@ -659,6 +681,39 @@ fn change_line(change: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_answer_coming_in_pieces_cannot_stretch_the_deadline() {
+        use std::io::{BufRead, Write};
+        use std::time::{Duration, Instant};
+        let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        // A supervisor that sends a byte every 100 ms for a second, and
+        // never ends the line.
+        let sender = std::thread::spawn(move || {
+            for _ in 0..10 {
+                std::thread::sleep(Duration::from_millis(100));
+                if theirs.write_all(b"x").is_err() {
+                    return;
+                }
+            }
+        });
+        let deadline = Some(Instant::now() + Duration::from_millis(300));
+        let mut reader = std::io::BufReader::new(super::ByDeadline {
+            stream: ours,
+            deadline,
+        });
+        let mut line = Vec::new();
+        let read = reader.read_until(b'\n', &mut line);
+        // Each piece came within the time left: without the deadline kept
+        // read by read, the whole line (to the sender's end) came back.
+        assert_eq!(
+            read.map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::WouldBlock),
+            "{line:?}"
+        );
+        drop(reader);
+        sender.join().unwrap();
+    }
+
     #[test]
     fn a_change_with_a_newline_stays_under_its_own_line() {
         assert_eq!(
