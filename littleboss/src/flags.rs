@@ -113,7 +113,7 @@ impl std::fmt::Display for FlagError {
             FlagProblem::Address(problem) => write!(f, "-{flag}: {problem}"),
             FlagProblem::SpaceAfterEquals(next) => write!(
                 f,
-                "`-{flag}= {next}` would turn -{flag} off and pass `{next}` on to the program; write `-{flag}={next}` (no space), or put `--` before `{next}` if it is the program's own argument",
+                "`-{flag}= {next}` would turn -{flag} off and pass `{next}` on to the program; write `-{flag}={next}` (no space), or, if `{next}` is the program's own argument, give -{flag}= after it",
                 next = next.escape_debug()
             ),
             FlagProblem::TwoModes(first, second) => write!(
@@ -345,6 +345,7 @@ fn split(
                 && repeats == Repeats::Refused
                 && ip
                 && let Some(next) = args.peek().and_then(|n| n.to_str())
+                && !next.is_empty()
                 && !next.starts_with('-')
                 && slot.with_address(next).is_ok()
             {
@@ -802,8 +803,15 @@ mod tests {
         let e = parse_cmd(&config(), argv(&["p", "-https=", ":8443"])).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "`-https= :8443` would turn -https off and pass `:8443` on to the program; write `-https=:8443` (no space), or put `--` before `:8443` if it is the program's own argument"
+            "`-https= :8443` would turn -https off and pass `:8443` on to the program; write `-https=:8443` (no space), or, if `:8443` is the program's own argument, give -https= after it"
         );
+        // As it says: the program's argument first.
+        let inv = parse_cmd(&config(), argv(&["p", ":8443", "-https="])).unwrap();
+        assert_eq!(inv.listeners[0].address, None);
+        assert_eq!(strs(&inv.program_args), ["p", ":8443"]);
+        // An empty argument is no address.
+        let inv = parse_cmd(&config(), argv(&["p", "-https=", ""])).unwrap();
+        assert_eq!(inv.listeners[0].address, None);
         // Off, then the program's own argument, or after `--`.
         let inv = parse_cmd(&config(), argv(&["p", "-https=", "input.txt"])).unwrap();
         assert_eq!(inv.listeners[0].address, None);

@@ -51,12 +51,21 @@ use crate::lameduck::Phase;
 /// requests, and a client's next request, racing that close, fails.
 /// Use the helper above, or add `littleboss::http::CloseWhenDrainingLayer`
 /// (the `http` feature) to the router last, which says
-/// `Connection: close` while draining:
+/// `Connection: close` while draining, and bound axum's wait for the
+/// connections still open, as that layer's example shows:
 ///
 /// ```ignore
 /// let app = app.layer(littleboss::http::CloseWhenDrainingLayer::new(&ctx));
 /// let listener = ctx.tcp("http").expect("http listener enabled");
-/// axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck()).await?;
+/// let serving = axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck());
+/// let bound = async {
+///     ctx.lameduck().await;
+///     tokio::time::sleep(ctx.drain_budget()).await;
+/// };
+/// tokio::select! {
+///     served = serving => served?,
+///     () = bound => {}
+/// }
 /// ```
 ///
 /// For axum's `ConnectInfo<SocketAddr>`, see its `axum::serve::Listener`

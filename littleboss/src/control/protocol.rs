@@ -270,7 +270,10 @@ pub(crate) fn raw_status(line: &[u8]) -> Option<serde_json::Value> {
 /// Whether `line` is a message in another protocol version than this
 /// build's.
 pub(crate) fn in_other_version(line: &[u8]) -> bool {
-    matches!(decode_response(line), Err(ProtocolError::Version(_)))
+    matches!(
+        decode_response(line),
+        Err(ProtocolError::Version(_) | ProtocolError::VersionNotWhole(_))
+    )
 }
 
 /// Reads a response, in the client's words when it cannot.
@@ -278,7 +281,9 @@ pub(crate) fn decode_answer(line: &[u8]) -> Result<Answer, String> {
     let raw = || serde_json::from_slice::<serde_json::Value>(line).unwrap_or_default();
     match decode_response(line) {
         Ok(response) => Ok(Answer::Known(response)),
-        Err(ProtocolError::Version(v)) => {
+        // A version that is no whole number, from a supervisor: not this
+        // build's either.
+        Err(ProtocolError::Version(v) | ProtocolError::VersionNotWhole(v)) => {
             let raw = raw();
             let said = raw["error"]
                 .as_str()
@@ -776,6 +781,13 @@ mod tests {
         assert_eq!(
             decode_answer(other).unwrap_err(),
             "the supervisor answered in protocol version 2; this command speaks version 1, saying: unsupported protocol version 1 (this supervisor speaks version 2)"
+        );
+        // One that is no whole number too, not in the server's words.
+        let odd = br#"{"v":"2","type":"stopped","code":0}"#;
+        assert!(in_other_version(odd));
+        assert_eq!(
+            decode_answer(odd).unwrap_err(),
+            "the supervisor answered in protocol version \"2\"; this command speaks version 1"
         );
     }
 
