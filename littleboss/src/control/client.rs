@@ -139,7 +139,8 @@ fn wants_json(program_args: &[std::ffi::OsString]) -> Result<bool, Failure> {
 fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure> {
     let name = &config.name;
     let path = socket_path(name);
-    super::dir::check_socket_path(&path).map_err(|e| Failure::new(UNKNOWN, e))?;
+    // A usage mistake (`LITTLEBOSS_DIR` too long), as `dispatch` says it.
+    super::dir::check_socket_path(&path).map_err(|e| Failure::new(crate::exit::USAGE, e))?;
     // A folder that is there must be ours before anything is asked of it:
     // one of another user's would only say "permission denied" below.
     if let Some(folder) = path.parent().filter(|f| f.symlink_metadata().is_ok()) {
