@@ -61,9 +61,12 @@ pub(crate) struct Activation {
 static TAKEN: OnceLock<Taken> = OnceLock::new();
 
 // SAFETY: a function in `.init_array` is called once by the dynamic
-// loader (or the static start code) as the binary starts, before `main`,
-// with the process's only thread; `take_at_start` reads and changes the
-// environment and descriptor flags, which nothing else touches then.
+// loader (or the static start code) as the binary starts, before `main`;
+// `take_at_start` reads and changes the environment and descriptor flags,
+// which nothing else touches then. It assumes the process's only thread:
+// the shared libraries' constructors ran before it, and one that started
+// a thread touching the environment (none of glibc's, libgcc's or libm's
+// does) would race its `remove_var`.
 // Priority 100: after std's own (99), before every constructor without one
 // (a program's `#[ctor]`), which may start processes too.
 #[used]

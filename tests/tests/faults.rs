@@ -348,7 +348,12 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
     std::fs::write(&empty, "").unwrap();
     let cut = svc.dir.path().join("cut-short");
     std::fs::write(&cut, b"\x7fELF\x02\x01\x01").unwrap();
-    for file in [&script, &empty, &cut] {
+    // Cut between the 32-bit header's length and the 64-bit one's.
+    let cut_64 = svc.dir.path().join("cut-short-64");
+    let mut head = b"\x7fELF\x02\x01\x01".to_vec();
+    head.resize(56, 0);
+    std::fs::write(&cut_64, head).unwrap();
+    for file in [&script, &empty, &cut, &cut_64] {
         std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o755)).unwrap();
         let refused = reload(&file.display().to_string());
         assert!(refused.contains("Exec format error"), "{refused}");
@@ -377,7 +382,7 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
     );
     // Through all of it, the first child served.
     let status = json(&svc, impatient);
-    assert_eq!(status["failures"], 7, "{status}");
+    assert_eq!(status["failures"], 8, "{status}");
     assert_eq!(status["reloads"], 0);
     assert!(read_greeting(addr).unwrap().starts_with("impatient "));
     svc.stop_expecting(0);

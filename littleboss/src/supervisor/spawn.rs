@@ -172,15 +172,21 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
     if !file.metadata().is_ok_and(|m| m.is_file()) {
         return Ok(());
     }
-    let mut head = Vec::with_capacity(ELF32_HEADER);
+    let mut head = Vec::with_capacity(ELF64_HEADER);
     if file
-        .take(ELF32_HEADER as u64)
+        .take(ELF64_HEADER as u64)
         .read_to_end(&mut head)
         .is_err()
     {
         return Ok(());
     }
-    let elf = head.starts_with(b"\x7fELF") && head.len() == ELF32_HEADER;
+    // As long as its class's header (byte 4: 1 for 32-bit, 2 for 64).
+    let header = match head.get(4) {
+        Some(1) => ELF32_HEADER,
+        Some(2) => ELF64_HEADER,
+        _ => usize::MAX,
+    };
+    let elf = head.starts_with(b"\x7fELF") && head.len() >= header;
     // Asked only of a file that is no program: the common case reads the
     // header and is done.
     let executable = || nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok();
@@ -229,9 +235,11 @@ fn kill_group(pid: u32) {
     );
 }
 
-/// The size of the smallest ELF header (32-bit): a shorter file that
-/// begins as one is cut short.
+/// The size of a 32-bit ELF header: a shorter file that begins as one is
+/// cut short.
 const ELF32_HEADER: usize = 52;
+/// The size of a 64-bit ELF header, as [`ELF32_HEADER`].
+const ELF64_HEADER: usize = 64;
 
 /// A child [`start`] started, not watched yet.
 #[derive(Debug)]
