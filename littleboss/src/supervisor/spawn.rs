@@ -608,7 +608,12 @@ impl Watcher {
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                         log!("child pid {pid} sent a bad message: {e}");
                     }
-                    Err(_) => channel_open = false,
+                    // Said: what the child says from now on (its ready,
+                    // its end) is not heard, and its deadlines decide.
+                    Err(e) => {
+                        log!("cannot read child pid {pid}'s channel: {e}; it is no longer read");
+                        channel_open = false;
+                    }
                 },
                 order = orders.recv(), if orders_open => match order {
                     Some(Order::Lameduck { refuse }) if channel_open => {
