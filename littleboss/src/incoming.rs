@@ -88,17 +88,6 @@ mod tests {
     use crate::TcpListener;
     use crate::lameduck::Phase;
 
-    #[test]
-    fn a_listeners_error_is_waited_out_and_a_connections_is_not() {
-        let os = std::io::Error::from_raw_os_error;
-        let pause_after = crate::tcp::pause_after_accept_error;
-        assert_eq!(pause_after(&os(nix::libc::ECONNABORTED)), None);
-        assert_eq!(
-            pause_after(&os(nix::libc::EMFILE)),
-            Some(std::time::Duration::from_secs(1))
-        );
-    }
-
     async fn next(
         incoming: &mut super::Incoming,
     ) -> Option<std::io::Result<tokio::net::TcpStream>> {

@@ -323,11 +323,12 @@ impl SupervisorEnd {
         std::os::fd::AsRawFd::as_raw_fd(self.fd.get_ref())
     }
 
-    pub async fn send(&self, msg: ToChild, fds: &[std::os::fd::BorrowedFd<'_>]) -> io::Result<()> {
-        let data = encode(msg);
+    /// Sends a message [`encode`]d already (a hello is encoded off the
+    /// loop, as its size is checked), with `fds`.
+    pub async fn send(&self, data: &[u8], fds: &[std::os::fd::BorrowedFd<'_>]) -> io::Result<()> {
         loop {
             let mut guard = self.fd.writable().await?;
-            match guard.try_io(|fd| fdpass::send(fd.get_ref().as_fd(), &data, fds)) {
+            match guard.try_io(|fd| fdpass::send(fd.get_ref().as_fd(), data, fds)) {
                 Ok(result) => return result,
                 Err(_would_block) => continue,
             }

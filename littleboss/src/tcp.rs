@@ -456,6 +456,18 @@ mod tests {
     }
 
     #[cfg(any(feature = "axum", feature = "stream"))]
+    #[test]
+    fn a_listeners_error_is_waited_out_and_a_connections_is_not() {
+        let os = std::io::Error::from_raw_os_error;
+        let pause_after = super::pause_after_accept_error;
+        assert_eq!(pause_after(&os(nix::libc::ECONNABORTED)), None);
+        assert_eq!(
+            pause_after(&os(nix::libc::EMFILE)),
+            Some(std::time::Duration::from_secs(1))
+        );
+    }
+
+    #[cfg(any(feature = "axum", feature = "stream"))]
     #[tokio::test(start_paused = true)]
     async fn the_pause_after_an_accept_error_ends_when_draining_begins() {
         // Out of descriptors, then draining: the connection a refusal took

@@ -179,7 +179,6 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
         }),
         writer: stream,
         last: Vec::new(),
-        deadline,
         supervisor,
     };
     match inv.mode {
@@ -435,6 +434,8 @@ fn reload_args(args: Vec<std::ffi::OsString>) -> Option<Vec<std::ffi::OsString>>
 /// timeout ended does (`WouldBlock`).
 struct ByDeadline {
     stream: UnixStream,
+    /// When the whole exchange must be over (`status`'s); without one,
+    /// each read and write has the socket's own timeout.
     deadline: Option<Instant>,
 }
 
@@ -457,9 +458,6 @@ struct Session {
     /// The last line the supervisor answered, as it came: one this build
     /// could read, or a status it could not.
     last: Vec<u8>,
-    /// When the whole exchange must be over (`status`'s); without one,
-    /// each read and write has the socket's own timeout.
-    deadline: Option<Instant>,
     /// The supervisor's pid, as the kernel tells of the socket's peer.
     supervisor: Option<i32>,
 }
@@ -517,7 +515,7 @@ impl Session {
         &self,
         set: impl FnOnce(&UnixStream, Option<Duration>) -> io::Result<()>,
     ) -> Result<(), Failure> {
-        let Some(deadline) = self.deadline else {
+        let Some(deadline) = self.reader.get_ref().deadline else {
             return Ok(());
         };
         let left = deadline.saturating_duration_since(Instant::now());

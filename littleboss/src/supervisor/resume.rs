@@ -466,12 +466,13 @@ struct Registered {
 /// that cannot be registered is killed, and a client dropped, rather
 /// than end the service with them all; only the control socket is a must.
 fn register(handoff: &Handoff, held: &mut Held, lenient: bool) -> Result<Registered, String> {
-    let control = match (lenient, &held.control) {
-        (true, _) => (held.control.take()).ok_or_else(|| std::io::Error::other("taken already")),
-        (false, Some(control)) => spare_copy(control).map(Into::into),
-        (false, None) => Err(std::io::Error::other("taken already")),
+    let control = match lenient {
+        true => held.control.take().map(Ok),
+        false => (held.control.as_ref()).map(|control| spare_copy(control).map(Into::into)),
     };
-    let control = (control.and_then(super::registered))
+    // (Taken only here, once: never missing.)
+    let control = (control.unwrap_or_else(|| Err(std::io::Error::other("taken already"))))
+        .and_then(super::registered)
         .map_err(|e| format!("cannot serve the control socket: {e}"))?;
     let fails = crate::test_hook::counted_down(handoff::TEST_REWATCH_FAILS_VAR);
     let channels: Vec<(ChildId, std::io::Result<OwnedFd>)> = match lenient {

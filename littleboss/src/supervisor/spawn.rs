@@ -196,14 +196,16 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
     Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC))
 }
 
-/// Refuses a `hello` naming `listeners` listeners that is larger than a
-/// child reads in one message ([`fdpass::MAX_TO_CHILD`]): the child would
-/// find it cut and fail, and so would every child after it. Listener
-/// names have no length limit, and a unix listener's path goes in too.
-fn fits_one_message(hello: &ToChild, listeners: usize) -> std::io::Result<()> {
-    let size = link::encode(hello).len();
+/// `hello`, naming `listeners` listeners, encoded for the channel; refused
+/// if larger than a child reads in one message ([`fdpass::MAX_TO_CHILD`]):
+/// the child would find it cut and fail, and so would every child after
+/// it. Listener names have no length limit, and a unix listener's path
+/// goes in too.
+fn encoded_hello(hello: ToChild, listeners: usize) -> std::io::Result<Vec<u8>> {
+    let encoded = link::encode(hello);
+    let size = encoded.len();
     if size <= fdpass::MAX_TO_CHILD {
-        return Ok(());
+        return Ok(encoded);
     }
     Err(std::io::Error::new(
         std::io::ErrorKind::InvalidInput,
@@ -248,7 +250,8 @@ pub(crate) struct Started {
     pub pid: u32,
     /// The supervisor's end of its channel.
     ours: OwnedFd,
-    hello: ToChild,
+    /// Its hello, encoded.
+    hello: Vec<u8>,
     fds: Vec<Arc<OwnedFd>>,
 }
 
@@ -303,7 +306,8 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
         // The entries mark the service manager's sockets.
         refuse_own_when_orphaned: true,
     };
-    fits_one_message(&hello, listeners)?;
+    // Encoded here, off the loop, once.
+    let hello = encoded_hello(hello, listeners)?;
     let (ours, theirs) = fdpass::socketpair()?;
     let theirs_raw = theirs.as_raw_fd();
     let mut command = Command::new(&launch.path);
@@ -451,7 +455,7 @@ fn watch(
     process: Process,
     channel: SupervisorEnd,
     events: mpsc::UnboundedSender<Event>,
-    hello: Option<(ToChild, Vec<Arc<OwnedFd>>)>,
+    hello: Option<(Vec<u8>, Vec<Arc<OwnedFd>>)>,
 ) -> ChildHandle {
     let pid = process.pid;
     let by_pidfd = process.by_pidfd();
@@ -509,11 +513,22 @@ impl Watcher {
         fds: &[std::os::fd::BorrowedFd<'_>],
     ) -> Result<(), Option<std::io::Error>> {
         let hangs = self.lameduck_hangs && matches!(message, ToChild::Lameduck { .. });
+        self.send_encoded(&link::encode(message), fds, hangs).await
+    }
+
+    /// [`send`](Watcher::send) of a message encoded already; `hangs`: the
+    /// test hook's send that never ends.
+    async fn send_encoded(
+        &self,
+        data: &[u8],
+        fds: &[std::os::fd::BorrowedFd<'_>],
+        hangs: bool,
+    ) -> Result<(), Option<std::io::Error>> {
         let send = async {
             if hangs {
                 std::future::pending::<()>().await;
             }
-            self.channel.send(message, fds).await
+            self.channel.send(data, fds).await
         };
         tokio::select! {
             sent = send => sent.map_err(Some),
@@ -545,14 +560,14 @@ impl Watcher {
 
     async fn watch(
         self,
-        hello: Option<(ToChild, Vec<Arc<OwnedFd>>)>,
+        hello: Option<(Vec<u8>, Vec<Arc<OwnedFd>>)>,
         mut orders: mpsc::UnboundedReceiver<Order>,
     ) {
         let (id, pid) = (self.id, self.process.pid);
         if let Some((hello, fds)) = hello {
             let borrowed: Vec<_> = fds.iter().map(|fd| fd.as_fd()).collect();
             // Killed meanwhile, on purpose: nothing to say.
-            if let Err(Some(e)) = self.send(hello, &borrowed).await {
+            if let Err(Some(e)) = self.send_encoded(&hello, &borrowed, false).await {
                 // Most likely the child died at once. If not, it waits for
                 // a hello that will never come: end it. Its exit tells the
                 // rest.
@@ -774,7 +789,7 @@ mod tests {
         let channel = SupervisorEnd::new(ours).unwrap();
         // Stands for the hello: a message the child never reads.
         let unread = ToChild::Lameduck { refuse: false };
-        channel.send(unread, &[]).await.unwrap();
+        channel.send(&link::encode(unread), &[]).await.unwrap();
         let child_end = ChildEnd::new(theirs);
         child_end.send(FromChild::error("mistakes")).unwrap();
         drop(child_end);
