@@ -98,6 +98,15 @@ fn a_bad_mode_or_address_is_a_usage_error_naming_the_flag() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("port 99999 is out of range"));
 
+    // The declaration's form copied to the flag.
+    let out = Command::new(HELLO).arg("-addr=tcp::8443").output_in_time();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("-addr: address `tcp::8443` begins with a network (`tcp:`), which the listener's declaration sets; give the address alone, like `:8443`"),
+        "{err}"
+    );
+
     let out = Command::new(HELLO).arg("--littleboss").output_in_time();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("-littleboss needs a mode"));

@@ -51,6 +51,19 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
     if addr.is_empty() {
         return Ok(());
     }
+    // `-https=tcp::8443`, the declaration's form copied to the command
+    // line: read as a host `tcp:` (or, for unix, as the file `unix:...`
+    // in the working folder), it would fail in other words or bind
+    // another address than the one meant.
+    if let Some(given) = NETWORK_NAMES.iter().find(|name| {
+        addr.strip_prefix(**name)
+            .is_some_and(|rest| rest.starts_with(':'))
+    }) {
+        return Err(SpecProblem::NetworkInAddress {
+            network: (*given).into(),
+            addr: addr.into(),
+        });
+    }
     if network == "unix" {
         if addr.starts_with('@') {
             return Err(SpecProblem::UnixAbstract { path: addr.into() });
@@ -297,6 +310,24 @@ mod tests {
                 "host `010.0.0.1` is not an IPv4 address: no number in one may start with 0 (some read `010` as octal 8)",
             ),
             ("tcp:[zz]:80", "`zz` in `[zz]:80` is not an IPv6 address"),
+            // The declaration's form where an address goes (as a flag's
+            // value copied from the declaration would give it).
+            (
+                "tcp:tcp::8443",
+                "address `tcp::8443` begins with a network (`tcp:`), which the listener's declaration sets; give the address alone, like `:8443`",
+            ),
+            (
+                "tcp4:tcp4:127.0.0.1:80",
+                "address `tcp4:127.0.0.1:80` begins with a network (`tcp4:`), which the listener's declaration sets; give the address alone, like `127.0.0.1:80`",
+            ),
+            (
+                "unix:unix:/run/app.sock",
+                "address `unix:/run/app.sock` begins with a network (`unix:`), which the listener's declaration sets; give the address alone, like `/run/app.sock`",
+            ),
+            (
+                "tcp:udp:",
+                "address `udp:` begins with a network (`udp:`), which the listener's declaration sets; give the address alone",
+            ),
             (
                 "tcp:my host:80",
                 "host `my host` is not a hostname or an IP address",

@@ -385,6 +385,15 @@ pub enum SpecProblem {
         /// Its length in bytes.
         len: usize,
     },
+    /// An address that begins with a network (`tcp::8443`, `unix:x.sock`),
+    /// as a declaration does: the declaration fixes the network, and an
+    /// address is given alone.
+    NetworkInAddress {
+        /// The network it begins with.
+        network: String,
+        /// The address as written.
+        addr: String,
+    },
     /// An IP address of the other family than the network's
     /// (`tcp4:[::1]:80`, `udp6:127.0.0.1:53`).
     WrongFamily {
@@ -623,6 +632,17 @@ impl fmt::Display for SpecProblem {
                     "host `{}` is not an IPv4 address (four numbers from 0 to 255, like `10.0.0.1`; for every address, no host: `:PORT`)",
                     host.escape_debug()
                 )
+            }
+            SpecProblem::NetworkInAddress { network, addr } => {
+                write!(
+                    f,
+                    "address `{}` begins with a network (`{network}:`), which the listener's declaration sets; give the address alone",
+                    addr.escape_debug()
+                )?;
+                match addr.get(network.len() + 1..) {
+                    Some(rest) if !rest.is_empty() => write!(f, ", like `{}`", rest.escape_debug()),
+                    _ => Ok(()),
+                }
             }
             SpecProblem::UnixAbstract { path } => write!(
                 f,
