@@ -775,6 +775,16 @@ impl Machine {
         let Some(child) = self.state.children.remove(&id) else {
             return;
         };
+        // Stopping, the child whose exit was to give the code never ran:
+        // a failed start is 1, as while up.
+        if let Phase::Stopping(stopping) = &mut self.state.phase
+            && stopping.decides() == Some(id)
+        {
+            stopping.code = 1;
+            let path = child.launch.target.file().display();
+            say!(self, "cannot start {path}: {error}");
+            return;
+        }
         let Some(up) = self.up() else { return };
         if let Some(starting) = up.starting.take_if(|s| s.id == id) {
             let path = child.launch.target.file().display();
@@ -1434,11 +1444,25 @@ impl Machine {
         }
         if let Some(starting) = &starting {
             self.wind_down(starting.id, others_refuse);
+            // One that failed already (killed, or to be): its reload failed
+            // for that, not for the stop, and is said and counted so.
+            let failed = starting.error.as_ref().map(|reason| {
+                let path = (self.state.children.get(&starting.id))
+                    .map(|c| c.launch.target.file().display().to_string())
+                    .unwrap_or_default();
+                format!("new child pid {} ({path}) {reason}", self.pid(starting.id))
+            });
+            if let Some(message) = &failed {
+                self.state.failures += 1;
+                say!(self, "{message}");
+                self.state.last_failure = Some(message.clone());
+            }
             if let Why::Reload {
                 client: Some(client),
             } = starting.why
             {
-                self.reply(client, error("the supervisor is stopping"));
+                let message = failed.as_deref().unwrap_or("the supervisor is stopping");
+                self.reply(client, error(message));
             }
         }
         let stopping = Stopping {
@@ -1468,6 +1492,12 @@ impl Machine {
             return;
         }
         let Stopping { waiters, code, .. } = stopping.clone();
+        // The child whose exit was to give the code, given up on before
+        // its spawn returned, never ran: a failed start.
+        let never_ran = (stopping.decides())
+            .and_then(|id| self.state.children.get(&id))
+            .is_some_and(Child::given_up);
+        let code = if never_ran { 1 } else { code };
         for client in waiters {
             self.reply(client, Response::Stopped { exit_code: code });
         }
@@ -1743,6 +1773,11 @@ impl Machine {
             }
         }
         let Some(up) = self.up() else { return };
+        // A restart already planned stands, counted once: a start refused
+        // before it could replace it (too many execs hung) left it so.
+        if up.restart_at.is_some() {
+            return;
+        }
         if let Some(previous) = up.fallback_to.take() {
             return self.start_child(previous, Why::Fallback);
         }

@@ -719,9 +719,13 @@ impl Model {
             self.check();
         }
         assert!(self.sim.exit_code.is_some(), "the stop never ended");
-        // The stop reports the exit code of the child serving when it began.
-        if let (Some(_), Some(code)) = (self.decides, self.decided) {
-            assert_eq!(self.sim.exit_code, Some(code));
+        // The stop reports the exit code of the child serving (or starting)
+        // when it began; 1 should that child never have run (its spawn
+        // failed, or never returned): a failed start.
+        match (self.decides, self.decided) {
+            (Some(_), Some(code)) => assert_eq!(self.sim.exit_code, Some(code)),
+            (Some(id), None) => assert_eq!(self.sim.exit_code, Some(1), "child {id} never ran"),
+            (None, _) => {}
         }
         assert!(self.live().is_empty(), "children left: {:?}", self.live());
         for (client, answers) in &self.sim.replies {

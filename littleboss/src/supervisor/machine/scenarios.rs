@@ -556,6 +556,23 @@ fn stop_during_a_reload_wins() {
 }
 
 #[test]
+fn a_stop_during_a_reload_that_failed_already_answers_with_its_failure() {
+    // Failed (wrong service) and being killed as the stop comes: the
+    // reload's answer is why it failed, not the stop.
+    let mut sim = Sim::serving(settings());
+    let reload = sim.reload("/bin/other");
+    sim.hello_as(2, "another", LAMEDUCK, Duration::from_secs(30));
+    let stop = sim.request(Request::Stop);
+    assert_eq!(
+        error_of(sim.final_answer(reload)),
+        "new child pid 1002 (/bin/other) is a littleboss program for service `another`, not `svc`"
+    );
+    sim.exit(2, ChildExit::Signal(9));
+    sim.exit(1, OK);
+    assert_eq!(stopped_code(sim.final_answer(stop)), 0);
+}
+
+#[test]
 fn a_rollback_while_another_reload_starts_leaves_no_child_behind() {
     let mut sim = Sim::serving(settings());
     sim.reload("/bin/dies");
@@ -1094,6 +1111,34 @@ fn a_stop_while_a_restart_is_due_exits_with_the_last_code() {
     assert_eq!(stopped_code(sim.final_answer(stop)), 5);
     sim.advance(Duration::from_secs(1));
     assert_eq!(sim.processes.len(), 1, "no restart after the stop");
+}
+
+#[test]
+fn a_stop_while_a_restart_cannot_spawn_exits_1_not_0() {
+    // The child whose exit gives a stop its code never ran: a failed
+    // start, 1, whether its spawn failed or was given up on.
+    for spawn_fails in [true, false] {
+        let mut sim = Sim::serving(super::Settings {
+            persist: true,
+            ..settings()
+        });
+        sim.exit(1, OK);
+        sim.defer_spawns = true;
+        if spawn_fails {
+            sim.unstartable.insert("/bin/v1".into());
+        }
+        sim.advance(Duration::from_secs(10));
+        let restart = sim.spawning().next().expect("a restart spawning");
+        let stop = sim.request(Request::Stop);
+        if spawn_fails {
+            sim.finish_spawns();
+        } else {
+            sim.advance(LAMEDUCK + HELLO_TIMEOUT);
+            assert!(sim.spawning().any(|id| id == restart), "never returned");
+        }
+        assert_eq!(stopped_code(sim.final_answer(stop)), 1, "{:?}", sim.logs());
+        assert_eq!(sim.exit_code, Some(1));
+    }
 }
 
 // signals.rs
@@ -2645,6 +2690,32 @@ fn serving_with_the_most_spawns_given_up() -> Sim {
         sim.advance(HELLO_TIMEOUT);
     }
     sim
+}
+
+#[test]
+fn a_reload_refused_while_a_restart_is_due_leaves_that_restart_as_planned() {
+    // Refused before it could replace the restart (too many execs hung):
+    // the restart stands, counted once, at its time.
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    sim.defer_spawns = true;
+    for _ in 0..super::MAX_SPAWNS_GIVEN_UP {
+        sim.reload("/bin/v2");
+        sim.advance(HELLO_TIMEOUT);
+    }
+    sim.exit(1, OK);
+    let planned = |sim: &Sim| {
+        sim.logs()
+            .iter()
+            .filter(|l| l.starts_with("restarting in"))
+            .count()
+    };
+    assert_eq!(planned(&sim), 1);
+    let refused = sim.reload("/bin/v3");
+    assert!(error_of(sim.final_answer(refused)).contains("no child starts until one has"));
+    assert_eq!(planned(&sim), 1, "{:?}", sim.logs());
 }
 
 #[test]
