@@ -522,7 +522,7 @@ impl Io {
             let Some(known) = machine.state().children.get(&id) else {
                 continue;
             };
-            let (killed, lameducked) = (known.killed, known.lameducked);
+            let (killed, lameducked, refusing) = (known.killed, known.lameducked, known.refusing);
             let handle = super::spawn::rewatch(id, child, self.events_tx.clone());
             // Watched by pid now (out of descriptors, say): the machine
             // upgrades in place no more while it runs.
@@ -532,7 +532,10 @@ impl Io {
             if killed {
                 handle.kill();
             } else if lameducked {
-                handle.lameduck(machine.refuses_at_lameduck());
+                // The order it was given, not what a lameduck would be
+                // now: at a stop, an old child draining beside a serving
+                // one must not shut the sockets they share.
+                handle.lameduck(refusing);
             }
             self.children.insert(id, handle);
         }
@@ -724,14 +727,12 @@ impl Io {
                 let owned = |pid| children.values().any(|c| c.pid == pid);
                 let scan = super::orphans::reap(owned, spawning_since);
                 if scan == super::orphans::Scan::Again {
-                    // As if SIGCHLD came again, once the watcher of the
+                    // As if SIGCHLD came again: the machine scans once
+                    // more after its delay (by then the watcher of the
                     // zombie in the way has reaped it, or the spawn whose
-                    // child it may be has reported.
-                    let events = self.events_tx.clone();
-                    tokio::spawn(async move {
-                        tokio::time::sleep(super::machine::ORPHAN_SCAN_DELAY).await;
-                        let _ = events.send(Event::Signal(super::machine::Signal::Chld));
-                    });
+                    // child it may be has reported). Its timer, so that
+                    // it outlasts an upgrade in place.
+                    let _ = (self.events_tx).send(Event::Signal(super::machine::Signal::Chld));
                 }
             }
             Effect::Upgrade { child, pid, binary } => self.upgrade = Some((child, pid, binary)),

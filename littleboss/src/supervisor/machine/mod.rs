@@ -1964,7 +1964,7 @@ impl Machine {
     /// good: only once stopping, when no child will take a connection
     /// again, and never a socket the service manager passed (it is the
     /// manager's, for the next start).
-    pub(crate) fn refuses_at_lameduck(&self) -> bool {
+    fn refuses_at_lameduck(&self) -> bool {
         matches!(self.state.phase, Phase::Stopping(_)) && self.may_refuse()
     }
 
