@@ -84,6 +84,10 @@ enum Placement {
     /// Nothing certain: a hostname, port 0, a relative path, the other
     /// family's wildcard.
     Unknown,
+    /// A socket the listener cannot take (another type or family) bound
+    /// just where it declares: surely meant for it, so given to it, whose
+    /// check then says what is wrong, rather than to another by place.
+    Misfit,
     /// A socket the listener cannot take at all (another type or family):
     /// given to it by place only if no passed socket left could be.
     Unfit,
@@ -91,16 +95,24 @@ enum Placement {
 
 /// Where `fd` is bound against where `spec` declares.
 fn placement(fd: &OwnedFd, spec: &ListenerSpec) -> Placement {
+    match check_fd(fd, spec.network) {
+        Ok(()) => where_bound(fd, spec, false),
+        // (`0.0.0.0:8080` declared `tcp4`, a dual-stack `[::]:8080` passed:
+        // meant for it, surely, if unfit.)
+        Err(_) if where_bound(fd, spec, true) == Placement::Same => Placement::Misfit,
+        Err(_) => Placement::Unfit,
+    }
+}
+
+/// Where `fd` is bound against where `spec` declares, whatever its kind;
+/// `wildcards_alike`: the IPv4 and IPv6 wildcards are the same place.
+fn where_bound(fd: &OwnedFd, spec: &ListenerSpec, wildcards_alike: bool) -> Placement {
     use std::net::{IpAddr, SocketAddr};
     let Some(declared) = &spec.address else {
         return Placement::Unknown;
     };
     let kind = spec.network.kind();
-    let bound = match check_fd(fd, spec.network) {
-        Ok(()) => crate::socket::local_address(fd, kind),
-        Err(_) => return Placement::Unfit,
-    };
-    let Ok(bound) = bound else {
+    let Ok(bound) = crate::socket::local_address(fd, kind) else {
         return Placement::Unknown;
     };
     let same = |yes: bool| {
@@ -133,7 +145,11 @@ fn placement(fd: &OwnedFd, spec: &ListenerSpec) -> Placement {
         // `0.0.0.0` declared, systemd's dual-stack `[::]` passed: both
         // take IPv4 clients.
         Ok(ip) if ip.is_unspecified() && bound.ip().is_unspecified() && ip != bound.ip() => {
-            Placement::Unknown
+            if wildcards_alike {
+                Placement::Same
+            } else {
+                Placement::Unknown
+            }
         }
         Ok(ip) => same(ip.to_canonical() == bound.ip().to_canonical()),
         Err(_) => Placement::Unknown,
@@ -537,7 +553,8 @@ fn accepted_unnamed<'a>(names: &[Option<&'a str>], a_listener: bool) -> Vec<Opti
 /// numbers an fd:
 /// 1. by name; two fds named for one listener is an error;
 /// 2. each unnamed fd to the first listener still empty that it is bound
-///    as declared for ([`Placement::Same`]);
+///    as declared for ([`Placement::Same`]), then one bound so but of
+///    another kind ([`Placement::Misfit`]);
 /// 3. by place: each listener still empty takes the first fd left (fd
 ///    order) whose place says nothing against it ([`Placement::Unknown`]),
 ///    then, for those still empty, the first bound elsewhere; where the
@@ -575,15 +592,17 @@ fn map(
     }
     // A unit with several unnamed sockets: where its address says, before
     // the order of `ListenStream=` lines does.
-    unnamed.retain(|&fd| {
-        let empty = (0..slots.len())
-            .find(|&slot| slots[slot].is_none() && placement(fd, slot) == Placement::Same);
-        match empty {
-            Some(slot) => slots[slot] = Some(fd),
-            None => return true,
-        }
-        false
-    });
+    for exactly in [Placement::Same, Placement::Misfit] {
+        unnamed.retain(|&fd| {
+            let empty = (0..slots.len())
+                .find(|&slot| slots[slot].is_none() && placement(fd, slot) == exactly);
+            match empty {
+                Some(slot) => slots[slot] = Some(fd),
+                None => return true,
+            }
+            false
+        });
+    }
     // systemd orders the fds of one socket unit as its lines, but not the
     // units of a service among themselves.
     let unit = |fd: usize| names[fd].filter(|n| n.ends_with(".socket"));
@@ -1001,6 +1020,39 @@ mod tests {
             )),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_socket_bound_where_a_listener_declares_is_its_even_of_another_kind() {
+        // systemd's `ListenStream=PORT`: `[::]:PORT`, dual-stack, unfit for
+        // a `tcp4` listener at that port. Given to that one, whose check
+        // says how to fix the unit, not by place to another.
+        let dual = || bound("tcp::0");
+        let at = crate::socket::local_address(&dual(), crate::spec::Kind::Tcp).unwrap();
+        if !at.starts_with('[') {
+            eprintln!("no IPv6 on this machine: nothing to check");
+            return;
+        }
+        for declared in ["", "0.0.0.0"] {
+            let fd = dual();
+            let (n, port) = (
+                fd.as_raw_fd(),
+                crate::socket::local_address(&fd, crate::spec::Kind::Tcp).unwrap(),
+            );
+            let port = port.rsplit_once(':').unwrap().1.to_owned();
+            let activated = Activated::from_fds(vec![(fd, None)]);
+            let listeners = [
+                spec("admin", "tcp:localhost:7"),
+                spec("http", &format!("tcp4:{declared}:{port}")),
+            ];
+            let e = activated.assign(&listeners).unwrap_err().to_string();
+            assert!(
+                e.starts_with(&format!(
+                    "socket activation: listener `http`: fd {n} is an IPv6 stream"
+                )) && e.contains("write `ListenStream=0.0.0.0:PORT`"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -79,6 +79,13 @@ pub(crate) enum NotFit {
         fd: RawFd,
         network: Network,
     },
+    /// An IPv6 wildcard socket that takes IPv4 clients too, for a listener
+    /// declared IPv6 only (`tcp6`, `udp6`), which littleboss itself binds
+    /// with `IPV6_V6ONLY`.
+    DualStack {
+        fd: RawFd,
+        network: Network,
+    },
 }
 
 impl std::fmt::Display for NotFit {
@@ -106,6 +113,15 @@ impl std::fmt::Display for NotFit {
                 }
                 Ok(())
             }
+            NotFit::DualStack { fd, network } => write!(
+                f,
+                "fd {fd} is a dual-stack IPv6 socket, which takes IPv4 clients too, not a {network} socket (set `BindIPv6Only=ipv6-only` in the unit, or declare the listener `{}`)",
+                if network.kind() == Kind::Tcp {
+                    "tcp"
+                } else {
+                    "udp"
+                }
+            ),
             NotFit::NotListening { fd, network } => {
                 write!(f, "fd {fd} is a {network} socket that is not listening")?;
                 if network.kind() == Kind::Tcp || *network == Network::Unix {
@@ -172,11 +188,12 @@ pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), NotFit> {
         Network::Udp6 => (SockType::Datagram, V6),
         Network::Unix => (SockType::Stream, &[AddressFamily::Unix]),
     };
+    let dual_stack = || {
+        (address.as_sockaddr_in6()).is_some_and(|a| a.ip().is_unspecified())
+            && socket::getsockopt(fd, sockopt::Ipv6V6Only).is_ok_and(|only| !only)
+    };
     if ty != want_ty || !family.is_some_and(|f| families.contains(&f)) {
-        let dual_stack = address
-            .as_sockaddr_in6()
-            .is_some_and(|a| a.ip().is_unspecified())
-            && socket::getsockopt(fd, sockopt::Ipv6V6Only).is_ok_and(|only| !only);
+        let dual_stack = dual_stack();
         return Err(NotFit::WrongKind {
             fd: raw,
             ty,
@@ -184,6 +201,9 @@ pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), NotFit> {
             network,
             dual_stack,
         });
+    }
+    if matches!(network, Network::Tcp6 | Network::Udp6) && dual_stack() {
+        return Err(NotFit::DualStack { fd: raw, network });
     }
     if want_ty == SockType::Stream && !socket::getsockopt(fd, sockopt::AcceptConn).unwrap_or(false)
     {
@@ -217,12 +237,34 @@ mod tests {
             )
         );
         assert!(check_fd(&fd, Network::Tcp).is_ok());
+        // Nor is it a tcp6 socket, which takes IPv6 clients only.
+        let e = check_fd(&fd, Network::Tcp6).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "fd {} is a dual-stack IPv6 socket, which takes IPv4 clients too, not a tcp6 socket (set `BindIPv6Only=ipv6-only` in the unit, or declare the listener `tcp`)",
+                fd.as_raw_fd()
+            )
+        );
+        let udp = crate::spec::ListenerSpec::parse("u", "udp::0").unwrap();
+        let udp = crate::listener::bind(&udp).unwrap().unwrap().fd;
+        let e = check_fd(&udp, Network::Udp6).unwrap_err().to_string();
+        assert!(e.ends_with("or declare the listener `udp`)"), "{e}");
+        assert!(check_fd(&udp, Network::Udp).is_ok());
         // IPv6 only: no hint that it takes IPv4 clients.
         let Ok(v6) = std::net::TcpListener::bind("[::1]:0") else {
             return;
         };
-        let e = check_fd(&OwnedFd::from(v6), Network::Tcp4).unwrap_err();
+        let v6 = OwnedFd::from(v6);
+        let e = check_fd(&v6, Network::Tcp4).unwrap_err();
         assert!(e.to_string().ends_with("not a tcp4 socket"), "{e}");
+        assert!(check_fd(&v6, Network::Tcp6).is_ok());
+        let tcp6 = crate::spec::ListenerSpec::parse("t6", "tcp6::0").unwrap();
+        let tcp6 = crate::listener::bind(&tcp6).unwrap().unwrap().fd;
+        assert!(
+            check_fd(&tcp6, Network::Tcp6).is_ok(),
+            "as littleboss binds it"
+        );
     }
 
     #[test]
