@@ -169,12 +169,11 @@ pub(crate) fn host_port(addr: &str) -> Result<(&str, u16), SpecProblem> {
         {
             return Err(SpecProblem::BadHost { host: host.into() });
         }
-        if !host.is_empty()
-            && host.chars().all(|c| c.is_ascii_digit() || c == '.')
-            && host.parse::<Ipv4Addr>().is_err()
-        {
+        if reads_as_a_number(host) && host.parse::<Ipv4Addr>().is_err() {
             // No hostname is digits and dots only: a typo, which a resolver
-            // would be asked about (or, with a search domain, answer).
+            // would be asked about (or, with a search domain, answer). Nor
+            // is one whose parts are all numbers, some in hex (`0x7f.1`):
+            // C's resolver reads that as an address (127.0.0.1).
             return Err(SpecProblem::NotIpv4 { host: host.into() });
         }
         (host, port)
@@ -189,6 +188,17 @@ pub(crate) fn host_port(addr: &str) -> Result<(&str, u16), SpecProblem> {
         .parse()
         .map_err(|_| SpecProblem::PortOutOfRange { port: port.into() })?;
     Ok((host, port))
+}
+
+/// Whether every dot-separated part of `host` is a number, decimal or
+/// hex (`0x7f`), as C's `inet_aton` reads `127.1` or `0x7f000001`.
+fn reads_as_a_number(host: &str) -> bool {
+    let number = |part: &str| {
+        is_digits(part)
+            || (part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")))
+                .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
+    !host.is_empty() && host.split('.').all(|part| part.is_empty() || number(part))
 }
 
 /// An IPv6 address with a zone (`fe80::1%eth0`).
@@ -214,6 +224,9 @@ mod tests {
             ("tcp6:[::1]:80", "tcp6", "[::1]:80"),
             ("tcp6:[::]:80", "tcp6", "[::]:80"),
             ("udp:localhost:53", "udp", "localhost:53"),
+            // Hex-looking, but a name: not every part is a number.
+            ("tcp:0xcafe.example:80", "tcp", "0xcafe.example:80"),
+            ("tcp:db1.0x10:80", "tcp", "db1.0x10:80"),
             ("udp4:0.0.0.0:65535", "udp4", "0.0.0.0:65535"),
             ("udp6:", "udp6", ""),
             (
@@ -308,6 +321,18 @@ mod tests {
             (
                 "tcp:010.0.0.1:80",
                 "host `010.0.0.1` is not an IPv4 address: no number in one may start with 0 (some read `010` as octal 8)",
+            ),
+            (
+                "tcp:0x7f.1:80",
+                "host `0x7f.1` is not an IPv4 address: write its numbers in decimal, four from 0 to 255 (some read `0x7f` as hexadecimal)",
+            ),
+            (
+                "tcp:0X7F000001:80",
+                "host `0X7F000001` is not an IPv4 address: write its numbers in decimal, four from 0 to 255 (some read `0X7F000001` as hexadecimal)",
+            ),
+            (
+                "tcp:127.1:80",
+                "host `127.1` is not an IPv4 address (four numbers from 0 to 255, like `10.0.0.1`; for every address, no host: `:PORT`)",
             ),
             ("tcp:[zz]:80", "`zz` in `[zz]:80` is not an IPv6 address"),
             // The declaration's form where an address goes (as a flag's

@@ -618,6 +618,17 @@ impl fmt::Display for SpecProblem {
                 host.escape_debug()
             ),
             SpecProblem::NotIpv4 { host } => {
+                let hex = host
+                    .split('.')
+                    .find(|n| n.starts_with("0x") || n.starts_with("0X"));
+                if let Some(hex) = hex {
+                    return write!(
+                        f,
+                        "host `{}` is not an IPv4 address: write its numbers in decimal, four from 0 to 255 (some read `{}` as hexadecimal)",
+                        host.escape_debug(),
+                        hex.escape_debug()
+                    );
+                }
                 let leading_zero = host.split('.').any(|n| n.len() > 1 && n.starts_with('0'));
                 if leading_zero && host.parse::<std::net::Ipv4Addr>().is_err() {
                     // Refused, not read: C's resolver takes `010` as octal.
