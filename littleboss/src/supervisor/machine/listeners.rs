@@ -197,6 +197,47 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
     }
 }
 
+/// Refuses two listeners of a reload that name one held socket, in the
+/// words they were `asked` in, before [`as_held`] and its kin gave each in
+/// `wanted` the key of the socket it names: `admin` asking `:9090`, the
+/// port of the service manager's socket held for `http` under its
+/// declared `:8080`, reads as `:9090`, and a port-0 socket by the port it
+/// got, not by its key.
+pub(crate) fn one_socket_each_as_asked(
+    held: &BTreeMap<ListenerKey, Held>,
+    asked: &[Assigned],
+    wanted: &[Assigned],
+) -> Result<(), String> {
+    for (i, first) in wanted.iter().enumerate() {
+        let Some(key) = &first.key else { continue };
+        let Some(j) = (i + 1..wanted.len()).find(|&j| wanted[j].key.as_ref() == Some(key)) else {
+            continue;
+        };
+        let (Some(a), Some(b)) = (asked.get(i), asked.get(j)) else {
+            continue;
+        };
+        // Asked alike: the rules' own words.
+        one_socket_each(&[a.clone(), b.clone()])?;
+        let words = |asked: &Assigned| {
+            (asked.key.as_ref())
+                .map_or("", |k| k.bind_address())
+                .to_owned()
+        };
+        let at = held
+            .get(key)
+            .map_or(key.bind_address(), |h| h.address.as_str());
+        return Err(format!(
+            "listeners `{}` ({}) and `{}` ({}) name one socket, {} {at}, which this service holds; give each its own address",
+            a.name,
+            words(a),
+            b.name,
+            words(b),
+            key.network
+        ));
+    }
+    Ok(())
+}
+
 /// Keeps a listener on the service manager's socket it is on now unless
 /// the reload's own arguments (`given`) move it: a new binary whose
 /// declared default differs from the socket unit's address (a deploy that

@@ -1197,6 +1197,7 @@ impl Machine {
             let path = launch.target.path.display();
             return self.refuse(client, format!("the binary path {path} is not absolute"));
         }
+        let asked = launch.listeners.clone();
         listeners::as_held(&self.state.held, &mut launch.listeners);
         let current = &self.state.current.listeners;
         listeners::activated_kept(&self.state.held, current, &mut launch.listeners, &given);
@@ -1204,12 +1205,18 @@ impl Machine {
             let held = &self.state.held;
             listeners::unix_as_held(held, &mut launch.listeners, home, caller_home, &given);
         }
-        let planned = listeners::plan(
-            &self.state.held,
-            &self.state.current.listeners,
-            &launch.listeners,
-        )
-        .and_then(|orders| listeners::bound_where_meant(&orders, &given, elsewhere.as_ref()));
+        let planned =
+            listeners::one_socket_each_as_asked(&self.state.held, &asked, &launch.listeners)
+                .and_then(|()| {
+                    listeners::plan(
+                        &self.state.held,
+                        &self.state.current.listeners,
+                        &launch.listeners,
+                    )
+                })
+                .and_then(|orders| {
+                    listeners::bound_where_meant(&orders, &given, elsewhere.as_ref())
+                });
         if let Err(error) = planned {
             return self.refuse(client, error);
         }

@@ -2254,6 +2254,44 @@ fn a_reload_may_name_a_socket_activated_listener_by_its_real_address() {
 }
 
 #[test]
+fn two_listeners_naming_one_held_socket_are_refused_in_the_words_they_were_asked_in() {
+    // `admin` asks 127.0.0.1:9090, where the socket held for `http`
+    // (under its declared :8080) really is: not "both ask for :8080".
+    let mut sim = Sim::serving(settings());
+    let held = (sim.machine.state.held)
+        .get_mut(&key("http", "127.0.0.1:8080"))
+        .unwrap();
+    held.activated = true;
+    held.address = "127.0.0.1:9090".to_owned();
+    let client = reload_with(
+        &mut sim,
+        None,
+        &[
+            ("http", "tcp:127.0.0.1:8080"),
+            ("admin", "tcp:127.0.0.1:9090"),
+        ],
+    );
+    assert_eq!(
+        error_of(sim.final_answer(client)),
+        "listeners `http` (127.0.0.1:8080) and `admin` (127.0.0.1:9090) name one socket, tcp 127.0.0.1:9090, which this service holds; give each its own address"
+    );
+    // Asked alike: the rules' words, as at a start.
+    let client = reload_with(
+        &mut sim,
+        None,
+        &[
+            ("http", "tcp:127.0.0.1:8080"),
+            ("admin", "tcp:127.0.0.1:8080"),
+        ],
+    );
+    assert_eq!(
+        error_of(sim.final_answer(client)),
+        "listeners `http` and `admin` both ask for tcp 127.0.0.1:8080; give each its own address"
+    );
+    assert_eq!(sim.serving_id(), Some(1));
+}
+
+#[test]
 fn a_reload_binds_a_listener_at_the_address_a_socket_activated_one_was_declared_at() {
     // http declared at 127.0.0.1:8080, handed the unit's 127.0.0.1:9090:
     // 8080 is free for a new listener, and that reload binds it.
