@@ -64,15 +64,19 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     // `lameduck` is kept to the end of `run`, which ends the process.
     // SIGHUP stays the program's own: without a supervisor, nothing else
     // would make sense of it.
+    // An early exit removes them too.
+    let fail_removing = |message: String| -> ! {
+        for file in &own_files {
+            file.remove();
+        }
+        fail(1, message)
+    };
     crate::lameduck::on_signals(lameduck.clone(), config.lameduck, own_files.clone(), None)
         .unwrap_or_else(|e| {
-            fail(
-                1,
-                format!("cannot start the thread watching for signals: {e}"),
-            )
+            fail_removing(format!("cannot start the thread watching for signals: {e}"))
         });
     let rt = crate::runtime::build(config)
-        .unwrap_or_else(|e| fail(1, format!("cannot start the tokio runtime: {e}")));
+        .unwrap_or_else(|e| fail_removing(format!("cannot start the tokio runtime: {e}")));
     let timing = Timing {
         phase,
         lameduck_timeout: config.lameduck,

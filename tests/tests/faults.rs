@@ -840,10 +840,16 @@ fn a_start_that_cannot_bind_every_listener_leaves_no_socket_file() {
 fn a_supervisor_init_that_panics_fails_the_start_leaving_no_files() {
     let bin = env!("CARGO_BIN_EXE_init_panics");
     let svc = Service::new(bin);
-    let out = svc.command(bin).arg("-littleboss=start").output_in_time();
+    let api = svc.dir.path().join("api.sock");
+    let out = svc
+        .command(bin)
+        .arg(format!("-api={}", api.display()))
+        .arg("-littleboss=start")
+        .output_in_time();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let said = text(&out);
     assert!(said.contains("init cannot go on"), "{said}");
+    assert!(!api.exists(), "the unix listener's socket file was left");
     assert!(
         said.contains("supervisor_init panicked; not starting"),
         "{said}"

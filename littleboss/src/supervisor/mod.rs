@@ -83,6 +83,16 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         clean_up();
         fail(1, e)
     });
+    // From here, an early exit removes the listeners' socket files too.
+    let unix_files: Vec<crate::own_file::OwnFile> = (bound.iter().flatten())
+        .filter_map(|b| b.unix_file.clone())
+        .collect();
+    let clean_up = || {
+        for file in &unix_files {
+            file.remove();
+        }
+        clean_up();
+    };
     let exe = crate::invoked::path(&inv.program_args[0]).unwrap_or_else(|e| {
         clean_up();
         fail(1, format!("cannot find this binary's path: {e}"))
