@@ -22,14 +22,23 @@ type Accepting = Pin<Box<dyn Future<Output = (TcpStream, SocketAddr)> + Send>>;
 /// its server on most: one connection's error is passed over, and any
 /// other (out of descriptors) is said as a warning and accept tried again
 /// a second later, as axum does for its own listeners. End it with
-/// lameduck:
+/// lameduck, and bound tonic's wait for the calls still open (a
+/// streaming call may never end of itself) by what the lameduck timeout
+/// leaves, so that `main` returns before the supervisor's kill:
 ///
 /// ```ignore
 /// let incoming = ctx.tcp("grpc").expect("grpc listener enabled").incoming();
-/// tonic::transport::Server::builder()
+/// let serving = tonic::transport::Server::builder()
 ///     .add_service(service)
-///     .serve_with_incoming_shutdown(incoming, ctx.lameduck())
-///     .await?;
+///     .serve_with_incoming_shutdown(incoming, ctx.lameduck());
+/// let bound = async {
+///     ctx.lameduck().await;
+///     tokio::time::sleep(ctx.drain_budget()).await;
+/// };
+/// tokio::select! {
+///     served = serving => served?,
+///     () = bound => {}
+/// }
 /// ```
 pub struct Incoming {
     listener: Arc<TcpListener>,

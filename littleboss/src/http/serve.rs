@@ -36,9 +36,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// peer's address as `ConnectInfo<SocketAddr>`. Connections still open
 /// when it gives up at the bound
 /// run on in axum's tasks until the process exits, as it does once
-/// `main` returns (`serve_service` ends its own connections at its
-/// return; with either, an upgraded connection lives in its handler's
-/// task).
+/// `main` returns (`serve_service` closes its own connections at its
+/// return; with either, a handler still running for an HTTP/2 stream
+/// runs on in its own task until it finishes, its answer going nowhere,
+/// and an upgraded connection lives in its handler's task).
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};
