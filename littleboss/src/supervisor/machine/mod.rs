@@ -150,7 +150,8 @@ pub(crate) enum Event {
         id: ChildId,
         pid: u32,
         binary: Option<FileId>,
-        #[serde(default)]
+        // As bytes: a path need not be UTF-8.
+        #[serde(default, with = "crate::path_bytes::option")]
         resolved: Option<std::path::PathBuf>,
         /// It runs the binary held open for its launch (`binary_of`), and
         /// the launch's path names another file now, or none.

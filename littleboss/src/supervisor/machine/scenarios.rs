@@ -1440,6 +1440,26 @@ fn the_state_serialises_and_reads_back() {
     assert_eq!(serde_json::to_string(&back).unwrap(), json);
 }
 
+#[test]
+fn an_event_naming_a_path_not_utf8_round_trips() {
+    use std::os::unix::ffi::OsStrExt;
+    let resolved = std::path::PathBuf::from(std::ffi::OsStr::from_bytes(b"/srv/caf\xe9"));
+    let event = super::Event::Spawned {
+        id: 1,
+        pid: 2,
+        binary: None,
+        resolved: Some(resolved.clone()),
+        path_replaced: false,
+        by_pidfd: true,
+    };
+    let json = serde_json::to_string(&event).unwrap();
+    let back: super::Event = serde_json::from_str(&json).unwrap();
+    assert!(
+        matches!(&back, super::Event::Spawned { resolved: Some(r), .. } if *r == resolved),
+        "{back:?}"
+    );
+}
+
 // reload with new arguments and listeners (tests/tests/reload_args.rs)
 
 fn reload_with(sim: &mut Sim, args: Option<&[&str]>, declared: &[(&str, &str)]) -> u64 {
