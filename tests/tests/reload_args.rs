@@ -68,6 +68,31 @@ fn arguments_are_replaced_kept_and_emptied() {
 }
 
 #[test]
+fn arguments_not_utf8_and_empty_reach_the_new_child_byte_for_byte() {
+    use std::os::unix::ffi::OsStrExt;
+    let (svc, addr) = start(V1, &[]);
+    let latin1 = std::ffi::OsStr::from_bytes(b"--name=caf\xe9");
+    let out = svc
+        .command(V1)
+        .arg("-littleboss=reload")
+        .arg(latin1)
+        .arg("")
+        .arg("last")
+        .output_in_time();
+    assert!(out.status.success(), "{}", text(&out));
+    greeted_with(addr, " --name=caf\u{fffd}  last");
+    // What the kernel holds for the new child: the very bytes, the empty
+    // argument included.
+    let pid = status(&svc)["child"]["pid"].as_u64().unwrap();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(
+        cmdline.ends_with(b"\0--name=caf\xe9\0\0last\0"),
+        "{:?}",
+        String::from_utf8_lossy(&cmdline)
+    );
+}
+
+#[test]
 fn long_arguments_reach_the_new_child() {
     let (svc, addr) = start(V1, &[]);
     // 200 KB in four (one argument may not pass 128 KiB): on the wire a
