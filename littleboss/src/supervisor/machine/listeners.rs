@@ -226,8 +226,14 @@ pub(crate) fn one_socket_each_as_asked(
         let at = held
             .get(key)
             .map_or(key.bind_address(), |h| h.address.as_str());
+        // Held under the address first asked for it, if not where it is
+        // (a socket unit's, a port 0's): what an address asked maps to.
+        let under = match key.bind_address() {
+            first if first != at => format!(" (held for {first})"),
+            _ => String::new(),
+        };
         return Err(format!(
-            "listeners `{}` ({}) and `{}` ({}) name one socket, {} {at}, which this service holds; give each its own address",
+            "listeners `{}` ({}) and `{}` ({}) name one socket, {} {at}{under}, which this service holds; give each its own address",
             a.name,
             words(a),
             b.name,

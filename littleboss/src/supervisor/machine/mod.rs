@@ -776,21 +776,28 @@ impl Machine {
         let Some(child) = self.state.children.remove(&id) else {
             return;
         };
-        // Stopping, the child whose exit was to give the code never ran:
-        // a failed start is 1, as while up.
-        if let Phase::Stopping(stopping) = &mut self.state.phase
-            && stopping.decides() == Some(id)
-        {
-            stopping.code = 1;
-            let path = child.launch.target.file().display();
-            say!(self, "cannot start {path}: {error}");
+        let path = child.launch.target.file().display();
+        let message = format!("cannot start {path}: {error}");
+        if let Phase::Stopping(stopping) = &mut self.state.phase {
+            // The child starting (whose exit was to give the code, if
+            // none serves) never ran: a failed start, 1, as while up.
+            let starting = (stopping.starting.as_ref()).is_some_and(|s| s.id == id);
+            if stopping.decides() == Some(id) {
+                stopping.code = 1;
+            }
+            say!(self, "{message}");
+            if starting {
+                self.state.failures += 1;
+                self.state.last_failure = Some(message);
+            }
             return;
         }
         let Some(up) = self.up() else { return };
-        if let Some(starting) = up.starting.take_if(|s| s.id == id) {
-            let path = child.launch.target.file().display();
-            let message = format!("cannot start {path}: {error}");
-            self.start_failed(starting.why, message, 1);
+        match up.starting.take_if(|s| s.id == id) {
+            Some(starting) => self.start_failed(starting.why, message, 1),
+            // Given up on already, and its failure said then; its exec
+            // has returned at last, failed.
+            None => say!(self, "{message}"),
         }
     }
 
@@ -1019,7 +1026,8 @@ impl Machine {
         // that said its own error and exited by itself keeps its code.
         let failed_here = |starting: &Option<Starting>| {
             let by_our_kill = child.killed && exit == ChildExit::Signal(nix::libc::SIGKILL);
-            by_our_kill && (starting.as_ref()).is_some_and(|s| s.id == id && s.error.is_some())
+            let failed = |s: &Starting| s.id == id && s.error.is_some();
+            by_our_kill && (child.killed_unspawned || starting.as_ref().is_some_and(failed))
         };
         let code = exit.code();
         let up = match &mut self.state.phase {
@@ -1587,6 +1595,7 @@ impl Machine {
                 lameducked: false,
                 refusing: false,
                 killed: false,
+                killed_unspawned: false,
                 binary: None,
                 by_pidfd: true,
                 resolved: None,
@@ -2030,6 +2039,7 @@ impl Machine {
         child.kill_at = None;
         if !child.killed {
             child.killed = true;
+            child.killed_unspawned = child.pid.is_none();
             // One whose spawn is under way is killed once it has a pid.
             if child.pid.is_some() {
                 self.effects.push(Effect::Kill { id });

@@ -192,6 +192,8 @@ struct Model {
     /// it exited.
     decides: Option<ChildId>,
     decided: Option<i32>,
+    /// Children killed before their spawns returned (given up on).
+    given_up: std::collections::BTreeSet<ChildId>,
     slow_binds: bool,
     slow_spawns: bool,
     /// Every socket seen passed by the service manager: never let go of.
@@ -369,6 +371,9 @@ impl Model {
                 Phase::Exited { .. } => None,
             }
             .is_some_and(|s| s.id == id && s.error.is_some());
+            // So is one given up on before its spawn returned, whatever
+            // it ran.
+            let failed_here = failed_here || self.given_up.contains(&id);
             let killed = self.sim.processes[&id].killed && exit == ChildExit::Signal(9);
             self.decided = Some(if failed_here && killed {
                 1
@@ -386,6 +391,11 @@ impl Model {
     fn check(&mut self) {
         let state = self.sim.machine.state();
         let now = self.sim.now;
+        self.given_up.extend(
+            (state.children.iter())
+                .filter(|(_, c)| c.killed && c.pid.is_none())
+                .map(|(id, _)| *id),
+        );
         // At most one child takes traffic: besides the one starting, every
         // live child but one has been told to wind down or killed.
         let starting = self.sim.starting_id();
@@ -792,6 +802,7 @@ proptest! {
             stop_began: None,
             decides: None,
             decided: None,
+            given_up: Default::default(),
             slow_binds: world.slow_binds,
             slow_spawns: world.slow_spawns,
             activated: Default::default(),

@@ -2293,7 +2293,7 @@ fn two_listeners_naming_one_held_socket_are_refused_in_the_words_they_were_asked
     );
     assert_eq!(
         error_of(sim.final_answer(client)),
-        "listeners `http` (127.0.0.1:8080) and `admin` (127.0.0.1:9090) name one socket, tcp 127.0.0.1:9090, which this service holds; give each its own address"
+        "listeners `http` (127.0.0.1:8080) and `admin` (127.0.0.1:9090) name one socket, tcp 127.0.0.1:9090 (held for 127.0.0.1:8080), which this service holds; give each its own address"
     );
     // Asked alike: the rules' words, as at a start.
     let client = reload_with(
@@ -2751,6 +2751,34 @@ fn serving_with_the_most_spawns_given_up() -> Sim {
 }
 
 #[test]
+fn a_stop_whose_deciding_restart_was_given_up_exits_1_though_its_exec_returns_later() {
+    // An old child still drains (a long lameduck) as the restart that
+    // decides the stop's code is given up on; its exec returns after, and
+    // it dies of the kill it gets then: still a failed start, 1, not 137.
+    let mut sim = Sim::new(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    sim.hello_as(1, NAME, Duration::from_secs(60), Duration::from_secs(30));
+    sim.ready(1);
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    sim.advance(PROBATION);
+    sim.exit(2, ChildExit::Code(3));
+    sim.defer_spawns = true;
+    sim.advance(Duration::from_secs(1));
+    let restart = sim.spawning().next().expect("a restart spawning");
+    let stop = sim.request(Request::Stop);
+    sim.advance(LAMEDUCK + HELLO_TIMEOUT);
+    sim.finish_spawns();
+    assert!(sim.process(restart).killed, "killed once it ran");
+    sim.exit(restart, ChildExit::Signal(9));
+    assert_eq!(sim.exit_code, None, "the old child still drains");
+    sim.exit(1, OK);
+    assert_eq!(stopped_code(sim.final_answer(stop)), 1, "{:?}", sim.logs());
+}
+
+#[test]
 fn a_reload_refused_while_a_restart_is_due_leaves_that_restart_as_planned() {
     // Refused before it could replace the restart (too many execs hung):
     // the restart stands, counted once, at its time.
@@ -2771,9 +2799,16 @@ fn a_reload_refused_while_a_restart_is_due_leaves_that_restart_as_planned() {
             .count()
     };
     assert_eq!(planned(&sim), 1);
+    let due = sim.machine.state().phase.clone();
     let refused = sim.reload("/bin/v3");
     assert!(error_of(sim.final_answer(refused)).contains("no child starts until one has"));
     assert_eq!(planned(&sim), 1, "{:?}", sim.logs());
+    assert_eq!(sim.machine.state().restarts.len(), 1, "counted once");
+    let restart_at = |phase: &super::state::Phase| match phase {
+        super::state::Phase::Up(up) => up.restart_at,
+        _ => None,
+    };
+    assert_eq!(restart_at(&sim.machine.state().phase), restart_at(&due));
 }
 
 #[test]

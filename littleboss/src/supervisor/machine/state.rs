@@ -221,6 +221,10 @@ pub(crate) struct Child {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub refusing: bool,
     pub killed: bool,
+    /// Killed before its spawn returned (given up on): whatever it ran,
+    /// its start failed, and its death by that kill says 1, not 137.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub killed_unspawned: bool,
     /// The binary it runs, once spawned (if it could be told).
     pub binary: Option<FileId>,
     /// Watched through a pidfd: while a child is watched by pid instead
