@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::environ::BadPid;
 use crate::fdpass::AdoptError;
-use crate::socket::{NotFit, check_fd};
+use crate::socket::{NotFit, check_passed};
 use crate::spec::ListenerSpec;
 
 /// The first passed fd (`SD_LISTEN_FDS_START`).
@@ -95,12 +95,37 @@ enum Placement {
 
 /// Where `fd` is bound against where `spec` declares.
 fn placement(fd: &OwnedFd, spec: &ListenerSpec) -> Placement {
-    match check_fd(fd, spec.network) {
+    match check_passed(fd, spec.network) {
         Ok(()) => where_bound(fd, spec, false),
         // (`0.0.0.0:8080` declared `tcp4`, a dual-stack `[::]:8080` passed:
         // meant for it, surely, if unfit.)
-        Err(_) if where_bound(fd, spec, true) == Placement::Same => Placement::Misfit,
+        Err(e)
+            if only_the_family_differs(&e, spec.network)
+                && where_bound(fd, spec, true) == Placement::Same =>
+        {
+            Placement::Misfit
+        }
         Err(_) => Placement::Unfit,
+    }
+}
+
+/// Whether `error` says a socket is of the type (stream or datagram) an
+/// IP listener on `network` takes, only of the other IP family, or
+/// dual-stack where it must not be: a TCP and a UDP socket on one port
+/// are two listeners' each.
+fn only_the_family_differs(error: &NotFit, network: crate::spec::Network) -> bool {
+    use nix::sys::socket::{AddressFamily, SockType};
+    let wanted = match network.kind() {
+        crate::spec::Kind::Tcp => SockType::Stream,
+        crate::spec::Kind::Udp => SockType::Datagram,
+        crate::spec::Kind::Unix => return false,
+    };
+    match error {
+        NotFit::WrongKind { ty, family, .. } => {
+            *ty == wanted && matches!(family, Some(AddressFamily::Inet | AddressFamily::Inet6))
+        }
+        NotFit::DualStack { .. } => true,
+        _ => false,
     }
 }
 
@@ -433,7 +458,7 @@ impl Activated {
                 let Some(fd) = slot.and_then(|i| passed[i].take()) else {
                     return Ok(None);
                 };
-                check_fd(&fd, spec.network).map_err(|error| ActivationError::NotFit {
+                check_passed(&fd, spec.network).map_err(|error| ActivationError::NotFit {
                     fd: fd.as_raw_fd(),
                     listener: spec.name.clone(),
                     error,
@@ -1053,6 +1078,29 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn a_stream_and_a_datagram_socket_on_one_port_go_each_to_its_own_listener() {
+        // `ListenStream=P` and `ListenDatagram=P`, both `[::]:P`: each is
+        // unfit for the other's listener, at the place it declares, and
+        // is its own listener's still.
+        let tcp = bound("tcp::0");
+        let port = crate::socket::local_address(&tcp, crate::spec::Kind::Tcp).unwrap();
+        if !port.starts_with('[') {
+            eprintln!("no IPv6 on this machine: nothing to check");
+            return;
+        }
+        let port = port.rsplit_once(':').unwrap().1.to_owned();
+        let udp = bound(&format!("udp::{port}"));
+        let (tcp_no, udp_no) = (tcp.as_raw_fd(), udp.as_raw_fd());
+        let activated = Activated::from_fds(vec![(udp, None), (tcp, None)]);
+        let listeners = [
+            spec("https", &format!("tcp:0.0.0.0:{port}")),
+            spec("quic", &format!("udp:0.0.0.0:{port}")),
+        ];
+        let assigned = activated.assign(&listeners).unwrap();
+        assert_eq!(numbers(&assigned), [Some(tcp_no), Some(udp_no)]);
     }
 
     #[test]

@@ -167,6 +167,24 @@ impl std::error::Error for NotFit {
     }
 }
 
+/// [`check_fd`] for a socket a service manager passes: and, for a `tcp6`
+/// or `udp6` listener, not dual-stack (littleboss binds those
+/// IPv6-only). Only there: a socket held already (by a supervisor before
+/// an upgrade, for a child) was taken by an older rule, and stays.
+pub(crate) fn check_passed(fd: &OwnedFd, network: Network) -> Result<(), NotFit> {
+    check_fd(fd, network)?;
+    let dual_stack = socket::getsockname::<SockaddrStorage>(fd.as_raw_fd())
+        .is_ok_and(|a| a.as_sockaddr_in6().is_some_and(|a| a.ip().is_unspecified()))
+        && socket::getsockopt(fd, sockopt::Ipv6V6Only).is_ok_and(|only| !only);
+    if matches!(network, Network::Tcp6 | Network::Udp6) && dual_stack {
+        return Err(NotFit::DualStack {
+            fd: fd.as_raw_fd(),
+            network,
+        });
+    }
+    Ok(())
+}
+
 /// Checks that an fd we were handed is a socket fit for `network`: the
 /// right type, family and, for streams, listening.
 pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), NotFit> {
@@ -188,12 +206,11 @@ pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), NotFit> {
         Network::Udp6 => (SockType::Datagram, V6),
         Network::Unix => (SockType::Stream, &[AddressFamily::Unix]),
     };
-    let dual_stack = || {
-        (address.as_sockaddr_in6()).is_some_and(|a| a.ip().is_unspecified())
-            && socket::getsockopt(fd, sockopt::Ipv6V6Only).is_ok_and(|only| !only)
-    };
     if ty != want_ty || !family.is_some_and(|f| families.contains(&f)) {
-        let dual_stack = dual_stack();
+        let dual_stack = address
+            .as_sockaddr_in6()
+            .is_some_and(|a| a.ip().is_unspecified())
+            && socket::getsockopt(fd, sockopt::Ipv6V6Only).is_ok_and(|only| !only);
         return Err(NotFit::WrongKind {
             fd: raw,
             ty,
@@ -201,9 +218,6 @@ pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), NotFit> {
             network,
             dual_stack,
         });
-    }
-    if matches!(network, Network::Tcp6 | Network::Udp6) && dual_stack() {
-        return Err(NotFit::DualStack { fd: raw, network });
     }
     if want_ty == SockType::Stream && !socket::getsockopt(fd, sockopt::AcceptConn).unwrap_or(false)
     {
@@ -237,8 +251,10 @@ mod tests {
             )
         );
         assert!(check_fd(&fd, Network::Tcp).is_ok());
-        // Nor is it a tcp6 socket, which takes IPv6 clients only.
-        let e = check_fd(&fd, Network::Tcp6).unwrap_err().to_string();
+        // Passed by a service manager, nor is it a tcp6 socket, which
+        // takes IPv6 clients only; held already, it stays.
+        assert!(check_fd(&fd, Network::Tcp6).is_ok());
+        let e = check_passed(&fd, Network::Tcp6).unwrap_err().to_string();
         assert_eq!(
             e,
             format!(
@@ -248,9 +264,9 @@ mod tests {
         );
         let udp = crate::spec::ListenerSpec::parse("u", "udp::0").unwrap();
         let udp = crate::listener::bind(&udp).unwrap().unwrap().fd;
-        let e = check_fd(&udp, Network::Udp6).unwrap_err().to_string();
+        let e = check_passed(&udp, Network::Udp6).unwrap_err().to_string();
         assert!(e.ends_with("or declare the listener `udp`)"), "{e}");
-        assert!(check_fd(&udp, Network::Udp).is_ok());
+        assert!(check_passed(&udp, Network::Udp).is_ok());
         // IPv6 only: no hint that it takes IPv4 clients.
         let Ok(v6) = std::net::TcpListener::bind("[::1]:0") else {
             return;
@@ -258,11 +274,11 @@ mod tests {
         let v6 = OwnedFd::from(v6);
         let e = check_fd(&v6, Network::Tcp4).unwrap_err();
         assert!(e.to_string().ends_with("not a tcp4 socket"), "{e}");
-        assert!(check_fd(&v6, Network::Tcp6).is_ok());
+        assert!(check_passed(&v6, Network::Tcp6).is_ok());
         let tcp6 = crate::spec::ListenerSpec::parse("t6", "tcp6::0").unwrap();
         let tcp6 = crate::listener::bind(&tcp6).unwrap().unwrap().fd;
         assert!(
-            check_fd(&tcp6, Network::Tcp6).is_ok(),
+            check_passed(&tcp6, Network::Tcp6).is_ok(),
             "as littleboss binds it"
         );
     }

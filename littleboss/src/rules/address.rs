@@ -60,7 +60,8 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
             .is_some_and(|rest| rest.starts_with(':'))
     }) {
         return Err(SpecProblem::NetworkInAddress {
-            network: (*given).into(),
+            given: (*given).into(),
+            network: network.into(),
             addr: addr.into(),
         });
     }
@@ -196,7 +197,7 @@ fn reads_as_a_number(host: &str) -> bool {
     let number = |part: &str| {
         is_digits(part)
             || (part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")))
-                .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
     };
     !host.is_empty() && host.split('.').all(|part| part.is_empty() || number(part))
 }
@@ -227,6 +228,8 @@ mod tests {
             // Hex-looking, but a name: not every part is a number.
             ("tcp:0xcafe.example:80", "tcp", "0xcafe.example:80"),
             ("tcp:db1.0x10:80", "tcp", "db1.0x10:80"),
+            // `0x` alone is no number to the resolver: a name.
+            ("tcp:0x:80", "tcp", "0x:80"),
             ("udp4:0.0.0.0:65535", "udp4", "0.0.0.0:65535"),
             ("udp6:", "udp6", ""),
             (
@@ -352,6 +355,18 @@ mod tests {
             (
                 "tcp:udp:",
                 "address `udp:` begins with a network (`udp:`), which the listener's declaration sets; give the address alone",
+            ),
+            (
+                "tcp:tcp:80",
+                "address `tcp:80` begins with a network (`tcp:`), which the listener's declaration sets; give the address alone, like `:80`",
+            ),
+            (
+                "unix:tcp::8443",
+                "address `tcp::8443` begins with a network (`tcp:`), but this listener is a unix one, which takes a path",
+            ),
+            (
+                "tcp:unix:/run/app.sock",
+                "address `unix:/run/app.sock` begins with a network (`unix:`), but this listener is a tcp one, which takes a host and port, like `:8443`",
             ),
             (
                 "tcp:my host:80",

@@ -390,6 +390,8 @@ pub enum SpecProblem {
     /// address is given alone.
     NetworkInAddress {
         /// The network it begins with.
+        given: String,
+        /// The listener's own network.
         network: String,
         /// The address as written.
         addr: String,
@@ -644,15 +646,39 @@ impl fmt::Display for SpecProblem {
                     host.escape_debug()
                 )
             }
-            SpecProblem::NetworkInAddress { network, addr } => {
+            SpecProblem::NetworkInAddress {
+                given,
+                network,
+                addr,
+            } => {
                 write!(
                     f,
-                    "address `{}` begins with a network (`{network}:`), which the listener's declaration sets; give the address alone",
+                    "address `{}` begins with a network (`{given}:`), ",
                     addr.escape_debug()
                 )?;
-                match addr.get(network.len() + 1..) {
-                    Some(rest) if !rest.is_empty() => write!(f, ", like `{}`", rest.escape_debug()),
-                    _ => Ok(()),
+                let unix = |n: &str| n == "unix";
+                if unix(given) != unix(network) {
+                    // Not even the address's kind: a path for a host and
+                    // port, or the other way round.
+                    let takes = if unix(network) {
+                        "a path"
+                    } else {
+                        "a host and port, like `:8443`"
+                    };
+                    return write!(
+                        f,
+                        "but this listener is a {network} one, which takes {takes}"
+                    );
+                }
+                f.write_str("which the listener's declaration sets; give the address alone")?;
+                let rest = addr.get(given.len() + 1..).unwrap_or_default();
+                match rest {
+                    "" => Ok(()),
+                    // `tcp:80`: port 80, on every address.
+                    port if !unix(network) && port.bytes().all(|b| b.is_ascii_digit()) => {
+                        write!(f, ", like `:{port}`")
+                    }
+                    rest => write!(f, ", like `{}`", rest.escape_debug()),
                 }
             }
             SpecProblem::UnixAbstract { path } => write!(
