@@ -100,8 +100,7 @@ fn placement(fd: &OwnedFd, spec: &ListenerSpec) -> Placement {
         // (`0.0.0.0:8080` declared `tcp4`, a dual-stack `[::]:8080` passed:
         // meant for it, surely, if unfit.)
         Err(e)
-            if only_the_family_differs(&e, spec.network)
-                && where_bound(fd, spec, true) == Placement::Same =>
+            if meant_for_it(&e, spec.network) && where_bound(fd, spec, true) == Placement::Same =>
         {
             Placement::Misfit
         }
@@ -109,23 +108,18 @@ fn placement(fd: &OwnedFd, spec: &ListenerSpec) -> Placement {
     }
 }
 
-/// Whether `error` says a socket is of the type (stream or datagram) an
-/// IP listener on `network` takes, only of the other IP family, or
-/// dual-stack where it must not be: a TCP and a UDP socket on one port
-/// are two listeners' each.
-fn only_the_family_differs(error: &NotFit, network: crate::spec::Network) -> bool {
-    use nix::sys::socket::{AddressFamily, SockType};
-    let wanted = match network.kind() {
-        crate::spec::Kind::Tcp => SockType::Stream,
-        crate::spec::Kind::Udp => SockType::Datagram,
-        crate::spec::Kind::Unix => return false,
+/// Whether a socket unfit for a listener on `network`, bound where it
+/// declares, is still surely meant for it: any but one of the other type
+/// (a TCP and a UDP socket on one port are two listeners' each).
+fn meant_for_it(error: &NotFit, network: crate::spec::Network) -> bool {
+    use nix::sys::socket::SockType;
+    let NotFit::WrongKind { ty, .. } = error else {
+        return true;
     };
-    match error {
-        NotFit::WrongKind { ty, family, .. } => {
-            *ty == wanted && matches!(family, Some(AddressFamily::Inet | AddressFamily::Inet6))
-        }
-        NotFit::DualStack { .. } => true,
-        _ => false,
+    match network.kind() {
+        crate::spec::Kind::Tcp => *ty == SockType::Stream,
+        crate::spec::Kind::Udp => *ty == SockType::Datagram,
+        crate::spec::Kind::Unix => true,
     }
 }
 
@@ -1078,6 +1072,29 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn a_connection_passed_at_a_listeners_place_fails_that_listener() {
+        // An `Accept=yes` unit's connection, at admin's port: admin's
+        // check says so, not the first listener's.
+        let listening = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let at = listening.local_addr().unwrap();
+        let _client = std::net::TcpStream::connect(at).unwrap();
+        let connection = OwnedFd::from(listening.accept().unwrap().0);
+        let n = connection.as_raw_fd();
+        let activated = Activated::from_fds(vec![(connection, None)]);
+        let listeners = [
+            spec("http", "tcp:127.0.0.1:9"),
+            spec("admin", &format!("tcp:{at}")),
+        ];
+        let e = activated.assign(&listeners).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "socket activation: listener `admin`: fd {n} is a tcp socket that is not listening"
+            )),
+            "{e}"
+        );
     }
 
     #[test]

@@ -354,7 +354,7 @@ mod tests {
             ),
             (
                 "tcp:udp:",
-                "address `udp:` begins with a network (`udp:`), which the listener's declaration sets; give the address alone",
+                "address `udp:` begins with a network (`udp:`), but this listener is a tcp one, as its declaration sets; give the address alone",
             ),
             (
                 "tcp:tcp:80",

@@ -670,7 +670,15 @@ impl fmt::Display for SpecProblem {
                         "but this listener is a {network} one, which takes {takes}"
                     );
                 }
-                f.write_str("which the listener's declaration sets; give the address alone")?;
+                if given == network {
+                    f.write_str("which the listener's declaration sets")?;
+                } else {
+                    write!(
+                        f,
+                        "but this listener is a {network} one, as its declaration sets"
+                    )?;
+                }
+                f.write_str("; give the address alone")?;
                 let rest = addr.get(given.len() + 1..).unwrap_or_default();
                 match rest {
                     "" => Ok(()),
