@@ -903,6 +903,24 @@ mod tests {
         crate::listener::bind(&spec("t", s)).unwrap().unwrap().fd
     }
 
+    /// The port an IP socket is bound to.
+    fn port_of(fd: &OwnedFd) -> String {
+        let at = crate::socket::local_address(fd, crate::spec::Kind::Tcp).unwrap();
+        at.rsplit_once(':').unwrap().1.to_owned()
+    }
+
+    /// A TCP socket as systemd's `ListenStream=PORT` makes it,
+    /// `[::]:PORT` dual-stack; `None` (said) on a machine without IPv6.
+    fn dual_stack() -> Option<OwnedFd> {
+        let fd = bound("tcp::0");
+        let at = crate::socket::local_address(&fd, crate::spec::Kind::Tcp).unwrap();
+        if !at.starts_with('[') {
+            eprintln!("no IPv6 on this machine: nothing to check");
+            return None;
+        }
+        Some(fd)
+    }
+
     /// Each listener's fd number after `assign`.
     fn numbers(assigned: &Assigned) -> Vec<Option<RawFd>> {
         let fds = assigned.fds.iter();
@@ -916,10 +934,7 @@ mod tests {
         let public = bound("tcp4:127.0.0.1:0");
         let admin = bound("tcp4:127.0.0.1:0");
         let other = bound("tcp4:127.0.0.1:0");
-        let port = |fd: &OwnedFd| {
-            let at = crate::socket::local_address(fd, crate::spec::Kind::Tcp).unwrap();
-            at.rsplit_once(':').unwrap().1.to_owned()
-        };
+        let port = port_of;
         let (public_port, admin_port) = (port(&public), port(&admin));
         let other_at = format!("127.0.0.1:{}", port(&other));
         let numbers_of = [&admin, &other, &public].map(|fd| fd.as_raw_fd());
@@ -1046,19 +1061,9 @@ mod tests {
         // systemd's `ListenStream=PORT`: `[::]:PORT`, dual-stack, unfit for
         // a `tcp4` listener at that port. Given to that one, whose check
         // says how to fix the unit, not by place to another.
-        let dual = || bound("tcp::0");
-        let at = crate::socket::local_address(&dual(), crate::spec::Kind::Tcp).unwrap();
-        if !at.starts_with('[') {
-            eprintln!("no IPv6 on this machine: nothing to check");
-            return;
-        }
         for declared in ["", "0.0.0.0"] {
-            let fd = dual();
-            let (n, port) = (
-                fd.as_raw_fd(),
-                crate::socket::local_address(&fd, crate::spec::Kind::Tcp).unwrap(),
-            );
-            let port = port.rsplit_once(':').unwrap().1.to_owned();
+            let Some(fd) = dual_stack() else { return };
+            let (n, port) = (fd.as_raw_fd(), port_of(&fd));
             let activated = Activated::from_fds(vec![(fd, None)]);
             let listeners = [
                 spec("admin", "tcp:localhost:7"),
@@ -1102,13 +1107,8 @@ mod tests {
         // `ListenStream=P` and `ListenDatagram=P`, both `[::]:P`: each is
         // unfit for the other's listener, at the place it declares, and
         // is its own listener's still.
-        let tcp = bound("tcp::0");
-        let port = crate::socket::local_address(&tcp, crate::spec::Kind::Tcp).unwrap();
-        if !port.starts_with('[') {
-            eprintln!("no IPv6 on this machine: nothing to check");
-            return;
-        }
-        let port = port.rsplit_once(':').unwrap().1.to_owned();
+        let Some(tcp) = dual_stack() else { return };
+        let port = port_of(&tcp);
         let udp = bound(&format!("udp::{port}"));
         let (tcp_no, udp_no) = (tcp.as_raw_fd(), udp.as_raw_fd());
         let activated = Activated::from_fds(vec![(udp, None), (tcp, None)]);
@@ -1145,10 +1145,7 @@ mod tests {
 
     #[test]
     fn sockets_of_two_units_go_by_place_where_port_or_type_decides() {
-        let port = |fd: &OwnedFd| {
-            let at = crate::socket::local_address(fd, crate::spec::Kind::Tcp).unwrap();
-            at.rsplit_once(':').unwrap().1.to_owned()
-        };
+        let port = port_of;
         // Hostnames: each socket is at its own listener's port, elsewhere
         // for the other; the units come in another order.
         let http = bound("tcp4:127.0.0.1:0");

@@ -72,44 +72,35 @@ fn help_lists_the_mode_flag_and_every_listener() {
     }
 }
 
+/// What `hello ARG` says as it exits 2, a usage error.
+fn usage_error(arg: &str) -> String {
+    let out = Command::new(HELLO).arg(arg).output_in_time();
+    assert_eq!(out.status.code(), Some(2), "{arg}: {}", text(&out));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn a_bad_mode_or_address_is_a_usage_error_naming_the_flag() {
-    let out = Command::new(HELLO)
-        .arg("-littleboss=restart")
-        .output_in_time();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains(
-            "-littleboss: unknown mode `restart` (did you mean `reload`? expected bypass, start, reload, stop or status)"
+    for (arg, said) in [
+        (
+            "-littleboss=restart",
+            "-littleboss: unknown mode `restart` (did you mean `reload`? expected bypass, start, reload, stop or status)",
         ),
-        "{err}"
-    );
-
-    let out = Command::new(HELLO).arg("-addr=localhost").output_in_time();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("-addr: address `localhost` is not HOST:PORT"),
-        "{err}"
-    );
-
-    let out = Command::new(HELLO).arg("-addr=:99999").output_in_time();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("port 99999 is out of range"));
-
-    // The declaration's form copied to the flag.
-    let out = Command::new(HELLO).arg("-addr=tcp::8443").output_in_time();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("-addr: address `tcp::8443` begins with a network (`tcp:`), which the listener's declaration sets; give the address alone, like `:8443`"),
-        "{err}"
-    );
-
-    let out = Command::new(HELLO).arg("--littleboss").output_in_time();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("-littleboss needs a mode"));
+        (
+            "-addr=localhost",
+            "-addr: address `localhost` is not HOST:PORT",
+        ),
+        ("-addr=:99999", "port 99999 is out of range"),
+        // The declaration's form copied to the flag.
+        (
+            "-addr=tcp::8443",
+            "-addr: address `tcp::8443` begins with a network (`tcp:`), which the listener's declaration sets; give the address alone, like `:8443`",
+        ),
+        ("--littleboss", "-littleboss needs a mode"),
+    ] {
+        let err = usage_error(arg);
+        assert!(err.contains(said), "{arg}: {err}");
+    }
 }
 
 #[test]

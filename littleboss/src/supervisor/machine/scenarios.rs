@@ -2237,14 +2237,23 @@ fn a_new_default_does_not_move_a_socket_activated_listener() {
     assert!(error.contains("cannot move to off"), "{error}");
 }
 
+/// Serving, `http` (declared at 127.0.0.1:8080) on the socket a socket
+/// unit passed, at 127.0.0.1:9090.
+fn serving_on_a_units_9090() -> Sim {
+    let mut sim = Sim::serving(settings());
+    let held = (sim.machine.state.held)
+        .get_mut(&key("http", "127.0.0.1:8080"))
+        .unwrap();
+    held.activated = true;
+    held.address = "127.0.0.1:9090".to_owned();
+    sim
+}
+
 #[test]
 fn a_reload_may_name_a_socket_activated_listener_by_its_real_address() {
     // Started with the declared :8080; the socket unit's socket is :9090.
-    let mut sim = Sim::serving(settings());
+    let mut sim = serving_on_a_units_9090();
     let key = key("http", "127.0.0.1:8080");
-    let held = sim.machine.state.held.get_mut(&key).unwrap();
-    held.activated = true;
-    held.address = "127.0.0.1:9090".to_owned();
     let client = reload_with(
         &mut sim,
         Some(&["-http=127.0.0.1:9090"]),
@@ -2277,12 +2286,7 @@ fn a_reload_may_name_a_socket_activated_listener_by_its_real_address() {
 fn two_listeners_naming_one_held_socket_are_refused_in_the_words_they_were_asked_in() {
     // `admin` asks 127.0.0.1:9090, where the socket held for `http`
     // (under its declared :8080) really is: not "both ask for :8080".
-    let mut sim = Sim::serving(settings());
-    let held = (sim.machine.state.held)
-        .get_mut(&key("http", "127.0.0.1:8080"))
-        .unwrap();
-    held.activated = true;
-    held.address = "127.0.0.1:9090".to_owned();
+    let mut sim = serving_on_a_units_9090();
     let client = reload_with(
         &mut sim,
         None,
@@ -2315,11 +2319,7 @@ fn two_listeners_naming_one_held_socket_are_refused_in_the_words_they_were_asked
 fn a_reload_binds_a_listener_at_the_address_a_socket_activated_one_was_declared_at() {
     // http declared at 127.0.0.1:8080, handed the unit's 127.0.0.1:9090:
     // 8080 is free for a new listener, and that reload binds it.
-    let mut sim = Sim::serving(settings());
-    let http = key("http", "127.0.0.1:8080");
-    let held = sim.machine.state.held.get_mut(&http).unwrap();
-    held.activated = true;
-    held.address = "127.0.0.1:9090".to_owned();
+    let mut sim = serving_on_a_units_9090();
     let client = reload_with(
         &mut sim,
         None,
