@@ -223,6 +223,11 @@ impl Model {
     }
 
     fn step(&mut self, action: Action) {
+        // A stop answers what waits: whether it would have been answered
+        // anyway is asked first, of a copy.
+        if matches!(action, Action::Stop | Action::Term | Action::Int) {
+            self.check_answered_while_up();
+        }
         let starting = match &self.sim.machine.state().phase {
             Phase::Up(up) => up.starting.as_ref().map(|s| (s.id, s.why)),
             _ => None,
@@ -382,6 +387,40 @@ impl Model {
             });
         }
         self.sim.exit(id, exit);
+    }
+
+    /// Every request is answered while the supervisor is up, given time
+    /// (past any child's deadlines) and killed children dying: checked on
+    /// a copy of the world, which goes on from here with no more events.
+    fn check_answered_while_up(&self) {
+        let mut sim = self.sim.clone();
+        if !matches!(sim.machine.state().phase, Phase::Up(_)) {
+            return;
+        }
+        sim.finish_binds();
+        sim.finish_spawns();
+        for _ in 0..10 {
+            if !matches!(sim.machine.state().phase, Phase::Up(_)) {
+                return;
+            }
+            sim.advance(Duration::from_millis(u64::from(u16::MAX)) + HELLO_TIMEOUT);
+            let killed: Vec<ChildId> = (sim.processes.iter())
+                .filter(|(_, p)| !p.exited && p.killed)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in killed {
+                sim.exit(id, ChildExit::Signal(9));
+            }
+        }
+        if matches!(sim.machine.state().phase, Phase::Up(_)) {
+            for (client, answers) in &sim.replies {
+                let finals = answers.iter().filter(|r| r.is_final()).count();
+                assert_eq!(
+                    finals, 1,
+                    "client {client} unanswered while up: {answers:?}"
+                );
+            }
+        }
     }
 
     fn serving(&self) -> Option<ChildId> {
@@ -705,15 +744,7 @@ impl Model {
             }
             self.check();
         }
-        if matches!(self.sim.machine.state().phase, Phase::Up(_)) {
-            for (client, answers) in &self.sim.replies {
-                let finals = answers.iter().filter(|r| r.is_final()).count();
-                assert_eq!(
-                    finals, 1,
-                    "client {client} unanswered while up: {answers:?}"
-                );
-            }
-        }
+        self.check_answered_while_up();
         self.sim.request(Request::Stop);
         self.check();
         for _ in 0..20 {

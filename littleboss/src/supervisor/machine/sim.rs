@@ -93,7 +93,7 @@ pub(super) struct Process {
     pub exited: bool,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Sim {
     pub machine: Machine,
     pub now: Duration,
