@@ -108,7 +108,9 @@ impl Status {
     /// The text `-littleboss=status` prints, after the Go package's.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "littleboss: {}\n", self.name);
+        // Names are checked where declared, but this text may come from
+        // another build's supervisor: escaped all the same.
+        let _ = writeln!(out, "littleboss: {}\n", visible(&self.name));
         let stopping = if self.stopping { ", stopping" } else { "" };
         let _ = writeln!(
             out,
@@ -159,8 +161,9 @@ impl Status {
         {
             let _ = writeln!(
                 out,
-                "starting   {} ({why}), started {}, from {}{}",
+                "starting   {} ({}), started {}, from {}{}",
                 pid_words(child.pid),
+                visible(why),
                 format_utc(child.started),
                 shell_word(&child.path),
                 held_file(child)
@@ -200,7 +203,8 @@ impl Status {
             let _ = writeln!(out, "\nlisteners:");
             for l in &self.listeners {
                 let addr = l.address.as_deref().map_or("off".into(), visible);
-                let _ = writeln!(out, "\t{}:\t{} {addr}", l.name, l.network);
+                let (name, network) = (visible(&l.name), visible(&l.network));
+                let _ = writeln!(out, "\t{name}:\t{network} {addr}");
             }
         }
         out
@@ -395,13 +399,19 @@ mod tests {
             .render();
             assert!(text.contains(&format!("/bin/blog2, {said}\n")), "{text}");
         }
-        let mut bare = s;
+        let mut bare = s.clone();
         bare.child.as_mut().unwrap().args.clear();
         let text = bare.render();
         assert!(
             text.contains("command line:\n\t/bin/blog\n"),
             "no space after a command without arguments: {text:?}"
         );
+        // Names from another build's supervisor reach no terminal raw.
+        let mut odd = s;
+        odd.name = "blog\x1b[2J".into();
+        odd.listeners[0].name = "http\x07".into();
+        let text = odd.render();
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
     }
 
     #[test]
