@@ -63,7 +63,10 @@ fn is_channel(fd: std::os::fd::RawFd) -> bool {
         return false;
     }
     // SAFETY: open (just seen), and only borrowed for the getsockopt
-    // below, in the single-threaded start of `main`: nothing closes it.
+    // below. Code before `run` may have started threads, but this fd is
+    // littleboss's: the supervisor put the channel there for it, and the
+    // marker naming it left the environment as the binary loaded
+    // (`inherited`), so nothing else knows to close it.
     let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
     nix::sys::socket::getsockopt(&fd, nix::sys::socket::sockopt::SockType)
         .is_ok_and(|t| t == nix::sys::socket::SockType::SeqPacket)

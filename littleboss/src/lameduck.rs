@@ -401,8 +401,9 @@ impl Lameduck {
     /// [`begin`](Lameduck::begin), on this process's own stop signal. A
     /// child that the signal reached before its supervisor's order (the
     /// whole group signalled, systemd's default `KillMode`) may yet be
-    /// handed queues to serve ([`take_handed`](Lameduck::take_handed)):
-    /// with nothing open, its grace does not end before they can come.
+    /// handed queues to serve ([`take_handed`](Lameduck::take_handed)), or
+    /// told to refuse, which takes its listeners' queues to serve (`keep`):
+    /// with nothing open, its grace does not end before either can come.
     pub fn begin_on_signal(self: &Arc<Self>) {
         self.begin_phase_one(self.refuse, true, true);
     }
@@ -490,12 +491,16 @@ impl Lameduck {
         let end = since + self.grace;
         loop {
             // A child (the refusal its supervisor's) drained by its own
-            // signal: the supervisor's hand-over may follow, where it makes
-            // one at a stop, until its order comes (looked at each time).
-            let handed_later = !self.refuse
-                && self
+            // signal: the supervisor's order may follow (a stop signals the
+            // whole group), until it comes (looked at each time): with a
+            // hand-over where it makes one, else a refusal, which takes
+            // the kept listeners' queues to serve while in phase one.
+            let order_may_follow = self.keep
+                || self
                     .handed_at_stop
-                    .load(std::sync::atomic::Ordering::SeqCst)
+                    .load(std::sync::atomic::Ordering::SeqCst);
+            let handed_later = !self.refuse
+                && order_may_follow
                 && self.signalled.load(std::sync::atomic::Ordering::SeqCst)
                 && !self.order_came.load(std::sync::atomic::Ordering::SeqCst);
             let earliest = match handed_later {
@@ -515,10 +520,10 @@ impl Lameduck {
 }
 
 /// How long a child drained by its own signal waits, nothing open, for
-/// its supervisor to hand it queues, where it does at a stop (see
-/// [`begin_on_signal`](Lameduck::begin_on_signal)): the supervisor,
-/// signalled at the same moment, hands them as it begins the stop, just
-/// before its order, which ends the wait.
+/// its supervisor's order at a stop, with the queues it hands over, or
+/// its refusal (see [`begin_on_signal`](Lameduck::begin_on_signal)): the
+/// supervisor, signalled at the same moment, gives it as it begins the
+/// stop, which ends the wait.
 const HANDOVER_WAIT: Duration = Duration::from_millis(250);
 
 /// How often the grace looks for the connections accepted to have closed.
@@ -1347,11 +1352,43 @@ mod tests {
         lameduck.ordered();
         lameduck.begin();
         phase_two_comes(&lameduck, "phase two held after the order");
-        // Where nothing is handed at a stop (no socket the service
-        // manager's), a signal holds nothing either.
-        let (lameduck, _listener) = waiting_for_a_hand_over(false);
+        // Where no order can come (nothing kept for a refusal, nothing
+        // handed), a signal holds nothing either.
+        let (mut lameduck, _addr, _program) = draining_tcp(false, false);
+        Arc::get_mut(&mut lameduck)
+            .expect("one owner")
+            .handover_wait = HOUR;
         lameduck.begin_on_signal();
-        phase_two_comes(&lameduck, "phase two held, nothing to hand");
+        phase_two_comes(&lameduck, "phase two held, no order to come");
+    }
+
+    #[tokio::test]
+    async fn a_signal_holds_phase_two_for_the_refusal_that_takes_the_queue() {
+        // No socket the service manager's: the stop's order is a refusal,
+        // which, come while the program still accepts, takes the queue for
+        // it; signalled first, nothing open, it waits for that order.
+        use std::io::Write;
+        let (lameduck, listener) = waiting_for_a_hand_over(false);
+        let addr = listener.local_addr().unwrap();
+        lameduck.begin_on_signal();
+        let looked = Instant::now() + Duration::from_millis(200);
+        while Instant::now() < looked {
+            let phase = *lameduck.phase.borrow();
+            assert!(!matches!(phase, Phase::Lameduck(_)), "before the order");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut client = std::net::TcpStream::connect(addr).unwrap();
+        client.write_all(b"ping").unwrap();
+        lameduck.ordered();
+        lameduck.begin_refusing();
+        assert_refused(addr);
+        client.set_nonblocking(true).unwrap();
+        let mut client = tokio::net::TcpStream::from_std(client).unwrap();
+        let (mut served, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
+            .await
+            .expect("the queued connection yielded at the refusal")
+            .unwrap();
+        ping_pong(&mut served, &mut client).await;
     }
 
     #[tokio::test]
