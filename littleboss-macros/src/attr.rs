@@ -60,7 +60,7 @@ pub(crate) struct Options {
     pub fallback: Option<LitBool>,
     pub self_upgrade: Option<LitBool>,
     pub flag: Option<LitStr>,
-    pub supervisor_init: Option<Path>,
+    pub supervisor_init: Option<syn::ExprPath>,
     pub ready: Option<Spanned<Ready>>,
     /// `ready_timeout`, in milliseconds (never zero).
     pub ready_timeout: Option<Spanned<u64>>,
@@ -157,7 +157,7 @@ fn parse_metas(input: ParseStream) -> syn::Result<Punctuated<Meta, Token![,]>> {
 fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
     if let Meta::NameValue(pair) = meta {
         if !pair.path.is_ident("restart_limit") || !input.peek(Token![in]) {
-            return None;
+            return spaced_duration(pair, input);
         }
         let rest = input.fork();
         let _ = rest.parse::<Token![in]>();
@@ -229,6 +229,33 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
         ));
     }
     None
+}
+
+/// A duration written unquoted with a space before its unit,
+/// `lameduck = 5 s`: said so, with the string meant, rather than syn's
+/// "expected `,`".
+fn spaced_duration(pair: &syn::MetaNameValue, input: ParseStream) -> Option<Error> {
+    let key = pair.path.get_ident()?.unraw().to_string();
+    if !["lameduck", "grace", "ready_timeout"].contains(&key.as_str())
+        || input.is_empty()
+        || input.peek(Token![,])
+    {
+        return None;
+    }
+    let Expr::Lit(syn::ExprLit {
+        lit: Lit::Int(number),
+        ..
+    }) = &pair.value
+    else {
+        return None;
+    };
+    let unit: Ident = input.fork().parse().ok()?;
+    let meant = format!("{}{unit}", number.base10_digits());
+    rules::duration_millis(&key, &meant).ok()?;
+    Some(Error::new_spanned(
+        &pair.value,
+        format!("`{key}` takes a string: `{key} = \"{meant}\"`"),
+    ))
 }
 
 /// What parsing has found so far.
@@ -885,12 +912,11 @@ fn restart_limit(meta: &Meta) -> syn::Result<Spanned<(u32, u64)>> {
     })
 }
 
-/// A path to a function, as written (`init`, `crate::setup::init`).
-fn fn_path(meta: &Meta) -> syn::Result<Path> {
+/// A path to a function, as written (`init`, `crate::setup::init`,
+/// `<Setup as Init>::init`).
+fn fn_path(meta: &Meta) -> syn::Result<syn::ExprPath> {
     match value(meta) {
-        Some(Expr::Path(path)) if path.qself.is_none() && path.attrs.is_empty() => {
-            Ok(path.path.clone())
-        }
+        Some(Expr::Path(path)) if path.attrs.is_empty() => Ok(path.clone()),
         _ => Err(wrong_type(
             meta,
             "`supervisor_init` takes a path to a `fn()`: `supervisor_init = my_init`",
