@@ -32,6 +32,9 @@ pub(crate) enum AdoptError {
     NotOpen { fd: RawFd },
     /// It cannot be made close-on-exec (it is closed by then).
     Flags { fd: RawFd, error: nix::Error },
+    /// Something else is open at `fd` than what was handed over: the
+    /// program's code before `run` closed it, and opened a file there.
+    Replaced { fd: RawFd },
 }
 
 impl std::fmt::Display for AdoptError {
@@ -39,6 +42,10 @@ impl std::fmt::Display for AdoptError {
         match self {
             AdoptError::NotOpen { fd } => write!(f, "fd {fd} is not open"),
             AdoptError::Flags { fd, error } => write!(f, "fd {fd}: {error}"),
+            AdoptError::Replaced { fd } => write!(
+                f,
+                "fd {fd} is another file than the one handed over (closed and opened again by code before `run`?)"
+            ),
         }
     }
 }
@@ -46,7 +53,7 @@ impl std::fmt::Display for AdoptError {
 impl std::error::Error for AdoptError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            AdoptError::NotOpen { .. } => None,
+            AdoptError::NotOpen { .. } | AdoptError::Replaced { .. } => None,
             AdoptError::Flags { error, .. } => Some(error),
         }
     }

@@ -39,6 +39,10 @@ struct Taken {
     /// The descriptors that were open across exec when the binary started
     /// and are close-on-exec since.
     across_exec: Vec<RawFd>,
+    /// What each of those was then (device and inode), for a new image
+    /// to adopt only what the previous one handed it: not a file the
+    /// program's code before `run` opened at a number it closed.
+    at_start: Vec<(RawFd, FileIdentity)>,
     /// The socket activation variables, when they named this process.
     activation: Option<Activation>,
 }
@@ -87,6 +91,7 @@ extern "C" fn take_at_start() {
             let _ = TAKEN.set(Taken {
                 vars,
                 across_exec: Vec::new(),
+                at_start: Vec::new(),
                 activation,
             });
         }
@@ -116,9 +121,13 @@ extern "C" fn take_at_start() {
         // environment meanwhile.
         unsafe { std::env::remove_var(var) };
     }
+    let at_start = (across_exec.iter())
+        .filter_map(|&fd| Some((fd, file_identity(fd)?)))
+        .collect();
     let _ = TAKEN.set(Taken {
         vars,
         across_exec,
+        at_start,
         activation,
     });
 }
@@ -185,6 +194,19 @@ pub(crate) fn var(name: &str) -> Option<OsString> {
     let at = OURS.iter().position(|v| *v == name);
     let taken = at.and_then(|at| TAKEN.get()?.vars[at].clone());
     taken.or_else(|| std::env::var_os(name))
+}
+
+/// Whether descriptor `fd`, open across exec as the binary started, is
+/// still what it was then: `false` if closed, or something else at its
+/// number since; `None` if it was not open across exec (not a new image's).
+pub(crate) fn as_at_start(fd: RawFd) -> Option<bool> {
+    unchanged(&TAKEN.get()?.at_start, fd)
+}
+
+/// Whether `fd` is what `recorded` says it was (`None`: not recorded).
+fn unchanged(recorded: &[(RawFd, FileIdentity)], fd: RawFd) -> Option<bool> {
+    let (_, then) = recorded.iter().find(|(at, _)| *at == fd)?;
+    Some(file_identity(fd).as_ref() == Some(then))
 }
 
 /// Makes the descriptors that were open across exec as the binary started
@@ -262,5 +284,31 @@ pub(crate) mod tests {
         let fds = [across.as_raw_fd(), already.as_raw_fd(), i32::MAX - 1];
         assert_eq!(super::close_on_exec(&fds), [across.as_raw_fd()]);
         assert!(!open_across_exec(&across));
+    }
+
+    #[test]
+    fn a_descriptor_closed_and_opened_again_is_not_what_was_handed_over() {
+        use std::os::fd::AsFd;
+        let handed = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        let fd = handed.as_raw_fd();
+        let recorded = [(fd, super::file_identity(fd).unwrap())];
+        assert_eq!(super::unchanged(&recorded, fd), Some(true));
+        assert_eq!(super::unchanged(&recorded, i32::MAX - 1), None);
+        // The program's own file put at its number (as a close, then an
+        // open that got the lowest free number, would).
+        let own = tempfile_in_target();
+        let mut at = handed;
+        nix::unistd::dup2(own.as_fd(), &mut at).unwrap();
+        assert_eq!(super::unchanged(&recorded, fd), Some(false));
+        drop(at);
+        assert_eq!(super::unchanged(&recorded, fd), Some(false), "closed");
+    }
+
+    /// A file of the test's own, not /dev/null.
+    fn tempfile_in_target() -> OwnedFd {
+        let path = std::env::temp_dir().join(format!("lb-inherited-{}", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        let _ = std::fs::remove_file(&path);
+        OwnedFd::from(file)
     }
 }

@@ -313,7 +313,14 @@ struct Held {
 /// again (see [`fails_again`]).
 fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
     let adopt = |fd: RawFd| {
-        // SAFETY: the previous image named each descriptor once, for us.
+        // Not one the program's code before `run` closed and opened a
+        // file at: that file is the program's (and what was handed over
+        // is gone).
+        if crate::inherited::as_at_start(fd) == Some(false) && crate::fdpass::is_open(fd) {
+            return Err(crate::fdpass::AdoptError::Replaced { fd });
+        }
+        // SAFETY: the previous image named each descriptor once, for us,
+        // and it is still what it handed over (just checked).
         unsafe { crate::fdpass::adopt(fd) }
     };
     // On a failure here the image that takes over next (the previous one)
@@ -608,7 +615,11 @@ fn spare_copy(fd: &impl std::os::fd::AsFd) -> std::io::Result<OwnedFd> {
 /// never handed over), and will be every time; one that could not be
 /// made close-on-exec is a passing failure of the kernel.
 fn fails_again(error: &crate::fdpass::AdoptError) -> bool {
-    matches!(error, crate::fdpass::AdoptError::NotOpen { .. })
+    use crate::fdpass::AdoptError;
+    matches!(
+        error,
+        AdoptError::NotOpen { .. } | AdoptError::Replaced { .. }
+    )
 }
 
 /// A control connection taken back, with what it had sent that the
