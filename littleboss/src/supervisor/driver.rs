@@ -199,6 +199,9 @@ pub(super) struct Io {
     /// boot; 0 until it has): their children, not known by pid yet, must
     /// not be taken for orphans and reaped.
     spawns_in_flight: HashMap<ChildId, Arc<std::sync::atomic::AtomicU64>>,
+    /// An orphan scan left a zombie that may be a spawn's child: scan
+    /// again once a spawn reports.
+    scan_after_spawns: bool,
     pub next_client: ClientId,
     /// Clients given their final answer in this round: at exit, their
     /// connections get a moment to write it.
@@ -253,6 +256,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         binds: binds_tx,
         spawns: spawns_tx,
         spawns_in_flight: HashMap::new(),
+        scan_after_spawns: false,
         next_client: 0,
         answered: Vec::new(),
         control_fd: parts.control_fd,
@@ -726,13 +730,18 @@ impl Io {
                 };
                 let owned = |pid| children.values().any(|c| c.pid == pid);
                 let scan = super::orphans::reap(owned, spawning_since);
-                if scan == super::orphans::Scan::Again {
+                match scan {
                     // As if SIGCHLD came again: the machine scans once
-                    // more after its delay (by then the watcher of the
-                    // zombie in the way has reaped it, or the spawn whose
-                    // child it may be has reported). Its timer, so that
+                    // more after its delay, by when the watcher of the
+                    // zombie in the way has reaped it. Its timer, so that
                     // it outlasts an upgrade in place.
-                    let _ = (self.events_tx).send(Event::Signal(super::machine::Signal::Chld));
+                    super::orphans::Scan::Again => {
+                        let _ = (self.events_tx).send(Event::Signal(super::machine::Signal::Chld));
+                    }
+                    // Not before a spawn reports (no upgrade in place
+                    // happens while one is under way).
+                    super::orphans::Scan::AfterSpawns => self.scan_after_spawns = true,
+                    super::orphans::Scan::Done => {}
                 }
             }
             Effect::Upgrade { child, pid, binary } => self.upgrade = Some((child, pid, binary)),
@@ -745,6 +754,9 @@ impl Io {
     fn spawned(&mut self, done: SpawnDone, machine: &Machine) -> Event {
         let id = done.id;
         self.spawns_in_flight.remove(&id);
+        if std::mem::take(&mut self.scan_after_spawns) {
+            let _ = (self.events_tx).send(Event::Signal(super::machine::Signal::Chld));
+        }
         let identified = match done.result {
             Ok(identified) => identified,
             Err(error) => return Event::SpawnFailed { id, error },

@@ -29,9 +29,12 @@ pub(crate) enum Scan {
     /// Every zombie not `owned` was reaped.
     Done,
     /// A zombie was left: without `/proc`, one `owned` hid any others
-    /// behind it (scan again once its watcher has reaped it); or one may be
-    /// the child of a spawn under way (scan again later).
+    /// behind it (scan again once its watcher has reaped it, a moment).
     Again,
+    /// A zombie was left that may be the child of a spawn under way: scan
+    /// again once a spawn has reported (which may take as long as an exec
+    /// that hangs: a rescan meanwhile would find it so again).
+    AfterSpawns,
 }
 
 /// Reaps every zombie child of ours that `owned` does not claim. One
@@ -43,7 +46,7 @@ pub(crate) enum Scan {
 /// (in clock ticks since boot, as `/proc/PID/stat` counts a process's
 /// start). A child one started is not known by its pid yet, and must not
 /// be reaped as an orphan: a zombie that may be one ([`spawned_maybe`]) is
-/// left for a later scan ([`Scan::Again`]); an orphan of a child's is
+/// left for a later scan ([`Scan::AfterSpawns`]); an orphan of a child's is
 /// reaped. (Without `/proc`, no zombie is, while a forked spawn is under
 /// way.) Asked once a zombie is seen, not before: a spawn that forks
 /// during the scan has said so by the time its child can be one.
@@ -83,7 +86,7 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Opt
             // Running, or not our child: nothing to reap. (Not reaped
             // blind: a spawn's child could die between a look and a reap.)
             Zombie::No => {}
-            Zombie::MaybeSpawned => scan = Scan::Again,
+            Zombie::MaybeSpawned => scan = Scan::AfterSpawns,
             Zombie::Orphan => reap_one(Pid::from_raw(pid as i32)),
         }
     }
@@ -174,8 +177,11 @@ fn reap_one_by_one(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Opt
     while let Ok(Some((pid, _))) = super::pidfd::ended(libc::P_ALL, 0, peek) {
         // When it started cannot be read without /proc: while a forked
         // spawn is under way, any zombie may be its child.
-        if owned(pid.as_raw() as u32) || spawning_since().is_some() {
+        if owned(pid.as_raw() as u32) {
             return Scan::Again;
+        }
+        if spawning_since().is_some() {
+            return Scan::AfterSpawns;
         }
         // Reaped by someone else meanwhile, or not: look again.
         reap_one(pid);
