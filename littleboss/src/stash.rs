@@ -155,10 +155,20 @@ pub(crate) fn accept_queued(listening: BorrowedFd<'_>, most: usize) -> Vec<Owned
     }
     let flags =
         nix::sys::socket::SockFlag::SOCK_NONBLOCK | nix::sys::socket::SockFlag::SOCK_CLOEXEC;
-    while taken.len() < most {
-        // `EAGAIN` once the queue is empty.
-        let Ok(fd) = nix::sys::socket::accept4(listening.as_raw_fd(), flags) else {
-            break;
+    let mut passed_over = 0;
+    while taken.len() + passed_over < most {
+        // `EAGAIN` once the queue is empty. One connection's own error
+        // (gone before it was taken, a pending network error) is passed
+        // over, as accept(2) says, for the rest of the queue: a shut
+        // follows, which resets what is left.
+        let fd = match nix::sys::socket::accept4(listening.as_raw_fd(), flags) {
+            Ok(fd) => fd,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) if crate::tcp::is_connection_error(&e.into()) => {
+                passed_over += 1;
+                continue;
+            }
+            Err(_) => break,
         };
         // SAFETY: accept4 just returned this descriptor, owned by no one.
         taken.push(unsafe { OwnedFd::from_raw_fd(fd) });

@@ -398,7 +398,6 @@ pub(crate) fn pause_after_accept_error(e: &io::Error) -> Option<std::time::Durat
 /// reload the new child may be the only one accepting). Not its
 /// `EOPNOTSUPP`, which also means the listener is no stream socket: that
 /// never clears, and retried at once would spin.
-#[cfg(any(feature = "axum", feature = "stream"))]
 pub(crate) fn is_connection_error(e: &io::Error) -> bool {
     use nix::libc;
     let network = [
