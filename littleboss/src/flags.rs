@@ -64,8 +64,9 @@ pub(crate) enum FlagProblem {
     FlagForValue(String),
     Address(SpecProblem),
     /// A listener flag given empty (off), followed by what is an address
-    /// for it: `-https= :8443`, a stray space.
-    SpaceAfterEquals(String),
+    /// for it: `-https= :8443`, a stray space; or a port, `-https= 8443`
+    /// (the next word, and the value meant).
+    SpaceAfterEquals(String, String),
     /// An argument that looks like the mode flag misspelt, with a mode.
     Misspelt(String),
     /// An argument that looks like this listener's flag mistyped, with an
@@ -111,10 +112,11 @@ impl std::fmt::Display for FlagError {
                 next = next.escape_debug()
             ),
             FlagProblem::Address(problem) => write!(f, "-{flag}: {problem}"),
-            FlagProblem::SpaceAfterEquals(next) => write!(
+            FlagProblem::SpaceAfterEquals(next, meant) => write!(
                 f,
-                "`-{flag}= {next}` would turn -{flag} off and pass `{next}` on to the program; write `-{flag}={next}` (no space), or, if `{next}` is the program's own argument, give -{flag}= after it",
-                next = next.escape_debug()
+                "`-{flag}= {next}` would turn -{flag} off and pass `{next}` on to the program; write `-{flag}={meant}` (no space), or, if `{next}` is the program's own argument, give -{flag}= after it",
+                next = next.escape_debug(),
+                meant = meant.escape_debug()
             ),
             FlagProblem::TwoModes(first, second) => write!(
                 f,
@@ -340,6 +342,7 @@ fn split(
             // off and hand the address to the program. Not a unix path,
             // which a program's own argument may well look like; not in
             // stored arguments, checked when they were a command line.
+            // A port alone (`-https= 8443`) is meant as `:8443`.
             let ip = slot.network.kind() != crate::spec::Kind::Unix;
             if inline == Some("")
                 && repeats == Repeats::Refused
@@ -347,9 +350,15 @@ fn split(
                 && let Some(next) = args.peek().and_then(|n| n.to_str())
                 && !next.is_empty()
                 && !next.starts_with('-')
-                && slot.with_address(next).is_ok()
             {
-                return Err(error(FlagProblem::SpaceAfterEquals(next.to_owned())));
+                let meant = match next.bytes().all(|b| b.is_ascii_digit()) {
+                    true => format!(":{next}"),
+                    false => next.to_owned(),
+                };
+                if slot.with_address(&meant).is_ok() {
+                    let problem = FlagProblem::SpaceAfterEquals(next.to_owned(), meant);
+                    return Err(error(problem));
+                }
             }
             let given = slot
                 .with_address(&value)
@@ -812,6 +821,12 @@ mod tests {
         // An empty argument is no address.
         let inv = parse_cmd(&config(), argv(&["p", "-https=", ""])).unwrap();
         assert_eq!(inv.listeners[0].address, None);
+        // A port alone, meant as every address's.
+        let e = parse_cmd(&config(), argv(&["p", "-https=", "8443"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`-https= 8443` would turn -https off and pass `8443` on to the program; write `-https=:8443` (no space), or, if `8443` is the program's own argument, give -https= after it"
+        );
         // Off, then the program's own argument, or after `--`.
         let inv = parse_cmd(&config(), argv(&["p", "-https=", "input.txt"])).unwrap();
         assert_eq!(inv.listeners[0].address, None);
