@@ -472,9 +472,12 @@ fn spawn_lifecycle(
                         lameduck.ordered();
                         lameduck.begin();
                     }
+                    // The refusal first: a drain begun on the child's own
+                    // signal waits for the order, and must not end (with
+                    // nothing open) before the refusal has taken the queue.
                     Ok(Some((ToChild::Lameduck { refuse: true }, _))) => {
-                        lameduck.ordered();
                         lameduck.begin_refusing();
+                        lameduck.ordered();
                     }
                     // A listener the supervisor let go of: what its queue
                     // held, to serve as this child drains.
