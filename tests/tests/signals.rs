@@ -580,6 +580,35 @@ fn what_supervisor_init_starts_does_not_inherit_the_supervisors_blocked_signals(
 }
 
 #[test]
+fn a_file_a_supervisor_thread_opens_without_cloexec_reaches_no_child() {
+    // `supervisor_init`'s thread opens it after the supervisor made what
+    // was open close-on-exec: a child started then (by a reload) must not
+    // hold it, as it would a sidecar's socket, keeping its port.
+    let bin = env!("CARGO_BIN_EXE_init_leaky_thread");
+    let mut svc = Service::new(bin);
+    let leaky = svc.dir.path().join("leaky");
+    svc.start_with_env(&[], &[("LEAKY_FILE", &leaky)]);
+    svc.ready();
+    let fd: i32 = svc.printed("leaky fd");
+    assert!(fd > 2, "the thread's open failed");
+    let out = svc.control_with(bin, "reload", &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = svc.control_with(bin, "status", &["--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pid = status["child"]["pid"].as_u64().expect("a child");
+    let held: Vec<std::path::PathBuf> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .collect();
+    assert!(
+        !held.contains(&leaky),
+        "the child holds {leaky:?}: {held:?}"
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_sigterm_during_supervisor_init_is_kept_for_an_orderly_stop_once_it_returns() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_init_sidecar"));
     svc.start_with_env(&[], &[("INIT_SIDECAR_TERM", &"1")]);

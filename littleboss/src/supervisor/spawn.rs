@@ -334,7 +334,8 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
     let blocked = super::signals::handled();
     let gate = exec_gate();
     // SAFETY: runs in the forked child before exec, calling only
-    // signal, pthread_sigmask, dup2 and fcntl, which are async-signal-safe,
+    // signal, pthread_sigmask, dup2, fcntl and close_range (a raw
+    // syscall), which are async-signal-safe,
     // on an fd the parent keeps open until spawn returns (and the test
     // hook's access and nanosleep, on a string made before the fork).
     unsafe {
@@ -364,6 +365,18 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
             if result == -1 {
                 return Err(std::io::Error::last_os_error());
             }
+            // Nothing but stdio and the channel goes on to the program:
+            // not what another thread of the supervisor opened without
+            // close-on-exec since it marked what was open (a library
+            // `supervisor_init` started, say, whose socket would keep its
+            // port). Marked, not closed: exec's own descriptors stay
+            // usable up to it. Before Linux 5.11 (ENOSYS), as before.
+            nix::libc::syscall(
+                nix::libc::SYS_close_range,
+                target as nix::libc::c_uint + 1,
+                nix::libc::c_uint::MAX,
+                nix::libc::CLOSE_RANGE_CLOEXEC,
+            );
             if let Some(gate) = &gate {
                 hold_at_the_gate(gate);
             }

@@ -1,0 +1,35 @@
+//! A program whose `supervisor_init` starts a thread that, a moment later,
+//! opens the file `LEAKY_FILE` names without close-on-exec and keeps it
+//! open, as a C library's thread might: no child started after may
+//! inherit it.
+
+use std::os::unix::ffi::OsStrExt;
+use std::time::Duration;
+
+fn init() {
+    let Some(path) = std::env::var_os("LEAKY_FILE") else {
+        return;
+    };
+    std::thread::spawn(move || {
+        // After the supervisor made what was open close-on-exec.
+        std::thread::sleep(Duration::from_millis(200));
+        let path = std::ffi::CString::new(path.as_bytes()).unwrap();
+        let flags = nix::libc::O_RDONLY | nix::libc::O_CREAT;
+        // SAFETY: a valid C string; the descriptor is kept (leaked) for
+        // the process's life, which is the point.
+        let fd = unsafe { nix::libc::open(path.as_ptr(), flags, 0o600) };
+        println!("leaky fd={fd}");
+        loop {
+            std::thread::park();
+        }
+    });
+}
+
+fn main() {
+    littleboss::Littleboss::new("init_leaky_thread")
+        .listener("addr", "tcp:127.0.0.1:0")
+        .supervisor_init(init)
+        .run(|ctx: littleboss::Context| async move {
+            ctx.lameduck().await;
+        })
+}
