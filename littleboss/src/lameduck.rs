@@ -1379,8 +1379,9 @@ mod tests {
         }
         let mut client = std::net::TcpStream::connect(addr).unwrap();
         client.write_all(b"ping").unwrap();
-        lameduck.ordered();
+        // As the child does: the refusal, then the order marked come.
         lameduck.begin_refusing();
+        lameduck.ordered();
         assert_refused(addr);
         client.set_nonblocking(true).unwrap();
         let mut client = tokio::net::TcpStream::from_std(client).unwrap();
