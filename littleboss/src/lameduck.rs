@@ -1049,6 +1049,16 @@ mod tests {
         (lameduck, listener)
     }
 
+    /// Checks for 200 ms that phase two does not come (`why` it must not).
+    fn no_phase_two_for_a_while(lameduck: &Lameduck, why: &str) {
+        let looked = Instant::now() + Duration::from_millis(200);
+        while Instant::now() < looked {
+            let phase = *lameduck.phase.borrow();
+            assert!(!matches!(phase, Phase::Lameduck(_)), "{why}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// Waits up to 10 s for phase two, else fails saying `held`.
     fn phase_two_comes(lameduck: &Lameduck, held: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -1244,12 +1254,7 @@ mod tests {
         };
         lameduck.begin_on_signal();
         // Nothing open: but for the wait, phase two would come at once.
-        let looked = Instant::now() + Duration::from_millis(200);
-        while Instant::now() < looked {
-            let phase = *lameduck.phase.borrow();
-            assert!(!matches!(phase, Phase::Lameduck(_)), "before the hand-over");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        no_phase_two_for_a_while(&lameduck, "before the hand-over");
         let mut client = std::net::TcpStream::connect(addr).unwrap();
         client.write_all(b"ping").unwrap();
         let inode = crate::stash::inode(supervisors.as_fd()).unwrap();
@@ -1371,12 +1376,7 @@ mod tests {
         let (lameduck, listener) = waiting_for_a_hand_over(false);
         let addr = listener.local_addr().unwrap();
         lameduck.begin_on_signal();
-        let looked = Instant::now() + Duration::from_millis(200);
-        while Instant::now() < looked {
-            let phase = *lameduck.phase.borrow();
-            assert!(!matches!(phase, Phase::Lameduck(_)), "before the order");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        no_phase_two_for_a_while(&lameduck, "before the order");
         let mut client = std::net::TcpStream::connect(addr).unwrap();
         client.write_all(b"ping").unwrap();
         // As the child does: the refusal, then the order marked come.
