@@ -37,12 +37,11 @@ struct Taken {
     /// The value of each of [`OURS`], in order.
     vars: [Option<OsString>; 5],
     /// The descriptors that were open across exec when the binary started
-    /// and are close-on-exec since.
-    across_exec: Vec<RawFd>,
-    /// What each of those was then (device and inode), for a new image
-    /// to adopt only what the previous one handed it: not a file the
-    /// program's code before `run` opened at a number it closed.
-    at_start: Vec<(RawFd, FileIdentity)>,
+    /// and are close-on-exec since, each with what it was then (device and
+    /// inode), for a new image to adopt only what the previous one handed
+    /// it: not a file the program's code before `run` opened at a number
+    /// it closed.
+    across_exec: Vec<(RawFd, Option<FileIdentity>)>,
     /// The socket activation variables, when they named this process.
     activation: Option<Activation>,
 }
@@ -91,7 +90,6 @@ extern "C" fn take_at_start() {
             let _ = TAKEN.set(Taken {
                 vars,
                 across_exec: Vec::new(),
-                at_start: Vec::new(),
                 activation,
             });
         }
@@ -121,13 +119,12 @@ extern "C" fn take_at_start() {
         // environment meanwhile.
         unsafe { std::env::remove_var(var) };
     }
-    let at_start = (across_exec.iter())
-        .filter_map(|&fd| Some((fd, file_identity(fd)?)))
+    let across_exec = (across_exec.into_iter())
+        .map(|fd| (fd, file_identity(fd)))
         .collect();
     let _ = TAKEN.set(Taken {
         vars,
         across_exec,
-        at_start,
         activation,
     });
 }
@@ -197,16 +194,19 @@ pub(crate) fn var(name: &str) -> Option<OsString> {
 }
 
 /// Whether descriptor `fd`, open across exec as the binary started, is
-/// still what it was then: `false` if closed, or something else at its
-/// number since; `None` if it was not open across exec (not a new image's).
-pub(crate) fn as_at_start(fd: RawFd) -> Option<bool> {
-    unchanged(&TAKEN.get()?.at_start, fd)
+/// another file now: closed since and something else opened at its
+/// number. (Closed, or not open across exec then: no.)
+pub(crate) fn replaced_since_start(fd: RawFd) -> bool {
+    TAKEN
+        .get()
+        .is_some_and(|taken| replaced(&taken.across_exec, fd))
 }
 
-/// Whether `fd` is what `recorded` says it was (`None`: not recorded).
-fn unchanged(recorded: &[(RawFd, FileIdentity)], fd: RawFd) -> Option<bool> {
-    let (_, then) = recorded.iter().find(|(at, _)| *at == fd)?;
-    Some(file_identity(fd).as_ref() == Some(then))
+/// Whether `fd` is open and another file than `recorded` says it was.
+fn replaced(recorded: &[(RawFd, Option<FileIdentity>)], fd: RawFd) -> bool {
+    let then = recorded.iter().find(|(at, _)| *at == fd).and_then(|r| r.1);
+    then.zip(file_identity(fd))
+        .is_some_and(|(then, now)| then != now)
 }
 
 /// Makes the descriptors that were open across exec as the binary started
@@ -214,8 +214,10 @@ fn unchanged(recorded: &[(RawFd, FileIdentity)], fd: RawFd) -> Option<bool> {
 /// the previous binary. One closed since is passed over (its error is the
 /// one returned; the others are still made so).
 pub(crate) fn reopen_across_exec() -> std::io::Result<()> {
-    let fds = TAKEN.get().map_or(&[][..], |t| &t.across_exec);
-    crate::supervisor::inherit(fds, true)
+    let fds: Vec<RawFd> = (TAKEN.get().into_iter())
+        .flat_map(|t| t.across_exec.iter().map(|(fd, _)| *fd))
+        .collect();
+    crate::supervisor::inherit(&fds, true)
 }
 
 /// This process's open descriptors above stderr (the listing's own among
@@ -291,17 +293,18 @@ pub(crate) mod tests {
         use std::os::fd::AsFd;
         let handed = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
         let fd = handed.as_raw_fd();
-        let recorded = [(fd, super::file_identity(fd).unwrap())];
-        assert_eq!(super::unchanged(&recorded, fd), Some(true));
-        assert_eq!(super::unchanged(&recorded, i32::MAX - 1), None);
+        let recorded = [(fd, super::file_identity(fd))];
+        assert!(!super::replaced(&recorded, fd));
+        assert!(!super::replaced(&recorded, i32::MAX - 1), "not recorded");
         // The program's own file put at its number (as a close, then an
         // open that got the lowest free number, would).
         let own = tempfile_in_target();
         let mut at = handed;
         nix::unistd::dup2(own.as_fd(), &mut at).unwrap();
-        assert_eq!(super::unchanged(&recorded, fd), Some(false));
+        assert!(super::replaced(&recorded, fd));
+        // Closed: not open to be taken for it (adopting says so).
         drop(at);
-        assert_eq!(super::unchanged(&recorded, fd), Some(false), "closed");
+        assert!(!super::replaced(&recorded, fd), "closed");
     }
 
     /// A file of the test's own, not /dev/null.

@@ -116,11 +116,7 @@ impl std::fmt::Display for NotFit {
             NotFit::DualStack { fd, network } => write!(
                 f,
                 "fd {fd} is a dual-stack IPv6 socket, which takes IPv4 clients too, not a {network} socket (set `BindIPv6Only=ipv6-only` in the unit, or declare the listener `{}`)",
-                if network.kind() == Kind::Tcp {
-                    "tcp"
-                } else {
-                    "udp"
-                }
+                network.kind().method()
             ),
             NotFit::NotListening { fd, network } => {
                 write!(f, "fd {fd} is a {network} socket that is not listening")?;
@@ -172,22 +168,17 @@ impl std::error::Error for NotFit {
 /// IPv6-only). Only there: a socket held already (by a supervisor before
 /// an upgrade, for a child) was taken by an older rule, and stays.
 pub(crate) fn check_passed(fd: &OwnedFd, network: Network) -> Result<(), NotFit> {
-    check_fd(fd, network)?;
-    let dual_stack = socket::getsockname::<SockaddrStorage>(fd.as_raw_fd())
-        .is_ok_and(|a| a.as_sockaddr_in6().is_some_and(|a| a.ip().is_unspecified()))
-        && socket::getsockopt(fd, sockopt::Ipv6V6Only).is_ok_and(|only| !only);
-    if matches!(network, Network::Tcp6 | Network::Udp6) && dual_stack {
-        return Err(NotFit::DualStack {
-            fd: fd.as_raw_fd(),
-            network,
-        });
-    }
-    Ok(())
+    check(fd, network, true)
 }
 
 /// Checks that an fd we were handed is a socket fit for `network`: the
 /// right type, family and, for streams, listening.
 pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), NotFit> {
+    check(fd, network, false)
+}
+
+/// [`check_fd`], and where `passed`, [`check_passed`]'s dual-stack rule.
+fn check(fd: &OwnedFd, network: Network, passed: bool) -> Result<(), NotFit> {
     let raw = fd.as_raw_fd();
     let ty = socket::getsockopt(fd, sockopt::SockType)
         .map_err(|error| NotFit::NotASocket { fd: raw, error })?;
@@ -206,22 +197,26 @@ pub(crate) fn check_fd(fd: &OwnedFd, network: Network) -> Result<(), NotFit> {
         Network::Udp6 => (SockType::Datagram, V6),
         Network::Unix => (SockType::Stream, &[AddressFamily::Unix]),
     };
+    // An IPv6 wildcard socket that takes IPv4 clients too.
+    let dual_stack = || {
+        (address.as_sockaddr_in6()).is_some_and(|a| a.ip().is_unspecified())
+            && socket::getsockopt(fd, sockopt::Ipv6V6Only).is_ok_and(|only| !only)
+    };
     if ty != want_ty || !family.is_some_and(|f| families.contains(&f)) {
-        let dual_stack = address
-            .as_sockaddr_in6()
-            .is_some_and(|a| a.ip().is_unspecified())
-            && socket::getsockopt(fd, sockopt::Ipv6V6Only).is_ok_and(|only| !only);
         return Err(NotFit::WrongKind {
             fd: raw,
             ty,
             family,
             network,
-            dual_stack,
+            dual_stack: dual_stack(),
         });
     }
     if want_ty == SockType::Stream && !socket::getsockopt(fd, sockopt::AcceptConn).unwrap_or(false)
     {
         return Err(NotFit::NotListening { fd: raw, network });
+    }
+    if passed && matches!(network, Network::Tcp6 | Network::Udp6) && dual_stack() {
+        return Err(NotFit::DualStack { fd: raw, network });
     }
     Ok(())
 }

@@ -194,12 +194,14 @@ pub(crate) fn host_port(addr: &str) -> Result<(&str, u16), SpecProblem> {
 /// Whether every dot-separated part of `host` is a number, decimal or
 /// hex (`0x7f`), as C's `inet_aton` reads `127.1` or `0x7f000001`.
 fn reads_as_a_number(host: &str) -> bool {
-    let number = |part: &str| {
-        is_digits(part)
-            || (part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")))
-                .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-    };
+    let number = |part: &str| is_digits(part) || is_hex_number(part);
     !host.is_empty() && host.split('.').all(|part| part.is_empty() || number(part))
+}
+
+/// A number in hex as C reads one: `0x` or `0X`, then hex digits.
+pub(super) fn is_hex_number(part: &str) -> bool {
+    (part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")))
+        .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// An IPv6 address with a zone (`fe80::1%eth0`).

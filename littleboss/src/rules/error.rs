@@ -620,9 +620,7 @@ impl fmt::Display for SpecProblem {
                 host.escape_debug()
             ),
             SpecProblem::NotIpv4 { host } => {
-                let hex = host
-                    .split('.')
-                    .find(|n| n.starts_with("0x") || n.starts_with("0X"));
+                let hex = host.split('.').find(|n| super::address::is_hex_number(n));
                 if let Some(hex) = hex {
                     return write!(
                         f,

@@ -356,21 +356,27 @@ fn serve(
 /// close-on-exec: a child gets stdio, its channel and, through the
 /// channel, its listeners; nothing its supervisor's parent left open.
 pub(super) fn close_inherited_on_exec() {
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC closes nothing; it only
-    // sets a flag on every open descriptor from 3 up.
-    let marked = unsafe {
-        nix::libc::syscall(
-            nix::libc::SYS_close_range,
-            3,
-            u32::MAX,
-            nix::libc::CLOSE_RANGE_CLOEXEC,
-        )
-    } == 0;
-    if marked {
+    if close_on_exec_from(3) {
         return;
     }
     // Before Linux 5.11: one fcntl per open descriptor.
     let _ = inherit(&crate::inherited::open_fds(), false);
+}
+
+/// Marks every open descriptor from `first` up close-on-exec, in one
+/// system call (Linux 5.11+); whether it could. Async-signal-safe: a raw
+/// system call and nothing else, fit for between fork and exec.
+pub(super) fn close_on_exec_from(first: nix::libc::c_uint) -> bool {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC closes nothing; it only
+    // sets a flag on every open descriptor in the range.
+    unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_close_range,
+            first,
+            nix::libc::c_uint::MAX,
+            nix::libc::CLOSE_RANGE_CLOEXEC,
+        ) == 0
+    }
 }
 
 /// Tells the service manager we are alive at half its watchdog interval,

@@ -316,7 +316,7 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
         // Not one the program's code before `run` closed and opened a
         // file at: that file is the program's (and what was handed over
         // is gone).
-        if crate::inherited::as_at_start(fd) == Some(false) && crate::fdpass::is_open(fd) {
+        if crate::inherited::replaced_since_start(fd) {
             return Err(crate::fdpass::AdoptError::Replaced { fd });
         }
         // SAFETY: the previous image named each descriptor once, for us,

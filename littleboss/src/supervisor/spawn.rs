@@ -371,12 +371,7 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
             // `supervisor_init` started, say, whose socket would keep its
             // port). Marked, not closed: exec's own descriptors stay
             // usable up to it. Before Linux 5.11 (ENOSYS), as before.
-            nix::libc::syscall(
-                nix::libc::SYS_close_range,
-                target as nix::libc::c_uint + 1,
-                nix::libc::c_uint::MAX,
-                nix::libc::CLOSE_RANGE_CLOEXEC,
-            );
+            super::close_on_exec_from(target as nix::libc::c_uint + 1);
             if let Some(gate) = &gate {
                 hold_at_the_gate(gate);
             }
