@@ -601,8 +601,10 @@ fn a_file_a_supervisor_thread_opens_without_cloexec_reaches_no_child() {
     let bin = env!("CARGO_BIN_EXE_init_leaky_thread");
     let mut svc = Service::new(bin);
     let leaky = svc.dir.path().join("leaky");
-    svc.start_with_env(&[], &[("LEAKY_FILE", &leaky)]);
+    let go = svc.dir.path().join("go");
+    svc.start_with_env(&[], &[("LEAKY_FILE", &leaky), ("LEAKY_GO", &go)]);
     svc.ready();
+    std::fs::write(&go, b"").unwrap();
     let fd: i32 = svc.printed("leaky fd");
     assert!(fd > 2, "the thread's open failed");
     let out = svc.control_with(bin, "reload", &[]);

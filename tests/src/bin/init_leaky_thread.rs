@@ -1,4 +1,5 @@
-//! A program whose `supervisor_init` starts a thread that, a moment later,
+//! A program whose `supervisor_init` starts a thread that, once the file
+//! `LEAKY_GO` names exists (made by the test when the supervisor serves),
 //! opens the file `LEAKY_FILE` names without close-on-exec and keeps it
 //! open, as a C library's thread might: no child started after may
 //! inherit it.
@@ -7,12 +8,16 @@ use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
 
 fn init() {
-    let Some(path) = std::env::var_os("LEAKY_FILE") else {
+    let (Some(path), Some(go)) = (std::env::var_os("LEAKY_FILE"), std::env::var_os("LEAKY_GO"))
+    else {
         return;
     };
     std::thread::spawn(move || {
-        // After the supervisor made what was open close-on-exec.
-        std::thread::sleep(Duration::from_millis(200));
+        // After the supervisor made what was open close-on-exec: it
+        // serves by the time the test says go.
+        while !std::path::Path::new(&go).exists() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let path = std::ffi::CString::new(path.as_bytes()).unwrap();
         let flags = nix::libc::O_RDONLY | nix::libc::O_CREAT;
         // SAFETY: a valid C string; the descriptor is kept (leaked) for

@@ -203,7 +203,7 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
 /// port of the service manager's socket held for `http` under its
 /// declared `:8080`, reads as `:9090`, and a port-0 socket by the port it
 /// got, not by its key.
-pub(crate) fn one_socket_each_as_asked(
+fn one_socket_each_as_asked(
     held: &BTreeMap<ListenerKey, Held>,
     asked: &[Assigned],
     wanted: &[Assigned],
@@ -433,22 +433,20 @@ pub(crate) fn folder_note(folders: &Folders) -> String {
     )
 }
 
-/// What it takes to give a child `wanted`, when `held` are held and
+/// What it takes to give a child `wanted` (the listeners `asked`, each
+/// given the key of the held socket it names), when `held` are held and
 /// `current` serves: the sockets to bind first, or why it cannot be (a
 /// socket-activated listener would have to move, or two listeners ask for
 /// one socket).
 pub(crate) fn plan(
     held: &BTreeMap<ListenerKey, Held>,
     current: &[Assigned],
+    asked: &[Assigned],
     wanted: &[Assigned],
 ) -> Result<Vec<BindOrder>, String> {
-    // Two listeners at one address are refused in the words they gave
+    // Two listeners at one socket are refused in the words they gave
     // (below, one of them may be moved to where its socket really is).
-    let shared: Vec<Assigned> = (wanted.iter())
-        .filter(|w| w.key.is_some() && wanted.iter().filter(|o| o.key == w.key).count() > 1)
-        .cloned()
-        .collect();
-    one_socket_each(&shared)?;
+    one_socket_each_as_asked(held, asked, wanted)?;
     // A socket the service manager passed, kept by the listener it was
     // passed for, is where it really is, not at the address that listener
     // declared (held under that): `:8080` handed `0.0.0.0:9090` leaves
@@ -517,6 +515,16 @@ pub(crate) fn bind_orders(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`super::plan`] for listeners asked as they are wanted (no held
+    /// socket named by another address).
+    fn plan(
+        held: &BTreeMap<ListenerKey, Held>,
+        current: &[Assigned],
+        wanted: &[Assigned],
+    ) -> Result<Vec<BindOrder>, String> {
+        super::plan(held, current, wanted, wanted)
+    }
 
     fn assigned(name: &str, network: Network, address: Option<&str>) -> Assigned {
         Assigned {

@@ -785,10 +785,9 @@ impl Machine {
             if stopping.decides() == Some(id) {
                 stopping.code = 1;
             }
-            say!(self, "{message}");
-            if starting {
-                self.state.failures += 1;
-                self.state.last_failure = Some(message);
+            match starting {
+                true => self.failed(message),
+                false => say!(self, "{message}"),
             }
             return;
         }
@@ -1058,10 +1057,7 @@ impl Machine {
                 .error
                 .clone()
                 .unwrap_or_else(|| format!("{exit} before it was ready"));
-            let message = format!(
-                "new child pid {pid} ({}) {reason}",
-                child.launch.target.file().display()
-            );
+            let message = failed_start(pid, &child, &reason);
             self.start_failed(starting.why, message, code);
         } else if up.serving == Some(id) {
             up.serving = None;
@@ -1214,18 +1210,13 @@ impl Machine {
             let held = &self.state.held;
             listeners::unix_as_held(held, &mut launch.listeners, home, caller_home, &given);
         }
-        let planned =
-            listeners::one_socket_each_as_asked(&self.state.held, &asked, &launch.listeners)
-                .and_then(|()| {
-                    listeners::plan(
-                        &self.state.held,
-                        &self.state.current.listeners,
-                        &launch.listeners,
-                    )
-                })
-                .and_then(|orders| {
-                    listeners::bound_where_meant(&orders, &given, elsewhere.as_ref())
-                });
+        let planned = listeners::plan(
+            &self.state.held,
+            &self.state.current.listeners,
+            &asked,
+            &launch.listeners,
+        )
+        .and_then(|orders| listeners::bound_where_meant(&orders, &given, elsewhere.as_ref()));
         if let Err(error) = planned {
             return self.refuse(client, error);
         }
@@ -1462,16 +1453,12 @@ impl Machine {
             self.wind_down(starting.id, others_refuse);
             // One that failed already (killed, or to be): its reload failed
             // for that, not for the stop, and is said and counted so.
-            let failed = starting.error.as_ref().map(|reason| {
-                let path = (self.state.children.get(&starting.id))
-                    .map(|c| c.launch.target.file().display().to_string())
-                    .unwrap_or_default();
-                format!("new child pid {} ({path}) {reason}", self.pid(starting.id))
-            });
+            let child = self.state.children.get(&starting.id);
+            let failed = (starting.error.as_ref())
+                .zip(child)
+                .map(|(reason, child)| failed_start(child.pid.unwrap_or(0), child, reason));
             if let Some(message) = &failed {
-                self.state.failures += 1;
-                say!(self, "{message}");
-                self.state.last_failure = Some(message.clone());
+                self.failed(message.clone());
             }
             if let Why::Reload {
                 client: Some(client),
@@ -1751,9 +1738,7 @@ impl Machine {
     /// A child that was to take over did not: count it, say why, and decide
     /// what serves now.
     fn start_failed(&mut self, why: Why, message: String, code: i32) {
-        self.state.failures += 1;
-        say!(self, "{message}");
-        self.state.last_failure = Some(message.clone());
+        self.failed(message.clone());
         let serving = self.up().and_then(|up| up.serving);
         if let Why::Reload { client } = why {
             if let Some(client) = client {
@@ -1770,6 +1755,14 @@ impl Machine {
             self.state.last_code = code;
             self.no_child(code);
         }
+    }
+
+    /// A start failed, for `message`: said, counted, and kept for
+    /// `status`.
+    fn failed(&mut self, message: String) {
+        self.state.failures += 1;
+        say!(self, "{message}");
+        self.state.last_failure = Some(message);
     }
 
     /// Nothing serves or starts: bring back a rolled-back binary, restart
@@ -2066,6 +2059,12 @@ impl Machine {
 /// Whether a restart at `at` counts against the restart limit at `now`.
 fn within_window(now: Duration, at: Duration, window: Duration) -> bool {
     now.saturating_sub(at) <= window
+}
+
+/// Why the start of `child` (pid `pid`, 0 if none yet) failed, as said.
+fn failed_start(pid: u32, child: &Child, reason: &str) -> String {
+    let path = child.launch.target.file().display();
+    format!("new child pid {pid} ({path}) {reason}")
 }
 
 fn error(message: &str) -> Response {

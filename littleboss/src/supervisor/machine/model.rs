@@ -403,14 +403,7 @@ impl Model {
             if !matches!(sim.machine.state().phase, Phase::Up(_)) {
                 return;
             }
-            sim.advance(Duration::from_millis(u64::from(u16::MAX)) + HELLO_TIMEOUT);
-            let killed: Vec<ChildId> = (sim.processes.iter())
-                .filter(|(_, p)| !p.exited && p.killed)
-                .map(|(id, _)| *id)
-                .collect();
-            for id in killed {
-                sim.exit(id, ChildExit::Signal(9));
-            }
+            run_on_while_up(&mut sim);
         }
         if matches!(sim.machine.state().phase, Phase::Up(_)) {
             for (client, answers) in &sim.replies {
@@ -735,13 +728,8 @@ impl Model {
             if !matches!(self.sim.machine.state().phase, Phase::Up(_)) {
                 break;
             }
-            self.sim
-                .advance(Duration::from_millis(u64::from(u16::MAX)) + HELLO_TIMEOUT);
-            for id in self.live() {
-                if self.sim.processes[&id].killed {
-                    self.exit(id, ChildExit::Signal(9));
-                }
-            }
+            // Up, no stop has begun: no exit gives a stop its code.
+            run_on_while_up(&mut self.sim);
             self.check();
         }
         self.check_answered_while_up();
@@ -787,6 +775,18 @@ impl Model {
                 exit_code: self.sim.exit_code.unwrap()
             })
         );
+    }
+}
+
+/// Time passes past any child's deadlines, and the children killed die.
+fn run_on_while_up(sim: &mut Sim) {
+    sim.advance(Duration::from_millis(u64::from(u16::MAX)) + HELLO_TIMEOUT);
+    let killed: Vec<ChildId> = (sim.processes.iter())
+        .filter(|(_, p)| !p.exited && p.killed)
+        .map(|(id, _)| *id)
+        .collect();
+    for id in killed {
+        sim.exit(id, ChildExit::Signal(9));
     }
 }
 
