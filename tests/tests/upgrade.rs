@@ -438,6 +438,52 @@ fn a_listener_an_upgraded_image_closed_before_run_is_held_no_more() {
 }
 
 #[test]
+fn a_child_code_before_run_reaped_is_not_signalled_by_the_new_image() {
+    // The old child ends while the old image waits before its exec; the
+    // new image's code before `run` reaps it. Its pid may be a stranger's
+    // by then: the new image says so, signals nothing, and serves on.
+    let bin = env!("CARGO_BIN_EXE_reaps_before_run");
+    let mut svc = Service::new(bin);
+    let (gate, env) = gated_pause(&svc);
+    let env: Vec<(&str, &str)> = (env.iter())
+        .map(|(key, value)| (*key, value.as_str()))
+        .collect();
+    let addr = start_with(&mut svc, &env);
+    let pid = svc.pid();
+    let reaps = svc.dir.path().join("reaps_before_run-reaps");
+    tests::copy_binary(&svc.bin, &reaps);
+    let reload = svc.spawn_control(&reaps, "reload");
+    svc.output.wait_for("before the exec");
+    let line = svc.output.wait_for("is winding down");
+    let old: u32 = line
+        .rsplit("; pid ")
+        .next()
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no old pid in {line:?}"));
+    tests::eventually("the old child ended, unreaped", || {
+        (procfs::state(old) == Some('Z')).then_some(())
+    });
+    std::fs::remove_file(&gate).unwrap();
+    let reload = reload.wait_with_output().unwrap();
+    assert!(reload.status.success(), "{}", text(&reload));
+    svc.output
+        .wait_for(&format!("reaps_before_run: reaped pid {old} before run"));
+    let said = svc.output.wait_for(&format!(
+        "cannot watch child pid {old} again: it is no longer this process's child: code before `run` reaped it"
+    ));
+    assert!(!said.contains("killing it"), "{said}");
+    assert_eq!(status(&svc)["upgrades"], 1);
+    let serving = serving_pid(&svc);
+    let greeting = read_greeting(addr).unwrap();
+    assert_eq!(greeting.trim(), format!("reaps_before_run {serving}"));
+    tests::eventually("the serving child alone", || {
+        (procfs::children(pid as u32) == (1, 0)).then_some(())
+    });
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_port_0_listener_an_upgraded_image_closed_is_said_to_need_a_restart() {
     // Bound again, it would get another port: held on, and said so.
     let bin = env!("CARGO_BIN_EXE_closes_listeners");

@@ -215,6 +215,23 @@ fn give_up_pidfds(why: &str) {
     }
 }
 
+/// Whether `pid` is still this process's child, running or ended but not
+/// reaped, asked without reaping it. `false` once another wait reaped it
+/// (code of the program's that waits for any child, or ignores SIGCHLD):
+/// its pid may be another process's by then, to be neither watched nor
+/// signalled.
+///
+/// ```ignore
+/// assert!(still_ours(child.id())?);
+/// ```
+pub(crate) fn still_ours(pid: u32) -> io::Result<bool> {
+    match ended(nix::libc::P_PID, pid, REAP | nix::libc::WNOWAIT) {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ECHILD) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// The flags of a wait that reaps a child that has ended, without waiting.
 pub(super) const REAP: nix::libc::c_int = nix::libc::WEXITED | nix::libc::WNOHANG;
 
@@ -443,6 +460,29 @@ mod tests {
             watch: super::Watch::Fd(fd),
         };
         assert_eq!(process.wait().await.unwrap(), ChildExit::Code(4));
+    }
+
+    /// A child is ours while it runs and once it has ended unreaped;
+    /// not once reaped, nor is a process that never was our child.
+    #[test]
+    fn still_ours_until_reaped() {
+        let mut running = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        assert!(super::still_ours(running.id()).unwrap());
+        running.kill().unwrap();
+        let pid = running.id();
+        let peek = super::REAP | nix::libc::WNOWAIT;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while super::ended(nix::libc::P_PID, pid, peek).unwrap().is_none() {
+            assert!(std::time::Instant::now() < deadline, "`sleep` never died");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(super::still_ours(pid).unwrap(), "an unreaped zombie");
+        running.wait().unwrap();
+        assert!(!super::still_ours(pid).unwrap(), "reaped by another wait");
+        assert!(!super::still_ours(nix::unistd::getppid().as_raw() as u32).unwrap());
     }
 
     #[tokio::test]

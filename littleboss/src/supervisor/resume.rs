@@ -556,6 +556,16 @@ fn register(handoff: &Handoff, held: &mut Held, lenient: bool) -> Result<Registe
         };
         match child {
             Ok(child) => children.push(driver::Rewatched { id, child }),
+            Err((e, _)) if spawn::NoLongerOurs::is(&e) => {
+                // Ended unseen, which going back cannot undo: how is not
+                // known, and its pid is not signalled (it may be a
+                // stranger's now).
+                log!("cannot watch child pid {pid} again: {e}");
+                gone.push(Event::Exited {
+                    id,
+                    exit: ChildExit::Code(1),
+                });
+            }
             Err((e, registered)) if lenient => {
                 // Unwatched, it could serve on or outlive its kill
                 // deadline: killed (our unreaped child, so the pid is

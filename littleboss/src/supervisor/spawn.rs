@@ -441,10 +441,38 @@ impl Rewatchable {
     /// caller: short of descriptors, one has failed already, and the image
     /// goes back, before a failed pidfd could say that the child is
     /// watched by pid.
+    /// A child that something else reaped in between fails with
+    /// [`NoLongerOurs`]: its pid is not to be signalled.
     pub(crate) fn new(pid: u32, channel: OwnedFd) -> std::io::Result<Rewatchable> {
+        if !super::pidfd::still_ours(pid)? {
+            return Err(std::io::Error::other(NoLongerOurs));
+        }
         let channel = SupervisorEnd::new(channel)?;
         let process = Process::open(pid)?;
         Ok(Rewatchable { process, channel })
+    }
+}
+
+/// Why a child handed over across an upgrade in place cannot be watched
+/// again: the program's code before `run` reaped it (a wait for any
+/// child, or SIGCHLD ignored), and its pid may be another process's now.
+#[derive(Debug)]
+pub(crate) struct NoLongerOurs;
+
+impl std::fmt::Display for NoLongerOurs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "it is no longer this process's child: code before `run` reaped it (a wait for any child, or SIGCHLD ignored)",
+        )
+    }
+}
+
+impl std::error::Error for NoLongerOurs {}
+
+impl NoLongerOurs {
+    /// Whether `e` says so: a pid not to kill.
+    pub(crate) fn is(e: &std::io::Error) -> bool {
+        e.get_ref().is_some_and(|inner| inner.is::<NoLongerOurs>())
     }
 }
 
