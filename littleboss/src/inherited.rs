@@ -212,12 +212,20 @@ fn replaced(recorded: &[(RawFd, Option<FileIdentity>)], fd: RawFd) -> bool {
 /// Makes the descriptors that were open across exec as the binary started
 /// so again, for an exec that hands them on: a new image going back to
 /// the previous binary. One closed since is passed over (its error is the
-/// one returned; the others are still made so).
+/// one returned; the others are still made so); one replaced since is
+/// left close-on-exec, so that the image gone back to finds it missing
+/// rather than takes the program's file for what it handed over.
 pub(crate) fn reopen_across_exec() -> std::io::Result<()> {
-    let fds: Vec<RawFd> = (TAKEN.get().into_iter())
-        .flat_map(|t| t.across_exec.iter().map(|(fd, _)| *fd))
-        .collect();
+    let fds = (TAKEN.get()).map_or_else(Vec::new, |t| still_as_handed(&t.across_exec));
     crate::supervisor::inherit(&fds, true)
+}
+
+/// Those of the `recorded` descriptors that are not another file now.
+fn still_as_handed(recorded: &[(RawFd, Option<FileIdentity>)]) -> Vec<RawFd> {
+    (recorded.iter())
+        .map(|(fd, _)| *fd)
+        .filter(|fd| !replaced(recorded, *fd))
+        .collect()
 }
 
 /// This process's open descriptors above stderr (the listing's own among
@@ -302,6 +310,14 @@ pub(crate) mod tests {
         let mut at = handed;
         nix::unistd::dup2(own.as_fd(), &mut at).unwrap();
         assert!(super::replaced(&recorded, fd));
+        // Not handed on to an image gone back to, which would take it
+        // for what it handed over.
+        let kept = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        let both = [
+            recorded[0],
+            (kept.as_raw_fd(), super::file_identity(kept.as_raw_fd())),
+        ];
+        assert_eq!(super::still_as_handed(&both), [kept.as_raw_fd()]);
         // Closed: not open to be taken for it (adopting says so).
         drop(at);
         assert!(!super::replaced(&recorded, fd), "closed");

@@ -95,6 +95,25 @@ fn sockets_of(pid: i32) -> Vec<String> {
         .collect()
 }
 
+/// `pid`'s listening TCP sockets, as `socket:[INODE]`.
+fn listening_sockets_of(pid: i32) -> Vec<String> {
+    const LISTEN: &str = "0A";
+    let mut listening = std::collections::HashSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.get(3) == Some(&LISTEN)
+                && let Some(inode) = fields.get(9)
+            {
+                listening.insert(format!("socket:[{inode}]"));
+            }
+        }
+    }
+    let ours = sockets_of(pid).into_iter();
+    ours.filter(|socket| listening.contains(socket)).collect()
+}
+
 /// Nothing of the handoff is left open in the supervisor: no state memfd,
 /// and no descriptor of any of `binaries` but one close-on-exec each (the
 /// supervisor holds each child's binary once, for a rollback to it; the
@@ -432,6 +451,46 @@ fn a_listener_an_upgraded_image_closed_before_run_is_held_no_more() {
     assert!(!said.contains("is off in the running supervisor"), "{said}");
     // Nothing that was running is lost.
     assert_eq!(serving_pid(&svc), serving);
+    let greeting = read_greeting(addr).unwrap();
+    assert_eq!(greeting.trim(), format!("closes_listeners {serving}"));
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn a_listener_a_new_image_replaced_before_exiting_is_not_taken_back_for_one() {
+    // The new image's code before `run` closes the inherited listening
+    // sockets, opens a listening socket of its own at each number, and
+    // exits: the old image takes the state back, and must not take that
+    // socket for its listener.
+    let bin = env!("CARGO_BIN_EXE_closes_listeners");
+    let mut svc = Service::new(bin);
+    let port = tests::free_port();
+    svc.start(&[&format!("-addr=127.0.0.1:{port}")]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let pid = svc.pid();
+    let copy = svc.dir.path().join("closes_listeners-closes-exits");
+    tests::copy_binary(&svc.bin, &copy);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    let said = text(&reload);
+    assert!(
+        said.contains("runs on from its old binary: its code before `run` exited"),
+        "{said}"
+    );
+    let out = svc.output.wait_for("the supervisor holds it no more");
+    assert!(
+        out.contains(&format!(
+            "listener 127.0.0.1:{port} was not handed over: fd "
+        )),
+        "{out}"
+    );
+    assert_eq!(exe(pid), Path::new(bin), "{out}");
+    assert_eq!(status(&svc)["upgrades"], 0);
+    // It holds no listening socket now, the program's least of all.
+    let listening = listening_sockets_of(pid);
+    assert!(listening.is_empty(), "{listening:?}\n{out}");
+    let serving = serving_pid(&svc);
     let greeting = read_greeting(addr).unwrap();
     assert_eq!(greeting.trim(), format!("closes_listeners {serving}"));
     svc.stop_expecting(0);

@@ -2,14 +2,20 @@
 //! ends in `-closes`, closes every listening TCP socket it inherited and
 //! opens a file in its place, at the same number (as a program tidying its
 //! descriptors at start, then opening its own, might): an in-place
-//! upgrade's new image of it loses the supervisor's listeners. Serves
+//! upgrade's new image of it loses the supervisor's listeners. Named
+//! `-closes-exits`, it puts a listening socket of its own there instead
+//! (a metrics endpoint, say), and a supervisor's image of it then exits 3,
+//! before `run` (as one whose own flag parsing refuses the command line
+//! might): the previous image takes the state back. Serves
 //! `closes_listeners PID`.
 
-use std::os::fd::{AsFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{SockaddrLike, SockaddrStorage, getsockname, getsockopt, sockopt};
 
-fn close_inherited_tcp_listeners() {
+/// Puts what `own` opens (close-on-exec, as the program's own files are)
+/// at the number of every listening TCP socket inherited.
+fn replace_inherited_tcp_listeners(own: impl Fn() -> std::io::Result<OwnedFd>) {
     let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
         return;
     };
@@ -26,17 +32,32 @@ fn close_inherited_tcp_listeners() {
                 .is_some_and(|f| f == nix::sys::socket::AddressFamily::Inet)
         });
         if listening && inet {
-            let _ = nix::unistd::close(fd);
-            // The lowest number free: the one just closed.
-            std::mem::forget(std::fs::File::open("/dev/null"));
+            // At its number (as a close, then an open that gets the
+            // lowest free number, may), whatever else is free.
+            let Ok(file) = own() else {
+                continue;
+            };
+            // SAFETY: as above; the socket at `fd` is let go of, as a
+            // close would, and the file put there is never closed.
+            let mut at = unsafe { OwnedFd::from_raw_fd(fd) };
+            let _ = nix::unistd::dup3(file.as_fd(), &mut at, nix::fcntl::OFlag::O_CLOEXEC);
+            std::mem::forget(at);
         }
     }
 }
 
 fn main() {
     let exe = std::env::current_exe().unwrap_or_default();
-    if exe.to_string_lossy().ends_with("-closes") {
-        close_inherited_tcp_listeners();
+    let exe = exe.to_string_lossy();
+    if exe.ends_with("-closes") {
+        replace_inherited_tcp_listeners(|| Ok(std::fs::File::open("/dev/null")?.into()));
+    }
+    if exe.ends_with("-closes-exits") {
+        replace_inherited_tcp_listeners(|| Ok(std::net::TcpListener::bind("127.0.0.1:0")?.into()));
+    }
+    if exe.ends_with("-closes-exits") && std::env::args().any(|arg| arg == "-littleboss=start") {
+        eprintln!("closes_listeners: exiting before run");
+        std::process::exit(3);
     }
     littleboss::Littleboss::new("closes_listeners")
         .listener("addr", "tcp:127.0.0.1:0")
