@@ -314,15 +314,25 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         for effect in effects {
             if let Effect::Exit { code } = effect {
                 // A late bind still waiting: its sockets registered, to
-                // be let go of (unix files removed) with the rest.
+                // be let go of (unix files removed) with the rest. A
+                // request still waiting (handed back by a failed exec):
+                // answered, by the exited machine, as `last_words` does.
+                let mut asked = Vec::new();
                 for pending in backlog.drain(..) {
-                    if let Pending::Bound(done) = pending {
-                        io.bound(done);
+                    match pending {
+                        Pending::Bound(done) => _ = io.bound(done),
+                        Pending::Event(Event::Control { client, request }) => {
+                            asked.push((client, request));
+                        }
+                        Pending::Event(_) | Pending::Spawned(_) => {}
                     }
                 }
                 // Everything a successor needs is let go of before the last
                 // answers go out: `stop && start` finds it all free.
                 io.leave();
+                for (client, request) in asked {
+                    io.answer_after_exit(&mut machine, client, request, now());
+                }
                 io.last_words(&mut machine, &mut control, now).await;
                 return code;
             }
@@ -1090,13 +1100,24 @@ impl Io {
                 continue;
             };
             let client = self.client(conn);
-            for effect in machine.handle(Event::Control { client, request }, now()) {
-                // An exited machine only answers: nothing else is done
-                // once the supervisor has let go of its sockets and files.
-                debug_assert!(matches!(effect, Effect::Reply { .. }), "{effect:?}");
-                if let Effect::Reply { .. } = effect {
-                    self.perform(effect);
-                }
+            self.answer_after_exit(machine, client, request, now());
+        }
+    }
+
+    /// Has the exited `machine` answer `client`'s `request`.
+    fn answer_after_exit(
+        &mut self,
+        machine: &mut Machine,
+        client: ClientId,
+        request: crate::control::protocol::Request,
+        now: Duration,
+    ) {
+        for effect in machine.handle(Event::Control { client, request }, now) {
+            // An exited machine only answers: nothing else is done once
+            // the supervisor has let go of its sockets and files.
+            debug_assert!(matches!(effect, Effect::Reply { .. }), "{effect:?}");
+            if let Effect::Reply { .. } = effect {
+                self.perform(effect);
             }
         }
     }
