@@ -411,6 +411,12 @@ const SPECS: &[(&str, Option<&str>)] = &[
         ),
     ),
     (
+        "unix:/run/app/",
+        Some(
+            "unix path `/run/app/` names a folder; give the socket file's own path, like `/run/svc.sock`",
+        ),
+    ),
+    (
         "unix:/run/a-folder-far-too-deep-for-a-unix-socket/and-deeper-still/and-deeper/and-yet-deeper/and-more/more/svc.sock",
         Some(
             "unix path `/run/a-folder-far-too-deep-for-a-unix-socket/and-deeper-still/and-deeper/and-yet-deeper/and-more/more/svc.sock` is 110 bytes, more than the 107 a unix socket address holds",

@@ -77,6 +77,12 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
         if addr.chars().any(char::is_control) {
             return Err(SpecProblem::UnixPathControl { path: addr.into() });
         }
+        // Bound as given, the kernel refuses it in misleading words (no
+        // such file or directory, or the file exists).
+        let last = addr.rsplit('/').next().unwrap_or(addr);
+        if matches!(last, "" | "." | "..") {
+            return Err(SpecProblem::UnixPathFolder { path: addr.into() });
+        }
         if addr.len() > MAX_UNIX_PATH {
             return Err(SpecProblem::UnixPathTooLong {
                 path: addr.into(),
@@ -375,6 +381,18 @@ mod tests {
                 "host `my host` is not a hostname or an IP address",
             ),
             ("unix:a\0b", "unix path `a\\0b` contains a NUL byte"),
+            (
+                "unix:/run/app/api.sock/",
+                "unix path `/run/app/api.sock/` names a folder; give the socket file's own path, like `/run/svc.sock`",
+            ),
+            (
+                "unix:/run/app/.",
+                "unix path `/run/app/.` names a folder; give the socket file's own path, like `/run/svc.sock`",
+            ),
+            (
+                "unix:..",
+                "unix path `..` names a folder; give the socket file's own path, like `/run/svc.sock`",
+            ),
             (
                 "unix:/run/app.sock\r",
                 "unix path `/run/app.sock\\r` contains a control character; give it without",

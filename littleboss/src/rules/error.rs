@@ -378,6 +378,12 @@ pub enum SpecProblem {
         /// The path.
         path: String,
     },
+    /// A unix path that names a folder (`/run/app/`, `/run/app/.`): a
+    /// socket file cannot be made there.
+    UnixPathFolder {
+        /// The path.
+        path: String,
+    },
     /// A unix path longer than a unix socket address holds.
     UnixPathTooLong {
         /// The path.
@@ -524,6 +530,11 @@ impl fmt::Display for SpecProblem {
             SpecProblem::UnixPathControl { path } => write!(
                 f,
                 "unix path `{}` contains a control character; give it without",
+                path.escape_debug()
+            ),
+            SpecProblem::UnixPathFolder { path } => write!(
+                f,
+                "unix path `{}` names a folder; give the socket file's own path, like `/run/svc.sock`",
                 path.escape_debug()
             ),
             SpecProblem::UnixPathTooLong { path, len } => write!(
