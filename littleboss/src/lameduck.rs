@@ -203,9 +203,10 @@ impl Lameduck {
     /// The supervisor tells a child so only when no other child serves: a
     /// child draining already (on its own signal, or a reload's old child)
     /// takes what its TCP listeners' queue holds now, to serve within its
-    /// grace, rather than leave it to the shut. Past its grace it takes
-    /// nothing, and shuts 250 ms later (a child still starting may hold
-    /// the same sockets).
+    /// grace, rather than leave it to the shut. Once in lameduck (its
+    /// grace over, or ended early with nothing open) it takes nothing, and
+    /// shuts 250 ms later (a child still starting may hold the same
+    /// sockets).
     pub fn begin_refusing(self: &Arc<Self>) {
         self.begin_phase_one(true, false, false);
     }
