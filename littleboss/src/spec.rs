@@ -64,6 +64,13 @@ impl Network {
         }
     }
 
+    /// Whether `:PORT` on it is one socket for both IP families (`tcp`,
+    /// `udp`); on the others it is the family's wildcard, `0.0.0.0:PORT`
+    /// or `[::]:PORT`, the very socket written out.
+    pub fn dual_stack(self) -> bool {
+        matches!(self, Network::Tcp | Network::Udp)
+    }
+
     pub fn kind(self) -> Kind {
         match self {
             Network::Tcp | Network::Tcp4 | Network::Tcp6 => Kind::Tcp,

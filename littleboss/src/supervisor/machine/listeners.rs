@@ -165,11 +165,13 @@ fn held_on_port<'a>(
 /// to bind. The address `status` shows for it (`127.0.0.1:41234` for
 /// `127.0.0.1:0`, `127.0.0.1:80` for `localhost:80`) keeps it, as the
 /// "address in use" message advises; not for one asked for on any host
-/// (`:8080`, shown as `[::]:8080`), whose shown address names an
-/// IPv6-only socket. A socket-activated one is named by its port alone too
-/// (the socket unit's `:9090`, say, rather than the binary's declared
-/// default the supervisor started with): the service manager owns it, so
-/// no other could be bound there.
+/// of `tcp` or `udp` (`:8080`, shown as `[::]:8080`), whose shown address
+/// names an IPv6-only socket. On `tcp4` and `tcp6` (and UDP's), `:8080`
+/// and `0.0.0.0:8080` (or `[::]:8080`) are one socket either way. A
+/// socket-activated one is named by its port alone too (the socket unit's
+/// `:9090`, say, rather than the binary's declared default the supervisor
+/// started with): the service manager owns it, so no other could be bound
+/// there.
 pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned]) {
     for listener in wanted {
         let Some(key) = &listener.key else { continue };
@@ -182,9 +184,10 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
                 // `:8080` is bound dual-stack and shows as `[::]:8080`,
                 // which, asked for, is another socket: IPv6 only.
                 let any_host = host_port(k.bind_address()).is_ok_and(|(host, _)| host.is_empty());
+                let one_family = !k.network.dual_stack();
                 k.network == key.network
-                    && (h.activated || !any_host)
-                    && spellings(&h.address, h.activated)
+                    && (h.activated || !any_host || one_family)
+                    && spellings(&h.address, h.activated || one_family)
                         .iter()
                         .any(|a| ListenerKey::of(&listener.name, k.network, a) == *key)
             })
@@ -321,13 +324,13 @@ pub(crate) fn unix_as_held(
     }
 }
 
-/// The ways to name a socket bound at `address`: as it is, and if it is
-/// `activated`, a wildcard one (`0.0.0.0:9090`, `[::]:9090`) by its port
+/// The ways to name a socket bound at `address`: as it is, and if
+/// `by_port`, a wildcard one (`0.0.0.0:9090`, `[::]:9090`) by its port
 /// alone (`:9090`).
-fn spellings(address: &str, activated: bool) -> Vec<String> {
+fn spellings(address: &str, by_port: bool) -> Vec<String> {
     let mut all = vec![address.to_owned()];
     if let Ok((host, port)) = host_port(address)
-        && activated
+        && by_port
         && host.parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified())
     {
         all.push(format!(":{port}"));
@@ -450,8 +453,10 @@ pub(crate) fn plan(
     // A socket the service manager passed, kept by the listener it was
     // passed for, is where it really is, not at the address that listener
     // declared (held under that): `:8080` handed `0.0.0.0:9090` leaves
-    // 8080 free for another listener. A wildcard one by its port alone
-    // (systemd's `[::]:9090` takes IPv4 too).
+    // 8080 free for another listener. An IPv6 wildcard one of `tcp` or
+    // `udp` by its port alone (systemd's `[::]:9090` takes IPv4 too), not
+    // an IPv4 one (`0.0.0.0:9090` leaves `[::1]:9090` free); on the other
+    // networks a wildcard is its port alone either way.
     let where_they_are: Vec<Assigned> = (wanted.iter())
         .map(|w| {
             let kept = |key: &ListenerKey| {
@@ -459,7 +464,10 @@ pub(crate) fn plan(
             };
             match &w.key {
                 Some(key) if kept(key) && held.get(key).is_some_and(|h| h.activated) => {
-                    let real = spellings(&held[key].address, true);
+                    let address = &held[key].address;
+                    let ipv6_wildcard = address.starts_with("[::]:");
+                    let by_port = ipv6_wildcard || !key.network.dual_stack();
+                    let real = spellings(address, by_port);
                     let real = real.last().expect("the address itself at least");
                     Assigned {
                         key: Some(ListenerKey::of(&w.name, key.network, real)),
@@ -900,6 +908,47 @@ mod tests {
         // Another listener given the declared spelling is refused in it.
         let same = plan(&held, &current, &wanted(":8080")).unwrap_err();
         assert!(same.contains(":8080") && !same.contains("9090"), "{same}");
+    }
+
+    #[test]
+    fn on_one_family_a_wildcard_and_its_port_alone_are_one_socket() {
+        let one = |network: Network, key: &str, shown: &str, asked: &str| {
+            let mut held = BTreeMap::new();
+            let held_key = ListenerKey::of("http", network, key);
+            let socket = Held {
+                address: shown.to_owned(),
+                activated: false,
+            };
+            held.insert(held_key.clone(), socket);
+            let mut wanted = [assigned("http", network, Some(asked))];
+            as_held(&held, &mut wanted);
+            wanted[0].key == Some(held_key)
+        };
+        assert!(one(Network::Tcp4, ":8080", "0.0.0.0:8080", "0.0.0.0:8080"));
+        assert!(one(Network::Tcp4, "0.0.0.0:80", "0.0.0.0:80", ":80"));
+        assert!(one(Network::Tcp6, ":8080", "[::]:8080", "[::]:8080"));
+        assert!(one(Network::Udp6, "[::]:53", "[::]:53", ":53"));
+        // On `tcp`, `:8080` is dual-stack and `[::]:8080` IPv6 only.
+        assert!(!one(Network::Tcp, ":8080", "[::]:8080", "[::]:8080"));
+        assert!(!one(Network::Tcp, "0.0.0.0:80", "0.0.0.0:80", ":80"));
+    }
+
+    #[test]
+    fn a_socket_activated_ipv4_wildcard_leaves_ipv6_free() {
+        let mut held = held(&[(":8080", true)]);
+        held.values_mut().next().unwrap().address = "0.0.0.0:9090".to_owned();
+        let current = [assigned("http", Network::Tcp, Some(":8080"))];
+        let wanted = [
+            assigned("http", Network::Tcp, Some(":8080")),
+            assigned("admin", Network::Tcp6, Some("[::1]:9090")),
+        ];
+        let free = plan(&held, &current, &wanted).unwrap();
+        assert_eq!(free.len(), 1, "{free:?}");
+        assert_eq!(free[0].name, "admin");
+        // An IPv6 one does not.
+        held.values_mut().next().unwrap().address = "[::]:9090".to_owned();
+        let taken = plan(&held, &current, &wanted).unwrap_err();
+        assert!(taken.contains("9090"), "{taken}");
     }
 
     #[test]
