@@ -86,6 +86,24 @@ pub(crate) enum FlagProblem {
         was: Network,
         now: Network,
     },
+    /// Any other problem of a listener flag kept from the serving child's
+    /// arguments by a reload given none (`tcp` to `tcp4` with a kept
+    /// `-http=[::1]:8080`): said with where the flag came from.
+    Kept(Box<FlagProblem>),
+}
+
+impl FlagError {
+    /// This error, of an argument kept from the serving child's arguments
+    /// by a reload given none: said so, with the way out.
+    pub(crate) fn kept(self) -> FlagError {
+        match self.problem {
+            FlagProblem::KeptForOtherNetwork { .. } | FlagProblem::Kept(_) => self,
+            problem => FlagError {
+                problem: FlagProblem::Kept(Box::new(problem)),
+                ..self
+            },
+        }
+    }
 }
 
 impl std::fmt::Display for FlagError {
@@ -135,6 +153,16 @@ impl std::fmt::Display for FlagError {
                 "`-{flag}={value}`, kept from the serving child's arguments, was given for {was}, and the new binary declares `{flag}` on {now}; give the reload its arguments (with `-{flag}=ADDR` for {now}, or `--` to start it with none at all)",
                 value = value.escape_debug()
             ),
+            FlagProblem::Kept(problem) => {
+                let inner = FlagError {
+                    flag: flag.clone(),
+                    problem: (**problem).clone(),
+                };
+                write!(
+                    f,
+                    "{inner}; `-{flag}` was kept from the serving child's arguments: give the reload its arguments (with `-{flag}=ADDR`, or `--` to start it with none at all)"
+                )
+            }
             FlagProblem::MisspeltListener(arg) if arg.ends_with('=') => write!(
                 f,
                 "`{arg}` looks like a mistyped -{flag}=, which littleboss would not act on but pass on to the program (write -{flag}= to turn the listener off, or put the program's own arguments after --)",

@@ -1276,7 +1276,8 @@ impl Machine {
                 {
                     return Err(error);
                 }
-                let (resolved, flags) = crate::flags::resolve_listeners(&declared, &args)?;
+                let (resolved, flags) = crate::flags::resolve_listeners(&declared, &args)
+                    .map_err(|e| if gave_args { e } else { e.kept() })?;
                 if gave_args {
                     given.extend(flags);
                 }
