@@ -488,13 +488,21 @@ pub(crate) fn plan(
         if then.and_then(|w| w.key.as_ref()) == Some(key) {
             continue;
         }
-        let to = match then {
-            None => "nothing: the new binary does not declare it".to_owned(),
-            Some(Assigned { key: None, .. }) => "off".to_owned(),
-            Some(Assigned { key: Some(k), .. }) => k.bind_address().to_owned(),
+        let (to, instead) = match then {
+            None => (
+                "nothing: the new binary does not declare it".to_owned(),
+                String::new(),
+            ),
+            Some(Assigned { key: None, .. }) => ("off".to_owned(), String::new()),
+            // The same address, maybe: the network is what moves.
+            Some(Assigned { key: Some(k), .. }) if k.network != key.network => (
+                format!("{} {}", k.network, k.bind_address()),
+                format!(" declare it on {} again, or", key.network),
+            ),
+            Some(Assigned { key: Some(k), .. }) => (k.bind_address().to_owned(), String::new()),
         };
         return Err(format!(
-            "listener `{}` is socket-activated (the service manager owns {} {}) and cannot move to {to}; change the socket unit instead",
+            "listener `{}` is socket-activated (the service manager owns {} {}) and cannot move to {to};{instead} change the socket unit instead",
             now.name, key.network, owned.address
         ));
     }
@@ -777,6 +785,19 @@ mod tests {
             assigned("b", Network::Tcp, Some("127.0.0.1:0")),
         ];
         assert!(plan(&held, &current, &wanted).is_ok());
+    }
+
+    #[test]
+    fn a_socket_activated_listener_cannot_move_to_another_network() {
+        let mut held = held(&[(":8080", true)]);
+        held.values_mut().next().unwrap().address = "0.0.0.0:8080".to_owned();
+        let current = [assigned("http", Network::Tcp, Some(":8080"))];
+        let narrowed = [assigned("http", Network::Tcp4, Some(":8080"))];
+        let e = plan(&held, &current, &narrowed).unwrap_err();
+        assert_eq!(
+            e,
+            "listener `http` is socket-activated (the service manager owns tcp 0.0.0.0:8080) and cannot move to tcp4 :8080; declare it on tcp again, or change the socket unit instead"
+        );
     }
 
     #[test]
