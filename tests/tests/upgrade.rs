@@ -497,6 +497,41 @@ fn a_listener_a_new_image_replaced_before_exiting_is_not_taken_back_for_one() {
 }
 
 #[test]
+fn a_listener_a_new_image_replaced_before_failing_is_not_taken_back_for_one() {
+    // As above, but the new image goes on to `run`, and fails there (as
+    // short of descriptors, which the image gone back to is too, until its
+    // last try): going back hands over what it was handed, not the
+    // program's socket at that number.
+    let bin = env!("CARGO_BIN_EXE_closes_listeners");
+    let mut svc = Service::new(bin);
+    let port = tests::free_port();
+    let env = [("LITTLEBOSS_TEST_NO_SPARE_FDS", "1")];
+    let env: Vec<(&str, &dyn AsRef<std::ffi::OsStr>)> = (env.iter())
+        .map(|(key, value)| (*key, value as &dyn AsRef<std::ffi::OsStr>))
+        .collect();
+    svc.start_with_env(&[&format!("-addr=127.0.0.1:{port}")], &env);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let pid = svc.pid();
+    let copy = svc.dir.path().join("closes_listeners-closes-own");
+    tests::copy_binary(&svc.bin, &copy);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    let said = text(&reload);
+    assert!(said.contains("runs on from its old binary"), "{said}");
+    // Said by the new image, then by the old one, its own gone too.
+    let out = (svc.output).wait_for_count("the supervisor holds it no more", 2);
+    assert_eq!(exe(pid), Path::new(bin), "{out}");
+    assert_eq!(status(&svc)["upgrades"], 0);
+    let listening = listening_sockets_of(pid);
+    assert!(listening.is_empty(), "{listening:?}\n{out}");
+    let serving = serving_pid(&svc);
+    let greeting = read_greeting(addr).unwrap();
+    assert_eq!(greeting.trim(), format!("closes_listeners {serving}"));
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_child_code_before_run_reaped_is_not_signalled_by_the_new_image() {
     // The old child ends while the old image waits before its exec; the
     // new image's code before `run` reaps it. Its pid may be a stranger's

@@ -281,7 +281,7 @@ fn reap_with_group(
 /// the supervisor's threads' `children` in `/proc` (none without it), not
 /// a scan of every process on the machine at every child's exit. Their
 /// own children are killed with the group, unnamed.
-fn group_members(pgid: Pid) -> Vec<u32> {
+pub(super) fn group_members(pgid: Pid) -> Vec<u32> {
     let Ok(threads) = std::fs::read_dir("/proc/self/task") else {
         return Vec::new();
     };

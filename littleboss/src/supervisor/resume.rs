@@ -559,12 +559,14 @@ fn register(handoff: &Handoff, held: &mut Held, lenient: bool) -> Result<Registe
             Err((e, _)) if spawn::NoLongerOurs::is(&e) => {
                 // Ended unseen, which going back cannot undo: how is not
                 // known, and its pid is not signalled (it may be a
-                // stranger's now).
+                // stranger's now); what it left in its group is.
                 log!("cannot watch child pid {pid} again: {e}");
+                spawn::kill_left_by_reaped(pid);
                 gone.push(Event::Exited {
                     id,
                     exit: ChildExit::Code(1),
                 });
+                gone.push(Event::Signal(super::machine::Signal::Chld));
             }
             Err((e, registered)) if lenient => {
                 // Unwatched, it could serve on or outlive its kill
@@ -652,8 +654,9 @@ fn kept(handoff: &Handoff, conn: OwnedFd) -> driver::KeptConnection {
 
 /// Children the state knows that came without a channel and whose exit
 /// is not pending: nothing could watch or tell them anything. Each is
-/// killed with its process group (it is our unreaped child, so its pid
-/// is still its own) and reported gone; the orphan scan reaps it.
+/// killed with its process group (while it is our unreaped child, its pid
+/// is still its own; once the program's code before `run` reaped it, only
+/// what it left) and reported gone; the orphan scan reaps it.
 fn lost_children(handoff: &Handoff, kept: &[ChildId], events: &[Event]) -> Vec<Event> {
     let exited = handoff::exited(events);
     let mut lost = Vec::new();
@@ -662,13 +665,20 @@ fn lost_children(handoff: &Handoff, kept: &[ChildId], events: &[Event]) -> Vec<E
         if kept.contains(id) || exited.contains(id) {
             continue;
         }
-        log!("lost child pid {pid} in the upgrade (no channel); killing it");
-        // With its group: forked workers would serve on unsupervised.
-        super::spawn::kill_with_group(pid);
-        lost.push(Event::Exited {
-            id: *id,
-            exit: ChildExit::Signal(nix::libc::SIGKILL),
-        });
+        let exit = if super::pidfd::still_ours(pid).unwrap_or(true) {
+            log!("lost child pid {pid} in the upgrade (no channel); killing it");
+            // With its group: forked workers would serve on unsupervised.
+            super::spawn::kill_with_group(pid);
+            ChildExit::Signal(nix::libc::SIGKILL)
+        } else {
+            log!(
+                "lost child pid {pid} in the upgrade (no channel): {}",
+                super::spawn::NoLongerOurs
+            );
+            super::spawn::kill_left_by_reaped(pid);
+            ChildExit::Code(1)
+        };
+        lost.push(Event::Exited { id: *id, exit });
         lost.push(Event::Signal(super::machine::Signal::Chld));
     }
     lost
@@ -752,8 +762,12 @@ fn exec_previous(
     // The lines out before descriptors are made inheritable (see
     // `upgrade::exec`).
     crate::log::flush(crate::log::EXEC_PATIENCE);
-    // Open across exec again, for the image that takes over.
-    let _ = reexec::inherit(carried, true);
+    // Open across exec again, for the image that takes over; not one
+    // the program's code before `run` replaced (see `reopen_across_exec`).
+    let carried: Vec<RawFd> = (carried.iter().copied())
+        .filter(|fd| !crate::inherited::replaced_since_start(*fd))
+        .collect();
+    let _ = reexec::inherit(&carried, true);
     // Everything handed over, the two named here too, is close-on-exec
     // since this image started (see `inherited`).
     let _ = crate::inherited::reopen_across_exec();

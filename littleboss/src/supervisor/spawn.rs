@@ -226,6 +226,22 @@ pub(crate) fn kill_with_group(pid: u32) {
     kill_group(pid);
 }
 
+/// Kills what child `pid`, reaped by another wait than ours (code of the
+/// program's before `run`), left running in its process group: its own
+/// children, ours since (the supervisor is their subreaper), each killed
+/// by its pid, which stays its own until we reap it. Not the group by its
+/// id, nor `pid`: either may be another process's by now. The orphan scan
+/// reaps them.
+pub(crate) fn kill_left_by_reaped(pid: u32) {
+    let left = super::pidfd::group_members(nix::unistd::Pid::from_raw(pid as i32));
+    for member in left {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(member as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
 /// Kills what child `pid` started in its process group (forked workers
 /// holding the listeners, helpers), which would live on after it. Its
 /// group's id is its pid, not reused while the child is not reaped: call
@@ -699,6 +715,29 @@ mod tests {
     use super::*;
     use crate::link::{ChildEnd, FromChild};
     use nix::sys::wait::{Id, WaitPidFlag, waitid};
+
+    /// What a child reaped by another wait left in its group is killed by
+    /// pid; the child's own pid, another's maybe, is not signalled.
+    #[test]
+    fn what_a_reaped_child_left_in_its_group_is_killed() {
+        use std::os::unix::process::CommandExt;
+        let mut leader = std::process::Command::new("sleep")
+            .arg("60")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let group = leader.id();
+        let mut worker = std::process::Command::new("sleep")
+            .arg("60")
+            .process_group(group as i32)
+            .spawn()
+            .unwrap();
+        leader.kill().unwrap();
+        leader.wait().unwrap();
+        kill_left_by_reaped(group);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(worker.wait().unwrap().signal(), Some(nix::libc::SIGKILL));
+    }
 
     #[test]
     fn listeners_too_long_to_describe_to_a_child_are_refused_before_it_starts() {

@@ -3,11 +3,11 @@
 //! opens a file in its place, at the same number (as a program tidying its
 //! descriptors at start, then opening its own, might): an in-place
 //! upgrade's new image of it loses the supervisor's listeners. Named
-//! `-closes-exits`, it puts a listening socket of its own there instead
-//! (a metrics endpoint, say), and a supervisor's image of it then exits 3,
-//! before `run` (as one whose own flag parsing refuses the command line
-//! might): the previous image takes the state back. Serves
-//! `closes_listeners PID`.
+//! `-closes-own` or `-closes-exits`, it puts a listening socket of its own
+//! there instead (a metrics endpoint, say); named `-closes-exits`, a
+//! supervisor's image of it then exits 3, before `run` (as one whose own
+//! flag parsing refuses the command line might): the previous image takes
+//! the state back. Serves `closes_listeners PID`.
 
 use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
@@ -52,7 +52,7 @@ fn main() {
     if exe.ends_with("-closes") {
         replace_inherited_tcp_listeners(|| Ok(std::fs::File::open("/dev/null")?.into()));
     }
-    if exe.ends_with("-closes-exits") {
+    if exe.ends_with("-closes-own") || exe.ends_with("-closes-exits") {
         replace_inherited_tcp_listeners(|| Ok(std::net::TcpListener::bind("127.0.0.1:0")?.into()));
     }
     if exe.ends_with("-closes-exits") && std::env::args().any(|arg| arg == "-littleboss=start") {
