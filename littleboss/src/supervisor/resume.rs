@@ -417,35 +417,48 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
             }
         }
     }
-    let keep = |(id, fd): &(u64, RawFd)| match adopt(*fd) {
+    // What each was, and what its loss means, said with it (`what`).
+    let keep = |what: &dyn Fn(u64) -> String, (id, fd): &(u64, RawFd)| match adopt(*fd) {
         Ok(fd) => Some((*id, fd)),
         Err(e) => {
-            log!("a descriptor was not handed over: {e}");
+            log!("{} was not handed over: {e}", what(*id));
             None
         }
     };
+    let child_pid = |id: u64| {
+        let pid = handoff.state.children.get(&id).and_then(|c| c.pid);
+        pid.map_or_else(|| format!("child {id}"), |pid| format!("child pid {pid}"))
+    };
+    let channel = |id| format!("the channel of {}", child_pid(id));
+    let binary = |id| {
+        format!(
+            "the binary of {} (a rollback or restart to it runs the file at its path, whatever is there now)",
+            child_pid(id)
+        )
+    };
+    let named = |what: &'static str| move |_| what.to_owned();
     Ok(Held {
         control: Some(control),
         control_fd,
         lock,
         sockets,
         lost,
-        children: handoff.children.iter().filter_map(keep).collect(),
-        clients: handoff
-            .clients
-            .iter()
-            .filter_map(keep)
+        children: (handoff.children.iter())
+            .filter_map(|entry| keep(&channel, entry))
+            .collect(),
+        clients: (handoff.clients.iter())
+            .filter_map(|entry| keep(&named("a control connection"), entry))
             .map(|(id, conn)| (id, kept(handoff, conn)))
             .collect(),
-        idle: handoff
-            .idle
-            .iter()
-            .filter_map(|fd| keep(&(0, *fd)))
+        idle: (handoff.idle.iter())
+            .filter_map(|fd| keep(&named("an idle control connection"), &(0, *fd)))
             .map(|(_, conn)| kept(handoff, conn))
             .collect(),
-        binaries: handoff.binaries.iter().filter_map(keep).collect(),
+        binaries: (handoff.binaries.iter())
+            .filter_map(|entry| keep(&binary, entry))
+            .collect(),
         watch: (handoff.watch)
-            .and_then(|fd| keep(&(0, fd)))
+            .and_then(|fd| keep(&named("the control folder's watch"), &(0, fd)))
             .map(|(_, fd)| fd),
     })
 }
