@@ -302,7 +302,7 @@ pub(super) fn group_members(pgid: Pid) -> Vec<u32> {
 /// field, counted after the command's name, which may hold spaces and
 /// parentheses of its own), unless it has ended: a helper the program
 /// never waited for is a zombie, not something left running.
-fn live_in_group(pid: u32) -> Option<i32> {
+pub(super) fn live_in_group(pid: u32) -> Option<i32> {
     use std::io::Read;
     // The fields up to the group fit well within this (a process's name
     // is 15 bytes at most; a kernel thread's may be longer, and its group
