@@ -251,7 +251,12 @@ fn spaced_duration(pair: &syn::MetaNameValue, input: ParseStream) -> Option<Erro
     };
     let unit: Ident = input.fork().parse().ok()?;
     let meant = format!("{}{unit}", number.base10_digits());
-    rules::duration_millis(&key, &meant).ok()?;
+    let ms = rules::duration_millis(&key, &meant).ok()?;
+    // Quoted back only if that is right: a zero `ready_timeout` is not.
+    let meant = match (key.as_str(), ms) {
+        ("ready_timeout", 0) => "30s".to_owned(),
+        _ => meant,
+    };
     Some(Error::new_spanned(
         &pair.value,
         format!("`{key}` takes a string: `{key} = \"{meant}\"`"),
@@ -1083,6 +1088,14 @@ mod tests {
         );
         assert_eq!(
             messages(r#"name = "svc", ready_timeout = 5s"#),
+            ["`ready_timeout` takes a string: `ready_timeout = \"5s\"`"]
+        );
+        assert_eq!(
+            messages(r#"name = "svc", ready_timeout = 0 s"#),
+            ["`ready_timeout` takes a string: `ready_timeout = \"30s\"`"]
+        );
+        assert_eq!(
+            messages(r#"name = "svc", ready_timeout = 5 s"#),
             ["`ready_timeout` takes a string: `ready_timeout = \"5s\"`"]
         );
         assert_eq!(
