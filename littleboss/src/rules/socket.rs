@@ -67,7 +67,9 @@ pub(crate) fn socket_conflicts<'a>(
 /// `tcp4:localhost:80`), `tcp6 :80` each on an IPv6 one; an address
 /// overlaps itself under another network's name (`tcp:127.0.0.1:80` and
 /// `tcp4:127.0.0.1:80`). A host name is taken for no address of its own
-/// (which it resolves to is known only at bind).
+/// (which it resolves to is known only at bind), but for itself: on `tcp`
+/// and on `tcp4` one name binds its first IPv4 address, the same one
+/// (`tcp:localhost:80`, `tcp4:localhost:80`).
 pub(crate) fn sockets_overlap(a: (&str, &str), b: (&str, &str)) -> bool {
     let (Some(a), Some(b)) = (Bind::of(a.0, a.1), Bind::of(b.0, b.1)) else {
         return false;
@@ -84,6 +86,18 @@ pub(crate) fn sockets_overlap(a: (&str, &str), b: (&str, &str)) -> bool {
         (Every4, Host { v4_only, .. }) | (Host { v4_only, .. }, Every4) => *v4_only,
         (Every6, Host { v6_only, .. }) | (Host { v6_only, .. }, Every6) => *v6_only,
         (Ip(x), Ip(y)) => x == y,
+        (
+            Host {
+                name: x,
+                v6_only: false,
+                ..
+            },
+            Host {
+                name: y,
+                v6_only: false,
+                ..
+            },
+        ) => x == y,
         _ => false,
     }
 }
@@ -105,8 +119,12 @@ enum Scope {
     Every6,
     /// One address.
     Ip(IpAddr),
-    /// A host name: of the network's family only, or either.
-    Host { v4_only: bool, v6_only: bool },
+    /// A host name (lowercased): of the network's family only, or either.
+    Host {
+        name: String,
+        v4_only: bool,
+        v6_only: bool,
+    },
 }
 
 impl Bind {
@@ -126,6 +144,7 @@ impl Bind {
             Err(_) if bare.is_empty() && v6 => Scope::Every6,
             Err(_) if bare.is_empty() => Scope::Every,
             Err(_) => Scope::Host {
+                name: bare.to_ascii_lowercase(),
                 v4_only: v4,
                 v6_only: v6,
             },
@@ -214,6 +233,9 @@ mod tests {
             // One address under two networks' names.
             (("tcp", "127.0.0.1:80"), ("tcp4", "127.0.0.1:80")),
             (("udp", ":53"), ("udp4", ":53")),
+            // One name's first IPv4 address, on both.
+            (("tcp", "localhost:8080"), ("tcp4", "LocalHost:8080")),
+            (("udp", "db.internal:53"), ("udp4", "db.internal:53")),
         ];
         for (a, b) in overlap {
             assert!(sockets_overlap(a, b), "{a:?} {b:?}");
@@ -229,6 +251,9 @@ mod tests {
             // A name's address is known only at bind.
             (("tcp4", ":80"), ("tcp", "localhost:80")),
             (("tcp", "localhost:80"), ("tcp", "127.0.0.1:80")),
+            (("tcp", "localhost:80"), ("tcp6", "localhost:80")),
+            (("tcp4", "localhost:80"), ("tcp6", "localhost:80")),
+            (("tcp", "localhost:80"), ("tcp4", "example.com:80")),
             // A free port each; off; unix.
             (("tcp", ":0"), ("tcp4", ":0")),
             (("tcp", ""), ("tcp4", ":80")),
