@@ -90,8 +90,9 @@ pub(crate) fn block() -> io::Result<()> {
 
 /// Runs `code` (`supervisor_init`) with the handled signals unblocked on
 /// this thread, the reader's, so that what it starts does not inherit them
-/// blocked: a process it spawns keeps the mask through its exec (std does
-/// not reset it), and a sidecar that blocks SIGTERM outlives `kill` and
+/// blocked: a process it spawns keeps the mask through its exec (std's
+/// `Command` resets it, but not every way to start one does), and a
+/// sidecar that blocks SIGTERM outlives `kill` and
 /// `docker stop`. One that arrives meanwhile is kept, and once `code`
 /// returns, blocked again, waits for the signalfd like any other. Threads
 /// `code` starts keep them unblocked: one they take goes on to the reader
@@ -139,7 +140,9 @@ fn install_handler() -> io::Result<()> {
 /// or by the reader itself if code it ran unblocked it, which then blocks
 /// it again as the handler returns. In a process that is no longer the
 /// supervisor (a child between its fork and its exec), the signal does
-/// what it would do by default.
+/// what it would do by default; SIGHUP nothing (a child ignores it until
+/// its `run`: see `spawn`), as std unblocks every signal before its
+/// `pre_exec` code can ignore it.
 extern "C" fn send_on(
     number: nix::libc::c_int,
     _info: *mut nix::libc::siginfo_t,
@@ -169,6 +172,9 @@ extern "C" fn send_on(
             }
         }
         tgkill(reader);
+    } else if number == nix::libc::SIGHUP {
+        // Dropped: a `pkill -HUP` that reaches a reload's child before
+        // its exec would otherwise kill it and fail the reload.
     } else if let Ok(signal) = Number::try_from(number) {
         let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
         // SAFETY: the default action is no handler at all.
@@ -270,6 +276,33 @@ fn meaning(number: u32) -> Option<Signal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Between its fork and its exec, a child has the supervisor's
+    /// handler: SIGHUP is dropped there, another signal does what it does
+    /// by default.
+    #[test]
+    fn a_process_forked_from_the_supervisor_drops_sighup_before_its_exec() {
+        use std::os::unix::process::{CommandExt, ExitStatusExt};
+        let raising = |number: nix::libc::c_int| {
+            let mut command = std::process::Command::new("true");
+            // SAFETY: in the forked child, only sigaction (in
+            // `install_handler`), raise and what the handler does, which
+            // are async-signal-safe.
+            unsafe {
+                command.pre_exec(move || {
+                    install_handler()?;
+                    nix::libc::raise(number);
+                    Ok(())
+                });
+            }
+            command.status().unwrap()
+        };
+        assert_eq!(raising(nix::libc::SIGHUP).code(), Some(0));
+        assert_eq!(
+            raising(nix::libc::SIGTERM).signal(),
+            Some(nix::libc::SIGTERM)
+        );
+    }
 
     #[test]
     fn each_handled_number_has_its_meaning_and_no_other_does() {

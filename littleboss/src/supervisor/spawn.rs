@@ -363,11 +363,12 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
         command.pre_exec(move || {
             // SIGHUP ignored until the child's `run` installs its handler
             // (which says reloads are the supervisor's): a `pkill -HUP`
-            // reaching a reload's child while it starts (pending here, or
-            // during its code before `run`) would kill it and fail the
-            // reload. As the binary loads, a handler that does nothing
-            // takes over (`inherited`), so what the program starts gets the
-            // default back at its exec.
+            // reaching a reload's child while it starts (here, at its exec
+            // or during its code before `run`) would kill it and fail the
+            // reload. Until here the supervisor's handler drops it (std
+            // unblocks every signal before this code runs). As the binary
+            // loads, a handler that does nothing takes over (`inherited`),
+            // so what the program starts gets the default back at its exec.
             nix::libc::signal(nix::libc::SIGHUP, nix::libc::SIG_IGN);
             // The supervisor's signals wait for its signalfd; the program
             // gets the others as any program does.
