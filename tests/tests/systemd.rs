@@ -279,6 +279,28 @@ fn the_watchdog_is_pinged_just_before_an_upgrade_in_place() {
     assert_eq!(pings, 3, "{seen:?}");
 }
 
+#[test]
+fn the_watchdog_is_pinged_again_as_a_failed_upgrade_goes_back() {
+    // As above, to a release whose code before `run` exits in a new image:
+    // the first ping, the one before the exec, one before the exec back,
+    // and the old image's first again.
+    let (svc, manager) = managed_with(&[("WATCHDOG_USEC", &"600000000")]);
+    let mut seen = manager.collect_until("READY=1");
+    let copy = svc.dir.path().join("versioned_exits_early-copy");
+    let early = env!("CARGO_BIN_EXE_versioned_exits_early");
+    tests::copy_binary(std::path::Path::new(early), &copy);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    let said = text(&reload);
+    assert!(said.contains("runs on from its old binary"), "{said}");
+    seen.extend(manager.collect_until("READY=1"));
+    svc.output.wait_for("exiting before run");
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    seen.extend(manager.collect_until("STOPPING=1"));
+    let pings = seen.iter().filter(|m| *m == "WATCHDOG=1").count();
+    assert_eq!(pings, 4, "{seen:?}");
+}
+
 /// Runs `bin args` as a service manager would after socket activation:
 /// `fd` at fd 3, LISTEN_PID set to the program's own pid.
 fn activated(svc: &mut Service, bin: &str, fd: impl AsFd, name: Option<&str>, args: &[&str]) {

@@ -267,6 +267,29 @@ impl Handoff {
         Handoff::decode(&json, reads)
     }
 
+    /// The service manager's socket and watchdog interval (microseconds)
+    /// that the handoff in `memfd` names, if it names both, whatever its
+    /// version: for a ping on the way back to the previous image, which
+    /// may have written a layout this one cannot read whole.
+    ///
+    /// ```ignore
+    /// if let Some((socket, usec)) = Handoff::watchdog_of(&memfd) { /* ping */ }
+    /// ```
+    pub fn watchdog_of(memfd: &OwnedFd) -> Option<(OsString, u64)> {
+        #[derive(Deserialize)]
+        struct Watched {
+            #[serde(default)]
+            notify: Option<(OsString, Option<u64>)>,
+        }
+        let mut file = std::fs::File::from(memfd.try_clone().ok()?);
+        file.rewind().ok()?;
+        let mut json = Vec::new();
+        file.read_to_end(&mut json).ok()?;
+        let watched: Watched = serde_json::from_slice(&json).ok()?;
+        let (socket, usec) = watched.notify?;
+        Some((socket, usec?))
+    }
+
     /// The version first, so that a newer layout is named as such rather
     /// than reported as corrupt.
     pub fn decode(json: &[u8], reads: u32) -> Result<Handoff, HandoffError> {

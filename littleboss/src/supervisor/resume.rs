@@ -772,6 +772,15 @@ fn exec_previous(
     vars: &[(&str, &str)],
 ) -> std::io::Error {
     let env = handoff::env_value(memfd, previous);
+    // Each exec back (after a wait, on a retry) leaves the previous image
+    // a whole watchdog interval to come up in, its code before `run`
+    // included, as the upgrade's own ping did this image. Before the
+    // flush and the descriptors made inheritable, as there.
+    if let Some((socket, usec)) = Handoff::watchdog_of(memfd)
+        && let Some(notifier) = crate::notify::Notifier::resume(&socket, Some(usec))
+    {
+        notifier.watchdog();
+    }
     // The lines out before descriptors are made inheritable (see
     // `upgrade::exec`).
     crate::log::flush(crate::log::EXEC_PATIENCE);
