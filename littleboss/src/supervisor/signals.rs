@@ -54,6 +54,29 @@ static READER: AtomicI32 = AtomicI32::new(0);
 /// fork and exec) gives a signal its default action.
 static SUPERVISOR: AtomicI32 = AtomicI32::new(0);
 
+/// How many of the supervisor's own spawns are forking now: a process
+/// forked meanwhile by one of them (its copy of this count is not zero)
+/// is a child on its way to its exec (see [`send_on`]).
+static SPAWNING: AtomicI32 = AtomicI32::new(0);
+
+/// Runs `fork` (a spawn of a child) counted in [`SPAWNING`].
+pub(crate) fn spawning<T>(fork: impl FnOnce() -> T) -> T {
+    SPAWNING.fetch_add(1, Ordering::SeqCst);
+    let forked = fork();
+    SPAWNING.fetch_sub(1, Ordering::SeqCst);
+    forked
+}
+
+/// Whether a process that is not the supervisor drops signal `number`:
+/// SIGHUP, in a child of one of the supervisor's spawns (`spawning`: its
+/// copy of [`SPAWNING`] is not zero; `parent`: its parent is the
+/// supervisor) before its exec, which ignores SIGHUP until its `run`
+/// (see `spawn`). Any other process the supervisor forks (a sidecar of
+/// `supervisor_init`'s, a library's fork) keeps SIGHUP's default.
+fn dropped_before_exec(number: nix::libc::c_int, spawning: bool, parent: bool) -> bool {
+    number == nix::libc::SIGHUP && spawning && parent
+}
+
 /// Set while [`unblocked_for`] runs its code: the reader takes the
 /// handled signals then, and keeps them for later ([`DEFERRED`]).
 static DEFERRING: AtomicBool = AtomicBool::new(false);
@@ -140,8 +163,8 @@ fn install_handler() -> io::Result<()> {
 /// or by the reader itself if code it ran unblocked it, which then blocks
 /// it again as the handler returns. In a process that is no longer the
 /// supervisor (a child between its fork and its exec), the signal does
-/// what it would do by default; SIGHUP nothing (a child ignores it until
-/// its `run`: see `spawn`), as std unblocks every signal before its
+/// what it would do by default; SIGHUP nothing in a spawn's child (see
+/// [`dropped_before_exec`]), as std unblocks every signal before its
 /// `pre_exec` code can ignore it.
 extern "C" fn send_on(
     number: nix::libc::c_int,
@@ -172,9 +195,13 @@ extern "C" fn send_on(
             }
         }
         tgkill(reader);
-    } else if number == nix::libc::SIGHUP {
-        // Dropped: a `pkill -HUP` that reaches a reload's child before
-        // its exec would otherwise kill it and fail the reload.
+    } else if dropped_before_exec(
+        number,
+        SPAWNING.load(Ordering::SeqCst) > 0,
+        nix::unistd::getppid().as_raw() == SUPERVISOR.load(Ordering::Relaxed),
+    ) {
+        // A `pkill -HUP` that reaches a reload's child before its exec
+        // would otherwise kill it and fail the reload.
     } else if let Ok(signal) = Number::try_from(number) {
         let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
         // SAFETY: the default action is no handler at all.
@@ -277,12 +304,14 @@ fn meaning(number: u32) -> Option<Signal> {
 mod tests {
     use super::*;
 
-    /// Between its fork and its exec, a child has the supervisor's
-    /// handler: SIGHUP is dropped there, another signal does what it does
-    /// by default.
+    /// Between its fork and its exec, a spawn's child has the
+    /// supervisor's handler: SIGHUP is dropped there, another signal does
+    /// what it does by default.
     #[test]
-    fn a_process_forked_from_the_supervisor_drops_sighup_before_its_exec() {
+    fn a_spawns_child_drops_sighup_before_its_exec() {
         use std::os::unix::process::{CommandExt, ExitStatusExt};
+        // This process stands for the supervisor, as `block` would set.
+        SUPERVISOR.store(nix::unistd::getpid().as_raw(), Ordering::Relaxed);
         let raising = |number: nix::libc::c_int| {
             let mut command = std::process::Command::new("true");
             // SAFETY: in the forked child, only sigaction (in
@@ -295,13 +324,23 @@ mod tests {
                     Ok(())
                 });
             }
-            command.status().unwrap()
+            spawning(|| command.status().unwrap())
         };
         assert_eq!(raising(nix::libc::SIGHUP).code(), Some(0));
         assert_eq!(
             raising(nix::libc::SIGTERM).signal(),
             Some(nix::libc::SIGTERM)
         );
+    }
+
+    #[test]
+    fn only_a_spawns_child_drops_sighup() {
+        let hup = nix::libc::SIGHUP;
+        assert!(dropped_before_exec(hup, true, true));
+        // Another fork of the supervisor's, or of a process it forked.
+        assert!(!dropped_before_exec(hup, false, true));
+        assert!(!dropped_before_exec(hup, true, false));
+        assert!(!dropped_before_exec(nix::libc::SIGTERM, true, true));
     }
 
     #[test]

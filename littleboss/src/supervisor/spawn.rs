@@ -401,7 +401,7 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
         });
     }
     about_to_fork();
-    let child = command.spawn()?;
+    let child = super::signals::spawning(|| command.spawn())?;
     drop(theirs);
     let pid = child.id();
     // Not reaped until its watcher reaps it (the orphan scan leaves alone
