@@ -459,8 +459,29 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
             .collect(),
         watch: (handoff.watch)
             .and_then(|fd| keep(&named("the control folder's watch"), &(0, fd)))
-            .map(|(_, fd)| fd),
+            .and_then(|(_, fd)| inotify_or_let_go(fd)),
     })
+}
+
+/// `fd`, if it is still an inotify instance. Every anonymous-inode file
+/// (inotify, epoll, eventfd) has one device and inode, so the check for a
+/// replaced descriptor cannot tell the watch from an epoll instance the
+/// program's code before `run` opened at its number: the kind can. Not
+/// one: let go of unclosed, as the program's, and said.
+fn inotify_or_let_go(fd: OwnedFd) -> Option<OwnedFd> {
+    let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+    // Without /proc, taken as it is.
+    if link
+        .as_ref()
+        .is_ok_and(|link| link.as_os_str() != "anon_inode:inotify")
+    {
+        let fd = fd.into_raw_fd();
+        log!(
+            "the control folder's watch was not handed over: fd {fd} is another file than the one handed over (closed and opened again by code before `run`?)"
+        );
+        return None;
+    }
+    Some(fd)
 }
 
 /// What the driver waits on, registered with the runtime while the state
@@ -809,6 +830,22 @@ fn exec_previous(
 #[cfg(test)]
 mod tests {
     use super::fails_again;
+
+    #[test]
+    fn a_watch_that_is_no_inotify_instance_is_let_go_of_unclosed() {
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        let inotify = nix::sys::inotify::Inotify::init(nix::sys::inotify::InitFlags::IN_CLOEXEC);
+        let inotify = OwnedFd::from(inotify.unwrap());
+        assert!(super::inotify_or_let_go(inotify).is_some());
+        // Any other kind (an epoll instance, in the case it is for).
+        let other = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        let raw = other.as_raw_fd();
+        assert!(super::inotify_or_let_go(other).is_none());
+        // Still open, the program's: closed here by the test, its owner.
+        // SAFETY: let go of above, owned by nothing else.
+        let still = unsafe { OwnedFd::from_raw_fd(raw) };
+        assert!(nix::fcntl::fcntl(&still, nix::fcntl::FcntlArg::F_GETFD).is_ok());
+    }
     use crate::fdpass::AdoptError;
 
     #[test]
