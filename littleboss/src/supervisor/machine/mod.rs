@@ -1059,6 +1059,16 @@ impl Machine {
                 .unwrap_or_else(|| format!("{exit} before it was ready"));
             let message = failed_start(pid, &child, &reason);
             self.start_failed(starting.why, message, code);
+            // What to come back to, should a reload's child die in its
+            // probation, passes to the reload queued behind, if one has
+            // started: its child is the one that decides now.
+            let next = self.up().and_then(|up| up.starting.as_mut());
+            if let (Some(comeback), Some(next)) = (starting.replaced_died, next)
+                && next.replaced_died.is_none()
+                && matches!(next.why, Why::Reload { .. })
+            {
+                next.replaced_died = Some(comeback);
+            }
         } else if up.serving == Some(id) {
             up.serving = None;
             // A reload under way was to replace it: should that reload's

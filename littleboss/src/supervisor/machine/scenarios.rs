@@ -421,6 +421,35 @@ fn a_revival_outlasts_a_queued_reload_that_fails_to_start() {
 }
 
 #[test]
+fn a_revival_outlasts_a_queued_reload_that_fails_to_start_and_one_queued_behind_it() {
+    // As above, with v4 queued behind v3: v3 fails to start, v4 starts
+    // and is promoted, and dies in its probation: v1 comes back, as said.
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    sim.reload("/bin/v2");
+    sim.hello(2);
+    sim.reload("/bin/v3");
+    sim.reload("/bin/v4");
+    sim.exit(1, ChildExit::Code(1));
+    sim.ready(2);
+    sim.exit(2, ChildExit::Code(1));
+    assert!(sim.logged("the reload under way decides, and should it fail too, /bin/v1 restarts"));
+    sim.exit(3, ChildExit::Code(1));
+    sim.hello_and_ready(4);
+    sim.advance(PROBATION - MS);
+    sim.exit(4, ChildExit::Code(1));
+    assert!(sim.logged("reload to /bin/v4 rolled back"));
+    sim.advance(Duration::from_secs(60));
+    assert_eq!(
+        sim.spawned_paths(),
+        ["/bin/v1", "/bin/v2", "/bin/v3", "/bin/v4", "/bin/v1"]
+    );
+    assert_eq!(kept(&sim).first(), Some(&1), "v1's own file runs");
+}
+
+#[test]
 fn without_persist_a_reload_whose_old_child_died_is_not_rolled_back() {
     // Its child exited on its own: without persist nothing restarts it.
     let mut sim = reloaded_while_the_old_child_died(false, Some("/bin/v2"));
