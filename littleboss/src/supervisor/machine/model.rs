@@ -186,6 +186,9 @@ struct Model {
     sim: Sim,
     /// Promotions of children started for a reload.
     reload_promotions: u64,
+    /// The clients whose reloads' children were promoted: these, and only
+    /// these, are answered that the reload succeeded.
+    promoted_for: std::collections::BTreeSet<ClientId>,
     failures: u64,
     stop_began: Option<Duration>,
     /// The child whose exit code the stop must report, and that code once
@@ -358,10 +361,11 @@ impl Model {
                 }
             }
         }
-        if let Some((id, Why::Reload { .. })) = starting
+        if let Some((id, Why::Reload { client })) = starting
             && self.serving() == Some(id)
         {
             self.reload_promotions += 1;
+            self.promoted_for.extend(client);
         }
         self.check();
     }
@@ -624,7 +628,12 @@ impl Model {
             let finals = answers.iter().filter(|r| r.is_final()).count();
             assert!(finals <= 1, "client {client} got {answers:?}");
             if finals == 1 {
-                assert!(answers.last().unwrap().is_final(), "{answers:?}");
+                let last = answers.last().unwrap();
+                assert!(last.is_final(), "{answers:?}");
+                // Told it succeeded if and only if its child took over.
+                let reloaded = matches!(last, Response::Reloaded { .. });
+                let promoted = self.promoted_for.contains(client);
+                assert_eq!(reloaded, promoted, "client {client} got {answers:?}");
             }
         }
         // An upgrade ends within the step that began it; the supervisor
@@ -829,6 +838,7 @@ proptest! {
         let mut model = Model {
             sim,
             reload_promotions: 0,
+            promoted_for: Default::default(),
             failures: 0,
             stop_began: None,
             decides: None,
