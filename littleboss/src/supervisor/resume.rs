@@ -470,11 +470,13 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
 /// one: let go of unclosed, as the program's, and said.
 fn inotify_or_let_go(fd: OwnedFd) -> Option<OwnedFd> {
     let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()));
-    // Without /proc, taken as it is.
-    if link
-        .as_ref()
-        .is_ok_and(|link| link.as_os_str() != "anon_inode:inotify")
-    {
+    // Without /proc, taken as it is. (`anon_inode:inotify` on Linux;
+    // gVisor names each instance, `anon_inode:[inotifyfd:N]`.)
+    let inotify = |link: &std::path::PathBuf| {
+        let link = link.to_string_lossy();
+        link.starts_with("anon_inode:") && link.contains("inotify")
+    };
+    if link.as_ref().is_ok_and(|link| !inotify(link)) {
         let fd = fd.into_raw_fd();
         log!(
             "the control folder's watch was not handed over: fd {fd} is another file than the one handed over (closed and opened again by code before `run`?)"

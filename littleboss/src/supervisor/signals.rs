@@ -54,23 +54,27 @@ static READER: AtomicI32 = AtomicI32::new(0);
 /// fork and exec) gives a signal its default action.
 static SUPERVISOR: AtomicI32 = AtomicI32::new(0);
 
-/// How many of the supervisor's own spawns are forking now: a process
-/// forked meanwhile by one of them (its copy of this count is not zero)
-/// is a child on its way to its exec (see [`send_on`]).
-static SPAWNING: AtomicI32 = AtomicI32::new(0);
+thread_local! {
+    /// Whether this thread is forking one of the supervisor's own spawns.
+    /// A process forked then has this thread alone, and its copy of this
+    /// thread's flag says it is a child on its way to its exec (see
+    /// [`send_on`]); a fork by another thread meanwhile has that thread's.
+    /// Constant and without a destructor: read in a signal handler.
+    static SPAWNING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
-/// Runs `fork` (a spawn of a child) counted in [`SPAWNING`].
+/// Runs `fork` (a spawn of a child) with [`SPAWNING`] set on this thread.
 pub(crate) fn spawning<T>(fork: impl FnOnce() -> T) -> T {
-    SPAWNING.fetch_add(1, Ordering::SeqCst);
+    SPAWNING.set(true);
     let forked = fork();
-    SPAWNING.fetch_sub(1, Ordering::SeqCst);
+    SPAWNING.set(false);
     forked
 }
 
 /// Whether a process that is not the supervisor drops signal `number`:
 /// SIGHUP, in a child of one of the supervisor's spawns (`spawning`: its
-/// copy of [`SPAWNING`] is not zero; `parent`: its parent is the
-/// supervisor) before its exec, which ignores SIGHUP until its `run`
+/// copy of [`SPAWNING`] is set; `parent`: its parent is the supervisor)
+/// before its exec, which ignores SIGHUP until its `run`
 /// (see `spawn`). Any other process the supervisor forks (a sidecar of
 /// `supervisor_init`'s, a library's fork) keeps SIGHUP's default.
 fn dropped_before_exec(number: nix::libc::c_int, spawning: bool, parent: bool) -> bool {
@@ -197,7 +201,7 @@ extern "C" fn send_on(
         tgkill(reader);
     } else if dropped_before_exec(
         number,
-        SPAWNING.load(Ordering::SeqCst) > 0,
+        SPAWNING.get(),
         nix::unistd::getppid().as_raw() == SUPERVISOR.load(Ordering::Relaxed),
     ) {
         // A `pkill -HUP` that reaches a reload's child before its exec
@@ -331,6 +335,16 @@ mod tests {
             raising(nix::libc::SIGTERM).signal(),
             Some(nix::libc::SIGTERM)
         );
+    }
+
+    /// A fork by another thread while one spawns is no spawn's child.
+    #[test]
+    fn the_spawning_flag_is_the_forking_threads_own() {
+        spawning(|| {
+            assert!(SPAWNING.get());
+            assert!(!std::thread::spawn(|| SPAWNING.get()).join().unwrap());
+        });
+        assert!(!SPAWNING.get());
     }
 
     #[test]
