@@ -298,8 +298,13 @@ pub(crate) mod tests {
 
     #[test]
     fn a_descriptor_closed_and_opened_again_is_not_what_was_handed_over() {
-        use std::os::fd::AsFd;
-        let handed = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        use std::os::fd::{AsFd, FromRawFd};
+        // At a number far above the lowest free one, which a test running
+        // beside this one could take as soon as it is closed (below).
+        let low = std::fs::File::open("/dev/null").unwrap();
+        let high = nix::fcntl::fcntl(&low, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(1000)).unwrap();
+        // SAFETY: a new descriptor, owned by nothing else.
+        let handed = unsafe { OwnedFd::from_raw_fd(high) };
         let fd = handed.as_raw_fd();
         let recorded = [(fd, super::file_identity(fd))];
         assert!(!super::replaced(&recorded, fd));

@@ -121,9 +121,9 @@ fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
     // On a port of its own (one asked for on port 0 is kept until the old
     // child exits: bound anew it would get another port).
     let first = format!("-http=127.0.0.1:{}", free_port());
-    // The old child stays a second after its drain (its lameduck timeout
-    // is 2 s), holding its copy of the socket.
-    let (mut svc, old) = start(V1, &[&first, "--linger-ms=1000"]);
+    // The old child stays 5 s after its drain (its lameduck timeout is
+    // 10 s), holding its copy of the socket.
+    let (mut svc, old) = start(V1, &[&first, "--linger-ms=5000"]);
     let old_pid: i32 = svc.printed("pid");
     let in_flight = TcpStream::connect(old).unwrap();
     // Answered on a later connection: the kernel hands connections over in

@@ -1100,6 +1100,8 @@ fn an_idle_control_connection_is_kept_across_an_upgrade() {
     svc.start(&[]);
     svc.printed_addr("addr");
     svc.ready();
+    // Copied first: the connection's quiet time is bounded (10 s).
+    let copy = copy_of(&svc, V1);
     // A monitor's connection, open and quiet across the upgrade.
     let mut conn =
         std::os::unix::net::UnixStream::connect(svc.control_dir().join("versioned.sock")).unwrap();
@@ -1112,7 +1114,6 @@ fn an_idle_control_connection_is_kept_across_an_upgrade() {
         serde_json::from_str::<serde_json::Value>(&line).unwrap()
     };
     assert_eq!(ask(&mut conn)["status"]["upgrades"], 0);
-    let copy = copy_of(&svc, V1);
     let reload = svc.control_with(&copy, "reload", &[]);
     assert!(reload.status.success(), "{}", text(&reload));
     // The same connection, served by the new image.
@@ -1126,6 +1127,8 @@ fn an_idle_control_connection_is_kept_across_an_upgrade() {
 fn control_bytes_read_before_the_exec_are_kept_across_it() {
     use std::io::{BufRead, BufReader, Write};
     let (mut svc, socket) = v1_with_control_socket();
+    // Copied first: half a request is waited for 10 s at most.
+    let copy = copy_of(&svc, V1);
     let connect = || {
         let conn = std::os::unix::net::UnixStream::connect(&socket).unwrap();
         conn.set_read_timeout(Some(tests::DEADLINE)).unwrap();
@@ -1147,7 +1150,6 @@ fn control_bytes_read_before_the_exec_are_kept_across_it() {
     tests::wait_read_by_peer(&halfway);
     // The reload that upgrades, with a status sent right behind it in the
     // same write: read along with the reload, before the exec.
-    let copy = copy_of(&svc, V1);
     let reload = format!(
         "{{\"v\":1,\"cmd\":\"reload\",\"path\":{}}}\n{{\"v\":1,\"cmd\":\"status\"}}\n",
         serde_json::Value::from(copy.to_str().unwrap())
@@ -1197,6 +1199,8 @@ fn queued_to_read(conn: &std::os::unix::net::UnixStream) -> usize {
 fn answers_a_client_has_not_read_yet_are_kept_across_the_exec() {
     use std::io::{BufRead, BufReader, Write};
     let (mut svc, socket) = v1_with_control_socket();
+    // Copied first: an answer unread is held 10 s at most.
+    let copy = copy_of(&svc, V1);
     let conn = std::os::unix::net::UnixStream::connect(&socket).unwrap();
     conn.set_read_timeout(Some(tests::DEADLINE)).unwrap();
     // Requests whose answers (about 1 KiB each) far exceed what the socket
@@ -1210,7 +1214,6 @@ fn answers_a_client_has_not_read_yet_are_kept_across_the_exec() {
     tests::eventually("the socket to fill with answers", || {
         (queued_to_read(&conn) > 32 * 1024).then_some(())
     });
-    let copy = copy_of(&svc, V1);
     let reload = svc.control_with(&copy, "reload", &[]);
     assert!(reload.status.success(), "{}", text(&reload));
     assert_eq!(exe(svc.pid()), copy);

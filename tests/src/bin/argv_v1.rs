@@ -1,8 +1,10 @@
 //! Version 1 of the `argv` service: answers each connection on `http`
 //! with `v1 PID ARGS…` (its own arguments) until lameduck; given
-//! `--linger-ms=N`, stays N ms after it, for a test to find it there.
+//! `--linger-ms=N`, stays N ms after it, for a test to find it there
+//! (within its lameduck timeout, 10 s: a loaded machine's stalls do not
+//! close the window).
 
-#[littleboss::main(name = "argv", listener(http = "tcp:127.0.0.1:0"))]
+#[littleboss::main(name = "argv", listener(http = "tcp:127.0.0.1:0"), lameduck = "10s")]
 async fn main(ctx: littleboss::Context) {
     let listener = ctx.tcp("http").expect("http listener");
     let pid = std::process::id();
