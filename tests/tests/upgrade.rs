@@ -456,38 +456,38 @@ fn a_listener_an_upgraded_image_closed_before_run_is_held_no_more() {
     svc.stop_expecting(0);
 }
 
-#[test]
-fn a_listener_a_new_image_replaced_before_exiting_is_not_taken_back_for_one() {
-    // The new image's code before `run` closes the inherited listening
-    // sockets, opens a listening socket of its own at each number, and
-    // exits: the old image takes the state back, and must not take that
-    // socket for its listener.
-    let bin = env!("CARGO_BIN_EXE_closes_listeners");
-    let mut svc = Service::new(bin);
+/// A `closes_listeners` service on a port of its own, started with `env`,
+/// reloaded to a copy of it named `closes_listeners{suffix}` (see the
+/// fixture), whose image the supervisor goes back from: the service, its
+/// address, its pid, and what the reload said.
+fn closes_listeners_gone_back_from(
+    suffix: &str,
+    env: &[(&str, &str)],
+) -> (Service, std::net::SocketAddr, i32, String) {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_closes_listeners"));
     let port = tests::free_port();
-    svc.start(&[&format!("-addr=127.0.0.1:{port}")]);
+    let env: Vec<(&str, &dyn AsRef<std::ffi::OsStr>)> = (env.iter())
+        .map(|(key, value)| (*key, value as &dyn AsRef<std::ffi::OsStr>))
+        .collect();
+    svc.start_with_env(&[&format!("-addr=127.0.0.1:{port}")], &env);
     let addr = svc.printed_addr("addr");
     svc.ready();
     let pid = svc.pid();
-    let copy = svc.dir.path().join("closes_listeners-closes-exits");
+    let copy = svc.dir.path().join(format!("closes_listeners{suffix}"));
     tests::copy_binary(&svc.bin, &copy);
     let reload = svc.control_with(&copy, "reload", &[]);
     assert!(reload.status.success(), "{}", text(&reload));
     let said = text(&reload);
-    assert!(
-        said.contains("runs on from its old binary: its code before `run` exited"),
-        "{said}"
-    );
-    let out = svc.output.wait_for("the supervisor holds it no more");
-    assert!(
-        out.contains(&format!(
-            "listener 127.0.0.1:{port} was not handed over: fd "
-        )),
-        "{out}"
-    );
-    assert_eq!(exe(pid), Path::new(bin), "{out}");
+    assert!(said.contains("runs on from its old binary"), "{said}");
+    (svc, addr, pid, said)
+}
+
+/// `svc` (pid `pid`) runs its first binary again, holds no listening
+/// socket (`out`: its log), the program's least of all, and its child
+/// serves on at `addr`; then it stops.
+fn back_holding_no_listener(mut svc: Service, pid: i32, addr: std::net::SocketAddr, out: &str) {
+    assert_eq!(exe(pid), svc.bin, "{out}");
     assert_eq!(status(&svc)["upgrades"], 0);
-    // It holds no listening socket now, the program's least of all.
     let listening = listening_sockets_of(pid);
     assert!(listening.is_empty(), "{listening:?}\n{out}");
     let serving = serving_pid(&svc);
@@ -497,38 +497,35 @@ fn a_listener_a_new_image_replaced_before_exiting_is_not_taken_back_for_one() {
 }
 
 #[test]
+fn a_listener_a_new_image_replaced_before_exiting_is_not_taken_back_for_one() {
+    // The new image's code before `run` closes the inherited listening
+    // sockets, opens a listening socket of its own at each number, and
+    // exits: the old image takes the state back, and must not take that
+    // socket for its listener.
+    let (svc, addr, pid, said) = closes_listeners_gone_back_from("-closes-exits", &[]);
+    assert!(said.contains("its code before `run` exited"), "{said}");
+    let out = svc.output.wait_for("the supervisor holds it no more");
+    let port = addr.port();
+    assert!(
+        out.contains(&format!(
+            "listener 127.0.0.1:{port} was not handed over: fd "
+        )),
+        "{out}"
+    );
+    back_holding_no_listener(svc, pid, addr, &out);
+}
+
+#[test]
 fn a_listener_a_new_image_replaced_before_failing_is_not_taken_back_for_one() {
     // As above, but the new image goes on to `run`, and fails there (as
     // short of descriptors, which the image gone back to is too, until its
     // last try): going back hands over what it was handed, not the
     // program's socket at that number.
-    let bin = env!("CARGO_BIN_EXE_closes_listeners");
-    let mut svc = Service::new(bin);
-    let port = tests::free_port();
-    let env = [("LITTLEBOSS_TEST_NO_SPARE_FDS", "1")];
-    let env: Vec<(&str, &dyn AsRef<std::ffi::OsStr>)> = (env.iter())
-        .map(|(key, value)| (*key, value as &dyn AsRef<std::ffi::OsStr>))
-        .collect();
-    svc.start_with_env(&[&format!("-addr=127.0.0.1:{port}")], &env);
-    let addr = svc.printed_addr("addr");
-    svc.ready();
-    let pid = svc.pid();
-    let copy = svc.dir.path().join("closes_listeners-closes-own");
-    tests::copy_binary(&svc.bin, &copy);
-    let reload = svc.control_with(&copy, "reload", &[]);
-    assert!(reload.status.success(), "{}", text(&reload));
-    let said = text(&reload);
-    assert!(said.contains("runs on from its old binary"), "{said}");
+    let spare = [("LITTLEBOSS_TEST_NO_SPARE_FDS", "1")];
+    let (svc, addr, pid, _) = closes_listeners_gone_back_from("-closes-own", &spare);
     // Said by the new image, then by the old one, its own gone too.
     let out = (svc.output).wait_for_count("the supervisor holds it no more", 2);
-    assert_eq!(exe(pid), Path::new(bin), "{out}");
-    assert_eq!(status(&svc)["upgrades"], 0);
-    let listening = listening_sockets_of(pid);
-    assert!(listening.is_empty(), "{listening:?}\n{out}");
-    let serving = serving_pid(&svc);
-    let greeting = read_greeting(addr).unwrap();
-    assert_eq!(greeting.trim(), format!("closes_listeners {serving}"));
-    svc.stop_expecting(0);
+    back_holding_no_listener(svc, pid, addr, &out);
 }
 
 #[test]

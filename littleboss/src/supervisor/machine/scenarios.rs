@@ -375,13 +375,21 @@ fn a_reload_whose_old_child_died_meanwhile_comes_back_to_it_as_a_restart() {
 /// With persist: v1 dies while the reload to v2 starts, a reload to v3
 /// queued behind; v2 dies in its probation as v3 starts.
 fn revival_behind_a_queued_reload() -> Sim {
+    revival_behind_queued_reloads(&["/bin/v3"])
+}
+
+/// [`revival_behind_a_queued_reload`], with the reloads to `queued`
+/// asked for there, in order (v3 first).
+fn revival_behind_queued_reloads(queued: &[&str]) -> Sim {
     let mut sim = Sim::serving(super::Settings {
         persist: true,
         ..settings()
     });
     sim.reload("/bin/v2");
     sim.hello(2);
-    sim.reload("/bin/v3");
+    for path in queued {
+        sim.reload(path);
+    }
     sim.exit(1, ChildExit::Code(1));
     sim.ready(2);
     assert_eq!(sim.spawned_paths(), ["/bin/v1", "/bin/v2", "/bin/v3"]);
@@ -424,17 +432,7 @@ fn a_revival_outlasts_a_queued_reload_that_fails_to_start() {
 fn a_revival_outlasts_a_queued_reload_that_fails_to_start_and_one_queued_behind_it() {
     // As above, with v4 queued behind v3: v3 fails to start, v4 starts
     // and is promoted, and dies in its probation: v1 comes back, as said.
-    let mut sim = Sim::serving(super::Settings {
-        persist: true,
-        ..settings()
-    });
-    sim.reload("/bin/v2");
-    sim.hello(2);
-    sim.reload("/bin/v3");
-    sim.reload("/bin/v4");
-    sim.exit(1, ChildExit::Code(1));
-    sim.ready(2);
-    sim.exit(2, ChildExit::Code(1));
+    let mut sim = revival_behind_queued_reloads(&["/bin/v3", "/bin/v4"]);
     assert!(sim.logged("the reload under way decides, and should it fail too, /bin/v1 restarts"));
     sim.exit(3, ChildExit::Code(1));
     sim.hello_and_ready(4);
