@@ -56,6 +56,17 @@ fn start_with(svc: &mut Service, env: &[(&str, &str)]) -> std::net::SocketAddr {
     addr
 }
 
+/// The pid of the old child a reload of `svc` says is winding down, once
+/// it says so.
+fn winding_down_pid(svc: &Service) -> i32 {
+    let out = svc.output.wait_for("is winding down");
+    out.rsplit("; pid ")
+        .next()
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no old pid in {out:?}"))
+}
+
 /// A copy of `bin` in the test's folder: the same program, another file.
 fn copy_of(svc: &Service, bin: &str) -> PathBuf {
     let name = Path::new(bin).file_name().unwrap().to_string_lossy();
@@ -262,13 +273,7 @@ fn a_child_killed_during_the_exec_window_is_reaped() {
     // The new image says when it pauses: the old child is then watched by
     // no one.
     svc.output.wait_for("before taking over");
-    let line = svc.output.wait_for("is winding down");
-    let old: i32 = line
-        .rsplit("; pid ")
-        .next()
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no old pid in {line:?}"));
+    let old = winding_down_pid(&svc);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(old),
         nix::sys::signal::Signal::SIGKILL,
@@ -545,13 +550,7 @@ fn a_child_code_before_run_reaped_is_not_signalled_by_the_new_image() {
     tests::copy_binary(&svc.bin, &reaps);
     let reload = svc.spawn_control(&reaps, "reload");
     svc.output.wait_for("before the exec");
-    let line = svc.output.wait_for("is winding down");
-    let old: u32 = line
-        .rsplit("; pid ")
-        .next()
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no old pid in {line:?}"));
+    let old = winding_down_pid(&svc) as u32;
     tests::eventually("the old child ended, unreaped", || {
         (procfs::state(old) == Some('Z')).then_some(())
     });
