@@ -403,9 +403,16 @@ pub(crate) fn answering_elsewhere(name: &str) -> Option<PathBuf> {
     if super::dir::chosen_by_env() {
         return None;
     }
+    answering_in(name, super::dir::other_folders())
+}
+
+/// [`answering_elsewhere`] among `folders`. A folder that fails the
+/// checks is not even knocked at: a listener another user put there would
+/// learn who asked, and when.
+fn answering_in(name: &str, folders: Vec<PathBuf>) -> Option<PathBuf> {
     let ours = std::process::id() as i32;
-    super::dir::other_folders()
-        .into_iter()
+    (folders.into_iter())
+        .filter(|folder| super::dir::check(folder).is_ok())
         .map(|folder| folder.join(format!("{name}.sock")))
         .find(|socket| {
             let Ok(Some(live)) = crate::socket::knock(socket) else {
@@ -680,6 +687,25 @@ fn change_line(change: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_folder_that_fails_the_checks_is_not_knocked_at() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = std::env::temp_dir().join(format!("lb-knock-{}", std::process::id()));
+        let open = base.join("open");
+        std::fs::create_dir_all(&open).unwrap();
+        // Anyone's to write in, as another user's folder in /tmp may be.
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let listener = std::os::unix::net::UnixListener::bind(open.join("svc.sock")).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        assert_eq!(super::answering_in("svc", vec![open.clone()]), None);
+        let knocked = listener.accept();
+        std::fs::remove_dir_all(&base).unwrap();
+        assert!(
+            knocked.is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+            "knocked at a folder anyone can write in"
+        );
+    }
+
     #[test]
     fn an_answer_coming_in_pieces_cannot_stretch_the_deadline() {
         use std::io::{BufRead, Write};

@@ -280,7 +280,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         io.folder_lock = hold_folder(&io.control_path);
     }
     if io.watch.is_none() {
-        io.watch = watch_folder(&io.control_path);
+        io.watch = watch_folder(&io.control_path, false);
     }
     // Events to handle before waiting for new ones.
     let mut backlog: VecDeque<Pending> = VecDeque::new();
@@ -464,11 +464,17 @@ async fn removed(watch: &mut Option<FolderWatch>, retry_at: Option<Instant>) {
 
 /// Watches for a removal of the control socket at `socket` or its lock
 /// file (said if it cannot).
-fn watch_folder(socket: &std::path::Path) -> Option<FolderWatch> {
+fn watch_folder(socket: &std::path::Path, held: bool) -> Option<FolderWatch> {
+    let folder = socket.parent().unwrap_or(std::path::Path::new("/"));
     FolderWatch::start(socket)
         .inspect_err(|e| {
+            let then = match held {
+                true => "the watch it had goes on",
+                false => "a removed control socket will not be made again",
+            };
             log!(
-                "cannot watch the control folder for a removal of the control socket, which will not be made again: {e}"
+                "cannot watch the control folder {} for a removal of the control socket (inotify: {e}; its limits are fs.inotify.max_user_instances and max_user_watches): {then}",
+                folder.display()
             )
         })
         .ok()
@@ -966,9 +972,16 @@ impl Io {
             self.lock = lock;
         }
         let served = remade.listener.map(|listener| self.serve_control(listener));
-        // The folder may be a new one: locked and watched anew.
-        self.folder_lock = hold_folder(&path);
-        self.watch = watch_folder(&path);
+        // The folder may be a new one: locked and watched anew; but for
+        // one that cannot be had (the folder removed again meanwhile, the
+        // user's inotify instances used up), the one held goes on, not
+        // nothing (for the same folder, it still works).
+        if let Some(lock) = hold_folder(&path) {
+            self.folder_lock = Some(lock);
+        }
+        if let Some(watch) = watch_folder(&path, self.watch.is_some()) {
+            self.watch = Some(watch);
+        }
         match served {
             Some(Ok(())) => log!(
                 "the control socket {} was removed; made it again",
