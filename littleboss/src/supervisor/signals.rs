@@ -153,8 +153,9 @@ fn install_handler() -> io::Result<()> {
         SigSet::empty(),
     );
     for (number, _) in HANDLED {
-        // SAFETY: `send_on` is async-signal-safe: it reads atomics, makes
-        // syscalls (getpid, gettid, tgkill, sigaction), edits the mask the
+        // SAFETY: `send_on` is async-signal-safe: it reads atomics and a
+        // constant thread-local without a destructor (a plain load), makes
+        // syscalls (getpid, getppid, gettid, tgkill, sigaction), edits the mask the
         // interrupted code resumes with (`sigaddset`), and restores errno.
         unsafe { sigaction(number, &action) }?;
     }
