@@ -65,7 +65,7 @@ extern "C" fn exited_before_resume() {
             return crate::log::flush(crate::log::EXIT_PATIENCE);
         }
     };
-    let error = exec_going_back(&memfd, &previous, &[], EXITED_BEFORE_RUN, true);
+    let error = exec_going_back(&memfd, &previous, EXITED_BEFORE_RUN, true);
     // Inside `exit` already: said, and the exit goes on.
     log!("cannot go back to the previous binary: {error}");
     crate::log::flush(crate::log::EXIT_PATIENCE);
@@ -116,10 +116,9 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     // `ours`: this binary is at fault, and would fail the same way again
     // (its configuration, the state's version); not so when it ran short
     // of descriptors or memory.
-    let give_up = |why: String, ours: bool, handoff: Option<&Handoff>| -> ! {
-        let carried = handoff.map(Handoff::fds).unwrap_or_default();
+    let give_up = |why: String, ours: bool| -> ! {
         match &rollback {
-            None => go_back(&memfd, &previous, &carried, &why, ours),
+            None => go_back(&memfd, &previous, &why, ours),
             // Short of memory or descriptors as the image before was, say:
             // a moment later it may pass, and giving up ends the service.
             Some(first) if !ours && tries < handoff::ROLLBACK_TRIES => {
@@ -145,8 +144,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
                         handoff::ROLLBACK_TRIES
                     )
                 };
-                let (error, tries) =
-                    exec_trying(&memfd, &previous, &carried, tries, vars, retrying);
+                let (error, tries) = exec_trying(&memfd, &previous, tries, vars, retrying);
                 fail(
                     1,
                     format!(
@@ -171,18 +169,13 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         }
     };
     if let Some(mistakes) = mistaken {
-        give_up(
-            format!("its configuration has mistakes: {mistakes}"),
-            true,
-            None,
-        );
+        give_up(format!("its configuration has mistakes: {mistakes}"), true);
     }
     let mut handoff = match Handoff::read(&memfd, reads) {
         Ok(handoff) => handoff,
-        Err(e) => give_up(e.to_string(), e.blames_the_reader(), None),
+        Err(e) => give_up(e.to_string(), e.blames_the_reader()),
     };
-    let mut held =
-        adopt_all(&handoff).unwrap_or_else(|(why, ours)| give_up(why, ours, Some(&handoff)));
+    let mut held = adopt_all(&handoff).unwrap_or_else(|(why, ours)| give_up(why, ours));
     // What came across, named before the descriptors go to the runtime.
     let kept_children: Vec<ChildId> = held.children.iter().map(|(id, _)| *id).collect();
     let kept_clients: Vec<u64> = held.clients.iter().map(|(id, _)| *id).collect();
@@ -190,13 +183,12 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         true => Err("test: cannot start the tokio runtime".to_owned()),
         false => runtime(),
     };
-    let rt = rt.unwrap_or_else(|e| give_up(e, false, Some(&handoff)));
+    let rt = rt.unwrap_or_else(|e| give_up(e, false));
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let registered = {
         let _runtime = rt.enter();
-        signals::forward(events_tx.clone()).unwrap_or_else(|e| {
-            give_up(format!("cannot handle signals: {e}"), false, Some(&handoff))
-        });
+        signals::forward(events_tx.clone())
+            .unwrap_or_else(|e| give_up(format!("cannot handle signals: {e}"), false));
         // An image gone back on its last try has nowhere left to go.
         let lenient = rollback.is_some() && tries >= handoff::ROLLBACK_TRIES;
         register(&handoff, &mut held, lenient)
@@ -204,7 +196,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     // Going back (or, gone back already, trying again) keeps them all; on
     // the last try only the control socket can fail here, which ends the
     // service.
-    let registered = registered.unwrap_or_else(|why| give_up(why, false, Some(&handoff)));
+    let registered = registered.unwrap_or_else(|why| give_up(why, false));
     // The signalfd is open: what arrived during the exec, still pending,
     // comes after the events the previous image handed over.
     drop((memfd, previous));
@@ -721,11 +713,10 @@ fn lost_children(handoff: &Handoff, kept: &[ChildId], events: &[Event]) -> Vec<E
 }
 
 /// This binary cannot take the state over: the previous one takes it back,
-/// with the descriptors `carried` (those this image adopted) and those it
-/// did not get to. `ours`: this binary is at fault, and its release is not
-/// to be tried again.
-fn go_back(memfd: &OwnedFd, previous: &OwnedFd, carried: &[RawFd], reason: &str, ours: bool) -> ! {
-    let error = exec_going_back(memfd, previous, carried, reason, ours);
+/// with every descriptor handed over (see [`exec_previous`]). `ours`: this
+/// binary is at fault, and its release is not to be tried again.
+fn go_back(memfd: &OwnedFd, previous: &OwnedFd, reason: &str, ours: bool) -> ! {
+    let error = exec_going_back(memfd, previous, reason, ours);
     fail(1, format!("cannot go back to the previous binary: {error}"))
 }
 
@@ -735,7 +726,6 @@ fn go_back(memfd: &OwnedFd, previous: &OwnedFd, carried: &[RawFd], reason: &str,
 fn exec_going_back(
     memfd: &OwnedFd,
     previous: &OwnedFd,
-    carried: &[RawFd],
     reason: &str,
     ours: bool,
 ) -> std::io::Error {
@@ -753,7 +743,7 @@ fn exec_going_back(
             handoff::ROLLBACK_TRIES
         )
     };
-    exec_trying(memfd, previous, carried, 0, vars, retrying).0
+    exec_trying(memfd, previous, 0, vars, retrying).0
 }
 
 /// Runs the previous binary (see [`exec_previous`]) with the variables
@@ -764,7 +754,6 @@ fn exec_going_back(
 fn exec_trying(
     memfd: &OwnedFd,
     previous: &OwnedFd,
-    carried: &[RawFd],
     mut tries: u32,
     vars: impl Fn(u32) -> Vec<(&'static str, String)>,
     retrying: impl Fn(&std::io::Error, u32),
@@ -772,7 +761,7 @@ fn exec_trying(
     loop {
         let owned = vars(tries);
         let named: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let error = exec_previous(memfd, previous, carried, &named);
+        let error = exec_previous(memfd, previous, &named);
         if tries == handoff::ROLLBACK_TRIES || super::upgrade::the_binarys_fault(&error) {
             return (error, tries);
         }
@@ -785,15 +774,10 @@ fn exec_trying(
     }
 }
 
-/// Runs the binary `previous` with the state in `memfd`, the descriptors
-/// `carried` and those this image did not get to, and `vars` besides the
-/// state's. Returns only if the exec failed.
-fn exec_previous(
-    memfd: &OwnedFd,
-    previous: &OwnedFd,
-    carried: &[RawFd],
-    vars: &[(&str, &str)],
-) -> std::io::Error {
+/// Runs the binary `previous` with the state in `memfd`, every descriptor
+/// handed over (adopted or not), and `vars` besides the state's. Returns
+/// only if the exec failed.
+fn exec_previous(memfd: &OwnedFd, previous: &OwnedFd, vars: &[(&str, &str)]) -> std::io::Error {
     let env = handoff::env_value(memfd, previous);
     // Each exec back (after a wait, on a retry) leaves the previous image
     // a whole watchdog interval to come up in, its code before `run`
@@ -807,14 +791,10 @@ fn exec_previous(
     // The lines out before descriptors are made inheritable (see
     // `upgrade::exec`).
     crate::log::flush(crate::log::EXEC_PATIENCE);
-    // Open across exec again, for the image that takes over; not one
-    // the program's code before `run` replaced (see `reopen_across_exec`).
-    let carried: Vec<RawFd> = (carried.iter().copied())
-        .filter(|fd| !crate::inherited::replaced_since_start(*fd))
-        .collect();
-    let _ = reexec::inherit(&carried, true);
-    // Everything handed over, the two named here too, is close-on-exec
-    // since this image started (see `inherited`).
+    // Open across exec again, for the image that takes over: everything
+    // handed over, the two named here too, was open across exec as this
+    // image started, and is close-on-exec since (see `inherited`); not one
+    // the program's code before `run` replaced.
     let _ = crate::inherited::reopen_across_exec();
     // Still blocked for the image that takes over (see `block`).
     let _ = super::signals::block();
