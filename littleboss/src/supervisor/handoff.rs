@@ -260,11 +260,17 @@ impl Handoff {
     /// Reads a handoff from `memfd`; `reads` is the version this binary
     /// reads.
     pub fn read(memfd: &OwnedFd, reads: u32) -> Result<Handoff, HandoffError> {
-        let mut file = std::fs::File::from(memfd.try_clone().map_err(HandoffError::Read)?);
-        file.rewind().map_err(HandoffError::Read)?;
-        let mut json = Vec::new();
-        file.read_to_end(&mut json).map_err(HandoffError::Read)?;
+        let json = Handoff::json_in(memfd).map_err(HandoffError::Read)?;
         Handoff::decode(&json, reads)
+    }
+
+    /// The JSON in `memfd`, read from its start.
+    fn json_in(memfd: &OwnedFd) -> io::Result<Vec<u8>> {
+        let mut file = std::fs::File::from(memfd.try_clone()?);
+        file.rewind()?;
+        let mut json = Vec::new();
+        file.read_to_end(&mut json)?;
+        Ok(json)
     }
 
     /// The service manager's socket and watchdog interval (microseconds)
@@ -281,10 +287,7 @@ impl Handoff {
             #[serde(default)]
             notify: Option<(OsString, Option<u64>)>,
         }
-        let mut file = std::fs::File::from(memfd.try_clone().ok()?);
-        file.rewind().ok()?;
-        let mut json = Vec::new();
-        file.read_to_end(&mut json).ok()?;
+        let json = Handoff::json_in(memfd).ok()?;
         let watched: Watched = serde_json::from_slice(&json).ok()?;
         let (socket, usec) = watched.notify?;
         Some((socket, usec?))

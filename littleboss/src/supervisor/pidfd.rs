@@ -265,6 +265,29 @@ fn reap_with_group(
         _ => group_members(pid),
     };
     let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+    say_killed(pid, &left);
+    reap(idtype, id)
+}
+
+/// Kills what child `pid`, reaped by another wait than ours (code of the
+/// program's before `run`), left running in its process group, saying
+/// so. Not `pid`, which may be another process's by now; the group only
+/// while a child of ours is in it (one it left, ours since: the
+/// supervisor is their subreaper), which keeps its id from being reused
+/// until we reap that child. The orphan scan reaps them.
+pub(crate) fn kill_left_by_reaped(pid: u32) {
+    let group = Pid::from_raw(pid as i32);
+    let left = group_members(group);
+    if !left.is_empty() {
+        // Their own children too, which are not ours (yet).
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        say_killed(group, &left);
+    }
+}
+
+/// Says that child `pid` ended and left `left` running in its process
+/// group, killed with it (nothing if none).
+fn say_killed(pid: Pid, left: &[u32]) {
     if !left.is_empty() {
         let pids: Vec<String> = left.iter().map(u32::to_string).collect();
         crate::log::log!(
@@ -272,7 +295,6 @@ fn reap_with_group(
             pids.join(", ")
         );
     }
-    reap(idtype, id)
 }
 
 /// What child `pgid` left running in its process group, as far as the
@@ -281,7 +303,7 @@ fn reap_with_group(
 /// the supervisor's threads' `children` in `/proc` (none without it), not
 /// a scan of every process on the machine at every child's exit. Their
 /// own children are killed with the group, unnamed.
-pub(super) fn group_members(pgid: Pid) -> Vec<u32> {
+fn group_members(pgid: Pid) -> Vec<u32> {
     let Ok(threads) = std::fs::read_dir("/proc/self/task") else {
         return Vec::new();
     };
@@ -302,7 +324,7 @@ pub(super) fn group_members(pgid: Pid) -> Vec<u32> {
 /// field, counted after the command's name, which may hold spaces and
 /// parentheses of its own), unless it has ended: a helper the program
 /// never waited for is a zombie, not something left running.
-pub(super) fn live_in_group(pid: u32) -> Option<i32> {
+fn live_in_group(pid: u32) -> Option<i32> {
     use std::io::Read;
     // The fields up to the group fit well within this (a process's name
     // is 15 bytes at most; a kernel thread's may be longer, and its group
@@ -483,6 +505,46 @@ mod tests {
         running.wait().unwrap();
         assert!(!super::still_ours(pid).unwrap(), "reaped by another wait");
         assert!(!super::still_ours(nix::unistd::getppid().as_raw() as u32).unwrap());
+    }
+
+    /// What a child reaped by another wait left in its group is killed,
+    /// its own children too; the child's own pid, another's maybe, is not
+    /// signalled.
+    #[test]
+    fn what_a_reaped_child_left_in_its_group_is_killed() {
+        use std::os::unix::process::CommandExt;
+        let mut leader = std::process::Command::new("sleep")
+            .arg("60")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let group = leader.id();
+        // A worker of ours (as one the child left is, once reparented),
+        // with a helper of its own, not ours.
+        let mut worker = std::process::Command::new("sh")
+            .args(["-c", "sleep 60 & echo $!; wait"])
+            .process_group(group as i32)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut helper = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(worker.stdout.take().unwrap()),
+            &mut helper,
+        )
+        .unwrap();
+        let helper: i32 = helper.trim().parse().unwrap();
+        leader.kill().unwrap();
+        leader.wait().unwrap();
+        super::kill_left_by_reaped(group);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(worker.wait().unwrap().signal(), Some(nix::libc::SIGKILL));
+        // The helper, killed with the group, is a zombie or gone.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while super::live_in_group(helper as u32).is_some() {
+            assert!(std::time::Instant::now() < deadline, "the helper lives on");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 
     #[tokio::test]

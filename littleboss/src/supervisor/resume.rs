@@ -585,16 +585,9 @@ fn register(handoff: &Handoff, held: &mut Held, lenient: bool) -> Result<Registe
         match child {
             Ok(child) => children.push(driver::Rewatched { id, child }),
             Err((e, _)) if spawn::NoLongerOurs::is(&e) => {
-                // Ended unseen, which going back cannot undo: how is not
-                // known, and its pid is not signalled (it may be a
-                // stranger's now); what it left in its group is.
+                // Going back cannot undo it.
                 log!("cannot watch child pid {pid} again: {e}");
-                spawn::kill_left_by_reaped(pid);
-                gone.push(Event::Exited {
-                    id,
-                    exit: ChildExit::Code(1),
-                });
-                gone.push(Event::Signal(super::machine::Signal::Chld));
+                gone.extend(ended_unseen(id, pid));
             }
             Err((e, registered)) if lenient => {
                 // Unwatched, it could serve on or outlive its kill
@@ -693,23 +686,37 @@ fn lost_children(handoff: &Handoff, kept: &[ChildId], events: &[Event]) -> Vec<E
         if kept.contains(id) || exited.contains(id) {
             continue;
         }
-        let exit = if super::pidfd::still_ours(pid).unwrap_or(true) {
-            log!("lost child pid {pid} in the upgrade (no channel); killing it");
-            // With its group: forked workers would serve on unsupervised.
-            super::spawn::kill_with_group(pid);
-            ChildExit::Signal(nix::libc::SIGKILL)
-        } else {
+        if !super::pidfd::still_ours(pid).unwrap_or(true) {
             log!(
                 "lost child pid {pid} in the upgrade (no channel): {}",
-                super::spawn::NoLongerOurs
+                spawn::NoLongerOurs
             );
-            super::spawn::kill_left_by_reaped(pid);
-            ChildExit::Code(1)
-        };
-        lost.push(Event::Exited { id: *id, exit });
+            lost.extend(ended_unseen(*id, pid));
+            continue;
+        }
+        log!("lost child pid {pid} in the upgrade (no channel); killing it");
+        // With its group: forked workers would serve on unsupervised.
+        super::spawn::kill_with_group(pid);
+        lost.push(Event::Exited {
+            id: *id,
+            exit: ChildExit::Signal(nix::libc::SIGKILL),
+        });
         lost.push(Event::Signal(super::machine::Signal::Chld));
     }
     lost
+}
+
+/// Child `id` (pid `pid`), reaped by the program's code before `run`:
+/// ended unseen (how is not known, so counted as a failure), its pid not
+/// signalled (it may be a stranger's now), and what it left in its
+/// group killed; the events that say so, the orphan scan's among them.
+fn ended_unseen(id: ChildId, pid: u32) -> [Event; 2] {
+    super::pidfd::kill_left_by_reaped(pid);
+    let exit = ChildExit::Code(1);
+    [
+        Event::Exited { id, exit },
+        Event::Signal(super::machine::Signal::Chld),
+    ]
 }
 
 /// This binary cannot take the state over: the previous one takes it back,

@@ -226,27 +226,6 @@ pub(crate) fn kill_with_group(pid: u32) {
     kill_group(pid);
 }
 
-/// Kills what child `pid`, reaped by another wait than ours (code of the
-/// program's before `run`), left running in its process group, saying so.
-/// Not `pid`, which may be another process's by now; the group only while
-/// a child of ours is in it (one it left, ours since: the supervisor is
-/// their subreaper), which keeps its id from being reused until we reap
-/// that child. The orphan scan reaps them.
-pub(crate) fn kill_left_by_reaped(pid: u32) {
-    let group = nix::unistd::Pid::from_raw(pid as i32);
-    let left = super::pidfd::group_members(group);
-    if left.is_empty() {
-        return;
-    }
-    // Their own children too, which are not ours (yet).
-    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
-    let pids: Vec<String> = left.iter().map(u32::to_string).collect();
-    crate::log::log!(
-        "child pid {pid} left processes in its process group (pid {}): killed them",
-        pids.join(", ")
-    );
-}
-
 /// Kills what child `pid` started in its process group (forked workers
 /// holding the listeners, helpers), which would live on after it. Its
 /// group's id is its pid, not reused while the child is not reaped: call
@@ -463,6 +442,7 @@ impl Rewatchable {
     /// caller: short of descriptors, one has failed already, and the image
     /// goes back, before a failed pidfd could say that the child is
     /// watched by pid.
+    ///
     /// A child that something else reaped in between fails with
     /// [`NoLongerOurs`]: its pid is not to be signalled.
     pub(crate) fn new(pid: u32, channel: OwnedFd) -> std::io::Result<Rewatchable> {
@@ -721,46 +701,6 @@ mod tests {
     use super::*;
     use crate::link::{ChildEnd, FromChild};
     use nix::sys::wait::{Id, WaitPidFlag, waitid};
-
-    /// What a child reaped by another wait left in its group is killed,
-    /// its own children too; the child's own pid, another's maybe, is not
-    /// signalled.
-    #[test]
-    fn what_a_reaped_child_left_in_its_group_is_killed() {
-        use std::os::unix::process::CommandExt;
-        let mut leader = std::process::Command::new("sleep")
-            .arg("60")
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        let group = leader.id();
-        // A worker of ours (as one the child left is, once reparented),
-        // with a helper of its own, not ours.
-        let mut worker = std::process::Command::new("sh")
-            .args(["-c", "sleep 60 & echo $!; wait"])
-            .process_group(group as i32)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut helper = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(worker.stdout.take().unwrap()),
-            &mut helper,
-        )
-        .unwrap();
-        let helper: i32 = helper.trim().parse().unwrap();
-        leader.kill().unwrap();
-        leader.wait().unwrap();
-        kill_left_by_reaped(group);
-        use std::os::unix::process::ExitStatusExt;
-        assert_eq!(worker.wait().unwrap().signal(), Some(nix::libc::SIGKILL));
-        // The helper, killed with the group, is a zombie or gone.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while super::super::pidfd::live_in_group(helper as u32).is_some() {
-            assert!(std::time::Instant::now() < deadline, "the helper lives on");
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-    }
 
     #[test]
     fn listeners_too_long_to_describe_to_a_child_are_refused_before_it_starts() {
