@@ -246,6 +246,58 @@ fn a_removed_lock_file_alone_is_made_again_and_said() {
 }
 
 #[test]
+fn a_path_that_stays_taken_does_not_make_the_remake_wake_itself() {
+    // Both files removed, and a file that is no socket put at the
+    // socket's path: the remake fails, and must not make and remove a
+    // lock file at each try (which woke its own watch into the next try,
+    // every 200 ms, for ever). Once the path is free, it comes back.
+    let mut svc = Service::new(ECHO);
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let dir = svc.control_dir();
+    let socket = dir.join("echo_server.sock");
+    let lock = dir.join("echo_server.lock");
+    let made = nix::sys::inotify::Inotify::init(nix::sys::inotify::InitFlags::IN_NONBLOCK).unwrap();
+    made.add_watch(&dir, nix::sys::inotify::AddWatchFlags::IN_CREATE)
+        .unwrap();
+    // Stopped meanwhile, so that it sees both changes at once.
+    svc.signal(nix::sys::signal::Signal::SIGSTOP);
+    let plain = dir.join("plain");
+    std::fs::write(&plain, "not a socket").unwrap();
+    std::fs::rename(&plain, &socket).unwrap();
+    std::fs::remove_file(&lock).unwrap();
+    svc.signal(nix::sys::signal::Signal::SIGCONT);
+    svc.output
+        .wait_for("is not a socket, so not a control socket");
+    // Two retries' worth (1 s, then 2 s).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(3500);
+    let mut locks_made = 0;
+    while std::time::Instant::now() < deadline {
+        let events = made.read_events().unwrap_or_default();
+        locks_made += events
+            .iter()
+            .filter(|e| e.name.as_deref() == Some(lock.file_name().unwrap()))
+            .count();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(locks_made, 0, "lock files made while the path was taken");
+    assert_eq!(
+        svc.output.text().matches("cannot be made again").count(),
+        1,
+        "said once: {}",
+        svc.output.text()
+    );
+    std::fs::remove_file(&socket).unwrap();
+    svc.output.wait_for("was removed; made it again");
+    let status = svc.control("status");
+    assert!(status.status.success(), "{}", text(&status));
+    assert!(lock.exists());
+    assert_eq!(echo(addr, "still").unwrap(), "still\n");
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_lock_file_taken_by_another_process_meanwhile_is_said_so_and_taken_back_later() {
     // The lock file removed, and a new one at its path locked by another
     // process before the supervisor made it again: the supervisor still

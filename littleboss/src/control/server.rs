@@ -216,6 +216,13 @@ pub(crate) fn remake(
     }
     let folder = path.parent().unwrap_or(Path::new("/"));
     super::dir::prepare(folder).map_err(RemakeError::Folder)?;
+    if !socket_in_place {
+        // Looked at before a lock file is made, and again under it: a
+        // path that stays taken would otherwise have the lock file made
+        // and removed at every try, and each removal would wake the
+        // folder's watch into the next try, 200 ms later, for ever.
+        what_is_at(path, name).map_err(RemakeError::Control)?;
+    }
     let lock = match lock_in_place {
         true => None,
         false => {
@@ -241,6 +248,41 @@ pub(crate) fn remake(
         },
     };
     Ok(Some(Remade { listener, lock }))
+}
+
+/// What a control socket's path names, when nothing keeps it from us.
+#[derive(Debug, PartialEq, Eq)]
+enum AtPath {
+    Nothing,
+    /// A socket no one listens on: a dead supervisor's.
+    StaleSocket,
+}
+
+/// What the control socket's path of the service `name` names; an error
+/// if something keeps it from us: a listening socket (answering or not:
+/// a full queue is a stopped or stuck one), or a file that is no socket.
+fn what_is_at(path: &Path, name: &str) -> Result<AtPath, ControlError> {
+    match crate::socket::knock(path) {
+        Ok(live) => Err(ControlError::AlreadyRunning {
+            name: name.to_owned(),
+            pid: live.as_ref().and_then(pid_of),
+            socket: Some(path.to_owned()),
+        }),
+        // A file that is no socket refuses too: not ours to remove.
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            match crate::socket::is_socket_file(path) {
+                true => Ok(AtPath::StaleSocket),
+                false => Err(ControlError::NotASocket {
+                    path: path.to_owned(),
+                }),
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(AtPath::Nothing),
+        Err(error) => Err(ControlError::Check {
+            path: path.to_owned(),
+            error,
+        }),
+    }
 }
 
 /// Goes on "… but " for a supervisor whose control socket is missing:
@@ -269,38 +311,15 @@ pub(crate) fn unreachable_hint(
 
 /// The part of [`bind`] done under the lock.
 fn bind_locked(path: &Path, name: &str) -> Result<StdUnixListener, ControlError> {
-    match crate::socket::knock(path) {
-        // Listening, answering or not (a full queue: stopped, stuck).
-        Ok(live) => {
-            return Err(ControlError::AlreadyRunning {
-                name: name.to_owned(),
-                pid: live.as_ref().and_then(pid_of),
-                socket: Some(path.to_owned()),
-            });
-        }
-        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-            // A file that is no socket refuses too: not ours to remove.
-            if !crate::socket::is_socket_file(path) {
-                return Err(ControlError::NotASocket {
-                    path: path.to_owned(),
-                });
-            }
-            log!(
-                "removing the stale control socket {} left by a dead supervisor",
-                path.display()
-            );
-            std::fs::remove_file(path).map_err(|error| ControlError::RemoveStale {
-                path: path.to_owned(),
-                error,
-            })?;
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(error) => {
-            return Err(ControlError::Check {
-                path: path.to_owned(),
-                error,
-            });
-        }
+    if what_is_at(path, name)? == AtPath::StaleSocket {
+        log!(
+            "removing the stale control socket {} left by a dead supervisor",
+            path.display()
+        );
+        std::fs::remove_file(path).map_err(|error| ControlError::RemoveStale {
+            path: path.to_owned(),
+            error,
+        })?;
     }
     StdUnixListener::bind(path).map_err(|error| ControlError::Create {
         path: path.to_owned(),
@@ -800,7 +819,10 @@ mod tests {
         let (other, other_lock) = bind(&path, "svc").unwrap();
         let e = remade(&lock, &socket).unwrap_err();
         let pid = std::process::id();
-        let want = format!("`svc` is already running (pid {pid})");
+        let want = format!(
+            "`svc` is already running (pid {pid}), control socket {}",
+            path.display()
+        );
         assert_eq!(e.to_string(), want);
         assert!(other_lock.is_in_place());
         std::os::unix::net::UnixStream::connect(&path).unwrap();

@@ -30,8 +30,6 @@ pub(crate) struct FolderWatch {
     /// The inotify descriptor, owned by the task: to hand on.
     fd: RawFd,
     removed: mpsc::UnboundedReceiver<()>,
-    /// For [`again_in`](FolderWatch::again_in).
-    nudge: mpsc::UnboundedSender<()>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -74,7 +72,6 @@ impl FolderWatch {
             unsafe { AsyncFd::register_with_interest(Watcher(inotify), Interest::READABLE) };
         let inotify = registered.map_err(|e| e.into_parts().1)?;
         let (tx, removed) = mpsc::unbounded_channel();
-        let nudge = tx.clone();
         let task = tokio::spawn(async move {
             let names = [names[0].as_os_str(), names[1].as_os_str()];
             loop {
@@ -92,22 +89,7 @@ impl FolderWatch {
                 }
             }
         });
-        Ok(FolderWatch {
-            fd,
-            removed,
-            nudge,
-            task,
-        })
-    }
-
-    /// Tells of a removal, as if one were seen, `after` this long: to try
-    /// again what failed.
-    pub(crate) fn again_in(&self, after: Duration) {
-        let nudge = self.nudge.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(after).await;
-            let _ = nudge.send(());
-        });
+        Ok(FolderWatch { fd, removed, task })
     }
 
     /// Waits for a removal (settled); never returns if there is none.

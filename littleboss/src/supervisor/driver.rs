@@ -442,12 +442,9 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
     }
 }
 
-/// How long after a control socket made again could not be served (out of
-/// descriptors, say) it is tried again.
-const SERVE_RETRY: Duration = Duration::from_secs(1);
-
 /// The first wait before the control socket's files are tried again once
-/// they could not be made, and the longest (each doubles it).
+/// they could not be made or served (out of descriptors, say), and the
+/// longest (each doubles it).
 const REMAKE_RETRY: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
 
 /// Waits until `watch` (if any) tells that the control socket's files
@@ -988,13 +985,13 @@ impl Io {
                 path.display()
             ),
             Some(Err(e)) => {
+                // On the retry timer, not the watch: there may be none.
+                let wait = failing.map_or(REMAKE_RETRY.0, |w| (w * 2).min(REMAKE_RETRY.1));
+                self.remake_retry = Some((wait, Instant::now() + wait));
                 log!(
-                    "the control socket {} was removed, and its new one cannot be served: {e}; trying again in {SERVE_RETRY:?}",
+                    "the control socket {} was removed, and its new one cannot be served: {e}; trying again in {wait:?}",
                     path.display()
                 );
-                if let Some(watch) = &self.watch {
-                    watch.again_in(SERVE_RETRY);
-                }
             }
             // Only the lock file went (a cleaner that does not honour
             // `flock`): said too, as the README promises.
