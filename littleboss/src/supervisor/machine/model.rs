@@ -371,6 +371,13 @@ impl Model {
     }
 
     fn exit(&mut self, id: ChildId, exit: ChildExit) {
+        // The serving child dying on its own, not killed, with a failing
+        // code, while up: a failure, counted.
+        let counts = matches!(&self.sim.machine.state().phase, Phase::Up(_))
+            && self.serving() == Some(id)
+            && !self.sim.processes[&id].killed
+            && exit.code() != 0;
+        let before = self.sim.machine.state().failures;
         if self.decides == Some(id) {
             // The child's code, or 1 for a start the supervisor failed
             // and killed (its kill is no code of the program's).
@@ -391,6 +398,10 @@ impl Model {
             });
         }
         self.sim.exit(id, exit);
+        if counts {
+            let after = self.sim.machine.state().failures;
+            assert_eq!(after, before + 1, "child {id} died serving ({exit:?})");
+        }
     }
 
     /// Every request is answered while the supervisor is up, given time
@@ -671,6 +682,25 @@ impl Model {
         assert_eq!(state.reloads, self.reload_promotions);
         assert!(state.failures >= self.failures, "failures went down");
         self.failures = state.failures;
+        // Each start fails at most once: counted as it fails, not again
+        // as its child is killed or exits. A start is a child bound or
+        // spawned for, or one refused before either.
+        let children: std::collections::BTreeSet<ChildId> = (self.sim.effects.iter())
+            .filter_map(|e| match e {
+                super::Effect::Spawn { id, .. } | super::Effect::Bind { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let refused = (self.sim.logs().iter())
+            .filter(|l| l.starts_with("not starting "))
+            .count();
+        let starts = (children.len() + refused) as u64;
+        assert!(
+            state.failures <= starts,
+            "{} failures of {starts} starts: {:#?}",
+            state.failures,
+            self.sim.logs()
+        );
         // A stop's answer says how long its children may take (seen as it
         // is given: this runs after every step); by then each still
         // running has been killed.
