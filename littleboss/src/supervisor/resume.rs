@@ -451,16 +451,18 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
             .collect(),
         watch: (handoff.watch)
             .and_then(|fd| keep(&named("the control folder's watch"), &(0, fd)))
-            .and_then(|(_, fd)| inotify_or_let_go(fd)),
+            .and_then(|(_, fd)| inotify_or_let_go(fd, &handoff.control_path)),
     })
 }
 
-/// `fd`, if it is still an inotify instance. Every anonymous-inode file
-/// (inotify, epoll, eventfd) has one device and inode, so the check for a
-/// replaced descriptor cannot tell the watch from an epoll instance the
-/// program's code before `run` opened at its number: the kind can. Not
-/// one: let go of unclosed, as the program's, and said.
-fn inotify_or_let_go(fd: OwnedFd) -> Option<OwnedFd> {
+/// `fd`, if it is still the watch of the folder of the control socket at
+/// `socket`. Every anonymous-inode file (inotify, epoll, eventfd) has one
+/// device and inode, so the check for a replaced descriptor cannot tell
+/// the watch from an epoll instance, or an inotify instance of its own,
+/// that the program's code before `run` opened at its number: the kind
+/// can, and what it watches. Not ours: let go of unclosed, as the
+/// program's, and said (the driver watches the folder anew).
+fn inotify_or_let_go(fd: OwnedFd, socket: &std::path::Path) -> Option<OwnedFd> {
     let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()));
     // Without /proc, taken as it is. (`anon_inode:inotify` on Linux;
     // gVisor names each instance, `anon_inode:[inotifyfd:N]`.)
@@ -468,7 +470,21 @@ fn inotify_or_let_go(fd: OwnedFd) -> Option<OwnedFd> {
         let link = link.to_string_lossy();
         link.starts_with("anon_inode:") && link.contains("inotify")
     };
-    if link.as_ref().is_ok_and(|link| !inotify(link)) {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()));
+    let folder = nix::sys::stat::stat(socket.parent().unwrap_or(std::path::Path::new("/")));
+    let elsewhere = match (info, folder) {
+        (Ok(info), Ok(folder)) => {
+            // The kernel's own device number, as fdinfo shows it.
+            let (major, minor) = (
+                nix::sys::stat::major(folder.st_dev),
+                nix::sys::stat::minor(folder.st_dev),
+            );
+            watches_elsewhere(&info, (major << 20 | minor, folder.st_ino))
+        }
+        // The folder gone meanwhile: the watch's queue says so.
+        _ => false,
+    };
+    if link.as_ref().is_ok_and(|link| !inotify(link)) || elsewhere {
         let fd = fd.into_raw_fd();
         log!(
             "the control folder's watch was not handed over: fd {fd} is another file than the one handed over (closed and opened again by code before `run`?)"
@@ -476,6 +492,24 @@ fn inotify_or_let_go(fd: OwnedFd) -> Option<OwnedFd> {
         return None;
     }
     Some(fd)
+}
+
+/// Whether the inotify instance whose `/proc/self/fdinfo` is `info`
+/// watches something, but not the folder whose kernel device number and
+/// inode are `folder`. One that watches nothing is taken as ours: the
+/// folder it watched was removed, which its queue tells.
+fn watches_elsewhere(info: &str, folder: (u64, u64)) -> bool {
+    // `inotify wd:1 ino:2a sdev:800001 mask:…`, the numbers in hex.
+    let field = |line: &str, name: &str| {
+        let value = line.split(' ').find_map(|f| f.strip_prefix(name))?;
+        u64::from_str_radix(value, 16).ok()
+    };
+    let mut watched = (info.lines())
+        .filter(|line| line.starts_with("inotify "))
+        .map(|line| (field(line, "sdev:"), field(line, "ino:")))
+        .peekable();
+    watched.peek().is_some()
+        && !watched.any(|(dev, ino)| dev == Some(folder.0) && ino == Some(folder.1))
 }
 
 /// What the driver waits on, registered with the runtime while the state
@@ -824,17 +858,70 @@ mod tests {
     fn a_watch_that_is_no_inotify_instance_is_let_go_of_unclosed() {
         use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
         let inotify = nix::sys::inotify::Inotify::init(nix::sys::inotify::InitFlags::IN_CLOEXEC);
+        let socket = std::env::temp_dir().join("svc.sock");
         let inotify = OwnedFd::from(inotify.unwrap());
-        assert!(super::inotify_or_let_go(inotify).is_some());
+        assert!(super::inotify_or_let_go(inotify, &socket).is_some());
         // Any other kind (an epoll instance, in the case it is for).
         let other = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
         let raw = other.as_raw_fd();
-        assert!(super::inotify_or_let_go(other).is_none());
+        assert!(super::inotify_or_let_go(other, &socket).is_none());
         // Still open, the program's: closed here by the test, its owner.
         // SAFETY: let go of above, owned by nothing else.
         let still = unsafe { OwnedFd::from_raw_fd(raw) };
         assert!(nix::fcntl::fcntl(&still, nix::fcntl::FcntlArg::F_GETFD).is_ok());
     }
+
+    #[test]
+    fn an_inotify_instance_that_watches_another_folder_is_let_go_of() {
+        use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+        use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+        let base = tempfile_dir("watch");
+        let (ours, other) = (base.join("ours"), base.join("other"));
+        std::fs::create_dir_all(&ours).unwrap();
+        std::fs::create_dir_all(&other).unwrap();
+        let socket = ours.join("svc.sock");
+        let watching = |folder: &std::path::Path| {
+            let inotify = Inotify::init(InitFlags::IN_CLOEXEC).unwrap();
+            inotify.add_watch(folder, AddWatchFlags::IN_DELETE).unwrap();
+            OwnedFd::from(inotify)
+        };
+        assert!(super::inotify_or_let_go(watching(&ours), &socket).is_some());
+        // The program's own, on another folder: not ours, left open.
+        let theirs = watching(&other);
+        let raw = theirs.as_raw_fd();
+        assert!(super::inotify_or_let_go(theirs, &socket).is_none());
+        // SAFETY: let go of above, owned by nothing else.
+        let still = unsafe { OwnedFd::from_raw_fd(raw) };
+        assert!(nix::fcntl::fcntl(&still, nix::fcntl::FcntlArg::F_GETFD).is_ok());
+        // Ours, its folder removed since (the watch gone with it): kept,
+        // for the removal in its queue.
+        let watch = watching(&ours);
+        std::fs::remove_dir(&ours).unwrap();
+        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", watch.as_raw_fd()));
+        assert!(
+            !info.unwrap().contains("inotify "),
+            "the watch went with the folder"
+        );
+        assert!(super::inotify_or_let_go(watch, &socket).is_some());
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
+    fn an_inotify_watch_is_read_from_its_fdinfo() {
+        let info = "pos:\t0\nflags:\t02004000\nmnt_id:\t15\nino:\t1057\ninotify wd:1 ino:2a sdev:800001 mask:600 ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:2a00000000000000\n";
+        assert!(!super::watches_elsewhere(info, (0x800001, 0x2a)));
+        assert!(super::watches_elsewhere(info, (0x800001, 0x2b)));
+        assert!(super::watches_elsewhere(info, (0x800002, 0x2a)));
+        // Watching nothing: the folder it watched went.
+        assert!(!super::watches_elsewhere("pos:\t0\n", (0x800001, 0x2a)));
+    }
+
+    fn tempfile_dir(what: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("lb-resume-{what}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     use crate::fdpass::AdoptError;
 
     #[test]
