@@ -793,7 +793,7 @@ impl Machine {
         }
         let Some(up) = self.up() else { return };
         match up.starting.take_if(|s| s.id == id) {
-            Some(starting) => self.start_failed(starting.why, message, 1),
+            Some(starting) => self.starting_failed(starting, message, 1),
             // Given up on already, and its failure said then; its exec
             // has returned at last, failed.
             None => say!(self, "{message}"),
@@ -1058,17 +1058,7 @@ impl Machine {
                 .clone()
                 .unwrap_or_else(|| format!("{exit} before it was ready"));
             let message = failed_start(pid, &child, &reason);
-            self.start_failed(starting.why, message, code);
-            // What to come back to, should a reload's child die in its
-            // probation, passes to the reload queued behind, if one has
-            // started: its child is the one that decides now.
-            let next = self.up().and_then(|up| up.starting.as_mut());
-            if let (Some(comeback), Some(next)) = (starting.replaced_died, next)
-                && next.replaced_died.is_none()
-                && matches!(next.why, Why::Reload { .. })
-            {
-                next.replaced_died = Some(comeback);
-            }
+            self.starting_failed(starting, message, code);
         } else if up.serving == Some(id) {
             up.serving = None;
             // A reload under way was to replace it: should that reload's
@@ -1130,9 +1120,12 @@ impl Machine {
                 // SIGHUP queued meanwhile reloads, what `status` shows.
                 self.state.current = probation.previous.clone();
                 let Some(up) = self.up() else { return };
-                if up.starting.is_some() {
+                if let Some(starting) = up.starting.as_mut() {
                     // Another reload is under way: its outcome decides, and
-                    // if it fails too the previous binary comes back.
+                    // if it fails too the previous binary comes back, not
+                    // the one that just failed (set above, for a death out
+                    // of probation): its listeners and file go now.
+                    starting.replaced_died = None;
                     up.fallback_to = Some(probation.previous);
                 } else {
                     self.start_child(probation.previous, Why::Fallback);
@@ -1674,7 +1667,7 @@ impl Machine {
         self.state.children.remove(&id);
         let Some(up) = self.up() else { return };
         if let Some(starting) = up.starting.take_if(|s| s.id == id) {
-            self.start_failed(starting.why, error, 1);
+            self.starting_failed(starting, error, 1);
         }
     }
 
@@ -1743,6 +1736,24 @@ impl Machine {
             let address = held.map_or(String::new(), |h| h.address);
             say!(self, "{doing} {} {address}: {why}", key.network);
             self.effects.push(effect(key));
+        }
+    }
+
+    /// The child `starting` was to take over did not: as [`start_failed`],
+    /// and what to come back to should a reload's child die in its
+    /// probation (`replaced_died`) passes to the reload queued behind, if
+    /// one has started: its child is the one that decides now. Every way
+    /// a start fails comes through here, so that none loses it.
+    ///
+    /// [`start_failed`]: Machine::start_failed
+    fn starting_failed(&mut self, starting: Starting, message: String, code: i32) {
+        self.start_failed(starting.why, message, code);
+        let next = self.up().and_then(|up| up.starting.as_mut());
+        if let (Some(comeback), Some(next)) = (starting.replaced_died, next)
+            && next.replaced_died.is_none()
+            && matches!(next.why, Why::Reload { .. })
+        {
+            next.replaced_died = Some(comeback);
         }
     }
 
@@ -1895,7 +1906,7 @@ impl Machine {
             return;
         };
         self.kill(starting.id);
-        self.start_failed(starting.why, message, 1);
+        self.starting_failed(starting, message, 1);
     }
 
     /// Tells a child to wind down, and when it will be killed.

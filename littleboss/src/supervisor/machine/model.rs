@@ -378,6 +378,7 @@ impl Model {
             && !self.sim.processes[&id].killed
             && exit.code() != 0;
         let before = self.sim.machine.state().failures;
+        let effects_before = self.sim.effects.len();
         if self.decides == Some(id) {
             // The child's code, or 1 for a start the supervisor failed
             // and killed (its kill is no code of the program's).
@@ -399,8 +400,14 @@ impl Model {
         }
         self.sim.exit(id, exit);
         if counts {
+            // One, and one more for each start this death began that
+            // failed at once (a rollback whose bind or spawn failed).
             let after = self.sim.machine.state().failures;
-            assert_eq!(after, before + 1, "child {id} died serving ({exit:?})");
+            let began = starts_in(&self.sim.effects[effects_before..]);
+            assert!(
+                after > before && after - before <= 1 + began,
+                "child {id} died serving ({exit:?}): failures {before} to {after}, {began} starts begun"
+            );
         }
     }
 
@@ -683,18 +690,8 @@ impl Model {
         assert!(state.failures >= self.failures, "failures went down");
         self.failures = state.failures;
         // Each start fails at most once: counted as it fails, not again
-        // as its child is killed or exits. A start is a child bound or
-        // spawned for, or one refused before either.
-        let children: std::collections::BTreeSet<ChildId> = (self.sim.effects.iter())
-            .filter_map(|e| match e {
-                super::Effect::Spawn { id, .. } | super::Effect::Bind { id, .. } => Some(*id),
-                _ => None,
-            })
-            .collect();
-        let refused = (self.sim.logs().iter())
-            .filter(|l| l.starts_with("not starting "))
-            .count();
-        let starts = (children.len() + refused) as u64;
+        // as its child is killed or exits.
+        let starts = starts_in(&self.sim.effects);
         assert!(
             state.failures <= starts,
             "{} failures of {starts} starts: {:#?}",
@@ -817,6 +814,21 @@ impl Model {
     }
 }
 
+/// How many starts `effects` began: children bound or spawned for, and
+/// starts refused before either.
+fn starts_in(effects: &[super::Effect]) -> u64 {
+    let children: std::collections::BTreeSet<ChildId> = (effects.iter())
+        .filter_map(|e| match e {
+            super::Effect::Spawn { id, .. } | super::Effect::Bind { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let refused = (effects.iter())
+        .filter(|e| matches!(e, super::Effect::Log(line) if line.starts_with("not starting ")))
+        .count();
+    (children.len() + refused) as u64
+}
+
 /// Time passes past any child's deadlines, and the children killed die.
 fn run_on_while_up(sim: &mut Sim) {
     sim.advance(Duration::from_millis(u64::from(u16::MAX)) + HELLO_TIMEOUT);
@@ -853,38 +865,89 @@ proptest! {
         world in config(),
         actions in prop::collection::vec(action(), 0..40),
     ) {
-        let mut sim = Sim::with_unstartable(world.settings, &["/bin/missing"]);
-        sim.busy.insert("127.0.0.1:81".to_owned());
-        if world.activated {
-            sim.activate_first_listener();
-        }
-        sim.upgrade_fails = world.upgrades_fail;
-        sim.defer_binds = world.slow_binds;
-        sim.defer_spawns = world.slow_spawns;
-        sim.upgraded_settings = world.upgraded;
-        if !world.offered {
-            sim.takes_over = None;
-        }
-        let mut model = Model {
-            sim,
-            reload_promotions: 0,
-            promoted_for: Default::default(),
-            failures: 0,
-            stop_began: None,
-            decides: None,
-            decided: None,
-            given_up: Default::default(),
-            slow_binds: world.slow_binds,
-            slow_spawns: world.slow_spawns,
-            activated: Default::default(),
-            promises_seen: Default::default(),
-            gone_by: None,
-            ticks_owed: false,
-        };
-        model.check();
-        for action in actions {
-            model.step(action);
-        }
-        model.finish();
+        run(world, actions);
     }
+}
+
+/// Lives `actions` in `world`, checking the promises after each step and
+/// at the end.
+fn run(world: World, actions: Vec<Action>) -> Model {
+    let mut sim = Sim::with_unstartable(world.settings, &["/bin/missing"]);
+    sim.busy.insert("127.0.0.1:81".to_owned());
+    if world.activated {
+        sim.activate_first_listener();
+    }
+    sim.upgrade_fails = world.upgrades_fail;
+    sim.defer_binds = world.slow_binds;
+    sim.defer_spawns = world.slow_spawns;
+    sim.upgraded_settings = world.upgraded;
+    if !world.offered {
+        sim.takes_over = None;
+    }
+    let mut model = Model {
+        sim,
+        reload_promotions: 0,
+        promoted_for: Default::default(),
+        failures: 0,
+        stop_began: None,
+        decides: None,
+        decided: None,
+        given_up: Default::default(),
+        slow_binds: world.slow_binds,
+        slow_spawns: world.slow_spawns,
+        activated: Default::default(),
+        promises_seen: Default::default(),
+        gone_by: None,
+        ticks_owed: false,
+    };
+    model.check();
+    for action in actions {
+        model.step(action);
+    }
+    model.finish();
+    model
+}
+
+#[test]
+fn a_rollback_that_fails_at_once_counts_as_a_second_failure() {
+    // The reload moved the listener; its child dies in its probation, and
+    // the rollback cannot bind the old port again (another program took
+    // it): two failures in one step, the death and the rollback.
+    let world = World {
+        settings: settings(),
+        activated: false,
+        upgrades_fail: false,
+        offered: false,
+        slow_binds: false,
+        slow_spawns: false,
+        upgraded: None,
+    };
+    let hello = Action::Hello {
+        child: 1,
+        ours: true,
+        lameduck_ms: 100,
+        ready_ms: 100,
+    };
+    let died = Action::Exit {
+        child: 1,
+        code: 1,
+        killed: false,
+    };
+    // The first child gets ready; then the reload's, the second live.
+    let history = vec![
+        Action::Reload(1, 4, 1),
+        hello.clone(),
+        Action::Ready(1),
+        hello,
+        Action::Ready(1),
+        Action::Steal,
+        died,
+    ];
+    let model = run(world, history);
+    assert_eq!(
+        model.sim.machine.state().failures,
+        2,
+        "{:#?}",
+        model.sim.logs()
+    );
 }

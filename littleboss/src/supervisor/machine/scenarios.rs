@@ -448,6 +448,99 @@ fn a_revival_outlasts_a_queued_reload_that_fails_to_start_and_one_queued_behind_
 }
 
 #[test]
+fn a_revival_outlasts_a_queued_reload_whose_start_fails_without_a_child_and_one_behind_it() {
+    // As above, v3's start failing without a child's exit: its spawn
+    // fails (its binary gone), its bind fails, or its exec never returns.
+    for how in ["spawn", "bind", "hung exec"] {
+        let mut sim = Sim::serving(super::Settings {
+            persist: true,
+            ..settings()
+        });
+        sim.reload("/bin/v2");
+        sim.hello(2);
+        match how {
+            "bind" => {
+                sim.busy.insert("127.0.0.1:9090".to_owned());
+                let http = crate::spec::ListenerSpec::parse("http", "tcp:127.0.0.1:8080");
+                sim.request(Request::Reload {
+                    path: "/bin/v3".into(),
+                    argv0: None,
+                    args: Some(vec!["-http=127.0.0.1:9090".into()]),
+                    listeners: Some(vec![http.unwrap()]),
+                    dir: None,
+                    dir_id: None,
+                });
+            }
+            _ => {
+                sim.unstartable.insert("/bin/v3".into());
+                sim.reload("/bin/v3");
+            }
+        }
+        sim.reload("/bin/v4");
+        sim.exit(1, ChildExit::Code(1));
+        // v3's bind or spawn under way as v2 dies in its probation.
+        sim.defer_binds = true;
+        sim.defer_spawns = true;
+        sim.ready(2);
+        sim.exit(2, ChildExit::Code(1));
+        assert!(
+            sim.logged("the reload under way decides, and should it fail too, /bin/v1 restarts"),
+            "{how}"
+        );
+        if how == "hung exec" {
+            // Given up on, and v4 begun; then every exec returns.
+            while !sim.logged("new child (/bin/v3) was not started within") {
+                sim.advance(Duration::from_millis(100));
+            }
+        }
+        sim.finish_binds();
+        sim.finish_spawns();
+        let v4 = *sim.processes.keys().last().unwrap();
+        assert_eq!(
+            sim.process(v4).path,
+            std::path::Path::new("/bin/v4"),
+            "{how}"
+        );
+        sim.hello_and_ready(v4);
+        sim.advance(PROBATION - MS);
+        sim.exit(v4, ChildExit::Code(1));
+        assert!(sim.logged("reload to /bin/v4 rolled back"), "{how}");
+        sim.advance(Duration::from_secs(60));
+        let last = sim.processes.values().last().unwrap();
+        assert_eq!(
+            last.path,
+            std::path::Path::new("/bin/v1"),
+            "{how}: {:#?}",
+            sim.logs()
+        );
+    }
+}
+
+#[test]
+fn a_rolled_back_childs_listener_is_not_held_for_the_reload_under_way() {
+    // v2 moved `http` to :9093 and dies in its probation while a reload
+    // back to :8080 starts: the rollback to v1 waits for that reload, and
+    // nothing may run v2's launch again, so :9093 goes now, not once the
+    // reload settles (its queue refused meanwhile).
+    let mut sim = Sim::serving(settings());
+    let http = [("http", "tcp:127.0.0.1:8080")];
+    reload_with(&mut sim, Some(&["-http=127.0.0.1:9093"]), &http);
+    sim.hello_and_ready(2);
+    sim.exit(1, OK);
+    reload_with(&mut sim, Some(&["-http=127.0.0.1:8080"]), &http);
+    assert!(sim.logged("reload of /bin/v2 waits") || sim.processes.contains_key(&3));
+    sim.hello(3);
+    sim.advance(PROBATION / 2);
+    sim.exit(2, ChildExit::Code(1));
+    assert!(sim.logged("rolled back"), "{:#?}", sim.logs());
+    let moved = super::ListenerKey::of("http", crate::spec::Network::Tcp, "127.0.0.1:9093");
+    assert!(!sim.sockets.contains(&moved), "{:#?}", sim.logs());
+    assert!(sim.logged("closing listener tcp 127.0.0.1:9093: no child uses it"));
+    // v1's file, for the rollback, and the reload's own; not v2's.
+    assert_eq!(kept(&sim), [1, 3]);
+}
+
+#[test]
 fn without_persist_a_reload_whose_old_child_died_is_not_rolled_back() {
     // Its child exited on its own: without persist nothing restarts it.
     let mut sim = reloaded_while_the_old_child_died(false, Some("/bin/v2"));
