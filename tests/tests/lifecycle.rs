@@ -247,54 +247,67 @@ fn a_removed_lock_file_alone_is_made_again_and_said() {
 
 #[test]
 fn a_path_that_stays_taken_does_not_make_the_remake_wake_itself() {
-    // Both files removed, and a file that is no socket put at the
-    // socket's path: the remake fails, and must not make and remove a
-    // lock file at each try (which woke its own watch into the next try,
-    // every 200 ms, for ever). Once the path is free, it comes back.
-    let mut svc = Service::new(ECHO);
-    svc.start(&[]);
-    let addr = svc.printed_addr("addr");
-    svc.ready();
-    let dir = svc.control_dir();
-    let socket = dir.join("echo_server.sock");
-    let lock = dir.join("echo_server.lock");
-    let made = nix::sys::inotify::Inotify::init(nix::sys::inotify::InitFlags::IN_NONBLOCK).unwrap();
-    made.add_watch(&dir, nix::sys::inotify::AddWatchFlags::IN_CREATE)
-        .unwrap();
-    // Stopped meanwhile, so that it sees both changes at once.
-    svc.signal(nix::sys::signal::Signal::SIGSTOP);
-    let plain = dir.join("plain");
-    std::fs::write(&plain, "not a socket").unwrap();
-    std::fs::rename(&plain, &socket).unwrap();
-    std::fs::remove_file(&lock).unwrap();
-    svc.signal(nix::sys::signal::Signal::SIGCONT);
-    svc.output
-        .wait_for("is not a socket, so not a control socket");
-    // Two retries' worth (1 s, then 2 s).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(3500);
-    let mut locks_made = 0;
-    while std::time::Instant::now() < deadline {
-        let events = made.read_events().unwrap_or_default();
-        locks_made += events
-            .iter()
-            .filter(|e| e.name.as_deref() == Some(lock.file_name().unwrap()))
-            .count();
-        std::thread::sleep(std::time::Duration::from_millis(20));
+    // Both files removed, and the socket's path taken: the remake fails,
+    // and must not make and remove a lock file at each try (which woke
+    // its own watch into the next try, every 200 ms, for ever). A file
+    // that is no socket is another's: no lock file is made. A dangling
+    // symlink fails the bind, this supervisor's own failure: its lock
+    // file is made once and kept, so a `start` meanwhile finds it. Once
+    // the path is free, it comes back.
+    for (taken_by, locks_expected) in [("a file", 0), ("a dangling symlink", 1)] {
+        let mut svc = Service::new(ECHO);
+        svc.start(&[]);
+        let addr = svc.printed_addr("addr");
+        svc.ready();
+        let dir = svc.control_dir();
+        let socket = dir.join("echo_server.sock");
+        let lock = dir.join("echo_server.lock");
+        let made =
+            nix::sys::inotify::Inotify::init(nix::sys::inotify::InitFlags::IN_NONBLOCK).unwrap();
+        made.add_watch(&dir, nix::sys::inotify::AddWatchFlags::IN_CREATE)
+            .unwrap();
+        // Stopped meanwhile, so that it sees both changes at once.
+        svc.signal(nix::sys::signal::Signal::SIGSTOP);
+        let aside = dir.join("aside");
+        match locks_expected {
+            0 => std::fs::write(&aside, "not a socket").unwrap(),
+            _ => std::os::unix::fs::symlink(dir.join("nowhere"), &aside).unwrap(),
+        }
+        std::fs::rename(&aside, &socket).unwrap();
+        std::fs::remove_file(&lock).unwrap();
+        svc.signal(nix::sys::signal::Signal::SIGCONT);
+        svc.output.wait_for("cannot be made again");
+        // Two retries' worth (1 s, then 2 s).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(3500);
+        let mut locks_made = 0;
+        while std::time::Instant::now() < deadline {
+            let events = made.read_events().unwrap_or_default();
+            locks_made += events
+                .iter()
+                .filter(|e| e.name.as_deref() == Some(lock.file_name().unwrap()))
+                .count();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(locks_made, locks_expected, "{taken_by}: lock files made");
+        let text_now = svc.output.text();
+        assert_eq!(
+            text_now.matches("cannot be made again").count(),
+            1,
+            "{taken_by}: said once: {text_now}"
+        );
+        if locks_expected == 1 {
+            let second = svc.control("start");
+            let running = format!("`echo_server` is already running (pid {})", svc.pid());
+            exits_saying(&second, 1, &running);
+        }
+        std::fs::remove_file(&socket).unwrap();
+        svc.output.wait_for("was removed; made it again");
+        let status = svc.control("status");
+        assert!(status.status.success(), "{taken_by}: {}", text(&status));
+        assert!(lock.exists());
+        assert_eq!(echo(addr, "still").unwrap(), "still\n");
+        svc.stop_expecting(0);
     }
-    assert_eq!(locks_made, 0, "lock files made while the path was taken");
-    assert_eq!(
-        svc.output.text().matches("cannot be made again").count(),
-        1,
-        "said once: {}",
-        svc.output.text()
-    );
-    std::fs::remove_file(&socket).unwrap();
-    svc.output.wait_for("was removed; made it again");
-    let status = svc.control("status");
-    assert!(status.status.success(), "{}", text(&status));
-    assert!(lock.exists());
-    assert_eq!(echo(addr, "still").unwrap(), "still\n");
-    svc.stop_expecting(0);
 }
 
 #[test]

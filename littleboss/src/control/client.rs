@@ -172,9 +172,19 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
             // 0: a peer outside this pid namespace, which no `kill` here
             // reaches.
             .filter(|&pid| pid > 0);
+    // Out of descriptors, said as any other failure (`--json` too).
+    let reading = stream.try_clone().map_err(|e| {
+        Failure::new(
+            UNKNOWN,
+            format!(
+                "cannot read from the control socket {}: {e}",
+                path.display()
+            ),
+        )
+    })?;
     let mut session = Session {
         reader: BufReader::new(ByDeadline {
-            stream: stream.try_clone().expect("clone a socket"),
+            stream: reading,
             deadline,
         }),
         writer: stream,

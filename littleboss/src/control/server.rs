@@ -190,6 +190,22 @@ pub(crate) enum RemakeError {
     Control(ControlError),
 }
 
+/// Why [`remake`] failed, and the lock it took meanwhile, if it keeps it.
+#[derive(Debug)]
+pub(crate) struct Unmade {
+    pub error: RemakeError,
+    /// A new service lock, its file made again, kept though the socket
+    /// could not be: the supervisor's own failure (out of descriptors,
+    /// say), not another's path.
+    pub lock: Option<ServiceLock>,
+}
+
+impl From<RemakeError> for Unmade {
+    fn from(error: RemakeError) -> Unmade {
+        Unmade { error, lock: None }
+    }
+}
+
 impl std::fmt::Display for RemakeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -208,7 +224,7 @@ pub(crate) fn remake(
     name: &str,
     lock: &ServiceLock,
     socket: Option<&crate::own_file::OwnFile>,
-) -> Result<Option<Remade>, RemakeError> {
+) -> Result<Option<Remade>, Unmade> {
     let socket_in_place = socket.is_some_and(|s| crate::own_file::identity(path) == Some(s.id));
     let lock_in_place = lock.is_in_place();
     if socket_in_place && lock_in_place {
@@ -240,10 +256,24 @@ pub(crate) fn remake(
         false => match bind_locked(path, name) {
             Ok(listener) => Some(listener),
             Err(e) => {
-                if let Some(lock) = lock {
-                    lock.remove();
-                }
-                return Err(RemakeError::Control(e));
+                // Another's path: the lock file goes too. Our own failure:
+                // the lock is kept, so that a `start` meanwhile finds this
+                // one running, and the retries do not make and remove its
+                // file each time (each removal would wake the folder's
+                // watch into the next try, 200 ms later).
+                let theirs = matches!(
+                    e,
+                    ControlError::AlreadyRunning { .. } | ControlError::NotASocket { .. }
+                );
+                let lock = match (theirs, lock) {
+                    (true, Some(lock)) => {
+                        lock.remove();
+                        None
+                    }
+                    (_, lock) => lock,
+                };
+                let error = RemakeError::Control(e);
+                return Err(Unmade { error, lock });
             }
         },
     };
@@ -818,6 +848,8 @@ mod tests {
         std::fs::remove_file(lock.path()).unwrap();
         let (other, other_lock) = bind(&path, "svc").unwrap();
         let e = remade(&lock, &socket).unwrap_err();
+        assert!(e.lock.is_none(), "the other's path: no lock kept");
+        let e = e.error;
         let pid = std::process::id();
         let want = format!(
             "`svc` is already running (pid {pid}), control socket {}",

@@ -100,6 +100,52 @@ impl FolderWatch {
     }
 }
 
+impl FolderWatch {
+    /// Whether this watch is still on the folder of the control socket at
+    /// `socket` (not on one removed since, or made again); `false` when
+    /// that cannot be told.
+    pub(crate) fn watches_folder_of(&self, socket: &Path) -> bool {
+        let watched = self.raw_fd().and_then(watched_by);
+        let folder = folder_as_watched(socket);
+        watched
+            .zip(folder)
+            .is_some_and(|(watched, folder)| watched.contains(&folder))
+    }
+}
+
+/// What the inotify instance `fd` of this process watches, each as its
+/// kernel device number and inode (see [`folder_as_watched`]); `None`
+/// when `/proc/self/fdinfo` cannot be read.
+pub(crate) fn watched_by(fd: RawFd) -> Option<Vec<(u64, u64)>> {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok()?;
+    Some(watched_in(&info))
+}
+
+/// The watches an inotify instance's fdinfo, `info`, lists:
+/// `inotify wd:1 ino:2a sdev:800001 mask:…`, the numbers in hex.
+fn watched_in(info: &str) -> Vec<(u64, u64)> {
+    let field = |line: &str, name: &str| {
+        let value = line.split(' ').find_map(|f| f.strip_prefix(name))?;
+        u64::from_str_radix(value, 16).ok()
+    };
+    (info.lines())
+        .filter(|line| line.starts_with("inotify "))
+        .filter_map(|line| Some((field(line, "sdev:")?, field(line, "ino:")?)))
+        .collect()
+}
+
+/// The folder of the control socket at `socket` as an inotify fdinfo
+/// names it: the kernel's own device number (`major << 20 | minor`, not
+/// `st_dev`'s encoding) and its inode; `None` if it cannot be looked at.
+pub(crate) fn folder_as_watched(socket: &Path) -> Option<(u64, u64)> {
+    let folder = nix::sys::stat::stat(socket.parent().unwrap_or(Path::new("/"))).ok()?;
+    let (major, minor) = (
+        nix::sys::stat::major(folder.st_dev),
+        nix::sys::stat::minor(folder.st_dev),
+    );
+    Some((major << 20 | minor, folder.st_ino))
+}
+
 impl Drop for FolderWatch {
     fn drop(&mut self) {
         self.task.abort();
@@ -224,6 +270,29 @@ mod tests {
         );
         // Said once for the lot.
         assert!(!finished_within(Duration::from_millis(400), watch.removed()).await);
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
+    fn a_watch_is_read_from_its_fdinfo() {
+        let info = "pos:\t0\nflags:\t02004000\nmnt_id:\t15\nino:\t1057\ninotify wd:1 ino:2a sdev:800001 mask:600 ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:2a00000000000000\n";
+        assert_eq!(watched_in(info), [(0x800001, 0x2a)]);
+        // Watching nothing: the folder it watched went.
+        assert_eq!(watched_in("pos:\t0\n"), []);
+    }
+
+    #[tokio::test]
+    async fn a_watch_knows_whether_it_is_still_on_its_folder() {
+        let base = std::env::temp_dir().join(format!("lb-watch-on-{}", std::process::id()));
+        let folder = base.join("run");
+        std::fs::create_dir_all(&folder).unwrap();
+        let socket = folder.join("svc.sock");
+        let watch = FolderWatch::start(&socket).unwrap();
+        assert!(watch.watches_folder_of(&socket));
+        // Removed, and made again: another folder at the same path.
+        std::fs::remove_dir(&folder).unwrap();
+        std::fs::create_dir(&folder).unwrap();
+        assert!(!watch.watches_folder_of(&socket));
         let _ = std::fs::remove_dir_all(&base);
     }
 

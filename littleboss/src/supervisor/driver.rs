@@ -909,13 +909,31 @@ impl Io {
     fn remake_control(&mut self) -> bool {
         let failing = self.remake_retry.take().map(|(wait, _)| wait);
         let path = self.control_path.clone();
-        let remake = |io: &Io| server::remake(&path, &io.name, &io.lock, io.control_file.as_ref());
+        let remake = |io: &mut Io| {
+            let remade = server::remake(&path, &io.name, &io.lock, io.control_file.as_ref());
+            remade.map_err(|unmade| {
+                // Kept by this supervisor, though the socket could not be
+                // made: the old one locked a file no path names any more.
+                if let Some(lock) = unmade.lock {
+                    io.lock = lock;
+                }
+                unmade.error
+            })
+        };
         let mut remade = remake(self);
         if remade.is_err() {
             // Whoever has the path now keeps it. Its folder is watched,
             // then looked at once more: the path coming free (that one's
-            // exit) is seen either way, and brings this one back.
-            self.watch = FolderWatch::start(&path).ok();
+            // exit) is seen either way, and brings this one back. Should
+            // no new watch be had (inotify's limits), the one held stays
+            // while it is on the folder there (only files were removed).
+            match FolderWatch::start(&path) {
+                Ok(watch) => self.watch = Some(watch),
+                Err(_) => {
+                    let on = |w: &FolderWatch| w.watches_folder_of(&path);
+                    self.watch = self.watch.take().filter(on);
+                }
+            }
             remade = remake(self);
         }
         let remade = match remade {
@@ -972,13 +990,13 @@ impl Io {
         // The folder may be a new one: locked and watched anew; but for
         // one that cannot be had (the folder removed again meanwhile, the
         // user's inotify instances used up), the one held goes on, not
-        // nothing (for the same folder, it still works).
+        // nothing (for the same folder, it still works; a watch on a
+        // folder removed since does not, and goes).
         if let Some(lock) = hold_folder(&path) {
             self.folder_lock = Some(lock);
         }
-        if let Some(watch) = watch_folder(&path, self.watch.is_some()) {
-            self.watch = Some(watch);
-        }
+        let held = self.watch.take().filter(|w| w.watches_folder_of(&path));
+        self.watch = watch_folder(&path, held.is_some()).or(held);
         match served {
             Some(Ok(())) => log!(
                 "the control socket {} was removed; made it again",

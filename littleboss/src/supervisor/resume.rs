@@ -470,18 +470,11 @@ fn inotify_or_let_go(fd: OwnedFd, socket: &std::path::Path) -> Option<OwnedFd> {
         let link = link.to_string_lossy();
         link.starts_with("anon_inode:") && link.contains("inotify")
     };
-    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()));
-    let folder = nix::sys::stat::stat(socket.parent().unwrap_or(std::path::Path::new("/")));
-    let elsewhere = match (info, folder) {
-        (Ok(info), Ok(folder)) => {
-            // The kernel's own device number, as fdinfo shows it.
-            let (major, minor) = (
-                nix::sys::stat::major(folder.st_dev),
-                nix::sys::stat::minor(folder.st_dev),
-            );
-            watches_elsewhere(&info, (major << 20 | minor, folder.st_ino))
-        }
-        // The folder gone meanwhile: the watch's queue says so.
+    use crate::control::watch::{folder_as_watched, watched_by};
+    // One that watches nothing is taken as ours: the folder it watched
+    // was removed, which its queue tells; so is one whose folder is gone.
+    let elsewhere = match (watched_by(fd.as_raw_fd()), folder_as_watched(socket)) {
+        (Some(watched), Some(folder)) => !watched.is_empty() && !watched.contains(&folder),
         _ => false,
     };
     if link.as_ref().is_ok_and(|link| !inotify(link)) || elsewhere {
@@ -492,24 +485,6 @@ fn inotify_or_let_go(fd: OwnedFd, socket: &std::path::Path) -> Option<OwnedFd> {
         return None;
     }
     Some(fd)
-}
-
-/// Whether the inotify instance whose `/proc/self/fdinfo` is `info`
-/// watches something, but not the folder whose kernel device number and
-/// inode are `folder`. One that watches nothing is taken as ours: the
-/// folder it watched was removed, which its queue tells.
-fn watches_elsewhere(info: &str, folder: (u64, u64)) -> bool {
-    // `inotify wd:1 ino:2a sdev:800001 mask:…`, the numbers in hex.
-    let field = |line: &str, name: &str| {
-        let value = line.split(' ').find_map(|f| f.strip_prefix(name))?;
-        u64::from_str_radix(value, 16).ok()
-    };
-    let mut watched = (info.lines())
-        .filter(|line| line.starts_with("inotify "))
-        .map(|line| (field(line, "sdev:"), field(line, "ino:")))
-        .peekable();
-    watched.peek().is_some()
-        && !watched.any(|(dev, ino)| dev == Some(folder.0) && ino == Some(folder.1))
 }
 
 /// What the driver waits on, registered with the runtime while the state
@@ -904,16 +879,6 @@ mod tests {
         );
         assert!(super::inotify_or_let_go(watch, &socket).is_some());
         let _ = std::fs::remove_dir_all(&base);
-    }
-
-    #[test]
-    fn an_inotify_watch_is_read_from_its_fdinfo() {
-        let info = "pos:\t0\nflags:\t02004000\nmnt_id:\t15\nino:\t1057\ninotify wd:1 ino:2a sdev:800001 mask:600 ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:2a00000000000000\n";
-        assert!(!super::watches_elsewhere(info, (0x800001, 0x2a)));
-        assert!(super::watches_elsewhere(info, (0x800001, 0x2b)));
-        assert!(super::watches_elsewhere(info, (0x800002, 0x2a)));
-        // Watching nothing: the folder it watched went.
-        assert!(!super::watches_elsewhere("pos:\t0\n", (0x800001, 0x2a)));
     }
 
     fn tempfile_dir(what: &str) -> std::path::PathBuf {
