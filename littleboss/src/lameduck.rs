@@ -100,6 +100,9 @@ pub(crate) struct Lameduck {
     /// that the program's own drop should close.
     keep: bool,
     kept: Mutex<Vec<OwnedFd>>,
+    /// As `kept`, the taken unix listeners': their queue taken at a later
+    /// refusal (which removes their files), never shut.
+    kept_unix: Mutex<Vec<OwnedFd>>,
     /// Held for the whole of phase one's beginning: the signal thread and
     /// the supervisor's order may begin it at once, and draining must be
     /// told only once the queues are stashed.
@@ -151,6 +154,7 @@ impl Lameduck {
             refuse,
             keep,
             kept: Mutex::new(Vec::new()),
+            kept_unix: Mutex::new(Vec::new()),
             beginning: Mutex::new(()),
             socket_files: Mutex::new(Vec::new()),
             let_go_of: Mutex::new(Vec::new()),
@@ -265,13 +269,17 @@ impl Lameduck {
         let mut to_shut_later = Vec::new();
         {
             let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+            let mut kept_unix = self.kept_unix.lock().unwrap_or_else(|e| e.into_inner());
             if shut_later {
                 to_shut_later.append(&mut kept);
+                kept_unix.clear();
             } else if refuse {
                 if stash {
                     to_stash.extend(kept.iter().filter_map(|fd| fd.try_clone().ok()));
+                    to_stash.append(&mut kept_unix);
                 }
                 to_shut.append(&mut kept);
+                kept_unix.clear();
             }
             let mut listeners = self.listeners.lock().unwrap_or_else(|e| e.into_inner());
             let mut let_go = self.let_go_of.lock().unwrap_or_else(|e| e.into_inner());
@@ -301,6 +309,7 @@ impl Lameduck {
                     // The program holds the socket open anyway, and so
                     // does a supervisor or the service manager.
                     Some(fd) if tcp && self.keep && !listener.managers => kept.push(fd),
+                    Some(fd) if unix && self.keep && !listener.managers => kept_unix.push(fd),
                     _ => {}
                 }
             }
@@ -1454,6 +1463,57 @@ mod tests {
         let (mut served, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
             .await
             .expect("the queued connection yielded")
+            .unwrap();
+        ping_pong(&mut served, &mut client).await;
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_refusal_after_a_signal_hands_the_program_what_a_unix_listener_had_queued() {
+        // As `a_signal_holds_phase_two_for_the_refusal_that_takes_the_queue`,
+        // for a unix listener: a stop's SIGTERM reached the child first
+        // (the process group's), its drain did not refuse; the supervisor's
+        // refusal, come while the program still accepts, removes the file
+        // and takes what was queued meanwhile.
+        use tokio::io::AsyncWriteExt;
+        let dir = std::env::temp_dir().join(format!("lb-stash-late-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("api.sock");
+        let _ = std::fs::remove_file(&path);
+        let socket = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let program = socket.try_clone().unwrap();
+        program.set_nonblocking(true).unwrap();
+        let taken = Listener {
+            name: "api".into(),
+            network: Network::Unix,
+            fd: Some(OwnedFd::from(socket)),
+            taken: true,
+            managers: false,
+            unbound: None,
+        };
+        let listeners = Arc::new(Mutex::new(vec![taken]));
+        // A supervised child's: refusing only when told, keeping copies.
+        let (mut lameduck, phase) = Lameduck::new(listeners, HOUR, false, true);
+        Arc::get_mut(&mut lameduck)
+            .expect("one owner")
+            .handover_wait = HOUR;
+        let file = crate::own_file::OwnFile::of(&path).unwrap();
+        lameduck.socket_files.lock().unwrap().push(file);
+        let listener = crate::UnixListener::new(
+            tokio::net::UnixListener::from_std(program).unwrap(),
+            phase,
+            lameduck.accepted(),
+        );
+        lameduck.begin_on_signal();
+        no_phase_two_for_a_while(&lameduck, "before the order");
+        let mut client = tokio::net::UnixStream::connect(&path).await.unwrap();
+        client.write_all(b"ping").await.unwrap();
+        lameduck.begin_refusing();
+        lameduck.ordered();
+        assert!(!path.exists(), "the refusal removes the file");
+        let (mut served, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
+            .await
+            .expect("the queued connection yielded at the refusal")
             .unwrap();
         ping_pong(&mut served, &mut client).await;
         std::fs::remove_dir_all(&dir).unwrap();
