@@ -30,6 +30,9 @@ pub(crate) struct FolderWatch {
     /// The inotify descriptor, owned by the task: to hand on.
     fd: RawFd,
     removed: mpsc::UnboundedReceiver<()>,
+    /// The folder watched, its device and inode as `stat` gives them;
+    /// `None` when not known (an adopted watch on no folder there).
+    folder: Option<[u64; 2]>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -40,7 +43,7 @@ impl FolderWatch {
         let folder = socket.parent().unwrap_or(Path::new("/"));
         let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)?;
         inotify.add_watch(folder, watched())?;
-        Self::with(inotify, socket)
+        Self::with(inotify, socket, folder_identity(socket))
     }
 
     /// Goes on with the watch a previous image handed over, its
@@ -48,10 +51,14 @@ impl FolderWatch {
     /// the flag is the open file's, set by [`start`](FolderWatch::start)
     /// in that image and kept by the exec.
     pub(crate) fn adopt(fd: OwnedFd, socket: &Path) -> std::io::Result<FolderWatch> {
+        // Known only while its watch is on the folder there now.
+        let on_folder = watched_by(fd.as_raw_fd())
+            .zip(folder_identity(socket))
+            .filter(|(watched, [_, ino])| watched.contains(ino));
         // SAFETY: the previous image handed this descriptor over as its
         // inotify instance's, and no one else owns it.
         let inotify = unsafe { Inotify::from_owned_fd(fd) };
-        Self::with(inotify, socket)
+        Self::with(inotify, socket, on_folder.map(|(_, folder)| folder))
     }
 
     /// The inotify descriptor, for an in-place upgrade to hand on; `None`
@@ -61,8 +68,21 @@ impl FolderWatch {
         (!self.task.is_finished()).then_some(self.fd)
     }
 
-    /// Reads `inotify`'s events for the files of `socket` from now on.
-    fn with(inotify: Inotify, socket: &Path) -> std::io::Result<FolderWatch> {
+    /// Whether this watch is still on the folder of the control socket at
+    /// `socket`: not on one removed since (the supervisor's own lock on it
+    /// keeps the kernel from saying so) or moved away, nor, for an adopted
+    /// one, on one not known.
+    pub(crate) fn still_on_folder_of(&self, socket: &Path) -> bool {
+        !self.task.is_finished() && self.folder.is_some() && folder_identity(socket) == self.folder
+    }
+
+    /// Reads `inotify`'s events for the files of `socket`, in `folder`,
+    /// from now on.
+    fn with(
+        inotify: Inotify,
+        socket: &Path,
+        folder: Option<[u64; 2]>,
+    ) -> std::io::Result<FolderWatch> {
         let names = [socket, &socket.with_extension("lock")]
             .map(|p| p.file_name().unwrap_or_default().to_owned());
         let fd = inotify.as_fd().as_raw_fd();
@@ -89,7 +109,12 @@ impl FolderWatch {
                 }
             }
         });
-        Ok(FolderWatch { fd, removed, task })
+        Ok(FolderWatch {
+            fd,
+            removed,
+            folder,
+            task,
+        })
     }
 
     /// Waits for a removal (settled); never returns if there is none.
@@ -100,50 +125,38 @@ impl FolderWatch {
     }
 }
 
-impl FolderWatch {
-    /// Whether this watch is still on the folder of the control socket at
-    /// `socket` (not on one removed since, or made again); `false` when
-    /// that cannot be told.
-    pub(crate) fn watches_folder_of(&self, socket: &Path) -> bool {
-        let watched = self.raw_fd().and_then(watched_by);
-        let folder = folder_as_watched(socket);
-        watched
-            .zip(folder)
-            .is_some_and(|(watched, folder)| watched.contains(&folder))
-    }
+/// The device and inode of the folder of the control socket at `socket`;
+/// `None` if it cannot be looked at.
+fn folder_identity(socket: &Path) -> Option<[u64; 2]> {
+    let folder = nix::sys::stat::stat(socket.parent().unwrap_or(Path::new("/"))).ok()?;
+    Some([folder.st_dev, folder.st_ino])
 }
 
-/// What the inotify instance `fd` of this process watches, each as its
-/// kernel device number and inode (see [`folder_as_watched`]); `None`
-/// when `/proc/self/fdinfo` cannot be read.
-pub(crate) fn watched_by(fd: RawFd) -> Option<Vec<(u64, u64)>> {
+/// The inodes of what the inotify instance `fd` of this process watches,
+/// from `/proc/self/fdinfo`; `None` when that cannot be read.
+pub(crate) fn watched_by(fd: RawFd) -> Option<Vec<u64>> {
     let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok()?;
     Some(watched_in(&info))
 }
 
-/// The watches an inotify instance's fdinfo, `info`, lists:
-/// `inotify wd:1 ino:2a sdev:800001 mask:…`, the numbers in hex.
-fn watched_in(info: &str) -> Vec<(u64, u64)> {
-    let field = |line: &str, name: &str| {
-        let value = line.split(' ').find_map(|f| f.strip_prefix(name))?;
-        u64::from_str_radix(value, 16).ok()
-    };
+/// The inodes of the watches an inotify instance's fdinfo, `info`, lists:
+/// `inotify wd:1 ino:2a sdev:800001 mask:…`, the numbers in hex. Only the
+/// inode is of use: `sdev` is the superblock's device, which is not what
+/// `stat` says on btrfs, whose subvolumes each have their own.
+fn watched_in(info: &str) -> Vec<u64> {
     (info.lines())
         .filter(|line| line.starts_with("inotify "))
-        .filter_map(|line| Some((field(line, "sdev:")?, field(line, "ino:")?)))
+        .filter_map(|line| {
+            let value = line.split(' ').find_map(|f| f.strip_prefix("ino:"))?;
+            u64::from_str_radix(value, 16).ok()
+        })
         .collect()
 }
 
-/// The folder of the control socket at `socket` as an inotify fdinfo
-/// names it: the kernel's own device number (`major << 20 | minor`, not
-/// `st_dev`'s encoding) and its inode; `None` if it cannot be looked at.
-pub(crate) fn folder_as_watched(socket: &Path) -> Option<(u64, u64)> {
-    let folder = nix::sys::stat::stat(socket.parent().unwrap_or(Path::new("/"))).ok()?;
-    let (major, minor) = (
-        nix::sys::stat::major(folder.st_dev),
-        nix::sys::stat::minor(folder.st_dev),
-    );
-    Some((major << 20 | minor, folder.st_ino))
+/// The inode of the folder of the control socket at `socket`; `None` if
+/// it cannot be looked at.
+pub(crate) fn folder_inode(socket: &Path) -> Option<u64> {
+    folder_identity(socket).map(|[_, ino]| ino)
 }
 
 impl Drop for FolderWatch {
@@ -276,9 +289,9 @@ mod tests {
     #[test]
     fn a_watch_is_read_from_its_fdinfo() {
         let info = "pos:\t0\nflags:\t02004000\nmnt_id:\t15\nino:\t1057\ninotify wd:1 ino:2a sdev:800001 mask:600 ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:2a00000000000000\n";
-        assert_eq!(watched_in(info), [(0x800001, 0x2a)]);
+        assert_eq!(watched_in(info), [0x2a]);
         // Watching nothing: the folder it watched went.
-        assert_eq!(watched_in("pos:\t0\n"), []);
+        assert!(watched_in("pos:\t0\n").is_empty());
     }
 
     #[tokio::test]
@@ -288,11 +301,20 @@ mod tests {
         std::fs::create_dir_all(&folder).unwrap();
         let socket = folder.join("svc.sock");
         let watch = FolderWatch::start(&socket).unwrap();
-        assert!(watch.watches_folder_of(&socket));
-        // Removed, and made again: another folder at the same path.
+        assert!(watch.still_on_folder_of(&socket));
+        // Held open, as the supervisor's lock on it does: the kernel says
+        // nothing of its removal while it is.
+        let held = std::fs::File::open(&folder).unwrap();
         std::fs::remove_dir(&folder).unwrap();
+        assert!(!watch.still_on_folder_of(&socket), "removed");
         std::fs::create_dir(&folder).unwrap();
-        assert!(!watch.watches_folder_of(&socket));
+        assert!(!watch.still_on_folder_of(&socket), "another at its path");
+        drop(held);
+        // Adopted: known while its watch is on the folder there.
+        let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK).unwrap();
+        inotify.add_watch(&folder, watched()).unwrap();
+        let adopted = FolderWatch::adopt(OwnedFd::from(inotify), &socket).unwrap();
+        assert!(adopted.still_on_folder_of(&socket));
         let _ = std::fs::remove_dir_all(&base);
     }
 

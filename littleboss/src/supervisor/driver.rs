@@ -930,7 +930,7 @@ impl Io {
             match FolderWatch::start(&path) {
                 Ok(watch) => self.watch = Some(watch),
                 Err(_) => {
-                    let on = |w: &FolderWatch| w.watches_folder_of(&path);
+                    let on = |w: &FolderWatch| w.still_on_folder_of(&path);
                     self.watch = self.watch.take().filter(on);
                 }
             }
@@ -995,7 +995,7 @@ impl Io {
         if let Some(lock) = hold_folder(&path) {
             self.folder_lock = Some(lock);
         }
-        let held = self.watch.take().filter(|w| w.watches_folder_of(&path));
+        let held = self.watch.take().filter(|w| w.still_on_folder_of(&path));
         self.watch = watch_folder(&path, held.is_some()).or(held);
         match served {
             Some(Ok(())) => log!(

@@ -470,10 +470,11 @@ fn inotify_or_let_go(fd: OwnedFd, socket: &std::path::Path) -> Option<OwnedFd> {
         let link = link.to_string_lossy();
         link.starts_with("anon_inode:") && link.contains("inotify")
     };
-    use crate::control::watch::{folder_as_watched, watched_by};
+    use crate::control::watch::{folder_inode, watched_by};
     // One that watches nothing is taken as ours: the folder it watched
-    // was removed, which its queue tells; so is one whose folder is gone.
-    let elsewhere = match (watched_by(fd.as_raw_fd()), folder_as_watched(socket)) {
+    // was removed, which its queue tells; so is one whose folder is gone,
+    // and one whose watches cannot be read.
+    let elsewhere = match (watched_by(fd.as_raw_fd()), folder_inode(socket)) {
         (Some(watched), Some(folder)) => !watched.is_empty() && !watched.contains(&folder),
         _ => false,
     };
