@@ -217,10 +217,11 @@ pub(super) struct Io {
     /// Tells when the control socket's files were removed (`None` if
     /// inotify could not be had).
     pub watch: Option<FolderWatch>,
-    /// When the control socket's files could not be made again and their
-    /// folder cannot be watched (a parent of it gone): how long the last
-    /// wait was, and when to try again.
-    remake_retry: Option<(Duration, Instant)>,
+    /// When the control socket's files could not be made again, or their
+    /// new socket not served: when to try again, watched or not (the one
+    /// that took the path may die without freeing it, which no event
+    /// tells).
+    remake_retry: Option<Retry>,
     pub origin_ns: u64,
     /// An upgrade the machine asked for, done once the other effects are.
     upgrade: Option<(ChildId, u32, FileId)>,
@@ -415,7 +416,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     let first = backlog.pop_front().expect("the tick was just queued");
                     first.into_event(&mut io, &machine)
                 }
-                () = removed(&mut io.watch, io.remake_retry.map(|(_, at)| at)) => {
+                () = removed(&mut io.watch, io.remake_retry) => {
                     io.remake_control();
                     effects = Vec::new();
                     continue;
@@ -447,15 +448,38 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
 /// longest (each doubles it).
 const REMAKE_RETRY: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
 
+/// When the control socket's files are tried again, having failed.
+#[derive(Debug, Clone, Copy)]
+struct Retry {
+    /// The wait before this try (each doubles it).
+    wait: Duration,
+    at: Instant,
+    /// Only the timer brings it, not the watch: the supervisor removed
+    /// the socket it could not serve, and the watch would wake at that.
+    timer_only: bool,
+}
+
+impl Retry {
+    fn after(wait: Duration, timer_only: bool) -> Retry {
+        let at = Instant::now() + wait;
+        Retry {
+            wait,
+            at,
+            timer_only,
+        }
+    }
+}
+
 /// Waits until `watch` (if any) tells that the control socket's files
-/// were removed, or until `retry_at` (if any), whichever comes first.
-async fn removed(watch: &mut Option<FolderWatch>, retry_at: Option<Instant>) {
+/// were removed, or until `retry` (if any) is due, whichever comes first.
+async fn removed(watch: &mut Option<FolderWatch>, retry: Option<Retry>) {
+    let retry_at = retry.map(|r| r.at);
     match watch {
-        Some(watch) => tokio::select! {
+        Some(watch) if !retry.is_some_and(|r| r.timer_only) => tokio::select! {
             () = watch.removed() => {}
             () = sleep_until(retry_at) => {}
         },
-        None => sleep_until(retry_at).await,
+        _ => sleep_until(retry_at).await,
     }
 }
 
@@ -907,7 +931,7 @@ impl Io {
     /// of the service does not run a second one. Returns whether it made
     /// them (the folder is then locked and watched anew).
     fn remake_control(&mut self) -> bool {
-        let failing = self.remake_retry.take().map(|(wait, _)| wait);
+        let failing = self.remake_retry.take().map(|retry| retry.wait);
         let path = self.control_path.clone();
         let remake = |io: &mut Io| {
             let remade = server::remake(&path, &io.name, &io.lock, io.control_file.as_ref());
@@ -945,7 +969,7 @@ impl Io {
                 // one that took the path may die without freeing it (its
                 // files left behind), which no event tells.
                 let wait = failing.map_or(REMAKE_RETRY.0, |w| (w * 2).min(REMAKE_RETRY.1));
-                self.remake_retry = Some((wait, Instant::now() + wait));
+                self.remake_retry = Some(Retry::after(wait, false));
                 if failing.is_some() {
                     return false;
                 }
@@ -1005,7 +1029,8 @@ impl Io {
             Some(Err(e)) => {
                 // On the retry timer, not the watch: there may be none.
                 let wait = failing.map_or(REMAKE_RETRY.0, |w| (w * 2).min(REMAKE_RETRY.1));
-                self.remake_retry = Some((wait, Instant::now() + wait));
+                // Its file was removed just now: the watch would wake at that.
+                self.remake_retry = Some(Retry::after(wait, true));
                 log!(
                     "the control socket {} was removed, and its new one cannot be served: {e}; trying again in {wait:?}",
                     path.display()
