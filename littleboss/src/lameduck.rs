@@ -1430,16 +1430,22 @@ mod tests {
         assert!(lameduck.accepted().all_closed());
     }
 
-    #[tokio::test]
-    async fn a_refusal_hands_the_program_what_a_unix_listener_had_queued() {
-        use tokio::io::AsyncWriteExt;
-        let dir = std::env::temp_dir().join(format!("lb-stash-{}", std::process::id()));
+    /// A taken unix listener at `api.sock` in a new folder `dir` of the
+    /// temporary folder, its path, and the program's own handle on it, as
+    /// `Context::unix` leaves it.
+    fn taken_unix(
+        dir: &str,
+    ) -> (
+        super::Listeners,
+        std::path::PathBuf,
+        std::os::unix::net::UnixListener,
+    ) {
+        let dir = std::env::temp_dir().join(format!("{dir}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("api.sock");
         let _ = std::fs::remove_file(&path);
         let socket = std::os::unix::net::UnixListener::bind(&path).unwrap();
         let program = socket.try_clone().unwrap();
-        // As `Context::unix` leaves it.
         program.set_nonblocking(true).unwrap();
         let taken = Listener {
             name: "api".into(),
@@ -1449,7 +1455,13 @@ mod tests {
             managers: false,
             unbound: None,
         };
-        let listeners = Arc::new(Mutex::new(vec![taken]));
+        (Arc::new(Mutex::new(vec![taken])), path, program)
+    }
+
+    #[tokio::test]
+    async fn a_refusal_hands_the_program_what_a_unix_listener_had_queued() {
+        use tokio::io::AsyncWriteExt;
+        let (listeners, path, program) = taken_unix("lb-stash");
         let (lameduck, phase) = Lameduck::new(listeners, HOUR, true, false);
         let listener = crate::UnixListener::new(
             tokio::net::UnixListener::from_std(program).unwrap(),
@@ -1465,7 +1477,7 @@ mod tests {
             .expect("the queued connection yielded")
             .unwrap();
         ping_pong(&mut served, &mut client).await;
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
     #[tokio::test]
@@ -1476,22 +1488,7 @@ mod tests {
         // refusal, come while the program still accepts, removes the file
         // and takes what was queued meanwhile.
         use tokio::io::AsyncWriteExt;
-        let dir = std::env::temp_dir().join(format!("lb-stash-late-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("api.sock");
-        let _ = std::fs::remove_file(&path);
-        let socket = std::os::unix::net::UnixListener::bind(&path).unwrap();
-        let program = socket.try_clone().unwrap();
-        program.set_nonblocking(true).unwrap();
-        let taken = Listener {
-            name: "api".into(),
-            network: Network::Unix,
-            fd: Some(OwnedFd::from(socket)),
-            taken: true,
-            managers: false,
-            unbound: None,
-        };
-        let listeners = Arc::new(Mutex::new(vec![taken]));
+        let (listeners, path, program) = taken_unix("lb-stash-late");
         // A supervised child's: refusing only when told, keeping copies.
         let (mut lameduck, phase) = Lameduck::new(listeners, HOUR, false, true);
         Arc::get_mut(&mut lameduck)
@@ -1516,7 +1513,7 @@ mod tests {
             .expect("the queued connection yielded at the refusal")
             .unwrap();
         ping_pong(&mut served, &mut client).await;
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
     #[tokio::test]
