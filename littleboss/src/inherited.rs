@@ -202,6 +202,17 @@ pub(crate) fn replaced_since_start(fd: RawFd) -> bool {
         .is_some_and(|taken| replaced(&taken.across_exec, fd))
 }
 
+/// Whether descriptor `fd` was open across exec as the binary started, as
+/// everything a previous image hands over is. One that was not, but is
+/// open now, is a file the program's code before `run` opened at a number
+/// the previous image closed (or left close-on-exec, going back): not
+/// what was handed over. Not known (nothing recorded): yes.
+pub(crate) fn open_across_exec_at_start(fd: RawFd) -> bool {
+    TAKEN
+        .get()
+        .is_none_or(|taken| taken.across_exec.iter().any(|(at, _)| *at == fd))
+}
+
 /// Whether `fd` is open and another file than `recorded` says it was.
 fn replaced(recorded: &[(RawFd, Option<FileIdentity>)], fd: RawFd) -> bool {
     let then = recorded.iter().find(|(at, _)| *at == fd).and_then(|r| r.1);

@@ -469,7 +469,20 @@ fn closes_listeners_gone_back_from(
     suffix: &str,
     env: &[(&str, &str)],
 ) -> (Service, std::net::SocketAddr, i32, String) {
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_closes_listeners"));
+    gone_back_from(
+        Service::new(env!("CARGO_BIN_EXE_closes_listeners")),
+        suffix,
+        env,
+    )
+}
+
+/// As `closes_listeners_gone_back_from`, for `svc` (a copy of
+/// `closes_listeners`, named as its first binary should be).
+fn gone_back_from(
+    mut svc: Service,
+    suffix: &str,
+    env: &[(&str, &str)],
+) -> (Service, std::net::SocketAddr, i32, String) {
     let port = tests::free_port();
     let env: Vec<(&str, &dyn AsRef<std::ffi::OsStr>)> = (env.iter())
         .map(|(key, value)| (*key, value as &dyn AsRef<std::ffi::OsStr>))
@@ -531,6 +544,30 @@ fn a_listener_a_new_image_replaced_before_failing_is_not_taken_back_for_one() {
     // Said by the new image, then by the old one, its own gone too.
     let out = (svc.output).wait_for_count("the supervisor holds it no more", 2);
     back_holding_no_listener(svc, pid, addr, &out);
+}
+
+#[test]
+fn a_number_a_failed_new_image_closed_is_not_taken_back_for_what_the_old_one_opened_there() {
+    // As above, and the image gone back to runs code before `run` that
+    // opens sockets of its own, at the lowest free numbers: the listener's
+    // among them, which the new image closed. Open now, but not across
+    // the exec: the program's, not the listener handed over.
+    let mut first = Service::new(env!("CARGO_BIN_EXE_closes_listeners"));
+    let fills = first.dir.path().join("closes_listeners-fills");
+    tests::copy_binary(&first.bin, &fills);
+    first.bin = fills;
+    let (mut svc, addr, pid, said) = gone_back_from(first, "-closes-exits", &[]);
+    assert!(said.contains("its code before `run` exited"), "{said}");
+    let out = svc.output.wait_for("the supervisor holds it no more");
+    let port = addr.port();
+    let lost = format!("listener 127.0.0.1:{port} was not handed over: fd ");
+    assert!(out.contains(&lost), "{out}");
+    assert_eq!(exe(pid), svc.bin, "{out}");
+    // Its child serves on with the socket it has.
+    let serving = serving_pid(&svc);
+    let greeting = read_greeting(addr).unwrap();
+    assert_eq!(greeting.trim(), format!("closes_listeners {serving}"));
+    svc.stop_expecting(0);
 }
 
 #[test]

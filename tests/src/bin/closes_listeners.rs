@@ -7,9 +7,13 @@
 //! there instead (a metrics endpoint, say); named `-closes-exits`, a
 //! supervisor's image of it then exits 3, before `run` (as one whose own
 //! flag parsing refuses the command line might): the previous image takes
-//! the state back. Serves `closes_listeners PID`.
+//! the state back. Named `-fills`, its code before `run` puts a
+//! listening socket of its own at every free number below the highest
+//! open one (as a program opening files at start takes the lowest free
+//! numbers): in an image gone back to, those a failed new image closed.
+//! Serves `closes_listeners PID`.
 
-use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{SockaddrLike, SockaddrStorage, getsockname, getsockopt, sockopt};
 
@@ -46,9 +50,39 @@ fn replace_inherited_tcp_listeners(own: impl Fn() -> std::io::Result<OwnedFd>) {
     }
 }
 
+/// Puts a listening socket of its own (close-on-exec) at every free
+/// number above stderr and below the highest open descriptor.
+fn fill_gaps_with_own_listeners() {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let open: Vec<RawFd> = dir
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    let highest = open.iter().copied().max().unwrap_or(0);
+    for fd in (3..highest).filter(|fd| !open.contains(fd)) {
+        let Ok(own) = std::net::TcpListener::bind("127.0.0.1:0") else {
+            continue;
+        };
+        let own = OwnedFd::from(own);
+        if own.as_raw_fd() == fd {
+            std::mem::forget(own);
+            continue;
+        }
+        // SAFETY: `fd` is free (nothing was open there); the socket put
+        // there is never closed.
+        let mut at = unsafe { OwnedFd::from_raw_fd(fd) };
+        let _ = nix::unistd::dup3(own.as_fd(), &mut at, nix::fcntl::OFlag::O_CLOEXEC);
+        std::mem::forget(at);
+    }
+}
+
 fn main() {
     let exe = std::env::current_exe().unwrap_or_default();
     let exe = exe.to_string_lossy();
+    if exe.ends_with("-fills") {
+        fill_gaps_with_own_listeners();
+    }
     if exe.ends_with("-closes") {
         replace_inherited_tcp_listeners(|| Ok(std::fs::File::open("/dev/null")?.into()));
     }
