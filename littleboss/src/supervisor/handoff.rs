@@ -166,6 +166,15 @@ pub(crate) enum HandoffError {
         /// What it held: "the handed-over state", "the previous binary".
         what: &'static str,
     },
+    /// One of the two is open, but another file than the one handed over:
+    /// the new binary's code before `run` closed it and opened its own
+    /// there (or, in an image gone back to, opened its own at a number
+    /// the failed image had closed).
+    Replaced {
+        fd: RawFd,
+        /// As for `NotOpen`.
+        what: &'static str,
+    },
     /// The memfd cannot be read.
     Read(io::Error),
     /// Not JSON of a handoff.
@@ -183,6 +192,7 @@ impl HandoffError {
             HandoffError::Read(_) => false,
             HandoffError::BadVariable(_)
             | HandoffError::NotOpen { .. }
+            | HandoffError::Replaced { .. }
             | HandoffError::Corrupt(_)
             | HandoffError::Version { .. } => true,
         }
@@ -198,6 +208,10 @@ impl std::fmt::Display for HandoffError {
             HandoffError::NotOpen { fd, what } => write!(
                 f,
                 "descriptor {fd}, {what}, is not open: did this binary's code before `run` close it?"
+            ),
+            HandoffError::Replaced { fd, what } => write!(
+                f,
+                "descriptor {fd}, {what}, is another file than the one handed over: did code before `run` close it and open a file of its own there?"
             ),
             HandoffError::Read(e) => write!(f, "cannot read the handed-over state: {e}"),
             HandoffError::Corrupt(e) => write!(f, "the handed-over state is corrupt: {e}"),
@@ -216,6 +230,7 @@ impl std::error::Error for HandoffError {
             HandoffError::Corrupt(e) => Some(e),
             HandoffError::BadVariable(_)
             | HandoffError::NotOpen { .. }
+            | HandoffError::Replaced { .. }
             | HandoffError::Version { .. } => None,
         }
     }
@@ -370,8 +385,17 @@ pub(crate) unsafe fn take(value: &str) -> Result<(OwnedFd, OwnedFd), HandoffErro
     if let Some((fd, what)) = named.into_iter().find(|(fd, _)| !open(*fd)) {
         return Err(HandoffError::NotOpen { fd, what });
     }
-    // SAFETY: both are open (just checked), distinct, and the caller
-    // guarantees nothing else owns them.
+    // Not the program's file at that number: read as the state, or run
+    // as the way back, it would be taken for what it is not.
+    let replaced = |fd: RawFd| {
+        crate::inherited::replaced_since_start(fd)
+            || !crate::inherited::open_across_exec_at_start(fd)
+    };
+    if let Some((fd, what)) = named.into_iter().find(|(fd, _)| replaced(*fd)) {
+        return Err(HandoffError::Replaced { fd, what });
+    }
+    // SAFETY: both are open and what was handed over (just checked),
+    // distinct, and the caller guarantees nothing else owns them.
     Ok(unsafe { (OwnedFd::from_raw_fd(memfd), OwnedFd::from_raw_fd(previous)) })
 }
 
