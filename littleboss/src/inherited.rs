@@ -42,6 +42,10 @@ struct Taken {
     /// it: not a file the program's code before `run` opened at a number
     /// it closed.
     across_exec: Vec<(RawFd, Option<FileIdentity>)>,
+    /// Whether `across_exec` is the whole of them: the listing of open
+    /// descriptors could be read (not in a child, which records only its
+    /// channel).
+    listed: bool,
     /// The socket activation variables, when they named this process.
     activation: Option<Activation>,
 }
@@ -90,18 +94,22 @@ extern "C" fn take_at_start() {
             let _ = TAKEN.set(Taken {
                 vars,
                 across_exec: Vec::new(),
+                listed: false,
                 activation,
             });
         }
         return;
     }
+    let mut listed = false;
     let across_exec = if vars[0].is_some() {
         // A new image (`FAILED_VAR` unset: not one gone back to) whose
         // program exits before `run` gives the state back.
         if vars[1].is_none() {
             crate::supervisor::go_back_should_the_program_exit();
         }
-        close_on_exec(&open_fds())
+        let open = open_fds_listed();
+        listed = open.is_some();
+        close_on_exec(&open.unwrap_or_default())
     } else {
         // Only ours: a marker copied from elsewhere names another's fd 3.
         let parent = nix::unistd::getppid().as_raw();
@@ -125,6 +133,7 @@ extern "C" fn take_at_start() {
     let _ = TAKEN.set(Taken {
         vars,
         across_exec,
+        listed,
         activation,
     });
 }
@@ -202,15 +211,18 @@ pub(crate) fn replaced_since_start(fd: RawFd) -> bool {
         .is_some_and(|taken| replaced(&taken.across_exec, fd))
 }
 
-/// Whether descriptor `fd` was open across exec as the binary started, as
-/// everything a previous image hands over is. One that was not, but is
-/// open now, is a file the program's code before `run` opened at a number
-/// the previous image closed (or left close-on-exec, going back): not
-/// what was handed over. Not known (nothing recorded): yes.
-pub(crate) fn open_across_exec_at_start(fd: RawFd) -> bool {
-    TAKEN
-        .get()
-        .is_none_or(|taken| taken.across_exec.iter().any(|(at, _)| *at == fd))
+/// Whether descriptor `fd` is open now but was not open across exec as
+/// the binary started, as everything a previous image hands over is: a
+/// file the program's code before `run` opened at a number the previous
+/// image closed (or left close-on-exec, going back), not what was handed
+/// over. Not known (nothing recorded, or the listing at start could not
+/// be read): no.
+pub(crate) fn opened_since_start(fd: RawFd) -> bool {
+    TAKEN.get().is_some_and(|taken| {
+        taken.listed
+            && !taken.across_exec.iter().any(|(at, _)| *at == fd)
+            && file_identity(fd).is_some()
+    })
 }
 
 /// Whether `fd` is open and another file than `recorded` says it was.
@@ -242,13 +254,18 @@ fn still_as_handed(recorded: &[(RawFd, Option<FileIdentity>)]) -> Vec<RawFd> {
 /// This process's open descriptors above stderr (the listing's own among
 /// them, closed by the time it is returned).
 pub(crate) fn open_fds() -> Vec<RawFd> {
-    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
-        return Vec::new();
-    };
-    dir.flatten()
+    open_fds_listed().unwrap_or_default()
+}
+
+/// As [`open_fds`]; `None` when the listing cannot be read.
+fn open_fds_listed() -> Option<Vec<RawFd>> {
+    let dir = std::fs::read_dir("/proc/self/fd").ok()?;
+    let fds = dir
+        .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse().ok())
         .filter(|fd| *fd > 2)
-        .collect()
+        .collect();
+    Some(fds)
 }
 
 /// Marks each of `fds` close-on-exec; returns those that were not.

@@ -388,8 +388,7 @@ pub(crate) unsafe fn take(value: &str) -> Result<(OwnedFd, OwnedFd), HandoffErro
     // Not the program's file at that number: read as the state, or run
     // as the way back, it would be taken for what it is not.
     let replaced = |fd: RawFd| {
-        crate::inherited::replaced_since_start(fd)
-            || !crate::inherited::open_across_exec_at_start(fd)
+        crate::inherited::replaced_since_start(fd) || crate::inherited::opened_since_start(fd)
     };
     if let Some((fd, what)) = named.into_iter().find(|(fd, _)| replaced(*fd)) {
         return Err(HandoffError::Replaced { fd, what });

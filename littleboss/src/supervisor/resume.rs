@@ -314,7 +314,7 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
         // Nor one not open across exec as this image started (closed by
         // the image before, which went back to this one): what is open
         // there now is the program's.
-        if !crate::inherited::open_across_exec_at_start(fd) {
+        if crate::inherited::opened_since_start(fd) {
             return Err(crate::fdpass::AdoptError::Replaced { fd });
         }
         // SAFETY: the previous image named each descriptor once, for us,
