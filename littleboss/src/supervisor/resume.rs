@@ -338,7 +338,10 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
         }
     };
     let lock = adopt(handoff.lock)
-        .map_err(|e| (e.to_string(), fails_again(&e)))
+        .map_err(|e| {
+            let why = format!("the service lock was not handed over: {e}");
+            (why, fails_again(&e))
+        })
         .and_then(|fd| {
             ServiceLock::resume(fd, handoff.lock_path.clone()).map_err(|e| {
                 // Only the kernel out of lock records (ENOLCK), or a
@@ -350,14 +353,15 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
                         ..
                     }
                 );
-                (e.to_string(), !passing)
+                let why = format!("the service lock was handed over, but not held again: {e}");
+                (why, !passing)
             })
         });
     let lock = match lock {
         Ok(lock) => lock,
-        Err((e, ours)) => {
+        Err(failed) => {
             let _ = (control.into_raw_fd(), control_fd.into_raw_fd());
-            return Err((format!("the service lock was not handed over: {e}"), ours));
+            return Err(failed);
         }
     };
     let mut sockets = std::collections::HashMap::new();
