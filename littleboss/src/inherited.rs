@@ -202,26 +202,20 @@ pub(crate) fn var(name: &str) -> Option<OsString> {
     taken.or_else(|| std::env::var_os(name))
 }
 
-/// Whether descriptor `fd`, open across exec as the binary started, is
-/// another file now: closed since and something else opened at its
-/// number. (Closed, or not open across exec then: no.)
-pub(crate) fn replaced_since_start(fd: RawFd) -> bool {
-    TAKEN
-        .get()
-        .is_some_and(|taken| replaced(&taken.across_exec, fd))
-}
-
-/// Whether descriptor `fd` is open now but was not open across exec as
-/// the binary started, as everything a previous image hands over is: a
-/// file the program's code before `run` opened at a number the previous
-/// image closed (or left close-on-exec, going back), not what was handed
-/// over. Not known (nothing recorded, or the listing at start could not
-/// be read): no.
-pub(crate) fn opened_since_start(fd: RawFd) -> bool {
+/// Whether descriptor `fd` is open now as another file than a previous
+/// image handed over at that number: one open across exec as the binary
+/// started, closed since and something else opened there; or one not
+/// open across exec then (the previous image closed it, or left it
+/// close-on-exec going back) that the program's code before `run` opened.
+/// Closed: no. Not known (nothing recorded, or the listing at start could
+/// not be read, for the second): no.
+pub(crate) fn not_as_handed(fd: RawFd) -> bool {
     TAKEN.get().is_some_and(|taken| {
-        taken.listed
-            && !taken.across_exec.iter().any(|(at, _)| *at == fd)
-            && file_identity(fd).is_some()
+        let recorded = taken.across_exec.iter().any(|(at, _)| *at == fd);
+        match recorded {
+            true => replaced(&taken.across_exec, fd),
+            false => taken.listed && file_identity(fd).is_some(),
+        }
     })
 }
 

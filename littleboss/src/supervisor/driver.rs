@@ -460,11 +460,13 @@ struct Retry {
 }
 
 impl Retry {
-    fn after(wait: Duration, timer_only: bool) -> Retry {
-        let at = Instant::now() + wait;
+    /// The next try after one that waited `failing` (none: the first
+    /// failure), the wait doubled within [`REMAKE_RETRY`].
+    fn next(failing: Option<Duration>, timer_only: bool) -> Retry {
+        let wait = failing.map_or(REMAKE_RETRY.0, |w| (w * 2).min(REMAKE_RETRY.1));
         Retry {
             wait,
-            at,
+            at: Instant::now() + wait,
             timer_only,
         }
     }
@@ -948,16 +950,9 @@ impl Io {
         if remade.is_err() {
             // Whoever has the path now keeps it. Its folder is watched,
             // then looked at once more: the path coming free (that one's
-            // exit) is seen either way, and brings this one back. Should
-            // no new watch be had (inotify's limits), the one held stays
-            // while it is on the folder there (only files were removed).
-            match FolderWatch::start(&path) {
-                Ok(watch) => self.watch = Some(watch),
-                Err(_) => {
-                    let on = |w: &FolderWatch| w.still_on_folder_of(&path);
-                    self.watch = self.watch.take().filter(on);
-                }
-            }
+            // exit) is seen either way, and brings this one back. (Not
+            // said: this runs again at every retry.)
+            self.watch_anew(&path, false);
             remade = remake(self);
         }
         let remade = match remade {
@@ -968,8 +963,9 @@ impl Io {
                 // Tried again, less and less often, watched or not: the
                 // one that took the path may die without freeing it (its
                 // files left behind), which no event tells.
-                let wait = failing.map_or(REMAKE_RETRY.0, |w| (w * 2).min(REMAKE_RETRY.1));
-                self.remake_retry = Some(Retry::after(wait, false));
+                let retry = Retry::next(failing, false);
+                let wait = retry.wait;
+                self.remake_retry = Some(retry);
                 if failing.is_some() {
                     return false;
                 }
@@ -1012,25 +1008,25 @@ impl Io {
         }
         let served = remade.listener.map(|listener| self.serve_control(listener));
         // The folder may be a new one: locked and watched anew; but for
-        // one that cannot be had (the folder removed again meanwhile, the
-        // user's inotify instances used up), the one held goes on, not
-        // nothing (for the same folder, it still works; a watch on a
-        // folder removed since does not, and goes).
+        // a lock that cannot be had (the folder removed again meanwhile),
+        // the one held goes on, not nothing (for the same folder, it
+        // still works).
         if let Some(lock) = hold_folder(&path) {
             self.folder_lock = Some(lock);
         }
-        let held = self.watch.take().filter(|w| w.still_on_folder_of(&path));
-        self.watch = watch_folder(&path, held.is_some()).or(held);
+        self.watch_anew(&path, true);
         match served {
             Some(Ok(())) => log!(
                 "the control socket {} was removed; made it again",
                 path.display()
             ),
             Some(Err(e)) => {
-                // On the retry timer, not the watch: there may be none.
-                let wait = failing.map_or(REMAKE_RETRY.0, |w| (w * 2).min(REMAKE_RETRY.1));
-                // Its file was removed just now: the watch would wake at that.
-                self.remake_retry = Some(Retry::after(wait, true));
+                // On the retry timer, not the watch: there may be none, and
+                // its file was removed just now, which the watch would wake
+                // at.
+                let retry = Retry::next(failing, true);
+                let wait = retry.wait;
+                self.remake_retry = Some(retry);
                 log!(
                     "the control socket {} was removed, and its new one cannot be served: {e}; trying again in {wait:?}",
                     path.display()
@@ -1045,6 +1041,20 @@ impl Io {
             None => {}
         }
         true
+    }
+
+    /// Watches the folder of the control socket at `path` anew (it may be
+    /// a new folder). Should no new watch be had (inotify's limits), the
+    /// one held goes on while it is still on the folder there (only files
+    /// were removed); one on a folder removed since sees nothing more, and
+    /// goes. `say`: a watch that cannot be had is said.
+    fn watch_anew(&mut self, path: &std::path::Path, say: bool) {
+        let held = self.watch.take().filter(|w| w.still_on_folder_of(path));
+        let new = match say {
+            true => watch_folder(path, held.is_some()),
+            false => FolderWatch::start(path).ok(),
+        };
+        self.watch = new.or(held);
     }
 
     /// Accepts control connections on `listener` from now on, and hands it

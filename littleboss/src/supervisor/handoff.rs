@@ -387,10 +387,10 @@ pub(crate) unsafe fn take(value: &str) -> Result<(OwnedFd, OwnedFd), HandoffErro
     }
     // Not the program's file at that number: read as the state, or run
     // as the way back, it would be taken for what it is not.
-    let replaced = |fd: RawFd| {
-        crate::inherited::replaced_since_start(fd) || crate::inherited::opened_since_start(fd)
-    };
-    if let Some((fd, what)) = named.into_iter().find(|(fd, _)| replaced(*fd)) {
+    let replaced = named
+        .into_iter()
+        .find(|(fd, _)| crate::inherited::not_as_handed(*fd));
+    if let Some((fd, what)) = replaced {
         return Err(HandoffError::Replaced { fd, what });
     }
     // SAFETY: both are open and what was handed over (just checked),

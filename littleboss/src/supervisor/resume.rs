@@ -305,16 +305,9 @@ struct Held {
 /// again (see [`fails_again`]).
 fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
     let adopt = |fd: RawFd| {
-        // Not one the program's code before `run` closed and opened a
-        // file at: that file is the program's (and what was handed over
-        // is gone).
-        if crate::inherited::replaced_since_start(fd) {
-            return Err(crate::fdpass::AdoptError::Replaced { fd });
-        }
-        // Nor one not open across exec as this image started (closed by
-        // the image before, which went back to this one): what is open
-        // there now is the program's.
-        if crate::inherited::opened_since_start(fd) {
+        // Not a file the program's code before `run` opened at that
+        // number: it is the program's (and what was handed over is gone).
+        if crate::inherited::not_as_handed(fd) {
             return Err(crate::fdpass::AdoptError::Replaced { fd });
         }
         // SAFETY: the previous image named each descriptor once, for us,
