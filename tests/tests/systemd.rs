@@ -486,6 +486,45 @@ fn an_orphan_with_some_sockets_activated_refuses_on_its_own_and_keeps_the_manage
     svc.output.wait_closed();
 }
 
+#[test]
+fn a_supervisor_that_exits_with_an_exec_hung_leaves_the_managers_socket_listening() {
+    // A second stop signal ends the supervisor at once, while a reload's
+    // exec hangs (held at the gate): that spawn still holds copies of the
+    // sockets, which the supervisor shuts as it leaves, for they would
+    // listen for nobody; not the one the manager passed, which is the
+    // manager's, and listens for the next instance.
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut svc = Service::new(bin);
+    let gate = svc.dir.path().join("spawn-gate");
+    let sock = format!("-sock={}", svc.dir.path().join("own.sock").display());
+    let args = ["-littleboss=start", &sock, "-port=127.0.0.1:0"];
+    let env = [("LITTLEBOSS_TEST_SPAWN_GATE", gate.as_path())];
+    activated_with(&mut svc, bin, &listener, Some("port"), &args, &env);
+    svc.output.wait_for("serving unix pid=");
+    svc.ready();
+    std::fs::write(&gate, "").unwrap();
+    svc.signal(Signal::SIGHUP);
+    tests::eventually("the reload's exec under way", || {
+        let out = svc.control_with(bin, "status", &["--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        status["binding"].is_object().then_some(())
+    });
+    svc.signal(Signal::SIGTERM);
+    svc.output.wait_for("SIGTERM received: stopping");
+    // Past the window in which a copy of the same signal is the same stop.
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    svc.signal(Signal::SIGTERM);
+    let status = svc.wait_supervisor_exit();
+    assert!(status.code().is_some(), "{status:?}: {}", svc.output.text());
+    std::fs::remove_file(&gate).unwrap();
+    // The manager's socket still listens: a client is queued, not refused.
+    TcpStream::connect_timeout(&addr, DEADLINE)
+        .unwrap_or_else(|e| panic!("{e}: {}", svc.output.text()));
+    drop(listener);
+}
+
 fn activated_echo(mode: &str, name: Option<&str>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();

@@ -330,7 +330,8 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 }
                 // Everything a successor needs is let go of before the last
                 // answers go out: `stop && start` finds it all free.
-                io.leave();
+                let held = &machine.state().held;
+                io.leave(|key| held.get(key).is_some_and(|h| h.activated));
                 for (client, request) in asked {
                     io.answer_after_exit(&mut machine, client, request, now());
                 }
@@ -1090,9 +1091,14 @@ impl Io {
 
     /// Lets go of the listeners, the control socket and, last, the lock
     /// file (still holding the lock: a new start may take over from here).
-    fn leave(&mut self) {
+    /// A socket the service manager passed (`managers`) is only closed,
+    /// whatever copies a spawn given up on still holds: it is the
+    /// manager's, and listens on for the next instance.
+    fn leave(&mut self, managers: impl Fn(&ListenerKey) -> bool) {
         for (key, socket) in self.sockets.drain() {
-            socket.close(key.network);
+            if !managers(&key) {
+                socket.close(key.network);
+            }
         }
         // Only while the path names our socket: a cleaner may have removed
         // both files, and a successor made its own since.
