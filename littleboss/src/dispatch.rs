@@ -6,6 +6,7 @@ use crate::entry::Entry;
 use crate::exit::{USAGE, fail};
 use crate::flags::{self, Mode};
 use crate::log::log;
+use crate::socket_key::{Assigned, one_socket_each};
 
 pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     // Mistakes in the configuration, said where they reach a person: by
@@ -72,6 +73,14 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
         }
         if let Err(e) = dir::check_socket_path(&dir::socket_path(&config.name)) {
             usage(e.to_string());
+        }
+    }
+    // Two listeners on one socket, as `start` and bypass tell it: a
+    // command-line mistake (exit 2), told before the supervisor is asked.
+    if inv.mode == Mode::Reload {
+        let assigned: Vec<Assigned> = inv.listeners.iter().map(Assigned::of).collect();
+        if let Err(e) = one_socket_each(&assigned) {
+            usage(e);
         }
     }
     match inv.mode {

@@ -165,12 +165,12 @@ impl std::fmt::Display for FlagError {
             }
             FlagProblem::MisspeltListener(arg) if arg.ends_with('=') => write!(
                 f,
-                "`{arg}` looks like a mistyped -{flag}=, which littleboss would not act on but pass on to the program (write -{flag}= to turn the listener off, or put the program's own arguments after --)",
+                "`{arg}` looks like a mistyped -{flag}=, which littleboss would not act on but pass on to the program (write -{flag}= to turn the listener off; a flag of the program's own takes its value as the next argument)",
                 arg = arg.escape_debug()
             ),
             FlagProblem::MisspeltListener(arg) => write!(
                 f,
-                "`{arg}` looks like a mistyped -{flag}=ADDR, which littleboss would not act on but pass on to the program (write -{flag}=ADDR)",
+                "`{arg}` looks like a mistyped -{flag}=ADDR, which littleboss would not act on but pass on to the program (write -{flag}=ADDR; a flag of the program's own takes its value as the next argument)",
                 arg = arg.escape_debug()
             ),
             FlagProblem::Misspelt(arg) => write!(
@@ -1050,7 +1050,7 @@ mod tests {
         let e = parse_cmd(&config(), argv(&["p", "-HTTPS=127.0.0.1:8443"])).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "`-HTTPS=127.0.0.1:8443` looks like a mistyped -https=ADDR, which littleboss would not act on but pass on to the program (write -https=ADDR)"
+            "`-HTTPS=127.0.0.1:8443` looks like a mistyped -https=ADDR, which littleboss would not act on but pass on to the program (write -https=ADDR; a flag of the program's own takes its value as the next argument)"
         );
         // Empty, it meant to turn the listener off.
         let e = parse_cmd(&config(), argv(&["p", "-HTTPS="])).unwrap_err();
@@ -1059,7 +1059,7 @@ mod tests {
             e.starts_with("`-HTTPS=` looks like a mistyped -https=,"),
             "{e}"
         );
-        assert!(e.ends_with("after --)"), "{e}");
+        assert!(e.ends_with("as the next argument)"), "{e}");
         // Two words, a program's own switch and its argument: not ours.
         let inv = parse_cmd(&config(), argv(&["p", "-SOCK", "data.txt"])).unwrap();
         assert_eq!(strs(&inv.program_args), ["p", "-SOCK", "data.txt"]);
