@@ -17,7 +17,10 @@ use crate::Context;
 /// A tower layer that adds `Connection: close` to every HTTP/1 response
 /// produced once this program is draining, so each keep-alive connection
 /// ends after its current response and its client reconnects (to the new
-/// child). HTTP/2 responses are left alone: HTTP/2 has GOAWAY instead.
+/// child). HTTP/2 responses are left alone: HTTP/2 has GOAWAY instead; so
+/// is a protocol switch (a `101`, a CONNECT's `2xx` tunnel), which the
+/// program ends its own way. What the response's `Connection` header
+/// named already stays (an `Upgrade` a `426` lists), but `keep-alive`.
 ///
 /// [`serve`](super::serve) and [`serve_service`](super::serve_service)
 /// do better than this layer: they give each connection a close time of
@@ -195,19 +198,38 @@ where
             && !tunnel
             && should_close(ctx.draining_for(), *this.close_time, *this.gap, ctx.grace())
         {
-            response
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-            // To an HTTP/1.0 client that asked for keep-alive, hyper
-            // puts `Connection: keep-alive` in place of this `close` on a
-            // 1.1 response (not on a 1.0 one), and keeps the connection
-            // open.
+            close_connection(response.headers_mut());
+            // To an HTTP/1.0 client that asked for keep-alive, hyper adds
+            // `keep-alive` to this `close` on a 1.1 response (not on a
+            // 1.0 one): a contradiction, which the client may read as
+            // keep-alive.
             if *this.http10 {
                 *response.version_mut() = Version::HTTP_10;
             }
         }
         Poll::Ready(Ok(response))
     }
+}
+
+/// Puts `close` in the `Connection` header, in place of a `keep-alive`,
+/// keeping the other options it names: an `Upgrade` a `426` offers, the
+/// hop-by-hop headers a proxy lists, which the next hop would otherwise
+/// forward.
+fn close_connection(headers: &mut http::HeaderMap) {
+    let mut options: Vec<&str> = (headers.get_all(header::CONNECTION).iter())
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|option| {
+            !option.is_empty()
+                && !option.eq_ignore_ascii_case("keep-alive")
+                && !option.eq_ignore_ascii_case("close")
+        })
+        .collect();
+    options.push("close");
+    let value = HeaderValue::from_str(&options.join(", "))
+        .unwrap_or_else(|_| HeaderValue::from_static("close"));
+    headers.insert(header::CONNECTION, value);
 }
 
 #[cfg(test)]
@@ -229,14 +251,25 @@ mod tests {
     }
 
     async fn connection_header_for(method: http::Method, status: StatusCode) -> Option<String> {
+        let set = (status == StatusCode::SWITCHING_PROTOCOLS).then_some("upgrade");
+        connection_header_set(method, status, set).await
+    }
+
+    /// As [`connection_header`], for a response whose `Connection` header
+    /// the program `set`.
+    async fn connection_header_set(
+        method: http::Method,
+        status: StatusCode,
+        set: Option<&'static str>,
+    ) -> Option<String> {
         let (phase, ctx, _listener, _addr) = crate::http::serve::tests::setup(Duration::ZERO).await;
         phase.send_replace(Phase::Draining(Instant::now()));
         let service = tower::service_fn(move |_: Request<()>| async move {
             let mut response = Response::new(());
             *response.status_mut() = status;
-            if status == StatusCode::SWITCHING_PROTOCOLS {
-                let upgrade = http::HeaderValue::from_static("upgrade");
-                response.headers_mut().insert(header::CONNECTION, upgrade);
+            if let Some(set) = set {
+                let value = http::HeaderValue::from_static(set);
+                response.headers_mut().insert(header::CONNECTION, value);
             }
             Ok::<_, Infallible>(response)
         });
@@ -270,5 +303,21 @@ mod tests {
             connect(StatusCode::FORBIDDEN).await.as_deref(),
             Some("close")
         );
+    }
+
+    #[tokio::test]
+    async fn draining_adds_close_to_what_the_response_named_in_place_of_keep_alive() {
+        let get = http::Method::GET;
+        let set = |status, value| connection_header_set(get.clone(), status, Some(value));
+        // A 426 offers its upgrade still.
+        let offered = set(StatusCode::UPGRADE_REQUIRED, "Upgrade").await;
+        assert_eq!(offered.as_deref(), Some("Upgrade, close"));
+        // A proxy's hop-by-hop headers stay named.
+        let hops = set(StatusCode::OK, "X-Hop, keep-alive").await;
+        assert_eq!(hops.as_deref(), Some("X-Hop, close"));
+        let said = set(StatusCode::OK, "Keep-Alive").await;
+        assert_eq!(said.as_deref(), Some("close"));
+        let twice = set(StatusCode::OK, "close").await;
+        assert_eq!(twice.as_deref(), Some("close"));
     }
 }
