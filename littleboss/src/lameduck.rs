@@ -228,6 +228,11 @@ impl Lameduck {
     /// refuse, which comes only when none serves).
     fn begin_phase_one(self: &Arc<Self>, refuse: bool, signalled: bool, sibling_may_serve: bool) {
         let _beginning = self.beginning.lock().unwrap_or_else(|e| e.into_inner());
+        // Draining's clock starts as it is told, before the queues are
+        // taken (thousands of accepts under load): the supervisor's kill
+        // clock started before it told, and the helpers' bound, counted
+        // from here, must end before it.
+        let since = Instant::now();
         // Stream listeners (TCP, unix) have connections that may not have
         // spoken yet: they get the grace.
         let mut any_stream = false;
@@ -353,7 +358,6 @@ impl Lameduck {
         }
         drop(to_stash);
         drop(handing);
-        let since = Instant::now();
         let began = self.phase.send_if_modified(|phase| {
             let serving = *phase == Phase::Serving;
             if serving {
