@@ -3,13 +3,16 @@
 //! stopping, alive (the watchdog), or what it is doing (the status line).
 //!
 //! Each notification is one datagram of newline-separated `KEY=value`
-//! lines, sent to the unix socket named by `$NOTIFY_SOCKET`. Failing to
+//! lines, sent to the unix socket named by `$NOTIFY_SOCKET`, through a
+//! socket connected to it as the supervisor starts: a chroot or a mount
+//! namespace `supervisor_init` enters does not lose the manager. Failing to
 //! send never affects the service: the first failure is logged, and every
 //! failure of a state change (READY, RELOADING, STOPPING); a status line
 //! or watchdog ping lost again is not.
 
 use std::ffi::OsStr;
 use std::io;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
@@ -37,6 +40,12 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 #[derive(Debug)]
 pub(crate) struct Notifier {
     addr: SocketAddr,
+    /// A socket connected to `addr` as the supervisor started (close-on-
+    /// exec; handed on across an in-place upgrade): what is sent goes to
+    /// the socket that was there then, whatever the path names since.
+    /// `None` when it could not be connected; each send then looks the
+    /// path up.
+    connected: Option<UnixDatagram>,
     /// `$NOTIFY_SOCKET` as it was, to hand on across an in-place upgrade.
     socket_var: std::ffi::OsString,
     watchdog: Option<Duration>,
@@ -111,39 +120,55 @@ impl Notifier {
             log!("{e}; not sending watchdog pings");
             None
         });
+        let connected = connect(&addr);
         Some(Notifier {
             watchdog,
             socket_var: socket?.to_owned(),
+            connected,
             ..Notifier::to_socket_addr(addr)
         })
     }
 
     /// What a supervisor that re-executes itself hands on: `$NOTIFY_SOCKET`
-    /// and the ping interval (the variables are gone from its environment).
+    /// and the ping interval (the variables are gone from its environment),
+    /// and the connected socket by [`connected_fd`](Notifier::connected_fd).
     ///
     /// ```ignore
     /// let (socket, ping_usec) = notifier.handoff();
-    /// let again = Notifier::resume(&socket, ping_usec);
+    /// let again = Notifier::resume(&socket, ping_usec, None);
     /// ```
     pub(crate) fn handoff(&self) -> (std::ffi::OsString, Option<u64>) {
         let usec = self.watchdog.map(|w| w.as_micros() as u64);
         (self.socket_var.clone(), usec)
     }
 
-    /// The notifier [`Notifier::handoff`] described.
-    pub(crate) fn resume(socket: &OsStr, ping_usec: Option<u64>) -> Option<Notifier> {
+    /// The notifier [`Notifier::handoff`] described, sending through
+    /// `connected` (the one handed over) if there is one.
+    pub(crate) fn resume(
+        socket: &OsStr,
+        ping_usec: Option<u64>,
+        connected: Option<OwnedFd>,
+    ) -> Option<Notifier> {
         let addr = parse_socket(socket).ok()??;
         Some(Notifier {
             watchdog: ping_usec.map(Duration::from_micros),
             socket_var: socket.to_owned(),
+            connected: connected.map(UnixDatagram::from),
             ..Notifier::to_socket_addr(addr)
         })
+    }
+
+    /// The connected socket's descriptor, to hand over across an
+    /// in-place upgrade.
+    pub(crate) fn connected_fd(&self) -> Option<RawFd> {
+        self.connected.as_ref().map(AsRawFd::as_raw_fd)
     }
 
     /// A notifier for the socket at `addr`, without a watchdog.
     pub(crate) fn to_socket_addr(addr: SocketAddr) -> Notifier {
         Notifier {
             addr,
+            connected: None,
             socket_var: Default::default(),
             watchdog: None,
             failed: AtomicBool::new(false),
@@ -209,11 +234,28 @@ impl Notifier {
     }
 
     fn try_send(&self, text: &str) -> io::Result<()> {
+        if let Some(socket) = &self.connected {
+            match socket.send(text.as_bytes()) {
+                Ok(_) => return Ok(()),
+                // That socket is closed: sent to whatever the path names.
+                Err(e) if e.raw_os_error() == Some(nix::libc::ECONNREFUSED) => {}
+                Err(e) => return Err(e),
+            }
+        }
         let socket = UnixDatagram::unbound()?;
         socket.set_write_timeout(Some(SEND_TIMEOUT))?;
         socket.send_to_addr(text.as_bytes(), &self.addr)?;
         Ok(())
     }
+}
+
+/// A socket connected to `addr`, bounded as every send is; `None` if it
+/// cannot be had (nothing listens there yet, say).
+fn connect(addr: &SocketAddr) -> Option<UnixDatagram> {
+    let socket = UnixDatagram::unbound().ok()?;
+    socket.connect_addr(addr).ok()?;
+    socket.set_write_timeout(Some(SEND_TIMEOUT)).ok()?;
+    Some(socket)
 }
 
 /// Why a notification variable cannot be used: `$NOTIFY_SOCKET` (no
@@ -446,7 +488,7 @@ mod tests {
         let n = Notifier::from_values(Some(os("@notify")), Some(os("1")), None, 7);
         let (socket, usec) = n.expect("a notifier").handoff();
         assert_eq!(usec, Some(0));
-        let again = Notifier::resume(&socket, usec);
+        let again = Notifier::resume(&socket, usec, None);
         assert_eq!(watchdog(again), Some(Duration::from_millis(1)));
         // A bad watchdog value costs the watchdog, not the notifier.
         let n = Notifier::from_values(Some(os("@notify")), Some(os("soon")), None, 7);
@@ -527,6 +569,38 @@ mod tests {
         let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
         let (socket, notifier) = manager(&addr);
         sends_every_message(&socket, &notifier);
+    }
+
+    #[test]
+    fn sends_to_the_socket_it_connected_to_whatever_its_path_names_since() {
+        let dir = std::env::temp_dir().join(format!("lb-notify-moved-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("notify");
+        let manager = UnixDatagram::bind(&path).unwrap();
+        manager
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let notifier = Notifier::from_values(Some(path.as_os_str()), None, None, 7).unwrap();
+        // Out of sight (a chroot, a mount namespace): heard all the same.
+        std::fs::rename(&path, dir.join("moved")).unwrap();
+        notifier.ready();
+        assert_eq!(recv(&manager), "READY=1");
+        // So is the notifier its socket is handed to (an upgrade's).
+        let (socket, _) = notifier.handoff();
+        let handed = notifier.connected.as_ref().unwrap().try_clone().unwrap();
+        let upgraded = Notifier::resume(&socket, None, Some(OwnedFd::from(handed))).unwrap();
+        upgraded.reloading();
+        assert!(recv(&manager).starts_with("RELOADING=1"));
+        // That socket closed, and another made at the path: sent there.
+        drop(manager);
+        let again = UnixDatagram::bind(&path).unwrap();
+        again
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        upgraded.stopping();
+        assert_eq!(recv(&again), "STOPPING=1");
+        assert!(!upgraded.failed.load(Ordering::Relaxed));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

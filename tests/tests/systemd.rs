@@ -280,6 +280,36 @@ fn the_watchdog_is_pinged_just_before_an_upgrade_in_place() {
 }
 
 #[test]
+fn the_manager_is_heard_after_its_socket_path_is_gone_and_an_upgrade_in_place() {
+    // The path is looked up once, as the supervisor starts: moved away
+    // (as a chroot `supervisor_init` enters hides it), the manager still
+    // hears every state change, from the image an upgrade brings too.
+    let (svc, manager) = managed();
+    manager.collect_until("READY=1");
+    let socket = svc.dir.path().join("notify.sock");
+    std::fs::rename(&socket, svc.dir.path().join("notify-moved.sock")).unwrap();
+    let copy = svc.dir.path().join("versioned_v1-copy");
+    tests::copy_binary(std::path::Path::new(V1), &copy);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    assert!(manager.next().starts_with("RELOADING=1\n"));
+    assert_eq!(manager.next(), "READY=1");
+    tests::eventually("the upgrade", || {
+        let out = svc.control_with(V1, "status", &["--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        (status["upgrades"] == 1).then_some(())
+    });
+    let asked = monotonic_usec();
+    svc.signal(Signal::SIGHUP);
+    reloading_since(&manager, asked);
+    assert_eq!(manager.next(), "READY=1");
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    assert_eq!(manager.next(), "STOPPING=1");
+    let said = svc.output.text();
+    assert!(!said.contains("cannot notify"), "{said}");
+}
+
+#[test]
 fn the_watchdog_is_pinged_again_as_a_failed_upgrade_goes_back() {
     // As above, to a release whose code before `run` exits in a new image:
     // the first ping, the one before the exec, one before the exec back,

@@ -137,6 +137,12 @@ pub(crate) struct Handoff {
     /// `$NOTIFY_SOCKET` and the watchdog interval, when there is a
     /// service manager (they are gone from the environment).
     pub notify: Option<(OsString, Option<u64>)>,
+    /// A socket connected to the service manager's notify socket as the
+    /// first image started: a chroot its `supervisor_init` entered may
+    /// hide the path. Absent from an older image's handoff (the new image
+    /// sends by the path); an older image ignores it, leaving it open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_fd: Option<RawFd>,
 }
 
 /// A listening socket kept across the exec.
@@ -246,6 +252,7 @@ impl Handoff {
         fds.extend(self.binaries.iter().map(|(_, fd)| *fd));
         fds.extend([self.control, self.lock]);
         fds.extend(self.watch);
+        fds.extend(self.notify_fd);
         fds
     }
 
@@ -499,6 +506,7 @@ mod tests {
             lock_path: "/run/svc.lock".into(),
             watch: None,
             notify: None,
+            notify_fd: None,
         };
         let json = serde_json::to_vec(&handoff).unwrap();
         let back = Handoff::decode(&json, STATE_VERSION).unwrap();
@@ -558,6 +566,7 @@ mod tests {
             lock_path: "/run/svc.lock".into(),
             watch: None,
             notify: None,
+            notify_fd: None,
         };
         let json = serde_json::to_value(&handoff).unwrap();
         let back = Handoff::decode(&serde_json::to_vec(&json).unwrap(), STATE_VERSION).unwrap();
@@ -649,6 +658,7 @@ mod tests {
             lock_path: latin1(b"/run/caf\xe9/svc.lock"),
             watch: Some(9),
             notify: None,
+            notify_fd: None,
         };
         let memfd = handoff.seal().unwrap();
         let back = Handoff::read(&memfd, STATE_VERSION).unwrap();

@@ -170,6 +170,7 @@ fn with_every_event() -> Handoff {
         lock_path: PathBuf::from("/run/svc/svc.lock"),
         watch: Some(10),
         notify: Some(("/run/systemd/notify".into(), Some(30_000_000))),
+        notify_fd: None,
     }
 }
 

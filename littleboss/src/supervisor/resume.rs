@@ -207,7 +207,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     let notifier = handoff
         .notify
         .as_ref()
-        .and_then(|(socket, ping)| crate::notify::Notifier::resume(socket, *ping))
+        .and_then(|(socket, ping)| crate::notify::Notifier::resume(socket, *ping, held.notify))
         .map(Arc::new);
     spawn::inherit_channel_var();
     // This binary's settings from now on (a new lameduck, restart limit...).
@@ -292,6 +292,8 @@ struct Held {
     binaries: Vec<(ChildId, OwnedFd)>,
     /// The control folder's inotify instance.
     watch: Option<OwnedFd>,
+    /// The socket connected to the service manager's notify socket.
+    notify: Option<OwnedFd>,
 }
 
 /// Owns every descriptor the handoff names (and makes each close-on-exec
@@ -455,7 +457,35 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
         watch: (handoff.watch)
             .and_then(|fd| keep(&named("the control folder's watch"), &(0, fd)))
             .and_then(|(_, fd)| inotify_or_let_go(fd, &handoff.control_path)),
+        notify: (handoff.notify_fd)
+            .and_then(|fd| {
+                keep(
+                    &named("the socket connected to the service manager"),
+                    &(0, fd),
+                )
+            })
+            .and_then(|(_, fd)| datagram_or_let_go(fd)),
     })
+}
+
+/// `fd`, if it is a unix datagram socket, as the one connected to the
+/// service manager is; a file the program's code before `run` opened at
+/// its number is let go of unclosed, and said (notifications then go by
+/// the path).
+fn datagram_or_let_go(fd: OwnedFd) -> Option<OwnedFd> {
+    use nix::sys::socket::{AddressFamily, SockType, SockaddrLike, SockaddrStorage};
+    let ty = nix::sys::socket::getsockopt(&fd, nix::sys::socket::sockopt::SockType);
+    let family = nix::sys::socket::getsockname::<SockaddrStorage>(fd.as_raw_fd())
+        .ok()
+        .and_then(|address| address.family());
+    if ty.is_ok_and(|ty| ty == SockType::Datagram) && family == Some(AddressFamily::Unix) {
+        return Some(fd);
+    }
+    let fd = fd.into_raw_fd();
+    log!(
+        "the socket connected to the service manager was not handed over: fd {fd} is another file than the one handed over (closed and opened again by code before `run`?); notifications go by its path"
+    );
+    None
 }
 
 /// `fd`, if it is still the watch of the folder of the control socket at
@@ -804,7 +834,7 @@ fn exec_previous(memfd: &OwnedFd, previous: &OwnedFd, vars: &[(&str, &str)]) -> 
     // included, as the upgrade's own ping did this image. Before the
     // flush and the descriptors made inheritable, as there.
     if let Some((socket, usec)) = Handoff::watchdog_of(memfd)
-        && let Some(notifier) = crate::notify::Notifier::resume(&socket, Some(usec))
+        && let Some(notifier) = crate::notify::Notifier::resume(&socket, Some(usec), None)
     {
         notifier.watchdog();
     }

@@ -259,6 +259,7 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
         lock_path: io.lock.path().to_owned(),
         watch: io.watch.as_ref().and_then(|w| w.raw_fd()),
         notify: io.notifier.as_ref().map(|n| n.handoff()),
+        notify_fd: io.notifier.as_ref().and_then(|n| n.connected_fd()),
     }
 }
 
