@@ -941,6 +941,13 @@ mod tests {
             e.to_string(),
             "`-littlebos=stop` looks like a misspelt -littleboss=MODE, which littleboss would not act on but pass on to the program (write -littleboss=MODE; if it is the program's own, give -littleboss=MODE too, -littleboss=bypass to run the program directly)"
         );
+        // A slip of the `=` runs no server unsupervised either.
+        let e = parse_cmd(&config(), argv(&["p", "-littleboss:stop"])).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("`-littleboss:stop` looks like a misspelt -littleboss=MODE,"),
+            "{e}"
+        );
         // After `--` everything is the program's.
         let inv = parse_cmd(&config(), argv(&["p", "--", "-littlebos=stop"])).unwrap();
         assert_eq!(strs(&inv.child_args), ["--", "-littlebos=stop"]);

@@ -9,22 +9,35 @@
 /// the mode flag `flag` given a mode: a name differing only in case, in
 /// extra or typeset leading dashes (`—`), or by one or two edits (one for
 /// names shorter than eight, none under four; two letters swapped are one), with a value that is one of
-/// `modes`. The value check keeps
+/// `modes`; or the flag, or such a misspelling, joined to a mode by `:`,
+/// `-` or `_` in place of `=` (`-littleboss:stop`). The value check keeps
 /// a program's own flags that merely look alike out of it.
 ///
 /// ```ignore
 /// assert!(misspelt("-littlebos=stop", None, "littleboss", &["stop"]));
+/// assert!(misspelt("-littleboss-stop", None, "littleboss", &["stop"]));
 /// assert!(!misspelt("-littlebox=7", None, "littleboss", &["stop"]));
 /// ```
 pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]) -> bool {
     let Some((body, odd_dashes)) = after_dashes(arg) else {
         return false;
     };
+    let is_mode = |v: &str| modes.contains(&v.to_ascii_lowercase().as_str());
     let (name, value) = match body.split_once('=') {
         Some((name, value)) => (name, Some(value)),
         None => (body, next),
     };
-    if !value.is_some_and(|v| modes.contains(&v.to_ascii_lowercase().as_str())) {
+    // A slip of the `=`: never a spelling of the flag's own.
+    let joined = (!body.contains('='))
+        .then(|| body.rsplit_once([':', '-', '_']))
+        .flatten()
+        .filter(|(_, value)| is_mode(value));
+    if let Some((name, _)) = joined
+        && (name.eq_ignore_ascii_case(flag) || near(name, flag))
+    {
+        return true;
+    }
+    if !value.is_some_and(is_mode) {
         return false;
     }
     if name == flag {
@@ -32,9 +45,12 @@ pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]
         return odd_dashes;
     }
     // In another case, however short the name.
-    if name.eq_ignore_ascii_case(flag) {
-        return true;
-    }
+    name.eq_ignore_ascii_case(flag) || near(name, flag)
+}
+
+/// Whether `name` is a misspelling of the flag `flag`: one edit for a
+/// name of four to seven letters, two for longer ones, none below four.
+fn near(name: &str, flag: &str) -> bool {
     let allowed = if flag.len() >= 8 { 2 } else { 1 };
     let edits = crate::rules::typo::edits(&name.to_ascii_lowercase(), &flag.to_ascii_lowercase());
     flag.len() >= 4 && edits <= allowed
@@ -124,6 +140,12 @@ mod tests {
             "\u{2014}littleboss=reload",
             "\u{2013}littleboss=stop",
             "\u{2212}littleboss=status",
+            // A slip of the `=`.
+            "-littleboss:start",
+            "-littleboss-stop",
+            "--littleboss_status",
+            "-littlebos:stop",
+            "-LITTLEBOSS-Reload",
         ] {
             assert!(miss(arg, None), "{arg}");
         }
@@ -145,6 +167,9 @@ mod tests {
             ("-verbose=stop", None),
             ("littlebos=stop", None),
             ("-ittlebo=stop", None),
+            ("-littleboss-verbose", None),
+            ("-log:stop", None),
+            ("-littleboss-stop=1", None),
         ] {
             assert!(!miss(arg, next), "{arg} {next:?}");
         }
