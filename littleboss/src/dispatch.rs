@@ -6,7 +6,7 @@ use crate::entry::Entry;
 use crate::exit::{USAGE, fail};
 use crate::flags::{self, Mode};
 use crate::log::log;
-use crate::socket_key::{Assigned, one_socket_each};
+use crate::socket_key::{Assigned, given_one_socket_each};
 
 pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     // Mistakes in the configuration, said where they reach a person: by
@@ -75,11 +75,13 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
             usage(e.to_string());
         }
     }
-    // Two listeners on one socket, as `start` and bypass tell it: a
+    // Two listeners given one socket, as `start` and bypass tell it: a
     // command-line mistake (exit 2), told before the supervisor is asked.
+    // Only what it would refuse whatever it holds: one on its default
+    // keeps a socket the service manager passed, wherever that is.
     if inv.mode == Mode::Reload {
         let assigned: Vec<Assigned> = inv.listeners.iter().map(Assigned::of).collect();
-        if let Err(e) = one_socket_each(&assigned) {
+        if let Err(e) = given_one_socket_each(&assigned, &inv.given) {
             usage(e);
         }
     }

@@ -102,9 +102,57 @@ pub(crate) fn one_socket_each(wanted: &[Assigned]) -> Result<(), String> {
     }
 }
 
+/// Refuses two listeners that a command line gives one socket, among
+/// those it gives an address (`given`, by name) alone: a reload's
+/// supervisor refuses these whatever it holds. Not the rest, which it may
+/// take: a listener not given keeps the socket the service manager
+/// passed, wherever that is, whatever its default says; and an address
+/// that overlaps another's may be beside a passed socket that sits
+/// elsewhere.
+///
+/// ```ignore
+/// let given = ["http".to_owned(), "admin".to_owned()].into();
+/// assert!(given_one_socket_each(&[http_on_8443, admin_on_8443], &given).is_err());
+/// ```
+pub(crate) fn given_one_socket_each(
+    wanted: &[Assigned],
+    given: &std::collections::BTreeSet<String>,
+) -> Result<(), String> {
+    let given: Vec<&Assigned> = wanted.iter().filter(|w| given.contains(&w.name)).collect();
+    for (i, first) in given.iter().enumerate() {
+        for second in &given[i + 1..] {
+            if first.key.is_some() && first.key == second.key {
+                one_socket_each(&[(*first).clone(), (*second).clone()])?;
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_line_is_refused_only_what_no_supervisor_would_take() {
+        let given = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect();
+        let both = [assigned("http", ":8443"), assigned("admin", ":8443")];
+        let e = given_one_socket_each(&both, &given(&["http", "admin"])).unwrap_err();
+        assert!(
+            e.starts_with("listeners `http` and `admin` both ask for tcp :8443"),
+            "{e}"
+        );
+        // One on its default: a passed socket it keeps may be elsewhere.
+        assert!(given_one_socket_each(&both, &given(&["admin"])).is_ok());
+        // Overlapping, not one socket: the supervisor knows where each is.
+        let overlap = [
+            assigned("http", ":8443"),
+            assigned("admin", "127.0.0.1:8443"),
+        ];
+        assert!(given_one_socket_each(&overlap, &given(&["http", "admin"])).is_ok());
+        let apart = [assigned("http", ":8443"), assigned("admin", ":9443")];
+        assert!(given_one_socket_each(&apart, &given(&["http", "admin"])).is_ok());
+    }
 
     fn assigned(name: &str, address: &str) -> Assigned {
         Assigned::of(&ListenerSpec::parse(name, &format!("tcp:{address}")).unwrap())

@@ -326,8 +326,8 @@ fn two_listeners_on_one_address_are_refused_by_start_bypass_and_reload_alike() {
     assert!(text(&bypass).contains(&want), "{}", text(&bypass));
 
     let (mut svc, addr) = start(V1, &[]);
-    // A reload too, before it asks the supervisor (which would refuse
-    // it all the same).
+    // A reload too, before it asks the supervisor: two listeners it
+    // gives one socket, which no supervisor takes.
     let out = svc.control_with(V2, "reload", &[&shared, &also]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(!text(&out).contains("reload of "), "{}", text(&out));
