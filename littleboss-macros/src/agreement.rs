@@ -227,6 +227,18 @@ const ROWS: &[Row] = &[
         &["the `restart_limit` window must be more than zero"],
     ),
     (
+        r#"name = "svc", persist, restart_limit = "0 in 60s""#,
+        || {
+            Littleboss::new("svc")
+                .persist(true)
+                .restart_limit(0, Duration::from_secs(60))
+        },
+        &[
+            "a `restart_limit` of 0 restarts would give up at the child's first exit; \
+           allow at least 1 (for no restarts, leave `persist` off)",
+        ],
+    ),
+    (
         r#"name = "svc", self_upgrade = false"#,
         || Littleboss::new("svc").self_upgrade(false),
         &[],

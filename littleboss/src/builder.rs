@@ -170,7 +170,8 @@ impl Littleboss {
     /// operator takes over (default 5 within 60 s). Restarts are spaced by
     /// a backoff from 100 ms doubling to 30 s, reset after 10 s of health.
     /// Without `persist(true)` it is a mistake [`check`](Littleboss::check)
-    /// reports: nothing would be restarted.
+    /// reports: nothing would be restarted; so are a `max` of 0, which
+    /// would give up at the first exit, and a zero `within`.
     ///
     /// Whole milliseconds, as the attribute's (a finer duration is a
     /// mistake [`check`](Littleboss::check) reports).
@@ -183,6 +184,7 @@ impl Littleboss {
     /// ```
     pub fn restart_limit(mut self, max: u32, within: Duration) -> Self {
         let fits = rules::duration_fits("restart_limit", within);
+        let fits = fits.and_then(|()| rules::some_restarts(max));
         match fits.and_then(|()| rules::nonzero_restart_window(within.is_zero())) {
             Ok(()) => {
                 self.config.restart_limit = (max, within);

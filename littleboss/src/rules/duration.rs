@@ -4,7 +4,7 @@
 
 use super::RuleError;
 use super::address::is_digits;
-use super::settings::nonzero_restart_window;
+use super::settings::{nonzero_restart_window, some_restarts};
 
 /// A duration given to the builder must be whole milliseconds that fit in
 /// a `u64`, as the attribute's must: a `Duration::MAX` ("never") would
@@ -86,8 +86,9 @@ pub(crate) fn duration_millis(key: &str, s: &str) -> Result<u64, RuleError> {
 }
 
 /// A restart limit `N in DURATION` (`"5 in 60s"`): at most N restarts, a
-/// `u32`, within a window that is a [duration](duration_millis) longer than
-/// zero. Returns N and the window in milliseconds.
+/// `u32` of at least 1, within a window that is a
+/// [duration](duration_millis) longer than zero. Returns N and the window
+/// in milliseconds.
 pub(crate) fn restart_limit(s: &str) -> Result<(u32, u64), RuleError> {
     let mut parts = s.split(' ');
     let (Some(max), Some("in"), Some(window), None) =
@@ -104,6 +105,7 @@ pub(crate) fn restart_limit(s: &str) -> Result<(u32, u64), RuleError> {
             });
         }
     };
+    some_restarts(max)?;
     let window = duration_millis("restart_limit", window)?;
     nonzero_restart_window(window == 0)?;
     Ok((max, window))
@@ -120,7 +122,8 @@ mod tests {
     #[test]
     fn restart_limits() {
         assert_eq!(restart_limit("5 in 60s"), Ok((5, 60_000)));
-        assert_eq!(restart_limit("0 in 1ms"), Ok((0, 1)));
+        assert_eq!(restart_limit("1 in 1ms"), Ok((1, 1)));
+        assert_eq!(restart_limit("0 in 60s"), Err(RuleError::NoRestarts));
         assert_eq!(restart_limit("10 in 1.5m"), Ok((10, 90_000)));
         assert_eq!(restart_limit("007 in 1h"), Ok((7, 3_600_000)));
         assert_eq!(restart_limit("4294967295 in 5m"), Ok((u32::MAX, 300_000)));
@@ -155,7 +158,7 @@ mod tests {
         }
 
         let count = |n: &str| {
-            format!("bad restart count `{n}`: expected a whole number from 0 to 4294967295")
+            format!("bad restart count `{n}`: expected a whole number from 1 to 4294967295")
         };
         for (n, s) in [
             ("five", "five in 60s"),

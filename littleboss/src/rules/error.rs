@@ -159,6 +159,8 @@ pub enum RuleError {
     },
     /// The `restart_limit` window is zero.
     ZeroRestartWindow,
+    /// The `restart_limit` allows no restart.
+    NoRestarts,
     /// `ready_timeout` is zero: no child could ever become ready.
     ZeroReadyTimeout,
     /// `worker_threads` is zero.
@@ -279,13 +281,16 @@ impl fmt::Display for RuleError {
             ),
             RuleError::BadRestartCount { text } => write!(
                 f,
-                "bad restart count `{}`: expected a whole number from 0 to {}",
+                "bad restart count `{}`: expected a whole number from 1 to {}",
                 text.escape_debug(),
                 u32::MAX
             ),
             RuleError::ZeroRestartWindow => {
                 f.write_str("the `restart_limit` window must be more than zero")
             }
+            RuleError::NoRestarts => f.write_str(
+                "a `restart_limit` of 0 restarts would give up at the child's first exit; allow at least 1 (for no restarts, leave `persist` off)",
+            ),
             RuleError::ZeroReadyTimeout => f.write_str("`ready_timeout` must be more than zero"),
             RuleError::ZeroWorkerThreads => f.write_str("`worker_threads` must be at least 1"),
             RuleError::TooManyListeners { count } => write!(

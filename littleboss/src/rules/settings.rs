@@ -27,6 +27,15 @@ pub(crate) fn nonzero_restart_window(zero: bool) -> Result<(), RuleError> {
     Ok(())
 }
 
+/// A `restart_limit` must allow a restart: one of 0 would give up at
+/// the child's first exit, its code 0 too, having restarted nothing.
+pub(crate) fn some_restarts(max: u32) -> Result<(), RuleError> {
+    if max == 0 {
+        return Err(RuleError::NoRestarts);
+    }
+    Ok(())
+}
+
 /// The most listeners a program may declare: a child is handed all of
 /// them in one message, and one message carries at most 253 descriptors
 /// (the kernel's `SCM_MAX_FD`).
