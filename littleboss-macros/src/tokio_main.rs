@@ -111,21 +111,20 @@ fn crate_path(attr: &Attribute) -> Option<String> {
 /// (tokio-macros 2.x).
 const TOKIO_EXPECT: &str = "\"Failed building the Runtime\"";
 
-/// Whether `body` is what `#[tokio::main]` generates: it blocks on a
-/// runtime, and either builds it with tokio's own `expect` message or is
-/// shaped as tokio's expansion is (`let body = async { .. };` then
-/// `let body = { .. };`, its type check), so that a new wording of that
-/// message alone does not hide it.
+/// Whether `body` is what `#[tokio::main]` generates: it begins as
+/// tokio's expansion does (`let body = async { .. };`), blocks on a
+/// runtime, and either builds it with tokio's own `expect` message or
+/// rebinds `body` as tokio does (`let body = { .. };`, its type check), so
+/// that a new wording of that message alone does not hide it. A runtime
+/// built by hand, with tokio's message copied from `cargo expand`, is not
+/// taken for it.
 fn expanded_by_tokio(body: TokenStream) -> bool {
-    let starts_like_tokio = {
-        let top: Vec<String> = body.clone().into_iter().map(|t| t.to_string()).collect();
-        let first = top.starts_with(&["let", "body", "=", "async"].map(String::from));
-        let rebinds = top
-            .windows(4)
-            .skip(1)
-            .any(|w| w[..3] == ["let", "body", "="] && w[3].starts_with('{'));
-        first && rebinds
-    };
+    let top: Vec<String> = body.clone().into_iter().map(|t| t.to_string()).collect();
+    let starts_like_tokio = top.starts_with(&["let", "body", "=", "async"].map(String::from));
+    let rebinds = top
+        .windows(4)
+        .skip(1)
+        .any(|w| w[..3] == ["let", "body", "="] && w[3].starts_with('{'));
     let mut block_on = false;
     let mut expect = false;
     visit(body, &mut |token| match token {
@@ -133,7 +132,7 @@ fn expanded_by_tokio(body: TokenStream) -> bool {
         TokenTree::Literal(literal) => expect |= literal.to_string() == TOKIO_EXPECT,
         _ => {}
     });
-    block_on && (expect || starts_like_tokio)
+    starts_like_tokio && block_on && (expect || rebinds)
 }
 
 /// Calls `each` on every token of `tokens`, inside groups too.
@@ -304,5 +303,14 @@ mod tests {
             }
         };
         assert_eq!(error(by_hand), None);
+        // So does one that copies tokio's message from `cargo expand`.
+        let copied = quote::quote! {
+            fn main() {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()
+                    .expect("Failed building the Runtime");
+                rt.block_on(async {});
+            }
+        };
+        assert_eq!(error(copied), None);
     }
 }
