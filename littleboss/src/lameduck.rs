@@ -569,18 +569,29 @@ fn shut(listeners: Vec<OwnedFd>) {
 /// program's `accept().await.expect(..)` must not panic mid-drain for it.
 /// So is `EINVAL` before it: the socket no longer listens because the
 /// supervisor shut it (a reload gave the listener up), and this child's
-/// order to wind down is on its way.
+/// order to wind down is on its way. An error that concerns one
+/// connection, not the listener (its client gave up before it was
+/// accepted; a network error it left, which accept(2) says to retry at
+/// once) is passed over for the next connection: a program's loop that
+/// waits a moment on every error, as it must on running out of
+/// descriptors, would wait for each.
 pub(crate) fn poll_until_draining<T>(
     phase: &watch::Receiver<Phase>,
-    accept: impl FnOnce() -> std::task::Poll<std::io::Result<T>>,
+    mut accept: impl FnMut() -> std::task::Poll<std::io::Result<T>>,
 ) -> std::task::Poll<std::io::Result<T>> {
     use std::task::Poll;
     if phase.borrow().is_draining() {
         return Poll::Pending;
     }
-    match accept() {
-        Poll::Ready(Err(e)) if phase.borrow().is_draining() || not_listening(&e) => Poll::Pending,
-        polled => polled,
+    loop {
+        return match accept() {
+            Poll::Ready(Err(e)) if phase.borrow().is_draining() || not_listening(&e) => {
+                Poll::Pending
+            }
+            // Each such error took its connection off the queue.
+            Poll::Ready(Err(e)) if crate::tcp::is_connection_error(&e) => continue,
+            polled => polled,
+        };
     }
 }
 
@@ -589,7 +600,7 @@ pub(crate) fn poll_until_draining<T>(
 pub(crate) fn poll_accept_recorded<S: std::os::fd::AsRawFd, A>(
     phase: &watch::Receiver<Phase>,
     accepted: &Accepted,
-    accept: impl FnOnce() -> std::task::Poll<std::io::Result<(S, A)>>,
+    accept: impl FnMut() -> std::task::Poll<std::io::Result<(S, A)>>,
 ) -> std::task::Poll<std::io::Result<(S, A)>> {
     // Counted before draining is checked: the grace never sees "all
     // closed" between this accept's taking a connection and its record.
@@ -649,7 +660,7 @@ pub(crate) fn poll_accept_or_stashed<S: std::os::fd::AsRawFd, A>(
     accepted: &Accepted,
     listening: std::os::fd::BorrowedFd<'_>,
     cx: &mut std::task::Context<'_>,
-    accept: impl FnOnce(&mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<(S, A)>>,
+    mut accept: impl FnMut(&mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<(S, A)>>,
     make: impl Fn(OwnedFd) -> std::io::Result<(S, A)>,
 ) -> std::task::Poll<std::io::Result<(S, A)>> {
     // Accepting stops (the flag) before draining is told, and the stash
@@ -917,6 +928,18 @@ mod tests {
             panic!("the error is not the program's");
         };
         assert_eq!(error.to_string(), "EMFILE");
+        // One connection's error is passed over for the next connection.
+        let mut queue = vec![
+            Poll::Ready(Ok(7)),
+            Poll::Ready(Err(std::io::Error::from(nix::errno::Errno::EPROTO))),
+            Poll::Ready(Err(std::io::Error::from(
+                std::io::ErrorKind::ConnectionAborted,
+            ))),
+        ];
+        let next = || queue.pop().unwrap_or(Poll::Pending);
+        let Poll::Ready(Ok(7)) = super::poll_until_draining(&rx, next) else {
+            panic!("a connection's error reached the program");
+        };
     }
 
     #[test]

@@ -132,7 +132,10 @@ impl TcpListener {
     /// already, are yielded still, until lameduck. A call waiting when
     /// draining begins stays waiting, but for those. Several tasks
     /// may wait on one listener (shared in an `Arc`), each woken as with
-    /// tokio's.
+    /// tokio's. An error that concerns one connection, not the listener
+    /// (its client gave up before it was accepted) is passed over for the
+    /// next: an error returned is the listener's (out of descriptors, say),
+    /// worth a pause before the next try.
     ///
     /// Cancel safe, as tokio's.
     ///

@@ -78,6 +78,8 @@ impl UnixListener {
     /// bypass mode's SIGTERM, a reload that moved the listener), which
     /// are yielded still. Cancel safe;
     /// several tasks may wait on one listener, each woken as with tokio's.
+    /// An error that concerns one connection is passed over for the next,
+    /// as [`TcpListener::accept`](crate::TcpListener::accept) says.
     ///
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context) -> std::io::Result<()> {
