@@ -113,7 +113,7 @@ pub(crate) fn run(
     // A signal the program's code before `run` catches interrupts the
     // wait (a poll is not restarted): waited past.
     let hello = loop {
-        match link.recv_watching(watched) {
+        match link.recv_watching(watched, supervisor) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             received => break received,
         }
@@ -465,7 +465,7 @@ fn spawn_lifecycle(
                 && nix::unistd::getppid() != supervisor
                 && link.set_recv_timeout(Duration::from_millis(1)).is_ok();
             let ended = loop {
-                match link.recv_watching(exited) {
+                match link.recv_watching(exited, supervisor) {
                     // The supervisor's order comes after what it hands
                     // over (one channel): none is to be waited for now.
                     Ok(Some((ToChild::Lameduck { refuse: false }, _))) => {

@@ -231,14 +231,35 @@ impl ChildEnd {
     /// supervisor has exited and nothing is left to read: a process it
     /// forked holds a copy of its end until its exec, and one whose exec
     /// hangs (a binary on a hung mount) would keep the end-of-file from
-    /// ever coming, and this child serving with no supervisor.
+    /// ever coming, and this child serving with no supervisor. Without a
+    /// pidfd (a kernel before 5.3, a sandbox that refuses it), this
+    /// process's parent is looked at every [`PARENT_LOOK`] instead: no
+    /// longer `supervisor`, it has exited.
     pub fn recv_watching(
         &self,
         exited: Option<std::os::fd::BorrowedFd<'_>>,
+        supervisor: nix::unistd::Pid,
     ) -> io::Result<Option<(ToChild, Vec<OwnedFd>)>> {
         use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let readable = |timeout: PollTimeout| {
+            let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+            poll(&mut fds, timeout).map(|ready| ready > 0)
+        };
         let Some(exited) = exited else {
-            return self.recv();
+            let look = PollTimeout::from(PARENT_LOOK.as_millis() as u16);
+            loop {
+                // A signal's `EINTR` goes to the caller, as below.
+                if readable(look)? {
+                    return self.recv();
+                }
+                if nix::unistd::getppid() != supervisor {
+                    // What it sent before it exited is read first.
+                    return match readable(PollTimeout::ZERO)? {
+                        true => self.recv(),
+                        false => Ok(None),
+                    };
+                }
+            }
         };
         let mut fds = [
             PollFd::new(self.fd.as_fd(), PollFlags::POLLIN),
@@ -277,11 +298,22 @@ impl ChildEnd {
     }
 }
 
+/// How often a child without a pidfd of its supervisor looks whether it
+/// is still its parent (see [`ChildEnd::recv_watching`]).
+const PARENT_LOOK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A test hook: `1` makes [`exit_watch`] find no pidfd, as on a kernel
+/// before 5.3.
+const TEST_NO_PIDFD_VAR: &str = "LITTLEBOSS_TEST_NO_PIDFD";
+
 /// A descriptor that becomes readable once process `pid` exits (a pidfd,
 /// close-on-exec), where the kernel has them (Linux 5.3). Opened while
 /// `pid` is our parent (check after), it names that process and no other
 /// that may take its pid later.
 pub(crate) fn exit_watch(pid: nix::unistd::Pid) -> Option<OwnedFd> {
+    if crate::test_hook::test_hook::<u8>(TEST_NO_PIDFD_VAR) == Some(1) {
+        return None;
+    }
     open_pidfd(pid.as_raw()).ok()
 }
 

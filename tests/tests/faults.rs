@@ -569,6 +569,31 @@ fn a_serving_child_hears_its_supervisor_die_while_a_childs_exec_hangs() {
     // serving on with no supervisor.
     let bin = env!("CARGO_BIN_EXE_versioned_v1");
     let (svc, gate, _addr, first) = serving_with_spawns_held(bin);
+    hears_its_supervisor_die(svc, gate, first);
+}
+
+#[test]
+fn a_child_without_a_pidfd_hears_its_supervisor_die_while_a_childs_exec_hangs() {
+    // As above, on a kernel without pidfds (or in a sandbox that refuses
+    // them): the child sees its parent change instead.
+    let bin = env!("CARGO_BIN_EXE_versioned_v1");
+    let mut svc = Service::new(bin);
+    let gate = svc.dir.path().join("spawn-gate");
+    let env: [(&str, &dyn AsRef<std::ffi::OsStr>); 2] = [
+        ("LITTLEBOSS_TEST_SPAWN_GATE", &gate),
+        ("LITTLEBOSS_TEST_NO_PIDFD", &"1"),
+    ];
+    svc.start_with_env(&[], &env);
+    svc.ready();
+    let first = child_pid(&json(&svc, bin));
+    std::fs::write(&gate, "").unwrap();
+    hears_its_supervisor_die(svc, gate, first);
+}
+
+/// Reloads `svc`, whose spawns are held at `gate`, kills its supervisor
+/// once the reload's process is forked, and checks that the serving
+/// child `first` winds down.
+fn hears_its_supervisor_die(svc: Service, gate: std::path::PathBuf, first: i32) {
     let strays = tests::Strays::of([first as u32]);
     svc.signal(Signal::SIGHUP);
     // Forked, and held before its exec: the serving child and it.
