@@ -357,6 +357,11 @@ impl Littleboss {
     /// values, and conflicts between settings. The rules, and the words,
     /// are those of `#[littleboss::main]`'s compile errors.
     ///
+    /// A value a setter refused stays a mistake: a later call of that
+    /// setter with a good value does not clear it, as an attribute that
+    /// gives a key twice does not compile. Conflicts between settings are
+    /// judged on the values set last.
+    ///
     /// ```
     /// use std::time::Duration;
     ///
