@@ -788,6 +788,18 @@ fn string(
         Err(Some(text)) if fits(&text) => format!("\"{text}\""),
         Err(_) => example.to_owned(),
     };
+    // `env!("CARGO_PKG_NAME")`, `concat!(..)`: a string once expanded, but
+    // an attribute's arguments are read before any macro in them is.
+    if let Some(Expr::Macro(call)) = value(meta) {
+        let name = call.mac.path.segments.last().map(|s| s.ident.to_string());
+        return Err(wrong_type(
+            meta,
+            format!(
+                "`{key}` takes a string literal: `{key} = {example}` (`{}!` is not expanded inside the attribute)",
+                name.unwrap_or_default()
+            ),
+        ));
+    }
     Err(wrong_type(
         meta,
         format!("`{key}` takes a string: `{key} = {example}`"),
@@ -968,6 +980,16 @@ mod tests {
             Ok(_) => Vec::new(),
             Err(errors) => errors.into_iter().map(|e| e.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn a_macro_call_for_a_string_is_told_it_is_not_expanded() {
+        assert_eq!(
+            messages(r#"name = env!("CARGO_PKG_NAME")"#),
+            [
+                "`name` takes a string literal: `name = \"...\"` (`env!` is not expanded inside the attribute)"
+            ]
+        );
     }
 
     #[test]
