@@ -237,8 +237,14 @@ impl Notifier {
         if let Some(socket) = &self.connected {
             match socket.send(text.as_bytes()) {
                 Ok(_) => return Ok(()),
-                // That socket is closed: sent to whatever the path names.
-                Err(e) if e.raw_os_error() == Some(nix::libc::ECONNREFUSED) => {}
+                // That socket is closed (the kernel says so once, then
+                // that ours is connected to nothing): sent to whatever the
+                // path names.
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(nix::libc::ECONNREFUSED | nix::libc::ENOTCONN)
+                    ) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -599,6 +605,9 @@ mod tests {
             .unwrap();
         upgraded.stopping();
         assert_eq!(recv(&again), "STOPPING=1");
+        // Every time, not once.
+        upgraded.watchdog();
+        assert_eq!(recv(&again), "WATCHDOG=1");
         assert!(!upgraded.failed.load(Ordering::Relaxed));
         std::fs::remove_dir_all(&dir).unwrap();
     }
