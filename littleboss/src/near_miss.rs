@@ -9,8 +9,10 @@
 /// the mode flag `flag` given a mode: a name differing only in case, in
 /// extra or typeset leading dashes (`—`), or by one or two edits (one for
 /// names shorter than eight, none under four; two letters swapped are one), with a value that is one of
-/// `modes`; or the flag, or such a misspelling, joined to a mode by `:`,
-/// `-` or `_` in place of `=` (`-littleboss:stop`). The value check keeps
+/// `modes`; or the flag itself (in any case, four letters or more, as
+/// `littleboss` is) joined to a mode by `:`, `-` or `_` in place of `=`
+/// (`-littleboss:stop`): a shorter or misspelt one would take a
+/// program's own `--lb-status` or `--code-reload`. The value check keeps
 /// a program's own flags that merely look alike out of it.
 ///
 /// ```ignore
@@ -33,7 +35,8 @@ pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]
         .flatten()
         .filter(|(_, value)| is_mode(value));
     if let Some((name, _)) = joined
-        && (name.eq_ignore_ascii_case(flag) || near(name, flag))
+        && flag.len() >= 4
+        && name.eq_ignore_ascii_case(flag)
     {
         return true;
     }
@@ -144,7 +147,6 @@ mod tests {
             "-littleboss:start",
             "-littleboss-stop",
             "--littleboss_status",
-            "-littlebos:stop",
             "-LITTLEBOSS-Reload",
         ] {
             assert!(miss(arg, None), "{arg}");
@@ -170,9 +172,15 @@ mod tests {
             ("-littleboss-verbose", None),
             ("-log:stop", None),
             ("-littleboss-stop=1", None),
+            // Misspelt as well: too far from the flag to be sure.
+            ("-littlebos:stop", None),
         ] {
             assert!(!miss(arg, next), "{arg} {next:?}");
         }
+        // A program's own options that begin as a short flag's name does.
+        assert!(!misspelt("--lb-status", None, "lb", MODES));
+        assert!(!misspelt("--code-reload", None, "mode", MODES));
+        assert!(misspelt("--mode-reload", None, "mode", MODES));
         // Case alone is a typo of a short name too.
         assert!(misspelt("-LB=stop", None, "lb", MODES));
         assert!(!misspelt("-lb=stop", None, "lb", MODES));
