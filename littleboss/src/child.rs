@@ -459,11 +459,8 @@ fn spawn_lifecycle(
             // to see the supervisor gone. Its pidfd tells its exit too,
             // where a hung exec's process holds the channel open.
             let exited = exited.as_ref().map(std::os::fd::AsFd::as_fd);
-            // Without a pidfd, a supervisor gone already (since the
-            // hello) is seen here: what it sent is read, then the end.
-            let gone_already = exited.is_none()
-                && nix::unistd::getppid() != supervisor
-                && link.set_recv_timeout(Duration::from_millis(1)).is_ok();
+            // Without a pidfd, the parent is looked at instead (a
+            // supervisor gone already, since the hello, at once).
             let ended = loop {
                 match link.recv_watching(exited, supervisor) {
                     // The supervisor's order comes after what it hands
@@ -489,9 +486,6 @@ fn spawn_lifecycle(
                         format!("unexpected message from the supervisor: {other:?}"),
                     ),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) if gone_already && e.kind() == std::io::ErrorKind::WouldBlock => {
-                        break Ok(());
-                    }
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                         crate::report::say_patiently(
                             log::Level::Warn,

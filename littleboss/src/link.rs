@@ -248,16 +248,23 @@ impl ChildEnd {
         let Some(exited) = exited else {
             let look = PollTimeout::from(PARENT_LOOK.as_millis() as u16);
             loop {
-                // A signal's `EINTR` goes to the caller, as below.
-                if readable(look)? {
-                    return self.recv();
-                }
+                // Looked at first (it may be gone already), and after
+                // every wait, a signal's too: a signal caught more than
+                // once a second must not keep it from being seen.
                 if nix::unistd::getppid() != supervisor {
                     // What it sent before it exited is read first.
                     return match readable(PollTimeout::ZERO)? {
                         true => self.recv(),
                         false => Ok(None),
                     };
+                }
+                match readable(look) {
+                    Ok(true) => return self.recv(),
+                    Ok(false) => {}
+                    // A signal's `EINTR` goes to the caller, as below,
+                    // once the parent is looked at.
+                    Err(e) if nix::unistd::getppid() == supervisor => return Err(e.into()),
+                    Err(_) => {}
                 }
             }
         };

@@ -586,6 +586,17 @@ fn a_child_without_a_pidfd_hears_its_supervisor_die_while_a_childs_exec_hangs() 
     svc.start_with_env(&[], &env);
     svc.ready();
     let first = child_pid(&json(&svc, bin));
+    // The hook reached the child: it holds no pidfd (the supervisor's
+    // are `anon_inode:[pidfd]` too).
+    let pidfds = |pid: i32| {
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap();
+        let links = fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok());
+        links
+            .filter(|l| l.to_string_lossy().contains("pidfd"))
+            .count()
+    };
+    assert_eq!(pidfds(first), 0, "the child watches a pidfd");
+    assert!(pidfds(svc.pid()) > 0, "no pidfd here to tell by");
     std::fs::write(&gate, "").unwrap();
     hears_its_supervisor_die(svc, gate, first);
 }
