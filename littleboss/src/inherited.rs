@@ -231,9 +231,14 @@ fn replaced(recorded: &[(RawFd, Option<FileIdentity>)], fd: RawFd) -> bool {
 /// the previous binary. One closed since is passed over (its error is the
 /// one returned; the others are still made so); one replaced since is
 /// left close-on-exec, so that the image gone back to finds it missing
-/// rather than takes the program's file for what it handed over.
-pub(crate) fn reopen_across_exec() -> std::io::Result<()> {
-    let fds = (TAKEN.get()).map_or_else(Vec::new, |t| still_as_handed(&t.across_exec));
+/// rather than takes the program's file for what it handed over. Where
+/// they could not be listed at start (no `/proc`, as in a chroot), those
+/// `handed` names are, as they are now: nothing tells a replaced one.
+pub(crate) fn reopen_across_exec(handed: impl FnOnce() -> Vec<RawFd>) -> std::io::Result<()> {
+    let fds = match TAKEN.get() {
+        Some(taken) if taken.listed => still_as_handed(&taken.across_exec),
+        _ => handed(),
+    };
     crate::supervisor::inherit(&fds, true)
 }
 
@@ -245,6 +250,10 @@ fn still_as_handed(recorded: &[(RawFd, Option<FileIdentity>)]) -> Vec<RawFd> {
         .collect()
 }
 
+/// A test hook: `1` makes the listing of open descriptors unreadable, as
+/// without `/proc` (the orphan scan takes it too).
+const TEST_NO_PROC_VAR: &str = "LITTLEBOSS_TEST_NO_PROC";
+
 /// This process's open descriptors above stderr (the listing's own among
 /// them, closed by the time it is returned).
 pub(crate) fn open_fds() -> Vec<RawFd> {
@@ -253,6 +262,10 @@ pub(crate) fn open_fds() -> Vec<RawFd> {
 
 /// As [`open_fds`]; `None` when the listing cannot be read.
 fn open_fds_listed() -> Option<Vec<RawFd>> {
+    // A test's stand-in for a chroot without `/proc`.
+    if crate::test_hook::test_hook::<u8>(TEST_NO_PROC_VAR) == Some(1) {
+        return None;
+    }
     let dir = std::fs::read_dir("/proc/self/fd").ok()?;
     let fds = dir
         .flatten()

@@ -679,6 +679,19 @@ fn reloaded_to_a_copy_with(
 }
 
 #[test]
+fn a_new_image_without_proc_that_fails_after_taking_the_state_gives_every_descriptor_back() {
+    // No `/proc` (a chroot `supervisor_init` entered): what was open
+    // across the exec cannot be listed at start, so the handoff's own
+    // list is what goes back to the previous binary, which serves on.
+    let env = [("LITTLEBOSS_TEST_NO_PROC", "1")];
+    let (mut svc, addr, pid, _copy) = reloaded_with_runtimes_failing_and("1", &env);
+    assert_eq!(exe(pid), Path::new(V1), "{}", svc.output.text());
+    assert_eq!(status(&svc)["upgrades"], 0, "{}", svc.output.text());
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_new_image_that_fails_for_a_passing_reason_is_tried_again_by_the_next_reload() {
     // The first new image cannot start its runtime; the next one can.
     let (mut svc, addr, pid, copy) = reloaded_with_runtimes_failing("1");

@@ -286,6 +286,27 @@ impl Handoff {
         Handoff::decode(&json, reads)
     }
 
+    /// Every descriptor the handoff in `memfd` names, read in the version
+    /// it says it is (the image going back read it whole, or took
+    /// nothing); none if it cannot be read.
+    ///
+    /// ```ignore
+    /// let fds = Handoff::fds_in(&memfd);
+    /// ```
+    pub fn fds_in(memfd: &OwnedFd) -> Vec<RawFd> {
+        #[derive(Deserialize)]
+        struct Version {
+            version: u32,
+        }
+        let Ok(json) = Handoff::json_in(memfd) else {
+            return Vec::new();
+        };
+        let version = serde_json::from_slice::<Version>(&json).map(|v| v.version);
+        (version.ok())
+            .and_then(|version| Handoff::decode(&json, version).ok())
+            .map_or_else(Vec::new, |handoff| handoff.fds())
+    }
+
     /// The JSON in `memfd`, read from its start.
     fn json_in(memfd: &OwnedFd) -> io::Result<Vec<u8>> {
         let mut file = std::fs::File::from(memfd.try_clone()?);

@@ -845,7 +845,11 @@ fn exec_previous(memfd: &OwnedFd, previous: &OwnedFd, vars: &[(&str, &str)]) -> 
     // handed over, the two named here too, was open across exec as this
     // image started, and is close-on-exec since (see `inherited`); not one
     // the program's code before `run` replaced.
-    let _ = crate::inherited::reopen_across_exec();
+    let _ = crate::inherited::reopen_across_exec(|| {
+        let mut handed = Handoff::fds_in(memfd);
+        handed.extend([memfd.as_raw_fd(), previous.as_raw_fd()]);
+        handed
+    });
     // Still blocked for the image that takes over (see `block`).
     let _ = super::signals::block();
     let mut all = vec![(handoff::ENV_VAR, env.as_str())];
