@@ -927,6 +927,32 @@ fn a_control_folder_another_user_made_first_is_refused_saying_what_to_do() {
 }
 
 #[test]
+fn a_control_folder_inside_another_users_folder_is_refused_saying_what_to_do() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: a folder of another user needs root to make");
+        return;
+    }
+    // As `sudo -E` leaves it: root's control folder inside the user's
+    // XDG_RUNTIME_DIR, which that user could swap for one of their own.
+    let mut svc = Service::new(V1);
+    let user = Some(nix::unistd::Uid::from_raw(54321));
+    nix::unistd::chown(svc.dir.path(), user, None).unwrap();
+    svc.start(&[]);
+    let status = svc.wait_exit();
+    let out = svc.output.text();
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(
+        out.contains(&format!(
+            "the control folder {} is inside {}, which belongs to uid 54321",
+            svc.control_dir().display(),
+            svc.dir.path().display()
+        )) && out.contains("set LITTLEBOSS_DIR to a folder of our own"),
+        "{out}"
+    );
+    assert!(!out.contains("started child"), "{out}");
+}
+
+#[test]
 fn a_peer_of_another_user_is_refused_by_the_supervisor() {
     if !nix::unistd::geteuid().is_root() {
         eprintln!("skipped: starting a client as another user needs root");

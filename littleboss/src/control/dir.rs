@@ -177,6 +177,15 @@ pub(crate) enum DirError {
         dir: PathBuf,
         mode: u32,
     },
+    /// A folder above it that another user may change: it could move the
+    /// control folder away between a check and a use, and put its own in
+    /// its place.
+    Above {
+        dir: PathBuf,
+        above: PathBuf,
+        owner: u32,
+        mode: u32,
+    },
     SocketPathTooLong {
         path: PathBuf,
         len: usize,
@@ -226,6 +235,32 @@ impl std::fmt::Display for DirError {
                 "the control folder {} has mode {mode:o}; it must be private (0700), so others cannot reach the control socket",
                 dir.display()
             ),
+            DirError::Above {
+                dir,
+                above,
+                owner,
+                mode,
+            } => {
+                write!(
+                    f,
+                    "the control folder {} is inside {}, which ",
+                    dir.display(),
+                    above.display()
+                )?;
+                if *mode & 0o002 != 0 {
+                    write!(
+                        f,
+                        "anyone may change (mode {:o}, not sticky)",
+                        mode & 0o7777
+                    )?;
+                } else {
+                    write!(f, "belongs to uid {owner}")?;
+                }
+                write!(
+                    f,
+                    ": another user could move it away and put another in its place; refusing to use it (`sudo -E` keeps the user's XDG_RUNTIME_DIR: unset it, or set LITTLEBOSS_DIR to a folder of our own)"
+                )
+            }
             DirError::SocketPathTooLong { path, len } => write!(
                 f,
                 "the control socket path {} is {len} bytes, more than the {MAX_SOCKET_PATH} a unix socket address holds; set LITTLEBOSS_DIR to a shorter folder (or shorten the service name)",
@@ -288,6 +323,38 @@ pub(crate) fn check(dir: &Path) -> Result<(), DirError> {
         let mode = meta.mode() & 0o7777;
         return Err(DirError::Shared { dir, mode });
     }
+    above_is_safe(&dir, us)
+}
+
+/// Checks the folders above `dir`, as they really are (links followed):
+/// each must belong to us or root, and be writable by everyone only if
+/// sticky (`/tmp`), where nobody moves another's folder.
+fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
+    let Some(parent) = dir.parent() else {
+        return Ok(());
+    };
+    let real = std::fs::canonicalize(parent).map_err(|error| DirError::Inspect {
+        dir: parent.to_owned(),
+        error,
+    })?;
+    for above in real.ancestors() {
+        let meta = std::fs::metadata(above).map_err(|error| DirError::Inspect {
+            dir: above.to_owned(),
+            error,
+        })?;
+        let owner = meta.uid();
+        let mode = meta.mode();
+        let open_to_all = mode & 0o002 != 0 && mode & 0o1000 == 0;
+        if (owner != us && owner != 0) || open_to_all {
+            let (dir, above) = (dir.to_owned(), above.to_owned());
+            return Err(DirError::Above {
+                dir,
+                above,
+                owner,
+                mode,
+            });
+        }
+    }
     Ok(())
 }
 
@@ -295,6 +362,35 @@ pub(crate) fn check(dir: &Path) -> Result<(), DirError> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_folder_inside_one_another_user_may_change_is_refused() {
+        let base = std::env::temp_dir().join(format!("lb-above-{}", std::process::id()));
+        let folder = base.join("littleboss");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(check(&folder).is_ok(), "{:?}", check(&folder));
+        // Anyone may write there, and it is not sticky.
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let said = check(&folder).unwrap_err().to_string();
+        assert!(
+            said.contains("which anyone may change (mode 777, not sticky)"),
+            "{said}"
+        );
+        // Sticky, as /tmp is: nobody moves another's folder.
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        assert!(check(&folder).is_ok());
+        // Another user's (as root can make it; `sudo -E` and a user's
+        // XDG_RUNTIME_DIR).
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let other = nix::unistd::Uid::from_raw(54321);
+        if nix::unistd::chown(&base, Some(other), None).is_ok() {
+            let said = check(&folder).unwrap_err().to_string();
+            assert!(said.contains("which belongs to uid 54321"), "{said}");
+        }
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 
     #[test]
     fn a_symlinks_target_is_named_escaped() {
