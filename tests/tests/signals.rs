@@ -847,12 +847,16 @@ fn a_logger_that_filters_out_littleboss_still_lets_its_warnings_through_on_stder
 fn ignores_none_of_them(child: i32) {
     let masks = tests::procfs::thread_signal_masks(child as u32);
     assert!(!masks.is_empty(), "child {child} gone");
+    // What the supervisor's code blocked for its own thread is not the
+    // program's: it starts with nothing blocked but what it blocks.
+    let usr2 = 1 << (Signal::SIGUSR2 as u64 - 1);
     for masks in masks {
         assert_eq!(
             masks.ignored & handled_bits(),
             0,
             "child {child} ignores them"
         );
+        assert_eq!(masks.blocked & usr2, 0, "child {child} blocks SIGUSR2");
     }
 }
 

@@ -1,8 +1,9 @@
 //! A program whose `supervisor_init` ignores SIGCHLD and SIGHUP (a "no
-//! zombies from my sidecar" habit): the supervisor must still read its
+//! zombies from my sidecar" habit), and blocks SIGUSR2 (for a thread of
+//! its own to `sigwait` on): the supervisor must still read its
 //! children's exit codes, and its children must not start with them
-//! ignored. Exits with the code given as its first argument once lameduck
-//! begins.
+//! ignored, nor with SIGUSR2 blocked. Exits with the code given as its
+//! first argument once lameduck begins.
 
 use nix::sys::signal::{SigHandler, Signal, signal};
 
@@ -12,6 +13,10 @@ fn init() {
         signal(Signal::SIGCHLD, SigHandler::SigIgn).unwrap();
         signal(Signal::SIGHUP, SigHandler::SigIgn).unwrap();
     }
+    let mut usr2 = nix::sys::signal::SigSet::empty();
+    usr2.add(Signal::SIGUSR2);
+    nix::sys::signal::pthread_sigmask(nix::sys::signal::SigmaskHow::SIG_BLOCK, Some(&usr2), None)
+        .unwrap();
 }
 
 fn main() {
