@@ -353,7 +353,19 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
     let mut head = b"\x7fELF\x02\x01\x01".to_vec();
     head.resize(56, 0);
     std::fs::write(&cut_64, head).unwrap();
-    for file in [&script, &empty, &cut, &cut_64] {
+    // A program for another machine (an arm64 build on x86-64, or the
+    // other way round): the kernel refuses it too.
+    let foreign = svc.dir.path().join("foreign");
+    let mut bytes = std::fs::read(impatient).unwrap();
+    bytes.truncate(4096);
+    let machine = if bytes[18..20] == [183, 0] {
+        [62, 0]
+    } else {
+        [183, 0]
+    };
+    bytes[18..20].copy_from_slice(&machine);
+    std::fs::write(&foreign, bytes).unwrap();
+    for file in [&script, &empty, &cut, &cut_64, &foreign] {
         std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o755)).unwrap();
         let refused = reload(&file.display().to_string());
         assert!(refused.contains("Exec format error"), "{refused}");
@@ -382,7 +394,7 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
     );
     // Through all of it, the first child served.
     let status = json(&svc, impatient);
-    assert_eq!(status["failures"], 8, "{status}");
+    assert_eq!(status["failures"], 9, "{status}");
     assert_eq!(status["reloads"], 0);
     assert!(read_greeting(addr).unwrap().starts_with("impatient "));
     svc.stop_expecting(0);

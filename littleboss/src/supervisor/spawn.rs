@@ -187,6 +187,9 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
         _ => usize::MAX,
     };
     let elf = head.starts_with(b"\x7fELF") && head.len() >= header;
+    if elf && own_elf_header().is_some_and(|ours| foreign_elf(&head, ours)) {
+        return Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC));
+    }
     // Asked only of a file that is no program: the common case reads the
     // header and is done.
     let executable = || nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok();
@@ -194,6 +197,43 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
         return Ok(());
     }
     Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC))
+}
+
+/// The first bytes of this process's own binary (an ELF header), read
+/// once; `None` if they cannot be read.
+fn own_elf_header() -> Option<&'static [u8]> {
+    static OWN: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
+    let own = OWN.get_or_init(|| {
+        use std::io::Read;
+        let file = std::fs::File::open("/proc/self/exe").ok()?;
+        let mut head = Vec::with_capacity(ELF32_HEADER);
+        file.take(ELF32_HEADER as u64).read_to_end(&mut head).ok()?;
+        (head.len() == ELF32_HEADER && head.starts_with(b"\x7fELF")).then_some(head)
+    });
+    own.as_deref()
+}
+
+/// Whether the ELF header `head` is of a file the kernel would refuse
+/// where `ours` (this binary's header) runs: no program (an object file,
+/// a core dump), or, of our class, for another machine or byte order (an
+/// arm64 build on x86-64). Another class is left to the kernel (32-bit
+/// support may be there).
+fn foreign_elf(head: &[u8], ours: &[u8]) -> bool {
+    let (Some(class), Some(order)) = (head.get(4), head.get(5)) else {
+        return false;
+    };
+    let (Some(kind), Some(machine)) = (head.get(16..18), head.get(18..20)) else {
+        return false;
+    };
+    let kind = match order {
+        2 => u16::from_be_bytes([kind[0], kind[1]]),
+        _ => u16::from_le_bytes([kind[0], kind[1]]),
+    };
+    // ET_EXEC, ET_DYN (a PIE, as Rust builds by default).
+    let program = matches!(kind, 2 | 3);
+    let ours_too = ours.get(4) == Some(class)
+        && (ours.get(5) != Some(order) || ours.get(18..20) != Some(machine));
+    !program || ours_too
 }
 
 /// `hello`, naming `listeners` listeners, encoded for the channel; refused
@@ -701,6 +741,29 @@ mod tests {
     use super::*;
     use crate::link::{ChildEnd, FromChild};
     use nix::sys::wait::{Id, WaitPidFlag, waitid};
+
+    #[test]
+    fn an_elf_file_this_machine_cannot_run_is_told_apart() {
+        // x86-64, little-endian, a PIE.
+        let header = |class: u8, order: u8, kind: u16, machine: u16| {
+            let mut head = vec![0u8; 64];
+            head[..4].copy_from_slice(b"\x7fELF");
+            head[4] = class;
+            head[5] = order;
+            head[16..18].copy_from_slice(&kind.to_le_bytes());
+            head[18..20].copy_from_slice(&machine.to_le_bytes());
+            head
+        };
+        let ours = header(2, 1, 3, 62);
+        assert!(!foreign_elf(&ours, &ours));
+        assert!(!foreign_elf(&header(2, 1, 2, 62), &ours), "not a PIE");
+        assert!(foreign_elf(&header(2, 1, 3, 183), &ours), "arm64");
+        assert!(foreign_elf(&header(2, 1, 1, 62), &ours), "an object file");
+        assert!(foreign_elf(&header(2, 1, 4, 62), &ours), "a core dump");
+        assert!(foreign_elf(&header(2, 2, 3, 62), &ours), "big-endian");
+        // A 32-bit one: the kernel judges (its 32-bit support may be on).
+        assert!(!foreign_elf(&header(1, 1, 2, 3), &ours));
+    }
 
     #[test]
     fn listeners_too_long_to_describe_to_a_child_are_refused_before_it_starts() {
