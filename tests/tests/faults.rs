@@ -912,53 +912,48 @@ fn a_supervisor_init_that_panics_fails_the_start_leaving_no_files() {
 
 #[test]
 fn a_control_folder_another_user_made_first_is_refused_saying_what_to_do() {
-    if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: a folder of another user needs root to make");
-        return;
-    }
     // Made first by another user (in a shared /tmp, the fallback's
     // `/tmp/littleboss-UID`): not used, and the way out said.
     let mut svc = Service::new(V1);
     let dir = svc.control_dir();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let nobody = Some(nix::unistd::Uid::from_raw(65534));
-    nix::unistd::chown(&dir, nobody, None).unwrap();
-    svc.start(&[]);
-    let status = svc.wait_exit();
-    let out = svc.output.text();
-    assert_eq!(status.code(), Some(1), "{out}");
-    assert!(
-        out.contains(&format!(
-            "the control folder {} belongs to uid 65534, not to us (uid 0); refusing to use it",
-            dir.display()
-        )) && out.contains("set LITTLEBOSS_DIR to a folder of our own"),
-        "{out}"
+    let said = format!(
+        "the control folder {} belongs to uid 65534, not to us (uid 0); refusing to use it",
+        dir.display()
     );
-    assert!(!out.contains("started child"), "{out}");
+    refused_for_another_users(&mut svc, &dir, 65534, &said);
 }
 
 #[test]
 fn a_control_folder_inside_another_users_folder_is_refused_saying_what_to_do() {
+    // As `sudo -E` leaves it: root's control folder inside the user's
+    // XDG_RUNTIME_DIR, which that user could swap for one of their own.
+    let mut svc = Service::new(V1);
+    let above = svc.dir.path().to_owned();
+    let said = format!(
+        "the control folder {} is inside {}, which belongs to uid 54321",
+        svc.control_dir().display(),
+        above.display()
+    );
+    refused_for_another_users(&mut svc, &above, 54321, &said);
+}
+
+/// Makes `folder` user `uid`'s (as root can; skipped otherwise) and starts
+/// `svc`: the start fails (exit 1), saying `said` and the way out, and no
+/// child starts.
+fn refused_for_another_users(svc: &mut Service, folder: &std::path::Path, uid: u32, said: &str) {
     if !nix::unistd::geteuid().is_root() {
         eprintln!("skipped: a folder of another user needs root to make");
         return;
     }
-    // As `sudo -E` leaves it: root's control folder inside the user's
-    // XDG_RUNTIME_DIR, which that user could swap for one of their own.
-    let mut svc = Service::new(V1);
-    let user = Some(nix::unistd::Uid::from_raw(54321));
-    nix::unistd::chown(svc.dir.path(), user, None).unwrap();
+    nix::unistd::chown(folder, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
     svc.start(&[]);
     let status = svc.wait_exit();
     let out = svc.output.text();
     assert_eq!(status.code(), Some(1), "{out}");
     assert!(
-        out.contains(&format!(
-            "the control folder {} is inside {}, which belongs to uid 54321",
-            svc.control_dir().display(),
-            svc.dir.path().display()
-        )) && out.contains("set LITTLEBOSS_DIR to a folder of our own"),
+        out.contains(said) && out.contains("set LITTLEBOSS_DIR to a folder of our own"),
         "{out}"
     );
     assert!(!out.contains("started child"), "{out}");
