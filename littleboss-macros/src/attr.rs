@@ -932,23 +932,25 @@ fn restart_limit(meta: &Meta) -> syn::Result<Spanned<(u32, u64)>> {
 /// A path to a function, as written (`init`, `crate::setup::init`,
 /// `<Setup as Init>::init`).
 fn fn_path(meta: &Meta) -> syn::Result<syn::ExprPath> {
-    match value(meta) {
-        Some(Expr::Path(path)) if path.attrs.is_empty() => Ok(path.clone()),
-        // Quoted, as `crate = "..."` is: said with its own name, unquoted.
-        _ if let Some(Lit::Str(lit)) = literal(meta)
-            && syn::parse_str::<syn::ExprPath>(&lit.value()).is_ok() =>
-        {
-            let message = format!(
-                "`supervisor_init` takes a path to a `fn()`, not quoted: `supervisor_init = {}`",
-                lit.value().trim()
-            );
-            Err(wrong_type(meta, &message))
-        }
-        _ => Err(wrong_type(
-            meta,
-            "`supervisor_init` takes a path to a `fn()`: `supervisor_init = my_init`",
-        )),
+    if let Some(Expr::Path(path)) = value(meta)
+        && path.attrs.is_empty()
+    {
+        return Ok(path.clone());
     }
+    // Quoted, as `crate = "..."` is: said with its own name, unquoted.
+    if let Some(Lit::Str(lit)) = literal(meta)
+        && syn::parse_str::<syn::ExprPath>(&lit.value()).is_ok()
+    {
+        let message = format!(
+            "`supervisor_init` takes a path to a `fn()`, not quoted: `supervisor_init = {}`",
+            lit.value().trim()
+        );
+        return Err(wrong_type(meta, &message));
+    }
+    Err(wrong_type(
+        meta,
+        "`supervisor_init` takes a path to a `fn()`: `supervisor_init = my_init`",
+    ))
 }
 
 /// `crate = "path"`: a path to the `littleboss` crate, as a string (as
