@@ -118,7 +118,7 @@ pub(crate) fn block() -> io::Result<()> {
 /// Runs `code` (`supervisor_init`) with the handled signals unblocked on
 /// this thread, the reader's, so that what it starts does not inherit them
 /// blocked: a process it spawns keeps the mask through its exec (std's
-/// `Command` resets it, but not every way to start one does), and a
+/// `Command` keeps it too), and a
 /// sidecar that blocks SIGTERM outlives `kill` and
 /// `docker stop`. One that arrives meanwhile is kept, and once `code`
 /// returns, blocked again, waits for the signalfd like any other. Threads
@@ -169,8 +169,9 @@ fn install_handler() -> io::Result<()> {
 /// it again as the handler returns. In a process that is no longer the
 /// supervisor (a child between its fork and its exec), the signal does
 /// what it would do by default; SIGHUP nothing in a spawn's child (see
-/// [`dropped_before_exec`]), as std unblocks every signal before its
-/// `pre_exec` code can ignore it.
+/// [`dropped_before_exec`]), should one be taken there before its
+/// `pre_exec` code ignores it (a fork from a thread that had it
+/// unblocked).
 extern "C" fn send_on(
     number: nix::libc::c_int,
     _info: *mut nix::libc::siginfo_t,

@@ -371,7 +371,6 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
     {
         command.env_remove(var);
     }
-    let blocked = super::signals::handled();
     let gate = exec_gate();
     // SAFETY: runs in the forked child before exec, calling only
     // signal, pthread_sigmask, dup2, fcntl and close_range (a raw
@@ -384,16 +383,19 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
             // (which says reloads are the supervisor's): a `pkill -HUP`
             // reaching a reload's child while it starts (here, at its exec
             // or during its code before `run`) would kill it and fail the
-            // reload. Until here the supervisor's handler drops it (std
-            // unblocks every signal before this code runs). As the binary
-            // loads, a handler that does nothing takes over (`inherited`),
-            // so what the program starts gets the default back at its exec.
+            // reload. Until here it waits, blocked as on the thread that
+            // forked (one pending is discarded as it is ignored). As the
+            // binary loads, a handler that does nothing takes over
+            // (`inherited`), so what the program starts gets the default
+            // back at its exec.
             nix::libc::signal(nix::libc::SIGHUP, nix::libc::SIG_IGN);
-            // The supervisor's signals wait for its signalfd; the program
-            // gets the others as any program does.
+            // Nothing blocked: the supervisor's signals wait for its
+            // signalfd, and what `supervisor_init` blocked for a thread of
+            // its own is not the program's (std's `Command` keeps the
+            // forking thread's mask, which has both).
             nix::sys::signal::pthread_sigmask(
-                nix::sys::signal::SigmaskHow::SIG_UNBLOCK,
-                Some(&blocked),
+                nix::sys::signal::SigmaskHow::SIG_SETMASK,
+                Some(&nix::sys::signal::SigSet::empty()),
                 None,
             )?;
             let target = link::CHILD_FD;

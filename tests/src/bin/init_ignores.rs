@@ -1,8 +1,8 @@
 //! A program whose `supervisor_init` ignores SIGCHLD and SIGHUP (a "no
-//! zombies from my sidecar" habit), and blocks SIGUSR2 (for a thread of
+//! zombies from my sidecar" habit), and blocks SIGALRM (for a thread of
 //! its own to `sigwait` on): the supervisor must still read its
 //! children's exit codes, and its children must not start with them
-//! ignored, nor with SIGUSR2 blocked. Exits with the code given as its
+//! ignored, nor with SIGALRM blocked. Exits with the code given as its
 //! first argument once lameduck begins.
 
 use nix::sys::signal::{SigHandler, Signal, signal};
@@ -13,9 +13,9 @@ fn init() {
         signal(Signal::SIGCHLD, SigHandler::SigIgn).unwrap();
         signal(Signal::SIGHUP, SigHandler::SigIgn).unwrap();
     }
-    let mut usr2 = nix::sys::signal::SigSet::empty();
-    usr2.add(Signal::SIGUSR2);
-    nix::sys::signal::pthread_sigmask(nix::sys::signal::SigmaskHow::SIG_BLOCK, Some(&usr2), None)
+    let mut alarm = nix::sys::signal::SigSet::empty();
+    alarm.add(Signal::SIGALRM);
+    nix::sys::signal::pthread_sigmask(nix::sys::signal::SigmaskHow::SIG_BLOCK, Some(&alarm), None)
         .unwrap();
 }
 
