@@ -326,9 +326,12 @@ pub(crate) fn check(dir: &Path) -> Result<(), DirError> {
     above_is_safe(&dir, us)
 }
 
-/// Checks the folders above `dir`, as they really are (links followed):
-/// each must belong to us or root, and be writable by everyone only if
-/// sticky (`/tmp`), where nobody moves another's folder.
+/// Checks the folders above `dir`, as they really are (links followed)
+/// and as written (a link on the way lives in one of those): each must
+/// belong to us or root, and be writable by everyone only if sticky
+/// (`/tmp`), where nobody moves another's folder. In a user namespace
+/// that does not map root (`unshare -r`, rootless containers), root's
+/// folders show the overflow uid: those count as root's.
 fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
     let Some(parent) = dir.parent() else {
         return Ok(());
@@ -337,7 +340,8 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
         dir: parent.to_owned(),
         error,
     })?;
-    for above in real.ancestors() {
+    let unmapped = unmapped_overflow_uid();
+    for above in real.ancestors().chain(parent.ancestors()) {
         let meta = std::fs::metadata(above).map_err(|error| DirError::Inspect {
             dir: above.to_owned(),
             error,
@@ -345,7 +349,8 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
         let owner = meta.uid();
         let mode = meta.mode();
         let open_to_all = mode & 0o002 != 0 && mode & 0o1000 == 0;
-        if (owner != us && owner != 0) || open_to_all {
+        let trusted = owner == us || owner == 0 || Some(owner) == unmapped;
+        if !trusted || open_to_all {
             let (dir, above) = (dir.to_owned(), above.to_owned());
             return Err(DirError::Above {
                 dir,
@@ -358,10 +363,70 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
     Ok(())
 }
 
+/// The uid files show whose owner this user namespace does not map (the
+/// kernel's overflow uid, 65534 unless set otherwise), if it is not one
+/// this namespace maps; `None` in the initial namespace, where it is
+/// `nobody`'s, a user like any other.
+fn unmapped_overflow_uid() -> Option<u32> {
+    let overflow = std::fs::read_to_string("/proc/sys/kernel/overflowuid")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(65534);
+    let map = std::fs::read_to_string("/proc/self/uid_map").ok()?;
+    (!maps(&map, overflow)).then_some(overflow)
+}
+
+/// Whether `uid_map` (as `/proc/self/uid_map` reads: `inside outside
+/// count` lines) maps the uid `uid` of this namespace.
+fn maps(uid_map: &str, uid: u32) -> bool {
+    uid_map.lines().any(|line| {
+        let mut numbers = line.split_whitespace().map(|n| n.parse::<u64>());
+        match (numbers.next(), numbers.next(), numbers.next()) {
+            (Some(Ok(inside)), Some(Ok(_)), Some(Ok(count))) => {
+                (inside..inside + count).contains(&u64::from(uid))
+            }
+            _ => false,
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_overflow_uid_is_roots_only_where_this_namespace_does_not_map_it() {
+        // The initial namespace maps every uid: `nobody` is a user.
+        assert!(maps("         0          0 4294967295\n", 65534));
+        // `unshare -r`: only root inside, mapped to the user outside.
+        assert!(!maps("         0       1000          1\n", 65534));
+        // A rootless container's range.
+        assert!(maps("0 1000 1\n1 100000 65536\n", 65534));
+        assert!(!maps("0 1000 1\n1 100000 1000\n", 65534));
+        assert!(!maps("", 0));
+    }
+
+    #[test]
+    fn a_link_on_the_way_is_judged_by_the_folder_it_lives_in() {
+        let base = std::env::temp_dir().join(format!("lb-above-link-{}", std::process::id()));
+        let target = base.join("target");
+        let folder = target.join("littleboss");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+        // The link lives in a folder anyone may change: it could be
+        // pointed elsewhere between the check and the bind.
+        let open = base.join("open");
+        std::fs::create_dir_all(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        std::os::unix::fs::symlink(&target, open.join("link")).unwrap();
+        let said = check(&open.join("link").join("littleboss"))
+            .unwrap_err()
+            .to_string();
+        assert!(said.contains("which anyone may change"), "{said}");
+        assert!(check(&folder).is_ok());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 
     #[test]
     fn a_folder_inside_one_another_user_may_change_is_refused() {
