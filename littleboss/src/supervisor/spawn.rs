@@ -187,7 +187,8 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
         _ => usize::MAX,
     };
     let elf = head.starts_with(b"\x7fELF") && head.len() >= header;
-    if elf && own_elf_header().is_some_and(|ours| foreign_elf(&head, ours)) {
+    let judged = || !binfmt_handlers() && own_elf_header().is_some_and(|o| foreign_elf(&head, o));
+    if elf && judged() {
         return Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC));
     }
     // Asked only of a file that is no program: the common case reads the
@@ -197,6 +198,17 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
         return Ok(());
     }
     Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC))
+}
+
+/// Whether the kernel has handlers of its own for other binaries
+/// (`binfmt_misc`: qemu-user runs an arm64 build on x86-64): then what
+/// it runs is its to judge.
+fn binfmt_handlers() -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc/sys/fs/binfmt_misc") else {
+        return false;
+    };
+    (entries.flatten())
+        .any(|entry| !matches!(entry.file_name().to_str(), Some("register" | "status")))
 }
 
 /// The first bytes of this process's own binary (an ELF header), read
@@ -217,7 +229,8 @@ fn own_elf_header() -> Option<&'static [u8]> {
 /// where `ours` (this binary's header) runs: no program (an object file,
 /// a core dump), or, of our class, for another machine or byte order (an
 /// arm64 build on x86-64). Another class is left to the kernel (32-bit
-/// support may be there).
+/// support may be there), and so are i386 and x32, both 32-bit and run
+/// by an x86-64 kernel alike.
 fn foreign_elf(head: &[u8], ours: &[u8]) -> bool {
     let (Some(class), Some(order)) = (head.get(4), head.get(5)) else {
         return false;
@@ -231,8 +244,12 @@ fn foreign_elf(head: &[u8], ours: &[u8]) -> bool {
     };
     // ET_EXEC, ET_DYN (a PIE, as Rust builds by default).
     let program = matches!(kind, 2 | 3);
-    let ours_too = ours.get(4) == Some(class)
-        && (ours.get(5) != Some(order) || ours.get(18..20) != Some(machine));
+    // EM_386 and EM_X86_64 (x32), in either order.
+    let x86_32 = |m: &[u8]| *class == 1 && matches!(m, [3, 0] | [62, 0]);
+    let other_machine = ours
+        .get(18..20)
+        .is_some_and(|o| o != machine && !(x86_32(o) && x86_32(machine)));
+    let ours_too = ours.get(4) == Some(class) && (ours.get(5) != Some(order) || other_machine);
     !program || ours_too
 }
 
@@ -765,6 +782,9 @@ mod tests {
         assert!(foreign_elf(&header(2, 2, 3, 62), &ours), "big-endian");
         // A 32-bit one: the kernel judges (its 32-bit support may be on).
         assert!(!foreign_elf(&header(1, 1, 2, 3), &ours));
+        // i386 and x32 run on one kernel alike.
+        assert!(!foreign_elf(&header(1, 1, 2, 3), &header(1, 1, 3, 62)));
+        assert!(foreign_elf(&header(1, 1, 2, 40), &header(1, 1, 3, 62)));
     }
 
     #[test]
