@@ -330,8 +330,9 @@ pub(crate) fn check(dir: &Path) -> Result<(), DirError> {
 /// and as written (a link on the way lives in one of those): each must
 /// belong to us or root, and be writable by everyone only if sticky
 /// (`/tmp`), where nobody moves another's folder. In a user namespace
-/// that does not map root (`unshare -r`, rootless containers), root's
-/// folders show the overflow uid: those count as root's.
+/// that does not map the overflow uid (`unshare -r`), every owner it does
+/// not map shows as that uid, root among them: trusted as root's, for
+/// whose it is cannot be told (or no folder would pass there).
 fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
     let Some(parent) = dir.parent() else {
         return Ok(());

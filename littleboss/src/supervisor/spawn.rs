@@ -187,8 +187,9 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
         _ => usize::MAX,
     };
     let elf = head.starts_with(b"\x7fELF") && head.len() >= header;
-    let judged = || !binfmt_handlers() && own_elf_header().is_some_and(|o| foreign_elf(&head, o));
-    if elf && judged() {
+    // binfmt_misc's entries read only for a file the kernel itself refuses.
+    let refused = || own_elf_header().is_some_and(|o| foreign_elf(&head, o)) && !binfmt_runs(&head);
+    if elf && refused() {
         return Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC));
     }
     // Asked only of a file that is no program: the common case reads the
@@ -200,15 +201,59 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
     Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC))
 }
 
-/// Whether the kernel has handlers of its own for other binaries
-/// (`binfmt_misc`: qemu-user runs an arm64 build on x86-64): then what
-/// it runs is its to judge.
-fn binfmt_handlers() -> bool {
-    let Ok(entries) = std::fs::read_dir("/proc/sys/fs/binfmt_misc") else {
+/// Whether an enabled `binfmt_misc` entry runs a file that begins with
+/// `head` (qemu-user runs an arm64 build on x86-64): then it is the
+/// kernel's to judge.
+fn binfmt_runs(head: &[u8]) -> bool {
+    let root = std::path::Path::new("/proc/sys/fs/binfmt_misc");
+    let status = std::fs::read_to_string(root.join("status"));
+    if status.is_ok_and(|s| s.trim() == "disabled") {
+        return false;
+    }
+    let Ok(entries) = std::fs::read_dir(root) else {
         return false;
     };
     (entries.flatten())
-        .any(|entry| !matches!(entry.file_name().to_str(), Some("register" | "status")))
+        .filter(|entry| !matches!(entry.file_name().to_str(), Some("register" | "status")))
+        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
+        .any(|entry| binfmt_matches(&entry, head))
+}
+
+/// Whether the `binfmt_misc` entry `entry` (as its file reads) is enabled
+/// and its magic, at its offset and under its mask, is `head`'s. An entry
+/// by file name extension has no magic, and matches nothing here.
+fn binfmt_matches(entry: &str, head: &[u8]) -> bool {
+    let hex = |s: &str| -> Option<Vec<u8>> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+            .collect()
+    };
+    let mut lines = entry.lines();
+    if lines.next() != Some("enabled") {
+        return false;
+    }
+    let (mut offset, mut magic, mut mask) = (0, None, None);
+    for line in lines {
+        if let Some(value) = line.strip_prefix("offset ") {
+            offset = value.trim().parse().unwrap_or(0);
+        } else if let Some(value) = line.strip_prefix("magic ") {
+            magic = hex(value.trim());
+        } else if let Some(value) = line.strip_prefix("mask ") {
+            mask = hex(value.trim());
+        }
+    }
+    let Some(magic) = magic else { return false };
+    let Some(bytes) = head.get(offset..offset + magic.len()) else {
+        return false;
+    };
+    let mask_at = |i: usize| {
+        mask.as_ref()
+            .and_then(|m| m.get(i))
+            .copied()
+            .unwrap_or(0xff)
+    };
+    (bytes.iter().zip(&magic).enumerate()).all(|(i, (byte, want))| byte & mask_at(i) == *want)
 }
 
 /// The first bytes of this process's own binary (an ELF header), read
@@ -230,7 +275,7 @@ fn own_elf_header() -> Option<&'static [u8]> {
 /// a core dump), or, of our class, for another machine or byte order (an
 /// arm64 build on x86-64). Another class is left to the kernel (32-bit
 /// support may be there), and so are i386 and x32, both 32-bit and run
-/// by an x86-64 kernel alike.
+/// alike by an x86-64 kernel with x32 support.
 fn foreign_elf(head: &[u8], ours: &[u8]) -> bool {
     let (Some(class), Some(order)) = (head.get(4), head.get(5)) else {
         return false;
@@ -760,6 +805,28 @@ mod tests {
     use super::*;
     use crate::link::{ChildEnd, FromChild};
     use nix::sys::wait::{Id, WaitPidFlag, waitid};
+
+    #[test]
+    fn a_binfmt_entry_is_matched_by_its_magic_under_its_mask() {
+        // qemu-user-static's arm64 entry, as its file reads.
+        let qemu = "enabled\ninterpreter /usr/bin/qemu-aarch64-static\nflags: OCF\noffset 0\nmagic 7f454c460201010000000000000000000200b700\nmask ffffffffffffff00fffffffffffffffffeffffff\n";
+        let head = |kind: u8, machine: u8| {
+            let mut head = vec![0u8; 64];
+            head[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
+            head[16] = kind;
+            head[18] = machine;
+            head
+        };
+        assert!(binfmt_matches(qemu, &head(3, 183)), "an arm64 PIE");
+        assert!(binfmt_matches(qemu, &head(2, 183)));
+        assert!(!binfmt_matches(qemu, &head(1, 183)), "an object file");
+        assert!(!binfmt_matches(qemu, &head(3, 62)), "x86-64");
+        let disabled = qemu.replacen("enabled", "disabled", 1);
+        assert!(!binfmt_matches(&disabled, &head(3, 183)));
+        // By extension (Python's): no magic.
+        let python = "enabled\ninterpreter /usr/bin/python3\nflags: \nextension .py\n";
+        assert!(!binfmt_matches(python, &head(3, 183)));
+    }
 
     #[test]
     fn an_elf_file_this_machine_cannot_run_is_told_apart() {
