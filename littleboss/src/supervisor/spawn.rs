@@ -201,13 +201,16 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
     Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC))
 }
 
-/// Whether an enabled `binfmt_misc` entry runs a file that begins with
-/// `head` (qemu-user runs an arm64 build on x86-64): then it is the
-/// kernel's to judge.
+/// Whether an enabled `binfmt_misc` entry may run a file that begins
+/// with `head` (qemu-user runs an arm64 build on x86-64): then it is the
+/// kernel's to judge. So it is where `binfmt_misc` is not mounted here
+/// (a container's `/proc`): the kernel may use the host's entries.
 fn binfmt_runs(head: &[u8]) -> bool {
     let root = std::path::Path::new("/proc/sys/fs/binfmt_misc");
-    let status = std::fs::read_to_string(root.join("status"));
-    if status.is_ok_and(|s| s.trim() == "disabled") {
+    let Ok(status) = std::fs::read_to_string(root.join("status")) else {
+        return std::fs::metadata(root).is_ok();
+    };
+    if status.trim() == "disabled" {
         return false;
     }
     let Ok(entries) = std::fs::read_dir(root) else {
@@ -253,7 +256,8 @@ fn binfmt_matches(entry: &str, head: &[u8]) -> bool {
             .copied()
             .unwrap_or(0xff)
     };
-    (bytes.iter().zip(&magic).enumerate()).all(|(i, (byte, want))| byte & mask_at(i) == *want)
+    // As the kernel compares: the bits the mask keeps, of both.
+    (bytes.iter().zip(&magic).enumerate()).all(|(i, (byte, want))| (byte ^ want) & mask_at(i) == 0)
 }
 
 /// The first bytes of this process's own binary (an ELF header), read
@@ -823,6 +827,11 @@ mod tests {
         assert!(!binfmt_matches(qemu, &head(3, 62)), "x86-64");
         let disabled = qemu.replacen("enabled", "disabled", 1);
         assert!(!binfmt_matches(&disabled, &head(3, 183)));
+        // qemu's and Rosetta's x86-64 entry, whose magic has bits its mask
+        // clears (byte 5: 01 under fe).
+        let x86_64 = "enabled\ninterpreter /usr/bin/qemu-x86_64-static\nflags: OCF\noffset 0\nmagic 7f454c4602010100000000000000000002003e00\nmask fffffffffffefe00fffffffffffffffffeffffff\n";
+        assert!(binfmt_matches(x86_64, &head(3, 62)), "an x86-64 PIE");
+        assert!(!binfmt_matches(x86_64, &head(3, 183)));
         // By extension (Python's): no magic.
         let python = "enabled\ninterpreter /usr/bin/python3\nflags: \nextension .py\n";
         assert!(!binfmt_matches(python, &head(3, 183)));
