@@ -236,7 +236,7 @@ fn binfmt_matches(entry: &str, head: &[u8]) -> bool {
     if lines.next() != Some("enabled") {
         return false;
     }
-    let (mut offset, mut magic, mut mask) = (0, None, None);
+    let (mut offset, mut magic, mut mask) = (0usize, None, None);
     for line in lines {
         if let Some(value) = line.strip_prefix("offset ") {
             offset = value.trim().parse().unwrap_or(0);
@@ -247,7 +247,8 @@ fn binfmt_matches(entry: &str, head: &[u8]) -> bool {
         }
     }
     let Some(magic) = magic else { return false };
-    let Some(bytes) = head.get(offset..offset + magic.len()) else {
+    let end = offset.checked_add(magic.len());
+    let Some(bytes) = end.and_then(|end| head.get(offset..end)) else {
         return false;
     };
     let mask_at = |i: usize| {
