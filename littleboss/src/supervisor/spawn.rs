@@ -187,8 +187,12 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
         _ => usize::MAX,
     };
     let elf = head.starts_with(b"\x7fELF") && head.len() >= header;
-    // binfmt_misc's entries read only for a file the kernel itself refuses.
-    let refused = || own_elf_header().is_some_and(|o| foreign_elf(&head, o)) && !binfmt_runs(&head);
+    let refused = || match own_elf_header().and_then(|ours| foreign_elf(&head, ours)) {
+        Some(Foreign::NoProgram) => true,
+        // binfmt_misc's entries read only for such a file.
+        Some(Foreign::OtherMachine) => !binfmt_runs(&head),
+        None => false,
+    };
     if elf && refused() {
         return Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC));
     }
@@ -275,32 +279,43 @@ fn own_elf_header() -> Option<&'static [u8]> {
     own.as_deref()
 }
 
-/// Whether the ELF header `head` is of a file the kernel would refuse
-/// where `ours` (this binary's header) runs: no program (an object file,
-/// a core dump), or, of our class, for another machine or byte order (an
-/// arm64 build on x86-64). Another class is left to the kernel (32-bit
-/// support may be there), and so are i386 and x32, both 32-bit and run
-/// alike by an x86-64 kernel with x32 support.
-fn foreign_elf(head: &[u8], ours: &[u8]) -> bool {
+/// Why the kernel itself refuses an ELF file: see [`foreign_elf`].
+#[derive(Debug, PartialEq, Eq)]
+enum Foreign {
+    /// An object file, a core dump.
+    NoProgram,
+    /// Of our class, for another machine or byte order (an arm64 build on
+    /// x86-64): an emulator `binfmt_misc` knows may still run it.
+    OtherMachine,
+}
+
+/// Whether the ELF header `head` is of a file the kernel itself would
+/// refuse where `ours` (this binary's header) runs, and why. Another
+/// class is left to the kernel (32-bit support may be there), and so are
+/// i386 and x32, both 32-bit and run alike by an x86-64 kernel with x32
+/// support.
+fn foreign_elf(head: &[u8], ours: &[u8]) -> Option<Foreign> {
     let (Some(class), Some(order)) = (head.get(4), head.get(5)) else {
-        return false;
+        return None;
     };
     let (Some(kind), Some(machine)) = (head.get(16..18), head.get(18..20)) else {
-        return false;
+        return None;
     };
     let kind = match order {
         2 => u16::from_be_bytes([kind[0], kind[1]]),
         _ => u16::from_le_bytes([kind[0], kind[1]]),
     };
     // ET_EXEC, ET_DYN (a PIE, as Rust builds by default).
-    let program = matches!(kind, 2 | 3);
+    if !matches!(kind, 2 | 3) {
+        return Some(Foreign::NoProgram);
+    }
     // EM_386 and EM_X86_64 (x32), in either order.
     let x86_32 = |m: &[u8]| *class == 1 && matches!(m, [3, 0] | [62, 0]);
     let other_machine = ours
         .get(18..20)
         .is_some_and(|o| o != machine && !(x86_32(o) && x86_32(machine)));
     let ours_too = ours.get(4) == Some(class) && (ours.get(5) != Some(order) || other_machine);
-    !program || ours_too
+    ours_too.then_some(Foreign::OtherMachine)
 }
 
 /// `hello`, naming `listeners` listeners, encoded for the channel; refused
@@ -846,22 +861,44 @@ mod tests {
             head[..4].copy_from_slice(b"\x7fELF");
             head[4] = class;
             head[5] = order;
-            head[16..18].copy_from_slice(&kind.to_le_bytes());
+            let kind = if order == 2 {
+                kind.to_be_bytes()
+            } else {
+                kind.to_le_bytes()
+            };
+            head[16..18].copy_from_slice(&kind);
             head[18..20].copy_from_slice(&machine.to_le_bytes());
             head
         };
         let ours = header(2, 1, 3, 62);
-        assert!(!foreign_elf(&ours, &ours));
-        assert!(!foreign_elf(&header(2, 1, 2, 62), &ours), "not a PIE");
-        assert!(foreign_elf(&header(2, 1, 3, 183), &ours), "arm64");
-        assert!(foreign_elf(&header(2, 1, 1, 62), &ours), "an object file");
-        assert!(foreign_elf(&header(2, 1, 4, 62), &ours), "a core dump");
-        assert!(foreign_elf(&header(2, 2, 3, 62), &ours), "big-endian");
+        let other = Some(Foreign::OtherMachine);
+        let none = Some(Foreign::NoProgram);
+        assert_eq!(foreign_elf(&ours, &ours), None);
+        assert_eq!(foreign_elf(&header(2, 1, 2, 62), &ours), None, "not a PIE");
+        assert_eq!(foreign_elf(&header(2, 1, 3, 183), &ours), other, "arm64");
+        assert_eq!(
+            foreign_elf(&header(2, 1, 1, 62), &ours),
+            none,
+            "an object file"
+        );
+        assert_eq!(
+            foreign_elf(&header(2, 1, 4, 62), &ours),
+            none,
+            "a core dump"
+        );
+        assert_eq!(
+            foreign_elf(&header(2, 2, 3, 62), &ours),
+            other,
+            "big-endian"
+        );
         // A 32-bit one: the kernel judges (its 32-bit support may be on).
-        assert!(!foreign_elf(&header(1, 1, 2, 3), &ours));
+        assert_eq!(foreign_elf(&header(1, 1, 2, 3), &ours), None);
         // i386 and x32 run on one kernel alike.
-        assert!(!foreign_elf(&header(1, 1, 2, 3), &header(1, 1, 3, 62)));
-        assert!(foreign_elf(&header(1, 1, 2, 40), &header(1, 1, 3, 62)));
+        assert_eq!(foreign_elf(&header(1, 1, 2, 3), &header(1, 1, 3, 62)), None);
+        assert_eq!(
+            foreign_elf(&header(1, 1, 2, 40), &header(1, 1, 3, 62)),
+            other
+        );
     }
 
     #[test]
