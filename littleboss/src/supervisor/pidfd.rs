@@ -160,7 +160,9 @@ impl Process {
     pub fn signal(&self, signal: nix::sys::signal::Signal) -> io::Result<()> {
         let Watch::Fd(fd) = &self.watch else {
             // Not reaped but by our own watcher: the pid is still its own.
-            let pid = Pid::from_raw(self.pid as i32);
+            let Some(pid) = super::spawn::child_pid(self.pid) else {
+                return Ok(());
+            };
             return Ok(nix::sys::signal::kill(pid, signal)?);
         };
         let fd = fd.get_ref().as_raw_fd();

@@ -341,11 +341,9 @@ fn encoded_hello(hello: ToChild, listeners: usize) -> std::io::Result<Vec<u8>> {
 /// Kills child `pid` (not reaped: the pid is still its own) and what it
 /// started in its process group, as [`kill_group`] says.
 pub(crate) fn kill_with_group(pid: u32) {
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    );
-    kill_group(pid);
+    let Some(pid) = child_pid(pid) else { return };
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
 }
 
 /// Kills what child `pid` started in its process group (forked workers
@@ -353,10 +351,16 @@ pub(crate) fn kill_with_group(pid: u32) {
 /// group's id is its pid, not reused while the child is not reaped: call
 /// it before. A helper that left the group (`setsid`) is not reached.
 fn kill_group(pid: u32) {
-    let _ = nix::sys::signal::killpg(
-        nix::unistd::Pid::from_raw(pid as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    );
+    let Some(pid) = child_pid(pid) else { return };
+    let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+}
+
+/// `pid` as a child's pid to signal, or `None` for a number no child has
+/// (from a damaged handoff): 0 and what reads as negative would signal
+/// the supervisor's own group, or every process; 1 is init.
+pub(crate) fn child_pid(pid: u32) -> Option<nix::unistd::Pid> {
+    let pid = i32::try_from(pid).ok().filter(|pid| *pid > 1)?;
+    Some(nix::unistd::Pid::from_raw(pid))
 }
 
 /// The size of a 32-bit ELF header: a shorter file that begins as one is
@@ -825,6 +829,16 @@ mod tests {
     use super::*;
     use crate::link::{ChildEnd, FromChild};
     use nix::sys::wait::{Id, WaitPidFlag, waitid};
+
+    #[test]
+    fn a_number_no_child_has_is_never_signalled() {
+        // Signalled, these would reach the supervisor's own group (0),
+        // init (1), or every process (-1 and other negatives).
+        for pid in [0, 1, u32::MAX, i32::MAX as u32 + 1] {
+            assert_eq!(child_pid(pid), None, "{pid}");
+        }
+        assert_eq!(child_pid(1234), Some(nix::unistd::Pid::from_raw(1234)));
+    }
 
     #[test]
     fn a_binfmt_entry_is_matched_by_its_magic_under_its_mask() {
