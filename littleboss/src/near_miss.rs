@@ -48,12 +48,9 @@ pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]
         return odd_dashes;
     }
     // In another case, however short the name.
-    name.eq_ignore_ascii_case(flag) || near(name, flag)
-}
-
-/// Whether `name` is a misspelling of the flag `flag`: one edit for a
-/// name of four to seven letters, two for longer ones, none below four.
-fn near(name: &str, flag: &str) -> bool {
+    if name.eq_ignore_ascii_case(flag) {
+        return true;
+    }
     let allowed = if flag.len() >= 8 { 2 } else { 1 };
     let edits = crate::rules::typo::edits(&name.to_ascii_lowercase(), &flag.to_ascii_lowercase());
     flag.len() >= 4 && edits <= allowed

@@ -294,17 +294,21 @@ impl Handoff {
     /// let fds = Handoff::fds_in(&memfd);
     /// ```
     pub fn fds_in(memfd: &OwnedFd) -> Vec<RawFd> {
+        let Ok(json) = Handoff::json_in(memfd) else {
+            return Vec::new();
+        };
+        (Handoff::version_in(&json).ok())
+            .and_then(|version| Handoff::decode(&json, version).ok())
+            .map_or_else(Vec::new, |handoff| handoff.fds())
+    }
+
+    /// The version the handoff `json` says it is, read alone.
+    fn version_in(json: &[u8]) -> serde_json::Result<u32> {
         #[derive(Deserialize)]
         struct Version {
             version: u32,
         }
-        let Ok(json) = Handoff::json_in(memfd) else {
-            return Vec::new();
-        };
-        let version = serde_json::from_slice::<Version>(&json).map(|v| v.version);
-        (version.ok())
-            .and_then(|version| Handoff::decode(&json, version).ok())
-            .map_or_else(Vec::new, |handoff| handoff.fds())
+        serde_json::from_slice::<Version>(json).map(|v| v.version)
     }
 
     /// The JSON in `memfd`, read from its start.
@@ -339,11 +343,7 @@ impl Handoff {
     /// The version first, so that a newer layout is named as such rather
     /// than reported as corrupt.
     pub fn decode(json: &[u8], reads: u32) -> Result<Handoff, HandoffError> {
-        #[derive(Deserialize)]
-        struct Version {
-            version: u32,
-        }
-        let Version { version } = serde_json::from_slice(json).map_err(HandoffError::Corrupt)?;
+        let version = Handoff::version_in(json).map_err(HandoffError::Corrupt)?;
         if version != reads {
             return Err(HandoffError::Version {
                 theirs: version,

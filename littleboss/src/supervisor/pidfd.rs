@@ -278,7 +278,9 @@ fn reap_with_group(
 /// supervisor is their subreaper), which keeps its id from being reused
 /// until we reap that child. The orphan scan reaps them.
 pub(crate) fn kill_left_by_reaped(pid: u32) {
-    let group = Pid::from_raw(pid as i32);
+    let Some(group) = super::spawn::child_pid(pid) else {
+        return;
+    };
     let left = group_members(group);
     if !left.is_empty() {
         // Their own children too, which are not ours (yet).
