@@ -341,8 +341,13 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
         dir: parent.to_owned(),
         error,
     })?;
-    let unmapped = unmapped_overflow_uid();
-    for above in real.ancestors().chain(parent.ancestors()) {
+    // As written only where it differs (a link on the way); the overflow
+    // uid read only for an owner neither ours nor root's.
+    let written = (real != parent)
+        .then(|| parent.ancestors())
+        .into_iter()
+        .flatten();
+    for above in real.ancestors().chain(written) {
         let meta = std::fs::metadata(above).map_err(|error| DirError::Inspect {
             dir: above.to_owned(),
             error,
@@ -350,7 +355,7 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
         let owner = meta.uid();
         let mode = meta.mode();
         let open_to_all = mode & 0o002 != 0 && mode & 0o1000 == 0;
-        let trusted = owner == us || owner == 0 || Some(owner) == unmapped;
+        let trusted = owner == us || owner == 0 || Some(owner) == unmapped_overflow_uid();
         if !trusted || open_to_all {
             let (dir, above) = (dir.to_owned(), above.to_owned());
             return Err(DirError::Above {

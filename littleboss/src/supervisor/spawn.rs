@@ -187,7 +187,8 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
         _ => usize::MAX,
     };
     let elf = head.starts_with(b"\x7fELF") && head.len() >= header;
-    let refused = || match own_elf_header().and_then(|ours| foreign_elf(&head, ours)) {
+    // No program is told without our own header (it may not be readable).
+    let refused = || match foreign_elf(&head, own_elf_header().unwrap_or_default()) {
         Some(Foreign::NoProgram) => true,
         // binfmt_misc's entries read only for such a file.
         Some(Foreign::OtherMachine) => !binfmt_runs(&head),
