@@ -906,6 +906,10 @@ mod tests {
             other,
             "big-endian"
         );
+        // Our own header unread: no program is told all the same, the
+        // machine left to the kernel.
+        assert_eq!(foreign_elf(&header(2, 1, 1, 62), &[]), none);
+        assert_eq!(foreign_elf(&header(2, 1, 3, 183), &[]), None);
         // A 32-bit one: the kernel judges (its 32-bit support may be on).
         assert_eq!(foreign_elf(&header(1, 1, 2, 3), &ours), None);
         // i386 and x32 run on one kernel alike.
