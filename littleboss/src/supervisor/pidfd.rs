@@ -159,10 +159,14 @@ impl Process {
     /// Sends `signal`, unless it has ended already.
     pub fn signal(&self, signal: nix::sys::signal::Signal) -> io::Result<()> {
         let Watch::Fd(fd) = &self.watch else {
-            // Not reaped but by our own watcher: the pid is still its own.
+            // By number, only while no other wait has reaped it (code of
+            // the program's): until then the pid is still its own.
             let Some(pid) = super::spawn::child_pid(self.pid) else {
                 return Ok(());
             };
+            if !still_ours(self.pid)? {
+                return Ok(());
+            }
             return Ok(nix::sys::signal::kill(pid, signal)?);
         };
         let fd = fd.get_ref().as_raw_fd();

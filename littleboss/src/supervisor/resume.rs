@@ -630,7 +630,7 @@ fn register(handoff: &Handoff, held: &mut Held, lenient: bool) -> Result<Registe
             Err((e, _)) if spawn::NoLongerOurs::is(&e) => {
                 // Going back cannot undo it.
                 log!("cannot watch child pid {pid} again: {e}");
-                gone.extend(ended_unseen(id, pid));
+                gone.extend(spawn::ended_unseen(id, pid));
             }
             Err((e, registered)) if lenient => {
                 // Unwatched, it could serve on or outlive its kill
@@ -734,7 +734,7 @@ fn lost_children(handoff: &Handoff, kept: &[ChildId], events: &[Event]) -> Vec<E
                 "lost child pid {pid} in the upgrade (no channel): {}",
                 spawn::NoLongerOurs
             );
-            lost.extend(ended_unseen(*id, pid));
+            lost.extend(spawn::ended_unseen(*id, pid));
             continue;
         }
         log!("lost child pid {pid} in the upgrade (no channel); killing it");
@@ -747,19 +747,6 @@ fn lost_children(handoff: &Handoff, kept: &[ChildId], events: &[Event]) -> Vec<E
         lost.push(Event::Signal(super::machine::Signal::Chld));
     }
     lost
-}
-
-/// Child `id` (pid `pid`), reaped by the program's code before `run`:
-/// ended unseen (how is not known, so counted as a failure), its pid not
-/// signalled (it may be a stranger's now), and what it left in its
-/// group killed; the events that say so, the orphan scan's among them.
-fn ended_unseen(id: ChildId, pid: u32) -> [Event; 2] {
-    super::pidfd::kill_left_by_reaped(pid);
-    let exit = ChildExit::Code(1);
-    [
-        Event::Exited { id, exit },
-        Event::Signal(super::machine::Signal::Chld),
-    ]
 }
 
 /// This binary cannot take the state over: the previous one takes it back,

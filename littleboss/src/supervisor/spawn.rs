@@ -650,6 +650,26 @@ fn watch(
     }
 }
 
+/// How long after a failed wait for a child to wait again.
+const WAIT_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Child `id` (pid `pid`), reaped by another wait than ours (code of the
+/// program's that waits for any child, or ignores SIGCHLD): ended unseen
+/// (how is not known, so counted as a failure), its pid not signalled (it
+/// may be a stranger's now), and what it left in its group killed; the
+/// events that say so, the orphan scan's among them (what it left is ours
+/// to reap).
+pub(crate) fn ended_unseen(id: ChildId, pid: u32) -> [Event; 2] {
+    super::pidfd::kill_left_by_reaped(pid);
+    [
+        Event::Exited {
+            id,
+            exit: ChildExit::Code(1),
+        },
+        Event::Signal(super::machine::Signal::Chld),
+    ]
+}
+
 /// More than a child says in its life (a hello, an error, ready, a
 /// finish): what is queued when it exits fits.
 const QUEUED_AT_EXIT: usize = 64;
@@ -668,7 +688,11 @@ impl Watcher {
     /// Kills the child, and what it started in its group.
     fn kill(&self) {
         let _ = self.process.kill();
-        kill_group(self.process.pid);
+        // By number, only while no other wait has reaped it: until then
+        // its pid, and so its group's id, is not reused.
+        if super::pidfd::still_ours(self.process.pid).unwrap_or(false) {
+            kill_group(self.process.pid);
+        }
     }
 
     /// Sends `message` to the child, unless a kill comes first (`Err(None)`):
@@ -766,13 +790,38 @@ impl Watcher {
             Some(1..)
         );
         let mut held_unanswered = Vec::new();
+        let mut wait_failed = false;
         loop {
+            // After a failed wait, tried again a moment later: not spun on.
+            let wait = async {
+                if wait_failed {
+                    tokio::time::sleep(WAIT_AGAIN_AFTER).await;
+                }
+                self.process.wait().await
+            };
             tokio::select! {
-                exit = self.process.wait() => {
-                    let exit = exit.unwrap_or_else(|e| {
-                        log!("waiting for child pid {pid} failed: {e}");
-                        ChildExit::Code(1)
-                    });
+                // First: an order to kill a child reaped behind our back
+                // would signal its pid by number.
+                biased;
+                exit = wait => {
+                    let ended = match exit {
+                        Ok(exit) => vec![Event::Exited { id, exit }],
+                        Err(e) if e.raw_os_error() == Some(nix::libc::ECHILD) => {
+                            log!("child pid {pid} ended unseen: {NoLongerOurs}");
+                            ended_unseen(id, pid).into()
+                        }
+                        // Still ours, maybe still running: killed (by pidfd,
+                        // or by its pid, which nothing else reaped), and
+                        // waited for again.
+                        Err(e) => {
+                            if !wait_failed {
+                                log!("waiting for child pid {pid} failed: {e}; killing it");
+                            }
+                            wait_failed = true;
+                            self.kill();
+                            continue;
+                        }
+                    };
                     // What the child sent before it exited comes first (the
                     // machine reads a Ready, a Hello or an Error as said
                     // before the end): this poll may have found both ready.
@@ -781,7 +830,9 @@ impl Watcher {
                     }
                     // Sent in the same poll as the reap: an exit is either
                     // not reaped yet or already queued for the driver.
-                    let _ = self.events.send(Event::Exited { id, exit });
+                    for event in ended {
+                        let _ = self.events.send(event);
+                    }
                     return;
                 }
                 message = self.channel.recv(), if channel_open => match message {
@@ -958,8 +1009,20 @@ mod tests {
 
     #[test]
     fn a_child_killed_with_its_group_takes_its_forked_worker() {
+        let (mut shell, worker) = shell_with_a_worker();
+        kill_with_group(shell.id());
+        let status = shell.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
+        wait_until_dead(worker);
+    }
+
+    /// A shell in a group of its own, with a worker in the group: the
+    /// shell and the worker's pid.
+    fn shell_with_a_worker() -> (std::process::Child, nix::unistd::Pid) {
         use std::io::BufRead;
-        // A shell in a group of its own, with a worker in the group.
         let mut shell = std::process::Command::new("sh")
             .args(["-c", "sleep 300 & echo $!; wait"])
             .process_group(0)
@@ -971,25 +1034,88 @@ mod tests {
             .read_line(&mut line)
             .unwrap();
         let worker = nix::unistd::Pid::from_raw(line.trim().parse().unwrap());
-        kill_with_group(shell.id());
-        let status = shell.wait().unwrap();
-        assert_eq!(
-            std::os::unix::process::ExitStatusExt::signal(&status),
-            Some(9)
-        );
-        // Dead: gone, or a zombie (whoever adopted it may not reap, as a
-        // container's first process need not).
+        (shell, worker)
+    }
+
+    /// Waits, ten seconds at most, for `pid` to be dead: gone, or a
+    /// zombie (whoever adopted it may not reap, as a container's first
+    /// process need not).
+    fn wait_until_dead(pid: nix::unistd::Pid) {
         let dead = || {
-            std::fs::read_to_string(format!("/proc/{worker}/stat")).map_or(true, |stat| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
                 let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
                 matches!(state, Some(Some('Z' | 'X')))
             })
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while !dead() {
-            assert!(std::time::Instant::now() < deadline, "the worker lives on");
+            assert!(std::time::Instant::now() < deadline, "pid {pid} lives on");
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+    }
+
+    /// A child another wait reaped (code of the program's that waits for
+    /// any child): its end still comes, counted as a failure, with the
+    /// orphan scan that reaps what it left; and its worker is killed, not
+    /// left serving beside the next child.
+    #[tokio::test]
+    async fn a_child_reaped_by_another_wait_ends_and_takes_its_worker() {
+        let sleep = || {
+            let mut sleep = std::process::Command::new("sleep");
+            sleep.arg("300");
+            sleep
+        };
+        #[allow(clippy::zombie_processes)]
+        let pid = sleep().process_group(0).spawn().unwrap().id();
+        // In the child's group, and ours as what a child leaves is the
+        // supervisor's (its subreaper).
+        let mut worker = sleep().process_group(pid as i32).spawn().unwrap();
+        let process = Process::open(pid).unwrap();
+        let child = nix::unistd::Pid::from_raw(pid as i32);
+        nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL).unwrap();
+        waitid(Id::Pid(child), WaitPidFlag::WEXITED).unwrap();
+        let (ours, _theirs) = fdpass::socketpair().unwrap();
+        let (events, mut received) = mpsc::unbounded_channel();
+        let channel = SupervisorEnd::new(ours).unwrap();
+        let _handle = watch(0, process, channel, events, None);
+        let within = std::time::Duration::from_secs(10);
+        let mut next = async || {
+            tokio::time::timeout(within, received.recv())
+                .await
+                .unwrap()
+                .unwrap()
+        };
+        let first = next().await;
+        assert!(
+            matches!(
+                first,
+                Event::Exited {
+                    id: 0,
+                    exit: ChildExit::Code(1)
+                }
+            ),
+            "{first:?}"
+        );
+        let second = next().await;
+        assert!(
+            matches!(
+                second,
+                Event::Signal(crate::supervisor::machine::Signal::Chld)
+            ),
+            "{second:?}"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = worker.try_wait().unwrap() {
+                break status;
+            }
+            assert!(std::time::Instant::now() < deadline, "the worker lives on");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
     }
 
     /// A child that says Ready and exits at once: by the time the watcher
