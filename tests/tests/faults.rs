@@ -9,7 +9,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 
 use nix::sys::signal::Signal;
-use tests::{OutputInTime, Service, control_raw, read_greeting, text};
+use tests::{OutputInTime, Service, control_raw, exits_saying, read_greeting, text};
 
 const V1: &str = env!("CARGO_BIN_EXE_versioned_v1");
 
@@ -1056,6 +1056,100 @@ fn a_reload_too_long_for_an_older_supervisor_shows_its_answer() {
     );
 }
 
+/// Reads the one request line a client sends on `conn`.
+fn read_request(conn: &mut UnixStream) -> Vec<u8> {
+    let mut request = Vec::new();
+    while !request.ends_with(b"\n") {
+        let mut byte = [0; 1];
+        assert_eq!(conn.read(&mut byte).unwrap(), 1);
+        request.push(byte[0]);
+    }
+    request
+}
+
+#[test]
+fn a_status_this_build_cannot_read_is_shown_as_sent_and_exits_0() {
+    // Another build's field of another type: the service runs, and
+    // answered; not "cannot tell" (4).
+    let svc = Service::new(V1);
+    let stand_in = stand_in_supervisor(&svc, |mut conn| {
+        read_request(&mut conn);
+        conn.write_all(
+            b"{\"v\":1,\"type\":\"status\",\"status\":{\"name\":\"versioned\",\"reloads\":\"many\"}}\n",
+        )
+        .unwrap();
+    });
+    let out = svc.control_with(V1, "status", &[]);
+    stand_in.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("status of versioned: this build cannot read all of the answer"),
+        "{err}"
+    );
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["reloads"], "many", "{status}");
+}
+
+#[test]
+fn a_stop_told_an_exit_code_no_process_has_does_not_pass_it_on() {
+    // 256 passed to exit(3) would be 0: a success.
+    let svc = Service::new(V1);
+    let stand_in = stand_in_supervisor(&svc, |mut conn| {
+        read_request(&mut conn);
+        conn.write_all(b"{\"v\":1,\"final\":false,\"type\":\"stopping\",\"pid\":7}\n")
+            .unwrap();
+        conn.write_all(b"{\"v\":1,\"type\":\"stopped\",\"exit_code\":256}\n")
+            .unwrap();
+    });
+    let out = svc.control_with(V1, "stop", &[]);
+    stand_in.join().unwrap();
+    exits_saying(
+        &out,
+        4,
+        "stopped versioned, but the supervisor gave exit code 256, which no process exits with",
+    );
+}
+
+#[test]
+fn a_stop_whose_supervisor_closes_after_saying_it_stops_may_have_stopped() {
+    let svc = Service::new(V1);
+    let stand_in = stand_in_supervisor(&svc, |mut conn| {
+        read_request(&mut conn);
+        conn.write_all(b"{\"v\":1,\"final\":false,\"type\":\"stopping\",\"pid\":7}\n")
+            .unwrap();
+    });
+    let out = svc.control_with(V1, "stop", &[]);
+    stand_in.join().unwrap();
+    exits_saying(
+        &out,
+        4,
+        "the supervisor closed the connection while versioned stopped, before it said how; it may have stopped",
+    );
+}
+
+#[test]
+fn a_reload_too_long_for_another_protocol_version_shows_its_answer() {
+    // The request's write meets a closed connection: the supervisor's
+    // answer, in a version this build cannot read, still says why.
+    let svc = Service::new(V1);
+    let stand_in = stand_in_supervisor(&svc, |mut conn| {
+        let mut first = vec![0; 65_537];
+        conn.read_exact(&mut first).unwrap();
+        conn.write_all(b"{\"v\":2,\"type\":\"error\",\"error\":\"too long\"}\n")
+            .unwrap();
+    });
+    let long = "x".repeat(100_000);
+    let mut args = vec!["--"];
+    args.extend(std::iter::repeat_n(long.as_str(), 12));
+    let out = svc.control_with(V1, "reload", &args);
+    stand_in.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("it is another littleboss build"), "{err}");
+    assert!(!err.contains("Broken pipe"), "{err}");
+}
+
 #[test]
 fn status_json_is_what_the_supervisor_sent() {
     // A supervisor of another build: an older one leaves out what it did
@@ -1064,12 +1158,7 @@ fn status_json_is_what_the_supervisor_sent() {
     // idea of a status.
     let svc = Service::new(V1);
     let stand_in = stand_in_supervisor(&svc, |mut conn| {
-        let mut request = Vec::new();
-        while !request.ends_with(b"\n") {
-            let mut byte = [0; 1];
-            assert_eq!(conn.read(&mut byte).unwrap(), 1);
-            request.push(byte[0]);
-        }
+        read_request(&mut conn);
         conn.write_all(
             br#"{"v":1,"type":"status","status":{"name":"versioned","supervisor_pid":10,"supervisor_started":0,"child":null,"starting":null,"reloads":0,"failures":0,"last_failure":null,"listeners":[],"from_a_newer_build":42}}"#,
         )

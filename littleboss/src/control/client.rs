@@ -64,6 +64,13 @@ macro_rules! say {
     };
 }
 
+/// Writes `status` on stdout as pretty JSON, for an exit code of 0.
+fn print_json(status: &impl serde::Serialize) -> Result<i32, Failure> {
+    let json = serde_json::to_string_pretty(status).expect("a status serializes");
+    print_out(&format!("{json}\n"));
+    Ok(0)
+}
+
 /// Writes `text` on stdout and flushes it; a reader gone (`| head -0`)
 /// takes nothing, and the command still exits with its own code.
 pub(crate) fn print_out(text: &str) {
@@ -198,22 +205,31 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
             // is kept, one an older supervisor did not send stays out
             // rather than shown as a default, and one whose type this
             // build reads otherwise is no reason to fail.
-            if json && let Some(status) = protocol::raw_status(&session.last) {
-                let json = serde_json::to_string_pretty(&status).expect("status serializes");
-                print_out(&format!("{json}\n"));
-                return Ok(0);
-            }
-            match answer? {
-                Response::Status { status } => print_out(&status.render()),
-                Response::Error { error } => {
-                    return Err(Failure::new(
-                        UNKNOWN,
-                        format!("status of {name} failed: {}", visible(&error)),
-                    ));
+            let raw = protocol::raw_status(&session.last);
+            match (answer, raw) {
+                (_, Some(raw)) if json => print_json(&raw),
+                (Ok(Response::Status { status }), _) if json => print_json(&status),
+                (Ok(Response::Status { status }), _) => {
+                    print_out(&status.render());
+                    Ok(0)
                 }
-                other => return Err(unexpected(other)),
+                // It runs, and answered: what this build cannot read of
+                // it (another build's) is shown as it came, not made a
+                // failure.
+                (Err(failure), Some(raw)) => {
+                    say!(
+                        "status of {name}: this build cannot read all of the answer ({}); as the supervisor sent it:",
+                        failure.message
+                    );
+                    print_json(&raw)
+                }
+                (Err(failure), None) => Err(failure),
+                (Ok(Response::Error { error }), _) => Err(Failure::new(
+                    UNKNOWN,
+                    format!("status of {name} failed: {}", visible(&error)),
+                )),
+                (Ok(other), _) => Err(unexpected(other)),
             }
-            Ok(0)
         }
         Mode::Reload => {
             let exe = crate::invoked::path(&inv.program_args[0])
@@ -311,6 +327,16 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                             session.wait_at_least(bound, patience);
                         }
                     }
+                    // What no process exits with: not passed on (256
+                    // would exit 0, a success).
+                    Response::Stopped { exit_code } if !(0..=255).contains(&exit_code) => {
+                        return Err(Failure::new(
+                            UNKNOWN,
+                            format!(
+                                "stopped {name}, but the supervisor gave exit code {exit_code}, which no process exits with"
+                            ),
+                        ));
+                    }
                     Response::Stopped { exit_code } => {
                         say!("stopped {name}: exit code {exit_code}");
                         return Ok(exit_code);
@@ -325,7 +351,19 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     }
                     other => return Err(unexpected(other)),
                 }
-                response = session.next()?;
+                // Told it stops: a connection closed now is no sign it
+                // failed (the supervisor may have been killed meanwhile).
+                response = session.next().map_err(|failure| {
+                    if failure.message != CLOSED_WITHOUT_ANSWERING {
+                        return failure;
+                    }
+                    Failure::new(
+                        UNKNOWN,
+                        format!(
+                            "the supervisor closed the connection while {name} stopped, before it said how; it may have stopped"
+                        ),
+                    )
+                })?;
             }
         }
         Mode::Bypass | Mode::Start => unreachable!("not a control command"),
@@ -508,8 +546,8 @@ impl Session {
                 e.kind(),
                 io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
             );
-            if let Some(response) = closed.then(|| self.answer_if_any()).flatten() {
-                return Ok(response);
+            if let Some(answer) = closed.then(|| self.answer_if_any()).flatten() {
+                return answer;
             }
             if e.kind() == io::ErrorKind::WouldBlock {
                 return Err(Failure::new(
@@ -546,22 +584,20 @@ impl Session {
         Ok(())
     }
 
-    /// An answer already sent, if the supervisor left one.
-    fn answer_if_any(&mut self) -> Option<Response> {
+    /// An answer already sent, if the supervisor left one: what it said
+    /// as [`next`](Session::next) reads it, or `None` if nothing is left
+    /// to read.
+    fn answer_if_any(&mut self) -> Option<Result<Response, Failure>> {
         loop {
             let mut line = Vec::new();
-            return match self.reader.read_until(b'\n', &mut line) {
-                Ok(n) if n > 0 => match protocol::decode_answer(line.trim_ascii_end()) {
-                    Ok(protocol::Answer::Known(response)) => {
-                        self.last = line;
-                        Some(response)
+            match self.reader.read_until(b'\n', &mut line) {
+                Ok(n) if n > 0 => {
+                    if let Some(answer) = self.answer_in(line) {
+                        return Some(answer);
                     }
-                    // A newer build's note: the answer may follow.
-                    Ok(protocol::Answer::UnknownProgress(_)) => continue,
-                    Err(_) => None,
-                },
-                _ => None,
-            };
+                }
+                _ => return None,
+            }
         }
     }
 
@@ -569,47 +605,66 @@ impl Session {
     fn next(&mut self) -> Result<Response, Failure> {
         loop {
             let mut line = Vec::new();
-            return match self.reader.read_until(b'\n', &mut line) {
-                Ok(0) => Err(Failure::new(
-                    UNKNOWN,
-                    "the supervisor closed the connection without answering",
-                )),
-                Ok(_) => match protocol::decode_answer(line.trim_ascii_end()) {
-                    Ok(protocol::Answer::Known(response)) => {
-                        self.last = line;
-                        Ok(response)
+            match self.reader.read_until(b'\n', &mut line) {
+                Ok(0) => return Err(Failure::new(UNKNOWN, CLOSED_WITHOUT_ANSWERING)),
+                Ok(_) => {
+                    if let Some(answer) = self.answer_in(line) {
+                        return answer;
                     }
-                    Err(e) if protocol::raw_status(&line).is_some() => {
-                        // Kept for `status --json`, which needs no more.
-                        self.last = line;
-                        Err(Failure::new(UNKNOWN, visible(&e)))
-                    }
-                    Ok(protocol::Answer::UnknownProgress(_)) => continue,
-                    Err(e) if protocol::in_other_version(line.trim_ascii_end()) => {
-                        Err(Failure::new(UNKNOWN, other_version(e, self.supervisor)))
-                    }
-                    // Which may quote what the supervisor sent.
-                    Err(e) => Err(Failure::new(UNKNOWN, visible(&e))),
-                },
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(Failure::new(
-                    UNKNOWN,
-                    "the supervisor did not answer in time",
-                )),
-                Err(e) => Err(Failure::new(
-                    UNKNOWN,
-                    format!("cannot read the supervisor's answer: {e}"),
-                )),
-            };
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err(Failure::new(
+                        UNKNOWN,
+                        "the supervisor did not answer in time",
+                    ));
+                }
+                Err(e) => {
+                    return Err(Failure::new(
+                        UNKNOWN,
+                        format!("cannot read the supervisor's answer: {e}"),
+                    ));
+                }
+            }
         }
     }
+
+    /// What `line`, as read, answers; `None` for a progress note of a
+    /// kind this build does not know (the answer may follow).
+    fn answer_in(&mut self, line: Vec<u8>) -> Option<Result<Response, Failure>> {
+        let decoded = protocol::decode_answer(line.trim_ascii_end());
+        Some(match decoded {
+            Ok(protocol::Answer::Known(response)) => {
+                self.last = line;
+                Ok(response)
+            }
+            Ok(protocol::Answer::UnknownProgress(_)) => return None,
+            Err(e) if protocol::raw_status(&line).is_some() => {
+                // Kept for `status --json`, which needs no more.
+                self.last = line;
+                Err(Failure::new(UNKNOWN, visible(&e)))
+            }
+            Err(e) if protocol::in_other_version(line.trim_ascii_end()) => {
+                Err(Failure::new(UNKNOWN, other_version(e, self.supervisor)))
+            }
+            Err(e) if !line.ends_with(b"\n") => Err(Failure::new(
+                UNKNOWN,
+                format!("the supervisor's answer was cut short: {}", visible(&e)),
+            )),
+            // Which may quote what the supervisor sent.
+            Err(e) => Err(Failure::new(UNKNOWN, visible(&e))),
+        })
+    }
 }
+
+/// What [`Session::next`] says of a connection closed before an answer.
+const CLOSED_WITHOUT_ANSWERING: &str = "the supervisor closed the connection without answering";
 
 /// `why` a supervisor speaking another protocol version could not be
 /// asked, and what still reaches it: signals, by its pid (`supervisor`).
 fn other_version(why: String, supervisor: Option<i32>) -> String {
     match supervisor {
         Some(pid) => format!(
-            "{why}; it is another littleboss build, which signals still reach: `kill -HUP {pid}` reloads the binary it runs, `kill -TERM {pid}` stops it"
+            "{why}; it is another littleboss build, which signals still reach: `kill -HUP {pid}` reloads the binary its child runs (not this one), `kill -TERM {pid}` stops it"
         ),
         None => why,
     }
@@ -784,7 +839,7 @@ mod tests {
         assert_eq!(
             super::other_version(why.to_owned(), Some(42)),
             format!(
-                "{why}; it is another littleboss build, which signals still reach: `kill -HUP 42` reloads the binary it runs, `kill -TERM 42` stops it"
+                "{why}; it is another littleboss build, which signals still reach: `kill -HUP 42` reloads the binary its child runs (not this one), `kill -TERM 42` stops it"
             )
         );
         assert_eq!(super::other_version(why.to_owned(), None), why);
