@@ -696,15 +696,26 @@ where
     F: std::future::Future<Output = std::io::Result<(S, A)>>,
 {
     let mut accept = std::pin::pin!(accept_recorded(phase, accepted, accept));
-    // As in `poll_accept_or_stashed`.
+    // As in `poll_accept_or_stashed`, but woken at draining by the phase's
+    // own channel, which wakes every waiter and forgets this one when the
+    // accept is dropped: the stash's list keeps a bounded number, and one
+    // dropped from it (among hundreds of tasks) would never wake.
     let accepting = || accepted.may_accept() && !phase.borrow().is_draining();
+    let mut phase_seen = phase.clone();
+    let mut draining = std::pin::pin!(async move {
+        let _ = phase_seen.wait_for(|phase| phase.is_draining()).await;
+    });
+    let mut watching = true;
     std::future::poll_fn(|cx| {
         if accepting() {
             let polled = accept.as_mut().poll(cx);
             if polled.is_ready() {
                 return polled;
             }
-            accepted.stash.wait(cx);
+            // Waiting first, then looking, as there.
+            if watching && draining.as_mut().poll(cx).is_ready() {
+                watching = false;
+            }
             if accepting() {
                 return polled;
             }
@@ -1271,6 +1282,52 @@ mod tests {
         let taken = crate::stash::accept_queued(copy.as_fd(), 16);
         assert_eq!(taken.len(), 1);
         assert_eq!(lameduck.take_handed(inode, taken), 0);
+    }
+
+    #[tokio::test]
+    async fn a_parked_accept_is_woken_at_draining_however_many_tasks_waited_since() {
+        // As above, with hundreds of other tasks waiting on accepts after
+        // it (other listeners' under load, a stream combinator's wakers):
+        // the parked accept is woken all the same.
+        use std::os::fd::AsFd;
+        let (lameduck, addr, program) = draining_tcp(false, true);
+        let listener = handle(&lameduck, program);
+        let accepting = tokio::spawn(async move { listener.accept().await.map(|(s, _)| s) });
+        tokio::task::yield_now().await;
+        let client = std::net::TcpStream::connect(addr).unwrap();
+        let supervisors = {
+            let listeners = lameduck.listeners.lock().unwrap();
+            listeners[0].fd.as_ref().unwrap().try_clone().unwrap()
+        };
+        let inode = crate::stash::inode(supervisors.as_fd()).unwrap();
+        let taken = crate::stash::accept_queued(supervisors.as_fd(), 16);
+        super::shut(vec![supervisors]);
+        assert_eq!(lameduck.take_handed(inode, taken), 1);
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!accepting.is_finished());
+        for _ in 0..1000 {
+            let other = std::task::Waker::from(std::sync::Arc::new(Ignored));
+            lameduck
+                .accepted
+                .stash
+                .wait(&std::task::Context::from_waker(&other));
+        }
+        lameduck.begin();
+        let served = tokio::time::timeout(Duration::from_secs(10), accepting)
+            .await
+            .expect("the parked accept woken at draining")
+            .unwrap()
+            .unwrap();
+        assert_eq!(served.peer_addr().unwrap(), client.local_addr().unwrap());
+    }
+
+    /// A waker of a task that is no more.
+    struct Ignored;
+
+    impl std::task::Wake for Ignored {
+        fn wake(self: std::sync::Arc<Self>) {}
     }
 
     #[tokio::test]

@@ -66,8 +66,10 @@ impl Stash {
     /// handed its queue over) has nothing else to wake it.
     pub fn wait(&self, cx: &std::task::Context<'_>) {
         let mut waiting = lock(&self.waiting);
-        // Registered while serving, by every task that ever waited on an
-        // accept (ended ones too, until draining): the stalest go. A task
+        // Registered while serving, by every task that ever polled an
+        // accept by hand (`poll_accept`; ended ones too, until draining):
+        // the stalest go. (An `accept` future waits on the phase instead,
+        // which has no bound.) A task
         // waiting again moves to the back, so that one accepting for the
         // server's whole life is not taken for stale.
         match waiting.iter().position(|w| w.will_wake(cx.waker())) {
