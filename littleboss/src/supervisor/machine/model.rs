@@ -208,6 +208,15 @@ struct Model {
     /// The clock moved on without ticks (`Late`): deadlines may have
     /// passed unhandled until the next `Advance`, which ticks them first.
     ticks_owed: bool,
+    /// The log lines read so far; when restarts were planned, and when
+    /// something came that may take a planned restart's place (a reload
+    /// begun at once), by the log.
+    logs_seen: usize,
+    restarts_planned: Vec<Duration>,
+    may_replace_a_restart: Vec<Duration>,
+    /// Reloads queued and rollbacks, which may take a planned restart's
+    /// place at any time later.
+    may_replace_later: usize,
 }
 
 impl Model {
@@ -442,7 +451,51 @@ impl Model {
         self.sim.serving_id()
     }
 
+    /// No more restarts are planned within the limit's window than it
+    /// allows (one more for each reload or rollback there, which may have
+    /// taken a planned restart's place, uncounted), and the machine gives
+    /// up only once that many were.
+    fn check_restart_limit(&mut self) {
+        let logs = self.sim.timed_logs();
+        let (max, within) = self.sim.machine.state().settings.restart_limit;
+        let max = max as usize;
+        for (at, line) in &logs[self.logs_seen..] {
+            let in_window = |times: &[Duration]| {
+                times
+                    .iter()
+                    .filter(|t| at.saturating_sub(**t) <= within)
+                    .count()
+            };
+            if line.starts_with("restarting in ") {
+                self.restarts_planned.push(*at);
+                let planned = in_window(&self.restarts_planned);
+                let slack = in_window(&self.may_replace_a_restart) + self.may_replace_later;
+                assert!(
+                    planned <= max + slack,
+                    "{planned} restarts planned within {within:?}, limit {max} (+{slack}): {logs:#?}"
+                );
+            } else if line.starts_with("reload requested") || line.starts_with("SIGHUP: reloading")
+            {
+                self.may_replace_a_restart.push(*at);
+            } else if (line.starts_with("reload of ") && line.contains(" waits "))
+                || line.contains(" rolled back: ")
+            {
+                // Begun later, when is not said.
+                self.may_replace_later += 1;
+            } else if line.contains("; giving up (exit code ") {
+                let planned = in_window(&self.restarts_planned);
+                assert!(
+                    planned >= max,
+                    "gave up after {planned} restarts within {within:?}, limit {max}: {logs:#?}"
+                );
+                assert!(!line.ends_with("(exit code 0)"), "{line}");
+            }
+        }
+        self.logs_seen = logs.len();
+    }
+
     fn check(&mut self) {
+        self.check_restart_limit();
         let state = self.sim.machine.state();
         let now = self.sim.now;
         self.given_up.extend(
@@ -899,6 +952,10 @@ fn run(world: World, actions: Vec<Action>) -> Model {
         promises_seen: Default::default(),
         gone_by: None,
         ticks_owed: false,
+        logs_seen: 0,
+        restarts_planned: Vec::new(),
+        may_replace_a_restart: Vec::new(),
+        may_replace_later: 0,
     };
     model.check();
     for action in actions {
