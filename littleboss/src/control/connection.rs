@@ -146,17 +146,21 @@ impl Conn {
         }
     }
 
+    /// Whether an answer queued is not yet all written, to a connection
+    /// still open: what [`all_written`](Conn::all_written) waits for.
+    pub fn writing(&self) -> bool {
+        let buffers = self.buffers();
+        !buffers.unsent.is_empty() && !buffers.ended
+    }
+
     /// Waits until every answer queued is written, or the connection ends.
     pub async fn all_written(&self) {
         loop {
             let written = self.written.notified();
             tokio::pin!(written);
             written.as_mut().enable();
-            {
-                let buffers = self.buffers();
-                if buffers.unsent.is_empty() || buffers.ended {
-                    return;
-                }
+            if !self.writing() {
+                return;
             }
             written.await;
         }
@@ -1003,11 +1007,13 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert!(!waiting.is_finished(), "the client has not read it");
+        assert!(request.conn.writing());
         let mut got = vec![0; protocol::encode_response(&big).len()];
         theirs.read_exact(&mut got).await.unwrap();
         tokio::time::timeout(Duration::from_secs(10), waiting)
             .await
             .expect("written")
             .unwrap();
+        assert!(!request.conn.writing());
     }
 }

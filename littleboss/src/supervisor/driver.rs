@@ -203,8 +203,9 @@ pub(super) struct Io {
     /// again once a spawn reports.
     scan_after_spawns: bool,
     pub next_client: ClientId,
-    /// Clients given their final answer in this round: at exit, their
-    /// connections get a moment to write it.
+    /// Clients given their final answer in this round, or before and not
+    /// yet all written: at exit, their connections get a moment to write
+    /// it.
     answered: Vec<Arc<Conn>>,
     pub control_fd: OwnedFd,
     pub connections: Connections,
@@ -311,7 +312,9 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         }
     };
     loop {
-        io.answered.clear();
+        // Kept while their answers are still being written (a refusal
+        // at resume, a reply to a slow reader): an exit waits for them.
+        io.answered.retain(|conn| conn.writing());
         for effect in effects {
             if let Effect::Exit { code } = effect {
                 // A late bind still waiting: its sockets registered, to
