@@ -24,6 +24,19 @@ fn child_pid(status: &serde_json::Value) -> i32 {
 }
 
 #[test]
+fn a_stopped_child_is_said_to_be_stopped_and_serves_again_once_continued() {
+    let (mut svc, addr) = v1();
+    let child = nix::unistd::Pid::from_raw(child_pid(&json(&svc, V1)));
+    nix::sys::signal::kill(child, Signal::SIGSTOP).unwrap();
+    svc.output.wait_for(&format!(
+        "child pid {child} was stopped by SIGSTOP; it serves nothing until continued (`kill -CONT {child}`)"
+    ));
+    nix::sys::signal::kill(child, Signal::SIGCONT).unwrap();
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_crash_loop_gives_up_after_the_restart_limit() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_crashloop"));
     svc.start(&[]);

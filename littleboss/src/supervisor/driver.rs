@@ -773,6 +773,8 @@ impl Io {
                 };
                 let owned = |pid| children.values().any(|c| c.pid == pid);
                 let scan = super::orphans::reap(owned, spawning_since);
+                // A SIGCHLD also comes when a child stops.
+                super::orphans::say_stopped(children.values().map(|c| c.pid));
                 match scan {
                     // As if SIGCHLD came again: the machine scans once
                     // more after its delay, by when the watcher of the

@@ -23,6 +23,35 @@ pub(crate) fn adopt_orphans() {
     }
 }
 
+/// Says which of the children `pids` a signal has stopped since the last
+/// look: stopped, a child serves nothing, its deadlines run out, and
+/// nothing else would say why. The one that reads the terminal while the
+/// foreground is the supervisor's (each child has a group of its own)
+/// gets SIGTTIN. Each stop is said once (its report taken, which no
+/// other wait asks for); a child reaped or running is passed over.
+pub(crate) fn say_stopped(pids: impl Iterator<Item = u32>) {
+    use nix::sys::signal::Signal;
+    use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+    for pid in pids {
+        let Some(child) = super::spawn::child_pid(pid) else {
+            continue;
+        };
+        let flags = WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG;
+        let Ok(WaitStatus::Stopped(_, signal)) = waitid(Id::Pid(child), flags) else {
+            continue;
+        };
+        let why = match signal {
+            Signal::SIGTTIN | Signal::SIGTTOU => {
+                " (it used the terminal from a background process group: give the program no terminal input, `< /dev/null`)"
+            }
+            _ => "",
+        };
+        log!(
+            "child pid {pid} was stopped by {signal}{why}; it serves nothing until continued (`kill -CONT {pid}`)"
+        );
+    }
+}
+
 /// What a scan for orphans left undone.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Scan {
