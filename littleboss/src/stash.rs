@@ -68,10 +68,10 @@ impl Stash {
         let mut waiting = lock(&self.waiting);
         // Registered while serving, by every task that ever polled an
         // accept by hand (`poll_accept`; ended ones too, until draining):
-        // the stalest go. (An `accept` future waits on the phase instead,
-        // which has no bound.) A task
-        // waiting again moves to the back, so that one accepting for the
-        // server's whole life is not taken for stale.
+        // the stalest go. (An `accept` future waits for draining on the
+        // phase, which has no bound.) A task waiting again moves to the
+        // back, so that one accepting for the server's whole life is not
+        // taken for stale.
         match waiting.iter().position(|w| w.will_wake(cx.waker())) {
             Some(at) => {
                 let again = waiting.remove(at);

@@ -44,6 +44,9 @@ fn status_patience() -> Duration {
 struct Failure {
     code: i32,
     message: String,
+    /// The supervisor closed the connection before an answer: what a
+    /// `stop` told it stops reads otherwise.
+    closed: bool,
 }
 
 impl Failure {
@@ -51,6 +54,18 @@ impl Failure {
         Failure {
             code,
             message: message.to_string(),
+            closed: false,
+        }
+    }
+
+    /// The connection closed before an answer came.
+    fn closed() -> Failure {
+        Failure {
+            closed: true,
+            ..Failure::new(
+                UNKNOWN,
+                "the supervisor closed the connection without answering",
+            )
         }
     }
 }
@@ -354,7 +369,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                 // Told it stops: a connection closed now is no sign it
                 // failed (the supervisor may have been killed meanwhile).
                 response = session.next().map_err(|failure| {
-                    if failure.message != CLOSED_WITHOUT_ANSWERING {
+                    if !failure.closed {
                         return failure;
                     }
                     Failure::new(
@@ -606,7 +621,7 @@ impl Session {
         loop {
             let mut line = Vec::new();
             match self.reader.read_until(b'\n', &mut line) {
-                Ok(0) => return Err(Failure::new(UNKNOWN, CLOSED_WITHOUT_ANSWERING)),
+                Ok(0) => return Err(Failure::closed()),
                 Ok(_) => {
                     if let Some(answer) = self.answer_in(line) {
                         return answer;
@@ -655,9 +670,6 @@ impl Session {
         })
     }
 }
-
-/// What [`Session::next`] says of a connection closed before an answer.
-const CLOSED_WITHOUT_ANSWERING: &str = "the supervisor closed the connection without answering";
 
 /// `why` a supervisor speaking another protocol version could not be
 /// asked, and what still reaches it: signals, by its pid (`supervisor`).

@@ -650,8 +650,10 @@ fn watch(
     }
 }
 
-/// How long after a failed wait for a child to wait again.
+/// How long after a failed wait for a child to wait again, and how many
+/// times to before giving it up as failed.
 const WAIT_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+const WAITS_TRIED: u32 = 10;
 
 /// Child `id` (pid `pid`), reaped by another wait than ours (code of the
 /// program's that waits for any child, or ignores SIGCHLD): ended unseen
@@ -790,36 +792,53 @@ impl Watcher {
             Some(1..)
         );
         let mut held_unanswered = Vec::new();
-        let mut wait_failed = false;
+        // After a failed wait: when to try again (not spun on), and how
+        // many have failed.
+        let mut wait_again_at = None;
+        let mut waits_failed = 0;
         loop {
-            // After a failed wait, tried again a moment later: not spun on.
             let wait = async {
-                if wait_failed {
-                    tokio::time::sleep(WAIT_AGAIN_AFTER).await;
+                if let Some(at) = wait_again_at {
+                    tokio::time::sleep_until(at).await;
                 }
                 self.process.wait().await
             };
             tokio::select! {
-                // First: an order to kill a child reaped behind our back
-                // would signal its pid by number.
+                // The end first, then orders: an order to kill a child
+                // reaped behind our back would signal its pid by number,
+                // and a channel that never runs dry (what the child
+                // started may hold it) must not keep a kill waiting.
                 biased;
                 exit = wait => {
                     let ended = match exit {
                         Ok(exit) => vec![Event::Exited { id, exit }],
                         Err(e) if e.raw_os_error() == Some(nix::libc::ECHILD) => {
-                            log!("child pid {pid} ended unseen: {NoLongerOurs}");
+                            log!(
+                                "child pid {pid} ended unseen: another wait of the program's reaped it (a wait for any child, or SIGCHLD ignored)"
+                            );
                             ended_unseen(id, pid).into()
                         }
                         // Still ours, maybe still running: killed (by pidfd,
                         // or by its pid, which nothing else reaped), and
-                        // waited for again.
-                        Err(e) => {
-                            if !wait_failed {
+                        // waited for again, a few times.
+                        Err(e) if waits_failed < WAITS_TRIED => {
+                            if waits_failed == 0 {
                                 log!("waiting for child pid {pid} failed: {e}; killing it");
                             }
-                            wait_failed = true;
+                            waits_failed += 1;
                             self.kill();
+                            wait_again_at = Some(tokio::time::Instant::now() + WAIT_AGAIN_AFTER);
                             continue;
+                        }
+                        // Counted as a failed child, killed: the orphan scan
+                        // reaps it, no longer the watcher's.
+                        Err(e) => {
+                            log!("waiting for child pid {pid} failed again: {e}; no longer watched, counted as failed");
+                            self.kill();
+                            vec![
+                                Event::Exited { id, exit: ChildExit::Code(1) },
+                                Event::Signal(super::machine::Signal::Chld),
+                            ]
                         }
                     };
                     // What the child sent before it exited comes first (the
@@ -835,19 +854,6 @@ impl Watcher {
                     }
                     return;
                 }
-                message = self.channel.recv(), if channel_open => match message {
-                    Ok(Some(message)) => { let _ = self.events.send(Event::Message { id, message }); }
-                    Ok(None) => channel_open = false,
-                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                        log!("child pid {pid} sent a bad message: {e}");
-                    }
-                    // Said: what the child says from now on (its ready,
-                    // its end) is not heard, and its deadlines decide.
-                    Err(e) => {
-                        log!("cannot read child pid {pid}'s channel: {e}; it is no longer read");
-                        channel_open = false;
-                    }
-                },
                 order = orders.recv(), if orders_open => match order {
                     Some(Order::Lameduck { refuse }) if channel_open => {
                         let _ = self.send(ToChild::Lameduck { refuse }, &[]).await;
@@ -870,6 +876,19 @@ impl Watcher {
                     Some(Order::Settle(done)) if unsettled => held_unanswered.push(done),
                     Some(Order::Settle(done)) => { let _ = done.send(()); }
                     None => orders_open = false,
+                },
+                message = self.channel.recv(), if channel_open => match message {
+                    Ok(Some(message)) => { let _ = self.events.send(Event::Message { id, message }); }
+                    Ok(None) => channel_open = false,
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        log!("child pid {pid} sent a bad message: {e}");
+                    }
+                    // Said: what the child says from now on (its ready,
+                    // its end) is not heard, and its deadlines decide.
+                    Err(e) => {
+                        log!("cannot read child pid {pid}'s channel: {e}; it is no longer read");
+                        channel_open = false;
+                    }
                 },
             }
         }
@@ -1009,20 +1028,8 @@ mod tests {
 
     #[test]
     fn a_child_killed_with_its_group_takes_its_forked_worker() {
-        let (mut shell, worker) = shell_with_a_worker();
-        kill_with_group(shell.id());
-        let status = shell.wait().unwrap();
-        assert_eq!(
-            std::os::unix::process::ExitStatusExt::signal(&status),
-            Some(9)
-        );
-        wait_until_dead(worker);
-    }
-
-    /// A shell in a group of its own, with a worker in the group: the
-    /// shell and the worker's pid.
-    fn shell_with_a_worker() -> (std::process::Child, nix::unistd::Pid) {
         use std::io::BufRead;
+        // A shell in a group of its own, with a worker in the group.
         let mut shell = std::process::Command::new("sh")
             .args(["-c", "sleep 300 & echo $!; wait"])
             .process_group(0)
@@ -1034,23 +1041,35 @@ mod tests {
             .read_line(&mut line)
             .unwrap();
         let worker = nix::unistd::Pid::from_raw(line.trim().parse().unwrap());
-        (shell, worker)
-    }
-
-    /// Waits, ten seconds at most, for `pid` to be dead: gone, or a
-    /// zombie (whoever adopted it may not reap, as a container's first
-    /// process need not).
-    fn wait_until_dead(pid: nix::unistd::Pid) {
+        kill_with_group(shell.id());
+        let status = shell.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9)
+        );
+        // Dead: gone, or a zombie (whoever adopted it may not reap, as a
+        // container's first process need not).
         let dead = || {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+            std::fs::read_to_string(format!("/proc/{worker}/stat")).map_or(true, |stat| {
                 let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
                 matches!(state, Some(Some('Z' | 'X')))
             })
         };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while !dead() {
-            assert!(std::time::Instant::now() < deadline, "pid {pid} lives on");
+            assert!(std::time::Instant::now() < deadline, "the worker lives on");
             std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// A process killed and reaped when dropped, should a check fail
+    /// before it ends.
+    struct KilledOnDrop(std::process::Child);
+
+    impl Drop for KilledOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
         }
     }
 
@@ -1069,7 +1088,7 @@ mod tests {
         let pid = sleep().process_group(0).spawn().unwrap().id();
         // In the child's group, and ours as what a child leaves is the
         // supervisor's (its subreaper).
-        let mut worker = sleep().process_group(pid as i32).spawn().unwrap();
+        let mut worker = KilledOnDrop(sleep().process_group(pid as i32).spawn().unwrap());
         let process = Process::open(pid).unwrap();
         let child = nix::unistd::Pid::from_raw(pid as i32);
         nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGKILL).unwrap();
@@ -1106,7 +1125,7 @@ mod tests {
         );
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let status = loop {
-            if let Some(status) = worker.try_wait().unwrap() {
+            if let Some(status) = worker.0.try_wait().unwrap() {
                 break status;
             }
             assert!(std::time::Instant::now() < deadline, "the worker lives on");

@@ -456,7 +456,7 @@ impl Model {
     /// taken a planned restart's place, uncounted), and the machine gives
     /// up only once that many were.
     fn check_restart_limit(&mut self) {
-        let logs = self.sim.timed_logs();
+        let logs = &self.sim.timed_logs;
         let (max, within) = self.sim.machine.state().settings.restart_limit;
         let max = max as usize;
         for (at, line) in &logs[self.logs_seen..] {

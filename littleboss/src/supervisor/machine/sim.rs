@@ -98,8 +98,9 @@ pub(super) struct Sim {
     pub machine: Machine,
     pub now: Duration,
     pub effects: Vec<Effect>,
-    /// When each of `effects` came, on the sim's clock.
-    pub effect_times: Vec<Duration>,
+    /// Every log line, with when it was said on the sim's clock (kept
+    /// whole when a scenario clears `effects`).
+    pub timed_logs: Vec<(Duration, String)>,
     /// Every child ever spawned, by id.
     pub processes: BTreeMap<ChildId, Process>,
     /// Paths whose spawn fails.
@@ -180,7 +181,7 @@ impl Sim {
             machine,
             now: Duration::ZERO,
             effects: Vec::new(),
-            effect_times: Vec::new(),
+            timed_logs: Vec::new(),
             processes: BTreeMap::new(),
             unstartable: unstartable.iter().map(PathBuf::from).collect(),
             busy: BTreeSet::new(),
@@ -250,7 +251,9 @@ impl Sim {
                 &self.effects[self.effects.len() - 20..]
             );
             self.effects.push(effect.clone());
-            self.effect_times.push(self.now);
+            if let Effect::Log(line) = &effect {
+                self.timed_logs.push((self.now, line.clone()));
+            }
             let feedback = match effect {
                 bind @ Effect::Bind { .. } if self.defer_binds => {
                     self.pending_binds.push(bind);
@@ -556,16 +559,6 @@ impl Sim {
             .iter()
             .filter_map(|e| match e {
                 Effect::Log(line) => Some(line.as_str()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// The log lines, each with when it was said.
-    pub fn timed_logs(&self) -> Vec<(Duration, &str)> {
-        (self.effects.iter().zip(&self.effect_times))
-            .filter_map(|(e, at)| match e {
-                Effect::Log(line) => Some((*at, line.as_str())),
                 _ => None,
             })
             .collect()
