@@ -1542,6 +1542,11 @@ impl Machine {
         let now = self.now;
         let hello_by = now + self.hello_timeout();
         let ready_timeout = self.state.settings.ready_timeout;
+        // What a failed start, a child gone, left unused is closed before
+        // this one binds, not after in the same round: the driver binds on
+        // a thread of its own, which could meet one still listening on an
+        // address this start asks for (`:9090`, then `127.0.0.1:9090`).
+        self.close_unused_beside(Some(&launch));
         // Whether it may be was a reload's question (a restart or rollback
         // asks for what a child had): only binding can fail here.
         let orders = listeners::bind_orders(&self.state.held, &launch.listeners);
@@ -1704,9 +1709,16 @@ impl Machine {
     /// is gone, and no rollback would come back to them: one to a launch on
     /// port 0 must get the same port).
     fn close_unused(&mut self) {
+        self.close_unused_beside(None);
+    }
+
+    /// [`close_unused`](Machine::close_unused), keeping what `starting`,
+    /// a launch about to start, uses too.
+    fn close_unused_beside(&mut self, starting: Option<&Launch>) {
         let state = &self.state;
         let in_use: std::collections::BTreeSet<&ListenerKey> = self
             .launches_kept(false)
+            .chain(starting)
             .flat_map(|l| l.listeners.iter().filter_map(|a| a.key.as_ref()))
             .collect();
         // A socket the service manager passed stays, whatever happens: it

@@ -1755,6 +1755,32 @@ fn a_reload_replaces_keeps_or_empties_the_arguments() {
 }
 
 #[test]
+fn a_failed_starts_socket_is_closed_before_the_next_start_binds() {
+    // The driver binds on a thread of its own: a close after the bind in
+    // one round could leave `[::]:9090` listening as `127.0.0.1:9090`
+    // binds, and fail it with "address in use".
+    let mut sim = Sim::serving(settings());
+    let http = [("http", "tcp:127.0.0.1:8080")];
+    reload_with(&mut sim, Some(&["-http=:9090"]), &http);
+    reload_with(&mut sim, Some(&["-http=127.0.0.1:9090"]), &http);
+    assert!(sim.logged("waits for child pid 1002"), "{:#?}", sim.logs());
+    let round = sim.effects.len();
+    sim.exit(2, ChildExit::Code(1));
+    let effects = &sim.effects[round..];
+    let closed = effects
+        .iter()
+        .position(|e| matches!(e, super::Effect::Close { key: k } if *k == key("http", ":9090")));
+    let bound = effects.iter().position(|e| matches!(
+        e,
+        super::Effect::Bind { orders, .. } if orders.iter().any(|o| o.key == key("http", "127.0.0.1:9090"))
+    ));
+    assert!(
+        closed.is_some() && bound.is_some() && closed < bound,
+        "{effects:#?}"
+    );
+}
+
+#[test]
 fn a_kept_listener_is_the_same_socket_and_a_moved_one_closes_after_the_drain() {
     let mut sim = Sim::serving(settings());
     let http = [("http", "tcp:127.0.0.1:8080")];
