@@ -153,11 +153,38 @@ fn held_on_port<'a>(
             || wildcard(ip)
             || wildcard(wanted_ip)
             || ip == wanted_ip;
+        let families_meet = match (
+            family(ip, any, k.network),
+            family(wanted_ip, wanted_any, key.network),
+        ) {
+            (Some(held_v6), Some(wanted_v6)) => held_v6 == wanted_v6,
+            _ => true,
+        };
         k.network.kind() == key.network.kind()
             && k.network != Network::Unix
             && port == wanted_port
             && overlaps
+            && families_meet
     })
+}
+
+/// Whether a socket at `ip` (none: every address, `any`, or a host name)
+/// on `network` is IPv6's (`Some(true)`) or IPv4's alone; `None` for one
+/// that may be either or both: a name, or every address of `tcp` or `udp`
+/// (dual-stack, `[::]` as bound). IPv4 and IPv6 sockets never take each
+/// other's addresses.
+fn family(ip: Option<IpAddr>, any: bool, network: Network) -> Option<bool> {
+    let dual_stack = matches!(network, Network::Tcp | Network::Udp);
+    match ip {
+        Some(ip) if ip.is_unspecified() && ip.is_ipv6() && dual_stack => None,
+        Some(ip) => Some(ip.is_ipv6()),
+        None if any => match network {
+            Network::Tcp4 | Network::Udp4 => Some(false),
+            Network::Tcp6 | Network::Udp6 => Some(true),
+            _ => None,
+        },
+        None => None,
+    }
 }
 
 /// Gives a listener that names a held socket by the address it really
@@ -667,6 +694,12 @@ mod tests {
         // Socket-activated: by the address it has.
         let activated = keep("0.0.0.0:9090", "0.0.0.0:9090");
         assert_eq!(advice("metrics", Network::Tcp, "127.0.0.1:9090"), activated);
+        // Another family than an IPv4 wildcard's: no socket of this
+        // service's is in the way (the port is another program's). A
+        // dual-stack socket's is either.
+        assert_eq!(advice("debug", Network::Tcp6, "[::1]:9090"), None);
+        assert_eq!(advice("debug", Network::Tcp, "[::1]:9090"), None);
+        assert!(advice("debug", Network::Tcp, "127.0.0.1:8080").is_some());
         // Another network: no spelling keeps it.
         assert_eq!(
             advice("http", Network::Tcp4, ":80"),
