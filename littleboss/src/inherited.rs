@@ -48,6 +48,17 @@ struct Taken {
     listed: bool,
     /// The socket activation variables, when they named this process.
     activation: Option<Activation>,
+    /// In a supervisor's new image: the environment (without [`OURS`])
+    /// and working folder as it started, before the program's code could
+    /// change them, for the image it goes back to.
+    at_start: Option<AtStart>,
+}
+
+/// A process's environment and working folder, as it started.
+#[derive(Debug, Clone)]
+pub(crate) struct AtStart {
+    pub vars: Vec<(OsString, OsString)>,
+    pub dir: Option<std::path::PathBuf>,
 }
 
 /// Socket activation as the binary started, when it named this process.
@@ -96,6 +107,7 @@ extern "C" fn take_at_start() {
                 across_exec: Vec::new(),
                 listed: false,
                 activation,
+                at_start: None,
             });
         }
         return;
@@ -130,12 +142,25 @@ extern "C" fn take_at_start() {
     let across_exec = (across_exec.into_iter())
         .map(|fd| (fd, file_identity(fd)))
         .collect();
+    let at_start = vars[0].is_some().then(|| AtStart {
+        vars: std::env::vars_os().collect(),
+        dir: std::env::current_dir().ok(),
+    });
     let _ = TAKEN.set(Taken {
         vars,
         across_exec,
         listed,
         activation,
+        at_start,
     });
+}
+
+/// In a supervisor's new image, the environment and working folder it
+/// started with (littleboss's own variables taken out): what an image it
+/// goes back to gets, not what the program's code before `run` made of
+/// them (a secret it read and removed, a folder it moved to).
+pub(crate) fn at_start() -> Option<&'static AtStart> {
+    TAKEN.get()?.at_start.as_ref()
 }
 
 /// A child starts with SIGHUP ignored (see `spawn`), so that a `pkill -HUP`

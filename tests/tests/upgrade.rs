@@ -515,6 +515,31 @@ fn back_holding_no_listener(mut svc: Service, pid: i32, addr: std::net::SocketAd
 }
 
 #[test]
+fn an_image_gone_back_to_has_the_environment_and_folder_the_failed_one_started_with() {
+    // The new image's code before `run` removes a secret it read, sets a
+    // variable, moves to `/`, and exits: the previous image, and every
+    // child it starts, must not keep what it did.
+    let (mut svc, addr, pid, said) =
+        closes_listeners_gone_back_from("-scrubs-exits", &[("CLOSES_LISTENERS_SECRET", "s3")]);
+    assert!(said.contains("its code before `run` exited"), "{said}");
+    assert_eq!(exe(pid), svc.bin);
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let vars: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
+    assert!(vars.contains(&&b"CLOSES_LISTENERS_SECRET=s3"[..]));
+    assert!(
+        !vars
+            .iter()
+            .any(|v| v.starts_with(b"CLOSES_LISTENERS_MARK="))
+    );
+    let folder = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap();
+    assert_ne!(folder, std::path::Path::new("/"));
+    let serving = serving_pid(&svc);
+    let greeting = read_greeting(addr).unwrap();
+    assert_eq!(greeting.trim(), format!("closes_listeners {serving}"));
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_listener_a_new_image_replaced_before_exiting_is_not_taken_back_for_one() {
     // The new image's code before `run` closes the inherited listening
     // sockets, opens a listening socket of its own at each number, and

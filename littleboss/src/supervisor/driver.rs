@@ -607,6 +607,11 @@ impl Io {
             let (conn, task) = self
                 .connections
                 .take(stream, self.control_tx.clone(), begun);
+            // Answers owed from before the exec: an exit soon after it
+            // gives them their moment too.
+            if conn.writing() {
+                self.answered.push(conn.clone());
+            }
             if let Some(id) = id {
                 self.clients.insert(id, Client(conn));
             }

@@ -49,14 +49,18 @@ pub(crate) fn inherit(fds: &[RawFd], on: bool) -> io::Result<()> {
     first.map_or(Ok(()), Err)
 }
 
-/// Replaces this process's image with `binary`, with this process's argv
-/// and environment, the upgrade variables replaced by `upgrade`, and
-/// systemd's left out (the handoff carries what they said; they stay in
-/// the environment where threads started before `run` kept the supervisor
-/// from removing them). Returns only if the exec failed.
-pub(crate) fn exec(binary: &OwnedFd, upgrade: &[(&str, &str)]) -> io::Error {
+/// Replaces this process's image with `binary`, with this process's argv,
+/// the environment `vars`, the upgrade variables replaced by `upgrade`,
+/// and systemd's left out (the handoff carries what they said; they stay
+/// in the environment where threads started before `run` kept the
+/// supervisor from removing them). Returns only if the exec failed.
+pub(crate) fn exec(
+    binary: &OwnedFd,
+    vars: impl IntoIterator<Item = (OsString, OsString)>,
+    upgrade: &[(&str, &str)],
+) -> io::Error {
     let args: Vec<CString> = std::env::args_os().filter_map(c_string).collect();
-    let mut env: Vec<CString> = std::env::vars_os()
+    let mut env: Vec<CString> = (vars.into_iter())
         .filter(|(k, _)| !handoff::VARS.iter().any(|o| k == o))
         .filter(|(k, _)| !crate::notify::VARS.iter().any(|o| k == o))
         .filter(|(k, _)| !crate::activation::ALL_VARS.iter().any(|o| k == o))

@@ -847,7 +847,17 @@ fn exec_previous(memfd: &OwnedFd, previous: &OwnedFd, vars: &[(&str, &str)]) -> 
             return std::io::Error::from_raw_os_error(nix::libc::EAGAIN);
         }
     }
-    reexec::exec(previous, &all)
+    // As this image started: its code before `run` may have changed
+    // both, which the previous image, and every child it starts, would
+    // keep.
+    let started = crate::inherited::at_start();
+    if let Some(dir) = started.and_then(|s| s.dir.as_ref()) {
+        let _ = std::env::set_current_dir(dir);
+    }
+    match started {
+        Some(started) => reexec::exec(previous, started.vars.iter().cloned(), &all),
+        None => reexec::exec(previous, std::env::vars_os(), &all),
+    }
 }
 
 #[cfg(test)]

@@ -157,7 +157,7 @@ pub(super) fn exec(
     let env = handoff::env_value(&memfd, &previous);
     // Still blocked for the new image (see `block`).
     let _ = super::signals::block();
-    let error = reexec::exec(&new, &[(handoff::ENV_VAR, &env)]);
+    let error = reexec::exec(&new, std::env::vars_os(), &[(handoff::ENV_VAR, &env)]);
     // Still here: the exec failed, and this image runs on.
     let _ = reexec::inherit(&carried, false);
     let refuse = the_binarys_fault(&error);

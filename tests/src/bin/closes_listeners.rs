@@ -11,6 +11,9 @@
 //! listening socket of its own at every free number below the highest
 //! open one (as a program opening files at start takes the lowest free
 //! numbers): in an image gone back to, those a failed new image closed.
+//! Named `-scrubs-exits`, a supervisor's image of it takes
+//! `CLOSES_LISTENERS_SECRET` out of its environment, sets
+//! `CLOSES_LISTENERS_MARK`, moves to `/`, and exits 3 before `run`.
 //! Serves `closes_listeners PID`.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -89,7 +92,18 @@ fn main() {
     if exe.ends_with("-closes-own") || exe.ends_with("-closes-exits") {
         replace_inherited_tcp_listeners(|| Ok(std::net::TcpListener::bind("127.0.0.1:0")?.into()));
     }
-    if exe.ends_with("-closes-exits") && std::env::args().any(|arg| arg == "-littleboss=start") {
+    let supervisor = std::env::args().any(|arg| arg == "-littleboss=start");
+    if exe.ends_with("-scrubs-exits") && supervisor {
+        // SAFETY: one thread, before `run` starts any.
+        unsafe {
+            std::env::remove_var("CLOSES_LISTENERS_SECRET");
+            std::env::set_var("CLOSES_LISTENERS_MARK", "1");
+        }
+        std::env::set_current_dir("/").expect("to /");
+        eprintln!("closes_listeners: scrubbed, exiting before run");
+        std::process::exit(3);
+    }
+    if exe.ends_with("-closes-exits") && supervisor {
         eprintln!("closes_listeners: exiting before run");
         std::process::exit(3);
     }
