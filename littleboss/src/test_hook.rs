@@ -24,6 +24,22 @@ pub(crate) fn counted_down(var: &str) -> bool {
     }
 }
 
+/// Whether `name` is a test hook's variable.
+pub(crate) fn is_hook(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().starts_with(b"LITTLEBOSS_TEST_")
+}
+
+/// `vars` with the test hooks' variables as this process has them now
+/// ([`counted_down`] may have changed them since), for an image it
+/// executes.
+pub(crate) fn with_hooks_now(
+    vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> impl Iterator<Item = (std::ffi::OsString, std::ffi::OsString)> {
+    (vars.into_iter())
+        .filter(|(name, _)| !is_hook(name))
+        .chain(std::env::vars_os().filter(|(name, _)| is_hook(name)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::test_hook;

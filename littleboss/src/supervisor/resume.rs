@@ -855,7 +855,10 @@ fn exec_previous(memfd: &OwnedFd, previous: &OwnedFd, vars: &[(&str, &str)]) -> 
         let _ = std::env::set_current_dir(dir);
     }
     match started {
-        Some(started) => reexec::exec(previous, started.vars.iter().cloned(), &all),
+        Some(started) => {
+            let vars = crate::test_hook::with_hooks_now(started.vars.iter().cloned());
+            reexec::exec(previous, vars, &all)
+        }
         None => reexec::exec(previous, std::env::vars_os(), &all),
     }
 }
