@@ -369,9 +369,14 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             // Events from an earlier failed upgrade not handled yet go
             // across first.
             // At rest (no start under way, no child without a pid), only
-            // a late bind of a start given up on may wait here: made an
-            // event now, its socket goes across and the new image's
-            // machine closes it.
+            // a late bind of a start given up on may wait, here or in its
+            // channel: made an event now, its socket goes across and the
+            // new image's machine closes it. (One whose thread still runs,
+            // its lookup hung, is lost with the exec: its sockets close,
+            // and a unix socket's file stays until a bind there clears it.)
+            while let Ok(done) = binds.try_recv() {
+                backlog.push_back(Pending::Bound(done));
+            }
             let earlier: Vec<Event> = (backlog.drain(..))
                 .map(|pending| pending.into_event(&mut io, &machine))
                 .collect();
