@@ -322,6 +322,9 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 // request still waiting (handed back by a failed exec):
                 // answered, by the exited machine, as `last_words` does.
                 let mut asked = Vec::new();
+                while let Ok(done) = binds.try_recv() {
+                    backlog.push_back(Pending::Bound(done));
+                }
                 for pending in backlog.drain(..) {
                     match pending {
                         Pending::Bound(done) => _ = io.bound(done),

@@ -851,8 +851,16 @@ fn exec_previous(memfd: &OwnedFd, previous: &OwnedFd, vars: &[(&str, &str)]) -> 
     // both, which the previous image, and every child it starts, would
     // keep.
     let started = crate::inherited::at_start();
-    if let Some(dir) = started.and_then(|s| s.dir.as_ref()) {
-        let _ = std::env::set_current_dir(dir);
+    if let Some(dir) = started.and_then(|s| s.dir.as_ref())
+        && let Err(e) = std::env::set_current_dir(dir)
+    {
+        let here = std::env::current_dir();
+        log!(
+            "cannot go back to the working folder {}: {e}; the previous binary runs in {}",
+            dir.display(),
+            here.as_ref()
+                .map_or("an unknown folder".into(), |d| d.display().to_string()),
+        );
     }
     match started {
         Some(started) => {

@@ -153,10 +153,13 @@ fn held_on_port<'a>(
             || wildcard(ip)
             || wildcard(wanted_ip)
             || ip == wanted_ip;
-        let families_meet = match (
-            family(ip, any, k.network),
-            family(wanted_ip, wanted_any, key.network),
-        ) {
+        // Asked for, only `:PORT` is dual-stack: `[::]:PORT` written out
+        // is bound IPv6-only. Held, `[::]` may be either (`:PORT` shows so).
+        let wanted_family = match wanted_ip {
+            Some(ip) => Some(ip.is_ipv6()),
+            None => family(None, wanted_any, key.network),
+        };
+        let families_meet = match (family(ip, any, k.network), wanted_family) {
             (Some(held_v6), Some(wanted_v6)) => held_v6 == wanted_v6,
             _ => true,
         };
@@ -699,6 +702,7 @@ mod tests {
         // dual-stack socket's is either.
         assert_eq!(advice("debug", Network::Tcp6, "[::1]:9090"), None);
         assert_eq!(advice("debug", Network::Tcp, "[::1]:9090"), None);
+        assert_eq!(advice("debug", Network::Tcp, "[::]:9090"), None);
         assert!(advice("debug", Network::Tcp, "127.0.0.1:8080").is_some());
         // Another network: no spelling keeps it.
         assert_eq!(
