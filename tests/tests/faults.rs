@@ -193,13 +193,14 @@ fn hostile_control_clients_change_nothing() {
     // Wrong types.
     let reply = control_raw(&socket, b"{\"v\":1,\"cmd\":42}\n");
     assert!(reply[0].contains("\"type\":\"error\""), "{reply:?}");
-    // Garbage in a loop: each line answered, the log told once a while.
-    let reply = control_raw(&socket, &b"garbage\n".repeat(50));
-    assert_eq!(reply.len(), 50, "{reply:?}");
-    assert!(
-        reply.iter().all(|r| r.contains("\"type\":\"error\"")),
-        "{reply:?}"
-    );
+    // Garbage (another protocol's, which may hide a line of ours further
+    // down): answered, and the connection closed, the line after it not
+    // read. In a loop: the log told once a while.
+    for _ in 0..50 {
+        let reply = control_raw(&socket, b"garbage\n{\"v\":1,\"cmd\":\"stop\"}\n");
+        assert_eq!(reply.len(), 1, "{reply:?}");
+        assert!(reply[0].contains("\"type\":\"error\""), "{reply:?}");
+    }
     // Hundreds of clients that connect and drop, some mid-line.
     for i in 0..300 {
         let mut conn = UnixStream::connect(&socket).unwrap();

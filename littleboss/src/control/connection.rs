@@ -306,17 +306,25 @@ async fn serve(
                     return;
                 }
             }
-            Err(error) => {
+            Err(BadLine {
+                error,
+                ends_connection,
+            }) => {
                 // Once per `REPEAT_QUIET` at most: a client sending garbage in a
                 // loop must not crowd out the lines that matter (the log
                 // queue drops past its most).
                 static BAD_REQUESTS: std::sync::Mutex<super::server::Repeated> =
                     std::sync::Mutex::new(super::server::Repeated::new());
-                let mut said = BAD_REQUESTS.lock().unwrap_or_else(|e| e.into_inner());
-                let printable = crate::log::printable;
-                said.say(|since| log!("bad control request: {}{since}", printable(&error)));
-                drop(said);
+                {
+                    let mut said = BAD_REQUESTS.lock().unwrap_or_else(|e| e.into_inner());
+                    let printable = crate::log::printable;
+                    said.say(|since| log!("bad control request: {}{since}", printable(&error)));
+                }
                 conn.answer(&Response::Error { error });
+                if ends_connection {
+                    flush(stream, conn).await;
+                    return;
+                }
             }
         }
     }
@@ -469,9 +477,12 @@ fn hung_up(stream: &UnixStream) -> Option<bool> {
 async fn decode(
     line: Vec<u8>,
     _long_slot: Option<tokio::sync::OwnedSemaphorePermit>,
-) -> Result<Request, String> {
-    fn decode_now(line: &[u8]) -> Result<Request, String> {
-        protocol::decode_request(line.trim_ascii_end()).map_err(|e| e.to_string())
+) -> Result<Request, BadLine> {
+    fn decode_now(line: &[u8]) -> Result<Request, BadLine> {
+        protocol::decode_request(line.trim_ascii_end()).map_err(|e| BadLine {
+            error: e.to_string(),
+            ends_connection: e.another_protocols(),
+        })
     }
     if line.len() <= LONG_LINE {
         return decode_now(&line);
@@ -490,9 +501,20 @@ async fn decode(
         return decode_now(&line);
     }
     let _ = give.send(line);
-    decoded
-        .await
-        .unwrap_or_else(|_| Err("the request could not be decoded (its thread ended)".to_owned()))
+    decoded.await.unwrap_or_else(|_| {
+        Err(BadLine {
+            error: "the request could not be decoded (its thread ended)".to_owned(),
+            ends_connection: false,
+        })
+    })
+}
+
+/// A line that is no request: why, and whether the connection ends with
+/// its answer (see [`protocol::ProtocolError::another_protocols`]).
+#[derive(Debug, PartialEq)]
+struct BadLine {
+    error: String,
+    ends_connection: bool,
 }
 
 /// The length of the next request line (newline included) at the front
@@ -607,7 +629,8 @@ mod tests {
         let mut garbage = vec![b'x'; 2 * LONG_LINE];
         garbage.push(b'\n');
         let error = decode(garbage, None).await.unwrap_err();
-        assert!(error.contains("not a JSON message"), "{error}");
+        assert!(error.error.contains("not a JSON message"), "{error:?}");
+        assert!(error.ends_connection);
     }
 
     /// The next request the connection passed on (not a hang-up).
@@ -981,7 +1004,7 @@ mod tests {
     #[tokio::test]
     async fn a_bad_request_is_answered_and_the_connection_goes_on() {
         let (_, mut theirs, _received, request) =
-            served_asking(b"garbage\n{\"v\":1,\"cmd\":\"status\"}\n").await;
+            served_asking(b"{\"v\":1,\"cmd\":\"nope\"}\n{\"v\":1,\"cmd\":\"status\"}\n").await;
         assert_eq!(request.request, Request::Status);
         let mut line = Vec::new();
         let mut byte = [0];
@@ -991,6 +1014,28 @@ mod tests {
         }
         let answer: serde_json::Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(answer["type"], "error", "{answer}");
+    }
+
+    #[tokio::test]
+    async fn another_protocols_line_is_answered_and_the_connection_closed() {
+        // An HTTP request a trusted program was steered into sending: the
+        // request its body hides is never read.
+        let (_, mut theirs, mut received) = served();
+        let http = b"POST / HTTP/1.1\r\nHost: x\r\n\r\n{\"v\":1,\"cmd\":\"stop\"}\n";
+        theirs.write_all(http).await.unwrap();
+        let mut answered = Vec::new();
+        tokio::time::timeout(Duration::from_secs(10), theirs.read_to_end(&mut answered))
+            .await
+            .expect("closed")
+            .unwrap();
+        let lines: Vec<&[u8]> = answered.split_inclusive(|b| *b == b'\n').collect();
+        assert_eq!(lines.len(), 1, "{}", String::from_utf8_lossy(&answered));
+        let answer: serde_json::Value = serde_json::from_slice(lines[0]).unwrap();
+        assert_eq!(answer["type"], "error", "{answer}");
+        assert!(
+            !matches!(received.try_recv(), Ok(ControlMessage::Request(_))),
+            "a request was read after it"
+        );
     }
 
     #[tokio::test]

@@ -374,6 +374,19 @@ pub(crate) fn decode_request(line: &[u8]) -> Result<Request, ProtocolError> {
 }
 
 impl ProtocolError {
+    /// Whether the line was no message of this protocol at all (not a
+    /// JSON object with a version): another protocol's, which a trusted
+    /// process may have been steered into sending (an HTTP request from
+    /// a program's client with a server-side request forgery bug). Its
+    /// connection is closed after the error, rather than read on to a
+    /// request hidden further down (the body after the headers).
+    pub(crate) fn another_protocols(&self) -> bool {
+        matches!(
+            self,
+            ProtocolError::NotJson(_) | ProtocolError::NotAnObject | ProtocolError::NoVersion
+        )
+    }
+
     /// A request serde could not read, as [`ProtocolError::BadRequest`]
     /// with serde's message kept short: it may quote a whole value (a
     /// string of megabytes where a number belongs, a listener's name), and
