@@ -185,6 +185,8 @@ pub(crate) enum DirError {
         above: PathBuf,
         owner: u32,
         mode: u32,
+        /// Refused as its group's to change: that group.
+        group: Option<u32>,
     },
     SocketPathTooLong {
         path: PathBuf,
@@ -240,6 +242,7 @@ impl std::fmt::Display for DirError {
                 above,
                 owner,
                 mode,
+                group,
             } => {
                 write!(
                     f,
@@ -251,6 +254,12 @@ impl std::fmt::Display for DirError {
                     write!(
                         f,
                         "anyone may change (mode {:o}, not sticky)",
+                        mode & 0o7777
+                    )?;
+                } else if let Some(group) = group {
+                    write!(
+                        f,
+                        "the members of group {group} may change (mode {:o}, not sticky)",
                         mode & 0o7777
                     )?;
                 } else {
@@ -328,11 +337,13 @@ pub(crate) fn check(dir: &Path) -> Result<(), DirError> {
 
 /// Checks the folders above `dir`, as they really are (links followed)
 /// and as written (a link on the way lives in one of those): each must
-/// belong to us or root, and be writable by everyone only if sticky
-/// (`/tmp`), where nobody moves another's folder. In a user namespace
-/// that does not map the overflow uid (`unshare -r`), every owner it does
-/// not map shows as that uid, root among them: trusted as root's, for
-/// whose it is cannot be told (or no folder would pass there).
+/// belong to us or root, and be writable by everyone, or by a group
+/// other than ours or root's, only if sticky (`/tmp`), where nobody
+/// moves another's folder. (Our own group's may: a user private group's
+/// home folder.) In a user namespace that does not map the overflow uid
+/// (`unshare -r`), every owner it does not map shows as that uid, root
+/// among them: trusted as root's, for whose it is cannot be told (or no
+/// folder would pass there); so for groups.
 fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
     let Some(parent) = dir.parent() else {
         return Ok(());
@@ -354,31 +365,39 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
         })?;
         let owner = meta.uid();
         let mode = meta.mode();
-        let open_to_all = mode & 0o002 != 0 && mode & 0o1000 == 0;
-        let trusted = owner == us || owner == 0 || Some(owner) == unmapped_overflow_uid();
-        if !trusted || open_to_all {
+        let sticky = mode & 0o1000 != 0;
+        let open_to_all = mode & 0o002 != 0 && !sticky;
+        let trusted = owner == us || owner == 0 || Some(owner) == unmapped_overflow("uid");
+        let gid = meta.gid();
+        let group_of_others = mode & 0o020 != 0
+            && !sticky
+            && gid != nix::unistd::getegid().as_raw()
+            && gid != 0
+            && Some(gid) != unmapped_overflow("gid");
+        if !trusted || open_to_all || group_of_others {
             let (dir, above) = (dir.to_owned(), above.to_owned());
             return Err(DirError::Above {
                 dir,
                 above,
                 owner,
                 mode,
+                group: (trusted && !open_to_all).then_some(gid),
             });
         }
     }
     Ok(())
 }
 
-/// The uid files show whose owner this user namespace does not map (the
-/// kernel's overflow uid, 65534 unless set otherwise), if it is not one
-/// this namespace maps; `None` in the initial namespace, where it is
-/// `nobody`'s, a user like any other.
-fn unmapped_overflow_uid() -> Option<u32> {
-    let overflow = std::fs::read_to_string("/proc/sys/kernel/overflowuid")
+/// The uid (`kind` "uid") or gid ("gid") files show whose owner this
+/// user namespace does not map (the kernel's overflow id, 65534 unless
+/// set otherwise), if it is not one this namespace maps; `None` in the
+/// initial namespace, where it is `nobody`'s, a user like any other.
+fn unmapped_overflow(kind: &str) -> Option<u32> {
+    let overflow = std::fs::read_to_string(format!("/proc/sys/kernel/overflow{kind}"))
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(65534);
-    let map = std::fs::read_to_string("/proc/self/uid_map").ok()?;
+    let map = std::fs::read_to_string(format!("/proc/self/{kind}_map")).ok()?;
     (!maps(&map, overflow)).then_some(overflow)
 }
 
@@ -452,6 +471,20 @@ mod tests {
         // Sticky, as /tmp is: nobody moves another's folder.
         std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o1777)).unwrap();
         assert!(check(&folder).is_ok());
+        // Its group may write there, another than ours (as root can make
+        // it): its members could move it. Ours may (a user private group).
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o775)).unwrap();
+        assert!(check(&folder).is_ok(), "{:?}", check(&folder));
+        let others = nix::unistd::Gid::from_raw(54321);
+        if nix::unistd::chown(&base, None, Some(others)).is_ok() {
+            let said = check(&folder).unwrap_err().to_string();
+            assert!(
+                said.contains("which the members of group 54321 may change (mode 775, not sticky)"),
+                "{said}"
+            );
+            std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o3775)).unwrap();
+            assert!(check(&folder).is_ok(), "sticky: {:?}", check(&folder));
+        }
         // Another user's (as root can make it; `sudo -E` and a user's
         // XDG_RUNTIME_DIR).
         std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).unwrap();
