@@ -293,6 +293,11 @@ async fn serve(
             // One step with the outcome: no await between.
             let mut buffers = conn.buffers();
             buffers.unread.drain(..length);
+            // What follows another protocol's line is never read: not by
+            // a new image either, should an upgrade come before the close.
+            if decoded.as_ref().is_err_and(|bad| bad.ends_connection) {
+                buffers.unread.clear();
+            }
             // A long line (a reload's arguments) leaves no big buffer
             // behind for the connection's life.
             buffers.unread.shrink_to(REQUEST_BUFFER);
@@ -502,9 +507,10 @@ async fn decode(
     }
     let _ = give.send(line);
     decoded.await.unwrap_or_else(|_| {
+        // Not known to be ours: as another protocol's.
         Err(BadLine {
             error: "the request could not be decoded (its thread ended)".to_owned(),
-            ends_connection: false,
+            ends_connection: true,
         })
     })
 }

@@ -250,20 +250,25 @@ impl std::fmt::Display for DirError {
                     dir.display(),
                     above.display()
                 )?;
-                if *mode & 0o002 != 0 {
-                    write!(
+                let sticky = *mode & 0o1000 != 0;
+                match group {
+                    _ if *mode & 0o002 != 0 && !sticky => write!(
                         f,
                         "anyone may change (mode {:o}, not sticky)",
                         mode & 0o7777
-                    )?;
-                } else if let Some(group) = group {
-                    write!(
-                        f,
-                        "the members of group {group} may change (mode {:o}, not sticky)",
-                        mode & 0o7777
-                    )?;
-                } else {
-                    write!(f, "belongs to uid {owner}")?;
+                    )?,
+                    Some(group) => {
+                        let name = nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(*group))
+                            .ok()
+                            .flatten()
+                            .map_or(String::new(), |g| format!(" ({})", g.name));
+                        return write!(
+                            f,
+                            "the members of group {group}{name} may change (mode {:o}, not sticky): one of them could move it away and put another in its place; refusing to use it (`chmod g-w` or `chmod +t` that folder, or set LITTLEBOSS_DIR to a folder of our own)",
+                            mode & 0o7777
+                        );
+                    }
+                    None => write!(f, "belongs to uid {owner}")?,
                 }
                 write!(
                     f,
@@ -371,7 +376,7 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
         let gid = meta.gid();
         let group_of_others = mode & 0o020 != 0
             && !sticky
-            && gid != nix::unistd::getegid().as_raw()
+            && !our_groups(us).contains(&gid)
             && gid != 0
             && Some(gid) != unmapped_overflow("gid");
         if !trusted || open_to_all || group_of_others {
@@ -386,6 +391,20 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
         }
     }
     Ok(())
+}
+
+/// The groups a folder may be writable by and still be ours: the
+/// effective one, and the primary one of user `us` (a supervisor run
+/// with another group, `Group=` under systemd, in its user's folders of
+/// mode 775, as a user private group's umask of 002 makes them). Not the
+/// supplementary ones (`wheel`, `docker`): those are shared.
+fn our_groups(us: u32) -> [u32; 2] {
+    let effective = nix::unistd::getegid().as_raw();
+    let primary = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(us))
+        .ok()
+        .flatten()
+        .map_or(effective, |user| user.gid.as_raw());
+    [effective, primary]
 }
 
 /// The uid (`kind` "uid") or gid ("gid") files show whose owner this
@@ -475,13 +494,25 @@ mod tests {
         // it): its members could move it. Ours may (a user private group).
         std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o775)).unwrap();
         assert!(check(&folder).is_ok(), "{:?}", check(&folder));
-        let others = nix::unistd::Gid::from_raw(54321);
-        if nix::unistd::chown(&base, None, Some(others)).is_ok() {
+        // (Not as root: a group of ours beside the effective and primary
+        // one, if we have one.)
+        let us = nix::unistd::geteuid();
+        let others = match us.is_root() {
+            true => Some(nix::unistd::Gid::from_raw(54321)),
+            false => nix::unistd::getgroups().ok().and_then(|groups| {
+                (groups.into_iter())
+                    .find(|g| g.as_raw() != 0 && !our_groups(us.as_raw()).contains(&g.as_raw()))
+            }),
+        };
+        if let Some(others) = others
+            && nix::unistd::chown(&base, None, Some(others)).is_ok()
+        {
             let said = check(&folder).unwrap_err().to_string();
             assert!(
-                said.contains("which the members of group 54321 may change (mode 775, not sticky)"),
+                said.contains(&format!("which the members of group {others}")),
                 "{said}"
             );
+            assert!(said.contains("may change (mode 775, not sticky)"), "{said}");
             std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o3775)).unwrap();
             assert!(check(&folder).is_ok(), "sticky: {:?}", check(&folder));
         }

@@ -825,6 +825,21 @@ fn exec_previous(memfd: &OwnedFd, previous: &OwnedFd, vars: &[(&str, &str)]) -> 
     {
         notifier.watchdog();
     }
+    // As this image started: its code before `run` may have changed
+    // both, which the previous image, and every child it starts, would
+    // keep.
+    let started = crate::inherited::at_start();
+    if let Some(dir) = started.and_then(|s| s.dir.as_ref())
+        && let Err(e) = std::env::set_current_dir(dir)
+    {
+        let here = std::env::current_dir();
+        log!(
+            "cannot go back to the working folder {}: {e}; the previous binary runs in {}",
+            dir.display(),
+            here.as_ref()
+                .map_or("an unknown folder".into(), |d| d.display().to_string()),
+        );
+    }
     // The lines out before descriptors are made inheritable (see
     // `upgrade::exec`).
     crate::log::flush(crate::log::EXEC_PATIENCE);
@@ -846,21 +861,6 @@ fn exec_previous(memfd: &OwnedFd, previous: &OwnedFd, vars: &[(&str, &str)]) -> 
         if FAILED.fetch_add(1, Ordering::SeqCst) < fails {
             return std::io::Error::from_raw_os_error(nix::libc::EAGAIN);
         }
-    }
-    // As this image started: its code before `run` may have changed
-    // both, which the previous image, and every child it starts, would
-    // keep.
-    let started = crate::inherited::at_start();
-    if let Some(dir) = started.and_then(|s| s.dir.as_ref())
-        && let Err(e) = std::env::set_current_dir(dir)
-    {
-        let here = std::env::current_dir();
-        log!(
-            "cannot go back to the working folder {}: {e}; the previous binary runs in {}",
-            dir.display(),
-            here.as_ref()
-                .map_or("an unknown folder".into(), |d| d.display().to_string()),
-        );
     }
     match started {
         Some(started) => {
