@@ -126,6 +126,8 @@ pub(crate) struct Lameduck {
     handing: Mutex<()>,
     /// [`HANDOVER_WAIT`] (longer in a test that must not race it).
     handover_wait: Duration,
+    /// [`SIBLING_STASH_TIME`] (longer in a test that connects within it).
+    sibling_wait: Duration,
     /// The supervisor hands the serving child queues at a stop (some
     /// socket is the service manager's): see
     /// [`expect_handover_at_stop`](Lameduck::expect_handover_at_stop).
@@ -161,6 +163,7 @@ impl Lameduck {
             signalled: std::sync::atomic::AtomicBool::new(false),
             handing: Mutex::new(()),
             handover_wait: HANDOVER_WAIT,
+            sibling_wait: SIBLING_STASH_TIME,
             handed_at_stop: std::sync::atomic::AtomicBool::new(false),
             order_came: std::sync::atomic::AtomicBool::new(false),
         };
@@ -378,10 +381,11 @@ impl Lameduck {
         if !to_shut_later.is_empty() {
             let later = Arc::new(Mutex::new(to_shut_later));
             let waiting = later.clone();
+            let sibling_wait = self.sibling_wait;
             let spawned = std::thread::Builder::new()
                 .name("littleboss-refuse".into())
                 .spawn(move || {
-                    std::thread::sleep(SIBLING_STASH_TIME);
+                    std::thread::sleep(sibling_wait);
                     shut(std::mem::take(
                         &mut *waiting.lock().unwrap_or_else(|e| e.into_inner()),
                     ));
@@ -1123,12 +1127,28 @@ mod tests {
 
     /// `addr` refuses within a few seconds (a shut by a thread of its own).
     fn eventually_refused(addr: std::net::SocketAddr) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(addr).is_ok() {
             assert!(Instant::now() < deadline, "{addr} still listening");
             std::thread::sleep(Duration::from_millis(5));
         }
         assert_refused(addr);
+    }
+
+    /// How long the sockets a refusal shuts later stay listening in
+    /// [`refusing_shuts_the_socket_so_connects_are_refused`]: long enough
+    /// that its connects within it cannot come too late on a loaded
+    /// machine.
+    const SIBLING_WAIT: Duration = Duration::from_secs(2);
+
+    /// `draining`, its sockets shut by a refusal left listening for
+    /// [`SIBLING_WAIT`].
+    fn patient(
+        draining: (Arc<Lameduck>, std::net::SocketAddr, OwnedFd),
+    ) -> (Arc<Lameduck>, std::net::SocketAddr, OwnedFd) {
+        let (mut lameduck, addr, program) = draining;
+        Arc::get_mut(&mut lameduck).expect("one owner").sibling_wait = SIBLING_WAIT;
+        (lameduck, addr, program)
     }
 
     #[test]
@@ -1142,7 +1162,7 @@ mod tests {
         assert_refused(addr);
         // Orphaned once draining already (a reload's drain, or a signal of
         // its own), as when the supervisor dies.
-        let (lameduck, addr, _program) = draining_tcp(false, true);
+        let (lameduck, addr, _program) = patient(draining_tcp(false, true));
         lameduck.begin();
         drop(std::net::TcpStream::connect(addr).expect("queued while draining"));
         lameduck.begin_refusing_orphaned();
@@ -1151,7 +1171,7 @@ mod tests {
         eventually_refused(addr);
         // Ordered so once past its grace (nothing open), taking nothing: as
         // late, for a child still starting that holds the same socket.
-        let (lameduck, addr, _program) = draining_tcp(false, true);
+        let (lameduck, addr, _program) = patient(draining_tcp(false, true));
         lameduck.begin();
         let deadline = Instant::now() + Duration::from_secs(10);
         while !lameduck.phase.borrow().is_lameduck() {
@@ -1165,7 +1185,8 @@ mod tests {
         // stays there for a late taker.
         let (untaken, addr) = tcp(false);
         let listeners = Arc::new(Mutex::new(vec![untaken]));
-        let (lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false, false);
+        let (mut lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false, false);
+        Arc::get_mut(&mut lameduck).expect("one owner").sibling_wait = SIBLING_WAIT;
         lameduck.begin_refusing();
         assert!(phase.borrow().is_draining());
         drop(std::net::TcpStream::connect(addr).expect("queued for a sibling"));
@@ -1175,7 +1196,8 @@ mod tests {
         // slow to reach it), as late: this child accepts nothing from it.
         let (untaken, addr) = tcp(false);
         let listeners = Arc::new(Mutex::new(vec![untaken]));
-        let (lameduck, _) = Lameduck::new(listeners.clone(), HOUR, false, true);
+        let (mut lameduck, _) = Lameduck::new(listeners.clone(), HOUR, false, true);
+        Arc::get_mut(&mut lameduck).expect("one owner").sibling_wait = SIBLING_WAIT;
         lameduck.begin();
         listeners.lock().unwrap()[0].taken = true;
         lameduck.begin_refusing_orphaned();
