@@ -1230,7 +1230,8 @@ fn a_request_read_as_the_supervisor_exits_gets_an_answer() {
     // out (a second `stop`, a monitor's `status`): answered, not met by
     // the close, which `stop` reads as "no answer" (exit 4).
     let mut svc = Service::new(ECHO);
-    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_EXIT_PAUSE_MS", &"3000")]);
+    // Long enough for the requests below to go out on a loaded machine.
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_EXIT_PAUSE_MS", &"6000")]);
     svc.ready();
     let socket = svc.control_dir().join("echo_server.sock");
     let connect = || {
