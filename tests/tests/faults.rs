@@ -1105,21 +1105,29 @@ fn a_status_this_build_cannot_read_is_shown_as_sent_and_exits_0() {
     assert_eq!(status["reloads"], "many", "{status}");
 }
 
-#[test]
-fn a_stop_told_an_exit_code_no_process_has_does_not_pass_it_on() {
-    // 256 passed to exit(3) would be 0: a success.
+/// What `stop` says of a stand-in supervisor that answers it with
+/// `lines`, then closes.
+fn stop_answered_with(lines: &'static [&'static [u8]]) -> std::process::Output {
     let svc = Service::new(V1);
-    let stand_in = stand_in_supervisor(&svc, |mut conn| {
+    let stand_in = stand_in_supervisor(&svc, move |mut conn| {
         read_request(&mut conn);
-        conn.write_all(b"{\"v\":1,\"final\":false,\"type\":\"stopping\",\"pid\":7}\n")
-            .unwrap();
-        conn.write_all(b"{\"v\":1,\"type\":\"stopped\",\"exit_code\":256}\n")
-            .unwrap();
+        for line in lines {
+            conn.write_all(line).unwrap();
+        }
     });
     let out = svc.control_with(V1, "stop", &[]);
     stand_in.join().unwrap();
+    out
+}
+
+const STOPPING: &[u8] = b"{\"v\":1,\"final\":false,\"type\":\"stopping\",\"pid\":7}\n";
+
+#[test]
+fn a_stop_told_an_exit_code_no_process_has_does_not_pass_it_on() {
+    // 256 passed to exit(3) would be 0: a success.
+    const STOPPED: &[u8] = b"{\"v\":1,\"type\":\"stopped\",\"exit_code\":256}\n";
     exits_saying(
-        &out,
+        &stop_answered_with(&[STOPPING, STOPPED]),
         4,
         "stopped versioned, but the supervisor gave exit code 256, which no process exits with",
     );
@@ -1127,16 +1135,8 @@ fn a_stop_told_an_exit_code_no_process_has_does_not_pass_it_on() {
 
 #[test]
 fn a_stop_whose_supervisor_closes_after_saying_it_stops_may_have_stopped() {
-    let svc = Service::new(V1);
-    let stand_in = stand_in_supervisor(&svc, |mut conn| {
-        read_request(&mut conn);
-        conn.write_all(b"{\"v\":1,\"final\":false,\"type\":\"stopping\",\"pid\":7}\n")
-            .unwrap();
-    });
-    let out = svc.control_with(V1, "stop", &[]);
-    stand_in.join().unwrap();
     exits_saying(
-        &out,
+        &stop_answered_with(&[STOPPING]),
         4,
         "the supervisor closed the connection while versioned stopped, before it said how; it may have stopped",
     );
