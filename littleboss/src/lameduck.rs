@@ -1250,12 +1250,16 @@ mod tests {
         client
     }
 
-    #[tokio::test]
-    async fn connections_the_supervisor_hands_over_reach_an_accept_parked_on_the_shut_socket() {
-        // A reload moved the listener: the supervisor took its queue, shut
-        // the socket (the program's accept, waiting in it, meets the shut
-        // while serving), and handed the queue over before the order to
-        // drain. An accept loop that polls nothing else gets them.
+    /// As a reload that moved the listener leaves it: the supervisor
+    /// took its queue, shut the socket (the program's accept, waiting in
+    /// it, meets the shut while serving, and parks), and handed the queue
+    /// over before the order to drain. The lameduck, the client (which
+    /// sent `ping`), and the parked accept.
+    async fn parked_with_one_handed_over() -> (
+        Arc<Lameduck>,
+        std::net::TcpStream,
+        tokio::task::JoinHandle<std::io::Result<tokio::net::TcpStream>>,
+    ) {
         use std::io::Write;
         use std::os::fd::AsFd;
         let (lameduck, addr, program) = draining_tcp(false, true);
@@ -1274,11 +1278,18 @@ mod tests {
         assert_eq!(taken.len(), 1);
         super::shut(vec![supervisors]);
         assert_eq!(lameduck.take_handed(inode, taken), 1);
-        // The accept meets the shut socket while serving, and parks.
         for _ in 0..10 {
             tokio::task::yield_now().await;
         }
         assert!(!accepting.is_finished());
+        (lameduck, client, accepting)
+    }
+
+    #[tokio::test]
+    async fn connections_the_supervisor_hands_over_reach_an_accept_parked_on_the_shut_socket() {
+        // An accept loop that polls nothing else gets them.
+        use std::os::fd::AsFd;
+        let (lameduck, client, accepting) = parked_with_one_handed_over().await;
         lameduck.begin();
         client.set_nonblocking(true).unwrap();
         let mut client = tokio::net::TcpStream::from_std(client).unwrap();
@@ -1311,24 +1322,7 @@ mod tests {
         // As above, with hundreds of other tasks waiting on accepts after
         // it (other listeners' under load, a stream combinator's wakers):
         // the parked accept is woken all the same.
-        use std::os::fd::AsFd;
-        let (lameduck, addr, program) = draining_tcp(false, true);
-        let listener = handle(&lameduck, program);
-        let accepting = tokio::spawn(async move { listener.accept().await.map(|(s, _)| s) });
-        tokio::task::yield_now().await;
-        let client = std::net::TcpStream::connect(addr).unwrap();
-        let supervisors = {
-            let listeners = lameduck.listeners.lock().unwrap();
-            listeners[0].fd.as_ref().unwrap().try_clone().unwrap()
-        };
-        let inode = crate::stash::inode(supervisors.as_fd()).unwrap();
-        let taken = crate::stash::accept_queued(supervisors.as_fd(), 16);
-        super::shut(vec![supervisors]);
-        assert_eq!(lameduck.take_handed(inode, taken), 1);
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
-        assert!(!accepting.is_finished());
+        let (lameduck, client, accepting) = parked_with_one_handed_over().await;
         for _ in 0..1000 {
             let other = std::task::Waker::from(std::sync::Arc::new(Ignored));
             lameduck

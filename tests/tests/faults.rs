@@ -1085,16 +1085,9 @@ fn read_request(conn: &mut UnixStream) -> Vec<u8> {
 fn a_status_this_build_cannot_read_is_shown_as_sent_and_exits_0() {
     // Another build's field of another type: the service runs, and
     // answered; not "cannot tell" (4).
-    let svc = Service::new(V1);
-    let stand_in = stand_in_supervisor(&svc, |mut conn| {
-        read_request(&mut conn);
-        conn.write_all(
-            b"{\"v\":1,\"type\":\"status\",\"status\":{\"name\":\"versioned\",\"reloads\":\"many\"}}\n",
-        )
-        .unwrap();
-    });
-    let out = svc.control_with(V1, "status", &[]);
-    stand_in.join().unwrap();
+    const STATUS: &[u8] =
+        b"{\"v\":1,\"type\":\"status\",\"status\":{\"name\":\"versioned\",\"reloads\":\"many\"}}\n";
+    let out = answered_with("status", &[], &[STATUS]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -1105,9 +1098,13 @@ fn a_status_this_build_cannot_read_is_shown_as_sent_and_exits_0() {
     assert_eq!(status["reloads"], "many", "{status}");
 }
 
-/// What `stop` says of a stand-in supervisor that answers it with
-/// `lines`, then closes.
-fn stop_answered_with(lines: &'static [&'static [u8]]) -> std::process::Output {
+/// What control command `mode` (with `args`) says of a stand-in
+/// supervisor that answers it with `lines`, then closes.
+fn answered_with(
+    mode: &str,
+    args: &[&str],
+    lines: &'static [&'static [u8]],
+) -> std::process::Output {
     let svc = Service::new(V1);
     let stand_in = stand_in_supervisor(&svc, move |mut conn| {
         read_request(&mut conn);
@@ -1115,7 +1112,7 @@ fn stop_answered_with(lines: &'static [&'static [u8]]) -> std::process::Output {
             conn.write_all(line).unwrap();
         }
     });
-    let out = svc.control_with(V1, "stop", &[]);
+    let out = svc.control_with(V1, mode, args);
     stand_in.join().unwrap();
     out
 }
@@ -1127,7 +1124,7 @@ fn a_stop_told_an_exit_code_no_process_has_does_not_pass_it_on() {
     // 256 passed to exit(3) would be 0: a success.
     const STOPPED: &[u8] = b"{\"v\":1,\"type\":\"stopped\",\"exit_code\":256}\n";
     exits_saying(
-        &stop_answered_with(&[STOPPING, STOPPED]),
+        &answered_with("stop", &[], &[STOPPING, STOPPED]),
         4,
         "stopped versioned, but the supervisor gave exit code 256, which no process exits with",
     );
@@ -1136,7 +1133,7 @@ fn a_stop_told_an_exit_code_no_process_has_does_not_pass_it_on() {
 #[test]
 fn a_stop_whose_supervisor_closes_after_saying_it_stops_may_have_stopped() {
     exits_saying(
-        &stop_answered_with(&[STOPPING]),
+        &answered_with("stop", &[], &[STOPPING]),
         4,
         "the supervisor closed the connection while versioned stopped, before it said how; it may have stopped",
     );
@@ -1170,17 +1167,8 @@ fn status_json_is_what_the_supervisor_sent() {
     // not know (`stopping`, `draining`), a newer one adds fields. `--json`
     // passes its answer on as it came, rather than through this build's
     // idea of a status.
-    let svc = Service::new(V1);
-    let stand_in = stand_in_supervisor(&svc, |mut conn| {
-        read_request(&mut conn);
-        conn.write_all(
-            br#"{"v":1,"type":"status","status":{"name":"versioned","supervisor_pid":10,"supervisor_started":0,"child":null,"starting":null,"reloads":0,"failures":0,"last_failure":null,"listeners":[],"from_a_newer_build":42}}"#,
-        )
-        .unwrap();
-        conn.write_all(b"\n").unwrap();
-    });
-    let out = svc.control_with(V1, "status", &["--json"]);
-    stand_in.join().unwrap();
+    const STATUS: &[u8] = b"{\"v\":1,\"type\":\"status\",\"status\":{\"name\":\"versioned\",\"supervisor_pid\":10,\"supervisor_started\":0,\"child\":null,\"starting\":null,\"reloads\":0,\"failures\":0,\"last_failure\":null,\"listeners\":[],\"from_a_newer_build\":42}}\n";
+    let out = answered_with("status", &["--json"], &[STATUS]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["from_a_newer_build"], 42, "{status}");
