@@ -1041,19 +1041,16 @@ fn stand_in_supervisor(
     std::thread::spawn(move || answer(socket.accept().unwrap().0))
 }
 
-#[test]
-fn a_reload_too_long_for_an_older_supervisor_shows_its_answer() {
-    // A supervisor of an older build reads requests of at most 64 KiB: it
-    // answers why and closes while this build's client still writes.
+/// What a reload of megabytes of arguments says of a stand-in supervisor
+/// that reads 64 KiB of it, answers `answer`, and closes while the client
+/// still writes.
+fn too_long_a_reload_answered_with(answer: &'static [u8]) -> std::process::Output {
     let svc = Service::new(V1);
-    let stand_in = stand_in_supervisor(&svc, |mut conn| {
+    let stand_in = stand_in_supervisor(&svc, move |mut conn| {
         let mut first = vec![0; 65_537];
         conn.read_exact(&mut first).unwrap();
         assert!(!first.contains(&b'\n'));
-        conn.write_all(
-            b"{\"v\":1,\"type\":\"error\",\"error\":\"request longer than 65536 bytes\"}\n",
-        )
-        .unwrap();
+        conn.write_all(answer).unwrap();
     });
     // Megabytes once encoded: more than the socket's buffers hold. (One
     // argument may take 128 KiB at most.)
@@ -1062,6 +1059,16 @@ fn a_reload_too_long_for_an_older_supervisor_shows_its_answer() {
     args.extend(std::iter::repeat_n(long.as_str(), 12));
     let out = svc.control_with(V1, "reload", &args);
     stand_in.join().unwrap();
+    out
+}
+
+#[test]
+fn a_reload_too_long_for_an_older_supervisor_shows_its_answer() {
+    // A supervisor of an older build reads requests of at most 64 KiB: it
+    // answers why and closes while this build's client still writes.
+    let out = too_long_a_reload_answered_with(
+        b"{\"v\":1,\"type\":\"error\",\"error\":\"request longer than 65536 bytes\"}\n",
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -1143,18 +1150,8 @@ fn a_stop_whose_supervisor_closes_after_saying_it_stops_may_have_stopped() {
 fn a_reload_too_long_for_another_protocol_version_shows_its_answer() {
     // The request's write meets a closed connection: the supervisor's
     // answer, in a version this build cannot read, still says why.
-    let svc = Service::new(V1);
-    let stand_in = stand_in_supervisor(&svc, |mut conn| {
-        let mut first = vec![0; 65_537];
-        conn.read_exact(&mut first).unwrap();
-        conn.write_all(b"{\"v\":2,\"type\":\"error\",\"error\":\"too long\"}\n")
-            .unwrap();
-    });
-    let long = "x".repeat(100_000);
-    let mut args = vec!["--"];
-    args.extend(std::iter::repeat_n(long.as_str(), 12));
-    let out = svc.control_with(V1, "reload", &args);
-    stand_in.join().unwrap();
+    let out =
+        too_long_a_reload_answered_with(b"{\"v\":2,\"type\":\"error\",\"error\":\"too long\"}\n");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{err}");
     assert!(err.contains("it is another littleboss build"), "{err}");
