@@ -1125,7 +1125,7 @@ mod tests {
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
     }
 
-    /// `addr` refuses within a few seconds (a shut by a thread of its own).
+    /// `addr` refuses within 20 s (a shut by a thread of its own).
     fn eventually_refused(addr: std::net::SocketAddr) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(addr).is_ok() {

@@ -374,11 +374,7 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
         let open_to_all = mode & 0o002 != 0 && !sticky;
         let trusted = owner == us || owner == 0 || Some(owner) == unmapped_overflow("uid");
         let gid = meta.gid();
-        let group_of_others = mode & 0o020 != 0
-            && !sticky
-            && !our_groups(us).contains(&gid)
-            && gid != 0
-            && Some(gid) != unmapped_overflow("gid");
+        let group_of_others = mode & 0o020 != 0 && !sticky && !ours_as_group(gid, us);
         if !trusted || open_to_all || group_of_others {
             let (dir, above) = (dir.to_owned(), above.to_owned());
             return Err(DirError::Above {
@@ -393,18 +389,38 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
     Ok(())
 }
 
-/// The groups a folder may be writable by and still be ours: the
-/// effective one, and the primary one of user `us` (a supervisor run
+/// Whether a folder group `gid` may write to is still ours (`us`'s):
+/// root's group; our effective one; our primary one (a supervisor run
 /// with another group, `Group=` under systemd, in its user's folders of
-/// mode 775, as a user private group's umask of 002 makes them). Not the
-/// supplementary ones (`wheel`, `docker`): those are shared.
-fn our_groups(us: u32) -> [u32; 2] {
-    let effective = nix::unistd::getegid().as_raw();
-    let primary = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(us))
+/// mode 775, as a user private group's umask of 002 makes them); or, in
+/// a user namespace, one it does not map. Not the supplementary ones
+/// (`wheel`, `docker`), which are shared. (A primary group shared by
+/// every user, `users` where there are no private groups, passes too:
+/// which users have it cannot be told from the group.)
+fn ours_as_group(gid: u32, us: u32) -> bool {
+    gid == 0
+        || gid == nix::unistd::getegid().as_raw()
+        || Some(gid) == unmapped_overflow("gid")
+        || Some(gid) == primary_gid(us)
+}
+
+/// User `us`'s primary group, looked up once per user (a lookup may ask
+/// a directory service, and the folder check runs on the supervisor's
+/// loop when the control socket is made again).
+fn primary_gid(us: u32) -> Option<u32> {
+    static LOOKED_UP: std::sync::Mutex<Option<(u32, Option<u32>)>> = std::sync::Mutex::new(None);
+    let mut looked_up = LOOKED_UP.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((uid, gid)) = *looked_up
+        && uid == us
+    {
+        return gid;
+    }
+    let gid = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(us))
         .ok()
         .flatten()
-        .map_or(effective, |user| user.gid.as_raw());
-    [effective, primary]
+        .map(|user| user.gid.as_raw());
+    *looked_up = Some((us, gid));
+    gid
 }
 
 /// The uid (`kind` "uid") or gid ("gid") files show whose owner this
@@ -497,16 +513,17 @@ mod tests {
         // (Not as root: a group of ours beside the effective and primary
         // one, if we have one.)
         let us = nix::unistd::geteuid();
-        let others = match us.is_root() {
-            true => Some(nix::unistd::Gid::from_raw(54321)),
-            false => nix::unistd::getgroups().ok().and_then(|groups| {
-                (groups.into_iter())
-                    .find(|g| g.as_raw() != 0 && !our_groups(us.as_raw()).contains(&g.as_raw()))
-            }),
+        let candidates = match us.is_root() {
+            true => vec![54321],
+            false => (nix::unistd::getgroups().unwrap_or_default().into_iter())
+                .map(|g| g.as_raw())
+                .filter(|g| !ours_as_group(*g, us.as_raw()))
+                .collect(),
         };
-        if let Some(others) = others
-            && nix::unistd::chown(&base, None, Some(others)).is_ok()
-        {
+        let others = (candidates.into_iter())
+            .map(nix::unistd::Gid::from_raw)
+            .find(|g| nix::unistd::chown(&base, None, Some(*g)).is_ok());
+        if let Some(others) = others {
             let said = check(&folder).unwrap_err().to_string();
             assert!(
                 said.contains(&format!("which the members of group {others}")),

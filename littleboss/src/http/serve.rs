@@ -496,6 +496,8 @@ pub(super) mod tests {
                             return sent;
                         }
                         assert!(sent < spread, "kept alive, sent {sent:?} into draining");
+                        // Not a busy loop beside the other tests.
+                        tokio::time::sleep(Duration::from_millis(10)).await;
                     }
                 })
             })
