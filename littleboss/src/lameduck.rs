@@ -1141,14 +1141,11 @@ mod tests {
     /// machine.
     const SIBLING_WAIT: Duration = Duration::from_secs(2);
 
-    /// `draining`, its sockets shut by a refusal left listening for
+    /// `lameduck`, the sockets a refusal shuts later left listening for
     /// [`SIBLING_WAIT`].
-    fn patient(
-        draining: (Arc<Lameduck>, std::net::SocketAddr, OwnedFd),
-    ) -> (Arc<Lameduck>, std::net::SocketAddr, OwnedFd) {
-        let (mut lameduck, addr, program) = draining;
+    fn patient(mut lameduck: Arc<Lameduck>) -> Arc<Lameduck> {
         Arc::get_mut(&mut lameduck).expect("one owner").sibling_wait = SIBLING_WAIT;
-        (lameduck, addr, program)
+        lameduck
     }
 
     #[test]
@@ -1162,7 +1159,8 @@ mod tests {
         assert_refused(addr);
         // Orphaned once draining already (a reload's drain, or a signal of
         // its own), as when the supervisor dies.
-        let (lameduck, addr, _program) = patient(draining_tcp(false, true));
+        let (lameduck, addr, _program) = draining_tcp(false, true);
+        let lameduck = patient(lameduck);
         lameduck.begin();
         drop(std::net::TcpStream::connect(addr).expect("queued while draining"));
         lameduck.begin_refusing_orphaned();
@@ -1171,7 +1169,8 @@ mod tests {
         eventually_refused(addr);
         // Ordered so once past its grace (nothing open), taking nothing: as
         // late, for a child still starting that holds the same socket.
-        let (lameduck, addr, _program) = patient(draining_tcp(false, true));
+        let (lameduck, addr, _program) = draining_tcp(false, true);
+        let lameduck = patient(lameduck);
         lameduck.begin();
         let deadline = Instant::now() + Duration::from_secs(10);
         while !lameduck.phase.borrow().is_lameduck() {
@@ -1185,8 +1184,8 @@ mod tests {
         // stays there for a late taker.
         let (untaken, addr) = tcp(false);
         let listeners = Arc::new(Mutex::new(vec![untaken]));
-        let (mut lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false, false);
-        Arc::get_mut(&mut lameduck).expect("one owner").sibling_wait = SIBLING_WAIT;
+        let (lameduck, phase) = Lameduck::new(listeners.clone(), HOUR, false, false);
+        let lameduck = patient(lameduck);
         lameduck.begin_refusing();
         assert!(phase.borrow().is_draining());
         drop(std::net::TcpStream::connect(addr).expect("queued for a sibling"));
@@ -1196,8 +1195,8 @@ mod tests {
         // slow to reach it), as late: this child accepts nothing from it.
         let (untaken, addr) = tcp(false);
         let listeners = Arc::new(Mutex::new(vec![untaken]));
-        let (mut lameduck, _) = Lameduck::new(listeners.clone(), HOUR, false, true);
-        Arc::get_mut(&mut lameduck).expect("one owner").sibling_wait = SIBLING_WAIT;
+        let (lameduck, _) = Lameduck::new(listeners.clone(), HOUR, false, true);
+        let lameduck = patient(lameduck);
         lameduck.begin();
         listeners.lock().unwrap()[0].taken = true;
         lameduck.begin_refusing_orphaned();

@@ -25,7 +25,7 @@ pub(crate) fn counted_down(var: &str) -> bool {
 }
 
 /// Whether `name` is a test hook's variable.
-pub(crate) fn is_hook(name: &std::ffi::OsStr) -> bool {
+fn is_hook(name: &std::ffi::OsStr) -> bool {
     name.as_encoded_bytes().starts_with(b"LITTLEBOSS_TEST_")
 }
 

@@ -257,14 +257,12 @@ impl std::fmt::Display for DirError {
                         "anyone may change (mode {:o}, not sticky)",
                         mode & 0o7777
                     )?,
+                    // By number: a name would be looked up at each
+                    // retry of a remake, on the supervisor's loop.
                     Some(group) => {
-                        let name = nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(*group))
-                            .ok()
-                            .flatten()
-                            .map_or(String::new(), |g| format!(" ({})", g.name));
                         return write!(
                             f,
-                            "the members of group {group}{name} may change (mode {:o}, not sticky): one of them could move it away and put another in its place; refusing to use it (`chmod g-w` or `chmod +t` that folder, or set LITTLEBOSS_DIR to a folder of our own)",
+                            "the members of group {group} may change (mode {:o}, not sticky): one of them could move it away and put another in its place; refusing to use it (`chmod g-w` or `chmod +t` that folder, or set LITTLEBOSS_DIR to a folder of our own)",
                             mode & 0o7777
                         );
                     }

@@ -1126,8 +1126,10 @@ impl Io {
         self.lock.remove();
     }
 
-    /// Gives the clients answered last (`stop` waiters) a moment to read
-    /// their answer before the process exits, [`LAST_WORDS`] at most. A
+    /// Gives the clients whose answers are not yet all written (`stop`
+    /// waiters, and any answered earlier or before an in-place upgrade)
+    /// a moment to read them before the process exits, [`LAST_WORDS`] at
+    /// most. A
     /// request read by then (a second `stop`, a monitor's `status`, sent
     /// on a connection opened before the socket's file went) is answered
     /// by the exited machine, rather than met by the close; one that

@@ -131,7 +131,8 @@ fn if_in_use(
 
 /// The socket of `held`, of `key`'s kind, that a bind of `key` could
 /// find in its way: on the same port, at an address that may overlap
-/// (either is a wildcard, the same IP, or `key` names a host).
+/// (either is a wildcard, the same IP, or `key` names a host), of a
+/// family that can meet it (see [`family`]).
 fn held_on_port<'a>(
     held: &'a BTreeMap<ListenerKey, Held>,
     key: &ListenerKey,
