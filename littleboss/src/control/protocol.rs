@@ -409,6 +409,16 @@ impl ProtocolError {
 /// The longest message about a bad request, in characters.
 const MAX_ERROR_CHARS: usize = 200;
 
+/// `text`, or where it is longer than [`MAX_ERROR_CHARS`] its beginning
+/// and end, as [`cut_middle`] cuts it: for a message about something a
+/// peer sent, which may quote all of it.
+pub(crate) fn short(text: String) -> String {
+    match text.chars().count() > MAX_ERROR_CHARS {
+        true => cut_middle(&text),
+        false => text,
+    }
+}
+
 /// `text`'s beginning and end (where serde says the line and column),
 /// with `…` between, in [`MAX_ERROR_CHARS`].
 fn cut_middle(text: &str) -> String {
