@@ -25,6 +25,27 @@ pub fn log_line(line: String) {
     let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
+/// Failed requests as a table shows them: `0`, or the total and each
+/// class's count (`3 (reset 2, timeout 1)`).
+///
+/// ```
+/// let mut failed = std::collections::BTreeMap::new();
+/// assert_eq!(examples::failures(&failed), "0");
+/// failed.insert("reset", 2);
+/// failed.insert("timeout", 1);
+/// assert_eq!(examples::failures(&failed), "3 (reset 2, timeout 1)");
+/// ```
+pub fn failures(by_class: &std::collections::BTreeMap<&'static str, usize>) -> String {
+    if by_class.is_empty() {
+        return "0".to_owned();
+    }
+    let total: usize = by_class.values().sum();
+    let classes: Vec<String> = (by_class.iter())
+        .map(|(class, count)| format!("{class} {count}"))
+        .collect();
+    format!("{total} ({})", classes.join(", "))
+}
+
 /// The source the benchmarks ran from, as `git describe --always --dirty`
 /// says at run time of the checkout they were built in (one with edits
 /// not committed ends in `-dirty`), or a note that it is unknown.

@@ -102,7 +102,7 @@ impl UpgradeFigures {
              | `reload` wall time when it upgrades, median / max ms | {} | {} |\n\
              | supervisor's pause, from deciding to upgrade to the new image running (as it says), median / max ms | {} | {} |\n\
              | upgrades done (of reloads that should have) / failed reloads | {} ({}) / {} (both parts) | |\n\
-             | requests / failed | | {} / {} {:?} |\n\
+             | requests / failed | | {} / {} |\n\
              | latency p50 / p99 / p99.9 / max ms | | {p50} / {p99} / {p999} / {max} |\n",
             self.idle_reloads,
             self.idle_reloads,
@@ -116,8 +116,7 @@ impl UpgradeFigures {
             self.upgrades_expected,
             self.reloads_failed,
             self.requests,
-            self.failed.values().sum::<usize>(),
-            self.failed,
+            crate::failures(&self.failed),
         )
     }
 }

@@ -175,7 +175,10 @@ fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> io::Result<T> {
     // megabytes included.
     let bad = |e: String| {
         let e = crate::control::protocol::short(e);
-        io::Error::new(io::ErrorKind::InvalidData, crate::log::printable(&e).into_owned())
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            crate::log::printable(&e).into_owned(),
+        )
     };
     let Version { v } =
         serde_json::from_slice(bytes).map_err(|e| bad(format!("bad channel message: {e}")))?;
@@ -433,12 +436,19 @@ mod tests {
     #[test]
     fn a_bad_message_is_said_escaped_and_short() {
         let forged = "x\nlittleboss: reloaded app\u{1b}]0;t\u{7}";
-        let message = format!(r#"{{"v":1,"msg":{}}}"#, serde_json::to_string(forged).unwrap());
-        let said = decode::<FromChild>(message.as_bytes()).unwrap_err().to_string();
+        let message = format!(
+            r#"{{"v":1,"msg":{}}}"#,
+            serde_json::to_string(forged).unwrap()
+        );
+        let said = decode::<FromChild>(message.as_bytes())
+            .unwrap_err()
+            .to_string();
         assert!(!said.contains('\n') && !said.contains('\u{1b}'), "{said}");
         assert!(said.contains("littleboss: reloaded app"), "{said}");
         let long = format!(r#"{{"v":1,"msg":"{}"}}"#, "y".repeat(100_000));
-        let said = decode::<FromChild>(long.as_bytes()).unwrap_err().to_string();
+        let said = decode::<FromChild>(long.as_bytes())
+            .unwrap_err()
+            .to_string();
         assert!(said.chars().count() < 300, "{} chars", said.chars().count());
     }
 

@@ -1088,8 +1088,8 @@ impl Report {
         let _ = writeln!(out, "| requests | {} |", r.requests);
         let _ = writeln!(
             out,
-            "| failed requests | {} {:?} |",
-            r.failed_total, r.failed_by_class
+            "| failed requests | {} |",
+            examples::failures(&r.failed_by_class)
         );
         let _ = writeln!(out, "| failed reloads | {} |", r.reloads_failed);
         let [p50, p99, p999, max] = r.latency_us;
@@ -1170,8 +1170,12 @@ impl Report {
         let k = &self.keep_alive_reloads;
         let _ = writeln!(
             out,
-            "\n### {} reloads under keep-alive load\n\n{} reloads failed; {} requests, failed {:?}: {:.2} per reload\n",
-            k.reloads, k.reloads_failed, k.requests, k.failed_by_class, k.failed_per_reload
+            "\n### {} reloads under keep-alive load\n\n{} reloads failed; {} requests, failed {}: {:.2} per reload\n",
+            k.reloads,
+            k.reloads_failed,
+            k.requests,
+            examples::failures(&k.failed_by_class),
+            k.failed_per_reload
         );
         out.push_str(&self.upgrades.markdown(args.interval_ms));
         out

@@ -279,7 +279,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
         None => "; closed loop, each client sending as its last answer ends".to_owned(),
     };
     out += &format!(
-        "`{}` on {}: {} reloads per row, {} ms apart{then}, after {} s of steady load{control}{pace}\n\n",
+        "`{}` on {}: {} reloads per row, {} ms apart{then}, after {} s of steady load (the steady figures over its last four fifths){control}{pace}\n\n",
         command.join(" "),
         revision,
         args.reloads,
