@@ -322,9 +322,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 // request still waiting (handed back by a failed exec):
                 // answered, by the exited machine, as `last_words` does.
                 let mut asked = Vec::new();
-                while let Ok(done) = binds.try_recv() {
-                    backlog.push_back(Pending::Bound(done));
-                }
+                take_bound(&mut binds, &mut backlog);
                 for pending in backlog.drain(..) {
                     match pending {
                         Pending::Bound(done) => _ = io.bound(done),
@@ -377,9 +375,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             // new image's machine closes it. (One whose thread still runs,
             // its lookup hung, is lost with the exec: its sockets close,
             // and a unix socket's file stays until a bind there clears it.)
-            while let Ok(done) = binds.try_recv() {
-                backlog.push_back(Pending::Bound(done));
-            }
+            take_bound(&mut binds, &mut backlog);
             let earlier: Vec<Event> = (backlog.drain(..))
                 .map(|pending| pending.into_event(&mut io, &machine))
                 .collect();
@@ -418,9 +414,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     while let Ok(event) = events.try_recv() {
                         backlog.push_back(Pending::Event(event));
                     }
-                    while let Ok(done) = binds.try_recv() {
-                        backlog.push_back(Pending::Bound(done));
-                    }
+                    take_bound(&mut binds, &mut backlog);
                     while let Ok(done) = spawns.try_recv() {
                         backlog.push_back(Pending::Spawned(done));
                     }
@@ -1222,6 +1216,14 @@ enum Pending {
     Event(Event),
     Bound(BindDone),
     Spawned(SpawnDone),
+}
+
+/// Queues on `backlog` the binds done and waiting in `binds`, without
+/// waiting for more.
+fn take_bound(binds: &mut mpsc::UnboundedReceiver<BindDone>, backlog: &mut VecDeque<Pending>) {
+    while let Ok(done) = binds.try_recv() {
+        backlog.push_back(Pending::Bound(done));
+    }
 }
 
 impl Pending {

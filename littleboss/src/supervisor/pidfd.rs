@@ -156,6 +156,27 @@ impl Process {
         self.signal(nix::sys::signal::Signal::SIGKILL)
     }
 
+    /// Sends SIGKILL to it and its process group (forked workers holding
+    /// the listeners, helpers, which would live on after it; not one that
+    /// left the group with `setsid`), unless another wait has reaped it:
+    /// by then its pid, and so its group's id, may be a stranger's. Through the pidfd that is the kill's own answer
+    /// (ESRCH once reaped); by pid, asked first.
+    pub fn kill_with_group(&self) {
+        let sent = match &self.watch {
+            Watch::Fd(_) => self.kill().is_ok(),
+            Watch::Pid => {
+                let pid = super::spawn::child_pid(self.pid);
+                still_ours(self.pid).unwrap_or(false)
+                    && pid.is_some_and(|pid| {
+                        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).is_ok()
+                    })
+            }
+        };
+        if let Some(group) = super::spawn::child_pid(self.pid).filter(|_| sent) {
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+
     /// Sends `signal`, unless it has ended already.
     pub fn signal(&self, signal: nix::sys::signal::Signal) -> io::Result<()> {
         let Watch::Fd(fd) = &self.watch else {

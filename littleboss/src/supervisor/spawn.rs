@@ -340,19 +340,12 @@ fn encoded_hello(hello: ToChild, listeners: usize) -> std::io::Result<Vec<u8>> {
 }
 
 /// Kills child `pid` (not reaped: the pid is still its own) and what it
-/// started in its process group, as [`kill_group`] says.
+/// started in its process group (forked workers holding the listeners,
+/// helpers, which would live on after it; its group's id is its pid, not
+/// reused while the child is not reaped).
 pub(crate) fn kill_with_group(pid: u32) {
     let Some(pid) = child_pid(pid) else { return };
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-    let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
-}
-
-/// Kills what child `pid` started in its process group (forked workers
-/// holding the listeners, helpers), which would live on after it. Its
-/// group's id is its pid, not reused while the child is not reaped: call
-/// it before. A helper that left the group (`setsid`) is not reached.
-fn kill_group(pid: u32) {
-    let Some(pid) = child_pid(pid) else { return };
     let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
 }
 
@@ -663,6 +656,12 @@ const WAITS_TRIED: u32 = 10;
 /// to reap).
 pub(crate) fn ended_unseen(id: ChildId, pid: u32) -> [Event; 2] {
     super::pidfd::kill_left_by_reaped(pid);
+    ended_failed(id)
+}
+
+/// Child `id` ended, how not known, so counted as a failure; and the
+/// orphan scan, for what it left (ours to reap, its watcher gone).
+fn ended_failed(id: ChildId) -> [Event; 2] {
     [
         Event::Exited {
             id,
@@ -689,12 +688,7 @@ struct Watcher {
 impl Watcher {
     /// Kills the child, and what it started in its group.
     fn kill(&self) {
-        let _ = self.process.kill();
-        // By number, only while no other wait has reaped it: until then
-        // its pid, and so its group's id, is not reused.
-        if super::pidfd::still_ours(self.process.pid).unwrap_or(false) {
-            kill_group(self.process.pid);
-        }
+        self.process.kill_with_group();
     }
 
     /// Sends `message` to the child, unless a kill comes first (`Err(None)`):
@@ -819,14 +813,14 @@ impl Watcher {
                             ended_unseen(id, pid).into()
                         }
                         // Still ours, maybe still running: killed (by pidfd,
-                        // or by its pid, which nothing else reaped), and
-                        // waited for again, a few times.
+                        // or by its pid, which nothing else reaped), once,
+                        // and waited for again, a few times.
                         Err(e) if waits_failed < WAITS_TRIED => {
                             if waits_failed == 0 {
                                 log!("waiting for child pid {pid} failed: {e}; killing it");
+                                self.kill();
                             }
                             waits_failed += 1;
-                            self.kill();
                             wait_again_at = Some(tokio::time::Instant::now() + WAIT_AGAIN_AFTER);
                             continue;
                         }
@@ -835,10 +829,7 @@ impl Watcher {
                         Err(e) => {
                             log!("waiting for child pid {pid} failed again: {e}; no longer watched, counted as failed");
                             self.kill();
-                            vec![
-                                Event::Exited { id, exit: ChildExit::Code(1) },
-                                Event::Signal(super::machine::Signal::Chld),
-                            ]
+                            ended_failed(id).into()
                         }
                     };
                     // What the child sent before it exited comes first (the

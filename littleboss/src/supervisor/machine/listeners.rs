@@ -143,6 +143,12 @@ fn held_on_port<'a>(
     };
     let (wanted_ip, wanted_any, wanted_port) = split(key.bind_address())?;
     let wanted_named = !wanted_any && wanted_ip.is_none();
+    // Asked for, only `:PORT` is dual-stack: `[::]:PORT` written out is
+    // bound IPv6-only. Held, `[::]` may be either (`:PORT` shows so).
+    let wanted_family = match wanted_ip {
+        Some(ip) => Some(ip.is_ipv6()),
+        None => family(None, wanted_any, key.network),
+    };
     held.iter().find(|(k, h)| {
         let Some((ip, any, port)) = split(&h.address) else {
             return false;
@@ -154,12 +160,6 @@ fn held_on_port<'a>(
             || wildcard(ip)
             || wildcard(wanted_ip)
             || ip == wanted_ip;
-        // Asked for, only `:PORT` is dual-stack: `[::]:PORT` written out
-        // is bound IPv6-only. Held, `[::]` may be either (`:PORT` shows so).
-        let wanted_family = match wanted_ip {
-            Some(ip) => Some(ip.is_ipv6()),
-            None => family(None, wanted_any, key.network),
-        };
         let families_meet = match (family(ip, any, k.network), wanted_family) {
             (Some(held_v6), Some(wanted_v6)) => held_v6 == wanted_v6,
             _ => true,
