@@ -40,10 +40,20 @@ pub fn failures(by_class: &std::collections::BTreeMap<&'static str, usize>) -> S
         return "0".to_owned();
     }
     let total: usize = by_class.values().sum();
+    format!("{total} ({})", failed_classes(by_class))
+}
+
+/// Each class of failed requests with its count, `reset 2, timeout 1`.
+///
+/// ```
+/// let failed = std::collections::BTreeMap::from([("reset", 2), ("timeout", 1)]);
+/// assert_eq!(examples::failed_classes(&failed), "reset 2, timeout 1");
+/// ```
+pub fn failed_classes(by_class: &std::collections::BTreeMap<&'static str, usize>) -> String {
     let classes: Vec<String> = (by_class.iter())
         .map(|(class, count)| format!("{class} {count}"))
         .collect();
-    format!("{total} ({})", classes.join(", "))
+    classes.join(", ")
 }
 
 /// The source the benchmarks ran from, as `git describe --always --dirty`

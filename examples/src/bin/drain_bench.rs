@@ -329,8 +329,8 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
         let failed = if row.failed.is_empty() {
             "0".to_owned()
         } else {
-            let classes: Vec<String> = row.failed.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            format!("**{}** ({})", row.failed_total(), classes.join(", "))
+            let classes = examples::failed_classes(&row.failed);
+            format!("**{}** ({classes})", row.failed_total())
         };
         let ratio_of = |during: [f64; 4]| {
             if row.steady_ms[1] > 0.0 && row.steady_ms[1].is_finite() && during[1].is_finite() {
