@@ -450,9 +450,12 @@ fn a_ready_said_while_the_supervisor_was_busy_past_the_deadline_counts() {
 /// A service of `bin` started as [`start_with_spawn_gate`] says, its gate
 /// then closed (the next spawn held): the service, the gate, the serving
 /// child's address and pid.
-fn serving_with_spawns_held(bin: &str) -> (Service, std::path::PathBuf, std::net::SocketAddr, i32) {
+fn serving_with_spawns_held(
+    bin: &str,
+    env: &[(&str, &dyn AsRef<std::ffi::OsStr>)],
+) -> (Service, std::path::PathBuf, std::net::SocketAddr, i32) {
     let mut svc = Service::new(bin);
-    let (gate, addr) = start_with_spawn_gate(&mut svc);
+    let (gate, addr) = start_with_spawn_gate(&mut svc, env);
     let first = child_pid(&json(&svc, bin));
     std::fs::write(&gate, "").unwrap();
     (svc, gate, addr, first)
@@ -462,9 +465,14 @@ fn serving_with_spawns_held(bin: &str) -> (Service, std::path::PathBuf, std::net
 /// for now: the first child starts) exists, as an exec of a binary on a
 /// file system that hangs; its first child ready. Returns the file and the
 /// child's address.
-fn start_with_spawn_gate(svc: &mut Service) -> (std::path::PathBuf, std::net::SocketAddr) {
+fn start_with_spawn_gate(
+    svc: &mut Service,
+    env: &[(&str, &dyn AsRef<std::ffi::OsStr>)],
+) -> (std::path::PathBuf, std::net::SocketAddr) {
     let gate = svc.dir.path().join("spawn-gate");
-    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_SPAWN_GATE", &gate)]);
+    let mut env = env.to_vec();
+    env.push(("LITTLEBOSS_TEST_SPAWN_GATE", &gate));
+    svc.start_with_env(&[], &env);
     let addr = svc.printed_addr("addr");
     svc.ready();
     (gate, addr)
@@ -476,7 +484,7 @@ fn the_supervisor_answers_while_a_childs_exec_hangs() {
     // at the gate): the supervisor's loop goes on meanwhile, answering
     // `status`, and the reload goes on once the exec returns.
     let bin = env!("CARGO_BIN_EXE_versioned_v1");
-    let (mut svc, gate, addr, first) = serving_with_spawns_held(bin);
+    let (mut svc, gate, addr, first) = serving_with_spawns_held(bin, &[]);
     let mut reload = svc.spawn_control(bin, "reload");
     let status = tests::eventually("the reload's child under way", || {
         let status = json(&svc, bin);
@@ -506,7 +514,7 @@ fn a_stop_while_a_childs_exec_hangs_winds_that_child_down_once_it_runs() {
     // exec, tells it then, and exits once it is gone too.
     let bin = env!("CARGO_BIN_EXE_versioned_v1");
     let mut svc = Service::new(bin);
-    let (gate, _) = start_with_spawn_gate(&mut svc);
+    let (gate, _) = start_with_spawn_gate(&mut svc, &[]);
     std::fs::write(&gate, "").unwrap();
     svc.signal(Signal::SIGHUP);
     tests::eventually("the reload's child under way", || {
@@ -540,7 +548,7 @@ fn a_reload_given_up_on_leaves_no_new_address_listening() {
     // the new socket, which the hung spawn still holds a copy of, is shut,
     // so a client there is refused rather than queued for nobody.
     let bin = env!("CARGO_BIN_EXE_short_ready");
-    let (mut svc, gate, addr, first) = serving_with_spawns_held(bin);
+    let (mut svc, gate, addr, first) = serving_with_spawns_held(bin, &[]);
     let port = tests::free_port();
     let out = svc.control_with(bin, "reload", &[&format!("-addr=127.0.0.1:{port}")]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -602,7 +610,7 @@ fn a_serving_child_hears_its_supervisor_die_while_a_childs_exec_hangs() {
     // it all the same (the supervisor's pidfd) and winds down, rather than
     // serving on with no supervisor.
     let bin = env!("CARGO_BIN_EXE_versioned_v1");
-    let (svc, gate, _addr, first) = serving_with_spawns_held(bin);
+    let (svc, gate, _addr, first) = serving_with_spawns_held(bin, &[]);
     hears_its_supervisor_die(svc, gate, first);
 }
 
@@ -611,15 +619,8 @@ fn a_child_without_a_pidfd_hears_its_supervisor_die_while_a_childs_exec_hangs() 
     // As above, on a kernel without pidfds (or in a sandbox that refuses
     // them): the child sees its parent change instead.
     let bin = env!("CARGO_BIN_EXE_versioned_v1");
-    let mut svc = Service::new(bin);
-    let gate = svc.dir.path().join("spawn-gate");
-    let env: [(&str, &dyn AsRef<std::ffi::OsStr>); 2] = [
-        ("LITTLEBOSS_TEST_SPAWN_GATE", &gate),
-        ("LITTLEBOSS_TEST_NO_PIDFD", &"1"),
-    ];
-    svc.start_with_env(&[], &env);
-    svc.ready();
-    let first = child_pid(&json(&svc, bin));
+    let (svc, gate, _addr, first) =
+        serving_with_spawns_held(bin, &[("LITTLEBOSS_TEST_NO_PIDFD", &"1")]);
     // The hook reached the child: it holds no pidfd (the supervisor's
     // are `anon_inode:[pidfd]` too).
     let pidfds = |pid: i32| {
@@ -631,7 +632,6 @@ fn a_child_without_a_pidfd_hears_its_supervisor_die_while_a_childs_exec_hangs() 
     };
     assert_eq!(pidfds(first), 0, "the child watches a pidfd");
     assert!(pidfds(svc.pid()) > 0, "no pidfd here to tell by");
-    std::fs::write(&gate, "").unwrap();
     hears_its_supervisor_die(svc, gate, first);
 }
 
@@ -657,7 +657,7 @@ fn a_reload_whose_exec_hangs_past_its_deadline_fails_and_its_child_is_killed_onc
     // fails then, the serving child is untouched, and the late child is
     // killed as soon as it runs.
     let bin = env!("CARGO_BIN_EXE_short_ready");
-    let (mut svc, gate, addr, first) = serving_with_spawns_held(bin);
+    let (mut svc, gate, addr, first) = serving_with_spawns_held(bin, &[]);
     // Answered at the deadline, the exec still held.
     let out = svc.control_with(bin, "reload", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));

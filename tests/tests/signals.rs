@@ -856,6 +856,10 @@ fn ignores_none_of_them(child: i32) {
     // program's: its main thread starts with nothing blocked (littleboss's
     // own threads in it block what they do not handle).
     let alarm = 1 << (Signal::SIGALRM as u64 - 1);
+    assert!(
+        masks.iter().any(|m| m.tid == child as u32),
+        "child {child}'s main thread not read"
+    );
     for masks in masks {
         assert_eq!(
             masks.ignored & handled_bits(),
