@@ -93,9 +93,11 @@ static TAKE_AT_START: extern "C" fn() = take_at_start;
 
 /// Takes littleboss's variables out of the environment, keeping their
 /// values for [`var`], and, in a supervisor's new image, makes every
-/// inherited descriptor close-on-exec (in a child, its channel). Must not
+/// inherited descriptor close-on-exec (in a child, its channel); notes
+/// `log`'s stand-in logger, for telling one the program sets. Must not
 /// panic: it runs before `main`, where a panic aborts.
 extern "C" fn take_at_start() {
+    crate::report::note_no_logger();
     let vars = OURS.map(std::env::var_os);
     // A supervisor's new image keeps what its previous image held, the
     // activated sockets among them (recorded as open across exec below).

@@ -17,9 +17,30 @@ use std::fmt;
 pub(crate) const TARGET: &str = "littleboss";
 
 /// Whether the program has set up a logger: loggers raise the maximum
-/// level from `Off` when they are installed.
+/// level from `Off` when they are installed, unless their filter turns
+/// everything away (`RUST_LOG=off`), which [`log::logger`] then shows by
+/// no longer being the one it was as the binary started.
 fn logger_installed() -> bool {
     log::max_level() != log::LevelFilter::Off
+        || NO_LOGGER
+            .get()
+            .is_some_and(|&none| logger_address() != none)
+}
+
+/// Where [`log::logger`] pointed as the binary started ([`note_no_logger`]):
+/// `log`'s stand-in that logs nothing.
+static NO_LOGGER: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
+/// The address of the logger [`log::logger`] gives (the data, not its
+/// methods' table, which a crate may hold copies of).
+fn logger_address() -> usize {
+    (log::logger() as *const dyn log::Log).cast::<()>() as usize
+}
+
+/// Notes [`log::logger`]'s stand-in, before any code of the program's can
+/// set a logger: called as the binary starts.
+pub(crate) fn note_no_logger() {
+    let _ = NO_LOGGER.set(logger_address());
 }
 
 /// Whether the program's logger takes littleboss's lines at `level`: a

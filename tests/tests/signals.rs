@@ -848,6 +848,29 @@ fn a_logger_that_filters_out_littleboss_still_lets_its_warnings_through_on_stder
     );
 }
 
+#[test]
+fn a_logger_whose_filter_is_off_quiets_littlebosss_informational_lines() {
+    // As `RUST_LOG=off` makes env_logger's: the logger is there, its
+    // maximum level `Off`. A SIGHUP to the child is news (said at info):
+    // not on stderr, as it was when no logger could be told from this.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_own_logger"));
+    svc.start_with_env(&[], &[("OWN_LOGGER_OFF", &"1")]);
+    let child: i32 = svc.printed("pid");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGHUP).unwrap();
+    // Its warnings still come, on stderr: why the orphan exits, said well
+    // after the SIGHUP's line would have been.
+    svc.signal(Signal::SIGKILL);
+    svc.wait_exit();
+    svc.output
+        .wait_for("littleboss: still running 300ms after draining began; exiting");
+    tests::eventually("the orphaned child to exit", || {
+        (!alive(child)).then_some(())
+    });
+    let out = svc.output.text();
+    assert!(!out.contains("SIGHUP to the child"), "{out}");
+    assert!(!out.contains("LOG "), "{out}");
+}
+
 /// Child `child` ignores none of the signals the supervisor handles.
 fn ignores_none_of_them(child: i32) {
     let masks = tests::procfs::thread_signal_masks(child as u32);

@@ -6,6 +6,8 @@
 //! With `OWN_LOGGER_ONLY_ITS_OWN` set, it filters as `RUST_LOG=own_logger`
 //! does: records of any other target, littleboss's too, are turned away
 //! (and printed at once as `DROPPED ...`, for the test to see none came).
+//! With `OWN_LOGGER_OFF` set, its maximum level is `Off`, as
+//! `RUST_LOG=off` makes env_logger's.
 
 use std::sync::Mutex;
 
@@ -49,7 +51,10 @@ static LOGGER: Buffered = Buffered {
 #[littleboss::main(name = "own_logger", lameduck = "300ms")]
 async fn main(ctx: littleboss::Context) {
     log::set_logger(&LOGGER).unwrap();
-    log::set_max_level(log::LevelFilter::Info);
+    log::set_max_level(match std::env::var_os("OWN_LOGGER_OFF") {
+        Some(_) => log::LevelFilter::Off,
+        None => log::LevelFilter::Info,
+    });
     println!("serving pid={}", std::process::id());
     ctx.lameduck().await;
     // Still running past the timeout: the lifecycle says why it exits.
