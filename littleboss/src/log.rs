@@ -103,10 +103,49 @@ pub(crate) fn write_line(line: std::fmt::Arguments<'_>) {
 /// non-blocking), so the program's own `eprintln!` waits as long.
 fn write_now(bytes: &[u8]) -> bool {
     use std::os::fd::AsFd;
-    static CUT: AtomicBool = AtomicBool::new(false);
     let stderr = std::io::stderr();
     let _locked = stderr.lock();
-    write_after_cut(stderr.as_fd(), bytes, ROOM_PATIENCE, &CUT)
+    write_after_cut(stderr.as_fd(), bytes, ROOM_PATIENCE, &STDERR_CUT)
+}
+
+/// Whether the last line on stderr was given up on part-way.
+static STDERR_CUT: AtomicBool = AtomicBool::new(false);
+
+/// Writes `lines` to stderr until `deadline`, on the calling thread: for
+/// an exit's flush with no writer thread to be had. A blocking stderr
+/// nobody reads must not hold the exit (or a re-execution) past its
+/// patience, so each line waits for room first.
+fn write_now_until(lines: &[String], deadline: Instant) {
+    use std::os::fd::AsFd;
+    let stderr = std::io::stderr();
+    let _locked = stderr.lock();
+    write_until(stderr.as_fd(), lines, deadline, &STDERR_CUT);
+}
+
+/// [`write_now_until`] to `fd`: how many of `lines` were written whole.
+fn write_until(
+    fd: std::os::fd::BorrowedFd<'_>,
+    lines: &[String],
+    deadline: Instant,
+    cut: &AtomicBool,
+) -> usize {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut written = 0;
+    for line in lines {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+        // Room for a short line, or none by the deadline (where stderr
+        // blocks, a write now would wait for as long as nobody reads).
+        let mut ready = [PollFd::new(fd, PollFlags::POLLOUT)];
+        if left.is_zero() || !matches!(poll(&mut ready, timeout), Ok(1..)) {
+            break;
+        }
+        if !write_after_cut(fd, line.as_bytes(), left, cut) {
+            break;
+        }
+        written += 1;
+    }
+    written
 }
 
 /// Whether all of `bytes` were written to `fd`, waiting up to `patience`
@@ -281,10 +320,12 @@ impl Queue {
     fn write_all(&self) {
         let mut state = self.lock();
         loop {
-            let (line, counted) = match state.lines.pop_front() {
-                Some(line) => (line, true),
+            // `lost`: how many lines are lost should this one be given up.
+            let (line, lost) = match state.lines.pop_front() {
+                Some(line) => (line, 1),
                 None if state.dropped > 0 => {
-                    (dropped_line(std::mem::take(&mut state.dropped)), false)
+                    let dropped = std::mem::take(&mut state.dropped);
+                    (dropped_line(dropped), dropped)
                 }
                 None => {
                     self.idle.notify_all();
@@ -305,9 +346,10 @@ impl Queue {
             state = self.lock();
             state.in_flight = false;
             // Given up on (a non-blocking stderr that took nothing for
-            // a while): counted with those the full queue dropped.
-            if !written && counted {
-                state.dropped += 1;
+            // a while): counted with those the full queue dropped (the
+            // count's own line keeps its count for the next try).
+            if !written {
+                state.dropped += lost;
             }
         }
     }
@@ -319,8 +361,9 @@ impl Queue {
 
     /// [`flush`](Self::flush), a writer started by `start` if lines wait
     /// with none running (its start failed at their push). If none can be
-    /// had now either, they are written here: what is said last (why the
-    /// supervisor exits) is worth an exit's wait on stderr.
+    /// had now either, they are written here, within `patience` too: what
+    /// is said last (why the supervisor exits) is worth an exit's wait on
+    /// stderr, no more.
     fn flush_with(
         &'static self,
         patience: Duration,
@@ -338,9 +381,7 @@ impl Queue {
                 if dropped > 0 {
                     lines.push(dropped_line(dropped));
                 }
-                for line in lines {
-                    write_now(line.as_bytes());
-                }
+                write_now_until(&lines, deadline);
                 return;
             }
         }
@@ -570,6 +611,46 @@ mod tests {
         let mut next = Vec::new();
         read.read_to_end(&mut next).unwrap();
         assert_eq!(String::from_utf8_lossy(&next), "\nlittleboss: next\n");
+    }
+
+    #[test]
+    fn lines_written_with_no_writer_thread_give_up_at_the_deadline() {
+        use std::io::Read;
+        use std::os::fd::AsFd;
+        // A blocking pipe, full, nobody reading: as an exit's flush finds
+        // a stalled stderr with no thread to be had for the writer.
+        let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+        nix::fcntl::fcntl(&write_end, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
+        let lines = vec![
+            "littleboss: one\n".to_owned(),
+            "littleboss: two\n".to_owned(),
+        ];
+        let (done_tx, done) = std::sync::mpsc::channel();
+        let filled = std::thread::spawn(move || {
+            let filler = [b'.'; 4096];
+            nix::unistd::write(&write_end, &filler).unwrap();
+            let cut = AtomicBool::new(false);
+            let deadline = Instant::now() + Duration::from_millis(50);
+            let written = write_until(write_end.as_fd(), &lines, deadline, &cut);
+            done_tx.send(written).unwrap();
+            // Room again: what fits is written, whole.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let written = write_until(write_end.as_fd(), &lines, deadline, &cut);
+            done_tx.send(written).unwrap();
+        });
+        // Not stuck in a write for as long as nobody reads.
+        let given_up = done.recv_timeout(Duration::from_secs(30));
+        assert_eq!(given_up, Ok(0), "the exit's flush waited on stderr");
+        // Read as it comes (to its end, as the thread drops its end).
+        let mut read = std::fs::File::from(read_end);
+        let mut all = String::new();
+        read.read_to_string(&mut all).unwrap();
+        assert_eq!(done.recv_timeout(Duration::from_secs(30)), Ok(2));
+        filled.join().unwrap();
+        assert_eq!(
+            all,
+            format!("{}littleboss: one\nlittleboss: two\n", ".".repeat(4096))
+        );
     }
 
     #[test]
