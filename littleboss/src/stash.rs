@@ -23,6 +23,8 @@ pub(crate) struct Stash {
     queued: Mutex<HashMap<u64, VecDeque<OwnedFd>>>,
     /// The accepts waiting while draining, woken when connections come.
     waiting: Mutex<Vec<Waker>>,
+    /// A connection's stream could not be made, and that was said.
+    said_unmade: AtomicBool,
 }
 
 impl Stash {
@@ -106,9 +108,10 @@ impl Stash {
     }
 
     /// The next connection stashed for `listening`, made a stream by
-    /// `make` (one it cannot make, its peer gone, is passed over); else
-    /// `Pending`, woken when one comes. Asked only while draining: before,
-    /// the listener's own accept wakes the task.
+    /// `make` (one it cannot make is passed over: its peer gone, or, said
+    /// once, the process short of what a stream takes); else `Pending`,
+    /// woken when one comes. Asked only while draining: before, the
+    /// listener's own accept wakes the task.
     pub fn poll_next<S>(
         &self,
         listening: BorrowedFd<'_>,
@@ -120,7 +123,10 @@ impl Stash {
             match self.pop(listening) {
                 Some(fd) => match make(fd) {
                     Ok(stream) => return Poll::Ready(stream),
-                    Err(_) => continue,
+                    Err(e) => {
+                        self.say_unmade(&e);
+                        continue;
+                    }
                 },
                 None if registered => return Poll::Pending,
                 None => {
@@ -132,6 +138,20 @@ impl Stash {
                     registered = true;
                 }
             }
+        }
+    }
+
+    /// Says, the first time only, that a stashed connection whose peer is
+    /// still there was closed: its stream could not be made (out of
+    /// memory, or of the epoll watches tokio registers it with), which
+    /// would otherwise close every connection left unsaid.
+    fn say_unmade(&self, e: &io::Error) {
+        let peer_gone = e.raw_os_error() == Some(nix::libc::ENOTCONN);
+        if !peer_gone && !self.said_unmade.swap(true, Ordering::SeqCst) {
+            crate::report::say_detached(
+                log::Level::Warn,
+                format!("a connection taken off a shut listener was closed unserved: {e}"),
+            );
         }
     }
 

@@ -367,31 +367,28 @@ pub(crate) async fn accept_retrying<T, F: Future<Output = io::Result<T>>>(
         match accept().await {
             Ok(accepted) => return accepted,
             Err(e) => {
-                if let Some(pause) = pause_after_accept_error(&e) {
-                    tokio::select! {
-                        biased;
-                        _ = phase.wait_for(|p| p.is_draining()) => {}
-                        () = tokio::time::sleep(pause) => {}
-                    }
+                let pause = pause_after_accept_error(&e);
+                tokio::select! {
+                    biased;
+                    _ = phase.wait_for(|p| p.is_draining()) => {}
+                    () = tokio::time::sleep(pause) => {}
                 }
             }
         }
     }
 }
 
-/// How long to wait after accept error `e` before accepting again, saying
-/// it if at all: not for one connection's (the next may be fine at once),
-/// a second for the listener's (out of descriptors), which retrying at
-/// once would spin on.
+/// Says accept error `e`, the listener's (out of descriptors), and how
+/// long to wait before accepting again: a second, as retrying at once
+/// would spin on it. One connection's own errors never come here: the
+/// listeners' accept passes over them (`lameduck::poll_until_draining`).
 #[cfg(any(feature = "axum", feature = "stream"))]
-pub(crate) fn pause_after_accept_error(e: &io::Error) -> Option<std::time::Duration> {
-    if is_connection_error(e) {
-        return None;
-    }
+pub(crate) fn pause_after_accept_error(e: &io::Error) -> std::time::Duration {
+    debug_assert!(!is_connection_error(e), "{e}");
     // Not waited for: on the serve path, which a logger that blocks must
     // not hold up.
     crate::report::say_detached(log::Level::Warn, format!("accept: {e}"));
-    Some(std::time::Duration::from_secs(1))
+    std::time::Duration::from_secs(1)
 }
 
 /// An accept error that concerns one connection (the peer gave up before
@@ -459,13 +456,12 @@ mod tests {
 
     #[cfg(any(feature = "axum", feature = "stream"))]
     #[test]
-    fn a_listeners_error_is_waited_out_and_a_connections_is_not() {
+    fn a_listeners_error_is_waited_out() {
         let os = std::io::Error::from_raw_os_error;
         let pause_after = super::pause_after_accept_error;
-        assert_eq!(pause_after(&os(nix::libc::ECONNABORTED)), None);
         assert_eq!(
             pause_after(&os(nix::libc::EMFILE)),
-            Some(std::time::Duration::from_secs(1))
+            std::time::Duration::from_secs(1)
         );
     }
 

@@ -148,9 +148,7 @@ where
         let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
-                let Some(pause) = crate::tcp::pause_after_accept_error(&e) else {
-                    continue;
-                };
+                let pause = crate::tcp::pause_after_accept_error(&e);
                 // Watching for draining meanwhile: back to the listener,
                 // which yields what a refusal took off the queue (and
                 // then pends, so the shutdown ends the loop), before the
