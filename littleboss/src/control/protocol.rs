@@ -6,9 +6,10 @@
 //! Responses carry a `type`: `status`, `waiting`, `reloading`,
 //! `reloaded`, `stopping`, `stopped`, or `error` (with a message for a
 //! person), and `final`: whether the response ends its request.
-//! Unknown fields are ignored, so a newer client can talk to an older
-//! supervisor of the same version; a key named twice in one object is an
-//! error.
+//! A status request's unknown fields are ignored; a stop or a reload with
+//! a field this supervisor does not know (a newer client's option) is
+//! refused, naming it, rather than carried out without what it asked. A
+//! key named twice in one object is an error.
 
 use std::path::PathBuf;
 
@@ -354,8 +355,20 @@ impl std::error::Error for ProtocolError {}
 /// Reads a request; the error is the message to send back.
 pub(crate) fn decode_request(line: &[u8]) -> Result<Request, ProtocolError> {
     let top = open_envelope(line)?;
-    // Only a reload's fields are read: those a newer client adds to
-    // another command are passed over, whatever their type.
+    // A field no request has is a newer client's option: a status may do
+    // without it, a change of state may not.
+    if let Some(Ok(cmd)) = &top.cmd
+        && (cmd == "stop" || cmd == "reload")
+        && let Some(field) = &top.unknown
+    {
+        return Err(ProtocolError::BadRequest(serde::de::Error::custom(
+            format_args!(
+                "unknown field `{field}`: this supervisor does not know it (a newer client's option?), and does not {cmd} without what it asks"
+            ),
+        )));
+    }
+    // Only a reload's fields are read: another command's are passed
+    // over, whatever their type.
     match top.cmd {
         Some(Ok(cmd)) if cmd == "status" => Ok(Request::Status),
         Some(Ok(cmd)) if cmd == "stop" => Ok(Request::Stop),
@@ -474,7 +487,21 @@ struct Top {
     v: Option<Version>,
     /// `cmd`: the string, or how another value reads.
     cmd: Option<Result<String, String>>,
+    /// The first key that no request of this version has, cut short.
+    unknown: Option<String>,
 }
+
+/// The keys a request of this version may have, of any command.
+const REQUEST_KEYS: [&str; 8] = [
+    "v",
+    "cmd",
+    "path",
+    "argv0",
+    "args",
+    "listeners",
+    "dir",
+    "dir_id",
+];
 
 /// A message's `v`: the number, if it is a whole one, and how it reads in
 /// an error (an array or an object by its kind alone).
@@ -569,6 +596,9 @@ impl<'de> serde::de::Visitor<'de> for Walk {
                 _ => {
                     map.next_value::<Checked>()?;
                 }
+            }
+            if self.top && top.unknown.is_none() && !REQUEST_KEYS.contains(&key.as_str()) {
+                top.unknown = Some(cut_short(&key));
             }
             seen.insert(key);
         }
@@ -730,9 +760,35 @@ mod tests {
         assert_eq!(decode_request(line.trim_ascii_end()).unwrap(), reload);
         let status = br#"{"v":1,"cmd":"status","path":"/bin/x","args":[],"later":{"a":1}}"#;
         assert_eq!(decode_request(status).unwrap(), Request::Status);
-        // A newer client's field for another command, whatever its type.
+        // A reload's field for another command, whatever its type.
         let stop = br#"{"v":1,"listeners":true,"cmd":"stop","dir_id":"x"}"#;
         assert_eq!(decode_request(stop).unwrap(), Request::Stop);
+    }
+
+    #[test]
+    fn a_change_of_state_with_a_field_this_version_does_not_know_is_refused() {
+        // A newer client's options: acted on without them, the stop or
+        // reload would not be the one asked for.
+        for (line, cmd, field) in [
+            (
+                &br#"{"v":1,"cmd":"stop","timeout":5}"#[..],
+                "stop",
+                "timeout",
+            ),
+            (
+                br#"{"v":1,"cmd":"reload","path":"/bin/x","env":{"A":"1"},"later":2}"#,
+                "reload",
+                "env",
+            ),
+        ] {
+            let e = decode_request(line).unwrap_err().to_string();
+            assert!(e.starts_with("bad request: unknown field"), "{e}");
+            assert!(e.contains(&format!("`{field}`")), "{e}");
+            assert!(e.contains(&format!("does not {cmd} without")), "{e}");
+        }
+        // A status does without them.
+        let status = br#"{"v":1,"cmd":"status","verbose":true}"#;
+        assert_eq!(decode_request(status).unwrap(), Request::Status);
     }
 
     #[test]
