@@ -49,7 +49,8 @@ pub(crate) struct Notifier {
     /// `$NOTIFY_SOCKET` as it was, to hand on across an in-place upgrade.
     socket_var: std::ffi::OsString,
     watchdog: Option<Duration>,
-    /// Set by the first failed send, the only one logged.
+    /// Set by a failed send, which is logged; cleared (and the recovery
+    /// said) by the next that goes through: each outage is said once.
     failed: AtomicBool,
 }
 
@@ -211,13 +212,20 @@ impl Notifier {
         self.watchdog.map(|half| half.max(Duration::from_millis(1)))
     }
 
-    /// Sends `message`, logging the first failure, and every failure of a
-    /// state change (READY, RELOADING, STOPPING): the service manager
-    /// waits on those, so a lost one must be in the log. A status line or
-    /// a watchdog ping lost again is not repeated.
+    /// Sends `message`, logging the first failure of an outage, and every
+    /// failure of a state change (READY, RELOADING, STOPPING): the service
+    /// manager waits on those, so a lost one must be in the log. A status
+    /// line or a watchdog ping lost again is not repeated; the first send
+    /// that goes through after a failure says so.
     fn send(&self, message: Message<'_>) {
         let encoded = message.encode();
         let Err(e) = self.try_send(&encoded) else {
+            if self.failed.swap(false, Ordering::Relaxed) {
+                log!(
+                    "notifying the service manager at {} works again",
+                    show(&self.addr)
+                );
+            }
             return;
         };
         let changes_state = matches!(
@@ -609,6 +617,31 @@ mod tests {
         upgraded.watchdog();
         assert_eq!(recv(&again), "WATCHDOG=1");
         assert!(!upgraded.failed.load(Ordering::Relaxed));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_outage_after_a_recovery_is_said_again() {
+        let dir = std::env::temp_dir().join(format!("lb-notify-outage-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("notify");
+        let addr = SocketAddr::from_pathname(&path).unwrap();
+        // Not connected at its start: nothing listened there yet.
+        let notifier = Notifier::to_socket_addr(addr);
+        notifier.watchdog();
+        assert!(notifier.failed.load(Ordering::Relaxed));
+        let manager = UnixDatagram::bind(&path).unwrap();
+        manager
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        notifier.watchdog();
+        assert_eq!(recv(&manager), "WATCHDOG=1");
+        // Heard again: the next outage is a new one, to be logged.
+        assert!(!notifier.failed.load(Ordering::Relaxed));
+        drop(manager);
+        std::fs::remove_file(&path).unwrap();
+        notifier.watchdog();
+        assert!(notifier.failed.load(Ordering::Relaxed));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
