@@ -391,6 +391,30 @@ fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
     svc.stop_expecting(0);
 }
 
+#[test]
+fn a_new_image_whose_service_name_came_out_another_goes_back_to_the_old_one() {
+    // Taken over, it would hold the service's socket under another name
+    // and refuse every child of the service's own.
+    let mut svc = Service::new(V1);
+    let addr = start_with(&mut svc, &[]);
+    let pid = svc.pid();
+    let renamed = copy_of(&svc, env!("CARGO_BIN_EXE_versioned_renamed"));
+    let reload = svc.control_with(&renamed, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    assert_eq!(exe(pid), Path::new(V1), "{}", svc.output.text());
+    let status = status(&svc);
+    assert_eq!(status["name"], "versioned");
+    assert_eq!(status["upgrades"], 0);
+    let failure = status["last_failure"].as_str().unwrap();
+    assert!(
+        failure.contains("its service name is `versioned-renamed`, not `versioned`"),
+        "{failure}"
+    );
+    // Its child serves all the same.
+    assert!(read_greeting(addr).unwrap().starts_with("renamed "));
+    svc.stop_expecting(0);
+}
+
 /// Reloads to `copy` again, whose upgrade failed for good: the reload
 /// succeeds, and the supervisor says it keeps its own binary, because
 /// `why`, without trying.

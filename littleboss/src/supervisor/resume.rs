@@ -175,6 +175,14 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         Ok(handoff) => handoff,
         Err(e) => give_up(e.to_string(), e.blames_the_reader()),
     };
+    // A name worked out at run time (the builder's) that came out another
+    // here: this image would hold the service's socket under another
+    // name, and refuse every child of the service's own.
+    if rollback.is_none()
+        && let Some(why) = another_service(&config.name, &handoff.state.settings.name)
+    {
+        give_up(why, true);
+    }
     let mut held = adopt_all(&handoff).unwrap_or_else(|(why, ours)| give_up(why, ours));
     // What came across, named before the descriptors go to the runtime.
     let kept_children: Vec<ChildId> = held.children.iter().map(|(id, _)| *id).collect();
@@ -294,6 +302,14 @@ struct Held {
     watch: Option<OwnedFd>,
     /// The socket connected to the service manager's notify socket.
     notify: Option<OwnedFd>,
+}
+
+/// Why this image, of service `ours`, cannot take over the state of
+/// service `handed` (`None` when they are one).
+fn another_service(ours: &str, handed: &str) -> Option<String> {
+    (ours != handed).then(|| {
+        format!("its service name is `{ours}`, not `{handed}`: it is a binary of another service")
+    })
 }
 
 /// Owns every descriptor the handoff names (and makes each close-on-exec
@@ -874,6 +890,13 @@ fn exec_previous(memfd: &OwnedFd, previous: &OwnedFd, vars: &[(&str, &str)]) -> 
 #[cfg(test)]
 mod tests {
     use super::fails_again;
+
+    #[test]
+    fn an_image_of_another_service_is_refused_naming_both() {
+        assert_eq!(super::another_service("blog", "blog"), None);
+        let why = super::another_service("blog-2", "blog").unwrap();
+        assert!(why.contains("`blog-2`, not `blog`"), "{why}");
+    }
 
     #[test]
     fn a_watch_that_is_no_inotify_instance_is_let_go_of_unclosed() {
