@@ -132,12 +132,18 @@ fn write_until(
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     let mut written = 0;
     for line in lines {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
         // Room for a short line, or none by the deadline (where stderr
         // blocks, a write now would wait for as long as nobody reads).
-        let mut ready = [PollFd::new(fd, PollFlags::POLLOUT)];
-        if left.is_zero() || !matches!(poll(&mut ready, timeout), Ok(1..)) {
+        let (room, left) = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+            let mut ready = [PollFd::new(fd, PollFlags::POLLOUT)];
+            match poll(&mut ready, timeout) {
+                Err(nix::errno::Errno::EINTR) if !left.is_zero() => continue,
+                polled => break (matches!(polled, Ok(1..)), left),
+            }
+        };
+        if left.is_zero() || !room {
             break;
         }
         if !write_after_cut(fd, line.as_bytes(), left, cut) {
@@ -318,14 +324,19 @@ impl Queue {
     /// The writer: every line queued, then the count of those dropped;
     /// it waits [`LINGER`] for more (a burst's next line) before it goes.
     fn write_all(&self) {
+        self.write_all_with(write_now);
+    }
+
+    /// [`write_all`](Self::write_all), each line written by `write`.
+    fn write_all_with(&self, write: impl Fn(&[u8]) -> bool) {
         let mut state = self.lock();
         loop {
             // `lost`: how many lines are lost should this one be given up.
-            let (line, lost) = match state.lines.pop_front() {
-                Some(line) => (line, 1),
+            let (line, lost, count) = match state.lines.pop_front() {
+                Some(line) => (line, 1, false),
                 None if state.dropped > 0 => {
                     let dropped = std::mem::take(&mut state.dropped);
-                    (dropped_line(dropped), dropped)
+                    (dropped_line(dropped), dropped, true)
                 }
                 None => {
                     self.idle.notify_all();
@@ -342,14 +353,23 @@ impl Queue {
             };
             state.in_flight = true;
             drop(state);
-            let written = write_now(line.as_bytes());
+            let written = write(line.as_bytes());
             state = self.lock();
             state.in_flight = false;
             // Given up on (a non-blocking stderr that took nothing for
-            // a while): counted with those the full queue dropped (the
-            // count's own line keeps its count for the next try).
+            // a while, or one that fails: its reader gone): counted with
+            // those the full queue dropped.
             if !written {
                 state.dropped += lost;
+                // The count's own line, given up on (or the last line,
+                // whose count would be next): kept for the next line's
+                // writer to say, rather than tried again and again here
+                // on a stderr that fails at once.
+                if count || state.lines.is_empty() {
+                    state.writing = false;
+                    self.idle.notify_all();
+                    return;
+                }
             }
         }
     }
@@ -385,7 +405,9 @@ impl Queue {
                 return;
             }
         }
-        while state.waiting() {
+        // Not past the writer's going: a count it could not say waits
+        // for the next line.
+        while state.waiting() && state.writing {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return;
@@ -651,6 +673,44 @@ mod tests {
             all,
             format!("{}littleboss: one\nlittleboss: two\n", ".".repeat(4096))
         );
+    }
+
+    #[test]
+    fn a_writer_on_a_stderr_that_fails_goes_keeping_the_count() {
+        // Its reader gone (EPIPE), fd 2 closed: every write fails at once.
+        let queue: &'static Queue = Box::leak(Box::default());
+        {
+            let mut state = queue.lock();
+            state.writing = true;
+            state.dropped = 3;
+            state.lines.push_back("(log test) lost\n".to_owned());
+        }
+        let (done_tx, done) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            queue.write_all_with(|_| false);
+            done_tx.send(()).unwrap();
+        });
+        // Not spinning on the count's line for ever.
+        assert_eq!(done.recv_timeout(Duration::from_secs(30)), Ok(()));
+        let state = queue.lock();
+        assert!(!state.writing && state.lines.is_empty());
+        // The line given up on counted with the others, for the next
+        // writer to say.
+        assert_eq!(state.dropped, 4);
+        drop(state);
+        // A flush does not wait out its patience for a count no writer
+        // is there to say.
+        let began = Instant::now();
+        queue.flush_with(Duration::from_secs(30), |queue| {
+            std::thread::spawn(move || queue.write_all_with(|_| false));
+            Ok(())
+        });
+        assert!(
+            began.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            began.elapsed()
+        );
+        assert_eq!(queue.lock().dropped, 4);
     }
 
     #[test]
