@@ -100,8 +100,20 @@ pub(crate) struct DrainingStatus {
 pub(crate) struct ListenerStatus {
     pub name: String,
     pub network: String,
-    /// The bound address (`:0` resolved); `None` when off.
+    /// The bound address (`:0` resolved); `None` when off. Where nothing
+    /// listens (`listening` false), the address it is to be bound at.
     pub address: Option<String>,
+    /// Whether the supervisor holds its socket, listening: not while it
+    /// is bound again (a going back to a launch whose socket a reload had
+    /// shut), after its bind failed, or once a stop has shut it. An older
+    /// supervisor did not say: true.
+    #[serde(default = "listening_unless_said")]
+    pub listening: bool,
+}
+
+/// What [`ListenerStatus::listening`] is when a supervisor did not say.
+fn listening_unless_said() -> bool {
+    true
 }
 
 impl Status {
@@ -204,7 +216,11 @@ impl Status {
             for l in &self.listeners {
                 let addr = l.address.as_deref().map_or("off".into(), visible);
                 let (name, network) = (visible(&l.name), visible(&l.network));
-                let _ = writeln!(out, "\t{name}:\t{network} {addr}");
+                let not = match l.listening || l.address.is_none() {
+                    true => "",
+                    false => " (not listening)",
+                };
+                let _ = writeln!(out, "\t{name}:\t{network} {addr}{not}");
             }
         }
         out
@@ -354,11 +370,19 @@ mod tests {
                     name: "http".into(),
                     network: "tcp".into(),
                     address: Some("[::]:8080".into()),
+                    listening: true,
                 },
                 ListenerStatus {
                     name: "admin".into(),
                     network: "tcp".into(),
                     address: None,
+                    listening: false,
+                },
+                ListenerStatus {
+                    name: "metrics".into(),
+                    network: "tcp".into(),
+                    address: Some("localhost:9100".into()),
+                    listening: false,
                 },
             ],
             supervisor_binary: Some("/bin/blog2".into()),
@@ -374,7 +398,7 @@ mod tests {
              supervisor binary /bin/blog2, upgraded in place once\n\
              child      pid 11, started 1970-01-01 00:01:00 UTC, reloads 1, failures 0\n\n\
              command line:\n\t/bin/blog -v\n\n\
-             listeners:\n\thttp:\ttcp [::]:8080\n\tadmin:\ttcp off\n"
+             listeners:\n\thttp:\ttcp [::]:8080\n\tadmin:\ttcp off\n\tmetrics:\ttcp localhost:9100 (not listening)\n"
         );
         let mut quoted = s.clone();
         quoted.child.as_mut().unwrap().args = vec![

@@ -546,6 +546,33 @@ fn a_rolled_back_childs_listener_is_not_held_for_the_reload_under_way() {
 }
 
 #[test]
+fn status_says_a_listener_is_not_listening_while_bound_again_or_once_a_stop_shut_it() {
+    // v2 moved `http` to :9093 (:8080 shut) and dies in its probation:
+    // the rollback to v1's launch binds :8080 again, and until that bind
+    // is done nothing listens there, whatever v1's launch says.
+    let mut sim = Sim::serving(settings());
+    let http = [("http", "tcp:127.0.0.1:8080")];
+    reload_with(&mut sim, Some(&["-http=127.0.0.1:9093"]), &http);
+    sim.hello_and_ready(2);
+    sim.exit(1, OK);
+    assert!(sim.machine.status().listeners[0].listening);
+    sim.defer_binds = true;
+    sim.advance(PROBATION / 2);
+    sim.exit(2, ChildExit::Code(1));
+    assert!(sim.logged("rolled back"), "{:#?}", sim.logs());
+    let listener = |sim: &Sim| sim.machine.status().listeners[0].clone();
+    assert_eq!(listener(&sim).address.as_deref(), Some("127.0.0.1:8080"));
+    assert!(!listener(&sim).listening);
+    sim.finish_binds();
+    assert!(listener(&sim).listening);
+    // A stop shuts it, though the draining child holds it still.
+    sim.hello_and_ready(3);
+    sim.request(Request::Stop);
+    assert!(!listener(&sim).listening);
+    assert_eq!(listener(&sim).address.as_deref(), Some("127.0.0.1:8080"));
+}
+
+#[test]
 fn without_persist_a_reload_whose_old_child_died_is_not_rolled_back() {
     // Its child exited on its own: without persist nothing restarts it.
     let mut sim = reloaded_while_the_old_child_died(false, Some("/bin/v2"));

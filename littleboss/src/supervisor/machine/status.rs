@@ -5,6 +5,7 @@ use super::state::{ChildId, Phase};
 use crate::control::status::{
     ChildStatus, DrainingStatus, ListenerStatus, RestartStatus, StartingStatus, Status,
 };
+use crate::spec::Kind;
 
 impl Machine {
     /// The supervisor's state as `status` reports it.
@@ -89,6 +90,15 @@ impl Machine {
                             .get(k)
                             .map_or(k.bind_address().to_owned(), |h| h.address.clone())
                     }),
+                    // A stop shuts the stream sockets that are not the
+                    // service manager's (a child, or the supervisor).
+                    listening: (l.key.as_ref())
+                        .and_then(|k| Some((k, state.held.get(k)?)))
+                        .is_some_and(|(k, held)| {
+                            let stream = matches!(k.network.kind(), Kind::Tcp | Kind::Unix);
+                            let stopping = matches!(state.phase, Phase::Stopping(_));
+                            !(stopping && stream && !held.activated)
+                        }),
                 })
                 .collect(),
             supervisor_binary: Some(state.image.path.display().to_string()),
