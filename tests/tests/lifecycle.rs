@@ -94,6 +94,7 @@ fn status_as_json() {
     assert_eq!(status["listeners"][0]["name"], "addr");
     assert_eq!(status["listeners"][0]["network"], "tcp");
     assert_eq!(status["listeners"][0]["address"], addr.to_string());
+    assert_eq!(status["listeners"][0]["listening"], true);
     // After `--` it is not ours: the text, not JSON.
     let out = svc.control_with(ECHO, "status", &["--", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
