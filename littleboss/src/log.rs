@@ -332,11 +332,11 @@ impl Queue {
         let mut state = self.lock();
         loop {
             // `lost`: how many lines are lost should this one be given up.
-            let (line, lost, count) = match state.lines.pop_front() {
-                Some(line) => (line, 1, false),
+            let (line, lost) = match state.lines.pop_front() {
+                Some(line) => (line, 1),
                 None if state.dropped > 0 => {
                     let dropped = std::mem::take(&mut state.dropped);
-                    (dropped_line(dropped), dropped, true)
+                    (dropped_line(dropped), dropped)
                 }
                 None => {
                     self.idle.notify_all();
@@ -361,11 +361,12 @@ impl Queue {
             // those the full queue dropped.
             if !written {
                 state.dropped += lost;
-                // The count's own line, given up on (or the last line,
-                // whose count would be next): kept for the next line's
-                // writer to say, rather than tried again and again here
-                // on a stderr that fails at once.
-                if count || state.lines.is_empty() {
+                // Nothing left but the count, which would fail again at
+                // once (a stderr whose reader is gone): kept for the next
+                // line's writer to say, rather than tried again and again
+                // here. Lines queued meanwhile are tried first (each
+                // failing one is counted, so this ends).
+                if state.lines.is_empty() {
                     state.writing = false;
                     self.idle.notify_all();
                     return;
@@ -711,6 +712,30 @@ mod tests {
             began.elapsed()
         );
         assert_eq!(queue.lock().dropped, 4);
+        // A line queued while the count's line fails is written, not left
+        // waiting for another line with the writer gone.
+        let tries = std::sync::atomic::AtomicUsize::new(0);
+        let written = Mutex::new(Vec::new());
+        queue.lock().writing = true;
+        queue.write_all_with(|bytes| {
+            if tries.fetch_add(1, Ordering::SeqCst) == 0 {
+                let late = "(log test) late\n".to_owned();
+                queue.lock().lines.push_back(late);
+                return false;
+            }
+            written
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(bytes).into_owned());
+            true
+        });
+        let written = written.into_inner().unwrap();
+        assert_eq!(
+            written.first().map(String::as_str),
+            Some("(log test) late\n")
+        );
+        assert!(written[1].contains("4 log line(s) dropped"), "{written:?}");
+        assert!(queue.lock().lines.is_empty() && queue.lock().dropped == 0);
     }
 
     #[test]

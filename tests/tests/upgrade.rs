@@ -412,6 +412,9 @@ fn a_new_image_whose_service_name_came_out_another_goes_back_to_the_old_one() {
     );
     // Its child serves all the same.
     assert!(read_greeting(addr).unwrap().starts_with("renamed "));
+    assert_no_handoff_left(pid, &[Path::new(V1), &renamed]);
+    // It would come out another again: not tried again.
+    reload_is_not_upgraded_to_again(&svc, &renamed, "its service name is");
     svc.stop_expecting(0);
 }
 
