@@ -243,6 +243,15 @@ pub(crate) fn run(
         Ready::Manual => Box::new(|| {}),
     };
     let code = crate::entry::call(entry, ctx, &rt, started);
+    // No ready from here on: a task of the program's saying it as `main`
+    // returns would have a child that is exiting take over.
+    let was_ready = link.no_more_ready();
+    // Not ready, it fails a start: why, for the reload's failure to say.
+    if !was_ready && let Some(error) = crate::main_result::take_returned() {
+        let why =
+            format!("exited with code {code} before it was ready: main returned an error: {error}");
+        let _ = link.send(FromChild::error(&why));
+    }
     let _ = link.send(FromChild::Finished { code });
     crate::report::exit(code)
 }

@@ -235,6 +235,12 @@ impl ChildEnd {
         sent
     }
 
+    /// Says no ready from here on (`main` has returned); whether it was
+    /// said before.
+    pub fn no_more_ready(&self) -> bool {
+        self.ready.swap(true, std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// [`recv`](ChildEnd::recv), also ending as at end-of-file once
     /// `exited` (the supervisor's pidfd, see [`exit_watch`]) says the
     /// supervisor has exited and nothing is left to read: a process it

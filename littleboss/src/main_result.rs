@@ -44,10 +44,20 @@ impl<E: Display> MainResult for Result<(), E> {
             Err(e) => {
                 // One write, so the line never interleaves with the supervisor's.
                 crate::log::write_line(format_args!("{}", said(&e)));
+                *RETURNED.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("{e:#}"));
                 1
             }
         }
     }
+}
+
+/// The error `main` returned, as said (without `Error: `): a child not
+/// ready yet tells its supervisor, for the failed start to say why.
+static RETURNED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Takes the error `main` returned, if it returned one.
+pub(crate) fn take_returned() -> Option<String> {
+    RETURNED.lock().unwrap_or_else(|e| e.into_inner()).take()
 }
 
 /// How an error `main` returned is said: in its alternate form, which

@@ -36,6 +36,30 @@ fn without_persist_the_supervisor_exits_with_the_childs_code() {
 }
 
 #[test]
+fn a_reload_whose_main_returns_an_error_before_ready_says_the_error() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_result_main"));
+    svc.start(&[]);
+    svc.output.wait_for("serving pid=");
+    let reload = svc.control_with(&svc.bin, "reload", &["fail-at-once"]);
+    assert_eq!(reload.status.code(), Some(1), "{}", text(&reload));
+    let err = String::from_utf8_lossy(&reload.stderr);
+    assert!(
+        err.contains(
+            "exited with code 1 before it was ready: main returned an error: boom: no config at /etc/result_main.toml"
+        ),
+        "{err}"
+    );
+    // The old child serves on.
+    let status = svc.control("status");
+    assert!(
+        text(&status).contains("reloads 0, failures 1"),
+        "{}",
+        text(&status)
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn result_main_under_a_supervisor_stops_cleanly() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_result_main"));
     svc.start(&[]);
