@@ -213,10 +213,12 @@ impl Context {
             crate::report::fail(1, error);
         }
         let fd = listener.fd.as_ref()?;
-        listener.taken = true;
         let copy = fd.try_clone().unwrap_or_else(|e| {
             panic!("littleboss: cannot take listener `{name}`: {e} (a copy of its socket)")
         });
+        // Only once there is a copy to hand out: a take that panicked
+        // (out of descriptors) leaves it untaken, for a later try.
+        listener.taken = true;
         Some(copy)
     }
 
