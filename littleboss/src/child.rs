@@ -237,7 +237,23 @@ pub(crate) fn run(
         Ready::Auto => {
             let link = link.clone();
             Box::new(move || {
-                let _ = link.send_ready();
+                // Said once, at `main`'s first wait: a failure (out of
+                // buffers) is not tried again, and the start would fail
+                // at its ready timeout with nothing to say why. (A
+                // supervisor gone has its own lines.)
+                if let Err(e) = link.send_ready()
+                    && !matches!(
+                        e.raw_os_error(),
+                        Some(nix::libc::EPIPE | nix::libc::ECONNRESET)
+                    )
+                {
+                    crate::report::say(
+                        log::Level::Warn,
+                        format_args!(
+                            "cannot tell the supervisor this child is ready: {e}; call ctx.ready() to try again"
+                        ),
+                    );
+                }
             })
         }
         Ready::Manual => Box::new(|| {}),
