@@ -32,10 +32,15 @@ impl Parse for MainFn {
             return Err(input.error("#[littleboss::main] goes on `fn main`"));
         }
         let sig = input.parse()?;
-        let body: Group = input.parse()?;
-        if body.delimiter() != Delimiter::Brace {
-            return Err(syn::Error::new(body.span(), "expected the body of `main`"));
+        if !input.peek(syn::token::Brace) {
+            return Err(input.error("expected the body of `main`"));
         }
+        // Through `braced!`, which looks into the invisible group around a
+        // body `macro_rules!` handed in as a `$body:block`.
+        let content;
+        let braces = syn::braced!(content in input);
+        let mut body = Group::new(Delimiter::Brace, content.parse()?);
+        body.set_span(braces.span.join());
         Ok(MainFn {
             attrs,
             vis,
