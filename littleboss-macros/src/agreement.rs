@@ -239,6 +239,19 @@ const ROWS: &[Row] = &[
         ],
     ),
     (
+        // Two mistakes in one value: the count's is said first by both.
+        r#"name = "svc", persist, restart_limit = "0 in 1.5ms""#,
+        || {
+            Littleboss::new("svc")
+                .persist(true)
+                .restart_limit(0, Duration::from_micros(1500))
+        },
+        &[
+            "a `restart_limit` of 0 restarts would give up at the child's first exit; \
+           allow at least 1 (for no restarts, leave `persist` off)",
+        ],
+    ),
+    (
         r#"name = "svc", self_upgrade = false"#,
         || Littleboss::new("svc").self_upgrade(false),
         &[],

@@ -183,8 +183,9 @@ impl Littleboss {
     /// # let _ = lb;
     /// ```
     pub fn restart_limit(mut self, max: u32, within: Duration) -> Self {
-        let fits = rules::duration_fits("restart_limit", within);
-        let fits = fits.and_then(|()| rules::some_restarts(max));
+        // In the attribute's order: the count, then the window.
+        let fits = rules::some_restarts(max);
+        let fits = fits.and_then(|()| rules::duration_fits("restart_limit", within));
         match fits.and_then(|()| rules::nonzero_restart_window(within.is_zero())) {
             Ok(()) => {
                 self.config.restart_limit = (max, within);
