@@ -222,7 +222,15 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
         return Some(Error::new(path.span(), message));
     }
     // `lameduck: "5s"`, or `lameduck "5s"` with no `=` at all.
-    if (input.peek(Token![:]) && !input.peek(Token![::])) || input.peek(syn::Lit) {
+    let colon = input.peek(Token![:]) && !input.peek(Token![::]);
+    // `listener: (...)`: a list, which takes neither.
+    if key == "listener" && (colon || input.peek(syn::Lit)) {
+        return Some(Error::new(
+            path.span(),
+            "write `listener(https = \"tcp::443\")`, with no `:` or `=` before the list",
+        ));
+    }
+    if colon || input.peek(syn::Lit) {
         return Some(Error::new(
             path.span(),
             format!("write `{key} = ...`, with `=`"),
@@ -539,6 +547,15 @@ fn key_span(keys: &[Ident], key: &str) -> Option<Span> {
 
 /// The error for a key that is not one of [`KEYS`], and the key it looks
 /// like a misspelling of, if any.
+/// Other words for keys, each with the key it is likely meant as.
+const SYNONYMS: [(&str, &str); 5] = [
+    ("service", "name"),
+    ("service_name", "name"),
+    ("svc", "name"),
+    ("threads", "worker_threads"),
+    ("workers", "worker_threads"),
+];
+
 fn unknown_key(path: &Path) -> (Error, Option<&'static str>) {
     let key = path
         .segments
@@ -546,11 +563,16 @@ fn unknown_key(path: &Path) -> (Error, Option<&'static str>) {
         .map(|s| s.ident.unraw().to_string())
         .collect::<Vec<_>>()
         .join("::");
-    // The nearest of those it may be a misspelling of (`krate` is one
-    // edit from `crate`, two from `grace`): the first of equals.
-    let suggestion = (KEYS.into_iter())
-        .filter(|k| rules::is_typo(&key, k))
-        .min_by_key(|k| rules::edits(&key, k));
+    // The key meant by another word for it (`service`: the docs call the
+    // name the service name), else the nearest of those it may be a
+    // misspelling of (`krate` is one edit from `crate`, two from
+    // `grace`): the first of equals.
+    let synonym = (SYNONYMS.into_iter()).find_map(|(word, k)| (word == key).then_some(k));
+    let suggestion = synonym.or_else(|| {
+        (KEYS.into_iter())
+            .filter(|k| rules::is_typo(&key, k))
+            .min_by_key(|k| rules::edits(&key, k))
+    });
     let hint = suggestion.map_or_else(String::new, |k| format!("did you mean `{k}`? "));
     let message = format!(
         "unknown key `{key}`; {hint}expected one of: {}",
@@ -1004,6 +1026,28 @@ mod tests {
             hint("krate")
         );
         assert!(hint("grce")[0].contains("did you mean `grace`?"));
+        // Another word for a key.
+        assert!(hint("threads")[0].contains("did you mean `worker_threads`?"));
+    }
+
+    #[test]
+    fn a_listener_list_after_a_colon_is_told_to_drop_it() {
+        let said = messages(r#"name = "svc", listener: (https = "tcp::443")"#);
+        assert_eq!(
+            said,
+            ["write `listener(https = \"tcp::443\")`, with no `:` or `=` before the list"]
+        );
+    }
+
+    #[test]
+    fn the_service_name_under_another_key_is_one_mistake() {
+        // Not also "missing `name`": the one mistake, said once.
+        let said = messages(r#"service = "svc""#);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].contains("unknown key `service`; did you mean `name`?"),
+            "{said:?}"
+        );
     }
 
     #[test]
