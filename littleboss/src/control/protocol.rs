@@ -355,17 +355,10 @@ impl std::error::Error for ProtocolError {}
 /// Reads a request; the error is the message to send back.
 pub(crate) fn decode_request(line: &[u8]) -> Result<Request, ProtocolError> {
     let top = open_envelope(line)?;
-    // A field no request has is a newer client's option: a status may do
-    // without it, a change of state may not.
     if let Some(Ok(cmd)) = &top.cmd
-        && (cmd == "stop" || cmd == "reload")
-        && let Some(field) = &top.unknown
+        && let Some(refused) = unknown_field(cmd, top.unknown.iter().map(String::as_str))
     {
-        return Err(ProtocolError::BadRequest(serde::de::Error::custom(
-            format_args!(
-                "unknown field `{field}`: this supervisor does not know it (a newer client's option?), and does not {cmd} without what it asks"
-            ),
-        )));
+        return Err(refused);
     }
     // Only a reload's fields are read: another command's are passed
     // over, whatever their type.
@@ -384,6 +377,24 @@ pub(crate) fn decode_request(line: &[u8]) -> Result<Request, ProtocolError> {
         )),
         _ => serde_json::from_slice(line).map_err(ProtocolError::unreadable),
     }
+}
+
+/// The refusal of a request `cmd` with a field among `keys` that no
+/// request of this version has: a newer client's option, which a status
+/// may do without and a change of state may not.
+pub(crate) fn unknown_field<'a>(
+    cmd: &str,
+    mut keys: impl Iterator<Item = &'a str>,
+) -> Option<ProtocolError> {
+    if cmd != "stop" && cmd != "reload" {
+        return None;
+    }
+    let field = cut_short(keys.find(|key| !REQUEST_KEYS.contains(key))?);
+    Some(ProtocolError::BadRequest(serde::de::Error::custom(
+        format_args!(
+            "unknown field `{field}`: this supervisor does not know it (a newer client's option?), and does not {cmd} without what it asks"
+        ),
+    )))
 }
 
 impl ProtocolError {

@@ -368,6 +368,13 @@ impl Handoff {
             Control { client: ClientId },
         }
         for value in pending {
+            // A request with a field this binary does not know (handed on
+            // by a newer one, going back or downgrading) is refused, as
+            // it would be had it come now, not carried out without it.
+            if let Some(refused) = refused_for_unknown_field(&value) {
+                handoff.refused.push(refused);
+                continue;
+            }
             match Event::deserialize(&value) {
                 Ok(event) => handoff.pending.push(event),
                 Err(e) => match ControlOf::deserialize(&value) {
@@ -381,6 +388,18 @@ impl Handoff {
         }
         Ok(handoff)
     }
+}
+
+/// The client and the refusal of a handed-over control request whose
+/// fields this binary does not all know, if `event` is one.
+fn refused_for_unknown_field(event: &serde_json::Value) -> Option<(ClientId, String)> {
+    let control = event.get("Control")?;
+    let client = control.get("client")?.as_u64()?;
+    let request = control.get("request")?.as_object()?;
+    let cmd = request.get("cmd")?.as_str()?;
+    let keys = request.keys().map(String::as_str);
+    let refused = crate::control::protocol::unknown_field(cmd, keys)?;
+    Some((client, refused.to_string()))
 }
 
 /// The value of [`ENV_VAR`].
@@ -633,6 +652,18 @@ mod tests {
             error.starts_with("bad request: ") && error.chars().count() < 250,
             "{}",
             error.len()
+        );
+        // A field this binary does not know (a newer one's option, handed
+        // on as it went back, or to an older build): refused, not dropped.
+        let mut newer = json.clone();
+        newer["pending"][0]["Control"]["request"]["drain_first"] = serde_json::json!(true);
+        let back = Handoff::decode(&serde_json::to_vec(&newer).unwrap(), STATE_VERSION).unwrap();
+        let [(5, error)] = &back.refused[..] else {
+            panic!("{:?}", back.refused);
+        };
+        assert!(
+            error.starts_with("bad request: unknown field `drain_first`"),
+            "{error}"
         );
         // Any other event this binary cannot read is a corrupt state still.
         let mut garbled = json;
