@@ -250,7 +250,7 @@ pub(crate) fn run(
                     crate::report::say(
                         log::Level::Warn,
                         format_args!(
-                            "cannot tell the supervisor this child is ready: {e}; call ctx.ready() to try again"
+                            "cannot tell the supervisor this child is ready: {e}; its start will fail at its ready timeout"
                         ),
                     );
                 }
@@ -263,9 +263,13 @@ pub(crate) fn run(
     // returns would have a child that is exiting take over.
     let was_ready = link.no_more_ready();
     // Not ready, it fails a start: why, for the reload's failure to say.
-    if !was_ready && let Some(error) = crate::main_result::take_returned() {
-        let why =
-            format!("exited with code {code} before it was ready: main returned an error: {error}");
+    if !was_ready
+        && code != 0
+        && let Some(error) = crate::main_result::take_returned()
+    {
+        let why = format!(
+            "failed before it was ready: main returned an error (exit code {code}): {error}"
+        );
         let _ = link.send(FromChild::error(&why));
     }
     let _ = link.send(FromChild::Finished { code });

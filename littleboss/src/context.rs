@@ -384,8 +384,9 @@ impl Context {
     /// ```
     pub fn ready(&self) {
         if let Some(link) = &self.inner.link {
-            // An error means the supervisor is gone; the lifecycle thread
-            // sees that too and starts lameduck.
+            // An error: the supervisor is gone (the lifecycle thread sees
+            // that too and starts lameduck), or the send failed for want
+            // of buffers, and the next call tries again.
             let _ = link.send_ready();
         }
     }

@@ -197,9 +197,17 @@ fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> io::Result<T> {
 #[derive(Debug)]
 pub(crate) struct ChildEnd {
     fd: OwnedFd,
-    /// Ready has been said: it is said once.
-    ready: std::sync::atomic::AtomicBool,
+    /// Whether ready has been said ([`READY_SAID`]: it is said once), or
+    /// may be no more ([`READY_CLOSED`]: `main` has returned).
+    ready: std::sync::atomic::AtomicU8,
 }
+
+/// [`ChildEnd::ready`]: not said yet.
+const READY_NOT_SAID: u8 = 0;
+/// [`ChildEnd::ready`]: said, or being said.
+const READY_SAID: u8 = 1;
+/// [`ChildEnd::ready`]: not to be said from here on.
+const READY_CLOSED: u8 = 2;
 
 impl ChildEnd {
     pub fn new(fd: OwnedFd) -> Self {
@@ -218,27 +226,44 @@ impl ChildEnd {
     /// send) while the supervisor is not reading it.
     pub fn send_ready(&self) -> io::Result<()> {
         use std::sync::atomic::Ordering;
-        if self.ready.swap(true, Ordering::Relaxed) {
+        let ready = &self.ready;
+        if (ready.compare_exchange(
+            READY_NOT_SAID,
+            READY_SAID,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        ))
+        .is_err()
+        {
             return Ok(());
         }
         let sent = self.send(FromChild::Ready);
         // Not said after all (interrupted, out of buffers): a later call
-        // tries again. A supervisor gone is not worth trying again.
+        // tries again, unless `main` has returned meanwhile. A supervisor
+        // gone is not worth trying again.
         if let Err(e) = &sent
             && !matches!(
                 e.raw_os_error(),
                 Some(nix::libc::EPIPE | nix::libc::ECONNRESET)
             )
         {
-            self.ready.store(false, Ordering::Relaxed);
+            let _ = ready.compare_exchange(
+                READY_SAID,
+                READY_NOT_SAID,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
         }
         sent
     }
 
     /// Says no ready from here on (`main` has returned); whether it was
-    /// said before.
+    /// said before (or is being said).
     pub fn no_more_ready(&self) -> bool {
-        self.ready.swap(true, std::sync::atomic::Ordering::Relaxed)
+        let before = self
+            .ready
+            .swap(READY_CLOSED, std::sync::atomic::Ordering::SeqCst);
+        before == READY_SAID
     }
 
     /// [`recv`](ChildEnd::recv), also ending as at end-of-file once

@@ -45,7 +45,7 @@ fn a_reload_whose_main_returns_an_error_before_ready_says_the_error() {
     let err = String::from_utf8_lossy(&reload.stderr);
     assert!(
         err.contains(
-            "exited with code 1 before it was ready: main returned an error: boom: no config at /etc/result_main.toml"
+            "failed before it was ready: main returned an error (exit code 1): boom: no config at /etc/result_main.toml"
         ),
         "{err}"
     );
