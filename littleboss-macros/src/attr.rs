@@ -209,9 +209,12 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
         // meant as, at once, rather than `lame_duck` and then its typo.
         let written = words.join("-");
         let joined = words.concat();
-        let near = (KEYS.into_iter())
-            .filter(|k| *k == joined || rules::is_typo(&key, k))
-            .min_by_key(|k| (*k != joined, rules::edits(&key, k)));
+        let synonym = (SYNONYMS.into_iter()).find_map(|(word, k)| (word == key).then_some(k));
+        let near = synonym.or_else(|| {
+            (KEYS.into_iter())
+                .filter(|k| *k == joined || rules::is_typo(&key, k))
+                .min_by_key(|k| (*k != joined, rules::edits(&key, k)))
+        });
         let message = match near {
             Some(k) => format!("unknown key `{written}`; did you mean `{k}`?"),
             None => format!(
@@ -227,7 +230,7 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
     if key == "listener" && (colon || input.peek(syn::Lit)) {
         return Some(Error::new(
             path.span(),
-            "write `listener(https = \"tcp::443\")`, with no `:` or `=` before the list",
+            "a `listener` list follows the word at once: `listener(NAME = \"NET:ADDR\", ...)`, with no `:` or `=`",
         ));
     }
     if colon || input.peek(syn::Lit) {
@@ -545,8 +548,6 @@ fn key_span(keys: &[Ident], key: &str) -> Option<Span> {
     keys.iter().find(|k| *k == key).map(Ident::span)
 }
 
-/// The error for a key that is not one of [`KEYS`], and the key it looks
-/// like a misspelling of, if any.
 /// Other words for keys, each with the key it is likely meant as.
 const SYNONYMS: [(&str, &str); 5] = [
     ("service", "name"),
@@ -556,6 +557,8 @@ const SYNONYMS: [(&str, &str); 5] = [
     ("workers", "worker_threads"),
 ];
 
+/// The error for a key that is not one of [`KEYS`], and the key it looks
+/// like a misspelling of, if any.
 fn unknown_key(path: &Path) -> (Error, Option<&'static str>) {
     let key = path
         .segments
@@ -1026,8 +1029,9 @@ mod tests {
             hint("krate")
         );
         assert!(hint("grce")[0].contains("did you mean `grace`?"));
-        // Another word for a key.
+        // Another word for a key, dashed too.
         assert!(hint("threads")[0].contains("did you mean `worker_threads`?"));
+        assert!(hint("service-name")[0].contains("did you mean `name`?"));
     }
 
     #[test]
@@ -1035,7 +1039,9 @@ mod tests {
         let said = messages(r#"name = "svc", listener: (https = "tcp::443")"#);
         assert_eq!(
             said,
-            ["write `listener(https = \"tcp::443\")`, with no `:` or `=` before the list"]
+            [
+                "a `listener` list follows the word at once: `listener(NAME = \"NET:ADDR\", ...)`, with no `:` or `=`"
+            ]
         );
     }
 

@@ -1,6 +1,6 @@
 //! The function under the attribute, and the checks on its signature.
 
-use proc_macro2::{Delimiter, Group, TokenStream};
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
@@ -32,21 +32,37 @@ impl Parse for MainFn {
             return Err(input.error("#[littleboss::main] goes on `fn main`"));
         }
         let sig = input.parse()?;
-        if !input.peek(syn::token::Brace) {
-            return Err(input.error("expected the body of `main`"));
-        }
-        // Through `braced!`, which looks into the invisible group around a
-        // body `macro_rules!` handed in as a `$body:block`.
-        let content;
-        let braces = syn::braced!(content in input);
-        let mut body = Group::new(Delimiter::Brace, content.parse()?);
-        body.set_span(braces.span.join());
+        // The braces' own group, kept whole (its spans: a diagnostic at the
+        // closing `}` points there), also from inside the invisible group
+        // around a body `macro_rules!` handed in as a `$body:block`.
+        let body = input.step(|cursor| {
+            if let Some(found) = braces(*cursor) {
+                return Ok(found);
+            }
+            if let Some((inner, _, after)) = cursor.group(Delimiter::None)
+                && let Some((group, rest)) = braces(inner)
+                && rest.eof()
+            {
+                return Ok((group, after));
+            }
+            Err(cursor.error("expected the body of `main`"))
+        })?;
         Ok(MainFn {
             attrs,
             vis,
             sig,
             body,
         })
+    }
+}
+
+/// The `{ ... }` group at `at`, and what follows it.
+fn braces(at: syn::buffer::Cursor<'_>) -> Option<(Group, syn::buffer::Cursor<'_>)> {
+    match at.token_tree()? {
+        (TokenTree::Group(group), rest) if group.delimiter() == Delimiter::Brace => {
+            Some((group, rest))
+        }
+        _ => None,
     }
 }
 
