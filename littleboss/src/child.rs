@@ -242,10 +242,7 @@ pub(crate) fn run(
                 // at its ready timeout with nothing to say why. (A
                 // supervisor gone has its own lines.)
                 if let Err(e) = link.send_ready()
-                    && !matches!(
-                        e.raw_os_error(),
-                        Some(nix::libc::EPIPE | nix::libc::ECONNRESET)
-                    )
+                    && !crate::link::supervisor_gone(&e)
                 {
                     crate::report::say(
                         log::Level::Warn,
@@ -263,10 +260,7 @@ pub(crate) fn run(
     // returns would have a child that is exiting take over.
     let was_ready = link.no_more_ready();
     // Not ready, it fails a start: why, for the reload's failure to say.
-    if !was_ready
-        && code != 0
-        && let Some(error) = crate::main_result::take_returned()
-    {
+    if !was_ready && let Some(error) = crate::main_result::take_returned() {
         let why = format!(
             "failed before it was ready: main returned an error (exit code {code}): {error}"
         );

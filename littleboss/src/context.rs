@@ -371,8 +371,9 @@ impl Context {
     /// `ready = "manual"`: otherwise the program counts as ready when `main`
     /// is under way (an async `main` when it first waits on something, a
     /// plain one when it is called). During a reload the old child serves until this is called (or
-    /// the ready timeout fails the reload). Calling it again does nothing;
-    /// in bypass mode it does nothing.
+    /// the ready timeout fails the reload). Calling it again does nothing
+    /// (but try again a send that failed for want of buffers); once `main`
+    /// has returned, and in bypass mode, it does nothing.
     ///
     /// ```no_run
     /// #[littleboss::main(name = "svc", ready = "manual")]

@@ -197,17 +197,29 @@ fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> io::Result<T> {
 #[derive(Debug)]
 pub(crate) struct ChildEnd {
     fd: OwnedFd,
-    /// Whether ready has been said ([`READY_SAID`]: it is said once), or
-    /// may be no more ([`READY_CLOSED`]: `main` has returned).
-    ready: std::sync::atomic::AtomicU8,
+    /// Whether ready has been said (it is said once), or may be no more
+    /// (`main` has returned). Held across the send: a ready in flight as
+    /// `main` returns is waited for, and its outcome known.
+    ready: std::sync::Mutex<Readiness>,
 }
 
-/// [`ChildEnd::ready`]: not said yet.
-const READY_NOT_SAID: u8 = 0;
-/// [`ChildEnd::ready`]: said, or being said.
-const READY_SAID: u8 = 1;
-/// [`ChildEnd::ready`]: not to be said from here on.
-const READY_CLOSED: u8 = 2;
+/// Where [`ChildEnd::send_ready`] stands.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Readiness {
+    #[default]
+    NotSaid,
+    Said,
+    /// `main` has returned: not to be said from here on.
+    Closed,
+}
+
+/// Whether send error `e` says the supervisor is gone (its end closed).
+pub(crate) fn supervisor_gone(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(nix::libc::EPIPE | nix::libc::ECONNRESET)
+    )
+}
 
 impl ChildEnd {
     pub fn new(fd: OwnedFd) -> Self {
@@ -223,47 +235,39 @@ impl ChildEnd {
 
     /// Says the child is ready, the first time only: a program calling
     /// `ctx.ready()` per request must not fill the channel (a blocking
-    /// send) while the supervisor is not reading it.
+    /// send) while the supervisor is not reading it. Once `main` has
+    /// returned ([`no_more_ready`](ChildEnd::no_more_ready)), says nothing.
+    /// A send cut short by a signal is tried again; one that fails for
+    /// want of buffers is tried by the next call.
     pub fn send_ready(&self) -> io::Result<()> {
-        use std::sync::atomic::Ordering;
-        let ready = &self.ready;
-        if (ready.compare_exchange(
-            READY_NOT_SAID,
-            READY_SAID,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        ))
-        .is_err()
-        {
+        // Being said by another call (which may block, the channel full):
+        // that one is enough, and this task must not block on it.
+        let mut ready = match self.ready.try_lock() {
+            Ok(ready) => ready,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(()),
+        };
+        if *ready != Readiness::NotSaid {
             return Ok(());
         }
-        let sent = self.send(FromChild::Ready);
-        // Not said after all (interrupted, out of buffers): a later call
-        // tries again, unless `main` has returned meanwhile. A supervisor
-        // gone is not worth trying again.
-        if let Err(e) = &sent
-            && !matches!(
-                e.raw_os_error(),
-                Some(nix::libc::EPIPE | nix::libc::ECONNRESET)
-            )
-        {
-            let _ = ready.compare_exchange(
-                READY_SAID,
-                READY_NOT_SAID,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            );
+        let sent = loop {
+            match self.send(FromChild::Ready) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                sent => break sent,
+            }
+        };
+        // A supervisor gone is not worth trying again.
+        if sent.is_ok() || sent.as_ref().is_err_and(supervisor_gone) {
+            *ready = Readiness::Said;
         }
         sent
     }
 
     /// Says no ready from here on (`main` has returned); whether it was
-    /// said before (or is being said).
+    /// said before. One being sent is waited for.
     pub fn no_more_ready(&self) -> bool {
-        let before = self
-            .ready
-            .swap(READY_CLOSED, std::sync::atomic::Ordering::SeqCst);
-        before == READY_SAID
+        let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut *ready, Readiness::Closed) == Readiness::Said
     }
 
     /// [`recv`](ChildEnd::recv), also ending as at end-of-file once

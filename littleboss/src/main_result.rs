@@ -42,9 +42,11 @@ impl<E: Display> MainResult for Result<(), E> {
         match self {
             Ok(()) => 0,
             Err(e) => {
+                let said = said(&e);
                 // One write, so the line never interleaves with the supervisor's.
-                crate::log::write_line(format_args!("{}", said(&e)));
-                *RETURNED.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!("{e:#}"));
+                crate::log::write_line(format_args!("{said}"));
+                let error = said.strip_prefix("Error: ").unwrap_or(&said).to_owned();
+                *RETURNED.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
                 1
             }
         }
