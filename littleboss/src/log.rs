@@ -134,18 +134,21 @@ fn write_until(
     for line in lines {
         // Room for a short line, or none by the deadline (where stderr
         // blocks, a write now would wait for as long as nobody reads).
-        let (room, left) = loop {
+        let room = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
             let mut ready = [PollFd::new(fd, PollFlags::POLLOUT)];
             match poll(&mut ready, timeout) {
                 Err(nix::errno::Errno::EINTR) if !left.is_zero() => continue,
-                polled => break (matches!(polled, Ok(1..)), left),
+                polled => break matches!(polled, Ok(1..)),
             }
         };
-        if left.is_zero() || !room {
+        if !room {
             break;
         }
+        // What is left of the deadline after the wait for room, for a
+        // line that goes in pieces to a non-blocking stderr.
+        let left = deadline.saturating_duration_since(Instant::now());
         if !write_after_cut(fd, line.as_bytes(), left, cut) {
             break;
         }
@@ -256,7 +259,8 @@ const MOST_WAITING: usize = 1024;
 #[derive(Default)]
 struct Queue {
     state: Mutex<State>,
-    /// Told when the writer has written all it was given.
+    /// Told when the writer has written all it was given, or goes
+    /// keeping a count it could not say.
     idle: Condvar,
     /// Told when a line comes for a writer that lingers.
     more: Condvar,
@@ -275,7 +279,8 @@ struct State {
     /// Lines dropped since the count was last said.
     dropped: u64,
     /// A writer thread runs (it exits once the queue has been empty for
-    /// [`LINGER`]).
+    /// [`LINGER`], or at once when a write failed with nothing but the
+    /// count of lines dropped left).
     writing: bool,
     /// The writer is writing a line it took from the queue.
     in_flight: bool,
@@ -322,7 +327,9 @@ impl Queue {
     }
 
     /// The writer: every line queued, then the count of those dropped;
-    /// it waits [`LINGER`] for more (a burst's next line) before it goes.
+    /// it waits [`LINGER`] for more (a burst's next line) before it goes,
+    /// or goes at once when stderr fails with nothing but that count left,
+    /// the count kept for the next line's writer.
     fn write_all(&self) {
         self.write_all_with(write_now);
     }
