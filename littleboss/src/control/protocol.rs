@@ -356,7 +356,7 @@ impl std::error::Error for ProtocolError {}
 pub(crate) fn decode_request(line: &[u8]) -> Result<Request, ProtocolError> {
     let top = open_envelope(line)?;
     if let Some(Ok(cmd)) = &top.cmd
-        && let Some(refused) = unknown_field(cmd, top.unknown.iter().map(String::as_str))
+        && let Some(refused) = unknown_field(cmd, top.keys.iter().map(String::as_str))
     {
         return Err(refused);
     }
@@ -498,8 +498,8 @@ struct Top {
     v: Option<Version>,
     /// `cmd`: the string, or how another value reads.
     cmd: Option<Result<String, String>>,
-    /// The first key that no request of this version has, cut short.
-    unknown: Option<String>,
+    /// Its keys, in order.
+    keys: Vec<String>,
 }
 
 /// The keys a request of this version may have, of any command.
@@ -539,7 +539,8 @@ impl<'de> Deserialize<'de> for Checked {
 /// at most, serde_json nesting 128 deep).
 const MOST_KEYS: usize = 1024;
 
-/// Walks a JSON value; at the top it keeps the object's `v` and `cmd`.
+/// Walks a JSON value; at the top it keeps the object's `v` and `cmd`,
+/// and its keys.
 struct Walk {
     top: bool,
 }
@@ -608,8 +609,8 @@ impl<'de> serde::de::Visitor<'de> for Walk {
                     map.next_value::<Checked>()?;
                 }
             }
-            if self.top && top.unknown.is_none() && !REQUEST_KEYS.contains(&key.as_str()) {
-                top.unknown = Some(cut_short(&key));
+            if self.top {
+                top.keys.push(key.clone());
             }
             seen.insert(key);
         }
