@@ -103,8 +103,8 @@ pub(crate) struct ListenerStatus {
     /// The bound address (`:0` resolved); `None` when off. Where nothing
     /// listens (`listening` false), the address it is to be bound at.
     pub address: Option<String>,
-    /// Whether the supervisor holds its socket, listening: not while it
-    /// is bound again (a going back to a launch whose socket a reload had
+    /// Whether the supervisor holds its socket, listening: not when it is
+    /// off, nor while it is bound again (a going back to a launch whose socket a reload had
     /// shut), after its bind failed, or once a stop has shut it. An older
     /// supervisor did not say: true.
     #[serde(default = "listening_unless_said")]

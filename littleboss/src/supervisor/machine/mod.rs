@@ -2037,9 +2037,7 @@ impl Machine {
     /// for ever: its reader spins).
     fn own_streams(&self) -> Vec<ListenerKey> {
         (self.state.held.iter())
-            .filter(|(key, held)| {
-                !held.activated && matches!(key.network.kind(), Kind::Tcp | Kind::Unix)
-            })
+            .filter(|(key, held)| own_stream(key, held))
             .map(|(key, _)| key.clone())
             .collect()
     }
@@ -2096,6 +2094,12 @@ fn within_window(now: Duration, at: Duration, window: Duration) -> bool {
 }
 
 /// Why the start of `child` (pid `pid`, 0 if none yet) failed, as said.
+/// Whether the socket held for `key` is a stream socket of the
+/// supervisor's own, not the service manager's: one a stop shuts.
+fn own_stream(key: &ListenerKey, held: &Held) -> bool {
+    !held.activated && matches!(key.network.kind(), Kind::Tcp | Kind::Unix)
+}
+
 fn failed_start(pid: u32, child: &Child, reason: &str) -> String {
     let path = child.launch.target.file().display();
     format!("new child pid {pid} ({path}) {reason}")

@@ -5,7 +5,6 @@ use super::state::{ChildId, Phase};
 use crate::control::status::{
     ChildStatus, DrainingStatus, ListenerStatus, RestartStatus, StartingStatus, Status,
 };
-use crate::spec::Kind;
 
 impl Machine {
     /// The supervisor's state as `status` reports it.
@@ -67,6 +66,7 @@ impl Machine {
             Some(s) if s.child.pid.is_none() => (None, Some(s)),
             starting => (starting, None),
         };
+        let stopping = matches!(state.phase, Phase::Stopping(_));
         Status {
             name: state.settings.name.clone(),
             supervisor_pid: state.pid,
@@ -92,18 +92,15 @@ impl Machine {
                     }),
                     // A stop shuts the stream sockets that are not the
                     // service manager's (a child, or the supervisor).
-                    listening: (l.key.as_ref())
-                        .and_then(|k| Some((k, state.held.get(k)?)))
-                        .is_some_and(|(k, held)| {
-                            let stream = matches!(k.network.kind(), Kind::Tcp | Kind::Unix);
-                            let stopping = matches!(state.phase, Phase::Stopping(_));
-                            !(stopping && stream && !held.activated)
-                        }),
+                    listening: l.key.as_ref().is_some_and(|key| {
+                        (state.held.get(key))
+                            .is_some_and(|held| !(stopping && super::own_stream(key, held)))
+                    }),
                 })
                 .collect(),
             supervisor_binary: Some(state.image.path.display().to_string()),
             upgrades: state.image.upgrades,
-            stopping: matches!(state.phase, Phase::Stopping(_)),
+            stopping,
             draining,
             restart: self.restart_status(),
         }
