@@ -21,9 +21,10 @@ pub(crate) const TARGET: &str = "littleboss";
 /// everything away (`RUST_LOG=off`), which [`log::logger`] then shows by
 /// no longer being the one it was as the binary started.
 fn logger_installed() -> bool {
-    // A logger of any size at the stand-in's address is another: the
+    // A logger with a size at the stand-in's address is another: the
     // stand-in has none, and a zero-sized static may share its address
-    // with the next one.
+    // with the next one. (A zero-sized logger there is taken for none,
+    // its informational lines then on stderr, as before this check.)
     log::max_level() != log::LevelFilter::Off
         || NO_LOGGER.get().is_some_and(|&none| {
             logger_address() != none || std::mem::size_of_val(log::logger()) != 0
