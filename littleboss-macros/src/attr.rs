@@ -230,7 +230,7 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
     if key == "listener" && (colon || input.peek(syn::Lit)) {
         return Some(Error::new(
             path.span(),
-            "a `listener` list follows the word at once: `listener(NAME = \"NET:ADDR\", ...)`, with no `:` or `=`",
+            "`listener` takes its list in parentheses right after it, with no `:` or `=`: `listener(https = \"tcp::443\")`",
         ));
     }
     if colon || input.peek(syn::Lit) {
@@ -1040,7 +1040,7 @@ mod tests {
         assert_eq!(
             said,
             [
-                "a `listener` list follows the word at once: `listener(NAME = \"NET:ADDR\", ...)`, with no `:` or `=`"
+                "`listener` takes its list in parentheses right after it, with no `:` or `=`: `listener(https = \"tcp::443\")`"
             ]
         );
     }
