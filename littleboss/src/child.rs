@@ -260,7 +260,12 @@ pub(crate) fn run(
     // returns would have a child that is exiting take over.
     let was_ready = link.no_more_ready();
     // Not ready, it fails a start: why, for the reload's failure to say.
-    if !was_ready && let Some(error) = crate::main_result::take_returned() {
+    // (Only with a code that says so: the public `into_exit_code` may have
+    // been called on an error by the program's own code.)
+    if !was_ready
+        && code != 0
+        && let Some(error) = crate::main_result::take_returned()
+    {
         let why = format!(
             "failed before it was ready: main returned an error (exit code {code}): {error}"
         );

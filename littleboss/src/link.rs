@@ -487,6 +487,33 @@ mod tests {
         assert!(said.chars().count() < 300, "{} chars", said.chars().count());
     }
 
+    #[test]
+    fn ready_is_said_once_and_never_once_main_has_returned() {
+        use std::os::fd::AsFd;
+        // What the supervisor's end holds, read without waiting.
+        let read_all = |supervisor: &OwnedFd| {
+            use nix::fcntl::{FcntlArg, OFlag, fcntl};
+            fcntl(supervisor, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).unwrap();
+            let mut said = Vec::new();
+            while let Ok(received) = fdpass::recv(supervisor.as_fd(), 4096) {
+                said.push(String::from_utf8_lossy(&received.data).into_owned());
+            }
+            said
+        };
+        let (supervisor, child) = fdpass::socketpair().unwrap();
+        let child = ChildEnd::new(child);
+        child.send_ready().unwrap();
+        child.send_ready().unwrap();
+        assert!(child.no_more_ready(), "said before main returned");
+        assert_eq!(read_all(&supervisor).len(), 1);
+        // Closed before any was said: none is, whoever asks.
+        let (supervisor, child) = fdpass::socketpair().unwrap();
+        let child = ChildEnd::new(child);
+        assert!(!child.no_more_ready());
+        child.send_ready().unwrap();
+        assert!(read_all(&supervisor).is_empty());
+    }
+
     /// A supervisor that sent an order and died with the child's message
     /// unread: the child reads the order (not the reset), then the end.
     #[test]

@@ -2093,13 +2093,13 @@ fn within_window(now: Duration, at: Duration, window: Duration) -> bool {
     now.saturating_sub(at) <= window
 }
 
-/// Why the start of `child` (pid `pid`, 0 if none yet) failed, as said.
 /// Whether the socket held for `key` is a stream socket of the
 /// supervisor's own, not the service manager's: one a stop shuts.
 fn own_stream(key: &ListenerKey, held: &Held) -> bool {
     !held.activated && matches!(key.network.kind(), Kind::Tcp | Kind::Unix)
 }
 
+/// Why the start of `child` (pid `pid`, 0 if none yet) failed, as said.
 fn failed_start(pid: u32, child: &Child, reason: &str) -> String {
     let path = child.launch.target.file().display();
     format!("new child pid {pid} ({path}) {reason}")
