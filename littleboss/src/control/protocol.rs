@@ -24,6 +24,11 @@ pub(crate) const VERSION: u64 = 1;
 /// writes a number per byte (up to four characters each).
 pub(crate) const MAX_LINE: usize = 16 * 1024 * 1024;
 
+/// A control request. A field added to it goes in [`REQUEST_KEYS`] too,
+/// and is left out when unset (`skip_serializing_if`): a supervisor that
+/// does not know it refuses a stop or reload that has it, on the wire or
+/// handed across an in-place upgrade ([`unknown_field`]), so one sent
+/// with it unset would be refused for nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case", try_from = "WireRequest")]
 pub(crate) enum Request {
