@@ -534,6 +534,15 @@ mod tests {
         (socket, notifier)
     }
 
+    /// A stand-in for the manager's socket bound at `path`.
+    fn manager_at(path: &std::path::Path) -> UnixDatagram {
+        let socket = UnixDatagram::bind(path).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        socket
+    }
+
     fn recv(socket: &UnixDatagram) -> String {
         let mut buf = [0u8; 4096];
         let n = socket.recv(&mut buf).unwrap();
@@ -590,10 +599,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("lb-notify-moved-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("notify");
-        let manager = UnixDatagram::bind(&path).unwrap();
-        manager
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        let manager = manager_at(&path);
         let notifier = Notifier::from_values(Some(path.as_os_str()), None, None, 7).unwrap();
         // Out of sight (a chroot, a mount namespace): heard all the same.
         std::fs::rename(&path, dir.join("moved")).unwrap();
@@ -607,10 +613,7 @@ mod tests {
         assert!(recv(&manager).starts_with("RELOADING=1"));
         // That socket closed, and another made at the path: sent there.
         drop(manager);
-        let again = UnixDatagram::bind(&path).unwrap();
-        again
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        let again = manager_at(&path);
         upgraded.stopping();
         assert_eq!(recv(&again), "STOPPING=1");
         // Every time, not once.
@@ -630,10 +633,7 @@ mod tests {
         let notifier = Notifier::to_socket_addr(addr);
         notifier.watchdog();
         assert!(notifier.failed.load(Ordering::Relaxed));
-        let manager = UnixDatagram::bind(&path).unwrap();
-        manager
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        let manager = manager_at(&path);
         notifier.watchdog();
         assert_eq!(recv(&manager), "WATCHDOG=1");
         // Heard again: the next outage is a new one, to be logged.
