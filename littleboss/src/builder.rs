@@ -424,8 +424,8 @@ impl Littleboss {
                     let _entered = rt.enter();
                     main(ctx)
                 };
-                rt.block_on(crate::started::OnFirstPending::new(main, started))
-                    .into_exit_code()
+                let result = rt.block_on(crate::started::OnFirstPending::new(main, started));
+                crate::main_result::main_exit_code(result)
             }),
         )
     }
@@ -453,7 +453,7 @@ impl Littleboss {
             Box::new(|ctx, rt, started| {
                 let _guard = rt.enter();
                 started();
-                main(ctx).into_exit_code()
+                crate::main_result::main_exit_code(main(ctx))
             }),
         )
     }

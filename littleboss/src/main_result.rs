@@ -42,20 +42,33 @@ impl<E: Display> MainResult for Result<(), E> {
         match self {
             Ok(()) => 0,
             Err(e) => {
-                let said = said(&e);
+                let error = format!("{e:#}");
                 // One write, so the line never interleaves with the supervisor's.
-                crate::log::write_line(format_args!("{said}"));
-                let error = said.strip_prefix("Error: ").unwrap_or(&said).to_owned();
-                *RETURNED.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+                crate::log::write_line(format_args!("{}", said(&error)));
+                *LAST_SAID.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
                 1
             }
         }
     }
 }
 
-/// The error `main` returned, as said (without `Error: `): a child not
-/// ready yet tells its supervisor, for the failed start to say why.
+/// The error the last [`MainResult::into_exit_code`] said (without
+/// `Error: `), whoever called it: the program's own code may too.
+static LAST_SAID: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// The error `main` itself returned: a child not ready yet tells its
+/// supervisor, for the failed start to say why.
 static RETURNED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// `main`'s `result` as its exit code, its error (if any) kept for
+/// [`take_returned`]: not one the program's own code said before.
+pub(crate) fn main_exit_code(result: impl MainResult) -> i32 {
+    let last_said = || LAST_SAID.lock().unwrap_or_else(|e| e.into_inner()).take();
+    last_said();
+    let code = result.into_exit_code();
+    *RETURNED.lock().unwrap_or_else(|e| e.into_inner()) = last_said();
+    code
+}
 
 /// Takes the error `main` returned, if it returned one.
 pub(crate) fn take_returned() -> Option<String> {
