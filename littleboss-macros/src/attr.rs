@@ -209,8 +209,7 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
         // meant as, at once, rather than `lame_duck` and then its typo.
         let written = words.join("-");
         let joined = words.concat();
-        let synonym = (SYNONYMS.into_iter()).find_map(|(word, k)| (word == key).then_some(k));
-        let near = synonym.or_else(|| {
+        let near = synonym(&key).or_else(|| {
             (KEYS.into_iter())
                 .filter(|k| *k == joined || rules::is_typo(&key, k))
                 .min_by_key(|k| (*k != joined, rules::edits(&key, k)))
@@ -557,6 +556,11 @@ const SYNONYMS: [(&str, &str); 5] = [
     ("workers", "worker_threads"),
 ];
 
+/// The key `word` is another word for ([`SYNONYMS`]), if it is one.
+fn synonym(word: &str) -> Option<&'static str> {
+    (SYNONYMS.into_iter()).find_map(|(other, key)| (other == word).then_some(key))
+}
+
 /// The error for a key that is not one of [`KEYS`], and the key it looks
 /// like a misspelling of, if any.
 fn unknown_key(path: &Path) -> (Error, Option<&'static str>) {
@@ -570,8 +574,7 @@ fn unknown_key(path: &Path) -> (Error, Option<&'static str>) {
     // name the service name), else the nearest of those it may be a
     // misspelling of (`krate` is one edit from `crate`, two from
     // `grace`): the first of equals.
-    let synonym = (SYNONYMS.into_iter()).find_map(|(word, k)| (word == key).then_some(k));
-    let suggestion = synonym.or_else(|| {
+    let suggestion = synonym(&key).or_else(|| {
         (KEYS.into_iter())
             .filter(|k| rules::is_typo(&key, k))
             .min_by_key(|k| rules::edits(&key, k))
