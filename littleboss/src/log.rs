@@ -129,21 +129,11 @@ fn write_until(
     deadline: Instant,
     cut: &AtomicBool,
 ) -> usize {
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     let mut written = 0;
     for line in lines {
         // Room for a short line, or none by the deadline (where stderr
         // blocks, a write now would wait for as long as nobody reads).
-        let room = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
-            let mut ready = [PollFd::new(fd, PollFlags::POLLOUT)];
-            match poll(&mut ready, timeout) {
-                Err(nix::errno::Errno::EINTR) if !left.is_zero() => continue,
-                polled => break matches!(polled, Ok(1..)),
-            }
-        };
-        if !room {
+        if !room_by(fd, deadline).unwrap_or(false) {
             break;
         }
         // What is left of the deadline after the wait for room, for a
@@ -201,25 +191,37 @@ fn write_all_waiting(
     patience: Duration,
 ) -> std::io::Result<()> {
     use nix::errno::Errno;
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-    let patience = PollTimeout::try_from(patience).unwrap_or(PollTimeout::MAX);
     while !bytes.is_empty() {
         match nix::unistd::write(fd, bytes) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
             Ok(n) => *bytes = &bytes[n..],
             Err(Errno::EINTR) => {}
             Err(Errno::EAGAIN) => {
-                let mut ready = [PollFd::new(fd, PollFlags::POLLOUT)];
-                match poll(&mut ready, patience) {
-                    Ok(0) => return Err(std::io::ErrorKind::TimedOut.into()),
-                    Ok(_) | Err(Errno::EINTR) => {}
-                    Err(e) => return Err(e.into()),
+                let deadline = Instant::now() + patience;
+                if !room_by(fd, deadline)? {
+                    return Err(std::io::ErrorKind::TimedOut.into());
                 }
             }
             Err(e) => return Err(e.into()),
         }
     }
     Ok(())
+}
+
+/// Whether `fd` has room for a write by `deadline` (a signal's
+/// interruption waited past).
+fn room_by(fd: std::os::fd::BorrowedFd<'_>, deadline: Instant) -> std::io::Result<bool> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+        let mut ready = [PollFd::new(fd, PollFlags::POLLOUT)];
+        match poll(&mut ready, timeout) {
+            Err(nix::errno::Errno::EINTR) if !left.is_zero() => {}
+            Err(e) => return Err(e.into()),
+            Ok(n) => return Ok(n > 0),
+        }
+    }
 }
 
 /// From now on in this process, lines are queued and written by a thread
