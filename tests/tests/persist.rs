@@ -39,7 +39,7 @@ fn without_persist_the_supervisor_exits_with_the_childs_code() {
 fn a_reload_whose_main_returns_an_error_before_ready_says_the_error() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_result_main"));
     svc.start(&[]);
-    svc.output.wait_for("serving pid=");
+    let serving: i32 = svc.printed("pid");
     let reload = svc.control_with(&svc.bin, "reload", &["fail-at-once"]);
     assert_eq!(reload.status.code(), Some(1), "{}", text(&reload));
     let err = String::from_utf8_lossy(&reload.stderr);
@@ -50,12 +50,14 @@ fn a_reload_whose_main_returns_an_error_before_ready_says_the_error() {
         "{err}"
     );
     // The old child serves on.
-    let status = svc.control("status");
-    assert!(
-        text(&status).contains("reloads 0, failures 1"),
-        "{}",
-        text(&status)
+    let status = svc.control_with(&svc.bin, "status", &["--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["child"]["pid"], serving, "{status}");
+    assert_eq!(
+        (status["reloads"].as_u64(), status["failures"].as_u64()),
+        (Some(0), Some(1))
     );
+    assert!(tests::alive(serving));
     svc.stop_expecting(0);
 }
 

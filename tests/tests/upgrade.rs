@@ -553,8 +553,8 @@ fn back_holding_no_listener(mut svc: Service, pid: i32, addr: std::net::SocketAd
 #[test]
 fn an_image_gone_back_to_has_the_environment_and_folder_the_failed_one_started_with() {
     // The new image's code before `run` removes a secret it read, sets a
-    // variable, moves to `/`, and exits: the previous image, and every
-    // child it starts, must not keep what it did.
+    // variable, moves to `/`, and exits: the previous image, gone back
+    // to, must not keep what it did (its children start with what it has).
     let (mut svc, addr, pid, said) =
         closes_listeners_gone_back_from("-scrubs-exits", &[("CLOSES_LISTENERS_SECRET", "s3")]);
     assert!(said.contains("its code before `run` exited"), "{said}");
