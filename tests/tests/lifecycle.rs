@@ -1231,8 +1231,11 @@ fn a_request_read_as_the_supervisor_exits_gets_an_answer() {
     // out (a second `stop`, a monitor's `status`): answered, not met by
     // the close, which `stop` reads as "no answer" (exit 4).
     let mut svc = Service::new(ECHO);
-    // Long enough for the requests below to go out on a loaded machine.
-    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_EXIT_PAUSE_MS", &"6000")]);
+    // It lingers on its way out until both are answered, however loaded
+    // the machine.
+    let gate = svc.dir.path().join("exit-gate");
+    std::fs::write(&gate, "").unwrap();
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_EXIT_GATE", &gate)]);
     svc.ready();
     let socket = svc.control_dir().join("echo_server.sock");
     let connect = || {
@@ -1262,5 +1265,6 @@ fn a_request_read_as_the_supervisor_exits_gets_an_answer() {
     assert!(stopped.contains(r#""exit_code":0"#), "{stopped}");
     let told = answer(&mut status);
     assert!(told.contains("the supervisor is exiting"), "{told}");
+    std::fs::remove_file(&gate).unwrap();
     assert_eq!(svc.wait_supervisor_exit().code(), Some(0));
 }

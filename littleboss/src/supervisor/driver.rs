@@ -1138,7 +1138,12 @@ impl Io {
         let start = tokio::time::Instant::now();
         let linger = crate::test_hook::test_hook::<u64>(super::handoff::TEST_EXIT_PAUSE_VAR)
             .and_then(|ms| start.checked_add(Duration::from_millis(ms)));
-        let deadline = (start + LAST_WORDS).max(linger.unwrap_or(start));
+        let gate =
+            crate::test_hook::test_hook::<std::path::PathBuf>(super::handoff::TEST_EXIT_GATE_VAR);
+        let gated = gate.as_ref().map(|_| start + Duration::from_secs(60));
+        let deadline = (start + LAST_WORDS)
+            .max(linger.unwrap_or(start))
+            .max(gated.unwrap_or(start));
         loop {
             if tokio::time::Instant::now() >= deadline {
                 return;
@@ -1151,6 +1156,9 @@ impl Io {
                     }
                     if let Some(linger) = linger {
                         tokio::time::sleep_until(linger).await;
+                    }
+                    while gate.as_ref().is_some_and(|gate| gate.exists()) {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
                     }
                 };
                 // A request first: read in the same turn as the last

@@ -462,6 +462,11 @@ pub(crate) fn exited(events: &[Event]) -> HashSet<ChildId> {
 /// answered), for a test to act while it is on its way out.
 pub(crate) const TEST_EXIT_PAUSE_VAR: &str = "LITTLEBOSS_TEST_EXIT_PAUSE_MS";
 
+/// A test's gate as the supervisor exits: a file whose presence holds it
+/// there as [`TEST_EXIT_PAUSE_VAR`] does, for a minute at most, so that a
+/// test acts while it is on its way out and then lets it go.
+pub(crate) const TEST_EXIT_GATE_VAR: &str = "LITTLEBOSS_TEST_EXIT_GATE";
+
 /// Waits as a test asked, saying so first (`before`: what it waits
 /// before), so that the test can act in the window: the time asked, or
 /// less once the gate file, if one is named, is gone.
