@@ -222,8 +222,8 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
             // build reads otherwise is no reason to fail.
             let raw = protocol::raw_status(&session.last);
             match (answer, raw) {
+                // (A status this build reads is one `raw_status` reads.)
                 (_, Some(raw)) if json => print_json(&raw),
-                (Ok(Response::Status { status }), _) if json => print_json(&status),
                 (Ok(Response::Status { status }), _) => {
                     print_out(&status.render());
                     Ok(0)

@@ -426,12 +426,7 @@ impl ProtocolError {
     /// assert!(ProtocolError::unreadable(e).to_string().chars().count() < 250);
     /// ```
     pub(crate) fn unreadable(e: serde_json::Error) -> ProtocolError {
-        let text = e.to_string();
-        if text.chars().count() > MAX_ERROR_CHARS {
-            ProtocolError::BadRequest(serde::de::Error::custom(cut_middle(&text)))
-        } else {
-            ProtocolError::BadRequest(e)
-        }
+        ProtocolError::BadRequest(serde::de::Error::custom(short(e.to_string())))
     }
 }
 
