@@ -11,7 +11,7 @@
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// One accepted connection, as recorded.
@@ -51,6 +51,21 @@ struct Open {
     connections: Vec<Connection>,
     /// Where the next look for closed connections starts.
     cursor: usize,
+}
+
+/// A listener handle's hold on its socket's stash: what a refusal takes
+/// off the socket's queue is kept for the program only while it holds a
+/// handle that could accept it.
+#[derive(Debug)]
+pub(crate) struct Hold {
+    accepted: Arc<Accepted>,
+    inode: u64,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        self.accepted.stash.let_go(self.inode);
+    }
 }
 
 /// How many recorded connections each accept looks at, forgetting the
@@ -116,6 +131,17 @@ impl Accepted {
     /// [`stash_queue`]: Accepted::stash_queue
     pub fn stash_handed(&self, inode: u64, taken: Vec<std::os::fd::OwnedFd>) -> usize {
         self.stash.put(inode, taken, |fd| self.record(fd))
+    }
+
+    /// A hold on the stash of `listening` for a handle made on it, let go
+    /// as the handle drops (see [`Stash::hold`](crate::stash::Stash::hold)).
+    pub fn hold(self: &Arc<Self>, listening: std::os::fd::BorrowedFd<'_>) -> Option<Hold> {
+        let inode = crate::stash::inode(listening)?;
+        self.stash.hold(inode);
+        Some(Hold {
+            accepted: self.clone(),
+            inode,
+        })
     }
 
     /// Whether every connection is accepted where it is recorded (none

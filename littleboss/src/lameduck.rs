@@ -451,7 +451,8 @@ impl Lameduck {
     /// signal reached the child first); closes them (their clients see it
     /// at once) where nothing would: lameduck come already, no grace to
     /// wait for them, a program accepting past its handles (`into_inner`),
-    /// or one that never took that listener. Returns how many it kept.
+    /// or one that never took that listener or dropped every handle on
+    /// it. Returns how many it kept.
     pub fn take_handed(&self, inode: u64, fds: Vec<OwnedFd>) -> usize {
         use std::os::fd::AsFd;
         let taken_here = {
@@ -1527,6 +1528,47 @@ mod tests {
         ping_pong(&mut served, &mut client).await;
         drop(served);
         assert!(lameduck.accepted().all_closed());
+    }
+
+    #[tokio::test]
+    async fn a_listener_the_program_dropped_has_nothing_stashed_for_the_grace_to_wait_for() {
+        use tokio::io::AsyncReadExt;
+        let (lameduck, addr, program) = draining_tcp(true, false);
+        // Taken, and dropped: its accept loop ended early.
+        drop(handle(&lameduck, program));
+        let mut client = queued_client(addr).await;
+        lameduck.begin();
+        assert_refused(addr);
+        // Reset by the shut, as nothing would take it: the grace (an
+        // hour) has nothing to wait for, and ends.
+        assert!(lameduck.accepted().all_closed());
+        let mut got = [0; 1];
+        let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut got)).await;
+        assert!(matches!(read, Ok(Err(_)) | Ok(Ok(0))), "{read:?}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !lameduck.phase.borrow().is_lameduck() {
+            assert!(Instant::now() < deadline, "the grace runs on");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn what_was_stashed_is_closed_once_the_programs_last_handle_drops() {
+        use tokio::io::AsyncReadExt;
+        let (lameduck, addr, program) = draining_tcp(true, false);
+        let program_copy = program.try_clone().unwrap();
+        let listener = handle(&lameduck, program);
+        let second = handle(&lameduck, program_copy);
+        let mut client = queued_client(addr).await;
+        lameduck.begin();
+        assert!(!lameduck.accepted().all_closed(), "stashed for the handles");
+        drop(listener);
+        assert!(!lameduck.accepted().all_closed(), "one handle is left");
+        drop(second);
+        assert!(lameduck.accepted().all_closed());
+        let mut got = [0; 1];
+        let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut got)).await;
+        assert!(matches!(read, Ok(Err(_)) | Ok(Ok(0))), "{read:?}");
     }
 
     /// A taken unix listener at `api.sock` in a new folder `dir` of the

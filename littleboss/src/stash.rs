@@ -25,6 +25,12 @@ pub(crate) struct Stash {
     waiting: Mutex<Vec<Waker>>,
     /// A connection's stream could not be made, and that was said.
     said_unmade: AtomicBool,
+    /// How many handles the program holds on each listening socket it
+    /// took through `Context`, by inode: one whose every handle is gone
+    /// yields to no one, so nothing is stashed for it (the grace would
+    /// wait for connections nobody takes). A socket absent here was
+    /// never handed out as a handle: counted as held.
+    handles: Mutex<HashMap<u64, usize>>,
 }
 
 impl Stash {
@@ -41,22 +47,31 @@ impl Stash {
         let Some(key) = inode(listening) else {
             return 0;
         };
+        // Left to the shut, which resets it, as no handle would take it.
+        if unheld(&lock(&self.handles), key) {
+            return 0;
+        }
         self.put(key, accept_queued(listening, most), record)
     }
 
     /// Keeps `taken`, connections of the listening socket whose inode is
     /// `key` (accepted here, or by the supervisor and handed over), for
     /// its handles, each handed to `record` first; wakes the accepts
-    /// waiting. Returns how many.
+    /// waiting. Returns how many: none, the connections closed, when the
+    /// program holds no handle on that socket any more.
     pub fn put(&self, key: u64, taken: Vec<OwnedFd>, record: impl Fn(RawFd)) -> usize {
         let count = taken.len();
-        if count == 0 {
+        // Held through the insertion: a last handle let go meanwhile
+        // would leave these stranded.
+        let handles = lock(&self.handles);
+        if count == 0 || unheld(&handles, key) {
             return 0;
         }
         for fd in &taken {
             record(fd.as_raw_fd());
         }
         lock(&self.queued).entry(key).or_default().extend(taken);
+        drop(handles);
         self.any.store(true, Ordering::SeqCst);
         self.wake();
         count
@@ -96,6 +111,23 @@ impl Stash {
         let waiting = std::mem::take(&mut *lock(&self.waiting));
         for waker in waiting {
             waker.wake();
+        }
+    }
+
+    /// A handle on the listening socket whose inode is `key` is made.
+    pub fn hold(&self, key: u64) {
+        *lock(&self.handles).entry(key).or_default() += 1;
+    }
+
+    /// A handle made by [`hold`](Stash::hold) is gone: once the last is,
+    /// what was stashed for its socket is closed (its clients see the
+    /// close at once, and the grace does not wait for them).
+    pub fn let_go(&self, key: u64) {
+        let mut handles = lock(&self.handles);
+        let left = handles.entry(key).or_default();
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            lock(&self.queued).remove(&key);
         }
     }
 
@@ -162,6 +194,12 @@ impl Stash {
         let key = inode(listening)?;
         lock(&self.queued).get_mut(&key)?.pop_front()
     }
+}
+
+/// Whether the program took handles on the socket whose inode is `key`
+/// and holds none now.
+fn unheld(handles: &HashMap<u64, usize>, key: u64) -> bool {
+    handles.get(&key) == Some(&0)
 }
 
 /// The most tasks [`Stash::wait`] keeps to wake.

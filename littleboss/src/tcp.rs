@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::accepted::Accepted;
+use crate::accepted::{Accepted, Hold};
 use crate::lameduck::Phase;
 
 /// A TCP listener from [`Context::tcp`](crate::Context::tcp): a
@@ -108,6 +108,9 @@ pub struct TcpListener {
     phase: watch::Receiver<Phase>,
     /// Where the connections accepted are recorded.
     accepted: Arc<Accepted>,
+    /// Keeps what a refusal takes off the socket's queue for this handle
+    /// (and its siblings) to yield: none is kept once all are dropped.
+    _hold: Option<Hold>,
 }
 
 impl TcpListener {
@@ -117,6 +120,7 @@ impl TcpListener {
         accepted: Arc<Accepted>,
     ) -> Self {
         TcpListener {
+            _hold: accepted.hold(inner.as_fd()),
             inner,
             phase,
             accepted,

@@ -11,7 +11,7 @@ use tokio::net::UnixStream;
 use tokio::net::unix::SocketAddr;
 use tokio::sync::watch;
 
-use crate::accepted::Accepted;
+use crate::accepted::{Accepted, Hold};
 use crate::lameduck::Phase;
 
 /// A unix-socket listener from [`Context::unix`](crate::Context::unix): a
@@ -57,6 +57,9 @@ pub struct UnixListener {
     phase: watch::Receiver<Phase>,
     /// Where the connections accepted are recorded.
     accepted: Arc<Accepted>,
+    /// Keeps what a refusal takes off the socket's queue for this handle
+    /// (and its siblings) to yield: none is kept once all are dropped.
+    _hold: Option<Hold>,
 }
 
 impl UnixListener {
@@ -66,6 +69,7 @@ impl UnixListener {
         accepted: Arc<Accepted>,
     ) -> Self {
         UnixListener {
+            _hold: accepted.hold(inner.as_fd()),
             inner,
             phase,
             accepted,
