@@ -531,31 +531,33 @@ fn spawn_lifecycle(
             // supervisor lives on, holding the very sockets a refusal would
             // shut for every child.
             let gone = closed && reparented(supervisor, REPARENTED_WAIT);
-            if gone && refuse_when_orphaned {
-                lameduck.begin_refusing_orphaned();
-            } else {
-                lameduck.begin();
-            }
             // Within the lameduck timeout counted from when draining began,
             // as the supervisor would have killed it: a child draining
             // already (a reload's old one) does not start its time again.
             let since = (lameduck.draining_since()).unwrap_or_else(std::time::Instant::now);
             let left = timeout.saturating_sub(since.elapsed());
-            // The deadline runs before anything is said: the program's
-            // logger may block, and nothing may put the exit off.
-            let deadline = move || {
-                std::thread::sleep(left);
-                let why = format!("still running {timeout:?} after draining began; exiting");
-                crate::report::say_patiently(log::Level::Warn, why);
-                crate::report::exit_by_deadline(1);
+            let last_words = format!("still running {timeout:?} after draining began; exiting");
+            // The deadline runs before anything else is done or said: the
+            // program's logger may block, and nothing may put the exit off.
+            let deadline = {
+                let last_words = last_words.clone();
+                move || {
+                    std::thread::sleep(left);
+                    crate::report::exit_by_deadline(1, last_words);
+                }
             };
             let timer = std::thread::Builder::new()
                 .name("littleboss-deadline".into())
                 .spawn(deadline);
+            if gone && refuse_when_orphaned {
+                lameduck.begin_refusing_orphaned();
+            } else {
+                lameduck.begin();
+            }
             if timer.is_err() {
-                // Out of threads: this one keeps the time, unsaid.
-                std::thread::sleep(left);
-                crate::report::exit_by_deadline(1);
+                // Out of threads: this one keeps the time.
+                std::thread::sleep(timeout.saturating_sub(since.elapsed()));
+                crate::report::exit_by_deadline(1, last_words);
             }
             let within = format!("{} ms", left.as_millis());
             if gone {

@@ -791,7 +791,7 @@ pub(crate) fn on_signals(
                 };
                 let since = tokio::time::Instant::now();
                 lameduck.begin_on_signal();
-                loop {
+                let last_words = loop {
                     let again = tokio::select! {
                         _ = term.recv() => "SIGTERM",
                         _ = int.recv() => "SIGINT",
@@ -800,10 +800,7 @@ pub(crate) fn on_signals(
                             continue;
                         }
                         _ = tokio::time::sleep_until(since + timeout) => {
-                            // A logger that blocks must not put the exit off.
-                            let why = format!("still running {timeout:?} after the signal; exiting");
-                            crate::report::say_patiently(log::Level::Warn, why);
-                            break;
+                            break format!("still running {timeout:?} after the signal; exiting");
                         }
                     };
                     // How far apart they were read, said either way, as the
@@ -812,19 +809,18 @@ pub(crate) fn on_signals(
                     let after = since.elapsed();
                     let line = stop_again(again, after, "exiting now");
                     if after >= SAME_STOP {
-                        crate::report::say_patiently(log::Level::Warn, line);
-                        break;
+                        break line;
                     }
                     // Not waited for: a logger that blocks must not hold
                     // up the next copy, which would then be read too late.
                     crate::report::say_detached(log::Level::Info, line);
-                }
+                };
                 // Exiting from here skips what `main`'s return would do:
                 // the socket files this process bound go now.
                 for file in own_files {
                     file.remove();
                 }
-                crate::report::exit_by_deadline(128 + first);
+                crate::report::exit_by_deadline(128 + first, last_words);
             });
         })?;
     let _ = installed_rx.recv();

@@ -97,12 +97,15 @@ pub(crate) fn exit(code: i32) -> ! {
 }
 
 /// [`exit`] at a deadline (an orphan's lameduck timeout, a program still
-/// running after its stop signal), which nothing may put off: should the
-/// C library's exit handlers not return within [`FLUSH_PATIENCE`] (a
-/// linked library's handler waiting on a lock a stuck thread holds), the
-/// process ends without them. An orphan has nobody left to kill it.
-pub(crate) fn exit_by_deadline(code: i32) -> ! {
-    flush_logger();
+/// running after its stop signal), which nothing may put off, saying
+/// `last_words` as a warning first. They, the flush and the C library's
+/// exit handlers share one [`FLUSH_PATIENCE`]: past it (a logger that
+/// blocks, a linked library's handler waiting on a lock a stuck thread
+/// holds) the process ends without them. An orphan has nobody left to
+/// kill it.
+pub(crate) fn exit_by_deadline(code: i32, last_words: String) -> ! {
+    // Started first, so that what follows cannot put the exit off more
+    // than the one patience.
     let forced = std::thread::Builder::new()
         .name("littleboss-exit".into())
         .spawn(move || {
@@ -113,6 +116,8 @@ pub(crate) fn exit_by_deadline(code: i32) -> ! {
         });
     // Without a thread for the watch, the exit as it is.
     drop(forced);
+    say_patiently(log::Level::Warn, last_words);
+    flush_logger();
     std::process::exit(code)
 }
 
