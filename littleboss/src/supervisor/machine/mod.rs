@@ -385,6 +385,7 @@ impl Machine {
                 upgrade_refused_why: None,
                 upgrade_skipped: None,
                 upgrade_held_for: None,
+                shut_at_stop: Default::default(),
             },
             now: Duration::ZERO,
             effects: Vec::new(),
@@ -2046,6 +2047,11 @@ impl Machine {
     /// picks out, the service stopping.
     fn shut_own_streams(&mut self, pick: impl Fn(&ListenerKey) -> bool) {
         let own: Vec<ListenerKey> = self.own_streams().into_iter().filter(|k| pick(k)).collect();
+        for key in &own {
+            if let Some(held) = self.state.held.get(key) {
+                (self.state.shut_at_stop).insert(key.clone(), held.address.clone());
+            }
+        }
         let why = "the service is stopping";
         self.stop_holding(own, "no longer listening on", why, |key| Effect::Shut {
             key,

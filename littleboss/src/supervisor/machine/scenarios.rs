@@ -573,6 +573,24 @@ fn status_says_a_listener_is_not_listening_while_bound_again_or_once_a_stop_shut
 }
 
 #[test]
+fn status_keeps_the_port_a_port_0_listener_had_once_a_stop_shut_it() {
+    let mut sim = Sim::serving(settings());
+    let http = [("http", "tcp:127.0.0.1:8080")];
+    reload_with(&mut sim, Some(&["-http=127.0.0.1:0"]), &http);
+    sim.hello_and_ready(2);
+    let listener = |sim: &Sim| sim.machine.status().listeners[0].clone();
+    let port = listener(&sim).address.expect("an address");
+    assert_eq!(port, "127.0.0.1:40002");
+    // The serving child, which was to shut it, exits first; the old one
+    // drains on, and the supervisor shuts the socket.
+    sim.request(Request::Stop);
+    sim.exit(2, OK);
+    assert!(sim.logged("no longer listening on"), "{:#?}", sim.logs());
+    assert!(!listener(&sim).listening);
+    assert_eq!(listener(&sim).address, Some(port));
+}
+
+#[test]
 fn without_persist_a_reload_whose_old_child_died_is_not_rolled_back() {
     // Its child exited on its own: without persist nothing restarts it.
     let mut sim = reloaded_while_the_old_child_died(false, Some("/bin/v2"));

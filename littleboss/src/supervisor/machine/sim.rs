@@ -279,7 +279,7 @@ impl Sim {
                             let bound = orders
                                 .into_iter()
                                 .filter(|o| !(late && self.sockets.contains(&o.key)))
-                                .map(|o| (o.key.clone(), o.key.address.clone()))
+                                .map(|o| (o.key.clone(), bound_address(o.key.bind_address(), id)))
                                 .collect::<Vec<_>>();
                             for (key, _) in &bound {
                                 assert!(self.sockets.insert(key.clone()), "bound twice: {key}");
@@ -593,5 +593,14 @@ impl Sim {
             .values()
             .map(|p| p.path.display().to_string())
             .collect()
+    }
+}
+
+/// The address a bind of `address` for child `id` listens on: a port 0
+/// one gets a port of its own, as from the kernel.
+fn bound_address(address: &str, id: ChildId) -> String {
+    match address.strip_suffix(":0") {
+        Some(host) => format!("{host}:{}", 40_000 + id),
+        None => address.to_owned(),
     }
 }

@@ -199,6 +199,11 @@ pub(crate) struct State {
     /// exec was said (absent when none was).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade_held_for: Option<ChildId>,
+    /// Where the stream sockets a stop shut listened, for `status`: a
+    /// port-0 one's port was known only from its socket (absent from an
+    /// older image's state).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", with = "pairs")]
+    pub shut_at_stop: BTreeMap<ListenerKey, String>,
 }
 
 /// One child process, whatever its role.

@@ -85,10 +85,10 @@ impl Machine {
                     name: l.name.clone(),
                     network: l.network.to_string(),
                     address: l.key.as_ref().map(|k| {
-                        state
-                            .held
-                            .get(k)
-                            .map_or(k.bind_address().to_owned(), |h| h.address.clone())
+                        let held = state.held.get(k).map(|h| &h.address);
+                        let shut = || state.shut_at_stop.get(k);
+                        held.or_else(shut)
+                            .map_or(k.bind_address().to_owned(), String::clone)
                     }),
                     // A stop shuts the stream sockets that are not the
                     // service manager's (a child, or the supervisor).
