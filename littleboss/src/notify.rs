@@ -6,9 +6,9 @@
 //! lines, sent to the unix socket named by `$NOTIFY_SOCKET`, through a
 //! socket connected to it as the supervisor starts: a chroot or a mount
 //! namespace `supervisor_init` enters does not lose the manager. Failing to
-//! send never affects the service: the first failure is logged, and every
-//! failure of a state change (READY, RELOADING, STOPPING); a status line
-//! or watchdog ping lost again is not.
+//! send never affects the service: an outage's first failure is logged
+//! (one a minute at most), and every failure of a state change (READY,
+//! RELOADING, STOPPING); a status line or watchdog ping lost again is not.
 
 use std::ffi::OsStr;
 use std::io;
@@ -17,8 +17,8 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use nix::time::{ClockId, clock_gettime};
 
@@ -49,9 +49,53 @@ pub(crate) struct Notifier {
     /// `$NOTIFY_SOCKET` as it was, to hand on across an in-place upgrade.
     socket_var: std::ffi::OsString,
     watchdog: Option<Duration>,
-    /// Set by a failed send, which is logged; cleared (and the recovery
-    /// said) by the next that goes through: each outage is said once.
-    failed: AtomicBool,
+    /// The outages of sends, as said.
+    outages: Mutex<Outages>,
+}
+
+/// The notify socket's outages: each said once, with its end; but at
+/// most one every [`OUTAGE_SAID_EVERY`], so that a socket that flaps (a
+/// manager's queue full now and then) cannot fill the log. Those not
+/// said are counted in the next that is.
+#[derive(Debug, Default)]
+struct Outages {
+    /// A send failed, and none has gone through since.
+    failing: bool,
+    /// The outage under way was said, so its end is too.
+    said: bool,
+    /// When an outage was last said.
+    last_said: Option<Instant>,
+    /// Outages since then not said.
+    unsaid: u64,
+}
+
+/// How often at most an outage of the notify socket is said.
+const OUTAGE_SAID_EVERY: Duration = Duration::from_secs(60);
+
+impl Outages {
+    /// A send failed at `now`: `Some` with the count of outages not said
+    /// since the last that was, if this failure begins one to be said.
+    fn failed(&mut self, now: Instant) -> Option<u64> {
+        if std::mem::replace(&mut self.failing, true) {
+            return None;
+        }
+        let lately = (self.last_said).is_some_and(|at| now.duration_since(at) < OUTAGE_SAID_EVERY);
+        self.said = !lately;
+        if lately {
+            self.unsaid += 1;
+            return None;
+        }
+        self.last_said = Some(now);
+        Some(std::mem::take(&mut self.unsaid))
+    }
+
+    /// A send went through: whether to say that it works again (the
+    /// outage it ends was said).
+    fn went_through(&mut self) -> bool {
+        let said = self.failing && self.said;
+        self.failing = false;
+        said
+    }
 }
 
 /// One notification.
@@ -172,7 +216,7 @@ impl Notifier {
             connected: None,
             socket_var: Default::default(),
             watchdog: None,
-            failed: AtomicBool::new(false),
+            outages: Mutex::default(),
         }
     }
 
@@ -212,15 +256,19 @@ impl Notifier {
         self.watchdog.map(|half| half.max(Duration::from_millis(1)))
     }
 
-    /// Sends `message`, logging the first failure of an outage, and every
-    /// failure of a state change (READY, RELOADING, STOPPING): the service
-    /// manager waits on those, so a lost one must be in the log. A status
-    /// line or a watchdog ping lost again is not repeated; the first send
-    /// that goes through after a failure says so.
+    /// Sends `message`, logging the first failure of an outage (see
+    /// [`Outages`]), and every failure of a state change (READY,
+    /// RELOADING, STOPPING): the service manager waits on those, so a
+    /// lost one must be in the log. A status line or a watchdog ping lost
+    /// again is not repeated; the first send that goes through after an
+    /// outage said says so.
     fn send(&self, message: Message<'_>) {
         let encoded = message.encode();
-        let Err(e) = self.try_send(&encoded) else {
-            if self.failed.swap(false, Ordering::Relaxed) {
+        let sent = self.try_send(&encoded);
+        // Not held across the send, which may wait for room.
+        let mut outages = self.outages.lock().unwrap_or_else(|e| e.into_inner());
+        let Err(e) = sent else {
+            if outages.went_through() {
                 log!(
                     "notifying the service manager at {} works again",
                     show(&self.addr)
@@ -232,9 +280,14 @@ impl Notifier {
             message,
             Message::Ready | Message::Reloading { .. } | Message::Stopping
         );
-        if !self.failed.swap(true, Ordering::Relaxed) || changes_state {
+        let begun = outages.failed(Instant::now());
+        if begun.is_some() || changes_state {
+            let unsaid = match begun {
+                Some(0) | None => String::new(),
+                Some(n) => format!(" ({n} outages since the last one said were not)"),
+            };
             log!(
-                "cannot notify the service manager at {} ({}): {e}",
+                "cannot notify the service manager at {} ({}): {e}{unsaid}",
                 show(&self.addr),
                 encoded.lines().next().unwrap_or_default()
             );
@@ -569,7 +622,7 @@ mod tests {
         assert_eq!(recv(socket), "STATUS=reloading from /srv/app");
         notifier.watchdog();
         assert_eq!(recv(socket), "WATCHDOG=1");
-        assert!(!notifier.failed.load(Ordering::Relaxed));
+        assert!(!failing(notifier));
     }
 
     #[test]
@@ -619,7 +672,7 @@ mod tests {
         // Every time, not once.
         upgraded.watchdog();
         assert_eq!(recv(&again), "WATCHDOG=1");
-        assert!(!upgraded.failed.load(Ordering::Relaxed));
+        assert!(!failing(&upgraded));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -632,17 +685,42 @@ mod tests {
         // Not connected at its start: nothing listened there yet.
         let notifier = Notifier::to_socket_addr(addr);
         notifier.watchdog();
-        assert!(notifier.failed.load(Ordering::Relaxed));
+        assert!(failing(&notifier));
         let manager = manager_at(&path);
         notifier.watchdog();
         assert_eq!(recv(&manager), "WATCHDOG=1");
         // Heard again: the next outage is a new one, to be logged.
-        assert!(!notifier.failed.load(Ordering::Relaxed));
+        assert!(!failing(&notifier));
         drop(manager);
         std::fs::remove_file(&path).unwrap();
         notifier.watchdog();
-        assert!(notifier.failed.load(Ordering::Relaxed));
+        assert!(failing(&notifier));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Whether `notifier`'s last send failed.
+    fn failing(notifier: &Notifier) -> bool {
+        notifier.outages.lock().unwrap().failing
+    }
+
+    #[test]
+    fn a_socket_that_flaps_has_one_outage_said_a_minute_counting_the_rest() {
+        let start = Instant::now();
+        let mut outages = super::Outages::default();
+        assert_eq!(outages.failed(start), Some(0));
+        assert_eq!(outages.failed(start), None, "the same outage");
+        assert!(outages.went_through());
+        // Nine more within the minute: none said, nor their ends.
+        for n in 1..10 {
+            let at = start + Duration::from_secs(n);
+            assert_eq!(outages.failed(at), None);
+            assert!(!outages.went_through());
+        }
+        // A minute on: said, with the count of those that were not.
+        assert_eq!(outages.failed(start + super::OUTAGE_SAID_EVERY), Some(9));
+        assert!(outages.went_through());
+        let later = start + 3 * super::OUTAGE_SAID_EVERY;
+        assert_eq!(outages.failed(later), Some(0));
     }
 
     #[test]
@@ -650,7 +728,7 @@ mod tests {
         let addr = SocketAddr::from_pathname("/nonexistent/littleboss/notify").unwrap();
         let notifier = Notifier::to_socket_addr(addr);
         notifier.ready();
-        assert!(notifier.failed.load(Ordering::Relaxed));
+        assert!(failing(&notifier));
         notifier.watchdog();
         assert!(notifier.watchdog_interval().is_none());
     }
