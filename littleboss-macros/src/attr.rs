@@ -192,16 +192,19 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
     if input.peek(Token![-]) {
         let rest = input.fork();
         let mut words = vec![key.unraw().to_string()];
+        let mut end = key.span();
         while rest.parse::<Token![-]>().is_ok() {
             let Ok(word) = rest.call(Ident::parse_any) else {
                 break;
             };
+            end = word.span();
             words.push(word.to_string());
         }
+        let spans = (key.span(), end);
         let key = words.join("_");
         if KEYS.contains(&key.as_str()) {
-            return Some(Error::new(
-                path.span(),
+            return Some(spanning(
+                spans,
                 format!("keys are written with `_`: `{key}`"),
             ));
         }
@@ -221,7 +224,7 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
                 KEYS.join(", ")
             ),
         };
-        return Some(Error::new(path.span(), message));
+        return Some(spanning(spans, message));
     }
     // `lameduck: "5s"`, or `lameduck "5s"` with no `=` at all.
     let colon = input.peek(Token![:]) && !input.peek(Token![::]);
@@ -387,8 +390,8 @@ impl State {
                     }
                     Err(_) => return Err(listener_hint(&list.tokens).unwrap_or(e)),
                 };
-                for (name, span, value) in &dashed {
-                    match self.named_listener(name.clone(), *span, Some(value), value) {
+                for (name, spans, value) in &dashed {
+                    match self.named_listener(name.clone(), *spans, Some(value), value) {
                         Ok(listener) => self.options.listeners.push(listener),
                         Err(e) => errors.push(e),
                     }
@@ -423,14 +426,16 @@ impl State {
             }
             _ => item,
         };
-        self.named_listener(ident.unraw().to_string(), ident.span(), value(item), wrong)
+        let spans = (ident.span(), ident.span());
+        self.named_listener(ident.unraw().to_string(), spans, value(item), wrong)
     }
 
-    /// The listener `name = value` (`value` on `wrong` when not a string).
+    /// The listener `name = value`, its name written from `spans.0` to
+    /// `spans.1` (`value` on `wrong` when not a string).
     fn named_listener(
         &self,
         name: String,
-        span: Span,
+        spans: WordSpans,
         value: Option<&Expr>,
         wrong: &dyn quote::ToTokens,
     ) -> syn::Result<Listener> {
@@ -441,7 +446,7 @@ impl State {
             .map(|l| l.name.value())
             .collect();
         rules::listener_name(&name, declared.iter().map(String::as_str))
-            .map_err(|e| Error::new(span, e))?;
+            .map_err(|e| spanning(spans, e))?;
         let Some(Expr::Lit(syn::ExprLit {
             lit: Lit::Str(spec),
             ..
@@ -454,7 +459,7 @@ impl State {
         };
         rules::listener_spec(&name, &spec.value()).map_err(|e| Error::new(spec.span(), e))?;
         Ok(Listener {
-            name: LitStr::new(&name, span),
+            name: LitStr::new(&name, spans.0),
             spec: spec.clone(),
         })
     }
@@ -587,6 +592,25 @@ fn unknown_key(path: &Path) -> (Error, Option<&'static str>) {
     (Error::new_spanned(path, message), suggestion)
 }
 
+/// Where a word that may be dashed (several tokens) begins and ends.
+type WordSpans = (Span, Span);
+
+/// An error on the tokens from `start` to `end` (a dashed word, whose
+/// parts are tokens of their own): stable Rust joins no spans, but an
+/// error on a stream underlines from its first token to its last.
+fn spanning((start, end): WordSpans, message: impl std::fmt::Display) -> Error {
+    use proc_macro2::{Punct, Spacing, TokenTree};
+    let ends: TokenStream = [start, end]
+        .into_iter()
+        .map(|span| {
+            let mut mark = Punct::new('-', Spacing::Alone);
+            mark.set_span(span);
+            TokenTree::Punct(mark)
+        })
+        .collect();
+    Error::new_spanned(ends, message)
+}
+
 /// Whether `tokens` has a word followed by `-`: a dashed listener name.
 fn has_dashed_name(tokens: &TokenStream) -> bool {
     use proc_macro2::TokenTree;
@@ -598,7 +622,8 @@ fn has_dashed_name(tokens: &TokenStream) -> bool {
 }
 
 /// Whether a listener name (a group's first token, or one after a comma)
-/// is one a Rust path cannot be: a keyword (`type`) or a number (`2fa`).
+/// is one a Rust path cannot be: a keyword (`type`), a number (`2fa`), or
+/// one that starts with a dash (`-admin`).
 fn has_unpathlike_name(tokens: &TokenStream) -> bool {
     use proc_macro2::TokenTree;
     let mut at_name = true;
@@ -608,7 +633,8 @@ fn has_unpathlike_name(tokens: &TokenStream) -> bool {
                 syn::parse2::<syn::Ident>(TokenTree::Ident(ident.clone()).into()).is_err()
             }
             TokenTree::Literal(_) => true,
-            _ => false,
+            TokenTree::Punct(p) => p.as_char() == '-',
+            TokenTree::Group(_) => false,
         };
         if at_name && unpathlike {
             return true;
@@ -625,8 +651,8 @@ fn string_literal(lit: &proc_macro2::Literal) -> Option<LitStr> {
 
 /// `listener(...)`'s items read by hand, `NAME = VALUE` each, where NAME
 /// is words or numbers joined by `-` (`admin-http`, `v2-api`): the name,
-/// where it begins, and the value.
-fn dashed_listeners(input: ParseStream) -> syn::Result<Vec<(String, Span, Expr)>> {
+/// where it begins and ends, and the value.
+fn dashed_listeners(input: ParseStream) -> syn::Result<Vec<(String, WordSpans, Expr)>> {
     use proc_macro2::TokenTree;
     let part = |input: ParseStream| -> syn::Result<String> {
         match input.parse::<TokenTree>()? {
@@ -661,25 +687,33 @@ fn dashed_listeners(input: ParseStream) -> syn::Result<Vec<(String, Span, Expr)>
     };
     let mut items = Vec::new();
     while !input.is_empty() {
-        let span = input.span();
-        let mut name = part(input)?;
+        let start = input.span();
+        let mut name = String::new();
+        // `-admin`: read whole, for the rules to name its dash.
         while input.peek(Token![-]) {
             input.parse::<Token![-]>()?;
             name.push('-');
+        }
+        let mut end = input.span();
+        name.push_str(&part(input)?);
+        while input.peek(Token![-]) {
+            end = input.parse::<Token![-]>()?.span;
+            name.push('-');
             // `a--b` and `a-` are names too, as for the builder.
             if !input.peek(Token![-]) && !input.peek(Token![=]) {
+                end = input.span();
                 name.push_str(&part(input)?);
             }
         }
         if !input.peek(Token![=]) {
-            return Err(Error::new(
-                span,
+            return Err(spanning(
+                (start, end),
                 format!("listener `{name}` takes a string \"NET:ADDR\": `{name} = \"tcp::8080\"`"),
             ));
         }
         input.parse::<Token![=]>()?;
         let value: Expr = input.parse()?;
-        items.push((name, span, ungrouped(&value).clone()));
+        items.push((name, (start, end), ungrouped(&value).clone()));
         if !input.is_empty() {
             input.parse::<Token![,]>()?;
         }
