@@ -13,7 +13,7 @@ use crate::errors::Errors;
 use crate::rules::{self, RuleError, Settings};
 
 /// Every key, in the order the unknown-key message lists them.
-const KEYS: [&str; 16] = [
+pub(crate) const KEYS: [&str; 16] = [
     "name",
     "listener",
     "lameduck",

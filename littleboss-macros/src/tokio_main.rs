@@ -33,7 +33,8 @@ pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
         let attr = f.attrs.remove(at);
         let ours = path == "littleboss::main"
             || path.ends_with("::littleboss::main")
-            || crate_path(&attr).is_some_and(|krate| path == format!("{krate}::main"));
+            || crate_path(&attr).is_some_and(|krate| path == format!("{krate}::main"))
+            || (path != "main" && has_our_keys(&attr));
         let message = if ours {
             "`#[littleboss::main]` is given twice: keep one (one service, one supervisor)"
                 .to_owned()
@@ -82,6 +83,24 @@ fn entry_attribute(attr: &Attribute) -> Option<String> {
     }
     let path: Vec<String> = segments.iter().map(|s| s.ident.to_string()).collect();
     Some(path.join("::"))
+}
+
+/// Whether an attribute's arguments are ours: a `name` and only keys
+/// `#[littleboss::main]` takes, as through a renamed import (`use
+/// littleboss as lb;`, then `#[lb::main(name = "svc")]`), which no path
+/// tells.
+fn has_our_keys(attr: &Attribute) -> bool {
+    use syn::punctuated::Punctuated;
+    let parsed = attr.parse_args_with(Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated);
+    let Ok(items) = parsed else {
+        return false;
+    };
+    let keys: Vec<String> = (items.iter())
+        .filter_map(|item| item.path().get_ident().map(ToString::to_string))
+        .collect();
+    keys.len() == items.len()
+        && keys.iter().any(|k| k == "name")
+        && keys.iter().all(|k| crate::attr::KEYS.contains(&k.as_str()))
 }
 
 /// The `crate = "PATH"` an attribute's arguments give, without a leading
@@ -188,12 +207,27 @@ mod tests {
         ] {
             assert_eq!(error(item).as_deref(), Some(twice));
         }
-        // Another entry point that names some other crate stays another.
-        let other = error(quote::quote! {
-            #[actix_web::main(crate = "lb")]
+        // Renamed by an import, with no `crate`: told by its keys.
+        let imported = error(quote::quote! {
+            #[lb::main(name = "b", listener(http = "tcp::80"))]
             fn main() {}
         });
-        assert!(other.unwrap().starts_with("remove `#[actix_web::main]`"));
+        assert_eq!(imported.as_deref(), Some(twice));
+        // Another entry point that names some other crate stays another,
+        // with keys of its own too.
+        for item in [
+            quote::quote! {
+                #[actix_web::main(crate = "lb")]
+                fn main() {}
+            },
+            quote::quote! {
+                #[actix_web::main(name = "b", system = "x")]
+                fn main() {}
+            },
+        ] {
+            let other = error(item).unwrap();
+            assert!(other.starts_with("remove `#[actix_web::main]`"), "{other}");
+        }
     }
 
     #[test]
