@@ -73,18 +73,26 @@ struct Outages {
 const OUTAGE_SAID_EVERY: Duration = Duration::from_secs(60);
 
 impl Outages {
-    /// A send failed at `now`: `Some` with the count of outages not said
-    /// since the last that was, if this failure begins one to be said.
-    fn failed(&mut self, now: Instant) -> Option<u64> {
-        if std::mem::replace(&mut self.failing, true) {
+    /// A send failed at `now` (`must_say`: a state change's, always
+    /// said): `Some` with the count of outages not said since the last
+    /// that was, if this failure is to be said.
+    fn failed(&mut self, now: Instant, must_say: bool) -> Option<u64> {
+        let begins = !std::mem::replace(&mut self.failing, true);
+        if begins {
+            let lately =
+                (self.last_said).is_some_and(|at| now.duration_since(at) < OUTAGE_SAID_EVERY);
+            self.said = false;
+            if lately && !must_say {
+                self.unsaid += 1;
+                return None;
+            }
+        } else if !must_say {
             return None;
+        } else if !self.said {
+            // Counted as not said as it began: said now, its end too.
+            self.unsaid = self.unsaid.saturating_sub(1);
         }
-        let lately = (self.last_said).is_some_and(|at| now.duration_since(at) < OUTAGE_SAID_EVERY);
-        self.said = !lately;
-        if lately {
-            self.unsaid += 1;
-            return None;
-        }
+        self.said = true;
         self.last_said = Some(now);
         Some(std::mem::take(&mut self.unsaid))
     }
@@ -280,11 +288,11 @@ impl Notifier {
             message,
             Message::Ready | Message::Reloading { .. } | Message::Stopping
         );
-        let begun = outages.failed(Instant::now());
-        if begun.is_some() || changes_state {
-            let unsaid = match begun {
-                Some(0) | None => String::new(),
-                Some(n) => format!(" ({n} outages since the last one said were not)"),
+        if let Some(unsaid) = outages.failed(Instant::now(), changes_state) {
+            let unsaid = match unsaid {
+                0 => String::new(),
+                1 => " (1 earlier outage not logged)".to_owned(),
+                n => format!(" ({n} earlier outages not logged)"),
             };
             log!(
                 "cannot notify the service manager at {} ({}): {e}{unsaid}",
@@ -707,20 +715,44 @@ mod tests {
     fn a_socket_that_flaps_has_one_outage_said_a_minute_counting_the_rest() {
         let start = Instant::now();
         let mut outages = super::Outages::default();
-        assert_eq!(outages.failed(start), Some(0));
-        assert_eq!(outages.failed(start), None, "the same outage");
+        assert_eq!(outages.failed(start, false), Some(0));
+        assert_eq!(outages.failed(start, false), None, "the same outage");
         assert!(outages.went_through());
         // Nine more within the minute: none said, nor their ends.
         for n in 1..10 {
             let at = start + Duration::from_secs(n);
-            assert_eq!(outages.failed(at), None);
+            assert_eq!(outages.failed(at, false), None);
             assert!(!outages.went_through());
         }
         // A minute on: said, with the count of those that were not.
-        assert_eq!(outages.failed(start + super::OUTAGE_SAID_EVERY), Some(9));
+        assert_eq!(
+            outages.failed(start + super::OUTAGE_SAID_EVERY, false),
+            Some(9)
+        );
         assert!(outages.went_through());
         let later = start + 3 * super::OUTAGE_SAID_EVERY;
-        assert_eq!(outages.failed(later), Some(0));
+        assert_eq!(outages.failed(later, false), Some(0));
+        assert!(outages.went_through());
+    }
+
+    #[test]
+    fn a_state_changes_failure_is_said_within_the_minute_and_so_is_its_end() {
+        let start = Instant::now();
+        let mut outages = super::Outages::default();
+        assert_eq!(outages.failed(start, false), Some(0));
+        assert!(outages.went_through());
+        // Within the minute: a READY's failure is said all the same.
+        assert_eq!(outages.failed(start, true), Some(0));
+        assert!(outages.went_through());
+        // One not said, then a state change failing in the same outage:
+        // said, and no longer counted among those not said.
+        assert_eq!(outages.failed(start, false), None);
+        assert_eq!(outages.failed(start, true), Some(0));
+        assert!(outages.went_through());
+        assert_eq!(
+            outages.failed(start + super::OUTAGE_SAID_EVERY, false),
+            Some(0)
+        );
     }
 
     #[test]
