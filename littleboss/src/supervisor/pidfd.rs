@@ -151,44 +151,38 @@ impl Process {
         }
     }
 
-    /// Sends SIGKILL, unless it has ended already.
-    pub fn kill(&self) -> io::Result<()> {
-        self.signal(nix::sys::signal::Signal::SIGKILL)
-    }
-
     /// Sends SIGKILL to it and its process group (forked workers holding
     /// the listeners, helpers, which would live on after it; not one that
     /// left the group with `setsid`), unless another wait has reaped it:
     /// by then its pid, and so its group's id, may be a stranger's. Through the pidfd that is the kill's own answer
     /// (ESRCH once reaped); by pid, asked first.
     pub fn kill_with_group(&self) {
-        let sent = match &self.watch {
-            Watch::Fd(_) => self.kill().is_ok(),
-            Watch::Pid => {
-                let pid = super::spawn::child_pid(self.pid);
-                still_ours(self.pid).unwrap_or(false)
-                    && pid.is_some_and(|pid| {
-                        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).is_ok()
-                    })
-            }
-        };
-        if let Some(group) = super::spawn::child_pid(self.pid).filter(|_| sent) {
+        let sent = self.send(nix::sys::signal::Signal::SIGKILL);
+        if let Some(group) = super::spawn::child_pid(self.pid).filter(|_| matches!(sent, Ok(true)))
+        {
             let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
         }
     }
 
     /// Sends `signal`, unless it has ended already.
     pub fn signal(&self, signal: nix::sys::signal::Signal) -> io::Result<()> {
+        self.send(signal).map(drop)
+    }
+
+    /// Sends `signal`; whether it went to this child, not passed over
+    /// because it had ended (reaped by another wait, by pid).
+    fn send(&self, signal: nix::sys::signal::Signal) -> io::Result<bool> {
         let Watch::Fd(fd) = &self.watch else {
             // By number, only while no other wait has reaped it (code of
             // the program's): until then the pid is still its own.
             let Some(pid) = super::spawn::child_pid(self.pid) else {
-                return Ok(());
+                return Ok(false);
             };
             if !still_ours(self.pid)? {
-                return Ok(());
+                return Ok(false);
             }
-            return Ok(nix::sys::signal::kill(pid, signal)?);
+            nix::sys::signal::kill(pid, signal)?;
+            return Ok(true);
         };
         let fd = fd.get_ref().as_raw_fd();
         // SAFETY: pidfd_send_signal takes our pidfd, a signal number and a
@@ -205,7 +199,7 @@ impl Process {
         if sent < 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -454,7 +448,7 @@ mod tests {
         let process = watch(spawn("sh", &["-c", "exit 3"])).unwrap();
         assert_eq!(process.wait().await.unwrap(), ChildExit::Code(3));
         let process = watch(spawn("sleep", &["60"])).unwrap();
-        process.kill().unwrap();
+        process.signal(nix::sys::signal::Signal::SIGKILL).unwrap();
         assert_eq!(process.wait().await.unwrap(), ChildExit::Signal(9));
         // A real-time signal, which nix has no name for: its number, not
         // a failed wait read as "exited with code 1".
