@@ -931,20 +931,20 @@ impl Machine {
                 // a wrong "same" would restart the failing one.
                 let new_binary = self.state.children[&starting.id].binary;
                 let same = |binary: &Option<FileId>| binary.is_some() && *binary == new_binary;
-                let revived = starting
-                    .replaced_died
-                    .filter(|(_, binary)| !same(binary))
-                    .map(|(launch, _)| launch);
+                let revived = starting.replaced_died.filter(|(_, binary)| !same(binary));
                 let (previous, revives) = match old_launch.or(put_off) {
-                    Some(previous) => (Some(previous), false),
+                    Some(previous) => (Some((previous, None)), false),
                     None => (revived, true),
                 };
-                if let (true, Some(previous), Some(up)) = (fallback, previous, self.up()) {
+                if let (true, Some((previous, previous_binary)), Some(up)) =
+                    (fallback, previous, self.up())
+                {
                     up.probation = Some(Probation {
                         id: starting.id,
                         until: now + PROBATION,
                         previous,
                         revives,
+                        previous_binary,
                     });
                 }
             }
@@ -1092,7 +1092,8 @@ impl Machine {
                     self.state.current = probation.previous.clone();
                     let under_way = self.up().and_then(|up| up.starting.as_mut());
                     if let Some(starting) = under_way {
-                        starting.replaced_died = Some((probation.previous, None));
+                        starting.replaced_died =
+                            Some((probation.previous, probation.previous_binary));
                         let message = format!(
                             "reload to {failed} failed: its child pid {pid} {exit} within its probation; the reload under way decides, and should it fail too, {previous} restarts"
                         );

@@ -415,6 +415,35 @@ fn a_revival_waits_for_a_reload_queued_behind_and_outlasts_it() {
 }
 
 #[test]
+fn a_revival_is_not_handed_to_a_queued_reload_of_that_very_binary() {
+    // v1 dies while the reload to v2 starts, a reload to v1 again queued
+    // behind; v2 dies in its probation as v1's starts. Coming back to v1
+    // should that one fail would run the very binary that failed.
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    sim.reload("/bin/v2");
+    sim.hello(2);
+    sim.reload("/bin/v1");
+    sim.exit(1, ChildExit::Code(1));
+    sim.ready(2);
+    sim.exit(2, ChildExit::Code(1));
+    sim.hello_and_ready(3);
+    let super::state::Phase::Up(up) = &sim.machine.state().phase else {
+        panic!("not up");
+    };
+    assert_eq!(up.probation, None, "nothing to come back to");
+    sim.advance(PROBATION - MS);
+    sim.exit(3, ChildExit::Code(1));
+    assert!(
+        !sim.logged("reload to /bin/v1 rolled back"),
+        "{:#?}",
+        sim.logs()
+    );
+}
+
+#[test]
 fn a_revival_outlasts_a_queued_reload_that_fails_to_start() {
     let mut sim = revival_behind_a_queued_reload();
     // v3 never becomes ready: the restart runs v1's file, not v2.

@@ -391,6 +391,12 @@ pub(crate) struct Probation {
     /// image's state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub revives: bool,
+    /// The binary `previous` ran, when it `revives`: a reload queued
+    /// behind that comes back to it (see `Starting::replaced_died`) does
+    /// not if it runs that very binary. Absent from an older image's
+    /// state (unknown: taken for another binary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_binary: Option<FileId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
