@@ -323,12 +323,22 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 // answered, by the exited machine, as `last_words` does.
                 let mut asked = Vec::new();
                 take_bound(&mut binds, &mut backlog);
+                while let Ok(done) = spawns.try_recv() {
+                    backlog.push_back(Pending::Spawned(done));
+                }
                 for pending in backlog.drain(..) {
                     match pending {
                         Pending::Bound(done) => _ = io.bound(done),
                         Pending::Event(Event::Control { client, request }) => {
                             asked.push((client, request));
                         }
+                        // A start given up on whose exec returned since:
+                        // its child, and any it started, go with us (its
+                        // channel's close alone would leave it to notice).
+                        Pending::Spawned(SpawnDone {
+                            result: Ok(identified),
+                            ..
+                        }) => super::spawn::kill_with_group(identified.started.pid),
                         Pending::Event(_) | Pending::Spawned(_) => {}
                     }
                 }
@@ -637,10 +647,12 @@ impl Io {
                     if let Some(ms) = test_hook::<u64>("LITTLEBOSS_TEST_BIND_PAUSE_MS") {
                         std::thread::sleep(Duration::from_millis(ms));
                     }
-                    let _ = binds.send(BindDone {
-                        id,
-                        result: bind_all_or_none(orders),
-                    });
+                    // Told whatever happens, a panic too: the machine
+                    // would otherwise wait out the bind's deadline, and
+                    // say only that.
+                    let result = std::panic::catch_unwind(|| bind_all_or_none(orders))
+                        .unwrap_or_else(|_| Err("binding the listeners panicked".to_owned()));
+                    let _ = binds.send(BindDone { id, result });
                 };
                 let started = match test_hook::<u8>("LITTLEBOSS_TEST_BIND_THREAD_FAILS") {
                     Some(_) => Err(std::io::Error::from(nix::errno::Errno::EAGAIN)),
@@ -869,6 +881,9 @@ impl Io {
                             key.network,
                             socket.address
                         );
+                        // Its file too, where it made one (the held
+                        // socket's was gone): no one would accept there.
+                        crate::listener::unbind(std::iter::once(socket));
                         continue;
                     }
                     bound.push((key.clone(), socket.address));

@@ -132,7 +132,10 @@ pub(crate) fn unblocked_for<T>(code: impl FnOnce() -> T) -> io::Result<T> {
     let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&handled()), None);
     let result = code();
     let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&handled()), None);
-    install_handler()?;
+    // What `code` let in is raised again even should the handler not go
+    // back (the error ends the supervisor, whose signalfd may read them
+    // meanwhile).
+    let installed = install_handler();
     DEFERRING.store(false, Ordering::SeqCst);
     let deferred = DEFERRED.swap(0, Ordering::SeqCst);
     for (number, _) in HANDLED {
@@ -141,7 +144,7 @@ pub(crate) fn unblocked_for<T>(code: impl FnOnce() -> T) -> io::Result<T> {
             let _ = nix::sys::signal::raise(number);
         }
     }
-    Ok(result)
+    installed.map(|()| result)
 }
 
 /// Installs [`send_on`] for the handled signals.

@@ -428,6 +428,7 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
     };
     // Encoded here, off the loop, once.
     let hello = encoded_hello(hello, listeners)?;
+    reserve_channel_fd();
     let (ours, theirs) = fdpass::socketpair()?;
     let theirs_raw = theirs.as_raw_fd();
     let mut command = Command::new(&launch.path);
@@ -515,6 +516,34 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
         hello,
         fds: launch.fds,
     })
+}
+
+/// Holds the descriptor number the child's channel takes
+/// ([`link::CHILD_FD`]) open in the supervisor for good, on `/dev/null`,
+/// once it is found free: std's `Command` opens a pipe to hear of a
+/// failed exec, and one at that number would be overwritten by the
+/// channel's `dup2` in the child (its spawn returning before the exec,
+/// an exec error read as a message of the child's). Held by something
+/// else, it is looked at again at the next spawn.
+fn reserve_channel_fd() {
+    static RESERVED: AtomicBool = AtomicBool::new(false);
+    if RESERVED.load(Ordering::Relaxed) {
+        return;
+    }
+    let Ok(null) = std::fs::File::open("/dev/null") else {
+        return;
+    };
+    let lowest = nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(link::CHILD_FD);
+    let Ok(copy) = nix::fcntl::fcntl(&null, lowest) else {
+        return;
+    };
+    // SAFETY: fcntl just returned this descriptor, owned by no one.
+    let copy = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(copy) };
+    if copy.as_raw_fd() == link::CHILD_FD {
+        // Kept open for the process's life.
+        std::mem::forget(copy);
+        RESERVED.store(true, Ordering::Relaxed);
+    }
 }
 
 /// Watches a child [`start`] started, on the loop (its pidfd and channel
