@@ -349,7 +349,10 @@ impl Context {
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context, connections: tokio::task::JoinSet<()>) {
     /// ctx.lameduck().await;
-    /// let _ = tokio::time::timeout(ctx.drain_budget(), connections.join_all()).await;
+    /// // (`join_next`, not `join_all`, which would panic `main` on one
+    /// // handler's panic, cutting the others short.)
+    /// let all_done = async { while connections.join_next().await.is_some() {} };
+    /// let _ = tokio::time::timeout(ctx.drain_budget(), all_done).await;
     /// # }
     /// ```
     pub fn drain_budget(&self) -> Duration {

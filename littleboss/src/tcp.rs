@@ -99,7 +99,10 @@ use crate::lameduck::Phase;
 /// }
 /// // Returning from `main` ends the process, and the connections' tasks
 /// // with it: wait for them, within what the lameduck timeout leaves.
-/// let _ = tokio::time::timeout(ctx.drain_budget(), connections.join_all()).await;
+/// // (`join_next`, not `join_all`, which would panic `main` on one
+/// // handler's panic, cutting the others short.)
+/// let all_done = async { while connections.join_next().await.is_some() {} };
+/// let _ = tokio::time::timeout(ctx.drain_budget(), all_done).await;
 /// # }
 /// ```
 #[derive(Debug)]

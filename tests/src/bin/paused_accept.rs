@@ -38,5 +38,6 @@ async fn main(ctx: littleboss::Context) {
         }
     }
     println!("entering lameduck mode");
-    let _ = tokio::time::timeout(ctx.drain_budget(), connections.join_all()).await;
+    let all_done = async { while connections.join_next().await.is_some() {} };
+    let _ = tokio::time::timeout(ctx.drain_budget(), all_done).await;
 }
