@@ -32,10 +32,14 @@
 //!   client's next request).
 //!   With a zero grace every connection closes on its first response once
 //!   draining, as [`CloseWhenDrainingLayer`] always does (a layer sees
-//!   requests, not connections);
+//!   requests, not connections). [`serve_service`] sends an HTTP/2
+//!   connection its graceful GOAWAY at its close time too, so that HTTP/2
+//!   clients also move a few at a time (under [`serve`], axum sends it to
+//!   all at lameduck);
 //! - at lameduck, close idle HTTP/1 connections, let each request in
 //!   flight finish (its connection closes after the response) and send
-//!   HTTP/2 connections a graceful GOAWAY (hyper's graceful shutdown);
+//!   HTTP/2 connections a graceful GOAWAY (hyper's graceful shutdown), if
+//!   not sent already;
 //!   [`serve_service`] first reads a request that has just arrived on an
 //!   idle connection (10 to 20 ms of looking at most), and answers it,
 //!   which narrows that race (`serve`, whose connections axum shuts
@@ -71,6 +75,7 @@
 mod close;
 mod deferral;
 mod drain;
+mod goaway;
 mod graceful;
 mod open;
 mod per_connection;

@@ -2,6 +2,8 @@
 //! with the drain done right.
 
 use std::io;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use axum::Extension;
 use axum::extract::ConnectInfo;
@@ -16,6 +18,7 @@ use tower_service::Service;
 use super::close::CloseWhenDraining;
 use super::deferral::defer_silent_connections;
 use super::drain::bounded;
+use super::goaway::{NotesHttp2, http2_due};
 use super::graceful::serve_until_shut;
 use super::open::{CountingListener, OpenConnections};
 use super::per_connection::PerConnection;
@@ -81,7 +84,11 @@ async fn upgraded_ones_closed(open: &OpenConnections) {
 /// Serves a tower `service` (a tonic router, a tower-http stack, an axum
 /// `Router` too) on `listener` with hyper-util's auto builder (HTTP/1 and
 /// HTTP/2, with upgrades) and hyper's graceful shutdown of each
-/// connection, draining as [`serve`] does, `TCP_DEFER_ACCEPT` included. At
+/// connection, draining as [`serve`] does, `TCP_DEFER_ACCEPT` included.
+/// An HTTP/2 connection is told to go away (a graceful GOAWAY) at its
+/// close time while draining, as an HTTP/1 one is told `Connection:
+/// close`, not at lameduck: its client reconnects to the new child then,
+/// a few at a time, and the grace ends early once all have gone. At
 /// lameduck a connection is shut down once what its client has sent is
 /// read (10 to 20 ms of looking at most), so a request arriving on an
 /// idle connection just then is answered rather than closed on: the race
@@ -164,16 +171,21 @@ where
         // The connection's own close time, kept by hyper's clone of the
         // service for each request; the peer's address as axum's
         // `ConnectInfo`, for an axum `Router` served so.
+        let close_time = close_times.draw();
         let service = Extension(ConnectInfo(peer)).layer(service.clone());
-        let service = CloseWhenDraining::at(service, ctx, close_times.draw());
+        let service = CloseWhenDraining::at(service, ctx, close_time);
+        let spoke_http2 = Arc::new(AtomicBool::new(false));
+        let service = NotesHttp2::new(service, spoke_http2.clone());
         let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         let conn = builder.serve_connection_with_upgrades(
             TokioIo::new(open.track(stream)),
             TowerToHyperService::new(service),
         );
+        // An HTTP/2 one goes away at its close time (see `goaway`).
+        let sooner = http2_due(ctx.clone(), close_time, spoke_http2);
         // A connection's error (a client gone mid-request) ends that
         // connection only.
-        let conn = serve_until_shut(conn.into_owned(), fd, shut_told.clone(), |conn| {
+        let conn = serve_until_shut(conn.into_owned(), fd, shut_told.clone(), sooner, |conn| {
             conn.graceful_shutdown();
         });
         connections.spawn(conn);
@@ -533,6 +545,59 @@ pub(super) mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn serve_service_spreads_the_closes_of_keep_alive_connections() {
         spreads_the_closes(serve_service_hi).await;
+    }
+
+    /// HTTP/2 connections are told to go away at close times of their own
+    /// while draining, not all at lameduck: their clients reconnect (to
+    /// the new child) a few at a time, and with every one gone the helper
+    /// returns well before the grace.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn serve_service_sends_http2_connections_away_spread_over_draining() {
+        const CONNECTIONS: usize = 10;
+        let grace = Duration::from_secs(4);
+        let spread = grace / 2;
+        let (lameduck, ctx, listener, addr) = with_lameduck(grace);
+        let server = serve_service_hi(ctx, listener);
+        let mut conns = Vec::new();
+        for _ in 0..CONNECTIONS {
+            let conn = TcpStream::connect(addr).await.unwrap();
+            let (client, connection) = h2::client::handshake(conn).await.unwrap();
+            let ended = tokio::spawn(async move {
+                let _ = connection.await;
+                Instant::now()
+            });
+            let mut client = client.ready().await.unwrap();
+            let request = Request::get("http://test/").body(()).unwrap();
+            let (response, _) = client.send_request(request, true).unwrap();
+            response.await.unwrap();
+            // Held: a client with no handle left ends its connection.
+            conns.push((client, ended));
+        }
+        let since = Instant::now();
+        lameduck.begin();
+        let mut gone = Vec::new();
+        for (client, ended) in conns {
+            let at = tokio::time::timeout(Duration::from_secs(20), ended)
+                .await
+                .expect("every connection goes away")
+                .unwrap();
+            gone.push(at - since);
+            drop(client);
+        }
+        gone.sort();
+        let (first, last) = (gone[0], gone[CONNECTIONS - 1]);
+        assert!(
+            last < spread + Duration::from_secs(1),
+            "the last went {last:?} into draining"
+        );
+        // Uniform close times: all ten within an eighth of the spread has
+        // a chance below 1e-7.
+        assert!(last - first >= spread / 8, "bunched: {gone:?}");
+        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
+            .await
+            .expect("returns once every connection has gone")
+            .unwrap()
+            .unwrap();
     }
 
     /// Whether an HTTP/2 client of `serve` is told it may open WebSockets
