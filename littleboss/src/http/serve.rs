@@ -42,7 +42,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// `main` returns (`serve_service` closes its own connections at its
 /// return; with either, a handler still running for an HTTP/2 stream
 /// runs on in its own task until it finishes, its answer going nowhere,
-/// and an upgraded connection lives in its handler's task).
+/// and an upgraded connection lives in its handler's task). An upgraded
+/// connection is littleboss's own wrapper of its `TcpStream`, as under
+/// [`serve_service`], which says more.
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};
@@ -98,7 +100,11 @@ async fn upgraded_ones_closed(open: &OpenConnections) {
 /// extract it. Nagle's algorithm stays on, as axum's `serve` leaves it:
 /// measured under reloads, `TCP_NODELAY` had HTTP/2 clients lose more
 /// requests to the race with GOAWAY (a server streaming small frames that
-/// needs it off serves its own connections).
+/// needs it off serves its own connections). A connection handed to an
+/// upgrade (a WebSocket, a CONNECT tunnel) is read and written through
+/// littleboss's own wrapper of its `TcpStream` (it counts the connections
+/// still open), so `hyper::upgrade::Upgraded::downcast` to the stream's
+/// type finds none: use it as the `AsyncRead + AsyncWrite` it is.
 ///
 /// ```no_run
 /// use std::convert::Infallible;
