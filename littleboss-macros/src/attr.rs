@@ -626,15 +626,23 @@ fn has_dashed_name(tokens: &TokenStream) -> bool {
 /// one that starts with a dash (`-admin`).
 fn has_unpathlike_name(tokens: &TokenStream) -> bool {
     use proc_macro2::TokenTree;
+    let tokens: Vec<TokenTree> = tokens.clone().into_iter().collect();
     let mut at_name = true;
-    for token in tokens.clone() {
-        let unpathlike = match &token {
+    for (at, token) in tokens.iter().enumerate() {
+        let unpathlike = match token {
             TokenTree::Ident(ident) => {
                 syn::parse2::<syn::Ident>(TokenTree::Ident(ident.clone()).into()).is_err()
             }
             TokenTree::Literal(_) => true,
-            TokenTree::Punct(p) => p.as_char() == '-',
-            TokenTree::Group(_) => false,
+            // Dashes, then a word or a number: a name; a `-` alone is
+            // syn's to point at.
+            TokenTree::Punct(p) if p.as_char() == '-' => {
+                let after = tokens[at..]
+                    .iter()
+                    .find(|t| !matches!(t, TokenTree::Punct(p) if p.as_char() == '-'));
+                matches!(after, Some(TokenTree::Ident(_) | TokenTree::Literal(_)))
+            }
+            TokenTree::Punct(_) | TokenTree::Group(_) => false,
         };
         if at_name && unpathlike {
             return true;
@@ -706,10 +714,14 @@ fn dashed_listeners(input: ParseStream) -> syn::Result<Vec<(String, WordSpans, E
             }
         }
         if !input.peek(Token![=]) {
-            return Err(spanning(
-                (start, end),
-                format!("listener `{name}` takes a string \"NET:ADDR\": `{name} = \"tcp::8080\"`"),
-            ));
+            // A name the rules refuse (`-admin`) is not one to suggest.
+            let message = match rules::listener_name(&name, std::iter::empty()) {
+                Err(e) => e.to_string(),
+                Ok(()) => format!(
+                    "listener `{name}` takes a string \"NET:ADDR\": `{name} = \"tcp::8080\"`"
+                ),
+            };
+            return Err(spanning((start, end), message));
         }
         input.parse::<Token![=]>()?;
         let value: Expr = input.parse()?;

@@ -33,11 +33,17 @@ pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
         let attr = f.attrs.remove(at);
         let ours = path == "littleboss::main"
             || path.ends_with("::littleboss::main")
-            || crate_path(&attr).is_some_and(|krate| path == format!("{krate}::main"))
-            || (path != "main" && has_our_keys(&attr));
+            || crate_path(&attr).is_some_and(|krate| path == format!("{krate}::main"));
         let message = if ours {
             "`#[littleboss::main]` is given twice: keep one (one service, one supervisor)"
                 .to_owned()
+        } else if path != "main" && has_our_keys(&attr) {
+            // Most likely ours through a renamed import; told so, but not
+            // as sure as by its path.
+            format!(
+                "remove this `#[{path}]`: it takes `#[littleboss::main]`'s arguments, so it is most \
+                 likely `#[littleboss::main]` renamed, given twice (one service, one supervisor)"
+            )
         } else if path == "main" {
             // Imported: ours again (`use littleboss::main`), or another
             // crate's under that name; neither belongs here.
@@ -211,8 +217,13 @@ mod tests {
         let imported = error(quote::quote! {
             #[lb::main(name = "b", listener(http = "tcp::80"))]
             fn main() {}
-        });
-        assert_eq!(imported.as_deref(), Some(twice));
+        })
+        .unwrap();
+        assert!(
+            imported.starts_with("remove this `#[lb::main]`"),
+            "{imported}"
+        );
+        assert!(imported.contains("renamed, given twice"), "{imported}");
         // Another entry point that names some other crate stays another,
         // with keys of its own too.
         for item in [
