@@ -347,7 +347,7 @@ impl Context {
     /// and the process to exit before the supervisor's kill.
     ///
     /// ```no_run
-    /// # async fn f(ctx: littleboss::Context, connections: tokio::task::JoinSet<()>) {
+    /// # async fn f(ctx: littleboss::Context, mut connections: tokio::task::JoinSet<()>) {
     /// ctx.lameduck().await;
     /// // (`join_next`, not `join_all`, which would panic `main` on one
     /// // handler's panic, cutting the others short.)

@@ -533,15 +533,22 @@ fn reserve_channel_fd() {
     let Ok(null) = std::fs::File::open("/dev/null") else {
         return;
     };
-    let lowest = nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(link::CHILD_FD);
-    let Ok(copy) = nix::fcntl::fcntl(&null, lowest) else {
-        return;
+    // Opened (close-on-exec) at the lowest number free: there, if it is
+    // free; below it, should one of stdio be closed, then copied to the
+    // lowest from it up.
+    let held = if null.as_raw_fd() == link::CHILD_FD {
+        OwnedFd::from(null)
+    } else {
+        let lowest = nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(link::CHILD_FD);
+        let Ok(copy) = nix::fcntl::fcntl(&null, lowest) else {
+            return;
+        };
+        // SAFETY: fcntl just returned this descriptor, owned by no one.
+        unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(copy) }
     };
-    // SAFETY: fcntl just returned this descriptor, owned by no one.
-    let copy = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(copy) };
-    if copy.as_raw_fd() == link::CHILD_FD {
+    if held.as_raw_fd() == link::CHILD_FD {
         // Kept open for the process's life.
-        std::mem::forget(copy);
+        std::mem::forget(held);
         RESERVED.store(true, Ordering::Relaxed);
     }
 }
