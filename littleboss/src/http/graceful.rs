@@ -32,17 +32,16 @@ const LOOK_AGAIN: Duration = Duration::from_millis(1);
 /// tokio's reactor sees new bytes within a tick, so a few suffice.
 const MOST_LOOKS: u32 = 10;
 
-/// Serves `conn` until `shut` turns true (or its sender is gone), or
-/// `sooner` completes, then has `shut_down` tell it to shut down
-/// gracefully, once `fd` (its socket, open while `conn` is) has nothing
-/// waiting unread; then serves it to its end. An error that ends it (a
+/// Serves `conn` until `shut` turns true (or its sender is gone), then
+/// has `shut_down` tell it to shut down gracefully, once `fd` (its
+/// socket, open while `conn` is) has nothing waiting unread; then serves
+/// it to its end. An error that ends it (a
 /// client gone mid-request, a service's error) is logged at debug level,
 /// as axum's `serve` traces its own.
 pub(super) async fn serve_until_shut<C, E>(
     conn: C,
     fd: RawFd,
     mut shut: watch::Receiver<bool>,
-    sooner: impl Future<Output = ()>,
     shut_down: impl FnOnce(Pin<&mut C>),
 ) where
     C: Future<Output = Result<(), E>>,
@@ -53,7 +52,6 @@ pub(super) async fn serve_until_shut<C, E>(
         biased;
         ended = conn.as_mut() => return say_if_failed(ended),
         _ = shut.wait_for(|shut| *shut) => {}
-        () = sooner => {}
     }
     for _ in 0..MOST_LOOKS {
         if !unread_waiting(fd) {

@@ -32,18 +32,13 @@
 //!   client's next request).
 //!   With a zero grace every connection closes on its first response once
 //!   draining, as [`CloseWhenDrainingLayer`] always does (a layer sees
-//!   requests, not connections). [`serve_service`] sends an HTTP/2
-//!   connection its graceful GOAWAY at its close time too, so that HTTP/2
-//!   clients also move a few at a time (under [`serve`], axum sends it to
-//!   all at lameduck);
+//!   requests, not connections);
 //! - at lameduck, close idle HTTP/1 connections, let each request in
 //!   flight finish (its connection closes after the response) and send
-//!   HTTP/2 connections a graceful GOAWAY (hyper's graceful shutdown), if
-//!   not sent already;
-//!   [`serve_service`] first reads a request that has just arrived on an
-//!   idle connection (10 to 20 ms of looking at most), and answers it,
-//!   which narrows that race (`serve`, whose connections axum shuts
-//!   down, leaves it);
+//!   HTTP/2 connections a graceful GOAWAY (hyper's graceful shutdown);
+//!   but first read a request that has just arrived on an idle
+//!   connection (10 to 20 ms of looking at most), and answer it, which
+//!   narrows that race;
 //! - wait, within the same bound, for connections handed to an upgrade
 //!   handler (WebSocket): hyper is done with them at the upgrade, so their
 //!   handlers close them, on `ctx.draining()` or `ctx.lameduck()`;
@@ -75,10 +70,8 @@
 mod close;
 mod deferral;
 mod drain;
-mod goaway;
 mod graceful;
 mod open;
-mod per_connection;
 mod serve;
 mod spread;
 

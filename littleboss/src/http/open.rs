@@ -8,7 +8,6 @@
 //! no longer come): not by a count here, which knows nothing of that.
 
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -128,47 +127,12 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
     }
 }
 
-/// The program's listener, for axum, with every connection counted (for
-/// the upgraded ones, which outlive axum's graceful shutdown).
-#[derive(Debug)]
-pub(crate) struct CountingListener {
-    inner: TcpListener,
-    open: Arc<OpenConnections>,
-}
-
-impl CountingListener {
-    /// `inner`, its connections counted in `open`.
-    pub fn new(inner: TcpListener, open: &Arc<OpenConnections>) -> Self {
-        CountingListener {
-            inner,
-            open: open.clone(),
-        }
-    }
-}
-
-impl axum::serve::Listener for CountingListener {
-    type Io = Counted<tokio::net::TcpStream>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        // Nagle left on, as axum leaves it: with it off, HTTP/2 clients
-        // lost many more requests to the graceful GOAWAY (commit 684447e,
-        // measured with drain_bench).
-        let (stream, peer) = axum::serve::Listener::accept(&mut self.inner).await;
-        (self.open.track(stream), peer)
-    }
-
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use super::{CountingListener, OpenConnections};
+    use super::OpenConnections;
 
     /// The last close of the connections counted tells the lameduck's
     /// grace to look at once. (That the descriptor is closed by then,
@@ -179,9 +143,9 @@ mod tests {
         let (_phase, _ctx, inner, addr) = crate::http::serve::tests::setup(Duration::ZERO).await;
         let accepted = inner.accepted();
         let open = OpenConnections::of(&inner);
-        let mut listener = CountingListener::new(inner, &open);
         let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (served, _) = axum::serve::Listener::accept(&mut listener).await;
+        let (stream, _) = inner.accept().await.unwrap();
+        let served = open.track(stream);
         assert!(!accepted.all_closed());
         // Whatever an earlier close told is taken.
         accepted.wait_for_a_close(Duration::ZERO);

@@ -1,9 +1,7 @@
-//! The serve helpers: axum's own `serve`, and hyper-util's auto builder,
-//! with the drain done right.
+//! The serve helpers, both on hyper-util's auto builder, with the drain
+//! done right.
 
 use std::io;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use axum::Extension;
 use axum::extract::ConnectInfo;
@@ -18,33 +16,29 @@ use tower_service::Service;
 use super::close::CloseWhenDraining;
 use super::deferral::defer_silent_connections;
 use super::drain::bounded;
-use super::goaway::{NotesHttp2, http2_due};
 use super::graceful::serve_until_shut;
-use super::open::{CountingListener, OpenConnections};
-use super::per_connection::PerConnection;
+use super::open::OpenConnections;
 use super::spread::CloseTimes;
 use crate::{Context, TcpListener};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Serves `router` on `listener` with axum (HTTP/1 and HTTP/2) until
-/// lameduck (which comes early once draining has left no connection
-/// open), then drains and returns: `Connection: close` on HTTP/1 responses once
+/// Serves `router` on `listener` (HTTP/1 and HTTP/2) until lameduck
+/// (which comes early once draining has left no connection open), then
+/// drains and returns: `Connection: close` on HTTP/1 responses once
 /// draining has begun, each connection at a time of its own within the
-/// first half of the grace, idle connections closed and requests in
-/// flight finished at lameduck, HTTP/2 GOAWAY, all within the lameduck
-/// timeout. See [the module](crate::http). It turns on
-/// `TCP_DEFER_ACCEPT` on the listening socket, which is shared and keeps
-/// it (see [`TcpListener::defer_accept`]). Handlers can extract the
-/// peer's address as `ConnectInfo<SocketAddr>`. Connections still open
-/// when it gives up at the bound
-/// run on in axum's tasks until the process exits, as it does once
-/// `main` returns (`serve_service` closes its own connections at its
-/// return; with either, a handler still running for an HTTP/2 stream
-/// runs on in its own task until it finishes, its answer going nowhere,
-/// and an upgraded connection lives in its handler's task). An upgraded
-/// connection is littleboss's own wrapper of its `TcpStream`, as under
-/// [`serve_service`], which says more.
+/// first half of the grace, and so HTTP/2's GOAWAY; idle connections
+/// closed and requests in flight finished at lameduck; all within the
+/// lameduck timeout. See [the module](crate::http). It is
+/// [`serve_service`] with the router as the service, which says the
+/// rest: hyper-util's auto builder serves each connection as
+/// `axum::serve` does (upgrades and WebSockets over HTTP/2 included), but
+/// it shuts each down at its time, reads a request that has just come
+/// before it closes an idle one, and closes those still open when it
+/// gives up at the bound (as `serve_service` says, but for handlers
+/// running on in tasks of their own), where `axum::serve` would leave
+/// them to run on in its tasks. Handlers can extract the peer's address as
+/// `ConnectInfo<SocketAddr>`.
 ///
 /// ```no_run
 /// use axum::{Router, routing::get};
@@ -61,17 +55,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// None today (a failed accept is logged and retried a moment later);
 /// the `Result` leaves room.
 pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -> io::Result<()> {
-    defer_silent_connections(&listener);
-    let app = PerConnection::new(ctx, router);
-    let open = OpenConnections::of(&listener);
-    let listener = CountingListener::new(listener, &open);
-    let serve = axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck());
-    let served = async {
-        let served = std::future::IntoFuture::into_future(serve).await;
-        upgraded_ones_closed(&open).await;
-        served
-    };
-    bounded(ctx, served).await.unwrap_or(Ok(()))
+    serve_service(ctx, listener, router).await
 }
 
 /// Waits for the connections hyper handed over to their upgrade handlers
@@ -85,16 +69,13 @@ async fn upgraded_ones_closed(open: &OpenConnections) {
 
 /// Serves a tower `service` (a tonic router, a tower-http stack, an axum
 /// `Router` too) on `listener` with hyper-util's auto builder (HTTP/1 and
-/// HTTP/2, with upgrades) and hyper's graceful shutdown of each
-/// connection, draining as [`serve`] does, `TCP_DEFER_ACCEPT` included.
-/// An HTTP/2 connection is told to go away (a graceful GOAWAY) at its
-/// close time while draining, as an HTTP/1 one is told `Connection:
-/// close`, not at lameduck: its client reconnects to the new child then,
-/// a few at a time, and the grace ends early once all have gone. At
-/// lameduck a connection is shut down once what its client has sent is
+/// HTTP/2, with upgrades, as `axum::serve` sets it up) and hyper's
+/// graceful shutdown of each connection, `TCP_DEFER_ACCEPT` included
+/// (see [the module](crate::http)); [`serve`] is this, for a `Router`.
+/// At lameduck a connection is shut down once what its client has sent is
 /// read (10 to 20 ms of looking at most), so a request arriving on an
 /// idle connection just then is answered rather than closed on: the race
-/// narrowed, not closed (axum's `serve`, under [`serve`], leaves it). Each connection gets a
+/// narrowed, not closed (`axum::serve` leaves it). Each connection gets a
 /// clone of the service (and its own close time); each request carries
 /// the peer's address as axum's `ConnectInfo<SocketAddr>` extension, so an axum `Router` served so can
 /// extract it. Nagle's algorithm stays on, as axum's `serve` leaves it:
@@ -105,6 +86,10 @@ async fn upgraded_ones_closed(open: &OpenConnections) {
 /// littleboss's own wrapper of its `TcpStream` (it counts the connections
 /// still open), so `hyper::upgrade::Upgraded::downcast` to the stream's
 /// type finds none: use it as the `AsyncRead + AsyncWrite` it is.
+/// Connections still open when it gives up at the bound are closed as it
+/// returns; a handler still running for an HTTP/2 stream runs on in its
+/// own task until it finishes, its answer going nowhere, and an upgraded
+/// connection lives in its handler's task.
 ///
 /// ```no_run
 /// use std::convert::Infallible;
@@ -180,18 +165,12 @@ where
         let close_time = close_times.draw();
         let service = Extension(ConnectInfo(peer)).layer(service.clone());
         let service = CloseWhenDraining::at(service, ctx, close_time);
-        let spoke_http2 = Arc::new(AtomicBool::new(false));
-        let service = NotesHttp2::new(service, spoke_http2.clone());
         let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         let conn = builder.serve_connection_with_upgrades(
             TokioIo::new(open.track(stream)),
             TowerToHyperService::new(service),
         );
-        // An HTTP/2 one goes away at its close time (see `goaway`).
-        let sooner = http2_due(ctx.clone(), close_time, spoke_http2);
-        // A connection's error (a client gone mid-request) ends that
-        // connection only.
-        let conn = serve_until_shut(conn.into_owned(), fd, shut_told.clone(), sooner, |conn| {
+        let conn = serve_until_shut(conn.into_owned(), fd, shut_told.clone(), |conn| {
             conn.graceful_shutdown();
         });
         connections.spawn(conn);
@@ -551,59 +530,6 @@ pub(super) mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn serve_service_spreads_the_closes_of_keep_alive_connections() {
         spreads_the_closes(serve_service_hi).await;
-    }
-
-    /// HTTP/2 connections are told to go away at close times of their own
-    /// while draining, not all at lameduck: their clients reconnect (to
-    /// the new child) a few at a time, and with every one gone the helper
-    /// returns well before the grace.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn serve_service_sends_http2_connections_away_spread_over_draining() {
-        const CONNECTIONS: usize = 10;
-        let grace = Duration::from_secs(4);
-        let spread = grace / 2;
-        let (lameduck, ctx, listener, addr) = with_lameduck(grace);
-        let server = serve_service_hi(ctx, listener);
-        let mut conns = Vec::new();
-        for _ in 0..CONNECTIONS {
-            let conn = TcpStream::connect(addr).await.unwrap();
-            let (client, connection) = h2::client::handshake(conn).await.unwrap();
-            let ended = tokio::spawn(async move {
-                let _ = connection.await;
-                Instant::now()
-            });
-            let mut client = client.ready().await.unwrap();
-            let request = Request::get("http://test/").body(()).unwrap();
-            let (response, _) = client.send_request(request, true).unwrap();
-            response.await.unwrap();
-            // Held: a client with no handle left ends its connection.
-            conns.push((client, ended));
-        }
-        let since = Instant::now();
-        lameduck.begin();
-        let mut gone = Vec::new();
-        for (client, ended) in conns {
-            let at = tokio::time::timeout(Duration::from_secs(20), ended)
-                .await
-                .expect("every connection goes away")
-                .unwrap();
-            gone.push(at - since);
-            drop(client);
-        }
-        gone.sort();
-        let (first, last) = (gone[0], gone[CONNECTIONS - 1]);
-        assert!(
-            last < spread + Duration::from_secs(1),
-            "the last went {last:?} into draining"
-        );
-        // Uniform close times: all ten within an eighth of the spread has
-        // a chance below 1e-7.
-        assert!(last - first >= spread / 8, "bunched: {gone:?}");
-        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
-            .await
-            .expect("returns once every connection has gone")
-            .unwrap()
-            .unwrap();
     }
 
     /// Whether an HTTP/2 client of `serve` is told it may open WebSockets
