@@ -793,6 +793,14 @@ fn listener_hint(tokens: &TokenStream) -> Option<Error> {
             continue;
         }
         let name = parts.concat();
+        // A name the rules refuse (`-admin`) is the mistake to name, not
+        // one to suggest again. (Dashes alone are no name: syn's.)
+        if parts.iter().any(|part| part != "-")
+            && let Err(e) = rules::listener_name(&name, std::iter::empty())
+        {
+            let last = &item[parts.len() - 1];
+            return Some(spanning((item[0].span(), last.span()), e));
+        }
         let [TokenTree::Punct(p), rest @ ..] = &item[parts.len()..] else {
             // `https "tcp::443"`: the `=` left out.
             if let Some(string) = item.get(parts.len()).filter(|t| is_string(t)) {
