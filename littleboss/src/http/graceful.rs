@@ -35,9 +35,9 @@ const MOST_LOOKS: u32 = 10;
 /// Serves `conn` until `shut` turns true (or its sender is gone), then
 /// has `shut_down` tell it to shut down gracefully, once `fd` (its
 /// socket, open while `conn` is) has nothing waiting unread; then serves
-/// it to its end. An error that ends it (a
-/// client gone mid-request, a service's error) is logged at debug level,
-/// as axum's `serve` traces its own.
+/// it to its end. An error that ends it (a client gone mid-request, a
+/// service's error) is logged at debug level, as `axum::serve` traces
+/// its own.
 pub(super) async fn serve_until_shut<C, E>(
     conn: C,
     fd: RawFd,

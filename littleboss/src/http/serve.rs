@@ -27,14 +27,14 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// (which comes early once draining has left no connection open), then
 /// drains and returns: `Connection: close` on HTTP/1 responses once
 /// draining has begun, each connection at a time of its own within the
-/// first half of the grace, and so HTTP/2's GOAWAY; idle connections
-/// closed and requests in flight finished at lameduck; all within the
-/// lameduck timeout. See [the module](crate::http). It is
+/// first half of the grace; idle connections closed, requests in flight
+/// finished and HTTP/2 connections sent a graceful GOAWAY at lameduck;
+/// all within the lameduck timeout. See [the module](crate::http). It is
 /// [`serve_service`] with the router as the service, which says the
 /// rest: hyper-util's auto builder serves each connection as
 /// `axum::serve` does (upgrades and WebSockets over HTTP/2 included), but
-/// it shuts each down at its time, reads a request that has just come
-/// before it closes an idle one, and closes those still open when it
+/// littleboss shuts each down at lameduck itself, reading a request that
+/// has just come before it closes an idle one, and closes those still open when it
 /// gives up at the bound (as `serve_service` says, but for handlers
 /// running on in tasks of their own), where `axum::serve` would leave
 /// them to run on in its tasks. Handlers can extract the peer's address as
@@ -52,8 +52,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// ```
 ///
 /// # Errors
-/// None today (a failed accept is logged and retried a moment later);
-/// the `Result` leaves room.
+/// As [`serve_service`]'s: an accept error other than one about the
+/// connection itself is logged and retried after a second, never
+/// returned; the `Result` leaves room.
 pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -> io::Result<()> {
     serve_service(ctx, listener, router).await
 }
