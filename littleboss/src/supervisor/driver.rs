@@ -1269,7 +1269,7 @@ struct BindDone {
 /// Binds every listener of `orders`, or none: at the first failure, those
 /// bound before it are closed (and their unix socket files removed).
 fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>, String> {
-    let mut bound = Vec::new();
+    let mut bound = AllOrNone(Vec::new());
     for order in orders {
         let BindOrder {
             key,
@@ -1282,10 +1282,10 @@ fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>,
             address: Some(key.bind_address().to_owned()),
         };
         match crate::listener::bind(&spec) {
-            Ok(Some(socket)) => bound.push((key, socket)),
+            Ok(Some(socket)) => bound.0.push((key, socket)),
             Ok(None) => {}
+            // Those bound so far are let go of as `bound` drops.
             Err(error) => {
-                crate::listener::unbind(bound.into_iter().map(|(_, socket)| socket));
                 let in_use = error.io_kind() == Some(std::io::ErrorKind::AddrInUse);
                 return Err(match if_in_use {
                     Some(advice) if in_use => format!("{error}; {advice}"),
@@ -1294,12 +1294,53 @@ fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>,
             }
         }
     }
-    Ok(bound)
+    Ok(std::mem::take(&mut bound.0))
+}
+
+/// The sockets a bind of all or none has bound so far: let go of (their
+/// unix files removed) as it drops, unless taken out once all are bound;
+/// so on a failure, and on a panic too.
+struct AllOrNone(Vec<(ListenerKey, Bound)>);
+
+impl Drop for AllOrNone {
+    fn drop(&mut self) {
+        crate::listener::unbind(self.0.drain(..).map(|(_, socket)| socket));
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AllOrNone;
+    use crate::spec::{ListenerSpec, Network};
+    use crate::supervisor::machine::ListenerKey;
+
+    #[test]
+    fn sockets_bound_before_a_panic_have_their_files_removed() {
+        let dir = std::env::temp_dir().join(format!("lb-all-or-none-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("api.sock");
+        let address = path.to_str().unwrap().to_owned();
+        let spec = ListenerSpec {
+            name: "api".into(),
+            network: Network::Unix,
+            address: Some(address.clone()),
+        };
+        let socket = crate::listener::bind(&spec).unwrap().unwrap();
+        assert!(path.exists());
+        let key = ListenerKey::of("api", Network::Unix, &address);
+        let panicked = std::panic::catch_unwind(move || {
+            let _bound = AllOrNone(vec![(key, socket)]);
+            panic!("a bind's lookup panicked");
+        });
+        assert!(panicked.is_err());
+        assert!(!path.exists(), "the socket file outlived the panic");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
