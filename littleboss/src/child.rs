@@ -153,8 +153,7 @@ pub(crate) fn run(
     let argv = crate::flags::without_listener_flags(&argv, &gone);
     // The arguments the supervisor stored (checked as a command line when
     // they were one), given back.
-    let repeats = crate::flags::Repeats::LastWins;
-    let inv = crate::flags::parse(config, argv, repeats).unwrap_or_else(|e| give_up(e.to_string()));
+    let inv = crate::flags::parse_child(config, argv).unwrap_or_else(|e| give_up(e.to_string()));
     let listeners = adopt(config, &entries, fds, &inv.listeners).unwrap_or_else(|e| {
         let sign = e
             .shut_for_a_stop()

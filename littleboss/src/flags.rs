@@ -205,6 +205,18 @@ pub(crate) fn parse(
     split(&config.listeners, Some(config), program, args, repeats)
 }
 
+/// A child's command line: the arguments the supervisor stored, with the
+/// program's name first. They hold no mode flag (the supervisor took it
+/// out), so none is looked for: an option of the program's own that a
+/// newer binary's mode flag is named like (`--mode=fast` kept from
+/// before a reload, the new flag `mode`) goes to the program, as the
+/// supervisor read it.
+pub(crate) fn parse_child(config: &Config, argv: Vec<OsString>) -> Result<Invocation, FlagError> {
+    let mut args = argv.into_iter();
+    let program = args.next().unwrap_or_else(|| OsString::from(&config.name));
+    split(&config.listeners, None, program, args, Repeats::LastWins)
+}
+
 /// The listeners `declared` with the listener flags in `args` applied (a
 /// child's arguments: no program name, no mode flag): what a reload with
 /// these arguments asks the supervisor to hold; and the names of those
@@ -668,6 +680,23 @@ mod tests {
         // Three passes (a look for the mode flag, its clone, the walk);
         // one per argument before it would be n * n / 2.
         assert!(made.get() <= 4 * n, "{} arguments made", made.get());
+    }
+
+    #[test]
+    fn a_childs_arguments_are_read_without_the_mode_flag() {
+        // Kept from before a reload to a binary whose mode flag is `mode`:
+        // the program's own option, as the supervisor read it.
+        let config = Littleboss::new("svc")
+            .flag("mode")
+            .listener("https", "tcp::443")
+            .config;
+        let argv = ["svc", "--mode=fast", "-https=:8443"]
+            .map(OsString::from)
+            .to_vec();
+        let inv = parse_child(&config, argv).unwrap();
+        assert_eq!(inv.program_args, ["svc", "--mode=fast"].map(OsString::from));
+        assert_eq!(inv.listeners[0].address.as_deref(), Some(":8443"));
+        assert_eq!(inv.mode, Mode::Bypass);
     }
 
     #[test]
