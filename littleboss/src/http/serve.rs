@@ -71,8 +71,10 @@ async fn upgraded_ones_closed(open: &OpenConnections) {
 /// Serves a tower `service` (a tonic router, a tower-http stack, an axum
 /// `Router` too) on `listener` with hyper-util's auto builder (HTTP/1 and
 /// HTTP/2, with upgrades, as `axum::serve` sets it up) and hyper's
-/// graceful shutdown of each connection, `TCP_DEFER_ACCEPT` included
-/// (see [the module](crate::http)); [`serve`] is this, for a `Router`.
+/// graceful shutdown of each connection, draining as
+/// [the module](crate::http) says; [`serve`] is this, for a `Router`. It
+/// turns on `TCP_DEFER_ACCEPT` on the listening socket, which is shared
+/// and keeps it (see [`TcpListener::defer_accept`]).
 /// At lameduck a connection is shut down once what its client has sent is
 /// read (10 to 20 ms of looking at most), so a request arriving on an
 /// idle connection just then is answered rather than closed on: the race
@@ -163,9 +165,8 @@ where
         // The connection's own close time, kept by hyper's clone of the
         // service for each request; the peer's address as axum's
         // `ConnectInfo`, for an axum `Router` served so.
-        let close_time = close_times.draw();
         let service = Extension(ConnectInfo(peer)).layer(service.clone());
-        let service = CloseWhenDraining::at(service, ctx, close_time);
+        let service = CloseWhenDraining::at(service, ctx, close_times.draw());
         let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         let conn = builder.serve_connection_with_upgrades(
             TokioIo::new(open.track(stream)),
@@ -346,10 +347,9 @@ pub(super) mod tests {
     /// A request whose bytes reached an idle keep-alive connection just
     /// before lameduck, not yet read, is answered (`Connection: close`),
     /// not reset with the connection's close.
-    #[tokio::test]
-    async fn serve_service_answers_a_request_arriving_at_lameduck() {
+    async fn answers_a_request_arriving_at_lameduck(serve: Serve) {
         let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
-        let server = serve_service_hi(ctx, listener);
+        let server = serve(ctx, listener);
         let mut conn = TcpStream::connect(addr).await.unwrap();
         assert!(!exchange(&mut conn).await.contains("connection: close"));
         // The request, then lameduck, with no await in between: the
@@ -370,6 +370,16 @@ pub(super) mod tests {
             .expect("the helper returns")
             .unwrap()
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn serve_answers_a_request_arriving_at_lameduck() {
+        answers_a_request_arriving_at_lameduck(serve_hi).await;
+    }
+
+    #[tokio::test]
+    async fn serve_service_answers_a_request_arriving_at_lameduck() {
+        answers_a_request_arriving_at_lameduck(serve_service_hi).await;
     }
 
     /// The helper turns `TCP_DEFER_ACCEPT` on for the socket it serves
