@@ -147,10 +147,12 @@ pub(crate) fn above_child_fds(fd: OwnedFd) -> std::io::Result<OwnedFd> {
     if fd.as_raw_fd() > link::CHILD_FD {
         return Ok(fd);
     }
-    let raw = nix::fcntl::fcntl(
-        &fd,
-        nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(link::CHILD_FD + 1),
-    )?;
+    copy_at_least(&fd, link::CHILD_FD + 1)
+}
+
+/// A close-on-exec copy of `fd` at the lowest number free from `lowest`.
+fn copy_at_least(fd: &impl AsFd, lowest: RawFd) -> std::io::Result<OwnedFd> {
+    let raw = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(lowest))?;
     // SAFETY: fcntl just made `raw`, a new descriptor nothing else owns.
     Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(raw) })
 }
@@ -539,12 +541,10 @@ fn reserve_channel_fd() {
     let held = if null.as_raw_fd() == link::CHILD_FD {
         OwnedFd::from(null)
     } else {
-        let lowest = nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(link::CHILD_FD);
-        let Ok(copy) = nix::fcntl::fcntl(&null, lowest) else {
+        let Ok(copy) = copy_at_least(&null, link::CHILD_FD) else {
             return;
         };
-        // SAFETY: fcntl just returned this descriptor, owned by no one.
-        unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(copy) }
+        copy
     };
     if held.as_raw_fd() == link::CHILD_FD {
         // Kept open for the process's life.
