@@ -53,7 +53,7 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
         crate::control::client::print_out(&flags::usage(&config, &program));
         std::process::exit(0);
     }
-    let inv = flags::parse(&config, argv.clone(), flags::Repeats::Refused)
+    let inv = flags::parse(&config, argv.clone())
         .unwrap_or_else(|e| usage(format!("{e}\n{}", help_hint(&config, &program))));
     // The modes that take no program arguments answer `-h` themselves,
     // whatever `help` says: `-littleboss=stop --help` must not stop the

@@ -194,15 +194,17 @@ pub(crate) enum Repeats {
     LastWins,
 }
 
-/// Splits `argv` (program name first).
-pub(crate) fn parse(
-    config: &Config,
-    argv: Vec<OsString>,
-    repeats: Repeats,
-) -> Result<Invocation, FlagError> {
+/// Splits `argv`, a person's command line (program name first).
+pub(crate) fn parse(config: &Config, argv: Vec<OsString>) -> Result<Invocation, FlagError> {
     let mut args = argv.into_iter();
     let program = args.next().unwrap_or_else(|| OsString::from(&config.name));
-    split(&config.listeners, Some(config), program, args, repeats)
+    split(
+        &config.listeners,
+        Some(config),
+        program,
+        args,
+        Repeats::Refused,
+    )
 }
 
 /// A child's command line: the arguments the supervisor stored, with the
@@ -620,7 +622,7 @@ mod tests {
 
     /// A person's command line.
     fn parse_cmd(config: &Config, argv: Vec<OsString>) -> Result<Invocation, FlagError> {
-        parse(config, argv, Repeats::Refused)
+        parse(config, argv)
     }
 
     fn argv(args: &[&str]) -> Vec<OsString> {
@@ -823,7 +825,7 @@ mod tests {
         // Arguments stored and given back (a child's, which an older
         // version stored with the last one winning): the last one wins.
         let stored = argv(&["p", "-https=:8443", "-https=:9443"]);
-        let inv = parse(&config(), stored, Repeats::LastWins).unwrap();
+        let inv = parse_child(&config(), stored).unwrap();
         assert_eq!(inv.listeners[0].address.as_deref(), Some(":9443"));
         let declared = config().listeners;
         let (resolved, _) =
@@ -891,7 +893,7 @@ mod tests {
         assert_eq!(inv.listeners[0].address, None);
         // Stored arguments were checked when they were a command line.
         let args = argv(&["p", "-https=", ":8443"]);
-        assert!(parse(&config(), args, Repeats::LastWins).is_ok());
+        assert!(parse_child(&config(), args).is_ok());
     }
 
     #[test]
@@ -990,11 +992,7 @@ mod tests {
             assert_eq!(strs(&inv.child_args), ["--littlebos", "stop"]);
         }
         // As the child gets them, stored without the mode flag.
-        let stored = parse(
-            &config(),
-            argv(&["p", "--littlebos", "stop"]),
-            Repeats::LastWins,
-        );
+        let stored = parse_child(&config(), argv(&["p", "--littlebos", "stop"]));
         assert_eq!(strs(&stored.unwrap().child_args), ["--littlebos", "stop"]);
         let inv = parse_cmd(
             &config(),
