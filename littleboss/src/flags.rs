@@ -411,9 +411,14 @@ fn split(
                 let first = slot.address.clone().unwrap_or_default();
                 return Err(error(FlagProblem::TwoAddresses(first, value)));
             }
+            // The same flag again, the same address: once is enough (the
+            // child's arguments show in `status`).
+            let again = inv.given.contains(name) && given == *slot;
             *slot = given;
             inv.given.insert(name.to_owned());
-            inv.child_args.push(format!("-{name}={value}").into());
+            if !again {
+                inv.child_args.push(format!("-{name}={value}").into());
+            }
         }
     }
     Ok(inv)
@@ -822,6 +827,9 @@ mod tests {
         // A declared address and a flag are not two flags.
         let inv = parse_cmd(&config(), argv(&["p", "-https=:1"])).unwrap();
         assert_eq!(inv.listeners[0].address.as_deref(), Some(":1"));
+        // The same flag twice, the same address: kept once for the child.
+        let inv = parse_cmd(&config(), argv(&["p", "-https=:1", "--https", ":1"])).unwrap();
+        assert_eq!(strs(&inv.child_args), ["-https=:1"]);
         // Arguments stored and given back (a child's, which an older
         // version stored with the last one winning): the last one wins.
         let stored = argv(&["p", "-https=:8443", "-https=:9443"]);
