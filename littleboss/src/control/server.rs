@@ -603,6 +603,7 @@ pub(crate) async fn serve(
     // EMFILE and friends last.
     let mut accept_failed = Repeated::default();
     let mut too_many = Repeated::default();
+    let mut unidentified = Repeated::default();
     // Said once in a while per user, not per connection: another user
     // cannot fill the log by connecting (a careless admin opened the
     // folder), nor hide a third one's tries behind its own.
@@ -663,9 +664,11 @@ pub(crate) async fn serve(
                 tokio::spawn(connections.accept(stream, requests.clone()).1);
                 continue;
             }
+            // Refused as a stranger is, but saying why: the client would
+            // otherwise see only its connection closed.
             Err(e) => {
-                log!("cannot identify a control peer: {e}");
-                continue;
+                unidentified.say(|since| log!("cannot identify a control peer: {e}{since}"));
+                format!("refused: the supervisor cannot tell which user you are ({e})")
             }
         };
         // Each refusal holds its descriptor a moment (up to a second):
