@@ -534,16 +534,15 @@ fn spawn_lifecycle(
             // as the supervisor would have killed it: a child draining
             // already (a reload's old one) does not start its time again.
             let since = (lameduck.draining_since()).unwrap_or_else(std::time::Instant::now);
-            let left = timeout.saturating_sub(since.elapsed());
-            let last_words = format!("still running {timeout:?} after draining began; exiting");
+            let at = since + timeout;
+            let left = at.saturating_duration_since(std::time::Instant::now());
             // The deadline runs before anything else is done or said: the
             // program's logger may block, and nothing may put the exit off.
-            let deadline = {
-                let last_words = last_words.clone();
-                move || {
-                    std::thread::sleep(left);
-                    crate::report::exit_by_deadline(1, last_words);
-                }
+            // (`Copy`: kept for this thread, should none be had for it.)
+            let deadline = move || {
+                std::thread::sleep(at.saturating_duration_since(std::time::Instant::now()));
+                let last_words = format!("still running {timeout:?} after draining began; exiting");
+                crate::report::exit_by_deadline(1, last_words);
             };
             let timer = std::thread::Builder::new()
                 .name("littleboss-deadline".into())
@@ -555,8 +554,7 @@ fn spawn_lifecycle(
             }
             if timer.is_err() {
                 // Out of threads: this one keeps the time.
-                std::thread::sleep(timeout.saturating_sub(since.elapsed()));
-                crate::report::exit_by_deadline(1, last_words);
+                deadline();
             }
             let within = format!("{} ms", left.as_millis());
             if gone {

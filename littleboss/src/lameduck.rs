@@ -1541,11 +1541,11 @@ mod tests {
         let mut got = [0; 1];
         let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut got)).await;
         assert!(matches!(read, Ok(Err(_)) | Ok(Ok(0))), "{read:?}");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !lameduck.phase.borrow().is_lameduck() {
-            assert!(Instant::now() < deadline, "the grace runs on");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        let mut phase = lameduck.phase.subscribe();
+        tokio::time::timeout(Duration::from_secs(10), phase.wait_for(|p| p.is_lameduck()))
+            .await
+            .expect("the grace runs on")
+            .unwrap();
     }
 
     #[tokio::test]

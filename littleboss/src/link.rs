@@ -229,16 +229,23 @@ impl ChildEnd {
         }
     }
 
+    /// Sends `msg`; a send cut short by a signal (nothing sent) is tried
+    /// again.
     pub fn send(&self, msg: FromChild) -> io::Result<()> {
-        fdpass::send(self.fd.as_fd(), &encode(msg), &[])
+        let encoded = encode(msg);
+        loop {
+            match fdpass::send(self.fd.as_fd(), &encoded, &[]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                sent => return sent,
+            }
+        }
     }
 
     /// Says the child is ready, the first time only: a program calling
     /// `ctx.ready()` per request must not fill the channel (a blocking
     /// send) while the supervisor is not reading it. Once `main` has
     /// returned ([`no_more_ready`](ChildEnd::no_more_ready)), says nothing.
-    /// A send cut short by a signal is tried again; one that fails for
-    /// want of buffers is tried by the next call.
+    /// A send that fails for want of buffers is tried by the next call.
     pub fn send_ready(&self) -> io::Result<()> {
         // Being said by another call (which may block, the channel full):
         // that one is enough, and this task must not block on it.
@@ -250,12 +257,7 @@ impl ChildEnd {
         if *ready != Readiness::NotSaid {
             return Ok(());
         }
-        let sent = loop {
-            match self.send(FromChild::Ready) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                sent => break sent,
-            }
-        };
+        let sent = self.send(FromChild::Ready);
         // A supervisor gone is not worth trying again.
         if sent.is_ok() || sent.as_ref().is_err_and(supervisor_gone) {
             *ready = Readiness::Said;

@@ -586,10 +586,7 @@ mod tests {
 
     /// A stand-in for the manager's socket, and a notifier pointed at it.
     fn manager(addr: &SocketAddr) -> (UnixDatagram, Notifier) {
-        let socket = UnixDatagram::bind_addr(addr).unwrap();
-        socket
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        let socket = read_within_5s(UnixDatagram::bind_addr(addr).unwrap());
         let notifier =
             Notifier::to_socket_addr(parse_socket(OsStr::new(&show(addr))).unwrap().unwrap());
         (socket, notifier)
@@ -597,7 +594,11 @@ mod tests {
 
     /// A stand-in for the manager's socket bound at `path`.
     fn manager_at(path: &std::path::Path) -> UnixDatagram {
-        let socket = UnixDatagram::bind(path).unwrap();
+        read_within_5s(UnixDatagram::bind(path).unwrap())
+    }
+
+    /// `socket`, its reads bounded: a test waits on them.
+    fn read_within_5s(socket: UnixDatagram) -> UnixDatagram {
         socket
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
@@ -685,7 +686,7 @@ mod tests {
     }
 
     #[test]
-    fn an_outage_after_a_recovery_is_said_again() {
+    fn a_recovery_ends_the_outage_and_a_later_failure_begins_another() {
         let dir = std::env::temp_dir().join(format!("lb-notify-outage-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("notify");

@@ -116,8 +116,15 @@ pub(crate) fn exit_by_deadline(code: i32, last_words: String) -> ! {
         });
     // Without a thread for the watch, the exit as it is.
     drop(forced);
-    say_patiently(log::Level::Warn, last_words);
-    flush_logger();
+    // Said and flushed on one thread, waited for within the patience.
+    let line = last_words.clone();
+    let said = patiently("littleboss-say", move || {
+        say(log::Level::Warn, format_args!("{last_words}"));
+        log::logger().flush();
+    });
+    if !said {
+        crate::log::write_line(format_args!("littleboss: {line}"));
+    }
     std::process::exit(code)
 }
 
