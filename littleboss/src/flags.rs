@@ -184,27 +184,10 @@ impl std::fmt::Display for FlagError {
 
 impl std::error::Error for FlagError {}
 
-/// Whether a listener flag given twice with different addresses is a
-/// mistake (a person's command line) or the last one wins (arguments
-/// stored and given back: a child's, which an older version stored with
-/// the last one winning).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Repeats {
-    Refused,
-    LastWins,
-}
-
 /// Splits `argv`, a person's command line (program name first).
 pub(crate) fn parse(config: &Config, argv: Vec<OsString>) -> Result<Invocation, FlagError> {
-    let mut args = argv.into_iter();
-    let program = args.next().unwrap_or_else(|| OsString::from(&config.name));
-    split(
-        &config.listeners,
-        Some(config),
-        program,
-        args,
-        Repeats::Refused,
-    )
+    let (program, args) = program_and_args(config, argv);
+    split(&config.listeners, Some(config), program, args)
 }
 
 /// A child's command line: the arguments the supervisor stored, with the
@@ -214,9 +197,18 @@ pub(crate) fn parse(config: &Config, argv: Vec<OsString>) -> Result<Invocation, 
 /// before a reload, the new flag `mode`) goes to the program, as the
 /// supervisor read it.
 pub(crate) fn parse_child(config: &Config, argv: Vec<OsString>) -> Result<Invocation, FlagError> {
+    let (program, args) = program_and_args(config, argv);
+    split(&config.listeners, None, program, args)
+}
+
+/// `argv`'s program name (the service's name if none) and the rest.
+fn program_and_args(
+    config: &Config,
+    argv: Vec<OsString>,
+) -> (OsString, std::vec::IntoIter<OsString>) {
     let mut args = argv.into_iter();
     let program = args.next().unwrap_or_else(|| OsString::from(&config.name));
-    split(&config.listeners, None, program, args, Repeats::LastWins)
+    (program, args)
 }
 
 /// The listeners `declared` with the listener flags in `args` applied (a
@@ -228,13 +220,7 @@ pub(crate) fn resolve_listeners(
     args: &[OsString],
 ) -> Result<(Vec<ListenerSpec>, std::collections::BTreeSet<String>), FlagError> {
     let program = OsString::new();
-    let inv = split(
-        declared,
-        None,
-        program,
-        args.iter().cloned(),
-        Repeats::LastWins,
-    )?;
+    let inv = split(declared, None, program, args.iter().cloned())?;
     Ok((inv.listeners, inv.given))
 }
 
@@ -260,15 +246,18 @@ pub(crate) fn without_listener_flags(
     kept
 }
 
-/// [`parse`] for `declared` listeners; without a `config`, there is no
-/// mode flag (a child's arguments). `-h` is [`asks_help`]'s, before.
+/// [`parse`] for `declared` listeners; without a `config`, the arguments
+/// are stored ones, a child's: no mode flag, and a listener flag given
+/// twice is no mistake, the last one winning (an older version stored
+/// them so), as they were checked when they were a command line. `-h` is
+/// [`asks_help`]'s, before.
 fn split(
     declared: &[ListenerSpec],
     config: Option<&Config>,
     program: OsString,
     args: impl Iterator<Item = OsString> + Clone,
-    repeats: Repeats,
 ) -> Result<Invocation, FlagError> {
+    let command_line = config.is_some();
     // Peeked, not cloned, for each argument's next one: a clone of a
     // `Vec`'s iterator copies what is left (quadratic in a long argument
     // list, `prog -littleboss=start /srv/files/*`).
@@ -293,7 +282,7 @@ fn split(
     });
     // Stored arguments (a child's) were checked as a command line, with
     // the mode flag that is left out of them now.
-    let look_alike_of = mode_flag.filter(|_| !mode_flag_given && repeats == Repeats::Refused);
+    let look_alike_of = mode_flag.filter(|_| !mode_flag_given && command_line);
     while let Some(arg) = args.next() {
         if arg == "--" {
             inv.child_args.push(arg.clone());
@@ -387,7 +376,7 @@ fn split(
             // A port alone (`-https= 8443`) is meant as `:8443`.
             let ip = slot.network.kind() != crate::spec::Kind::Unix;
             if inline == Some("")
-                && repeats == Repeats::Refused
+                && command_line
                 && ip
                 && let Some(next) = args.peek().and_then(|n| n.to_str())
                 && !next.is_empty()
@@ -407,7 +396,7 @@ fn split(
                 .map_err(|e| error(FlagProblem::Address(e)))?;
             // As with the mode: a flag appended to a command line that had
             // one must not silently win.
-            if repeats == Repeats::Refused && inv.given.contains(name) && given != *slot {
+            if command_line && inv.given.contains(name) && given != *slot {
                 let first = slot.address.clone().unwrap_or_default();
                 return Err(error(FlagProblem::TwoAddresses(first, value)));
             }
@@ -675,14 +664,7 @@ mod tests {
             made: std::rc::Rc::clone(&made),
         };
         let config = config();
-        let inv = split(
-            &config.listeners,
-            Some(&config),
-            "p".into(),
-            args,
-            Repeats::Refused,
-        )
-        .unwrap();
+        let inv = split(&config.listeners, Some(&config), "p".into(), args).unwrap();
         assert_eq!(inv.program_args.len(), n + 1);
         // Three passes (a look for the mode flag, its clone, the walk);
         // one per argument before it would be n * n / 2.

@@ -323,9 +323,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 // answered, by the exited machine, as `last_words` does.
                 let mut asked = Vec::new();
                 take_bound(&mut binds, &mut backlog);
-                while let Ok(done) = spawns.try_recv() {
-                    backlog.push_back(Pending::Spawned(done));
-                }
+                take_spawned(&mut spawns, &mut backlog);
                 for pending in backlog.drain(..) {
                     match pending {
                         Pending::Bound(done) => _ = io.bound(done),
@@ -425,9 +423,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                         backlog.push_back(Pending::Event(event));
                     }
                     take_bound(&mut binds, &mut backlog);
-                    while let Ok(done) = spawns.try_recv() {
-                        backlog.push_back(Pending::Spawned(done));
-                    }
+                    take_spawned(&mut spawns, &mut backlog);
                     backlog.push_back(Pending::Event(Event::Tick));
                     let first = backlog.pop_front().expect("the tick was just queued");
                     first.into_event(&mut io, &machine)
@@ -1246,6 +1242,14 @@ enum Pending {
 fn take_bound(binds: &mut mpsc::UnboundedReceiver<BindDone>, backlog: &mut VecDeque<Pending>) {
     while let Ok(done) = binds.try_recv() {
         backlog.push_back(Pending::Bound(done));
+    }
+}
+
+/// Queues on `backlog` the spawns done and waiting in `spawns`, without
+/// waiting for more.
+fn take_spawned(spawns: &mut mpsc::UnboundedReceiver<SpawnDone>, backlog: &mut VecDeque<Pending>) {
+    while let Ok(done) = spawns.try_recv() {
+        backlog.push_back(Pending::Spawned(done));
     }
 }
 

@@ -536,15 +536,16 @@ fn reserve_channel_fd() {
         return;
     };
     // Opened (close-on-exec) at the lowest number free: there, if it is
-    // free; below it, should one of stdio be closed, then copied to the
-    // lowest from it up.
-    let held = if null.as_raw_fd() == link::CHILD_FD {
-        OwnedFd::from(null)
-    } else {
-        let Ok(copy) = copy_at_least(&null, link::CHILD_FD) else {
-            return;
-        };
-        copy
+    // free; above it, it is taken (a socket-activated listener, the lock
+    // file), and nothing more is done; below it (one of stdio closed),
+    // copied to the lowest from it up.
+    let held = match null.as_raw_fd().cmp(&link::CHILD_FD) {
+        std::cmp::Ordering::Equal => OwnedFd::from(null),
+        std::cmp::Ordering::Greater => return,
+        std::cmp::Ordering::Less => match copy_at_least(&null, link::CHILD_FD) {
+            Ok(copy) => copy,
+            Err(_) => return,
+        },
     };
     if held.as_raw_fd() == link::CHILD_FD {
         // Kept open for the process's life.
