@@ -25,7 +25,7 @@ pub(crate) struct OpenConnections {
     count: AtomicUsize,
     closed: Notify,
     /// Told when the last one closes, so that the grace looks at once.
-    accepted: Option<Arc<Accepted>>,
+    accepted: Arc<Accepted>,
 }
 
 impl OpenConnections {
@@ -33,7 +33,7 @@ impl OpenConnections {
     /// when none is left open.
     pub fn of(listener: &TcpListener) -> Arc<Self> {
         Arc::new(OpenConnections {
-            accepted: Some(listener.accepted()),
+            accepted: listener.accepted(),
             ..OpenConnections::default()
         })
     }
@@ -80,9 +80,7 @@ impl Drop for OpenToken {
         let open = &self.0;
         if open.count.fetch_sub(1, Ordering::SeqCst) == 1 {
             open.closed.notify_waiters();
-            if let Some(accepted) = &open.accepted {
-                accepted.closed();
-            }
+            open.accepted.closed();
         }
     }
 }

@@ -59,15 +59,6 @@ pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -
     serve_service(ctx, listener, router).await
 }
 
-/// Waits for the connections hyper handed over to their upgrade handlers
-/// (WebSocket, say): hyper's graceful shutdown is done with them at the
-/// upgrade, but a handler that closes its own on `ctx.draining()` or
-/// `ctx.lameduck()` still gets until the bound, as a request in flight
-/// does. Without one open, at once.
-async fn upgraded_ones_closed(open: &OpenConnections) {
-    open.none().await;
-}
-
 /// Serves a tower `service` (a tonic router, a tower-http stack, an axum
 /// `Router` too) on `listener` with hyper-util's auto builder (HTTP/1 and
 /// HTTP/2, with upgrades, as `axum::serve` sets it up) and hyper's
@@ -121,7 +112,7 @@ where
     B::Error: Into<BoxError>,
 {
     defer_silent_connections(&listener);
-    let close_times = CloseTimes::new(ctx.grace());
+    let mut close_times = CloseTimes::new(ctx.grace());
     let mut builder = Builder::new(TokioExecutor::new());
     // As axum's `serve` does: WebSockets over HTTP/2 (RFC 8441).
     builder.http2().enable_connect_protocol();
@@ -181,7 +172,12 @@ where
     shut.send_replace(true);
     let drained = async {
         while connections.join_next().await.is_some() {}
-        upgraded_ones_closed(&open).await;
+        // Those hyper handed to their upgrade handlers (WebSocket, say):
+        // hyper's graceful shutdown is done with them at the upgrade, but
+        // a handler that closes its own on `ctx.draining()` or
+        // `ctx.lameduck()` still gets until the bound, as a request in
+        // flight does. Without one open, at once.
+        open.none().await;
     };
     let _ = bounded(ctx, drained).await;
     Ok(())

@@ -24,7 +24,6 @@
 //! [`CloseTimes`] holds state, the random keys and a counter.
 
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The window over which closes are spread for a grace: half of it.
@@ -98,7 +97,7 @@ pub(crate) struct CloseTimes {
     /// counter with them gives each connection its own random number
     /// without a dependency on a random number crate.
     keys: RandomState,
-    drawn: AtomicU64,
+    drawn: u64,
 }
 
 impl CloseTimes {
@@ -107,14 +106,14 @@ impl CloseTimes {
         CloseTimes {
             spread: spread(grace),
             keys: RandomState::new(),
-            drawn: AtomicU64::new(0),
+            drawn: 0,
         }
     }
 
     /// The next connection's close time.
-    pub fn draw(&self) -> Duration {
-        let n = self.drawn.fetch_add(1, Ordering::Relaxed);
-        close_time(self.spread, self.keys.hash_one(n))
+    pub fn draw(&mut self) -> Duration {
+        self.drawn += 1;
+        close_time(self.spread, self.keys.hash_one(self.drawn))
     }
 }
 
@@ -156,7 +155,7 @@ mod tests {
             assert_eq!(close_time(Duration::ZERO, random), Duration::ZERO);
         }
         // A zero grace: the first response once draining closes.
-        let times = CloseTimes::new(Duration::ZERO);
+        let mut times = CloseTimes::new(Duration::ZERO);
         let at = times.draw();
         assert_eq!(at, Duration::ZERO);
         assert!(should_close(
@@ -243,7 +242,7 @@ mod tests {
     /// ten standard deviations wide).
     #[test]
     fn drawn_close_times_are_uniform_in_the_window() {
-        let times = CloseTimes::new(2000 * MS);
+        let mut times = CloseTimes::new(2000 * MS);
         let mut tenths = [0; 10];
         for _ in 0..10_000 {
             let at = times.draw();
