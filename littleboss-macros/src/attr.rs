@@ -212,11 +212,7 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
         // meant as, at once, rather than `lame_duck` and then its typo.
         let written = words.join("-");
         let joined = words.concat();
-        let near = synonym(&key).or_else(|| {
-            (KEYS.into_iter())
-                .filter(|k| *k == joined || rules::is_typo(&key, k))
-                .min_by_key(|k| (*k != joined, rules::edits(&key, k)))
-        });
+        let near = nearest_key(&key, Some(&joined));
         let message = match near {
             Some(k) => format!("unknown key `{written}`; did you mean `{k}`?"),
             None => format!(
@@ -452,10 +448,7 @@ impl State {
             ..
         })) = value
         else {
-            return Err(Error::new_spanned(
-                wrong,
-                format!("listener `{name}` takes a string \"NET:ADDR\": `{name} = \"tcp::8080\"`"),
-            ));
+            return Err(Error::new_spanned(wrong, takes_a_string(&name)));
         };
         rules::listener_spec(&name, &spec.value()).map_err(|e| Error::new(spec.span(), e))?;
         Ok(Listener {
@@ -566,6 +559,20 @@ fn synonym(word: &str) -> Option<&'static str> {
     (SYNONYMS.into_iter()).find_map(|(other, key)| (other == word).then_some(key))
 }
 
+/// The key `key` (not one of [`KEYS`]) is most likely meant as: the one
+/// it is another word for (`service`: the docs call the name the service
+/// name), else `joined` (a dashed key's words run together) if that is a
+/// key, else the nearest of those it may be a misspelling of (`krate` is
+/// one edit from `crate`, two from `grace`): the first of equals.
+fn nearest_key(key: &str, joined: Option<&str>) -> Option<&'static str> {
+    synonym(key).or_else(|| {
+        let joined = |k: &str| Some(k) == joined;
+        (KEYS.into_iter())
+            .filter(|k| joined(k) || rules::is_typo(key, k))
+            .min_by_key(|k| (!joined(k), rules::edits(key, k)))
+    })
+}
+
 /// The error for a key that is not one of [`KEYS`], and the key it looks
 /// like a misspelling of, if any.
 fn unknown_key(path: &Path) -> (Error, Option<&'static str>) {
@@ -575,21 +582,18 @@ fn unknown_key(path: &Path) -> (Error, Option<&'static str>) {
         .map(|s| s.ident.unraw().to_string())
         .collect::<Vec<_>>()
         .join("::");
-    // The key meant by another word for it (`service`: the docs call the
-    // name the service name), else the nearest of those it may be a
-    // misspelling of (`krate` is one edit from `crate`, two from
-    // `grace`): the first of equals.
-    let suggestion = synonym(&key).or_else(|| {
-        (KEYS.into_iter())
-            .filter(|k| rules::is_typo(&key, k))
-            .min_by_key(|k| rules::edits(&key, k))
-    });
+    let suggestion = nearest_key(&key, None);
     let hint = suggestion.map_or_else(String::new, |k| format!("did you mean `{k}`? "));
     let message = format!(
         "unknown key `{key}`; {hint}expected one of: {}",
         KEYS.join(", ")
     );
     (Error::new_spanned(path, message), suggestion)
+}
+
+/// What a listener `name` without a string value is told.
+fn takes_a_string(name: &str) -> String {
+    format!("listener `{name}` takes a string \"NET:ADDR\": `{name} = \"tcp::8080\"`")
 }
 
 /// Where a word that may be dashed (several tokens) begins and ends.
@@ -717,9 +721,7 @@ fn dashed_listeners(input: ParseStream) -> syn::Result<Vec<(String, WordSpans, E
             // A name the rules refuse (`-admin`) is not one to suggest.
             let message = match rules::listener_name(&name, std::iter::empty()) {
                 Err(e) => e.to_string(),
-                Ok(()) => format!(
-                    "listener `{name}` takes a string \"NET:ADDR\": `{name} = \"tcp::8080\"`"
-                ),
+                Ok(()) => takes_a_string(&name),
             };
             return Err(spanning((start, end), message));
         }
@@ -826,12 +828,7 @@ fn listener_hint(tokens: &TokenStream) -> Option<Error> {
             '=' if has_string => {}
             // `https =`, the value left out.
             '=' if rest.is_empty() => {
-                return Some(Error::new(
-                    p.span(),
-                    format!(
-                        "listener `{name}` takes a string \"NET:ADDR\": `{name} = \"tcp::8080\"`"
-                    ),
-                ));
+                return Some(Error::new(p.span(), takes_a_string(&name)));
             }
             '=' => {
                 let span = rest
