@@ -105,7 +105,12 @@ fn write_now(bytes: &[u8]) -> bool {
     use std::os::fd::AsFd;
     let stderr = std::io::stderr();
     let _locked = stderr.lock();
-    write_after_cut(stderr.as_fd(), bytes, ROOM_PATIENCE, &STDERR_CUT)
+    write_after_cut(
+        stderr.as_fd(),
+        bytes,
+        Wait::EachStall(ROOM_PATIENCE),
+        &STDERR_CUT,
+    )
 }
 
 /// Whether the last line on stderr was given up on part-way.
@@ -136,10 +141,9 @@ fn write_until(
         if !room_by(fd, deadline).unwrap_or(false) {
             break;
         }
-        // What is left of the deadline after the wait for room, for a
-        // line that goes in pieces to a non-blocking stderr.
-        let left = deadline.saturating_duration_since(Instant::now());
-        if !write_after_cut(fd, line.as_bytes(), left, cut) {
+        // A line that goes in pieces to a non-blocking stderr keeps to
+        // the same deadline, however many times it waits for room.
+        if !write_after_cut(fd, line.as_bytes(), Wait::Until(deadline), cut) {
             break;
         }
         written += 1;
@@ -147,14 +151,14 @@ fn write_until(
     written
 }
 
-/// Whether all of `bytes` were written to `fd`, waiting up to `patience`
-/// at a time for room. A line given up on part-way leaves `cut` set, and
+/// Whether all of `bytes` were written to `fd`, waiting for room as
+/// `wait` says. A line given up on part-way leaves `cut` set, and
 /// the next line then starts on a line of its own rather than finishing
 /// the cut one's.
 fn write_after_cut(
     fd: std::os::fd::BorrowedFd<'_>,
     bytes: &[u8],
-    patience: Duration,
+    wait: Wait,
     cut: &AtomicBool,
 ) -> bool {
     let was_cut = cut.load(Ordering::Relaxed);
@@ -166,7 +170,7 @@ fn write_after_cut(
         bytes
     };
     let mut rest = whole;
-    let written = write_all_waiting(fd, &mut rest, patience).is_ok();
+    let written = write_all_waiting(fd, &mut rest, wait).is_ok();
     // Cut while the last byte written ends no line (nothing written: as
     // before).
     let last = whole.len() - rest.len();
@@ -179,8 +183,29 @@ fn write_after_cut(
 /// How long a line waits for room in a non-blocking stderr, at a time.
 const ROOM_PATIENCE: Duration = Duration::from_secs(5);
 
+/// How long a write waits for room in a non-blocking `fd`.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// So long each time it finds none: a reader that keeps reading,
+    /// however slowly, keeps the line going (the writer thread's way).
+    EachStall(Duration),
+    /// Until then, all stalls together: an exit's flush, which must not
+    /// be held past its patience by a reader that reads a page at a time.
+    Until(Instant),
+}
+
+impl Wait {
+    /// Until when a stall that begins now waits.
+    fn deadline(self) -> Instant {
+        match self {
+            Wait::EachStall(patience) => Instant::now() + patience,
+            Wait::Until(deadline) => deadline,
+        }
+    }
+}
+
 /// Writes all of `bytes` to `fd`, waiting for room where it is
-/// non-blocking, `patience` at most each time: stderr's open file is
+/// non-blocking, as `wait` says: stderr's open file is
 /// shared with the children, and one that makes it non-blocking (an async
 /// stdio wrapper) would otherwise have a full pipe drop lines, or cut one
 /// in two, unsaid; a reader stalled for good still ends the wait.
@@ -188,7 +213,7 @@ const ROOM_PATIENCE: Duration = Duration::from_secs(5);
 fn write_all_waiting(
     fd: std::os::fd::BorrowedFd<'_>,
     bytes: &mut &[u8],
-    patience: Duration,
+    wait: Wait,
 ) -> std::io::Result<()> {
     use nix::errno::Errno;
     while !bytes.is_empty() {
@@ -197,8 +222,7 @@ fn write_all_waiting(
             Ok(n) => *bytes = &bytes[n..],
             Err(Errno::EINTR) => {}
             Err(Errno::EAGAIN) => {
-                let deadline = Instant::now() + patience;
-                if !room_by(fd, deadline)? {
+                if !room_by(fd, wait.deadline())? {
                     return Err(std::io::ErrorKind::TimedOut.into());
                 }
             }
@@ -580,7 +604,7 @@ mod tests {
                 write_all_waiting(
                     write_end.as_fd(),
                     &mut line.as_bytes(),
-                    Duration::from_secs(60),
+                    Wait::EachStall(Duration::from_secs(60)),
                 )
             })
         };
@@ -600,7 +624,7 @@ mod tests {
         let gave_up = write_all_waiting(
             write_end.as_fd(),
             &mut &b"x\n"[..],
-            Duration::from_millis(10),
+            Wait::EachStall(Duration::from_millis(10)),
         );
         assert_eq!(gave_up.unwrap_err().kind(), std::io::ErrorKind::TimedOut);
     }
@@ -611,7 +635,7 @@ mod tests {
         use std::os::fd::AsFd;
         let (read_end, write_end) = one_page_non_blocking_pipe();
         let cut = AtomicBool::new(false);
-        let patience = Duration::from_millis(10);
+        let patience = Wait::EachStall(Duration::from_millis(10));
         // Longer than the pipe holds, and nobody reads: cut part-way.
         let long = format!("littleboss: {}\n", "x".repeat(8192));
         assert!(!write_after_cut(
@@ -683,6 +707,32 @@ mod tests {
             all,
             format!("{}littleboss: one\nlittleboss: two\n", ".".repeat(4096))
         );
+    }
+
+    #[test]
+    fn a_line_in_pieces_keeps_to_the_deadline_with_a_reader_that_reads_a_page_at_a_time() {
+        use std::io::Read;
+        use std::os::fd::AsFd;
+        // A non-blocking stderr whose reader takes a page every 20 ms:
+        // each stall ends in room, but a line of 64 pages takes over a
+        // second, and the flush has 100 ms. It is given up on, not
+        // written whole with 100 ms granted again at every stall.
+        let (read_end, write_end) = one_page_non_blocking_pipe();
+        let reading = std::thread::spawn(move || {
+            let mut read = std::fs::File::from(read_end);
+            let mut page = [0; 4096];
+            while read.read(&mut page).is_ok_and(|n| n > 0) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let lines = vec![format!("littleboss: {}\n", "x".repeat(64 * 4096))];
+        let cut = AtomicBool::new(false);
+        let deadline = Instant::now() + Duration::from_millis(100);
+        let written = write_until(write_end.as_fd(), &lines, deadline, &cut);
+        drop(write_end);
+        reading.join().unwrap();
+        assert_eq!(written, 0, "the line was waited for past the deadline");
+        assert!(cut.load(Ordering::Relaxed));
     }
 
     #[test]
