@@ -425,7 +425,7 @@ impl Littleboss {
                     main(ctx)
                 };
                 let result = rt.block_on(crate::started::OnFirstPending::new(main, started));
-                crate::main_result::main_exit_code(result)
+                crate::entry::Ended::from_result(result)
             }),
         )
     }
@@ -453,7 +453,7 @@ impl Littleboss {
             Box::new(|ctx, rt, started| {
                 let _guard = rt.enter();
                 started();
-                crate::main_result::main_exit_code(main(ctx))
+                crate::entry::Ended::from_result(main(ctx))
             }),
         )
     }

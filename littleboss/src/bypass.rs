@@ -91,7 +91,7 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
         flags::flags_help(config),
     );
     // Returns when `main` has returned or panicked.
-    let code = crate::entry::call(entry, ctx, &rt, Box::new(|| {}));
+    let code = crate::entry::call(entry, ctx, &rt, Box::new(|| {})).code;
     for file in own_files {
         file.remove();
     }

@@ -254,17 +254,12 @@ pub(crate) fn run(
         }
         Ready::Manual => Box::new(|| {}),
     };
-    let code = crate::entry::call(entry, ctx, &rt, started);
+    let crate::entry::Ended { code, error } = crate::entry::call(entry, ctx, &rt, started);
     // No ready from here on: a task of the program's saying it as `main`
     // returns would have a child that is exiting take over.
     let was_ready = link.no_more_ready();
     // Not ready, it fails a start: why, for the reload's failure to say.
-    // (Only with a code that says so: the public `into_exit_code` may have
-    // been called on an error by the program's own code.)
-    if !was_ready
-        && code != 0
-        && let Some(error) = crate::main_result::take_returned()
-    {
+    if !was_ready && let Some(error) = error {
         let why = format!(
             "failed before it was ready: main returned an error (exit code {code}): {error}"
         );

@@ -6,8 +6,26 @@ use tokio::runtime::Runtime;
 use crate::context::Context;
 
 /// The program's `main`, wrapped: runs on the given runtime, calls
-/// `started` once it is under way, and returns the exit code.
-pub(crate) type Entry<'a> = Box<dyn FnOnce(Context, &Runtime, Started) -> i32 + 'a>;
+/// `started` once it is under way, and says how it ended.
+pub(crate) type Entry<'a> = Box<dyn FnOnce(Context, &Runtime, Started) -> Ended + 'a>;
+
+/// How the program's `main` ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Ended {
+    /// The process's exit code.
+    pub code: i32,
+    /// The error `main` returned, as said: a child not ready yet tells
+    /// its supervisor, for the failed start to say why.
+    pub error: Option<String>,
+}
+
+impl Ended {
+    /// `main`'s `result`, its error (if any) said on stderr.
+    pub(crate) fn from_result(result: impl crate::MainResult) -> Ended {
+        let (code, error) = result.into_exit_code_and_error();
+        Ended { code, error }
+    }
+}
 
 /// Called once when `main` is under way: with automatic readiness, that is
 /// when the child reports ready.
@@ -16,18 +34,21 @@ pub(crate) type Started = Box<dyn FnOnce() + Send>;
 /// The exit code of a `main` that panicked, as Rust's own `main` makes it.
 const PANICKED: i32 = 101;
 
-/// Calls `entry` and returns its exit code, [`PANICKED`] if `main` panics
+/// Calls `entry` and returns how it ended, [`PANICKED`] if `main` panics
 /// (the panic hook has reported it by then). The panic is caught, not
 /// unwound through the caller: dropping the runtime on the way out would
 /// wait, without end, for any blocking job `main` left running.
-pub(crate) fn call(entry: Entry<'_>, ctx: Context, rt: &Runtime, started: Started) -> i32 {
+pub(crate) fn call(entry: Entry<'_>, ctx: Context, rt: &Runtime, started: Started) -> Ended {
     let main = std::panic::AssertUnwindSafe(|| entry(ctx, rt, started));
     match std::panic::catch_unwind(main) {
-        Ok(code) => code,
+        Ok(ended) => ended,
         // Not dropped: a payload whose drop panics would unwind after all.
         Err(payload) => {
             std::mem::forget(payload);
-            PANICKED
+            Ended {
+                code: PANICKED,
+                error: None,
+            }
         }
     }
 }

@@ -29,6 +29,18 @@ pub trait MainResult {
     /// assert_eq!(Err::<(), _>("no database").into_exit_code(), 1);
     /// ```
     fn into_exit_code(self) -> i32;
+
+    /// [`into_exit_code`](MainResult::into_exit_code) with the error it
+    /// said (without `Error: `): a child not ready yet tells its
+    /// supervisor, for the failed start to say why. Not for the
+    /// program's use.
+    #[doc(hidden)]
+    fn into_exit_code_and_error(self) -> (i32, Option<String>)
+    where
+        Self: Sized,
+    {
+        (self.into_exit_code(), None)
+    }
 }
 
 impl MainResult for () {
@@ -39,40 +51,20 @@ impl MainResult for () {
 
 impl<E: Display> MainResult for Result<(), E> {
     fn into_exit_code(self) -> i32 {
+        self.into_exit_code_and_error().0
+    }
+
+    fn into_exit_code_and_error(self) -> (i32, Option<String>) {
         match self {
-            Ok(()) => 0,
+            Ok(()) => (0, None),
             Err(e) => {
                 let error = format!("{e:#}");
                 // One write, so the line never interleaves with the supervisor's.
                 crate::log::write_line(format_args!("{}", said(&error)));
-                *LAST_SAID.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
-                1
+                (1, Some(error))
             }
         }
     }
-}
-
-/// The error the last [`MainResult::into_exit_code`] said (without
-/// `Error: `), whoever called it: the program's own code may too.
-static LAST_SAID: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-
-/// The error `main` itself returned: a child not ready yet tells its
-/// supervisor, for the failed start to say why.
-static RETURNED: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-
-/// `main`'s `result` as its exit code, its error (if any) kept for
-/// [`take_returned`]: not one the program's own code said before.
-pub(crate) fn main_exit_code(result: impl MainResult) -> i32 {
-    let last_said = || LAST_SAID.lock().unwrap_or_else(|e| e.into_inner()).take();
-    last_said();
-    let code = result.into_exit_code();
-    *RETURNED.lock().unwrap_or_else(|e| e.into_inner()) = last_said();
-    code
-}
-
-/// Takes the error `main` returned, if it returned one.
-pub(crate) fn take_returned() -> Option<String> {
-    RETURNED.lock().unwrap_or_else(|e| e.into_inner()).take()
 }
 
 /// How an error `main` returned is said: in its alternate form, which
@@ -110,5 +102,15 @@ mod tests {
         assert_eq!(().into_exit_code(), 0);
         assert_eq!(Ok::<(), String>(()).into_exit_code(), 0);
         assert_eq!(Err::<(), _>("boom").into_exit_code(), 1);
+    }
+
+    #[test]
+    fn the_error_said_comes_back_with_its_code() {
+        assert_eq!(().into_exit_code_and_error(), (0, None));
+        assert_eq!(Ok::<(), String>(()).into_exit_code_and_error(), (0, None));
+        assert_eq!(
+            Err::<(), _>("boom").into_exit_code_and_error(),
+            (1, Some("boom".to_owned()))
+        );
     }
 }
