@@ -24,8 +24,9 @@ pub(crate) const VERSION: u64 = 1;
 /// writes a number per byte (up to four characters each).
 pub(crate) const MAX_LINE: usize = 16 * 1024 * 1024;
 
-/// A control request. A field added to it goes in [`REQUEST_KEYS`] too,
-/// and is left out when unset (`skip_serializing_if`): a supervisor that
+/// A control request. A field added to it goes in [`REQUEST_KEYS`] too
+/// (a unit test sends one with every field set to check), and is left out
+/// when unset (`skip_serializing_if`): a supervisor that
 /// does not know it refuses a stop or reload that has it, on the wire or
 /// handed across an in-place upgrade ([`unknown_field`]), so one sent
 /// with it unset would be refused for nothing.
@@ -770,6 +771,16 @@ mod tests {
         };
         let line = encode(&reload);
         assert_eq!(decode_request(line.trim_ascii_end()).unwrap(), reload);
+        // Every field sent is one this version knows: a field added to
+        // `Request` and not to `REQUEST_KEYS` would have every reload
+        // that sets it refused as a newer client's.
+        let sent: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&line).unwrap();
+        let mut sent: Vec<&str> = sent.keys().map(String::as_str).collect();
+        let mut known = REQUEST_KEYS.to_vec();
+        sent.sort_unstable();
+        known.sort_unstable();
+        assert_eq!(sent, known);
         let status = br#"{"v":1,"cmd":"status","path":"/bin/x","args":[],"later":{"a":1}}"#;
         assert_eq!(decode_request(status).unwrap(), Request::Status);
         // A reload's field for another command, whatever its type.
