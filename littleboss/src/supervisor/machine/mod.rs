@@ -385,7 +385,6 @@ impl Machine {
                 upgrade_refused_why: None,
                 upgrade_skipped: None,
                 upgrade_held_for: None,
-                shut_at_stop: Default::default(),
             },
             now: Duration::ZERO,
             effects: Vec::new(),
@@ -1402,6 +1401,16 @@ impl Machine {
             }
             Phase::Exited { .. } => return,
         };
+        // Stopping from here on, the children to wait for filled in below:
+        // the sockets shut on the way are kept in it, for `status`.
+        self.state.phase = Phase::Stopping(Stopping {
+            waiters: client.into_iter().collect(),
+            code: 0,
+            serving: up.serving,
+            starting: None,
+            signalled_at: None,
+            shut: Default::default(),
+        });
         let serving_pid = up.serving.map(|id| self.pid(id));
         if let Some(client) = client {
             let response = Response::Stopping {
@@ -1474,18 +1483,13 @@ impl Machine {
                 self.reply(client, error(message));
             }
         }
-        let stopping = Stopping {
-            waiters: client.into_iter().collect(),
-            code: 0,
-            serving: up.serving,
-            starting,
-            signalled_at: None,
-        };
-        let code = match stopping.decides() {
-            Some(_) => 0,
-            None => self.state.last_code,
-        };
-        self.state.phase = Phase::Stopping(Stopping { code, ..stopping });
+        let last_code = self.state.last_code;
+        if let Phase::Stopping(stopping) = &mut self.state.phase {
+            stopping.starting = starting;
+            if stopping.decides().is_none() {
+                stopping.code = last_code;
+            }
+        }
         self.notify_status();
     }
 
@@ -1866,6 +1870,7 @@ impl Machine {
                 serving: None,
                 starting: None,
                 signalled_at: None,
+                shut: Default::default(),
             }),
         ) else {
             return;
@@ -2048,9 +2053,11 @@ impl Machine {
     /// picks out, the service stopping.
     fn shut_own_streams(&mut self, pick: impl Fn(&ListenerKey) -> bool) {
         let own: Vec<ListenerKey> = self.own_streams().into_iter().filter(|k| pick(k)).collect();
-        for key in &own {
-            if let Some(held) = self.state.held.get(key) {
-                (self.state.shut_at_stop).insert(key.clone(), held.address.clone());
+        if let Phase::Stopping(stopping) = &mut self.state.phase {
+            for key in &own {
+                if let Some(held) = self.state.held.get(key) {
+                    stopping.shut.insert(key.clone(), held.address.clone());
+                }
             }
         }
         let why = "the service is stopping";

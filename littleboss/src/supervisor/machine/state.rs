@@ -199,11 +199,6 @@ pub(crate) struct State {
     /// exec was said (absent when none was).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade_held_for: Option<ChildId>,
-    /// Where the stream sockets a stop shut listened, for `status`: a
-    /// port-0 one's port was known only from its socket (absent from an
-    /// older image's state).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", with = "pairs")]
-    pub shut_at_stop: BTreeMap<ListenerKey, String>,
 }
 
 /// One child process, whatever its role.
@@ -411,6 +406,10 @@ pub(crate) struct Stopping {
     /// When the first stop signal came: another within a moment is the
     /// same stop; one later kills.
     pub signalled_at: Option<Duration>,
+    /// Where the stream sockets the stop shut listened, for `status`: a
+    /// port-0 one's port was known only from its socket.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", with = "pairs")]
+    pub shut: BTreeMap<ListenerKey, String>,
 }
 
 impl Stopping {

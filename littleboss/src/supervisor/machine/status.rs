@@ -86,7 +86,10 @@ impl Machine {
                     network: l.network.to_string(),
                     address: l.key.as_ref().map(|k| {
                         let held = state.held.get(k).map(|h| &h.address);
-                        let shut = || state.shut_at_stop.get(k);
+                        let shut = || match &state.phase {
+                            Phase::Stopping(stopping) => stopping.shut.get(k),
+                            _ => None,
+                        };
                         held.or_else(shut)
                             .map_or(k.bind_address().to_owned(), String::clone)
                     }),
