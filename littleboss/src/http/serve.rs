@@ -300,13 +300,6 @@ pub(super) mod tests {
         tokio::spawn(async move { super::serve(&ctx, listener, app).await })
     }
 
-    fn serve_service_hi(ctx: Context, listener: TcpListener) -> JoinHandle<io::Result<()>> {
-        let service = tower::service_fn(|_: Request<Incoming>| async {
-            Ok::<_, Infallible>(Response::new(String::from("hi")))
-        });
-        tokio::spawn(async move { super::serve_service(&ctx, listener, service).await })
-    }
-
     /// The drain as a keep-alive client sees it: no `Connection: close`
     /// while serving; with no grace (so no spread), `Connection: close` on
     /// the first response once draining and the connection closed after
@@ -373,11 +366,6 @@ pub(super) mod tests {
         answers_a_request_arriving_at_lameduck(serve_hi).await;
     }
 
-    #[tokio::test]
-    async fn serve_service_answers_a_request_arriving_at_lameduck() {
-        answers_a_request_arriving_at_lameduck(serve_service_hi).await;
-    }
-
     /// The helper turns `TCP_DEFER_ACCEPT` on for the socket it serves
     /// (30 s, read back as 31 on the kernel's schedule).
     async fn defers_silent_connections(serve: Serve) {
@@ -401,11 +389,6 @@ pub(super) mod tests {
     #[tokio::test]
     async fn serve_defers_silent_connections() {
         defers_silent_connections(serve_hi).await;
-    }
-
-    #[tokio::test]
-    async fn serve_service_defers_silent_connections() {
-        defers_silent_connections(serve_service_hi).await;
     }
 
     /// Draining with no connection open ends the helper well before the
@@ -448,11 +431,6 @@ pub(super) mod tests {
     #[tokio::test]
     async fn serve_ends_at_lameduck_not_at_draining() {
         ends_at_lameduck_not_at_draining(serve_hi).await;
-    }
-
-    #[tokio::test]
-    async fn serve_service_ends_at_lameduck_not_at_draining() {
-        ends_at_lameduck_not_at_draining(serve_service_hi).await;
     }
 
     /// Under keep-alive load the closes are spread: connections sending
@@ -534,11 +512,6 @@ pub(super) mod tests {
         spreads_the_closes(serve_hi).await;
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn serve_service_spreads_the_closes_of_keep_alive_connections() {
-        spreads_the_closes(serve_service_hi).await;
-    }
-
     /// Whether an HTTP/2 client of `serve` is told it may open WebSockets
     /// (extended CONNECT, RFC 8441).
     async fn offers_websockets_over_http2(serve: Serve) -> bool {
@@ -557,12 +530,8 @@ pub(super) mod tests {
     }
 
     #[tokio::test]
-    async fn both_helpers_offer_websockets_over_http2() {
-        assert!(offers_websockets_over_http2(serve_hi).await, "serve");
-        assert!(
-            offers_websockets_over_http2(serve_service_hi).await,
-            "serve_service"
-        );
+    async fn serve_offers_websockets_over_http2() {
+        assert!(offers_websockets_over_http2(serve_hi).await);
     }
 
     /// A client that connected and sent its request while the program
@@ -601,23 +570,8 @@ pub(super) mod tests {
     }
 
     #[tokio::test]
-    async fn serve_service_answers_what_a_refusal_took_off_the_queue() {
-        answers_what_a_refusal_took_off_the_queue(serve_service_hi).await;
-    }
-
-    #[tokio::test]
     async fn serve_finishes_early_when_draining_leaves_nothing_open() {
         finishes_when_nothing_is_open(serve_hi).await;
-    }
-
-    #[tokio::test]
-    async fn serve_service_finishes_early_when_draining_leaves_nothing_open() {
-        finishes_when_nothing_is_open(serve_service_hi).await;
-    }
-
-    #[tokio::test]
-    async fn serve_service_drains_keep_alive_connections() {
-        drains_keep_alive(serve_service_hi).await;
     }
 
     #[tokio::test]
@@ -649,11 +603,6 @@ pub(super) mod tests {
         closes_where_the_next_request_would_miss_lameduck(serve_hi).await;
     }
 
-    #[tokio::test]
-    async fn serve_service_closes_where_the_next_request_would_miss_lameduck() {
-        closes_where_the_next_request_would_miss_lameduck(serve_service_hi).await;
-    }
-
     /// An axum app answering with the peer's address, from `ConnectInfo`.
     fn peer_app() -> axum::Router {
         use axum::extract::ConnectInfo;
@@ -671,14 +620,6 @@ pub(super) mod tests {
     async fn serve_gives_handlers_the_peers_address() {
         gives_handlers_the_peers_address(|ctx, listener| {
             tokio::spawn(async move { super::serve(&ctx, listener, peer_app()).await })
-        })
-        .await;
-    }
-
-    #[tokio::test]
-    async fn serve_service_gives_handlers_the_peers_address() {
-        gives_handlers_the_peers_address(|ctx, listener| {
-            tokio::spawn(async move { super::serve_service(&ctx, listener, peer_app()).await })
         })
         .await;
     }
@@ -735,11 +676,6 @@ pub(super) mod tests {
         closes_http10_keep_alive(serve_hi).await;
     }
 
-    #[tokio::test]
-    async fn serve_service_closes_http10_keep_alive_without_a_keep_alive_token() {
-        closes_http10_keep_alive(serve_service_hi).await;
-    }
-
     /// An upgrade handler: answers 101 and, on the upgraded connection,
     /// waits for the client's `bye` and answers `ok` (as a WebSocket
     /// handler closing on its own terms).
@@ -765,13 +701,6 @@ pub(super) mod tests {
             axum::routing::get(|request: axum::extract::Request| upgrade(request)),
         );
         tokio::spawn(async move { super::serve(&ctx, listener, app).await })
-    }
-
-    fn serve_service_upgrade(ctx: Context, listener: TcpListener) -> JoinHandle<io::Result<()>> {
-        let service = tower::service_fn(|request: Request<Incoming>| async {
-            Ok::<_, Infallible>(upgrade(request).await)
-        });
-        tokio::spawn(async move { super::serve_service(&ctx, listener, service).await })
     }
 
     /// An upgraded connection still open at lameduck keeps the helper
@@ -816,11 +745,6 @@ pub(super) mod tests {
     #[tokio::test]
     async fn serve_waits_for_upgraded_connections() {
         waits_for_upgraded_connections(serve_upgrade).await;
-    }
-
-    #[tokio::test]
-    async fn serve_service_waits_for_upgraded_connections() {
-        waits_for_upgraded_connections(serve_service_upgrade).await;
     }
 
     #[tokio::test]
