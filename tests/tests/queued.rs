@@ -11,6 +11,9 @@ use std::time::Duration;
 use tests::{Service, text};
 
 const PAUSED: &str = env!("CARGO_BIN_EXE_paused_accept");
+/// What `PAUSED` says once its accept loop is paused: not `paused`, which
+/// the supervisor's lines naming the service or its binary hold already.
+const PAUSED_SAID: &str = "accept loop paused";
 const QUEUED: usize = 20;
 
 /// `QUEUED` clients connected to `addr`, each with its line sent.
@@ -51,7 +54,7 @@ fn assert_all_answered(clients: Vec<TcpStream>) {
 fn reloaded_while_paused() -> (Service, std::path::PathBuf, SocketAddr) {
     let (svc, pause, addr) = started_paused();
     svc.reload_ok();
-    svc.output.wait_for_count("paused", 2);
+    svc.output.wait_for_count(PAUSED_SAID, 2);
     (svc, pause, addr)
 }
 
@@ -69,7 +72,7 @@ fn started_paused() -> (Service, std::path::PathBuf, SocketAddr) {
 fn paused(svc: &Service, pause: &Path) -> SocketAddr {
     let addr = svc.printed_addr("addr");
     std::fs::write(pause, "").unwrap();
-    svc.output.wait_for("paused");
+    svc.output.wait_for(PAUSED_SAID);
     addr
 }
 

@@ -1,5 +1,7 @@
 //! An echo server whose accept loop a test can pause: while the file
-//! named by `PAUSE_FILE` exists it accepts nothing (it says `paused` once),
+//! named by `PAUSE_FILE` exists it accepts nothing (it says `accept loop
+//! paused` once: words no line of the supervisor's holds, though they name
+//! the service and its binary `paused_accept`),
 //! so connections wait in the kernel's queue. Serves until lameduck, then
 //! finishes the connections it has.
 
@@ -22,7 +24,7 @@ async fn main(ctx: littleboss::Context) {
     loop {
         if pause.exists() {
             if !said {
-                println!("paused");
+                println!("accept loop paused");
                 said = true;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
