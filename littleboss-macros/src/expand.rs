@@ -116,10 +116,17 @@ fn expand(args: &Args, f: &MainFn) -> TokenStream {
     // `fn main`; any other (an attribute macro such as
     // `#[tracing::instrument]`) was written for the user's function.
     let (outer, inner): (Vec<_>, Vec<_>) = attrs.iter().partition(|a| stays_outside(a));
+    // A synchronous `main` is handed the `Context` by value, as its
+    // signature must take it: clippy's pedantic `needless_pass_by_value`
+    // would have it take a reference, which the call cannot give. (An
+    // `async fn` is not linted so.)
+    let by_value = (sig.asyncness.is_none() && matches!(sig.inputs.first(), Some(FnArg::Typed(_))))
+        .then(|| quote!(#[allow(clippy::needless_pass_by_value)]));
     quote! {
         #(#outer)*
         #vis fn #ident() {
             #(#inner)*
+            #by_value
             #item
             #builder.#run(#main)
         }

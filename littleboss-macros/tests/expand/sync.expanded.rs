@@ -1,4 +1,5 @@
 fn main() {
+    #[allow(clippy::needless_pass_by_value)]
     fn main(ctx: littleboss::Context) {
         println!("{:?}", ctx.args());
     }

@@ -1,6 +1,11 @@
 //! A plain (not async) `main`: prints its arguments and whether it can use
 //! its listener through the runtime littleboss entered for it.
 
+// A program linted with clippy's pedantic group: the `Context` taken by
+// value, as the attribute hands it, is not `needless_pass_by_value` (the
+// workspace's `clippy -D warnings` fails if the expansion lets it fire).
+#![warn(clippy::needless_pass_by_value)]
+
 #[littleboss::main(
     name = "plain_sync",
     listener(addr = "tcp:127.0.0.1:0"),
