@@ -19,11 +19,7 @@ use crate::tokio_main;
 pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut f = match syn::parse2::<MainFn>(item.clone()) {
         Ok(f) => f,
-        Err(error) => {
-            let mut tokens = item;
-            tokens.extend(error.into_compile_error());
-            return tokens;
-        }
+        Err(error) => return unparsed(item, error),
     };
     let mut errors = Errors::default();
     if let Some(error) = tokio_main::take(&mut f) {
@@ -315,6 +311,19 @@ fn fallback(f: &MainFn, error: syn::Error) -> TokenStream {
             use #module::*;
             #error
         }
+    }
+}
+
+/// An item that is no function with a body, put back as written next to
+/// `error`; but `main` declared without one is replaced by an empty plain
+/// `fn main`: put back, it would add rustc's "free function without a
+/// body" to ours, and, `async`, "`main` function is not allowed to be
+/// `async`", which under this attribute it is.
+fn unparsed(item: TokenStream, error: syn::Error) -> TokenStream {
+    let error = error.into_compile_error();
+    match signature::is_main_without_body(&item) {
+        true => quote!(fn main() {} #error),
+        false => quote!(#item #error),
     }
 }
 

@@ -56,6 +56,21 @@ impl Parse for MainFn {
     }
 }
 
+/// Whether `item` is a function `main` (not a method) declared without a
+/// body: its signature and a `;`.
+pub(crate) fn is_main_without_body(item: &TokenStream) -> bool {
+    let declaration = |input: ParseStream| {
+        Attribute::parse_outer(input)?;
+        input.parse::<Visibility>()?;
+        let sig: Signature = input.parse()?;
+        input.parse::<Token![;]>()?;
+        Ok(sig)
+    };
+    syn::parse::Parser::parse2(declaration, item.clone()).is_ok_and(|sig| {
+        sig.ident.unraw() == "main" && !matches!(sig.inputs.first(), Some(FnArg::Receiver(_)))
+    })
+}
+
 /// The `{ ... }` group at `at`, and what follows it.
 fn braces(at: syn::buffer::Cursor<'_>) -> Option<(Group, syn::buffer::Cursor<'_>)> {
     match at.token_tree()? {
@@ -128,4 +143,21 @@ pub(crate) fn check(sig: &Signature) -> syn::Result<()> {
         errors.on(variadic, "`main` cannot be variadic");
     }
     errors.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_main_without_body;
+
+    #[test]
+    fn only_main_declared_without_a_body_is_told() {
+        let told = |s: &str| is_main_without_body(&s.parse().unwrap());
+        assert!(told("async fn main(ctx: littleboss::Context);"));
+        assert!(told("#[cfg(unix)] pub fn r#main() -> Result<(), E>;"));
+        // With a body (another error of its), another name, a method.
+        assert!(!told("async fn main() {}"));
+        assert!(!told("async fn run();"));
+        assert!(!told("fn main(&self);"));
+        assert!(!told("struct Main;"));
+    }
 }
