@@ -204,6 +204,10 @@ pub(crate) fn run(
     };
     watching
         .unwrap_or_else(|e| give_up(format!("cannot start the thread watching for signals: {e}")));
+    // Kept for the process's life, as `on_signals` asks: the threads'
+    // handles may all go (the lifecycle thread ends once lameduck began),
+    // and the last one's drop must not read as lameduck begun.
+    let _lameduck_kept = Arc::clone(&lameduck);
     spawn_lifecycle(
         link.clone(),
         lameduck,
@@ -531,17 +535,28 @@ fn spawn_lifecycle(
             let since = (lameduck.draining_since()).unwrap_or_else(std::time::Instant::now);
             let at = since + timeout;
             let left = at.saturating_duration_since(std::time::Instant::now());
+            // Why the child lameducks, said once it has begun.
+            let why = match (gone, ended) {
+                (true, _) => "the supervisor is gone".to_owned(),
+                (false, ended) => {
+                    let error = ended.err().map(|e| format!(" ({e})")).unwrap_or_default();
+                    format!("lost the channel to the supervisor{error}")
+                }
+            };
             // The deadline runs before anything else is done or said: the
             // program's logger may block, and nothing may put the exit off.
-            // (`Copy`: kept for this thread, should none be had for it.)
-            let deadline = move || {
+            // (`Copy`: kept for this thread, should none be had for it; it
+            // then says why in its last words, as nothing else will.)
+            let deadline = move |why: Option<&str>| {
                 std::thread::sleep(at.saturating_duration_since(std::time::Instant::now()));
-                let last_words = format!("still running {timeout:?} after draining began; exiting");
+                let why = why.map(|why| format!("{why}; ")).unwrap_or_default();
+                let last_words =
+                    format!("{why}still running {timeout:?} after draining began; exiting");
                 crate::report::exit_by_deadline(1, last_words);
             };
             let timer = std::thread::Builder::new()
                 .name("littleboss-deadline".into())
-                .spawn(deadline);
+                .spawn(move || deadline(None));
             if gone && refuse_when_orphaned {
                 lameduck.begin_refusing_orphaned();
             } else {
@@ -549,17 +564,10 @@ fn spawn_lifecycle(
             }
             if timer.is_err() {
                 // Out of threads: this one keeps the time.
-                deadline();
+                deadline(Some(&why));
             }
             let within = format!("{} ms", left.as_millis());
-            if gone {
-                warning!("the supervisor is gone; lameduck, exiting within {within}");
-            } else {
-                let why = ended.err().map(|e| format!(" ({e})")).unwrap_or_default();
-                warning!(
-                    "lost the channel to the supervisor{why}; lameduck, exiting within {within}"
-                );
-            }
+            warning!("{why}; lameduck, exiting within {within}");
         })
         .map(drop)
 }
@@ -601,6 +609,9 @@ fn stop_began(link: &ChildEnd, supervisor: nix::unistd::Pid, within: Duration) -
         match link.recv() {
             Ok(Some((ToChild::Lameduck { .. }, _))) => return Some(StopSign::Lameduck),
             Ok(None) => return Some(StopSign::ChannelEnd),
+            // Another message (a queue handed over, its connections
+            // closed here): this child, its listeners found shut before it
+            // was ready, exits whatever comes, and serves none of them.
             Ok(Some(_)) => {}
             // A signal (a `pkill -HUP` of the service): a receive with a
             // timeout is not restarted.
