@@ -1259,15 +1259,19 @@ fn a_supervisor_outlives_its_closed_stderr_though_the_program_restored_sigpipe()
         .command(&svc.bin)
         .arg("-littleboss=status")
         .stdout(closed_pipe())
-        .output()
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let status = tests::KilledOnDrop(status).output();
     assert_eq!(status.status.code(), Some(0), "{}", text(&status));
     let stop = svc
         .command(&svc.bin)
         .arg("-littleboss=stop")
+        .stdout(std::process::Stdio::piped())
         .stderr(closed_pipe())
-        .output()
+        .spawn()
         .unwrap();
+    let stop = tests::KilledOnDrop(stop).output();
     let code = svc.wait_supervisor_exit();
     assert_eq!(stop.status.code(), Some(0), "{:?}", stop.status);
     assert_eq!(code.code(), Some(0), "{code:?}");

@@ -623,7 +623,7 @@ fn control_commands_keep_their_exit_codes_when_their_reader_is_gone() {
         let mut child = cmd.stdout(stdout).stderr(stderr).spawn().unwrap();
         // The reader goes before the command has anything to say.
         drop((child.stdout.take(), child.stderr.take()));
-        child.wait().unwrap()
+        tests::KilledOnDrop(child).wait().unwrap()
     };
     assert_eq!(unread("status", true).code(), Some(0));
     assert_eq!(unread("reload", false).code(), Some(0));
@@ -634,7 +634,7 @@ fn control_commands_keep_their_exit_codes_when_their_reader_is_gone() {
         .spawn();
     let mut help = help.unwrap();
     drop(help.stdout.take());
-    assert_eq!(help.wait().unwrap().code(), Some(0));
+    assert_eq!(tests::KilledOnDrop(help).wait().unwrap().code(), Some(0));
     assert_eq!(unread("stop", false).code(), Some(0));
     assert_eq!(svc.wait_exit().code(), Some(0));
 }

@@ -112,13 +112,14 @@ fn a_reloads_child_that_finds_its_listeners_shut_by_a_stop_exits_quietly() {
 
 #[test]
 fn sigterm_stops_gracefully_with_the_childs_code() {
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
-    svc.start(&[]);
-    svc.printed_addr("addr");
+    // A code of the child's own, which it exits with once lameduck begins:
+    // neither a default success nor a death by a signal.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_exit_code"));
+    svc.start(&["5"]);
+    svc.output.wait_for("serving pid=");
     svc.signal(Signal::SIGTERM);
-    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
-    assert!(svc.output.text().contains("entering lameduck mode"));
-    assert!(!svc.control_dir().join("echo_server.sock").exists());
+    assert_eq!(svc.wait_exit().code(), Some(5), "{}", svc.output.text());
+    assert!(!svc.control_dir().join("exit_code.sock").exists());
 }
 
 #[test]
@@ -1011,6 +1012,7 @@ fn the_thread_that_binds_a_reloads_new_listener_blocks_the_signals_too() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let reload = tests::KilledOnDrop(reload);
     let supervisor = svc.pid() as u32;
     let named = |tid: u32| {
         std::fs::read_to_string(format!("/proc/{supervisor}/task/{tid}/comm")).unwrap_or_default()

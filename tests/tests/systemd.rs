@@ -582,7 +582,8 @@ fn activated_echo(mode: &str, name: Option<&str>) {
         let reload = svc.control_with(ECHO, "reload", &[&real]);
         assert!(reload.status.success(), "{}", text(&reload));
         assert_eq!(echo(addr, "named").unwrap(), "named\n");
-        let moved = svc.control_with(ECHO, "reload", &["-addr=127.0.0.1:1"]);
+        let elsewhere = format!("-addr=127.0.0.1:{}", tests::free_port());
+        let moved = svc.control_with(ECHO, "reload", &[&elsewhere]);
         assert_eq!(moved.status.code(), Some(1), "{}", text(&moved));
         let owns = format!("(the service manager owns tcp {addr}) and cannot move");
         assert!(text(&moved).contains(&owns), "{}", text(&moved));

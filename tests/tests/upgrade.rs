@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use tests::{Load, OutputInTime, Service, procfs, read_greeting, text};
 
-/// Runs a command to completion on a thread of its own.
+/// Runs a command to completion on a thread of its own (killed, and the
+/// thread's join a panic, at the deadline).
 trait InBackground {
     fn output_in_background(&mut self) -> std::thread::JoinHandle<std::process::Output>;
 }
@@ -20,7 +21,7 @@ impl InBackground for std::process::Command {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::spawn(move || child.wait_with_output().unwrap())
+        std::thread::spawn(move || tests::KilledOnDrop(child).output())
     }
 }
 
