@@ -111,6 +111,9 @@ pub struct Service {
     pub output: Captured,
     /// Another service's control folder, shared (see [`Service::sharing`]).
     shared_control: Option<PathBuf>,
+    /// Supervisors a later [`spawn`](Service::spawn) replaced (a start
+    /// after a stop, the old one maybe still exiting): killed on drop too.
+    earlier: Vec<Child>,
 }
 
 impl Service {
@@ -125,6 +128,7 @@ impl Service {
             supervisor: None,
             output: Captured::default(),
             shared_control: None,
+            earlier: Vec::new(),
         }
     }
 
@@ -191,7 +195,7 @@ impl Service {
             .unwrap();
         self.output.attach(child.stdout.take().unwrap());
         self.output.attach(child.stderr.take().unwrap());
-        self.supervisor = Some(child);
+        self.earlier.extend(self.supervisor.replace(child));
         self
     }
 
@@ -316,7 +320,7 @@ impl Service {
 
 impl Drop for Service {
     fn drop(&mut self) {
-        if let Some(child) = &mut self.supervisor {
+        for child in self.supervisor.iter_mut().chain(&mut self.earlier) {
             kill_with_children(child);
         }
         // Children of a supervisor the test killed itself (or whose exit

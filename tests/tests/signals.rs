@@ -179,8 +179,7 @@ fn a_child_whose_supervisor_is_killed_winds_down_and_exits() {
         (!alive(child)).then_some(())
     });
     // The dead supervisor's socket is stale: the next start replaces it.
-    let mut again = Service::new(env!("CARGO_BIN_EXE_echo_server"));
-    again.dir = std::mem::replace(&mut svc.dir, tempfile::tempdir().unwrap());
+    let mut again = Service::sharing(env!("CARGO_BIN_EXE_echo_server"), &svc.control_dir());
     again.start(&[]);
     let addr = again.printed_addr("addr");
     assert_eq!(echo(addr, "back").unwrap(), "back\n");
@@ -211,6 +210,8 @@ fn an_orphaned_child_refuses_connections_and_frees_its_port_for_the_next_start()
     svc.start(&[&flag]);
     let addr = svc.printed_addr("addr");
     let orphan: i32 = svc.printed("pid");
+    // Killed however the test ends (it drains for 8 s otherwise).
+    let _orphan = tests::Strays::of([orphan as u32]);
     assert_eq!(read_greeting(addr).unwrap(), format!("keeps {orphan}\n"));
     svc.signal(Signal::SIGKILL);
     svc.wait_supervisor_exit();
@@ -228,15 +229,11 @@ fn an_orphaned_child_refuses_connections_and_frees_its_port_for_the_next_start()
         svc.pid()
     ));
     // The next start takes the port while the orphan still drains.
-    let mut again = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
-    again.dir = std::mem::replace(&mut svc.dir, tempfile::tempdir().unwrap());
+    let mut again = Service::sharing(env!("CARGO_BIN_EXE_keeps_listener"), &svc.control_dir());
     again.start(&[&flag]);
     let child: i32 = again.printed("pid");
     assert_eq!(read_greeting(addr).unwrap(), format!("keeps {child}\n"));
     assert!(alive(orphan), "the orphan drains for 8 s");
-    for pid in [orphan, child] {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
-    }
 }
 
 #[test]
