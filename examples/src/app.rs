@@ -19,8 +19,11 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 
-/// The longest `/slow` answers: well within the servers' 10 s lameduck, so
-/// one started just before a reload still completes in the old child.
+/// The longest `/slow` answers: well within the 10 s lameduck of the
+/// `http` example and the benchmark's servers, so one started just before
+/// a reload still completes in the old child. (The `readme` example keeps
+/// the defaults, a 2 s lameduck: a `/slow` longer than its bound, about
+/// 1.8 s from draining, is cut there.)
 pub const SLOW_MAX_MS: u64 = 5_000;
 
 /// The routes, with the pid header.

@@ -68,6 +68,33 @@ fn http_serves_reloads_without_dropping_a_request_in_flight_and_stops() {
 }
 
 #[test]
+fn plain_closes_where_the_client_asks_for_it_among_other_tokens_or_speaks_http10() {
+    // Each request asks for the close in its own way: the server answers
+    // and closes, so reading to the end returns (a connection kept open
+    // would time out).
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_plain"));
+    svc.start(&["-http=127.0.0.1:0"]);
+    let addr = printed(&svc, "serving http://");
+    svc.ready();
+    for request in [
+        "GET / HTTP/1.1\r\nHost: test\r\nConnection: keep-alive, close\r\n\r\n",
+        "GET / HTTP/1.0\r\nHost: test\r\nConnection: keep-alive\r\n\r\n",
+    ] {
+        let mut conn = TcpStream::connect_timeout(&addr, DEADLINE).unwrap();
+        conn.set_read_timeout(Some(DEADLINE)).unwrap();
+        conn.write_all(request.as_bytes()).unwrap();
+        let mut response = String::new();
+        let read = conn.read_to_string(&mut response);
+        assert!(
+            read.is_ok(),
+            "{request:?}: not closed: {read:?} {response:?}"
+        );
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    }
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+}
+
+#[test]
 fn echo_serves_and_reloads() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
     svc.start(&["-echo=127.0.0.1:0"]);

@@ -162,6 +162,9 @@ async fn read_request(read: &mut (impl AsyncBufReadExt + Unpin)) -> io::Result<O
     }
     let method = line.split(' ').next().unwrap_or_default().to_owned();
     let mut body_len = 0;
+    // An HTTP/1.0 client's connection closes after the answer, as 1.0's
+    // does unless keep-alive is asked for, which this server does not
+    // take up (it would have to answer in 1.0's terms).
     let mut close = line.trim_end().ends_with("HTTP/1.0");
     for headers in 0.. {
         if headers > MAX_HEADERS {
@@ -185,7 +188,8 @@ async fn read_request(read: &mut (impl AsyncBufReadExt + Unpin)) -> io::Result<O
         if name.eq_ignore_ascii_case("content-length") {
             body_len = value.parse().map_err(io::Error::other)?;
         } else if name.eq_ignore_ascii_case("connection") {
-            close = value.eq_ignore_ascii_case("close");
+            // A list of tokens (`keep-alive, close`).
+            close |= (value.split(',')).any(|token| token.trim().eq_ignore_ascii_case("close"));
         }
     }
     let mut body = read.take(body_len as u64);
