@@ -2,7 +2,7 @@
 //! item and hands it to the runtime's builder.
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{ToTokens, format_ident, quote};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned as _;
 use syn::{FnArg, LitInt, ReturnType};
@@ -15,7 +15,8 @@ use crate::tokio_main;
 /// The whole macro, on `proc_macro2` tokens.
 ///
 /// On error the output still holds the user's function, next to the
-/// errors, so that IDEs keep resolving names in it.
+/// errors, so that IDEs keep resolving names in it (but for a `main`
+/// declared without a body: see [`unparsed`]).
 pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut f = match syn::parse2::<MainFn>(item.clone()) {
         Ok(f) => f,
@@ -116,8 +117,16 @@ fn expand(args: &Args, f: &MainFn) -> TokenStream {
     // signature must take it: clippy's pedantic `needless_pass_by_value`
     // would have it take a reference, which the call cannot give. (An
     // `async fn` is not linted so.)
-    let by_value = (sig.asyncness.is_none() && matches!(sig.inputs.first(), Some(FnArg::Typed(_))))
-        .then(|| quote!(#[allow(clippy::needless_pass_by_value)]));
+    // (Not where the program names the lint itself: its own
+    // `#[expect(...)]` would then be unfulfilled.)
+    let named = attrs.iter().any(|a| {
+        a.to_token_stream()
+            .to_string()
+            .contains("needless_pass_by_value")
+    });
+    let by_value =
+        (sig.asyncness.is_none() && matches!(sig.inputs.first(), Some(FnArg::Typed(_))) && !named)
+            .then(|| quote!(#[allow(clippy::needless_pass_by_value)]));
     quote! {
         #(#outer)*
         #vis fn #ident() {
@@ -357,5 +366,22 @@ mod tests {
         assert!(super::is_never(&grouped));
         assert!(!super::is_never(&ty("()")));
         assert!(!super::is_never(&ty("(u8)")));
+    }
+
+    #[test]
+    fn a_sync_main_is_allowed_its_context_by_value_unless_it_names_the_lint() {
+        let expanded = |item: &str| {
+            super::main(r#"name = "svc""#.parse().unwrap(), item.parse().unwrap()).to_string()
+        };
+        let allowed =
+            |item: &str| expanded(item).contains("allow (clippy :: needless_pass_by_value)");
+        assert!(allowed("fn main(ctx: littleboss::Context) {}"));
+        // Its own `expect` (kept on the outer `fn main`, over the inner
+        // one) would be unfulfilled under an allow of ours.
+        assert!(!allowed(
+            "#[expect(clippy::needless_pass_by_value)] fn main(ctx: littleboss::Context) {}"
+        ));
+        assert!(!allowed("async fn main(ctx: littleboss::Context) {}"));
+        assert!(!allowed("fn main() {}"));
     }
 }

@@ -210,8 +210,6 @@ fn an_orphaned_child_refuses_connections_and_frees_its_port_for_the_next_start()
     svc.start(&[&flag]);
     let addr = svc.printed_addr("addr");
     let orphan: i32 = svc.printed("pid");
-    // Killed however the test ends (it drains for 8 s otherwise).
-    let _orphan = tests::Strays::of([orphan as u32]);
     assert_eq!(read_greeting(addr).unwrap(), format!("keeps {orphan}\n"));
     svc.signal(Signal::SIGKILL);
     svc.wait_supervisor_exit();

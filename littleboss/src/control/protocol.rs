@@ -25,8 +25,8 @@ pub(crate) const VERSION: u64 = 1;
 pub(crate) const MAX_LINE: usize = 16 * 1024 * 1024;
 
 /// A control request. A field added to it goes in [`REQUEST_KEYS`] too
-/// (a unit test sends one with every field set to check), and is left out
-/// when unset (`skip_serializing_if`): a supervisor that
+/// (a unit test sends a reload with every field set, listed by name, to
+/// check), and is left out when unset (`skip_serializing_if`): a supervisor that
 /// does not know it refuses a stop or reload that has it, on the wire or
 /// handed across an in-place upgrade ([`unknown_field`]), so one sent
 /// with it unset would be refused for nothing.
@@ -773,7 +773,20 @@ mod tests {
         assert_eq!(decode_request(line.trim_ascii_end()).unwrap(), reload);
         // Every field sent is one this version knows: a field added to
         // `Request` and not to `REQUEST_KEYS` would have every reload
-        // that sets it refused as a newer client's.
+        // that sets it refused as a newer client's. (Every field is set
+        // here, so sent: a new one must be listed, with no `..`. A field
+        // given to `Stop` breaks the build of these tests' `Request::Stop`.)
+        let Request::Reload {
+            path: _,
+            argv0: Some(_),
+            args: Some(_),
+            listeners: Some(_),
+            dir: Some(_),
+            dir_id: Some(_),
+        } = &reload
+        else {
+            panic!("a reload with every field set");
+        };
         let sent: serde_json::Map<String, serde_json::Value> =
             serde_json::from_slice(&line).unwrap();
         let mut sent: Vec<&str> = sent.keys().map(String::as_str).collect();

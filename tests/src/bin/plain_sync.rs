@@ -1,9 +1,10 @@
 //! A plain (not async) `main`: prints its arguments and whether it can use
 //! its listener through the runtime littleboss entered for it.
 
-// A program linted with clippy's pedantic group: the `Context` taken by
-// value, as the attribute hands it, is not `needless_pass_by_value` (the
-// workspace's `clippy -D warnings` fails if the expansion lets it fire).
+// A program linted with clippy's pedantic `needless_pass_by_value`: the
+// `Context` taken by value, as the attribute hands it, is not reported
+// (the workspace's `clippy -D warnings` fails if the expansion lets it
+// fire).
 #![warn(clippy::needless_pass_by_value)]
 
 #[littleboss::main(

@@ -2053,6 +2053,10 @@ impl Machine {
     /// picks out, the service stopping.
     fn shut_own_streams(&mut self, pick: impl Fn(&ListenerKey) -> bool) {
         let own: Vec<ListenerKey> = self.own_streams().into_iter().filter(|k| pick(k)).collect();
+        debug_assert!(
+            matches!(self.state.phase, Phase::Stopping(_)),
+            "shut at a stop"
+        );
         if let Phase::Stopping(stopping) = &mut self.state.phase {
             for key in &own {
                 if let Some(held) = self.state.held.get(key) {
