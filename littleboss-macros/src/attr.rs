@@ -831,18 +831,16 @@ fn listener_hint(tokens: &TokenStream) -> Option<Error> {
                 return Some(Error::new(p.span(), takes_a_string(&name)));
             }
             '=' => {
-                let span = rest
-                    .iter()
-                    .map(|t| t.span())
-                    .reduce(|a, b| a.join(b).unwrap_or(a));
                 // Quoted only if that is right (`tcp:8080` is not): else
                 // the form alone.
                 let suggestion = match rules::listener_spec(&name, &written) {
                     Ok(_) => format!(": `{name} = \"{written}\"`"),
                     Err(_) => format!(": `{name} = \"tcp::8080\"`"),
                 };
-                return Some(Error::new(
-                    span.unwrap_or_else(|| p.span()),
+                // The whole value underlined (`rest` is not empty here).
+                let ends = (rest[0].span(), rest[rest.len() - 1].span());
+                return Some(spanning(
+                    ends,
                     format!("listener `{name}` takes a string \"NET:ADDR\"{suggestion}"),
                 ));
             }
