@@ -75,8 +75,12 @@ pub(crate) struct Options {
 
 /// One `NAME = "NET:ADDR"` in `listener(...)`.
 pub(crate) struct Listener {
-    /// The flag name: the identifier, without `r#`, spanned on it.
+    /// The flag name: the identifier, without `r#`, spanned on it (on
+    /// its first word, where it is dashed).
     pub name: LitStr,
+    /// Where its name is written, first word to last: an error about the
+    /// name underlines all of it.
+    pub name_ends: WordSpans,
     /// The declaration, as written.
     pub spec: LitStr,
 }
@@ -453,6 +457,7 @@ impl State {
         rules::listener_spec(&name, &spec.value()).map_err(|e| Error::new(spec.span(), e))?;
         Ok(Listener {
             name: LitStr::new(&name, spans.0),
+            name_ends: spans,
             spec: spec.clone(),
         })
     }
@@ -469,11 +474,14 @@ impl State {
 
         for error in cross_checks(&options, &keys) {
             let span = match &error {
-                RuleError::ListenerNamedLikeFlag { name, .. } => options
-                    .listeners
-                    .iter()
-                    .find(|l| l.name.value() == *name)
-                    .map(|l| l.name.span()),
+                RuleError::ListenerNamedLikeFlag { name, .. } => {
+                    let listener = (options.listeners.iter()).find(|l| l.name.value() == *name);
+                    if let Some(listener) = listener {
+                        errors.push(spanning(listener.name_ends, error));
+                        continue;
+                    }
+                    None
+                }
                 RuleError::SameSocket { second, .. }
                 | RuleError::OverlappingSockets { second, .. } => options
                     .listeners
@@ -597,7 +605,7 @@ fn takes_a_string(name: &str) -> String {
 }
 
 /// Where a word that may be dashed (several tokens) begins and ends.
-type WordSpans = (Span, Span);
+pub(crate) type WordSpans = (Span, Span);
 
 /// An error on the tokens from `start` to `end` (a dashed word, whose
 /// parts are tokens of their own): stable Rust joins no spans, but an

@@ -197,7 +197,7 @@ fn builder(args: &Args) -> TokenStream {
     } = args;
     let krate = krate(args);
     let mut calls = quote!(#krate::Littleboss::new(#name));
-    for Listener { name, spec } in listeners {
+    for Listener { name, spec, .. } in listeners {
         calls.extend(quote!(.listener(#name, #spec)));
     }
     if let Some(lameduck) = lameduck {
