@@ -298,7 +298,11 @@ fn split(
         let text = arg.to_str();
         let flag = text.and_then(split_flag);
         let exact = flag.is_some_and(|(name, _)| ours(name));
-        if let (Some(text), false) = (text, exact) {
+        // Not in stored arguments: checked as a command line against the
+        // listeners of their day, they may hold an option of the
+        // program's own that a newer binary's listener is named like
+        // (`-Metrics=:9100` kept for one that declares `metrics`).
+        if let (Some(text), false, true) = (text, exact, command_line) {
             let next = args.peek().and_then(|n| n.to_str());
             if let Some(typo) = typo(text, next, look_alike_of, &inv.listeners) {
                 return Err(typo);
@@ -686,6 +690,24 @@ mod tests {
         assert_eq!(inv.program_args, ["svc", "--mode=fast"].map(OsString::from));
         assert_eq!(inv.listeners[0].address.as_deref(), Some(":8443"));
         assert_eq!(inv.mode, Mode::Bypass);
+    }
+
+    #[test]
+    fn a_kept_option_named_like_a_new_listener_is_the_programs() {
+        // Kept from before a reload to a binary that declares `metrics`:
+        // no typo of its flag, as no one typed it for that binary.
+        let config = Littleboss::new("svc")
+            .listener("metrics", "tcp::9100")
+            .config;
+        let argv = ["svc", "-Metrics=:9200"].map(OsString::from).to_vec();
+        let inv = parse_child(&config, argv.clone()).unwrap();
+        assert_eq!(inv.program_args, argv);
+        assert_eq!(inv.listeners[0].address.as_deref(), Some(":9100"));
+        let (listeners, given) = resolve_listeners(&config.listeners, &argv[1..]).unwrap();
+        assert_eq!(listeners[0].address.as_deref(), Some(":9100"));
+        assert!(given.is_empty());
+        // Typed on a command line for this binary, it is a typo.
+        assert!(parse(&config, argv).is_err());
     }
 
     #[test]
