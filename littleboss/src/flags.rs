@@ -506,21 +506,23 @@ pub(crate) fn asks_help(argv: &[OsString]) -> bool {
 /// it: a script reading the JSON then gets an object for a usage mistake
 /// too.
 pub(crate) fn asks_status_json(flag: &str, argv: &[OsString]) -> bool {
-    let ours: Vec<&str> = argv
+    // A word not UTF-8 kept in its place (as `None`): the word after the
+    // flag is the one that counts.
+    let ours: Vec<Option<&str>> = argv
         .iter()
         .skip(1)
         .take_while(|a| *a != "--")
-        .filter_map(|a| a.to_str())
+        .map(|a| a.to_str())
         .collect();
     let status = ours
         .iter()
         .enumerate()
-        .any(|(i, arg)| match split_flag(arg) {
+        .any(|(i, arg)| match arg.and_then(split_flag) {
             Some((name, Some(value))) => name == flag && value == "status",
-            Some((name, None)) => name == flag && ours.get(i + 1) == Some(&"status"),
+            Some((name, None)) => name == flag && ours.get(i + 1) == Some(&Some("status")),
             None => false,
         });
-    status && ours.iter().any(|a| *a == "--json" || *a == "-json")
+    status && ours.iter().any(|a| matches!(a, Some("--json" | "-json")))
 }
 
 /// The flag name of an argument `-NAME=VALUE` whose value is not UTF-8.
@@ -1038,6 +1040,12 @@ mod tests {
         assert!(!asks(&["p", "-littleboss=status"]));
         assert!(!asks(&["p", "-littleboss=stop", "--json"]));
         assert!(!asks(&["p", "-littleboss=status", "--", "--json"]));
+        // The word after the flag is not UTF-8: `status` after it is not
+        // the flag's value.
+        use std::os::unix::ffi::OsStringExt;
+        let mut words = argv(&["p", "-littleboss", "status", "--json"]);
+        words.insert(2, OsString::from_vec(vec![0xff]));
+        assert!(!asks_status_json("littleboss", &words));
     }
 
     #[test]
