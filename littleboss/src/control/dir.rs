@@ -230,12 +230,12 @@ impl std::fmt::Display for DirError {
             DirError::Owner { dir, owner, us } => write!(
                 f,
                 "the control folder {} belongs to uid {owner}, not to us (uid {us}); refusing to use it: run this as uid {owner}, or set LITTLEBOSS_DIR to a folder of our own (in a shared /tmp, another user may have made this one first)",
-                dir.display()
+                shown(dir)
             ),
             DirError::Shared { dir, mode } => write!(
                 f,
                 "the control folder {} has mode {mode:o}; it must be private (0700), so others cannot reach the control socket",
-                dir.display()
+                shown(dir)
             ),
             DirError::Above {
                 dir,
@@ -247,8 +247,8 @@ impl std::fmt::Display for DirError {
                 write!(
                     f,
                     "the control folder {} is inside {}, which ",
-                    dir.display(),
-                    above.display()
+                    shown(dir),
+                    shown(above)
                 )?;
                 let sticky = *mode & 0o1000 != 0;
                 match group {
@@ -280,6 +280,13 @@ impl std::fmt::Display for DirError {
             ),
         }
     }
+}
+
+/// `path` as a message shows it: named by links and folders another user
+/// may have made, it may hold escape sequences chosen to move a
+/// terminal's cursor.
+fn shown(path: &Path) -> String {
+    crate::log::printable(&path.to_string_lossy()).into_owned()
 }
 
 impl std::error::Error for DirError {
@@ -452,6 +459,23 @@ fn maps(uid_map: &str, uid: u32) -> bool {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_folder_above_named_with_escape_sequences_is_shown_escaped() {
+        let error = DirError::Above {
+            dir: PathBuf::from("/tmp/\u{1b}]0;x\u{7}/littleboss-1000"),
+            above: PathBuf::from("/tmp/\u{1b}]0;x\u{7}"),
+            owner: 1001,
+            mode: 0o40755,
+            group: None,
+        };
+        let said = error.to_string();
+        assert!(
+            !said.contains('\u{1b}') && !said.contains('\u{7}'),
+            "{said:?}"
+        );
+        assert!(said.contains("belongs to uid 1001"), "{said}");
+    }
 
     #[test]
     fn the_overflow_uid_is_roots_only_where_this_namespace_does_not_map_it() {
