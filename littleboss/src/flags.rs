@@ -301,7 +301,8 @@ fn split(
         // Not in stored arguments: checked as a command line against the
         // listeners of their day, they may hold an option of the
         // program's own that a newer binary's listener is named like
-        // (`-Metrics=:9100` kept for one that declares `metrics`).
+        // (`-Metrics=:9200` kept for one that declares `metrics`); a
+        // reload's own arguments were checked so by the reload command.
         if let (Some(text), false, true) = (text, exact, command_line) {
             let next = args.peek().and_then(|n| n.to_str());
             if let Some(typo) = typo(text, next, look_alike_of, &inv.listeners) {

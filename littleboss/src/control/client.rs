@@ -659,11 +659,7 @@ impl Session {
                 Err(Failure::new(UNKNOWN, visible(&e)))
             }
             Err(e) if protocol::in_other_version(line.trim_ascii_end()) => {
-                // Its version quoted (JSON escapes no C1 control).
-                Err(Failure::new(
-                    UNKNOWN,
-                    other_version(visible(&e), self.supervisor),
-                ))
+                Err(Failure::new(UNKNOWN, other_version(e, self.supervisor)))
             }
             Err(e) if !line.ends_with(b"\n") => Err(Failure::new(
                 UNKNOWN,

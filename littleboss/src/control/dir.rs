@@ -201,21 +201,21 @@ impl std::fmt::Display for DirError {
                 write!(
                     f,
                     "cannot create the control folder {}: {error}",
-                    dir.display()
+                    shown(dir)
                 )
             }
             DirError::Inspect { dir, error } => {
                 write!(
                     f,
                     "cannot inspect the control folder {}: {error}",
-                    dir.display()
+                    shown(dir)
                 )
             }
             DirError::NotAFolder { dir } => {
-                write!(f, "the control folder {} is not a folder", dir.display())
+                write!(f, "the control folder {} is not a folder", shown(dir))
             }
             DirError::Symlink { dir, target } => {
-                write!(f, "the control folder {} is a symlink", dir.display())?;
+                write!(f, "the control folder {} is a symlink", shown(dir))?;
                 // Escaped: in a shared /tmp, another user may have made
                 // the link, its target chosen to move a terminal's cursor.
                 if let Some(target) = target {
@@ -276,7 +276,7 @@ impl std::fmt::Display for DirError {
             DirError::SocketPathTooLong { path, len } => write!(
                 f,
                 "the control socket path {} is {len} bytes, more than the {MAX_SOCKET_PATH} a unix socket address holds; set LITTLEBOSS_DIR to a shorter folder (or shorten the service name)",
-                path.display()
+                shown(path)
             ),
         }
     }

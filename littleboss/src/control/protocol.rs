@@ -296,6 +296,8 @@ pub(crate) fn decode_answer(line: &[u8]) -> Result<Answer, String> {
                 .as_str()
                 .map(|e| format!(", saying: {}", super::status::visible(e)))
                 .unwrap_or_default();
+            // Its version quoted as it came (JSON escapes no C1 control).
+            let v = super::status::visible(&v);
             Err(format!(
                 "the supervisor answered in protocol version {v}; this command speaks version {VERSION}{said}"
             ))
