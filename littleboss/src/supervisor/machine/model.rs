@@ -344,7 +344,7 @@ impl Model {
                 self.ticks_owed = false;
             }
             Action::Late(ms) => {
-                sim.now += Duration::from_millis(ms.into());
+                sim.late(Duration::from_millis(ms.into()));
                 self.ticks_owed = true;
             }
             Action::Steal => {
@@ -775,6 +775,42 @@ impl Model {
                     "child {id} outlived its stop's within_ms"
                 );
             }
+        }
+        // A child told to wind down is killed, if it still runs, by its
+        // own lameduck timeout (its hello's, said before; else at most the
+        // longest a setting gives), at that very moment, not by a step's
+        // end: a kill's time is its effect's. (A deadline the clock passed
+        // without ticks, `Late`, is handled at the next tick.)
+        for (id, process) in &self.sim.processes {
+            let Some(told) = process.lameducked_at else {
+                continue;
+            };
+            // (A hello at the same instant may have come after.)
+            let own = (process.hello)
+                .filter(|(at, _)| *at < told)
+                .map(|(_, lameduck)| lameduck);
+            let due = told + own.unwrap_or(MAX_LAMEDUCK);
+            let unticked = |due: Duration| {
+                (self.sim.unticked.iter()).any(|(from, to)| *from < due && due <= *to)
+            };
+            match process.killed_at {
+                Some(killed) => assert!(
+                    killed <= due || unticked(due),
+                    "child {id}, told to wind down at {told:?}, killed at {killed:?}, not by {due:?}"
+                ),
+                None => assert!(
+                    process.exited || now <= due || self.ticks_owed,
+                    "child {id}, told to wind down at {told:?}, still running at {now:?}, past {due:?}"
+                ),
+            }
+        }
+        // Stopping while a child is left to wait for: one reaped last
+        // ends the stop in its step.
+        if let Phase::Stopping(_) = &state.phase {
+            assert!(
+                state.children.values().any(|c| !c.given_up()),
+                "stopping with no child left: {state:#?}"
+            );
         }
         // A stop ends within the lameduck bounds: by then every child still
         // running has been killed.

@@ -91,6 +91,17 @@ pub(super) struct Process {
     pub signals: Vec<Signal>,
     pub killed: bool,
     pub exited: bool,
+    /// When it was first told to wind down, and killed, on the sim's
+    /// clock.
+    pub lameducked_at: Option<Duration>,
+    pub killed_at: Option<Duration>,
+    /// When it first said hello as the service's child, and the longest
+    /// lameduck timeout its hellos gave; only a hello that was its first
+    /// word (after another, an error, it has failed, and the supervisor
+    /// takes no more from it).
+    pub hello: Option<(Duration, Duration)>,
+    /// It said something before a hello of the service's.
+    pub spoke_first: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -148,6 +159,10 @@ pub(super) struct Sim {
     pub handoffs: Vec<String>,
     /// How long each in-place upgrade's exec takes on the sim's clock.
     pub upgrade_takes: Duration,
+    /// The stretches of time the clock moved on without the driver's
+    /// ticks ([`late`](Sim::late)), from and to: a deadline in one is
+    /// handled at the next tick, late.
+    pub unticked: Vec<(Duration, Duration)>,
     /// The handoff leaves out when the upgrade began, as an older image's.
     pub handoff_without_began: bool,
 }
@@ -205,6 +220,7 @@ impl Sim {
             upgrades: Vec::new(),
             handoffs: Vec::new(),
             upgrade_takes: Duration::ZERO,
+            unticked: Vec::new(),
             handoff_without_began: false,
         };
         let effects = sim.machine.start(sim.now);
@@ -349,13 +365,18 @@ impl Sim {
                     }
                 }
                 Effect::Lameduck { id, refuse } => {
+                    let now = self.now;
                     let process = self.process(id);
                     process.lameducked = true;
+                    process.lameducked_at.get_or_insert(now);
                     process.refusing = refuse;
                     None
                 }
                 Effect::Kill { id } => {
-                    self.process(id).killed = true;
+                    let now = self.now;
+                    let process = self.process(id);
+                    process.killed = true;
+                    process.killed_at.get_or_insert(now);
                     None
                 }
                 Effect::PassOn { id, signal } => {
@@ -468,6 +489,14 @@ impl Sim {
             .unwrap_or_else(|| panic!("no process for child {id}"))
     }
 
+    /// Moves the clock on by `by` without handling the deadlines that
+    /// pass: the driver's `select!` took messages first.
+    pub fn late(&mut self, by: Duration) {
+        let from = self.now;
+        self.now += by;
+        self.unticked.push((from, self.now));
+    }
+
     /// Moves the clock on by `by`, handling each deadline at its time.
     pub fn advance(&mut self, by: Duration) {
         let until = self.now + by;
@@ -486,6 +515,12 @@ impl Sim {
     }
 
     pub fn message(&mut self, id: ChildId, message: FromChild) {
+        if !matches!(message, FromChild::Hello { .. })
+            && let Some(process) = self.processes.get_mut(&id)
+            && process.hello.is_none()
+        {
+            process.spoke_first = true;
+        }
         self.handle(Event::Message { id, message });
     }
 
@@ -494,6 +529,15 @@ impl Sim {
     }
 
     pub fn hello_as(&mut self, id: ChildId, name: &str, lameduck: Duration, ready: Duration) {
+        let now = self.now;
+        if let Some(process) = self.processes.get_mut(&id)
+            && name == NAME
+            && !process.spoke_first
+        {
+            let hello = &mut process.hello;
+            let longest = hello.map_or(lameduck, |(_, said)| said.max(lameduck));
+            *hello = Some((hello.map_or(now, |(at, _)| at), longest));
+        }
         self.message(
             id,
             FromChild::Hello {
