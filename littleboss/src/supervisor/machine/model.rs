@@ -23,13 +23,19 @@ enum Action {
     /// A reload of one of four paths, with one of five argument lists and
     /// one of three sets of declared listeners.
     Reload(u8, u8, u8),
+    /// A reload of `/bin/v1` or `/bin/v2` as it is, whose child, if it
+    /// starts at once, says hello and that it is ready: a reload that
+    /// takes over, for what comes after (a death in its probation, a
+    /// rollback, an upgrade in place while the old child drains).
+    ReloadWell(u8),
     Hup,
     Stop,
     Term,
     Int,
     Chld,
     Status,
-    /// To the n-th live child (modulo their number).
+    /// To the n-th live child (modulo their number); from 128 up, to
+    /// the child starting, if one is ([`Model::pick`]).
     Hello {
         child: u8,
         ours: bool,
@@ -37,6 +43,14 @@ enum Action {
         ready_ms: u16,
     },
     Ready(u8),
+    /// A hello (with this lameduck timeout) and at once the word that it
+    /// is ready, as a child that starts well says them: a reload whose
+    /// child takes over, left to a hello and a ready each picking a child
+    /// at random, in that order, came in one history of a hundred.
+    Starts {
+        child: u8,
+        lameduck_ms: u16,
+    },
     Error(u8),
     Exit {
         child: u8,
@@ -68,20 +82,29 @@ enum Action {
 
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
-        3 => (0u8..4, 0u8..5, 0u8..3).prop_map(|(p, a, l)| Action::Reload(p, a, l)),
+        // Mostly to a binary there is (a missing one, a relative path:
+        // refused at once).
+        3 => (prop_oneof![3 => 0u8..2, 1 => 2u8..4], 0u8..5, 0u8..3)
+            .prop_map(|(p, a, l)| Action::Reload(p, a, l)),
+        2 => (0u8..2).prop_map(Action::ReloadWell),
         1 => Just(Action::Hup),
         1 => Just(Action::Stop),
         1 => Just(Action::Term),
         1 => Just(Action::Int),
         1 => Just(Action::Chld),
         1 => Just(Action::Status),
-        4 => (any::<u8>(), prop::bool::weighted(0.95), 0u16..3_000, 0u16..12_000).prop_map(
+        // Mostly with time to get ready before the clock moves past it.
+        4 => (any::<u8>(), prop::bool::weighted(0.95), 0u16..3_000, prop_oneof![3 => 4_000u16..12_000, 1 => 0u16..12_000]).prop_map(
             |(child, ours, lameduck_ms, ready_ms)| Action::Hello { child, ours, lameduck_ms, ready_ms }
         ),
         4 => any::<u8>().prop_map(Action::Ready),
+        3 => (any::<u8>(), 0u16..3_000).prop_map(|(child, lameduck_ms)| Action::Starts { child, lameduck_ms }),
         1 => any::<u8>().prop_map(Action::Error),
         3 => (any::<u8>(), 0u8..4, any::<bool>()).prop_map(|(child, code, killed)| Action::Exit { child, code, killed }),
-        4 => (0u16..12_000).prop_map(Action::Advance),
+        // Mostly short, so that a child's hello, its ready and a death
+        // in its probation often come before its deadlines.
+        3 => (0u16..1_500).prop_map(Action::Advance),
+        1 => (0u16..12_000).prop_map(Action::Advance),
         1 => Just(Action::Steal),
         2 => Just(Action::FinishBinds),
         2 => Just(Action::FinishSpawns),
@@ -89,6 +112,26 @@ fn action() -> impl Strategy<Value = Action> {
         2 => (0u16..12_000).prop_map(Action::Late),
         1 => any::<u8>().prop_map(Action::Vanish),
     ]
+}
+
+/// A history: most begin with the first child saying hello and that it
+/// is ready, so that they go on to reloads, rollbacks and stops of a
+/// serving child (left to chance, the first child got ready in fewer than
+/// one in ten, and a reload took over in one in a hundred).
+fn actions() -> impl Strategy<Value = Vec<Action>> {
+    let ready_first = prop::bool::weighted(0.7);
+    (ready_first, prop::collection::vec(action(), 0..40)).prop_map(|(ready_first, mut actions)| {
+        if ready_first {
+            let hello = Action::Hello {
+                child: 0,
+                ours: true,
+                lameduck_ms: 1_000,
+                ready_ms: 10_000,
+            };
+            actions.splice(0..0, [hello, Action::Ready(0)]);
+        }
+        actions
+    })
 }
 
 /// The settings, and how the world behaves.
@@ -217,6 +260,26 @@ struct Model {
     /// Reloads queued and rollbacks, which may take a planned restart's
     /// place at any time later.
     may_replace_later: usize,
+    /// The states worth testing this history reached, and the upgrades
+    /// in place seen so far.
+    reached: Reached,
+    upgrades_seen: usize,
+}
+
+/// States worth testing that a history may reach: a test checks the
+/// generator reaches each often enough.
+#[derive(Debug, Default, Clone, Copy)]
+struct Reached {
+    /// A reload waited for another's child to finish starting.
+    queued_reload: bool,
+    /// A stop began while a child was starting.
+    stop_while_starting: bool,
+    /// A reload's child died in its probation, and the one before came back.
+    rolled_back: bool,
+    /// The supervisor upgraded itself in place while an old child drained.
+    upgraded_while_draining: bool,
+    /// A client gave up on a reload still waiting its turn.
+    queued_client_gone: bool,
 }
 
 impl Model {
@@ -232,6 +295,23 @@ impl Model {
     fn nth_live(&self, n: u8) -> Option<ChildId> {
         let live = self.live();
         (!live.is_empty()).then(|| live[n as usize % live.len()])
+    }
+
+    /// The child an action's `n` picks: from 128 up, `newest`'s if it
+    /// gives one (the child starting, for a hello, a ready or an error;
+    /// the newest, a reload's in its probation, say, for an exit), else
+    /// the n-th live child. Picked at random among all, the child a
+    /// history needs would rarely get its turn: no history of a thousand
+    /// reached a rollback.
+    fn pick(&self, n: u8, newest: Option<ChildId>) -> Option<ChildId> {
+        match newest.filter(|_| n >= 128) {
+            Some(id) if self.live().contains(&id) => Some(id),
+            _ => self.nth_live(n),
+        }
+    }
+
+    fn newest_live(&self) -> Option<ChildId> {
+        self.live().into_iter().max()
     }
 
     fn step(&mut self, action: Action) {
@@ -274,6 +354,35 @@ impl Model {
                     dir_id: None,
                 });
             }
+            Action::ReloadWell(path) => {
+                let path = ["/bin/v1", "/bin/v2"][path as usize];
+                let listeners =
+                    vec![crate::spec::ListenerSpec::parse("http", "tcp:127.0.0.1:8080").unwrap()];
+                let before = sim.starting_id();
+                let client = sim.request(Request::Reload {
+                    path: path.into(),
+                    argv0: None,
+                    args: None,
+                    listeners: Some(listeners),
+                    dir: None,
+                    dir_id: None,
+                });
+                let started = sim.starting_id().filter(|id| Some(*id) != before);
+                if let Some(id) = started.filter(|id| self.live().contains(id)) {
+                    self.sim
+                        .hello_as(id, NAME, super::sim::LAMEDUCK, Duration::from_secs(30));
+                    if self.live().contains(&id) {
+                        self.sim.ready(id);
+                    }
+                    // Started and promoted within this step: counted here,
+                    // as the step's end counts one that was starting
+                    // before it.
+                    if self.serving() == Some(id) {
+                        self.reload_promotions += 1;
+                        self.promoted_for.insert(client);
+                    }
+                }
+            }
             Action::Hup => sim.signal(Signal::Hup),
             Action::Term => sim.signal(Signal::Term),
             Action::Int => sim.signal(Signal::Int),
@@ -292,6 +401,7 @@ impl Model {
                 if !waiting.is_empty() {
                     let client = waiting[usize::from(n) % waiting.len()];
                     let queued = sim.machine.state().queued_clients().any(|c| c == client);
+                    self.reached.queued_client_gone |= queued;
                     sim.handle(super::Event::ClientGone { client });
                     // A queued reload goes, with its one final answer; no
                     // other request changes.
@@ -307,20 +417,31 @@ impl Model {
                 lameduck_ms,
                 ready_ms,
             } => {
-                if let Some(id) = self.nth_live(child) {
+                if let Some(id) = self.pick(child, self.sim.starting_id()) {
                     let name = if ours { NAME } else { "another" };
                     let lameduck = Duration::from_millis(lameduck_ms.into());
                     let ready = Duration::from_millis(ready_ms.into());
                     self.sim.hello_as(id, name, lameduck, ready);
                 }
             }
+            Action::Starts { child, lameduck_ms } => {
+                if let Some(id) = self.pick(child, self.sim.starting_id()) {
+                    let lameduck = Duration::from_millis(lameduck_ms.into());
+                    self.sim
+                        .hello_as(id, NAME, lameduck, Duration::from_secs(30));
+                    // The hello may have ended it (another's binary).
+                    if self.live().contains(&id) {
+                        self.sim.ready(id);
+                    }
+                }
+            }
             Action::Ready(child) => {
-                if let Some(id) = self.nth_live(child) {
+                if let Some(id) = self.pick(child, self.sim.starting_id()) {
                     self.sim.ready(id);
                 }
             }
             Action::Error(child) => {
-                if let Some(id) = self.nth_live(child) {
+                if let Some(id) = self.pick(child, self.sim.starting_id()) {
                     let error = "cannot open the database".to_owned();
                     self.sim.message(id, FromChild::Error { error });
                 }
@@ -330,7 +451,7 @@ impl Model {
                 code,
                 killed,
             } => {
-                if let Some(id) = self.nth_live(child) {
+                if let Some(id) = self.pick(child, self.newest_live()) {
                     let exit = if killed {
                         ChildExit::Signal(9)
                     } else {
@@ -804,6 +925,25 @@ impl Model {
                 ),
             }
         }
+        // Only a child that said hello and that it was ready takes
+        // traffic.
+        if let Some(serving) = self.serving() {
+            let process = &self.sim.processes[&serving];
+            assert!(
+                process.greeted && process.readied,
+                "child {serving} serves without its hello and ready: {process:?}"
+            );
+        }
+        let draining =
+            (self.sim.processes.values()).any(|p| !p.exited && p.lameducked && !p.killed);
+        let reached = &mut self.reached;
+        match &state.phase {
+            Phase::Up(up) => reached.queued_reload |= !up.queued.is_empty(),
+            Phase::Stopping(stopping) => reached.stop_while_starting |= stopping.starting.is_some(),
+            Phase::Exited { .. } => {}
+        }
+        reached.upgraded_while_draining |= draining && self.sim.upgrades.len() > self.upgrades_seen;
+        self.upgrades_seen = self.sim.upgrades.len();
         // Stopping while a child is left to wait for: one reaped last
         // ends the stop in its step.
         if let Phase::Stopping(_) = &state.phase {
@@ -952,7 +1092,7 @@ proptest! {
     #[test]
     fn every_history_keeps_the_promises(
         world in config(),
-        actions in prop::collection::vec(action(), 0..40),
+        actions in actions(),
     ) {
         run(world, actions);
     }
@@ -992,13 +1132,66 @@ fn run(world: World, actions: Vec<Action>) -> Model {
         restarts_planned: Vec::new(),
         may_replace_a_restart: Vec::new(),
         may_replace_later: 0,
+        reached: Reached::default(),
+        upgrades_seen: 0,
     };
     model.check();
     for action in actions {
         model.step(action);
     }
     model.finish();
+    let logs = model.sim.logs();
+    model.reached.rolled_back = logs.iter().any(|line| line.contains(" rolled back: "));
     model
+}
+
+#[test]
+fn the_histories_reach_the_states_worth_testing() {
+    // A share of the property test's histories (the same generator and
+    // seed): each state worth testing is reached in some of them, not left
+    // to luck.
+    use proptest::test_runner::{Config, TestRunner};
+    use std::cell::RefCell;
+    const CASES: u32 = 1_000;
+    let mut runner = TestRunner::new(Config {
+        cases: CASES,
+        failure_persistence: None,
+        rng_seed: seed(),
+        ..Config::default()
+    });
+    let counts = RefCell::new([0u32; 5]);
+    let histories = (config(), actions());
+    runner
+        .run(&histories, |(world, actions)| {
+            let r = run(world, actions).reached;
+            let reached = [
+                r.queued_reload,
+                r.stop_while_starting,
+                r.rolled_back,
+                r.upgraded_while_draining,
+                r.queued_client_gone,
+            ];
+            for (count, hit) in counts.borrow_mut().iter_mut().zip(reached) {
+                *count += u32::from(hit);
+            }
+            Ok(())
+        })
+        .unwrap();
+    let counts = counts.into_inner();
+    let names = [
+        "a reload queued behind a starting child",
+        "a stop while a child starts",
+        "a rollback",
+        "an upgrade in place while an old child drains",
+        "a queued reload's client gone",
+    ];
+    for (name, count) in names.iter().zip(counts) {
+        assert!(count >= CASES / 100, "{name}: {count} of {CASES} histories");
+    }
+    eprintln!(
+        "of {CASES} histories: {:?}",
+        names.iter().zip(counts).collect::<Vec<_>>()
+    );
 }
 
 #[test]

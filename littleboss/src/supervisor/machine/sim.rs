@@ -102,6 +102,9 @@ pub(super) struct Process {
     pub hello: Option<(Duration, Duration)>,
     /// It said something before a hello of the service's.
     pub spoke_first: bool,
+    /// It said hello as the service's child, and that it was ready.
+    pub greeted: bool,
+    pub readied: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -515,11 +518,15 @@ impl Sim {
     }
 
     pub fn message(&mut self, id: ChildId, message: FromChild) {
-        if !matches!(message, FromChild::Hello { .. })
-            && let Some(process) = self.processes.get_mut(&id)
-            && process.hello.is_none()
-        {
-            process.spoke_first = true;
+        if let Some(process) = self.processes.get_mut(&id) {
+            match &message {
+                FromChild::Hello { name, .. } => process.greeted |= name == NAME,
+                FromChild::Ready => process.readied = true,
+                _ => {}
+            }
+            if !matches!(message, FromChild::Hello { .. }) && process.hello.is_none() {
+                process.spoke_first = true;
+            }
         }
         self.handle(Event::Message { id, message });
     }
