@@ -551,7 +551,9 @@ impl Model {
         }
         sim.finish_binds();
         sim.finish_spawns();
-        for _ in 0..10 {
+        // Each round ends at most one start (its killed child dies at the
+        // round's end): a round for each request queued, and ten more.
+        for _ in 0..rounds(&sim) {
             if !matches!(sim.machine.state().phase, Phase::Up(_)) {
                 return;
             }
@@ -840,11 +842,14 @@ impl Model {
         assert_eq!(state.image.path, image);
         assert_eq!(state.image.id, Some(super::sim::file_id(image)));
         // At rest, the supervisor runs its serving child's binary, unless
-        // it may not, or that binary failed or declined to take over.
+        // it may not, or that binary failed or declined to take over. (Not
+        // at rest: while the exec of a child given up on has not returned,
+        // an upgrade waits for it.)
         if let Phase::Up(up) = &state.phase
             && up.starting.is_none()
             && up.queued.is_empty()
             && up.restart_at.is_none()
+            && !state.children.values().any(|c| c.given_up())
             && let Some(serving) = up.serving
         {
             let child = &state.children[&serving];
@@ -989,7 +994,7 @@ impl Model {
         // child's hello and ready deadlines) and killed children dying,
         // every request is answered. The stop below answers whatever
         // waits, which would hide a reload left hanging.
-        for _ in 0..10 {
+        for _ in 0..rounds(&self.sim) {
             if !matches!(self.sim.machine.state().phase, Phase::Up(_)) {
                 break;
             }
@@ -1056,6 +1061,12 @@ fn starts_in(effects: &[super::Effect]) -> u64 {
         .filter(|e| matches!(e, super::Effect::Log(line) if line.starts_with("not starting ")))
         .count();
     (children.len() + refused) as u64
+}
+
+/// How many rounds of [`run_on_while_up`] it takes, at most, to answer
+/// every request: one start each, for every request, and ten more.
+fn rounds(sim: &Sim) -> usize {
+    sim.replies.len() + 10
 }
 
 /// Time passes past any child's deadlines, and the children killed die.
