@@ -2,7 +2,7 @@
 //! item and hands it to the runtime's builder.
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{ToTokens, format_ident, quote};
+use quote::{format_ident, quote};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned as _;
 use syn::{FnArg, LitInt, ReturnType};
@@ -117,16 +117,10 @@ fn expand(args: &Args, f: &MainFn) -> TokenStream {
     // signature must take it: clippy's pedantic `needless_pass_by_value`
     // would have it take a reference, which the call cannot give. (An
     // `async fn` is not linted so.)
-    // (Not where the program names the lint itself: its own
-    // `#[expect(...)]` would then be unfulfilled.)
-    let named = attrs.iter().any(|a| {
-        a.to_token_stream()
-            .to_string()
-            .contains("needless_pass_by_value")
-    });
-    let by_value =
-        (sig.asyncness.is_none() && matches!(sig.inputs.first(), Some(FnArg::Typed(_))) && !named)
-            .then(|| quote!(#[allow(clippy::needless_pass_by_value)]));
+    let by_value = (sig.asyncness.is_none()
+        && matches!(sig.inputs.first(), Some(FnArg::Typed(_)))
+        && !attrs.iter().any(expects_or_forbids_by_value_lint))
+    .then(|| quote!(#[allow(clippy::needless_pass_by_value)]));
     quote! {
         #(#outer)*
         #vis fn #ident() {
@@ -136,6 +130,27 @@ fn expand(args: &Args, f: &MainFn) -> TokenStream {
             #builder.#run(#main)
         }
     }
+}
+
+/// Whether `attr` expects or forbids clippy's `needless_pass_by_value`,
+/// by name or as one of `clippy::pedantic`: our `allow` would leave the
+/// program's `expect` unfulfilled, and is an error under its `forbid`.
+/// (An `allow`, `warn` or `deny` of it, or a doc comment naming it, takes
+/// ours: the signature is not the program's to change.)
+fn expects_or_forbids_by_value_lint(attr: &syn::Attribute) -> bool {
+    let syn::Meta::List(list) = &attr.meta else {
+        return false;
+    };
+    let tokens = list.tokens.to_string();
+    let names_lint = tokens.contains("needless_pass_by_value") || tokens.contains("pedantic");
+    let level =
+        |word: &str| (tokens.split(|c: char| !c.is_alphanumeric() && c != '_')).any(|w| w == word);
+    names_lint
+        && if list.path.is_ident("cfg_attr") {
+            level("expect") || level("forbid")
+        } else {
+            list.path.is_ident("expect") || list.path.is_ident("forbid")
+        }
 }
 
 /// The path to the runtime crate: `crate = "..."`, or `::littleboss`.
@@ -380,6 +395,23 @@ mod tests {
         // one) would be unfulfilled under an allow of ours.
         assert!(!allowed(
             "#[expect(clippy::needless_pass_by_value)] fn main(ctx: littleboss::Context) {}"
+        ));
+        assert!(!allowed(
+            "#[expect(clippy::pedantic)] fn main(ctx: littleboss::Context) {}"
+        ));
+        assert!(!allowed(
+            "#[forbid(clippy::needless_pass_by_value)] fn main(ctx: littleboss::Context) {}"
+        ));
+        assert!(!allowed(
+            "#[cfg_attr(clippy, expect(clippy::needless_pass_by_value))] fn main(ctx: littleboss::Context) {}"
+        ));
+        // A doc comment naming it, or a level ours may override, keeps
+        // ours: the signature is not the program's to change.
+        assert!(allowed(
+            "/// Takes ctx by value (needless_pass_by_value).\nfn main(ctx: littleboss::Context) {}"
+        ));
+        assert!(allowed(
+            "#[deny(clippy::needless_pass_by_value)] fn main(ctx: littleboss::Context) {}"
         ));
         assert!(!allowed("async fn main(ctx: littleboss::Context) {}"));
         assert!(!allowed("fn main() {}"));
