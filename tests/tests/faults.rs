@@ -1262,7 +1262,7 @@ fn a_supervisor_outlives_its_closed_stderr_though_the_program_restored_sigpipe()
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let status = tests::KilledOnDrop(status).output();
+    let status = tests::KilledOnDrop(status).wait_with_output().unwrap();
     assert_eq!(status.status.code(), Some(0), "{}", text(&status));
     let stop = svc
         .command(&svc.bin)
@@ -1271,7 +1271,7 @@ fn a_supervisor_outlives_its_closed_stderr_though_the_program_restored_sigpipe()
         .stderr(closed_pipe())
         .spawn()
         .unwrap();
-    let stop = tests::KilledOnDrop(stop).output();
+    let stop = tests::KilledOnDrop(stop).wait_with_output().unwrap();
     let code = svc.wait_supervisor_exit();
     assert_eq!(stop.status.code(), Some(0), "{:?}", stop.status);
     assert_eq!(code.code(), Some(0), "{code:?}");

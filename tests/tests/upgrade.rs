@@ -21,7 +21,7 @@ impl InBackground for std::process::Command {
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::spawn(move || tests::KilledOnDrop(child).output())
+        std::thread::spawn(move || tests::KilledOnDrop(child).wait_with_output().unwrap())
     }
 }
 
