@@ -280,9 +280,9 @@ fn split(
             .and_then(split_flag)
             .is_some_and(|(name, _)| Some(name) == mode_flag)
     });
-    // Stored arguments (a child's) were checked as a command line, with
-    // the mode flag that is left out of them now.
-    let look_alike_of = mode_flag.filter(|_| !mode_flag_given && command_line);
+    // Look-alikes of the mode flag, where it is not given (a command line
+    // only: stored arguments are not checked, below).
+    let look_alike_of = mode_flag.filter(|_| !mode_flag_given);
     while let Some(arg) = args.next() {
         if arg == "--" {
             inv.child_args.push(arg.clone());
@@ -709,8 +709,15 @@ mod tests {
         let (listeners, given) = resolve_listeners(&config.listeners, &argv[1..]).unwrap();
         assert_eq!(listeners[0].address.as_deref(), Some(":9100"));
         assert!(given.is_empty());
-        // Typed on a command line for this binary, it is a typo.
-        assert!(parse(&config, argv).is_err());
+        // Typed on a command line for this binary, it is a typo of the
+        // listener's flag.
+        assert_eq!(
+            parse(&config, argv).unwrap_err(),
+            FlagError {
+                flag: "metrics".to_owned(),
+                problem: FlagProblem::MisspeltListener("-Metrics=:9200".to_owned()),
+            }
+        );
     }
 
     #[test]

@@ -296,8 +296,9 @@ pub(crate) fn decode_answer(line: &[u8]) -> Result<Answer, String> {
                 .as_str()
                 .map(|e| format!(", saying: {}", super::status::visible(e)))
                 .unwrap_or_default();
-            // Its version quoted as it came (JSON escapes no C1 control).
-            let v = super::status::visible(&v);
+            // Its version as it came, one token (JSON escapes no C1
+            // control).
+            let v = crate::log::printable(&v);
             Err(format!(
                 "the supervisor answered in protocol version {v}; this command speaks version {VERSION}{said}"
             ))
@@ -776,8 +777,10 @@ mod tests {
         // Every field sent is one this version knows: a field added to
         // `Request` and not to `REQUEST_KEYS` would have every reload
         // that sets it refused as a newer client's. (Every field is set
-        // here, so sent: a new one must be listed, with no `..`. A field
-        // given to `Stop` breaks the build of these tests' `Request::Stop`.)
+        // here, so sent: a new one must be listed, with no `..`, and an
+        // optional one matched as `Some(_)`, as the others are, or it could
+        // be left unset and unsent. A field given to `Stop` breaks the
+        // build of these tests' `Request::Stop`.)
         let Request::Reload {
             path: _,
             argv0: Some(_),
