@@ -95,14 +95,20 @@ pub(super) struct Process {
     /// clock.
     pub lameducked_at: Option<Duration>,
     pub killed_at: Option<Duration>,
-    /// When it first said hello as the service's child, and the longest
-    /// lameduck timeout its hellos gave; only a hello that was its first
-    /// word (after another, an error, it has failed, and the supervisor
-    /// takes no more from it).
-    pub hello: Option<(Duration, Duration)>,
-    /// It said something before a hello of the service's.
-    pub spoke_first: bool,
-    /// It said hello as the service's child, and that it was ready.
+    /// Where in `effects` it was first told to wind down: which of two
+    /// things at the same instant came first.
+    pub lameducked_effect: Option<usize>,
+    /// When it said hello as the service's child (as the number of
+    /// effects before it, to set beside `lameducked_effect`), and the
+    /// lameduck timeout that hello gave: only a first hello that was its first
+    /// word (after another word, or a hello naming another service, it
+    /// has failed, and the supervisor takes no more from it; a second
+    /// hello changes nothing).
+    pub hello: Option<(usize, Duration)>,
+    /// It said something, a hello of any service's or another word.
+    pub spoke: bool,
+    /// Its first word was the service's hello, and after it that it was
+    /// ready.
     pub greeted: bool,
     pub readied: bool,
 }
@@ -168,6 +174,11 @@ pub(super) struct Sim {
     pub unticked: Vec<(Duration, Duration)>,
     /// The handoff leaves out when the upgrade began, as an older image's.
     pub handoff_without_began: bool,
+    /// The lameduck timeout of the settings in force (the first binary's,
+    /// then each upgrade's), and the one each child was launched with: its
+    /// own until its hello gives another.
+    lameduck_setting: Duration,
+    pub launched_lameduck: BTreeMap<ChildId, Duration>,
 }
 
 impl Sim {
@@ -194,6 +205,7 @@ impl Sim {
             id: Some(file_id("/bin/v1".as_ref())),
             upgrades: 0,
         };
+        let lameduck_setting = settings.lameduck;
         let machine = Machine::new(settings, 100, 1_000_000, first, held.into(), 7, image);
         let mut sim = Sim {
             machine,
@@ -225,6 +237,8 @@ impl Sim {
             upgrade_takes: Duration::ZERO,
             unticked: Vec::new(),
             handoff_without_began: false,
+            lameduck_setting,
+            launched_lameduck: BTreeMap::new(),
         };
         let effects = sim.machine.start(sim.now);
         sim.perform(effects);
@@ -272,6 +286,9 @@ impl Sim {
             self.effects.push(effect.clone());
             if let Effect::Log(line) = &effect {
                 self.timed_logs.push((self.now, line.clone()));
+            }
+            if let Effect::Bind { id, .. } | Effect::Spawn { id, .. } = &effect {
+                (self.launched_lameduck.entry(*id)).or_insert(self.lameduck_setting);
             }
             let feedback = match effect {
                 bind @ Effect::Bind { .. } if self.defer_binds => {
@@ -368,10 +385,11 @@ impl Sim {
                     }
                 }
                 Effect::Lameduck { id, refuse } => {
-                    let now = self.now;
+                    let (now, this) = (self.now, self.effects.len() - 1);
                     let process = self.process(id);
                     process.lameducked = true;
                     process.lameducked_at.get_or_insert(now);
+                    process.lameducked_effect.get_or_insert(this);
                     process.refusing = refuse;
                     None
                 }
@@ -434,6 +452,7 @@ impl Sim {
         let mut state: super::State = serde_json::from_str(&json).expect("and reads back");
         if let Some(settings) = &self.upgraded_settings {
             state.settings = settings.clone();
+            self.lameduck_setting = settings.lameduck;
         }
         self.handoffs.push(json);
         self.machine = Machine::resume(state);
@@ -520,13 +539,11 @@ impl Sim {
     pub fn message(&mut self, id: ChildId, message: FromChild) {
         if let Some(process) = self.processes.get_mut(&id) {
             match &message {
-                FromChild::Hello { name, .. } => process.greeted |= name == NAME,
-                FromChild::Ready => process.readied = true,
+                FromChild::Hello { name, .. } => process.greeted |= !process.spoke && name == NAME,
+                FromChild::Ready => process.readied |= process.greeted,
                 _ => {}
             }
-            if !matches!(message, FromChild::Hello { .. }) && process.hello.is_none() {
-                process.spoke_first = true;
-            }
+            process.spoke = true;
         }
         self.handle(Event::Message { id, message });
     }
@@ -536,14 +553,12 @@ impl Sim {
     }
 
     pub fn hello_as(&mut self, id: ChildId, name: &str, lameduck: Duration, ready: Duration) {
-        let now = self.now;
+        let before = self.effects.len();
         if let Some(process) = self.processes.get_mut(&id)
             && name == NAME
-            && !process.spoke_first
+            && !process.spoke
         {
-            let hello = &mut process.hello;
-            let longest = hello.map_or(lameduck, |(_, said)| said.max(lameduck));
-            *hello = Some((hello.map_or(now, |(at, _)| at), longest));
+            process.hello = Some((before, lameduck));
         }
         self.message(
             id,
