@@ -44,8 +44,16 @@ impl OwnFile {
 
     /// Removes the file if `path` still names it.
     pub fn remove(&self) {
-        if identity(&self.path) == Some(self.id) {
-            let _ = std::fs::remove_file(&self.path);
+        if identity(&self.path) == Some(self.id)
+            && let Err(e) = std::fs::remove_file(&self.path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            // (Through the program's logger where it has one: a bypass
+            // run, or a child, is the program's process.)
+            crate::report::warning!(
+                "cannot remove {}: {e}",
+                crate::log::printable(&self.path.to_string_lossy())
+            );
         }
     }
 }

@@ -60,8 +60,10 @@ impl Socket {
     /// still holds (a start given up on, an exit meanwhile) is shut as
     /// well: it would go on listening, with nobody to accept, for as long
     /// as that copy lives.
+    /// (Never a UDP socket's: shut for reading, its reader would spin.)
     fn close(self, network: crate::spec::Network) {
-        if Arc::strong_count(&self.fd) > 1 && network != crate::spec::Network::Unix {
+        let tcp = network.kind() == crate::spec::Kind::Tcp;
+        if Arc::strong_count(&self.fd) > 1 && tcp {
             self.stop_listening();
         }
         if let Some(file) = self.unix_file {
@@ -348,6 +350,24 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     io.answer_after_exit(&mut machine, client, request, now());
                 }
                 io.last_words(&mut machine, &mut control, now).await;
+                // Binds and spawns that ended while the last answers went
+                // out: let go of as those before were (a unix socket's
+                // file removed, a child killed with any it started).
+                take_bound(&mut binds, &mut backlog);
+                take_spawned(&mut spawns, &mut backlog);
+                for pending in backlog.drain(..) {
+                    match pending {
+                        Pending::Bound(BindDone {
+                            result: Ok(sockets),
+                            ..
+                        }) => crate::listener::unbind(sockets.into_iter().map(|(_, s)| s)),
+                        Pending::Spawned(SpawnDone {
+                            result: Ok(identified),
+                            ..
+                        }) => super::spawn::kill_with_group(identified.started.pid),
+                        Pending::Event(_) | Pending::Bound(_) | Pending::Spawned(_) => {}
+                    }
+                }
                 return code;
             }
             io.perform(effect);
@@ -693,6 +713,15 @@ impl Io {
                             key.bind_address()
                         );
                         child.hand_queued(listener, inode, taken);
+                    } else if !taken.is_empty() {
+                        // Unnamed, they cannot be handed: reset, as the
+                        // shut that follows resets the rest.
+                        log!(
+                            "closing {} connection(s) queued on {} {}: cannot identify the socket to hand them with",
+                            taken.len(),
+                            key.network,
+                            key.bind_address()
+                        );
                     }
                 }
             }
@@ -722,6 +751,9 @@ impl Io {
                 spawn_off_loop(order, context, forked, self.spawns.clone());
             }
             Effect::PassOn { id, signal } => {
+                if !self.children.contains_key(&id) && self.spawns_in_flight.contains_key(&id) {
+                    log!("{signal} not passed on: its child's start is still under way");
+                }
                 if let Some(child) = self.children.get(&id) {
                     let number = super::signals::number(signal);
                     // One the program does not catch would kill the child
