@@ -24,7 +24,9 @@ type Accepting = Pin<Box<dyn Future<Output = (TcpStream, SocketAddr)> + Send>>;
 /// a second later, as axum does for its own listeners. End it with
 /// lameduck, and bound tonic's wait for the calls still open (a
 /// streaming call may never end of itself) by what the lameduck timeout
-/// leaves, so that `main` returns before the supervisor's kill:
+/// leaves, so that `main` returns before the supervisor's kill (not
+/// compiled here, as tonic is no dependency of this crate;
+/// [`TcpListener::incoming`]'s example is):
 ///
 /// ```ignore
 /// let incoming = ctx.tcp("grpc").expect("grpc listener enabled").incoming();
