@@ -283,8 +283,10 @@ struct State {
     options: Options,
     /// The keys seen, to catch duplicates and for the checks across keys.
     keys: Vec<Ident>,
-    /// Whether an unknown key looked like `name`.
-    misspelt_name: bool,
+    /// The keys unknown keys looked like (`persit`: `persist`): taken as
+    /// given, though not valid, by the checks across keys, as a key with a
+    /// bad value is, so that one misspelling makes one error.
+    misspelt: Vec<&'static str>,
     errors: Errors,
 }
 
@@ -295,7 +297,7 @@ impl State {
             Some(key) if KEYS.contains(&key.to_string().as_str()) => key,
             _ => {
                 let (error, suggestion) = unknown_key(path);
-                self.misspelt_name |= suggestion == Some("name");
+                self.misspelt.extend(suggestion);
                 return Err(error);
             }
         };
@@ -468,11 +470,11 @@ impl State {
             name,
             options,
             keys,
-            misspelt_name,
+            misspelt,
             mut errors,
         } = self;
 
-        for error in cross_checks(&options, &keys) {
+        for error in cross_checks(&options, &keys, &misspelt) {
             let span = match &error {
                 RuleError::ListenerNamedLikeFlag { name, .. } => {
                     let listener = (options.listeners.iter()).find(|l| l.name.value() == *name);
@@ -498,7 +500,7 @@ impl State {
 
         // A misspelt `name` has been reported as such: saying it is missing
         // too would be a second error for one mistake.
-        if name.is_none() && !keys.iter().any(|k| k == "name") && !misspelt_name {
+        if name.is_none() && !keys.iter().any(|k| k == "name") && !misspelt.contains(&"name") {
             errors.at(Span::call_site(), MISSING_NAME);
         }
         errors.finish()?;
@@ -509,8 +511,11 @@ impl State {
 }
 
 /// The conflicts between the keys that were given and valid, by the rules
-/// the builder uses.
-fn cross_checks(options: &Options, keys: &[Ident]) -> Vec<RuleError> {
+/// the builder uses. A key given with a bad value, or misspelt
+/// (`misspelt`), has been reported: the checks take it as given, not as
+/// left at its default, so that it makes no second error.
+fn cross_checks(options: &Options, keys: &[Ident], misspelt: &[&str]) -> Vec<RuleError> {
+    let given = |key: &str| keys.iter().any(|k| k == key) || misspelt.contains(&key);
     let flag = options.flag.as_ref().map(LitStr::value);
     let names: Vec<String> = options.listeners.iter().map(|l| l.name.value()).collect();
     let specs: Vec<String> = options.listeners.iter().map(|l| l.spec.value()).collect();
@@ -518,7 +523,7 @@ fn cross_checks(options: &Options, keys: &[Ident]) -> Vec<RuleError> {
         Some(persist) => Some(persist.value),
         // `persist` with a value that is not a bool has been reported:
         // one error for one mistake.
-        None if keys.iter().any(|k| k == "persist") => Some(true),
+        None if given("persist") => Some(true),
         None => None,
     };
     Settings {
@@ -532,7 +537,7 @@ fn cross_checks(options: &Options, keys: &[Ident]) -> Vec<RuleError> {
             .collect(),
         flag: flag.as_deref(),
         // Refused (and reported): its name is not known.
-        flag_refused: flag.is_none() && keys.iter().any(|k| k == "flag"),
+        flag_refused: flag.is_none() && given("flag"),
         persist,
         restart_limit: options.restart_limit.is_some(),
         current_thread: options
@@ -543,7 +548,7 @@ fn cross_checks(options: &Options, keys: &[Ident]) -> Vec<RuleError> {
         // Against a `lameduck` that did not parse (reported already), the
         // default would be the wrong measure: one error for one mistake.
         grace_ms: (options.grace.as_ref().map(|g| g.value))
-            .filter(|_| options.lameduck.is_some() || !keys.iter().any(|k| k == "lameduck")),
+            .filter(|_| options.lameduck.is_some() || !given("lameduck")),
         lameduck_ms: options.lameduck.as_ref().map(|l| l.value),
     }
     .check()
@@ -1114,6 +1119,21 @@ mod tests {
             said[0].contains("unknown key `service`; did you mean `name`?"),
             "{said:?}"
         );
+    }
+
+    #[test]
+    fn a_misspelt_key_is_one_mistake_not_a_conflict_too() {
+        // Taken as given, as a bad value is: not also the conflict its
+        // absence would make (review 357).
+        for (attr, misspelt) in [
+            (r#"name = "svc", persit, restart_limit = "5 in 60s""#, "persit"),
+            (r#"name = "svc", lamedcuk = "10s", grace = "3s""#, "lamedcuk"),
+            (r#"name = "svc", flg = "lb", listener(littleboss = "tcp::1")"#, "flg"),
+        ] {
+            let said = messages(attr);
+            assert_eq!(said.len(), 1, "{attr}: {said:?}");
+            assert!(said[0].starts_with(&format!("unknown key `{misspelt}`")), "{said:?}");
+        }
     }
 
     #[test]

@@ -138,19 +138,36 @@ fn expand(args: &Args, f: &MainFn) -> TokenStream {
 /// (An `allow`, `warn` or `deny` of it, or a doc comment naming it, takes
 /// ours: the signature is not the program's to change.)
 fn expects_or_forbids_by_value_lint(attr: &syn::Attribute) -> bool {
-    let syn::Meta::List(list) = &attr.meta else {
+    expects_or_forbids(&attr.meta)
+}
+
+/// `expect(...)` or `forbid(...)` naming the lint, or a `cfg_attr` giving
+/// one (its condition passed over: `feature = "expect"` is no level).
+fn expects_or_forbids(meta: &syn::Meta) -> bool {
+    let syn::Meta::List(list) = meta else {
         return false;
     };
-    let tokens = list.tokens.to_string();
-    let names_lint = tokens.contains("needless_pass_by_value") || tokens.contains("pedantic");
-    let level =
-        |word: &str| (tokens.split(|c: char| !c.is_alphanumeric() && c != '_')).any(|w| w == word);
-    names_lint
-        && if list.path.is_ident("cfg_attr") {
-            level("expect") || level("forbid")
-        } else {
-            list.path.is_ident("expect") || list.path.is_ident("forbid")
-        }
+    let parser = syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated;
+    let Ok(items) = list.parse_args_with(parser) else {
+        return false;
+    };
+    if list.path.is_ident("cfg_attr") {
+        return items.iter().skip(1).any(expects_or_forbids);
+    }
+    (list.path.is_ident("expect") || list.path.is_ident("forbid"))
+        && items.iter().any(|item| match item {
+            syn::Meta::Path(lint) => names_by_value_lint(lint),
+            // `reason = "..."`.
+            _ => false,
+        })
+}
+
+/// `clippy::needless_pass_by_value`, or the group it is in.
+fn names_by_value_lint(lint: &syn::Path) -> bool {
+    let words: Vec<String> = (lint.segments.iter()).map(|s| s.ident.to_string()).collect();
+    words.len() == 2
+        && words[0] == "clippy"
+        && matches!(words[1].as_str(), "needless_pass_by_value" | "pedantic")
 }
 
 /// The path to the runtime crate: `crate = "..."`, or `::littleboss`.
@@ -405,8 +422,18 @@ mod tests {
         assert!(!allowed(
             "#[cfg_attr(clippy, expect(clippy::needless_pass_by_value))] fn main(ctx: littleboss::Context) {}"
         ));
-        // A doc comment naming it, or a level ours may override, keeps
-        // ours: the signature is not the program's to change.
+        // A doc comment naming it, a level ours may override, a reason's
+        // words or a `cfg_attr`'s condition keep ours: the signature is not
+        // the program's to change.
+        assert!(allowed(
+            "#[expect(dead_code, reason = \"not pedantic\")] fn main(ctx: littleboss::Context) {}"
+        ));
+        assert!(allowed(
+            "#[cfg_attr(feature = \"expect\", deny(clippy::needless_pass_by_value))] fn main(ctx: littleboss::Context) {}"
+        ));
+        assert!(allowed(
+            "#[cfg_attr(x, warn(clippy::pedantic), expect(unused))] fn main(ctx: littleboss::Context) {}"
+        ));
         assert!(allowed(
             "/// Takes ctx by value (needless_pass_by_value).\nfn main(ctx: littleboss::Context) {}"
         ));

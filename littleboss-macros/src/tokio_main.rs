@@ -60,6 +60,17 @@ pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
         };
         return Some(syn::Error::new_spanned(attr, message));
     }
+    if let Some(at) = f.attrs.iter().position(is_test_attribute) {
+        let attr = f.attrs.remove(at);
+        let path = attr.path().segments.iter().map(|s| s.ident.to_string());
+        let message = format!(
+            "remove `#[{}]`: a littleboss `main` is the program's entry point, which the test \
+             harness would never call (and the `main` it wraps would call itself); test the \
+             functions it calls instead",
+            path.collect::<Vec<_>>().join("::")
+        );
+        return Some(syn::Error::new_spanned(attr, message));
+    }
     if f.sig.asyncness.is_none() && expanded_by_tokio(f.body.stream()) {
         let message = format!(
             "`#[tokio::main]` above `#[littleboss::main]` made this `main` build a second \
@@ -68,6 +79,13 @@ pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
         return Some(syn::Error::new(Span::call_site(), message));
     }
     None
+}
+
+/// `#[test]`, `#[bench]`, `#[tokio::test]`: kept on the `main` littleboss
+/// calls, it would be compiled out of a normal build, and the call left
+/// to name the generated `main`.
+fn is_test_attribute(attr: &Attribute) -> bool {
+    (attr.path().segments.last()).is_some_and(|s| s.ident == "test" || s.ident == "bench")
 }
 
 /// `#[tokio::main]`, `#[::tokio::main(...)]`.

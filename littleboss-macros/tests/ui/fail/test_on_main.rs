@@ -1,0 +1,3 @@
+#[littleboss::main(name = "svc")]
+#[test]
+fn main() {}
