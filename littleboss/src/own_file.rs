@@ -42,15 +42,32 @@ impl OwnFile {
         }
     }
 
-    /// Removes the file if `path` still names it.
+    /// Removes the file if `path` still names it, saying nothing of a
+    /// failure: for the program's process (a child removes its
+    /// supervisor's files as it refuses, and may lack the right by then),
+    /// where a line could block on the program's logger.
     pub fn remove(&self) {
-        if identity(&self.path) == Some(self.id)
-            && let Err(e) = std::fs::remove_file(&self.path)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            // (Through the program's logger where it has one: a bypass
-            // run, or a child, is the program's process.)
-            crate::report::warning!(
+        let _ = self.try_remove();
+    }
+
+    /// Removes the file if `path` still names it; the error of a removal
+    /// that failed for another reason than the file being gone already,
+    /// for the supervisor to say.
+    pub fn try_remove(&self) -> std::io::Result<()> {
+        match identity(&self.path) == Some(self.id) {
+            true => match std::fs::remove_file(&self.path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+            false => Ok(()),
+        }
+    }
+
+    /// [`try_remove`](Self::try_remove), saying a failure as the
+    /// supervisor's own line.
+    pub fn remove_or_say(&self) {
+        if let Err(e) = self.try_remove() {
+            crate::log::log!(
                 "cannot remove {}: {e}",
                 crate::log::printable(&self.path.to_string_lossy())
             );

@@ -296,7 +296,7 @@ pub(crate) fn decode_answer(line: &[u8]) -> Result<Answer, String> {
                 .as_str()
                 .map(|e| format!(", saying: {}", super::status::visible(e)))
                 .unwrap_or_default();
-            // Its version as it came, one token (JSON escapes no C1
+            // Its version as it came, on one line (JSON escapes no C1
             // control).
             let v = crate::log::printable(&v);
             Err(format!(

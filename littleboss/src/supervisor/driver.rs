@@ -67,7 +67,7 @@ impl Socket {
             self.stop_listening();
         }
         if let Some(file) = self.unix_file {
-            file.remove();
+            file.remove_or_say();
         }
     }
 
@@ -1158,7 +1158,7 @@ impl Io {
         // Only while the path names our socket: a cleaner may have removed
         // both files, and a successor made its own since.
         if let Some(file) = &self.control_file {
-            file.remove();
+            file.remove_or_say();
         }
         self.lock.remove();
     }
