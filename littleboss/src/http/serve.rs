@@ -133,7 +133,10 @@ where
             biased;
             // Ready only once a task has ended: first, so that a backlog
             // that never empties cannot starve it.
-            Some(_) = connections.join_next() => continue,
+            Some(ended) = connections.join_next() => {
+                say_if_panicked(ended);
+                continue;
+            }
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
@@ -171,7 +174,9 @@ where
     drop(listener);
     shut.send_replace(true);
     let drained = async {
-        while connections.join_next().await.is_some() {}
+        while let Some(ended) = connections.join_next().await {
+            say_if_panicked(ended);
+        }
         // Those hyper handed to their upgrade handlers (WebSocket, say):
         // hyper's graceful shutdown is done with them at the upgrade, but
         // a handler that closes its own on `ctx.draining()` or
@@ -181,6 +186,20 @@ where
     };
     let _ = bounded(ctx, drained).await;
     Ok(())
+}
+
+/// Says that a connection's task panicked (its handler, polled in it):
+/// its client got a reset with no response, and a program with a panic
+/// hook of its own would otherwise see nothing of it from us.
+fn say_if_panicked(ended: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = ended
+        && e.is_panic()
+    {
+        crate::report::say_detached(
+            log::Level::Warn,
+            "a connection's handler panicked; its client got no response".to_owned(),
+        );
+    }
 }
 
 #[cfg(test)]
