@@ -924,12 +924,23 @@ impl Model {
                 .filter(|(before, _)| *before <= told_as)
                 .map(|(_, lameduck)| lameduck);
             let due = told + own.unwrap_or(self.sim.launched_lameduck[id]);
-            let unticked = |due: Duration| {
-                (self.sim.unticked.iter()).any(|(from, to)| *from <= due && due <= *to)
+            // A deadline in an unticked stretch is met at the first tick
+            // after it: at the stretch's end, or at the end of those that
+            // follow it with no time between.
+            let ticked_after = |due: Duration| {
+                let mut end = None;
+                for (from, to) in &self.sim.unticked {
+                    match end {
+                        None if *from <= due && due <= *to => end = Some(*to),
+                        Some(until) if *from == until => end = Some(*to),
+                        _ => {}
+                    }
+                }
+                end
             };
             match process.killed_at {
                 Some(killed) => assert!(
-                    killed <= due || unticked(due),
+                    killed <= due || ticked_after(due).is_some_and(|end| killed <= end),
                     "child {id}, told to wind down at {told:?}, killed at {killed:?}, not by {due:?}"
                 ),
                 None => assert!(
