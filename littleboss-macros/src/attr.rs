@@ -283,10 +283,12 @@ struct State {
     options: Options,
     /// The keys seen, to catch duplicates and for the checks across keys.
     keys: Vec<Ident>,
-    /// The keys unknown keys looked like (`persit`: `persist`): taken as
-    /// given, though not valid, by the checks across keys, as a key with a
-    /// bad value is, so that one misspelling makes one error.
-    misspelt: Vec<&'static str>,
+    /// The keys unknown keys looked like (`persit`: `persist`), spanned on
+    /// the misspelling: the checks across keys judge what was meant, with
+    /// the value as that key takes it, or, where it does not take it, as
+    /// given though not valid (as a key with a bad value is), so that one
+    /// misspelling makes no error of a default's.
+    misspelt: Vec<Ident>,
     errors: Errors,
 }
 
@@ -297,7 +299,10 @@ impl State {
             Some(key) if KEYS.contains(&key.to_string().as_str()) => key,
             _ => {
                 let (error, suggestion) = unknown_key(path);
-                self.misspelt.extend(suggestion);
+                if let Some(meant) = suggestion {
+                    self.misspelt.push(Ident::new(meant, path.span()));
+                    self.take_as_meant(meta, meant);
+                }
                 return Err(error);
             }
         };
@@ -350,6 +355,31 @@ impl State {
             _ => return Err(unknown_key(path).0),
         }
         Ok(())
+    }
+
+    /// The value of a key misspelt as `meta`'s, as `meant` takes it, for
+    /// the checks across keys (those that take part in them), unless that
+    /// key is given itself; nothing where it does not take it.
+    fn take_as_meant(&mut self, meta: &Meta, meant: &str) {
+        let mut renamed = meta.clone();
+        let path = match &mut renamed {
+            Meta::Path(path) => path,
+            Meta::List(list) => &mut list.path,
+            Meta::NameValue(pair) => &mut pair.path,
+        };
+        *path = Path::from(Ident::new(meant, path.span()));
+        let mut scratch = State::default();
+        if scratch.key(&renamed).is_err() || self.keys.iter().any(|k| k == meant) {
+            return;
+        }
+        let (ours, theirs) = (&mut self.options, scratch.options);
+        ours.lameduck = ours.lameduck.take().or(theirs.lameduck);
+        ours.grace = ours.grace.take().or(theirs.grace);
+        ours.persist = ours.persist.take().or(theirs.persist);
+        ours.restart_limit = ours.restart_limit.take().or(theirs.restart_limit);
+        ours.flag = ours.flag.take().or(theirs.flag);
+        ours.flavor = ours.flavor.take().or(theirs.flavor);
+        ours.worker_threads = ours.worker_threads.take().or(theirs.worker_threads);
     }
 
     /// `listener(NAME = "NET:ADDR", ...)`: every listener is checked, each
@@ -470,10 +500,14 @@ impl State {
             name,
             options,
             keys,
-            misspelt,
+            misspelt: misspelt_at,
             mut errors,
         } = self;
 
+        // A conflict a misspelt key takes part in is underlined there.
+        let spans: Vec<Ident> = keys.iter().chain(&misspelt_at).cloned().collect();
+        let misspelt: Vec<String> = misspelt_at.iter().map(ToString::to_string).collect();
+        let misspelt: Vec<&str> = misspelt.iter().map(String::as_str).collect();
         for error in cross_checks(&options, &keys, &misspelt) {
             let span = match &error {
                 RuleError::ListenerNamedLikeFlag { name, .. } => {
@@ -490,8 +524,8 @@ impl State {
                     .iter()
                     .find(|l| l.name.value() == *second)
                     .map(|l| l.spec.span()),
-                RuleError::WorkerThreadsWithCurrentThread => key_span(&keys, "worker_threads"),
-                RuleError::RestartLimitWithoutPersist { .. } => key_span(&keys, "restart_limit"),
+                RuleError::WorkerThreadsWithCurrentThread => key_span(&spans, "worker_threads"),
+                RuleError::RestartLimitWithoutPersist { .. } => key_span(&spans, "restart_limit"),
                 RuleError::GraceOverHalfLameduck { .. } => options.grace.as_ref().map(|g| g.span),
                 _ => None,
             };
@@ -1122,17 +1156,29 @@ mod tests {
     }
 
     #[test]
-    fn a_misspelt_key_is_one_mistake_not_a_conflict_too() {
-        // Taken as given, as a bad value is: not also the conflict its
-        // absence would make (review 357).
+    fn a_misspelt_key_is_judged_as_meant_by_the_checks_across_keys() {
+        // With its value as the key it looks like takes it: not also the
+        // conflict its absence would make (review 357)...
         for (attr, misspelt) in [
             (r#"name = "svc", persit, restart_limit = "5 in 60s""#, "persit"),
             (r#"name = "svc", lamedcuk = "10s", grace = "3s""#, "lamedcuk"),
             (r#"name = "svc", flg = "lb", listener(littleboss = "tcp::1")"#, "flg"),
+            // ...nor where that key would not take it (as a bad value).
+            (r#"name = "svc", persit = 3, restart_limit = "5 in 60s""#, "persit"),
         ] {
             let said = messages(attr);
             assert_eq!(said.len(), 1, "{attr}: {said:?}");
             assert!(said[0].starts_with(&format!("unknown key `{misspelt}`")), "{said:?}");
+        }
+        // ...but the conflict it does make, said at once rather than after
+        // the misspelling is mended (review 358).
+        for (attr, conflict) in [
+            (r#"name = "svc", persit = false, restart_limit = "5 in 60s""#, "only applies"),
+            (r#"name = "svc", lamedcuk = "1s", grace = "3s""#, "more than half"),
+        ] {
+            let said = messages(attr);
+            assert_eq!(said.len(), 2, "{attr}: {said:?}");
+            assert!(said[1].contains(conflict), "{said:?}");
         }
     }
 

@@ -60,14 +60,13 @@ pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
         };
         return Some(syn::Error::new_spanned(attr, message));
     }
-    if let Some(at) = f.attrs.iter().position(is_test_attribute) {
+    if let Some(at) = f.attrs.iter().position(|a| test_attribute(a).is_some()) {
         let attr = f.attrs.remove(at);
-        let path = attr.path().segments.iter().map(|s| s.ident.to_string());
+        let path = test_attribute(&attr).unwrap_or_default();
         let message = format!(
-            "remove `#[{}]`: a littleboss `main` is the program's entry point, which the test \
-             harness would never call (and the `main` it wraps would call itself); test the \
-             functions it calls instead",
-            path.collect::<Vec<_>>().join("::")
+            "remove `#[{path}]`: a littleboss `main` is the program's entry point, not a test \
+             (outside tests the attribute compiles it out, and the `main` littleboss generates \
+             would then call itself); test the functions it calls instead"
         );
         return Some(syn::Error::new_spanned(attr, message));
     }
@@ -81,11 +80,32 @@ pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
     None
 }
 
-/// `#[test]`, `#[bench]`, `#[tokio::test]`: kept on the `main` littleboss
-/// calls, it would be compiled out of a normal build, and the call left
-/// to name the generated `main`.
-fn is_test_attribute(attr: &Attribute) -> bool {
-    (attr.path().segments.last()).is_some_and(|s| s.ident == "test" || s.ident == "bench")
+/// The path, as written, of a test attribute (`#[test]`, `#[bench]`, the
+/// async runtimes' and the test crates' own) on `main`: kept on the `main`
+/// littleboss calls, it would be compiled out of a normal build, and the
+/// call left to name the generated `main`. (Another crate's attribute
+/// that happens to end in `test` is not one.)
+fn test_attribute(attr: &Attribute) -> Option<String> {
+    const TESTS: [&str; 11] = [
+        "test",
+        "bench",
+        "tokio::test",
+        "async_std::test",
+        "actix_rt::test",
+        "actix_web::test",
+        "rstest",
+        "rstest::rstest",
+        "test_case",
+        "test_case::test_case",
+        "wasm_bindgen_test",
+    ];
+    let path = attr.path();
+    let words: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let words = words.join("::");
+    TESTS.contains(&words.as_str()).then(|| {
+        let lead = if path.leading_colon.is_some() { "::" } else { "" };
+        format!("{lead}{words}")
+    })
 }
 
 /// `#[tokio::main]`, `#[::tokio::main(...)]`.
