@@ -24,6 +24,21 @@ pub(crate) fn counted_down(var: &str) -> bool {
     }
 }
 
+/// Sleeps `ms` milliseconds, or less once the file test hook `gate_var`
+/// names, if it names one, is gone: a window a test holds open for as
+/// long as it needs, and then closes.
+pub(crate) fn pause(ms: u64, gate_var: &str) {
+    use std::time::{Duration, Instant};
+    let gate = test_hook::<std::path::PathBuf>(gate_var);
+    let until = Instant::now() + Duration::from_millis(ms);
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        if gate.as_ref().is_some_and(|gate| !gate.exists()) || left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(5)));
+    }
+}
+
 /// Whether `name` is a test hook's variable.
 fn is_hook(name: &std::ffi::OsStr) -> bool {
     name.as_encoded_bytes().starts_with(b"LITTLEBOSS_TEST_")

@@ -1006,7 +1006,10 @@ fn a_stop_before_main_takes_its_listener_does_not_take_it_away() {
 #[test]
 fn once_a_stop_begins_new_connections_are_refused_at_once() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_slow_stop"));
-    svc.start(&[]);
+    // The child finishes once the test has looked (its gate removed).
+    let gate = svc.dir.path().join("finish-gate");
+    std::fs::write(&gate, "").unwrap();
+    svc.start_with_env(&[], &[("FINISH_GATE", &gate)]);
     let addr = svc.printed_addr("addr");
     svc.ready();
     assert_eq!(tests::read_greeting(addr).unwrap(), "hello\n");
@@ -1043,6 +1046,7 @@ fn once_a_stop_begins_new_connections_are_refused_at_once() {
         shown.contains(&format!("draining   pid {child}, ")),
         "{shown}"
     );
+    std::fs::remove_file(&gate).unwrap();
     let stop = stop.wait_with_output().unwrap();
     assert!(stop.status.success(), "{}", text(&stop));
     assert_eq!(svc.wait_exit().code(), Some(0));

@@ -993,9 +993,18 @@ fn signals_supervisor_init_ignores_neither_lose_exit_codes_nor_reach_the_child()
 #[test]
 fn the_thread_that_binds_a_reloads_new_listener_blocks_the_signals_too() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_versioned_v1"));
-    // Each bind takes 3 s (a slow DNS lookup, say): its thread is there to
-    // be looked at meanwhile.
-    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_BIND_PAUSE_MS", &"3000")]);
+    // Each bind waits (a slow DNS lookup, say) until the gate file goes:
+    // its thread is there to be looked at meanwhile.
+    let gate = svc.dir.path().join("bind-gate");
+    std::fs::write(&gate, "").unwrap();
+    let most = tests::DEADLINE.as_millis().to_string();
+    svc.start_with_env(
+        &[],
+        &[
+            ("LITTLEBOSS_TEST_BIND_PAUSE_MS", &most),
+            ("LITTLEBOSS_TEST_BIND_PAUSE_GATE", &gate),
+        ],
+    );
     svc.printed_addr("addr");
     svc.ready();
     let port = tests::free_port();
@@ -1028,6 +1037,7 @@ fn the_thread_that_binds_a_reloads_new_listener_blocks_the_signals_too() {
             named(masks.tid)
         );
     }
+    std::fs::remove_file(&gate).unwrap();
     let reload = reload.wait_with_output().unwrap();
     assert!(reload.status.success(), "{}", text(&reload));
     svc.stop_expecting(0);

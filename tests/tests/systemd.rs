@@ -456,7 +456,7 @@ fn bypass_with_some_sockets_activated_removes_its_own_socket_file_when_a_second_
         bin,
         &listener,
         Some("port"),
-        &[&sock, "-port=127.0.0.1:0", "--linger"],
+        &[&sock, "-port=127.0.0.1:0", "--linger-long"],
     );
     let addr = listener.local_addr().unwrap();
     drop(listener);

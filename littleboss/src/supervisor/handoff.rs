@@ -471,19 +471,11 @@ pub(crate) const TEST_EXIT_GATE_VAR: &str = "LITTLEBOSS_TEST_EXIT_GATE";
 /// before), so that the test can act in the window: the time asked, or
 /// less once the gate file, if one is named, is gone.
 pub(crate) fn test_pause(before: &str) {
-    use std::time::{Duration, Instant};
     let Some(ms) = crate::test_hook::test_hook::<u64>(TEST_PAUSE_VAR) else {
         return;
     };
     crate::log::log!("test pause: {ms} ms before {before}");
-    let gate = crate::test_hook::test_hook::<std::path::PathBuf>(TEST_PAUSE_GATE_VAR);
-    let until = Instant::now() + Duration::from_millis(ms);
-    while let Some(left) = until.checked_duration_since(Instant::now()) {
-        if gate.as_ref().is_some_and(|gate| !gate.exists()) || left.is_zero() {
-            return;
-        }
-        std::thread::sleep(left.min(Duration::from_millis(5)));
-    }
+    crate::test_hook::pause(ms, TEST_PAUSE_GATE_VAR);
 }
 
 /// The version this binary reads (a test may claim another).

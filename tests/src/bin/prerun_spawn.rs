@@ -34,7 +34,11 @@ fn main() {
             .create(true)
             .open(path)
             .expect("open $PRERUN_PIDS");
-        writeln!(file, "{} {}", std::process::id(), helper.id()).expect("write $PRERUN_PIDS");
+        // One write, so one line whole (appends of one write do not
+        // interleave; `writeln!` on a `File` writes piece by piece).
+        let line = format!("{} {}\n", std::process::id(), helper.id());
+        file.write_all(line.as_bytes())
+            .expect("write $PRERUN_PIDS");
     }
     littleboss::Littleboss::new("prerun_spawn")
         .listener("addr", "tcp:127.0.0.1:0")

@@ -1,6 +1,8 @@
-//! Answers each connection with a greeting until lameduck, then takes five
-//! seconds to finish (work in flight) before it exits: time enough for a
-//! test on a loaded machine to look at it finishing.
+//! Answers each connection with a greeting until lameduck, then finishes
+//! its work in flight before it exits: until the file `FINISH_GATE` names
+//! is removed (at most 9 s, within its 10 s lameduck timeout), so that a
+//! test on a loaded machine looks at it finishing for as long as it needs;
+//! without one, for five seconds.
 
 #[littleboss::main(
     name = "slow_stop",
@@ -12,6 +14,14 @@ async fn main(ctx: littleboss::Context) {
     println!("addr={}", listener.local_addr().unwrap());
     tests::fixture::serve_greetings(listener, "hello".to_owned(), ctx.lameduck()).await;
     println!("finishing");
-    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    match std::env::var_os("FINISH_GATE") {
+        Some(gate) => {
+            let until = tokio::time::Instant::now() + std::time::Duration::from_secs(9);
+            while std::path::Path::new(&gate).exists() && tokio::time::Instant::now() < until {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+        None => tokio::time::sleep(std::time::Duration::from_secs(5)).await,
+    }
     println!("finished");
 }

@@ -2,7 +2,8 @@
 //! A TCP listener declared after it (off unless given) lets a test make
 //! the second bind fail. With `--linger` it stays 3 s after lameduck, as
 //! a program finishing its work does: long enough for a test to see it
-//! still there on a loaded machine. With `--panic` it
+//! still there on a loaded machine; with `--linger-long`, 9 s (within its
+//! lameduck timeout), for a test that ends it sooner itself. With `--panic` it
 //! panics once serving, with a blocking job still running (which a
 //! runtime dropped as the panic unwinds would wait for forever).
 
@@ -27,7 +28,10 @@ async fn main(ctx: littleboss::Context) {
         tokio::select! {
             _ = &mut lameduck => {
                 println!("lameduck pid={pid}");
-                if ctx.args().iter().any(|a| a == "--linger") {
+                let linger = |flag: &str| ctx.args().iter().any(|a| a == flag);
+                if linger("--linger-long") {
+                    tokio::time::sleep(std::time::Duration::from_secs(9)).await;
+                } else if linger("--linger") {
                     tokio::time::sleep(std::time::Duration::from_secs(3)).await;
                 }
                 return;
