@@ -209,7 +209,10 @@ impl Context {
                 kind.method()
             );
         }
-        if let Some(error) = &listener.unbound {
+        if let Some(error) = listener.unbound.clone() {
+            // Not holding the lock, which a stop signal's drain takes: a
+            // logger that blocks the failure's line must not block that.
+            drop(listeners);
             crate::report::fail(1, error);
         }
         let fd = listener.fd.as_ref()?;

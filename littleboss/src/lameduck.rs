@@ -410,9 +410,14 @@ impl Lameduck {
             .spawn(move || this.wait_out_grace_then_enter(since));
         if let Err(e) = spawned {
             // Out of threads, say: lameduck now rather than never (a grace
-            // cut short beats a drain that waits for the kill).
-            warning!("cannot wait out the grace ({e}): lameduck now");
+            // cut short beats a drain that waits for the kill), and said
+            // after, not waited for: a logger that blocks must not hold
+            // up lameduck, or the reading of the next signal or order.
             self.enter_lameduck(since);
+            crate::report::say_detached(
+                log::Level::Warn,
+                format!("cannot wait out the grace ({e}): lameduck now"),
+            );
         }
     }
 
@@ -791,6 +796,10 @@ pub(crate) fn on_signals(
                 };
                 let since = tokio::time::Instant::now();
                 lameduck.begin_on_signal();
+                // The window counts from here: a copy that came while the
+                // drain began (thousands of accepts to stash, say) is read
+                // only now, however soon after the first it came.
+                let begun = tokio::time::Instant::now();
                 let last_words = loop {
                     let again = tokio::select! {
                         _ = term.recv() => "SIGTERM",
@@ -808,7 +817,7 @@ pub(crate) fn on_signals(
                     // sent to the process and its group.
                     let after = since.elapsed();
                     let line = stop_again(again, after, "exiting now");
-                    if after >= SAME_STOP {
+                    if begun.elapsed() >= SAME_STOP {
                         break line;
                     }
                     // Not waited for: a logger that blocks must not hold
