@@ -43,9 +43,11 @@ impl OwnFile {
     }
 
     /// Removes the file if `path` still names it, saying nothing of a
-    /// failure: for the program's process (a child removes its
-    /// supervisor's files as it refuses, and may lack the right by then),
-    /// where a line could block on the program's logger.
+    /// failure: in the program's process (a child removes its
+    /// supervisor's files as it refuses, and may lack the right by then;
+    /// a forced exit must not wait on the program's logger), and where the
+    /// supervisor undoes a bind that a later failure made pointless
+    /// (`listener::unbind`, shared with bypass runs).
     pub fn remove(&self) {
         let _ = self.try_remove();
     }

@@ -661,7 +661,7 @@ impl Io {
                 let binds = self.binds.clone();
                 let bind = move || {
                     if let Some(ms) = test_hook::<u64>("LITTLEBOSS_TEST_BIND_PAUSE_MS") {
-                        std::thread::sleep(Duration::from_millis(ms));
+                        crate::test_hook::pause(ms, "LITTLEBOSS_TEST_BIND_PAUSE_GATE");
                     }
                     // Told whatever happens, a panic too: the machine
                     // would otherwise wait out the bind's deadline, and
@@ -697,7 +697,7 @@ impl Io {
                     // A unix socket's file first (its shut, next, removes
                     // it): no client joins the queue once it is taken.
                     if let Some(file) = socket.unix_file.take() {
-                        file.remove();
+                        file.remove_or_say();
                     }
                     let listening = socket.fd.as_fd();
                     let inode = crate::stash::inode(listening);
@@ -1127,7 +1127,7 @@ impl Io {
                 // Not left for clients to find dead: made again at the
                 // retry.
                 if let Some(file) = file {
-                    file.remove();
+                    file.remove_or_say();
                 }
                 return Err(e);
             }

@@ -71,7 +71,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // goes last and while still locked (see `ServiceLock`).
     let clean_up = || {
         if let Some(file) = &control_file {
-            file.remove();
+            file.remove_or_say();
         }
         lock.remove();
     };
@@ -89,7 +89,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         .collect();
     let clean_up = || {
         for file in &unix_files {
-            file.remove();
+            file.remove_or_say();
         }
         clean_up();
     };
