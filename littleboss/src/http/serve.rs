@@ -188,16 +188,18 @@ where
     Ok(())
 }
 
-/// Says that a connection's task panicked (its handler, polled in it):
-/// its client got a reset with no response, and a program with a panic
-/// hook of its own would otherwise see nothing of it from us.
+/// Says that a connection's task panicked (its handler, polled in it): its
+/// connection was dropped with the response unfinished (or not begun),
+/// and a program with a panic hook of its own would otherwise see nothing
+/// of it from us.
 fn say_if_panicked(ended: Result<(), tokio::task::JoinError>) {
     if let Err(e) = ended
         && e.is_panic()
     {
         crate::report::say_detached(
             log::Level::Warn,
-            "a connection's handler panicked; its client got no response".to_owned(),
+            "a connection's handler panicked; its connection was dropped, its response unfinished"
+                .to_owned(),
         );
     }
 }

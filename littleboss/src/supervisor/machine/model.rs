@@ -925,18 +925,11 @@ impl Model {
                 .map(|(_, lameduck)| lameduck);
             let due = told + own.unwrap_or(self.sim.launched_lameduck[id]);
             // A deadline in an unticked stretch is met at the first tick
-            // after it: at the stretch's end, or at the end of those that
-            // follow it with no time between.
+            // after it: at the stretch's end.
             let ticked_after = |due: Duration| {
-                let mut end = None;
-                for (from, to) in &self.sim.unticked {
-                    match end {
-                        None if *from <= due && due <= *to => end = Some(*to),
-                        Some(until) if *from == until => end = Some(*to),
-                        _ => {}
-                    }
-                }
-                end
+                (self.sim.unticked.iter())
+                    .find(|(from, to)| *from <= due && due <= *to)
+                    .map(|(_, to)| *to)
             };
             match process.killed_at {
                 Some(killed) => assert!(

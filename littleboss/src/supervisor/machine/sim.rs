@@ -170,8 +170,9 @@ pub(super) struct Sim {
     pub upgrade_takes: Duration,
     /// The stretches of time the clock moved on without the driver's
     /// ticks ([`late`](Sim::late)), from and to: a deadline in one is
-    /// handled at the next tick, late.
+    /// handled at the next tick, late, at the stretch's end.
     pub unticked: Vec<(Duration, Duration)>,
+    ticked_since_late: bool,
     /// The handoff leaves out when the upgrade began, as an older image's.
     pub handoff_without_began: bool,
     /// The lameduck timeout of the settings in force (the first binary's,
@@ -236,6 +237,7 @@ impl Sim {
             handoffs: Vec::new(),
             upgrade_takes: Duration::ZERO,
             unticked: Vec::new(),
+            ticked_since_late: true,
             handoff_without_began: false,
             lameduck_setting,
             launched_lameduck: BTreeMap::new(),
@@ -513,14 +515,21 @@ impl Sim {
 
     /// Moves the clock on by `by` without handling the deadlines that
     /// pass: the driver's `select!` took messages first.
+    /// One right after another with no tick between (no `advance`, not
+    /// even by nothing) makes one stretch.
     pub fn late(&mut self, by: Duration) {
         let from = self.now;
         self.now += by;
-        self.unticked.push((from, self.now));
+        match self.unticked.last_mut() {
+            Some((_, to)) if *to == from && !self.ticked_since_late => *to = self.now,
+            _ => self.unticked.push((from, self.now)),
+        }
+        self.ticked_since_late = false;
     }
 
     /// Moves the clock on by `by`, handling each deadline at its time.
     pub fn advance(&mut self, by: Duration) {
+        self.ticked_since_late = true;
         let until = self.now + by;
         let mut ticks = 0;
         while let Some(at) = self.machine.next_deadline().filter(|at| *at <= until) {
