@@ -288,7 +288,7 @@ struct State {
     /// the value as that key takes it, or, where it does not take it, as
     /// given though not valid (as a key with a bad value is), so that one
     /// misspelling makes no error of a default's.
-    misspelt: Vec<Ident>,
+    misspelt: Vec<(Ident, Meta)>,
     errors: Errors,
 }
 
@@ -300,8 +300,8 @@ impl State {
             _ => {
                 let (error, suggestion) = unknown_key(path);
                 if let Some(meant) = suggestion {
-                    self.misspelt.push(Ident::new(meant, path.span()));
-                    self.take_as_meant(meta, meant);
+                    let meant = Ident::new(meant, path.span());
+                    self.misspelt.push((meant, meta.clone()));
                 }
                 return Err(error);
             }
@@ -358,8 +358,8 @@ impl State {
     }
 
     /// The value of a key misspelt as `meta`'s, as `meant` takes it, for
-    /// the checks across keys (those that take part in them), unless that
-    /// key is given itself; nothing where it does not take it.
+    /// the checks across keys (those that take part in them); nothing
+    /// where it does not take it.
     fn take_as_meant(&mut self, meta: &Meta, meant: &str) {
         let mut renamed = meta.clone();
         let path = match &mut renamed {
@@ -369,7 +369,7 @@ impl State {
         };
         *path = Path::from(Ident::new(meant, path.span()));
         let mut scratch = State::default();
-        if scratch.key(&renamed).is_err() || self.keys.iter().any(|k| k == meant) {
+        if scratch.key(&renamed).is_err() {
             return;
         }
         let (ours, theirs) = (&mut self.options, scratch.options);
@@ -495,7 +495,15 @@ impl State {
     }
 
     /// The checks across keys, then the result.
-    fn finish(self) -> syn::Result<Args> {
+    fn finish(mut self) -> syn::Result<Args> {
+        // Misspelt keys as meant, where the key meant is not given itself
+        // (before or after the misspelling).
+        for (meant, meta) in std::mem::take(&mut self.misspelt) {
+            if !self.keys.contains(&meant) {
+                self.take_as_meant(&meta, &meant.to_string());
+            }
+            self.misspelt.push((meant, meta));
+        }
         let State {
             name,
             options,
@@ -505,6 +513,7 @@ impl State {
         } = self;
 
         // A conflict a misspelt key takes part in is underlined there.
+        let misspelt_at: Vec<Ident> = misspelt_at.into_iter().map(|(meant, _)| meant).collect();
         let spans: Vec<Ident> = keys.iter().chain(&misspelt_at).cloned().collect();
         let misspelt: Vec<String> = misspelt_at.iter().map(ToString::to_string).collect();
         let misspelt: Vec<&str> = misspelt.iter().map(String::as_str).collect();
@@ -1160,26 +1169,51 @@ mod tests {
         // With its value as the key it looks like takes it: not also the
         // conflict its absence would make (review 357)...
         for (attr, misspelt) in [
-            (r#"name = "svc", persit, restart_limit = "5 in 60s""#, "persit"),
-            (r#"name = "svc", lamedcuk = "10s", grace = "3s""#, "lamedcuk"),
-            (r#"name = "svc", flg = "lb", listener(littleboss = "tcp::1")"#, "flg"),
+            (
+                r#"name = "svc", persit, restart_limit = "5 in 60s""#,
+                "persit",
+            ),
+            (
+                r#"name = "svc", lamedcuk = "10s", grace = "3s""#,
+                "lamedcuk",
+            ),
+            (
+                r#"name = "svc", flg = "lb", listener(littleboss = "tcp::1")"#,
+                "flg",
+            ),
             // ...nor where that key would not take it (as a bad value).
-            (r#"name = "svc", persit = 3, restart_limit = "5 in 60s""#, "persit"),
+            (
+                r#"name = "svc", persit = 3, restart_limit = "5 in 60s""#,
+                "persit",
+            ),
         ] {
             let said = messages(attr);
             assert_eq!(said.len(), 1, "{attr}: {said:?}");
-            assert!(said[0].starts_with(&format!("unknown key `{misspelt}`")), "{said:?}");
+            assert!(
+                said[0].starts_with(&format!("unknown key `{misspelt}`")),
+                "{said:?}"
+            );
         }
         // ...but the conflict it does make, said at once rather than after
         // the misspelling is mended (review 358).
         for (attr, conflict) in [
-            (r#"name = "svc", persit = false, restart_limit = "5 in 60s""#, "only applies"),
-            (r#"name = "svc", lamedcuk = "1s", grace = "3s""#, "more than half"),
+            (
+                r#"name = "svc", persit = false, restart_limit = "5 in 60s""#,
+                "only applies",
+            ),
+            (
+                r#"name = "svc", lamedcuk = "1s", grace = "3s""#,
+                "more than half",
+            ),
         ] {
             let said = messages(attr);
             assert_eq!(said.len(), 2, "{attr}: {said:?}");
             assert!(said[1].contains(conflict), "{said:?}");
         }
+        // The key meant, given too, is judged as given, wherever it comes.
+        let said =
+            messages(r#"name = "svc", persit = false, persist = 3, restart_limit = "5 in 60s""#);
+        assert_eq!(said.len(), 2, "{said:?}");
     }
 
     #[test]

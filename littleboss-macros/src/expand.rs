@@ -164,7 +164,9 @@ fn expects_or_forbids(meta: &syn::Meta) -> bool {
 
 /// `clippy::needless_pass_by_value`, or the group it is in.
 fn names_by_value_lint(lint: &syn::Path) -> bool {
-    let words: Vec<String> = (lint.segments.iter()).map(|s| s.ident.to_string()).collect();
+    let words: Vec<String> = (lint.segments.iter())
+        .map(|s| s.ident.to_string())
+        .collect();
     words.len() == 2
         && words[0] == "clippy"
         && matches!(words[1].as_str(), "needless_pass_by_value" | "pedantic")

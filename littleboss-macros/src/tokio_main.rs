@@ -83,16 +83,11 @@ pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
 /// The path, as written, of a test attribute (`#[test]`, `#[bench]`, the
 /// async runtimes' and the test crates' own) on `main`: kept on the `main`
 /// littleboss calls, it would be compiled out of a normal build, and the
-/// call left to name the generated `main`. (Another crate's attribute
-/// that happens to end in `test` is not one.)
+/// call left to name the generated `main`. Any path ending in `test` or
+/// `bench` (`test_log::test`, `sqlx::test`): an attribute so named that is
+/// no test's is far less likely on `main` than a test crate's.
 fn test_attribute(attr: &Attribute) -> Option<String> {
-    const TESTS: [&str; 11] = [
-        "test",
-        "bench",
-        "tokio::test",
-        "async_std::test",
-        "actix_rt::test",
-        "actix_web::test",
+    const OTHERS: [&str; 5] = [
         "rstest",
         "rstest::rstest",
         "test_case",
@@ -101,9 +96,14 @@ fn test_attribute(attr: &Attribute) -> Option<String> {
     ];
     let path = attr.path();
     let words: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let last = words.last().map(String::as_str);
     let words = words.join("::");
-    TESTS.contains(&words.as_str()).then(|| {
-        let lead = if path.leading_colon.is_some() { "::" } else { "" };
+    (matches!(last, Some("test" | "bench")) || OTHERS.contains(&words.as_str())).then(|| {
+        let lead = if path.leading_colon.is_some() {
+            "::"
+        } else {
+            ""
+        };
         format!("{lead}{words}")
     })
 }
