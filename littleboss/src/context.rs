@@ -182,28 +182,32 @@ impl Context {
             .listeners
             .lock()
             .unwrap_or_else(|e| e.into_inner());
+        // Each mistake said with the lock let go of: a stop signal's drain
+        // takes it, and the panic hook (a logger that blocks) must not
+        // hold that up.
         let Some(at) = listeners.iter().position(|l| l.name == name) else {
             let declared: Vec<&str> = listeners.iter().map(|l| l.name.as_str()).collect();
-            panic!(
-                "littleboss: no listener named `{name}` is declared (declared: {})",
-                if declared.is_empty() {
-                    "none".to_owned()
-                } else {
-                    declared.join(", ")
-                }
-            );
+            let declared = if declared.is_empty() {
+                "none".to_owned()
+            } else {
+                declared.join(", ")
+            };
+            drop(listeners);
+            panic!("littleboss: no listener named `{name}` is declared (declared: {declared})");
         };
         let listener = &mut listeners[at];
         let actual = listener.network.kind();
         if actual != kind {
+            let network = listener.network;
+            drop(listeners);
             panic!(
-                "littleboss: listener `{name}` is {}, not {}; use ctx.{}(\"{name}\")",
-                listener.network,
+                "littleboss: listener `{name}` is {network}, not {}; use ctx.{}(\"{name}\")",
                 kind.method(),
                 actual.method()
             );
         }
         if tokio::runtime::Handle::try_current().is_err() {
+            drop(listeners);
             panic!(
                 "littleboss: ctx.{}(\"{name}\") needs a tokio runtime; call it inside main",
                 kind.method()

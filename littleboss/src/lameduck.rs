@@ -411,13 +411,10 @@ impl Lameduck {
         if let Err(e) = spawned {
             // Out of threads, say: lameduck now rather than never (a grace
             // cut short beats a drain that waits for the kill), and said
-            // after, not waited for: a logger that blocks must not hold
-            // up lameduck, or the reading of the next signal or order.
+            // after it (a logger that blocks holds up no lameduck), here:
+            // a line handed to a thread of its own would wait for one.
             self.enter_lameduck(since);
-            crate::report::say_detached(
-                log::Level::Warn,
-                format!("cannot wait out the grace ({e}): lameduck now"),
-            );
+            warning!("cannot wait out the grace ({e}): lameduck now");
         }
     }
 
@@ -796,9 +793,9 @@ pub(crate) fn on_signals(
                 };
                 let since = tokio::time::Instant::now();
                 lameduck.begin_on_signal();
-                // The window counts from here: a copy that came while the
-                // drain began (thousands of accepts to stash, say) is read
-                // only now, however soon after the first it came.
+                // A copy that came while the drain began (thousands of
+                // accepts to stash, say) is read only now, however soon
+                // after the first it came.
                 let begun = tokio::time::Instant::now();
                 let last_words = loop {
                     let again = tokio::select! {
@@ -816,8 +813,9 @@ pub(crate) fn on_signals(
                     // supervisor says it. Within the window: the same stop,
                     // sent to the process and its group.
                     let after = since.elapsed();
-                    let line = stop_again(again, after, "exiting now");
-                    if begun.elapsed() >= SAME_STOP {
+                    let same = after < SAME_STOP || begun.elapsed() < READ_AS_DRAIN_BEGAN;
+                    let line = stop_again(again, after, same, "exiting now");
+                    if !same {
                         break line;
                     }
                     // Not waited for: a logger that blocks must not hold
@@ -878,19 +876,30 @@ pub(crate) const SAME_STOP: Duration = Duration::from_millis(250);
 
 /// How a second stop signal read `after` the first is said, by the
 /// supervisor and by a program run without one alike: how far apart, then
-/// the same stop (within [`SAME_STOP`]) or `otherwise`, what is done.
+/// the same stop (`same`: within [`SAME_STOP`], or already waiting as the
+/// drain began) or `otherwise`, what is done.
 ///
-/// `stop_again("SIGTERM", 20 ms, "exiting now")` is `SIGTERM again, 20 ms
-/// after the first: the same stop (sent to the process and its group;
-/// within 250ms)`.
-pub(crate) fn stop_again(signal: &str, after: Duration, otherwise: &str) -> String {
+/// `stop_again("SIGTERM", 20 ms, true, "exiting now")` is `SIGTERM again,
+/// 20 ms after the first: the same stop (sent to the process and its
+/// group; within 250ms)`.
+pub(crate) fn stop_again(signal: &str, after: Duration, same: bool, otherwise: &str) -> String {
     let again = format!("{signal} again, {} ms after the first", after.as_millis());
-    if after < SAME_STOP {
-        format!("{again}: the same stop (sent to the process and its group; within {SAME_STOP:?})")
-    } else {
-        format!("{again}: {otherwise}")
+    match (same, after < SAME_STOP) {
+        (true, true) => format!(
+            "{again}: the same stop (sent to the process and its group; within {SAME_STOP:?})"
+        ),
+        (true, false) => format!(
+            "{again}: the same stop (waiting to be read while the drain began; sent to the process and its group)"
+        ),
+        (false, _) => format!("{again}: {otherwise}"),
     }
 }
+
+/// A second stop signal read this soon after the drain has begun was
+/// waiting while it began (a signal is read only between the steps of
+/// the thread that reads them): the same stop, however long the beginning
+/// took.
+const READ_AS_DRAIN_BEGAN: Duration = Duration::from_millis(50);
 
 /// The grace between the two phases: as configured, but never more than
 /// half the lameduck timeout, so requests in flight keep the other half.
@@ -908,6 +917,21 @@ mod tests {
     use crate::spec::Network;
 
     const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn a_second_signal_is_said_as_it_is_judged() {
+        let ms = Duration::from_millis;
+        let said = |after, same| super::stop_again("SIGTERM", after, same, "exiting now");
+        assert!(
+            said(ms(20), true)
+                .ends_with("the same stop (sent to the process and its group; within 250ms)")
+        );
+        // Read late, having waited while the drain began: no "within".
+        assert!(said(ms(400), true).ends_with(
+            "400 ms after the first: the same stop (waiting to be read while the drain began; sent to the process and its group)"
+        ));
+        assert!(said(ms(400), false).ends_with("400 ms after the first: exiting now"));
+    }
 
     fn tcp(taken: bool) -> (Listener, std::net::SocketAddr) {
         let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -37,8 +37,7 @@ fn main() {
         // One write, so one line whole (appends of one write do not
         // interleave; `writeln!` on a `File` writes piece by piece).
         let line = format!("{} {}\n", std::process::id(), helper.id());
-        file.write_all(line.as_bytes())
-            .expect("write $PRERUN_PIDS");
+        file.write_all(line.as_bytes()).expect("write $PRERUN_PIDS");
     }
     littleboss::Littleboss::new("prerun_spawn")
         .listener("addr", "tcp:127.0.0.1:0")

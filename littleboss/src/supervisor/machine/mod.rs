@@ -584,6 +584,7 @@ impl Machine {
                     crate::lameduck::stop_again(
                         &signal.to_string(),
                         after,
+                        after < SAME_STOP,
                         "killing every child now",
                     )
                 };
