@@ -331,6 +331,18 @@ const ROWS: &[Row] = &[
         },
         &[],
     ),
+    (
+        // Numbers Rust reads as one token, a sign or a dot in it: named by
+        // their text, as the builder's string (review 364).
+        r#"name = "svc", listener(1e-3 = "tcp::1")"#,
+        || Littleboss::new("svc").listener("1e-3", "tcp::1"),
+        &[],
+    ),
+    (
+        r#"name = "svc", listener(1.5 = "tcp::1")"#,
+        || Littleboss::new("svc").listener("1.5", "tcp::1"),
+        &["listener name `1.5` contains `.`; use only letters, digits, `_` and `-`"],
+    ),
 ];
 
 /// Declarations of the listener `l`, each with the problem both must name.

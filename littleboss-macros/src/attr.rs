@@ -748,7 +748,10 @@ fn dashed_listeners(input: ParseStream) -> syn::Result<Vec<(String, WordSpans, E
                     lit.span(),
                     format!("a listener needs a name, which is its flag: `NAME = {lit}`"),
                 )),
-                None => Err(Error::new(lit.span(), "not a listener name")),
+                // A number Rust reads as one token with a sign or a dot in
+                // it (`1e-3`, `1.5`): its text, for the rules to judge as
+                // the builder's string is.
+                None => Ok(lit.to_string()),
             },
             other => Err(Error::new(other.span(), "not a listener name")),
         }

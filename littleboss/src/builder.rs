@@ -361,7 +361,8 @@ impl Littleboss {
     /// A value a setter refused stays a mistake: a later call of that
     /// setter with a good value does not clear it, as an attribute that
     /// gives a key twice does not compile. Conflicts between settings are
-    /// judged on the values set last.
+    /// judged on the last value each setter accepted (a refused one
+    /// leaves the one before it in place, or the default).
     ///
     /// ```
     /// use std::time::Duration;

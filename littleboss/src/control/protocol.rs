@@ -79,10 +79,47 @@ struct WireRequest {
     #[serde(default, with = "crate::path_bytes::option")]
     argv0: Option<PathBuf>,
     args: Option<Vec<std::ffi::OsString>>,
-    listeners: Option<Vec<crate::spec::ListenerSpec>>,
+    listeners: Option<Vec<WireListener>>,
     #[serde(default, with = "crate::path_bytes::option")]
     dir: Option<PathBuf>,
     dir_id: Option<[u64; 2]>,
+}
+
+/// A declared listener as read: a field this version does not know (a
+/// newer client's, or a script's misspelt `adress`) is refused, as one at
+/// the top is, rather than dropped (the listener would be off).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireListener {
+    name: String,
+    network: crate::spec::Network,
+    address: Option<String>,
+}
+
+/// The longest path a reload may name (Linux's `PATH_MAX`: an exec of a
+/// longer one fails anyway), and the longest listener name: what a
+/// request carries is said in log lines and answers.
+const MOST_PATH_BYTES: usize = 4096;
+const MOST_NAME_BYTES: usize = 256;
+
+/// `path`, the reload's field `field`, fits a path: no longer than
+/// [`MOST_PATH_BYTES`], and without a NUL byte, which no path holds.
+fn path_fits(field: &str, path: &std::path::Path) -> Result<(), serde_json::Error> {
+    use serde::de::Error;
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    if bytes.len() > MOST_PATH_BYTES {
+        let len = bytes.len();
+        return Err(Error::custom(format_args!(
+            "`{field}` is {len} bytes, longer than any path ({MOST_PATH_BYTES})"
+        )));
+    }
+    if bytes.contains(&0) {
+        return Err(Error::custom(format_args!(
+            "`{field}` holds a NUL byte, which no path can"
+        )));
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -97,13 +134,28 @@ impl TryFrom<WireRequest> for Request {
     type Error = serde_json::Error;
 
     fn try_from(wire: WireRequest) -> Result<Request, serde_json::Error> {
+        for (field, path) in [("argv0", &wire.argv0), ("dir", &wire.dir)] {
+            if let Some(path) = path {
+                path_fits(field, path)?;
+            }
+        }
+        for (i, arg) in wire.args.iter().flatten().enumerate() {
+            use std::os::unix::ffi::OsStrExt;
+            if arg.as_bytes().contains(&0) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "argument {} of `args` holds a NUL byte, which no argument can",
+                    i + 1
+                )));
+            }
+        }
         Ok(match wire.cmd {
             Command::Status => Request::Status,
             Command::Stop => Request::Stop,
             Command::Reload => Request::Reload {
                 path: wire
                     .path
-                    .ok_or_else(|| serde::de::Error::missing_field("path"))?,
+                    .ok_or_else(|| serde::de::Error::missing_field("path"))
+                    .and_then(|path| path_fits("path", &path).map(|()| path))?,
                 listeners: match wire.listeners {
                     Some(declared) => Some(checked(declared)?),
                     None => None,
@@ -130,7 +182,7 @@ impl TryFrom<WireRequest> for Request {
 ///
 /// [`rules::MAX_LISTENERS`]: crate::rules::MAX_LISTENERS
 fn checked(
-    mut declared: Vec<crate::spec::ListenerSpec>,
+    declared: Vec<WireListener>,
 ) -> Result<Vec<crate::spec::ListenerSpec>, serde_json::Error> {
     use crate::rules::{self, RuleError};
     use serde::de::Error;
@@ -138,6 +190,19 @@ fn checked(
         let count = declared.len();
         return Err(Error::custom(RuleError::TooManyListeners { count }));
     }
+    if let Some(long) = declared.iter().find(|l| l.name.len() > MOST_NAME_BYTES) {
+        let len = long.name.len();
+        return Err(Error::custom(format_args!(
+            "a listener name of {len} bytes, longer than any flag's ({MOST_NAME_BYTES})"
+        )));
+    }
+    let mut declared: Vec<crate::spec::ListenerSpec> = (declared.into_iter())
+        .map(|l| crate::spec::ListenerSpec {
+            name: l.name,
+            network: l.network,
+            address: l.address,
+        })
+        .collect();
     let mut names = std::collections::HashSet::with_capacity(declared.len());
     for listener in &mut declared {
         // Off, as everywhere else an empty address is (not a bind of "").
@@ -830,6 +895,53 @@ mod tests {
         // A status does without them.
         let status = br#"{"v":1,"cmd":"status","verbose":true}"#;
         assert_eq!(decode_request(status).unwrap(), Request::Status);
+    }
+
+    #[test]
+    fn a_reload_is_refused_what_no_path_argument_or_listener_holds() {
+        // Each named, before anything is said or started with it (what a
+        // request carries goes into log lines and answers).
+        let long = format!("/{}", "a".repeat(5000));
+        let long_name = "l".repeat(300);
+        for (line, said) in [
+            (
+                format!(r#"{{"v":1,"cmd":"reload","path":"{long}"}}"#),
+                "`path` is 5001 bytes, longer than any path (4096)",
+            ),
+            (
+                r#"{"v":1,"cmd":"reload","path":"/bin/x\u0000y"}"#.to_owned(),
+                "`path` holds a NUL byte, which no path can",
+            ),
+            (
+                format!(r#"{{"v":1,"cmd":"reload","path":"/bin/x","dir":"{long}"}}"#),
+                "`dir` is 5001 bytes",
+            ),
+            (
+                r#"{"v":1,"cmd":"reload","path":"/bin/x","args":[{"Unix":[97]},{"Unix":[97,0]}]}"#
+                    .to_owned(),
+                "argument 2 of `args` holds a NUL byte",
+            ),
+            (
+                r#"{"v":1,"cmd":"reload","path":"/bin/x","listeners":[{"name":"http","network":"tcp","adress":":8080"}]}"#
+                    .to_owned(),
+                "unknown field `adress`",
+            ),
+            (
+                format!(
+                    r#"{{"v":1,"cmd":"reload","path":"/bin/x","listeners":[{{"name":"{long_name}","network":"tcp"}}]}}"#
+                ),
+                "a listener name of 300 bytes, longer than any flag's (256)",
+            ),
+        ] {
+            let e = decode_request(line.as_bytes()).unwrap_err().to_string();
+            assert!(e.contains(said), "{e}");
+        }
+        // A listener without an address is off, as before.
+        let off = br#"{"v":1,"cmd":"reload","path":"/bin/x","listeners":[{"name":"http","network":"tcp"}]}"#;
+        let Request::Reload { listeners, .. } = decode_request(off).unwrap() else {
+            panic!("a reload");
+        };
+        assert_eq!(listeners.unwrap()[0].address, None);
     }
 
     #[test]

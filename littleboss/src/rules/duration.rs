@@ -63,10 +63,8 @@ pub(crate) fn duration_millis(key: &str, s: &str) -> Result<u64, RuleError> {
     // as whole milliseconds. Past 7 significant decimals it cannot (10^8
     // does not divide `fraction * 3_600_000` when `fraction` does not end
     // in 0), which also keeps the numbers below far from overflowing.
-    let fraction = fraction.trim_end_matches('0');
-    if fraction.len() > 7 {
-        return Err(not_whole());
-    }
+    // Too long before not whole, as the builder's `duration_fits` judges
+    // a `Duration`: the same mistake, the same words.
     // Leading zeros say nothing of the length (`0000…1s`).
     let whole = match whole.trim_start_matches('0') {
         "" => "0",
@@ -75,14 +73,22 @@ pub(crate) fn duration_millis(key: &str, s: &str) -> Result<u64, RuleError> {
     if whole.len() > 20 {
         return Err(too_long());
     }
-    let scale = 10u128.pow(fraction.len() as u32);
     let whole: u128 = whole.parse().map_err(|_| too_long())?;
+    if whole * unit_millis > u128::from(u64::MAX) {
+        return Err(too_long());
+    }
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.len() > 7 {
+        return Err(not_whole());
+    }
+    let scale = 10u128.pow(fraction.len() as u32);
     let fraction: u128 = fraction.parse().unwrap_or(0);
     let scaled = (whole * scale + fraction) * unit_millis;
+    let millis = u64::try_from(scaled / scale).map_err(|_| too_long())?;
     if !scaled.is_multiple_of(scale) {
         return Err(not_whole());
     }
-    u64::try_from(scaled / scale).map_err(|_| too_long())
+    Ok(millis)
 }
 
 /// A restart limit `N in DURATION` (`"5 in 60s"`): at most N restarts, a
@@ -249,6 +255,27 @@ mod tests {
         assert!(message(duration_millis("lameduck", "1.00000001h")).contains("whole number"));
         assert!(
             message(duration_millis("lameduck", "18446744073709551616ms")).contains("too long")
+        );
+        // Too long before not whole, as the builder judges a `Duration`
+        // (review 364): both at once is said as too long.
+        for s in [
+            "99999999999999999999.5ms",
+            "18446744073709551616.5ms",
+            "18446744073709551615.0000005s",
+        ] {
+            assert!(
+                message(duration_millis("lameduck", s)).ends_with("is too long"),
+                "{s}"
+            );
+        }
+        // At the very top: whole, or not whole, as it is.
+        assert_eq!(
+            duration_millis("lameduck", "18446744073709551615ms"),
+            Ok(u64::MAX)
+        );
+        assert!(
+            message(duration_millis("lameduck", "18446744073709551614.5ms"))
+                .contains("whole number")
         );
     }
 }
