@@ -96,27 +96,33 @@ struct WireListener {
     address: Option<String>,
 }
 
-/// The longest path a reload may name (Linux's `PATH_MAX`: an exec of a
-/// longer one fails anyway), and the longest listener name: what a
-/// request carries is said in log lines and answers.
+/// The longest path a reload may name or be run in (Linux's `PATH_MAX`:
+/// an exec of a longer one fails anyway), and the longest `argv[0]` (its
+/// `MAX_ARG_STRLEN`): what a request carries is said in log lines and
+/// answers.
 const MOST_PATH_BYTES: usize = 4096;
-const MOST_NAME_BYTES: usize = 256;
+const MOST_ARG_BYTES: usize = 128 * 1024;
 
-/// `path`, the reload's field `field`, fits a path: no longer than
-/// [`MOST_PATH_BYTES`], and without a NUL byte, which no path holds.
-fn path_fits(field: &str, path: &std::path::Path) -> Result<(), serde_json::Error> {
+/// `path`, the reload's field `field`, fits what it is: no longer than
+/// `most` bytes, and without a NUL byte, which no path or argument holds.
+fn path_fits(field: &str, path: &std::path::Path, most: usize) -> Result<(), serde_json::Error> {
     use serde::de::Error;
     use std::os::unix::ffi::OsStrExt;
     let bytes = path.as_os_str().as_bytes();
-    if bytes.len() > MOST_PATH_BYTES {
+    if bytes.len() > most {
         let len = bytes.len();
+        let what = if most == MOST_PATH_BYTES {
+            "path"
+        } else {
+            "argument"
+        };
         return Err(Error::custom(format_args!(
-            "`{field}` is {len} bytes, longer than any path ({MOST_PATH_BYTES})"
+            "`{field}` is {len} bytes, longer than any {what} ({most})"
         )));
     }
     if bytes.contains(&0) {
         return Err(Error::custom(format_args!(
-            "`{field}` holds a NUL byte, which no path can"
+            "`{field}` holds a NUL byte, which no path or argument can"
         )));
     }
     Ok(())
@@ -134,9 +140,13 @@ impl TryFrom<WireRequest> for Request {
     type Error = serde_json::Error;
 
     fn try_from(wire: WireRequest) -> Result<Request, serde_json::Error> {
-        for (field, path) in [("argv0", &wire.argv0), ("dir", &wire.dir)] {
+        let fields = [
+            ("argv0", &wire.argv0, MOST_ARG_BYTES),
+            ("dir", &wire.dir, MOST_PATH_BYTES),
+        ];
+        for (field, path, most) in fields {
             if let Some(path) = path {
-                path_fits(field, path)?;
+                path_fits(field, path, most)?;
             }
         }
         for (i, arg) in wire.args.iter().flatten().enumerate() {
@@ -155,7 +165,7 @@ impl TryFrom<WireRequest> for Request {
                 path: wire
                     .path
                     .ok_or_else(|| serde::de::Error::missing_field("path"))
-                    .and_then(|path| path_fits("path", &path).map(|()| path))?,
+                    .and_then(|path| path_fits("path", &path, MOST_PATH_BYTES).map(|()| path))?,
                 listeners: match wire.listeners {
                     Some(declared) => Some(checked(declared)?),
                     None => None,
@@ -189,12 +199,6 @@ fn checked(
     if declared.len() > rules::MAX_LISTENERS {
         let count = declared.len();
         return Err(Error::custom(RuleError::TooManyListeners { count }));
-    }
-    if let Some(long) = declared.iter().find(|l| l.name.len() > MOST_NAME_BYTES) {
-        let len = long.name.len();
-        return Err(Error::custom(format_args!(
-            "a listener name of {len} bytes, longer than any flag's ({MOST_NAME_BYTES})"
-        )));
     }
     let mut declared: Vec<crate::spec::ListenerSpec> = (declared.into_iter())
         .map(|l| crate::spec::ListenerSpec {
@@ -902,7 +906,6 @@ mod tests {
         // Each named, before anything is said or started with it (what a
         // request carries goes into log lines and answers).
         let long = format!("/{}", "a".repeat(5000));
-        let long_name = "l".repeat(300);
         for (line, said) in [
             (
                 format!(r#"{{"v":1,"cmd":"reload","path":"{long}"}}"#),
@@ -910,7 +913,7 @@ mod tests {
             ),
             (
                 r#"{"v":1,"cmd":"reload","path":"/bin/x\u0000y"}"#.to_owned(),
-                "`path` holds a NUL byte, which no path can",
+                "`path` holds a NUL byte, which no path or argument can",
             ),
             (
                 format!(r#"{{"v":1,"cmd":"reload","path":"/bin/x","dir":"{long}"}}"#),
@@ -926,16 +929,20 @@ mod tests {
                     .to_owned(),
                 "unknown field `adress`",
             ),
-            (
-                format!(
-                    r#"{{"v":1,"cmd":"reload","path":"/bin/x","listeners":[{{"name":"{long_name}","network":"tcp"}}]}}"#
-                ),
-                "a listener name of 300 bytes, longer than any flag's (256)",
-            ),
         ] {
             let e = decode_request(line.as_bytes()).unwrap_err().to_string();
             assert!(e.contains(said), "{e}");
         }
+        // An `argv[0]` may be longer than a path (`exec -a`), to a point.
+        let argv0 = format!(r#"{{"v":1,"cmd":"reload","path":"/bin/x","argv0":"{long}"}}"#);
+        assert!(decode_request(argv0.as_bytes()).is_ok());
+        let longer = format!("/{}", "a".repeat(200_000));
+        let argv0 = format!(r#"{{"v":1,"cmd":"reload","path":"/bin/x","argv0":"{longer}"}}"#);
+        let e = decode_request(argv0.as_bytes()).unwrap_err().to_string();
+        assert!(
+            e.contains("`argv0` is 200001 bytes, longer than any argument (131072)"),
+            "{e}"
+        );
         // A listener without an address is off, as before.
         let off = br#"{"v":1,"cmd":"reload","path":"/bin/x","listeners":[{"name":"http","network":"tcp"}]}"#;
         let Request::Reload { listeners, .. } = decode_request(off).unwrap() else {

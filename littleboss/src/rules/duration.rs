@@ -79,6 +79,12 @@ pub(crate) fn duration_millis(key: &str, s: &str) -> Result<u64, RuleError> {
     }
     let fraction = fraction.trim_end_matches('0');
     if fraction.len() > 7 {
+        // Too long if its first seven decimals already make it so.
+        let first: u128 = fraction[..7].parse().unwrap_or(0);
+        let at_least = (whole * 10_000_000 + first) * unit_millis / 10_000_000;
+        if at_least > u128::from(u64::MAX) {
+            return Err(too_long());
+        }
         return Err(not_whole());
     }
     let scale = 10u128.pow(fraction.len() as u32);
@@ -262,6 +268,7 @@ mod tests {
             "99999999999999999999.5ms",
             "18446744073709551616.5ms",
             "18446744073709551615.0000005s",
+            "5124095576030.99999999h",
         ] {
             assert!(
                 message(duration_millis("lameduck", s)).ends_with("is too long"),
