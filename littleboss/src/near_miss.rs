@@ -57,7 +57,8 @@ pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]
 }
 
 /// Whether `arg` is the listener flag `-name=ADDR` mistyped: the name in
-/// another case, or behind typeset or extra dashes, with a value after `=`
+/// another case, with `_` for `-` or `-` for `_` (`-admin_http` for
+/// `admin-http`), or behind typeset or extra dashes, with a value after `=`
 /// that `fits` (an address for that listener). Two words are not looked
 /// at: the next argument may be a program switch's positional. A
 /// program's own flag that merely looks alike, with another value, is not
@@ -73,7 +74,9 @@ pub(crate) fn misspelt_listener(arg: &str, name: &str, fits: impl Fn(&str) -> bo
     let Some((written, value)) = body.split_once('=') else {
         return false;
     };
-    let looks_so = (written != name || odd_dashes) && written.eq_ignore_ascii_case(name);
+    let underscored = |s: &str| s.replace('-', "_");
+    let looks_so = (written != name || odd_dashes)
+        && underscored(written).eq_ignore_ascii_case(&underscored(name));
     // An empty value fits: `-HTTPS=` meant to turn `https` off.
     looks_so && fits(value)
 }
@@ -200,6 +203,22 @@ mod tests {
         ] {
             assert!(misspelt_listener(arg, "https", address), "{arg}");
         }
+        // A dashed name's `-` written `_`, or the other way round.
+        assert!(misspelt_listener(
+            "-admin_http=:9000",
+            "admin-http",
+            address
+        ));
+        assert!(misspelt_listener(
+            "-Admin-Http=:9000",
+            "admin_http",
+            address
+        ));
+        assert!(!misspelt_listener(
+            "-admin_http=:9000",
+            "admin_http",
+            address
+        ));
         for arg in [
             "-https=:8443",
             "--https=:8443",
