@@ -69,11 +69,16 @@ async fn main(ctx: littleboss::Context) -> io::Result<()> {
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                // A few bytes into a fresh socket's buffer: no need for a task.
+                // Written in a task of its own: a long `--greeting` to a
+                // client that never reads would otherwise hold up the loop,
+                // its accepts and its lameduck.
                 Ok((mut stream, _peer)) => {
-                    if let Err(e) = stream.write_all(greeting.as_bytes()).await {
-                        eprintln!("clap: write: {e}");
-                    }
+                    let greeting = greeting.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = stream.write_all(greeting.as_bytes()).await {
+                            eprintln!("clap: write: {e}");
+                        }
+                    });
                 }
                 Err(e) => {
                     eprintln!("clap: accept: {e}");
