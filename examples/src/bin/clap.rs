@@ -66,6 +66,7 @@ async fn main(ctx: littleboss::Context) -> io::Result<()> {
     let greeting = format!("{}\n", cli.greeting);
     let lameduck = ctx.lameduck();
     tokio::pin!(lameduck);
+    let mut writing = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -74,7 +75,7 @@ async fn main(ctx: littleboss::Context) -> io::Result<()> {
                 // its accepts and its lameduck.
                 Ok((mut stream, _peer)) => {
                     let greeting = greeting.clone();
-                    tokio::spawn(async move {
+                    writing.spawn(async move {
                         if let Err(e) = stream.write_all(greeting.as_bytes()).await {
                             eprintln!("clap: write: {e}");
                         }
@@ -85,9 +86,15 @@ async fn main(ctx: littleboss::Context) -> io::Result<()> {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
+            // Those written let go of as they end.
+            Some(_) = writing.join_next() => {}
             () = &mut lameduck => break,
         }
     }
+    // The greetings still going out finish, within what the lameduck
+    // timeout leaves.
+    let all_done = async { while writing.join_next().await.is_some() {} };
+    let _ = tokio::time::timeout(ctx.drain_budget(), all_done).await;
     eprintln!("clap: pid {pid} lameduck, exiting");
     Ok(())
 }

@@ -89,10 +89,14 @@ async fn main(ctx: Context) -> io::Result<()> {
 }
 
 /// Says how a connection's task ended, when not well: a client's bad
-/// request (a line too long, a bad `Content-Length`), or a panic.
+/// request (a line too long, a bad `Content-Length`), or a panic. Not a
+/// client that went away (a reset, a close mid-request), which clients
+/// do all the time (a benchmark's, after every response).
 fn report(done: Result<io::Result<()>, tokio::task::JoinError>) {
+    use io::ErrorKind::{BrokenPipe, ConnectionReset, UnexpectedEof};
     match done {
         Ok(Ok(())) => {}
+        Ok(Err(e)) if matches!(e.kind(), ConnectionReset | BrokenPipe | UnexpectedEof) => {}
         Ok(Err(e)) => examples::log_line(format!("plain: connection: {e}")),
         Err(e) => examples::log_line(format!("plain: connection task: {e}")),
     }
