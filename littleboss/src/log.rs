@@ -317,8 +317,32 @@ fn start_writer(queue: &'static Queue) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("littleboss-log".to_owned())
         .stack_size(WRITER_STACK)
-        .spawn(move || queue.write_all())
+        .spawn(move || {
+            block_sigpipe();
+            // A test's pause before the first write, to land it where it
+            // asks (while `supervisor_init` runs, say).
+            if let Some(ms) = crate::test_hook::test_hook::<u64>(WRITE_PAUSE_VAR) {
+                std::thread::sleep(Duration::from_millis(ms));
+            }
+            queue.write_all()
+        })
         .map(drop)
+}
+
+/// A test hook: how long the writer waits before its first write.
+const WRITE_PAUSE_VAR: &str = "LITTLEBOSS_TEST_LOG_WRITE_PAUSE_MS";
+
+/// SIGPIPE blocked in the writer: a write to a closed stderr fails here
+/// with EPIPE, never killing the supervisor, even while the program's
+/// `supervisor_init` has put SIGPIPE back to its default, which the
+/// supervisor ignores again only once it returns (the signal, sent to
+/// this thread, waits here and goes as it is ignored, or with the
+/// thread).
+fn block_sigpipe() {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+    let mut pipe = SigSet::empty();
+    pipe.add(Signal::SIGPIPE);
+    let _ = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&pipe), None);
 }
 
 impl Queue {

@@ -1223,6 +1223,33 @@ fn a_child_that_exits_by_itself_takes_its_process_group_with_it() {
 }
 
 #[test]
+fn a_supervisor_outlives_a_line_written_to_its_closed_stderr_while_supervisor_init_runs() {
+    // `supervisor_init` restores SIGPIPE's default and takes 600 ms; the
+    // supervisor's first line ("supervising ...", queued before it) is
+    // written 200 ms in, to a pipe whose reader is gone: EPIPE for the
+    // writer, not the supervisor's death (found as a rare CI failure of
+    // the test below).
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_sigpipe_default"));
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start")
+        .env("SIGPIPE_INIT_PAUSE_MS", "600")
+        .env("LITTLEBOSS_TEST_LOG_WRITE_PAUSE_MS", "200")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    let mut supervisor = cmd.spawn().unwrap();
+    drop(supervisor.stderr.take());
+    svc.supervisor = Some(supervisor);
+    let status = tests::eventually("a status answered", || {
+        let out = svc.control_with(&svc.bin, "status", &["--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        status["child"]["pid"].as_u64().map(|_| status)
+    });
+    assert_eq!(status["supervisor_pid"], svc.pid());
+    let stop = svc.control_with(&svc.bin, "stop", &[]);
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+}
+
+#[test]
 fn a_supervisor_outlives_its_closed_stderr_though_the_program_restored_sigpipe() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_sigpipe_default"));
     let mut cmd = svc.command(&svc.bin);
