@@ -319,18 +319,21 @@ fn start_writer(queue: &'static Queue) -> std::io::Result<()> {
         .stack_size(WRITER_STACK)
         .spawn(move || {
             block_sigpipe();
-            // A test's pause before the first write, to land it where it
-            // asks (while `supervisor_init` runs, say).
+            // A test's pause before this writer's first write (each time
+            // one starts), to land it where the test asks: until its gate
+            // file goes (while `supervisor_init` runs, say).
             if let Some(ms) = crate::test_hook::test_hook::<u64>(WRITE_PAUSE_VAR) {
-                std::thread::sleep(Duration::from_millis(ms));
+                crate::test_hook::pause(ms, WRITE_PAUSE_GATE_VAR);
             }
             queue.write_all()
         })
         .map(drop)
 }
 
-/// A test hook: how long the writer waits before its first write.
+/// Test hooks: how long the writer waits before its first write, at most,
+/// and the file whose removal ends the wait.
 const WRITE_PAUSE_VAR: &str = "LITTLEBOSS_TEST_LOG_WRITE_PAUSE_MS";
+const WRITE_PAUSE_GATE_VAR: &str = "LITTLEBOSS_TEST_LOG_WRITE_PAUSE_GATE";
 
 /// SIGPIPE blocked in the writer: a write to a closed stderr fails here
 /// with EPIPE, never killing the supervisor, even while the program's

@@ -1224,16 +1224,22 @@ fn a_child_that_exits_by_itself_takes_its_process_group_with_it() {
 
 #[test]
 fn a_supervisor_outlives_a_line_written_to_its_closed_stderr_while_supervisor_init_runs() {
-    // `supervisor_init` restores SIGPIPE's default and takes 600 ms; the
-    // supervisor's first line ("supervising ...", queued before it) is
-    // written 200 ms in, to a pipe whose reader is gone: EPIPE for the
-    // writer, not the supervisor's death (found as a rare CI failure of
-    // the test below).
+    // `supervisor_init` restores SIGPIPE's default, then removes the gate
+    // file and takes 600 ms more; the supervisor's first line
+    // ("supervising ...", queued before it) waits for the gate and is
+    // written then, to a pipe whose reader is gone: EPIPE for the writer,
+    // not the supervisor's death (found as a rare CI failure of the test
+    // below).
     let mut svc = Service::new(env!("CARGO_BIN_EXE_sigpipe_default"));
+    let gate = svc.dir.path().join("init-gate");
+    std::fs::write(&gate, "").unwrap();
+    let most = tests::DEADLINE.as_millis().to_string();
     let mut cmd = svc.command(&svc.bin);
     cmd.arg("-littleboss=start")
+        .env("SIGPIPE_INIT_GATE", &gate)
         .env("SIGPIPE_INIT_PAUSE_MS", "600")
-        .env("LITTLEBOSS_TEST_LOG_WRITE_PAUSE_MS", "200")
+        .env("LITTLEBOSS_TEST_LOG_WRITE_PAUSE_MS", &most)
+        .env("LITTLEBOSS_TEST_LOG_WRITE_PAUSE_GATE", &gate)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
     let mut supervisor = cmd.spawn().unwrap();

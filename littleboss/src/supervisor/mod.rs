@@ -161,6 +161,9 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         // A panic (its message said by the hook) ends the start as any
         // failure does: without the control socket's files left behind.
         let ran = signals::unblocked_for(|| std::panic::catch_unwind(init));
+        // It may have restored SIGPIPE's default: ignored again before
+        // anything is said of how it went.
+        crate::sigpipe::ignore();
         let ran = ran.unwrap_or_else(|e| {
             clean_up();
             fail(
@@ -175,8 +178,6 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         // What it opened for itself stays its own: children get stdio and
         // their channel only.
         close_inherited_on_exec();
-        // It may have restored SIGPIPE's default, too.
-        crate::sigpipe::ignore();
     }
     spawn::inherit_channel_var();
     let image = Image {

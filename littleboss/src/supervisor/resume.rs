@@ -54,6 +54,9 @@ extern "C" fn exited_before_resume() {
     if armed == 0 || armed != nix::unistd::getpid().as_raw() {
         return;
     }
+    // The program's code may have restored SIGPIPE's default: a line to
+    // a closed stderr must not end this image before it goes back.
+    crate::sigpipe::ignore();
     let Some(value) = handoff_var() else { return };
     // SAFETY: the previous image named these two descriptors for this
     // image alone, and `resume`, which takes them otherwise, never ran.

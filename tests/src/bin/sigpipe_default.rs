@@ -1,8 +1,9 @@
 //! A program that restores SIGPIPE's default, as command-line programs
 //! often do: before `run`, and again in `supervisor_init`. The supervisor
 //! must still outlive a closed stderr, from its first line on. With
-//! `SIGPIPE_INIT_PAUSE_MS`, `supervisor_init` then waits that long, for a
-//! test to land a line of the supervisor's in that window.
+//! `SIGPIPE_INIT_GATE`, `supervisor_init` removes that file once it has
+//! restored the default, and with `SIGPIPE_INIT_PAUSE_MS` then waits that
+//! long: a test lands a line of the supervisor's in that window.
 
 fn default_sigpipe() {
     // SAFETY: sets a signal's disposition to its default.
@@ -13,6 +14,9 @@ fn default_sigpipe() {
 
 fn init() {
     default_sigpipe();
+    if let Some(gate) = std::env::var_os("SIGPIPE_INIT_GATE") {
+        let _ = std::fs::remove_file(gate);
+    }
     if let Some(ms) = std::env::var("SIGPIPE_INIT_PAUSE_MS")
         .ok()
         .and_then(|v| v.parse().ok())
