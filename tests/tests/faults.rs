@@ -1234,45 +1234,45 @@ fn a_supervisor_outlives_a_line_written_to_its_closed_stderr_while_supervisor_in
     let gate = svc.dir.path().join("init-gate");
     std::fs::write(&gate, "").unwrap();
     let most = tests::DEADLINE.as_millis().to_string();
-    let mut cmd = svc.command(&svc.bin);
-    cmd.arg("-littleboss=start")
-        .env("SIGPIPE_INIT_GATE", &gate)
-        .env("SIGPIPE_INIT_PAUSE_MS", "600")
-        .env("LITTLEBOSS_TEST_LOG_WRITE_PAUSE_MS", &most)
-        .env("LITTLEBOSS_TEST_LOG_WRITE_PAUSE_GATE", &gate)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    let mut supervisor = cmd.spawn().unwrap();
-    drop(supervisor.stderr.take());
-    svc.supervisor = Some(supervisor);
-    let status = tests::eventually("a status answered", || {
-        let out = svc.control_with(&svc.bin, "status", &["--json"]);
-        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-        status["child"]["pid"].as_u64().map(|_| status)
-    });
+    let gate = gate.to_str().unwrap();
+    let status = started_with_stderr_closed(
+        &mut svc,
+        &[
+            ("SIGPIPE_INIT_GATE", gate),
+            ("SIGPIPE_INIT_PAUSE_MS", "600"),
+            ("LITTLEBOSS_TEST_LOG_WRITE_PAUSE_MS", &most),
+            ("LITTLEBOSS_TEST_LOG_WRITE_PAUSE_GATE", gate),
+        ],
+    );
     assert_eq!(status["supervisor_pid"], svc.pid());
     let stop = svc.control_with(&svc.bin, "stop", &[]);
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
 }
 
-#[test]
-fn a_supervisor_outlives_its_closed_stderr_though_the_program_restored_sigpipe() {
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_sigpipe_default"));
+/// Starts `svc` with `env`, its stderr's reader gone at once (`| logger`,
+/// restarted: every line it writes meets a closed pipe); its status once
+/// a child serves.
+fn started_with_stderr_closed(svc: &mut Service, env: &[(&str, &str)]) -> serde_json::Value {
     let mut cmd = svc.command(&svc.bin);
     cmd.arg("-littleboss=start")
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
     let mut supervisor = cmd.spawn().unwrap();
-    // Its stderr's reader gone (`| logger`, restarted): every line it
-    // writes from now on meets a closed pipe.
     drop(supervisor.stderr.take());
-    // The service's own, killed should a check below fail.
+    // The service's own, killed should a check fail.
     svc.supervisor = Some(supervisor);
-    let status = tests::eventually("a status answered", || {
+    tests::eventually("a status answered", || {
         let out = svc.control_with(&svc.bin, "status", &["--json"]);
         let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
         status["child"]["pid"].as_u64().map(|_| status)
-    });
+    })
+}
+
+#[test]
+fn a_supervisor_outlives_its_closed_stderr_though_the_program_restored_sigpipe() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_sigpipe_default"));
+    let status = started_with_stderr_closed(&mut svc, &[]);
     assert_eq!(status["supervisor_pid"], svc.pid());
     // Its upgraded image too, whose code before `run` restores the
     // default again before the state is taken over.

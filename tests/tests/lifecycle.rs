@@ -473,6 +473,9 @@ fn a_system_service_whose_control_folder_is_the_tmp_fallback_is_told_so() {
         ),
         "{out}"
     );
+    // The note comes before the control socket listens: stopped once
+    // its child is ready (a stop sent between found it refusing).
+    svc.ready();
     let mut stop = svc.command(ECHO);
     as_a_system_service(&mut stop);
     let out = stop.arg("-littleboss=stop").output_in_time();
