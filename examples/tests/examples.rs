@@ -32,12 +32,23 @@ fn printed(svc: &Service, prefix: &str) -> SocketAddr {
     rest[..end].parse().unwrap()
 }
 
+/// `bin` started with its listener flag `flag`, once its child is ready,
+/// and the address it printed after `prefix`.
+fn started(bin: &str, flag: &str, prefix: &str) -> (Service, SocketAddr) {
+    let mut svc = Service::new(bin);
+    svc.start(&[flag]);
+    let addr = printed(&svc, prefix);
+    svc.ready();
+    (svc, addr)
+}
+
 #[test]
 fn http_serves_reloads_without_dropping_a_request_in_flight_and_stops() {
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_http"));
-    svc.start(&["-http=127.0.0.1:0"]);
-    let addr = printed(&svc, "serving http://");
-    svc.ready();
+    let (mut svc, addr) = started(
+        env!("CARGO_BIN_EXE_http"),
+        "-http=127.0.0.1:0",
+        "serving http://",
+    );
     let (status, first_pid, body) = get(addr, "/");
     assert_eq!(status, "HTTP/1.0 200 OK");
     assert!(
@@ -72,10 +83,11 @@ fn plain_closes_where_the_client_asks_for_it_among_other_tokens_or_speaks_http10
     // Each request asks for the close in its own way: the server answers
     // and closes, so reading to the end returns (a connection kept open
     // would time out).
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_plain"));
-    svc.start(&["-http=127.0.0.1:0"]);
-    let addr = printed(&svc, "serving http://");
-    svc.ready();
+    let (svc, addr) = started(
+        env!("CARGO_BIN_EXE_plain"),
+        "-http=127.0.0.1:0",
+        "serving http://",
+    );
     for request in [
         "GET / HTTP/1.1\r\nHost: test\r\nConnection: keep-alive, close\r\n\r\n",
         "GET / HTTP/1.0\r\nHost: test\r\nConnection: keep-alive\r\n\r\n",
@@ -96,10 +108,11 @@ fn plain_closes_where_the_client_asks_for_it_among_other_tokens_or_speaks_http10
 
 #[test]
 fn echo_serves_and_reloads() {
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
-    svc.start(&["-echo=127.0.0.1:0"]);
-    let addr = printed(&svc, "listening on ");
-    svc.ready();
+    let (svc, addr) = started(
+        env!("CARGO_BIN_EXE_echo"),
+        "-echo=127.0.0.1:0",
+        "listening on ",
+    );
     assert_eq!(echo(addr, "one").unwrap(), "one\n");
     svc.reload_ok();
     assert_eq!(echo(addr, "two").unwrap(), "two\n");
@@ -110,10 +123,11 @@ fn echo_serves_and_reloads() {
 /// without its end) was sent, then reloaded: the service and that
 /// connection, still the old child's.
 fn echo_reloaded_with_a_line_begun(begun: &[u8]) -> (Service, TcpStream) {
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
-    svc.start(&["-echo=127.0.0.1:0"]);
-    let addr = printed(&svc, "listening on ");
-    svc.ready();
+    let (svc, addr) = started(
+        env!("CARGO_BIN_EXE_echo"),
+        "-echo=127.0.0.1:0",
+        "listening on ",
+    );
     let mut conn = TcpStream::connect(addr).unwrap();
     conn.write_all(begun).unwrap();
     assert_eq!(
@@ -164,10 +178,11 @@ fn echo_finishes_a_line_begun_before_lameduck_and_the_lines_that_came_with_it() 
 
 #[test]
 fn echo_lets_go_of_a_client_that_stopped_reading_before_the_supervisor_kills() {
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo"));
-    svc.start(&["-echo=127.0.0.1:0"]);
-    let addr = printed(&svc, "listening on ");
-    svc.ready();
+    let (svc, addr) = started(
+        env!("CARGO_BIN_EXE_echo"),
+        "-echo=127.0.0.1:0",
+        "listening on ",
+    );
     // Lines it never reads back: once the buffers both ways are full, the
     // echo's write waits for ever.
     let mut conn = std::net::TcpStream::connect(addr).unwrap();
