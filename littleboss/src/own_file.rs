@@ -57,10 +57,7 @@ impl OwnFile {
     /// for the supervisor to say.
     pub fn try_remove(&self) -> std::io::Result<()> {
         match identity(&self.path) == Some(self.id) {
-            true => match std::fs::remove_file(&self.path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-                _ => Ok(()),
-            },
+            true => remove_path(&self.path),
             false => Ok(()),
         }
     }
@@ -68,12 +65,26 @@ impl OwnFile {
     /// [`try_remove`](Self::try_remove), saying a failure as the
     /// supervisor's own line.
     pub fn remove_or_say(&self) {
-        if let Err(e) = self.try_remove() {
-            crate::log::log!(
-                "cannot remove {}: {e}",
-                crate::log::printable(&self.path.to_string_lossy())
-            );
-        }
+        say_if_not_removed(&self.path, self.try_remove());
+    }
+}
+
+/// Removes `path`; the error, unless the file was gone already.
+pub(crate) fn remove_path(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Says, as the supervisor's own line, that `path` could not be removed
+/// (`removed` failed).
+pub(crate) fn say_if_not_removed(path: &Path, removed: std::io::Result<()>) {
+    if let Err(e) = removed {
+        crate::log::log!(
+            "cannot remove {}: {e}",
+            crate::log::printable(&path.to_string_lossy())
+        );
     }
 }
 

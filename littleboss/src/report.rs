@@ -117,14 +117,7 @@ pub(crate) fn exit_by_deadline(code: i32, last_words: String) -> ! {
     // Without a thread for the watch, the exit as it is.
     drop(forced);
     // Said and flushed on one thread, waited for within the patience.
-    let line = last_words.clone();
-    let said = patiently("littleboss-say", move || {
-        say(log::Level::Warn, format_args!("{last_words}"));
-        log::logger().flush();
-    });
-    if !said {
-        crate::log::write_line(format_args!("littleboss: {line}"));
-    }
+    say_patiently_then_flush(log::Level::Warn, last_words, true);
     std::process::exit(code)
 }
 
@@ -139,9 +132,18 @@ fn flush_logger() -> bool {
 /// deadline's exit, which a logger that blocks (a stuck sink, a lock a
 /// stuck thread holds) must not put off for ever.
 pub(crate) fn say_patiently(level: log::Level, message: String) {
+    say_patiently_then_flush(level, message, false);
+}
+
+/// [`say_patiently`], the logger flushed after it on the same thread
+/// (`flush`), within the same patience.
+fn say_patiently_then_flush(level: log::Level, message: String, flush: bool) {
     let line = message.clone();
     let said = patiently("littleboss-say", move || {
         say(level, format_args!("{message}"));
+        if flush {
+            log::logger().flush();
+        }
     });
     if !said {
         // No thread to be had: on stderr rather than lost (the program's

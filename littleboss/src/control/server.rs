@@ -493,14 +493,9 @@ impl ServiceLock {
     /// names our file: one a cleaner removed may have been made again by a
     /// successor.
     pub(crate) fn remove(&self) {
-        if still_named(&self.file, &self.path).unwrap_or(false)
-            && let Err(e) = std::fs::remove_file(&self.path)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            crate::log::log!(
-                "cannot remove {}: {e}",
-                crate::log::printable(&self.path.to_string_lossy())
-            );
+        if still_named(&self.file, &self.path).unwrap_or(false) {
+            use crate::own_file::{remove_path, say_if_not_removed};
+            say_if_not_removed(&self.path, remove_path(&self.path));
         }
     }
 }
