@@ -498,25 +498,23 @@ impl State {
     fn finish(mut self) -> syn::Result<Args> {
         // Misspelt keys as meant, where the key meant is not given itself
         // (before or after the misspelling).
-        for (meant, meta) in std::mem::take(&mut self.misspelt) {
-            if !self.keys.contains(&meant) {
-                self.take_as_meant(&meta, &meant.to_string());
+        let misspelt = std::mem::take(&mut self.misspelt);
+        for (meant, meta) in &misspelt {
+            if !self.keys.contains(meant) {
+                self.take_as_meant(meta, &meant.to_string());
             }
-            self.misspelt.push((meant, meta));
         }
         let State {
             name,
             options,
             keys,
-            misspelt: misspelt_at,
+            misspelt: _,
             mut errors,
         } = self;
 
         // A conflict a misspelt key takes part in is underlined there.
-        let misspelt_at: Vec<Ident> = misspelt_at.into_iter().map(|(meant, _)| meant).collect();
-        let spans: Vec<Ident> = keys.iter().chain(&misspelt_at).cloned().collect();
-        let misspelt: Vec<String> = misspelt_at.iter().map(ToString::to_string).collect();
-        let misspelt: Vec<&str> = misspelt.iter().map(String::as_str).collect();
+        let misspelt: Vec<Ident> = misspelt.into_iter().map(|(meant, _)| meant).collect();
+        let spans: Vec<Ident> = keys.iter().chain(&misspelt).cloned().collect();
         for error in cross_checks(&options, &keys, &misspelt) {
             let span = match &error {
                 RuleError::ListenerNamedLikeFlag { name, .. } => {
@@ -543,7 +541,10 @@ impl State {
 
         // A misspelt `name` has been reported as such: saying it is missing
         // too would be a second error for one mistake.
-        if name.is_none() && !keys.iter().any(|k| k == "name") && !misspelt.contains(&"name") {
+        if name.is_none()
+            && !keys.iter().any(|k| k == "name")
+            && !misspelt.iter().any(|k| k == "name")
+        {
             errors.at(Span::call_site(), MISSING_NAME);
         }
         errors.finish()?;
@@ -557,8 +558,8 @@ impl State {
 /// the builder uses. A key given with a bad value, or misspelt
 /// (`misspelt`), has been reported: the checks take it as given, not as
 /// left at its default, so that it makes no second error.
-fn cross_checks(options: &Options, keys: &[Ident], misspelt: &[&str]) -> Vec<RuleError> {
-    let given = |key: &str| keys.iter().any(|k| k == key) || misspelt.contains(&key);
+fn cross_checks(options: &Options, keys: &[Ident], misspelt: &[Ident]) -> Vec<RuleError> {
+    let given = |key: &str| keys.iter().chain(misspelt).any(|k| k == key);
     let flag = options.flag.as_ref().map(LitStr::value);
     let names: Vec<String> = options.listeners.iter().map(|l| l.name.value()).collect();
     let specs: Vec<String> = options.listeners.iter().map(|l| l.spec.value()).collect();

@@ -60,9 +60,9 @@ pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
         };
         return Some(syn::Error::new_spanned(attr, message));
     }
-    if let Some(at) = f.attrs.iter().position(|a| test_attribute(a).is_some()) {
+    let test = (f.attrs.iter().enumerate()).find_map(|(at, a)| test_attribute(a).map(|p| (at, p)));
+    if let Some((at, path)) = test {
         let attr = f.attrs.remove(at);
-        let path = test_attribute(&attr).unwrap_or_default();
         let message = format!(
             "remove `#[{path}]`: a littleboss `main` is the program's entry point, not a test \
              (outside tests the attribute compiles it out, and the `main` littleboss generates \
@@ -95,17 +95,24 @@ fn test_attribute(attr: &Attribute) -> Option<String> {
         "wasm_bindgen_test",
     ];
     let path = attr.path();
+    let last = path.segments.last().map(|s| s.ident.to_string());
+    let words = joined(path);
+    (matches!(last.as_deref(), Some("test" | "bench")) || OTHERS.contains(&words.as_str())).then(
+        || {
+            let lead = if path.leading_colon.is_some() {
+                "::"
+            } else {
+                ""
+            };
+            format!("{lead}{words}")
+        },
+    )
+}
+
+/// `path`'s segments joined by `::`, without a leading `::`.
+fn joined(path: &syn::Path) -> String {
     let words: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    let last = words.last().map(String::as_str);
-    let words = words.join("::");
-    (matches!(last, Some("test" | "bench")) || OTHERS.contains(&words.as_str())).then(|| {
-        let lead = if path.leading_colon.is_some() {
-            "::"
-        } else {
-            ""
-        };
-        format!("{lead}{words}")
-    })
+    words.join("::")
 }
 
 /// `#[tokio::main]`, `#[::tokio::main(...)]`.
@@ -125,8 +132,7 @@ fn entry_attribute(attr: &Attribute) -> Option<String> {
     if segments.last().is_none_or(|s| s.ident != "main") {
         return None;
     }
-    let path: Vec<String> = segments.iter().map(|s| s.ident.to_string()).collect();
-    Some(path.join("::"))
+    Some(joined(attr.path()))
 }
 
 /// Whether an attribute's arguments are ours: a `name` and only keys
