@@ -91,15 +91,13 @@ pub(super) struct Process {
     pub signals: Vec<Signal>,
     pub killed: bool,
     pub exited: bool,
-    /// When it was first told to wind down, and killed, on the sim's
-    /// clock.
-    pub lameducked_at: Option<Duration>,
+    /// When it was first told to wind down, on the sim's clock and as
+    /// its place in `effects` (which of two things at the same instant
+    /// came first), and when it was killed.
+    pub lameducked_at: Option<(Duration, usize)>,
     pub killed_at: Option<Duration>,
-    /// Where in `effects` it was first told to wind down: which of two
-    /// things at the same instant came first.
-    pub lameducked_effect: Option<usize>,
     /// When it said hello as the service's child (as the number of
-    /// effects before it, to set beside `lameducked_effect`), and the
+    /// effects before it, to set beside `lameducked_at`'s), and the
     /// lameduck timeout that hello gave: only a first hello that was its first
     /// word (after another word, or a hello naming another service, it
     /// has failed, and the supervisor takes no more from it; a second
@@ -107,9 +105,7 @@ pub(super) struct Process {
     pub hello: Option<(usize, Duration)>,
     /// It said something, a hello of any service's or another word.
     pub spoke: bool,
-    /// Its first word was the service's hello, and after it that it was
-    /// ready.
-    pub greeted: bool,
+    /// It said it was ready after that hello.
     pub readied: bool,
 }
 
@@ -390,8 +386,7 @@ impl Sim {
                     let (now, this) = (self.now, self.effects.len() - 1);
                     let process = self.process(id);
                     process.lameducked = true;
-                    process.lameducked_at.get_or_insert(now);
-                    process.lameducked_effect.get_or_insert(this);
+                    process.lameducked_at.get_or_insert((now, this));
                     process.refusing = refuse;
                     None
                 }
@@ -547,10 +542,8 @@ impl Sim {
 
     pub fn message(&mut self, id: ChildId, message: FromChild) {
         if let Some(process) = self.processes.get_mut(&id) {
-            match &message {
-                FromChild::Hello { name, .. } => process.greeted |= !process.spoke && name == NAME,
-                FromChild::Ready => process.readied |= process.greeted,
-                _ => {}
+            if matches!(message, FromChild::Ready) {
+                process.readied |= process.hello.is_some();
             }
             process.spoke = true;
         }
