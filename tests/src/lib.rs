@@ -262,6 +262,15 @@ impl Service {
         self
     }
 
+    /// A gate file `name` in the service's folder, made now: what waits on
+    /// it (a fixture, a test hook) waits while it exists, and goes on once
+    /// the test removes it.
+    pub fn gate(&self, name: &str) -> PathBuf {
+        let gate = self.dir.path().join(name);
+        std::fs::write(&gate, "").unwrap();
+        gate
+    }
+
     /// The supervisor's pid.
     pub fn pid(&self) -> i32 {
         self.supervisor.as_ref().expect("started").id() as i32

@@ -1231,8 +1231,7 @@ fn a_supervisor_outlives_a_line_written_to_its_closed_stderr_while_supervisor_in
     // not the supervisor's death (found as a rare CI failure of the test
     // below).
     let mut svc = Service::new(env!("CARGO_BIN_EXE_sigpipe_default"));
-    let gate = svc.dir.path().join("init-gate");
-    std::fs::write(&gate, "").unwrap();
+    let gate = svc.gate("init-gate");
     let most = tests::DEADLINE.as_millis().to_string();
     let gate = gate.to_str().unwrap();
     let status = started_with_stderr_closed(

@@ -995,8 +995,7 @@ fn the_thread_that_binds_a_reloads_new_listener_blocks_the_signals_too() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_versioned_v1"));
     // Each bind waits (a slow DNS lookup, say) until the gate file goes:
     // its thread is there to be looked at meanwhile.
-    let gate = svc.dir.path().join("bind-gate");
-    std::fs::write(&gate, "").unwrap();
+    let gate = svc.gate("bind-gate");
     let most = tests::DEADLINE.as_millis().to_string();
     svc.start_with_env(
         &[],

@@ -34,8 +34,7 @@ const INIT: &str = env!("CARGO_BIN_EXE_versioned_init");
 /// over) that lasts until the gate file it returns is removed (at most
 /// the deadline): for a test that acts in the window, however slowly.
 fn gated_pause(svc: &Service) -> (PathBuf, [(&'static str, String); 2]) {
-    let gate = svc.dir.path().join("pause-gate");
-    std::fs::write(&gate, "").unwrap();
+    let gate = svc.gate("pause-gate");
     let ms = tests::DEADLINE.as_millis().to_string();
     let env = [
         ("LITTLEBOSS_TEST_RESUME_PAUSE_MS", ms),
