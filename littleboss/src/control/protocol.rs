@@ -100,22 +100,22 @@ struct WireListener {
 /// an exec of a longer one fails anyway), and the longest `argv[0]` (its
 /// `MAX_ARG_STRLEN`): what a request carries is said in log lines and
 /// answers.
-const MOST_PATH_BYTES: usize = 4096;
-const MOST_ARG_BYTES: usize = 128 * 1024;
+const A_PATH: (&str, usize) = ("path", 4096);
+const AN_ARGUMENT: (&str, usize) = ("argument", 128 * 1024);
 
-/// `path`, the reload's field `field`, fits what it is: no longer than
-/// `most` bytes, and without a NUL byte, which no path or argument holds.
-fn path_fits(field: &str, path: &std::path::Path, most: usize) -> Result<(), serde_json::Error> {
+/// `path`, the reload's field `field`, fits what it is (`what`, a path or
+/// an argument): no longer than `most` bytes, and without a NUL byte,
+/// which neither holds.
+fn path_fits(
+    field: &str,
+    path: &std::path::Path,
+    (what, most): (&str, usize),
+) -> Result<(), serde_json::Error> {
     use serde::de::Error;
     use std::os::unix::ffi::OsStrExt;
     let bytes = path.as_os_str().as_bytes();
     if bytes.len() > most {
         let len = bytes.len();
-        let what = if most == MOST_PATH_BYTES {
-            "path"
-        } else {
-            "argument"
-        };
         return Err(Error::custom(format_args!(
             "`{field}` is {len} bytes, longer than any {what} ({most})"
         )));
@@ -141,8 +141,8 @@ impl TryFrom<WireRequest> for Request {
 
     fn try_from(wire: WireRequest) -> Result<Request, serde_json::Error> {
         let fields = [
-            ("argv0", &wire.argv0, MOST_ARG_BYTES),
-            ("dir", &wire.dir, MOST_PATH_BYTES),
+            ("argv0", &wire.argv0, AN_ARGUMENT),
+            ("dir", &wire.dir, A_PATH),
         ];
         for (field, path, most) in fields {
             if let Some(path) = path {
@@ -165,7 +165,7 @@ impl TryFrom<WireRequest> for Request {
                 path: wire
                     .path
                     .ok_or_else(|| serde::de::Error::missing_field("path"))
-                    .and_then(|path| path_fits("path", &path, MOST_PATH_BYTES).map(|()| path))?,
+                    .and_then(|path| path_fits("path", &path, A_PATH).map(|()| path))?,
                 listeners: match wire.listeners {
                     Some(declared) => Some(checked(declared)?),
                     None => None,
