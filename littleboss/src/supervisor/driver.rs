@@ -859,6 +859,7 @@ impl Io {
             binary,
             resolved,
             path_replaced,
+            started_unix,
         } = identified;
         let Some(child) = machine.state().children.get(&id) else {
             // Cannot be: the machine keeps a child until its spawn ends.
@@ -883,6 +884,7 @@ impl Io {
                     resolved,
                     path_replaced,
                     by_pidfd,
+                    started_unix,
                 }
             }
             Err(e) => Event::SpawnFailed {

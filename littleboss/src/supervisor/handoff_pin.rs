@@ -88,6 +88,8 @@ fn with_every_event() -> Handoff {
             path_replaced: true,
             // Version 1 as first pinned had no such field: read so.
             by_pidfd: true,
+            // Nor this one: read as unknown.
+            started_unix: None,
         },
         Event::SpawnFailed {
             id: 4,

@@ -10,6 +10,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
 
 use tokio::sync::mpsc;
 
@@ -39,6 +40,8 @@ pub(crate) struct Identified {
     /// It runs the binary held open for its launch, and the launch's path
     /// names another file now, or none.
     pub path_replaced: bool,
+    /// The wall clock as it started (Unix seconds), if it reads after 1970.
+    pub started_unix: Option<u64>,
 }
 
 /// What a spawn off the loop is given besides the order itself.
@@ -103,6 +106,10 @@ fn start_and_identify(
         forked.store(now, Ordering::SeqCst);
     };
     let started = super::spawn::start(order, about_to_fork).map_err(|e| e.to_string())?;
+    let started_unix = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .ok()
+        .map(|since| since.as_secs());
     let pid = started.pid;
     let file = super::reexec::open_binary(&pid.to_string())
         .and_then(super::spawn::above_child_fds)
@@ -126,6 +133,7 @@ fn start_and_identify(
         binary: runs.filter(|_| own),
         resolved,
         path_replaced,
+        started_unix,
     })
 }
 

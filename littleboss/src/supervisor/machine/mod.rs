@@ -160,6 +160,10 @@ pub(crate) enum Event {
         /// It is watched through a pidfd (see [`Child::by_pidfd`]).
         #[serde(default = "state::yes")]
         by_pidfd: bool,
+        /// The wall clock as its spawn returned (Unix seconds), if it could
+        /// be read: the driver's, since the machine reads no clock.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        started_unix: Option<u64>,
     },
     /// The child of a [`Effect::Spawn`] could not be started.
     SpawnFailed {
@@ -341,6 +345,16 @@ enum StatusDue {
     Words(String),
 }
 
+/// What an [`Event::Spawned`] tells of its child, less the id.
+struct Spawned {
+    pid: u32,
+    binary: Option<FileId>,
+    resolved: Option<std::path::PathBuf>,
+    path_replaced: bool,
+    by_pidfd: bool,
+    started_unix: Option<u64>,
+}
+
 /// Logs a line as an effect, with `format!` arguments.
 macro_rules! say {
     ($machine:expr, $($arg:tt)*) => { $machine.effects.push(Effect::Log(format!($($arg)*))) };
@@ -432,7 +446,18 @@ impl Machine {
                     resolved,
                     path_replaced,
                     by_pidfd,
-                } => self.on_spawned(id, pid, binary, resolved, path_replaced, by_pidfd),
+                    started_unix,
+                } => {
+                    let spawned = Spawned {
+                        pid,
+                        binary,
+                        resolved,
+                        path_replaced,
+                        by_pidfd,
+                        started_unix,
+                    };
+                    self.on_spawned(id, spawned)
+                }
                 Event::SpawnFailed { id, error } => self.on_spawn_failed(id, error),
                 Event::Message { id, message } => self.on_message(id, message),
                 Event::Exited { id, exit } => self.on_exit(id, exit),
@@ -688,21 +713,22 @@ impl Machine {
         }
     }
 
-    fn on_spawned(
-        &mut self,
-        id: ChildId,
-        pid: u32,
-        binary: Option<FileId>,
-        resolved: Option<std::path::PathBuf>,
-        path_replaced: bool,
-        by_pidfd: bool,
-    ) {
+    fn on_spawned(&mut self, id: ChildId, spawned: Spawned) {
+        let Spawned {
+            pid,
+            binary,
+            resolved,
+            path_replaced,
+            by_pidfd,
+            started_unix,
+        } = spawned;
         let Some(child) = self.state.children.get_mut(&id) else {
             return;
         };
         child.pid = Some(pid);
         child.binary = binary;
         child.by_pidfd = by_pidfd;
+        child.started_unix = started_unix;
         // Run from the file held open, which its path no longer names (a
         // deploy replaced, moved or deleted it): say so wherever the path
         // is shown, lest it read as the new file's.
@@ -1593,6 +1619,7 @@ impl Machine {
                 pid: None,
                 launch: launch.clone(),
                 started: now,
+                started_unix: None,
                 lameduck_timeout: self.state.settings.lameduck,
                 kill_at: None,
                 lameducked: false,

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::sim::{LAMEDUCK, NAME, Sim, WORKING_DIR, settings};
+use super::sim::{self, LAMEDUCK, NAME, Sim, WORKING_DIR, settings};
 use super::{ChildExit, HELLO_TIMEOUT, PROBATION, SAME_STOP, Signal};
 use crate::control::protocol::{Request, Response};
 use crate::link::FromChild;
@@ -1491,6 +1491,34 @@ fn status_reports_what_runs() {
 }
 
 #[test]
+fn status_shows_when_each_child_started_by_the_wall_clock_across_a_clock_step() {
+    let mut sim = Sim::serving(settings());
+    sim.advance(Duration::from_secs(60));
+    // The wall clock stepped an hour on (a late NTP sync, or a suspend
+    // the monotonic clock did not count), then a reload.
+    sim.wall_clock_step = 3600;
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    sim.advance(Duration::from_secs(5));
+    let client = sim.request(Request::Status);
+    let Some(Response::Status { status }) = sim.final_answer(client) else {
+        panic!("{:?}", sim.answers(client));
+    };
+    assert_eq!(status.supervisor_started, sim::SUPERVISOR_STARTED);
+    let child = status.child.as_ref().unwrap();
+    assert_eq!(child.path, "/bin/v2");
+    assert_eq!(child.started, sim::SUPERVISOR_STARTED + 60 + 3600);
+    // A child an older image handed over, its start not read: the
+    // supervisor's start plus its monotonic time stands in.
+    let mut state = serde_json::to_value(sim.machine.state()).unwrap();
+    let child = state["children"]["2"].as_object_mut().unwrap();
+    assert!(child.remove("started_unix").is_some(), "{child:?}");
+    let older = super::Machine::resume(serde_json::from_value(state).unwrap());
+    let child = older.status().child.unwrap();
+    assert_eq!(child.started, sim::SUPERVISOR_STARTED + 60);
+}
+
+#[test]
 fn stop_exits_with_the_childs_exit_code() {
     for code in [0, 3, 42] {
         let mut sim = Sim::serving(settings());
@@ -1650,6 +1678,7 @@ fn an_event_naming_a_path_not_utf8_round_trips() {
         resolved: Some(resolved.clone()),
         path_replaced: false,
         by_pidfd: true,
+        started_unix: None,
     };
     let json = serde_json::to_string(&event).unwrap();
     let back: super::Event = serde_json::from_str(&json).unwrap();

@@ -109,6 +109,9 @@ pub(super) struct Process {
     pub readied: bool,
 }
 
+/// When the sim's supervisor started, in Unix seconds.
+pub(super) const SUPERVISOR_STARTED: u64 = 1_000_000;
+
 #[derive(Debug, Clone)]
 pub(super) struct Sim {
     pub machine: Machine,
@@ -151,6 +154,9 @@ pub(super) struct Sim {
     pub links: BTreeMap<PathBuf, PathBuf>,
     /// Children are watched by pid (a kernel without pidfds).
     pub no_pidfds: bool,
+    /// Seconds the wall clock was stepped by since the supervisor started
+    /// (or the time a suspend stopped the monotonic clock for).
+    pub wall_clock_step: i64,
     /// The settings of the binaries upgraded to (lameduck, persist,
     /// restart limit...), which take over with the state, as `resume`
     /// does; `None`: the same as before.
@@ -183,6 +189,12 @@ impl Sim {
         Sim::with_unstartable(settings, &[])
     }
 
+    /// The wall clock in Unix seconds, as the driver reads it: the
+    /// supervisor's start plus the sim's time, plus any step.
+    pub fn wall_clock(&self) -> u64 {
+        (SUPERVISOR_STARTED + self.now.as_secs()).saturating_add_signed(self.wall_clock_step)
+    }
+
     pub fn with_unstartable(settings: Settings, unstartable: &[&str]) -> Sim {
         let first = Launch {
             target: target("/bin/v1"),
@@ -203,7 +215,15 @@ impl Sim {
             upgrades: 0,
         };
         let lameduck_setting = settings.lameduck;
-        let machine = Machine::new(settings, 100, 1_000_000, first, held.into(), 7, image);
+        let machine = Machine::new(
+            settings,
+            100,
+            SUPERVISOR_STARTED,
+            first,
+            held.into(),
+            7,
+            image,
+        );
         let mut sim = Sim {
             machine,
             now: Duration::ZERO,
@@ -227,6 +247,7 @@ impl Sim {
             upgrade_blames_binary: true,
             links: BTreeMap::new(),
             no_pidfds: false,
+            wall_clock_step: 0,
             upgraded_settings: None,
             replaced: BTreeSet::new(),
             upgrades: Vec::new(),
@@ -379,6 +400,7 @@ impl Sim {
                             resolved,
                             path_replaced,
                             by_pidfd: !self.no_pidfds,
+                            started_unix: Some(self.wall_clock()),
                         })
                     }
                 }

@@ -208,6 +208,13 @@ pub(crate) struct Child {
     pub pid: Option<u32>,
     pub launch: Launch,
     pub started: Duration,
+    /// When its spawn returned by the wall clock (Unix seconds), as the
+    /// driver read it: what `status` shows, right across a clock step or a
+    /// suspend since the supervisor started. Absent until spawned, and
+    /// from an older image's state (the supervisor's start plus `started`
+    /// stands in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_unix: Option<u64>,
     /// When it took over (was promoted): its health counts from there.
     /// Absent from an older image's state (its `started` stands in).
     #[serde(default)]

@@ -13,7 +13,9 @@ impl Machine {
         let describe = |id: ChildId| {
             state.children.get(&id).map(|c| ChildStatus {
                 pid: c.pid,
-                started: state.started_unix + c.started.as_secs(),
+                started: c
+                    .started_unix
+                    .unwrap_or(state.started_unix + c.started.as_secs()),
                 path: c.launch.target.file().display().to_string(),
                 replaced: c.path_replaced,
                 args: c
