@@ -65,6 +65,7 @@ compile_error!(
 
 mod accepted;
 mod activation;
+mod arg_bytes;
 mod builder;
 mod bypass;
 mod child;

@@ -78,6 +78,7 @@ struct WireRequest {
     path: Option<PathBuf>,
     #[serde(default, with = "crate::path_bytes::option")]
     argv0: Option<PathBuf>,
+    #[serde(default, deserialize_with = "crate::arg_bytes::option")]
     args: Option<Vec<std::ffi::OsString>>,
     listeners: Option<Vec<WireListener>>,
     #[serde(default, with = "crate::path_bytes::option")]
@@ -899,6 +900,26 @@ mod tests {
         // A status does without them.
         let status = br#"{"v":1,"cmd":"status","verbose":true}"#;
         assert_eq!(decode_request(status).unwrap(), Request::Status);
+    }
+
+    #[test]
+    fn a_reload_written_by_hand_with_its_arguments_as_strings_is_read() {
+        let line = br#"{"v":1,"cmd":"reload","path":"/bin/x","args":["-port","8080"]}"#;
+        let Request::Reload { args, .. } = decode_request(line).unwrap() else {
+            panic!("a reload");
+        };
+        assert_eq!(args, Some(vec!["-port".into(), "8080".into()]));
+        // Still written as every version reads it.
+        let line = encode(&Request::Reload {
+            path: PathBuf::from("/bin/x"),
+            argv0: None,
+            args: args.clone(),
+            listeners: None,
+            dir: None,
+            dir_id: None,
+        });
+        let line = String::from_utf8(line).unwrap();
+        assert!(line.contains(r#""args":[{"Unix":[45,"#), "{line}");
     }
 
     #[test]
