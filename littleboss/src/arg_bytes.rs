@@ -3,7 +3,8 @@
 //! and also as a plain string or its bytes, as a path is
 //! ([`crate::path_bytes`]), so that a request written by hand
 //! (`"args":["-port","8080"]`) is understood rather than refused with
-//! serde's "unknown variant".
+//! serde's "unknown variant". Held to what an exec takes as they are read,
+//! each mistake naming its argument.
 //!
 //! ```ignore
 //! #[serde(default, deserialize_with = "arg_bytes::option")]
@@ -11,70 +12,187 @@
 //! ```
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStringExt;
+use std::fmt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserializer;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
-/// One argument as written: a string, its bytes, or `{"Unix": bytes}`.
-struct Written(OsString);
-
-impl<'de> Deserialize<'de> for Written {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Written, D::Error> {
-        deserializer.deserialize_any(WrittenVisitor)
-    }
-}
-
-struct WrittenVisitor;
-
-impl<'de> Visitor<'de> for WrittenVisitor {
-    type Value = Written;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an argument (a string, its bytes, or {\"Unix\": its bytes})")
-    }
-
-    fn visit_str<E: de::Error>(self, text: &str) -> Result<Written, E> {
-        Ok(Written(OsString::from(text)))
-    }
-
-    fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<Written, E> {
-        Ok(Written(OsString::from_vec(bytes.to_vec())))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Written, A::Error> {
-        let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(byte) = seq.next_element::<u8>()? {
-            bytes.push(byte);
-        }
-        Ok(Written(OsString::from_vec(bytes)))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Written, A::Error> {
-        let Some(platform) = map.next_key::<String>()? else {
-            return Err(de::Error::invalid_length(0, &self));
-        };
-        if platform != "Unix" {
-            return Err(de::Error::custom(format_args!(
-                "an argument written for `{platform}`, not `Unix`"
-            )));
-        }
-        let bytes: Vec<u8> = map.next_value()?;
-        if map.next_key::<de::IgnoredAny>()?.is_some() {
-            return Err(de::Error::custom(
-                "an argument with more than its `Unix` bytes",
-            ));
-        }
-        Ok(Written(OsString::from_vec(bytes)))
-    }
-}
+/// The longest argument an exec takes (Linux's `MAX_ARG_STRLEN`).
+const LONGEST: usize = 128 * 1024;
+/// The most an exec takes of its arguments, each with its NUL and its
+/// pointer, whatever the stack limit: three quarters of the kernel's
+/// 8 MiB `_STK_LIM`. A list over it could only fail at exec, and short
+/// ones ("" is three bytes of JSON) would take 24 bytes of memory each.
+const ALL_OF_THEM: usize = 6 * 1024 * 1024;
 
 /// Reads an optional list of arguments (`null` or absent: `None`).
 pub(crate) fn option<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Vec<OsString>>, D::Error> {
-    let written = Option::<Vec<Written>>::deserialize(deserializer)?;
-    Ok(written.map(|args| args.into_iter().map(|arg| arg.0).collect()))
+    deserializer.deserialize_option(MaybeList)
+}
+
+struct MaybeList;
+
+impl<'de> Visitor<'de> for MaybeList {
+    type Value = Option<Vec<OsString>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of arguments, or null")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(List).map(Some)
+    }
+}
+
+struct List;
+
+impl<'de> Visitor<'de> for List {
+    type Value = Vec<OsString>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of arguments")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<OsString>, A::Error> {
+        let (mut args, mut total) = (Vec::new(), 0);
+        while let Some(arg) = seq.next_element_seed(Arg {
+            index: args.len() + 1,
+        })? {
+            let (index, len) = (args.len() + 1, arg.len());
+            if len > LONGEST {
+                return Err(de::Error::custom(format_args!(
+                    "argument {index} of `args` is {len} bytes, longer than any argument ({LONGEST})"
+                )));
+            }
+            if arg.as_bytes().contains(&0) {
+                return Err(de::Error::custom(format_args!(
+                    "argument {index} of `args` holds a NUL byte, which no argument can"
+                )));
+            }
+            total += len + 1 + size_of::<usize>();
+            if total > ALL_OF_THEM {
+                return Err(de::Error::custom(format_args!(
+                    "`args` come to more than any exec takes ({ALL_OF_THEM} bytes, each argument with its NUL and pointer) by argument {index}"
+                )));
+            }
+            args.push(arg);
+        }
+        Ok(args)
+    }
+}
+
+/// Argument `index` (from 1): a string, its bytes, or `{"Unix": bytes}`.
+struct Arg {
+    index: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Arg {
+    type Value = OsString;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<OsString, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Arg {
+    type Value = OsString;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let index = self.index;
+        write!(
+            f,
+            "argument {index} of `args` as a string, its bytes, or {{\"Unix\": its bytes}}"
+        )
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<OsString, E> {
+        Ok(OsString::from(text))
+    }
+
+    fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<OsString, E> {
+        Ok(OsString::from_vec(bytes.to_vec()))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<OsString, A::Error> {
+        Bytes { index: self.index }.visit_seq(seq)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OsString, A::Error> {
+        let index = self.index;
+        let Some(platform) = map.next_key::<String>()? else {
+            return Err(de::Error::invalid_length(0, &self));
+        };
+        if platform != "Unix" {
+            return Err(de::Error::custom(format_args!(
+                "argument {index} of `args` is written for `{platform}`, not `Unix`"
+            )));
+        }
+        let arg = map.next_value_seed(Bytes { index })?;
+        if map.next_key::<de::IgnoredAny>()?.is_some() {
+            return Err(de::Error::custom(format_args!(
+                "argument {index} of `args` has more than its `Unix` bytes"
+            )));
+        }
+        Ok(arg)
+    }
+}
+
+/// Argument `index`'s bytes, a list of numbers from 0 to 255.
+struct Bytes {
+    index: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for Bytes {
+    type Value = OsString;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<OsString, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Bytes {
+    type Value = OsString;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let index = self.index;
+        write!(f, "argument {index} of `args` as its bytes")
+    }
+
+    fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<OsString, E> {
+        Ok(OsString::from_vec(bytes.to_vec()))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OsString, A::Error> {
+        let mut bytes = Vec::new();
+        while let Some(byte) = seq.next_element::<u64>()? {
+            let Ok(byte) = u8::try_from(byte) else {
+                let index = self.index;
+                return Err(de::Error::custom(format_args!(
+                    "argument {index} of `args` has {byte} among its bytes, which run from 0 to 255"
+                )));
+            };
+            // Checked with the rest once whole; this bounds the memory.
+            if bytes.len() > LONGEST {
+                return Err(de::Error::custom(format_args!(
+                    "argument {} of `args` is longer than any argument ({LONGEST})",
+                    self.index
+                )));
+            }
+            bytes.push(byte);
+        }
+        Ok(OsString::from_vec(bytes))
+    }
 }
 
 #[cfg(test)]
@@ -110,23 +228,63 @@ mod tests {
     }
 
     #[test]
-    fn an_argument_in_no_form_we_read_is_refused_saying_which_forms_are() {
+    fn an_argument_no_exec_takes_or_in_no_form_we_read_is_refused_by_its_number() {
+        let long = "a".repeat(super::LONGEST + 1);
+        let long_bytes = format!("[{}97]", "97,".repeat(super::LONGEST + 1));
+        // Short ones, each 9 bytes to an exec: more than 6 MiB of them.
+        let many = format!("[{}\"\"]", "\"\",".repeat(super::ALL_OF_THEM / 9));
         for (json, says) in [
-            (r#"{"args":[7]}"#, "an argument (a string, its bytes"),
             (
-                r#"{"args":[{"Windows":[45]}]}"#,
-                "written for `Windows`, not `Unix`",
+                r#"{"args":["-x",7]}"#.to_owned(),
+                "expected argument 2 of `args` as a string, its bytes, or {\"Unix\": its bytes}",
             ),
-            (r#"{"args":[{}]}"#, "an argument (a string, its bytes"),
             (
-                r#"{"args":[{"Unix":[45],"x":1}]}"#,
-                "more than its `Unix` bytes",
+                r#"{"args":[{"Windows":[45]}]}"#.to_owned(),
+                "argument 1 of `args` is written for `Windows`, not `Unix`",
             ),
-            (r#"{"args":[[256]]}"#, "256"),
-            (r#"{"args":"-x"}"#, "a sequence"),
+            (
+                r#"{"args":[{}]}"#.to_owned(),
+                "expected argument 1 of `args`",
+            ),
+            (
+                r#"{"args":[{"Unix":[45],"x":1}]}"#.to_owned(),
+                "argument 1 of `args` has more than its `Unix` bytes",
+            ),
+            (
+                r#"{"args":["-x",{"Unix":"-y"}]}"#.to_owned(),
+                "expected argument 2 of `args` as its bytes",
+            ),
+            (
+                r#"{"args":[[256]]}"#.to_owned(),
+                "argument 1 of `args` has 256 among its bytes, which run from 0 to 255",
+            ),
+            (
+                r#"{"args":["a\u0000b"]}"#.to_owned(),
+                "argument 1 of `args` holds a NUL byte",
+            ),
+            (
+                format!(r#"{{"args":["-x","{long}"]}}"#),
+                "argument 2 of `args` is 131073 bytes, longer than any argument (131072)",
+            ),
+            (
+                format!(r#"{{"args":[{long_bytes}]}}"#),
+                "argument 1 of `args` is longer than any argument (131072)",
+            ),
+            (
+                format!(r#"{{"args":{many}}}"#),
+                "`args` come to more than any exec takes (6291456 bytes",
+            ),
+            (
+                r#"{"args":"-x"}"#.to_owned(),
+                "expected a list of arguments",
+            ),
         ] {
-            let error = read(json).unwrap_err();
-            assert!(error.contains(says), "{json}: {error}");
+            let error = read(&json).unwrap_err();
+            assert!(
+                error.contains(says),
+                "{}: {error}",
+                &json[..json.len().min(60)]
+            );
         }
     }
 }
