@@ -191,14 +191,16 @@ where
 /// Says that a connection's task panicked (its handler, polled in it): its
 /// connection was dropped with the response unfinished (or not begun),
 /// and a program with a panic hook of its own would otherwise see nothing
-/// of it from us.
+/// of it from us. HTTP/1 only: hyper runs each HTTP/2 stream in a task of
+/// its own, whose panic resets that stream alone and is the panic hook's
+/// to say.
 fn say_if_panicked(ended: Result<(), tokio::task::JoinError>) {
     if let Err(e) = ended
         && e.is_panic()
     {
         crate::report::say_detached(
             log::Level::Warn,
-            "a connection's handler panicked; its connection was dropped, its response unfinished"
+            "an HTTP/1 connection's handler panicked; its connection was dropped, its response unfinished"
                 .to_owned(),
         );
     }

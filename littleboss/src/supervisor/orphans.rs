@@ -171,15 +171,18 @@ struct Stat {
 }
 
 fn stat(pid: u32) -> Option<Stat> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Bytes: a name need not be UTF-8 (`PR_SET_NAME` takes any), and one
+    // that is not must not make a zombie read as a spawn's for ever.
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
     parse_stat(&stat)
 }
 
 /// The group (the 5th field) and the start (`starttime`, the 22nd), read
 /// from after the name's last `)` (a name may hold spaces and
 /// parentheses): the 3rd and the 20th fields there.
-fn parse_stat(stat: &str) -> Option<Stat> {
-    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+fn parse_stat(stat: &[u8]) -> Option<Stat> {
+    let after_name = &stat[stat.iter().rposition(|b| *b == b')')? + 1..];
+    let mut fields = std::str::from_utf8(after_name).ok()?.split_whitespace();
     let group = fields.nth(2)?.parse().ok()?;
     let started = fields.nth(16)?.parse().ok()?;
     Some(Stat { group, started })
@@ -239,17 +242,17 @@ mod tests {
     use super::{Stat, parse_stat, stat, ticks_now};
 
     #[test]
-    fn group_and_start_are_read_past_a_name_with_spaces_and_parentheses() {
-        let line = "42 (a (b) c) Z 1 41 40 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 0 0";
-        let read = parse_stat(line);
-        assert_eq!(
-            read,
-            Some(Stat {
-                group: 41,
-                started: 12345
-            })
-        );
-        assert_eq!(parse_stat("42 (cut"), None);
+    fn group_and_start_are_read_past_a_name_with_spaces_parentheses_and_no_utf8() {
+        let tail = b" Z 1 41 40 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 0 0";
+        let want = Some(Stat {
+            group: 41,
+            started: 12345,
+        });
+        for name in [&b"a (b) c"[..], b"caf\xe9 \xff)"] {
+            let line = [&b"42 ("[..], name, b")", tail].concat();
+            assert_eq!(parse_stat(&line), want, "{}", line.escape_ascii());
+        }
+        assert_eq!(parse_stat(b"42 (cut"), None);
     }
 
     #[test]

@@ -301,11 +301,21 @@ pub(crate) fn kill_left_by_reaped(pid: u32) {
         return;
     };
     let left = group_members(group);
-    if !left.is_empty() {
+    if left_by(pid, &left) {
         // Their own children too, which are not ours (yet).
         let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
         say_killed(group, &left);
     }
+}
+
+/// Whether `members`, the supervisor's children in the process group
+/// whose id is `pid`, are what child `pid`, reaped by another wait, left:
+/// some, and none of them `pid` itself. A member that is `pid` leads the
+/// group, a process that number went to once the group had emptied (a
+/// new child of ours: each leads its own group), and it must not be
+/// killed for its predecessor.
+fn left_by(pid: u32, members: &[u32]) -> bool {
+    !members.is_empty() && !members.contains(&pid)
 }
 
 /// Says that child `pid` ended and left `left` running in its process
@@ -402,6 +412,17 @@ pub(super) fn ended(
 mod tests {
     use super::Process;
     use crate::supervisor::machine::ChildExit;
+
+    #[test]
+    fn what_a_reaped_child_left_is_not_a_new_child_its_number_went_to() {
+        // Workers it left in its group: theirs to kill.
+        assert!(super::left_by(40, &[41, 57]));
+        assert!(!super::left_by(40, &[]));
+        // The number went to a new child of ours, which leads group 40:
+        // the old group had emptied, or the number could not be reused.
+        assert!(!super::left_by(40, &[40]));
+        assert!(!super::left_by(40, &[40, 41]));
+    }
 
     #[test]
     fn a_zombie_is_not_counted_as_left_in_its_group() {

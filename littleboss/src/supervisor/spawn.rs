@@ -346,7 +346,13 @@ fn encoded_hello(hello: ToChild, listeners: usize) -> std::io::Result<Vec<u8>> {
 /// helpers, which would live on after it; its group's id is its pid, not
 /// reused while the child is not reaped).
 pub(crate) fn kill_with_group(pid: u32) {
-    let Some(pid) = child_pid(pid) else { return };
+    let Some(number) = child_pid(pid) else { return };
+    // Not once another wait than ours (code of the program's) has reaped
+    // it: its number may be another process's by then.
+    if let Ok(false) = super::pidfd::still_ours(pid) {
+        return;
+    }
+    let pid = number;
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
     let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
 }
