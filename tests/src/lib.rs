@@ -33,7 +33,9 @@ struct Capture {
 }
 
 impl Captured {
-    fn attach(&self, pipe: impl Read + Send + 'static) {
+    /// Captures what `pipe` says from now on, read on a thread of its own
+    /// (a background control command's stderr, taken from its `Child`).
+    pub fn attach(&self, pipe: impl Read + Send + 'static) {
         let inner = self.inner.clone();
         inner.0.lock().unwrap().open += 1;
         std::thread::spawn(move || {

@@ -267,8 +267,9 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     .filter(|d| d.to_str().is_some()),
                 dir_id: crate::own_file::identity(Path::new(".")),
             })?;
-            // The child the reload was last said to wait for.
-            let mut told_of = None;
+            // The child the reload was last said to wait for, and the one
+            // it started.
+            let (mut told_of, mut started) = (None, None);
             loop {
                 match response {
                     Response::Waiting { pid, within_ms } => {
@@ -291,6 +292,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                         }
                     }
                     Response::Reloading { pid, changes } => {
+                        started = Some(pid);
                         say!("reloading {name}: new child pid {pid}");
                         for change in changes {
                             say!("{}", change_line(&change));
@@ -321,7 +323,9 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     }
                     other => return Err(unexpected(other)),
                 }
-                response = session.next()?;
+                response = session
+                    .next()
+                    .map_err(|failure| reload_unfinished(name, failure, started))?;
             }
         }
         Mode::Stop => {
@@ -383,6 +387,26 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
         }
         Mode::Bypass | Mode::Start => unreachable!("not a control command"),
     }
+}
+
+/// `failure`, the end of a reload of `name` whose outcome never came, said
+/// as what it means for that reload: its new child (`started`) may take
+/// over yet, or fail, for all this command knows; one waiting its turn is
+/// dropped as this command ends (unless it began just then).
+fn reload_unfinished(name: &str, failure: Failure, started: Option<u32>) -> Failure {
+    let what = match started {
+        Some(pid) => format!(
+            "its new child pid {pid} had started; whether it took over is unknown (see -littleboss=status)"
+        ),
+        None => "it was waiting its turn, and a reload waiting its turn is dropped when its command ends".to_owned(),
+    };
+    Failure::new(
+        failure.code,
+        format!(
+            "reload of {name} ended here unfinished: {}; {what}",
+            failure.message
+        ),
+    )
 }
 
 /// Why the supervisor of `name` at `path` could not be reached (`e`, from
