@@ -292,12 +292,14 @@ fn escaped(c: char) -> String {
     }
 }
 
-/// A wait in words: `250 ms`, `4.2 s`.
+/// A wait in words: `250 ms`, `4.2 s`; rounded up, so that what is left
+/// of a wait never reads as less than it is (1999 ms is `2.0 s`).
 fn format_ms(ms: u64) -> String {
     if ms < 1000 {
         format!("{ms} ms")
     } else {
-        format!("{}.{} s", ms / 1000, ms % 1000 / 100)
+        let tenths = ms.div_ceil(100);
+        format!("{}.{} s", tenths / 10, tenths % 10)
     }
 }
 
@@ -317,6 +319,18 @@ fn pid_or_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wait_left_is_rounded_up_never_down() {
+        let said: Vec<String> = [0, 250, 999, 1000, 1001, 1999, 4200, 60_000]
+            .into_iter()
+            .map(format_ms)
+            .collect();
+        let want = [
+            "0 ms", "250 ms", "999 ms", "1.0 s", "1.1 s", "2.0 s", "4.2 s", "60.0 s",
+        ];
+        assert_eq!(said, want);
+    }
 
     #[test]
     fn words_read_back_by_a_shell_without_control_characters_on_the_terminal() {
@@ -472,7 +486,7 @@ mod tests {
                 },
                 DrainingStatus {
                     child: child(13),
-                    kill_in_ms: Some(4_270),
+                    kill_in_ms: Some(4_130),
                 },
             ],
             restart: None,

@@ -50,7 +50,7 @@ impl Machine {
                 Some(DrainingStatus {
                     child: describe(id)?,
                     kill_in_ms: match (c.killed, c.kill_at) {
-                        (false, Some(at)) => Some(at.saturating_sub(self.now).as_millis() as u64),
+                        (false, Some(at)) => Some(millis_up(at.saturating_sub(self.now))),
                         _ => None,
                     },
                 })
@@ -125,10 +125,27 @@ impl Machine {
             .filter(|t| super::within_window(self.now, **t, window))
             .count() as u32;
         Some(RestartStatus {
-            in_ms: at.saturating_sub(self.now).as_millis() as u64,
+            in_ms: millis_up(at.saturating_sub(self.now)),
             recent,
             limit,
             window_ms: window.as_millis() as u64,
         })
+    }
+}
+
+/// What is left of a wait in whole milliseconds, rounded up: a deadline
+/// 0.4 ms away is not yet "0 ms" away.
+fn millis_up(left: std::time::Duration) -> u64 {
+    u64::try_from(left.as_micros().div_ceil(1000)).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn what_is_left_of_a_wait_is_rounded_up_to_the_millisecond() {
+        let left = [0, 1, 400, 1000, 1001, 1_999_999].map(Duration::from_micros);
+        assert_eq!(left.map(super::millis_up), [0, 1, 1, 1, 2, 2000]);
     }
 }
