@@ -1324,8 +1324,21 @@ impl Machine {
 
     fn refuse(&mut self, client: Option<ClientId>, error: String) {
         say!(self, "reload refused: {error}");
-        if let Some(client) = client {
-            self.reply(client, Response::Error { error });
+        match client {
+            Some(client) => self.reply(client, Response::Error { error }),
+            // A SIGHUP, maybe systemd's reload under `Type=notify-reload`,
+            // which waits for RELOADING=1 and READY=1 (its reload timeout,
+            // 90 s by default, otherwise): the reload began and is over,
+            // the serving child untouched. Not while stopping (no READY
+            // after STOPPING), nor with nothing serving (the next child's
+            // READY ends it).
+            None => {
+                let serving = self.up().is_some_and(|up| up.serving.is_some());
+                if serving {
+                    self.notify(Notice::Reloading);
+                    self.notify(Notice::Ready);
+                }
+            }
         }
     }
 

@@ -2990,6 +2990,30 @@ fn a_start_given_up_on_keeps_none_of_the_sockets_bound_for_it() {
     assert!(sim.machine.binaries_kept().contains(&2));
 }
 
+#[test]
+fn a_sighup_reload_refused_still_tells_systemd_it_began_and_ended() {
+    // Under `Type=notify-reload` systemd waits for both, and would fail
+    // `systemctl reload` at its timeout. Refused here by a launch path not
+    // absolute, as a damaged handoff could carry.
+    let mut sim = Sim::serving(settings());
+    let mut state = serde_json::to_value(sim.machine.state()).unwrap();
+    state["current"]["target"]["path"] = "v1".into();
+    sim.machine = super::Machine::resume(serde_json::from_value(state).unwrap());
+    let from = sim.effects.len();
+    sim.signal(Signal::Hup);
+    assert!(sim.logged("reload refused: the binary path v1 is not absolute"));
+    assert_eq!(reload_notices(&sim, from), ["RELOADING", "READY"]);
+    assert_eq!(sim.serving_id(), Some(1), "untouched");
+    // While stopping, nothing: no READY after STOPPING.
+    let stop = sim.request(Request::Stop);
+    let from = sim.effects.len();
+    sim.signal(Signal::Hup);
+    assert!(sim.logged("reload refused: the supervisor is stopping"));
+    assert_eq!(reload_notices(&sim, from), Vec::<&str>::new());
+    sim.exit(1, OK);
+    assert_eq!(stopped_code(sim.final_answer(stop)), 0);
+}
+
 /// systemd's notices (READY, RELOADING) from effect `from` on.
 fn reload_notices(sim: &Sim, from: usize) -> Vec<&'static str> {
     (sim.effects[from..].iter())
