@@ -223,6 +223,8 @@ pub(crate) fn run(
     let rt = crate::runtime::build(config)
         .unwrap_or_else(|e| give_up(format!("cannot start the tokio runtime: {e}")));
     let flags_help = crate::flags::flags_help(config);
+    // Looked at as `main` first waits, to say ready only while serving.
+    let phase_at_ready = phase.clone();
     let timing = Timing {
         phase,
         lameduck_timeout: config.lameduck,
@@ -240,6 +242,10 @@ pub(crate) fn run(
         Ready::Auto => {
             let link = link.clone();
             Box::new(move || {
+                // Not once draining began (see `Context::ready`).
+                if phase_at_ready.borrow().is_draining() {
+                    return;
+                }
                 // Said once, at `main`'s first wait: a failure (out of
                 // buffers) is not tried again, and the start would fail
                 // at its ready timeout with nothing to say why. (A

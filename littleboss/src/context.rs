@@ -382,8 +382,9 @@ impl Context {
     /// is under way (an async `main` when it first waits on something, a
     /// plain one when it is called). During a reload the old child serves until this is called (or
     /// the ready timeout fails the reload). Calling it again does nothing
-    /// (but try again a send that failed for want of buffers); once `main`
-    /// has returned, and in bypass mode, it does nothing.
+    /// (but try again a send that failed for want of buffers); once
+    /// draining has begun, once `main` has returned, and in bypass mode, it
+    /// does nothing.
     ///
     /// ```no_run
     /// #[littleboss::main(name = "svc", ready = "manual")]
@@ -394,6 +395,12 @@ impl Context {
     /// }
     /// ```
     pub fn ready(&self) {
+        // Not once draining began (a stop signal of its own while it
+        // warmed up): the supervisor would hand the service to a child on
+        // its way out. Its start fails as it exits; the old child serves on.
+        if self.is_draining() {
+            return;
+        }
         if let Some(link) = &self.inner.link {
             // An error: the supervisor is gone (the lifecycle thread sees
             // that too and starts lameduck), or the send failed for want

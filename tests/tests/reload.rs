@@ -233,6 +233,39 @@ fn a_reload_whose_answer_never_comes_says_what_that_means_for_it() {
 }
 
 #[test]
+fn a_new_child_stopped_by_its_own_signal_before_it_is_ready_does_not_take_over() {
+    // A `kill PID` of the starting child alone (a mistaken pid, an OOM
+    // killer's SIGTERM): it drains, and its warm-up ends at its lameduck
+    // and calls `ready()`. Handed the service then, it would exit with it.
+    let (svc, addr, first) = start_v1();
+    hold_warm_up(&svc);
+    let slow = svc.spawn_control(SLOW, "reload");
+    let out = svc.output.wait_for("warming up version 4 pid=");
+    let pid: i32 = out
+        .split("warming up version 4 pid=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|pid| pid.parse().ok())
+        .expect("its pid");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    svc.output.wait_for("version 4 ready");
+    let reload = slow.wait_with_output().unwrap();
+    assert_eq!(reload.status.code(), Some(1), "{}", text(&reload));
+    // The old child serves on, untouched.
+    assert_eq!(read_greeting(addr).unwrap(), first);
+    let status = status(&svc);
+    assert_eq!(status["child"]["path"], V1, "{status}");
+    assert_eq!(
+        (status["reloads"].as_u64(), status["failures"].as_u64()),
+        (Some(0), Some(1))
+    );
+}
+
+#[test]
 fn stop_during_a_reload_wins() {
     let (mut svc, _addr, _) = start_v1();
     hold_warm_up(&svc);
