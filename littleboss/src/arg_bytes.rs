@@ -18,8 +18,9 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use serde::Deserializer;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
-/// The longest argument an exec takes (Linux's `MAX_ARG_STRLEN`).
-const LONGEST: usize = 128 * 1024;
+/// The longest argument an exec takes: Linux's `MAX_ARG_STRLEN`, 32
+/// pages, counts the NUL.
+const LONGEST: usize = 128 * 1024 - 1;
 /// The most an exec takes of its arguments, each with its NUL and its
 /// pointer, whatever the stack limit: three quarters of the kernel's
 /// 8 MiB `_STK_LIM`. A list over it could only fail at exec, and short
@@ -230,6 +231,11 @@ mod tests {
     #[test]
     fn an_argument_no_exec_takes_or_in_no_form_we_read_is_refused_by_its_number() {
         let long = "a".repeat(super::LONGEST + 1);
+        let longest = "a".repeat(super::LONGEST);
+        assert_eq!(
+            read(&format!(r#"{{"args":["{longest}"]}}"#)).unwrap(),
+            Some(vec![OsString::from(&longest)])
+        );
         let long_bytes = format!("[{}97]", "97,".repeat(super::LONGEST + 1));
         // Short ones, each 9 bytes to an exec: more than 6 MiB of them.
         let many = format!("[{}\"\"]", "\"\",".repeat(super::ALL_OF_THEM / 9));
@@ -264,11 +270,11 @@ mod tests {
             ),
             (
                 format!(r#"{{"args":["-x","{long}"]}}"#),
-                "argument 2 of `args` is 131073 bytes, longer than any argument (131072)",
+                "argument 2 of `args` is 131072 bytes, longer than any argument (131071)",
             ),
             (
                 format!(r#"{{"args":[{long_bytes}]}}"#),
-                "argument 1 of `args` is longer than any argument (131072)",
+                "argument 1 of `args` is longer than any argument (131071)",
             ),
             (
                 format!(r#"{{"args":{many}}}"#),

@@ -392,13 +392,15 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
 /// `failure`, the end of a reload of `name` whose outcome never came, said
 /// as what it means for that reload: its new child (`started`) may take
 /// over yet, or fail, for all this command knows; one waiting its turn is
-/// dropped as this command ends (unless it began just then).
+/// dropped as this command ends, unless its turn had come (its binds and
+/// exec under way, of which the supervisor says nothing until its child
+/// runs).
 fn reload_unfinished(name: &str, failure: Failure, started: Option<u32>) -> Failure {
     let what = match started {
         Some(pid) => format!(
             "its new child pid {pid} had started; whether it took over is unknown (see -littleboss=status)"
         ),
-        None => "it was waiting its turn, and a reload waiting its turn is dropped when its command ends".to_owned(),
+        None => "it was waiting its turn, and a reload still waiting is dropped when its command ends (unless its turn had come: see -littleboss=status)".to_owned(),
     };
     Failure::new(
         failure.code,

@@ -97,12 +97,12 @@ struct WireListener {
     address: Option<String>,
 }
 
-/// The longest path a reload may name or be run in (Linux's `PATH_MAX`:
-/// an exec of a longer one fails anyway), and the longest `argv[0]` (its
-/// `MAX_ARG_STRLEN`): what a request carries is said in log lines and
-/// answers.
-const A_PATH: (&str, usize) = ("path", 4096);
-const AN_ARGUMENT: (&str, usize) = ("argument", 128 * 1024);
+/// The longest path a reload may name or be run in (Linux's `PATH_MAX`,
+/// which counts the NUL: an exec of a longer one fails anyway), and the
+/// longest `argv[0]` (its `MAX_ARG_STRLEN`, which counts it too): what a
+/// request carries is said in log lines and answers.
+const A_PATH: (&str, usize) = ("path", 4096 - 1);
+const AN_ARGUMENT: (&str, usize) = ("argument", 128 * 1024 - 1);
 
 /// `path`, the reload's field `field`, fits what it is (`what`, a path or
 /// an argument): no longer than `most` bytes, and without a NUL byte,
@@ -921,7 +921,7 @@ mod tests {
         for (line, said) in [
             (
                 format!(r#"{{"v":1,"cmd":"reload","path":"{long}"}}"#),
-                "`path` is 5001 bytes, longer than any path (4096)",
+                "`path` is 5001 bytes, longer than any path (4095)",
             ),
             (
                 r#"{"v":1,"cmd":"reload","path":"/bin/x\u0000y"}"#.to_owned(),
@@ -952,7 +952,7 @@ mod tests {
         let argv0 = format!(r#"{{"v":1,"cmd":"reload","path":"/bin/x","argv0":"{longer}"}}"#);
         let e = decode_request(argv0.as_bytes()).unwrap_err().to_string();
         assert!(
-            e.contains("`argv0` is 200001 bytes, longer than any argument (131072)"),
+            e.contains("`argv0` is 200001 bytes, longer than any argument (131071)"),
             "{e}"
         );
         // A listener without an address is off, as before.

@@ -347,10 +347,11 @@ fn encoded_hello(hello: ToChild, listeners: usize) -> std::io::Result<Vec<u8>> {
 /// reused while the child is not reaped).
 pub(crate) fn kill_with_group(pid: u32) {
     let Some(number) = child_pid(pid) else { return };
-    // Not once another wait than ours (code of the program's) has reaped
-    // it: its number may be another process's by then.
+    // Not by number once another wait than ours (code of the program's)
+    // has reaped it: the number may be another process's by then. What it
+    // left in its group goes all the same.
     if let Ok(false) = super::pidfd::still_ours(pid) {
-        return;
+        return super::pidfd::kill_left_by_reaped(pid);
     }
     let pid = number;
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);

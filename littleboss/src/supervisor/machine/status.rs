@@ -136,7 +136,7 @@ impl Machine {
 /// What is left of a wait in whole milliseconds, rounded up: a deadline
 /// 0.4 ms away is not yet "0 ms" away.
 fn millis_up(left: std::time::Duration) -> u64 {
-    u64::try_from(left.as_micros().div_ceil(1000)).unwrap_or(u64::MAX)
+    u64::try_from(left.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -145,7 +145,8 @@ mod tests {
 
     #[test]
     fn what_is_left_of_a_wait_is_rounded_up_to_the_millisecond() {
-        let left = [0, 1, 400, 1000, 1001, 1_999_999].map(Duration::from_micros);
-        assert_eq!(left.map(super::millis_up), [0, 1, 1, 1, 2, 2000]);
+        let left =
+            [0, 400, 1_000, 400_000, 1_000_000, 1_000_001, 1_999_999_999].map(Duration::from_nanos);
+        assert_eq!(left.map(super::millis_up), [0, 1, 1, 1, 1, 2, 2000]);
     }
 }
