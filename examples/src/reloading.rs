@@ -241,7 +241,8 @@ pub struct Row {
     /// Distinct processes that answered.
     pub pids: usize,
     /// Whether the supervisor was down to one child (the serving one) and
-    /// no zombie after the row, every old child reaped.
+    /// no zombie after the row, every old child reaped, and before its
+    /// paced reloads too.
     pub settled: bool,
     /// How long the load ran, in seconds.
     pub seconds: f64,
@@ -353,12 +354,16 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     let reload = |count, interval| reload(&server, count, interval, !plan.without_reloads);
     let mut reloads_failed = reload(plan.reloads, plan.interval).await;
     let mut paced_began = None;
+    // Whether the old children had exited before the paced reloads, as
+    // the table's heading says they had: a row where they had not does
+    // not count as settled.
+    let mut settled_before_paced = true;
     if plan.paced_reloads > 0 {
         let s = server.clone();
-        let settled = tokio::task::spawn_blocking(move || s.wait_one_child())
+        settled_before_paced = tokio::task::spawn_blocking(move || s.wait_one_child())
             .await
             .expect("old children gone");
-        if !settled {
+        if !settled_before_paced {
             eprintln!("old children still running before the paced reloads");
         }
         paced_began = Some(epoch.elapsed());
@@ -383,7 +388,7 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         killed: drains.killed,
         abnormal: drains.abnormal,
         lost: drains.lost,
-        settled,
+        settled: settled && settled_before_paced,
         seconds,
         ..Row::default()
     };

@@ -248,8 +248,14 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
     let command: Vec<String> = std::env::args()
         .enumerate()
         .map(|(i, a)| {
+            // Where cargo puts it, whatever path ran it, and which build.
             if i == 0 {
-                "target/release/drain_bench".to_owned()
+                let profile = if cfg!(debug_assertions) {
+                    "debug"
+                } else {
+                    "release"
+                };
+                format!("target/{profile}/drain_bench")
             } else {
                 a
             }
