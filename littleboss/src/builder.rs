@@ -128,9 +128,10 @@ impl Littleboss {
     /// lameduck timeout is a mistake [`check`](Littleboss::check) reports,
     /// a default one is shortened to that): when this program starts winding down, its TCP
     /// and unix listeners stop yielding connections at once (a reload's new child
-    /// takes them), and [`Context::lameduck`] completes only this much
-    /// later, once connections accepted just before have had time to send
-    /// their first request. Longer for clients that are slow to speak
+    /// takes them), and [`Context::lameduck`] completes at most this much
+    /// later (sooner once every connection accepted has closed), once
+    /// connections accepted just before have had time to send their first
+    /// request. Longer for clients that are slow to speak
     /// after connecting; zero to complete lameduck at once.
     ///
     /// Whole milliseconds, as the attribute's (a finer duration is a
@@ -168,7 +169,8 @@ impl Littleboss {
     /// restarted more than `max` times within `within`, the supervisor stops
     /// trying and exits non-zero, saying why, so that systemd or an
     /// operator takes over (default 5 within 60 s). Restarts are spaced by
-    /// a backoff from 100 ms doubling to 30 s, reset after 10 s of health.
+    /// a backoff from 100 ms doubling to 30 s; 10 s of health resets the
+    /// backoff, not the count, which keeps to its window.
     /// Without `persist(true)` it is a mistake [`check`](Littleboss::check)
     /// reports: nothing would be restarted; so are a `max` of 0, which
     /// would give up at the first exit, and a zero `within`.
@@ -196,8 +198,9 @@ impl Littleboss {
         self
     }
 
-    /// When a child promoted by a reload dies during its probation period,
-    /// start the previous binary again (default on).
+    /// When a child promoted by a reload dies during its probation period
+    /// (its first 5 s of serving), start the previous binary again
+    /// (default on).
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc").fallback(false);
@@ -338,8 +341,9 @@ impl Littleboss {
         self
     }
 
-    /// The number of worker threads of a multi-thread runtime: at least
-    /// one, and a mistake with [`Flavor::CurrentThread`], which has none.
+    /// The number of worker threads of a multi-thread runtime (default
+    /// tokio's: one per CPU): at least one, and a mistake with
+    /// [`Flavor::CurrentThread`], which has none.
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc").worker_threads(2);

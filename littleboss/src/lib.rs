@@ -52,7 +52,9 @@
 //!
 //! Programs that prefer no macro use the builder it expands to,
 //! [`Littleboss`], whose [`check`](Littleboss::check) reports the same
-//! mistakes as the macro's compile errors, in the same words.
+//! mistakes in the settings as the macro's compile errors, in the same
+//! words (the attribute's syntax included: `persist = true` for
+//! `.persist(true)`). Mistakes in `main`'s signature are the macro's alone.
 //!
 //! littleboss runs on Linux only: it relies on `SO_PEERCRED`, `/proc`, and
 //! Linux's socket and process semantics.

@@ -1216,6 +1216,11 @@ fn a_service_dropped_after_its_supervisor_was_killed_leaves_no_orphan_running() 
     svc.start(&[]);
     let child: u32 = svc.printed("started pid");
     let strays = tests::Strays::of([child]);
+    // The supervisor's line naming it, which the drop reads, written by
+    // its log thread and read off another pipe than the child's: in
+    // before the kill.
+    svc.output
+        .wait_for(&format!("littleboss: started child pid {child}"));
     svc.signal(nix::sys::signal::Signal::SIGKILL);
     svc.wait_supervisor_exit();
     assert!(
