@@ -207,7 +207,8 @@ fn an_orphaned_child_refuses_connections_and_frees_its_port_for_the_next_start()
     let port = tests::free_port();
     let flag = format!("-addr=127.0.0.1:{port}");
     let mut svc = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
-    svc.start(&[&flag]);
+    let gate = svc.gate("drain");
+    svc.start_with_env(&[&flag], &[("DRAIN_GATE", &gate)]);
     let addr = svc.printed_addr("addr");
     let orphan: i32 = svc.printed("pid");
     assert_eq!(read_greeting(addr).unwrap(), format!("keeps {orphan}\n"));
@@ -219,7 +220,7 @@ fn an_orphaned_child_refuses_connections_and_frees_its_port_for_the_next_start()
     svc.output.wait_for(&format!("draining pid={orphan}"));
     let refused = std::net::TcpStream::connect(addr).map(drop).unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
-    assert!(alive(orphan), "the orphan drains for 8 s");
+    assert!(alive(orphan), "the orphan drains while its gate stands");
     // A `pkill -HUP` meanwhile: the supervisor it names is gone.
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(orphan), Signal::SIGHUP).unwrap();
     svc.output.wait_for(&format!(
@@ -231,7 +232,8 @@ fn an_orphaned_child_refuses_connections_and_frees_its_port_for_the_next_start()
     again.start(&[&flag]);
     let child: i32 = again.printed("pid");
     assert_eq!(read_greeting(addr).unwrap(), format!("keeps {child}\n"));
-    assert!(alive(orphan), "the orphan drains for 8 s");
+    assert!(alive(orphan), "the orphan drains while its gate stands");
+    std::fs::remove_file(gate).unwrap();
 }
 
 #[test]
@@ -376,7 +378,8 @@ fn a_child_whose_supervisor_died_before_it_looked_does_not_run_unsupervised() {
 fn a_child_draining_already_when_its_supervisor_dies_refuses_connections_too() {
     let flag = format!("-addr=127.0.0.1:{}", tests::free_port());
     let mut svc = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
-    svc.start(&[&flag]);
+    let gate = svc.gate("drain");
+    svc.start_with_env(&[&flag], &[("DRAIN_GATE", &gate)]);
     let addr = svc.printed_addr("addr");
     let orphan: i32 = svc.printed("pid");
     svc.ready();
@@ -393,7 +396,7 @@ fn a_child_draining_already_when_its_supervisor_dies_refuses_connections_too() {
             (refused.kind() == std::io::ErrorKind::ConnectionRefused).then_some(())
         },
     );
-    assert!(alive(orphan), "the orphan drains for 8 s");
+    assert!(alive(orphan), "the orphan drains while its gate stands");
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(orphan), Signal::SIGKILL);
 }
 

@@ -1,6 +1,9 @@
 //! Keeps its listener until it exits, as `axum::serve` does until its last
-//! connection ends: answers `keeps PID` until lameduck, then drains for 8 s
-//! with the listener still open.
+//! connection ends: answers `keeps PID` until lameduck, then drains with
+//! the listener still open: until the file `DRAIN_GATE` names is removed
+//! (at most 9 s, within its 10 s lameduck timeout), so that a test on a
+//! loaded machine looks at it draining for as long as it needs; without
+//! one, for 8 s.
 
 use tokio::io::AsyncWriteExt;
 
@@ -25,6 +28,14 @@ async fn main(ctx: littleboss::Context) {
         _ = ctx.lameduck() => {}
     }
     println!("draining pid={pid}");
-    tokio::time::sleep(std::time::Duration::from_secs(8)).await;
+    match std::env::var_os("DRAIN_GATE") {
+        Some(gate) => {
+            let until = tokio::time::Instant::now() + std::time::Duration::from_secs(9);
+            while std::path::Path::new(&gate).exists() && tokio::time::Instant::now() < until {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+        None => tokio::time::sleep(std::time::Duration::from_secs(8)).await,
+    }
     drop(listener);
 }
