@@ -192,6 +192,10 @@ pub(crate) fn run(
     // At a refusal no child takes a connection again: the unix listeners'
     // files go, whoever's listener they are.
     lameduck.remove_at_refusal(entries.iter().filter_map(|e| e.file.clone()).collect());
+    // A stop signal of its own before it said ready (a `kill PID` of a
+    // starting child): no ready from then on, as `Context::ready` says.
+    let closing = link.clone();
+    lameduck.before_signalled_drain(Box::new(move || closing.close_ready()));
     // SIGTERM to the whole service (systemd's default KillMode) reaches the
     // child too: it winds down as the supervisor would have asked.
     // The socket files are the supervisor's, for the next child.

@@ -136,6 +136,20 @@ pub(crate) struct Lameduck {
     /// for good, so that a signal whose drain began just after it (the
     /// two on different threads) waits for no hand-over either.
     order_came: std::sync::atomic::AtomicBool,
+    /// Run once, as a stop signal of this process's own begins draining,
+    /// before it does (see [`before_signalled_drain`](Lameduck::before_signalled_drain)).
+    before_signalled: BeforeSignalled,
+}
+
+/// What runs as a stop signal of the process's own begins draining.
+#[derive(Default)]
+struct BeforeSignalled(Mutex<Option<Box<dyn FnOnce() + Send>>>);
+
+impl std::fmt::Debug for BeforeSignalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = self.0.lock().map(|b| b.is_some()).unwrap_or(true);
+        f.debug_tuple("BeforeSignalled").field(&set).finish()
+    }
 }
 
 impl Lameduck {
@@ -166,6 +180,7 @@ impl Lameduck {
             sibling_wait: SIBLING_STASH_TIME,
             handed_at_stop: std::sync::atomic::AtomicBool::new(false),
             order_came: std::sync::atomic::AtomicBool::new(false),
+            before_signalled: BeforeSignalled::default(),
         };
         (Arc::new(lameduck), rx)
     }
@@ -425,7 +440,22 @@ impl Lameduck {
     /// told to refuse, which takes its listeners' queues to serve (`keep`):
     /// with nothing open, its grace does not end before either can come.
     pub fn begin_on_signal(self: &Arc<Self>) {
+        let before = (self.before_signalled.0.lock())
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(before) = before {
+            before();
+        }
         self.begin_phase_one(self.refuse, true, true);
+    }
+
+    /// Runs `before` as a stop signal of this process's own begins
+    /// draining, before it does: a child closes its readiness there, so
+    /// that a ready being said as the signal comes is either sent first,
+    /// or never (the supervisor would hand the service to a child on its
+    /// way out).
+    pub fn before_signalled_drain(&self, before: Box<dyn FnOnce() + Send>) {
+        *(self.before_signalled.0.lock()).unwrap_or_else(|e| e.into_inner()) = Some(before);
     }
 
     /// Tells it that its supervisor hands it queues at a stop (the
@@ -1465,6 +1495,21 @@ mod tests {
             .expect("the helper returns once its connection closed")
             .unwrap()
             .unwrap();
+    }
+
+    #[tokio::test]
+    async fn what_runs_before_a_signals_drain_runs_once_before_it_begins() {
+        let (lameduck, _listener) = waiting_for_a_hand_over(false);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (phase, record) = (lameduck.phase.subscribe(), Arc::clone(&seen));
+        lameduck.before_signalled_drain(Box::new(move || {
+            let draining = phase.borrow().is_draining();
+            record.lock().unwrap().push(draining);
+        }));
+        lameduck.begin_on_signal();
+        lameduck.begin_on_signal();
+        assert!(lameduck.phase.borrow().is_draining());
+        assert_eq!(*seen.lock().unwrap(), [false], "once, before draining");
     }
 
     #[tokio::test]

@@ -265,6 +265,15 @@ impl ChildEnd {
         sent
     }
 
+    /// Says no ready from here on, unless said already (a stop signal of
+    /// the child's own began draining). One being sent is waited for.
+    pub fn close_ready(&self) {
+        let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
+        if *ready == Readiness::NotSaid {
+            *ready = Readiness::Closed;
+        }
+    }
+
     /// Says no ready from here on (`main` has returned); whether it was
     /// said before. One being sent is waited for.
     pub fn no_more_ready(&self) -> bool {
@@ -514,6 +523,21 @@ mod tests {
         assert!(!child.no_more_ready());
         child.send_ready().unwrap();
         assert!(read_all(&supervisor).is_empty());
+        // Closed as a signal of its own began draining: none is said, and
+        // `main`'s return finds none was.
+        let (supervisor, child) = fdpass::socketpair().unwrap();
+        let child = ChildEnd::new(child);
+        child.close_ready();
+        child.send_ready().unwrap();
+        assert!(read_all(&supervisor).is_empty());
+        assert!(!child.no_more_ready());
+        // Said before: it stands.
+        let (supervisor, child) = fdpass::socketpair().unwrap();
+        let child = ChildEnd::new(child);
+        child.send_ready().unwrap();
+        child.close_ready();
+        assert!(child.no_more_ready());
+        assert_eq!(read_all(&supervisor).len(), 1);
     }
 
     /// A supervisor that sent an order and died with the child's message
