@@ -920,6 +920,20 @@ fn string(
     example: &str,
     fits: impl Fn(&str) -> bool,
 ) -> syn::Result<LitStr> {
+    // `name("svc")`: the string is there, its `=` is not.
+    if let Meta::List(list) = meta
+        && let Ok(written) = syn::parse2::<LitStr>(list.tokens.clone())
+    {
+        let value = written.value();
+        let shown = match fits(&value) {
+            true => format!("{value:?}"),
+            false => example.to_owned(),
+        };
+        return Err(Error::new_spanned(
+            meta,
+            format!("write `{key} = {shown}`, with `=`, not parentheses"),
+        ));
+    }
     let example = match unquoted(meta) {
         Ok(s) => return Ok(s),
         Err(Some(text)) if fits(&text) => format!("\"{text}\""),

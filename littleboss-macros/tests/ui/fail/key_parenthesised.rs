@@ -1,0 +1,2 @@
+#[littleboss::main(name("svc"), lameduck("5s"))]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[littleboss::main]
+async fn main() {}

@@ -1,0 +1,6 @@
+#[littleboss::main(name = "svc")]
+async fn main()
+where
+    (): Sized,
+{
+}
