@@ -283,10 +283,11 @@ impl ChildEnd {
 
     /// [`recv`](ChildEnd::recv), also ending as at end-of-file once
     /// `exited` (the supervisor's pidfd, see [`exit_watch`]) says the
-    /// supervisor has exited and nothing is left to read: a process it
-    /// forked holds a copy of its end until its exec, and one whose exec
-    /// hangs (a binary on a hung mount) would keep the end-of-file from
-    /// ever coming, and this child serving with no supervisor. Without a
+    /// supervisor has exited and nothing is left to read: another process
+    /// holding a copy of its end (one the program's code forked in the
+    /// supervisor; one forked for a child, in the instant before it closes
+    /// its copies) would keep the end-of-file from coming, and this child
+    /// serving with no supervisor. Without a
     /// pidfd (a kernel before 5.3, a sandbox that refuses it), this
     /// process's parent is looked at every [`PARENT_LOOK`] instead: no
     /// longer `supervisor`, it has exited.

@@ -604,11 +604,12 @@ fn orphans_are_reaped_while_a_childs_exec_hangs() {
 
 #[test]
 fn a_serving_child_hears_its_supervisor_die_while_a_childs_exec_hangs() {
-    // A reload's exec hangs: its forked process holds a copy of the
-    // supervisor's end of the serving child's channel until the exec, so
-    // the supervisor's death brings that child no end-of-file. It hears of
-    // it all the same (the supervisor's pidfd) and winds down, rather than
-    // serving on with no supervisor.
+    // A reload's exec hangs. Its forked process closed its copy of the
+    // supervisor's end of the serving child's channel before the exec
+    // (a process that held one would keep the end-of-file from coming;
+    // the pidfd covers that); either way the serving child hears of the
+    // supervisor's death and winds down, rather than serving on with no
+    // supervisor.
     let bin = env!("CARGO_BIN_EXE_versioned_v1");
     let (svc, gate, _addr, first) = serving_with_spawns_held(bin, &[]);
     hears_its_supervisor_die(svc, gate, first);
@@ -649,6 +650,38 @@ fn hears_its_supervisor_die(svc: Service, gate: std::path::PathBuf, first: i32) 
     orphaned_then_gone(&svc, "", &strays, first as u32);
     // The held exec goes on rather than linger after the test.
     std::fs::remove_file(&gate).unwrap();
+}
+
+#[test]
+fn a_start_after_its_supervisor_died_while_an_exec_hung_gets_the_lock_socket_and_port() {
+    // The process forked for a reload, held before its exec (its binary
+    // on a hung mount), had copies of the supervisor's lock, control
+    // socket and listeners: killed then (OOM, `kill -9`), the supervisor
+    // left a service that could not start again until that exec ended.
+    let bin = env!("CARGO_BIN_EXE_versioned_v1");
+    let flag = format!("-addr=127.0.0.1:{}", tests::free_port());
+    let mut svc = Service::new(bin);
+    let gate = svc.dir.path().join("spawn-gate");
+    svc.start_with_env(&[&flag], &[("LITTLEBOSS_TEST_SPAWN_GATE", &gate)]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    std::fs::write(&gate, "").unwrap();
+    svc.signal(Signal::SIGHUP);
+    let supervisor = svc.pid() as u32;
+    tests::eventually("the reload's process forked", || {
+        (tests::procfs::live_children(supervisor).len() == 2).then_some(())
+    });
+    svc.signal(Signal::SIGKILL);
+    svc.wait_supervisor_exit();
+    // The exec still hangs; the service starts again all the same.
+    let mut again = Service::sharing(bin, &svc.control_dir());
+    again.start(&[&flag]);
+    again.ready();
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    let status = again.control("status");
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    std::fs::remove_file(&gate).unwrap();
+    again.stop_expecting(0);
 }
 
 #[test]

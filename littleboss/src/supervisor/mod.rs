@@ -15,6 +15,7 @@ mod orphans;
 mod pidfd;
 mod reexec;
 mod resume;
+mod shared_fds;
 mod signals;
 mod spawn;
 mod spawn_off;
