@@ -545,8 +545,9 @@ fn a_stop_while_a_childs_exec_hangs_winds_that_child_down_once_it_runs() {
 #[test]
 fn a_reload_given_up_on_leaves_no_new_address_listening() {
     // The reload moved the listener, and its exec hangs past the deadline:
-    // the new socket, which the hung spawn still holds a copy of, is shut,
-    // so a client there is refused rather than queued for nobody.
+    // the new socket is shut (the driver shuts it, though a copy should
+    // be held elsewhere), so a client there is refused rather than queued
+    // for nobody.
     let bin = env!("CARGO_BIN_EXE_short_ready");
     let (mut svc, gate, addr, first) = serving_with_spawns_held(bin, &[]);
     let port = tests::free_port();

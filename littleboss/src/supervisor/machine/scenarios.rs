@@ -2972,7 +2972,7 @@ fn a_child_whose_exec_took_most_of_the_deadline_has_a_whole_hello_timeout() {
 fn a_start_given_up_on_keeps_none_of_the_sockets_bound_for_it() {
     // A reload that added a listener, whose exec then hung: the reload
     // fails, and its new socket goes (nobody would accept on it), though
-    // the hung spawn holds a copy (the driver shuts a shared one).
+    // the hung spawn may hold a copy (the driver shuts a shared one).
     let mut sim = Sim::serving(settings());
     sim.defer_spawns = true;
     let declared = [
