@@ -666,23 +666,42 @@ fn a_start_after_its_supervisor_died_while_an_exec_hung_gets_the_lock_socket_and
     svc.start_with_env(&[&flag], &[("LITTLEBOSS_TEST_SPAWN_GATE", &gate)]);
     let addr = svc.printed_addr("addr");
     svc.ready();
+    let first = read_greeting(addr).unwrap();
+    let strays = tests::Strays::of([first_pid(&first)]);
+    // The held exec goes on once the test ends, however it ends.
+    struct Opened(std::path::PathBuf);
+    impl Drop for Opened {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
     std::fs::write(&gate, "").unwrap();
+    let _opened = Opened(gate);
     svc.signal(Signal::SIGHUP);
     let supervisor = svc.pid() as u32;
     tests::eventually("the reload's process forked", || {
         (tests::procfs::live_children(supervisor).len() == 2).then_some(())
     });
-    svc.signal(Signal::SIGKILL);
-    svc.wait_supervisor_exit();
+    // The serving child orphaned shuts its listener as it winds down.
+    orphaned_then_gone(&svc, "", &strays, first_pid(&first));
     // The exec still hangs; the service starts again all the same.
     let mut again = Service::sharing(bin, &svc.control_dir());
     again.start(&[&flag]);
     again.ready();
-    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    let greeting = read_greeting(addr).unwrap();
+    assert!(
+        greeting.starts_with("v1 ") && greeting != first,
+        "{greeting}"
+    );
     let status = again.control("status");
     assert_eq!(status.status.code(), Some(0), "{}", text(&status));
-    std::fs::remove_file(&gate).unwrap();
     again.stop_expecting(0);
+}
+
+/// The pid in a greeting `v1 PID`.
+fn first_pid(greeting: &str) -> u32 {
+    let pid = greeting.split_whitespace().nth(1);
+    pid.and_then(|pid| pid.parse().ok()).expect("v1 PID")
 }
 
 #[test]

@@ -24,10 +24,12 @@ pub(super) fn open_above(first: RawFd) -> Vec<RawFd> {
 }
 
 /// In the forked child: closes those of `fds` that are sockets (the
-/// control socket, listeners, children's channels) or files opened to
-/// read or write (the service lock). Not a pipe (std's, which tells the
-/// parent whether the exec failed), nor an `O_PATH` file (a held binary
-/// the exec may run through `/proc/self/fd/N`): those close at the exec.
+/// control socket, listeners, children's channels), files opened to read
+/// or write (the service lock) or folders (the control folder's). Not a
+/// pipe (std's, which tells the parent whether the exec failed), nor an
+/// `O_PATH` file (a held binary the exec may run through
+/// `/proc/self/fd/N`, as [`super::reexec::open_binary`] opens it): those
+/// close at the exec.
 /// Async-signal-safe: `fstat`, `fcntl` and `close` only.
 pub(super) fn close_shared(fds: &[RawFd]) {
     use nix::libc;
@@ -43,7 +45,7 @@ pub(super) fn close_shared(fds: &[RawFd]) {
         // SAFETY: F_GETFL reads the descriptor's flags and nothing else.
         let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
         let file = kind == libc::S_IFREG && flags != -1 && flags & libc::O_PATH == 0;
-        if kind == libc::S_IFSOCK || file {
+        if kind == libc::S_IFSOCK || kind == libc::S_IFDIR || file {
             // SAFETY: this process's own copy, in a child about to exec
             // that uses no such descriptor; the parent's stays open.
             unsafe { libc::close(fd) };
