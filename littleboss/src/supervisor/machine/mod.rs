@@ -345,16 +345,6 @@ enum StatusDue {
     Words(String),
 }
 
-/// What an [`Event::Spawned`] tells of its child, less the id.
-struct Spawned {
-    pid: u32,
-    binary: Option<FileId>,
-    resolved: Option<std::path::PathBuf>,
-    path_replaced: bool,
-    by_pidfd: bool,
-    started_unix: Option<u64>,
-}
-
 /// Logs a line as an effect, with `format!` arguments.
 macro_rules! say {
     ($machine:expr, $($arg:tt)*) => { $machine.effects.push(Effect::Log(format!($($arg)*))) };
@@ -439,25 +429,7 @@ impl Machine {
             match event {
                 Event::Bound { id, bound } => self.on_bound(id, bound),
                 Event::BindFailed { id, error } => self.on_bind_failed(id, error),
-                Event::Spawned {
-                    id,
-                    pid,
-                    binary,
-                    resolved,
-                    path_replaced,
-                    by_pidfd,
-                    started_unix,
-                } => {
-                    let spawned = Spawned {
-                        pid,
-                        binary,
-                        resolved,
-                        path_replaced,
-                        by_pidfd,
-                        started_unix,
-                    };
-                    self.on_spawned(id, spawned)
-                }
+                spawned @ Event::Spawned { .. } => self.on_spawned(spawned),
                 Event::SpawnFailed { id, error } => self.on_spawn_failed(id, error),
                 Event::Message { id, message } => self.on_message(id, message),
                 Event::Exited { id, exit } => self.on_exit(id, exit),
@@ -713,15 +685,20 @@ impl Machine {
         }
     }
 
-    fn on_spawned(&mut self, id: ChildId, spawned: Spawned) {
-        let Spawned {
+    /// An [`Event::Spawned`].
+    fn on_spawned(&mut self, spawned: Event) {
+        let Event::Spawned {
+            id,
             pid,
             binary,
             resolved,
             path_replaced,
             by_pidfd,
             started_unix,
-        } = spawned;
+        } = spawned
+        else {
+            return;
+        };
         let Some(child) = self.state.children.get_mut(&id) else {
             return;
         };
