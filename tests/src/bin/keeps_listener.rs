@@ -28,14 +28,6 @@ async fn main(ctx: littleboss::Context) {
         _ = ctx.lameduck() => {}
     }
     println!("draining pid={pid}");
-    match std::env::var_os("DRAIN_GATE") {
-        Some(gate) => {
-            let until = tokio::time::Instant::now() + std::time::Duration::from_secs(9);
-            while std::path::Path::new(&gate).exists() && tokio::time::Instant::now() < until {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-        }
-        None => tokio::time::sleep(std::time::Duration::from_secs(8)).await,
-    }
+    tests::fixture::hold_while_gated("DRAIN_GATE", std::time::Duration::from_secs(8)).await;
     drop(listener);
 }

@@ -14,14 +14,6 @@ async fn main(ctx: littleboss::Context) {
     println!("addr={}", listener.local_addr().unwrap());
     tests::fixture::serve_greetings(listener, "hello".to_owned(), ctx.lameduck()).await;
     println!("finishing");
-    match std::env::var_os("FINISH_GATE") {
-        Some(gate) => {
-            let until = tokio::time::Instant::now() + std::time::Duration::from_secs(9);
-            while std::path::Path::new(&gate).exists() && tokio::time::Instant::now() < until {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-        }
-        None => tokio::time::sleep(std::time::Duration::from_secs(5)).await,
-    }
+    tests::fixture::hold_while_gated("FINISH_GATE", std::time::Duration::from_secs(5)).await;
     println!("finished");
 }
