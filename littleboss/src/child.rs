@@ -568,6 +568,13 @@ fn spawn_lifecycle(
                 .name("littleboss-deadline".into())
                 .spawn(move || deadline(None));
             if gone && refuse_when_orphaned {
+                // Not ready yet (a reload's new child warming up): the
+                // queue is a serving sibling's to take, as for a child
+                // draining already; its program, not accepting yet, would
+                // hold what it took unserved until lameduck closed it.
+                if !link.has_said_ready() {
+                    lameduck.begin();
+                }
                 lameduck.begin_refusing_orphaned();
             } else {
                 lameduck.begin();

@@ -265,6 +265,11 @@ impl ChildEnd {
         sent
     }
 
+    /// Whether ready has been said.
+    pub fn has_said_ready(&self) -> bool {
+        *self.ready.lock().unwrap_or_else(|e| e.into_inner()) == Readiness::Said
+    }
+
     /// Says no ready from here on, unless said already (a stop signal of
     /// the child's own began draining). One being sent is waited for.
     pub fn close_ready(&self) {
@@ -531,11 +536,14 @@ mod tests {
         child.close_ready();
         child.send_ready().unwrap();
         assert!(read_all(&supervisor).is_empty());
+        assert!(!child.has_said_ready());
         assert!(!child.no_more_ready());
         // Said before: it stands.
         let (supervisor, child) = fdpass::socketpair().unwrap();
         let child = ChildEnd::new(child);
+        assert!(!child.has_said_ready());
         child.send_ready().unwrap();
+        assert!(child.has_said_ready());
         child.close_ready();
         assert!(child.no_more_ready());
         assert_eq!(read_all(&supervisor).len(), 1);

@@ -11,6 +11,8 @@ use std::time::Duration;
 use tests::{Service, text};
 
 const PAUSED: &str = env!("CARGO_BIN_EXE_paused_accept");
+/// `PAUSED`'s name, warming up: takes its listener, never ready.
+const UNREADY: &str = env!("CARGO_BIN_EXE_paused_accept_unready");
 /// What `PAUSED` says once its accept loop is paused: not `paused`, which
 /// the supervisor's lines naming the service or its binary hold already.
 const PAUSED_SAID: &str = "accept loop paused";
@@ -131,6 +133,23 @@ fn a_supervisor_killed_during_a_reloads_drain_leaves_its_queue_to_the_serving_ch
     wait_refused(addr);
     std::fs::remove_file(&pause).unwrap();
     assert_all_answered(clients);
+}
+
+#[test]
+fn a_supervisor_killed_while_a_new_child_warms_up_leaves_the_queue_to_the_serving_child() {
+    // The new child took its listener but accepts nothing yet: orphaned
+    // with the serving child, it takes none of the queue (it would hold
+    // what it took unserved until its lameduck closed it); the serving
+    // child takes it all and serves it.
+    let (svc, pause, addr) = started_paused();
+    let reload = svc.spawn_control(UNREADY, "reload");
+    svc.output.wait_for("warming up pid=");
+    let clients = queue_clients(addr);
+    svc.signal(nix::sys::signal::Signal::SIGKILL);
+    wait_refused(addr);
+    std::fs::remove_file(&pause).unwrap();
+    assert_all_answered(clients);
+    drop(reload);
 }
 
 #[test]
