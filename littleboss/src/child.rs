@@ -118,12 +118,13 @@ pub(crate) fn run(
             received => break received,
         }
     };
-    let (entries, fds, refuse_when_orphaned, hands_at_stop) = match hello {
+    let (entries, fds, refuse_when_orphaned, hands_at_stop, beside_serving) = match hello {
         Ok(Some((
             ToChild::Hello {
                 listeners,
                 refuse_when_orphaned,
                 refuse_own_when_orphaned,
+                beside_serving,
                 ..
             },
             fds,
@@ -135,6 +136,7 @@ pub(crate) fn run(
             // supervisor refuses on its own sockets itself, handing the
             // serving child their queues.
             !refuse_when_orphaned,
+            beside_serving,
         ),
         Ok(Some((other, _))) => {
             give_up(format!("expected hello from the supervisor, got {other:?}"))
@@ -217,7 +219,10 @@ pub(crate) fn run(
         lameduck,
         config.lameduck,
         (supervisor, exited),
-        refuse_when_orphaned,
+        Orphaned {
+            refuse: refuse_when_orphaned,
+            beside_serving,
+        },
     )
     .unwrap_or_else(|e| {
         give_up(format!(
@@ -471,18 +476,28 @@ fn adopt(
     Ok(listeners)
 }
 
+/// What the hello said to do should the supervisor die.
+struct Orphaned {
+    /// Shut the TCP listeners, remove the unix listeners' files.
+    refuse: bool,
+    /// Another child served as this one started: not ready yet, this one
+    /// leaves the queue to it.
+    beside_serving: bool,
+}
+
 /// Reads the supervisor's orders until it is gone. An orphan winds down,
-/// and with `refuse_when_orphaned` shuts its TCP listeners (not the
-/// service manager's) and removes its unix listeners' files: with nobody
-/// left to accept, a new connection is refused at once rather than queued
-/// and reset at the exit, and the next start can bind the port while this
-/// child still drains.
+/// and with `orphaned.refuse` shuts its TCP listeners (not the service
+/// manager's) and removes its unix listeners' files: with nobody left to
+/// accept, a new connection is refused at once rather than queued and
+/// reset at the exit, and the next start can bind the port while this
+/// child still drains. One not ready yet beside a serving child takes
+/// none of the queue first.
 fn spawn_lifecycle(
     link: Arc<ChildEnd>,
     lameduck: Arc<Lameduck>,
     timeout: Duration,
     (supervisor, exited): (nix::unistd::Pid, Option<OwnedFd>),
-    refuse_when_orphaned: bool,
+    orphaned: Orphaned,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("littleboss-child".into())
@@ -567,12 +582,14 @@ fn spawn_lifecycle(
             let timer = std::thread::Builder::new()
                 .name("littleboss-deadline".into())
                 .spawn(move || deadline(None));
-            if gone && refuse_when_orphaned {
-                // Not ready yet (a reload's new child warming up): the
-                // queue is a serving sibling's to take, as for a child
-                // draining already; its program, not accepting yet, would
-                // hold what it took unserved until lameduck closed it.
-                if !link.has_said_ready() {
+            if gone && orphaned.refuse {
+                // Not ready yet beside a serving child (a reload's new
+                // child warming up): the queue is that one's to take, as
+                // for a child draining already; this program, not
+                // accepting yet, would hold what it took unserved until
+                // lameduck closed it. Alone, it takes the queue, to serve
+                // should its warm-up end within its grace.
+                if orphaned.beside_serving && !link.has_said_ready() {
                     lameduck.begin();
                 }
                 lameduck.begin_refusing_orphaned();

@@ -81,6 +81,12 @@ pub(crate) enum ToChild {
         /// it, and goes by `refuse_when_orphaned`.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         refuse_own_when_orphaned: bool,
+        /// Another child serves as this one starts: should the supervisor
+        /// die before this one is ready, this one takes none of the queue,
+        /// which that one serves. Absent (false) from an older supervisor:
+        /// it takes its share, as before.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        beside_serving: bool,
     },
     /// Wind down; `refuse`: no child takes a connection after this one (a
     /// stop), so shut the TCP listeners for good (and remove the unix
@@ -638,12 +644,14 @@ mod tests {
                 ],
                 refuse_when_orphaned: false,
                 refuse_own_when_orphaned: true,
+                beside_serving: true,
             },
             ToChild::Hello {
                 name: "svc".into(),
                 listeners: vec![],
                 refuse_when_orphaned: true,
                 refuse_own_when_orphaned: false,
+                beside_serving: false,
             },
             ToChild::Lameduck { refuse: false },
             ToChild::Lameduck { refuse: true },
@@ -682,6 +690,7 @@ mod tests {
         let ToChild::Hello {
             refuse_when_orphaned,
             refuse_own_when_orphaned,
+            beside_serving,
             listeners,
             ..
         } = decode::<ToChild>(hello).unwrap()
@@ -689,6 +698,8 @@ mod tests {
             panic!("not a hello");
         };
         assert!(!refuse_when_orphaned && !refuse_own_when_orphaned);
+        // Nor tells it a serving child takes the queue: it takes its share.
+        assert!(!beside_serving);
         assert!(!listeners[0].managers, "unmarked");
     }
 }

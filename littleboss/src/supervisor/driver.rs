@@ -735,8 +735,10 @@ impl Io {
                 launch,
                 refuse_when_orphaned,
                 managers,
+                beside_serving,
             } => {
-                let order = self.spawn_order(id, &launch, refuse_when_orphaned, &managers);
+                let orphaned = (refuse_when_orphaned, beside_serving);
+                let order = self.spawn_order(id, &launch, orphaned, &managers);
                 // Run from the binary held for it (as `spawn_order` chose),
                 // which the launch's path may no longer name: compared by
                 // what the files are, not by their names.
@@ -925,12 +927,13 @@ impl Io {
         }
     }
 
-    /// The child's hello: each declared listener, and the fds of those on.
+    /// The child's hello: each declared listener, and the fds of those on;
+    /// what it does should this supervisor die, as the machine decided.
     fn spawn_order(
         &self,
         id: ChildId,
         launch: &Launch,
-        refuse_when_orphaned: bool,
+        (refuse_when_orphaned, beside_serving): (bool, bool),
         managers: &[ListenerKey],
     ) -> Spawn {
         let mut entries = Vec::new();
@@ -968,6 +971,7 @@ impl Io {
             entries,
             fds,
             refuse_when_orphaned,
+            beside_serving,
         }
     }
 

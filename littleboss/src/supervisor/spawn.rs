@@ -138,6 +138,8 @@ pub(crate) struct Spawn {
     pub fds: Vec<Arc<OwnedFd>>,
     /// Passed on in the hello (see [`ToChild::Hello`]).
     pub refuse_when_orphaned: bool,
+    /// Passed on in the hello (see [`ToChild::Hello`]).
+    pub beside_serving: bool,
 }
 
 /// `fd`, numbered above the descriptors a child's setup overwrites before
@@ -434,6 +436,7 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
         refuse_when_orphaned: launch.refuse_when_orphaned,
         // The entries mark the service manager's sockets.
         refuse_own_when_orphaned: true,
+        beside_serving: launch.beside_serving,
     };
     // Encoded here, off the loop, once.
     let hello = encoded_hello(hello, listeners)?;
@@ -1046,6 +1049,7 @@ mod tests {
             entries: (0..listeners).map(entry).collect(),
             fds: vec![],
             refuse_when_orphaned: true,
+            beside_serving: true,
         };
         // Never forked: the about-to-fork hook would say.
         let error = start(launch(253), || panic!("forked")).unwrap_err();

@@ -248,6 +248,9 @@ pub(crate) enum Effect {
         /// The sockets among the launch's that the service manager owns:
         /// an orphan shuts every other one, never these.
         managers: Vec<ListenerKey>,
+        /// Another child serves as this one starts: should the supervisor
+        /// die before this one is ready, that one takes the queue.
+        beside_serving: bool,
     },
     /// No child uses this socket any more: close it.
     Close {
@@ -1682,11 +1685,14 @@ impl Machine {
             .filter_map(|l| l.key.clone())
             .filter(|key| self.state.held.get(key).is_some_and(|h| h.activated))
             .collect();
+        let beside_serving =
+            matches!(&self.state.phase, Phase::Up(up) if up.serving.is_some_and(|s| s != id));
         self.effects.push(Effect::Spawn {
             id,
             launch,
             refuse_when_orphaned,
             managers,
+            beside_serving,
         });
     }
 

@@ -1519,6 +1519,30 @@ fn status_shows_when_each_child_started_by_the_wall_clock_across_a_clock_step() 
 }
 
 #[test]
+fn a_child_is_told_whether_another_serves_as_it_starts() {
+    // Should the supervisor die before it is ready, one beside a serving
+    // child leaves the queue to that one; one alone takes it.
+    let mut sim = Sim::new(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    assert!(!sim.process(1).beside_serving, "the first child, alone");
+    sim.hello_and_ready(1);
+    sim.reload("/bin/v2");
+    assert!(
+        sim.process(2).beside_serving,
+        "a reload's, beside the first"
+    );
+    sim.hello_and_ready(2);
+    sim.advance(PROBATION);
+    // The serving child dies: its restart starts alone.
+    sim.exit(2, ChildExit::Code(3));
+    sim.advance(Duration::from_secs(1));
+    let restart = sim.starting_id().expect("a restart");
+    assert!(!sim.process(restart).beside_serving, "a restart, alone");
+}
+
+#[test]
 fn stop_exits_with_the_childs_exit_code() {
     for code in [0, 3, 42] {
         let mut sim = Sim::serving(settings());

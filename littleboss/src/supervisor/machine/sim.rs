@@ -87,6 +87,9 @@ pub(super) struct Process {
     /// Told at its start which sockets are the service manager's: should
     /// the supervisor die, it shuts the others.
     pub managers: Vec<ListenerKey>,
+    /// Told at its start that another child served then: should the
+    /// supervisor die before it is ready, it leaves the queue to that one.
+    pub beside_serving: bool,
     /// Signals passed on to it.
     pub signals: Vec<Signal>,
     pub killed: bool,
@@ -361,6 +364,7 @@ impl Sim {
                     launch,
                     refuse_when_orphaned,
                     managers,
+                    beside_serving,
                 } => {
                     let late = self.finishing_spawns;
                     for key in launch.listeners.iter().filter_map(|l| l.key.as_ref()) {
@@ -385,6 +389,7 @@ impl Sim {
                                 args: launch.args,
                                 listeners: launch.listeners,
                                 refuses_when_orphaned: refuse_when_orphaned,
+                                beside_serving,
                                 managers,
                                 ..Process::default()
                             },
