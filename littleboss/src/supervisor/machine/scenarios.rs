@@ -1534,9 +1534,16 @@ fn a_child_is_told_whether_another_serves_as_it_starts() {
         "a reload's, beside the first"
     );
     sim.hello_and_ready(2);
+    // Dead within its probation: the rollback starts alone (the old
+    // child drains).
+    sim.exit(2, ChildExit::Code(3));
+    let rollback = sim.starting_id().expect("a rollback");
+    assert_eq!(sim.process(rollback).path, std::path::Path::new("/bin/v1"));
+    assert!(!sim.process(rollback).beside_serving, "a rollback, alone");
+    sim.hello_and_ready(rollback);
     sim.advance(PROBATION);
     // The serving child dies: its restart starts alone.
-    sim.exit(2, ChildExit::Code(3));
+    sim.exit(rollback, ChildExit::Code(3));
     sim.advance(Duration::from_secs(1));
     let restart = sim.starting_id().expect("a restart");
     assert!(!sim.process(restart).beside_serving, "a restart, alone");
