@@ -72,9 +72,7 @@ impl<'de> Visitor<'de> for List {
         })? {
             let (index, len) = (args.len() + 1, arg.len());
             if len > LONGEST {
-                return Err(de::Error::custom(format_args!(
-                    "argument {index} of `args` is {len} bytes, longer than any argument ({LONGEST})"
-                )));
+                return Err(too_long(index, &format!(" is {len} bytes,")));
             }
             if arg.as_bytes().contains(&0) {
                 return Err(de::Error::custom(format_args!(
@@ -91,6 +89,14 @@ impl<'de> Visitor<'de> for List {
         }
         Ok(args)
     }
+}
+
+/// Argument `index` is longer than an exec takes; `is` says by how much
+/// (" is 131072 bytes,"), if that is known.
+fn too_long<E: de::Error>(index: usize, is: &str) -> E {
+    de::Error::custom(format_args!(
+        "argument {index} of `args`{is} longer than any argument ({LONGEST})"
+    ))
 }
 
 /// Argument `index` (from 1): a string, its bytes, or `{"Unix": bytes}`.
@@ -122,7 +128,7 @@ impl<'de> Visitor<'de> for Arg {
     }
 
     fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<OsString, E> {
-        Ok(OsString::from_vec(bytes.to_vec()))
+        Bytes { index: self.index }.visit_bytes(bytes)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<OsString, A::Error> {
@@ -185,10 +191,7 @@ impl<'de> Visitor<'de> for Bytes {
             };
             // Checked with the rest once whole; this bounds the memory.
             if bytes.len() > LONGEST {
-                return Err(de::Error::custom(format_args!(
-                    "argument {} of `args` is longer than any argument ({LONGEST})",
-                    self.index
-                )));
+                return Err(too_long(self.index, " is"));
             }
             bytes.push(byte);
         }

@@ -3,7 +3,7 @@
 //! The child says hello, receives its listeners, and runs `main`. A
 //! lifecycle thread of its own reads the channel: `lameduck` starts
 //! lameduck; end-of-file (or the supervisor's pidfd saying it exited:
-//! a hung exec's process can hold the channel open) means the supervisor
+//! another process may hold a copy of the channel) means the supervisor
 //! is gone or cannot reach the child any more, so the child starts
 //! lameduck and exits within its lameduck timeout instead of living on as
 //! an orphan.
@@ -103,8 +103,10 @@ pub(crate) fn run(
     };
     // The supervisor's pidfd, opened while it is our parent (so that it
     // names that process, not another that took its pid since): its exit
-    // is heard even while a process it forked, whose exec hangs, holds a
-    // copy of its end of our channel, keeping the end-of-file away.
+    // is heard even while another process holds a copy of its end of our
+    // channel (one the program's code forked in the supervisor, or one
+    // forked for a child in the instant before it closes its copies),
+    // keeping the end-of-file away.
     let exited = crate::link::exit_watch(supervisor);
     if nix::unistd::getppid() != supervisor || link.send(hello).is_err() {
         fail(1, "the supervisor went away before the child started");
@@ -508,7 +510,7 @@ fn spawn_lifecycle(
             // supervisor that may live. Lines here are said patiently:
             // the program's logger may block, and this thread must go on
             // to see the supervisor gone. Its pidfd tells its exit too,
-            // where a hung exec's process holds the channel open.
+            // where another process holds a copy of the channel.
             let exited = exited.as_ref().map(std::os::fd::AsFd::as_fd);
             // Without a pidfd, the parent is looked at instead (a
             // supervisor gone already, since the hello, at once).

@@ -215,7 +215,8 @@ enum Readiness {
     #[default]
     NotSaid,
     Said,
-    /// `main` has returned: not to be said from here on.
+    /// `main` has returned, or draining began on the child's own stop
+    /// signal before it was said: not to be said from here on.
     Closed,
 }
 
@@ -271,7 +272,8 @@ impl ChildEnd {
         sent
     }
 
-    /// Whether ready has been said.
+    /// Whether ready has been said (or asked for as the supervisor went
+    /// away: the program counted itself ready, and is accepting).
     pub fn has_said_ready(&self) -> bool {
         *self.ready.lock().unwrap_or_else(|e| e.into_inner()) == Readiness::Said
     }
@@ -511,7 +513,7 @@ mod tests {
     }
 
     #[test]
-    fn ready_is_said_once_and_never_once_main_has_returned() {
+    fn ready_is_said_once_and_never_once_closed() {
         use std::os::fd::AsFd;
         // What the supervisor's end holds, read without waiting.
         let read_all = |supervisor: &OwnedFd| {

@@ -545,9 +545,9 @@ fn a_stop_while_a_childs_exec_hangs_winds_that_child_down_once_it_runs() {
 #[test]
 fn a_reload_given_up_on_leaves_no_new_address_listening() {
     // The reload moved the listener, and its exec hangs past the deadline:
-    // the new socket is shut (the driver shuts it, though a copy should
-    // be held elsewhere), so a client there is refused rather than queued
-    // for nobody.
+    // the new socket is shut (the driver shuts it: the hung spawn's
+    // thread still holds a copy in the supervisor), so a client there is
+    // refused rather than queued for nobody.
     let bin = env!("CARGO_BIN_EXE_short_ready");
     let (mut svc, gate, addr, first) = serving_with_spawns_held(bin, &[]);
     let port = tests::free_port();
@@ -667,7 +667,7 @@ fn a_start_after_its_supervisor_died_while_an_exec_hung_gets_the_lock_socket_and
     let addr = svc.printed_addr("addr");
     svc.ready();
     let first = read_greeting(addr).unwrap();
-    let strays = tests::Strays::of([first_pid(&first)]);
+    let strays = tests::Strays::of([greeting_pid(&first)]);
     // The held exec goes on once the test ends, however it ends.
     struct Opened(std::path::PathBuf);
     impl Drop for Opened {
@@ -683,7 +683,7 @@ fn a_start_after_its_supervisor_died_while_an_exec_hung_gets_the_lock_socket_and
         (tests::procfs::live_children(supervisor).len() == 2).then_some(())
     });
     // The serving child orphaned shuts its listener as it winds down.
-    orphaned_then_gone(&svc, "", &strays, first_pid(&first));
+    orphaned_then_gone(&svc, "", &strays, greeting_pid(&first));
     // The exec still hangs; the service starts again all the same.
     let mut again = Service::sharing(bin, &svc.control_dir());
     again.start(&[&flag]);
@@ -699,7 +699,7 @@ fn a_start_after_its_supervisor_died_while_an_exec_hung_gets_the_lock_socket_and
 }
 
 /// The pid in a greeting `v1 PID`.
-fn first_pid(greeting: &str) -> u32 {
+fn greeting_pid(greeting: &str) -> u32 {
     let pid = greeting.split_whitespace().nth(1);
     pid.and_then(|pid| pid.parse().ok()).expect("v1 PID")
 }

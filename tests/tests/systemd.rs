@@ -519,10 +519,10 @@ fn an_orphan_with_some_sockets_activated_refuses_on_its_own_and_keeps_the_manage
 #[test]
 fn a_supervisor_that_exits_with_an_exec_hung_leaves_the_managers_socket_listening() {
     // A second stop signal ends the supervisor at once, while a reload's
-    // exec hangs (held at the gate): that spawn still holds copies of the
-    // sockets, which the supervisor shuts as it leaves, for they would
-    // listen for nobody; not the one the manager passed, which is the
-    // manager's, and listens for the next instance.
+    // exec hangs (held at the gate): the supervisor shuts its own sockets
+    // as it leaves, for they would listen for nobody, but not the one the
+    // manager passed, which is the manager's, and listens for the next
+    // instance.
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();

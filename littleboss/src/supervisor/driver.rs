@@ -38,6 +38,15 @@ const LAST_WORDS: Duration = Duration::from_secs(1);
 const SETTLE_ORDERS: Duration = Duration::from_millis(500);
 
 /// A listening socket the supervisor holds.
+/// What a child's hello says it does should this supervisor die.
+#[derive(Debug, Clone, Copy)]
+struct Orphaned {
+    /// Shut its TCP listeners (see `Effect::Spawn::refuse_when_orphaned`).
+    refuse: bool,
+    /// Not ready yet, leave the queue to the child serving as it started.
+    beside_serving: bool,
+}
+
 #[derive(Debug)]
 pub(crate) struct Socket {
     /// Shared with the watchers of children being started, until each has
@@ -737,7 +746,10 @@ impl Io {
                 managers,
                 beside_serving,
             } => {
-                let orphaned = (refuse_when_orphaned, beside_serving);
+                let orphaned = Orphaned {
+                    refuse: refuse_when_orphaned,
+                    beside_serving,
+                };
                 let order = self.spawn_order(id, &launch, orphaned, &managers);
                 // Run from the binary held for it (as `spawn_order` chose),
                 // which the launch's path may no longer name: compared by
@@ -928,12 +940,13 @@ impl Io {
     }
 
     /// The child's hello: each declared listener, and the fds of those on;
-    /// what it does should this supervisor die, as the machine decided.
+    /// what it does should this supervisor die (`orphaned`), as the
+    /// machine decided.
     fn spawn_order(
         &self,
         id: ChildId,
         launch: &Launch,
-        (refuse_when_orphaned, beside_serving): (bool, bool),
+        orphaned: Orphaned,
         managers: &[ListenerKey],
     ) -> Spawn {
         let mut entries = Vec::new();
@@ -970,8 +983,8 @@ impl Io {
             name: self.name.clone(),
             entries,
             fds,
-            refuse_when_orphaned,
-            beside_serving,
+            refuse_when_orphaned: orphaned.refuse,
+            beside_serving: orphaned.beside_serving,
         }
     }
 
@@ -1153,8 +1166,8 @@ impl Io {
     /// Lets go of the listeners, the control socket and, last, the lock
     /// file (still holding the lock: a new start may take over from here).
     /// A socket the service manager passed (`managers`) is only closed,
-    /// whatever copies a spawn given up on still holds: it is the
-    /// manager's, and listens on for the next instance.
+    /// never shut: it is the manager's, and listens on for the next
+    /// instance.
     fn leave(&mut self, managers: impl Fn(&ListenerKey) -> bool) {
         for (key, socket) in self.sockets.drain() {
             if !managers(&key) {

@@ -346,16 +346,18 @@ fn encoded_hello(hello: ToChild, listeners: usize) -> std::io::Result<Vec<u8>> {
 /// Kills child `pid` (not reaped: the pid is still its own) and what it
 /// started in its process group (forked workers holding the listeners,
 /// helpers, which would live on after it; its group's id is its pid, not
-/// reused while the child is not reaped).
+/// reused while the child is not reaped). One another wait has reaped is
+/// not signalled by number: what it left in its group is killed
+/// ([`super::pidfd::kill_left_by_reaped`]).
 pub(crate) fn kill_with_group(pid: u32) {
-    let Some(number) = child_pid(pid) else { return };
+    let Some(target) = child_pid(pid) else { return };
     // Not by number once another wait than ours (code of the program's)
     // has reaped it: the number may be another process's by then. What it
     // left in its group goes all the same.
     if let Ok(false) = super::pidfd::still_ours(pid) {
         return super::pidfd::kill_left_by_reaped(pid);
     }
-    let pid = number;
+    let pid = target;
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
     let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
 }
@@ -510,6 +512,8 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
             // port). Marked, not closed: exec's own descriptors stay
             // usable up to it. Before Linux 5.11 (ENOSYS), as before.
             super::close_on_exec_from(target as nix::libc::c_uint + 1);
+            // But the supervisor's sockets, files and folders are closed
+            // now: an exec that hangs must not hold them (`shared_fds`).
             super::shared_fds::close_shared(&shared);
             if let Some(gate) = &gate {
                 hold_at_the_gate(gate);
