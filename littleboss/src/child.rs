@@ -196,10 +196,12 @@ pub(crate) fn run(
     // At a refusal no child takes a connection again: the unix listeners'
     // files go, whoever's listener they are.
     lameduck.remove_at_refusal(entries.iter().filter_map(|e| e.file.clone()).collect());
-    // A stop signal of its own before it said ready (a `kill PID` of a
-    // starting child): no ready from then on, as `Context::ready` says.
+    // Draining before it said ready (a `kill PID` of a starting child, a
+    // stop): no ready from then on, manual or automatic, as
+    // `Context::ready` says; the supervisor would hand the service to a
+    // child on its way out.
     let closing = link.clone();
-    lameduck.before_signalled_drain(Box::new(move || closing.close_ready()));
+    lameduck.before_draining(Box::new(move || closing.close_ready()));
     // SIGTERM to the whole service (systemd's default KillMode) reaches the
     // child too: it winds down as the supervisor would have asked.
     // The socket files are the supervisor's, for the next child.
@@ -234,8 +236,6 @@ pub(crate) fn run(
     let rt = crate::runtime::build(config)
         .unwrap_or_else(|e| give_up(format!("cannot start the tokio runtime: {e}")));
     let flags_help = crate::flags::flags_help(config);
-    // Looked at as `main` first waits, to say ready only while serving.
-    let phase_at_ready = phase.clone();
     let timing = Timing {
         phase,
         lameduck_timeout: config.lameduck,
@@ -253,10 +253,6 @@ pub(crate) fn run(
         Ready::Auto => {
             let link = link.clone();
             Box::new(move || {
-                // Not once draining began (see `Context::ready`).
-                if phase_at_ready.borrow().is_draining() {
-                    return;
-                }
                 // Said once, at `main`'s first wait: a failure (out of
                 // buffers) is not tried again, and the start would fail
                 // at its ready timeout with nothing to say why. (A

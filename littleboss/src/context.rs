@@ -395,12 +395,6 @@ impl Context {
     /// }
     /// ```
     pub fn ready(&self) {
-        // Not once draining began (a stop signal of its own while it
-        // warmed up): the supervisor would hand the service to a child on
-        // its way out. Its start fails as it exits; the old child serves on.
-        if self.is_draining() {
-            return;
-        }
         if let Some(link) = &self.inner.link {
             // An error: the supervisor is gone (the lifecycle thread sees
             // that too and starts lameduck), or the send failed for want

@@ -136,19 +136,19 @@ pub(crate) struct Lameduck {
     /// for good, so that a signal whose drain began just after it (the
     /// two on different threads) waits for no hand-over either.
     order_came: std::sync::atomic::AtomicBool,
-    /// Run once, as a stop signal of this process's own begins draining,
-    /// before it does (see [`before_signalled_drain`](Lameduck::before_signalled_drain)).
-    before_signalled: BeforeSignalled,
+    /// Run once, as draining first begins, before it does (see
+    /// [`before_draining`](Lameduck::before_draining)).
+    before_draining: BeforeDraining,
 }
 
-/// What runs as a stop signal of the process's own begins draining.
+/// What runs as draining first begins.
 #[derive(Default)]
-struct BeforeSignalled(Mutex<Option<Box<dyn FnOnce() + Send>>>);
+struct BeforeDraining(Mutex<Option<Box<dyn FnOnce() + Send>>>);
 
-impl std::fmt::Debug for BeforeSignalled {
+impl std::fmt::Debug for BeforeDraining {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let set = self.0.lock().map(|b| b.is_some()).unwrap_or(true);
-        f.debug_tuple("BeforeSignalled").field(&set).finish()
+        f.debug_tuple("BeforeDraining").field(&set).finish()
     }
 }
 
@@ -180,7 +180,7 @@ impl Lameduck {
             sibling_wait: SIBLING_STASH_TIME,
             handed_at_stop: std::sync::atomic::AtomicBool::new(false),
             order_came: std::sync::atomic::AtomicBool::new(false),
-            before_signalled: BeforeSignalled::default(),
+            before_draining: BeforeDraining::default(),
         };
         (Arc::new(lameduck), rx)
     }
@@ -251,6 +251,12 @@ impl Lameduck {
         // clock started before it told, and the helpers' bound, counted
         // from here, must end before it.
         let since = Instant::now();
+        let before = (self.before_draining.0.lock())
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(before) = before {
+            before();
+        }
         // Stream listeners (TCP, unix) have connections that may not have
         // spoken yet: they get the grace.
         let mut any_stream = false;
@@ -440,22 +446,16 @@ impl Lameduck {
     /// told to refuse, which takes its listeners' queues to serve (`keep`):
     /// with nothing open, its grace does not end before either can come.
     pub fn begin_on_signal(self: &Arc<Self>) {
-        let before = (self.before_signalled.0.lock())
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        if let Some(before) = before {
-            before();
-        }
         self.begin_phase_one(self.refuse, true, true);
     }
 
-    /// Runs `before` as a stop signal of this process's own begins
-    /// draining, before it does: a child closes its readiness there, so
-    /// that a ready being said as the signal comes is either sent first,
-    /// or never (the supervisor would hand the service to a child on its
-    /// way out).
-    pub fn before_signalled_drain(&self, before: Box<dyn FnOnce() + Send>) {
-        *(self.before_signalled.0.lock()).unwrap_or_else(|e| e.into_inner()) = Some(before);
+    /// Runs `before` as draining first begins, whatever began it (a stop
+    /// signal of this process's own, the supervisor's order, its death),
+    /// before the phase changes: a child closes its readiness there, so
+    /// that a ready being said just then is either sent first, or never
+    /// (the supervisor would hand the service to a child on its way out).
+    pub fn before_draining(&self, before: Box<dyn FnOnce() + Send>) {
+        *(self.before_draining.0.lock()).unwrap_or_else(|e| e.into_inner()) = Some(before);
     }
 
     /// Tells it that its supervisor hands it queues at a stop (the
@@ -1498,11 +1498,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn what_runs_before_a_signals_drain_runs_once_before_it_begins() {
+    async fn what_runs_before_draining_runs_once_before_it_begins() {
         let (lameduck, _listener) = waiting_for_a_hand_over(false);
         let seen = Arc::new(Mutex::new(Vec::new()));
         let (phase, record) = (lameduck.phase.subscribe(), Arc::clone(&seen));
-        lameduck.before_signalled_drain(Box::new(move || {
+        lameduck.before_draining(Box::new(move || {
             let draining = phase.borrow().is_draining();
             record.lock().unwrap().push(draining);
         }));
@@ -1510,6 +1510,16 @@ mod tests {
         lameduck.begin_on_signal();
         assert!(lameduck.phase.borrow().is_draining());
         assert_eq!(*seen.lock().unwrap(), [false], "once, before draining");
+        // The supervisor's order, as its own signal.
+        let (lameduck, _listener) = waiting_for_a_hand_over(false);
+        let (phase, record) = (lameduck.phase.subscribe(), Arc::clone(&seen));
+        lameduck.before_draining(Box::new(move || {
+            let draining = phase.borrow().is_draining();
+            record.lock().unwrap().push(draining);
+        }));
+        lameduck.begin();
+        lameduck.begin_refusing();
+        assert_eq!(*seen.lock().unwrap(), [false, false], "once more, before");
     }
 
     #[tokio::test]

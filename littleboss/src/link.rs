@@ -215,8 +215,8 @@ enum Readiness {
     #[default]
     NotSaid,
     Said,
-    /// `main` has returned, or draining began on the child's own stop
-    /// signal before it was said: not to be said from here on.
+    /// `main` has returned, or draining began before it was said: not to
+    /// be said from here on.
     Closed,
 }
 
@@ -278,8 +278,8 @@ impl ChildEnd {
         *self.ready.lock().unwrap_or_else(|e| e.into_inner()) == Readiness::Said
     }
 
-    /// Says no ready from here on, unless said already (a stop signal of
-    /// the child's own began draining). One being sent is waited for.
+    /// Says no ready from here on, unless said already (draining began).
+    /// One being sent is waited for.
     pub fn close_ready(&self) {
         let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
         if *ready == Readiness::NotSaid {
@@ -537,8 +537,8 @@ mod tests {
         assert!(!child.no_more_ready());
         child.send_ready().unwrap();
         assert!(read_all(&supervisor).is_empty());
-        // Closed as a signal of its own began draining: none is said, and
-        // `main`'s return finds none was.
+        // Closed as draining began: none is said, and `main`'s return
+        // finds none was.
         let (supervisor, child) = fdpass::socketpair().unwrap();
         let child = ChildEnd::new(child);
         child.close_ready();
