@@ -20,7 +20,7 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 /// The longest argument an exec takes: Linux's `MAX_ARG_STRLEN`, 32
 /// pages, counts the NUL.
-const LONGEST: usize = 128 * 1024 - 1;
+pub(crate) const LONGEST: usize = 128 * 1024 - 1;
 /// The most an exec takes of its arguments, each with its NUL and its
 /// pointer, whatever the stack limit: three quarters of the kernel's
 /// 8 MiB `_STK_LIM`. A list over it could only fail at exec, and short

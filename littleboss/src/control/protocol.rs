@@ -102,7 +102,7 @@ struct WireListener {
 /// longest `argv[0]` (its `MAX_ARG_STRLEN`, which counts it too): what a
 /// request carries is said in log lines and answers.
 const A_PATH: (&str, usize) = ("path", 4096 - 1);
-const AN_ARGUMENT: (&str, usize) = ("argument", 128 * 1024 - 1);
+const AN_ARGUMENT: (&str, usize) = ("argument", crate::arg_bytes::LONGEST);
 
 /// `path`, the reload's field `field`, fits what it is (`what`, a path or
 /// an argument): no longer than `most` bytes, and without a NUL byte,

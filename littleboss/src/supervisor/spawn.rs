@@ -357,9 +357,8 @@ pub(crate) fn kill_with_group(pid: u32) {
     if let Ok(false) = super::pidfd::still_ours(pid) {
         return super::pidfd::kill_left_by_reaped(pid);
     }
-    let pid = target;
-    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-    let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::signal::killpg(target, nix::sys::signal::Signal::SIGKILL);
 }
 
 /// `pid` as a child's pid to signal, or `None` for a number no child has
