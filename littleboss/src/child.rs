@@ -223,7 +223,7 @@ pub(crate) fn run(
         lameduck,
         config.lameduck,
         (supervisor, exited),
-        Orphaned {
+        crate::link::Orphaned {
             refuse: refuse_when_orphaned,
             beside_serving,
         },
@@ -474,15 +474,6 @@ fn adopt(
     Ok(listeners)
 }
 
-/// What the hello said to do should the supervisor die.
-struct Orphaned {
-    /// Shut the TCP listeners, remove the unix listeners' files.
-    refuse: bool,
-    /// Another child served as this one started: not ready yet, this one
-    /// leaves the queue to it.
-    beside_serving: bool,
-}
-
 /// Reads the supervisor's orders until it is gone. An orphan winds down,
 /// and with `orphaned.refuse` shuts its TCP listeners (not the service
 /// manager's) and removes its unix listeners' files: with nobody left to
@@ -495,7 +486,7 @@ fn spawn_lifecycle(
     lameduck: Arc<Lameduck>,
     timeout: Duration,
     (supervisor, exited): (nix::unistd::Pid, Option<OwnedFd>),
-    orphaned: Orphaned,
+    orphaned: crate::link::Orphaned,
 ) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("littleboss-child".into())

@@ -105,6 +105,18 @@ pub(crate) enum ToChild {
     Queued { listener: String, inode: u64 },
 }
 
+/// What a child's hello tells it to do should its supervisor die: the
+/// supervisor's side decides it, the child's carries it out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Orphaned {
+    /// Shut the TCP listeners, remove the unix listeners' files (the
+    /// hello's `refuse_when_orphaned`).
+    pub refuse: bool,
+    /// Not ready yet, leave the queue to the child serving as it started
+    /// (the hello's `beside_serving`).
+    pub beside_serving: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "msg", rename_all = "snake_case")]
 pub(crate) enum FromChild {

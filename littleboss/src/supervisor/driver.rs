@@ -38,15 +38,6 @@ const LAST_WORDS: Duration = Duration::from_secs(1);
 const SETTLE_ORDERS: Duration = Duration::from_millis(500);
 
 /// A listening socket the supervisor holds.
-/// What a child's hello says it does should this supervisor die.
-#[derive(Debug, Clone, Copy)]
-struct Orphaned {
-    /// Shut its TCP listeners (see `Effect::Spawn::refuse_when_orphaned`).
-    refuse: bool,
-    /// Not ready yet, leave the queue to the child serving as it started.
-    beside_serving: bool,
-}
-
 #[derive(Debug)]
 pub(crate) struct Socket {
     /// Shared with the watchers of children being started, until each has
@@ -746,7 +737,7 @@ impl Io {
                 managers,
                 beside_serving,
             } => {
-                let orphaned = Orphaned {
+                let orphaned = crate::link::Orphaned {
                     refuse: refuse_when_orphaned,
                     beside_serving,
                 };
@@ -946,7 +937,7 @@ impl Io {
         &self,
         id: ChildId,
         launch: &Launch,
-        orphaned: Orphaned,
+        orphaned: crate::link::Orphaned,
         managers: &[ListenerKey],
     ) -> Spawn {
         let mut entries = Vec::new();
