@@ -1499,24 +1499,24 @@ mod tests {
 
     #[tokio::test]
     async fn what_runs_before_draining_runs_once_before_it_begins() {
-        let (lameduck, _listener) = waiting_for_a_hand_over(false);
+        // Each time it runs, whether draining had begun then.
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let (phase, record) = (lameduck.phase.subscribe(), Arc::clone(&seen));
-        lameduck.before_draining(Box::new(move || {
-            let draining = phase.borrow().is_draining();
-            record.lock().unwrap().push(draining);
-        }));
+        let recording = |lameduck: &Lameduck| {
+            let (phase, record) = (lameduck.phase.subscribe(), Arc::clone(&seen));
+            lameduck.before_draining(Box::new(move || {
+                let draining = phase.borrow().is_draining();
+                record.lock().unwrap().push(draining);
+            }));
+        };
+        let (lameduck, _listener) = waiting_for_a_hand_over(false);
+        recording(&lameduck);
         lameduck.begin_on_signal();
         lameduck.begin_on_signal();
         assert!(lameduck.phase.borrow().is_draining());
         assert_eq!(*seen.lock().unwrap(), [false], "once, before draining");
         // The supervisor's order, as its own signal.
         let (lameduck, _listener) = waiting_for_a_hand_over(false);
-        let (phase, record) = (lameduck.phase.subscribe(), Arc::clone(&seen));
-        lameduck.before_draining(Box::new(move || {
-            let draining = phase.borrow().is_draining();
-            record.lock().unwrap().push(draining);
-        }));
+        recording(&lameduck);
         lameduck.begin();
         lameduck.begin_refusing();
         assert_eq!(*seen.lock().unwrap(), [false, false], "once more, before");
