@@ -612,6 +612,15 @@ pub(crate) async fn serve(
     let mut more_strangers = Repeated::default();
     let refusing = std::sync::Arc::new(AtomicUsize::new(0));
     loop {
+        if connections.count() >= MAX_CONNECTIONS {
+            // Those whose clients have gone (a burst that connects and
+            // hangs up) end once their tasks run: let them, first. Before
+            // the accept, not after it: stopped during this yield (an
+            // in-place upgrade execs between two steps), a client accepted
+            // and not yet counted would be dropped unanswered, where one
+            // still queued is the successor's.
+            tokio::task::yield_now().await;
+        }
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(e) => {
@@ -621,11 +630,6 @@ pub(crate) async fn serve(
                 continue;
             }
         };
-        if connections.count() >= MAX_CONNECTIONS {
-            // Those whose clients have gone (a burst that connects and
-            // hangs up) end once their tasks run: let them, first.
-            tokio::task::yield_now().await;
-        }
         let error = match stream.peer_cred() {
             Ok(cred) if cred.uid() != our_uid && cred.uid() != 0 => {
                 let pid = cred.pid().map_or("unknown".to_owned(), |p| p.to_string());
@@ -864,6 +868,54 @@ mod tests {
         std::os::unix::net::UnixStream::connect(&path).unwrap();
         drop((first, other, other_lock, lock));
         let _ = std::fs::remove_dir_all(&base);
+    }
+
+    /// At its most connections, the accept loop lets ended ones go before
+    /// it accepts, never between accepting and counting: stopped at any
+    /// step (an in-place upgrade execs between two; a control socket made
+    /// again aborts it), the next client is either still queued for the
+    /// successor or answered, never accepted and dropped unanswered.
+    #[tokio::test(flavor = "current_thread")]
+    async fn stopped_at_any_step_at_its_most_connections_it_drops_no_client() {
+        let dir = tempfile_dir("most");
+        let path = dir.join("c.sock");
+        let _ = std::fs::remove_file(&path);
+        let socket = StdUnixListener::bind(&path).unwrap();
+        socket.set_nonblocking(true).unwrap();
+        let connections = Connections::default();
+        let (requests, _received) = mpsc::unbounded_channel();
+        let mut open = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            let (ours, theirs) = UnixStream::pair().unwrap();
+            tokio::spawn(connections.accept(ours, requests.clone()).1);
+            open.push(theirs);
+        }
+        for steps in 0..8 {
+            let listener = UnixListener::from_std(socket.try_clone().unwrap()).unwrap();
+            let accepting = tokio::spawn(serve(listener, requests.clone(), connections.clone()));
+            let mut late = UnixStream::connect(&path).await.unwrap();
+            for _ in 0..steps {
+                tokio::task::yield_now().await;
+            }
+            accepting.abort();
+            let _ = accepting.await;
+            if socket.accept().is_ok() {
+                continue;
+            }
+            let mut answer = String::new();
+            let read = late.read_to_string(&mut answer);
+            tokio::time::timeout(Duration::from_secs(5), read)
+                .await
+                .expect("answered within 5 s")
+                .unwrap();
+            assert!(
+                answer.contains("control connections open, its most"),
+                "stopped after {steps} steps, the client got {answer:?}"
+            );
+        }
+        assert_eq!(connections.count(), MAX_CONNECTIONS);
+        drop(open);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     fn tempfile_dir(what: &str) -> std::path::PathBuf {
