@@ -100,6 +100,7 @@ pub(crate) fn run(
             .self_upgrade
             .then_some(link::SUPERVISOR_STATE_VERSION),
         reads_queued: true,
+        reads_alone: true,
     };
     // The supervisor's pidfd, opened while it is our parent (so that it
     // names that process, not another that took its pid since): its exit
@@ -480,7 +481,7 @@ fn adopt(
 /// accept, a new connection is refused at once rather than queued and
 /// reset at the exit, and the next start can bind the port while this
 /// child still drains. One not ready yet beside a serving child takes
-/// none of the queue first.
+/// none of the queue first (unless told since that that one has ended).
 fn spawn_lifecycle(
     link: Arc<ChildEnd>,
     lameduck: Arc<Lameduck>,
@@ -499,6 +500,7 @@ fn spawn_lifecycle(
             // to see the supervisor gone. Its pidfd tells its exit too,
             // where another process holds a copy of the channel.
             let exited = exited.as_ref().map(std::os::fd::AsFd::as_fd);
+            let mut beside_serving = orphaned.beside_serving;
             // Without a pidfd, the parent is looked at instead (a
             // supervisor gone already, since the hello, at once).
             let ended = loop {
@@ -521,6 +523,9 @@ fn spawn_lifecycle(
                     Ok(Some((ToChild::Queued { inode, .. }, fds))) => {
                         lameduck.take_handed(inode, fds);
                     }
+                    // The child it started beside has ended: the queue is
+                    // this one's to take, should the supervisor die too.
+                    Ok(Some((ToChild::Alone, _))) => beside_serving = false,
                     Ok(Some((other, _))) => crate::report::say_patiently(
                         log::Level::Warn,
                         format!("unexpected message from the supervisor: {other:?}"),
@@ -576,9 +581,10 @@ fn spawn_lifecycle(
                 // child warming up): the queue is that one's to take, as
                 // for a child draining already; this program, not
                 // accepting yet, would hold what it took unserved until
-                // lameduck closed it. Alone, it takes the queue, to serve
-                // should its warm-up end within its grace.
-                if orphaned.beside_serving && !link.has_said_ready() {
+                // lameduck closed it. Alone (from the start, or told since
+                // that that one ended), it takes the queue, to serve should
+                // its warm-up end within its grace.
+                if beside_serving && !link.has_said_ready() {
                     lameduck.begin();
                 }
                 lameduck.begin_refusing_orphaned();

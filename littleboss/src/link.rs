@@ -2,8 +2,9 @@
 //! their SEQPACKET socketpair, one JSON object per packet.
 //!
 //! Supervisor to child: `hello` (with the listener fds attached),
-//! `lameduck` and `queued` (connections taken off the queue of a listener
-//! the supervisor let go of, attached). Child to supervisor: `hello` (who it is), `ready`, `error`
+//! `lameduck`, `queued` (connections taken off the queue of a listener
+//! the supervisor let go of, attached) and `alone` (the child it started
+//! beside has ended). Child to supervisor: `hello` (who it is), `ready`, `error`
 //! (why it cannot start) and `finished` (main returned, with its exit
 //! code). End-of-file on either side means the other is gone (the child
 //! watches the supervisor's pidfd too: see [`ChildEnd::recv_watching`]).
@@ -103,6 +104,12 @@ pub(crate) enum ToChild {
     /// says it reads it (`reads_queued`): an older one would read it as a
     /// bad message.
     Queued { listener: String, inode: u64 },
+    /// The child serving when this one started (its hello's
+    /// `beside_serving`) has ended, and none serves: should the supervisor
+    /// die before this one is ready, it takes its share of the queue after
+    /// all, as one started alone does. Sent only to a child whose hello
+    /// says it reads it (`reads_alone`).
+    Alone,
 }
 
 /// What a child's hello tells it to do should its supervisor die: the
@@ -113,7 +120,8 @@ pub(crate) struct Orphaned {
     /// hello's `refuse_when_orphaned`).
     pub refuse: bool,
     /// Not ready yet, leave the queue to the child serving as it started
-    /// (the hello's `beside_serving`).
+    /// (the hello's `beside_serving`), unless told since that it is alone
+    /// ([`ToChild::Alone`]).
     pub beside_serving: bool,
 }
 
@@ -135,6 +143,10 @@ pub(crate) enum FromChild {
         /// littleboss, which would read it as a bad message.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         reads_queued: bool,
+        /// It reads [`ToChild::Alone`]; absent (false) from an older
+        /// littleboss, which would read it as a bad message.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reads_alone: bool,
     },
     Ready,
     Error {
@@ -626,6 +638,7 @@ mod tests {
                 ready_timeout_ms: 6,
                 takes_over: Some(1),
                 reads_queued: true,
+                reads_alone: true,
             },
             FromChild::Ready,
             FromChild::Error { error: "no".into() },
@@ -669,6 +682,7 @@ mod tests {
             },
             ToChild::Lameduck { refuse: false },
             ToChild::Lameduck { refuse: true },
+            ToChild::Alone,
         ] {
             let bytes = encode(&msg);
             assert_eq!(decode::<ToChild>(&bytes).unwrap(), msg);

@@ -739,6 +739,41 @@ pub mod fixture {
         }
     }
 
+    /// Echoes a line on each connection `listener` yields, accepting none
+    /// while the file `PAUSE_FILE` names exists (saying `accept loop
+    /// paused` once), until `ctx`'s lameduck; then finishes the
+    /// connections it has, within the drain budget.
+    pub async fn serve_paused_echo(ctx: &littleboss::Context, listener: TcpListener) {
+        use std::time::Duration;
+        let pause = std::env::var_os("PAUSE_FILE").expect("PAUSE_FILE");
+        let pause = std::path::Path::new(&pause);
+        let lameduck = ctx.lameduck();
+        tokio::pin!(lameduck);
+        let mut connections = tokio::task::JoinSet::new();
+        let mut said = false;
+        loop {
+            if pause.exists() {
+                if !said {
+                    println!("accept loop paused");
+                    said = true;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            }
+            tokio::select! {
+                _ = &mut lameduck => break,
+                () = tokio::time::sleep(Duration::from_millis(5)) => {}
+                accepted = listener.accept() => {
+                    let Ok((conn, _)) = accepted else { continue };
+                    connections.spawn(echo_line(conn));
+                }
+            }
+        }
+        println!("entering lameduck mode");
+        let all_done = async { while connections.join_next().await.is_some() {} };
+        let _ = tokio::time::timeout(ctx.drain_budget(), all_done).await;
+    }
+
     /// Reads one line from `conn` and writes it back (Go's echo server).
     pub async fn echo_line(conn: tokio::net::TcpStream) {
         use tokio::io::AsyncBufReadExt;

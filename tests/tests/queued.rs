@@ -153,6 +153,42 @@ fn a_supervisor_killed_while_a_new_child_warms_up_leaves_the_queue_to_the_servin
 }
 
 #[test]
+fn a_new_child_left_alone_as_it_warms_up_takes_the_queue_when_the_supervisor_dies() {
+    // The serving child dies while a reload's new child warms up: told it
+    // is alone now, the new child, orphaned next, takes the queue (no other
+    // child would) and serves it once warm, within its grace, where it
+    // would have left it to be reset.
+    let mut svc = Service::new(PAUSED);
+    let pause = svc.dir.path().join("pause");
+    let warm = svc.dir.path().join("warm");
+    std::fs::write(&warm, "").unwrap();
+    svc.start_with_env(&[], &[("PAUSE_FILE", &pause), ("WARM_FILE", &warm)]);
+    svc.ready();
+    let addr = svc.printed_addr("addr");
+    let first = tests::procfs::live_children(svc.pid() as u32);
+    let [first] = first[..] else {
+        panic!("one child serves: {first:?}")
+    };
+    let reload = svc.spawn_control(UNREADY, "reload");
+    let new: u32 = tests::eventually("the new child warming up", || {
+        let said = svc.output.text();
+        let (_, rest) = said.split_once("warming up pid=")?;
+        rest.lines().next()?.parse().ok()
+    });
+    let first = nix::unistd::Pid::from_raw(first as i32);
+    nix::sys::signal::kill(first, nix::sys::signal::Signal::SIGKILL).unwrap();
+    svc.output.wait_for(&format!(
+        "told child pid {new}, starting, that it is alone now"
+    ));
+    let clients = queue_clients(addr);
+    svc.signal(nix::sys::signal::Signal::SIGKILL);
+    wait_refused(addr);
+    std::fs::remove_file(&warm).unwrap();
+    assert_all_answered(clients);
+    drop(reload);
+}
+
+#[test]
 fn a_reload_moving_the_listener_serves_the_connections_queued_on_the_old_address() {
     // The supervisor lets go of the old address as the new child takes
     // over: what its queue held goes to the old child, which drains, not

@@ -782,6 +782,11 @@ impl Io {
                     child.lameduck(refuse);
                 }
             }
+            Effect::Alone { id } => {
+                if let Some(child) = self.children.get(&id) {
+                    child.alone();
+                }
+            }
             Effect::Kill { id } => {
                 if let Some(child) = self.children.get(&id) {
                     child.kill();

@@ -101,6 +101,8 @@ fn with_every_event() -> Handoff {
             ready_timeout_ms: 10000,
             takes_over: Some(1),
             reads_queued: true,
+            // Version 1 as first pinned had no such field: read so.
+            reads_alone: false,
         }),
         message(FromChild::Ready),
         message(FromChild::Error {

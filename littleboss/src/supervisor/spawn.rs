@@ -63,6 +63,8 @@ enum Order {
         inode: u64,
         fds: Vec<std::os::fd::OwnedFd>,
     },
+    /// Say that the child it started beside has ended.
+    Alone,
     Kill,
     Signal(nix::sys::signal::Signal),
     /// Answered once every order before it is carried out.
@@ -99,6 +101,12 @@ impl ChildHandle {
             inode,
             fds,
         });
+    }
+
+    /// Tells it that the child it started beside has ended, and none
+    /// serves (see [`ToChild::Alone`]).
+    pub fn alone(&self) {
+        let _ = self.orders.send(Order::Alone);
     }
 
     pub fn kill(&self) {
@@ -915,6 +923,12 @@ impl Watcher {
                         }
                     }
                     Some(Order::Queued { .. }) => {}
+                    Some(Order::Alone) if channel_open => {
+                        if self.send(ToChild::Alone, &[]).await.is_ok() {
+                            log!("told child pid {pid}, starting, that it is alone now: should the supervisor die before it is ready, it takes the listeners' queue");
+                        }
+                    }
+                    Some(Order::Alone) => {}
                     Some(Order::Kill) => self.kill(),
                     Some(Order::Signal(signal)) => { let _ = self.process.signal(signal); }
                     Some(Order::Settle(done)) if unsettled => held_unanswered.push(done),

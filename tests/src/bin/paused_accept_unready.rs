@@ -1,7 +1,9 @@
 //! A `paused_accept` still warming up: it takes its listener, accepts
-//! nothing and never says ready (manual readiness, a minute to give), as a
+//! nothing and is not ready (manual readiness, a minute to give), as a
 //! reload's new child that warms its caches; for a test of what it takes
-//! off the queue when the supervisor dies.
+//! off the queue when the supervisor dies. Without `WARM_FILE` it warms
+//! up for ever; with it, while the file it names exists, then it says
+//! ready and serves as `paused_accept` does.
 
 #[littleboss::main(
     name = "paused_accept",
@@ -14,6 +16,14 @@
 async fn main(ctx: littleboss::Context) {
     let listener = ctx.tcp("addr").expect("addr listener");
     println!("warming up pid={}", std::process::id());
-    ctx.lameduck().await;
-    drop(listener);
+    let Some(warm) = std::env::var_os("WARM_FILE") else {
+        ctx.lameduck().await;
+        return drop(listener);
+    };
+    while std::path::Path::new(&warm).exists() {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    println!("warmed up");
+    ctx.ready();
+    tests::fixture::serve_paused_echo(&ctx, listener).await;
 }

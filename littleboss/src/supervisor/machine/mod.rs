@@ -249,8 +249,15 @@ pub(crate) enum Effect {
         /// an orphan shuts every other one, never these.
         managers: Vec<ListenerKey>,
         /// Another child serves as this one starts: should the supervisor
-        /// die before this one is ready, that one takes the queue.
+        /// die before this one is ready, that one takes the queue (until
+        /// an [`Effect::Alone`] says it has ended).
         beside_serving: bool,
+    },
+    /// Tell the starting child, spawned beside a serving one, that that one
+    /// has ended and none serves: should the supervisor die before it is
+    /// ready, it takes its share of the queue after all.
+    Alone {
+        id: ChildId,
     },
     /// No child uses this socket any more: close it.
     Close {
@@ -824,6 +831,7 @@ impl Machine {
                 ready_timeout_ms,
                 takes_over,
                 reads_queued,
+                reads_alone,
             } => {
                 if starting.error.is_some() {
                     // Failed already: killed, or (an error it sent before
@@ -848,7 +856,10 @@ impl Machine {
                     child.lameduck_timeout = Duration::from_millis(lameduck_ms);
                     child.takes_over = takes_over;
                     child.reads_queued = reads_queued;
+                    child.reads_alone = reads_alone;
                 }
+                // The child it started beside may have ended already.
+                self.tell_alone();
                 // Its own `ready_timeout` is known now, which may be longer
                 // than the supervisor's that the reloads queued behind it
                 // were told: told again.
@@ -1074,6 +1085,7 @@ impl Machine {
             if let Some(starting) = up.starting.as_mut() {
                 starting.replaced_died = Some((child.launch_again(id), child.binary));
             }
+            self.tell_alone();
             self.state.last_code = code;
             say!(self, "child pid {pid} {exit}");
             // Not the dead child's pid meanwhile (a reload under way, a
@@ -1604,6 +1616,7 @@ impl Machine {
                 ready_by: None,
                 ready_timeout,
                 replaced_died: None,
+                beside_serving: false,
             });
         }
         self.state.children.insert(
@@ -1625,6 +1638,7 @@ impl Machine {
                 path_replaced: false,
                 takes_over: None,
                 reads_queued: false,
+                reads_alone: false,
                 serving_since: None,
             },
         );
@@ -1679,6 +1693,23 @@ impl Machine {
         self.spawn(id, launch);
     }
 
+    /// Tells the starting child, spawned beside a serving one, once that
+    /// one has ended and none serves, should its hello say it reads that
+    /// (before its hello, told at the hello).
+    fn tell_alone(&mut self) {
+        let Phase::Up(up) = &mut self.state.phase else {
+            return;
+        };
+        let Some(starting) = up.starting.as_mut() else {
+            return;
+        };
+        let reads = |id| self.state.children.get(&id).is_some_and(|c| c.reads_alone);
+        if up.serving.is_none() && starting.beside_serving && reads(starting.id) {
+            starting.beside_serving = false;
+            self.effects.push(Effect::Alone { id: starting.id });
+        }
+    }
+
     fn spawn(&mut self, id: ChildId, launch: Launch) {
         let refuse_when_orphaned = self.may_refuse();
         let managers = (launch.listeners.iter())
@@ -1687,6 +1718,10 @@ impl Machine {
             .collect();
         let beside_serving =
             matches!(&self.state.phase, Phase::Up(up) if up.serving.is_some_and(|s| s != id));
+        let starting = self.up().and_then(|up| up.starting.as_mut());
+        if let Some(starting) = starting.filter(|s| s.id == id) {
+            starting.beside_serving = beside_serving;
+        }
         self.effects.push(Effect::Spawn {
             id,
             launch,

@@ -677,6 +677,20 @@ impl Model {
             );
             assert_eq!(taking, [serving]);
         }
+        // A starting child told at its start that another served is told
+        // once none does (from its hello, which says it reads that):
+        // should the supervisor die then, it must not leave the queue to
+        // nobody.
+        if let Phase::Up(up) = &state.phase
+            && up.serving.is_none()
+            && let Some(id) = starting
+            && state.children.get(&id).is_some_and(|c| c.reads_alone)
+        {
+            assert!(
+                !self.sim.processes[&id].beside_serving,
+                "child {id} still told another serves, and none does"
+            );
+        }
         // The supervisor holds exactly the sockets the machine knows of;
         // every live child's are among them, and each is in use (or the
         // service manager's).

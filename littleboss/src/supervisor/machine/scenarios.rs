@@ -1550,6 +1550,63 @@ fn a_child_is_told_whether_another_serves_as_it_starts() {
 }
 
 #[test]
+fn a_child_started_beside_one_is_told_once_that_one_has_ended() {
+    let told = |sim: &Sim, id: super::ChildId| {
+        let alone = |e: &&super::Effect| matches!(e, super::Effect::Alone { id: to } if *to == id);
+        sim.effects.iter().filter(alone).count()
+    };
+    // The serving child dies while a reload's child warms up: told at once.
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello(2);
+    assert!(sim.process(2).beside_serving);
+    assert_eq!(told(&sim, 2), 0, "the first child serves");
+    sim.exit(1, ChildExit::Code(3));
+    assert_eq!(told(&sim, 2), 1);
+    assert!(!sim.process(2).beside_serving);
+    // Ready, it serves alone; nothing more is said.
+    sim.ready(2);
+    assert_eq!(sim.serving_id(), Some(2));
+    assert_eq!(told(&sim, 2), 1);
+
+    // Dead before the new child's hello, which says whether it reads
+    // that: told at the hello.
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.exit(1, ChildExit::Code(3));
+    assert_eq!(told(&sim, 2), 0, "not known yet to read it");
+    sim.hello(2);
+    assert_eq!(told(&sim, 2), 1);
+    assert!(!sim.process(2).beside_serving);
+
+    // An older child, whose hello does not say it reads it: never told
+    // (it would read it as a bad message).
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.message(
+        2,
+        FromChild::Hello {
+            name: NAME.to_owned(),
+            lameduck_ms: 1000,
+            ready_timeout_ms: 30_000,
+            takes_over: None,
+            reads_queued: true,
+            reads_alone: false,
+        },
+    );
+    sim.exit(1, ChildExit::Code(3));
+    assert_eq!(told(&sim, 2), 0);
+
+    // Ready before the old child ends: it serves, and the old one's end
+    // in its drain tells nobody anything.
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    sim.exit(1, ChildExit::Code(0));
+    assert_eq!(told(&sim, 2), 0);
+}
+
+#[test]
 fn stop_exits_with_the_childs_exit_code() {
     for code in [0, 3, 42] {
         let mut sim = Sim::serving(settings());

@@ -87,8 +87,9 @@ pub(super) struct Process {
     /// Told at its start which sockets are the service manager's: should
     /// the supervisor die, it shuts the others.
     pub managers: Vec<ListenerKey>,
-    /// Told at its start that another child served then: should the
-    /// supervisor die before it is ready, it leaves the queue to that one.
+    /// Told at its start that another child served then, and not told
+    /// since that it has ended: should the supervisor die before it is
+    /// ready, it leaves the queue to that one.
     pub beside_serving: bool,
     /// Signals passed on to it.
     pub signals: Vec<Signal>,
@@ -438,6 +439,12 @@ impl Sim {
                     None
                 }
                 Effect::Upgrade { pid, binary, .. } => Some(self.upgrade(pid, binary)),
+                Effect::Alone { id } => {
+                    let process = self.process(id);
+                    assert!(process.beside_serving, "told alone twice, or never beside");
+                    process.beside_serving = false;
+                    None
+                }
                 Effect::Notify(_)
                 | Effect::Log(_)
                 | Effect::ReapOrphans
@@ -597,6 +604,7 @@ impl Sim {
                 ready_timeout_ms: ready.as_millis() as u64,
                 takes_over: self.takes_over,
                 reads_queued: true,
+                reads_alone: true,
             },
         );
     }

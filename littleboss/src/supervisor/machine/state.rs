@@ -256,6 +256,11 @@ pub(crate) struct Child {
     /// said; absent from an older image's state.
     #[serde(default)]
     pub reads_queued: bool,
+    /// It reads that the child it started beside has ended
+    /// ([`Effect::Alone`](super::Effect::Alone)), as its hello said;
+    /// absent from an older image's state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reads_alone: bool,
 }
 
 impl Child {
@@ -333,6 +338,11 @@ pub(crate) struct Starting {
     /// this child die in its probation. Absent from an older image's state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced_died: Option<(Launch, Option<FileId>)>,
+    /// Told at its spawn that another child served
+    /// ([`Effect::Spawn`](super::Effect::Spawn)'s `beside_serving`), and
+    /// not told since that none does. Absent from an older image's state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub beside_serving: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
