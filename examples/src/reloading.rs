@@ -219,7 +219,8 @@ pub struct Row {
     pub failed_reused: usize,
     pub reloads_failed: usize,
     /// p50, p99, p99.9, max in ms: steady state, during the reloads, and
-    /// during the paced reloads (zero without them).
+    /// during the paced reloads (not a number for a window no request was
+    /// due in: without paced reloads, say).
     pub steady_ms: [f64; 4],
     pub reload_ms: [f64; 4],
     pub paced_ms: [f64; 4],
@@ -455,7 +456,8 @@ async fn reload(server: &Arc<Server>, count: usize, interval: Duration, really: 
 
 /// p50, p99, p99.9 and max latency in ms, a failed request counting as
 /// slower than any answered one (infinite): a percentile that lands on
-/// one says so rather than describing the survivors only.
+/// one says so rather than describing the survivors only. None at all
+/// (a window no request was due in): not a number, printed as `-`.
 fn percentiles<'a>(samples: impl Iterator<Item = &'a Sample>) -> [f64; 4] {
     let mut ms: Vec<f64> = samples
         .map(|s| match s.outcome.failure() {
@@ -464,7 +466,7 @@ fn percentiles<'a>(samples: impl Iterator<Item = &'a Sample>) -> [f64; 4] {
         })
         .collect();
     if ms.is_empty() {
-        return [0.0; 4];
+        return [f64::NAN; 4];
     }
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];

@@ -314,9 +314,12 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
     out += &format!(
         "|---|---|{pause_rule}---:|---:|---:|---|---:|---:|---|---|---:|{paced_rule}---|---:|---:|---|\n"
     );
-    // A percentile that lands on a failed request (infinitely slow).
+    // A percentile that lands on a failed request (infinitely slow), or
+    // of a window no request was due in (not a number).
     let at = |v: f64, digits: usize| {
-        if v.is_finite() {
+        if v.is_nan() {
+            "-".to_owned()
+        } else if v.is_finite() {
             format!("{v:.digits$}")
         } else {
             "failed".to_owned()
