@@ -17,7 +17,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
@@ -162,17 +161,32 @@ fn closed_while_idle(stream: &TcpStream) -> bool {
     }
 }
 
+/// When the load was told to stop. A request due before then is still
+/// sent: an open-loop client held up behind a slow answer owes requests
+/// that were due while it waited, each timed from its due time, and
+/// dropping them would leave the slowest out of the last window.
+#[derive(Debug, Default)]
+struct StopAt(std::sync::OnceLock<Instant>);
+
+impl StopAt {
+    /// Whether a request due at `due` comes after the stop (in closed
+    /// loop every request is due as it is sent).
+    fn past(&self, due: Instant) -> bool {
+        self.0.get().is_some_and(|at| due >= *at)
+    }
+}
+
 /// A running load; [`Running::stop`] ends it and returns every sample.
 #[derive(Debug)]
 pub struct Running {
-    stop: Arc<AtomicBool>,
+    stop: Arc<StopAt>,
     clients: Vec<tokio::task::JoinHandle<Vec<Sample>>>,
 }
 
 impl Traffic {
     /// Starts the clients on the current runtime.
     pub fn start(self, epoch: Instant) -> Running {
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(StopAt::default());
         let start = Instant::now();
         let clients = (0..self.clients)
             .map(|i| {
@@ -193,9 +207,10 @@ impl Traffic {
 }
 
 impl Running {
-    /// Stops the clients after their current request; all samples.
+    /// Stops the clients once they have sent every request due until now
+    /// (open loop; closed loop: after their current one); all samples.
     pub async fn stop(self) -> Vec<Sample> {
-        self.stop.store(true, Ordering::SeqCst);
+        let _ = self.stop.0.set(Instant::now());
         let mut samples = Vec::new();
         for client in self.clients {
             samples.extend(client.await.expect("load client"));
@@ -209,15 +224,15 @@ async fn h1_client(
     mut pacer: Pacer,
     seed: u64,
     epoch: Instant,
-    stop: Arc<AtomicBool>,
+    stop: Arc<StopAt>,
 ) -> Vec<Sample> {
     let mut samples = Vec::with_capacity(1 << 12);
     let mut conn: Option<TcpStream> = None;
     let mut random = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let body = vec![b'x'; POST_BODY];
-    while !stop.load(Ordering::Relaxed) {
+    loop {
         let (mut begin, waited) = pacer.due().await;
-        if stop.load(Ordering::Relaxed) {
+        if stop.past(begin) {
             break;
         }
         if waited && conn.as_ref().is_some_and(closed_while_idle) {
@@ -310,14 +325,14 @@ async fn h2_client(
     load: Traffic,
     mut pacer: Pacer,
     epoch: Instant,
-    stop: Arc<AtomicBool>,
+    stop: Arc<StopAt>,
 ) -> Vec<Sample> {
     use http_body_util::BodyExt;
     let mut samples = Vec::with_capacity(1 << 12);
     let mut sender: Option<H2Sender> = None;
-    while !stop.load(Ordering::Relaxed) {
+    loop {
         let (begin, _) = pacer.due().await;
-        if stop.load(Ordering::Relaxed) {
+        if stop.past(begin) {
             break;
         }
         let deadline = tokio::time::Instant::now() + load.timeout;
@@ -452,6 +467,27 @@ mod tests {
         assert!(begin >= due, "{:?}", begin - start);
         assert!(begin <= due + TIMER_SLACK, "{:?}", begin - start);
         assert!(Instant::now() >= begin);
+    }
+
+    #[tokio::test]
+    async fn a_stop_leaves_a_late_client_the_requests_due_before_it() {
+        // Each every 100 ms, its schedule begun 350 ms ago: the four due
+        // meanwhile are still sent after a stop now, the next one not.
+        let start = Instant::now() - Duration::from_millis(350);
+        let mut pacer = Pacer {
+            schedule: traffic(Shape::KeepAlive, Some(40.0)).schedule(0, start),
+        };
+        let stop = StopAt::default();
+        assert!(!stop.past(Instant::now()), "not stopped yet");
+        stop.0.set(Instant::now()).unwrap();
+        let mut sent = 0;
+        while !stop.past(pacer.due().await.0) {
+            sent += 1;
+        }
+        assert_eq!(sent, 4);
+        // Closed loop: each request is due as it goes, after the stop.
+        let mut closed = Pacer { schedule: None };
+        assert!(stop.past(closed.due().await.0));
     }
 
     #[tokio::test]
