@@ -26,7 +26,7 @@ pub(crate) fn identity(fd: impl AsFd) -> io::Result<FileId> {
 /// an exec: what the process runs, even if its path was replaced since.
 /// `O_PATH`, so that a binary one may execute but not read (mode 0111)
 /// will do (and so that a forked child keeps it open until its exec runs
-/// it: see `shared_fds::close_shared_above`). Close-on-exec: an exec that hands
+/// it: see `shared_fds::close_shared`). Close-on-exec: an exec that hands
 /// it on makes it inheritable at the last moment ([`inherit`]).
 pub(crate) fn open_binary(pid: &str) -> io::Result<OwnedFd> {
     let flags = OFlag::O_PATH | OFlag::O_CLOEXEC;

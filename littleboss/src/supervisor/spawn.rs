@@ -474,9 +474,11 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
         command.env_remove(var);
     }
     let gate = exec_gate();
+    // Listed before the fork, closed after it (see `shared_fds`).
+    let shared = super::shared_fds::open_above(link::CHILD_FD);
     // SAFETY: runs in the forked child before exec, calling only
-    // signal, pthread_sigmask, dup2, fcntl, close_range and getdents64
-    // (raw syscalls), open, fstat and close, which are async-signal-safe,
+    // signal, pthread_sigmask, dup2, fcntl, close_range (a raw syscall),
+    // fstat and close, which are async-signal-safe,
     // on an fd the parent keeps open until spawn returns (and the test
     // hook's access and nanosleep, on a string made before the fork).
     unsafe {
@@ -519,7 +521,7 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
             super::close_on_exec_from(target as nix::libc::c_uint + 1);
             // But the supervisor's sockets, files and folders are closed
             // now: an exec that hangs must not hold them (`shared_fds`).
-            super::shared_fds::close_shared_above(target);
+            super::shared_fds::close_shared(&shared);
             if let Some(gate) = &gate {
                 hold_at_the_gate(gate);
             }
