@@ -681,11 +681,15 @@ pub(crate) async fn serve(
         if refusing.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
             continue;
         }
+        // Answered in the step that accepted it, not by the task below:
+        // an in-place upgrade execs between two steps, and would drop a
+        // client whose answer waited for that task's turn.
+        let answer = protocol::encode_response(&Response::Error { error });
+        let unsent = (!send_now(&stream, &answer)).then_some(answer);
         refusing.fetch_add(1, Ordering::SeqCst);
         let refusing = refusing.clone();
-        let error = Response::Error { error };
         tokio::spawn(async move {
-            refuse(stream, &error).await;
+            refuse(stream, unsent).await;
             refusing.fetch_sub(1, Ordering::SeqCst);
         });
     }
@@ -697,13 +701,24 @@ pub(crate) fn stream(std: std::os::unix::net::UnixStream) -> io::Result<UnixStre
     UnixStream::from_std(std)
 }
 
-/// Answers a peer we will not serve and closes in an orderly way: whatever
-/// it sent is drained (briefly), so the close is not a reset that could
-/// swallow the answer.
-async fn refuse(mut stream: UnixStream, error: &Response) {
-    // One short answer, which a fresh socket's buffer takes whole.
-    if stream.writable().await.is_ok() {
-        let _ = super::connection::send(&stream, &protocol::encode_response(error));
+/// Writes all of `bytes` to `stream` at once, whatever tokio knows of its
+/// readiness (nothing yet, for one just accepted): one short answer, which
+/// a fresh socket's buffer takes whole. Whether it did.
+fn send_now(stream: &UnixStream, bytes: &[u8]) -> bool {
+    use std::os::fd::AsRawFd;
+    let flags = nix::sys::socket::MsgFlags::MSG_NOSIGNAL;
+    nix::sys::socket::send(stream.as_raw_fd(), bytes, flags).is_ok_and(|n| n == bytes.len())
+}
+
+/// Closes a peer we will not serve, answered already (or, should the
+/// answer not have gone at once, `unsent` written first), in an orderly
+/// way: whatever it sent is drained (briefly), so the close is not a reset
+/// that could swallow the answer.
+async fn refuse(mut stream: UnixStream, unsent: Option<Vec<u8>>) {
+    if let Some(answer) = unsent
+        && stream.writable().await.is_ok()
+    {
+        let _ = super::connection::send(&stream, &answer);
     }
     let _ = stream.shutdown().await;
     // Enough for any request a refused peer had time to send; not the
@@ -871,50 +886,54 @@ mod tests {
     }
 
     /// At its most connections, the accept loop lets ended ones go before
-    /// it accepts, never between accepting and counting: stopped at any
-    /// step (an in-place upgrade execs between two; a control socket made
-    /// again aborts it), the next client is either still queued for the
-    /// successor or answered, never accepted and dropped unanswered.
-    #[tokio::test(flavor = "current_thread")]
-    async fn stopped_at_any_step_at_its_most_connections_it_drops_no_client() {
+    /// it accepts, never between accepting and counting, and answers a
+    /// refusal in the step that accepted it: stopped at any step with
+    /// every task dropped (an in-place upgrade execs between two), the
+    /// next client is either still queued for the successor or answered,
+    /// never accepted and dropped unanswered.
+    #[test]
+    fn stopped_at_any_step_at_its_most_connections_it_drops_no_client() {
         let dir = tempfile_dir("most");
         let path = dir.join("c.sock");
         let _ = std::fs::remove_file(&path);
         let socket = StdUnixListener::bind(&path).unwrap();
         socket.set_nonblocking(true).unwrap();
-        let connections = Connections::default();
-        let (requests, _received) = mpsc::unbounded_channel();
-        let mut open = Vec::new();
-        for _ in 0..MAX_CONNECTIONS {
-            let (ours, theirs) = UnixStream::pair().unwrap();
-            tokio::spawn(connections.accept(ours, requests.clone()).1);
-            open.push(theirs);
-        }
         for steps in 0..8 {
-            let listener = UnixListener::from_std(socket.try_clone().unwrap()).unwrap();
-            let accepting = tokio::spawn(serve(listener, requests.clone(), connections.clone()));
-            let mut late = UnixStream::connect(&path).await.unwrap();
-            for _ in 0..steps {
-                tokio::task::yield_now().await;
-            }
-            accepting.abort();
-            let _ = accepting.await;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let late = runtime.block_on(async {
+                let connections = Connections::default();
+                let (requests, _received) = mpsc::unbounded_channel();
+                let mut open = Vec::new();
+                for _ in 0..MAX_CONNECTIONS {
+                    let (ours, theirs) = UnixStream::pair().unwrap();
+                    tokio::spawn(connections.accept(ours, requests.clone()).1);
+                    open.push(theirs);
+                }
+                let listener = UnixListener::from_std(socket.try_clone().unwrap()).unwrap();
+                tokio::spawn(serve(listener, requests, connections));
+                let late = std::os::unix::net::UnixStream::connect(&path).unwrap();
+                for _ in 0..steps {
+                    tokio::task::yield_now().await;
+                }
+                late
+            });
+            // The exec: every task dropped, the listening socket kept.
+            drop(runtime);
             if socket.accept().is_ok() {
                 continue;
             }
+            let mut late = late;
             let mut answer = String::new();
-            let read = late.read_to_string(&mut answer);
-            tokio::time::timeout(Duration::from_secs(5), read)
-                .await
-                .expect("answered within 5 s")
-                .unwrap();
+            late.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            io::Read::read_to_string(&mut late, &mut answer).unwrap();
             assert!(
                 answer.contains("control connections open, its most"),
                 "stopped after {steps} steps, the client got {answer:?}"
             );
         }
-        assert_eq!(connections.count(), MAX_CONNECTIONS);
-        drop(open);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
