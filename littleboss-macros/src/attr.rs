@@ -486,6 +486,7 @@ impl State {
         else {
             return Err(Error::new_spanned(wrong, takes_a_string(&name)));
         };
+        suffixed(&format!("listener `{name}`"), spec.suffix(), spec.span())?;
         rules::listener_spec(&name, &spec.value()).map_err(|e| Error::new(spec.span(), e))?;
         Ok(Listener {
             name: LitStr::new(&name, spans.0),
@@ -935,7 +936,7 @@ fn string(
         ));
     }
     let example = match unquoted(meta) {
-        Ok(s) => return Ok(s),
+        Ok(s) => return suffixed(&format!("`{key}`"), s.suffix(), s.span()).map(|()| s),
         Err(Some(text)) if fits(&text) => format!("\"{text}\""),
         Err(_) => example.to_owned(),
     };
@@ -955,6 +956,19 @@ fn string(
         meta,
         format!("`{key}` takes a string: `{key} = {example}`"),
     ))
+}
+
+/// The error for a literal written with a suffix (`"5s"ms`, `4u8`),
+/// which the attribute would otherwise drop unread; none without one.
+/// `what` names the key (`` `lameduck` ``, ``listener `http` ``).
+fn suffixed(what: &str, suffix: &str, span: proc_macro2::Span) -> syn::Result<()> {
+    match suffix {
+        "" => Ok(()),
+        _ => Err(Error::new(
+            span,
+            format!("{what} takes a plain literal, without the suffix `{suffix}`"),
+        )),
+    }
 }
 
 /// The string literal; or else the text of a simple unquoted value (digits
@@ -1015,6 +1029,7 @@ fn threads(meta: &Meta) -> syn::Result<Spanned<usize>> {
         let message = "`worker_threads` takes an integer: `worker_threads = 4`";
         return Err(wrong_type(meta, message));
     };
+    suffixed("`worker_threads`", int.suffix(), int.span())?;
     let value: usize = int.base10_parse()?;
     rules::nonzero_worker_threads(value).map_err(|e| Error::new(int.span(), e))?;
     Ok(Spanned {
@@ -1073,6 +1088,7 @@ fn restart_limit(meta: &Meta) -> syn::Result<Spanned<(u32, u64)>> {
         let message = "`restart_limit` takes a string: `restart_limit = \"5 in 60s\"`";
         return Err(wrong_type(meta, message));
     };
+    suffixed("`restart_limit`", lit.suffix(), lit.span())?;
     let value = rules::restart_limit(&lit.value()).map_err(|e| Error::new(lit.span(), e))?;
     Ok(Spanned {
         value,

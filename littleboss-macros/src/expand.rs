@@ -60,7 +60,7 @@ pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///     #[the other attributes]
 ///     async fn main(ctx: littleboss::Context) { /* as written */ }
 ///     ::littleboss::Littleboss::new("name") /* .key(value) */
-///         .run(|ctx: ::littleboss::Context| main(ctx))
+///         .run(|__littleboss_ctx: ::littleboss::Context| main(__littleboss_ctx))
 /// }
 /// ```
 ///
@@ -100,11 +100,14 @@ fn expand(args: &Args, f: &MainFn) -> TokenStream {
         // the `Context` is a mismatch there, not on the whole attribute.
         // Its hygiene stays the closure's (call site): the type may come
         // from another context (a `macro_rules!` caller's).
+        // Named so that no item of the user's (a `static ctx`, a unit
+        // `struct ctx`) can take the parameter's place.
         Some(FnArg::Typed(param)) => {
-            let ctx = Ident::new("ctx", Span::call_site().located_at(param.ty.span()));
+            let located = Span::call_site().located_at(param.ty.span());
+            let ctx = Ident::new("__littleboss_ctx", located);
             match never {
-                true => quote!(|ctx: #krate::Context| #returns { #ident(#ctx) }),
-                false => quote!(|ctx: #krate::Context| #ident(#ctx)),
+                true => quote!(|__littleboss_ctx: #krate::Context| #returns { #ident(#ctx) }),
+                false => quote!(|__littleboss_ctx: #krate::Context| #ident(#ctx)),
             }
         }
         Some(FnArg::Receiver(_)) => quote!(#ident),

@@ -5,5 +5,6 @@ fn main() {
     #[inline(never)]
     #[cfg_attr(feature = "trace", tracing::instrument(skip(ctx)))]
     async fn main(ctx: littleboss::Context) {}
-    ::littleboss::Littleboss::new("svc").run(|ctx: ::littleboss::Context| main(ctx))
+    ::littleboss::Littleboss::new("svc")
+        .run(|__littleboss_ctx: ::littleboss::Context| main(__littleboss_ctx))
 }

@@ -3,5 +3,5 @@ fn main() {
     lb::Littleboss::new("svc")
         .ready(lb::Ready::Manual)
         .flavor(lb::Flavor::CurrentThread)
-        .run(|ctx: lb::Context| main(ctx))
+        .run(|__littleboss_ctx: lb::Context| main(__littleboss_ctx))
 }

@@ -25,5 +25,5 @@ pub fn main() {
         .help(false)
         .flavor(::littleboss::Flavor::MultiThread)
         .worker_threads(4)
-        .run(|ctx: ::littleboss::Context| main(ctx))
+        .run(|__littleboss_ctx: ::littleboss::Context| main(__littleboss_ctx))
 }

@@ -8,5 +8,5 @@ fn main() {
         .listener("https", "tcp::443")
         .listener("admin", "tcp:")
         .lameduck(::std::time::Duration::from_millis(5000))
-        .run(|ctx: ::littleboss::Context| main(ctx))
+        .run(|__littleboss_ctx: ::littleboss::Context| main(__littleboss_ctx))
 }

@@ -5,5 +5,5 @@ fn main() {
     }
     ::littleboss::Littleboss::new("svc")
         .ready_timeout(::std::time::Duration::from_millis(250))
-        .run(|ctx: ::littleboss::Context| main(ctx))
+        .run(|__littleboss_ctx: ::littleboss::Context| main(__littleboss_ctx))
 }

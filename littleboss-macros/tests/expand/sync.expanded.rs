@@ -6,5 +6,5 @@ fn main() {
     ::littleboss::Littleboss::new("svc")
         .listener("http", "tcp:127.0.0.1:8080")
         .flavor(::littleboss::Flavor::CurrentThread)
-        .run_sync(|ctx: ::littleboss::Context| main(ctx))
+        .run_sync(|__littleboss_ctx: ::littleboss::Context| main(__littleboss_ctx))
 }
