@@ -1586,3 +1586,65 @@ fn a_child_whose_own_threads_cannot_start_says_why() {
     );
     assert!(!out.contains("panicked"), "{out}");
 }
+
+/// Whether process `pid`'s main thread waits in a read of a socket
+/// (`/proc/PID/syscall`): a control command doing so has sent its request
+/// and waits for the answer.
+fn waits_reading(pid: u32) -> bool {
+    let Ok(call) = std::fs::read_to_string(format!("/proc/{pid}/syscall")) else {
+        return false;
+    };
+    let number = call
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse::<i64>().ok());
+    let reads = [
+        nix::libc::SYS_read,
+        nix::libc::SYS_recvfrom,
+        nix::libc::SYS_recvmsg,
+    ];
+    number.is_some_and(|n| reads.contains(&n))
+}
+
+#[test]
+fn a_stop_and_a_reload_sent_and_never_answered_say_they_may_still_take_effect() {
+    // The supervisor has bound its control socket and waits in
+    // `supervisor_init`: a request there is sent and not read yet. Then
+    // it is killed: no answer comes, and each command says what that
+    // means rather than only that the connection closed.
+    let bin = env!("CARGO_BIN_EXE_init_sidecar");
+    let mut svc = Service::new(bin);
+    let gate = svc.gate("init");
+    svc.start_with_env(&[], &[("INIT_GATE", &gate)]);
+    svc.output.wait_for("init waits");
+    let socket = svc.control_dir().join("init_sidecar.sock");
+    tests::eventually("the control socket bound", || socket.exists().then_some(()));
+    let sent = |mode: &str| {
+        let mut control = svc.spawn_control(bin, mode);
+        let said = tests::Captured::default();
+        said.attach(control.0.stderr.take().unwrap());
+        // Its request sent: it waits for the answer.
+        let pid = control.0.id();
+        tests::eventually("the request sent", || waits_reading(pid).then_some(()));
+        (control, said)
+    };
+    let (mut stop, stop_said) = sent("stop");
+    let (mut reload, reload_said) = sent("reload");
+    svc.signal(Signal::SIGKILL);
+    assert_eq!(stop.wait().unwrap().code(), Some(4));
+    let stop_said = stop_said.wait_closed();
+    assert!(
+        stop_said.contains(
+            "stop of init_sidecar ended here unanswered: the supervisor closed the connection without answering; it was sent, and the supervisor may still stop init_sidecar (see -littleboss=status)"
+        ),
+        "{stop_said}"
+    );
+    assert_eq!(reload.wait().unwrap().code(), Some(4));
+    let reload_said = reload_said.wait_closed();
+    assert!(
+        reload_said.contains(
+            "reload of init_sidecar ended here unfinished: the supervisor closed the connection without answering; it was sent, and nothing came back of it"
+        ),
+        "{reload_said}"
+    );
+}

@@ -47,6 +47,9 @@ struct Failure {
     /// The supervisor closed the connection before an answer: what a
     /// `stop` told it stops reads otherwise.
     closed: bool,
+    /// The request went, and its answer did not come: it may still take
+    /// effect, for all this command knows.
+    sent: bool,
 }
 
 impl Failure {
@@ -55,7 +58,13 @@ impl Failure {
             code,
             message: message.to_string(),
             closed: false,
+            sent: false,
         }
+    }
+
+    /// Its request went before it: see [`Failure::sent`].
+    fn after_sending(self) -> Failure {
+        Failure { sent: true, ..self }
     }
 
     /// The connection closed before an answer came.
@@ -254,7 +263,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
             // answers that the request is bad (that release's client
             // refused such a path itself).
             let argv0 = std::path::PathBuf::from(&inv.program_args[0]);
-            let mut response = session.ask(&Request::Reload {
+            let reload = session.ask(&Request::Reload {
                 path: exe,
                 argv0: Some(argv0),
                 args: reload_args(inv.child_args),
@@ -266,6 +275,10 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     .ok()
                     .filter(|d| d.to_str().is_some()),
                 dir_id: crate::own_file::identity(Path::new(".")),
+            });
+            let mut response = reload.map_err(|failure| match failure.sent {
+                true => reload_unfinished(name, failure, Progress::Unanswered),
+                false => failure,
             })?;
             // The child the reload was last said to wait for, and the one
             // it started.
@@ -323,13 +336,25 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     }
                     other => return Err(unexpected(other)),
                 }
+                let progress = started.map_or(Progress::Waiting, Progress::Started);
                 response = session
                     .next()
-                    .map_err(|failure| reload_unfinished(name, failure, started))?;
+                    .map_err(|failure| reload_unfinished(name, failure, progress))?;
             }
         }
         Mode::Stop => {
-            let mut response = session.ask(&Request::Stop)?;
+            let mut response = session.ask(&Request::Stop).map_err(|failure| {
+                if !failure.sent {
+                    return failure;
+                }
+                Failure::new(
+                    UNKNOWN,
+                    format!(
+                        "stop of {name} ended here unanswered: {}; it was sent, and the supervisor may still stop {name} (see -littleboss=status)",
+                        failure.message
+                    ),
+                )
+            })?;
             loop {
                 match response {
                     Response::Stopping { pid, within_ms } => {
@@ -389,18 +414,30 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
     }
 }
 
+/// How far a reload had come, as the supervisor last said.
+#[derive(Debug, Clone, Copy)]
+enum Progress {
+    /// Sent, and nothing said of it yet.
+    Unanswered,
+    /// Waiting its turn behind a child starting.
+    Waiting,
+    /// Its new child, this pid, started.
+    Started(u32),
+}
+
 /// `failure`, the end of a reload of `name` whose outcome never came, said
-/// as what it means for that reload: its new child (`started`) may take
-/// over yet, or fail, for all this command knows; one waiting its turn is
-/// dropped as this command ends, unless its turn had come (its binds and
-/// exec under way, of which the supervisor says nothing until its child
-/// runs).
-fn reload_unfinished(name: &str, failure: Failure, started: Option<u32>) -> Failure {
-    let what = match started {
-        Some(pid) => format!(
+/// as what it means for that reload: its new child may take over yet, or
+/// fail, for all this command knows; one not begun (waiting its turn, or
+/// not read yet) is dropped as this command ends, unless its turn had come
+/// (its binds and exec under way, of which the supervisor says nothing
+/// until its child runs).
+fn reload_unfinished(name: &str, failure: Failure, progress: Progress) -> Failure {
+    let what = match progress {
+        Progress::Started(pid) => format!(
             "its new child pid {pid} had started; whether it took over is unknown (see -littleboss=status)"
         ),
-        None => "it was waiting its turn, and a reload still waiting is dropped when its command ends (unless its turn had come: see -littleboss=status)".to_owned(),
+        Progress::Waiting => "it was waiting its turn, and a reload still waiting is dropped when its command ends (unless its turn had come: see -littleboss=status)".to_owned(),
+        Progress::Unanswered => "it was sent, and nothing came back of it; a reload not begun is dropped when its command ends (unless it had begun: see -littleboss=status)".to_owned(),
     };
     Failure::new(
         failure.code,
@@ -647,23 +684,29 @@ impl Session {
         loop {
             let mut line = Vec::new();
             match self.reader.read_until(b'\n', &mut line) {
-                Ok(0) => return Err(Failure::closed()),
+                Ok(0) => return Err(Failure::closed().after_sending()),
+                // A connection the supervisor never accepted, dropped with
+                // its socket (killed before its loop served): closed too.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
+                    return Err(Failure::closed().after_sending());
+                }
                 Ok(_) => {
                     if let Some(answer) = self.answer_in(line) {
                         return answer;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Err(Failure::new(
-                        UNKNOWN,
-                        "the supervisor did not answer in time",
-                    ));
+                    return Err(
+                        Failure::new(UNKNOWN, "the supervisor did not answer in time")
+                            .after_sending(),
+                    );
                 }
                 Err(e) => {
                     return Err(Failure::new(
                         UNKNOWN,
                         format!("cannot read the supervisor's answer: {e}"),
-                    ));
+                    )
+                    .after_sending());
                 }
             }
         }

@@ -3,9 +3,18 @@
 //! and `docker stop` leave it running). With `INIT_SIDECAR_TERM` set, the
 //! supervisor is sent SIGTERM first, in `supervisor_init`: that must not
 //! change what the sidecar inherits, and must still be an orderly stop,
-//! once `supervisor_init` returns.
+//! once `supervisor_init` returns. With `INIT_GATE`, `supervisor_init`
+//! first waits while the file it names exists (a minute at most): the
+//! supervisor's control socket is bound, its loop not serving yet.
 
 fn init() {
+    if let Some(gate) = std::env::var_os("INIT_GATE") {
+        println!("init waits");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::path::Path::new(&gate).exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
     let term = std::env::var_os("INIT_SIDECAR_TERM").is_some();
     if term {
         // Unblocked on this thread alone: taken here before `kill`
