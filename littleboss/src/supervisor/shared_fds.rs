@@ -9,41 +9,73 @@
 
 use std::os::fd::RawFd;
 
+/// A descriptor as listed: its number, and the file it named then (device
+/// and inode), for the forked child to tell it from another that took the
+/// number since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Listed {
+    fd: RawFd,
+    dev: u64,
+    ino: u64,
+}
+
 /// The descriptors above `first` open now: read before the fork, which
 /// allows no allocation after it, and before `Command::spawn` makes the
 /// socket pair on which the forked child tells the parent whether its exec
-/// failed (std's, a unix socket in current Rust: listed, it would be closed,
-/// and a failed exec would abort the child rather than report). One opened
-/// later by another thread is left to its close-on-exec; one closed and
-/// its number taken again is judged afresh by [`close_shared`].
-pub(super) fn open_above(first: RawFd) -> Vec<RawFd> {
+/// failed (std's, a unix socket in current Rust: listed, it would be
+/// closed, and a failed exec would abort the child rather than report).
+/// One opened later by another thread is left to its close-on-exec; one
+/// closed since, its number taken by another (std's socket among them),
+/// is told apart by its identity and left alone.
+pub(super) fn open_above(first: RawFd) -> Vec<Listed> {
     let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
         return Vec::new();
     };
     (entries.flatten())
         .filter_map(|entry| entry.file_name().to_str()?.parse::<RawFd>().ok())
         .filter(|&fd| fd > first)
+        .filter_map(|fd| {
+            let (dev, ino) = identity(fd)?;
+            Some(Listed { fd, dev, ino })
+        })
         .collect()
 }
 
-/// In the forked child: closes those of `fds` that are sockets (the
-/// control socket, listeners, children's channels), files opened to read
-/// or write (the service lock) or folders (the control folder's). Not a
-/// pipe, nor an `O_PATH` file (a held binary the exec may run through
-/// `/proc/self/fd/N`, as [`super::reexec::open_binary`] opens it): those
-/// close at the exec.
+/// The device and inode of what `fd` names, and its kind (`S_IFMT`), if
+/// it is open. Async-signal-safe: `fstat` only.
+fn stat(fd: RawFd) -> Option<(u64, u64, nix::libc::mode_t)> {
+    let mut stat = std::mem::MaybeUninit::<nix::libc::stat>::uninit();
+    // SAFETY: fstat writes a `stat` into memory we own, and fails
+    // harmlessly on a number that is not open.
+    if unsafe { nix::libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: fstat succeeded, so it wrote the whole struct.
+    let stat = unsafe { stat.assume_init() };
+    Some((stat.st_dev, stat.st_ino, stat.st_mode & nix::libc::S_IFMT))
+}
+
+/// The device and inode of what `fd` names, if it is open.
+fn identity(fd: RawFd) -> Option<(u64, u64)> {
+    stat(fd).map(|(dev, ino, _)| (dev, ino))
+}
+
+/// In the forked child: closes those of `listed` that still name what they
+/// did when listed and are sockets (the control socket, listeners,
+/// children's channels), files opened to read or write (the service lock)
+/// or folders (the control folder's). Not a pipe, nor an `O_PATH` file (a
+/// held binary the exec may run through `/proc/self/fd/N`, as
+/// [`super::reexec::open_binary`] opens it): those close at the exec.
 /// Async-signal-safe: `fstat`, `fcntl` and `close` only.
-pub(super) fn close_shared(fds: &[RawFd]) {
+pub(super) fn close_shared(listed: &[Listed]) {
     use nix::libc;
-    for &fd in fds {
-        let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
-        // SAFETY: fstat writes a `stat` into memory we own, and fails
-        // harmlessly on a number that is not open.
-        if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
+    for &Listed { fd, dev, ino } in listed {
+        let Some((now_dev, now_ino, kind)) = stat(fd) else {
+            continue;
+        };
+        if (now_dev, now_ino) != (dev, ino) {
             continue;
         }
-        // SAFETY: fstat succeeded, so it wrote the whole struct.
-        let kind = unsafe { stat.assume_init() }.st_mode & libc::S_IFMT;
         // SAFETY: F_GETFL reads the descriptor's flags and nothing else.
         let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
         let file = kind == libc::S_IFREG && flags != -1 && flags & libc::O_PATH == 0;
@@ -63,7 +95,49 @@ mod tests {
     fn what_is_open_above_a_number_is_listed() {
         let file = std::fs::File::open("/proc/self/stat").unwrap();
         let fd = file.as_raw_fd();
-        assert!(super::open_above(2).contains(&fd));
-        assert!(!super::open_above(fd).contains(&fd));
+        let listed = |first| {
+            super::open_above(first)
+                .into_iter()
+                .map(|l| l.fd)
+                .collect::<Vec<_>>()
+        };
+        assert!(listed(2).contains(&fd));
+        assert!(!listed(fd).contains(&fd));
+    }
+
+    #[test]
+    fn a_number_taken_by_another_file_since_the_listing_is_left_open() {
+        // Listed, then closed, and its number taken by a socket (as std's
+        // exec-error socket may take it): the child must not close that.
+        let path = std::env::temp_dir().join(format!("lb-shared-fds-{}", std::process::id()));
+        let open_file = || std::fs::File::create(&path).unwrap();
+        let listed_as = |fd| -> Vec<_> {
+            super::open_above(2)
+                .into_iter()
+                .filter(|l| l.fd == fd)
+                .collect()
+        };
+        // SAFETY: F_GETFD only reads a descriptor's flags.
+        let is_open = |fd| unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) } != -1;
+        let file = open_file();
+        let fd = file.as_raw_fd();
+        let listed = listed_as(fd);
+        assert_eq!(listed.len(), 1);
+        drop(file);
+        let (socket, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        if socket.as_raw_fd() == fd {
+            super::close_shared(&listed);
+            assert!(is_open(fd), "closed a socket that took a listed number");
+        } else {
+            eprintln!("not checked: another thread took the number");
+        }
+        // What was listed, still open, is closed.
+        let file = open_file();
+        let fd = file.as_raw_fd();
+        super::close_shared(&listed_as(fd));
+        assert!(!is_open(fd), "left open what it listed");
+        // Closed already: not closed again.
+        std::mem::forget(file);
+        let _ = std::fs::remove_file(&path);
     }
 }

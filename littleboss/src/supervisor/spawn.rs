@@ -546,7 +546,7 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
 
 /// Holds the descriptor number the child's channel takes
 /// ([`link::CHILD_FD`]) open in the supervisor for good, on `/dev/null`,
-/// once it is found free: std's `Command` opens a pipe to hear of a
+/// once it is found free: std's `Command` opens a socket pair to hear of a
 /// failed exec, and one at that number would be overwritten by the
 /// channel's `dup2` in the child (its spawn returning before the exec,
 /// an exec error read as a message of the child's). Held by something
