@@ -676,16 +676,18 @@ pub(crate) async fn serve(
                 format!("refused: the supervisor cannot tell which user you are ({e})")
             }
         };
-        // Each refusal holds its descriptor a moment (up to a second):
-        // beyond so many at once, closed without a word.
-        if refusing.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
-            continue;
-        }
         // Answered in the step that accepted it, not by the task below:
         // an in-place upgrade execs between two steps, and would drop a
         // client whose answer waited for that task's turn.
         let answer = protocol::encode_response(&Response::Error { error });
-        let unsent = (!send_now(&stream, &answer)).then_some(answer);
+        let sent = send_now(&stream, &answer);
+        // Each refusal holds its descriptor a moment (up to a second):
+        // beyond so many at once, closed at once (answered, if the close
+        // does not reset it away).
+        if refusing.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            continue;
+        }
+        let unsent = (sent < answer.len()).then(|| answer[sent..].to_vec());
         refusing.fetch_add(1, Ordering::SeqCst);
         let refusing = refusing.clone();
         tokio::spawn(async move {
@@ -701,19 +703,19 @@ pub(crate) fn stream(std: std::os::unix::net::UnixStream) -> io::Result<UnixStre
     UnixStream::from_std(std)
 }
 
-/// Writes all of `bytes` to `stream` at once, whatever tokio knows of its
+/// Writes `bytes` to `stream` at once, whatever tokio knows of its
 /// readiness (nothing yet, for one just accepted): one short answer, which
-/// a fresh socket's buffer takes whole. Whether it did.
-fn send_now(stream: &UnixStream, bytes: &[u8]) -> bool {
+/// a fresh socket's buffer takes whole. How many bytes went.
+fn send_now(stream: &UnixStream, bytes: &[u8]) -> usize {
     use std::os::fd::AsRawFd;
     let flags = nix::sys::socket::MsgFlags::MSG_NOSIGNAL;
-    nix::sys::socket::send(stream.as_raw_fd(), bytes, flags).is_ok_and(|n| n == bytes.len())
+    nix::sys::socket::send(stream.as_raw_fd(), bytes, flags).unwrap_or(0)
 }
 
 /// Closes a peer we will not serve, answered already (or, should the
-/// answer not have gone at once, `unsent` written first), in an orderly
-/// way: whatever it sent is drained (briefly), so the close is not a reset
-/// that could swallow the answer.
+/// answer not all have gone at once, the rest, `unsent`, written first),
+/// in an orderly way: whatever it sent is drained (briefly), so the close
+/// is not a reset that could swallow the answer.
 async fn refuse(mut stream: UnixStream, unsent: Option<Vec<u8>>) {
     if let Some(answer) = unsent
         && stream.writable().await.is_ok()
@@ -898,6 +900,7 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let socket = StdUnixListener::bind(&path).unwrap();
         socket.set_nonblocking(true).unwrap();
+        let mut answered = 0;
         for steps in 0..8 {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -925,6 +928,7 @@ mod tests {
             if socket.accept().is_ok() {
                 continue;
             }
+            answered += 1;
             let mut late = late;
             let mut answer = String::new();
             late.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -934,6 +938,7 @@ mod tests {
                 "stopped after {steps} steps, the client got {answer:?}"
             );
         }
+        assert!(answered > 0, "never accepted within the steps tried");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
