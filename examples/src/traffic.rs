@@ -146,6 +146,15 @@ impl Pacer {
         tokio::time::sleep_until(due.into()).await;
         (Instant::now().min(due + TIMER_SLACK), true)
     }
+
+    /// When the request [`Pacer::due`] last returned was scheduled
+    /// (closed loop: now).
+    fn scheduled(&self) -> Instant {
+        match &self.schedule {
+            Some((every, next)) => *next - *every,
+            None => Instant::now(),
+        }
+    }
 }
 
 /// Whether a kept-alive connection that sat idle was closed by the server
@@ -164,15 +173,38 @@ fn closed_while_idle(stream: &TcpStream) -> bool {
 /// When the load was told to stop. A request due before then is still
 /// sent: an open-loop client held up behind a slow answer owes requests
 /// that were due while it waited, each timed from its due time, and
-/// dropping them would leave the slowest out of the last window.
+/// dropping them would leave the slowest out of the last window. Up to a
+/// request timeout after the stop: those still owed then (a server that
+/// hangs) count as timed out, unsent, so that the stop ends.
 #[derive(Debug, Default)]
 struct StopAt(std::sync::OnceLock<Instant>);
 
 impl StopAt {
-    /// Whether a request due at `due` comes after the stop (in closed
-    /// loop every request is due as it is sent).
+    /// Whether a request scheduled at `due` comes after the stop (in
+    /// closed loop every request is due as it is sent).
     fn past(&self, due: Instant) -> bool {
         self.0.get().is_some_and(|at| due >= *at)
+    }
+
+    /// Whether `timeout` has passed since the stop: what is still owed
+    /// is given up.
+    fn given_up(&self, timeout: Duration) -> bool {
+        self.0
+            .get()
+            .is_some_and(|at| Instant::now() >= *at + timeout)
+    }
+}
+
+/// A request owed when the stop gave up on it ([`StopAt::given_up`]),
+/// timed from when it was due: a timeout, unsent.
+fn given_up(begin: Instant, epoch: Instant) -> Sample {
+    let end = Instant::now();
+    Sample {
+        at: end - epoch,
+        due: begin - epoch,
+        latency: end - begin,
+        outcome: Outcome::Timeout,
+        reused: false,
     }
 }
 
@@ -208,7 +240,8 @@ impl Traffic {
 
 impl Running {
     /// Stops the clients once they have sent every request due until now
-    /// (open loop; closed loop: after their current one); all samples.
+    /// (open loop, within a request timeout: see [`StopAt`]; closed loop:
+    /// after their current one); all samples.
     pub async fn stop(self) -> Vec<Sample> {
         let _ = self.stop.0.set(Instant::now());
         let mut samples = Vec::new();
@@ -232,8 +265,12 @@ async fn h1_client(
     let body = vec![b'x'; POST_BODY];
     loop {
         let (mut begin, waited) = pacer.due().await;
-        if stop.past(begin) {
+        if stop.past(pacer.scheduled()) {
             break;
+        }
+        if stop.given_up(load.timeout) {
+            samples.push(given_up(begin, epoch));
+            continue;
         }
         if waited && conn.as_ref().is_some_and(closed_while_idle) {
             conn = None;
@@ -332,8 +369,12 @@ async fn h2_client(
     let mut sender: Option<H2Sender> = None;
     loop {
         let (begin, _) = pacer.due().await;
-        if stop.past(begin) {
+        if stop.past(pacer.scheduled()) {
             break;
+        }
+        if stop.given_up(load.timeout) {
+            samples.push(given_up(begin, epoch));
+            continue;
         }
         let deadline = tokio::time::Instant::now() + load.timeout;
         // A connection the server said GOAWAY on is not ready any more:
@@ -481,13 +522,23 @@ mod tests {
         assert!(!stop.past(Instant::now()), "not stopped yet");
         stop.0.set(Instant::now()).unwrap();
         let mut sent = 0;
-        while !stop.past(pacer.due().await.0) {
+        loop {
+            pacer.due().await;
+            if stop.past(pacer.scheduled()) {
+                break;
+            }
             sent += 1;
         }
         assert_eq!(sent, 4);
         // Closed loop: each request is due as it goes, after the stop.
         let mut closed = Pacer { schedule: None };
-        assert!(stop.past(closed.due().await.0));
+        closed.due().await;
+        assert!(stop.past(closed.scheduled()));
+        // What is still owed a request timeout after the stop is given up.
+        let timeout = Duration::from_millis(20);
+        assert!(!stop.given_up(Duration::from_secs(60)));
+        tokio::time::sleep(timeout).await;
+        assert!(stop.given_up(timeout));
     }
 
     #[tokio::test]
