@@ -134,9 +134,14 @@ pub(crate) fn parse(tokens: TokenStream) -> (syn::Result<Args>, Option<Spanned<R
 fn parse_metas(input: ParseStream) -> syn::Result<Punctuated<Meta, Token![,]>> {
     if input.peek(LitStr) {
         let name: LitStr = input.parse()?;
+        // As written, but without a suffix (refused where it goes).
+        let written = match name.suffix() {
+            "" => name.token().to_string(),
+            _ => format!("{:?}", name.value()),
+        };
         return Err(Error::new(
             name.span(),
-            format!("write the service name as `name = {}`", name.token()),
+            format!("write the service name as `name = {written}`"),
         ));
     }
     let mut metas = Punctuated::new();
