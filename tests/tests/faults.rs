@@ -1648,3 +1648,36 @@ fn a_stop_and_a_reload_sent_and_never_answered_say_they_may_still_take_effect() 
         "{reload_said}"
     );
 }
+
+#[test]
+fn a_control_folder_this_user_may_not_enter_is_said_with_what_chose_it() {
+    // As after `su` without a login: the other user's XDG_RUNTIME_DIR, a
+    // folder this user may not enter, kept; the command says where the
+    // folder came from, not only "permission denied".
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: running a command as another user needs root");
+        return;
+    }
+    let svc = Service::new(V1);
+    // Root's own folder, 0700: the other user cannot go through it.
+    let closed = svc.dir.path().join("closed");
+    std::fs::create_dir_all(closed.join("littleboss")).unwrap();
+    std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = std::process::Command::new(V1)
+        .arg("-littleboss=status")
+        .env_remove("LITTLEBOSS_DIR")
+        .env("XDG_RUNTIME_DIR", &closed)
+        .uid(65534)
+        .gid(65534)
+        .output_in_time();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{said}");
+    let folder = closed.join("littleboss");
+    assert!(
+        said.contains(&format!(
+            "Permission denied (os error 13); the control folder {} came from XDG_RUNTIME_DIR, which this user (uid 65534) may not enter",
+            folder.display()
+        )),
+        "{said}"
+    );
+}

@@ -452,6 +452,21 @@ fn reload_unfinished(name: &str, failure: Failure, progress: Progress) -> Failur
 /// connecting): not running, or running but unreachable.
 fn unreachable(name: &str, path: &Path, e: &io::Error) -> Failure {
     let missing = e.kind() == io::ErrorKind::NotFound;
+    if e.kind() == io::ErrorKind::PermissionDenied {
+        // Most likely another user's folder: `su` and `sudo -E` keep the
+        // user's XDG_RUNTIME_DIR, which this user may not enter.
+        let folder = path.parent().unwrap_or(path);
+        return Failure::new(
+            UNKNOWN,
+            format!(
+                "cannot reach the `{name}` supervisor at {}: {e}; the control folder {} came from {}, which this user (uid {}) may not enter: run this as the user that started `{name}`, or set LITTLEBOSS_DIR to its control folder (`su` and `sudo -E` keep the user's XDG_RUNTIME_DIR)",
+                path.display(),
+                folder.display(),
+                super::dir::chosen_by(),
+                nix::unistd::geteuid()
+            ),
+        );
+    }
     if !missing && e.kind() != io::ErrorKind::ConnectionRefused {
         return Failure::new(
             UNKNOWN,

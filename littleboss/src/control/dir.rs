@@ -48,6 +48,18 @@ pub(crate) fn fallback_under_a_service_manager(folder: &Path) -> Option<String> 
     })
 }
 
+/// What chose the control folder, for a message: `LITTLEBOSS_DIR`,
+/// `XDG_RUNTIME_DIR`, or the `TMPDIR` fallback.
+pub(crate) fn chosen_by() -> &'static str {
+    if absolute_var(LITTLEBOSS_DIR).is_some() {
+        LITTLEBOSS_DIR
+    } else if absolute_var("XDG_RUNTIME_DIR").is_some() {
+        "XDG_RUNTIME_DIR"
+    } else {
+        "the TMPDIR fallback"
+    }
+}
+
 /// Whether `LITTLEBOSS_DIR` chose the control folder.
 pub(crate) fn chosen_by_env() -> bool {
     std::env::var_os(LITTLEBOSS_DIR).is_some_and(|v| !v.is_empty())
