@@ -82,7 +82,12 @@ use proc_macro::TokenStream;
 ///
 /// Attributes on `main` stay on the generated function if they are `cfg`,
 /// doc comments or lint levels; any other (`#[tracing::instrument]`, say)
-/// goes on the inner one, the function it was written for.
+/// goes on the inner one, the function it was written for. A synchronous
+/// `main` taking the `Context` gets `#[allow(clippy::needless_pass_by_value)]`
+/// (the call hands the `Context` over by value, which that lint would have
+/// taken by reference), which a crate-wide `#![forbid]` of that lint or of
+/// `clippy::pedantic` turns into an error under clippy: with one, make
+/// `main` async (not linted so, and given no allow).
 ///
 /// Every mistake in the attribute or the signature is a compile error on
 /// the offending tokens (a missing `name`, or more than 253 listeners, on
