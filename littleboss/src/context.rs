@@ -251,9 +251,10 @@ impl Context {
     /// through the listeners [`tcp`](Context::tcp) and
     /// [`unix`](Context::unix) handed out has closed (looked at every
     /// 20 ms, and at once when an HTTP helper's last one closes): with none open there is nothing to wait for.
-    /// (Not before 250 ms, within the grace, for a supervised child drained
-    /// by its own stop signal: its supervisor's order may still come, to
-    /// hand it connections queued or to refuse, which takes its queues.) A program that
+    /// (Not before its supervisor's order, within the grace, for a
+    /// supervised child drained by its own stop signal: that order may
+    /// still come, to hand it connections queued or to refuse, which takes
+    /// its queues.) A program that
     /// has taken no TCP or unix listener gets no grace; one that took a
     /// tokio listener out with `into_inner` gets the whole grace, whatever
     /// is open, for its connections cannot be seen.

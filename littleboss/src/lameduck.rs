@@ -124,7 +124,10 @@ pub(crate) struct Lameduck {
     /// phase two begins: none may be stashed after its clearing, where
     /// nobody would take them.
     handing: Mutex<()>,
-    /// [`HANDOVER_WAIT`] (longer in a test that must not race it).
+    /// How long at most a child drained by its own signal waits, nothing
+    /// open, for its supervisor's order at a stop (see
+    /// [`wait_out_grace`](Lameduck::wait_out_grace)): all its grace
+    /// (a test may set another).
     handover_wait: Duration,
     /// [`SIBLING_STASH_TIME`] (longer in a test that connects within it).
     sibling_wait: Duration,
@@ -176,7 +179,7 @@ impl Lameduck {
             let_go_of: Mutex::new(Vec::new()),
             signalled: std::sync::atomic::AtomicBool::new(false),
             handing: Mutex::new(()),
-            handover_wait: HANDOVER_WAIT,
+            handover_wait: Duration::MAX,
             sibling_wait: SIBLING_STASH_TIME,
             handed_at_stop: std::sync::atomic::AtomicBool::new(false),
             order_came: std::sync::atomic::AtomicBool::new(false),
@@ -545,7 +548,11 @@ impl Lameduck {
             // signal: the supervisor's order may follow (a stop signals the
             // whole group), until it comes (looked at each time): with a
             // hand-over where it makes one, else a refusal, which takes
-            // the kept listeners' queues to serve while in phase one.
+            // the kept listeners' queues to serve while in phase one. The
+            // supervisor, signalled at the same moment, gives it as it
+            // begins the stop, which ends the wait: waited for as long as
+            // the grace lasts, not a guess at how soon a busy supervisor
+            // gets to it (what queued meanwhile would be reset).
             let order_may_follow = self.keep
                 || self
                     .handed_at_stop
@@ -569,13 +576,6 @@ impl Lameduck {
         }
     }
 }
-
-/// How long a child drained by its own signal waits, nothing open, for
-/// its supervisor's order at a stop, with the queues it hands over, or
-/// its refusal (see [`begin_on_signal`](Lameduck::begin_on_signal)): the
-/// supervisor, signalled at the same moment, gives it as it begins the
-/// stop, which ends the wait.
-const HANDOVER_WAIT: Duration = Duration::from_millis(250);
 
 /// How often the grace looks for the connections accepted to have closed.
 const GRACE_POLL: Duration = Duration::from_millis(20);
