@@ -189,6 +189,33 @@ fn a_new_child_left_alone_as_it_warms_up_takes_the_queue_when_the_supervisor_die
 }
 
 #[test]
+fn a_child_signalled_first_keeps_its_queue_for_a_supervisor_slow_to_stop() {
+    // A stop's SIGTERM reaches the child before its supervisor acts on
+    // its own (systemd's default KillMode), and the supervisor, stalled a
+    // second (a loaded host), orders the refusal late: the child, nothing
+    // open, still waits for that order, which takes the queue for it to
+    // serve. (It waited 250 ms, then the late refusal reset the queue.)
+    let (mut svc, pause, addr) = started_paused();
+    let children = tests::procfs::live_children(svc.pid() as u32);
+    let [child] = children[..] else {
+        panic!("one child serves: {children:?}")
+    };
+    svc.signal(nix::sys::signal::Signal::SIGSTOP);
+    let child = nix::unistd::Pid::from_raw(child as i32);
+    nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let clients = queue_clients(addr);
+    // The supervisor's stall: the scenario itself, not a wait for a
+    // condition.
+    std::thread::sleep(Duration::from_secs(1));
+    svc.signal(nix::sys::signal::Signal::SIGCONT);
+    svc.signal(nix::sys::signal::Signal::SIGTERM);
+    wait_refused(addr);
+    std::fs::remove_file(&pause).unwrap();
+    assert_all_answered(clients);
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+}
+
+#[test]
 fn a_reload_moving_the_listener_serves_the_connections_queued_on_the_old_address() {
     // The supervisor lets go of the old address as the new child takes
     // over: what its queue held goes to the old child, which drains, not
