@@ -82,6 +82,17 @@ pub(crate) fn run(
     entry: Entry<'_>,
     mistaken: Option<&str>,
 ) -> ! {
+    // A copy the program's code before `run` forked, handed to the
+    // supervisor (a subreaper) as its parent exited: the channel is that
+    // parent's, and the supervisor watches that pid, not this one.
+    if let Some(parent) = crate::inherited::forked_from() {
+        fail(
+            1,
+            format!(
+                "this process was forked before `run` from the supervised child pid {parent}, to which the supervisor's channel was handed: a supervised program must not fork before `run` (daemonizing included); exiting"
+            ),
+        );
+    }
     let link = Arc::new(ChildEnd::new(fd));
     if let Some(mistakes) = mistaken {
         let error = format!("the configuration has mistakes: {mistakes}");

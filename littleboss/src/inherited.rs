@@ -52,6 +52,10 @@ struct Taken {
     /// and working folder as it started, before the program's code could
     /// change them, for the image it goes back to.
     at_start: Option<AtStart>,
+    /// The pid of the process the binary loaded in: a process the
+    /// program's code before `run` forked inherits all of this, and the
+    /// descriptors, but is not the one they were handed to.
+    pid: i32,
 }
 
 /// A process's environment and working folder, as it started.
@@ -110,6 +114,7 @@ extern "C" fn take_at_start() {
                 listed: false,
                 activation,
                 at_start: None,
+                pid: nix::unistd::getpid().as_raw(),
             });
         }
         return;
@@ -154,7 +159,18 @@ extern "C" fn take_at_start() {
         listed,
         activation,
         at_start,
+        pid: nix::unistd::getpid().as_raw(),
     });
+}
+
+/// The pid this process had as the binary loaded, if littleboss's
+/// variables or socket activation named it then, when it is not this
+/// process's now: this is a process the program's code before `run`
+/// forked, which must not take what was handed to its parent (a
+/// supervisor's state, a child's channel).
+pub(crate) fn forked_from() -> Option<i32> {
+    let taken = TAKEN.get()?;
+    (taken.pid != nix::unistd::getpid().as_raw()).then_some(taken.pid)
 }
 
 /// In a supervisor's new image, the environment and working folder it

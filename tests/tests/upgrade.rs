@@ -971,6 +971,48 @@ fn a_new_image_whose_code_before_run_exits_goes_back_to_the_old_one() {
 }
 
 #[test]
+fn a_copy_forked_before_run_from_a_new_image_takes_nothing_over() {
+    // A daemon's fork in the code before `run`: the new image exits (and
+    // goes back to the old one), its copy goes on to `run` holding every
+    // descriptor handed over. The copy must take none of it: a second
+    // supervisor of the same service, on the same sockets, otherwise.
+    let mut svc = Service::new(V1);
+    let addr = start_with(&mut svc, &[]);
+    let pid = svc.pid();
+    let copy = copy_of(&svc, env!("CARGO_BIN_EXE_versioned_forks"));
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    let said = text(&reload);
+    assert!(
+        said.contains("runs on from its old binary: its code before `run` exited"),
+        "{said}"
+    );
+    let out = svc
+        .output
+        .wait_for("forked before `run` from the supervisor's new image");
+    let forked: i32 = svc.printed("forked pid");
+    assert!(
+        out.contains(&format!(
+            "this process was forked before `run` from the supervisor's new image (pid {pid}), to which the supervisor's state was handed: it takes none of it"
+        )),
+        "{out}"
+    );
+    tests::eventually("the forked copy gone", || {
+        (!tests::alive(forked)).then_some(())
+    });
+    assert_eq!(exe(pid), Path::new(V1), "{out}");
+    let status = status(&svc);
+    assert_eq!(status["supervisor_pid"], pid);
+    assert_eq!(status["upgrades"], 0);
+    let serving = serving_pid(&svc);
+    assert_eq!(
+        read_greeting(addr).unwrap().trim(),
+        format!("forks {serving}")
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_new_image_that_cannot_run_the_old_binary_at_once_tries_again() {
     // Going back, the exec of the old binary fails twice for a passing
     // reason (as short of processes): tried again, rather than the

@@ -90,6 +90,19 @@ pub(crate) fn handoff_var() -> Option<OsString> {
 /// `mistaken`: this binary's configuration mistakes, which send the state
 /// back to the previous binary at once.
 pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -> ! {
+    // A copy the program's code before `run` forked (a daemon's double
+    // fork): the state and every descriptor are its parent's, which takes
+    // over or goes back. Taking them too would make a second supervisor
+    // of the same service. Nothing is touched; its parent's `atexit` is
+    // not this process's (see `exited_before_resume`).
+    if let Some(parent) = crate::inherited::forked_from() {
+        fail(
+            1,
+            format!(
+                "this process was forked before `run` from the supervisor's new image (pid {parent}), to which the supervisor's state was handed: it takes none of it, and exits (a program that forks before `run` cannot be upgraded in place: set self_upgrade = false)"
+            ),
+        );
+    }
     // From here on it goes back itself, where it must.
     ARMED.store(0, Ordering::SeqCst);
     // Before any line: the code before `run` may have restored SIGPIPE's

@@ -1,0 +1,25 @@
+//! A `versioned` builder program whose code before `run` forks when its
+//! command line has `-littleboss=start` (a daemon's fork, in a
+//! supervisor's new image at an in-place upgrade): the parent exits 0 at
+//! once, the copy goes on to `run`, saying `forked pid=PID` first. Its
+//! child serves (`forks PID`).
+
+fn main() {
+    if std::env::args().any(|arg| arg == "-littleboss=start") {
+        // SAFETY: single-threaded here (before `run`, nothing started a
+        // thread); the copy goes on as a whole program.
+        match unsafe { nix::unistd::fork() }.expect("fork") {
+            nix::unistd::ForkResult::Parent { .. } => std::process::exit(0),
+            nix::unistd::ForkResult::Child => {
+                eprintln!("forked pid={}", std::process::id());
+            }
+        }
+    }
+    littleboss::Littleboss::new("versioned")
+        .listener("addr", "tcp:127.0.0.1:0")
+        .run(|ctx: littleboss::Context| async move {
+            let listener = ctx.tcp("addr").expect("addr listener");
+            let pid = std::process::id();
+            tests::fixture::serve_greetings(listener, format!("forks {pid}"), ctx.lameduck()).await;
+        })
+}
