@@ -5,9 +5,11 @@
 //! nothing else is under way, the supervisor becomes that binary: same
 //! pid, sockets, children and control socket. The replies and the
 //! `READY=1` decided in that step wait for the new image, so that a
-//! `reload` returns once the supervisor runs the new code. A binary whose
-//! upgrade failed, or that cannot take the state over, is not tried again
-//! (the last one refused is remembered, not every one).
+//! `reload` returns once the supervisor runs the new code. A binary that
+//! cannot take the state over, or whose upgrade failed for a reason of its
+//! own, is not tried again (the last one refused is remembered, not every
+//! one); after a passing failure only that child's upgrade is given up,
+//! and the next reload to it tries again.
 //!
 //! The upgrade does not wait for the new child's probation: `reload`
 //! answers once everything it changed is in place, and a supervisor that
