@@ -240,7 +240,8 @@ impl Traffic {
 
 impl Running {
     /// Stops the clients once they have sent every request due until now
-    /// (open loop, within a request timeout: see [`StopAt`]; closed loop:
+    /// (open loop, up to a request timeout after the stop, then counted
+    /// as timed out, unsent; closed loop:
     /// after their current one); all samples.
     pub async fn stop(self) -> Vec<Sample> {
         let _ = self.stop.0.set(Instant::now());
