@@ -29,6 +29,17 @@ use crate::spec::Network;
 /// see it; one set since (a test) is taken out here.
 pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
     let value = crate::inherited::var(link::ENV_VAR)?;
+    // A copy the program's code before `run` forked: the channel is its
+    // parent's, whichever process is its parent by now (the supervisor,
+    // a subreaper, once the child exited).
+    if let Some(parent) = crate::inherited::forked_from() {
+        fail(
+            1,
+            format!(
+                "this process was forked before `run` from the supervised child pid {parent}, to which the supervisor's channel was handed: a supervised program must not fork before `run` (daemonizing included); exiting"
+            ),
+        );
+    }
     crate::environ::remove_env(&[link::ENV_VAR]);
     let (fd, supervisor) = link::parse_env(&value).filter(|(fd, _)| *fd == link::CHILD_FD)?;
     let channel = is_channel(fd);
@@ -82,17 +93,6 @@ pub(crate) fn run(
     entry: Entry<'_>,
     mistaken: Option<&str>,
 ) -> ! {
-    // A copy the program's code before `run` forked, handed to the
-    // supervisor (a subreaper) as its parent exited: the channel is that
-    // parent's, and the supervisor watches that pid, not this one.
-    if let Some(parent) = crate::inherited::forked_from() {
-        fail(
-            1,
-            format!(
-                "this process was forked before `run` from the supervised child pid {parent}, to which the supervisor's channel was handed: a supervised program must not fork before `run` (daemonizing included); exiting"
-            ),
-        );
-    }
     let link = Arc::new(ChildEnd::new(fd));
     if let Some(mistakes) = mistaken {
         let error = format!("the configuration has mistakes: {mistakes}");
@@ -602,6 +602,9 @@ fn spawn_lifecycle(
             } else {
                 lameduck.begin();
             }
+            // No order can come any more: a drain begun on this child's
+            // own signal need not wait for one.
+            lameduck.ordered();
             if timer.is_err() {
                 // Out of threads: this one keeps the time.
                 deadline(Some(&why));

@@ -470,9 +470,9 @@ impl Lameduck {
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
-    /// The supervisor's order to wind down came: it follows whatever the
-    /// supervisor hands over (one channel, in order), so nothing more is
-    /// waited for.
+    /// The supervisor's order to wind down came (it follows whatever the
+    /// supervisor hands over: one channel, in order), or none can come any
+    /// more (the channel ended): nothing more is waited for.
     pub fn ordered(&self) {
         self.order_came
             .store(true, std::sync::atomic::Ordering::SeqCst);
