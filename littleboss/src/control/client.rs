@@ -456,13 +456,17 @@ fn unreachable(name: &str, path: &Path, e: &io::Error) -> Failure {
         // Most likely another user's folder: `su` and `sudo -E` keep the
         // user's XDG_RUNTIME_DIR, which this user may not enter.
         let folder = path.parent().unwrap_or(path);
+        let chosen_by = super::dir::chosen_by();
+        let kept = match chosen_by {
+            "XDG_RUNTIME_DIR" => " (`su` and `sudo -E` keep the user's XDG_RUNTIME_DIR)",
+            _ => "",
+        };
         return Failure::new(
             UNKNOWN,
             format!(
-                "cannot reach the `{name}` supervisor at {}: {e}; the control folder {} came from {}, which this user (uid {}) may not enter: run this as the user that started `{name}`, or set LITTLEBOSS_DIR to its control folder (`su` and `sudo -E` keep the user's XDG_RUNTIME_DIR)",
+                "cannot reach the `{name}` supervisor at {}: {e}; the control folder {} came from {chosen_by}, which this user (uid {}) may not enter or connect in: run this as the user that started `{name}`, or set LITTLEBOSS_DIR to its control folder{kept}",
                 path.display(),
                 folder.display(),
-                super::dir::chosen_by(),
                 nix::unistd::geteuid()
             ),
         );
@@ -745,10 +749,12 @@ impl Session {
             Err(e) if protocol::in_other_version(line.trim_ascii_end()) => {
                 Err(Failure::new(UNKNOWN, other_version(e, self.supervisor)))
             }
+            // The supervisor gone mid-answer: the request had gone.
             Err(e) if !line.ends_with(b"\n") => Err(Failure::new(
                 UNKNOWN,
                 format!("the supervisor's answer was cut short: {}", visible(&e)),
-            )),
+            )
+            .after_sending()),
             // Which may quote what the supervisor sent.
             Err(e) => Err(Failure::new(UNKNOWN, visible(&e))),
         })
