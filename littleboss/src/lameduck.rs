@@ -4,7 +4,9 @@
 //!
 //! Phase one, draining: the listeners `Context` handed out stop yielding
 //! connections (the next child takes them from the shared queue), and
-//! `Context` drops its own copies. Phase two, lameduck, a grace later:
+//! `Context` drops its own copies (or, where it may have to refuse later,
+//! keeps them for that: see [`begin`](Lameduck::begin)). Phase two,
+//! lameduck, a grace later:
 //! `Context::lameduck` completes. By then the connections accepted just
 //! before phase one have sent their requests, so a server's graceful
 //! shutdown, which closes connections that look idle, closes only
@@ -227,7 +229,7 @@ impl Lameduck {
     ///
     /// The supervisor tells a child so only when no other child serves: a
     /// child draining already (on its own signal, or a reload's old child)
-    /// takes what its TCP listeners' queue holds now, to serve within its
+    /// takes what its TCP and unix listeners' queues hold now, to serve within its
     /// grace, rather than leave it to the shut. Once in lameduck (its
     /// grace over, or ended early with nothing open) it takes nothing, and
     /// shuts 250 ms later (a child still starting may hold the same

@@ -134,8 +134,9 @@ impl TcpListener {
     /// until draining begins; from then on it never completes (the
     /// connections go to the next child, or in bypass mode are refused),
     /// but for the connections the kernel had queued when the listener was
-    /// shut for good (a stop, bypass mode's SIGTERM, a reload that moved
-    /// the listener, whose supervisor hands them over): those, connected
+    /// shut for good (a stop, bypass mode's SIGTERM, the supervisor's
+    /// death, a reload that moved the listener, whose supervisor hands
+    /// them over): those, connected
     /// already, are yielded still, until lameduck. A call waiting when
     /// draining begins stays waiting, but for those. Several tasks
     /// may wait on one listener (shared in an `Arc`), each woken as with
@@ -249,8 +250,11 @@ impl TcpListener {
 
     /// The tokio listener itself, which knows nothing of draining. When
     /// no process will accept after this one (a stop, draining in bypass
-    /// mode, or the supervisor's death), its socket is shut, as draining
-    /// begins or later while it goes on, and `accept` on it then fails
+    /// mode, or the supervisor's death), its socket is shut (never a
+    /// socket the service manager passed, which queues for its next
+    /// start), as draining begins or later while it goes on (250 ms
+    /// later where a sibling may take its queue first), and `accept` on
+    /// it then fails
     /// (`EINVAL`): stop accepting once
     /// [`Context::is_draining`](crate::Context::is_draining) says so, as
     /// this type's own `accept` does. A reload that moves or drops this
