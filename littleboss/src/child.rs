@@ -158,6 +158,14 @@ pub(crate) fn run(
         Ok(None) => fail(1, "the supervisor went away before the child started"),
         Err(e) => give_up(format!("cannot read the supervisor's hello: {e}")),
     };
+    // From a supervisor that marks no socket as the serving child's (this
+    // release's first, which said `beside_serving` alone): every one is.
+    let mut entries = entries;
+    if beside_serving && !entries.iter().any(|e| e.served_beside) {
+        for entry in &mut entries {
+            entry.served_beside = true;
+        }
+    }
     let argv: Vec<_> = std::env::args_os().collect();
     // A listener the supervisor holds that this binary does not declare
     // (a SIGHUP after the file at the path was replaced): its flag, in the
@@ -443,6 +451,7 @@ fn adopt(
                 fd: None,
                 taken: false,
                 managers: false,
+                sibling_serves: false,
                 unbound: None,
             });
             continue;
@@ -480,6 +489,7 @@ fn adopt(
             // From an older supervisor, unmarked: it lets an orphan refuse
             // only when no socket is the manager's.
             managers: entry.managers,
+            sibling_serves: entry.served_beside,
             unbound: None,
         });
     }
@@ -589,16 +599,18 @@ fn spawn_lifecycle(
                 .spawn(move || deadline(None));
             if gone && orphaned.refuse {
                 // Not ready yet beside a serving child (a reload's new
-                // child warming up): the queue is that one's to take, as
-                // for a child draining already; this program, not
-                // accepting yet, would hold what it took unserved until
-                // lameduck closed it. Alone (from the start, or told since
-                // that that one ended), it takes the queue, to serve should
+                // child warming up): the queues of the sockets that one
+                // holds too are its to take; this program, not accepting
+                // yet, would hold what it took unserved until lameduck
+                // closed it. The rest (a listener the reload added or
+                // moved), and all of them alone (from the start, or told
+                // since that that one ended), it takes, to serve should
                 // its warm-up end within its grace.
                 if beside_serving && !link.has_said_ready() {
-                    lameduck.begin();
+                    lameduck.begin_refusing_orphaned_beside();
+                } else {
+                    lameduck.begin_refusing_orphaned();
                 }
-                lameduck.begin_refusing_orphaned();
             } else {
                 lameduck.begin();
             }
@@ -783,6 +795,7 @@ mod tests {
             bound: false,
             file: None,
             managers: false,
+            served_beside: false,
         }];
         let on = ListenerSpec::parse("metrics", "tcp::9100").unwrap();
         let error = adopt(&config, &entries, Vec::new(), &[on]).unwrap_err();

@@ -37,6 +37,10 @@ pub(crate) struct Listener {
     /// Passed by the service manager (socket activation): never shut,
     /// for it queues connections for the next start.
     pub managers: bool,
+    /// The child serving as this one started holds it too: orphaned before
+    /// it is ready, this one leaves its queue to that one (see
+    /// [`begin_refusing_orphaned_beside`](Lameduck::begin_refusing_orphaned_beside)).
+    pub sibling_serves: bool,
     /// Why the listeners could not be bound, when that was put off: a
     /// program asked for its own `--help` may never take one. Taking it
     /// ends the process with this error, as binding would have.
@@ -131,6 +135,9 @@ pub(crate) struct Lameduck {
     /// [`wait_out_grace`](Lameduck::wait_out_grace)): all its grace
     /// (a test may set another).
     handover_wait: Duration,
+    /// Refusing, leave the sockets a serving sibling holds to it (see
+    /// [`begin_refusing_orphaned_beside`](Lameduck::begin_refusing_orphaned_beside)).
+    leave_served: std::sync::atomic::AtomicBool,
     /// [`SIBLING_STASH_TIME`] (longer in a test that connects within it).
     sibling_wait: Duration,
     /// The supervisor hands the serving child queues at a stop (some
@@ -182,6 +189,7 @@ impl Lameduck {
             signalled: std::sync::atomic::AtomicBool::new(false),
             handing: Mutex::new(()),
             handover_wait: Duration::MAX,
+            leave_served: std::sync::atomic::AtomicBool::new(false),
             sibling_wait: SIBLING_STASH_TIME,
             handed_at_stop: std::sync::atomic::AtomicBool::new(false),
             order_came: std::sync::atomic::AtomicBool::new(false),
@@ -245,6 +253,19 @@ impl Lameduck {
         self.begin_phase_one(true, false, true);
     }
 
+    /// [`begin_refusing_orphaned`](Lameduck::begin_refusing_orphaned), for
+    /// a child not ready yet beside a serving one: the sockets that one
+    /// holds too (`sibling_serves`) are left to it, their queues untaken
+    /// (this program, not accepting yet, would hold them unserved), shut
+    /// a moment later; the queues of the rest (a listener the reload added
+    /// or moved) are this child's, to serve should its warm-up end within
+    /// its grace.
+    pub fn begin_refusing_orphaned_beside(self: &Arc<Self>) {
+        self.leave_served
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.begin_phase_one(true, false, true);
+    }
+
     /// Phase one; `signalled`: on this process's own stop signal (see
     /// [`begin_on_signal`](Lameduck::begin_on_signal)); `sibling_may_serve`:
     /// another child may take the queues (not for a supervisor's order to
@@ -277,6 +298,7 @@ impl Lameduck {
         // stash is made: phase two, which clears the stash, cannot come in
         // between (what came after the clearing would be served by no one).
         let handing = self.handing.lock().unwrap_or_else(|e| e.into_inner());
+        let leave_served = (self.leave_served).load(std::sync::atomic::Ordering::SeqCst);
         let phase = *self.phase.borrow();
         let draining_already = phase.is_draining();
         // Not held for a first one: it may enter phase two itself, below.
@@ -326,12 +348,15 @@ impl Lameduck {
                     use std::os::fd::AsFd;
                     let_go.extend(fd.as_ref().and_then(|fd| crate::stash::inode(fd.as_fd())));
                 }
+                let left_to_sibling = leave_served && listener.sibling_serves;
                 match fd {
                     // Taken once draining had begun: this child accepts
-                    // nothing from it, a sibling may (as `kept` above).
-                    Some(fd) if tcp && !listener.managers && shut_later => {
+                    // nothing from it, a sibling may (as `kept` above); or
+                    // one the serving sibling takes the queue of.
+                    Some(fd) if tcp && !listener.managers && (shut_later || left_to_sibling) => {
                         to_shut_later.push(fd);
                     }
+                    Some(_) if unix && left_to_sibling => {}
                     Some(fd) if tcp && refuse && !listener.managers => {
                         if stash {
                             to_stash.extend(fd.try_clone());
@@ -974,6 +999,7 @@ mod tests {
             fd: Some(OwnedFd::from(socket)),
             taken,
             managers: false,
+            sibling_serves: false,
             unbound: None,
         };
         (listener, addr)
@@ -1680,6 +1706,7 @@ mod tests {
             fd: Some(OwnedFd::from(socket)),
             taken: true,
             managers: false,
+            sibling_serves: false,
             unbound: None,
         };
         (Arc::new(Mutex::new(vec![taken])), path, program)

@@ -60,6 +60,13 @@ pub(crate) struct ListenerEntry {
     /// older supervisor, which marks none (see `refuse_own_when_orphaned`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub managers: bool,
+    /// The child serving as this one starts holds this very socket (the
+    /// hello's `beside_serving` says some socket is): should the supervisor
+    /// die before this one is ready, that one takes its queue. Absent
+    /// (false) from an older supervisor, whose `beside_serving` covers
+    /// every socket.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub served_beside: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -657,6 +664,7 @@ mod tests {
                         bound: true,
                         file: None,
                         managers: true,
+                        served_beside: true,
                     },
                     ListenerEntry {
                         name: "api".into(),
@@ -667,6 +675,7 @@ mod tests {
                             id: [2049, 77],
                         }),
                         managers: false,
+                        served_beside: false,
                     },
                 ],
                 refuse_when_orphaned: false,
@@ -729,5 +738,6 @@ mod tests {
         // Nor tells it a serving child takes the queue: it takes its share.
         assert!(!beside_serving);
         assert!(!listeners[0].managers, "unmarked");
+        assert!(!listeners[0].served_beside, "unmarked");
     }
 }

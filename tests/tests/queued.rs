@@ -13,6 +13,8 @@ use tests::{Service, text};
 const PAUSED: &str = env!("CARGO_BIN_EXE_paused_accept");
 /// `PAUSED`'s name, warming up: takes its listener, never ready.
 const UNREADY: &str = env!("CARGO_BIN_EXE_paused_accept_unready");
+/// `UNREADY` with a listener `PAUSED` does not have, `extra`.
+const EXTRA: &str = env!("CARGO_BIN_EXE_paused_accept_extra");
 /// What `PAUSED` says once its accept loop is paused: not `paused`, which
 /// the supervisor's lines naming the service or its binary hold already.
 const PAUSED_SAID: &str = "accept loop paused";
@@ -213,6 +215,33 @@ fn a_child_signalled_first_keeps_its_queue_for_a_supervisor_slow_to_stop() {
     std::fs::remove_file(&pause).unwrap();
     assert_all_answered(clients);
     assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+}
+
+#[test]
+fn a_new_child_warming_up_takes_the_queue_of_a_listener_the_reload_added() {
+    // The reload adds a listener; its new child warms up; the supervisor
+    // is killed. The serving child takes the queue of the listener they
+    // share, the new child that of the one the reload added (which no
+    // other child holds), and serves it once warm: none is reset.
+    let mut svc = Service::new(PAUSED);
+    let pause = svc.dir.path().join("pause");
+    let warm = svc.gate("warm");
+    svc.start_with_env(&[], &[("PAUSE_FILE", &pause), ("WARM_FILE", &warm)]);
+    svc.ready();
+    let addr = paused(&svc, &pause);
+    let reload = svc.spawn_control(EXTRA, "reload");
+    svc.output.wait_for("warming up pid=");
+    let extra = svc.printed_addr("extra");
+    let on_addr = queue_clients(addr);
+    let on_extra = queue_clients(extra);
+    svc.signal(nix::sys::signal::Signal::SIGKILL);
+    wait_refused(addr);
+    wait_refused(extra);
+    std::fs::remove_file(&pause).unwrap();
+    std::fs::remove_file(&warm).unwrap();
+    assert_all_answered(on_addr);
+    assert_all_answered(on_extra);
+    drop(reload);
 }
 
 #[test]

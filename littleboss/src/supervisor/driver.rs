@@ -735,13 +735,13 @@ impl Io {
                 launch,
                 refuse_when_orphaned,
                 managers,
-                beside_serving,
+                served,
             } => {
                 let orphaned = crate::link::Orphaned {
                     refuse: refuse_when_orphaned,
-                    beside_serving,
+                    beside_serving: !served.is_empty(),
                 };
-                let order = self.spawn_order(id, &launch, orphaned, &managers);
+                let order = self.spawn_order(id, &launch, orphaned, &managers, &served);
                 // Run from the binary held for it (as `spawn_order` chose),
                 // which the launch's path may no longer name: compared by
                 // what the files are, not by their names.
@@ -944,6 +944,7 @@ impl Io {
         launch: &Launch,
         orphaned: crate::link::Orphaned,
         managers: &[ListenerKey],
+        served: &[ListenerKey],
     ) -> Spawn {
         let mut entries = Vec::new();
         let mut fds = Vec::new();
@@ -958,6 +959,7 @@ impl Io {
                 file: (socket.and_then(|s| s.unix_file.clone()))
                     .filter(|file| file.path.to_str().is_some()),
                 managers: assigned.key.as_ref().is_some_and(|k| managers.contains(k)),
+                served_beside: assigned.key.as_ref().is_some_and(|k| served.contains(k)),
             });
             fds.extend(socket.map(|s| s.fd.clone()));
         }

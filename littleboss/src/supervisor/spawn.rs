@@ -1056,6 +1056,7 @@ mod tests {
             bound: false,
             file: None,
             managers: false,
+            served_beside: false,
         };
         let launch = |listeners: usize| Spawn {
             id: 1,

@@ -248,10 +248,12 @@ pub(crate) enum Effect {
         /// The sockets among the launch's that the service manager owns:
         /// an orphan shuts every other one, never these.
         managers: Vec<ListenerKey>,
-        /// Another child serves as this one starts: should the supervisor
-        /// die before this one is ready, that one takes the queue (until
-        /// an [`Effect::Alone`] says it has ended).
-        beside_serving: bool,
+        /// The sockets among the launch's that the child serving as this
+        /// one starts holds too: should the supervisor die before this one
+        /// is ready, that one takes their queues (until an
+        /// [`Effect::Alone`] says it has ended); this one takes the rest
+        /// (a listener the reload added or moved). Empty: none is shared.
+        served: Vec<ListenerKey>,
     },
     /// Tell the starting child, spawned beside a serving one, that that one
     /// has ended and none serves: should the supervisor die before it is
@@ -1716,8 +1718,26 @@ impl Machine {
             .filter_map(|l| l.key.clone())
             .filter(|key| self.state.held.get(key).is_some_and(|h| h.activated))
             .collect();
-        let beside_serving =
-            matches!(&self.state.phase, Phase::Up(up) if up.serving.is_some_and(|s| s != id));
+        let serving = match &self.state.phase {
+            Phase::Up(up) => up.serving.filter(|s| *s != id),
+            _ => None,
+        };
+        let serving_holds: std::collections::BTreeSet<&ListenerKey> = (serving)
+            .and_then(|s| self.state.children.get(&s))
+            .map(|c| {
+                c.launch
+                    .listeners
+                    .iter()
+                    .filter_map(|l| l.key.as_ref())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let served: Vec<ListenerKey> = (launch.listeners.iter())
+            .filter_map(|l| l.key.as_ref())
+            .filter(|key| serving_holds.contains(key))
+            .cloned()
+            .collect();
+        let beside_serving = !served.is_empty();
         let starting = self.up().and_then(|up| up.starting.as_mut());
         if let Some(starting) = starting.filter(|s| s.id == id) {
             starting.beside_serving = beside_serving;
@@ -1727,7 +1747,7 @@ impl Machine {
             launch,
             refuse_when_orphaned,
             managers,
-            beside_serving,
+            served,
         });
     }
 

@@ -1550,6 +1550,31 @@ fn a_child_is_told_whether_another_serves_as_it_starts() {
 }
 
 #[test]
+fn a_child_is_told_which_of_its_sockets_the_serving_child_holds_too() {
+    // Should the supervisor die before it is ready, the serving child
+    // takes those queues; the new child takes the rest (a listener the
+    // reload added or moved), which no other child holds.
+    let mut sim = Sim::serving(settings());
+    let declared = [
+        ("http", "tcp:127.0.0.1:8080"),
+        ("admin", "tcp:127.0.0.1:9191"),
+    ];
+    reload_with(&mut sim, None, &declared);
+    sim.finish_binds();
+    let new = sim.starting_id().expect("the reload's child");
+    assert_eq!(sim.process(new).served, [key("http", "127.0.0.1:8080")]);
+    assert!(sim.process(new).beside_serving);
+    // Every listener moved: none is shared, and it takes every queue.
+    let mut sim = Sim::serving(settings());
+    let http = [("http", "tcp:127.0.0.1:8080")];
+    reload_with(&mut sim, Some(&["-http=127.0.0.1:9090"]), &http);
+    sim.finish_binds();
+    let new = sim.starting_id().expect("the reload's child");
+    assert_eq!(sim.process(new).served, []);
+    assert!(!sim.process(new).beside_serving);
+}
+
+#[test]
 fn a_child_started_beside_one_is_told_once_that_one_has_ended() {
     let told = |sim: &Sim, id: super::ChildId| {
         let alone = |e: &&super::Effect| matches!(e, super::Effect::Alone { id: to } if *to == id);

@@ -91,6 +91,8 @@ pub(super) struct Process {
     /// since that it has ended: should the supervisor die before it is
     /// ready, it leaves the queue to that one.
     pub beside_serving: bool,
+    /// Told at its start which of its sockets that child holds too.
+    pub served: Vec<ListenerKey>,
     /// Signals passed on to it.
     pub signals: Vec<Signal>,
     pub killed: bool,
@@ -365,7 +367,7 @@ impl Sim {
                     launch,
                     refuse_when_orphaned,
                     managers,
-                    beside_serving,
+                    served,
                 } => {
                     let late = self.finishing_spawns;
                     for key in launch.listeners.iter().filter_map(|l| l.key.as_ref()) {
@@ -390,7 +392,8 @@ impl Sim {
                                 args: launch.args,
                                 listeners: launch.listeners,
                                 refuses_when_orphaned: refuse_when_orphaned,
-                                beside_serving,
+                                beside_serving: !served.is_empty(),
+                                served,
                                 managers,
                                 ..Process::default()
                             },

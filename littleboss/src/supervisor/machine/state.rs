@@ -339,7 +339,7 @@ pub(crate) struct Starting {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced_died: Option<(Launch, Option<FileId>)>,
     /// Told at its spawn that another child served
-    /// ([`Effect::Spawn`](super::Effect::Spawn)'s `beside_serving`), and
+    /// (some of [`Effect::Spawn`](super::Effect::Spawn)'s `served`), and
     /// not told since that none does. Absent from an older image's state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub beside_serving: bool,
