@@ -502,7 +502,8 @@ fn adopt(
 /// accept, a new connection is refused at once rather than queued and
 /// reset at the exit, and the next start can bind the port while this
 /// child still drains. One not ready yet beside a serving child takes
-/// none of the queue first (unless told since that that one has ended).
+/// none of the queues of the sockets that one holds too (unless told
+/// since that that one has ended).
 fn spawn_lifecycle(
     link: Arc<ChildEnd>,
     lameduck: Arc<Lameduck>,

@@ -348,7 +348,7 @@ impl Lameduck {
                     use std::os::fd::AsFd;
                     let_go.extend(fd.as_ref().and_then(|fd| crate::stash::inode(fd.as_fd())));
                 }
-                let left_to_sibling = leave_served && listener.sibling_serves;
+                let left_to_sibling = refuse && leave_served && listener.sibling_serves;
                 match fd {
                     // Taken once draining had begun: this child accepts
                     // nothing from it, a sibling may (as `kept` above); or

@@ -89,10 +89,12 @@ pub(crate) enum ToChild {
         /// it, and goes by `refuse_when_orphaned`.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         refuse_own_when_orphaned: bool,
-        /// Another child serves as this one starts: should the supervisor
-        /// die before this one is ready, this one takes none of the queue,
-        /// which that one serves. Absent (false) from an older supervisor:
-        /// it takes its share, as before.
+        /// Another child serves as this one starts, holding some of its
+        /// sockets too: should the supervisor die before this one is ready,
+        /// this one takes none of their queues (those of the listeners
+        /// marked `served_beside`; every one, where none is marked), which
+        /// that one serves. Absent (false) from an older supervisor: it
+        /// takes its share, as before.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         beside_serving: bool,
     },
@@ -126,9 +128,10 @@ pub(crate) struct Orphaned {
     /// Shut the TCP listeners, remove the unix listeners' files (the
     /// hello's `refuse_when_orphaned`).
     pub refuse: bool,
-    /// Not ready yet, leave the queue to the child serving as it started
-    /// (the hello's `beside_serving`), unless told since that it is alone
-    /// ([`ToChild::Alone`]).
+    /// Not ready yet, leave the queues of the sockets the child serving as
+    /// it started holds too to that one (the hello's `beside_serving` and
+    /// listeners marked `served_beside`), unless told since that it is
+    /// alone ([`ToChild::Alone`]).
     pub beside_serving: bool,
 }
 
