@@ -43,6 +43,24 @@ fn wait_refused(addr: SocketAddr) {
     });
 }
 
+/// Kills the supervisor, and waits until each of `addrs` refuses: its
+/// orphaned children have shut their listeners (taking the queues first).
+fn supervisor_killed(svc: &Service, addrs: &[SocketAddr]) {
+    svc.signal(nix::sys::signal::Signal::SIGKILL);
+    for addr in addrs {
+        wait_refused(*addr);
+    }
+}
+
+/// The pid of the one child serving `svc`.
+fn only_child(svc: &Service) -> i32 {
+    let children = tests::procfs::live_children(svc.pid() as u32);
+    let [child] = children[..] else {
+        panic!("one child serves: {children:?}")
+    };
+    child as i32
+}
+
 /// Each client's answer: its own line echoed.
 fn assert_all_answered(clients: Vec<TcpStream>) {
     for (i, mut client) in clients.into_iter().enumerate() {
@@ -131,8 +149,7 @@ fn a_supervisor_killed_during_a_reloads_drain_leaves_its_queue_to_the_serving_ch
     // socket they share only once the serving one has taken its queue.
     let (svc, pause, addr) = reloaded_while_paused();
     let clients = queue_clients(addr);
-    svc.signal(nix::sys::signal::Signal::SIGKILL);
-    wait_refused(addr);
+    supervisor_killed(&svc, &[addr]);
     std::fs::remove_file(&pause).unwrap();
     assert_all_answered(clients);
 }
@@ -147,8 +164,7 @@ fn a_supervisor_killed_while_a_new_child_warms_up_leaves_the_queue_to_the_servin
     let reload = svc.spawn_control(UNREADY, "reload");
     svc.output.wait_for("warming up pid=");
     let clients = queue_clients(addr);
-    svc.signal(nix::sys::signal::Signal::SIGKILL);
-    wait_refused(addr);
+    supervisor_killed(&svc, &[addr]);
     std::fs::remove_file(&pause).unwrap();
     assert_all_answered(clients);
     drop(reload);
@@ -162,29 +178,19 @@ fn a_new_child_left_alone_as_it_warms_up_takes_the_queue_when_the_supervisor_die
     // would have left it to be reset.
     let mut svc = Service::new(PAUSED);
     let pause = svc.dir.path().join("pause");
-    let warm = svc.dir.path().join("warm");
-    std::fs::write(&warm, "").unwrap();
+    let warm = svc.gate("warm");
     svc.start_with_env(&[], &[("PAUSE_FILE", &pause), ("WARM_FILE", &warm)]);
     svc.ready();
     let addr = svc.printed_addr("addr");
-    let first = tests::procfs::live_children(svc.pid() as u32);
-    let [first] = first[..] else {
-        panic!("one child serves: {first:?}")
-    };
+    let first = nix::unistd::Pid::from_raw(only_child(&svc));
     let reload = svc.spawn_control(UNREADY, "reload");
-    let new: u32 = tests::eventually("the new child warming up", || {
-        let said = svc.output.text();
-        let (_, rest) = said.split_once("warming up pid=")?;
-        rest.lines().next()?.parse().ok()
-    });
-    let first = nix::unistd::Pid::from_raw(first as i32);
+    let new: u32 = svc.printed("warming up pid");
     nix::sys::signal::kill(first, nix::sys::signal::Signal::SIGKILL).unwrap();
     svc.output.wait_for(&format!(
         "told child pid {new}, starting, that it is alone now"
     ));
     let clients = queue_clients(addr);
-    svc.signal(nix::sys::signal::Signal::SIGKILL);
-    wait_refused(addr);
+    supervisor_killed(&svc, &[addr]);
     std::fs::remove_file(&warm).unwrap();
     assert_all_answered(clients);
     drop(reload);
@@ -198,12 +204,8 @@ fn a_child_signalled_first_keeps_its_queue_for_a_supervisor_slow_to_stop() {
     // open, still waits for that order, which takes the queue for it to
     // serve. (It waited 250 ms, then the late refusal reset the queue.)
     let (mut svc, pause, addr) = started_paused();
-    let children = tests::procfs::live_children(svc.pid() as u32);
-    let [child] = children[..] else {
-        panic!("one child serves: {children:?}")
-    };
+    let child = nix::unistd::Pid::from_raw(only_child(&svc));
     svc.signal(nix::sys::signal::Signal::SIGSTOP);
-    let child = nix::unistd::Pid::from_raw(child as i32);
     nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGTERM).unwrap();
     let clients = queue_clients(addr);
     // The supervisor's stall: the scenario itself, not a wait for a
@@ -234,9 +236,7 @@ fn a_new_child_warming_up_takes_the_queue_of_a_listener_the_reload_added() {
     let extra = svc.printed_addr("extra");
     let on_addr = queue_clients(addr);
     let on_extra = queue_clients(extra);
-    svc.signal(nix::sys::signal::Signal::SIGKILL);
-    wait_refused(addr);
-    wait_refused(extra);
+    supervisor_killed(&svc, &[addr, extra]);
     std::fs::remove_file(&pause).unwrap();
     std::fs::remove_file(&warm).unwrap();
     assert_all_answered(on_addr);
