@@ -931,10 +931,19 @@ fn an_upgrade_waits_for_a_later_reload_while_a_child_has_not_taken_its_orders() 
 fn reloaded_to_a_release_that_exits_before_run(
     env: &[(&str, &str)],
 ) -> (Service, std::net::SocketAddr, i32, PathBuf) {
+    reloaded_to_exiting(env!("CARGO_BIN_EXE_versioned_exits_early"), env)
+}
+
+/// As [`reloaded_to_a_release_that_exits_before_run`], to a copy of
+/// `release`.
+fn reloaded_to_exiting(
+    release: &str,
+    env: &[(&str, &str)],
+) -> (Service, std::net::SocketAddr, i32, PathBuf) {
     let mut svc = Service::new(V1);
     let addr = start_with(&mut svc, env);
     let pid = svc.pid();
-    let copy = copy_of(&svc, env!("CARGO_BIN_EXE_versioned_exits_early"));
+    let copy = copy_of(&svc, release);
     let reload = svc.control_with(&copy, "reload", &[]);
     assert!(reload.status.success(), "{}", text(&reload));
     let said = text(&reload);
@@ -976,17 +985,8 @@ fn a_copy_forked_before_run_from_a_new_image_takes_nothing_over() {
     // goes back to the old one), its copy goes on to `run` holding every
     // descriptor handed over. The copy must take none of it: a second
     // supervisor of the same service, on the same sockets, otherwise.
-    let mut svc = Service::new(V1);
-    let addr = start_with(&mut svc, &[]);
-    let pid = svc.pid();
-    let copy = copy_of(&svc, env!("CARGO_BIN_EXE_versioned_forks"));
-    let reload = svc.control_with(&copy, "reload", &[]);
-    assert!(reload.status.success(), "{}", text(&reload));
-    let said = text(&reload);
-    assert!(
-        said.contains("runs on from its old binary: its code before `run` exited"),
-        "{said}"
-    );
+    let (mut svc, addr, pid, _copy) =
+        reloaded_to_exiting(env!("CARGO_BIN_EXE_versioned_forks"), &[]);
     let out = svc
         .output
         .wait_for("forked before `run` from the supervisor's new image");
