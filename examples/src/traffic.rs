@@ -239,10 +239,10 @@ impl Traffic {
 }
 
 impl Running {
-    /// Stops the clients once they have sent every request due until now
-    /// (open loop, up to a request timeout after the stop, then counted
-    /// as timed out, unsent; closed loop:
-    /// after their current one); all samples.
+    /// Stops the clients and returns every sample. Open loop: each first
+    /// sends the requests that fell due before the stop; those still owed
+    /// a request timeout after it count as timed out, unsent. Closed loop:
+    /// after its current request.
     pub async fn stop(self) -> Vec<Sample> {
         let _ = self.stop.0.set(Instant::now());
         let mut samples = Vec::new();

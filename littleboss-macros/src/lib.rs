@@ -84,8 +84,8 @@ use proc_macro::TokenStream;
 /// doc comments or lint levels; any other (`#[tracing::instrument]`, say)
 /// goes on the inner one, the function it was written for. A synchronous
 /// `main` taking the `Context` gets `#[allow(clippy::needless_pass_by_value)]`
-/// (the call hands the `Context` over by value, which that lint would have
-/// taken by reference), which a crate-wide `#![forbid]` of that lint or of
+/// (the call hands the `Context` over by value, where that lint would have
+/// `main` take it by reference), which a crate-wide `#![forbid]` of that lint or of
 /// `clippy::pedantic` turns into an error under clippy: with one, make
 /// `main` async (not linted so, and given no allow).
 ///

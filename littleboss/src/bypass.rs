@@ -50,7 +50,7 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
             name: spec.name.clone(),
             network: spec.network,
             managers: b.as_ref().is_some_and(|b| !b.bound_here),
-            sibling_serves: false,
+            served_beside: false,
             unbound: unbound.clone().filter(|_| spec.address.is_some()),
             fd: b.map(|b| b.fd),
             taken: false,

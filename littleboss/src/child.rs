@@ -32,14 +32,7 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
     // A copy the program's code before `run` forked: the channel is its
     // parent's, whichever process is its parent by now (the supervisor,
     // a subreaper, once the child exited).
-    if let Some(parent) = crate::inherited::forked_from() {
-        fail(
-            1,
-            format!(
-                "this process was forked before `run` from the supervised child pid {parent}, to which the supervisor's channel was handed: a supervised program must not fork before `run` (daemonizing included); exiting"
-            ),
-        );
-    }
+    crate::inherited::exit_if_forked("the supervised child", "the supervisor's channel");
     crate::environ::remove_env(&[link::ENV_VAR]);
     let (fd, supervisor) = link::parse_env(&value).filter(|(fd, _)| *fd == link::CHILD_FD)?;
     let channel = is_channel(fd);
@@ -158,8 +151,8 @@ pub(crate) fn run(
         Ok(None) => fail(1, "the supervisor went away before the child started"),
         Err(e) => give_up(format!("cannot read the supervisor's hello: {e}")),
     };
-    // From a supervisor that marks no socket as the serving child's (this
-    // release's first, which said `beside_serving` alone): every one is.
+    // From a supervisor built before `served_beside` (it sent
+    // `beside_serving` alone): every socket is the serving child's.
     let mut entries = entries;
     if beside_serving && !entries.iter().any(|e| e.served_beside) {
         for entry in &mut entries {
@@ -451,7 +444,7 @@ fn adopt(
                 fd: None,
                 taken: false,
                 managers: false,
-                sibling_serves: false,
+                served_beside: false,
                 unbound: None,
             });
             continue;
@@ -489,7 +482,7 @@ fn adopt(
             // From an older supervisor, unmarked: it lets an orphan refuse
             // only when no socket is the manager's.
             managers: entry.managers,
-            sibling_serves: entry.served_beside,
+            served_beside: entry.served_beside,
             unbound: None,
         });
     }

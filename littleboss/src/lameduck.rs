@@ -40,7 +40,7 @@ pub(crate) struct Listener {
     /// The child serving as this one started holds it too: orphaned before
     /// it is ready, this one leaves its queue to that one (see
     /// [`begin_refusing_orphaned_beside`](Lameduck::begin_refusing_orphaned_beside)).
-    pub sibling_serves: bool,
+    pub served_beside: bool,
     /// Why the listeners could not be bound, when that was put off: a
     /// program asked for its own `--help` may never take one. Taking it
     /// ends the process with this error, as binding would have.
@@ -130,11 +130,6 @@ pub(crate) struct Lameduck {
     /// phase two begins: none may be stashed after its clearing, where
     /// nobody would take them.
     handing: Mutex<()>,
-    /// How long at most a child drained by its own signal waits, nothing
-    /// open, for its supervisor's order at a stop (see
-    /// [`wait_out_grace`](Lameduck::wait_out_grace)): all its grace
-    /// (a test may set another).
-    handover_wait: Duration,
     /// Refusing, leave the sockets a serving sibling holds to it (see
     /// [`begin_refusing_orphaned_beside`](Lameduck::begin_refusing_orphaned_beside)).
     leave_served: std::sync::atomic::AtomicBool,
@@ -188,7 +183,6 @@ impl Lameduck {
             let_go_of: Mutex::new(Vec::new()),
             signalled: std::sync::atomic::AtomicBool::new(false),
             handing: Mutex::new(()),
-            handover_wait: Duration::MAX,
             leave_served: std::sync::atomic::AtomicBool::new(false),
             sibling_wait: SIBLING_STASH_TIME,
             handed_at_stop: std::sync::atomic::AtomicBool::new(false),
@@ -219,7 +213,7 @@ impl Lameduck {
     /// through the listeners handed out has closed.
     ///
     /// Drops `Context`'s copies of the listeners the program has taken
-    /// (or keeps the TCP ones for a later refusal, see `keep`): once it
+    /// (or keeps the TCP and unix ones for a later refusal, see `keep`): once it
     /// drops its own, the socket is closed here (in bypass mode, new
     /// connections are then refused instead of queued and reset at
     /// exit). A listener not taken yet stays available: a program told to
@@ -255,7 +249,7 @@ impl Lameduck {
 
     /// [`begin_refusing_orphaned`](Lameduck::begin_refusing_orphaned), for
     /// a child not ready yet beside a serving one: the sockets that one
-    /// holds too (`sibling_serves`) are left to it, their queues untaken
+    /// holds too (`served_beside`) are left to it, their queues untaken
     /// (this program, not accepting yet, would hold them unserved), shut
     /// a moment later; the queues of the rest (a listener the reload added
     /// or moved) are this child's, to serve should its warm-up end within
@@ -348,7 +342,7 @@ impl Lameduck {
                     use std::os::fd::AsFd;
                     let_go.extend(fd.as_ref().and_then(|fd| crate::stash::inode(fd.as_fd())));
                 }
-                let left_to_sibling = refuse && leave_served && listener.sibling_serves;
+                let left_to_sibling = refuse && leave_served && listener.served_beside;
                 match fd {
                     // Taken once draining had begun: this child accepts
                     // nothing from it, a sibling may (as `kept` above); or
@@ -589,7 +583,7 @@ impl Lameduck {
                 && self.signalled.load(std::sync::atomic::Ordering::SeqCst)
                 && !self.order_came.load(std::sync::atomic::Ordering::SeqCst);
             let earliest = match handed_later {
-                true => since + self.handover_wait.min(self.grace),
+                true => end,
                 false => since,
             };
             if self.accepted.all_closed() && Instant::now() >= earliest {
@@ -999,7 +993,7 @@ mod tests {
             fd: Some(OwnedFd::from(socket)),
             taken,
             managers: false,
-            sibling_serves: false,
+            served_beside: false,
             unbound: None,
         };
         (listener, addr)
@@ -1176,12 +1170,10 @@ mod tests {
     }
 
     /// A supervised child's lameduck with a taken TCP listener, whose wait
-    /// for a hand-over (where `handed_at_stop`) outlasts any test.
+    /// for a hand-over (where `handed_at_stop`), as long as its grace (an
+    /// hour), outlasts any test.
     fn waiting_for_a_hand_over(handed_at_stop: bool) -> (Arc<Lameduck>, crate::TcpListener) {
-        let (mut lameduck, _addr, program) = draining_tcp(false, true);
-        Arc::get_mut(&mut lameduck)
-            .expect("one owner")
-            .handover_wait = HOUR;
+        let (lameduck, _addr, program) = draining_tcp(false, true);
         if handed_at_stop {
             lameduck.expect_handover_at_stop();
         }
@@ -1581,10 +1573,7 @@ mod tests {
         phase_two_comes(&lameduck, "phase two held after the order");
         // Where no order can come (nothing kept for a refusal, nothing
         // handed), a signal holds nothing either.
-        let (mut lameduck, _addr, _program) = draining_tcp(false, false);
-        Arc::get_mut(&mut lameduck)
-            .expect("one owner")
-            .handover_wait = HOUR;
+        let (lameduck, _addr, _program) = draining_tcp(false, false);
         lameduck.begin_on_signal();
         phase_two_comes(&lameduck, "phase two held, no order to come");
     }
@@ -1706,7 +1695,7 @@ mod tests {
             fd: Some(OwnedFd::from(socket)),
             taken: true,
             managers: false,
-            sibling_serves: false,
+            served_beside: false,
             unbound: None,
         };
         (Arc::new(Mutex::new(vec![taken])), path, program)
@@ -1744,10 +1733,7 @@ mod tests {
         use tokio::io::AsyncWriteExt;
         let (listeners, path, program) = taken_unix("lb-stash-late");
         // A supervised child's: refusing only when told, keeping copies.
-        let (mut lameduck, phase) = Lameduck::new(listeners, HOUR, false, true);
-        Arc::get_mut(&mut lameduck)
-            .expect("one owner")
-            .handover_wait = HOUR;
+        let (lameduck, phase) = Lameduck::new(listeners, HOUR, false, true);
         let file = crate::own_file::OwnFile::of(&path).unwrap();
         lameduck.socket_files.lock().unwrap().push(file);
         let listener = crate::UnixListener::new(
@@ -1833,6 +1819,33 @@ mod tests {
         let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
         assert!(accepted.is_err(), "yielded after draining: {accepted:?}");
         assert!(lameduck.accepted().all_closed());
+    }
+
+    #[tokio::test]
+    async fn an_orphan_beside_a_serving_child_takes_only_the_queues_it_alone_holds() {
+        // A reload's new child, not ready yet, orphaned: it leaves the
+        // socket the serving child holds too (`served_beside`) listening
+        // for that one to take its queue, and takes the queue of the one
+        // the reload added, for its program.
+        let (mut shared, shared_addr) = tcp(true);
+        shared.served_beside = true;
+        let (added, added_addr) = tcp(true);
+        let program = added.fd.as_ref().unwrap().try_clone().unwrap();
+        let _shared_program = shared.fd.as_ref().unwrap().try_clone().unwrap();
+        let listeners = Arc::new(Mutex::new(vec![shared, added]));
+        let (mut lameduck, _) = Lameduck::new(listeners, HOUR, false, true);
+        Arc::get_mut(&mut lameduck).expect("one owner").sibling_wait = HOUR;
+        let listener = handle(&lameduck, program);
+        let mut on_added = queued_client(added_addr).await;
+        let _on_shared = queued_client(shared_addr).await;
+        lameduck.begin_refusing_orphaned_beside();
+        assert_refused(added_addr);
+        drop(std::net::TcpStream::connect(shared_addr).expect("left listening for the sibling"));
+        let (mut served, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
+            .await
+            .expect("the added listener's queued client yielded")
+            .unwrap();
+        ping_pong(&mut served, &mut on_added).await;
     }
 
     #[test]

@@ -115,8 +115,9 @@ pub(crate) enum ToChild {
     Queued { listener: String, inode: u64 },
     /// The child serving when this one started (its hello's
     /// `beside_serving`) has ended, and none serves: should the supervisor
-    /// die before this one is ready, it takes its share of the queue after
-    /// all, as one started alone does. Sent only to a child whose hello
+    /// die before this one is ready, it takes the queues of all its
+    /// listeners (those marked `served_beside` too) after all, as one
+    /// started alone does. Sent only to a child whose hello
     /// says it reads it (`reads_alone`).
     Alone,
 }

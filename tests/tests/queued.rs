@@ -11,7 +11,8 @@ use std::time::Duration;
 use tests::{Service, text};
 
 const PAUSED: &str = env!("CARGO_BIN_EXE_paused_accept");
-/// `PAUSED`'s name, warming up: takes its listener, never ready.
+/// `PAUSED`'s name, warming up: takes its listener, not ready (for ever
+/// without `WARM_FILE`; with it, until that file is removed).
 const UNREADY: &str = env!("CARGO_BIN_EXE_paused_accept_unready");
 /// `UNREADY` with a listener `PAUSED` does not have, `extra`.
 const EXTRA: &str = env!("CARGO_BIN_EXE_paused_accept_extra");

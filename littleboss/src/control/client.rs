@@ -457,14 +457,17 @@ fn unreachable(name: &str, path: &Path, e: &io::Error) -> Failure {
         // user's XDG_RUNTIME_DIR, which this user may not enter.
         let folder = path.parent().unwrap_or(path);
         let chosen_by = super::dir::chosen_by();
-        let kept = match chosen_by {
-            "XDG_RUNTIME_DIR" => " (`su` and `sudo -E` keep the user's XDG_RUNTIME_DIR)",
-            _ => "",
+        let instead = match chosen_by {
+            "LITTLEBOSS_DIR" => "set LITTLEBOSS_DIR to a folder this user may enter",
+            "XDG_RUNTIME_DIR" => {
+                "set LITTLEBOSS_DIR to its control folder (`su` and `sudo -E` keep the user's XDG_RUNTIME_DIR)"
+            }
+            _ => "set LITTLEBOSS_DIR to its control folder",
         };
         return Failure::new(
             UNKNOWN,
             format!(
-                "cannot reach the `{name}` supervisor at {}: {e}; the control folder {} came from {chosen_by}, which this user (uid {}) may not enter or connect in: run this as the user that started `{name}`, or set LITTLEBOSS_DIR to its control folder{kept}",
+                "cannot reach the `{name}` supervisor at {}: {e}; the control folder {} came from {chosen_by}, which this user (uid {}) may not enter or connect in: run this as the user that started `{name}`, or {instead}",
                 path.display(),
                 folder.display(),
                 nix::unistd::geteuid()

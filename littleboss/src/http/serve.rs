@@ -274,7 +274,7 @@ pub(super) mod tests {
             fd: Some(OwnedFd::from(socket)),
             taken: true,
             managers: false,
-            sibling_serves: false,
+            served_beside: false,
             unbound: None,
         };
         let listeners = Arc::new(std::sync::Mutex::new(vec![listener]));

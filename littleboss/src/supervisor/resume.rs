@@ -95,14 +95,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     // over or goes back. Taking them too would make a second supervisor
     // of the same service. Nothing is touched; its parent's `atexit` is
     // not this process's (see `exited_before_resume`).
-    if let Some(parent) = crate::inherited::forked_from() {
-        fail(
-            1,
-            format!(
-                "this process was forked before `run` from the supervisor's new image (pid {parent}), to which the supervisor's state was handed: it takes none of it, and exits (a program that forks before `run` cannot be upgraded in place: set self_upgrade = false)"
-            ),
-        );
-    }
+    crate::inherited::exit_if_forked("the supervisor's new image", "the supervisor's state");
     // From here on it goes back itself, where it must.
     ARMED.store(0, Ordering::SeqCst);
     // Before any line: the code before `run` may have restored SIGPIPE's

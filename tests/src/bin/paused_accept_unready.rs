@@ -23,7 +23,6 @@ async fn main(ctx: littleboss::Context) {
     while std::path::Path::new(&warm).exists() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    println!("warmed up");
     ctx.ready();
     tests::fixture::serve_paused_echo(&ctx, listener).await;
 }

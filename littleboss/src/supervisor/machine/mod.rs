@@ -257,7 +257,7 @@ pub(crate) enum Effect {
     },
     /// Tell the starting child, spawned beside a serving one, that that one
     /// has ended and none serves: should the supervisor die before it is
-    /// ready, it takes its share of the queue after all.
+    /// ready, it takes the queues of all its listeners after all.
     Alone {
         id: ChildId,
     },

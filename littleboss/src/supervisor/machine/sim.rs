@@ -89,7 +89,7 @@ pub(super) struct Process {
     pub managers: Vec<ListenerKey>,
     /// Told at its start that another child served then, and not told
     /// since that it has ended: should the supervisor die before it is
-    /// ready, it leaves the queue to that one.
+    /// ready, it leaves the queues of `served` to that one.
     pub beside_serving: bool,
     /// Told at its start which of its sockets that child holds too.
     pub served: Vec<ListenerKey>,
