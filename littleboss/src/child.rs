@@ -32,7 +32,11 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
     // A copy the program's code before `run` forked: the channel is its
     // parent's, whichever process is its parent by now (the supervisor,
     // a subreaper, once the child exited).
-    crate::inherited::exit_if_forked("the supervised child", "the supervisor's channel");
+    if let Some(why) =
+        crate::inherited::forked_copy("the supervised child", "the supervisor's channel")
+    {
+        fail(1, why);
+    }
     crate::environ::remove_env(&[link::ENV_VAR]);
     let (fd, supervisor) = link::parse_env(&value).filter(|(fd, _)| *fd == link::CHILD_FD)?;
     let channel = is_channel(fd);

@@ -173,20 +173,16 @@ fn forked_from() -> Option<i32> {
     (taken.pid != nix::unistd::getpid().as_raw()).then_some(taken.pid)
 }
 
-/// Ends a copy the program's code before `run` forked ([`forked_from`]),
-/// saying so, before it touches anything: its parent, `parent` ("the
-/// supervisor's new image"), was handed `what` ("the supervisor's
-/// state"), which is not this copy's to take. Nothing in the process the
+/// In a copy the program's code before `run` forked ([`forked_from`]),
+/// why it must end before it touches anything: its parent, `parent`
+/// ("the supervisor's new image"), was handed `what` ("the supervisor's
+/// state"), which is not this copy's to take. `None` in the process the
 /// binary loaded in.
-pub(crate) fn exit_if_forked(parent: &str, what: &str) {
-    if let Some(pid) = forked_from() {
-        crate::exit::fail(
-            1,
-            format!(
-                "this process was forked before `run` from {parent} (pid {pid}), to which {what} was handed: it takes none of it, and exits (a program must not fork before `run`, daemonizing included; one that forks only as -littleboss=start cannot be upgraded in place: set self_upgrade = false)"
-            ),
-        );
-    }
+pub(crate) fn forked_copy(parent: &str, what: &str) -> Option<String> {
+    let pid = forked_from()?;
+    Some(format!(
+        "this process was forked before `run` from {parent} (pid {pid}), to which {what} was handed: it takes none of it, and exits (a program must not fork before `run`, daemonizing included; one that forks only when started as the supervisor cannot be upgraded in place: set self_upgrade = false)"
+    ))
 }
 
 /// In a supervisor's new image, the environment and working folder it

@@ -1831,7 +1831,7 @@ mod tests {
         shared.served_beside = true;
         let (added, added_addr) = tcp(true);
         let program = added.fd.as_ref().unwrap().try_clone().unwrap();
-        let _shared_program = shared.fd.as_ref().unwrap().try_clone().unwrap();
+        let shared_program = shared.fd.as_ref().unwrap().try_clone().unwrap();
         let listeners = Arc::new(Mutex::new(vec![shared, added]));
         let (mut lameduck, _) = Lameduck::new(listeners, HOUR, false, true);
         Arc::get_mut(&mut lameduck).expect("one owner").sibling_wait = HOUR;
@@ -1840,12 +1840,22 @@ mod tests {
         let _on_shared = queued_client(shared_addr).await;
         lameduck.begin_refusing_orphaned_beside();
         assert_refused(added_addr);
+        // The shared queue untouched: its client is still there for the
+        // sibling to take, and the socket listens on for it.
+        let sibling = std::net::TcpListener::from(shared_program);
+        sibling.set_nonblocking(true).unwrap();
+        sibling
+            .accept()
+            .expect("the shared queue left to the sibling");
         drop(std::net::TcpStream::connect(shared_addr).expect("left listening for the sibling"));
         let (mut served, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
             .await
             .expect("the added listener's queued client yielded")
             .unwrap();
-        ping_pong(&mut served, &mut on_added).await;
+        let exchanged = ping_pong(&mut served, &mut on_added);
+        tokio::time::timeout(Duration::from_secs(10), exchanged)
+            .await
+            .expect("the added listener's client served");
     }
 
     #[test]

@@ -458,7 +458,7 @@ fn unreachable(name: &str, path: &Path, e: &io::Error) -> Failure {
         let folder = path.parent().unwrap_or(path);
         let chosen_by = super::dir::chosen_by();
         let instead = match chosen_by {
-            "LITTLEBOSS_DIR" => "set LITTLEBOSS_DIR to a folder this user may enter",
+            "LITTLEBOSS_DIR" => "give this user access to that folder",
             "XDG_RUNTIME_DIR" => {
                 "set LITTLEBOSS_DIR to its control folder (`su` and `sudo -E` keep the user's XDG_RUNTIME_DIR)"
             }

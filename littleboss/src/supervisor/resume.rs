@@ -95,7 +95,11 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     // over or goes back. Taking them too would make a second supervisor
     // of the same service. Nothing is touched; its parent's `atexit` is
     // not this process's (see `exited_before_resume`).
-    crate::inherited::exit_if_forked("the supervisor's new image", "the supervisor's state");
+    let forked =
+        crate::inherited::forked_copy("the supervisor's new image", "the supervisor's state");
+    if let Some(why) = forked {
+        fail(1, why);
+    }
     // From here on it goes back itself, where it must.
     ARMED.store(0, Ordering::SeqCst);
     // Before any line: the code before `run` may have restored SIGPIPE's
