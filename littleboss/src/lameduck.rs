@@ -130,9 +130,6 @@ pub(crate) struct Lameduck {
     /// phase two begins: none may be stashed after its clearing, where
     /// nobody would take them.
     handing: Mutex<()>,
-    /// Refusing, leave the sockets a serving sibling holds to it (see
-    /// [`begin_refusing_orphaned_beside`](Lameduck::begin_refusing_orphaned_beside)).
-    leave_served: std::sync::atomic::AtomicBool,
     /// [`SIBLING_STASH_TIME`] (longer in a test that connects within it).
     sibling_wait: Duration,
     /// The supervisor hands the serving child queues at a stop (some
@@ -183,7 +180,6 @@ impl Lameduck {
             let_go_of: Mutex::new(Vec::new()),
             signalled: std::sync::atomic::AtomicBool::new(false),
             handing: Mutex::new(()),
-            leave_served: std::sync::atomic::AtomicBool::new(false),
             sibling_wait: SIBLING_STASH_TIME,
             handed_at_stop: std::sync::atomic::AtomicBool::new(false),
             order_came: std::sync::atomic::AtomicBool::new(false),
@@ -222,7 +218,7 @@ impl Lameduck {
     /// taken no TCP or unix listener has no connection to wait for: phase two
     /// follows at once.
     pub fn begin(self: &Arc<Self>) {
-        self.begin_phase_one(self.refuse, false, true);
+        self.begin_phase_one(self.refuse, false, Sibling::May);
     }
 
     /// [`begin`](Lameduck::begin), shutting the TCP listeners down
@@ -237,14 +233,14 @@ impl Lameduck {
     /// shuts 250 ms later (a child still starting may hold the same
     /// sockets).
     pub fn begin_refusing(self: &Arc<Self>) {
-        self.begin_phase_one(true, false, false);
+        self.begin_phase_one(true, false, Sibling::None);
     }
 
     /// [`begin_refusing`](Lameduck::begin_refusing), orphaned by the
     /// supervisor's death: a sibling (a reload's new child) may serve the
     /// same sockets, and take their queue.
     pub fn begin_refusing_orphaned(self: &Arc<Self>) {
-        self.begin_phase_one(true, false, true);
+        self.begin_phase_one(true, false, Sibling::May);
     }
 
     /// [`begin_refusing_orphaned`](Lameduck::begin_refusing_orphaned), for
@@ -255,16 +251,13 @@ impl Lameduck {
     /// or moved) are this child's, to serve should its warm-up end within
     /// its grace.
     pub fn begin_refusing_orphaned_beside(self: &Arc<Self>) {
-        self.leave_served
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-        self.begin_phase_one(true, false, true);
+        self.begin_phase_one(true, false, Sibling::ServesShared);
     }
 
     /// Phase one; `signalled`: on this process's own stop signal (see
-    /// [`begin_on_signal`](Lameduck::begin_on_signal)); `sibling_may_serve`:
-    /// another child may take the queues (not for a supervisor's order to
-    /// refuse, which comes only when none serves).
-    fn begin_phase_one(self: &Arc<Self>, refuse: bool, signalled: bool, sibling_may_serve: bool) {
+    /// [`begin_on_signal`](Lameduck::begin_on_signal)); `sibling`: whether
+    /// another child may take the queues.
+    fn begin_phase_one(self: &Arc<Self>, refuse: bool, signalled: bool, sibling: Sibling) {
         let _beginning = self.beginning.lock().unwrap_or_else(|e| e.into_inner());
         // Draining's clock starts as it is told, before the queues are
         // taken (thousands of accepts under load): the supervisor's kill
@@ -292,7 +285,7 @@ impl Lameduck {
         // stash is made: phase two, which clears the stash, cannot come in
         // between (what came after the clearing would be served by no one).
         let handing = self.handing.lock().unwrap_or_else(|e| e.into_inner());
-        let leave_served = (self.leave_served).load(std::sync::atomic::Ordering::SeqCst);
+        let sibling_may_serve = sibling != Sibling::None;
         let phase = *self.phase.borrow();
         let draining_already = phase.is_draining();
         // Not held for a first one: it may enter phase two itself, below.
@@ -342,7 +335,8 @@ impl Lameduck {
                     use std::os::fd::AsFd;
                     let_go.extend(fd.as_ref().and_then(|fd| crate::stash::inode(fd.as_fd())));
                 }
-                let left_to_sibling = refuse && leave_served && listener.served_beside;
+                let left_to_sibling =
+                    refuse && sibling == Sibling::ServesShared && listener.served_beside;
                 match fd {
                     // Taken once draining had begun: this child accepts
                     // nothing from it, a sibling may (as `kept` above); or
@@ -470,7 +464,7 @@ impl Lameduck {
     /// told to refuse, which takes its listeners' queues to serve (`keep`):
     /// with nothing open, its grace does not end before either can come.
     pub fn begin_on_signal(self: &Arc<Self>) {
-        self.begin_phase_one(self.refuse, true, true);
+        self.begin_phase_one(self.refuse, true, Sibling::May);
     }
 
     /// Runs `before` as draining first begins, whatever began it (a stop
@@ -600,6 +594,21 @@ impl Lameduck {
 
 /// How often the grace looks for the connections accepted to have closed.
 const GRACE_POLL: Duration = Duration::from_millis(20);
+
+/// Whether another child may take the queues of this one's sockets as it
+/// begins to drain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sibling {
+    /// None: a supervisor's order to refuse, which comes only when none
+    /// serves.
+    None,
+    /// One may (a reload's new child, as a dead supervisor orphans both).
+    May,
+    /// One serves, and takes the queues of the sockets it holds too
+    /// (`served_beside`): see
+    /// [`begin_refusing_orphaned_beside`](Lameduck::begin_refusing_orphaned_beside).
+    ServesShared,
+}
 
 /// How long a child refusing on sockets it does not accept from leaves
 /// them listening, for a sibling serving them to take their queue first:
