@@ -67,10 +67,12 @@ impl Failure {
         Failure { sent: true, ..self }
     }
 
-    /// The connection closed before an answer came.
+    /// The connection closed, after the request went, before an answer
+    /// came.
     fn closed() -> Failure {
         Failure {
             closed: true,
+            sent: true,
             ..Failure::new(
                 UNKNOWN,
                 "the supervisor closed the connection without answering",
@@ -706,11 +708,11 @@ impl Session {
         loop {
             let mut line = Vec::new();
             match self.reader.read_until(b'\n', &mut line) {
-                Ok(0) => return Err(Failure::closed().after_sending()),
+                Ok(0) => return Err(Failure::closed()),
                 // A connection the supervisor never accepted, dropped with
                 // its socket (killed before its loop served): closed too.
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
-                    return Err(Failure::closed().after_sending());
+                    return Err(Failure::closed());
                 }
                 Ok(_) => {
                     if let Some(answer) = self.answer_in(line) {
