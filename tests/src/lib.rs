@@ -774,6 +774,13 @@ pub mod fixture {
         let _ = tokio::time::timeout(ctx.drain_budget(), all_done).await;
     }
 
+    /// A warm-up a test ends: waits while the file `warm` names exists.
+    pub async fn warm_up(warm: &std::ffi::OsStr) {
+        while std::path::Path::new(warm).exists() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// Reads one line from `conn` and writes it back (Go's echo server).
     pub async fn echo_line(conn: tokio::net::TcpStream) {
         use tokio::io::AsyncBufReadExt;

@@ -954,6 +954,21 @@ fn reloaded_to_exiting(
     (svc, addr, pid, copy)
 }
 
+/// The supervisor `pid` runs V1 again, not upgraded, and the reload
+/// stands: its child serves, greeting with `greeting` (`out`: what the
+/// service said, for a failure).
+fn went_back_to_v1(svc: &Service, pid: i32, addr: std::net::SocketAddr, greeting: &str, out: &str) {
+    assert_eq!(exe(pid), Path::new(V1), "{out}");
+    let status = status(svc);
+    assert_eq!(status["supervisor_pid"], pid);
+    assert_eq!(status["upgrades"], 0);
+    let serving = serving_pid(svc);
+    assert_eq!(
+        read_greeting(addr).unwrap().trim(),
+        format!("{greeting} {serving}")
+    );
+}
+
 #[test]
 fn a_new_image_whose_code_before_run_exits_goes_back_to_the_old_one() {
     // A builder program whose own flag parsing refuses the supervisor's
@@ -963,16 +978,7 @@ fn a_new_image_whose_code_before_run_exits_goes_back_to_the_old_one() {
     let (mut svc, addr, pid, copy) = reloaded_to_a_release_that_exits_before_run(&[]);
     // Read from the shared stderr by the test's own thread: wait for it.
     let out = svc.output.wait_for("exiting before run");
-    assert_eq!(exe(pid), Path::new(V1), "{out}");
-    let status = status(&svc);
-    assert_eq!(status["supervisor_pid"], pid);
-    assert_eq!(status["upgrades"], 0);
-    // The reload stands: its child serves.
-    let serving = serving_pid(&svc);
-    assert_eq!(
-        read_greeting(addr).unwrap().trim(),
-        format!("exits_early {serving}")
-    );
+    went_back_to_v1(&svc, pid, addr, "exits_early", &out);
     assert_no_handoff_left(pid, &[Path::new(V1), &copy]);
     // It would exit the same way again: not tried again.
     reload_is_not_upgraded_to_again(&svc, &copy, "its code before `run` exited");
@@ -1000,15 +1006,7 @@ fn a_copy_forked_before_run_from_a_new_image_takes_nothing_over() {
     tests::eventually("the forked copy gone", || {
         (!tests::alive(forked)).then_some(())
     });
-    assert_eq!(exe(pid), Path::new(V1), "{out}");
-    let status = status(&svc);
-    assert_eq!(status["supervisor_pid"], pid);
-    assert_eq!(status["upgrades"], 0);
-    let serving = serving_pid(&svc);
-    assert_eq!(
-        read_greeting(addr).unwrap().trim(),
-        format!("forks {serving}")
-    );
+    went_back_to_v1(&svc, pid, addr, "forks", &out);
     svc.stop_expecting(0);
 }
 

@@ -18,9 +18,7 @@ async fn main(ctx: littleboss::Context) {
     println!("extra={}", extra.local_addr().unwrap());
     println!("warming up pid={}", std::process::id());
     let warm = std::env::var_os("WARM_FILE").expect("WARM_FILE");
-    while std::path::Path::new(&warm).exists() {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    tests::fixture::warm_up(&warm).await;
     ctx.ready();
     tests::fixture::serve_paused_echo(&ctx, extra).await;
 }

@@ -20,9 +20,7 @@ async fn main(ctx: littleboss::Context) {
         ctx.lameduck().await;
         return drop(listener);
     };
-    while std::path::Path::new(&warm).exists() {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    tests::fixture::warm_up(&warm).await;
     ctx.ready();
     tests::fixture::serve_paused_echo(&ctx, listener).await;
 }
