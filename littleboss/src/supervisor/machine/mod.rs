@@ -45,6 +45,16 @@ pub(crate) const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// nor would the reloads queued behind it.
 pub(crate) const BIND_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A starting child killed as its start failed that has not exited
+/// within this time is given up on: its start fails without its exit (a
+/// process stuck in the kernel may never die of SIGKILL), and what waited
+/// for it goes on.
+pub(crate) const KILLED_EXIT_WAIT: Duration = Duration::from_secs(5);
+/// A starting child that said its error after its hello has this long to
+/// exit by itself (its own exit code kept) before it is killed: its ready
+/// deadline may be minutes away.
+pub(crate) const ERROR_EXIT_WAIT: Duration = Duration::from_secs(5);
+
 /// How many starts given up on, their execs not returned, may be
 /// outstanding before no child is started (see `start_child`).
 pub(crate) const MAX_SPAWNS_GIVEN_UP: usize = 4;
@@ -484,7 +494,7 @@ impl Machine {
             // Its end lets go of the binary a rollback would have run.
             times.push(up.probation.as_ref().map(|p| p.until));
             if let Some(s) = &up.starting {
-                times.extend([s.hello_by, s.ready_by]);
+                times.extend([s.hello_by, s.ready_by, s.exit_by]);
             }
         }
         times.into_iter().flatten().min()
@@ -647,7 +657,9 @@ impl Machine {
         let Some(up) = self.up() else { return };
         if let Some(starting) = &up.starting {
             let id = starting.id;
-            if starting.binding && starting.hello_by.is_some_and(|at| at <= now) {
+            if starting.exit_by.is_some_and(|at| at <= now) {
+                self.give_up_killed();
+            } else if starting.binding && starting.hello_by.is_some_and(|at| at <= now) {
                 // Its bind reports later, if ever: a socket no launch uses
                 // is closed then.
                 let error = format!(
@@ -869,6 +881,12 @@ impl Machine {
             }
             FromChild::Error { error } => {
                 starting.error.get_or_insert(error);
+                // After its hello: it exits now, by itself, or is killed
+                // soon (its ready deadline may be minutes away). Before
+                // it, the hello deadline (at most 10 s) does as much.
+                if let Some(ready_by) = &mut starting.ready_by {
+                    *ready_by = (*ready_by).min(now + ERROR_EXIT_WAIT);
+                }
             }
             // Ready before its hello: its service name, lameduck and
             // upgrade support are unknown; not a child to promote.
@@ -1619,6 +1637,7 @@ impl Machine {
                 ready_timeout,
                 replaced_died: None,
                 beside_serving: false,
+                exit_by: None,
             });
         }
         self.state.children.insert(
@@ -1982,16 +2001,37 @@ impl Machine {
     }
 
     /// Marks the starting child as failed and kills it; its exit finishes
-    /// the failure.
+    /// the failure, or, should it not come within [`KILLED_EXIT_WAIT`],
+    /// [`give_up_killed`](Machine::give_up_killed).
     fn fail_starting(&mut self, reason: String) {
+        let now = self.now;
         let Some(starting) = self.up().and_then(|up| up.starting.as_mut()) else {
             return;
         };
         starting.error.get_or_insert(reason);
         starting.hello_by = None;
         starting.ready_by = None;
+        starting.exit_by = Some(now + KILLED_EXIT_WAIT);
         let id = starting.id;
         self.kill(id);
+    }
+
+    /// The starting child, killed as its start failed, has not exited
+    /// within [`KILLED_EXIT_WAIT`]: its start fails now, rather than when
+    /// it exits (maybe never: stuck in the kernel). Kept until it is
+    /// reaped, as any killed child; a stop waits for it.
+    fn give_up_killed(&mut self) {
+        let Some(starting) = self.up().and_then(|up| up.starting.take()) else {
+            return;
+        };
+        let child = &self.state.children[&starting.id];
+        let pid = child.pid.unwrap_or(0);
+        let error = starting.error.as_deref().unwrap_or("failed");
+        let reason = format!(
+            "{error}; killed, it has not exited within {KILLED_EXIT_WAIT:?} (is it stuck in the kernel, on a file system that hangs?)"
+        );
+        let message = failed_start(pid, child, &reason);
+        self.starting_failed(starting, message, 1);
     }
 
     /// The starting child's spawn has not returned by its deadline: its

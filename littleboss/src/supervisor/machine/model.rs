@@ -820,7 +820,7 @@ impl Model {
             let late = |at: Option<Duration>| !owed && at.is_some_and(|at| at < now);
             if let Some(s) = &up.starting {
                 assert!(
-                    !late(s.hello_by) && !late(s.ready_by),
+                    !late(s.hello_by) && !late(s.ready_by) && !late(s.exit_by),
                     "a deadline passed: {s:?}"
                 );
             }

@@ -366,7 +366,8 @@ fn a_reload_whose_old_child_died_meanwhile_comes_back_to_it_as_a_restart() {
     sim.exit(2, ChildExit::Code(1));
     assert!(sim.logged("reload to /bin/v2 rolled back"));
     assert_eq!(sim.machine.status().failures, 2);
-    sim.advance(Duration::from_secs(60));
+    // Within its hello timeout: the restart's child is due, not failed.
+    sim.advance(Duration::from_secs(5));
     let restart = &sim.machine.state().children[&3].launch.target;
     assert_eq!(restart.binary_of, Some(1), "it runs the old file itself");
     assert_eq!(sim.spawned_paths(), ["/bin/v1", "/bin/v2", "/bin/v1"]);
@@ -406,7 +407,8 @@ fn a_revival_waits_for_a_reload_queued_behind_and_outlasts_it() {
     sim.advance(PROBATION - MS);
     sim.exit(3, ChildExit::Code(1));
     assert!(sim.logged("reload to /bin/v3 rolled back"));
-    sim.advance(Duration::from_secs(60));
+    // Within its hello timeout: the restart's child is due, not failed.
+    sim.advance(Duration::from_secs(5));
     assert_eq!(
         sim.spawned_paths(),
         ["/bin/v1", "/bin/v2", "/bin/v3", "/bin/v1"]
@@ -448,7 +450,8 @@ fn a_revival_outlasts_a_queued_reload_that_fails_to_start() {
     let mut sim = revival_behind_a_queued_reload();
     // v3 never becomes ready: the restart runs v1's file, not v2.
     sim.exit(3, ChildExit::Code(1));
-    sim.advance(Duration::from_secs(60));
+    // Within its hello timeout: the restart's child is due, not failed.
+    sim.advance(Duration::from_secs(5));
     assert_eq!(
         sim.spawned_paths(),
         ["/bin/v1", "/bin/v2", "/bin/v3", "/bin/v1"]
@@ -468,7 +471,8 @@ fn a_revival_outlasts_a_queued_reload_that_fails_to_start_and_one_queued_behind_
     sim.advance(PROBATION - MS);
     sim.exit(4, ChildExit::Code(1));
     assert!(sim.logged("reload to /bin/v4 rolled back"));
-    sim.advance(Duration::from_secs(60));
+    // Within its hello timeout: the restart's child is due, not failed.
+    sim.advance(Duration::from_secs(5));
     assert_eq!(
         sim.spawned_paths(),
         ["/bin/v1", "/bin/v2", "/bin/v3", "/bin/v4", "/bin/v1"]
@@ -1745,11 +1749,67 @@ fn a_child_that_reports_an_error_before_its_hello_is_still_killed_in_time() {
     );
     sim.hello(2);
     // It lingers rather than exit: the hello deadline still ends it.
-    sim.advance(Duration::from_secs(30));
+    sim.advance(HELLO_TIMEOUT);
     assert!(sim.process(2).killed, "a failed child was left running");
     sim.exit(2, ChildExit::Signal(9));
     let error = error_of(sim.final_answer(client));
     assert!(error.ends_with("no config"), "{error}");
+}
+
+#[test]
+fn a_child_that_reports_an_error_after_its_hello_is_killed_soon_whatever_its_ready_timeout() {
+    // Its ready deadline is ten minutes away; the reload (and any queued
+    // behind it) does not wait that long for a start already failed.
+    let mut sim = Sim::serving(settings());
+    let client = sim.reload("/bin/slow");
+    sim.hello_as(2, NAME, LAMEDUCK, Duration::from_secs(600));
+    sim.message(
+        2,
+        FromChild::Error {
+            error: "main returned an error".into(),
+        },
+    );
+    sim.advance(super::ERROR_EXIT_WAIT - MS);
+    assert!(!sim.process(2).killed, "given no time to exit by itself");
+    sim.advance(MS);
+    assert!(sim.process(2).killed, "a failed child was left running");
+    sim.exit(2, ChildExit::Signal(9));
+    let error = error_of(sim.final_answer(client));
+    assert!(error.ends_with("main returned an error"), "{error}");
+    assert_eq!(sim.serving_id(), Some(1));
+}
+
+#[test]
+fn a_failed_child_that_does_not_die_of_its_kill_is_given_up_on_and_the_queue_goes_on() {
+    // Killed for not saying hello, it never exits (stuck in the kernel):
+    // its reload fails after a while, the reload queued behind it runs,
+    // and its exit, should it come, is an old child's.
+    let mut sim = Sim::serving(settings());
+    let stuck = sim.reload("/bin/v2");
+    let next = sim.reload("/bin/v3");
+    sim.advance(HELLO_TIMEOUT);
+    assert!(sim.process(2).killed);
+    sim.advance(super::KILLED_EXIT_WAIT - MS);
+    assert_eq!(sim.final_answer(stuck), None, "given no time to die");
+    sim.advance(MS);
+    let error = error_of(sim.final_answer(stuck));
+    assert!(
+        error.contains("is /bin/v2 a littleboss program?; killed, it has not exited within 5s"),
+        "{error}"
+    );
+    assert_eq!(sim.starting_id(), Some(3));
+    sim.hello_and_ready(3);
+    assert!(matches!(
+        sim.final_answer(next),
+        Some(Response::Reloaded { .. })
+    ));
+    assert_eq!(sim.serving_id(), Some(3));
+    sim.exit(2, ChildExit::Signal(9));
+    assert!(sim.logged(&format!(
+        "old child pid {} was killed by SIGKILL",
+        sim.pid(2)
+    )));
+    assert_eq!(sim.machine.state().failures, 1);
 }
 
 #[test]

@@ -343,6 +343,12 @@ pub(crate) struct Starting {
     /// not told since that none does. Absent from an older image's state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub beside_serving: bool,
+    /// Killed as its start failed: its exit is waited for until then,
+    /// and its start fails without it after (a process stuck in the
+    /// kernel, on a file system that hangs, may never die). Absent from
+    /// an older image's state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_by: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
