@@ -448,6 +448,12 @@ const SPECS: &[(&str, Option<&str>)] = &[
         ),
     ),
     (
+        "unix:~/svc.sock",
+        Some(
+            "unix path `~/svc.sock` starts with `~`, which nothing expands here (a shell neither, after `=`); give the full path (in a shell, `$HOME/svc.sock`)",
+        ),
+    ),
+    (
         "unix:/run/app/",
         Some(
             "unix path `/run/app/` names a folder; give the socket file's own path, like `/run/svc.sock`",

@@ -48,7 +48,8 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
         .first()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
-    // Asked for help, the user gets it, whatever else is wrong.
+    // Asked for help, the user gets it, whatever else is wrong with the
+    // command line (a mistake in the configuration is told first, above).
     if config.help && flags::asks_help(&argv) {
         crate::control::client::print_out(&flags::usage(&config, &program));
         std::process::exit(0);

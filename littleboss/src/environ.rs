@@ -56,7 +56,13 @@ pub(crate) struct BadPid {
 
 impl std::fmt::Display for BadPid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}=`{}` is not a process id", self.name, self.value)
+        // Escaped: a `\r` in it would move the terminal's cursor.
+        write!(
+            f,
+            "{}=`{}` is not a process id (a service manager sets it to the process it starts; unset it if none did)",
+            self.name,
+            self.value.escape_debug()
+        )
     }
 }
 
@@ -74,4 +80,18 @@ pub(crate) fn parse_pid(name: &'static str, value: &OsStr) -> Result<i32, BadPid
             name,
             value: value.into_owned(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_bad_pid_is_named_escaped_with_the_way_out() {
+        let e = super::parse_pid("LISTEN_PID", std::ffi::OsStr::new("12\r")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "LISTEN_PID=`12\\r` is not a process id (a service manager sets it to the process it starts; unset it if none did)"
+        );
+        assert_eq!(super::parse_pid("LISTEN_PID", "12".as_ref()), Ok(12));
+        assert!(super::parse_pid("LISTEN_PID", "0".as_ref()).is_err());
+    }
 }

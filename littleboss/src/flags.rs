@@ -37,7 +37,9 @@ pub(crate) struct Invocation {
     pub mode: Mode,
     /// The declared listeners with the command line's addresses applied.
     pub listeners: Vec<ListenerSpec>,
-    /// `argv[1..]` without the mode flag: what every child is started with.
+    /// `argv[1..]` without the mode flag, listener flags written
+    /// `-NAME=VALUE` (`--https :1` is `-https=:1`) and given once: what
+    /// every child is started with.
     pub child_args: Vec<OsString>,
     /// `argv` without littleboss's flags, program name first.
     pub program_args: Vec<OsString>,
@@ -67,6 +69,9 @@ pub(crate) enum FlagProblem {
     /// for it: `-https= :8443`, a stray space; or a port, `-https= 8443`
     /// (the next word, and the value meant).
     SpaceAfterEquals(String, String),
+    /// The mode flag given empty, followed by a mode: `-littleboss= stop`,
+    /// a stray space (the mode).
+    ModeAfterSpace(String),
     /// An argument that looks like the mode flag misspelt, with a mode.
     Misspelt(String),
     /// An argument that looks like this listener's flag mistyped, with an
@@ -135,6 +140,10 @@ impl std::fmt::Display for FlagError {
                 "`-{flag}= {next}` would turn -{flag} off and pass `{next}` on to the program; write `-{flag}={meant}` (no space), or, if `{next}` is the program's own argument, give -{flag}= after it",
                 next = next.escape_debug(),
                 meant = meant.escape_debug()
+            ),
+            FlagProblem::ModeAfterSpace(mode) => write!(
+                f,
+                "-{flag} needs a mode, and `-{flag}= {mode}` has a stray space after `=`: write `-{flag}={mode}`"
             ),
             FlagProblem::TwoModes(first, second) => write!(
                 f,
@@ -227,21 +236,39 @@ pub(crate) fn resolve_listeners(
 /// `args` (a child's, as stored) without the flags of the listeners
 /// `gone`: a reload that keeps the serving child's arguments for a binary
 /// that no longer declares those listeners must not hand the program
-/// `-admin=...` (clap would take it for `-a`). Only before `--`, and in
-/// the `-NAME=VALUE` form the stored arguments hold.
+/// `-admin=...` (clap would take it for `-a`). Only before `--`; in the
+/// `-NAME=VALUE` form our reload command stores, and in the two-word form
+/// (`--admin :9000`) a request written by another client may have, read
+/// as a flag and its value when it was checked. A bare `-admin` with no
+/// value after it was no listener flag then, and stays.
 pub(crate) fn without_listener_flags(
     args: &[OsString],
     gone: &std::collections::BTreeSet<&str>,
 ) -> Vec<OsString> {
-    let mut after_dashes = false;
     let mut kept = Vec::with_capacity(args.len());
-    for arg in args {
-        after_dashes |= arg == "--";
-        let flag = arg.to_str().and_then(split_flag);
-        let ours = flag.is_some_and(|(name, value)| value.is_some() && gone.contains(name));
-        if after_dashes || !ours {
+    let mut args = args.iter().peekable();
+    while let Some(arg) = args.next() {
+        if arg == "--" {
             kept.push(arg.clone());
+            kept.extend(args.cloned());
+            break;
         }
+        let flag = arg.to_str().and_then(split_flag);
+        match flag.filter(|(name, _)| gone.contains(name)) {
+            Some((_, Some(_))) => continue,
+            Some((_, None)) => {
+                // Its value, read as one: not `--`, nor another flag.
+                let value = args.next_if(|next| {
+                    next.to_str()
+                        .is_some_and(|next| next != "--" && !next.starts_with('-'))
+                });
+                if value.is_some() {
+                    continue;
+                }
+            }
+            None => {}
+        }
+        kept.push(arg.clone());
     }
     kept
 }
@@ -357,6 +384,11 @@ fn split(
         };
         if Some(name) == mode_flag {
             if value.is_empty() {
+                // `-littleboss= stop`: the space said as such.
+                let next = args.peek().and_then(|n| n.to_str());
+                if let Some(mode) = next.filter(|n| Mode::parse(n).is_some()) {
+                    return Err(error(FlagProblem::ModeAfterSpace(mode.to_owned())));
+                }
                 return Err(error(FlagProblem::NeedsMode));
             }
             let mode = Mode::parse(&value)
@@ -882,6 +914,18 @@ mod tests {
     }
 
     #[test]
+    fn a_gone_listeners_flag_in_two_words_leaves_with_its_value() {
+        // As a request written by another client may store them, read as
+        // a flag and its value when checked.
+        let stored = argv(&["--admin", ":9000", "-v", "-admin", "-x", "--admin"]);
+        let gone = ["admin"].into_iter().collect();
+        assert_eq!(
+            strs(&without_listener_flags(&stored, &gone)),
+            ["-v", "-admin", "-x", "--admin"]
+        );
+    }
+
+    #[test]
     fn listeners_overridden_and_disabled() {
         let inv = parse_cmd(&config(), argv(&["p", "-https=", "--off", "127.0.0.1:0"])).unwrap();
         assert_eq!(inv.listeners[0].address, None);
@@ -1027,6 +1071,15 @@ mod tests {
             argv(&["p", "-littlebos=stop", "--", "-littleboss=start"]),
         );
         assert!(matches!(e.unwrap_err().problem, FlagProblem::Misspelt(_)));
+        // A stray space after `=`, said so; an empty mode otherwise.
+        let e = parse_cmd(&config(), argv(&["p", "-littleboss=", "stop"])).unwrap_err();
+        assert_eq!(e.problem, FlagProblem::ModeAfterSpace("stop".into()));
+        assert_eq!(
+            e.to_string(),
+            "-littleboss needs a mode, and `-littleboss= stop` has a stray space after `=`: write `-littleboss=stop`"
+        );
+        let e = parse_cmd(&config(), argv(&["p", "-littleboss=", "file.txt"])).unwrap_err();
+        assert_eq!(e.problem, FlagProblem::NeedsMode);
         // A flag where the mode goes: forgotten, not an unknown mode.
         for next in ["--", "-v"] {
             let e = parse_cmd(&config(), argv(&["p", "--littleboss", next, "x"])).unwrap_err();

@@ -549,7 +549,10 @@ mod tests {
         }
         let e = parse_watchdog(Some(os("30000000")), Some(os("me")), 7).unwrap_err();
         assert!(matches!(e, NotifyEnvError::WatchdogPid(_)), "{e}");
-        assert_eq!(e.to_string(), "WATCHDOG_PID=`me` is not a process id");
+        assert_eq!(
+            e.to_string(),
+            "WATCHDOG_PID=`me` is not a process id (a service manager sets it to the process it starts; unset it if none did)"
+        );
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub(crate) fn env_mistake() -> Option<String> {
     (!Path::new(&dir).is_absolute()).then(|| {
         format!(
             "{LITTLEBOSS_DIR}=`{}` is not an absolute path; give the control folder from `/`",
-            dir.to_string_lossy()
+            dir.to_string_lossy().escape_debug()
         )
     })
 }

@@ -77,6 +77,9 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
         if addr.chars().any(char::is_control) {
             return Err(SpecProblem::UnixPathControl { path: addr.into() });
         }
+        if addr == "~" || addr.starts_with("~/") {
+            return Err(SpecProblem::UnixPathTilde { path: addr.into() });
+        }
         // Bound as given, the kernel refuses it in misleading words (no
         // such file or directory, or the file exists).
         let last = addr.rsplit('/').next().unwrap_or(addr);
@@ -392,6 +395,10 @@ mod tests {
             (
                 "unix:..",
                 "unix path `..` names a folder; give the socket file's own path, like `/run/svc.sock`",
+            ),
+            (
+                "unix:~/svc.sock",
+                "unix path `~/svc.sock` starts with `~`, which nothing expands here (a shell neither, after `=`); give the full path (in a shell, `$HOME/svc.sock`)",
             ),
             (
                 "unix:/run/app.sock\r",

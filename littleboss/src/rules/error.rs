@@ -383,6 +383,12 @@ pub enum SpecProblem {
         /// The path.
         path: String,
     },
+    /// A unix path starting `~/`: no shell expands it in `-sock=~/x` or
+    /// a declaration, and it would name a folder `~` in the working one.
+    UnixPathTilde {
+        /// The path.
+        path: String,
+    },
     /// A unix path that names a folder (`/run/app/`, `/run/app/.`): a
     /// socket file cannot be made there.
     UnixPathFolder {
@@ -536,6 +542,12 @@ impl fmt::Display for SpecProblem {
                 f,
                 "unix path `{}` contains a control character; give it without",
                 path.escape_debug()
+            ),
+            SpecProblem::UnixPathTilde { path } => write!(
+                f,
+                "unix path `{}` starts with `~`, which nothing expands here (a shell neither, after `=`); give the full path (in a shell, `$HOME/{}`)",
+                path.escape_debug(),
+                path.trim_start_matches("~/").escape_debug()
             ),
             SpecProblem::UnixPathFolder { path } => write!(
                 f,
