@@ -182,13 +182,8 @@ impl<'de> Visitor<'de> for Bytes {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<OsString, A::Error> {
         let mut bytes = Vec::new();
-        while let Some(byte) = seq.next_element::<u64>()? {
-            let Ok(byte) = u8::try_from(byte) else {
-                let index = self.index;
-                return Err(de::Error::custom(format_args!(
-                    "argument {index} of `args` has {byte} among its bytes, which run from 0 to 255"
-                )));
-            };
+        let index = self.index;
+        while let Some(byte) = seq.next_element_seed(Byte { index })? {
             // Checked with the rest once whole; this bounds the memory.
             if bytes.len() > LONGEST {
                 return Err(too_long(self.index, " is"));
@@ -196,6 +191,50 @@ impl<'de> Visitor<'de> for Bytes {
             bytes.push(byte);
         }
         Ok(OsString::from_vec(bytes))
+    }
+}
+
+/// One byte of argument `index`: a number from 0 to 255, and any other
+/// value refused naming the argument.
+struct Byte {
+    index: usize,
+}
+
+impl Byte {
+    fn out_of_range<E: de::Error>(self, value: impl fmt::Display) -> E {
+        let index = self.index;
+        E::custom(format_args!(
+            "argument {index} of `args` has {value} among its bytes, which run from 0 to 255"
+        ))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Byte {
+    type Value = u8;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<u8, D::Error> {
+        deserializer.deserialize_u8(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Byte {
+    type Value = u8;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let index = self.index;
+        write!(f, "a byte (0 to 255) of argument {index} of `args`")
+    }
+
+    fn visit_u64<E: de::Error>(self, byte: u64) -> Result<u8, E> {
+        u8::try_from(byte).map_err(|_| self.out_of_range(byte))
+    }
+
+    fn visit_i64<E: de::Error>(self, byte: i64) -> Result<u8, E> {
+        u8::try_from(byte).map_err(|_| self.out_of_range(byte))
+    }
+
+    fn visit_f64<E: de::Error>(self, byte: f64) -> Result<u8, E> {
+        Err(self.out_of_range(byte))
     }
 }
 
@@ -254,6 +293,18 @@ mod tests {
             (
                 r#"{"args":[{}]}"#.to_owned(),
                 "expected argument 1 of `args`",
+            ),
+            (
+                r#"{"args":["-x",[-1]]}"#.to_owned(),
+                "argument 2 of `args` has -1 among its bytes, which run from 0 to 255",
+            ),
+            (
+                r#"{"args":[[45.5]]}"#.to_owned(),
+                "argument 1 of `args` has 45.5 among its bytes, which run from 0 to 255",
+            ),
+            (
+                r#"{"args":[["a"]]}"#.to_owned(),
+                "expected a byte (0 to 255) of argument 1 of `args`",
             ),
             (
                 r#"{"args":[{"Unix":[45],"x":1}]}"#.to_owned(),
