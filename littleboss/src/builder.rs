@@ -251,7 +251,10 @@ impl Littleboss {
     }
 
     /// A function the supervisor runs once, before its first child starts.
-    /// It is the only program code the supervisor runs.
+    /// With the attribute it is the only program code the supervisor runs;
+    /// with the builder, the code before [`run`](Littleboss::run) runs in
+    /// the supervisor too (as in every process the binary becomes), so
+    /// what only the supervisor is to do goes here.
     ///
     /// It runs with SIGTERM, SIGINT, SIGHUP, SIGCHLD, SIGUSR1 and SIGUSR2
     /// unblocked, so that what it starts does not inherit them blocked (a
