@@ -10,20 +10,24 @@
 //! unanswered. Here the connection is polled first, and told to shut down
 //! only once nothing is waiting unread in its socket (or after 10 looks
 //! 1 ms apart, 10 to 20 ms with the timer's rounding): a request read by
-//! then is answered, with `Connection: close`, as one in flight is. This
-//! narrows the race rather than closes it: bytes landing just after the
-//! last look, or the rest of a request head hyper has begun to read
-//! (hyper counts the connection idle until a whole head has come), still
-//! meet the close. An HTTP/2 connection needs none of it (its graceful
+//! then is answered, with `Connection: close`, as one in flight is. An
+//! HTTP/1 request head hyper has begun to read (it counts the connection
+//! idle until the whole head has come) is then given up to 500 ms for
+//! the rest (see [`head`](super::head)). This narrows the race rather
+//! than closes it: bytes landing just after the last look, or a head
+//! slower than that, still meet the close. An HTTP/2 connection needs none of it (its graceful
 //! GOAWAY refuses no stream already sent) and is only told a little later
 //! when its client's frames wait unread.
 
 use std::future::Future;
 use std::os::fd::RawFd;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
+
+use super::head::RequestBegun;
 
 /// How often to look again whether hyper has read what is waiting.
 const LOOK_AGAIN: Duration = Duration::from_millis(1);
@@ -32,15 +36,23 @@ const LOOK_AGAIN: Duration = Duration::from_millis(1);
 /// tokio's reactor sees new bytes within a tick, so a few suffice.
 const MOST_LOOKS: u32 = 10;
 
+/// How long a head partly read may take to come whole: a few round trips
+/// of a slow network. Bytes read past a response that are no head (the
+/// rest of a body its handler did not read, which hyper reads to keep
+/// the connection) look the same, and hold the shutdown this long.
+const REST_OF_A_HEAD: Duration = Duration::from_millis(500);
+
 /// Serves `conn` until `shut` turns true (or its sender is gone), then
 /// has `shut_down` tell it to shut down gracefully, once `fd` (its
-/// socket, open while `conn` is) has nothing waiting unread; then serves
-/// it to its end. An error that ends it (a client gone mid-request, a
-/// service's error) is logged at debug level, as `axum::serve` traces
-/// its own.
+/// socket, open while `conn` is) has nothing waiting unread and no
+/// request is `begun` (an HTTP/1 head partly read: see
+/// [`head`](super::head)); then serves it to its end. An error that ends
+/// it (a client gone mid-request, a service's error) is logged at debug
+/// level, as `axum::serve` traces its own.
 pub(super) async fn serve_until_shut<C, E>(
     conn: C,
     fd: RawFd,
+    begun: Arc<RequestBegun>,
     mut shut: watch::Receiver<bool>,
     shut_down: impl FnOnce(Pin<&mut C>),
 ) where
@@ -64,6 +76,14 @@ pub(super) async fn serve_until_shut<C, E>(
             ended = conn.as_mut() => return say_if_failed(ended),
             () = tokio::time::sleep(LOOK_AGAIN) => {}
         }
+    }
+    // A head partly read: hyper would close it as idle, the request cut
+    // off. Whole, it is handed on (hyper busy: answered, then closed).
+    tokio::select! {
+        biased;
+        ended = conn.as_mut() => return say_if_failed(ended),
+        () = begun.none() => {}
+        () = tokio::time::sleep(REST_OF_A_HEAD) => {}
     }
     shut_down(conn.as_mut());
     say_if_failed(conn.await);

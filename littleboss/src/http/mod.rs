@@ -38,8 +38,9 @@
 //!   flight finish (its connection closes after the response) and send
 //!   HTTP/2 connections a graceful GOAWAY (hyper's graceful shutdown);
 //!   but first read a request that has just arrived on an idle
-//!   connection (10 to 20 ms of looking at most), and answer it, which
-//!   narrows that race;
+//!   connection (10 to 20 ms of looking at most), and answer it, and give
+//!   a request whose head has partly come up to 500 ms for the rest,
+//!   which narrows that race;
 //! - wait, within the same bound, for connections handed to an upgrade
 //!   handler (WebSocket): hyper is done with them at the upgrade, so their
 //!   handlers close them, on `ctx.draining()` or `ctx.lameduck()`;
@@ -72,6 +73,7 @@ mod close;
 mod deferral;
 mod drain;
 mod graceful;
+mod head;
 mod open;
 mod serve;
 mod spread;

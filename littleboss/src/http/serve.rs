@@ -2,6 +2,7 @@
 //! done right.
 
 use std::io;
+use std::sync::Arc;
 
 use axum::Extension;
 use axum::extract::ConnectInfo;
@@ -17,6 +18,7 @@ use super::close::CloseWhenDraining;
 use super::deferral::defer_silent_connections;
 use super::drain::bounded;
 use super::graceful::serve_until_shut;
+use super::head::{HandedOn, RequestBegun, Watched};
 use super::open::OpenConnections;
 use super::spread::CloseTimes;
 use crate::{Context, TcpListener};
@@ -67,7 +69,8 @@ pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -
 /// turns on `TCP_DEFER_ACCEPT` on the listening socket, which is shared
 /// and keeps it (see [`TcpListener::defer_accept`]).
 /// At lameduck a connection is shut down once what its client has sent is
-/// read (10 to 20 ms of looking at most), so a request arriving on an
+/// read (10 to 20 ms of looking at most) and no HTTP/1 request head is
+/// partly read (up to 500 ms for the rest), so a request arriving on an
 /// idle connection just then is answered rather than closed on: the race
 /// narrowed, not closed (`axum::serve` leaves it). Each connection gets a
 /// clone of the service (and its own close time); each request carries
@@ -161,12 +164,15 @@ where
         // `ConnectInfo`, for an axum `Router` served so.
         let service = Extension(ConnectInfo(peer)).layer(service.clone());
         let service = CloseWhenDraining::at(service, ctx, close_times.draw());
+        // Whether its client has begun a request hyper has not handed on.
+        let begun = Arc::new(RequestBegun::default());
+        let service = HandedOn::new(service, begun.clone());
         let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         let conn = builder.serve_connection_with_upgrades(
-            TokioIo::new(open.track(stream)),
+            TokioIo::new(Watched::new(open.track(stream), begun.clone())),
             TowerToHyperService::new(service),
         );
-        let conn = serve_until_shut(conn.into_owned(), fd, shut_told.clone(), |conn| {
+        let conn = serve_until_shut(conn.into_owned(), fd, begun, shut_told.clone(), |conn| {
             conn.graceful_shutdown();
         });
         connections.spawn(conn);
@@ -388,6 +394,41 @@ pub(super) mod tests {
     #[tokio::test]
     async fn serve_answers_a_request_arriving_at_lameduck() {
         answers_a_request_arriving_at_lameduck(serve_hi).await;
+    }
+
+    /// A request whose head hyper has partly read by lameduck (a head in
+    /// two segments) is answered once the rest comes (`Connection:
+    /// close`), not cut off as an idle connection's close.
+    async fn answers_a_request_half_read_at_lameduck(serve: Serve) {
+        let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let server = serve(ctx, listener);
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        assert!(!exchange(&mut conn).await.contains("connection: close"));
+        conn.write_all(b"GET / HTTP/1.1\r\nHo").await.unwrap();
+        // Read by hyper now or (the shutdown looks until its socket has
+        // nothing unread) at lameduck.
+        phase.send_replace(Phase::Lameduck(Instant::now()));
+        // The shutdown's looks at the socket (10 to 20 ms) are over by
+        // then: a close would have come.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        conn.write_all(b"st: test\r\n\r\n").await.unwrap();
+        let mut response = Vec::new();
+        conn.read_to_end(&mut response)
+            .await
+            .expect("the connection was reset, its request unanswered");
+        let response = String::from_utf8_lossy(&response).to_ascii_lowercase();
+        assert!(response.starts_with("http/1.1 200"), "{response:?}");
+        assert!(response.contains("connection: close"), "{response}");
+        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
+            .await
+            .expect("the helper returns")
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn serve_answers_a_request_half_read_at_lameduck() {
+        answers_a_request_half_read_at_lameduck(serve_hi).await;
     }
 
     /// The helper turns `TCP_DEFER_ACCEPT` on for the socket it serves

@@ -1,0 +1,231 @@
+//! Whether an HTTP/1 connection's client has begun a request that hyper
+//! has not yet handed to the service: its head partly read.
+//!
+//! hyper counts a connection idle until a whole request head has come,
+//! and its graceful shutdown closes an idle connection at once: a request
+//! whose first bytes hyper has read (a head in two segments, a large
+//! cookie, a slow client) is cut off mid-way, and its client loses it,
+//! unanswered. [`serve_until_shut`](super::graceful::serve_until_shut)
+//! waits, before it tells the connection to shut down, for the head to
+//! be whole (the service called: hyper is busy then, and answers with
+//! `Connection: close`), for up to 500 ms.
+//!
+//! Told from the connection's bytes: read since its last write or
+//! service call, a request has begun. HTTP/2 (its preface first) never
+//! counts: its GOAWAY refuses no stream already sent.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::task::{Context as TaskContext, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
+
+/// HTTP/2's connection preface, as a client's first bytes.
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0";
+
+/// What the connection's protocol is known to be, from its first read.
+const UNKNOWN: u8 = 0;
+const HTTP1: u8 = 1;
+const HTTP2: u8 = 2;
+
+/// One connection's request under way: set by a read, cleared by a write
+/// or the service's call.
+#[derive(Debug, Default)]
+pub(super) struct RequestBegun {
+    begun: AtomicBool,
+    protocol: AtomicU8,
+    /// Told when `begun` clears.
+    cleared: Notify,
+}
+
+impl RequestBegun {
+    /// Read bytes `read` (the first read's, for the protocol).
+    fn read(&self, read: &[u8]) {
+        if read.is_empty() {
+            return;
+        }
+        let protocol = match self.protocol.load(Ordering::Relaxed) {
+            UNKNOWN => {
+                // The preface comes whole in the first segment. (One cut
+                // short counts as HTTP/1: only waited for, within the
+                // bound, until the next write.)
+                let http2 = read.starts_with(HTTP2_PREFACE);
+                let protocol = if http2 { HTTP2 } else { HTTP1 };
+                self.protocol.store(protocol, Ordering::Relaxed);
+                protocol
+            }
+            known => known,
+        };
+        if protocol == HTTP1 {
+            self.begun.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// A response written, or a request handed on: nothing begun since.
+    pub fn clear(&self) {
+        if self.begun.swap(false, Ordering::SeqCst) {
+            self.cleared.notify_waiters();
+        }
+    }
+
+    /// Completes once no request is begun and not handed on (at once if
+    /// none is).
+    pub async fn none(&self) {
+        loop {
+            let cleared = self.cleared.notified();
+            tokio::pin!(cleared);
+            // Registered before the check, so a clear in between wakes it.
+            cleared.as_mut().enable();
+            if !self.begun.load(Ordering::SeqCst) {
+                return;
+            }
+            cleared.await;
+        }
+    }
+}
+
+/// A connection's stream, telling its [`RequestBegun`] what it reads and
+/// writes.
+#[derive(Debug)]
+pub(crate) struct Watched<S> {
+    inner: S,
+    begun: Arc<RequestBegun>,
+}
+
+impl<S> Watched<S> {
+    pub(super) fn new(inner: S, begun: Arc<RequestBegun>) -> Self {
+        Watched { inner, begun }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = polled {
+            self.begun.read(&buf.filled()[before..]);
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(1..)) = polled {
+            self.begun.clear();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(1..)) = polled {
+            self.begun.clear();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A connection's service, clearing its [`RequestBegun`] as hyper hands
+/// it each request (whose head is whole then).
+#[derive(Debug, Clone)]
+pub(super) struct HandedOn<S> {
+    inner: S,
+    begun: Arc<RequestBegun>,
+}
+
+impl<S> HandedOn<S> {
+    pub(super) fn new(inner: S, begun: Arc<RequestBegun>) -> Self {
+        HandedOn { inner, begun }
+    }
+}
+
+impl<S, R> tower_service::Service<R> for HandedOn<S>
+where
+    S: tower_service::Service<R>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        self.begun.clear();
+        self.inner.call(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RequestBegun;
+
+    #[test]
+    fn an_http1_read_begins_a_request_and_a_write_or_call_clears_it() {
+        let begun = RequestBegun::default();
+        begun.read(b"");
+        assert!(!begun.begun.load(std::sync::atomic::Ordering::SeqCst));
+        begun.read(b"GET / HT");
+        assert!(begun.begun.load(std::sync::atomic::Ordering::SeqCst));
+        begun.clear();
+        assert!(!begun.begun.load(std::sync::atomic::Ordering::SeqCst));
+        begun.read(b"TP/1.1\r\n");
+        assert!(begun.begun.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    #[test]
+    fn http2_never_counts() {
+        let begun = RequestBegun::default();
+        begun.read(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+        begun.read(b"\x00\x00\x12\x04");
+        assert!(!begun.begun.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    #[tokio::test]
+    async fn none_waits_for_the_clear() {
+        let begun = std::sync::Arc::new(RequestBegun::default());
+        begun.none().await;
+        begun.read(b"GET");
+        let waiting = tokio::spawn({
+            let begun = begun.clone();
+            async move { begun.none().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "a request is begun");
+        begun.clear();
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("the clear wakes it")
+            .unwrap();
+    }
+}
