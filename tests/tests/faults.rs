@@ -236,6 +236,44 @@ fn v1() -> (Service, std::net::SocketAddr) {
 }
 
 #[test]
+fn a_copy_forked_before_run_from_a_supervised_child_takes_no_channel() {
+    // A daemon's fork in a reload's child, before `run`: the child exits
+    // at once (its start fails), its copy goes on to `run` holding the
+    // child's channel. The copy must not speak on it as the child.
+    let mut svc = Service::new(V1);
+    svc.start_with_env(&[], &[("VERSIONED_FORKS_IN_CHILD", &"1")]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let forks = env!("CARGO_BIN_EXE_versioned_forks");
+    let reload = svc.control_with(forks, "reload", &[]);
+    assert!(!reload.status.success(), "{}", text(&reload));
+    assert!(
+        text(&reload).contains("exited with code 0 before it was ready"),
+        "{}",
+        text(&reload)
+    );
+    let out = svc
+        .output
+        .wait_for("forked before `run` from the supervised child");
+    let forked: i32 = svc.printed("forked pid");
+    assert!(
+        out.contains("this process was forked before `run` from the supervised child (pid "),
+        "{out}"
+    );
+    assert!(
+        out.contains("to which the supervisor's channel was handed: it takes none of it"),
+        "{out}"
+    );
+    tests::eventually("the forked copy gone", || {
+        (!tests::alive(forked)).then_some(())
+    });
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    let status = json(&svc, V1);
+    assert_eq!(status["reloads"], 0, "{status}");
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_stopped_child_is_killed_after_its_lameduck_timeout() {
     let (mut svc, _) = v1();
     let child = child_pid(&json(&svc, V1));

@@ -1,11 +1,16 @@
-//! A `versioned` builder program whose code before `run` forks when its
-//! command line has `-littleboss=start` (a daemon's fork, in a
-//! supervisor's new image at an in-place upgrade): the parent exits 0 at
-//! once, the copy goes on to `run`, saying `forked pid=PID` first. Its
-//! child serves (`forks PID`).
+//! A `versioned` builder program whose code before `run` forks (a
+//! daemon's fork): when its command line has `-littleboss=start` (in a
+//! supervisor's new image at an in-place upgrade), or, given
+//! `VERSIONED_FORKS_IN_CHILD`, when it has no `-littleboss=` flag (as a
+//! supervised child). The parent exits 0 at once, the copy goes on to
+//! `run`, saying `forked pid=PID` first. Its child serves (`forks PID`).
 
 fn main() {
-    if std::env::args().any(|arg| arg == "-littleboss=start") {
+    let args: Vec<String> = std::env::args().collect();
+    let as_supervisor = args.iter().any(|arg| arg == "-littleboss=start");
+    let as_child = std::env::var_os("VERSIONED_FORKS_IN_CHILD").is_some()
+        && !args.iter().any(|arg| arg.starts_with("-littleboss="));
+    if as_supervisor || as_child {
         // SAFETY: single-threaded here (before `run`, nothing started a
         // thread); the copy goes on as a whole program.
         match unsafe { nix::unistd::fork() }.expect("fork") {
