@@ -270,7 +270,9 @@ impl Littleboss {
     /// It does not run again when the supervisor upgrades itself in place
     /// ([`self_upgrade`](Littleboss::self_upgrade)): what it changed in the
     /// process (privileges, environment, a chroot) lasts, but threads it
-    /// started and descriptors it opened do not survive that exec.
+    /// started and descriptors it opened do not survive that exec, nor do
+    /// capabilities kept through a change of uid unless raised as ambient
+    /// ones (`PR_CAP_AMBIENT`).
     ///
     /// ```
     /// fn init() { eprintln!("supervisor up"); }
