@@ -386,7 +386,7 @@ fn split(
             if value.is_empty() {
                 // `-littleboss= stop`: the space said as such.
                 let next = args.peek().and_then(|n| n.to_str());
-                if let Some(mode) = next.filter(|n| Mode::parse(n).is_some()) {
+                if let Some(mode) = next.filter(|n| inline.is_some() && Mode::parse(n).is_some()) {
                     return Err(error(FlagProblem::ModeAfterSpace(mode.to_owned())));
                 }
                 return Err(error(FlagProblem::NeedsMode));
@@ -1079,6 +1079,9 @@ mod tests {
             "-littleboss needs a mode, and `-littleboss= stop` has a stray space after `=`: write `-littleboss=stop`"
         );
         let e = parse_cmd(&config(), argv(&["p", "-littleboss=", "file.txt"])).unwrap_err();
+        assert_eq!(e.problem, FlagProblem::NeedsMode);
+        // Two words, the mode empty: no `=` to have a space after.
+        let e = parse_cmd(&config(), argv(&["p", "--littleboss", "", "stop"])).unwrap_err();
         assert_eq!(e.problem, FlagProblem::NeedsMode);
         // A flag where the mode goes: forgotten, not an unknown mode.
         for next in ["--", "-v"] {

@@ -28,6 +28,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::head::RequestBegun;
+use crate::Context;
 
 /// How often to look again whether hyper has read what is waiting.
 const LOOK_AGAIN: Duration = Duration::from_millis(1);
@@ -39,20 +40,31 @@ const MOST_LOOKS: u32 = 10;
 /// How long a head partly read may take to come whole: a few round trips
 /// of a slow network. Bytes read past a response that are no head (the
 /// rest of a body its handler did not read, which hyper reads to keep
-/// the connection) look the same, and hold the shutdown this long.
+/// the connection) look the same, and hold the shutdown this long: at
+/// most half of what is left of the drain's bound, so that one does not
+/// outlast it (and have the helper say connections were left open).
 const REST_OF_A_HEAD: Duration = Duration::from_millis(500);
+
+/// How long, from now, a head partly read is waited for: see
+/// [`REST_OF_A_HEAD`].
+fn rest_of_a_head(ctx: &Context) -> Duration {
+    let bound = ctx.grace() + ctx.drain_budget();
+    let left = bound.saturating_sub(ctx.draining_for().unwrap_or_default());
+    REST_OF_A_HEAD.min(left / 2)
+}
 
 /// Serves `conn` until `shut` turns true (or its sender is gone), then
 /// has `shut_down` tell it to shut down gracefully, once `fd` (its
 /// socket, open while `conn` is) has nothing waiting unread and no
 /// request is `begun` (an HTTP/1 head partly read: see
-/// [`head`](super::head)); then serves it to its end. An error that ends
+/// [`head`](super::head); waited for within `ctx`'s bound); then serves
+/// it to its end. An error that ends
 /// it (a client gone mid-request, a service's error) is logged at debug
 /// level, as `axum::serve` traces its own.
 pub(super) async fn serve_until_shut<C, E>(
     conn: C,
     fd: RawFd,
-    begun: Arc<RequestBegun>,
+    (begun, ctx): (Arc<RequestBegun>, Context),
     mut shut: watch::Receiver<bool>,
     shut_down: impl FnOnce(Pin<&mut C>),
 ) where
@@ -83,7 +95,7 @@ pub(super) async fn serve_until_shut<C, E>(
         biased;
         ended = conn.as_mut() => return say_if_failed(ended),
         () = begun.none() => {}
-        () = tokio::time::sleep(REST_OF_A_HEAD) => {}
+        () = tokio::time::sleep(rest_of_a_head(&ctx)) => {}
     }
     shut_down(conn.as_mut());
     say_if_failed(conn.await);

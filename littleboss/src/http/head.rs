@@ -12,12 +12,16 @@
 //!
 //! Told from the connection's bytes: read since its last write or
 //! service call, a request has begun. HTTP/2 (its preface first) never
-//! counts: its GOAWAY refuses no stream already sent.
+//! counts: its GOAWAY refuses no stream already sent. A pipelined
+//! request's bytes, read before the response ahead of it was written,
+//! are not told from that response's request body: its head, partly read
+//! then, still meets the close (clients pipeline only requests they may
+//! send again, RFC 9112 §9.3.2).
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::task::{Context as TaskContext, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -37,6 +41,9 @@ const HTTP2: u8 = 2;
 pub(super) struct RequestBegun {
     begun: AtomicBool,
     protocol: AtomicU8,
+    /// While the protocol is unknown: how much of HTTP/2's preface the
+    /// bytes read so far are.
+    preface_seen: AtomicUsize,
     /// Told when `begun` clears.
     cleared: Notify,
 }
@@ -49,18 +56,30 @@ impl RequestBegun {
         }
         let protocol = match self.protocol.load(Ordering::Relaxed) {
             UNKNOWN => {
-                // The preface comes whole in the first segment. (One cut
-                // short counts as HTTP/1: only waited for, within the
-                // bound, until the next write.)
-                let http2 = read.starts_with(HTTP2_PREFACE);
-                let protocol = if http2 { HTTP2 } else { HTTP1 };
+                // The preface, maybe over several reads (as hyper-util's
+                // own detection reads it).
+                let seen = self.preface_seen.load(Ordering::Relaxed);
+                let rest = &HTTP2_PREFACE[seen..];
+                let shown = read.len().min(rest.len());
+                let protocol = match read[..shown] == rest[..shown] {
+                    true if shown == rest.len() => HTTP2,
+                    true => {
+                        self.preface_seen.store(seen + shown, Ordering::Relaxed);
+                        UNKNOWN
+                    }
+                    false => HTTP1,
+                };
                 self.protocol.store(protocol, Ordering::Relaxed);
-                protocol
+                // A head begun with bytes like the preface's (`P`) has
+                // begun all the same.
+                if protocol == UNKNOWN { HTTP1 } else { protocol }
             }
             known => known,
         };
-        if protocol == HTTP1 {
-            self.begun.store(true, Ordering::SeqCst);
+        match protocol {
+            HTTP1 => self.begun.store(true, Ordering::SeqCst),
+            // What its first parts set, taken back.
+            _ => self.clear(),
         }
     }
 
@@ -209,6 +228,19 @@ mod tests {
         begun.read(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
         begun.read(b"\x00\x00\x12\x04");
         assert!(!begun.begun.load(std::sync::atomic::Ordering::SeqCst));
+        // Its preface over several reads too.
+        let begun = RequestBegun::default();
+        for part in [&b"PR"[..], b"I * HTT", b"P/2.0\r\n\r\nSM\r\n\r\n"] {
+            begun.read(part);
+        }
+        begun.read(b"\x00\x00\x12\x04");
+        assert!(!begun.begun.load(std::sync::atomic::Ordering::SeqCst));
+        // A method that starts like it is HTTP/1.
+        let begun = RequestBegun::default();
+        begun.read(b"P");
+        begun.clear();
+        begun.read(b"OST / HTTP/1.1\r\n");
+        assert!(begun.begun.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[tokio::test]

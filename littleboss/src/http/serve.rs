@@ -172,7 +172,8 @@ where
             TokioIo::new(Watched::new(open.track(stream), begun.clone())),
             TowerToHyperService::new(service),
         );
-        let conn = serve_until_shut(conn.into_owned(), fd, begun, shut_told.clone(), |conn| {
+        let waits = (begun, ctx.clone());
+        let conn = serve_until_shut(conn.into_owned(), fd, waits, shut_told.clone(), |conn| {
             conn.graceful_shutdown();
         });
         connections.spawn(conn);

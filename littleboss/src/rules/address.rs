@@ -397,6 +397,10 @@ mod tests {
                 "unix path `..` names a folder; give the socket file's own path, like `/run/svc.sock`",
             ),
             (
+                "unix:~",
+                "unix path `~` starts with `~`, which nothing expands here (a shell neither, after `=`); give the full path (in a shell, `$HOME/svc.sock`)",
+            ),
+            (
                 "unix:~/svc.sock",
                 "unix path `~/svc.sock` starts with `~`, which nothing expands here (a shell neither, after `=`); give the full path (in a shell, `$HOME/svc.sock`)",
             ),

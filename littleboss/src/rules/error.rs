@@ -547,7 +547,7 @@ impl fmt::Display for SpecProblem {
                 f,
                 "unix path `{}` starts with `~`, which nothing expands here (a shell neither, after `=`); give the full path (in a shell, `$HOME/{}`)",
                 path.escape_debug(),
-                path.trim_start_matches("~/").escape_debug()
+                path.strip_prefix("~/").unwrap_or("svc.sock").escape_debug()
             ),
             SpecProblem::UnixPathFolder { path } => write!(
                 f,

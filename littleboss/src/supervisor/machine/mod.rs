@@ -45,10 +45,10 @@ pub(crate) const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// nor would the reloads queued behind it.
 pub(crate) const BIND_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A starting child killed as its start failed that has not exited
-/// within this time is given up on: its start fails without its exit (a
-/// process stuck in the kernel may never die of SIGKILL), and what waited
-/// for it goes on.
+/// A child killed that has not exited within this time is given up on
+/// (a process stuck in the kernel may never die of SIGKILL): a starting
+/// one's start fails without its exit, and what waited for it goes on; a
+/// stop does not wait for it.
 pub(crate) const KILLED_EXIT_WAIT: Duration = Duration::from_secs(5);
 /// A starting child that said its error after its hello has this long to
 /// exit by itself (its own exit code kept) before it is killed: its ready
@@ -489,12 +489,13 @@ impl Machine {
         }
         let mut times = vec![state.orphan_scan_at];
         times.extend(state.children.values().map(|c| c.kill_at));
+        times.extend(state.children.values().map(|c| c.reap_by));
         if let Phase::Up(up) = &state.phase {
             times.push(up.restart_at);
             // Its end lets go of the binary a rollback would have run.
             times.push(up.probation.as_ref().map(|p| p.until));
             if let Some(s) = &up.starting {
-                times.extend([s.hello_by, s.ready_by, s.exit_by]);
+                times.extend([s.hello_by, s.ready_by]);
             }
         }
         times.into_iter().flatten().min()
@@ -654,12 +655,11 @@ impl Machine {
             }
             self.kill(id);
         }
+        self.abandon_the_undying();
         let Some(up) = self.up() else { return };
         if let Some(starting) = &up.starting {
             let id = starting.id;
-            if starting.exit_by.is_some_and(|at| at <= now) {
-                self.give_up_killed();
-            } else if starting.binding && starting.hello_by.is_some_and(|at| at <= now) {
+            if starting.binding && starting.hello_by.is_some_and(|at| at <= now) {
                 // Its bind reports later, if ever: a socket no launch uses
                 // is closed then.
                 let error = format!(
@@ -745,8 +745,10 @@ impl Machine {
         // Told to wind down, or killed, while its spawn was under way (a
         // stop, its start's deadline): told now. Nothing more is said of
         // it starting: its start is over.
-        let child = &self.state.children[&id];
+        let now = self.now;
+        let child = self.state.children.get_mut(&id).expect("looked up above");
         if child.killed {
+            child.reap_by = Some(now + KILLED_EXIT_WAIT);
             self.effects.push(Effect::Kill { id });
             return;
         }
@@ -1057,25 +1059,11 @@ impl Machine {
         };
         let now = self.now;
         let pid = child.pid.unwrap_or(0);
-        // A start the supervisor failed and killed (silent, not ready in
-        // time), dead of that kill: the kill is no code of the program's,
-        // and a failed start is 1, as where the spawn itself fails. One
-        // that said its own error and exited by itself keeps its code.
-        let failed_here = |starting: &Option<Starting>| {
-            let by_our_kill = child.killed && exit == ChildExit::Signal(nix::libc::SIGKILL);
-            let failed = |s: &Starting| s.id == id && s.error.is_some();
-            by_our_kill && (child.killed_unspawned || starting.as_ref().is_some_and(failed))
-        };
-        let code = exit.code();
         let up = match &mut self.state.phase {
             Phase::Up(up) => up,
             Phase::Stopping(stopping) => {
                 if stopping.decides() == Some(id) {
-                    stopping.code = if failed_here(&stopping.starting) {
-                        1
-                    } else {
-                        code
-                    };
+                    stopping.code = code_of(id, &child, exit, stopping.starting.as_ref());
                 }
                 let was_serving = stopping.serving == Some(id);
                 say!(self, "child pid {pid} {exit}");
@@ -1089,7 +1077,7 @@ impl Machine {
             }
             Phase::Exited { .. } => return,
         };
-        let code = if failed_here(&up.starting) { 1 } else { code };
+        let code = code_of(id, &child, exit, up.starting.as_ref());
         if let Some(starting) = up.starting.take_if(|s| s.id == id) {
             let reason = starting
                 .error
@@ -1419,6 +1407,12 @@ impl Machine {
                 hello_by.saturating_sub(now) + self.hello_timeout() + starting.ready_timeout
             }
             (None, Some(hello_by)) => hello_by.saturating_sub(now) + starting.ready_timeout,
+            // Failed and killed: its exit, or its being given up on.
+            (None, None) if starting.error.is_some() => {
+                let killed = self.state.children.get(&starting.id);
+                let reap_by = killed.and_then(|c| c.reap_by);
+                reap_by.map_or(KILLED_EXIT_WAIT, |at| at.saturating_sub(now))
+            }
             (None, None) => self.hello_timeout() + starting.ready_timeout,
         };
         Some(u64::try_from(left.as_millis()).unwrap_or(u64::MAX))
@@ -1561,7 +1555,7 @@ impl Machine {
         // its spawn returned, never ran: a failed start.
         let never_ran = (stopping.decides())
             .and_then(|id| self.state.children.get(&id))
-            .is_some_and(Child::given_up);
+            .is_some_and(|c| c.given_up() && c.pid.is_none());
         let code = if never_ran { 1 } else { code };
         for client in waiters {
             self.reply(client, Response::Stopped { exit_code: code });
@@ -1592,7 +1586,7 @@ impl Machine {
             .count();
         if given_up >= MAX_SPAWNS_GIVEN_UP {
             let message = format!(
-                "not starting {}: the execs of {given_up} children given up on have not returned (a file system that hangs?); no child starts until one has",
+                "not starting {}: {given_up} children given up on, their execs not returned or not dead of SIGKILL, are still there (a file system that hangs?); no child starts until one has gone",
                 launch.target.file().display()
             );
             return self.start_failed(why, message, 1);
@@ -1637,7 +1631,6 @@ impl Machine {
                 ready_timeout,
                 replaced_died: None,
                 beside_serving: false,
-                exit_by: None,
             });
         }
         self.state.children.insert(
@@ -1653,6 +1646,8 @@ impl Machine {
                 refusing: false,
                 killed: false,
                 killed_unspawned: false,
+                reap_by: None,
+                abandoned: false,
                 binary: None,
                 by_pidfd: true,
                 resolved: None,
@@ -2004,33 +1999,66 @@ impl Machine {
     /// the failure, or, should it not come within [`KILLED_EXIT_WAIT`],
     /// [`give_up_killed`](Machine::give_up_killed).
     fn fail_starting(&mut self, reason: String) {
-        let now = self.now;
         let Some(starting) = self.up().and_then(|up| up.starting.as_mut()) else {
             return;
         };
         starting.error.get_or_insert(reason);
         starting.hello_by = None;
         starting.ready_by = None;
-        starting.exit_by = Some(now + KILLED_EXIT_WAIT);
         let id = starting.id;
         self.kill(id);
     }
 
+    /// Gives up on the children killed [`KILLED_EXIT_WAIT`] ago and not
+    /// reaped (stuck in the kernel: maybe never). Each is kept until it
+    /// is reaped, but nothing waits for it: the start it was fails now; a
+    /// stop exits without it.
+    fn abandon_the_undying(&mut self) {
+        let now = self.now;
+        let undying: Vec<ChildId> = (self.state.children.iter())
+            .filter(|(_, c)| c.reap_by.is_some_and(|at| at <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in undying {
+            let child = self.state.children.get_mut(&id).expect("listed above");
+            child.reap_by = None;
+            child.abandoned = true;
+            let pid = child.pid.unwrap_or(0);
+            // Its code as its death of the kill would say it, now: a stop
+            // may end without it.
+            let child = child.clone();
+            if let Phase::Stopping(stopping) = &mut self.state.phase
+                && stopping.decides() == Some(id)
+            {
+                let exit = ChildExit::Signal(nix::libc::SIGKILL);
+                stopping.code = code_of(id, &child, exit, stopping.starting.as_ref());
+            }
+            say!(
+                self,
+                "child pid {pid} has not exited {KILLED_EXIT_WAIT:?} after it was killed (stuck in the kernel, on a file system that hangs?): not waited for"
+            );
+            let starting = self.up().and_then(|up| up.starting.as_ref());
+            if starting.is_some_and(|s| s.id == id) {
+                self.give_up_killed();
+            }
+        }
+    }
+
     /// The starting child, killed as its start failed, has not exited
     /// within [`KILLED_EXIT_WAIT`]: its start fails now, rather than when
-    /// it exits (maybe never: stuck in the kernel). Kept until it is
-    /// reaped, as any killed child; a stop waits for it.
+    /// it exits (maybe never: stuck in the kernel).
     fn give_up_killed(&mut self) {
         let Some(starting) = self.up().and_then(|up| up.starting.take()) else {
             return;
         };
-        let child = &self.state.children[&starting.id];
-        let pid = child.pid.unwrap_or(0);
         let error = starting.error.as_deref().unwrap_or("failed");
         let reason = format!(
             "{error}; killed, it has not exited within {KILLED_EXIT_WAIT:?} (is it stuck in the kernel, on a file system that hangs?)"
         );
-        let message = failed_start(pid, child, &reason);
+        let message = match self.state.children.get(&starting.id) {
+            Some(child) => failed_start(child.pid.unwrap_or(0), child, &reason),
+            None => reason,
+        };
         self.starting_failed(starting, message, 1);
     }
 
@@ -2195,6 +2223,7 @@ impl Machine {
     }
 
     fn kill(&mut self, id: ChildId) {
+        let now = self.now;
         let Some(child) = self.state.children.get_mut(&id) else {
             return;
         };
@@ -2204,6 +2233,7 @@ impl Machine {
             child.killed_unspawned = child.pid.is_none();
             // One whose spawn is under way is killed once it has a pid.
             if child.pid.is_some() {
+                child.reap_by = Some(now + KILLED_EXIT_WAIT);
                 self.effects.push(Effect::Kill { id });
             }
         }
@@ -2222,6 +2252,21 @@ impl Machine {
         x ^= x << 17;
         self.state.rng = x;
         delay * (800 + (x % 401) as u32) / 1000
+    }
+}
+
+/// What child `id` (`child`) ending with `exit` says of the service, as
+/// a stop reports it: a start the supervisor failed and killed (silent,
+/// not ready in time), dead of that kill, is 1, as where the spawn itself
+/// fails (the kill is no code of the program's); one that said its own
+/// error and exited by itself keeps its code, as does every other child.
+fn code_of(id: ChildId, child: &Child, exit: ChildExit, starting: Option<&Starting>) -> i32 {
+    let by_our_kill = child.killed && exit == ChildExit::Signal(nix::libc::SIGKILL);
+    let failed = starting.is_some_and(|s| s.id == id && s.error.is_some());
+    if by_our_kill && (child.killed_unspawned || failed) {
+        1
+    } else {
+        exit.code()
     }
 }
 

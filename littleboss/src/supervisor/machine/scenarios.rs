@@ -1813,6 +1813,59 @@ fn a_failed_child_that_does_not_die_of_its_kill_is_given_up_on_and_the_queue_goe
 }
 
 #[test]
+fn a_stop_does_not_wait_for_a_child_that_does_not_die_of_its_kill() {
+    // Past its lameduck timeout the serving child is killed, and stays
+    // (stuck in the kernel): the stop ends without it, with the code its
+    // death of the kill would have said.
+    let mut sim = Sim::serving(settings());
+    let stop = sim.request(Request::Stop);
+    sim.advance(LAMEDUCK);
+    assert!(sim.process(1).killed);
+    sim.advance(super::KILLED_EXIT_WAIT - MS);
+    assert_eq!(sim.exit_code, None, "given no time to die");
+    sim.advance(MS);
+    assert!(
+        sim.logged("child pid 1001 has not exited 5s after it was killed (stuck in the kernel, on a file system that hangs?): not waited for"),
+        "{:?}",
+        sim.logs()
+    );
+    assert_eq!(stopped_code(sim.final_answer(stop)), 137);
+    assert_eq!(sim.exit_code, Some(137));
+}
+
+#[test]
+fn children_that_do_not_die_of_their_kills_are_not_restarted_without_end() {
+    // With persist, each restart's child is silent, killed, and stuck:
+    // given up on one by one, no more of them than spawns given up on may
+    // be, and the restart limit ends the supervisor.
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        restart_limit: (100, Duration::from_secs(3600)),
+        ..settings()
+    });
+    sim.exit(1, ChildExit::Code(1));
+    for _ in 0..100 {
+        if sim.exit_code.is_some() {
+            break;
+        }
+        sim.advance(Duration::from_secs(60));
+    }
+    let stuck = (sim.processes.values()).filter(|p| !p.exited).count();
+    assert_eq!(
+        stuck,
+        super::MAX_SPAWNS_GIVEN_UP,
+        "{:?}",
+        sim.spawned_paths()
+    );
+    assert!(
+        sim.logged("not starting /bin/v1: 4 children given up on"),
+        "{:?}",
+        sim.logs()
+    );
+    assert_eq!(sim.exit_code, Some(1), "{:?}", sim.logs());
+}
+
+#[test]
 fn a_first_child_that_cannot_start_ends_the_supervisor() {
     let sim = Sim::with_unstartable(settings(), &["/bin/v1"]);
     assert_eq!(sim.exit_code, Some(1));
@@ -3291,7 +3344,7 @@ fn no_child_is_started_while_too_many_given_up_execs_have_not_returned() {
     let refused = sim.reload("/bin/v3");
     assert_eq!(
         error_of(sim.final_answer(refused)),
-        "not starting /bin/v3: the execs of 4 children given up on have not returned (a file system that hangs?); no child starts until one has"
+        "not starting /bin/v3: 4 children given up on, their execs not returned or not dead of SIGKILL, are still there (a file system that hangs?); no child starts until one has gone"
     );
     assert_eq!(sim.serving_id(), Some(1));
     // One returns (and is killed): a start goes ahead again.

@@ -232,6 +232,15 @@ pub(crate) struct Child {
     /// its start failed, and its death by that kill says 1, not 137.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub killed_unspawned: bool,
+    /// Killed with a pid: its exit is waited for until then. Absent from
+    /// an older image's state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reap_by: Option<Duration>,
+    /// Killed, and not dead by its `reap_by` (stuck in the kernel, on a
+    /// file system that hangs, it may never die): given up on, as a
+    /// spawn that never returned is. Absent from an older image's state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub abandoned: bool,
     /// The binary it runs, once spawned (if it could be told).
     pub binary: Option<FileId>,
     /// Watched through a pidfd: while a child is watched by pid instead
@@ -264,9 +273,12 @@ pub(crate) struct Child {
 }
 
 impl Child {
-    /// Given up on before its spawn returned: killed, without a pid.
+    /// Given up on: killed, and without a pid (its spawn not returned)
+    /// or not dead of the kill in time ([`abandoned`](Child::abandoned)).
+    /// A stop does not wait for it; it counts against the starts that
+    /// may be outstanding so.
     pub fn given_up(&self) -> bool {
-        self.killed && self.pid.is_none()
+        self.killed && (self.pid.is_none() || self.abandoned)
     }
 
     /// Its launch, run again from the very file it ran (held open by the
@@ -343,12 +355,6 @@ pub(crate) struct Starting {
     /// not told since that none does. Absent from an older image's state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub beside_serving: bool,
-    /// Killed as its start failed: its exit is waited for until then,
-    /// and its start fails without it after (a process stuck in the
-    /// kernel, on a file system that hangs, may never die). Absent from
-    /// an older image's state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit_by: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
