@@ -263,6 +263,14 @@ async fn serve(
             Ok(read) => read,
             Err(None) => return,
             Err(Some(error)) => {
+                // What is unread goes with the close: an in-place upgrade
+                // before the answer is written must not hand it on, to be
+                // read (and refused) again by the new image.
+                {
+                    let mut buffers = conn.buffers();
+                    buffers.unread.clear();
+                    buffers.unread.shrink_to(REQUEST_BUFFER);
+                }
                 conn.answer(&Response::Error { error });
                 flush(stream, conn).await;
                 return;
@@ -590,7 +598,8 @@ async fn read_request(
         let mut buffers = conn.buffers();
         buffers.unread.reserve(REQUEST_BUFFER);
         match stream.try_read_buf(&mut buffers.unread) {
-            Ok(0) if buffers.unread.is_empty() => return Err(None),
+            // Spaces after the last request (a `\r`, a space) ask nothing.
+            Ok(0) if buffers.unread.trim_ascii().is_empty() => return Err(None),
             Ok(0) => return Err(Some("request not terminated by a newline".to_owned())),
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
@@ -681,6 +690,26 @@ mod tests {
         theirs.write_all(sent).await.unwrap();
         let request = next_request(&mut received).await;
         (connections, theirs, received, request)
+    }
+
+    #[tokio::test]
+    async fn a_request_cut_short_leaves_nothing_unread_behind_its_error() {
+        // Its error answered, nothing of it is left for an in-place
+        // upgrade to hand on (to be read and refused again).
+        let connections = Connections::default();
+        let (ours, mut theirs) = pair();
+        let (requests, _received) = mpsc::unbounded_channel();
+        let (conn, task) = connections.accept(ours, requests);
+        theirs.write_all(b"{\"v\":1,").await.unwrap();
+        theirs.shutdown().await.unwrap();
+        task.await;
+        assert!(conn.snapshot().unread.is_empty());
+        let mut answer = String::new();
+        theirs.read_to_string(&mut answer).await.unwrap();
+        assert!(
+            answer.contains("request not terminated by a newline"),
+            "{answer}"
+        );
     }
 
     /// Reads one request from `sent` (written whole, then the writer
@@ -789,6 +818,8 @@ mod tests {
         let (line, unread) = request_from(b"").await;
         assert_eq!(line, Err(None), "a close between requests is no error");
         assert!(unread.is_empty());
+        let (line, _) = request_from(b" \r").await;
+        assert_eq!(line, Err(None), "spaces before the close ask nothing");
         let (line, _) = request_from(b"{\"a\":").await;
         assert_eq!(
             line,

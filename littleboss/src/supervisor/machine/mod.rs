@@ -55,8 +55,10 @@ pub(crate) const KILLED_EXIT_WAIT: Duration = Duration::from_secs(5);
 /// deadline may be minutes away.
 pub(crate) const ERROR_EXIT_WAIT: Duration = Duration::from_secs(5);
 
-/// How many starts given up on, their execs not returned, may be
-/// outstanding before no child is started (see `start_child`).
+/// How many children given up on may be outstanding before no child is
+/// started (see `start_child`): those whose execs have not returned (each
+/// keeps a thread), and, for the starts the supervisor makes on its own
+/// (a restart, a rollback), those not dead of their kills too.
 pub(crate) const MAX_SPAWNS_GIVEN_UP: usize = 4;
 
 /// A child promoted by a reload that dies within this time is rolled back
@@ -1423,7 +1425,10 @@ impl Machine {
     /// `kill_at`, one told now a lameduck timeout from now.
     fn stop_bound_ms(&self) -> Option<u64> {
         let left = |child: &Child| match child.kill_at {
-            _ if child.killed => Duration::ZERO,
+            // Its death of the kill, or its being given up on.
+            _ if child.killed => {
+                (child.reap_by).map_or(Duration::ZERO, |at| at.saturating_sub(self.now))
+            }
             Some(at) => at.saturating_sub(self.now),
             None => child.lameduck_timeout,
         };
@@ -1577,16 +1582,18 @@ impl Machine {
             self.notify(Notice::Reloading);
         }
         // Each start given up on whose exec never returns keeps a thread
-        // (a file system that hangs): so many, and no more are begun.
-        let given_up = self
-            .state
-            .children
-            .values()
-            .filter(|c| c.given_up())
-            .count();
+        // (a file system that hangs): so many, and no more are begun. A
+        // child not dead of its kill keeps a process: so many, and no
+        // more restarts (a binary whose every child hangs so would start
+        // child after child), though a reload, a person's choice, may.
+        let counted = |c: &&Child| {
+            let unspawned = c.given_up() && c.pid.is_none();
+            unspawned || (c.given_up() && !matches!(why, Why::Reload { .. }))
+        };
+        let given_up = self.state.children.values().filter(counted).count();
         if given_up >= MAX_SPAWNS_GIVEN_UP {
             let message = format!(
-                "not starting {}: {given_up} children given up on, their execs not returned or not dead of SIGKILL, are still there (a file system that hangs?); no child starts until one has gone",
+                "not starting {}: {given_up} children given up on (their execs not returned, or not dead of SIGKILL) are still there (a file system that hangs?); no child starts until one has gone",
                 launch.target.file().display()
             );
             return self.start_failed(why, message, 1);
@@ -1792,7 +1799,9 @@ impl Machine {
     fn launches_kept(&self, given_up: bool) -> impl Iterator<Item = &Launch> {
         let state = &self.state;
         let mut launches: Vec<&Launch> = vec![&state.current];
-        let counted = |c: &&Child| given_up || !c.given_up();
+        // One not dead of its kill holds its sockets still: a later start
+        // on the same address gets the supervisor's, not a bind refused.
+        let counted = |c: &&Child| given_up || !(c.given_up() && c.pid.is_none());
         launches.extend(state.children.values().filter(counted).map(|c| &c.launch));
         if let Phase::Up(up) = &state.phase {
             launches.extend(up.probation.as_ref().map(|p| &p.previous));
@@ -2027,11 +2036,19 @@ impl Machine {
             // Its code as its death of the kill would say it, now: a stop
             // may end without it.
             let child = child.clone();
-            if let Phase::Stopping(stopping) = &mut self.state.phase
-                && stopping.decides() == Some(id)
-            {
-                let exit = ChildExit::Signal(nix::libc::SIGKILL);
-                stopping.code = code_of(id, &child, exit, stopping.starting.as_ref());
+            let mut was_serving = false;
+            if let Phase::Stopping(stopping) = &mut self.state.phase {
+                if stopping.decides() == Some(id) {
+                    let exit = ChildExit::Signal(nix::libc::SIGKILL);
+                    stopping.code = code_of(id, &child, exit, stopping.starting.as_ref());
+                }
+                was_serving = stopping.serving == Some(id);
+            }
+            // The one to shut the sockets the others hold, as at its death
+            // (see `on_exit`).
+            let others = (self.state.children.values()).any(|c| !c.given_up());
+            if was_serving && self.may_refuse() && others {
+                self.shut_own_streams(|_| true);
             }
             say!(
                 self,

@@ -3,6 +3,7 @@
 //! exactly one final answer, every child is reaped, the counters match
 //! what happened, and a stop ends within the lameduck bounds.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use proptest::prelude::*;
@@ -78,6 +79,9 @@ enum Action {
     /// The n-th client still waiting for its final answer (modulo their
     /// number) closes its connection.
     Vanish(u8),
+    /// The n-th live child (as [`Action::Hello`] picks it) will not die
+    /// of a kill: stuck in the kernel (a file system that hangs).
+    Undying(u8),
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -112,6 +116,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => (0u16..1_500).prop_map(Action::Late),
         1 => (0u16..12_000).prop_map(Action::Late),
         1 => any::<u8>().prop_map(Action::Vanish),
+        1 => any::<u8>().prop_map(Action::Undying),
     ]
 }
 
@@ -241,6 +246,11 @@ struct Model {
     decided: Option<i32>,
     /// Children killed before their spawns returned (given up on).
     given_up: std::collections::BTreeSet<ChildId>,
+    /// Children a kill does not end ([`Action::Undying`]).
+    undying: BTreeSet<ChildId>,
+    /// Children whose starts failed (the supervisor killing them), as
+    /// seen while they were starting.
+    failed_starts: BTreeSet<ChildId>,
     slow_binds: bool,
     slow_spawns: bool,
     /// Every socket seen passed by the service manager: never let go of.
@@ -285,13 +295,15 @@ struct Reached {
     first_child_served: bool,
     /// A reload's child took over.
     reload_took_over: bool,
+    /// A child killed was given up on, not dead of the kill.
+    killed_given_up: bool,
 }
 
 impl Reached {
     /// Each state, named, whether it was reached, and the least share of
     /// histories (in percent) that must reach it: most begin with the
     /// first child serving.
-    fn named(self) -> [(&'static str, bool, u32); 7] {
+    fn named(self) -> [(&'static str, bool, u32); 8] {
         [
             (
                 "a reload queued behind a starting child",
@@ -308,6 +320,11 @@ impl Reached {
             ("a queued reload's client gone", self.queued_client_gone, 1),
             ("the first child serving", self.first_child_served, 50),
             ("a reload's child taking over", self.reload_took_over, 1),
+            (
+                "a child given up on, not dead of its kill",
+                self.killed_given_up,
+                1,
+            ),
         ]
     }
 }
@@ -329,7 +346,7 @@ impl Model {
         // Once at least: an advance by nothing still handles what is due.
         loop {
             let next = until.min(self.sim.now + IN_TIME);
-            for id in dying_by(&self.sim, next) {
+            for id in dying_by(&self.sim, next, &self.undying) {
                 self.exit(id, ChildExit::Signal(9));
             }
             let by = next - self.sim.now;
@@ -451,6 +468,12 @@ impl Model {
             Action::Status => {
                 sim.request(Request::Status);
             }
+            Action::Undying(n) => {
+                let starting = self.sim.starting_id();
+                if let Some(id) = self.pick(n, starting) {
+                    self.undying.insert(id);
+                }
+            }
             Action::Vanish(n) => {
                 let waiting: Vec<ClientId> = (sim.replies.iter())
                     .filter(|(_, answers)| !answers.iter().any(Response::is_final))
@@ -552,6 +575,30 @@ impl Model {
         self.check();
     }
 
+    /// What child `id` dying with `exit` gives a stop to report: the
+    /// child's code, or 1 for a start the supervisor failed and killed
+    /// (its kill is no code of the program's).
+    fn death_code(&self, id: ChildId, exit: ChildExit) -> i32 {
+        let failed_here = match &self.sim.machine.state().phase {
+            Phase::Stopping(stopping) => stopping.starting.as_ref(),
+            Phase::Up(up) => up.starting.as_ref(),
+            Phase::Exited { .. } => None,
+        }
+        .is_some_and(|s| s.id == id && s.error.is_some());
+        // Seen failing before this step (which may have ended the stop,
+        // given up on it).
+        let failed_here = failed_here || self.failed_starts.contains(&id);
+        // So is one given up on before its spawn returned, whatever it
+        // ran.
+        let failed_here = failed_here || self.given_up.contains(&id);
+        let killed = self.sim.processes[&id].killed && exit == ChildExit::Signal(9);
+        if failed_here && killed {
+            1
+        } else {
+            exit.code()
+        }
+    }
+
     fn exit(&mut self, id: ChildId, exit: ChildExit) {
         // The serving child dying on its own, not killed, with a failing
         // code, while up: a failure, counted.
@@ -561,24 +608,9 @@ impl Model {
             && exit.code() != 0;
         let before = self.sim.machine.state().failures;
         let effects_before = self.sim.effects.len();
-        if self.decides == Some(id) {
-            // The child's code, or 1 for a start the supervisor failed
-            // and killed (its kill is no code of the program's).
-            let failed_here = match &self.sim.machine.state().phase {
-                Phase::Stopping(stopping) => stopping.starting.as_ref(),
-                Phase::Up(up) => up.starting.as_ref(),
-                Phase::Exited { .. } => None,
-            }
-            .is_some_and(|s| s.id == id && s.error.is_some());
-            // So is one given up on before its spawn returned, whatever
-            // it ran.
-            let failed_here = failed_here || self.given_up.contains(&id);
-            let killed = self.sim.processes[&id].killed && exit == ChildExit::Signal(9);
-            self.decided = Some(if failed_here && killed {
-                1
-            } else {
-                exit.code()
-            });
+        // Not once the supervisor exited (without it: given up on).
+        if self.decides == Some(id) && self.sim.exit_code.is_none() {
+            self.decided = Some(self.death_code(id, exit));
         }
         self.sim.exit(id, exit);
         if counts {
@@ -609,7 +641,7 @@ impl Model {
             if !matches!(sim.machine.state().phase, Phase::Up(_)) {
                 return;
             }
-            run_on_while_up(&mut sim);
+            run_on_while_up(&mut sim, &self.undying);
         }
         if matches!(sim.machine.state().phase, Phase::Up(_)) {
             for (client, answers) in &sim.replies {
@@ -678,6 +710,30 @@ impl Model {
                 .filter(|(_, c)| c.killed && c.pid.is_none())
                 .map(|(id, _)| *id),
         );
+        let starting = match &state.phase {
+            Phase::Stopping(stopping) => stopping.starting.as_ref(),
+            Phase::Up(up) => up.starting.as_ref(),
+            Phase::Exited { .. } => None,
+        };
+        self.failed_starts
+            .extend(starting.filter(|s| s.error.is_some()).map(|s| s.id));
+        // Only a child a kill does not end is given up on with a pid.
+        for (id, child) in &state.children {
+            assert!(
+                !child.abandoned || self.undying.contains(id),
+                "child {id} given up on, though it would have died of its kill"
+            );
+            self.reached.killed_given_up |= child.abandoned;
+        }
+        // The child deciding a stop's code, given up on though it runs (a
+        // kill that does not end it): the code its death of that kill
+        // would give, as the stop may end without it.
+        if let Some(id) = self.decides.filter(|_| self.decided.is_none())
+            && state.children.get(&id).is_some_and(|c| c.abandoned)
+        {
+            self.decided = Some(self.death_code(id, ChildExit::Signal(9)));
+        }
+        let state = self.sim.machine.state();
         // At most one child takes traffic: besides the one starting, every
         // live child but one has been told to wind down or killed.
         let starting = self.sim.starting_id();
@@ -745,9 +801,12 @@ impl Model {
             }
             Phase::Exited { .. } => (None, None),
         };
-        // The serving child's sockets, while it lives: at a stop, the
-        // supervisor leaves them to it (unless some are the manager's).
+        // The serving child's sockets, while it lives (and is not given up
+        // on, not dead of its kill): at a stop, the supervisor leaves them
+        // to it (unless some are the manager's).
+        let given_up = |id: &ChildId| state.children.get(id).is_some_and(|c| c.abandoned);
         let serving_holds: Option<std::collections::BTreeSet<&ListenerKey>> = serving
+            .filter(|id| !given_up(id))
             .and_then(|id| self.sim.processes.get(&id))
             .filter(|p| !p.exited)
             .map(|p| p.listeners.iter().filter_map(|l| l.key.as_ref()).collect());
@@ -801,7 +860,10 @@ impl Model {
                 used.extend(launch.listeners.iter().filter_map(|l| l.key.as_ref()));
             }
         }
-        for (key, held) in &state.held {
+        // (Once exited, nothing is held: a child given up on may die
+        // after, its sockets not let go of by a machine that is done.)
+        let exited = matches!(state.phase, Phase::Exited { .. });
+        for (key, held) in state.held.iter().filter(|_| !exited) {
             assert!(
                 used.contains(key) || held.activated,
                 "{key} is held for nobody"
@@ -846,19 +908,25 @@ impl Model {
                 );
             }
             assert!(!late(up.restart_at), "a restart is overdue: {up:?}");
+            for child in state.children.values() {
+                assert!(!late(child.reap_by), "a kill's wait passed: {child:?}");
+            }
         }
         // The machine knows exactly the children not yet reaped, one whose
         // listeners are still being bound, and those whose spawns are
-        // under way (neither spawned yet); once exited, no more than those
-        // (one given up on, not dead of its kill, may die after).
+        // under way (neither spawned yet); once it exited, those and the
+        // ones it gave up on that died after (it reaps no more).
         let known: Vec<ChildId> = state.children.keys().copied().collect();
         let mut expected = self.live();
         expected.extend(binding);
         expected.extend(self.sim.spawning());
         expected.sort_unstable();
         if let Phase::Exited { .. } = state.phase {
-            let undying = |id: &ChildId| state.children[id].given_up();
-            assert!(known.iter().all(|id| expected.contains(id) || undying(id)));
+            let died_after = |id: &ChildId| state.children[id].abandoned;
+            let known_here: Vec<ChildId> = (known.iter().copied())
+                .filter(|id| !died_after(id) || expected.contains(id))
+                .collect();
+            assert_eq!(known_here, expected);
         } else {
             assert_eq!(known, expected);
         }
@@ -1083,7 +1151,7 @@ impl Model {
                 break;
             }
             // Up, no stop has begun: no exit gives a stop its code.
-            run_on_while_up(&mut self.sim);
+            run_on_while_up(&mut self.sim, &self.undying);
             self.check();
         }
         self.check_answered_while_up();
@@ -1095,7 +1163,7 @@ impl Model {
             }
             self.advance_dying_in_time(HELLO_TIMEOUT.max(MAX_LAMEDUCK), false);
             for id in self.live() {
-                if self.sim.processes[&id].killed {
+                if self.sim.processes[&id].killed && !self.undying.contains(&id) {
                     self.exit(id, ChildExit::Signal(9));
                 }
             }
@@ -1110,7 +1178,12 @@ impl Model {
             (Some(id), None) => assert_eq!(self.sim.exit_code, Some(1), "child {id} never ran"),
             (None, _) => {}
         }
-        assert!(self.live().is_empty(), "children left: {:?}", self.live());
+        // But those a kill does not end, given up on.
+        let state = self.sim.machine.state();
+        let left: Vec<ChildId> = (self.live().into_iter())
+            .filter(|id| !(self.undying.contains(id) && state.children[id].given_up()))
+            .collect();
+        assert!(left.is_empty(), "children left: {left:?}");
         for (client, answers) in &self.sim.replies {
             let finals = answers.iter().filter(|r| r.is_final()).count();
             assert_eq!(finals, 1, "client {client} got {answers:?}");
@@ -1154,18 +1227,19 @@ fn rounds(sim: &Sim) -> usize {
     sim.replies.len() + 10
 }
 
-/// Time passes past any child's deadlines, and the children killed die.
-fn run_on_while_up(sim: &mut Sim) {
+/// Time passes past any child's deadlines, and the children killed die
+/// (but those `undying`).
+fn run_on_while_up(sim: &mut Sim, undying: &BTreeSet<ChildId>) {
     let until = sim.now + Duration::from_millis(u64::from(u16::MAX)) + HELLO_TIMEOUT;
     while sim.now < until {
         let next = until.min(sim.now + IN_TIME);
-        for id in dying_by(sim, next) {
+        for id in dying_by(sim, next, undying) {
             sim.exit(id, ChildExit::Signal(9));
         }
         sim.advance(next - sim.now);
     }
     let killed: Vec<ChildId> = (sim.processes.iter())
-        .filter(|(_, p)| !p.exited && p.killed)
+        .filter(|(id, p)| !p.exited && p.killed && !undying.contains(id))
         .map(|(id, _)| *id)
         .collect();
     for id in killed {
@@ -1178,14 +1252,14 @@ fn run_on_while_up(sim: &mut Sim) {
 const IN_TIME: Duration = Duration::from_millis(super::KILLED_EXIT_WAIT.as_millis() as u64 / 2);
 
 /// The live children killed that the supervisor would give up on by `at`
-/// (not dead of the kill): on a kernel that works, dead of it before.
-/// (Given up on, they are the scenarios' to test.)
-fn dying_by(sim: &Sim, at: Duration) -> Vec<ChildId> {
+/// (not dead of the kill): on a kernel that works, dead of it before; but
+/// those `undying` ([`Action::Undying`]), whom it gives up on.
+fn dying_by(sim: &Sim, at: Duration, undying: &BTreeSet<ChildId>) -> Vec<ChildId> {
     let state = sim.machine.state();
     (sim.processes.iter())
         .filter(|(id, p)| {
             let reap_by = state.children.get(id).and_then(|c| c.reap_by);
-            !p.exited && reap_by.is_some_and(|by| by <= at)
+            !p.exited && !undying.contains(id) && reap_by.is_some_and(|by| by <= at)
         })
         .map(|(id, _)| *id)
         .collect()
@@ -1245,6 +1319,8 @@ fn run(world: World, actions: Vec<Action>) -> Model {
         decides: None,
         decided: None,
         given_up: Default::default(),
+        undying: Default::default(),
+        failed_starts: Default::default(),
         slow_binds: world.slow_binds,
         slow_spawns: world.slow_spawns,
         activated: Default::default(),

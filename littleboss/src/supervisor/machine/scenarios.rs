@@ -1866,6 +1866,26 @@ fn children_that_do_not_die_of_their_kills_are_not_restarted_without_end() {
 }
 
 #[test]
+fn a_reload_still_starts_beside_children_given_up_on_not_dead_of_their_kills() {
+    // Four reloads to a binary whose children hang, each killed and given
+    // up on: a person's next reload, to a binary that works, still runs.
+    let mut sim = Sim::serving(settings());
+    for _ in 0..super::MAX_SPAWNS_GIVEN_UP {
+        let stuck = sim.reload("/bin/hangs");
+        sim.advance(HELLO_TIMEOUT + super::KILLED_EXIT_WAIT);
+        assert!(error_of(sim.final_answer(stuck)).contains("has not exited within 5s"));
+    }
+    let fixed = sim.reload("/bin/v2");
+    let id = sim.starting_id().expect("the reload starts");
+    sim.hello_and_ready(id);
+    assert!(matches!(
+        sim.final_answer(fixed),
+        Some(Response::Reloaded { .. })
+    ));
+    assert_eq!(sim.serving_id(), Some(id));
+}
+
+#[test]
 fn a_first_child_that_cannot_start_ends_the_supervisor() {
     let sim = Sim::with_unstartable(settings(), &["/bin/v1"]);
     assert_eq!(sim.exit_code, Some(1));
@@ -3344,7 +3364,7 @@ fn no_child_is_started_while_too_many_given_up_execs_have_not_returned() {
     let refused = sim.reload("/bin/v3");
     assert_eq!(
         error_of(sim.final_answer(refused)),
-        "not starting /bin/v3: 4 children given up on, their execs not returned or not dead of SIGKILL, are still there (a file system that hangs?); no child starts until one has gone"
+        "not starting /bin/v3: 4 children given up on (their execs not returned, or not dead of SIGKILL) are still there (a file system that hangs?); no child starts until one has gone"
     );
     assert_eq!(sim.serving_id(), Some(1));
     // One returns (and is killed): a start goes ahead again.

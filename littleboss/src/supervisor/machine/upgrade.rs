@@ -140,6 +140,14 @@ impl Machine {
         let Some(upgrade) = self.state.upgrade.take() else {
             return;
         };
+        // Killed by an older image, which kept no time to give up on
+        // them by: counted from now.
+        let now = self.now;
+        for child in self.state.children.values_mut() {
+            if child.killed && child.pid.is_some() && !child.abandoned && child.reap_by.is_none() {
+                child.reap_by = Some(now + super::KILLED_EXIT_WAIT);
+            }
+        }
         let image = &mut self.state.image;
         image.path = upgrade.path.clone();
         image.id = Some(upgrade.binary);

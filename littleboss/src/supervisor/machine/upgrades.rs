@@ -331,6 +331,26 @@ fn every_state_kind(
     }
 }
 
+#[test]
+fn a_child_an_older_image_killed_is_given_up_on_by_the_new_one_in_time() {
+    // The old child was killed by an image that kept no time to give up
+    // on it by: the new image counts it from its own start, so that a
+    // stop does not wait for it for ever should the kill not end it.
+    let mut state: serde_json::Value = serde_json::from_str(&handed_over_state()).unwrap();
+    let old = &mut state["children"]["1"];
+    old["killed"] = true.into();
+    old["kill_at"] = serde_json::Value::Null;
+    old.as_object_mut().unwrap().remove("reap_by");
+    let state: super::State = serde_json::from_value(state).unwrap();
+    let mut machine = super::Machine::resume(state);
+    let now = std::time::Duration::from_secs(100);
+    machine.handle(super::Event::Upgraded, now);
+    let reap_by = machine.state().children[&1].reap_by;
+    assert_eq!(reap_by, Some(now + super::KILLED_EXIT_WAIT));
+    machine.handle(super::Event::Tick, now + super::KILLED_EXIT_WAIT);
+    assert!(machine.state().children[&1].abandoned);
+}
+
 /// Prints a state as an upgrade hands it over: how `state_v1.json` was
 /// made (`cargo test -p littleboss --lib print_a_handed_over_state --
 /// --ignored --nocapture`).
