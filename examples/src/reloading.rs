@@ -78,11 +78,11 @@ impl Server {
 
     /// Runs `BIN -littleboss=MODE` against this server.
     pub fn control(&self, mode: &str) -> Output {
+        use tests::OutputInTime;
         Command::new(&self.bin)
             .arg(format!("-littleboss={mode}"))
             .env("LITTLEBOSS_DIR", &self.dir)
-            .output()
-            .expect("run a control command")
+            .control_output_in_time()
     }
 
     /// For each old child: from the supervisor's telling it to wind down

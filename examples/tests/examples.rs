@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 
-use tests::{DEADLINE, Service, echo, text};
+use tests::{DEADLINE, OutputInTime, Service, echo, text};
 
 /// `GET path` over HTTP/1.0; returns (status line, x-littleboss-pid, body).
 fn get(addr: SocketAddr, path: &str) -> (String, String, String) {
@@ -57,10 +57,12 @@ fn http_serves_reloads_without_dropping_a_request_in_flight_and_stops() {
     );
 
     // A request in flight across the reload completes, served by the old child.
-    let slow = std::thread::spawn(move || get(addr, "/slow?ms=1500"));
+    let slow = std::thread::spawn(move || get(addr, "/slow?ms=3000"));
     svc.output
         .wait_for(&format!("http: pid {first_pid} answering /slow"));
     svc.reload_ok();
+    // Still in flight as the reload ended (else it proves nothing).
+    assert!(!slow.is_finished(), "/slow ended before the reload did");
     // Until the old child has taken in its lameduck it may still accept a
     // connection (and serve it fully); then only the new one answers.
     tests::eventually("the new child to answer", || {
@@ -71,7 +73,7 @@ fn http_serves_reloads_without_dropping_a_request_in_flight_and_stops() {
     let (status, slow_pid, body) = slow.join().unwrap();
     assert_eq!(status, "HTTP/1.0 200 OK");
     assert_eq!(slow_pid, first_pid);
-    assert_eq!(body, format!("slept 1500 ms in pid {first_pid}\n"));
+    assert_eq!(body, format!("slept 3000 ms in pid {first_pid}\n"));
     svc.output
         .wait_for(&format!("http: pid {first_pid} drained, exiting"));
 
@@ -212,8 +214,7 @@ fn old_child_exits_by_itself(svc: &Service) {
 fn clap_keeps_its_own_help_and_shows_littleboss_flags() {
     let out = Command::new(env!("CARGO_BIN_EXE_clap"))
         .arg("--help")
-        .output()
-        .unwrap();
+        .output_in_time();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("--greeting <GREETING>"), "{help}");
@@ -223,8 +224,7 @@ fn clap_keeps_its_own_help_and_shows_littleboss_flags() {
 
     let out = Command::new(env!("CARGO_BIN_EXE_clap"))
         .arg("--bogus")
-        .output()
-        .unwrap();
+        .output_in_time();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--bogus"));
 }

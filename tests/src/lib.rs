@@ -454,11 +454,19 @@ impl Drop for KilledOnDrop {
 pub trait OutputInTime {
     /// Runs the command to its end, or panics at [`DEADLINE`].
     fn output_in_time(&mut self) -> Output;
+
+    /// Runs a control command to its end, or panics at
+    /// [`CONTROL_DEADLINE`] (a reload or stop may wait out a drain).
+    fn control_output_in_time(&mut self) -> Output;
 }
 
 impl OutputInTime for Command {
     fn output_in_time(&mut self) -> Output {
         output_within(self, DEADLINE)
+    }
+
+    fn control_output_in_time(&mut self) -> Output {
+        output_within(self, CONTROL_DEADLINE)
     }
 }
 

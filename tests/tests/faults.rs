@@ -279,6 +279,14 @@ fn a_stopped_child_is_killed_after_its_lameduck_timeout() {
     let child = child_pid(&json(&svc, V1));
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGSTOP).unwrap();
     svc.stop_expecting(137);
+    // Killed at its timeout, not before.
+    let out = svc.output.text();
+    assert!(
+        out.contains(&format!(
+            "child pid {child} is still running after its lameduck timeout; killing it"
+        )),
+        "{out}"
+    );
     assert!(!tests::alive(child));
 }
 

@@ -263,7 +263,7 @@ fn a_child_killed_during_the_exec_window_is_reaped() {
     let addr = start_with(
         &mut svc,
         &[
-            ("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "500"),
+            ("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "2000"),
             ("VERSIONED_V1_LINGER_MS", "60000"),
         ],
     );
@@ -279,6 +279,13 @@ fn a_child_killed_during_the_exec_window_is_reaped() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
+    // Sent in the window: the new image had not taken over yet (else the
+    // test proves nothing).
+    let out = svc.output.text();
+    assert!(
+        !out.contains("in-place upgrade 1)"),
+        "killed too late: {out}"
+    );
     let reload = reload.wait_with_output().unwrap();
     assert!(reload.status.success(), "{}", text(&reload));
     svc.output
