@@ -378,6 +378,12 @@ pub(super) mod tests {
         let request = b"GET / HTTP/1.1\r\nHost: test\r\n\r\n";
         assert_eq!(conn.try_write(request).unwrap(), request.len());
         phase.send_replace(Phase::Lameduck(Instant::now()));
+        answered_with_close(&mut conn, server).await;
+    }
+
+    /// The request sent on `conn` is answered (200, `Connection: close`),
+    /// the connection then closed, and the helper `server` returns.
+    async fn answered_with_close(conn: &mut TcpStream, server: JoinHandle<io::Result<()>>) {
         let mut response = Vec::new();
         conn.read_to_end(&mut response)
             .await
@@ -413,18 +419,7 @@ pub(super) mod tests {
         // then: a close would have come.
         tokio::time::sleep(Duration::from_millis(100)).await;
         conn.write_all(b"st: test\r\n\r\n").await.unwrap();
-        let mut response = Vec::new();
-        conn.read_to_end(&mut response)
-            .await
-            .expect("the connection was reset, its request unanswered");
-        let response = String::from_utf8_lossy(&response).to_ascii_lowercase();
-        assert!(response.starts_with("http/1.1 200"), "{response:?}");
-        assert!(response.contains("connection: close"), "{response}");
-        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
-            .await
-            .expect("the helper returns")
-            .unwrap()
-            .unwrap();
+        answered_with_close(&mut conn, server).await;
     }
 
     #[tokio::test]
