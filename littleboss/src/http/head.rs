@@ -18,13 +18,10 @@
 //! then, still meets the close (clients pipeline only requests they may
 //! send again, RFC 9112 §9.3.2).
 
-use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::task::{Context as TaskContext, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 
 /// HTTP/2's connection preface, as a client's first bytes.
@@ -36,7 +33,8 @@ const HTTP1: u8 = 1;
 const HTTP2: u8 = 2;
 
 /// One connection's request under way: set by a read, cleared by a write
-/// or the service's call.
+/// (both told by its stream, [`Counted`](super::open::Counted)) or the
+/// service's call ([`HandedOn`]).
 #[derive(Debug, Default)]
 pub(super) struct RequestBegun {
     begun: AtomicBool,
@@ -50,7 +48,7 @@ pub(super) struct RequestBegun {
 
 impl RequestBegun {
     /// Read bytes `read` (the first read's, for the protocol).
-    fn read(&self, read: &[u8]) {
+    pub fn read(&self, read: &[u8]) {
         if read.is_empty() {
             return;
         }
@@ -103,73 +101,6 @@ impl RequestBegun {
             }
             cleared.await;
         }
-    }
-}
-
-/// A connection's stream, telling its [`RequestBegun`] what it reads and
-/// writes.
-#[derive(Debug)]
-pub(crate) struct Watched<S> {
-    inner: S,
-    begun: Arc<RequestBegun>,
-}
-
-impl<S> Watched<S> {
-    pub(super) fn new(inner: S, begun: Arc<RequestBegun>) -> Self {
-        Watched { inner, begun }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = polled {
-            self.begun.read(&buf.filled()[before..]);
-        }
-        polled
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(1..)) = polled {
-            self.begun.clear();
-        }
-        polled
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(1..)) = polled {
-            self.begun.clear();
-        }
-        polled
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

@@ -1,6 +1,8 @@
 //! Counting the connections a helper serves, so that it waits, after its
 //! server's graceful shutdown, for those handed to an upgrade handler (a
-//! WebSocket's), which that shutdown no longer knows.
+//! WebSocket's), which that shutdown no longer knows. The same wrapper of
+//! each connection's stream tells whether a request has begun on it (see
+//! [`head`](super::head)).
 //!
 //! A draining program with nothing open finishes early by lameduck, which
 //! comes once every connection accepted has closed (and, after a drain
@@ -16,6 +18,7 @@ use std::task::{Context as TaskContext, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 
+use super::head::RequestBegun;
 use crate::TcpListener;
 use crate::accepted::Accepted;
 
@@ -38,11 +41,13 @@ impl OpenConnections {
         })
     }
 
-    /// Counts `stream` until it is dropped.
-    pub fn track<S>(self: &Arc<Self>, stream: S) -> Counted<S> {
+    /// Counts `stream` until it is dropped, telling `begun` what it reads
+    /// and writes (see [`head`](super::head)).
+    pub fn track<S>(self: &Arc<Self>, stream: S, begun: Arc<RequestBegun>) -> Counted<S> {
         self.count.fetch_add(1, Ordering::SeqCst);
         Counted {
             inner: stream,
+            begun,
             _open: OpenToken(self.clone()),
         }
     }
@@ -62,10 +67,12 @@ impl OpenConnections {
     }
 }
 
-/// A stream counted as open until dropped.
+/// A stream counted as open until dropped, telling its [`RequestBegun`]
+/// what it reads and writes.
 #[derive(Debug)]
 pub(crate) struct Counted<S> {
     inner: S,
+    begun: Arc<RequestBegun>,
     /// After `inner`: fields drop in order, so the count falls (and the
     /// lameduck looks) once the descriptor is closed, not before.
     _open: OpenToken,
@@ -91,7 +98,12 @@ impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
         cx: &mut TaskContext<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = polled {
+            self.begun.read(&buf.filled()[before..]);
+        }
+        polled
     }
 }
 
@@ -101,7 +113,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
         cx: &mut TaskContext<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(1..)) = polled {
+            self.begun.clear();
+        }
+        polled
     }
 
     fn poll_write_vectored(
@@ -109,7 +125,11 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
         cx: &mut TaskContext<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(1..)) = polled {
+            self.begun.clear();
+        }
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -143,7 +163,7 @@ mod tests {
         let open = OpenConnections::of(&inner);
         let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
         let (stream, _) = inner.accept().await.unwrap();
-        let served = open.track(stream);
+        let served = open.track(stream, Arc::default());
         assert!(!accepted.all_closed());
         // Whatever an earlier close told is taken.
         accepted.wait_for_a_close(Duration::ZERO);
@@ -168,8 +188,8 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), open.none())
             .await
             .expect("nothing open: at once");
-        let first = open.track(());
-        let second = open.track(());
+        let first = open.track((), Arc::default());
+        let second = open.track((), Arc::default());
         let waiting = tokio::spawn({
             let open = open.clone();
             async move { open.none().await }

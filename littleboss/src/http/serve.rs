@@ -18,7 +18,7 @@ use super::close::CloseWhenDraining;
 use super::deferral::defer_silent_connections;
 use super::drain::bounded;
 use super::graceful::serve_until_shut;
-use super::head::{HandedOn, RequestBegun, Watched};
+use super::head::{HandedOn, RequestBegun};
 use super::open::OpenConnections;
 use super::spread::CloseTimes;
 use crate::{Context, TcpListener};
@@ -169,7 +169,7 @@ where
         let service = HandedOn::new(service, begun.clone());
         let fd = std::os::fd::AsRawFd::as_raw_fd(&stream);
         let conn = builder.serve_connection_with_upgrades(
-            TokioIo::new(Watched::new(open.track(stream), begun.clone())),
+            TokioIo::new(open.track(stream, begun.clone())),
             TowerToHyperService::new(service),
         );
         let waits = (begun, ctx.clone());
