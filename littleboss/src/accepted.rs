@@ -144,12 +144,6 @@ impl Accepted {
         })
     }
 
-    /// Whether every connection is accepted where it is recorded (none
-    /// through a listener's tokio socket itself).
-    pub fn tracking(&self) -> bool {
-        !self.lost_track.load(Ordering::SeqCst)
-    }
-
     /// Connections are accepted where they cannot be recorded.
     pub fn lose_track(&self) {
         self.lost_track.store(true, Ordering::SeqCst);

@@ -279,8 +279,11 @@ impl Lameduck {
         // connected already. For a refusal as draining begins, and for one
         // the supervisor orders while the grace runs (it does only when no
         // child serves); not for an orphan's later one, whose queue a
-        // sibling may serve, nor once the grace is over. Not
-        // where the program accepts past its handles (`into_inner`).
+        // sibling may serve, nor once the grace is over. Not for a socket
+        // the program holds no handle on any more (taken out with
+        // `into_inner`, dropped): the stash has none to yield it to, and
+        // leaves it to the shut (see `Stash::put`). Another listener taken
+        // out, which ends the grace's early end, takes nothing from these.
         // Decided, for a late one, with the hand-over lock held until the
         // stash is made: phase two, which clears the stash, cannot come in
         // between (what came after the clearing would be served by no one).
@@ -297,10 +300,7 @@ impl Lameduck {
             refuse && draining_already && !sibling_may_serve && !phase.is_lameduck();
         // Nor with no grace: lameduck follows at once, which closes what
         // is stashed unserved.
-        let stash = refuse
-            && (!draining_already || late_and_alone)
-            && self.accepted.tracking()
-            && !self.grace.is_zero();
+        let stash = refuse && (!draining_already || late_and_alone) && !self.grace.is_zero();
         // Once draining, shut at once only what this child took the queue
         // of: a child still starting (no child serving) may hold the same
         // sockets, and takes their queue as it is told.
@@ -517,7 +517,7 @@ impl Lameduck {
             .contains(&inode);
         let _handing = self.handing.lock().unwrap_or_else(|e| e.into_inner());
         let in_time = !matches!(*self.phase.borrow(), Phase::Lameduck(_));
-        if !(taken_here && in_time && self.accepted.tracking() && !self.grace.is_zero()) {
+        if !(taken_here && in_time && !self.grace.is_zero()) {
             return 0;
         }
         self.accepted.stash_handed(inode, fds)
@@ -1638,6 +1638,23 @@ mod tests {
         ping_pong(&mut served, &mut client).await;
         drop(served);
         assert!(lameduck.accepted().all_closed());
+    }
+
+    #[tokio::test]
+    async fn a_refusal_hands_over_the_queue_though_another_listener_was_taken_out() {
+        // A side listener taken out with `into_inner` (the grace can no
+        // longer end early): this one's queue is still the program's.
+        let (lameduck, addr, program) = draining_tcp(true, false);
+        let listener = handle(&lameduck, program);
+        lameduck.accepted().lose_track();
+        let mut client = queued_client(addr).await;
+        lameduck.begin();
+        assert_refused(addr);
+        let (mut served, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
+            .await
+            .expect("the queued connection yielded")
+            .unwrap();
+        ping_pong(&mut served, &mut client).await;
     }
 
     #[tokio::test]

@@ -137,7 +137,10 @@ impl TcpListener {
     /// shut for good (a stop, bypass mode's SIGTERM, the supervisor's
     /// death, a reload that moved the listener, whose supervisor hands
     /// them over): those, connected
-    /// already, are yielded still, until lameduck. A call waiting when
+    /// already, are yielded still, until lameduck (with a grace above
+    /// zero, and up to a few thousand; where the listener was shut while
+    /// draining had begun already and another child may serve its queue,
+    /// an orphan's, that child takes them). A call waiting when
     /// draining begins stays waiting, but for those. Several tasks
     /// may wait on one listener (shared in an `Arc`), each woken as with
     /// tokio's. An error that concerns one connection, not the listener

@@ -82,8 +82,9 @@ impl UnixListener {
     /// Accepts a connection, as [`tokio::net::UnixListener::accept`] does,
     /// until draining begins; from then on it never completes, but for
     /// the connections queued when its file was removed for good (a stop,
-    /// bypass mode's SIGTERM, a reload that moved the listener), which
-    /// are yielded still. Cancel safe;
+    /// bypass mode's SIGTERM, the supervisor's death, a reload that moved
+    /// the listener), which are yielded still, as
+    /// [`TcpListener::accept`](crate::TcpListener::accept) says. Cancel safe;
     /// several tasks may wait on one listener, each woken as with tokio's.
     /// An error that concerns one connection is passed over for the next,
     /// as [`TcpListener::accept`](crate::TcpListener::accept) says.
