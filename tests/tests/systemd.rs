@@ -778,4 +778,20 @@ fn the_example_units_are_consistent_with_the_program() {
     assert!(socket.contains("\nFileDescriptorName=http\n"));
     let http = std::fs::read_to_string(dir.join("../src/bin/http.rs")).unwrap();
     assert!(http.contains("listener(http = "));
+    // The stop's timeout outlasts the drain: the program's lameduck
+    // timeout, and 5 s for a kill not died of.
+    let seconds = |text: &str, key: &str| -> u64 {
+        let at = text.find(key).unwrap_or_else(|| panic!("no {key}")) + key.len();
+        let digits: String = text[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().unwrap()
+    };
+    let stop = seconds(&service, "\nTimeoutStopSec=");
+    let lameduck = seconds(&http, "lameduck = \"");
+    assert!(
+        stop > lameduck + 5,
+        "TimeoutStopSec={stop}, lameduck {lameduck}s"
+    );
 }

@@ -1329,15 +1329,17 @@ impl Machine {
         match client {
             Some(client) => self.reply(client, Response::Error { error }),
             // A SIGHUP, maybe systemd's reload under `Type=notify-reload`,
-            // which waits for RELOADING=1 and READY=1 (its reload timeout,
-            // 90 s by default, otherwise): the reload began and is over,
-            // the serving child untouched. Not while stopping (no READY
-            // after STOPPING), nor with nothing serving (the next child's
-            // READY ends it).
+            // which waits for RELOADING=1 (stamped after its signal) and
+            // then READY=1 (its reload timeout, 90 s by default,
+            // otherwise): the reload began and is over, the serving child
+            // untouched. With nothing serving (a restart due), only begun:
+            // the next child's READY=1, or STOPPING=1, ends it. Not while
+            // stopping (no READY after STOPPING).
             None => {
-                let serving = self.up().is_some_and(|up| up.serving.is_some());
+                let Some(up) = self.up() else { return };
+                let serving = up.serving.is_some();
+                self.notify(Notice::Reloading);
                 if serving {
-                    self.notify(Notice::Reloading);
                     self.notify(Notice::Ready);
                 }
             }

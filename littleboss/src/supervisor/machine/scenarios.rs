@@ -3260,6 +3260,26 @@ fn a_sighup_reload_refused_still_tells_systemd_it_began_and_ended() {
     assert_eq!(stopped_code(sim.final_answer(stop)), 0);
 }
 
+#[test]
+fn a_sighup_reload_refused_with_nothing_serving_still_tells_systemd_it_began() {
+    // A restart is due when systemd's SIGHUP comes, and the reload is
+    // refused: RELOADING=1 (stamped after the signal) lets the restarted
+    // child's READY=1 end `systemctl reload`; a lone READY=1 would not.
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    let mut state = serde_json::to_value(sim.machine.state()).unwrap();
+    state["current"]["target"]["path"] = "v1".into();
+    sim.machine = super::Machine::resume(serde_json::from_value(state).unwrap());
+    sim.exit(1, ChildExit::Code(1));
+    assert_eq!(sim.serving_id(), None, "a restart is due");
+    let from = sim.effects.len();
+    sim.signal(Signal::Hup);
+    assert!(sim.logged("reload refused: the binary path v1 is not absolute"));
+    assert_eq!(reload_notices(&sim, from), ["RELOADING"]);
+}
+
 /// systemd's notices (READY, RELOADING) from effect `from` on.
 fn reload_notices(sim: &Sim, from: usize) -> Vec<&'static str> {
     (sim.effects[from..].iter())
