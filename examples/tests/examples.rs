@@ -57,7 +57,7 @@ fn http_serves_reloads_without_dropping_a_request_in_flight_and_stops() {
     );
 
     // A request in flight across the reload completes, served by the old child.
-    let slow = std::thread::spawn(move || get(addr, "/slow?ms=3000"));
+    let slow = std::thread::spawn(move || get(addr, "/slow?ms=5000"));
     svc.output
         .wait_for(&format!("http: pid {first_pid} answering /slow"));
     svc.reload_ok();
@@ -73,7 +73,7 @@ fn http_serves_reloads_without_dropping_a_request_in_flight_and_stops() {
     let (status, slow_pid, body) = slow.join().unwrap();
     assert_eq!(status, "HTTP/1.0 200 OK");
     assert_eq!(slow_pid, first_pid);
-    assert_eq!(body, format!("slept 3000 ms in pid {first_pid}\n"));
+    assert_eq!(body, format!("slept 5000 ms in pid {first_pid}\n"));
     svc.output
         .wait_for(&format!("http: pid {first_pid} drained, exiting"));
 

@@ -144,6 +144,16 @@ impl Accepted {
         })
     }
 
+    /// The program accepts from `listening` past its handles (one taken
+    /// out with `into_inner`): its connections go unrecorded, and its
+    /// queue is not stashed (see [`Stash::bypass`](crate::stash::Stash::bypass)).
+    pub fn bypass(&self, listening: std::os::fd::BorrowedFd<'_>) {
+        self.lose_track();
+        if let Some(inode) = crate::stash::inode(listening) {
+            self.stash.bypass(inode);
+        }
+    }
+
     /// Connections are accepted where they cannot be recorded.
     pub fn lose_track(&self) {
         self.lost_track.store(true, Ordering::SeqCst);

@@ -500,9 +500,10 @@ impl Lameduck {
     /// as this child drains (draining begun already too: a stop whose
     /// signal reached the child first); closes them (their clients see it
     /// at once) where nothing would: lameduck come already, no grace to
-    /// wait for them, a program accepting past its handles (`into_inner`),
-    /// or one that never took that listener or dropped every handle on
-    /// it. Returns how many it kept.
+    /// wait for them, a program accepting from that socket past its
+    /// handles (one taken out with `into_inner`), or one that never took
+    /// that listener or dropped every handle on it. Returns how many it
+    /// kept.
     pub fn take_handed(&self, inode: u64, fds: Vec<OwnedFd>) -> usize {
         use std::os::fd::AsFd;
         let taken_here = {
@@ -1655,6 +1656,25 @@ mod tests {
             .expect("the queued connection yielded")
             .unwrap();
         ping_pong(&mut served, &mut client).await;
+    }
+
+    #[tokio::test]
+    async fn a_socket_the_program_took_out_with_into_inner_has_nothing_stashed() {
+        // Two handles on one socket, one taken out: the program accepts
+        // past its handles there, and the other (kept, say, for its
+        // address) is not polled: the queue is left to the shut, which
+        // resets it, rather than held for no one until the grace ends.
+        use tokio::io::AsyncReadExt;
+        let (lameduck, addr, program) = draining_tcp(true, false);
+        let copy = program.try_clone().unwrap();
+        let _kept = handle(&lameduck, program);
+        let _served_elsewhere = handle(&lameduck, copy).into_inner();
+        let mut client = queued_client(addr).await;
+        lameduck.begin();
+        assert_refused(addr);
+        let mut got = [0; 1];
+        let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut got)).await;
+        assert!(matches!(read, Ok(Err(_)) | Ok(Ok(0))), "{read:?}");
     }
 
     #[tokio::test]

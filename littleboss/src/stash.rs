@@ -7,7 +7,7 @@
 //! the listeners `Context` handed out yield them while draining, as the
 //! connections they would have taken had the shut come a moment later.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
@@ -31,6 +31,11 @@ pub(crate) struct Stash {
     /// wait for connections nobody takes). A socket absent here was
     /// never handed out as a handle: counted as held.
     handles: Mutex<HashMap<u64, usize>>,
+    /// Listening sockets the program accepts from past its handles (one
+    /// was taken out with `into_inner`), by inode: what they queue is the
+    /// program's own to take; nothing is stashed for them, and a refusal
+    /// leaves their queues to the shut.
+    bypassed: Mutex<HashSet<u64>>,
 }
 
 impl Stash {
@@ -48,7 +53,7 @@ impl Stash {
             return 0;
         };
         // Left to the shut, which resets it, as no handle would take it.
-        if unheld(&lock(&self.handles), key) {
+        if self.yields_to_none(&lock(&self.handles), key) {
             return 0;
         }
         self.put(key, accept_queued(listening, most), record)
@@ -64,7 +69,7 @@ impl Stash {
         // Held through the insertion: a last handle let go meanwhile
         // would leave these stranded.
         let handles = lock(&self.handles);
-        if count == 0 || unheld(&handles, key) {
+        if count == 0 || self.yields_to_none(&handles, key) {
             return 0;
         }
         for fd in &taken {
@@ -117,6 +122,21 @@ impl Stash {
     /// A handle on the listening socket whose inode is `key` is made.
     pub fn hold(&self, key: u64) {
         *lock(&self.handles).entry(key).or_default() += 1;
+    }
+
+    /// The program accepts from the listening socket of inode `key` past
+    /// its handles (one was taken out with `into_inner`): nothing is
+    /// stashed for it from now on, and what was is closed.
+    pub fn bypass(&self, key: u64) {
+        lock(&self.bypassed).insert(key);
+        lock(&self.queued).remove(&key);
+    }
+
+    /// Whether what the socket of inode `key` queues would reach no one
+    /// through the stash: no handle on it is left (`handles`, locked by
+    /// the caller), or the program takes its queue itself.
+    fn yields_to_none(&self, handles: &HashMap<u64, usize>, key: u64) -> bool {
+        unheld(handles, key) || lock(&self.bypassed).contains(&key)
     }
 
     /// A handle made by [`hold`](Stash::hold) is gone: once the last is,

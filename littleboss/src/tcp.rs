@@ -279,8 +279,8 @@ impl TcpListener {
     /// ```
     pub fn into_inner(self) -> tokio::net::TcpListener {
         // Connections accepted from here on go unrecorded: the grace can
-        // no longer end early.
-        self.accepted.lose_track();
+        // no longer end early. Its queue is the program's own to take.
+        self.accepted.bypass(self.inner.as_fd());
         self.inner
     }
 }

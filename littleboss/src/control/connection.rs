@@ -590,7 +590,7 @@ async fn read_request(
             Ok(Ok(())) => {}
             Ok(Err(_)) => return Err(None),
             // Idle between requests: close quietly. Half a request: say so.
-            Err(_elapsed) if conn.buffers().unread.is_empty() => return Err(None),
+            Err(_elapsed) if conn.buffers().unread.trim_ascii().is_empty() => return Err(None),
             Err(_elapsed) => {
                 return Err(Some(format!("no complete request within {READ_TIMEOUT:?}")));
             }

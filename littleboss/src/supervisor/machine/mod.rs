@@ -58,7 +58,8 @@ pub(crate) const ERROR_EXIT_WAIT: Duration = Duration::from_secs(5);
 /// How many children given up on may be outstanding before no child is
 /// started (see `start_child`): those whose execs have not returned (each
 /// keeps a thread), and, for the starts the supervisor makes on its own
-/// (a restart, a rollback), those not dead of their kills too.
+/// (a restart, a rollback), those of its own starts not dead of their
+/// kills too.
 pub(crate) const MAX_SPAWNS_GIVEN_UP: usize = 4;
 
 /// A child promoted by a reload that dies within this time is rolled back
@@ -1585,12 +1586,15 @@ impl Machine {
         }
         // Each start given up on whose exec never returns keeps a thread
         // (a file system that hangs): so many, and no more are begun. A
-        // child not dead of its kill keeps a process: so many, and no
-        // more restarts (a binary whose every child hangs so would start
-        // child after child), though a reload, a person's choice, may.
+        // child the supervisor started on its own and not dead of its
+        // kill keeps a process: so many, and no more starts of its own (a
+        // binary whose every child hangs so would restart child after
+        // child); those of reloads asked for count against nothing, nor
+        // do they keep a reload from starting.
+        let on_its_own = !matches!(why, Why::Reload { .. });
         let counted = |c: &&Child| {
             let unspawned = c.given_up() && c.pid.is_none();
-            unspawned || (c.given_up() && !matches!(why, Why::Reload { .. }))
+            unspawned || (c.given_up() && c.on_its_own && on_its_own)
         };
         let given_up = self.state.children.values().filter(counted).count();
         if given_up >= MAX_SPAWNS_GIVEN_UP {
@@ -1657,6 +1661,7 @@ impl Machine {
                 killed_unspawned: false,
                 reap_by: None,
                 abandoned: false,
+                on_its_own: !matches!(why, Why::Reload { .. }),
                 binary: None,
                 by_pidfd: true,
                 resolved: None,

@@ -1883,6 +1883,13 @@ fn a_reload_still_starts_beside_children_given_up_on_not_dead_of_their_kills() {
         Some(Response::Reloaded { .. })
     ));
     assert_eq!(sim.serving_id(), Some(id));
+    // Dead in its probation: the rollback runs, the reloads' stuck
+    // children counting against none of the supervisor's own starts.
+    sim.exit(id, ChildExit::Code(1));
+    assert!(sim.logged("rolled back"), "{:?}", sim.logs());
+    let rollback = sim.starting_id().expect("the rollback starts");
+    sim.hello_and_ready(rollback);
+    assert_eq!(sim.serving_id(), Some(rollback));
 }
 
 #[test]

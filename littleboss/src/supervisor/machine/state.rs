@@ -241,6 +241,11 @@ pub(crate) struct Child {
     /// spawn that never returned is. Absent from an older image's state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub abandoned: bool,
+    /// Started by the supervisor on its own (the first start, a restart,
+    /// a rollback), not by a reload asked for: what counts against its own
+    /// starts once given up on. Absent from an older image's state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_its_own: bool,
     /// The binary it runs, once spawned (if it could be told).
     pub binary: Option<FileId>,
     /// Watched through a pidfd: while a child is watched by pid instead
