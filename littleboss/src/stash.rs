@@ -32,9 +32,9 @@ pub(crate) struct Stash {
     /// never handed out as a handle: counted as held.
     handles: Mutex<HashMap<u64, usize>>,
     /// Listening sockets the program accepts from past its handles (one
-    /// was taken out with `into_inner`), by inode: what they queue is the
-    /// program's own to take; nothing is stashed for them, and a refusal
-    /// leaves their queues to the shut.
+    /// was taken out with `into_inner`), by inode: nothing is stashed for
+    /// them. A refusal leaves a TCP one's queue to the shut, which resets
+    /// it; a unix one's to the program's own listener (or the exit).
     bypassed: Mutex<HashSet<u64>>,
 }
 
@@ -52,7 +52,8 @@ impl Stash {
         let Some(key) = inode(listening) else {
             return 0;
         };
-        // Left to the shut, which resets it, as no handle would take it.
+        // Left to the shut, which resets it (TCP), or to the program's own
+        // listener (unix, taken out), as no handle would take it.
         if self.yields_to_none(&lock(&self.handles), key) {
             return 0;
         }
@@ -128,6 +129,9 @@ impl Stash {
     /// its handles (one was taken out with `into_inner`): nothing is
     /// stashed for it from now on, and what was is closed.
     pub fn bypass(&self, key: u64) {
+        // Held as `put` holds it, from its look here to its insertion:
+        // none of its connections lands after this removal.
+        let _handles = lock(&self.handles);
         lock(&self.bypassed).insert(key);
         lock(&self.queued).remove(&key);
     }

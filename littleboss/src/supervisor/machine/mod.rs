@@ -1591,10 +1591,18 @@ impl Machine {
         // binary whose every child hangs so would restart child after
         // child); those of reloads asked for count against nothing, nor
         // do they keep a reload from starting.
-        let on_its_own = !matches!(why, Why::Reload { .. });
+        // A SIGHUP's reload with nothing serving takes a restart's place
+        // (a reload hook calling it every so often would otherwise start
+        // child after child).
+        let serving = self.up().is_some_and(|up| up.serving.is_some());
+        let by_reload = match why {
+            Why::Reload { client: None } => serving,
+            Why::Reload { client: Some(_) } => true,
+            Why::First | Why::Restart | Why::Fallback => false,
+        };
         let counted = |c: &&Child| {
             let unspawned = c.given_up() && c.pid.is_none();
-            unspawned || (c.given_up() && c.on_its_own && on_its_own)
+            unspawned || (c.given_up() && !c.by_reload && !by_reload)
         };
         let given_up = self.state.children.values().filter(counted).count();
         if given_up >= MAX_SPAWNS_GIVEN_UP {
@@ -1661,7 +1669,7 @@ impl Machine {
                 killed_unspawned: false,
                 reap_by: None,
                 abandoned: false,
-                on_its_own: !matches!(why, Why::Reload { .. }),
+                by_reload,
                 binary: None,
                 by_pidfd: true,
                 resolved: None,

@@ -1866,6 +1866,30 @@ fn children_that_do_not_die_of_their_kills_are_not_restarted_without_end() {
 }
 
 #[test]
+fn sighup_reloads_in_a_restarts_place_count_their_stuck_children() {
+    // Nothing serves, a restart is due, and a reload hook's SIGHUP comes
+    // each time: its reload takes the restart's place, and its children,
+    // stuck, count as the restarts' would.
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        restart_limit: (100, Duration::from_secs(3600)),
+        ..settings()
+    });
+    sim.exit(1, ChildExit::Code(1));
+    for _ in 0..super::MAX_SPAWNS_GIVEN_UP + 1 {
+        sim.signal(Signal::Hup);
+        sim.advance(HELLO_TIMEOUT + super::KILLED_EXIT_WAIT);
+    }
+    let stuck = (sim.processes.values()).filter(|p| !p.exited).count();
+    assert_eq!(stuck, super::MAX_SPAWNS_GIVEN_UP, "{:?}", sim.logs());
+    assert!(
+        sim.logged("not starting /bin/v1: 4 children given up on"),
+        "{:?}",
+        sim.logs()
+    );
+}
+
+#[test]
 fn a_reload_still_starts_beside_children_given_up_on_not_dead_of_their_kills() {
     // Four reloads to a binary whose children hang, each killed and given
     // up on: a person's next reload, to a binary that works, still runs.

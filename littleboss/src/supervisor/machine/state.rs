@@ -241,11 +241,13 @@ pub(crate) struct Child {
     /// spawn that never returned is. Absent from an older image's state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub abandoned: bool,
-    /// Started by the supervisor on its own (the first start, a restart,
-    /// a rollback), not by a reload asked for: what counts against its own
-    /// starts once given up on. Absent from an older image's state.
+    /// Started by a reload asked for while a child served, not by the
+    /// supervisor on its own (the first start, a restart, a rollback, a
+    /// SIGHUP's reload in a restart's place): once given up on, it counts
+    /// against none of the supervisor's own starts. Absent (false, so
+    /// counted, as every such child was) from an older image's state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub on_its_own: bool,
+    pub by_reload: bool,
     /// The binary it runs, once spawned (if it could be told).
     pub binary: Option<FileId>,
     /// Watched through a pidfd: while a child is watched by pid instead
