@@ -16,7 +16,12 @@ fn main() {
         match unsafe { nix::unistd::fork() }.expect("fork") {
             nix::unistd::ForkResult::Parent { .. } => std::process::exit(0),
             nix::unistd::ForkResult::Child => {
-                eprintln!("forked pid={}", std::process::id());
+                // One write (stderr is unbuffered, and `eprintln!` writes
+                // its pieces apart): the supervisor's lines, on the same
+                // pipe, cannot land inside it.
+                use std::io::Write;
+                let line = format!("forked pid={}\n", std::process::id());
+                let _ = std::io::stderr().write_all(line.as_bytes());
             }
         }
     }
