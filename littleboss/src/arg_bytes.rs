@@ -201,10 +201,11 @@ struct Byte {
 }
 
 impl Byte {
-    fn out_of_range<E: de::Error>(self, value: impl fmt::Display) -> E {
+    /// `value` (a number, written as the request wrote it) is no byte.
+    fn not_a_byte<E: de::Error>(self, value: impl fmt::Debug) -> E {
         let index = self.index;
         E::custom(format_args!(
-            "argument {index} of `args` has {value} among its bytes, which run from 0 to 255"
+            "argument {index} of `args` has {value:?} among its bytes, which are whole numbers from 0 to 255"
         ))
     }
 }
@@ -226,15 +227,15 @@ impl<'de> Visitor<'de> for Byte {
     }
 
     fn visit_u64<E: de::Error>(self, byte: u64) -> Result<u8, E> {
-        u8::try_from(byte).map_err(|_| self.out_of_range(byte))
+        u8::try_from(byte).map_err(|_| self.not_a_byte(byte))
     }
 
     fn visit_i64<E: de::Error>(self, byte: i64) -> Result<u8, E> {
-        u8::try_from(byte).map_err(|_| self.out_of_range(byte))
+        u8::try_from(byte).map_err(|_| self.not_a_byte(byte))
     }
 
     fn visit_f64<E: de::Error>(self, byte: f64) -> Result<u8, E> {
-        Err(self.out_of_range(byte))
+        Err(self.not_a_byte(byte))
     }
 }
 
@@ -296,11 +297,15 @@ mod tests {
             ),
             (
                 r#"{"args":["-x",[-1]]}"#.to_owned(),
-                "argument 2 of `args` has -1 among its bytes, which run from 0 to 255",
+                "argument 2 of `args` has -1 among its bytes, which are whole numbers from 0 to 255",
+            ),
+            (
+                r#"{"args":[[45.0]]}"#.to_owned(),
+                "argument 1 of `args` has 45.0 among its bytes, which are whole numbers from 0 to 255",
             ),
             (
                 r#"{"args":[[45.5]]}"#.to_owned(),
-                "argument 1 of `args` has 45.5 among its bytes, which run from 0 to 255",
+                "argument 1 of `args` has 45.5 among its bytes, which are whole numbers from 0 to 255",
             ),
             (
                 r#"{"args":[["a"]]}"#.to_owned(),
@@ -316,7 +321,7 @@ mod tests {
             ),
             (
                 r#"{"args":[[256]]}"#.to_owned(),
-                "argument 1 of `args` has 256 among its bytes, which run from 0 to 255",
+                "argument 1 of `args` has 256 among its bytes, which are whole numbers from 0 to 255",
             ),
             (
                 r#"{"args":["a\u0000b"]}"#.to_owned(),

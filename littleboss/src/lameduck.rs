@@ -283,7 +283,8 @@ impl Lameduck {
         // the program holds no handle on any more (taken out with
         // `into_inner`, dropped): the stash has none to yield it to, and
         // leaves it to the shut (see `Stash::put`). Another listener taken
-        // out, which ends the grace's early end, takes nothing from these.
+        // out, which rules out the grace's early end, takes nothing from
+        // these.
         // Decided, for a late one, with the hand-over lock held until the
         // stash is made: phase two, which clears the stash, cannot come in
         // between (what came after the clearing would be served by no one).
@@ -1647,7 +1648,8 @@ mod tests {
         // longer end early): this one's queue is still the program's.
         let (lameduck, addr, program) = draining_tcp(true, false);
         let listener = handle(&lameduck, program);
-        lameduck.accepted().lose_track();
+        let side = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let _side = handle(&lameduck, OwnedFd::from(side)).into_inner();
         let mut client = queued_client(addr).await;
         lameduck.begin();
         assert_refused(addr);

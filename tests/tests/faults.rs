@@ -279,7 +279,7 @@ fn a_stopped_child_is_killed_after_its_lameduck_timeout() {
     let child = child_pid(&json(&svc, V1));
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGSTOP).unwrap();
     svc.stop_expecting(137);
-    // Killed at its timeout, not before.
+    // Killed for its timeout, as the supervisor says.
     let out = svc.output.text();
     assert!(
         out.contains(&format!(

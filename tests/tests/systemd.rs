@@ -786,6 +786,10 @@ fn the_example_units_are_consistent_with_the_program() {
             .chars()
             .take_while(char::is_ascii_digit)
             .collect();
+        // Whole seconds, as both are written: another form is this
+        // check's to learn.
+        let unit = text[at + digits.len()..].chars().next();
+        assert!(matches!(unit, Some('s' | '\n')), "{key}{digits}{unit:?}");
         digits.parse().unwrap()
     };
     let stop = seconds(&service, "\nTimeoutStopSec=");

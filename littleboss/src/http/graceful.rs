@@ -15,9 +15,9 @@
 //! idle until the whole head has come) is then given up to 500 ms for
 //! the rest (see [`head`](super::head)). This narrows the race rather
 //! than closes it: bytes landing just after the last look, or a head
-//! slower than that, still meet the close. An HTTP/2 connection needs none of it (its graceful
-//! GOAWAY refuses no stream already sent) and is only told a little later
-//! when its client's frames wait unread.
+//! slower than that, still meet the close. An HTTP/2 connection needs
+//! none of it (its graceful GOAWAY refuses no stream already sent) and
+//! is only told a little later when its client's frames wait unread.
 
 use std::future::Future;
 use std::os::fd::RawFd;
@@ -38,10 +38,12 @@ const LOOK_AGAIN: Duration = Duration::from_millis(1);
 const MOST_LOOKS: u32 = 10;
 
 /// How long a head partly read may take to come whole: a few round trips
-/// of a slow network. Bytes read past a response that are no head (the
-/// rest of a body its handler did not read, which hyper reads to keep
-/// the connection) look the same, and hold the shutdown this long: at
-/// most half of what is left of the drain's bound, so that one does not
+/// of a slow network. Bytes read that are no head look the same, and
+/// hold the shutdown this long: the rest of a body its handler did not
+/// read (which hyper reads after the response, to keep the connection),
+/// or an upload in flight (until its response is written; hyper busy
+/// then, the shutdown would only have marked it to close). At most half
+/// of what is left of the drain's bound, so that the wait does not
 /// outlast it (and have the helper say connections were left open).
 const REST_OF_A_HEAD: Duration = Duration::from_millis(500);
 
@@ -58,13 +60,14 @@ fn rest_of_a_head(ctx: &Context) -> Duration {
 /// socket, open while `conn` is) has nothing waiting unread and no
 /// request is `begun` (an HTTP/1 head partly read: see
 /// [`head`](super::head); waited for within `ctx`'s bound); then serves
-/// it to its end. An error that ends
-/// it (a client gone mid-request, a service's error) is logged at debug
-/// level, as `axum::serve` traces its own.
+/// it to its end. An error that ends it (a client gone mid-request, a
+/// service's error) is logged at debug level, as `axum::serve` traces
+/// its own.
 pub(super) async fn serve_until_shut<C, E>(
     conn: C,
     fd: RawFd,
-    (begun, ctx): (Arc<RequestBegun>, Context),
+    begun: Arc<RequestBegun>,
+    ctx: Context,
     mut shut: watch::Receiver<bool>,
     shut_down: impl FnOnce(Pin<&mut C>),
 ) where

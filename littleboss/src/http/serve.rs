@@ -172,8 +172,9 @@ where
             TokioIo::new(open.track(stream, begun.clone())),
             TowerToHyperService::new(service),
         );
-        let waits = (begun, ctx.clone());
-        let conn = serve_until_shut(conn.into_owned(), fd, waits, shut_told.clone(), |conn| {
+        let conn = conn.into_owned();
+        let shut = shut_told.clone();
+        let conn = serve_until_shut(conn, fd, begun, ctx.clone(), shut, |conn| {
             conn.graceful_shutdown();
         });
         connections.spawn(conn);

@@ -383,8 +383,9 @@ pub enum SpecProblem {
         /// The path.
         path: String,
     },
-    /// A unix path starting `~/`: no shell expands it in `-sock=~/x` or
-    /// a declaration, and it would name a folder `~` in the working one.
+    /// A unix path that is `~` or starts `~/`: no shell expands it in
+    /// `-sock=~/x` or a declaration, and it would name a file or folder
+    /// `~` in the working one.
     UnixPathTilde {
         /// The path.
         path: String,

@@ -1554,7 +1554,8 @@ impl Machine {
         };
         // Not for one killed whose spawn has not returned, maybe never:
         // should it run after the exit, it finds its channel closed, and
-        // exits.
+        // exits. Nor for one not dead of its kill (stuck in the kernel):
+        // it may die after the exit, reaped by no one but init.
         if self.state.children.values().any(|c| !c.given_up()) {
             return;
         }
@@ -1563,7 +1564,7 @@ impl Machine {
         // its spawn returned, never ran: a failed start.
         let never_ran = (stopping.decides())
             .and_then(|id| self.state.children.get(&id))
-            .is_some_and(|c| c.given_up() && c.pid.is_none());
+            .is_some_and(Child::spawn_given_up);
         let code = if never_ran { 1 } else { code };
         for client in waiters {
             self.reply(client, Response::Stopped { exit_code: code });
@@ -1600,10 +1601,8 @@ impl Machine {
             Why::Reload { client: Some(_) } => true,
             Why::First | Why::Restart | Why::Fallback => false,
         };
-        let counted = |c: &&Child| {
-            let unspawned = c.given_up() && c.pid.is_none();
-            unspawned || (c.given_up() && !c.by_reload && !by_reload)
-        };
+        let counted =
+            |c: &&Child| c.spawn_given_up() || (c.given_up() && !c.by_reload && !by_reload);
         let given_up = self.state.children.values().filter(counted).count();
         if given_up >= MAX_SPAWNS_GIVEN_UP {
             let message = format!(
@@ -1816,7 +1815,7 @@ impl Machine {
         let mut launches: Vec<&Launch> = vec![&state.current];
         // One not dead of its kill holds its sockets still: a later start
         // on the same address gets the supervisor's, not a bind refused.
-        let counted = |c: &&Child| given_up || !(c.given_up() && c.pid.is_none());
+        let counted = |c: &&Child| given_up || !c.spawn_given_up();
         launches.extend(state.children.values().filter(counted).map(|c| &c.launch));
         if let Phase::Up(up) = &state.phase {
             launches.extend(up.probation.as_ref().map(|p| &p.previous));
@@ -2044,18 +2043,20 @@ impl Machine {
             .map(|(id, _)| *id)
             .collect();
         for id in undying {
-            let child = self.state.children.get_mut(&id).expect("listed above");
+            let State {
+                children, phase, ..
+            } = &mut self.state;
+            let child = children.get_mut(&id).expect("listed above");
             child.reap_by = None;
             child.abandoned = true;
             let pid = child.pid.unwrap_or(0);
             // Its code as its death of the kill would say it, now: a stop
             // may end without it.
-            let child = child.clone();
             let mut was_serving = false;
-            if let Phase::Stopping(stopping) = &mut self.state.phase {
+            if let Phase::Stopping(stopping) = phase {
                 if stopping.decides() == Some(id) {
                     let exit = ChildExit::Signal(nix::libc::SIGKILL);
-                    stopping.code = code_of(id, &child, exit, stopping.starting.as_ref());
+                    stopping.code = code_of(id, child, exit, stopping.starting.as_ref());
                 }
                 was_serving = stopping.serving == Some(id);
             }

@@ -1876,10 +1876,18 @@ fn sighup_reloads_in_a_restarts_place_count_their_stuck_children() {
         ..settings()
     });
     sim.exit(1, ChildExit::Code(1));
-    for _ in 0..super::MAX_SPAWNS_GIVEN_UP + 1 {
+    for _ in 0..super::MAX_SPAWNS_GIVEN_UP {
         sim.signal(Signal::Hup);
+        // The SIGHUP's reload starts, in the restart's place.
+        let super::Phase::Up(up) = &sim.machine.state().phase else {
+            panic!("not up");
+        };
+        let why = up.starting.as_ref().map(|s| s.why);
+        assert_eq!(why, Some(super::Why::Reload { client: None }));
+        assert_eq!(up.restart_at, None);
         sim.advance(HELLO_TIMEOUT + super::KILLED_EXIT_WAIT);
     }
+    sim.signal(Signal::Hup);
     let stuck = (sim.processes.values()).filter(|p| !p.exited).count();
     assert_eq!(stuck, super::MAX_SPAWNS_GIVEN_UP, "{:?}", sim.logs());
     assert!(

@@ -280,12 +280,18 @@ pub(crate) struct Child {
 }
 
 impl Child {
-    /// Given up on: killed, and without a pid (its spawn not returned)
-    /// or not dead of the kill in time ([`abandoned`](Child::abandoned)).
-    /// A stop does not wait for it; it counts against the starts that
-    /// may be outstanding so.
+    /// Given up on: killed, and without a pid (its spawn not returned:
+    /// [`spawn_given_up`](Child::spawn_given_up)) or not dead of the kill
+    /// in time ([`abandoned`](Child::abandoned)). A stop does not wait for
+    /// it; which starts it counts against, `start_child` says.
     pub fn given_up(&self) -> bool {
         self.killed && (self.pid.is_none() || self.abandoned)
+    }
+
+    /// Given up on before its spawn returned (maybe never: an exec on a
+    /// file system that hangs), its thread still waiting on it.
+    pub fn spawn_given_up(&self) -> bool {
+        self.killed && self.pid.is_none()
     }
 
     /// Its launch, run again from the very file it ran (held open by the

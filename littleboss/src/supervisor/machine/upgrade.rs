@@ -58,7 +58,7 @@ impl Machine {
             // The wait for a hung exec may be long: said, once per child,
             // when it is what the upgrade waits for (not a child watched
             // by pid, which no exec's return would change).
-            let hung = state.children.values().any(|c| c.given_up())
+            let hung = state.children.values().any(|c| c.spawn_given_up())
                 && (state.children.values()).all(|c| c.pid.is_none() || c.by_pidfd);
             if hung && state.upgrade_held_for != Some(id) {
                 say!(
