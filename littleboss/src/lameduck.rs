@@ -1607,11 +1607,20 @@ mod tests {
         assert_refused(addr);
         client.set_nonblocking(true).unwrap();
         let mut client = tokio::net::TcpStream::from_std(client).unwrap();
+        served_from_the_queue(&listener, &mut client).await;
+    }
+
+    /// `listener` yields the connection of `client`, queued at the
+    /// refusal, and serves it.
+    async fn served_from_the_queue(
+        listener: &crate::TcpListener,
+        client: &mut tokio::net::TcpStream,
+    ) {
         let (mut served, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
             .await
             .expect("the queued connection yielded at the refusal")
             .unwrap();
-        ping_pong(&mut served, &mut client).await;
+        ping_pong(&mut served, client).await;
     }
 
     #[tokio::test]
@@ -1653,11 +1662,7 @@ mod tests {
         let mut client = queued_client(addr).await;
         lameduck.begin();
         assert_refused(addr);
-        let (mut served, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
-            .await
-            .expect("the queued connection yielded")
-            .unwrap();
-        ping_pong(&mut served, &mut client).await;
+        served_from_the_queue(&listener, &mut client).await;
     }
 
     #[tokio::test]
