@@ -21,6 +21,34 @@ fn a_child_whose_lameduck_cannot_be_sent_is_still_killed_after_the_timeout() {
     assert!(!out.contains("got lameduck signal"), "{out}");
 }
 
+#[test]
+fn a_child_that_dies_while_its_lameduck_cannot_be_sent_is_seen_dead_at_once() {
+    // The lameduck order's send never finishes (a child that does not
+    // read its channel, whose end a process it started still holds), and
+    // the child dies meanwhile: its end is seen then, not taken for a
+    // child still running and killed at its lameduck timeout (3 s).
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_blocker"));
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_LAMEDUCK_HANGS", &"1")]);
+    let child: i32 = svc.printed("started pid");
+    svc.signal(Signal::SIGINT);
+    svc.output.wait_for("SIGINT received: stopping");
+    // A moment for the watcher to be in its send (the order follows the
+    // line at once): a death before it would prove nothing.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGKILL).unwrap();
+    let status = svc.wait_exit();
+    let out = svc.output.text();
+    assert!(
+        out.contains(&format!("child pid {child} was killed by SIGKILL")),
+        "{out}"
+    );
+    assert!(
+        !out.contains("is still running after its lameduck timeout"),
+        "{out}"
+    );
+    assert_eq!(status.code(), Some(128 + 9), "{out}");
+}
+
 /// `blocker` started with `env` and sent SIGINT: its child is killed at
 /// its lameduck timeout, and the supervisor exits with the child's status
 /// (killed by SIGKILL). Returns the output.

@@ -136,6 +136,37 @@ impl Process {
         }
     }
 
+    /// Completes once it has ended, without reaping it ([`wait`] does):
+    /// what waits on it otherwise (a send to it that cannot finish) gives
+    /// way to the wait.
+    ///
+    /// [`wait`]: Process::wait
+    pub async fn ended(&self) {
+        match &self.watch {
+            // Readable once it has exited; the readiness stays for `wait`.
+            Watch::Fd(fd) => match fd.readable().await {
+                Ok(_ready) => {}
+                Err(_) => std::future::pending().await,
+            },
+            Watch::Pid => {
+                let pid = Pid::from_raw(self.pid as i32);
+                use nix::sys::wait::WaitPidFlag;
+                let peek = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+                let mut chld = super::signals::child_signals();
+                loop {
+                    chld.borrow_and_update();
+                    match nix::sys::wait::waitid(nix::sys::wait::Id::Pid(pid), peek) {
+                        Ok(nix::sys::wait::WaitStatus::StillAlive) => {}
+                        // Ended (or reaped by another wait: nothing to
+                        // wait for either way).
+                        _ => return,
+                    }
+                    let _ = tokio::time::timeout(BY_PID_POLL, chld.changed()).await;
+                }
+            }
+        }
+    }
+
     /// Waits for it to end and reaps it, by pid, waking at each SIGCHLD.
     async fn wait_by_pid(&self) -> io::Result<ChildExit> {
         let pid = Pid::from_raw(self.pid as i32);

@@ -784,6 +784,10 @@ impl Watcher {
                 self.kill();
                 Err(None)
             }
+            // Ended while the send waited for room (a child that stopped
+            // reading, whose end a process it started still holds): its
+            // exit is the watcher's to see now, not at a deadline.
+            () = self.process.ended() => Err(None),
         }
     }
 
