@@ -149,17 +149,15 @@ impl Process {
                 Err(_) => std::future::pending().await,
             },
             Watch::Pid => {
-                let pid = Pid::from_raw(self.pid as i32);
-                use nix::sys::wait::WaitPidFlag;
-                let peek = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
                 let mut chld = super::signals::child_signals();
                 loop {
                     chld.borrow_and_update();
-                    match nix::sys::wait::waitid(nix::sys::wait::Id::Pid(pid), peek) {
-                        Ok(nix::sys::wait::WaitStatus::StillAlive) => {}
+                    let pid = self.pid as nix::libc::id_t;
+                    match ended(nix::libc::P_PID, pid, REAP | nix::libc::WNOWAIT) {
+                        Ok(None) => {}
                         // Ended (or reaped by another wait: nothing to
                         // wait for either way).
-                        _ => return,
+                        Ok(Some(_)) | Err(_) => return,
                     }
                     let _ = tokio::time::timeout(BY_PID_POLL, chld.changed()).await;
                 }

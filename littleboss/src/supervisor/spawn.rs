@@ -752,9 +752,10 @@ impl Watcher {
         self.process.kill_with_group();
     }
 
-    /// Sends `message` to the child, unless a kill comes first (`Err(None)`):
-    /// a child that does not read its channel (stopped, stuck) would
-    /// otherwise hold its kill off, queued behind the send, for good.
+    /// Sends `message` to the child, unless a kill comes first, or its end
+    /// (`Err(None)`): a child that does not read its channel (stopped,
+    /// stuck, dead with its end held) would otherwise hold its kill, or
+    /// the watch for its exit, off behind the send, for good.
     async fn send(
         &self,
         message: ToChild,
@@ -818,7 +819,7 @@ impl Watcher {
         let (id, pid) = (self.id, self.process.pid);
         if let Some((hello, fds)) = hello {
             let borrowed: Vec<_> = fds.iter().map(|fd| fd.as_fd()).collect();
-            // Killed meanwhile, on purpose: nothing to say.
+            // Killed meanwhile, on purpose, or ended: nothing to say.
             if let Err(Some(e)) = self.send_encoded(&hello, &borrowed, false).await {
                 // Most likely the child died at once. If not, it waits for
                 // a hello that will never come: end it. Its exit tells the
@@ -918,12 +919,17 @@ impl Watcher {
                     Some(Order::Queued { listener, inode, fds }) if channel_open => {
                         use std::os::fd::AsFd;
                         // As many a message as one carries.
+                        let mut handed = 0;
                         for batch in fds.chunks(crate::fdpass::MAX_FDS) {
-                            let batch: Vec<_> = batch.iter().map(|fd| fd.as_fd()).collect();
+                            let borrowed: Vec<_> = batch.iter().map(|fd| fd.as_fd()).collect();
                             let queued = ToChild::Queued { listener: listener.clone(), inode };
-                            if self.send(queued, &batch).await.is_err() {
+                            if self.send(queued, &borrowed).await.is_err() {
+                                // The rest are closed with the order: said.
+                                let left = fds.len() - handed;
+                                log!("child pid {pid} took {handed} of the {} connections handed to it; the other {left} are closed", fds.len());
                                 break;
                             }
+                            handed += batch.len();
                         }
                     }
                     Some(Order::Queued { .. }) => {}

@@ -1249,7 +1249,7 @@ fn run_on_while_up(sim: &mut Sim, undying: &BTreeSet<ChildId>) {
 
 /// Steps of time short of the wait for a killed child's exit: one killed
 /// within a step is not given up on by its end.
-const IN_TIME: Duration = Duration::from_secs(super::KILLED_EXIT_WAIT.as_secs() / 2);
+const IN_TIME: Duration = super::KILLED_EXIT_WAIT.checked_div(2).unwrap();
 
 /// The live children killed that the supervisor would give up on by `at`
 /// (not dead of the kill): on a kernel that works, dead of it before; but

@@ -241,11 +241,12 @@ pub(crate) struct Child {
     /// spawn that never returned is. Absent from an older image's state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub abandoned: bool,
-    /// Started by a reload asked for while a child served, not by the
-    /// supervisor on its own (the first start, a restart, a rollback, a
-    /// SIGHUP's reload in a restart's place): once given up on, it counts
-    /// against none of the supervisor's own starts. Absent (false, so
-    /// counted, as every such child was) from an older image's state.
+    /// Started by a reload asked for (a control client's; a SIGHUP's while
+    /// a child served), not by the supervisor on its own (the first start,
+    /// a restart, a rollback, a SIGHUP's reload in a restart's place):
+    /// once given up on, it counts against none of the supervisor's own
+    /// starts. Absent (false, so counted, as every such child was) from an
+    /// older image's state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub by_reload: bool,
     /// The binary it runs, once spawned (if it could be told).
