@@ -94,6 +94,11 @@ pub(crate) struct DrainingStatus {
     /// Milliseconds until it is killed; `None` once it has been (it has
     /// not been reaped yet).
     pub kill_in_ms: Option<u64>,
+    /// Killed, and not dead of it 5 s later (stuck in the kernel): given
+    /// up on, waited for by nothing. Absent (false) from an older
+    /// supervisor's status.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub given_up: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,9 +186,15 @@ impl Status {
                 held_file(child)
             );
         }
-        for DrainingStatus { child, kill_in_ms } in &self.draining {
+        for draining in &self.draining {
+            let DrainingStatus {
+                child, kill_in_ms, ..
+            } = draining;
             let deadline = match kill_in_ms {
                 Some(ms) => format!("killed in {}", format_ms(*ms)),
+                None if draining.given_up => {
+                    "killed and not dead of it: given up on (stuck in the kernel?)".to_owned()
+                }
                 None => "killed, not yet reaped".to_owned(),
             };
             let _ = writeln!(
@@ -479,14 +490,22 @@ mod tests {
                 DrainingStatus {
                     child: child(11),
                     kill_in_ms: None,
+                    given_up: false,
                 },
                 DrainingStatus {
                     child: child(12),
                     kill_in_ms: Some(250),
+                    given_up: false,
                 },
                 DrainingStatus {
                     child: child(13),
                     kill_in_ms: Some(4_130),
+                    given_up: false,
+                },
+                DrainingStatus {
+                    child: child(14),
+                    kill_in_ms: None,
+                    given_up: true,
                 },
             ],
             restart: None,
@@ -498,7 +517,8 @@ mod tests {
                  child      pid 13, started 1970-01-01 00:01:00 UTC, reloads 2, failures 0\n\
                  draining   pid 11, started 1970-01-01 00:01:00 UTC, killed, not yet reaped\n\
                  draining   pid 12, started 1970-01-01 00:01:00 UTC, killed in 250 ms\n\
-                 draining   pid 13, started 1970-01-01 00:01:00 UTC, killed in 4.2 s\n"
+                 draining   pid 13, started 1970-01-01 00:01:00 UTC, killed in 4.2 s\n\
+                 draining   pid 14, started 1970-01-01 00:01:00 UTC, killed and not dead of it: given up on (stuck in the kernel?)\n"
             ),
             "{text}"
         );
@@ -507,6 +527,8 @@ mod tests {
         assert_eq!(json["draining"][0]["pid"], 11);
         assert_eq!(json["draining"][0]["kill_in_ms"], serde_json::Value::Null);
         assert_eq!(json["draining"][1]["kill_in_ms"], 250);
+        assert_eq!(json["draining"][0].get("given_up"), None);
+        assert_eq!(json["draining"][3]["given_up"], true);
     }
 
     #[test]

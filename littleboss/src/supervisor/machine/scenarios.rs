@@ -1798,6 +1798,12 @@ fn a_failed_child_that_does_not_die_of_its_kill_is_given_up_on_and_the_queue_goe
         "{error}"
     );
     assert_eq!(sim.starting_id(), Some(3));
+    // `status` says it was given up on.
+    let status = asked_status(&mut sim);
+    let stuck: Vec<_> = (status.draining.iter())
+        .map(|d| (d.child.pid, d.given_up))
+        .collect();
+    assert_eq!(stuck, [(Some(sim.pid(2)), true)]);
     sim.hello_and_ready(3);
     assert!(matches!(
         sim.final_answer(next),

@@ -53,6 +53,7 @@ impl Machine {
                         (false, Some(at)) => Some(millis_up(at.saturating_sub(self.now))),
                         _ => None,
                     },
+                    given_up: c.abandoned,
                 })
             })
             .collect();
