@@ -2,8 +2,10 @@
 //! daemon's fork): when its command line has `-littleboss=start` (in a
 //! supervisor's new image at an in-place upgrade), or, given
 //! `VERSIONED_FORKS_IN_CHILD`, when it has no `-littleboss=` flag (as a
-//! supervised child). The parent exits 0 at once, the copy goes on to
-//! `run`, saying `forked pid=PID` first. Its child serves (`forks PID`).
+//! supervised child). The parent exits 0 (as a child, once its copy has
+//! ended: the supervisor kills what a dead child's group leaves, which
+//! could beat the copy to its refusal), the copy goes on to `run`, saying
+//! `forked pid=PID` first. Its child serves (`forks PID`).
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -14,7 +16,12 @@ fn main() {
         // SAFETY: single-threaded here (before `run`, nothing started a
         // thread); the copy goes on as a whole program.
         match unsafe { nix::unistd::fork() }.expect("fork") {
-            nix::unistd::ForkResult::Parent { .. } => std::process::exit(0),
+            nix::unistd::ForkResult::Parent { child } => {
+                if as_child {
+                    let _ = nix::sys::wait::waitpid(child, None);
+                }
+                std::process::exit(0)
+            }
             nix::unistd::ForkResult::Child => {
                 // One write (stderr is unbuffered, and `eprintln!` writes
                 // its pieces apart): the supervisor's lines, on the same
