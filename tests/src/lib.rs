@@ -677,13 +677,19 @@ pub fn copy_binary(from: &Path, to: &Path) {
     std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-/// A port on 127.0.0.1 nothing listens on just now, below the kernel's
-/// range of ephemeral ports (32768 and up): one from that range could be
-/// taken, before the test binds it, by an outgoing connection of another
-/// test running in parallel.
+/// A port nothing listens on just now (on any address: a test may bind
+/// it on all of them), in the 12,000 below the kernel's range of
+/// ephemeral ports (`ip_local_port_range`, 32768 and up by default): one
+/// from that range could be taken, before the test binds it, by an
+/// outgoing connection of another test running in parallel.
 pub fn free_port() -> u16 {
     use std::sync::atomic::AtomicU32;
     static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_from = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    let below = ephemeral_from.clamp(13_024, 65_535);
     let seed = std::process::id().wrapping_mul(2_654_435_761).wrapping_add(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -691,12 +697,13 @@ pub fn free_port() -> u16 {
     );
     for _ in 0..1000 {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let port = 20_000 + (seed.wrapping_add(n.wrapping_mul(7919)) % 12_000) as u16;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        let port = below - 12_000 + seed.wrapping_add(n.wrapping_mul(7919)) % 12_000;
+        let port = u16::try_from(port).expect("below 65536");
+        if std::net::TcpListener::bind(("0.0.0.0", port)).is_ok() {
             return port;
         }
     }
-    panic!("no free port between 20000 and 32000");
+    panic!("no free port between {} and {below}", below - 12_000);
 }
 
 /// Code the fixture binaries share.
