@@ -431,6 +431,23 @@ impl KilledOnDrop {
         }
     }
 
+    /// Its stderr (piped, as [`Service::spawn_control`] has it), read as
+    /// it comes.
+    pub fn said(&mut self) -> Captured {
+        let said = Captured::default();
+        said.attach(self.0.stderr.take().expect("stderr piped"));
+        said
+    }
+
+    /// Waits for its end (as [`wait`](Self::wait)), checks it exited
+    /// with `code`, and returns all it `said` (from [`said`](Self::said)).
+    pub fn ended_with(&mut self, said: &Captured, code: i32) -> String {
+        let status = self.wait().unwrap();
+        let text = said.wait_closed();
+        assert_eq!(status.code(), Some(code), "{text}");
+        text
+    }
+
     /// [`Child::try_wait`].
     pub fn try_wait(&mut self) -> std::io::Result<Option<std::process::ExitStatus>> {
         self.0.try_wait()

@@ -1670,8 +1670,7 @@ fn a_stop_and_a_reload_sent_and_never_answered_say_they_may_still_take_effect() 
     tests::eventually("the control socket bound", || socket.exists().then_some(()));
     let sent = |mode: &str| {
         let mut control = svc.spawn_control(bin, mode);
-        let said = tests::Captured::default();
-        said.attach(control.0.stderr.take().unwrap());
+        let said = control.said();
         // Its request sent: it waits for the answer.
         let pid = control.0.id();
         tests::eventually("the request sent", || waits_reading(pid)?.then_some(()));
@@ -1680,16 +1679,14 @@ fn a_stop_and_a_reload_sent_and_never_answered_say_they_may_still_take_effect() 
     let (mut stop, stop_said) = sent("stop");
     let (mut reload, reload_said) = sent("reload");
     svc.signal(Signal::SIGKILL);
-    assert_eq!(stop.wait().unwrap().code(), Some(4));
-    let stop_said = stop_said.wait_closed();
+    let stop_said = stop.ended_with(&stop_said, 4);
     assert!(
         stop_said.contains(
             "stop of init_sidecar ended here unanswered: the supervisor closed the connection without answering; it was sent, and the supervisor may still stop init_sidecar (see -littleboss=status)"
         ),
         "{stop_said}"
     );
-    assert_eq!(reload.wait().unwrap().code(), Some(4));
-    let reload_said = reload_said.wait_closed();
+    let reload_said = reload.ended_with(&reload_said, 4);
     assert!(
         reload_said.contains(
             "reload of init_sidecar ended here unfinished: the supervisor closed the connection without answering; it was sent, and nothing came back of it"

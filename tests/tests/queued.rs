@@ -82,6 +82,18 @@ fn reloaded_while_paused() -> (Service, std::path::PathBuf, SocketAddr) {
 }
 
 /// `PAUSED` started supervised, and paused.
+/// A `paused_accept` service started with a pause file and a warm-up
+/// gate (made: a reload's new child warms up until the test removes it),
+/// its first child ready: the service, the pause file and the gate.
+fn started_with_a_warm_up_gate() -> (Service, std::path::PathBuf, std::path::PathBuf) {
+    let mut svc = Service::new(PAUSED);
+    let pause = svc.dir.path().join("pause");
+    let warm = svc.gate("warm");
+    svc.start_with_env(&[], &[("PAUSE_FILE", &pause), ("WARM_FILE", &warm)]);
+    svc.ready();
+    (svc, pause, warm)
+}
+
 fn started_paused() -> (Service, std::path::PathBuf, SocketAddr) {
     let mut svc = Service::new(PAUSED);
     let pause = svc.dir.path().join("pause");
@@ -177,11 +189,7 @@ fn a_new_child_left_alone_as_it_warms_up_takes_the_queue_when_the_supervisor_die
     // is alone now, the new child, orphaned next, takes the queue (no other
     // child would) and serves it once warm, within its grace, where it
     // would have left it to be reset.
-    let mut svc = Service::new(PAUSED);
-    let pause = svc.dir.path().join("pause");
-    let warm = svc.gate("warm");
-    svc.start_with_env(&[], &[("PAUSE_FILE", &pause), ("WARM_FILE", &warm)]);
-    svc.ready();
+    let (svc, _pause, warm) = started_with_a_warm_up_gate();
     let addr = svc.printed_addr("addr");
     let first = nix::unistd::Pid::from_raw(only_child(&svc));
     let reload = svc.spawn_control(UNREADY, "reload");
@@ -226,11 +234,7 @@ fn a_new_child_warming_up_takes_the_queue_of_a_listener_the_reload_added() {
     // is killed. The serving child takes the queue of the listener they
     // share, the new child that of the one the reload added (which no
     // other child holds), and serves it once warm: none is reset.
-    let mut svc = Service::new(PAUSED);
-    let pause = svc.dir.path().join("pause");
-    let warm = svc.gate("warm");
-    svc.start_with_env(&[], &[("PAUSE_FILE", &pause), ("WARM_FILE", &warm)]);
-    svc.ready();
+    let (svc, pause, warm) = started_with_a_warm_up_gate();
     let addr = paused(&svc, &pause);
     let reload = svc.spawn_control(EXTRA, "reload");
     svc.output.wait_for("warming up pid=");

@@ -201,29 +201,22 @@ fn a_reload_whose_answer_never_comes_says_what_that_means_for_it() {
     let (svc, _addr, _) = start_v1();
     hold_warm_up(&svc);
     // One reload's child starts (and stays starting); another waits.
-    let said = |control: &mut tests::KilledOnDrop| {
-        let said = tests::Captured::default();
-        said.attach(control.0.stderr.take().unwrap());
-        said
-    };
     let mut slow = svc.spawn_control(SLOW, "reload");
-    let slow_said = said(&mut slow);
+    let slow_said = slow.said();
     slow_said.wait_for("reloading versioned: new child pid");
     let mut second = svc.spawn_control(V1, "reload");
-    let second_said = said(&mut second);
+    let second_said = second.said();
     second_said.wait_for("reload of versioned waits for child pid");
     // The supervisor is killed (OOM, a mistaken `kill -9`): no answer.
     svc.signal(nix::sys::signal::Signal::SIGKILL);
-    assert_eq!(slow.wait().unwrap().code(), Some(4));
-    let slow_said = slow_said.wait_closed();
+    let slow_said = slow.ended_with(&slow_said, 4);
     assert!(
         slow_said.contains(
             "reload of versioned ended here unfinished: the supervisor closed the connection without answering; its new child pid "
         ) && slow_said.contains("had started; whether it took over is unknown (see -littleboss=status)"),
         "{slow_said}"
     );
-    assert_eq!(second.wait().unwrap().code(), Some(4));
-    let second_said = second_said.wait_closed();
+    let second_said = second.ended_with(&second_said, 4);
     assert!(
         second_said.contains(
             "reload of versioned ended here unfinished: the supervisor closed the connection without answering; it was waiting its turn, and a reload still waiting is dropped when its command ends (unless its turn had come: see -littleboss=status)"
