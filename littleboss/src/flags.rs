@@ -258,10 +258,7 @@ pub(crate) fn without_listener_flags(
             Some((_, Some(_))) => continue,
             Some((_, None)) => {
                 // Its value, read as one: not `--`, nor another flag.
-                let value = args.next_if(|next| {
-                    next.to_str()
-                        .is_some_and(|next| next != "--" && !next.starts_with('-'))
-                });
+                let value = args.next_if(|next| next.to_str().is_some_and(|n| !n.starts_with('-')));
                 if value.is_some() {
                     continue;
                 }

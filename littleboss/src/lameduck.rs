@@ -1610,6 +1610,14 @@ mod tests {
         served_from_the_queue(&listener, &mut client).await;
     }
 
+    /// `client`'s connection is closed or reset (within 5 s), unanswered.
+    async fn closed_on(client: &mut tokio::net::TcpStream) {
+        use tokio::io::AsyncReadExt;
+        let mut got = [0; 1];
+        let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut got)).await;
+        assert!(matches!(read, Ok(Err(_)) | Ok(Ok(0))), "{read:?}");
+    }
+
     /// `listener` yields the connection of `client`, queued at the
     /// refusal, and serves it.
     async fn served_from_the_queue(
@@ -1671,7 +1679,6 @@ mod tests {
         // past its handles there, and the other (kept, say, for its
         // address) is not polled: the queue is left to the shut, which
         // resets it, rather than held for no one until the grace ends.
-        use tokio::io::AsyncReadExt;
         let (lameduck, addr, program) = draining_tcp(true, false);
         let copy = program.try_clone().unwrap();
         let _kept = handle(&lameduck, program);
@@ -1679,14 +1686,11 @@ mod tests {
         let mut client = queued_client(addr).await;
         lameduck.begin();
         assert_refused(addr);
-        let mut got = [0; 1];
-        let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut got)).await;
-        assert!(matches!(read, Ok(Err(_)) | Ok(Ok(0))), "{read:?}");
+        closed_on(&mut client).await;
     }
 
     #[tokio::test]
     async fn a_listener_the_program_dropped_has_nothing_stashed_for_the_grace_to_wait_for() {
-        use tokio::io::AsyncReadExt;
         let (lameduck, addr, program) = draining_tcp(true, false);
         // Taken, and dropped: its accept loop ended early.
         drop(handle(&lameduck, program));
@@ -1696,9 +1700,7 @@ mod tests {
         // Reset by the shut, as nothing would take it: the grace (an
         // hour) has nothing to wait for, and ends.
         assert!(lameduck.accepted().all_closed());
-        let mut got = [0; 1];
-        let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut got)).await;
-        assert!(matches!(read, Ok(Err(_)) | Ok(Ok(0))), "{read:?}");
+        closed_on(&mut client).await;
         let mut phase = lameduck.phase.subscribe();
         tokio::time::timeout(Duration::from_secs(10), phase.wait_for(|p| p.is_lameduck()))
             .await
@@ -1708,7 +1710,6 @@ mod tests {
 
     #[tokio::test]
     async fn what_was_stashed_is_closed_once_the_programs_last_handle_drops() {
-        use tokio::io::AsyncReadExt;
         let (lameduck, addr, program) = draining_tcp(true, false);
         let program_copy = program.try_clone().unwrap();
         let listener = handle(&lameduck, program);
@@ -1720,9 +1721,7 @@ mod tests {
         assert!(!lameduck.accepted().all_closed(), "one handle is left");
         drop(second);
         assert!(lameduck.accepted().all_closed());
-        let mut got = [0; 1];
-        let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut got)).await;
-        assert!(matches!(read, Ok(Err(_)) | Ok(Ok(0))), "{read:?}");
+        closed_on(&mut client).await;
     }
 
     /// A taken unix listener at `api.sock` in a new folder `dir` of the
@@ -1811,7 +1810,6 @@ mod tests {
 
     #[tokio::test]
     async fn what_the_program_never_took_is_closed_at_lameduck() {
-        use tokio::io::AsyncReadExt;
         let (taken, addr) = tcp(true);
         let program = std::net::TcpListener::from(taken.fd.as_ref().unwrap().try_clone().unwrap());
         // As `Context::tcp` leaves it.
@@ -1823,9 +1821,7 @@ mod tests {
         lameduck.begin();
         // Stashed, and held through the grace for a taker that never comes.
         assert!(!lameduck.accepted().all_closed());
-        let mut got = [0; 1];
-        let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut got)).await;
-        assert!(matches!(read, Ok(Err(_)) | Ok(Ok(0))), "{read:?}");
+        closed_on(&mut client).await;
         assert!(phase.borrow().is_lameduck());
         assert!(lameduck.accepted().all_closed());
     }
@@ -1856,7 +1852,6 @@ mod tests {
 
     #[tokio::test]
     async fn an_orphaned_refusal_after_draining_began_takes_nothing_off_the_queue() {
-        use tokio::io::AsyncReadExt;
         // A supervised child drained (a reload); then the supervisor died:
         // the queue is the next child's, and this program accepts no more.
         let (lameduck, addr, program) = draining_tcp(false, true);
@@ -1866,9 +1861,7 @@ mod tests {
         lameduck.begin_refusing_orphaned();
         eventually_refused(addr);
         // Reset with the queue (a moment later, for a sibling's stash).
-        let mut got = [0; 1];
-        let read = tokio::time::timeout(Duration::from_secs(5), client.read(&mut got)).await;
-        assert!(matches!(read, Ok(Err(_)) | Ok(Ok(0))), "{read:?}");
+        closed_on(&mut client).await;
         let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
         assert!(accepted.is_err(), "yielded after draining: {accepted:?}");
         assert!(lameduck.accepted().all_closed());
