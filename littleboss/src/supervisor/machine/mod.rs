@@ -1070,11 +1070,8 @@ impl Machine {
                 }
                 let was_serving = stopping.serving == Some(id);
                 say!(self, "child pid {pid} {exit}");
-                // The serving child was the one to shut the sockets the
-                // others hold (see `begin_stop`); it may have died first.
-                // (Once no child is left, there is no one to refuse for.)
-                if was_serving && self.may_refuse() && !self.state.children.is_empty() {
-                    self.shut_own_streams(|_| true);
+                if was_serving {
+                    self.serving_gone_at_stop();
                 }
                 return;
             }
@@ -2060,11 +2057,9 @@ impl Machine {
                 }
                 was_serving = stopping.serving == Some(id);
             }
-            // The one to shut the sockets the others hold, as at its death
-            // (see `on_exit`).
-            let others = (self.state.children.values()).any(|c| !c.given_up());
-            if was_serving && self.may_refuse() && others {
-                self.shut_own_streams(|_| true);
+            // As at its death.
+            if was_serving {
+                self.serving_gone_at_stop();
             }
             say!(
                 self,
@@ -2074,6 +2069,17 @@ impl Machine {
             if starting.is_some_and(|s| s.id == id) {
                 self.give_up_killed();
             }
+        }
+    }
+
+    /// The child serving when a stop began is gone (dead, or given up on
+    /// not dead of its kill): it was the one to shut the sockets the
+    /// others hold (see `begin_stop`), so they are shut now. (With no
+    /// other child left to wait for, there is no one to refuse for.)
+    fn serving_gone_at_stop(&mut self) {
+        let others = (self.state.children.values()).any(|c| !c.given_up());
+        if self.may_refuse() && others {
+            self.shut_own_streams(|_| true);
         }
     }
 
