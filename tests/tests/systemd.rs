@@ -90,6 +90,47 @@ fn a_state_change_the_manager_cannot_hear_is_logged_every_time() {
     }
 }
 
+#[test]
+fn a_notification_the_managers_full_queue_turns_away_waits_its_turn() {
+    let mut svc = Service::new(V1);
+    let socket = svc.dir.path().join("notify.sock");
+    let manager = Manager::bind(&socket);
+    // The manager's queue full, as PID 1's is when it is busy: one queue
+    // takes every service's notifications, and the kernel keeps it short.
+    let filler = UnixDatagram::unbound().unwrap();
+    filler.set_nonblocking(true).unwrap();
+    let mut filled = 0;
+    while filler.send_to(b"FILLER=1", &socket).is_ok() {
+        filled += 1;
+        assert!(filled < 100_000, "the queue never fills");
+    }
+    svc.start_with_env(&[], &[("NOTIFY_SOCKET", &socket)]);
+    // The supervisor serves, and answers, while its notifications wait
+    // (they were lost after a second's stall of its loop each).
+    svc.ready();
+    svc.output.wait_for("its queue is full; waiting to send it");
+    assert!(svc.control("status").status.success());
+    for _ in 0..filled {
+        assert_eq!(manager.recv_one(), "FILLER=1");
+    }
+    let start = manager.collect_until("READY=1");
+    assert!(
+        start
+            .iter()
+            .all(|m| m.starts_with("STATUS=") || m == "READY=1"),
+        "{start:?}"
+    );
+    svc.output.wait_for("notifying the service manager at");
+    assert!(
+        svc.output.text().contains("works again"),
+        "{}",
+        svc.output.text()
+    );
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    assert_eq!(manager.next(), "STOPPING=1");
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}
+
 /// A supervisor of `V1` started under the stand-in service manager, and
 /// the manager.
 fn managed() -> (Service, Manager) {

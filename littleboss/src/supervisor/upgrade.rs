@@ -137,11 +137,13 @@ pub(super) fn exec(
     // image pings only once it serves, after the program's code before
     // `run`: a ping now leaves that whole interval for the exec. Before
     // the flush (a failed send is logged) and before the descriptors are
-    // made inheritable (a send may wait).
-    if let Some(notifier) = io.notifier.as_ref()
-        && notifier.watchdog_interval().is_some()
-    {
-        notifier.watchdog();
+    // made inheritable (a send may wait). So too what waits for room in
+    // the manager's queue, which the exec would lose.
+    if let Some(notifier) = io.notifier.as_ref() {
+        if notifier.watchdog_interval().is_some() {
+            notifier.watchdog();
+        }
+        notifier.send_waiting_now();
     }
     crate::log::flush(crate::log::EXEC_PATIENCE);
     let mut carried = handoff.fds();

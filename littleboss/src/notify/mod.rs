@@ -5,10 +5,17 @@
 //! Each notification is one datagram of newline-separated `KEY=value`
 //! lines, sent to the unix socket named by `$NOTIFY_SOCKET`, through a
 //! socket connected to it as the supervisor starts: a chroot or a mount
-//! namespace `supervisor_init` enters does not lose the manager. Failing to
-//! send never affects the service: an outage's first failure is logged
-//! (one a minute at most), and every failure of a state change (READY,
+//! namespace `supervisor_init` enters does not lose the manager.
+//!
+//! A send never waits: one the manager's full queue turns away (PID 1
+//! busy) waits its turn, in order, and a task of the supervisor's runtime
+//! sends it once there is room (see [`waiting`]), so that neither the
+//! supervisor's loop stalls nor a state change is lost. Failing to send
+//! never affects the service: an outage's first failure is logged (one a
+//! minute at most), and every failure of a state change (READY,
 //! RELOADING, STOPPING); a status line or watchdog ping lost again is not.
+
+mod waiting;
 
 use std::ffi::OsStr;
 use std::io;
@@ -17,12 +24,13 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::time::{ClockId, clock_gettime};
 
 use crate::log::log;
+use waiting::{Kind, Queued, Waiting};
 
 const NOTIFY_SOCKET: &str = "NOTIFY_SOCKET";
 const WATCHDOG_USEC: &str = "WATCHDOG_USEC";
@@ -32,13 +40,31 @@ const WATCHDOG_PID: &str = "WATCHDOG_PID";
 /// alone, never a child's.
 pub(crate) const VARS: [&str; 3] = [NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID];
 
-/// How long a send may wait when the manager's queue is full, so that a
-/// stuck manager cannot stall the supervisor for longer.
+/// How long a send may wait when the manager's queue is full, where
+/// nothing could send it later (no runtime; an exec next), so that a stuck
+/// manager cannot stall the supervisor for longer. A notification that
+/// waits its turn (see [`waiting`]) is said to wait after as long.
 const SEND_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long the task sending what waits pauses after a refusal at first,
+/// and at most (doubling in between): the manager's queue has no
+/// readiness to wait on when sent to by path.
+const RETRY_FIRST: Duration = Duration::from_millis(10);
+const RETRY_MAX: Duration = Duration::from_millis(250);
 
 /// A connection to the service manager's notify socket (`$NOTIFY_SOCKET`).
 #[derive(Debug)]
 pub(crate) struct Notifier {
+    /// Shared with the task that sends what waits.
+    sender: Arc<Sender>,
+    /// `$NOTIFY_SOCKET` as it was, to hand on across an in-place upgrade.
+    socket_var: std::ffi::OsString,
+    watchdog: Option<Duration>,
+}
+
+/// What sends, and what waits to be sent.
+#[derive(Debug)]
+struct Sender {
     addr: SocketAddr,
     /// A socket connected to `addr` as the supervisor started (close-on-
     /// exec; handed on across an in-place upgrade): what is sent goes to
@@ -46,11 +72,20 @@ pub(crate) struct Notifier {
     /// `None` when it could not be connected; each send then looks the
     /// path up.
     connected: Option<UnixDatagram>,
-    /// `$NOTIFY_SOCKET` as it was, to hand on across an in-place upgrade.
-    socket_var: std::ffi::OsString,
-    watchdog: Option<Duration>,
     /// The outages of sends, as said.
     outages: Mutex<Outages>,
+    /// What the manager's full queue turned away, in order; held while a
+    /// send is tried, so that none overtakes another.
+    waiting: Mutex<Waiting>,
+}
+
+/// Whether a send may wait for room in the manager's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// Not at all: the queue's refusal is `WouldBlock`.
+    No,
+    /// Up to [`SEND_TIMEOUT`].
+    Bounded,
 }
 
 /// The notify socket's outages: each said once, with its end; but at
@@ -120,6 +155,15 @@ enum Message<'a> {
 }
 
 impl Message<'_> {
+    /// What it says, as far as waiting goes.
+    fn kind(self) -> Kind {
+        match self {
+            Message::Ready | Message::Reloading { .. } | Message::Stopping => Kind::StateChange,
+            Message::Status(_) => Kind::Status,
+            Message::Watchdog => Kind::Watchdog,
+        }
+    }
+
     /// The datagram's text.
     fn encode(self) -> String {
         match self {
@@ -177,8 +221,7 @@ impl Notifier {
         Some(Notifier {
             watchdog,
             socket_var: socket?.to_owned(),
-            connected,
-            ..Notifier::to_socket_addr(addr)
+            ..Notifier::sending_to(addr, connected)
         })
     }
 
@@ -206,25 +249,34 @@ impl Notifier {
         Some(Notifier {
             watchdog: ping_usec.map(Duration::from_micros),
             socket_var: socket.to_owned(),
-            connected: connected.map(UnixDatagram::from),
-            ..Notifier::to_socket_addr(addr)
+            ..Notifier::sending_to(addr, connected.map(UnixDatagram::from))
         })
     }
 
     /// The connected socket's descriptor, to hand over across an
     /// in-place upgrade.
     pub(crate) fn connected_fd(&self) -> Option<RawFd> {
-        self.connected.as_ref().map(AsRawFd::as_raw_fd)
+        self.sender.connected.as_ref().map(AsRawFd::as_raw_fd)
     }
 
     /// A notifier for the socket at `addr`, without a watchdog.
+    #[cfg(test)]
     pub(crate) fn to_socket_addr(addr: SocketAddr) -> Notifier {
+        Notifier::sending_to(addr, None)
+    }
+
+    /// A notifier for the socket at `addr`, through `connected` if there
+    /// is one, without a watchdog.
+    fn sending_to(addr: SocketAddr, connected: Option<UnixDatagram>) -> Notifier {
         Notifier {
-            addr,
-            connected: None,
+            sender: Arc::new(Sender {
+                addr,
+                connected,
+                outages: Mutex::default(),
+                waiting: Mutex::default(),
+            }),
             socket_var: Default::default(),
             watchdog: None,
-            outages: Mutex::default(),
         }
     }
 
@@ -264,30 +316,120 @@ impl Notifier {
         self.watchdog.map(|half| half.max(Duration::from_millis(1)))
     }
 
-    /// Sends `message`, logging the first failure of an outage (see
-    /// [`Outages`]), and every failure of a state change (READY,
-    /// RELOADING, STOPPING): the service manager waits on those, so a
-    /// lost one must be in the log. A status line or a watchdog ping lost
-    /// again is not repeated; the first send that goes through after an
-    /// outage said says so.
+    /// Sends `message` at once, or, when the manager's queue is full,
+    /// behind those waiting (see [`waiting`]): a task of the runtime this
+    /// is called on sends them in order once there is room. Called on no
+    /// runtime, a send waits for room up to [`SEND_TIMEOUT`] instead.
+    ///
+    /// Logs the first failure of an outage (see [`Outages`]), and every
+    /// failure of a state change (READY, RELOADING, STOPPING): the service
+    /// manager waits on those, so a lost one must be in the log. A status
+    /// line or a watchdog ping lost again is not repeated; the first send
+    /// that goes through after an outage said says so.
     fn send(&self, message: Message<'_>) {
-        let encoded = message.encode();
-        let sent = self.try_send(&encoded);
-        // Not held across the send, which may wait for room.
-        let mut outages = self.outages.lock().unwrap_or_else(|e| e.into_inner());
-        let Err(e) = sent else {
-            if outages.went_through() {
-                log!(
-                    "notifying the service manager at {} works again",
-                    show(&self.addr)
-                );
-            }
-            return;
+        let queued = Queued {
+            text: message.encode(),
+            kind: message.kind(),
         };
-        let changes_state = matches!(
-            message,
-            Message::Ready | Message::Reloading { .. } | Message::Stopping
-        );
+        let sender = &self.sender;
+        let mut waiting = sender.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        if waiting.is_empty() {
+            let wait = match tokio::runtime::Handle::try_current() {
+                Ok(_) => Wait::No,
+                Err(_) => Wait::Bounded,
+            };
+            match sender.try_send(&queued.text, wait) {
+                Ok(()) => return sender.went_through(),
+                Err(e) if wait == Wait::No && full(&e) => {}
+                Err(e) => return sender.failed(&queued, &e),
+            }
+        }
+        if let Some(dropped) = waiting.push(queued) {
+            let e = io::Error::other("too many notifications wait for room");
+            sender.failed(&dropped, &e);
+        }
+        if !waiting.draining
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            waiting.draining = true;
+            runtime.spawn(sender.clone().send_waiting());
+        }
+    }
+
+    /// Sends what waits, in order, each waiting for room up to
+    /// [`SEND_TIMEOUT`]: before an exec, which would lose them. What is
+    /// still turned away then is logged as lost.
+    pub(crate) fn send_waiting_now(&self) {
+        let sender = &self.sender;
+        let mut waiting = sender.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        while let Some(queued) = waiting.pop_front() {
+            match sender.try_send(&queued.text, Wait::Bounded) {
+                Ok(()) => sender.went_through(),
+                Err(e) => sender.failed(&queued, &e),
+            }
+        }
+    }
+}
+
+impl Sender {
+    /// Sends what waits, in order, pausing while the manager's queue is
+    /// full; ends once nothing waits. A notification waiting
+    /// [`SEND_TIMEOUT`] is logged as for a failure (and its send then as
+    /// the outage's end); one failing otherwise is given up on.
+    async fn send_waiting(self: Arc<Sender>) {
+        let mut pause = RETRY_FIRST;
+        let mut front_since = tokio::time::Instant::now();
+        loop {
+            {
+                let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+                let Some(front) = waiting.front() else {
+                    waiting.draining = false;
+                    return;
+                };
+                match self.try_send(&front.text, Wait::No) {
+                    Ok(()) => {
+                        waiting.pop_front();
+                        self.went_through();
+                        (pause, front_since) = (RETRY_FIRST, tokio::time::Instant::now());
+                        continue;
+                    }
+                    Err(e) if full(&e) => {
+                        if !waiting.front_said && front_since.elapsed() >= SEND_TIMEOUT {
+                            let e = io::Error::other(format!(
+                                "its queue is full; waiting to send it ({e})"
+                            ));
+                            self.failed(front, &e);
+                            waiting.front_said = true;
+                        }
+                    }
+                    Err(e) => {
+                        let front = waiting.pop_front().expect("just seen");
+                        self.failed(&front, &e);
+                        (pause, front_since) = (RETRY_FIRST, tokio::time::Instant::now());
+                        continue;
+                    }
+                }
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(RETRY_MAX);
+        }
+    }
+
+    /// A send went through: says so if it ends an outage said.
+    fn went_through(&self) {
+        let mut outages = self.outages.lock().unwrap_or_else(|e| e.into_inner());
+        if outages.went_through() {
+            log!(
+                "notifying the service manager at {} works again",
+                show(&self.addr)
+            );
+        }
+    }
+
+    /// Sending `queued` failed with `e`: logged, if [`Outages`] says so.
+    fn failed(&self, queued: &Queued, e: &io::Error) {
+        let mut outages = self.outages.lock().unwrap_or_else(|e| e.into_inner());
+        let changes_state = queued.kind == Kind::StateChange;
         if let Some(unsaid) = outages.failed(Instant::now(), changes_state) {
             let unsaid = match unsaid {
                 0 => String::new(),
@@ -297,31 +439,43 @@ impl Notifier {
             log!(
                 "cannot notify the service manager at {} ({}): {e}{unsaid}",
                 show(&self.addr),
-                encoded.lines().next().unwrap_or_default()
+                queued.text.lines().next().unwrap_or_default()
             );
         }
     }
 
-    fn try_send(&self, text: &str) -> io::Result<()> {
+    fn try_send(&self, text: &str, wait: Wait) -> io::Result<()> {
+        let flags = match wait {
+            Wait::No => nix::sys::socket::MsgFlags::MSG_DONTWAIT,
+            Wait::Bounded => nix::sys::socket::MsgFlags::empty(),
+        };
         if let Some(socket) = &self.connected {
-            match socket.send(text.as_bytes()) {
+            match nix::sys::socket::send(socket.as_raw_fd(), text.as_bytes(), flags) {
                 Ok(_) => return Ok(()),
                 // That socket is closed (the kernel says so once, then
                 // that ours is connected to nothing): sent to whatever the
                 // path names.
-                Err(e)
-                    if matches!(
-                        e.raw_os_error(),
-                        Some(nix::libc::ECONNREFUSED | nix::libc::ENOTCONN)
-                    ) => {}
-                Err(e) => return Err(e),
+                Err(nix::errno::Errno::ECONNREFUSED | nix::errno::Errno::ENOTCONN) => {}
+                Err(e) => return Err(e.into()),
             }
         }
         let socket = UnixDatagram::unbound()?;
-        socket.set_write_timeout(Some(SEND_TIMEOUT))?;
+        match wait {
+            Wait::No => socket.set_nonblocking(true)?,
+            Wait::Bounded => socket.set_write_timeout(Some(SEND_TIMEOUT))?,
+        }
         socket.send_to_addr(text.as_bytes(), &self.addr)?;
         Ok(())
     }
+}
+
+/// Whether `e` is the manager's queue turning a send away for want of
+/// room (with a bounded wait: the wait's end).
+fn full(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
 }
 
 /// A socket connected to `addr`, bounded as every send is; `None` if it
@@ -672,7 +826,13 @@ mod tests {
         assert_eq!(recv(&manager), "READY=1");
         // So is the notifier its socket is handed to (an upgrade's).
         let (socket, _) = notifier.handoff();
-        let handed = notifier.connected.as_ref().unwrap().try_clone().unwrap();
+        let handed = notifier
+            .sender
+            .connected
+            .as_ref()
+            .unwrap()
+            .try_clone()
+            .unwrap();
         let upgraded = Notifier::resume(&socket, None, Some(OwnedFd::from(handed))).unwrap();
         upgraded.reloading();
         assert!(recv(&manager).starts_with("RELOADING=1"));
@@ -712,7 +872,7 @@ mod tests {
 
     /// Whether `notifier`'s last send failed.
     fn failing(notifier: &Notifier) -> bool {
-        notifier.outages.lock().unwrap().failing
+        notifier.sender.outages.lock().unwrap().failing
     }
 
     #[test]
@@ -757,6 +917,100 @@ mod tests {
             outages.failed(start + super::OUTAGE_SAID_EVERY, false),
             Some(0)
         );
+    }
+
+    /// A manager at a path in a folder of the test's own, whose queue is
+    /// full: the count of datagrams that filled it.
+    fn full_manager(name: &str) -> (std::path::PathBuf, UnixDatagram, usize) {
+        let dir = std::env::temp_dir().join(format!("lb-notify-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("notify");
+        let manager = manager_at(&path);
+        let filler = UnixDatagram::unbound().unwrap();
+        filler.set_nonblocking(true).unwrap();
+        let mut filled = 0;
+        while filler.send_to(b"FILLER=1", &path).is_ok() {
+            filled += 1;
+            assert!(filled < 100_000, "the queue never fills");
+        }
+        (dir, manager, filled)
+    }
+
+    /// Reads `filled` fillers and then `count` more on a thread.
+    fn read_later(
+        manager: UnixDatagram,
+        filled: usize,
+        count: usize,
+    ) -> std::thread::JoinHandle<Vec<String>> {
+        std::thread::spawn(move || {
+            let all: Vec<String> = (0..filled + count).map(|_| recv(&manager)).collect();
+            assert!(all[..filled].iter().all(|f| f == "FILLER=1"), "{all:?}");
+            all[filled..].to_vec()
+        })
+    }
+
+    #[test]
+    fn what_a_full_queue_turns_away_waits_without_stalling_and_goes_in_order() {
+        let (dir, manager, filled) = full_manager("full");
+        let path = dir.join("notify");
+        let notifier = Notifier::from_values(Some(path.as_os_str()), None, None, 7).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let got = runtime.block_on(async {
+            // Each returns at once: the caller's loop goes on.
+            notifier.status("a");
+            notifier.ready();
+            notifier.status("b");
+            notifier.status("c");
+            notifier.watchdog();
+            notifier.reloading();
+            notifier.watchdog();
+            assert!(!waiting(&notifier).is_empty(), "sent into a full queue");
+            let reader = read_later(manager, filled, 5);
+            while !reader.is_finished() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            reader.join().unwrap()
+        });
+        assert_eq!(got[..4], ["STATUS=a", "READY=1", "STATUS=c", "WATCHDOG=1"]);
+        assert!(got[4].starts_with("RELOADING=1\n"), "{got:?}");
+        assert!(waiting(&notifier).is_empty());
+        assert!(!waiting(&notifier).draining, "the task ended");
+        assert!(!failing(&notifier));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn what_waits_is_sent_before_an_exec_or_given_up_on_in_the_bound() {
+        let (dir, manager, filled) = full_manager("flush");
+        let path = dir.join("notify");
+        let notifier = Notifier::from_values(Some(path.as_os_str()), None, None, 7).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        // Queued on the runtime; sent off it, with the runtime's task not
+        // polled (as on the upgrade's way to its exec).
+        runtime.block_on(async { notifier.ready() });
+        assert_eq!(waiting(&notifier).front().unwrap().text, "READY=1");
+        // Nobody reads: given up on after the bound, and said.
+        notifier.send_waiting_now();
+        assert!(waiting(&notifier).is_empty());
+        assert!(failing(&notifier));
+        // Read meanwhile: sent.
+        runtime.block_on(async { notifier.stopping() });
+        let reader = read_later(manager, filled, 1);
+        notifier.send_waiting_now();
+        assert_eq!(reader.join().unwrap(), ["STOPPING=1"]);
+        assert!(!failing(&notifier));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// What waits to be sent through `notifier`.
+    fn waiting(notifier: &Notifier) -> std::sync::MutexGuard<'_, Waiting> {
+        notifier.sender.waiting.lock().unwrap()
     }
 
     #[test]

@@ -1,0 +1,207 @@
+//! Notifications the service manager turned away for want of room in its
+//! queue (PID 1 busy: one queue takes every service's notifications, and
+//! `net.unix.max_dgram_qlen` keeps it short), waiting their turn in order.
+//! Pure: what waits, what goes, what is dropped. The notifier sends them.
+
+use std::collections::VecDeque;
+
+/// At most this many wait: a manager that reads nothing for minutes
+/// would otherwise have the watchdog's and status's pile up. Past it the
+/// oldest that is no state change goes first.
+pub(super) const MAX_WAITING: usize = 16;
+
+/// A notification waiting: its datagram, and what it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Queued {
+    pub text: String,
+    pub kind: Kind,
+}
+
+/// What a notification says, as far as waiting goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    /// READY, RELOADING, STOPPING: the manager waits on each, in order.
+    StateChange,
+    /// A status line: only the latest matters.
+    Status,
+    /// A watchdog ping: one waiting says as much as several.
+    Watchdog,
+}
+
+/// The notifications waiting, oldest first.
+#[derive(Debug, Default)]
+pub(super) struct Waiting {
+    queue: VecDeque<Queued>,
+    /// A task is sending them.
+    pub draining: bool,
+    /// The first one's wait is logged already.
+    pub front_said: bool,
+}
+
+impl Waiting {
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// The first one waiting.
+    pub fn front(&self) -> Option<&Queued> {
+        self.queue.front()
+    }
+
+    /// The first one is sent, or given up on.
+    pub fn pop_front(&mut self) -> Option<Queued> {
+        self.front_said = false;
+        self.queue.pop_front()
+    }
+
+    /// Adds `queued` behind the rest: a ping already waiting takes the
+    /// place of another, and a status line that of the one right ahead of
+    /// it (not across a state change, so that the manager sees the status
+    /// each state had). Returns the one dropped when more than
+    /// [`MAX_WAITING`] would wait: the oldest that is no state change, or
+    /// the oldest of all when all are.
+    ///
+    /// ```ignore
+    /// let mut waiting = Waiting::default();
+    /// waiting.push(Queued { text: "READY=1".into(), kind: Kind::StateChange });
+    /// ```
+    pub fn push(&mut self, queued: Queued) -> Option<Queued> {
+        match queued.kind {
+            Kind::Watchdog if self.queue.iter().any(|q| q.kind == Kind::Watchdog) => return None,
+            Kind::Status => {
+                if let Some(last) = self.queue.back_mut()
+                    && last.kind == Kind::Status
+                {
+                    *last = queued;
+                    // The front's wait said was another line's.
+                    if self.queue.len() == 1 {
+                        self.front_said = false;
+                    }
+                    return None;
+                }
+            }
+            Kind::StateChange | Kind::Watchdog => {}
+        }
+        self.queue.push_back(queued);
+        if self.queue.len() <= MAX_WAITING {
+            return None;
+        }
+        let oldest = (self.queue.iter())
+            .position(|q| q.kind != Kind::StateChange)
+            .unwrap_or(0);
+        if oldest == 0 {
+            self.front_said = false;
+        }
+        self.queue.remove(oldest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queued(text: &str) -> Queued {
+        let kind = match text {
+            "WATCHDOG=1" => Kind::Watchdog,
+            t if t.starts_with("STATUS=") => Kind::Status,
+            _ => Kind::StateChange,
+        };
+        Queued {
+            text: text.to_owned(),
+            kind,
+        }
+    }
+
+    fn texts(waiting: &Waiting) -> Vec<&str> {
+        waiting.queue.iter().map(|q| q.text.as_str()).collect()
+    }
+
+    fn waiting_after(texts: &[&str]) -> Waiting {
+        let mut waiting = Waiting::default();
+        for text in texts {
+            assert_eq!(waiting.push(queued(text)), None, "{text}");
+        }
+        waiting
+    }
+
+    #[test]
+    fn state_changes_wait_in_order_each_of_them() {
+        let mut waiting = waiting_after(&["RELOADING=1", "READY=1", "RELOADING=1", "READY=1"]);
+        assert_eq!(
+            texts(&waiting),
+            ["RELOADING=1", "READY=1", "RELOADING=1", "READY=1"]
+        );
+        assert_eq!(waiting.pop_front().unwrap().text, "RELOADING=1");
+        assert_eq!(waiting.front().unwrap().text, "READY=1");
+    }
+
+    #[test]
+    fn one_ping_waits_however_many_are_sent() {
+        let waiting = waiting_after(&["WATCHDOG=1", "READY=1", "WATCHDOG=1", "WATCHDOG=1"]);
+        assert_eq!(texts(&waiting), ["WATCHDOG=1", "READY=1"]);
+    }
+
+    #[test]
+    fn a_status_line_replaces_the_one_right_ahead_but_not_across_a_state_change() {
+        let waiting = waiting_after(&[
+            "STATUS=a",
+            "STATUS=b",
+            "RELOADING=1",
+            "STATUS=c",
+            "WATCHDOG=1",
+            "STATUS=d",
+            "STATUS=e",
+        ]);
+        assert_eq!(
+            texts(&waiting),
+            [
+                "STATUS=b",
+                "RELOADING=1",
+                "STATUS=c",
+                "WATCHDOG=1",
+                "STATUS=e"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_front_replaced_has_its_wait_said_anew() {
+        let mut waiting = waiting_after(&["STATUS=a"]);
+        waiting.front_said = true;
+        assert_eq!(waiting.push(queued("STATUS=b")), None);
+        assert!(!waiting.front_said);
+        waiting.front_said = true;
+        waiting.pop_front();
+        assert!(!waiting.front_said);
+    }
+
+    #[test]
+    fn past_the_bound_the_oldest_that_is_no_state_change_goes() {
+        let mut waiting = waiting_after(&["READY=1", "WATCHDOG=1"]);
+        for n in 2..MAX_WAITING {
+            let text = if n % 2 == 0 { "STOPPING=1" } else { "STATUS=x" };
+            let _ = waiting.push(queued(text));
+        }
+        let dropped = waiting.push(queued("RELOADING=1"));
+        assert_eq!(dropped.map(|d| d.text), Some("WATCHDOG=1".to_owned()));
+        assert_eq!(texts(&waiting).len(), MAX_WAITING);
+        assert_eq!(texts(&waiting)[0], "READY=1");
+        assert_eq!(*texts(&waiting).last().unwrap(), "RELOADING=1");
+    }
+
+    #[test]
+    fn past_the_bound_of_state_changes_alone_the_oldest_goes() {
+        let mut waiting = Waiting::default();
+        for n in 0..MAX_WAITING {
+            let text = if n % 2 == 0 { "RELOADING=1" } else { "READY=1" };
+            assert_eq!(waiting.push(queued(text)), None);
+        }
+        waiting.front_said = true;
+        let dropped = waiting.push(queued("STOPPING=1"));
+        assert_eq!(dropped.map(|d| d.text), Some("RELOADING=1".to_owned()));
+        assert!(!waiting.front_said, "a new front");
+        assert_eq!(texts(&waiting).len(), MAX_WAITING);
+        assert_eq!(texts(&waiting)[0], "READY=1");
+    }
+}
