@@ -312,6 +312,7 @@ fn serve(
         serving.lock,
         serving.notifier,
     );
+    let notifier_at_exit = notifier.clone();
     // Boxed: the driver's future is large, and block_on would otherwise
     // keep copies of it on the main thread's stack for the supervisor's
     // whole life.
@@ -349,7 +350,12 @@ fn serve(
         driver::run(machine, parts, begin).await
     }));
     // The driver let go of the listeners, the control socket and the lock
-    // file at its exit, then of the lock itself.
+    // file at its exit, then of the lock itself. What still waits for
+    // room in the manager's queue (the last status line says why the
+    // supervisor exits) goes before the log's last lines (it may add one).
+    if let Some(notifier) = notifier_at_exit {
+        notifier.send_waiting_now();
+    }
     crate::log::flush(crate::log::EXIT_PATIENCE);
     std::process::exit(code)
 }
