@@ -35,6 +35,13 @@ pub(crate) enum AdoptError {
     /// Something else is open at `fd` than what was handed over: the
     /// program's code before `run` closed it, and opened a file there.
     Replaced { fd: RawFd },
+    /// A handoff names `fd` a second time, once taken already: a second
+    /// owner would close it under the first.
+    NamedTwice { fd: RawFd },
+    /// A handoff names `fd`, which cannot be one handed over: standard
+    /// input, output or error, or a descriptor the handoff itself comes
+    /// in (the state, the previous binary).
+    Reserved { fd: RawFd },
 }
 
 impl std::fmt::Display for AdoptError {
@@ -46,6 +53,14 @@ impl std::fmt::Display for AdoptError {
                 f,
                 "fd {fd} is another file than the one handed over (closed and opened again by code before `run`?)"
             ),
+            AdoptError::NamedTwice { fd } => write!(
+                f,
+                "fd {fd} is named twice in the handed-over state, and taken already as the other"
+            ),
+            AdoptError::Reserved { fd } => write!(
+                f,
+                "fd {fd} cannot be one handed over (it is standard input, output or error, or one the handed-over state itself came in)"
+            ),
         }
     }
 }
@@ -53,7 +68,10 @@ impl std::fmt::Display for AdoptError {
 impl std::error::Error for AdoptError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            AdoptError::NotOpen { .. } | AdoptError::Replaced { .. } => None,
+            AdoptError::NotOpen { .. }
+            | AdoptError::Replaced { .. }
+            | AdoptError::NamedTwice { .. }
+            | AdoptError::Reserved { .. } => None,
             AdoptError::Flags { error, .. } => Some(error),
         }
     }

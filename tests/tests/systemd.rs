@@ -352,11 +352,27 @@ fn the_manager_is_heard_after_its_socket_path_is_gone_and_an_upgrade_in_place() 
 
 #[test]
 fn the_watchdog_is_pinged_again_as_a_failed_upgrade_goes_back() {
-    // As above, to a release whose code before `run` exits in a new image:
-    // the first ping, the one before the exec, one before the exec back,
-    // and the old image's first again.
+    pinged_as_a_failed_upgrade_goes_back(false);
+}
+
+#[test]
+fn the_watchdog_is_pinged_again_as_a_failed_upgrade_goes_back_with_the_managers_path_gone() {
+    // The ping on the way back goes through the socket handed over, as
+    // every other does (it went by the path, which a chroot may hide).
+    pinged_as_a_failed_upgrade_goes_back(true);
+}
+
+/// As above, to a release whose code before `run` exits in a new image:
+/// the first ping, the one before the exec, one before the exec back,
+/// and the old image's first again; the manager's socket moved away from
+/// its path first if `path_gone`.
+fn pinged_as_a_failed_upgrade_goes_back(path_gone: bool) {
     let (svc, manager) = managed_with(&[("WATCHDOG_USEC", &"600000000")]);
     let mut seen = manager.collect_until("READY=1");
+    if path_gone {
+        let socket = svc.dir.path().join("notify.sock");
+        std::fs::rename(&socket, svc.dir.path().join("notify-moved.sock")).unwrap();
+    }
     let copy = svc.dir.path().join("versioned_exits_early-copy");
     let early = env!("CARGO_BIN_EXE_versioned_exits_early");
     tests::copy_binary(std::path::Path::new(early), &copy);
@@ -370,6 +386,8 @@ fn the_watchdog_is_pinged_again_as_a_failed_upgrade_goes_back() {
     seen.extend(manager.collect_until("STOPPING=1"));
     let pings = seen.iter().filter(|m| *m == "WATCHDOG=1").count();
     assert_eq!(pings, 4, "{seen:?}");
+    let said = svc.output.text();
+    assert!(!said.contains("cannot notify"), "{said}");
 }
 
 /// Runs `bin args` as a service manager would after socket activation:

@@ -478,6 +478,34 @@ fn full(e: &io::Error) -> bool {
     )
 }
 
+/// Sends a watchdog ping through `fd`, a descriptor an image handed over
+/// as its socket connected to the manager at `$NOTIFY_SOCKET` (`socket`),
+/// without taking it: for an image going back to the previous one, whose
+/// path a chroot may hide. Only if `fd` is a socket connected to that
+/// address (a file the program's code before `run` opened at its number
+/// hears nothing); whether the ping went.
+///
+/// ```ignore
+/// if !notify::ping_through_handed(fd, &socket) { /* ping by the path */ }
+/// ```
+pub(crate) fn ping_through_handed(fd: RawFd, socket: &OsStr) -> bool {
+    let Ok(Some(addr)) = parse_socket(socket) else {
+        return false;
+    };
+    let Ok(peer) = nix::sys::socket::getpeername::<nix::sys::socket::UnixAddr>(fd) else {
+        return false;
+    };
+    let same = match (addr.as_pathname(), addr.as_abstract_name()) {
+        (Some(path), _) => peer.path() == Some(path),
+        (None, Some(name)) => peer.as_abstract() == Some(name),
+        (None, None) => false,
+    };
+    // Bounded as every send through it is: its send timeout went across
+    // the exec with it.
+    let text = Message::Watchdog.encode();
+    same && nix::sys::socket::send(fd, text.as_bytes(), nix::sys::socket::MsgFlags::empty()).is_ok()
+}
+
 /// A socket connected to `addr`, bounded as every send is; `None` if it
 /// cannot be had (nothing listens there yet, say).
 fn connect(addr: &SocketAddr) -> Option<UnixDatagram> {
@@ -1011,6 +1039,44 @@ mod tests {
     /// What waits to be sent through `notifier`.
     fn waiting(notifier: &Notifier) -> std::sync::MutexGuard<'_, Waiting> {
         notifier.sender.waiting.lock().unwrap()
+    }
+
+    #[test]
+    fn a_ping_goes_through_a_handed_socket_only_if_it_is_connected_to_the_manager() {
+        let dir = std::env::temp_dir().join(format!("lb-notify-handed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("notify");
+        let manager = manager_at(&path);
+        let notifier = Notifier::from_values(Some(path.as_os_str()), None, None, 7).unwrap();
+        let fd = notifier.connected_fd().unwrap();
+        // Out of sight (a chroot): heard through the socket all the same.
+        std::fs::rename(&path, dir.join("moved")).unwrap();
+        assert!(super::ping_through_handed(fd, path.as_os_str()));
+        assert_eq!(recv(&manager), "WATCHDOG=1");
+        // Connected elsewhere, or no such socket: nothing sent.
+        let other = manager_at(&dir.join("other"));
+        let elsewhere = UnixDatagram::unbound().unwrap();
+        elsewhere.connect(dir.join("other")).unwrap();
+        assert!(!super::ping_through_handed(
+            elsewhere.as_raw_fd(),
+            path.as_os_str()
+        ));
+        let (stream, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        assert!(!super::ping_through_handed(
+            stream.as_raw_fd(),
+            path.as_os_str()
+        ));
+        let file = std::fs::File::open("/dev/null").unwrap();
+        assert!(!super::ping_through_handed(
+            file.as_raw_fd(),
+            path.as_os_str()
+        ));
+        other.set_nonblocking(true).unwrap();
+        assert!(
+            other.recv(&mut [0u8; 16]).is_err(),
+            "nothing reached another"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

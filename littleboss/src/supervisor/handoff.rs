@@ -286,20 +286,22 @@ impl Handoff {
         Handoff::decode(&json, reads)
     }
 
-    /// Every descriptor the handoff in `memfd` names, read in the version
-    /// it says it is (the image going back read it whole, or took
-    /// nothing); none if it cannot be read.
+    /// Every descriptor the handoff in `memfd` names, whatever its
+    /// version and whatever else it holds: an image going back hands on
+    /// what a state it could not read names (a newer version's, a layout
+    /// of its own it cannot read whole), and where the descriptors open at
+    /// its start could not be listed (no `/proc`) this is all it knows of
+    /// them. Each field that names descriptors read on its own: one this
+    /// binary cannot read names none. Empty if the memfd holds no JSON.
     ///
     /// ```ignore
     /// let fds = Handoff::fds_in(&memfd);
     /// ```
     pub fn fds_in(memfd: &OwnedFd) -> Vec<RawFd> {
-        let Ok(json) = Handoff::json_in(memfd) else {
-            return Vec::new();
-        };
-        (Handoff::version_in(&json).ok())
-            .and_then(|version| Handoff::decode(&json, version).ok())
-            .map_or_else(Vec::new, |handoff| handoff.fds())
+        match Handoff::json_in(memfd) {
+            Ok(json) => fds_named_in(&json),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// The version the handoff `json` says it is, read alone.
@@ -321,23 +323,26 @@ impl Handoff {
     }
 
     /// The service manager's socket and watchdog interval (microseconds)
-    /// that the handoff in `memfd` names, if it names both, whatever its
-    /// version: for a ping on the way back to the previous image, which
-    /// may have written a layout this one cannot read whole.
+    /// that the handoff in `memfd` names, if it names both, and the socket
+    /// connected to it if it names one, whatever its version: for a ping
+    /// on the way back to the previous image, which may have written a
+    /// layout this one cannot read whole.
     ///
     /// ```ignore
-    /// if let Some((socket, usec)) = Handoff::watchdog_of(&memfd) { /* ping */ }
+    /// if let Some((socket, usec, connected)) = Handoff::watchdog_of(&memfd) { /* ping */ }
     /// ```
-    pub fn watchdog_of(memfd: &OwnedFd) -> Option<(OsString, u64)> {
+    pub fn watchdog_of(memfd: &OwnedFd) -> Option<(OsString, u64, Option<RawFd>)> {
         #[derive(Deserialize)]
         struct Watched {
             #[serde(default)]
             notify: Option<(OsString, Option<u64>)>,
+            #[serde(default)]
+            notify_fd: Option<RawFd>,
         }
         let json = Handoff::json_in(memfd).ok()?;
         let watched: Watched = serde_json::from_slice(&json).ok()?;
         let (socket, usec) = watched.notify?;
-        Some((socket, usec?))
+        Some((socket, usec?, watched.notify_fd))
     }
 
     /// The version first, so that a newer layout is named as such rather
@@ -388,6 +393,39 @@ impl Handoff {
         }
         Ok(handoff)
     }
+}
+
+/// [`Handoff::fds_in`] for the handoff `json`: the fields
+/// [`Handoff::fds`] reads, each on its own, and of each only the numbers.
+fn fds_named_in(json: &[u8]) -> Vec<RawFd> {
+    use serde::de::{DeserializeOwned, IgnoredAny};
+    let Ok(whole) = serde_json::from_slice::<serde_json::Value>(json) else {
+        return Vec::new();
+    };
+    fn field<T: DeserializeOwned + Default>(whole: &serde_json::Value, name: &str) -> T {
+        (whole.get(name))
+            .and_then(|value| T::deserialize(value).ok())
+            .unwrap_or_default()
+    }
+    #[derive(Deserialize)]
+    struct Numbered {
+        fd: RawFd,
+    }
+    let mut fds: Vec<RawFd> = (field::<Vec<Numbered>>(&whole, "sockets").into_iter())
+        .map(|socket| socket.fd)
+        .collect();
+    for by_id in ["children", "clients", "binaries"] {
+        fds.extend(
+            field::<Vec<(IgnoredAny, RawFd)>>(&whole, by_id)
+                .into_iter()
+                .map(|(_, fd)| fd),
+        );
+    }
+    fds.extend(field::<Vec<RawFd>>(&whole, "idle"));
+    for single in ["control", "lock", "watch", "notify_fd"] {
+        fds.extend(field::<Option<RawFd>>(&whole, single));
+    }
+    fds
 }
 
 /// The client and the refusal of a handed-over control request whose
@@ -725,6 +763,65 @@ mod tests {
             back.state.current.target.path,
             handoff.state.current.target.path
         );
+    }
+
+    #[test]
+    fn the_descriptors_of_a_handoff_this_binary_cannot_read_are_all_known() {
+        // A newer version's: a state of another shape, a field unknown.
+        let newer = br#"{"version":99,"state":"another shape","pending":[1],
+            "sockets":[{"key":{"new":true},"fd":5},{"fd":6}],
+            "children":[[1,7]],"clients":[[2,8]],"idle":[9],"binaries":[["x",10]],
+            "control":3,"lock":4,"watch":11,"notify_fd":12,"later":[13]}"#;
+        let mut fds = super::fds_named_in(newer);
+        fds.sort();
+        assert_eq!(fds, (3..=12).collect::<Vec<_>>());
+        // A field it cannot read names none; the others still do.
+        let damaged = br#"{"sockets":"garbled","control":3,"lock":4,"idle":[9]}"#;
+        assert_eq!(super::fds_named_in(damaged), [9, 3, 4]);
+        assert!(super::fds_named_in(b"not json").is_empty());
+    }
+
+    #[test]
+    fn the_descriptors_read_alone_are_those_the_handoff_names() {
+        use crate::supervisor::machine::{STATE_VERSION, serving_state};
+        let handoff = Handoff {
+            version: STATE_VERSION,
+            state: serving_state(),
+            pending: vec![],
+            refused: vec![],
+            origin_ns: 0,
+            sockets: vec![HandedSocket {
+                key: ListenerKey {
+                    network: crate::spec::Network::Tcp,
+                    address: "127.0.0.1:80".into(),
+                },
+                fd: 5,
+                unix_path: None,
+                unix_id: None,
+            }],
+            children: vec![(1, 6)],
+            clients: vec![(1, 7)],
+            idle: vec![8],
+            unread: vec![],
+            unsent: vec![],
+            binaries: vec![(1, 9)],
+            next_client: 2,
+            control: 3,
+            control_path: "/run/svc.sock".into(),
+            control_id: None,
+            lock: 4,
+            lock_path: "/run/svc.lock".into(),
+            watch: Some(10),
+            notify: None,
+            notify_fd: Some(11),
+        };
+        let memfd = handoff.seal().unwrap();
+        let mut alone = Handoff::fds_in(&memfd);
+        let mut all = handoff.fds();
+        alone.sort();
+        all.sort();
+        assert_eq!(alone, all);
+        assert_eq!(all, (3..=11).collect::<Vec<_>>());
     }
 
     #[test]

@@ -196,7 +196,8 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     {
         give_up(why, true);
     }
-    let mut held = adopt_all(&handoff).unwrap_or_else(|(why, ours)| give_up(why, ours));
+    let carriers = [memfd.as_raw_fd(), previous.as_raw_fd()];
+    let mut held = adopt_all(&handoff, carriers).unwrap_or_else(|(why, ours)| give_up(why, ours));
     // What came across, named before the descriptors go to the runtime.
     let kept_children: Vec<ChildId> = held.children.iter().map(|(id, _)| *id).collect();
     let kept_clients: Vec<u64> = held.clients.iter().map(|(id, _)| *id).collect();
@@ -334,15 +335,24 @@ fn another_service(ours: &str, handed: &str) -> Option<String> {
 ///
 /// The error says why, and whether this binary would fail the same way
 /// again (see [`fails_again`]).
-fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
+fn adopt_all(handoff: &Handoff, carriers: [RawFd; 2]) -> Result<Held, (String, bool)> {
+    // Every number taken so far, in the order below: a number named twice
+    // (a bug of the image that wrote it) is its first name's alone.
+    let taken = std::cell::RefCell::new(Vec::new());
     let adopt = |fd: RawFd| {
+        if let Some(refused) = misnamed(fd, &taken.borrow(), carriers) {
+            return Err(refused);
+        }
+        taken.borrow_mut().push(fd);
         // Not a file the program's code before `run` opened at that
         // number: it is the program's (and what was handed over is gone).
         if crate::inherited::not_as_handed(fd) {
             return Err(crate::fdpass::AdoptError::Replaced { fd });
         }
-        // SAFETY: the previous image named each descriptor once, for us,
-        // and it is still what it handed over (just checked).
+        // SAFETY: the previous image named each descriptor once, for us
+        // (a number named again, or one that cannot be handed over, was
+        // refused just above), and it is still what it handed over (just
+        // checked).
         unsafe { crate::fdpass::adopt(fd) }
     };
     // On a failure here the image that takes over next (the previous one)
@@ -495,6 +505,19 @@ fn adopt_all(handoff: &Handoff) -> Result<Held, (String, bool)> {
             })
             .and_then(|(_, fd)| datagram_or_let_go(fd)),
     })
+}
+
+/// Why the handoff's descriptor `fd` cannot be taken, whatever is open
+/// there, if it cannot: it is one of `taken` already, standard input,
+/// output or error, or one of the two the handoff came in (`carriers`).
+/// Only a bug of the image that wrote it names such a number; a second
+/// owner would close it under the first.
+fn misnamed(fd: RawFd, taken: &[RawFd], carriers: [RawFd; 2]) -> Option<crate::fdpass::AdoptError> {
+    use crate::fdpass::AdoptError;
+    if fd <= nix::libc::STDERR_FILENO || carriers.contains(&fd) {
+        return Some(AdoptError::Reserved { fd });
+    }
+    taken.contains(&fd).then_some(AdoptError::NamedTwice { fd })
 }
 
 /// `fd`, if it is a unix datagram socket, as the one connected to the
@@ -723,7 +746,10 @@ fn fails_again(error: &crate::fdpass::AdoptError) -> bool {
     use crate::fdpass::AdoptError;
     matches!(
         error,
-        AdoptError::NotOpen { .. } | AdoptError::Replaced { .. }
+        AdoptError::NotOpen { .. }
+            | AdoptError::Replaced { .. }
+            | AdoptError::NamedTwice { .. }
+            | AdoptError::Reserved { .. }
     )
 }
 
@@ -848,8 +874,11 @@ fn exec_previous(memfd: &OwnedFd, previous: &OwnedFd, vars: &[(&str, &str)]) -> 
     // Each exec back (after a wait, on a retry) leaves the previous image
     // a whole watchdog interval to come up in, its code before `run`
     // included, as the upgrade's own ping did this image. Before the
-    // flush and the descriptors made inheritable, as there.
-    if let Some((socket, usec)) = Handoff::watchdog_of(memfd)
+    // flush and the descriptors made inheritable, as there. Through the
+    // socket connected to the manager if it was handed over (a chroot may
+    // hide the path), by the path otherwise.
+    if let Some((socket, usec, connected)) = Handoff::watchdog_of(memfd)
+        && !connected.is_some_and(|fd| crate::notify::ping_through_handed(fd, &socket))
         && let Some(notifier) = crate::notify::Notifier::resume(&socket, Some(usec), None)
     {
         notifier.watchdog();
@@ -970,6 +999,79 @@ mod tests {
     }
 
     use crate::fdpass::AdoptError;
+
+    #[test]
+    fn a_number_named_twice_or_that_cannot_be_handed_over_is_refused() {
+        let carriers = [10, 11];
+        assert!(super::misnamed(7, &[3, 4], carriers).is_none());
+        assert!(matches!(
+            super::misnamed(4, &[3, 4], carriers),
+            Some(AdoptError::NamedTwice { fd: 4 })
+        ));
+        for fd in [0, 1, 2, 10, 11, -1] {
+            assert!(
+                matches!(
+                    super::misnamed(fd, &[], carriers),
+                    Some(AdoptError::Reserved { .. })
+                ),
+                "{fd}"
+            );
+        }
+        let said = super::misnamed(4, &[4], carriers).unwrap().to_string();
+        assert_eq!(
+            said,
+            "fd 4 is named twice in the handed-over state, and taken already as the other"
+        );
+    }
+
+    #[test]
+    fn a_connection_named_twice_in_a_handoff_has_one_owner() {
+        use crate::supervisor::handoff::Handoff;
+        use crate::supervisor::machine::{STATE_VERSION, serving_state};
+        use std::os::fd::IntoRawFd;
+        let dir = tempfile_dir("twice");
+        let control = std::os::unix::net::UnixListener::bind(dir.join("svc.sock")).unwrap();
+        let lock_path = dir.join("svc.lock");
+        let lock = std::fs::File::create(&lock_path).unwrap();
+        let (conn, peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let conn = conn.into_raw_fd();
+        let handoff = Handoff {
+            version: STATE_VERSION,
+            state: serving_state(),
+            pending: vec![],
+            refused: vec![],
+            origin_ns: 0,
+            sockets: vec![],
+            children: vec![],
+            // A bug of the image that wrote it: one connection both
+            // waiting for an answer and idle.
+            clients: vec![(1, conn)],
+            idle: vec![conn],
+            unread: vec![],
+            unsent: vec![],
+            binaries: vec![],
+            next_client: 2,
+            control: control.into_raw_fd(),
+            control_path: dir.join("svc.sock"),
+            control_id: None,
+            lock: lock.into_raw_fd(),
+            lock_path,
+            watch: None,
+            notify: None,
+            notify_fd: None,
+        };
+        let held = super::adopt_all(&handoff, [-1, -1]).unwrap();
+        // Its first name's alone: two owners would close it twice, the
+        // second time whatever has the number by then.
+        assert_eq!(held.clients.len(), 1);
+        assert!(held.idle.is_empty());
+        drop(held);
+        let mut buf = [0u8; 1];
+        (peer.set_read_timeout(Some(std::time::Duration::from_secs(5)))).unwrap();
+        let read = std::io::Read::read(&mut &peer, &mut buf).unwrap();
+        assert_eq!(read, 0, "closed once, with its owner");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn only_a_descriptor_not_open_fails_the_binary_again() {
