@@ -17,7 +17,8 @@ use std::fmt::Display;
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`main` must return `()` or `Result<(), E>` where `E: Display`, not `{Self}`",
-    label = "this return type is not supported by littleboss"
+    label = "this return type is not supported by littleboss",
+    note = "for an exit code other than 0 or 1 (an `ExitCode`), call `std::process::exit`; an async `main` returns once it has drained after `ctx.lameduck()`, so it cannot return `!`"
 )]
 pub trait MainResult {
     /// The process exit code for this value, after printing any error.
