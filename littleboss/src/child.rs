@@ -590,7 +590,7 @@ fn spawn_lifecycle(
                 let why = why.map(|why| format!("{why}; ")).unwrap_or_default();
                 let last_words =
                     format!("{why}still running {timeout:?} after draining began; exiting");
-                crate::report::exit_by_deadline(1, last_words);
+                crate::report::end_by_deadline(crate::report::Ending::Code(1), last_words);
             };
             let timer = std::thread::Builder::new()
                 .name("littleboss-deadline".into())

@@ -846,15 +846,21 @@ pub(crate) fn on_signals(
                 let mut hup = hangup.and_then(|_| signal(SignalKind::hangup()).ok());
                 let supervisor = hangup.unwrap_or(nix::unistd::Pid::from_raw(0));
                 let _ = installed_tx.send(());
+                use nix::sys::signal::Signal;
                 let first = loop {
                     tokio::select! {
-                        _ = term.recv() => break 15,
-                        _ = int.recv() => break 2,
+                        _ = term.recv() => break Signal::SIGTERM,
+                        _ = int.recv() => break Signal::SIGINT,
                         Some(()) = hangup_of(&mut hup) => hangup_ignored(supervisor),
                     }
                 };
                 let since = tokio::time::Instant::now();
                 lameduck.begin_on_signal();
+                // Without a supervisor to say it: a Ctrl-C that seems to
+                // do nothing for the drain's length is pressed again.
+                if hangup.is_none() {
+                    crate::report::say_detached(log::Level::Info, drain_begun(first, timeout));
+                }
                 // A copy that came while the drain began (thousands of
                 // accepts to stash, say) is read only now, however soon
                 // after the first it came.
@@ -889,11 +895,29 @@ pub(crate) fn on_signals(
                 for file in own_files {
                     file.remove();
                 }
-                crate::report::exit_by_deadline(128 + first, last_words);
+                // Without a supervisor, of the signal itself, as the
+                // program would have died without littleboss's handler (a
+                // shell's loop stops; systemd counts it a clean stop). A
+                // child's supervisor tells its exit code (128 + the
+                // signal) from a death by someone else's signal.
+                let ending = match hangup {
+                    None => crate::report::Ending::Signal(first),
+                    Some(_) => crate::report::Ending::Code(128 + first as i32),
+                };
+                crate::report::end_by_deadline(ending, last_words);
             });
         })?;
     let _ = installed_rx.recv();
     Ok(())
+}
+
+/// What a program without a supervisor says as its first stop signal,
+/// `signal`, begins its drain, bounded by `timeout`.
+fn drain_begun(signal: nix::sys::signal::Signal, timeout: Duration) -> String {
+    format!(
+        "{}: draining, for {timeout:?} at most (the lameduck timeout); send it again to exit now",
+        signal.as_str()
+    )
 }
 
 /// The next SIGHUP, when watched; never otherwise.

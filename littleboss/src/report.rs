@@ -96,29 +96,85 @@ pub(crate) fn exit(code: i32) -> ! {
     std::process::exit(code)
 }
 
-/// [`exit`] at a deadline (an orphan's lameduck timeout, a program still
-/// running after its stop signal), which nothing may put off, saying
-/// `last_words` as a warning first. They, the flush and the C library's
-/// exit handlers share one [`FLUSH_PATIENCE`]: past it (a logger that
-/// blocks, a linked library's handler waiting on a lock a stuck thread
-/// holds) the process ends without them. An orphan has nobody left to
-/// kill it.
-pub(crate) fn exit_by_deadline(code: i32, last_words: String) -> ! {
-    // Started first, so that what follows cannot put the exit off more
+/// How a process ends at a deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// Exits with this code, the C library's exit handlers run.
+    Code(i32),
+    /// Dies of this signal, by its default action, as a program without a
+    /// handler of its own would have: a shell's loop then stops rather
+    /// than run the next command (it takes an exit code, 130 or 143, for a
+    /// signal the program handled), and systemd counts a death by SIGTERM
+    /// or SIGINT as a clean stop (an exit code 143 as a failure). Exits
+    /// with 128 + its number should the signal not end it.
+    Signal(nix::sys::signal::Signal),
+}
+
+impl Ending {
+    /// Ends the process now, stdout flushed first (no handler runs on a
+    /// death by signal).
+    fn now(self) -> ! {
+        match self {
+            Ending::Code(code) => std::process::exit(code),
+            Ending::Signal(signal) => {
+                let _ = std::io::Write::flush(&mut std::io::stdout());
+                die_of(signal)
+            }
+        }
+    }
+
+    /// Ends the process at once, running nothing.
+    fn at_once(self) -> ! {
+        match self {
+            // SAFETY: `_exit` ends the process at once, running no
+            // handler; it takes a number and touches no memory of ours.
+            Ending::Code(code) => unsafe { nix::libc::_exit(code) },
+            Ending::Signal(signal) => die_of(signal),
+        }
+    }
+}
+
+/// Dies of `signal` by its default action, whatever handler the process
+/// had for it, on whichever thread this runs.
+fn die_of(signal: nix::sys::signal::Signal) -> ! {
+    use nix::sys::signal::{SigHandler, SigSet};
+    // SAFETY: sets the signal's disposition back to its default, which
+    // runs no code of ours: the handler it replaces (tokio's) only wrote
+    // to a pipe, and nothing waits on what it writes now.
+    let _ = unsafe { nix::sys::signal::signal(signal, SigHandler::SigDfl) };
+    let mut only = SigSet::empty();
+    only.add(signal);
+    let _ = only.thread_unblock();
+    let _ = nix::sys::signal::raise(signal);
+    // SAFETY: as in `Ending::at_once`.
+    unsafe { nix::libc::_exit(128 + signal as i32) }
+}
+
+/// Ends the process as `ending` says at a deadline (an orphan's lameduck
+/// timeout, a program still running after its stop signal, or told
+/// again), which nothing may put off, saying `last_words` as a warning
+/// first. They, the flush and, for an exit code, the C library's exit
+/// handlers share one [`FLUSH_PATIENCE`]: past it (a logger that blocks,
+/// a linked library's handler waiting on a lock a stuck thread holds) the
+/// process ends without them. An orphan has nobody left to kill it.
+///
+/// ```ignore
+/// report::end_by_deadline(Ending::Signal(Signal::SIGTERM), "still running".into());
+/// ```
+pub(crate) fn end_by_deadline(ending: Ending, last_words: String) -> ! {
+    // Started first, so that what follows cannot put the end off more
     // than the one patience.
     let forced = std::thread::Builder::new()
         .name("littleboss-exit".into())
         .spawn(move || {
             std::thread::sleep(FLUSH_PATIENCE);
-            // SAFETY: `_exit` ends the process at once, running no handler;
-            // it takes a number and touches no memory of ours.
-            unsafe { nix::libc::_exit(code) }
+            ending.at_once()
         });
-    // Without a thread for the watch, the exit as it is.
+    // Without a thread for the watch, the end as it is.
     drop(forced);
     // Said and flushed on one thread, waited for within the patience.
     say_patiently_then_flush(log::Level::Warn, last_words, true);
-    std::process::exit(code)
+    ending.now()
 }
 
 /// Flushes the program's logger, waiting [`FLUSH_PATIENCE`] at most;

@@ -673,6 +673,15 @@ impl Drop for Strays {
     }
 }
 
+/// The signal a process died of, if it died of one (`None` for an exit
+/// with a code): a program without a supervisor that littleboss ends at
+/// its deadline, or at a second stop signal, dies of that signal.
+pub fn died_of(status: std::process::ExitStatus) -> Option<nix::sys::signal::Signal> {
+    use std::os::unix::process::ExitStatusExt;
+    let signal = status.signal()?;
+    nix::sys::signal::Signal::try_from(signal).ok()
+}
+
 pub fn alive(pid: i32) -> bool {
     let exists = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
     // `/proc/PID/stat`: `PID (COMM) STATE ...`; COMM may hold spaces.

@@ -153,7 +153,43 @@ fn sigterm_in_bypass_is_lameduck_too() {
     let status = svc.wait_exit();
     assert_eq!(status.code(), Some(0), "{}", svc.output.text());
     assert!(svc.output.text().contains("entering lameduck mode"));
+    // Said, with nobody else to say it: a stop that seems to do nothing
+    // for the drain's length is sent again.
+    assert!(
+        (svc.output.text()).contains(
+            "littleboss: SIGTERM: draining, for 2s at most (the lameduck timeout); send it again to exit now"
+        ),
+        "{}",
+        svc.output.text()
+    );
     assert!(!svc.output.text().contains("SupervisorInit called"));
+}
+
+#[test]
+fn a_second_ctrl_c_in_bypass_ends_the_program_dead_of_sigint() {
+    // Dead of the signal, not exited 130: a shell's loop over the program
+    // stops at a Ctrl-C pressed twice rather than run the next command
+    // (it takes an exit code for a signal the program handled).
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_slow_drain"));
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("--drain-ms=4000");
+    svc.spawn(cmd);
+    svc.output.wait_for("serving pid=");
+    svc.signal(nix::sys::signal::Signal::SIGINT);
+    svc.output
+        .wait_for("SIGINT: draining, for 5s at most (the lameduck timeout); send it again");
+    // Past the window in which a second copy is the same stop.
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    svc.signal(nix::sys::signal::Signal::SIGINT);
+    let status = svc.wait_exit();
+    let out = svc.output.text();
+    assert_eq!(
+        tests::died_of(status),
+        Some(nix::sys::signal::Signal::SIGINT),
+        "{status:?}: {out}"
+    );
+    assert!(out.contains("ms after the first: exiting now"), "{out}");
+    assert!(!out.contains("drained"), "{out}");
 }
 
 #[test]
