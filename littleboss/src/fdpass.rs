@@ -38,9 +38,9 @@ pub(crate) enum AdoptError {
     /// A handoff names `fd` a second time, once taken already: a second
     /// owner would close it under the first.
     NamedTwice { fd: RawFd },
-    /// A handoff names `fd`, which cannot be one handed over: standard
-    /// input, output or error, or a descriptor the handoff itself comes
-    /// in (the state, the previous binary).
+    /// A handoff names `fd`, which cannot be one handed over: no
+    /// descriptor number, or one the handoff itself comes in (the state,
+    /// the previous binary).
     Reserved { fd: RawFd },
 }
 
@@ -59,7 +59,7 @@ impl std::fmt::Display for AdoptError {
             ),
             AdoptError::Reserved { fd } => write!(
                 f,
-                "fd {fd} cannot be one handed over (it is standard input, output or error, or one the handed-over state itself came in)"
+                "fd {fd} cannot be one handed over (it is no descriptor, or one the handed-over state itself came in)"
             ),
         }
     }

@@ -319,7 +319,9 @@ impl Notifier {
     /// Sends `message` at once, or, when the manager's queue is full,
     /// behind those waiting (see [`waiting`]): a task of the runtime this
     /// is called on sends them in order once there is room. Called on no
-    /// runtime, a send waits for room up to [`SEND_TIMEOUT`] instead.
+    /// runtime, what waits is sent as [`send_waiting_now`] says instead.
+    ///
+    /// [`send_waiting_now`]: Notifier::send_waiting_now
     ///
     /// Logs the first failure of an outage (see [`Outages`]), and every
     /// failure of a state change (READY, RELOADING, STOPPING): the service
@@ -334,13 +336,9 @@ impl Notifier {
         let sender = &self.sender;
         let mut waiting = sender.waiting.lock().unwrap_or_else(|e| e.into_inner());
         if waiting.is_empty() {
-            let wait = match tokio::runtime::Handle::try_current() {
-                Ok(_) => Wait::No,
-                Err(_) => Wait::Bounded,
-            };
-            match sender.try_send(&queued.text, wait) {
+            match sender.try_send(&queued.text, Wait::No) {
                 Ok(()) => return sender.went_through(),
-                Err(e) if wait == Wait::No && full(&e) => {}
+                Err(e) if full(&e) => {}
                 Err(e) => return sender.failed(&queued, &e),
             }
         }
@@ -348,25 +346,66 @@ impl Notifier {
             let e = io::Error::other("too many notifications wait for room");
             sender.failed(&dropped, &e);
         }
-        if !waiting.draining
-            && let Ok(runtime) = tokio::runtime::Handle::try_current()
-        {
-            waiting.draining = true;
-            runtime.spawn(sender.clone().send_waiting());
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) if !waiting.draining => {
+                waiting.draining = true;
+                runtime.spawn(Sender::send_waiting(Draining::new(sender.clone())));
+            }
+            Ok(_) => {}
+            // Nothing would send it later.
+            Err(_) => {
+                drop(waiting);
+                self.send_waiting_now();
+            }
         }
     }
 
-    /// Sends what waits, in order, each waiting for room up to
-    /// [`SEND_TIMEOUT`]: before an exec, which would lose them. What is
-    /// still turned away then is logged as lost.
+    /// Sends what waits, in order, before an exec or the exit, which
+    /// would lose it: waiting for room up to [`SEND_TIMEOUT`] in all, and
+    /// once that is up, each one still turned away is logged as lost.
     pub(crate) fn send_waiting_now(&self) {
         let sender = &self.sender;
         let mut waiting = sender.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        let mut wait = Wait::Bounded;
         while let Some(queued) = waiting.pop_front() {
-            match sender.try_send(&queued.text, Wait::Bounded) {
+            match sender.try_send(&queued.text, wait) {
                 Ok(()) => sender.went_through(),
-                Err(e) => sender.failed(&queued, &e),
+                Err(e) => {
+                    // Waited out: the rest may go only if there is room.
+                    if full(&e) {
+                        wait = Wait::No;
+                    }
+                    sender.failed(&queued, &e);
+                }
             }
+        }
+    }
+}
+
+/// The mark that a task sends what waits ([`Waiting::draining`]),
+/// cleared when the task ends, or is dropped without having run (its
+/// runtime shut down, or never driven on the way to an exec), so that the
+/// next notification turned away starts another.
+struct Draining {
+    sender: Arc<Sender>,
+    /// The task cleared the mark itself, with nothing waiting.
+    cleared: bool,
+}
+
+impl Draining {
+    fn new(sender: Arc<Sender>) -> Draining {
+        Draining {
+            sender,
+            cleared: false,
+        }
+    }
+}
+
+impl Drop for Draining {
+    fn drop(&mut self) {
+        if !self.cleared {
+            let waiting = &self.sender.waiting;
+            waiting.lock().unwrap_or_else(|e| e.into_inner()).draining = false;
         }
     }
 }
@@ -376,36 +415,42 @@ impl Sender {
     /// full; ends once nothing waits. A notification waiting
     /// [`SEND_TIMEOUT`] is logged as for a failure (and its send then as
     /// the outage's end); one failing otherwise is given up on.
-    async fn send_waiting(self: Arc<Sender>) {
+    async fn send_waiting(mut draining: Draining) {
+        let this = draining.sender.clone();
         let mut pause = RETRY_FIRST;
-        let mut front_since = tokio::time::Instant::now();
+        // Since when the front (as `Waiting::fronts` counts them) waits.
+        let mut front = (u64::MAX, tokio::time::Instant::now());
         loop {
             {
-                let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
-                let Some(front) = waiting.front() else {
+                let mut waiting = this.waiting.lock().unwrap_or_else(|e| e.into_inner());
+                if waiting.fronts() != front.0 {
+                    front = (waiting.fronts(), tokio::time::Instant::now());
+                }
+                let Some(first) = waiting.front() else {
                     waiting.draining = false;
+                    draining.cleared = true;
                     return;
                 };
-                match self.try_send(&front.text, Wait::No) {
+                match this.try_send(&first.text, Wait::No) {
                     Ok(()) => {
                         waiting.pop_front();
-                        self.went_through();
-                        (pause, front_since) = (RETRY_FIRST, tokio::time::Instant::now());
+                        this.went_through();
+                        pause = RETRY_FIRST;
                         continue;
                     }
                     Err(e) if full(&e) => {
-                        if !waiting.front_said && front_since.elapsed() >= SEND_TIMEOUT {
+                        if !waiting.front_said && front.1.elapsed() >= SEND_TIMEOUT {
                             let e = io::Error::other(format!(
                                 "its queue is full; waiting to send it ({e})"
                             ));
-                            self.failed(front, &e);
+                            this.failed(first, &e);
                             waiting.front_said = true;
                         }
                     }
                     Err(e) => {
-                        let front = waiting.pop_front().expect("just seen");
-                        self.failed(&front, &e);
-                        (pause, front_since) = (RETRY_FIRST, tokio::time::Instant::now());
+                        let first = waiting.pop_front().expect("just seen");
+                        this.failed(&first, &e);
+                        pause = RETRY_FIRST;
                         continue;
                     }
                 }
@@ -483,27 +528,26 @@ fn full(e: &io::Error) -> bool {
 /// without taking it: for an image going back to the previous one, whose
 /// path a chroot may hide. Only if `fd` is a socket connected to that
 /// address (a file the program's code before `run` opened at its number
-/// hears nothing); whether the ping went.
+/// hears nothing): `None` otherwise, else how the send went (waiting for
+/// room as long as its send timeout, which went across the exec with it).
 ///
 /// ```ignore
-/// if !notify::ping_through_handed(fd, &socket) { /* ping by the path */ }
+/// if notify::ping_through_handed(fd, &socket).is_none() { /* ping by the path */ }
 /// ```
-pub(crate) fn ping_through_handed(fd: RawFd, socket: &OsStr) -> bool {
-    let Ok(Some(addr)) = parse_socket(socket) else {
-        return false;
-    };
-    let Ok(peer) = nix::sys::socket::getpeername::<nix::sys::socket::UnixAddr>(fd) else {
-        return false;
-    };
+pub(crate) fn ping_through_handed(fd: RawFd, socket: &OsStr) -> Option<io::Result<()>> {
+    let addr = parse_socket(socket).ok()??;
+    let peer = nix::sys::socket::getpeername::<nix::sys::socket::UnixAddr>(fd).ok()?;
     let same = match (addr.as_pathname(), addr.as_abstract_name()) {
         (Some(path), _) => peer.path() == Some(path),
         (None, Some(name)) => peer.as_abstract() == Some(name),
         (None, None) => false,
     };
-    // Bounded as every send through it is: its send timeout went across
-    // the exec with it.
+    if !same {
+        return None;
+    }
     let text = Message::Watchdog.encode();
-    same && nix::sys::socket::send(fd, text.as_bytes(), nix::sys::socket::MsgFlags::empty()).is_ok()
+    let sent = nix::sys::socket::send(fd, text.as_bytes(), nix::sys::socket::MsgFlags::empty());
+    Some(sent.map(drop).map_err(io::Error::from))
 }
 
 /// A socket connected to `addr`, bounded as every send is; `None` if it
@@ -1023,15 +1067,27 @@ mod tests {
         // polled (as on the upgrade's way to its exec).
         runtime.block_on(async { notifier.ready() });
         assert_eq!(waiting(&notifier).front().unwrap().text, "READY=1");
+        assert!(waiting(&notifier).draining);
+        // The runtime gone, its task never run: the mark with it, so that
+        // a later notification turned away starts another.
+        drop(runtime);
+        assert!(!waiting(&notifier).draining);
         // Nobody reads: given up on after the bound, and said.
         notifier.send_waiting_now();
         assert!(waiting(&notifier).is_empty());
         assert!(failing(&notifier));
-        // Read meanwhile: sent.
-        runtime.block_on(async { notifier.stopping() });
-        let reader = read_later(manager, filled, 1);
-        notifier.send_waiting_now();
-        assert_eq!(reader.join().unwrap(), ["STOPPING=1"]);
+        // Off any runtime, once there is room: sent at once.
+        let (room_tx, room_rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let fillers: Vec<String> = (0..filled).map(|_| recv(&manager)).collect();
+            room_tx.send(()).unwrap();
+            (fillers, recv(&manager))
+        });
+        room_rx.recv().unwrap();
+        notifier.stopping();
+        let (fillers, stopping) = reader.join().unwrap();
+        assert!(fillers.iter().all(|f| f == "FILLER=1"), "{fillers:?}");
+        assert_eq!(stopping, "STOPPING=1");
         assert!(!failing(&notifier));
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -1051,26 +1107,20 @@ mod tests {
         let fd = notifier.connected_fd().unwrap();
         // Out of sight (a chroot): heard through the socket all the same.
         std::fs::rename(&path, dir.join("moved")).unwrap();
-        assert!(super::ping_through_handed(fd, path.as_os_str()));
+        assert!(matches!(
+            super::ping_through_handed(fd, path.as_os_str()),
+            Some(Ok(()))
+        ));
         assert_eq!(recv(&manager), "WATCHDOG=1");
         // Connected elsewhere, or no such socket: nothing sent.
         let other = manager_at(&dir.join("other"));
         let elsewhere = UnixDatagram::unbound().unwrap();
         elsewhere.connect(dir.join("other")).unwrap();
-        assert!(!super::ping_through_handed(
-            elsewhere.as_raw_fd(),
-            path.as_os_str()
-        ));
+        assert!(super::ping_through_handed(elsewhere.as_raw_fd(), path.as_os_str()).is_none());
         let (stream, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
-        assert!(!super::ping_through_handed(
-            stream.as_raw_fd(),
-            path.as_os_str()
-        ));
+        assert!(super::ping_through_handed(stream.as_raw_fd(), path.as_os_str()).is_none());
         let file = std::fs::File::open("/dev/null").unwrap();
-        assert!(!super::ping_through_handed(
-            file.as_raw_fd(),
-            path.as_os_str()
-        ));
+        assert!(super::ping_through_handed(file.as_raw_fd(), path.as_os_str()).is_none());
         other.set_nonblocking(true).unwrap();
         assert!(
             other.recv(&mut [0u8; 16]).is_err(),

@@ -36,6 +36,8 @@ pub(super) struct Waiting {
     pub draining: bool,
     /// The first one's wait is logged already.
     pub front_said: bool,
+    /// How many have been first so far: a new first one waits anew.
+    fronts: u64,
 }
 
 impl Waiting {
@@ -49,10 +51,22 @@ impl Waiting {
         self.queue.front()
     }
 
+    /// How many have been first so far (one replaced counts), so that
+    /// whoever times the first one's wait can tell a new one.
+    pub fn fronts(&self) -> u64 {
+        self.fronts
+    }
+
     /// The first one is sent, or given up on.
     pub fn pop_front(&mut self) -> Option<Queued> {
-        self.front_said = false;
+        self.new_front();
         self.queue.pop_front()
+    }
+
+    /// Another is first (or none is): its wait is said anew.
+    fn new_front(&mut self) {
+        self.front_said = false;
+        self.fronts += 1;
     }
 
     /// Adds `queued` behind the rest: a ping already waiting takes the
@@ -76,12 +90,15 @@ impl Waiting {
                     *last = queued;
                     // The front's wait said was another line's.
                     if self.queue.len() == 1 {
-                        self.front_said = false;
+                        self.new_front();
                     }
                     return None;
                 }
             }
             Kind::StateChange | Kind::Watchdog => {}
+        }
+        if self.queue.is_empty() {
+            self.new_front();
         }
         self.queue.push_back(queued);
         if self.queue.len() <= MAX_WAITING {
@@ -91,7 +108,7 @@ impl Waiting {
             .position(|q| q.kind != Kind::StateChange)
             .unwrap_or(0);
         if oldest == 0 {
-            self.front_said = false;
+            self.new_front();
         }
         self.queue.remove(oldest)
     }
@@ -166,14 +183,25 @@ mod tests {
     }
 
     #[test]
-    fn the_front_replaced_has_its_wait_said_anew() {
+    fn the_front_replaced_has_its_wait_said_and_timed_anew() {
         let mut waiting = waiting_after(&["STATUS=a"]);
+        let first = waiting.fronts();
         waiting.front_said = true;
         assert_eq!(waiting.push(queued("STATUS=b")), None);
         assert!(!waiting.front_said);
+        assert_eq!(waiting.fronts(), first + 1);
+        // One behind it leaves it first.
+        assert_eq!(waiting.push(queued("READY=1")), None);
+        assert_eq!(waiting.fronts(), first + 1);
         waiting.front_said = true;
         waiting.pop_front();
         assert!(!waiting.front_said);
+        assert_eq!(waiting.fronts(), first + 2);
+        // Emptied, then one again: a new first, whoever times the wait.
+        waiting.pop_front();
+        let emptied = waiting.fronts();
+        assert_eq!(waiting.push(queued("STOPPING=1")), None);
+        assert_eq!(waiting.fronts(), emptied + 1);
     }
 
     #[test]

@@ -332,17 +332,7 @@ impl Handoff {
     /// if let Some((socket, usec, connected)) = Handoff::watchdog_of(&memfd) { /* ping */ }
     /// ```
     pub fn watchdog_of(memfd: &OwnedFd) -> Option<(OsString, u64, Option<RawFd>)> {
-        #[derive(Deserialize)]
-        struct Watched {
-            #[serde(default)]
-            notify: Option<(OsString, Option<u64>)>,
-            #[serde(default)]
-            notify_fd: Option<RawFd>,
-        }
-        let json = Handoff::json_in(memfd).ok()?;
-        let watched: Watched = serde_json::from_slice(&json).ok()?;
-        let (socket, usec) = watched.notify?;
-        Some((socket, usec?, watched.notify_fd))
+        watchdog_in(&Handoff::json_in(memfd).ok()?)
     }
 
     /// The version first, so that a newer layout is named as such rather
@@ -393,6 +383,17 @@ impl Handoff {
         }
         Ok(handoff)
     }
+}
+
+/// [`Handoff::watchdog_of`] for the handoff `json`: each field read on
+/// its own, so that a connected socket this binary cannot read leaves the
+/// path.
+fn watchdog_in(json: &[u8]) -> Option<(OsString, u64, Option<RawFd>)> {
+    let whole = serde_json::from_slice::<serde_json::Value>(json).ok()?;
+    let notify = <(OsString, Option<u64>)>::deserialize(whole.get("notify")?).ok()?;
+    let (socket, usec) = (notify.0, notify.1?);
+    let connected = (whole.get("notify_fd")).and_then(|fd| RawFd::deserialize(fd).ok());
+    Some((socket, usec, connected))
 }
 
 /// [`Handoff::fds_in`] for the handoff `json`: the fields
@@ -763,6 +764,25 @@ mod tests {
             back.state.current.target.path,
             handoff.state.current.target.path
         );
+    }
+
+    #[test]
+    fn the_watchdog_is_read_from_any_handoff_each_field_on_its_own() {
+        let path = std::ffi::OsString::from("/run/notify");
+        let json = |notify: serde_json::Value, fd: serde_json::Value| {
+            let whole = serde_json::json!({ "version": 99, "notify": notify, "notify_fd": fd });
+            serde_json::to_vec(&whole).unwrap()
+        };
+        let notify = serde_json::to_value((&path, Some(30_000_000u64))).unwrap();
+        let said = super::watchdog_in(&json(notify.clone(), 12.into())).unwrap();
+        assert_eq!(said, (path.clone(), 30_000_000, Some(12)));
+        // A connected socket of another shape: the path still.
+        let other = serde_json::json!({ "fd": 12 });
+        assert_eq!(super::watchdog_in(&json(notify, other)).unwrap().2, None);
+        // No watchdog, or no manager: nothing to ping.
+        let no_watchdog = serde_json::to_value((&path, None::<u64>)).unwrap();
+        assert!(super::watchdog_in(&json(no_watchdog, 12.into())).is_none());
+        assert!(super::watchdog_in(&json(serde_json::Value::Null, 12.into())).is_none());
     }
 
     #[test]

@@ -508,13 +508,14 @@ fn adopt_all(handoff: &Handoff, carriers: [RawFd; 2]) -> Result<Held, (String, b
 }
 
 /// Why the handoff's descriptor `fd` cannot be taken, whatever is open
-/// there, if it cannot: it is one of `taken` already, standard input,
-/// output or error, or one of the two the handoff came in (`carriers`).
-/// Only a bug of the image that wrote it names such a number; a second
-/// owner would close it under the first.
+/// there, if it cannot: it is one of `taken` already, no descriptor
+/// number, or one of the two the handoff came in (`carriers`). Only a bug
+/// of the image that wrote it names such a number; a second owner would
+/// close it under the first. (0 to 2 may be handed over: with standard
+/// input closed by the program's code, a socket opened next takes 0.)
 fn misnamed(fd: RawFd, taken: &[RawFd], carriers: [RawFd; 2]) -> Option<crate::fdpass::AdoptError> {
     use crate::fdpass::AdoptError;
-    if fd <= nix::libc::STDERR_FILENO || carriers.contains(&fd) {
+    if fd < 0 || carriers.contains(&fd) {
         return Some(AdoptError::Reserved { fd });
     }
     taken.contains(&fd).then_some(AdoptError::NamedTwice { fd })
@@ -877,11 +878,24 @@ fn exec_previous(memfd: &OwnedFd, previous: &OwnedFd, vars: &[(&str, &str)]) -> 
     // flush and the descriptors made inheritable, as there. Through the
     // socket connected to the manager if it was handed over (a chroot may
     // hide the path), by the path otherwise.
-    if let Some((socket, usec, connected)) = Handoff::watchdog_of(memfd)
-        && !connected.is_some_and(|fd| crate::notify::ping_through_handed(fd, &socket))
-        && let Some(notifier) = crate::notify::Notifier::resume(&socket, Some(usec), None)
-    {
-        notifier.watchdog();
+    if let Some((socket, usec, connected)) = Handoff::watchdog_of(memfd) {
+        let handed = connected.and_then(|fd| crate::notify::ping_through_handed(fd, &socket));
+        match handed {
+            Some(Ok(())) => {}
+            // Its queue full past the bound: by the path, as long again.
+            Some(Err(e)) if e.kind() != std::io::ErrorKind::ConnectionRefused => {
+                log!("cannot ping the service manager's watchdog on the way back: {e}")
+            }
+            // Not handed over, or not the manager's; or the socket it was
+            // connected to is closed: by the path, which may name another.
+            _ => {
+                if let Some(notifier) = crate::notify::Notifier::resume(&socket, Some(usec), None) {
+                    notifier.watchdog();
+                    // A runtime may be entered here, never to be driven.
+                    notifier.send_waiting_now();
+                }
+            }
+        }
     }
     // As this image started: its code before `run` may have changed
     // both, which the previous image, and every child it starts, would
@@ -1008,7 +1022,8 @@ mod tests {
             super::misnamed(4, &[3, 4], carriers),
             Some(AdoptError::NamedTwice { fd: 4 })
         ));
-        for fd in [0, 1, 2, 10, 11, -1] {
+        assert!(super::misnamed(0, &[3, 4], carriers).is_none());
+        for fd in [10, 11, -1] {
             assert!(
                 matches!(
                     super::misnamed(fd, &[], carriers),
