@@ -227,6 +227,37 @@ fn hostile_control_clients_change_nothing() {
     svc.stop_expecting(0);
 }
 
+#[test]
+fn a_reload_whose_command_ended_before_the_supervisor_read_it_is_dropped() {
+    // The supervisor's loop stalled (stopped here; a long
+    // `supervisor_init`, in life), the command sends its reload, gives up
+    // saying that a reload not begun is dropped, and ends.
+    let (mut svc, addr) = v1();
+    let serving = read_greeting(addr).unwrap();
+    let socket = svc.control_dir().join("versioned.sock");
+    let supervisor = nix::unistd::Pid::from_raw(svc.pid());
+    nix::sys::signal::kill(supervisor, Signal::SIGSTOP).unwrap();
+    let reload = format!("{{\"v\":1,\"cmd\":\"reload\",\"path\":\"{V1}\"}}\n");
+    let mut gone = UnixStream::connect(&socket).unwrap();
+    gone.write_all(reload.as_bytes()).unwrap();
+    drop(gone);
+    nix::sys::signal::kill(supervisor, Signal::SIGCONT).unwrap();
+    svc.output
+        .wait_for("dropped a reload whose command had ended before the supervisor read it");
+    let status = svc.control_with(V1, "status", &["--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["reloads"], 0, "{status}");
+    assert_eq!(read_greeting(addr).unwrap(), serving);
+    // One whose client only shut its writing half (`nc -N`) waits for
+    // its answer: carried out.
+    let reply = control_raw(&socket, reload.as_bytes());
+    assert!(
+        reply.iter().any(|r| r.contains("\"reloaded\"")),
+        "{reply:?}"
+    );
+    svc.stop_expecting(0);
+}
+
 fn v1() -> (Service, std::net::SocketAddr) {
     let mut svc = Service::new(V1);
     svc.start(&[]);

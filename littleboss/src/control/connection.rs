@@ -241,6 +241,18 @@ impl Connections {
     }
 }
 
+/// Whether the client has closed its end for good: `POLLHUP`, which a
+/// unix stream socket has only once its peer is closed, not when the peer
+/// has only shut its writing half.
+fn client_gone(stream: &UnixStream) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let mut polled = [PollFd::new(stream.as_fd(), PollFlags::empty())];
+    let hung_up =
+        |polled: &PollFd| (polled.revents()).is_some_and(|r| r.contains(PollFlags::POLLHUP));
+    poll(&mut polled, PollTimeout::ZERO).is_ok() && hung_up(&polled[0])
+}
+
 /// Serves `conn` on `stream` until the client or the supervisor is done.
 async fn serve(
     stream: &UnixStream,
@@ -312,6 +324,15 @@ async fn serve(
             buffers.awaiting = decoded.is_ok();
         }
         match decoded {
+            // Its command gone before this was read (the loop stalled: a
+            // long `supervisor_init`, a SIGSTOP), having said that a reload
+            // not begun is dropped: dropped, not begun once nobody waits.
+            // (A client that only shut its writing half, as `nc -N` does
+            // after its request, still waits for the answer.)
+            Ok(Request::Reload { .. }) if client_gone(stream) => {
+                conn.buffers().awaiting = false;
+                log!("dropped a reload whose command had ended before the supervisor read it");
+            }
             Ok(request) => {
                 let conn = conn.clone();
                 let request = ControlMessage::Request(ControlRequest { request, conn });
