@@ -136,7 +136,7 @@ impl Ending {
 
 /// Dies of `signal` by its default action, whatever handler the process
 /// had for it, on whichever thread this runs.
-fn die_of(signal: nix::sys::signal::Signal) -> ! {
+pub(crate) fn die_of(signal: nix::sys::signal::Signal) -> ! {
     use nix::sys::signal::{SigHandler, SigSet};
     // SAFETY: sets the signal's disposition back to its default, which
     // runs no code of ours: the handler it replaces (tokio's) only wrote

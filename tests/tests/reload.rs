@@ -197,6 +197,37 @@ fn a_reload_during_a_reload_waits_its_turn() {
 }
 
 #[test]
+fn a_reload_ended_by_ctrl_c_says_its_new_child_goes_on_and_dies_of_sigint() {
+    let (svc, _addr, _) = start_v1();
+    let hold = hold_warm_up(&svc);
+    let mut slow = svc.spawn_control(SLOW, "reload");
+    let said = slow.said();
+    said.wait_for("reloading versioned: new child pid");
+    let command = nix::unistd::Pid::from_raw(slow.0.id() as i32);
+    nix::sys::signal::kill(command, nix::sys::signal::Signal::SIGINT).unwrap();
+    let ended = slow.wait().unwrap();
+    let said = said.wait_closed();
+    // Said where it stands, as when its own wait runs out; dead of the
+    // signal, as without a handler (a deploy script's loop stops).
+    assert_eq!(
+        tests::died_of(ended),
+        Some(nix::sys::signal::Signal::SIGINT),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "reload of versioned ended here unfinished: this command was ended by SIGINT; its new child pid "
+        ) && said.contains("had started; whether it took over is unknown (see -littleboss=status)"),
+        "{said}"
+    );
+    // And it goes on.
+    std::fs::remove_file(hold).unwrap();
+    tests::eventually("the reload to finish", || {
+        (status(&svc)["reloads"] == 1).then_some(())
+    });
+}
+
+#[test]
 fn a_reload_whose_answer_never_comes_says_what_that_means_for_it() {
     let (svc, _addr, _) = start_v1();
     hold_warm_up(&svc);

@@ -772,6 +772,29 @@ fn a_second_signal_ends_the_program_even_if_its_logger_never_finishes_a_flush() 
 }
 
 #[test]
+fn a_stop_command_ended_by_ctrl_c_says_the_stop_goes_on() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_slow_drain"));
+    svc.start(&["--drain-ms=4000"]);
+    svc.ready();
+    let mut stop = svc.spawn_control(&svc.bin, "stop");
+    let said = stop.said();
+    said.wait_for("stopping slow_drain");
+    let command = nix::unistd::Pid::from_raw(stop.0.id() as i32);
+    nix::sys::signal::kill(command, Signal::SIGINT).unwrap();
+    let ended = stop.wait().unwrap();
+    let said = said.wait_closed();
+    assert_eq!(tests::died_of(ended), Some(Signal::SIGINT), "{said}");
+    assert!(
+        said.contains(
+            "stop of slow_drain goes on without this command: this command was ended by SIGINT (see -littleboss=status)"
+        ),
+        "{said}"
+    );
+    // It went on: the child drained, its code the supervisor's.
+    assert_eq!(svc.wait_exit().code(), Some(7), "{}", svc.output.text());
+}
+
+#[test]
 fn without_a_supervisor_too_a_term_to_the_process_then_its_group_is_one_stop() {
     let run = |second_after: u64| {
         let mut svc = Service::new(env!("CARGO_BIN_EXE_slow_drain"));

@@ -114,11 +114,17 @@ pub(crate) fn print_out(text: &str) {
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // The program's code before `run` may have restored its default.
     crate::sigpipe::ignore();
+    if matches!(inv.mode, Mode::Reload | Mode::Stop) {
+        say_where_it_stands_on_signals();
+    }
     let json = match inv.mode {
         Mode::Status => wants_json(&inv.program_args).unwrap_or_else(|e| fail(e.code, e.message)),
         _ => false,
     };
-    match command(config, inv, json) {
+    let ended = command(config, inv, json);
+    // Said now, whatever a signal would have said.
+    standing(None);
+    match ended {
         Ok(code) => std::process::exit(code),
         Err(failure) => {
             if json {
@@ -126,6 +132,79 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             }
             fail(failure.code, failure.message)
         }
+    }
+}
+
+/// Where the request of a command ended by a stop signal now stands.
+#[derive(Debug, Clone)]
+enum Standing {
+    /// A reload of the service `name`, as far as it went.
+    Reload { name: String, progress: Progress },
+    /// A stop of `name`, told it stops (`stopping`) or not yet.
+    Stop { name: String, stopping: bool },
+}
+
+impl Standing {
+    /// What to say of it, ended by `signal`.
+    fn said(&self, signal: nix::sys::signal::Signal) -> String {
+        let ended = format!("this command was ended by {}", signal.as_str());
+        match self {
+            Standing::Reload { name, progress } => {
+                reload_unfinished(name, Failure::new(UNKNOWN, ended), *progress).message
+            }
+            Standing::Stop {
+                name,
+                stopping: true,
+            } => format!(
+                "stop of {name} goes on without this command: {ended} (see -littleboss=status)"
+            ),
+            Standing::Stop {
+                name,
+                stopping: false,
+            } => format!(
+                "stop of {name} ended here unanswered: {ended}; if it was sent, the supervisor may still stop {name} (see -littleboss=status)"
+            ),
+        }
+    }
+}
+
+/// Where this command's request stands, for a stop signal to say.
+static STANDING: std::sync::Mutex<Option<Standing>> = std::sync::Mutex::new(None);
+
+/// Records where this command's request stands (`None`: nothing a stop
+/// signal need say).
+fn standing(now: Option<Standing>) {
+    *STANDING.lock().unwrap_or_else(|e| e.into_inner()) = now;
+}
+
+/// Reads SIGINT, SIGTERM and SIGHUP on a thread of their own (blocked on
+/// this one), so that a `reload` or `stop` ended by one (a person's
+/// Ctrl-C, a deploy tool's or `ExecReload=`'s timeout) says where its
+/// request stands, as a command ended by its own timeout does (a reload
+/// under way goes on; one not begun is dropped), then dies of the signal,
+/// as it would have. Left at their defaults if no thread can be had.
+fn say_where_it_stands_on_signals() {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut signals = SigSet::empty();
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        signals.add(signal);
+    }
+    if signals.thread_block().is_err() {
+        return;
+    }
+    let reading = std::thread::Builder::new()
+        .name("littleboss-signals".into())
+        .spawn(move || {
+            let Ok(signal) = signals.wait() else { return };
+            let now = STANDING.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if let Some(now) = now {
+                crate::log::log!("{}", now.said(signal));
+                crate::log::flush(crate::log::EXIT_PATIENCE);
+            }
+            crate::report::die_of(signal)
+        });
+    if reading.is_err() {
+        let _ = signals.thread_unblock();
     }
 }
 
@@ -265,6 +344,13 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
             // answers that the request is bad (that release's client
             // refused such a path itself).
             let argv0 = std::path::PathBuf::from(&inv.program_args[0]);
+            let reloading = |progress| {
+                standing(Some(Standing::Reload {
+                    name: name.clone(),
+                    progress,
+                }))
+            };
+            reloading(Progress::Unanswered);
             let reload = session.ask(&Request::Reload {
                 path: exe,
                 argv0: Some(argv0),
@@ -339,12 +425,20 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     other => return Err(unexpected(other)),
                 }
                 let progress = started.map_or(Progress::Waiting, Progress::Started);
+                reloading(progress);
                 response = session
                     .next()
                     .map_err(|failure| reload_unfinished(name, failure, progress))?;
             }
         }
         Mode::Stop => {
+            let stopping = |stopping| {
+                standing(Some(Standing::Stop {
+                    name: name.clone(),
+                    stopping,
+                }))
+            };
+            stopping(false);
             let mut response = session.ask(&Request::Stop).map_err(|failure| {
                 if !failure.sent {
                     return failure;
@@ -360,6 +454,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
             loop {
                 match response {
                     Response::Stopping { pid, within_ms } => {
+                        stopping(true);
                         match pid {
                             Some(pid) => {
                                 say!("stopping {name}: child pid {pid} is winding down")
