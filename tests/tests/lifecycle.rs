@@ -834,7 +834,12 @@ fn status_gives_up_in_time_on_a_supervisor_that_never_finishes_answering() {
         .env("LITTLEBOSS_TEST_STATUS_PATIENCE_MS", "1000")
         .arg("-littleboss=status")
         .output_in_time();
-    exits_saying(&out, 4, "the supervisor did not answer in time");
+    // The stand-in is this test's process.
+    let said = format!(
+        "the supervisor (pid {}) did not answer in time",
+        std::process::id()
+    );
+    exits_saying(&out, 4, &said);
     dripping.join().unwrap();
 }
 
@@ -852,7 +857,13 @@ fn status_of_a_supervisor_that_does_not_answer_says_it_cannot_tell() {
         .arg("-littleboss=status")
         .output_in_time();
     svc.signal(nix::sys::signal::Signal::SIGCONT);
-    exits_saying(&out, 4, "the supervisor did not answer in time");
+    // Named, with what that may mean: a supervisor still in its
+    // `supervisor_init` looks the same from here.
+    let said = format!(
+        "the supervisor (pid {}) did not answer in time: it may be starting (its `supervisor_init` still running), stopped",
+        svc.pid()
+    );
+    exits_saying(&out, 4, &said);
     svc.stop_expecting(0);
 }
 

@@ -772,13 +772,20 @@ impl Session {
         };
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(Failure::new(
-                UNKNOWN,
-                "the supervisor did not answer in time",
-            ));
+            return Err(Failure::new(UNKNOWN, self.unanswered()));
         }
         let _ = set(&self.writer, Some(left));
         Ok(())
+    }
+
+    /// Why no answer came in time: the supervisor (named by its pid, when
+    /// known) is busy or stuck, which this command cannot tell apart.
+    fn unanswered(&self) -> String {
+        let likely = "it may be starting (its `supervisor_init` still running), stopped (SIGSTOP, a debugger) or stuck (a hung file system)";
+        match self.supervisor {
+            Some(pid) => format!("the supervisor (pid {pid}) did not answer in time: {likely}"),
+            None => format!("the supervisor did not answer in time: {likely}"),
+        }
     }
 
     /// An answer already sent, if the supervisor left one: what it said
@@ -815,10 +822,7 @@ impl Session {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    return Err(
-                        Failure::new(UNKNOWN, "the supervisor did not answer in time")
-                            .after_sending(),
-                    );
+                    return Err(Failure::new(UNKNOWN, self.unanswered()).after_sending());
                 }
                 Err(e) => {
                     return Err(Failure::new(
