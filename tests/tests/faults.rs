@@ -242,8 +242,9 @@ fn a_reload_whose_command_ended_before_the_supervisor_read_it_is_dropped() {
     gone.write_all(reload.as_bytes()).unwrap();
     drop(gone);
     nix::sys::signal::kill(supervisor, Signal::SIGCONT).unwrap();
-    svc.output
-        .wait_for("dropped a reload whose command had ended before the supervisor read it");
+    svc.output.wait_for(
+        "dropped a reload whose client had closed its connection before the supervisor read it",
+    );
     let status = svc.control_with(V1, "status", &["--json"]);
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(status["reloads"], 0, "{status}");

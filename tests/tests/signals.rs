@@ -795,6 +795,45 @@ fn a_stop_command_ended_by_ctrl_c_says_the_stop_goes_on() {
 }
 
 #[test]
+fn a_reload_command_whose_program_started_a_thread_before_run_still_says_where_it_stands() {
+    // The command is the program too: its code before `run` started a
+    // thread, which does not block the stop signals, so the kernel hands
+    // it the Ctrl-C (it died of it at once, silent).
+    let bin = env!("CARGO_BIN_EXE_early_thread");
+    let mut svc = Service::new(bin);
+    svc.start(&[]);
+    svc.ready();
+    // Stopped, as a supervisor in a long `supervisor_init` is: the reload
+    // is sent and never answered.
+    svc.signal(Signal::SIGSTOP);
+    let mut reload = svc.spawn_control(bin, "reload");
+    let said = reload.said();
+    let command = reload.0.id();
+    let int = 1 << (nix::libc::SIGINT - 1);
+    // Its handler in place (caught), the thread that reads them waiting
+    // for them (unblocked while it waits), and the early thread.
+    tests::eventually("the command to catch SIGINT", || {
+        let masks = tests::procfs::thread_signal_masks(command);
+        let caught = masks.iter().any(|m| m.caught & int != 0);
+        let open = tests::procfs::threads_not_blocking(command, int);
+        (caught && open.len() == 2).then_some(())
+    });
+    let pid = nix::unistd::Pid::from_raw(command as i32);
+    nix::sys::signal::kill(pid, Signal::SIGINT).unwrap();
+    let ended = reload.wait().unwrap();
+    let said = said.wait_closed();
+    svc.signal(Signal::SIGCONT);
+    assert_eq!(tests::died_of(ended), Some(Signal::SIGINT), "{said}");
+    assert!(
+        said.contains(
+            "reload of early_thread ended here unfinished: this command was ended by SIGINT; it was sent, and nothing came back of it"
+        ),
+        "{said}"
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn without_a_supervisor_too_a_term_to_the_process_then_its_group_is_one_stop() {
     let run = |second_after: u64| {
         let mut svc = Service::new(env!("CARGO_BIN_EXE_slow_drain"));

@@ -177,25 +177,43 @@ fn standing(now: Option<Standing>) {
     *STANDING.lock().unwrap_or_else(|e| e.into_inner()) = now;
 }
 
+/// The thread that reads the stop signals of a control command (see
+/// [`say_where_it_stands_on_signals`]), for [`pass_on`].
+static SIGNAL_READER: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
 /// Reads SIGINT, SIGTERM and SIGHUP on a thread of their own (blocked on
-/// this one), so that a `reload` or `stop` ended by one (a person's
-/// Ctrl-C, a deploy tool's or `ExecReload=`'s timeout) says where its
-/// request stands, as a command ended by its own timeout does (a reload
-/// under way goes on; one not begun is dropped), then dies of the signal,
-/// as it would have. Left at their defaults if no thread can be had.
+/// this one, and passed on to it by [`pass_on`] from a thread the
+/// program started before `run`, which does not block them), so that a
+/// `reload` or `stop` ended by one (a person's Ctrl-C, a deploy tool's or
+/// `ExecReload=`'s timeout) says where its request stands, as a command
+/// ended by its own timeout does (a reload under way goes on; one not
+/// begun is dropped), then dies of the signal, as it would have. Left at
+/// their defaults if no thread can be had.
 fn say_where_it_stands_on_signals() {
-    use nix::sys::signal::{SigSet, Signal};
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
     let mut signals = SigSet::empty();
-    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+    let stops = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
+    for signal in stops {
         signals.add(signal);
     }
     if signals.thread_block().is_err() {
         return;
     }
+    let (reading_tx, reading_rx) = std::sync::mpsc::channel();
     let reading = std::thread::Builder::new()
         .name("littleboss-signals".into())
         .spawn(move || {
+            let tid = nix::unistd::gettid().as_raw();
+            SIGNAL_READER.store(tid, std::sync::atomic::Ordering::SeqCst);
+            let _ = reading_tx.send(());
             let Ok(signal) = signals.wait() else { return };
+            // Ended within the patience whatever stderr does (a paused
+            // terminal, a pipe nobody reads): the line may be lost, the
+            // end is not.
+            let _ = std::thread::Builder::new().spawn(move || {
+                std::thread::sleep(crate::log::EXIT_PATIENCE);
+                crate::report::die_of(signal)
+            });
             let now = STANDING.lock().unwrap_or_else(|e| e.into_inner()).clone();
             if let Some(now) = now {
                 crate::log::log!("{}", now.said(signal));
@@ -203,9 +221,32 @@ fn say_where_it_stands_on_signals() {
             }
             crate::report::die_of(signal)
         });
-    if reading.is_err() {
+    if reading.is_err() || reading_rx.recv().is_err() {
         let _ = signals.thread_unblock();
+        return;
     }
+    let action = SigAction::new(
+        SigHandler::Handler(pass_on),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
+    for signal in stops {
+        // SAFETY: `pass_on` is async-signal-safe: it reads an atomic,
+        // makes two syscalls (getpid, tgkill) and restores errno.
+        let _ = unsafe { sigaction(signal, &action) };
+    }
+}
+
+/// The handler of a control command's stop signals, run only on a thread
+/// that does not block them (one the program started before `run`):
+/// sends the signal on to the thread that reads them, where it waits.
+extern "C" fn pass_on(number: nix::libc::c_int) {
+    let errno = nix::errno::Errno::last_raw();
+    let reader = SIGNAL_READER.load(std::sync::atomic::Ordering::SeqCst);
+    let pid = nix::unistd::getpid().as_raw();
+    // SAFETY: tgkill takes plain numbers and only sends a signal.
+    unsafe { nix::libc::syscall(nix::libc::SYS_tgkill, pid, reader, number) };
+    nix::errno::Errno::set_raw(errno);
 }
 
 /// What `status --json` prints when there is no status: the service's
@@ -301,6 +342,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
         }),
         writer: stream,
         last: Vec::new(),
+        heard: false,
         supervisor,
     };
     match inv.mode {
@@ -372,6 +414,15 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
             // it started.
             let (mut told_of, mut started) = (None, None);
             loop {
+                // Where it stands, before anything is said of it: what a
+                // signal meanwhile says (nothing, once it has ended).
+                match &response {
+                    Response::Waiting { .. } => {
+                        reloading(started.map_or(Progress::Waiting, Progress::Started))
+                    }
+                    Response::Reloading { pid, .. } => reloading(Progress::Started(*pid)),
+                    _ => standing(None),
+                }
                 match response {
                     Response::Waiting { pid, within_ms } => {
                         // Told again at that child's hello, with a new
@@ -425,7 +476,6 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     other => return Err(unexpected(other)),
                 }
                 let progress = started.map_or(Progress::Waiting, Progress::Started);
-                reloading(progress);
                 response = session
                     .next()
                     .map_err(|failure| reload_unfinished(name, failure, progress))?;
@@ -452,9 +502,13 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                 )
             })?;
             loop {
+                // As for a reload: where it stands, before it is said.
+                match &response {
+                    Response::Stopping { .. } => stopping(true),
+                    _ => standing(None),
+                }
                 match response {
                     Response::Stopping { pid, within_ms } => {
-                        stopping(true);
                         match pid {
                             Some(pid) => {
                                 say!("stopping {name}: child pid {pid} is winding down")
@@ -710,6 +764,8 @@ struct Session {
     /// The last line the supervisor answered, as it came: one this build
     /// could read, or a status it could not.
     last: Vec<u8>,
+    /// Whether the supervisor has said anything yet.
+    heard: bool,
     /// The supervisor's pid, as the kernel tells of the socket's peer.
     supervisor: Option<i32>,
 }
@@ -781,7 +837,16 @@ impl Session {
     /// Why no answer came in time: the supervisor (named by its pid, when
     /// known) is busy or stuck, which this command cannot tell apart.
     fn unanswered(&self) -> String {
-        let likely = "it may be starting (its `supervisor_init` still running), stopped (SIGSTOP, a debugger) or stuck (a hung file system)";
+        let likely = match self.heard {
+            false => {
+                "it may be starting (its `supervisor_init` still running), stopped (SIGSTOP, a debugger) or stuck (a hung file system)"
+            }
+            // Past its start, then: a child's step it waits for, or the
+            // supervisor, may be stuck.
+            true => {
+                "it had answered, then said nothing more (what it waits for may be stuck, or it is: see -littleboss=status)"
+            }
+        };
         match self.supervisor {
             Some(pid) => format!("the supervisor (pid {pid}) did not answer in time: {likely}"),
             None => format!("the supervisor did not answer in time: {likely}"),
@@ -838,6 +903,7 @@ impl Session {
     /// What `line`, as read, answers; `None` for a progress note of a
     /// kind this build does not know (the answer may follow).
     fn answer_in(&mut self, line: Vec<u8>) -> Option<Result<Response, Failure>> {
+        self.heard = true;
         let decoded = protocol::decode_answer(line.trim_ascii_end());
         Some(match decoded {
             Ok(protocol::Answer::Known(response)) => {

@@ -324,14 +324,17 @@ async fn serve(
             buffers.awaiting = decoded.is_ok();
         }
         match decoded {
-            // Its command gone before this was read (the loop stalled: a
-            // long `supervisor_init`, a SIGSTOP), having said that a reload
-            // not begun is dropped: dropped, not begun once nobody waits.
-            // (A client that only shut its writing half, as `nc -N` does
-            // after its request, still waits for the answer.)
+            // Its client gone before this was read (a command that gave up
+            // on a stalled loop: a long `supervisor_init`, a SIGSTOP; it
+            // said that a reload not begun is dropped), as a reload
+            // waiting its turn is once its client goes: not begun once
+            // nobody waits. (A client that only shut its writing half, as
+            // `nc -N` does after its request, still waits for the answer.)
             Ok(Request::Reload { .. }) if client_gone(stream) => {
                 conn.buffers().awaiting = false;
-                log!("dropped a reload whose command had ended before the supervisor read it");
+                log!(
+                    "dropped a reload whose client had closed its connection before the supervisor read it"
+                );
             }
             Ok(request) => {
                 let conn = conn.clone();
