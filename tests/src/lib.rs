@@ -285,6 +285,15 @@ impl Service {
 
     /// Waits for the supervisor to exit and for all its output (and its
     /// children's) to be captured, with the deadline.
+    /// Waits for the program's end, as [`wait_exit`](Self::wait_exit),
+    /// and checks it died of `signal` (a program without a supervisor
+    /// that littleboss ends at its deadline or a second stop signal).
+    pub fn dies_of(&mut self, signal: nix::sys::signal::Signal) {
+        let status = self.wait_exit();
+        let out = self.output.text();
+        assert_eq!(died_of(status), Some(signal), "{status:?}: {out}");
+    }
+
     pub fn wait_exit(&mut self) -> ExitStatus {
         let status = self.wait_supervisor_exit();
         self.output.wait_closed();

@@ -1597,13 +1597,7 @@ fn a_program_whose_logger_blocks_still_exits_at_its_lameduck_timeout_after_sigte
     svc.output.wait_for("serving pid");
     svc.signal(Signal::SIGTERM);
     svc.output.wait_for("draining");
-    let status = svc.wait_exit();
-    assert_eq!(
-        tests::died_of(status),
-        Some(Signal::SIGTERM),
-        "{}",
-        svc.output.text()
-    );
+    svc.dies_of(Signal::SIGTERM);
     let out = svc.output.text();
     assert!(
         out.contains("LOG WARN: still running 2s after the signal"),

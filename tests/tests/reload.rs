@@ -228,6 +228,35 @@ fn a_reload_ended_by_ctrl_c_says_its_new_child_goes_on_and_dies_of_sigint() {
 }
 
 #[test]
+fn a_reload_started_with_sighup_ignored_keeps_it_ignored() {
+    let (svc, _addr, _) = start_v1();
+    let hold = hold_warm_up(&svc);
+    let mut cmd = svc.command(SLOW);
+    cmd.arg("-littleboss=reload")
+        .stderr(std::process::Stdio::piped());
+    // As `nohup` starts it.
+    // SAFETY: between fork and exec, `signal` is async-signal-safe.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            let ignore = nix::sys::signal::SigHandler::SigIgn;
+            nix::sys::signal::signal(nix::sys::signal::Signal::SIGHUP, ignore)
+                .map(drop)
+                .map_err(std::io::Error::from)
+        });
+    }
+    let mut reload = tests::KilledOnDrop(cmd.spawn().unwrap());
+    let said = reload.said();
+    said.wait_for("reloading versioned: new child pid");
+    let command = nix::unistd::Pid::from_raw(reload.0.id() as i32);
+    nix::sys::signal::kill(command, nix::sys::signal::Signal::SIGHUP).unwrap();
+    std::fs::remove_file(hold).unwrap();
+    // Undisturbed: it waits for its answer, and says it.
+    let said = reload.ended_with(&said, 0);
+    assert!(said.contains("reloaded versioned: pid "), "{said}");
+    assert!(!said.contains("SIGHUP"), "{said}");
+}
+
+#[test]
 fn a_reload_whose_answer_never_comes_says_what_that_means_for_it() {
     let (svc, _addr, _) = start_v1();
     hold_warm_up(&svc);

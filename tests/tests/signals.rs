@@ -762,13 +762,7 @@ fn a_second_signal_ends_the_program_even_if_its_logger_never_finishes_a_flush() 
     // Past the same-stop window: a deliberate second signal.
     std::thread::sleep(std::time::Duration::from_millis(400));
     nix::sys::signal::kill(program, Signal::SIGTERM).unwrap();
-    let status = svc.wait_exit();
-    assert_eq!(
-        tests::died_of(status),
-        Some(Signal::SIGTERM),
-        "{}",
-        svc.output.text()
-    );
+    svc.dies_of(Signal::SIGTERM);
 }
 
 #[test]
@@ -826,7 +820,7 @@ fn a_reload_command_whose_program_started_a_thread_before_run_still_says_where_i
     assert_eq!(tests::died_of(ended), Some(Signal::SIGINT), "{said}");
     assert!(
         said.contains(
-            "reload of early_thread ended here unfinished: this command was ended by SIGINT; it was sent, and nothing came back of it"
+            "reload of early_thread ended here unfinished: this command was ended by SIGINT; it may have been sent, and nothing came back of it"
         ),
         "{said}"
     );

@@ -55,6 +55,19 @@ impl Manager {
         }
     }
 
+    /// Every datagram up to the first READY=1 (including it), each checked
+    /// to be a status line or that READY=1.
+    fn started(&self) -> Vec<String> {
+        let start = self.collect_until("READY=1");
+        assert!(
+            start
+                .iter()
+                .all(|m| m.starts_with("STATUS=") || m == "READY=1"),
+            "{start:?}"
+        );
+        start
+    }
+
     /// Every datagram until `until` appears (including it).
     fn collect_until(&self, until: &str) -> Vec<String> {
         let mut all = Vec::new();
@@ -113,13 +126,7 @@ fn a_notification_the_managers_full_queue_turns_away_waits_its_turn() {
     for _ in 0..filled {
         assert_eq!(manager.recv_one(), "FILLER=1");
     }
-    let start = manager.collect_until("READY=1");
-    assert!(
-        start
-            .iter()
-            .all(|m| m.starts_with("STATUS=") || m == "READY=1"),
-        "{start:?}"
-    );
+    manager.started();
     svc.output.wait_for("notifying the service manager at");
     assert!(
         svc.output.text().contains("works again"),
@@ -151,13 +158,7 @@ fn managed_with(env: &[(&str, &dyn AsRef<std::ffi::OsStr>)]) -> (Service, Manage
 #[test]
 fn notify_follows_start_reload_failed_reload_and_stop() {
     let (mut svc, manager) = managed();
-    let start = manager.collect_until("READY=1");
-    assert!(
-        start
-            .iter()
-            .all(|m| m.starts_with("STATUS=") || m == "READY=1"),
-        "{start:?}"
-    );
+    manager.started();
 
     // systemd takes a reload's start from MONOTONIC_USEC, which must not
     // be before the reload was asked for (with SIGHUP, when it signalled).
@@ -528,13 +529,7 @@ fn bypass_with_some_sockets_activated_removes_its_own_socket_file_when_a_second_
     // it while it lingers.
     std::thread::sleep(std::time::Duration::from_millis(300));
     svc.signal(Signal::SIGTERM);
-    let status = svc.wait_exit();
-    assert_eq!(
-        tests::died_of(status),
-        Some(Signal::SIGTERM),
-        "{}",
-        svc.output.text()
-    );
+    svc.dies_of(Signal::SIGTERM);
     assert!(!path.exists(), "the socket file outlived the program");
 }
 

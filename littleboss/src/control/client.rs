@@ -114,7 +114,22 @@ pub(crate) fn print_out(text: &str) {
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // The program's code before `run` may have restored its default.
     crate::sigpipe::ignore();
-    if matches!(inv.mode, Mode::Reload | Mode::Stop) {
+    // Where it stands from the start: a signal before the request is
+    // written says it may have gone.
+    let name = config.name.clone();
+    let asking = match inv.mode {
+        Mode::Reload => Some(Standing::Reload {
+            name,
+            progress: Progress::Asking,
+        }),
+        Mode::Stop => Some(Standing::Stop {
+            name,
+            stopping: false,
+        }),
+        Mode::Status | Mode::Bypass | Mode::Start => None,
+    };
+    if let Some(asking) = asking {
+        standing(Some(asking));
         say_where_it_stands_on_signals();
     }
     let json = match inv.mode {
@@ -123,7 +138,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     };
     let ended = command(config, inv, json);
     // Said now, whatever a signal would have said.
-    standing(None);
+    last_words();
     match ended {
         Ok(code) => std::process::exit(code),
         Err(failure) => {
@@ -171,10 +186,32 @@ impl Standing {
 /// Where this command's request stands, for a stop signal to say.
 static STANDING: std::sync::Mutex<Option<Standing>> = std::sync::Mutex::new(None);
 
-/// Records where this command's request stands (`None`: nothing a stop
-/// signal need say).
+/// Set once the command says how it ended and exits: a stop signal then
+/// lets it (the line it says is the one that counts, and its exit code).
+static LAST_WORDS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Records where this command's request stands.
 fn standing(now: Option<Standing>) {
     *STANDING.lock().unwrap_or_else(|e| e.into_inner()) = now;
+}
+
+/// The request's outcome is known: what is said next, and the exit, are
+/// the command's, not a stop signal's.
+fn last_words() {
+    LAST_WORDS.store(true, std::sync::atomic::Ordering::SeqCst);
+    standing(None);
+}
+
+/// Whether a stop signal's disposition is to be ignored (`nohup`, a
+/// shell's background job, a `trap '' HUP`): then it stays so.
+fn ignored(signal: nix::sys::signal::Signal) -> bool {
+    let mut current = std::mem::MaybeUninit::<nix::libc::sigaction>::zeroed();
+    // SAFETY: with a null new action, sigaction only writes the current
+    // one into `current`, which is large enough for it.
+    let read =
+        unsafe { nix::libc::sigaction(signal as i32, std::ptr::null(), current.as_mut_ptr()) };
+    // SAFETY: written by the successful call above.
+    read == 0 && unsafe { current.assume_init() }.sa_sigaction == nix::libc::SIG_IGN
 }
 
 /// The thread that reads the stop signals of a control command (see
@@ -192,8 +229,14 @@ static SIGNAL_READER: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI3
 fn say_where_it_stands_on_signals() {
     use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
     let mut signals = SigSet::empty();
-    let stops = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
-    for signal in stops {
+    let stops: Vec<Signal> = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP]
+        .into_iter()
+        .filter(|&signal| !ignored(signal))
+        .collect();
+    if stops.is_empty() {
+        return;
+    }
+    for &signal in &stops {
         signals.add(signal);
     }
     if signals.thread_block().is_err() {
@@ -209,11 +252,20 @@ fn say_where_it_stands_on_signals() {
             let Ok(signal) = signals.wait() else { return };
             // Ended within the patience whatever stderr does (a paused
             // terminal, a pipe nobody reads): the line may be lost, the
-            // end is not.
-            let _ = std::thread::Builder::new().spawn(move || {
+            // end is not (nor, without a thread for that, is the line).
+            let backstop = std::thread::Builder::new().spawn(move || {
                 std::thread::sleep(crate::log::EXIT_PATIENCE);
                 crate::report::die_of(signal)
             });
+            if backstop.is_err() {
+                crate::report::die_of(signal)
+            }
+            // Saying how it ended: it exits so, within the patience.
+            if LAST_WORDS.load(std::sync::atomic::Ordering::SeqCst) {
+                loop {
+                    std::thread::park();
+                }
+            }
             let now = STANDING.lock().unwrap_or_else(|e| e.into_inner()).clone();
             if let Some(now) = now {
                 crate::log::log!("{}", now.said(signal));
@@ -392,7 +444,6 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     progress,
                 }))
             };
-            reloading(Progress::Unanswered);
             let reload = session.ask(&Request::Reload {
                 path: exe,
                 argv0: Some(argv0),
@@ -421,7 +472,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                         reloading(started.map_or(Progress::Waiting, Progress::Started))
                     }
                     Response::Reloading { pid, .. } => reloading(Progress::Started(*pid)),
-                    _ => standing(None),
+                    _ => last_words(),
                 }
                 match response {
                     Response::Waiting { pid, within_ms } => {
@@ -488,7 +539,6 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     stopping,
                 }))
             };
-            stopping(false);
             let mut response = session.ask(&Request::Stop).map_err(|failure| {
                 if !failure.sent {
                     return failure;
@@ -505,7 +555,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                 // As for a reload: where it stands, before it is said.
                 match &response {
                     Response::Stopping { .. } => stopping(true),
-                    _ => standing(None),
+                    _ => last_words(),
                 }
                 match response {
                     Response::Stopping { pid, within_ms } => {
@@ -568,6 +618,8 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
 /// How far a reload had come, as the supervisor last said.
 #[derive(Debug, Clone, Copy)]
 enum Progress {
+    /// Being asked: sent, or about to be, and nothing said of it yet.
+    Asking,
     /// Sent, and nothing said of it yet.
     Unanswered,
     /// Waiting its turn behind a child starting.
@@ -589,6 +641,7 @@ fn reload_unfinished(name: &str, failure: Failure, progress: Progress) -> Failur
         ),
         Progress::Waiting => "it was waiting its turn, and a reload still waiting is dropped when its command ends (unless its turn had come: see -littleboss=status)".to_owned(),
         Progress::Unanswered => "it was sent, and nothing came back of it; a reload not begun is dropped when its command ends (unless it had begun: see -littleboss=status)".to_owned(),
+        Progress::Asking => "it may have been sent, and nothing came back of it; a reload not begun is dropped when its command ends (unless it had begun: see -littleboss=status)".to_owned(),
     };
     Failure::new(
         failure.code,

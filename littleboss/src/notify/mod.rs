@@ -992,12 +992,22 @@ mod tests {
     }
 
     /// A manager at a path in a folder of the test's own, whose queue is
-    /// full: the count of datagrams that filled it.
-    fn full_manager(name: &str) -> (std::path::PathBuf, UnixDatagram, usize) {
+    /// full; the count of datagrams that filled it; a notifier connected
+    /// to it; and a runtime to send on.
+    fn full_manager(
+        name: &str,
+    ) -> (
+        std::path::PathBuf,
+        UnixDatagram,
+        usize,
+        Notifier,
+        tokio::runtime::Runtime,
+    ) {
         let dir = std::env::temp_dir().join(format!("lb-notify-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("notify");
         let manager = manager_at(&path);
+        let notifier = Notifier::from_values(Some(path.as_os_str()), None, None, 7).unwrap();
         let filler = UnixDatagram::unbound().unwrap();
         filler.set_nonblocking(true).unwrap();
         let mut filled = 0;
@@ -1005,7 +1015,11 @@ mod tests {
             filled += 1;
             assert!(filled < 100_000, "the queue never fills");
         }
-        (dir, manager, filled)
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        (dir, manager, filled, notifier, runtime)
     }
 
     /// Reads `filled` fillers and then `count` more on a thread.
@@ -1023,13 +1037,7 @@ mod tests {
 
     #[test]
     fn what_a_full_queue_turns_away_waits_without_stalling_and_goes_in_order() {
-        let (dir, manager, filled) = full_manager("full");
-        let path = dir.join("notify");
-        let notifier = Notifier::from_values(Some(path.as_os_str()), None, None, 7).unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let (dir, manager, filled, notifier, runtime) = full_manager("full");
         let got = runtime.block_on(async {
             // Each returns at once: the caller's loop goes on.
             notifier.status("a");
@@ -1056,13 +1064,7 @@ mod tests {
 
     #[test]
     fn what_waits_is_sent_before_an_exec_or_given_up_on_in_the_bound() {
-        let (dir, manager, filled) = full_manager("flush");
-        let path = dir.join("notify");
-        let notifier = Notifier::from_values(Some(path.as_os_str()), None, None, 7).unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let (dir, manager, filled, notifier, runtime) = full_manager("flush");
         // Queued on the runtime; sent off it, with the runtime's task not
         // polled (as on the upgrade's way to its exec).
         runtime.block_on(async { notifier.ready() });

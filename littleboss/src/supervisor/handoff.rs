@@ -243,6 +243,36 @@ impl std::error::Error for HandoffError {
 }
 
 impl Handoff {
+    /// For a test: a serving state's handoff naming only the control
+    /// socket at `control` and the lock at `lock` (their paths in /run).
+    #[cfg(test)]
+    pub(crate) fn naming_only(control: RawFd, lock: RawFd) -> Handoff {
+        use crate::supervisor::machine::serving_state;
+        Handoff {
+            version: STATE_VERSION,
+            state: serving_state(),
+            pending: vec![],
+            refused: vec![],
+            origin_ns: 0,
+            sockets: vec![],
+            children: vec![],
+            clients: vec![],
+            idle: vec![],
+            unread: vec![],
+            unsent: vec![],
+            binaries: vec![],
+            next_client: 1,
+            control,
+            control_path: "/run/svc.sock".into(),
+            control_id: None,
+            lock,
+            lock_path: "/run/svc.lock".into(),
+            watch: None,
+            notify: None,
+            notify_fd: None,
+        }
+    }
+
     /// Every descriptor it names.
     pub fn fds(&self) -> Vec<RawFd> {
         let mut fds: Vec<RawFd> = self.sockets.iter().map(|s| s.fd).collect();
@@ -803,13 +833,7 @@ mod tests {
 
     #[test]
     fn the_descriptors_read_alone_are_those_the_handoff_names() {
-        use crate::supervisor::machine::{STATE_VERSION, serving_state};
         let handoff = Handoff {
-            version: STATE_VERSION,
-            state: serving_state(),
-            pending: vec![],
-            refused: vec![],
-            origin_ns: 0,
             sockets: vec![HandedSocket {
                 key: ListenerKey {
                     network: crate::spec::Network::Tcp,
@@ -822,18 +846,10 @@ mod tests {
             children: vec![(1, 6)],
             clients: vec![(1, 7)],
             idle: vec![8],
-            unread: vec![],
-            unsent: vec![],
             binaries: vec![(1, 9)],
-            next_client: 2,
-            control: 3,
-            control_path: "/run/svc.sock".into(),
-            control_id: None,
-            lock: 4,
-            lock_path: "/run/svc.lock".into(),
             watch: Some(10),
-            notify: None,
             notify_fd: Some(11),
+            ..Handoff::naming_only(3, 4)
         };
         let memfd = handoff.seal().unwrap();
         let mut alone = Handoff::fds_in(&memfd);

@@ -1042,7 +1042,6 @@ mod tests {
     #[test]
     fn a_connection_named_twice_in_a_handoff_has_one_owner() {
         use crate::supervisor::handoff::Handoff;
-        use crate::supervisor::machine::{STATE_VERSION, serving_state};
         use std::os::fd::IntoRawFd;
         let dir = tempfile_dir("twice");
         let control = std::os::unix::net::UnixListener::bind(dir.join("svc.sock")).unwrap();
@@ -1051,29 +1050,13 @@ mod tests {
         let (conn, peer) = std::os::unix::net::UnixStream::pair().unwrap();
         let conn = conn.into_raw_fd();
         let handoff = Handoff {
-            version: STATE_VERSION,
-            state: serving_state(),
-            pending: vec![],
-            refused: vec![],
-            origin_ns: 0,
-            sockets: vec![],
-            children: vec![],
             // A bug of the image that wrote it: one connection both
             // waiting for an answer and idle.
             clients: vec![(1, conn)],
             idle: vec![conn],
-            unread: vec![],
-            unsent: vec![],
-            binaries: vec![],
-            next_client: 2,
-            control: control.into_raw_fd(),
             control_path: dir.join("svc.sock"),
-            control_id: None,
-            lock: lock.into_raw_fd(),
             lock_path,
-            watch: None,
-            notify: None,
-            notify_fd: None,
+            ..Handoff::naming_only(control.into_raw_fd(), lock.into_raw_fd())
         };
         let held = super::adopt_all(&handoff, [-1, -1]).unwrap();
         // Its first name's alone: two owners would close it twice, the
