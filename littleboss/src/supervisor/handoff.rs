@@ -586,16 +586,8 @@ mod tests {
 
     #[test]
     fn unread_unsent_and_binaries_go_across_and_an_older_handoff_has_none() {
-        use crate::supervisor::machine::{STATE_VERSION, serving_state};
-        let state = serving_state();
+        use crate::supervisor::machine::STATE_VERSION;
         let handoff = Handoff {
-            version: STATE_VERSION,
-            state,
-            pending: vec![],
-            refused: vec![],
-            origin_ns: 0,
-            sockets: vec![],
-            children: vec![],
             clients: vec![(1, 7)],
             idle: vec![8],
             unread: vec![
@@ -604,15 +596,8 @@ mod tests {
             ],
             unsent: vec![(7, b"{\"type\":\"reloading\",\"pid\":9}\n{\"ty".to_vec())],
             binaries: vec![(2, 9)],
-            next_client: 1,
-            control: 3,
-            control_path: "/run/svc.sock".into(),
             control_id: Some([1, 2]),
-            lock: 4,
-            lock_path: "/run/svc.lock".into(),
-            watch: None,
-            notify: None,
-            notify_fd: None,
+            ..Handoff::naming_only(3, 4)
         };
         let json = serde_json::to_vec(&handoff).unwrap();
         let back = Handoff::decode(&json, STATE_VERSION).unwrap();
@@ -748,11 +733,7 @@ mod tests {
         state.settings.working_dir = Some(latin1(b"/srv/caf\xe9"));
         state.current.target.path = latin1(b"/srv/caf\xe9/bin");
         let handoff = Handoff {
-            version: STATE_VERSION,
             state,
-            pending: vec![],
-            refused: vec![],
-            origin_ns: 0,
             sockets: vec![HandedSocket {
                 key: ListenerKey {
                     network: crate::spec::Network::Unix,
@@ -762,21 +743,10 @@ mod tests {
                 unix_path: Some(latin1(b"/srv/caf\xe9/api.sock")),
                 unix_id: None,
             }],
-            children: vec![],
-            clients: vec![],
-            idle: vec![],
-            unread: vec![],
-            unsent: vec![],
-            binaries: vec![],
-            next_client: 1,
-            control: 3,
             control_path: latin1(b"/run/caf\xe9/svc.sock"),
-            control_id: None,
-            lock: 4,
             lock_path: latin1(b"/run/caf\xe9/svc.lock"),
             watch: Some(9),
-            notify: None,
-            notify_fd: None,
+            ..Handoff::naming_only(3, 4)
         };
         let memfd = handoff.seal().unwrap();
         let back = Handoff::read(&memfd, STATE_VERSION).unwrap();
