@@ -139,8 +139,9 @@ impl Ending {
 pub(crate) fn die_of(signal: nix::sys::signal::Signal) -> ! {
     use nix::sys::signal::{SigHandler, SigSet};
     // SAFETY: sets the signal's disposition back to its default, which
-    // runs no code of ours: the handler it replaces (tokio's) only wrote
-    // to a pipe, and nothing waits on what it writes now.
+    // runs no code of ours: the handler it replaces (tokio's, or a control
+    // command's `pass_on`) only wrote to a pipe or sent the signal on, and
+    // nothing waits on that now.
     let _ = unsafe { nix::sys::signal::signal(signal, SigHandler::SigDfl) };
     let mut only = SigSet::empty();
     only.add(signal);

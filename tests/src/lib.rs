@@ -283,8 +283,6 @@ impl Service {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal).unwrap();
     }
 
-    /// Waits for the supervisor to exit and for all its output (and its
-    /// children's) to be captured, with the deadline.
     /// Waits for the program's end, as [`wait_exit`](Self::wait_exit),
     /// and checks it died of `signal` (a program without a supervisor
     /// that littleboss ends at its deadline or a second stop signal).
@@ -294,6 +292,8 @@ impl Service {
         assert_eq!(died_of(status), Some(signal), "{status:?}: {out}");
     }
 
+    /// Waits for the supervisor to exit and for all its output (and its
+    /// children's) to be captured, with the deadline.
     pub fn wait_exit(&mut self) -> ExitStatus {
         let status = self.wait_supervisor_exit();
         self.output.wait_closed();

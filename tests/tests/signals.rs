@@ -768,7 +768,7 @@ fn a_second_signal_ends_the_program_even_if_its_logger_never_finishes_a_flush() 
 #[test]
 fn a_stop_command_ended_by_ctrl_c_says_the_stop_goes_on() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_slow_drain"));
-    svc.start(&["--drain-ms=4000"]);
+    svc.start(&["--drain-ms=2000"]);
     svc.ready();
     let mut stop = svc.spawn_control(&svc.bin, "stop");
     let said = stop.said();

@@ -119,7 +119,8 @@ fn a_notification_the_managers_full_queue_turns_away_waits_its_turn() {
     }
     svc.start_with_env(&[], &[("NOTIFY_SOCKET", &socket)]);
     // The supervisor serves, and answers, while its notifications wait
-    // (they were lost after a second's stall of its loop each).
+    // (each was sent with a wait of up to a second on its loop, and lost
+    // when that ran out: READY=1 never came, as below).
     svc.ready();
     svc.output.wait_for("its queue is full; waiting to send it");
     assert!(svc.control("status").status.success());

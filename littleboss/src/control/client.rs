@@ -218,6 +218,9 @@ fn ignored(signal: nix::sys::signal::Signal) -> bool {
 /// [`say_where_it_stands_on_signals`]), for [`pass_on`].
 static SIGNAL_READER: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
+/// The command's process, for [`pass_on`] to tell a copy forked since.
+static COMMAND_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
 /// Reads SIGINT, SIGTERM and SIGHUP on a thread of their own (blocked on
 /// this one, and passed on to it by [`pass_on`] from a thread the
 /// program started before `run`, which does not block them), so that a
@@ -248,6 +251,8 @@ fn say_where_it_stands_on_signals() {
         .spawn(move || {
             let tid = nix::unistd::gettid().as_raw();
             SIGNAL_READER.store(tid, std::sync::atomic::Ordering::SeqCst);
+            let pid = nix::unistd::getpid().as_raw();
+            COMMAND_PID.store(pid, std::sync::atomic::Ordering::SeqCst);
             let _ = reading_tx.send(());
             let Ok(signal) = signals.wait() else { return };
             // Ended within the patience whatever stderr does (a paused
@@ -291,13 +296,25 @@ fn say_where_it_stands_on_signals() {
 
 /// The handler of a control command's stop signals, run only on a thread
 /// that does not block them (one the program started before `run`):
-/// sends the signal on to the thread that reads them, where it waits.
+/// sends the signal on to the thread that reads them, where it waits. In
+/// a process one of those threads forked since, which has no such
+/// thread, the signal does what it would by default.
 extern "C" fn pass_on(number: nix::libc::c_int) {
     let errno = nix::errno::Errno::last_raw();
-    let reader = SIGNAL_READER.load(std::sync::atomic::Ordering::SeqCst);
     let pid = nix::unistd::getpid().as_raw();
-    // SAFETY: tgkill takes plain numbers and only sends a signal.
-    unsafe { nix::libc::syscall(nix::libc::SYS_tgkill, pid, reader, number) };
+    if pid == COMMAND_PID.load(std::sync::atomic::Ordering::SeqCst) {
+        let reader = SIGNAL_READER.load(std::sync::atomic::Ordering::SeqCst);
+        // SAFETY: tgkill takes plain numbers and only sends a signal.
+        unsafe { nix::libc::syscall(nix::libc::SYS_tgkill, pid, reader, number) };
+    } else {
+        // SAFETY: signal and raise are async-signal-safe, and take plain
+        // numbers: the default action back, and the signal again, which
+        // is pending until this handler returns.
+        unsafe {
+            nix::libc::signal(number, nix::libc::SIG_DFL);
+            nix::libc::raise(number);
+        }
+    }
     nix::errno::Errno::set_raw(errno);
 }
 

@@ -7,10 +7,12 @@
 //! socket connected to it as the supervisor starts: a chroot or a mount
 //! namespace `supervisor_init` enters does not lose the manager.
 //!
-//! A send never waits: one the manager's full queue turns away (PID 1
-//! busy) waits its turn, in order, and a task of the supervisor's runtime
-//! sends it once there is room (see [`waiting`]), so that neither the
-//! supervisor's loop stalls nor a state change is lost. Failing to send
+//! A send on the supervisor's runtime never waits: one the manager's
+//! full queue turns away (PID 1 busy) waits its turn, in order, and a task
+//! of that runtime sends it once there is room (see [`waiting`]), so that
+//! neither the supervisor's loop stalls nor a state change is lost.
+//! Before an exec or the exit, what still waits is sent within
+//! [`SEND_TIMEOUT`] in all. Failing to send
 //! never affects the service: an outage's first failure is logged (one a
 //! minute at most), and every failure of a state change (READY,
 //! RELOADING, STOPPING); a status line or watchdog ping lost again is not.
@@ -50,6 +52,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(1);
 /// and at most (doubling in between): the manager's queue has no
 /// readiness to wait on when sent to by path.
 const RETRY_FIRST: Duration = Duration::from_millis(10);
+/// The longest pause of that task between two tries.
 const RETRY_MAX: Duration = Duration::from_millis(250);
 
 /// A connection to the service manager's notify socket (`$NOTIFY_SOCKET`).
@@ -84,8 +87,8 @@ struct Sender {
 enum Wait {
     /// Not at all: the queue's refusal is `WouldBlock`.
     No,
-    /// Up to [`SEND_TIMEOUT`].
-    Bounded,
+    /// Up to this long (never zero).
+    Bounded(Duration),
 }
 
 /// The notify socket's outages: each said once, with its end; but at
@@ -349,6 +352,9 @@ impl Notifier {
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) if !waiting.draining => {
                 waiting.draining = true;
+                // Not holding the lock: a runtime shutting down drops the
+                // task at once, whose mark then takes the lock.
+                drop(waiting);
                 runtime.spawn(Sender::send_waiting(Draining::new(sender.clone())));
             }
             Ok(_) => {}
@@ -366,17 +372,18 @@ impl Notifier {
     pub(crate) fn send_waiting_now(&self) {
         let sender = &self.sender;
         let mut waiting = sender.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        let mut wait = Wait::Bounded;
+        let deadline = Instant::now() + SEND_TIMEOUT;
         while let Some(queued) = waiting.pop_front() {
+            // The time left, shared by all; once it is out, each goes
+            // only if there is room.
+            let left = deadline.saturating_duration_since(Instant::now());
+            let wait = match left.is_zero() {
+                true => Wait::No,
+                false => Wait::Bounded(left),
+            };
             match sender.try_send(&queued.text, wait) {
                 Ok(()) => sender.went_through(),
-                Err(e) => {
-                    // Waited out: the rest may go only if there is room.
-                    if full(&e) {
-                        wait = Wait::No;
-                    }
-                    sender.failed(&queued, &e);
-                }
+                Err(e) => sender.failed(&queued, &e),
             }
         }
     }
@@ -492,10 +499,20 @@ impl Sender {
     fn try_send(&self, text: &str, wait: Wait) -> io::Result<()> {
         let flags = match wait {
             Wait::No => nix::sys::socket::MsgFlags::MSG_DONTWAIT,
-            Wait::Bounded => nix::sys::socket::MsgFlags::empty(),
+            Wait::Bounded(_) => nix::sys::socket::MsgFlags::empty(),
         };
         if let Some(socket) = &self.connected {
-            match nix::sys::socket::send(socket.as_raw_fd(), text.as_bytes(), flags) {
+            let sent = match wait {
+                Wait::No => nix::sys::socket::send(socket.as_raw_fd(), text.as_bytes(), flags),
+                Wait::Bounded(left) => {
+                    socket.set_write_timeout(Some(left))?;
+                    let sent = nix::sys::socket::send(socket.as_raw_fd(), text.as_bytes(), flags);
+                    // As it was made, for the image an exec hands it to.
+                    socket.set_write_timeout(Some(SEND_TIMEOUT))?;
+                    sent
+                }
+            };
+            match sent {
                 Ok(_) => return Ok(()),
                 // That socket is closed (the kernel says so once, then
                 // that ours is connected to nothing): sent to whatever the
@@ -507,7 +524,7 @@ impl Sender {
         let socket = UnixDatagram::unbound()?;
         match wait {
             Wait::No => socket.set_nonblocking(true)?,
-            Wait::Bounded => socket.set_write_timeout(Some(SEND_TIMEOUT))?,
+            Wait::Bounded(left) => socket.set_write_timeout(Some(left))?,
         }
         socket.send_to_addr(text.as_bytes(), &self.addr)?;
         Ok(())
@@ -1039,7 +1056,8 @@ mod tests {
     fn what_a_full_queue_turns_away_waits_without_stalling_and_goes_in_order() {
         let (dir, manager, filled, notifier, runtime) = full_manager("full");
         let got = runtime.block_on(async {
-            // Each returns at once: the caller's loop goes on.
+            // Each queued, none lost (each was sent with a wait of up to
+            // a second, on the caller's loop, and lost when it ran out).
             notifier.status("a");
             notifier.ready();
             notifier.status("b");

@@ -13,7 +13,9 @@ pub(super) const MAX_WAITING: usize = 16;
 /// A notification waiting: its datagram, and what it says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Queued {
+    /// The datagram.
     pub text: String,
+    /// What it says.
     pub kind: Kind,
 }
 

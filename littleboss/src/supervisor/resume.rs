@@ -882,7 +882,8 @@ fn exec_previous(memfd: &OwnedFd, previous: &OwnedFd, vars: &[(&str, &str)]) -> 
         let handed = connected.and_then(|fd| crate::notify::ping_through_handed(fd, &socket));
         match handed {
             Some(Ok(())) => {}
-            // Its queue full past the bound: by the path, as long again.
+            // Its queue full past the bound: not by the path as well,
+            // which would wait as long again.
             Some(Err(e)) if e.kind() != std::io::ErrorKind::ConnectionRefused => {
                 log!("cannot ping the service manager's watchdog on the way back: {e}")
             }
