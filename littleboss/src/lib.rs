@@ -84,6 +84,7 @@ mod fdpass;
 mod flags;
 #[cfg(feature = "http")]
 pub mod http;
+mod ignored;
 #[cfg(feature = "stream")]
 mod incoming;
 mod inherited;

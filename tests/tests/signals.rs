@@ -524,6 +524,37 @@ fn the_supervisor_reads_its_signals_from_a_signalfd_and_its_child_has_none_block
 }
 
 #[test]
+fn signals_the_supervisor_was_started_with_ignored_are_not_its_childs() {
+    // A script's `app -littleboss=start &` starts it with SIGINT and
+    // SIGQUIT ignored (a non-interactive shell's background job); an exec
+    // keeps a signal ignored, so every child had SIGQUIT ignored too.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_early_thread"));
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start");
+    // SAFETY: between fork and exec, `signal` is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            use nix::sys::signal::{SigHandler, signal};
+            for ignored in [Signal::SIGINT, Signal::SIGQUIT] {
+                signal(ignored, SigHandler::SigIgn)?;
+            }
+            Ok(())
+        });
+    }
+    svc.spawn(cmd);
+    let child: u32 = svc.printed("pid");
+    svc.ready();
+    let quit = 1 << (nix::libc::SIGQUIT - 1);
+    let ignores = |pid: u32| {
+        let masks = tests::procfs::thread_signal_masks(pid);
+        masks.iter().any(|m| m.ignored & quit != 0)
+    };
+    assert!(ignores(svc.pid() as u32), "started so");
+    assert!(!ignores(child), "the child has SIGQUIT ignored");
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_signal_taken_by_a_thread_started_before_run_is_still_an_orderly_stop() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_early_thread"));
     // A service manager's notify socket, which only the supervisor may use.

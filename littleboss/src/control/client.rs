@@ -202,18 +202,6 @@ fn last_words() {
     standing(None);
 }
 
-/// Whether a stop signal's disposition is to be ignored (`nohup`, a
-/// shell's background job, a `trap '' HUP`): then it stays so.
-fn ignored(signal: nix::sys::signal::Signal) -> bool {
-    let mut current = std::mem::MaybeUninit::<nix::libc::sigaction>::zeroed();
-    // SAFETY: with a null new action, sigaction only writes the current
-    // one into `current`, which is large enough for it.
-    let read =
-        unsafe { nix::libc::sigaction(signal as i32, std::ptr::null(), current.as_mut_ptr()) };
-    // SAFETY: written by the successful call above.
-    read == 0 && unsafe { current.assume_init() }.sa_sigaction == nix::libc::SIG_IGN
-}
-
 /// The thread that reads the stop signals of a control command (see
 /// [`say_where_it_stands_on_signals`]), for [`pass_on`].
 static SIGNAL_READER: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
@@ -234,7 +222,9 @@ fn say_where_it_stands_on_signals() {
     let mut signals = SigSet::empty();
     let stops: Vec<Signal> = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP]
         .into_iter()
-        .filter(|&signal| !ignored(signal))
+        // Started ignored (`nohup`, a shell's background job, `trap ''
+        // HUP`): it stays so.
+        .filter(|&signal| !crate::ignored::is_ignored(signal as i32))
         .collect();
     if stops.is_empty() {
         return;

@@ -476,6 +476,10 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
     let gate = exec_gate();
     // Listed before the fork, closed after it (see `shared_fds`).
     let shared = super::shared_fds::open_above(link::CHILD_FD);
+    // What the supervisor was started with ignored (a script's `start &`
+    // ignores SIGINT and SIGQUIT; `trap '' TSTP`) is not the child's: an
+    // exec keeps a signal ignored. SIGHUP is dealt with below.
+    let ignored = crate::ignored::all_but(&[nix::libc::SIGHUP]);
     // SAFETY: runs in the forked child before exec, calling only
     // signal, pthread_sigmask, dup2, fcntl, close_range (a raw syscall),
     // fstat and close, which are async-signal-safe,
@@ -493,6 +497,9 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
             // (`inherited`), so what the program starts gets the default
             // back at its exec.
             nix::libc::signal(nix::libc::SIGHUP, nix::libc::SIG_IGN);
+            for &number in &ignored {
+                nix::libc::signal(number, nix::libc::SIG_DFL);
+            }
             // Nothing blocked: the supervisor's signals wait for its
             // signalfd, and what `supervisor_init` blocked for a thread of
             // its own is not the program's (std's `Command` keeps the
