@@ -98,6 +98,7 @@ mod near_miss;
 mod notify;
 mod own_file;
 mod path_bytes;
+mod proc_pid;
 mod process_name;
 mod report;
 // Shared with littleboss-macros, which uses other parts (the text of

@@ -5,6 +5,7 @@
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
+use std::process::Command;
 use std::time::Instant;
 
 use nix::sys::signal::Signal;
@@ -824,6 +825,41 @@ fn orphaned_descendants_are_adopted_and_reaped() {
         "{}",
         text(&svc.control("status"))
     );
+}
+
+#[test]
+fn orphans_are_reaped_under_a_proc_of_another_pid_namespace() {
+    // The supervisor in a pid namespace of its own with the host's /proc
+    // left in place (`unshare -p` without `--mount-proc`, a sandbox): its
+    // /proc/PID is some other process, which it must not take for a
+    // child's (its binary, the signals it handles, its group): it says
+    // so, and reaps by waitid alone.
+    if !Command::new("unshare")
+        .args(["-Urpf", "true"])
+        .output()
+        .is_ok_and(|out| out.status.success())
+    {
+        eprintln!("skipped: unshare -Urpf cannot make a pid namespace here");
+        return;
+    }
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_orphaner"));
+    let mut cmd = svc.command("unshare");
+    cmd.args(["-Urpf", "--kill-child"])
+        .arg(&svc.bin)
+        .arg("-littleboss=start");
+    svc.spawn(cmd);
+    let orphan: u32 = svc.printed("orphan");
+    svc.output.wait_for(
+        "cannot read /proc (it numbers processes as another pid namespace does): orphans are reaped by waitid",
+    );
+    svc.output.wait_for(&format!(
+        "reaped orphaned process pid {orphan} (exit code 0)"
+    ));
+    // Its child's binary not taken from the host's process of that number.
+    let out = svc.output.text();
+    assert!(!out.contains("non-dumpable"), "{out}");
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
 }
 
 #[test]

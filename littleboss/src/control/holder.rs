@@ -51,7 +51,7 @@ fn holder_of(pid: i32, has_it_open: impl FnOnce(i32) -> bool) -> Holder {
 
 /// Whether process `pid` has a descriptor on the file `(dev, ino)`.
 fn has_open(pid: i32, file: (u64, u64)) -> bool {
-    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+    let Some(Ok(fds)) = crate::proc_pid::path(pid, "fd").map(std::fs::read_dir) else {
         return false;
     };
     fds.flatten().any(|fd| {

@@ -84,8 +84,12 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Opt
     // allocates twice for every process on the machine.
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
     let opened = match crate::test_hook::test_hook::<u8>("LITTLEBOSS_TEST_NO_PROC") {
-        Some(_) => Err(nix::errno::Errno::ENOENT),
-        None => Dir::open("/proc", flags, Mode::empty()),
+        Some(_) => Err("test hook: no /proc".to_owned()),
+        // Another pid namespace's: its numbers are not our children's.
+        None if !crate::proc_pid::numbers_ours() && std::path::Path::new("/proc/self").exists() => {
+            Err("it numbers processes as another pid namespace does".to_owned())
+        }
+        None => Dir::open("/proc", flags, Mode::empty()).map_err(|e| e.to_string()),
     };
     let mut dir = match opened {
         Ok(dir) => dir,
@@ -173,7 +177,7 @@ struct Stat {
 fn stat(pid: u32) -> Option<Stat> {
     // Bytes: a name need not be UTF-8 (`PR_SET_NAME` takes any), and one
     // that is not must not make a zombie read as a spawn's for ever.
-    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let stat = std::fs::read(crate::proc_pid::path(pid, "stat")?).ok()?;
     parse_stat(&stat)
 }
 

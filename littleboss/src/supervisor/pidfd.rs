@@ -392,7 +392,7 @@ fn live_in_group(pid: u32) -> Option<i32> {
     // is 15 bytes at most; a kernel thread's may be longer, and its group
     // is 0): read no further.
     let mut stat = [0u8; 128];
-    let len = std::fs::File::open(format!("/proc/{pid}/stat"))
+    let len = std::fs::File::open(crate::proc_pid::path(pid, "stat")?)
         .ok()?
         .read(&mut stat)
         .ok()?;

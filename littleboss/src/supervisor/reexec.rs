@@ -30,7 +30,13 @@ pub(crate) fn identity(fd: impl AsFd) -> io::Result<FileId> {
 /// it on makes it inheritable at the last moment ([`inherit`]).
 pub(crate) fn open_binary(pid: &str) -> io::Result<OwnedFd> {
     let flags = OFlag::O_PATH | OFlag::O_CLOEXEC;
-    let path = format!("/proc/{pid}/exe");
+    // This process's own, by `self`, whatever numbers `/proc` uses.
+    let path = match pid {
+        "self" => "/proc/self/exe".to_owned(),
+        pid => crate::proc_pid::path(pid, "exe").ok_or_else(|| {
+            io::Error::other("/proc numbers processes as another pid namespace does")
+        })?,
+    };
     Ok(nix::fcntl::open(path.as_str(), flags, Mode::empty())?)
 }
 

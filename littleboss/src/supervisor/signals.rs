@@ -293,7 +293,7 @@ pub(crate) fn number(signal: Signal) -> Number {
 /// signal for a moment (a shell around a fork) and would die of it once it
 /// unblocks: such a program is not sent it.
 pub(crate) fn caught_by(pid: u32, signal: Number) -> Option<bool> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let status = std::fs::read_to_string(crate::proc_pid::path(pid, "status")?).ok()?;
     let mask = status
         .lines()
         .find_map(|line| line.strip_prefix("SigCgt:"))

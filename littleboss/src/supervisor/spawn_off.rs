@@ -124,7 +124,7 @@ fn start_and_identify(
     // it also tells by this identity whether a reload ran the same binary.
     let own = runs.is_some() && runs == expected;
     let resolved = own
-        .then(|| std::fs::read_link(format!("/proc/{pid}/exe")).ok())
+        .then(|| std::fs::read_link(crate::proc_pid::path(pid, "exe")?).ok())
         .flatten()
         .filter(|p| !p.as_os_str().as_encoded_bytes().ends_with(b" (deleted)"));
     Ok(Identified {

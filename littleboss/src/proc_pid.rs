@@ -1,0 +1,57 @@
+//! `/proc` read by process id: only where it numbers processes as this
+//! process does. A sandbox that shows the host's `/proc`, or `unshare -p`
+//! without `--mount-proc`, leaves another pid namespace's there, whose
+//! `/proc/PID` is some other process: its signals, group and files would
+//! be taken for a child's.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// The path of `file` under `/proc/PID` for process `pid` as this process
+/// numbers it; `None` where `/proc` numbers them otherwise, or is missing
+/// (both read as a `/proc` that cannot be read).
+///
+/// ```ignore
+/// let status = proc_pid::path(pid, "status").and_then(|p| std::fs::read_to_string(p).ok());
+/// ```
+pub(crate) fn path(pid: impl std::fmt::Display, file: &str) -> Option<String> {
+    numbers_ours().then(|| format!("/proc/{pid}/{file}"))
+}
+
+/// Whether `/proc` numbers processes as this process does (read once).
+pub(crate) fn numbers_ours() -> bool {
+    static OURS: OnceLock<bool> = OnceLock::new();
+    *OURS.get_or_init(|| {
+        let link = std::fs::read_link("/proc/self").ok();
+        same_numbers(link.as_deref(), std::process::id())
+    })
+}
+
+/// Whether `/proc/self`, which a procfs resolves to the reader's pid as
+/// it numbers processes, says `pid`.
+fn same_numbers(self_link: Option<&Path>, pid: u32) -> bool {
+    let named = self_link.and_then(|link| link.to_str()?.parse::<u32>().ok());
+    named == Some(pid)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn another_namespaces_proc_is_not_ours() {
+        assert!(super::same_numbers(Some(Path::new("4242")), 4242));
+        // The host's /proc seen from a pid namespace: another number.
+        assert!(!super::same_numbers(Some(Path::new("90210")), 1));
+        // No /proc, or not a procfs.
+        assert!(!super::same_numbers(None, 4242));
+        assert!(!super::same_numbers(Some(Path::new("self")), 4242));
+    }
+
+    #[test]
+    fn here_proc_is_ours() {
+        assert!(super::numbers_ours());
+        let me = std::process::id();
+        assert_eq!(super::path(me, "stat"), Some(format!("/proc/{me}/stat")));
+    }
+}
