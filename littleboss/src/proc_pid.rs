@@ -21,10 +21,22 @@ pub(crate) fn path(pid: impl std::fmt::Display, file: &str) -> Option<String> {
 /// Whether `/proc` numbers processes as this process does (read once).
 pub(crate) fn numbers_ours() -> bool {
     static OURS: OnceLock<bool> = OnceLock::new();
-    *OURS.get_or_init(|| {
-        let link = std::fs::read_link("/proc/self").ok();
-        same_numbers(link.as_deref(), std::process::id())
-    })
+    *OURS.get_or_init(|| numbers_ours_now().is_ok())
+}
+
+/// [`numbers_ours`], read now: or why not, for a log line.
+///
+/// ```ignore
+/// if let Err(why) = proc_pid::numbers_ours_now() { log!("cannot read /proc ({why})") }
+/// ```
+pub(crate) fn numbers_ours_now() -> Result<(), &'static str> {
+    let Ok(link) = std::fs::read_link("/proc/self") else {
+        return Err("no procfs there: /proc/self is missing");
+    };
+    match same_numbers(Some(&link), std::process::id()) {
+        true => Ok(()),
+        false => Err("it numbers processes as another pid namespace does"),
+    }
 }
 
 /// Whether `/proc/self`, which a procfs resolves to the reader's pid as

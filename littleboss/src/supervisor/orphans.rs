@@ -85,11 +85,12 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Opt
     let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
     let opened = match crate::test_hook::test_hook::<u8>("LITTLEBOSS_TEST_NO_PROC") {
         Some(_) => Err("test hook: no /proc".to_owned()),
-        // Another pid namespace's: its numbers are not our children's.
-        None if !crate::proc_pid::numbers_ours() && std::path::Path::new("/proc/self").exists() => {
-            Err("it numbers processes as another pid namespace does".to_owned())
-        }
-        None => Dir::open("/proc", flags, Mode::empty()).map_err(|e| e.to_string()),
+        // Looked at now, not as first read: `supervisor_init` may have
+        // entered a root whose /proc is an empty folder.
+        None => match crate::proc_pid::numbers_ours_now() {
+            Ok(()) => Dir::open("/proc", flags, Mode::empty()).map_err(|e| e.to_string()),
+            Err(why) => Err(why.to_owned()),
+        },
     };
     let mut dir = match opened {
         Ok(dir) => dir,

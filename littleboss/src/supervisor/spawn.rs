@@ -476,10 +476,14 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
     let gate = exec_gate();
     // Listed before the fork, closed after it (see `shared_fds`).
     let shared = super::shared_fds::open_above(link::CHILD_FD);
-    // What the supervisor was started with ignored (a script's `start &`
-    // ignores SIGINT and SIGQUIT; `trap '' TSTP`) is not the child's: an
-    // exec keeps a signal ignored. SIGHUP is dealt with below.
-    let ignored = crate::ignored::all_but(&[nix::libc::SIGHUP]);
+    // What the supervisor has ignored (started so: a script's `start &`
+    // ignores SIGINT and SIGQUIT; or by `supervisor_init`) is not the
+    // child's: an exec keeps a signal ignored. SIGHUP is dealt with below;
+    // SIGTTIN and SIGTTOU stay as they are, as the child runs in a
+    // background process group of its own: ignored, a terminal's read
+    // fails rather than stops it.
+    let keep = [nix::libc::SIGHUP, nix::libc::SIGTTIN, nix::libc::SIGTTOU];
+    let ignored = crate::ignored::all_but(&keep);
     // SAFETY: runs in the forked child before exec, calling only
     // signal, pthread_sigmask, dup2, fcntl, close_range (a raw syscall),
     // fstat and close, which are async-signal-safe,
