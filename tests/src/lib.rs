@@ -165,6 +165,21 @@ impl Service {
         let mut cmd = Command::new(bin.as_ref());
         cmd.env("LITTLEBOSS_DIR", self.control_dir())
             .stdin(Stdio::null());
+        // As from a terminal, whatever started the tests: a shell's
+        // background job (`cargo test &`, a CI runner's) has SIGINT and
+        // SIGQUIT ignored, which what it starts keeps, and a command
+        // started so leaves them ignored (a test's own `pre_exec`, added
+        // after this one, may ignore them again).
+        // SAFETY: between fork and exec, `signal` is async-signal-safe.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                use nix::sys::signal::{SigHandler, Signal, signal};
+                for shells_ignore in [Signal::SIGINT, Signal::SIGQUIT] {
+                    signal(shells_ignore, SigHandler::SigDfl)?;
+                }
+                Ok(())
+            });
+        }
         cmd
     }
 

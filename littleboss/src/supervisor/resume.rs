@@ -339,7 +339,7 @@ fn adopt_all(handoff: &Handoff, carriers: [RawFd; 2]) -> Result<Held, (String, b
     // Every number taken so far, in the order below: a number named twice
     // (a bug of the image that wrote it) is its first name's alone.
     let taken = std::cell::RefCell::new(Vec::new());
-    let adopt = |fd: RawFd| {
+    let adopt_any = |fd: RawFd| {
         if let Some(refused) = misnamed(fd, &taken.borrow(), carriers) {
             return Err(refused);
         }
@@ -355,10 +355,23 @@ fn adopt_all(handoff: &Handoff, carriers: [RawFd; 2]) -> Result<Held, (String, b
         // checked).
         unsafe { crate::fdpass::adopt(fd) }
     };
+    // And of the kind handed over: without /proc (a chroot) the check
+    // above cannot tell a file the program opened at that number, which
+    // is let go of unclosed, as the program's.
+    let adopt = |fd: RawFd, kind: Handed| {
+        let adopted = adopt_any(fd)?;
+        match kind.of(&adopted) {
+            true => Ok(adopted),
+            false => {
+                let _ = adopted.into_raw_fd();
+                Err(crate::fdpass::AdoptError::Replaced { fd })
+            }
+        }
+    };
     // On a failure here the image that takes over next (the previous one)
     // needs every descriptor still open: what was adopted is let go of
     // unclosed.
-    let control = adopt(handoff.control)
+    let control = adopt(handoff.control, Handed::Listening)
         .map(std::os::unix::net::UnixListener::from)
         .map_err(|e| {
             let why = format!("the control socket was not handed over: {e}");
@@ -371,7 +384,7 @@ fn adopt_all(handoff: &Handoff, carriers: [RawFd; 2]) -> Result<Held, (String, b
             return Err((format!("control socket: {e}"), false));
         }
     };
-    let lock = adopt(handoff.lock)
+    let lock = adopt(handoff.lock, Handed::File)
         .map_err(|e| {
             let why = format!("the service lock was not handed over: {e}");
             (why, fails_again(&e))
@@ -401,17 +414,19 @@ fn adopt_all(handoff: &Handoff, carriers: [RawFd; 2]) -> Result<Held, (String, b
     let mut sockets = std::collections::HashMap::new();
     let mut lost = Vec::new();
     for socket in &handoff.sockets {
-        let adopted = adopt(socket.fd).map_err(|e| e.to_string()).and_then(|fd| {
-            match crate::socket::check_fd(&fd, socket.key.network) {
-                Ok(()) => Ok(fd),
-                // The number reused (the listener closed, then a file of
-                // the program's own opened): not ours to keep or close.
-                Err(e) => {
-                    let _ = fd.into_raw_fd();
-                    Err(format!("fd {} is no longer its socket ({e})", socket.fd))
+        let adopted = adopt_any(socket.fd)
+            .map_err(|e| e.to_string())
+            .and_then(|fd| {
+                match crate::socket::check_fd(&fd, socket.key.network) {
+                    Ok(()) => Ok(fd),
+                    // The number reused (the listener closed, then a file of
+                    // the program's own opened): not ours to keep or close.
+                    Err(e) => {
+                        let _ = fd.into_raw_fd();
+                        Err(format!("fd {} is no longer its socket ({e})", socket.fd))
+                    }
                 }
-            }
-        });
+            });
         match adopted {
             Ok(fd) => {
                 let unix_file = (socket.unix_path.as_ref())
@@ -454,7 +469,9 @@ fn adopt_all(handoff: &Handoff, carriers: [RawFd; 2]) -> Result<Held, (String, b
         }
     }
     // What each was, and what its loss means, said with it (`what`).
-    let keep = |what: &dyn Fn(u64) -> String, (id, fd): &(u64, RawFd)| match adopt(*fd) {
+    let keep = |what: &dyn Fn(u64) -> String, kind: Handed, (id, fd): &(u64, RawFd)| match adopt(
+        *fd, kind,
+    ) {
         Ok(fd) => Some((*id, fd)),
         Err(e) => {
             log!("{} was not handed over: {e}", what(*id));
@@ -480,31 +497,72 @@ fn adopt_all(handoff: &Handoff, carriers: [RawFd; 2]) -> Result<Held, (String, b
         sockets,
         lost,
         children: (handoff.children.iter())
-            .filter_map(|entry| keep(&channel, entry))
+            .filter_map(|entry| keep(&channel, Handed::Channel, entry))
             .collect(),
         clients: (handoff.clients.iter())
-            .filter_map(|entry| keep(&named("a control connection"), entry))
+            .filter_map(|entry| keep(&named("a control connection"), Handed::Connection, entry))
             .map(|(id, conn)| (id, kept(handoff, conn)))
             .collect(),
         idle: (handoff.idle.iter())
-            .filter_map(|fd| keep(&named("an idle control connection"), &(0, *fd)))
+            .filter_map(|fd| {
+                let what = named("an idle control connection");
+                keep(&what, Handed::Connection, &(0, *fd))
+            })
             .map(|(_, conn)| kept(handoff, conn))
             .collect(),
         binaries: (handoff.binaries.iter())
-            .filter_map(|entry| keep(&binary, entry))
+            .filter_map(|entry| keep(&binary, Handed::Any, entry))
             .collect(),
         watch: (handoff.watch)
-            .and_then(|fd| keep(&named("the control folder's watch"), &(0, fd)))
+            .and_then(|fd| keep(&named("the control folder's watch"), Handed::Any, &(0, fd)))
             .and_then(|(_, fd)| inotify_or_let_go(fd, &handoff.control_path)),
         notify: (handoff.notify_fd)
             .and_then(|fd| {
                 keep(
                     &named("the socket connected to the service manager"),
+                    Handed::Any,
                     &(0, fd),
                 )
             })
             .and_then(|(_, fd)| datagram_or_let_go(fd)),
     })
+}
+
+/// What a handed-over descriptor must be, as far as its kind tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handed {
+    /// The control socket: a listening unix stream socket.
+    Listening,
+    /// A child's channel: a unix seqpacket socket.
+    Channel,
+    /// A control connection: a unix stream socket, connected.
+    Connection,
+    /// The service lock: a regular file.
+    File,
+    /// Checked otherwise, or not at all (a binary held by `O_PATH`).
+    Any,
+}
+
+impl Handed {
+    /// Whether `fd` is of this kind.
+    fn of(self, fd: &OwnedFd) -> bool {
+        use nix::sys::socket::{AddressFamily, SockType, SockaddrLike, SockaddrStorage};
+        use nix::sys::socket::{getsockopt, sockopt};
+        let unix = || {
+            let named = nix::sys::socket::getsockname::<SockaddrStorage>(fd.as_raw_fd());
+            named.ok().and_then(|address| address.family()) == Some(AddressFamily::Unix)
+        };
+        let ty = || getsockopt(fd, sockopt::SockType).ok();
+        let listening = || getsockopt(fd, sockopt::AcceptConn).unwrap_or(false);
+        match self {
+            Handed::Listening => unix() && ty() == Some(SockType::Stream) && listening(),
+            Handed::Channel => unix() && ty() == Some(SockType::SeqPacket),
+            Handed::Connection => unix() && ty() == Some(SockType::Stream) && !listening(),
+            Handed::File => nix::sys::stat::fstat(fd)
+                .is_ok_and(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFREG),
+            Handed::Any => true,
+        }
+    }
 }
 
 /// Why the handoff's descriptor `fd` cannot be taken, whatever is open
@@ -1014,6 +1072,36 @@ mod tests {
     }
 
     use crate::fdpass::AdoptError;
+
+    #[test]
+    fn a_handed_descriptor_is_of_its_kind_or_not_taken_for_it() {
+        use super::Handed;
+        use std::os::fd::OwnedFd;
+        let dir = tempfile_dir("kinds");
+        let listener = std::os::unix::net::UnixListener::bind(dir.join("l.sock")).unwrap();
+        let listener = OwnedFd::from(listener);
+        let (stream, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let stream = OwnedFd::from(stream);
+        let (channel, _other) = crate::fdpass::socketpair().unwrap();
+        let file = OwnedFd::from(std::fs::File::create(dir.join("lock")).unwrap());
+        let tcp = OwnedFd::from(std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+        let null = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        let kinds = [
+            (Handed::Listening, &listener),
+            (Handed::Connection, &stream),
+            (Handed::Channel, &channel),
+            (Handed::File, &file),
+        ];
+        for (kind, right) in kinds {
+            assert!(kind.of(right), "{kind:?}");
+            for other in [&listener, &stream, &channel, &file, &tcp, &null] {
+                let same = std::ptr::eq(other, right);
+                assert_eq!(kind.of(other), same, "{kind:?} of another");
+            }
+        }
+        assert!(Handed::Any.of(&null));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn a_number_named_twice_or_that_cannot_be_handed_over_is_refused() {
