@@ -333,7 +333,11 @@ pub(crate) fn from_env() -> Result<Option<Activated>, ActivationError> {
         fds: fds.as_deref(),
         names: names.as_deref(),
     };
-    let Some(names) = parse(vars, std::process::id() as i32)? else {
+    let ours = std::process::id() as i32;
+    let Some(names) = parse(vars, ours)? else {
+        if let Some(note) = meant_for_another(vars, ours) {
+            crate::log::log!("note: {note}");
+        }
         return Ok(None);
     };
     let count = names.len();
@@ -501,6 +505,26 @@ fn utf8<'a>(
         .transpose()
 }
 
+/// What to say of sockets passed to another process than `our_pid`
+/// (`LISTEN_PID` another's, `LISTEN_FDS` more than 0), if they were: they
+/// are not taken, as libsystemd does not, but said, as a wrapper that
+/// starts the binary without exec would otherwise leave a service whose
+/// sockets are bound anew, or not at all, with no word why.
+fn meant_for_another(vars: Vars<'_>, our_pid: i32) -> Option<String> {
+    let pid = crate::environ::parse_pid(LISTEN_PID, vars.pid?).ok()?;
+    let count = vars.fds?.to_str()?.parse::<usize>().ok()?;
+    if pid == our_pid || count == 0 {
+        return None;
+    }
+    let (sockets, are) = match count {
+        1 => ("the socket".to_owned(), "is"),
+        n => (format!("the {n} sockets"), "are"),
+    };
+    Some(format!(
+        "{LISTEN_PID}={pid} names another process than this one (pid {our_pid}): {sockets} passed with it {are} not taken (does `ExecStart=` start this binary through a command that does not exec it?)"
+    ))
+}
+
 /// The `LISTEN_FDNAMES` entry of each passed fd, fd 3 first (`None` for
 /// all when that variable is unset or empty), or `None` when nothing was
 /// passed to `our_pid`.
@@ -665,6 +689,30 @@ fn map(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sockets_passed_to_another_process_are_said_not_taken() {
+        let vars = |pid: &'static str, fds: &'static str| super::Vars {
+            pid: Some(std::ffi::OsStr::new(pid)),
+            fds: Some(std::ffi::OsStr::new(fds)),
+            names: None,
+        };
+        assert_eq!(
+            super::meant_for_another(vars("41", "2"), 42).as_deref(),
+            Some(
+                "LISTEN_PID=41 names another process than this one (pid 42): the 2 sockets passed with it are not taken (does `ExecStart=` start this binary through a command that does not exec it?)"
+            )
+        );
+        let one = super::meant_for_another(vars("41", "1"), 42).unwrap();
+        assert!(
+            one.contains("the socket passed with it is not taken"),
+            "{one}"
+        );
+        // Ours, none passed, or nothing to read: nothing to say.
+        assert_eq!(super::meant_for_another(vars("42", "2"), 42), None);
+        assert_eq!(super::meant_for_another(vars("41", "0"), 42), None);
+        assert_eq!(super::meant_for_another(super::Vars::default(), 42), None);
+    }
+
     use super::*;
 
     const PID: i32 = 4242;

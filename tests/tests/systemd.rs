@@ -430,6 +430,37 @@ fn activated_with(
 }
 
 #[test]
+fn sockets_passed_to_a_wrapper_that_does_not_exec_are_said_not_taken() {
+    // `ExecStart=/bin/sh -c 'prog ...'` without exec: systemd names the
+    // shell in LISTEN_PID. The sockets are not the program's to take, as
+    // libsystemd says; but it says so, rather than bind its own unsaid.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut svc = Service::new(ECHO);
+    let socket = listener.as_fd().try_clone_to_owned().unwrap();
+    let script = "exec 3<&0 0</dev/null; export LISTEN_PID=$$ LISTEN_FDS=1; \"$0\" \"$@\"";
+    let mut cmd = svc.command("sh");
+    cmd.arg("-c")
+        .arg(script)
+        .arg(ECHO)
+        .arg("-littleboss=start")
+        .stdin(std::process::Stdio::from(socket));
+    svc.spawn(cmd);
+    let said = svc.output.wait_for("names another process than this one");
+    let note = format!(
+        "littleboss: note: LISTEN_PID={} names another process than this one (pid ",
+        svc.pid()
+    );
+    assert!(said.contains(&note), "{said}");
+    assert!(
+        said.contains("the socket passed with it is not taken"),
+        "{said}"
+    );
+    svc.ready();
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    svc.wait_exit();
+}
+
+#[test]
 fn what_code_before_run_starts_inherits_no_activated_socket() {
     // A builder program's code before `run` starts a helper; systemd
     // passed the listening socket. The helper must not hold it (it would
