@@ -343,9 +343,7 @@ impl Model {
     /// due, as [`Sim::late`]), the children killed dying of it in time.
     fn advance_dying_in_time(&mut self, by: Duration, late: bool) {
         let until = self.sim.now + by;
-        // Once at least: an advance by nothing still handles what is due.
-        loop {
-            let next = until.min(self.sim.now + IN_TIME);
+        in_steps(self.sim.now, until, |next| {
             for id in dying_by(&self.sim, next, &self.undying) {
                 self.exit(id, ChildExit::Signal(9));
             }
@@ -354,10 +352,8 @@ impl Model {
                 true => self.sim.late(by),
                 false => self.sim.advance(by),
             }
-            if self.sim.now >= until {
-                break;
-            }
-        }
+            self.sim.now
+        });
     }
 
     fn nth_live(&self, n: u8) -> Option<ChildId> {
@@ -1231,13 +1227,13 @@ fn rounds(sim: &Sim) -> usize {
 /// (but those `undying`).
 fn run_on_while_up(sim: &mut Sim, undying: &BTreeSet<ChildId>) {
     let until = sim.now + Duration::from_millis(u64::from(u16::MAX)) + HELLO_TIMEOUT;
-    while sim.now < until {
-        let next = until.min(sim.now + IN_TIME);
+    in_steps(sim.now, until, |next| {
         for id in dying_by(sim, next, undying) {
             sim.exit(id, ChildExit::Signal(9));
         }
         sim.advance(next - sim.now);
-    }
+        sim.now
+    });
     let killed: Vec<ChildId> = (sim.processes.iter())
         .filter(|(id, p)| !p.exited && p.killed && !undying.contains(id))
         .map(|(id, _)| *id)
@@ -1250,6 +1246,20 @@ fn run_on_while_up(sim: &mut Sim, undying: &BTreeSet<ChildId>) {
 /// Steps of time short of the wait for a killed child's exit: one killed
 /// within a step is not given up on by its end.
 const IN_TIME: Duration = super::KILLED_EXIT_WAIT.checked_div(2).unwrap();
+
+/// Goes from `now` to `until` in steps of [`IN_TIME`] at most (one at
+/// least: an advance by nothing still handles what is due), `step`
+/// taking time to each step's end and saying the time then. Between two
+/// steps, the children killed that die of it do: the supervisor gives up
+/// only on those that do not.
+fn in_steps(mut now: Duration, until: Duration, mut step: impl FnMut(Duration) -> Duration) {
+    loop {
+        now = step(until.min(now + IN_TIME));
+        if now >= until {
+            return;
+        }
+    }
+}
 
 /// The live children killed that the supervisor would give up on by `at`
 /// (not dead of the kill): on a kernel that works, dead of it before; but
