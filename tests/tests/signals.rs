@@ -547,6 +547,7 @@ fn signals_the_supervisor_was_started_with_ignored_are_not_its_childs() {
     let quit = 1 << (nix::libc::SIGQUIT - 1);
     let ignores = |pid: u32| {
         let masks = tests::procfs::thread_signal_masks(pid);
+        assert!(!masks.is_empty(), "pid {pid}'s masks unread");
         masks.iter().any(|m| m.ignored & quit != 0)
     };
     assert!(ignores(svc.pid() as u32), "started so");

@@ -437,7 +437,8 @@ fn sockets_passed_to_a_wrapper_that_does_not_exec_are_said_not_taken() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let mut svc = Service::new(ECHO);
     let socket = listener.as_fd().try_clone_to_owned().unwrap();
-    let script = "exec 3<&0 0</dev/null; export LISTEN_PID=$$ LISTEN_FDS=1; \"$0\" \"$@\"";
+    // `exit $?` after it: bash execs a `-c` script's last command itself.
+    let script = "exec 3<&0 0</dev/null; export LISTEN_PID=$$ LISTEN_FDS=1; \"$0\" \"$@\"; exit $?";
     let mut cmd = svc.command("sh");
     cmd.arg("-c")
         .arg(script)

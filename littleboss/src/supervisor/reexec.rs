@@ -34,7 +34,11 @@ pub(crate) fn open_binary(pid: &str) -> io::Result<OwnedFd> {
     let path = match pid {
         "self" => "/proc/self/exe".to_owned(),
         pid => crate::proc_pid::path(pid, "exe").ok_or_else(|| {
-            io::Error::other("/proc numbers processes as another pid namespace does")
+            let why = crate::proc_pid::numbers_ours_now().err();
+            io::Error::other(format!(
+                "cannot read /proc: {}",
+                why.unwrap_or("unreadable")
+            ))
         })?,
     };
     Ok(nix::fcntl::open(path.as_str(), flags, Mode::empty())?)

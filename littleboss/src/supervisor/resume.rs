@@ -384,6 +384,8 @@ fn adopt_all(handoff: &Handoff, carriers: [RawFd; 2]) -> Result<Held, (String, b
             return Err((format!("control socket: {e}"), false));
         }
     };
+    // Not compared with the file its path names: a cleaner may have
+    // removed it, and a successor made another there.
     let lock = adopt(handoff.lock, Handed::File)
         .map_err(|e| {
             let why = format!("the service lock was not handed over: {e}");
@@ -519,12 +521,14 @@ fn adopt_all(handoff: &Handoff, carriers: [RawFd; 2]) -> Result<Held, (String, b
         notify: (handoff.notify_fd)
             .and_then(|fd| {
                 keep(
-                    &named("the socket connected to the service manager"),
-                    Handed::Any,
+                    &named(
+                        "the socket connected to the service manager (notifications go by its path)",
+                    ),
+                    Handed::Datagram,
                     &(0, fd),
                 )
             })
-            .and_then(|(_, fd)| datagram_or_let_go(fd)),
+            .map(|(_, fd)| fd),
     })
 }
 
@@ -539,6 +543,9 @@ enum Handed {
     Connection,
     /// The service lock: a regular file.
     File,
+    /// The socket connected to the service manager: a unix datagram
+    /// socket.
+    Datagram,
     /// Checked otherwise, or not at all (a binary held by `O_PATH`).
     Any,
 }
@@ -560,6 +567,7 @@ impl Handed {
             Handed::Connection => unix() && ty() == Some(SockType::Stream) && !listening(),
             Handed::File => nix::sys::stat::fstat(fd)
                 .is_ok_and(|st| st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFREG),
+            Handed::Datagram => unix() && ty() == Some(SockType::Datagram),
             Handed::Any => true,
         }
     }
@@ -577,26 +585,6 @@ fn misnamed(fd: RawFd, taken: &[RawFd], carriers: [RawFd; 2]) -> Option<crate::f
         return Some(AdoptError::Reserved { fd });
     }
     taken.contains(&fd).then_some(AdoptError::NamedTwice { fd })
-}
-
-/// `fd`, if it is a unix datagram socket, as the one connected to the
-/// service manager is; a file the program's code before `run` opened at
-/// its number is let go of unclosed, and said (notifications then go by
-/// the path).
-fn datagram_or_let_go(fd: OwnedFd) -> Option<OwnedFd> {
-    use nix::sys::socket::{AddressFamily, SockType, SockaddrLike, SockaddrStorage};
-    let ty = nix::sys::socket::getsockopt(&fd, nix::sys::socket::sockopt::SockType);
-    let family = nix::sys::socket::getsockname::<SockaddrStorage>(fd.as_raw_fd())
-        .ok()
-        .and_then(|address| address.family());
-    if ty.is_ok_and(|ty| ty == SockType::Datagram) && family == Some(AddressFamily::Unix) {
-        return Some(fd);
-    }
-    let fd = fd.into_raw_fd();
-    log!(
-        "the socket connected to the service manager was not handed over: fd {fd} is another file than the one handed over (closed and opened again by code before `run`?); notifications go by its path"
-    );
-    None
 }
 
 /// `fd`, if it is still the watch of the folder of the control socket at
@@ -1086,15 +1074,17 @@ mod tests {
         let file = OwnedFd::from(std::fs::File::create(dir.join("lock")).unwrap());
         let tcp = OwnedFd::from(std::net::TcpListener::bind("127.0.0.1:0").unwrap());
         let null = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        let datagram = OwnedFd::from(std::os::unix::net::UnixDatagram::unbound().unwrap());
         let kinds = [
             (Handed::Listening, &listener),
             (Handed::Connection, &stream),
             (Handed::Channel, &channel),
             (Handed::File, &file),
+            (Handed::Datagram, &datagram),
         ];
         for (kind, right) in kinds {
             assert!(kind.of(right), "{kind:?}");
-            for other in [&listener, &stream, &channel, &file, &tcp, &null] {
+            for other in [&listener, &stream, &channel, &file, &datagram, &tcp, &null] {
                 let same = std::ptr::eq(other, right);
                 assert_eq!(kind.of(other), same, "{kind:?} of another");
             }

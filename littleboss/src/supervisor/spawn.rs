@@ -477,8 +477,9 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
     // Listed before the fork, closed after it (see `shared_fds`).
     let shared = super::shared_fds::open_above(link::CHILD_FD);
     // What the supervisor has ignored (started so: a script's `start &`
-    // ignores SIGINT and SIGQUIT; or by `supervisor_init`) is not the
-    // child's: an exec keeps a signal ignored. SIGHUP is dealt with below;
+    // ignores SIGQUIT, and SIGINT, which the supervisor handles; or by
+    // `supervisor_init`) is not the child's: an exec keeps a signal
+    // ignored. SIGHUP is dealt with below;
     // SIGTTIN and SIGTTOU stay as they are, as the child runs in a
     // background process group of its own: ignored, a terminal's read
     // fails rather than stops it.
