@@ -127,6 +127,12 @@ pub(crate) struct Handoff {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub control_id: Option<[u64; 2]>,
     pub lock: RawFd,
+    /// The file `lock` is open on, `[device, inode]`, as the image that
+    /// handed it over saw it: a file the program's code before `run`
+    /// opened at that number (where `/proc` cannot tell) is not taken for
+    /// it. Absent from an older image's handoff (then not compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_id: Option<[u64; 2]>,
     #[serde(with = "crate::path_bytes")]
     pub lock_path: PathBuf,
     /// The inotify instance watching the control folder (see
@@ -266,6 +272,7 @@ impl Handoff {
             control_path: "/run/svc.sock".into(),
             control_id: None,
             lock,
+            lock_id: None,
             lock_path: "/run/svc.lock".into(),
             watch: None,
             notify: None,
@@ -654,6 +661,7 @@ mod tests {
             control_path: "/run/svc.sock".into(),
             control_id: None,
             lock: 4,
+            lock_id: None,
             lock_path: "/run/svc.lock".into(),
             watch: None,
             notify: None,

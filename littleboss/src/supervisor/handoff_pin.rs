@@ -171,6 +171,7 @@ fn with_every_event() -> Handoff {
         control_path: PathBuf::from("/run/svc/svc.sock"),
         control_id: Some([1, 4]),
         lock: 4,
+        lock_id: None,
         lock_path: PathBuf::from("/run/svc/svc.lock"),
         watch: Some(10),
         notify: Some(("/run/systemd/notify".into(), Some(30_000_000))),

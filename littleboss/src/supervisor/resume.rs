@@ -384,9 +384,20 @@ fn adopt_all(handoff: &Handoff, carriers: [RawFd; 2]) -> Result<Held, (String, b
             return Err((format!("control socket: {e}"), false));
         }
     };
-    // Not compared with the file its path names: a cleaner may have
-    // removed it, and a successor made another there.
+    // The file handed over, as the previous image saw it (not the file
+    // its path names: a cleaner may have removed it, and a successor made
+    // another there).
     let lock = adopt(handoff.lock, Handed::File)
+        .and_then(|fd| {
+            let now = crate::own_file::open_identity(fd.as_raw_fd());
+            match handoff.lock_id.is_none_or(|then| now == Some(then)) {
+                true => Ok(fd),
+                false => {
+                    let _ = fd.into_raw_fd();
+                    Err(crate::fdpass::AdoptError::Replaced { fd: handoff.lock })
+                }
+            }
+        })
         .map_err(|e| {
             let why = format!("the service lock was not handed over: {e}");
             (why, fails_again(&e))
@@ -1116,6 +1127,45 @@ mod tests {
             said,
             "fd 4 is named twice in the handed-over state, and taken already as the other"
         );
+    }
+
+    #[test]
+    fn a_lock_is_taken_only_if_it_is_the_file_handed_over() {
+        use crate::supervisor::handoff::Handoff;
+        use std::os::fd::IntoRawFd;
+        let dir = tempfile_dir("lock-id");
+        let handed = |lock_id: Option<[u64; 2]>| {
+            let control = std::os::unix::net::UnixListener::bind(dir.join("svc.sock")).unwrap();
+            let lock = std::fs::File::create(dir.join("svc.lock")).unwrap();
+            let id = crate::own_file::open_identity(std::os::fd::AsRawFd::as_raw_fd(&lock));
+            let handoff = Handoff {
+                control_path: dir.join("svc.sock"),
+                lock_path: dir.join("svc.lock"),
+                lock_id: lock_id.or(id),
+                ..Handoff::naming_only(control.into_raw_fd(), lock.into_raw_fd())
+            };
+            let taken = super::adopt_all(&handoff, [-1, -1]).map(drop);
+            // What was refused is let go of unclosed, for the image that
+            // takes over next: closed here, the test's.
+            if taken.is_err() {
+                for fd in [handoff.control, handoff.lock] {
+                    let _ = nix::unistd::close(fd);
+                }
+            }
+            let _ = std::fs::remove_file(dir.join("svc.sock"));
+            taken
+        };
+        // The file the previous image handed over: taken.
+        assert!(handed(None).is_ok());
+        // Another (a regular file of the program's own at that number,
+        // where /proc cannot tell): not taken for the lock.
+        let (why, ours) = handed(Some([0, 1])).unwrap_err();
+        assert!(
+            why.starts_with("the service lock was not handed over: fd "),
+            "{why}"
+        );
+        assert!(ours, "it would fail so again");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
