@@ -13,19 +13,6 @@ pub(crate) fn identity(path: &Path) -> Option<[u64; 2]> {
     Some([meta.dev(), meta.ino()])
 }
 
-/// Which file descriptor `fd` is open on, `[device, inode]`, if it is
-/// open.
-///
-/// ```ignore
-/// let id = own_file::open_identity(lock.raw_fd());
-/// ```
-pub(crate) fn open_identity(fd: std::os::fd::RawFd) -> Option<[u64; 2]> {
-    // SAFETY: borrowed for the one fstat, while the caller keeps it open.
-    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-    let stat = nix::sys::stat::fstat(fd).ok()?;
-    Some([stat.st_dev, stat.st_ino])
-}
-
 /// A file made at `path`, and which file it was.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct OwnFile {

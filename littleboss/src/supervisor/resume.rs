@@ -389,7 +389,7 @@ fn adopt_all(handoff: &Handoff, carriers: [RawFd; 2]) -> Result<Held, (String, b
     // another there).
     let lock = adopt(handoff.lock, Handed::File)
         .and_then(|fd| {
-            let now = crate::own_file::open_identity(fd.as_raw_fd());
+            let now = crate::inherited::file_identity(fd.as_raw_fd());
             match handoff.lock_id.is_none_or(|then| now == Some(then)) {
                 true => Ok(fd),
                 false => {
@@ -1137,7 +1137,7 @@ mod tests {
         let handed = |lock_id: Option<[u64; 2]>| {
             let control = std::os::unix::net::UnixListener::bind(dir.join("svc.sock")).unwrap();
             let lock = std::fs::File::create(dir.join("svc.lock")).unwrap();
-            let id = crate::own_file::open_identity(std::os::fd::AsRawFd::as_raw_fd(&lock));
+            let id = crate::inherited::file_identity(std::os::fd::AsRawFd::as_raw_fd(&lock));
             let handoff = Handoff {
                 control_path: dir.join("svc.sock"),
                 lock_path: dir.join("svc.lock"),

@@ -258,7 +258,7 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
         // image's, which the new one takes from the path).
         control_id: Some(io.control_file.as_ref().map_or([0, 0], |f| f.id)),
         lock: io.lock.raw_fd(),
-        lock_id: crate::own_file::open_identity(io.lock.raw_fd()),
+        lock_id: crate::inherited::file_identity(io.lock.raw_fd()),
         lock_path: io.lock.path().to_owned(),
         watch: io.watch.as_ref().and_then(|w| w.raw_fd()),
         notify: io.notifier.as_ref().map(|n| n.handoff()),
