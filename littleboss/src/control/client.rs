@@ -183,12 +183,9 @@ impl Standing {
     }
 }
 
-/// Where this command's request stands, for a stop signal to say.
+/// Where this command's request stands, for a stop signal to say: set
+/// before its signals are read, `None` once its outcome is known.
 static STANDING: std::sync::Mutex<Option<Standing>> = std::sync::Mutex::new(None);
-
-/// Set once the command says how it ended and exits: a stop signal then
-/// lets it (the line it says is the one that counts, and its exit code).
-static LAST_WORDS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Records where this command's request stands.
 fn standing(now: Option<Standing>) {
@@ -196,9 +193,9 @@ fn standing(now: Option<Standing>) {
 }
 
 /// The request's outcome is known: what is said next, and the exit, are
-/// the command's, not a stop signal's.
+/// the command's, not a stop signal's (its standing, set from the
+/// command's start, is gone).
 fn last_words() {
-    LAST_WORDS.store(true, std::sync::atomic::Ordering::SeqCst);
     standing(None);
 }
 
@@ -255,17 +252,15 @@ fn say_where_it_stands_on_signals() {
             if backstop.is_err() {
                 crate::report::die_of(signal)
             }
-            // Saying how it ended: it exits so, within the patience.
-            if LAST_WORDS.load(std::sync::atomic::Ordering::SeqCst) {
+            // No standing: it is saying how it ended, and exits so,
+            // within the patience.
+            let Some(now) = STANDING.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
                 loop {
                     std::thread::park();
                 }
-            }
-            let now = STANDING.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            if let Some(now) = now {
-                crate::log::log!("{}", now.said(signal));
-                crate::log::flush(crate::log::EXIT_PATIENCE);
-            }
+            };
+            crate::log::log!("{}", now.said(signal));
+            crate::log::flush(crate::log::EXIT_PATIENCE);
             crate::report::die_of(signal)
         });
     if reading.is_err() || reading_rx.recv().is_err() {

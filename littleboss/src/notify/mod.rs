@@ -532,12 +532,9 @@ impl Sender {
 }
 
 /// Whether `e` is the manager's queue turning a send away for want of
-/// room (with a bounded wait: the wait's end).
+/// room: `EAGAIN`, which a bounded wait's end says too.
 fn full(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
-    )
+    e.kind() == io::ErrorKind::WouldBlock
 }
 
 /// Sends a watchdog ping through `fd`, a descriptor an image handed over
