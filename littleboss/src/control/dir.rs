@@ -200,6 +200,14 @@ pub(crate) enum DirError {
         /// Refused as its group's to change: that group.
         group: Option<u32>,
     },
+    /// A link on the way, in a sticky folder (`/tmp`), that another user
+    /// owns: the sticky bit lets its owner remove it and make another,
+    /// pointing elsewhere, between a check and a use.
+    LinkOwner {
+        dir: PathBuf,
+        link: PathBuf,
+        owner: u32,
+    },
     SocketPathTooLong {
         path: PathBuf,
         len: usize,
@@ -285,6 +293,12 @@ impl std::fmt::Display for DirError {
                     ": another user could move it away and put another in its place; refusing to use it (`sudo -E` keeps the user's XDG_RUNTIME_DIR: unset it, or set LITTLEBOSS_DIR to a folder of our own)"
                 )
             }
+            DirError::LinkOwner { dir, link, owner } => write!(
+                f,
+                "the control folder {} is reached through the link {}, which belongs to uid {owner} and lives in a sticky folder: its owner could point it elsewhere between a check and a use; refusing to use it (set LITTLEBOSS_DIR to the folder it points at, or to a folder of our own)",
+                shown(dir),
+                shown(link)
+            ),
             DirError::SocketPathTooLong { path, len } => write!(
                 f,
                 "the control socket path {} is {len} bytes, more than the {MAX_SOCKET_PATH} a unix socket address holds; set LITTLEBOSS_DIR to a shorter folder (or shorten the service name)",
@@ -380,6 +394,9 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
         .then(|| parent.ancestors())
         .into_iter()
         .flatten();
+    for above in written.clone() {
+        link_is_safe(dir, above, us)?;
+    }
     for above in real.ancestors().chain(written) {
         let meta = std::fs::metadata(above).map_err(|error| DirError::Inspect {
             dir: above.to_owned(),
@@ -404,6 +421,30 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
         }
     }
     Ok(())
+}
+
+/// Checks `above`, a folder as written on the way to `dir`, if it is a
+/// link: in a sticky folder (`/tmp`), whose sticky bit lets a link's
+/// owner remove it and make another, it must be ours or root's (the
+/// rule of the kernel's `fs.protected_symlinks`, which not every host
+/// sets). Elsewhere the folder it lives in is what decides, and
+/// [`above_is_safe`] judges that.
+fn link_is_safe(dir: &Path, above: &Path, us: u32) -> Result<(), DirError> {
+    let Ok(meta) = std::fs::symlink_metadata(above) else {
+        return Ok(()); // Said by the check of the folders, which follows.
+    };
+    let owner = meta.uid();
+    if !meta.is_symlink() || owner == us || owner == 0 {
+        return Ok(());
+    }
+    let in_sticky = (above.parent())
+        .and_then(|parent| std::fs::metadata(parent).ok())
+        .is_some_and(|parent| parent.mode() & 0o1000 != 0);
+    if !in_sticky || Some(owner) == unmapped_overflow("uid") {
+        return Ok(());
+    }
+    let (dir, link) = (dir.to_owned(), above.to_owned());
+    Err(DirError::LinkOwner { dir, link, owner })
 }
 
 /// Whether a folder group `gid` may write to is still ours (`us`'s):
@@ -519,6 +560,40 @@ mod tests {
             .to_string();
         assert!(said.contains("which anyone may change"), "{said}");
         assert!(check(&folder).is_ok());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn a_link_another_user_owns_in_a_sticky_folder_is_refused() {
+        let base = std::env::temp_dir().join(format!("lb-link-owner-{}", std::process::id()));
+        let target = base.join("target");
+        let folder = target.join("littleboss");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+        // A sticky folder anyone may write to, as /tmp: a link there is
+        // its owner's to remove and make again.
+        let sticky = base.join("sticky");
+        std::fs::create_dir_all(&sticky).unwrap();
+        std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let link = sticky.join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let through_link = link.join("littleboss");
+        // Ours: only we could point it elsewhere.
+        assert!(check(&through_link).is_ok(), "{:?}", check(&through_link));
+        // Another user's (as root can make it).
+        if std::os::unix::fs::lchown(&link, Some(54321), None).is_ok() {
+            let said = check(&through_link).unwrap_err().to_string();
+            assert!(
+                said.contains("is reached through the link")
+                    && said.contains("which belongs to uid 54321 and lives in a sticky folder"),
+                "{said}"
+            );
+            // Not sticky, its folder ours alone: nobody else could remove it.
+            std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o755)).unwrap();
+            assert!(check(&through_link).is_ok(), "{:?}", check(&through_link));
+        } else {
+            eprintln!("skipped: another user's link (not root)");
+        }
         std::fs::remove_dir_all(&base).unwrap();
     }
 
