@@ -19,6 +19,19 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 /// waits out (its lameduck timeout), bounded so a hang fails the test.
 pub const CONTROL_DEADLINE: Duration = Duration::from_secs(90);
 
+/// What a service manager sets for what it starts, which littleboss reads:
+/// cleared for every process a test starts (see [`Service::command`]).
+const SERVICE_MANAGERS_VARIABLES: [&str; 8] = [
+    "INVOCATION_ID",
+    "NOTIFY_SOCKET",
+    "WATCHDOG_USEC",
+    "WATCHDOG_PID",
+    "LISTEN_PID",
+    "LISTEN_PIDFDID",
+    "LISTEN_FDS",
+    "LISTEN_FDNAMES",
+];
+
 /// Output captured from a process, shared with the threads that read it.
 #[derive(Debug, Clone, Default)]
 pub struct Captured {
@@ -163,6 +176,17 @@ impl Service {
     /// A command for `bin` with this service's control folder.
     pub fn command(&self, bin: impl AsRef<Path>) -> Command {
         let mut cmd = Command::new(bin.as_ref());
+        // Nothing of a service manager's or littleboss's own from whatever
+        // started the tests (a systemd unit's `INVOCATION_ID`, a terminal
+        // started as a user service): a test that wants one sets it.
+        for inherited in SERVICE_MANAGERS_VARIABLES {
+            cmd.env_remove(inherited);
+        }
+        for (key, _) in std::env::vars_os() {
+            if key.as_encoded_bytes().starts_with(b"LITTLEBOSS_") {
+                cmd.env_remove(key);
+            }
+        }
         cmd.env("LITTLEBOSS_DIR", self.control_dir())
             .stdin(Stdio::null());
         // As from a terminal, whatever started the tests: a shell's

@@ -111,13 +111,7 @@ fn a_notification_the_managers_full_queue_turns_away_waits_its_turn() {
     let manager = Manager::bind(&socket);
     // The manager's queue full, as PID 1's is when it is busy: one queue
     // takes every service's notifications, and the kernel keeps it short.
-    let filler = UnixDatagram::unbound().unwrap();
-    filler.set_nonblocking(true).unwrap();
-    let mut filled = 0;
-    while filler.send_to(b"FILLER=1", &socket).is_ok() {
-        filled += 1;
-        assert!(filled < 100_000, "the queue never fills");
-    }
+    let (filled, _fillers) = fill_queue_of(&socket);
     svc.start_with_env(&[], &[("NOTIFY_SOCKET", &socket)]);
     // The supervisor serves, and answers, while its notifications wait
     // (each was sent with a wait of up to a second on its loop, and lost
@@ -138,6 +132,30 @@ fn a_notification_the_managers_full_queue_turns_away_waits_its_turn() {
     assert_eq!(svc.control("stop").status.code(), Some(0));
     assert_eq!(manager.next(), "STOPPING=1");
     assert_eq!(svc.wait_exit().code(), Some(0));
+}
+
+/// Fills the queue of the datagram socket at `path` with `FILLER=1`s: how
+/// many, and the sockets that sent them, to be kept while they wait.
+/// From as many sockets as it takes: each datagram waiting counts
+/// against its sender's send buffer too, which may run out first (where
+/// systemd sets `net.unix.max_dgram_qlen` to 512), so the queue is full
+/// only once a new socket cannot send either.
+fn fill_queue_of(path: &std::path::Path) -> (usize, Vec<UnixDatagram>) {
+    let (mut filled, mut fillers) = (0, Vec::new());
+    loop {
+        let filler = UnixDatagram::unbound().unwrap();
+        filler.set_nonblocking(true).unwrap();
+        let mut sent = 0;
+        while filler.send_to(b"FILLER=1", path).is_ok() {
+            sent += 1;
+        }
+        fillers.push(filler);
+        if sent == 0 {
+            return (filled, fillers);
+        }
+        filled += sent;
+        assert!(filled < 100_000, "the queue never fills");
+    }
 }
 
 /// A supervisor of `V1` started under the stand-in service manager, and
