@@ -31,10 +31,9 @@ fn a_child_that_dies_while_its_lameduck_cannot_be_sent_is_seen_dead_at_once() {
     svc.start_with_env(&[], &[("LITTLEBOSS_TEST_LAMEDUCK_HANGS", &"1")]);
     let child: i32 = svc.printed("started pid");
     svc.signal(Signal::SIGINT);
-    svc.output.wait_for("SIGINT received: stopping");
-    // A moment for the watcher to be in its send (the order follows the
-    // line at once): a death before it would prove nothing.
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The watcher in its send: a death before it would prove nothing.
+    svc.output
+        .wait_for(&format!("the send to child pid {child} hangs"));
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child), Signal::SIGKILL).unwrap();
     let status = svc.wait_exit();
     let out = svc.output.text();

@@ -257,16 +257,13 @@ fn a_hundred_upgrading_reloads_under_load_fail_no_request() {
 #[test]
 fn a_child_killed_during_the_exec_window_is_reaped() {
     let mut svc = Service::new(V1);
-    // Each image waits (before the exec, before taking over): the window
-    // is wide. The old child stays past its lameduck, so the kill below
-    // finds it however late it lands.
-    let addr = start_with(
-        &mut svc,
-        &[
-            ("LITTLEBOSS_TEST_RESUME_PAUSE_MS", "2000"),
-            ("VERSIONED_V1_LINGER_MS", "60000"),
-        ],
-    );
+    // The new image waits before taking over until the gate goes. The old
+    // child stays past its lameduck, so the kill below finds it.
+    let (gate, env) = gated_pause(&svc);
+    let mut env = env.each_ref().map(|(k, v)| (*k, v.as_str())).to_vec();
+    env.push(("LITTLEBOSS_TEST_RESUME_PAUSE_ONLY", "taking over"));
+    env.push(("VERSIONED_V1_LINGER_MS", "60000"));
+    let addr = start_with(&mut svc, &env);
     let pid = svc.pid();
     let copy = copy_of(&svc, V1);
     let reload = svc.spawn_control(&copy, "reload");
@@ -279,13 +276,10 @@ fn a_child_killed_during_the_exec_window_is_reaped() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    // Sent in the window: the new image had not taken over yet (else the
-    // test proves nothing).
+    // Killed in the window: the new image waits for the gate.
     let out = svc.output.text();
-    assert!(
-        !out.contains("in-place upgrade 1)"),
-        "killed too late: {out}"
-    );
+    assert!(!out.contains("in-place upgrade 1)"), "{out}");
+    std::fs::remove_file(&gate).unwrap();
     let reload = reload.wait_with_output().unwrap();
     assert!(reload.status.success(), "{}", text(&reload));
     svc.output

@@ -49,6 +49,9 @@ pub(crate) const TEST_PAUSE_VAR: &str = "LITTLEBOSS_TEST_RESUME_PAUSE_MS";
 /// acting in the window holds it open until it has acted (the waits then
 /// only bound it).
 pub(crate) const TEST_PAUSE_GATE_VAR: &str = "LITTLEBOSS_TEST_RESUME_PAUSE_GATE";
+/// For tests: the one of those waits to make (`the exec` or `taking
+/// over`), the other passed at once: a gate then holds that one alone.
+pub(crate) const TEST_PAUSE_ONLY_VAR: &str = "LITTLEBOSS_TEST_RESUME_PAUSE_ONLY";
 /// For tests: how many images in a row fail to start their runtime, as
 /// one short of descriptors would (a passing failure), each counting it
 /// down in its environment: a new image goes back to the previous binary,
@@ -550,6 +553,10 @@ pub(crate) fn test_pause(before: &str) {
     let Some(ms) = crate::test_hook::test_hook::<u64>(TEST_PAUSE_VAR) else {
         return;
     };
+    let only = crate::test_hook::test_hook::<String>(TEST_PAUSE_ONLY_VAR);
+    if only.is_some_and(|only| only != before) {
+        return;
+    }
     crate::log::log!("test pause: {ms} ms before {before}");
     crate::test_hook::pause(ms, TEST_PAUSE_GATE_VAR);
 }

@@ -787,6 +787,11 @@ impl Watcher {
     ) -> Result<(), Option<std::io::Error>> {
         let send = async {
             if hangs {
+                // Said for a test to act while the send waits.
+                log!(
+                    "test hook: the send to child pid {} hangs",
+                    self.process.pid
+                );
                 std::future::pending::<()>().await;
             }
             self.channel.send(data, fds).await

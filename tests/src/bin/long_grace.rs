@@ -1,7 +1,8 @@
 //! A line echo server written the natural way (accept until
 //! `ctx.lameduck()`, then finish the connections accepted), with a grace
 //! of 30 s: its drain ends early only because littleboss ends the grace
-//! once every connection it accepted has closed.
+//! once every connection it accepted has closed. An answer given after
+//! lameduck says so.
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -20,6 +21,7 @@ async fn main(ctx: littleboss::Context) {
         draining.await;
         println!("pid {pid} draining");
     });
+    let after_lameduck = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let lameduck = ctx.lameduck();
     tokio::pin!(lameduck);
     let mut connections = tokio::task::JoinSet::new();
@@ -31,16 +33,22 @@ async fn main(ctx: littleboss::Context) {
                 let Ok((conn, _)) = conn else { continue };
                 accepted += 1;
                 println!("pid {pid} accepted {accepted}");
+                let after_lameduck = after_lameduck.clone();
                 connections.spawn(async move {
                     let (read, mut write) = conn.into_split();
                     let mut line = String::new();
                     if BufReader::new(read).read_line(&mut line).await.is_ok() {
-                        let _ = write.write_all(format!("{pid} {line}").as_bytes()).await;
+                        let when = match after_lameduck.load(std::sync::atomic::Ordering::SeqCst) {
+                            true => "(after lameduck) ",
+                            false => "",
+                        };
+                        let _ = write.write_all(format!("{pid} {when}{line}").as_bytes()).await;
                     }
                 });
             }
         }
     }
+    after_lameduck.store(true, std::sync::atomic::Ordering::SeqCst);
     println!("pid {pid} lameduck");
     connections.join_all().await;
 }
