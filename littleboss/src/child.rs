@@ -171,7 +171,7 @@ pub(crate) fn run(
         .map(|e| e.name.as_str())
         .filter(|name| config.listeners.iter().all(|l| l.name != *name))
         .collect();
-    let argv = crate::flags::without_listener_flags(&argv, &gone);
+    let argv = crate::flags::argv_without_listener_flags(&argv, &gone);
     // The arguments the supervisor stored (checked as a command line when
     // they were one), given back.
     let inv = crate::flags::parse_child(config, argv).unwrap_or_else(|e| give_up(e.to_string()));

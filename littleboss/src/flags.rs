@@ -270,6 +270,20 @@ pub(crate) fn without_listener_flags(
     kept
 }
 
+/// [`without_listener_flags`] for a child's whole command line: its
+/// program name, first, is kept whatever it reads (`exec -a -admin=x`).
+pub(crate) fn argv_without_listener_flags(
+    argv: &[OsString],
+    gone: &std::collections::BTreeSet<&str>,
+) -> Vec<OsString> {
+    let Some((program, args)) = argv.split_first() else {
+        return Vec::new();
+    };
+    let mut kept = vec![program.clone()];
+    kept.extend(without_listener_flags(args, gone));
+    kept
+}
+
 /// [`parse`] for `declared` listeners; without a `config`, the arguments
 /// are stored ones, a child's: no mode flag, and a listener flag given
 /// twice is no mistake, the last one winning (an older version stored
@@ -908,6 +922,17 @@ mod tests {
             ]
         );
         assert_eq!(without_listener_flags(&stored, &Default::default()), stored);
+    }
+
+    #[test]
+    fn a_childs_program_name_stays_whatever_it_reads() {
+        let gone = ["admin"].into_iter().collect();
+        let child = argv(&["-admin", ":9000", "-admin=:1", "-v"]);
+        assert_eq!(
+            strs(&argv_without_listener_flags(&child, &gone)),
+            ["-admin", ":9000", "-v"]
+        );
+        assert!(argv_without_listener_flags(&[], &gone).is_empty());
     }
 
     #[test]
