@@ -17,13 +17,20 @@ pub(crate) struct Ended {
     /// The error `main` returned, as said: a child not ready yet tells
     /// its supervisor, for the failed start to say why.
     pub error: Option<String>,
+    /// What `main`'s panic said (the hook has said it on stderr), for
+    /// the same: a string's, or a note that it was none.
+    pub panic: Option<String>,
 }
 
 impl Ended {
     /// `main`'s `result`, its error (if any) said on stderr.
     pub(crate) fn from_result(result: impl crate::MainResult) -> Ended {
         let (code, error) = result.into_exit_code_and_error();
-        Ended { code, error }
+        Ended {
+            code,
+            error,
+            panic: None,
+        }
     }
 }
 
@@ -44,11 +51,43 @@ pub(crate) fn call(entry: Entry<'_>, ctx: Context, rt: &Runtime, started: Starte
         Ok(ended) => ended,
         // Not dropped: a payload whose drop panics would unwind after all.
         Err(payload) => {
+            let panic = panic_message(&*payload);
             std::mem::forget(payload);
             Ended {
                 code: PANICKED,
                 error: None,
+                panic: Some(panic),
             }
         }
+    }
+}
+
+/// What a panic's `payload` says: `panic!`'s message (a `&str` or a
+/// `String`), or a note that it is something else
+/// (`std::panic::panic_any`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match (
+        payload.downcast_ref::<&str>(),
+        payload.downcast_ref::<String>(),
+    ) {
+        (Some(message), _) => (*message).to_owned(),
+        (_, Some(message)) => message.clone(),
+        _ => "(a value that is not a message)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::panic_message;
+
+    #[test]
+    fn a_panics_message_is_read_whatever_kind_of_string() {
+        let said = |payload: Box<dyn std::any::Any + Send>| panic_message(&*payload);
+        assert_eq!(said(Box::new("no config")), "no config");
+        assert_eq!(
+            said(Box::new(format!("no config at {}", 7))),
+            "no config at 7"
+        );
+        assert_eq!(said(Box::new(7_u8)), "(a value that is not a message)");
     }
 }

@@ -36,28 +36,35 @@ fn without_persist_the_supervisor_exits_with_the_childs_code() {
 }
 
 #[test]
-fn a_reload_whose_main_returns_an_error_before_ready_says_the_error() {
+fn a_reload_whose_main_returns_an_error_or_panics_before_ready_says_why() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_result_main"));
     svc.start(&[]);
     let serving: i32 = svc.printed("pid");
-    let reload = svc.control_with(&svc.bin, "reload", &["fail-at-once"]);
-    assert_eq!(reload.status.code(), Some(1), "{}", text(&reload));
-    let err = String::from_utf8_lossy(&reload.stderr);
-    assert!(
-        err.contains(
-            "failed before it was ready: main returned an error (exit code 1): boom: no config at /etc/result_main.toml"
+    let said = [
+        (
+            "fail-at-once",
+            "failed before it was ready: main returned an error (exit code 1): boom: no config at /etc/result_main.toml",
         ),
-        "{err}"
-    );
-    // The old child serves on.
-    let status = svc.control_with(&svc.bin, "status", &["--json"]);
-    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
-    assert_eq!(status["child"]["pid"], serving, "{status}");
-    assert_eq!(
-        (status["reloads"].as_u64(), status["failures"].as_u64()),
-        (Some(0), Some(1))
-    );
-    assert!(tests::alive(serving));
+        (
+            "panic-at-once",
+            "failed before it was ready: main panicked (exit code 101): boom: the config at /etc/result_main.toml is not TOML",
+        ),
+    ];
+    for (failures, (arg, why)) in (1..).zip(said) {
+        let reload = svc.control_with(&svc.bin, "reload", &[arg]);
+        assert_eq!(reload.status.code(), Some(1), "{}", text(&reload));
+        let err = String::from_utf8_lossy(&reload.stderr);
+        assert!(err.contains(why), "{err}");
+        // The old child serves on.
+        let status = svc.control_with(&svc.bin, "status", &["--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        assert_eq!(status["child"]["pid"], serving, "{status}");
+        assert_eq!(
+            (status["reloads"].as_u64(), status["failures"].as_u64()),
+            (Some(0), Some(failures))
+        );
+        assert!(tests::alive(serving));
+    }
     svc.stop_expecting(0);
 }
 
