@@ -73,15 +73,12 @@ pub(crate) fn say(level: log::Level, args: fmt::Arguments<'_>) {
 }
 
 /// Says `message` as an error and exits with `code`, after a flush of the
-/// logger ([`FLUSH_PATIENCE`] at most; with no thread for it, the message
-/// goes to stderr as well).
+/// logger: both on a thread of their own, waited for [`FLUSH_PATIENCE`]
+/// at most (a logger that blocks, inside `main` where the program set
+/// one, must not keep a failed process alive); with no thread for them,
+/// the message goes to stderr instead.
 pub(crate) fn fail(code: i32, message: impl fmt::Display) -> ! {
-    say(log::Level::Error, format_args!("{message}"));
-    if !flush_logger() && logger_takes(log::Level::Error) {
-        // No thread for the flush (a cgroup's `pids.max` reached): a
-        // buffering logger may keep the line, so stderr has it too.
-        crate::log::write_line(format_args!("littleboss: {message}"));
-    }
+    say_patiently_then_flush(log::Level::Error, message.to_string(), true);
     std::process::exit(code)
 }
 

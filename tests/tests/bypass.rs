@@ -228,4 +228,16 @@ fn a_program_answering_its_own_help_does_so_while_its_port_is_taken() {
         stderr,
         "the same words either way"
     );
+    // Its logger blocking on the line that says why (a sink gone quiet):
+    // it exits all the same, the line given to the logger.
+    let stuck = Command::new(bin)
+        .args([&addr, "-h"])
+        .env("OWN_HELP_LOGGER_BLOCKS", "1")
+        .output_in_time();
+    assert_eq!(stuck.status.code(), Some(1), "{}", text(&stuck));
+    let stdout = String::from_utf8_lossy(&stuck.stdout);
+    assert!(
+        stdout.starts_with("LOG ERROR: ") && stdout.contains("ddress already in use"),
+        "{stdout}"
+    );
 }
