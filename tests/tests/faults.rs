@@ -1003,10 +1003,12 @@ fn a_child_whose_main_panics_with_a_blocking_job_running_exits_101() {
         .arg("-littleboss=start")
         .arg("--panic")
         .output_in_time();
-    // The supervisor, with no child left, exits with the child's code.
+    // The supervisor, with no child left, exits with the child's code,
+    // having said why the start failed.
     assert_eq!(out.status.code(), Some(101), "{}", text(&out));
     assert!(
-        text(&out).contains("exited with code 101 before it was ready"),
+        text(&out)
+            .contains("failed before it was ready: main panicked (exit code 101): told to panic"),
         "{}",
         text(&out)
     );
