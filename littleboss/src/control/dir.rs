@@ -328,6 +328,8 @@ impl std::error::Error for DirError {
 /// owned by us that nobody else can enter. Never changes an existing
 /// folder's owner or mode: a folder that fails the check is refused.
 pub(crate) fn prepare(dir: &Path) -> Result<(), DirError> {
+    // Before anything is made through a link that is not ours to trust.
+    links_are_safe(dir)?;
     match std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -348,6 +350,9 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), DirError> {
 pub(crate) fn check(dir: &Path) -> Result<(), DirError> {
     // Without a trailing slash, which would have the link followed.
     let dir: PathBuf = dir.components().collect();
+    // First: where the kernel refuses to follow such a link
+    // (`fs.protected_symlinks`), what follows would fail unexplained.
+    links_are_safe(&dir)?;
     let meta = std::fs::symlink_metadata(&dir).map_err(|error| DirError::Inspect {
         dir: dir.clone(),
         error,
@@ -394,9 +399,6 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
         .then(|| parent.ancestors())
         .into_iter()
         .flatten();
-    for above in written.clone() {
-        link_is_safe(dir, above, us)?;
-    }
     for above in real.ancestors().chain(written) {
         let meta = std::fs::metadata(above).map_err(|error| DirError::Inspect {
             dir: above.to_owned(),
@@ -423,28 +425,68 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
     Ok(())
 }
 
-/// Checks `above`, a folder as written on the way to `dir`, if it is a
-/// link: in a sticky folder (`/tmp`), whose sticky bit lets a link's
-/// owner remove it and make another, it must be ours or root's (the
-/// rule of the kernel's `fs.protected_symlinks`, which not every host
-/// sets). Elsewhere the folder it lives in is what decides, and
-/// [`above_is_safe`] judges that.
-fn link_is_safe(dir: &Path, above: &Path, us: u32) -> Result<(), DirError> {
-    let Ok(meta) = std::fs::symlink_metadata(above) else {
-        return Ok(()); // Said by the check of the folders, which follows.
+/// Checks every link met on the way to `dir`'s folder, resolved a
+/// component at a time as the kernel does (a link a link names among
+/// them): one in a sticky folder (`/tmp`), whose sticky bit lets a link's
+/// owner remove it and make another pointing elsewhere, must be ours or
+/// root's (the rule of the kernel's `fs.protected_symlinks`, which not
+/// every host sets). Elsewhere the folder a link lives in is what
+/// decides, and [`above_is_safe`] judges that. What cannot be read is
+/// left to the checks that follow, which say it.
+fn links_are_safe(dir: &Path) -> Result<(), DirError> {
+    use std::path::Component;
+    let Some(parent) = dir.parent() else {
+        return Ok(());
     };
-    let owner = meta.uid();
-    if !meta.is_symlink() || owner == us || owner == 0 {
-        return Ok(());
+    let us = nix::unistd::geteuid().as_raw();
+    // Each left to resolve, owned: a link's target brings its own.
+    let owned = |path: &Path| -> Vec<PathBuf> {
+        path.components()
+            .map(|c| PathBuf::from(c.as_os_str()))
+            .collect()
+    };
+    let mut left: std::collections::VecDeque<PathBuf> = owned(parent).into();
+    let mut resolved = PathBuf::new();
+    let mut followed = 0;
+    while let Some(component) = left.pop_front() {
+        match component.components().next() {
+            Some(Component::RootDir) => resolved = PathBuf::from("/"),
+            Some(Component::ParentDir) => {
+                resolved.pop();
+            }
+            Some(Component::Normal(name)) => {
+                let next = resolved.join(name);
+                let Ok(meta) = std::fs::symlink_metadata(&next) else {
+                    return Ok(());
+                };
+                if !meta.is_symlink() {
+                    resolved = next;
+                    continue;
+                }
+                let owner = meta.uid();
+                let in_sticky =
+                    std::fs::metadata(&resolved).is_ok_and(|at| at.mode() & 0o1000 != 0);
+                let trusted = owner == us || owner == 0 || Some(owner) == unmapped_overflow("uid");
+                if in_sticky && !trusted {
+                    let (dir, link) = (dir.to_owned(), next);
+                    return Err(DirError::LinkOwner { dir, link, owner });
+                }
+                // As many as the kernel follows (a loop fails later, said).
+                followed += 1;
+                if followed > 40 {
+                    return Ok(());
+                }
+                let Ok(target) = std::fs::read_link(&next) else {
+                    return Ok(());
+                };
+                for component in owned(&target).into_iter().rev() {
+                    left.push_front(component);
+                }
+            }
+            _ => {}
+        }
     }
-    let in_sticky = (above.parent())
-        .and_then(|parent| std::fs::metadata(parent).ok())
-        .is_some_and(|parent| parent.mode() & 0o1000 != 0);
-    if !in_sticky || Some(owner) == unmapped_overflow("uid") {
-        return Ok(());
-    }
-    let (dir, link) = (dir.to_owned(), above.to_owned());
-    Err(DirError::LinkOwner { dir, link, owner })
+    Ok(())
 }
 
 /// Whether a folder group `gid` may write to is still ours (`us`'s):
@@ -588,9 +630,20 @@ mod tests {
                     && said.contains("which belongs to uid 54321 and lives in a sticky folder"),
                 "{said}"
             );
+            // Reached through a link of ours to it: the same.
+            let ours = base.join("ours");
+            std::os::unix::fs::symlink(&link, &ours).unwrap();
+            let said = check(&ours.join("littleboss")).unwrap_err().to_string();
+            assert!(said.contains("which belongs to uid 54321"), "{said}");
+            // Made through it: refused before anything is made.
+            let made = ours.join("made");
+            let said = prepare(&made).unwrap_err().to_string();
+            assert!(said.contains("which belongs to uid 54321"), "{said}");
+            assert!(!target.join("made").exists());
             // Not sticky, its folder ours alone: nobody else could remove it.
             std::fs::set_permissions(&sticky, std::fs::Permissions::from_mode(0o755)).unwrap();
             assert!(check(&through_link).is_ok(), "{:?}", check(&through_link));
+            assert!(check(&ours.join("littleboss")).is_ok());
         } else {
             eprintln!("skipped: another user's link (not root)");
         }
