@@ -193,14 +193,18 @@ pub(crate) fn say_patiently(level: log::Level, message: String) {
 /// (`flush`), within the same patience.
 fn say_patiently_then_flush(level: log::Level, message: String, flush: bool) {
     let line = message.clone();
-    let said = patiently("littleboss-say", move || {
+    let said = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let saying = said.clone();
+    patiently("littleboss-say", move || {
         say(level, format_args!("{message}"));
+        saying.store(true, std::sync::atomic::Ordering::SeqCst);
         if flush {
             log::logger().flush();
         }
     });
-    if !said {
-        // No thread to be had: on stderr rather than lost (the program's
+    if !said.load(std::sync::atomic::Ordering::SeqCst) {
+        // No thread to be had, or the logger still has it past the
+        // patience (blocked): on stderr rather than lost (the program's
         // logger, run here, could hold up the exit that follows).
         crate::log::write_line(format_args!("littleboss: {line}"));
     }

@@ -229,7 +229,8 @@ fn a_program_answering_its_own_help_does_so_while_its_port_is_taken() {
         "the same words either way"
     );
     // Its logger blocking on the line that says why (a sink gone quiet):
-    // it exits all the same, the line given to the logger.
+    // it exits all the same, the line given to the logger and, as the
+    // logger kept it past the patience, to stderr.
     let stuck = Command::new(bin)
         .args([&addr, "-h"])
         .env("OWN_HELP_LOGGER_BLOCKS", "1")
@@ -239,5 +240,17 @@ fn a_program_answering_its_own_help_does_so_while_its_port_is_taken() {
     assert!(
         stdout.starts_with("LOG ERROR: ") && stdout.contains("ddress already in use"),
         "{stdout}"
+    );
+    // Blocked before it wrote anything: stderr has the line.
+    let silent = Command::new(bin)
+        .args([&addr, "-h"])
+        .env("OWN_HELP_LOGGER_BLOCKS", "silent")
+        .output_in_time();
+    assert_eq!(silent.status.code(), Some(1), "{}", text(&silent));
+    assert_eq!(String::from_utf8_lossy(&silent.stdout), "");
+    let stderr = String::from_utf8_lossy(&silent.stderr);
+    assert!(
+        stderr.starts_with("littleboss: ") && stderr.contains("ddress already in use"),
+        "{stderr}"
     );
 }

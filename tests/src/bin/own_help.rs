@@ -3,7 +3,7 @@
 //! else it is given (`-h` included), serving until lameduck. With
 //! `OWN_HELP_LOGGER_BLOCKS` set, its logger blocks for ever on
 //! littleboss's lines (a sink that stopped answering), after printing
-//! each.
+//! each (or, set to `silent`, before).
 
 struct Blocking;
 
@@ -12,7 +12,9 @@ impl log::Log for Blocking {
         true
     }
     fn log(&self, record: &log::Record<'_>) {
-        println!("LOG {}: {}", record.level(), record.args());
+        if std::env::var_os("OWN_HELP_LOGGER_BLOCKS").is_some_and(|v| v != "silent") {
+            println!("LOG {}: {}", record.level(), record.args());
+        }
         if record.target() == "littleboss" {
             loop {
                 std::thread::park();
