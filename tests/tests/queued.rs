@@ -16,6 +16,8 @@ const PAUSED: &str = env!("CARGO_BIN_EXE_paused_accept");
 const UNREADY: &str = env!("CARGO_BIN_EXE_paused_accept_unready");
 /// `UNREADY` with a listener `PAUSED` does not have, `extra`.
 const EXTRA: &str = env!("CARGO_BIN_EXE_paused_accept_extra");
+/// `PAUSED` with two listeners, `addr` and `other`.
+const TWO: &str = env!("CARGO_BIN_EXE_paused_accept_two");
 /// What `PAUSED` says once its accept loop is paused: not `paused`, which
 /// the supervisor's lines naming the service or its binary hold already.
 const PAUSED_SAID: &str = "accept loop paused";
@@ -268,5 +270,67 @@ fn a_reload_moving_the_listener_serves_the_connections_queued_on_the_old_address
     svc.output.wait_for(&format!("queued on tcp {addr}"));
     std::fs::remove_file(&pause).unwrap();
     assert_all_answered(clients);
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn the_queues_one_reload_lets_go_of_share_one_budget_of_descriptors() {
+    // Its descriptors limited to 256: a quarter, 64, taken off the
+    // queues the reload lets go of, both together (each took its own 64:
+    // with more listeners, the supervisor and the child ran short).
+    let mut svc = Service::new(TWO);
+    let pause = svc.dir.path().join("pause");
+    let mut cmd = svc.command(&svc.bin);
+    // Ports of their own (sockets asked for on port 0 stay with the old
+    // child until it exits: nothing to hand over).
+    let ports = [
+        format!("-addr=127.0.0.1:{}", tests::free_port()),
+        format!("-other=127.0.0.1:{}", tests::free_port()),
+    ];
+    cmd.arg("-littleboss=start")
+        .args(&ports)
+        .env("PAUSE_FILE", &pause);
+    // SAFETY: between fork and exec, setrlimit is async-signal-safe.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            use nix::sys::resource::{Resource, setrlimit};
+            setrlimit(Resource::RLIMIT_NOFILE, 256, 256)?;
+            Ok(())
+        });
+    }
+    svc.spawn(cmd);
+    svc.ready();
+    let addr = svc.printed_addr("addr");
+    let other = svc.printed_addr("other");
+    std::fs::write(&pause, "").unwrap();
+    svc.output.wait_for_count(PAUSED_SAID, 2);
+    // 48 on each: 96 in all, 64 of them handed over.
+    let queued: Vec<TcpStream> = (0..48)
+        .flat_map(|i| [addr, other].map(|at| (i, at)))
+        .map(|(i, at)| {
+            let mut client = TcpStream::connect(at).unwrap();
+            client.set_read_timeout(Some(tests::DEADLINE)).unwrap();
+            writeln!(client, "queued {i}").unwrap();
+            client
+        })
+        .collect();
+    let moved = [
+        format!("-addr=127.0.0.1:{}", tests::free_port()),
+        format!("-other=127.0.0.1:{}", tests::free_port()),
+    ];
+    let reload = svc.control_with(TWO, "reload", &[&moved[0], &moved[1]]);
+    assert_eq!(reload.status.code(), Some(0), "{}", text(&reload));
+    wait_refused(addr);
+    wait_refused(other);
+    std::fs::remove_file(&pause).unwrap();
+    // The old child answers those handed to it; the rest were reset.
+    let answered = (queued.into_iter())
+        .filter_map(|mut client| {
+            let mut answer = String::new();
+            client.read_to_string(&mut answer).ok()?;
+            answer.starts_with("queued ").then_some(())
+        })
+        .count();
+    assert_eq!(answered, 64, "{}", svc.output.text());
     svc.stop_expecting(0);
 }

@@ -232,6 +232,9 @@ pub(super) struct Io {
     /// for this image), for the words when a child's binary cannot be
     /// told.
     self_upgrade: bool,
+    /// How many more queued connections this batch of effects may take
+    /// to hand over ([`crate::stash::most_stashed`] a batch).
+    queued_budget: usize,
 }
 
 /// Drives the machine until it exits; returns the exit code.
@@ -272,6 +275,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         accepting: parts.accepting,
         watch: parts.watch,
         remake_retry: None,
+        queued_budget: crate::stash::most_stashed(),
         origin_ns: parts.origin_ns,
         upgrade: None,
         self_upgrade: machine.state().settings.self_upgrade,
@@ -317,6 +321,11 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         // Kept while their answers are still being written (a refusal
         // at resume, a reply to a slow reader): an exit waits for them.
         io.answered.retain(|conn| conn.writing());
+        // One budget of descriptors for the queues a batch hands over (a
+        // stop's, a reload's that let go of several sockets), as a child
+        // has for its own at a refusal: the supervisor holds them until
+        // they are sent, and the child takes them all.
+        io.queued_budget = crate::stash::most_stashed();
         for effect in effects {
             if let Effect::Exit { code } = effect {
                 // A late bind still waiting: its sockets registered, to
@@ -701,8 +710,8 @@ impl Io {
                     }
                     let listening = socket.fd.as_fd();
                     let inode = crate::stash::inode(listening);
-                    let taken =
-                        crate::stash::accept_queued(listening, crate::stash::most_stashed());
+                    let taken = crate::stash::accept_queued(listening, self.queued_budget);
+                    self.queued_budget = self.queued_budget.saturating_sub(taken.len());
                     if let Some(inode) = inode.filter(|_| !taken.is_empty()) {
                         let count = taken.len();
                         let plural = if count == 1 { "" } else { "s" };
