@@ -23,19 +23,20 @@ use crate::link;
 use crate::supervisor::handoff;
 
 /// The variables meant for this process alone.
-const OURS: [&str; 5] = [
+const OURS: [&str; 6] = [
     handoff::ENV_VAR,
     handoff::FAILED_VAR,
     link::ENV_VAR,
     handoff::RETRY_VAR,
     handoff::ROLLBACK_TRIES_VAR,
+    handoff::LOG_UNSAID_VAR,
 ];
 
 /// What [`take_at_start`] took.
 #[derive(Debug)]
 struct Taken {
     /// The value of each of [`OURS`], in order.
-    vars: [Option<OsString>; 5],
+    vars: [Option<OsString>; 6],
     /// The descriptors that were open across exec when the binary started
     /// and are close-on-exec since, each with what it was then (device and
     /// inode), for a new image to adopt only what the previous one handed

@@ -267,6 +267,25 @@ pub(crate) fn flush(patience: Duration) {
     }
 }
 
+/// How many lines stderr has not taken: queued, being written, or dropped
+/// and not said yet. An exec loses them, and tells the new image.
+pub(crate) fn unsaid() -> u64 {
+    QUEUE.get().map_or(0, |queue| {
+        let state = queue.lock();
+        state.lines.len() as u64 + state.dropped + u64::from(state.in_flight)
+    })
+}
+
+/// Counts `count` lines as dropped (a previous image's, lost to its exec),
+/// said by the writer as the lines it drops are: from now, if a writer
+/// can be had, or with the next line. Only once lines are queued
+/// ([`off_the_loop`]).
+pub(crate) fn count_dropped(count: u64) {
+    if let Some(queue) = QUEUE.get() {
+        queue.count_dropped(count, start_writer);
+    }
+}
+
 /// `log!("...")`: a `littleboss: ...` line on stderr, in one `write` (in
 /// the supervisor, queued: see [`off_the_loop`]).
 macro_rules! log {
@@ -375,6 +394,19 @@ impl Queue {
         // here, they would block the supervisor's loop on a stderr nobody
         // reads.
         if start(self).is_ok() {
+            state.writing = true;
+        }
+    }
+
+    /// [`count_dropped`], a writer started by `start` if none runs.
+    fn count_dropped(
+        &'static self,
+        count: u64,
+        start: impl FnOnce(&'static Queue) -> std::io::Result<()>,
+    ) {
+        let mut state = self.lock();
+        state.dropped += count;
+        if !state.writing && start(self).is_ok() {
             state.writing = true;
         }
     }
@@ -574,6 +606,37 @@ mod tests {
         queue.flush(Duration::from_secs(10));
         let state = queue.state.lock().unwrap();
         assert!(state.lines.is_empty() && state.dropped == 0);
+    }
+
+    #[test]
+    fn lines_a_previous_image_lost_are_counted_and_said_as_dropped() {
+        let queue: &'static Queue = Box::leak(Box::default());
+        let no_thread = |_: &'static Queue| Err(std::io::Error::other("no thread"));
+        queue.count_dropped(3, no_thread);
+        queue.push_with("(log test) next\n".to_owned(), no_thread);
+        let state = queue.state.lock().unwrap();
+        assert_eq!(
+            (state.dropped, state.lines.len(), state.writing),
+            (3, 1, false)
+        );
+        drop(state);
+        // Said by the writer, after the lines waiting.
+        let written = std::sync::Mutex::new(Vec::new());
+        queue.state.lock().unwrap().writing = true;
+        queue.write_all_with(|line| {
+            written
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(line).into_owned());
+            true
+        });
+        assert_eq!(
+            written.into_inner().unwrap(),
+            [
+                "(log test) next\n",
+                "littleboss: 3 log line(s) dropped: stderr took no lines for a while\n"
+            ]
+        );
     }
 
     #[test]

@@ -255,6 +255,41 @@ fn a_hundred_upgrading_reloads_under_load_fail_no_request() {
 }
 
 #[test]
+fn lines_an_upgrades_exec_loses_to_a_slow_stderr_are_counted_by_the_new_image() {
+    let mut svc = Service::new(V1);
+    // Its stderr takes nothing until the gate goes (each image's log
+    // writer waits before its first write): the lines wait in its queue.
+    let gate = svc.gate("log-gate");
+    let most = tests::DEADLINE.as_millis().to_string();
+    svc.start_with_env(
+        &[],
+        &[
+            ("LITTLEBOSS_TEST_LOG_WRITE_PAUSE_MS", &most),
+            ("LITTLEBOSS_TEST_LOG_WRITE_PAUSE_GATE", &gate),
+        ],
+    );
+    let first = tests::eventually("a child to serve", || {
+        let out = svc.control_with(&svc.bin, "status", &["--json"]);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        status["child"]["pid"].as_u64()
+    });
+    let copy = copy_of(&svc, V1);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    assert_eq!(status(&svc)["upgrades"], 1);
+    std::fs::remove_file(&gate).unwrap();
+    // The new image says how many of the old one's lines were lost.
+    svc.output
+        .wait_for("log line(s) dropped: stderr took no lines");
+    let out = svc.output.text();
+    assert!(
+        !out.contains(&format!("littleboss: child pid {first} is ready")),
+        "{out}"
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_child_killed_during_the_exec_window_is_reaped() {
     let mut svc = Service::new(V1);
     // The new image waits before taking over until the gate goes. The old

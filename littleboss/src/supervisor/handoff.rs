@@ -36,9 +36,19 @@ pub(crate) const ROLLBACK_TRIES_VAR: &str = "LITTLEBOSS_UPGRADE_ROLLBACK_TRIES";
 /// a child or client it cannot take (see `resume::register`); otherwise
 /// the service ends with it.
 pub(crate) const ROLLBACK_TRIES: u32 = 3;
+/// Set for the image an exec starts when lines of the supervisor's were
+/// still waiting for stderr (a slow reader), which the exec loses: how
+/// many, for the new image to count as dropped and say so.
+pub(crate) const LOG_UNSAID_VAR: &str = "LITTLEBOSS_UPGRADE_LOG_UNSAID";
 /// Every variable of an upgrade, meant for the supervisor's next image
 /// alone.
-pub(crate) const VARS: [&str; 4] = [ENV_VAR, FAILED_VAR, RETRY_VAR, ROLLBACK_TRIES_VAR];
+pub(crate) const VARS: [&str; 5] = [
+    ENV_VAR,
+    FAILED_VAR,
+    RETRY_VAR,
+    ROLLBACK_TRIES_VAR,
+    LOG_UNSAID_VAR,
+];
 /// For tests: the state version the new image claims to read, to force a
 /// mismatch and so a rollback.
 pub(crate) const TEST_VERSION_VAR: &str = "LITTLEBOSS_TEST_READS_STATE_VERSION";

@@ -109,6 +109,11 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     // it halfway through taking over, or going back. (Its signals are
     // blocked since the previous image: the writer's are too.)
     crate::log::off_the_loop();
+    // The previous image's lines its exec lost, said as dropped.
+    let unsaid = crate::inherited::var(handoff::LOG_UNSAID_VAR);
+    if let Some(unsaid) = unsaid.and_then(|n| n.to_str()?.parse().ok()) {
+        crate::log::count_dropped(unsaid);
+    }
     let rollback =
         crate::inherited::var(handoff::FAILED_VAR).map(|r| r.to_string_lossy().into_owned());
     let may_retry = crate::inherited::var(handoff::RETRY_VAR).is_some();
