@@ -415,7 +415,10 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     // The first fifth of the steady phase is the load connecting and the
     // child warming up, not the steady state.
     let warmed = reloads_began.saturating_sub(plan.steady * 4 / 5);
-    row.steady_ms = percentiles(window(warmed, reloads_began));
+    // Nor a request the first reload may have held up: one still in
+    // flight as the reloads began.
+    let steady = window(warmed, reloads_began).filter(|s| s.at <= reloads_began);
+    row.steady_ms = percentiles(steady);
     row.reload_ms = percentiles(window(reloads_began, paced_began));
     row.paced_ms = percentiles(window(paced_began, Duration::MAX));
     let mut drains = drains.ms;
