@@ -195,18 +195,24 @@ fn say_patiently_then_flush(level: log::Level, message: String, flush: bool) {
     let line = message.clone();
     let said = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let saying = said.clone();
-    patiently("littleboss-say", move || {
+    let started = patiently("littleboss-say", move || {
         say(level, format_args!("{message}"));
         saying.store(true, std::sync::atomic::Ordering::SeqCst);
         if flush {
             log::logger().flush();
         }
     });
-    if !said.load(std::sync::atomic::Ordering::SeqCst) {
-        // No thread to be had, or the logger still has it past the
-        // patience (blocked): on stderr rather than lost (the program's
+    let write = move || crate::log::write_line(format_args!("littleboss: {line}"));
+    if !started {
+        // No thread to be had: on stderr rather than lost (the program's
         // logger, run here, could hold up the exit that follows).
-        crate::log::write_line(format_args!("littleboss: {line}"));
+        write();
+    } else if !said.load(std::sync::atomic::Ordering::SeqCst) && logger_takes(level) {
+        // The program's logger holds it past the patience (blocked): on
+        // stderr too, waited for as long again at most (a logger stuck
+        // on a full stderr holds std's lock on it, which the write
+        // would wait for). Not a line `say` writes there itself.
+        patiently("littleboss-say", write);
     }
 }
 
