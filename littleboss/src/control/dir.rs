@@ -400,27 +400,34 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
         .into_iter()
         .flatten();
     for above in real.ancestors().chain(written) {
-        let meta = std::fs::metadata(above).map_err(|error| DirError::Inspect {
-            dir: above.to_owned(),
-            error,
-        })?;
-        let owner = meta.uid();
-        let mode = meta.mode();
-        let sticky = mode & 0o1000 != 0;
-        let open_to_all = mode & 0o002 != 0 && !sticky;
-        let trusted = owner == us || owner == 0 || Some(owner) == unmapped_overflow("uid");
-        let gid = meta.gid();
-        let group_of_others = mode & 0o020 != 0 && !sticky && !ours_as_group(gid, us);
-        if !trusted || open_to_all || group_of_others {
-            let (dir, above) = (dir.to_owned(), above.to_owned());
-            return Err(DirError::Above {
-                dir,
-                above,
-                owner,
-                mode,
-                group: (trusted && !open_to_all).then_some(gid),
-            });
-        }
+        folder_is_safe(dir, above, us)?;
+    }
+    Ok(())
+}
+
+/// Checks `above`, a folder on the way to `dir` (links followed), as
+/// [`above_is_safe`] says.
+fn folder_is_safe(dir: &Path, above: &Path, us: u32) -> Result<(), DirError> {
+    let meta = std::fs::metadata(above).map_err(|error| DirError::Inspect {
+        dir: above.to_owned(),
+        error,
+    })?;
+    let owner = meta.uid();
+    let mode = meta.mode();
+    let sticky = mode & 0o1000 != 0;
+    let open_to_all = mode & 0o002 != 0 && !sticky;
+    let trusted = owner == us || owner == 0 || Some(owner) == unmapped_overflow("uid");
+    let gid = meta.gid();
+    let group_of_others = mode & 0o020 != 0 && !sticky && !ours_as_group(gid, us);
+    if !trusted || open_to_all || group_of_others {
+        let (dir, above) = (dir.to_owned(), above.to_owned());
+        return Err(DirError::Above {
+            dir,
+            above,
+            owner,
+            mode,
+            group: (trusted && !open_to_all).then_some(gid),
+        });
     }
     Ok(())
 }
@@ -430,9 +437,9 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
 /// them): one in a sticky folder (`/tmp`), whose sticky bit lets a link's
 /// owner remove it and make another pointing elsewhere, must be ours or
 /// root's (the rule of the kernel's `fs.protected_symlinks`, which not
-/// every host sets). Elsewhere the folder a link lives in is what
-/// decides, and [`above_is_safe`] judges that. What cannot be read is
-/// left to the checks that follow, which say it.
+/// every host sets); the folders each lives in must pass
+/// [`above_is_safe`]'s rules. What cannot be read is left to the checks
+/// that follow, which say it.
 fn links_are_safe(dir: &Path) -> Result<(), DirError> {
     use std::path::Component;
     let Some(parent) = dir.parent() else {
@@ -466,10 +473,17 @@ fn links_are_safe(dir: &Path) -> Result<(), DirError> {
                 let owner = meta.uid();
                 let in_sticky =
                     std::fs::metadata(&resolved).is_ok_and(|at| at.mode() & 0o1000 != 0);
-                let trusted = owner == us || owner == 0 || Some(owner) == unmapped_overflow("uid");
-                if in_sticky && !trusted {
+                let trusted =
+                    || owner == us || owner == 0 || Some(owner) == unmapped_overflow("uid");
+                if in_sticky && !trusted() {
                     let (dir, link) = (dir.to_owned(), next);
                     return Err(DirError::LinkOwner { dir, link, owner });
+                }
+                // The folders it lives in, as those on the way: one another
+                // user may change could have it replaced. (Those named
+                // as written and reached in the end are judged after.)
+                for above in resolved.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+                    folder_is_safe(dir, above, us)?;
                 }
                 // As many as the kernel follows (a loop fails later, said).
                 followed += 1;
@@ -600,6 +614,11 @@ mod tests {
         let said = check(&open.join("link").join("littleboss"))
             .unwrap_err()
             .to_string();
+        assert!(said.contains("which anyone may change"), "{said}");
+        // Named by a link of ours: the same.
+        let ours = base.join("ours");
+        std::os::unix::fs::symlink(open.join("link"), &ours).unwrap();
+        let said = check(&ours.join("littleboss")).unwrap_err().to_string();
         assert!(said.contains("which anyone may change"), "{said}");
         assert!(check(&folder).is_ok());
         std::fs::remove_dir_all(&base).unwrap();
