@@ -272,7 +272,9 @@ pub(crate) fn flush(patience: Duration) {
 pub(crate) fn unsaid() -> u64 {
     QUEUE.get().map_or(0, |queue| {
         let state = queue.lock();
-        state.lines.len() as u64 + state.dropped + u64::from(state.in_flight)
+        (state.lines.len() as u64)
+            .saturating_add(state.dropped)
+            .saturating_add(state.in_flight)
     })
 }
 
@@ -327,8 +329,9 @@ struct State {
     /// [`LINGER`], or at once when a write failed with nothing but the
     /// count of lines dropped left).
     writing: bool,
-    /// The writer is writing a line it took from the queue.
-    in_flight: bool,
+    /// How many lines the one the writer is writing stands for: 1, or
+    /// the count of those dropped that it says; 0 when it writes none.
+    in_flight: u64,
 }
 
 /// Starts the thread that writes `queue`'s lines.
@@ -405,7 +408,7 @@ impl Queue {
         start: impl FnOnce(&'static Queue) -> std::io::Result<()>,
     ) {
         let mut state = self.lock();
-        state.dropped += count;
+        state.dropped = state.dropped.saturating_add(count);
         if !state.writing && start(self).is_ok() {
             state.writing = true;
         }
@@ -443,11 +446,11 @@ impl Queue {
                     continue;
                 }
             };
-            state.in_flight = true;
+            state.in_flight = lost;
             drop(state);
             let written = write(line.as_bytes());
             state = self.lock();
-            state.in_flight = false;
+            state.in_flight = 0;
             // Given up on (a non-blocking stderr that took nothing for
             // a while, or one that fails: its reader gone): counted with
             // those the full queue dropped.
@@ -525,7 +528,7 @@ fn dropped_line(dropped: u64) -> String {
 impl State {
     /// Whether anything is left to write, or being written.
     fn waiting(&self) -> bool {
-        !self.lines.is_empty() || self.dropped > 0 || self.in_flight
+        !self.lines.is_empty() || self.dropped > 0 || self.in_flight > 0
     }
 }
 

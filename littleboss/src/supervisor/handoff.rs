@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 use std::ffi::OsString;
 use std::io::{self, Read, Seek, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -38,7 +38,9 @@ pub(crate) const ROLLBACK_TRIES_VAR: &str = "LITTLEBOSS_UPGRADE_ROLLBACK_TRIES";
 pub(crate) const ROLLBACK_TRIES: u32 = 3;
 /// Set for the image an exec starts when lines of the supervisor's were
 /// still waiting for stderr (a slow reader), which the exec loses: how
-/// many, for the new image to count as dropped and say so.
+/// many, for the new image to count as dropped and say so, and the inode
+/// of the state handed over with them (`COUNT:INODE`; see
+/// [`log_unsaid_value`]).
 pub(crate) const LOG_UNSAID_VAR: &str = "LITTLEBOSS_UPGRADE_LOG_UNSAID";
 /// Every variable of an upgrade, meant for the supervisor's next image
 /// alone.
@@ -556,6 +558,24 @@ pub(crate) const TEST_EXIT_PAUSE_VAR: &str = "LITTLEBOSS_TEST_EXIT_PAUSE_MS";
 /// test acts while it is on its way out and then lets it go.
 pub(crate) const TEST_EXIT_GATE_VAR: &str = "LITTLEBOSS_TEST_EXIT_GATE";
 
+/// [`LOG_UNSAID_VAR`]'s value for an exec that hands over the state in
+/// `memfd`: the lines stderr has not taken yet (call it after the last
+/// flush), or `None` when there are none.
+pub(crate) fn log_unsaid_value(memfd: BorrowedFd<'_>) -> Option<String> {
+    let unsaid = crate::log::unsaid();
+    let inode = nix::sys::stat::fstat(memfd).ok()?.st_ino;
+    (unsaid > 0).then(|| format!("{unsaid}:{inode}"))
+}
+
+/// The count [`LOG_UNSAID_VAR`]'s `value` gives if it came with the state
+/// in `memfd`: an image of a build that predates the variable keeps it
+/// in its environment, and passes on one set for an earlier exec.
+pub(crate) fn log_unsaid(value: &std::ffi::OsStr, memfd: BorrowedFd<'_>) -> Option<u64> {
+    let (count, inode) = value.to_str()?.split_once(':')?;
+    let ours = nix::sys::stat::fstat(memfd).ok()?.st_ino;
+    (inode.parse() == Ok(ours)).then(|| count.parse().ok())?
+}
+
 /// Waits as a test asked, saying so first (`before`: what it waits
 /// before), so that the test can act in the window: the time asked, or
 /// less once the gate file, if one is named, is gone.
@@ -579,6 +599,39 @@ pub(crate) fn version_read() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::{HandedSocket, Handoff, HandoffError, ListenerKey};
+
+    #[test]
+    fn a_count_of_lost_lines_counts_only_with_the_state_it_came_with() {
+        use std::os::fd::AsFd;
+        let state = std::fs::File::open("/dev/null").unwrap();
+        let other = tempfile_in_tmp();
+        let inode = nix::sys::stat::fstat(state.as_fd()).unwrap().st_ino;
+        let value = |v: String| std::ffi::OsString::from(v);
+        assert_eq!(
+            super::log_unsaid(&value(format!("7:{inode}")), state.as_fd()),
+            Some(7)
+        );
+        // Set for an earlier exec, another state's: passed on by an image
+        // that predates it.
+        assert_eq!(
+            super::log_unsaid(&value(format!("7:{inode}")), other.as_fd()),
+            None
+        );
+        for garbage in ["7", "x:1", "", ":"] {
+            assert_eq!(
+                super::log_unsaid(&value(garbage.into()), state.as_fd()),
+                None
+            );
+        }
+    }
+
+    /// A file of its own, another inode than `/dev/null`'s.
+    fn tempfile_in_tmp() -> std::fs::File {
+        let path = std::env::temp_dir().join(format!("lb-unsaid-{}", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        file
+    }
 
     #[test]
     fn a_newer_version_is_named_and_garbage_is_corrupt() {

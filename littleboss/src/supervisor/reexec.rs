@@ -61,8 +61,7 @@ pub(crate) fn inherit(fds: &[RawFd], on: bool) -> io::Result<()> {
 }
 
 /// Replaces this process's image with `binary`, with this process's argv,
-/// the environment `vars`, the upgrade variables replaced by `upgrade`
-/// (and by the count of log lines the exec loses, if any),
+/// the environment `vars`, the upgrade variables replaced by `upgrade`,
 /// and systemd's left out (the handoff carries what they said; they stay
 /// in the environment where threads started before `run` kept the
 /// supervisor from removing them). Returns only if the exec failed.
@@ -85,12 +84,6 @@ pub(crate) fn exec(
         .collect();
     for (key, value) in upgrade {
         env.extend(c_string(format!("{key}={value}").into()));
-    }
-    // Last, after the caller's flush: what stderr has not taken yet.
-    let unsaid = crate::log::unsaid();
-    if unsaid > 0 {
-        let key = handoff::LOG_UNSAID_VAR;
-        env.extend(c_string(format!("{key}={unsaid}").into()));
     }
     match nix::unistd::fexecve(binary, &args, &env) {
         Ok(never) => match never {},

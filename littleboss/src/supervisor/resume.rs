@@ -7,7 +7,7 @@
 //! lasts across exec, so running it again could only fail or repeat it.
 
 use std::ffi::OsString;
-use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -109,11 +109,6 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     // it halfway through taking over, or going back. (Its signals are
     // blocked since the previous image: the writer's are too.)
     crate::log::off_the_loop();
-    // The previous image's lines its exec lost, said as dropped.
-    let unsaid = crate::inherited::var(handoff::LOG_UNSAID_VAR);
-    if let Some(unsaid) = unsaid.and_then(|n| n.to_str()?.parse().ok()) {
-        crate::log::count_dropped(unsaid);
-    }
     let rollback =
         crate::inherited::var(handoff::FAILED_VAR).map(|r| r.to_string_lossy().into_owned());
     let may_retry = crate::inherited::var(handoff::RETRY_VAR).is_some();
@@ -126,6 +121,11 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     // SAFETY: the previous image named these two descriptors for us alone.
     let (memfd, previous) = unsafe { handoff::take(&value) }
         .unwrap_or_else(|e| fail(1, format!("cannot resume the supervisor: {e}")));
+    // The previous image's lines its exec lost, said as dropped.
+    let unsaid = crate::inherited::var(handoff::LOG_UNSAID_VAR);
+    if let Some(unsaid) = unsaid.and_then(|u| handoff::log_unsaid(&u, memfd.as_fd())) {
+        crate::log::count_dropped(unsaid);
+    }
     handoff::test_pause("taking over");
     let reads = match rollback {
         None => handoff::version_read(),
@@ -991,6 +991,9 @@ fn exec_previous(memfd: &OwnedFd, previous: &OwnedFd, vars: &[(&str, &str)]) -> 
     let _ = super::signals::block();
     let mut all = vec![(handoff::ENV_VAR, env.as_str())];
     all.extend_from_slice(vars);
+    // After the flush: the lines the exec loses, for the image to say.
+    let unsaid = handoff::log_unsaid_value(memfd.as_fd());
+    all.extend(unsaid.as_deref().map(|u| (handoff::LOG_UNSAID_VAR, u)));
     if let Some(fails) = crate::test_hook::test_hook::<u32>(handoff::TEST_GO_BACK_FAILS_VAR) {
         static FAILED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         if FAILED.fetch_add(1, Ordering::SeqCst) < fails {

@@ -2,7 +2,7 @@
 //! hand it over, and exec the serving child's binary. The new image
 //! resumes in [`super::resume`].
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 
 use tokio::sync::mpsc;
 
@@ -159,7 +159,11 @@ pub(super) fn exec(
     let env = handoff::env_value(&memfd, &previous);
     // Still blocked for the new image (see `block`).
     let _ = super::signals::block();
-    let error = reexec::exec(&new, std::env::vars_os(), &[(handoff::ENV_VAR, &env)]);
+    // After the flush: the lines the exec loses, for the new image to say.
+    let unsaid = handoff::log_unsaid_value(memfd.as_fd());
+    let mut vars = vec![(handoff::ENV_VAR, env.as_str())];
+    vars.extend(unsaid.as_deref().map(|u| (handoff::LOG_UNSAID_VAR, u)));
+    let error = reexec::exec(&new, std::env::vars_os(), &vars);
     // Still here: the exec failed, and this image runs on.
     let _ = reexec::inherit(&carried, false);
     let refuse = the_binarys_fault(&error);
