@@ -415,11 +415,13 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     // The first fifth of the steady phase is the load connecting and the
     // child warming up, not the steady state.
     let warmed = reloads_began.saturating_sub(plan.steady * 4 / 5);
-    // Nor a request the first reload may have held up: one still in
-    // flight as the reloads began.
-    let steady = window(warmed, reloads_began).filter(|s| s.at <= reloads_began);
+    // Nor a request the first reload may have held up, one still in
+    // flight as the reloads began: the reloads' window has it.
+    let in_flight = |s: &&Sample| s.at > reloads_began;
+    let steady = window(warmed, reloads_began).filter(|s| !in_flight(s));
     row.steady_ms = percentiles(steady);
-    row.reload_ms = percentiles(window(reloads_began, paced_began));
+    let held_up = window(Duration::ZERO, reloads_began).filter(in_flight);
+    row.reload_ms = percentiles(held_up.chain(window(reloads_began, paced_began)));
     row.paced_ms = percentiles(window(paced_began, Duration::MAX));
     let mut drains = drains.ms;
     row.drains_timed = drains.len();
