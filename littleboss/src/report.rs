@@ -65,7 +65,12 @@ fn logger_takes(level: log::Level) -> bool {
 /// (which says why the process ends, or what it lost: a filter written
 /// for the program's own target did not mean to hide those).
 pub(crate) fn say(level: log::Level, args: fmt::Arguments<'_>) {
-    if logger_takes(level) {
+    say_as(level, logger_takes(level), args);
+}
+
+/// [`say`], whether the program's logger takes it (`to_logger`) decided.
+fn say_as(level: log::Level, to_logger: bool, args: fmt::Arguments<'_>) {
+    if to_logger {
         log::log!(target: TARGET, level, "{args}");
     } else if !logger_installed() || level <= log::Level::Warn {
         crate::log::write_line(format_args!("littleboss: {args}"));
@@ -75,8 +80,9 @@ pub(crate) fn say(level: log::Level, args: fmt::Arguments<'_>) {
 /// Says `message` as an error and exits with `code`, after a flush of the
 /// logger: both on a thread of their own, waited for [`FLUSH_PATIENCE`]
 /// at most (a logger that blocks, inside `main` where the program set
-/// one, must not keep a failed process alive); with no thread for them,
-/// the message goes to stderr instead.
+/// one, must not keep a failed process alive), and a line the logger
+/// still holds then said on stderr too, within as long again; with no
+/// thread for them, the message goes to stderr instead.
 pub(crate) fn fail(code: i32, message: impl fmt::Display) -> ! {
     say_patiently_then_flush(log::Level::Error, message.to_string(), true);
     std::process::exit(code)
@@ -192,12 +198,23 @@ pub(crate) fn say_patiently(level: log::Level, message: String) {
 /// [`say_patiently`], the logger flushed after it on the same thread
 /// (`flush`), within the same patience.
 fn say_patiently_then_flush(level: log::Level, message: String, flush: bool) {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    // How far the saying thread got: the program's logger, asked whether
+    // it takes the line or given it, may hold it; stderr written by
+    // `say` itself is not written twice.
+    const WITH_THE_LOGGER: u8 = 0;
+    const ON_STDERR: u8 = 1;
+    const SAID: u8 = 2;
     let line = message.clone();
-    let said = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let saying = said.clone();
+    let stage = std::sync::Arc::new(AtomicU8::new(WITH_THE_LOGGER));
+    let saying = stage.clone();
     let started = patiently("littleboss-say", move || {
-        say(level, format_args!("{message}"));
-        saying.store(true, std::sync::atomic::Ordering::SeqCst);
+        let to_logger = logger_takes(level);
+        if !to_logger {
+            saying.store(ON_STDERR, Ordering::SeqCst);
+        }
+        say_as(level, to_logger, format_args!("{message}"));
+        saying.store(SAID, Ordering::SeqCst);
         if flush {
             log::logger().flush();
         }
@@ -207,11 +224,11 @@ fn say_patiently_then_flush(level: log::Level, message: String, flush: bool) {
         // No thread to be had: on stderr rather than lost (the program's
         // logger, run here, could hold up the exit that follows).
         write();
-    } else if !said.load(std::sync::atomic::Ordering::SeqCst) && logger_takes(level) {
+    } else if stage.load(Ordering::SeqCst) == WITH_THE_LOGGER {
         // The program's logger holds it past the patience (blocked): on
         // stderr too, waited for as long again at most (a logger stuck
         // on a full stderr holds std's lock on it, which the write
-        // would wait for). Not a line `say` writes there itself.
+        // would wait for).
         patiently("littleboss-say", write);
     }
 }
