@@ -199,6 +199,9 @@ pub(crate) enum DirError {
         mode: u32,
         /// Refused as its group's to change: that group.
         group: Option<u32>,
+        /// A link met on the way, in `above` or below it, that made it
+        /// one of the folders on the way.
+        via: Option<PathBuf>,
     },
     /// A link on the way, in a sticky folder (`/tmp`), that another user
     /// owns: the sticky bit lets its owner remove it and make another,
@@ -263,13 +266,23 @@ impl std::fmt::Display for DirError {
                 owner,
                 mode,
                 group,
+                via,
             } => {
-                write!(
-                    f,
-                    "the control folder {} is inside {}, which ",
-                    shown(dir),
-                    shown(above)
-                )?;
+                match via {
+                    Some(link) => write!(
+                        f,
+                        "the control folder {} is reached through the link {}, below {}, which ",
+                        shown(dir),
+                        shown(link),
+                        shown(above)
+                    )?,
+                    None => write!(
+                        f,
+                        "the control folder {} is inside {}, which ",
+                        shown(dir),
+                        shown(above)
+                    )?,
+                }
                 let sticky = *mode & 0o1000 != 0;
                 match group {
                     _ if *mode & 0o002 != 0 && !sticky => write!(
@@ -400,14 +413,14 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
         .into_iter()
         .flatten();
     for above in real.ancestors().chain(written) {
-        folder_is_safe(dir, above, us)?;
+        folder_is_safe(dir, above, us, None)?;
     }
     Ok(())
 }
 
 /// Checks `above`, a folder on the way to `dir` (links followed), as
 /// [`above_is_safe`] says.
-fn folder_is_safe(dir: &Path, above: &Path, us: u32) -> Result<(), DirError> {
+fn folder_is_safe(dir: &Path, above: &Path, us: u32, via: Option<&Path>) -> Result<(), DirError> {
     let meta = std::fs::metadata(above).map_err(|error| DirError::Inspect {
         dir: above.to_owned(),
         error,
@@ -427,6 +440,7 @@ fn folder_is_safe(dir: &Path, above: &Path, us: u32) -> Result<(), DirError> {
             owner,
             mode,
             group: (trusted && !open_to_all).then_some(gid),
+            via: via.map(Path::to_owned),
         });
     }
     Ok(())
@@ -483,7 +497,7 @@ fn links_are_safe(dir: &Path) -> Result<(), DirError> {
                 // user may change could have it replaced. (Those named
                 // as written and reached in the end are judged after.)
                 for above in resolved.ancestors().filter(|a| !a.as_os_str().is_empty()) {
-                    folder_is_safe(dir, above, us)?;
+                    folder_is_safe(dir, above, us, Some(&next))?;
                 }
                 // As many as the kernel follows (a loop fails later, said).
                 followed += 1;
@@ -577,6 +591,7 @@ mod tests {
             owner: 1001,
             mode: 0o40755,
             group: None,
+            via: None,
         };
         let said = error.to_string();
         assert!(
@@ -615,11 +630,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(said.contains("which anyone may change"), "{said}");
-        // Named by a link of ours: the same.
+        // Named by a link of ours: the same, the link named.
         let ours = base.join("ours");
         std::os::unix::fs::symlink(open.join("link"), &ours).unwrap();
         let said = check(&ours.join("littleboss")).unwrap_err().to_string();
         assert!(said.contains("which anyone may change"), "{said}");
+        let via = format!(
+            "is reached through the link {}, below",
+            open.join("link").display()
+        );
+        assert!(said.contains(&via), "{said}");
         assert!(check(&folder).is_ok());
         std::fs::remove_dir_all(&base).unwrap();
     }
