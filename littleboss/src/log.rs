@@ -270,12 +270,7 @@ pub(crate) fn flush(patience: Duration) {
 /// How many lines stderr has not taken: queued, being written, or dropped
 /// and not said yet. An exec loses them, and tells the new image.
 pub(crate) fn unsaid() -> u64 {
-    QUEUE.get().map_or(0, |queue| {
-        let state = queue.lock();
-        (state.lines.len() as u64)
-            .saturating_add(state.dropped)
-            .saturating_add(state.in_flight)
-    })
+    QUEUE.get().map_or(0, |queue| queue.lock().unsaid())
 }
 
 /// Counts `count` lines as dropped (a previous image's, lost to its exec),
@@ -383,7 +378,7 @@ impl Queue {
     ) {
         let mut state = self.lock();
         if state.lines.len() >= MOST_WAITING {
-            state.dropped += 1;
+            state.dropped = state.dropped.saturating_add(1);
         } else {
             state.lines.push_back(line);
         }
@@ -455,7 +450,7 @@ impl Queue {
             // a while, or one that fails: its reader gone): counted with
             // those the full queue dropped.
             if !written {
-                state.dropped += lost;
+                state.dropped = state.dropped.saturating_add(lost);
                 // Nothing left but the count, which would fail again at
                 // once (a stderr whose reader is gone): kept for the next
                 // line's writer to say, rather than tried again and again
@@ -526,6 +521,13 @@ fn dropped_line(dropped: u64) -> String {
 }
 
 impl State {
+    /// How many lines are queued, being written, or dropped and not said.
+    fn unsaid(&self) -> u64 {
+        (self.lines.len() as u64)
+            .saturating_add(self.dropped)
+            .saturating_add(self.in_flight)
+    }
+
     /// Whether anything is left to write, or being written.
     fn waiting(&self) -> bool {
         !self.lines.is_empty() || self.dropped > 0 || self.in_flight > 0
@@ -609,6 +611,17 @@ mod tests {
         queue.flush(Duration::from_secs(10));
         let state = queue.state.lock().unwrap();
         assert!(state.lines.is_empty() && state.dropped == 0);
+    }
+
+    #[test]
+    fn a_dropped_lines_line_being_written_counts_all_it_stands_for() {
+        let state = State {
+            lines: ["one\n".to_owned()].into(),
+            dropped: 2,
+            in_flight: 5,
+            ..State::default()
+        };
+        assert_eq!(state.unsaid(), 8);
     }
 
     #[test]

@@ -38,9 +38,9 @@ pub(crate) const ROLLBACK_TRIES_VAR: &str = "LITTLEBOSS_UPGRADE_ROLLBACK_TRIES";
 pub(crate) const ROLLBACK_TRIES: u32 = 3;
 /// Set for the image an exec starts when lines of the supervisor's were
 /// still waiting for stderr (a slow reader), which the exec loses: how
-/// many, for the new image to count as dropped and say so, and the inode
-/// of the state handed over with them (`COUNT:INODE`; see
-/// [`log_unsaid_value`]).
+/// many, for the new image to count as dropped and say so, and the
+/// device and inode of the state handed over with them
+/// (`COUNT:DEVICE:INODE`; see [`log_unsaid_value`]).
 pub(crate) const LOG_UNSAID_VAR: &str = "LITTLEBOSS_UPGRADE_LOG_UNSAID";
 /// Every variable of an upgrade, meant for the supervisor's next image
 /// alone.
@@ -563,17 +563,22 @@ pub(crate) const TEST_EXIT_GATE_VAR: &str = "LITTLEBOSS_TEST_EXIT_GATE";
 /// flush), or `None` when there are none.
 pub(crate) fn log_unsaid_value(memfd: BorrowedFd<'_>) -> Option<String> {
     let unsaid = crate::log::unsaid();
-    let inode = nix::sys::stat::fstat(memfd).ok()?.st_ino;
-    (unsaid > 0).then(|| format!("{unsaid}:{inode}"))
+    let state = state_id(memfd)?;
+    (unsaid > 0).then(|| format!("{unsaid}:{state}"))
+}
+
+/// The device and inode of the state in `memfd`, as `DEVICE:INODE`.
+fn state_id(memfd: BorrowedFd<'_>) -> Option<String> {
+    let stat = nix::sys::stat::fstat(memfd).ok()?;
+    Some(format!("{}:{}", stat.st_dev, stat.st_ino))
 }
 
 /// The count [`LOG_UNSAID_VAR`]'s `value` gives if it came with the state
 /// in `memfd`: an image of a build that predates the variable keeps it
 /// in its environment, and passes on one set for an earlier exec.
 pub(crate) fn log_unsaid(value: &std::ffi::OsStr, memfd: BorrowedFd<'_>) -> Option<u64> {
-    let (count, inode) = value.to_str()?.split_once(':')?;
-    let ours = nix::sys::stat::fstat(memfd).ok()?.st_ino;
-    (inode.parse() == Ok(ours)).then(|| count.parse().ok())?
+    let (count, state) = value.to_str()?.split_once(':')?;
+    (Some(state) == state_id(memfd).as_deref()).then(|| count.parse().ok())?
 }
 
 /// Waits as a test asked, saying so first (`before`: what it waits
@@ -603,31 +608,28 @@ mod tests {
     #[test]
     fn a_count_of_lost_lines_counts_only_with_the_state_it_came_with() {
         use std::os::fd::AsFd;
-        let state = std::fs::File::open("/dev/null").unwrap();
-        let other = tempfile_in_tmp();
-        let inode = nix::sys::stat::fstat(state.as_fd()).unwrap().st_ino;
+        // Two files open at once in one folder: two inodes of one device.
+        let (state, other) = (unlinked_file("state"), unlinked_file("other"));
+        let id = super::state_id(state.as_fd()).unwrap();
         let value = |v: String| std::ffi::OsString::from(v);
         assert_eq!(
-            super::log_unsaid(&value(format!("7:{inode}")), state.as_fd()),
+            super::log_unsaid(&value(format!("7:{id}")), state.as_fd()),
             Some(7)
         );
         // Set for an earlier exec, another state's: passed on by an image
         // that predates it.
         assert_eq!(
-            super::log_unsaid(&value(format!("7:{inode}")), other.as_fd()),
+            super::log_unsaid(&value(format!("7:{id}")), other.as_fd()),
             None
         );
-        for garbage in ["7", "x:1", "", ":"] {
-            assert_eq!(
-                super::log_unsaid(&value(garbage.into()), state.as_fd()),
-                None
-            );
+        for garbage in ["7".to_owned(), format!("x:{id}"), String::new(), ":".into()] {
+            assert_eq!(super::log_unsaid(&value(garbage), state.as_fd()), None);
         }
     }
 
-    /// A file of its own, another inode than `/dev/null`'s.
-    fn tempfile_in_tmp() -> std::fs::File {
-        let path = std::env::temp_dir().join(format!("lb-unsaid-{}", std::process::id()));
+    /// A file of its own, open and no longer named.
+    fn unlinked_file(name: &str) -> std::fs::File {
+        let path = std::env::temp_dir().join(format!("lb-unsaid-{name}-{}", std::process::id()));
         let file = std::fs::File::create(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         file
