@@ -420,7 +420,7 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     let in_flight = |s: &&Sample| s.at > reloads_began;
     let steady = window(warmed, reloads_began).filter(|s| !in_flight(s));
     row.steady_ms = percentiles(steady);
-    let held_up = window(Duration::ZERO, reloads_began).filter(in_flight);
+    let held_up = window(warmed, reloads_began).filter(in_flight);
     row.reload_ms = percentiles(held_up.chain(window(reloads_began, paced_began)));
     row.paced_ms = percentiles(window(paced_began, Duration::MAX));
     let mut drains = drains.ms;
