@@ -786,6 +786,40 @@ pub mod fixture {
     use std::future::Future;
     use tokio::io::AsyncWriteExt;
 
+    /// A program's logger that blocks for ever on littleboss's lines (a
+    /// sink that stopped answering, a lock a stuck thread holds), having
+    /// printed each (`LOG LEVEL: message` on stdout) unless `silent`.
+    #[derive(Debug)]
+    pub struct BlockingLogger {
+        pub silent: bool,
+    }
+
+    impl log::Log for BlockingLogger {
+        fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+            true
+        }
+        fn log(&self, record: &log::Record<'_>) {
+            if !self.silent {
+                println!("LOG {}: {}", record.level(), record.args());
+            }
+            if record.target() == "littleboss" {
+                loop {
+                    std::thread::park();
+                }
+            }
+        }
+        fn flush(&self) {}
+    }
+
+    /// [`BlockingLogger`] installed as the program's (at `Info`): printing
+    /// each line first, or not (`silent`).
+    pub fn install_blocking_logger(silent: bool) {
+        static PRINTING: BlockingLogger = BlockingLogger { silent: false };
+        static SILENT: BlockingLogger = BlockingLogger { silent: true };
+        log::set_logger(if silent { &SILENT } else { &PRINTING }).unwrap();
+        log::set_max_level(log::LevelFilter::Info);
+    }
+
     /// Answers every connection with `greeting` and a newline, then closes
     /// it; when `lameduck` completes, stops accepting and returns once the
     /// connections already accepted are answered.

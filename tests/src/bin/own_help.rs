@@ -5,32 +5,10 @@
 //! littleboss's lines (a sink that stopped answering), after printing
 //! each (or, set to `silent`, before).
 
-struct Blocking;
-
-impl log::Log for Blocking {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        if std::env::var_os("OWN_HELP_LOGGER_BLOCKS").is_some_and(|v| v != "silent") {
-            println!("LOG {}: {}", record.level(), record.args());
-        }
-        if record.target() == "littleboss" {
-            loop {
-                std::thread::park();
-            }
-        }
-    }
-    fn flush(&self) {}
-}
-
-static LOGGER: Blocking = Blocking;
-
 #[littleboss::main(name = "own_help", listener(addr = "tcp:127.0.0.1:0"), help = false)]
 async fn main(ctx: littleboss::Context) {
-    if std::env::var_os("OWN_HELP_LOGGER_BLOCKS").is_some() {
-        log::set_logger(&LOGGER).unwrap();
-        log::set_max_level(log::LevelFilter::Info);
+    if let Some(blocks) = std::env::var_os("OWN_HELP_LOGGER_BLOCKS") {
+        tests::fixture::install_blocking_logger(blocks == "silent");
     }
     if ctx.args().iter().any(|a| a == "--help") {
         println!("own_help: the program's own help");
