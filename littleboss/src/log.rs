@@ -404,7 +404,9 @@ impl Queue {
     ) {
         let mut state = self.lock();
         state.dropped = state.dropped.saturating_add(count);
-        if !state.writing && start(self).is_ok() {
+        if state.writing {
+            self.more.notify_one();
+        } else if start(self).is_ok() {
             state.writing = true;
         }
     }

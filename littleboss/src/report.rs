@@ -188,9 +188,10 @@ fn flush_logger() -> bool {
     patiently("littleboss-flush", || log::logger().flush())
 }
 
-/// [`say`] waited for [`FLUSH_PATIENCE`] at most: for a line just before a
-/// deadline's exit, which a logger that blocks (a stuck sink, a lock a
-/// stuck thread holds) must not put off for ever.
+/// [`say`] waited for [`FLUSH_PATIENCE`] at most (and, when the program's
+/// logger still holds the line then, as long again for it on stderr):
+/// for a line just before an exit, which a logger that blocks (a stuck
+/// sink, a lock a stuck thread holds) must not put off for ever.
 pub(crate) fn say_patiently(level: log::Level, message: String) {
     say_patiently_then_flush(level, message, false);
 }

@@ -791,6 +791,7 @@ pub mod fixture {
     /// printed each (`LOG LEVEL: message` on stdout) unless `silent`.
     #[derive(Debug)]
     pub struct BlockingLogger {
+        /// Blocks without printing the line first.
         pub silent: bool,
     }
 

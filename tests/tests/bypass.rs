@@ -241,6 +241,8 @@ fn a_program_answering_its_own_help_does_so_while_its_port_is_taken() {
         stdout.starts_with("LOG ERROR: ") && stdout.contains("ddress already in use"),
         "{stdout}"
     );
+    let stderr = String::from_utf8_lossy(&stuck.stderr);
+    assert!(stderr.contains("ddress already in use"), "{stderr}");
     // Blocked before it wrote anything: stderr has the line.
     let silent = Command::new(bin)
         .args([&addr, "-h"])

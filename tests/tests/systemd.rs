@@ -111,7 +111,7 @@ fn a_notification_the_managers_full_queue_turns_away_waits_its_turn() {
     let manager = Manager::bind(&socket);
     // The manager's queue full, as PID 1's is when it is busy: one queue
     // takes every service's notifications, and the kernel keeps it short.
-    let (filled, _fillers) = fill_queue_of(&socket);
+    let filled = fill_queue_of(&socket);
     svc.start_with_env(&[], &[("NOTIFY_SOCKET", &socket)]);
     // The supervisor serves, and answers, while its notifications wait
     // (each was sent with a wait of up to a second on its loop, and lost
@@ -135,13 +135,13 @@ fn a_notification_the_managers_full_queue_turns_away_waits_its_turn() {
 }
 
 /// Fills the queue of the datagram socket at `path` with `FILLER=1`s: how
-/// many, and the sockets that sent them, to be kept while they wait.
-/// From as many sockets as it takes: each datagram waiting counts
+/// many. From as many sockets as it takes: each datagram waiting counts
 /// against its sender's send buffer too, which may run out first (where
 /// systemd sets `net.unix.max_dgram_qlen` to 512), so the queue is full
-/// only once a new socket cannot send either.
-fn fill_queue_of(path: &std::path::Path) -> (usize, Vec<UnixDatagram>) {
-    let (mut filled, mut fillers) = (0, Vec::new());
+/// only once a new socket cannot send either. (Closed, what they sent
+/// still waits: a datagram holds its sender.)
+fn fill_queue_of(path: &std::path::Path) -> usize {
+    let mut filled = 0;
     loop {
         let filler = UnixDatagram::unbound().unwrap();
         filler.set_nonblocking(true).unwrap();
@@ -149,9 +149,8 @@ fn fill_queue_of(path: &std::path::Path) -> (usize, Vec<UnixDatagram>) {
         while filler.send_to(b"FILLER=1", path).is_ok() {
             sent += 1;
         }
-        fillers.push(filler);
         if sent == 0 {
-            return (filled, fillers);
+            return filled;
         }
         filled += sent;
         assert!(filled < 100_000, "the queue never fills");

@@ -390,7 +390,8 @@ pub(crate) fn check(dir: &Path) -> Result<(), DirError> {
 }
 
 /// Checks the folders above `dir`, as they really are (links followed)
-/// and as written (a link on the way lives in one of those): each must
+/// and as written (a link written on the way lives in one of those; one
+/// another link names, [`links_are_safe`] judges where): each must
 /// belong to us or root, and be writable by everyone, or by a group
 /// other than ours or root's, only if sticky (`/tmp`), where nobody
 /// moves another's folder. (Our own group's may: a user private group's

@@ -1024,8 +1024,8 @@ mod tests {
         let notifier = Notifier::from_values(Some(path.as_os_str()), None, None, 7).unwrap();
         // From as many sockets as it takes: each datagram waiting counts
         // against its sender's send buffer too, which may run out first
-        // (where systemd sets `net.unix.max_dgram_qlen` to 512). Those
-        // sockets closed, what they sent still waits.
+        // (where systemd sets `net.unix.max_dgram_qlen` to 512). Closed,
+        // what they sent still waits: a datagram holds its sender.
         let mut filled = 0;
         loop {
             let filler = UnixDatagram::unbound().unwrap();

@@ -560,7 +560,9 @@ pub(crate) const TEST_EXIT_GATE_VAR: &str = "LITTLEBOSS_TEST_EXIT_GATE";
 
 /// [`LOG_UNSAID_VAR`]'s value for an exec that hands over the state in
 /// `memfd`: the lines stderr has not taken yet (call it after the last
-/// flush), or `None` when there are none.
+/// flush), or `None` when there are none. A line being written counts,
+/// though the writer may finish it before the exec (one too many, at
+/// most).
 pub(crate) fn log_unsaid_value(memfd: BorrowedFd<'_>) -> Option<String> {
     let unsaid = crate::log::unsaid();
     let state = state_id(memfd)?;
