@@ -29,7 +29,8 @@ use proc_macro::TokenStream;
 /// #[littleboss::main(name = "myblog", listener(https = "tcp::443", admin = "tcp:"), lameduck = "5s")]
 /// async fn main(ctx: littleboss::Context) {
 ///     let https = ctx.tcp("https").expect("https listener enabled");
-///     // serve on `https` until `ctx.lameduck()` completes
+///     // a real program accepts on `https` until `ctx.lameduck()`
+///     // completes (see `littleboss::TcpListener`)
 ///     # let _ = https;
 ///     ctx.lameduck().await;
 /// }

@@ -26,7 +26,9 @@ use crate::spec::ListenerSpec;
 ///         .lameduck(Duration::from_secs(5))
 ///         .run(|ctx: littleboss::Context| async move {
 ///             let listener = ctx.tcp("http").expect("http listener enabled");
-///             let _ = listener; // serve until ctx.lameduck() completes
+///             // A real program accepts on it until ctx.lameduck()
+///             // completes (see `TcpListener`).
+///             let _ = listener;
 ///             ctx.lameduck().await;
 ///         })
 /// }
@@ -372,6 +374,10 @@ impl Littleboss {
     /// gives a key twice does not compile. Conflicts between settings are
     /// judged on the last value each setter accepted (a refused one
     /// leaves the one before it in place, or the default).
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] listing every mistake, one a line.
     ///
     /// ```
     /// use std::time::Duration;

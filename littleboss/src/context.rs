@@ -23,6 +23,8 @@ use crate::spec::Kind;
 /// async fn main(ctx: littleboss::Context) {
 ///     let listener = ctx.tcp("http").expect("http listener enabled");
 ///     println!("serving on {}", listener.local_addr().unwrap());
+///     // A real program accepts here until lameduck (see `TcpListener`):
+///     // connections queue on the socket for whoever accepts.
 ///     ctx.lameduck().await; // a reload, stop or signal asks us to wind down
 /// }
 /// ```

@@ -8,18 +8,21 @@
 //!     let listener = ctx.tcp("http").expect("http listener enabled");
 //!     let lameduck = ctx.lameduck();
 //!     tokio::pin!(lameduck);
+//!     let mut connections = tokio::task::JoinSet::new();
 //!     loop {
 //!         tokio::select! {
 //!             accepted = listener.accept() => match accepted {
-//!                 Ok((stream, _peer)) => drop(tokio::spawn(serve(stream))),
+//!                 Ok((stream, _peer)) => drop(connections.spawn(serve(stream))),
 //!                 // Out of fds, say: wait rather than spin.
 //!                 Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
 //!             },
-//!             // A real server then waits for its connections to finish
-//!             // (see `Context::lameduck`), or uses `littleboss::http`.
 //!             () = &mut lameduck => break,
 //!         }
 //!     }
+//!     // The connections it has, within what is left of the lameduck
+//!     // timeout (or use `littleboss::http`, which does all of this).
+//!     let all_done = async { while connections.join_next().await.is_some() {} };
+//!     let _ = tokio::time::timeout(ctx.drain_budget(), all_done).await;
 //! }
 //! # async fn serve(_: tokio::net::TcpStream) {}
 //! ```

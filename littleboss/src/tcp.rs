@@ -150,6 +150,11 @@ impl TcpListener {
     ///
     /// Cancel safe, as tokio's.
     ///
+    /// # Errors
+    ///
+    /// The listener's own (out of descriptors, say): worth a pause before
+    /// the next try. One that concerns a single connection is passed over.
+    ///
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context) -> std::io::Result<()> {
     /// let listener = ctx.tcp("http").expect("http listener enabled");
@@ -175,6 +180,11 @@ impl TcpListener {
     /// method that `Deref` would otherwise reach, which knows nothing of
     /// draining. As tokio's, it wakes only the task that polled last:
     /// tasks sharing a listener use [`accept`](TcpListener::accept).
+    ///
+    /// # Errors
+    ///
+    /// The listener's own (out of descriptors, say): worth a pause before
+    /// the next try. One that concerns a single connection is passed over.
     ///
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context) -> std::io::Result<()> {
@@ -202,7 +212,10 @@ impl TcpListener {
         self.accepted.clone()
     }
 
-    /// Whether this listener has stopped yielding connections.
+    /// Whether draining has begun: [`accept`](Self::accept) takes no new
+    /// connection from the queue, but still yields those a stop took off
+    /// it for this child, until lameduck; keep accepting until
+    /// [`Context::lameduck`](crate::Context::lameduck) completes.
     ///
     /// ```no_run
     /// # fn f(ctx: littleboss::Context) {
@@ -331,14 +344,22 @@ impl AsRef<tokio::net::TcpListener> for TcpListener {
     }
 }
 
-/// `axum::serve` serves it (the `axum` feature). axum gives
+/// `axum::serve` serves it (the `axum` feature). Its `accept` returns no
+/// error: a listener's own (out of descriptors) is waited out, 1 s at a
+/// time, as axum's own listeners do. axum gives
 /// `ConnectInfo<SocketAddr>` only for listener types of its own, so for
-/// the peer's address wrap it with axum's `tap_io`:
+/// the peer's address wrap it with axum's `tap_io`. Bare `axum::serve`
+/// tells kept-alive connections nothing while draining (see
+/// [`TcpListener`]): `littleboss::http::serve`, or the
+/// [`CloseWhenDrainingLayer`](crate::http::CloseWhenDrainingLayer) (the
+/// `http` feature) as here, does.
 ///
 /// ```no_run
+/// # #[cfg(feature = "http")]
 /// # async fn f(ctx: littleboss::Context, app: axum::Router) -> std::io::Result<()> {
 /// use axum::serve::ListenerExt;
 /// let listener = ctx.tcp("http").expect("http listener enabled").tap_io(|_| ());
+/// let app = app.layer(littleboss::http::CloseWhenDrainingLayer::new(&ctx));
 /// let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
 /// axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck()).await
 /// # }

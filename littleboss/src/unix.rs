@@ -89,6 +89,11 @@ impl UnixListener {
     /// An error that concerns one connection is passed over for the next,
     /// as [`TcpListener::accept`](crate::TcpListener::accept) says.
     ///
+    /// # Errors
+    ///
+    /// The listener's own (out of descriptors, say): worth a pause before
+    /// the next try. One that concerns a single connection is passed over.
+    ///
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context) -> std::io::Result<()> {
     /// let listener = ctx.unix("api").expect("api listener enabled");
@@ -114,6 +119,11 @@ impl UnixListener {
     /// As tokio's, it wakes only the task that polled last: tasks sharing a
     /// listener use [`accept`](UnixListener::accept).
     ///
+    /// # Errors
+    ///
+    /// The listener's own (out of descriptors, say): worth a pause before
+    /// the next try. One that concerns a single connection is passed over.
+    ///
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context) -> std::io::Result<()> {
     /// let listener = ctx.unix("api").expect("api listener enabled");
@@ -134,7 +144,10 @@ impl UnixListener {
         )
     }
 
-    /// Whether this listener has stopped yielding connections.
+    /// Whether draining has begun: [`accept`](Self::accept) takes no new
+    /// connection from the queue, but still yields those a stop took off
+    /// it for this child, until lameduck; keep accepting until
+    /// [`Context::lameduck`](crate::Context::lameduck) completes.
     ///
     /// ```no_run
     /// # fn f(ctx: littleboss::Context) {
@@ -146,10 +159,15 @@ impl UnixListener {
         self.phase.borrow().is_draining()
     }
 
-    /// The tokio listener itself, which knows nothing of draining. The
+    /// The tokio listener itself, which knows nothing of draining: it
+    /// goes on taking connections from the queue this child shares with
+    /// the next one after draining has begun, so stop accepting once
+    /// [`Context::is_draining`](crate::Context::is_draining) says so. The
     /// connections accepted from it cannot be seen: from then on
     /// [`Context::lameduck`](crate::Context::lameduck) waits out its whole
-    /// grace, even with none open.
+    /// grace, even with none open. The socket is non-blocking, and stays
+    /// so: that flag is the socket's, shared with the supervisor and
+    /// every other child (see [`TcpListener::into_inner`](crate::TcpListener::into_inner)).
     ///
     /// ```no_run
     /// # fn f(ctx: littleboss::Context) {
@@ -210,6 +228,21 @@ impl AsRef<tokio::net::UnixListener> for UnixListener {
     }
 }
 
+/// `axum::serve` serves it (the `axum` feature), as it does
+/// [`TcpListener`](crate::TcpListener): its `accept` returns no error (a
+/// listener's own is waited out, 1 s at a time), and bare `axum::serve`
+/// tells kept-alive connections nothing while draining, which
+/// [`CloseWhenDrainingLayer`](crate::http::CloseWhenDrainingLayer) (the
+/// `http` feature) does.
+///
+/// ```no_run
+/// # #[cfg(feature = "http")]
+/// # async fn f(ctx: littleboss::Context, app: axum::Router) -> std::io::Result<()> {
+/// let listener = ctx.unix("api").expect("api listener enabled");
+/// let app = app.layer(littleboss::http::CloseWhenDrainingLayer::new(&ctx));
+/// axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck()).await
+/// # }
+/// ```
 #[cfg(feature = "axum")]
 impl axum::serve::Listener for UnixListener {
     type Io = UnixStream;
