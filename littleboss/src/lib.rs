@@ -16,6 +16,7 @@
 //!                 // Out of fds, say: wait rather than spin.
 //!                 Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
 //!             },
+//!             Some(_) = connections.join_next() => {} // one finished
 //!             () = &mut lameduck => break,
 //!         }
 //!     }

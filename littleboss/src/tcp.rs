@@ -213,8 +213,9 @@ impl TcpListener {
     }
 
     /// Whether draining has begun: [`accept`](Self::accept) takes no new
-    /// connection from the queue, but still yields those a stop took off
-    /// it for this child, until lameduck; keep accepting until
+    /// connection from the queue, but still yields, until lameduck, those
+    /// taken off it for this child when the listener was let go of for
+    /// good (see `accept`); keep accepting until
     /// [`Context::lameduck`](crate::Context::lameduck) completes.
     ///
     /// ```no_run
@@ -352,7 +353,9 @@ impl AsRef<tokio::net::TcpListener> for TcpListener {
 /// tells kept-alive connections nothing while draining (see
 /// [`TcpListener`]): `littleboss::http::serve`, or the
 /// [`CloseWhenDrainingLayer`](crate::http::CloseWhenDrainingLayer) (the
-/// `http` feature) as here, does.
+/// `http` feature) as here, does; bound axum's wait for its connections
+/// by [`Context::drain_budget`](crate::Context::drain_budget) as the
+/// layer's example shows.
 ///
 /// ```no_run
 /// # #[cfg(feature = "http")]

@@ -145,8 +145,9 @@ impl UnixListener {
     }
 
     /// Whether draining has begun: [`accept`](Self::accept) takes no new
-    /// connection from the queue, but still yields those a stop took off
-    /// it for this child, until lameduck; keep accepting until
+    /// connection from the queue, but still yields, until lameduck, those
+    /// taken off it for this child when the listener was let go of for
+    /// good (see `accept`); keep accepting until
     /// [`Context::lameduck`](crate::Context::lameduck) completes.
     ///
     /// ```no_run
@@ -233,7 +234,9 @@ impl AsRef<tokio::net::UnixListener> for UnixListener {
 /// listener's own is waited out, 1 s at a time), and bare `axum::serve`
 /// tells kept-alive connections nothing while draining, which
 /// [`CloseWhenDrainingLayer`](crate::http::CloseWhenDrainingLayer) (the
-/// `http` feature) does.
+/// `http` feature) does; bound axum's wait for its connections by
+/// [`Context::drain_budget`](crate::Context::drain_budget) as the layer's
+/// example shows.
 ///
 /// ```no_run
 /// # #[cfg(feature = "http")]
