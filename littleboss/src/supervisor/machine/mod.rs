@@ -474,9 +474,15 @@ impl Machine {
             (event, &self.state.phase)
         {
             // Asked in its last moments (a second `stop`, a monitor's
-            // `status`): a stop has its answer, the others are told.
+            // `status`): a stop has its answer, a status its last (still
+            // running, stopping: a monitor polling it sees the stop end
+            // as it does any other, not a failure to tell), the others
+            // are told.
             let response = match request {
                 Request::Stop => Response::Stopped { exit_code: *code },
+                Request::Status => Response::Status {
+                    status: Box::new(self.status()),
+                },
                 _ => error("the supervisor is exiting"),
             };
             self.reply(client, response);

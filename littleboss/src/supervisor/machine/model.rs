@@ -1184,9 +1184,14 @@ impl Model {
             let finals = answers.iter().filter(|r| r.is_final()).count();
             assert_eq!(finals, 1, "client {client} got {answers:?}");
         }
-        // After the exit, a stop is answered with its code; anything else
-        // with an error.
+        // After the exit, a stop is answered with its code, a status with
+        // its last (stopping, no child); anything else with an error.
         let after = self.sim.request(Request::Status);
+        assert!(matches!(
+            self.sim.final_answer(after),
+            Some(Response::Status { status }) if status.stopping && status.child.is_none()
+        ));
+        let after = self.sim.reload("/bin/after");
         assert!(matches!(
             self.sim.final_answer(after),
             Some(Response::Error { .. })

@@ -185,7 +185,9 @@ fn a_first_child_the_supervisor_gives_up_on_exits_1_not_its_kill() {
 
 #[test]
 fn a_request_read_as_the_supervisor_exits_is_answered() {
-    // A second `stop`, a monitor's `status`: the stop has its code.
+    // A second `stop`, a monitor's `status`: the stop has its code, the
+    // status says it is stopping with no child (not an error, which the
+    // command exits 4 for: "cannot tell").
     let mut sim = Sim::serving(settings());
     sim.request(Request::Stop);
     sim.exit(1, ChildExit::Code(7));
@@ -193,8 +195,19 @@ fn a_request_read_as_the_supervisor_exits_is_answered() {
     let stop = sim.request(Request::Stop);
     assert_eq!(stopped_code(sim.final_answer(stop)), 7);
     let status = sim.request(Request::Status);
+    match sim.final_answer(status) {
+        Some(Response::Status { status }) => {
+            assert!(status.stopping, "{status:?}");
+            assert!(
+                status.child.is_none() && status.draining.is_empty(),
+                "{status:?}"
+            );
+        }
+        other => panic!("expected a status, got {other:?}"),
+    }
+    let reload = sim.reload("/bin/v2");
     assert_eq!(
-        error_of(sim.final_answer(status)),
+        error_of(sim.final_answer(reload)),
         "the supervisor is exiting"
     );
 }

@@ -69,7 +69,8 @@ impl Machine {
             Some(s) if s.child.pid.is_none() => (None, Some(s)),
             starting => (starting, None),
         };
-        let stopping = matches!(state.phase, Phase::Stopping(_));
+        // Exited: answering its last requests, as it goes.
+        let stopping = matches!(state.phase, Phase::Stopping(_) | Phase::Exited { .. });
         Status {
             name: state.settings.name.clone(),
             supervisor_pid: state.pid,
