@@ -470,7 +470,7 @@ impl Machine {
             self.finish_if_done();
             self.upgrade_if_due();
             self.say_status();
-        } else if let (Event::Control { client, request }, Phase::Exited { code }) =
+        } else if let (Event::Control { client, request }, Phase::Exited { code, .. }) =
             (event, &self.state.phase)
         {
             // Asked in its last moments (a second `stop`, a monitor's
@@ -1562,7 +1562,12 @@ impl Machine {
         if self.state.children.values().any(|c| !c.given_up()) {
             return;
         }
-        let Stopping { waiters, code, .. } = stopping.clone();
+        let Stopping {
+            waiters,
+            code,
+            shut,
+            ..
+        } = stopping.clone();
         // The child whose exit was to give the code, given up on before
         // its spawn returned, never ran: a failed start.
         let never_ran = (stopping.decides())
@@ -1575,7 +1580,7 @@ impl Machine {
         say!(self, "supervisor exiting with code {code}");
         // Now: the driver stops at the exit, and nothing after it is said.
         self.say_status();
-        self.state.phase = Phase::Exited { code };
+        self.state.phase = Phase::Exited { code, shut };
         self.effects.push(Effect::Exit { code });
     }
 

@@ -637,6 +637,37 @@ fn status_keeps_the_port_a_port_0_listener_had_once_a_stop_shut_it() {
 }
 
 #[test]
+fn the_last_status_shows_no_socket_listening_and_a_port_0_ones_port() {
+    // Asked after the supervisor decided to exit: it has let go of every
+    // socket of its own, the UDP one it still holds in its state too,
+    // and the port a port-0 listener had is still the one said.
+    let mut sim = Sim::serving(settings());
+    let declared = [
+        ("http", "tcp:127.0.0.1:8080"),
+        ("dns", "udp:127.0.0.1:5353"),
+    ];
+    reload_with(&mut sim, Some(&["-http=127.0.0.1:0"]), &declared);
+    sim.hello_and_ready(2);
+    let port = sim.machine.status().listeners[0].address.clone();
+    assert_eq!(port.as_deref(), Some("127.0.0.1:40002"));
+    sim.request(Request::Stop);
+    sim.exit(2, OK);
+    sim.exit(1, OK);
+    assert_eq!(sim.exit_code, Some(0));
+    let asked = sim.request(Request::Status);
+    let Some(Response::Status { status }) = sim.final_answer(asked) else {
+        panic!("no status: {:?}", sim.final_answer(asked));
+    };
+    assert!(status.stopping && status.child.is_none(), "{status:?}");
+    assert_eq!(status.listeners[0].address, port, "{status:?}");
+    assert!(
+        status.listeners.iter().all(|l| !l.listening),
+        "{:?}",
+        status.listeners
+    );
+}
+
+#[test]
 fn without_persist_a_reload_whose_old_child_died_is_not_rolled_back() {
     // Its child exited on its own: without persist nothing restarts it.
     let mut sim = reloaded_while_the_old_child_died(false, Some("/bin/v2"));

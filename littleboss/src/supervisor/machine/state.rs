@@ -321,6 +321,9 @@ pub(crate) enum Phase {
     /// Done: the driver exits with this code.
     Exited {
         code: i32,
+        /// [`Stopping::shut`], for the status of its last moments.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty", with = "pairs")]
+        shut: BTreeMap<ListenerKey, String>,
     },
 }
 

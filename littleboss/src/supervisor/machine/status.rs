@@ -92,16 +92,21 @@ impl Machine {
                         let held = state.held.get(k).map(|h| &h.address);
                         let shut = || match &state.phase {
                             Phase::Stopping(stopping) => stopping.shut.get(k),
-                            _ => None,
+                            Phase::Exited { shut, .. } => shut.get(k),
+                            Phase::Up(_) => None,
                         };
                         held.or_else(shut)
                             .map_or(k.bind_address().to_owned(), String::clone)
                     }),
                     // A stop shuts the stream sockets that are not the
-                    // service manager's (a child, or the supervisor).
+                    // service manager's (a child, or the supervisor);
+                    // exited, the supervisor has let go of every one of
+                    // its own.
                     listening: l.key.as_ref().is_some_and(|key| {
-                        (state.held.get(key))
-                            .is_some_and(|held| !(stopping && super::own_stream(key, held)))
+                        (state.held.get(key)).is_some_and(|held| match &state.phase {
+                            Phase::Exited { .. } => held.activated,
+                            _ => !(stopping && super::own_stream(key, held)),
+                        })
                     }),
                 })
                 .collect(),
