@@ -288,28 +288,14 @@ pub(crate) fn run(
         }
         Ready::Manual => Box::new(|| {}),
     };
-    let ended = crate::entry::call(entry, ctx, &rt, started);
-    let code = ended.code;
+    let crate::entry::Ended { code, failure } = crate::entry::call(entry, ctx, &rt, started);
     // No ready from here on: a task of the program's saying it as `main`
     // returns would have a child that is exiting take over.
     let was_ready = link.no_more_ready();
     // Not ready, it fails a start: why, for the reload's failure to say.
-    let why = match ended {
-        _ if was_ready => None,
-        crate::entry::Ended {
-            error: Some(error), ..
-        } => Some(format!(
-            "main returned an error (exit code {code}): {error}"
-        )),
-        crate::entry::Ended {
-            panic: Some(panic), ..
-        } => Some(format!("main panicked (exit code {code}): {panic}")),
-        _ => None,
-    };
-    if let Some(why) = why {
-        let _ = link.send(FromChild::error(&format!(
-            "failed before it was ready: {why}"
-        )));
+    if !was_ready && let Some(failure) = failure {
+        let why = format!("failed before it was ready: {failure}");
+        let _ = link.send(FromChild::error(&why));
     }
     let _ = link.send(FromChild::Finished { code });
     crate::report::exit(code)

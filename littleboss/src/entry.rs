@@ -14,23 +14,19 @@ pub(crate) type Entry<'a> = Box<dyn FnOnce(Context, &Runtime, Started) -> Ended 
 pub(crate) struct Ended {
     /// The process's exit code.
     pub code: i32,
-    /// The error `main` returned, as said: a child not ready yet tells
-    /// its supervisor, for the failed start to say why.
-    pub error: Option<String>,
-    /// What `main`'s panic said (the hook has said it on stderr), for
-    /// the same: a string's, or a note that it was none.
-    pub panic: Option<String>,
+    /// How `main` failed, if it did (an error it returned, a panic), as
+    /// said: a child not ready yet tells its supervisor, for the failed
+    /// start to say why.
+    pub failure: Option<String>,
 }
 
 impl Ended {
     /// `main`'s `result`, its error (if any) said on stderr.
     pub(crate) fn from_result(result: impl crate::MainResult) -> Ended {
         let (code, error) = result.into_exit_code_and_error();
-        Ended {
-            code,
-            error,
-            panic: None,
-        }
+        let failure =
+            error.map(|error| format!("main returned an error (exit code {code}): {error}"));
+        Ended { code, failure }
     }
 }
 
@@ -55,8 +51,7 @@ pub(crate) fn call(entry: Entry<'_>, ctx: Context, rt: &Runtime, started: Starte
             std::mem::forget(payload);
             Ended {
                 code: PANICKED,
-                error: None,
-                panic: Some(panic),
+                failure: Some(format!("main panicked (exit code {PANICKED}): {panic}")),
             }
         }
     }

@@ -532,7 +532,7 @@ impl State {
 
     /// Whether anything is left to write, or being written.
     fn waiting(&self) -> bool {
-        !self.lines.is_empty() || self.dropped > 0 || self.in_flight > 0
+        self.unsaid() > 0
     }
 }
 

@@ -342,20 +342,18 @@ impl std::error::Error for DirError {
 /// folder's owner or mode: a folder that fails the check is refused.
 pub(crate) fn prepare(dir: &Path) -> Result<(), DirError> {
     // Before anything is made through a link that is not ours to trust.
-    links_are_safe(dir)?;
+    let dir: PathBuf = dir.components().collect();
+    links_are_safe(&dir)?;
     match std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
-        .create(dir)
+        .create(&dir)
     {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(error) => {
-            let dir = dir.to_owned();
-            return Err(DirError::Create { dir, error });
-        }
+        Err(error) => return Err(DirError::Create { dir, error }),
     }
-    check(dir)
+    check_with_links_checked(dir)
 }
 
 /// Checks that `dir` is a real folder owned by us that nobody else can
@@ -366,6 +364,12 @@ pub(crate) fn check(dir: &Path) -> Result<(), DirError> {
     // First: where the kernel refuses to follow such a link
     // (`fs.protected_symlinks`), what follows would fail unexplained.
     links_are_safe(&dir)?;
+    check_with_links_checked(dir)
+}
+
+/// [`check`] of `dir` (without a trailing slash) once
+/// [`links_are_safe`] has passed it.
+fn check_with_links_checked(dir: PathBuf) -> Result<(), DirError> {
     let meta = std::fs::symlink_metadata(&dir).map_err(|error| DirError::Inspect {
         dir: dir.clone(),
         error,

@@ -233,8 +233,10 @@ pub(super) struct Io {
     /// told.
     self_upgrade: bool,
     /// How many more queued connections this batch of effects may take
-    /// to hand over ([`crate::stash::most_stashed`] a batch).
-    queued_budget: usize,
+    /// to hand over ([`crate::stash::most_stashed`] a batch): `None` until
+    /// its first hand-over asks (the limit is read then, not at every
+    /// batch of the loop).
+    queued_budget: Option<usize>,
 }
 
 /// Drives the machine until it exits; returns the exit code.
@@ -275,7 +277,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         accepting: parts.accepting,
         watch: parts.watch,
         remake_retry: None,
-        queued_budget: crate::stash::most_stashed(),
+        queued_budget: None,
         origin_ns: parts.origin_ns,
         upgrade: None,
         self_upgrade: machine.state().settings.self_upgrade,
@@ -325,7 +327,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         // stop's, a reload's that let go of several sockets), as a child
         // has for its own at a refusal: the supervisor holds them until
         // they are sent, and the child takes them all.
-        io.queued_budget = crate::stash::most_stashed();
+        io.queued_budget = None;
         for effect in effects {
             if let Effect::Exit { code } = effect {
                 // A late bind still waiting: its sockets registered, to
@@ -710,8 +712,10 @@ impl Io {
                     }
                     let listening = socket.fd.as_fd();
                     let inode = crate::stash::inode(listening);
-                    let taken = crate::stash::accept_queued(listening, self.queued_budget);
-                    self.queued_budget = self.queued_budget.saturating_sub(taken.len());
+                    let budget =
+                        (self.queued_budget).get_or_insert_with(crate::stash::most_stashed);
+                    let taken = crate::stash::accept_queued(listening, *budget);
+                    *budget = budget.saturating_sub(taken.len());
                     if let Some(inode) = inode.filter(|_| !taken.is_empty()) {
                         let count = taken.len();
                         let plural = if count == 1 { "" } else { "s" };
