@@ -241,18 +241,6 @@ impl Connections {
     }
 }
 
-/// Whether the client has closed its end for good: `POLLHUP`, which a
-/// unix stream socket has only once its peer is closed, not when the peer
-/// has only shut its writing half.
-fn client_gone(stream: &UnixStream) -> bool {
-    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-    use std::os::fd::AsFd;
-    let mut polled = [PollFd::new(stream.as_fd(), PollFlags::empty())];
-    let hung_up =
-        |polled: &PollFd| (polled.revents()).is_some_and(|r| r.contains(PollFlags::POLLHUP));
-    poll(&mut polled, PollTimeout::ZERO).is_ok() && hung_up(&polled[0])
-}
-
 /// Serves `conn` on `stream` until the client or the supervisor is done.
 async fn serve(
     stream: &UnixStream,
@@ -330,7 +318,7 @@ async fn serve(
             // waiting its turn is once its client goes: not begun once
             // nobody waits. (A client that only shut its writing half, as
             // `nc -N` does after its request, still waits for the answer.)
-            Ok(Request::Reload { .. }) if client_gone(stream) => {
+            Ok(Request::Reload { .. }) if hung_up(stream) == Some(true) => {
                 conn.buffers().awaiting = false;
                 log!(
                     "dropped a reload whose client had closed its connection before the supervisor read it"

@@ -578,7 +578,7 @@ impl Handed {
         let ty = || getsockopt(fd, sockopt::SockType).ok();
         let listening = || getsockopt(fd, sockopt::AcceptConn).unwrap_or(false);
         match self {
-            Handed::Listening => unix() && ty() == Some(SockType::Stream) && listening(),
+            Handed::Listening => crate::socket::check_fd(fd, crate::spec::Network::Unix).is_ok(),
             Handed::Channel => unix() && ty() == Some(SockType::SeqPacket),
             Handed::Connection => unix() && ty() == Some(SockType::Stream) && !listening(),
             Handed::File => nix::sys::stat::fstat(fd)
