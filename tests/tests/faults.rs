@@ -464,7 +464,7 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
     if std::path::Path::new("/proc/sys/fs/binfmt_misc/status").exists() {
         refused_by_us.push(&foreign);
     }
-    let failures = refused_by_us.len() + 4;
+    let failures = refused_by_us.len() + 6;
     for file in refused_by_us {
         std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o755)).unwrap();
         let refused = reload(&file.display().to_string());
@@ -476,6 +476,33 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
     let fifo = svc.dir.path().join("fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
     assert!(reload(&fifo.display().to_string()).contains("Permission denied"));
+    // The file there, what runs it missing: the kernel's "No such file or
+    // directory" is said with what is missing. A copy of the binary whose
+    // ELF interpreter is renamed, and a script naming no program.
+    let mut bytes = std::fs::read(impatient).unwrap();
+    let loader = (bytes[..4096].windows(4))
+        .position(|w| w == b"/ld-")
+        .expect("a dynamically linked fixture");
+    bytes[loader + 1] = b'X';
+    let no_loader = svc.dir.path().join("no-loader");
+    std::fs::write(&no_loader, bytes).unwrap();
+    let no_program = svc.dir.path().join("no-program");
+    std::fs::write(&no_program, "#!/nonexistent/interpreter -x\n").unwrap();
+    for file in [&no_loader, &no_program] {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let refused = reload(&no_loader.display().to_string());
+    assert!(refused.contains("No such file or directory"), "{refused}");
+    let interpreter = "the file is there, but its ELF interpreter /";
+    assert!(refused.contains(interpreter), "{refused}");
+    assert!(refused.contains("/Xd-"), "{refused}");
+    let refused = reload(&no_program.display().to_string());
+    assert!(
+        refused.contains(
+            "the file is there, but /nonexistent/interpreter, the program its `#!` line names, is not"
+        ),
+        "{refused}"
+    );
     // Another service's binary.
     let other = reload(env!("CARGO_BIN_EXE_hello"));
     assert!(

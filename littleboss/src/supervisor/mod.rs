@@ -6,6 +6,7 @@
 //! child channel. It runs no program code but `supervisor_init`.
 
 mod driver;
+mod exec_words;
 pub(crate) mod handoff;
 #[cfg(test)]
 mod handoff_pin;

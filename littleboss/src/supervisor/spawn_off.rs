@@ -105,7 +105,9 @@ fn start_and_identify(
         let now = super::orphans::ticks_now().unwrap_or(1).max(1);
         forked.store(now, Ordering::SeqCst);
     };
-    let started = super::spawn::start(order, about_to_fork).map_err(|e| e.to_string())?;
+    let path = order.path.clone();
+    let started = super::spawn::start(order, about_to_fork)
+        .map_err(|e| super::exec_words::exec_error(&path, &e))?;
     let started_unix = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .ok()

@@ -1,0 +1,246 @@
+//! Words for an exec that failed with "No such file or directory" of a
+//! file that is there. The kernel says so when what runs the file is
+//! missing: an ELF binary's interpreter (a binary built on another system,
+//! for musl or under NixOS), or the program a script's `#!` line names.
+//! The bare error then reads as if the binary itself were gone.
+
+use std::io;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::Path;
+
+/// How far into a file an interpreter's name is looked for: the kernel
+/// refuses longer ones (`PATH_MAX`), and so a `#!` line's first bytes.
+const MOST_READ: u64 = 4096;
+
+/// `error`, from the exec of `path`, as a reload's answer says it: for
+/// `ENOENT` of a file that is there, with what is missing.
+pub(super) fn exec_error(path: &Path, error: &io::Error) -> String {
+    if error.raw_os_error() != Some(nix::libc::ENOENT) {
+        return error.to_string();
+    }
+    // O_NONBLOCK: a FIFO put there meanwhile must not hold the spawn.
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path);
+    let Ok(file) = opened else {
+        return error.to_string();
+    };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return error.to_string();
+    }
+    let read_at = |offset: u64, len: u64| -> Option<Vec<u8>> {
+        let mut bytes = vec![0; usize::try_from(len.min(MOST_READ)).ok()?];
+        let read = file.read_at(&mut bytes, offset).ok()?;
+        bytes.truncate(read);
+        Some(bytes)
+    };
+    let named = runner(read_at).filter(|runner| !Path::new(runner.path()).exists());
+    match named {
+        Some(Runner::Interpreter(p)) => {
+            format!(
+                "{error}: the file is there, but its ELF interpreter {p} is not (a binary built for another system?)"
+            )
+        }
+        Some(Runner::Script(p)) => {
+            format!("{error}: the file is there, but {p}, the program its `#!` line names, is not")
+        }
+        None => format!("{error}: the file is there, but the program that runs it is not"),
+    }
+}
+
+/// What the kernel runs to run a file.
+#[derive(Debug, PartialEq, Eq)]
+enum Runner {
+    /// An ELF binary's `PT_INTERP`.
+    Interpreter(String),
+    /// A script's `#!` line's program.
+    Script(String),
+}
+
+impl Runner {
+    fn path(&self) -> &str {
+        match self {
+            Runner::Interpreter(p) | Runner::Script(p) => p,
+        }
+    }
+}
+
+/// What runs the file that `read_at(offset, len)` reads (at most `len`
+/// bytes from `offset`; fewer at its end), if the file names it.
+fn runner(read_at: impl Fn(u64, u64) -> Option<Vec<u8>>) -> Option<Runner> {
+    let head = read_at(0, MOST_READ)?;
+    if let Some(line) = head.strip_prefix(b"#!") {
+        return script_program(line).map(Runner::Script);
+    }
+    elf_interpreter(&head, &read_at).map(Runner::Interpreter)
+}
+
+/// The program of a `#!` line (after the `#!`), as the kernel splits it:
+/// after spaces and tabs, up to the next one or the line's end.
+fn script_program(line: &[u8]) -> Option<String> {
+    let blank = |b: &u8| matches!(b, b' ' | b'\t');
+    let start = line.iter().position(|b| !blank(b))?;
+    let line = &line[start..];
+    let end = (line.iter())
+        .position(|b| blank(b) || matches!(b, b'\n' | 0))
+        .unwrap_or(line.len());
+    (end > 0).then(|| String::from_utf8_lossy(&line[..end]).into_owned())
+}
+
+/// The `PT_INTERP` of the ELF file whose first bytes are `head`, read with
+/// `read_at` wherever its program headers are.
+fn elf_interpreter(head: &[u8], read_at: &impl Fn(u64, u64) -> Option<Vec<u8>>) -> Option<String> {
+    if !head.starts_with(b"\x7fELF") {
+        return None;
+    }
+    let big = match head.get(5)? {
+        1 => false,
+        2 => true,
+        _ => return None,
+    };
+    let int = |bytes: &[u8], at: usize, len: usize| -> Option<u64> {
+        let field = bytes.get(at..at.checked_add(len)?)?;
+        let fold = |n: u64, b: &u8| (n << 8) | u64::from(*b);
+        Some(match big {
+            true => field.iter().fold(0, fold),
+            false => field.iter().rev().fold(0, fold),
+        })
+    };
+    // Where each class keeps the program headers, and in each header the
+    // type, the file offset and the size.
+    let (phoff, phentsize, phnum, offset_at, size_at, word) = match head.get(4)? {
+        1 => (
+            int(head, 28, 4)?,
+            int(head, 42, 2)?,
+            int(head, 44, 2)?,
+            4,
+            16,
+            4,
+        ),
+        2 => (
+            int(head, 32, 8)?,
+            int(head, 54, 2)?,
+            int(head, 56, 2)?,
+            8,
+            32,
+            8,
+        ),
+        _ => return None,
+    };
+    const PT_INTERP: u64 = 3;
+    for i in 0..phnum {
+        let header = read_at(phoff.checked_add(i.checked_mul(phentsize)?)?, phentsize)?;
+        if int(&header, 0, 4)? != PT_INTERP {
+            continue;
+        }
+        let (offset, size) = (int(&header, offset_at, word)?, int(&header, size_at, word)?);
+        let name = read_at(offset, size)?;
+        let name = name.split(|b| *b == 0).next()?;
+        return (!name.is_empty()).then(|| String::from_utf8_lossy(name).into_owned());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(bytes: &[u8]) -> impl Fn(u64, u64) -> Option<Vec<u8>> + '_ {
+        move |offset, len| {
+            let start = usize::try_from(offset).ok()?.min(bytes.len());
+            let end = start
+                .saturating_add(usize::try_from(len).ok()?)
+                .min(bytes.len());
+            Some(bytes[start..end].to_vec())
+        }
+    }
+
+    #[test]
+    fn a_dynamically_linked_binary_names_its_interpreter() {
+        // This test's own binary, linked against the system's libc.
+        let own = std::fs::read("/proc/self/exe").unwrap();
+        let Some(Runner::Interpreter(name)) = runner(from(&own)) else {
+            panic!("no interpreter found in this test's binary");
+        };
+        assert!(name.starts_with('/') && name.contains("ld"), "{name}");
+        assert!(Path::new(&name).exists(), "{name}");
+    }
+
+    #[test]
+    fn a_big_endian_32_bit_header_is_read_as_such() {
+        // An ELF header (class 1, big-endian) with one program header at
+        // 52 (size 32), of type PT_INTERP, naming "/lib/ld.so" at 100.
+        let mut elf = vec![0u8; 120];
+        elf[..6].copy_from_slice(b"\x7fELF\x01\x02");
+        elf[28..32].copy_from_slice(&52u32.to_be_bytes());
+        elf[42..44].copy_from_slice(&32u16.to_be_bytes());
+        elf[44..46].copy_from_slice(&1u16.to_be_bytes());
+        elf[52..56].copy_from_slice(&3u32.to_be_bytes());
+        elf[56..60].copy_from_slice(&100u32.to_be_bytes());
+        elf[68..72].copy_from_slice(&11u32.to_be_bytes());
+        elf[100..111].copy_from_slice(b"/lib/ld.so\0");
+        assert_eq!(
+            runner(from(&elf)),
+            Some(Runner::Interpreter("/lib/ld.so".to_owned()))
+        );
+        // Read as little-endian, the same bytes name nothing sensible.
+        elf[5] = 1;
+        assert_eq!(runner(from(&elf)), None);
+    }
+
+    #[test]
+    fn a_statically_linked_or_cut_binary_names_nothing() {
+        let mut elf = vec![0u8; 64];
+        elf[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        assert_eq!(runner(from(&elf)), None);
+        assert_eq!(runner(from(b"\x7fELF\x02\x01\x01")), None);
+        assert_eq!(runner(from(b"")), None);
+        assert_eq!(runner(from(b"plain text")), None);
+    }
+
+    #[test]
+    fn a_script_names_its_program_as_the_kernel_splits_the_line() {
+        let cases: [(&[u8], Option<&str>); 6] = [
+            (b"#!/bin/sh\necho", Some("/bin/sh")),
+            (b"#! \t/usr/bin/env python3 -u\n", Some("/usr/bin/env")),
+            (b"#!/opt/x\t-f", Some("/opt/x")),
+            (b"#!/no/newline", Some("/no/newline")),
+            (b"#!   \n/bin/sh", None),
+            (b"#!", None),
+        ];
+        for (script, program) in cases {
+            let want = program.map(|p| Runner::Script(p.to_owned()));
+            assert_eq!(runner(from(script)), want, "{script:?}");
+        }
+    }
+
+    #[test]
+    fn only_an_enoent_of_a_file_that_is_there_is_worded_anew() {
+        let dir = std::env::temp_dir().join(format!("lb-exec-words-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let script = dir.join("script");
+        std::fs::write(&script, "#!/nonexistent/interpreter\n").unwrap();
+        let enoent = io::Error::from_raw_os_error(nix::libc::ENOENT);
+        let said = exec_error(&script, &enoent);
+        assert!(
+            said.ends_with(
+                "the file is there, but /nonexistent/interpreter, the program its `#!` line names, is not"
+            ),
+            "{said}"
+        );
+        // Its program there (a program it needs missing, say): no name.
+        std::fs::write(&script, "#!/bin/sh\n").unwrap();
+        let said = exec_error(&script, &enoent);
+        assert!(
+            said.ends_with("but the program that runs it is not"),
+            "{said}"
+        );
+        // No file: the error as it is. Nor another error.
+        let gone = dir.join("gone");
+        assert_eq!(exec_error(&gone, &enoent), enoent.to_string());
+        let eacces = io::Error::from_raw_os_error(nix::libc::EACCES);
+        assert_eq!(exec_error(&script, &eacces), eacces.to_string());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
