@@ -777,8 +777,14 @@ fn dashed_listeners(input: ParseStream) -> syn::Result<Vec<(String, WordSpans, E
         while input.peek(Token![-]) {
             end = input.parse::<Token![-]>()?.span;
             name.push('-');
-            // `a--b` and `a-` are names too, as for the builder.
-            if !input.peek(Token![-]) && !input.peek(Token![=]) {
+            // `a--b` and `a-` are names too, as for the builder; `a-` ends
+            // where its value (or its item, or the list) begins.
+            let name_ends = input.is_empty()
+                || input.peek(Token![-])
+                || input.peek(Token![=])
+                || input.peek(Token![,])
+                || input.peek(LitStr);
+            if !name_ends {
                 end = input.span();
                 name.push_str(&part(input)?);
             }
