@@ -124,7 +124,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         }),
         Mode::Stop => Some(Standing::Stop {
             name,
-            stopping: false,
+            progress: StopProgress::Asking,
         }),
         Mode::Status | Mode::Bypass | Mode::Start => None,
     };
@@ -155,8 +155,11 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
 enum Standing {
     /// A reload of the service `name`, as far as it went.
     Reload { name: String, progress: Progress },
-    /// A stop of `name`, told it stops (`stopping`) or not yet.
-    Stop { name: String, stopping: bool },
+    /// A stop of `name`, as far as it went.
+    Stop {
+        name: String,
+        progress: StopProgress,
+    },
 }
 
 impl Standing {
@@ -167,18 +170,9 @@ impl Standing {
             Standing::Reload { name, progress } => {
                 reload_unfinished(name, Failure::new(UNKNOWN, ended), *progress).message
             }
-            Standing::Stop {
-                name,
-                stopping: true,
-            } => format!(
-                "stop of {name} goes on without this command: {ended} (see -littleboss=status)"
-            ),
-            Standing::Stop {
-                name,
-                stopping: false,
-            } => format!(
-                "stop of {name} ended here unanswered: {ended}; if it was sent, the supervisor may still stop {name} (see -littleboss=status)"
-            ),
+            Standing::Stop { name, progress } => {
+                stop_unfinished(name, Failure::new(UNKNOWN, ended), *progress).message
+            }
         }
     }
 }
@@ -535,28 +529,19 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
             }
         }
         Mode::Stop => {
-            let stopping = |stopping| {
-                standing(Some(Standing::Stop {
-                    name: name.clone(),
-                    stopping,
-                }))
-            };
             let mut response = session.ask(&Request::Stop).map_err(|failure| {
                 if !failure.sent {
                     return failure;
                 }
-                Failure::new(
-                    UNKNOWN,
-                    format!(
-                        "stop of {name} ended here unanswered: {}; it was sent, and the supervisor may still stop {name} (see -littleboss=status)",
-                        failure.message
-                    ),
-                )
+                stop_unfinished(name, failure, StopProgress::Sent)
             })?;
             loop {
                 // As for a reload: where it stands, before it is said.
                 match &response {
-                    Response::Stopping { .. } => stopping(true),
+                    Response::Stopping { .. } => standing(Some(Standing::Stop {
+                        name: name.clone(),
+                        progress: StopProgress::Stopping,
+                    })),
                     _ => last_words(),
                 }
                 match response {
@@ -602,7 +587,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                 // failed (the supervisor may have been killed meanwhile).
                 response = session.next().map_err(|failure| {
                     if !failure.closed {
-                        return failure;
+                        return stop_unfinished(name, failure, StopProgress::Stopping);
                     }
                     Failure::new(
                         UNKNOWN,
@@ -628,6 +613,36 @@ enum Progress {
     Waiting,
     /// Its new child, this pid, started.
     Started(u32),
+}
+
+/// How far a stop had come, as the supervisor last said.
+#[derive(Debug, Clone, Copy)]
+enum StopProgress {
+    /// Being asked: sent, or about to be.
+    Asking,
+    /// Sent, and not answered.
+    Sent,
+    /// Answered: the supervisor stops.
+    Stopping,
+}
+
+/// `failure`, the end of a stop of `name` whose outcome never came, said
+/// as what it means for that stop: one the supervisor said it began goes
+/// on without this command; one sent may still be carried out.
+fn stop_unfinished(name: &str, failure: Failure, progress: StopProgress) -> Failure {
+    let ended = failure.message;
+    let message = match progress {
+        StopProgress::Stopping => {
+            format!("stop of {name} goes on without this command: {ended} (see -littleboss=status)")
+        }
+        StopProgress::Sent => format!(
+            "stop of {name} ended here unanswered: {ended}; it was sent, and the supervisor may still stop {name} (see -littleboss=status)"
+        ),
+        StopProgress::Asking => format!(
+            "stop of {name} ended here unanswered: {ended}; if it was sent, the supervisor may still stop {name} (see -littleboss=status)"
+        ),
+    };
+    Failure::new(UNKNOWN, message)
 }
 
 /// `failure`, the end of a reload of `name` whose outcome never came, said
@@ -1079,6 +1094,29 @@ fn change_line(change: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_stop_cut_short_says_what_became_of_it_by_how_far_it_came() {
+        use super::{Failure, StopProgress, stop_unfinished};
+        let said = |progress| {
+            let timed_out = Failure::new(4, "the supervisor (pid 7) did not answer in time");
+            let failure = stop_unfinished("svc", timed_out, progress);
+            assert_eq!(failure.code, 4);
+            failure.message
+        };
+        // Past its "stopping": the stop goes on, as after a signal.
+        assert_eq!(
+            said(StopProgress::Stopping),
+            "stop of svc goes on without this command: the supervisor (pid 7) did not answer in time (see -littleboss=status)"
+        );
+        assert!(said(StopProgress::Sent).ends_with(
+            "did not answer in time; it was sent, and the supervisor may still stop svc (see -littleboss=status)"
+        ));
+        assert!(
+            said(StopProgress::Asking)
+                .contains("; if it was sent, the supervisor may still stop svc")
+        );
+    }
+
     #[test]
     fn a_folder_that_fails_the_checks_is_not_knocked_at() {
         use std::os::unix::fs::PermissionsExt;
