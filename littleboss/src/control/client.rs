@@ -912,9 +912,10 @@ impl Session {
                 "it may be starting (its `supervisor_init` still running), stopped (SIGSTOP, a debugger) or stuck (a hung file system)"
             }
             // Past its start, then: a child's step it waits for, or the
-            // supervisor, may be stuck.
+            // supervisor, may be stuck. (Where to look next is the
+            // caller's to say: a reload's or a stop's, not a status's.)
             true => {
-                "it had answered, then said nothing more (what it waits for may be stuck, or it is: see -littleboss=status)"
+                "it had answered, then said nothing more (what it waits for may be stuck, or it is)"
             }
         };
         match self.supervisor {

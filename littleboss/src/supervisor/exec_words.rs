@@ -12,22 +12,96 @@ use std::path::Path;
 /// refuses longer ones (`PATH_MAX`), and so a `#!` line's first bytes.
 const MOST_READ: u64 = 4096;
 
+/// How many programs deep the search goes (a script run by a script run
+/// by a binary): as many as the kernel follows.
+const MOST_LEVELS: usize = 5;
+
 /// `error`, from the exec of `path`, as a reload's answer says it: for
 /// `ENOENT` of a file that is there, with what is missing.
 pub(super) fn exec_error(path: &Path, error: &io::Error) -> String {
-    if error.raw_os_error() != Some(nix::libc::ENOENT) {
+    let there = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    if error.raw_os_error() != Some(nix::libc::ENOENT) || !there {
         return error.to_string();
     }
+    format!("{error}: the file is there, but {}", missing(path))
+}
+
+/// What is missing to run `path`, a file that is there, as said after
+/// "but": the first program down the line of those that run it (its
+/// interpreter, that one's, ...) that is not there.
+fn missing(path: &Path) -> String {
+    let mut file = path.to_path_buf();
+    // The first program found there, which runs the file, and the last,
+    // which runs the one before it.
+    let (mut first, mut via): (Option<String>, Option<String>) = (None, None);
+    for _ in 0..MOST_LEVELS {
+        let Some(runner) = runner_of(&file) else {
+            break;
+        };
+        let whose = via
+            .as_ref()
+            .map_or("its".to_owned(), |via| format!("{via}'s"));
+        let (name, there) = match &runner {
+            Runner::Interpreter(p) | Runner::Script(p) => (shown(p), Path::new(p).exists()),
+            Runner::OtherMachine(_) => (String::new(), false),
+        };
+        match runner {
+            _ if there => {}
+            Runner::Interpreter(_) => {
+                return format!(
+                    "{whose} ELF interpreter {name} is not (a binary built for another system?)"
+                );
+            }
+            Runner::Script(p) if p.ends_with('\r') => {
+                return format!(
+                    "{name}, the program {whose} `#!` line names, is not: the line ends in a carriage return (Windows line endings)"
+                );
+            }
+            Runner::Script(_) => {
+                return format!("{name}, the program {whose} `#!` line names, is not");
+            }
+            Runner::OtherMachine(interpreter) => {
+                let subject = via.as_deref().unwrap_or("it");
+                let or = interpreter.map_or(String::new(), |p| {
+                    format!(", or its ELF interpreter {} is not", shown(&p))
+                });
+                return format!(
+                    "{subject} is a program for another machine: the emulator `binfmt_misc` runs it with is not there{or}"
+                );
+            }
+        }
+        first.get_or_insert_with(|| name.clone());
+        via = Some(name);
+        file = match runner {
+            Runner::Interpreter(p) | Runner::Script(p) => p.into(),
+            Runner::OtherMachine(_) => unreachable!("never there"),
+        };
+    }
+    match first {
+        Some(first) => {
+            format!("{first}, which runs it, is there too: something it needs to run is not")
+        }
+        None => "what runs it (its ELF interpreter, or the program its `#!` line names) is not"
+            .to_owned(),
+    }
+}
+
+/// A name read from a file, with what a terminal would act on escaped.
+fn shown(name: &str) -> String {
+    name.escape_debug().to_string()
+}
+
+/// What runs `path`, if it names it: `None` for a file that cannot be read
+/// (one this process may execute but not read), or no plain file.
+fn runner_of(path: &Path) -> Option<Runner> {
     // O_NONBLOCK: a FIFO put there meanwhile must not hold the spawn.
-    let opened = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(nix::libc::O_NONBLOCK)
-        .open(path);
-    let Ok(file) = opened else {
-        return error.to_string();
-    };
+        .open(path)
+        .ok()?;
     if !file.metadata().is_ok_and(|m| m.is_file()) {
-        return error.to_string();
+        return None;
     }
     let read_at = |offset: u64, len: u64| -> Option<Vec<u8>> {
         let mut bytes = vec![0; usize::try_from(len.min(MOST_READ)).ok()?];
@@ -35,18 +109,7 @@ pub(super) fn exec_error(path: &Path, error: &io::Error) -> String {
         bytes.truncate(read);
         Some(bytes)
     };
-    let named = runner(read_at).filter(|runner| !Path::new(runner.path()).exists());
-    match named {
-        Some(Runner::Interpreter(p)) => {
-            format!(
-                "{error}: the file is there, but its ELF interpreter {p} is not (a binary built for another system?)"
-            )
-        }
-        Some(Runner::Script(p)) => {
-            format!("{error}: the file is there, but {p}, the program its `#!` line names, is not")
-        }
-        None => format!("{error}: the file is there, but the program that runs it is not"),
-    }
+    runner(read_at, super::spawn::own_elf_header().unwrap_or_default())
 }
 
 /// What the kernel runs to run a file.
@@ -56,28 +119,31 @@ enum Runner {
     Interpreter(String),
     /// A script's `#!` line's program.
     Script(String),
-}
-
-impl Runner {
-    fn path(&self) -> &str {
-        match self {
-            Runner::Interpreter(p) | Runner::Script(p) => p,
-        }
-    }
+    /// An ELF binary for another machine than `ours` (an arm64 build on
+    /// x86-64), which only an emulator `binfmt_misc` names runs; with its
+    /// `PT_INTERP`, if any.
+    OtherMachine(Option<String>),
 }
 
 /// What runs the file that `read_at(offset, len)` reads (at most `len`
-/// bytes from `offset`; fewer at its end), if the file names it.
-fn runner(read_at: impl Fn(u64, u64) -> Option<Vec<u8>>) -> Option<Runner> {
+/// bytes from `offset`; fewer at its end), if the file names it, where
+/// `ours` is this process's own ELF header.
+fn runner(read_at: impl Fn(u64, u64) -> Option<Vec<u8>>, ours: &[u8]) -> Option<Runner> {
+    use super::spawn::{Foreign, foreign_elf};
     let head = read_at(0, MOST_READ)?;
     if let Some(line) = head.strip_prefix(b"#!") {
         return script_program(line).map(Runner::Script);
     }
-    elf_interpreter(&head, &read_at).map(Runner::Interpreter)
+    let interpreter = elf_interpreter(&head, &read_at);
+    if head.starts_with(b"\x7fELF") && foreign_elf(&head, ours) == Some(Foreign::OtherMachine) {
+        return Some(Runner::OtherMachine(interpreter));
+    }
+    interpreter.map(Runner::Interpreter)
 }
 
 /// The program of a `#!` line (after the `#!`), as the kernel splits it:
-/// after spaces and tabs, up to the next one or the line's end.
+/// after spaces and tabs, up to the next one or the line's end (a
+/// carriage return is part of the name).
 fn script_program(line: &[u8]) -> Option<String> {
     let blank = |b: &u8| matches!(b, b' ' | b'\t');
     let start = line.iter().position(|b| !blank(b))?;
@@ -156,11 +222,16 @@ mod tests {
         }
     }
 
+    /// What runs the file of `bytes`, judged on this machine.
+    fn runner_here(bytes: &[u8]) -> Option<Runner> {
+        runner(from(bytes), super::super::spawn::own_elf_header().unwrap())
+    }
+
     #[test]
     fn a_dynamically_linked_binary_names_its_interpreter() {
         // This test's own binary, linked against the system's libc.
         let own = std::fs::read("/proc/self/exe").unwrap();
-        let Some(Runner::Interpreter(name)) = runner(from(&own)) else {
+        let Some(Runner::Interpreter(name)) = runner_here(&own) else {
             panic!("no interpreter found in this test's binary");
         };
         assert!(name.starts_with('/') && name.contains("ld"), "{name}");
@@ -181,22 +252,22 @@ mod tests {
         elf[68..72].copy_from_slice(&11u32.to_be_bytes());
         elf[100..111].copy_from_slice(b"/lib/ld.so\0");
         assert_eq!(
-            runner(from(&elf)),
+            runner_here(&elf),
             Some(Runner::Interpreter("/lib/ld.so".to_owned()))
         );
         // Read as little-endian, the same bytes name nothing sensible.
         elf[5] = 1;
-        assert_eq!(runner(from(&elf)), None);
+        assert_eq!(runner_here(&elf), None);
     }
 
     #[test]
     fn a_statically_linked_or_cut_binary_names_nothing() {
         let mut elf = vec![0u8; 64];
         elf[..6].copy_from_slice(b"\x7fELF\x02\x01");
-        assert_eq!(runner(from(&elf)), None);
-        assert_eq!(runner(from(b"\x7fELF\x02\x01\x01")), None);
-        assert_eq!(runner(from(b"")), None);
-        assert_eq!(runner(from(b"plain text")), None);
+        assert_eq!(runner_here(&elf), None);
+        assert_eq!(runner_here(b"\x7fELF\x02\x01\x01"), None);
+        assert_eq!(runner_here(b""), None);
+        assert_eq!(runner_here(b"plain text"), None);
     }
 
     #[test]
@@ -211,36 +282,81 @@ mod tests {
         ];
         for (script, program) in cases {
             let want = program.map(|p| Runner::Script(p.to_owned()));
-            assert_eq!(runner(from(script)), want, "{script:?}");
+            assert_eq!(runner_here(script), want, "{script:?}");
         }
+    }
+
+    #[test]
+    fn a_script_with_windows_line_ends_names_the_carriage_return() {
+        let script = b"#!/bin/sh\r\necho\r\n";
+        assert_eq!(
+            runner_here(script),
+            Some(Runner::Script("/bin/sh\r".to_owned()))
+        );
+    }
+
+    #[test]
+    fn another_machines_binary_names_its_emulator() {
+        // This binary with another machine (0x1234, which none is) in its
+        // header: run by `binfmt_misc`'s emulator alone.
+        let mut own = std::fs::read("/proc/self/exe").unwrap();
+        own.truncate(4096);
+        own[18..20].copy_from_slice(&[0x34, 0x12]);
+        let Some(Runner::OtherMachine(Some(_))) = runner_here(&own) else {
+            panic!("{:?}", runner_here(&own));
+        };
     }
 
     #[test]
     fn only_an_enoent_of_a_file_that_is_there_is_worded_anew() {
         let dir = std::env::temp_dir().join(format!("lb-exec-words-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let script = dir.join("script");
-        std::fs::write(&script, "#!/nonexistent/interpreter\n").unwrap();
-        let enoent = io::Error::from_raw_os_error(nix::libc::ENOENT);
-        let said = exec_error(&script, &enoent);
-        assert!(
-            said.ends_with(
-                "the file is there, but /nonexistent/interpreter, the program its `#!` line names, is not"
-            ),
-            "{said}"
+        let said_of = |script: &[u8]| {
+            let path = dir.join("script");
+            std::fs::write(&path, script).unwrap();
+            let enoent = io::Error::from_raw_os_error(nix::libc::ENOENT);
+            let said = exec_error(&path, &enoent);
+            let (error, why) = said.split_once(": the file is there, but ").unwrap();
+            assert_eq!(error, enoent.to_string());
+            why.to_owned()
+        };
+        assert_eq!(
+            said_of(b"#!/nonexistent/interpreter\n"),
+            "/nonexistent/interpreter, the program its `#!` line names, is not"
         );
-        // Its program there (a program it needs missing, say): no name.
-        std::fs::write(&script, "#!/bin/sh\n").unwrap();
-        let said = exec_error(&script, &enoent);
+        assert_eq!(
+            said_of(b"#!/nonexistent/sh\r\n"),
+            "/nonexistent/sh\\r, the program its `#!` line names, is not: the line ends in a carriage return (Windows line endings)"
+        );
+        // Down the line: a script run by a script whose program is missing.
+        let inner = dir.join("inner");
+        std::fs::write(&inner, "#!/nonexistent/interpreter\n").unwrap();
+        assert_eq!(
+            said_of(format!("#!{}\n", inner.display()).as_bytes()),
+            format!(
+                "/nonexistent/interpreter, the program {}'s `#!` line names, is not",
+                inner.display()
+            )
+        );
+        // Everything down the line there (something else missing): the
+        // first program named, not a name that is not missing.
+        assert_eq!(
+            said_of(b"#!/bin/sh\n"),
+            "/bin/sh, which runs it, is there too: something it needs to run is not"
+        );
+        // Another machine's binary: its emulator, or its interpreter.
+        let mut foreign = std::fs::read("/proc/self/exe").unwrap();
+        foreign[18..20].copy_from_slice(&[0x34, 0x12]);
+        let said = said_of(&foreign);
         assert!(
-            said.ends_with("but the program that runs it is not"),
+            said.starts_with("it is a program for another machine: the emulator `binfmt_misc` runs it with is not there, or its ELF interpreter /"),
             "{said}"
         );
         // No file: the error as it is. Nor another error.
-        let gone = dir.join("gone");
-        assert_eq!(exec_error(&gone, &enoent), enoent.to_string());
+        let enoent = io::Error::from_raw_os_error(nix::libc::ENOENT);
+        assert_eq!(exec_error(&dir.join("gone"), &enoent), enoent.to_string());
         let eacces = io::Error::from_raw_os_error(nix::libc::EACCES);
-        assert_eq!(exec_error(&script, &eacces), eacces.to_string());
+        assert_eq!(exec_error(&dir.join("script"), &eacces), eacces.to_string());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

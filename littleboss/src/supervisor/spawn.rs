@@ -280,7 +280,7 @@ fn binfmt_matches(entry: &str, head: &[u8]) -> bool {
 
 /// The first bytes of this process's own binary (an ELF header), read
 /// once; `None` if they cannot be read.
-fn own_elf_header() -> Option<&'static [u8]> {
+pub(super) fn own_elf_header() -> Option<&'static [u8]> {
     static OWN: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
     let own = OWN.get_or_init(|| {
         use std::io::Read;
@@ -294,7 +294,7 @@ fn own_elf_header() -> Option<&'static [u8]> {
 
 /// Why the kernel itself refuses an ELF file: see [`foreign_elf`].
 #[derive(Debug, PartialEq, Eq)]
-enum Foreign {
+pub(super) enum Foreign {
     /// An object file, a core dump.
     NoProgram,
     /// Of our class, for another machine or byte order (an arm64 build on
@@ -307,7 +307,7 @@ enum Foreign {
 /// class is left to the kernel (32-bit support may be there), and so are
 /// i386 and x32, both 32-bit and run alike by an x86-64 kernel with x32
 /// support.
-fn foreign_elf(head: &[u8], ours: &[u8]) -> Option<Foreign> {
+pub(super) fn foreign_elf(head: &[u8], ours: &[u8]) -> Option<Foreign> {
     let (Some(class), Some(order)) = (head.get(4), head.get(5)) else {
         return None;
     };
