@@ -81,8 +81,11 @@ enum Placement {
     Same,
     /// Another port, address or path.
     Elsewhere,
-    /// Nothing certain: a hostname, port 0, a relative path, the other
-    /// family's wildcard.
+    /// The port declared, at a host that cannot be told: a hostname, or
+    /// the other family's wildcard. Likelier its than a socket of which
+    /// nothing is known.
+    PortAlike,
+    /// Nothing certain: port 0, a relative path.
     Unknown,
     /// A socket the listener cannot take (another type or family) bound
     /// just where it declares: surely meant for it, so given to it, whose
@@ -167,11 +170,11 @@ fn where_bound(fd: &OwnedFd, spec: &ListenerSpec, wildcards_alike: bool) -> Plac
             if wildcards_alike {
                 Placement::Same
             } else {
-                Placement::Unknown
+                Placement::PortAlike
             }
         }
         Ok(ip) => same(ip.to_canonical() == bound.ip().to_canonical()),
-        Err(_) => Placement::Unknown,
+        Err(_) => Placement::PortAlike,
     }
 }
 
@@ -599,8 +602,9 @@ fn accepted_unnamed<'a>(names: &[Option<&'a str>], a_listener: bool) -> Vec<Opti
 ///    as declared for ([`Placement::Same`]), then one bound so but of
 ///    another kind ([`Placement::Misfit`]);
 /// 3. by place: each listener still empty takes the first fd left (fd
-///    order) whose place says nothing against it ([`Placement::Unknown`]),
-///    then, for those still empty, the first bound elsewhere; where the
+///    order) on its port at a host that cannot be told
+///    ([`Placement::PortAlike`]), then the first whose place says nothing
+///    against it ([`Placement::Unknown`]), then the first bound elsewhere; where the
 ///    fds a listener would choose among include two from different socket
 ///    units, whose order systemd does not keep, that is an error;
 /// 4. fds no listener can take (another type or family) to the listeners
@@ -649,7 +653,11 @@ fn map(
     // systemd orders the fds of one socket unit as its lines, but not the
     // units of a service among themselves.
     let unit = |fd: usize| names[fd].filter(|n| n.ends_with(".socket"));
-    for tier in [Placement::Unknown, Placement::Elsewhere] {
+    for tier in [
+        Placement::PortAlike,
+        Placement::Unknown,
+        Placement::Elsewhere,
+    ] {
         for slot in 0..slots.len() {
             if slots[slot].is_some() {
                 continue;
@@ -973,6 +981,24 @@ mod tests {
     fn numbers(assigned: &Assigned) -> Vec<Option<RawFd>> {
         let fds = assigned.fds.iter();
         fds.map(|fd| fd.as_ref().map(|f| f.as_raw_fd())).collect()
+    }
+
+    #[test]
+    fn a_socket_on_a_listeners_port_goes_to_it_before_one_that_says_nothing() {
+        // A port-0 listener declared first says nothing of any socket;
+        // one declared by hostname on the socket's port likely asks for
+        // it: given to the first, the second would bind a port systemd
+        // holds.
+        let passed = bound("tcp4:127.0.0.1:0");
+        let (port, passed_no) = (port_of(&passed), passed.as_raw_fd());
+        let activated = Activated::from_fds(vec![(passed, None)]);
+        let listeners = [
+            spec("any", "tcp:127.0.0.1:0"),
+            spec("named", &format!("tcp:localhost:{port}")),
+        ];
+        let assigned = activated.assign(&listeners).unwrap();
+        assert_eq!(numbers(&assigned), [None, Some(passed_no)]);
+        assert!(assigned.elsewhere.is_empty(), "{:?}", assigned.elsewhere);
     }
 
     #[test]
