@@ -1352,8 +1352,20 @@ impl Machine {
 
     /// A reload still queued whose client has gone is dropped: a deploy
     /// tool's timed-out tries must not each run later, one after another.
-    /// One under way goes on (its child has started), as does a stop.
+    /// One under way goes on (its child has started), as does a stop; a
+    /// stop's client gone is waited for no more (a script retrying `stop`
+    /// on its own timeout, under a lameduck of hours, would otherwise
+    /// leave one more waiter, and its connection, at every try).
     fn on_client_gone(&mut self, client: ClientId) {
+        if let Phase::Stopping(stopping) = &mut self.state.phase {
+            let before = stopping.waiters.len();
+            stopping.waiters.retain(|&waiter| waiter != client);
+            if stopping.waiters.len() < before {
+                // Its one final answer, which no one reads.
+                self.reply(client, error("its client went away before the stop ended"));
+            }
+            return;
+        }
         let Some(up) = self.up() else {
             return;
         };

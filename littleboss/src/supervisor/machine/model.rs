@@ -291,6 +291,8 @@ struct Reached {
     upgraded_while_draining: bool,
     /// A client gave up on a reload still waiting its turn.
     queued_client_gone: bool,
+    /// A client gave up on a stop under way.
+    stop_client_gone: bool,
     /// The first child got ready and served.
     first_child_served: bool,
     /// A reload's child took over.
@@ -303,7 +305,7 @@ impl Reached {
     /// Each state, named, whether it was reached, and the least share of
     /// histories (in percent) that must reach it: most begin with the
     /// first child serving.
-    fn named(self) -> [(&'static str, bool, u32); 8] {
+    fn named(self) -> [(&'static str, bool, u32); 9] {
         [
             (
                 "a reload queued behind a starting child",
@@ -318,6 +320,7 @@ impl Reached {
                 1,
             ),
             ("a queued reload's client gone", self.queued_client_gone, 1),
+            ("a stop's client gone", self.stop_client_gone, 1),
             ("the first child serving", self.first_child_served, 50),
             ("a reload's child taking over", self.reload_took_over, 1),
             (
@@ -478,14 +481,21 @@ impl Model {
                 if !waiting.is_empty() {
                     let client = waiting[usize::from(n) % waiting.len()];
                     let queued = sim.machine.state().queued_clients().any(|c| c == client);
+                    let waits_for_stop = matches!(
+                        &sim.machine.state().phase,
+                        super::state::Phase::Stopping(s) if s.waiters.contains(&client)
+                    );
                     self.reached.queued_client_gone |= queued;
+                    self.reached.stop_client_gone |= waits_for_stop;
                     sim.handle(super::Event::ClientGone { client });
-                    // A queued reload goes, with its one final answer; no
-                    // other request changes.
+                    // A queued reload goes, and a stop waits for its client
+                    // no more, each with its one final answer; no other
+                    // request changes.
                     assert!(!sim.machine.state().queued_clients().any(|c| c == client));
                     let answers = &sim.replies[&client];
                     let ended = answers.last().is_some_and(Response::is_final);
-                    assert_eq!(ended, queued, "client {client} got {answers:?}");
+                    let dropped = queued || waits_for_stop;
+                    assert_eq!(ended, dropped, "client {client} got {answers:?}");
                 }
             }
             Action::Hello {

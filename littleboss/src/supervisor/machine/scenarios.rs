@@ -1018,6 +1018,39 @@ fn a_queued_reload_whose_client_went_away_is_dropped_and_a_started_one_goes_on()
 }
 
 #[test]
+fn a_stops_client_gone_is_waited_for_no_more_and_the_stop_goes_on() {
+    let mut sim = Sim::serving(settings());
+    let stays = sim.request(Request::Stop);
+    // A script retrying `stop` on its own timeout: each try's client goes.
+    let tries: Vec<_> = (0..3).map(|_| sim.request(Request::Stop)).collect();
+    for &gone in &tries {
+        sim.handle(super::Event::ClientGone { client: gone });
+        // Told it stops, then its one final answer, for no one.
+        let answers = sim.answers(gone);
+        assert!(
+            matches!(answers[0], Response::Stopping { .. }),
+            "{answers:?}"
+        );
+        let error = error_of(sim.final_answer(gone));
+        assert!(error.contains("went away before the stop ended"), "{error}");
+    }
+    let super::state::Phase::Stopping(stopping) = &sim.machine.state().phase else {
+        panic!("not stopping");
+    };
+    assert_eq!(stopping.waiters, [stays]);
+    // The stop goes on: the one that waits hears how it ended, the gone
+    // ones nothing more.
+    sim.exit(1, ChildExit::Code(0));
+    assert!(matches!(
+        sim.final_answer(stays),
+        Some(Response::Stopped { exit_code: 0 })
+    ));
+    for gone in tries {
+        assert_eq!(sim.answers(gone).len(), 2);
+    }
+}
+
+#[test]
 fn the_sighups_a_dropped_reload_stood_between_are_one_reload() {
     let mut sim = Sim::serving(settings());
     sim.reload("/bin/slow");
