@@ -56,7 +56,21 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
         return None;
     }
     if !channel {
-        fail(1, format!("fd {fd} is not a littleboss child channel"));
+        let why = match crate::fdpass::is_open(fd) {
+            false => "it was closed since the binary loaded (by the program's code before `run`?)",
+            true => "it is not a littleboss child channel",
+        };
+        fail(1, format!("fd {fd}, the supervisor's channel: {why}"));
+    }
+    // Of the channel's kind, but not what was handed over: a socket the
+    // program's code before `run` opened there, its channel closed.
+    if crate::inherited::not_as_handed(fd) {
+        fail(
+            1,
+            format!(
+                "fd {fd}, the supervisor's channel: another file is open there than the supervisor handed over (the program's code before `run` closed it and opened another?)"
+            ),
+        );
     }
     // SAFETY: the supervisor put the channel at this fd for us alone; from
     // here on this OwnedFd is its only owner.
@@ -275,7 +289,7 @@ pub(crate) fn run(
                 // at its ready timeout with nothing to say why. (A
                 // supervisor gone has its own lines.)
                 if let Err(e) = link.send_ready()
-                    && !crate::link::supervisor_gone(&e)
+                    && !crate::link::other_end_closed(&e)
                 {
                     crate::report::say(
                         log::Level::Warn,

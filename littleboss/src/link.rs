@@ -255,8 +255,10 @@ enum Readiness {
     Closed,
 }
 
-/// Whether send error `e` says the supervisor is gone (its end closed).
-pub(crate) fn supervisor_gone(e: &io::Error) -> bool {
+/// Whether send error `e` says the channel's other end is closed (the
+/// supervisor gone, to a child; to the supervisor, a child gone or its
+/// channel closed).
+pub(crate) fn other_end_closed(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
         Some(nix::libc::EPIPE | nix::libc::ECONNRESET)
@@ -301,7 +303,7 @@ impl ChildEnd {
         }
         let sent = self.send(FromChild::Ready);
         // A supervisor gone is not worth trying again.
-        if sent.is_ok() || sent.as_ref().is_err_and(supervisor_gone) {
+        if sent.is_ok() || sent.as_ref().is_err_and(other_end_closed) {
             *ready = Readiness::Said;
         }
         sent

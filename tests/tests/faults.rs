@@ -306,6 +306,40 @@ fn a_copy_forked_before_run_from_a_supervised_child_takes_no_channel() {
 }
 
 #[test]
+fn a_child_whose_code_before_run_closed_its_channel_says_so() {
+    // Closed (a library closing every descriptor above 2), or another
+    // socket of its kind opened in its place: the reload fails, the
+    // child saying why, and the first child serves on.
+    let closes = env!("CARGO_BIN_EXE_closes_channel");
+    for (how, said) in [
+        (
+            "close",
+            "fd 3, the supervisor's channel: it was closed since the binary loaded (by the program's code before `run`?)",
+        ),
+        (
+            "replace",
+            "fd 3, the supervisor's channel: another file is open there than the supervisor handed over (the program's code before `run` closed it and opened another?)",
+        ),
+    ] {
+        let mut svc = Service::new(V1);
+        svc.start_with_env(&[], &[("CLOSES_CHANNEL", &how)]);
+        let addr = svc.printed_addr("addr");
+        svc.ready();
+        let reload = svc.control_with(closes, "reload", &[]);
+        assert!(!reload.status.success(), "{}", text(&reload));
+        assert!(
+            text(&reload).contains("exited with code 1 before it was ready"),
+            "{}",
+            text(&reload)
+        );
+        let out = svc.output.wait_for(said);
+        assert!(out.contains(said), "{out}");
+        assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+        svc.stop_expecting(0);
+    }
+}
+
+#[test]
 fn a_stopped_child_is_killed_after_its_lameduck_timeout() {
     let (mut svc, _) = v1();
     let child = child_pid(&json(&svc, V1));

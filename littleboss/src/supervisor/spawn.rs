@@ -837,12 +837,22 @@ impl Watcher {
         if let Some((hello, fds)) = hello {
             let borrowed: Vec<_> = fds.iter().map(|fd| fd.as_fd()).collect();
             // Killed meanwhile, on purpose, or ended: nothing to say.
-            if let Err(Some(e)) = self.send_encoded(&hello, &borrowed, false).await {
-                // Most likely the child died at once. If not, it waits for
-                // a hello that will never come: end it. Its exit tells the
-                // rest.
-                log!("cannot send listeners to child pid {pid}: {e}");
-                self.kill();
+            match self.send_encoded(&hello, &borrowed, false).await {
+                // Its end closed: the child died at once, or its code
+                // before `run` closed its channel, which it finds and says
+                // as it exits (killed now, it could not). Its exit, or its
+                // hello's deadline, tells the rest.
+                Err(Some(e)) if link::other_end_closed(&e) => {
+                    log!(
+                        "cannot send listeners to child pid {pid}: its end of the channel is closed"
+                    );
+                }
+                // Else it waits for a hello that will never come: ended.
+                Err(Some(e)) => {
+                    log!("cannot send listeners to child pid {pid}: {e}");
+                    self.kill();
+                }
+                Ok(()) | Err(None) => {}
             }
         }
         // A test's wait, before the child's first message is read, for the

@@ -1,0 +1,37 @@
+//! A `versioned` builder program whose code before `run`, as a supervised
+//! child (no `-littleboss=` flag), closes fd 3, the supervisor's channel,
+//! as a library closing every descriptor above 2 does
+//! (`CLOSES_CHANNEL=close`), or opens a socket of the channel's kind in
+//! its place (`CLOSES_CHANNEL=replace`). Its child serves (`closes PID`).
+
+fn main() {
+    let as_child = !std::env::args().any(|arg| arg.starts_with("-littleboss="));
+    let how = std::env::var("CLOSES_CHANNEL").ok();
+    if let (true, Some(how)) = (as_child, how.as_deref()) {
+        // SAFETY: single-threaded here (before `run`); fd 3 is closed
+        // under no one's `OwnedFd` but littleboss's, which has not
+        // adopted it yet: what this fixture stages.
+        unsafe { nix::libc::close(3) };
+        if how == "replace" {
+            use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+            let pair = socketpair(
+                AddressFamily::Unix,
+                SockType::SeqPacket,
+                None,
+                SockFlag::empty(),
+            )
+            .expect("socketpair");
+            // The lowest number free: 3, just closed.
+            assert_eq!(std::os::fd::AsRawFd::as_raw_fd(&pair.0), 3);
+            std::mem::forget(pair);
+        }
+    }
+    littleboss::Littleboss::new("versioned")
+        .listener("addr", "tcp:127.0.0.1:0")
+        .run(|ctx: littleboss::Context| async move {
+            let listener = ctx.tcp("addr").expect("addr listener");
+            let pid = std::process::id();
+            tests::fixture::serve_greetings(listener, format!("closes {pid}"), ctx.lameduck())
+                .await;
+        })
+}
