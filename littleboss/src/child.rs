@@ -55,22 +55,20 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
         }
         return None;
     }
-    if !channel {
-        let why = match crate::fdpass::is_open(fd) {
-            false => "it was closed since the binary loaded (by the program's code before `run`?)",
-            true => "it is not a littleboss child channel",
-        };
+    // Closed, or another file than was handed over (opened there by the
+    // program's code before `run`, its channel closed: a log's socket, or
+    // one of the channel's own kind), or never a channel.
+    let why = if !crate::fdpass::is_open(fd) {
+        Some("it is not open (closed by the program's code before `run`?)")
+    } else if crate::inherited::not_as_handed(fd) {
+        Some(
+            "another file is open there than the supervisor handed over (the program's code before `run` closed it and opened another?)",
+        )
+    } else {
+        (!channel).then_some("it is not a littleboss child channel")
+    };
+    if let Some(why) = why {
         fail(1, format!("fd {fd}, the supervisor's channel: {why}"));
-    }
-    // Of the channel's kind, but not what was handed over: a socket the
-    // program's code before `run` opened there, its channel closed.
-    if crate::inherited::not_as_handed(fd) {
-        fail(
-            1,
-            format!(
-                "fd {fd}, the supervisor's channel: another file is open there than the supervisor handed over (the program's code before `run` closed it and opened another?)"
-            ),
-        );
     }
     // SAFETY: the supervisor put the channel at this fd for us alone; from
     // here on this OwnedFd is its only owner.

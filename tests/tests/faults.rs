@@ -308,16 +308,20 @@ fn a_copy_forked_before_run_from_a_supervised_child_takes_no_channel() {
 #[test]
 fn a_child_whose_code_before_run_closed_its_channel_says_so() {
     // Closed (a library closing every descriptor above 2), or another
-    // socket of its kind opened in its place: the reload fails, the
-    // child saying why, and the first child serves on.
+    // socket opened in its place (of its kind, or a log's): the reload
+    // fails, the child saying why, and the first child serves on.
     let closes = env!("CARGO_BIN_EXE_closes_channel");
     for (how, said) in [
         (
             "close",
-            "fd 3, the supervisor's channel: it was closed since the binary loaded (by the program's code before `run`?)",
+            "fd 3, the supervisor's channel: it is not open (closed by the program's code before `run`?)",
         ),
         (
             "replace",
+            "fd 3, the supervisor's channel: another file is open there than the supervisor handed over (the program's code before `run` closed it and opened another?)",
+        ),
+        (
+            "log",
             "fd 3, the supervisor's channel: another file is open there than the supervisor handed over (the program's code before `run` closed it and opened another?)",
         ),
     ] {

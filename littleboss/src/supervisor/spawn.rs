@@ -227,16 +227,33 @@ fn binfmt_runs(head: &[u8]) -> bool {
     let Ok(status) = std::fs::read_to_string(root.join("status")) else {
         return std::fs::metadata(root).is_ok();
     };
-    if status.trim() == "disabled" {
-        return false;
-    }
-    let Ok(entries) = std::fs::read_dir(root) else {
-        return false;
-    };
-    (entries.flatten())
+    status.trim() != "disabled" && binfmt_entry(root, head).is_some()
+}
+
+/// The program that the enabled `binfmt_misc` entry matching `head` runs
+/// such a file with (its `interpreter`), if one here does.
+pub(super) fn binfmt_interpreter(head: &[u8]) -> Option<String> {
+    interpreter_of(&binfmt_entry(
+        std::path::Path::new("/proc/sys/fs/binfmt_misc"),
+        head,
+    )?)
+}
+
+/// The `interpreter` a `binfmt_misc` entry (as its file reads) names.
+fn interpreter_of(entry: &str) -> Option<String> {
+    let interpreter = entry
+        .lines()
+        .find_map(|line| line.strip_prefix("interpreter "));
+    interpreter.map(|p| p.trim().to_owned())
+}
+
+/// The first enabled entry in `root` (as its file reads) that matches
+/// `head`.
+fn binfmt_entry(root: &std::path::Path, head: &[u8]) -> Option<String> {
+    (std::fs::read_dir(root).ok()?.flatten())
         .filter(|entry| !matches!(entry.file_name().to_str(), Some("register" | "status")))
         .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
-        .any(|entry| binfmt_matches(&entry, head))
+        .find(|entry| binfmt_matches(entry, head))
 }
 
 /// Whether the `binfmt_misc` entry `entry` (as its file reads) is enabled
@@ -1010,6 +1027,10 @@ mod tests {
     fn a_binfmt_entry_is_matched_by_its_magic_under_its_mask() {
         // qemu-user-static's arm64 entry, as its file reads.
         let qemu = "enabled\ninterpreter /usr/bin/qemu-aarch64-static\nflags: OCF\noffset 0\nmagic 7f454c460201010000000000000000000200b700\nmask ffffffffffffff00fffffffffffffffffeffffff\n";
+        assert_eq!(
+            interpreter_of(qemu).as_deref(),
+            Some("/usr/bin/qemu-aarch64-static")
+        );
         let head = |kind: u8, machine: u8| {
             let mut head = vec![0u8; 64];
             head[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");

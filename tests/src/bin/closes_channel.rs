@@ -1,8 +1,10 @@
 //! A `versioned` builder program whose code before `run`, as a supervised
 //! child (no `-littleboss=` flag), closes fd 3, the supervisor's channel,
 //! as a library closing every descriptor above 2 does
-//! (`CLOSES_CHANNEL=close`), or opens a socket of the channel's kind in
-//! its place (`CLOSES_CHANNEL=replace`). Its child serves (`closes PID`).
+//! (`CLOSES_CHANNEL=close`), or opens a socket in its place: of the
+//! channel's kind (`CLOSES_CHANNEL=replace`), or a datagram one, as
+//! glibc's `openlog` does (`CLOSES_CHANNEL=log`). Its child serves
+//! (`closes PID`).
 
 fn main() {
     let as_child = !std::env::args().any(|arg| arg.starts_with("-littleboss="));
@@ -12,15 +14,15 @@ fn main() {
         // under no one's `OwnedFd` but littleboss's, which has not
         // adopted it yet: what this fixture stages.
         unsafe { nix::libc::close(3) };
-        if how == "replace" {
-            use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
-            let pair = socketpair(
-                AddressFamily::Unix,
-                SockType::SeqPacket,
-                None,
-                SockFlag::empty(),
-            )
-            .expect("socketpair");
+        let kind = match how {
+            "replace" => Some(nix::sys::socket::SockType::SeqPacket),
+            "log" => Some(nix::sys::socket::SockType::Datagram),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            use nix::sys::socket::{AddressFamily, SockFlag, socketpair};
+            let pair =
+                socketpair(AddressFamily::Unix, kind, None, SockFlag::empty()).expect("socketpair");
             // The lowest number free: 3, just closed.
             assert_eq!(std::os::fd::AsRawFd::as_raw_fd(&pair.0), 3);
             std::mem::forget(pair);
