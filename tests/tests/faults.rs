@@ -344,6 +344,29 @@ fn a_child_whose_code_before_run_closed_its_channel_says_so() {
 }
 
 #[test]
+fn a_child_whose_channel_closed_and_that_stays_is_killed_soon() {
+    // Its code before `run` closes the channel, then stays there: it can
+    // be told nothing (a stop's lameduck included), and is killed a second
+    // after the supervisor finds its end closed, not at its hello
+    // deadline.
+    let mut svc = Service::new(V1);
+    svc.start_with_env(&[], &[("CLOSES_CHANNEL", &"stall")]);
+    svc.ready();
+    let closes = env!("CARGO_BIN_EXE_closes_channel");
+    let reload = svc.control_with(closes, "reload", &[]);
+    assert!(!reload.status.success(), "{}", text(&reload));
+    assert!(
+        text(&reload).contains("was killed by SIGKILL before it was ready"),
+        "{}",
+        text(&reload)
+    );
+    svc.output.wait_for(
+        "closed its end of the channel before its hello, and still runs 1s later; killing it",
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_stopped_child_is_killed_after_its_lameduck_timeout() {
     let (mut svc, _) = v1();
     let child = child_pid(&json(&svc, V1));

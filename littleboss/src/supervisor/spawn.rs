@@ -761,6 +761,10 @@ fn ended_failed(id: ChildId) -> [Event; 2] {
     ]
 }
 
+/// How long a child whose end of the channel closed before it said hello
+/// is given to exit by itself (and say why) before it is killed.
+const CLOSED_CHANNEL_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// More than a child says in its life (a hello, an error, ready, a
 /// finish): what is queued when it exits fits.
 const QUEUED_AT_EXIT: usize = 64;
@@ -851,18 +855,23 @@ impl Watcher {
         mut orders: mpsc::UnboundedReceiver<Order>,
     ) {
         let (id, pid) = (self.id, self.process.pid);
+        // When to kill a child whose end of the channel closed before it
+        // said anything, if it is still running then; and whether it has
+        // (one watched again after an upgrade in place, or doomed, sent
+        // no hello here: as if heard).
+        let mut closed_kill_at = None;
+        let mut heard = hello.is_none();
         if let Some((hello, fds)) = hello {
             let borrowed: Vec<_> = fds.iter().map(|fd| fd.as_fd()).collect();
             // Killed meanwhile, on purpose, or ended: nothing to say.
             match self.send_encoded(&hello, &borrowed, false).await {
                 // Its end closed: the child died at once, or its code
                 // before `run` closed its channel, which it finds and says
-                // as it exits (killed now, it could not). Its exit, or its
-                // hello's deadline, tells the rest.
+                // as it exits (killed now, it could not): a moment for
+                // that, then ended (it can be told nothing, a stop's
+                // lameduck included).
                 Err(Some(e)) if link::other_end_closed(&e) => {
-                    log!(
-                        "cannot send listeners to child pid {pid}: its end of the channel is closed"
-                    );
+                    closed_kill_at = Some(tokio::time::Instant::now() + CLOSED_CHANNEL_GRACE);
                 }
                 // Else it waits for a hello that will never come: ended.
                 Err(Some(e)) => {
@@ -955,6 +964,11 @@ impl Watcher {
                     }
                     return;
                 }
+                () = async { tokio::time::sleep_until(closed_kill_at.unwrap_or_else(tokio::time::Instant::now)).await }, if closed_kill_at.is_some() => {
+                    closed_kill_at = None;
+                    log!("child pid {pid} closed its end of the channel before its hello, and still runs {}s later; killing it", CLOSED_CHANNEL_GRACE.as_secs());
+                    self.kill();
+                }
                 order = orders.recv(), if orders_open => match order {
                     Some(Order::Lameduck { refuse }) if channel_open => {
                         let _ = self.send(ToChild::Lameduck { refuse }, &[]).await;
@@ -990,8 +1004,19 @@ impl Watcher {
                     None => orders_open = false,
                 },
                 message = self.channel.recv(), if channel_open => match message {
-                    Ok(Some(message)) => { let _ = self.events.send(Event::Message { id, message }); }
-                    Ok(None) => channel_open = false,
+                    Ok(Some(message)) => {
+                        heard = true;
+                        let _ = self.events.send(Event::Message { id, message });
+                    }
+                    // Closed before its hello (the hello sent to it unread),
+                    // as when the hello could not be sent: unless it is
+                    // exiting, it can be told nothing.
+                    Ok(None) => {
+                        channel_open = false;
+                        if !heard && closed_kill_at.is_none() {
+                            closed_kill_at = Some(tokio::time::Instant::now() + CLOSED_CHANNEL_GRACE);
+                        }
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                         log!("child pid {pid} sent a bad message: {e}");
                     }

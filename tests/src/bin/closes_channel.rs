@@ -3,8 +3,9 @@
 //! as a library closing every descriptor above 2 does
 //! (`CLOSES_CHANNEL=close`), or opens a socket in its place: of the
 //! channel's kind (`CLOSES_CHANNEL=replace`), or a datagram one, as
-//! glibc's `openlog` does (`CLOSES_CHANNEL=log`). Its child serves
-//! (`closes PID`).
+//! glibc's `openlog` does (`CLOSES_CHANNEL=log`); or closes it and stays
+//! in its code before `run` for a minute (`CLOSES_CHANNEL=stall`). Its
+//! child serves (`closes PID`).
 
 fn main() {
     let as_child = !std::env::args().any(|arg| arg.starts_with("-littleboss="));
@@ -26,6 +27,9 @@ fn main() {
             // The lowest number free: 3, just closed.
             assert_eq!(std::os::fd::AsRawFd::as_raw_fd(&pair.0), 3);
             std::mem::forget(pair);
+        }
+        if how == "stall" {
+            std::thread::sleep(std::time::Duration::from_secs(60));
         }
     }
     littleboss::Littleboss::new("versioned")

@@ -1535,13 +1535,6 @@ impl Machine {
         }
         if let Some(starting) = &starting {
             self.wind_down(starting.id, others_refuse);
-            // One that has not said hello is held to that deadline still:
-            // stuck before `run` (its channel closed, say), it would hold
-            // the stop up for a whole lameduck timeout.
-            let child = self.state.children.get_mut(&starting.id);
-            if let (Some(hello_by), Some(child)) = (starting.hello_by, child) {
-                child.kill_at = child.kill_at.map(|at| at.min(hello_by));
-            }
             // One that failed already (killed, or to be): its reload failed
             // for that, not for the stop, and is said and counted so.
             let child = self.state.children.get(&starting.id);

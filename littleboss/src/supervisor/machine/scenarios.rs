@@ -1133,38 +1133,6 @@ fn stop_reports_the_serving_childs_code_not_a_starting_ones() {
 }
 
 #[test]
-fn a_stop_holds_a_starting_child_that_never_said_hello_to_its_hello_deadline() {
-    // A lameduck timeout longer than the hello's: a child stuck before
-    // `run` is killed at its hello deadline, not at the lameduck's.
-    let lameduck = HELLO_TIMEOUT * 6;
-    let mut sim = Sim::serving(super::Settings {
-        lameduck,
-        ..settings()
-    });
-    sim.reload("/bin/stuck");
-    let reloaded_at = sim.now;
-    let stop = sim.request(Request::Stop);
-    sim.exit(1, OK);
-    sim.advance(HELLO_TIMEOUT - Duration::from_millis(1));
-    assert!(!sim.process(2).killed, "killed before its hello deadline");
-    sim.advance(Duration::from_millis(1));
-    assert_eq!(sim.process(2).killed_at, Some(reloaded_at + HELLO_TIMEOUT));
-    sim.exit(2, super::ChildExit::Signal(9));
-    assert_eq!(stopped_code(sim.final_answer(stop)), 0);
-    // One that said hello winds down for its whole lameduck timeout.
-    let mut sim = Sim::serving(super::Settings {
-        lameduck,
-        ..settings()
-    });
-    sim.reload("/bin/slow");
-    sim.hello_as(2, NAME, lameduck, Duration::from_secs(30));
-    sim.request(Request::Stop);
-    sim.exit(1, OK);
-    sim.advance(HELLO_TIMEOUT * 2);
-    assert!(!sim.process(2).killed, "killed within its lameduck timeout");
-}
-
-#[test]
 fn a_reloaded_binary_keeps_its_own_name() {
     let mut sim = Sim::serving(settings());
     sim.request(Request::Reload {
