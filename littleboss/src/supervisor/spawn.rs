@@ -763,7 +763,7 @@ fn ended_failed(id: ChildId) -> [Event; 2] {
 
 /// How long a child whose end of the channel closed before it said hello
 /// is given to exit by itself (and say why) before it is killed.
-const CLOSED_CHANNEL_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+const CLOSED_CHANNEL_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// More than a child says in its life (a hello, an error, ready, a
 /// finish): what is queued when it exits fits.
@@ -966,7 +966,13 @@ impl Watcher {
                 }
                 () = async { tokio::time::sleep_until(closed_kill_at.unwrap_or_else(tokio::time::Instant::now)).await }, if closed_kill_at.is_some() => {
                     closed_kill_at = None;
-                    log!("child pid {pid} closed its end of the channel before its hello, and still runs {}s later; killing it", CLOSED_CHANNEL_GRACE.as_secs());
+                    let grace = CLOSED_CHANNEL_GRACE.as_secs();
+                    log!("child pid {pid} closed its end of the channel before its hello, and still runs {grace}s later; killing it");
+                    // Its start's failure says why, as the child would have
+                    // (its words cannot come now).
+                    let why = format!("failed before it was ready: it closed its end of the channel before its hello and still ran {grace}s later (closed by the program's code before `run`?)");
+                    let message = crate::link::FromChild::error(&why);
+                    let _ = self.events.send(Event::Message { id, message });
                     self.kill();
                 }
                 order = orders.recv(), if orders_open => match order {
@@ -997,7 +1003,10 @@ impl Watcher {
                         }
                     }
                     Some(Order::Alone) => {}
-                    Some(Order::Kill) => self.kill(),
+                    Some(Order::Kill) => {
+                        closed_kill_at = None;
+                        self.kill();
+                    }
                     Some(Order::Signal(signal)) => { let _ = self.process.signal(signal); }
                     Some(Order::Settle(done)) if unsettled => held_unanswered.push(done),
                     Some(Order::Settle(done)) => { let _ = done.send(()); }
