@@ -679,6 +679,9 @@ fn stop_began(link: &ChildEnd, supervisor: nix::unistd::Pid, within: Duration) -
             // A signal (a `pkill -HUP` of the service): a receive with a
             // timeout is not restarted.
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // A message not to be read (an empty one, a queue handed over
+            // whose descriptors were cut short): a lameduck may follow.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {}
             Err(_) => return gone(),
         }
     }

@@ -10,7 +10,7 @@
 //! watches the supervisor's pidfd too: see [`ChildEnd::recv_watching`]).
 
 use std::io;
-use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 
 use serde::{Deserialize, Serialize};
 use tokio::io::unix::AsyncFd;
@@ -405,7 +405,7 @@ impl ChildEnd {
     pub fn recv(&self) -> io::Result<Option<(ToChild, Vec<OwnedFd>)>> {
         let got = past_reset(|| fdpass::recv(self.fd.as_fd(), fdpass::MAX_TO_CHILD))?;
         if got.data.is_empty() && got.fds.is_empty() {
-            return Ok(None);
+            return ended_or_empty(self.fd.as_fd());
         }
         Ok(Some((decode(&got.data)?, got.fds)))
     }
@@ -483,9 +483,10 @@ impl SupervisorEnd {
     /// A message already queued, without waiting: `Ok(None)` when there
     /// is none now, or the child's end is closed.
     pub fn recv_queued(&self) -> io::Result<Option<FromChild>> {
-        match past_reset(|| fdpass::recv(self.fd.get_ref().as_fd(), fdpass::MAX_FROM_CHILD)) {
+        let fd = self.fd.get_ref().as_fd();
+        match past_reset(|| fdpass::recv(fd, fdpass::MAX_FROM_CHILD)) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
-            received => from_child(received),
+            received => from_child(received, fd),
         }
     }
 
@@ -497,7 +498,7 @@ impl SupervisorEnd {
                 past_reset(|| fdpass::recv(fd.get_ref().as_fd(), fdpass::MAX_FROM_CHILD))
             };
             match guard.try_io(recv) {
-                Ok(received) => return from_child(received),
+                Ok(received) => return from_child(received, guard.get_ref().get_ref().as_fd()),
                 Err(_would_block) => continue,
             }
         }
@@ -516,14 +517,42 @@ fn past_reset<T>(mut recv: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     }
 }
 
-/// A message from a child as received: `None` at end-of-file. A child
-/// never sends fds; any that came are dropped (closed) here.
-fn from_child(received: io::Result<fdpass::Received>) -> io::Result<Option<FromChild>> {
+/// A message from a child as received on `fd`: `None` at end-of-file. A
+/// child never sends fds; any that came are dropped (closed) here.
+fn from_child(
+    received: io::Result<fdpass::Received>,
+    fd: BorrowedFd<'_>,
+) -> io::Result<Option<FromChild>> {
     let got = received?;
     if got.data.is_empty() {
-        return Ok(None);
+        return ended_or_empty(fd);
     }
     decode(&got.data).map(Some)
+}
+
+/// What an empty receive on the channel `fd` was: the end of the file
+/// (`None`), once the other end is closed; else an empty message, which
+/// neither side sends (a process holding a copy of an end may), and which
+/// is no reason to stop reading. A seqpacket socket gives 0 bytes for both.
+fn ended_or_empty<T>(fd: BorrowedFd<'_>) -> io::Result<Option<T>> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    // POLLHUP, which the kernel reports unasked, once the other end of a
+    // unix seqpacket pair is closed.
+    let mut fds = [PollFd::new(fd, PollFlags::empty())];
+    let closed = match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(_) => fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLHUP)),
+        // Not to be told: as before, the end.
+        Err(_) => true,
+    };
+    match closed {
+        true => Ok(None),
+        false => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "an empty message",
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -607,6 +636,43 @@ mod tests {
         let (message, _) = child.recv().unwrap().expect("the order");
         assert_eq!(message, ToChild::Lameduck { refuse: true });
         assert!(child.recv().unwrap().is_none(), "then end-of-file");
+    }
+
+    /// An empty packet (which neither side sends: a process holding a
+    /// copy of an end may) is a bad message, read past; not the end of
+    /// the file, which only the other end's close is.
+    #[test]
+    fn an_empty_message_is_no_end_of_file_on_either_side() {
+        let (supervisor, child) = fdpass::socketpair().unwrap();
+        let child = ChildEnd::new(child);
+        fdpass::send(supervisor.as_fd(), &[], &[]).unwrap();
+        let order = encode(ToChild::Lameduck { refuse: true });
+        fdpass::send(supervisor.as_fd(), &order, &[]).unwrap();
+        let empty = child.recv().unwrap_err();
+        assert_eq!(empty.kind(), io::ErrorKind::InvalidData, "{empty}");
+        let (message, _) = child.recv().unwrap().expect("the order after it");
+        assert_eq!(message, ToChild::Lameduck { refuse: true });
+        // The supervisor's side, as a child's end sends one.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let ours = runtime
+            .block_on(async { SupervisorEnd::new(supervisor) })
+            .unwrap();
+        fdpass::send(child.fd.as_fd(), &[], &[]).unwrap();
+        child.send(FromChild::Ready).unwrap();
+        let empty = runtime.block_on(ours.recv()).unwrap_err();
+        assert_eq!(empty.kind(), io::ErrorKind::InvalidData, "{empty}");
+        let ready = runtime.block_on(ours.recv()).unwrap();
+        assert_eq!(ready, Some(FromChild::Ready));
+        drop(child);
+        assert_eq!(
+            runtime.block_on(ours.recv()).unwrap(),
+            None,
+            "then end-of-file"
+        );
+        assert_eq!(ours.recv_queued().unwrap(), None);
     }
 
     #[test]
