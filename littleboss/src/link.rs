@@ -536,13 +536,18 @@ fn from_child(
 /// is no reason to stop reading. A seqpacket socket gives 0 bytes for both.
 fn ended_or_empty<T>(fd: BorrowedFd<'_>) -> io::Result<Option<T>> {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-    // POLLHUP, which the kernel reports unasked, once the other end of a
-    // unix seqpacket pair is closed.
-    let mut fds = [PollFd::new(fd, PollFlags::empty())];
+    // POLLHUP once the other end is closed; POLLRDHUP once it is shut for
+    // writing only, after which every receive gives 0 bytes too, for
+    // ever. nix has no name for POLLRDHUP: asked for by its bits, and
+    // reported as events nix cannot name (`None`), the only such asked.
+    let mut fds = [PollFd::new(
+        fd,
+        PollFlags::from_bits_retain(nix::libc::POLLRDHUP),
+    )];
     let closed = match poll(&mut fds, PollTimeout::ZERO) {
         Ok(_) => fds[0]
             .revents()
-            .is_some_and(|r| r.contains(PollFlags::POLLHUP)),
+            .is_none_or(|r| r.contains(PollFlags::POLLHUP)),
         // Not to be told: as before, the end.
         Err(_) => true,
     };
@@ -673,6 +678,28 @@ mod tests {
             "then end-of-file"
         );
         assert_eq!(ours.recv_queued().unwrap(), None);
+    }
+
+    /// An end shut for writing only (by a process holding a copy of it)
+    /// gives 0 bytes at every receive: the end of the file, not empty
+    /// messages read past for ever.
+    #[test]
+    fn an_end_shut_for_writing_is_the_end_of_the_file() {
+        use nix::sys::socket::{Shutdown, shutdown};
+        use std::os::fd::AsRawFd;
+        let (supervisor, child) = fdpass::socketpair().unwrap();
+        shutdown(supervisor.as_raw_fd(), Shutdown::Write).unwrap();
+        let child = ChildEnd::new(child);
+        assert!(child.recv().unwrap().is_none());
+        shutdown(child.fd.as_raw_fd(), Shutdown::Write).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let ours = runtime
+            .block_on(async { SupervisorEnd::new(supervisor) })
+            .unwrap();
+        assert_eq!(runtime.block_on(ours.recv()).unwrap(), None);
     }
 
     #[test]

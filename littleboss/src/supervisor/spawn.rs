@@ -861,6 +861,9 @@ impl Watcher {
         // no hello here: as if heard).
         let mut closed_kill_at = None;
         let mut heard = hello.is_none();
+        // Killed by order: its end closing is its death, no cause to kill
+        // it again.
+        let mut ordered_killed = false;
         if let Some((hello, fds)) = hello {
             let borrowed: Vec<_> = fds.iter().map(|fd| fd.as_fd()).collect();
             // Killed meanwhile, on purpose, or ended: nothing to say.
@@ -1004,7 +1007,7 @@ impl Watcher {
                     }
                     Some(Order::Alone) => {}
                     Some(Order::Kill) => {
-                        closed_kill_at = None;
+                        (closed_kill_at, ordered_killed) = (None, true);
                         self.kill();
                     }
                     Some(Order::Signal(signal)) => { let _ = self.process.signal(signal); }
@@ -1022,7 +1025,7 @@ impl Watcher {
                     // exiting, it can be told nothing.
                     Ok(None) => {
                         channel_open = false;
-                        if !heard && closed_kill_at.is_none() {
+                        if !heard && !ordered_killed && closed_kill_at.is_none() {
                             closed_kill_at = Some(tokio::time::Instant::now() + CLOSED_CHANNEL_GRACE);
                         }
                     }
