@@ -7,7 +7,8 @@
 //! beside has ended). Child to supervisor: `hello` (who it is), `ready`, `error`
 //! (why it cannot start) and `finished` (main returned, with its exit
 //! code). End-of-file on either side means the other is gone (the child
-//! watches the supervisor's pidfd too: see [`ChildEnd::recv_watching`]).
+//! watches the supervisor's pidfd too: see [`ChildEnd::recv_watching`]);
+//! an empty packet, which neither sends, is a bad message, read past.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
@@ -401,7 +402,9 @@ impl ChildEnd {
         setsockopt(&self.fd, ReceiveTimeout, &timeout).map_err(io::Error::from)
     }
 
-    /// The next message, or `None` at end-of-file (the supervisor is gone).
+    /// The next message, or `None` at end-of-file (the supervisor is gone);
+    /// an error of kind `InvalidData` for one that cannot be read (an
+    /// empty packet included).
     pub fn recv(&self) -> io::Result<Option<(ToChild, Vec<OwnedFd>)>> {
         let got = past_reset(|| fdpass::recv(self.fd.as_fd(), fdpass::MAX_TO_CHILD))?;
         if got.data.is_empty() && got.fds.is_empty() {
@@ -490,7 +493,9 @@ impl SupervisorEnd {
         }
     }
 
-    /// The next message, or `None` at end-of-file (the child is gone).
+    /// The next message, or `None` at end-of-file (the child is gone); an
+    /// error of kind `InvalidData` for one that cannot be read (an empty
+    /// packet included).
     pub async fn recv(&self) -> io::Result<Option<FromChild>> {
         loop {
             let mut guard = self.fd.readable().await?;
@@ -538,16 +543,16 @@ fn ended_or_empty<T>(fd: BorrowedFd<'_>) -> io::Result<Option<T>> {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     // POLLHUP once the other end is closed; POLLRDHUP once it is shut for
     // writing only, after which every receive gives 0 bytes too, for
-    // ever. nix has no name for POLLRDHUP: asked for by its bits, and
-    // reported as events nix cannot name (`None`), the only such asked.
-    let mut fds = [PollFd::new(
-        fd,
-        PollFlags::from_bits_retain(nix::libc::POLLRDHUP),
-    )];
+    // ever. nix 0.31 has no name for POLLRDHUP: asked for by its bits; its
+    // `revents` is `None` for a bit it cannot name, POLLRDHUP the only
+    // one asked (a later nix that names it gives the bits).
+    let hangup = nix::libc::POLLHUP | nix::libc::POLLRDHUP;
+    let asked = PollFlags::from_bits_retain(nix::libc::POLLRDHUP);
+    let mut fds = [PollFd::new(fd, asked)];
     let closed = match poll(&mut fds, PollTimeout::ZERO) {
         Ok(_) => fds[0]
             .revents()
-            .is_none_or(|r| r.contains(PollFlags::POLLHUP)),
+            .is_none_or(|events| events.bits() & hangup != 0),
         // Not to be told: as before, the end.
         Err(_) => true,
     };

@@ -218,12 +218,15 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
     Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC))
 }
 
+/// Where `binfmt_misc` is mounted.
+const BINFMT_ROOT: &str = "/proc/sys/fs/binfmt_misc";
+
 /// Whether an enabled `binfmt_misc` entry may run a file that begins
 /// with `head` (qemu-user runs an arm64 build on x86-64): then it is the
 /// kernel's to judge. So it is where `binfmt_misc` is not mounted here
 /// (a container's `/proc`): the kernel may use the host's entries.
 fn binfmt_runs(head: &[u8]) -> bool {
-    let root = std::path::Path::new("/proc/sys/fs/binfmt_misc");
+    let root = std::path::Path::new(BINFMT_ROOT);
     let Ok(status) = std::fs::read_to_string(root.join("status")) else {
         return std::fs::metadata(root).is_ok();
     };
@@ -233,10 +236,7 @@ fn binfmt_runs(head: &[u8]) -> bool {
 /// The program that the enabled `binfmt_misc` entry matching `head` runs
 /// such a file with (its `interpreter`), if one here does.
 pub(super) fn binfmt_interpreter(head: &[u8]) -> Option<String> {
-    interpreter_of(&binfmt_entry(
-        std::path::Path::new("/proc/sys/fs/binfmt_misc"),
-        head,
-    )?)
+    interpreter_of(&binfmt_entry(std::path::Path::new(BINFMT_ROOT), head)?)
 }
 
 /// The `interpreter` a `binfmt_misc` entry (as its file reads) names.
