@@ -104,6 +104,7 @@ mod own_file;
 mod path_bytes;
 mod proc_pid;
 mod process_name;
+mod repeated;
 mod report;
 // Shared with littleboss-macros, which uses other parts (the text of
 // durations): what one crate leaves unused is not dead.

@@ -344,6 +344,30 @@ fn a_child_whose_code_before_run_closed_its_channel_says_so() {
 }
 
 #[test]
+fn a_child_sending_what_cannot_be_read_is_read_past_and_said_once() {
+    // 100 packets before its hello, half of them empty: none is taken for
+    // the channel's end, the hello after them is read, the reload goes
+    // through, and the log says so once, not 100 times.
+    let mut svc = Service::new(V1);
+    svc.start_with_env(&[], &[("CLOSES_CHANNEL", &"garbage")]);
+    svc.ready();
+    let addr = svc.printed_addr("addr");
+    let closes = env!("CARGO_BIN_EXE_closes_channel");
+    let reload = svc.control_with(closes, "reload", &[]);
+    assert!(
+        reload.status.success(),
+        "{}\n{}",
+        text(&reload),
+        svc.output.text()
+    );
+    assert!(read_greeting(addr).unwrap().starts_with("closes "));
+    let out = svc.output.text();
+    let said = out.matches("sent a bad message").count();
+    assert_eq!(said, 1, "{out}");
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_child_whose_channel_closed_and_that_stays_is_killed_soon() {
     // Its code before `run` closes the channel, then stays there: it can
     // be told nothing (a stop's lameduck included), and is killed a few

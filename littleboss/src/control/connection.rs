@@ -338,8 +338,8 @@ async fn serve(
                 // Once per `REPEAT_QUIET` at most: a client sending garbage in a
                 // loop must not crowd out the lines that matter (the log
                 // queue drops past its most).
-                static BAD_REQUESTS: std::sync::Mutex<super::server::Repeated> =
-                    std::sync::Mutex::new(super::server::Repeated::new());
+                static BAD_REQUESTS: std::sync::Mutex<crate::repeated::Repeated> =
+                    std::sync::Mutex::new(crate::repeated::Repeated::new());
                 {
                     let mut said = BAD_REQUESTS.lock().unwrap_or_else(|e| e.into_inner());
                     let printable = crate::log::printable;

@@ -22,6 +22,7 @@ use super::connection::{Connections, ControlMessage};
 use super::protocol::{self, Response};
 
 use crate::log::log;
+use crate::repeated::Repeated;
 
 /// Why the control socket cannot be had: the service already runs, or its
 /// lock file or control socket cannot be used.
@@ -546,13 +547,8 @@ fn pid_of(live: &std::os::unix::net::UnixStream) -> Option<i32> {
         .filter(|&pid| pid > 0)
 }
 
-/// How long after saying that something keeps failing (accepting a
-/// control connection, which is retried every 100 ms; too many open) the
-/// supervisor says it again.
-const REPEAT_QUIET: Duration = Duration::from_secs(10);
-
 /// How many other users' refusals are said apart (each once per
-/// [`REPEAT_QUIET`]); beyond, the rest are said together.
+/// [`REPEAT_QUIET`](crate::repeated::REPEAT_QUIET)); beyond, the rest are said together.
 const MAX_STRANGERS: usize = 16;
 
 /// The most control connections open at once. Each holds a descriptor,
@@ -560,39 +556,6 @@ const MAX_STRANGERS: usize = 16;
 /// burst of clients (a monitor's, a deploy tool's retries) must not run
 /// the supervisor out of either. Those beyond are answered at once.
 pub(crate) const MAX_CONNECTIONS: usize = 64;
-
-/// A failure said once per [`REPEAT_QUIET`], with how many came since.
-#[derive(Default)]
-pub(super) struct Repeated {
-    quiet_until: Option<tokio::time::Instant>,
-    unsaid: u64,
-}
-
-impl Repeated {
-    /// None said yet.
-    pub(super) const fn new() -> Repeated {
-        Repeated {
-            quiet_until: None,
-            unsaid: 0,
-        }
-    }
-
-    /// Says it with `what`, given how many went unsaid before (as
-    /// " (N more since the last said)"), unless one was said lately.
-    pub(super) fn say(&mut self, what: impl FnOnce(String)) {
-        let now = tokio::time::Instant::now();
-        if self.quiet_until.is_some_and(|until| now < until) {
-            self.unsaid += 1;
-            return;
-        }
-        what(match self.unsaid {
-            0 => String::new(),
-            n => format!(" ({n} more since the last said)"),
-        });
-        self.quiet_until = Some(now + REPEAT_QUIET);
-        self.unsaid = 0;
-    }
-}
 
 /// Accepts control connections for ever.
 pub(crate) async fn serve(

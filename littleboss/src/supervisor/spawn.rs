@@ -864,6 +864,7 @@ impl Watcher {
         // Killed by order: its end closing is its death, no cause to kill
         // it again.
         let mut ordered_killed = false;
+        let mut bad_messages = crate::repeated::Repeated::new();
         if let Some((hello, fds)) = hello {
             let borrowed: Vec<_> = fds.iter().map(|fd| fd.as_fd()).collect();
             // Killed meanwhile, on purpose, or ended: nothing to say.
@@ -1029,8 +1030,10 @@ impl Watcher {
                             closed_kill_at = Some(tokio::time::Instant::now() + CLOSED_CHANNEL_GRACE);
                         }
                     }
+                    // Said once in a while: a child (or what holds a copy
+                    // of its end) may send them in a loop.
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                        log!("child pid {pid} sent a bad message: {e}");
+                        bad_messages.say(|more| log!("child pid {pid} sent a bad message: {e}{more}"));
                     }
                     // Said: what the child says from now on (its ready,
                     // its end) is not heard, and its deadlines decide.

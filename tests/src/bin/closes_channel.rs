@@ -4,13 +4,21 @@
 //! (`CLOSES_CHANNEL=close`), or opens a socket in its place: of the
 //! channel's kind (`CLOSES_CHANNEL=replace`), or a datagram one, as
 //! glibc's `openlog` does (`CLOSES_CHANNEL=log`); or closes it and stays
-//! in its code before `run` for a minute (`CLOSES_CHANNEL=stall`). Its
-//! child serves (`closes PID`).
+//! in its code before `run` for a minute (`CLOSES_CHANNEL=stall`); or
+//! leaves it open and sends 100 packets the supervisor cannot read on it,
+//! half of them empty (`CLOSES_CHANNEL=garbage`). Its child serves
+//! (`closes PID`).
 
 fn main() {
     let as_child = !std::env::args().any(|arg| arg.starts_with("-littleboss="));
     let how = std::env::var("CLOSES_CHANNEL").ok();
-    if let (true, Some(how)) = (as_child, how.as_deref()) {
+    if as_child && how.as_deref() == Some("garbage") {
+        use nix::sys::socket::{MsgFlags, send};
+        for i in 0..100 {
+            let packet: &[u8] = if i % 2 == 0 { b"" } else { b"not json" };
+            send(3, packet, MsgFlags::empty()).expect("send on the channel");
+        }
+    } else if let (true, Some(how)) = (as_child, how.as_deref()) {
         // SAFETY: single-threaded here (before `run`); fd 3 is closed
         // under no one's `OwnedFd` but littleboss's, which has not
         // adopted it yet: what this fixture stages.
