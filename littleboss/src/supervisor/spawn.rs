@@ -834,7 +834,7 @@ impl Watcher {
     /// waiting for more (a process the child started may hold its end),
     /// and at most [`QUEUED_AT_EXIT`] of them: such a process could send
     /// for ever.
-    fn pass_on_queued(&self) {
+    fn pass_on_queued(&self, bad_messages: &mut crate::repeated::Repeated) {
         let (id, pid) = (self.id, self.process.pid);
         for _ in 0..QUEUED_AT_EXIT {
             match self.channel.recv_queued() {
@@ -842,7 +842,7 @@ impl Watcher {
                     let _ = self.events.send(Event::Message { id, message });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                    log!("child pid {pid} sent a bad message: {e}");
+                    bad_messages.say(|more| log!("child pid {pid} sent a bad message: {e}{more}"));
                 }
                 Ok(None) | Err(_) => return,
             }
@@ -959,7 +959,7 @@ impl Watcher {
                     // machine reads a Ready, a Hello or an Error as said
                     // before the end): this poll may have found both ready.
                     if channel_open {
-                        self.pass_on_queued();
+                        self.pass_on_queued(&mut bad_messages);
                     }
                     // Sent in the same poll as the reap: an exit is either
                     // not reaped yet or already queued for the driver.
