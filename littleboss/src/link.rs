@@ -648,6 +648,16 @@ mod tests {
         assert!(child.recv().unwrap().is_none(), "then end-of-file");
     }
 
+    /// `end` as the supervisor reads it, with the runtime to read it on.
+    fn supervisor_side(end: OwnedFd) -> (tokio::runtime::Runtime, SupervisorEnd) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let ours = runtime.block_on(async { SupervisorEnd::new(end) }).unwrap();
+        (runtime, ours)
+    }
+
     /// An empty packet (which neither side sends: a process holding a
     /// copy of an end may) is a bad message, read past; not the end of
     /// the file, which only the other end's close is.
@@ -663,13 +673,7 @@ mod tests {
         let (message, _) = child.recv().unwrap().expect("the order after it");
         assert_eq!(message, ToChild::Lameduck { refuse: true });
         // The supervisor's side, as a child's end sends one.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()
-            .unwrap();
-        let ours = runtime
-            .block_on(async { SupervisorEnd::new(supervisor) })
-            .unwrap();
+        let (runtime, ours) = supervisor_side(supervisor);
         fdpass::send(child.fd.as_fd(), &[], &[]).unwrap();
         child.send(FromChild::Ready).unwrap();
         let empty = runtime.block_on(ours.recv()).unwrap_err();
@@ -697,13 +701,7 @@ mod tests {
         let child = ChildEnd::new(child);
         assert!(child.recv().unwrap().is_none());
         shutdown(child.fd.as_raw_fd(), Shutdown::Write).unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()
-            .unwrap();
-        let ours = runtime
-            .block_on(async { SupervisorEnd::new(supervisor) })
-            .unwrap();
+        let (runtime, ours) = supervisor_side(supervisor);
         assert_eq!(runtime.block_on(ours.recv()).unwrap(), None);
     }
 
