@@ -306,8 +306,7 @@ pub(crate) fn run(
     let was_ready = link.no_more_ready();
     // Not ready, it fails a start: why, for the reload's failure to say.
     if !was_ready && let Some(failure) = failure {
-        let why = format!("failed before it was ready: {failure}");
-        let _ = link.send(FromChild::error(&why));
+        let _ = link.send(FromChild::failed_start(failure));
     }
     let _ = link.send(FromChild::Finished { code });
     crate::report::exit(code)

@@ -191,6 +191,12 @@ impl FromChild {
             keep /= 2;
         }
     }
+
+    /// [`error`](FromChild::error) for a start that failed before the
+    /// child was ready, and why: as the reload's failure says it.
+    pub fn failed_start(why: impl std::fmt::Display) -> FromChild {
+        FromChild::error(&format!("failed before it was ready: {why}"))
+    }
 }
 
 #[derive(Serialize, Deserialize)]

@@ -31,28 +31,25 @@ pub(super) fn exec_error(path: &Path, error: &io::Error) -> String {
 /// interpreter, that one's, ...) that is not there.
 fn missing(path: &Path) -> String {
     let mut file = path.to_path_buf();
-    // The first program found there, which runs the file, and the last,
-    // which runs the one before it.
-    let (mut first, mut via): (Option<String>, Option<String>) = (None, None);
+    // The programs found there so far, each running the one before it.
+    let mut found: Vec<String> = Vec::new();
     for _ in 0..MOST_LEVELS {
         let Some(runner) = runner_of(&file) else {
             break;
         };
-        let whose = via
-            .as_ref()
-            .map_or("its".to_owned(), |via| format!("{via}'s"));
+        let via = found.last();
+        let whose = via.map_or("its".to_owned(), |via| format!("{via}'s"));
         let path = match &runner {
             Runner::Interpreter(p) | Runner::Script(p) | Runner::Emulator(Some(p)) => Some(p),
             Runner::Emulator(None) => None,
         };
         let name = path.map_or(String::new(), |p| shown(p));
         if path.is_some_and(|p| Path::new(p).exists()) {
-            first.get_or_insert_with(|| name.clone());
-            via = Some(name);
             file = path.map_or(file, Into::into);
+            found.push(name);
             continue;
         }
-        let subject = via.as_deref().unwrap_or("it");
+        let subject = via.map_or("it", String::as_str);
         return match runner {
             Runner::Interpreter(_) => {
                 format!(
@@ -71,7 +68,7 @@ fn missing(path: &Path) -> String {
             ),
         };
     }
-    match first {
+    match found.first() {
         Some(first) => {
             format!("{first}, which runs it, is there too: something it needs to run is not")
         }
@@ -190,18 +187,16 @@ fn elf_interpreter(head: &[u8], read_at: &impl Fn(u64, u64) -> Option<Vec<u8>>) 
         ),
         _ => return None,
     };
+    // The table in one read (its first `MOST_READ` bytes: a `PT_INTERP`
+    // comes before any loadable segment's header, so early).
     const PT_INTERP: u64 = 3;
-    for i in 0..phnum {
-        let header = read_at(phoff.checked_add(i.checked_mul(phentsize)?)?, phentsize)?;
-        if int(&header, 0, 4)? != PT_INTERP {
-            continue;
-        }
-        let (offset, size) = (int(&header, offset_at, word)?, int(&header, size_at, word)?);
-        let name = read_at(offset, size)?;
-        let name = name.split(|b| *b == 0).next()?;
-        return (!name.is_empty()).then(|| String::from_utf8_lossy(name).into_owned());
-    }
-    None
+    let table = read_at(phoff, phnum.checked_mul(phentsize)?)?;
+    let entry = usize::try_from(phentsize).ok().filter(|&n| n > 0)?;
+    let header = (table.chunks_exact(entry)).find(|h| int(h, 0, 4) == Some(PT_INTERP))?;
+    let (offset, size) = (int(header, offset_at, word)?, int(header, size_at, word)?);
+    let name = read_at(offset, size)?;
+    let name = name.split(|b| *b == 0).next()?;
+    (!name.is_empty()).then(|| String::from_utf8_lossy(name).into_owned())
 }
 
 #[cfg(test)]

@@ -565,8 +565,10 @@ pub(crate) const TEST_EXIT_GATE_VAR: &str = "LITTLEBOSS_TEST_EXIT_GATE";
 /// most).
 pub(crate) fn log_unsaid_value(memfd: BorrowedFd<'_>) -> Option<String> {
     let unsaid = crate::log::unsaid();
-    let state = state_id(memfd)?;
-    (unsaid > 0).then(|| format!("{unsaid}:{state}"))
+    if unsaid == 0 {
+        return None;
+    }
+    Some(format!("{unsaid}:{}", state_id(memfd)?))
 }
 
 /// The device and inode of the state in `memfd`, as `DEVICE:INODE`.

@@ -856,14 +856,13 @@ impl Watcher {
     ) {
         let (id, pid) = (self.id, self.process.pid);
         // When to kill a child whose end of the channel closed before it
-        // said anything, if it is still running then; and whether it has
-        // (one watched again after an upgrade in place, or doomed, sent
-        // no hello here: as if heard).
+        // said anything, if it is still running then; and whether its end
+        // closing would be that: not once it has said something, nor
+        // once killed by order (its end closes as it dies), nor for one
+        // sent no hello here (watched again after an upgrade in place,
+        // or doomed).
         let mut closed_kill_at = None;
-        let mut heard = hello.is_none();
-        // Killed by order: its end closing is its death, no cause to kill
-        // it again.
-        let mut ordered_killed = false;
+        let mut silent = hello.is_some();
         let mut bad_messages = crate::repeated::Repeated::new();
         if let Some((hello, fds)) = hello {
             let borrowed: Vec<_> = fds.iter().map(|fd| fd.as_fd()).collect();
@@ -974,8 +973,7 @@ impl Watcher {
                     log!("child pid {pid} closed its end of the channel before its hello, and still runs {grace}s later; killing it");
                     // Its start's failure says why, as the child would have
                     // (its words cannot come now).
-                    let why = format!("failed before it was ready: it closed its end of the channel before its hello and still ran {grace}s later (closed by the program's code before `run`?)");
-                    let message = crate::link::FromChild::error(&why);
+                    let message = crate::link::FromChild::failed_start(format_args!("it closed its end of the channel before its hello and still ran {grace}s later (closed by the program's code before `run`?)"));
                     let _ = self.events.send(Event::Message { id, message });
                     self.kill();
                 }
@@ -1008,7 +1006,7 @@ impl Watcher {
                     }
                     Some(Order::Alone) => {}
                     Some(Order::Kill) => {
-                        (closed_kill_at, ordered_killed) = (None, true);
+                        (closed_kill_at, silent) = (None, false);
                         self.kill();
                     }
                     Some(Order::Signal(signal)) => { let _ = self.process.signal(signal); }
@@ -1018,7 +1016,7 @@ impl Watcher {
                 },
                 message = self.channel.recv(), if channel_open => match message {
                     Ok(Some(message)) => {
-                        heard = true;
+                        silent = false;
                         let _ = self.events.send(Event::Message { id, message });
                     }
                     // Closed before its hello (the hello sent to it unread),
@@ -1026,7 +1024,7 @@ impl Watcher {
                     // exiting, it can be told nothing.
                     Ok(None) => {
                         channel_open = false;
-                        if !heard && !ordered_killed && closed_kill_at.is_none() {
+                        if silent && closed_kill_at.is_none() {
                             closed_kill_at = Some(tokio::time::Instant::now() + CLOSED_CHANNEL_GRACE);
                         }
                     }
