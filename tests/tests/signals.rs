@@ -138,6 +138,28 @@ fn a_reloads_child_that_finds_its_listeners_shut_by_a_stop_exits_quietly() {
 }
 
 #[test]
+fn a_stop_kills_a_reloads_child_stuck_before_run_at_its_hello_deadline() {
+    // Its lameduck timeout is a minute; stuck in its code before `run`,
+    // its channel open but never a word, it is killed as a start would
+    // be, 10 s after its spawn, not waited for a minute.
+    let bin = env!("CARGO_BIN_EXE_slow_prerun");
+    let (mut svc, gates) = gated(bin);
+    let mut reload = svc.spawn_control(bin, "reload");
+    let (stuck, _gate) = next_gate(&gates);
+    let stop = svc.spawn_control(bin, "stop");
+    svc.output.wait_for("stop requested");
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+    let stop = stop.wait_with_output().unwrap();
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    assert!(!reload.wait().unwrap().success());
+    let said = svc.output.text();
+    let failure =
+        format!("new child pid {stuck} ({bin}) did not answer on the child channel within 10s");
+    assert!(said.contains(&failure), "{said}");
+    assert!(!alive(stuck), "child {stuck} survived");
+}
+
+#[test]
 fn sigterm_stops_gracefully_with_the_childs_code() {
     // A code of the child's own, which it exits with once lameduck begins:
     // neither a default success nor a death by a signal.

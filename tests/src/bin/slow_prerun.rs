@@ -2,7 +2,8 @@
 //! configuration, say), in the supervisor and in each child: a window in
 //! which a reload's child is starting, its signal handlers not installed
 //! yet. Given `SLOW_PRERUN_GATE`, a folder, it makes a file there named
-//! by its pid and waits until the test removes it.
+//! by its pid and waits until the test removes it. Its lameduck timeout
+//! is a minute, longer than a starting child's hello deadline.
 
 fn main() {
     if let Some(gates) = std::env::var_os("SLOW_PRERUN_GATE") {
@@ -15,6 +16,7 @@ fn main() {
     }
     littleboss::Littleboss::new("slow_prerun")
         .listener("addr", "tcp:127.0.0.1:0")
+        .lameduck(std::time::Duration::from_secs(60))
         .run(|ctx: littleboss::Context| async move {
             let listener = ctx.tcp("addr").expect("addr listener");
             let pid = std::process::id();

@@ -507,6 +507,9 @@ impl Machine {
                 times.extend([s.hello_by, s.ready_by]);
             }
         }
+        if let Phase::Stopping(stopping) = &state.phase {
+            times.push(stopping.starting.as_ref().and_then(|s| s.hello_by));
+        }
         times.into_iter().flatten().min()
     }
 
@@ -665,6 +668,7 @@ impl Machine {
             self.kill(id);
         }
         self.abandon_the_undying();
+        self.silent_at_stop();
         let Some(up) = self.up() else { return };
         if let Some(starting) = &up.starting {
             let id = starting.id;
@@ -706,6 +710,52 @@ impl Machine {
                 self.start_child(current, Why::Restart);
             }
         }
+    }
+
+    /// A stop began while a child started, before its hello: it winds down
+    /// with the others, but one that never answers (stuck in code before
+    /// `run`, not a littleboss program) is killed at its hello deadline as
+    /// it would be while up, not kept the whole lameduck timeout. Its
+    /// start fails for that (counted once: not if it had failed already).
+    fn silent_at_stop(&mut self) {
+        let now = self.now;
+        let Phase::Stopping(stopping) = &mut self.state.phase else {
+            return;
+        };
+        let Some(starting) = stopping.starting.as_mut() else {
+            return;
+        };
+        if starting.hello_by.is_none_or(|at| at > now) {
+            return;
+        }
+        starting.hello_by = None;
+        let id = starting.id;
+        let Some(child) = self.state.children.get(&id).filter(|c| !c.killed) else {
+            return;
+        };
+        let path = child.launch.target.file().display().to_string();
+        let timeout = self.hello_timeout();
+        let reason = match child.pid {
+            None => format!(
+                "was not started within {timeout:?}: its exec had not returned (is {path} on a file system that hangs?); it is killed once it runs"
+            ),
+            Some(_) => format!(
+                "did not answer on the child channel within {timeout:?}: is {path} a littleboss program?"
+            ),
+        };
+        let message = failed_start(child.pid.unwrap_or(0), child, &reason);
+        let Phase::Stopping(Stopping {
+            starting: Some(starting),
+            ..
+        }) = &mut self.state.phase
+        else {
+            unreachable!("checked above");
+        };
+        if starting.error.is_none() {
+            starting.error = Some(reason);
+            self.failed(message);
+        }
+        self.kill(id);
     }
 
     /// Child `id`, adopted again after an upgrade in place, is watched by
@@ -842,6 +892,9 @@ impl Machine {
     fn on_message(&mut self, id: ChildId, message: FromChild) {
         let now = self.now;
         let name = self.state.settings.name.clone();
+        if self.heard_at_stop(id, &message) {
+            return;
+        }
         let Some(starting) = self
             .up()
             .and_then(|up| up.starting.as_mut())
@@ -907,6 +960,29 @@ impl Machine {
             FromChild::Ready if starting.error.is_none() => self.promote(),
             FromChild::Ready | FromChild::Finished { .. } => {}
         }
+    }
+
+    /// A message from the child that was starting as a stop began (true:
+    /// taken). It winds down: its hello lifts its hello deadline (it is
+    /// not silent; its lameduck timeout, told already, stands), as while
+    /// up; nothing else it says changes anything.
+    fn heard_at_stop(&mut self, id: ChildId, message: &FromChild) -> bool {
+        let Phase::Stopping(Stopping {
+            starting: Some(starting),
+            ..
+        }) = &mut self.state.phase
+        else {
+            return false;
+        };
+        if starting.id != id || starting.hello_by.is_none() {
+            return true;
+        }
+        // One that failed already (an error before its hello) is killed
+        // at the deadline, as while up.
+        if matches!(message, FromChild::Hello { .. }) && starting.error.is_none() {
+            starting.hello_by = None;
+        }
+        true
     }
 
     /// The starting child is ready: it takes over, and the one it replaces

@@ -918,6 +918,22 @@ impl Model {
                 assert!(!late(child.reap_by), "a kill's wait passed: {child:?}");
             }
         }
+        // A child starting as a stop began keeps its hello deadline until
+        // it says hello: one silent is killed at it, not kept draining.
+        if let Phase::Stopping(stopping) = &state.phase
+            && let Some(s) = &stopping.starting
+        {
+            let late = !self.ticks_owed && s.hello_by.is_some_and(|at| at < now);
+            assert!(!late, "a hello deadline passed while stopping: {s:?}");
+            let process = self.sim.processes.get(&s.id);
+            if s.hello_by.is_none() && process.is_some_and(|p| !p.exited && !p.killed) {
+                assert!(
+                    process.is_some_and(|p| p.spoke),
+                    "child {} let off its hello deadline without a word",
+                    s.id
+                );
+            }
+        }
         // The machine knows exactly the children not yet reaped, one whose
         // listeners are still being bound, and those whose spawns are
         // under way (neither spawned yet); once it exited, those and the

@@ -803,6 +803,87 @@ fn stop_during_a_reload_wins() {
 }
 
 #[test]
+fn a_stop_during_a_reload_kills_a_silent_new_child_at_its_hello_deadline() {
+    // Stuck in its code before `run` (channel open, never a word): the
+    // stop waits for it no longer than a start would, not its lameduck
+    // timeout of a minute; its start fails for that.
+    let long = Duration::from_secs(60);
+    let mut sim = Sim::serving(super::Settings {
+        lameduck: long,
+        ..settings()
+    });
+    sim.reload("/bin/stuck");
+    sim.advance(HELLO_TIMEOUT / 2);
+    let stop = sim.request(Request::Stop);
+    sim.exit(1, OK);
+    assert!(!sim.process(2).killed);
+    sim.advance(HELLO_TIMEOUT / 2 - MS);
+    assert!(!sim.process(2).killed, "killed before its hello deadline");
+    sim.advance(MS);
+    assert!(sim.process(2).killed, "{:?}", sim.logs());
+    let failure = "new child pid 1002 (/bin/stuck) did not answer on the child channel within 10s: is /bin/stuck a littleboss program?";
+    assert!(sim.logged(failure), "{:?}", sim.logs());
+    let status = sim.machine.status();
+    assert_eq!(status.failures, 1);
+    assert_eq!(status.last_failure.as_deref(), Some(failure));
+    sim.exit(2, ChildExit::Signal(9));
+    assert_eq!(
+        stopped_code(sim.final_answer(stop)),
+        0,
+        "the serving child's"
+    );
+    // With no child serving, the silent one's killed start gives the code.
+    let mut sim = Sim::new(super::Settings {
+        lameduck: long,
+        ..settings()
+    });
+    let stop = sim.request(Request::Stop);
+    sim.advance(HELLO_TIMEOUT);
+    assert!(sim.process(1).killed);
+    sim.exit(1, ChildExit::Signal(9));
+    assert_eq!(stopped_code(sim.final_answer(stop)), 1);
+}
+
+#[test]
+fn a_stop_during_a_reload_lets_a_new_child_that_said_hello_drain() {
+    // Its hello, after the stop began, lifts the hello deadline: it
+    // drains until its lameduck timeout, as every other child.
+    let long = Duration::from_secs(60);
+    let mut sim = Sim::serving(super::Settings {
+        lameduck: long,
+        ..settings()
+    });
+    sim.reload("/bin/slow");
+    let stop = sim.request(Request::Stop);
+    sim.advance(HELLO_TIMEOUT / 2);
+    sim.hello(2);
+    sim.exit(1, OK);
+    sim.advance(long - HELLO_TIMEOUT / 2 - MS);
+    assert!(!sim.process(2).killed, "{:?}", sim.logs());
+    assert_eq!(sim.machine.status().failures, 0);
+    sim.exit(2, OK);
+    assert_eq!(stopped_code(sim.final_answer(stop)), 0);
+    // One that failed before the stop (its error before its hello) is
+    // killed at the deadline all the same, its failure counted once.
+    let mut sim = Sim::serving(super::Settings {
+        lameduck: long,
+        ..settings()
+    });
+    sim.reload("/bin/bad");
+    sim.message(
+        2,
+        FromChild::Error {
+            error: "bad flag".into(),
+        },
+    );
+    sim.request(Request::Stop);
+    sim.hello(2);
+    sim.advance(HELLO_TIMEOUT);
+    assert!(sim.process(2).killed, "{:?}", sim.logs());
+    assert_eq!(sim.machine.status().failures, 1, "{:?}", sim.logs());
+}
+
+#[test]
 fn a_stop_during_a_reload_that_failed_already_answers_with_its_failure() {
     // Failed (wrong service) and being killed as the stop comes: the
     // reload's answer is why it failed, not the stop.
