@@ -715,14 +715,14 @@ impl Machine {
     /// A stop began while a child started, before its hello: it winds down
     /// with the others, but one that never answers (stuck in code before
     /// `run`, not a littleboss program) is killed at its hello deadline as
-    /// it would be while up, not kept the whole lameduck timeout. Its
-    /// start fails for that (counted once: not if it had failed already).
+    /// it would be while up, not kept the whole lameduck timeout.
     fn silent_at_stop(&mut self) {
         let now = self.now;
-        let Phase::Stopping(stopping) = &mut self.state.phase else {
-            return;
-        };
-        let Some(starting) = stopping.starting.as_mut() else {
+        let Phase::Stopping(Stopping {
+            starting: Some(starting),
+            ..
+        }) = &mut self.state.phase
+        else {
             return;
         };
         if starting.hello_by.is_none_or(|at| at > now) {
@@ -730,7 +730,7 @@ impl Machine {
         }
         starting.hello_by = None;
         let id = starting.id;
-        let Some(child) = self.state.children.get(&id).filter(|c| !c.killed) else {
+        let Some(child) = self.state.children.get(&id) else {
             return;
         };
         let path = child.launch.target.file().display().to_string();
@@ -743,19 +743,39 @@ impl Machine {
                 "did not answer on the child channel within {timeout:?}: is {path} a littleboss program?"
             ),
         };
-        let message = failed_start(child.pid.unwrap_or(0), child, &reason);
+        self.fail_at_stop(reason, true);
+    }
+
+    /// The child starting as a stop began failed its start, for `reason`
+    /// (unless it had failed already: counted once); killed if `kill`.
+    fn fail_at_stop(&mut self, reason: String, kill: bool) {
         let Phase::Stopping(Stopping {
             starting: Some(starting),
             ..
         }) = &mut self.state.phase
         else {
-            unreachable!("checked above");
+            return;
+        };
+        let id = starting.id;
+        let Some(child) = self.state.children.get(&id) else {
+            return;
         };
         if starting.error.is_none() {
+            // Without a pid, as while up: "new child (PATH) was not
+            // started...", not "pid 0".
+            let message = match child.pid {
+                Some(pid) => failed_start(pid, child, &reason),
+                None => format!(
+                    "new child ({}) {reason}",
+                    child.launch.target.file().display()
+                ),
+            };
             starting.error = Some(reason);
             self.failed(message);
         }
-        self.kill(id);
+        if kill {
+            self.kill(id);
+        }
     }
 
     /// Child `id`, adopted again after an upgrade in place, is watched by
@@ -805,6 +825,10 @@ impl Machine {
         // stop, its start's deadline): told now. Nothing more is said of
         // it starting: its start is over.
         let now = self.now;
+        // Its hello is due a whole hello timeout from its spawn (its exec
+        // may have taken most of the one counted from the order), during
+        // a stop too.
+        let hello_by = now + self.hello_timeout();
         let child = self.state.children.get_mut(&id).expect("looked up above");
         if child.killed {
             child.reap_by = Some(now + KILLED_EXIT_WAIT);
@@ -814,11 +838,17 @@ impl Machine {
         if child.lameducked {
             let refuse = child.refusing;
             self.effects.push(Effect::Lameduck { id, refuse });
+            if let Phase::Stopping(Stopping {
+                starting: Some(starting),
+                ..
+            }) = &mut self.state.phase
+                && starting.id == id
+                && starting.hello_by.is_some()
+            {
+                starting.hello_by = Some(hello_by);
+            }
             return;
         }
-        // Its hello is due a whole hello timeout from its spawn (its exec
-        // may have taken most of the one counted from the order).
-        let hello_by = self.now + self.hello_timeout();
         if let Some(starting) = (self.up().and_then(|up| up.starting.as_mut()))
             .filter(|s| s.id == id && s.ready_by.is_none() && s.error.is_none())
         {
@@ -962,10 +992,12 @@ impl Machine {
         }
     }
 
-    /// A message from the child that was starting as a stop began (true:
-    /// taken). It winds down: its hello lifts its hello deadline (it is
-    /// not silent; its lameduck timeout, told already, stands), as while
-    /// up; nothing else it says changes anything.
+    /// A message from the child that was starting as a stop began, before
+    /// its hello (true: taken). It winds down, and is judged as while up:
+    /// its hello lifts its hello deadline (its lameduck timeout, told
+    /// already, stands); a hello as another service's, or a ready before
+    /// its hello, fails its start and kills it; an error fails its start,
+    /// and it is killed at the deadline if it does not exit by then.
     fn heard_at_stop(&mut self, id: ChildId, message: &FromChild) -> bool {
         let Phase::Stopping(Stopping {
             starting: Some(starting),
@@ -974,13 +1006,24 @@ impl Machine {
         else {
             return false;
         };
-        if starting.id != id || starting.hello_by.is_none() {
+        if starting.id != id || starting.hello_by.is_none() || starting.error.is_some() {
             return true;
         }
-        // One that failed already (an error before its hello) is killed
-        // at the deadline, as while up.
-        if matches!(message, FromChild::Hello { .. }) && starting.error.is_none() {
-            starting.hello_by = None;
+        let name = &self.state.settings.name;
+        match message {
+            FromChild::Hello { name: theirs, .. } if theirs == name => starting.hello_by = None,
+            FromChild::Hello { name: theirs, .. } => {
+                let reason =
+                    format!("is a littleboss program for service `{theirs}`, not `{name}`");
+                starting.hello_by = None;
+                self.fail_at_stop(reason, true);
+            }
+            FromChild::Ready => {
+                starting.hello_by = None;
+                self.fail_at_stop("said it was ready before its hello".to_owned(), true);
+            }
+            FromChild::Error { error } => self.fail_at_stop(error.clone(), false),
+            FromChild::Finished { .. } => {}
         }
         true
     }

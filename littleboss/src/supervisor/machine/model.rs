@@ -355,6 +355,9 @@ impl Model {
                 true => self.sim.late(by),
                 false => self.sim.advance(by),
             }
+            // A start failing at a deadline in this step (killed, maybe
+            // given up on in a later one before the next check).
+            self.note_failed_start();
             self.sim.now
         });
     }
@@ -707,8 +710,22 @@ impl Model {
         self.logs_seen = logs.len();
     }
 
+    /// Notes the child starting if its start failed: a stop may end
+    /// without it (given up on, not dead of its kill), its code that of a
+    /// failed start.
+    fn note_failed_start(&mut self) {
+        let starting = match &self.sim.machine.state().phase {
+            Phase::Stopping(stopping) => stopping.starting.as_ref(),
+            Phase::Up(up) => up.starting.as_ref(),
+            Phase::Exited { .. } => None,
+        };
+        self.failed_starts
+            .extend(starting.filter(|s| s.error.is_some()).map(|s| s.id));
+    }
+
     fn check(&mut self) {
         self.check_restart_limit();
+        self.note_failed_start();
         let state = self.sim.machine.state();
         let now = self.sim.now;
         self.given_up.extend(
@@ -716,13 +733,6 @@ impl Model {
                 .filter(|(_, c)| c.killed && c.pid.is_none())
                 .map(|(id, _)| *id),
         );
-        let starting = match &state.phase {
-            Phase::Stopping(stopping) => stopping.starting.as_ref(),
-            Phase::Up(up) => up.starting.as_ref(),
-            Phase::Exited { .. } => None,
-        };
-        self.failed_starts
-            .extend(starting.filter(|s| s.error.is_some()).map(|s| s.id));
         // Only a child a kill does not end is given up on with a pid.
         for (id, child) in &state.children {
             assert!(
@@ -928,8 +938,8 @@ impl Model {
             let process = self.sim.processes.get(&s.id);
             if s.hello_by.is_none() && process.is_some_and(|p| !p.exited && !p.killed) {
                 assert!(
-                    process.is_some_and(|p| p.spoke),
-                    "child {} let off its hello deadline without a word",
+                    process.is_some_and(|p| p.hello.is_some()),
+                    "child {} let off its hello deadline without its hello",
                     s.id
                 );
             }

@@ -883,6 +883,103 @@ fn a_stop_during_a_reload_lets_a_new_child_that_said_hello_drain() {
     assert_eq!(sim.machine.status().failures, 1, "{:?}", sim.logs());
 }
 
+/// Serving with a lameduck timeout of a minute, a reload's child (2)
+/// starting, and a stop under way: its client.
+fn stopping_with_a_silent_reload(defer_spawn: bool) -> (Sim, super::ClientId) {
+    let mut sim = Sim::serving(super::Settings {
+        lameduck: Duration::from_secs(60),
+        ..settings()
+    });
+    sim.defer_spawns = defer_spawn;
+    sim.reload("/bin/v2");
+    let stop = sim.request(Request::Stop);
+    sim.exit(1, OK);
+    (sim, stop)
+}
+
+#[test]
+fn a_stop_gives_a_child_whose_exec_returns_late_a_whole_hello_timeout() {
+    let (mut sim, stop) = stopping_with_a_silent_reload(true);
+    sim.advance(HELLO_TIMEOUT - MS);
+    sim.finish_spawns();
+    sim.advance(HELLO_TIMEOUT - MS);
+    assert!(!sim.process(2).killed, "{:?}", sim.logs());
+    sim.advance(MS);
+    assert!(sim.process(2).killed, "{:?}", sim.logs());
+    sim.exit(2, ChildExit::Signal(9));
+    assert_eq!(stopped_code(sim.final_answer(stop)), 0);
+    // One whose exec never returns is given up on at the deadline, said
+    // as while up; with no child serving, the stop says 1 (it never ran).
+    let mut sim = Sim::serving(super::Settings {
+        lameduck: Duration::from_secs(60),
+        persist: true,
+        ..settings()
+    });
+    sim.defer_spawns = true;
+    sim.exit(1, ChildExit::Code(1));
+    sim.advance(Duration::from_secs(1));
+    assert!(sim.spawning().next().is_some(), "a restart spawning");
+    let stop = sim.request(Request::Stop);
+    sim.advance(HELLO_TIMEOUT);
+    let failure = "new child (/bin/v1) was not started within 10s: its exec had not returned (is /bin/v1 on a file system that hangs?); it is killed once it runs";
+    assert!(sim.logged(failure), "{:?}", sim.logs());
+    assert_eq!(stopped_code(sim.final_answer(stop)), 1);
+}
+
+#[test]
+fn a_stop_judges_a_starting_childs_first_word_as_while_up() {
+    // A hello as another service's, a ready before its hello: its start
+    // fails, and it is killed at once.
+    for (word, failure) in [
+        (
+            "other",
+            "new child pid 1002 (/bin/v2) is a littleboss program for service `other`, not `svc`",
+        ),
+        (
+            "ready",
+            "new child pid 1002 (/bin/v2) said it was ready before its hello",
+        ),
+    ] {
+        let (mut sim, stop) = stopping_with_a_silent_reload(false);
+        match word {
+            "other" => sim.hello_as(2, "other", LAMEDUCK, Duration::from_secs(30)),
+            _ => sim.ready(2),
+        }
+        assert!(sim.process(2).killed, "{word}: {:?}", sim.logs());
+        assert!(sim.logged(failure), "{word}: {:?}", sim.logs());
+        assert_eq!(sim.machine.status().failures, 1);
+        sim.exit(2, ChildExit::Signal(9));
+        assert_eq!(stopped_code(sim.final_answer(stop)), 0);
+    }
+    // Its own error fails its start, counted once: a hello after it
+    // lifts nothing, and it is killed at the deadline unless it exits.
+    let (mut sim, _) = stopping_with_a_silent_reload(false);
+    sim.message(
+        2,
+        FromChild::Error {
+            error: "bad flag".into(),
+        },
+    );
+    assert!(sim.logged("new child pid 1002 (/bin/v2) bad flag"));
+    sim.hello(2);
+    sim.advance(HELLO_TIMEOUT);
+    assert!(sim.process(2).killed, "{:?}", sim.logs());
+    assert_eq!(sim.machine.status().failures, 1, "{:?}", sim.logs());
+}
+
+#[test]
+fn status_during_a_stop_says_a_silent_child_is_killed_at_its_hello_deadline() {
+    let (mut sim, _) = stopping_with_a_silent_reload(false);
+    let status = sim.machine.status();
+    let draining = &status.draining;
+    assert_eq!(draining.len(), 1, "{status:?}");
+    assert_eq!(draining[0].kill_in_ms, Some(10_000));
+    sim.advance(HELLO_TIMEOUT / 2);
+    sim.hello(2);
+    let status = sim.machine.status();
+    assert_eq!(status.draining[0].kill_in_ms, Some(55_000));
+}
+
 #[test]
 fn a_stop_during_a_reload_that_failed_already_answers_with_its_failure() {
     // Failed (wrong service) and being killed as the stop comes: the

@@ -38,6 +38,14 @@ impl Machine {
             Phase::Up(up) => up.starting.as_ref().map(|s| s.id),
             _ => None,
         };
+        // The child starting as a stop began is killed at its hello
+        // deadline, if that comes first.
+        let silent = match &state.phase {
+            Phase::Stopping(stopping) => {
+                (stopping.starting.as_ref()).and_then(|s| s.hello_by.map(|at| (s.id, at)))
+            }
+            _ => None,
+        };
         let draining = state
             .children
             .iter()
@@ -50,7 +58,13 @@ impl Machine {
                 Some(DrainingStatus {
                     child: describe(id)?,
                     kill_in_ms: match (c.killed, c.kill_at) {
-                        (false, Some(at)) => Some(millis_up(at.saturating_sub(self.now))),
+                        (false, Some(at)) => {
+                            let at = match silent {
+                                Some((silent, hello_by)) if silent == id => at.min(hello_by),
+                                _ => at,
+                            };
+                            Some(millis_up(at.saturating_sub(self.now)))
+                        }
                         _ => None,
                     },
                     given_up: c.abandoned,
