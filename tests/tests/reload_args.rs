@@ -117,6 +117,25 @@ fn a_kept_listener_is_the_very_same_socket() {
 }
 
 #[test]
+fn a_listener_declared_on_another_ip_network_keeps_the_socket_bound_alike() {
+    // `tcp:127.0.0.1:PORT` then `tcp4:127.0.0.1:PORT`: one socket, which a
+    // second bind would find in use.
+    let tcp4 = env!("CARGO_BIN_EXE_argv_tcp4");
+    let port = free_port();
+    let (mut svc, addr) = start(V1, &[&format!("-http=127.0.0.1:{port}")]);
+    let before = tests::procfs::listening_inode(port).unwrap();
+    let out = svc.control_with(tcp4, "reload", &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    // On the port the serving child's arguments gave, kept.
+    tests::eventually("the tcp4 version to answer", || {
+        read_greeting(addr).ok().filter(|g| g.starts_with("tcp4 "))
+    });
+    assert_eq!(tests::procfs::listening_inode(port), Some(before));
+    assert_eq!(status(&svc)["listeners"][0]["network"], "tcp4");
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
     // On a port of its own (one asked for on port 0 is kept until the old
     // child exits: bound anew it would get another port).

@@ -227,8 +227,40 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
         // `:9090` for both `0.0.0.0:9090` and `[::]:9090` names neither.
         if let [owned] = owned.as_slice() {
             listener.key = Some((*owned).clone());
+            continue;
+        }
+        // Declared on another IP network than the socket was bound for
+        // (`tcp4` now, `tcp` before): the same socket if both bind it
+        // alike, which a second bind could not (the address is in use).
+        let alike: Vec<&ListenerKey> = (held.iter())
+            .filter(|(k, h)| !h.activated && k.network != key.network)
+            .filter(|(k, _)| ip_socket_of(k).is_some_and(|s| Some(s) == ip_socket_of(key)))
+            .map(|(k, _)| k)
+            .collect();
+        if let [alike] = alike.as_slice() {
+            listener.key = Some((*alike).clone());
         }
     }
+}
+
+/// The IP socket `key` binds, when its network does not change it: on an
+/// IP literal (`tcp:127.0.0.1:80` and `tcp4:127.0.0.1:80` are one socket;
+/// so are `tcp:[::]:80` and `tcp6::80`, IPv6 only either way), or on one
+/// family's every address (`tcp4::80` is `tcp:0.0.0.0:80`). `None` for a
+/// host name, port 0, unix, and `tcp`'s or `udp`'s `:80`, dual-stack.
+fn ip_socket_of(key: &ListenerKey) -> Option<(crate::spec::Kind, std::net::SocketAddr)> {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    if key.network == Network::Unix || key.any_port() {
+        return None;
+    }
+    let (host, port) = host_port(key.bind_address()).ok()?;
+    let ip = match (host.is_empty(), key.network) {
+        (true, Network::Tcp4 | Network::Udp4) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        (true, Network::Tcp6 | Network::Udp6) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        (true, _) => return None,
+        (false, _) => host.parse().ok()?,
+    };
+    Some((key.network.kind(), std::net::SocketAddr::new(ip, port)))
 }
 
 /// Refuses two listeners of a reload that name one held socket, in the
@@ -925,6 +957,58 @@ mod tests {
             v4[0].key,
             Some(ListenerKey::of("http", Network::Tcp, "0.0.0.0:8080"))
         );
+    }
+
+    #[test]
+    fn a_listener_moved_to_another_ip_network_keeps_a_socket_bound_alike() {
+        let key = |network, address: &str| ListenerKey::of("http", network, address);
+        let mut held = BTreeMap::new();
+        for (network, address) in [
+            (Network::Tcp, "127.0.0.1:8080"),
+            (Network::Tcp, "[::]:8081"),
+            (Network::Tcp4, ":8082"),
+            (Network::Tcp, ":8083"),
+            (Network::Udp, "127.0.0.1:53"),
+        ] {
+            let socket = Held {
+                address: address.to_owned(),
+                activated: false,
+            };
+            held.insert(key(network, address), socket);
+        }
+        let kept = [
+            (
+                (Network::Tcp4, "127.0.0.1:8080"),
+                (Network::Tcp, "127.0.0.1:8080"),
+            ),
+            ((Network::Tcp6, ":8081"), (Network::Tcp, "[::]:8081")),
+            ((Network::Tcp, "0.0.0.0:8082"), (Network::Tcp4, ":8082")),
+            (
+                (Network::Udp4, "127.0.0.1:53"),
+                (Network::Udp, "127.0.0.1:53"),
+            ),
+        ];
+        for ((network, address), (held_network, held_address)) in kept {
+            let mut wanted = [assigned("http", network, Some(address))];
+            as_held(&held, &mut wanted);
+            assert_eq!(
+                wanted[0].key,
+                Some(key(held_network, held_address)),
+                "{network} {address}"
+            );
+            assert_eq!(wanted[0].network, network, "declared as it is");
+        }
+        // Bound otherwise: `tcp`'s `:8083` is dual-stack, `tcp6`'s IPv6
+        // only; `tcp4:127.0.0.1:53` is not UDP's.
+        for (network, address) in [(Network::Tcp6, ":8083"), (Network::Tcp4, "127.0.0.1:53")] {
+            let mut wanted = [assigned("http", network, Some(address))];
+            as_held(&held, &mut wanted);
+            assert_eq!(
+                wanted[0].key,
+                Some(key(network, address)),
+                "{network} {address}"
+            );
+        }
     }
 
     #[test]
