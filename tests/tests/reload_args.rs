@@ -402,6 +402,15 @@ fn a_reload_to_its_own_port_spelled_another_way_says_this_service_holds_it() {
     assert_eq!(given, format!("127.0.0.1:{port}"));
     let out = svc.control_with(V1, "reload", &[&format!("-http={given}")]);
     assert!(out.status.success(), "{}", text(&out));
+    // And the way to that other address it gives: by another port.
+    let refused = svc.control_with(V1, "reload", &[&format!("-http=0.0.0.0:{port}")]);
+    let advice = format!(
+        "to listen on another address of port {port}, reload to another port first, or stop and start the service"
+    );
+    assert!(text(&refused).contains(&advice), "{}", text(&refused));
+    reload(&svc, V1, &[&format!("-http=127.0.0.1:{}", free_port())]);
+    reload(&svc, V1, &[&format!("-http=0.0.0.0:{port}")]);
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
     svc.stop_expecting(0);
 }
 

@@ -92,7 +92,15 @@ fn if_in_use(
 ) -> Option<String> {
     let (k, h) = held_on_port(held, key)?;
     let ours = format!("this service holds {} {} already", k.network, h.address);
-    let keep = |spelling: &str| format!("{ours}: to keep that socket, give `{spelling}`");
+    // Another address on that port (`0.0.0.0:8080` for `127.0.0.1:8080`)
+    // is another socket, which the held one blocks until the new child
+    // takes over: only a move by way of another port gets there.
+    let port = host_port(key.bind_address()).map_or(0, |(_, port)| port);
+    let keep = |spelling: &str| {
+        format!(
+            "{ours}: to keep that socket, give `{spelling}`; to listen on another address of port {port}, reload to another port first, or stop and start the service"
+        )
+    };
     if let Some(other) = wanted
         .iter()
         .find(|w| w.key.as_ref() == Some(k) && w.name != name)
@@ -712,8 +720,9 @@ mod tests {
             advice_beside(&[assigned(name, network, Some(address))])
         };
         let keep = |ours: &str, give: &str| {
+            let port = ours.rsplit(':').next().unwrap();
             Some(format!(
-                "this service holds tcp {ours} already: to keep that socket, give `{give}`"
+                "this service holds tcp {ours} already: to keep that socket, give `{give}`; to listen on another address of port {port}, reload to another port first, or stop and start the service"
             ))
         };
         let http = keep("127.0.0.1:80", "127.0.0.1:80");
