@@ -48,7 +48,8 @@ pub(crate) enum Request {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         args: Option<Vec<std::ffi::OsString>>,
         /// The listeners the new binary declares, with their defaults;
-        /// `None` keeps the serving child's.
+        /// `None` keeps the serving child's (moved by the listener flags
+        /// among `args`, if given).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         listeners: Option<Vec<crate::spec::ListenerSpec>>,
         /// The caller's working folder, where the relative paths it gives

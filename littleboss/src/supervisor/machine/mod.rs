@@ -1414,7 +1414,23 @@ impl Machine {
         let gave_args = spec.args.is_some();
         let mut args = spec.args.unwrap_or_else(|| current.args.clone());
         let listeners = match spec.declared {
-            None => current.listeners.clone(),
+            None if !gave_args => current.listeners.clone(),
+            // Arguments without the new binary's listeners (a request
+            // written by hand): the serving child's, at their addresses,
+            // with the listener flags among the arguments applied, not
+            // handed to the program with no socket behind them.
+            None => {
+                let serving: Vec<crate::spec::ListenerSpec> = (current.listeners.iter())
+                    .map(|l| crate::spec::ListenerSpec {
+                        name: l.name.clone(),
+                        network: l.network,
+                        address: l.key.as_ref().map(|k| k.bind_address().to_owned()),
+                    })
+                    .collect();
+                let (resolved, flags) = crate::flags::resolve_listeners(&serving, &args)?;
+                given.extend(flags);
+                resolved.iter().map(Assigned::of).collect()
+            }
             Some(declared) => {
                 if !gave_args {
                     // The serving child's flags of listeners the new binary

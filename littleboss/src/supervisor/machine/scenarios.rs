@@ -2268,6 +2268,47 @@ fn reload_asked(
 }
 
 #[test]
+fn a_reload_with_arguments_and_no_listeners_applies_their_listener_flags() {
+    // A request written by hand: the serving child's listeners, moved as
+    // its flags say, the others kept; not a flag with no socket behind.
+    let mut sim = Sim::serving(settings());
+    let with_api = [
+        ("http", "tcp:127.0.0.1:8080"),
+        ("api", "tcp:127.0.0.1:9090"),
+    ];
+    reload_with(&mut sim, Some(&[]), &with_api);
+    sim.hello_and_ready(2);
+    let reload = sim.request(Request::Reload {
+        path: "/bin/v3".into(),
+        argv0: None,
+        args: Some(vec!["-api=127.0.0.1:9091".into(), "-verbose".into()]),
+        listeners: None,
+        dir: None,
+        dir_id: None,
+    });
+    sim.hello_and_ready(3);
+    assert!(
+        matches!(sim.final_answer(reload), Some(Response::Reloaded { .. })),
+        "{:?}",
+        sim.answers(reload)
+    );
+    let process = sim.process(3).clone();
+    let key = |name: &str| {
+        let listener = process.listeners.iter().find(|l| l.name == name).unwrap();
+        listener.key.as_ref().map(|k| k.bind_address().to_owned())
+    };
+    assert_eq!(key("api").as_deref(), Some("127.0.0.1:9091"));
+    assert_eq!(key("http").as_deref(), Some("127.0.0.1:8080"));
+    assert_eq!(process.args, ["-api=127.0.0.1:9091", "-verbose"]);
+    assert!(
+        sim.answers(reload).iter().any(|r| matches!(r,
+            Response::Reloading { changes, .. } if changes.iter().any(|c| c.contains("9091")))),
+        "{:?}",
+        sim.answers(reload)
+    );
+}
+
+#[test]
 fn a_relative_unix_socket_is_bound_only_for_a_caller_in_the_supervisors_folder() {
     let mut sim = Sim::serving(settings());
     let api = [("http", "tcp:127.0.0.1:8080"), ("api", "unix:")];
