@@ -98,7 +98,15 @@ impl Accepted {
             return;
         }
         let Some(cookie) = cookie(fd) else {
-            self.lose_track();
+            // Said once (a kernel before 4.12, or a sandbox, has no
+            // `SO_COOKIE`): else a drain waiting out its whole grace for
+            // no reason the program's owner could find.
+            if !self.lost_track.swap(true, Ordering::SeqCst) {
+                crate::report::warning!(
+                    "cannot tell accepted connections apart (getsockopt SO_COOKIE: {}): each drain waits out its whole first-byte grace, not only until every connection has closed",
+                    std::io::Error::last_os_error()
+                );
+            }
             return;
         };
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
