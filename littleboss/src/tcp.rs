@@ -138,7 +138,10 @@ impl TcpListener {
     /// death, a reload that moved the listener, whose supervisor hands
     /// them over): those, connected
     /// already, are yielded still, until lameduck (with a grace above
-    /// zero, and up to a few thousand; where the listener was shut while
+    /// zero, and up to a quarter of the process's descriptor limit, at
+    /// most 4096: 256 under the usual soft limit of 1024, which
+    /// `LimitNOFILE=` or `ulimit -n` raises; the rest are reset as
+    /// without littleboss; where the listener was shut while
     /// draining had begun already and another child may serve its queue,
     /// an orphan's, that child takes them). A call waiting when
     /// draining begins stays waiting, but for those. Several tasks
