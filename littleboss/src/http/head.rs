@@ -24,8 +24,11 @@ use std::task::{Context as TaskContext, Poll};
 
 use tokio::sync::Notify;
 
-/// HTTP/2's connection preface, as a client's first bytes.
-const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0";
+/// HTTP/2's connection preface, as a client's first bytes: all 24 of
+/// them, as hyper-util's detection reads them. Until they are, the
+/// connection counts as begun: a shutdown while its protocol is still
+/// being told would cancel it, not send a GOAWAY.
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// What the connection's protocol is known to be, from its first read.
 const UNKNOWN: u8 = 0;
@@ -161,8 +164,14 @@ mod tests {
         assert!(!begun.begun.load(std::sync::atomic::Ordering::SeqCst));
         // Its preface over several reads too.
         let begun = RequestBegun::default();
-        for part in [&b"PR"[..], b"I * HTT", b"P/2.0\r\n\r\nSM\r\n\r\n"] {
+        for part in [&b"PR"[..], b"I * HTT", b"P/2.0\r\n", b"\r\nSM\r\n\r\n"] {
             begun.read(part);
+            // Begun until the whole preface has come.
+            let whole = part.ends_with(b"SM\r\n\r\n");
+            assert_eq!(
+                begun.begun.load(std::sync::atomic::Ordering::SeqCst),
+                !whole
+            );
         }
         begun.read(b"\x00\x00\x12\x04");
         assert!(!begun.begun.load(std::sync::atomic::Ordering::SeqCst));
