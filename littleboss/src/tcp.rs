@@ -350,7 +350,11 @@ impl AsRef<tokio::net::TcpListener> for TcpListener {
 
 /// `axum::serve` serves it (the `axum` feature). Its `accept` returns no
 /// error: a listener's own (out of descriptors) is waited out, 1 s at a
-/// time, as axum's own listeners do. axum gives
+/// time, as axum's own listeners do. Once draining, it yields no new
+/// connection and never ends (axum's listeners cannot), so give
+/// `axum::serve` `.with_graceful_shutdown(ctx.lameduck())`: without it
+/// the program serves on until the supervisor's kill at its lameduck
+/// timeout, cutting off what is under way. axum gives
 /// `ConnectInfo<SocketAddr>` only for listener types of its own, so for
 /// the peer's address wrap it with axum's `tap_io`. Bare `axum::serve`
 /// tells kept-alive connections nothing while draining (see
