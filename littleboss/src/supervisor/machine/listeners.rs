@@ -94,12 +94,19 @@ fn if_in_use(
     let ours = format!("this service holds {} {} already", k.network, h.address);
     // Another address on that port (`0.0.0.0:8080` for `127.0.0.1:8080`)
     // is another socket, which the held one blocks until the new child
-    // takes over: only a move by way of another port gets there.
+    // takes over: only a move by way of another port gets there (for
+    // UDP, once the old child has let go of it too: no `SO_REUSEADDR`).
+    // Not the service manager's, which no reload moves.
     let port = host_port(key.bind_address()).map_or(0, |(_, port)| port);
-    let keep = |spelling: &str| {
-        format!(
-            "{ours}: to keep that socket, give `{spelling}`; to listen on another address of port {port}, reload to another port first, or stop and start the service"
-        )
+    let by_another_port = match key.network.kind() {
+        crate::spec::Kind::Udp => "then to it once the old child has exited, ",
+        _ => "",
+    };
+    let keep = |spelling: &str| match h.activated {
+        true => format!("{ours}: to keep that socket, give `{spelling}`"),
+        false => format!(
+            "{ours}: to keep that socket, give `{spelling}`; to listen on another address of port {port}, reload to another port first, {by_another_port}or stop and start the service"
+        ),
     };
     if let Some(other) = wanted
         .iter()
@@ -111,10 +118,19 @@ fn if_in_use(
         ));
     }
     if k.network != key.network {
-        return Some(format!(
-            "{ours}, as a {} socket, which a {} listener cannot keep: declare it {} again, or stop and start the service to change it",
-            k.network, key.network, k.network
-        ));
+        // One the other IP network binds alike is kept (`as_held`), by
+        // the address the socket has.
+        let alike = ip_socket_of(k).filter(|(_, address)| {
+            let as_wanted = ListenerKey::of(name, key.network, &address.to_string());
+            !h.activated && ip_socket_of(&as_wanted) == ip_socket_of(k)
+        });
+        return Some(match alike {
+            Some((_, address)) => keep(&address.to_string()),
+            None => format!(
+                "{ours}, as a {} socket, which a {} listener cannot keep: declare it {} again, or stop and start the service to change it",
+                k.network, key.network, k.network
+            ),
+        });
     }
     // The service manager's: by the address it has (`as_held`).
     if h.activated {
@@ -268,7 +284,13 @@ fn ip_socket_of(key: &ListenerKey) -> Option<(crate::spec::Kind, std::net::Socke
         (true, _) => return None,
         (false, _) => host.parse().ok()?,
     };
-    Some((key.network.kind(), std::net::SocketAddr::new(ip, port)))
+    // An address of the other family (`tcp4:[::1]:80`) binds nothing.
+    let fits = match key.network {
+        Network::Tcp4 | Network::Udp4 => ip.is_ipv4(),
+        Network::Tcp6 | Network::Udp6 => ip.is_ipv6(),
+        _ => true,
+    };
+    fits.then(|| (key.network.kind(), std::net::SocketAddr::new(ip, port)))
 }
 
 /// Refuses two listeners of a reload that name one held socket, in the
@@ -736,9 +758,13 @@ mod tests {
         let any = keep("[::]:8080", ":8080");
         assert_eq!(advice("web", Network::Tcp, "0.0.0.0:8080"), any);
         assert_eq!(advice("web", Network::Tcp, "[::]:8080"), any);
-        // Socket-activated: by the address it has.
-        let activated = keep("0.0.0.0:9090", "0.0.0.0:9090");
-        assert_eq!(advice("metrics", Network::Tcp, "127.0.0.1:9090"), activated);
+        // Socket-activated: by the address it has (which no reload moves).
+        let activated =
+            "this service holds tcp 0.0.0.0:9090 already: to keep that socket, give `0.0.0.0:9090`";
+        assert_eq!(
+            advice("metrics", Network::Tcp, "127.0.0.1:9090").as_deref(),
+            Some(activated)
+        );
         // Another family than an IPv4 wildcard's: no socket of this
         // service's is in the way (the port is another program's). A
         // dual-stack socket's is either.
@@ -746,10 +772,13 @@ mod tests {
         assert_eq!(advice("debug", Network::Tcp, "[::1]:9090"), None);
         assert_eq!(advice("debug", Network::Tcp, "[::]:9090"), None);
         assert!(advice("debug", Network::Tcp, "127.0.0.1:8080").is_some());
-        // Another network: no spelling keeps it.
+        // Another IP network: by the address the socket has, which binds
+        // it alike; a dual-stack one, no spelling keeps.
+        let http = keep("127.0.0.1:80", "127.0.0.1:80");
+        assert_eq!(advice("http", Network::Tcp4, ":80"), http);
         assert_eq!(
-            advice("http", Network::Tcp4, ":80"),
-            Some("this service holds tcp 127.0.0.1:80 already, as a tcp socket, which a tcp4 listener cannot keep: declare it tcp again, or stop and start the service to change it".to_owned())
+            advice("web", Network::Tcp6, ":8080"),
+            Some("this service holds tcp [::]:8080 already, as a tcp socket, which a tcp6 listener cannot keep: declare it tcp again, or stop and start the service to change it".to_owned())
         );
         // A port-0 socket is known by the port it got, and kept only by
         // its own listener asking for port 0 again.
@@ -1008,8 +1037,13 @@ mod tests {
             assert_eq!(wanted[0].network, network, "declared as it is");
         }
         // Bound otherwise: `tcp`'s `:8083` is dual-stack, `tcp6`'s IPv6
-        // only; `tcp4:127.0.0.1:53` is not UDP's.
-        for (network, address) in [(Network::Tcp6, ":8083"), (Network::Tcp4, "127.0.0.1:53")] {
+        // only; `tcp4:127.0.0.1:53` is not UDP's; `tcp6:127.0.0.1:8080`
+        // binds nothing.
+        for (network, address) in [
+            (Network::Tcp6, ":8083"),
+            (Network::Tcp4, "127.0.0.1:53"),
+            (Network::Tcp6, "127.0.0.1:8080"),
+        ] {
             let mut wanted = [assigned("http", network, Some(address))];
             as_held(&held, &mut wanted);
             assert_eq!(

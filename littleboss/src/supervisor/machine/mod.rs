@@ -730,7 +730,9 @@ impl Machine {
         }
         starting.hello_by = None;
         let id = starting.id;
-        let Some(child) = self.state.children.get(&id) else {
+        // Not one killed already (at a lameduck timeout shorter than the
+        // hello's, a second stop signal): its silence is not why.
+        let Some(child) = self.state.children.get(&id).filter(|c| !c.killed) else {
             return;
         };
         let path = child.launch.target.file().display().to_string();
@@ -1428,8 +1430,19 @@ impl Machine {
                     })
                     .collect();
                 let (resolved, flags) = crate::flags::resolve_listeners(&serving, &args)?;
+                // One not given keeps its very socket (a port-0 one bound
+                // for another listener is keyed by that one's name).
+                let listeners = (resolved.iter())
+                    .map(|spec| {
+                        let now = current.listeners.iter().find(|l| l.name == spec.name);
+                        match now.filter(|_| !flags.contains(&spec.name)) {
+                            Some(now) => now.clone(),
+                            None => Assigned::of(spec),
+                        }
+                    })
+                    .collect();
                 given.extend(flags);
-                resolved.iter().map(Assigned::of).collect()
+                listeners
             }
             Some(declared) => {
                 if !gave_args {

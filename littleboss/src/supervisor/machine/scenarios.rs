@@ -2306,6 +2306,39 @@ fn a_reload_with_arguments_and_no_listeners_applies_their_listener_flags() {
         "{:?}",
         sim.answers(reload)
     );
+    // One its flags do not name keeps its very socket: `admin`'s, bound
+    // on port 0 for `api` and kept by its port, is not bound anew.
+    let with_admin = [("http", "tcp:127.0.0.1:8080"), ("admin", "tcp:127.0.0.1:0")];
+    reload_with(&mut sim, Some(&["-admin=127.0.0.1:0"]), &with_admin);
+    sim.hello_and_ready(4);
+    let renamed = [("http", "tcp:127.0.0.1:8080"), ("api", "tcp:127.0.0.1:0")];
+    reload_with(&mut sim, Some(&["-api=127.0.0.1:40004"]), &renamed);
+    sim.hello_and_ready(5);
+    let api = |sim: &mut Sim, id| {
+        let process = sim.process(id).clone();
+        let api = process.listeners.iter().find(|l| l.name == "api").cloned();
+        api.and_then(|l| l.key).expect("api on")
+    };
+    let kept = api(&mut sim, 5);
+    assert_eq!(kept.port_0_owner(), Some("admin"), "{kept:?}");
+    let reload = sim.request(Request::Reload {
+        path: "/bin/v3".into(),
+        argv0: None,
+        args: Some(vec!["-verbose".into()]),
+        listeners: None,
+        dir: None,
+        dir_id: None,
+    });
+    sim.hello_and_ready(6);
+    assert!(matches!(
+        sim.final_answer(reload),
+        Some(Response::Reloaded { .. })
+    ));
+    assert_eq!(api(&mut sim, 6), kept);
+    assert_eq!(
+        sim.machine.status().listeners[1].address.as_deref(),
+        Some("127.0.0.1:40004")
+    );
 }
 
 #[test]
