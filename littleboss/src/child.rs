@@ -129,8 +129,27 @@ pub(crate) fn run(
     // forked for a child in the instant before it closes its copies),
     // keeping the end-of-file away.
     let exited = crate::link::exit_watch(supervisor);
-    if nix::unistd::getppid() != supervisor || link.send(hello).is_err() {
+    if nix::unistd::getppid() != supervisor {
         fail(1, "the supervisor went away before the child started");
+    }
+    match link.send(hello) {
+        Ok(()) => {}
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::NotConnected
+            ) =>
+        {
+            fail(1, "the supervisor went away before the child started")
+        }
+        // Not its going (out of memory for the message, a seccomp filter
+        // on sendmsg): said as it is.
+        Err(e) => fail(
+            1,
+            format!("cannot send the supervisor this child's hello: {e}"),
+        ),
     }
     let watched = exited.as_ref().map(std::os::fd::AsFd::as_fd);
     // A signal the program's code before `run` catches interrupts the
