@@ -802,16 +802,21 @@ fn stop_during_a_reload_wins() {
     assert_eq!(sim.exit_code, Some(0));
 }
 
+/// The sim's settings with a lameduck timeout of a minute, longer than
+/// the hello deadline.
+fn a_minutes_lameduck() -> super::Settings {
+    super::Settings {
+        lameduck: Duration::from_secs(60),
+        ..settings()
+    }
+}
+
 #[test]
 fn a_stop_during_a_reload_kills_a_silent_new_child_at_its_hello_deadline() {
     // Stuck in its code before `run` (channel open, never a word): the
     // stop waits for it no longer than a start would, not its lameduck
     // timeout of a minute; its start fails for that.
-    let long = Duration::from_secs(60);
-    let mut sim = Sim::serving(super::Settings {
-        lameduck: long,
-        ..settings()
-    });
+    let mut sim = Sim::serving(a_minutes_lameduck());
     sim.reload("/bin/stuck");
     sim.advance(HELLO_TIMEOUT / 2);
     let stop = sim.request(Request::Stop);
@@ -833,10 +838,7 @@ fn a_stop_during_a_reload_kills_a_silent_new_child_at_its_hello_deadline() {
         "the serving child's"
     );
     // With no child serving, the silent one's killed start gives the code.
-    let mut sim = Sim::new(super::Settings {
-        lameduck: long,
-        ..settings()
-    });
+    let mut sim = Sim::new(a_minutes_lameduck());
     let stop = sim.request(Request::Stop);
     sim.advance(HELLO_TIMEOUT);
     assert!(sim.process(1).killed);
@@ -848,11 +850,8 @@ fn a_stop_during_a_reload_kills_a_silent_new_child_at_its_hello_deadline() {
 fn a_stop_during_a_reload_lets_a_new_child_that_said_hello_drain() {
     // Its hello, after the stop began, lifts the hello deadline: it
     // drains until its lameduck timeout, as every other child.
-    let long = Duration::from_secs(60);
-    let mut sim = Sim::serving(super::Settings {
-        lameduck: long,
-        ..settings()
-    });
+    let long = a_minutes_lameduck().lameduck;
+    let mut sim = Sim::serving(a_minutes_lameduck());
     sim.reload("/bin/slow");
     let stop = sim.request(Request::Stop);
     sim.advance(HELLO_TIMEOUT / 2);
@@ -865,10 +864,7 @@ fn a_stop_during_a_reload_lets_a_new_child_that_said_hello_drain() {
     assert_eq!(stopped_code(sim.final_answer(stop)), 0);
     // One that failed before the stop (its error before its hello) is
     // killed at the deadline all the same, its failure counted once.
-    let mut sim = Sim::serving(super::Settings {
-        lameduck: long,
-        ..settings()
-    });
+    let mut sim = Sim::serving(a_minutes_lameduck());
     sim.reload("/bin/bad");
     sim.message(
         2,
@@ -886,10 +882,7 @@ fn a_stop_during_a_reload_lets_a_new_child_that_said_hello_drain() {
 /// Serving with a lameduck timeout of a minute, a reload's child (2)
 /// starting, and a stop under way: its client.
 fn stopping_with_a_silent_reload(defer_spawn: bool) -> (Sim, super::ClientId) {
-    let mut sim = Sim::serving(super::Settings {
-        lameduck: Duration::from_secs(60),
-        ..settings()
-    });
+    let mut sim = Sim::serving(a_minutes_lameduck());
     sim.defer_spawns = defer_spawn;
     sim.reload("/bin/v2");
     let stop = sim.request(Request::Stop);
@@ -911,9 +904,8 @@ fn a_stop_gives_a_child_whose_exec_returns_late_a_whole_hello_timeout() {
     // One whose exec never returns is given up on at the deadline, said
     // as while up; with no child serving, the stop says 1 (it never ran).
     let mut sim = Sim::serving(super::Settings {
-        lameduck: Duration::from_secs(60),
         persist: true,
-        ..settings()
+        ..a_minutes_lameduck()
     });
     sim.defer_spawns = true;
     sim.exit(1, ChildExit::Code(1));
