@@ -168,6 +168,26 @@ fn serving_pid(svc: &Service) -> u32 {
 }
 
 #[test]
+fn an_upgrade_with_standard_input_closed_by_supervisor_init_takes_over() {
+    // Descriptor 0 free: the next the supervisor opens lands there (its
+    // control folder's, as it is), and is handed over at each upgrade as
+    // any other, though the new image's runtime takes 0 to 2 for its own.
+    let mut svc = Service::new(INIT);
+    let addr = start_with(&mut svc, &[("VERSIONED_INIT_CLOSES_STDIN", "1")]);
+    let pid = svc.pid();
+    for round in 0..3 {
+        let copy = svc.dir.path().join(format!("versioned_init-{round}"));
+        tests::copy_binary(Path::new(INIT), &copy);
+        let reload = svc.control_with(&copy, "reload", &[]);
+        assert!(reload.status.success(), "{}", text(&reload));
+        assert_eq!(exe(pid), copy, "round {round}: {}", svc.output.text());
+        assert!(read_greeting(addr).unwrap().starts_with("init "));
+    }
+    assert_eq!(status(&svc)["upgrades"], 3);
+    svc.stop_expecting(7);
+}
+
+#[test]
 fn a_reload_to_another_binary_upgrades_the_supervisor_in_place() {
     let mut svc = Service::new(INIT);
     svc.start(&[]);

@@ -1,10 +1,17 @@
 //! A `versioned` binary like version 1 (it answers `init PID`, and exits
 //! with code 7 once drained) whose `supervisor_init` counts its calls in
 //! the control folder's `supervisor_init` file: an in-place upgrade must
-//! not run it again.
+//! not run it again. Given `VERSIONED_INIT_CLOSES_STDIN`, it closes
+//! standard input there too, as a daemon's setup may: descriptor 0 is
+//! then free for whatever the supervisor opens next.
 
 fn count_calls() {
     tests::fixture::bump("supervisor_init");
+    if std::env::var_os("VERSIONED_INIT_CLOSES_STDIN").is_some() {
+        // SAFETY: fd 0 is no `OwnedFd`'s; std's `Stdin` reads it only
+        // when asked, which nothing in the supervisor does.
+        unsafe { nix::libc::close(0) };
+    }
 }
 
 #[littleboss::main(
