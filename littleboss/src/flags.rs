@@ -444,21 +444,33 @@ fn split(
                 .map_err(|e| error(FlagProblem::Address(e)))?;
             // As with the mode: a flag appended to a command line that had
             // one must not silently win.
-            if command_line && inv.given.contains(name) && given != *slot {
+            // The same socket however spelled (`:8443` and `:08443`).
+            let same = same_socket(&given, slot);
+            if command_line && inv.given.contains(name) && !same {
                 let first = slot.address.clone().unwrap_or_default();
                 return Err(error(FlagProblem::TwoAddresses(first, value)));
             }
             // The same flag again, the same address: once is enough (the
             // child's arguments show in `status`).
-            let again = inv.given.contains(name) && given == *slot;
-            *slot = given;
+            let again = inv.given.contains(name) && same;
             inv.given.insert(name.to_owned());
             if !again {
+                *slot = given;
                 inv.child_args.push(format!("-{name}={value}").into());
             }
         }
     }
     Ok(inv)
+}
+
+/// Whether two settings of one listener ask for the same socket, or are
+/// both off: `:8443` and `:08443` are one address.
+fn same_socket(a: &ListenerSpec, b: &ListenerSpec) -> bool {
+    let key = |spec: &ListenerSpec| {
+        (spec.address.as_deref())
+            .map(|address| crate::socket_key::ListenerKey::of(&spec.name, spec.network, address))
+    };
+    a.network == b.network && key(a) == key(b)
 }
 
 /// An argument `text` (`next` after it) that is not one of our flags but
@@ -887,6 +899,10 @@ mod tests {
         // The same flag twice, the same address: kept once for the child.
         let inv = parse_cmd(&config(), argv(&["p", "-https=:1", "--https", ":1"])).unwrap();
         assert_eq!(strs(&inv.child_args), ["-https=:1"]);
+        // However spelled: one socket, not two addresses.
+        let inv = parse_cmd(&config(), argv(&["p", "-https=:8443", "-https=:08443"])).unwrap();
+        assert_eq!(strs(&inv.child_args), ["-https=:8443"]);
+        assert_eq!(inv.listeners[0].address.as_deref(), Some(":8443"));
         // Arguments stored and given back (a child's, which an older
         // version stored with the last one winning): the last one wins.
         let stored = argv(&["p", "-https=:8443", "-https=:9443"]);
