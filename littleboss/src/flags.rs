@@ -341,9 +341,12 @@ fn split(
         // program's own that a newer binary's listener is named like
         // (`-Metrics=:9200` kept for one that declares `metrics`); a
         // reload's own arguments were checked so by the reload command.
-        if let (Some(text), false, true) = (text, exact, command_line) {
+        // One not UTF-8 (`-API=<a path's bytes>`) as best it reads: only a
+        // unix path takes such a value.
+        let lossy = arg.to_string_lossy();
+        if let (false, true) = (exact, command_line) {
             let next = args.peek().and_then(|n| n.to_str());
-            if let Some(typo) = typo(text, next, look_alike_of, &inv.listeners) {
+            if let Some(typo) = typo(&lossy, next, look_alike_of, &inv.listeners) {
                 return Err(typo);
             }
         }
@@ -1167,6 +1170,14 @@ mod tests {
                 format!("-{name}: the value is not valid UTF-8")
             );
         }
+        // One of ours in another case, a unix path's bytes after it: a
+        // typo, not the program's (`-Sock=/run/<bytes>`).
+        let e = parse_cmd(&config(), vec!["p".into(), raw("-SOCK=/run/")]).unwrap_err();
+        assert!(
+            matches!(&e.problem, FlagProblem::MisspeltListener(_)),
+            "{e}"
+        );
+        assert_eq!(e.flag, "sock");
         // The program's own flags, and anything after `--`, pass through.
         let inv = parse_cmd(&config(), vec!["p".into(), raw("-other=")]).unwrap();
         assert_eq!(inv.child_args, [raw("-other=")]);
