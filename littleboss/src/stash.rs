@@ -231,16 +231,18 @@ const MOST_WAITING: usize = 256;
 
 /// Accepts the connections queued on `listening`, until none is left or
 /// `most` are taken; none from a blocking socket (a program turned the
-/// flag off), whose accept would block once the queue is empty.
+/// flag off), whose accept would block once the queue is empty. The flag
+/// is the open file's, which another process may turn off meanwhile:
+/// looked at before each accept, with the queue seen not empty.
 pub(crate) fn accept_queued(listening: BorrowedFd<'_>, most: usize) -> Vec<OwnedFd> {
     let mut taken = Vec::new();
-    if !non_blocking(listening) {
-        return taken;
-    }
     let flags =
         nix::sys::socket::SockFlag::SOCK_NONBLOCK | nix::sys::socket::SockFlag::SOCK_CLOEXEC;
     let mut passed_over = 0;
     while taken.len() + passed_over < most {
+        if !non_blocking(listening) || !queued(listening) {
+            break;
+        }
         // `EAGAIN` once the queue is empty. One connection's own error
         // (gone before it was taken, a pending network error) is passed
         // over, as accept(2) says, for the rest of the queue: a shut
@@ -258,6 +260,25 @@ pub(crate) fn accept_queued(listening: BorrowedFd<'_>, most: usize) -> Vec<Owned
         taken.push(unsafe { OwnedFd::from_raw_fd(fd) });
     }
     taken
+}
+
+/// Whether the listening socket `fd` has a connection queued (to accept
+/// without waiting, unless another process takes it first).
+fn queued(fd: BorrowedFd<'_>) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+    loop {
+        match poll(&mut fds, PollTimeout::ZERO) {
+            Err(nix::errno::Errno::EINTR) => {}
+            polled => {
+                let ready = polled.unwrap_or(0) > 0;
+                return ready
+                    && fds[0]
+                        .revents()
+                        .is_some_and(|r| r.contains(PollFlags::POLLIN));
+            }
+        }
+    }
 }
 
 /// Whether the socket `fd` is non-blocking (the flag is the open file's,
