@@ -701,9 +701,10 @@ impl Io {
                 }
             }
             Effect::HandQueued { key, to, listener } => {
-                if let (Some(socket), Some(child)) =
-                    (self.sockets.get_mut(&key), self.children.get(&to))
-                {
+                // Not for a child that has ended meanwhile (its exit not
+                // yet handled): the shut that follows resets the queue.
+                let child = self.children.get(&to).filter(|c| !c.ended());
+                if let (Some(socket), Some(child)) = (self.sockets.get_mut(&key), child) {
                     use std::os::fd::AsFd;
                     // A unix socket's file first (its shut, next, removes
                     // it): no client joins the queue once it is taken.
@@ -725,7 +726,9 @@ impl Io {
                             key.network,
                             key.bind_address()
                         );
-                        child.hand_queued(listener, inode, taken);
+                        if !child.hand_queued(listener, inode, taken) {
+                            log!("child pid {} ended as they were handed: closed", child.pid);
+                        }
                     } else if !taken.is_empty() {
                         // Unnamed, they cannot be handed: reset, as the
                         // shut that follows resets the rest.

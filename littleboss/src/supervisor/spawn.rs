@@ -95,12 +95,26 @@ impl ChildHandle {
 
     /// Hands it the connections `fds` taken off the queue of its listener
     /// `listener`, the socket of inode `inode`, to serve as it drains.
-    pub fn hand_queued(&self, listener: String, inode: u64, fds: Vec<std::os::fd::OwnedFd>) {
-        let _ = self.orders.send(Order::Queued {
+    /// Whether its watcher took them: not once the child has ended (they
+    /// are closed then, reset as the shut that follows resets the rest).
+    pub fn hand_queued(
+        &self,
+        listener: String,
+        inode: u64,
+        fds: Vec<std::os::fd::OwnedFd>,
+    ) -> bool {
+        let order = Order::Queued {
             listener,
             inode,
             fds,
-        });
+        };
+        self.orders.send(order).is_ok()
+    }
+
+    /// Whether its watcher has ended (the child exited, its exit not yet
+    /// handled): orders reach it no more.
+    pub fn ended(&self) -> bool {
+        self.orders.is_closed()
     }
 
     /// Tells it that the child it started beside has ended, and none
