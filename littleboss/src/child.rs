@@ -134,14 +134,7 @@ pub(crate) fn run(
     }
     match link.send(hello) {
         Ok(()) => {}
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::BrokenPipe
-                    | std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::NotConnected
-            ) =>
-        {
+        Err(e) if link::other_end_closed(&e) => {
             fail(1, "the supervisor went away before the child started")
         }
         // Not its going (out of memory for the message, a seccomp filter

@@ -335,7 +335,10 @@ fn split(
             |name: &str| Some(name) == mode_flag || inv.listeners.iter().any(|l| l.name == name);
         let text = arg.to_str();
         let flag = text.and_then(split_flag);
-        let exact = flag.is_some_and(|(name, _)| ours(name));
+        // Not UTF-8 (`-SOCK=<bytes>` beside a listener `sock`): by its name.
+        let exact = (flag.map(|(name, _)| name))
+            .or_else(|| name_of_non_utf8(&arg))
+            .is_some_and(ours);
         // Not in stored arguments: checked as a command line against the
         // listeners of their day, they may hold an option of the
         // program's own that a newer binary's listener is named like
@@ -1178,6 +1181,16 @@ mod tests {
             "{e}"
         );
         assert_eq!(e.flag, "sock");
+        // Unless it is one of ours, named so: its value is the mistake.
+        let both = Littleboss::new("svc")
+            .listener("sock", "unix:/run/a.sock")
+            .listener("SOCK", "unix:/run/b.sock")
+            .config;
+        let e = parse_cmd(&both, vec!["p".into(), raw("-SOCK=/run/")]).unwrap_err();
+        assert_eq!(
+            (e.flag.as_str(), &e.problem),
+            ("SOCK", &FlagProblem::NotUtf8)
+        );
         // The program's own flags, and anything after `--`, pass through.
         let inv = parse_cmd(&config(), vec!["p".into(), raw("-other=")]).unwrap();
         assert_eq!(inv.child_args, [raw("-other=")]);

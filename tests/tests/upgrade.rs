@@ -169,12 +169,15 @@ fn serving_pid(svc: &Service) -> u32 {
 
 #[test]
 fn an_upgrade_with_standard_input_closed_by_supervisor_init_takes_over() {
-    // Descriptor 0 free: the next the supervisor opens lands there (its
-    // control folder's, as it is), and is handed over at each upgrade as
-    // any other, though the new image's runtime takes 0 to 2 for its own.
+    // Descriptor 0 free: the next the supervisor opens lands there (the
+    // control folder's lock, as it is, close-on-exec: the new image takes
+    // the lock again, and its runtime puts /dev/null at 0).
     let mut svc = Service::new(INIT);
     let addr = start_with(&mut svc, &[("VERSIONED_INIT_CLOSES_STDIN", "1")]);
     let pid = svc.pid();
+    let at_0 = || std::fs::read_link(format!("/proc/{pid}/fd/0")).unwrap();
+    let held = at_0();
+    assert_ne!(held, Path::new("/dev/null"), "standard input still open");
     for round in 0..3 {
         let copy = svc.dir.path().join(format!("versioned_init-{round}"));
         tests::copy_binary(Path::new(INIT), &copy);
@@ -182,8 +185,11 @@ fn an_upgrade_with_standard_input_closed_by_supervisor_init_takes_over() {
         assert!(reload.status.success(), "{}", text(&reload));
         assert_eq!(exe(pid), copy, "round {round}: {}", svc.output.text());
         assert!(read_greeting(addr).unwrap().starts_with("init "));
+        assert_eq!(at_0(), Path::new("/dev/null"), "round {round}");
     }
     assert_eq!(status(&svc)["upgrades"], 3);
+    let calls = std::fs::read_to_string(svc.control_dir().join("supervisor_init")).unwrap();
+    assert_eq!(calls, "1");
     svc.stop_expecting(7);
 }
 

@@ -549,7 +549,7 @@ mod tests {
             stopping: false,
             draining: Vec::new(),
             restart: Some(RestartStatus {
-                in_ms: 380,
+                in_ms: 190,
                 recent: 2,
                 limit: 5,
                 window_ms: 60_000,
@@ -559,11 +559,11 @@ mod tests {
         assert!(
             text.contains(
                 "child      none, reloads 0, failures 2\n\
-                 restarting in 380 ms, restart 2 of at most 5 within 60.0 s\n"
+                 restarting in 190 ms, restart 2 of at most 5 within 60.0 s\n"
             ),
             "{text}"
         );
-        assert_eq!(serde_json::to_value(&s).unwrap()["restart"]["in_ms"], 380);
+        assert_eq!(serde_json::to_value(&s).unwrap()["restart"]["in_ms"], 190);
     }
 
     #[test]

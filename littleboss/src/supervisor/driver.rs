@@ -726,9 +726,7 @@ impl Io {
                             key.network,
                             key.bind_address()
                         );
-                        if !child.hand_queued(listener, inode, taken) {
-                            log!("child pid {} ended as they were handed: closed", child.pid);
-                        }
+                        child.hand_queued(listener, inode, taken);
                     } else if !taken.is_empty() {
                         // Unnamed, they cannot be handed: reset, as the
                         // shut that follows resets the rest.

@@ -95,20 +95,12 @@ impl ChildHandle {
 
     /// Hands it the connections `fds` taken off the queue of its listener
     /// `listener`, the socket of inode `inode`, to serve as it drains.
-    /// Whether its watcher took them: not once the child has ended (they
-    /// are closed then, reset as the shut that follows resets the rest).
-    pub fn hand_queued(
-        &self,
-        listener: String,
-        inode: u64,
-        fds: Vec<std::os::fd::OwnedFd>,
-    ) -> bool {
-        let order = Order::Queued {
+    pub fn hand_queued(&self, listener: String, inode: u64, fds: Vec<std::os::fd::OwnedFd>) {
+        let _ = self.orders.send(Order::Queued {
             listener,
             inode,
             fds,
-        };
-        self.orders.send(order).is_ok()
+        });
     }
 
     /// Whether its watcher has ended (the child exited, its exit not yet
@@ -974,6 +966,13 @@ impl Watcher {
                     if channel_open {
                         self.pass_on_queued(&mut bad_messages);
                     }
+                    // Connections handed over as it exited, unread: closed
+                    // with the orders, and said so.
+                    while let Ok(order) = orders.try_recv() {
+                        if let Order::Queued { fds, .. } = order {
+                            log!("child pid {pid} exited before it took the {} connection(s) handed to it; they are closed", fds.len());
+                        }
+                    }
                     // Sent in the same poll as the reap: an exit is either
                     // not reaped yet or already queued for the driver.
                     for event in ended {
@@ -1012,7 +1011,9 @@ impl Watcher {
                             handed += batch.len();
                         }
                     }
-                    Some(Order::Queued { .. }) => {}
+                    Some(Order::Queued { fds, .. }) => {
+                        log!("child pid {pid}'s channel is closed: the {} connection(s) handed to it are closed", fds.len());
+                    }
                     Some(Order::Alone) if channel_open => {
                         if self.send(ToChild::Alone, &[]).await.is_ok() {
                             log!("told child pid {pid}, starting, that it is alone now: should the supervisor die before it is ready, it takes the listeners' queue");

@@ -8,8 +8,9 @@
 fn count_calls() {
     tests::fixture::bump("supervisor_init");
     if std::env::var_os("VERSIONED_INIT_CLOSES_STDIN").is_some() {
-        // SAFETY: fd 0 is no `OwnedFd`'s; std's `Stdin` reads it only
-        // when asked, which nothing in the supervisor does.
+        // SAFETY: fd 0 is standard input (the test gives /dev/null),
+        // which no `OwnedFd` owns; std's `Stdin` reads it only when
+        // asked, which nothing in the supervisor does.
         unsafe { nix::libc::close(0) };
     }
 }
