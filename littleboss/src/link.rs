@@ -575,6 +575,85 @@ fn ended_or_empty<T>(fd: BorrowedFd<'_>) -> io::Result<Option<T>> {
 mod tests {
     use super::*;
 
+    mod props {
+        use proptest::prelude::*;
+
+        use super::super::{FromChild, ToChild, decode, encode};
+
+        fn from_child() -> impl Strategy<Value = FromChild> {
+            let hello = (
+                ".{0,40}",
+                any::<u64>(),
+                any::<u64>(),
+                any::<Option<u32>>(),
+                any::<bool>(),
+                any::<bool>(),
+            )
+                .prop_map(|(name, lameduck_ms, ready_timeout_ms, takes_over, q, a)| {
+                    FromChild::Hello {
+                        name,
+                        lameduck_ms,
+                        ready_timeout_ms,
+                        takes_over,
+                        reads_queued: q,
+                        reads_alone: a,
+                    }
+                });
+            prop_oneof![
+                hello,
+                Just(FromChild::Ready),
+                ".{0,80}".prop_map(|error| FromChild::Error { error }),
+                any::<i32>().prop_map(|code| FromChild::Finished { code }),
+            ]
+        }
+
+        /// What the supervisor logs of a message it cannot read: one
+        /// short line, whatever the peer sent.
+        fn said_safely(e: std::io::Error) -> Result<(), TestCaseError> {
+            prop_assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+            let said = e.to_string();
+            prop_assert!(!said.chars().any(char::is_control), "{said:?}");
+            prop_assert!(said.chars().count() < 300, "{said}");
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn every_message_a_child_sends_is_read_as_sent(message in from_child()) {
+                let read = decode::<FromChild>(&encode(message.clone())).map_err(|e| e.to_string());
+                prop_assert_eq!(read, Ok(message));
+            }
+
+            #[test]
+            fn any_packet_is_read_or_refused_in_one_short_line(
+                packet in prop::collection::vec(any::<u8>(), 0..512),
+            ) {
+                if let Err(e) = decode::<FromChild>(&packet) {
+                    said_safely(e)?;
+                }
+                if let Err(e) = decode::<ToChild>(&packet) {
+                    said_safely(e)?;
+                }
+            }
+
+            #[test]
+            fn a_message_changed_in_one_byte_is_read_or_refused_so(
+                message in from_child(),
+                at in any::<prop::sample::Index>(),
+                byte in any::<u8>(),
+            ) {
+                let mut packet = encode(message);
+                let i = at.index(packet.len());
+                packet[i] = byte;
+                if let Err(e) = decode::<FromChild>(&packet) {
+                    said_safely(e)?;
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_bad_message_is_said_escaped_and_short() {
         let forged = "x\nlittleboss: reloaded app\u{1b}]0;t\u{7}";

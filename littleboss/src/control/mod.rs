@@ -6,6 +6,8 @@ pub(crate) mod connection;
 pub(crate) mod dir;
 pub(crate) mod holder;
 pub(crate) mod protocol;
+#[cfg(test)]
+mod protocol_props;
 pub(crate) mod server;
 pub(crate) mod status;
 pub(crate) mod watch;
