@@ -687,6 +687,86 @@ mod tests {
         parse(config, argv)
     }
 
+    mod props {
+        use std::ffi::OsString;
+        use std::os::unix::ffi::OsStringExt;
+
+        use proptest::prelude::*;
+
+        use super::{config, parse, parse_child};
+
+        /// Words a command line is made of: our flags in their forms, with
+        /// values good and bad, the program's own, `--`, and any bytes.
+        fn word() -> impl Strategy<Value = OsString> {
+            let ours = prop::sample::select(vec![
+                "-littleboss",
+                "--littleboss",
+                "-littleboss=",
+                "-littleboss=start",
+                "-littleboss=stop",
+                "-littleboss=status",
+                "-littleboss=strat",
+                "-https",
+                "--https=",
+                "-https=:8443",
+                "-https=:08443",
+                "-HTTPS=:1",
+                "-https= ",
+                "-off=",
+                "-sock=/run/a.sock",
+                "-sock",
+                "-SOCK=x",
+                "--json",
+                "-h",
+                "--",
+                ":9443",
+                "8443",
+                "status",
+                "-v",
+                "-",
+                "--x=",
+                "=",
+            ])
+            .prop_map(OsString::from);
+            let any_bytes = prop::collection::vec(any::<u8>(), 0..12).prop_map(OsString::from_vec);
+            let prefixed = (
+                "-{1,2}[a-zA-Z_=:]{0,10}",
+                prop::collection::vec(any::<u8>(), 0..4),
+            )
+                .prop_map(|(text, bytes)| {
+                    let mut all = text.into_bytes();
+                    all.extend(bytes);
+                    OsString::from_vec(all)
+                });
+            prop_oneof![4 => ours, 1 => any_bytes, 1 => prefixed]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+            cases: 3_000,
+            // The same inputs in every run, as the model's: CI repeats.
+            failure_persistence: None,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x000f_1a65),
+            ..ProptestConfig::default()
+        })]
+
+            #[test]
+            fn any_command_line_is_read_or_refused_in_one_line(
+                words in prop::collection::vec(word(), 0..8),
+            ) {
+                let mut argv = vec![OsString::from("p")];
+                argv.extend(words);
+                for parsed in [parse(&config(), argv.clone()), parse_child(&config(), argv)] {
+                    if let Err(e) = parsed {
+                        let said = e.to_string();
+                        prop_assert!(!said.is_empty());
+                        prop_assert!(!said.contains('\n'), "{said:?}");
+                    }
+                }
+            }
+        }
+    }
+
     fn argv(args: &[&str]) -> Vec<OsString> {
         args.iter().map(OsString::from).collect()
     }

@@ -618,7 +618,13 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+            #![proptest_config(ProptestConfig {
+            cases: 2_000,
+            // The same inputs in every run, as the model's: CI repeats.
+            failure_persistence: None,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x000c_4a77),
+            ..ProptestConfig::default()
+        })]
 
             #[test]
             fn every_message_a_child_sends_is_read_as_sent(message in from_child()) {
