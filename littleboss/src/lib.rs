@@ -110,6 +110,8 @@ mod report;
 // durations): what one crate leaves unused is not dead.
 #[allow(dead_code, unused_imports)]
 mod rules;
+#[cfg(test)]
+mod rules_props;
 mod runtime;
 mod sigpipe;
 mod socket;

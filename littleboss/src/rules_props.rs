@@ -1,0 +1,162 @@
+//! Properties of the rules (`rules/`), over inputs no one wrote by hand:
+//! any text is judged without a panic; what they accept reads back as
+//! written; the normal forms are fixed points; overlap is symmetric.
+//! (Outside `rules/`, which `littleboss-macros` compiles too, without
+//! proptest.)
+
+use proptest::prelude::*;
+
+use crate::rules::{
+    clean_path, duration_millis, listener_spec, normalise_host_port, restart_limit,
+    socket_conflicts, socket_of,
+};
+
+/// Text near the rules' own: networks, hosts, ports, paths and units in
+/// pieces, and anything else.
+fn spec_text() -> impl Strategy<Value = String> {
+    let piece = prop::sample::select(vec![
+        "tcp",
+        "tcp4",
+        "tcp6",
+        "udp",
+        "udp4",
+        "udp6",
+        "unix",
+        "TCP",
+        ":",
+        "::",
+        "[",
+        "]",
+        "[::1]",
+        "[::]",
+        "0.0.0.0",
+        "127.0.0.1",
+        "localhost",
+        "LocalHost",
+        "example.com",
+        "80",
+        "080",
+        "0",
+        "65535",
+        "65536",
+        "/",
+        "./",
+        "..",
+        "a.sock",
+        "@x",
+        " ",
+        "-",
+        "%eth0",
+    ]);
+    let pieces = prop::collection::vec(piece, 0..6).prop_map(|p| p.concat());
+    prop_oneof![3 => pieces, 1 => ".{0,30}"]
+}
+
+/// Addresses the rules accept, as `(network, address)`, written in their
+/// several ways.
+fn accepted() -> impl Strategy<Value = (String, String)> {
+    let network = prop::sample::select(vec!["tcp", "tcp4", "tcp6", "udp", "udp4", "unix"]);
+    let host = prop::sample::select(vec![
+        "",
+        "127.0.0.1",
+        "0.0.0.0",
+        "[::1]",
+        "[::]",
+        "[0:0::1]",
+        "localhost",
+        "LocalHost",
+        "example.com",
+    ]);
+    let port = prop::sample::select(vec!["80", "080", "0", "8443", "65535"]);
+    let path = prop::sample::select(vec![
+        "/run/a.sock",
+        "/run//a.sock",
+        "/run/./a.sock",
+        "./a.sock",
+        "a.sock",
+        "../x.sock",
+    ]);
+    (network, host, port, path).prop_filter_map("accepted", |(network, host, port, path)| {
+        let address = match network {
+            "unix" => path.to_owned(),
+            _ => format!("{host}:{port}"),
+        };
+        listener_spec("l", &format!("{network}:{address}")).ok()?;
+        Some((network.to_owned(), address))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 3_000,
+        // The same inputs in every run, as the model's: CI repeats.
+        failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x0000_17e5),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn a_declaration_is_judged_in_one_line_and_read_back_whole(spec in spec_text()) {
+        match listener_spec("l", &spec) {
+            Ok((network, address)) => prop_assert_eq!(format!("{network}:{address}"), spec),
+            Err(e) => {
+                let said = e.to_string();
+                prop_assert!(!said.is_empty() && !said.contains('\n'), "{said:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_address_accepted_names_a_socket_in_its_normal_form((network, address) in accepted()) {
+        // Port 0 is any free port, another for each listener: no socket
+        // to name, or to share.
+        let socket = socket_of(&network, &address);
+        let any_port = network != "unix" && normalise_host_port(&address).ends_with(":0");
+        prop_assert_eq!(socket.is_some(), !any_port, "{} {}", network, address);
+        if network != "unix" {
+            let once = normalise_host_port(&address);
+            prop_assert_eq!(normalise_host_port(&once), once.clone());
+            prop_assert_eq!(socket_of(&network, &once), socket);
+        } else {
+            let once = clean_path(&address);
+            prop_assert_eq!(clean_path(&once), once);
+        }
+    }
+
+    #[test]
+    fn overlap_is_the_same_either_way_round(a in accepted(), b in accepted()) {
+        let declared = |first: &(String, String), second: &(String, String)| {
+            socket_conflicts([
+                ("a", first.0.as_str(), first.1.as_str()),
+                ("b", second.0.as_str(), second.1.as_str()),
+            ])
+            .is_empty()
+        };
+        prop_assert_eq!(declared(&a, &b), declared(&b, &a), "{:?} {:?}", a, b);
+        // Each overlaps itself (two listeners cannot share one socket),
+        // but on port 0, another port for each.
+        let any_port = a.0 != "unix" && normalise_host_port(&a.1).ends_with(":0");
+        prop_assert_eq!(declared(&a, &a), any_port, "{:?} twice", a);
+    }
+
+    #[test]
+    fn a_duration_in_any_unit_reads_as_its_milliseconds(n in 0u64..1_000_000, unit in 0usize..4) {
+        let (suffix, millis) = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000)][unit];
+        prop_assert_eq!(duration_millis("k", &format!("{n}{suffix}")), Ok(n * millis));
+    }
+
+    #[test]
+    fn any_duration_text_is_judged_without_a_panic(text in ".{0,20}") {
+        if let Err(e) = duration_millis("k", &text) {
+            prop_assert!(!e.to_string().is_empty());
+        }
+        if let Err(e) = restart_limit(&text) {
+            prop_assert!(!e.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_restart_limit_reads_back(max in 1u32.., secs in 1u64..100_000) {
+        prop_assert_eq!(restart_limit(&format!("{max} in {secs}s")), Ok((max, secs * 1000)));
+    }
+}
