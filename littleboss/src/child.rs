@@ -498,6 +498,19 @@ fn adopt(
                     error,
                 }
             })?;
+            // Held for another IP network than this binary declares (a
+            // SIGHUP or a restart keeps the serving child's listeners):
+            // kept only if it fits this one's family too (`tcp4`'s
+            // `0.0.0.0:80` for a `tcp` listener, not for a `tcp6` one).
+            if entry.network != spec.network
+                && crate::socket::check_passed(fd, spec.network).is_err()
+            {
+                return Err(AdoptListenersError::Kind {
+                    name: spec.name.clone(),
+                    declared: spec.network,
+                    held: entry.network,
+                });
+            }
         }
         listeners.push(Listener {
             name: spec.name.clone(),
@@ -829,6 +842,45 @@ mod tests {
         let off = ListenerSpec::parse("metrics", "tcp:").unwrap();
         let adopted = adopt(&config, &entries, Vec::new(), &[off]).unwrap();
         assert!(adopted[0].fd.is_none());
+    }
+
+    #[test]
+    fn a_socket_held_for_another_ip_family_than_declared_is_refused() {
+        // Held for `tcp4` (0.0.0.0), declared `tcp6` now, reloaded by a
+        // SIGHUP: it would serve IPv4 alone.
+        let config = crate::Littleboss::new("svc")
+            .listener("http", "tcp6::0")
+            .config;
+        let held = |network| {
+            let spec = ListenerSpec {
+                name: "http".to_owned(),
+                network,
+                address: Some("127.0.0.1:0".to_owned()),
+            };
+            let fd = crate::listener::bind(&spec).unwrap().unwrap().fd;
+            let entry = ListenerEntry {
+                name: "http".to_owned(),
+                network,
+                bound: true,
+                file: None,
+                managers: false,
+                served_beside: false,
+            };
+            (entry, fd)
+        };
+        let (entry, fd) = held(Network::Tcp4);
+        let error = adopt(&config, &[entry], vec![fd], &config.listeners).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "listener `http` is tcp6 in this binary but the supervisor holds a tcp4 socket (a SIGHUP or a restart keeps the serving child's listeners); run this binary with `-littleboss=reload` to bind it anew"
+        );
+        // Declared `tcp`, which takes IPv4: kept.
+        let config = crate::Littleboss::new("svc")
+            .listener("http", "tcp::0")
+            .config;
+        let (entry, fd) = held(Network::Tcp4);
+        let adopted = adopt(&config, &[entry], vec![fd], &config.listeners).unwrap();
+        assert!(adopted[0].fd.is_some());
     }
 
     #[test]
