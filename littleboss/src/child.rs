@@ -40,11 +40,27 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
     crate::environ::remove_env(&[link::ENV_VAR]);
     let (fd, supervisor) = link::parse_env(&value).filter(|(fd, _)| *fd == link::CHILD_FD)?;
     let channel = is_channel(fd);
-    if supervisor != nix::unistd::getppid().as_raw() {
+    let parent = nix::unistd::getppid().as_raw();
+    if supervisor != parent {
         // A marker copied from elsewhere, with no channel at fd 3: not
         // ours. With one, our supervisor died before we could look, and
         // the kernel handed us on: running on, in bypass, would serve
         // unsupervised for good, on ports a new `start` then finds taken.
+        // Or it lives, and a process between us (a wrapper script that
+        // runs the program rather than `exec`s it) is our parent: its
+        // channel works, but its deaths and signals would reach that one.
+        let lives = matches!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(supervisor), None),
+            Ok(()) | Err(nix::errno::Errno::EPERM)
+        );
+        if channel && lives && parent != 1 {
+            fail(
+                1,
+                format!(
+                    "started by the littleboss supervisor pid {supervisor} through another process, pid {parent} (a wrapper script?): the supervisor must be this program's parent; end the wrapper with `exec`"
+                ),
+            );
+        }
         if channel {
             fail(
                 1,

@@ -1746,6 +1746,31 @@ fn a_rollback_to_a_wrapper_script_runs_the_script_not_its_shell() {
 }
 
 #[test]
+fn a_wrapper_script_that_runs_the_program_without_exec_is_told_to_exec_it() {
+    // The shell stays the child's parent: the program says so, not that
+    // its supervisor is gone, and version 1 serves on.
+    let (mut svc, socket) = v1_with_control_socket();
+    let addr = svc.printed_addr("addr");
+    let wrapper = svc.dir.path().join("forks.sh");
+    std::fs::write(&wrapper, format!("#!/bin/sh\n{V1} \"$@\"\nexit $?\n")).unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let request = format!(
+        "{{\"v\":1,\"cmd\":\"reload\",\"path\":\"{}\"}}\n",
+        wrapper.display()
+    );
+    let replies = tests::control_raw(&socket, request.as_bytes());
+    assert!(
+        replies.last().is_some_and(|r| r.contains("\"error\"")),
+        "{replies:?}"
+    );
+    let out = svc.output.wait_for("through another process");
+    assert!(out.contains("end the wrapper with `exec`"), "{out}");
+    assert!(!out.contains("which is gone"), "{out}");
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn what_code_before_run_starts_inherits_nothing_meant_for_littleboss() {
     let bin = env!("CARGO_BIN_EXE_prerun_spawn");
     let mut svc = Service::new(bin);
