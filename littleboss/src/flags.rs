@@ -742,13 +742,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig {
-            cases: 3_000,
-            // The same inputs in every run, as the model's: CI repeats.
-            failure_persistence: None,
-            rng_seed: proptest::test_runner::RngSeed::Fixed(0x000f_1a65),
-            ..ProptestConfig::default()
-        })]
+            #![proptest_config(crate::repeatable::config(3_000, 0x000f_1a65))]
 
             #[test]
             fn any_command_line_is_read_or_refused_in_one_line(

@@ -108,6 +108,8 @@ mod repeated;
 mod report;
 // Shared with littleboss-macros, which uses other parts (the text of
 // durations): what one crate leaves unused is not dead.
+#[cfg(test)]
+mod repeatable;
 #[allow(dead_code, unused_imports)]
 mod rules;
 #[cfg(test)]

@@ -618,13 +618,7 @@ mod tests {
         }
 
         proptest! {
-            #![proptest_config(ProptestConfig {
-            cases: 2_000,
-            // The same inputs in every run, as the model's: CI repeats.
-            failure_persistence: None,
-            rng_seed: proptest::test_runner::RngSeed::Fixed(0x000c_4a77),
-            ..ProptestConfig::default()
-        })]
+            #![proptest_config(crate::repeatable::config(2_000, 0x000c_4a77))]
 
             #[test]
             fn every_message_a_child_sends_is_read_as_sent(message in from_child()) {

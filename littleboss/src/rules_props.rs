@@ -87,13 +87,7 @@ fn accepted() -> impl Strategy<Value = (String, String)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 3_000,
-        // The same inputs in every run, as the model's: CI repeats.
-        failure_persistence: None,
-        rng_seed: proptest::test_runner::RngSeed::Fixed(0x0000_17e5),
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(crate::repeatable::config(3_000, 0x0000_17e5))]
 
     #[test]
     fn a_declaration_is_judged_in_one_line_and_read_back_whole(spec in spec_text()) {

@@ -1709,6 +1709,26 @@ fn a_rollback_runs_the_old_binary_though_a_deploy_replaced_its_file() {
     svc.stop_expecting(0);
 }
 
+/// Writes `script` to `name` in the service's folder and reloads to it by
+/// a request written to `socket` (a script has no `-littleboss` flag):
+/// its path and the answers.
+fn reload_to_script(
+    svc: &Service,
+    socket: &Path,
+    name: &str,
+    script: &str,
+) -> (PathBuf, Vec<String>) {
+    let path = svc.dir.path().join(name);
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let request = format!(
+        "{{\"v\":1,\"cmd\":\"reload\",\"path\":\"{}\"}}\n",
+        path.display()
+    );
+    let replies = tests::control_raw(socket, request.as_bytes());
+    (path, replies)
+}
+
 #[test]
 fn a_rollback_to_a_wrapper_script_runs_the_script_not_its_shell() {
     // A child started from a script that execs the program (as a wrapper
@@ -1716,14 +1736,8 @@ fn a_rollback_to_a_wrapper_script_runs_the_script_not_its_shell() {
     // shell, and a rollback must run the script again, not a bare shell.
     let (mut svc, socket) = v1_with_control_socket();
     let addr = svc.printed_addr("addr");
-    let wrapper = svc.dir.path().join("wrapper.sh");
-    std::fs::write(&wrapper, format!("#!/bin/sh\nexec {V1} \"$@\"\n")).unwrap();
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let request = format!(
-        "{{\"v\":1,\"cmd\":\"reload\",\"path\":\"{}\"}}\n",
-        wrapper.display()
-    );
-    let replies = tests::control_raw(&socket, request.as_bytes());
+    let script = format!("#!/bin/sh\nexec {V1} \"$@\"\n");
+    let (wrapper, replies) = reload_to_script(&svc, &socket, "wrapper.sh", &script);
     assert!(
         replies.last().is_some_and(|r| r.contains("\"reloaded\"")),
         "{replies:?}"
@@ -1751,14 +1765,8 @@ fn a_wrapper_script_that_runs_the_program_without_exec_is_told_to_exec_it() {
     // its supervisor is gone, and version 1 serves on.
     let (mut svc, socket) = v1_with_control_socket();
     let addr = svc.printed_addr("addr");
-    let wrapper = svc.dir.path().join("forks.sh");
-    std::fs::write(&wrapper, format!("#!/bin/sh\n{V1} \"$@\"\nexit $?\n")).unwrap();
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let request = format!(
-        "{{\"v\":1,\"cmd\":\"reload\",\"path\":\"{}\"}}\n",
-        wrapper.display()
-    );
-    let replies = tests::control_raw(&socket, request.as_bytes());
+    let script = format!("#!/bin/sh\n{V1} \"$@\"\nexit $?\n");
+    let (_, replies) = reload_to_script(&svc, &socket, "forks.sh", &script);
     assert!(
         replies.last().is_some_and(|r| r.contains("\"error\"")),
         "{replies:?}"

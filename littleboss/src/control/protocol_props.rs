@@ -80,13 +80,7 @@ fn answer_is_short(line: &[u8]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-            cases: 2_000,
-            // The same inputs in every run, as the model's: CI repeats.
-            failure_persistence: None,
-            rng_seed: proptest::test_runner::RngSeed::Fixed(0x0c07_7201),
-            ..ProptestConfig::default()
-        })]
+    #![proptest_config(crate::repeatable::config(2_000, 0x0c07_7201))]
 
     #[test]
     fn every_request_the_client_writes_is_read_as_written(request in requests()) {
