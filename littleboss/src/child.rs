@@ -46,18 +46,17 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
         // ours. With one, our supervisor died before we could look, and
         // the kernel handed us on: running on, in bypass, would serve
         // unsupervised for good, on ports a new `start` then finds taken.
-        // Or it lives, and a process between us (a wrapper script that
-        // runs the program rather than `exec`s it) is our parent: its
-        // channel works, but its deaths and signals would reach that one.
-        let lives = matches!(
-            nix::sys::signal::kill(nix::unistd::Pid::from_raw(supervisor), None),
-            Ok(()) | Err(nix::errno::Errno::EPERM)
-        );
-        if channel && lives && parent != 1 {
+        // Or a process between us is our parent, the supervisor its (a
+        // wrapper script that runs the program rather than `exec`s it):
+        // the channel works, but our death and signals would be the
+        // wrapper's business. Told by the parent's own parent, not by the
+        // supervisor's pid being alive (a zombie's is, and a subreaper
+        // that took us over is no wrapper).
+        if channel && parent_of(parent) == Some(supervisor) {
             fail(
                 1,
                 format!(
-                    "started by the littleboss supervisor pid {supervisor} through another process, pid {parent} (a wrapper script?): the supervisor must be this program's parent; end the wrapper with `exec`"
+                    "started by the littleboss supervisor pid {supervisor} through another process, pid {parent} (a wrapper script?): the supervisor must start this program itself; a wrapper must `exec` it"
                 ),
             );
         }
@@ -91,6 +90,14 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
     let fd = unsafe { crate::fdpass::adopt(fd) }
         .unwrap_or_else(|e| fail(1, format!("{} is set but {e}", link::ENV_VAR)));
     Some((fd, nix::unistd::Pid::from_raw(supervisor)))
+}
+
+/// The parent of process `pid`, from `/proc/PID/stat` (its fourth field,
+/// after the name in parentheses, which may hold any character).
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(crate::proc_pid::path(pid, "stat")?).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Whether `fd` is a seqpacket socket, as a child channel is.
@@ -517,10 +524,9 @@ fn adopt(
             // Held for another IP network than this binary declares (a
             // SIGHUP or a restart keeps the serving child's listeners):
             // kept only if it fits this one's family too (`tcp4`'s
-            // `0.0.0.0:80` for a `tcp` listener, not for a `tcp6` one).
-            if entry.network != spec.network
-                && crate::socket::check_passed(fd, spec.network).is_err()
-            {
+            // `0.0.0.0:80` for a `tcp` listener, not for a `tcp6` one; a
+            // dual-stack one for `tcp6` stays, as a socket held does).
+            if entry.network != spec.network && crate::socket::check_fd(fd, spec.network).is_err() {
                 return Err(AdoptListenersError::Kind {
                     name: spec.name.clone(),
                     declared: spec.network,
@@ -858,6 +864,13 @@ mod tests {
         let off = ListenerSpec::parse("metrics", "tcp:").unwrap();
         let adopted = adopt(&config, &entries, Vec::new(), &[off]).unwrap();
         assert!(adopted[0].fd.is_none());
+    }
+
+    #[test]
+    fn a_processs_parent_is_read_past_any_name() {
+        let me = std::process::id() as i32;
+        assert_eq!(super::parent_of(me), Some(nix::unistd::getppid().as_raw()));
+        assert_eq!(super::parent_of(-1), None);
     }
 
     #[test]

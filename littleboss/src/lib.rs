@@ -108,12 +108,8 @@ mod repeated;
 mod report;
 // Shared with littleboss-macros, which uses other parts (the text of
 // durations): what one crate leaves unused is not dead.
-#[cfg(test)]
-mod repeatable;
 #[allow(dead_code, unused_imports)]
 mod rules;
-#[cfg(test)]
-mod rules_props;
 mod runtime;
 mod sigpipe;
 mod socket;
@@ -126,6 +122,13 @@ mod tcp;
 mod test_hook;
 mod time_fmt;
 mod unix;
+
+// The property tests' configuration, and those of the rules (outside
+// `rules/`, which the macro crate compiles without proptest).
+#[cfg(test)]
+mod repeatable;
+#[cfg(test)]
+mod rules_props;
 
 pub use builder::Littleboss;
 pub use config::{Flavor, Ready};

@@ -221,11 +221,12 @@ fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> io::Result<T> {
     // Logged by the supervisor: serde's message may quote what the peer
     // sent (an unknown variant's name), control characters, newlines and
     // megabytes included.
+    // Escaped, then cut: cut first, escapes would make it long again.
     let bad = |e: String| {
-        let e = crate::control::protocol::short(e);
+        let e = crate::log::printable(&e).into_owned();
         io::Error::new(
             io::ErrorKind::InvalidData,
-            crate::log::printable(&e).into_owned(),
+            crate::control::protocol::short(e),
         )
     };
     let Version { v } =
@@ -624,6 +625,14 @@ mod tests {
             fn every_message_a_child_sends_is_read_as_sent(message in from_child()) {
                 let read = decode::<FromChild>(&encode(message.clone())).map_err(|e| e.to_string());
                 prop_assert_eq!(read, Ok(message));
+            }
+
+            #[test]
+            fn a_message_of_any_name_is_refused_in_one_short_line(name in ".{0,120}") {
+                let packet = serde_json::json!({ "v": 1, "msg": name }).to_string();
+                if let Err(e) = decode::<FromChild>(packet.as_bytes()) {
+                    said_safely(e)?;
+                }
             }
 
             #[test]

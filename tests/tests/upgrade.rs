@@ -1772,7 +1772,7 @@ fn a_wrapper_script_that_runs_the_program_without_exec_is_told_to_exec_it() {
         "{replies:?}"
     );
     let out = svc.output.wait_for("through another process");
-    assert!(out.contains("end the wrapper with `exec`"), "{out}");
+    assert!(out.contains("a wrapper must `exec` it"), "{out}");
     assert!(!out.contains("which is gone"), "{out}");
     assert!(read_greeting(addr).unwrap().starts_with("v1 "));
     svc.stop_expecting(0);
