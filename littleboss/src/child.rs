@@ -46,17 +46,26 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
         // ours. With one, our supervisor died before we could look, and
         // the kernel handed us on: running on, in bypass, would serve
         // unsupervised for good, on ports a new `start` then finds taken.
-        // Or a process between us is our parent, the supervisor its (a
-        // wrapper script that runs the program rather than `exec`s it):
-        // the channel works, but our death and signals would be the
-        // wrapper's business. Told by the parent's own parent, not by the
+        // Or processes between us, the supervisor above them (a wrapper
+        // script that runs the program rather than `exec`s it, a launcher
+        // such as `timeout`): the channel works, but our death and
+        // signals would be theirs. Told by our ancestors, not by the
         // supervisor's pid being alive (a zombie's is, and a subreaper
-        // that took us over is no wrapper).
-        if channel && parent_of(parent) == Some(supervisor) {
+        // that took us over, older than it, is no wrapper).
+        if channel && descends_from(parent, supervisor) {
             fail(
                 1,
                 format!(
                     "started by the littleboss supervisor pid {supervisor} through another process, pid {parent} (a wrapper script?): the supervisor must start this program itself; a wrapper must `exec` it"
+                ),
+            );
+        }
+        // Without a /proc of our own, the two cannot be told apart.
+        if channel && !crate::proc_pid::numbers_ours() {
+            fail(
+                1,
+                format!(
+                    "not started by the littleboss supervisor pid {supervisor} itself: it is gone, or a launcher forked this program (a wrapper must `exec` it); not running unsupervised"
                 ),
             );
         }
@@ -92,12 +101,40 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
     Some((fd, nix::unistd::Pid::from_raw(supervisor)))
 }
 
-/// The parent of process `pid`, from `/proc/PID/stat` (its fourth field,
-/// after the name in parentheses, which may hold any character).
+/// Whether `ancestor` is process `pid` or above it, a few parents up at
+/// most, short of init (pid 1, every process's: never a supervisor
+/// found so).
+fn descends_from(pid: i32, ancestor: i32) -> bool {
+    let mut pid = pid;
+    for _ in 0..MOST_LAUNCHERS {
+        if pid <= 1 {
+            return false;
+        }
+        if pid == ancestor {
+            return true;
+        }
+        let Some(parent) = parent_of(pid) else {
+            return false;
+        };
+        pid = parent;
+    }
+    false
+}
+
+/// How many processes [`descends_from`] looks up through: launchers nest
+/// (`sudo` runs a monitor, a script `timeout`).
+const MOST_LAUNCHERS: usize = 8;
+
+/// The parent of process `pid`, from its `/proc/PID/stat`.
 fn parent_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(crate::proc_pid::path(pid, "stat")?).ok()?;
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(1)?.parse().ok()
+    let stat = std::fs::read(crate::proc_pid::path(pid, "stat")?).ok()?;
+    parent_in_stat(&stat)
+}
+
+/// The parent in a `/proc/PID/stat` (the 4th field, the 2nd after the
+/// name).
+fn parent_in_stat(stat: &[u8]) -> Option<i32> {
+    crate::proc_pid::after_name(stat)?.nth(1)?.parse().ok()
 }
 
 /// Whether `fd` is a seqpacket socket, as a child channel is.
@@ -868,9 +905,17 @@ mod tests {
 
     #[test]
     fn a_processs_parent_is_read_past_any_name() {
-        let me = std::process::id() as i32;
-        assert_eq!(super::parent_of(me), Some(nix::unistd::getppid().as_raw()));
-        assert_eq!(super::parent_of(-1), None);
+        use super::parent_in_stat;
+        assert_eq!(parent_in_stat(b"7 (a) b) c) S 42 7 7"), Some(42));
+        assert_eq!(parent_in_stat(b"7 (\xff\xfe x) S 43 7"), Some(43));
+        assert_eq!(parent_in_stat(b"7 (no end S 42"), None);
+        // This process's own, where /proc numbers processes as we do.
+        if crate::proc_pid::numbers_ours() {
+            let (me, parent) = (std::process::id() as i32, nix::unistd::getppid().as_raw());
+            assert_eq!(super::parent_of(me), Some(parent));
+            assert!(super::descends_from(me, parent) && super::descends_from(me, me));
+            assert!(!super::descends_from(me, 1), "init is never found");
+        }
     }
 
     #[test]

@@ -18,6 +18,19 @@ pub(crate) fn path(pid: impl std::fmt::Display, file: &str) -> Option<String> {
     numbers_ours().then(|| format!("/proc/{pid}/{file}"))
 }
 
+/// The fields of a `/proc/PID/stat` after the process's name, the 3rd
+/// on (its state, its parent, its group...): read from after the name's
+/// last `)`, as a name may hold spaces and parentheses, and in bytes, as
+/// it need not be UTF-8 (`PR_SET_NAME` takes any).
+///
+/// ```ignore
+/// let parent = proc_pid::after_name(b"7 (a) b) S 42 7")?.nth(1); // Some("42")
+/// ```
+pub(crate) fn after_name(stat: &[u8]) -> Option<std::str::SplitWhitespace<'_>> {
+    let after = &stat[stat.iter().rposition(|b| *b == b')')? + 1..];
+    Some(std::str::from_utf8(after).ok()?.split_whitespace())
+}
+
 /// Whether `/proc` numbers processes as this process does (read once).
 pub(crate) fn numbers_ours() -> bool {
     static OURS: OnceLock<bool> = OnceLock::new();

@@ -1761,11 +1761,12 @@ fn a_rollback_to_a_wrapper_script_runs_the_script_not_its_shell() {
 
 #[test]
 fn a_wrapper_script_that_runs_the_program_without_exec_is_told_to_exec_it() {
-    // The shell stays the child's parent: the program says so, not that
-    // its supervisor is gone, and version 1 serves on.
+    // The shell stays above the program, and `timeout` between them: the
+    // program says so, not that its supervisor is gone, and version 1
+    // serves on.
     let (mut svc, socket) = v1_with_control_socket();
     let addr = svc.printed_addr("addr");
-    let script = format!("#!/bin/sh\n{V1} \"$@\"\nexit $?\n");
+    let script = format!("#!/bin/sh\ntimeout 60 {V1} \"$@\"\nexit $?\n");
     let (_, replies) = reload_to_script(&svc, &socket, "forks.sh", &script);
     assert!(
         replies.last().is_some_and(|r| r.contains("\"error\"")),

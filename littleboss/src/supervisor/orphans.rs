@@ -186,8 +186,7 @@ fn stat(pid: u32) -> Option<Stat> {
 /// from after the name's last `)` (a name may hold spaces and
 /// parentheses): the 3rd and the 20th fields there.
 fn parse_stat(stat: &[u8]) -> Option<Stat> {
-    let after_name = &stat[stat.iter().rposition(|b| *b == b')')? + 1..];
-    let mut fields = std::str::from_utf8(after_name).ok()?.split_whitespace();
+    let mut fields = crate::proc_pid::after_name(stat)?;
     let group = fields.nth(2)?.parse().ok()?;
     let started = fields.nth(16)?.parse().ok()?;
     Some(Stat { group, started })

@@ -397,8 +397,7 @@ fn live_in_group(pid: u32) -> Option<i32> {
         .read(&mut stat)
         .ok()?;
     let stat = &stat[..len];
-    let after_name = &stat[stat.iter().rposition(|b| *b == b')')? + 1..];
-    let mut fields = std::str::from_utf8(after_name).ok()?.split_whitespace();
+    let mut fields = crate::proc_pid::after_name(stat)?;
     let state = fields.next()?;
     if matches!(state, "Z" | "X" | "x") {
         return None;
