@@ -750,11 +750,21 @@ mod tests {
             ) {
                 let mut argv = vec![OsString::from("p")];
                 argv.extend(words);
-                for parsed in [parse(&config(), argv.clone()), parse_child(&config(), argv)] {
-                    if let Err(e) = parsed {
-                        let said = e.to_string();
-                        prop_assert!(!said.is_empty());
-                        prop_assert!(!said.contains('\n'), "{said:?}");
+                // What follows `--` is the program's, as it was.
+                let rest = argv.iter().position(|w| w == "--").map(|at| argv[at..].to_vec());
+                for parsed in [parse(&config(), argv.clone()), parse_child(&config(), argv.clone())] {
+                    match parsed {
+                        Err(e) => {
+                            let said = e.to_string();
+                            prop_assert!(!said.is_empty());
+                            prop_assert!(!said.contains('\n'), "{said:?}");
+                        }
+                        Ok(inv) => {
+                            if let Some(rest) = &rest {
+                                prop_assert!(inv.program_args.ends_with(rest), "{argv:?}");
+                                prop_assert!(inv.child_args.ends_with(rest), "{argv:?}");
+                            }
+                        }
                     }
                 }
             }

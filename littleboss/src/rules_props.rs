@@ -141,6 +141,33 @@ proptest! {
     }
 
     #[test]
+    fn a_decimal_duration_is_its_exact_milliseconds_or_says_why_not(
+        whole in "[0-9]{1,22}",
+        fraction in prop::option::of("[0-9]{1,9}"),
+        unit in 0usize..4,
+    ) {
+        use crate::rules::RuleError;
+        let (suffix, unit_millis) = [("ms", 1u128), ("s", 1_000), ("m", 60_000), ("h", 3_600_000)][unit];
+        let text = match &fraction {
+            Some(fraction) => format!("{whole}.{fraction}{suffix}"),
+            None => format!("{whole}{suffix}"),
+        };
+        // Exactly, in integers: `whole.fraction` is `digits / scale`.
+        let fraction = fraction.unwrap_or_default();
+        let scale = 10u128.pow(fraction.len() as u32);
+        let digits: u128 = format!("{whole}{fraction}").parse().unwrap();
+        let scaled = digits * unit_millis;
+        let (millis, exact) = (scaled / scale, scaled.is_multiple_of(scale));
+        let max = u128::from(u64::MAX);
+        match duration_millis("k", &text) {
+            Ok(got) => prop_assert!(exact && u128::from(got) == millis && millis <= max, "{text}: {got}"),
+            Err(RuleError::DurationTooLong { .. }) => prop_assert!(millis >= max, "{text}"),
+            Err(RuleError::DurationNotWholeMillis { .. }) => prop_assert!(!exact && millis <= max + 1, "{text}"),
+            Err(e) => prop_assert!(false, "{text}: {e}"),
+        }
+    }
+
+    #[test]
     fn any_duration_text_is_judged_without_a_panic(text in ".{0,20}") {
         if let Err(e) = duration_millis("k", &text) {
             prop_assert!(!e.to_string().is_empty());
