@@ -52,7 +52,8 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
         // signals would be theirs. Told by our ancestors, not by the
         // supervisor's pid being alive (a zombie's is, and a subreaper
         // that took us over, older than it, is no wrapper).
-        if channel && descends_from(parent, supervisor) {
+        let ancestry = channel.then(|| ancestry(parent, supervisor));
+        if ancestry == Some(Ancestry::Found) {
             fail(
                 1,
                 format!(
@@ -60,8 +61,9 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
                 ),
             );
         }
-        // Without a /proc of our own, the two cannot be told apart.
-        if channel && !crate::proc_pid::numbers_ours() {
+        // Ancestors that cannot be read (another pid namespace's /proc, a
+        // `hidepid` mount): the two cannot be told apart.
+        if ancestry == Some(Ancestry::Unknown) {
             fail(
                 1,
                 format!(
@@ -101,27 +103,40 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
     Some((fd, nix::unistd::Pid::from_raw(supervisor)))
 }
 
+/// Whether a process is among another's ancestors, as far as can be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ancestry {
+    Found,
+    /// Up to init (or the pid namespace's), and not among them.
+    NotFound,
+    /// A parent could not be read (outside our pid namespace, hidden by
+    /// `hidepid`), or they go up further than looked.
+    Unknown,
+}
+
 /// Whether `ancestor` is process `pid` or above it, a few parents up at
-/// most, short of init (pid 1, every process's: never a supervisor
-/// found so).
-fn descends_from(pid: i32, ancestor: i32) -> bool {
+/// most. A supervisor that is init (a container's command) is found so
+/// too: it cannot have died while we live.
+fn ancestry(pid: i32, ancestor: i32) -> Ancestry {
     let mut pid = pid;
     for _ in 0..MOST_LAUNCHERS {
-        if pid <= 1 {
-            return false;
-        }
         if pid == ancestor {
-            return true;
+            return Ancestry::Found;
+        }
+        match pid {
+            1 => return Ancestry::NotFound,
+            ..=0 => return Ancestry::Unknown,
+            _ => {}
         }
         let Some(parent) = parent_of(pid) else {
-            return false;
+            return Ancestry::Unknown;
         };
         pid = parent;
     }
-    false
+    Ancestry::Unknown
 }
 
-/// How many processes [`descends_from`] looks up through: launchers nest
+/// How many processes [`ancestry`] looks up through: launchers nest
 /// (`sudo` runs a monitor, a script `timeout`).
 const MOST_LAUNCHERS: usize = 8;
 
@@ -910,11 +925,15 @@ mod tests {
         assert_eq!(parent_in_stat(b"7 (\xff\xfe x) S 43 7"), Some(43));
         assert_eq!(parent_in_stat(b"7 (no end S 42"), None);
         // This process's own, where /proc numbers processes as we do.
-        if crate::proc_pid::numbers_ours() {
-            let (me, parent) = (std::process::id() as i32, nix::unistd::getppid().as_raw());
+        let (me, parent) = (std::process::id() as i32, nix::unistd::getppid().as_raw());
+        if crate::proc_pid::numbers_ours() && parent > 1 {
+            use super::{Ancestry, ancestry};
             assert_eq!(super::parent_of(me), Some(parent));
-            assert!(super::descends_from(me, parent) && super::descends_from(me, me));
-            assert!(!super::descends_from(me, 1), "init is never found");
+            assert_eq!(ancestry(me, parent), Ancestry::Found);
+            assert_eq!(ancestry(me, me), Ancestry::Found);
+            // A pid no process has: up to init, not found (or, past as
+            // many launchers as are looked through, not known).
+            assert_ne!(ancestry(me, i32::MAX), Ancestry::Found);
         }
     }
 

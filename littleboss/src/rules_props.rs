@@ -161,8 +161,8 @@ proptest! {
         let max = u128::from(u64::MAX);
         match duration_millis("k", &text) {
             Ok(got) => prop_assert!(exact && u128::from(got) == millis && millis <= max, "{text}: {got}"),
-            Err(RuleError::DurationTooLong { .. }) => prop_assert!(millis >= max, "{text}"),
-            Err(RuleError::DurationNotWholeMillis { .. }) => prop_assert!(!exact && millis <= max + 1, "{text}"),
+            Err(RuleError::DurationTooLong { .. }) => prop_assert!(millis > max, "{text}"),
+            Err(RuleError::DurationNotWholeMillis { .. }) => prop_assert!(!exact && millis <= max, "{text}"),
             Err(e) => prop_assert!(false, "{text}: {e}"),
         }
     }
@@ -181,4 +181,19 @@ proptest! {
     fn a_restart_limit_reads_back(max in 1u32.., secs in 1u64..100_000) {
         prop_assert_eq!(restart_limit(&format!("{max} in {secs}s")), Ok((max, secs * 1000)));
     }
+}
+
+#[test]
+fn a_duration_a_hair_past_the_largest_is_too_long_not_unwhole() {
+    use crate::rules::RuleError;
+    // 18446744073709551616.02 ms: its first seven decimals alone come to
+    // u64::MAX exactly.
+    let e = duration_millis("k", "5124095576030.43100445h").unwrap_err();
+    assert!(matches!(e, RuleError::DurationTooLong { .. }), "{e}");
+    // u64::MAX itself, and one past it, in hours' decimals.
+    assert_eq!(duration_millis("k", "18446744073709551615ms"), Ok(u64::MAX));
+    let e = duration_millis("k", "18446744073709551616ms").unwrap_err();
+    assert!(matches!(e, RuleError::DurationTooLong { .. }), "{e}");
+    let e = duration_millis("k", "18446744073709551.6151s").unwrap_err();
+    assert!(matches!(e, RuleError::DurationNotWholeMillis { .. }), "{e}");
 }

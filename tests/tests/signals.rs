@@ -397,18 +397,19 @@ fn a_child_whose_supervisor_died_before_it_looked_does_not_run_unsupervised() {
     let mut cmd = svc.command(&svc.bin);
     cmd.arg(format!("-addr=127.0.0.1:{port}"));
     // The marker names a supervisor that is not our parent any more (the
-    // kernel handed us to init): pid 1 stands in for the dead one's.
-    with_channel(&mut cmd, &theirs, 1);
+    // kernel handed us to another): a process that has exited and been
+    // reaped stands in for the dead one.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    with_channel(&mut cmd, &theirs, dead);
     // Running on (unsupervised) would be killed at the deadline, failing.
     let out = cmd.output_in_time();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains(
-            "started by the littleboss supervisor pid 1, which is gone; not running unsupervised"
-        ),
-        "{}",
-        text(&out)
+    let said = format!(
+        "started by the littleboss supervisor pid {dead}, which is gone; not running unsupervised"
     );
+    assert!(text(&out).contains(&said), "{}", text(&out));
     assert!(
         !text(&out).contains("keeps pid="),
         "it served: {}",

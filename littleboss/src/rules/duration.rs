@@ -74,17 +74,11 @@ pub(crate) fn duration_millis(key: &str, s: &str) -> Result<u64, RuleError> {
         return Err(too_long());
     }
     let whole: u128 = whole.parse().map_err(|_| too_long())?;
-    if whole * unit_millis > u128::from(u64::MAX) {
+    let fraction = fraction.trim_end_matches('0');
+    if past_u64(whole, fraction, unit_millis) {
         return Err(too_long());
     }
-    let fraction = fraction.trim_end_matches('0');
     if fraction.len() > 7 {
-        // Too long if its first seven decimals already make it so.
-        let first: u128 = fraction[..7].parse().unwrap_or(0);
-        let at_least = (whole * 10_000_000 + first) * unit_millis / 10_000_000;
-        if at_least > u128::from(u64::MAX) {
-            return Err(too_long());
-        }
         return Err(not_whole());
     }
     let scale = 10u128.pow(fraction.len() as u32);
@@ -95,6 +89,30 @@ pub(crate) fn duration_millis(key: &str, s: &str) -> Result<u64, RuleError> {
         return Err(not_whole());
     }
     Ok(millis)
+}
+
+/// Whether `whole.fraction` (`fraction` decimal digits) units of
+/// `unit_millis` come to more milliseconds than a `u64` holds: compared
+/// digit by digit with `(u64::MAX + 1) / unit_millis`, exactly, however
+/// many decimals there are.
+fn past_u64(whole: u128, fraction: &str, unit_millis: u128) -> bool {
+    let limit = u128::from(u64::MAX) + 1;
+    let limit_whole = limit / unit_millis;
+    if whole != limit_whole {
+        return whole > limit_whole;
+    }
+    let mut rest = limit % unit_millis;
+    for digit in fraction.bytes().map(|b| u128::from(b - b'0')) {
+        rest *= 10;
+        let limit_digit = rest / unit_millis;
+        rest %= unit_millis;
+        if digit != limit_digit {
+            return digit > limit_digit;
+        }
+    }
+    // Every digit the limit's: at it (past the largest) if its expansion
+    // ends there.
+    rest == 0
 }
 
 /// A restart limit `N in DURATION` (`"5 in 60s"`): at most N restarts, a
