@@ -107,10 +107,11 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ancestry {
     Found,
-    /// Up to init (or the pid namespace's), and not among them.
+    /// Up to init, or to a parent outside our pid namespace (pid 0: the
+    /// top of a `docker exec`'s chain), and not among them.
     NotFound,
-    /// A parent could not be read (outside our pid namespace, hidden by
-    /// `hidepid`), or they go up further than looked.
+    /// A parent could not be read (hidden by `hidepid`), our own parent
+    /// is outside our pid namespace, or they go up further than looked.
     Unknown,
 }
 
@@ -119,12 +120,13 @@ enum Ancestry {
 /// too: it cannot have died while we live.
 fn ancestry(pid: i32, ancestor: i32) -> Ancestry {
     let mut pid = pid;
-    for _ in 0..MOST_LAUNCHERS {
+    for hop in 0..MOST_LAUNCHERS {
         if pid == ancestor {
             return Ancestry::Found;
         }
         match pid {
             1 => return Ancestry::NotFound,
+            ..=0 if hop > 0 => return Ancestry::NotFound,
             ..=0 => return Ancestry::Unknown,
             _ => {}
         }
@@ -137,8 +139,10 @@ fn ancestry(pid: i32, ancestor: i32) -> Ancestry {
 }
 
 /// How many processes [`ancestry`] looks up through: launchers nest
-/// (`sudo` runs a monitor, a script `timeout`).
-const MOST_LAUNCHERS: usize = 8;
+/// (`sudo` runs a monitor, a script `timeout`), and a dead supervisor is
+/// told only once init is reached (a terminal, a shell, `make` and cargo
+/// above a test). Read only as this process refuses to start.
+const MOST_LAUNCHERS: usize = 64;
 
 /// The parent of process `pid`, from its `/proc/PID/stat`.
 fn parent_of(pid: i32) -> Option<i32> {
@@ -924,10 +928,15 @@ mod tests {
         assert_eq!(parent_in_stat(b"7 (a) b) c) S 42 7 7"), Some(42));
         assert_eq!(parent_in_stat(b"7 (\xff\xfe x) S 43 7"), Some(43));
         assert_eq!(parent_in_stat(b"7 (no end S 42"), None);
+        // Without /proc: a supervisor that is init is found; init reached
+        // is the end; a parent outside our namespace, not known.
+        use super::{Ancestry, ancestry};
+        assert_eq!(ancestry(1, 1), Ancestry::Found);
+        assert_eq!(ancestry(1, 42), Ancestry::NotFound);
+        assert_eq!(ancestry(0, 42), Ancestry::Unknown);
         // This process's own, where /proc numbers processes as we do.
         let (me, parent) = (std::process::id() as i32, nix::unistd::getppid().as_raw());
         if crate::proc_pid::numbers_ours() && parent > 1 {
-            use super::{Ancestry, ancestry};
             assert_eq!(super::parent_of(me), Some(parent));
             assert_eq!(ancestry(me, parent), Ancestry::Found);
             assert_eq!(ancestry(me, me), Ancestry::Found);

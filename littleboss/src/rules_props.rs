@@ -190,10 +190,24 @@ fn a_duration_a_hair_past_the_largest_is_too_long_not_unwhole() {
     // u64::MAX exactly.
     let e = duration_millis("k", "5124095576030.43100445h").unwrap_err();
     assert!(matches!(e, RuleError::DurationTooLong { .. }), "{e}");
-    // u64::MAX itself, and one past it, in hours' decimals.
+    // u64::MAX itself; one past it, whole and in decimals; between them.
     assert_eq!(duration_millis("k", "18446744073709551615ms"), Ok(u64::MAX));
-    let e = duration_millis("k", "18446744073709551616ms").unwrap_err();
-    assert!(matches!(e, RuleError::DurationTooLong { .. }), "{e}");
-    let e = duration_millis("k", "18446744073709551.6151s").unwrap_err();
-    assert!(matches!(e, RuleError::DurationNotWholeMillis { .. }), "{e}");
+    for past in ["18446744073709551616ms", "18446744073709551.616s"] {
+        let e = duration_millis("k", past).unwrap_err();
+        assert!(
+            matches!(e, RuleError::DurationTooLong { .. }),
+            "{past}: {e}"
+        );
+    }
+    for between in [
+        "18446744073709551.6151s",
+        "18446744073709551615.5ms",
+        "5124095576030.4310044444444h",
+    ] {
+        let e = duration_millis("k", between).unwrap_err();
+        assert!(
+            matches!(e, RuleError::DurationNotWholeMillis { .. }),
+            "{between}: {e}"
+        );
+    }
 }

@@ -62,7 +62,8 @@ pub(crate) fn duration_millis(key: &str, s: &str) -> Result<u64, RuleError> {
     // Exact integer arithmetic: `whole.fraction * unit_millis` must come out
     // as whole milliseconds. Past 7 significant decimals it cannot (10^8
     // does not divide `fraction * 3_600_000` when `fraction` does not end
-    // in 0), which also keeps the numbers below far from overflowing.
+    // in 0); that, and `past_u64` first, keep the numbers below far from
+    // overflowing.
     // Too long before not whole, as the builder's `duration_fits` judges
     // a `Duration`: the same mistake, the same words.
     // Leading zeros say nothing of the length (`0000…1s`).
