@@ -70,7 +70,7 @@ pub(crate) struct ListenerEntry {
     pub served_beside: bool,
 }
 
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "msg", rename_all = "snake_case")]
 pub(crate) enum ToChild {
     Hello {
@@ -608,6 +608,62 @@ mod tests {
             ]
         }
 
+        fn to_child() -> impl Strategy<Value = ToChild> {
+            use crate::spec::Network;
+            let network = prop::sample::select(vec![
+                Network::Tcp,
+                Network::Tcp4,
+                Network::Tcp6,
+                Network::Udp,
+                Network::Udp4,
+                Network::Udp6,
+                Network::Unix,
+            ]);
+            let file = ("/[a-z/._ -]{0,30}", any::<[u64; 2]>()).prop_map(|(path, id)| {
+                crate::own_file::OwnFile {
+                    path: path.into(),
+                    id,
+                }
+            });
+            let entry = (
+                "[a-zA-Z0-9_-]{1,12}",
+                network,
+                any::<bool>(),
+                prop::option::of(file),
+                any::<bool>(),
+                any::<bool>(),
+            )
+                .prop_map(|(name, network, bound, file, managers, served_beside)| {
+                    super::super::ListenerEntry {
+                        name,
+                        network,
+                        bound,
+                        file,
+                        managers,
+                        served_beside,
+                    }
+                });
+            let hello = (
+                ".{0,20}",
+                prop::collection::vec(entry, 0..5),
+                any::<[bool; 3]>(),
+            )
+                .prop_map(|(name, listeners, [refuse, own, beside])| ToChild::Hello {
+                    name,
+                    listeners,
+                    refuse_when_orphaned: refuse,
+                    refuse_own_when_orphaned: own,
+                    beside_serving: beside,
+                });
+            prop_oneof![
+                hello,
+                any::<bool>().prop_map(|refuse| ToChild::Lameduck { refuse }),
+                (".{0,20}", any::<u64>())
+                    .prop_map(|(listener, inode)| ToChild::Queued { listener, inode }),
+                Just(ToChild::Alone),
+            ]
+        }
+
         /// What the supervisor logs of a message it cannot read: one
         /// short line, whatever the peer sent.
         fn said_safely(e: std::io::Error) -> Result<(), TestCaseError> {
@@ -624,6 +680,13 @@ mod tests {
             #[test]
             fn every_message_a_child_sends_is_read_as_sent(message in from_child()) {
                 let read = decode::<FromChild>(&encode(message.clone())).map_err(|e| e.to_string());
+                prop_assert_eq!(read, Ok(message));
+            }
+
+            #[test]
+            fn every_message_the_supervisor_sends_is_read_as_sent(message in to_child()) {
+                let bytes = encode(&message);
+                let read = decode::<ToChild>(&bytes).map_err(|e| e.to_string());
                 prop_assert_eq!(read, Ok(message));
             }
 
