@@ -680,21 +680,14 @@ impl Machine {
                 );
                 self.on_bind_failed(id, error);
             } else if starting.hello_by.is_some_and(|at| at <= now) {
-                // The file run: a rollback's is the old child's, which
-                // its path (a link a deploy moved) may no longer name.
                 let child = &self.state.children[&id];
-                let path = child.launch.target.file().display().to_string();
-                let timeout = self.hello_timeout();
+                let reason = self.silence(child);
                 match child.pid {
                     // Its spawn still under way, which may never end (a
                     // hung mount): the start fails now, and what waited
                     // for it goes on.
-                    None => self.give_up_spawning(format!(
-                        "new child ({path}) was not started within {timeout:?}: its exec had not returned (is {path} on a file system that hangs?); it is killed once it runs"
-                    )),
-                    Some(_) => self.fail_starting(format!(
-                        "did not answer on the child channel within {timeout:?}: is {path} a littleboss program?"
-                    )),
+                    None => self.give_up_spawning(failed_start(child, &reason)),
+                    Some(_) => self.fail_starting(reason),
                 }
             } else if starting.ready_by.is_some_and(|at| at <= now) {
                 let timeout = starting.ready_timeout;
@@ -735,17 +728,25 @@ impl Machine {
         let Some(child) = self.state.children.get(&id).filter(|c| !c.killed) else {
             return;
         };
-        let path = child.launch.target.file().display().to_string();
+        let reason = self.silence(child);
+        self.fail_at_stop(reason, true);
+    }
+
+    /// Why `child` fails its start, silent at its hello deadline: its
+    /// spawn has not returned, or it has said nothing. The file run is
+    /// named: a rollback's is the old child's, which its path (a link a
+    /// deploy moved) may no longer name.
+    fn silence(&self, child: &Child) -> String {
+        let path = child.launch.target.file().display();
         let timeout = self.hello_timeout();
-        let reason = match child.pid {
+        match child.pid {
             None => format!(
                 "was not started within {timeout:?}: its exec had not returned (is {path} on a file system that hangs?); it is killed once it runs"
             ),
             Some(_) => format!(
                 "did not answer on the child channel within {timeout:?}: is {path} a littleboss program?"
             ),
-        };
-        self.fail_at_stop(reason, true);
+        }
     }
 
     /// The child starting as a stop began failed its start, for `reason`
@@ -763,15 +764,7 @@ impl Machine {
             return;
         };
         if starting.error.is_none() {
-            // Without a pid, as while up: "new child (PATH) was not
-            // started...", not "pid 0".
-            let message = match child.pid {
-                Some(pid) => failed_start(pid, child, &reason),
-                None => format!(
-                    "new child ({}) {reason}",
-                    child.launch.target.file().display()
-                ),
-            };
+            let message = failed_start(child, &reason);
             starting.error = Some(reason);
             self.failed(message);
         }
@@ -1210,7 +1203,7 @@ impl Machine {
                 .error
                 .clone()
                 .unwrap_or_else(|| format!("{exit} before it was ready"));
-            let message = failed_start(pid, &child, &reason);
+            let message = failed_start(&child, &reason);
             self.starting_failed(starting, message, code);
         } else if up.serving == Some(id) {
             up.serving = None;
@@ -1688,7 +1681,7 @@ impl Machine {
             let child = self.state.children.get(&starting.id);
             let failed = (starting.error.as_ref())
                 .zip(child)
-                .map(|(reason, child)| failed_start(child.pid.unwrap_or(0), child, reason));
+                .map(|(reason, child)| failed_start(child, reason));
             if let Some(message) = &failed {
                 self.failed(message.clone());
             }
@@ -2266,7 +2259,7 @@ impl Machine {
             "{error}; killed, it has not exited within {KILLED_EXIT_WAIT:?} (is it stuck in the kernel, on a file system that hangs?)"
         );
         let message = match self.state.children.get(&starting.id) {
-            Some(child) => failed_start(child.pid.unwrap_or(0), child, &reason),
+            Some(child) => failed_start(child, &reason),
             None => reason,
         };
         self.starting_failed(starting, message, 1);
@@ -2491,10 +2484,14 @@ fn own_stream(key: &ListenerKey, held: &Held) -> bool {
     !held.activated && matches!(key.network.kind(), Kind::Tcp | Kind::Unix)
 }
 
-/// Why the start of `child` (pid `pid`, 0 if none yet) failed, as said.
-fn failed_start(pid: u32, child: &Child, reason: &str) -> String {
+/// Why the start of `child` failed, as said: by its pid, or, its spawn
+/// not returned, by its file alone.
+fn failed_start(child: &Child, reason: &str) -> String {
     let path = child.launch.target.file().display();
-    format!("new child pid {pid} ({path}) {reason}")
+    match child.pid {
+        Some(pid) => format!("new child pid {pid} ({path}) {reason}"),
+        None => format!("new child ({path}) {reason}"),
+    }
 }
 
 fn error(message: &str) -> Response {
