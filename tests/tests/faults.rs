@@ -311,19 +311,14 @@ fn a_child_whose_code_before_run_closed_its_channel_says_so() {
     // socket opened in its place (of its kind, or a log's): the reload
     // fails, the child saying why, and the first child serves on.
     let closes = env!("CARGO_BIN_EXE_closes_channel");
+    let replaced = "fd 3, the supervisor's channel: another file is open there than the supervisor handed over (the program's code before `run` closed it and opened another?)";
     for (how, said) in [
         (
             "close",
             "fd 3, the supervisor's channel: it is not open (closed by the program's code before `run`?)",
         ),
-        (
-            "replace",
-            "fd 3, the supervisor's channel: another file is open there than the supervisor handed over (the program's code before `run` closed it and opened another?)",
-        ),
-        (
-            "log",
-            "fd 3, the supervisor's channel: another file is open there than the supervisor handed over (the program's code before `run` closed it and opened another?)",
-        ),
+        ("replace", replaced),
+        ("log", replaced),
     ] {
         let mut svc = Service::new(V1);
         svc.start_with_env(&[], &[("CLOSES_CHANNEL", &how)]);
@@ -336,8 +331,7 @@ fn a_child_whose_code_before_run_closed_its_channel_says_so() {
             "{}",
             text(&reload)
         );
-        let out = svc.output.wait_for(said);
-        assert!(out.contains(said), "{out}");
+        svc.output.wait_for(said);
         assert!(read_greeting(addr).unwrap().starts_with("v1 "));
         svc.stop_expecting(0);
     }

@@ -124,8 +124,7 @@ fn a_listener_declared_on_another_ip_network_keeps_the_socket_bound_alike() {
     let port = free_port();
     let (mut svc, addr) = start(V1, &[&format!("-http=127.0.0.1:{port}")]);
     let before = tests::procfs::listening_inode(port).unwrap();
-    let out = svc.control_with(tcp4, "reload", &[]);
-    assert!(out.status.success(), "{}", text(&out));
+    reload(&svc, tcp4, &[]);
     // On the port the serving child's arguments gave, kept.
     tests::eventually("the tcp4 version to answer", || {
         read_greeting(addr).ok().filter(|g| g.starts_with("tcp4 "))

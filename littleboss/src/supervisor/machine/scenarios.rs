@@ -862,21 +862,6 @@ fn a_stop_during_a_reload_lets_a_new_child_that_said_hello_drain() {
     assert_eq!(sim.machine.status().failures, 0);
     sim.exit(2, OK);
     assert_eq!(stopped_code(sim.final_answer(stop)), 0);
-    // One that failed before the stop (its error before its hello) is
-    // killed at the deadline all the same, its failure counted once.
-    let mut sim = Sim::serving(a_minutes_lameduck());
-    sim.reload("/bin/bad");
-    sim.message(
-        2,
-        FromChild::Error {
-            error: "bad flag".into(),
-        },
-    );
-    sim.request(Request::Stop);
-    sim.hello(2);
-    sim.advance(HELLO_TIMEOUT);
-    assert!(sim.process(2).killed, "{:?}", sim.logs());
-    assert_eq!(sim.machine.status().failures, 1, "{:?}", sim.logs());
 }
 
 /// Serving with a lameduck timeout of a minute, a reload's child (2)
@@ -943,20 +928,31 @@ fn a_stop_judges_a_starting_childs_first_word_as_while_up() {
         sim.exit(2, ChildExit::Signal(9));
         assert_eq!(stopped_code(sim.final_answer(stop)), 0);
     }
-    // Its own error fails its start, counted once: a hello after it
-    // lifts nothing, and it is killed at the deadline unless it exits.
-    let (mut sim, _) = stopping_with_a_silent_reload(false);
-    sim.message(
-        2,
-        FromChild::Error {
-            error: "bad flag".into(),
-        },
-    );
-    assert!(sim.logged("new child pid 1002 (/bin/v2) bad flag"));
-    sim.hello(2);
-    sim.advance(HELLO_TIMEOUT);
-    assert!(sim.process(2).killed, "{:?}", sim.logs());
-    assert_eq!(sim.machine.status().failures, 1, "{:?}", sim.logs());
+    // Its own error, before the stop or during it, fails its start,
+    // counted once: a hello after it lifts nothing, and it is killed at
+    // the deadline unless it exits.
+    for before_the_stop in [true, false] {
+        let bad_flag = |sim: &mut Sim| {
+            let error = "bad flag".to_owned();
+            sim.message(2, FromChild::Error { error });
+        };
+        let mut sim = Sim::serving(a_minutes_lameduck());
+        sim.reload("/bin/v2");
+        if before_the_stop {
+            bad_flag(&mut sim);
+        }
+        sim.request(Request::Stop);
+        sim.exit(1, OK);
+        if !before_the_stop {
+            bad_flag(&mut sim);
+        }
+        assert!(sim.logged("new child pid 1002 (/bin/v2) bad flag"));
+        sim.hello(2);
+        sim.advance(HELLO_TIMEOUT);
+        assert!(sim.process(2).killed, "{:?}", sim.logs());
+        let failures = sim.machine.status().failures;
+        assert_eq!(failures, 1, "{before_the_stop}: {:?}", sim.logs());
+    }
 }
 
 #[test]
@@ -2259,6 +2255,19 @@ fn reload_asked(
     })
 }
 
+/// A reload of `/bin/v3` with `args` and no listeners, as a request
+/// written by hand may be.
+fn args_only(sim: &mut Sim, args: &[&str]) -> u64 {
+    sim.request(Request::Reload {
+        path: "/bin/v3".into(),
+        argv0: None,
+        args: Some(args.iter().map(Into::into).collect()),
+        listeners: None,
+        dir: None,
+        dir_id: None,
+    })
+}
+
 #[test]
 fn a_reload_with_arguments_and_no_listeners_applies_their_listener_flags() {
     // A request written by hand: the serving child's listeners, moved as
@@ -2270,14 +2279,7 @@ fn a_reload_with_arguments_and_no_listeners_applies_their_listener_flags() {
     ];
     reload_with(&mut sim, Some(&[]), &with_api);
     sim.hello_and_ready(2);
-    let reload = sim.request(Request::Reload {
-        path: "/bin/v3".into(),
-        argv0: None,
-        args: Some(vec!["-api=127.0.0.1:9091".into(), "-verbose".into()]),
-        listeners: None,
-        dir: None,
-        dir_id: None,
-    });
+    let reload = args_only(&mut sim, &["-api=127.0.0.1:9091", "-verbose"]);
     sim.hello_and_ready(3);
     assert!(
         matches!(sim.final_answer(reload), Some(Response::Reloaded { .. })),
@@ -2313,14 +2315,7 @@ fn a_reload_with_arguments_and_no_listeners_applies_their_listener_flags() {
     };
     let kept = api(&mut sim, 5);
     assert_eq!(kept.port_0_owner(), Some("admin"), "{kept:?}");
-    let reload = sim.request(Request::Reload {
-        path: "/bin/v3".into(),
-        argv0: None,
-        args: Some(vec!["-verbose".into()]),
-        listeners: None,
-        dir: None,
-        dir_id: None,
-    });
+    let reload = args_only(&mut sim, &["-verbose"]);
     sim.hello_and_ready(6);
     assert!(matches!(
         sim.final_answer(reload),
