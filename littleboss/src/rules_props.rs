@@ -7,7 +7,7 @@
 use proptest::prelude::*;
 
 use crate::rules::{
-    clean_path, duration_millis, listener_spec, normalise_host_port, restart_limit,
+    binds_alike, clean_path, duration_millis, listener_spec, normalise_host_port, restart_limit,
     socket_conflicts, socket_of,
 };
 
@@ -128,6 +128,12 @@ proptest! {
             .is_empty()
         };
         prop_assert_eq!(declared(&a, &b), declared(&b, &a), "{:?} {:?}", a, b);
+        // One socket under two networks' names is one the two share.
+        let alike = |x: &(String, String), y: &(String, String)| {
+            binds_alike((x.0.as_str(), x.1.as_str()), (y.0.as_str(), y.1.as_str()))
+        };
+        prop_assert_eq!(alike(&a, &b), alike(&b, &a));
+        prop_assert!(!alike(&a, &b) || !declared(&a, &b), "{:?} {:?}", a, b);
         // Each overlaps itself (two listeners cannot share one socket),
         // but on port 0, another port for each.
         let any_port = a.0 != "unix" && normalise_host_port(&a.1).ends_with(":0");

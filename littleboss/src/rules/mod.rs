@@ -27,5 +27,7 @@ pub(crate) use settings::{
     DEFAULT_FLAG, DEFAULT_LAMEDUCK_MS, MAX_LISTENERS, Settings, nonzero_ready_timeout,
     nonzero_restart_window, nonzero_worker_threads, some_restarts,
 };
-pub(crate) use socket::{clean_path, normalise_host_port, socket_conflicts, socket_of};
+pub(crate) use socket::{
+    binds_alike, clean_path, normalise_host_port, socket_conflicts, socket_of,
+};
 pub(crate) use typo::{edits, is_typo};

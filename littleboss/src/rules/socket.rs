@@ -102,6 +102,29 @@ pub(crate) fn sockets_overlap(a: (&str, &str), b: (&str, &str)) -> bool {
     }
 }
 
+/// Whether two inet declarations bind the very same socket, whatever
+/// their networks' names: `tcp:127.0.0.1:80` and `tcp4:127.0.0.1:80`;
+/// `tcp4 :80` and `tcp:0.0.0.0:80`; `tcp6 :80` and `tcp:[::]:80` (IPv6
+/// only either way). Not `tcp :80` (dual-stack, as no other is), a host
+/// name (what it resolves to is known only at bind), nor an address of
+/// a family its network does not take.
+pub(crate) fn binds_alike(a: (&str, &str), b: (&str, &str)) -> bool {
+    let (Some(x), Some(y)) = (Bind::of(a.0, a.1), Bind::of(b.0, b.1)) else {
+        return false;
+    };
+    // `tcp4` takes IPv4 alone, `tcp6` IPv6 alone, the others either.
+    let takes = |network: &str, v6: bool| !network.ends_with(if v6 { '4' } else { '6' });
+    let same = match (&x.scope, &y.scope) {
+        (Scope::Every4, Scope::Every4) => takes(a.0, false) && takes(b.0, false),
+        (Scope::Every6, Scope::Every6) => takes(a.0, true) && takes(b.0, true),
+        (Scope::Ip(p), Scope::Ip(q)) => {
+            p == q && takes(a.0, p.is_ipv6()) && takes(b.0, q.is_ipv6())
+        }
+        _ => false,
+    };
+    same && x.kind == y.kind && x.port == y.port
+}
+
 /// Where an inet declaration binds, as far as its text tells.
 struct Bind {
     /// `tcp` or `udp`.

@@ -119,14 +119,12 @@ fn if_in_use(
     }
     if k.network != key.network {
         // One the other IP network binds alike is kept (`as_held`), by
-        // the address the socket has.
-        let alike = ip_socket_of(k).filter(|(_, address)| {
-            let as_wanted = ListenerKey::of(name, key.network, &address.to_string());
-            !h.activated && ip_socket_of(&as_wanted) == ip_socket_of(k)
-        });
+        // its address written out (`0.0.0.0:80` for `tcp4`'s `:80`).
+        let spelled = written_out(k);
+        let alike = !h.activated && binds_alike(k, (key.network, &spelled));
         return Some(match alike {
-            Some((_, address)) => keep(&address.to_string()),
-            None => format!(
+            true => keep(&spelled),
+            false => format!(
                 "{ours}, as a {} socket, which a {} listener cannot keep: declare it {} again, or stop and start the service to change it",
                 k.network, key.network, k.network
             ),
@@ -258,7 +256,7 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
         // alike, which a second bind could not (the address is in use).
         let alike: Vec<&ListenerKey> = (held.iter())
             .filter(|(k, h)| !h.activated && k.network != key.network)
-            .filter(|(k, _)| ip_socket_of(k).is_some_and(|s| Some(s) == ip_socket_of(key)))
+            .filter(|(k, _)| binds_alike(k, (key.network, key.bind_address())))
             .map(|(k, _)| k)
             .collect();
         if let [alike] = alike.as_slice() {
@@ -267,30 +265,25 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
     }
 }
 
-/// The IP socket `key` binds, when its network does not change it: on an
-/// IP literal (`tcp:127.0.0.1:80` and `tcp4:127.0.0.1:80` are one socket;
-/// so are `tcp:[::]:80` and `tcp6::80`, IPv6 only either way), or on one
-/// family's every address (`tcp4::80` is `tcp:0.0.0.0:80`). `None` for a
-/// host name, port 0, unix, and `tcp`'s or `udp`'s `:80`, dual-stack.
-fn ip_socket_of(key: &ListenerKey) -> Option<(crate::spec::Kind, std::net::SocketAddr)> {
-    use std::net::{Ipv4Addr, Ipv6Addr};
-    if key.network == Network::Unix || key.any_port() {
-        return None;
+/// Whether the held socket `held` and a listener on `network` at
+/// `address` bind the very same socket ([`rules::binds_alike`]).
+///
+/// [`rules::binds_alike`]: crate::rules::binds_alike
+fn binds_alike(held: &ListenerKey, (network, address): (Network, &str)) -> bool {
+    let held = (held.network.as_str(), held.bind_address());
+    crate::rules::binds_alike(held, (network.as_str(), address))
+}
+
+/// `key`'s address with every address of one family written out
+/// (`tcp4`'s `:80` as `0.0.0.0:80`, `tcp6`'s as `[::]:80`): as another
+/// network would have to be given it.
+fn written_out(key: &ListenerKey) -> String {
+    let address = key.bind_address();
+    match (address.strip_prefix(':'), key.network) {
+        (Some(port), Network::Tcp4 | Network::Udp4) => format!("0.0.0.0:{port}"),
+        (Some(port), Network::Tcp6 | Network::Udp6) => format!("[::]:{port}"),
+        _ => address.to_owned(),
     }
-    let (host, port) = host_port(key.bind_address()).ok()?;
-    let ip = match (host.is_empty(), key.network) {
-        (true, Network::Tcp4 | Network::Udp4) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        (true, Network::Tcp6 | Network::Udp6) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-        (true, _) => return None,
-        (false, _) => host.parse().ok()?,
-    };
-    // An address of the other family (`tcp4:[::1]:80`) binds nothing.
-    let fits = match key.network {
-        Network::Tcp4 | Network::Udp4 => ip.is_ipv4(),
-        Network::Tcp6 | Network::Udp6 => ip.is_ipv6(),
-        _ => true,
-    };
-    fits.then(|| (key.network.kind(), std::net::SocketAddr::new(ip, port)))
 }
 
 /// Refuses two listeners of a reload that name one held socket, in the
