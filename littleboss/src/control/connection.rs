@@ -342,8 +342,7 @@ async fn serve(
                     std::sync::Mutex::new(crate::repeated::Repeated::new());
                 {
                     let mut said = BAD_REQUESTS.lock().unwrap_or_else(|e| e.into_inner());
-                    let printable = crate::log::printable;
-                    said.say(|since| log!("bad control request: {}{since}", printable(&error)));
+                    said.say(|since| log!("bad control request: {}{since}", logged(&error)));
                 }
                 conn.answer(&Response::Error { error });
                 if ends_connection {
@@ -543,6 +542,12 @@ struct BadLine {
     ends_connection: bool,
 }
 
+/// How the log quotes a bad request's error: escaped, then cut (cut
+/// first, a command of control characters escapes to a line of hundreds).
+fn logged(error: &str) -> String {
+    protocol::short(crate::log::printable(error).into_owned())
+}
+
 /// The length of the next request line (newline included) at the front
 /// of what `conn` has read (left there), reading more as needed, within
 /// [`READ_TIMEOUT`]; with the slot for a long line, which a line past
@@ -639,6 +644,25 @@ impl Default for LongLines {
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn a_bad_request_is_logged_escaped_and_short() {
+        let cmd = "\u{1b}".repeat(40);
+        let line = format!(
+            r#"{{"v":1,"cmd":{}}}"#,
+            serde_json::to_string(&cmd).unwrap()
+        );
+        let error = protocol::decode_request(line.as_bytes())
+            .unwrap_err()
+            .to_string();
+        let said = logged(&error);
+        assert!(!said.contains('\u{1b}'), "{said}");
+        assert!(
+            said.chars().count() <= 200,
+            "{} chars: {said}",
+            said.chars().count()
+        );
+    }
 
     #[tokio::test]
     async fn a_long_line_is_decoded_off_the_loop_all_the_same() {
