@@ -250,7 +250,7 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
 }
 
 /// A duration written unquoted with a space before its unit,
-/// `lameduck = 5 s`: said so, with the string meant, rather than syn's
+/// `lameduck = 5 s` or `grace = 1.5 s`: said so, with the string meant, rather than syn's
 /// "expected `,`".
 fn spaced_duration(pair: &syn::MetaNameValue, input: ParseStream) -> Option<Error> {
     let key = pair.path.get_ident()?.unraw().to_string();
@@ -260,15 +260,20 @@ fn spaced_duration(pair: &syn::MetaNameValue, input: ParseStream) -> Option<Erro
     {
         return None;
     }
-    let Expr::Lit(syn::ExprLit {
-        lit: Lit::Int(number),
-        ..
-    }) = &pair.value
-    else {
-        return None;
+    // `5 s` or `1.5 s`, with no suffix of its own (`5u8 s` is no duration).
+    let number = match &pair.value {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(number),
+            ..
+        }) if number.suffix().is_empty() => number.base10_digits(),
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Float(number),
+            ..
+        }) if number.suffix().is_empty() => number.base10_digits(),
+        _ => return None,
     };
     let unit: Ident = input.fork().parse().ok()?;
-    let meant = format!("{}{unit}", number.base10_digits());
+    let meant = format!("{number}{unit}");
     let ms = rules::duration_millis(&key, &meant).ok()?;
     // Quoted back only if that is right: a zero `ready_timeout` is not.
     let meant = match (key.as_str(), ms) {
@@ -1386,6 +1391,14 @@ mod tests {
         assert_eq!(
             messages(r#"name = "svc", ready_timeout = 5 s"#),
             ["`ready_timeout` takes a string: `ready_timeout = \"5s\"`"]
+        );
+        assert_eq!(
+            messages(r#"name = "svc", grace = 1.5 s"#),
+            ["`grace` takes a string: `grace = \"1.5s\"`"]
+        );
+        assert_eq!(
+            messages(r#"name = "svc", grace = 1.5s"#),
+            ["`grace` takes a string: `grace = \"1.5s\"`"]
         );
         assert_eq!(
             messages(r#"name = "svc", persist, restart_limit = 5 in 0s"#),

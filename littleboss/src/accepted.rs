@@ -100,11 +100,16 @@ impl Accepted {
         let Some(cookie) = cookie(fd) else {
             // Said once (a kernel before 4.12, or a sandbox, has no
             // `SO_COOKIE`): else a drain waiting out its whole grace for
-            // no reason the program's owner could find.
+            // no reason the program's owner could find. Detached: a
+            // refusal records what it took off the queue holding the
+            // drain's locks, which a logger that blocks must not hold.
             if !self.lost_track.swap(true, Ordering::SeqCst) {
-                crate::report::warning!(
-                    "cannot tell accepted connections apart (getsockopt SO_COOKIE: {}): each drain waits out its whole first-byte grace, not only until every connection has closed",
-                    std::io::Error::last_os_error()
+                crate::report::say_detached(
+                    log::Level::Warn,
+                    format!(
+                        "cannot tell accepted connections apart (getsockopt SO_COOKIE: {}): each drain waits out its whole first-byte grace, not only until every connection has closed",
+                        std::io::Error::last_os_error()
+                    ),
                 );
             }
             return;

@@ -222,9 +222,13 @@ impl Context {
             crate::report::fail(1, error);
         }
         let fd = listener.fd.as_ref()?;
-        let copy = fd.try_clone().unwrap_or_else(|e| {
-            panic!("littleboss: cannot take listener `{name}`: {e} (a copy of its socket)")
-        });
+        let copy = match fd.try_clone() {
+            Ok(copy) => copy,
+            Err(e) => {
+                drop(listeners);
+                panic!("littleboss: cannot take listener `{name}`: {e} (a copy of its socket)")
+            }
+        };
         // Only once there is a copy to hand out: a take that panicked
         // (out of descriptors) leaves it untaken, for a later try.
         listener.taken = true;
