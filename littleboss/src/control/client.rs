@@ -105,12 +105,15 @@ pub(crate) fn print_out(text: &str) {
 }
 
 /// Runs a control command and exits: 0 on success, 1 when a reload is
-/// refused or fails, [`NOT_RUNNING`] with no supervisor, [`UNKNOWN`] when
-/// it cannot tell (a `stop` or `status` the supervisor refused too), and
-/// for `stop` the child's exit code.
-/// `status --json` prints one JSON object on stdout whatever happens: the
-/// supervisor's status, or `name`, `error` and `exit_code`, so that a
-/// script reading it never reads nothing.
+/// refused or fails (or cannot be asked: this binary's path not found, a
+/// request too long), [`NOT_RUNNING`] with no supervisor, [`UNKNOWN`] when
+/// it cannot tell (a `stop` or `status` the supervisor refused too),
+/// [`USAGE`](crate::exit::USAGE) for a command line or `LITTLEBOSS_DIR`
+/// it cannot use, and for `stop` the child's exit code.
+/// `status --json` prints one JSON object on stdout once it runs (not for
+/// a misspelt `--json`, which is said as usage): the supervisor's status,
+/// or `name`, `error` and `exit_code`, so that a script reading it never
+/// reads nothing.
 pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // The program's code before `run` may have restored its default.
     crate::sigpipe::ignore();
@@ -869,8 +872,13 @@ impl Session {
                 e.kind(),
                 io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
             );
+            // Its answer came before it had the whole request: not sent,
+            // whatever the answer's line says of it.
             if let Some(answer) = closed.then(|| self.answer_if_any()).flatten() {
-                return answer;
+                return answer.map_err(|failure| Failure {
+                    sent: false,
+                    ..failure
+                });
             }
             if e.kind() == io::ErrorKind::WouldBlock {
                 return Err(Failure::new(
@@ -996,8 +1004,10 @@ impl Session {
                 format!("the supervisor's answer was cut short: {}", visible(&e)),
             )
             .after_sending()),
-            // Which may quote what the supervisor sent.
-            Err(e) => Err(Failure::new(UNKNOWN, visible(&e))),
+            // Which may quote what the supervisor sent. A whole line of
+            // this protocol came back: the request was read, and what
+            // became of it is for the caller to say.
+            Err(e) => Err(Failure::new(UNKNOWN, visible(&e)).after_sending()),
         })
     }
 }
@@ -1116,6 +1126,61 @@ mod tests {
             said(StopProgress::Asking)
                 .contains("; if it was sent, the supervisor may still stop svc")
         );
+    }
+
+    /// A session with the supervisor's end of the socket, `theirs`.
+    fn session() -> (super::Session, std::os::unix::net::UnixStream) {
+        let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        let session = super::Session {
+            reader: std::io::BufReader::new(super::ByDeadline {
+                stream: ours.try_clone().unwrap(),
+                deadline: None,
+            }),
+            writer: ours,
+            last: Vec::new(),
+            heard: false,
+            supervisor: None,
+        };
+        (session, theirs)
+    }
+
+    #[test]
+    fn an_unreadable_answer_to_a_whole_request_says_it_was_sent() {
+        use std::io::Write;
+        let (mut session, mut theirs) = session();
+        // A newer supervisor's final answer of a kind this build lacks.
+        theirs
+            .write_all(b"{\"v\":1,\"type\":\"stopped_later\",\"final\":true}\n")
+            .unwrap();
+        let failure = session.ask(&super::Request::Stop).unwrap_err();
+        assert!(failure.sent, "{}", failure.message);
+        assert!(
+            failure.message.contains("`stopped_later`"),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[test]
+    fn an_answer_to_a_request_not_sent_whole_says_it_was_not_sent() {
+        use std::io::Write;
+        let (mut session, mut theirs) = session();
+        // A supervisor that answers and closes before reading a request
+        // too long for it, its answer cut short as it dies.
+        theirs.write_all(b"{\"v\":1,\"type\":\"err").unwrap();
+        drop(theirs);
+        let failure = session
+            .ask(&super::Request::Reload {
+                path: "/x".repeat(20_000).into(),
+                argv0: None,
+                args: None,
+                listeners: None,
+                dir: None,
+                dir_id: None,
+            })
+            .unwrap_err();
+        assert!(!failure.sent, "{}", failure.message);
+        assert!(failure.message.contains("cut short"), "{}", failure.message);
     }
 
     #[test]
