@@ -382,11 +382,12 @@ impl Activated {
     ///
     /// A passed fd whose name is a declared listener's goes to that
     /// listener. Unnamed fds (see [`named`]) then go to the listener bound
-    /// where they are, if one is still empty, and the rest by place to
-    /// the listeners that got none, each of its own type (see [`map`]; one
-    /// bound elsewhere than declared is noted in [`Assigned::elsewhere`]).
-    /// A listener that is off takes none. The rest are
-    /// [`Assigned::unmatched`].
+    /// where they are, if one is still empty, then by place to the
+    /// listeners that got none, each of its own type (see [`map`]; one
+    /// bound elsewhere than declared is noted in [`Assigned::elsewhere`]),
+    /// and any of another type or family left to a listener still empty,
+    /// whose check then fails saying what it is. A listener that is off
+    /// takes none. The rest are [`Assigned::unmatched`].
     pub(crate) fn assign(self, listeners: &[ListenerSpec]) -> Result<Assigned, ActivationError> {
         let names: Vec<Option<&str>> = self.passed.iter().map(|p| p.name.as_deref()).collect();
         let names = accepted_unnamed(&names, listeners.iter().any(|l| l.name == ACCEPTED));

@@ -178,8 +178,10 @@ impl Message<'_> {
                 monotonic_usec: None,
             } => "RELOADING=1".to_owned(),
             Message::Stopping => "STOPPING=1".to_owned(),
-            // A newline would end the status and start another assignment.
-            Message::Status(line) => format!("STATUS={}", line.replace(['\n', '\r'], " ")),
+            // A newline would end the status and start another assignment;
+            // systemd drops a whole datagram holding a NUL (a child's
+            // message quoted in a status may hold one).
+            Message::Status(line) => format!("STATUS={}", line.replace(['\n', '\r', '\0'], " ")),
             Message::Watchdog => "WATCHDOG=1".to_owned(),
         }
     }
@@ -301,7 +303,7 @@ impl Notifier {
         self.send(Message::Stopping);
     }
 
-    /// `STATUS=line`, its newlines turned into spaces.
+    /// `STATUS=line`, its newlines (and NULs) turned into spaces.
     pub(crate) fn status(&self, line: &str) {
         self.send(Message::Status(line));
     }
@@ -730,6 +732,7 @@ mod tests {
             Message::Status("a\nREADY=1\r\nb").encode(),
             "STATUS=a READY=1  b"
         );
+        assert_eq!(Message::Status("a\0b").encode(), "STATUS=a b");
     }
 
     #[test]
