@@ -1375,8 +1375,10 @@ impl Machine {
             .as_ref()
             .filter(|_| gave_args)
             .map(listeners::folder_note);
-        self.start_child(launch, Why::Reload { client });
-        if let Some(starting) = self.up().and_then(|up| up.starting.as_mut()) {
+        // Refused, its start may have begun the next queued instead.
+        let id = self.start_child(launch, Why::Reload { client });
+        let starting = self.up().and_then(|up| up.starting.as_mut());
+        if let Some(starting) = starting.filter(|s| Some(s.id) == id) {
             starting.notes.extend(note);
         }
     }
@@ -1676,6 +1678,16 @@ impl Machine {
         }
         if let Some(starting) = &starting {
             self.wind_down(starting.id, others_refuse);
+            // One that said it failed after its hello is killed when its
+            // error said (soon), not at its whole lameduck timeout.
+            if starting.error.is_some()
+                && let Some(ready_by) = starting.ready_by
+                && let Some(child) = self.state.children.get_mut(&starting.id)
+                && !child.killed
+                && let Some(kill_at) = &mut child.kill_at
+            {
+                *kill_at = (*kill_at).min(ready_by);
+            }
             // One that failed already (killed, or to be): its reload failed
             // for that, not for the stop, and is said and counted so.
             let child = self.state.children.get(&starting.id);
@@ -1739,7 +1751,7 @@ impl Machine {
 
     /// Starts a child as `launch` says: binds the listeners it needs that
     /// are not held yet first (all or none), then spawns it.
-    fn start_child(&mut self, launch: Launch, why: Why) {
+    fn start_child(&mut self, launch: Launch, why: Why) -> Option<ChildId> {
         // Before anything can fail: a failed reload's READY=1 while the
         // old child serves on (see `start_failed`), or else the next
         // child's, ends the reload this begins for systemd.
@@ -1770,7 +1782,8 @@ impl Machine {
                 "not starting {}: {given_up} children given up on (their execs not returned, or not dead of SIGKILL) are still there (a file system that hangs?); no child starts until one has gone",
                 launch.target.file().display()
             );
-            return self.start_failed(why, message, 1);
+            self.start_failed(why, message, 1);
+            return None;
         }
         let now = self.now;
         let hello_by = now + self.hello_timeout();
@@ -1783,7 +1796,7 @@ impl Machine {
         // Whether it may be was a reload's question (a restart or rollback
         // asks for what a child had): only binding can fail here.
         let orders = listeners::bind_orders(&self.state.held, &launch.listeners);
-        let Some(up) = self.up() else { return };
+        let up = self.up()?;
         debug_assert!(up.starting.is_none(), "one child starts at a time");
         // A restart due that this start replaces (a reload's) was counted
         // against the limit when it was planned: it will not happen.
@@ -1845,6 +1858,7 @@ impl Machine {
         } else {
             self.spawn(id, launch);
         }
+        Some(id)
     }
 
     /// The new listeners are bound: the child they are for can start.
@@ -2106,7 +2120,8 @@ impl Machine {
             return;
         }
         if let Some(previous) = up.fallback_to.take() {
-            return self.start_child(previous, Why::Fallback);
+            self.start_child(previous, Why::Fallback);
+            return;
         }
         if !persist {
             let message =

@@ -2023,6 +2023,34 @@ fn a_child_that_reports_an_error_after_its_hello_is_killed_soon_whatever_its_rea
 }
 
 #[test]
+fn a_stop_kills_a_child_that_reported_an_error_when_its_error_said_not_at_its_lameduck() {
+    // Failed after its hello, with a lameduck of ten minutes, as a stop
+    // comes: killed at its error's deadline, and the stop ends then.
+    let mut sim = Sim::serving(settings());
+    let reload = sim.reload("/bin/slow");
+    sim.hello_as(2, NAME, Duration::from_secs(600), Duration::from_secs(600));
+    sim.message(
+        2,
+        FromChild::Error {
+            error: "main returned an error".into(),
+        },
+    );
+    let stop = sim.request(Request::Stop);
+    let error = error_of(sim.final_answer(reload));
+    assert!(error.ends_with("main returned an error"), "{error}");
+    sim.exit(1, OK);
+    sim.advance(super::ERROR_EXIT_WAIT - MS);
+    assert!(!sim.process(2).killed, "given no time to exit by itself");
+    sim.advance(MS);
+    assert!(
+        sim.process(2).killed,
+        "a failed child was left to its lameduck"
+    );
+    sim.exit(2, ChildExit::Signal(9));
+    assert_eq!(stopped_code(sim.final_answer(stop)), 0);
+}
+
+#[test]
 fn a_failed_child_that_does_not_die_of_its_kill_is_given_up_on_and_the_queue_goes_on() {
     // Killed for not saying hello, it never exits (stuck in the kernel):
     // its reload fails after a while, the reload queued behind it runs,
