@@ -112,7 +112,7 @@ pub(crate) fn env_mistake() -> Option<String> {
 /// waits for it and takes the shared one after, however long the clean
 /// takes, and the supervisor starts meanwhile (the files it has just made
 /// are not old). Returns the lock if held already (`None`: the thread
-/// holds it, for the process's life).
+/// takes it, kept until a later wait takes another).
 pub(crate) fn hold(dir: &Path) -> io::Result<Option<FolderLock>> {
     use nix::fcntl::{Flock, FlockArg};
     let folder = std::fs::File::open(dir)?;
@@ -123,7 +123,18 @@ pub(crate) fn hold(dir: &Path) -> io::Result<Option<FolderLock>> {
             std::thread::Builder::new()
                 .name("littleboss-folder-lock".into())
                 .spawn(move || match Flock::lock(folder, FlockArg::LockShared) {
-                    Ok(lock) => std::mem::forget(lock),
+                    // Kept while its path still names it (the folder may
+                    // have been made anew meanwhile), in place of the one
+                    // an earlier wait took: one such lock, not one for
+                    // each time the folder is made again under a cleaner.
+                    Ok(lock) => {
+                        let id = |m: std::fs::Metadata| (m.dev(), m.ino());
+                        if lock.metadata().ok().map(id) == std::fs::metadata(&dir).ok().map(id) {
+                            let mut late = LATE_LOCKS.lock().unwrap_or_else(|e| e.into_inner());
+                            late.retain(|(path, _)| *path != dir);
+                            late.push((dir, lock));
+                        }
+                    }
                     Err((_, errno)) => crate::log::log!(
                         "cannot lock the control folder {} against cleaners of old files: {errno}",
                         dir.display()
@@ -135,6 +146,12 @@ pub(crate) fn hold(dir: &Path) -> io::Result<Option<FolderLock>> {
     };
     Ok(Some(FolderLock(held)))
 }
+
+/// The shared locks threads of [`hold`] took once a cleaner let go, one
+/// for each folder path (a supervisor has one), kept for the process's
+/// life or until a later wait for the same path replaces it.
+type LateLocks = Vec<(PathBuf, nix::fcntl::Flock<std::fs::File>)>;
+static LATE_LOCKS: std::sync::Mutex<LateLocks> = std::sync::Mutex::new(Vec::new());
 
 /// A shared `flock` on the control folder, held while this is kept.
 #[derive(Debug)]
@@ -353,7 +370,9 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), DirError> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(error) => return Err(DirError::Create { dir, error }),
     }
-    check_with_links_checked(dir)
+    // Again: the first look stopped at the first part missing, and a link
+    // another user made there meanwhile was followed by the creation.
+    check(&dir)
 }
 
 /// Checks that `dir` is a real folder owned by us that nobody else can
@@ -765,6 +784,43 @@ mod tests {
         assert!(
             said.contains(r" (to \u{1b}[2J\nlittleboss: stopped); set LITTLEBOSS_DIR"),
             "{said}"
+        );
+    }
+
+    #[test]
+    fn a_folder_made_again_under_a_cleaner_leaves_no_lock_on_the_old_one() {
+        use nix::fcntl::{Flock, FlockArg};
+        let dir = std::env::temp_dir().join(format!("lb-late-test-{}", std::process::id()));
+        let exclusive = |dir: &Path| {
+            let folder = std::fs::File::open(dir).unwrap();
+            Flock::lock(folder, FlockArg::LockExclusiveNonblock).ok()
+        };
+        let held_after_a_cleaner = |dir: &Path| {
+            std::fs::create_dir_all(dir).unwrap();
+            let cleaner = exclusive(dir).unwrap();
+            assert!(hold(dir).unwrap().is_none());
+            drop(cleaner);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while let Some(again) = exclusive(dir) {
+                drop(again);
+                assert!(std::time::Instant::now() < deadline, "never held");
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        };
+        held_after_a_cleaner(&dir);
+        // Removed (by the cleaner, say) and made again.
+        std::fs::remove_dir(&dir).unwrap();
+        held_after_a_cleaner(&dir);
+        let removed = format!("{} (deleted)", dir.display());
+        let open_on_removed = std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .flatten()
+            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+            .any(|target| target.as_os_str() == removed.as_str());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            !open_on_removed,
+            "a lock on the removed folder is still held"
         );
     }
 

@@ -139,7 +139,8 @@ impl std::error::Error for ControlError {
 }
 
 /// Binds the control socket at `path`. A socket left by a dead supervisor
-/// is replaced; a live one is left alone and named in the error.
+/// is replaced; a live one is left alone, and the error says the service
+/// runs (with its pid, when it can be told).
 pub(crate) fn bind(
     path: &Path,
     name: &str,
@@ -151,7 +152,11 @@ pub(crate) fn bind(
     let lock = ServiceLock::take(&lock_path, || {
         let name = name.to_owned();
         let holder = || super::holder::lock_holder(&lock_path);
-        if std::fs::symlink_metadata(path).is_err() {
+        // Missing, not unreadable: one there that cannot be looked at
+        // (EACCES) is the running supervisor's still.
+        let missing = std::fs::symlink_metadata(path)
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+        if missing {
             let socket = path.to_owned();
             return ControlError::Unreachable {
                 name,
