@@ -24,7 +24,8 @@ pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]
     let Some((body, odd_dashes)) = after_dashes(arg) else {
         return false;
     };
-    let is_mode = |v: &str| modes.contains(&v.to_ascii_lowercase().as_str());
+    // Blanks around it too: a CRLF script's last word (`stop\r`).
+    let is_mode = |v: &str| modes.contains(&v.trim().to_ascii_lowercase().as_str());
     let (name, value) = match body.split_once('=') {
         Some((name, value)) => (name, Some(value)),
         None => (body, next),
@@ -77,8 +78,9 @@ pub(crate) fn misspelt_listener(arg: &str, name: &str, fits: impl Fn(&str) -> bo
     let underscored = |s: &str| s.replace('-', "_");
     let looks_so = (written != name || odd_dashes)
         && underscored(written).eq_ignore_ascii_case(&underscored(name));
-    // An empty value fits: `-HTTPS=` meant to turn `https` off.
-    looks_so && fits(value)
+    // An empty value fits: `-HTTPS=` meant to turn `https` off; blanks
+    // around it (a CRLF script's last word) do not make it another.
+    looks_so && (fits(value) || fits(value.trim()))
 }
 
 /// Whether `arg` is the switch `--name` (a flag without a value) mistyped:
@@ -148,9 +150,17 @@ mod tests {
             "-littleboss-stop",
             "--littleboss_status",
             "-LITTLEBOSS-Reload",
+            // A CRLF script's last word.
+            "-LITTLEBOSS=stop\r",
+            "-littlebos=stop\r",
+            "-littleboss:stop\r",
         ] {
             assert!(miss(arg, None), "{arg}");
         }
+        assert!(
+            miss("-Littleboss", Some("stop ")),
+            "a blank after the next word"
+        );
         assert!(
             miss("-littlebos", Some("stop")),
             "value as the next argument"
@@ -228,6 +238,9 @@ mod tests {
         ] {
             assert!(!misspelt_listener(arg, "https", address), "{arg}");
         }
+        // A CRLF script's last word: the address with a blank after it.
+        let exact = |v: &str| v == ":8443";
+        assert!(misspelt_listener("-HTTPS=:8443\r", "https", exact));
         // Empty: the listener turned off, as `-https=` does.
         let off_or_address = |v: &str| v.is_empty() || v.contains(':');
         assert!(misspelt_listener("-HTTPS=", "https", off_or_address));
