@@ -159,7 +159,7 @@ fn crate_path(attr: &Attribute) -> Option<String> {
     let syn::Meta::List(list) = &attr.meta else {
         return None;
     };
-    let trees: Vec<TokenTree> = list.tokens.clone().into_iter().collect();
+    let trees = without_invisible_groups(list.tokens.clone());
     trees.windows(3).find_map(|w| match w {
         [
             TokenTree::Ident(key),
@@ -174,6 +174,21 @@ fn crate_path(attr: &Attribute) -> Option<String> {
         }
         _ => None,
     })
+}
+
+/// `tokens` with the invisible groups a `macro_rules!` fragment makes
+/// (`crate = $krate`) opened, so that their tokens read as written.
+fn without_invisible_groups(tokens: TokenStream) -> Vec<TokenTree> {
+    let mut trees = Vec::new();
+    for tree in tokens {
+        match tree {
+            TokenTree::Group(group) if group.delimiter() == proc_macro2::Delimiter::None => {
+                trees.extend(without_invisible_groups(group.stream()));
+            }
+            tree => trees.push(tree),
+        }
+    }
+    trees
 }
 
 /// The message tokio's `#[tokio::main]` expansion builds its runtime with
@@ -257,6 +272,14 @@ mod tests {
         ] {
             assert_eq!(error(item).as_deref(), Some(twice));
         }
+        // Its `crate` given through a `macro_rules!` fragment, which
+        // wraps it in an invisible group: read as written.
+        let krate = proc_macro2::Group::new(proc_macro2::Delimiter::None, quote::quote!("lb"));
+        let item = quote::quote! {
+            #[lb::main(name = "b", crate = #krate)]
+            fn main() {}
+        };
+        assert_eq!(error(item).as_deref(), Some(twice));
         // Renamed by an import, with no `crate`: told by its keys.
         let imported = error(quote::quote! {
             #[lb::main(name = "b", listener(http = "tcp::80"))]
