@@ -139,7 +139,8 @@ pub(crate) fn send(sock: BorrowedFd<'_>, data: &[u8], fds: &[BorrowedFd<'_>]) ->
 }
 
 /// One received message: its bytes and the fds that came with it.
-/// Empty bytes and no fds means the peer closed its end.
+/// Empty bytes and no fds means the peer closed its end, or sent an
+/// empty packet (which `link::ended_or_empty` tells apart).
 #[derive(Debug)]
 pub(crate) struct Received {
     pub data: Vec<u8>,
