@@ -849,15 +849,19 @@ pub mod fixture {
         }
     }
 
-    /// Waits while the file the variable `gate` names exists, 9 s at most
-    /// (within a 10 s lameduck timeout), so that a test on a loaded
-    /// machine looks at a fixture's drain for as long as it needs; without
-    /// the variable, `otherwise`.
-    pub async fn hold_while_gated(gate: &str, otherwise: std::time::Duration) {
+    /// Waits while the file the variable `gate` names exists, `most` at
+    /// most (within the fixture's lameduck timeout), so that a test on a
+    /// loaded machine looks at a fixture's drain for as long as it needs;
+    /// without the variable, `otherwise`.
+    pub async fn hold_while_gated(
+        gate: &str,
+        most: std::time::Duration,
+        otherwise: std::time::Duration,
+    ) {
         let Some(gate) = std::env::var_os(gate) else {
             return tokio::time::sleep(otherwise).await;
         };
-        let until = tokio::time::Instant::now() + std::time::Duration::from_secs(9);
+        let until = tokio::time::Instant::now() + most;
         while std::path::Path::new(&gate).exists() && tokio::time::Instant::now() < until {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }

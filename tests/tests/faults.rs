@@ -1851,7 +1851,8 @@ fn a_control_folder_this_user_may_not_enter_is_said_with_what_chose_it() {
     let closed = svc.dir.path().join("closed");
     std::fs::create_dir_all(closed.join("littleboss")).unwrap();
     std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let out = std::process::Command::new(V1)
+    let out = svc
+        .command(V1)
         .arg("-littleboss=status")
         .env_remove("LITTLEBOSS_DIR")
         .env("XDG_RUNTIME_DIR", &closed)

@@ -425,7 +425,8 @@ fn a_relative_control_folder_is_refused_but_bypass_needs_none() {
     // control folder is under TMPDIR.
     let tmp = svc.dir.path().join("tmp");
     std::fs::create_dir(&tmp).unwrap();
-    let out = std::process::Command::new(ECHO)
+    let out = svc
+        .command(ECHO)
         .current_dir(svc.dir.path())
         .env_remove("LITTLEBOSS_DIR")
         .env("XDG_RUNTIME_DIR", "xdg")
@@ -789,7 +790,10 @@ fn control_commands_without_a_supervisor_say_so() {
     let out = svc.control_with(ECHO, "status", &["--json", "-addr=bogus"]);
     usage(&out, "-addr: ");
     let mut cmd = svc.command(ECHO);
+    // In the test's folder: a broken check would make `run` there, not in
+    // the crate's, which every test shares.
     let out = cmd
+        .current_dir(svc.dir.path())
         .env("LITTLEBOSS_DIR", "run")
         .args(["-littleboss=status", "--json"])
         .output_in_time();

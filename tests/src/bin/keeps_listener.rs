@@ -1,7 +1,7 @@
 //! Keeps its listener until it exits, as `axum::serve` does until its last
 //! connection ends: answers `keeps PID` until lameduck, then drains with
 //! the listener still open: until the file `DRAIN_GATE` names is removed
-//! (at most 9 s, within its 10 s lameduck timeout), so that a test on a
+//! (at most 25 s, within its 30 s lameduck timeout), so that a test on a
 //! loaded machine looks at it draining for as long as it needs; without
 //! one, for 8 s.
 
@@ -10,7 +10,7 @@ use tokio::io::AsyncWriteExt;
 #[littleboss::main(
     name = "keeps_listener",
     listener(addr = "tcp:127.0.0.1:0"),
-    lameduck = "10s"
+    lameduck = "30s"
 )]
 async fn main(ctx: littleboss::Context) {
     let listener = ctx.tcp("addr").expect("addr listener");
@@ -28,6 +28,11 @@ async fn main(ctx: littleboss::Context) {
         _ = ctx.lameduck() => {}
     }
     println!("draining pid={pid}");
-    tests::fixture::hold_while_gated("DRAIN_GATE", std::time::Duration::from_secs(8)).await;
+    tests::fixture::hold_while_gated(
+        "DRAIN_GATE",
+        std::time::Duration::from_secs(25),
+        std::time::Duration::from_secs(8),
+    )
+    .await;
     drop(listener);
 }

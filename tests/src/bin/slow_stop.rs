@@ -14,6 +14,11 @@ async fn main(ctx: littleboss::Context) {
     println!("addr={}", listener.local_addr().unwrap());
     tests::fixture::serve_greetings(listener, "hello".to_owned(), ctx.lameduck()).await;
     println!("finishing");
-    tests::fixture::hold_while_gated("FINISH_GATE", std::time::Duration::from_secs(5)).await;
+    tests::fixture::hold_while_gated(
+        "FINISH_GATE",
+        std::time::Duration::from_secs(9),
+        std::time::Duration::from_secs(5),
+    )
+    .await;
     println!("finished");
 }
