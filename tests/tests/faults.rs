@@ -963,7 +963,9 @@ fn a_stop_takes_the_unix_socket_file_away_at_once() {
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let mut svc = Service::new(bin);
     let path = svc.dir.path().join("srv.sock");
-    svc.start(&[&format!("-sock={}", path.display()), "--linger"]);
+    let gate = svc.gate("linger");
+    let sock = format!("-sock={}", path.display());
+    svc.start_with_env(&[&sock, "--linger"], &[("LINGER_GATE", &gate)]);
     svc.ready();
     let child: i32 = svc.printed("serving unix pid");
     let stop = svc.spawn_control(bin, "stop");
@@ -973,6 +975,7 @@ fn a_stop_takes_the_unix_socket_file_away_at_once() {
     assert!(tests::alive(child), "the child has drained already");
     let refused = UnixStream::connect(&path).unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::NotFound);
+    std::fs::remove_file(&gate).unwrap();
     assert!(stop.wait_with_output().unwrap().status.success());
     svc.wait_exit();
 }
@@ -1017,10 +1020,19 @@ fn a_supervisor_removes_only_its_own_unix_socket_file() {
     drop(theirs);
 }
 
-/// Runs `unix_server` without a supervisor, its socket at `path`.
-fn unix_server_in_bypass(svc: &mut Service, path: &std::path::Path, args: &[&str]) {
+/// Runs `unix_server` without a supervisor, its socket at `path`, its
+/// `--linger` held by the file `gate` names, if any.
+fn unix_server_in_bypass(
+    svc: &mut Service,
+    path: &std::path::Path,
+    args: &[&str],
+    gate: Option<&std::path::Path>,
+) {
     let mut cmd = svc.command(&svc.bin);
     cmd.arg(format!("-sock={}", path.display())).args(args);
+    if let Some(gate) = gate {
+        cmd.env("LINGER_GATE", gate);
+    }
     svc.spawn(cmd);
 }
 
@@ -1029,18 +1041,20 @@ fn a_unix_socket_bound_in_bypass_goes_when_the_program_ends() {
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let mut svc = Service::new(bin);
     let path = svc.dir.path().join("bypass.sock");
-    unix_server_in_bypass(&mut svc, &path, &["--linger"]);
+    let gate = svc.gate("linger");
+    unix_server_in_bypass(&mut svc, &path, &["--linger"], Some(&gate));
     svc.output.wait_for("serving unix pid=");
     assert!(path.exists());
     svc.signal(nix::sys::signal::Signal::SIGTERM);
     // Gone as draining begins, while the program still finishes.
     tests::wait_gone(&path);
     assert!(tests::alive(svc.pid()), "it has finished already");
+    std::fs::remove_file(&gate).unwrap();
     assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
     assert!(!path.exists(), "the socket file outlived the program");
     // A successor's socket at that path, bound meanwhile, is left alone.
     let mut svc = Service::new(bin);
-    unix_server_in_bypass(&mut svc, &path, &[]);
+    unix_server_in_bypass(&mut svc, &path, &[], None);
     svc.output.wait_for("serving unix pid=");
     std::fs::remove_file(&path).unwrap();
     let successor = std::os::unix::net::UnixListener::bind(&path).unwrap();
@@ -1055,7 +1069,7 @@ fn a_unix_socket_bound_in_bypass_goes_when_main_panics() {
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let mut svc = Service::new(bin);
     let path = svc.dir.path().join("panics.sock");
-    unix_server_in_bypass(&mut svc, &path, &["--panic"]);
+    unix_server_in_bypass(&mut svc, &path, &["--panic"], None);
     assert_eq!(svc.wait_exit().code(), Some(101), "{}", svc.output.text());
     assert!(svc.output.text().contains("told to panic"));
     assert!(!path.exists(), "the socket file outlived the program");

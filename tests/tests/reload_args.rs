@@ -139,9 +139,13 @@ fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
     // On a port of its own (one asked for on port 0 is kept until the old
     // child exits: bound anew it would get another port).
     let first = format!("-http=127.0.0.1:{}", free_port());
-    // The old child stays 5 s after its drain (its lameduck timeout is
-    // 10 s), holding its copy of the socket.
-    let (mut svc, old) = start(V1, &[&first, "--linger-ms=5000"]);
+    // The old child stays after its drain while its gate stands (its
+    // lameduck timeout is 10 s), holding its copy of the socket.
+    let mut svc = Service::new(V1);
+    let gate = svc.gate("linger");
+    svc.start_with_env(&[&first, "--linger-ms=5000"], &[("LINGER_GATE", &gate)]);
+    let old = svc.printed_addr("http");
+    svc.ready();
     let old_pid: i32 = svc.printed("pid");
     let in_flight = TcpStream::connect(old).unwrap();
     // Answered on a later connection: the kernel hands connections over in
@@ -155,6 +159,7 @@ fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
     svc.output.wait_for("lingering");
     assert!(refused(old), "the old port still takes connections");
     assert!(tests::alive(old_pid), "checked too late to tell");
+    std::fs::remove_file(&gate).unwrap();
     // The reload says what it moves.
     let moved = format!("  listener `http`: tcp {old} -> tcp {new}\n");
     assert!(text(&out).contains(&moved), "{}", text(&out));

@@ -291,7 +291,8 @@ fn an_orphaned_child_takes_its_unix_socket_file_away_for_the_next_start() {
     let mut svc = Service::new(bin);
     let path = svc.dir.path().join("srv.sock");
     let sock = format!("-sock={}", path.display());
-    svc.start(&[&sock, "--linger"]);
+    let gate = svc.gate("linger");
+    svc.start_with_env(&[&sock, "--linger"], &[("LINGER_GATE", &gate)]);
     svc.ready();
     let orphan: i32 = svc.printed("serving unix pid");
     svc.signal(Signal::SIGKILL);
@@ -299,6 +300,7 @@ fn an_orphaned_child_takes_its_unix_socket_file_away_for_the_next_start() {
     // Nobody is left to accept: the path goes while the orphan drains.
     tests::wait_gone(&path);
     assert!(alive(orphan), "the orphan has drained already");
+    std::fs::remove_file(&gate).unwrap();
     // The next start binds it (it found `PATH is in use by a running
     // program` until the orphan exited).
     let mut next = Service::new(bin);

@@ -1,8 +1,8 @@
 //! Version 1 of the `argv` service: answers each connection on `http`
 //! with `v1 PID ARGS…` (its own arguments) until lameduck; given
-//! `--linger-ms=N`, stays N ms after it, for a test to find it there
-//! (within its lameduck timeout, 10 s: a loaded machine's stalls do not
-//! close the window).
+//! `--linger-ms=N`, stays N ms after it, or while the file `LINGER_GATE`
+//! names exists (9 s at most, within its 10 s lameduck timeout), for a
+//! test to find it there.
 
 #[littleboss::main(name = "argv", listener(http = "tcp:127.0.0.1:0"), lameduck = "10s")]
 async fn main(ctx: littleboss::Context) {
@@ -20,6 +20,12 @@ async fn main(ctx: littleboss::Context) {
     });
     if let Some(ms) = linger {
         println!("argv v1 pid={pid} lingering");
-        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        let otherwise = std::time::Duration::from_millis(ms);
+        tests::fixture::hold_while_gated(
+            "LINGER_GATE",
+            std::time::Duration::from_secs(9),
+            otherwise,
+        )
+        .await;
     }
 }

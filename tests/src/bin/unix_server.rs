@@ -1,9 +1,10 @@
 //! Answers `unix PID` on a unix-socket listener (off unless given a path).
 //! A TCP listener declared after it (off unless given) lets a test make
-//! the second bind fail. With `--linger` it stays 3 s after lameduck, as
-//! a program finishing its work does: long enough for a test to see it
-//! still there on a loaded machine; with `--linger-long`, 9 s (within its
-//! lameduck timeout), for a test that ends it sooner itself. With `--panic` it
+//! the second bind fail. With `--linger` it stays after lameduck, as a
+//! program finishing its work does: while the file `LINGER_GATE` names
+//! exists (9 s at most, within its lameduck timeout), so that a test on a
+//! loaded machine sees it still there, or 3 s without one; with
+//! `--linger-long`, 9 s, for a test that ends it sooner itself. With `--panic` it
 //! panics once serving, with a blocking job still running (which a
 //! runtime dropped as the panic unwinds would wait for forever).
 
@@ -32,7 +33,12 @@ async fn main(ctx: littleboss::Context) {
                 if linger("--linger-long") {
                     tokio::time::sleep(std::time::Duration::from_secs(9)).await;
                 } else if linger("--linger") {
-                    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+                    tests::fixture::hold_while_gated(
+                        "LINGER_GATE",
+                        std::time::Duration::from_secs(9),
+                        std::time::Duration::from_secs(3),
+                    )
+                    .await;
                 }
                 return;
             }
