@@ -4,8 +4,8 @@
 //! tokio accept loop, the `http` example on the helper) is reloaded 20
 //! times under new-connection and under keep-alive load, and not one
 //! request or reload may fail, with one exception the README explains:
-//! bare `axum::serve` (`axum_serve`, the README's snippet before it became
-//! the helper) under keep-alive load, where hyper's graceful shutdown
+//! bare `axum::serve` (`axum_serve`, the README's `axum::serve` snippet)
+//! under keep-alive load, where hyper's graceful shutdown
 //! closes each kept-alive connection between two requests, and a client's
 //! next request on it fails. There every failure must be that one: on a
 //! reused connection, the connection closed or reset. (Timing figures come
@@ -197,7 +197,8 @@ fn a_connection_silent_across_a_reload_is_answered(bin: &str, listener: &str, si
     assert!(reload.status.success(), "{reload:?}");
     if silent == Silent::OldChildAnswers {
         // The client is slow to speak: its request comes well after the
-        // old child began draining, within the grace (3.5 s in these).
+        // old child began draining, within the grace (1 s for
+        // `axum_serve`, 3.5 s for `plain`).
         std::thread::sleep(Duration::from_millis(300));
     } else {
         // Silent until the old child has exited, which had it accepted
@@ -256,9 +257,10 @@ fn connections_silent_across_a_reload_are_answered() {
 }
 
 /// An old child that finds no connection open when it begins draining
-/// exits without waiting out its grace (3.5 s in these servers): there is
-/// nothing the grace could save. (`readme`, on the same helper as `http`,
-/// keeps the default 1 s, too short to tell apart on a loaded machine.)
+/// exits without waiting out its grace (3.5 s in `plain`): there is
+/// nothing the grace could save. (The others keep the default 1 s, too
+/// short to tell apart on a loaded machine; `plain`, like bare
+/// `axum::serve`, ends by `ctx.lameduck()` alone.)
 /// One old child drained, neither killed nor ended abnormally.
 fn one_clean_drain(drains: &Drains, bin: &str) {
     let ended = (drains.ms.len(), drains.killed, drains.abnormal);
@@ -283,9 +285,7 @@ fn an_idle_old_child_exits_before_its_grace(bin: &str, listener: &str) {
 #[test]
 fn idle_old_children_exit_before_their_grace() {
     let _alone = ONE_AT_A_TIME.blocking_lock();
+    // Ended by `ctx.lameduck()` alone: littleboss ends the grace when
+    // nothing accepted is open.
     an_idle_old_child_exits_before_its_grace(env!("CARGO_BIN_EXE_plain"), "http");
-    an_idle_old_child_exits_before_its_grace(env!("CARGO_BIN_EXE_http"), "http");
-    // Bare `axum::serve`, ended by `ctx.lameduck()` alone: littleboss ends
-    // the grace when nothing accepted is open.
-    an_idle_old_child_exits_before_its_grace(env!("CARGO_BIN_EXE_axum_serve"), "https");
 }

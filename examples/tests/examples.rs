@@ -240,29 +240,24 @@ fn clap_program_gets_its_arguments_under_a_supervisor() {
     assert_eq!(svc.control("stop").status.code(), Some(0));
 }
 
-/// `readme.rs` is the README's usage snippet, but for the differences its
-/// doc comment lists (name, address, two log lines), so that the
-/// benchmark measures the code the README shows: a change to either
-/// without the other fails here.
-#[test]
-fn the_readme_example_is_the_readmes_snippet() {
+/// The README's ```rust block that begins with `start`, its service name
+/// and address replaced by `name` and `address`.
+fn readme_snippet(start: &str, name: &str, address: &str) -> String {
     let readme = include_str!("../../README.md");
-    let start = readme
-        .find("```rust\n#[littleboss::main(name = \"myblog\"")
-        .expect("the README's usage snippet");
-    let snippet = &readme[start + "```rust\n".len()..];
-    let snippet = &snippet[..snippet.find("```").unwrap()];
-    let snippet = snippet
-        .replace("name = \"myblog\"", "name = \"littleboss-readme\"")
-        .replace("\"tcp::443\"", "\"tcp:127.0.0.1:8081\"")
-        .replace(
-            "littleboss::http::serve(&ctx, listener, app()).await\n",
-            "littleboss::http::serve(&ctx, listener, app()).await?;\n",
-        );
-    let example = include_str!("../src/bin/readme.rs");
+    let at = readme
+        .find(&format!("```rust\n{start}"))
+        .unwrap_or_else(|| panic!("no README snippet begins with {start}"));
+    let snippet = &readme[at + "```rust\n".len()..];
+    snippet[..snippet.find("```").unwrap()]
+        .replace("name = \"myblog\"", &format!("name = \"{name}\""))
+        .replace("\"tcp::443\"", &format!("\"{address}\""))
+}
+
+/// The lines `example`'s `main` adds to `snippet`, whose every line it
+/// must hold in order.
+fn added_to<'a>(snippet: &str, example: &'a str, what: &str) -> Vec<&'a str> {
     let main = &example[example.find("#[littleboss::main").unwrap()..];
     let main = &main[..main.find("\n}\n").unwrap() + 3];
-    // The snippet's lines, in order, and between them only the log lines.
     let mut wanted = snippet.lines().peekable();
     let mut added = Vec::new();
     for line in main.lines() {
@@ -272,7 +267,26 @@ fn the_readme_example_is_the_readmes_snippet() {
             added.push(line);
         }
     }
-    assert_eq!(wanted.next(), None, "readme.rs lacks a line of the snippet");
+    assert_eq!(wanted.next(), None, "{what} lacks a line of the snippet");
+    added
+}
+
+/// `readme.rs` is the README's usage snippet, but for the differences its
+/// doc comment lists (name, address, two log lines), so that the
+/// benchmark measures the code the README shows: a change to either
+/// without the other fails here.
+#[test]
+fn the_readme_example_is_the_readmes_snippet() {
+    let snippet = readme_snippet(
+        "#[littleboss::main(name = \"myblog\", listener(https = \"tcp::443\"))]\nasync fn main(ctx: littleboss::Context) -> std::io::Result<()> {",
+        "littleboss-readme",
+        "tcp:127.0.0.1:8081",
+    )
+    .replace(
+        "littleboss::http::serve(&ctx, listener, app()).await\n",
+        "littleboss::http::serve(&ctx, listener, app()).await?;\n",
+    );
+    let added = added_to(&snippet, include_str!("../src/bin/readme.rs"), "readme.rs");
     assert_eq!(
         added,
         [
@@ -285,5 +299,34 @@ fn the_readme_example_is_the_readmes_snippet() {
             "    Ok(())",
         ],
         "readme.rs adds more than its log lines to the snippet"
+    );
+}
+
+/// `axum_serve.rs` is the README's bare `axum::serve` snippet, settings
+/// included, but for its name, address and two log lines: the benchmark's
+/// `axum_serve` rows are that code as a user writes it.
+#[test]
+fn the_axum_serve_example_is_the_readmes_axum_snippet() {
+    let snippet = readme_snippet(
+        "#[littleboss::main(name = \"myblog\", listener(https = \"tcp::443\"))]\nasync fn main(ctx: littleboss::Context) {\n    let listener = ctx.tcp(\"https\").expect(\"https listener enabled\");\n    axum::serve(",
+        "littleboss-axum-serve",
+        "tcp:127.0.0.1:8083",
+    );
+    let example = include_str!("../src/bin/axum_serve.rs");
+    let added = added_to(&snippet, example, "axum_serve.rs");
+    assert_eq!(
+        added,
+        [
+            "    examples::log_line(format!(",
+            "        \"axum_serve: pid {} serving http://{}/\",",
+            "        std::process::id(),",
+            "        listener.local_addr().unwrap()",
+            "    ));",
+            "    examples::log_line(format!(",
+            "        \"axum_serve: pid {} drained, exiting\",",
+            "        std::process::id()",
+            "    ));",
+        ],
+        "axum_serve.rs adds more than its log lines to the snippet"
     );
 }

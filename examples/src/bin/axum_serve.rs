@@ -1,6 +1,7 @@
 //! Bare `axum::serve` with `with_graceful_shutdown(ctx.lameduck())`, and
-//! nothing else: the README's usage snippet before it became
-//! `littleboss::http::serve`, kept to show what the helper fixes. It
+//! nothing else: the README's `axum::serve` snippet (but for its name,
+//! address and two log lines, which a test checks), at the defaults a
+//! user gets, kept to show what the helper fixes. It
 //! refuses no connection and loses no request made on a new connection,
 //! but under keep-alive load it loses the requests that race the close of
 //! idle kept-alive connections at lameduck: axum never answers with
@@ -16,15 +17,12 @@
 //! target/debug/axum_serve -littleboss=reload
 //! ```
 //!
-//! The grace is 3.5 s, as in the other servers, for the benchmark's slow
-//! clients.
+//! It accepts a connection at once, silent or not, so a client that has
+//! not sent its request within the grace (1 s by default) when its old
+//! child reaches lameduck is closed unanswered: the benchmark's slow
+//! clients, silent up to 3 s, show it.
 
-#[littleboss::main(
-    name = "littleboss-axum-serve",
-    listener(https = "tcp:127.0.0.1:8083"),
-    lameduck = "10s",
-    grace = "3500ms"
-)]
+#[littleboss::main(name = "littleboss-axum-serve", listener(https = "tcp:127.0.0.1:8083"))]
 async fn main(ctx: littleboss::Context) {
     let listener = ctx.tcp("https").expect("https listener enabled");
     examples::log_line(format!(

@@ -32,22 +32,14 @@
 //! ```
 //!
 //! `-http=127.0.0.1:9000` serves elsewhere; `-h` lists littleboss's flags.
-//! The grace is 3.5 s here, longer than the default 1 s, as in the
-//! benchmark's `plain` and `axum_serve`, whose slow clients wait up to 3 s
-//! before their first byte. The helper needs none of it for those (it
-//! accepts no connection before it speaks); what it does change is the
-//! spread of its keep-alive closes over the first half: 1.75 s here
-//! against the README snippet's 0.5 s, which the benchmark's keep-alive
-//! rows show in the open loop (fewer clients reconnecting at once: p99
-//! ratios of 3.27 against 3.49 back to back, 1.31 against 2.09 a reload
-//! a second), hardly in the closed loop (2.07 against 2.13 back to back,
-//! 1.34 against 0.99 a second apart).
+//! The lameduck timeout is 10 s, for `/slow` to finish within it; the
+//! grace is the default 1 s (the helper accepts no connection before it
+//! speaks, so a slow client needs none of it).
 
 #[littleboss::main(
     name = "littleboss-http",
     listener(http = "tcp:127.0.0.1:8080"),
-    lameduck = "10s",
-    grace = "3500ms"
+    lameduck = "10s"
 )]
 async fn main(ctx: littleboss::Context) -> std::io::Result<()> {
     let listener = ctx.tcp("http").expect("the http listener is off (-http=)");
