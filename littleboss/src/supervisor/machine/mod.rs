@@ -987,12 +987,13 @@ impl Machine {
         }
     }
 
-    /// A message from the child that was starting as a stop began, before
-    /// its hello (true: taken). It winds down, and is judged as while up:
-    /// its hello lifts its hello deadline (its lameduck timeout, told
-    /// already, stands); a hello as another service's, or a ready before
-    /// its hello, fails its start and kills it; an error fails its start,
-    /// and it is killed at the deadline if it does not exit by then.
+    /// A message from the child that was starting as a stop began (true:
+    /// taken). It winds down, and is judged as while up: its hello lifts
+    /// its hello deadline (its lameduck timeout, told already, stands); a
+    /// hello as another service's, or a ready before its hello, fails its
+    /// start and kills it; an error fails its start, and it is killed if
+    /// it does not exit by the deadline (its hello's, or, said after its
+    /// hello, [`ERROR_EXIT_WAIT`] from then).
     fn heard_at_stop(&mut self, id: ChildId, message: &FromChild) -> bool {
         let Phase::Stopping(Stopping {
             starting: Some(starting),
@@ -1001,7 +1002,21 @@ impl Machine {
         else {
             return false;
         };
-        if starting.id != id || starting.hello_by.is_none() || starting.error.is_some() {
+        if starting.id != id || starting.error.is_some() {
+            return true;
+        }
+        // After its hello: only an error counts, and has it killed soon
+        // (its lameduck timeout may be minutes away), as while up.
+        if starting.hello_by.is_none() {
+            if let FromChild::Error { error } = message {
+                let kill_by = self.now + ERROR_EXIT_WAIT;
+                self.fail_at_stop(error.clone(), false);
+                if let Some(child) = self.state.children.get_mut(&id).filter(|c| !c.killed)
+                    && let Some(kill_at) = &mut child.kill_at
+                {
+                    *kill_at = (*kill_at).min(kill_by);
+                }
+            }
             return true;
         }
         let name = &self.state.settings.name;

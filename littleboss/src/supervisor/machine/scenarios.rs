@@ -2051,6 +2051,37 @@ fn a_stop_kills_a_child_that_reported_an_error_when_its_error_said_not_at_its_la
 }
 
 #[test]
+fn a_child_that_reports_an_error_during_a_stop_after_its_hello_is_killed_soon() {
+    // Its hello came before the stop, its error after: counted failed,
+    // and killed at its error's deadline, not its lameduck of ten minutes.
+    let mut sim = Sim::serving(settings());
+    let reload = sim.reload("/bin/slow");
+    sim.hello_as(2, NAME, Duration::from_secs(600), Duration::from_secs(600));
+    let stop = sim.request(Request::Stop);
+    assert_eq!(
+        error_of(sim.final_answer(reload)),
+        "the supervisor is stopping"
+    );
+    sim.exit(1, OK);
+    sim.message(
+        2,
+        FromChild::Error {
+            error: "main returned an error".into(),
+        },
+    );
+    assert!(sim.logged("main returned an error"), "{:?}", sim.logs());
+    sim.advance(super::ERROR_EXIT_WAIT - MS);
+    assert!(!sim.process(2).killed, "given no time to exit by itself");
+    sim.advance(MS);
+    assert!(
+        sim.process(2).killed,
+        "a failed child was left to its lameduck"
+    );
+    sim.exit(2, ChildExit::Signal(9));
+    assert_eq!(stopped_code(sim.final_answer(stop)), 0);
+}
+
+#[test]
 fn a_failed_child_that_does_not_die_of_its_kill_is_given_up_on_and_the_queue_goes_on() {
     // Killed for not saying hello, it never exits (stuck in the kernel):
     // its reload fails after a while, the reload queued behind it runs,
