@@ -84,7 +84,7 @@ fn say_as(level: log::Level, to_logger: bool, args: fmt::Arguments<'_>) {
 /// still holds then said on stderr too, within as long again; with no
 /// thread for them, the message goes to stderr instead.
 pub(crate) fn fail(code: i32, message: impl fmt::Display) -> ! {
-    say_patiently_then_flush(log::Level::Error, message.to_string(), true);
+    say_patiently_then_flush(log::Level::Error, message.to_string(), true, FLUSH_PATIENCE);
     std::process::exit(code)
 }
 
@@ -176,8 +176,10 @@ pub(crate) fn end_by_deadline(ending: Ending, last_words: String) -> ! {
         });
     // Without a thread for the watch, the end as it is.
     drop(forced);
-    // Said and flushed on one thread, waited for within the patience.
-    say_patiently_then_flush(log::Level::Warn, last_words, true);
+    // Said and flushed on one thread, waited for within half the
+    // patience: the other half for stderr, should the logger block, before
+    // the forced end.
+    say_patiently_then_flush(log::Level::Warn, last_words, true, FLUSH_PATIENCE / 2);
     ending.now()
 }
 
@@ -193,12 +195,17 @@ fn flush_logger() -> bool {
 /// for a line just before an exit, which a logger that blocks (a stuck
 /// sink, a lock a stuck thread holds) must not put off for ever.
 pub(crate) fn say_patiently(level: log::Level, message: String) {
-    say_patiently_then_flush(level, message, false);
+    say_patiently_then_flush(level, message, false, FLUSH_PATIENCE);
 }
 
 /// [`say_patiently`], the logger flushed after it on the same thread
-/// (`flush`), within the same patience.
-fn say_patiently_then_flush(level: log::Level, message: String, flush: bool) {
+/// (`flush`), waited for `patience` (and as long again on stderr).
+fn say_patiently_then_flush(
+    level: log::Level,
+    message: String,
+    flush: bool,
+    patience: std::time::Duration,
+) {
     use std::sync::atomic::{AtomicU8, Ordering};
     // How far the saying thread got: the program's logger, asked whether
     // it takes the line or given it, may hold it; stderr written by
@@ -209,7 +216,7 @@ fn say_patiently_then_flush(level: log::Level, message: String, flush: bool) {
     let line = message.clone();
     let stage = std::sync::Arc::new(AtomicU8::new(WITH_THE_LOGGER));
     let saying = stage.clone();
-    let started = patiently("littleboss-say", move || {
+    let started = patiently_for("littleboss-say", patience, move || {
         let to_logger = logger_takes(level);
         if !to_logger {
             saying.store(ON_STDERR, Ordering::SeqCst);
@@ -230,7 +237,7 @@ fn say_patiently_then_flush(level: log::Level, message: String, flush: bool) {
         // stderr too, waited for as long again at most (a logger stuck
         // on a full stderr holds std's lock on it, which the write
         // would wait for).
-        patiently("littleboss-say", write);
+        patiently_for("littleboss-say", patience, write);
     }
 }
 
