@@ -172,7 +172,8 @@ impl std::fmt::Display for FlagError {
                     "{inner}; `-{flag}` was kept from the serving child's arguments: give the reload its arguments (with `-{flag}=ADDR`, or `--` to start it with none at all)"
                 )
             }
-            FlagProblem::MisspeltListener(arg) if arg.ends_with('=') => write!(
+            // `-HTTPS=\r` too, a CRLF script's last word.
+            FlagProblem::MisspeltListener(arg) if arg.trim_end().ends_with('=') => write!(
                 f,
                 "`{arg}` looks like a mistyped -{flag}=, which littleboss would not act on but pass on to the program (write -{flag}= to turn the listener off; a flag of the program's own takes its value as the next argument)",
                 arg = arg.escape_debug()
