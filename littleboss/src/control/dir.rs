@@ -811,17 +811,24 @@ mod tests {
         // Removed (by the cleaner, say) and made again.
         std::fs::remove_dir(&dir).unwrap();
         held_after_a_cleaner(&dir);
+        // The thread that took the new lock lets go of the old one just
+        // after: looked at until a deadline.
         let removed = format!("{} (deleted)", dir.display());
-        let open_on_removed = std::fs::read_dir("/proc/self/fd")
-            .unwrap()
-            .flatten()
-            .filter_map(|fd| std::fs::read_link(fd.path()).ok())
-            .any(|target| target.as_os_str() == removed.as_str());
+        let open_on_removed = || {
+            std::fs::read_dir("/proc/self/fd")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+                .any(|target| target.as_os_str() == removed.as_str())
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while open_on_removed() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let still_open = open_on_removed();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert!(
-            !open_on_removed,
-            "a lock on the removed folder is still held"
-        );
+        assert!(!still_open, "a lock on the removed folder is still held");
     }
 
     #[test]
