@@ -1,7 +1,8 @@
 //! Version 1 of the `argv` service: answers each connection on `http`
 //! with `v1 PID ARGS…` (its own arguments) until lameduck; given
 //! `--linger-ms=N`, stays N ms after it, or while the file `LINGER_GATE`
-//! names exists (9 s at most, within its 10 s lameduck timeout), for a
+//! names exists (8 s at most: with the 1 s grace before it, within its
+//! 10 s lameduck timeout), for a
 //! test to find it there.
 
 #[littleboss::main(name = "argv", listener(http = "tcp:127.0.0.1:0"), lameduck = "10s")]
@@ -23,7 +24,7 @@ async fn main(ctx: littleboss::Context) {
         let otherwise = std::time::Duration::from_millis(ms);
         tests::fixture::hold_while_gated(
             "LINGER_GATE",
-            std::time::Duration::from_secs(9),
+            std::time::Duration::from_secs(8),
             otherwise,
         )
         .await;

@@ -1,7 +1,8 @@
 //! Keeps its listener until it exits, as `axum::serve` does until its last
 //! connection ends: answers `keeps PID` until lameduck, then drains with
 //! the listener still open: until the file `DRAIN_GATE` names is removed
-//! (at most 25 s, within its 30 s lameduck timeout), so that a test on a
+//! (at most 25 s: with the 1 s grace before it, within its 30 s lameduck
+//! timeout), so that a test on a
 //! loaded machine looks at it draining for as long as it needs; without
 //! one, for 8 s.
 

@@ -1,6 +1,7 @@
 //! Answers each connection with a greeting until lameduck, then finishes
 //! its work in flight before it exits: until the file `FINISH_GATE` names
-//! is removed (at most 9 s, within its 10 s lameduck timeout), so that a
+//! is removed (at most 8 s: with the 1 s grace before it, within its 10 s
+//! lameduck timeout), so that a
 //! test on a loaded machine looks at it finishing for as long as it needs;
 //! without one, for five seconds.
 
@@ -16,7 +17,7 @@ async fn main(ctx: littleboss::Context) {
     println!("finishing");
     tests::fixture::hold_while_gated(
         "FINISH_GATE",
-        std::time::Duration::from_secs(9),
+        std::time::Duration::from_secs(8),
         std::time::Duration::from_secs(5),
     )
     .await;

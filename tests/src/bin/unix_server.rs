@@ -2,7 +2,8 @@
 //! A TCP listener declared after it (off unless given) lets a test make
 //! the second bind fail. With `--linger` it stays after lameduck, as a
 //! program finishing its work does: while the file `LINGER_GATE` names
-//! exists (9 s at most, within its lameduck timeout), so that a test on a
+//! exists (8 s at most: with the 1 s grace before it, within its 10 s
+//! lameduck timeout), so that a test on a
 //! loaded machine sees it still there, or 3 s without one; with
 //! `--linger-long`, 9 s, for a test that ends it sooner itself. With `--panic` it
 //! panics once serving, with a blocking job still running (which a
@@ -35,7 +36,7 @@ async fn main(ctx: littleboss::Context) {
                 } else if linger("--linger") {
                     tests::fixture::hold_while_gated(
                         "LINGER_GATE",
-                        std::time::Duration::from_secs(9),
+                        std::time::Duration::from_secs(8),
                         std::time::Duration::from_secs(3),
                     )
                     .await;
