@@ -1325,6 +1325,13 @@ mod tests {
             "{e}"
         );
         assert!(e.ends_with("as the next argument)"), "{e}");
+        // So with a CRLF script's carriage return after it.
+        let e = parse_cmd(&config(), argv(&["p", "-HTTPS=\r"])).unwrap_err();
+        let e = e.to_string();
+        assert!(
+            e.starts_with("`-HTTPS=\\r` looks like a mistyped -https=,"),
+            "{e}"
+        );
         // Two words, a program's own switch and its argument: not ours.
         let inv = parse_cmd(&config(), argv(&["p", "-SOCK", "data.txt"])).unwrap();
         assert_eq!(strs(&inv.program_args), ["p", "-SOCK", "data.txt"]);
