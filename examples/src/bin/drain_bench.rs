@@ -30,8 +30,9 @@
 //! A reload returns once the new child is ready. Old children end as soon
 //! as their last connection has closed (littleboss ends the grace then):
 //! within milliseconds under new-connection load; under slow-first-byte
-//! load, up to the slowest client's 3 s (within their 3.5 s grace) for
-//! `axum_serve` and `plain`, which accept a connection at once, within
+//! load, up to the slowest client's 3 s for `plain` (within its 3.5 s
+//! grace) and up to the 1 s grace for `axum_serve` (which then closes the
+//! silent ones unanswered), both accepting a connection at once; within
 //! milliseconds for the helper's `readme` and `http`, which leave silent
 //! connections with the kernel until they speak; and at
 //! lameduck for HTTP/2 connections, which have no `Connection: close`,

@@ -16,7 +16,8 @@
 //! Only the name, the address and the two log lines (with the `?` and
 //! `Ok(())` they need) differ from the snippet (a test checks it): the lameduck (2 s) and the grace (1 s) are the defaults a
 //! user gets. The benchmark's slow clients, silent for up to 3 s, outlast
-//! that grace (the other servers set 3.5 s), but the helper does not
+//! that grace (`plain` sets 3.5 s; `axum_serve`, at 1 s too, loses them),
+//! but the helper does not
 //! accept a connection until it speaks, so none is lost. The listener is
 //! named `https`, as the snippet's is, but serves cleartext HTTP: TLS is
 //! meant to end in front of it (a proxy or load balancer).
