@@ -46,4 +46,28 @@ impl Repeated {
         self.quiet_until = Some(now + REPEAT_QUIET);
         self.unsaid = 0;
     }
+
+    /// How many went unsaid since the last said, if any, counted from
+    /// now on as said: for when no more will come (the peer is gone),
+    /// so that a burst at its end is not left untold.
+    pub(crate) fn take_unsaid(&mut self) -> Option<u64> {
+        Some(std::mem::take(&mut self.unsaid)).filter(|n| *n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Repeated;
+
+    #[test]
+    fn a_burst_left_unsaid_is_counted_once() {
+        let mut repeated = Repeated::new();
+        let mut said = Vec::new();
+        for _ in 0..5 {
+            repeated.say(|more| said.push(more));
+        }
+        assert_eq!(said, [""]);
+        assert_eq!(repeated.take_unsaid(), Some(4));
+        assert_eq!(repeated.take_unsaid(), None);
+    }
 }

@@ -363,6 +363,24 @@ fn a_child_sending_what_cannot_be_read_is_read_past_and_said_once() {
 }
 
 #[test]
+fn bad_messages_left_unsaid_are_counted_when_their_child_exits() {
+    // The first child itself sends the 100 (no in-place upgrade between,
+    // whose new image starts its counts anew): one said at once, the
+    // other 99 counted as the child exits at the stop.
+    let closes = env!("CARGO_BIN_EXE_closes_channel");
+    let mut svc = Service::new(closes);
+    svc.start_with_env(&[], &[("CLOSES_CHANNEL", &"garbage")]);
+    svc.ready();
+    svc.stop_expecting(0);
+    let out = svc.output.text();
+    assert_eq!(out.matches("sent a bad message").count(), 1, "{out}");
+    assert!(
+        out.contains(" sent 99 more bad message(s) before it exited, not said one by one"),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_child_whose_channel_closed_and_that_stays_is_killed_soon() {
     // Its code before `run` closes the channel, then stays there: it can
     // be told nothing (a stop's lameduck included), and is killed a few

@@ -966,6 +966,10 @@ impl Watcher {
                     if channel_open {
                         self.pass_on_queued(&mut bad_messages);
                     }
+                    // No more will come: those left unsaid are counted.
+                    if let Some(n) = bad_messages.take_unsaid() {
+                        log!("child pid {pid} sent {n} more bad message(s) before it exited, not said one by one");
+                    }
                     // Connections handed over as it exited, unread: closed
                     // with the orders, and said so.
                     while let Ok(order) = orders.try_recv() {
