@@ -257,30 +257,55 @@ pub(crate) fn say_detached(level: log::Level, message: String) {
 /// How many detached lines wait while one is being said.
 const DETACHED_QUEUE: usize = 16;
 
-/// Lines waiting for the thread that says them, and whether it runs.
+/// Lines waiting for the thread that says them, whether it runs, and
+/// how many were let go unsaid since the last count was queued.
 struct Detached {
-    waiting: std::sync::Mutex<(std::collections::VecDeque<(log::Level, String)>, bool)>,
+    waiting: std::sync::Mutex<Waiting>,
+}
+
+/// What [`Detached`] keeps under its lock.
+struct Waiting {
+    lines: std::collections::VecDeque<(log::Level, String)>,
+    running: bool,
+    dropped: u64,
 }
 
 impl Detached {
     const fn new() -> Detached {
         Detached {
-            waiting: std::sync::Mutex::new((std::collections::VecDeque::new(), false)),
+            waiting: std::sync::Mutex::new(Waiting {
+                lines: std::collections::VecDeque::new(),
+                running: false,
+                dropped: 0,
+            }),
         }
     }
 
     /// Queues `line` for `say`, starting the thread that says them unless
-    /// it runs already.
+    /// it runs already. Lines let go of while the queue is full are
+    /// counted, and the count said where there is room again, before the
+    /// next line.
     fn hand_over(&'static self, line: (log::Level, String), say: fn((log::Level, String))) {
         let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        let (lines, running) = &mut *waiting;
+        let Waiting {
+            lines,
+            running,
+            dropped,
+        } = &mut *waiting;
         if lines.len() >= DETACHED_QUEUE {
+            *dropped += 1;
             if *running {
                 return;
             }
             // Full with nobody saying them (threads could not be started):
             // the oldest goes, and a thread is tried again.
             lines.pop_front();
+        }
+        if *dropped > 0 && lines.len() + 1 < DETACHED_QUEUE {
+            let count =
+                format!("{dropped} line(s) let go unsaid here: the logger was too slow for them");
+            lines.push_back((log::Level::Warn, count));
+            *dropped = 0;
         }
         lines.push_back(line);
         if *running {
@@ -303,7 +328,7 @@ impl Detached {
             fn drop(&mut self) {
                 if std::thread::panicking() {
                     let mut waiting = self.0.waiting.lock().unwrap_or_else(|e| e.into_inner());
-                    waiting.1 = false;
+                    waiting.running = false;
                 }
             }
         }
@@ -311,8 +336,8 @@ impl Detached {
         loop {
             let next = {
                 let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
-                let next = waiting.0.pop_front();
-                waiting.1 = next.is_some();
+                let next = waiting.lines.pop_front();
+                waiting.running = next.is_some();
                 next
             };
             match next {
@@ -438,7 +463,7 @@ mod tests {
         assert_eq!(*SAID.lock().unwrap(), lines);
         // The thread has ended, and the next line starts another.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while LINES.waiting.lock().unwrap().1 && std::time::Instant::now() < deadline {
+        while LINES.waiting.lock().unwrap().running && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         LINES.hand_over((log::Level::Info, "later".into()), slow);
@@ -461,7 +486,11 @@ mod tests {
         }
         LINES.hand_over((log::Level::Info, "panic".into()), panicky);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while LINES.waiting.lock().unwrap_or_else(|e| e.into_inner()).1
+        while LINES
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .running
             && std::time::Instant::now() < deadline
         {
             std::thread::sleep(std::time::Duration::from_millis(5));
@@ -474,30 +503,40 @@ mod tests {
     }
 
     #[test]
-    fn a_stuck_logger_holds_a_bounded_queue() {
+    fn a_stuck_logger_holds_a_bounded_queue_and_counts_what_it_let_go() {
         static STUCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        static SAID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
         static LINES: Detached = Detached::new();
-        fn stuck(_: (log::Level, String)) {
+        fn stuck((_, line): (log::Level, String)) {
             drop(STUCK.lock());
-            SAID.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            SAID.lock().unwrap().push(line);
         }
         let held = STUCK.lock().unwrap();
         for i in 0..100 {
             LINES.hand_over((log::Level::Info, format!("line {i}")), stuck);
         }
         // One being said, the queue full behind it.
-        assert!(LINES.waiting.lock().unwrap().0.len() <= DETACHED_QUEUE);
+        assert!(LINES.waiting.lock().unwrap().lines.len() <= DETACHED_QUEUE);
         drop(held);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while LINES.waiting.lock().unwrap().1 && std::time::Instant::now() < deadline {
+        while LINES.waiting.lock().unwrap().running && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        let said = SAID.load(std::sync::atomic::Ordering::SeqCst);
+        let said = SAID.lock().unwrap().len();
         assert!(
             (DETACHED_QUEUE..=DETACHED_QUEUE + 1).contains(&said),
             "{said}"
         );
+        // The next line comes after the count of those let go.
+        LINES.hand_over((log::Level::Info, "later".into()), stuck);
+        while SAID.lock().unwrap().len() < said + 2 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let count = format!(
+            "{} line(s) let go unsaid here: the logger was too slow for them",
+            100 - said
+        );
+        assert_eq!(SAID.lock().unwrap()[said..], [count, "later".to_owned()]);
     }
 
     #[test]
