@@ -816,8 +816,7 @@ mod tests {
         let removed = format!("{} (deleted)", dir.display());
         let open_on_removed = || {
             std::fs::read_dir("/proc/self/fd")
-                .into_iter()
-                .flatten()
+                .unwrap()
                 .flatten()
                 .filter_map(|fd| std::fs::read_link(fd.path()).ok())
                 .any(|target| target.as_os_str() == removed.as_str())
