@@ -2,8 +2,9 @@
 //! nothing else: the README's `axum::serve` snippet (but for its name,
 //! address and two log lines, which a test checks), at the defaults a
 //! user gets, kept to show what the helper fixes. It
-//! refuses no connection and loses no request made on a new connection,
-//! but under keep-alive load it loses the requests that race the close of
+//! refuses no connection and loses no request made on a new connection by
+//! a client that speaks within the grace, but under keep-alive load it
+//! loses the requests that race the close of
 //! idle kept-alive connections at lameduck: axum never answers with
 //! `Connection: close` while draining (`littleboss::http::serve`, or
 //! `littleboss::http::CloseWhenDrainingLayer` on the router, does). The

@@ -10,9 +10,10 @@
 //! - `readme`: the README's usage snippet as written
 //!   (`littleboss::http::serve(&ctx, listener, app())`);
 //! - `axum_serve`: bare `axum::serve` with
-//!   `with_graceful_shutdown(ctx.lameduck())`, the snippet before, kept to
-//!   show what the helper fixes (HTTP/1's race between a kept-alive
-//!   connection's close and the client's next request);
+//!   `with_graceful_shutdown(ctx.lameduck())`, the README's `axum::serve`
+//!   snippet as written, kept to show what the helper fixes (HTTP/1's race
+//!   between a kept-alive connection's close and the client's next
+//!   request, and silent clients closed at the end of the grace);
 //! - `plain`: a hand-written HTTP/1 server on a plain tokio accept loop
 //!   (the README's "Writing a server by hand");
 //! - `http`: the `http` example, also on the `littleboss::http::serve`

@@ -3,7 +3,7 @@
 //! with the kernel until they speak, `Connection: close` while draining,
 //! HTTP/2 GOAWAY, in-flight requests finished), plus two log lines: the harness waits for the first, and
 //! the second tells a reader of the log when an old child is done. The benchmark (`drain_bench`) measures it next to bare
-//! `axum::serve` (`axum_serve`, the snippet before), the `http` example
+//! `axum::serve` (`axum_serve`, the README's `axum::serve` snippet), the `http` example
 //! (the same helper) and the `plain` accept loop.
 //!
 //! ```text
