@@ -17,12 +17,12 @@ use crate::flags::{self, Invocation};
 use crate::lameduck::{Lameduck, Listener};
 use crate::own_file::OwnFile;
 use crate::report::fail;
-use crate::socket_key::{Assigned, one_socket_each};
+use crate::socket_key::{Assigned, one_socket_each_here};
 
 pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     // A command-line mistake, as `start` tells it: not "address in use".
     let assigned: Vec<Assigned> = inv.listeners.iter().map(Assigned::of).collect();
-    one_socket_each(&assigned).unwrap_or_else(|e| fail(2, e));
+    one_socket_each_here(&assigned).unwrap_or_else(|e| fail(2, e));
     let activated = crate::activation::from_env().unwrap_or_else(|e| fail(1, e));
     // A program that answers `--help` itself (littleboss's `help` off)
     // must answer it while its ports are taken (by its running service,

@@ -102,6 +102,29 @@ pub(crate) fn one_socket_each(wanted: &[Assigned]) -> Result<(), String> {
     }
 }
 
+/// [`one_socket_each`] of a launch bound from this process's folder: a
+/// relative unix path taken from it, as its bind will, so that
+/// `unix:api.sock` beside `unix:/srv/app/api.sock` (run in `/srv/app`)
+/// is refused as one socket asked for twice, not met at the second bind
+/// as a socket some other program holds.
+pub(crate) fn one_socket_each_here(wanted: &[Assigned]) -> Result<(), String> {
+    let Ok(here) = std::env::current_dir() else {
+        return one_socket_each(wanted);
+    };
+    let absolute: Vec<Assigned> = (wanted.iter().cloned())
+        .map(|mut w| {
+            if let Some(key) = &mut w.key
+                && key.network == Network::Unix
+                && !key.address.starts_with('/')
+            {
+                key.address = clean_path(&here.join(&key.address).to_string_lossy());
+            }
+            w
+        })
+        .collect();
+    one_socket_each(&absolute)
+}
+
 /// Refuses two listeners that a command line gives one socket, among
 /// those it gives an address (`given`, by name) alone: a reload's
 /// supervisor refuses these whatever it holds. Not the rest, which it may
@@ -202,6 +225,22 @@ mod tests {
         assert!(
             one_socket_each(&[assigned("a", "127.0.0.1:0"), assigned("b", "127.0.0.1:0")]).is_ok()
         );
+    }
+
+    #[test]
+    fn a_unix_path_relative_and_absolute_is_one_socket_here() {
+        let on = |name: &str, spec: &str| Assigned::of(&ListenerSpec::parse(name, spec).unwrap());
+        let here = std::env::current_dir().unwrap().join("api.sock");
+        let both = [
+            on("api", "unix:api.sock"),
+            on("admin", &format!("unix:{}", here.display())),
+        ];
+        // Told apart by the keys alone (the machine's, which knows no
+        // folder of its own), one socket from this process's folder.
+        assert!(one_socket_each(&both).is_ok());
+        let e = one_socket_each_here(&both).unwrap_err();
+        assert!(e.contains("`api` and `admin`"), "{e}");
+        assert!(e.contains(&here.display().to_string()), "{e}");
     }
 
     #[test]

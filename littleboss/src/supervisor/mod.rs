@@ -58,7 +58,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     orphans::adopt_orphans();
     // A command-line mistake, told before anything is made.
     let assigned: Vec<Assigned> = inv.listeners.iter().map(Assigned::of).collect();
-    crate::socket_key::one_socket_each(&assigned).unwrap_or_else(|e| fail(2, e));
+    crate::socket_key::one_socket_each_here(&assigned).unwrap_or_else(|e| fail(2, e));
     let folder = dir::socket_dir();
     let socket_path = folder.join(format!("{}.sock", config.name));
     dir::check_socket_path(&socket_path).unwrap_or_else(|e| fail(1, e));
