@@ -773,7 +773,10 @@ impl Io {
                 if !self.children.contains_key(&id) && self.spawns_in_flight.contains_key(&id) {
                     log!("{signal} not passed on: its child's start is still under way");
                 }
-                if let Some(child) = self.children.get(&id) {
+                // Not one whose watcher has reaped it (its exit on its way
+                // to the machine): its pid may be another process's now,
+                // whose handlers would be said as its.
+                if let Some(child) = self.children.get(&id).filter(|c| !c.ended()) {
                     let number = super::signals::number(signal);
                     // One the program does not catch would kill the child
                     // (SIGUSR1's default), not a drain but a death.

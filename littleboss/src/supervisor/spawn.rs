@@ -885,6 +885,10 @@ impl Watcher {
                 // Else it waits for a hello that will never come: ended.
                 Err(Some(e)) => {
                     log!("cannot send listeners to child pid {pid}: {e}");
+                    // Killed by us: its end closing as it dies is no
+                    // closing by its code before `run` (as for a kill by
+                    // order).
+                    silent = false;
                     self.kill();
                 }
                 Ok(()) | Err(None) => {}
