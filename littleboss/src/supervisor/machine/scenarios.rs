@@ -2022,23 +2022,15 @@ fn a_child_that_reports_an_error_after_its_hello_is_killed_soon_whatever_its_rea
     assert_eq!(sim.serving_id(), Some(1));
 }
 
-#[test]
-fn a_stop_kills_a_child_that_reported_an_error_when_its_error_said_not_at_its_lameduck() {
-    // Failed after its hello, with a lameduck of ten minutes, as a stop
-    // comes: killed at its error's deadline, and the stop ends then.
-    let mut sim = Sim::serving(settings());
-    let reload = sim.reload("/bin/slow");
-    sim.hello_as(2, NAME, Duration::from_secs(600), Duration::from_secs(600));
-    sim.message(
-        2,
-        FromChild::Error {
-            error: "main returned an error".into(),
-        },
-    );
-    let stop = sim.request(Request::Stop);
-    let error = error_of(sim.final_answer(reload));
-    assert!(error.ends_with("main returned an error"), "{error}");
-    sim.exit(1, OK);
+fn main_returned_an_error() -> FromChild {
+    FromChild::Error {
+        error: "main returned an error".into(),
+    }
+}
+
+/// Child 2, failed, is killed [`super::ERROR_EXIT_WAIT`] after its error
+/// and not before; the stop `stop` then ends with code 0.
+fn killed_when_its_error_said(sim: &mut Sim, stop: super::ClientId) {
     sim.advance(super::ERROR_EXIT_WAIT - MS);
     assert!(!sim.process(2).killed, "given no time to exit by itself");
     sim.advance(MS);
@@ -2048,6 +2040,21 @@ fn a_stop_kills_a_child_that_reported_an_error_when_its_error_said_not_at_its_la
     );
     sim.exit(2, ChildExit::Signal(9));
     assert_eq!(stopped_code(sim.final_answer(stop)), 0);
+}
+
+#[test]
+fn a_stop_kills_a_child_that_reported_an_error_when_its_error_said_not_at_its_lameduck() {
+    // Failed after its hello, with a lameduck of ten minutes, as a stop
+    // comes: killed at its error's deadline, and the stop ends then.
+    let mut sim = Sim::serving(settings());
+    let reload = sim.reload("/bin/slow");
+    sim.hello_as(2, NAME, Duration::from_secs(600), Duration::from_secs(600));
+    sim.message(2, main_returned_an_error());
+    let stop = sim.request(Request::Stop);
+    let error = error_of(sim.final_answer(reload));
+    assert!(error.ends_with("main returned an error"), "{error}");
+    sim.exit(1, OK);
+    killed_when_its_error_said(&mut sim, stop);
 }
 
 #[test]
@@ -2063,22 +2070,9 @@ fn a_child_that_reports_an_error_during_a_stop_after_its_hello_is_killed_soon() 
         "the supervisor is stopping"
     );
     sim.exit(1, OK);
-    sim.message(
-        2,
-        FromChild::Error {
-            error: "main returned an error".into(),
-        },
-    );
+    sim.message(2, main_returned_an_error());
     assert!(sim.logged("main returned an error"), "{:?}", sim.logs());
-    sim.advance(super::ERROR_EXIT_WAIT - MS);
-    assert!(!sim.process(2).killed, "given no time to exit by itself");
-    sim.advance(MS);
-    assert!(
-        sim.process(2).killed,
-        "a failed child was left to its lameduck"
-    );
-    sim.exit(2, ChildExit::Signal(9));
-    assert_eq!(stopped_code(sim.final_answer(stop)), 0);
+    killed_when_its_error_said(&mut sim, stop);
 }
 
 #[test]
