@@ -51,9 +51,13 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
         // such as `timeout`): the channel works, but our death and
         // signals would be theirs. Told by our ancestors, not by the
         // supervisor's pid being alive (a zombie's is, and a subreaper
-        // that took us over, older than it, is no wrapper).
-        let ancestry = channel.then(|| ancestry(parent, supervisor));
-        if ancestry == Some(Ancestry::Found) {
+        // that took us over, older than it, is no wrapper). Looked at with
+        // no channel too: a wrapper may close what it does not know
+        // (Python's `subprocess` closes every fd above 2); but for a
+        // marker naming init, every process's ancestor, which without a
+        // channel tells nothing.
+        let ancestry = ancestry(parent, supervisor);
+        if ancestry == Ancestry::Found && (channel || supervisor != 1) {
             fail(
                 1,
                 format!(
@@ -63,7 +67,7 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
         }
         // Ancestors that cannot be read (another pid namespace's /proc, a
         // `hidepid` mount): the two cannot be told apart.
-        if ancestry == Some(Ancestry::Unknown) {
+        if channel && ancestry == Ancestry::Unknown {
             fail(
                 1,
                 format!(

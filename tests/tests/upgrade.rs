@@ -1780,6 +1780,28 @@ fn a_wrapper_script_that_runs_the_program_without_exec_is_told_to_exec_it() {
 }
 
 #[test]
+fn a_wrapper_that_closes_the_channel_and_forks_is_told_to_exec_the_program() {
+    // As Python's `subprocess` does, the wrapper closes every descriptor
+    // above 2 for what it runs: the program, finding no channel, says
+    // what the wrapper must do rather than serve unsupervised.
+    let (mut svc, socket) = v1_with_control_socket();
+    let addr = svc.printed_addr("addr");
+    let script = format!(
+        "#!/bin/sh
+{V1} \"$@\" 3>&-\nexit $?\n"
+    );
+    let (_, replies) = reload_to_script(&svc, &socket, "closes.sh", &script);
+    assert!(
+        replies.last().is_some_and(|r| r.contains("\"error\"")),
+        "{replies:?}"
+    );
+    let out = svc.output.wait_for("through another process");
+    assert!(out.contains("a wrapper must `exec` it"), "{out}");
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn what_code_before_run_starts_inherits_nothing_meant_for_littleboss() {
     let bin = env!("CARGO_BIN_EXE_prerun_spawn");
     let mut svc = Service::new(bin);
