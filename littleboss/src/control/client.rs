@@ -93,8 +93,30 @@ macro_rules! say {
 /// Writes `status` on stdout as pretty JSON, for an exit code of 0.
 fn print_json(status: &impl serde::Serialize) -> Result<i32, Failure> {
     let json = serde_json::to_string_pretty(status).expect("a status serializes");
-    print_out(&format!("{json}\n"));
+    print_out(&format!("{}\n", json_for_a_terminal(&json)));
     Ok(0)
+}
+
+/// `json` with every character that could act on a terminal or hide what
+/// follows ([`unprintable`](crate::log::unprintable): C1 controls, DEL,
+/// bidirectional overrides, which JSON leaves as they are) written as its
+/// `\uXXXX` escape: the same JSON to any reader, and a path or argument
+/// from the supervisor cannot move the cursor or reorder a line. Outside
+/// strings JSON holds only ASCII punctuation, letters and blanks.
+fn json_for_a_terminal(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        // JSON's own escapes already cover C0; blanks between tokens stay.
+        if crate::log::unprintable(c) && !c.is_ascii_whitespace() {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Writes `text` on stdout and flushes it; a reader gone (`| head -0`)
@@ -308,7 +330,10 @@ pub(crate) fn print_failure_json(name: &str, error: &str, exit_code: i32) {
         "error": error,
         "exit_code": exit_code,
     });
-    print_out(&format!("{object:#}\n"));
+    print_out(&format!(
+        "{}\n",
+        json_for_a_terminal(&format!("{object:#}"))
+    ));
 }
 
 /// Whether `status` is asked for JSON: `--json` (or `-json`) before any
@@ -1247,6 +1272,29 @@ mod tests {
             super::change_line("unix /srv/a\nlistener `x` dropped\u{1b}[2J"),
             "  unix /srv/a\n    listener `x` dropped\\x1b[2J"
         );
+    }
+
+    #[test]
+    fn json_for_a_terminal_escapes_what_would_act_on_it_and_means_the_same() {
+        let value = serde_json::json!({
+            "path": "/srv/a\u{9b}2J\u{202e}txt.exe\u{7f}\u{e0041}",
+            "args": ["plain é"],
+        });
+        let json = serde_json::to_string_pretty(&value).unwrap();
+        let shown = super::json_for_a_terminal(&json);
+        assert!(
+            !shown
+                .chars()
+                .any(|c| crate::log::unprintable(c) && c != '\n' && c != ' '),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains("\\u009b2J\\u202etxt.exe\\u007f\\udb40\\udc41"),
+            "{shown}"
+        );
+        assert!(shown.contains("plain é"), "{shown}");
+        let back: serde_json::Value = serde_json::from_str(&shown).unwrap();
+        assert_eq!(back, value);
     }
 
     #[test]
