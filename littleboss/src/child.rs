@@ -557,14 +557,16 @@ fn adopt(
             });
             continue;
         };
-        if entry.network.kind() != spec.network.kind() {
+        let fd = fd.take();
+        // Of another kind than declared: refused if a socket is held for
+        // it; off, it holds none to misfit (but see below if turned on).
+        if fd.is_some() && entry.network.kind() != spec.network.kind() {
             return Err(AdoptListenersError::Kind {
                 name: spec.name.clone(),
                 declared: spec.network,
                 held: entry.network,
             });
         }
-        let fd = fd.take();
         // Off where this binary's arguments turn it on: its program would
         // find `None` where it counts on a listener.
         let wanted = resolved.iter().find(|r| r.name == spec.name);
@@ -594,9 +596,15 @@ fn adopt(
                 });
             }
         }
+        // Off, as this binary declares it (its `ctx.udp` says "off", not
+        // "not a udp listener").
+        let network = match fd {
+            Some(_) => entry.network,
+            None => spec.network,
+        };
         listeners.push(Listener {
             name: spec.name.clone(),
-            network: entry.network,
+            network,
             fd,
             taken: false,
             // From an older supervisor, unmarked: it lets an orphan refuse
@@ -924,6 +932,25 @@ mod tests {
         let off = ListenerSpec::parse("metrics", "tcp:").unwrap();
         let adopted = adopt(&config, &entries, Vec::new(), &[off]).unwrap();
         assert!(adopted[0].fd.is_none());
+        // Declared of another kind now, off on both sides: no socket is
+        // held to misfit, and it is off as this binary declares it.
+        let config = crate::Littleboss::new("svc")
+            .listener("metrics", "udp:")
+            .config;
+        let off = ListenerSpec::parse("metrics", "udp:").unwrap();
+        let adopted = adopt(&config, &entries, Vec::new(), &[off]).unwrap();
+        assert!(adopted[0].fd.is_none());
+        assert_eq!(adopted[0].network, Network::Udp);
+        // Turned on, it is said to be off in the supervisor, not of
+        // another kind.
+        let on = ListenerSpec::parse("metrics", "udp::9100").unwrap();
+        let error = adopt(&config, &entries, Vec::new(), &[on]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("it is off in the running supervisor"),
+            "{error}"
+        );
     }
 
     #[test]
