@@ -1,5 +1,6 @@
-//! Choosing the mode. Runs first in `main`, before any thread or runtime
-//! exists, so the environment can be read and changed safely.
+//! Choosing the mode. Runs first in `main`, before littleboss starts any
+//! thread or runtime (the program's code before `run` may have started
+//! some: the environment is changed only through `environ`, which looks).
 
 use crate::config::Config;
 use crate::entry::Entry;
