@@ -23,6 +23,19 @@ use crate::socket::NotFit;
 use crate::spec::ListenerSpec;
 use crate::spec::Network;
 
+/// Why this process, which has no channel, was started by a supervisor
+/// through a wrapper that forks and closed the channel (see
+/// [`wrapped_without_channel`]).
+static WRAPPED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Why this process must not run unsupervised (bypass mode), if it was
+/// started by a supervisor through a wrapper that forked it and closed its
+/// channel (Python's `subprocess` closes every fd above 2): found by
+/// [`channel_from_env`], said only where it would serve unsupervised.
+pub(crate) fn wrapped_without_channel() -> Option<&'static str> {
+    WRAPPED.get().map(String::as_str)
+}
+
 /// The child channel, when this process was started by a supervisor, and
 /// that supervisor's pid (our parent). The marker was taken out of the
 /// environment as the binary loaded (`inherited`), so the program does not
@@ -58,12 +71,17 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
         // channel tells nothing.
         let ancestry = ancestry(parent, supervisor);
         if ancestry == Ancestry::Found && (channel || supervisor != 1) {
-            fail(
-                1,
-                format!(
-                    "started by the littleboss supervisor pid {supervisor} through another process, pid {parent} (a wrapper script?): the supervisor must start this program itself; a wrapper must `exec` it"
-                ),
+            let why = format!(
+                "started by the littleboss supervisor pid {supervisor} through another process, pid {parent} (a wrapper script?): the supervisor must start this program itself; a wrapper must `exec` it"
             );
+            if channel {
+                fail(1, why);
+            }
+            // Without a channel, refused only where it would serve
+            // unsupervised: a control command a launcher runs on its way
+            // (`-littleboss=status`) is no child.
+            let _ = WRAPPED.set(why);
+            return None;
         }
         // Ancestors that cannot be read (another pid namespace's /proc, a
         // `hidepid` mount): the two cannot be told apart.

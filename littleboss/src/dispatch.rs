@@ -87,6 +87,13 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
             usage(e);
         }
     }
+    // Started by a supervisor through a wrapper that closed the channel:
+    // running unsupervised would serve beside it, for good.
+    if inv.mode == Mode::Bypass
+        && let Some(why) = crate::child::wrapped_without_channel()
+    {
+        fail(1, why);
+    }
     match inv.mode {
         Mode::Bypass => crate::bypass::run(&config, inv, entry),
         Mode::Start => crate::supervisor::run(&config, inv),

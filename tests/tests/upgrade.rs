@@ -1798,6 +1798,15 @@ fn a_wrapper_that_closes_the_channel_and_forks_is_told_to_exec_the_program() {
     let out = svc.output.wait_for("through another process");
     assert!(out.contains("a wrapper must `exec` it"), "{out}");
     assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    // A control command such a launcher runs on its way is no child: it
+    // answers, and the program the launcher then `exec`s serves.
+    let script = format!("#!/bin/sh\n{V1} -littleboss=status 3>&- || exit 1\nexec {V1} \"$@\"\n");
+    let (_, replies) = reload_to_script(&svc, &socket, "asks.sh", &script);
+    assert!(
+        replies.last().is_some_and(|r| r.contains("\"reloaded\"")),
+        "{replies:?}\n{}",
+        svc.output.text()
+    );
     svc.stop_expecting(0);
 }
 

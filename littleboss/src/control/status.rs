@@ -110,10 +110,11 @@ pub(crate) struct ListenerStatus {
     pub address: Option<String>,
     /// Whether the supervisor holds its socket, listening: not when it is
     /// off, nor while it is bound again (a going back to a launch whose socket a reload had
-    /// shut), after its bind failed, or from the start of a stop, which
-    /// shuts it (the serving child does, once it has taken its queue; not
-    /// a socket the service manager passed). An older supervisor did not
-    /// say: true.
+    /// shut), after its bind failed, or, for a TCP or unix socket of its
+    /// own, from the start of a stop, which shuts it (the serving child
+    /// does, once it has taken its queue; a UDP one, or one the service
+    /// manager passed, stays listening). An older supervisor did not say:
+    /// true.
     #[serde(default = "listening_unless_said")]
     pub listening: bool,
 }
