@@ -265,9 +265,15 @@ struct Detached {
 
 /// What [`Detached`] keeps under its lock.
 struct Waiting {
-    lines: std::collections::VecDeque<(log::Level, String)>,
+    lines: std::collections::VecDeque<Queued>,
     running: bool,
     dropped: u64,
+}
+
+/// A line waiting, or the count of those let go before it.
+enum Queued {
+    Line(log::Level, String),
+    Dropped(u64),
 }
 
 impl Detached {
@@ -293,21 +299,23 @@ impl Detached {
             dropped,
         } = &mut *waiting;
         if lines.len() >= DETACHED_QUEUE {
-            *dropped += 1;
             if *running {
+                *dropped += 1;
                 return;
             }
             // Full with nobody saying them (threads could not be started):
-            // the oldest goes, and a thread is tried again.
-            lines.pop_front();
+            // the oldest goes (a count goes back into the count), and a
+            // thread is tried again.
+            *dropped += match lines.pop_front() {
+                Some(Queued::Dropped(n)) => n,
+                _ => 1,
+            };
         }
         if *dropped > 0 && lines.len() + 1 < DETACHED_QUEUE {
-            let count =
-                format!("{dropped} line(s) let go unsaid here: the logger was too slow for them");
-            lines.push_back((log::Level::Warn, count));
+            lines.push_back(Queued::Dropped(*dropped));
             *dropped = 0;
         }
-        lines.push_back(line);
+        lines.push_back(Queued::Line(line.0, line.1));
         if *running {
             return;
         }
@@ -341,7 +349,11 @@ impl Detached {
                 next
             };
             match next {
-                Some(line) => say(line),
+                Some(Queued::Line(level, text)) => say((level, text)),
+                Some(Queued::Dropped(n)) => say((
+                    log::Level::Warn,
+                    format!("{n} line(s) let go unsaid here: the logger was too slow for them"),
+                )),
                 None => return,
             }
         }
