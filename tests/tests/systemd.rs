@@ -584,45 +584,51 @@ fn bypass_with_some_sockets_activated_removes_its_own_socket_file_when_a_second_
     assert!(!path.exists(), "the socket file outlived the program");
 }
 
-/// `unix_server` supervised, lingering 3 s after lameduck, its TCP
-/// listener passed by "systemd" (the returned socket, the manager's copy)
-/// and its unix one bound by littleboss at the returned path; ready.
-fn supervised_with_some_sockets_activated() -> (Service, TcpListener, std::path::PathBuf) {
+/// `unix_server` supervised, lingering after lameduck while the returned
+/// gate file stands, its TCP listener passed by "systemd" (the returned
+/// socket, the manager's copy) and its unix one bound by littleboss at
+/// the returned path; ready.
+fn supervised_with_some_sockets_activated()
+-> (Service, TcpListener, std::path::PathBuf, std::path::PathBuf) {
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let mut svc = Service::new(bin);
     let path = svc.dir.path().join("own.sock");
+    let gate = svc.gate("linger");
     let sock = format!("-sock={}", path.display());
     let args = ["-littleboss=start", &sock, "-port=127.0.0.1:0", "--linger"];
-    activated(&mut svc, bin, &listener, Some("port"), &args);
+    let env = [("LINGER_GATE", gate.as_path())];
+    activated_with(&mut svc, bin, &listener, Some("port"), &args, &env);
     svc.output.wait_for("serving unix pid=");
     svc.ready();
-    (svc, listener, path)
+    (svc, listener, path, gate)
 }
 
 #[test]
 fn a_stop_with_some_sockets_activated_refuses_on_its_own_and_keeps_the_managers_open() {
-    let (mut svc, listener, path) = supervised_with_some_sockets_activated();
+    let (mut svc, listener, path, gate) = supervised_with_some_sockets_activated();
     let addr = listener.local_addr().unwrap();
     // The supervisor holds the manager's socket for its life.
     drop(listener);
     svc.signal(Signal::SIGTERM);
-    // The child drains (and lingers 3 s) meanwhile.
+    // The child drains (and lingers while its gate stands) meanwhile.
     draining_refuses_on_its_own_only(&svc, &path, addr);
+    std::fs::remove_file(&gate).unwrap();
     assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
 }
 
 #[test]
 fn an_orphan_with_some_sockets_activated_refuses_on_its_own_and_keeps_the_managers_open() {
     // The manager's copy kept, as the service manager keeps it.
-    let (mut svc, listener, path) = supervised_with_some_sockets_activated();
+    let (mut svc, listener, path, gate) = supervised_with_some_sockets_activated();
     let addr = listener.local_addr().unwrap();
     // The supervisor dies; its child, orphaned, winds down (and lingers
-    // 3 s), refusing on its own socket only.
+    // while its gate stands), refusing on its own socket only.
     svc.signal(Signal::SIGKILL);
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(svc.wait_supervisor_exit().signal(), Some(9));
     draining_refuses_on_its_own_only(&svc, &path, addr);
+    std::fs::remove_file(&gate).unwrap();
     // The orphan ends by itself (it holds the output's pipes).
     svc.output.wait_closed();
 }
