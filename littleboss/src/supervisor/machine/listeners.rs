@@ -526,12 +526,15 @@ pub(crate) fn folder_note(folders: &Folders) -> String {
 /// given the key of the held socket it names), when `held` are held and
 /// `current` serves: the sockets to bind first, or why it cannot be (a
 /// socket-activated listener would have to move, or two listeners ask for
-/// one socket).
+/// one socket: a unix one too under a relative and an absolute path, the
+/// relative one taken from `home`, the supervisor's folder, where it is
+/// bound).
 pub(crate) fn plan(
     held: &BTreeMap<ListenerKey, Held>,
     current: &[Assigned],
     asked: &[Assigned],
     wanted: &[Assigned],
+    home: Option<&Path>,
 ) -> Result<Vec<BindOrder>, String> {
     // Two listeners at one socket are refused in the words they gave
     // (below, one of them may be moved to where its socket really is).
@@ -557,6 +560,18 @@ pub(crate) fn plan(
                     let real = real.last().expect("the address itself at least");
                     Assigned {
                         key: Some(ListenerKey::of(&w.name, key.network, real)),
+                        ..w.clone()
+                    }
+                }
+                Some(key) if key.network == Network::Unix && !key.address.starts_with('/') => {
+                    let Some(home) = home else { return w.clone() };
+                    let path = home.join(&key.address);
+                    Assigned {
+                        key: Some(ListenerKey::of(
+                            &w.name,
+                            key.network,
+                            &path.to_string_lossy(),
+                        )),
                         ..w.clone()
                     }
                 }
@@ -661,7 +676,7 @@ mod tests {
         current: &[Assigned],
         wanted: &[Assigned],
     ) -> Result<Vec<BindOrder>, String> {
-        super::plan(held, current, wanted, wanted)
+        super::plan(held, current, wanted, wanted, None)
     }
 
     fn assigned(name: &str, network: Network, address: Option<&str>) -> Assigned {
@@ -684,6 +699,24 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn a_unix_socket_asked_for_relative_and_absolute_is_one_socket_from_home() {
+        let wanted = [
+            assigned("api", Network::Unix, Some("api.sock")),
+            assigned("admin", Network::Unix, Some("/srv/app/api.sock")),
+        ];
+        let none = BTreeMap::new();
+        // Two keys, one socket where the supervisor binds them.
+        assert!(super::plan(&none, &[], &wanted, &wanted, None).is_ok());
+        let home = Some(Path::new("/srv/app"));
+        let e = super::plan(&none, &[], &wanted, &wanted, home).unwrap_err();
+        assert!(e.contains("`api` and `admin`"), "{e}");
+        assert!(e.contains("/srv/app/api.sock"), "{e}");
+        // Elsewhere, two sockets.
+        let home = Some(Path::new("/srv/other"));
+        assert!(super::plan(&none, &[], &wanted, &wanted, home).is_ok());
     }
 
     #[test]

@@ -1011,11 +1011,7 @@ impl Machine {
             if let FromChild::Error { error } = message {
                 let kill_by = self.now + ERROR_EXIT_WAIT;
                 self.fail_at_stop(error.clone(), false);
-                if let Some(child) = self.state.children.get_mut(&id).filter(|c| !c.killed)
-                    && let Some(kill_at) = &mut child.kill_at
-                {
-                    *kill_at = (*kill_at).min(kill_by);
-                }
+                self.kill_no_later_than(id, kill_by);
             }
             return true;
         }
@@ -1381,6 +1377,7 @@ impl Machine {
             &self.state.current.listeners,
             &asked,
             &launch.listeners,
+            self.state.settings.working_dir.as_deref(),
         )
         .and_then(|orders| listeners::bound_where_meant(&orders, &given, elsewhere.as_ref()));
         if let Err(error) = planned {
@@ -1697,11 +1694,8 @@ impl Machine {
             // error said (soon), not at its whole lameduck timeout.
             if starting.error.is_some()
                 && let Some(ready_by) = starting.ready_by
-                && let Some(child) = self.state.children.get_mut(&starting.id)
-                && !child.killed
-                && let Some(kill_at) = &mut child.kill_at
             {
-                *kill_at = (*kill_at).min(ready_by);
+                self.kill_no_later_than(starting.id, ready_by);
             }
             // One that failed already (killed, or to be): its reload failed
             // for that, not for the stop, and is said and counted so.
@@ -2318,6 +2312,16 @@ impl Machine {
     /// for good if `refuse`. One winding down already (an old child of a
     /// reload) is told only to refuse, if `refuse`: it may hold a socket no
     /// other child uses (the reload moved or dropped it).
+    /// Brings the kill of child `id`, winding down, to `at` if that is
+    /// sooner (not one killed already).
+    fn kill_no_later_than(&mut self, id: ChildId, at: Duration) {
+        if let Some(child) = self.state.children.get_mut(&id).filter(|c| !c.killed)
+            && let Some(kill_at) = &mut child.kill_at
+        {
+            *kill_at = (*kill_at).min(at);
+        }
+    }
+
     fn wind_down(&mut self, id: ChildId, refuse: bool) {
         let now = self.now;
         let Some(child) = self.state.children.get_mut(&id) else {
