@@ -117,7 +117,13 @@ pub(crate) fn hold(dir: &Path) -> io::Result<Option<FolderLock>> {
     use nix::fcntl::{Flock, FlockArg};
     let folder = std::fs::File::open(dir)?;
     let held = match Flock::lock(folder, FlockArg::LockSharedNonblock) {
-        Ok(lock) => lock,
+        Ok(lock) => {
+            // Held at once: a late one an earlier wait took for this path
+            // (a folder since removed and made again) goes.
+            let mut late = LATE_LOCKS.lock().unwrap_or_else(|e| e.into_inner());
+            late.retain(|(path, _)| path != dir);
+            lock
+        }
         Err((folder, nix::errno::Errno::EWOULDBLOCK)) => {
             let dir = dir.to_owned();
             std::thread::Builder::new()
@@ -147,10 +153,12 @@ pub(crate) fn hold(dir: &Path) -> io::Result<Option<FolderLock>> {
     Ok(Some(FolderLock(held)))
 }
 
+/// Folder paths and the shared locks on them.
+type LateLocks = Vec<(PathBuf, nix::fcntl::Flock<std::fs::File>)>;
+
 /// The shared locks threads of [`hold`] took once a cleaner let go, one
 /// for each folder path (a supervisor has one), kept for the process's
-/// life or until a later wait for the same path replaces it.
-type LateLocks = Vec<(PathBuf, nix::fcntl::Flock<std::fs::File>)>;
+/// life or until a later [`hold`] of the same path replaces them.
 static LATE_LOCKS: std::sync::Mutex<LateLocks> = std::sync::Mutex::new(Vec::new());
 
 /// A shared `flock` on the control folder, held while this is kept.
@@ -383,12 +391,6 @@ pub(crate) fn check(dir: &Path) -> Result<(), DirError> {
     // First: where the kernel refuses to follow such a link
     // (`fs.protected_symlinks`), what follows would fail unexplained.
     links_are_safe(&dir)?;
-    check_with_links_checked(dir)
-}
-
-/// [`check`] of `dir` (without a trailing slash) once
-/// [`links_are_safe`] has passed it.
-fn check_with_links_checked(dir: PathBuf) -> Result<(), DirError> {
     let meta = std::fs::symlink_metadata(&dir).map_err(|error| DirError::Inspect {
         dir: dir.clone(),
         error,
