@@ -221,12 +221,10 @@ fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> io::Result<T> {
     // Logged by the supervisor: serde's message may quote what the peer
     // sent (an unknown variant's name), control characters, newlines and
     // megabytes included.
-    // Escaped, then cut: cut first, escapes would make it long again.
     let bad = |e: String| {
-        let e = crate::log::printable(&e).into_owned();
         io::Error::new(
             io::ErrorKind::InvalidData,
-            crate::control::protocol::short(e),
+            crate::control::protocol::short_printable(&e),
         )
     };
     let Version { v } =

@@ -342,7 +342,8 @@ async fn serve(
                     std::sync::Mutex::new(crate::repeated::Repeated::new());
                 {
                     let mut said = BAD_REQUESTS.lock().unwrap_or_else(|e| e.into_inner());
-                    said.say(|since| log!("bad control request: {}{since}", logged(&error)));
+                    let logged = protocol::short_printable(&error);
+                    said.say(|since| log!("bad control request: {logged}{since}"));
                 }
                 conn.answer(&Response::Error { error });
                 if ends_connection {
@@ -542,12 +543,6 @@ struct BadLine {
     ends_connection: bool,
 }
 
-/// How the log quotes a bad request's error: escaped, then cut (cut
-/// first, a command of control characters escapes to a line of hundreds).
-fn logged(error: &str) -> String {
-    protocol::short(crate::log::printable(error).into_owned())
-}
-
 /// The length of the next request line (newline included) at the front
 /// of what `conn` has read (left there), reading more as needed, within
 /// [`READ_TIMEOUT`]; with the slot for a long line, which a line past
@@ -655,7 +650,7 @@ mod tests {
         let error = protocol::decode_request(line.as_bytes())
             .unwrap_err()
             .to_string();
-        let said = logged(&error);
+        let said = protocol::short_printable(&error);
         assert!(!said.contains('\u{1b}'), "{said}");
         assert!(
             said.chars().count() <= 200,

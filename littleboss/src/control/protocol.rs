@@ -509,6 +509,13 @@ pub(crate) fn short(text: String) -> String {
     }
 }
 
+/// `text` for a log line: its control and hiding characters escaped
+/// ([`printable`](crate::log::printable)), then [`short`]; cut first,
+/// the escapes would make it long again.
+pub(crate) fn short_printable(text: &str) -> String {
+    short(crate::log::printable(text).into_owned())
+}
+
 /// `text`'s beginning and end (where serde says the line and column),
 /// with `…` between, in [`MAX_ERROR_CHARS`].
 fn cut_middle(text: &str) -> String {

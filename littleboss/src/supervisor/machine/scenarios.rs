@@ -2006,17 +2006,8 @@ fn a_child_that_reports_an_error_after_its_hello_is_killed_soon_whatever_its_rea
     let mut sim = Sim::serving(settings());
     let client = sim.reload("/bin/slow");
     sim.hello_as(2, NAME, LAMEDUCK, Duration::from_secs(600));
-    sim.message(
-        2,
-        FromChild::Error {
-            error: "main returned an error".into(),
-        },
-    );
-    sim.advance(super::ERROR_EXIT_WAIT - MS);
-    assert!(!sim.process(2).killed, "given no time to exit by itself");
-    sim.advance(MS);
-    assert!(sim.process(2).killed, "a failed child was left running");
-    sim.exit(2, ChildExit::Signal(9));
+    sim.message(2, main_returned_an_error());
+    killed_at_its_errors_deadline(&mut sim);
     let error = error_of(sim.final_answer(client));
     assert!(error.ends_with("main returned an error"), "{error}");
     assert_eq!(sim.serving_id(), Some(1));
@@ -2029,16 +2020,19 @@ fn main_returned_an_error() -> FromChild {
 }
 
 /// Child 2, failed, is killed [`super::ERROR_EXIT_WAIT`] after its error
-/// and not before; the stop `stop` then ends with code 0.
-fn killed_when_its_error_said(sim: &mut Sim, stop: super::ClientId) {
+/// and not before, and dies of it.
+fn killed_at_its_errors_deadline(sim: &mut Sim) {
     sim.advance(super::ERROR_EXIT_WAIT - MS);
     assert!(!sim.process(2).killed, "given no time to exit by itself");
     sim.advance(MS);
-    assert!(
-        sim.process(2).killed,
-        "a failed child was left to its lameduck"
-    );
+    assert!(sim.process(2).killed, "a failed child was left running");
     sim.exit(2, ChildExit::Signal(9));
+}
+
+/// [`killed_at_its_errors_deadline`] during a stop, which then ends with
+/// code 0.
+fn killed_when_its_error_said(sim: &mut Sim, stop: super::ClientId) {
+    killed_at_its_errors_deadline(sim);
     assert_eq!(stopped_code(sim.final_answer(stop)), 0);
 }
 
