@@ -522,19 +522,25 @@ pub(crate) fn folder_note(folders: &Folders) -> String {
     )
 }
 
+/// The supervisor's folder, and whether a listener's relative unix path
+/// (by its name) is that folder's.
+pub(crate) type Home<'a> = (&'a Path, &'a dyn Fn(&str) -> bool);
+
 /// What it takes to give a child `wanted` (the listeners `asked`, each
 /// given the key of the held socket it names), when `held` are held and
 /// `current` serves: the sockets to bind first, or why it cannot be (a
 /// socket-activated listener would have to move, or two listeners ask for
 /// one socket: a unix one too under a relative and an absolute path, the
 /// relative one taken from `home`, the supervisor's folder, where it is
-/// bound).
+/// bound, for the listeners whose relative path is that folder's, as
+/// [`unix_as_held`] judges them; another's is refused by
+/// [`bound_where_meant`] in words of its own).
 pub(crate) fn plan(
     held: &BTreeMap<ListenerKey, Held>,
     current: &[Assigned],
     asked: &[Assigned],
     wanted: &[Assigned],
-    home: Option<&Path>,
+    home: Option<Home<'_>>,
 ) -> Result<Vec<BindOrder>, String> {
     // Two listeners at one socket are refused in the words they gave
     // (below, one of them may be moved to where its socket really is).
@@ -564,7 +570,9 @@ pub(crate) fn plan(
                     }
                 }
                 Some(key) if key.network == Network::Unix && !key.address.starts_with('/') => {
-                    let Some(home) = home else { return w.clone() };
+                    let Some((home, _)) = home.filter(|(_, of_home)| of_home(&w.name)) else {
+                        return w.clone();
+                    };
                     let path = home.join(&key.address);
                     Assigned {
                         key: Some(ListenerKey::of(
@@ -710,12 +718,18 @@ mod tests {
         let none = BTreeMap::new();
         // Two keys, one socket where the supervisor binds them.
         assert!(super::plan(&none, &[], &wanted, &wanted, None).is_ok());
-        let home = Some(Path::new("/srv/app"));
+        let of_home = |_: &str| true;
+        let home = Some((Path::new("/srv/app"), &of_home as &dyn Fn(&str) -> bool));
         let e = super::plan(&none, &[], &wanted, &wanted, home).unwrap_err();
         assert!(e.contains("`api` and `admin`"), "{e}");
         assert!(e.contains("/srv/app/api.sock"), "{e}");
         // Elsewhere, two sockets.
-        let home = Some(Path::new("/srv/other"));
+        let home = Some((Path::new("/srv/other"), &of_home as &dyn Fn(&str) -> bool));
+        assert!(super::plan(&none, &[], &wanted, &wanted, home).is_ok());
+        // Given by a caller in another folder: its own file, not the
+        // service's (refused apart, by `bound_where_meant`).
+        let of_caller = |name: &str| name != "api";
+        let home = Some((Path::new("/srv/app"), &of_caller as &dyn Fn(&str) -> bool));
         assert!(super::plan(&none, &[], &wanted, &wanted, home).is_ok());
     }
 

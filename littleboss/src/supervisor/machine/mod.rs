@@ -1372,12 +1372,17 @@ impl Machine {
             let held = &self.state.held;
             listeners::unix_as_held(held, &mut launch.listeners, home, caller_home, &given);
         }
+        // A relative path is the supervisor's folder's but one a caller
+        // elsewhere gave (as `unix_as_held` judges it).
+        let of_home = |name: &str| caller_home || !given.contains(name);
+        let home = (self.state.settings.working_dir.as_deref())
+            .map(|home| (home, &of_home as &dyn Fn(&str) -> bool));
         let planned = listeners::plan(
             &self.state.held,
             &self.state.current.listeners,
             &asked,
             &launch.listeners,
-            self.state.settings.working_dir.as_deref(),
+            home,
         )
         .and_then(|orders| listeners::bound_where_meant(&orders, &given, elsewhere.as_ref()));
         if let Err(error) = planned {
@@ -2308,10 +2313,6 @@ impl Machine {
         self.wind_down(id, refuse);
     }
 
-    /// Tells child `id` to wind down (once), shutting its TCP listeners
-    /// for good if `refuse`. One winding down already (an old child of a
-    /// reload) is told only to refuse, if `refuse`: it may hold a socket no
-    /// other child uses (the reload moved or dropped it).
     /// Brings the kill of child `id`, winding down, to `at` if that is
     /// sooner (not one killed already).
     fn kill_no_later_than(&mut self, id: ChildId, at: Duration) {
@@ -2322,6 +2323,10 @@ impl Machine {
         }
     }
 
+    /// Tells child `id` to wind down (once), shutting its TCP listeners
+    /// for good if `refuse`. One winding down already (an old child of a
+    /// reload) is told only to refuse, if `refuse`: it may hold a socket no
+    /// other child uses (the reload moved or dropped it).
     fn wind_down(&mut self, id: ChildId, refuse: bool) {
         let now = self.now;
         let Some(child) = self.state.children.get_mut(&id) else {
