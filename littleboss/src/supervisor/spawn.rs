@@ -936,10 +936,6 @@ impl Watcher {
                 // started may hold it) must not keep a kill waiting.
                 biased;
                 exit = wait => {
-                    // Reaped (or given up on): `ended` from now on, so
-                    // that nothing asks about its pid, another process's
-                    // maybe (what is buffered is still read below).
-                    orders.close();
                     let ended = match exit {
                         Ok(exit) => vec![Event::Exited { id, exit }],
                         Err(e) if e.raw_os_error() == Some(nix::libc::ECHILD) => {
@@ -968,6 +964,10 @@ impl Watcher {
                             ended_failed(id).into()
                         }
                     };
+                    // Reaped (or given up on): `ended` from now on, so
+                    // that nothing asks about its pid, another process's
+                    // maybe (what is buffered is still read below).
+                    orders.close();
                     // What the child sent before it exited comes first (the
                     // machine reads a Ready, a Hello or an Error as said
                     // before the end): this poll may have found both ready.
