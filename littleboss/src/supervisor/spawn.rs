@@ -936,9 +936,16 @@ impl Watcher {
                 // started may hold it) must not keep a kill waiting.
                 biased;
                 exit = wait => {
+                    // Reaped (or given up on, below): `ended` from now on,
+                    // so that nothing asks about its pid, another
+                    // process's maybe (what is buffered is still read).
                     let ended = match exit {
-                        Ok(exit) => vec![Event::Exited { id, exit }],
+                        Ok(exit) => {
+                            orders.close();
+                            vec![Event::Exited { id, exit }]
+                        }
                         Err(e) if e.raw_os_error() == Some(nix::libc::ECHILD) => {
+                            orders.close();
                             log!(
                                 "child pid {pid} ended unseen: another wait of the program's reaped it (a wait for any child, or SIGCHLD ignored)"
                             );
@@ -959,15 +966,12 @@ impl Watcher {
                         // Counted as a failed child, killed: the orphan scan
                         // reaps it, no longer the watcher's.
                         Err(e) => {
+                            orders.close();
                             log!("waiting for child pid {pid} failed again: {e}; no longer watched, counted as failed");
                             self.kill();
                             ended_failed(id).into()
                         }
                     };
-                    // Reaped (or given up on): `ended` from now on, so
-                    // that nothing asks about its pid, another process's
-                    // maybe (what is buffered is still read below).
-                    orders.close();
                     // What the child sent before it exited comes first (the
                     // machine reads a Ready, a Hello or an Error as said
                     // before the end): this poll may have found both ready.

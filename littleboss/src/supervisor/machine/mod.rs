@@ -1372,9 +1372,10 @@ impl Machine {
             let held = &self.state.held;
             listeners::unix_as_held(held, &mut launch.listeners, home, caller_home, &given);
         }
-        // A relative path is the supervisor's folder's but one a caller
-        // elsewhere gave (as `unix_as_held` judges it).
-        let of_home = |name: &str| caller_home || !given.contains(name);
+        // A relative path is the supervisor's folder's, where it binds
+        // it, but one a caller known to be elsewhere gave, which
+        // `bound_where_meant` refuses in words of its own.
+        let of_home = |name: &str| elsewhere.is_none() || !given.contains(name);
         let home = (self.state.settings.working_dir.as_deref())
             .map(|home| (home, &of_home as &dyn Fn(&str) -> bool));
         let planned = listeners::plan(
