@@ -1729,6 +1729,16 @@ fn reload_to_script(
     (path, replies)
 }
 
+/// Asserts that the last of a reload's `replies` is of `kind`
+/// (`reloaded`, `error`), with `context` to show if not.
+fn last_reply_is(replies: &[String], kind: &str, context: &str) {
+    let wanted = format!("\"type\":\"{kind}\"");
+    assert!(
+        replies.last().is_some_and(|r| r.contains(&wanted)),
+        "{replies:?}\n{context}"
+    );
+}
+
 #[test]
 fn a_rollback_to_a_wrapper_script_runs_the_script_not_its_shell() {
     // A child started from a script that execs the program (as a wrapper
@@ -1738,10 +1748,7 @@ fn a_rollback_to_a_wrapper_script_runs_the_script_not_its_shell() {
     let addr = svc.printed_addr("addr");
     let script = format!("#!/bin/sh\nexec {V1} \"$@\"\n");
     let (wrapper, replies) = reload_to_script(&svc, &socket, "wrapper.sh", &script);
-    assert!(
-        replies.last().is_some_and(|r| r.contains("\"reloaded\"")),
-        "{replies:?}"
-    );
+    last_reply_is(&replies, "reloaded", "");
     let wrapped = serving_pid(&svc);
     let dies = svc.control_with(env!("CARGO_BIN_EXE_versioned_dies"), "reload", &[]);
     assert!(dies.status.success(), "{}", text(&dies));
@@ -1768,10 +1775,7 @@ fn a_wrapper_script_that_runs_the_program_without_exec_is_told_to_exec_it() {
     let addr = svc.printed_addr("addr");
     let script = format!("#!/bin/sh\ntimeout 60 {V1} \"$@\"\nexit $?\n");
     let (_, replies) = reload_to_script(&svc, &socket, "forks.sh", &script);
-    assert!(
-        replies.last().is_some_and(|r| r.contains("\"error\"")),
-        "{replies:?}"
-    );
+    last_reply_is(&replies, "error", "");
     let out = svc.output.wait_for("through another process");
     assert!(out.contains("a wrapper must `exec` it"), "{out}");
     assert!(!out.contains("which is gone"), "{out}");
@@ -1786,15 +1790,9 @@ fn a_wrapper_that_closes_the_channel_and_forks_is_told_to_exec_the_program() {
     // what the wrapper must do rather than serve unsupervised.
     let (mut svc, socket) = v1_with_control_socket();
     let addr = svc.printed_addr("addr");
-    let script = format!(
-        "#!/bin/sh
-{V1} \"$@\" 3>&-\nexit $?\n"
-    );
+    let script = format!("#!/bin/sh\n{V1} \"$@\" 3>&-\nexit $?\n");
     let (_, replies) = reload_to_script(&svc, &socket, "closes.sh", &script);
-    assert!(
-        replies.last().is_some_and(|r| r.contains("\"error\"")),
-        "{replies:?}"
-    );
+    last_reply_is(&replies, "error", "");
     let out = svc.output.wait_for("through another process");
     assert!(out.contains("a wrapper must `exec` it"), "{out}");
     assert!(read_greeting(addr).unwrap().starts_with("v1 "));
@@ -1802,11 +1800,7 @@ fn a_wrapper_that_closes_the_channel_and_forks_is_told_to_exec_the_program() {
     // answers, and the program the launcher then `exec`s serves.
     let script = format!("#!/bin/sh\n{V1} -littleboss=status 3>&- || exit 1\nexec {V1} \"$@\"\n");
     let (_, replies) = reload_to_script(&svc, &socket, "asks.sh", &script);
-    assert!(
-        replies.last().is_some_and(|r| r.contains("\"reloaded\"")),
-        "{replies:?}\n{}",
-        svc.output.text()
-    );
+    last_reply_is(&replies, "reloaded", &svc.output.text());
     svc.stop_expecting(0);
 }
 
