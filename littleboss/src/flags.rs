@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use crate::config::Config;
 use crate::rules::SpecProblem;
+use crate::socket_key::Assigned;
 use crate::spec::{ListenerSpec, Network};
 
 /// What the invocation asks littleboss to do.
@@ -451,8 +452,9 @@ fn split(
                 .map_err(|e| error(FlagProblem::Address(e)))?;
             // As with the mode: a flag appended to a command line that had
             // one must not silently win.
-            // The same socket however spelled (`:8443` and `:08443`).
-            let same = same_socket(&given, slot);
+            // The same socket however spelled (`:8443` and `:08443`), or
+            // both off: one key.
+            let same = Assigned::of(&given) == Assigned::of(slot);
             if command_line && inv.given.contains(name) && !same {
                 let first = slot.address.clone().unwrap_or_default();
                 return Err(error(FlagProblem::TwoAddresses(first, value)));
@@ -468,16 +470,6 @@ fn split(
         }
     }
     Ok(inv)
-}
-
-/// Whether two settings of one listener ask for the same socket, or are
-/// both off: `:8443` and `:08443` are one address.
-fn same_socket(a: &ListenerSpec, b: &ListenerSpec) -> bool {
-    let key = |spec: &ListenerSpec| {
-        (spec.address.as_deref())
-            .map(|address| crate::socket_key::ListenerKey::of(&spec.name, spec.network, address))
-    };
-    a.network == b.network && key(a) == key(b)
 }
 
 /// An argument `text` (`next` after it) that is not one of our flags but
