@@ -197,10 +197,11 @@ fn a_connection_silent_across_a_reload_is_answered(bin: &str, listener: &str, si
     assert!(reload.status.success(), "{reload:?}");
     if silent == Silent::OldChildAnswers {
         // The client is slow to speak: its request comes after the old
-        // child began draining (told so before the reload returned),
-        // within the grace (1 s for `axum_serve`, 3.5 s for `plain`); a
-        // moment only, which leaves a loaded machine the rest.
-        std::thread::sleep(Duration::from_millis(20));
+        // child began draining (told so before the reload returned, and
+        // given 200 ms to act on it), within the grace (1 s for
+        // `axum_serve`, 3.5 s for `plain`), which leaves a loaded machine
+        // the rest.
+        std::thread::sleep(Duration::from_millis(200));
     } else {
         // Silent until the old child has exited, which had it accepted
         // them would have been at its lameduck, closing them unheard; and

@@ -1772,15 +1772,22 @@ fn a_wrapper_script_that_runs_the_program_without_exec_is_told_to_exec_it() {
     // program says so, not that its supervisor is gone, and version 1
     // serves on.
     let (mut svc, socket) = v1_with_control_socket();
-    let addr = svc.printed_addr("addr");
     let script = format!("#!/bin/sh\ntimeout 60 {V1} \"$@\"\nexit $?\n");
-    let (_, replies) = reload_to_script(&svc, &socket, "forks.sh", &script);
+    told_to_exec(&mut svc, &socket, "forks.sh", &script);
+    svc.stop_expecting(0);
+}
+
+/// A reload of `svc` to the wrapper `script` (saved as `name`) fails: the
+/// program says the wrapper must `exec` it, not that its supervisor is
+/// gone, and version 1 serves on.
+fn told_to_exec(svc: &mut Service, socket: &Path, name: &str, script: &str) {
+    let addr = svc.printed_addr("addr");
+    let (_, replies) = reload_to_script(svc, socket, name, script);
     last_reply_is(&replies, "error", "");
     let out = svc.output.wait_for("through another process");
     assert!(out.contains("a wrapper must `exec` it"), "{out}");
     assert!(!out.contains("which is gone"), "{out}");
     assert!(read_greeting(addr).unwrap().starts_with("v1 "));
-    svc.stop_expecting(0);
 }
 
 #[test]
@@ -1789,13 +1796,8 @@ fn a_wrapper_that_closes_the_channel_and_forks_is_told_to_exec_the_program() {
     // above 2 for what it runs: the program, finding no channel, says
     // what the wrapper must do rather than serve unsupervised.
     let (mut svc, socket) = v1_with_control_socket();
-    let addr = svc.printed_addr("addr");
     let script = format!("#!/bin/sh\n{V1} \"$@\" 3>&-\nexit $?\n");
-    let (_, replies) = reload_to_script(&svc, &socket, "closes.sh", &script);
-    last_reply_is(&replies, "error", "");
-    let out = svc.output.wait_for("through another process");
-    assert!(out.contains("a wrapper must `exec` it"), "{out}");
-    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    told_to_exec(&mut svc, &socket, "closes.sh", &script);
     // A control command such a launcher runs on its way is no child: it
     // answers, and the program the launcher then `exec`s serves.
     let script = format!("#!/bin/sh\n{V1} -littleboss=status 3>&- || exit 1\nexec {V1} \"$@\"\n");
