@@ -49,6 +49,30 @@ impl ListenerKey {
         }
     }
 
+    /// Whether it is a unix socket's relative path: bound from the
+    /// binding process's folder.
+    pub fn relative_unix(&self) -> bool {
+        self.network == Network::Unix && !self.address.starts_with('/')
+    }
+
+    /// The key of a relative unix path as bound from `folder` (absolute,
+    /// cleaned); any other key as it is.
+    ///
+    /// ```ignore
+    /// let key = ListenerKey::of("api", Network::Unix, "./run//api.sock");
+    /// assert_eq!(key.in_folder(Path::new("/srv/app")).address, "/srv/app/run/api.sock");
+    /// ```
+    pub fn in_folder(&self, folder: &std::path::Path) -> ListenerKey {
+        if !self.relative_unix() {
+            return self.clone();
+        }
+        let path = folder.join(&self.address);
+        ListenerKey {
+            network: self.network,
+            address: clean_path(&path.to_string_lossy()),
+        }
+    }
+
     /// The address to bind (without a port-0 key's name).
     pub fn bind_address(&self) -> &str {
         match self.network {
@@ -108,18 +132,15 @@ pub(crate) fn one_socket_each(wanted: &[Assigned]) -> Result<(), String> {
 /// is refused as one socket asked for twice, not met at the second bind
 /// as a socket some other program holds.
 pub(crate) fn one_socket_each_here(wanted: &[Assigned]) -> Result<(), String> {
-    let Ok(here) = std::env::current_dir() else {
-        return one_socket_each(wanted);
+    let relative = |w: &Assigned| w.key.as_ref().is_some_and(ListenerKey::relative_unix);
+    let here = match std::env::current_dir() {
+        Ok(here) if wanted.iter().any(relative) => here,
+        _ => return one_socket_each(wanted),
     };
     let absolute: Vec<Assigned> = (wanted.iter().cloned())
-        .map(|mut w| {
-            if let Some(key) = &mut w.key
-                && key.network == Network::Unix
-                && !key.address.starts_with('/')
-            {
-                key.address = clean_path(&here.join(&key.address).to_string_lossy());
-            }
-            w
+        .map(|w| Assigned {
+            key: w.key.as_ref().map(|k| k.in_folder(&here)),
+            ..w
         })
         .collect();
     one_socket_each(&absolute)
@@ -155,6 +176,23 @@ pub(crate) fn given_one_socket_each(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_relative_unix_key_is_made_absolute_in_a_folder_and_no_other() {
+        let folder = std::path::Path::new("/srv/app");
+        let relative = ListenerKey::of("api", Network::Unix, "./run//api.sock");
+        assert!(relative.relative_unix());
+        let absolute = relative.in_folder(folder);
+        assert_eq!(absolute.address, "/srv/app/run/api.sock");
+        assert!(!absolute.relative_unix());
+        assert_eq!(
+            absolute.in_folder(std::path::Path::new("/elsewhere")),
+            absolute
+        );
+        let tcp = ListenerKey::of("http", Network::Tcp, "localhost:80");
+        assert!(!tcp.relative_unix());
+        assert_eq!(tcp.in_folder(folder), tcp);
+    }
 
     #[test]
     fn a_command_line_is_refused_only_what_no_supervisor_would_take() {

@@ -375,14 +375,9 @@ pub(crate) fn unix_as_held(
     caller_home: bool,
     given: &BTreeSet<String>,
 ) {
-    // Keys are cleaned of `.` already (`ListenerKey::of`), and `home` is
-    // the supervisor's absolute working folder.
-    let at = |path: &str, relative_ok: bool| -> Option<PathBuf> {
-        let path = Path::new(path);
-        match path.is_absolute() {
-            true => Some(path.to_path_buf()),
-            false => relative_ok.then(|| home.join(path)),
-        }
+    // `home` is the supervisor's absolute working folder.
+    let at = |key: &ListenerKey, relative_ok: bool| {
+        (relative_ok || !key.relative_unix()).then(|| key.in_folder(home))
     };
     for listener in wanted {
         let Some(key) = &listener.key else { continue };
@@ -390,7 +385,7 @@ pub(crate) fn unix_as_held(
             continue;
         }
         let relative_ok = caller_home || !given.contains(&listener.name);
-        let Some(file) = at(key.bind_address(), relative_ok) else {
+        let Some(file) = at(key, relative_ok) else {
             continue;
         };
         // Not a socket-activated one: held under the key it was asked
@@ -398,9 +393,7 @@ pub(crate) fn unix_as_held(
         // (`as_held`).
         let owned: Vec<&ListenerKey> = (held.iter())
             .filter(|(k, h)| {
-                k.network == Network::Unix
-                    && !h.activated
-                    && at(k.bind_address(), true).as_ref() == Some(&file)
+                k.network == Network::Unix && !h.activated && k.in_folder(home) == file
             })
             .map(|(k, _)| k)
             .collect();
@@ -487,11 +480,10 @@ pub(crate) fn bound_where_meant(
     let Some(Folders { caller, home }) = elsewhere else {
         return Ok(());
     };
-    let Some(order) = orders.iter().find(|o| {
-        o.key.network == Network::Unix
-            && Path::new(&o.key.address).is_relative()
-            && given.contains(&o.name)
-    }) else {
+    let Some(order) = orders
+        .iter()
+        .find(|o| o.key.relative_unix() && given.contains(&o.name))
+    else {
         return Ok(());
     };
     let (name, path) = (&order.name, &order.key.address);
@@ -522,9 +514,14 @@ pub(crate) fn folder_note(folders: &Folders) -> String {
     )
 }
 
-/// The supervisor's folder, and whether a listener's relative unix path
-/// (by its name) is that folder's.
-pub(crate) type Home<'a> = (&'a Path, &'a dyn Fn(&str) -> bool);
+/// The supervisor's folder, where it binds a relative unix path, but
+/// those of the listeners a caller known to be elsewhere gave
+/// (`given_elsewhere`), which are that caller's folder's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Home<'a> {
+    pub folder: &'a Path,
+    pub given_elsewhere: &'a BTreeSet<String>,
+}
 
 /// What it takes to give a child `wanted` (the listeners `asked`, each
 /// given the key of the held socket it names), when `held` are held and
@@ -569,20 +566,13 @@ pub(crate) fn plan(
                         ..w.clone()
                     }
                 }
-                Some(key) if key.network == Network::Unix && !key.address.starts_with('/') => {
-                    let Some((home, _)) = home.filter(|(_, of_home)| of_home(&w.name)) else {
-                        return w.clone();
-                    };
-                    let path = home.join(&key.address);
-                    Assigned {
-                        key: Some(ListenerKey::of(
-                            &w.name,
-                            key.network,
-                            &path.to_string_lossy(),
-                        )),
+                Some(key) if key.relative_unix() => match home {
+                    Some(home) if !home.given_elsewhere.contains(&w.name) => Assigned {
+                        key: Some(key.in_folder(home.folder)),
                         ..w.clone()
-                    }
-                }
+                    },
+                    _ => w.clone(),
+                },
                 _ => w.clone(),
             }
         })
@@ -718,19 +708,22 @@ mod tests {
         let none = BTreeMap::new();
         // Two keys, one socket where the supervisor binds them.
         assert!(super::plan(&none, &[], &wanted, &wanted, None).is_ok());
-        let of_home = |_: &str| true;
-        let home = Some((Path::new("/srv/app"), &of_home as &dyn Fn(&str) -> bool));
-        let e = super::plan(&none, &[], &wanted, &wanted, home).unwrap_err();
+        let nothing = BTreeSet::new();
+        let home = |folder: &'static str, given_elsewhere| {
+            Some(Home {
+                folder: Path::new(folder),
+                given_elsewhere,
+            })
+        };
+        let e = super::plan(&none, &[], &wanted, &wanted, home("/srv/app", &nothing)).unwrap_err();
         assert!(e.contains("`api` and `admin`"), "{e}");
         assert!(e.contains("/srv/app/api.sock"), "{e}");
         // Elsewhere, two sockets.
-        let home = Some((Path::new("/srv/other"), &of_home as &dyn Fn(&str) -> bool));
-        assert!(super::plan(&none, &[], &wanted, &wanted, home).is_ok());
+        assert!(super::plan(&none, &[], &wanted, &wanted, home("/srv/other", &nothing)).is_ok());
         // Given by a caller in another folder: its own file, not the
         // service's (refused apart, by `bound_where_meant`).
-        let of_caller = |name: &str| name != "api";
-        let home = Some((Path::new("/srv/app"), &of_caller as &dyn Fn(&str) -> bool));
-        assert!(super::plan(&none, &[], &wanted, &wanted, home).is_ok());
+        let api = BTreeSet::from(["api".to_owned()]);
+        assert!(super::plan(&none, &[], &wanted, &wanted, home("/srv/app", &api)).is_ok());
     }
 
     #[test]

@@ -1375,9 +1375,15 @@ impl Machine {
         // A relative path is the supervisor's folder's, where it binds
         // it, but one a caller known to be elsewhere gave, which
         // `bound_where_meant` refuses in words of its own.
-        let of_home = |name: &str| elsewhere.is_none() || !given.contains(name);
-        let home = (self.state.settings.working_dir.as_deref())
-            .map(|home| (home, &of_home as &dyn Fn(&str) -> bool));
+        let nothing = std::collections::BTreeSet::new();
+        let home = (self.state.settings.working_dir.as_deref()).map(|folder| listeners::Home {
+            folder,
+            given_elsewhere: if elsewhere.is_some() {
+                &given
+            } else {
+                &nothing
+            },
+        });
         let planned = listeners::plan(
             &self.state.held,
             &self.state.current.listeners,
