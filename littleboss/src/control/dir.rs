@@ -3,6 +3,7 @@
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// `$LITTLEBOSS_DIR`, else `$XDG_RUNTIME_DIR/littleboss`, else
 /// `$TMPDIR/littleboss-<uid>` (`/tmp` when `TMPDIR` is unset). A relative
@@ -110,35 +111,35 @@ pub(crate) fn env_mistake() -> Option<String> {
 ///
 /// systemd-tmpfiles holds an exclusive lock while it cleans: then a thread
 /// waits for it and takes the shared one after, however long the clean
-/// takes, and the supervisor starts meanwhile (the files it has just made
-/// are not old). Returns the lock if held already (`None`: the thread
-/// takes it, kept until a later wait takes another).
-pub(crate) fn hold(dir: &Path) -> io::Result<Option<FolderLock>> {
+/// takes, into the returned lock (let go at once if that was dropped
+/// meanwhile, or if `dir` names another folder by then), and the
+/// supervisor starts meanwhile (the files it has just made are not old).
+///
+/// ```ignore
+/// let lock = hold(Path::new("/tmp/littleboss-1000"))?;
+/// assert!(lock.held()); // unless a cleaner holds the folder just now
+/// ```
+pub(crate) fn hold(dir: &Path) -> io::Result<FolderLock> {
     use nix::fcntl::{Flock, FlockArg};
     let folder = std::fs::File::open(dir)?;
-    let held = match Flock::lock(folder, FlockArg::LockSharedNonblock) {
-        Ok(lock) => {
-            // Held at once: a late one an earlier wait took for this path
-            // (a folder since removed and made again) goes.
-            let mut late = LATE_LOCKS.lock().unwrap_or_else(|e| e.into_inner());
-            late.retain(|(path, _)| path != dir);
-            lock
-        }
+    match Flock::lock(folder, FlockArg::LockSharedNonblock) {
+        Ok(lock) => Ok(FolderLock(Arc::new(Mutex::new(Some(lock))))),
         Err((folder, nix::errno::Errno::EWOULDBLOCK)) => {
+            let slot = Arc::new(Mutex::new(None));
+            let owner = Arc::downgrade(&slot);
             let dir = dir.to_owned();
             std::thread::Builder::new()
                 .name("littleboss-folder-lock".into())
                 .spawn(move || match Flock::lock(folder, FlockArg::LockShared) {
                     // Kept while its path still names it (the folder may
-                    // have been made anew meanwhile), in place of the one
-                    // an earlier wait took: one such lock, not one for
-                    // each time the folder is made again under a cleaner.
+                    // have been made anew meanwhile) and its owner wants
+                    // it; else let go here.
                     Ok(lock) => {
                         let id = |m: std::fs::Metadata| (m.dev(), m.ino());
-                        if lock.metadata().ok().map(id) == std::fs::metadata(&dir).ok().map(id) {
-                            let mut late = LATE_LOCKS.lock().unwrap_or_else(|e| e.into_inner());
-                            late.retain(|(path, _)| *path != dir);
-                            late.push((dir, lock));
+                        let same =
+                            lock.metadata().ok().map(id) == std::fs::metadata(&dir).ok().map(id);
+                        if let Some(slot) = owner.upgrade().filter(|_| same) {
+                            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(lock);
                         }
                     }
                     Err((_, errno)) => crate::log::log!(
@@ -146,24 +147,27 @@ pub(crate) fn hold(dir: &Path) -> io::Result<Option<FolderLock>> {
                         dir.display()
                     ),
                 })?;
-            return Ok(None);
+            Ok(FolderLock(slot))
         }
-        Err((_, errno)) => return Err(io::Error::from(errno)),
-    };
-    Ok(Some(FolderLock(held)))
+        Err((_, errno)) => Err(io::Error::from(errno)),
+    }
 }
 
-/// Folder paths and the shared locks on them.
-type LateLocks = Vec<(PathBuf, nix::fcntl::Flock<std::fs::File>)>;
-
-/// The shared locks threads of [`hold`] took once a cleaner let go, one
-/// for each folder path (a supervisor has one), kept for the process's
-/// life or until a later [`hold`] of the same path replaces them.
-static LATE_LOCKS: std::sync::Mutex<LateLocks> = std::sync::Mutex::new(Vec::new());
-
-/// A shared `flock` on the control folder, held while this is kept.
+/// A shared `flock` on the control folder, held while this is kept, or
+/// to be held once a cleaner lets go (see [`hold`]).
 #[derive(Debug)]
-pub(crate) struct FolderLock(#[allow(dead_code)] nix::fcntl::Flock<std::fs::File>);
+pub(crate) struct FolderLock(
+    // Read by no one but tests: it is kept for what its drop lets go.
+    #[cfg_attr(not(test), allow(dead_code))] Arc<Mutex<Option<nix::fcntl::Flock<std::fs::File>>>>,
+);
+
+impl FolderLock {
+    /// Whether the lock is held yet (a cleaner may keep it waiting).
+    #[cfg(test)]
+    pub fn held(&self) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+}
 
 /// The control socket of service `name`.
 pub(crate) fn socket_path(name: &str) -> PathBuf {
@@ -790,46 +794,51 @@ mod tests {
     }
 
     #[test]
-    fn a_folder_made_again_under_a_cleaner_leaves_no_lock_on_the_old_one() {
+    fn a_folder_lock_taken_late_is_let_go_with_its_owner_or_its_folder() {
         use nix::fcntl::{Flock, FlockArg};
         let dir = std::env::temp_dir().join(format!("lb-late-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
         let exclusive = |dir: &Path| {
             let folder = std::fs::File::open(dir).unwrap();
             Flock::lock(folder, FlockArg::LockExclusiveNonblock).ok()
         };
-        let held_after_a_cleaner = |dir: &Path| {
-            std::fs::create_dir_all(dir).unwrap();
-            let cleaner = exclusive(dir).unwrap();
-            assert!(hold(dir).unwrap().is_none());
-            drop(cleaner);
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-            while let Some(again) = exclusive(dir) {
-                drop(again);
-                assert!(std::time::Instant::now() < deadline, "never held");
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-        };
-        held_after_a_cleaner(&dir);
-        // Removed (by the cleaner, say) and made again.
-        std::fs::remove_dir(&dir).unwrap();
-        held_after_a_cleaner(&dir);
-        // The thread that took the new lock lets go of the old one just
-        // after: looked at until a deadline.
-        let removed = format!("{} (deleted)", dir.display());
-        let open_on_removed = || {
+        // Descriptors of this process open on `dir`, or on it removed.
+        let open_on = |dir: &Path| {
+            let removed = format!("{} (deleted)", dir.display());
             std::fs::read_dir("/proc/self/fd")
                 .unwrap()
                 .flatten()
                 .filter_map(|fd| std::fs::read_link(fd.path()).ok())
-                .any(|target| target.as_os_str() == removed.as_str())
+                .filter(|t| t.as_path() == dir || t.as_os_str() == removed.as_str())
+                .count()
         };
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while open_on_removed() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        let still_open = open_on_removed();
+        let none_open_by_deadline = |dir: &Path| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while open_on(dir) > 0 && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            open_on(dir) == 0
+        };
+        // Dropped while it waits: the lock taken after the cleaner goes.
+        let cleaner = exclusive(&dir).unwrap();
+        let waiting = hold(&dir).unwrap();
+        assert!(!waiting.held());
+        drop(waiting);
+        drop(cleaner);
+        let let_go = none_open_by_deadline(&dir);
+        // The folder removed and made again while it waits: the lock the
+        // thread takes is the old folder's, and goes.
+        let cleaner = exclusive(&dir).unwrap();
+        let waiting = hold(&dir).unwrap();
+        std::fs::remove_dir(&dir).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        drop(cleaner);
+        let old_let_go = none_open_by_deadline(&dir);
+        let never_held = !waiting.held();
         std::fs::remove_dir_all(&dir).unwrap();
-        assert!(!still_open, "a lock on the removed folder is still held");
+        assert!(let_go, "a lock its owner dropped is held");
+        assert!(old_let_go, "a lock on the removed folder is held");
+        assert!(never_held);
     }
 
     #[test]
@@ -843,7 +852,8 @@ mod tests {
         };
         // A cleaner's exclusive lock: not held yet, and start goes on.
         let cleaner = exclusive(&dir).unwrap();
-        assert!(hold(&dir).unwrap().is_none());
+        let late = hold(&dir).unwrap();
+        assert!(!late.held());
         assert!(exclusive(&dir).is_none(), "the cleaner's still");
         drop(cleaner);
         // Once the cleaner is done, the shared lock follows: no cleaner
@@ -858,7 +868,7 @@ mod tests {
         let other = dir.join("other");
         std::fs::create_dir_all(&other).unwrap();
         let held = hold(&other).unwrap();
-        assert!(held.is_some());
+        assert!(held.held());
         assert!(exclusive(&other).is_none());
         drop(held);
         assert!(

@@ -547,7 +547,8 @@ fn watch_folder(socket: &std::path::Path, held: bool) -> Option<FolderWatch> {
 }
 
 /// Takes a shared lock on the folder of the control socket at `socket`,
-/// against cleaners of old files (said if it cannot be had).
+/// against cleaners of old files, or has it taken once a cleaner lets go
+/// (said if it cannot be had).
 fn hold_folder(socket: &std::path::Path) -> Option<FolderLock> {
     let folder = socket.parent().unwrap_or(std::path::Path::new("/"));
     crate::control::dir::hold(folder)
@@ -558,7 +559,6 @@ fn hold_folder(socket: &std::path::Path) -> Option<FolderLock> {
             )
         })
         .ok()
-        .flatten()
 }
 
 /// Now on `CLOCK_MONOTONIC`, which a re-executed image shares.
