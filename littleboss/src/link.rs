@@ -11,7 +11,7 @@
 //! an empty packet, which neither sends, is a bad message, read past.
 
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use serde::{Deserialize, Serialize};
 use tokio::io::unix::AsyncFd;
@@ -541,9 +541,10 @@ fn from_child(
 }
 
 /// What an empty receive on the channel `fd` was: the end of the file
-/// (`None`), once the other end is closed; else an empty message, which
-/// neither side sends (a process holding a copy of an end may), and which
-/// is no reason to stop reading. A seqpacket socket gives 0 bytes for both.
+/// (`None`), once the other end is closed and nothing more is queued;
+/// else an empty message, which neither side sends (a process holding a
+/// copy of an end may), and which is no reason to stop reading. A
+/// seqpacket socket gives 0 bytes for both.
 fn ended_or_empty<T>(fd: BorrowedFd<'_>) -> io::Result<Option<T>> {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     // POLLHUP once the other end is closed; POLLRDHUP once it is shut for
@@ -551,17 +552,35 @@ fn ended_or_empty<T>(fd: BorrowedFd<'_>) -> io::Result<Option<T>> {
     // ever. nix 0.31 has no name for POLLRDHUP: asked for by its bits; its
     // `revents` is `None` for a bit it cannot name, POLLRDHUP the only
     // one asked (a later nix that names it gives the bits).
+    use nix::sys::socket::{MsgFlags, recv};
     let hangup = nix::libc::POLLHUP | nix::libc::POLLRDHUP;
     let asked = PollFlags::from_bits_retain(nix::libc::POLLRDHUP);
     let mut fds = [PollFd::new(fd, asked)];
-    let closed = match poll(&mut fds, PollTimeout::ZERO) {
+    let polled = loop {
+        match poll(&mut fds, PollTimeout::ZERO) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            polled => break polled,
+        }
+    };
+    let closed = match polled {
         Ok(_) => fds[0]
             .revents()
             .is_none_or(|events| events.bits() & hangup != 0),
         // Not to be told: as before, the end.
         Err(_) => true,
     };
-    match closed {
+    // Closed, but the messages sent before the close are still queued,
+    // and the empty one came first: those are read on.
+    let queued = closed && {
+        let peek = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
+        loop {
+            match recv(fd.as_raw_fd(), &mut [0u8; 1], peek) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                peeked => break peeked.is_ok_and(|n| n > 0),
+            }
+        }
+    };
+    match closed && !queued {
         true => Ok(None),
         false => Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -842,6 +861,37 @@ mod tests {
             "then end-of-file"
         );
         assert_eq!(ours.recv_queued().unwrap(), None);
+    }
+
+    /// An empty packet, then a message, then the close: the message is
+    /// read, then the end of the file (the close is seen at the empty
+    /// packet already).
+    #[test]
+    fn a_message_after_an_empty_one_is_read_though_its_sender_closed() {
+        // The child's side.
+        let (supervisor, child) = fdpass::socketpair().unwrap();
+        let child = ChildEnd::new(child);
+        fdpass::send(supervisor.as_fd(), &[], &[]).unwrap();
+        let order = encode(ToChild::Lameduck { refuse: true });
+        fdpass::send(supervisor.as_fd(), &order, &[]).unwrap();
+        drop(supervisor);
+        let empty = child.recv().unwrap_err();
+        assert_eq!(empty.kind(), io::ErrorKind::InvalidData, "{empty}");
+        let (message, _) = child.recv().unwrap().expect("the order after it");
+        assert_eq!(message, ToChild::Lameduck { refuse: true });
+        assert!(child.recv().unwrap().is_none(), "then end-of-file");
+        // The supervisor's side.
+        let (supervisor, child) = fdpass::socketpair().unwrap();
+        let child = ChildEnd::new(child);
+        let (runtime, ours) = supervisor_side(supervisor);
+        fdpass::send(child.fd.as_fd(), &[], &[]).unwrap();
+        child.send(FromChild::Ready).unwrap();
+        drop(child);
+        let empty = runtime.block_on(ours.recv()).unwrap_err();
+        assert_eq!(empty.kind(), io::ErrorKind::InvalidData, "{empty}");
+        let ready = runtime.block_on(ours.recv()).unwrap();
+        assert_eq!(ready, Some(FromChild::Ready));
+        assert_eq!(runtime.block_on(ours.recv()).unwrap(), None);
     }
 
     /// An end shut for writing only (by a process holding a copy of it)

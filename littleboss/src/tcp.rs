@@ -475,7 +475,6 @@ mod tests {
     use crate::accepted::Accepted;
     use crate::lameduck::Phase;
 
-    #[cfg(any(feature = "axum", feature = "stream"))]
     #[test]
     fn a_connections_own_error_is_retried_and_the_listeners_is_not() {
         use super::is_connection_error;
