@@ -847,8 +847,10 @@ impl Io {
                 };
                 let owned = |pid| children.values().any(|c| c.pid == pid);
                 let scan = super::orphans::reap(owned, spawning_since);
-                // A SIGCHLD also comes when a child stops.
-                super::orphans::say_stopped(children.values().map(|c| c.pid));
+                // A SIGCHLD also comes when a child stops. Not one whose
+                // watcher has reaped it: its pid may be another's now.
+                let live = children.values().filter(|c| !c.ended());
+                super::orphans::say_stopped(live.map(|c| c.pid));
                 match scan {
                     // As if SIGCHLD came again: the machine scans once
                     // more after its delay, by when the watcher of the

@@ -10,8 +10,9 @@
 //! executed with it, and the pin made again for it (`handoff_v2.json`, as
 //! [`print_a_handoff_with_every_event`] says), read here in place of this
 //! one: a build of a later version refuses a version-1 handoff, so nothing
-//! reads this file then. [`every_kind`] stops the build at a new variant,
-//! until it is listed in [`with_every_event`] (the machine's
+//! reads this file then. [`every_kind`] stops the test build at a new
+//! variant, until it is matched there: a reminder, with the comment at
+//! its arm, to list it in [`with_every_event`] (the machine's
 //! `every_state_kind` does the same for the enums inside the state).
 
 use std::path::PathBuf;
@@ -24,8 +25,9 @@ use crate::socket_key::ListenerKey;
 use crate::spec::{ListenerSpec, Network};
 
 /// Nothing but a match with no catch-all: a variant added to an event,
-/// a child's message, a request or a signal stops the build here, until
-/// [`with_every_event`] has it and a new version is pinned.
+/// a child's message, a request or a signal stops the test build here,
+/// until matched: a reminder to list it in [`with_every_event`] and pin
+/// a new version.
 #[allow(dead_code)]
 fn every_kind(event: &Event) {
     match event {

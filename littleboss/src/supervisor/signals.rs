@@ -151,7 +151,9 @@ pub(crate) fn unblocked_for<T>(code: impl FnOnce() -> T) -> io::Result<T> {
 fn install_handler() -> io::Result<()> {
     let action = SigAction::new(
         SigHandler::SigAction(send_on),
-        // A thread not ours, interrupted, carries on with what it did.
+        // A thread not ours, interrupted, carries on with what it did,
+        // in the calls the kernel restarts (not `poll`, `epoll_wait`,
+        // `nanosleep` or a socket call with a timeout: EINTR, signal(7)).
         SaFlags::SA_RESTART | SaFlags::SA_SIGINFO,
         SigSet::empty(),
     );
