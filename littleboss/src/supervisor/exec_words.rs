@@ -5,8 +5,9 @@
 //! The bare error then reads as if the binary itself were gone.
 
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// How far into a file an interpreter's name is looked for: the kernel
 /// refuses longer ones (`PATH_MAX`), and so a `#!` line's first bytes.
@@ -44,8 +45,8 @@ fn missing(path: &Path) -> String {
             Runner::Emulator(None) => None,
         };
         let name = path.map_or(String::new(), |p| shown(p));
-        if path.is_some_and(|p| Path::new(p).exists()) {
-            file = path.map_or(file, Into::into);
+        if path.is_some_and(|p| p.exists()) {
+            file = path.map_or(file, Clone::clone);
             found.push(name);
             continue;
         }
@@ -56,7 +57,7 @@ fn missing(path: &Path) -> String {
                     "{whose} ELF interpreter {name} is not (a binary built for another system?)"
                 )
             }
-            Runner::Script(p) if p.ends_with('\r') => format!(
+            Runner::Script(p) if p.as_os_str().as_bytes().ends_with(b"\r") => format!(
                 "{name}, the program {whose} `#!` line names, is not: the line ends in a carriage return (Windows line endings)"
             ),
             Runner::Script(_) => format!("{name}, the program {whose} `#!` line names, is not"),
@@ -77,9 +78,10 @@ fn missing(path: &Path) -> String {
     }
 }
 
-/// A name read from a file, with what a terminal would act on escaped.
-fn shown(name: &str) -> String {
-    name.escape_debug().to_string()
+/// A name read from a file, with what a terminal would act on escaped
+/// (and bytes that are no UTF-8 shown as U+FFFD).
+fn shown(name: &Path) -> String {
+    name.to_string_lossy().escape_debug().to_string()
 }
 
 /// What runs `path`, if it names it: `None` for a file that cannot be read
@@ -107,14 +109,14 @@ fn runner_of(path: &Path) -> Option<Runner> {
 #[derive(Debug, PartialEq, Eq)]
 enum Runner {
     /// An ELF binary's `PT_INTERP`.
-    Interpreter(String),
+    Interpreter(PathBuf),
     /// A script's `#!` line's program.
-    Script(String),
+    Script(PathBuf),
     /// An ELF binary for another machine than ours (an arm64 build on
     /// x86-64), which only an emulator runs: the one the matching
     /// `binfmt_misc` entry names, if one here does (a container may use
     /// the host's).
-    Emulator(Option<String>),
+    Emulator(Option<PathBuf>),
 }
 
 /// What runs the file that `read_at(offset, len)` reads (at most `len`
@@ -129,7 +131,8 @@ fn runner(read_at: impl Fn(u64, u64) -> Option<Vec<u8>>, ours: &[u8]) -> Option<
     // Its own interpreter is the emulator's to find: a missing one is
     // not the exec's "No such file".
     if head.starts_with(b"\x7fELF") && foreign_elf(&head, ours) == Some(Foreign::OtherMachine) {
-        return Some(Runner::Emulator(super::spawn::binfmt_interpreter(&head)));
+        let emulator = super::spawn::binfmt_interpreter(&head).map(PathBuf::from);
+        return Some(Runner::Emulator(emulator));
     }
     elf_interpreter(&head, &read_at).map(Runner::Interpreter)
 }
@@ -137,19 +140,19 @@ fn runner(read_at: impl Fn(u64, u64) -> Option<Vec<u8>>, ours: &[u8]) -> Option<
 /// The program of a `#!` line (after the `#!`), as the kernel splits it:
 /// after spaces and tabs, up to the next one or the line's end (a
 /// carriage return is part of the name).
-fn script_program(line: &[u8]) -> Option<String> {
+fn script_program(line: &[u8]) -> Option<PathBuf> {
     let blank = |b: &u8| matches!(b, b' ' | b'\t');
     let start = line.iter().position(|b| !blank(b))?;
     let line = &line[start..];
     let end = (line.iter())
         .position(|b| blank(b) || matches!(b, b'\n' | 0))
         .unwrap_or(line.len());
-    (end > 0).then(|| String::from_utf8_lossy(&line[..end]).into_owned())
+    (end > 0).then(|| bytes_path(&line[..end]))
 }
 
 /// The `PT_INTERP` of the ELF file whose first bytes are `head`, read with
 /// `read_at` wherever its program headers are.
-fn elf_interpreter(head: &[u8], read_at: &impl Fn(u64, u64) -> Option<Vec<u8>>) -> Option<String> {
+fn elf_interpreter(head: &[u8], read_at: &impl Fn(u64, u64) -> Option<Vec<u8>>) -> Option<PathBuf> {
     if !head.starts_with(b"\x7fELF") {
         return None;
     }
@@ -196,7 +199,13 @@ fn elf_interpreter(head: &[u8], read_at: &impl Fn(u64, u64) -> Option<Vec<u8>>) 
     let (offset, size) = (int(header, offset_at, word)?, int(header, size_at, word)?);
     let name = read_at(offset, size)?;
     let name = name.split(|b| *b == 0).next()?;
-    (!name.is_empty()).then(|| String::from_utf8_lossy(name).into_owned())
+    (!name.is_empty()).then(|| bytes_path(name))
+}
+
+/// A path read from a file, byte for byte: one that is no UTF-8 still
+/// names the file it names.
+fn bytes_path(bytes: &[u8]) -> PathBuf {
+    std::ffi::OsStr::from_bytes(bytes).into()
 }
 
 #[cfg(test)]
@@ -225,8 +234,12 @@ mod tests {
         let Some(Runner::Interpreter(name)) = runner_here(&own) else {
             panic!("no interpreter found in this test's binary");
         };
-        assert!(name.starts_with('/') && name.contains("ld"), "{name}");
-        assert!(Path::new(&name).exists(), "{name}");
+        let shown = name.display();
+        assert!(
+            name.is_absolute() && shown.to_string().contains("ld"),
+            "{shown}"
+        );
+        assert!(name.exists(), "{shown}");
     }
 
     #[test]
@@ -244,7 +257,7 @@ mod tests {
         elf[100..111].copy_from_slice(b"/lib/ld.so\0");
         assert_eq!(
             runner_here(&elf),
-            Some(Runner::Interpreter("/lib/ld.so".to_owned()))
+            Some(Runner::Interpreter("/lib/ld.so".into()))
         );
         // Read as little-endian, the same bytes name nothing sensible.
         elf[5] = 1;
@@ -272,7 +285,7 @@ mod tests {
             (b"#!", None),
         ];
         for (script, program) in cases {
-            let want = program.map(|p| Runner::Script(p.to_owned()));
+            let want = program.map(|p| Runner::Script(p.into()));
             assert_eq!(runner_here(script), want, "{script:?}");
         }
     }
@@ -282,7 +295,7 @@ mod tests {
         let script = b"#!/bin/sh\r\necho\r\n";
         assert_eq!(
             runner_here(script),
-            Some(Runner::Script("/bin/sh\r".to_owned()))
+            Some(Runner::Script("/bin/sh\r".into()))
         );
     }
 
@@ -343,6 +356,18 @@ mod tests {
         assert_eq!(
             said,
             "it is a program for another machine, and the emulator `binfmt_misc` runs it with is not there"
+        );
+        // A program whose name is no UTF-8, there, its own missing.
+        let odd = dir.join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+        std::fs::write(&odd, "#!/nonexistent/interpreter\n").unwrap();
+        let mut script = b"#!".to_vec();
+        script.extend_from_slice(odd.as_os_str().as_bytes());
+        assert_eq!(
+            said_of(&script),
+            format!(
+                "/nonexistent/interpreter, the program {}'s `#!` line names, is not",
+                shown(&odd)
+            )
         );
         // No file: the error as it is. Nor another error.
         let enoent = io::Error::from_raw_os_error(nix::libc::ENOENT);
