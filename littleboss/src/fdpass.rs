@@ -180,8 +180,9 @@ pub(crate) fn recv(sock: BorrowedFd<'_>, capacity: usize) -> io::Result<Received
     let fds_cut = flags.contains(MsgFlags::MSG_CTRUNC);
     if fds_cut {
         // The buffer holds the kernel's maximum of fds per message, so the
-        // cut means the table hit RLIMIT_NOFILE, or a security module
-        // refused one: the kernel installed those before, recorded their
+        // cut means the table hit RLIMIT_NOFILE or could not grow (out of
+        // memory), or a security module refused one (the channel passes
+        // no credentials, which would take room first): the kernel installed those before, recorded their
         // number, and dropped the rest.
         for fd in installed_before_cut(&cmsg_space) {
             // SAFETY: as above.
@@ -202,8 +203,8 @@ pub(crate) fn recv(sock: BorrowedFd<'_>, capacity: usize) -> io::Result<Received
 
 const CUT_BYTES: &str = "a message on the child channel was too large and was truncated";
 const CUT_FDS: &str = "the descriptors that came with a message on the child channel \
-    could not all be received: this process is at its open-file limit (RLIMIT_NOFILE), \
-    or a security policy (SELinux, AppArmor) refused one";
+    could not all be received: this process is at its open-file limit (RLIMIT_NOFILE) \
+    or out of memory, or a security policy (SELinux, AppArmor) refused one";
 
 /// The fds in the SCM_RIGHTS messages of `control`, a buffer the kernel
 /// filled and cut (MSG_CTRUNC): on a cut it still writes each message's

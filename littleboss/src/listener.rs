@@ -105,17 +105,14 @@ pub(crate) fn bind(spec: &ListenerSpec) -> Result<Option<Bound>, ListenError> {
     };
     let bound = match spec.network {
         Network::Unix => bind_unix(Path::new(addr)),
-        network => bind_inet(network, addr),
+        network => bind_inet(network, addr).map(|fd| (fd, None)),
     };
-    let fd = bound.map_err(|error| ListenError::Bind {
+    let (fd, unix_file) = bound.map_err(|error| ListenError::Bind {
         name: spec.name.clone(),
         network: spec.network,
         address: addr.to_owned(),
         error,
     })?;
-    let unix_file = (spec.network == Network::Unix)
-        .then(|| std::path::absolute(addr).ok().and_then(OwnFile::of))
-        .flatten();
     let address = local_address(&fd, spec.network.kind()).map_err(|error| {
         if let Some(file) = &unix_file {
             file.remove();
@@ -276,11 +273,20 @@ fn inet_socket(addr: SocketAddr, stream: bool, v6only: bool) -> io::Result<Owned
     Ok(fd)
 }
 
-fn bind_unix(path: &Path) -> io::Result<OwnedFd> {
+/// Binds a unix socket at `path`, and the file the bind made (by its
+/// absolute path: to be removed at the end, and here at once if listening
+/// fails), if it can be looked at.
+fn bind_unix(path: &Path) -> io::Result<(OwnedFd, Option<OwnFile>)> {
     remove_stale_unix_socket(path)?;
     let listener = std::os::unix::net::UnixListener::bind(path)?;
-    socket::listen(&listener, Backlog::MAXALLOWABLE)?;
-    Ok(listener.into())
+    let file = std::path::absolute(path).ok().and_then(OwnFile::of);
+    if let Err(e) = socket::listen(&listener, Backlog::MAXALLOWABLE) {
+        if let Some(file) = &file {
+            file.remove();
+        }
+        return Err(e.into());
+    }
+    Ok((listener.into(), file))
 }
 
 /// Removes a unix socket file nobody listens on any more; refuses to touch
