@@ -576,15 +576,6 @@ fn adopt(
             continue;
         };
         let fd = fd.take();
-        // Of another kind than declared: refused if a socket is held for
-        // it; off, it holds none to misfit (but see below if turned on).
-        if fd.is_some() && entry.network.kind() != spec.network.kind() {
-            return Err(AdoptListenersError::Kind {
-                name: spec.name.clone(),
-                declared: spec.network,
-                held: entry.network,
-            });
-        }
         // Off where this binary's arguments turn it on: its program would
         // find `None` where it counts on a listener.
         let wanted = resolved.iter().find(|r| r.name == spec.name);
@@ -594,25 +585,27 @@ fn adopt(
                 address: address.clone(),
             });
         }
+        // Fit for what this binary declares. Held for another network (a
+        // SIGHUP or a restart keeps the serving child's listeners), it is
+        // kept if it fits this one's too (`tcp4`'s `0.0.0.0:80` for a
+        // `tcp` listener, not for a `tcp6` one; a dual-stack one for
+        // `tcp6` stays, as a socket held does), and refused as of another
+        // kind if not; off, it holds none to misfit (but see above if
+        // turned on).
         if let Some(fd) = &fd {
-            crate::socket::check_fd(fd, entry.network).map_err(|error| {
-                AdoptListenersError::NotFit {
+            crate::socket::check_fd(fd, spec.network).map_err(|error| match error {
+                NotFit::WrongKind { .. } if entry.network != spec.network => {
+                    AdoptListenersError::Kind {
+                        name: spec.name.clone(),
+                        declared: spec.network,
+                        held: entry.network,
+                    }
+                }
+                error => AdoptListenersError::NotFit {
                     name: spec.name.clone(),
                     error,
-                }
+                },
             })?;
-            // Held for another IP network than this binary declares (a
-            // SIGHUP or a restart keeps the serving child's listeners):
-            // kept only if it fits this one's family too (`tcp4`'s
-            // `0.0.0.0:80` for a `tcp` listener, not for a `tcp6` one; a
-            // dual-stack one for `tcp6` stays, as a socket held does).
-            if entry.network != spec.network && crate::socket::check_fd(fd, spec.network).is_err() {
-                return Err(AdoptListenersError::Kind {
-                    name: spec.name.clone(),
-                    declared: spec.network,
-                    held: entry.network,
-                });
-            }
         }
         // Off, as this binary declares it (its `ctx.udp` says "off", not
         // "not a udp listener").
@@ -1032,6 +1025,19 @@ mod tests {
         let (entry, fd) = held(Network::Tcp4);
         let adopted = adopt(&config, &[entry], vec![fd], &config.listeners).unwrap();
         assert!(adopted[0].fd.is_some());
+        assert_eq!(adopted[0].network, Network::Tcp4);
+        // Declared of another kind: refused as such, not as unfit.
+        let config = crate::Littleboss::new("svc")
+            .listener("http", "udp::0")
+            .config;
+        let (entry, fd) = held(Network::Tcp4);
+        let error = adopt(&config, &[entry], vec![fd], &config.listeners).unwrap_err();
+        assert!(
+            (error.to_string()).starts_with(
+                "listener `http` is udp in this binary but the supervisor holds a tcp4 socket"
+            ),
+            "{error}"
+        );
     }
 
     #[test]
