@@ -312,6 +312,22 @@ impl Service {
         gate
     }
 
+    /// Starts the supervisor with `args`, its children's linger after
+    /// their drain held by a gate file (`LINGER_GATE`, see
+    /// [`fixture::hold_while_gated`]) for the test to remove; returns the
+    /// gate.
+    ///
+    /// ```ignore
+    /// let gate = svc.start_gated(&[&sock, "--linger"]);
+    /// // ... look at the draining child ...
+    /// std::fs::remove_file(&gate).unwrap();
+    /// ```
+    pub fn start_gated(&mut self, args: &[&str]) -> PathBuf {
+        let gate = self.gate("linger");
+        self.start_with_env(args, &[("LINGER_GATE", &gate)]);
+        gate
+    }
+
     /// The supervisor's pid.
     pub fn pid(&self) -> i32 {
         self.supervisor.as_ref().expect("started").id() as i32

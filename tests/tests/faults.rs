@@ -981,9 +981,8 @@ fn a_stop_takes_the_unix_socket_file_away_at_once() {
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let mut svc = Service::new(bin);
     let path = svc.dir.path().join("srv.sock");
-    let gate = svc.gate("linger");
     let sock = format!("-sock={}", path.display());
-    svc.start_with_env(&[&sock, "--linger"], &[("LINGER_GATE", &gate)]);
+    let gate = svc.start_gated(&[&sock, "--linger"]);
     svc.ready();
     let child: i32 = svc.printed("serving unix pid");
     let stop = svc.spawn_control(bin, "stop");

@@ -291,8 +291,7 @@ fn an_orphaned_child_takes_its_unix_socket_file_away_for_the_next_start() {
     let mut svc = Service::new(bin);
     let path = svc.dir.path().join("srv.sock");
     let sock = format!("-sock={}", path.display());
-    let gate = svc.gate("linger");
-    svc.start_with_env(&[&sock, "--linger"], &[("LINGER_GATE", &gate)]);
+    let gate = svc.start_gated(&[&sock, "--linger"]);
     svc.ready();
     let orphan: i32 = svc.printed("serving unix pid");
     svc.signal(Signal::SIGKILL);
