@@ -576,6 +576,15 @@ fn adopt(
             continue;
         };
         let fd = fd.take();
+        // Of another kind than declared: refused if a socket is held for
+        // it; off, it holds none to misfit (but see below if turned on).
+        if fd.is_some() && entry.network.kind() != spec.network.kind() {
+            return Err(AdoptListenersError::Kind {
+                name: spec.name.clone(),
+                declared: spec.network,
+                held: entry.network,
+            });
+        }
         // Off where this binary's arguments turn it on: its program would
         // find `None` where it counts on a listener.
         let wanted = resolved.iter().find(|r| r.name == spec.name);
@@ -585,13 +594,12 @@ fn adopt(
                 address: address.clone(),
             });
         }
-        // Fit for what this binary declares. Held for another network (a
-        // SIGHUP or a restart keeps the serving child's listeners), it is
-        // kept if it fits this one's too (`tcp4`'s `0.0.0.0:80` for a
+        // Fit for what this binary declares. Held for another IP network
+        // (a SIGHUP or a restart keeps the serving child's listeners), it
+        // is kept if it fits this one's too (`tcp4`'s `0.0.0.0:80` for a
         // `tcp` listener, not for a `tcp6` one; a dual-stack one for
         // `tcp6` stays, as a socket held does), and refused as of another
-        // kind if not; off, it holds none to misfit (but see above if
-        // turned on).
+        // kind if not.
         if let Some(fd) = &fd {
             crate::socket::check_fd(fd, spec.network).map_err(|error| match error {
                 NotFit::WrongKind { .. } if entry.network != spec.network => {

@@ -55,8 +55,9 @@ impl ListenerKey {
         self.network == Network::Unix && !self.address.starts_with('/')
     }
 
-    /// The key of a relative unix path as bound from `folder` (absolute,
-    /// cleaned); any other key as it is.
+    /// The key of a relative unix path as bound from `folder`, an
+    /// absolute path (so the key's is absolute, and cleaned); any other
+    /// key as it is.
     ///
     /// ```ignore
     /// let key = ListenerKey::of("api", Network::Unix, "./run//api.sock");

@@ -798,6 +798,8 @@ mod tests {
         use nix::fcntl::{Flock, FlockArg};
         let dir = std::env::temp_dir().join(format!("lb-late-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
+        // As `/proc/self/fd` names it.
+        let dir = std::fs::canonicalize(&dir).unwrap();
         let exclusive = |dir: &Path| {
             let folder = std::fs::File::open(dir).unwrap();
             Flock::lock(folder, FlockArg::LockExclusiveNonblock).ok()
@@ -823,6 +825,10 @@ mod tests {
         let cleaner = exclusive(&dir).unwrap();
         let waiting = hold(&dir).unwrap();
         assert!(!waiting.held());
+        assert!(
+            open_on(&dir) > 0,
+            "the waiting thread's descriptor not seen"
+        );
         drop(waiting);
         drop(cleaner);
         let let_go = none_open_by_deadline(&dir);
@@ -830,6 +836,10 @@ mod tests {
         // thread takes is the old folder's, and goes.
         let cleaner = exclusive(&dir).unwrap();
         let waiting = hold(&dir).unwrap();
+        assert!(
+            open_on(&dir) > 0,
+            "the waiting thread's descriptor not seen"
+        );
         std::fs::remove_dir(&dir).unwrap();
         std::fs::create_dir_all(&dir).unwrap();
         drop(cleaner);

@@ -1099,10 +1099,11 @@ impl Io {
             self.lock = lock;
         }
         let served = remade.listener.map(|listener| self.serve_control(listener));
-        // The folder may be a new one: locked and watched anew; but for
-        // a lock that cannot be had (the folder removed again meanwhile),
-        // the one held goes on, not nothing (for the same folder, it
-        // still works).
+        // The folder may be a new one: locked and watched anew (a lock a
+        // cleaner keeps waiting replaces the one held, which is on a
+        // folder since removed: on the same folder, held shared, it would
+        // be had at once); but for a folder that cannot be opened (removed
+        // again meanwhile), the one held goes on, not nothing.
         if let Some(lock) = hold_folder(&path) {
             self.folder_lock = Some(lock);
         }
