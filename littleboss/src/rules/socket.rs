@@ -22,8 +22,10 @@ pub(crate) fn socket_of(network: &str, addr: &str) -> Option<String> {
 }
 
 /// Every conflict among `declared` listeners (name, network, address),
-/// each one against those before it: the same socket as one
-/// ([`socket_of`]), or one that overlaps it ([`sockets_overlap`]).
+/// each one against the first before it that it meets: the same socket
+/// ([`socket_of`]), or one that overlaps it ([`sockets_overlap`]). One
+/// in conflict already is still met by those after it: `tcp:127.0.0.1:80`,
+/// `tcp::80`, `tcp6::80` are two conflicts, told at once.
 pub(crate) fn socket_conflicts<'a>(
     declared: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
 ) -> Vec<RuleError> {
@@ -38,7 +40,7 @@ pub(crate) fn socket_conflicts<'a>(
             errors.push(RuleError::SameSocket {
                 first: (*first).to_owned(),
                 second: name.to_owned(),
-                socket,
+                socket: socket.clone(),
             });
         } else if let Some((first, first_socket, _)) =
             (sockets.iter()).find(|(_, _, declared)| sockets_overlap(*declared, this))
@@ -47,11 +49,10 @@ pub(crate) fn socket_conflicts<'a>(
                 first: (*first).to_owned(),
                 first_socket: first_socket.clone(),
                 second: name.to_owned(),
-                second_socket: socket,
+                second_socket: socket.clone(),
             });
-        } else {
-            sockets.push((name, socket, this));
         }
+        sockets.push((name, socket, this));
     }
     errors
 }
@@ -217,6 +218,23 @@ pub(crate) fn normalise_host_port(address: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_in_conflict_already_is_met_by_the_next_too() {
+        let declared = [
+            ("a", "tcp", "127.0.0.1:80"),
+            ("b", "tcp", ":80"),
+            ("c", "tcp6", ":80"),
+        ];
+        let pairs: Vec<(String, String)> = (socket_conflicts(declared).into_iter())
+            .map(|e| match e {
+                RuleError::OverlappingSockets { first, second, .. } => (first, second),
+                other => panic!("{other}"),
+            })
+            .collect();
+        let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        assert_eq!(pairs, [pair("a", "b"), pair("b", "c")]);
+    }
 
     #[test]
     fn one_socket_however_it_is_spelled() {
