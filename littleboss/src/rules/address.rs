@@ -77,7 +77,7 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
         if addr.chars().any(char::is_control) {
             return Err(SpecProblem::UnixPathControl { path: addr.into() });
         }
-        if addr == "~" || addr.starts_with("~/") {
+        if addr.starts_with('~') {
             return Err(SpecProblem::UnixPathTilde { path: addr.into() });
         }
         // Bound as given, the kernel refuses it in misleading words (no
@@ -147,8 +147,10 @@ pub(crate) fn host_port(addr: &str) -> Result<(&str, u16), SpecProblem> {
         (inner, port)
     } else {
         let Some((host, port)) = addr.rsplit_once(':') else {
-            return Err(if is_digits(addr) {
+            return Err(if is_digits(addr) && addr.parse::<u16>().is_ok() {
                 SpecProblem::NoHost { addr: addr.into() }
+            } else if is_digits(addr) {
+                SpecProblem::PortOutOfRange { port: addr.into() }
             } else {
                 SpecProblem::NotHostPort { addr: addr.into() }
             });
@@ -156,7 +158,13 @@ pub(crate) fn host_port(addr: &str) -> Result<(&str, u16), SpecProblem> {
         if host.contains(':') {
             return Err(if is_zoned_ipv6(host) {
                 SpecProblem::ZoneId { host: host.into() }
-            } else if host.parse::<Ipv6Addr>().is_ok() && is_digits(port) {
+            } else if is_zoned_ipv6(addr) {
+                // No port: its zone read as one.
+                SpecProblem::ZoneId { host: addr.into() }
+            } else if host.parse::<Ipv6Addr>().is_ok()
+                && is_digits(port)
+                && port.parse::<u16>().is_ok()
+            {
                 SpecProblem::UnbracketedIpv6 {
                     host: host.into(),
                     port: port.into(),
@@ -164,7 +172,8 @@ pub(crate) fn host_port(addr: &str) -> Result<(&str, u16), SpecProblem> {
             } else if addr.parse::<Ipv6Addr>().is_ok() {
                 SpecProblem::Ipv6NoPort { addr: addr.into() }
             } else if host.parse::<Ipv6Addr>().is_ok() {
-                // No port, or not a number: the brackets, and a port.
+                // No port, not a number, or out of range: the brackets,
+                // and a port.
                 SpecProblem::UnbracketedIpv6 {
                     host: host.into(),
                     port: "PORT".into(),
@@ -186,6 +195,9 @@ pub(crate) fn host_port(addr: &str) -> Result<(&str, u16), SpecProblem> {
             // C's resolver reads that as an address (127.0.0.1).
             return Err(SpecProblem::NotIpv4 { host: host.into() });
         }
+        if !host.is_empty() && !is_host_name(host) {
+            return Err(SpecProblem::BadHost { host: host.into() });
+        }
         (host, port)
     };
     if port.is_empty() {
@@ -204,7 +216,17 @@ pub(crate) fn host_port(addr: &str) -> Result<(&str, u16), SpecProblem> {
 /// hex (`0x7f`), as C's `inet_aton` reads `127.1` or `0x7f000001`.
 fn reads_as_a_number(host: &str) -> bool {
     let number = |part: &str| is_digits(part) || is_hex_number(part);
-    !host.is_empty() && host.split('.').all(|part| part.is_empty() || number(part))
+    host.split('.').any(|part| !part.is_empty())
+        && host.split('.').all(|part| part.is_empty() || number(part))
+}
+
+/// Whether `host` (of letters, digits, `.`, `-` and `_`) is shaped as a
+/// resolver takes a name: parts between dots not empty (one dot may end
+/// it, as a name from the root does) and at most 63 bytes each, 253 in
+/// all.
+fn is_host_name(host: &str) -> bool {
+    let name = host.strip_suffix('.').unwrap_or(host);
+    name.len() <= 253 && name.split('.').all(|label| (1..=63).contains(&label.len()))
 }
 
 /// A number in hex as C reads one: `0x` or `0X`, then hex digits.
@@ -403,6 +425,34 @@ mod tests {
             (
                 "unix:~/svc.sock",
                 "unix path `~/svc.sock` starts with `~`, which nothing expands here (a shell neither, after `=`); give the full path (in a shell, `$HOME/svc.sock`)",
+            ),
+            (
+                "unix:~www/svc.sock",
+                "unix path `~www/svc.sock` starts with `~`, which nothing expands here (a shell neither, after `=`); give the full path",
+            ),
+            // No suggestion the listener would refuse in turn.
+            ("tcp:70000", "port 70000 is out of range (0-65535)"),
+            (
+                "tcp:::1:70000",
+                "write the IPv6 host in brackets: `[::1]:PORT`",
+            ),
+            (
+                "tcp6:tcp:127.0.0.1:80",
+                "address `tcp:127.0.0.1:80` begins with a network (`tcp:`), but this listener is a tcp6 one, as its declaration sets; give the address alone",
+            ),
+            (
+                "tcp:tcp:70000",
+                "address `tcp:70000` begins with a network (`tcp:`), which the listener's declaration sets; give the address alone",
+            ),
+            // Named for what it is.
+            (
+                "tcp:fe80::1%eth0",
+                "`fe80::1%eth0` has a zone (`%...`), which littleboss does not bind; listen on every address instead (`:PORT`)",
+            ),
+            ("tcp:.:80", "host `.` is not a hostname or an IP address"),
+            (
+                "tcp:a..b:80",
+                "host `a..b` is not a hostname or an IP address",
             ),
             (
                 "unix:/run/app.sock\r",

@@ -544,12 +544,25 @@ impl fmt::Display for SpecProblem {
                 "unix path `{}` contains a control character; give it without",
                 path.escape_debug()
             ),
-            SpecProblem::UnixPathTilde { path } => write!(
-                f,
-                "unix path `{}` starts with `~`, which nothing expands here (a shell neither, after `=`); give the full path (in a shell, `$HOME/{}`)",
-                path.escape_debug(),
-                path.strip_prefix("~/").unwrap_or("svc.sock").escape_debug()
-            ),
+            SpecProblem::UnixPathTilde { path } => {
+                write!(
+                    f,
+                    "unix path `{}` starts with `~`, which nothing expands here (a shell neither, after `=`); give the full path",
+                    path.escape_debug()
+                )?;
+                match path
+                    .strip_prefix('~')
+                    .filter(|rest| !rest.is_empty() && !rest.starts_with('/'))
+                {
+                    // `~user/x.sock`: another user's folder.
+                    Some(_) => Ok(()),
+                    None => write!(
+                        f,
+                        " (in a shell, `$HOME/{}`)",
+                        path.strip_prefix("~/").unwrap_or("svc.sock").escape_debug()
+                    ),
+                }
+            }
             SpecProblem::UnixPathFolder { path } => write!(
                 f,
                 "unix path `{}` names a folder; give the socket file's own path, like `/run/svc.sock`",
@@ -707,13 +720,18 @@ impl fmt::Display for SpecProblem {
                 }
                 f.write_str("; give the address alone")?;
                 let rest = addr.get(given.len() + 1..).unwrap_or_default();
-                match rest {
-                    "" => Ok(()),
+                let like = match rest {
+                    "" => return Ok(()),
                     // `tcp:80`: port 80, on every address.
                     port if !unix(network) && port.bytes().all(|b| b.is_ascii_digit()) => {
-                        write!(f, ", like `:{port}`")
+                        format!(":{port}")
                     }
-                    rest => write!(f, ", like `{}`", rest.escape_debug()),
+                    rest => rest.to_owned(),
+                };
+                // Not a suggestion the listener would refuse in turn.
+                match super::address::address(network, &like) {
+                    Ok(()) => write!(f, ", like `{}`", like.escape_debug()),
+                    Err(_) => Ok(()),
                 }
             }
             SpecProblem::UnixAbstract { path } => write!(
