@@ -255,12 +255,30 @@ impl fmt::Display for RuleError {
                 first_socket,
                 second,
                 second_socket,
-            } => write!(
-                f,
-                "listeners `{first}` ({}) and `{second}` ({}) ask for one port on addresses that overlap, which the kernel binds once (`tcp :PORT` is every IPv4 and IPv6 address, `tcp4 :PORT` every IPv4 one, `tcp6 :PORT` every IPv6 one); give each its own port, or addresses that do not overlap",
-                first_socket.escape_debug(),
-                second_socket.escape_debug()
-            ),
+            } => {
+                let address = |socket: &str| socket.split_once(' ').map(|(_, a)| a.to_owned());
+                write!(
+                    f,
+                    "listeners `{first}` ({}) and `{second}` ({}) ",
+                    first_socket.escape_debug(),
+                    second_socket.escape_debug()
+                )?;
+                // One address, not a wildcard (`:PORT`, which means
+                // another set of addresses on each network).
+                let first_address = address(first_socket);
+                if first_address == address(second_socket)
+                    && first_address.is_some_and(|a| !a.starts_with(':'))
+                {
+                    return f.write_str(
+                        "ask for one address under two networks' names, which the kernel binds once; give each its own address",
+                    );
+                }
+                let net = if first_socket.starts_with("udp") { "udp" } else { "tcp" };
+                write!(
+                    f,
+                    "ask for one port on addresses that overlap, which the kernel binds once (`{net} :PORT` is every IPv4 and IPv6 address, `{net}4 :PORT` every IPv4 one, `{net}6 :PORT` every IPv6 one); give each its own port, or addresses that do not overlap"
+                )
+            }
             RuleError::BadDuration { text } => write!(
                 f,
                 "bad duration `{}`: expected a number and a unit (ms, s, m or h), like \"2s\" or \"500ms\"",

@@ -237,6 +237,27 @@ mod tests {
     }
 
     #[test]
+    fn an_overlap_is_told_in_its_own_networks_words() {
+        let told = |declared: [(&'static str, &'static str, &'static str); 2]| {
+            let errors = socket_conflicts(declared);
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            errors[0].to_string()
+        };
+        let udp = told([("dns", "udp", ":53"), ("dns4", "udp4", ":53")]);
+        assert!(
+            udp.contains(
+                "(`udp :PORT` is every IPv4 and IPv6 address, `udp4 :PORT` every IPv4 one"
+            ),
+            "{udp}"
+        );
+        let alike = told([("a", "tcp", "127.0.0.1:80"), ("b", "tcp4", "127.0.0.1:80")]);
+        assert_eq!(
+            alike,
+            "listeners `a` (tcp 127.0.0.1:80) and `b` (tcp4 127.0.0.1:80) ask for one address under two networks' names, which the kernel binds once; give each its own address"
+        );
+    }
+
+    #[test]
     fn one_socket_however_it_is_spelled() {
         assert_eq!(
             socket_of("tcp", "LocalHost:080"),
