@@ -40,7 +40,7 @@ const ROWS: &[Row] = &[
                 .listener("c", "tcp6::80")
         },
         &[
-            "listeners `a` (tcp 127.0.0.1:80) and `b` (tcp4 127.0.0.1:80) ask for one port on addresses that overlap, which the kernel binds once (`tcp :PORT` is every IPv4 and IPv6 address, `tcp4 :PORT` every IPv4 one, `tcp6 :PORT` every IPv6 one); give each its own port, or addresses that do not overlap",
+            "listeners `a` (tcp 127.0.0.1:80) and `b` (tcp4 127.0.0.1:80) ask for one address under two networks' names, which the kernel binds once; give each its own address",
         ],
     ),
     (
