@@ -594,26 +594,25 @@ fn adopt(
                 address: address.clone(),
             });
         }
-        // Fit for what this binary declares. Held for another IP network
-        // (a SIGHUP or a restart keeps the serving child's listeners), it
-        // is kept if it fits this one's too (`tcp4`'s `0.0.0.0:80` for a
-        // `tcp` listener, not for a `tcp6` one; a dual-stack one for
-        // `tcp6` stays, as a socket held does), and refused as of another
-        // kind if not.
         if let Some(fd) = &fd {
-            crate::socket::check_fd(fd, spec.network).map_err(|error| match error {
-                NotFit::WrongKind { .. } if entry.network != spec.network => {
-                    AdoptListenersError::Kind {
-                        name: spec.name.clone(),
-                        declared: spec.network,
-                        held: entry.network,
-                    }
-                }
-                error => AdoptListenersError::NotFit {
+            crate::socket::check_fd(fd, entry.network).map_err(|error| {
+                AdoptListenersError::NotFit {
                     name: spec.name.clone(),
                     error,
-                },
+                }
             })?;
+            // Held for another IP network than this binary declares (a
+            // SIGHUP or a restart keeps the serving child's listeners):
+            // kept only if it fits this one's family too (`tcp4`'s
+            // `0.0.0.0:80` for a `tcp` listener, not for a `tcp6` one; a
+            // dual-stack one for `tcp6` stays, as a socket held does).
+            if entry.network != spec.network && crate::socket::check_fd(fd, spec.network).is_err() {
+                return Err(AdoptListenersError::Kind {
+                    name: spec.name.clone(),
+                    declared: spec.network,
+                    held: entry.network,
+                });
+            }
         }
         // Off, as this binary declares it (its `ctx.udp` says "off", not
         // "not a udp listener").

@@ -843,7 +843,15 @@ pub(crate) fn on_signals(
                 };
                 // A handler, not SIG_IGN: the program's own children get
                 // the default back at their exec.
-                let mut hup = hangup.and_then(|_| signal(SignalKind::hangup()).ok());
+                let mut hup = hangup.and_then(|_| {
+                    signal(SignalKind::hangup())
+                        .inspect_err(|e| {
+                            warning!(
+                                "cannot watch SIGHUP ({e}): one sent to this child (`systemctl kill -s HUP`) may end it at once"
+                            )
+                        })
+                        .ok()
+                });
                 let supervisor = hangup.unwrap_or(nix::unistd::Pid::from_raw(0));
                 let _ = installed_tx.send(());
                 use nix::sys::signal::Signal;
@@ -1038,11 +1046,13 @@ mod tests {
     fn an_accept_failing_as_draining_begins_stays_pending() {
         use std::task::Poll;
         let (tx, rx) = tokio::sync::watch::channel(Phase::Serving);
-        // The socket shut by another thread between the check and the accept.
+        // Any error met as draining begins (the socket shut by another
+        // thread between the check and the accept; not EINVAL here, which
+        // is pending anyway).
         let shut_meanwhile = || {
             tx.send_replace(Phase::Draining(Instant::now()));
             Poll::Ready(Err::<(), _>(std::io::Error::from(
-                nix::errno::Errno::EINVAL,
+                nix::errno::Errno::EMFILE,
             )))
         };
         assert!(super::poll_until_draining(&rx, shut_meanwhile).is_pending());

@@ -823,10 +823,11 @@ mod tests {
         };
         // Dropped while it waits: the lock taken after the cleaner goes.
         let cleaner = exclusive(&dir).unwrap();
+        let before = open_on(&dir);
         let waiting = hold(&dir).unwrap();
         assert!(!waiting.held());
         assert!(
-            open_on(&dir) > 0,
+            open_on(&dir) > before,
             "the waiting thread's descriptor not seen"
         );
         drop(waiting);
@@ -835,9 +836,10 @@ mod tests {
         // The folder removed and made again while it waits: the lock the
         // thread takes is the old folder's, and goes.
         let cleaner = exclusive(&dir).unwrap();
+        let before = open_on(&dir);
         let waiting = hold(&dir).unwrap();
         assert!(
-            open_on(&dir) > 0,
+            open_on(&dir) > before,
             "the waiting thread's descriptor not seen"
         );
         std::fs::remove_dir(&dir).unwrap();

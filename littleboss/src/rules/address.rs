@@ -283,6 +283,32 @@ mod tests {
     }
 
     #[test]
+    fn a_host_name_is_held_to_the_lengths_a_resolver_takes() {
+        let fits = |host: &str| address("tcp", &format!("{host}:80")).is_ok();
+        let label = |n: usize| "a".repeat(n);
+        assert!(fits(&format!("{}.example", label(63))));
+        assert!(!fits(&format!("{}.example", label(64))));
+        // 253 bytes in all, and one dot after them.
+        let name =
+            |total: usize| format!("{}.{}", vec![label(50); 4].join("."), label(total - 204));
+        assert!(fits(&name(253)));
+        assert!(fits(&format!("{}.", name(253))));
+        assert!(!fits(&name(254)));
+        for good in [
+            "localhost",
+            "a.",
+            "my_host",
+            "_srv.example",
+            "xn--bcher-kva.example",
+        ] {
+            assert!(fits(good), "{good}");
+        }
+        for bad in [".", "a..b", "a..", ".example"] {
+            assert!(!fits(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn bad_listener_specs() {
         let cases = [
             (
@@ -425,6 +451,10 @@ mod tests {
             (
                 "unix:~/svc.sock",
                 "unix path `~/svc.sock` starts with `~`, which nothing expands here (a shell neither, after `=`); give the full path (in a shell, `$HOME/svc.sock`)",
+            ),
+            (
+                "unix:~/run/",
+                "unix path `~/run/` starts with `~`, which nothing expands here (a shell neither, after `=`); give the full path",
             ),
             (
                 "unix:~www/svc.sock",

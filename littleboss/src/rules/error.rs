@@ -263,11 +263,14 @@ impl fmt::Display for RuleError {
                     first_socket.escape_debug(),
                     second_socket.escape_debug()
                 )?;
-                // One address, not a wildcard (`:PORT`, which means
-                // another set of addresses on each network).
+                // One address, not a wildcard (`:PORT`, `0.0.0.0:PORT`,
+                // `[::]:PORT`: another address beside it still overlaps).
+                let wildcard = |a: &str| {
+                    a.starts_with(':') || a.starts_with("0.0.0.0:") || a.starts_with("[::]:")
+                };
                 let first_address = address(first_socket);
                 if first_address == address(second_socket)
-                    && first_address.is_some_and(|a| !a.starts_with(':'))
+                    && first_address.is_some_and(|a| !wildcard(&a))
                 {
                     return f.write_str(
                         "ask for one address under two networks' names, which the kernel binds once; give each its own address",
@@ -568,18 +571,21 @@ impl fmt::Display for SpecProblem {
                     "unix path `{}` starts with `~`, which nothing expands here (a shell neither, after `=`); give the full path",
                     path.escape_debug()
                 )?;
-                match path
-                    .strip_prefix('~')
-                    .filter(|rest| !rest.is_empty() && !rest.starts_with('/'))
-                {
-                    // `~user/x.sock`: another user's folder.
-                    Some(_) => Ok(()),
-                    None => write!(
-                        f,
-                        " (in a shell, `$HOME/{}`)",
-                        path.strip_prefix("~/").unwrap_or("svc.sock").escape_debug()
-                    ),
+                let rest = match path.strip_prefix('~') {
+                    Some("") => "svc.sock",
+                    Some(rest) => match rest.strip_prefix('/') {
+                        Some(rest) => rest,
+                        // `~user/x.sock`: another user's folder.
+                        None => return Ok(()),
+                    },
+                    None => return Ok(()),
+                };
+                // Not a folder, which the path would be refused as in turn.
+                let last = rest.rsplit('/').next().unwrap_or(rest);
+                if matches!(last, "" | "." | "..") {
+                    return Ok(());
                 }
+                write!(f, " (in a shell, `$HOME/{}`)", rest.escape_debug())
             }
             SpecProblem::UnixPathFolder { path } => write!(
                 f,

@@ -250,6 +250,14 @@ mod tests {
             ),
             "{udp}"
         );
+        // Wildcards written out: an address beside it overlaps still.
+        for (tcp, net) in [("0.0.0.0:80", "tcp4"), ("[::]:80", "tcp6")] {
+            let wild = told([("a", "tcp", tcp), ("b", net, tcp)]);
+            assert!(
+                wild.contains("ask for one port on addresses that overlap"),
+                "{wild}"
+            );
+        }
         let alike = told([("a", "tcp", "127.0.0.1:80"), ("b", "tcp4", "127.0.0.1:80")]);
         assert_eq!(
             alike,
