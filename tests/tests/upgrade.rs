@@ -169,15 +169,22 @@ fn serving_pid(svc: &Service) -> u32 {
 
 #[test]
 fn an_upgrade_with_standard_input_closed_by_supervisor_init_takes_over() {
-    // Descriptor 0 free: the next the supervisor opens lands there (the
-    // control folder's lock, as it is, close-on-exec: the new image takes
-    // the lock again, and its runtime puts /dev/null at 0).
+    // Descriptor 0 closed: /dev/null again once `supervisor_init` returns,
+    // where the next descriptor the supervisor opens (the control
+    // folder's lock, a child's channel, the binary an upgrade hands over)
+    // would land, given as a child's stdin, lost at an upgrade.
     let mut svc = Service::new(INIT);
     let addr = start_with(&mut svc, &[("VERSIONED_INIT_CLOSES_STDIN", "1")]);
     let pid = svc.pid();
     let at_0 = || std::fs::read_link(format!("/proc/{pid}/fd/0")).unwrap();
-    let held = at_0();
-    assert_ne!(held, Path::new("/dev/null"), "standard input still open");
+    assert_eq!(
+        at_0(),
+        Path::new("/dev/null"),
+        "standard input not reopened"
+    );
+    let child = serving_pid(&svc);
+    let child_0 = std::fs::read_link(format!("/proc/{child}/fd/0")).unwrap();
+    assert_eq!(child_0, Path::new("/dev/null"), "the child's stdin");
     for round in 0..3 {
         let copy = svc.dir.path().join(format!("versioned_init-{round}"));
         tests::copy_binary(Path::new(INIT), &copy);

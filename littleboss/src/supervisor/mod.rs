@@ -180,6 +180,12 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         // What it opened for itself stays its own: children get stdio and
         // their channel only.
         close_inherited_on_exec();
+        // Standard streams it closed (a daemon's setup may) are /dev/null
+        // again, as std makes them at start: else the next descriptor the
+        // supervisor opens lands at 0, 1 or 2, where a child would find
+        // it as its stdin, and where an upgrade in place cannot hand it
+        // over (the new image's runtime puts /dev/null there first).
+        standard_streams_reopened();
     }
     spawn::inherit_channel_var();
     let image = Image {
@@ -359,6 +365,26 @@ fn serve(
     }
     crate::log::flush(crate::log::EXIT_PATIENCE);
     std::process::exit(code)
+}
+
+/// Opens /dev/null at each of descriptors 0 to 2 that is closed (none
+/// is, but after code of the program's closed one): the lowest free
+/// number is where an open lands, so each lands in a hole until none is
+/// left below 3.
+fn standard_streams_reopened() {
+    use nix::fcntl::{OFlag, open};
+    use std::os::fd::{AsRawFd, IntoRawFd};
+    loop {
+        // Not close-on-exec: a child's standard streams, as std's are.
+        let Ok(null) = open("/dev/null", OFlag::O_RDWR, nix::sys::stat::Mode::empty()) else {
+            return;
+        };
+        if null.as_raw_fd() > 2 {
+            return;
+        }
+        // Kept for the process's life, as a standard stream.
+        let _ = null.into_raw_fd();
+    }
 }
 
 /// Marks every descriptor above stderr that the supervisor inherited as
