@@ -45,6 +45,8 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // Before its first line: a builder program may have restored SIGPIPE's
     // default before `run` (and `supervisor_init` may again, below).
     crate::sigpipe::ignore();
+    // A builder program's code before `run` may have closed one too.
+    standard_streams_reopened();
     // systemd's variables, read and taken out of the environment while
     // this process has one thread still (the log's writer, started with
     // the first line, is a second): neither `supervisor_init`, nor the
