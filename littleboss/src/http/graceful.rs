@@ -11,11 +11,16 @@
 //! only once nothing is waiting unread in its socket (or after 10 looks
 //! 1 ms apart, 10 to 20 ms with the timer's rounding): a request read by
 //! then is answered, with `Connection: close`, as one in flight is. An
-//! HTTP/1 request head hyper has begun to read (it counts the connection
-//! idle until the whole head has come) is then given up to 500 ms for
-//! the rest (see [`head`](super::head)). This narrows the race rather
-//! than closes it: bytes landing just after the last look, or a head
-//! slower than that, still meet the close. An HTTP/2 connection needs
+//! HTTP/1 request head hyper has begun to read (it counts a kept-alive
+//! connection idle until the whole head has come) is then given up to
+//! 500 ms for the rest (see [`head`](super::head)). This narrows the race
+//! rather than closes it: bytes landing just after the last look, or a
+//! later request's head slower than that, still meet the close. A
+//! connection's first request is no such race: hyper counts a connection
+//! busy until its first exchange, so told to shut down it only turns
+//! keep-alive off, and answers that request whenever it comes whole
+//! (a silent or stalled client holds the drain until its bound, as the
+//! README says). An HTTP/2 connection needs
 //! none of it (its graceful GOAWAY refuses no stream already sent) and
 //! is only told a little later when its client's frames wait unread.
 

@@ -1,11 +1,12 @@
 //! Whether an HTTP/1 connection's client has begun a request that hyper
 //! has not yet handed to the service: its head partly read.
 //!
-//! hyper counts a connection idle until a whole request head has come,
-//! and its graceful shutdown closes an idle connection at once: a request
-//! whose first bytes hyper has read (a head in two segments, a large
-//! cookie, a slow client) is cut off mid-way, and its client loses it,
-//! unanswered. [`serve_until_shut`](super::graceful::serve_until_shut)
+//! hyper counts a kept-alive connection idle until a whole request head
+//! has come, and its graceful shutdown closes an idle connection at once:
+//! a request whose first bytes hyper has read (a head in two segments, a
+//! large cookie, a slow client) is cut off mid-way, and its client loses
+//! it, unanswered. (Not a connection's first request: hyper counts it
+//! busy until its first exchange, and only turns its keep-alive off.) [`serve_until_shut`](super::graceful::serve_until_shut)
 //! waits, before it tells the connection to shut down, for the head to
 //! be whole (the service called: hyper is busy then, and answers with
 //! `Connection: close`), for up to 500 ms.
