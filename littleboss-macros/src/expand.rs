@@ -23,7 +23,7 @@ pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
         Err(error) => return unparsed(item, error),
     };
     let mut errors = Errors::default();
-    if let Some(error) = tokio_main::take(&mut f) {
+    for error in tokio_main::take(&mut f) {
         errors.push(error);
     }
     let (args, ready) = attr::parse(attr);

@@ -10,8 +10,10 @@ use crate::signature::MainFn;
 const REMOVE: &str = "remove `#[tokio::main]`: littleboss runs the tokio runtime itself; \
                       choose it with `flavor` and `worker_threads` in `#[littleboss::main(...)]`";
 
-/// The error for a `#[tokio::main]` on `f`, which it takes away so that the
-/// fallback output adds no error of tokio's.
+/// The errors for a `#[tokio::main]`, another entry-point attribute or a
+/// test attribute on `f`, one for each, which it takes away so that the
+/// fallback output adds no error of theirs; told at once, not one a
+/// compile.
 ///
 /// Below ours, the attribute is still there. Above ours, tokio has already
 /// turned `async fn main` into a plain `fn main` that builds a runtime and
@@ -19,7 +21,22 @@ const REMOVE: &str = "remove `#[tokio::main]`: littleboss runs the tokio runtime
 /// the one littleboss set up (`flavor`, `worker_threads`). That body is
 /// recognised by tokio's own `expect` message; a sync `main` that builds a
 /// runtime by hand (for options littleboss does not offer) is left alone.
-pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
+pub(crate) fn take(f: &mut MainFn) -> Vec<syn::Error> {
+    // Each taken away as it is told: the loop ends.
+    let mut errors: Vec<syn::Error> = std::iter::from_fn(|| take_attribute(f)).collect();
+    if errors.is_empty() && f.sig.asyncness.is_none() && expanded_by_tokio(f.body.stream()) {
+        let message = format!(
+            "`#[tokio::main]` above `#[littleboss::main]` made this `main` build a second \
+             tokio runtime, which would leave littleboss's own unused: {REMOVE}"
+        );
+        errors.push(syn::Error::new(Span::call_site(), message));
+    }
+    errors
+}
+
+/// The error for the first attribute on `f` that [`take`] refuses, which
+/// it removes.
+fn take_attribute(f: &mut MainFn) -> Option<syn::Error> {
     if let Some(at) = f.attrs.iter().position(is_tokio_main) {
         let attr = f.attrs.remove(at);
         return Some(syn::Error::new_spanned(attr, REMOVE));
@@ -69,13 +86,6 @@ pub(crate) fn take(f: &mut MainFn) -> Option<syn::Error> {
              would then call itself); test the functions it calls instead"
         );
         return Some(syn::Error::new_spanned(attr, message));
-    }
-    if f.sig.asyncness.is_none() && expanded_by_tokio(f.body.stream()) {
-        let message = format!(
-            "`#[tokio::main]` above `#[littleboss::main]` made this `main` build a second \
-             tokio runtime, which would leave littleboss's own unused: {REMOVE}"
-        );
-        return Some(syn::Error::new(Span::call_site(), message));
     }
     None
 }
@@ -235,7 +245,30 @@ mod tests {
 
     fn error(item: TokenStream) -> Option<String> {
         let mut f: MainFn = syn::parse2(item).unwrap();
-        take(&mut f).map(|e| e.to_string())
+        take(&mut f).first().map(|e| e.to_string())
+    }
+
+    #[test]
+    fn every_attribute_in_the_way_is_told_at_once() {
+        let mut f: MainFn = syn::parse2(quote::quote! {
+            #[tokio::main]
+            #[test]
+            #[actix_web::main]
+            #[inline]
+            async fn main() {}
+        })
+        .unwrap();
+        let told: Vec<String> = take(&mut f).iter().map(ToString::to_string).collect();
+        assert_eq!(told.len(), 3, "{told:?}");
+        assert_eq!(told[0], REMOVE);
+        assert!(
+            told[1].starts_with("remove `#[actix_web::main]`"),
+            "{}",
+            told[1]
+        );
+        assert!(told[2].starts_with("remove `#[test]`"), "{}", told[2]);
+        // Taken away, the rest kept.
+        assert_eq!(f.attrs.len(), 1);
     }
 
     #[test]
@@ -246,7 +279,7 @@ mod tests {
             async fn main() {}
         })
         .unwrap();
-        assert_eq!(take(&mut f).unwrap().to_string(), REMOVE);
+        assert_eq!(take(&mut f)[0].to_string(), REMOVE);
         assert_eq!(f.attrs.len(), 1);
         assert!(
             error(quote::quote!(
