@@ -304,7 +304,8 @@ fn builder(args: &Args) -> TokenStream {
 
 fn millis(duration: &Spanned<u64>) -> TokenStream {
     let millis = LitInt::new(&duration.value.to_string(), duration.span);
-    // `::std`, not `::core`: an edition-2015 crate has no `core` at its root.
+    // `::std`, as everywhere in the expansion (edition 2018 on: a 2015
+    // crate would also need `extern crate littleboss;`).
     quote!(::std::time::Duration::from_millis(#millis))
 }
 
