@@ -24,7 +24,9 @@ const REMOVE: &str = "remove `#[tokio::main]`: littleboss runs the tokio runtime
 pub(crate) fn take(f: &mut MainFn) -> Vec<syn::Error> {
     // Each taken away as it is told: the loop ends.
     let mut errors: Vec<syn::Error> = std::iter::from_fn(|| take_attribute(f)).collect();
-    if errors.is_empty() && f.sig.asyncness.is_none() && expanded_by_tokio(f.body.stream()) {
+    // Not said twice to remove `#[tokio::main]`.
+    let tokio_told = errors.iter().any(|e| e.to_string() == REMOVE);
+    if !tokio_told && f.sig.asyncness.is_none() && expanded_by_tokio(f.body.stream()) {
         let message = format!(
             "`#[tokio::main]` above `#[littleboss::main]` made this `main` build a second \
              tokio runtime, which would leave littleboss's own unused: {REMOVE}"
@@ -369,6 +371,21 @@ mod tests {
             }
         };
         assert_eq!(error(reworded).as_deref(), Some(message.as_str()));
+        // With a test attribute tokio kept: both told at once.
+        let mut tested: MainFn = syn::parse2(quote::quote! {
+            #[test]
+            fn main() {
+                let body = async { println!("hi") };
+                let body = { body };
+                return tokio::runtime::Builder::new_multi_thread().enable_all().build()
+                    .expect("runtime").block_on(body);
+            }
+        })
+        .unwrap();
+        let told: Vec<String> = take(&mut tested).iter().map(ToString::to_string).collect();
+        assert_eq!(told.len(), 2, "{told:?}");
+        assert!(told[0].starts_with("remove `#[test]`"), "{}", told[0]);
+        assert_eq!(told[1], message);
         // A hand-written runtime that happens to name its future `body`.
         let by_hand = quote::quote! {
             fn main() {

@@ -177,6 +177,12 @@ fn an_upgrade_with_standard_input_closed_by_supervisor_init_takes_over() {
     let addr = start_with(&mut svc, &[("VERSIONED_INIT_CLOSES_STDIN", "1")]);
     let pid = svc.pid();
     let at_0 = || std::fs::read_link(format!("/proc/{pid}/fd/0")).unwrap();
+    let closed = std::fs::read_to_string(svc.control_dir().join("stdin_closed"));
+    assert_eq!(
+        closed.ok().as_deref(),
+        Some("1"),
+        "supervisor_init closed no stdin"
+    );
     assert_eq!(
         at_0(),
         Path::new("/dev/null"),

@@ -16,11 +16,12 @@
 //! 500 ms for the rest (see [`head`](super::head)). This narrows the race
 //! rather than closes it: bytes landing just after the last look, or a
 //! later request's head slower than that, still meet the close. A
-//! connection's first request is no such race: hyper counts a connection
-//! busy until its first exchange, so told to shut down it only turns
-//! keep-alive off, and answers that request whenever it comes whole
-//! (a silent or stalled client holds the drain until its bound, as the
-//! README says). An HTTP/2 connection needs
+//! connection's first request head, once hyper has read some of it, is
+//! not closed: hyper counts a connection busy until its first exchange,
+//! so told to shut down it only turns keep-alive off, and answers that
+//! request whenever it comes whole (a stalled one holds the drain until
+//! its bound, as the README says); one with nothing read yet is closed
+//! as an idle one is. An HTTP/2 connection needs
 //! none of it (its graceful GOAWAY refuses no stream already sent) and
 //! is only told a little later when its client's frames wait unread.
 

@@ -5,8 +5,9 @@
 //! has come, and its graceful shutdown closes an idle connection at once:
 //! a request whose first bytes hyper has read (a head in two segments, a
 //! large cookie, a slow client) is cut off mid-way, and its client loses
-//! it, unanswered. (Not a connection's first request: hyper counts it
-//! busy until its first exchange, and only turns its keep-alive off.) [`serve_until_shut`](super::graceful::serve_until_shut)
+//! it, unanswered. (Not a connection's first request, once hyper has
+//! read some of it: hyper counts the connection busy until its first
+//! exchange, and only turns its keep-alive off.) [`serve_until_shut`](super::graceful::serve_until_shut)
 //! waits, before it tells the connection to shut down, for the head to
 //! be whole (the service called: hyper is busy then, and answers with
 //! `Connection: close`), for up to 500 ms.
