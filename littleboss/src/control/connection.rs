@@ -23,9 +23,9 @@ use tokio::sync::{Notify, mpsc};
 use super::protocol::{self, MAX_LINE, Request, Response};
 use crate::log::log;
 
-/// How long a client may take to send a whole request line (counted
-/// afresh by the next image when an in-place upgrade hands the
-/// connection on).
+/// How long a client may take to send a whole request line, the idle
+/// time before it included (counted afresh after a blank line, and by
+/// the next image when an in-place upgrade hands the connection on).
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a client may leave its answers unread (taking no byte of

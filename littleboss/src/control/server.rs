@@ -357,10 +357,24 @@ fn bind_locked(path: &Path, name: &str) -> Result<StdUnixListener, ControlError>
             error,
         })?;
     }
-    StdUnixListener::bind(path).map_err(|error| ControlError::Create {
+    let listener = StdUnixListener::bind(path).map_err(|error| ControlError::Create {
         path: path.to_owned(),
         error,
-    })
+    })?;
+    // Read and write for its owner, whatever the umask: a connect needs
+    // write on the file, which a strict umask (0277) would take from the
+    // very user the supervisor runs as. (The folder, 0700, keeps others
+    // out.)
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::Permissions::from_mode(0o600);
+    if let Err(error) = std::fs::set_permissions(path, mode) {
+        let _ = std::fs::remove_file(path);
+        return Err(ControlError::Create {
+            path: path.to_owned(),
+            error,
+        });
+    }
+    Ok(listener)
 }
 
 /// Held for the supervisor's whole life: an exclusive `flock` on its
@@ -783,6 +797,18 @@ mod tests {
         std::fs::create_dir(&path).unwrap();
         refused("a folder");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_control_socket_is_its_owners_to_connect_to_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile_dir("socket-mode");
+        let path = dir.join("svc.sock");
+        let listener = bind_locked(&path, "svc").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        drop(listener);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(mode, 0o600, "{mode:o}");
     }
 
     #[test]

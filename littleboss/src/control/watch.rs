@@ -267,7 +267,12 @@ mod tests {
         std::fs::write(&socket, "").unwrap();
         std::fs::write(folder.join("other.sock"), "").unwrap();
         let mut watch = FolderWatch::start(&socket).unwrap();
+        // Another file's removal, alone: nothing told.
         std::fs::remove_file(folder.join("other.sock")).unwrap();
+        assert!(
+            !finished_within(Duration::from_millis(400), watch.removed()).await,
+            "another file's removal told"
+        );
         std::fs::remove_file(&socket).unwrap();
         assert!(
             finished_within(Duration::from_secs(10), watch.removed()).await,
@@ -280,6 +285,15 @@ mod tests {
         assert!(
             finished_within(Duration::from_secs(10), watch.removed()).await,
             "the folder's removal"
+        );
+        // The folder gone with the socket file never in it (made later):
+        // told by the folder's own events.
+        std::fs::create_dir_all(&folder).unwrap();
+        let mut watch = FolderWatch::start(&socket).unwrap();
+        std::fs::remove_dir(&folder).unwrap();
+        assert!(
+            finished_within(Duration::from_secs(10), watch.removed()).await,
+            "the empty folder's removal"
         );
         // Said once for the lot.
         assert!(!finished_within(Duration::from_millis(400), watch.removed()).await);

@@ -180,8 +180,12 @@ impl Message<'_> {
             Message::Stopping => "STOPPING=1".to_owned(),
             // A newline would end the status and start another assignment;
             // systemd drops a whole datagram holding a NUL (a child's
-            // message quoted in a status may hold one).
-            Message::Status(line) => format!("STATUS={}", line.replace(['\n', '\r', '\0'], " ")),
+            // message quoted in a status may hold one), or of 4096 bytes
+            // or more (its buffer): cut to fit well within.
+            Message::Status(line) => {
+                let line = line.replace(['\n', '\r', '\0'], " ");
+                format!("STATUS={}", cut_at_char(&line, MOST_STATUS))
+            }
             Message::Watchdog => "WATCHDOG=1".to_owned(),
         }
     }
@@ -696,6 +700,19 @@ fn show(addr: &SocketAddr) -> String {
     }
 }
 
+/// The most bytes of a status line sent: systemd drops a datagram of
+/// 4096 bytes or more, whatever else it holds.
+const MOST_STATUS: usize = 1024;
+
+/// `text`'s first `most` bytes at most, cut between characters.
+fn cut_at_char(text: &str, most: usize) -> &str {
+    let mut end = most.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -733,6 +750,13 @@ mod tests {
             "STATUS=a READY=1  b"
         );
         assert_eq!(Message::Status("a\0b").encode(), "STATUS=a b");
+        // Cut well within the datagram systemd takes, between characters.
+        let long = "é".repeat(3000);
+        let sent = Message::Status(&long).encode();
+        let status = sent.strip_prefix("STATUS=").unwrap();
+        assert_eq!(status.len(), MOST_STATUS);
+        assert!(long.starts_with(status));
+        assert_eq!(cut_at_char("aé", 2), "a");
     }
 
     #[test]

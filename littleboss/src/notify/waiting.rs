@@ -89,11 +89,11 @@ impl Waiting {
                 if let Some(last) = self.queue.back_mut()
                     && last.kind == Kind::Status
                 {
+                    // At the front, its wait goes on as it was timed and
+                    // said: the manager's queue has been full that long,
+                    // whichever line waits (timed anew, lines coming
+                    // faster than the timeout would never have it said).
                     *last = queued;
-                    // The front's wait said was another line's.
-                    if self.queue.len() == 1 {
-                        self.new_front();
-                    }
                     return None;
                 }
             }
@@ -185,20 +185,20 @@ mod tests {
     }
 
     #[test]
-    fn the_front_replaced_has_its_wait_said_and_timed_anew() {
+    fn the_front_replaced_waits_on_as_timed_and_a_new_front_anew() {
         let mut waiting = waiting_after(&["STATUS=a"]);
         let first = waiting.fronts();
         waiting.front_said = true;
         assert_eq!(waiting.push(queued("STATUS=b")), None);
-        assert!(!waiting.front_said);
-        assert_eq!(waiting.fronts(), first + 1);
+        assert!(waiting.front_said);
+        assert_eq!(waiting.fronts(), first);
+        assert_eq!(waiting.front().map(|q| q.text.as_str()), Some("STATUS=b"));
         // One behind it leaves it first.
         assert_eq!(waiting.push(queued("READY=1")), None);
-        assert_eq!(waiting.fronts(), first + 1);
-        waiting.front_said = true;
+        assert_eq!(waiting.fronts(), first);
         waiting.pop_front();
         assert!(!waiting.front_said);
-        assert_eq!(waiting.fronts(), first + 2);
+        assert_eq!(waiting.fronts(), first + 1);
         // Emptied, then one again: a new first, whoever times the wait.
         waiting.pop_front();
         let emptied = waiting.fronts();

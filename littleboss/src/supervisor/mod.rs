@@ -417,8 +417,11 @@ pub(super) fn close_on_exec_from(first: nix::libc::c_uint) -> bool {
 }
 
 /// Tells the service manager we are alive at half its watchdog interval,
-/// when it asked for that. The supervisor's loop is what this proves alive:
-/// the task runs on the same single thread.
+/// when it asked for that. The task runs on the supervisor loop's single
+/// thread: a loop blocked (in a system call, a lock, a busy handler)
+/// stops the pings. One waiting at an `.await` would not, but the loop's
+/// awaits are bounded (handing orders over before an upgrade, the last
+/// answers at an exit).
 fn watchdog(notifier: std::sync::Arc<crate::notify::Notifier>) {
     let Some(interval) = notifier.watchdog_interval() else {
         return;
