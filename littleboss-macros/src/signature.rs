@@ -132,6 +132,18 @@ pub(crate) fn check(sig: &Signature) -> syn::Result<()> {
     if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
         errors.on(receiver, "`main` cannot take `self`");
     }
+    // Seen before rustc strips it: a `cfg` that takes the parameter away
+    // would leave the call littleboss makes with an argument too many.
+    if let Some(FnArg::Typed(parameter)) = sig.inputs.first() {
+        let conditional = (parameter.attrs.iter()).find(|a| a.path().is_ident("cfg"));
+        if let Some(attr) = conditional {
+            errors.on(
+                attr,
+                "`main`'s parameter cannot be conditional: put the `cfg` on all of `main` \
+                 (or take `_: littleboss::Context` in every configuration)",
+            );
+        }
+    }
     if sig.inputs.len() > 1 {
         let extra = sig.inputs.iter().skip(1);
         errors.on(
@@ -148,6 +160,27 @@ pub(crate) fn check(sig: &Signature) -> syn::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::is_main_without_body;
+
+    #[test]
+    fn a_conditional_parameter_is_refused_and_a_lint_level_is_not() {
+        let checked = |s: &str| {
+            let f: syn::ItemFn = syn::parse_str(s).unwrap();
+            super::check(&f.sig).map_err(|e| e.to_string())
+        };
+        let e = checked(r#"fn main(#[cfg(feature = "ctl")] ctx: littleboss::Context) {}"#);
+        assert!(
+            e.as_ref()
+                .unwrap_err()
+                .starts_with("`main`'s parameter cannot be conditional"),
+            "{e:?}"
+        );
+        assert_eq!(
+            checked("fn main(#[allow(unused)] ctx: littleboss::Context) {}"),
+            Ok(())
+        );
+        let lint = r#"fn main(#[cfg_attr(test, allow(unused))] ctx: littleboss::Context) {}"#;
+        assert_eq!(checked(lint), Ok(()));
+    }
 
     #[test]
     fn only_main_declared_without_a_body_is_told() {
