@@ -50,6 +50,9 @@ struct Failure {
     /// The request went, and its answer did not come: it may still take
     /// effect, for all this command knows.
     sent: bool,
+    /// A whole answer came back that this build cannot read: the request
+    /// was read.
+    answered: bool,
 }
 
 impl Failure {
@@ -59,6 +62,16 @@ impl Failure {
             message: message.to_string(),
             closed: false,
             sent: false,
+            answered: false,
+        }
+    }
+
+    /// Its request was read, and answered in a line this build cannot
+    /// read.
+    fn answered_unreadably(self) -> Failure {
+        Failure {
+            answered: true,
+            ..self.after_sending()
         }
     }
 
@@ -660,6 +673,9 @@ enum StopProgress {
 fn stop_unfinished(name: &str, failure: Failure, progress: StopProgress) -> Failure {
     let ended = failure.message;
     let message = match progress {
+        StopProgress::Sent | StopProgress::Asking if failure.answered => format!(
+            "stop of {name} ended here, its answer unreadable: {ended}; the supervisor read it, and may still stop {name} (see -littleboss=status)"
+        ),
         StopProgress::Stopping => {
             format!("stop of {name} goes on without this command: {ended} (see -littleboss=status)")
         }
@@ -681,6 +697,7 @@ fn stop_unfinished(name: &str, failure: Failure, progress: StopProgress) -> Fail
 /// until its child runs).
 fn reload_unfinished(name: &str, failure: Failure, progress: Progress) -> Failure {
     let what = match progress {
+        Progress::Unanswered | Progress::Asking if failure.answered => "the supervisor read it, and what it answered this command cannot read; a reload not begun is dropped when its command ends (unless it had begun: see -littleboss=status)".to_owned(),
         Progress::Started(pid) => format!(
             "its new child pid {pid} had started; whether it took over is unknown (see -littleboss=status)"
         ),
@@ -1032,7 +1049,7 @@ impl Session {
             // Which may quote what the supervisor sent. A whole line of
             // this protocol came back: the request was read, and what
             // became of it is for the caller to say.
-            Err(e) => Err(Failure::new(UNKNOWN, visible(&e)).after_sending()),
+            Err(e) => Err(Failure::new(UNKNOWN, visible(&e)).answered_unreadably()),
         })
     }
 }
@@ -1130,6 +1147,29 @@ fn change_line(change: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_answer_read_whole_but_unreadable_is_said_as_read_not_as_unanswered() {
+        use super::{Failure, Progress, StopProgress, UNKNOWN, reload_unfinished, stop_unfinished};
+        let unreadable = || {
+            Failure::new(
+                UNKNOWN,
+                "the supervisor answered `parked`, which this command cannot read",
+            )
+            .answered_unreadably()
+        };
+        let stop = stop_unfinished("svc", unreadable(), StopProgress::Sent).message;
+        assert_eq!(
+            stop,
+            "stop of svc ended here, its answer unreadable: the supervisor answered `parked`, which this command cannot read; the supervisor read it, and may still stop svc (see -littleboss=status)"
+        );
+        let reload = reload_unfinished("svc", unreadable(), Progress::Unanswered).message;
+        assert!(
+            reload.ends_with("; the supervisor read it, and what it answered this command cannot read; a reload not begun is dropped when its command ends (unless it had begun: see -littleboss=status)"),
+            "{reload}"
+        );
+        assert!(!reload.contains("nothing came back"), "{reload}");
+    }
+
     #[test]
     fn a_stop_cut_short_says_what_became_of_it_by_how_far_it_came() {
         use super::{Failure, StopProgress, stop_unfinished};
