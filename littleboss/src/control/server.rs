@@ -367,7 +367,12 @@ fn bind_locked(path: &Path, name: &str) -> Result<StdUnixListener, ControlError>
     // out.)
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::Permissions::from_mode(0o600);
-    if let Err(error) = std::fs::set_permissions(path, mode) {
+    // Removed meanwhile (by hand): the folder's watch makes it again.
+    if let Err(error) = std::fs::set_permissions(path, mode).or_else(|e| {
+        (e.kind() == std::io::ErrorKind::NotFound)
+            .then_some(())
+            .ok_or(e)
+    }) {
         let _ = std::fs::remove_file(path);
         return Err(ControlError::Create {
             path: path.to_owned(),

@@ -16,8 +16,9 @@
 //! 500 ms for the rest (see [`head`](super::head)). This narrows the race
 //! rather than closes it: bytes landing just after the last look, or a
 //! later request's head slower than that, still meet the close. A
-//! connection's first request head, once hyper has read some of it, is
-//! not closed: hyper counts a connection busy until its first exchange,
+//! connection's first request head, once hyper has read some of it
+//! (beyond the first bytes hyper-util reads to tell HTTP/1 from HTTP/2,
+//! until which a shutdown closes it), is not closed: hyper counts a connection busy until its first exchange,
 //! so told to shut down it only turns keep-alive off, and answers that
 //! request whenever it comes whole (a stalled one holds the drain until
 //! its bound, as the README says); one with nothing read yet is closed

@@ -180,8 +180,8 @@ impl Message<'_> {
             Message::Stopping => "STOPPING=1".to_owned(),
             // A newline would end the status and start another assignment;
             // systemd drops a whole datagram holding a NUL (a child's
-            // message quoted in a status may hold one), or of 4096 bytes
-            // or more (its buffer): cut to fit well within.
+            // message quoted in a status may hold one), or of more than
+            // 4096 bytes (its buffer): cut to fit well within.
             Message::Status(line) => {
                 let line = line.replace(['\n', '\r', '\0'], " ");
                 format!("STATUS={}", cut_at_char(&line, MOST_STATUS))
@@ -701,7 +701,7 @@ fn show(addr: &SocketAddr) -> String {
 }
 
 /// The most bytes of a status line sent: systemd drops a datagram of
-/// 4096 bytes or more, whatever else it holds.
+/// more than 4096 bytes, whatever else it holds.
 const MOST_STATUS: usize = 1024;
 
 /// `text`'s first `most` bytes at most, cut between characters.

@@ -53,7 +53,8 @@ impl Waiting {
         self.queue.front()
     }
 
-    /// How many have been first so far (one replaced counts), so that
+    /// How many have been first so far (one replaced in place does not
+    /// count: its wait goes on), so that
     /// whoever times the first one's wait can tell a new one.
     pub fn fronts(&self) -> u64 {
         self.fronts
