@@ -135,7 +135,16 @@ pub(crate) fn check(sig: &Signature) -> syn::Result<()> {
     // Seen before rustc strips it: a `cfg` that takes the parameter away
     // would leave the call littleboss makes with an argument too many.
     if let Some(FnArg::Typed(parameter)) = sig.inputs.first() {
-        let conditional = (parameter.attrs.iter()).find(|a| a.path().is_ident("cfg"));
+        // Also one a `cfg_attr` applies (not its lint levels).
+        let cfg_inside = |a: &syn::Attribute| {
+            a.path().is_ident("cfg_attr")
+                && a.parse_args_with(
+                    syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+                )
+                .is_ok_and(|items| items.iter().skip(1).any(|m| m.path().is_ident("cfg")))
+        };
+        let conditional =
+            (parameter.attrs.iter()).find(|a| a.path().is_ident("cfg") || cfg_inside(a));
         if let Some(attr) = conditional {
             errors.on(
                 attr,
@@ -180,6 +189,8 @@ mod tests {
         );
         let lint = r#"fn main(#[cfg_attr(test, allow(unused))] ctx: littleboss::Context) {}"#;
         assert_eq!(checked(lint), Ok(()));
+        let applied = r#"fn main(#[cfg_attr(test, cfg(unix))] ctx: littleboss::Context) {}"#;
+        assert!(checked(applied).is_err());
     }
 
     #[test]

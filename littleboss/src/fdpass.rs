@@ -182,8 +182,9 @@ pub(crate) fn recv(sock: BorrowedFd<'_>, capacity: usize) -> io::Result<Received
         // The buffer holds the kernel's maximum of fds per message, so the
         // cut means the table hit RLIMIT_NOFILE or could not grow (out of
         // memory), or a security module refused one (the channel passes
-        // no credentials, which would take room first): the kernel installed those before, recorded their
-        // number, and dropped the rest.
+        // no credentials, which would take room first): the kernel
+        // installed those before, recorded their number, and dropped the
+        // rest.
         for fd in installed_before_cut(&cmsg_space) {
             // SAFETY: as above.
             fds.push(unsafe { OwnedFd::from_raw_fd(fd) });

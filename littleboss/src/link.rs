@@ -175,12 +175,9 @@ impl FromChild {
     pub fn error(text: &str) -> FromChild {
         let mut keep = text.len();
         loop {
-            let mut end = keep;
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            let error = if end < text.len() {
-                format!("{}… (cut)", &text[..end])
+            let kept = crate::log::cut_at_char(text, keep);
+            let error = if kept.len() < text.len() {
+                format!("{kept}… (cut)")
             } else {
                 text.to_owned()
             };
@@ -581,7 +578,8 @@ fn ended_or_empty<T>(fd: BorrowedFd<'_>) -> io::Result<Option<T>> {
 }
 
 /// The bytes of every message queued on the seqpacket socket `fd` (the
-/// kernel's `SIOCINQ` adds them up for this type, empty ones counting 0);
+/// kernel's `FIONREAD`, `SIOCINQ` for a socket, adds them up for this
+/// type, empty ones counting 0);
 /// 0 if it cannot tell. Unlike a receive, it reports no pending error.
 fn bytes_queued(fd: BorrowedFd<'_>) -> nix::libc::c_int {
     let mut queued: nix::libc::c_int = 0;

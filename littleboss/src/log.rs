@@ -42,6 +42,19 @@ pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(escaped)
 }
 
+/// `text`'s first `most` bytes at most, cut between characters.
+///
+/// ```ignore
+/// assert_eq!(cut_at_char("aé", 2), "a");
+/// ```
+pub(crate) fn cut_at_char(text: &str, most: usize) -> &str {
+    let mut end = most.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// Whether `c` is to be escaped on a terminal: a control character (a
 /// newline, an escape sequence), or one that reorders or hides what
 /// follows, which would make a word read as another: Unicode's default

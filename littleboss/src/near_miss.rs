@@ -53,13 +53,8 @@ pub(crate) fn misspelt(arg: &str, next: Option<&str>, flag: &str, modes: &[&str]
         return true;
     }
     let allowed = if flag.len() >= 8 { 2 } else { 1 };
-    // Lengths further apart take more edits: not counted (an argument
-    // may be as long as 128 KiB).
-    if name.chars().count().abs_diff(flag.chars().count()) > allowed {
-        return false;
-    }
-    let edits = crate::rules::typo::edits(&name.to_ascii_lowercase(), &flag.to_ascii_lowercase());
-    flag.len() >= 4 && edits <= allowed
+    let (name, flag) = (name.to_ascii_lowercase(), flag.to_ascii_lowercase());
+    flag.len() >= 4 && crate::rules::typo::within_edits(&name, &flag, allowed)
 }
 
 /// Whether `arg` is the listener flag `-name=ADDR` mistyped: the name in

@@ -73,7 +73,7 @@ fn duration_text() -> impl Strategy<Value = String> {
         "007",
         "18446744073709551616",
         ".",
-        "5",
+        "1.5",
         "ms",
         "s",
         "m",

@@ -47,8 +47,8 @@ struct Failure {
     /// The supervisor closed the connection before an answer: what a
     /// `stop` told it stops reads otherwise.
     closed: bool,
-    /// The request went, and its answer did not come: it may still take
-    /// effect, for all this command knows.
+    /// The request went, and its answer did not come (or came unreadable:
+    /// `answered`): it may still take effect, for all this command knows.
     sent: bool,
     /// A whole answer came back that this build cannot read: the request
     /// was read.
@@ -1218,11 +1218,17 @@ mod tests {
             .write_all(b"{\"v\":1,\"type\":\"stopped_later\",\"final\":true}\n")
             .unwrap();
         let failure = session.ask(&super::Request::Stop).unwrap_err();
-        assert!(failure.sent, "{}", failure.message);
+        assert!(failure.sent && failure.answered, "{}", failure.message);
         assert!(
             failure.message.contains("`stopped_later`"),
             "{}",
             failure.message
+        );
+        // Said as read, not as unanswered.
+        let said = super::stop_unfinished("svc", failure, super::StopProgress::Sent).message;
+        assert!(
+            said.starts_with("stop of svc ended here, its answer unreadable: "),
+            "{said}"
         );
     }
 

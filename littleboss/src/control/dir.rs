@@ -116,8 +116,8 @@ pub(crate) fn env_mistake() -> Option<String> {
 /// supervisor starts meanwhile (the files it has just made are not old).
 ///
 /// ```ignore
+/// // Kept for the supervisor's life; held now, or once a cleaner is done.
 /// let lock = hold(Path::new("/tmp/littleboss-1000"))?;
-/// assert!(lock.held()); // unless a cleaner holds the folder just now
 /// ```
 pub(crate) fn hold(dir: &Path) -> io::Result<FolderLock> {
     use nix::fcntl::{Flock, FlockArg};
@@ -876,6 +876,12 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "never held");
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
+        // Held by its owner (not a moment's hold the thread lets go of).
+        while !late.held() {
+            assert!(std::time::Instant::now() < deadline, "not kept");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(exclusive(&dir).is_none(), "let go of");
         // Uncontended, it is held at once.
         let other = dir.join("other");
         std::fs::create_dir_all(&other).unwrap();

@@ -18,12 +18,12 @@
 //! later request's head slower than that, still meet the close. A
 //! connection's first request head, once hyper has read some of it
 //! (beyond the first bytes hyper-util reads to tell HTTP/1 from HTTP/2,
-//! until which a shutdown closes it), is not closed: hyper counts a connection busy until its first exchange,
-//! so told to shut down it only turns keep-alive off, and answers that
-//! request whenever it comes whole (a stalled one holds the drain until
-//! its bound, as the README says); one with nothing read yet is closed
-//! as an idle one is. An HTTP/2 connection needs
-//! none of it (its graceful GOAWAY refuses no stream already sent) and
+//! until which a shutdown closes it), is not closed: hyper counts a
+//! connection busy until its first exchange, so told to shut down it
+//! only turns keep-alive off, and answers that request whenever it comes
+//! whole (a stalled one holds the drain until its bound, as the README
+//! says); one with nothing read yet is closed as an idle one is. An
+//! HTTP/2 connection needs none of it (its graceful GOAWAY refuses no stream already sent) and
 //! is only told a little later when its client's frames wait unread.
 
 use std::future::Future;

@@ -184,7 +184,7 @@ impl Message<'_> {
             // 4096 bytes (its buffer): cut to fit well within.
             Message::Status(line) => {
                 let line = line.replace(['\n', '\r', '\0'], " ");
-                format!("STATUS={}", cut_at_char(&line, MOST_STATUS))
+                format!("STATUS={}", crate::log::cut_at_char(&line, MOST_STATUS))
             }
             Message::Watchdog => "WATCHDOG=1".to_owned(),
         }
@@ -307,7 +307,8 @@ impl Notifier {
         self.send(Message::Stopping);
     }
 
-    /// `STATUS=line`, its newlines (and NULs) turned into spaces.
+    /// `STATUS=line`, its newlines, carriage returns and NULs turned into
+    /// spaces, cut to [`MOST_STATUS`] bytes.
     pub(crate) fn status(&self, line: &str) {
         self.send(Message::Status(line));
     }
@@ -704,15 +705,6 @@ fn show(addr: &SocketAddr) -> String {
 /// more than 4096 bytes, whatever else it holds.
 const MOST_STATUS: usize = 1024;
 
-/// `text`'s first `most` bytes at most, cut between characters.
-fn cut_at_char(text: &str, most: usize) -> &str {
-    let mut end = most.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -751,12 +743,12 @@ mod tests {
         );
         assert_eq!(Message::Status("a\0b").encode(), "STATUS=a b");
         // Cut well within the datagram systemd takes, between characters.
-        let long = "é".repeat(3000);
+        let long = format!("a{}", "é".repeat(3000));
         let sent = Message::Status(&long).encode();
         let status = sent.strip_prefix("STATUS=").unwrap();
-        assert_eq!(status.len(), MOST_STATUS);
+        assert_eq!(status.len(), MOST_STATUS - 1);
         assert!(long.starts_with(status));
-        assert_eq!(cut_at_char("aé", 2), "a");
+        assert_eq!(crate::log::cut_at_char("aé", 2), "a");
     }
 
     #[test]

@@ -6,6 +6,12 @@
 /// replaced character or two adjacent ones swapped.
 pub(crate) fn is_typo(word: &str, key: &str) -> bool {
     let limit = if key.chars().count() <= 4 { 1 } else { 2 };
+    within_edits(word, key, limit)
+}
+
+/// Whether `word` is at most `limit` [`edits`] from `key`: lengths
+/// further apart are not measured (a word may be an argument of 128 KiB).
+pub(crate) fn within_edits(word: &str, key: &str, limit: usize) -> bool {
     word.chars().count().abs_diff(key.chars().count()) <= limit && edits(word, key) <= limit
 }
 

@@ -596,8 +596,9 @@ fn reserve_channel_fd() {
     };
     // Opened (close-on-exec) at the lowest number free: there, if it is
     // free; above it, it is taken (a socket-activated listener, the lock
-    // file), and nothing more is done; below it (one of stdio closed),
-    // copied to the lowest from it up.
+    // file), and nothing more is done; below it (one of stdio closed,
+    // which `standard_streams_reopened` should have mended), copied to the
+    // lowest from it up.
     let held = match null.as_raw_fd().cmp(&link::CHILD_FD) {
         std::cmp::Ordering::Equal => OwnedFd::from(null),
         std::cmp::Ordering::Greater => return,
