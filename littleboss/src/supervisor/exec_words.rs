@@ -131,8 +131,7 @@ fn runner(read_at: impl Fn(u64, u64) -> Option<Vec<u8>>, ours: &[u8]) -> Option<
     // Its own interpreter is the emulator's to find: a missing one is
     // not the exec's "No such file".
     if head.starts_with(b"\x7fELF") && foreign_elf(&head, ours) == Some(Foreign::OtherMachine) {
-        let emulator = super::spawn::binfmt_interpreter(&head).map(PathBuf::from);
-        return Some(Runner::Emulator(emulator));
+        return Some(Runner::Emulator(super::spawn::binfmt_interpreter(&head)));
     }
     elf_interpreter(&head, &read_at).map(Runner::Interpreter)
 }

@@ -241,25 +241,26 @@ fn binfmt_runs(head: &[u8]) -> bool {
 
 /// The program that the enabled `binfmt_misc` entry matching `head` runs
 /// such a file with (its `interpreter`), if one here does.
-pub(super) fn binfmt_interpreter(head: &[u8]) -> Option<String> {
+pub(super) fn binfmt_interpreter(head: &[u8]) -> Option<std::path::PathBuf> {
     interpreter_of(&binfmt_entry(std::path::Path::new(BINFMT_ROOT), head)?)
 }
 
-/// The `interpreter` a `binfmt_misc` entry (as its file reads) names.
-fn interpreter_of(entry: &str) -> Option<String> {
-    let interpreter = entry
-        .lines()
-        .find_map(|line| line.strip_prefix("interpreter "));
-    interpreter.map(|p| p.trim().to_owned())
+/// The `interpreter` a `binfmt_misc` entry (its file's bytes) names, byte
+/// for byte: a path that is no UTF-8 still names its file.
+fn interpreter_of(entry: &[u8]) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let interpreter =
+        (entry.split(|b| *b == b'\n')).find_map(|line| line.strip_prefix(b"interpreter "))?;
+    Some(std::ffi::OsStr::from_bytes(interpreter.trim_ascii()).into())
 }
 
-/// The first enabled entry in `root` (as its file reads) that matches
+/// The first enabled entry in `root` (its file's bytes) that matches
 /// `head`.
-fn binfmt_entry(root: &std::path::Path, head: &[u8]) -> Option<String> {
+fn binfmt_entry(root: &std::path::Path, head: &[u8]) -> Option<Vec<u8>> {
     (std::fs::read_dir(root).ok()?.flatten())
         .filter(|entry| !matches!(entry.file_name().to_str(), Some("register" | "status")))
-        .filter_map(|entry| std::fs::read_to_string(entry.path()).ok())
-        .find(|entry| binfmt_matches(entry, head))
+        .filter_map(|entry| std::fs::read(entry.path()).ok())
+        .find(|entry| binfmt_matches(&String::from_utf8_lossy(entry), head))
 }
 
 /// Whether the `binfmt_misc` entry `entry` (as its file reads) is enabled
@@ -1098,9 +1099,13 @@ mod tests {
         // qemu-user-static's arm64 entry, as its file reads.
         let qemu = "enabled\ninterpreter /usr/bin/qemu-aarch64-static\nflags: OCF\noffset 0\nmagic 7f454c460201010000000000000000000200b700\nmask ffffffffffffff00fffffffffffffffffeffffff\n";
         assert_eq!(
-            interpreter_of(qemu).as_deref(),
-            Some("/usr/bin/qemu-aarch64-static")
+            interpreter_of(qemu.as_bytes()).as_deref(),
+            Some(std::path::Path::new("/usr/bin/qemu-aarch64-static"))
         );
+        // A path that is no UTF-8, byte for byte.
+        use std::os::unix::ffi::OsStrExt;
+        let odd = interpreter_of(b"enabled\ninterpreter /opt/caf\xe9/qemu \nflags: F\n").unwrap();
+        assert_eq!(odd.as_os_str().as_bytes(), b"/opt/caf\xe9/qemu");
         let head = |kind: u8, machine: u8| {
             let mut head = vec![0u8; 64];
             head[..7].copy_from_slice(b"\x7fELF\x02\x01\x01");
