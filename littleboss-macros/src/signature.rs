@@ -136,12 +136,11 @@ pub(crate) fn check(sig: &Signature) -> syn::Result<()> {
     // would leave the call littleboss makes with an argument too many.
     if let Some(FnArg::Typed(parameter)) = sig.inputs.first() {
         // Also one a `cfg_attr` applies (not its lint levels).
-        let cfg_inside = |a: &syn::Attribute| {
-            a.path().is_ident("cfg_attr")
-                && a.parse_args_with(
-                    syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
-                )
-                .is_ok_and(|items| items.iter().skip(1).any(|m| m.path().is_ident("cfg")))
+        let cfg_inside = |a: &syn::Attribute| match &a.meta {
+            syn::Meta::List(list) if a.path().is_ident("cfg_attr") => {
+                applies_cfg(list.tokens.clone())
+            }
+            _ => false,
         };
         let conditional =
             (parameter.attrs.iter()).find(|a| a.path().is_ident("cfg") || cfg_inside(a));
@@ -164,6 +163,31 @@ pub(crate) fn check(sig: &Signature) -> syn::Result<()> {
         errors.on(variadic, "`main` cannot be variadic");
     }
     errors.finish()
+}
+
+/// Whether a `cfg_attr`'s arguments (`CONDITION, ATTR, ...`) apply a
+/// `cfg`, themselves or through a `cfg_attr` inside. The condition is
+/// passed over as tokens (`true` is no path that `Meta` reads).
+fn applies_cfg(args: TokenStream) -> bool {
+    use syn::parse::{ParseStream, Parser};
+    let parser = |input: ParseStream| -> syn::Result<bool> {
+        while !input.is_empty() && !input.peek(syn::Token![,]) {
+            input.parse::<proc_macro2::TokenTree>()?;
+        }
+        if input.is_empty() {
+            return Ok(false);
+        }
+        input.parse::<syn::Token![,]>()?;
+        let applied =
+            syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated(input)?;
+        Ok(applied.iter().any(|meta| match meta {
+            syn::Meta::List(list) if list.path.is_ident("cfg_attr") => {
+                applies_cfg(list.tokens.clone())
+            }
+            meta => meta.path().is_ident("cfg"),
+        }))
+    };
+    parser.parse2(args).unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -189,8 +213,21 @@ mod tests {
         );
         let lint = r#"fn main(#[cfg_attr(test, allow(unused))] ctx: littleboss::Context) {}"#;
         assert_eq!(checked(lint), Ok(()));
-        let applied = r#"fn main(#[cfg_attr(test, cfg(unix))] ctx: littleboss::Context) {}"#;
-        assert!(checked(applied).is_err());
+        for applied in [
+            "test, cfg(unix)",
+            "true, cfg(unix)",
+            "unix, cfg_attr(test, cfg(unix))",
+        ] {
+            let f = format!("fn main(#[cfg_attr({applied})] ctx: littleboss::Context) {{}}");
+            let e = checked(&f);
+            assert!(
+                e.as_ref()
+                    .is_err_and(|e| e.starts_with("`main`'s parameter cannot be conditional")),
+                "{applied}: {e:?}"
+            );
+        }
+        let lints = "fn main(#[cfg_attr(all(unix, test), allow(unused, dead_code),)] ctx: littleboss::Context) {}";
+        assert_eq!(checked(lints), Ok(()));
     }
 
     #[test]

@@ -250,7 +250,7 @@ impl Lameduck {
     /// a moment later; the queues of the rest (a listener the reload added
     /// or moved) are this child's, to serve should its warm-up end within
     /// its grace. (Not once it drains already, on a signal of its own:
-    /// then every socket is shut a moment later, its queue untaken.)
+    /// then every TCP socket is shut a moment later, its queue untaken.)
     pub fn begin_refusing_orphaned_beside(self: &Arc<Self>) {
         self.begin_phase_one(true, false, Sibling::ServesShared);
     }

@@ -23,8 +23,9 @@
 //! only turns keep-alive off, and answers that request whenever it comes
 //! whole (a stalled one holds the drain until its bound, as the README
 //! says); one with nothing read yet is closed as an idle one is. An
-//! HTTP/2 connection needs none of it (its graceful GOAWAY refuses no stream already sent) and
-//! is only told a little later when its client's frames wait unread.
+//! HTTP/2 connection needs none of it (its graceful GOAWAY refuses no
+//! stream already sent) and is only told a little later when its
+//! client's frames wait unread.
 
 use std::future::Future;
 use std::os::fd::RawFd;

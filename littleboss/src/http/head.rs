@@ -8,8 +8,9 @@
 //! it, unanswered. (Not a connection's first request, once hyper has
 //! read some of it: hyper counts the connection busy until its first
 //! exchange, and only turns its keep-alive off.)
-//! [`serve_until_shut`](super::graceful::serve_until_shut) waits, before it tells the connection to shut down, for the head to
-//! be whole (the service called: hyper is busy then, and answers with
+//! [`serve_until_shut`](super::graceful::serve_until_shut) waits,
+//! before it tells the connection to shut down, for the head to be
+//! whole (the service called: hyper is busy then, and answers with
 //! `Connection: close`), for up to 500 ms.
 //!
 //! Told from the connection's bytes: read since its last write or
