@@ -206,23 +206,19 @@ fn say_patiently_then_flush(
     flush: bool,
     patience: std::time::Duration,
 ) {
-    use std::sync::atomic::{AtomicU8, Ordering};
-    // How far the saying thread got: the program's logger, asked whether
-    // it takes the line or given it, may hold it; stderr written by
-    // `say` itself is not written twice.
-    const WITH_THE_LOGGER: u8 = 0;
-    const ON_STDERR: u8 = 1;
-    const SAID: u8 = 2;
     let line = message.clone();
-    let stage = std::sync::Arc::new(AtomicU8::new(WITH_THE_LOGGER));
+    let stage = std::sync::Arc::new(SayStage::default());
     let saying = stage.clone();
     let started = patiently_for("littleboss-say", patience, move || {
+        if !saying.begin() {
+            return;
+        }
         let to_logger = logger_takes(level);
         if !to_logger {
-            saying.store(ON_STDERR, Ordering::SeqCst);
+            saying.to(SayStage::ON_STDERR);
         }
         say_as(level, to_logger, format_args!("{message}"));
-        saying.store(SAID, Ordering::SeqCst);
+        saying.to(SayStage::SAID);
         if flush {
             log::logger().flush();
         }
@@ -232,12 +228,59 @@ fn say_patiently_then_flush(
         // No thread to be had: on stderr rather than lost (the program's
         // logger, run here, could hold up the exit that follows).
         write();
-    } else if stage.load(Ordering::SeqCst) == WITH_THE_LOGGER {
-        // The program's logger holds it past the patience (blocked): on
-        // stderr too, waited for as long again at most (a logger stuck
-        // on a full stderr holds std's lock on it, which the write
-        // would wait for).
+    } else if stage.give_up() {
+        // The program's logger holds it past the patience (blocked), or
+        // the thread never ran (a busy machine), and now will not: on
+        // stderr, waited for as long again at most (a logger stuck on a
+        // full stderr holds std's lock on it, which the write would wait
+        // for).
         patiently_for("littleboss-say", patience, write);
+    }
+}
+
+/// How far the thread saying a line got, so that the one waiting for it
+/// writes the line on stderr itself only where the thread did not, and
+/// will not: the program's logger, asked whether it takes the line or
+/// given it, may hold it; stderr written by `say` itself is not written
+/// twice; nor is a line said by a thread that began after the wait.
+///
+/// ```ignore
+/// let stage = SayStage::default();
+/// assert!(stage.give_up()); // the thread never began: the waiter says it
+/// assert!(!stage.begin()); // and the thread, beginning late, does not
+/// ```
+#[derive(Debug, Default)]
+struct SayStage(std::sync::atomic::AtomicU8);
+
+impl SayStage {
+    const NOT_BEGUN: u8 = 0;
+    const WITH_THE_LOGGER: u8 = 1;
+    const ON_STDERR: u8 = 2;
+    const SAID: u8 = 3;
+    const GIVEN_UP: u8 = 4;
+
+    /// The saying thread begins: false if the waiter gave up on it first.
+    fn begin(&self) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        (self.0)
+            .compare_exchange(Self::NOT_BEGUN, Self::WITH_THE_LOGGER, SeqCst, SeqCst)
+            .is_ok()
+    }
+
+    /// The saying thread got to `stage`.
+    fn to(&self, stage: u8) {
+        self.0.store(stage, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The waiter's patience is out: whether it is to write the line on
+    /// stderr itself (the thread never began, and now will not, or the
+    /// program's logger holds the line).
+    fn give_up(&self) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        match (self.0).compare_exchange(Self::NOT_BEGUN, Self::GIVEN_UP, SeqCst, SeqCst) {
+            Ok(_) => true,
+            Err(stage) => stage == Self::WITH_THE_LOGGER,
+        }
     }
 }
 
@@ -438,6 +481,27 @@ pub(crate) use warning;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_line_is_written_on_stderr_by_the_waiter_only_where_its_thread_did_not() {
+        use super::SayStage;
+        // The thread never began within the patience: the waiter writes
+        // it, and the thread, beginning late, says nothing.
+        let late = SayStage::default();
+        assert!(late.give_up());
+        assert!(!late.begin());
+        // Held by the program's logger: on stderr too.
+        let held = SayStage::default();
+        assert!(held.begin());
+        assert!(held.give_up());
+        // On stderr already, or said: not again.
+        for stage in [SayStage::ON_STDERR, SayStage::SAID] {
+            let gone = SayStage::default();
+            assert!(gone.begin());
+            gone.to(stage);
+            assert!(!gone.give_up());
+        }
+    }
+
     use super::*;
 
     /// A logger that keeps what it is given.
