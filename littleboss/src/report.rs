@@ -210,15 +210,14 @@ fn say_patiently_then_flush(
     let stage = std::sync::Arc::new(SayStage::default());
     let saying = stage.clone();
     let started = patiently_for("littleboss-say", patience, move || {
-        if !saying.begin() {
-            return;
+        // Begun after the waiter gave up, or given up on before its
+        // stderr write: the waiter writes the line. The logger is still
+        // flushed (what it held before is not this line).
+        let to_logger = saying.begin() && logger_takes(level);
+        if to_logger || saying.on_stderr() {
+            say_as(level, to_logger, format_args!("{message}"));
+            saying.to(SayStage::SAID);
         }
-        let to_logger = logger_takes(level);
-        if !to_logger {
-            saying.to(SayStage::ON_STDERR);
-        }
-        say_as(level, to_logger, format_args!("{message}"));
-        saying.to(SayStage::SAID);
         if flush {
             log::logger().flush();
         }
@@ -242,7 +241,8 @@ fn say_patiently_then_flush(
 /// writes the line on stderr itself only where the thread did not, and
 /// will not: the program's logger, asked whether it takes the line or
 /// given it, may hold it; stderr written by `say` itself is not written
-/// twice; nor is a line said by a thread that began after the wait.
+/// twice; nor is a line said by a thread that began, or came to its
+/// stderr write, after the waiter gave up on it.
 ///
 /// ```ignore
 /// let stage = SayStage::default();
@@ -272,15 +272,29 @@ impl SayStage {
         self.0.store(stage, std::sync::atomic::Ordering::SeqCst);
     }
 
+    /// The saying thread, the program's logger not taking the line, is
+    /// to write it on stderr: false if the waiter gave up on it first
+    /// (it writes it then).
+    fn on_stderr(&self) -> bool {
+        use std::sync::atomic::Ordering::SeqCst;
+        (self.0)
+            .compare_exchange(Self::WITH_THE_LOGGER, Self::ON_STDERR, SeqCst, SeqCst)
+            .is_ok()
+    }
+
     /// The waiter's patience is out: whether it is to write the line on
     /// stderr itself (the thread never began, and now will not, or the
     /// program's logger holds the line).
     fn give_up(&self) -> bool {
         use std::sync::atomic::Ordering::SeqCst;
-        match (self.0).compare_exchange(Self::NOT_BEGUN, Self::GIVEN_UP, SeqCst, SeqCst) {
-            Ok(_) => true,
-            Err(stage) => stage == Self::WITH_THE_LOGGER,
-        }
+        let given_up = |from| {
+            (self.0)
+                .compare_exchange(from, Self::GIVEN_UP, SeqCst, SeqCst)
+                .is_ok()
+        };
+        // Not begun; or begun and not yet on stderr (with the logger, or
+        // still asking whether the logger takes it).
+        given_up(Self::NOT_BEGUN) || given_up(Self::WITH_THE_LOGGER)
     }
 }
 
@@ -489,17 +503,20 @@ mod tests {
         let late = SayStage::default();
         assert!(late.give_up());
         assert!(!late.begin());
-        // Held by the program's logger: on stderr too.
+        // Held by the program's logger, or still asking whether it takes
+        // the line: on stderr by the waiter, and not by the thread then.
         let held = SayStage::default();
         assert!(held.begin());
         assert!(held.give_up());
-        // On stderr already, or said: not again.
-        for stage in [SayStage::ON_STDERR, SayStage::SAID] {
-            let gone = SayStage::default();
-            assert!(gone.begin());
-            gone.to(stage);
-            assert!(!gone.give_up());
-        }
+        assert!(!held.on_stderr());
+        // On stderr by the thread, or said: not by the waiter.
+        let writing = SayStage::default();
+        assert!(writing.begin() && writing.on_stderr());
+        assert!(!writing.give_up());
+        let said = SayStage::default();
+        assert!(said.begin());
+        said.to(SayStage::SAID);
+        assert!(!said.give_up());
     }
 
     use super::*;
