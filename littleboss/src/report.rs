@@ -216,7 +216,7 @@ fn say_patiently_then_flush(
         let to_logger = saying.begin() && logger_takes(level);
         if to_logger || saying.on_stderr() {
             say_as(level, to_logger, format_args!("{message}"));
-            saying.to(SayStage::SAID);
+            saying.said();
         }
         if flush {
             log::logger().flush();
@@ -267,9 +267,10 @@ impl SayStage {
             .is_ok()
     }
 
-    /// The saying thread got to `stage`.
-    fn to(&self, stage: u8) {
-        self.0.store(stage, std::sync::atomic::Ordering::SeqCst);
+    /// The saying thread has said the line.
+    fn said(&self) {
+        self.0
+            .store(Self::SAID, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The saying thread, the program's logger not taking the line, is
@@ -515,7 +516,7 @@ mod tests {
         assert!(!writing.give_up());
         let said = SayStage::default();
         assert!(said.begin());
-        said.to(SayStage::SAID);
+        said.said();
         assert!(!said.give_up());
     }
 
