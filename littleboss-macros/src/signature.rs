@@ -136,14 +136,7 @@ pub(crate) fn check(sig: &Signature) -> syn::Result<()> {
     // would leave the call littleboss makes with an argument too many.
     if let Some(FnArg::Typed(parameter)) = sig.inputs.first() {
         // Also one a `cfg_attr` applies (not its lint levels).
-        let cfg_inside = |a: &syn::Attribute| match &a.meta {
-            syn::Meta::List(list) if a.path().is_ident("cfg_attr") => {
-                applies_cfg(list.tokens.clone())
-            }
-            _ => false,
-        };
-        let conditional =
-            (parameter.attrs.iter()).find(|a| a.path().is_ident("cfg") || cfg_inside(a));
+        let conditional = (parameter.attrs.iter()).find(|a| is_or_applies_cfg(&a.meta));
         if let Some(attr) = conditional {
             errors.on(
                 attr,
@@ -180,14 +173,17 @@ fn applies_cfg(args: TokenStream) -> bool {
         input.parse::<syn::Token![,]>()?;
         let applied =
             syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated(input)?;
-        Ok(applied.iter().any(|meta| match meta {
-            syn::Meta::List(list) if list.path.is_ident("cfg_attr") => {
-                applies_cfg(list.tokens.clone())
-            }
-            meta => meta.path().is_ident("cfg"),
-        }))
+        Ok(applied.iter().any(is_or_applies_cfg))
     };
     parser.parse2(args).unwrap_or(false)
+}
+
+/// Whether `meta` is a `cfg`, or a `cfg_attr` that applies one.
+fn is_or_applies_cfg(meta: &syn::Meta) -> bool {
+    match meta {
+        syn::Meta::List(list) if list.path.is_ident("cfg_attr") => applies_cfg(list.tokens.clone()),
+        meta => meta.path().is_ident("cfg"),
+    }
 }
 
 #[cfg(test)]

@@ -22,10 +22,10 @@ const REMOVE: &str = "remove `#[tokio::main]`: littleboss runs the tokio runtime
 /// recognised by tokio's own `expect` message; a sync `main` that builds a
 /// runtime by hand (for options littleboss does not offer) is left alone.
 pub(crate) fn take(f: &mut MainFn) -> Vec<syn::Error> {
+    // Not said twice to remove `#[tokio::main]`.
+    let tokio_told = f.attrs.iter().any(is_tokio_main);
     // Each taken away as it is told: the loop ends.
     let mut errors: Vec<syn::Error> = std::iter::from_fn(|| take_attribute(f)).collect();
-    // Not said twice to remove `#[tokio::main]`.
-    let tokio_told = errors.iter().any(|e| e.to_string() == REMOVE);
     if !tokio_told && f.sig.asyncness.is_none() && expanded_by_tokio(f.body.stream()) {
         let message = format!(
             "`#[tokio::main]` above `#[littleboss::main]` made this `main` build a second \

@@ -68,7 +68,10 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
         // no channel too: a wrapper may close what it does not know
         // (Python's `subprocess` closes every fd above 2); but for a
         // marker naming init, every process's ancestor, which without a
-        // channel tells nothing.
+        // channel tells nothing (not looked up then).
+        if !channel && supervisor == 1 {
+            return None;
+        }
         let ancestry = ancestry(parent, supervisor);
         if ancestry == Ancestry::Found && (channel || supervisor != 1) {
             let why = format!(
@@ -163,7 +166,8 @@ fn ancestry(pid: i32, ancestor: i32) -> Ancestry {
 /// How many processes [`ancestry`] looks up through: launchers nest
 /// (`sudo` runs a monitor, a script `timeout`), and a dead supervisor is
 /// told only once init is reached (a terminal, a shell, `make` and cargo
-/// above a test). Read only as this process refuses to start.
+/// above a test). Read only when the marker names another process than
+/// our parent.
 const MOST_LAUNCHERS: usize = 64;
 
 /// The parent of process `pid`, from its `/proc/PID/stat`.

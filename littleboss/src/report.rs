@@ -216,7 +216,9 @@ fn say_patiently_then_flush(
         let to_logger = saying.begin() && logger_takes(level);
         if to_logger || saying.on_stderr() {
             say_as(level, to_logger, format_args!("{message}"));
-            saying.said();
+            if to_logger {
+                saying.said();
+            }
         }
         if flush {
             log::logger().flush();
@@ -255,9 +257,9 @@ struct SayStage(std::sync::atomic::AtomicU8);
 impl SayStage {
     const NOT_BEGUN: u8 = 0;
     const WITH_THE_LOGGER: u8 = 1;
-    const ON_STDERR: u8 = 2;
-    const SAID: u8 = 3;
-    const GIVEN_UP: u8 = 4;
+    /// Said by the thread, or being said on stderr by it.
+    const SAID: u8 = 2;
+    const GIVEN_UP: u8 = 3;
 
     /// The saying thread begins: false if the waiter gave up on it first.
     fn begin(&self) -> bool {
@@ -267,7 +269,7 @@ impl SayStage {
             .is_ok()
     }
 
-    /// The saying thread has said the line.
+    /// The saying thread has said the line through the program's logger.
     fn said(&self) {
         self.0
             .store(Self::SAID, std::sync::atomic::Ordering::SeqCst);
@@ -279,7 +281,7 @@ impl SayStage {
     fn on_stderr(&self) -> bool {
         use std::sync::atomic::Ordering::SeqCst;
         (self.0)
-            .compare_exchange(Self::WITH_THE_LOGGER, Self::ON_STDERR, SeqCst, SeqCst)
+            .compare_exchange(Self::WITH_THE_LOGGER, Self::SAID, SeqCst, SeqCst)
             .is_ok()
     }
 

@@ -342,8 +342,11 @@ async fn serve(
                     std::sync::Mutex::new(crate::repeated::Repeated::new());
                 {
                     let mut said = BAD_REQUESTS.lock().unwrap_or_else(|e| e.into_inner());
-                    let logged = protocol::short_printable(&error);
-                    said.say(|since| log!("bad control request: {logged}{since}"));
+                    // Escaped and cut only when said.
+                    said.say(|since| {
+                        let logged = protocol::short_printable(&error);
+                        log!("bad control request: {logged}{since}")
+                    });
                 }
                 conn.answer(&Response::Error { error });
                 if ends_connection {

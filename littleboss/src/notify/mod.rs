@@ -183,8 +183,10 @@ impl Message<'_> {
             // message quoted in a status may hold one), or of more than
             // 4096 bytes (its buffer): cut to fit well within.
             Message::Status(line) => {
-                let line = line.replace(['\n', '\r', '\0'], " ");
-                format!("STATUS={}", crate::log::cut_at_char(&line, MOST_STATUS))
+                // Cut first: each character replaced is one byte, as its
+                // space is.
+                let line = crate::log::cut_at_char(line, MOST_STATUS);
+                format!("STATUS={}", line.replace(['\n', '\r', '\0'], " "))
             }
             Message::Watchdog => "WATCHDOG=1".to_owned(),
         }

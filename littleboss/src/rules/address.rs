@@ -82,8 +82,7 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
         }
         // Bound as given, the kernel refuses it in misleading words (no
         // such file or directory, or the file exists).
-        let last = addr.rsplit('/').next().unwrap_or(addr);
-        if matches!(last, "" | "." | "..") {
+        if names_a_folder(addr) {
             return Err(SpecProblem::UnixPathFolder { path: addr.into() });
         }
         if addr.len() > MAX_UNIX_PATH {
@@ -210,6 +209,13 @@ pub(crate) fn host_port(addr: &str) -> Result<(&str, u16), SpecProblem> {
         .parse()
         .map_err(|_| SpecProblem::PortOutOfRange { port: port.into() })?;
     Ok((host, port))
+}
+
+/// Whether a unix path names a folder by its last part (`/run/`,
+/// `run/.`, `..`), not a socket file.
+pub(super) fn names_a_folder(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or(path);
+    matches!(last, "" | "." | "..")
 }
 
 /// Whether every dot-separated part of `host` is a number, decimal or

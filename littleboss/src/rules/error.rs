@@ -581,8 +581,7 @@ impl fmt::Display for SpecProblem {
                     None => return Ok(()),
                 };
                 // Not a folder, which the path would be refused as in turn.
-                let last = rest.rsplit('/').next().unwrap_or(rest);
-                if matches!(last, "" | "." | "..") {
+                if super::address::names_a_folder(rest) {
                     return Ok(());
                 }
                 write!(f, " (in a shell, `$HOME/{}`)", rest.escape_debug())

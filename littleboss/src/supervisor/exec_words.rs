@@ -203,7 +203,7 @@ fn elf_interpreter(head: &[u8], read_at: &impl Fn(u64, u64) -> Option<Vec<u8>>) 
 
 /// A path read from a file, byte for byte: one that is no UTF-8 still
 /// names the file it names.
-fn bytes_path(bytes: &[u8]) -> PathBuf {
+pub(super) fn bytes_path(bytes: &[u8]) -> PathBuf {
     std::ffi::OsStr::from_bytes(bytes).into()
 }
 

@@ -248,10 +248,9 @@ pub(super) fn binfmt_interpreter(head: &[u8]) -> Option<std::path::PathBuf> {
 /// The `interpreter` a `binfmt_misc` entry (its file's bytes) names, byte
 /// for byte: a path that is no UTF-8 still names its file.
 fn interpreter_of(entry: &[u8]) -> Option<std::path::PathBuf> {
-    use std::os::unix::ffi::OsStrExt;
     let interpreter =
         (entry.split(|b| *b == b'\n')).find_map(|line| line.strip_prefix(b"interpreter "))?;
-    Some(std::ffi::OsStr::from_bytes(interpreter.trim_ascii()).into())
+    Some(super::exec_words::bytes_path(interpreter.trim_ascii()))
 }
 
 /// The first enabled entry in `root` (its file's bytes) that matches
@@ -942,12 +941,8 @@ impl Watcher {
                     // so that nothing asks about its pid, another
                     // process's maybe (what is buffered is still read).
                     let ended = match exit {
-                        Ok(exit) => {
-                            orders.close();
-                            vec![Event::Exited { id, exit }]
-                        }
+                        Ok(exit) => vec![Event::Exited { id, exit }],
                         Err(e) if e.raw_os_error() == Some(nix::libc::ECHILD) => {
-                            orders.close();
                             log!(
                                 "child pid {pid} ended unseen: another wait of the program's reaped it (a wait for any child, or SIGCHLD ignored)"
                             );
@@ -968,12 +963,12 @@ impl Watcher {
                         // Counted as a failed child, killed: the orphan scan
                         // reaps it, no longer the watcher's.
                         Err(e) => {
-                            orders.close();
                             log!("waiting for child pid {pid} failed again: {e}; no longer watched, counted as failed");
                             self.kill();
                             ended_failed(id).into()
                         }
                     };
+                    orders.close();
                     // What the child sent before it exited comes first (the
                     // machine reads a Ready, a Hello or an Error as said
                     // before the end): this poll may have found both ready.
