@@ -247,7 +247,12 @@ mod tests {
 
     fn error(item: TokenStream) -> Option<String> {
         let mut f: MainFn = syn::parse2(item).unwrap();
-        take(&mut f).first().map(|e| e.to_string())
+        told(&mut f).into_iter().next()
+    }
+
+    /// What [`take`] tells of `f`, in words.
+    fn told(f: &mut MainFn) -> Vec<String> {
+        take(f).iter().map(ToString::to_string).collect()
     }
 
     #[test]
@@ -260,7 +265,7 @@ mod tests {
             async fn main() {}
         })
         .unwrap();
-        let told: Vec<String> = take(&mut f).iter().map(ToString::to_string).collect();
+        let told = told(&mut f);
         assert_eq!(told.len(), 3, "{told:?}");
         assert_eq!(told[0], REMOVE);
         assert!(
@@ -382,7 +387,7 @@ mod tests {
             }
         })
         .unwrap();
-        let told: Vec<String> = take(&mut tested).iter().map(ToString::to_string).collect();
+        let told = told(&mut tested);
         assert_eq!(told.len(), 2, "{told:?}");
         assert!(told[0].starts_with("remove `#[test]`"), "{}", told[0]);
         assert_eq!(told[1], message);

@@ -312,19 +312,20 @@ impl Service {
         gate
     }
 
-    /// Starts the supervisor with `args`, its children's linger after
-    /// their drain held by a gate file (`LINGER_GATE`, see
-    /// [`fixture::hold_while_gated`]) for the test to remove; returns the
-    /// gate.
+    /// Starts the supervisor with `args` and the variable `var` naming a
+    /// gate file (see [`gate`](Service::gate)) that what the fixture does
+    /// at that point waits on (`LINGER_GATE`: its children's linger
+    /// after their drain, see [`fixture::hold_while_gated`]), for the
+    /// test to remove; returns the gate.
     ///
     /// ```ignore
-    /// let gate = svc.start_gated(&[&sock, "--linger"]);
+    /// let gate = svc.start_gated("LINGER_GATE", &[&sock, "--linger"]);
     /// // ... look at the draining child ...
     /// std::fs::remove_file(&gate).unwrap();
     /// ```
-    pub fn start_gated(&mut self, args: &[&str]) -> PathBuf {
-        let gate = self.gate("linger");
-        self.start_with_env(args, &[("LINGER_GATE", &gate)]);
+    pub fn start_gated(&mut self, var: &str, args: &[&str]) -> PathBuf {
+        let gate = self.gate(&var.to_ascii_lowercase());
+        self.start_with_env(args, &[(var, &gate)]);
         gate
     }
 

@@ -982,7 +982,7 @@ fn a_stop_takes_the_unix_socket_file_away_at_once() {
     let mut svc = Service::new(bin);
     let path = svc.dir.path().join("srv.sock");
     let sock = format!("-sock={}", path.display());
-    let gate = svc.start_gated(&[&sock, "--linger"]);
+    let gate = svc.start_gated("LINGER_GATE", &[&sock, "--linger"]);
     svc.ready();
     let child: i32 = svc.printed("serving unix pid");
     let stop = svc.spawn_control(bin, "stop");
@@ -1836,8 +1836,8 @@ fn a_stop_and_a_reload_sent_and_never_answered_say_they_may_still_take_effect() 
     }
     let bin = env!("CARGO_BIN_EXE_init_sidecar");
     let mut svc = Service::new(bin);
-    let gate = svc.gate("init");
-    svc.start_with_env(&[], &[("INIT_GATE", &gate)]);
+    // Never removed: `supervisor_init` waits while the requests come.
+    let _gate = svc.start_gated("INIT_GATE", &[]);
     svc.output.wait_for("init waits");
     let socket = svc.control_dir().join("init_sidecar.sock");
     tests::eventually("the control socket bound", || socket.exists().then_some(()));

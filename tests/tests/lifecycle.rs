@@ -1025,8 +1025,7 @@ fn a_stop_before_main_takes_its_listener_does_not_take_it_away() {
 fn once_a_stop_begins_new_connections_are_refused_at_once() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_slow_stop"));
     // The child finishes once the test has looked (its gate removed).
-    let gate = svc.gate("finish-gate");
-    svc.start_with_env(&[], &[("FINISH_GATE", &gate)]);
+    let gate = svc.start_gated("FINISH_GATE", &[]);
     let addr = svc.printed_addr("addr");
     svc.ready();
     assert_eq!(tests::read_greeting(addr).unwrap(), "hello\n");
@@ -1259,8 +1258,7 @@ fn a_request_read_as_the_supervisor_exits_gets_an_answer() {
     let mut svc = Service::new(ECHO);
     // It lingers on its way out until both are answered, however loaded
     // the machine.
-    let gate = svc.gate("exit-gate");
-    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_EXIT_GATE", &gate)]);
+    let gate = svc.start_gated("LITTLEBOSS_TEST_EXIT_GATE", &[]);
     svc.ready();
     let socket = svc.control_dir().join("echo_server.sock");
     let connect = || {

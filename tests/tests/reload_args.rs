@@ -142,7 +142,7 @@ fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
     // The old child stays after its drain while its gate stands (its
     // lameduck timeout is 10 s), holding its copy of the socket.
     let mut svc = Service::new(V1);
-    let gate = svc.start_gated(&[&first, "--linger-ms=5000"]);
+    let gate = svc.start_gated("LINGER_GATE", &[&first, "--linger-ms=5000"]);
     let old = svc.printed_addr("http");
     svc.ready();
     let old_pid: i32 = svc.printed("pid");

@@ -256,8 +256,7 @@ fn an_orphaned_child_refuses_connections_and_frees_its_port_for_the_next_start()
     let port = tests::free_port();
     let flag = format!("-addr=127.0.0.1:{port}");
     let mut svc = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
-    let gate = svc.gate("drain");
-    svc.start_with_env(&[&flag], &[("DRAIN_GATE", &gate)]);
+    let gate = svc.start_gated("DRAIN_GATE", &[&flag]);
     let addr = svc.printed_addr("addr");
     let orphan: i32 = svc.printed("pid");
     assert_eq!(read_greeting(addr).unwrap(), format!("keeps {orphan}\n"));
@@ -291,7 +290,7 @@ fn an_orphaned_child_takes_its_unix_socket_file_away_for_the_next_start() {
     let mut svc = Service::new(bin);
     let path = svc.dir.path().join("srv.sock");
     let sock = format!("-sock={}", path.display());
-    let gate = svc.start_gated(&[&sock, "--linger"]);
+    let gate = svc.start_gated("LINGER_GATE", &[&sock, "--linger"]);
     svc.ready();
     let orphan: i32 = svc.printed("serving unix pid");
     svc.signal(Signal::SIGKILL);
@@ -429,8 +428,8 @@ fn a_child_whose_supervisor_died_before_it_looked_does_not_run_unsupervised() {
 fn a_child_draining_already_when_its_supervisor_dies_refuses_connections_too() {
     let flag = format!("-addr=127.0.0.1:{}", tests::free_port());
     let mut svc = Service::new(env!("CARGO_BIN_EXE_keeps_listener"));
-    let gate = svc.gate("drain");
-    svc.start_with_env(&[&flag], &[("DRAIN_GATE", &gate)]);
+    // Never removed: the orphan drains until its lameduck timeout.
+    let _gate = svc.start_gated("DRAIN_GATE", &[&flag]);
     let addr = svc.printed_addr("addr");
     let orphan: i32 = svc.printed("pid");
     svc.ready();

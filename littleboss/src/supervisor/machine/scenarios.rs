@@ -2379,24 +2379,20 @@ fn a_reload_with_arguments_and_no_listeners_applies_their_listener_flags() {
 fn one_unix_socket_asked_for_relative_and_absolute_is_refused_as_one_where_it_is_bound() {
     let declared = [("api", "unix:"), ("admin", "unix:")];
     let args = ["-api=api.sock", "-admin=/srv/app/api.sock"];
-    let error = |sim: &Sim, client| match sim.final_answer(client) {
-        Some(Response::Error { error }) => error.clone(),
-        other => panic!("refused: {other:?}"),
-    };
     // From the supervisor's folder, or from one not said (an older
     // client): `api.sock` is /srv/app/api.sock, the one socket asked for
     // twice.
     let mut sim = Sim::serving(settings());
     let here = reload_from(&mut sim, WORKING_DIR, Some(&args), &declared);
-    let said = error(&sim, here);
+    let said = error_of(sim.final_answer(here));
     assert!(said.contains("`api` and `admin`"), "{said}");
     assert!(said.contains("/srv/app/api.sock"), "{said}");
     let unsaid = reload_asked(&mut sim, None, Some(&args), &declared);
-    assert_eq!(error(&sim, unsaid), said);
+    assert_eq!(error_of(sim.final_answer(unsaid)), said);
     // From elsewhere, the relative path is the caller's file: refused as
     // relative, with the folder to reload from.
     let elsewhere = reload_from(&mut sim, "/home/ops", Some(&args), &declared);
-    let said = error(&sim, elsewhere);
+    let said = error_of(sim.final_answer(elsewhere));
     assert!(said.contains("`api.sock` is relative"), "{said}");
     assert_eq!(sim.starting_id(), None);
 }
