@@ -125,6 +125,12 @@ pub enum RuleError {
         second: String,
         /// Its socket, as `tcp4 127.0.0.1:80`.
         second_socket: String,
+        /// `tcp` or `udp`.
+        kind: &'static str,
+        /// One address under two networks' names (`tcp:127.0.0.1:80`
+        /// and `tcp4:127.0.0.1:80`), not addresses of which one takes
+        /// the other's.
+        one_address: bool,
     },
     /// A duration in the attribute does not parse.
     BadDuration {
@@ -255,31 +261,23 @@ impl fmt::Display for RuleError {
                 first_socket,
                 second,
                 second_socket,
+                kind,
+                one_address,
             } => {
-                let address = |socket: &str| socket.split_once(' ').map(|(_, a)| a.to_owned());
                 write!(
                     f,
                     "listeners `{first}` ({}) and `{second}` ({}) ",
                     first_socket.escape_debug(),
                     second_socket.escape_debug()
                 )?;
-                // One address, not a wildcard (`:PORT`, `0.0.0.0:PORT`,
-                // `[::]:PORT`: another address beside it still overlaps).
-                let wildcard = |a: &str| {
-                    a.starts_with(':') || a.starts_with("0.0.0.0:") || a.starts_with("[::]:")
-                };
-                let first_address = address(first_socket);
-                if first_address == address(second_socket)
-                    && first_address.is_some_and(|a| !wildcard(&a))
-                {
+                if *one_address {
                     return f.write_str(
                         "ask for one address under two networks' names, which the kernel binds once; give each its own address",
                     );
                 }
-                let net = if first_socket.starts_with("udp") { "udp" } else { "tcp" };
                 write!(
                     f,
-                    "ask for one port on addresses that overlap, which the kernel binds once (`{net} :PORT` is every IPv4 and IPv6 address, `{net}4 :PORT` every IPv4 one, `{net}6 :PORT` every IPv6 one); give each its own port, or addresses that do not overlap"
+                    "ask for one port on addresses that overlap, which the kernel binds once (`{kind} :PORT` is every IPv4 and IPv6 address, `{kind}4 :PORT` every IPv4 one, `{kind}6 :PORT` every IPv6 one); give each its own port, or addresses that do not overlap"
                 )
             }
             RuleError::BadDuration { text } => write!(

@@ -42,14 +42,16 @@ pub(crate) fn socket_conflicts<'a>(
                 second: name.to_owned(),
                 socket: socket.clone(),
             });
-        } else if let Some((first, first_socket, _)) =
-            (sockets.iter()).find(|(_, _, declared)| sockets_overlap(*declared, this))
+        } else if let Some(((first, first_socket, _), overlap)) =
+            (sockets.iter()).find_map(|earlier| Some((earlier, sockets_overlap(earlier.2, this)?)))
         {
             errors.push(RuleError::OverlappingSockets {
                 first: (*first).to_owned(),
                 first_socket: first_socket.clone(),
                 second: name.to_owned(),
                 second_socket: socket.clone(),
+                kind: overlap.kind,
+                one_address: overlap.one_address,
             });
         }
         sockets.push((name, socket, this));
@@ -71,15 +73,13 @@ pub(crate) fn socket_conflicts<'a>(
 /// (which it resolves to is known only at bind), but for itself: on `tcp`
 /// and on `tcp4` one name binds its first IPv4 address, the same one
 /// (`tcp:localhost:80`, `tcp4:localhost:80`).
-pub(crate) fn sockets_overlap(a: (&str, &str), b: (&str, &str)) -> bool {
-    let (Some(a), Some(b)) = (Bind::of(a.0, a.1), Bind::of(b.0, b.1)) else {
-        return false;
-    };
+pub(crate) fn sockets_overlap(a: (&str, &str), b: (&str, &str)) -> Option<Overlap> {
+    let (a, b) = (Bind::of(a.0, a.1)?, Bind::of(b.0, b.1)?);
     if a.kind != b.kind || a.port != b.port {
-        return false;
+        return None;
     }
     use Scope::*;
-    match (&a.scope, &b.scope) {
+    let overlap = match (&a.scope, &b.scope) {
         (Every, _) | (_, Every) => true,
         (Every4, Every4) | (Every6, Every6) => true,
         (Every4, Ip(ip)) | (Ip(ip), Every4) => ip.is_ipv4(),
@@ -100,7 +100,26 @@ pub(crate) fn sockets_overlap(a: (&str, &str), b: (&str, &str)) -> bool {
             },
         ) => x == y,
         _ => false,
-    }
+    };
+    let one_address = match (&a.scope, &b.scope) {
+        (Ip(x), Ip(y)) => x == y,
+        (Host { name: x, .. }, Host { name: y, .. }) => x == y,
+        _ => false,
+    };
+    overlap.then_some(Overlap {
+        kind: a.kind,
+        one_address,
+    })
+}
+
+/// How two declarations overlap ([`sockets_overlap`]), for the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Overlap {
+    /// `tcp` or `udp`.
+    pub(crate) kind: &'static str,
+    /// One address (not a wildcard) under two networks' names:
+    /// `tcp:127.0.0.1:80` and `tcp4:127.0.0.1:80`.
+    pub(crate) one_address: bool,
 }
 
 /// Whether two inet declarations bind the very same socket, whatever
@@ -263,6 +282,17 @@ mod tests {
             alike,
             "listeners `a` (tcp 127.0.0.1:80) and `b` (tcp4 127.0.0.1:80) ask for one address under two networks' names, which the kernel binds once; give each its own address"
         );
+        // One host name, however it is spelled; one IPv6 address.
+        for (a, b) in [
+            (("tcp", "LocalHost:80"), ("tcp4", "localhost:80")),
+            (("udp", "[0::1]:53"), ("udp6", "[::1]:53")),
+        ] {
+            let one = told([("a", a.0, a.1), ("b", b.0, b.1)]);
+            assert!(
+                one.contains("one address under two networks' names"),
+                "{one}"
+            );
+        }
     }
 
     #[test]
@@ -308,8 +338,8 @@ mod tests {
             (("udp", "db.internal:53"), ("udp4", "db.internal:53")),
         ];
         for (a, b) in overlap {
-            assert!(sockets_overlap(a, b), "{a:?} {b:?}");
-            assert!(sockets_overlap(b, a), "{b:?} {a:?}");
+            assert!(sockets_overlap(a, b).is_some(), "{a:?} {b:?}");
+            assert!(sockets_overlap(b, a).is_some(), "{b:?} {a:?}");
         }
         let apart = [
             (("tcp4", ":80"), ("tcp6", ":80")),
@@ -330,8 +360,8 @@ mod tests {
             (("unix", "a.sock"), ("unix", "a.sock")),
         ];
         for (a, b) in apart {
-            assert!(!sockets_overlap(a, b), "{a:?} {b:?}");
-            assert!(!sockets_overlap(b, a), "{b:?} {a:?}");
+            assert!(sockets_overlap(a, b).is_none(), "{a:?} {b:?}");
+            assert!(sockets_overlap(b, a).is_none(), "{b:?} {a:?}");
         }
     }
 }
