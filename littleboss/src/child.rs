@@ -23,25 +23,28 @@ use crate::socket::NotFit;
 use crate::spec::ListenerSpec;
 use crate::spec::Network;
 
-/// Why this process, which has no channel, was started by a supervisor
-/// through a wrapper that forks and closed the channel (see
-/// [`wrapped_without_channel`]).
-static WRAPPED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-/// Why this process must not run unsupervised (bypass mode), if it was
-/// started by a supervisor through a wrapper that forked it and closed its
-/// channel (Python's `subprocess` closes every fd above 2): found by
-/// [`channel_from_env`], said only where it would serve unsupervised.
-pub(crate) fn wrapped_without_channel() -> Option<&'static str> {
-    WRAPPED.get().map(String::as_str)
+/// What the environment says of who started this process.
+pub(crate) enum StartedBy {
+    /// A supervisor, directly: the child channel and that supervisor's pid
+    /// (our parent).
+    Supervisor(OwnedFd, nix::unistd::Pid),
+    /// A supervisor through a wrapper that forked this process and closed
+    /// its channel (Python's `subprocess` closes every fd above 2): why
+    /// it must not run unsupervised (bypass mode), said only where it
+    /// would serve so.
+    WrapperWithoutChannel(String),
+    /// No supervisor (or a marker that is not ours).
+    Nobody,
 }
 
-/// The child channel, when this process was started by a supervisor, and
-/// that supervisor's pid (our parent). The marker was taken out of the
-/// environment as the binary loaded (`inherited`), so the program does not
-/// see it; one set since (a test) is taken out here.
-pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
-    let value = crate::inherited::var(link::ENV_VAR)?;
+/// Who started this process, by the child channel's marker. The marker
+/// was taken out of the environment as the binary loaded (`inherited`),
+/// so the program does not see it; one set since (a test) is taken out
+/// here.
+pub(crate) fn started_by() -> StartedBy {
+    let Some(value) = crate::inherited::var(link::ENV_VAR) else {
+        return StartedBy::Nobody;
+    };
     // A copy the program's code before `run` forked: the channel is its
     // parent's, whichever process is its parent by now (the supervisor,
     // a subreaper, once the child exited).
@@ -51,7 +54,10 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
         fail(1, why);
     }
     crate::environ::remove_env(&[link::ENV_VAR]);
-    let (fd, supervisor) = link::parse_env(&value).filter(|(fd, _)| *fd == link::CHILD_FD)?;
+    let Some((fd, supervisor)) = link::parse_env(&value).filter(|(fd, _)| *fd == link::CHILD_FD)
+    else {
+        return StartedBy::Nobody;
+    };
     let channel = is_channel(fd);
     let parent = nix::unistd::getppid().as_raw();
     if supervisor != parent {
@@ -70,7 +76,7 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
         // marker naming init, every process's ancestor, which without a
         // channel tells nothing (not looked up then).
         if !channel && supervisor == 1 {
-            return None;
+            return StartedBy::Nobody;
         }
         let ancestry = ancestry(parent, supervisor);
         if ancestry == Ancestry::Found && (channel || supervisor != 1) {
@@ -83,8 +89,7 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
             // Without a channel, refused only where it would serve
             // unsupervised: a control command a launcher runs on its way
             // (`-littleboss=status`) is no child.
-            let _ = WRAPPED.set(why);
-            return None;
+            return StartedBy::WrapperWithoutChannel(why);
         }
         // Ancestors that cannot be read (another pid namespace's /proc, a
         // `hidepid` mount): the two cannot be told apart.
@@ -104,7 +109,7 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
                 ),
             );
         }
-        return None;
+        return StartedBy::Nobody;
     }
     // Closed, or another file than was handed over (opened there by the
     // program's code before `run`, its channel closed: a log's socket, or
@@ -125,7 +130,7 @@ pub(crate) fn channel_from_env() -> Option<(OwnedFd, nix::unistd::Pid)> {
     // here on this OwnedFd is its only owner.
     let fd = unsafe { crate::fdpass::adopt(fd) }
         .unwrap_or_else(|e| fail(1, format!("{} is set but {e}", link::ENV_VAR)));
-    Some((fd, nix::unistd::Pid::from_raw(supervisor)))
+    StartedBy::Supervisor(fd, nix::unistd::Pid::from_raw(supervisor))
 }
 
 /// Whether a process is among another's ancestors, as far as can be told.
@@ -198,7 +203,7 @@ fn is_channel(fd: std::os::fd::RawFd) -> bool {
 }
 
 /// Runs the program as the child of `supervisor` (our parent, as checked
-/// by [`channel_from_env`]), over the channel `fd`. With `mistaken` (this
+/// by [`started_by`]), over the channel `fd`. With `mistaken` (this
 /// binary's configuration mistakes) it tells the supervisor, whose reload
 /// fails naming them, and exits 2.
 pub(crate) fn run(

@@ -2,6 +2,7 @@
 //! thread or runtime (the program's code before `run` may have started
 //! some: the environment is changed only through `environ`, which looks).
 
+use crate::child::StartedBy;
 use crate::config::Config;
 use crate::entry::Entry;
 use crate::exit::{USAGE, fail};
@@ -22,12 +23,16 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
         crate::process_name::restore();
         crate::supervisor::resume(&config, handoff, mistaken.as_deref());
     }
-    if let Some(link) = crate::child::channel_from_env() {
-        // A rollback's child runs from the binary held open, as
-        // `/proc/self/fd/N`, and is named "N".
-        crate::process_name::restore();
-        crate::child::run(&config, link, entry, mistaken.as_deref());
-    }
+    let wrapped_without_channel = match crate::child::started_by() {
+        StartedBy::Supervisor(channel, supervisor) => {
+            // A rollback's child runs from the binary held open, as
+            // `/proc/self/fd/N`, and is named "N".
+            crate::process_name::restore();
+            crate::child::run(&config, (channel, supervisor), entry, mistaken.as_deref());
+        }
+        StartedBy::WrapperWithoutChannel(why) => Some(why),
+        StartedBy::Nobody => None,
+    };
     let argv: Vec<_> = std::env::args_os().collect();
     // A usage mistake in `status --json` still prints an object.
     let usage = |message: String| -> ! {
@@ -90,7 +95,7 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     // Started by a supervisor through a wrapper that closed the channel:
     // running unsupervised would serve beside it, for good.
     if inv.mode == Mode::Bypass
-        && let Some(why) = crate::child::wrapped_without_channel()
+        && let Some(why) = wrapped_without_channel
     {
         fail(1, why);
     }

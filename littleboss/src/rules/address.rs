@@ -146,7 +146,7 @@ pub(crate) fn host_port(addr: &str) -> Result<(&str, u16), SpecProblem> {
         (inner, port)
     } else {
         let Some((host, port)) = addr.rsplit_once(':') else {
-            return Err(if is_digits(addr) && addr.parse::<u16>().is_ok() {
+            return Err(if is_port(addr) {
                 SpecProblem::NoHost { addr: addr.into() }
             } else if is_digits(addr) {
                 SpecProblem::PortOutOfRange { port: addr.into() }
@@ -160,10 +160,7 @@ pub(crate) fn host_port(addr: &str) -> Result<(&str, u16), SpecProblem> {
             } else if is_zoned_ipv6(addr) {
                 // No port: its zone read as one.
                 SpecProblem::ZoneId { host: addr.into() }
-            } else if host.parse::<Ipv6Addr>().is_ok()
-                && is_digits(port)
-                && port.parse::<u16>().is_ok()
-            {
+            } else if host.parse::<Ipv6Addr>().is_ok() && is_port(port) {
                 SpecProblem::UnbracketedIpv6 {
                     host: host.into(),
                     port: port.into(),
@@ -245,6 +242,12 @@ pub(super) fn is_hex_number(part: &str) -> bool {
 fn is_zoned_ipv6(host: &str) -> bool {
     host.split_once('%')
         .is_some_and(|(ip, _)| ip.parse::<Ipv6Addr>().is_ok())
+}
+
+/// Whether `s` is a port as the rules take one: digits only (no sign),
+/// at most 65535.
+fn is_port(s: &str) -> bool {
+    is_digits(s) && s.parse::<u16>().is_ok()
 }
 
 pub(super) fn is_digits(s: &str) -> bool {
