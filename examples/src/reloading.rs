@@ -119,6 +119,20 @@ impl Server {
         (told, exited)
     }
 
+    /// Whether a process on this server's stderr (the supervisor, or a
+    /// child: they share it) said it dropped log lines, its stderr full.
+    fn said_log_lines_dropped(&self) -> bool {
+        let log = self.log.lock().unwrap();
+        log.iter()
+            .any(|(_, line)| line.contains(" log line(s) dropped"))
+    }
+
+    /// Whether an old child still runs beside the serving one (zombies
+    /// not counted: their drains are over).
+    pub fn old_children_run(&self) -> bool {
+        tests::procfs::children(self.process.id()).0 > 1
+    }
+
     /// Waits (up to a deadline) until the supervisor has one child left,
     /// the one serving, and no zombie; whether it came to that.
     pub fn wait_one_child(&self) -> bool {
@@ -243,8 +257,13 @@ pub struct Row {
     pub pids: usize,
     /// Whether the supervisor was down to one child (the serving one) and
     /// no zombie after the row, every old child reaped, and before its
-    /// paced reloads too.
+    /// paced reloads too; and no log line was dropped (the drains and the
+    /// children lost are read off the supervisor's; a child's drop, said
+    /// on the same stderr, counts too).
     pub settled: bool,
+    /// Reloads made while an old child still ran: how many came back to
+    /// back with a drain not yet over.
+    pub reloads_during_a_drain: usize,
     /// How long the load ran, in seconds.
     pub seconds: f64,
 }
@@ -259,7 +278,8 @@ fn told_to_wind_down(line: &str) -> Option<u32> {
 /// The old child whose end a line tells, and how it ended: "littleboss:
 /// old child pid OLD exited with code 0", or "... was killed by SIGKILL".
 fn old_child_exit(line: &str) -> Option<(u32, &str)> {
-    let rest = line.strip_prefix("littleboss: old child pid ")?;
+    // Anywhere in the line: a child's line cut short may come before.
+    let (_, rest) = line.rsplit_once("littleboss: old child pid ")?;
     let (pid, exit) = rest.split_once(' ')?;
     Some((pid.parse().ok()?, exit))
 }
@@ -353,7 +373,8 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     tokio::time::sleep(plan.steady).await;
     let reloads_began = epoch.elapsed();
     let reload = |count, interval| reload(&server, count, interval, !plan.without_reloads);
-    let mut reloads_failed = reload(plan.reloads, plan.interval).await;
+    let (mut reloads_failed, mut reloads_during_a_drain) =
+        reload(plan.reloads, plan.interval).await;
     let mut paced_began = None;
     // Whether the old children had exited before the paced reloads, as
     // the table's heading says they had: a row where they had not does
@@ -368,7 +389,9 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
             eprintln!("old children still running before the paced reloads");
         }
         paced_began = Some(epoch.elapsed());
-        reloads_failed += reload(plan.paced_reloads, plan.paced_interval).await;
+        let (failed, during_a_drain) = reload(plan.paced_reloads, plan.paced_interval).await;
+        reloads_failed += failed;
+        reloads_during_a_drain += during_a_drain;
     }
     // The load goes on until every old child has exited: what they do at
     // the end of their drain (closing idle connections) counts.
@@ -382,6 +405,12 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     let settled = tokio::task::spawn_blocking(move || s.wait_one_child())
         .await
         .expect("children counted");
+    // Read once every child is gone: the count of lines dropped is said
+    // after those still queued.
+    let log_lines_dropped = server.said_log_lines_dropped();
+    if log_lines_dropped {
+        eprintln!("log lines were dropped: drains and children lost may be undercounted");
+    }
 
     let mut row = Row {
         requests: samples.len(),
@@ -389,7 +418,8 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         killed: drains.killed,
         abnormal: drains.abnormal,
         lost: drains.lost,
-        settled: settled && settled_before_paced,
+        settled: settled && settled_before_paced && !log_lines_dropped,
+        reloads_during_a_drain,
         seconds,
         ..Row::default()
     };
@@ -433,16 +463,23 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
 }
 
 /// Reloads `server` `count` times (or, unless `really`, only pauses as
-/// often), pausing `interval` after each; how many failed.
-async fn reload(server: &Arc<Server>, count: usize, interval: Duration, really: bool) -> usize {
+/// often), pausing `interval` after each; how many failed, and how many
+/// were made while an old child still ran.
+async fn reload(
+    server: &Arc<Server>,
+    count: usize,
+    interval: Duration,
+    really: bool,
+) -> (usize, usize) {
     let s = server.clone();
     tokio::task::spawn_blocking(move || {
-        let mut failed = 0;
+        let (mut failed, mut during_a_drain) = (0, 0);
         for _ in 0..count {
             if !really {
                 std::thread::sleep(interval);
                 continue;
             }
+            during_a_drain += usize::from(s.old_children_run());
             let out = s.control("reload");
             if !out.status.success() {
                 eprintln!(
@@ -453,7 +490,7 @@ async fn reload(server: &Arc<Server>, count: usize, interval: Duration, really: 
             }
             std::thread::sleep(interval);
         }
-        failed
+        (failed, during_a_drain)
     })
     .await
     .expect("reloads")

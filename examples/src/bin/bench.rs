@@ -28,7 +28,8 @@
 //!    shares with its child), its peak, threads and CPU. Each sample is
 //!    taken once the old children are reaped and the supervisor has not
 //!    run for a while (a condition, with a deadline), under the load;
-//! 4. reloads under keep-alive load, with errors per reload.
+//! 4. reloads under keep-alive load, with errors per reload, the load kept
+//!    on until the last old child has exited.
 //!
 //! It prints a markdown table and writes the figures as JSON.
 
@@ -537,7 +538,9 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
             for server in order.map(|k| &servers[k]) {
                 let supervised = server.supervised;
                 let cpu = || {
-                    let ms = |pid| procfs::cpu_ms(pid).unwrap_or(0);
+                    // A process gone is a failed run, not 0 ms (whose
+                    // difference would wrap).
+                    let ms = |pid| procfs::cpu_ms(pid).expect("read a server's CPU time");
                     (ms(server.serving_pid), ms(server.process.id()))
                 };
                 let cpu_before = cpu();
@@ -667,6 +670,7 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
         }
         tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
     }
+    old_children_gone(&server).await;
     let samples = running.stop().await;
     let failed = failures(&samples);
     report.keep_alive_reloads = KeepAliveFigures {
@@ -701,6 +705,7 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
             // to the other binary, whether `idle` was odd or even.
             let loaded =
                 timed_reloads(&server, |i| alternate(i + idle), args.upgrade_reloads, args).await;
+            old_children_gone(&server).await;
             let samples = running.stop().await;
             let loaded_log = server.log.lock().unwrap()[log_from..].to_vec();
             report.upgrades = examples::upgrades::UpgradeFigures::of(
@@ -748,6 +753,30 @@ async fn timed_reloads(
         tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
     }
     walls
+}
+
+/// Waits, off the runtime, until the last reloads' old children have
+/// exited (the supervisor down to one child, no zombie), so that the load
+/// still running sees their drains to the end; says on stderr if that
+/// takes past [`DEADLINE`].
+async fn old_children_gone(server: &Arc<Server>) {
+    let pid = server.process.id();
+    let gone = tokio::task::spawn_blocking(move || {
+        let began = Instant::now();
+        while began.elapsed() < DEADLINE {
+            if procfs::children(pid) == (1, 0) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    });
+    if !gone.await.unwrap() {
+        eprintln!(
+            "bench: old children still running {DEADLINE:?} after the last reload: {:?} (live, zombie)",
+            procfs::children(pid)
+        );
+    }
 }
 
 /// Starts `mode` load on `server`.
@@ -1170,7 +1199,7 @@ impl Report {
         let k = &self.keep_alive_reloads;
         let _ = writeln!(
             out,
-            "\n### {} reloads under keep-alive load\n\n{} reloads failed; {} requests, failed {}: {:.2} per reload\n",
+            "\n### {} reloads under keep-alive load (kept on until the last old child exited)\n\n{} reloads failed; {} requests, failed {}: {:.2} per reload\n",
             k.reloads,
             k.reloads_failed,
             k.requests,

@@ -38,7 +38,9 @@
 //! connections with the kernel until they speak; and at
 //! lameduck for HTTP/2 connections, which have no `Connection: close`,
 //! and for `axum_serve`'s kept-alive ones, which nothing tells to go.
-//! Reloads so come back to back while old children still drain.
+//! Reloads so come back to back while old children still drain where
+//! the drains outlast the pause (the drain column counts the reloads made
+//! while an old child still ran: under new-connection load, few).
 //!
 //! The clients run in closed loop (each sends its next request as its
 //! last one ends: the server at full load, latency mostly its queue), or
@@ -311,7 +313,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
         (String::new(), "")
     };
     out += &format!(
-        "| server | load |{pause_head} clients | requests (failed too) | req/s (failed too) | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio |{paced_head} old child drain median / max ms (children timed) | killed / other abnormal exits | other children lost | settled |\n"
+        "| server | load |{pause_head} clients | requests (failed too) | req/s (failed too) | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio |{paced_head} old child drain median / max ms (children timed; reloads made while one ran) | killed / other abnormal exits | other children lost | settled |\n"
     );
     out += &format!(
         "|---|---|{pause_rule}---:|---:|---:|---|---:|---:|---|---|---:|{paced_rule}---|---:|---:|---|\n"
@@ -356,13 +358,22 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
         } else {
             String::new()
         };
+        let times = if row.drains_timed == 0 {
+            "-".to_owned()
+        } else {
+            format!("{:.0} / {:.0}", row.drain_ms[0], row.drain_ms[1])
+        };
+        let drain = format!(
+            "{times} ({}; {})",
+            row.drains_timed, row.reloads_during_a_drain
+        );
         let pause = if swept {
             format!(" {} |", plan.interval.as_millis())
         } else {
             String::new()
         };
         out += &format!(
-            "| {server} | {} |{pause} {} | {} | {:.0} | {failed} | {} | {} | {} | {} | {ratio} |{paced_cells} {:.0} / {:.0} ({}) | {} / {} | {} | {} |\n",
+            "| {server} | {} |{pause} {} | {} | {:.0} | {failed} | {} | {} | {} | {} | {ratio} |{paced_cells} {drain} | {} / {} | {} | {} |\n",
             shape.name(),
             plan.clients,
             row.requests,
@@ -371,9 +382,6 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
             row.reloads_failed,
             ms(row.steady_ms),
             ms(row.reload_ms),
-            row.drain_ms[0],
-            row.drain_ms[1],
-            row.drains_timed,
             row.killed,
             row.abnormal,
             row.lost,
