@@ -1238,7 +1238,7 @@ fn a_control_folder_inside_another_users_folder_is_refused_saying_what_to_do() {
 /// child starts.
 fn refused_for_another_users(svc: &mut Service, folder: &std::path::Path, uid: u32, said: &str) {
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: a folder of another user needs root to make");
+        tests::skipped("a folder of another user needs root to make");
         return;
     }
     nix::unistd::chown(folder, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
@@ -1256,7 +1256,7 @@ fn refused_for_another_users(svc: &mut Service, folder: &std::path::Path, uid: u
 #[test]
 fn a_peer_of_another_user_is_refused_by_the_supervisor() {
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: starting a client as another user needs root");
+        tests::skipped("starting a client as another user needs root");
         return;
     }
     let (svc, addr) = v1();
@@ -1831,7 +1831,7 @@ fn a_stop_and_a_reload_sent_and_never_answered_say_they_may_still_take_effect() 
     // it is killed: no answer comes, and each command says what that
     // means rather than only that the connection closed.
     if waits_reading(std::process::id()).is_none() {
-        eprintln!("skipped: /proc/PID/syscall cannot be read here");
+        tests::skipped("/proc/PID/syscall cannot be read here");
         return;
     }
     let bin = env!("CARGO_BIN_EXE_init_sidecar");
@@ -1874,7 +1874,7 @@ fn a_control_folder_this_user_may_not_enter_is_said_with_what_chose_it() {
     // folder this user may not enter, kept; the command says where the
     // folder came from, not only "permission denied".
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: running a command as another user needs root");
+        tests::skipped("running a command as another user needs root");
         return;
     }
     let svc = Service::new(V1);

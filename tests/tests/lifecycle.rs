@@ -705,7 +705,7 @@ fn a_cleaner_of_old_files_leaves_a_running_supervisors_folder_alone() {
         .find(|bin| bin.exists());
     let Some(tmpfiles) = found else {
         // .ci/run installs it, or warns that this test is skipped.
-        eprintln!("skipped: no systemd-tmpfiles (apt-get install systemd)");
+        tests::skipped("no systemd-tmpfiles (apt-get install systemd)");
         return;
     };
     let tmpfiles = tmpfiles.as_path();

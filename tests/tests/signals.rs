@@ -670,7 +670,7 @@ fn a_file_a_supervisor_thread_opens_without_cloexec_reaches_no_child() {
         )
     } == 0;
     if !has_close_range {
-        eprintln!("skipped: no close_range (Linux before 5.11)");
+        tests::skipped("no close_range (Linux before 5.11)");
         return;
     }
     let bin = env!("CARGO_BIN_EXE_init_leaky_thread");

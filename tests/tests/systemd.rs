@@ -894,7 +894,7 @@ fn orphans_are_reaped_under_a_proc_of_another_pid_namespace() {
         .output()
         .is_ok_and(|out| out.status.success())
     {
-        eprintln!("skipped: unshare -Urpf --kill-child cannot make a pid namespace here");
+        tests::skipped("unshare -Urpf --kill-child cannot make a pid namespace here");
         return;
     }
     let mut svc = Service::new(env!("CARGO_BIN_EXE_orphaner"));
