@@ -1435,6 +1435,37 @@ fn restarts_back_off_and_a_healthy_child_resets_the_delay() {
 }
 
 #[test]
+fn restart_waits_level_off_at_the_most_each_within_a_fifth_of_its_delay() {
+    // A crash loop a generous limit lets go on: the delay doubles from
+    // 100 ms to `RESTART_MAX` and stays there; each wait is its delay
+    // give or take 20%, and not all of them the delay itself (jitter, so
+    // that services crashing together do not restart in lockstep).
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        restart_limit: (100, Duration::from_secs(1)),
+        ..settings()
+    });
+    let mut delay = Duration::from_millis(100);
+    let mut jittered = 0;
+    for id in 1..=12 {
+        sim.exit(id, ChildExit::Code(1));
+        let wait = asked_status(&mut sim).restart.unwrap().in_ms;
+        let ms = delay.as_millis() as u64;
+        assert!(
+            (ms * 8 / 10..=ms * 12 / 10).contains(&wait),
+            "restart {id}: a wait of {wait} ms for a delay of {ms}"
+        );
+        jittered += usize::from(wait != ms);
+        delay = (delay * 2).min(super::RESTART_MAX);
+        sim.advance(Duration::from_millis(wait + 1));
+        sim.hello_and_ready(id + 1);
+    }
+    assert_eq!(delay, super::RESTART_MAX);
+    assert_eq!(sim.machine.state().restart_delay, super::RESTART_MAX);
+    assert!(jittered >= 6, "{jittered} of 12 waits jittered");
+}
+
+#[test]
 fn a_reload_of_a_healthy_child_resets_the_delay_too() {
     let mut sim = Sim::serving(super::Settings {
         persist: true,

@@ -484,6 +484,16 @@ impl Sim {
             json = value.to_string();
         }
         let mut state: super::State = serde_json::from_str(&json).expect("and reads back");
+        // Nothing lost on the way (a field skipped, or defaulted on read,
+        // would write the same text both times): the state read back is
+        // the state handed over.
+        if !self.handoff_without_began {
+            assert_eq!(
+                format!("{state:?}"),
+                format!("{:?}", self.machine.state()),
+                "the state read back differs from the one handed over"
+            );
+        }
         if let Some(settings) = &self.upgraded_settings {
             state.settings = settings.clone();
             self.lameduck_setting = settings.lameduck;
