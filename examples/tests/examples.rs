@@ -109,6 +109,54 @@ fn plain_closes_where_the_client_asks_for_it_among_other_tokens_or_speaks_http10
 }
 
 #[test]
+fn plain_refuses_what_it_cannot_read_and_answers_head_and_continue_as_http_asks() {
+    let (svc, addr) = started(
+        env!("CARGO_BIN_EXE_plain"),
+        "-http=127.0.0.1:0",
+        "serving http://",
+    );
+    // Sends `request`, reads to the end (each closes), and returns all
+    // that came back.
+    let exchange = |request: &[u8]| {
+        let mut conn = TcpStream::connect_timeout(&addr, DEADLINE).unwrap();
+        conn.set_read_timeout(Some(DEADLINE)).unwrap();
+        conn.write_all(request).unwrap();
+        let mut response = String::new();
+        conn.read_to_string(&mut response).unwrap();
+        response
+    };
+    // A chunked body is not read as the next request: one answer, 501.
+    let chunked = exchange(
+        b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    );
+    assert!(chunked.starts_with("HTTP/1.1 501 "), "{chunked}");
+    assert_eq!(chunked.matches("HTTP/1.1").count(), 1, "{chunked}");
+    for bad in [
+        &b"GET / HTTP/1.1\r\nHost: t\r\nno colon here\r\n\r\n"[..],
+        b"POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc",
+        b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+    ] {
+        let answer = exchange(bad);
+        assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    }
+    // HEAD: the head alone, its length the body's that GET would send.
+    let head = exchange(b"HEAD / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let (head, body) = head.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    assert_eq!(body, "");
+    // `Expect: 100-continue`: the go-ahead first, then the answer.
+    let posted = exchange(
+        b"POST / HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc",
+    );
+    assert!(
+        posted.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 "),
+        "{posted}"
+    );
+    assert!(posted.contains("got 3 bytes in pid "), "{posted}");
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+}
+
+#[test]
 fn echo_serves_and_reloads() {
     let (svc, addr) = started(
         env!("CARGO_BIN_EXE_echo"),

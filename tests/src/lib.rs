@@ -665,11 +665,13 @@ pub fn skipped(why: &str) {
     eprintln!("skipped: {why}");
     if let Some(path) = std::env::var_os("LITTLEBOSS_TESTS_SKIPPED") {
         use std::io::Write;
+        // One write, so that lines of tests skipping at once do not mix.
+        let line = format!("{test}: {why}\n");
         let appended = std::fs::OpenOptions::new()
             .append(true)
             .create(true)
             .open(path)
-            .and_then(|mut file| writeln!(file, "{test}: {why}"));
+            .and_then(|mut file| file.write_all(line.as_bytes()));
         if let Err(e) = appended {
             eprintln!("cannot record the skip in LITTLEBOSS_TESTS_SKIPPED: {e}");
         }
