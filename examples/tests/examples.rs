@@ -139,6 +139,18 @@ fn plain_refuses_what_it_cannot_read_and_answers_head_and_continue_as_http_asks(
         let answer = exchange(bad);
         assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
     }
+    // A hundred headers are read; one more is too many.
+    for (count, status) in [(100, "HTTP/1.1 200 "), (101, "HTTP/1.1 400 ")] {
+        let mut request = "GET / HTTP/1.1\r\nConnection: close\r\n".to_owned();
+        request += &"X-A: b\r\n".repeat(count - 1);
+        request += "\r\n";
+        let answer = exchange(request.as_bytes());
+        assert!(answer.starts_with(status), "{count} headers: {answer}");
+    }
+    // An HTTP/1.0 client's `Expect` is ignored: it would take the `100`
+    // for the answer.
+    let old = exchange(b"POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc");
+    assert!(old.starts_with("HTTP/1.1 200 "), "{old}");
     // HEAD: the head alone, its length the body's that GET would send.
     let head = exchange(b"HEAD / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     let (head, body) = head.split_once("\r\n\r\n").unwrap();

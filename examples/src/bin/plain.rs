@@ -126,19 +126,18 @@ async fn connection(stream: TcpStream, ctx: Context) -> io::Result<()> {
         if !more {
             return Ok(());
         }
-        // A request begun is finished, within a bound: a client stalled
-        // mid-request must not hold this process to the lameduck timeout.
-        let head = tokio::time::timeout(REQUEST_TIMEOUT, read_head(&mut read)).await;
+        // A request begun is finished, within a bound from its first
+        // byte: a client stalled mid-request must not hold this process to
+        // the lameduck timeout.
+        let deadline = tokio::time::Instant::now() + REQUEST_TIMEOUT;
+        let head = tokio::time::timeout_at(deadline, read_head(&mut read)).await;
         let request = match head {
             Ok(Ok(Some(request))) => request,
             Ok(Ok(None)) => return Ok(()),
             Ok(Err(e)) if e.kind() == io::ErrorKind::InvalidData => {
                 // Not understood: said so, rather than misread.
-                let status = if e.to_string().contains("Transfer-Encoding") {
-                    "501 Not Implemented"
-                } else {
-                    "400 Bad Request"
-                };
+                let refusal = e.get_ref().and_then(|e| e.downcast_ref::<Refusal>());
+                let status = refusal.map_or("400 Bad Request", |r| r.status);
                 let answer =
                     format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
                 write.write_all(answer.as_bytes()).await?;
@@ -151,7 +150,7 @@ async fn connection(stream: TcpStream, ctx: Context) -> io::Result<()> {
         if request.expects_continue && request.body_len > 0 {
             write.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await?;
         }
-        let body = tokio::time::timeout(REQUEST_TIMEOUT, read_body(&mut read, request.body_len));
+        let body = tokio::time::timeout_at(deadline, read_body(&mut read, request.body_len));
         body.await
             .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
         let body = match request.method.as_str() {
@@ -181,10 +180,37 @@ async fn connection(stream: TcpStream, ctx: Context) -> io::Result<()> {
     }
 }
 
-/// How long a request may take to arrive once its first byte has, and
-/// the most a close waits for the client's own.
+/// How long a request (head and body) may take to arrive once its first
+/// byte has.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most a close waits for the client's own (see [`linger`]): well
+/// within the drain budget.
 const LINGER: Duration = Duration::from_secs(1);
+
+/// Why a request is refused unread, and the status that says so.
+#[derive(Debug)]
+struct Refusal {
+    status: &'static str,
+    why: &'static str,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.why)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// A request refused with 400 for `why`.
+fn bad(why: &'static str) -> io::Error {
+    refused("400 Bad Request", why)
+}
+
+/// A request refused with `status` for `why`.
+fn refused(status: &'static str, why: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, Refusal { status, why })
+}
 
 /// Closes the connection as HTTP/1 asks after a last response: the
 /// writing half first, then what the client still sends is read and
@@ -218,10 +244,7 @@ async fn read_line(
 ) -> io::Result<usize> {
     let n = (&mut *read).take(MAX_LINE).read_line(line).await?;
     if n > 0 && !line.ends_with('\n') && n as u64 == MAX_LINE {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "request line too long",
-        ));
+        return Err(bad("a request line or header too long"));
     }
     Ok(n)
 }
@@ -232,7 +255,6 @@ async fn read_line(
 /// request), a header line without a colon, a `Content-Length` that is
 /// not digits alone or is given twice, differently.
 async fn read_head(read: &mut (impl AsyncBufReadExt + Unpin)) -> io::Result<Option<Request>> {
-    let bad = |why: &str| io::Error::new(io::ErrorKind::InvalidData, why.to_owned());
     let mut line = String::new();
     if read_line(read, &mut line).await? == 0 {
         return Ok(None);
@@ -243,11 +265,9 @@ async fn read_head(read: &mut (impl AsyncBufReadExt + Unpin)) -> io::Result<Opti
     // An HTTP/1.0 client's connection closes after the answer, as 1.0's
     // does unless keep-alive is asked for, which this server does not
     // take up (it would have to answer in 1.0's terms).
-    let mut close = line.trim_end().ends_with("HTTP/1.0");
+    let http10 = line.trim_end().ends_with("HTTP/1.0");
+    let mut close = http10;
     for headers in 1.. {
-        if headers > MAX_HEADERS {
-            return Err(bad("too many headers"));
-        }
         line.clear();
         if read_line(read, &mut line).await? == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
@@ -255,6 +275,9 @@ async fn read_head(read: &mut (impl AsyncBufReadExt + Unpin)) -> io::Result<Opti
         let header = line.trim_end();
         if header.is_empty() {
             break;
+        }
+        if headers > MAX_HEADERS {
+            return Err(bad("too many headers"));
         }
         let Some((name, value)) = header.split_once(':') else {
             return Err(bad("a header line without a colon"));
@@ -270,14 +293,17 @@ async fn read_head(read: &mut (impl AsyncBufReadExt + Unpin)) -> io::Result<Opti
             }
             body_len = Some(len);
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            return Err(bad(
+            return Err(refused(
+                "501 Not Implemented",
                 "a Transfer-Encoding (chunked bodies are not read here)",
             ));
         } else if name.eq_ignore_ascii_case("connection") {
             // A list of tokens (`keep-alive, close`).
             close |= (value.split(',')).any(|token| token.trim().eq_ignore_ascii_case("close"));
         } else if name.eq_ignore_ascii_case("expect") {
-            expects_continue = value.eq_ignore_ascii_case("100-continue");
+            // An HTTP/1.0 client's is to be ignored: it would take the
+            // `100` for the answer.
+            expects_continue = !http10 && value.eq_ignore_ascii_case("100-continue");
         }
     }
     Ok(Some(Request {
