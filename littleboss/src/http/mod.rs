@@ -41,6 +41,11 @@
 //!   connection (10 to 20 ms of looking at most), and answer it, and give
 //!   a request whose head has partly come up to 500 ms for the rest,
 //!   which narrows that race;
+//! - close each connection as HTTP/1 asks (its writing half shut, then
+//!   what the client still sends read and dropped until it closes too,
+//!   for at most 1 s or 256 KiB), so that a pipelined request, a body the
+//!   handler did not read or an HTTP/2 client's window updates do not
+//!   turn the close into a reset that loses the end of the last response;
 //! - wait, within the same bound, for connections handed to an upgrade
 //!   handler (WebSocket): hyper is done with them at the upgrade, so their
 //!   handlers close them, on `ctx.draining()` or `ctx.lameduck()`;

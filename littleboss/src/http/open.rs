@@ -8,12 +8,21 @@
 //! comes once every connection accepted has closed (and, after a drain
 //! begun by the child's own signal, once the supervisor's hand-over can
 //! no longer come): not by a count here, which knows nothing of that.
+//!
+//! Its shutdown lingers, as HTTP/1 asks of a server that closes: once the
+//! writing half is shut, what the client still sends is read and dropped
+//! until it closes too (or [`LINGER`] has passed, or [`LINGER_BYTES`]
+//! came). A socket closed with bytes unread (a pipelined request, a body
+//! hyper did not read, an HTTP/2 client's window updates) is reset, and
+//! the reset throws away what is still queued to send: the end of the
+//! last response.
 
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context as TaskContext, Poll};
+use std::task::{Context as TaskContext, Poll, ready};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
@@ -48,6 +57,7 @@ impl OpenConnections {
         Counted {
             inner: stream,
             begun,
+            lingering: None,
             _open: OpenToken(self.clone()),
         }
     }
@@ -73,6 +83,8 @@ impl OpenConnections {
 pub(crate) struct Counted<S> {
     inner: S,
     begun: Arc<RequestBegun>,
+    /// Set once the writing half is shut: the close lingers.
+    lingering: Option<Lingering>,
     /// After `inner`: fields drop in order, so the count falls (and the
     /// lameduck looks) once the descriptor is closed, not before.
     _open: OpenToken,
@@ -107,7 +119,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Counted<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
@@ -141,7 +153,57 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        let this = &mut *self;
+        if this.lingering.is_none() {
+            ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
+            this.lingering = Some(Lingering::new());
+        }
+        let lingering = this.lingering.as_mut().expect("set above");
+        lingering.poll_until_closed(&mut this.inner, cx).map(Ok)
+    }
+}
+
+/// The most a close lingers for the client's own: a client that reads its
+/// last response closes within a round trip; one that does not is not
+/// waited for long (the drain's bound would cut it anyway).
+pub(crate) const LINGER: Duration = Duration::from_secs(1);
+
+/// The most a close reads and drops while it lingers.
+pub(crate) const LINGER_BYTES: usize = 256 * 1024;
+
+/// A close lingering (see the module's doc).
+#[derive(Debug)]
+struct Lingering {
+    until: Pin<Box<tokio::time::Sleep>>,
+    dropped: usize,
+}
+
+impl Lingering {
+    fn new() -> Lingering {
+        Lingering {
+            until: Box::pin(tokio::time::sleep(LINGER)),
+            dropped: 0,
+        }
+    }
+
+    /// Ready once the client has closed (or reset), or the linger is up.
+    fn poll_until_closed<S: AsyncRead + Unpin>(
+        &mut self,
+        stream: &mut S,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<()> {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if self.dropped >= LINGER_BYTES || self.until.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            let mut buf = ReadBuf::new(&mut chunk);
+            match ready!(Pin::new(&mut *stream).poll_read(cx, &mut buf)) {
+                Ok(()) if buf.filled().is_empty() => return Poll::Ready(()),
+                Ok(()) => self.dropped += buf.filled().len(),
+                Err(_) => return Poll::Ready(()),
+            }
+        }
     }
 }
 

@@ -404,6 +404,43 @@ pub(super) mod tests {
         answers_a_request_arriving_at_lameduck(serve_hi).await;
     }
 
+    /// A response that closes (`Connection: close`) arrives whole though
+    /// the client sent more than hyper read (a pipelined request, say)
+    /// and reads it only after the server is done: the close lingers,
+    /// reading what came until the client closes, rather than reset the
+    /// connection, which would drop the response's end still queued.
+    #[tokio::test]
+    async fn serve_lingers_at_a_close_so_the_last_response_arrives_whole() {
+        const BIG: usize = 1024 * 1024;
+        let (_phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let app =
+            axum::Router::new().route("/big", axum::routing::get(|| async { "x".repeat(BIG) }));
+        let server = tokio::spawn(async move { super::serve(&ctx, listener, app).await });
+        // A small receive buffer: most of the response waits in the
+        // server's send queue while the client does not read.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(16 * 1024).unwrap();
+        let mut conn = socket.connect(addr).await.unwrap();
+        let mut sent = b"GET /big HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".to_vec();
+        sent.resize(sent.len() + 64 * 1024, b'x');
+        conn.write_all(&sent).await.unwrap();
+        // The server answers and closes meanwhile (a minimum gap: longer
+        // only leaves more to it).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut response = Vec::new();
+        conn.read_to_end(&mut response)
+            .await
+            .expect("the connection was reset");
+        let at = (response.windows(4))
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap()
+            + 4;
+        assert!(response.starts_with(b"HTTP/1.1 200"));
+        assert_eq!(response.len() - at, BIG, "the body arrived cut");
+        drop(conn);
+        server.abort();
+    }
+
     /// A request whose head hyper has partly read by lameduck (a head in
     /// two segments) is answered once the rest comes (`Connection:
     /// close`), not cut off as an idle connection's close.
