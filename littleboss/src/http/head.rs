@@ -50,6 +50,9 @@ pub(super) struct RequestBegun {
     preface_seen: AtomicUsize,
     /// Told when `begun` clears.
     cleared: Notify,
+    /// An HTTP/1 request asked for an upgrade (an `Upgrade` header, a
+    /// CONNECT) on this connection.
+    upgrade_asked: AtomicBool,
 }
 
 impl RequestBegun {
@@ -94,6 +97,14 @@ impl RequestBegun {
         }
     }
 
+    /// Whether an HTTP/1 request on this connection asked for an upgrade
+    /// (granted or not: a refusal is rare, and then its close does not
+    /// linger): its shutdown may be its upgrade handler's, which may go on
+    /// reading, so the close must not read for itself.
+    pub fn upgrade_asked(&self) -> bool {
+        self.upgrade_asked.load(Ordering::SeqCst)
+    }
+
     /// Completes once no request is begun and not handed on (at once if
     /// none is).
     pub async fn none(&self) {
@@ -124,9 +135,9 @@ impl<S> HandedOn<S> {
     }
 }
 
-impl<S, R> tower_service::Service<R> for HandedOn<S>
+impl<S, B> tower_service::Service<http::Request<B>> for HandedOn<S>
 where
-    S: tower_service::Service<R>,
+    S: tower_service::Service<http::Request<B>>,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -136,8 +147,13 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: R) -> Self::Future {
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
         self.begun.clear();
+        let upgrade = request.method() == http::Method::CONNECT
+            || request.headers().contains_key(http::header::UPGRADE);
+        if request.version() < http::Version::HTTP_2 && upgrade {
+            self.begun.upgrade_asked.store(true, Ordering::SeqCst);
+        }
         self.inner.call(request)
     }
 }

@@ -41,11 +41,14 @@
 //!   connection (10 to 20 ms of looking at most), and answer it, and give
 //!   a request whose head has partly come up to 500 ms for the rest,
 //!   which narrows that race;
-//! - close each connection as HTTP/1 asks (its writing half shut, then
-//!   what the client still sends read and dropped until it closes too,
-//!   for at most 1 s or 256 KiB), so that a pipelined request, a body the
-//!   handler did not read or an HTTP/2 client's window updates do not
-//!   turn the close into a reset that loses the end of the last response;
+//! - close the connections they close as HTTP/1 asks (the writing half
+//!   shut, then what the client still sends read and dropped until it
+//!   closes too, for a quarter of the drain budget, 1 s at most, or 256
+//!   KiB), so that a pipelined request, a body the handler did not read
+//!   or an HTTP/2 client's window updates do not turn the close into a
+//!   reset that loses the end of the last response; not a connection on
+//!   which an HTTP/1 request asked for an upgrade, whose shutdown is its
+//!   handler's;
 //! - wait, within the same bound, for connections handed to an upgrade
 //!   handler (WebSocket): hyper is done with them at the upgrade, so their
 //!   handlers close them, on `ctx.draining()` or `ctx.lameduck()`;

@@ -11,11 +11,14 @@
 //!
 //! Its shutdown lingers, as HTTP/1 asks of a server that closes: once the
 //! writing half is shut, what the client still sends is read and dropped
-//! until it closes too (or [`LINGER`] has passed, or [`LINGER_BYTES`]
-//! came). A socket closed with bytes unread (a pipelined request, a body
-//! hyper did not read, an HTTP/2 client's window updates) is reset, and
-//! the reset throws away what is still queued to send: the end of the
-//! last response.
+//! until it closes too (or the linger, [`linger_for`], has passed, or
+//! [`LINGER_BYTES`] came). A socket closed with bytes unread (a pipelined
+//! request, a body hyper did not read, an HTTP/2 client's window updates)
+//! is reset, and the reset throws away what is still queued to send: the
+//! end of the last response. Not on a connection that asked for an
+//! upgrade (see [`RequestBegun::upgrade_asked`]): there the shutdown is its
+//! handler's, which may go on reading (a tunnel's copy, a WebSocket's
+//! closing handshake).
 
 use std::io;
 use std::pin::Pin;
@@ -38,14 +41,17 @@ pub(crate) struct OpenConnections {
     closed: Notify,
     /// Told when the last one closes, so that the grace looks at once.
     accepted: Arc<Accepted>,
+    /// How long a close lingers ([`linger_for`]).
+    linger: Duration,
 }
 
 impl OpenConnections {
     /// Counting for the connections of `listener`, whose lameduck is told
-    /// when none is left open.
-    pub fn of(listener: &TcpListener) -> Arc<Self> {
+    /// when none is left open; their closes linger for `linger`.
+    pub fn of(listener: &TcpListener, linger: Duration) -> Arc<Self> {
         Arc::new(OpenConnections {
             accepted: listener.accepted(),
+            linger,
             ..OpenConnections::default()
         })
     }
@@ -58,6 +64,7 @@ impl OpenConnections {
             inner: stream,
             begun,
             lingering: None,
+            linger: self.linger,
             _open: OpenToken(self.clone()),
         }
     }
@@ -85,6 +92,7 @@ pub(crate) struct Counted<S> {
     begun: Arc<RequestBegun>,
     /// Set once the writing half is shut: the close lingers.
     lingering: Option<Lingering>,
+    linger: Duration,
     /// After `inner`: fields drop in order, so the count falls (and the
     /// lameduck looks) once the descriptor is closed, not before.
     _open: OpenToken,
@@ -154,19 +162,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Counted<S> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
         let this = &mut *self;
+        if this.begun.upgrade_asked() {
+            return Pin::new(&mut this.inner).poll_shutdown(cx);
+        }
         if this.lingering.is_none() {
             ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
-            this.lingering = Some(Lingering::new());
+            this.lingering = Some(Lingering::new(this.linger));
         }
         let lingering = this.lingering.as_mut().expect("set above");
         lingering.poll_until_closed(&mut this.inner, cx).map(Ok)
     }
 }
 
-/// The most a close lingers for the client's own: a client that reads its
-/// last response closes within a round trip; one that does not is not
-/// waited for long (the drain's bound would cut it anyway).
-pub(crate) const LINGER: Duration = Duration::from_secs(1);
+/// How long a close lingers for the client's own: a client that reads its
+/// last response closes within a round trip; one that does not (a pool
+/// that does not watch its idle connections) is not waited for long. A
+/// quarter of the drain budget at most (200 ms at the defaults), so that
+/// an idle connection closed at lameduck holds the old child little, and
+/// never past the drain's bound; 1 s at most.
+pub(crate) fn linger_for(ctx: &crate::Context) -> Duration {
+    Duration::from_secs(1).min(ctx.drain_budget() / 4)
+}
 
 /// The most a close reads and drops while it lingers.
 pub(crate) const LINGER_BYTES: usize = 256 * 1024;
@@ -179,9 +195,9 @@ struct Lingering {
 }
 
 impl Lingering {
-    fn new() -> Lingering {
+    fn new(linger: Duration) -> Lingering {
         Lingering {
-            until: Box::pin(tokio::time::sleep(LINGER)),
+            until: Box::pin(tokio::time::sleep(linger)),
             dropped: 0,
         }
     }
@@ -194,10 +210,11 @@ impl Lingering {
     ) -> Poll<()> {
         let mut chunk = [0u8; 4096];
         loop {
-            if self.dropped >= LINGER_BYTES || self.until.as_mut().poll(cx).is_ready() {
+            let room = LINGER_BYTES - self.dropped;
+            if room == 0 || self.until.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(());
             }
-            let mut buf = ReadBuf::new(&mut chunk);
+            let mut buf = ReadBuf::new(&mut chunk[..room.min(4096)]);
             match ready!(Pin::new(&mut *stream).poll_read(cx, &mut buf)) {
                 Ok(()) if buf.filled().is_empty() => return Poll::Ready(()),
                 Ok(()) => self.dropped += buf.filled().len(),
@@ -222,7 +239,7 @@ mod tests {
     async fn the_last_close_tells_the_grace_with_the_descriptors_closed() {
         let (_phase, _ctx, inner, addr) = crate::http::serve::tests::setup(Duration::ZERO).await;
         let accepted = inner.accepted();
-        let open = OpenConnections::of(&inner);
+        let open = OpenConnections::of(&inner, Duration::ZERO);
         let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
         let (stream, _) = inner.accept().await.unwrap();
         let served = open.track(stream, Arc::default());

@@ -121,7 +121,7 @@ where
     builder.http2().enable_connect_protocol();
     // Tells every connection to shut down gracefully (see `graceful`).
     let (shut, shut_told) = tokio::sync::watch::channel(false);
-    let open = OpenConnections::of(&listener);
+    let open = OpenConnections::of(&listener, super::open::linger_for(ctx));
     let shutdown = ctx.lameduck();
     tokio::pin!(shutdown);
     // Dropped on return: connections still open past the bound end with
@@ -786,12 +786,78 @@ pub(super) mod tests {
             io.read_exact(&mut bye).await.unwrap();
             io.write_all(b"ok").await.unwrap();
         });
+        switching_to_test()
+    }
+
+    /// A `101` to the `test` protocol.
+    fn switching_to_test() -> Response<String> {
         let mut response = Response::new(String::new());
         *response.status_mut() = http::StatusCode::SWITCHING_PROTOCOLS;
         let headers = response.headers_mut();
         headers.insert(http::header::CONNECTION, "upgrade".parse().unwrap());
         headers.insert(http::header::UPGRADE, "test".parse().unwrap());
         response
+    }
+
+    /// Sends an upgrade request to the `test` protocol on `conn` and reads
+    /// the answer's head, which must be a `101`.
+    async fn upgraded(conn: &mut TcpStream) {
+        conn.write_all(
+            b"GET / HTTP/1.1\r\nHost: test\r\nConnection: upgrade\r\nUpgrade: test\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0; 1];
+            assert_eq!(conn.read(&mut byte).await.unwrap(), 1, "closed: {head:?}");
+            head.push(byte[0]);
+        }
+        assert!(
+            head.starts_with(b"HTTP/1.1 101"),
+            "{:?}",
+            String::from_utf8_lossy(&head)
+        );
+    }
+
+    /// An upgraded connection's shutdown is its handler's: it does not
+    /// linger reading for itself (as a close hyper makes does), so what
+    /// the client sends after it (a tunnel's other direction, a
+    /// WebSocket's closing reply) reaches the handler.
+    #[tokio::test]
+    async fn serve_leaves_an_upgraded_connections_shutdown_to_its_handler() {
+        let (read_tx, read_rx) = tokio::sync::oneshot::channel::<Vec<u8>>();
+        let read_tx = Arc::new(std::sync::Mutex::new(Some(read_tx)));
+        let handler = move |mut request: axum::extract::Request| {
+            let read_tx = read_tx.clone();
+            async move {
+                let on = hyper::upgrade::on(&mut request);
+                tokio::spawn(async move {
+                    let mut io = hyper_util::rt::TokioIo::new(on.await.unwrap());
+                    io.shutdown().await.unwrap();
+                    let mut rest = Vec::new();
+                    io.read_to_end(&mut rest).await.unwrap();
+                    let tx = read_tx.lock().unwrap().take().unwrap();
+                    let _ = tx.send(rest);
+                });
+                switching_to_test()
+            }
+        };
+        let app = axum::Router::new().route("/", axum::routing::get(handler));
+        let (_phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let server = tokio::spawn(async move { super::serve(&ctx, listener, app).await });
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        upgraded(&mut conn).await;
+        // The handler's shutdown: the end here.
+        closed(&mut conn).await;
+        conn.write_all(b"late").await.unwrap();
+        conn.shutdown().await.unwrap();
+        let read = tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, read_rx)
+            .await
+            .expect("the handler read to the end")
+            .unwrap();
+        assert_eq!(read, b"late");
+        server.abort();
     }
 
     fn serve_upgrade(ctx: Context, listener: TcpListener) -> JoinHandle<io::Result<()>> {
@@ -809,22 +875,7 @@ pub(super) mod tests {
         let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
         let mut server = serve(ctx, listener);
         let mut conn = TcpStream::connect(addr).await.unwrap();
-        conn.write_all(
-            b"GET / HTTP/1.1\r\nHost: test\r\nConnection: upgrade\r\nUpgrade: test\r\n\r\n",
-        )
-        .await
-        .unwrap();
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            let mut byte = [0; 1];
-            assert_eq!(conn.read(&mut byte).await.unwrap(), 1, "closed: {head:?}");
-            head.push(byte[0]);
-        }
-        assert!(
-            head.starts_with(b"HTTP/1.1 101"),
-            "{:?}",
-            String::from_utf8_lossy(&head)
-        );
+        upgraded(&mut conn).await;
         let since = Instant::now();
         phase.send_replace(Phase::Draining(since));
         phase.send_replace(Phase::Lameduck(since));
