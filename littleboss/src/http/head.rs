@@ -50,8 +50,8 @@ pub(super) struct RequestBegun {
     preface_seen: AtomicUsize,
     /// Told when `begun` clears.
     cleared: Notify,
-    /// An HTTP/1 request asked for an upgrade (an `Upgrade` header, a
-    /// CONNECT) on this connection.
+    /// hyper took an HTTP/1 request on this connection for an upgrade (an
+    /// `Upgrade` header on HTTP/1.1, a CONNECT).
     upgrade_asked: AtomicBool,
 }
 
@@ -97,10 +97,12 @@ impl RequestBegun {
         }
     }
 
-    /// Whether an HTTP/1 request on this connection asked for an upgrade
-    /// (granted or not: a refusal is rare, and then its close does not
-    /// linger): its shutdown may be its upgrade handler's, which may go on
-    /// reading, so the close must not read for itself.
+    /// Whether hyper took an HTTP/1 request on this connection for an
+    /// upgrade (granted or not): its shutdown may be its upgrade handler's,
+    /// which may go on reading, so the close must not read for itself. (A
+    /// connection whose upgrade was refused, as `curl --http2`'s `h2c`
+    /// usually is, hyper drops at its end rather than shut down: no close
+    /// of its lingers either way.)
     pub fn upgrade_asked(&self) -> bool {
         self.upgrade_asked.load(Ordering::SeqCst)
     }
@@ -149,8 +151,12 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         self.begun.clear();
-        let upgrade = request.method() == http::Method::CONNECT
-            || request.headers().contains_key(http::header::UPGRADE);
+        // hyper's own reading: it gives a request it means to upgrade an
+        // `OnUpgrade` (HTTP/2's extended CONNECT too, whose stream is not
+        // this connection's stream).
+        let upgrade = (request.extensions())
+            .get::<hyper::upgrade::OnUpgrade>()
+            .is_some();
         if request.version() < http::Version::HTTP_2 && upgrade {
             self.begun.upgrade_asked.store(true, Ordering::SeqCst);
         }

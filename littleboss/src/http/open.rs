@@ -176,10 +176,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Counted<S> {
 
 /// How long a close lingers for the client's own: a client that reads its
 /// last response closes within a round trip; one that does not (a pool
-/// that does not watch its idle connections) is not waited for long. A
-/// quarter of the drain budget at most (200 ms at the defaults), so that
-/// an idle connection closed at lameduck holds the old child little, and
-/// never past the drain's bound; 1 s at most.
+/// that does not watch its idle connections) is not waited for long: a
+/// quarter of the drain budget (200 ms at the defaults), capped at 1 s,
+/// so that an idle connection closed at lameduck holds the old child
+/// little and ends well before the drain's bound (a response that ends
+/// late in the budget may linger into the bound, which then cuts it).
 pub(crate) fn linger_for(ctx: &crate::Context) -> Duration {
     Duration::from_secs(1).min(ctx.drain_budget() / 4)
 }
