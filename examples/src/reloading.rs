@@ -119,8 +119,8 @@ impl Server {
         (told, exited)
     }
 
-    /// Whether a process on this server's stderr (the supervisor, or a
-    /// child: they share it) said it dropped log lines, its stderr full.
+    /// Whether the supervisor said it dropped log lines, its stderr full
+    /// (its queued writer's words; a child writes its own lines itself).
     fn said_log_lines_dropped(&self) -> bool {
         let log = self.log.lock().unwrap();
         log.iter()
@@ -257,9 +257,8 @@ pub struct Row {
     pub pids: usize,
     /// Whether the supervisor was down to one child (the serving one) and
     /// no zombie after the row, every old child reaped, and before its
-    /// paced reloads too; and no log line was dropped (the drains and the
-    /// children lost are read off the supervisor's; a child's drop, said
-    /// on the same stderr, counts too).
+    /// paced reloads too; and the supervisor dropped no log line (the
+    /// drains and the children lost are read off its lines).
     pub settled: bool,
     /// Reloads made while an old child still ran: how many came back to
     /// back with a drain not yet over.
@@ -409,7 +408,7 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     // after those still queued.
     let log_lines_dropped = server.said_log_lines_dropped();
     if log_lines_dropped {
-        eprintln!("log lines were dropped: drains and children lost may be undercounted");
+        eprintln!("the supervisor dropped log lines: drains and children lost may be undercounted");
     }
 
     let mut row = Row {

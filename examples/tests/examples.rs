@@ -155,6 +155,8 @@ fn plain_refuses_what_it_cannot_read_and_answers_head_and_continue_as_http_asks(
     let head = exchange(b"HEAD / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     let (head, body) = head.split_once("\r\n\r\n").unwrap();
     assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    let length = format!("content-length: {}", greeting_len(&exchange));
+    assert!(head.contains(&length), "{head}");
     assert_eq!(body, "");
     // `Expect: 100-continue`: the go-ahead first, then the answer.
     let posted = exchange(
@@ -166,6 +168,12 @@ fn plain_refuses_what_it_cannot_read_and_answers_head_and_continue_as_http_asks(
     );
     assert!(posted.contains("got 3 bytes in pid "), "{posted}");
     assert_eq!(svc.control("stop").status.code(), Some(0));
+}
+
+/// The length of the body `GET /` answers with, as `exchange` gets it.
+fn greeting_len(exchange: &impl Fn(&[u8]) -> String) -> usize {
+    let got = exchange(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    got.split_once("\r\n\r\n").unwrap().1.len()
 }
 
 #[test]
