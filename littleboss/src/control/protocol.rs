@@ -1175,17 +1175,24 @@ mod tests {
     #[test]
     fn decoder_tells_arbitrary_bytes_in_a_short_message() {
         // A small deterministic fuzz: mutations of valid requests.
-        let seeds: [&[u8]; 3] = [
+        // Long texts too, which a message must not echo whole.
+        let long_cmd = format!(r#"{{"v":1,"cmd":"{}"}}"#, "s".repeat(2048));
+        let long_path = format!(r#"{{"v":1,"cmd":"reload","path":"/{}"}}"#, "x".repeat(2048));
+        let long_key = format!(r#"{{"v":1,"cmd":"stop","{}":1}}"#, "k".repeat(2048));
+        let seeds: [&[u8]; 6] = [
             br#"{"v":1,"cmd":"stop"}"#,
             br#"{"v":1,"cmd":"reload","path":"/x"}"#,
             b"{}",
+            long_cmd.as_bytes(),
+            long_path.as_bytes(),
+            long_key.as_bytes(),
         ];
         let mut state = 0x2545_f491_4f6c_dd1d_u64;
         for _ in 0..20_000 {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            let mut bytes = seeds[(state % 3) as usize].to_vec();
+            let mut bytes = seeds[(state % 6) as usize].to_vec();
             let at = (state >> 8) as usize % bytes.len();
             bytes[at] = (state >> 16) as u8;
             if state & 1 == 0 {

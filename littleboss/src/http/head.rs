@@ -40,7 +40,9 @@ const HTTP2: u8 = 2;
 
 /// One connection's request under way: set by a read, cleared by a write
 /// (both told by its stream, [`Counted`](super::open::Counted)) or the
-/// service's call ([`HandedOn`]).
+/// service's call ([`HandedOn`]). It also keeps, for the stream's close,
+/// whether hyper took a request for an upgrade ([`upgrade_asked`](Self::upgrade_asked),
+/// set by [`HandedOn`]): the state the stream and the service share.
 #[derive(Debug, Default)]
 pub(super) struct RequestBegun {
     begun: AtomicBool,
@@ -124,7 +126,8 @@ impl RequestBegun {
 }
 
 /// A connection's service, clearing its [`RequestBegun`] as hyper hands
-/// it each request (whose head is whole then).
+/// it each request (whose head is whole then), and telling it an HTTP/1
+/// request hyper means to upgrade.
 #[derive(Debug, Clone)]
 pub(super) struct HandedOn<S> {
     inner: S,

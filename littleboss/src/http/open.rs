@@ -57,7 +57,8 @@ impl OpenConnections {
     }
 
     /// Counts `stream` until it is dropped, telling `begun` what it reads
-    /// and writes (see [`head`](super::head)).
+    /// and writes (see [`head`](super::head)); its shutdown lingers (see
+    /// the module's doc).
     pub fn track<S>(self: &Arc<Self>, stream: S, begun: Arc<RequestBegun>) -> Counted<S> {
         self.count.fetch_add(1, Ordering::SeqCst);
         Counted {
@@ -85,7 +86,7 @@ impl OpenConnections {
 }
 
 /// A stream counted as open until dropped, telling its [`RequestBegun`]
-/// what it reads and writes.
+/// what it reads and writes; its shutdown lingers (see the module's doc).
 #[derive(Debug)]
 pub(crate) struct Counted<S> {
     inner: S,
@@ -186,7 +187,7 @@ pub(crate) fn linger_for(ctx: &crate::Context) -> Duration {
 }
 
 /// The most a close reads and drops while it lingers.
-pub(crate) const LINGER_BYTES: usize = 256 * 1024;
+const LINGER_BYTES: usize = 256 * 1024;
 
 /// A close lingering (see the module's doc).
 #[derive(Debug)]

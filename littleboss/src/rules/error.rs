@@ -125,12 +125,6 @@ pub enum RuleError {
         second: String,
         /// Its socket, as `tcp4 127.0.0.1:80`.
         second_socket: String,
-        /// `tcp` or `udp`.
-        kind: &'static str,
-        /// One address under two networks' names (`tcp:127.0.0.1:80`
-        /// and `tcp4:127.0.0.1:80`), not addresses of which one takes
-        /// the other's.
-        one_address: bool,
     },
     /// A duration in the attribute does not parse.
     BadDuration {
@@ -261,16 +255,23 @@ impl fmt::Display for RuleError {
                 first_socket,
                 second,
                 second_socket,
-                kind,
-                one_address,
             } => {
+                // How they overlap, by the check that found it (each
+                // socket is `NETWORK ADDRESS`, as `socket_of` made it).
+                fn parts(socket: &str) -> (&str, &str) {
+                    socket.split_once(' ').unwrap_or((socket, ""))
+                }
+                let overlap =
+                    super::socket::sockets_overlap(parts(first_socket), parts(second_socket));
+                let one_address = overlap.is_some_and(|o| o.one_address);
+                let kind = overlap.map_or("tcp", |o| o.kind);
                 write!(
                     f,
                     "listeners `{first}` ({}) and `{second}` ({}) ",
                     first_socket.escape_debug(),
                     second_socket.escape_debug()
                 )?;
-                if *one_address {
+                if one_address {
                     return f.write_str(
                         "ask for one address under two networks' names, which the kernel binds once; give each its own address",
                     );

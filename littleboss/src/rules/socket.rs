@@ -42,16 +42,14 @@ pub(crate) fn socket_conflicts<'a>(
                 second: name.to_owned(),
                 socket: socket.clone(),
             });
-        } else if let Some(((first, first_socket, _), overlap)) =
-            (sockets.iter()).find_map(|earlier| Some((earlier, sockets_overlap(earlier.2, this)?)))
+        } else if let Some((first, first_socket, _)) =
+            (sockets.iter()).find(|(_, _, declared)| sockets_overlap(*declared, this).is_some())
         {
             errors.push(RuleError::OverlappingSockets {
                 first: (*first).to_owned(),
                 first_socket: first_socket.clone(),
                 second: name.to_owned(),
                 second_socket: socket.clone(),
-                kind: overlap.kind,
-                one_address: overlap.one_address,
             });
         }
         sockets.push((name, socket, this));

@@ -489,8 +489,8 @@ impl Sim {
         // the state handed over.
         if !self.handoff_without_began {
             assert_eq!(
-                format!("{state:?}"),
-                format!("{:?}", self.machine.state()),
+                &state,
+                self.machine.state(),
                 "the state read back differs from the one handed over"
             );
         }

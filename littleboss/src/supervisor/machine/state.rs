@@ -147,7 +147,7 @@ pub(super) fn yes() -> bool {
 }
 
 /// The whole state of a supervisor.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct State {
     pub settings: Settings,
     /// The supervisor's own pid and when it started (Unix seconds), for
@@ -312,7 +312,7 @@ impl Child {
 /// exist while it is up; a stop has only children to wait for.
 // One per supervisor: boxing `Up` would save nothing worth the indirection.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) enum Phase {
     Up(Up),
     /// Winding down: every child has been told to, and the supervisor exits
@@ -327,7 +327,7 @@ pub(crate) enum Phase {
     },
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Up {
     /// The child taking traffic; `None` only while a first start, restart
     /// or rollback is under way or due.
