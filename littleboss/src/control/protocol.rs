@@ -1192,7 +1192,9 @@ mod tests {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            let mut bytes = seeds[(state % 6) as usize].to_vec();
+            // The seed from high bits, the cut from the lowest: every seed
+            // is tried both whole and cut.
+            let mut bytes = seeds[((state >> 32) % 6) as usize].to_vec();
             let at = (state >> 8) as usize % bytes.len();
             bytes[at] = (state >> 16) as u8;
             if state & 1 == 0 {

@@ -115,7 +115,9 @@ pub enum RuleError {
         socket: String,
     },
     /// Two listeners ask for one port on addresses that overlap (see
-    /// `sockets_overlap`): the kernel binds it once.
+    /// `sockets_overlap`): the kernel binds it once. Each socket is
+    /// `NETWORK ADDRESS`, as the rules write it; the message asks the
+    /// overlap check of the two again to say how they overlap.
     OverlappingSockets {
         /// The one declared first.
         first: String,
@@ -264,7 +266,10 @@ impl fmt::Display for RuleError {
                 let overlap =
                     super::socket::sockets_overlap(parts(first_socket), parts(second_socket));
                 let one_address = overlap.is_some_and(|o| o.one_address);
-                let kind = overlap.map_or("tcp", |o| o.kind);
+                let kind = overlap.map_or(
+                    if first_socket.starts_with("udp") { "udp" } else { "tcp" },
+                    |o| o.kind,
+                );
                 write!(
                     f,
                     "listeners `{first}` ({}) and `{second}` ({}) ",
