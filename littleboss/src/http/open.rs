@@ -65,7 +65,6 @@ impl OpenConnections {
             inner: stream,
             begun,
             lingering: None,
-            linger: self.linger,
             _open: OpenToken(self.clone()),
         }
     }
@@ -93,7 +92,6 @@ pub(crate) struct Counted<S> {
     begun: Arc<RequestBegun>,
     /// Set once the writing half is shut: the close lingers.
     lingering: Option<Lingering>,
-    linger: Duration,
     /// After `inner`: fields drop in order, so the count falls (and the
     /// lameduck looks) once the descriptor is closed, not before.
     _open: OpenToken,
@@ -168,7 +166,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Counted<S> {
         }
         if this.lingering.is_none() {
             ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
-            this.lingering = Some(Lingering::new(this.linger));
+            this.lingering = Some(Lingering::new(this._open.0.linger));
         }
         let lingering = this.lingering.as_mut().expect("set above");
         lingering.poll_until_closed(&mut this.inner, cx).map(Ok)

@@ -266,10 +266,7 @@ impl fmt::Display for RuleError {
                 let overlap =
                     super::socket::sockets_overlap(parts(first_socket), parts(second_socket));
                 let one_address = overlap.is_some_and(|o| o.one_address);
-                let kind = overlap.map_or(
-                    if first_socket.starts_with("udp") { "udp" } else { "tcp" },
-                    |o| o.kind,
-                );
+                let kind = if first_socket.starts_with("udp") { "udp" } else { "tcp" };
                 write!(
                     f,
                     "listeners `{first}` ({}) and `{second}` ({}) ",

@@ -104,17 +104,12 @@ pub(crate) fn sockets_overlap(a: (&str, &str), b: (&str, &str)) -> Option<Overla
         (Host { name: x, .. }, Host { name: y, .. }) => x == y,
         _ => false,
     };
-    overlap.then_some(Overlap {
-        kind: a.kind,
-        one_address,
-    })
+    overlap.then_some(Overlap { one_address })
 }
 
 /// How two declarations overlap ([`sockets_overlap`]), for the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Overlap {
-    /// `tcp` or `udp`.
-    pub(crate) kind: &'static str,
     /// One address (not a wildcard) under two networks' names:
     /// `tcp:127.0.0.1:80` and `tcp4:127.0.0.1:80`.
     pub(crate) one_address: bool,
