@@ -150,13 +150,14 @@ fn expects_or_forbids(meta: &syn::Meta) -> bool {
     let syn::Meta::List(list) = meta else {
         return false;
     };
+    if list.path.is_ident("cfg_attr") {
+        let applied = crate::signature::cfg_attr_applied(list.tokens.clone());
+        return applied.is_some_and(|items| items.iter().any(expects_or_forbids));
+    }
     let parser = syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated;
     let Ok(items) = list.parse_args_with(parser) else {
         return false;
     };
-    if list.path.is_ident("cfg_attr") {
-        return items.iter().skip(1).any(expects_or_forbids);
-    }
     (list.path.is_ident("expect") || list.path.is_ident("forbid"))
         && items.iter().any(|item| match item {
             syn::Meta::Path(lint) => names_by_value_lint(lint),
@@ -200,10 +201,8 @@ fn stays_outside_meta(meta: &syn::Meta) -> bool {
         let Ok(list) = meta.require_list() else {
             return true;
         };
-        let parsed = list.parse_args_with(
-            syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
-        );
-        return parsed.is_ok_and(|metas| metas.iter().skip(1).all(stays_outside_meta));
+        let applied = crate::signature::cfg_attr_applied(list.tokens.clone());
+        return applied.is_some_and(|metas| metas.iter().all(stays_outside_meta));
     }
     OUTER.iter().any(|name| ident == name)
 }
@@ -390,6 +389,19 @@ fn is_never(mut ty: &syn::Type) -> bool {
 #[cfg(test)]
 mod tests {
     use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+
+    #[test]
+    fn a_cfg_attr_is_read_past_any_condition_even_true() {
+        let meta = |s: &str| syn::parse_str::<syn::Meta>(s).unwrap();
+        for condition in ["true", "feature = \"x\"", "all(unix, not(test))"] {
+            let expect = format!("cfg_attr({condition}, expect(clippy::needless_pass_by_value))");
+            assert!(super::expects_or_forbids(&meta(&expect)), "{expect}");
+            let allow = format!("cfg_attr({condition}, allow(unused))");
+            assert!(super::stays_outside_meta(&meta(&allow)), "{allow}");
+            let other = format!("cfg_attr({condition}, inline)");
+            assert!(!super::stays_outside_meta(&meta(&other)), "{other}");
+        }
+    }
 
     #[test]
     fn never_is_told_however_it_is_wrapped() {

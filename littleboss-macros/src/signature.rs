@@ -158,24 +158,29 @@ pub(crate) fn check(sig: &Signature) -> syn::Result<()> {
     errors.finish()
 }
 
-/// Whether a `cfg_attr`'s arguments (`CONDITION, ATTR, ...`) apply a
-/// `cfg`, themselves or through a `cfg_attr` inside. The condition is
-/// passed over as tokens (`true` is no path that `Meta` reads).
-fn applies_cfg(args: TokenStream) -> bool {
+/// The attributes a `cfg_attr`'s arguments (`CONDITION, ATTR, ...`)
+/// apply; `None` where they do not read so. The condition is passed over
+/// as tokens (`true` is no path that `Meta` reads).
+pub(crate) fn cfg_attr_applied(
+    args: TokenStream,
+) -> Option<syn::punctuated::Punctuated<syn::Meta, syn::Token![,]>> {
     use syn::parse::{ParseStream, Parser};
-    let parser = |input: ParseStream| -> syn::Result<bool> {
+    let parser = |input: ParseStream| {
         while !input.is_empty() && !input.peek(syn::Token![,]) {
             input.parse::<proc_macro2::TokenTree>()?;
         }
-        if input.is_empty() {
-            return Ok(false);
+        if !input.is_empty() {
+            input.parse::<syn::Token![,]>()?;
         }
-        input.parse::<syn::Token![,]>()?;
-        let applied =
-            syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated(input)?;
-        Ok(applied.iter().any(is_or_applies_cfg))
+        syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated(input)
     };
-    parser.parse2(args).unwrap_or(false)
+    parser.parse2(args).ok()
+}
+
+/// Whether a `cfg_attr`'s arguments apply a `cfg`, themselves or through
+/// a `cfg_attr` inside.
+fn applies_cfg(args: TokenStream) -> bool {
+    cfg_attr_applied(args).is_some_and(|applied| applied.iter().any(is_or_applies_cfg))
 }
 
 /// Whether `meta` is a `cfg`, or a `cfg_attr` that applies one.
