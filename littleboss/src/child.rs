@@ -79,7 +79,7 @@ pub(crate) fn started_by() -> StartedBy {
             return StartedBy::Nobody;
         }
         let ancestry = ancestry(parent, supervisor);
-        if ancestry == Ancestry::Found && (channel || supervisor != 1) {
+        if ancestry == Ancestry::Found {
             let why = format!(
                 "started by the littleboss supervisor pid {supervisor} through another process, pid {parent} (a wrapper script?): the supervisor must start this program itself; a wrapper must `exec` it"
             );

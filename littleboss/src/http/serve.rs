@@ -415,6 +415,7 @@ pub(super) mod tests {
         let (_phase, ctx, listener, addr) = setup(Duration::ZERO).await;
         let app =
             axum::Router::new().route("/big", axum::routing::get(|| async { "x".repeat(BIG) }));
+        let accepted = listener.accepted();
         let server = tokio::spawn(async move { super::serve(&ctx, listener, app).await });
         // A small receive buffer: most of the response waits in the
         // server's send queue while the client does not read.
@@ -424,9 +425,17 @@ pub(super) mod tests {
         let mut sent = b"GET /big HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".to_vec();
         sent.resize(sent.len() + 64 * 1024, b'x');
         conn.write_all(&sent).await.unwrap();
-        // The server answers and closes meanwhile (a minimum gap: longer
-        // only leaves more to it).
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The client reads only once the server has answered and closed
+        // (after its linger, or at once with a reset).
+        let mut first = [0; 1];
+        conn.peek(&mut first).await.unwrap();
+        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, async {
+            while !accepted.all_closed() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the server closed the connection");
         let mut response = Vec::new();
         conn.read_to_end(&mut response)
             .await

@@ -246,7 +246,7 @@ fn is_zoned_ipv6(host: &str) -> bool {
 
 /// Whether `s` is a port as the rules take one: digits only (no sign),
 /// at most 65535.
-fn is_port(s: &str) -> bool {
+pub(super) fn is_port(s: &str) -> bool {
     is_digits(s) && s.parse::<u16>().is_ok()
 }
 
