@@ -136,16 +136,7 @@ impl Server {
     /// Waits (up to a deadline) until the supervisor has one child left,
     /// the one serving, and no zombie; whether it came to that.
     pub fn wait_one_child(&self) -> bool {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if tests::procfs::children(self.process.id()) == (1, 0) {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        one_child_left(self.process.id(), DEADLINE)
     }
 
     /// Stops the supervisor (killing it if it has not exited by the
@@ -354,6 +345,21 @@ impl Row {
     /// Failed requests in all.
     pub fn failed_total(&self) -> usize {
         self.failed.values().sum()
+    }
+}
+
+/// Waits, up to `within`, until supervisor `pid` has one child left (the
+/// one serving) and no zombie; whether it came to that.
+pub fn one_child_left(pid: u32, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if tests::procfs::children(pid) == (1, 0) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

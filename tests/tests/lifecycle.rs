@@ -673,23 +673,16 @@ fn a_supervisor_makes_its_removed_control_folder_again() {
     }
     // The supervisor's lines are written off its loop: the second may
     // come a moment after `status` answers.
-    let remade = || {
-        svc.output
-            .text()
-            .matches("was removed; made it again")
-            .count()
-    };
-    tests::eventually("both remakes to be said", || (remade() >= 2).then_some(()));
+    let remade = |out: &str| out.matches("was removed; made it again").count();
+    tests::eventually("both remakes to be said", || {
+        (remade(&svc.output.text()) >= 2).then_some(())
+    });
     svc.reload_ok();
     assert_eq!(echo(addr, "still").unwrap(), "still\n");
     svc.stop_expecting(0);
     // Said once per removal: counted once all its output is in.
     let out = svc.output.text();
-    assert_eq!(
-        out.matches("was removed; made it again").count(),
-        2,
-        "{out}"
-    );
+    assert_eq!(remade(&out), 2, "{out}");
     // Nothing left behind, the lock file included.
     let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
     assert!(left.is_empty(), "{left:?}");

@@ -761,16 +761,8 @@ async fn timed_reloads(
 /// takes past [`DEADLINE`].
 async fn old_children_gone(server: &Arc<Server>) {
     let pid = server.process.id();
-    let gone = tokio::task::spawn_blocking(move || {
-        let began = Instant::now();
-        while began.elapsed() < DEADLINE {
-            if procfs::children(pid) == (1, 0) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        false
-    });
+    let gone =
+        tokio::task::spawn_blocking(move || examples::reloading::one_child_left(pid, DEADLINE));
     if !gone.await.unwrap() {
         eprintln!(
             "bench: old children still running {DEADLINE:?} after the last reload: {:?} (live, zombie)",

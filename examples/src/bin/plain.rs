@@ -141,7 +141,7 @@ async fn connection(stream: TcpStream, ctx: Context) -> io::Result<()> {
                 let answer =
                     format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
                 write.write_all(answer.as_bytes()).await?;
-                linger(read, write).await;
+                linger(&ctx, read, write).await;
                 return Err(e);
             }
             Ok(Err(e)) => return Err(e),
@@ -174,7 +174,7 @@ async fn connection(stream: TcpStream, ctx: Context) -> io::Result<()> {
         let body = if request.method == "HEAD" { "" } else { &body };
         write.write_all(format!("{head}{body}").as_bytes()).await?;
         if close {
-            linger(read, write).await;
+            linger(&ctx, read, write).await;
             return Ok(());
         }
     }
@@ -183,9 +183,6 @@ async fn connection(stream: TcpStream, ctx: Context) -> io::Result<()> {
 /// How long a request (head and body) may take to arrive once its first
 /// byte has.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-/// The most a close waits for the client's own (see [`linger`]): well
-/// within the drain budget.
-const LINGER: Duration = Duration::from_secs(1);
 
 /// Why a request is refused unread, and the status that says so.
 #[derive(Debug)]
@@ -214,13 +211,15 @@ fn refused(status: &'static str, why: &'static str) -> io::Error {
 
 /// Closes the connection as HTTP/1 asks after a last response: the
 /// writing half first, then what the client still sends is read and
-/// dropped until it closes (or [`LINGER`] has passed). Closed at once
+/// dropped until it closes, for a fraction of the drain budget (a
+/// quarter, at most 1 s: 1 s here). Closed at once
 /// with bytes unread (a pipelined request), the socket would be reset,
 /// and the reset may take the response just written with it.
-async fn linger(mut read: BufReader<OwnedReadHalf>, mut write: OwnedWriteHalf) {
+async fn linger(ctx: &Context, mut read: BufReader<OwnedReadHalf>, mut write: OwnedWriteHalf) {
     let _ = write.shutdown().await;
     let mut sink = tokio::io::sink();
-    let _ = tokio::time::timeout(LINGER, tokio::io::copy(&mut read, &mut sink)).await;
+    let most = Duration::from_secs(1).min(ctx.drain_budget() / 4);
+    let _ = tokio::time::timeout(most, tokio::io::copy(&mut read, &mut sink)).await;
 }
 
 struct Request {
