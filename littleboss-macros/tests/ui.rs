@@ -15,27 +15,30 @@
 /// The attribute's own errors (`fail/`) are littleboss's words.
 const SNAPSHOTS_WRITTEN_BY: (u32, u32) = (1, 95);
 
+#[path = "../../littleboss/src/skipped.rs"]
+mod skipped;
+
 #[test]
 fn ui() {
     let t = trybuild::TestCases::new();
     t.pass("tests/ui/pass/*.rs");
     let (major, minor) = SNAPSHOTS_WRITTEN_BY;
     match rustc_version() {
-        Some(version) if version < SNAPSHOTS_WRITTEN_BY => eprintln!(
-            "ui: rustc {}.{} is older than the {major}.{minor} that wrote tests/ui/fail*/*.stderr: \
-             the compile-fail cases are skipped (their errors are worded differently)",
+        Some(version) if version < SNAPSHOTS_WRITTEN_BY => skipped::skipped(&format!(
+            "the compile-fail cases: rustc {}.{} is older than the {major}.{minor} that wrote \
+             tests/ui/fail*/*.stderr (their errors are worded differently)",
             version.0, version.1
-        ),
+        )),
         Some(version) if version == SNAPSHOTS_WRITTEN_BY => {
             t.compile_fail("tests/ui/fail/*.rs");
             t.compile_fail("tests/ui/fail_rustc/*.rs");
         }
         _ => {
-            eprintln!(
-                "ui: rustc is not the {major}.{minor} that wrote tests/ui/fail_rustc/*.stderr: \
-                 those cases (rustc's own words) are skipped; `rustup run {major}.{minor} \
-                 cargo test -p littleboss-macros --test ui` checks them"
-            );
+            skipped::skipped(&format!(
+                "tests/ui/fail_rustc (rustc's own words): rustc is not the {major}.{minor} \
+                 that wrote their .stderr; `rustup run {major}.{minor} cargo test -p \
+                 littleboss-macros --test ui` checks them"
+            ));
             t.compile_fail("tests/ui/fail/*.rs");
         }
     }

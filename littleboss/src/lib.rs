@@ -129,6 +129,8 @@ mod unix;
 mod repeatable;
 #[cfg(test)]
 mod rules_props;
+#[cfg(test)]
+mod skipped;
 
 pub use builder::Littleboss;
 pub use config::{Flavor, Ready};

@@ -714,7 +714,7 @@ mod tests {
             assert!(check(&through_link).is_ok(), "{:?}", check(&through_link));
             assert!(check(&ours.join("littleboss")).is_ok());
         } else {
-            eprintln!("skipped: another user's link (not root)");
+            crate::skipped::skipped("another user's link (not root)");
         }
         std::fs::remove_dir_all(&base).unwrap();
     }
@@ -764,7 +764,7 @@ mod tests {
             std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o3775)).unwrap();
             assert!(check(&folder).is_ok(), "sticky: {:?}", check(&folder));
         } else {
-            eprintln!("skipped: a folder of another group (no group of ours to give it)");
+            crate::skipped::skipped("a folder of another group (no group of ours to give it)");
         }
         // Another user's (as root can make it; `sudo -E` and a user's
         // XDG_RUNTIME_DIR).
@@ -774,7 +774,7 @@ mod tests {
             let said = check(&folder).unwrap_err().to_string();
             assert!(said.contains("which belongs to uid 54321"), "{said}");
         } else {
-            eprintln!("skipped: another user's folder (not root)");
+            crate::skipped::skipped("another user's folder (not root)");
         }
         std::fs::remove_dir_all(&base).unwrap();
     }
