@@ -367,7 +367,8 @@ pub(crate) fn decode_answer(line: &[u8]) -> Result<Answer, String> {
         }
         Err(ProtocolError::BadResponse(e)) => {
             let raw = raw();
-            let kind = raw["type"].as_str().unwrap_or("?").to_owned();
+            // Of any length: said cut short, as a request's values are.
+            let kind = cut_short(raw["type"].as_str().unwrap_or("?"));
             if raw["final"] == serde_json::Value::Bool(false) {
                 return Ok(Answer::UnknownProgress(kind));
             }
@@ -1035,6 +1036,11 @@ mod tests {
             error.starts_with("the supervisor answered `parked`, which this command cannot read (is the supervisor a newer build?)"),
             "{error}"
         );
+        // A type of any length: said cut short.
+        let long = format!(r#"{{"v":1,"final":true,"type":"{}"}}"#, "p".repeat(5000));
+        let error = decode_answer(long.as_bytes()).unwrap_err();
+        let cut = format!("the supervisor answered `{}…`, which", "p".repeat(40));
+        assert!(error.starts_with(&cut), "{error}");
         // Another version: in the client's words, with what it said.
         let other = br#"{"v":2,"type":"error","error":"unsupported protocol version 1 (this supervisor speaks version 2)"}"#;
         assert_eq!(

@@ -76,8 +76,9 @@ impl Waiting {
     /// place of another, and a status line that of the one right ahead of
     /// it (not across a state change, so that the manager sees the status
     /// each state had). Returns the one dropped when more than
-    /// [`MAX_WAITING`] would wait: the oldest that is no state change, or
-    /// the oldest of all when all are.
+    /// [`MAX_WAITING`] would wait: the oldest status line, else the ping
+    /// (a missed ping can get the service killed; a status line is only
+    /// news), else the oldest of all (all state changes).
     ///
     /// ```ignore
     /// let mut waiting = Waiting::default();
@@ -107,8 +108,9 @@ impl Waiting {
         if self.queue.len() <= MAX_WAITING {
             return None;
         }
-        let oldest = (self.queue.iter())
-            .position(|q| q.kind != Kind::StateChange)
+        let of = |kind| self.queue.iter().position(|q| q.kind == kind);
+        let oldest = (of(Kind::Status))
+            .or_else(|| of(Kind::Watchdog))
             .unwrap_or(0);
         if oldest == 0 {
             self.new_front();
@@ -208,17 +210,28 @@ mod tests {
     }
 
     #[test]
-    fn past_the_bound_the_oldest_that_is_no_state_change_goes() {
+    fn past_the_bound_the_oldest_status_line_goes_then_the_ping() {
         let mut waiting = waiting_after(&["READY=1", "WATCHDOG=1"]);
         for n in 2..MAX_WAITING {
             let text = if n % 2 == 0 { "STOPPING=1" } else { "STATUS=x" };
             let _ = waiting.push(queued(text));
         }
         let dropped = waiting.push(queued("RELOADING=1"));
-        assert_eq!(dropped.map(|d| d.text), Some("WATCHDOG=1".to_owned()));
+        assert_eq!(dropped.map(|d| d.text), Some("STATUS=x".to_owned()));
         assert_eq!(texts(&waiting).len(), MAX_WAITING);
-        assert_eq!(texts(&waiting)[0], "READY=1");
+        assert_eq!(
+            &texts(&waiting)[..3],
+            ["READY=1", "WATCHDOG=1", "STOPPING=1"]
+        );
         assert_eq!(*texts(&waiting).last().unwrap(), "RELOADING=1");
+        // No status line left: the ping.
+        let mut waiting = waiting_after(&["READY=1", "WATCHDOG=1"]);
+        for _ in 2..MAX_WAITING {
+            let _ = waiting.push(queued("STOPPING=1"));
+        }
+        let dropped = waiting.push(queued("RELOADING=1"));
+        assert_eq!(dropped.map(|d| d.text), Some("WATCHDOG=1".to_owned()));
+        assert_eq!(texts(&waiting)[0], "READY=1");
     }
 
     #[test]
