@@ -31,11 +31,19 @@ pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     if let Err(error) = signature::check(&f.sig) {
         errors.push(error);
     }
+    if let Some(at) = signature::self_outside_items(f.to_token_stream_of_sig_and_body()) {
+        errors.at(
+            at,
+            "#[littleboss::main] goes on a free `fn main`, not one in an `impl` or trait: wrapped in the attribute's own `fn main`, its `Self` names no type",
+        );
+    }
     let ready = ready.as_ref();
     // `_: littleboss::Context` takes the context and drops it.
     let no_context = match f.sig.inputs.first() {
         None => true,
-        Some(syn::FnArg::Typed(arg)) => matches!(*arg.pat, syn::Pat::Wild(_)),
+        Some(syn::FnArg::Typed(arg)) => {
+            matches!(signature::unparenthesized(&arg.pat), syn::Pat::Wild(_))
+        }
         Some(syn::FnArg::Receiver(_)) => false,
     };
     // One of `main`'s own rules: on another function, where the attribute
@@ -319,11 +327,13 @@ fn fallback(f: &MainFn, error: syn::Error) -> TokenStream {
     } = f;
     let ident = &sig.ident;
     let error = error.into_compile_error();
-    // A method (taking `self`) stays in its `impl` or trait: moved into a
-    // `fn main` it would only add errors.
-    let method = f.has_receiver();
-    if method {
-        // A method, in an `impl` or a trait, `main` or not: kept as it is,
+    // A method (taking `self`), or a function naming its `impl`'s `Self`,
+    // stays in its `impl` or trait: moved into a `fn main` it would only
+    // add errors.
+    let in_impl_or_trait = f.has_receiver()
+        || signature::self_outside_items(f.to_token_stream_of_sig_and_body()).is_some();
+    if in_impl_or_trait {
+        // In an `impl` or a trait, `main` or not: kept as it is,
         // where a module or an import would be errors of their own, and
         // a `fn main()` in its place would change the method.
         quote! {

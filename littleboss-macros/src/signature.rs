@@ -82,6 +82,14 @@ fn braces(at: syn::buffer::Cursor<'_>) -> Option<(Group, syn::buffer::Cursor<'_>
 }
 
 impl MainFn {
+    /// The signature and the body, as tokens (not the attributes: a
+    /// `Self` in one is the attribute's business).
+    pub fn to_token_stream_of_sig_and_body(&self) -> TokenStream {
+        let mut tokens = self.sig.to_token_stream();
+        tokens.extend(std::iter::once(TokenTree::Group(self.body.clone())));
+        tokens
+    }
+
     /// The function as an item without its outer attributes and visibility,
     /// which go on the generated `fn main`.
     pub fn inner_item(&self) -> TokenStream {
@@ -100,6 +108,43 @@ impl MainFn {
         matches!(self.sig.inputs.first(), Some(FnArg::Receiver(_)))
     }
 }
+
+/// `pat` without the parentheses around it (`(_)` is `_`).
+pub(crate) fn unparenthesized(pat: &syn::Pat) -> &syn::Pat {
+    match pat {
+        syn::Pat::Paren(inner) => unparenthesized(&inner.pat),
+        pat => pat,
+    }
+}
+
+/// Where `Self` first appears in `tokens` (a function's) outside the
+/// items that have one of their own (an `impl`, a trait, a type, a
+/// `macro_rules!` body): there it can only name the type of an `impl` or
+/// trait around the function, which the attribute's `fn main` hides.
+pub(crate) fn self_outside_items(tokens: TokenStream) -> Option<proc_macro2::Span> {
+    let mut tokens = tokens.into_iter();
+    while let Some(token) = tokens.next() {
+        match token {
+            TokenTree::Ident(ident) if ident == "Self" => return Some(ident.span()),
+            TokenTree::Ident(ident) if HAS_ITS_OWN_SELF.iter().any(|item| ident == item) => {
+                // Up to and with its `{ ... }` (skipping more is safe: it
+                // only finds less).
+                let braces = |t: &TokenTree| matches!(t, TokenTree::Group(g) if g.delimiter() == Delimiter::Brace);
+                for _ in tokens.by_ref().take_while(|t| !braces(t)) {}
+            }
+            TokenTree::Group(group) => {
+                if let Some(at) = self_outside_items(group.stream()) {
+                    return Some(at);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The keywords of the items inside which `Self` is their own.
+const HAS_ITS_OWN_SELF: [&str; 6] = ["impl", "trait", "struct", "enum", "union", "macro_rules"];
 
 /// Checks that the signature is one the expansion can call: `fn main`,
 /// plain or `async`, with no parameter or one (the `Context`). The return
@@ -241,5 +286,23 @@ mod tests {
         assert!(!told("async fn run();"));
         assert!(!told("fn main(&self);"));
         assert!(!told("struct Main;"));
+    }
+
+    #[test]
+    fn self_is_found_outside_items_of_its_own_only() {
+        let found = |code: &str| {
+            let tokens: proc_macro2::TokenStream = code.parse().unwrap();
+            super::self_outside_items(tokens).is_some()
+        };
+        assert!(found("{ Self::setup(); }"));
+        assert!(found("{ let x = vec![Self::new()]; }"));
+        assert!(found("(x: Self) {}"));
+        assert!(!found("{ impl Node { fn new() -> Self { Self } } }"));
+        assert!(!found("{ struct Node { next: Option<Box<Self>> } }"));
+        assert!(!found("{ trait Made { fn made() -> Self; } }"));
+        assert!(!found("{ macro_rules! m { () => { Self::x() } } }"));
+        // After an item of its own, still found.
+        assert!(found("{ enum E { A(Box<Self>) } Self::go(); }"));
+        assert!(!found("{ let self_ = 1; }"));
     }
 }
