@@ -40,6 +40,10 @@ fn every_kind(event: &Event) {
         | Event::Tick
         | Event::Upgraded
         | Event::UpgradeFailed { .. } => {}
+        // A new image's own, handled right after its first event, while
+        // no upgrade can be due: never handed over (see `resume`), so
+        // neither listed nor pinned.
+        Event::ChildLost { .. } | Event::ListenerLost { .. } => {}
         Event::Message { message, .. } => match message {
             FromChild::Hello { .. }
             | FromChild::Ready

@@ -256,9 +256,18 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     // after the events handed over, so that a reload of theirs that comes
     // to be queued is dropped as if they had hung up here.
     let gone = super::machine::gone_clients(&handoff.pending, &kept_clients);
+    // What did not come across, right after the first event: before
+    // anything handed over could give a child a listener lost, and while
+    // no upgrade can be due (the one just made or given up on stands), so
+    // that these events of this build's own are never handed over to an
+    // image that may not read them.
+    let lost_listeners = std::mem::take(&mut held.lost).into_iter();
+    let lost_listeners = lost_listeners.map(|(key, error)| Event::ListenerLost { key, error });
+    let lost_children = lost_children(&handoff, &kept_children, &handoff.pending);
     let mut events = vec![first];
+    events.extend(lost_listeners);
+    events.extend(lost_children);
     events.extend(std::mem::take(&mut handoff.pending));
-    events.extend(lost_children(&handoff, &kept_children, &events));
     events.extend(gone);
     events.extend(registered.gone);
     // Registered under other descriptors: the handed-over ones go (on the
@@ -290,11 +299,6 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         binaries: held.binaries,
     };
     let mut state = handoff.state;
-    // Held no more: the next launch that gives one an address binds it
-    // (rather than being told it is off in the supervisor).
-    for key in &held.lost {
-        state.held.remove(key);
-    }
     // An older image did not record its folder.
     if state.settings.working_dir_id.is_none() {
         state.settings = state.settings.in_working_folder();
@@ -311,8 +315,8 @@ struct Held {
     lock: ServiceLock,
     sockets: std::collections::HashMap<super::machine::ListenerKey, driver::Socket>,
     /// The listeners the state holds whose descriptors were not handed
-    /// over (closed by this binary's code before `run`, say).
-    lost: Vec<super::machine::ListenerKey>,
+    /// over (closed by this binary's code before `run`, say), and why.
+    lost: Vec<(super::machine::ListenerKey, String)>,
     children: Vec<(ChildId, OwnedFd)>,
     clients: Vec<(u64, driver::KeptConnection)>,
     idle: Vec<driver::KeptConnection>,
@@ -452,38 +456,8 @@ fn adopt_all(handoff: &Handoff, carriers: [RawFd; 2]) -> Result<Held, (String, b
                 let held = driver::Socket::new(fd, unix_file);
                 sockets.insert(socket.key.clone(), held);
             }
-            Err(e) => {
-                // One on port 0 is held under its listener's name too.
-                let address = match socket.key.port_0_owner() {
-                    Some(owner) => {
-                        let bind = socket.key.bind_address();
-                        format!("`{owner}` ({} {bind})", socket.key.network)
-                    }
-                    None => socket.key.address.clone(),
-                };
-                let activated = (handoff.state.held.get(&socket.key)).is_some_and(|h| h.activated);
-                // Bound again, one on port 0 would get another port, and
-                // the service manager's is not littleboss's to bind: held
-                // on without a descriptor, no later child is given it.
-                let unbindable = if activated {
-                    Some("it is the service manager's")
-                } else if socket.key.any_port() {
-                    Some("its port was the kernel's choice")
-                } else {
-                    None
-                };
-                match unbindable {
-                    Some(why) => log!(
-                        "listener {address} was not handed over: {e}; a child that has it serves on with it, but no later child can be given it ({why}): stop and start the service to have it again"
-                    ),
-                    None => {
-                        log!(
-                            "listener {address} was not handed over: {e}; the supervisor holds it no more (a child that has it serves on with it; a later one binds it anew)"
-                        );
-                        lost.push(socket.key.clone());
-                    }
-                }
-            }
+            // What it means, the machine decides (`Event::ListenerLost`).
+            Err(e) => lost.push((socket.key.clone(), e)),
         }
     }
     // What each was, and what its loss means, said with it (`what`).
@@ -838,7 +812,8 @@ fn kept(handoff: &Handoff, conn: OwnedFd) -> driver::KeptConnection {
 /// is not pending: nothing could watch or tell them anything. Each is
 /// killed with its process group (while it is our unreaped child, its pid
 /// is still its own; once the program's code before `run` reaped it, only
-/// what it left) and reported gone; the orphan scan reaps it.
+/// what it left) and reported lost, for the machine to decide what that
+/// means ([`Event::ChildLost`]); the orphan scan reaps it.
 fn lost_children(handoff: &Handoff, kept: &[ChildId], events: &[Event]) -> Vec<Event> {
     let exited = handoff::exited(events);
     let mut lost = Vec::new();
@@ -855,13 +830,9 @@ fn lost_children(handoff: &Handoff, kept: &[ChildId], events: &[Event]) -> Vec<E
             lost.extend(spawn::ended_unseen(*id, pid));
             continue;
         }
-        log!("lost child pid {pid} in the upgrade (no channel); killing it");
         // With its group: forked workers would serve on unsupervised.
         super::spawn::kill_with_group(pid);
-        lost.push(Event::Exited {
-            id: *id,
-            exit: ChildExit::Signal(nix::libc::SIGKILL),
-        });
+        lost.push(Event::ChildLost { id: *id });
         lost.push(Event::Signal(super::machine::Signal::Chld));
     }
     lost

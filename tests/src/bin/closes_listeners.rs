@@ -14,6 +14,9 @@
 //! Named `-scrubs-exits`, a supervisor's image of it takes
 //! `CLOSES_LISTENERS_SECRET` out of its environment, sets
 //! `CLOSES_LISTENERS_MARK`, moves to `/`, and exits 3 before `run`.
+//! Named `-closes-channels`, a supervisor's image of it puts a file at the
+//! number of every unix `SOCK_SEQPACKET` socket inherited: the children's
+//! channels, which an in-place upgrade's new image of it loses.
 //! Serves `closes_listeners PID`.
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
@@ -50,6 +53,36 @@ fn replace_inherited_tcp_listeners(own: impl Fn() -> std::io::Result<OwnedFd>) {
             let _ = nix::unistd::dup3(file.as_fd(), &mut at, nix::fcntl::OFlag::O_CLOEXEC);
             std::mem::forget(at);
         }
+    }
+}
+
+/// Puts `/dev/null` (close-on-exec) at the number of every unix
+/// `SOCK_SEQPACKET` socket inherited: the supervisor's channels to its
+/// children.
+fn replace_inherited_channels() {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<RawFd> = dir
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in fds.into_iter().filter(|fd| *fd > 2) {
+        // SAFETY: only looked at while the listing's own descriptor (closed
+        // by now) is the one that may have gone.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+        let seqpacket = getsockopt(&borrowed.as_fd(), sockopt::SockType)
+            .is_ok_and(|t| t == nix::sys::socket::SockType::SeqPacket);
+        if !seqpacket {
+            continue;
+        }
+        let Ok(null) = std::fs::File::open("/dev/null") else {
+            continue;
+        };
+        // SAFETY: as above; the channel at `fd` is let go of, as a close
+        // would, and the file put there is never closed.
+        let mut at = unsafe { OwnedFd::from_raw_fd(fd) };
+        let _ = nix::unistd::dup3(null.as_fd(), &mut at, nix::fcntl::OFlag::O_CLOEXEC);
+        std::mem::forget(at);
     }
 }
 
@@ -102,6 +135,9 @@ fn main() {
         std::env::set_current_dir("/").expect("to /");
         eprintln!("closes_listeners: scrubbed, exiting before run");
         std::process::exit(3);
+    }
+    if exe.ends_with("-closes-channels") && supervisor {
+        replace_inherited_channels();
     }
     if exe.ends_with("-closes-exits") && supervisor {
         eprintln!("closes_listeners: exiting before run");

@@ -214,6 +214,19 @@ pub(crate) enum Event {
         error: String,
         refuse: bool,
     },
+    /// Child `id` came across an in-place upgrade without its channel,
+    /// and the driver killed it with its process group. A new image's
+    /// own event, after [`Event::Upgraded`]; never handed over.
+    ChildLost {
+        id: ChildId,
+    },
+    /// Listener `key`'s descriptor did not come across an in-place
+    /// upgrade (`error`: why). A new image's own event, as
+    /// [`Event::ChildLost`].
+    ListenerLost {
+        key: ListenerKey,
+        error: String,
+    },
 }
 
 /// The clients of the control requests in `pending` that are not among
@@ -375,7 +388,8 @@ macro_rules! say {
     ($machine:expr, $($arg:tt)*) => { $machine.effects.push(Effect::Log(format!($($arg)*))) };
 }
 
-// After `say!`, which it uses.
+// After `say!`, which they use.
+mod lost;
 mod upgrade;
 
 impl Machine {
@@ -464,6 +478,8 @@ impl Machine {
                 Event::Tick => self.on_tick(),
                 Event::Upgraded => self.on_upgraded(),
                 Event::UpgradeFailed { error, refuse } => self.on_upgrade_failed(error, refuse),
+                Event::ChildLost { id } => self.on_child_lost(id),
+                Event::ListenerLost { key, error } => self.on_listener_lost(key, error),
             }
             self.take_queued();
             self.close_unused();

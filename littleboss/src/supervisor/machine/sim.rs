@@ -636,6 +636,24 @@ impl Sim {
         self.handle(Event::Exited { id, exit });
     }
 
+    /// Child `id` came across an upgrade without its channel, and the
+    /// driver killed it.
+    pub fn lose(&mut self, id: ChildId) {
+        self.process(id).exited = true;
+        self.handle(Event::ChildLost { id });
+    }
+
+    /// Listener `key`'s descriptor did not come across an upgrade: the
+    /// driver holds no socket for it.
+    pub fn lose_listener(&mut self, key: &ListenerKey) {
+        self.sockets.remove(key);
+        let error = "fd 5 is no longer its socket".to_owned();
+        self.handle(Event::ListenerLost {
+            key: key.clone(),
+            error,
+        });
+    }
+
     pub fn signal(&mut self, signal: Signal) {
         self.handle(Event::Signal(signal));
     }

@@ -384,3 +384,71 @@ fn a_state_handed_over_by_version_1_is_read_and_resumed() {
     let back: super::State = serde_json::from_str(&now).unwrap();
     assert_eq!(serde_json::to_string(&back).unwrap(), now);
 }
+
+#[test]
+fn a_serving_child_lost_in_the_upgrade_starts_again_counted_as_no_failure() {
+    // Persist off, the new child in its probation: a death of its own
+    // would roll back to /bin/v1. Lost, it is the supervisor's doing.
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    assert_eq!(sim.upgrades, [std::path::PathBuf::from("/bin/v2")]);
+    sim.lose(2);
+    assert!(sim.logged("child pid 1002 came across the in-place upgrade without its channel"));
+    assert_eq!(sim.exit_code, None, "{:?}", sim.logs());
+    assert_eq!(sim.starting_id(), Some(3));
+    assert_eq!(
+        sim.spawned_paths().last().map(String::as_str),
+        Some("/bin/v2")
+    );
+    assert_eq!(sim.machine.state().failures, 0);
+    sim.hello_and_ready(3);
+    assert_eq!(sim.serving_id(), Some(3));
+    // The old child drains on, and goes as it would.
+    sim.exit(1, ChildExit::Code(0));
+    assert_eq!(sim.exit_code, None);
+}
+
+#[test]
+fn a_draining_child_lost_in_the_upgrade_is_gone_and_the_serving_one_stays() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    sim.lose(1);
+    assert!(sim.logged("child pid 1001 came across the in-place upgrade without its channel"));
+    assert!(!sim.machine.state().children.contains_key(&1));
+    assert_eq!(sim.serving_id(), Some(2));
+    assert_eq!(sim.starting_id(), None);
+    assert_eq!(sim.exit_code, None);
+}
+
+#[test]
+fn a_listener_lost_in_the_upgrade_is_held_no_more_and_bound_anew_by_the_next_launch() {
+    let mut sim = Sim::serving(settings());
+    let key = super::sim::http().key.unwrap();
+    sim.lose_listener(&key);
+    assert!(sim.logged(
+        "listener 127.0.0.1:8080 was not handed over: fd 5 is no longer its socket; the supervisor holds it no more"
+    ));
+    assert!(!sim.machine.state().held.contains_key(&key));
+    let binds = |sim: &Sim| {
+        (sim.effects.iter())
+            .filter(|e| matches!(e, Effect::Bind { .. }))
+            .count()
+    };
+    let before = binds(&sim);
+    sim.reload("/bin/v1");
+    sim.hello_and_ready(2);
+    assert_eq!(binds(&sim), before + 1, "bound anew");
+    assert!(sim.machine.state().held.contains_key(&key));
+}
+
+#[test]
+fn a_listener_the_service_manager_passed_lost_in_the_upgrade_is_held_on() {
+    let mut sim = Sim::serving(settings());
+    sim.activate_first_listener();
+    let key = super::sim::http().key.unwrap();
+    sim.lose_listener(&key);
+    assert!(sim.logged("no later child can be given it (it is the service manager's)"));
+    assert!(sim.machine.state().held.contains_key(&key));
+}

@@ -1,0 +1,80 @@
+//! What a new image makes of what did not come across an in-place upgrade
+//! whole: a child without its channel, a listener without its descriptor.
+//! (The code before `run` of a builder program may close descriptors it
+//! did not open; the driver finds what is missing as it takes them back.)
+
+use super::{ChildExit, ChildId, Effect, ListenerKey, Machine, Why};
+
+impl Machine {
+    /// Child `id` came across without its channel, and the driver killed
+    /// it with its process group: nothing could watch or tell it anything.
+    /// The supervisor's own loss, not the program's failure: a serving
+    /// child is started again at once, counted as no failure and rolled
+    /// back from no probation, whatever `persist` says. (A child that was
+    /// starting failed its start; an old one draining is gone.)
+    pub(super) fn on_child_lost(&mut self, id: ChildId) {
+        let Some(child) = self.state.children.get(&id) else {
+            return;
+        };
+        let pid = child.pid.unwrap_or(0);
+        say!(
+            self,
+            "child pid {pid} came across the in-place upgrade without its channel: killed with its process group, as nothing could watch or tell it anything"
+        );
+        let serving = self.up().is_some_and(|up| up.serving == Some(id));
+        if !serving {
+            return self.on_exit(id, ChildExit::Signal(nix::libc::SIGKILL));
+        }
+        let Some(child) = self.state.children.remove(&id) else {
+            return;
+        };
+        let Some(up) = self.up() else { return };
+        up.serving = None;
+        up.probation = None;
+        // A reload under way replaces it; should that reload's child fail,
+        // this is what comes back, as for a serving child that died.
+        if let Some(starting) = up.starting.as_mut() {
+            starting.replaced_died = Some((child.launch_again(id), child.binary));
+            self.tell_alone();
+            return self.notify_status();
+        }
+        self.tell_alone();
+        say!(self, "starting it again");
+        let current = self.state.current.clone();
+        self.start_child(current, Why::Restart);
+        self.notify_status();
+    }
+
+    /// Listener `key`'s descriptor did not come across (`error`: why). One
+    /// the service manager passed, or bound on port 0, cannot be bound
+    /// again as it was: held on without a descriptor, no later child is
+    /// given it. Any other is held no more, and the next launch that gives
+    /// it an address binds it anew. A child that has it serves on with it.
+    pub(super) fn on_listener_lost(&mut self, key: ListenerKey, error: String) {
+        let address = match key.port_0_owner() {
+            Some(owner) => format!("`{owner}` ({} {})", key.network, key.bind_address()),
+            None => key.address.clone(),
+        };
+        let activated = self.state.held.get(&key).is_some_and(|h| h.activated);
+        let unbindable = if activated {
+            Some("it is the service manager's")
+        } else if key.any_port() {
+            Some("its port was the kernel's choice")
+        } else {
+            None
+        };
+        match unbindable {
+            Some(why) => say!(
+                self,
+                "listener {address} was not handed over: {error}; a child that has it serves on with it, but no later child can be given it ({why}): stop and start the service to have it again"
+            ),
+            None => {
+                say!(
+                    self,
+                    "listener {address} was not handed over: {error}; the supervisor holds it no more (a child that has it serves on with it; a later one binds it anew)"
+                );
+                self.state.held.remove(&key);
+            }
+        }
+    }
+}
