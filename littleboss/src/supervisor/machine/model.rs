@@ -82,6 +82,10 @@ enum Action {
     /// The n-th live child (as [`Action::Hello`] picks it) will not die
     /// of a kill: stuck in the kernel (a file system that hangs).
     Undying(u8),
+    /// The n-th live child with a pid (as [`Action::Exit`] picks it) came
+    /// across an upgrade in place without its channel, and the driver
+    /// killed it.
+    Lose(u8),
 }
 
 fn action() -> impl Strategy<Value = Action> {
@@ -117,6 +121,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => (0u16..12_000).prop_map(Action::Late),
         1 => any::<u8>().prop_map(Action::Vanish),
         1 => any::<u8>().prop_map(Action::Undying),
+        1 => any::<u8>().prop_map(Action::Lose),
     ]
 }
 
@@ -544,6 +549,13 @@ impl Model {
                     self.exit(id, exit);
                 }
             }
+            Action::Lose(child) => {
+                let id = self.pick(child, self.newest_live());
+                let spawned = |id: &ChildId| self.sim.machine.state().children[id].pid.is_some();
+                if let Some(id) = id.filter(spawned) {
+                    self.lose(id);
+                }
+            }
             Action::Advance(ms) => {
                 self.advance_dying_in_time(Duration::from_millis(ms.into()), false);
                 self.ticks_owed = false;
@@ -605,6 +617,43 @@ impl Model {
             1
         } else {
             exit.code()
+        }
+    }
+
+    /// Child `id` lost in an upgrade: the supervisor's doing, so never a
+    /// failure of its own (only starts it began that failed at once
+    /// count), and, serving while up, started again (or replaced by the
+    /// reload under way) whatever `persist` says.
+    fn lose(&mut self, id: ChildId) {
+        let serving_up =
+            matches!(&self.sim.machine.state().phase, Phase::Up(_)) && self.serving() == Some(id);
+        let before = self.sim.machine.state().failures;
+        let effects_before = self.sim.effects.len();
+        if self.decides == Some(id) && self.sim.exit_code.is_none() {
+            self.decided = Some(self.death_code(id, ChildExit::Signal(9)));
+        }
+        let starting = self.sim.starting_id();
+        let exited = matches!(self.sim.machine.state().phase, Phase::Exited { .. });
+        self.sim.lose(id);
+        let known = self.sim.machine.state().children.contains_key(&id);
+        assert!(exited || !known, "child {id} lost, and still known");
+        let began = starts_in(&self.sim.effects[effects_before..]);
+        let after = self.sim.machine.state().failures;
+        if serving_up {
+            assert!(
+                after - before <= began,
+                "child {id} lost serving: failures {before} to {after}, {began} starts begun"
+            );
+            assert!(
+                starting.is_some() || began > 0,
+                "child {id} lost serving, and nothing starts in its place"
+            );
+            // Only the start in its place failing (its binary gone) may
+            // end it, as that start's failure, persist off.
+            assert!(
+                self.sim.exit_code.is_none() || after > before,
+                "child {id} lost serving ended the service"
+            );
         }
     }
 
