@@ -34,7 +34,7 @@ pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     if let Some(at) = signature::self_outside_items(f.to_token_stream_of_sig_and_body()) {
         errors.at(
             at,
-            "#[littleboss::main] goes on a free `fn main`, not one in an `impl` or trait: wrapped in the attribute's own `fn main`, its `Self` names no type",
+            "`Self` names no type in `main`: #[littleboss::main] goes on a free `fn main`, not one in an `impl` or trait (it wraps `main` in a `fn main` of its own)",
         );
     }
     let ready = ready.as_ref();

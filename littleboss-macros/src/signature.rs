@@ -119,18 +119,22 @@ pub(crate) fn unparenthesized(pat: &syn::Pat) -> &syn::Pat {
 
 /// Where `Self` first appears in `tokens` (a function's) outside the
 /// items that have one of their own (an `impl`, a trait, a type, a
-/// `macro_rules!` body): there it can only name the type of an `impl` or
-/// trait around the function, which the attribute's `fn main` hides.
+/// `macro_rules!` body) and the input of macros (`stringify!(Self)`, theirs
+/// to read): there it can only name the type of an `impl` or trait around
+/// the function, which the attribute's `fn main` hides. (What it passes
+/// over only finds less: rustc's own error says the rest.)
 pub(crate) fn self_outside_items(tokens: TokenStream) -> Option<proc_macro2::Span> {
-    let mut tokens = tokens.into_iter();
+    let mut tokens = tokens.into_iter().peekable();
     while let Some(token) = tokens.next() {
         match token {
             TokenTree::Ident(ident) if ident == "Self" => return Some(ident.span()),
             TokenTree::Ident(ident) if HAS_ITS_OWN_SELF.iter().any(|item| ident == item) => {
-                // Up to and with its `{ ... }` (skipping more is safe: it
-                // only finds less).
-                let braces = |t: &TokenTree| matches!(t, TokenTree::Group(g) if g.delimiter() == Delimiter::Brace);
-                for _ in tokens.by_ref().take_while(|t| !braces(t)) {}
+                skip_item(&mut tokens);
+            }
+            TokenTree::Punct(punct) if punct.as_char() == '!' => {
+                if let Some(TokenTree::Group(_)) = tokens.peek() {
+                    tokens.next();
+                }
             }
             TokenTree::Group(group) => {
                 if let Some(at) = self_outside_items(group.stream()) {
@@ -141,6 +145,34 @@ pub(crate) fn self_outside_items(tokens: TokenStream) -> Option<proc_macro2::Spa
         }
     }
     None
+}
+
+/// Passes over an item's tokens up to and with its body (`{ ... }`), or
+/// the `;` of one without; angle brackets are counted, so that a
+/// `{ 2 }` in its generics (`impl Grid<{ 2 }>`) is not taken for it.
+fn skip_item(tokens: &mut impl Iterator<Item = TokenTree>) {
+    let mut depth = 0usize;
+    // The last token was a joint `-` or `=`: a `>` closes `->` or `=>`.
+    let mut arrow = false;
+    for token in tokens {
+        let TokenTree::Punct(punct) = &token else {
+            if depth == 0
+                && matches!(&token, TokenTree::Group(g) if g.delimiter() == Delimiter::Brace)
+            {
+                return;
+            }
+            arrow = false;
+            continue;
+        };
+        match punct.as_char() {
+            '<' => depth += 1,
+            '>' if !arrow => depth = depth.saturating_sub(1),
+            ';' if depth == 0 => return,
+            _ => {}
+        }
+        arrow =
+            matches!(punct.as_char(), '-' | '=') && punct.spacing() == proc_macro2::Spacing::Joint;
+    }
 }
 
 /// The keywords of the items inside which `Self` is their own.
@@ -295,7 +327,11 @@ mod tests {
             super::self_outside_items(tokens).is_some()
         };
         assert!(found("{ Self::setup(); }"));
-        assert!(found("{ let x = vec![Self::new()]; }"));
+        // A macro's input is its own.
+        assert!(!found(
+            "{ let x = vec![Self::new()]; println!(\"{}\", stringify!(Self)); }"
+        ));
+        assert!(found("{ let b = a != Self::X; }"));
         assert!(found("(x: Self) {}"));
         assert!(!found("{ impl Node { fn new() -> Self { Self } } }"));
         assert!(!found("{ struct Node { next: Option<Box<Self>> } }"));
@@ -304,5 +340,17 @@ mod tests {
         // After an item of its own, still found.
         assert!(found("{ enum E { A(Box<Self>) } Self::go(); }"));
         assert!(!found("{ let self_ = 1; }"));
+        // Braces in an item's generics are not its body.
+        assert!(!found(
+            "{ struct Grid<const N: usize>; impl Grid<{ 2 }> { fn new() -> Self { Grid } } }"
+        ));
+        assert!(!found(
+            "{ struct Buf<const N: usize = { 4 }> { next: Option<Box<Self>> } }"
+        ));
+        assert!(!found(
+            "{ impl<T> X<T> where T: Fn() -> u8 { fn x() -> Self { todo!() } } }"
+        ));
+        // A weak keyword as a name: what follows is looked at.
+        assert!(found("{ let union = 1; Self::go(); }"));
     }
 }

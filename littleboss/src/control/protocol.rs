@@ -373,7 +373,9 @@ pub(crate) fn decode_answer(line: &[u8]) -> Result<Answer, String> {
                 return Ok(Answer::UnknownProgress(kind));
             }
             Err(format!(
-                "the supervisor answered `{kind}`, which this command cannot read (is the supervisor a newer build?): {e}"
+                "the supervisor answered `{kind}`, which this command cannot read (is the supervisor a newer build?): {}",
+                // serde's words quote the type whole.
+                short(e.to_string())
             ))
         }
         Err(e) => Err(format!("cannot read the supervisor's answer: {e}")),
@@ -1041,6 +1043,7 @@ mod tests {
         let error = decode_answer(long.as_bytes()).unwrap_err();
         let cut = format!("the supervisor answered `{}…`, which", "p".repeat(40));
         assert!(error.starts_with(&cut), "{error}");
+        assert!(error.chars().count() < 400, "{error}");
         // Another version: in the client's words, with what it said.
         let other = br#"{"v":2,"type":"error","error":"unsupported protocol version 1 (this supervisor speaks version 2)"}"#;
         assert_eq!(

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 /// At most this many wait: a manager that reads nothing for minutes
 /// would otherwise have the watchdog's and status's pile up. Past it the
-/// oldest that is no state change goes first.
+/// oldest status line goes first, then the ping (see [`Waiting::push`]).
 pub(super) const MAX_WAITING: usize = 16;
 
 /// A notification waiting: its datagram, and what it says.

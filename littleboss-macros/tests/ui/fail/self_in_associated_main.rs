@@ -13,4 +13,6 @@ impl App {
     }
 }
 
-fn main() {}
+fn main() {
+    let _ = App;
+}

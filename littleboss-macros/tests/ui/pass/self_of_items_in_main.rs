@@ -1,5 +1,5 @@
-// `Self` in items of `main`'s own, which have their own: not taken for
-// an `impl`'s around `main`.
+// `Self` in items of `main`'s own, which have their own, or in a macro's
+// input: not taken for an `impl`'s around `main`.
 #[littleboss::main(name = "svc")]
 async fn main(ctx: littleboss::Context) {
     struct Node {
@@ -23,5 +23,13 @@ async fn main(ctx: littleboss::Context) {
             made!()
         }
     }
-    let _ = (ctx, Node::made().next.is_none());
+    // Braces in generics, and a macro's input, are no `Self` of `main`'s.
+    struct Grid<const N: usize>;
+    impl Grid<{ 2 }> {
+        fn new() -> Self {
+            Grid
+        }
+    }
+    let named = stringify!(Self);
+    let _ = (ctx, Node::made().next.is_none(), Grid::new(), named);
 }
