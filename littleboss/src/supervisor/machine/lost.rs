@@ -9,9 +9,11 @@ impl Machine {
     /// Child `id` came across without its channel, and the driver killed
     /// it with its process group: nothing could watch or tell it anything.
     /// The supervisor's own loss, not the program's failure: a serving
-    /// child is started again at once, counted as no failure and rolled
-    /// back from no probation, whatever `persist` says. (A child that was
-    /// starting failed its start; an old one draining is gone.)
+    /// child is started again at once from the very file it ran, counted
+    /// as no failure, whatever `persist` says. Were it on probation, the
+    /// one in its place is, from its ready: should that fail to start or
+    /// die within it, the reload rolls back as it would have. (A child
+    /// that was starting failed its start; an old one draining is gone.)
     pub(super) fn on_child_lost(&mut self, id: ChildId) {
         let Some(child) = self.state.children.get(&id) else {
             return;
@@ -30,7 +32,7 @@ impl Machine {
         };
         let Some(up) = self.up() else { return };
         up.serving = None;
-        up.probation = None;
+        let probation = up.probation.take().filter(|p| p.id == id);
         // A reload under way replaces it; should that reload's child fail,
         // this is what comes back, as for a serving child that died.
         if let Some(starting) = up.starting.as_mut() {
@@ -40,8 +42,19 @@ impl Machine {
         }
         self.tell_alone();
         say!(self, "starting it again");
-        let current = self.state.current.clone();
-        self.start_child(current, Why::Restart);
+        let again = self.start_child(child.launch_again(id), Why::Restart);
+        if let (Some(again), Some(up)) = (again, self.up()) {
+            // What a rollback would come back to (`promote` puts the new
+            // child on probation for it; `no_child` starts it should this
+            // one fail to start).
+            if let Some(probation) = probation {
+                up.fallback_to = Some(probation.previous);
+            }
+            // An upgrade given up on for the lost child is for this one.
+            if self.state.upgrade_skipped == Some(id) {
+                self.state.upgrade_skipped = Some(again);
+            }
+        }
         self.notify_status();
     }
 

@@ -1137,7 +1137,20 @@ impl Machine {
                     });
                 }
             }
-            Why::First | Why::Restart => say!(self, "child pid {pid} is ready"),
+            Why::First | Why::Restart => {
+                say!(self, "child pid {pid} is ready");
+                // Started in place of a child lost on its probation
+                // (`on_child_lost`): on probation in its place.
+                if let (true, Some(previous), Some(up)) = (fallback, put_off, self.up()) {
+                    up.probation = Some(Probation {
+                        id: starting.id,
+                        until: now + PROBATION,
+                        previous,
+                        revives: false,
+                        previous_binary: None,
+                    });
+                }
+            }
             Why::Fallback => say!(
                 self,
                 "child pid {pid} from the previous binary is serving again"

@@ -620,10 +620,10 @@ impl Model {
         }
     }
 
-    /// Child `id` lost in an upgrade: the supervisor's doing, so never a
-    /// failure of its own (only starts it began that failed at once
-    /// count), and, serving while up, started again (or replaced by the
-    /// reload under way) whatever `persist` says.
+    /// Child `id` lost in an upgrade: the supervisor's doing. Serving
+    /// while up, no failure of its own (only starts it began that failed
+    /// at once count), and started again (or replaced by the reload under
+    /// way) whatever `persist` says. (Starting, it fails its start.)
     fn lose(&mut self, id: ChildId) {
         let serving_up =
             matches!(&self.sim.machine.state().phase, Phase::Up(_)) && self.serving() == Some(id);

@@ -452,3 +452,53 @@ fn a_listener_the_service_manager_passed_lost_in_the_upgrade_is_held_on() {
     assert!(sim.logged("no later child can be given it (it is the service manager's)"));
     assert!(sim.machine.state().held.contains_key(&key));
 }
+
+#[test]
+fn a_child_started_in_place_of_one_lost_on_probation_is_on_probation_in_its_place() {
+    // Dying within it, it rolls the reload back, as the lost one would.
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    sim.lose(2);
+    sim.hello_and_ready(3);
+    sim.exit(3, ChildExit::Code(1));
+    assert!(
+        sim.logged("reload to /bin/v2 rolled back"),
+        "{:?}",
+        sim.logs()
+    );
+    assert_eq!(
+        sim.spawned_paths().last().map(String::as_str),
+        Some("/bin/v1")
+    );
+    // Failing to start, it falls back too (persist off: the service would
+    // end with nothing to come back to).
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    sim.unstartable.insert("/bin/v2".into());
+    sim.lose(2);
+    assert_eq!(sim.exit_code, None, "{:?}", sim.logs());
+    assert_eq!(
+        sim.spawned_paths().last().map(String::as_str),
+        Some("/bin/v1")
+    );
+}
+
+#[test]
+fn an_upgrade_given_up_on_for_a_lost_child_is_given_up_on_for_the_one_in_its_place() {
+    // The upgrade failed for a passing reason (the image went back): not
+    // tried again for that child, so neither for the one in its place,
+    // lest every round lose the serving child again.
+    let mut sim = Sim::serving(settings());
+    sim.upgrade_fails = true;
+    sim.upgrade_blames_binary = false;
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    assert_eq!(upgrade_effects(&sim), 1);
+    sim.upgrade_fails = false;
+    sim.lose(2);
+    sim.hello_and_ready(3);
+    assert_eq!(sim.serving_id(), Some(3));
+    assert_eq!(upgrade_effects(&sim), 1, "{:?}", sim.logs());
+}
