@@ -24,8 +24,9 @@ use super::protocol::{self, MAX_LINE, Request, Response};
 use crate::log::log;
 
 /// How long a client may take to send a whole request line, the idle
-/// time before it included (counted afresh after a blank line, and by
-/// the next image when an in-place upgrade hands the connection on).
+/// time before it included (and blank lines before it: a client sending
+/// one now and then is no request on its way; counted afresh by the next
+/// image when an in-place upgrade hands the connection on).
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a client may leave its answers unread (taking no byte of
@@ -248,6 +249,9 @@ async fn serve(
     requests: mpsc::UnboundedSender<ControlMessage>,
     long: &LongLines,
 ) {
+    // Since the last request (or the connection's start): blank lines
+    // between do not put it off.
+    let mut since_blank: Option<tokio::time::Instant> = None;
     loop {
         match flush(stream, conn).await {
             Flushed::Ready => {}
@@ -259,7 +263,10 @@ async fn serve(
                 return;
             }
         }
-        let (length, long_slot) = match read_request(stream, conn, long).await {
+        let deadline = since_blank
+            .take()
+            .unwrap_or_else(|| tokio::time::Instant::now() + READ_TIMEOUT);
+        let (length, long_slot) = match read_request(stream, conn, long, deadline).await {
             Ok(read) => read,
             Err(None) => return,
             Err(Some(error)) => {
@@ -285,6 +292,7 @@ async fn serve(
                 buffers.unread.drain(..length);
                 // Up to `MAX_LINE` of spaces: no big buffer left behind.
                 buffers.unread.shrink_to(REQUEST_BUFFER);
+                since_blank = Some(deadline);
                 None
             } else {
                 // A copy: the line stays unread until handled, so that an
@@ -547,8 +555,9 @@ struct BadLine {
 }
 
 /// The length of the next request line (newline included) at the front
-/// of what `conn` has read (left there), reading more as needed, within
-/// [`READ_TIMEOUT`]; with the slot for a long line, which a line past
+/// of what `conn` has read (left there), reading more as needed, by
+/// `deadline` (put off by the time waited for the slot for a long line);
+/// with that slot, which a line past
 /// [`LONG_LINE`] always holds (one come whole in a read too).
 /// `Err(None)`: the connection ended or went quiet between requests, so
 /// close it without a word; `Err(Some(why))`: tell the client why, then
@@ -557,8 +566,8 @@ async fn read_request(
     stream: &UnixStream,
     conn: &Conn,
     long: &LongLines,
+    mut deadline: tokio::time::Instant,
 ) -> Result<(usize, Option<tokio::sync::OwnedSemaphorePermit>), Option<String>> {
-    let mut deadline = tokio::time::Instant::now() + READ_TIMEOUT;
     // Each byte is looked at once, however the line trickles in.
     let mut scanned = 0;
     let mut long_slot = None;
@@ -746,6 +755,11 @@ mod tests {
         );
     }
 
+    /// A request's deadline, from now.
+    fn within() -> tokio::time::Instant {
+        tokio::time::Instant::now() + READ_TIMEOUT
+    }
+
     /// Reads one request from `sent` (written whole, then the writer
     /// closes), with what was left unread after it.
     async fn request_from(sent: &[u8]) -> (Result<Vec<u8>, Option<String>>, Vec<u8>) {
@@ -754,7 +768,7 @@ mod tests {
         // Written alongside the reads: a long one fills the socket buffer.
         tokio::spawn(async move { theirs.write_all(&sent).await });
         let conn = Conn::new(ours.as_raw_fd(), Begun::default());
-        let read = read_request(&ours, &conn, &Arc::default()).await;
+        let read = read_request(&ours, &conn, &Arc::default(), within()).await;
         let mut unread = conn.snapshot().unread;
         // Left unread until the request is handled (an upgrade meanwhile
         // hands it on): taken off here as `serve` does.
@@ -791,7 +805,7 @@ mod tests {
         theirs.write_all(&line).await.unwrap();
         let conn = Conn::new(ours.as_raw_fd(), Begun::default());
         let long = LongLines::default();
-        let (length, slot) = read_request(&ours, &conn, &long).await.unwrap();
+        let (length, slot) = read_request(&ours, &conn, &long, within()).await.unwrap();
         assert_eq!(length, line.len());
         assert!(slot.is_some(), "a long line read without the slot");
         // What an in-place upgrade would hand on has it still.
@@ -808,7 +822,7 @@ mod tests {
         let first = Arc::new(Conn::new(ours.as_raw_fd(), Begun::default()));
         let reading = {
             let (first, long) = (first.clone(), long.clone());
-            tokio::spawn(async move { read_request(&ours, &first, &long).await })
+            tokio::spawn(async move { read_request(&ours, &first, &long, within()).await })
         };
         until("the first holds the slot", slot_held).await;
         // A second long line waits meanwhile (two reloads with many
@@ -820,13 +834,19 @@ mod tests {
             let long = long.clone();
             tokio::spawn(async move {
                 let conn = Conn::new(second.as_raw_fd(), Begun::default());
-                read_request(&second, &conn, &long).await
+                read_request(&second, &conn, &long, within()).await
             })
         };
         let (short, mut client) = pair();
         client.write_all(b"{}\n").await.unwrap();
         let conn = Conn::new(short.as_raw_fd(), Begun::default());
-        assert_eq!(read_request(&short, &conn, &long).await.unwrap().0, 3);
+        assert_eq!(
+            read_request(&short, &conn, &long, within())
+                .await
+                .unwrap()
+                .0,
+            3
+        );
         assert!(!waiting.is_finished(), "the second waits for the slot");
         // The first, ended and decoded, gives the slot back; the second
         // is read.
@@ -1020,6 +1040,25 @@ mod tests {
         let mut last = vec![0; protocol::encode_response(&done).len()];
         theirs.read_exact(&mut last).await.unwrap();
         assert_eq!(last, protocol::encode_response(&done));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn blank_lines_now_and_then_do_not_keep_a_connection_open() {
+        let (connections, mut theirs, _received) = served();
+        let blanks = tokio::spawn(async move {
+            // Until its close makes a write fail.
+            while theirs.write_all(b"\n").await.is_ok() {
+                tokio::time::sleep(READ_TIMEOUT / 4).await;
+            }
+        });
+        tokio::time::sleep(READ_TIMEOUT - Duration::from_millis(1)).await;
+        assert_eq!(connections.open().len(), 1, "not yet");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        assert!(connections.open().is_empty(), "closed at the timeout");
+        tokio::time::timeout(READ_TIMEOUT, blanks)
+            .await
+            .unwrap()
+            .unwrap();
     }
 
     #[tokio::test(start_paused = true)]
