@@ -216,6 +216,21 @@ fn sighup_reloads_the_same_binary() {
 }
 
 #[test]
+fn a_terminal_interrupt_pending_as_a_child_starts_is_not_the_childs() {
+    // A ^C to the supervisor's group in the instant before the child had
+    // a group of its own (a test hook leaves one pending, as it would):
+    // the supervisor's, not the child's, which starts and serves.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_SIGINT_AT_SPAWN", &"1")]);
+    svc.ready();
+    let addr = svc.printed_addr("addr");
+    assert_eq!(echo(addr, "up").unwrap(), "up\n");
+    let out = svc.output.text();
+    assert!(!out.contains("by SIGINT"), "{out}");
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_child_whose_supervisor_is_killed_winds_down_and_exits() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
     svc.start(&[]);
@@ -696,6 +711,26 @@ fn a_file_a_supervisor_thread_opens_without_cloexec_reaches_no_child() {
         !held.contains(&leaky),
         "the child holds {leaky:?}: {held:?}"
     );
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn what_a_thread_of_supervisor_init_starts_later_inherits_no_channel_variable() {
+    // A process it started (a littleboss binary, the supervisor's own
+    // child) would take the variable for its own and its fd 3 for a
+    // channel.
+    let bin = env!("CARGO_BIN_EXE_init_leaky_thread");
+    let mut svc = Service::new(bin);
+    let leaky = svc.dir.path().join("leaky");
+    let go = svc.dir.path().join("go");
+    svc.start_with_env(&[], &[("LEAKY_FILE", &leaky), ("LEAKY_GO", &go)]);
+    svc.ready();
+    std::fs::write(&go, b"").unwrap();
+    let var: String = svc.printed("leaky channel_var");
+    assert_eq!(var, "None");
+    // And the children have theirs all the same.
+    let out = svc.control_with(bin, "reload", &[]);
+    assert!(out.status.success(), "{}", text(&out));
     svc.stop_expecting(0);
 }
 

@@ -1,7 +1,8 @@
 //! Signals to the supervisor become machine events: SIGTERM and SIGINT
 //! stop, SIGHUP reloads, SIGCHLD reaps orphans, SIGUSR1 and SIGUSR2 are
-//! passed on to the children. What a repeated one means is the machine's
-//! to decide.
+//! passed on to the child the machine names, if it handles them (one it
+//! does not would die of it; said in the log instead). What a repeated
+//! one means is the machine's to decide.
 //!
 //! The supervisor's threads keep these signals blocked for its whole life
 //! (all but those `supervisor_init` starts, which the handler below

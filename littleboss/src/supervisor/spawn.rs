@@ -39,6 +39,11 @@ pub(crate) fn inherit_channel_var() {
     }
 }
 
+/// A test hook: a SIGINT is pending in each child as it starts, as a
+/// terminal's ^C to the supervisor's group before the child had its own
+/// leaves one.
+const TEST_INTERRUPTED_VAR: &str = "LITTLEBOSS_TEST_SIGINT_AT_SPAWN";
+
 /// A test hook: how long a watcher waits at most, for its child to exit,
 /// before it reads the child's first message, in milliseconds.
 const TEST_WATCH_PAUSE_VAR: &str = "LITTLEBOSS_TEST_WATCH_PAUSE_MS";
@@ -497,6 +502,7 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
         command.env_remove(var);
     }
     let gate = exec_gate();
+    let test_interrupted = crate::test_hook::test_hook::<u8>(TEST_INTERRUPTED_VAR).is_some();
     // Listed before the fork, closed after it (see `shared_fds`).
     let shared = super::shared_fds::open_above(link::CHILD_FD);
     // What the supervisor has ignored (started so: a script's `start &`
@@ -509,8 +515,8 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
     let keep = [nix::libc::SIGHUP, nix::libc::SIGTTIN, nix::libc::SIGTTOU];
     let ignored = crate::ignored::all_but(&keep);
     // SAFETY: runs in the forked child before exec, calling only
-    // signal, pthread_sigmask, dup2, fcntl, close_range (a raw syscall),
-    // fstat and close, which are async-signal-safe,
+    // signal, raise, pthread_sigmask, dup2, fcntl, close_range (a raw
+    // syscall), fstat and close, which are async-signal-safe,
     // on an fd the parent keeps open until spawn returns (and the test
     // hook's access and nanosleep, on a string made before the fork).
     unsafe {
@@ -525,6 +531,20 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
             // (`inherited`), so what the program starts gets the default
             // back at its exec.
             nix::libc::signal(nix::libc::SIGHUP, nix::libc::SIG_IGN);
+            if test_interrupted {
+                nix::libc::raise(nix::libc::SIGINT);
+            }
+            // A terminal's ^C, ^\ or ^Z that reached the supervisor's group
+            // before this child had one of its own waits here, blocked: the
+            // supervisor's to act on, not the child's (unblocked below, it
+            // would end or stop it). Ignoring a signal discards one pending;
+            // its disposition is then put back.
+            for number in [nix::libc::SIGINT, nix::libc::SIGQUIT, nix::libc::SIGTSTP] {
+                let was = nix::libc::signal(number, nix::libc::SIG_IGN);
+                if was != nix::libc::SIG_ERR {
+                    nix::libc::signal(number, was);
+                }
+            }
             for &number in &ignored {
                 nix::libc::signal(number, nix::libc::SIG_DFL);
             }

@@ -2,7 +2,9 @@
 //! `LEAKY_GO` names exists (made by the test when the supervisor serves),
 //! opens the file `LEAKY_FILE` names without close-on-exec and keeps it
 //! open, as a C library's thread might: no child started after may
-//! inherit it.
+//! inherit it. It then prints whether the supervisor's environment, what
+//! a process it started would inherit, holds the children's channel
+//! variable (`leaky channel_var=`).
 
 use std::os::unix::ffi::OsStrExt;
 use std::time::Duration;
@@ -24,6 +26,8 @@ fn init() {
         // the process's life, which is the point.
         let fd = unsafe { nix::libc::open(path.as_ptr(), flags, 0o600) };
         println!("leaky fd={fd}");
+        let var = std::env::var_os("LITTLEBOSS_CHANNEL_FD");
+        println!("leaky channel_var={var:?}");
         loop {
             std::thread::park();
         }
