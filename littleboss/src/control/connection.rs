@@ -76,6 +76,9 @@ struct Buffers {
     /// A request is with the supervisor and its final answer not queued
     /// yet: the next request waits (answers come in order).
     awaiting: bool,
+    /// It is to close once its last answer (an error) is written: what
+    /// more the client sent is never read.
+    closing: bool,
     /// The task is done and the descriptor closed.
     ended: bool,
 }
@@ -86,6 +89,8 @@ pub(crate) struct Snapshot {
     pub fd: RawFd,
     pub unread: Vec<u8>,
     pub unsent: Vec<u8>,
+    /// To close once `unsent` is written (see [`Conn::closing`]).
+    pub closing: bool,
 }
 
 impl Conn {
@@ -96,6 +101,7 @@ impl Conn {
                 unread: begun.unread,
                 unsent: begun.unsent,
                 awaiting: begun.awaiting,
+                closing: false,
                 ended: false,
             }),
             queued: Notify::new(),
@@ -144,7 +150,18 @@ impl Conn {
             fd: self.fd,
             unread: buffers.unread.clone(),
             unsent: buffers.unsent.clone(),
+            closing: buffers.closing,
         }
+    }
+
+    /// Says the connection closes once its error is written: nothing more
+    /// is read from it, nor its unread handed on (an in-place upgrade
+    /// leaves it out, lest the new image read on).
+    fn closing(&self) {
+        let mut buffers = self.buffers();
+        buffers.closing = true;
+        buffers.unread.clear();
+        buffers.unread.shrink_to(REQUEST_BUFFER);
     }
 
     /// Whether an answer queued is not yet all written, to a connection
@@ -273,11 +290,7 @@ async fn serve(
                 // What is unread goes with the close: an in-place upgrade
                 // before the answer is written must not hand it on, to be
                 // read (and refused) again by the new image.
-                {
-                    let mut buffers = conn.buffers();
-                    buffers.unread.clear();
-                    buffers.unread.shrink_to(REQUEST_BUFFER);
-                }
+                conn.closing();
                 conn.answer(&Response::Error { error });
                 flush(stream, conn).await;
                 return;
@@ -355,6 +368,9 @@ async fn serve(
                         let logged = protocol::short_printable(&error);
                         log!("bad control request: {logged}{since}")
                     });
+                }
+                if ends_connection {
+                    conn.closing();
                 }
                 conn.answer(&Response::Error { error });
                 if ends_connection {
@@ -1040,6 +1056,30 @@ mod tests {
         let mut last = vec![0; protocol::encode_response(&done).len()];
         theirs.read_exact(&mut last).await.unwrap();
         assert_eq!(last, protocol::encode_response(&done));
+    }
+
+    #[tokio::test]
+    async fn a_connection_closing_after_its_error_says_so_with_nothing_unread() {
+        // What an in-place upgrade looks at (and then leaves it out): the
+        // rest of another protocol's request is never read, by this image
+        // or the next.
+        let (ours, _theirs) = pair();
+        let begun = Begun {
+            unread: b"GET / HTTP/1.1\r\nHost: x\r\n\r\n{\"v\":1,\"cmd\":\"stop\"}\n".to_vec(),
+            ..Begun::default()
+        };
+        let conn = Conn::new(ours.as_raw_fd(), begun);
+        assert!(!conn.snapshot().closing);
+        conn.closing();
+        conn.answer(&Response::Error {
+            error: "not a request of this protocol".into(),
+        });
+        let snapshot = conn.snapshot();
+        assert!(
+            snapshot.closing && snapshot.unread.is_empty(),
+            "{snapshot:?}"
+        );
+        assert!(!snapshot.unsent.is_empty());
     }
 
     #[tokio::test(start_paused = true)]

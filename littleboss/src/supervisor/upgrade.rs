@@ -213,6 +213,12 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
     let mut unsent = Vec::new();
     for conn in &open {
         let snapshot = conn.snapshot();
+        // One closing after its error is left to the exec's close (its
+        // client, not reading that error, would lose only that): handed
+        // on, the new image would read on after it.
+        if snapshot.closing {
+            continue;
+        }
         match client_of(conn) {
             Some(id) => clients.push((id, snapshot.fd)),
             None => idle.push(snapshot.fd),
