@@ -125,13 +125,18 @@ pub(crate) fn unparenthesized(pat: &syn::Pat) -> &syn::Pat {
 /// over only finds less: rustc's own error says the rest.)
 pub(crate) fn self_outside_items(tokens: TokenStream) -> Option<proc_macro2::Span> {
     let mut tokens = tokens.into_iter().peekable();
+    // The last token was a name (a macro's path, not a keyword a `!`
+    // may follow: `if !(...)`): a `!` after it begins a macro's input.
+    let mut after_name = false;
     while let Some(token) = tokens.next() {
+        let name =
+            matches!(&token, TokenTree::Ident(ident) if !BEFORE_A_NOT.iter().any(|k| ident == k));
         match token {
             TokenTree::Ident(ident) if ident == "Self" => return Some(ident.span()),
             TokenTree::Ident(ident) if HAS_ITS_OWN_SELF.iter().any(|item| ident == item) => {
                 skip_item(&mut tokens);
             }
-            TokenTree::Punct(punct) if punct.as_char() == '!' => {
+            TokenTree::Punct(punct) if punct.as_char() == '!' && after_name => {
                 if let Some(TokenTree::Group(_)) = tokens.peek() {
                     tokens.next();
                 }
@@ -143,6 +148,7 @@ pub(crate) fn self_outside_items(tokens: TokenStream) -> Option<proc_macro2::Spa
             }
             _ => {}
         }
+        after_name = name;
     }
     None
 }
@@ -174,6 +180,11 @@ fn skip_item(tokens: &mut impl Iterator<Item = TokenTree>) {
             matches!(punct.as_char(), '-' | '=') && punct.spacing() == proc_macro2::Spacing::Joint;
     }
 }
+
+/// The keywords a `!` (not) may follow in an expression.
+const BEFORE_A_NOT: [&str; 9] = [
+    "if", "while", "match", "return", "in", "else", "break", "let", "mut",
+];
 
 /// The keywords of the items inside which `Self` is their own.
 const HAS_ITS_OWN_SELF: [&str; 6] = ["impl", "trait", "struct", "enum", "union", "macro_rules"];
@@ -332,6 +343,7 @@ mod tests {
             "{ let x = vec![Self::new()]; println!(\"{}\", stringify!(Self)); }"
         ));
         assert!(found("{ let b = a != Self::X; }"));
+        assert!(found("{ if !(Self::ready()) {} }"));
         assert!(found("(x: Self) {}"));
         assert!(!found("{ impl Node { fn new() -> Self { Self } } }"));
         assert!(!found("{ struct Node { next: Option<Box<Self>> } }"));

@@ -266,9 +266,9 @@ async fn serve(
     requests: mpsc::UnboundedSender<ControlMessage>,
     long: &LongLines,
 ) {
-    // Since the last request (or the connection's start): blank lines
-    // between do not put it off.
-    let mut since_blank: Option<tokio::time::Instant> = None;
+    // Since the last request taken (or the connection's start): blank
+    // and bad lines between do not put it off.
+    let mut carried: Option<tokio::time::Instant> = None;
     loop {
         match flush(stream, conn).await {
             Flushed::Ready => {}
@@ -280,10 +280,10 @@ async fn serve(
                 return;
             }
         }
-        let deadline = since_blank
+        let mut deadline = carried
             .take()
             .unwrap_or_else(|| tokio::time::Instant::now() + READ_TIMEOUT);
-        let (length, long_slot) = match read_request(stream, conn, long, deadline).await {
+        let (length, long_slot) = match read_request(stream, conn, long, &mut deadline).await {
             Ok(read) => read,
             Err(None) => return,
             Err(Some(error)) => {
@@ -305,7 +305,7 @@ async fn serve(
                 buffers.unread.drain(..length);
                 // Up to `MAX_LINE` of spaces: no big buffer left behind.
                 buffers.unread.shrink_to(REQUEST_BUFFER);
-                since_blank = Some(deadline);
+                carried = Some(deadline);
                 None
             } else {
                 // A copy: the line stays unread until handled, so that an
@@ -377,6 +377,7 @@ async fn serve(
                     flush(stream, conn).await;
                     return;
                 }
+                carried = Some(deadline);
             }
         }
     }
@@ -572,7 +573,8 @@ struct BadLine {
 
 /// The length of the next request line (newline included) at the front
 /// of what `conn` has read (left there), reading more as needed, by
-/// `deadline` (put off by the time waited for the slot for a long line);
+/// `deadline` (put off, there, by the time waited for the slot for a long
+/// line);
 /// with that slot, which a line past
 /// [`LONG_LINE`] always holds (one come whole in a read too).
 /// `Err(None)`: the connection ended or went quiet between requests, so
@@ -582,7 +584,7 @@ async fn read_request(
     stream: &UnixStream,
     conn: &Conn,
     long: &LongLines,
-    mut deadline: tokio::time::Instant,
+    deadline: &mut tokio::time::Instant,
 ) -> Result<(usize, Option<tokio::sync::OwnedSemaphorePermit>), Option<String>> {
     // Each byte is looked at once, however the line trickles in.
     let mut scanned = 0;
@@ -622,11 +624,11 @@ async fn read_request(
                     )));
                 }
             }
-            deadline += waiting.elapsed();
+            *deadline += waiting.elapsed();
             // Looked at again first: the line may be whole already.
             continue;
         }
-        match tokio::time::timeout_at(deadline, stream.readable()).await {
+        match tokio::time::timeout_at(*deadline, stream.readable()).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return Err(None),
             // Idle between requests: close quietly. Half a request: say so.
@@ -784,7 +786,7 @@ mod tests {
         // Written alongside the reads: a long one fills the socket buffer.
         tokio::spawn(async move { theirs.write_all(&sent).await });
         let conn = Conn::new(ours.as_raw_fd(), Begun::default());
-        let read = read_request(&ours, &conn, &Arc::default(), within()).await;
+        let read = read_request(&ours, &conn, &Arc::default(), &mut within()).await;
         let mut unread = conn.snapshot().unread;
         // Left unread until the request is handled (an upgrade meanwhile
         // hands it on): taken off here as `serve` does.
@@ -821,7 +823,9 @@ mod tests {
         theirs.write_all(&line).await.unwrap();
         let conn = Conn::new(ours.as_raw_fd(), Begun::default());
         let long = LongLines::default();
-        let (length, slot) = read_request(&ours, &conn, &long, within()).await.unwrap();
+        let (length, slot) = read_request(&ours, &conn, &long, &mut within())
+            .await
+            .unwrap();
         assert_eq!(length, line.len());
         assert!(slot.is_some(), "a long line read without the slot");
         // What an in-place upgrade would hand on has it still.
@@ -838,7 +842,7 @@ mod tests {
         let first = Arc::new(Conn::new(ours.as_raw_fd(), Begun::default()));
         let reading = {
             let (first, long) = (first.clone(), long.clone());
-            tokio::spawn(async move { read_request(&ours, &first, &long, within()).await })
+            tokio::spawn(async move { read_request(&ours, &first, &long, &mut within()).await })
         };
         until("the first holds the slot", slot_held).await;
         // A second long line waits meanwhile (two reloads with many
@@ -850,14 +854,14 @@ mod tests {
             let long = long.clone();
             tokio::spawn(async move {
                 let conn = Conn::new(second.as_raw_fd(), Begun::default());
-                read_request(&second, &conn, &long, within()).await
+                read_request(&second, &conn, &long, &mut within()).await
             })
         };
         let (short, mut client) = pair();
         client.write_all(b"{}\n").await.unwrap();
         let conn = Conn::new(short.as_raw_fd(), Begun::default());
         assert_eq!(
-            read_request(&short, &conn, &long, within())
+            read_request(&short, &conn, &long, &mut within())
                 .await
                 .unwrap()
                 .0,
@@ -1083,11 +1087,15 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn blank_lines_now_and_then_do_not_keep_a_connection_open() {
+    async fn blank_or_bad_lines_now_and_then_do_not_keep_a_connection_open() {
         let (connections, mut theirs, _received) = served();
         let blanks = tokio::spawn(async move {
             // Until its close makes a write fail.
-            while theirs.write_all(b"\n").await.is_ok() {
+            let lines: [&[u8]; 2] = [b"\n", b"{\"v\":1,\"cmd\":\"nope\"}\n"];
+            for line in lines.iter().cycle() {
+                if theirs.write_all(line).await.is_err() {
+                    break;
+                }
                 tokio::time::sleep(READ_TIMEOUT / 4).await;
             }
         });

@@ -43,6 +43,7 @@ impl Machine {
         self.tell_alone();
         say!(self, "starting it again");
         let again = self.start_child(child.launch_again(id), Why::Restart);
+        let probation = probation.filter(|_| self.state.settings.fallback);
         if let (Some(again), Some(up)) = (again, self.up()) {
             // What a rollback would come back to (`promote` puts the new
             // child on probation for it; `no_child` starts it should this
