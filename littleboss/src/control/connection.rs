@@ -24,9 +24,10 @@ use super::protocol::{self, MAX_LINE, Request, Response};
 use crate::log::log;
 
 /// How long a client may take to send a whole request line, the idle
-/// time before it included (and blank lines before it: a client sending
-/// one now and then is no request on its way; counted afresh by the next
-/// image when an in-place upgrade hands the connection on).
+/// time before it included (and blank or refused lines before it: a
+/// client sending one now and then is no request on its way; counted
+/// afresh by the next image when an in-place upgrade hands the
+/// connection on).
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a client may leave its answers unread (taking no byte of
