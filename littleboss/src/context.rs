@@ -106,6 +106,7 @@ impl Context {
     /// let listener: littleboss::TcpListener = ctx.tcp("https").expect("https enabled");
     /// # }
     /// ```
+    #[must_use = "the listener is marked taken: dropped, what comes to it is taken by no one"]
     pub fn tcp(&self, name: &str) -> Option<crate::TcpListener> {
         let fd = self.take(name, Kind::Tcp)?;
         let std = std::net::TcpListener::from(fd);
@@ -139,6 +140,7 @@ impl Context {
     /// let socket: tokio::net::UdpSocket = ctx.udp("dns").expect("dns enabled");
     /// # }
     /// ```
+    #[must_use = "the listener is marked taken: dropped, what comes to it is taken by no one"]
     pub fn udp(&self, name: &str) -> Option<tokio::net::UdpSocket> {
         let fd = self.take(name, Kind::Udp)?;
         let std = std::net::UdpSocket::from(fd);
@@ -164,6 +166,7 @@ impl Context {
     /// let listener: littleboss::UnixListener = ctx.unix("api").expect("api enabled");
     /// # }
     /// ```
+    #[must_use = "the listener is marked taken: dropped, what comes to it is taken by no one"]
     pub fn unix(&self, name: &str) -> Option<crate::UnixListener> {
         let fd = self.take(name, Kind::Unix)?;
         let std = std::os::unix::net::UnixListener::from(fd);

@@ -49,9 +49,12 @@
 //! that race the close of idle connections at each reload (see
 //! [`TcpListener`]):
 //!
-//! ```ignore
+//! ```no_run
+//! # #[cfg(feature = "http")]
+//! # async fn f(ctx: littleboss::Context, app: axum::Router) -> std::io::Result<()> {
 //! let listener = ctx.tcp("http").expect("http listener enabled");
 //! littleboss::http::serve(&ctx, listener, app).await
+//! # }
 //! ```
 //!
 //! Programs that prefer no macro use the builder it expands to,

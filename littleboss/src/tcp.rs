@@ -40,9 +40,13 @@ use crate::lameduck::Phase;
 /// router on it and does the whole drain, kept-alive connections
 /// included:
 ///
-/// ```ignore
+/// ```no_run
+/// # #[cfg(feature = "http")]
+/// # async fn f(ctx: littleboss::Context, app: axum::Router) -> std::io::Result<()> {
 /// let listener = ctx.tcp("http").expect("http listener enabled");
 /// littleboss::http::serve(&ctx, listener, app).await?;
+/// # Ok(())
+/// # }
 /// ```
 ///
 /// With the `axum` feature it implements `axum::serve::Listener`, so
@@ -54,7 +58,9 @@ use crate::lameduck::Phase;
 /// `Connection: close` while draining, and bound axum's wait for the
 /// connections still open, as that layer's example shows:
 ///
-/// ```ignore
+/// ```no_run
+/// # #[cfg(feature = "http")]
+/// # async fn f(ctx: littleboss::Context, app: axum::Router) -> std::io::Result<()> {
 /// let app = app.layer(littleboss::http::CloseWhenDrainingLayer::new(&ctx));
 /// let listener = ctx.tcp("http").expect("http listener enabled");
 /// let serving = axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck());
@@ -66,6 +72,8 @@ use crate::lameduck::Phase;
 ///     served = serving => served?,
 ///     () = bound => {}
 /// }
+/// # Ok(())
+/// # }
 /// ```
 ///
 /// For axum's `ConnectInfo<SocketAddr>`, see its `axum::serve::Listener`
