@@ -669,6 +669,18 @@ fn what_supervisor_init_starts_does_not_inherit_the_supervisors_blocked_signals(
     svc.stop_expecting(0);
 }
 
+/// An `init_leaky_thread` service, serving, whose thread has been told
+/// to go; and the file that thread opens.
+fn leaky_thread_going() -> (Service, std::path::PathBuf) {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_init_leaky_thread"));
+    let leaky = svc.dir.path().join("leaky");
+    let go = svc.dir.path().join("go");
+    svc.start_with_env(&[], &[("LEAKY_FILE", &leaky), ("LEAKY_GO", &go)]);
+    svc.ready();
+    std::fs::write(&go, b"").unwrap();
+    (svc, leaky)
+}
+
 #[test]
 fn a_file_a_supervisor_thread_opens_without_cloexec_reaches_no_child() {
     // `supervisor_init`'s thread opens it after the supervisor made what
@@ -689,12 +701,7 @@ fn a_file_a_supervisor_thread_opens_without_cloexec_reaches_no_child() {
         return;
     }
     let bin = env!("CARGO_BIN_EXE_init_leaky_thread");
-    let mut svc = Service::new(bin);
-    let leaky = svc.dir.path().join("leaky");
-    let go = svc.dir.path().join("go");
-    svc.start_with_env(&[], &[("LEAKY_FILE", &leaky), ("LEAKY_GO", &go)]);
-    svc.ready();
-    std::fs::write(&go, b"").unwrap();
+    let (mut svc, leaky) = leaky_thread_going();
     let fd: i32 = svc.printed("leaky fd");
     assert!(fd > 2, "the thread's open failed");
     let out = svc.control_with(bin, "reload", &[]);
@@ -720,12 +727,7 @@ fn what_a_thread_of_supervisor_init_starts_later_inherits_no_channel_variable() 
     // child) would take the variable for its own and its fd 3 for a
     // channel.
     let bin = env!("CARGO_BIN_EXE_init_leaky_thread");
-    let mut svc = Service::new(bin);
-    let leaky = svc.dir.path().join("leaky");
-    let go = svc.dir.path().join("go");
-    svc.start_with_env(&[], &[("LEAKY_FILE", &leaky), ("LEAKY_GO", &go)]);
-    svc.ready();
-    std::fs::write(&go, b"").unwrap();
+    let (mut svc, _) = leaky_thread_going();
     let var: String = svc.printed("leaky channel_var");
     assert_eq!(var, "None");
     // And the children have theirs all the same.

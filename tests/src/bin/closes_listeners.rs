@@ -24,8 +24,12 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use nix::sys::socket::{SockaddrLike, SockaddrStorage, getsockname, getsockopt, sockopt};
 
 /// Puts what `own` opens (close-on-exec, as the program's own files are)
-/// at the number of every listening TCP socket inherited.
-fn replace_inherited_tcp_listeners(own: impl Fn() -> std::io::Result<OwnedFd>) {
+/// at the number of every descriptor above stderr inherited that
+/// `replaced` picks.
+fn replace_inherited(
+    replaced: impl Fn(BorrowedFd<'_>) -> bool,
+    own: impl Fn() -> std::io::Result<OwnedFd>,
+) {
     let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
         return;
     };
@@ -36,54 +40,43 @@ fn replace_inherited_tcp_listeners(own: impl Fn() -> std::io::Result<OwnedFd>) {
         // SAFETY: only looked at while the listing's own descriptor (closed
         // by now) is the one that may have gone.
         let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-        let listening = getsockopt(&borrowed.as_fd(), sockopt::AcceptConn).unwrap_or(false);
-        let inet = getsockname::<SockaddrStorage>(fd).is_ok_and(|addr| {
-            addr.family()
-                .is_some_and(|f| f == nix::sys::socket::AddressFamily::Inet)
-        });
-        if listening && inet {
-            // At its number (as a close, then an open that gets the
-            // lowest free number, may), whatever else is free.
-            let Ok(file) = own() else {
-                continue;
-            };
-            // SAFETY: as above; the socket at `fd` is let go of, as a
-            // close would, and the file put there is never closed.
-            let mut at = unsafe { OwnedFd::from_raw_fd(fd) };
-            let _ = nix::unistd::dup3(file.as_fd(), &mut at, nix::fcntl::OFlag::O_CLOEXEC);
-            std::mem::forget(at);
+        if !replaced(borrowed) {
+            continue;
         }
+        // At its number (as a close, then an open that gets the lowest
+        // free number, may), whatever else is free.
+        let Ok(file) = own() else {
+            continue;
+        };
+        // SAFETY: as above; what is at `fd` is let go of, as a close
+        // would, and the file put there is never closed.
+        let mut at = unsafe { OwnedFd::from_raw_fd(fd) };
+        let _ = nix::unistd::dup3(file.as_fd(), &mut at, nix::fcntl::OFlag::O_CLOEXEC);
+        std::mem::forget(at);
     }
 }
 
-/// Puts `/dev/null` (close-on-exec) at the number of every unix
-/// `SOCK_SEQPACKET` socket inherited: the supervisor's channels to its
-/// children.
-fn replace_inherited_channels() {
-    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
-        return;
+/// Puts what `own` opens at the number of every listening TCP socket
+/// inherited.
+fn replace_inherited_tcp_listeners(own: impl Fn() -> std::io::Result<OwnedFd>) {
+    let listening_inet = |fd: BorrowedFd<'_>| {
+        let listening = getsockopt(&fd, sockopt::AcceptConn).unwrap_or(false);
+        let inet = getsockname::<SockaddrStorage>(fd.as_raw_fd()).is_ok_and(|addr| {
+            addr.family()
+                .is_some_and(|f| f == nix::sys::socket::AddressFamily::Inet)
+        });
+        listening && inet
     };
-    let fds: Vec<RawFd> = dir
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    for fd in fds.into_iter().filter(|fd| *fd > 2) {
-        // SAFETY: only looked at while the listing's own descriptor (closed
-        // by now) is the one that may have gone.
-        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-        let seqpacket = getsockopt(&borrowed.as_fd(), sockopt::SockType)
-            .is_ok_and(|t| t == nix::sys::socket::SockType::SeqPacket);
-        if !seqpacket {
-            continue;
-        }
-        let Ok(null) = std::fs::File::open("/dev/null") else {
-            continue;
-        };
-        // SAFETY: as above; the channel at `fd` is let go of, as a close
-        // would, and the file put there is never closed.
-        let mut at = unsafe { OwnedFd::from_raw_fd(fd) };
-        let _ = nix::unistd::dup3(null.as_fd(), &mut at, nix::fcntl::OFlag::O_CLOEXEC);
-        std::mem::forget(at);
-    }
+    replace_inherited(listening_inet, own);
+}
+
+/// Puts `/dev/null` at the number of every unix `SOCK_SEQPACKET` socket
+/// inherited: the supervisor's channels to its children.
+fn replace_inherited_channels() {
+    let seqpacket = |fd: BorrowedFd<'_>| {
+        getsockopt(&fd, sockopt::SockType).is_ok_and(|t| t == nix::sys::socket::SockType::SeqPacket)
+    };
+    replace_inherited(seqpacket, || Ok(std::fs::File::open("/dev/null")?.into()));
 }
 
 /// Puts a listening socket of its own (close-on-exec) at every free

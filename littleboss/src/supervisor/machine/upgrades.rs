@@ -261,14 +261,21 @@ fn no_upgrade_while_another_reload_is_queued() {
     sim.advance(Duration::from_secs(1));
 }
 
-#[test]
-fn a_passing_failure_skips_that_child_only() {
+/// A sim whose upgrade to /bin/v2 (child 2's) failed for a reason not
+/// the binary's (the image went back), once.
+fn upgraded_to_v2_and_back_for_a_passing_reason() -> Sim {
     let mut sim = Sim::serving(settings());
     sim.upgrade_fails = true;
     sim.upgrade_blames_binary = false;
     sim.reload("/bin/v2");
     sim.hello_and_ready(2);
     assert_eq!(upgrade_effects(&sim), 1);
+    sim
+}
+
+#[test]
+fn a_passing_failure_skips_that_child_only() {
+    let mut sim = upgraded_to_v2_and_back_for_a_passing_reason();
     // Not retried for that child, whatever happens next...
     sim.advance(Duration::from_secs(1));
     sim.request(crate::control::protocol::Request::Status);
@@ -490,12 +497,7 @@ fn an_upgrade_given_up_on_for_a_lost_child_is_given_up_on_for_the_one_in_its_pla
     // The upgrade failed for a passing reason (the image went back): not
     // tried again for that child, so neither for the one in its place,
     // lest every round lose the serving child again.
-    let mut sim = Sim::serving(settings());
-    sim.upgrade_fails = true;
-    sim.upgrade_blames_binary = false;
-    sim.reload("/bin/v2");
-    sim.hello_and_ready(2);
-    assert_eq!(upgrade_effects(&sim), 1);
+    let mut sim = upgraded_to_v2_and_back_for_a_passing_reason();
     sim.upgrade_fails = false;
     sim.lose(2);
     sim.hello_and_ready(3);
