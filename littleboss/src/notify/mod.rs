@@ -603,10 +603,20 @@ pub(crate) enum NotifyEnvError {
 impl std::fmt::Display for NotifyEnvError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            NotifyEnvError::SocketKind { value } => write!(
-                f,
-                "{NOTIFY_SOCKET}=`{value}` is neither an absolute path nor an @abstract socket name"
-            ),
+            NotifyEnvError::SocketKind { value } => {
+                write!(
+                    f,
+                    "{NOTIFY_SOCKET}=`{value}` is neither an absolute path nor an @abstract socket name"
+                )?;
+                // A VM's manager (systemd 254 on): what its unit then does.
+                if value.starts_with("vsock") {
+                    write!(
+                        f,
+                        " (a vsock address, which littleboss does not speak: a Type=notify unit waits for READY=1 until its start times out)"
+                    )?;
+                }
+                Ok(())
+            }
             NotifyEnvError::SocketAddress { value, error } => {
                 write!(f, "{NOTIFY_SOCKET}=`{value}`: {error}")
             }
@@ -773,6 +783,7 @@ mod tests {
         );
         let e = parse_socket(os("vsock:2:1234")).unwrap_err().to_string();
         assert!(e.contains("neither an absolute path"), "{e}");
+        assert!(e.ends_with("until its start times out)"), "{e}");
         // Longer than sun_path.
         let long = format!("/{}", "x".repeat(200));
         let e = parse_socket(os(&long)).unwrap_err();
