@@ -660,7 +660,13 @@ fn gone_back_from(
 /// `svc` (pid `pid`) runs its first binary again, holds no listening
 /// socket (`out`: its log), the program's least of all, and its child
 /// serves on at `addr`; then it stops.
-fn back_holding_no_listener(mut svc: Service, pid: i32, addr: std::net::SocketAddr, out: &str) {
+/// Returns all the service said, once stopped.
+fn back_holding_no_listener(
+    mut svc: Service,
+    pid: i32,
+    addr: std::net::SocketAddr,
+    out: &str,
+) -> String {
     assert_eq!(exe(pid), svc.bin, "{out}");
     assert_eq!(status(&svc)["upgrades"], 0);
     let listening = listening_sockets_of(pid);
@@ -669,6 +675,7 @@ fn back_holding_no_listener(mut svc: Service, pid: i32, addr: std::net::SocketAd
     let greeting = read_greeting(addr).unwrap();
     assert_eq!(greeting.trim(), format!("closes_listeners {serving}"));
     svc.stop_expecting(0);
+    svc.output.text()
 }
 
 #[test]
@@ -725,12 +732,9 @@ fn a_listener_a_new_image_replaced_before_failing_is_not_taken_back_for_one() {
     // Said by the old image, its own gone too (the new one failed before
     // its machine, which decides what a lost listener means, ran): once.
     let out = svc.output.wait_for("the supervisor holds it no more");
-    assert_eq!(
-        out.matches("the supervisor holds it no more").count(),
-        1,
-        "{out}"
-    );
-    back_holding_no_listener(svc, pid, addr, &out);
+    let all = back_holding_no_listener(svc, pid, addr, &out);
+    let said = all.matches("the supervisor holds it no more").count();
+    assert_eq!(said, 1, "{all}");
 }
 
 #[test]

@@ -575,9 +575,8 @@ struct BadLine {
 /// The length of the next request line (newline included) at the front
 /// of what `conn` has read (left there), reading more as needed, by
 /// `deadline` (put off, there, by the time waited for the slot for a long
-/// line);
-/// with that slot, which a line past
-/// [`LONG_LINE`] always holds (one come whole in a read too).
+/// line); with that slot, which a line past [`LONG_LINE`] always holds
+/// (one come whole in a read too).
 /// `Err(None)`: the connection ended or went quiet between requests, so
 /// close it without a word; `Err(Some(why))`: tell the client why, then
 /// close.

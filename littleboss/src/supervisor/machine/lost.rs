@@ -30,11 +30,16 @@ impl Machine {
         let Some(child) = self.state.children.remove(&id) else {
             return;
         };
+        let now = self.now;
         let Some(up) = self.up() else { return };
         up.serving = None;
-        let probation = up.probation.take().filter(|p| p.id == id);
+        // Not one run out (cleared at the next tick, which the upgrade may
+        // have put off).
+        let probation = up.probation.take().filter(|p| p.id == id && now < p.until);
         // A reload under way replaces it; should that reload's child fail,
         // this is what comes back, as for a serving child that died.
+        // (No upgrade comes while a reload starts, so no upgrade given up
+        // on is the lost child's to move.)
         if let Some(starting) = up.starting.as_mut() {
             starting.replaced_died = Some((child.launch_again(id), child.binary));
             self.tell_alone();
@@ -43,13 +48,20 @@ impl Machine {
         self.tell_alone();
         say!(self, "starting it again");
         let again = self.start_child(child.launch_again(id), Why::Restart);
+        let persist = self.state.settings.persist;
         let probation = probation.filter(|_| self.state.settings.fallback);
         if let (Some(again), Some(up)) = (again, self.up()) {
-            // What a rollback would come back to (`promote` puts the new
-            // child on probation for it; `no_child` starts it should this
-            // one fail to start).
             if let Some(probation) = probation {
-                up.fallback_to = Some(probation.previous);
+                // Should this one fail to start, what a death in that
+                // probation would come back to (a child that had died on
+                // its own only with persist, as there).
+                if !probation.revives || persist {
+                    up.fallback_to = Some(probation.previous.clone());
+                }
+                // Once ready, the probation is this one's (`promote`).
+                if let Some(starting) = up.starting.as_mut() {
+                    starting.lost_probation = Some(probation);
+                }
             }
             // An upgrade given up on for the lost child is for this one.
             if self.state.upgrade_skipped == Some(id) {

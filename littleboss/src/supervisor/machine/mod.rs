@@ -1140,14 +1140,14 @@ impl Machine {
             Why::First | Why::Restart => {
                 say!(self, "child pid {pid} is ready");
                 // Started in place of a child lost on its probation
-                // (`on_child_lost`): on probation in its place.
-                if let (true, Some(previous), Some(up)) = (fallback, put_off, self.up()) {
+                // (`on_child_lost`): on that probation in its place, from
+                // now.
+                if let (true, Some(lost), Some(up)) = (fallback, starting.lost_probation, self.up())
+                {
                     up.probation = Some(Probation {
                         id: starting.id,
                         until: now + PROBATION,
-                        previous,
-                        revives: false,
-                        previous_binary: None,
+                        ..lost
                     });
                 }
             }
@@ -1875,6 +1875,7 @@ impl Machine {
                 ready_timeout,
                 replaced_died: None,
                 beside_serving: false,
+                lost_probation: None,
             });
         }
         self.state.children.insert(

@@ -372,6 +372,11 @@ pub(crate) struct Starting {
     /// not told since that none does. Absent from an older image's state.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub beside_serving: bool,
+    /// A restart's in place of a serving child lost in an upgrade while on
+    /// probation: that probation, which this child takes over once ready
+    /// (see `on_child_lost`). Absent from an older image's state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_probation: Option<Probation>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

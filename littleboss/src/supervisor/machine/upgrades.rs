@@ -504,3 +504,35 @@ fn an_upgrade_given_up_on_for_a_lost_child_is_given_up_on_for_the_one_in_its_pla
     assert_eq!(sim.serving_id(), Some(3));
     assert_eq!(upgrade_effects(&sim), 1, "{:?}", sim.logs());
 }
+
+#[test]
+fn a_probation_run_out_before_its_child_was_lost_passes_to_none() {
+    // Run out while the upgrade held the ticks off: the child in its
+    // place is on no probation, and its death rolls nothing back.
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    sim.late(super::PROBATION + Duration::from_secs(1));
+    sim.lose(2);
+    sim.hello_and_ready(3);
+    sim.exit(3, ChildExit::Code(1));
+    assert!(!sim.logged("rolled back"), "{:?}", sim.logs());
+    assert!(sim.logged("persist is off; exiting"), "{:?}", sim.logs());
+}
+
+#[test]
+fn a_probation_passed_on_keeps_what_it_comes_back_to() {
+    // The reload's child replaced one that had died on its own: coming
+    // back to that is a restart, only with persist. Passed on, the
+    // probation says so still.
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.exit(1, ChildExit::Code(1));
+    sim.hello_and_ready(2);
+    assert_eq!(sim.upgrades.len(), 1, "{:?}", sim.logs());
+    sim.lose(2);
+    sim.hello_and_ready(3);
+    sim.exit(3, ChildExit::Code(1));
+    assert!(!sim.logged("rolled back"), "{:?}", sim.logs());
+    assert!(sim.logged("persist is off; exiting"), "{:?}", sim.logs());
+}
