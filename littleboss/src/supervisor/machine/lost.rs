@@ -34,14 +34,16 @@ impl Machine {
         let Some(up) = self.up() else { return };
         up.serving = None;
         // Not one run out (cleared at the next tick, which the upgrade may
-        // have put off).
-        let probation = up.probation.take().filter(|p| p.id == id && now < p.until);
+        // have put off). Left in place until the restart below has begun,
+        // so that what it comes back to keeps its sockets meanwhile.
+        let probation = (up.probation.clone()).filter(|p| p.id == id && now < p.until);
         // A reload under way replaces it; should that reload's child fail,
         // this is what comes back, as for a serving child that died.
         // (No upgrade comes while a reload starts, so no upgrade given up
         // on is the lost child's to move.)
         if let Some(starting) = up.starting.as_mut() {
             starting.replaced_died = Some((child.launch_again(id), child.binary));
+            up.probation = None;
             self.tell_alone();
             return self.notify_status();
         }
@@ -50,11 +52,14 @@ impl Machine {
         let again = self.start_child(child.launch_again(id), Why::Restart);
         let persist = self.state.settings.persist;
         let probation = probation.filter(|_| self.state.settings.fallback);
+        if let Some(up) = self.up() {
+            up.probation = None;
+        }
         if let (Some(again), Some(up)) = (again, self.up()) {
             if let Some(probation) = probation {
-                // Should this one fail to start, what a death in that
-                // probation would come back to (a child that had died on
-                // its own only with persist, as there).
+                // Should this one fail to start, what that probation comes
+                // back to starts (a child that had died on its own only
+                // with persist, as there).
                 if !probation.revives || persist {
                     up.fallback_to = Some(probation.previous.clone());
                 }

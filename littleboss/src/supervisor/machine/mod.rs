@@ -2048,6 +2048,8 @@ impl Machine {
             launches.extend(&up.fallback_to);
             let replaced_died = up.starting.as_ref().and_then(|s| s.replaced_died.as_ref());
             launches.extend(replaced_died.map(|(launch, _)| launch));
+            let lost = up.starting.as_ref().and_then(|s| s.lost_probation.as_ref());
+            launches.extend(lost.map(|p| &p.previous));
         }
         launches.into_iter()
     }

@@ -921,7 +921,15 @@ impl Model {
             let replaced = (up.starting.as_ref())
                 .and_then(|s| s.replaced_died.as_ref())
                 .map(|(launch, _)| launch);
-            for launch in previous.into_iter().chain(&up.fallback_to).chain(replaced) {
+            let lost = (up.starting.as_ref())
+                .and_then(|s| s.lost_probation.as_ref())
+                .map(|p| &p.previous);
+            for launch in previous
+                .into_iter()
+                .chain(&up.fallback_to)
+                .chain(replaced)
+                .chain(lost)
+            {
                 used.extend(launch.listeners.iter().filter_map(|l| l.key.as_ref()));
             }
         }
@@ -1021,6 +1029,7 @@ impl Model {
             if let Some(s) = &up.starting {
                 may_run.push(&state.children[&s.id].launch);
                 may_run.extend(s.replaced_died.as_ref().map(|(launch, _)| launch));
+                may_run.extend(s.lost_probation.as_ref().map(|p| &p.previous));
             }
         }
         let named: Vec<ChildId> = may_run.iter().filter_map(|l| l.target.binary_of).collect();

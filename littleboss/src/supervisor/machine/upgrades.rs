@@ -536,3 +536,22 @@ fn a_probation_passed_on_keeps_what_it_comes_back_to() {
     assert!(!sim.logged("rolled back"), "{:?}", sim.logs());
     assert!(sim.logged("persist is off; exiting"), "{:?}", sim.logs());
 }
+
+#[test]
+fn a_probation_passed_on_that_revives_restarts_with_persist() {
+    // As above, with persist: the death in it comes back to the child
+    // that had died on its own by a restart, through the backoff.
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    sim.reload("/bin/v2");
+    sim.exit(1, ChildExit::Code(1));
+    sim.hello_and_ready(2);
+    assert_eq!(sim.upgrades.len(), 1, "{:?}", sim.logs());
+    sim.lose(2);
+    sim.hello_and_ready(3);
+    sim.exit(3, ChildExit::Code(1));
+    assert!(sim.logged("rolled back"), "{:?}", sim.logs());
+    assert!(sim.logged("restarting in"), "{:?}", sim.logs());
+}
