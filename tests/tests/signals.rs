@@ -197,6 +197,28 @@ fn a_second_signal_kills_without_waiting_for_the_lameduck_timeout() {
 }
 
 #[test]
+fn a_kill_goes_by_pid_where_a_seccomp_filter_refuses_it_through_the_pidfd() {
+    // `pidfd_open` allowed, `pidfd_send_signal` not (a test hook answers
+    // ENOSYS, as such a filter does): the second signal's kill still ends
+    // the child, rather than leave it its whole minute of lameduck.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_stubborn"));
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_NO_PIDFD_SIGNAL", &"1")]);
+    let child: u32 = svc.printed("started pid");
+    svc.signal(Signal::SIGINT);
+    svc.output.wait_for("ignoring lameduck");
+    // Past the window in which a second one is the same stop (see above).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    svc.signal(Signal::SIGINT);
+    assert_eq!(
+        svc.wait_exit().code(),
+        Some(128 + 9),
+        "{}",
+        svc.output.text()
+    );
+    assert!(!alive(child as i32), "child pid {child} outlived its kill");
+}
+
+#[test]
 fn sighup_reloads_the_same_binary() {
     let svc_bin = env!("CARGO_BIN_EXE_echo_server");
     let mut svc = Service::new(svc_bin);

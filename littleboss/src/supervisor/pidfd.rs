@@ -26,6 +26,10 @@ use tokio::io::unix::AsyncFd;
 
 use super::machine::ChildExit;
 
+/// A test hook: `pidfd_send_signal` fails with ENOSYS, as a seccomp filter
+/// that allows `pidfd_open` but not it would have it.
+const TEST_NO_PIDFD_SIGNAL_VAR: &str = "LITTLEBOSS_TEST_NO_PIDFD_SIGNAL";
+
 /// How often a child watched by pid is asked whether it has ended when
 /// no SIGCHLD comes.
 const BY_PID_POLL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -202,32 +206,50 @@ impl Process {
     /// because it had ended (reaped by another wait, by pid).
     fn send(&self, signal: nix::sys::signal::Signal) -> io::Result<bool> {
         let Watch::Fd(fd) = &self.watch else {
-            // By number, only while no other wait has reaped it (code of
-            // the program's): until then the pid is still its own.
-            let Some(pid) = super::spawn::child_pid(self.pid) else {
-                return Ok(false);
-            };
-            if !still_ours(self.pid)? {
-                return Ok(false);
-            }
-            nix::sys::signal::kill(pid, signal)?;
-            return Ok(true);
+            return self.send_by_pid(signal);
         };
         let fd = fd.get_ref().as_raw_fd();
-        // SAFETY: pidfd_send_signal takes our pidfd, a signal number and a
-        // null siginfo (meaning: as kill(2) would send it).
-        let sent = unsafe {
-            nix::libc::syscall(
-                nix::libc::SYS_pidfd_send_signal,
-                fd,
-                signal as nix::libc::c_int,
-                std::ptr::null::<nix::libc::siginfo_t>(),
-                0,
-            )
+        let sent = match crate::test_hook::test_hook::<u8>(TEST_NO_PIDFD_SIGNAL_VAR) {
+            Some(_) => Err(io::Error::from_raw_os_error(nix::libc::ENOSYS)),
+            // SAFETY: pidfd_send_signal takes our pidfd, a signal number
+            // and a null siginfo (meaning: as kill(2) would send it).
+            None => match unsafe {
+                nix::libc::syscall(
+                    nix::libc::SYS_pidfd_send_signal,
+                    fd,
+                    signal as nix::libc::c_int,
+                    std::ptr::null::<nix::libc::siginfo_t>(),
+                    0,
+                )
+            } {
+                0.. => Ok(()),
+                _ => Err(io::Error::last_os_error()),
+            },
         };
-        if sent < 0 {
-            return Err(io::Error::last_os_error());
+        match sent {
+            Ok(()) => Ok(true),
+            // A seccomp filter that lets `pidfd_open` through but not this
+            // (ENOSYS, or EPERM as Docker's answers): by pid, as when
+            // watched so. (A true EPERM, a child of another user's now,
+            // meets the same from kill.)
+            Err(e) if matches!(e.raw_os_error(), Some(nix::libc::ENOSYS | nix::libc::EPERM)) => {
+                self.send_by_pid(signal)
+            }
+            Err(e) => Err(e),
         }
+    }
+
+    /// [`send`](Process::send) by number, only while no other wait has
+    /// reaped it (code of the program's; the pidfd's wait, which only this
+    /// runtime makes): until then the pid is still its own.
+    fn send_by_pid(&self, signal: nix::sys::signal::Signal) -> io::Result<bool> {
+        let Some(pid) = super::spawn::child_pid(self.pid) else {
+            return Ok(false);
+        };
+        if !still_ours(self.pid)? {
+            return Ok(false);
+        }
+        nix::sys::signal::kill(pid, signal)?;
         Ok(true)
     }
 }
