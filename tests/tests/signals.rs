@@ -171,11 +171,10 @@ fn sigterm_stops_gracefully_with_the_childs_code() {
     assert!(!svc.control_dir().join("exit_code.sock").exists());
 }
 
-#[test]
-fn a_second_signal_kills_without_waiting_for_the_lameduck_timeout() {
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_stubborn"));
-    svc.start(&[]);
-    svc.output.wait_for("started pid=");
+/// SIGINT to `stubborn`'s supervisor, and once it drains another, as a
+/// person's second Ctrl-C: the supervisor kills the child and dies of
+/// SIGKILL's code.
+fn interrupted_twice_apart(svc: &mut Service) {
     svc.signal(Signal::SIGINT);
     svc.output.wait_for("ignoring lameduck");
     // A person's second Ctrl-C comes later than a sender that signals the
@@ -189,6 +188,14 @@ fn a_second_signal_kills_without_waiting_for_the_lameduck_timeout() {
         "{}",
         svc.output.text()
     );
+}
+
+#[test]
+fn a_second_signal_kills_without_waiting_for_the_lameduck_timeout() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_stubborn"));
+    svc.start(&[]);
+    svc.output.wait_for("started pid=");
+    interrupted_twice_apart(&mut svc);
     let out = svc.output.text();
     assert!(
         out.contains("ms after the first: killing every child now"),
@@ -204,17 +211,7 @@ fn a_kill_goes_by_pid_where_a_seccomp_filter_refuses_it_through_the_pidfd() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_stubborn"));
     svc.start_with_env(&[], &[("LITTLEBOSS_TEST_NO_PIDFD_SIGNAL", &"1")]);
     let child: u32 = svc.printed("started pid");
-    svc.signal(Signal::SIGINT);
-    svc.output.wait_for("ignoring lameduck");
-    // Past the window in which a second one is the same stop (see above).
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    svc.signal(Signal::SIGINT);
-    assert_eq!(
-        svc.wait_exit().code(),
-        Some(128 + 9),
-        "{}",
-        svc.output.text()
-    );
+    interrupted_twice_apart(&mut svc);
     assert!(!alive(child as i32), "child pid {child} outlived its kill");
     let out = svc.output.text();
     if out.contains("children are watched by pid") {

@@ -520,12 +520,11 @@ fn a_probation_run_out_before_its_child_was_lost_passes_to_none() {
     assert!(sim.logged("persist is off; exiting"), "{:?}", sim.logs());
 }
 
-#[test]
-fn a_probation_passed_on_keeps_what_it_comes_back_to() {
-    // The reload's child replaced one that had died on its own: coming
-    // back to that is a restart, only with persist. Passed on, the
-    // probation says so still.
-    let mut sim = Sim::serving(settings());
+/// With `settings`: a reload's child that replaced one dead on its own
+/// (its probation revives that one), lost in the upgrade to it; the child
+/// in its place ready, then dead within that probation.
+fn reviving_probation_lost_and_its_heir_dead(settings: super::Settings) -> Sim {
+    let mut sim = Sim::serving(settings);
     sim.reload("/bin/v2");
     sim.exit(1, ChildExit::Code(1));
     sim.hello_and_ready(2);
@@ -533,6 +532,15 @@ fn a_probation_passed_on_keeps_what_it_comes_back_to() {
     sim.lose(2);
     sim.hello_and_ready(3);
     sim.exit(3, ChildExit::Code(1));
+    sim
+}
+
+#[test]
+fn a_probation_passed_on_keeps_what_it_comes_back_to() {
+    // The reload's child replaced one that had died on its own: coming
+    // back to that is a restart, only with persist. Passed on, the
+    // probation says so still.
+    let sim = reviving_probation_lost_and_its_heir_dead(settings());
     assert!(!sim.logged("rolled back"), "{:?}", sim.logs());
     assert!(sim.logged("persist is off; exiting"), "{:?}", sim.logs());
 }
@@ -541,17 +549,10 @@ fn a_probation_passed_on_keeps_what_it_comes_back_to() {
 fn a_probation_passed_on_that_revives_restarts_with_persist() {
     // As above, with persist: the death in it comes back to the child
     // that had died on its own by a restart, through the backoff.
-    let mut sim = Sim::serving(super::Settings {
+    let sim = reviving_probation_lost_and_its_heir_dead(super::Settings {
         persist: true,
         ..settings()
     });
-    sim.reload("/bin/v2");
-    sim.exit(1, ChildExit::Code(1));
-    sim.hello_and_ready(2);
-    assert_eq!(sim.upgrades.len(), 1, "{:?}", sim.logs());
-    sim.lose(2);
-    sim.hello_and_ready(3);
-    sim.exit(3, ChildExit::Code(1));
     assert!(sim.logged("rolled back"), "{:?}", sim.logs());
     assert!(sim.logged("restarting in"), "{:?}", sim.logs());
 }
