@@ -95,6 +95,9 @@ pub(crate) fn fail(code: i32, message: impl fmt::Display) -> ! {
 /// gone quiet, a lock a stuck thread holds) must not keep an orphan, or a
 /// program told twice to stop, alive.
 pub(crate) fn exit(code: i32) -> ! {
+    // A line said detached just before (a stop signal's, as a drain that
+    // took no time ends) is not cut off by the exit.
+    DETACHED_LINES.wait_said(DETACHED_PATIENCE);
     flush_logger();
     std::process::exit(code)
 }
@@ -308,11 +311,16 @@ impl SayStage {
 /// [`DETACHED_QUEUE`] wait their turn and those past it are let go
 /// unsaid, rather than each keeping a thread.
 pub(crate) fn say_detached(level: log::Level, message: String) {
-    static LINES: Detached = Detached::new();
-    LINES.hand_over((level, message), |(level, message)| {
+    DETACHED_LINES.hand_over((level, message), |(level, message)| {
         say(level, format_args!("{message}"));
     });
 }
+
+/// The lines [`say_detached`] hands over.
+static DETACHED_LINES: Detached = Detached::new();
+
+/// How long an exit waits for the lines said detached to be said.
+const DETACHED_PATIENCE: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// How many detached lines wait while one is being said.
 const DETACHED_QUEUE: usize = 16;
@@ -384,6 +392,25 @@ impl Detached {
             .spawn(move || self.say_all(say));
         // Without a thread, the lines wait for the next one.
         *running = spawned.is_ok();
+    }
+
+    /// Waits until no line waits or is being said, `patience` at most (a
+    /// logger that blocks must not hold the caller).
+    fn wait_said(&self, patience: std::time::Duration) {
+        let until = std::time::Instant::now() + patience;
+        loop {
+            {
+                let waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+                // Queued with no thread to say them: none will come.
+                if !waiting.running {
+                    return;
+                }
+            }
+            if std::time::Instant::now() >= until {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     /// Says the waiting lines in order, and ends when there are none: the
@@ -536,6 +563,28 @@ mod tests {
             self.0.lock().unwrap().push(line);
         }
         fn flush(&self) {}
+    }
+
+    #[test]
+    fn an_exit_waits_for_the_lines_said_detached_a_while() {
+        static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        static LINES: Detached = Detached::new();
+        fn slow((_, line): (log::Level, String)) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            SAID.lock().unwrap().push(line);
+        }
+        LINES.hand_over((log::Level::Info, "draining".into()), slow);
+        LINES.wait_said(std::time::Duration::from_secs(10));
+        assert_eq!(*SAID.lock().unwrap(), ["draining"]);
+        // A logger that blocks holds it `patience` at most.
+        fn stuck(_: (log::Level, String)) {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+        static STUCK: Detached = Detached::new();
+        STUCK.hand_over((log::Level::Info, "held".into()), stuck);
+        let began = std::time::Instant::now();
+        STUCK.wait_said(std::time::Duration::from_millis(50));
+        assert!(began.elapsed() < std::time::Duration::from_secs(60));
     }
 
     #[test]

@@ -152,15 +152,13 @@ fn sigterm_in_bypass_is_lameduck_too() {
     svc.signal(nix::sys::signal::Signal::SIGTERM);
     let status = svc.wait_exit();
     assert_eq!(status.code(), Some(0), "{}", svc.output.text());
-    assert!(svc.output.text().contains("entering lameduck mode"));
+    // Waited for: the process's exit comes before its pipes' readers
+    // have taken the last of what it wrote.
+    svc.output.wait_for("entering lameduck mode");
     // Said, with nobody else to say it: a stop that seems to do nothing
     // for the drain's length is sent again.
-    assert!(
-        (svc.output.text()).contains(
-            "littleboss: SIGTERM: draining, for 2s at most (the lameduck timeout); send it again to exit now"
-        ),
-        "{}",
-        svc.output.text()
+    svc.output.wait_for(
+        "littleboss: SIGTERM: draining, for 2s at most (the lameduck timeout); send it again to exit now",
     );
     assert!(!svc.output.text().contains("SupervisorInit called"));
 }
