@@ -864,12 +864,15 @@ pub(crate) fn on_signals(
                     }
                 };
                 let since = tokio::time::Instant::now();
-                lameduck.begin_on_signal();
                 // Without a supervisor to say it: a Ctrl-C that seems to
                 // do nothing for the drain's length is pressed again.
+                // Handed over before the drain begins: a drain that takes
+                // no time ends in an exit, which waits for it only if it
+                // is on its way (`report::exit`).
                 if hangup.is_none() {
                     crate::report::say_detached(log::Level::Info, drain_begun(first, timeout));
                 }
+                lameduck.begin_on_signal();
                 // A copy that came while the drain began (thousands of
                 // accepts to stash, say) is read only now, however soon
                 // after the first it came.
