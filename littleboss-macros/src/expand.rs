@@ -31,7 +31,8 @@ pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     if let Err(error) = signature::check(&f.sig) {
         errors.push(error);
     }
-    if let Some(at) = signature::self_outside_items(f.to_token_stream_of_sig_and_body()) {
+    let names_self = signature::self_outside_items(f.to_token_stream_of_sig_and_body());
+    if let Some(at) = names_self {
         errors.at(
             at,
             "`Self` names no type in `main`: #[littleboss::main] goes on a free `fn main`, not one in an `impl` or trait (it wraps `main` in a `fn main` of its own)",
@@ -57,7 +58,7 @@ pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
     match (errors.finish(), args) {
         (Ok(()), Some(args)) => expand(&args, &f),
-        (Err(error), _) => fallback(&f, error),
+        (Err(error), _) => fallback(&f, error, names_self.is_some()),
         (Ok(()), None) => unreachable!("a failed parse pushed its error"),
     }
 }
@@ -318,7 +319,7 @@ fn millis(duration: &Spanned<u64>) -> TokenStream {
 
 /// What goes out when there are errors: the errors, and the user's function
 /// where IDEs still see it, in a shape that adds no error of its own.
-fn fallback(f: &MainFn, error: syn::Error) -> TokenStream {
+fn fallback(f: &MainFn, error: syn::Error, names_self: bool) -> TokenStream {
     let MainFn {
         attrs,
         vis,
@@ -330,8 +331,7 @@ fn fallback(f: &MainFn, error: syn::Error) -> TokenStream {
     // A method (taking `self`), or a function naming its `impl`'s `Self`,
     // stays in its `impl` or trait: moved into a `fn main` it would only
     // add errors.
-    let in_impl_or_trait = f.has_receiver()
-        || signature::self_outside_items(f.to_token_stream_of_sig_and_body()).is_some();
+    let in_impl_or_trait = f.has_receiver() || names_self;
     if in_impl_or_trait {
         // In an `impl` or a trait, `main` or not: kept as it is,
         // where a module or an import would be errors of their own, and

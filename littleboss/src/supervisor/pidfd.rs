@@ -37,6 +37,11 @@ const BY_PID_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 /// Set once `pidfd_open` was refused: children are watched by pid.
 static UNAVAILABLE: AtomicBool = AtomicBool::new(false);
 
+/// Whether `pidfd_send_signal` answered ENOSYS (a seccomp filter that lets
+/// `pidfd_open` through): signals go by pid from then on. (Not so for
+/// EPERM, which a child of another user's gives too.)
+static SIGNAL_REFUSED: AtomicBool = AtomicBool::new(false);
+
 /// Set once a child's pidfd has been asked whether it can be waited on.
 static WAIT_ASKED: AtomicBool = AtomicBool::new(false);
 
@@ -208,6 +213,11 @@ impl Process {
         let Watch::Fd(fd) = &self.watch else {
             return self.send_by_pid(signal);
         };
+        // Refused once, refused always (a filter does not change): by pid
+        // from then on, without trying again.
+        if SIGNAL_REFUSED.load(Ordering::Relaxed) {
+            return self.send_by_pid(signal);
+        }
         let fd = fd.get_ref().as_raw_fd();
         let sent = match crate::test_hook::test_hook::<u8>(TEST_NO_PIDFD_SIGNAL_VAR) {
             Some(_) => Err(io::Error::from_raw_os_error(nix::libc::ENOSYS)),
@@ -232,9 +242,11 @@ impl Process {
             // (ENOSYS, or EPERM as Docker's answers): by pid, as when
             // watched so. (A true EPERM, a child of another user's now,
             // meets the same from kill.)
-            Err(e) if matches!(e.raw_os_error(), Some(nix::libc::ENOSYS | nix::libc::EPERM)) => {
+            Err(e) if e.raw_os_error() == Some(nix::libc::ENOSYS) => {
+                SIGNAL_REFUSED.store(true, Ordering::Relaxed);
                 self.send_by_pid(signal)
             }
+            Err(e) if e.raw_os_error() == Some(nix::libc::EPERM) => self.send_by_pid(signal),
             Err(e) => Err(e),
         }
     }

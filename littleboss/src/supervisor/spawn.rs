@@ -515,9 +515,8 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
     let keep = [nix::libc::SIGHUP, nix::libc::SIGTTIN, nix::libc::SIGTTOU];
     let ignored = crate::ignored::all_but(&keep);
     // SAFETY: runs in the forked child before exec, calling only
-    // signal, sigaction, raise, pthread_sigmask, dup2, fcntl, close_range
-    // (a raw syscall), fstat and close, which are async-signal-safe (and
-    // zeroing plain C structs on the stack),
+    // signal, raise, pthread_sigmask, dup2, fcntl, close_range (a raw
+    // syscall), fstat and close, which are async-signal-safe,
     // on an fd the parent keeps open until spawn returns (and the test
     // hook's access and nanosleep, on a string made before the fork).
     unsafe {
@@ -539,14 +538,11 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
             // before this child had one of its own waits here, blocked: the
             // supervisor's to act on, not the child's (unblocked below, it
             // would end or stop it). Ignoring a signal discards one pending;
-            // its disposition is then put back whole (flags and mask too).
+            // then the default, which the exec would make of a handler of
+            // the supervisor's anyway (and the loop below of one ignored).
             for number in [nix::libc::SIGINT, nix::libc::SIGQUIT, nix::libc::SIGTSTP] {
-                let mut ignore: nix::libc::sigaction = std::mem::zeroed();
-                ignore.sa_sigaction = nix::libc::SIG_IGN;
-                let mut was: nix::libc::sigaction = std::mem::zeroed();
-                if nix::libc::sigaction(number, &ignore, &mut was) == 0 {
-                    nix::libc::sigaction(number, &was, std::ptr::null_mut());
-                }
+                nix::libc::signal(number, nix::libc::SIG_IGN);
+                nix::libc::signal(number, nix::libc::SIG_DFL);
             }
             for &number in &ignored {
                 nix::libc::signal(number, nix::libc::SIG_DFL);
