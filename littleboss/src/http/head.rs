@@ -104,7 +104,9 @@ impl RequestBegun {
     /// which may go on reading, so the close must not read for itself. (A
     /// connection whose upgrade was refused, as `curl --http2`'s `h2c`
     /// usually is, hyper drops at its end rather than shut down: no close
-    /// of its lingers either way.)
+    /// of its lingers either way. Dropped with bytes unread, a request
+    /// pipelined after or a body its handler left, the socket is reset,
+    /// which can cut that connection's last response short.)
     pub fn upgrade_asked(&self) -> bool {
         self.upgrade_asked.load(Ordering::SeqCst)
     }
