@@ -56,6 +56,29 @@ pub fn failed_classes(by_class: &std::collections::BTreeMap<&'static str, usize>
     classes.join(", ")
 }
 
+/// The median of `values`: the mean of the two middle ones for an even
+/// count, 0 for none. One definition for every table the benchmarks
+/// print.
+///
+/// ```
+/// assert_eq!(examples::median(&[3.0, 1.0, 2.0]), 2.0);
+/// assert_eq!(examples::median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+/// assert_eq!(examples::median(&[]), 0.0);
+/// ```
+pub fn median(values: &[f64]) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len().is_multiple_of(2) {
+        (v[mid - 1] + v[mid]) / 2.0
+    } else {
+        v[mid]
+    }
+}
+
 /// The source the benchmarks ran from, as `git describe --always --dirty`
 /// says at run time of the checkout they were built in (one with edits
 /// not committed ends in `-dirty`), or a note that it is unknown.

@@ -458,11 +458,11 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     let held_up = window(warmed, reloads_began).filter(in_flight);
     row.reload_ms = percentiles(held_up.chain(window(reloads_began, paced_began)));
     row.paced_ms = percentiles(window(paced_began, Duration::MAX));
-    let mut drains = drains.ms;
+    let drains = drains.ms;
     row.drains_timed = drains.len();
-    drains.sort_by(f64::total_cmp);
     if !drains.is_empty() {
-        row.drain_ms = [drains[drains.len() / 2], drains[drains.len() - 1]];
+        let max = drains.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        row.drain_ms = [crate::median(&drains), max];
     }
     row
 }

@@ -1,6 +1,7 @@
-//! The reload benchmark's in-place upgrade row: reloads that alternate
-//! between two files of the same program, so that each one also makes the
-//! supervisor re-execute itself from the new file.
+//! The reload benchmark's in-place upgrade row: reloads to another file
+//! of the same program, each of which also makes the supervisor
+//! re-execute itself from the new file, each paired with a reload of the
+//! same binary just before it.
 //!
 //! The supervisor's pause is what the new image says in its log ("the
 //! supervisor runs ... now ...; paused X ms"): from the decision to
@@ -16,25 +17,61 @@ use serde::Serialize;
 
 use crate::load::{Sample, failures, percentiles};
 
-/// The reloads without load: as many of the same binary and upgrading
-/// ones, side by side, with the supervisor's log of the upgrading ones.
+/// One part's reloads, interleaved: each upgrading reload comes right
+/// after one of the same binary (see [`binary_for`]), so that the two
+/// are measured side by side, with the supervisor's log meanwhile.
 #[derive(Debug)]
-pub struct Idle<'a> {
-    pub same: &'a [(Duration, bool)],
-    pub upgrading: &'a [(Duration, bool)],
+pub struct Reloads<'a> {
+    pub same: &'a [Wall],
+    pub upgrading: &'a [Wall],
     pub log: &'a [(Duration, String)],
 }
 
-/// What the row reports. Wall times and pauses are median and max, ms.
+/// Which file the `i`-th reload of a part goes to, from `first` (the one
+/// the supervisor runs before it) and `other`: first, other, other,
+/// first, and so on, so that even reloads go to the binary the
+/// supervisor runs (the same) and odd ones to the other (upgrading).
+///
+/// ```
+/// let files: Vec<&str> = (0..6).map(|i| *examples::upgrades::binary_for(i, &"a", &"b")).collect();
+/// assert_eq!(files, ["a", "b", "b", "a", "a", "b"]);
+/// ```
+pub fn binary_for<'a, T>(i: usize, first: &'a T, other: &'a T) -> &'a T {
+    match i % 4 {
+        1 | 2 => other,
+        _ => first,
+    }
+}
+
+/// A reload's wall time and whether it succeeded.
+pub type Wall = (Duration, bool);
+
+/// Splits a part's wall times, as [`binary_for`] ordered its reloads,
+/// into those of the same binary (even) and the upgrading ones (odd).
+pub fn split_pairs(walls: &[Wall]) -> (Vec<Wall>, Vec<Wall>) {
+    let same = walls.iter().step_by(2).copied().collect();
+    let upgrading = walls.iter().skip(1).step_by(2).copied().collect();
+    (same, upgrading)
+}
+
+/// What the row reports. Wall times and pauses are median and max, ms;
+/// what an upgrade adds is the median over pairs of its wall time less
+/// that of the same-binary reload just before it, ms.
 #[derive(Debug, Serialize, Default)]
 pub struct UpgradeFigures {
-    /// Without load: reloads of the same binary, then upgrading ones.
+    /// Without load: upgrading reloads (as many of the same binary).
     pub idle_reloads: usize,
     pub idle_same_wall_ms: [f64; 2],
     pub idle_wall_ms: [f64; 2],
+    pub idle_added_ms: f64,
     pub idle_pause_ms: [f64; 2],
-    /// Under new-connection load.
+    /// Under new-connection load: upgrading reloads (as many of the same
+    /// binary).
     pub reloads: usize,
+    pub same_wall_ms: [f64; 2],
+    pub wall_ms: [f64; 2],
+    pub added_ms: f64,
+    pub pause_ms: [f64; 2],
     /// Upgrades the supervisor reported done, in both parts.
     pub upgrades: usize,
     /// Upgrading reloads that succeeded, in both parts: each should have
@@ -43,43 +80,40 @@ pub struct UpgradeFigures {
     pub reloads_failed: usize,
     pub requests: usize,
     pub failed: std::collections::BTreeMap<&'static str, usize>,
-    pub wall_ms: [f64; 2],
-    pub pause_ms: [f64; 2],
     /// Latency under load: p50, p99, p99.9, max, µs.
     pub latency_us: [u64; 4],
 }
 
 impl UpgradeFigures {
-    /// The figures of a run: the idle part; each loaded reload's wall
-    /// time and whether it succeeded, the supervisor's timestamped log
-    /// meanwhile, the load's samples.
-    pub fn of(
-        idle: &Idle<'_>,
-        loaded: &[(Duration, bool)],
-        log: &[(Duration, String)],
-        samples: &[Sample],
-    ) -> Self {
+    /// The figures of a run: the part without load, the part under load,
+    /// and that load's samples.
+    pub fn of(idle: &Reloads<'_>, loaded: &Reloads<'_>, samples: &[Sample]) -> Self {
         let idle_pauses = pauses(idle.log);
-        let loaded_pauses = pauses(log);
+        let loaded_pauses = pauses(loaded.log);
         let (p50, p99, p999, max) = percentiles(samples);
         let failed_reloads =
             |walls: &[(Duration, bool)]| walls.iter().filter(|(_, ok)| !ok).count();
         let succeeded = |walls: &[(Duration, bool)]| walls.len() - failed_reloads(walls);
+        let walls = |walls: &[(Duration, bool)]| spread(walls.iter().map(|(w, _)| *w));
         UpgradeFigures {
             idle_reloads: idle.upgrading.len(),
-            idle_same_wall_ms: spread(idle.same.iter().map(|(w, _)| *w)),
-            idle_wall_ms: spread(idle.upgrading.iter().map(|(w, _)| *w)),
+            idle_same_wall_ms: walls(idle.same),
+            idle_wall_ms: walls(idle.upgrading),
+            idle_added_ms: added(idle),
             idle_pause_ms: spread(idle_pauses.iter().copied()),
-            reloads: loaded.len(),
+            reloads: loaded.upgrading.len(),
+            same_wall_ms: walls(loaded.same),
+            wall_ms: walls(loaded.upgrading),
+            added_ms: added(loaded),
+            pause_ms: spread(loaded_pauses.iter().copied()),
             upgrades: idle_pauses.len() + loaded_pauses.len(),
-            upgrades_expected: succeeded(idle.upgrading) + succeeded(loaded),
-            reloads_failed: failed_reloads(idle.same)
-                + failed_reloads(idle.upgrading)
-                + failed_reloads(loaded),
+            upgrades_expected: succeeded(idle.upgrading) + succeeded(loaded.upgrading),
+            reloads_failed: [idle.same, idle.upgrading, loaded.same, loaded.upgrading]
+                .into_iter()
+                .map(failed_reloads)
+                .sum(),
             requests: samples.len(),
             failed: failures(samples),
-            wall_ms: spread(loaded.iter().map(|(w, _)| *w)),
-            pause_ms: spread(loaded_pauses.iter().copied()),
             latency_us: [p50, p99, p999, max],
         }
     }
@@ -97,9 +131,10 @@ impl UpgradeFigures {
         format!(
             "\n### Reloads that also upgrade the supervisor in place ({interval_ms} ms apart)\n\n\
              | figure | without load | under new-connection load |\n|---|---|---|\n\
-             | reloads | {} upgrading (and {} of the same binary) | {} upgrading |\n\
-             | `reload` wall time of the same binary, median / max ms | {} | (above) |\n\
+             | reloads: upgrading, each right after one of the same binary | {} and {} | {} and {} |\n\
+             | `reload` wall time of the same binary, median / max ms | {} | {} |\n\
              | `reload` wall time when it upgrades, median / max ms | {} | {} |\n\
+             | what an upgrade adds to a reload (upgrading less the same-binary one before it), median of the pairs, ms | {:.1} | {:.1} |\n\
              | supervisor's pause, from deciding to upgrade to the new image running (as it says), median / max ms | {} | {} |\n\
              | upgrades done (of reloads that should have) / failed reloads | {} ({}) / {} (both parts) | |\n\
              | requests / failed | | {} / {} |\n\
@@ -107,9 +142,13 @@ impl UpgradeFigures {
             self.idle_reloads,
             self.idle_reloads,
             self.reloads,
+            self.reloads,
             pair(self.idle_same_wall_ms),
+            pair(self.same_wall_ms),
             pair(self.idle_wall_ms),
             pair(self.wall_ms),
+            self.idle_added_ms,
+            self.added_ms,
             pair(self.idle_pause_ms),
             pair(self.pause_ms),
             self.upgrades,
@@ -119,6 +158,18 @@ impl UpgradeFigures {
             crate::failures(&self.failed),
         )
     }
+}
+
+/// The median, over pairs, of an upgrading reload's wall time less that
+/// of the same-binary reload before it, in ms (pairs where either failed
+/// are left out).
+fn added(part: &Reloads<'_>) -> f64 {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let differences: Vec<f64> = (part.same.iter().zip(part.upgrading))
+        .filter(|((_, same_ok), (_, upgrading_ok))| *same_ok && *upgrading_ok)
+        .map(|((same, _), (upgrading, _))| ms(*upgrading) - ms(*same))
+        .collect();
+    crate::median(&differences)
 }
 
 /// A copy of `bin` next to it: the same program in another file, so that
@@ -170,15 +221,41 @@ fn pauses(log: &[(Duration, String)]) -> Vec<Duration> {
 
 /// Median and max of `durations`, in ms.
 fn spread(durations: impl Iterator<Item = Duration>) -> [f64; 2] {
-    let mut ms: Vec<f64> = durations.map(|d| d.as_secs_f64() * 1e3).collect();
-    ms.sort_by(f64::total_cmp);
-    let median = ms.get(ms.len() / 2).copied().unwrap_or(0.0);
-    [median, ms.last().copied().unwrap_or(0.0)]
+    let ms: Vec<f64> = durations.map(|d| d.as_secs_f64() * 1e3).collect();
+    let max = ms.iter().copied().fold(0.0, f64::max);
+    [crate::median(&ms), max]
 }
 
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
+
+    #[test]
+    fn what_an_upgrade_adds_is_the_median_over_pairs_that_both_succeeded() {
+        let ms = Duration::from_millis;
+        // Reloads as `binary_for` orders them: same, upgrading, same, ...
+        let walls = [
+            (ms(5), true),
+            (ms(8), true),
+            (ms(6), true),
+            (ms(10), true),
+            (ms(4), true),
+            // A failed upgrading reload: its pair is left out.
+            (ms(1), false),
+            (ms(7), true),
+            (ms(9), true),
+        ];
+        let (same, upgrading) = super::split_pairs(&walls);
+        assert_eq!(same.len(), 4);
+        assert_eq!(upgrading.len(), 4);
+        let part = super::Reloads {
+            same: &same,
+            upgrading: &upgrading,
+            log: &[],
+        };
+        // Pairs: +3, +4, (left out), +2: the median of 2, 3, 4.
+        assert!((super::added(&part) - 3.0).abs() < 1e-9);
+    }
 
     #[test]
     fn pauses_pair_the_line_before_the_exec_with_the_next_image_s() {

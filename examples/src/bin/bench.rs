@@ -17,7 +17,9 @@
 //!    others, so that where the scheduler puts threads does not decide the
 //!    figures;
 //! 2. reloads under new-connection load: every failed request by class,
-//!    latency during reloads against steady state, the `reload` command's
+//!    latency during reloads against that between them (the quiet windows
+//!    the footprint samples of 3 wait for, on the same server under the
+//!    same load), the `reload` command's
 //!    wall time, when the new child first answered relative to the moment
 //!    the supervisor promoted it, and the longest stretch in which no
 //!    request completed;
@@ -29,7 +31,10 @@
 //!    taken once the old children are reaped and the supervisor has not
 //!    run for a while (a condition, with a deadline), under the load;
 //! 4. reloads under keep-alive load, with errors per reload, the load kept
-//!    on until the last old child has exited.
+//!    on until the last old child has exited;
+//! 5. reloads that also upgrade the supervisor in place, each right after
+//!    one of the same binary, without load and under it: wall times, what
+//!    the upgrade adds (median over the pairs), the supervisor's pause.
 //!
 //! It prints a markdown table and writes the figures as JSON.
 
@@ -42,6 +47,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use examples::load::{Load, Mode, Outcome, Sample, failures, percentiles};
+use examples::median;
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -139,10 +145,12 @@ fn main() -> ExitCode {
         + report.warmup_failed
         + report.upgrades.failed.values().sum::<usize>()
         + report.upgrades.reloads_failed
-        + report.upgrades.missing();
+        + report.upgrades.missing()
+        + report.footprint.iter().filter(|s| s.failed()).count()
+        + report.drains_unwatched;
     if failed > 0 {
         eprintln!(
-            "bench: {failed} failures (requests, reloads, or upgrades that did not happen); see the table"
+            "bench: {failed} failures (requests, reloads, upgrades that did not happen, footprint rows not settled or not read, or drains not watched to the end); see the table"
         );
         ExitCode::FAILURE
     } else {
@@ -398,6 +406,10 @@ struct Report {
     footprint: Vec<FootprintSample>,
     keep_alive_reloads: KeepAliveFigures,
     upgrades: examples::upgrades::UpgradeFigures,
+    /// Parts whose load stopped before their last reloads' old children
+    /// had exited (past [`DEADLINE`]): those drains' failures are not
+    /// counted, so each such part fails the run.
+    drains_unwatched: usize,
 }
 
 /// The supervisor's footprint after some reloads.
@@ -408,19 +420,30 @@ struct FootprintSample {
     /// the supervisor to be quiet; `None`: it was taken at the deadline,
     /// not settled.
     settled_after_ms: Option<u64>,
+    /// `None`: `/proc` could not be read (the row shows so, and fails
+    /// the run, rather than a row of zeros).
     #[serde(flatten)]
-    footprint: Footprint,
+    footprint: Option<Footprint>,
 }
 
 impl FootprintSample {
     /// Waits for `server`'s supervisor to settle, then reads it.
     fn take(server: &Server, after_reloads: usize) -> FootprintSample {
         let settled = server.settle();
+        let footprint = procfs::footprint(server.process.id());
+        if footprint.is_none() {
+            eprintln!("bench: cannot read the supervisor's /proc/PID/smaps_rollup");
+        }
         FootprintSample {
             after_reloads,
             settled_after_ms: settled.map(|d| d.as_millis() as u64),
-            footprint: procfs::footprint(server.process.id()).unwrap_or_default(),
+            footprint,
         }
+    }
+
+    /// Not settled in time, or not read: a failure of the run.
+    fn failed(&self) -> bool {
+        self.settled_after_ms.is_none() || self.footprint.is_none()
     }
 }
 
@@ -438,6 +461,10 @@ struct SteadyRow {
     /// per second of load: near 1000 on one CPU, the server is the
     /// bottleneck, as it must be for the ratio to mean anything.
     serving_cpu_ms_per_s: f64,
+    /// CPU time of the process that serves per request answered, µs: what
+    /// supervision costs the server even where the load generator, not
+    /// the server, bounds the throughput.
+    serving_cpu_us_per_request: f64,
     /// Supervisor CPU time per second of load (supervised only).
     supervisor_cpu_ms_per_s: Option<f64>,
 }
@@ -450,7 +477,11 @@ struct ReloadFigures {
     failed_total: usize,
     failed_by_class: BTreeMap<&'static str, usize>,
     latency_us: [u64; 4],
-    steady_latency_us: [u64; 4],
+    /// Requests begun and ended in the footprint rows' quiet windows,
+    /// when no reload ran: the steady state, on the same server under the
+    /// same load, that the reloads are measured against.
+    between_reloads_requests: usize,
+    between_reloads_latency_us: [u64; 4],
     reload_wall_ms_median: f64,
     reload_wall_ms_max: f64,
     /// First response by the new child minus its promotion, ms (negative:
@@ -459,13 +490,13 @@ struct ReloadFigures {
     /// The reloads those figures are of: one whose new child never
     /// answered, or whose promotion line never came, is not timed.
     first_response_timed: usize,
-    /// Longest stretch with no completed request: in steady-state windows
-    /// as long as the reloads' (median over windows), and from each
-    /// reload's start to the next one's (median, max), ms.
-    longest_silence_steady_ms: f64,
+    /// Longest stretch with no completed request: in windows as long as
+    /// the reloads' cut from the quiet windows (median over windows), and
+    /// from each reload's start to the next one's (median, max), ms.
+    longest_silence_between_reloads_ms: f64,
     longest_silence_reload_ms: [f64; 2],
     /// The length of those windows: from one reload's start to the next
-    /// (median), and steady phases cut into windows as long.
+    /// (median), and quiet windows cut into windows as long.
     silence_window_ms: f64,
 }
 
@@ -490,6 +521,8 @@ struct Pooled {
     serving_cpu_ms: u64,
     supervisor_cpu_ms: u64,
     secs: f64,
+    /// Requests answered, over the rounds.
+    answered: usize,
 }
 
 async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
@@ -515,9 +548,6 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     // even rounds, supervised first in odd ones), so the machine's drift
     // falls on both alike and adjacent phases pair up.
     let mut pooled: BTreeMap<(u8, bool), Pooled> = BTreeMap::new();
-    // When each request of each supervised new-connection phase completed,
-    // to be cut into windows as long as a reload's.
-    let mut steady_phases = Vec::new();
     let servers = [
         Server::start(http, listener, false, epoch, cpus),
         Server::start(http, listener, true, epoch, cpus),
@@ -552,11 +582,9 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
                     .iter()
                     .filter(|s| s.outcome.failure().is_none())
                     .count();
-                if mode == Mode::NewConnection && supervised {
-                    steady_phases.push(completions(&samples));
-                }
                 let entry = pooled.entry((i as u8, supervised)).or_default();
                 entry.rps.push(ok as f64 / secs);
+                entry.answered += ok;
                 entry.samples.extend(samples);
                 entry.serving_cpu_ms += cpu_after.0 - cpu_before.0;
                 entry.supervisor_cpu_ms += cpu_after.1 - cpu_before.1;
@@ -567,15 +595,11 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     for server in servers {
         server.stop();
     }
-    let mut steady_new_connection_supervised = Vec::new();
     for ((i, supervised), pooled) in pooled {
         let Pooled { rps, samples, .. } = &pooled;
         let (rps, samples) = (rps.clone(), samples.as_slice());
         let (p50, p99, p999, _) = percentiles(samples);
         let mode = [Mode::NewConnection, Mode::KeepAlive][i as usize];
-        if mode == Mode::NewConnection && supervised {
-            steady_new_connection_supervised = samples.to_vec();
-        }
         report.steady.push(SteadyRow {
             load: mode,
             supervised,
@@ -586,6 +610,8 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
             p999_us: p999,
             failed: failures(samples).values().sum(),
             serving_cpu_ms_per_s: pooled.serving_cpu_ms as f64 / pooled.secs,
+            serving_cpu_us_per_request: pooled.serving_cpu_ms as f64 * 1e3
+                / pooled.answered.max(1) as f64,
             supervisor_cpu_ms_per_s: supervised
                 .then(|| pooled.supervisor_cpu_ms as f64 / pooled.secs),
         });
@@ -621,8 +647,9 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     let mut reloads = Vec::new();
     // When the footprint samples waited for a quiet supervisor, once the
     // last reload's old child had gone (its drain counts as during a
-    // reload): no reload then, so those requests stay out of the latency
-    // during reloads.
+    // reload): no reload then, so the requests made in those windows are
+    // the steady state the reloads are measured against, on the same
+    // server under the same load, interleaved with them.
     let mut quiet = Vec::new();
     for i in 1..=args.reloads {
         let reload = reload_once(&server, epoch).await;
@@ -651,14 +678,7 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
         tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
     }
     let samples = running.stop().await;
-    report.reloads = reload_figures(
-        &server,
-        &reloads,
-        &samples,
-        &quiet,
-        &steady_new_connection_supervised,
-        &steady_phases,
-    );
+    report.reloads = reload_figures(&server, &reloads, &samples, &quiet);
 
     // 4. Reloads under keep-alive load.
     let running = load_on(&server, Mode::KeepAlive, args, epoch);
@@ -670,7 +690,9 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
         }
         tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
     }
-    old_children_gone(&server).await;
+    if !old_children_gone(&server).await {
+        report.drains_unwatched += 1;
+    }
     let samples = running.stop().await;
     let failed = failures(&samples);
     report.keep_alive_reloads = KeepAliveFigures {
@@ -681,41 +703,45 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
             / args.keepalive_reloads.max(1) as f64,
         failed_by_class: failed,
     };
-    // 5. Reloads that also upgrade the supervisor: to a copy of the
-    // binary, then back, and so on; first without load, next to as many
-    // reloads of the same binary, then under load.
+    // 5. Reloads that also upgrade the supervisor: each to a copy of the
+    // binary or back, right after one of the same binary, so that the two
+    // are measured side by side; first without load, then under it.
     match examples::upgrades::second_file(http) {
         Err(e) => eprintln!("bench: cannot copy {}: {e}", http.display()),
         Ok(copy) => {
-            let alternate = |i: usize| {
-                if i.is_multiple_of(2) {
-                    copy.clone()
-                } else {
-                    http.to_owned()
-                }
+            let http = http.to_owned();
+            let to = |offset: usize| {
+                let (http, copy) = (http.clone(), copy.clone());
+                move |i: usize| examples::upgrades::binary_for(i + offset, &http, &copy).clone()
             };
-            let idle = args.upgrade_reloads / 2;
-            let same = timed_reloads(&server, |_| http.to_owned(), idle, args).await;
+            let idle_pairs = args.upgrade_reloads / 2;
             let log_from = server.log.lock().unwrap().len();
-            let upgrading = timed_reloads(&server, alternate, idle, args).await;
+            let idle = timed_reloads(&server, to(0), 2 * idle_pairs, args).await;
             let idle_log = server.log.lock().unwrap()[log_from..].to_vec();
             let log_from = server.log.lock().unwrap().len();
             let running = load_on(&server, Mode::NewConnection, args, epoch);
-            // Going on from where the idle ones left off: each reload goes
-            // to the other binary, whether `idle` was odd or even.
+            // Going on from where the idle ones left off: even reloads to
+            // the binary the supervisor runs, odd ones to the other.
             let loaded =
-                timed_reloads(&server, |i| alternate(i + idle), args.upgrade_reloads, args).await;
-            old_children_gone(&server).await;
+                timed_reloads(&server, to(2 * idle_pairs), 2 * args.upgrade_reloads, args).await;
+            if !old_children_gone(&server).await {
+                report.drains_unwatched += 1;
+            }
             let samples = running.stop().await;
             let loaded_log = server.log.lock().unwrap()[log_from..].to_vec();
+            let (idle_same, idle_upgrading) = examples::upgrades::split_pairs(&idle);
+            let (loaded_same, loaded_upgrading) = examples::upgrades::split_pairs(&loaded);
             report.upgrades = examples::upgrades::UpgradeFigures::of(
-                &examples::upgrades::Idle {
-                    same: &same,
-                    upgrading: &upgrading,
+                &examples::upgrades::Reloads {
+                    same: &idle_same,
+                    upgrading: &idle_upgrading,
                     log: &idle_log,
                 },
-                &loaded,
-                &loaded_log,
+                &examples::upgrades::Reloads {
+                    same: &loaded_same,
+                    upgrading: &loaded_upgrading,
+                    log: &loaded_log,
+                },
                 &samples,
             );
             let _ = std::fs::remove_file(&copy);
@@ -757,18 +783,21 @@ async fn timed_reloads(
 
 /// Waits, off the runtime, until the last reloads' old children have
 /// exited (the supervisor down to one child, no zombie), so that the load
-/// still running sees their drains to the end; says on stderr if that
-/// takes past [`DEADLINE`].
-async fn old_children_gone(server: &Arc<Server>) {
+/// still running sees their drains to the end; false, said on stderr, if
+/// that takes past [`DEADLINE`]: the load then stops with drains still
+/// running, whose failures go uncounted, so the run fails.
+async fn old_children_gone(server: &Arc<Server>) -> bool {
     let pid = server.process.id();
     let gone =
         tokio::task::spawn_blocking(move || examples::reloading::one_child_left(pid, DEADLINE));
-    if !gone.await.unwrap() {
+    let gone = gone.await.unwrap();
+    if !gone {
         eprintln!(
             "bench: old children still running {DEADLINE:?} after the last reload: {:?} (live, zombie)",
             procfs::children(pid)
         );
     }
+    gone
 }
 
 /// Starts `mode` load on `server`.
@@ -823,17 +852,19 @@ fn reload_figures(
     reloads: &[Reload],
     samples: &[Sample],
     quiet: &[(Duration, Duration)],
-    steady: &[Sample],
-    steady_phases: &[Vec<Duration>],
 ) -> ReloadFigures {
     let failed = failures(samples);
-    let during_reloads: Vec<Sample> = samples
-        .iter()
-        .filter(|s| !quiet.iter().any(|(from, to)| *from <= s.at && s.at < *to))
-        .cloned()
-        .collect();
+    // Between reloads: a request begun and ended within a quiet window.
+    // Every other one counts as during reloads, a request a drain held
+    // up that ended in a quiet window among them.
+    let between = |s: &Sample| {
+        let began = s.at.saturating_sub(s.latency);
+        quiet.iter().any(|(from, to)| *from <= began && s.at < *to)
+    };
+    let (steady, during_reloads): (Vec<Sample>, Vec<Sample>) =
+        samples.iter().cloned().partition(between);
     let (p50, p99, p999, max) = percentiles(&during_reloads);
-    let (s50, s99, s999, smax) = percentiles(steady);
+    let (s50, s99, s999, smax) = percentiles(&steady);
     let walls: Vec<f64> = reloads.iter().map(|r| r.wall.as_secs_f64() * 1e3).collect();
     // First completed response of each new child, against its promotion.
     let mut first: BTreeMap<u32, Duration> = BTreeMap::new();
@@ -882,8 +913,15 @@ fn reload_figures(
         .windows(2)
         .map(|w| (w[1].began - w[0].began).as_secs_f64())
         .collect();
+    let steady_phases: Vec<Vec<Duration>> = quiet
+        .iter()
+        .map(|(from, to)| {
+            let within = times.partition_point(|t| t < from)..times.partition_point(|t| t < to);
+            times[within].to_vec()
+        })
+        .collect();
     let steady_silences =
-        windowed_silences(steady_phases, Duration::from_secs_f64(median(&lengths)));
+        windowed_silences(&steady_phases, Duration::from_secs_f64(median(&lengths)));
     ReloadFigures {
         reloads: reloads.len(),
         reloads_failed: reloads.iter().filter(|r| r.new_pid.is_none()).count(),
@@ -891,7 +929,8 @@ fn reload_figures(
         failed_total: failed.values().sum(),
         failed_by_class: failed,
         latency_us: [p50, p99, p999, max],
-        steady_latency_us: [s50, s99, s999, smax],
+        between_reloads_requests: steady.len(),
+        between_reloads_latency_us: [s50, s99, s999, smax],
         reload_wall_ms_median: median(&walls),
         reload_wall_ms_max: walls.iter().copied().fold(0.0, f64::max),
         first_response_after_ready_ms: [
@@ -904,7 +943,7 @@ fn reload_figures(
         ],
         first_response_timed: after_ready.len(),
         // No window fits (one reload, or reloads a phase apart): unknown.
-        longest_silence_steady_ms: if steady_silences.is_empty() {
+        longest_silence_between_reloads_ms: if steady_silences.is_empty() {
             f64::NAN
         } else {
             median(&steady_silences)
@@ -985,20 +1024,6 @@ fn parse_reloaded(text: &str) -> Option<u32> {
     rest.split_whitespace().next()?.parse().ok()
 }
 
-fn median(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len().is_multiple_of(2) {
-        (v[mid - 1] + v[mid]) / 2.0
-    } else {
-        v[mid]
-    }
-}
-
 fn machine(cpus: Option<&Cpus>) -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = Some(&cpuinfo)
@@ -1027,24 +1052,26 @@ impl Report {
     /// (file pages the supervisor maps and its current child does not)
     /// moves with what that child has touched so far.
     fn footprint_summary(&self) -> String {
-        let private = |s: &FootprintSample| s.footprint.private_kib as i64;
-        let (Some(first), Some(last)) = (self.footprint.first(), self.footprint.last()) else {
+        // The rows read (one not read says so in the table).
+        let read: Vec<(usize, &Footprint)> = (self.footprint.iter())
+            .filter_map(|s| Some((s.after_reloads, s.footprint.as_ref()?)))
+            .collect();
+        let private = |(_, f): &(usize, &Footprint)| f.private_kib as i64;
+        let (Some(first), Some(last)) = (read.first(), read.last()) else {
             return String::new();
         };
-        let max = self.footprint.iter().map(private).max().unwrap_or(0);
-        let from = self
-            .footprint
-            .iter()
-            .find(|s| s.after_reloads == 100)
-            .or(self.footprint.get(1))
+        let max = read.iter().map(private).max().unwrap_or(0);
+        let from = (read.iter())
+            .find(|(after, _)| *after == 100)
+            .or(read.get(1))
             .unwrap_or(first);
-        let dirty = |s: &FootprintSample| s.footprint.private_dirty_kib as i64;
-        let pss = |s: &FootprintSample| s.footprint.pss_kib as i64;
+        let dirty = |(_, f): &(usize, &Footprint)| f.private_dirty_kib as i64;
+        let pss = |(_, f): &(usize, &Footprint)| f.pss_kib as i64;
         format!(
             "supervisor private memory: {} KiB at start, at most {max} KiB; from reload {} to {}: {:+} KiB (its dirty part {:+} KiB; PSS {:+} KiB)",
             private(first),
-            from.after_reloads,
-            last.after_reloads,
+            from.0,
+            last.0,
             private(last) - private(from),
             dirty(last) - dirty(from),
             pss(last) - pss(from),
@@ -1068,9 +1095,9 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "| load | mode | req/s (median) | p50 ms | p99 ms | p99.9 ms | failed | server CPU ms/s | supervisor CPU ms/s |"
+            "| load | mode | req/s (median) | p50 ms | p99 ms | p99.9 ms | failed | server CPU ms/s | server CPU µs per request | supervisor CPU ms/s |"
         );
-        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for row in &self.steady {
             let load = match row.load {
                 Mode::NewConnection => "new connection",
@@ -1078,7 +1105,7 @@ impl Report {
             };
             let _ = writeln!(
                 out,
-                "| {load} | {} | {:.0} | {} | {} | {} | {} | {:.0} | {} |",
+                "| {load} | {} | {:.0} | {} | {} | {} | {} | {:.0} | {:.1} | {} |",
                 if row.supervised {
                     "supervised"
                 } else {
@@ -1090,14 +1117,27 @@ impl Report {
                 ms(row.p999_us),
                 row.failed,
                 row.serving_cpu_ms_per_s,
+                row.serving_cpu_us_per_request,
                 row.supervisor_cpu_ms_per_s
                     .map_or("-".to_owned(), |c| format!("{c:.1}")),
             );
         }
+        let cpu_ratio = |load: Mode| {
+            let of = |supervised: bool| {
+                (self.steady.iter())
+                    .find(|r| r.load == load && r.supervised == supervised)
+                    .map_or(f64::NAN, |r| r.serving_cpu_us_per_request)
+            };
+            of(true) / of(false)
+        };
         let _ = writeln!(
             out,
-            "\nsupervised/bypass throughput (median of per-round ratios): new connection {:.3}, keep-alive {:.3}; failed requests in the warm-up phases (not in the table): {}\n",
-            self.ratio_new_connection, self.ratio_keep_alive, self.warmup_failed
+            "\nsupervised/bypass throughput (median of per-round ratios): new connection {:.3}, keep-alive {:.3}; server CPU per request, supervised/bypass (over the rounds): new connection {:.3}, keep-alive {:.3}; failed requests in the warm-up phases (not in the table): {}\n",
+            self.ratio_new_connection,
+            self.ratio_keep_alive,
+            cpu_ratio(Mode::NewConnection),
+            cpu_ratio(Mode::KeepAlive),
+            self.warmup_failed
         );
         let r = &self.reloads;
         let _ = writeln!(
@@ -1114,7 +1154,7 @@ impl Report {
         );
         let _ = writeln!(out, "| failed reloads | {} |", r.reloads_failed);
         let [p50, p99, p999, max] = r.latency_us;
-        let [s50, s99, s999, smax] = r.steady_latency_us;
+        let [s50, s99, s999, smax] = r.between_reloads_latency_us;
         let _ = writeln!(
             out,
             "| latency during reloads p50 / p99 / p99.9 / max ms | {} / {} / {} / {} |",
@@ -1125,7 +1165,8 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "| latency in steady state p50 / p99 / p99.9 / max ms | {} / {} / {} / {} |",
+            "| latency between reloads (the footprint rows' quiet windows, {} requests) p50 / p99 / p99.9 / max ms | {} / {} / {} / {} |",
+            r.between_reloads_requests,
             ms(s50),
             ms(s99),
             ms(s999),
@@ -1145,12 +1186,12 @@ impl Report {
         let [sm, sx] = r.longest_silence_reload_ms;
         let _ = writeln!(
             out,
-            "| longest stretch with no request completing, in windows of {:.0} ms: steady (median) / from one reload to the next (median / max) ms | {} / {sm:.2} / {sx:.2} |",
+            "| longest stretch with no request completing, in windows of {:.0} ms: between reloads (median) / from one reload to the next (median / max) ms | {} / {sm:.2} / {sx:.2} |",
             r.silence_window_ms,
-            if r.longest_silence_steady_ms.is_nan() {
+            if r.longest_silence_between_reloads_ms.is_nan() {
                 "-".to_owned()
             } else {
-                format!("{:.2}", r.longest_silence_steady_ms)
+                format!("{:.2}", r.longest_silence_between_reloads_ms)
             }
         );
         let _ = writeln!(
@@ -1167,7 +1208,13 @@ impl Report {
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for sample in &self.footprint {
-            let f = &sample.footprint;
+            let settled =
+                (sample.settled_after_ms).map_or("not settled".to_owned(), |ms| ms.to_string());
+            let Some(f) = &sample.footprint else {
+                let unread = "| unreadable ".repeat(10);
+                let _ = writeln!(out, "| {} {unread}| {settled} |", sample.after_reloads);
+                continue;
+            };
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
@@ -1182,9 +1229,7 @@ impl Report {
                 f.peak_rss_kib,
                 f.threads,
                 f.cpu_ms,
-                sample
-                    .settled_after_ms
-                    .map_or("not settled".to_owned(), |ms| ms.to_string()),
+                settled,
             );
         }
         let _ = writeln!(out, "\n{}", self.footprint_summary());
@@ -1199,6 +1244,13 @@ impl Report {
             k.failed_per_reload
         );
         out.push_str(&self.upgrades.markdown(args.interval_ms));
+        if self.drains_unwatched > 0 {
+            let _ = writeln!(
+                out,
+                "\n**{} part(s) stopped their load with old children still draining {DEADLINE:?} after the last reload: those drains' failures are not counted**",
+                self.drains_unwatched
+            );
+        }
         out
     }
 }
