@@ -17,41 +17,51 @@ use serde::Serialize;
 
 use crate::load::{Sample, failures, percentiles};
 
-/// One part's reloads, interleaved: each upgrading reload comes right
-/// after one of the same binary (see [`binary_for`]), so that the two
-/// are measured side by side, with the supervisor's log meanwhile.
-#[derive(Debug)]
-pub struct Reloads<'a> {
-    pub same: &'a [Wall],
-    pub upgrading: &'a [Wall],
-    pub log: &'a [(Duration, String)],
-}
-
-/// Which file the `i`-th reload of a part goes to, from `first` (the one
-/// the supervisor runs before it) and `other`: first, other, other,
-/// first, and so on, so that even reloads go to the binary the
-/// supervisor runs (the same) and odd ones to the other (upgrading).
-///
-/// ```
-/// let files: Vec<&str> = (0..6).map(|i| *examples::upgrades::binary_for(i, &"a", &"b")).collect();
-/// assert_eq!(files, ["a", "b", "b", "a", "a", "b"]);
-/// ```
-pub fn binary_for<'a, T>(i: usize, first: &'a T, other: &'a T) -> &'a T {
-    match i % 4 {
-        1 | 2 => other,
-        _ => first,
-    }
-}
-
 /// A reload's wall time and whether it succeeded.
 pub type Wall = (Duration, bool);
 
-/// Splits a part's wall times, as [`binary_for`] ordered its reloads,
-/// into those of the same binary (even) and the upgrading ones (odd).
-pub fn split_pairs(walls: &[Wall]) -> (Vec<Wall>, Vec<Wall>) {
-    let same = walls.iter().step_by(2).copied().collect();
-    let upgrading = walls.iter().skip(1).step_by(2).copied().collect();
-    (same, upgrading)
+/// One part's reloads in threes, as [`binary_for`] orders them: one of
+/// the same binary right after an upgrade (its wall time left out: the
+/// first in a new image), one of the same binary, then an upgrading one,
+/// so that each upgrading reload is measured beside a plain one that,
+/// like it, follows a plain reload; with the supervisor's log meanwhile.
+#[derive(Debug)]
+pub struct Reloads<'a> {
+    /// The first in each three: counted only for its failures.
+    pub after_upgrade: Vec<Wall>,
+    pub same: Vec<Wall>,
+    pub upgrading: Vec<Wall>,
+    pub log: &'a [(Duration, String)],
+}
+
+impl<'a> Reloads<'a> {
+    /// A part's wall times, in the order [`binary_for`] gave them, and
+    /// the log meanwhile.
+    pub fn of(walls: &[Wall], log: &'a [(Duration, String)]) -> Self {
+        let nth = |k: usize| walls.iter().skip(k).step_by(3).copied().collect();
+        Reloads {
+            after_upgrade: nth(0),
+            same: nth(1),
+            upgrading: nth(2),
+            log,
+        }
+    }
+}
+
+/// Which file the `i`-th reload of a part goes to, from `first` (the one
+/// the supervisor runs before it) and `other`: in threes, the same
+/// binary twice, then the other (an upgrade), so that the reloads at
+/// `i % 3 == 2` upgrade and the others do not.
+///
+/// ```
+/// let files: Vec<&str> = (0..7).map(|i| *examples::upgrades::binary_for(i, &"a", &"b")).collect();
+/// assert_eq!(files, ["a", "a", "b", "b", "b", "a", "a"]);
+/// ```
+pub fn binary_for<'a, T>(i: usize, first: &'a T, other: &'a T) -> &'a T {
+    match i % 6 {
+        2..=4 => other,
+        _ => first,
+    }
 }
 
 /// What the row reports. Wall times and pauses are median and max, ms;
@@ -91,26 +101,26 @@ impl UpgradeFigures {
         let idle_pauses = pauses(idle.log);
         let loaded_pauses = pauses(loaded.log);
         let (p50, p99, p999, max) = percentiles(samples);
-        let failed_reloads =
-            |walls: &[(Duration, bool)]| walls.iter().filter(|(_, ok)| !ok).count();
-        let succeeded = |walls: &[(Duration, bool)]| walls.len() - failed_reloads(walls);
-        let walls = |walls: &[(Duration, bool)]| spread(walls.iter().map(|(w, _)| *w));
+        let failed_reloads = |walls: &[Wall]| walls.iter().filter(|(_, ok)| !ok).count();
+        let succeeded = |walls: &[Wall]| walls.len() - failed_reloads(walls);
+        let walls = |walls: &[Wall]| spread(walls.iter().map(|(w, _)| *w));
         UpgradeFigures {
             idle_reloads: idle.upgrading.len(),
-            idle_same_wall_ms: walls(idle.same),
-            idle_wall_ms: walls(idle.upgrading),
+            idle_same_wall_ms: walls(&idle.same),
+            idle_wall_ms: walls(&idle.upgrading),
             idle_added_ms: added(idle),
             idle_pause_ms: spread(idle_pauses.iter().copied()),
             reloads: loaded.upgrading.len(),
-            same_wall_ms: walls(loaded.same),
-            wall_ms: walls(loaded.upgrading),
+            same_wall_ms: walls(&loaded.same),
+            wall_ms: walls(&loaded.upgrading),
             added_ms: added(loaded),
             pause_ms: spread(loaded_pauses.iter().copied()),
             upgrades: idle_pauses.len() + loaded_pauses.len(),
-            upgrades_expected: succeeded(idle.upgrading) + succeeded(loaded.upgrading),
-            reloads_failed: [idle.same, idle.upgrading, loaded.same, loaded.upgrading]
+            upgrades_expected: succeeded(&idle.upgrading) + succeeded(&loaded.upgrading),
+            reloads_failed: [idle, loaded]
                 .into_iter()
-                .map(failed_reloads)
+                .flat_map(|part| [&part.after_upgrade, &part.same, &part.upgrading])
+                .map(|walls| failed_reloads(walls))
                 .sum(),
             requests: samples.len(),
             failed: failures(samples),
@@ -118,23 +128,32 @@ impl UpgradeFigures {
         }
     }
 
-    /// Upgrading reloads that succeeded without the supervisor saying it
-    /// upgraded: each is a failure of the row.
-    pub fn missing(&self) -> usize {
-        self.upgrades_expected.saturating_sub(self.upgrades)
+    /// How far the upgrades the supervisor said it made are from the
+    /// upgrading reloads that succeeded: one missing, or one made by a
+    /// reload of the same binary (after an upgrade that did not happen),
+    /// is a failure of the row.
+    pub fn mismatched(&self) -> usize {
+        self.upgrades_expected.abs_diff(self.upgrades)
     }
 
     /// The row as markdown, under a heading.
     pub fn markdown(&self, interval_ms: u64) -> String {
         let [p50, p99, p999, max] = self.latency_us.map(crate::load::ms);
-        let pair = |[median, max]: [f64; 2]| format!("{median:.1} / {max:.1}");
+        let pair = |[median, max]: [f64; 2]| match median.is_nan() {
+            true => "-".to_owned(),
+            false => format!("{median:.1} / {max:.1}"),
+        };
+        let added = |ms: f64| match ms.is_nan() {
+            true => "-".to_owned(),
+            false => format!("{ms:.1}"),
+        };
         format!(
             "\n### Reloads that also upgrade the supervisor in place ({interval_ms} ms apart)\n\n\
              | figure | without load | under new-connection load |\n|---|---|---|\n\
-             | reloads: upgrading, each right after one of the same binary | {} and {} | {} and {} |\n\
+             | reloads timed: upgrading, and of the same binary just before each (a third, after each upgrade, only counted for failures) | {} and {} | {} and {} |\n\
              | `reload` wall time of the same binary, median / max ms | {} | {} |\n\
              | `reload` wall time when it upgrades, median / max ms | {} | {} |\n\
-             | what an upgrade adds to a reload (upgrading less the same-binary one before it), median of the pairs, ms | {:.1} | {:.1} |\n\
+             | what an upgrade adds to a reload (upgrading less the same-binary one before it), median of the pairs, ms | {} | {} |\n\
              | supervisor's pause, from deciding to upgrade to the new image running (as it says), median / max ms | {} | {} |\n\
              | upgrades done (of reloads that should have) / failed reloads | {} ({}) / {} (both parts) | |\n\
              | requests / failed | | {} / {} |\n\
@@ -147,8 +166,8 @@ impl UpgradeFigures {
             pair(self.same_wall_ms),
             pair(self.idle_wall_ms),
             pair(self.wall_ms),
-            self.idle_added_ms,
-            self.added_ms,
+            added(self.idle_added_ms),
+            added(self.added_ms),
             pair(self.idle_pause_ms),
             pair(self.pause_ms),
             self.upgrades,
@@ -162,14 +181,17 @@ impl UpgradeFigures {
 
 /// The median, over pairs, of an upgrading reload's wall time less that
 /// of the same-binary reload before it, in ms (pairs where either failed
-/// are left out).
+/// are left out); NaN with no pair.
 fn added(part: &Reloads<'_>) -> f64 {
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    let differences: Vec<f64> = (part.same.iter().zip(part.upgrading))
+    let differences: Vec<f64> = (part.same.iter().zip(&part.upgrading))
         .filter(|((_, same_ok), (_, upgrading_ok))| *same_ok && *upgrading_ok)
         .map(|((same, _), (upgrading, _))| ms(*upgrading) - ms(*same))
         .collect();
-    crate::median(&differences)
+    match differences.is_empty() {
+        true => f64::NAN,
+        false => crate::median(&differences),
+    }
 }
 
 /// A copy of `bin` next to it: the same program in another file, so that
@@ -219,9 +241,12 @@ fn pauses(log: &[(Duration, String)]) -> Vec<Duration> {
     pauses
 }
 
-/// Median and max of `durations`, in ms.
+/// Median and max of `durations`, in ms; NaN for none.
 fn spread(durations: impl Iterator<Item = Duration>) -> [f64; 2] {
     let ms: Vec<f64> = durations.map(|d| d.as_secs_f64() * 1e3).collect();
+    if ms.is_empty() {
+        return [f64::NAN; 2];
+    }
     let max = ms.iter().copied().fold(0.0, f64::max);
     [crate::median(&ms), max]
 }
@@ -233,28 +258,34 @@ mod tests {
     #[test]
     fn what_an_upgrade_adds_is_the_median_over_pairs_that_both_succeeded() {
         let ms = Duration::from_millis;
-        // Reloads as `binary_for` orders them: same, upgrading, same, ...
+        // Reloads in threes as `binary_for` orders them: after an
+        // upgrade (left out), same, upgrading.
         let walls = [
+            (ms(50), true),
             (ms(5), true),
             (ms(8), true),
+            (ms(50), true),
             (ms(6), true),
             (ms(10), true),
+            (ms(50), true),
             (ms(4), true),
             // A failed upgrading reload: its pair is left out.
             (ms(1), false),
+            (ms(50), false),
             (ms(7), true),
             (ms(9), true),
         ];
-        let (same, upgrading) = super::split_pairs(&walls);
-        assert_eq!(same.len(), 4);
-        assert_eq!(upgrading.len(), 4);
-        let part = super::Reloads {
-            same: &same,
-            upgrading: &upgrading,
-            log: &[],
-        };
+        let part = super::Reloads::of(&walls, &[]);
+        assert_eq!(part.after_upgrade.len(), 4);
+        assert_eq!(part.same.len(), 4);
+        assert_eq!(part.upgrading.len(), 4);
         // Pairs: +3, +4, (left out), +2: the median of 2, 3, 4.
         assert!((super::added(&part) - 3.0).abs() < 1e-9);
+        let none = super::Reloads::of(&[], &[]);
+        assert!(super::added(&none).is_nan());
+        // Every failure counts, the left-out reloads' too.
+        let figures = super::UpgradeFigures::of(&part, &none, &[]);
+        assert_eq!(figures.reloads_failed, 2);
     }
 
     #[test]

@@ -34,7 +34,7 @@
 //!    on until the last old child has exited;
 //! 5. reloads that also upgrade the supervisor in place, each right after
 //!    one of the same binary, without load and under it: wall times, what
-//!    the upgrade adds (median over the pairs), the supervisor's pause.
+//!    the upgrade adds (median over those pairs), the supervisor's pause.
 //!
 //! It prints a markdown table and writes the figures as JSON.
 
@@ -145,7 +145,8 @@ fn main() -> ExitCode {
         + report.warmup_failed
         + report.upgrades.failed.values().sum::<usize>()
         + report.upgrades.reloads_failed
-        + report.upgrades.missing()
+        + report.upgrades.mismatched()
+        + usize::from(report.upgrades_not_run)
         + report.footprint.iter().filter(|s| s.failed()).count()
         + report.drains_unwatched;
     if failed > 0 {
@@ -328,9 +329,10 @@ impl Server {
 
     /// Waits until the supervisor has exactly one child (old ones drained
     /// and reaped) and, since then, has not run for [`QUIET`] (its context
-    /// switch count stands still). Returns how long that took, or `None`
-    /// if it did not happen within [`DEADLINE`] (said on stderr).
-    fn settle(&self) -> Option<Duration> {
+    /// switch count stands still). Returns how long that took and since
+    /// when it has stood still (as first seen), or `None` if it did not
+    /// happen within [`DEADLINE`] (said on stderr).
+    fn settle(&self) -> Option<(Duration, Instant)> {
         let pid = self.process.id();
         let began = Instant::now();
         // The supervisor's context switches, and since when they stand.
@@ -342,7 +344,7 @@ impl Server {
                 match (still, switches) {
                     (Some((before, since)), Some(now_at)) if before == now_at => {
                         if now - since >= QUIET {
-                            return Some(now - began);
+                            return Some((now - began, since));
                         }
                     }
                     _ => still = switches.map(|n| (n, now)),
@@ -410,6 +412,9 @@ struct Report {
     /// had exited (past [`DEADLINE`]): those drains' failures are not
     /// counted, so each such part fails the run.
     drains_unwatched: usize,
+    /// The upgrading part could not run (no copy of the binary): a
+    /// failure of the run, not a row of zeros.
+    upgrades_not_run: bool,
 }
 
 /// The supervisor's footprint after some reloads.
@@ -420,6 +425,10 @@ struct FootprintSample {
     /// the supervisor to be quiet; `None`: it was taken at the deadline,
     /// not settled.
     settled_after_ms: Option<u64>,
+    /// Since when the supervisor stood still, as the wait first saw it
+    /// (a little after it began to).
+    #[serde(skip)]
+    still_since: Option<Instant>,
     /// `None`: `/proc` could not be read (the row shows so, and fails
     /// the run, rather than a row of zeros).
     #[serde(flatten)]
@@ -430,6 +439,8 @@ impl FootprintSample {
     /// Waits for `server`'s supervisor to settle, then reads it.
     fn take(server: &Server, after_reloads: usize) -> FootprintSample {
         let settled = server.settle();
+        let still_since = settled.map(|(_, since)| since);
+        let settled = settled.map(|(took, _)| took);
         let footprint = procfs::footprint(server.process.id());
         if footprint.is_none() {
             eprintln!("bench: cannot read the supervisor's /proc/PID/smaps_rollup");
@@ -437,6 +448,7 @@ impl FootprintSample {
         FootprintSample {
             after_reloads,
             settled_after_ms: settled.map(|d| d.as_millis() as u64),
+            still_since,
             footprint,
         }
     }
@@ -659,18 +671,18 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
         reloads.push(reload);
         if i % 100 == 0 || i == args.reloads {
             let s = server.clone();
-            let began = epoch.elapsed();
             let sample = tokio::task::spawn_blocking(move || FootprintSample::take(&s, i))
                 .await
                 .unwrap();
+            // Settled means still for `QUIET` with one child, from when
+            // the wait first saw it still (soon after the old child was
+            // reaped: the orphan scan that follows, then nothing). The
+            // quiet lasts until the next reload begins (see
+            // `reload_figures`).
             let ended = epoch.elapsed();
-            // Settled means still for `QUIET` with one child: the quiet
-            // began that long before (soon after the old child was
-            // reaped: the orphan scan that follows, then nothing).
-            let settled = (sample.settled_after_ms).map(Duration::from_millis);
-            let quiet_from = settled.map_or(ended, |settled| {
-                (began + settled.saturating_sub(QUIET)).min(ended)
-            });
+            let quiet_from = sample
+                .still_since
+                .map_or(ended, |since| since.duration_since(epoch).min(ended));
             quiet.push((quiet_from, ended));
             report.footprint.push(sample);
             reset_peak(supervisor);
@@ -704,10 +716,14 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
         failed_by_class: failed,
     };
     // 5. Reloads that also upgrade the supervisor: each to a copy of the
-    // binary or back, right after one of the same binary, so that the two
-    // are measured side by side; first without load, then under it.
+    // binary or back, right after one of the same binary (itself after
+    // another: see `binary_for`), so that the two are measured side by
+    // side; first without load, then under it.
     match examples::upgrades::second_file(http) {
-        Err(e) => eprintln!("bench: cannot copy {}: {e}", http.display()),
+        Err(e) => {
+            eprintln!("bench: cannot copy {}: {e}", http.display());
+            report.upgrades_not_run = true;
+        }
         Ok(copy) => {
             let http = http.to_owned();
             let to = |offset: usize| {
@@ -716,32 +732,21 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
             };
             let idle_pairs = args.upgrade_reloads / 2;
             let log_from = server.log.lock().unwrap().len();
-            let idle = timed_reloads(&server, to(0), 2 * idle_pairs, args).await;
+            let idle = timed_reloads(&server, to(0), 3 * idle_pairs, args).await;
             let idle_log = server.log.lock().unwrap()[log_from..].to_vec();
             let log_from = server.log.lock().unwrap().len();
             let running = load_on(&server, Mode::NewConnection, args, epoch);
-            // Going on from where the idle ones left off: even reloads to
-            // the binary the supervisor runs, odd ones to the other.
+            // Going on from where the idle ones left off.
             let loaded =
-                timed_reloads(&server, to(2 * idle_pairs), 2 * args.upgrade_reloads, args).await;
+                timed_reloads(&server, to(3 * idle_pairs), 3 * args.upgrade_reloads, args).await;
             if !old_children_gone(&server).await {
                 report.drains_unwatched += 1;
             }
             let samples = running.stop().await;
             let loaded_log = server.log.lock().unwrap()[log_from..].to_vec();
-            let (idle_same, idle_upgrading) = examples::upgrades::split_pairs(&idle);
-            let (loaded_same, loaded_upgrading) = examples::upgrades::split_pairs(&loaded);
             report.upgrades = examples::upgrades::UpgradeFigures::of(
-                &examples::upgrades::Reloads {
-                    same: &idle_same,
-                    upgrading: &idle_upgrading,
-                    log: &idle_log,
-                },
-                &examples::upgrades::Reloads {
-                    same: &loaded_same,
-                    upgrading: &loaded_upgrading,
-                    log: &loaded_log,
-                },
+                &examples::upgrades::Reloads::of(&idle, &idle_log),
+                &examples::upgrades::Reloads::of(&loaded, &loaded_log),
                 &samples,
             );
             let _ = std::fs::remove_file(&copy);
@@ -769,12 +774,14 @@ async fn timed_reloads(
         let out = tokio::task::spawn_blocking(move || s.control_with(&bin, "reload"))
             .await
             .unwrap();
-        walls.push((began.elapsed(), out.status.success()));
-        if !out.status.success() {
-            eprintln!(
-                "bench: reload failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+        let said = String::from_utf8_lossy(&out.stderr);
+        // A reload whose supervisor could not upgrade succeeds all the
+        // same; here it is a failure, lest a later reload's upgrade count
+        // for it and its pair time something else.
+        let ok = out.status.success() && !said.contains("runs on from its old binary");
+        walls.push((began.elapsed(), ok));
+        if !ok {
+            eprintln!("bench: reload failed: {said}");
         }
         tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
     }
@@ -854,6 +861,19 @@ fn reload_figures(
     quiet: &[(Duration, Duration)],
 ) -> ReloadFigures {
     let failed = failures(samples);
+    // Each quiet window runs on until the next reload begins (the last
+    // one, until the load stops).
+    let quiet: Vec<(Duration, Duration)> = quiet
+        .iter()
+        .map(|&(from, ended)| {
+            let next = reloads
+                .iter()
+                .map(|r| r.began)
+                .find(|began| *began >= ended);
+            (from, next.unwrap_or(Duration::MAX))
+        })
+        .collect();
+    let quiet = quiet.as_slice();
     // Between reloads: a request begun and ended within a quiet window.
     // Every other one counts as during reloads, a request a drain held
     // up that ended in a quiet window among them.
@@ -886,9 +906,9 @@ fn reload_figures(
     let times = completions(samples);
     // Each reload's window runs from its start to the next one's, cut
     // short where a footprint sample's quiet window begins, once the
-    // supervisor is still after it (the last reload's always is): a
-    // pause of the reloads, left out of
-    // the latency figures too, that the steady windows lack.
+    // supervisor is still after it (the last reload's always is): no
+    // reload runs there, and its requests and silences are the figures
+    // between reloads.
     let ends = reloads
         .iter()
         .skip(1)
