@@ -48,6 +48,17 @@ impl<'a> Reloads<'a> {
     }
 }
 
+/// Whether the `i`-th reload of a part, as [`binary_for`] orders them,
+/// upgrades the supervisor.
+///
+/// ```
+/// let upgrading: Vec<usize> = (0..7).filter(|&i| examples::upgrades::upgrades_at(i)).collect();
+/// assert_eq!(upgrading, [2, 5]);
+/// ```
+pub fn upgrades_at(i: usize) -> bool {
+    i % 3 == 2
+}
+
 /// Which file the `i`-th reload of a part goes to, from `first` (the one
 /// the supervisor runs before it) and `other`: in threes, the same
 /// binary twice, then the other (an upgrade), so that the reloads at
@@ -58,6 +69,10 @@ impl<'a> Reloads<'a> {
 /// assert_eq!(files, ["a", "a", "b", "b", "b", "a", "a"]);
 /// ```
 pub fn binary_for<'a, T>(i: usize, first: &'a T, other: &'a T) -> &'a T {
+    debug_assert_eq!(
+        upgrades_at(i),
+        (2..=4).contains(&(i % 6)) != (2..=4).contains(&((i + 5) % 6))
+    );
     match i % 6 {
         2..=4 => other,
         _ => first,
@@ -69,15 +84,18 @@ pub fn binary_for<'a, T>(i: usize, first: &'a T, other: &'a T) -> &'a T {
 /// that of the same-binary reload just before it, ms.
 #[derive(Debug, Serialize, Default)]
 pub struct UpgradeFigures {
-    /// Without load: upgrading reloads (as many of the same binary).
+    /// Without load: upgrading reloads (as many timed of the same binary
+    /// before them, and as many more after them, each the first in a new
+    /// image).
     pub idle_reloads: usize,
+    pub idle_after_upgrade_wall_ms: [f64; 2],
     pub idle_same_wall_ms: [f64; 2],
     pub idle_wall_ms: [f64; 2],
     pub idle_added_ms: f64,
     pub idle_pause_ms: [f64; 2],
-    /// Under new-connection load: upgrading reloads (as many of the same
-    /// binary).
+    /// Under new-connection load: as without.
     pub reloads: usize,
+    pub after_upgrade_wall_ms: [f64; 2],
     pub same_wall_ms: [f64; 2],
     pub wall_ms: [f64; 2],
     pub added_ms: f64,
@@ -103,14 +121,18 @@ impl UpgradeFigures {
         let (p50, p99, p999, max) = percentiles(samples);
         let failed_reloads = |walls: &[Wall]| walls.iter().filter(|(_, ok)| !ok).count();
         let succeeded = |walls: &[Wall]| walls.len() - failed_reloads(walls);
-        let walls = |walls: &[Wall]| spread(walls.iter().map(|(w, _)| *w));
+        // Of those that succeeded: one that failed may have skipped its
+        // work (an upgrade that ran on from the old binary, say).
+        let walls = |walls: &[Wall]| spread(walls.iter().filter(|(_, ok)| *ok).map(|(w, _)| *w));
         UpgradeFigures {
             idle_reloads: idle.upgrading.len(),
+            idle_after_upgrade_wall_ms: walls(&idle.after_upgrade),
             idle_same_wall_ms: walls(&idle.same),
             idle_wall_ms: walls(&idle.upgrading),
             idle_added_ms: added(idle),
             idle_pause_ms: spread(idle_pauses.iter().copied()),
             reloads: loaded.upgrading.len(),
+            after_upgrade_wall_ms: walls(&loaded.after_upgrade),
             same_wall_ms: walls(&loaded.same),
             wall_ms: walls(&loaded.upgrading),
             added_ms: added(loaded),
@@ -152,6 +174,7 @@ impl UpgradeFigures {
              | figure | without load | under new-connection load |\n|---|---|---|\n\
              | reloads timed: upgrading, and of the same binary just before each (a third, after each upgrade, only counted for failures) | {} and {} | {} and {} |\n\
              | `reload` wall time of the same binary, median / max ms | {} | {} |\n\
+             | `reload` wall time of the same binary right after an upgrade (the first in the new image; without load, the first is after a plain one), median / max ms | {} | {} |\n\
              | `reload` wall time when it upgrades, median / max ms | {} | {} |\n\
              | what an upgrade adds to a reload (upgrading less the same-binary one before it), median of the pairs, ms | {} | {} |\n\
              | supervisor's pause, from deciding to upgrade to the new image running (as it says), median / max ms | {} | {} |\n\
@@ -164,6 +187,8 @@ impl UpgradeFigures {
             self.reloads,
             pair(self.idle_same_wall_ms),
             pair(self.same_wall_ms),
+            pair(self.idle_after_upgrade_wall_ms),
+            pair(self.after_upgrade_wall_ms),
             pair(self.idle_wall_ms),
             pair(self.wall_ms),
             added(self.idle_added_ms),

@@ -17,9 +17,9 @@
 //!    others, so that where the scheduler puts threads does not decide the
 //!    figures;
 //! 2. reloads under new-connection load: every failed request by class,
-//!    latency during reloads against that between them (the quiet windows
-//!    the footprint samples of 3 wait for, on the same server under the
-//!    same load), the `reload` command's
+//!    latency during reloads against that between them (from when the
+//!    footprint samples of 3 find the supervisor still to the next reload,
+//!    on the same server under the same load), the `reload` command's
 //!    wall time, when the new child first answered relative to the moment
 //!    the supervisor promoted it, and the longest stretch in which no
 //!    request completed;
@@ -151,7 +151,7 @@ fn main() -> ExitCode {
         + report.drains_unwatched;
     if failed > 0 {
         eprintln!(
-            "bench: {failed} failures (requests, reloads, upgrades that did not happen, footprint rows not settled or not read, or drains not watched to the end); see the table"
+            "bench: {failed} failures (requests, reloads, upgrades missing or made where none was due, the upgrading part not run, footprint rows not settled or not read, or drains not watched to the end); see the table"
         );
         ExitCode::FAILURE
     } else {
@@ -679,11 +679,11 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
             // reaped: the orphan scan that follows, then nothing). The
             // quiet lasts until the next reload begins (see
             // `reload_figures`).
+            // (None if it did not settle: no window, and the run fails.)
             let ended = epoch.elapsed();
-            let quiet_from = sample
-                .still_since
-                .map_or(ended, |since| since.duration_since(epoch).min(ended));
-            quiet.push((quiet_from, ended));
+            if let Some(since) = sample.still_since {
+                quiet.push((since.duration_since(epoch).min(ended), ended));
+            }
             report.footprint.push(sample);
             reset_peak(supervisor);
         }
@@ -728,13 +728,20 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
             let http = http.to_owned();
             let to = |offset: usize| {
                 let (http, copy) = (http.clone(), copy.clone());
-                move |i: usize| examples::upgrades::binary_for(i + offset, &http, &copy).clone()
+                move |i: usize| {
+                    let file = examples::upgrades::binary_for(i + offset, &http, &copy);
+                    (file.clone(), examples::upgrades::upgrades_at(i + offset))
+                }
             };
             let idle_pairs = args.upgrade_reloads / 2;
             let log_from = server.log.lock().unwrap().len();
             let idle = timed_reloads(&server, to(0), 3 * idle_pairs, args).await;
-            let idle_log = server.log.lock().unwrap()[log_from..].to_vec();
-            let log_from = server.log.lock().unwrap().len();
+            // The idle part's log, and where the loaded part's begins, cut
+            // at one moment.
+            let (idle_log, log_from) = {
+                let log = server.log.lock().unwrap();
+                (log[log_from..].to_vec(), log.len())
+            };
             let running = load_on(&server, Mode::NewConnection, args, epoch);
             // Going on from where the idle ones left off.
             let loaded =
@@ -759,27 +766,48 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     report
 }
 
-/// `n` reloads, the i-th to `bin(i)`, `--interval-ms` apart: each one's
-/// wall time and whether it succeeded.
+/// `n` reloads, the i-th to `bin(i)` (and an upgrade if it says so),
+/// `--interval-ms` apart: each one's wall time and whether it succeeded.
+/// An upgrading reload waits, before its pause, for the supervisor's line
+/// saying it upgraded (a second at most), so that each part's log holds
+/// its own upgrades' lines.
 async fn timed_reloads(
     server: &Arc<Server>,
-    bin: impl Fn(usize) -> PathBuf,
+    bin: impl Fn(usize) -> (PathBuf, bool),
     n: usize,
     args: &Args,
 ) -> Vec<(Duration, bool)> {
+    let upgrades_said = || {
+        let log = server.log.lock().unwrap();
+        (log.iter())
+            .filter(|(_, line)| line.starts_with(UPGRADED))
+            .count()
+    };
     let mut walls = Vec::new();
     for i in 0..n {
-        let (s, bin) = (server.clone(), bin(i));
+        let (s, (bin, upgrades)) = (server.clone(), bin(i));
+        let said_before = upgrades_said();
         let began = Instant::now();
         let out = tokio::task::spawn_blocking(move || s.control_with(&bin, "reload"))
             .await
             .unwrap();
+        let wall = began.elapsed();
         let said = String::from_utf8_lossy(&out.stderr);
         // A reload whose supervisor could not upgrade succeeds all the
         // same; here it is a failure, lest a later reload's upgrade count
         // for it and its pair time something else.
-        let ok = out.status.success() && !said.contains("runs on from its old binary");
-        walls.push((began.elapsed(), ok));
+        let mut ok = out.status.success() && !said.contains("runs on from its old binary");
+        if ok && upgrades {
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while upgrades_said() == said_before && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            ok = upgrades_said() > said_before;
+            if !ok {
+                eprintln!("bench: reload {i} of this part did not upgrade the supervisor");
+            }
+        }
+        walls.push((wall, ok));
         if !ok {
             eprintln!("bench: reload failed: {said}");
         }
@@ -787,6 +815,9 @@ async fn timed_reloads(
     }
     walls
 }
+
+/// How the new image of an upgraded supervisor begins its line saying so.
+const UPGRADED: &str = "littleboss: the supervisor runs ";
 
 /// Waits, off the runtime, until the last reloads' old children have
 /// exited (the supervisor down to one child, no zombie), so that the load
@@ -1263,7 +1294,14 @@ impl Report {
             examples::failures(&k.failed_by_class),
             k.failed_per_reload
         );
-        out.push_str(&self.upgrades.markdown(args.interval_ms));
+        if self.upgrades_not_run {
+            let _ = writeln!(
+                out,
+                "\n### Reloads that also upgrade the supervisor in place\n\nnot run: no copy of the binary could be made (see stderr)"
+            );
+        } else {
+            out.push_str(&self.upgrades.markdown(args.interval_ms));
+        }
         if self.drains_unwatched > 0 {
             let _ = writeln!(
                 out,
