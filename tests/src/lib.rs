@@ -37,6 +37,46 @@ const SERVICE_MANAGERS_VARIABLES: [&str; 8] = [
     "LISTEN_FDNAMES",
 ];
 
+/// A command for `bin` as a test starts one: nothing of a service
+/// manager's or littleboss's own from the environment the tests run in,
+/// stdin empty, SIGINT and SIGQUIT at their defaults.
+///
+/// ```no_run
+/// let out = tests::command("/bin/true").output().unwrap();
+/// assert!(out.status.success());
+/// ```
+pub fn command(bin: impl AsRef<Path>) -> Command {
+    let mut cmd = Command::new(bin.as_ref());
+    // Nothing of a service manager's or littleboss's own from whatever
+    // started the tests (a systemd unit's `INVOCATION_ID`, a terminal
+    // started as a user service): a test that wants one sets it.
+    for inherited in SERVICE_MANAGERS_VARIABLES {
+        cmd.env_remove(inherited);
+    }
+    for (key, _) in std::env::vars_os() {
+        if key.as_encoded_bytes().starts_with(b"LITTLEBOSS_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.stdin(Stdio::null());
+    // As from a terminal, whatever started the tests: a shell's
+    // background job (`cargo test &`, a CI runner's) has SIGINT and
+    // SIGQUIT ignored, which what it starts keeps, and a command
+    // started so leaves them ignored (a test's own `pre_exec`, added
+    // after this one, may ignore them again).
+    // SAFETY: between fork and exec, `signal` is async-signal-safe.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            use nix::sys::signal::{SigHandler, Signal, signal};
+            for shells_ignore in [Signal::SIGINT, Signal::SIGQUIT] {
+                signal(shells_ignore, SigHandler::SigDfl)?;
+            }
+            Ok(())
+        });
+    }
+    cmd
+}
+
 /// Output captured from a process, shared with the threads that read it.
 #[derive(Debug, Clone, Default)]
 pub struct Captured {
@@ -178,37 +218,11 @@ impl Service {
         dir
     }
 
-    /// A command for `bin` with this service's control folder.
+    /// A command for `bin` with this service's control folder (see
+    /// [`command`] for what else it sets).
     pub fn command(&self, bin: impl AsRef<Path>) -> Command {
-        let mut cmd = Command::new(bin.as_ref());
-        // Nothing of a service manager's or littleboss's own from whatever
-        // started the tests (a systemd unit's `INVOCATION_ID`, a terminal
-        // started as a user service): a test that wants one sets it.
-        for inherited in SERVICE_MANAGERS_VARIABLES {
-            cmd.env_remove(inherited);
-        }
-        for (key, _) in std::env::vars_os() {
-            if key.as_encoded_bytes().starts_with(b"LITTLEBOSS_") {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("LITTLEBOSS_DIR", self.control_dir())
-            .stdin(Stdio::null());
-        // As from a terminal, whatever started the tests: a shell's
-        // background job (`cargo test &`, a CI runner's) has SIGINT and
-        // SIGQUIT ignored, which what it starts keeps, and a command
-        // started so leaves them ignored (a test's own `pre_exec`, added
-        // after this one, may ignore them again).
-        // SAFETY: between fork and exec, `signal` is async-signal-safe.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-                use nix::sys::signal::{SigHandler, Signal, signal};
-                for shells_ignore in [Signal::SIGINT, Signal::SIGQUIT] {
-                    signal(shells_ignore, SigHandler::SigDfl)?;
-                }
-                Ok(())
-            });
-        }
+        let mut cmd = command(bin);
+        cmd.env("LITTLEBOSS_DIR", self.control_dir());
         cmd
     }
 

@@ -1,7 +1,5 @@
 //! Bypass mode and the command line (Go's TestBypass, and more).
 
-use std::process::Command;
-
 use tests::{OutputInTime, Service, text};
 
 const HELLO: &str = env!("CARGO_BIN_EXE_hello");
@@ -13,7 +11,7 @@ fn bypass_runs_main_directly_by_default_and_on_request() {
         &["-littleboss=bypass"],
         &["--littleboss", "bypass"],
     ] {
-        let out = Command::new(HELLO).args(args).output_in_time();
+        let out = tests::command(HELLO).args(args).output_in_time();
         assert!(out.status.success(), "{args:?}: {}", text(&out));
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
@@ -28,7 +26,7 @@ fn bypass_runs_main_directly_by_default_and_on_request() {
 fn activation_variables_for_another_process_are_not_ours_to_judge() {
     use std::os::unix::ffi::OsStrExt;
     // Left by a parent for pid 1, one of them not even UTF-8.
-    let out = Command::new(HELLO)
+    let out = tests::command(HELLO)
         .env("LISTEN_PID", "1")
         .env("LISTEN_FDS", "1")
         .env("LISTEN_FDNAMES", std::ffi::OsStr::from_bytes(b"caf\xe9"))
@@ -50,7 +48,7 @@ fn help_lists_the_mode_flag_and_every_listener() {
         with_a_mistake("-h"),
         with_a_mistake("--help"),
     ] {
-        let out = Command::new(HELLO).args(&args).output_in_time();
+        let out = tests::command(HELLO).args(&args).output_in_time();
         let flag = args[0];
         assert_eq!(out.status.code(), Some(0), "{flag}: {}", text(&out));
         let help = String::from_utf8_lossy(&out.stdout);
@@ -74,7 +72,7 @@ fn help_lists_the_mode_flag_and_every_listener() {
 
 /// What `hello ARG` says as it exits 2, a usage error.
 fn usage_error(arg: &str) -> String {
-    let out = Command::new(HELLO).arg(arg).output_in_time();
+    let out = tests::command(HELLO).arg(arg).output_in_time();
     assert_eq!(out.status.code(), Some(2), "{arg}: {}", text(&out));
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -107,7 +105,7 @@ fn a_bad_mode_or_address_is_a_usage_error_naming_the_flag() {
 fn a_listener_that_cannot_bind_says_which_and_why() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap();
-    let out = Command::new(HELLO)
+    let out = tests::command(HELLO)
         .arg(format!("-addr={addr}"))
         .output_in_time();
     assert_eq!(out.status.code(), Some(1));
@@ -120,7 +118,7 @@ fn a_listener_that_cannot_bind_says_which_and_why() {
 
 #[test]
 fn plain_fn_main_gets_args_and_listeners() {
-    let out = Command::new(env!("CARGO_BIN_EXE_plain_sync"))
+    let out = tests::command(env!("CARGO_BIN_EXE_plain_sync"))
         .args(["one", "--two=2"])
         .output_in_time();
     assert!(out.status.success(), "{}", text(&out));
@@ -134,7 +132,7 @@ fn plain_fn_main_gets_args_and_listeners() {
 #[test]
 fn result_main_prints_the_error_and_exits_1() {
     let bin = env!("CARGO_BIN_EXE_result_main");
-    let out = Command::new(bin).arg("fail").output_in_time();
+    let out = tests::command(bin).arg("fail").output_in_time();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
@@ -204,7 +202,7 @@ fn a_program_answering_its_own_help_does_so_while_its_port_is_taken() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = format!("-addr={}", taken.local_addr().unwrap());
     let bin = env!("CARGO_BIN_EXE_own_help");
-    let help = Command::new(bin).args([&addr, "--help"]).output_in_time();
+    let help = tests::command(bin).args([&addr, "--help"]).output_in_time();
     assert_eq!(help.status.code(), Some(0), "{}", text(&help));
     assert_eq!(
         String::from_utf8_lossy(&help.stdout),
@@ -213,13 +211,13 @@ fn a_program_answering_its_own_help_does_so_while_its_port_is_taken() {
     assert_eq!(String::from_utf8_lossy(&help.stderr), "");
     // Asked for help it does not answer, it fails as binding would have,
     // once it takes the listener.
-    let taking = Command::new(bin).args([&addr, "-h"]).output_in_time();
+    let taking = tests::command(bin).args([&addr, "-h"]).output_in_time();
     assert_eq!(taking.status.code(), Some(1), "{}", text(&taking));
     let stderr = String::from_utf8_lossy(&taking.stderr);
     assert!(stderr.contains("ddress already in use"), "{stderr}");
     assert_eq!(String::from_utf8_lossy(&taking.stdout), "");
     // Not asked for help, binding fails before `main`, as it always did.
-    let plain = Command::new(bin).arg(&addr).output_in_time();
+    let plain = tests::command(bin).arg(&addr).output_in_time();
     assert_eq!(plain.status.code(), Some(1), "{}", text(&plain));
     assert_eq!(
         String::from_utf8_lossy(&plain.stderr),
@@ -229,7 +227,7 @@ fn a_program_answering_its_own_help_does_so_while_its_port_is_taken() {
     // Its logger blocking on the line that says why (a sink gone quiet):
     // it exits all the same, the line given to the logger and, as the
     // logger kept it past the patience, to stderr.
-    let stuck = Command::new(bin)
+    let stuck = tests::command(bin)
         .args([&addr, "-h"])
         .env("OWN_HELP_LOGGER_BLOCKS", "1")
         .output_in_time();
@@ -242,7 +240,7 @@ fn a_program_answering_its_own_help_does_so_while_its_port_is_taken() {
     let stderr = String::from_utf8_lossy(&stuck.stderr);
     assert!(stderr.contains("ddress already in use"), "{stderr}");
     // Blocked before it wrote anything: stderr has the line.
-    let silent = Command::new(bin)
+    let silent = tests::command(bin)
         .args([&addr, "-h"])
         .env("OWN_HELP_LOGGER_BLOCKS", "silent")
         .output_in_time();

@@ -1269,7 +1269,7 @@ fn a_peer_of_another_user_is_refused_by_the_supervisor() {
     // Again and again: each refused, the log told once per 10 s (twice,
     // should a slow machine take longer over them).
     for _ in 0..5 {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_raw_client"))
+        let out = tests::command(env!("CARGO_BIN_EXE_raw_client"))
             .arg(&socket)
             .arg("{\"v\":1,\"cmd\":\"stop\"}")
             .uid(65534)
