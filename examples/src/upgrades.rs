@@ -21,13 +21,14 @@ use crate::load::{Sample, failures, percentiles};
 pub type Wall = (Duration, bool);
 
 /// One part's reloads in threes, as [`binary_for`] orders them: one of
-/// the same binary right after an upgrade (its wall time left out: the
-/// first in a new image), one of the same binary, then an upgrading one,
+/// the same binary right after an upgrade (the first in a new image, left
+/// out of the pairs, shown on its own), one of the same binary, then an
+/// upgrading one,
 /// so that each upgrading reload is measured beside a plain one that,
 /// like it, follows a plain reload; with the supervisor's log meanwhile.
 #[derive(Debug)]
 pub struct Reloads<'a> {
-    /// The first in each three: counted only for its failures.
+    /// The first in each three: not in the pairs (see above).
     pub after_upgrade: Vec<Wall>,
     pub same: Vec<Wall>,
     pub upgrading: Vec<Wall>,
@@ -168,7 +169,7 @@ impl UpgradeFigures {
         format!(
             "\n### Reloads that also upgrade the supervisor in place ({interval_ms} ms apart)\n\n\
              | figure | without load | under new-connection load |\n|---|---|---|\n\
-             | reloads timed: upgrading, and of the same binary just before each (a third, after each upgrade, only counted for failures) | {} and {} | {} and {} |\n\
+             | reloads: upgrading, and of the same binary just before each (and as many more right after each upgrade, in the row of their own below) | {} and {} | {} and {} |\n\
              | `reload` wall time of the same binary, median / max ms | {} | {} |\n\
              | `reload` wall time of the same binary right after an upgrade (the first in the new image; without load, the part's first is not), median / max ms | {} | {} |\n\
              | `reload` wall time when it upgrades, median / max ms | {} | {} |\n\
@@ -280,7 +281,7 @@ mod tests {
     fn what_an_upgrade_adds_is_the_median_over_pairs_that_both_succeeded() {
         let ms = Duration::from_millis;
         // Reloads in threes as `binary_for` orders them: after an
-        // upgrade (left out), same, upgrading.
+        // upgrade (not in the pairs), same, upgrading.
         let walls = [
             (ms(50), true),
             (ms(5), true),
