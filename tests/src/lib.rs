@@ -25,7 +25,7 @@ pub const DEADLINE: Duration = Duration::from_secs(20);
 pub const CONTROL_DEADLINE: Duration = Duration::from_secs(90);
 
 /// What a service manager sets for what it starts, which littleboss reads:
-/// cleared for every process a test starts (see [`Service::command`]).
+/// cleared for every process a test starts (see [`command`]).
 const SERVICE_MANAGERS_VARIABLES: [&str; 8] = [
     "INVOCATION_ID",
     "NOTIFY_SOCKET",

@@ -987,7 +987,7 @@ fn without_a_supervisor_too_a_term_to_the_process_then_its_group_is_one_stop() {
             read_apart_ms(out).is_some_and(|ms| ms >= 250)
                 && !out.contains("waiting to be read while the drain began")
         })
-        .expect("signals 400 ms apart, read 250 ms apart or more");
+        .expect("signals 400 ms apart, read 250 ms apart or more, not as the drain began");
     // Ended by the signal (dead of it, as without littleboss's handler: a
     // shell's loop stops) while it drained: undisturbed, the drain ends by
     // itself (7) within the lameduck timeout.

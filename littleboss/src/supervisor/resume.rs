@@ -57,6 +57,11 @@ extern "C" fn exited_before_resume() {
     // The program's code may have restored SIGPIPE's default: a line to
     // a closed stderr must not end this image before it goes back.
     crate::sigpipe::ignore();
+    // Its lines off the loop, as `resume`'s: a full stderr must not hold
+    // the service's every descriptor here, unserved, for as long as
+    // nobody reads it (the exec back waits for them a while, and passes
+    // on how many went unsaid).
+    crate::log::off_the_loop();
     let Some(value) = handoff_var() else { return };
     // SAFETY: the previous image named these two descriptors for this
     // image alone, and `resume`, which takes them otherwise, never ran.
