@@ -11,6 +11,7 @@ pub use skipped::skipped;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -75,6 +76,21 @@ pub fn command(bin: impl AsRef<Path>) -> Command {
         });
     }
     cmd
+}
+
+/// Fills the pipe whose read end is `read_end` through a description of
+/// its own, non-blocking, so that the writers' stays blocking: their next
+/// write waits for a reader.
+pub fn fill_pipe(read_end: &OwnedFd) {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut filler = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(format!("/proc/self/fd/{}", read_end.as_raw_fd()))
+        .unwrap();
+    while filler.write(b".").is_ok() {}
 }
 
 /// Output captured from a process, shared with the threads that read it.
@@ -224,6 +240,29 @@ impl Service {
         let mut cmd = command(bin);
         cmd.env("LITTLEBOSS_DIR", self.control_dir());
         cmd
+    }
+
+    /// Starts the fixture with `-littleboss=start` and `env`, its stderr
+    /// (and its children's) a pipe of one page that the test does not
+    /// read, once its child is ready (as `status` says). Returns the
+    /// pipe's read end: [`fill_pipe`] fills it (a hung log shipper's),
+    /// and reading it gives what the service wrote before.
+    pub fn start_with_stderr_unread(&mut self, env: &[(&str, &str)]) -> OwnedFd {
+        let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+        nix::fcntl::fcntl(&read_end, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
+        // Close-on-exec, as `closed_pipe`'s (std dups the write end onto
+        // the supervisor's stderr without the flag).
+        let mut cmd = self.command(&self.bin);
+        cmd.arg("-littleboss=start")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(write_end));
+        self.supervisor = Some(cmd.spawn().unwrap());
+        eventually("the child to be ready", || {
+            let out = self.control("status");
+            (out.status.success() && text(&out).contains("child      pid")).then_some(())
+        });
+        read_end
     }
 
     /// Runs the fixture with `-littleboss=start` and `args` in the background.

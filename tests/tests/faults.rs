@@ -1748,33 +1748,12 @@ fn a_program_whose_logger_blocks_still_exits_at_its_lameduck_timeout_after_sigte
 
 #[test]
 fn a_stderr_nobody_reads_does_not_stop_the_supervisor() {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
     // stderr is a pipe whose reader stalled (a hung log shipper), and
     // full: the supervisor's next log line would block its one loop, and
     // with it every control request.
-    // Close-on-exec, as `closed_pipe`'s (std dups the write end onto the
-    // supervisor's stderr without the flag).
-    let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
-    nix::fcntl::fcntl(&read_end, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
     let mut svc = Service::new(V1);
-    let mut cmd = svc.command(V1);
-    cmd.arg("-littleboss=start")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::from(write_end));
-    svc.supervisor = Some(cmd.spawn().unwrap());
-    tests::eventually("the child to be ready", || {
-        let out = svc.control("status");
-        (out.status.success() && text(&out).contains("child      pid")).then_some(())
-    });
-    // Filled through a description of its own, non-blocking, so that the
-    // supervisor's stays blocking.
-    let mut filler = std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
-        .open(format!("/proc/self/fd/{}", read_end.as_raw_fd()))
-        .unwrap();
-    while filler.write(b".").is_ok() {}
+    let read_end = svc.start_with_stderr_unread(&[]);
+    tests::fill_pipe(&read_end);
     let stop = svc.control("stop");
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
     assert_eq!(svc.wait_supervisor_exit().code(), Some(0));

@@ -1118,36 +1118,15 @@ fn a_new_image_whose_code_before_run_exits_goes_back_to_the_old_one() {
 
 #[test]
 fn a_new_image_that_exits_before_run_goes_back_though_stderr_is_full() {
-    use std::io::Write;
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
     // The supervisor's stderr is a pipe nobody reads, full (a hung log
     // shipper): the new image's `atexit` hook, which says it goes back,
     // wrote its lines where they blocked, and held the service's every
     // descriptor, unserved, for as long as nobody read.
-    let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
-    nix::fcntl::fcntl(&read_end, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
     let mut svc = Service::new(V1);
-    let mut cmd = svc.command(V1);
-    cmd.arg("-littleboss=start")
-        .env("EXITS_EARLY_QUIETLY", "1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::from(write_end));
-    svc.supervisor = Some(cmd.spawn().unwrap());
-    tests::eventually("the child to be ready", || {
-        let out = svc.control("status");
-        (out.status.success() && text(&out).contains("child      pid")).then_some(())
-    });
+    let read_end = svc.start_with_stderr_unread(&[("EXITS_EARLY_QUIETLY", "1")]);
     let pid = svc.pid();
     let copy = copy_of(&svc, env!("CARGO_BIN_EXE_versioned_exits_early"));
-    // Filled through a description of its own, non-blocking, so that the
-    // supervisor's stays blocking.
-    let mut filler = std::fs::OpenOptions::new()
-        .write(true)
-        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
-        .open(format!("/proc/self/fd/{}", read_end.as_raw_fd()))
-        .unwrap();
-    while filler.write(b".").is_ok() {}
+    tests::fill_pipe(&read_end);
     let reload = svc.control_with(&copy, "reload", &[]);
     let said = text(&reload);
     assert!(
