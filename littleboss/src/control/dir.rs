@@ -373,6 +373,11 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), DirError> {
     // Before anything is made through a link that is not ours to trust.
     let dir: PathBuf = dir.components().collect();
     links_are_safe(&dir)?;
+    // The highest folder missing, from which the creation makes them.
+    let first_made = (dir.ancestors())
+        .take_while(|a| std::fs::symlink_metadata(a).is_err())
+        .last()
+        .map(Path::to_path_buf);
     match std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -384,7 +389,21 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), DirError> {
     }
     // Again: the first look stopped at the first part missing, and a link
     // another user made there meanwhile was followed by the creation.
-    check(&dir)
+    let checked = check(&dir);
+    if checked.is_err()
+        && let Some(first_made) = first_made
+    {
+        // What this call made, taken back (left empty, nothing else is
+        // removed): a folder refused for where it is (`sudo -E` and a
+        // user's XDG_RUNTIME_DIR) would refuse its user's own supervisor
+        // for good, being root's.
+        for made in dir.ancestors() {
+            if std::fs::remove_dir(made).is_err() || made == first_made {
+                break;
+            }
+        }
+    }
+    checked
 }
 
 /// Checks that `dir` is a real folder owned by us that nobody else can
@@ -776,6 +795,24 @@ mod tests {
         } else {
             crate::skipped::skipped("another user's folder (not root)");
         }
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn folders_made_for_a_refused_place_are_taken_back() {
+        let base = std::env::temp_dir().join(format!("lb-made-back-{}", std::process::id()));
+        let open = base.join("open");
+        std::fs::create_dir_all(&open).unwrap();
+        // Anyone may write there, not sticky: a folder made in it is
+        // refused, and the folders made for it are removed again.
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let said = prepare(&open.join("a/b")).unwrap_err().to_string();
+        assert!(said.contains("may change"), "{said}");
+        assert!(!open.join("a").exists(), "left behind");
+        // One that was there is left as it was.
+        std::fs::create_dir(open.join("kept")).unwrap();
+        assert!(prepare(&open.join("kept/b")).is_err());
+        assert!(open.join("kept").is_dir() && !open.join("kept/b").exists());
         std::fs::remove_dir_all(&base).unwrap();
     }
 
