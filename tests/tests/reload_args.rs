@@ -381,6 +381,27 @@ fn a_listener_given_the_address_status_shows_keeps_its_socket() {
 }
 
 #[test]
+fn a_listener_given_port_0_again_keeps_its_socket_and_port() {
+    // Started on port 0 (the fixture's default): new arguments that ask
+    // for port 0 again mean the port it got, not another one.
+    let (mut svc, http) = start(V1, &[]);
+    let before = tests::procfs::listening_inode(http.port()).unwrap();
+    let out = reload(&svc, V1, &["-http=127.0.0.1:0", "--zero"]);
+    assert!(
+        !text(&out).contains("listener `http`"),
+        "told of a change: {}",
+        text(&out)
+    );
+    greeted_with(http, " --zero");
+    assert_eq!(tests::procfs::listening_inode(http.port()), Some(before));
+    assert_eq!(
+        status(&svc)["listeners"][0]["address"],
+        http.to_string().as_str()
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_reload_to_its_own_port_spelled_another_way_says_this_service_holds_it() {
     let port = free_port();
     let (mut svc, addr) = start(V1, &[&format!("-http=127.0.0.1:{port}")]);
