@@ -244,12 +244,16 @@ impl Service {
 
     /// Starts the fixture with `-littleboss=start` and `env`, its stderr
     /// (and its children's) a pipe of one page that the test does not
-    /// read, once its child is ready (as `status` says). Returns the
-    /// pipe's read end: [`fill_pipe`] fills it (a hung log shipper's),
-    /// and reading it gives what the service wrote before.
-    pub fn start_with_stderr_unread(&mut self, env: &[(&str, &str)]) -> OwnedFd {
+    /// read, once its child is ready (as `status` says); `full`: filled
+    /// before the start. Returns the pipe's read end: [`fill_pipe`] fills
+    /// it (a hung log shipper's), and reading it gives what the service
+    /// wrote before.
+    pub fn start_with_stderr_unread(&mut self, env: &[(&str, &str)], full: bool) -> OwnedFd {
         let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
         nix::fcntl::fcntl(&read_end, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
+        if full {
+            fill_pipe(&read_end);
+        }
         // Close-on-exec, as `closed_pipe`'s (std dups the write end onto
         // the supervisor's stderr without the flag).
         let mut cmd = self.command(&self.bin);

@@ -1752,7 +1752,7 @@ fn a_stderr_nobody_reads_does_not_stop_the_supervisor() {
     // full: the supervisor's next log line would block its one loop, and
     // with it every control request.
     let mut svc = Service::new(V1);
-    let read_end = svc.start_with_stderr_unread(&[]);
+    let read_end = svc.start_with_stderr_unread(&[], false);
     tests::fill_pipe(&read_end);
     let stop = svc.control("stop");
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));

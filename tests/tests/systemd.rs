@@ -105,6 +105,20 @@ fn a_state_change_the_manager_cannot_hear_is_logged_every_time() {
 }
 
 #[test]
+fn a_notify_socket_it_cannot_use_holds_no_start_though_stderr_is_full() {
+    // stderr full from the start (a log shipper hung before it), and a
+    // `NOTIFY_SOCKET` of a kind it cannot use: the line saying so was
+    // written on the spot, before the control socket was bound, and held
+    // the start for as long as nobody read. Now it waits its turn.
+    let mut svc = Service::new(V1);
+    let read_end = svc.start_with_stderr_unread(&[("NOTIFY_SOCKET", "vsock:2:999")], true);
+    let stop = svc.control("stop");
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    assert_eq!(svc.wait_supervisor_exit().code(), Some(0));
+    drop(read_end);
+}
+
+#[test]
 fn a_notification_the_managers_full_queue_turns_away_waits_its_turn() {
     let mut svc = Service::new(V1);
     let socket = svc.dir.path().join("notify.sock");

@@ -1123,7 +1123,7 @@ fn a_new_image_that_exits_before_run_goes_back_though_stderr_is_full() {
     // wrote its lines where they blocked, and held the service's every
     // descriptor, unserved, for as long as nobody read.
     let mut svc = Service::new(V1);
-    let read_end = svc.start_with_stderr_unread(&[("EXITS_EARLY_QUIETLY", "1")]);
+    let read_end = svc.start_with_stderr_unread(&[("EXITS_EARLY_QUIETLY", "1")], false);
     let pid = svc.pid();
     let copy = copy_of(&svc, env!("CARGO_BIN_EXE_versioned_exits_early"));
     tests::fill_pipe(&read_end);

@@ -204,6 +204,8 @@ impl Notifier {
     /// themselves.
     pub(crate) fn from_env() -> Option<Notifier> {
         let [socket, usec, pid] = VARS.map(std::env::var_os);
+        // Before any line: in the supervisor, the first line queued starts
+        // the log's writer thread.
         crate::environ::remove_env(&VARS);
         let our_pid = std::process::id() as i32;
         Notifier::from_values(socket.as_deref(), usec.as_deref(), pid.as_deref(), our_pid)

@@ -47,15 +47,18 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     crate::sigpipe::ignore();
     // A builder program's code before `run` may have closed one too.
     standard_streams_reopened();
-    // systemd's variables, read and taken out of the environment while
-    // this process has one thread still (the log's writer, started with
-    // the first line, is a second): neither `supervisor_init`, nor the
-    // image an upgrade in place execs, nor what either starts sees them.
-    let notifier = crate::notify::Notifier::from_env().map(std::sync::Arc::new);
-    // Its lines off the loop from the first (the control socket is bound
-    // early, and a full stderr must not keep its clients waiting); the
-    // writer, started later, blocks the signals as this thread now does.
+    // Its lines off the loop from here (the control socket is bound
+    // early, and a full stderr must not keep its clients waiting, nor
+    // hold the start at a note about systemd's variables); the writer,
+    // started with the first line, blocks the signals as this thread
+    // now does.
     crate::log::off_the_loop();
+    // systemd's variables, read and taken out of the environment while
+    // this process has one thread still (`from_env` takes them out before
+    // it says anything, which starts the writer): neither
+    // `supervisor_init`, nor the image an upgrade in place execs, nor what
+    // either starts sees them.
+    let notifier = crate::notify::Notifier::from_env().map(std::sync::Arc::new);
     close_inherited_on_exec();
     orphans::adopt_orphans();
     // A command-line mistake, told before anything is made.
