@@ -373,37 +373,60 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), DirError> {
     // Before anything is made through a link that is not ours to trust.
     let dir: PathBuf = dir.components().collect();
     links_are_safe(&dir)?;
-    // The highest folder missing, from which the creation makes them.
-    let first_made = (dir.ancestors())
-        .take_while(|a| std::fs::symlink_metadata(a).is_err())
-        .last()
-        .map(Path::to_path_buf);
-    match std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&dir)
-    {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(error) => return Err(DirError::Create { dir, error }),
-    }
+    let made = make_missing(&dir)?;
     // Again: the first look stopped at the first part missing, and a link
     // another user made there meanwhile was followed by the creation.
     let checked = check(&dir);
-    if checked.is_err()
-        && let Some(first_made) = first_made
-    {
+    if checked.is_err() {
         // What this call made, taken back (left empty, nothing else is
         // removed): a folder refused for where it is (`sudo -E` and a
         // user's XDG_RUNTIME_DIR) would refuse its user's own supervisor
         // for good, being root's.
-        for made in dir.ancestors() {
-            if std::fs::remove_dir(made).is_err() || made == first_made {
-                break;
+        take_back(&made);
+    }
+    checked
+}
+
+/// A folder a start made, with its device and inode.
+type Made = (PathBuf, (u64, u64));
+
+/// Makes `dir` and the folders missing above it (mode 0700), one by one:
+/// the ones this call made, each with its device and inode, the deepest
+/// last. One that came meanwhile, or was there, is not this call's.
+fn make_missing(dir: &Path) -> Result<Vec<Made>, DirError> {
+    let missing: Vec<&Path> = (dir.ancestors())
+        .take_while(|a| {
+            std::fs::symlink_metadata(a).is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+        })
+        .collect();
+    let mut made = Vec::new();
+    for folder in missing.into_iter().rev() {
+        match std::fs::DirBuilder::new().mode(0o700).create(folder) {
+            Ok(()) => {
+                if let Ok(meta) = std::fs::symlink_metadata(folder) {
+                    made.push((folder.to_path_buf(), (meta.dev(), meta.ino())));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(error) => {
+                take_back(&made);
+                let dir = dir.to_path_buf();
+                return Err(DirError::Create { dir, error });
             }
         }
     }
-    checked
+    Ok(made)
+}
+
+/// Removes the folders [`make_missing`] made, the deepest first, each
+/// only while still empty and still the very folder it made.
+fn take_back(made: &[Made]) {
+    for (folder, id) in made.iter().rev() {
+        let same = std::fs::symlink_metadata(folder).is_ok_and(|m| (m.dev(), m.ino()) == *id);
+        if !same || std::fs::remove_dir(folder).is_err() {
+            return;
+        }
+    }
 }
 
 /// Checks that `dir` is a real folder owned by us that nobody else can
@@ -813,6 +836,14 @@ mod tests {
         std::fs::create_dir(open.join("kept")).unwrap();
         assert!(prepare(&open.join("kept/b")).is_err());
         assert!(open.join("kept").is_dir() && !open.join("kept/b").exists());
+        // Through `..`: only what this call made goes, not the folder
+        // named (there before, refused).
+        assert!(prepare(&open.join("new/../kept")).is_err());
+        assert!(
+            open.join("kept").is_dir(),
+            "removed a folder it did not make"
+        );
+        assert!(!open.join("new").exists(), "left behind");
         std::fs::remove_dir_all(&base).unwrap();
     }
 

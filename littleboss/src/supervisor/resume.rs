@@ -57,12 +57,14 @@ extern "C" fn exited_before_resume() {
     // The program's code may have restored SIGPIPE's default: a line to
     // a closed stderr must not end this image before it goes back.
     crate::sigpipe::ignore();
+    let Some(value) = handoff_var() else { return };
     // Its lines off the loop, as `resume`'s: a full stderr must not hold
     // the service's every descriptor here, unserved, for as long as
     // nobody reads it (the exec back waits for them a while, and passes
-    // on how many went unsaid).
+    // on how many went unsaid). The writer thread starts inside `exit`,
+    // which Rust's `thread::spawn` allows since 1.87 (rust#138702;
+    // `rust-version` is above it).
     crate::log::off_the_loop();
-    let Some(value) = handoff_var() else { return };
     // SAFETY: the previous image named these two descriptors for this
     // image alone, and `resume`, which takes them otherwise, never ran.
     let (memfd, previous) = match unsafe { handoff::take(&value.to_string_lossy()) } {
