@@ -62,8 +62,8 @@ extern "C" fn exited_before_resume() {
     // the service's every descriptor here, unserved, for as long as
     // nobody reads it (the exec back waits for them a while, and passes
     // on how many went unsaid). The writer thread starts inside `exit`,
-    // which Rust's `thread::spawn` allows since 1.87 (rust#138702;
-    // `rust-version` is above it).
+    // where `thread::spawn` panicked in Rust 1.85 (its thread-locals
+    // gone; rust#138696), fixed before 1.88, the `rust-version`.
     crate::log::off_the_loop();
     // SAFETY: the previous image named these two descriptors for this
     // image alone, and `resume`, which takes them otherwise, never ran.
