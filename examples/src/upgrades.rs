@@ -21,11 +21,11 @@ use crate::load::{Sample, failures, percentiles};
 pub type Wall = (Duration, bool);
 
 /// One part's reloads in threes, as [`binary_for`] orders them: one of
-/// the same binary right after an upgrade (the first in a new image, left
-/// out of the pairs, shown on its own), one of the same binary, then an
-/// upgrading one,
-/// so that each upgrading reload is measured beside a plain one that,
-/// like it, follows a plain reload; with the supervisor's log meanwhile.
+/// the same binary right after an upgrade (the first in a new image but
+/// for the idle part's first, left out of the pairs, shown on its own),
+/// one of the same binary, then an upgrading one, so that each upgrading
+/// reload is measured beside a plain one that, like it, follows a plain
+/// reload; with the supervisor's log meanwhile.
 #[derive(Debug)]
 pub struct Reloads<'a> {
     /// The first in each three: not in the pairs (see above).
@@ -83,7 +83,7 @@ pub fn binary_for<'a, T>(i: usize, first: &'a T, other: &'a T) -> &'a T {
 pub struct UpgradeFigures {
     /// Without load: upgrading reloads (as many timed of the same binary
     /// before them, and as many more after them, each the first in a new
-    /// image).
+    /// image but for the part's first).
     pub idle_reloads: usize,
     pub idle_after_upgrade_wall_ms: [f64; 2],
     pub idle_same_wall_ms: [f64; 2],

@@ -3,7 +3,6 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
 
 use tests::{DEADLINE, OutputInTime, Service, echo, text};
 
@@ -277,7 +276,7 @@ fn old_child_exits_by_itself(svc: &Service) {
 
 #[test]
 fn clap_keeps_its_own_help_and_shows_littleboss_flags() {
-    let out = Command::new(env!("CARGO_BIN_EXE_clap"))
+    let out = tests::command(env!("CARGO_BIN_EXE_clap"))
         .arg("--help")
         .output_in_time();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -287,7 +286,7 @@ fn clap_keeps_its_own_help_and_shows_littleboss_flags() {
     assert!(help.contains("-littleboss=MODE"), "{help}");
     assert!(help.contains("-greet=ADDR"), "{help}");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_clap"))
+    let out = tests::command(env!("CARGO_BIN_EXE_clap"))
         .arg("--bogus")
         .output_in_time();
     assert_eq!(out.status.code(), Some(2));

@@ -82,7 +82,6 @@ pub fn command(bin: impl AsRef<Path>) -> Command {
 /// its own, non-blocking, so that the writers' stays blocking: their next
 /// write waits for a reader.
 pub fn fill_pipe(read_end: &OwnedFd) {
-    use std::io::Write;
     use std::os::fd::AsRawFd;
     use std::os::unix::fs::OpenOptionsExt;
     let mut filler = std::fs::OpenOptions::new()
@@ -249,13 +248,13 @@ impl Service {
     /// it (a hung log shipper's), and reading it gives what the service
     /// wrote before.
     pub fn start_with_stderr_unread(&mut self, env: &[(&str, &str)], full: bool) -> OwnedFd {
+        // Close-on-exec, as `closed_pipe`'s (std dups the write end onto
+        // the supervisor's stderr without the flag).
         let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
         nix::fcntl::fcntl(&read_end, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
         if full {
             fill_pipe(&read_end);
         }
-        // Close-on-exec, as `closed_pipe`'s (std dups the write end onto
-        // the supervisor's stderr without the flag).
         let mut cmd = self.command(&self.bin);
         cmd.arg("-littleboss=start")
             .envs(env.iter().copied())

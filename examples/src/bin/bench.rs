@@ -12,8 +12,8 @@
 //! 1. steady state: a bypass and a supervised server run side by side and
 //!    the load alternates between them in short phases (A/B, B/A, ...),
 //!    under new-connection and keep-alive load: requests/s, latency
-//!    percentiles, the supervised/bypass ratio, and the supervisor's CPU
-//!    time. The servers run on one CPU and the load generator on the
+//!    percentiles, the supervised/bypass ratio, the serving process's CPU
+//!    per request, and the supervisor's CPU time. The servers run on one CPU and the load generator on the
 //!    others, so that where the scheduler puts threads does not decide the
 //!    figures;
 //! 2. reloads under new-connection load: every failed request by class,
@@ -63,7 +63,8 @@ struct Args {
     /// Reloads under keep-alive load.
     #[arg(long, default_value_t = 30)]
     keepalive_reloads: usize,
-    /// Reloads that also upgrade the supervisor in place.
+    /// Reloads that also upgrade the supervisor in place, under load (half
+    /// as many without), each with two of the same binary.
     #[arg(long, default_value_t = 100)]
     upgrade_reloads: usize,
     /// Pause between reloads, in milliseconds.
