@@ -262,9 +262,31 @@ fn room_by(fd: std::os::fd::BorrowedFd<'_>, deadline: Instant) -> std::io::Resul
 }
 
 /// From now on in this process, lines are queued and written by a thread
-/// of their own: for the supervisor's loop, which must not block.
+/// of their own: for the supervisor's loop, which must not block. A
+/// panic's message too (see [`say_panics_queued`]).
 pub(crate) fn off_the_loop() {
-    let _ = QUEUE.set(Queue::default());
+    if QUEUE.set(Queue::default()).is_ok() {
+        say_panics_queued();
+    }
+}
+
+/// A panic's message, from now on, is queued like any line and waited for
+/// [`EXIT_PATIENCE`] at most: Rust's default hook writes it straight to
+/// stderr, where a full pipe held the panicking thread (the supervisor's
+/// one loop, which tokio goes on with after a task's panic, or a spawn's
+/// thread) for as long as nobody read. Worded as the default hook words
+/// it (but for the thread's name), with the backtrace `RUST_BACKTRACE`
+/// asks for.
+fn say_panics_queued() {
+    std::panic::set_hook(Box::new(|info| {
+        let backtrace = std::backtrace::Backtrace::capture();
+        let mut said = format!("littleboss: the supervisor {info}");
+        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+            said.push_str(&format!("\nstack backtrace:\n{backtrace}"));
+        }
+        write_line(format_args!("{said}"));
+        flush(EXIT_PATIENCE);
+    }));
 }
 
 /// How long an exit waits for the queued lines.

@@ -1769,6 +1769,50 @@ fn a_stderr_nobody_reads_does_not_stop_the_supervisor() {
 }
 
 #[test]
+fn a_panic_on_the_supervisors_loop_waits_no_longer_than_a_second_on_a_full_stderr() {
+    use std::os::fd::AsFd;
+    // A bug's panic on the supervisor's one thread (a control connection's
+    // task, which tokio catches; the test hook makes it): Rust's default
+    // hook wrote its message straight to stderr, and a full one held the
+    // loop, and every request after, for as long as nobody read.
+    let mut svc = Service::new(V1);
+    let armed = svc.dir.path().join("panic-now");
+    let hook = armed.to_str().unwrap();
+    let read_end =
+        svc.start_with_stderr_unread(&[("LITTLEBOSS_TEST_PANIC_AT_STATUS_IF", hook)], false);
+    tests::fill_pipe(&read_end);
+    std::fs::write(&armed, b"").unwrap();
+    // The connection the panic ended.
+    let panicked = svc.control("status");
+    assert!(!panicked.status.success(), "{}", text(&panicked));
+    let after = svc.control("status");
+    assert!(after.status.success(), "{}", text(&after));
+    // Said all the same, once the pipe is read.
+    nix::fcntl::fcntl(
+        read_end.as_fd(),
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .unwrap();
+    let mut reader = std::fs::File::from(read_end);
+    let mut logged = Vec::new();
+    tests::eventually("the panic's message", || {
+        let mut chunk = [0; 65536];
+        while let Ok(n @ 1..) = reader.read(&mut chunk) {
+            logged.extend_from_slice(&chunk[..n]);
+        }
+        String::from_utf8_lossy(&logged)
+            .contains("littleboss: the supervisor panicked at")
+            .then_some(())
+    });
+    let logged = String::from_utf8_lossy(&logged);
+    assert!(
+        logged.contains("test hook: a panic on the supervisor's loop"),
+        "{logged}"
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_child_whose_own_threads_cannot_start_says_why() {
     // Thread creation refused (a cgroup's `pids.max`), as the test hook
     // makes it for the child's signal thread: it panicked, and the start

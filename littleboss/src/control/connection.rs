@@ -522,6 +522,22 @@ fn hung_up(stream: &UnixStream) -> Option<bool> {
     }
 }
 
+/// Test hook: a file whose existence makes the next `status` request
+/// read panic on the supervisor's loop, once (a bug's panic, stood in
+/// for).
+const TEST_PANIC_AT_STATUS_VAR: &str = "LITTLEBOSS_TEST_PANIC_AT_STATUS_IF";
+
+/// Panics, once, where [`TEST_PANIC_AT_STATUS_VAR`] says.
+fn panic_once_at_status() {
+    static PANICKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let armed = crate::test_hook::test_hook::<std::path::PathBuf>(TEST_PANIC_AT_STATUS_VAR);
+    if armed.is_some_and(|file| file.exists())
+        && !PANICKED.swap(true, std::sync::atomic::Ordering::SeqCst)
+    {
+        panic!("test hook: a panic on the supervisor's loop");
+    }
+}
+
 /// Decodes `line`: a long one (past [`LONG_LINE`]; the slot for it kept
 /// until done) on a thread of its own, as a line of megabytes takes a
 /// while to parse twice (for duplicate keys, then as a request), and the
@@ -539,7 +555,11 @@ async fn decode(
         })
     }
     if line.len() <= LONG_LINE {
-        return decode_now(&line);
+        let decoded = decode_now(&line);
+        if matches!(decoded, Ok(Request::Status)) {
+            panic_once_at_status();
+        }
+        return decoded;
     }
     // The line goes to the thread once it runs: kept here until then.
     let (give, take) = std::sync::mpsc::channel::<Vec<u8>>();
