@@ -262,30 +262,39 @@ fn room_by(fd: std::os::fd::BorrowedFd<'_>, deadline: Instant) -> std::io::Resul
 }
 
 /// From now on in this process, lines are queued and written by a thread
-/// of their own: for the supervisor's loop, which must not block. A
-/// panic's message too (see [`say_panics_queued`]).
+/// of their own: for the supervisor's loop, which must not block.
 pub(crate) fn off_the_loop() {
-    if QUEUE.set(Queue::default()).is_ok() {
-        say_panics_queued();
-    }
+    let _ = QUEUE.set(Queue::default());
 }
 
-/// A panic's message, from now on, is queued like any line and waited for
-/// [`EXIT_PATIENCE`] at most: Rust's default hook writes it straight to
-/// stderr, where a full pipe held the panicking thread (the supervisor's
-/// one loop, which tokio goes on with after a task's panic, or a spawn's
-/// thread) for as long as nobody read. Worded as the default hook words
-/// it (but for the thread's name), with the backtrace `RUST_BACKTRACE`
-/// asks for.
-fn say_panics_queued() {
+/// From now on (lines queued, [`off_the_loop`]), a panic's message is
+/// queued too, ahead of the oldest line should the queue be full, and
+/// waited for [`EXIT_PATIENCE`] at most: Rust's default hook writes it
+/// straight to stderr, where a full pipe held the panicking thread (the
+/// supervisor's one loop, which tokio goes on with after a task's panic,
+/// or a spawn's thread) for as long as nobody read. Worded as the default
+/// hook words it (but for the thread's name), with the backtrace
+/// `RUST_BACKTRACE` asks for. Not from a thread that is panicking, where
+/// setting a hook would abort.
+pub(crate) fn say_panics_queued() {
+    if std::thread::panicking() {
+        return;
+    }
     std::panic::set_hook(Box::new(|info| {
-        let backtrace = std::backtrace::Backtrace::capture();
+        let Some(queue) = QUEUE.get() else { return };
         let mut said = format!("littleboss: the supervisor {info}");
-        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
-            said.push_str(&format!("\nstack backtrace:\n{backtrace}"));
+        let asked = std::env::var_os("RUST_BACKTRACE").filter(|v| v != "0");
+        if let Some(asked) = asked {
+            let backtrace = std::backtrace::Backtrace::force_capture();
+            match asked == "full" {
+                true => said.push_str(&format!("\nstack backtrace:\n{backtrace:#}")),
+                false => said.push_str(&format!("\nstack backtrace:\n{backtrace}")),
+            }
         }
-        write_line(format_args!("{said}"));
-        flush(EXIT_PATIENCE);
+        said.push('\n');
+        if queue.push_panic(said, start_writer) {
+            queue.wait_written(EXIT_PATIENCE);
+        }
     }));
 }
 
@@ -431,6 +440,40 @@ impl Queue {
         }
     }
 
+    /// A panic's message, queued ahead of the oldest line should the queue
+    /// be full (that one counted as dropped); a writer started by `start`
+    /// if none runs. False, the message let go, if the queue's lock could
+    /// not be had for a while: this thread may hold it (a panic under
+    /// it), and would wait on itself.
+    fn push_panic(
+        &'static self,
+        said: String,
+        start: impl FnOnce(&'static Queue) -> std::io::Result<()>,
+    ) -> bool {
+        let deadline = Instant::now() + Duration::from_millis(100);
+        let mut state = loop {
+            match self.state.try_lock() {
+                Ok(state) => break state,
+                Err(std::sync::TryLockError::Poisoned(e)) => break e.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(std::sync::TryLockError::WouldBlock) => return false,
+            }
+        };
+        if state.lines.len() >= MOST_WAITING {
+            state.lines.pop_front();
+            state.dropped = state.dropped.saturating_add(1);
+        }
+        state.lines.push_back(said);
+        if state.writing {
+            self.more.notify_one();
+        } else if start(self).is_ok() {
+            state.writing = true;
+        }
+        true
+    }
+
     /// [`count_dropped`], a writer started by `start` if none runs.
     fn count_dropped(
         &'static self,
@@ -533,8 +576,16 @@ impl Queue {
                 return;
             }
         }
-        // Not past the writer's going: a count it could not say waits
-        // for the next line.
+        drop(state);
+        self.wait_written(deadline.saturating_duration_since(Instant::now()));
+    }
+
+    /// Waits, `patience` at most, until the writer has written every line
+    /// queued (not past its going: a count it could not say waits for the
+    /// next line). Writes none here.
+    fn wait_written(&self, patience: Duration) {
+        let deadline = Instant::now() + patience;
+        let mut state = self.lock();
         while state.waiting() && state.writing {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -648,6 +699,38 @@ mod tests {
         queue.flush(Duration::from_secs(10));
         let state = queue.state.lock().unwrap();
         assert!(state.lines.is_empty() && state.dropped == 0);
+    }
+
+    #[test]
+    fn a_panics_message_takes_the_oldest_lines_place_and_never_waits_on_its_own_lock() {
+        let queue: &'static Queue = Box::leak(Box::default());
+        let no_thread = |_: &'static Queue| Err(std::io::Error::other("no thread"));
+        {
+            let mut state = queue.state.lock().unwrap();
+            for i in 0..MOST_WAITING {
+                state.lines.push_back(format!("{i}\n"));
+            }
+        }
+        // Full: the panic's message is kept, the oldest line counted as
+        // dropped.
+        assert!(queue.push_panic("panicked\n".to_owned(), no_thread));
+        {
+            let state = queue.state.lock().unwrap();
+            assert_eq!(state.lines.len(), MOST_WAITING);
+            assert_eq!(state.lines.front().map(String::as_str), Some("1\n"));
+            assert_eq!(state.lines.back().map(String::as_str), Some("panicked\n"));
+            assert_eq!(state.dropped, 1);
+        }
+        // The lock held (by this very thread, a panic under it): let go,
+        // not waited on for ever.
+        let held = queue.state.lock().unwrap();
+        let began = Instant::now();
+        assert!(!queue.push_panic("again\n".to_owned(), no_thread));
+        assert!(began.elapsed() < Duration::from_secs(10));
+        drop(held);
+        // And the wait for the writer writes nothing here.
+        queue.wait_written(Duration::ZERO);
+        assert_eq!(queue.state.lock().unwrap().lines.len(), MOST_WAITING);
     }
 
     #[test]

@@ -1769,7 +1769,7 @@ fn a_stderr_nobody_reads_does_not_stop_the_supervisor() {
 }
 
 #[test]
-fn a_panic_on_the_supervisors_loop_waits_no_longer_than_a_second_on_a_full_stderr() {
+fn a_panic_on_the_supervisors_loop_does_not_hold_it_on_a_full_stderr() {
     use std::os::fd::AsFd;
     // A bug's panic on the supervisor's one thread (a control connection's
     // task, which tokio catches; the test hook makes it): Rust's default

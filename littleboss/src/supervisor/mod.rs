@@ -53,6 +53,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // started with the first line, blocks the signals as this thread
     // now does.
     crate::log::off_the_loop();
+    crate::log::say_panics_queued();
     // systemd's variables, read and taken out of the environment while
     // this process has one thread still (`from_env` takes them out before
     // it says anything, which starts the writer): neither
