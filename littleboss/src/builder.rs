@@ -269,10 +269,12 @@ impl Littleboss {
     /// handler, or ignored) is set back when it returns: they are the
     /// supervisor's.
     ///
-    /// The supervisor sets its own panic hook before it runs, which says
-    /// a panic's message through its log queue (a full stderr must not
-    /// hold its loop): a hook the code before [`run`](Littleboss::run) set
-    /// is replaced in the supervisor; one this function sets is kept.
+    /// The supervisor sets its own panic hook before it calls this
+    /// function, which says a panic's message through its log queue (a
+    /// full stderr must not hold its loop): a hook the code before
+    /// [`run`](Littleboss::run) set is replaced in the supervisor; one this
+    /// function sets is kept, until an upgrade in place (the new image has
+    /// the supervisor's hook again).
     ///
     /// It does not run again when the supervisor upgrades itself in place
     /// ([`self_upgrade`](Littleboss::self_upgrade)): what it changed in the

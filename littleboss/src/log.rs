@@ -268,8 +268,10 @@ pub(crate) fn off_the_loop() {
 }
 
 /// From now on (lines queued, [`off_the_loop`]), a panic's message is
-/// queued too, ahead of the oldest line should the queue be full, and
-/// waited for [`EXIT_PATIENCE`] at most: Rust's default hook writes it
+/// queued too, in place of the oldest line should the queue be full (that
+/// one dropped and counted), and waited for [`EXIT_PATIENCE`] at most (or
+/// written here within it, with no writer to be had: a panic that ends
+/// the supervisor would lose it): Rust's default hook writes it
 /// straight to stderr, where a full pipe held the panicking thread (the
 /// supervisor's one loop, which tokio goes on with after a task's panic,
 /// or a spawn's thread) for as long as nobody read. Worded as the default
@@ -292,8 +294,14 @@ pub(crate) fn say_panics_queued() {
             }
         }
         said.push('\n');
-        if queue.push_panic(said, start_writer) {
-            queue.wait_written(EXIT_PATIENCE);
+        match queue.push_panic(said, start_writer) {
+            Some(true) => queue.wait_written(EXIT_PATIENCE),
+            Some(false) => {
+                use std::os::fd::AsFd;
+                let deadline = Instant::now() + EXIT_PATIENCE;
+                queue.write_here_until(std::io::stderr().as_fd(), deadline);
+            }
+            None => {}
         }
     }));
 }
@@ -440,16 +448,16 @@ impl Queue {
         }
     }
 
-    /// A panic's message, queued ahead of the oldest line should the queue
-    /// be full (that one counted as dropped); a writer started by `start`
-    /// if none runs. False, the message let go, if the queue's lock could
-    /// not be had for a while: this thread may hold it (a panic under
-    /// it), and would wait on itself.
+    /// A panic's message, queued in place of the oldest line should the
+    /// queue be full (that one dropped and counted); a writer started by
+    /// `start` if none runs. Whether a writer runs; `None`, the message
+    /// let go, if the queue's lock could not be had for a while: this
+    /// thread may hold it (a panic under it), and would wait on itself.
     fn push_panic(
         &'static self,
         said: String,
         start: impl FnOnce(&'static Queue) -> std::io::Result<()>,
-    ) -> bool {
+    ) -> Option<bool> {
         let deadline = Instant::now() + Duration::from_millis(100);
         let mut state = loop {
             match self.state.try_lock() {
@@ -458,7 +466,7 @@ impl Queue {
                 Err(std::sync::TryLockError::WouldBlock) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(1));
                 }
-                Err(std::sync::TryLockError::WouldBlock) => return false,
+                Err(std::sync::TryLockError::WouldBlock) => return None,
             }
         };
         if state.lines.len() >= MOST_WAITING {
@@ -471,7 +479,27 @@ impl Queue {
         } else if start(self).is_ok() {
             state.writing = true;
         }
-        true
+        Some(state.writing)
+    }
+
+    /// Writes the lines queued to `stderr` on this thread until
+    /// `deadline`, with no writer to be had; those it could not write are
+    /// counted as dropped. Not under std's stderr lock, which a thread
+    /// blocked in `eprintln!` on the same full stderr may hold.
+    fn write_here_until(&self, stderr: std::os::fd::BorrowedFd<'_>, deadline: Instant) {
+        let mut state = self.lock();
+        let mut lines: Vec<String> = state.lines.drain(..).collect();
+        let dropped = std::mem::take(&mut state.dropped);
+        drop(state);
+        if dropped > 0 {
+            lines.push(dropped_line(dropped));
+        }
+        let written = write_until(stderr, &lines, deadline, &STDERR_CUT);
+        let unwritten = (lines.len() - written) as u64;
+        if unwritten > 0 {
+            let mut state = self.lock();
+            state.dropped = state.dropped.saturating_add(unwritten);
+        }
     }
 
     /// [`count_dropped`], a writer started by `start` if none runs.
@@ -703,6 +731,7 @@ mod tests {
 
     #[test]
     fn a_panics_message_takes_the_oldest_lines_place_and_never_waits_on_its_own_lock() {
+        use std::os::fd::AsFd;
         let queue: &'static Queue = Box::leak(Box::default());
         let no_thread = |_: &'static Queue| Err(std::io::Error::other("no thread"));
         {
@@ -713,7 +742,10 @@ mod tests {
         }
         // Full: the panic's message is kept, the oldest line counted as
         // dropped.
-        assert!(queue.push_panic("panicked\n".to_owned(), no_thread));
+        assert_eq!(
+            queue.push_panic("panicked\n".to_owned(), no_thread),
+            Some(false)
+        );
         {
             let state = queue.state.lock().unwrap();
             assert_eq!(state.lines.len(), MOST_WAITING);
@@ -725,12 +757,21 @@ mod tests {
         // not waited on for ever.
         let held = queue.state.lock().unwrap();
         let began = Instant::now();
-        assert!(!queue.push_panic("again\n".to_owned(), no_thread));
+        assert_eq!(queue.push_panic("again\n".to_owned(), no_thread), None);
         assert!(began.elapsed() < Duration::from_secs(10));
         drop(held);
         // And the wait for the writer writes nothing here.
         queue.wait_written(Duration::ZERO);
         assert_eq!(queue.state.lock().unwrap().lines.len(), MOST_WAITING);
+        // Written here instead, with no writer: what the deadline leaves
+        // unwritten (here all: a full pipe, the deadline past) is counted
+        // as dropped.
+        let (_read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_NONBLOCK).unwrap();
+        while nix::unistd::write(&write_end, &[b'.'; 4096]).is_ok() {}
+        queue.write_here_until(write_end.as_fd(), Instant::now());
+        let state = queue.state.lock().unwrap();
+        assert!(state.lines.is_empty());
+        assert_eq!(state.dropped, MOST_WAITING as u64 + 1);
     }
 
     #[test]
