@@ -330,6 +330,9 @@ const DETACHED_QUEUE: usize = 16;
 /// how many were let go unsaid since the last count was queued.
 struct Detached {
     waiting: std::sync::Mutex<Waiting>,
+    /// Told when the thread saying them ends (all said, or its logger
+    /// panicked).
+    ended: std::sync::Condvar,
 }
 
 /// What [`Detached`] keeps under its lock.
@@ -353,6 +356,7 @@ impl Detached {
                 running: false,
                 dropped: 0,
             }),
+            ended: std::sync::Condvar::new(),
         }
     }
 
@@ -398,20 +402,11 @@ impl Detached {
     /// Waits until no line waits or is being said, `patience` at most (a
     /// logger that blocks must not hold the caller).
     fn wait_said(&self, patience: std::time::Duration) {
-        let until = std::time::Instant::now() + patience;
-        loop {
-            {
-                let waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
-                // Queued with no thread to say them: none will come.
-                if !waiting.running {
-                    return;
-                }
-            }
-            if std::time::Instant::now() >= until {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        let waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        // (Queued with no thread to say them: none will come.)
+        let _ = self
+            .ended
+            .wait_timeout_while(waiting, patience, |w| w.running);
     }
 
     /// Says the waiting lines in order, and ends when there are none: the
@@ -425,6 +420,7 @@ impl Detached {
                 if std::thread::panicking() {
                     let mut waiting = self.0.waiting.lock().unwrap_or_else(|e| e.into_inner());
                     waiting.running = false;
+                    self.0.ended.notify_all();
                 }
             }
         }
@@ -434,6 +430,9 @@ impl Detached {
                 let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
                 let next = waiting.lines.pop_front();
                 waiting.running = next.is_some();
+                if next.is_none() {
+                    self.ended.notify_all();
+                }
                 next
             };
             match next {

@@ -248,8 +248,8 @@ impl Service {
     /// it (a hung log shipper's), and reading it gives what the service
     /// wrote before.
     pub fn start_with_stderr_unread(&mut self, env: &[(&str, &str)], full: bool) -> OwnedFd {
-        // Close-on-exec, as `closed_pipe`'s (std dups the write end onto
-        // the supervisor's stderr without the flag).
+        // Close-on-exec: std dups the write end onto the supervisor's
+        // stderr without the flag, and no other child keeps it.
         let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
         nix::fcntl::fcntl(&read_end, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
         if full {
