@@ -1074,15 +1074,23 @@ fn reloaded_to_exiting(
     let mut svc = Service::new(V1);
     let addr = start_with(&mut svc, env);
     let pid = svc.pid();
-    let copy = copy_of(&svc, release);
+    let copy = reloaded_to_a_copy_that_exits(&svc, release);
+    (svc, addr, pid, copy)
+}
+
+/// `svc` reloaded to a copy of `release`, whose code before `run` exits
+/// in a supervisor: the reload stands, and its client hears the
+/// supervisor runs on from its old binary. Returns the copy.
+fn reloaded_to_a_copy_that_exits(svc: &Service, release: &str) -> PathBuf {
+    let copy = copy_of(svc, release);
     let reload = svc.control_with(&copy, "reload", &[]);
-    assert!(reload.status.success(), "{}", text(&reload));
     let said = text(&reload);
+    assert!(reload.status.success(), "{said}");
     assert!(
         said.contains("runs on from its old binary: its code before `run` exited"),
         "{said}"
     );
-    (svc, addr, pid, copy)
+    copy
 }
 
 /// The supervisor `pid` runs V1 again, not upgraded, and the reload
@@ -1125,15 +1133,8 @@ fn a_new_image_that_exits_before_run_goes_back_though_stderr_is_full() {
     let mut svc = Service::new(V1);
     let read_end = svc.start_with_stderr_unread(&[("EXITS_EARLY_QUIETLY", "1")], false);
     let pid = svc.pid();
-    let copy = copy_of(&svc, env!("CARGO_BIN_EXE_versioned_exits_early"));
     tests::fill_pipe(&read_end);
-    let reload = svc.control_with(&copy, "reload", &[]);
-    let said = text(&reload);
-    assert!(
-        reload.status.success()
-            && said.contains("runs on from its old binary: its code before `run` exited"),
-        "{said}"
-    );
+    reloaded_to_a_copy_that_exits(&svc, env!("CARGO_BIN_EXE_versioned_exits_early"));
     assert_eq!(exe(pid), Path::new(V1));
     assert_eq!(status(&svc)["upgrades"], 0);
     let stop = svc.control("stop");
