@@ -1399,6 +1399,30 @@ fn answered_with(
 const STOPPING: &[u8] = b"{\"v\":1,\"final\":false,\"type\":\"stopping\",\"pid\":7}\n";
 
 #[test]
+fn an_answer_that_never_ends_its_line_is_cut_off_where_no_answer_goes() {
+    // Another program at the socket's path sends 64 MiB with no line's
+    // end, as long as the client reads: it stops at 16 MiB and says why,
+    // rather than read on into memory until the sender ends.
+    let svc = Service::new(V1);
+    let stand_in = stand_in_supervisor(&svc, |mut conn| {
+        read_request(&mut conn);
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..64 {
+            if conn.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+    });
+    let out = svc.control_with(V1, "status", &[]);
+    stand_in.join().unwrap();
+    exits_saying(
+        &out,
+        4,
+        "cannot read the supervisor's answer: it is longer than 16777216 bytes, with no line's end",
+    );
+}
+
+#[test]
 fn a_stop_told_an_exit_code_no_process_has_does_not_pass_it_on() {
     // 256 passed to exit(3) would be 0: a success.
     const STOPPED: &[u8] = b"{\"v\":1,\"type\":\"stopped\",\"exit_code\":256}\n";

@@ -980,7 +980,7 @@ impl Session {
     fn answer_if_any(&mut self) -> Option<Result<Response, Failure>> {
         loop {
             let mut line = Vec::new();
-            match self.reader.read_until(b'\n', &mut line) {
+            match self.read_line(&mut line) {
                 Ok(n) if n > 0 => {
                     if let Some(answer) = self.answer_in(line) {
                         return Some(answer);
@@ -995,7 +995,7 @@ impl Session {
     fn next(&mut self) -> Result<Response, Failure> {
         loop {
             let mut line = Vec::new();
-            match self.reader.read_until(b'\n', &mut line) {
+            match self.read_line(&mut line) {
                 Ok(0) => return Err(Failure::closed()),
                 // A connection the supervisor never accepted, dropped with
                 // its socket (killed before its loop served): closed too.
@@ -1019,6 +1019,27 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// Reads the supervisor's next line into `line`, ending it where no
+    /// line of the protocol ends: another program at the socket's path
+    /// that never sends a line's end cannot grow it without bound.
+    fn read_line(&mut self, line: &mut Vec<u8>) -> io::Result<usize> {
+        use io::Read;
+        let longest = protocol::MAX_LINE + 1;
+        let n = (&mut self.reader)
+            .take(longest as u64)
+            .read_until(b'\n', line)?;
+        if n == longest && !line.ends_with(b"\n") {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "it is longer than {} bytes, with no line's end",
+                    protocol::MAX_LINE
+                ),
+            ));
+        }
+        Ok(n)
     }
 
     /// What `line`, as read, answers; `None` for a progress note of a
