@@ -701,6 +701,11 @@ fn spawn_lifecycle(
                         format!("unexpected message from the supervisor: {other:?}"),
                     ),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    // Memory short for a moment: a healthy child does not
+                    // drain for it (its supervisor would count it lost).
+                    Err(e) if crate::link::short_of_memory(&e) => {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                         crate::report::say_patiently(
                             log::Level::Warn,

@@ -537,6 +537,16 @@ fn from_child(
     decode(&got.data).map(Some)
 }
 
+/// Whether an error on the channel is the kernel short of memory for the
+/// moment (`ENOMEM`, `ENOBUFS`): the channel is still there, and the
+/// receive is to be tried again rather than taken as the channel lost.
+pub(crate) fn short_of_memory(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(nix::libc::ENOMEM | nix::libc::ENOBUFS)
+    )
+}
+
 /// What an empty receive on the channel `fd` was: the end of the file
 /// (`None`), once the other end is closed and nothing more is queued;
 /// else an empty message, which neither side sends (a process holding a
@@ -592,6 +602,20 @@ fn bytes_queued(fd: BorrowedFd<'_>) -> nix::libc::c_int {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_kernel_short_of_memory_is_tried_again() {
+        let os = io::Error::from_raw_os_error;
+        assert!(short_of_memory(&os(nix::libc::ENOMEM)));
+        assert!(short_of_memory(&os(nix::libc::ENOBUFS)));
+        // A channel really gone, or a message unreadable, is not.
+        assert!(!short_of_memory(&os(nix::libc::EBADF)));
+        assert!(!short_of_memory(&os(nix::libc::ENOTSOCK)));
+        assert!(!short_of_memory(&io::Error::new(
+            io::ErrorKind::InvalidData,
+            "an empty message"
+        )));
+    }
 
     mod props {
         use proptest::prelude::*;
