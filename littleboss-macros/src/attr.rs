@@ -1139,10 +1139,12 @@ fn fn_path(meta: &Meta) -> syn::Result<syn::ExprPath> {
 /// `crate = "path"`: a path to the `littleboss` crate, as a string (as
 /// tokio and serde take theirs), like `"lb"` or `"myframework::littleboss"`.
 fn crate_path(meta: &Meta) -> syn::Result<Path> {
+    // Plain segments only (`lb::<T>` would parse as a path, and make no
+    // expression's start).
     let text = string(meta, "crate", "\"lb\"", |text| {
-        syn::parse_str::<Path>(text).is_ok()
+        syn::parse::Parser::parse_str(Path::parse_mod_style, text).is_ok()
     })?;
-    let path: Path = text.parse().map_err(|_| {
+    let path: Path = text.parse_with(Path::parse_mod_style).map_err(|_| {
         Error::new(
             text.span(),
             format!(
@@ -1175,6 +1177,25 @@ mod tests {
                 "`name` takes a string literal: `name = \"...\"` (`env!` is not expanded inside the attribute)"
             ]
         );
+    }
+
+    #[test]
+    fn a_crate_path_takes_plain_segments_only() {
+        for path in ["lb<T>", "lb::<T>", "a::b(c)"] {
+            assert_eq!(
+                messages(&format!(r#"name = "svc", crate = "{path}""#)),
+                [format!(
+                    "`crate` takes a path to the littleboss crate, like `\"lb\"`, not `{path}`"
+                )]
+            );
+        }
+        for path in ["lb", "::lb", "my::lb", "crate::lb"] {
+            assert_eq!(
+                messages(&format!(r#"name = "svc", crate = "{path}""#)),
+                Vec::<String>::new(),
+                "{path}"
+            );
+        }
     }
 
     #[test]
