@@ -31,8 +31,12 @@ pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     if let Err(error) = signature::check(&f.sig) {
         errors.push(error);
     }
+    // One of `main`'s own rules: on another function, where the attribute
+    // goes is all there is to say (see `signature::check`), and a method
+    // is told it cannot take `self`.
+    let on_main = f.sig.ident.unraw() == "main";
     let names_self = signature::self_outside_items(f.to_token_stream_of_sig_and_body());
-    if let Some(at) = names_self {
+    if let Some(at) = names_self.filter(|_| on_main && !f.has_receiver()) {
         errors.at(
             at,
             "`Self` names no type in `main`: #[littleboss::main] goes on a free `fn main`, not one in an `impl` or trait (it wraps `main` in a `fn main` of its own)",
@@ -47,9 +51,6 @@ pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
         Some(syn::FnArg::Receiver(_)) => false,
     };
-    // One of `main`'s own rules: on another function, where the attribute
-    // goes is all there is to say (see `signature::check`).
-    let on_main = f.sig.ident.unraw() == "main";
     if let Some(ready) = ready.filter(|r| r.value == Ready::Manual && no_context && on_main) {
         errors.at(
             ready.span,

@@ -1,6 +1,7 @@
 // On a method named `main`: the error says `main` cannot take `self`, and
 // the method stays as written (a trait's method keeps its receiver; no
-// "method has a `&self` declaration in the trait" on top).
+// "method has a `&self` declaration in the trait" on top, nor one on its
+// `Self`).
 trait Serve {
     async fn main(&self);
 }
@@ -9,7 +10,9 @@ struct Server;
 
 impl Serve for Server {
     #[littleboss::main(name = "svc")]
-    async fn main(&self) {}
+    async fn main(&self) {
+        let _: &Self = self;
+    }
 }
 
 fn main() {
