@@ -105,9 +105,29 @@ macro_rules! say {
 
 /// Writes `status` on stdout as pretty JSON, for an exit code of 0.
 fn print_json(status: &impl serde::Serialize) -> Result<i32, Failure> {
-    let json = serde_json::to_string_pretty(status).expect("a status serializes");
+    let status = serde_json::to_value(status).expect("a status serializes");
+    let json = serde_json::to_string_pretty(&keys_sorted(status)).expect("a value serializes");
     print_out(&format!("{}\n", json_for_a_terminal(&json)));
     Ok(0)
+}
+
+/// `value` with every object's keys in alphabetical order, as the README
+/// says `--json` prints them: in a program built with serde_json's
+/// `preserve_order` (which cargo turns on for every crate of a build once
+/// one asks for it), they would come in the order they were sent.
+fn keys_sorted(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            let sorted: std::collections::BTreeMap<_, _> = map
+                .into_iter()
+                .map(|(key, value)| (key, keys_sorted(value)))
+                .collect();
+            Value::Object(sorted.into_iter().collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(keys_sorted).collect()),
+        other => other,
+    }
 }
 
 /// `json` with every character that could act on a terminal or hide what
@@ -343,10 +363,7 @@ pub(crate) fn print_failure_json(name: &str, error: &str, exit_code: i32) {
         "error": error,
         "exit_code": exit_code,
     });
-    print_out(&format!(
-        "{}\n",
-        json_for_a_terminal(&format!("{object:#}"))
-    ));
+    let _ = print_json(&object);
 }
 
 /// Whether `status` is asked for JSON: `--json` (or `-json`) before any
@@ -1291,6 +1308,20 @@ mod tests {
         assert!(
             knocked.is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
             "knocked at a folder anyone can write in"
+        );
+    }
+
+    #[test]
+    fn json_is_printed_with_its_keys_in_alphabetical_order() {
+        // In the order a supervisor might send them; the tests build
+        // serde_json with `preserve_order`, which keeps that order.
+        let sent: serde_json::Value = serde_json::from_str(
+            r#"{"name":"b","listeners":[{"spec":"s","name":"a"}],"child":{"pid":1,"binary":"x"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            super::keys_sorted(sent).to_string(),
+            r#"{"child":{"binary":"x","pid":1},"listeners":[{"name":"a","spec":"s"}],"name":"b"}"#
         );
     }
 
