@@ -408,6 +408,12 @@ const SPECS: &[(&str, Option<&str>)] = &[
             "`fe80::1%eth0` has a zone (`%...`), which littleboss does not bind; listen on every address instead (`:PORT`)",
         ),
     ),
+    (
+        "tcp:[fe80::1]:80",
+        Some(
+            "`fe80::1` is a link-local address, bound only with a zone (`%...`), which littleboss does not take; listen on every address instead (`:PORT`)",
+        ),
+    ),
     ("tcp:[::1:80", Some("address `[::1:80` has an unclosed `[`")),
     (
         "tcp:[zz]:80",

@@ -105,6 +105,14 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
             ipv4: ipv4.to_string(),
         });
     }
+    // Linux binds one only given the interface (its zone, refused above):
+    // without, every start would fail with an "Invalid argument".
+    if host
+        .parse::<Ipv6Addr>()
+        .is_ok_and(|ip| ip.is_unicast_link_local())
+    {
+        return Err(SpecProblem::LinkLocal { host: host.into() });
+    }
     let wrong_family = match network.chars().last() {
         Some('4') => host.parse::<Ipv6Addr>().is_ok(),
         Some('6') => host.parse::<Ipv4Addr>().is_ok(),
@@ -512,6 +520,14 @@ mod tests {
             (
                 "tcp6:[::ffff:10.0.0.1]:80",
                 "`::ffff:10.0.0.1` is an IPv4 address written as IPv6; write it as `10.0.0.1` and use tcp4 or tcp",
+            ),
+            (
+                "tcp:[fe80::1]:80",
+                "`fe80::1` is a link-local address, bound only with a zone (`%...`), which littleboss does not take; listen on every address instead (`:PORT`)",
+            ),
+            (
+                "udp6:[FEBF::1234]:53",
+                "`FEBF::1234` is a link-local address, bound only with a zone (`%...`), which littleboss does not take; listen on every address instead (`:PORT`)",
             ),
             (
                 "udp6:127.0.0.1:53",

@@ -454,6 +454,12 @@ pub enum SpecProblem {
         /// The IPv4 address it maps.
         ipv4: String,
     },
+    /// An IPv6 link-local address (`fe80::/10`) without a zone, which
+    /// Linux binds only given the interface.
+    LinkLocal {
+        /// The host as written.
+        host: String,
+    },
     /// Only a port, with no `:` before it.
     NoHost {
         /// The address.
@@ -672,6 +678,11 @@ impl fmt::Display for SpecProblem {
             SpecProblem::ZoneId { host } => write!(
                 f,
                 "`{}` has a zone (`%...`), which littleboss does not bind; listen on every address instead (`:PORT`)",
+                host.escape_debug()
+            ),
+            SpecProblem::LinkLocal { host } => write!(
+                f,
+                "`{}` is a link-local address, bound only with a zone (`%...`), which littleboss does not take; listen on every address instead (`:PORT`)",
                 host.escape_debug()
             ),
             SpecProblem::ColonInHost { host } => write!(
