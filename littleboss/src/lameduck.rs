@@ -997,7 +997,7 @@ pub(crate) fn stop_again(signal: &str, after: Duration, same: bool, otherwise: &
 /// waiting while it began (a signal is read only between the steps of
 /// the thread that reads them): the same stop, however long the beginning
 /// took.
-const READ_AS_DRAIN_BEGAN: Duration = Duration::from_millis(50);
+pub(crate) const READ_AS_DRAIN_BEGAN: Duration = Duration::from_millis(50);
 
 /// The grace between the two phases: as configured, but never more than
 /// half the lameduck timeout, so requests in flight keep the other half.

@@ -383,6 +383,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             }
             io.perform(effect);
         }
+        machine.performed(now());
         let kept = machine.binaries_kept();
         io.binaries.retain(|id, _| kept.contains(id));
         if let Some((child, pid, binary)) = io.upgrade.take() {

@@ -83,7 +83,7 @@ fn served_healthy(child: &Child, now: Duration) -> bool {
 pub(crate) const ORPHAN_SCAN_DELAY: Duration = Duration::from_millis(200);
 /// A stop signal within this time of the first is the same stop, in the
 /// supervisor as in a program run without one.
-pub(crate) use crate::lameduck::SAME_STOP;
+pub(crate) use crate::lameduck::{READ_AS_DRAIN_BEGAN, SAME_STOP};
 
 /// How a child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -506,6 +506,20 @@ impl Machine {
         std::mem::take(&mut self.effects)
     }
 
+    /// The effects of the last event handled have been carried out, at
+    /// `now`. Those of a stop signal's may take a while (the queues taken,
+    /// files removed), and the loop reads no signal meanwhile: a copy sent
+    /// to the process's group a moment after the first is read only then,
+    /// and is to be the same stop.
+    pub fn performed(&mut self, now: Duration) {
+        if let Phase::Stopping(stopping) = &mut self.state.phase
+            && stopping.signalled_at.is_some()
+            && stopping.performed_at.is_none()
+        {
+            stopping.performed_at = Some(now);
+        }
+    }
+
     /// When the driver must come back with [`Event::Tick`], if ever.
     pub fn next_deadline(&self) -> Option<Duration> {
         let state = &self.state;
@@ -621,23 +635,28 @@ impl Machine {
                 }
             }
             Signal::Term | Signal::Int => {
-                let signalled_at = match &mut self.state.phase {
-                    Phase::Stopping(stopping) => stopping.signalled_at,
-                    _ => None,
+                let (signalled_at, performed_at) = match &self.state.phase {
+                    Phase::Stopping(stopping) => (stopping.signalled_at, stopping.performed_at),
+                    _ => (None, None),
                 };
                 // How far apart they were read, said either way: a second
-                // that kills is told from a copy by this alone.
+                // that kills is told from a copy by this alone. A copy
+                // read as soon as the stop's effects were carried out
+                // waited meanwhile, however long they took.
                 let after = signalled_at.map(|first| now.saturating_sub(first));
+                let waited =
+                    performed_at.is_some_and(|at| now.saturating_sub(at) < READ_AS_DRAIN_BEGAN);
+                let same = |after| after < SAME_STOP || waited;
                 let again = |after| {
                     crate::lameduck::stop_again(
                         &signal.to_string(),
                         after,
-                        after < SAME_STOP,
+                        same(after),
                         "killing every child now",
                     )
                 };
                 match after {
-                    Some(after) if after < SAME_STOP => say!(self, "{}", again(after)),
+                    Some(after) if same(after) => say!(self, "{}", again(after)),
                     Some(after) => {
                         say!(self, "{}", again(after));
                         let ids: Vec<ChildId> = self.state.children.keys().copied().collect();
@@ -1674,6 +1693,7 @@ impl Machine {
             serving: up.serving,
             starting: None,
             signalled_at: None,
+            performed_at: None,
             shut: Default::default(),
         });
         let serving_pid = up.serving.map(|id| self.pid(id));
@@ -2215,6 +2235,7 @@ impl Machine {
                 serving: None,
                 starting: None,
                 signalled_at: None,
+                performed_at: None,
                 shut: Default::default(),
             }),
         ) else {

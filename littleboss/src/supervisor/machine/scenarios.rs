@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::sim::{self, LAMEDUCK, NAME, Sim, WORKING_DIR, settings};
-use super::{ChildExit, HELLO_TIMEOUT, PROBATION, SAME_STOP, Signal};
+use super::{ChildExit, HELLO_TIMEOUT, PROBATION, READ_AS_DRAIN_BEGAN, SAME_STOP, Signal};
 use crate::control::protocol::{Request, Response};
 use crate::link::FromChild;
 
@@ -1680,6 +1680,24 @@ fn a_stop_signal_sent_to_the_process_and_its_group_is_one_stop() {
     sim.advance(Duration::from_millis(500));
     sim.exit(1, ChildExit::Code(0));
     assert_eq!(sim.exit_code, Some(0));
+}
+
+#[test]
+fn a_stop_signals_copy_read_once_a_long_stop_was_carried_out_is_the_same_stop() {
+    // The copy sent to the group 20 ms after the first waited, unread,
+    // while the stop's effects took 400 ms.
+    let mut sim = Sim::serving(settings());
+    sim.signal_taking(Signal::Term, Duration::from_millis(400));
+    sim.late(Duration::from_millis(2));
+    sim.signal(Signal::Term);
+    assert!(!sim.process(1).killed, "the same stop: the child drains");
+    assert!(sim.logged(
+        "SIGTERM again, 402 ms after the first: the same stop (waiting to be read while the drain began; sent to the process and its group)"
+    ));
+    // A person's second Ctrl-C, later, still kills.
+    sim.advance(READ_AS_DRAIN_BEGAN);
+    sim.signal(Signal::Int);
+    assert!(sim.process(1).killed);
 }
 
 #[test]

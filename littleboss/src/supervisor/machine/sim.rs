@@ -280,6 +280,16 @@ impl Sim {
     pub fn handle(&mut self, event: Event) {
         let effects = self.handled(event);
         self.perform(effects);
+        self.machine.performed(self.now);
+    }
+
+    /// Handles `signal`, its effects taking `took` to carry out, as a
+    /// stop's may on a loaded machine (the queues taken, files removed).
+    pub fn signal_taking(&mut self, signal: Signal, took: Duration) {
+        let effects = self.handled(Event::Signal(signal));
+        self.perform(effects);
+        self.late(took);
+        self.machine.performed(self.now);
     }
 
     /// The machine's answer to `event`, checked as the driver would take

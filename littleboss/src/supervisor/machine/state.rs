@@ -457,6 +457,12 @@ pub(crate) struct Stopping {
     /// When the first stop signal came: another within a moment is the
     /// same stop; one later kills.
     pub signalled_at: Option<Duration>,
+    /// When the effects of that first signal had been carried out: a copy
+    /// read right after waited in the kernel meanwhile (the loop reads
+    /// nothing while it carries them out), and is the same stop however
+    /// long they took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performed_at: Option<Duration>,
     /// Where the stream sockets the stop shut listened, for `status`: a
     /// port-0 one's port was known only from its socket.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty", with = "pairs")]
