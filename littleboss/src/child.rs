@@ -384,6 +384,11 @@ pub(crate) fn run(
             "cannot start the thread watching the supervisor: {e}"
         ))
     });
+    // The supervisor's loop must not be held up by a child that floods
+    // its channel.
+    if crate::test_hook::test_hook::<u8>("LITTLEBOSS_TEST_FLOOD_CHANNEL").is_some() {
+        link.clone().flood();
+    }
     let rt = crate::runtime::build(config)
         .unwrap_or_else(|e| give_up(format!("cannot start the tokio runtime: {e}")));
     let flags_help = crate::flags::flags_help(config);

@@ -288,6 +288,21 @@ impl ChildEnd {
         }
     }
 
+    /// For a test hook: sends bad messages on the channel from a thread of
+    /// its own for as long as the process lives, as a child gone wrong
+    /// might (a full channel tried again at once).
+    pub fn flood(self: std::sync::Arc<Self>) {
+        for _ in 0..4 {
+            let this = self.clone();
+            std::thread::spawn(move || {
+                loop {
+                    let flags = nix::sys::socket::MsgFlags::MSG_DONTWAIT;
+                    let _ = nix::sys::socket::send(this.fd.as_raw_fd(), b"flood", flags);
+                }
+            });
+        }
+    }
+
     /// Says the child is ready, the first time only: a program calling
     /// `ctx.ready()` per request must not fill the channel (a blocking
     /// send) while the supervisor is not reading it. Once `main` has
@@ -498,17 +513,15 @@ impl SupervisorEnd {
     /// The next message, or `None` at end-of-file (the child is gone); an
     /// error of kind `InvalidData` for one that cannot be read (an empty
     /// packet included).
+    ///
+    /// Each receive counts against the task's share of the runtime (tokio's
+    /// budget): a child that sends without end cannot keep the one thread
+    /// the supervisor's loop runs on, as a wait that never has to wait
+    /// would.
     pub async fn recv(&self) -> io::Result<Option<FromChild>> {
-        loop {
-            let mut guard = self.fd.readable().await?;
-            let recv = |fd: &AsyncFd<OwnedFd>| {
-                past_reset(|| fdpass::recv(fd.get_ref().as_fd(), fdpass::MAX_FROM_CHILD))
-            };
-            match guard.try_io(recv) {
-                Ok(received) => return from_child(received, guard.get_ref().get_ref().as_fd()),
-                Err(_would_block) => continue,
-            }
-        }
+        let recv = |fd: &OwnedFd| past_reset(|| fdpass::recv(fd.as_fd(), fdpass::MAX_FROM_CHILD));
+        let received = self.fd.async_io(tokio::io::Interest::READABLE, recv).await;
+        from_child(received, self.fd.get_ref().as_fd())
     }
 }
 
@@ -602,6 +615,54 @@ fn bytes_queued(fd: BorrowedFd<'_>) -> nix::libc::c_int {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_child_that_sends_without_end_lets_the_loop_run() {
+        use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let (ours, theirs) = nix::sys::socket::socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .unwrap();
+        // The child's end filled until full.
+        let message = encode(FromChild::Ready);
+        let mut queued = 0;
+        while nix::sys::socket::send(theirs.as_raw_fd(), &message, MsgFlags::MSG_DONTWAIT).is_ok() {
+            queued += 1;
+        }
+        // More than tokio's budget of operations for one turn (128).
+        assert!(queued > 128, "the channel took {queued} messages only");
+        let supervisor = SupervisorEnd::new(ours).unwrap();
+        // The first read learns that the socket is readable (which the
+        // runtime's poll tells), and stays so while messages are queued.
+        assert!(matches!(
+            supervisor.recv().await,
+            Ok(Some(FromChild::Ready))
+        ));
+        let mut read = 1;
+        let other_ran = Arc::new(AtomicBool::new(false));
+        tokio::spawn({
+            let other_ran = other_ran.clone();
+            async move { other_ran.store(true, Ordering::Relaxed) }
+        });
+        // Another task on the thread runs before all of them are read:
+        // a child sending as fast as they are read would never let it.
+        while !other_ran.load(Ordering::Relaxed) {
+            assert!(
+                read < queued,
+                "all {queued} messages were read before any other task ran"
+            );
+            assert!(matches!(
+                supervisor.recv().await,
+                Ok(Some(FromChild::Ready))
+            ));
+            read += 1;
+        }
+    }
 
     #[test]
     fn only_a_kernel_short_of_memory_is_tried_again() {

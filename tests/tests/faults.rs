@@ -1399,6 +1399,25 @@ fn answered_with(
 const STOPPING: &[u8] = b"{\"v\":1,\"final\":false,\"type\":\"stopping\",\"pid\":7}\n";
 
 #[test]
+fn a_child_that_floods_its_channel_does_not_hold_up_the_supervisor() {
+    // Its child sends bad messages in a loop for its whole life: the
+    // supervisor's one loop still answers, and still stops it.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_FLOOD_CHANNEL", &"1")]);
+    svc.ready();
+    for _ in 0..3 {
+        let status = svc.control("status");
+        assert!(status.status.success(), "{}", text(&status));
+    }
+    assert!(
+        svc.output.text().contains("sent a bad message"),
+        "{}",
+        svc.output.text()
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn an_answer_that_never_ends_its_line_is_cut_off_where_no_answer_goes() {
     // Another program at the socket's path sends 64 MiB with no line's
     // end, as long as the client reads: it stops at 16 MiB and says why,
