@@ -1080,6 +1080,11 @@ impl Watcher {
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                         bad_messages.say(|more| log!("child pid {pid} sent a bad message: {e}{more}"));
                     }
+                    // The kernel short of memory for a moment: the
+                    // channel is still there, read again shortly.
+                    Err(e) if crate::link::short_of_memory(&e) => {
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
                     // Said: what the child says from now on (its ready,
                     // its end) is not heard, and its deadlines decide.
                     Err(e) => {
