@@ -202,6 +202,32 @@ pub(crate) fn recv(sock: BorrowedFd<'_>, capacity: usize) -> io::Result<Received
     Ok(Received { data: buf, fds })
 }
 
+/// Receives one message of at most `capacity` bytes on a socket whose
+/// peer sends no fds (a child, to its supervisor): with no room for any,
+/// the kernel installs none (it closes those that came, and says so), so
+/// a child sending them cannot fill this process's table or have it run
+/// their closes.
+pub(crate) fn recv_without_fds(sock: BorrowedFd<'_>, capacity: usize) -> io::Result<Received> {
+    let mut buf = vec![0u8; capacity];
+    let (len, flags) = {
+        let mut iov = [IoSliceMut::new(&mut buf)];
+        let msg = socket::recvmsg::<()>(sock.as_raw_fd(), &mut iov, None, MsgFlags::empty())?;
+        (msg.bytes, msg.flags)
+    };
+    if flags.contains(MsgFlags::MSG_TRUNC) {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, CUT_BYTES));
+    }
+    if flags.contains(MsgFlags::MSG_CTRUNC) {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, UNASKED_FDS));
+    }
+    buf.truncate(len);
+    Ok(Received {
+        data: buf,
+        fds: Vec::new(),
+    })
+}
+
+const UNASKED_FDS: &str = "a message on the child channel came with descriptors, which a child never sends (closed unread)";
 const CUT_BYTES: &str = "a message on the child channel was too large and was truncated";
 const CUT_FDS: &str = "the descriptors that came with a message on the child channel \
     could not all be received: this process is at its open-file limit (RLIMIT_NOFILE) \
@@ -260,6 +286,26 @@ mod tests {
         let mut read_end = std::fs::File::from(read_end);
         let mut rest = Vec::new();
         assert_eq!(read_end.read_to_end(&mut rest).unwrap(), 0);
+    }
+
+    #[test]
+    fn fds_sent_where_none_are_read_are_refused_and_closed_uninstalled() {
+        use nix::fcntl::OFlag;
+        let (ours, theirs) = socketpair().unwrap();
+        let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_NONBLOCK).unwrap();
+        send(ours.as_fd(), b"{}", &[write_end.as_fd()]).unwrap();
+        drop(write_end);
+        let error = recv_without_fds(theirs.as_fd(), 64).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{error}");
+        assert_eq!(error.to_string(), UNASKED_FDS);
+        // No copy of the write end is left (none was installed here): a
+        // read ends at once.
+        let mut read_end = std::fs::File::from(read_end);
+        let mut rest = Vec::new();
+        assert_eq!(read_end.read_to_end(&mut rest).unwrap(), 0);
+        // A message without fds is read as ever.
+        send(ours.as_fd(), b"{}", &[]).unwrap();
+        assert_eq!(recv_without_fds(theirs.as_fd(), 64).unwrap().data, b"{}");
     }
 
     /// Runs in a process of its own (this test binary run again), since

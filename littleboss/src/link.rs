@@ -504,7 +504,7 @@ impl SupervisorEnd {
     /// is none now, or the child's end is closed.
     pub fn recv_queued(&self) -> io::Result<Option<FromChild>> {
         let fd = self.fd.get_ref().as_fd();
-        match past_reset(|| fdpass::recv(fd, fdpass::MAX_FROM_CHILD)) {
+        match past_reset(|| fdpass::recv_without_fds(fd, fdpass::MAX_FROM_CHILD)) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
             received => from_child(received, fd),
         }
@@ -519,7 +519,9 @@ impl SupervisorEnd {
     /// the supervisor's loop runs on, as a wait that never has to wait
     /// would.
     pub async fn recv(&self) -> io::Result<Option<FromChild>> {
-        let recv = |fd: &OwnedFd| past_reset(|| fdpass::recv(fd.as_fd(), fdpass::MAX_FROM_CHILD));
+        let recv = |fd: &OwnedFd| {
+            past_reset(|| fdpass::recv_without_fds(fd.as_fd(), fdpass::MAX_FROM_CHILD))
+        };
         let received = self.fd.async_io(tokio::io::Interest::READABLE, recv).await;
         from_child(received, self.fd.get_ref().as_fd())
     }
@@ -538,7 +540,8 @@ fn past_reset<T>(mut recv: impl FnMut() -> io::Result<T>) -> io::Result<T> {
 }
 
 /// A message from a child as received on `fd`: `None` at end-of-file. A
-/// child never sends fds; any that came are dropped (closed) here.
+/// child never sends fds: any that came were closed by the kernel, never
+/// installed here (see [`fdpass::recv_without_fds`]).
 fn from_child(
     received: io::Result<fdpass::Received>,
     fd: BorrowedFd<'_>,
