@@ -42,7 +42,7 @@ static UNAVAILABLE: AtomicBool = AtomicBool::new(false);
 /// EPERM, which a child of another user's gives too.)
 static SIGNAL_REFUSED: AtomicBool = AtomicBool::new(false);
 
-/// Set once a child's pidfd has told whether it can be waited on.
+/// Set once a child's pidfd has been asked whether it can be waited on.
 static WAIT_ASKED: AtomicBool = AtomicBool::new(false);
 
 /// Whether children are watched through pidfds (so far).
@@ -86,24 +86,17 @@ impl Process {
             // came in 5.4). Asked of the first child, without reaping
             // (`WNOWAIT`), so that `available` is right before any child
             // has ended; the kernel does not change after.
-            Ok(fd) if !WAIT_ASKED.swap(true, Ordering::Relaxed) => match waits_on(&fd) {
-                Some(Err(refused)) => {
+            Ok(fd) if !WAIT_ASKED.swap(true, Ordering::Relaxed) => match cannot_wait_on(&fd) {
+                Some(refused) => {
                     give_up_pidfds(&format!(
                         "waiting on a pidfd fails ({refused}: Linux before 5.4, or a seccomp filter)"
                     ));
                     Process::by_pid(pid)
                 }
-                answer => {
-                    // Not told (the child reaped already by the program's
-                    // code): asked again of the next child.
-                    if answer.is_none() {
-                        WAIT_ASKED.store(false, Ordering::Relaxed);
-                    }
-                    Ok(Process {
-                        pid,
-                        watch: Watch::Fd(fd),
-                    })
-                }
+                None => Ok(Process {
+                    pid,
+                    watch: Watch::Fd(fd),
+                }),
             },
             Ok(fd) => Ok(Process {
                 pid,
@@ -282,26 +275,22 @@ fn pidfd_open(pid: u32) -> io::Result<AsyncFd<OwnedFd>> {
     registered.map_err(|e| e.into_parts().1)
 }
 
-/// Whether the kernel waits on `fd`, a pidfd of a child of ours not
-/// reaped, asked without reaping it: `Some(Err)` when it refuses (Linux
-/// 5.3, which opens pidfds but has no `P_PIDFD`; a seccomp filter);
-/// `None` when it could not tell (the child reaped meanwhile by another
-/// wait, `ECHILD`).
-fn waits_on(fd: &AsyncFd<OwnedFd>) -> Option<io::Result<()>> {
+/// Why `waitid(P_PIDFD)` does not work on `fd`, asked without reaping,
+/// or `None` if it does: Linux 5.3 cannot (`EINVAL`), and a seccomp
+/// filter may refuse it (`ENOSYS`, `EPERM`). Another error is a yes: 5.3
+/// refuses the `P_PIDFD` before it looks for the child, so an `ECHILD`
+/// (the child reaped by the program's own wait) comes from a kernel that
+/// took it.
+fn cannot_wait_on(fd: &AsyncFd<OwnedFd>) -> Option<io::Error> {
     use nix::libc;
     let pidfd = fd.get_ref().as_raw_fd() as libc::id_t;
-    match ended(libc::P_PIDFD, pidfd, REAP | libc::WNOWAIT) {
-        Ok(_) => Some(Ok(())),
-        Err(refused)
-            if matches!(
-                refused.raw_os_error(),
-                Some(libc::EINVAL | libc::ENOSYS | libc::EPERM)
-            ) =>
-        {
-            Some(Err(refused))
-        }
-        Err(_) => None,
-    }
+    let asked = ended(libc::P_PIDFD, pidfd, REAP | libc::WNOWAIT);
+    let refused = asked.err()?;
+    matches!(
+        refused.raw_os_error(),
+        Some(libc::EINVAL | libc::ENOSYS | libc::EPERM)
+    )
+    .then_some(refused)
 }
 
 /// Watches children by pid from now on, saying so once.
@@ -596,22 +585,12 @@ mod tests {
         // The probe itself (`open` asks it of the first child only, which
         // another test may have been).
         let fd = super::pidfd_open(pid).unwrap();
-        assert!(matches!(super::waits_on(&fd), Some(Ok(()))));
+        assert!(super::cannot_wait_on(&fd).is_none());
         let process = Process {
             pid,
             watch: super::Watch::Fd(fd),
         };
         assert_eq!(process.wait().await.unwrap(), ChildExit::Code(4));
-    }
-
-    /// A child reaped by another wait tells nothing of whether pidfds can
-    /// be waited on: not taken for a refusal, nor for an answer.
-    #[tokio::test]
-    async fn a_child_reaped_already_tells_nothing_of_pidfds() {
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let fd = super::pidfd_open(child.id()).unwrap();
-        child.wait().unwrap();
-        assert!(super::waits_on(&fd).is_none());
     }
 
     /// A child is ours while it runs and once it has ended unreaped;
