@@ -384,8 +384,8 @@ pub(crate) fn run(
             "cannot start the thread watching the supervisor: {e}"
         ))
     });
-    // The supervisor's loop must not be held up by a child that floods
-    // its channel.
+    // Test hook: a child that floods its channel, which must not hold up
+    // the supervisor's loop.
     if crate::test_hook::test_hook::<u8>("LITTLEBOSS_TEST_FLOOD_CHANNEL").is_some() {
         link.clone().flood();
     }
@@ -676,6 +676,7 @@ fn spawn_lifecycle(
             // where another process holds a copy of the channel.
             let exited = exited.as_ref().map(std::os::fd::AsFd::as_fd);
             let mut beside_serving = orphaned.beside_serving;
+            let mut short_said = false;
             // Without a pidfd, the parent is looked at instead (a
             // supervisor gone already, since the hello, at once).
             let ended = loop {
@@ -707,8 +708,15 @@ fn spawn_lifecycle(
                     ),
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
                     // Memory short for a moment: a healthy child does not
-                    // drain for it (its supervisor would count it lost).
+                    // drain for it (its supervisor, counting it serving,
+                    // would lose it). Said once, should it last.
                     Err(e) if crate::link::short_of_memory(&e) => {
+                        if !std::mem::replace(&mut short_said, true) {
+                            crate::report::say_patiently(
+                                log::Level::Warn,
+                                format!("cannot read the channel from the supervisor for now ({e}); trying again every 10 ms"),
+                            );
+                        }
                         std::thread::sleep(Duration::from_millis(10));
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {

@@ -289,7 +289,7 @@ mod tests {
     }
 
     #[test]
-    fn fds_sent_where_none_are_read_are_refused_and_closed_uninstalled() {
+    fn fds_sent_where_none_are_read_are_refused_and_closed() {
         use nix::fcntl::OFlag;
         let (ours, theirs) = socketpair().unwrap();
         let (read_end, write_end) = nix::unistd::pipe2(OFlag::O_NONBLOCK).unwrap();
@@ -298,8 +298,7 @@ mod tests {
         let error = recv_without_fds(theirs.as_fd(), 64).unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{error}");
         assert_eq!(error.to_string(), UNASKED_FDS);
-        // No copy of the write end is left (none was installed here): a
-        // read ends at once.
+        // No copy of the write end is left: a read ends at once.
         let mut read_end = std::fs::File::from(read_end);
         let mut rest = Vec::new();
         assert_eq!(read_end.read_to_end(&mut rest).unwrap(), 0);

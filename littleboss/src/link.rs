@@ -288,16 +288,20 @@ impl ChildEnd {
         }
     }
 
-    /// For a test hook: sends bad messages on the channel from a thread of
-    /// its own for as long as the process lives, as a child gone wrong
-    /// might (a full channel tried again at once).
+    /// For a test hook: sends bad messages on the channel from four
+    /// threads for as long as the process lives, as a child gone wrong
+    /// might. Each send blocks while the channel is full, in line with the
+    /// child's own; the first error other than a signal's ends the thread.
     pub fn flood(self: std::sync::Arc<Self>) {
         for _ in 0..4 {
             let this = self.clone();
             std::thread::spawn(move || {
+                let flags = nix::sys::socket::MsgFlags::MSG_NOSIGNAL;
                 loop {
-                    let flags = nix::sys::socket::MsgFlags::MSG_DONTWAIT;
-                    let _ = nix::sys::socket::send(this.fd.as_raw_fd(), b"flood", flags);
+                    match nix::sys::socket::send(this.fd.as_raw_fd(), b"flood", flags) {
+                        Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                        Err(_) => return,
+                    }
                 }
             });
         }

@@ -615,7 +615,7 @@ impl OutputInTime for Command {
 
 /// Runs `cmd` to its end (stdin empty, output piped), or panics after
 /// `limit`, having killed it.
-fn output_within(cmd: &mut Command, limit: Duration) -> Output {
+pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -1401,7 +1401,10 @@ const STOPPING: &[u8] = b"{\"v\":1,\"final\":false,\"type\":\"stopping\",\"pid\"
 #[test]
 fn a_child_that_floods_its_channel_does_not_hold_up_the_supervisor() {
     // Its child sends bad messages in a loop for its whole life: the
-    // supervisor's one loop still answers, and still stops it.
+    // supervisor's one loop still answers, and still stops it. (A check
+    // that it lives, with the client's own patience: the unit test
+    // `link::tests::a_child_that_sends_without_end_lets_the_loop_run`
+    // shows the loop makes way.)
     let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
     svc.start_with_env(&[], &[("LITTLEBOSS_TEST_FLOOD_CHANNEL", &"1")]);
     svc.ready();
@@ -1420,8 +1423,9 @@ fn a_child_that_floods_its_channel_does_not_hold_up_the_supervisor() {
 #[test]
 fn an_answer_that_never_ends_its_line_is_cut_off_where_no_answer_goes() {
     // Another program at the socket's path sends 64 MiB with no line's
-    // end, as long as the client reads: it stops at 16 MiB and says why,
-    // rather than read on into memory until the sender ends.
+    // end, as long as the client reads: it stops at its bound (256 MiB,
+    // 1 MiB here) and says why, rather than read on into memory until
+    // the sender ends.
     let svc = Service::new(V1);
     let stand_in = stand_in_supervisor(&svc, |mut conn| {
         read_request(&mut conn);
@@ -1432,12 +1436,16 @@ fn an_answer_that_never_ends_its_line_is_cut_off_where_no_answer_goes() {
             }
         }
     });
-    let out = svc.control_with(V1, "status", &[]);
+    let mut status = svc.command(V1);
+    status
+        .arg("-littleboss=status")
+        .env("LITTLEBOSS_TEST_MAX_ANSWER", "1048576");
+    let out = tests::output_within(&mut status, tests::CONTROL_DEADLINE);
     stand_in.join().unwrap();
     exits_saying(
         &out,
         4,
-        "cannot read the supervisor's answer: it is longer than 16777216 bytes, with no line's end",
+        "cannot read the supervisor's answer: it is longer than 1048576 bytes, with no line's end",
     );
 }
 

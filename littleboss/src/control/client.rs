@@ -29,6 +29,23 @@ const WAIT_MARGIN: Duration = Duration::from_secs(60);
 /// a supervisor that does not answer need not wait the whole of it.
 const TEST_STATUS_PATIENCE_VAR: &str = "LITTLEBOSS_TEST_STATUS_PATIENCE_MS";
 
+/// The longest answer line read from a supervisor. Nothing bounds what
+/// it sends (a status lists the arguments of every child it shows, each
+/// up to the kernel's `ARG_MAX`, escaped), so the bound is far above any
+/// such answer: it only keeps a peer that never ends its line from taking
+/// all memory.
+const MAX_ANSWER: usize = 256 * 1024 * 1024;
+
+/// A test's smaller [`MAX_ANSWER`], in bytes, so that a test of an answer
+/// that never ends need not send hundreds of megabytes.
+const TEST_MAX_ANSWER_VAR: &str = "LITTLEBOSS_TEST_MAX_ANSWER";
+
+/// [`MAX_ANSWER`], or the test's (never more).
+fn max_answer() -> usize {
+    crate::test_hook::test_hook(TEST_MAX_ANSWER_VAR)
+        .map_or(MAX_ANSWER, |n: usize| n.min(MAX_ANSWER))
+}
+
 /// [`STATUS_PATIENCE`], or the test's.
 fn status_patience() -> Duration {
     crate::test_hook::test_hook(TEST_STATUS_PATIENCE_VAR)
@@ -1038,22 +1055,19 @@ impl Session {
         }
     }
 
-    /// Reads the supervisor's next line into `line`, ending it where no
-    /// line of the protocol ends: another program at the socket's path
-    /// that never sends a line's end cannot grow it without bound.
+    /// Reads the supervisor's next line into `line`, up to
+    /// [`MAX_ANSWER`]: another program at the socket's path that never
+    /// sends a line's end cannot grow it without bound.
     fn read_line(&mut self, line: &mut Vec<u8>) -> io::Result<usize> {
         use io::Read;
-        let longest = protocol::MAX_LINE + 1;
+        let most = max_answer();
         let n = (&mut self.reader)
-            .take(longest as u64)
+            .take(most as u64 + 1)
             .read_until(b'\n', line)?;
-        if n == longest && !line.ends_with(b"\n") {
+        if n > most && !line.ends_with(b"\n") {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!(
-                    "it is longer than {} bytes, with no line's end",
-                    protocol::MAX_LINE
-                ),
+                format!("it is longer than {most} bytes, with no line's end"),
             ));
         }
         Ok(n)

@@ -890,6 +890,7 @@ impl Watcher {
         let mut closed_kill_at = None;
         let mut silent = hello.is_some();
         let mut bad_messages = crate::repeated::Repeated::new();
+        let mut short_of_memory = crate::repeated::Repeated::new();
         if let Some((hello, fds)) = hello {
             let borrowed: Vec<_> = fds.iter().map(|fd| fd.as_fd()).collect();
             // Killed meanwhile, on purpose, or ended: nothing to say.
@@ -1081,8 +1082,10 @@ impl Watcher {
                         bad_messages.say(|more| log!("child pid {pid} sent a bad message: {e}{more}"));
                     }
                     // The kernel short of memory for a moment: the
-                    // channel is still there, read again shortly.
+                    // channel is still there, read again shortly (said
+                    // once in a while, should it last).
                     Err(e) if crate::link::short_of_memory(&e) => {
+                        short_of_memory.say(|more| log!("cannot read child pid {pid}'s channel for now: {e}; trying again every 10 ms{more}"));
                         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     }
                     // Said: what the child says from now on (its ready,
