@@ -1,6 +1,8 @@
 //! The `#[littleboss::main]` attribute. Use it through the `littleboss`
 //! crate, which re-exports it; this crate has nothing else.
 
+#![warn(missing_docs)]
+
 mod attr;
 mod errors;
 mod expand;

@@ -15,7 +15,8 @@ use crate::TcpListener;
 
 type Accepting = Pin<Box<dyn Future<Output = (TcpStream, SocketAddr)> + Send>>;
 
-/// The connections of a [`TcpListener`], as a [`futures_core::Stream`]:
+/// The connections of a [`TcpListener`], as a [`futures_core::Stream`]
+/// (the `stream` feature):
 /// it yields each accepted connection until draining begins, and from
 /// then on none (but what a refusal took off the queue), as
 /// [`TcpListener::accept`] does. It never yields an error, for tonic ends

@@ -65,6 +65,17 @@
 //!
 //! littleboss runs on Linux only: it relies on `SO_PEERCRED`, `/proc`, and
 //! Linux's socket and process semantics.
+//!
+//! Cargo features, all off by default:
+//!
+//! - `axum`: [`TcpListener`] and [`UnixListener`] implement
+//!   `axum::serve::Listener`, so `axum::serve` takes them;
+//! - `http`: the `littleboss::http` module, serving an axum router or a
+//!   hyper service with the whole drain done (`axum` with it);
+//! - `stream`: `TcpListener::incoming`, the connections as a
+//!   `futures_core::Stream`, for servers that take one (tonic).
+
+#![warn(missing_docs)]
 
 // One clear error rather than hundreds from `nix` and `libc` elsewhere.
 #[cfg(not(target_os = "linux"))]

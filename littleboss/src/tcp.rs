@@ -367,8 +367,8 @@ impl AsRef<tokio::net::TcpListener> for TcpListener {
 /// the peer's address wrap it with axum's `tap_io`. Bare `axum::serve`
 /// tells kept-alive connections nothing while draining (see
 /// [`TcpListener`]): `littleboss::http::serve`, or the
-/// [`CloseWhenDrainingLayer`](crate::http::CloseWhenDrainingLayer) (the
-/// `http` feature) as here, does; bound axum's wait for its connections
+/// `littleboss::http::CloseWhenDrainingLayer` (the `http` feature) as
+/// here, does; bound axum's wait for its connections
 /// by [`Context::drain_budget`](crate::Context::drain_budget) as the
 /// layer's example shows.
 ///

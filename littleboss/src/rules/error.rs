@@ -114,10 +114,10 @@ pub enum RuleError {
         /// The socket, as `tcp :80`.
         socket: String,
     },
-    /// Two listeners ask for one port on addresses that overlap (see
-    /// `sockets_overlap`): the kernel binds it once. Each socket is
-    /// `NETWORK ADDRESS`, as the rules write it; the message asks the
-    /// overlap check of the two again to say how they overlap.
+    /// Two listeners ask for one port on addresses that overlap (every
+    /// address and one of them, or an IPv4 and an IPv6 listener where one
+    /// takes both): the kernel binds it once. Each socket is `NETWORK
+    /// ADDRESS`, as the rules write it; the message says how they overlap.
     OverlappingSockets {
         /// The one declared first.
         first: String,
