@@ -847,8 +847,12 @@ pub(crate) fn on_signals(
                 let mut hup = hangup.and_then(|_| {
                     signal(SignalKind::hangup())
                         .inspect_err(|e| {
-                            warning!(
-                                "cannot watch SIGHUP ({e}): one sent to this child (`systemctl kill -s HUP`) may end it at once"
+                            // Detached: a logger that blocks must not hold
+                            // up the child's start, nor this thread's
+                            // reading of its stop signals.
+                            crate::report::say_detached(
+                                log::Level::Warn,
+                                format!("cannot watch SIGHUP ({e}): one sent to this child (`systemctl kill -s HUP`) may end it at once"),
                             )
                         })
                         .ok()
