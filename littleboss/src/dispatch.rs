@@ -36,12 +36,16 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     let argv: Vec<_> = std::env::args_os().collect();
     // A usage mistake in `status --json` still prints an object.
     let usage = |message: String| -> ! {
+        crate::sigpipe::ignore();
         if flags::asks_status_json(&config.flag, &argv) {
             crate::control::client::print_failure_json(&config.name, &message, USAGE);
         }
         fail(USAGE, message)
     };
     if let Some(mistaken) = &mistaken {
+        // Said and exited with its code, not killed, into a closed pipe
+        // (a builder program may have restored SIGPIPE's default).
+        crate::sigpipe::ignore();
         if flags::asks_status_json(&config.flag, &argv) {
             crate::control::client::print_failure_json(&config.name, mistaken, USAGE);
         }
@@ -57,6 +61,7 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     // Asked for help, the user gets it, whatever else is wrong with the
     // command line (a mistake in the configuration is told first, above).
     if config.help && flags::asks_help(&argv) {
+        crate::sigpipe::ignore();
         crate::control::client::print_out(&flags::usage(&config, &program));
         std::process::exit(0);
     }
@@ -67,6 +72,7 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     // service. `start` and `reload` pass it on to a program that answers
     // its own help (where `-h` may mean something else: a host).
     if matches!(inv.mode, Mode::Stop | Mode::Status) && flags::asks_help(&argv) {
+        crate::sigpipe::ignore();
         crate::control::client::print_out(&flags::usage(&config, &program));
         std::process::exit(0);
     }

@@ -29,7 +29,10 @@ pub(crate) fn restore() {
     };
     if let Some(name) = renamed(&comm, file.as_bytes()) {
         // A failure leaves the number: nothing else depends on the name.
-        if std::fs::write("/proc/self/comm", name.as_bytes()).is_err() {
+        // (`prctl` names the calling thread: tried on the main one only.)
+        if std::fs::write("/proc/self/comm", name.as_bytes()).is_err()
+            && nix::unistd::gettid() == nix::unistd::getpid()
+        {
             let _ = nix::sys::prctl::set_name(&name);
         }
     }

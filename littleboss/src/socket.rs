@@ -148,10 +148,18 @@ fn kind_in_words(ty: SockType, family: Option<AddressFamily>) -> String {
         (SockType::Stream, _) => ("stream", ""),
         (SockType::Datagram, _) => ("datagram", ""),
         (SockType::SeqPacket, _) => ("seqpacket", ""),
-        (other, _) => return format!("an {family} socket of type {other:?}"),
+        (other, _) => return format!("{} {family} socket of type {other:?}", article(family)),
     };
-    let article = if family.starts_with('I') { "an" } else { "a" };
+    let article = article(family);
     format!("{article} {family} {ty}{net} socket")
+}
+
+/// The article before `family` (`an IPv4`, `a unix`, `an unknown-family`).
+fn article(family: &str) -> &'static str {
+    match family.starts_with('I') || family.starts_with("unknown") {
+        true => "an",
+        false => "a",
+    }
 }
 
 impl std::error::Error for NotFit {
@@ -224,6 +232,13 @@ fn check(fd: &OwnedFd, network: Network, passed: bool) -> Result<(), NotFit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_family_takes_the_article_it_is_read_with() {
+        assert_eq!(article("IPv4"), "an");
+        assert_eq!(article("unix"), "a");
+        assert_eq!(article("unknown-family"), "an");
+    }
 
     #[test]
     fn a_dual_stack_socket_for_a_tcp4_listener_says_how_to_fix_the_unit() {
