@@ -162,6 +162,31 @@ fn sigterm_in_bypass_is_lameduck_too() {
 }
 
 #[test]
+fn sighup_in_bypass_is_left_to_the_program_and_ends_it_by_default() {
+    // Not a reload (there is no supervisor), nor ignored as in a child:
+    // as for any program, whose own handler would take it.
+    use std::os::unix::process::ExitStatusExt;
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
+    let cmd = svc.command(&svc.bin);
+    svc.spawn(cmd);
+    let addr = svc.printed_addr("addr");
+    assert_eq!(tests::echo(addr, "hi").unwrap(), "hi\n");
+    svc.signal(nix::sys::signal::Signal::SIGHUP);
+    let status = svc.wait_exit();
+    assert_eq!(
+        status.signal(),
+        Some(nix::libc::SIGHUP),
+        "{status:?}: {}",
+        svc.output.text()
+    );
+    assert!(
+        !svc.output.text().contains("lameduck"),
+        "{}",
+        svc.output.text()
+    );
+}
+
+#[test]
 fn a_second_ctrl_c_in_bypass_ends_the_program_dead_of_sigint() {
     // Dead of the signal, not exited 130: a shell's loop over the program
     // stops at a Ctrl-C pressed twice rather than run the next command

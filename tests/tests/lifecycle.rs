@@ -1294,3 +1294,55 @@ fn a_request_read_as_the_supervisor_exits_gets_an_answer() {
     std::fs::remove_file(&gate).unwrap();
     assert_eq!(svc.wait_supervisor_exit().code(), Some(0));
 }
+
+#[test]
+fn a_service_with_its_own_mode_flag_is_driven_by_it_alone() {
+    let bin = env!("CARGO_BIN_EXE_custom_flag");
+    let mut svc = Service::new(bin);
+    let mut start = svc.command(bin);
+    start.args(["-service=start", "kept"]);
+    svc.spawn(start);
+    svc.ready();
+    let first: u32 = svc.printed("serving pid");
+    let run = |args: &[&str]| svc.command(bin).args(args).output_in_time();
+    // The mode flag is `-service`: status and reload go through it.
+    let status = run(&["-service=status"]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    assert!(
+        text(&status).contains("littleboss: customflag"),
+        "{}",
+        text(&status)
+    );
+    let reload = run(&["-service=reload"]);
+    assert_eq!(reload.status.code(), Some(0), "{}", text(&reload));
+    // The new child has the first one's arguments, read with that flag.
+    svc.output.wait_until("the new child", |t| {
+        t.lines().any(|l| {
+            l.starts_with("serving pid=") && !l.starts_with(&format!("serving pid={first} "))
+        })
+    });
+    assert!(
+        svc.output
+            .text()
+            .lines()
+            .filter(|l| l.starts_with("serving pid="))
+            .all(|l| l.ends_with(" args=kept")),
+        "{}",
+        svc.output.text()
+    );
+    // `-littleboss=...` is the program's own argument here.
+    let theirs = run(&["-littleboss=status", "--once"]);
+    assert_eq!(theirs.status.code(), Some(0), "{}", text(&theirs));
+    assert!(
+        String::from_utf8_lossy(&theirs.stdout).contains("args=-littleboss=status --once"),
+        "{}",
+        text(&theirs)
+    );
+    // Help names the flag.
+    let help = run(&["-h"]);
+    assert_eq!(help.status.code(), Some(0), "{}", text(&help));
+    assert!(text(&help).contains("-service=MODE"), "{}", text(&help));
+    let stop = run(&["-service=stop"]);
+    assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
+    assert_eq!(svc.wait_exit().code(), Some(0));
+}

@@ -62,3 +62,21 @@ fn listener_matrix_in_bypass() {
 fn listener_matrix_under_a_supervisor() {
     check("start");
 }
+
+#[test]
+fn a_listener_not_declared_or_of_another_kind_panics_saying_which() {
+    let svc = Service::new(env!("CARGO_BIN_EXE_listeners"));
+    for (arg, said) in [
+        (
+            "--take-undeclared",
+            "littleboss: no listener named `nope` is declared (declared: addr0, addr1,",
+        ),
+        (
+            "--take-wrong-kind",
+            "littleboss: listener `addr0` is tcp, not udp; use ctx.tcp(\"addr0\")",
+        ),
+    ] {
+        let out = svc.command(&svc.bin).arg(arg).output_in_time();
+        tests::exits_saying(&out, 101, said);
+    }
+}

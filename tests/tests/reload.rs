@@ -7,6 +7,7 @@ use tests::{Load, Service, read_greeting, text};
 const V1: &str = env!("CARGO_BIN_EXE_versioned_v1");
 const FAILS: &str = env!("CARGO_BIN_EXE_versioned_fails");
 const DIES: &str = env!("CARGO_BIN_EXE_versioned_dies");
+const NO_FALLBACK: &str = env!("CARGO_BIN_EXE_versioned_no_fallback");
 const SLOW: &str = env!("CARGO_BIN_EXE_versioned_slow");
 const NEVER_READY: &str = env!("CARGO_BIN_EXE_versioned_never_ready");
 
@@ -161,6 +162,26 @@ fn a_reloaded_child_that_dies_during_probation_is_rolled_back() {
 }
 
 #[test]
+fn without_fallback_a_reloaded_child_that_dies_in_probation_is_not_rolled_back() {
+    // `fallback = false` in the running binary: no rollback, and with
+    // persist off the service ends with the dead child's code.
+    let mut svc = Service::new(NO_FALLBACK);
+    svc.start(&[]);
+    svc.ready();
+    let reload = svc.control_with(DIES, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    svc.output.wait_for("version 3 dying");
+    assert_eq!(svc.wait_exit().code(), Some(1), "{}", svc.output.text());
+    let log = svc.output.text();
+    assert!(!log.contains(" rolled back"), "{log}");
+    assert_eq!(
+        log.matches("running version nofallback").count(),
+        1,
+        "{log}"
+    );
+}
+
+#[test]
 fn manual_readiness_times_out_and_the_old_child_keeps_serving() {
     let (svc, addr, first) = start_v1();
     let reload = svc.control_with(NEVER_READY, "reload", &[]);
@@ -198,26 +219,38 @@ fn a_reload_during_a_reload_waits_its_turn() {
 
 #[test]
 fn a_reload_ended_by_ctrl_c_says_its_new_child_goes_on_and_dies_of_sigint() {
+    reload_ended_by(nix::sys::signal::Signal::SIGINT);
+}
+
+#[test]
+fn a_reload_ended_by_a_deploy_tools_timeout_says_so_and_dies_of_sigterm() {
+    reload_ended_by(nix::sys::signal::Signal::SIGTERM);
+}
+
+#[test]
+fn a_reload_ended_by_its_terminal_closing_says_so_and_dies_of_sighup() {
+    reload_ended_by(nix::sys::signal::Signal::SIGHUP);
+}
+
+/// A reload command ended by `signal` while its new child starts: it says
+/// where it stands and dies of the signal; the reload goes on.
+fn reload_ended_by(signal: nix::sys::signal::Signal) {
     let (svc, _addr, _) = start_v1();
     let hold = hold_warm_up(&svc);
     let mut slow = svc.spawn_control(SLOW, "reload");
     let said = slow.said();
     said.wait_for("reloading versioned: new child pid");
     let command = nix::unistd::Pid::from_raw(slow.0.id() as i32);
-    nix::sys::signal::kill(command, nix::sys::signal::Signal::SIGINT).unwrap();
+    nix::sys::signal::kill(command, signal).unwrap();
     let ended = slow.wait().unwrap();
     let said = said.wait_closed();
     // Said where it stands, as when its own wait runs out; dead of the
     // signal, as without a handler (a deploy script's loop stops).
-    assert_eq!(
-        tests::died_of(ended),
-        Some(nix::sys::signal::Signal::SIGINT),
-        "{said}"
-    );
+    assert_eq!(tests::died_of(ended), Some(signal), "{said}");
     assert!(
-        said.contains(
-            "reload of versioned ended here unfinished: this command was ended by SIGINT; its new child pid "
-        ) && said.contains("had started; whether it took over is unknown (see -littleboss=status)"),
+        said.contains(&format!(
+            "reload of versioned ended here unfinished: this command was ended by {signal}; its new child pid "
+        )) && said.contains("had started; whether it took over is unknown (see -littleboss=status)"),
         "{said}"
     );
     // And it goes on.

@@ -1326,6 +1326,26 @@ mod tests {
     }
 
     #[test]
+    fn a_reloads_arguments_are_kept_emptied_or_replaced_whole() {
+        let args = |words: &[&str]| -> Vec<std::ffi::OsString> {
+            words.iter().map(std::ffi::OsString::from).collect()
+        };
+        // None given: the serving child's are kept.
+        assert_eq!(super::reload_args(args(&[])), None);
+        // `--` alone: none.
+        assert_eq!(super::reload_args(args(&["--"])), Some(Vec::new()));
+        // `--` before others is passed on with them, as `start` passes it.
+        assert_eq!(
+            super::reload_args(args(&["--", "--db=x"])),
+            Some(args(&["--", "--db=x"]))
+        );
+        assert_eq!(
+            super::reload_args(args(&["-v", "--"])),
+            Some(args(&["-v", "--"]))
+        );
+    }
+
+    #[test]
     fn json_is_printed_with_its_keys_in_alphabetical_order() {
         // In the order a supervisor might send them; the tests build
         // serde_json with `preserve_order`, which keeps that order.

@@ -1,7 +1,9 @@
 //! The listener matrix (Go's `listener` program): defaults, empty defaults,
 //! overrides, disabling, and UDP, printed one per line; the rest of the
 //! command line is printed too, and the child channel's environment
-//! variable, which must not be visible.
+//! variable, which must not be visible. Given `--take-undeclared` or
+//! `--take-wrong-kind` first, it asks for a listener not declared, or one
+//! of another kind, which panics.
 
 #[littleboss::main(
     name = "listener",
@@ -18,6 +20,11 @@
     )
 )]
 async fn main(ctx: littleboss::Context) {
+    match ctx.args().get(1).map(String::as_str) {
+        Some("--take-undeclared") => drop(ctx.tcp("nope")),
+        Some("--take-wrong-kind") => drop(ctx.udp("addr0")),
+        _ => {}
+    }
     for name in ["addr0", "addr1", "addr2", "addr3", "addr4", "addr5"] {
         let addr = ctx.tcp(name).map(|l| l.local_addr().unwrap().to_string());
         println!("{name}= {}", addr.as_deref().unwrap_or("nil"));

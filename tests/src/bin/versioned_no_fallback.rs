@@ -1,0 +1,18 @@
+//! A `versioned` binary like version 1 (it answers `nofallback PID`) that
+//! turns fallback off: a reloaded child that dies within its probation is
+//! not rolled back to it.
+
+#[littleboss::main(
+    name = "versioned",
+    listener(addr = "tcp:127.0.0.1:0"),
+    fallback = false
+)]
+async fn main(ctx: littleboss::Context) {
+    let listener = ctx.tcp("addr").expect("addr listener");
+    let pid = std::process::id();
+    println!(
+        "running version nofallback pid={pid} addr={}",
+        listener.local_addr().unwrap()
+    );
+    tests::fixture::serve_greetings(listener, format!("nofallback {pid}"), ctx.lameduck()).await;
+}
