@@ -80,3 +80,39 @@ fn a_listener_not_declared_or_of_another_kind_panics_saying_which() {
         tests::exits_saying(&out, 101, said);
     }
 }
+
+#[test]
+fn a_udp_listener_is_shared_across_a_reload_on_the_same_port() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_udp_echo"));
+    svc.start(&[]);
+    svc.ready();
+    let addr = svc.printed_addr("addr");
+    let first: u32 = svc.printed("serving udp pid");
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let ask = || -> Option<u32> {
+        client.send_to(b"?", addr).ok()?;
+        let mut answer = [0u8; 32];
+        let n = client.recv(&mut answer).ok()?;
+        std::str::from_utf8(&answer[..n]).ok()?.parse().ok()
+    };
+    assert_eq!(tests::eventually("the first child to answer", ask), first);
+    svc.reload_ok();
+    // The new child answers on the same socket; the old one stopped
+    // reading as it began to drain, and has gone.
+    let second = tests::eventually("the new child to answer", || ask().filter(|p| *p != first));
+    svc.output.wait_for(&format!("udp pid={first} drained"));
+    let text = svc.output.text();
+    let addrs: Vec<&str> = (text.lines())
+        .filter(|l| l.starts_with("serving udp pid="))
+        .map(|l| l.rsplit_once("addr=").unwrap().1)
+        .collect();
+    assert_eq!(addrs, [addr.to_string(), addr.to_string()], "{text}");
+    assert!(
+        text.contains(&format!("serving udp pid={second} ")),
+        "{text}"
+    );
+    svc.stop_expecting(0);
+}
