@@ -209,6 +209,45 @@ fn a_second_ctrl_c_in_bypass_ends_the_program_dead_of_sigint() {
 }
 
 #[test]
+fn as_a_containers_pid_1_a_second_stop_signal_exits_143_and_sighup_does_nothing() {
+    // The kernel ends no PID 1 by a signal at its default action: the
+    // program exits 128 + the signal instead, and a SIGHUP is ignored.
+    if !tests::command("unshare")
+        .args(["-Urpf", "--kill-child", "true"])
+        .output()
+        .is_ok_and(|out| out.status.success())
+    {
+        tests::skipped("unshare -Urpf --kill-child cannot make a pid namespace here");
+        return;
+    }
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_slow_drain"));
+    let mut cmd = svc.command("unshare");
+    cmd.args(["-Urpf", "--kill-child"])
+        .arg(&svc.bin)
+        .arg("--drain-ms=4000");
+    svc.spawn(cmd);
+    svc.output.wait_for("serving pid=1\n");
+    let program = tests::eventually("the program under unshare", || {
+        tests::procfs::children_of(svc.pid() as u32)
+            .first()
+            .copied()
+    });
+    let program = nix::unistd::Pid::from_raw(program as i32);
+    nix::sys::signal::kill(program, nix::sys::signal::Signal::SIGHUP).unwrap();
+    nix::sys::signal::kill(program, nix::sys::signal::Signal::SIGTERM).unwrap();
+    // Alive after the SIGHUP: the SIGTERM after it begins the drain.
+    svc.output
+        .wait_for("SIGTERM: draining, for 5s at most (the lameduck timeout); send it again");
+    // Past the window in which a second copy is the same stop.
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    nix::sys::signal::kill(program, nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert_eq!(svc.wait_exit().code(), Some(143), "{}", svc.output.text());
+    let out = svc.output.text();
+    assert!(out.contains("ms after the first: exiting now"), "{out}");
+    assert!(!out.contains("drained"), "{out}");
+}
+
+#[test]
 fn after_lameduck_in_bypass_the_port_refuses_connections() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_lingering"));
     let cmd = svc.command(&svc.bin);
