@@ -62,14 +62,14 @@ pub fn command(bin: impl AsRef<Path>) -> Command {
     cmd.stdin(Stdio::null());
     // As from a terminal, whatever started the tests: a shell's
     // background job (`cargo test &`, a CI runner's) has SIGINT and
-    // SIGQUIT ignored, which what it starts keeps, and a command
-    // started so leaves them ignored (a test's own `pre_exec`, added
-    // after this one, may ignore them again).
+    // SIGQUIT ignored, and `nohup` SIGHUP, which what it starts keeps,
+    // and a command started so leaves them ignored (a test's own
+    // `pre_exec`, added after this one, may ignore them again).
     // SAFETY: between fork and exec, `signal` is async-signal-safe.
     unsafe {
         std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
             use nix::sys::signal::{SigHandler, Signal, signal};
-            for shells_ignore in [Signal::SIGINT, Signal::SIGQUIT] {
+            for shells_ignore in [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGHUP] {
                 signal(shells_ignore, SigHandler::SigDfl)?;
             }
             Ok(())

@@ -62,16 +62,6 @@ pub fn reset_peak(pid: u32) -> std::io::Result<()> {
     fs::write(format!("/proc/{pid}/clear_refs"), "5")
 }
 
-/// The children of `pid` (of its main thread, as the kernel lists them
-/// in `task/PID/children`); none if it is gone.
-pub fn children_of(pid: u32) -> Vec<u32> {
-    fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|child| child.parse().ok())
-        .collect()
-}
-
 /// How many times `pid`'s threads have been switched out, voluntarily or
 /// not, summed; `None` if it is gone. A process that has not run since the
 /// last reading shows the same number, so it tells whether anything woke

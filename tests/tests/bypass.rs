@@ -228,7 +228,7 @@ fn as_a_containers_pid_1_a_second_stop_signal_exits_143_and_sighup_does_nothing(
     svc.spawn(cmd);
     svc.output.wait_for("serving pid=1\n");
     let program = tests::eventually("the program under unshare", || {
-        tests::procfs::children_of(svc.pid() as u32)
+        tests::procfs::live_children(svc.pid() as u32)
             .first()
             .copied()
     });

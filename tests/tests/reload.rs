@@ -163,7 +163,8 @@ fn a_reloaded_child_that_dies_during_probation_is_rolled_back() {
 
 #[test]
 fn without_fallback_a_reloaded_child_that_dies_in_probation_is_not_rolled_back() {
-    // `fallback = false` in the running binary: no rollback, and with
+    // `fallback = false` in the running supervisor's binary (which does
+    // not upgrade in place, so its settings stay): no rollback, and with
     // persist off the service ends with the dead child's code.
     let mut svc = Service::new(NO_FALLBACK);
     svc.start(&[]);
