@@ -680,7 +680,13 @@ impl Io {
                     // say only that.
                     let result = std::panic::catch_unwind(|| bind_all_or_none(orders))
                         .unwrap_or_else(|_| Err("binding the listeners panicked".to_owned()));
-                    let _ = binds.send(BindDone { id, result });
+                    // The loop gone meanwhile (the supervisor exits): what
+                    // was bound goes with it, a unix socket's file too.
+                    if let Err(unsent) = binds.send(BindDone { id, result })
+                        && let Ok(sockets) = unsent.0.result
+                    {
+                        crate::listener::unbind(sockets.into_iter().map(|(_, s)| s));
+                    }
                 };
                 let started = match test_hook::<u8>("LITTLEBOSS_TEST_BIND_THREAD_FAILS") {
                     Some(_) => Err(std::io::Error::from(nix::errno::Errno::EAGAIN)),
@@ -1344,7 +1350,7 @@ struct BindDone {
 /// bound before it are closed (and their unix socket files removed).
 fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>, String> {
     let mut bound = AllOrNone(Vec::new());
-    for order in orders {
+    for order in unix_last(orders) {
         let BindOrder {
             key,
             name,
@@ -1371,6 +1377,16 @@ fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>,
     Ok(std::mem::take(&mut bound.0))
 }
 
+/// `orders` with the unix sockets' last: a host name's lookup that hangs
+/// (until the supervisor gives up on the start, or exits, ending this
+/// thread unfinished) then holds no socket file made before it, which
+/// would refuse clients until a bind there cleared it.
+fn unix_last(orders: Vec<BindOrder>) -> impl Iterator<Item = BindOrder> {
+    let (unix, others): (Vec<_>, Vec<_>) =
+        (orders.into_iter()).partition(|order| order.key.network == crate::spec::Network::Unix);
+    others.into_iter().chain(unix)
+}
+
 /// The sockets a bind of all or none has bound so far: let go of (their
 /// unix files removed) as it drops, unless taken out once all are bound;
 /// so on a failure, and on a panic too.
@@ -1394,6 +1410,23 @@ mod tests {
     use super::AllOrNone;
     use crate::spec::{ListenerSpec, Network};
     use crate::supervisor::machine::ListenerKey;
+
+    #[test]
+    fn unix_sockets_are_bound_after_the_others() {
+        let order = |name: &str, network, address: &str| super::BindOrder {
+            key: ListenerKey::of(name, network, address),
+            name: name.into(),
+            if_in_use: None,
+        };
+        let orders = vec![
+            order("a", Network::Unix, "/run/a.sock"),
+            order("b", Network::Tcp, "db.internal:80"),
+            order("c", Network::Unix, "/run/c.sock"),
+            order("d", Network::Udp, ":53"),
+        ];
+        let names: Vec<String> = super::unix_last(orders).map(|o| o.name).collect();
+        assert_eq!(names, ["b", "d", "a", "c"]);
+    }
 
     #[test]
     fn sockets_bound_before_a_panic_have_their_files_removed() {

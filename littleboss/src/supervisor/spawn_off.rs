@@ -77,7 +77,14 @@ pub(crate) fn spawn_off_loop(
             start_and_identify(order, &context, &forked)
         }))
         .unwrap_or_else(|_| Err("starting the child panicked".to_owned()));
-        let _ = report.send(SpawnDone { id, result });
+        // The loop gone meanwhile (the supervisor exits): the child, and
+        // any it started, go with it, as the loop's exit does for those
+        // it was told of.
+        if let Err(unsent) = report.send(SpawnDone { id, result })
+            && let Ok(identified) = unsent.0.result
+        {
+            super::spawn::kill_with_group(identified.started.pid);
+        }
     };
     let started = std::thread::Builder::new()
         .name("littleboss-spawn".to_owned())
