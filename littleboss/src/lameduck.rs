@@ -964,10 +964,15 @@ fn hangup_ignored(supervisor: nix::unistd::Pid) {
 }
 
 /// Where the stop signals cannot be watched: says so (the signal thread
-/// ends; the caller keeps its owner of the lameduck state).
+/// ends; the caller keeps its owner of the lameduck state). Detached: the
+/// caller waits for this thread's word, which a logger that blocks must
+/// not hold up.
 fn without_signals(error: &std::io::Error) {
-    warning!(
-        "cannot watch SIGTERM and SIGINT ({error}): a stop signal may end the program at once, without a drain"
+    crate::report::say_detached(
+        log::Level::Warn,
+        format!(
+            "cannot watch SIGTERM and SIGINT ({error}): a stop signal may end the program at once, without a drain"
+        ),
     );
 }
 

@@ -73,7 +73,9 @@
 //! - `http`: the `littleboss::http` module, serving an axum router or a
 //!   hyper service with the whole drain done (`axum` with it);
 //! - `stream`: `TcpListener::incoming`, the connections as a
-//!   `futures_core::Stream`, for servers that take one (tonic).
+//!   `futures_core::Stream`, for servers that take one (tonic);
+//! - `test-hooks`: for littleboss's own tests only (timing windows they
+//!   widen through `LITTLEBOSS_TEST_*` variables).
 
 #![warn(missing_docs)]
 

@@ -233,7 +233,8 @@ impl AsRef<tokio::net::UnixListener> for UnixListener {
 /// [`TcpListener`](crate::TcpListener): its `accept` returns no error (a
 /// listener's own is waited out, 1 s at a time), and bare `axum::serve`
 /// tells kept-alive connections nothing while draining, which
-/// `littleboss::http::CloseWhenDrainingLayer` (the `http` feature) does; bound axum's wait for its connections by
+/// `littleboss::http::CloseWhenDrainingLayer` (the `http` feature) does;
+/// bound axum's wait for its connections by
 /// [`Context::drain_budget`](crate::Context::drain_budget) as the layer's
 /// example shows.
 ///

@@ -120,7 +120,8 @@ macro_rules! say {
     };
 }
 
-/// Writes `status` on stdout as pretty JSON, for an exit code of 0.
+/// Writes `status` (a status, or a failure's object) on stdout as pretty
+/// JSON, every object's keys sorted; `Ok(0)`, a status's exit code.
 fn print_json(status: &impl serde::Serialize) -> Result<i32, Failure> {
     let status = serde_json::to_value(status).expect("a status serializes");
     let json = serde_json::to_string_pretty(&keys_sorted(status)).expect("a value serializes");

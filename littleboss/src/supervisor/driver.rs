@@ -413,8 +413,8 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             // a late bind of a start given up on may wait, here or in its
             // channel: made an event now, its socket goes across and the
             // new image's machine closes it. (One whose thread still runs,
-            // its lookup hung, is lost with the exec: its sockets close,
-            // and a unix socket's file stays until a bind there clears it.)
+            // its lookup hung, is lost with the exec: its sockets close;
+            // lookups come first, so it has made no unix socket's file.)
             take_bound(&mut binds, &mut backlog);
             let earlier: Vec<Event> = (backlog.drain(..))
                 .map(|pending| pending.into_event(&mut io, &machine))
@@ -1350,7 +1350,7 @@ struct BindDone {
 /// bound before it are closed (and their unix socket files removed).
 fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>, String> {
     let mut bound = AllOrNone(Vec::new());
-    for order in unix_last(orders) {
+    for order in orders {
         let BindOrder {
             key,
             name,
@@ -1377,16 +1377,6 @@ fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>,
     Ok(std::mem::take(&mut bound.0))
 }
 
-/// `orders` with the unix sockets' last: a host name's lookup that hangs
-/// (until the supervisor gives up on the start, or exits, ending this
-/// thread unfinished) then holds no socket file made before it, which
-/// would refuse clients until a bind there cleared it.
-fn unix_last(orders: Vec<BindOrder>) -> impl Iterator<Item = BindOrder> {
-    let (unix, others): (Vec<_>, Vec<_>) =
-        (orders.into_iter()).partition(|order| order.key.network == crate::spec::Network::Unix);
-    others.into_iter().chain(unix)
-}
-
 /// The sockets a bind of all or none has bound so far: let go of (their
 /// unix files removed) as it drops, unless taken out once all are bound;
 /// so on a failure, and on a panic too.
@@ -1410,23 +1400,6 @@ mod tests {
     use super::AllOrNone;
     use crate::spec::{ListenerSpec, Network};
     use crate::supervisor::machine::ListenerKey;
-
-    #[test]
-    fn unix_sockets_are_bound_after_the_others() {
-        let order = |name: &str, network, address: &str| super::BindOrder {
-            key: ListenerKey::of(name, network, address),
-            name: name.into(),
-            if_in_use: None,
-        };
-        let orders = vec![
-            order("a", Network::Unix, "/run/a.sock"),
-            order("b", Network::Tcp, "db.internal:80"),
-            order("c", Network::Unix, "/run/c.sock"),
-            order("d", Network::Udp, ":53"),
-        ];
-        let names: Vec<String> = super::unix_last(orders).map(|o| o.name).collect();
-        assert_eq!(names, ["b", "d", "a", "c"]);
-    }
 
     #[test]
     fn sockets_bound_before_a_panic_have_their_files_removed() {

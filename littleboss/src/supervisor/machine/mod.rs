@@ -81,8 +81,9 @@ fn served_healthy(child: &Child, now: Duration) -> bool {
 /// How long an orphan's zombie may wait to be reaped: SIGCHLD comes in
 /// bursts during reloads, and one scan serves them all.
 pub(crate) const ORPHAN_SCAN_DELAY: Duration = Duration::from_millis(200);
-/// A stop signal within this time of the first is the same stop, in the
-/// supervisor as in a program run without one.
+/// A stop signal within [`SAME_STOP`] of the first, or read within
+/// [`READ_AS_DRAIN_BEGAN`] of the first's effects being carried out, is
+/// the same stop, in the supervisor as in a program run without one.
 pub(crate) use crate::lameduck::{READ_AS_DRAIN_BEGAN, SAME_STOP};
 
 /// How a child ended.
