@@ -613,6 +613,19 @@ impl OutputInTime for Command {
     }
 }
 
+/// Whether `unshare -Urpf --kill-child` makes a pid namespace (in a user
+/// namespace of its own) here; if not, says the calling test is skipped.
+pub fn pid_namespace_or_skip() -> bool {
+    let made = Command::new("unshare")
+        .args(["-Urpf", "--kill-child", "true"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !made {
+        skipped("unshare -Urpf --kill-child cannot make a pid namespace here");
+    }
+    made
+}
+
 /// Runs `cmd` to its end (stdin empty, output piped), or panics after
 /// `limit`, having killed it.
 pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {

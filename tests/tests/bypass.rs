@@ -212,12 +212,7 @@ fn a_second_ctrl_c_in_bypass_ends_the_program_dead_of_sigint() {
 fn as_a_containers_pid_1_a_second_stop_signal_exits_143_and_sighup_does_nothing() {
     // The kernel ends no PID 1 by a signal at its default action: the
     // program exits 128 + the signal instead, and a SIGHUP is ignored.
-    if !tests::command("unshare")
-        .args(["-Urpf", "--kill-child", "true"])
-        .output()
-        .is_ok_and(|out| out.status.success())
-    {
-        tests::skipped("unshare -Urpf --kill-child cannot make a pid namespace here");
+    if !tests::pid_namespace_or_skip() {
         return;
     }
     let mut svc = Service::new(env!("CARGO_BIN_EXE_slow_drain"));

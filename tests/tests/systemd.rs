@@ -5,7 +5,6 @@
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
-use std::process::Command;
 use std::time::Instant;
 
 use nix::sys::signal::Signal;
@@ -903,12 +902,7 @@ fn orphans_are_reaped_under_a_proc_of_another_pid_namespace() {
     // /proc/PID is some other process, which it must not take for a
     // child's (its binary, the signals it handles, its group): it says
     // so, and reaps by waitid alone.
-    if !Command::new("unshare")
-        .args(["-Urpf", "--kill-child", "true"])
-        .output()
-        .is_ok_and(|out| out.status.success())
-    {
-        tests::skipped("unshare -Urpf --kill-child cannot make a pid namespace here");
+    if !tests::pid_namespace_or_skip() {
         return;
     }
     let mut svc = Service::new(env!("CARGO_BIN_EXE_orphaner"));
