@@ -870,6 +870,9 @@ impl Watcher {
                 Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                     bad_messages.say(|more| log!("child pid {pid} sent a bad message: {e}{more}"));
                 }
+                // Memory short for a moment: tried again, within the
+                // count (not waited for: this runs on the loop).
+                Err(e) if crate::link::short_of_memory(&e) => {}
                 Ok(None) | Err(_) => return,
             }
         }
