@@ -545,7 +545,9 @@ pub(crate) fn plan(
     // A socket the service manager passed, kept by the listener it was
     // passed for, is where it really is, not at the address that listener
     // declared (held under that): `:8080` handed `0.0.0.0:9090` leaves
-    // 8080 free for another listener. An IPv6 wildcard one of `tcp` or
+    // 8080 free for another listener (as `127.0.0.1:8080`, say; given
+    // `:8080` itself, the very key the passed socket is held under, it is
+    // refused as naming that socket too). An IPv6 wildcard one of `tcp` or
     // `udp` by its port alone (systemd's `[::]:9090` takes IPv4 too), not
     // an IPv4 one (`0.0.0.0:9090` leaves `[::1]:9090` free); on the other
     // networks a wildcard is its port alone either way.
