@@ -83,7 +83,15 @@ pub(crate) fn exec(
         })
         .collect();
     for (key, value) in upgrade {
-        env.extend(c_string(format!("{key}={value}").into()));
+        // Left out, it would leave the image it runs mistaken (one going
+        // back, with no reason, takes itself for the new one).
+        let Some(var) = c_string(format!("{key}={value}").into()) else {
+            return io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{key} holds a NUL, which no environment variable can"),
+            );
+        };
+        env.push(var);
     }
     match nix::unistd::fexecve(binary, &args, &env) {
         Ok(never) => match never {},

@@ -854,6 +854,24 @@ fn go_back(memfd: &OwnedFd, previous: &OwnedFd, reason: &str, ours: bool) -> ! {
     fail(1, format!("cannot go back to the previous binary: {error}"))
 }
 
+/// `reason` as the previous image is told it, in an environment variable:
+/// its control characters escaped (a NUL would keep the variable from
+/// being set at all, and the previous image would take itself for the
+/// new one) and cut to [`MOST_TOLD`] characters (an exec refuses a
+/// variable over 128 KiB). A corrupt state's serde message may quote
+/// any of it.
+fn as_told(reason: &str) -> String {
+    let escaped = crate::log::printable(reason);
+    let mut told: String = escaped.chars().take(MOST_TOLD).collect();
+    if escaped.chars().count() > MOST_TOLD {
+        told.push('…');
+    }
+    told
+}
+
+/// The most characters of a reason [`as_told`] passes on (at most 16 KiB).
+const MOST_TOLD: usize = 4096;
+
 /// Runs the previous binary, as [`go_back`] says, trying again after a
 /// passing failure (short of memory or processes): giving up ends the
 /// service. Returns only if every try failed, with the last error.
@@ -864,8 +882,9 @@ fn exec_going_back(
     ours: bool,
 ) -> std::io::Error {
     log!("cannot take over the supervisor's state: {reason}; going back to the previous binary");
+    let told = as_told(reason);
     let vars = |_| {
-        let mut vars = vec![(handoff::FAILED_VAR, reason.to_owned())];
+        let mut vars = vec![(handoff::FAILED_VAR, told.clone())];
         if !ours {
             vars.push((handoff::RETRY_VAR, "1".to_owned()));
         }
@@ -991,6 +1010,21 @@ fn exec_previous(memfd: &OwnedFd, previous: &OwnedFd, vars: &[(&str, &str)]) -> 
 #[cfg(test)]
 mod tests {
     use super::fails_again;
+
+    #[test]
+    fn a_reason_is_told_without_a_nul_and_within_an_exec_s_bound() {
+        assert_eq!(
+            super::as_told("unknown variant `a\0b`"),
+            "unknown variant `a\\0b`"
+        );
+        let long = super::as_told(&"x".repeat(200_000));
+        assert_eq!(long.chars().count(), super::MOST_TOLD + 1);
+        assert!(long.ends_with('…'));
+        assert_eq!(
+            super::as_told("version 3; this binary reads 4"),
+            "version 3; this binary reads 4"
+        );
+    }
 
     #[test]
     fn an_image_of_another_service_is_refused_naming_both() {
