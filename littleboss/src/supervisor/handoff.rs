@@ -202,6 +202,10 @@ pub(crate) enum HandoffError {
         /// As for `NotOpen`.
         what: &'static str,
     },
+    /// The descriptor named as the state is not the sealed memfd a
+    /// supervisor hands over: the variable was not set for this process
+    /// (copied from a supervisor's environment, which `/proc` shows).
+    NotSealed { fd: RawFd },
     /// The memfd cannot be read.
     Read(io::Error),
     /// Not JSON of a handoff.
@@ -220,6 +224,7 @@ impl HandoffError {
             HandoffError::BadVariable(_)
             | HandoffError::NotOpen { .. }
             | HandoffError::Replaced { .. }
+            | HandoffError::NotSealed { .. }
             | HandoffError::Corrupt(_)
             | HandoffError::Version { .. } => true,
         }
@@ -234,7 +239,11 @@ impl std::fmt::Display for HandoffError {
             }
             HandoffError::NotOpen { fd, what } => write!(
                 f,
-                "descriptor {fd}, {what}, is not open: did this binary's code before `run` close it?"
+                "descriptor {fd}, {what}, is not open: did this binary's code before `run` close it? (Or was {ENV_VAR} copied from a supervisor's environment? Then unset it.)"
+            ),
+            HandoffError::NotSealed { fd } => write!(
+                f,
+                "descriptor {fd}, named as the handed-over state, is not the sealed memfd a supervisor hands over: was {ENV_VAR} copied from a supervisor's environment? Then unset it."
             ),
             HandoffError::Replaced { fd, what } => write!(
                 f,
@@ -258,6 +267,7 @@ impl std::error::Error for HandoffError {
             HandoffError::BadVariable(_)
             | HandoffError::NotOpen { .. }
             | HandoffError::Replaced { .. }
+            | HandoffError::NotSealed { .. }
             | HandoffError::Version { .. } => None,
         }
     }
@@ -523,6 +533,9 @@ pub(crate) unsafe fn take(value: &str) -> Result<(OwnedFd, OwnedFd), HandoffErro
     if let Some((fd, what)) = named.into_iter().find(|(fd, _)| !open(*fd)) {
         return Err(HandoffError::NotOpen { fd, what });
     }
+    if !sealed_as_handed(memfd) {
+        return Err(HandoffError::NotSealed { fd: memfd });
+    }
     // Not the program's file at that number: read as the state, or run
     // as the way back, it would be taken for what it is not.
     let replaced = named
@@ -534,6 +547,17 @@ pub(crate) unsafe fn take(value: &str) -> Result<(OwnedFd, OwnedFd), HandoffErro
     // SAFETY: both are open and what was handed over (just checked),
     // distinct, and the caller guarantees nothing else owns them.
     Ok(unsafe { (OwnedFd::from_raw_fd(memfd), OwnedFd::from_raw_fd(previous)) })
+}
+
+/// Whether `fd` has the seals [`Handoff::seal`] sets (every version has
+/// set them): a file or pipe that is not a memfd has none, and is not to
+/// be read as the state (a `/dev/zero` would be read without end).
+fn sealed_as_handed(fd: RawFd) -> bool {
+    // SAFETY: F_GET_SEALS only reads the descriptor's seals; one that is
+    // not a memfd fails with EINVAL.
+    let seals = unsafe { nix::libc::fcntl(fd, nix::libc::F_GET_SEALS) };
+    let wanted = nix::libc::F_SEAL_WRITE | nix::libc::F_SEAL_GROW | nix::libc::F_SEAL_SHRINK;
+    seals != -1 && seals & wanted == wanted
 }
 
 /// The children whose exit is among `events`: reaped already, so with
@@ -924,12 +948,33 @@ mod tests {
     }
 
     #[test]
+    fn a_state_that_is_no_sealed_memfd_is_refused_before_it_is_read() {
+        use std::os::fd::AsRawFd;
+        // As with the variable copied into a shell whose fds at those
+        // numbers are its own: `/dev/zero` would be read without end.
+        let zero = std::fs::File::open("/dev/zero").unwrap();
+        let binary = std::fs::File::open("/bin/sh").unwrap();
+        let value = format!("{},{}", zero.as_raw_fd(), binary.as_raw_fd());
+        // SAFETY: refused before any fd is owned.
+        let e = unsafe { super::take(&value) }.unwrap_err();
+        assert!(matches!(e, HandoffError::NotSealed { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .contains("copied from a supervisor's environment"),
+            "{e}"
+        );
+        // What a supervisor hands over passes the check.
+        let sealed = Handoff::naming_only(100, 101).seal().unwrap();
+        assert!(super::sealed_as_handed(sealed.as_raw_fd()));
+    }
+
+    #[test]
     fn a_descriptor_closed_before_run_is_named() {
         // SAFETY: refused before any fd is owned (neither is open).
         let e = unsafe { super::take("100000,100001") }.unwrap_err();
         assert_eq!(
             e.to_string(),
-            "descriptor 100000, the handed-over state, is not open: did this binary's code before `run` close it?"
+            "descriptor 100000, the handed-over state, is not open: did this binary's code before `run` close it? (Or was LITTLEBOSS_UPGRADE copied from a supervisor's environment? Then unset it.)"
         );
         let own = std::fs::File::open("/dev/null").unwrap();
         let value = format!("{},100001", std::os::fd::AsRawFd::as_raw_fd(&own));
