@@ -533,9 +533,6 @@ pub(crate) unsafe fn take(value: &str) -> Result<(OwnedFd, OwnedFd), HandoffErro
     if let Some((fd, what)) = named.into_iter().find(|(fd, _)| !open(*fd)) {
         return Err(HandoffError::NotOpen { fd, what });
     }
-    if !sealed_as_handed(memfd) {
-        return Err(HandoffError::NotSealed { fd: memfd });
-    }
     // Not the program's file at that number: read as the state, or run
     // as the way back, it would be taken for what it is not.
     let replaced = named
@@ -543,6 +540,11 @@ pub(crate) unsafe fn take(value: &str) -> Result<(OwnedFd, OwnedFd), HandoffErro
         .find(|(fd, _)| crate::inherited::not_as_handed(*fd));
     if let Some((fd, what)) = replaced {
         return Err(HandoffError::Replaced { fd, what });
+    }
+    // Open since the start, as handed, but no state: the variable was
+    // not set for this process.
+    if !sealed_as_handed(memfd) {
+        return Err(HandoffError::NotSealed { fd: memfd });
     }
     // SAFETY: both are open and what was handed over (just checked),
     // distinct, and the caller guarantees nothing else owns them.
@@ -554,7 +556,8 @@ pub(crate) unsafe fn take(value: &str) -> Result<(OwnedFd, OwnedFd), HandoffErro
 /// be read as the state (a `/dev/zero` would be read without end).
 fn sealed_as_handed(fd: RawFd) -> bool {
     // SAFETY: F_GET_SEALS only reads the descriptor's seals; one that is
-    // not a memfd fails with EINVAL.
+    // not shmem fails (EINVAL), and a shmem file not a memfd has only
+    // F_SEAL_SEAL.
     let seals = unsafe { nix::libc::fcntl(fd, nix::libc::F_GET_SEALS) };
     let wanted = nix::libc::F_SEAL_WRITE | nix::libc::F_SEAL_GROW | nix::libc::F_SEAL_SHRINK;
     seals != -1 && seals & wanted == wanted

@@ -869,7 +869,7 @@ fn as_told(reason: &str) -> String {
     told
 }
 
-/// The most characters of a reason [`as_told`] passes on (at most 16 KiB).
+/// The most characters of a reason [`as_told`] passes on (some 16 KiB).
 const MOST_TOLD: usize = 4096;
 
 /// Runs the previous binary, as [`go_back`] says, trying again after a
