@@ -628,7 +628,7 @@ pub fn pid_namespace_or_skip() -> bool {
 
 /// Runs `cmd` to its end (stdin empty, output piped), or panics after
 /// `limit`, having killed it.
-pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
+fn output_within(cmd: &mut Command, limit: Duration) -> Output {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -819,6 +819,11 @@ pub fn died_of(status: std::process::ExitStatus) -> Option<nix::sys::signal::Sig
     use std::os::unix::process::ExitStatusExt;
     let signal = status.signal()?;
     nix::sys::signal::Signal::try_from(signal).ok()
+}
+
+/// Waits, with the deadline, until `pid` (named `what`) has exited.
+pub fn wait_dead(what: &str, pid: i32) {
+    eventually(what, || (!alive(pid)).then_some(()));
 }
 
 pub fn alive(pid: i32) -> bool {

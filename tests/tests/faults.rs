@@ -296,9 +296,7 @@ fn a_copy_forked_before_run_from_a_supervised_child_takes_no_channel() {
         out.contains("to which the supervisor's channel was handed: it takes none of it"),
         "{out}"
     );
-    tests::eventually("the forked copy gone", || {
-        (!tests::alive(forked)).then_some(())
-    });
+    tests::wait_dead("the forked copy gone", forked);
     assert!(read_greeting(addr).unwrap().starts_with("v1 "));
     let status = json(&svc, V1);
     assert_eq!(status["reloads"], 0, "{status}");
@@ -933,9 +931,7 @@ fn a_reload_whose_exec_hangs_past_its_deadline_fails_and_its_child_is_killed_onc
         .nth(1)
         .and_then(|rest| rest.split(' ').next()?.parse().ok())
         .expect("the late child's start logged");
-    tests::eventually("the late child to be reaped", || {
-        (!tests::alive(late)).then_some(())
-    });
+    tests::wait_dead("the late child to be reaped", late);
     let status = json(&svc, bin);
     assert_eq!(child_pid(&status), first, "{status}");
     assert!(
@@ -1412,11 +1408,9 @@ fn a_child_that_floods_its_channel_does_not_hold_up_the_supervisor() {
         let status = svc.control("status");
         assert!(status.status.success(), "{}", text(&status));
     }
-    assert!(
-        svc.output.text().contains("sent a bad message"),
-        "{}",
-        svc.output.text()
-    );
+    // Read from the supervisor's stderr by a thread of the test's own:
+    // waited for, not looked at once.
+    svc.output.wait_for("sent a bad message");
     svc.stop_expecting(0);
 }
 
@@ -1440,7 +1434,7 @@ fn an_answer_that_never_ends_its_line_is_cut_off_where_no_answer_goes() {
     status
         .arg("-littleboss=status")
         .env("LITTLEBOSS_TEST_MAX_ANSWER", "1048576");
-    let out = tests::output_within(&mut status, tests::CONTROL_DEADLINE);
+    let out = status.control_output_in_time();
     stand_in.join().unwrap();
     exits_saying(
         &out,

@@ -104,9 +104,7 @@ fn a_udp_listener_is_shared_across_a_reload_on_the_same_port() {
     // reading as it began to drain, and has gone.
     let second = tests::eventually("the new child to answer", || ask().filter(|p| *p != first));
     svc.output.wait_for(&format!("udp pid={first} drained"));
-    tests::eventually("the old child to exit", || {
-        (!tests::alive(first as i32)).then_some(())
-    });
+    tests::wait_dead("the old child to exit", first as i32);
     let text = svc.output.text();
     let addrs: Vec<&str> = (text.lines())
         .filter(|l| l.starts_with("serving udp pid="))

@@ -262,9 +262,7 @@ fn a_child_whose_supervisor_is_killed_winds_down_and_exits() {
     svc.wait_exit();
     svc.output.wait_for("the supervisor is gone; lameduck");
     svc.output.wait_for("entering lameduck mode");
-    tests::eventually("the orphaned child to exit", || {
-        (!alive(child)).then_some(())
-    });
+    tests::wait_dead("the orphaned child to exit", child);
     // The dead supervisor's socket is stale: the next start replaces it.
     let mut again = Service::sharing(env!("CARGO_BIN_EXE_echo_server"), &svc.control_dir());
     again.start(&[]);
@@ -286,7 +284,7 @@ fn an_orphan_whose_exit_handlers_block_still_ends_at_its_deadline() {
     svc.wait_supervisor_exit();
     svc.output
         .wait_for("still running 1s after draining began; exiting");
-    tests::eventually("the orphan gone", || (!alive(child)).then_some(()));
+    tests::wait_dead("the orphan gone", child);
 }
 
 #[test]
@@ -1024,9 +1022,7 @@ fn own_logger_orphaned(env: &[(&str, &dyn AsRef<std::ffi::OsStr>)], said: &str) 
     svc.output.wait_for(&format!(
         "{said}still running 300ms after draining began; exiting"
     ));
-    tests::eventually("the orphaned child to exit", || {
-        (!alive(child)).then_some(())
-    });
+    tests::wait_dead("the orphaned child to exit", child);
     svc
 }
 
@@ -1073,9 +1069,7 @@ fn a_logger_whose_filter_is_off_quiets_littlebosss_informational_lines() {
     svc.wait_exit();
     svc.output
         .wait_for("littleboss: still running 300ms after draining began; exiting");
-    tests::eventually("the orphaned child to exit", || {
-        (!alive(child)).then_some(())
-    });
+    tests::wait_dead("the orphaned child to exit", child);
     let out = svc.output.text();
     assert!(!out.contains("SIGHUP to the child"), "{out}");
     assert!(!out.contains("LOG "), "{out}");
