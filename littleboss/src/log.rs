@@ -434,18 +434,27 @@ impl Queue {
         } else {
             state.lines.push_back(line);
         }
-        if state.writing {
-            self.more.notify_one();
-            return;
-        }
         // No thread to be had (a cgroup's `pids.max` reached): the lines
         // wait for the next line (dropped or not: a full queue must not
         // stop the tries), or the exit's flush, to try again. Written
         // here, they would block the supervisor's loop on a stderr nobody
         // reads.
-        if start(self).is_ok() {
+        self.wake_or_start(&mut state, start);
+    }
+
+    /// Wakes the writer that runs, or starts one by `start` (the queue's
+    /// lock held, as `state`); whether one runs now.
+    fn wake_or_start(
+        &'static self,
+        state: &mut State,
+        start: impl FnOnce(&'static Queue) -> std::io::Result<()>,
+    ) -> bool {
+        if state.writing {
+            self.more.notify_one();
+        } else if start(self).is_ok() {
             state.writing = true;
         }
+        state.writing
     }
 
     /// A panic's message, queued in place of the oldest line should the
@@ -474,12 +483,7 @@ impl Queue {
             state.dropped = state.dropped.saturating_add(1);
         }
         state.lines.push_back(said);
-        if state.writing {
-            self.more.notify_one();
-        } else if start(self).is_ok() {
-            state.writing = true;
-        }
-        Some(state.writing)
+        Some(self.wake_or_start(&mut state, start))
     }
 
     /// Writes the lines queued to `stderr` on this thread until
@@ -510,11 +514,7 @@ impl Queue {
     ) {
         let mut state = self.lock();
         state.dropped = state.dropped.saturating_add(count);
-        if state.writing {
-            self.more.notify_one();
-        } else if start(self).is_ok() {
-            state.writing = true;
-        }
+        self.wake_or_start(&mut state, start);
     }
 
     /// The writer: every line queued, then the count of those dropped;
