@@ -129,18 +129,11 @@ fn write_now(bytes: &[u8]) -> bool {
 /// Whether the last line on stderr was given up on part-way.
 static STDERR_CUT: AtomicBool = AtomicBool::new(false);
 
-/// Writes `lines` to stderr until `deadline`, on the calling thread: for
-/// an exit's flush with no writer thread to be had. A blocking stderr
-/// nobody reads must not hold the exit (or a re-execution) past its
-/// patience, so each line waits for room first.
-fn write_now_until(lines: &[String], deadline: Instant) {
-    use std::os::fd::AsFd;
-    let stderr = std::io::stderr();
-    let _locked = stderr.lock();
-    write_until(stderr.as_fd(), lines, deadline, &STDERR_CUT);
-}
-
-/// [`write_now_until`] to `fd`: how many of `lines` were written whole.
+/// Writes `lines` to `fd` until `deadline`, on the calling thread: for a
+/// flush or a panic's message with no writer thread to be had. A blocking
+/// stderr nobody reads must not hold the exit (or a re-execution) past its
+/// patience, so each line waits for room first. How many of `lines` were
+/// written whole.
 fn write_until(
     fd: std::os::fd::BorrowedFd<'_>,
     lines: &[String],
@@ -493,13 +486,18 @@ impl Queue {
     fn write_here_until(&self, stderr: std::os::fd::BorrowedFd<'_>, deadline: Instant) {
         let mut state = self.lock();
         let mut lines: Vec<String> = state.lines.drain(..).collect();
+        let queued = lines.len();
         let dropped = std::mem::take(&mut state.dropped);
         drop(state);
         if dropped > 0 {
             lines.push(dropped_line(dropped));
         }
         let written = write_until(stderr, &lines, deadline, &STDERR_CUT);
-        let unwritten = (lines.len() - written) as u64;
+        // The count's line, unwritten, loses all the lines it stands for.
+        let mut unwritten = queued.saturating_sub(written) as u64;
+        if written <= queued {
+            unwritten = unwritten.saturating_add(dropped);
+        }
         if unwritten > 0 {
             let mut state = self.lock();
             state.dropped = state.dropped.saturating_add(unwritten);
@@ -575,18 +573,21 @@ impl Queue {
 
     /// Waits until every line queued is written, `patience` at most.
     fn flush(&'static self, patience: Duration) {
-        self.flush_with(patience, start_writer);
+        use std::os::fd::AsFd;
+        self.flush_with(patience, start_writer, std::io::stderr().as_fd());
     }
 
-    /// [`flush`](Self::flush), a writer started by `start` if lines wait
-    /// with none running (its start failed at their push). If none can be
-    /// had now either, they are written here, within `patience` too: what
-    /// is said last (why the supervisor exits) is worth an exit's wait on
-    /// stderr, no more.
+    /// [`flush`](Self::flush) to `stderr`, a writer started by `start` if
+    /// lines wait with none running (its start failed at their push). If
+    /// none can be had now either, they are written here, within
+    /// `patience` too: what is said last (why the supervisor exits) is
+    /// worth an exit's wait on stderr, no more. Those it cannot write stay
+    /// counted, for a re-execution to tell the new image.
     fn flush_with(
         &'static self,
         patience: Duration,
         start: impl FnOnce(&'static Queue) -> std::io::Result<()>,
+        stderr: std::os::fd::BorrowedFd<'_>,
     ) {
         let deadline = Instant::now() + patience;
         let mut state = self.lock();
@@ -594,13 +595,8 @@ impl Queue {
             if start(self).is_ok() {
                 state.writing = true;
             } else {
-                let mut lines: Vec<String> = state.lines.drain(..).collect();
-                let dropped = std::mem::take(&mut state.dropped);
                 drop(state);
-                if dropped > 0 {
-                    lines.push(dropped_line(dropped));
-                }
-                write_now_until(&lines, deadline);
+                self.write_here_until(stderr, deadline);
                 return;
             }
         }
@@ -671,6 +667,7 @@ mod tests {
 
     #[test]
     fn lines_wait_for_a_writer_when_none_can_be_started() {
+        use std::os::fd::AsFd;
         let queue: &'static Queue = Box::leak(Box::default());
         let no_thread = |_: &'static Queue| Err(std::io::Error::other("no thread"));
         // Not written on the pushing thread (the supervisor's loop).
@@ -700,7 +697,8 @@ mod tests {
         assert_eq!(queue.state.lock().unwrap().lines.len(), 1);
         // Those dropped are counted there too.
         queue.state.lock().unwrap().dropped = 2;
-        queue.flush_with(Duration::from_secs(10), no_thread);
+        let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+        queue.flush_with(Duration::from_secs(10), no_thread, write_end.as_fd());
         let state = queue.state.lock().unwrap();
         assert!(
             state.lines.is_empty() && state.dropped == 0,
@@ -709,6 +707,10 @@ mod tests {
             state.dropped
         );
         drop(state);
+        drop(write_end);
+        let mut said = String::new();
+        std::io::Read::read_to_string(&mut std::fs::File::from(read_end), &mut said).unwrap();
+        assert_eq!(said, format!("(log test) fourth\n{}", dropped_line(2)));
         // A queue filled while no writer could be had starts one at the
         // next line all the same, dropped as it is.
         {
@@ -772,6 +774,37 @@ mod tests {
         let state = queue.state.lock().unwrap();
         assert!(state.lines.is_empty());
         assert_eq!(state.dropped, MOST_WAITING as u64 + 1);
+    }
+
+    #[test]
+    fn a_flush_with_no_writer_writes_here_and_keeps_counting_what_stderr_did_not_take() {
+        use std::os::fd::AsFd;
+        let queue: &'static Queue = Box::leak(Box::default());
+        let no_thread = |_: &'static Queue| Err(std::io::Error::other("no thread"));
+        queue.push_with("(log test) one\n".to_owned(), no_thread);
+        queue.push_with("(log test) two\n".to_owned(), no_thread);
+        queue.state.lock().unwrap().dropped = 5;
+        // A full pipe nobody reads: the flush gives up at its patience,
+        // and the two lines and the five the count stood for stay counted
+        // (what a re-execution tells the new image), not forgotten.
+        let (_read_end, write_end) = one_page_non_blocking_pipe();
+        while nix::unistd::write(&write_end, &[b'.'; 4096]).is_ok() {}
+        let began = Instant::now();
+        queue.flush_with(Duration::from_millis(20), no_thread, write_end.as_fd());
+        assert!(began.elapsed() < Duration::from_secs(10));
+        let state = queue.state.lock().unwrap();
+        assert!(state.lines.is_empty());
+        assert_eq!(state.unsaid(), 7);
+        drop(state);
+        // With room, the flush writes them here: the count's line says all
+        // seven.
+        let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+        queue.flush_with(Duration::from_secs(10), no_thread, write_end.as_fd());
+        drop(write_end);
+        let mut said = String::new();
+        std::io::Read::read_to_string(&mut std::fs::File::from(read_end), &mut said).unwrap();
+        assert_eq!(said, dropped_line(7));
+        assert_eq!(queue.state.lock().unwrap().unsaid(), 0);
     }
 
     #[test]
@@ -1004,6 +1037,7 @@ mod tests {
 
     #[test]
     fn a_writer_on_a_stderr_that_fails_goes_keeping_the_count() {
+        use std::os::fd::AsFd;
         // Its reader gone (EPIPE), fd 2 closed: every write fails at once.
         let queue: &'static Queue = Box::leak(Box::default());
         {
@@ -1028,10 +1062,11 @@ mod tests {
         // A flush does not wait out its patience for a count no writer
         // is there to say.
         let began = Instant::now();
-        queue.flush_with(Duration::from_secs(30), |queue| {
+        let started = |queue: &'static Queue| {
             std::thread::spawn(move || queue.write_all_with(|_| false));
             Ok(())
-        });
+        };
+        queue.flush_with(Duration::from_secs(30), started, std::io::stderr().as_fd());
         assert!(
             began.elapsed() < Duration::from_secs(20),
             "{:?}",
