@@ -260,21 +260,19 @@ pub(crate) fn off_the_loop() {
     let _ = QUEUE.set(Queue::default());
 }
 
-/// From now on (lines queued, [`off_the_loop`]), a panic's message is
-/// queued too, in place of the oldest line should the queue be full (that
-/// one dropped and counted), and waited for [`EXIT_PATIENCE`] at most (or
+/// [`off_the_loop`], and from now on a panic's message is queued too, in
+/// place of the oldest line should the queue be full (that one dropped
+/// and counted), and waited for [`EXIT_PATIENCE`] at most (or
 /// written here within it, with no writer to be had: a panic that ends
 /// the supervisor would lose it): Rust's default hook writes it
 /// straight to stderr, where a full pipe held the panicking thread (the
 /// supervisor's one loop, which tokio goes on with after a task's panic,
 /// or a spawn's thread) for as long as nobody read. Worded as the default
 /// hook words it (but for the thread's name), with the backtrace
-/// `RUST_BACKTRACE` asks for. Not from a thread that is panicking, where
-/// setting a hook would abort.
-pub(crate) fn say_panics_queued() {
-    if std::thread::panicking() {
-        return;
-    }
+/// `RUST_BACKTRACE` asks for. At the supervisor's start (a thread that is
+/// panicking may not set a hook).
+pub(crate) fn off_the_loop_with_panics() {
+    off_the_loop();
     std::panic::set_hook(Box::new(|info| {
         let Some(queue) = QUEUE.get() else { return };
         let mut said = format!("littleboss: the supervisor {info}");

@@ -52,8 +52,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // hold the start at a note about systemd's variables); the writer,
     // started with the first line, blocks the signals as this thread
     // now does.
-    crate::log::off_the_loop();
-    crate::log::say_panics_queued();
+    crate::log::off_the_loop_with_panics();
     // systemd's variables, read and taken out of the environment while
     // this process has one thread still (`from_env` takes them out before
     // it says anything, which starts the writer): neither

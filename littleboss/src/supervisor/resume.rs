@@ -115,8 +115,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     // Its lines off the loop from the first: a full stderr must not stop
     // it halfway through taking over, or going back. (Its signals are
     // blocked since the previous image: the writer's are too.)
-    crate::log::off_the_loop();
-    crate::log::say_panics_queued();
+    crate::log::off_the_loop_with_panics();
     let rollback =
         crate::inherited::var(handoff::FAILED_VAR).map(|r| r.to_string_lossy().into_owned());
     let may_retry = crate::inherited::var(handoff::RETRY_VAR).is_some();
