@@ -237,7 +237,8 @@ impl Service {
     /// [`command`] for what else it sets).
     pub fn command(&self, bin: impl AsRef<Path>) -> Command {
         let mut cmd = command(bin);
-        cmd.env("LITTLEBOSS_DIR", self.control_dir());
+        cmd.env("LITTLEBOSS_DIR", self.control_dir())
+            .env(OWNER_VAR, self.dir.path());
         cmd
     }
 
@@ -260,7 +261,8 @@ impl Service {
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::from(write_end));
-        self.supervisor = Some(cmd.spawn().unwrap());
+        self.earlier
+            .extend(self.supervisor.replace(cmd.spawn().unwrap()));
         eventually("the child to be ready", || {
             let out = self.control("status");
             (out.status.success() && text(&out).contains("child      pid")).then_some(())
@@ -460,33 +462,29 @@ impl Drop for Service {
         for child in self.supervisor.iter_mut().chain(&mut self.earlier) {
             kill_with_children(child);
         }
-        // Children of a supervisor the test killed itself (or whose exit
-        // it waited out) outlive it, orphaned: those the log names as
-        // started, still running with this service's control folder (pids
-        // are reused, by other tests' children too), go with their
-        // process groups.
-        let dir = self.control_dir();
-        for pid in started_children(&self.output.text()) {
-            let ours = procfs::environ(pid)
-                .is_some_and(|env| env.get("LITTLEBOSS_DIR").map(Path::new) == Some(&dir));
-            if ours && procfs::state(pid) != Some('Z') {
-                let group = nix::unistd::Pid::from_raw(pid as i32);
-                let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+        // What outlives them: children of a supervisor the test killed
+        // itself (or whose exit it waited out), orphaned; those of one
+        // whose log it did not read (its stderr a pipe left unread), or
+        // started without this service's control folder; a control
+        // command in the background. Each is known by the variable every
+        // command of this service's sets, which what they start inherits
+        // (pids are reused, by other tests' processes too), and goes with
+        // its process group if it leads one (a child does).
+        let owner = self.dir.path().to_string_lossy();
+        for pid in procfs::with_variable(OWNER_VAR, &owner) {
+            if procfs::state(pid) != Some('Z') {
+                let pid = nix::unistd::Pid::from_raw(pid as i32);
+                let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
             }
         }
     }
 }
 
-/// The children a supervisor's log says it started
-/// (`littleboss: started child pid N from PATH`).
-fn started_children(log: &str) -> Vec<u32> {
-    log.lines()
-        .filter_map(|line| {
-            let rest = line.strip_prefix("littleboss: started child pid ")?;
-            rest.split_whitespace().next()?.parse().ok()
-        })
-        .collect()
-}
+/// The variable each command of a [`Service`] sets to the service's own
+/// folder, which what it starts inherits: the processes left behind when
+/// the service is dropped are known by it.
+const OWNER_VAR: &str = "TESTS_SERVICE_FOLDER";
 
 /// Kills what a test left running (a failed assertion, say): `process`'s
 /// children first, each with its process group (a supervisor's children
@@ -774,8 +772,6 @@ pub fn wait_read_by_peer(conn: &std::os::unix::net::UnixStream) {
     });
 }
 
-/// Whether a process runs: it exists and has not exited (a zombie, not
-/// reaped yet, has).
 /// Processes a test had its service start (helpers its fixtures spawn,
 /// not the service's children) that must not outlive it, whatever it
 /// asserts: killed when dropped, each only while it still runs the
@@ -826,6 +822,8 @@ pub fn wait_dead(what: &str, pid: i32) {
     eventually(what, || (!alive(pid)).then_some(()));
 }
 
+/// Whether a process runs: it exists and has not exited (a zombie, not
+/// reaped yet, has).
 pub fn alive(pid: i32) -> bool {
     let exists = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok();
     // `/proc/PID/stat`: `PID (COMM) STATE ...`; COMM may hold spaces.

@@ -201,6 +201,20 @@ pub fn live_children(pid: u32) -> Vec<u32> {
         .collect()
 }
 
+/// The pids of the processes whose environment, as executed, sets `name`
+/// to `value` (those whose environment cannot be read are not among
+/// them), by scanning `/proc`.
+pub fn with_variable(name: &str, value: &str) -> Vec<u32> {
+    let entry = format!("{name}={value}").into_bytes();
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| environ_entries(pid).is_some_and(|env| env.contains(&entry)))
+        .collect()
+}
+
 /// `pid`'s children, each with its state letter (`Z`: a zombie).
 fn child_states(pid: u32) -> Vec<(u32, String)> {
     let mut found = Vec::new();

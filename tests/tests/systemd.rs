@@ -111,10 +111,23 @@ fn a_notify_socket_it_cannot_use_holds_no_start_though_stderr_is_full() {
     // the start for as long as nobody read. Now it waits its turn.
     let mut svc = Service::new(V1);
     let read_end = svc.start_with_stderr_unread(&[("NOTIFY_SOCKET", "vsock:2:999")], true);
+    // Served with the line unsaid; read from now (the log shipper back),
+    // it comes, or, had stderr stalled past the writer's patience, its
+    // count as dropped: not lost unsaid.
+    let reading = std::thread::spawn(move || {
+        let mut said = String::new();
+        std::io::Read::read_to_string(&mut std::fs::File::from(read_end), &mut said).unwrap();
+        said
+    });
     let stop = svc.control("stop");
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
     assert_eq!(svc.wait_supervisor_exit().code(), Some(0));
-    drop(read_end);
+    let said = reading.join().unwrap();
+    assert!(
+        said.contains("(a vsock address, which littleboss does not speak")
+            || said.contains("log line(s) dropped"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -28,8 +28,6 @@ impl InBackground for std::process::Command {
 const V1: &str = env!("CARGO_BIN_EXE_versioned_v1");
 const INIT: &str = env!("CARGO_BIN_EXE_versioned_init");
 
-/// Starts `svc` with `env` in its environment, once its child is ready;
-/// the child's address.
 /// A pause in each image of an upgrade (before the exec, before taking
 /// over) that lasts until the gate file it returns is removed (at most
 /// the deadline): for a test that acts in the window, however slowly.
@@ -46,6 +44,8 @@ fn gated_pause(svc: &Service) -> (PathBuf, [(&'static str, String); 2]) {
     (gate, env)
 }
 
+/// Starts `svc` with `env` in its environment, once its child is ready;
+/// the child's address.
 fn start_with(svc: &mut Service, env: &[(&str, &str)]) -> std::net::SocketAddr {
     let env: Vec<(&str, &dyn AsRef<std::ffi::OsStr>)> = (env.iter())
         .map(|(key, value)| (*key, value as &dyn AsRef<std::ffi::OsStr>))
