@@ -66,8 +66,9 @@ pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -
 /// HTTP/2, with upgrades, as `axum::serve` sets it up) and hyper's
 /// graceful shutdown of each connection, draining as
 /// [the module](crate::http) says; [`serve`] is this, for a `Router`. It
-/// turns on `TCP_DEFER_ACCEPT` on the listening socket, which is shared
-/// and keeps it (see [`TcpListener::defer_accept`]).
+/// turns on `TCP_DEFER_ACCEPT` on the listening socket unless it is set
+/// already, and the socket, shared, keeps it (see
+/// [`TcpListener::defer_accept`]).
 /// At lameduck a connection is shut down once what its client has sent is
 /// read (10 to 20 ms of looking at most) and no HTTP/1 request head is
 /// partly read (up to 500 ms for the rest), so a request arriving on an
@@ -129,9 +130,9 @@ where
     let mut connections = tokio::task::JoinSet::new();
     loop {
         // The listener before the shutdown: what a refusal took off its
-        // queue is served before the shutdown. A finished connection's task is let go of as it
-        // ends (not at the next accept: a burst, then quiet, would hold
-        // them all).
+        // queue is served before the shutdown. A finished connection's
+        // task is let go of as it ends (not at the next accept: a burst,
+        // then quiet, would hold them all).
         let accepted = tokio::select! {
             biased;
             // Ready only once a task has ended: first, so that a backlog
@@ -196,19 +197,19 @@ where
     Ok(())
 }
 
-/// Says that a connection's task panicked (its handler, polled in it): its
-/// connection was dropped with the response unfinished (or not begun),
-/// and a program with a panic hook of its own would otherwise see nothing
-/// of it from us. HTTP/1 only: hyper runs each HTTP/2 stream in a task of
-/// its own, whose panic resets that stream alone and is the panic hook's
-/// to say.
+/// Says that a connection's task panicked (an HTTP/1 handler, polled in
+/// it, or hyper's own code for the connection): its connection was
+/// dropped with the response unfinished (or not begun), and a program
+/// with a panic hook of its own would otherwise see nothing of it from
+/// us. hyper runs each HTTP/2 stream's handler in a task of its own,
+/// whose panic resets that stream alone and is the panic hook's to say.
 fn say_if_panicked(ended: Result<(), tokio::task::JoinError>) {
     if let Err(e) = ended
         && e.is_panic()
     {
         crate::report::say_detached(
             log::Level::Warn,
-            "an HTTP/1 connection's handler panicked; its connection was dropped, its response unfinished"
+            "a connection's task panicked (an HTTP/1 handler, say); its connection was dropped, its response unfinished"
                 .to_owned(),
         );
     }
