@@ -1716,6 +1716,16 @@ fn control_connections_beyond_the_most_are_answered_at_once_and_the_service_goes
     let stop = svc.control("stop");
     assert_eq!(stop.status.code(), Some(4), "{}", text(&stop));
     assert!(text(&stop).contains("it still runs"), "{}", text(&stop));
+    // Nor is a reload so refused one that failed (1): nothing was tried.
+    let reload = svc.control("reload");
+    assert_eq!(reload.status.code(), Some(4), "{}", text(&reload));
+    assert!(
+        text(&reload).contains(
+            "control connections open, its most; try again once some have closed; nothing was tried"
+        ),
+        "{}",
+        text(&reload)
+    );
     // A signal still reaches it: the service is not held up.
     svc.signal(Signal::SIGHUP);
     svc.output.wait_for("is serving; pid");

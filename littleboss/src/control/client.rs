@@ -495,7 +495,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     print_json(&raw)
                 }
                 (Err(failure), None) => Err(failure),
-                (Ok(Response::Error { error }), _) => Err(Failure::new(
+                (Ok(Response::Error { error, .. }), _) => Err(Failure::new(
                     UNKNOWN,
                     format!("status of {name} failed: {}", visible(&error)),
                 )),
@@ -592,7 +592,20 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                         }
                         return Ok(0);
                     }
-                    Response::Error { error } => {
+                    // Turned away before it was read (too many control
+                    // connections): nothing was tried, which is not 1, a
+                    // reload that failed.
+                    Response::Error {
+                        error,
+                        refused: true,
+                    } => {
+                        let error = visible(&error);
+                        return Err(Failure::new(
+                            UNKNOWN,
+                            format!("reload of {name} refused: {error}; nothing was tried"),
+                        ));
+                    }
+                    Response::Error { error, .. } => {
                         let error = visible(&error);
                         return Err(Failure::new(1, format!("reload of {name} failed: {error}")));
                     }
@@ -651,7 +664,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                     }
                     // Refused (too many control connections): the service
                     // runs on. Not 1, which a child's own exit code may be.
-                    Response::Error { error } => {
+                    Response::Error { error, .. } => {
                         return Err(Failure::new(
                             UNKNOWN,
                             format!("stop of {name} failed: {}; it still runs", visible(&error)),
@@ -1185,9 +1198,13 @@ fn trust(stream: &UnixStream, path: &Path) -> Result<(), Distrust> {
 }
 
 fn unexpected(response: Response) -> Failure {
+    // Named, not quoted: a status can be megabytes of arguments.
     Failure::new(
         UNKNOWN,
-        format!("unexpected answer from the supervisor: {response:?}"),
+        format!(
+            "unexpected answer from the supervisor: a `{}` answer to this command",
+            response.kind()
+        ),
     )
 }
 

@@ -292,7 +292,7 @@ async fn serve(
                 // before the answer is written must not hand it on, to be
                 // read (and refused) again by the new image.
                 conn.closing();
-                conn.answer(&Response::Error { error });
+                conn.answer(&Response::error(error));
                 flush(stream, conn).await;
                 return;
             }
@@ -373,7 +373,7 @@ async fn serve(
                 if ends_connection {
                     conn.closing();
                 }
-                conn.answer(&Response::Error { error });
+                conn.answer(&Response::error(error));
                 if ends_connection {
                     flush(stream, conn).await;
                     return;
@@ -1095,9 +1095,7 @@ mod tests {
         let conn = Conn::new(ours.as_raw_fd(), begun);
         assert!(!conn.snapshot().closing);
         conn.closing();
-        conn.answer(&Response::Error {
-            error: "not a request of this protocol".into(),
-        });
+        conn.answer(&Response::error("not a request of this protocol".into()));
         let snapshot = conn.snapshot();
         assert!(
             snapshot.closing && snapshot.unread.is_empty(),
@@ -1133,9 +1131,7 @@ mod tests {
     async fn a_client_that_reads_no_answer_is_let_go() {
         let (connections, mut theirs, _received, request) =
             served_asking(b"{\"v\":1,\"cmd\":\"status\"}\n").await;
-        let big = Response::Error {
-            error: "z".repeat(4 << 20),
-        };
+        let big = Response::error("z".repeat(4 << 20));
         request.conn.answer(&big);
         until("blocked on a full buffer", || {
             let unsent = only(&connections).unsent;
@@ -1220,9 +1216,7 @@ mod tests {
     async fn all_written_waits_for_the_client_to_take_the_answer() {
         let (_, mut theirs, _received, request) =
             served_asking(b"{\"v\":1,\"cmd\":\"stop\"}\n").await;
-        let big = Response::Error {
-            error: "y".repeat(4 << 20),
-        };
+        let big = Response::error("y".repeat(4 << 20));
         request.conn.answer(&big);
         let conn = request.conn.clone();
         let waiting = tokio::spawn(async move { conn.all_written().await });

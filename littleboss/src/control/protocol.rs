@@ -268,12 +268,40 @@ pub(crate) enum Response {
     Stopped {
         exit_code: i32,
     },
+    /// The request failed, or was refused, as `error` says. `refused`: the
+    /// connection was turned away before its request was read (too many
+    /// open, a stranger's), so nothing was tried (absent when false, and
+    /// from an older supervisor).
     Error {
         error: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        refused: bool,
     },
 }
 
 impl Response {
+    /// A request that failed as `error` says.
+    pub fn error(error: String) -> Response {
+        Response::Error {
+            error,
+            refused: false,
+        }
+    }
+
+    /// The answer's type as the wire names it (`status`, `error`…), to
+    /// name an answer without quoting it whole.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Response::Status { .. } => "status",
+            Response::Waiting { .. } => "waiting",
+            Response::Reloading { .. } => "reloading",
+            Response::Reloaded { .. } => "reloaded",
+            Response::Stopping { .. } => "stopping",
+            Response::Stopped { .. } => "stopped",
+            Response::Error { .. } => "error",
+        }
+    }
+
     /// Whether this response ends its request.
     pub fn is_final(&self) -> bool {
         !matches!(
@@ -992,6 +1020,64 @@ mod tests {
             raw_status(br#"{"v":2,"final":true,"type":"status","status":{}}"#),
             None
         );
+    }
+
+    #[test]
+    fn a_refusal_says_so_and_an_error_is_written_as_before() {
+        // A failure is written as every release wrote it, which an older
+        // client, and an older image reading a held reply, read.
+        let failed = encode_response(&Response::error("no".into()));
+        assert_eq!(
+            failed,
+            b"{\"v\":1,\"final\":true,\"type\":\"error\",\"error\":\"no\"}\n"
+        );
+        let refused = Response::Error {
+            error: "busy".into(),
+            refused: true,
+        };
+        let line = encode_response(&refused);
+        assert!(line.ends_with(b"\"refused\":true}\n"), "{line:?}");
+        assert_eq!(
+            decode_answer(line.trim_ascii_end()),
+            Ok(Answer::Known(refused))
+        );
+        // An older supervisor's error: not a refusal.
+        let older = br#"{"v":1,"final":true,"type":"error","error":"no"}"#;
+        assert_eq!(
+            decode_answer(older),
+            Ok(Answer::Known(Response::error("no".into())))
+        );
+    }
+
+    #[test]
+    fn each_answer_is_named_as_the_wire_names_it() {
+        // All but a status, which takes a supervisor's whole state.
+        let answers = [
+            Response::Waiting {
+                pid: 1,
+                within_ms: None,
+            },
+            Response::Reloading {
+                pid: 1,
+                changes: Vec::new(),
+            },
+            Response::Reloaded {
+                pid: 1,
+                old_pid: None,
+                supervisor_not_upgraded: None,
+            },
+            Response::Stopping {
+                pid: None,
+                within_ms: None,
+            },
+            Response::Stopped { exit_code: 0 },
+            Response::error(String::new()),
+        ];
+        for answer in answers {
+            let line: serde_json::Value =
+                serde_json::from_slice(&encode_response(&answer)).unwrap();
+            assert_eq!(line["type"], answer.kind(), "{line}");
+        }
     }
 
     #[test]

@@ -311,7 +311,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
             // Answered here, as the control server answers a bad request:
             // the machine never took them.
             for (client, error) in refused {
-                let response = crate::control::protocol::Response::Error { error };
+                let response = crate::control::protocol::Response::error(error);
                 io.perform(Effect::Reply { client, response });
             }
             // The upgrade's outcome first, as the previous image saw it.

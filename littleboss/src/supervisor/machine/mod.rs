@@ -1547,7 +1547,7 @@ impl Machine {
     fn refuse(&mut self, client: Option<ClientId>, error: String) {
         say!(self, "reload refused: {error}");
         match client {
-            Some(client) => self.reply(client, Response::Error { error }),
+            Some(client) => self.reply(client, Response::error(error)),
             // A SIGHUP, maybe systemd's reload under `Type=notify-reload`,
             // which waits for RELOADING=1 (stamped after its signal) and
             // then READY=1 (its reload timeout, 90 s by default,
@@ -2147,7 +2147,7 @@ impl Machine {
         let serving = self.up().and_then(|up| up.serving);
         if let Why::Reload { client } = why {
             if let Some(client) = client {
-                self.reply(client, Response::Error { error: message });
+                self.reply(client, Response::error(message));
             }
             // The reload is over: the old child serves on, untouched.
             if serving.is_some() {
@@ -2595,7 +2595,5 @@ fn failed_start(child: &Child, reason: &str) -> String {
 }
 
 fn error(message: &str) -> Response {
-    Response::Error {
-        error: message.to_owned(),
-    }
+    Response::error(message.to_owned())
 }

@@ -13,7 +13,7 @@ const MS: Duration = Duration::from_millis(1);
 
 fn error_of(response: Option<&Response>) -> String {
     match response {
-        Some(Response::Error { error }) => error.clone(),
+        Some(Response::Error { error, .. }) => error.clone(),
         other => panic!("expected an error, got {other:?}"),
     }
 }
@@ -2458,7 +2458,7 @@ fn a_relative_unix_socket_is_bound_only_for_a_caller_in_the_supervisors_folder()
     // From elsewhere, `run/api.sock` would land in the supervisor's
     // folder, not the caller's: refused, nothing started.
     let elsewhere = reload_from(&mut sim, "/home/ops", Some(&["-api=run/api.sock"]), &api);
-    let Some(Response::Error { error }) = sim.final_answer(elsewhere) else {
+    let Some(Response::Error { error, .. }) = sim.final_answer(elsewhere) else {
         panic!("refused: {:?}", sim.answers(elsewhere))
     };
     assert!(error.contains("`run/api.sock` is relative"), "{error}");
@@ -2510,7 +2510,7 @@ fn a_relative_unix_socket_is_bound_only_for_a_caller_in_the_supervisors_folder()
     let third = [("http", "tcp:127.0.0.1:8080"), ("admin", "unix:third.sock")];
     let typed = reload_from(&mut sim, "/home/ops", Some(&["-admin=third.sock"]), &third);
     assert!(
-        matches!(sim.final_answer(typed), Some(Response::Error { error }) if error.contains("`third.sock` is relative")),
+        matches!(sim.final_answer(typed), Some(Response::Error { error, .. }) if error.contains("`third.sock` is relative")),
         "{:?}",
         sim.answers(typed)
     );
@@ -2875,7 +2875,7 @@ fn a_bind_that_never_ends_fails_its_reload_and_the_next_one_goes_on() {
     assert!(sim.final_answer(stuck).is_none());
     sim.advance(super::BIND_TIMEOUT);
     match sim.final_answer(stuck) {
-        Some(Response::Error { error }) => {
+        Some(Response::Error { error, .. }) => {
             assert!(error.contains("were not bound within 30s"), "{error}")
         }
         other => panic!("{other:?}"),
@@ -3524,7 +3524,7 @@ fn kept_arguments_for_a_listener_moved_to_another_network_refuse_the_reload() {
     let kept = reload_with(&mut sim, None, &unix);
     let want = "`-api=127.0.0.1:9090`, kept from the serving child's arguments, was given for tcp, and the new binary declares `api` on unix; give the reload its arguments (with `-api=ADDR` for unix, or `--` to start it with none at all)";
     assert!(
-        matches!(sim.final_answer(kept), Some(Response::Error { error }) if error == want),
+        matches!(sim.final_answer(kept), Some(Response::Error { error, .. }) if error == want),
         "{:?}",
         sim.answers(kept)
     );
@@ -3537,7 +3537,7 @@ fn kept_arguments_for_a_listener_moved_to_another_network_refuse_the_reload() {
     sim.hello_and_ready(3);
     let back = reload_with(&mut sim, None, &tcp);
     assert!(
-        matches!(sim.final_answer(back), Some(Response::Error { error })
+        matches!(sim.final_answer(back), Some(Response::Error { error, .. })
             if error.starts_with("`-api=/run/api.sock`, kept from the serving child's arguments, was given for unix")),
         "{:?}",
         sim.answers(back)
@@ -3557,7 +3557,7 @@ fn kept_arguments_for_a_listener_moved_to_another_network_refuse_the_reload() {
     let other_family = reload_with(&mut sim, None, &tcp6);
     let want = "-api: `127.0.0.1` is an IPv4 address, and tcp6 listens on IPv6 only; use tcp4 or an IPv6 address; `-api` was kept from the serving child's arguments: give the reload its arguments (with `-api=ADDR`, or `--` to start it with none at all)";
     assert!(
-        matches!(sim.final_answer(other_family), Some(Response::Error { error }) if error == want),
+        matches!(sim.final_answer(other_family), Some(Response::Error { error, .. }) if error == want),
         "{:?}",
         sim.answers(other_family)
     );
