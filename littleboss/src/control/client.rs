@@ -477,21 +477,30 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
             // rather than shown as a default, and one whose type this
             // build reads otherwise is no reason to fail.
             let raw = protocol::raw_status(&session.last);
+            // It runs, and answered: what this build cannot read of it
+            // (another build's) is shown as it came, not made a failure,
+            // with a note on stderr (under `--json` too: stdout stays the
+            // object).
+            let cannot_read = |failure: &Failure| {
+                say!(
+                    "status of {name}: this build cannot read all of the answer ({}); as the supervisor sent it:",
+                    failure.message
+                )
+            };
             match (answer, raw) {
                 // (A status this build reads is one `raw_status` reads.)
-                (_, Some(raw)) if json => print_json(&raw),
+                (answer, Some(raw)) if json => {
+                    if let Err(failure) = &answer {
+                        cannot_read(failure);
+                    }
+                    print_json(&raw)
+                }
                 (Ok(Response::Status { status }), _) => {
                     print_out(&status.render());
                     Ok(0)
                 }
-                // It runs, and answered: what this build cannot read of
-                // it (another build's) is shown as it came, not made a
-                // failure.
                 (Err(failure), Some(raw)) => {
-                    say!(
-                        "status of {name}: this build cannot read all of the answer ({}); as the supervisor sent it:",
-                        failure.message
-                    );
+                    cannot_read(&failure);
                     print_json(&raw)
                 }
                 (Err(failure), None) => Err(failure),
