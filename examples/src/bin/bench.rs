@@ -17,9 +17,10 @@
 //!    others, so that where the scheduler puts threads does not decide the
 //!    figures;
 //! 2. reloads under new-connection load: every failed request by class,
-//!    latency during reloads against that between them (from when the
-//!    footprint samples of 3 find the supervisor still to the next reload,
-//!    on the same server under the same load), the `reload` command's
+//!    latency during reloads against that between them (600 ms and more
+//!    after each footprint sample of 3, to the next reload, with nothing
+//!    of the bench's running but the load; on the same server under the
+//!    same load; the sample's own wait counted neither way), the `reload` command's
 //!    wall time, when the new child first answered relative to the moment
 //!    the supervisor promoted it, and the longest stretch in which no
 //!    request completed;
@@ -98,6 +99,11 @@ const DEADLINE: Duration = Duration::from_secs(30);
 /// for this long: longer than the 200 ms from a child's exit to the
 /// supervisor's scan for orphans, its last piece of work after a reload.
 const QUIET: Duration = Duration::from_millis(500);
+/// How long the load runs on after each footprint sample before the next
+/// reload, with nothing else running in the bench: the steady state the
+/// reloads are measured against (the sample's own wait polls `/proc` on
+/// the load generator's CPU, and is no part of it).
+const BETWEEN_RELOADS: Duration = Duration::from_millis(600);
 
 fn main() -> ExitCode {
     let args = Args::parse();
@@ -490,9 +496,10 @@ struct ReloadFigures {
     failed_total: usize,
     failed_by_class: BTreeMap<&'static str, usize>,
     latency_us: [u64; 4],
-    /// Requests begun and ended in the footprint rows' quiet windows,
-    /// when no reload ran: the steady state, on the same server under the
-    /// same load, that the reloads are measured against.
+    /// Requests begun and ended in the quiet windows after the footprint
+    /// rows, when no reload ran and the bench did nothing but the load:
+    /// the steady state, on the same server under the same load, that the
+    /// reloads are measured against.
     between_reloads_requests: usize,
     between_reloads_latency_us: [u64; 4],
     reload_wall_ms_median: f64,
@@ -658,11 +665,12 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
     reset_peak(supervisor);
     let running = load_on(&server, Mode::NewConnection, args, epoch);
     let mut reloads = Vec::new();
-    // When the footprint samples waited for a quiet supervisor, once the
-    // last reload's old child had gone (its drain counts as during a
-    // reload): no reload then, so the requests made in those windows are
-    // the steady state the reloads are measured against, on the same
-    // server under the same load, interleaved with them.
+    // A stretch after each footprint sample, the last reload's old child
+    // gone (its drain counts as during a reload) and the sample taken:
+    // no reload then, and nothing of the bench's but the load, so the
+    // requests made in those windows are the steady state the reloads
+    // are measured against, on the same server under the same load,
+    // interleaved with them.
     let mut quiet = Vec::new();
     for i in 1..=args.reloads {
         let reload = reload_once(&server, epoch).await;
@@ -675,18 +683,24 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
             let sample = tokio::task::spawn_blocking(move || FootprintSample::take(&s, i))
                 .await
                 .unwrap();
-            // Settled means still for `QUIET` with one child, from when
-            // the wait first saw it still (soon after the old child was
-            // reaped: the orphan scan that follows, then nothing). The
-            // quiet lasts until the next reload begins (see
-            // `reload_figures`).
-            // (None if it did not settle: no window, and the run fails.)
-            let ended = epoch.elapsed();
-            if let Some(since) = sample.still_since {
-                quiet.push((since.duration_since(epoch).min(ended), ended));
-            }
+            // Settled: still for `QUIET` with one child. The window
+            // begins once the sample is taken and lasts until the next
+            // reload begins (see `reload_figures`). (None if it did not
+            // settle: no window, and the run fails.)
+            // From when it was first seen still to the window, the
+            // sample's wait and reading: counted neither way.
+            let still = sample.still_since.map(|since| since.duration_since(epoch));
             report.footprint.push(sample);
             reset_peak(supervisor);
+            if let Some(still) = still {
+                let from = epoch.elapsed();
+                tokio::time::sleep(BETWEEN_RELOADS).await;
+                quiet.push(Quiet {
+                    still: still.min(from),
+                    from,
+                    ended: epoch.elapsed(),
+                });
+            }
         }
         tokio::time::sleep(Duration::from_millis(args.interval_ms)).await;
     }
@@ -889,35 +903,53 @@ async fn reload_once(server: &Arc<Server>, epoch: Instant) -> Reload {
     }
 }
 
+/// A stretch between reloads, on the clock from the bench's start: from
+/// when the supervisor was first seen still after a reload (its old child
+/// reaped) to `from`, the footprint sample's wait and reading, which are
+/// counted neither way; from `from`, the load alone (until `ended`, and
+/// on until the next reload begins).
+struct Quiet {
+    still: Duration,
+    from: Duration,
+    ended: Duration,
+}
+
 fn reload_figures(
     server: &Server,
     reloads: &[Reload],
     samples: &[Sample],
-    quiet: &[(Duration, Duration)],
+    quiet: &[Quiet],
 ) -> ReloadFigures {
     let failed = failures(samples);
     // Each quiet window runs on until the next reload begins (the last
     // one, until the load stops).
+    let sampling: Vec<(Duration, Duration)> = quiet.iter().map(|q| (q.still, q.from)).collect();
     let quiet: Vec<(Duration, Duration)> = quiet
         .iter()
-        .map(|&(from, ended)| {
+        .map(|q| {
             let next = reloads
                 .iter()
                 .map(|r| r.began)
-                .find(|began| *began >= ended);
-            (from, next.unwrap_or(Duration::MAX))
+                .find(|began| *began >= q.ended);
+            (q.from, next.unwrap_or(Duration::MAX))
         })
         .collect();
     let quiet = quiet.as_slice();
+    let within = |windows: &[(Duration, Duration)], s: &Sample| {
+        let began = s.at.saturating_sub(s.latency);
+        windows
+            .iter()
+            .any(|(from, to)| *from <= began && s.at < *to)
+    };
     // Between reloads: a request begun and ended within a quiet window.
     // Every other one counts as during reloads, a request a drain held
-    // up that ended in a quiet window among them.
-    let between = |s: &Sample| {
-        let began = s.at.saturating_sub(s.latency);
-        quiet.iter().any(|(from, to)| *from <= began && s.at < *to)
-    };
-    let (steady, during_reloads): (Vec<Sample>, Vec<Sample>) =
-        samples.iter().cloned().partition(between);
+    // up that ended in a quiet window among them, but for those begun
+    // and ended while a sample was taken.
+    let (steady, during_reloads): (Vec<Sample>, Vec<Sample>) = samples
+        .iter()
+        .filter(|s| !within(&sampling, s))
+        .cloned()
+        .partition(|s| within(quiet, s));
     let (p50, p99, p999, max) = percentiles(&during_reloads);
     let (s50, s99, s999, smax) = percentiles(&steady);
     let walls: Vec<f64> = reloads.iter().map(|r| r.wall.as_secs_f64() * 1e3).collect();
@@ -940,10 +972,10 @@ fn reload_figures(
         .collect();
     let times = completions(samples);
     // Each reload's window runs from its start to the next one's, cut
-    // short where a footprint sample's quiet window begins, once the
-    // supervisor is still after it (the last reload's always is): no
-    // reload runs there, and its requests and silences are the figures
-    // between reloads.
+    // short where the supervisor is seen still before a footprint sample
+    // (the last reload's always is): no reload runs from there, and the
+    // quiet window's requests and silences are the figures between
+    // reloads.
     let ends = reloads
         .iter()
         .skip(1)
@@ -951,10 +983,10 @@ fn reload_figures(
         .chain([Duration::MAX])
         .zip(reloads)
         .map(|(end, r)| {
-            quiet
+            sampling
                 .iter()
-                .map(|(from, _)| *from)
-                .filter(|from| *from >= r.began)
+                .map(|(still, _)| *still)
+                .filter(|still| *still >= r.began)
                 .fold(end, Duration::min)
         });
     let silences: Vec<f64> = reloads
@@ -1220,7 +1252,7 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "| latency between reloads (the footprint rows' quiet windows, {} requests) p50 / p99 / p99.9 / max ms | {} / {} / {} / {} |",
+            "| latency between reloads (the quiet windows after the footprint rows, {} requests) p50 / p99 / p99.9 / max ms | {} / {} / {} / {} |",
             r.between_reloads_requests,
             ms(s50),
             ms(s99),
