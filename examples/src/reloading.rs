@@ -90,10 +90,9 @@ impl Server {
     /// and how many ended otherwise than with code 0 and were not (a
     /// crash, a panic: a drain that looks short for the wrong reason).
     /// Waits (up to a deadline) until the supervisor has one child left,
-    /// the one serving.
+    /// the one serving ([`Drains::settled`]: whether it came to that).
     pub fn drains(&self) -> Drains {
-        // Whether it came to one child is the caller's to ask again.
-        let _ = self.wait_one_child();
+        let settled = self.wait_one_child();
         // The supervisor logs an exit once it has reaped the child; a line
         // a child's output cut in two never comes, hence the short limit.
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -104,7 +103,10 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        drains_of(&self.log.lock().unwrap())
+        Drains {
+            settled,
+            ..drains_of(&self.log.lock().unwrap())
+        }
     }
 
     /// The pids told to wind down, and those logged as exited, so far.
@@ -247,9 +249,10 @@ pub struct Row {
     /// Distinct processes that answered.
     pub pids: usize,
     /// Whether the supervisor was down to one child (the serving one) and
-    /// no zombie after the row, every old child reaped, and before its
-    /// paced reloads too; and the supervisor dropped no log line (the
-    /// drains and the children lost are read off its lines).
+    /// no zombie before the load stopped and after the row, every old
+    /// child reaped, and before its paced reloads too; and the supervisor
+    /// dropped no log line (the drains and the children lost are read off
+    /// its lines).
     pub settled: bool,
     /// Reloads made while an old child still ran: how many came back to
     /// back with a drain not yet over.
@@ -339,6 +342,10 @@ pub struct Drains {
     pub abnormal: usize,
     /// Other children lost (see [`Row::lost`]).
     pub lost: usize,
+    /// Whether the supervisor came down to one child within the deadline
+    /// while the load was still on: if not, the load stopped while old
+    /// children still drained, and what failed after went uncounted.
+    pub settled: bool,
 }
 
 impl Row {
@@ -423,7 +430,7 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         killed: drains.killed,
         abnormal: drains.abnormal,
         lost: drains.lost,
-        settled: settled && settled_before_paced && !log_lines_dropped,
+        settled: drains.settled && settled && settled_before_paced && !log_lines_dropped,
         reloads_during_a_drain,
         seconds,
         ..Row::default()
