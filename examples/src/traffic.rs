@@ -277,6 +277,9 @@ async fn h1_client(
             conn = None;
         }
         let reused = conn.is_some();
+        // From when it was due (in open loop, maybe before now): a request
+        // held up past its timeout is a timeout, as it is timed.
+        let deadline = tokio::time::Instant::from_std(begin) + load.timeout;
         let attempt = async {
             // How long connecting took: a slow client's request is timed
             // from after its silence, plus this.
@@ -317,7 +320,7 @@ async fn h1_client(
             read_response(stream).await.map_err(|e| classify(&e))
         };
         let mut keep = matches!(load.shape, Shape::KeepAlive | Shape::Post);
-        let outcome = match tokio::time::timeout(load.timeout, attempt).await {
+        let outcome = match tokio::time::timeout_at(deadline, attempt).await {
             Ok(Ok(Response { code, pid, close })) if (200..300).contains(&code) => {
                 keep &= !close;
                 Outcome::Ok { pid }
@@ -377,7 +380,8 @@ async fn h2_client(
             samples.push(given_up(begin, epoch));
             continue;
         }
-        let deadline = tokio::time::Instant::now() + load.timeout;
+        // From when it was due, as for HTTP/1.
+        let deadline = tokio::time::Instant::from_std(begin) + load.timeout;
         // A connection the server said GOAWAY on is not ready any more:
         // open another, as every HTTP/2 client does (not a failure: no
         // request was sent). The wait is timed and bounded all the same.
