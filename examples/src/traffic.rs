@@ -195,8 +195,9 @@ impl StopAt {
     }
 }
 
-/// A request owed when the stop gave up on it ([`StopAt::given_up`]),
-/// timed from when it was due: a timeout, unsent.
+/// A request owed when the stop gave up on it ([`StopAt::given_up`]), or
+/// past its timeout before it could be sent (its client held up behind a
+/// stall), timed from when it was due: a timeout, unsent.
 fn given_up(begin: Instant, epoch: Instant) -> Sample {
     let end = Instant::now();
     Sample {
@@ -280,6 +281,12 @@ async fn h1_client(
         // From when it was due (in open loop, maybe before now): a request
         // held up past its timeout is a timeout, as it is timed.
         let deadline = tokio::time::Instant::from_std(begin) + load.timeout;
+        // Already past it: not sent (a connection begun and dropped, or a
+        // request written and reset, would only add to the stall).
+        if tokio::time::Instant::now() >= deadline {
+            samples.push(given_up(begin, epoch));
+            continue;
+        }
         let attempt = async {
             // How long connecting took: a slow client's request is timed
             // from after its silence, plus this.
@@ -380,8 +387,12 @@ async fn h2_client(
             samples.push(given_up(begin, epoch));
             continue;
         }
-        // From when it was due, as for HTTP/1.
+        // From when it was due, as for HTTP/1, and not sent once past it.
         let deadline = tokio::time::Instant::from_std(begin) + load.timeout;
+        if tokio::time::Instant::now() >= deadline {
+            samples.push(given_up(begin, epoch));
+            continue;
+        }
         // A connection the server said GOAWAY on is not ready any more:
         // open another, as every HTTP/2 client does (not a failure: no
         // request was sent). The wait is timed and bounded all the same.

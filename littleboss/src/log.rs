@@ -482,7 +482,19 @@ impl Queue {
     /// counted as dropped. Not under std's stderr lock, which a thread
     /// blocked in `eprintln!` on the same full stderr may hold.
     fn write_here_until(&self, stderr: std::os::fd::BorrowedFd<'_>, deadline: Instant) {
-        let mut state = self.lock();
+        self.write_taken_here_until(self.lock(), stderr, deadline);
+    }
+
+    /// [`write_here_until`](Self::write_here_until), the queue's lock
+    /// already held (as `state`): the lines taken in the same hold that
+    /// found no writer, so none started meanwhile takes them away from an
+    /// exit's flush.
+    fn write_taken_here_until(
+        &self,
+        mut state: std::sync::MutexGuard<'_, State>,
+        stderr: std::os::fd::BorrowedFd<'_>,
+        deadline: Instant,
+    ) {
         let mut lines: Vec<String> = state.lines.drain(..).collect();
         let queued = lines.len();
         let dropped = std::mem::take(&mut state.dropped);
@@ -593,8 +605,7 @@ impl Queue {
             if start(self).is_ok() {
                 state.writing = true;
             } else {
-                drop(state);
-                self.write_here_until(stderr, deadline);
+                self.write_taken_here_until(state, stderr, deadline);
                 return;
             }
         }

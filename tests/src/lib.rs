@@ -59,6 +59,9 @@ pub fn command(bin: impl AsRef<Path>) -> Command {
             cmd.env_remove(key);
         }
     }
+    // A service's mark, should the tests run under one: what a command
+    // starts is marked by the service that starts it, or by none.
+    cmd.env_remove(OWNER_VAR);
     cmd.stdin(Stdio::null());
     // As from a terminal, whatever started the tests: a shell's
     // background job (`cargo test &`, a CI runner's) has SIGINT and
@@ -470,13 +473,41 @@ impl Drop for Service {
         // command of this service's sets, which what they start inherits
         // (pids are reused, by other tests' processes too), and goes with
         // its process group if it leads one (a child does).
+        use nix::sys::signal::{Signal, kill, killpg};
         let owner = self.dir.path().to_string_lossy();
-        for pid in procfs::with_variable(OWNER_VAR, &owner) {
-            if procfs::state(pid) != Some('Z') {
-                let pid = nix::unistd::Pid::from_raw(pid as i32);
-                let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
-                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        let ours = |pid: u32| {
+            procfs::environ_entries(pid)
+                .is_some_and(|env| env.contains(&format!("{OWNER_VAR}={owner}").into_bytes()))
+        };
+        // Stopped first, so that none starts another (a supervisor with
+        // `persist`) or exits to leave its pid to another process between
+        // the look and the kill; looked at again, once stopped, until a
+        // look finds no more (a stranger that took a pid meanwhile goes
+        // on).
+        let mut stopped = std::collections::BTreeSet::new();
+        for _ in 0..10 {
+            let found: Vec<u32> = procfs::with_variable(OWNER_VAR, &owner)
+                .into_iter()
+                .filter(|pid| *pid != std::process::id() && !stopped.contains(pid))
+                .filter(|pid| procfs::state(*pid) != Some('Z'))
+                .collect();
+            if found.is_empty() {
+                break;
             }
+            for pid in found {
+                let process = nix::unistd::Pid::from_raw(pid as i32);
+                let _ = kill(process, Signal::SIGSTOP);
+                if ours(pid) {
+                    stopped.insert(pid);
+                } else {
+                    let _ = kill(process, Signal::SIGCONT);
+                }
+            }
+        }
+        for pid in stopped {
+            let pid = nix::unistd::Pid::from_raw(pid as i32);
+            let _ = killpg(pid, Signal::SIGKILL);
+            let _ = kill(pid, Signal::SIGKILL);
         }
     }
 }

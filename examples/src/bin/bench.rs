@@ -943,11 +943,17 @@ fn reload_figures(
     };
     // Between reloads: a request begun and ended within a quiet window.
     // Every other one counts as during reloads, a request a drain held
-    // up that ended in a quiet window among them, but for those begun
-    // and ended while a sample was taken.
+    // up that ended in a quiet window among them, but for those in
+    // flight at any time while a sample was taken.
+    let sampled = |s: &Sample| {
+        let began = s.at.saturating_sub(s.latency);
+        sampling
+            .iter()
+            .any(|(still, from)| began < *from && s.at >= *still)
+    };
     let (steady, during_reloads): (Vec<Sample>, Vec<Sample>) = samples
         .iter()
-        .filter(|s| !within(&sampling, s))
+        .filter(|s| !sampled(s))
         .cloned()
         .partition(|s| within(quiet, s));
     let (p50, p99, p999, max) = percentiles(&during_reloads);
