@@ -659,6 +659,11 @@ impl State {
 mod tests {
     use super::*;
 
+    /// A writer's start that fails, as with no thread to be had.
+    fn no_thread(_: &'static Queue) -> std::io::Result<()> {
+        Err(std::io::Error::other("no thread"))
+    }
+
     #[test]
     fn quoted_text_keeps_to_its_line_and_its_order() {
         assert_eq!(printable("plain text, ünïcode"), "plain text, ünïcode");
@@ -678,7 +683,6 @@ mod tests {
     fn lines_wait_for_a_writer_when_none_can_be_started() {
         use std::os::fd::AsFd;
         let queue: &'static Queue = Box::leak(Box::default());
-        let no_thread = |_: &'static Queue| Err(std::io::Error::other("no thread"));
         // Not written on the pushing thread (the supervisor's loop).
         queue.push_with("(log test) first\n".to_owned(), no_thread);
         queue.push_with("(log test) second\n".to_owned(), no_thread);
@@ -744,7 +748,6 @@ mod tests {
     fn a_panics_message_takes_the_oldest_lines_place_and_never_waits_on_its_own_lock() {
         use std::os::fd::AsFd;
         let queue: &'static Queue = Box::leak(Box::default());
-        let no_thread = |_: &'static Queue| Err(std::io::Error::other("no thread"));
         {
             let mut state = queue.state.lock().unwrap();
             for i in 0..MOST_WAITING {
@@ -789,7 +792,6 @@ mod tests {
     fn a_flush_with_no_writer_writes_here_and_keeps_counting_what_stderr_did_not_take() {
         use std::os::fd::AsFd;
         let queue: &'static Queue = Box::leak(Box::default());
-        let no_thread = |_: &'static Queue| Err(std::io::Error::other("no thread"));
         queue.push_with("(log test) one\n".to_owned(), no_thread);
         queue.push_with("(log test) two\n".to_owned(), no_thread);
         queue.state.lock().unwrap().dropped = 5;
@@ -830,7 +832,6 @@ mod tests {
     #[test]
     fn lines_a_previous_image_lost_are_counted_and_said_as_dropped() {
         let queue: &'static Queue = Box::leak(Box::default());
-        let no_thread = |_: &'static Queue| Err(std::io::Error::other("no thread"));
         queue.count_dropped(3, no_thread);
         queue.push_with("(log test) next\n".to_owned(), no_thread);
         let state = queue.state.lock().unwrap();

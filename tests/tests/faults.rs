@@ -1362,26 +1362,19 @@ fn a_status_this_build_cannot_read_is_shown_as_sent_and_exits_0() {
     // answered; not "cannot tell" (4).
     const STATUS: &[u8] =
         b"{\"v\":1,\"type\":\"status\",\"status\":{\"name\":\"versioned\",\"reloads\":\"many\"}}\n";
-    let out = answered_with("status", &[], &[STATUS]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("status of versioned: this build cannot read all of the answer"),
-        "{err}"
-    );
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(status["reloads"], "many", "{status}");
-    // `--json` prints the object alone on stdout, and the note on stderr
-    // too.
-    let out = answered_with("status", &["--json"], &[STATUS]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("status of versioned: this build cannot read all of the answer"),
-        "{err}"
-    );
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(status["reloads"], "many", "{status}");
+    // Plain, and `--json`, which prints the object alone on stdout: the
+    // object as sent, and the note on stderr, both ways.
+    for args in [&[][..], &["--json"]] {
+        let out = answered_with("status", args, &[STATUS]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("status of versioned: this build cannot read all of the answer"),
+            "{args:?}: {err}"
+        );
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(status["reloads"], "many", "{status}");
+    }
 }
 
 /// What control command `mode` (with `args`) says of a stand-in
