@@ -8,11 +8,13 @@
 //! connection has closed (littleboss sees that), so an old child with
 //! nothing open goes at once. A last response's close lingers (the
 //! writing half shut, what the client still sends read until it closes),
-//! and a request begun must arrive within 5 s. Two things that section
-//! describes it leaves out, for a simpler example: it does not defer accepts until a client speaks
-//! (its grace, 3.5 s, outlasts the benchmark's slowest first byte
-//! instead), and it closes kept-alive connections on their next response
-//! at once rather than spread over the grace.
+//! and a request begun must arrive within 5 s. Three things that section
+//! describes it leaves out, for a simpler example: it does not defer
+//! accepts until a client speaks (its grace, 3.5 s, outlasts the
+//! benchmark's slowest first byte instead); it closes kept-alive
+//! connections on their next response at once rather than spread over
+//! the grace; and at lameduck it closes a connection with nothing read
+//! at once, without looking again for a request just arriving.
 //!
 //! `GET` answers with a greeting, `POST` with the length of the body, and
 //! every response names the process in `x-littleboss-pid`. Only what the
