@@ -788,7 +788,7 @@ fn a_child_code_before_run_reaped_is_not_signalled_by_the_new_image() {
     svc.output
         .wait_for(&format!("reaps_before_run: reaped pid {old} before run"));
     let said = svc.output.wait_for(&format!(
-        "cannot watch child pid {old} again: it is no longer this process's child: code before `run` reaped it"
+        "cannot watch child pid {old} again: it is no longer this process's child: code of the program's reaped it (before `run`"
     ));
     assert!(!said.contains("killing it"), "{said}");
     assert_eq!(status(&svc)["upgrades"], 1);

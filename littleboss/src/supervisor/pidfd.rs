@@ -71,7 +71,10 @@ impl Process {
     }
 
     /// Opens a pidfd for our child `pid`, which must not have been reaped.
-    /// Needs a tokio runtime.
+    /// Needs a tokio runtime. A pid that is not our child once its pidfd
+    /// is open fails with [`NoLongerOurs`](super::spawn::NoLongerOurs):
+    /// code of the program's reaped it first, and the pid, maybe another
+    /// process's by now, is not to be watched or signalled.
     ///
     /// ```ignore
     /// let process = Process::open(child.id())?;
@@ -93,16 +96,29 @@ impl Process {
                     ));
                     Process::by_pid(pid)
                 }
-                None => Ok(Process {
-                    pid,
-                    watch: Watch::Fd(fd),
-                }),
+                None => Process::ours(pid, fd),
             },
-            Ok(fd) => Ok(Process {
+            Ok(fd) => Process::ours(pid, fd),
+            Err(e) => Process::by_pid_after(pid, &e),
+        }
+    }
+
+    /// Watches `pid` through `fd`, its pidfd, if it is our child: the
+    /// pidfd names whatever process has the pid when it is opened, which
+    /// after a reap by another wait may be a stranger (asked of the pidfd
+    /// itself, without reaping, so that no later reuse of the pid can
+    /// answer for it).
+    fn ours(pid: u32, fd: AsyncFd<OwnedFd>) -> io::Result<Process> {
+        use nix::libc;
+        let pidfd = fd.get_ref().as_raw_fd() as libc::id_t;
+        match ended(libc::P_PIDFD, pidfd, REAP | libc::WNOWAIT) {
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {
+                Err(io::Error::other(super::spawn::NoLongerOurs))
+            }
+            _ => Ok(Process {
                 pid,
                 watch: Watch::Fd(fd),
             }),
-            Err(e) => Process::by_pid_after(pid, &e),
         }
     }
 
@@ -591,6 +607,16 @@ mod tests {
             watch: super::Watch::Fd(fd),
         };
         assert_eq!(process.wait().await.unwrap(), ChildExit::Code(4));
+    }
+
+    /// A process that is not our child (the pid of a child another wait
+    /// reaped, taken by another process since) is not watched: its pidfd
+    /// opens, but it is no longer ours, and nothing is to be signalled.
+    #[tokio::test]
+    async fn a_pid_that_is_not_our_child_is_not_opened_as_one() {
+        let stranger = std::os::unix::process::parent_id();
+        let refused = Process::open(stranger).unwrap_err();
+        assert!(super::super::spawn::NoLongerOurs::is(&refused), "{refused}");
     }
 
     /// A child is ours while it runs and once it has ended unreaped;

@@ -656,7 +656,13 @@ pub(crate) fn watch_started(
     // loop for as long as it takes to die (for ever, stuck in the kernel
     // on a hung mount). Watched by pidfd, or by pid when it cannot have
     // one.
-    let process = Process::open(pid).inspect_err(|_| kill_with_group(pid))?;
+    // One another wait reaped already is not killed: its pid may be a
+    // stranger's by now.
+    let process = Process::open(pid).inspect_err(|e| {
+        if !NoLongerOurs::is(e) {
+            kill_with_group(pid);
+        }
+    })?;
     let channel = SupervisorEnd::new(ours).inspect_err(|_| kill_with_group(pid))?;
     let hello = (!doomed).then_some((hello, fds));
     Ok(watch(id, process, channel, events, hello))
@@ -693,16 +699,18 @@ impl Rewatchable {
     }
 }
 
-/// Why a child handed over across an upgrade in place cannot be watched
-/// again: the program's code before `run` reaped it (a wait for any
-/// child, or SIGCHLD ignored), and its pid may be another process's now.
+/// Why a child cannot be watched (again, if handed over across an upgrade
+/// in place; or once its spawn returns): code of the program's reaped it
+/// first (before `run`, or a thread `supervisor_init` left: a wait for
+/// any child, or SIGCHLD ignored), and its pid may be another process's
+/// now.
 #[derive(Debug)]
 pub(crate) struct NoLongerOurs;
 
 impl std::fmt::Display for NoLongerOurs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(
-            "it is no longer this process's child: code before `run` reaped it (a wait for any child, or SIGCHLD ignored)",
+            "it is no longer this process's child: code of the program's reaped it (before `run`, or a thread `supervisor_init` left: a wait for any child, or SIGCHLD ignored)",
         )
     }
 }
