@@ -534,12 +534,13 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
             if test_interrupted {
                 nix::libc::raise(nix::libc::SIGINT);
             }
-            // A terminal's ^C, ^\ or ^Z that reached the supervisor's group
-            // before this child had one of its own waits here, blocked: the
+            // A terminal's ^C that reached the supervisor's group before
+            // this child had one of its own waits here, blocked: the
             // supervisor's to act on, not the child's (unblocked below, it
-            // would end or stop it). Ignoring a signal discards one pending;
-            // then the default, which the exec would make of a handler of
-            // the supervisor's anyway (and the loop below of one ignored).
+            // would end it). Ignoring a signal discards one pending; then
+            // the default, which the exec would make of a handler of the
+            // supervisor's anyway (and the loop below of one ignored). ^\
+            // and ^Z, not blocked, are set to their default the same way.
             for number in [nix::libc::SIGINT, nix::libc::SIGQUIT, nix::libc::SIGTSTP] {
                 nix::libc::signal(number, nix::libc::SIG_IGN);
                 nix::libc::signal(number, nix::libc::SIG_DFL);
