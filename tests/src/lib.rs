@@ -496,10 +496,12 @@ impl Drop for Service {
             }
             for pid in found {
                 let process = nix::unistd::Pid::from_raw(pid as i32);
+                // A stranger another test stopped on purpose stays so.
+                let was_stopped = procfs::state(pid) == Some('T');
                 let _ = kill(process, Signal::SIGSTOP);
                 if ours(pid) {
                     stopped.insert(pid);
-                } else {
+                } else if !was_stopped {
                     let _ = kill(process, Signal::SIGCONT);
                 }
             }

@@ -943,13 +943,14 @@ fn reload_figures(
     };
     // Between reloads: a request begun and ended within a quiet window.
     // Every other one counts as during reloads, a request a drain held
-    // up that ended in a quiet window among them, but for those in
-    // flight at any time while a sample was taken.
+    // up that ended in a quiet window among them, but for those begun
+    // while a sample was taken (one begun before, in the reload's tail,
+    // stays the reload's).
     let sampled = |s: &Sample| {
         let began = s.at.saturating_sub(s.latency);
         sampling
             .iter()
-            .any(|(still, from)| began < *from && s.at >= *still)
+            .any(|(still, from)| *still <= began && began < *from)
     };
     let (steady, during_reloads): (Vec<Sample>, Vec<Sample>) = samples
         .iter()

@@ -923,10 +923,17 @@ impl Io {
                     started_unix,
                 }
             }
-            Err(e) => Event::SpawnFailed {
-                id,
-                error: e.to_string(),
-            },
+            Err(e) => {
+                // Reaped by another wait: what it left (killed) is ours
+                // to reap.
+                if super::spawn::NoLongerOurs::is(&e) {
+                    let _ = (self.events_tx).send(Event::Signal(super::machine::Signal::Chld));
+                }
+                Event::SpawnFailed {
+                    id,
+                    error: e.to_string(),
+                }
+            }
         }
     }
 

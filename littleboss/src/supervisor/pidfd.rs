@@ -99,6 +99,11 @@ impl Process {
                 None => Process::ours(pid, fd),
             },
             Ok(fd) => Process::ours(pid, fd),
+            // No process has the pid: ours would be a zombie until reaped,
+            // so another wait reaped it.
+            Err(e) if e.raw_os_error() == Some(nix::libc::ESRCH) => {
+                Err(io::Error::other(super::spawn::NoLongerOurs))
+            }
             Err(e) => Process::by_pid_after(pid, &e),
         }
     }
@@ -614,8 +619,22 @@ mod tests {
     /// opens, but it is no longer ours, and nothing is to be signalled.
     #[tokio::test]
     async fn a_pid_that_is_not_our_child_is_not_opened_as_one() {
+        // Where pidfds work (not before Linux 5.4, nor under a seccomp
+        // filter refusing them; the parent seen from this pid namespace).
         let stranger = std::os::unix::process::parent_id();
+        let Ok(fd) = super::pidfd_open(stranger) else {
+            return;
+        };
+        if !super::available() || super::cannot_wait_on(&fd).is_some() {
+            return;
+        }
         let refused = Process::open(stranger).unwrap_err();
+        assert!(super::super::spawn::NoLongerOurs::is(&refused), "{refused}");
+        // Nor is one another wait reaped, its pid taken by nobody yet.
+        let mut reaped = std::process::Command::new("true").spawn().unwrap();
+        let pid = reaped.id();
+        reaped.wait().unwrap();
+        let refused = Process::open(pid).unwrap_err();
         assert!(super::super::spawn::NoLongerOurs::is(&refused), "{refused}");
     }
 

@@ -658,11 +658,11 @@ pub(crate) fn watch_started(
     // on a hung mount). Watched by pidfd, or by pid when it cannot have
     // one.
     // One another wait reaped already is not killed: its pid may be a
-    // stranger's by now.
-    let process = Process::open(pid).inspect_err(|e| {
-        if !NoLongerOurs::is(e) {
-            kill_with_group(pid);
-        }
+    // stranger's by now; what it left in its group is (the driver has the
+    // orphan scan reap them).
+    let process = Process::open(pid).inspect_err(|e| match NoLongerOurs::is(e) {
+        true => super::pidfd::kill_left_by_reaped(pid),
+        false => kill_with_group(pid),
     })?;
     let channel = SupervisorEnd::new(ours).inspect_err(|_| kill_with_group(pid))?;
     let hello = (!doomed).then_some((hello, fds));
