@@ -81,6 +81,18 @@ impl Process {
     /// let exit = process.wait().await;
     /// ```
     pub fn open(pid: u32) -> io::Result<Process> {
+        let process = Process::open_either(pid)?;
+        // Watched by pid (no pidfds here, or none to be had for it): asked
+        // by pid, as the pidfd is asked in `ours`.
+        if !process.by_pidfd() && matches!(still_ours(pid), Ok(false)) {
+            return Err(io::Error::other(super::spawn::NoLongerOurs));
+        }
+        Ok(process)
+    }
+
+    /// [`open`](Self::open), by pidfd where it can, else by pid; a pid
+    /// watched by pid not yet asked whether it is ours.
+    fn open_either(pid: u32) -> io::Result<Process> {
         if !available() {
             return Process::by_pid(pid);
         }
