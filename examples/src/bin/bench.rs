@@ -17,10 +17,11 @@
 //!    others, so that where the scheduler puts threads does not decide the
 //!    figures;
 //! 2. reloads under new-connection load: every failed request by class,
-//!    latency during reloads against that between them (600 ms and more
-//!    after each footprint sample of 3, to the next reload, with nothing
-//!    of the bench's running but the load; on the same server under the
-//!    same load; the sample's own wait counted neither way), the `reload` command's
+//!    latency during reloads against that between them (from the end of
+//!    each footprint sample of 3 to the next reload, 600 ms and more, with
+//!    nothing of the bench's running but the load; on the same server
+//!    under the same load; requests begun while the sample was taken
+//!    counted neither way), the `reload` command's
 //!    wall time, when the new child first answered relative to the moment
 //!    the supervisor promoted it, and the longest stretch in which no
 //!    request completed;
@@ -687,8 +688,8 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
             // begins once the sample is taken and lasts until the next
             // reload begins (see `reload_figures`). (None if it did not
             // settle: no window, and the run fails.)
-            // From when it was first seen still to the window, the
-            // sample's wait and reading: counted neither way.
+            // Requests begun from when it was first seen still to the
+            // window (the sample's wait and reading) count neither way.
             let still = sample.still_since.map(|since| since.duration_since(epoch));
             report.footprint.push(sample);
             reset_peak(supervisor);

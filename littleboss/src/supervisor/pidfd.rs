@@ -71,10 +71,14 @@ impl Process {
     }
 
     /// Opens a pidfd for our child `pid`, which must not have been reaped.
-    /// Needs a tokio runtime. A pid that is not our child once its pidfd
-    /// is open fails with [`NoLongerOurs`](super::spawn::NoLongerOurs):
-    /// code of the program's reaped it first, and the pid, maybe another
-    /// process's by now, is not to be watched or signalled.
+    /// Needs a tokio runtime. A pid that is no longer our child fails with
+    /// [`NoLongerOurs`](super::spawn::NoLongerOurs): no process has it,
+    /// its pidfd names a process that is not our child, or, watched by
+    /// pid, `waitid` finds no child of ours by that pid. Code of the
+    /// program's reaped it first, and the pid, maybe another process's by
+    /// now, is not to be watched or signalled. (One that another child of
+    /// ours took since passes: only a pidfd from the spawn itself would
+    /// tell.)
     ///
     /// ```ignore
     /// let process = Process::open(child.id())?;
@@ -390,7 +394,8 @@ fn reap_with_group(
 }
 
 /// Kills what child `pid`, reaped by another wait than ours (code of the
-/// program's before `run`), left running in its process group, saying
+/// program's: before `run`, or a thread `supervisor_init` left), left
+/// running in its process group, saying
 /// so. Not `pid`, which may be another process's by now; the group only
 /// while a child of ours is in it (one it left, ours since: the
 /// supervisor is their subreaper), which keeps its id from being reused
