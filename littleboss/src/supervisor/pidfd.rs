@@ -120,6 +120,11 @@ impl Process {
             Err(e) if e.raw_os_error() == Some(nix::libc::ESRCH) => {
                 Err(io::Error::other(super::spawn::NoLongerOurs))
             }
+            // Reaped, its pid a stranger's thread now (EINVAL): not said
+            // as a pidfd that could not be had.
+            Err(_) if matches!(still_ours(pid), Ok(false)) => {
+                Err(io::Error::other(super::spawn::NoLongerOurs))
+            }
             Err(e) => Process::by_pid_after(pid, &e),
         }
     }
