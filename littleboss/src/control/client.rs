@@ -177,10 +177,11 @@ pub(crate) fn print_out(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-/// Runs a control command and exits: 0 on success, 1 when a reload is
-/// refused or fails (or cannot be asked: this binary's path not found, a
-/// request too long), [`NOT_RUNNING`] with no supervisor, [`UNKNOWN`] when
-/// it cannot tell (a `stop` or `status` the supervisor refused too),
+/// Runs a control command and exits: 0 on success, 1 when a reload fails
+/// (or cannot be asked: this binary's path not found, a request too
+/// long), [`NOT_RUNNING`] with no supervisor, [`UNKNOWN`] when it cannot
+/// tell (a `reload`, `stop` or `status` the supervisor refused unread
+/// too),
 /// [`USAGE`](crate::exit::USAGE) for a command line or `LITTLEBOSS_DIR`
 /// it cannot use, and for `stop` the child's exit code.
 /// `status --json` prints one JSON object on stdout once it runs (not for

@@ -73,8 +73,8 @@ impl Process {
     /// Opens a pidfd for our child `pid`, which must not have been reaped.
     /// Needs a tokio runtime. A pid that is no longer our child fails with
     /// [`NoLongerOurs`](super::spawn::NoLongerOurs): no process has it,
-    /// its pidfd names a process that is not our child, or, watched by
-    /// pid, `waitid` finds no child of ours by that pid. Code of the
+    /// its pidfd names a process that is not our child, or, with no pidfd
+    /// to be had, `waitid` finds no child of ours by that pid. Code of the
     /// program's reaped it first, and the pid, maybe another process's by
     /// now, is not to be watched or signalled. (One that another child of
     /// ours took since passes: only a pidfd from the spawn itself would
@@ -94,8 +94,8 @@ impl Process {
         Ok(process)
     }
 
-    /// [`open`](Self::open), by pidfd where it can, else by pid; a pid
-    /// watched by pid not yet asked whether it is ours.
+    /// [`open`](Self::open), by pidfd where it can, else by pid (asked
+    /// whether it is ours by [`open`](Self::open) then).
     fn open_either(pid: u32) -> io::Result<Process> {
         if !available() {
             return Process::by_pid(pid);
