@@ -293,6 +293,17 @@ impl Service {
         self.spawn(cmd)
     }
 
+    /// Spawns the fixture with `args` as PID 1 of a pid namespace of its
+    /// own (`unshare -Urpf --kill-child`; the process under test is
+    /// `unshare`, its child the fixture). See [`pid_namespace_or_skip`].
+    pub fn spawn_in_pid_namespace(&mut self, args: &[&str]) -> &mut Self {
+        let mut cmd = self.command("unshare");
+        cmd.args(["-Urpf", "--kill-child"])
+            .arg(&self.bin)
+            .args(args);
+        self.spawn(cmd)
+    }
+
     /// Spawns `cmd` as the process under test, capturing its output.
     pub fn spawn(&mut self, mut cmd: Command) -> &mut Self {
         let mut child = cmd
@@ -974,6 +985,21 @@ pub mod fixture {
                 }
             }
         }
+    }
+
+    /// A `versioned` fixture's service on its `addr` listener: says
+    /// `running version VERSION pid=PID addr=ADDR` on stdout, then answers
+    /// each connection with `ANSWER PID` until lameduck (see
+    /// [`serve_greetings`]). Returns this process's pid.
+    pub async fn serve_version(ctx: &littleboss::Context, version: &str, answer: &str) -> u32 {
+        let listener = ctx.tcp("addr").expect("addr listener");
+        let pid = std::process::id();
+        println!(
+            "running version {version} pid={pid} addr={}",
+            listener.local_addr().unwrap()
+        );
+        serve_greetings(listener, format!("{answer} {pid}"), ctx.lameduck()).await;
+        pid
     }
 
     /// Waits while the file the variable `gate` names exists, `most` at

@@ -140,13 +140,19 @@ fn result_main_prints_the_error_and_exits_1() {
     );
 }
 
-#[test]
-fn sigterm_in_bypass_is_lameduck_too() {
+/// The echo server run directly (bypass), once it has echoed a line.
+fn echo_server_serving_in_bypass() -> Service {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
     let cmd = svc.command(&svc.bin);
     svc.spawn(cmd);
     let addr = svc.printed_addr("addr");
     assert_eq!(tests::echo(addr, "hi").unwrap(), "hi\n");
+    svc
+}
+
+#[test]
+fn sigterm_in_bypass_is_lameduck_too() {
+    let mut svc = echo_server_serving_in_bypass();
     svc.signal(nix::sys::signal::Signal::SIGTERM);
     let status = svc.wait_exit();
     assert_eq!(status.code(), Some(0), "{}", svc.output.text());
@@ -165,11 +171,7 @@ fn sigterm_in_bypass_is_lameduck_too() {
 fn sighup_in_bypass_is_left_to_the_program_and_ends_it_by_default() {
     // Not a reload (there is no supervisor), nor ignored as in a child:
     // as for any program, whose own handler would take it.
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
-    let cmd = svc.command(&svc.bin);
-    svc.spawn(cmd);
-    let addr = svc.printed_addr("addr");
-    assert_eq!(tests::echo(addr, "hi").unwrap(), "hi\n");
+    let mut svc = echo_server_serving_in_bypass();
     svc.signal(nix::sys::signal::Signal::SIGHUP);
     svc.dies_of(nix::sys::signal::Signal::SIGHUP);
     assert!(
@@ -212,11 +214,7 @@ fn as_a_containers_pid_1_a_second_stop_signal_exits_143_and_sighup_does_nothing(
         return;
     }
     let mut svc = Service::new(env!("CARGO_BIN_EXE_slow_drain"));
-    let mut cmd = svc.command("unshare");
-    cmd.args(["-Urpf", "--kill-child"])
-        .arg(&svc.bin)
-        .arg("--drain-ms=4000");
-    svc.spawn(cmd);
+    svc.spawn_in_pid_namespace(&["--drain-ms=4000"]);
     svc.output.wait_for("serving pid=1\n");
     let program = tests::eventually("the program under unshare", || {
         tests::procfs::live_children(svc.pid() as u32)

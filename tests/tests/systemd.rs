@@ -919,11 +919,7 @@ fn orphans_are_reaped_under_a_proc_of_another_pid_namespace() {
         return;
     }
     let mut svc = Service::new(env!("CARGO_BIN_EXE_orphaner"));
-    let mut cmd = svc.command("unshare");
-    cmd.args(["-Urpf", "--kill-child"])
-        .arg(&svc.bin)
-        .arg("-littleboss=start");
-    svc.spawn(cmd);
+    svc.spawn_in_pid_namespace(&["-littleboss=start"]);
     let orphan: u32 = svc.printed("orphan");
     svc.output.wait_for(
         "cannot read /proc (it numbers processes as another pid namespace does): orphans are reaped by waitid",

@@ -26,12 +26,6 @@ fn count_calls() {
     supervisor_init = count_calls
 )]
 async fn main(ctx: littleboss::Context) {
-    let listener = ctx.tcp("addr").expect("addr listener");
-    let pid = std::process::id();
-    println!(
-        "running version init pid={pid} addr={}",
-        listener.local_addr().unwrap()
-    );
-    tests::fixture::serve_greetings(listener, format!("init {pid}"), ctx.lameduck()).await;
+    tests::fixture::serve_version(&ctx, "init", "init").await;
     std::process::exit(7);
 }

@@ -11,11 +11,5 @@
     self_upgrade = false
 )]
 async fn main(ctx: littleboss::Context) {
-    let listener = ctx.tcp("addr").expect("addr listener");
-    let pid = std::process::id();
-    println!(
-        "running version nofallback pid={pid} addr={}",
-        listener.local_addr().unwrap()
-    );
-    tests::fixture::serve_greetings(listener, format!("nofallback {pid}"), ctx.lameduck()).await;
+    tests::fixture::serve_version(&ctx, "nofallback", "nofallback").await;
 }

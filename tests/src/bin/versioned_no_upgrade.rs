@@ -8,11 +8,5 @@
     self_upgrade = false
 )]
 async fn main(ctx: littleboss::Context) {
-    let listener = ctx.tcp("addr").expect("addr listener");
-    let pid = std::process::id();
-    println!(
-        "running version fixed pid={pid} addr={}",
-        listener.local_addr().unwrap()
-    );
-    tests::fixture::serve_greetings(listener, format!("fixed {pid}"), ctx.lameduck()).await;
+    tests::fixture::serve_version(&ctx, "fixed", "fixed").await;
 }

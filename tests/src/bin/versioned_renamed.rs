@@ -14,13 +14,6 @@ fn main() {
     littleboss::Littleboss::new(name)
         .listener("addr", "tcp:127.0.0.1:0")
         .run(|ctx: littleboss::Context| async move {
-            let listener = ctx.tcp("addr").expect("addr listener");
-            let pid = std::process::id();
-            println!(
-                "running version renamed pid={pid} addr={}",
-                listener.local_addr().unwrap()
-            );
-            tests::fixture::serve_greetings(listener, format!("renamed {pid}"), ctx.lameduck())
-                .await;
+            tests::fixture::serve_version(&ctx, "renamed", "renamed").await;
         })
 }

@@ -4,13 +4,7 @@
 
 #[littleboss::main(name = "versioned", listener(addr = "tcp:127.0.0.1:0"))]
 async fn main(ctx: littleboss::Context) {
-    let listener = ctx.tcp("addr").expect("addr listener");
-    let pid = std::process::id();
-    println!(
-        "running version 1 pid={pid} addr={}",
-        listener.local_addr().unwrap()
-    );
-    tests::fixture::serve_greetings(listener, format!("v1 {pid}"), ctx.lameduck()).await;
+    let pid = tests::fixture::serve_version(&ctx, "1", "v1").await;
     println!("version 1 pid={pid} done");
     if let Ok(ms) = std::env::var("VERSIONED_V1_LINGER_MS") {
         let ms = ms.parse().expect("VERSIONED_V1_LINGER_MS in ms");
