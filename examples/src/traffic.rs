@@ -195,6 +195,16 @@ impl StopAt {
     }
 }
 
+/// When the request due at `begin` times out: from when it was due (in
+/// open loop, maybe before now), as it is timed. `None` if it is not to
+/// be sent: the stop gave up on it, or it is past its timeout already (a
+/// connection begun and dropped, or a request written and reset, would
+/// only add to the stall).
+fn deadline_of(begin: Instant, timeout: Duration, stop: &StopAt) -> Option<tokio::time::Instant> {
+    let deadline = tokio::time::Instant::from_std(begin) + timeout;
+    (!stop.given_up(timeout) && tokio::time::Instant::now() < deadline).then_some(deadline)
+}
+
 /// A request owed when the stop gave up on it ([`StopAt::given_up`]), or
 /// past its timeout before it could be sent (its client held up behind a
 /// stall), timed from when it was due: a timeout, unsent.
@@ -270,23 +280,14 @@ async fn h1_client(
         if stop.past(pacer.scheduled()) {
             break;
         }
-        if stop.given_up(load.timeout) {
+        let Some(deadline) = deadline_of(begin, load.timeout, &stop) else {
             samples.push(given_up(begin, epoch));
             continue;
-        }
+        };
         if waited && conn.as_ref().is_some_and(closed_while_idle) {
             conn = None;
         }
         let reused = conn.is_some();
-        // From when it was due (in open loop, maybe before now): a request
-        // held up past its timeout is a timeout, as it is timed.
-        let deadline = tokio::time::Instant::from_std(begin) + load.timeout;
-        // Already past it: not sent (a connection begun and dropped, or a
-        // request written and reset, would only add to the stall).
-        if tokio::time::Instant::now() >= deadline {
-            samples.push(given_up(begin, epoch));
-            continue;
-        }
         let attempt = async {
             // How long connecting took: a slow client's request is timed
             // from after its silence, plus this.
@@ -383,16 +384,10 @@ async fn h2_client(
         if stop.past(pacer.scheduled()) {
             break;
         }
-        if stop.given_up(load.timeout) {
+        let Some(deadline) = deadline_of(begin, load.timeout, &stop) else {
             samples.push(given_up(begin, epoch));
             continue;
-        }
-        // From when it was due, as for HTTP/1, and not sent once past it.
-        let deadline = tokio::time::Instant::from_std(begin) + load.timeout;
-        if tokio::time::Instant::now() >= deadline {
-            samples.push(given_up(begin, epoch));
-            continue;
-        }
+        };
         // A connection the server said GOAWAY on is not ready any more:
         // open another, as every HTTP/2 client does (not a failure: no
         // request was sent). The wait is timed and bounded all the same.

@@ -697,7 +697,7 @@ async fn run(args: &Args, http: &Path, cpus: Option<&Cpus>) -> Report {
                 let from = epoch.elapsed();
                 tokio::time::sleep(BETWEEN_RELOADS).await;
                 quiet.push(Quiet {
-                    still: still.min(from),
+                    still,
                     from,
                     ended: epoch.elapsed(),
                 });
@@ -936,28 +936,21 @@ fn reload_figures(
         })
         .collect();
     let quiet = quiet.as_slice();
-    let within = |windows: &[(Duration, Duration)], s: &Sample| {
-        let began = s.at.saturating_sub(s.latency);
-        windows
-            .iter()
-            .any(|(from, to)| *from <= began && s.at < *to)
-    };
     // Between reloads: a request begun and ended within a quiet window.
     // Every other one counts as during reloads, a request a drain held
     // up that ended in a quiet window among them, but for those begun
     // while a sample was taken (one begun before, in the reload's tail,
     // stays the reload's).
-    let sampled = |s: &Sample| {
-        let began = s.at.saturating_sub(s.latency);
-        sampling
-            .iter()
-            .any(|(still, from)| *still <= began && began < *from)
-    };
+    let began = |s: &Sample| s.at.saturating_sub(s.latency);
     let (steady, during_reloads): (Vec<Sample>, Vec<Sample>) = samples
         .iter()
-        .filter(|s| !sampled(s))
+        .filter(|s| {
+            !sampling
+                .iter()
+                .any(|(still, from)| (*still..*from).contains(&began(s)))
+        })
         .cloned()
-        .partition(|s| within(quiet, s));
+        .partition(|s| (quiet.iter()).any(|(from, to)| *from <= began(s) && s.at < *to));
     let (p50, p99, p999, max) = percentiles(&during_reloads);
     let (s50, s99, s999, smax) = percentiles(&steady);
     let walls: Vec<f64> = reloads.iter().map(|r| r.wall.as_secs_f64() * 1e3).collect();

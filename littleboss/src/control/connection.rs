@@ -1095,7 +1095,7 @@ mod tests {
         let conn = Conn::new(ours.as_raw_fd(), begun);
         assert!(!conn.snapshot().closing);
         conn.closing();
-        conn.answer(&Response::error("not a request of this protocol".into()));
+        conn.answer(&Response::error("not a request of this protocol"));
         let snapshot = conn.snapshot();
         assert!(
             snapshot.closing && snapshot.unread.is_empty(),

@@ -281,9 +281,9 @@ pub(crate) enum Response {
 
 impl Response {
     /// A request that failed as `error` says.
-    pub fn error(error: String) -> Response {
+    pub fn error(error: impl Into<String>) -> Response {
         Response::Error {
-            error,
+            error: error.into(),
             refused: false,
         }
     }
@@ -1026,7 +1026,7 @@ mod tests {
     fn a_refusal_says_so_and_an_error_is_written_as_before() {
         // A failure is written as every release wrote it, which an older
         // client, and an older image reading a held reply, read.
-        let failed = encode_response(&Response::error("no".into()));
+        let failed = encode_response(&Response::error("no"));
         assert_eq!(
             failed,
             b"{\"v\":1,\"final\":true,\"type\":\"error\",\"error\":\"no\"}\n"
@@ -1045,7 +1045,7 @@ mod tests {
         let older = br#"{"v":1,"final":true,"type":"error","error":"no"}"#;
         assert_eq!(
             decode_answer(older),
-            Ok(Answer::Known(Response::error("no".into())))
+            Ok(Answer::Known(Response::error("no")))
         );
     }
 

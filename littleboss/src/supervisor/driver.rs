@@ -923,17 +923,12 @@ impl Io {
                     started_unix,
                 }
             }
-            Err(e) => {
-                // Reaped by another wait: what it left (killed) is ours
-                // to reap.
-                if super::spawn::NoLongerOurs::is(&e) {
-                    let _ = (self.events_tx).send(Event::Signal(super::machine::Signal::Chld));
-                }
-                Event::SpawnFailed {
-                    id,
-                    error: e.to_string(),
-                }
-            }
+            // (What a child another wait reaped left in its group is killed,
+            // and their SIGCHLD has the orphan scan reap them.)
+            Err(e) => Event::SpawnFailed {
+                id,
+                error: e.to_string(),
+            },
         }
     }
 

@@ -85,20 +85,8 @@ impl Process {
     /// let exit = process.wait().await;
     /// ```
     pub fn open(pid: u32) -> io::Result<Process> {
-        let process = Process::open_either(pid)?;
-        // Watched by pid (no pidfds here, or none to be had for it): asked
-        // by pid, as the pidfd is asked in `ours`.
-        if !process.by_pidfd() && matches!(still_ours(pid), Ok(false)) {
-            return Err(io::Error::other(super::spawn::NoLongerOurs));
-        }
-        Ok(process)
-    }
-
-    /// [`open`](Self::open), by pidfd where it can, else by pid (asked
-    /// whether it is ours by [`open`](Self::open) then).
-    fn open_either(pid: u32) -> io::Result<Process> {
         if !available() {
-            return Process::by_pid(pid);
+            return Process::by_pid_if_ours(pid);
         }
         match pidfd_open(pid) {
             // Linux 5.3 opens pidfds but cannot wait on them (`P_PIDFD`
@@ -110,7 +98,7 @@ impl Process {
                     give_up_pidfds(&format!(
                         "waiting on a pidfd fails ({refused}: Linux before 5.4, or a seccomp filter)"
                     ));
-                    Process::by_pid(pid)
+                    Process::by_pid_if_ours(pid)
                 }
                 None => Process::ours(pid, fd),
             },
@@ -135,17 +123,23 @@ impl Process {
     /// itself, without reaping, so that no later reuse of the pid can
     /// answer for it).
     fn ours(pid: u32, fd: AsyncFd<OwnedFd>) -> io::Result<Process> {
-        use nix::libc;
-        let pidfd = fd.get_ref().as_raw_fd() as libc::id_t;
-        match ended(libc::P_PIDFD, pidfd, REAP | libc::WNOWAIT) {
-            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => {
-                Err(io::Error::other(super::spawn::NoLongerOurs))
-            }
-            _ => Ok(Process {
-                pid,
-                watch: Watch::Fd(fd),
-            }),
+        let pidfd = fd.get_ref().as_raw_fd() as nix::libc::id_t;
+        if let Ok(false) = is_ours(nix::libc::P_PIDFD, pidfd) {
+            return Err(io::Error::other(super::spawn::NoLongerOurs));
         }
+        Ok(Process {
+            pid,
+            watch: Watch::Fd(fd),
+        })
+    }
+
+    /// Watches `pid` by pid, if it is our child (asked by pid, as `ours`
+    /// asks the pidfd).
+    fn by_pid_if_ours(pid: u32) -> io::Result<Process> {
+        if let Ok(false) = still_ours(pid) {
+            return Err(io::Error::other(super::spawn::NoLongerOurs));
+        }
+        Process::by_pid(pid)
     }
 
     /// Watches `pid` by pid since its pidfd could not be had: for every
@@ -354,7 +348,13 @@ fn give_up_pidfds(why: &str) {
 /// assert!(still_ours(child.id())?);
 /// ```
 pub(crate) fn still_ours(pid: u32) -> io::Result<bool> {
-    match ended(nix::libc::P_PID, pid, REAP | nix::libc::WNOWAIT) {
+    is_ours(nix::libc::P_PID, pid)
+}
+
+/// Whether what `id` names (a pid for `P_PID`, a pidfd for `P_PIDFD`) is
+/// a child of ours, not reaped: asked without reaping.
+fn is_ours(idtype: nix::libc::idtype_t, id: nix::libc::id_t) -> io::Result<bool> {
+    match ended(idtype, id, REAP | nix::libc::WNOWAIT) {
         Ok(_) => Ok(true),
         Err(e) if e.raw_os_error() == Some(nix::libc::ECHILD) => Ok(false),
         Err(e) => Err(e),

@@ -656,14 +656,9 @@ pub(crate) fn watch_started(
     // orphan scan its SIGCHLD brings reaps it: waiting here would stop the
     // loop for as long as it takes to die (for ever, stuck in the kernel
     // on a hung mount). Watched by pidfd, or by pid when it cannot have
-    // one.
-    // One another wait reaped already is not killed: its pid may be a
-    // stranger's by now; what it left in its group is (the driver has the
-    // orphan scan reap them).
-    let process = Process::open(pid).inspect_err(|e| match NoLongerOurs::is(e) {
-        true => super::pidfd::kill_left_by_reaped(pid),
-        false => kill_with_group(pid),
-    })?;
+    // one. (One another wait reaped already is not signalled by number:
+    // `kill_with_group` kills only what it left in its group.)
+    let process = Process::open(pid).inspect_err(|_| kill_with_group(pid))?;
     let channel = SupervisorEnd::new(ours).inspect_err(|_| kill_with_group(pid))?;
     let hello = (!doomed).then_some((hello, fds));
     Ok(watch(id, process, channel, events, hello))

@@ -500,7 +500,7 @@ impl Machine {
                 Request::Status => Response::Status {
                     status: Box::new(self.status()),
                 },
-                _ => error("the supervisor is exiting"),
+                _ => Response::error("the supervisor is exiting"),
             };
             self.reply(client, response);
         }
@@ -1578,7 +1578,10 @@ impl Machine {
             stopping.waiters.retain(|&waiter| waiter != client);
             if stopping.waiters.len() < before {
                 // Its one final answer, which no one reads.
-                self.reply(client, error("its client went away before the stop ended"));
+                self.reply(
+                    client,
+                    Response::error("its client went away before the stop ended"),
+                );
             }
             return;
         }
@@ -1602,7 +1605,10 @@ impl Machine {
             "dropped the queued reload of {what}: its client went away"
         );
         // Its one final answer, which no one reads.
-        self.reply(client, error("its client went away before its turn"));
+        self.reply(
+            client,
+            Response::error("its client went away before its turn"),
+        );
     }
 
     /// A queued reload runs once nothing starts (one that fails at once
@@ -1707,7 +1713,7 @@ impl Machine {
         }
         for queued in up.queued {
             if let Some(client) = queued.client {
-                self.reply(client, error("the supervisor is stopping"));
+                self.reply(client, Response::error("the supervisor is stopping"));
             }
         }
         // No child will take a connection after these, nor after the old
@@ -1747,7 +1753,7 @@ impl Machine {
                 client: Some(client),
             } = binding.why
             {
-                self.reply(client, error("the supervisor is stopping"));
+                self.reply(client, Response::error("the supervisor is stopping"));
             }
         }
         if let Some(starting) = &starting {
@@ -1773,7 +1779,7 @@ impl Machine {
             } = starting.why
             {
                 let message = failed.as_deref().unwrap_or("the supervisor is stopping");
-                self.reply(client, error(message));
+                self.reply(client, Response::error(message));
             }
         }
         let last_code = self.state.last_code;
@@ -2592,8 +2598,4 @@ fn failed_start(child: &Child, reason: &str) -> String {
         Some(pid) => format!("new child pid {pid} ({path}) {reason}"),
         None => format!("new child ({path}) {reason}"),
     }
-}
-
-fn error(message: &str) -> Response {
-    Response::error(message.to_owned())
 }
