@@ -416,6 +416,40 @@ impl Service {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal).unwrap();
     }
 
+    /// Stops the supervisor with SIGSTOP, as a debugger or a loaded host
+    /// would stall it, and waits until every thread of it is stopped:
+    /// `kill` returns before a thread running on another CPU has.
+    pub fn freeze(&self) {
+        self.signal(nix::sys::signal::Signal::SIGSTOP);
+        let pid = self.pid() as u32;
+        eventually("the supervisor stopped", || {
+            procfs::stopped(pid).then_some(())
+        });
+    }
+
+    /// Sends a deliberate second stop signal with `send`, some 400 ms
+    /// after the first stop was said (past the 250 ms in which a copy is
+    /// the same stop), and again while the program or its supervisor says
+    /// it read it as the same stop: on a machine so loaded that the drain
+    /// began long after it was said, a signal read within 50 ms of that
+    /// beginning was waiting meanwhile, and is a copy.
+    pub fn second_stop(&self, send: impl Fn()) {
+        const SAID: &str = " after the first: ";
+        for copy in 1..=5 {
+            std::thread::sleep(Duration::from_millis(400));
+            send();
+            let out = self.output.wait_for_count(SAID, copy);
+            let (at, _) = out.match_indices(SAID).nth(copy - 1).expect("counted");
+            if !out[at + SAID.len()..].starts_with("the same stop") {
+                return;
+            }
+        }
+        panic!(
+            "every second stop signal was read as the same stop: {}",
+            self.output.text()
+        );
+    }
+
     /// Waits for the program's end, as [`wait_exit`](Self::wait_exit),
     /// and checks it died of `signal` (a program without a supervisor
     /// that littleboss ends at its deadline or a second stop signal).
@@ -766,6 +800,28 @@ pub fn read_greeting(addr: SocketAddr) -> std::io::Result<String> {
     Ok(reply)
 }
 
+/// Waits, with the deadline, for a greeting at `addr` that `wanted` takes,
+/// and returns it: right after a reload, the old child (told to drain in
+/// the same step as the reload's answer, and reading that a moment later)
+/// may take one more connection. Fails naming the last greeting read.
+pub fn greeting_eventually(addr: SocketAddr, wanted: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let greeting = read_greeting(addr);
+        if let Ok(g) = &greeting
+            && wanted(g.trim())
+        {
+            return g.trim().to_owned();
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "timed out waiting for the greeting wanted at {addr}; the last read: {greeting:?}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Waits until `f` returns `Some`, with the deadline.
 pub fn eventually<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
     eventually_within(what, DEADLINE, f)
@@ -821,29 +877,33 @@ pub fn wait_read_by_peer(conn: &std::os::unix::net::UnixStream) {
 /// asserts: killed when dropped, each only while it still runs the
 /// command line it had when taken (its pid may be another's once gone).
 #[derive(Debug)]
-pub struct Strays(Vec<(u32, Vec<Vec<u8>>)>);
+pub struct Strays(Vec<(u32, u64, Vec<Vec<u8>>)>);
 
 impl Strays {
     /// Watches `pids`, running now.
     pub fn of(pids: impl IntoIterator<Item = u32>) -> Strays {
         let known = pids
             .into_iter()
-            .filter_map(|pid| Some((pid, procfs::cmdline(pid)?)))
+            .filter_map(|pid| Some((pid, procfs::started(pid)?, procfs::cmdline(pid)?)))
             .collect();
         Strays(known)
     }
 
-    /// Whether `pid`, one of these, still runs what it ran when taken.
+    /// Whether `pid`, one of these, still runs what it ran when taken, as
+    /// the same process: one started later (a parallel test's, the same
+    /// fixture run the same way) may have been given its pid.
     pub fn runs(&self, pid: u32) -> bool {
-        self.0
-            .iter()
-            .any(|(p, argv)| *p == pid && procfs::cmdline(pid).as_ref() == Some(argv))
+        self.0.iter().any(|(p, started, argv)| {
+            *p == pid
+                && procfs::started(pid) == Some(*started)
+                && procfs::cmdline(pid).as_ref() == Some(argv)
+        })
     }
 }
 
 impl Drop for Strays {
     fn drop(&mut self) {
-        for (pid, _) in &self.0 {
+        for (pid, _, _) in &self.0 {
             if self.runs(*pid) {
                 let pid = nix::unistd::Pid::from_raw(*pid as i32);
                 let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);

@@ -179,11 +179,43 @@ pub fn cpu_ms(pid: u32) -> Option<u64> {
     Some(ticks * 10)
 }
 
+/// When `pid` started, in clock ticks since boot (`starttime`, the 22nd
+/// field of its `stat`): with its pid, what tells it from a later process
+/// given the same pid. `None` if it is gone.
+///
+/// ```
+/// assert!(tests::procfs::started(std::process::id()).is_some());
+/// ```
+pub fn started(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // From the 3rd field on, after the command name (which may hold spaces).
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
 /// `pid`'s state letter (`R`, `S`, `T` for stopped, `Z`…); `None` if it
 /// is gone.
 pub fn state(pid: u32) -> Option<char> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat[stat.rfind(')')? + 2..].chars().next()
+}
+
+/// Whether every thread of `pid` is stopped (by SIGSTOP: `T`), as it is
+/// some moment after `kill` returns; false if it is gone.
+///
+/// ```
+/// assert!(!tests::procfs::stopped(std::process::id()));
+/// ```
+pub fn stopped(pid: u32) -> bool {
+    let Ok(threads) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    threads.flatten().all(|thread| {
+        let stat = fs::read_to_string(thread.path().join("stat")).unwrap_or_default();
+        // A thread that ended meanwhile is no longer listed, or reads so.
+        let state = stat.rfind(')').and_then(|at| stat[at + 2..].chars().next());
+        matches!(state, Some('T') | None)
+    })
 }
 
 /// (live, zombie) children of `pid`, by scanning `/proc`.

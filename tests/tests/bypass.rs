@@ -194,9 +194,7 @@ fn a_second_ctrl_c_in_bypass_ends_the_program_dead_of_sigint() {
     svc.signal(nix::sys::signal::Signal::SIGINT);
     svc.output
         .wait_for("SIGINT: draining, for 5s at most (the lameduck timeout); send it again");
-    // Past the window in which a second copy is the same stop.
-    std::thread::sleep(std::time::Duration::from_millis(400));
-    svc.signal(nix::sys::signal::Signal::SIGINT);
+    svc.second_stop(|| svc.signal(nix::sys::signal::Signal::SIGINT));
     svc.dies_of(nix::sys::signal::Signal::SIGINT);
     let out = svc.output.text();
     assert!(out.contains("ms after the first: exiting now"), "{out}");
@@ -227,9 +225,7 @@ fn as_a_containers_pid_1_a_second_stop_signal_exits_143_and_sighup_does_nothing(
     // Alive after the SIGHUP: the SIGTERM after it begins the drain.
     svc.output
         .wait_for("SIGTERM: draining, for 5s at most (the lameduck timeout); send it again");
-    // Past the window in which a second copy is the same stop.
-    std::thread::sleep(std::time::Duration::from_millis(400));
-    nix::sys::signal::kill(program, nix::sys::signal::Signal::SIGTERM).unwrap();
+    svc.second_stop(|| nix::sys::signal::kill(program, nix::sys::signal::Signal::SIGTERM).unwrap());
     assert_eq!(svc.wait_exit().code(), Some(143), "{}", svc.output.text());
     let out = svc.output.text();
     assert!(out.contains("ms after the first: exiting now"), "{out}");

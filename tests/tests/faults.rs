@@ -235,13 +235,12 @@ fn a_reload_whose_command_ended_before_the_supervisor_read_it_is_dropped() {
     let (mut svc, addr) = v1();
     let serving = read_greeting(addr).unwrap();
     let socket = svc.control_dir().join("versioned.sock");
-    let supervisor = nix::unistd::Pid::from_raw(svc.pid());
-    nix::sys::signal::kill(supervisor, Signal::SIGSTOP).unwrap();
+    svc.freeze();
     let reload = format!("{{\"v\":1,\"cmd\":\"reload\",\"path\":\"{V1}\"}}\n");
     let mut gone = UnixStream::connect(&socket).unwrap();
     gone.write_all(reload.as_bytes()).unwrap();
     drop(gone);
-    nix::sys::signal::kill(supervisor, Signal::SIGCONT).unwrap();
+    svc.signal(Signal::SIGCONT);
     svc.output.wait_for(
         "dropped a reload whose client had closed its connection before the supervisor read it",
     );
@@ -352,7 +351,7 @@ fn a_child_sending_what_cannot_be_read_is_read_past_and_said_once() {
         text(&reload),
         svc.output.text()
     );
-    assert!(read_greeting(addr).unwrap().starts_with("closes "));
+    tests::greeting_eventually(addr, |g| g.starts_with("closes "));
     // Counted once everything the supervisor said has come.
     svc.stop_expecting(0);
     let out = svc.output.text();
@@ -641,11 +640,8 @@ fn a_ready_said_while_the_supervisor_was_busy_past_the_deadline_counts() {
     let status = json(&svc, bin);
     assert_eq!(status["reloads"], 3, "{status}");
     assert_eq!(status["failures"], 0, "{status}");
-    let greeting = read_greeting(addr).unwrap();
-    assert_eq!(
-        greeting.trim(),
-        format!("short_ready {}", child_pid(&status))
-    );
+    let serving = format!("short_ready {}", child_pid(&status));
+    tests::greeting_eventually(addr, |g| g == serving);
     svc.stop_expecting(0);
 }
 
@@ -706,7 +702,8 @@ fn the_supervisor_answers_while_a_childs_exec_hangs() {
     assert!(out.status.success(), "{}", text(&out));
     let serving = child_pid(&json(&svc, bin));
     assert_ne!(serving, first);
-    assert_eq!(read_greeting(addr).unwrap().trim(), format!("v1 {serving}"));
+    let serving = format!("v1 {serving}");
+    tests::greeting_eventually(addr, |g| g == serving);
     svc.stop_expecting(0);
 }
 

@@ -174,7 +174,7 @@ fn path_taken_by_a_second(remove: impl FnOnce(&std::path::Path)) -> (Service, Se
     let mut first = Service::new(ECHO);
     first.start(&[]).ready();
     let dir = first.control_dir();
-    first.signal(nix::sys::signal::Signal::SIGSTOP);
+    first.freeze();
     remove(&dir);
     let mut second = Service::sharing(ECHO, &dir);
     second.start(&[]).ready();
@@ -268,7 +268,7 @@ fn a_path_that_stays_taken_does_not_make_the_remake_wake_itself() {
         made.add_watch(&dir, nix::sys::inotify::AddWatchFlags::IN_CREATE)
             .unwrap();
         // Stopped meanwhile, so that it sees both changes at once.
-        svc.signal(nix::sys::signal::Signal::SIGSTOP);
+        svc.freeze();
         let aside = dir.join("aside");
         match locks_expected {
             0 => std::fs::write(&aside, "not a socket").unwrap(),
@@ -323,7 +323,7 @@ fn a_lock_file_taken_by_another_process_meanwhile_is_said_so_and_taken_back_late
     let path = svc.control_dir().join("echo_server.lock");
     // Stopped meanwhile, so that the other process is first however slow
     // this machine is.
-    svc.signal(nix::sys::signal::Signal::SIGSTOP);
+    svc.freeze();
     std::fs::remove_file(&path).unwrap();
     let file = std::fs::File::create(&path).unwrap();
     let held = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock).unwrap();
@@ -570,7 +570,7 @@ fn a_supervisor_whose_control_socket_was_removed_is_named_with_what_still_reache
     let pid = svc.pid();
     // As a cleaner of old files in /tmp might; the supervisor, stopped,
     // cannot make it again yet.
-    svc.signal(nix::sys::signal::Signal::SIGSTOP);
+    svc.freeze();
     std::fs::remove_file(svc.control_dir().join("echo_server.sock")).unwrap();
     let gone = "control socket";
     let kill = format!("`kill -HUP {pid}` reloads it, `kill -TERM {pid}` stops it gracefully");
@@ -853,7 +853,7 @@ fn status_of_a_supervisor_that_does_not_answer_says_it_cannot_tell() {
     svc.ready();
     // Stopped as by a debugger: the connection is queued, never answered.
     // (Waited for 1 s, not the 10 s a user's `status` waits.)
-    svc.signal(nix::sys::signal::Signal::SIGSTOP);
+    svc.freeze();
     let out = svc
         .command(ECHO)
         .env("LITTLEBOSS_TEST_STATUS_PATIENCE_MS", "1000")
@@ -1185,7 +1185,7 @@ fn a_supervisor_whose_folder_could_not_be_made_again_tries_until_it_can() {
     let mut svc = Service::sharing(ECHO, &parent.join("control"));
     svc.start(&[]).ready();
     // Stopped, so that the file is in place before it looks.
-    svc.signal(nix::sys::signal::Signal::SIGSTOP);
+    svc.freeze();
     std::fs::remove_dir_all(&parent).unwrap();
     std::fs::write(&parent, "not a folder").unwrap();
     svc.signal(nix::sys::signal::Signal::SIGCONT);

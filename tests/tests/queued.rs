@@ -216,7 +216,7 @@ fn a_child_signalled_first_keeps_its_queue_for_a_supervisor_slow_to_stop() {
     // serve. (It waited 250 ms, then the late refusal reset the queue.)
     let (mut svc, pause, addr) = started_paused();
     let child = nix::unistd::Pid::from_raw(only_child(&svc));
-    svc.signal(nix::sys::signal::Signal::SIGSTOP);
+    svc.freeze();
     nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGTERM).unwrap();
     let clients = queue_clients(addr);
     // The supervisor's stall: the scenario itself, not a wait for a

@@ -179,8 +179,7 @@ fn interrupted_twice_apart(svc: &mut Service) {
     svc.output.wait_for("ignoring lameduck");
     // A person's second Ctrl-C comes later than a sender that signals the
     // process and its group at once; within that window it is the same stop.
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    svc.signal(Signal::SIGINT);
+    svc.second_stop(|| svc.signal(Signal::SIGINT));
     // Its lameduck timeout is 60 s; the harness deadline is far shorter.
     assert_eq!(
         svc.wait_exit().code(),
@@ -913,7 +912,7 @@ fn a_reload_command_whose_program_started_a_thread_before_run_still_says_where_i
     svc.ready();
     // Stopped, as a supervisor in a long `supervisor_init` is: the reload
     // is sent and never answered.
-    svc.signal(Signal::SIGSTOP);
+    svc.freeze();
     let mut reload = svc.spawn_control(bin, "reload");
     let said = reload.said();
     let command = reload.0.id();

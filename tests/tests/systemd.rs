@@ -604,8 +604,7 @@ fn bypass_with_some_sockets_activated_removes_its_own_socket_file_when_a_second_
     // Lameduck (at once: no connection is open). A second signal later
     // than a sender's copy to the group is not the same stop, and ends
     // it while it lingers.
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    svc.signal(Signal::SIGTERM);
+    svc.second_stop(|| svc.signal(Signal::SIGTERM));
     svc.dies_of(Signal::SIGTERM);
     assert!(!path.exists(), "the socket file outlived the program");
 }
@@ -686,9 +685,7 @@ fn a_supervisor_that_exits_with_an_exec_hung_leaves_the_managers_socket_listenin
     });
     svc.signal(Signal::SIGTERM);
     svc.output.wait_for("SIGTERM received: stopping");
-    // Past the window in which a copy of the same signal is the same stop.
-    std::thread::sleep(std::time::Duration::from_millis(400));
-    svc.signal(Signal::SIGTERM);
+    svc.second_stop(|| svc.signal(Signal::SIGTERM));
     let status = svc.wait_supervisor_exit();
     assert!(status.code().is_some(), "{status:?}: {}", svc.output.text());
     std::fs::remove_file(&gate).unwrap();

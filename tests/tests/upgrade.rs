@@ -550,8 +550,8 @@ fn a_listener_an_upgraded_image_closed_before_run_is_held_no_more() {
     );
     assert_eq!(status(&svc)["upgrades"], 1);
     let serving = serving_pid(&svc);
-    let greeting = read_greeting(addr).unwrap();
-    assert_eq!(greeting.trim(), format!("closes_listeners {serving}"));
+    let greeting = format!("closes_listeners {serving}");
+    tests::greeting_eventually(addr, |g| g == greeting);
     let again = svc.control_with(bin, "reload", &[]);
     assert_eq!(again.status.code(), Some(1), "{}", text(&again));
     let said = text(&again);
@@ -671,9 +671,8 @@ fn back_holding_no_listener(
     assert_eq!(status(&svc)["upgrades"], 0);
     let listening = listening_sockets_of(pid);
     assert!(listening.is_empty(), "{listening:?}\n{out}");
-    let serving = serving_pid(&svc);
-    let greeting = read_greeting(addr).unwrap();
-    assert_eq!(greeting.trim(), format!("closes_listeners {serving}"));
+    let serving = format!("closes_listeners {}", serving_pid(&svc));
+    tests::greeting_eventually(addr, |g| g == serving);
     svc.stop_expecting(0);
     svc.output.text()
 }
@@ -696,9 +695,8 @@ fn an_image_gone_back_to_has_the_environment_and_folder_the_failed_one_started_w
     // The tests' own, which the service was started in.
     let folder = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap();
     assert_eq!(folder, std::env::current_dir().unwrap());
-    let serving = serving_pid(&svc);
-    let greeting = read_greeting(addr).unwrap();
-    assert_eq!(greeting.trim(), format!("closes_listeners {serving}"));
+    let serving = format!("closes_listeners {}", serving_pid(&svc));
+    tests::greeting_eventually(addr, |g| g == serving);
     svc.stop_expecting(0);
 }
 
@@ -755,9 +753,8 @@ fn a_number_a_failed_new_image_closed_is_not_taken_back_for_what_the_old_one_ope
     assert!(out.contains(&lost), "{out}");
     assert_eq!(exe(pid), svc.bin, "{out}");
     // Its child serves on with the socket it has.
-    let serving = serving_pid(&svc);
-    let greeting = read_greeting(addr).unwrap();
-    assert_eq!(greeting.trim(), format!("closes_listeners {serving}"));
+    let serving = format!("closes_listeners {}", serving_pid(&svc));
+    tests::greeting_eventually(addr, |g| g == serving);
     svc.stop_expecting(0);
 }
 
@@ -792,9 +789,8 @@ fn a_child_code_before_run_reaped_is_not_signalled_by_the_new_image() {
     ));
     assert!(!said.contains("killing it"), "{said}");
     assert_eq!(status(&svc)["upgrades"], 1);
-    let serving = serving_pid(&svc);
-    let greeting = read_greeting(addr).unwrap();
-    assert_eq!(greeting.trim(), format!("reaps_before_run {serving}"));
+    let serving = format!("reaps_before_run {}", serving_pid(&svc));
+    tests::greeting_eventually(addr, |g| g == serving);
     tests::eventually("the serving child alone", || {
         (procfs::children(pid as u32) == (1, 0)).then_some(())
     });
@@ -822,11 +818,8 @@ fn a_port_0_listener_an_upgraded_image_closed_is_said_to_need_a_restart() {
         out.contains("listener `addr` (tcp 127.0.0.1:0) was not handed over: fd "),
         "{out}"
     );
-    let greeting = read_greeting(addr).unwrap();
-    assert_eq!(
-        greeting.trim(),
-        format!("closes_listeners {}", serving_pid(&svc))
-    );
+    let serving = format!("closes_listeners {}", serving_pid(&svc));
+    tests::greeting_eventually(addr, |g| g == serving);
     svc.stop_expecting(0);
 }
 
@@ -961,7 +954,8 @@ fn an_image_that_cannot_watch_a_child_again_goes_back_with_the_child_kept() {
         said.contains(&format!("pid {serving} is serving")),
         "{said}"
     );
-    assert_eq!(read_greeting(addr).unwrap().trim(), format!("v1 {serving}"));
+    let serving = format!("v1 {serving}");
+    tests::greeting_eventually(addr, |g| g == serving);
     svc.stop_expecting(0);
 }
 
@@ -987,7 +981,8 @@ fn an_image_gone_back_on_its_last_try_does_without_a_child_it_cannot_watch() {
     let out = svc.output.text();
     assert!(!out.contains("(after try 3 of 3)"), "{out}");
     let serving = serving_pid(&svc);
-    assert_eq!(read_greeting(addr).unwrap().trim(), format!("v1 {serving}"));
+    let serving = format!("v1 {serving}");
+    tests::greeting_eventually(addr, |g| g == serving);
     svc.stop_expecting(0);
 }
 
@@ -1012,7 +1007,8 @@ fn an_image_short_of_descriptors_on_its_last_try_keeps_every_child_and_client() 
         said.contains(&format!("pid {serving} is serving")),
         "{said}"
     );
-    assert_eq!(read_greeting(addr).unwrap().trim(), format!("v1 {serving}"));
+    let serving = format!("v1 {serving}");
+    tests::greeting_eventually(addr, |g| g == serving);
     let status = status(&svc);
     assert_eq!(status["upgrades"], 0);
     let out = svc.output.text();
@@ -1040,7 +1036,8 @@ fn an_upgrade_waits_for_a_later_reload_while_a_child_has_not_taken_its_orders() 
     let status = status(&svc);
     assert_eq!(status["upgrades"], 0);
     let serving = status["child"]["pid"].as_u64().unwrap();
-    assert_eq!(read_greeting(addr).unwrap().trim(), format!("v1 {serving}"));
+    let serving = format!("v1 {serving}");
+    tests::greeting_eventually(addr, |g| g == serving);
     // Not refused for good: the next reload's child tries again (and here
     // waits again, its watcher as stuck), where a refused binary is not
     // tried at all.
@@ -1101,11 +1098,8 @@ fn went_back_to_v1(svc: &Service, pid: i32, addr: std::net::SocketAddr, greeting
     let status = status(svc);
     assert_eq!(status["supervisor_pid"], pid);
     assert_eq!(status["upgrades"], 0);
-    let serving = serving_pid(svc);
-    assert_eq!(
-        read_greeting(addr).unwrap().trim(),
-        format!("{greeting} {serving}")
-    );
+    let serving = format!("{greeting} {}", serving_pid(svc));
+    tests::greeting_eventually(addr, |g| g == serving);
 }
 
 #[test]
@@ -1574,7 +1568,7 @@ fn an_upgraded_supervisor_whose_files_were_removed_leaves_its_successors_alone()
     let next = copy_of(&svc, INIT);
     let (current, _) = start_through_link(&mut svc, &first);
     let dir = svc.control_dir();
-    svc.signal(nix::sys::signal::Signal::SIGSTOP);
+    svc.freeze();
     std::fs::remove_file(dir.join("versioned.sock")).unwrap();
     std::fs::remove_file(dir.join("versioned.lock")).unwrap();
     let mut second = Service::sharing(V1, &dir);
