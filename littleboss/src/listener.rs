@@ -100,34 +100,93 @@ impl std::error::Error for ListenError {
 
 /// Binds one listener; `None` when its address is empty (it is off).
 pub(crate) fn bind(spec: &ListenerSpec) -> Result<Option<Bound>, ListenError> {
+    resolve(spec)?.map(Resolved::bind).transpose()
+}
+
+/// A listener's address with its host name looked up, ready to bind with
+/// no wait but the kernel's: a bind that must not happen after a deadline
+/// (a reload given up while a lookup waited on DNS) looks up every
+/// address first, then binds all or none.
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    name: String,
+    network: Network,
+    /// As the spec gives it, for the messages.
+    address: String,
+    target: Target,
+}
+
+/// Where a [`Resolved`] listener binds.
+#[derive(Debug)]
+enum Target {
+    /// The unix socket at the address.
+    Unix,
+    /// Every address of the network's family (a host left empty).
+    Any(u16),
+    /// One address: `host` is the name it was looked up from, if any.
+    One {
+        at: SocketAddr,
+        host: Option<String>,
+    },
+}
+
+/// Looks up `spec`'s address; `None` when it is empty (it is off).
+pub(crate) fn resolve(spec: &ListenerSpec) -> Result<Option<Resolved>, ListenError> {
     let Some(addr) = spec.address.as_deref() else {
         return Ok(None);
     };
-    let bound = match spec.network {
-        Network::Unix => bind_unix(Path::new(addr)),
-        network => bind_inet(network, addr).map(|fd| (fd, None)),
+    let target = match spec.network {
+        Network::Unix => Ok(Target::Unix),
+        network => look_up(network, addr),
     };
-    let (fd, unix_file) = bound.map_err(|error| ListenError::Bind {
+    let target = target.map_err(|error| ListenError::Bind {
         name: spec.name.clone(),
         network: spec.network,
         address: addr.to_owned(),
         error,
     })?;
-    let address = local_address(&fd, spec.network.kind()).map_err(|error| {
-        if let Some(file) = &unix_file {
-            file.remove();
-        }
-        ListenError::Address {
-            name: spec.name.clone(),
-            error,
-        }
-    })?;
-    Ok(Some(Bound {
-        fd,
-        address,
-        bound_here: true,
-        unix_file,
+    Ok(Some(Resolved {
+        name: spec.name.clone(),
+        network: spec.network,
+        address: addr.to_owned(),
+        target,
     }))
+}
+
+impl Resolved {
+    /// Binds it.
+    pub(crate) fn bind(self) -> Result<Bound, ListenError> {
+        let Resolved {
+            name,
+            network,
+            address,
+            target,
+        } = self;
+        let stream = network.kind() == Kind::Tcp;
+        let bound = match target {
+            Target::Unix => bind_unix(Path::new(&address)),
+            Target::Any(port) => bind_any(network, port).map(|fd| (fd, None)),
+            Target::One { at, host } => bind_one(at, host, stream).map(|fd| (fd, None)),
+        };
+        let (fd, unix_file) = bound.map_err(|error| ListenError::Bind {
+            name: name.clone(),
+            network,
+            address,
+            error,
+        })?;
+        let address = local_address(&fd, network.kind()).map_err(|error| {
+            if let Some(file) = &unix_file {
+                file.remove();
+            }
+            ListenError::Address { name, error }
+        })?;
+        Ok(Bound {
+            fd,
+            address,
+            bound_here: true,
+            unix_file,
+        })
+    }
 }
 
 /// Undoes binds that a later failure made pointless: their socket files
@@ -193,36 +252,49 @@ pub(crate) fn bind_all(
     Ok(all)
 }
 
-fn bind_inet(network: Network, addr: &str) -> io::Result<OwnedFd> {
+/// Where `addr`, an inet address of `network`, binds: a host name looked
+/// up (which may wait on DNS).
+fn look_up(network: Network, addr: &str) -> io::Result<Target> {
     let (host, port) = host_port(addr).map_err(io::Error::other)?;
-    let stream = network.kind() == Kind::Tcp;
-    let any4 = SocketAddr::from(([0u8; 4], port));
-    let any6 = SocketAddr::from(([0u16; 8], port));
     if host.is_empty() {
-        return match network {
-            Network::Tcp4 | Network::Udp4 => inet_socket(any4, stream, false),
-            Network::Tcp6 | Network::Udp6 => inet_socket(any6, stream, true),
-            // Every address: dual-stack where the machine has IPv6.
-            _ => inet_socket(any6, stream, false).or_else(|e| {
-                if no_ipv6(&e) {
-                    inet_socket(any4, stream, false)
-                } else {
-                    Err(e)
-                }
-            }),
-        };
+        return Ok(Target::Any(port));
     }
     let resolved: Vec<SocketAddr> = (host, port).to_socket_addrs()?.collect();
-    let Some(addr) = address_to_bind(network, &resolved) else {
+    let Some(at) = address_to_bind(network, &resolved) else {
         return Err(io::Error::new(
             io::ErrorKind::NotFound,
             format!("`{host}` has no suitable address"),
         ));
     };
-    inet_socket(addr, stream, addr.is_ipv6()).map_err(|e| match host.parse::<IpAddr>() {
-        Ok(_) => e,
-        // Which of the name's addresses was tried.
-        Err(_) => io::Error::new(e.kind(), format!("{e} (`{host}` is {} here)", addr.ip())),
+    let host = host.parse::<IpAddr>().is_err().then(|| host.to_owned());
+    Ok(Target::One { at, host })
+}
+
+/// Binds every address of `network`'s family at `port`.
+fn bind_any(network: Network, port: u16) -> io::Result<OwnedFd> {
+    let stream = network.kind() == Kind::Tcp;
+    let any4 = SocketAddr::from(([0u8; 4], port));
+    let any6 = SocketAddr::from(([0u16; 8], port));
+    match network {
+        Network::Tcp4 | Network::Udp4 => inet_socket(any4, stream, false),
+        Network::Tcp6 | Network::Udp6 => inet_socket(any6, stream, true),
+        // Every address: dual-stack where the machine has IPv6.
+        _ => inet_socket(any6, stream, false).or_else(|e| {
+            if no_ipv6(&e) {
+                inet_socket(any4, stream, false)
+            } else {
+                Err(e)
+            }
+        }),
+    }
+}
+
+/// Binds `at`, looked up from `host` if a name gave it (said should the
+/// bind fail: which of the name's addresses was tried).
+fn bind_one(at: SocketAddr, host: Option<String>, stream: bool) -> io::Result<OwnedFd> {
+    inet_socket(at, stream, at.is_ipv6()).map_err(|e| match host {
+        None => e,
+        Some(host) => io::Error::new(e.kind(), format!("{e} (`{host}` is {} here)", at.ip())),
     })
 }
 
@@ -367,8 +439,12 @@ mod tests {
     fn a_failed_bind_of_a_host_name_says_which_address_it_tried() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = taken.local_addr().unwrap().port();
-        let error = bind_inet(Network::Tcp4, &format!("localhost:{port}")).unwrap_err();
-        assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+        let bind = |address: String| {
+            let spec = ListenerSpec::parse("t", &format!("tcp4:{address}")).unwrap();
+            bind(&spec).unwrap_err()
+        };
+        let error = bind(format!("localhost:{port}"));
+        assert_eq!(error.io_kind(), Some(io::ErrorKind::AddrInUse));
         assert!(
             error
                 .to_string()
@@ -376,7 +452,7 @@ mod tests {
             "{error}"
         );
         // An address as such is its own name.
-        let error = bind_inet(Network::Tcp4, &format!("127.0.0.1:{port}")).unwrap_err();
+        let error = bind(format!("127.0.0.1:{port}"));
         assert!(!error.to_string().contains("here"), "{error}");
     }
 

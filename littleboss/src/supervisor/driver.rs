@@ -663,7 +663,7 @@ impl Io {
     /// to is fed back later, as an event.
     fn perform(&mut self, effect: Effect) {
         match effect {
-            Effect::Bind { id, orders } => {
+            Effect::Bind { id, orders, by } => {
                 // Off the loop: a host name in an address means a DNS
                 // lookup, which must not stall control requests, deadlines
                 // and the watchdog. A thread of its own, whose failure to
@@ -671,6 +671,8 @@ impl Io {
                 // bind: tokio's blocking pool panics then, which took the
                 // supervisor down.
                 let binds = self.binds.clone();
+                // On the clock the machine's counts from.
+                let by_ns = self.origin_ns.saturating_add(by.as_nanos() as u64);
                 let bind = move || {
                     if let Some(ms) = test_hook::<u64>("LITTLEBOSS_TEST_BIND_PAUSE_MS") {
                         crate::test_hook::pause(ms, "LITTLEBOSS_TEST_BIND_PAUSE_GATE");
@@ -678,7 +680,7 @@ impl Io {
                     // Told whatever happens, a panic too: the machine
                     // would otherwise wait out the bind's deadline, and
                     // say only that.
-                    let result = std::panic::catch_unwind(|| bind_all_or_none(orders))
+                    let result = std::panic::catch_unwind(|| bind_all_or_none(orders, by_ns))
                         .unwrap_or_else(|_| Err("binding the listeners panicked".to_owned()));
                     // The loop gone meanwhile (the supervisor exits): what
                     // was bound goes with it, a unix socket's file too.
@@ -1350,8 +1352,15 @@ struct BindDone {
 
 /// Binds every listener of `orders`, or none: at the first failure, those
 /// bound before it are closed (and their unix socket files removed).
-fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>, String> {
-    let mut bound = AllOrNone(Vec::new());
+/// Every address is looked up first, and none is bound once `by_ns` (on
+/// `CLOCK_MONOTONIC`) has passed: the machine has given the start up by
+/// then, and sockets bound late would hold addresses from a retried
+/// reload until it had closed them.
+fn bind_all_or_none(
+    orders: Vec<BindOrder>,
+    by_ns: u64,
+) -> Result<Vec<(ListenerKey, Bound)>, String> {
+    let mut resolved = Vec::with_capacity(orders.len());
     for order in orders {
         let BindOrder {
             key,
@@ -1363,9 +1372,19 @@ fn bind_all_or_none(orders: Vec<BindOrder>) -> Result<Vec<(ListenerKey, Bound)>,
             network: key.network,
             address: Some(key.bind_address().to_owned()),
         };
-        match crate::listener::bind(&spec) {
-            Ok(Some(socket)) => bound.0.push((key, socket)),
+        match crate::listener::resolve(&spec) {
+            Ok(Some(target)) => resolved.push((key, target, if_in_use)),
             Ok(None) => {}
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+    if monotonic_ns() >= by_ns {
+        return Err("its addresses were looked up after the bind's deadline: not bound".to_owned());
+    }
+    let mut bound = AllOrNone(Vec::new());
+    for (key, target, if_in_use) in resolved {
+        match target.bind() {
+            Ok(socket) => bound.0.push((key, socket)),
             // Those bound so far are let go of as `bound` drops.
             Err(error) => {
                 let in_use = error.io_kind() == Some(std::io::ErrorKind::AddrInUse);
@@ -1401,7 +1420,7 @@ async fn sleep_until(deadline: Option<Instant>) {
 mod tests {
     use super::AllOrNone;
     use crate::spec::{ListenerSpec, Network};
-    use crate::supervisor::machine::ListenerKey;
+    use crate::supervisor::machine::{BindOrder, ListenerKey};
 
     #[test]
     fn sockets_bound_before_a_panic_have_their_files_removed() {
@@ -1423,6 +1442,44 @@ mod tests {
         });
         assert!(panicked.is_err());
         assert!(!path.exists(), "the socket file outlived the panic");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_bind_looked_up_past_its_deadline_binds_nothing() {
+        let dir = std::env::temp_dir().join(format!("lb-bind-by-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("api.sock");
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = free.local_addr().unwrap().port();
+        drop(free);
+        let order = |name: &str, network, address: &str| BindOrder {
+            key: ListenerKey::of(name, network, address),
+            name: name.to_owned(),
+            if_in_use: None,
+        };
+        let orders = || {
+            vec![
+                order("api", Network::Unix, path.to_str().unwrap()),
+                order("http", Network::Tcp, &format!("localhost:{port}")),
+            ]
+        };
+        // Given up a moment ago: neither address is taken.
+        let past = super::monotonic_ns() - 1;
+        let error = super::bind_all_or_none(orders(), past).unwrap_err();
+        assert_eq!(
+            error,
+            "its addresses were looked up after the bind's deadline: not bound"
+        );
+        assert!(!path.exists());
+        drop(std::net::TcpListener::bind(("127.0.0.1", port)).unwrap());
+        // Within it: both bound.
+        let future = super::monotonic_ns() + 60_000_000_000;
+        let bound = super::bind_all_or_none(orders(), future).unwrap();
+        assert_eq!(bound.len(), 2);
+        assert!(path.exists());
+        assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_err());
+        crate::listener::unbind(bound.into_iter().map(|(_, socket)| socket));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -258,6 +258,11 @@ pub(crate) enum Effect {
     Bind {
         id: ChildId,
         orders: Vec<BindOrder>,
+        /// When the start is given up if the bind has not reported (the
+        /// machine's clock): what is looked up only then (a host name
+        /// whose DNS answered late) is not bound at all, where sockets
+        /// bound late would hold the addresses a retried reload binds.
+        by: Duration,
     },
     /// Start a child as `launch` says, with the held sockets its listeners
     /// name; report [`Event::Spawned`] or [`Event::SpawnFailed`] (off the
@@ -1864,6 +1869,7 @@ impl Machine {
         }
         let now = self.now;
         let hello_by = now + self.hello_timeout();
+        let bind_by = now + BIND_TIMEOUT;
         let ready_timeout = self.state.settings.ready_timeout;
         // What a failed start, a child gone, left unused is closed before
         // this one binds, not after in the same round: the driver binds on
@@ -1893,11 +1899,7 @@ impl Machine {
                 notes: Vec::new(),
                 error: None,
                 // While binding: the bind's deadline.
-                hello_by: Some(if binding {
-                    now + BIND_TIMEOUT
-                } else {
-                    hello_by
-                }),
+                hello_by: Some(if binding { bind_by } else { hello_by }),
                 ready_by: None,
                 ready_timeout,
                 replaced_died: None,
@@ -1932,7 +1934,11 @@ impl Machine {
             },
         );
         if binding {
-            self.effects.push(Effect::Bind { id, orders });
+            self.effects.push(Effect::Bind {
+                id,
+                orders,
+                by: bind_by,
+            });
         } else {
             self.spawn(id, launch);
         }

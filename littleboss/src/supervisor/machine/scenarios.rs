@@ -2870,7 +2870,15 @@ fn a_bind_that_never_ends_fails_its_reload_and_the_next_one_goes_on() {
         ("http", "tcp:127.0.0.1:8080"),
         ("admin", "tcp:127.0.0.1:9091"),
     ];
+    let ordered = sim.now;
     let stuck = reload_with(&mut sim, None, &declared);
+    // The driver is told the deadline: what it looks up only after it, it
+    // does not bind.
+    let by = sim.effects.iter().rev().find_map(|e| match e {
+        super::Effect::Bind { by, .. } => Some(*by),
+        _ => None,
+    });
+    assert_eq!(by, Some(ordered + super::BIND_TIMEOUT));
     let next = sim.reload("/bin/v3");
     assert!(sim.final_answer(stuck).is_none());
     sim.advance(super::BIND_TIMEOUT);
