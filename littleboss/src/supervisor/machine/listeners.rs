@@ -617,7 +617,7 @@ pub(crate) fn bind_orders(
     wanted: &[Assigned],
 ) -> Vec<BindOrder> {
     let mut seen = BTreeSet::new();
-    let mut orders: Vec<BindOrder> = wanted
+    wanted
         .iter()
         .filter_map(|w| Some((w.key.as_ref()?, &w.name)))
         .filter(|(key, _)| !held.contains_key(*key) && seen.insert((*key).clone()))
@@ -626,48 +626,12 @@ pub(crate) fn bind_orders(
             name: name.clone(),
             if_in_use: if_in_use(held, wanted, key, name),
         })
-        .collect();
-    // Those that look a host name up first: a lookup that hangs (its
-    // resolver gone) then holds no socket bound before it, which a reload
-    // tried again at that address would find in use once this one is
-    // given up on.
-    orders.sort_by_key(|order| !looks_up(&order.key));
-    orders
-}
-
-/// Whether binding `key` looks a host name up (not an IP address, nor
-/// none, nor a unix socket's path).
-fn looks_up(key: &ListenerKey) -> bool {
-    if key.network == crate::spec::Network::Unix {
-        return false;
-    }
-    let Ok((host, _)) = crate::rules::host_port(key.bind_address()) else {
-        return false;
-    };
-    !host.is_empty() && host.parse::<std::net::IpAddr>().is_err()
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn binds_that_look_a_host_name_up_come_first() {
-        let assigned = |name: &str, address: &str| Assigned {
-            name: name.to_owned(),
-            network: crate::spec::Network::Tcp,
-            key: Some(ListenerKey::of(name, crate::spec::Network::Tcp, address)),
-        };
-        let wanted = [
-            assigned("http", ":9090"),
-            assigned("admin", "db.internal:81"),
-            assigned("debug", "[::1]:82"),
-            assigned("metrics", "localhost:83"),
-        ];
-        let orders = bind_orders(&BTreeMap::new(), &wanted);
-        let names: Vec<&str> = orders.iter().map(|o| o.name.as_str()).collect();
-        assert_eq!(names, ["admin", "metrics", "http", "debug"]);
-    }
 
     /// [`super::plan`] for listeners asked as they are wanted (no held
     /// socket named by another address).
