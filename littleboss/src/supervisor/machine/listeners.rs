@@ -589,6 +589,13 @@ pub(crate) fn plan(
         if then.and_then(|w| w.key.as_ref()) == Some(key) {
             continue;
         }
+        let renamed = wanted.iter().find(|w| w.key.as_ref() == Some(key));
+        if let (None, Some(renamed)) = (then, renamed) {
+            return Err(format!(
+                "listener `{}` is socket-activated (the service manager owns {} {}), and the new binary declares that socket as `{}` instead: a reload keeps a socket-activated listener's name (its socket unit may pass the socket by it, `FileDescriptorName=`); keep the name `{}`, or rename it and restart the service",
+                now.name, key.network, owned.address, renamed.name, now.name
+            ));
+        }
         let (to, instead) = match then {
             None => (
                 "nothing: the new binary does not declare it".to_owned(),
@@ -961,6 +968,14 @@ mod tests {
         let dropped = [assigned("new", Network::Tcp, Some(":81"))];
         let e = plan(&held, &current, &dropped).unwrap_err();
         assert!(e.contains("cannot move to nothing"), "{e}");
+        // Declared under another name, the same socket: said so, not as
+        // a socket dropped.
+        let renamed = [assigned("web", Network::Tcp, Some(":80"))];
+        let e = plan(&held, &current, &renamed).unwrap_err();
+        assert_eq!(
+            e,
+            "listener `http` is socket-activated (the service manager owns tcp :80), and the new binary declares that socket as `web` instead: a reload keeps a socket-activated listener's name (its socket unit may pass the socket by it, `FileDescriptorName=`); keep the name `http`, or rename it and restart the service"
+        );
     }
 
     #[test]
