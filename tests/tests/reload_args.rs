@@ -586,3 +586,36 @@ fn a_sighup_to_a_file_replaced_by_one_without_a_listener_gives_the_program_not_i
     assert!(greeting.ends_with(" kept\n"), "{greeting:?}");
     assert!(!greeting.contains("-admin"), "{greeting:?}");
 }
+
+#[test]
+fn a_held_unix_socket_asked_for_through_a_symlinked_folder_is_named_as_ours() {
+    // `/var/run/app.sock` held, `/run/app.sock` asked for: the same file,
+    // another path. Refused naming the spelling that keeps it, and not
+    // connected to as another program's socket to see if it is stale.
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let mut svc = Service::new(bin);
+    let run = svc.dir.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    let run = run.canonicalize().unwrap();
+    let var_run = svc.dir.path().join("var-run");
+    std::os::unix::fs::symlink(&run, &var_run).unwrap();
+    let held = run.join("app.sock");
+    let sock = format!("-sock={}", held.display());
+    svc.start(&[&sock, "-port=127.0.0.1:0"]);
+    svc.ready();
+    let through = var_run.join("app.sock");
+    let out = svc.control_with(bin, "reload", &[&format!("-sock={}", through.display())]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = format!(
+        "-sock: cannot listen on unix {}: it is the socket this service holds as unix {} already: to keep that socket, give `{}`",
+        through.display(),
+        held.display(),
+        held.display()
+    );
+    assert!(text(&out).contains(&said), "{}", text(&out));
+    // The child serves on.
+    let mut reply = String::new();
+    let mut conn = std::os::unix::net::UnixStream::connect(&held).unwrap();
+    std::io::Read::read_to_string(&mut conn, &mut reply).unwrap();
+    assert!(reply.starts_with("unix "), "{reply}");
+}

@@ -673,6 +673,13 @@ impl Io {
                 let binds = self.binds.clone();
                 // On the clock the machine's counts from.
                 let by_ns = self.origin_ns.saturating_add(by.as_nanos() as u64);
+                let held = HeldFiles(
+                    (self.sockets.iter())
+                        .filter_map(|(key, s)| {
+                            Some((s.unix_file.clone()?, key.bind_address().to_owned()))
+                        })
+                        .collect(),
+                );
                 let bind = move || {
                     if let Some(ms) = test_hook::<u64>("LITTLEBOSS_TEST_BIND_PAUSE_MS") {
                         crate::test_hook::pause(ms, "LITTLEBOSS_TEST_BIND_PAUSE_GATE");
@@ -680,8 +687,9 @@ impl Io {
                     // Told whatever happens, a panic too: the machine
                     // would otherwise wait out the bind's deadline, and
                     // say only that.
-                    let result = std::panic::catch_unwind(|| bind_all_or_none(orders, by_ns))
-                        .unwrap_or_else(|_| Err("binding the listeners panicked".to_owned()));
+                    let result =
+                        std::panic::catch_unwind(|| bind_all_or_none(orders, by_ns, &held))
+                            .unwrap_or_else(|_| Err("binding the listeners panicked".to_owned()));
                     // The loop gone meanwhile (the supervisor exits): what
                     // was bound goes with it, a unix socket's file too.
                     if let Err(unsent) = binds.send(BindDone { id, result })
@@ -1359,6 +1367,7 @@ struct BindDone {
 fn bind_all_or_none(
     orders: Vec<BindOrder>,
     by_ns: u64,
+    held: &HeldFiles,
 ) -> Result<Vec<(ListenerKey, Bound)>, String> {
     let mut resolved = Vec::with_capacity(orders.len());
     for order in orders {
@@ -1367,6 +1376,9 @@ fn bind_all_or_none(
             name,
             if_in_use,
         } = order;
+        if let Some(error) = held.named(&key, &name) {
+            return Err(error);
+        }
         let spec = ListenerSpec {
             name,
             network: key.network,
@@ -1396,6 +1408,28 @@ fn bind_all_or_none(
         }
     }
     Ok(std::mem::take(&mut bound.0))
+}
+
+/// The socket files of the unix listeners the supervisor holds, each
+/// with the path it is held under.
+struct HeldFiles(Vec<(OwnFile, String)>);
+
+impl HeldFiles {
+    /// What to say if `key`, listener `name`'s unix socket path, names
+    /// one of these by another path (through a symlinked folder, say):
+    /// the bind would find it in use, having connected to it, as to
+    /// another program's, to see whether it is stale.
+    fn named(&self, key: &ListenerKey, name: &str) -> Option<String> {
+        if key.network != crate::spec::Network::Unix {
+            return None;
+        }
+        let path = key.bind_address();
+        let id = crate::own_file::identity(std::path::Path::new(path))?;
+        let (_, held) = self.0.iter().find(|(file, _)| file.id == id)?;
+        Some(format!(
+            "-{name}: cannot listen on unix {path}: it is the socket this service holds as unix {held} already: to keep that socket, give `{held}`"
+        ))
+    }
 }
 
 /// The sockets a bind of all or none has bound so far: let go of (their
@@ -1466,7 +1500,8 @@ mod tests {
         };
         // Given up a moment ago: neither address is taken.
         let past = super::monotonic_ns() - 1;
-        let error = super::bind_all_or_none(orders(), past).unwrap_err();
+        let error =
+            super::bind_all_or_none(orders(), past, &super::HeldFiles(Vec::new())).unwrap_err();
         assert_eq!(
             error,
             "its addresses were looked up after the bind's deadline: not bound"
@@ -1475,7 +1510,8 @@ mod tests {
         drop(std::net::TcpListener::bind(("127.0.0.1", port)).unwrap());
         // Within it: both bound.
         let future = super::monotonic_ns() + 60_000_000_000;
-        let bound = super::bind_all_or_none(orders(), future).unwrap();
+        let bound =
+            super::bind_all_or_none(orders(), future, &super::HeldFiles(Vec::new())).unwrap();
         assert_eq!(bound.len(), 2);
         assert!(path.exists());
         assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_err());
