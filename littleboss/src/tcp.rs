@@ -147,7 +147,8 @@ impl TcpListener {
     /// them over): those, connected
     /// already, are yielded still, until lameduck (with a grace above
     /// zero, and up to a quarter of the process's descriptor limit, at
-    /// most 4096: 256 under the usual soft limit of 1024, which
+    /// most 4096, across all its listeners: 256 under the usual soft
+    /// limit of 1024, which
     /// `LimitNOFILE=` or `ulimit -n` raises; the rest are reset as
     /// without littleboss; where the listener was shut while
     /// draining had begun already and another child may serve its queue,

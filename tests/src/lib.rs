@@ -440,7 +440,10 @@ impl Service {
             send();
             let out = self.output.wait_for_count(SAID, copy);
             let (at, _) = out.match_indices(SAID).nth(copy - 1).expect("counted");
-            if !out[at + SAID.len()..].starts_with("the same stop") {
+            // Any other same stop, so long after the first, is a fault.
+            if !out[at + SAID.len()..]
+                .starts_with("the same stop (waiting to be read while the drain began")
+            {
                 return;
             }
         }
@@ -800,16 +803,23 @@ pub fn read_greeting(addr: SocketAddr) -> std::io::Result<String> {
     Ok(reply)
 }
 
-/// Waits, with the deadline, for a greeting at `addr` that `wanted` takes,
-/// and returns it: right after a reload, the old child (told to drain in
-/// the same step as the reload's answer, and reading that a moment later)
-/// may take one more connection. Fails naming the last greeting read.
+/// Waits, with the deadline, for greetings at `addr` that `wanted` takes,
+/// three in a row, and returns the last: right after a reload, the old
+/// child (told to drain in the same step as the reload's answer, and
+/// reading that a moment later) may take one more connection; any other
+/// process answering after that fails it. Fails naming the last greeting
+/// read.
 pub fn greeting_eventually(addr: SocketAddr, wanted: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + DEADLINE;
+    let mut in_a_row = 0;
     loop {
         let greeting = read_greeting(addr);
+        match &greeting {
+            Ok(g) if wanted(g.trim()) => in_a_row += 1,
+            _ => in_a_row = 0,
+        }
         if let Ok(g) = &greeting
-            && wanted(g.trim())
+            && in_a_row == 3
         {
             return g.trim().to_owned();
         }

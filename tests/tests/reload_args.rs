@@ -589,7 +589,7 @@ fn a_sighup_to_a_file_replaced_by_one_without_a_listener_gives_the_program_not_i
 
 #[test]
 fn a_held_unix_socket_asked_for_through_a_symlinked_folder_is_named_as_ours() {
-    // `/var/run/app.sock` held, `/run/app.sock` asked for: the same file,
+    // `/run/app.sock` held, `/var/run/app.sock` asked for: the same file,
     // another path. Refused naming the spelling that keeps it, and not
     // connected to as another program's socket to see if it is stale.
     let bin = env!("CARGO_BIN_EXE_unix_server");
@@ -607,7 +607,7 @@ fn a_held_unix_socket_asked_for_through_a_symlinked_folder_is_named_as_ours() {
     let out = svc.control_with(bin, "reload", &[&format!("-sock={}", through.display())]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let said = format!(
-        "-sock: cannot listen on unix {}: it is the socket this service holds as unix {} already: to keep that socket, give `{}`",
+        "-sock: cannot listen on unix {}: it is the socket this service holds as unix {} already, by another path: give `{}` to keep it, or another path for another socket",
         through.display(),
         held.display(),
         held.display()

@@ -675,8 +675,10 @@ impl Io {
                 let by_ns = self.origin_ns.saturating_add(by.as_nanos() as u64);
                 let held = HeldFiles(
                     (self.sockets.iter())
-                        .filter_map(|(key, s)| {
-                            Some((s.unix_file.clone()?, key.bind_address().to_owned()))
+                        .filter(|(key, _)| key.network == crate::spec::Network::Unix)
+                        .map(|(key, s)| HeldFile {
+                            path: key.bind_address().to_owned(),
+                            id: s.unix_file.as_ref().map(|file| file.id),
                         })
                         .collect(),
                 );
@@ -1391,7 +1393,7 @@ fn bind_all_or_none(
         }
     }
     if monotonic_ns() >= by_ns {
-        return Err("its addresses were looked up after the bind's deadline: not bound".to_owned());
+        return Err(super::machine::bind_timed_out());
     }
     let mut bound = AllOrNone(Vec::new());
     for (key, target, if_in_use) in resolved {
@@ -1410,9 +1412,16 @@ fn bind_all_or_none(
     Ok(std::mem::take(&mut bound.0))
 }
 
-/// The socket files of the unix listeners the supervisor holds, each
-/// with the path it is held under.
-struct HeldFiles(Vec<(OwnFile, String)>);
+/// The unix sockets the supervisor holds, by their files.
+struct HeldFiles(Vec<HeldFile>);
+
+/// A unix socket held, by the path it is held under.
+struct HeldFile {
+    path: String,
+    /// Its file's identity, where this process bound it: the path may
+    /// name another file since. (None for one the service manager passed.)
+    id: Option<[u64; 2]>,
+}
 
 impl HeldFiles {
     /// What to say if `key`, listener `name`'s unix socket path, names
@@ -1420,14 +1429,21 @@ impl HeldFiles {
     /// the bind would find it in use, having connected to it, as to
     /// another program's, to see whether it is stale.
     fn named(&self, key: &ListenerKey, name: &str) -> Option<String> {
+        use crate::own_file::identity;
         if key.network != crate::spec::Network::Unix {
             return None;
         }
         let path = key.bind_address();
-        let id = crate::own_file::identity(std::path::Path::new(path))?;
-        let (_, held) = self.0.iter().find(|(file, _)| file.id == id)?;
+        let asked = identity(std::path::Path::new(path))?;
+        // Both paths name the file now: not a file made since at an inode
+        // a removed one of ours had.
+        let held = self.0.iter().find(|held| {
+            let now = identity(std::path::Path::new(&held.path));
+            now == Some(asked) && held.id.is_none_or(|id| id == asked)
+        })?;
+        let held = &held.path;
         Some(format!(
-            "-{name}: cannot listen on unix {path}: it is the socket this service holds as unix {held} already: to keep that socket, give `{held}`"
+            "-{name}: cannot listen on unix {path}: it is the socket this service holds as unix {held} already, by another path: give `{held}` to keep it, or another path for another socket"
         ))
     }
 }
@@ -1502,10 +1518,7 @@ mod tests {
         let past = super::monotonic_ns() - 1;
         let error =
             super::bind_all_or_none(orders(), past, &super::HeldFiles(Vec::new())).unwrap_err();
-        assert_eq!(
-            error,
-            "its addresses were looked up after the bind's deadline: not bound"
-        );
+        assert_eq!(error, crate::supervisor::machine::bind_timed_out());
         assert!(!path.exists());
         drop(std::net::TcpListener::bind(("127.0.0.1", port)).unwrap());
         // Within it: both bound.

@@ -589,8 +589,10 @@ pub(crate) fn plan(
         if then.and_then(|w| w.key.as_ref()) == Some(key) {
             continue;
         }
-        let renamed = wanted.iter().find(|w| w.key.as_ref() == Some(key));
-        if let (None, Some(renamed)) = (then, renamed) {
+        // Its socket declared under another name (dropped, swapped with
+        // another's, or off while another takes it): that is what moves.
+        let renamed = (wanted.iter()).find(|w| w.key.as_ref() == Some(key) && w.name != now.name);
+        if let Some(renamed) = renamed {
             return Err(format!(
                 "listener `{}` is socket-activated (the service manager owns {} {}), and the new binary declares that socket as `{}` instead: a reload keeps a socket-activated listener's name (its socket unit may pass the socket by it, `FileDescriptorName=`); keep the name `{}`, or rename it and restart the service",
                 now.name, key.network, owned.address, renamed.name, now.name
@@ -972,6 +974,14 @@ mod tests {
         // a socket dropped.
         let renamed = [assigned("web", Network::Tcp, Some(":80"))];
         let e = plan(&held, &current, &renamed).unwrap_err();
+        // So too with the old name on another socket, or off.
+        for http in [Some(":8080"), None] {
+            let swapped = [
+                assigned("web", Network::Tcp, Some(":80")),
+                assigned("http", Network::Tcp, http),
+            ];
+            assert_eq!(plan(&held, &current, &swapped).unwrap_err(), e);
+        }
         assert_eq!(
             e,
             "listener `http` is socket-activated (the service manager owns tcp :80), and the new binary declares that socket as `web` instead: a reload keeps a socket-activated listener's name (its socket unit may pass the socket by it, `FileDescriptorName=`); keep the name `http`, or rename it and restart the service"

@@ -45,6 +45,15 @@ pub(crate) const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// nor would the reloads queued behind it.
 pub(crate) const BIND_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Why a start whose bind ran past [`BIND_TIMEOUT`] failed: said by the
+/// machine at the deadline, and by the driver for addresses looked up
+/// after it (reported a moment before the machine's timer fires).
+pub(crate) fn bind_timed_out() -> String {
+    format!(
+        "its listeners were not bound within {BIND_TIMEOUT:?} (does a host name in an address not resolve?)"
+    )
+}
+
 /// A child killed that has not exited within this time is given up on
 /// (a process stuck in the kernel may never die of SIGKILL): a starting
 /// one's start fails without its exit, and what waited for it goes on; a
@@ -716,10 +725,7 @@ impl Machine {
             if starting.binding && starting.hello_by.is_some_and(|at| at <= now) {
                 // Its bind reports later, if ever: a socket no launch uses
                 // is closed then.
-                let error = format!(
-                    "its listeners were not bound within {BIND_TIMEOUT:?} (does a host name in an address not resolve?)"
-                );
-                self.on_bind_failed(id, error);
+                self.on_bind_failed(id, bind_timed_out());
             } else if starting.hello_by.is_some_and(|at| at <= now) {
                 let child = &self.state.children[&id];
                 let reason = self.silence(child);
