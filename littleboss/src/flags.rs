@@ -404,7 +404,8 @@ fn split(
         if Some(name) == mode_flag {
             if value.is_empty() {
                 // `-littleboss= stop`: the space said as such.
-                let next = args.peek().and_then(|n| n.to_str());
+                // Trimmed: a script's CRLF line end leaves `stop\r`.
+                let next = args.peek().and_then(|n| n.to_str()).map(str::trim);
                 if let Some(mode) = next.filter(|n| inline.is_some() && Mode::parse(n).is_some()) {
                     return Err(error(FlagProblem::ModeAfterSpace(mode.to_owned())));
                 }
@@ -434,7 +435,8 @@ fn split(
             if inline == Some("")
                 && command_line
                 && ip
-                && let Some(next) = args.peek().and_then(|n| n.to_str())
+                // Trimmed: a script's CRLF line end leaves `:8443\r`.
+                && let Some(next) = args.peek().and_then(|n| n.to_str()).map(str::trim)
                 && !next.is_empty()
                 && !next.starts_with('-')
             {
@@ -524,8 +526,12 @@ fn meant_mode(written: &str) -> Option<&'static str> {
         .map(|(name, _)| *name)
         .filter(|name| written.len() >= 2 && name.starts_with(written.as_str()))
         .collect();
-    if let [only] = begun[..] {
-        return Some(only);
+    // Begun by two (`sta`: `start` or `status`, the one harmless, the
+    // other not): none is suggested.
+    match begun[..] {
+        [only] => return Some(only),
+        [_, _, ..] => return None,
+        [] => {}
     }
     let edits = |name: &str| crate::rules::typo::edits(&written, name);
     let mut near: Vec<(usize, &'static str)> = (MODE_NAMES.iter())
@@ -1064,6 +1070,10 @@ mod tests {
         let inv = parse_cmd(&config(), argv(&["p", ":8443", "-https="])).unwrap();
         assert_eq!(inv.listeners[0].address, None);
         assert_eq!(strs(&inv.program_args), ["p", ":8443"]);
+        // From a script with CRLF line ends: the address it meant.
+        let e = parse_cmd(&config(), argv(&["p", "-https=", ":8443\r"])).unwrap_err();
+        let meant = FlagProblem::SpaceAfterEquals(":8443".into(), ":8443".into());
+        assert_eq!(e.problem, meant);
         // An empty argument is no address.
         let inv = parse_cmd(&config(), argv(&["p", "-https=", ""])).unwrap();
         assert_eq!(inv.listeners[0].address, None);
@@ -1092,7 +1102,7 @@ mod tests {
             ("stats", Some("status")),
             ("stat", Some("status")),
             ("relo", Some("reload")),
-            ("sta", Some("start")),
+            ("sta", None),
             ("relaod", Some("reload")),
             ("stp", Some("stop")),
             ("byapss", Some("bypass")),
@@ -1199,6 +1209,9 @@ mod tests {
             e.to_string(),
             "-littleboss needs a mode, and `-littleboss= stop` has a stray space after `=`: write `-littleboss=stop`"
         );
+        // From a script with CRLF line ends.
+        let e = parse_cmd(&config(), argv(&["p", "-littleboss=", "stop\r"])).unwrap_err();
+        assert_eq!(e.problem, FlagProblem::ModeAfterSpace("stop".into()));
         let e = parse_cmd(&config(), argv(&["p", "-littleboss=", "file.txt"])).unwrap_err();
         assert_eq!(e.problem, FlagProblem::NeedsMode);
         // Two words, the mode empty: no `=` to have a space after.

@@ -27,6 +27,15 @@ pub(super) fn exec_error(path: &Path, error: &io::Error) -> String {
     format!("{error}: the file is there, but {}", missing(path))
 }
 
+/// `error`, from the exec of the file `binary` holds open (an in-place
+/// upgrade's, or the way back to the previous binary), as
+/// [`exec_error`] words it: read through `/proc/self/fd`, the file
+/// itself, whatever its path names since.
+pub(super) fn exec_error_of(binary: &impl std::os::fd::AsRawFd, error: &io::Error) -> String {
+    let held = PathBuf::from(format!("/proc/self/fd/{}", binary.as_raw_fd()));
+    exec_error(&held, error)
+}
+
 /// What is missing to run `path`, a file that is there, as said after
 /// "but": the first program down the line of those that run it (its
 /// interpreter, that one's, ...) that is not there.
@@ -366,6 +375,24 @@ mod tests {
             format!(
                 "/nonexistent/interpreter, the program {}'s `#!` line names, is not",
                 shown(&odd)
+            )
+        );
+        // A file held open, by its descriptor (an O_PATH one, as the
+        // supervisor holds binaries), its path removed since.
+        let held = dir.join("held");
+        std::fs::write(&held, "#!/nonexistent/interpreter\n").unwrap();
+        let fd = nix::fcntl::open(
+            &held,
+            nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .unwrap();
+        std::fs::remove_file(&held).unwrap();
+        let enoent = io::Error::from_raw_os_error(nix::libc::ENOENT);
+        assert_eq!(
+            exec_error_of(&fd, &enoent),
+            format!(
+                "{enoent}: the file is there, but /nonexistent/interpreter, the program its `#!` line names, is not"
             )
         );
         // No file: the error as it is. Nor another error.

@@ -874,12 +874,7 @@ const MOST_TOLD: usize = 4096;
 /// Runs the previous binary, as [`go_back`] says, trying again after a
 /// passing failure (short of memory or processes): giving up ends the
 /// service. Returns only if every try failed, with the last error.
-fn exec_going_back(
-    memfd: &OwnedFd,
-    previous: &OwnedFd,
-    reason: &str,
-    ours: bool,
-) -> std::io::Error {
+fn exec_going_back(memfd: &OwnedFd, previous: &OwnedFd, reason: &str, ours: bool) -> String {
     log!("cannot take over the supervisor's state: {reason}; going back to the previous binary");
     let told = as_told(reason);
     let vars = |_| {
@@ -902,20 +897,21 @@ fn exec_going_back(
 /// `vars` gives for try `tries`, trying again after a passing failure
 /// (short of memory or processes), `retrying` saying so, up to try
 /// [`handoff::ROLLBACK_TRIES`]. Returns only if every try failed: the
-/// last error, and the try it came at.
+/// last error (worded as for a reload: an ELF interpreter missing since
+/// is not said as the binary gone), and the try it came at.
 fn exec_trying(
     memfd: &OwnedFd,
     previous: &OwnedFd,
     mut tries: u32,
     vars: impl Fn(u32) -> Vec<(&'static str, String)>,
     retrying: impl Fn(&std::io::Error, u32),
-) -> (std::io::Error, u32) {
+) -> (String, u32) {
     loop {
         let owned = vars(tries);
         let named: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let error = exec_previous(memfd, previous, &named);
         if tries == handoff::ROLLBACK_TRIES || super::upgrade::the_binarys_fault(&error) {
-            return (error, tries);
+            return (super::exec_words::exec_error_of(previous, &error), tries);
         }
         tries += 1;
         retrying(&error, tries);

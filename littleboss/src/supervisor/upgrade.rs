@@ -167,6 +167,7 @@ pub(super) fn exec(
     // Still here: the exec failed, and this image runs on.
     let _ = reexec::inherit(&carried, false);
     let refuse = the_binarys_fault(&error);
+    let error = super::exec_words::exec_error_of(&new, &error);
     failed(format!("exec failed: {error}"), refuse, handoff.pending)
 }
 
