@@ -461,10 +461,22 @@ impl Sim {
                     process.beside_serving = false;
                     None
                 }
-                Effect::Notify(_)
-                | Effect::Log(_)
-                | Effect::ReapOrphans
-                | Effect::HandQueued { .. } => None,
+                // As the driver would carry it out: before the socket's
+                // shut (the driver hands nothing from a socket it holds no
+                // more), to a child that has not ended, which has that
+                // socket under that name.
+                Effect::HandQueued { key, to, listener } => {
+                    assert!(self.sockets.contains(&key), "handed {key} not held");
+                    let process = self.process(to);
+                    assert!(!process.exited, "handed {key} to child {to}, ended");
+                    assert!(
+                        (process.listeners.iter())
+                            .any(|l| l.name == listener && l.key.as_ref() == Some(&key)),
+                        "handed {key} to child {to} as `{listener}`, which it does not have so"
+                    );
+                    None
+                }
+                Effect::Notify(_) | Effect::Log(_) | Effect::ReapOrphans => None,
             };
             if let Some(event) = feedback {
                 let effects = self.handled(event);
