@@ -404,8 +404,9 @@ fn split(
         if Some(name) == mode_flag {
             if value.is_empty() {
                 // `-littleboss= stop`: the space said as such.
-                // Trimmed: a script's CRLF line end leaves `stop\r`.
-                let next = args.peek().and_then(|n| n.to_str()).map(str::trim);
+                // A script's CRLF line end leaves `stop\r`.
+                let next = (args.peek().and_then(|n| n.to_str()))
+                    .map(|n| n.trim_end_matches(['\r', '\n']));
                 if let Some(mode) = next.filter(|n| inline.is_some() && Mode::parse(n).is_some()) {
                     return Err(error(FlagProblem::ModeAfterSpace(mode.to_owned())));
                 }
@@ -435,14 +436,16 @@ fn split(
             if inline == Some("")
                 && command_line
                 && ip
-                // Trimmed: a script's CRLF line end leaves `:8443\r`.
-                && let Some(next) = args.peek().and_then(|n| n.to_str()).map(str::trim)
+                && let Some(next) = args.peek().and_then(|n| n.to_str())
                 && !next.is_empty()
                 && !next.starts_with('-')
             {
-                let meant = match next.bytes().all(|b| b.is_ascii_digit()) {
-                    true => format!(":{next}"),
-                    false => next.to_owned(),
+                // A script's CRLF line end leaves `:8443\r`: what it
+                // meant is without, what the program would get is with.
+                let address = next.trim_end_matches(['\r', '\n']);
+                let meant = match address.bytes().all(|b| b.is_ascii_digit()) {
+                    true => format!(":{address}"),
+                    false => address.to_owned(),
                 };
                 if slot.with_address(&meant).is_ok() {
                     let problem = FlagProblem::SpaceAfterEquals(next.to_owned(), meant);
@@ -504,7 +507,8 @@ fn typo(
 const MODES: &str = "bypass, start, reload, stop or status";
 
 /// The mode `written` most likely means (`reload` for `restart`): the one
-/// it begins (`stat`), else the one it is closest to, in another case,
+/// it begins (`stat`; none for what begins two, `sta`), else the one it
+/// is closest to, in another case,
 /// with blanks around it (a script's CRLF line end), or misspelt as the
 /// attribute's keys are judged
 /// ([`is_typo`](crate::rules::is_typo)); `None` if none is, or two are as
@@ -1072,7 +1076,7 @@ mod tests {
         assert_eq!(strs(&inv.program_args), ["p", ":8443"]);
         // From a script with CRLF line ends: the address it meant.
         let e = parse_cmd(&config(), argv(&["p", "-https=", ":8443\r"])).unwrap_err();
-        let meant = FlagProblem::SpaceAfterEquals(":8443".into(), ":8443".into());
+        let meant = FlagProblem::SpaceAfterEquals(":8443\r".into(), ":8443".into());
         assert_eq!(e.problem, meant);
         // An empty argument is no address.
         let inv = parse_cmd(&config(), argv(&["p", "-https=", ""])).unwrap();

@@ -20,8 +20,10 @@ const MOST_LEVELS: usize = 5;
 /// `error`, from the exec of `path`, as a reload's answer says it: for
 /// `ENOENT` of a file that is there, with what is missing.
 pub(super) fn exec_error(path: &Path, error: &io::Error) -> String {
-    let there = std::fs::metadata(path).is_ok_and(|m| m.is_file());
-    if error.raw_os_error() != Some(nix::libc::ENOENT) || !there {
+    if error.raw_os_error() != Some(nix::libc::ENOENT) {
+        return error.to_string();
+    }
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
         return error.to_string();
     }
     format!("{error}: the file is there, but {}", missing(path))

@@ -442,7 +442,9 @@ impl Sim {
                     None
                 }
                 Effect::PassOn { id, signal } => {
-                    self.process(id).signals.push(signal);
+                    let process = self.process(id);
+                    assert!(!process.exited, "{signal} passed on to child {id}, ended");
+                    process.signals.push(signal);
                     None
                 }
                 Effect::Reply { client, response } => {
