@@ -1341,3 +1341,40 @@ fn a_service_with_its_own_mode_flag_is_driven_by_it_alone() {
     assert_eq!(stop.status.code(), Some(0), "{}", text(&stop));
     assert_eq!(svc.wait_exit().code(), Some(0));
 }
+
+#[test]
+fn a_start_under_a_strict_umask_leaves_a_folder_and_lock_later_starts_can_use() {
+    // umask 0277 (a hardened shell's): the folder littleboss makes is
+    // 0700 all the same, and the lock file it leaves when killed (0400)
+    // is opened by the next start under the usual umask. (Root, which
+    // CI runs these as, opens whatever the modes: they are checked as
+    // such, and the lock's read-only open as an owner's is by reading.)
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let mut svc = Service::new(ECHO);
+    let mut cmd = svc.command(&svc.bin);
+    cmd.arg("-littleboss=start");
+    // SAFETY: between fork and exec, `umask` is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o277));
+            Ok(())
+        });
+    }
+    svc.spawn(cmd);
+    svc.ready();
+    let dir = svc.control_dir();
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{}", svc.output.text());
+    let status = svc.control_with(&svc.bin, "status", &["--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let child = status["child"]["pid"].as_i64().expect("a child pid") as i32;
+    svc.signal(nix::sys::signal::Signal::SIGKILL);
+    svc.wait_supervisor_exit();
+    tests::wait_dead("the child of the supervisor killed", child);
+    let lock = std::fs::metadata(dir.join("echo_server.lock")).unwrap();
+    assert_eq!(lock.permissions().mode() & 0o777, 0o400);
+    svc.start(&[]);
+    svc.ready();
+    svc.stop_expecting(0);
+}

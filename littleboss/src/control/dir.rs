@@ -403,8 +403,25 @@ fn make_missing(dir: &Path) -> Result<Vec<Made>, DirError> {
     for folder in missing.into_iter().rev() {
         match std::fs::DirBuilder::new().mode(0o700).create(folder) {
             Ok(()) => {
-                if let Ok(meta) = std::fs::symlink_metadata(folder) {
+                let meta = std::fs::symlink_metadata(folder);
+                if let Ok(meta) = &meta {
                     made.push((folder.to_path_buf(), (meta.dev(), meta.ino())));
+                }
+                // The umask took from 0700 (0277 makes it 0500): a folder
+                // its owner cannot write would fail this start and every
+                // later one, never changed once made. (By its path: the
+                // folder just made, a real folder, which only its parent's
+                // owner could have replaced since, and the checks after
+                // this refuse a parent others may write.)
+                let made_here = meta.is_ok_and(|m| m.is_dir());
+                let mode = std::os::unix::fs::PermissionsExt::from_mode(0o700);
+                if let Err(error) = made_here
+                    .then(|| std::fs::set_permissions(folder, mode))
+                    .transpose()
+                {
+                    take_back(&made);
+                    let dir = dir.to_path_buf();
+                    return Err(DirError::Create { dir, error });
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}

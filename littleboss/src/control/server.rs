@@ -401,7 +401,6 @@ impl ServiceLock {
     /// Opens (creating it if need be) and locks the file at `path`;
     /// `busy()` is the error when another process holds it.
     fn take(path: &Path, busy: impl Fn() -> ControlError) -> Result<ServiceLock, ControlError> {
-        use std::os::unix::fs::OpenOptionsExt;
         let not_a_lock_file = || {
             let what = std::fs::symlink_metadata(path).map_or("not a file", |m| kind_of(&m));
             ControlError::NotALockFile {
@@ -413,21 +412,27 @@ impl ServiceLock {
             // Not through a symlink (its target would be locked, and the
             // path never name it: this would try for ever), nor waiting on
             // a FIFO for a reader.
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-                .open(path)
-                .map_err(|error| match error.raw_os_error() {
-                    Some(nix::libc::ELOOP | nix::libc::ENXIO | nix::libc::EISDIR) => {
-                        not_a_lock_file()
-                    }
-                    _ => ControlError::OpenLock {
-                        path: path.to_owned(),
-                        error,
-                    },
-                })?;
+            // Read-only (an `flock` needs no more): a lock file made
+            // under a strict umask (0277 makes it 0400) still opens.
+            use nix::fcntl::OFlag;
+            let flags = OFlag::O_RDONLY
+                | OFlag::O_CREAT
+                | OFlag::O_NOFOLLOW
+                | OFlag::O_NONBLOCK
+                | OFlag::O_CLOEXEC;
+            let file =
+                nix::fcntl::open(path, flags, nix::sys::stat::Mode::from_bits_truncate(0o600))
+                    .map(std::fs::File::from)
+                    .map_err(std::io::Error::from)
+                    .map_err(|error| match error.raw_os_error() {
+                        Some(nix::libc::ELOOP | nix::libc::ENXIO | nix::libc::EISDIR) => {
+                            not_a_lock_file()
+                        }
+                        _ => ControlError::OpenLock {
+                            path: path.to_owned(),
+                            error,
+                        },
+                    })?;
             if !file.metadata().is_ok_and(|m| m.is_file()) {
                 return Err(not_a_lock_file());
             }
