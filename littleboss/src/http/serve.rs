@@ -87,7 +87,11 @@ pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -
 /// Connections still open when it gives up at the bound are closed as it
 /// returns; a handler still running for an HTTP/2 stream runs on in its
 /// own task until it finishes, its answer going nowhere, and an upgraded
-/// connection lives in its handler's task.
+/// connection lives in its handler's task. The service cannot fail (its
+/// error is `Infallible`, as `axum::serve` asks): hyper would end the
+/// connection of a request whose service failed, without an answer. A
+/// stack that can (tower's `timeout` or `load_shed`) turns its errors
+/// into responses first, with axum's `HandleErrorLayer`, say.
 ///
 /// ```no_run
 /// use std::convert::Infallible;
@@ -108,8 +112,10 @@ pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -
 /// the `Result` leaves room.
 pub async fn serve_service<S, B>(ctx: &Context, listener: TcpListener, service: S) -> io::Result<()>
 where
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Error: Into<BoxError>,
+    S: Service<Request<Incoming>, Response = Response<B>, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + 'static,
     S::Future: Send + 'static,
     B: http_body::Body + Send + 'static,
     B::Data: Send,
