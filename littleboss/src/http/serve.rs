@@ -876,6 +876,58 @@ pub(super) mod tests {
         server.abort();
     }
 
+    /// An upgrade asked for just before lameduck, its handler taking a
+    /// moment to answer, is answered as one: its `101` says `Connection:
+    /// upgrade` alone, not `close` beside it (which hyper, told to shut
+    /// down meanwhile, would add).
+    #[tokio::test]
+    async fn an_upgrade_in_flight_at_lameduck_is_answered_without_close() {
+        let (called_tx, called_rx) = tokio::sync::oneshot::channel::<()>();
+        let called_tx = Arc::new(std::sync::Mutex::new(Some(called_tx)));
+        let handler = move |request: axum::extract::Request| {
+            let called_tx = called_tx.clone();
+            async move {
+                if let Some(called) = called_tx.lock().unwrap().take() {
+                    let _ = called.send(());
+                }
+                // The handler's own time (a lookup, say): the scenario.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                upgrade(request).await
+            }
+        };
+        let app = axum::Router::new().route("/", axum::routing::get(handler));
+        let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let server = tokio::spawn(async move { super::serve(&ctx, listener, app).await });
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        conn.write_all(
+            b"GET / HTTP/1.1\r\nHost: test\r\nConnection: upgrade\r\nUpgrade: test\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        called_rx.await.unwrap();
+        let since = Instant::now();
+        phase.send_replace(Phase::Draining(since));
+        phase.send_replace(Phase::Lameduck(since));
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            let mut byte = [0; 1];
+            assert_eq!(conn.read(&mut byte).await.unwrap(), 1, "closed: {head:?}");
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8(head).unwrap().to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 101"), "{head}");
+        assert!(!head.contains("close"), "{head}");
+        conn.write_all(b"bye").await.unwrap();
+        let mut ok = [0; 2];
+        conn.read_exact(&mut ok).await.unwrap();
+        assert_eq!(&ok, b"ok");
+        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
+            .await
+            .expect("returns once the upgraded connection is done")
+            .unwrap()
+            .unwrap();
+    }
+
     fn serve_upgrade(ctx: Context, listener: TcpListener) -> JoinHandle<io::Result<()>> {
         let app = axum::Router::new().route(
             "/",
