@@ -287,12 +287,12 @@ async fn serve(
         let (length, long_slot) = match read_request(stream, conn, long, &mut deadline).await {
             Ok(read) => read,
             Err(None) => return,
-            Err(Some(error)) => {
+            Err(Some(answer)) => {
                 // What is unread goes with the close: an in-place upgrade
                 // before the answer is written must not hand it on, to be
                 // read (and refused) again by the new image.
                 conn.closing();
-                conn.answer(&Response::error(error));
+                conn.answer(&answer);
                 flush(stream, conn).await;
                 return;
             }
@@ -598,14 +598,14 @@ struct BadLine {
 /// line); with that slot, which a line past [`LONG_LINE`] always holds
 /// (one come whole in a read too).
 /// `Err(None)`: the connection ended or went quiet between requests, so
-/// close it without a word; `Err(Some(why))`: tell the client why, then
-/// close.
+/// close it without a word; `Err(Some(answer))`: tell the client why,
+/// then close.
 async fn read_request(
     stream: &UnixStream,
     conn: &Conn,
     long: &LongLines,
     deadline: &mut tokio::time::Instant,
-) -> Result<(usize, Option<tokio::sync::OwnedSemaphorePermit>), Option<String>> {
+) -> Result<(usize, Option<tokio::sync::OwnedSemaphorePermit>), Option<Response>> {
     // Each byte is looked at once, however the line trickles in.
     let mut scanned = 0;
     let mut long_slot = None;
@@ -618,7 +618,9 @@ async fn read_request(
                 .position(|&b| b == b'\n')
                 .map(|at| scanned + at);
             if newline.unwrap_or(unread.len()) > MAX_LINE {
-                return Err(Some(format!("request longer than {MAX_LINE} bytes")));
+                return Err(Some(Response::error(format!(
+                    "request longer than {MAX_LINE} bytes"
+                ))));
             }
             match newline {
                 Some(end) if end < LONG_LINE || long_slot.is_some() => {
@@ -639,9 +641,13 @@ async fn read_request(
             match tokio::time::timeout(READ_TIMEOUT, long.0.clone().acquire_owned()).await {
                 Ok(Ok(slot)) => long_slot = Some(slot),
                 _ => {
-                    return Err(Some(format!(
-                        "the supervisor was reading another long request for all of {READ_TIMEOUT:?}; try again"
-                    )));
+                    // Not read: nothing was tried (a `reload` exits 4).
+                    return Err(Some(Response::Error {
+                        error: format!(
+                            "the supervisor was reading another long request for all of {READ_TIMEOUT:?}; try again"
+                        ),
+                        refused: true,
+                    }));
                 }
             }
             *deadline += waiting.elapsed();
@@ -654,7 +660,9 @@ async fn read_request(
             // Idle between requests: close quietly. Half a request: say so.
             Err(_elapsed) if conn.buffers().unread.trim_ascii().is_empty() => return Err(None),
             Err(_elapsed) => {
-                return Err(Some(format!("no complete request within {READ_TIMEOUT:?}")));
+                return Err(Some(Response::error(format!(
+                    "no complete request within {READ_TIMEOUT:?}"
+                ))));
             }
         }
         let mut buffers = conn.buffers();
@@ -662,7 +670,7 @@ async fn read_request(
         match stream.try_read_buf(&mut buffers.unread) {
             // Spaces after the last request (a `\r`, a space) ask nothing.
             Ok(0) if buffers.unread.trim_ascii().is_empty() => return Err(None),
-            Ok(0) => return Err(Some("request not terminated by a newline".to_owned())),
+            Ok(0) => return Err(Some(Response::error("request not terminated by a newline"))),
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(_) => return Err(None),
@@ -800,7 +808,7 @@ mod tests {
 
     /// Reads one request from `sent` (written whole, then the writer
     /// closes), with what was left unread after it.
-    async fn request_from(sent: &[u8]) -> (Result<Vec<u8>, Option<String>>, Vec<u8>) {
+    async fn request_from(sent: &[u8]) -> (Result<Vec<u8>, Option<Response>>, Vec<u8>) {
         let (ours, mut theirs) = pair();
         let sent = sent.to_vec();
         // Written alongside the reads: a long one fills the socket buffer.
@@ -917,12 +925,14 @@ mod tests {
         let (line, _) = request_from(b"{\"a\":").await;
         assert_eq!(
             line,
-            Err(Some("request not terminated by a newline".to_owned()))
+            Err(Some(Response::error("request not terminated by a newline")))
         );
         let (line, _) = request_from(&vec![b'x'; MAX_LINE + 2]).await;
         assert_eq!(
             line,
-            Err(Some(format!("request longer than {MAX_LINE} bytes")))
+            Err(Some(Response::error(format!(
+                "request longer than {MAX_LINE} bytes"
+            ))))
         );
         let mut longest = vec![b'x'; MAX_LINE];
         longest.push(b'\n');
@@ -933,7 +943,9 @@ mod tests {
         let (line, _) = request_from(&too_long).await;
         assert_eq!(
             line,
-            Err(Some(format!("request longer than {MAX_LINE} bytes")))
+            Err(Some(Response::error(format!(
+                "request longer than {MAX_LINE} bytes"
+            ))))
         );
     }
 
@@ -1102,6 +1114,30 @@ mod tests {
             "{snapshot:?}"
         );
         assert!(!snapshot.unsent.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_request_kept_waiting_for_its_turn_is_refused_as_not_tried() {
+        // Another connection reads its long line all along: this one's is
+        // never read, and its client is told nothing was tried (a
+        // `reload` exits 4, as for the other refusals), not that it failed.
+        let long = LongLines::default();
+        let _reading = long.0.clone().acquire_owned().await.unwrap();
+        let (ours, mut theirs) = pair();
+        let line = vec![b'x'; LONG_LINE + 1];
+        tokio::spawn(async move { theirs.write_all(&line).await });
+        let conn = Conn::new(ours.as_raw_fd(), Begun::default());
+        let read = read_request(&ours, &conn, &long, &mut within()).await;
+        let Err(Some(Response::Error { error, refused })) = read else {
+            panic!("{read:?}");
+        };
+        assert!(refused, "{error}");
+        assert_eq!(
+            error,
+            format!(
+                "the supervisor was reading another long request for all of {READ_TIMEOUT:?}; try again"
+            )
+        );
     }
 
     #[tokio::test(start_paused = true)]
