@@ -818,22 +818,43 @@ pub(super) mod tests {
     /// Sends an upgrade request to the `test` protocol on `conn` and reads
     /// the answer's head, which must be a `101`.
     async fn upgraded(conn: &mut TcpStream) {
+        ask_upgrade(conn).await;
+        let head = response_head(conn).await;
+        assert!(head.starts_with("http/1.1 101"), "{head}");
+    }
+
+    /// Sends an upgrade request to the `test` protocol on `conn`.
+    async fn ask_upgrade(conn: &mut TcpStream) {
         conn.write_all(
             b"GET / HTTP/1.1\r\nHost: test\r\nConnection: upgrade\r\nUpgrade: test\r\n\r\n",
         )
         .await
         .unwrap();
+    }
+
+    /// Reads a response head on `conn` (and no more), lowercased.
+    async fn response_head(conn: &mut TcpStream) -> String {
         let mut head = Vec::new();
         while !head.ends_with(b"\r\n\r\n") {
             let mut byte = [0; 1];
             assert_eq!(conn.read(&mut byte).await.unwrap(), 1, "closed: {head:?}");
             head.push(byte[0]);
         }
-        assert!(
-            head.starts_with(b"HTTP/1.1 101"),
-            "{:?}",
-            String::from_utf8_lossy(&head)
-        );
+        String::from_utf8(head).unwrap().to_ascii_lowercase()
+    }
+
+    /// Says `bye` on `conn`, upgraded by [`upgrade`]'s handler, and reads
+    /// its `ok`; then `server` returns, the connection done.
+    async fn bye_then_returns(conn: &mut TcpStream, server: JoinHandle<io::Result<()>>) {
+        conn.write_all(b"bye").await.unwrap();
+        let mut ok = [0; 2];
+        conn.read_exact(&mut ok).await.unwrap();
+        assert_eq!(&ok, b"ok");
+        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
+            .await
+            .expect("returns once the upgraded connection is done")
+            .unwrap()
+            .unwrap();
     }
 
     /// An upgraded connection's shutdown is its handler's: it does not
@@ -899,33 +920,15 @@ pub(super) mod tests {
         let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
         let server = tokio::spawn(async move { super::serve(&ctx, listener, app).await });
         let mut conn = TcpStream::connect(addr).await.unwrap();
-        conn.write_all(
-            b"GET / HTTP/1.1\r\nHost: test\r\nConnection: upgrade\r\nUpgrade: test\r\n\r\n",
-        )
-        .await
-        .unwrap();
+        ask_upgrade(&mut conn).await;
         called_rx.await.unwrap();
         let since = Instant::now();
         phase.send_replace(Phase::Draining(since));
         phase.send_replace(Phase::Lameduck(since));
-        let mut head = Vec::new();
-        while !head.ends_with(b"\r\n\r\n") {
-            let mut byte = [0; 1];
-            assert_eq!(conn.read(&mut byte).await.unwrap(), 1, "closed: {head:?}");
-            head.push(byte[0]);
-        }
-        let head = String::from_utf8(head).unwrap().to_ascii_lowercase();
+        let head = response_head(&mut conn).await;
         assert!(head.starts_with("http/1.1 101"), "{head}");
         assert!(!head.contains("close"), "{head}");
-        conn.write_all(b"bye").await.unwrap();
-        let mut ok = [0; 2];
-        conn.read_exact(&mut ok).await.unwrap();
-        assert_eq!(&ok, b"ok");
-        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
-            .await
-            .expect("returns once the upgraded connection is done")
-            .unwrap()
-            .unwrap();
+        bye_then_returns(&mut conn, server).await;
     }
 
     fn serve_upgrade(ctx: Context, listener: TcpListener) -> JoinHandle<io::Result<()>> {
@@ -949,15 +952,7 @@ pub(super) mod tests {
         phase.send_replace(Phase::Lameduck(since));
         let early = tokio::time::timeout(Duration::from_millis(300), &mut server).await;
         assert!(early.is_err(), "returned with an upgraded connection open");
-        conn.write_all(b"bye").await.unwrap();
-        let mut ok = [0; 2];
-        conn.read_exact(&mut ok).await.unwrap();
-        assert_eq!(&ok, b"ok");
-        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
-            .await
-            .expect("returns once the upgraded connection is done")
-            .unwrap()
-            .unwrap();
+        bye_then_returns(&mut conn, server).await;
     }
 
     #[tokio::test]
