@@ -1375,6 +1375,7 @@ fn a_start_under_a_strict_umask_leaves_a_folder_and_lock_later_starts_can_use() 
     let lock = std::fs::metadata(dir.join("echo_server.lock")).unwrap();
     assert_eq!(lock.permissions().mode() & 0o777, 0o400);
     svc.start(&[]);
-    svc.ready();
+    // The second child's (the output runs on from the first start's).
+    svc.output.wait_for_count(" is ready\n", 2);
     svc.stop_expecting(0);
 }

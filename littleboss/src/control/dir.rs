@@ -409,19 +409,9 @@ fn make_missing(dir: &Path) -> Result<Vec<Made>, DirError> {
                 }
                 // The umask took from 0700 (0277 makes it 0500): a folder
                 // its owner cannot write would fail this start and every
-                // later one, never changed once made. (By its path: the
-                // folder just made, a real folder, which only its parent's
-                // owner could have replaced since, and the checks after
-                // this refuse a parent others may write.)
-                let made_here = meta.is_ok_and(|m| m.is_dir());
-                let mode = std::os::unix::fs::PermissionsExt::from_mode(0o700);
-                if let Err(error) = made_here
-                    .then(|| std::fs::set_permissions(folder, mode))
-                    .transpose()
-                {
-                    take_back(&made);
-                    let dir = dir.to_path_buf();
-                    return Err(DirError::Create { dir, error });
+                // later one, never changed once made.
+                if meta.is_ok_and(|m| m.is_dir() && m.mode() & 0o777 != 0o700) {
+                    owner_alone_may_enter(folder);
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -433,6 +423,25 @@ fn make_missing(dir: &Path) -> Result<Vec<Made>, DirError> {
         }
     }
     Ok(made)
+}
+
+/// Sets `folder`, just made, to mode 0700, if it is still a folder of
+/// ours: through a descriptor of it, never following a link (whoever
+/// may write the folder above could have put one in its place, to have
+/// this process change the mode of what it names). Otherwise, or should
+/// it fail, left as it is: the checks that follow refuse what is not
+/// ours, and say what the mode keeps this start from doing.
+fn owner_alone_may_enter(folder: &Path) {
+    use nix::fcntl::OFlag;
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let Ok(fd) = nix::fcntl::open(folder, flags, nix::sys::stat::Mode::empty()) else {
+        return;
+    };
+    let ours =
+        nix::sys::stat::fstat(&fd).is_ok_and(|s| s.st_uid == nix::unistd::geteuid().as_raw());
+    if ours {
+        let _ = nix::sys::stat::fchmod(&fd, nix::sys::stat::Mode::from_bits_truncate(0o700));
+    }
 }
 
 /// Removes the folders [`make_missing`] made, the deepest first, each

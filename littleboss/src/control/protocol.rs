@@ -270,7 +270,8 @@ pub(crate) enum Response {
     },
     /// The request failed, or was refused, as `error` says. `refused`: the
     /// connection was turned away before its request was read (too many
-    /// open, a stranger's), so nothing was tried (absent when false, and
+    /// open, a stranger's, a long request whose turn to be read did not
+    /// come), so nothing was tried (absent when false, and
     /// from an older supervisor).
     Error {
         error: String,

@@ -412,27 +412,31 @@ impl ServiceLock {
             // Not through a symlink (its target would be locked, and the
             // path never name it: this would try for ever), nor waiting on
             // a FIFO for a reader.
-            // Read-only (an `flock` needs no more): a lock file made
+            // Read and write where it may (NFS turns an exclusive
+            // `flock` into a lock that needs a writable descriptor), else
+            // read-only (a local `flock` needs no more): a lock file made
             // under a strict umask (0277 makes it 0400) still opens.
             use nix::fcntl::OFlag;
-            let flags = OFlag::O_RDONLY
-                | OFlag::O_CREAT
-                | OFlag::O_NOFOLLOW
-                | OFlag::O_NONBLOCK
-                | OFlag::O_CLOEXEC;
-            let file =
-                nix::fcntl::open(path, flags, nix::sys::stat::Mode::from_bits_truncate(0o600))
-                    .map(std::fs::File::from)
-                    .map_err(std::io::Error::from)
-                    .map_err(|error| match error.raw_os_error() {
-                        Some(nix::libc::ELOOP | nix::libc::ENXIO | nix::libc::EISDIR) => {
-                            not_a_lock_file()
-                        }
-                        _ => ControlError::OpenLock {
-                            path: path.to_owned(),
-                            error,
-                        },
-                    })?;
+            let flags = OFlag::O_CREAT | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+            let mode = nix::sys::stat::Mode::from_bits_truncate(0o600);
+            let file = nix::fcntl::open(path, flags | OFlag::O_RDWR, mode)
+                .or_else(|e| match e {
+                    nix::errno::Errno::EACCES => {
+                        nix::fcntl::open(path, flags | OFlag::O_RDONLY, mode)
+                    }
+                    e => Err(e),
+                })
+                .map(std::fs::File::from)
+                .map_err(std::io::Error::from)
+                .map_err(|error| match error.raw_os_error() {
+                    Some(nix::libc::ELOOP | nix::libc::ENXIO | nix::libc::EISDIR) => {
+                        not_a_lock_file()
+                    }
+                    _ => ControlError::OpenLock {
+                        path: path.to_owned(),
+                        error,
+                    },
+                })?;
             if !file.metadata().is_ok_and(|m| m.is_file()) {
                 return Err(not_a_lock_file());
             }

@@ -111,14 +111,12 @@ pub(super) async fn serve_until_shut<C, E>(
     // A request that asked for an upgrade (a WebSocket's handshake), its
     // answer not out: told to shut down now, hyper would say `close` on
     // its `101` too, beside `upgrade`, which a strict client refuses. Its
-    // answer is waited for (hyper's part ends at the upgrade) within the
-    // same bound; a refusal, the connection kept, meets the shutdown then.
-    if begun.upgrade_asked() {
-        tokio::select! {
-            biased;
-            ended = conn.as_mut() => return say_if_failed(ended),
-            () = tokio::time::sleep(rest_of_a_head(&ctx)) => {}
-        }
+    // answer is waited for, within the same bound.
+    tokio::select! {
+        biased;
+        ended = conn.as_mut() => return say_if_failed(ended),
+        () = begun.upgrade_answered() => {}
+        () = tokio::time::sleep(rest_of_a_head(&ctx)) => {}
     }
     shut_down(conn.as_mut());
     say_if_failed(conn.await);

@@ -55,6 +55,8 @@ pub(super) struct RequestBegun {
     /// hyper took an HTTP/1 request on this connection for an upgrade (an
     /// `Upgrade` header on HTTP/1.1, a CONNECT).
     upgrade_asked: AtomicBool,
+    /// Such a request is handed on, its answer not written yet.
+    upgrade_pending: AtomicBool,
 }
 
 impl RequestBegun {
@@ -92,10 +94,28 @@ impl RequestBegun {
         }
     }
 
-    /// A response written, or a request handed on: nothing begun since.
+    /// A response written, or a request handed on: nothing begun since,
+    /// and no upgrade's answer pending.
     pub fn clear(&self) {
-        if self.begun.swap(false, Ordering::SeqCst) {
+        let begun = self.begun.swap(false, Ordering::SeqCst);
+        let pending = self.upgrade_pending.swap(false, Ordering::SeqCst);
+        if begun || pending {
             self.cleared.notify_waiters();
+        }
+    }
+
+    /// Completes once no request that asked for an upgrade waits for its
+    /// answer (at once if none does): its `101`, or a refusal.
+    pub async fn upgrade_answered(&self) {
+        loop {
+            let cleared = self.cleared.notified();
+            tokio::pin!(cleared);
+            // Registered before the check, so a clear in between wakes it.
+            cleared.as_mut().enable();
+            if !self.upgrade_pending.load(Ordering::SeqCst) {
+                return;
+            }
+            cleared.await;
         }
     }
 
@@ -164,6 +184,7 @@ where
             .is_some();
         if request.version() < http::Version::HTTP_2 && upgrade {
             self.begun.upgrade_asked.store(true, Ordering::SeqCst);
+            self.begun.upgrade_pending.store(true, Ordering::SeqCst);
         }
         self.inner.call(request)
     }

@@ -1,7 +1,7 @@
 //! Serving HTTP with the drain done right (the `http` cargo feature).
 //!
 //! [`serve`] runs an axum `Router`, [`serve_service`] any tower service
-//! (`serve` is it, for a `Router`), on hyper-util's auto builder (HTTP/1
+//! that cannot fail (`serve` is it, for a `Router`), on hyper-util's auto builder (HTTP/1
 //! and HTTP/2), until lameduck, and both return once the connections
 //! have drained. On top of what the listener
 //! and the two-phase lameduck already do (see

@@ -61,8 +61,8 @@ pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -
     serve_service(ctx, listener, router).await
 }
 
-/// Serves a tower `service` (a tonic router, a tower-http stack, an axum
-/// `Router` too) on `listener` with hyper-util's auto builder (HTTP/1 and
+/// Serves a tower `service` that cannot fail (a tonic router, a
+/// tower-http stack, an axum `Router` too) on `listener` with hyper-util's auto builder (HTTP/1 and
 /// HTTP/2, with upgrades, as `axum::serve` sets it up) and hyper's
 /// graceful shutdown of each connection, draining as
 /// [the module](crate::http) says; [`serve`] is this, for a `Router`. It
@@ -929,6 +929,37 @@ pub(super) mod tests {
         assert!(head.starts_with("http/1.1 101"), "{head}");
         assert!(!head.contains("close"), "{head}");
         bye_then_returns(&mut conn, server).await;
+    }
+
+    /// A connection whose upgrade was refused (`curl --http2`'s `h2c`,
+    /// answered as plain HTTP/1.1) and kept alive, idle at lameduck, is
+    /// closed then, not after the wait for an upgrade's answer.
+    #[tokio::test]
+    async fn an_idle_connection_once_refused_an_upgrade_closes_at_lameduck() {
+        let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let server = serve_hi(ctx, listener);
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        conn.write_all(
+            b"GET / HTTP/1.1\r\nHost: test\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let head = response_head(&mut conn).await;
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        let mut hi = [0; 2];
+        conn.read_exact(&mut hi).await.unwrap();
+        let since = Instant::now();
+        phase.send_replace(Phase::Draining(since));
+        phase.send_replace(Phase::Lameduck(since));
+        // Well before the 500 ms an upgrade's answer is waited for.
+        tokio::time::timeout(Duration::from_millis(400), closed(&mut conn))
+            .await
+            .expect("closed at lameduck");
+        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
+            .await
+            .expect("the helper returns at lameduck")
+            .unwrap()
+            .unwrap();
     }
 
     fn serve_upgrade(ctx: Context, listener: TcpListener) -> JoinHandle<io::Result<()>> {
