@@ -410,8 +410,11 @@ fn make_missing(dir: &Path) -> Result<Vec<Made>, DirError> {
                 // The umask took from 0700 (0277 makes it 0500): a folder
                 // its owner cannot write would fail this start and every
                 // later one, never changed once made.
-                if meta.is_ok_and(|m| m.is_dir() && m.mode() & 0o777 != 0o700) {
-                    owner_alone_may_enter(folder);
+                if let Ok(meta) = meta
+                    && meta.is_dir()
+                    && meta.mode() & 0o777 != 0o700
+                {
+                    owner_alone_may_enter(folder, (meta.dev(), meta.ino()));
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
@@ -425,22 +428,28 @@ fn make_missing(dir: &Path) -> Result<Vec<Made>, DirError> {
     Ok(made)
 }
 
-/// Sets `folder`, just made, to mode 0700, if it is still a folder of
-/// ours: through a descriptor of it, never following a link (whoever
-/// may write the folder above could have put one in its place, to have
-/// this process change the mode of what it names). Otherwise, or should
-/// it fail, left as it is: the checks that follow refuse what is not
-/// ours, and say what the mode keeps this start from doing.
-fn owner_alone_may_enter(folder: &Path) {
+/// Sets `folder`, just made as the folder `id` (device, inode), to mode
+/// 0700, if it is still that folder: through a descriptor of it, never
+/// following a link (whoever may write a folder above could have put
+/// one, or another folder, in its place, to have this process change
+/// the mode of what it names). Otherwise, or should it fail, left as it
+/// is: the checks that follow refuse what is not ours, and a lock that
+/// cannot be made there says so.
+fn owner_alone_may_enter(folder: &Path, id: (u64, u64)) {
     use nix::fcntl::OFlag;
-    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    // O_PATH needs no right on the folder itself (a umask of 0477 leaves
+    // its owner none to read it); its mode is changed by the name
+    // `/proc` gives the descriptor, which is that very folder.
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
     let Ok(fd) = nix::fcntl::open(folder, flags, nix::sys::stat::Mode::empty()) else {
         return;
     };
-    let ours =
-        nix::sys::stat::fstat(&fd).is_ok_and(|s| s.st_uid == nix::unistd::geteuid().as_raw());
-    if ours {
-        let _ = nix::sys::stat::fchmod(&fd, nix::sys::stat::Mode::from_bits_truncate(0o700));
+    let same = nix::sys::stat::fstat(&fd)
+        .is_ok_and(|s| (s.st_dev, s.st_ino) == id && s.st_uid == nix::unistd::geteuid().as_raw());
+    if same {
+        let by_proc = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
+        let mode = std::os::unix::fs::PermissionsExt::from_mode(0o700);
+        let _ = std::fs::set_permissions(by_proc, mode);
     }
 }
 

@@ -84,7 +84,15 @@ impl std::fmt::Display for ControlError {
                 unreachable_hint(f, socket, *pid)
             }
             ControlError::OpenLock { path, error } => {
-                write!(f, "cannot open {}: {error}", path.display())
+                write!(f, "cannot open {}: {error}", path.display())?;
+                // A folder its owner may not write (one an earlier build
+                // made under a strict umask, 0500): what to do.
+                let folder = path.parent().and_then(|p| std::fs::metadata(p).ok());
+                let mode = folder.map_or(0o700, |m| m.mode() & 0o777);
+                match error.kind() == io::ErrorKind::PermissionDenied && mode & 0o700 != 0o700 {
+                    true => write!(f, " (its folder is mode {mode:04o}: `chmod 700` it)"),
+                    false => Ok(()),
+                }
             }
             ControlError::Lock { path, error } => {
                 write!(f, "cannot lock {}: {error}", path.display())
@@ -421,7 +429,11 @@ impl ServiceLock {
             let mode = nix::sys::stat::Mode::from_bits_truncate(0o600);
             let file = nix::fcntl::open(path, flags | OFlag::O_RDWR, mode)
                 .or_else(|e| match e {
-                    nix::errno::Errno::EACCES => {
+                    // Not writable: its mode, `chattr +i`, a file system
+                    // mounted read-only.
+                    nix::errno::Errno::EACCES
+                    | nix::errno::Errno::EPERM
+                    | nix::errno::Errno::EROFS => {
                         nix::fcntl::open(path, flags | OFlag::O_RDONLY, mode)
                     }
                     e => Err(e),
@@ -734,6 +746,27 @@ async fn refuse(mut stream: UnixStream, unsent: Option<Vec<u8>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lock_its_folder_keeps_from_being_made_says_how_to_mend_the_folder() {
+        let dir = std::env::temp_dir().join(format!("lb-lock-mode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mode = |m| std::os::unix::fs::PermissionsExt::from_mode(m);
+        std::fs::set_permissions(&dir, mode(0o500)).unwrap();
+        let denied = |path: &Path| ControlError::OpenLock {
+            path: path.to_owned(),
+            error: io::Error::from(io::ErrorKind::PermissionDenied),
+        };
+        let said = denied(&dir.join("svc.lock")).to_string();
+        assert!(
+            said.ends_with(" (its folder is mode 0500: `chmod 700` it)"),
+            "{said}"
+        );
+        std::fs::set_permissions(&dir, mode(0o700)).unwrap();
+        let said = denied(&dir.join("svc.lock")).to_string();
+        assert!(!said.contains("chmod"), "{said}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_lock_on_a_removed_file_is_not_taken() {

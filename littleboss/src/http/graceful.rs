@@ -102,11 +102,12 @@ pub(super) async fn serve_until_shut<C, E>(
     }
     // A head partly read: hyper would close it as idle, the request cut
     // off. Whole, it is handed on (hyper busy: answered, then closed).
+    let until = tokio::time::Instant::now() + rest_of_a_head(&ctx);
     tokio::select! {
         biased;
         ended = conn.as_mut() => return say_if_failed(ended),
         () = begun.none() => {}
-        () = tokio::time::sleep(rest_of_a_head(&ctx)) => {}
+        () = tokio::time::sleep_until(until) => {}
     }
     // A request that asked for an upgrade (a WebSocket's handshake), its
     // answer not out: told to shut down now, hyper would say `close` on
@@ -116,7 +117,7 @@ pub(super) async fn serve_until_shut<C, E>(
         biased;
         ended = conn.as_mut() => return say_if_failed(ended),
         () = begun.upgrade_answered() => {}
-        () = tokio::time::sleep(rest_of_a_head(&ctx)) => {}
+        () = tokio::time::sleep_until(until) => {}
     }
     shut_down(conn.as_mut());
     say_if_failed(conn.await);
