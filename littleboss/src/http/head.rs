@@ -107,16 +107,7 @@ impl RequestBegun {
     /// Completes once no request that asked for an upgrade waits for its
     /// answer (at once if none does): its `101`, or a refusal.
     pub async fn upgrade_answered(&self) {
-        loop {
-            let cleared = self.cleared.notified();
-            tokio::pin!(cleared);
-            // Registered before the check, so a clear in between wakes it.
-            cleared.as_mut().enable();
-            if !self.upgrade_pending.load(Ordering::SeqCst) {
-                return;
-            }
-            cleared.await;
-        }
+        self.cleared_of(&self.upgrade_pending).await;
     }
 
     /// Whether hyper took an HTTP/1 request on this connection for an
@@ -134,12 +125,18 @@ impl RequestBegun {
     /// Completes once no request is begun and not handed on (at once if
     /// none is).
     pub async fn none(&self) {
+        self.cleared_of(&self.begun).await;
+    }
+
+    /// Completes once `flag`, one of these, is false (cleared by
+    /// [`clear`](Self::clear), which tells `cleared`).
+    async fn cleared_of(&self, flag: &AtomicBool) {
         loop {
             let cleared = self.cleared.notified();
             tokio::pin!(cleared);
             // Registered before the check, so a clear in between wakes it.
             cleared.as_mut().enable();
-            if !self.begun.load(Ordering::SeqCst) {
+            if !flag.load(Ordering::SeqCst) {
                 return;
             }
             cleared.await;
