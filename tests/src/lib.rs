@@ -806,9 +806,9 @@ pub fn read_greeting(addr: SocketAddr) -> std::io::Result<String> {
 /// Waits, with the deadline, for greetings at `addr` that `wanted` takes,
 /// three in a row, and returns the last: right after a reload, the old
 /// child (told to drain in the same step as the reload's answer, and
-/// reading that a moment later) may take one more connection; any other
-/// process answering after that fails it. Fails naming the last greeting
-/// read.
+/// reading that a moment later) may take one more connection. Any other
+/// answer starts the count again; only the deadline fails it, naming the
+/// last greeting read.
 pub fn greeting_eventually(addr: SocketAddr, wanted: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + DEADLINE;
     let mut in_a_row = 0;

@@ -55,8 +55,8 @@ const MOST_LOOKS: u32 = 10;
 /// outlast it (and have the helper say connections were left open).
 const REST_OF_A_HEAD: Duration = Duration::from_millis(500);
 
-/// How long, from now, a head partly read is waited for: see
-/// [`REST_OF_A_HEAD`].
+/// How long, from now, a head partly read, then an upgrade's answer, is
+/// waited for (one deadline for both): see [`REST_OF_A_HEAD`].
 fn rest_of_a_head(ctx: &Context) -> Duration {
     let bound = ctx.grace() + ctx.drain_budget();
     let left = bound.saturating_sub(ctx.draining_for().unwrap_or_default());
@@ -67,10 +67,11 @@ fn rest_of_a_head(ctx: &Context) -> Duration {
 /// has `shut_down` tell it to shut down gracefully, once `fd` (its
 /// socket, open while `conn` is) has nothing waiting unread and no
 /// request is `begun` (an HTTP/1 head partly read: see
-/// [`head`](super::head); waited for within `ctx`'s bound); then serves
-/// it to its end. An error that ends it (a client gone mid-request, a
-/// service's error) is logged at debug level, as `axum::serve` traces
-/// its own.
+/// [`head`](super::head)) and no request that asked for an upgrade waits
+/// for its answer (both waited for within one deadline, inside `ctx`'s
+/// bound); then serves it to its end. An error that ends it (a client
+/// gone mid-request, a response body's error) is logged at debug level,
+/// as `axum::serve` traces its own.
 pub(super) async fn serve_until_shut<C, E>(
     conn: C,
     fd: RawFd,

@@ -50,7 +50,8 @@ pub(super) struct RequestBegun {
     /// While the protocol is unknown: how much of HTTP/2's preface the
     /// bytes read so far are.
     preface_seen: AtomicUsize,
-    /// Told when `begun` clears.
+    /// Told when `begun` or `upgrade_pending` clears
+    /// ([`clear`](Self::clear)).
     cleared: Notify,
     /// hyper took an HTTP/1 request on this connection for an upgrade (an
     /// `Upgrade` header on HTTP/1.1, a CONNECT).

@@ -40,7 +40,9 @@
 //!   but first read a request that has just arrived on an idle
 //!   connection (10 to 20 ms of looking at most), and answer it, and give
 //!   a request whose head has partly come up to 500 ms for the rest,
-//!   which narrows that race;
+//!   which narrows that race, and, within the same 500 ms, wait for the
+//!   answer to a request asking for an upgrade (so its `101` carries no
+//!   `close`);
 //! - close the connections they close as HTTP/1 asks (the writing half
 //!   shut, then what the client still sends read and dropped until it
 //!   closes too, for a quarter of the drain budget, 1 s at most, or 256

@@ -70,8 +70,9 @@ pub async fn serve(ctx: &Context, listener: TcpListener, router: axum::Router) -
 /// already, and the socket, shared, keeps it (see
 /// [`TcpListener::defer_accept`]).
 /// At lameduck a connection is shut down once what its client has sent is
-/// read (10 to 20 ms of looking at most) and no HTTP/1 request head is
-/// partly read (up to 500 ms for the rest), so a request arriving on an
+/// read (10 to 20 ms of looking at most), no HTTP/1 request head is
+/// partly read (up to 500 ms for the rest) and no upgrade's answer is
+/// pending (within the same 500 ms), so a request arriving on an
 /// idle connection just then is answered rather than closed on: the race
 /// narrowed, not closed (`axum::serve` leaves it). Each connection gets a
 /// clone of the service (and its own close time); each request carries
