@@ -35,6 +35,11 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// stopped reading is not kept, with its answers, for ever.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long answers may stay unread in all, however often the client
+/// takes a byte of them: one reading a byte every few seconds is not
+/// kept, with megabytes of a status, for ever.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The least room a connection makes for each read: one read takes in a
 /// whole ordinary request.
 const REQUEST_BUFFER: usize = 1024;
@@ -434,6 +439,8 @@ async fn flush(stream: &UnixStream, conn: &Conn) -> Flushed {
     // only its writing half: then its connection reads ready for good, and
     // a full close is looked for every so often instead.
     let mut watch_hang_up = true;
+    // Since when answers have waited unsent without a break.
+    let mut blocked_since: Option<tokio::time::Instant> = None;
     loop {
         let queued = conn.queued.notified();
         tokio::pin!(queued);
@@ -459,10 +466,22 @@ async fn flush(stream: &UnixStream, conn: &Conn) -> Flushed {
             }
             !buffers.unsent.is_empty()
         };
+        if !blocked {
+            blocked_since = None;
+        }
         if blocked {
-            match tokio::time::timeout(WRITE_TIMEOUT, stream.writable()).await {
+            let since = *blocked_since.get_or_insert_with(tokio::time::Instant::now);
+            let all_by = since + ANSWER_TIMEOUT;
+            let by = all_by.min(tokio::time::Instant::now() + WRITE_TIMEOUT);
+            match tokio::time::timeout_at(by, stream.writable()).await {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => return Flushed::Done,
+                Err(_elapsed) if by == all_by => {
+                    log!(
+                        "closed a control connection that left its answers unread for {ANSWER_TIMEOUT:?}"
+                    );
+                    return Flushed::Done;
+                }
                 Err(_elapsed) => {
                     log!("closed a control connection that read no answer for {WRITE_TIMEOUT:?}");
                     return Flushed::Done;
@@ -1161,6 +1180,34 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_reads_its_answers_slowly_is_let_go_at_the_minute() {
+        let (connections, mut theirs, _received, request) =
+            served_asking(b"{\"v\":1,\"cmd\":\"status\"}\n").await;
+        let big = Response::error("z".repeat(4 << 20));
+        request.conn.answer(&big);
+        until("blocked on a full buffer", || {
+            let unsent = only(&connections).unsent;
+            !unsent.is_empty() && unsent.len() < protocol::encode_response(&big).len()
+        })
+        .await;
+        // 192 KiB every 9 s (within the 10 s each wait allows; less, and
+        // the kernel does not wake the writer), until the
+        // connection is closed: at the minute, not with the answer read
+        // (some three minutes at that rate).
+        let began = tokio::time::Instant::now();
+        let mut some = vec![0; 192 << 10];
+        while !connections.open().is_empty() {
+            tokio::time::sleep(WRITE_TIMEOUT - Duration::from_secs(1)).await;
+            theirs.read_exact(&mut some).await.unwrap();
+        }
+        let took = began.elapsed();
+        assert!(
+            took >= ANSWER_TIMEOUT - WRITE_TIMEOUT && took <= ANSWER_TIMEOUT + WRITE_TIMEOUT,
+            "{took:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
