@@ -18,7 +18,6 @@ use crate::entry::Entry;
 use crate::lameduck::{Lameduck, Listener};
 use crate::link::{self, ChildEnd, FromChild, ListenerEntry, ToChild};
 use crate::report::fail;
-use crate::report::warning;
 use crate::socket::NotFit;
 use crate::spec::ListenerSpec;
 use crate::spec::Network;
@@ -764,6 +763,14 @@ fn spawn_lifecycle(
             let timer = std::thread::Builder::new()
                 .name("littleboss-deadline".into())
                 .spawn(move || deadline(None));
+            // Handed over before the drain begins: a drain that takes no
+            // time ends in an exit, which waits for a line on its way
+            // (`report::exit`), not for one this thread has yet to say.
+            let within = format!("{} ms", left.as_millis());
+            crate::report::say_detached(
+                log::Level::Warn,
+                format!("{why}; lameduck, exiting within {within}"),
+            );
             if gone && orphaned.refuse {
                 // Not ready yet beside a serving child (a reload's new
                 // child warming up): the queues of the sockets that one
@@ -788,8 +795,6 @@ fn spawn_lifecycle(
                 // Out of threads: this one keeps the time.
                 deadline(Some(&why));
             }
-            let within = format!("{} ms", left.as_millis());
-            warning!("{why}; lameduck, exiting within {within}");
         })
         .map(drop)
 }
