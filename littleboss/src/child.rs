@@ -752,7 +752,8 @@ fn spawn_lifecycle(
             // The deadline runs before anything else is done or said: the
             // program's logger may block, and nothing may put the exit off.
             // (`Copy`: kept for this thread, should none be had for it; it
-            // then says why in its last words, as nothing else will.)
+            // then says why in its last words too: the line handed over
+            // below may find no thread either.)
             let deadline = move |why: Option<&str>| {
                 std::thread::sleep(at.saturating_duration_since(std::time::Instant::now()));
                 let why = why.map(|why| format!("{why}; ")).unwrap_or_default();

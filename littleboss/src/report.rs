@@ -180,6 +180,9 @@ pub(crate) fn end_by_deadline(ending: Ending, last_words: String) -> ! {
         });
     // Without a thread for the watch, the end as it is.
     drop(forced);
+    // The lines handed over before it (why the drain began, which a
+    // lameduck timeout of zero ends at once), as an exit waits for them.
+    DETACHED_LINES.wait_said(DETACHED_PATIENCE);
     // Said and flushed on one thread, waited for within half the
     // patience: the other half for stderr, should the logger block, before
     // the forced end.
