@@ -1182,9 +1182,14 @@ mod tests {
             .unwrap();
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_client_that_reads_its_answers_slowly_is_let_go_at_the_minute() {
-        let (connections, mut theirs, _received, request) =
+    /// A connection whose client asked for a status and reads none of a
+    /// 4 MiB answer: its writes blocked on a full buffer.
+    async fn blocked_on_a_big_answer() -> (
+        Connections,
+        UnixStream,
+        mpsc::UnboundedReceiver<ControlMessage>,
+    ) {
+        let (connections, theirs, received, request) =
             served_asking(b"{\"v\":1,\"cmd\":\"status\"}\n").await;
         let big = Response::error("z".repeat(4 << 20));
         request.conn.answer(&big);
@@ -1193,6 +1198,12 @@ mod tests {
             !unsent.is_empty() && unsent.len() < protocol::encode_response(&big).len()
         })
         .await;
+        (connections, theirs, received)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_reads_its_answers_slowly_is_let_go_at_the_minute() {
+        let (connections, mut theirs, _received) = blocked_on_a_big_answer().await;
         // 192 KiB every 9 s (within the 10 s each wait allows; less, and
         // the kernel does not wake the writer), until the
         // connection is closed: at the minute, not with the answer read
@@ -1212,15 +1223,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_client_that_reads_no_answer_is_let_go() {
-        let (connections, mut theirs, _received, request) =
-            served_asking(b"{\"v\":1,\"cmd\":\"status\"}\n").await;
-        let big = Response::error("z".repeat(4 << 20));
-        request.conn.answer(&big);
-        until("blocked on a full buffer", || {
-            let unsent = only(&connections).unsent;
-            !unsent.is_empty() && unsent.len() < protocol::encode_response(&big).len()
-        })
-        .await;
+        let (connections, mut theirs, _received) = blocked_on_a_big_answer().await;
         tokio::time::sleep(WRITE_TIMEOUT - Duration::from_millis(1)).await;
         assert_eq!(connections.open().len(), 1, "not yet");
         // The clock (paused) jumps as soon as nothing else can run.
