@@ -162,11 +162,10 @@ impl Resolved {
             address,
             target,
         } = self;
-        let stream = network.kind() == Kind::Tcp;
         let bound = match target {
             Target::Unix => bind_unix(Path::new(&address)),
             Target::Any(port) => bind_any(network, port).map(|fd| (fd, None)),
-            Target::One { at, host } => bind_one(at, host, stream).map(|fd| (fd, None)),
+            Target::One { at, host } => bind_one(network, at, host).map(|fd| (fd, None)),
         };
         let (fd, unix_file) = bound.map_err(|error| ListenError::Bind {
             name: name.clone(),
@@ -291,7 +290,8 @@ fn bind_any(network: Network, port: u16) -> io::Result<OwnedFd> {
 
 /// Binds `at`, looked up from `host` if a name gave it (said should the
 /// bind fail: which of the name's addresses was tried).
-fn bind_one(at: SocketAddr, host: Option<String>, stream: bool) -> io::Result<OwnedFd> {
+fn bind_one(network: Network, at: SocketAddr, host: Option<String>) -> io::Result<OwnedFd> {
+    let stream = network.kind() == Kind::Tcp;
     inet_socket(at, stream, at.is_ipv6()).map_err(|e| match host {
         None => e,
         Some(host) => io::Error::new(e.kind(), format!("{e} (`{host}` is {} here)", at.ip())),

@@ -43,8 +43,14 @@ pub(crate) enum ControlError {
         pid: Option<i32>,
         socket: PathBuf,
     },
-    /// The lock file cannot be opened.
-    OpenLock { path: PathBuf, error: io::Error },
+    /// The lock file cannot be opened; `folder_mode`: its folder's, when
+    /// that is what refused it (its owner may not write there: one an
+    /// earlier build made under a strict umask, 0500).
+    OpenLock {
+        path: PathBuf,
+        error: io::Error,
+        folder_mode: Option<u32>,
+    },
     /// The lock file cannot be locked (for another reason than a holder).
     Lock { path: PathBuf, error: nix::Error },
     /// The lock file cannot be inspected.
@@ -83,15 +89,15 @@ impl std::fmt::Display for ControlError {
                 write!(f, ", but ")?;
                 unreachable_hint(f, socket, *pid)
             }
-            ControlError::OpenLock { path, error } => {
+            ControlError::OpenLock {
+                path,
+                error,
+                folder_mode,
+            } => {
                 write!(f, "cannot open {}: {error}", path.display())?;
-                // A folder its owner may not write (one an earlier build
-                // made under a strict umask, 0500): what to do.
-                let folder = path.parent().and_then(|p| std::fs::metadata(p).ok());
-                let mode = folder.map_or(0o700, |m| m.mode() & 0o777);
-                match error.kind() == io::ErrorKind::PermissionDenied && mode & 0o700 != 0o700 {
-                    true => write!(f, " (its folder is mode {mode:04o}: `chmod 700` it)"),
-                    false => Ok(()),
+                match folder_mode {
+                    Some(mode) => write!(f, " (its folder is mode {mode:04o}: `chmod 700` it)"),
+                    None => Ok(()),
                 }
             }
             ControlError::Lock { path, error } => {
@@ -446,6 +452,7 @@ impl ServiceLock {
                     }
                     _ => ControlError::OpenLock {
                         path: path.to_owned(),
+                        folder_mode: denied_by_folder(path, &error),
                         error,
                     },
                 })?;
@@ -743,6 +750,17 @@ async fn refuse(mut stream: UnixStream, unsent: Option<Vec<u8>>) {
     let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
 }
 
+/// The mode of the folder of `lock`, when `error`, from opening it, is
+/// that folder's refusal: its owner may not write and enter it.
+fn denied_by_folder(lock: &Path, error: &io::Error) -> Option<u32> {
+    if error.kind() != io::ErrorKind::PermissionDenied {
+        return None;
+    }
+    let folder = std::fs::metadata(lock.parent()?).ok()?;
+    let mode = folder.mode() & 0o777;
+    (mode & 0o700 != 0o700).then_some(mode)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -753,9 +771,13 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let mode = |m| std::os::unix::fs::PermissionsExt::from_mode(m);
         std::fs::set_permissions(&dir, mode(0o500)).unwrap();
-        let denied = |path: &Path| ControlError::OpenLock {
-            path: path.to_owned(),
-            error: io::Error::from(io::ErrorKind::PermissionDenied),
+        let denied = |path: &Path| {
+            let error = io::Error::from(io::ErrorKind::PermissionDenied);
+            ControlError::OpenLock {
+                path: path.to_owned(),
+                folder_mode: denied_by_folder(path, &error),
+                error,
+            }
         };
         let said = denied(&dir.join("svc.lock")).to_string();
         assert!(
