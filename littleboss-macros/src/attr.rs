@@ -112,14 +112,19 @@ pub(crate) enum Flavor {
 /// its check against the function's parameters is one more independent
 /// error to report with the others.
 pub(crate) fn parse(tokens: TokenStream) -> (syn::Result<Args>, Option<Spanned<Ready>>) {
-    let metas = match parse_metas.parse2(tokens) {
-        Ok(metas) => metas,
+    let parts = match parse_parts.parse2(tokens) {
+        Ok(parts) => parts,
         Err(e) => return (Err(e), None),
     };
     let mut state = State::default();
-    for meta in &metas {
-        if let Err(e) = state.key(meta) {
-            state.errors.push(e);
+    for part in parts {
+        match part {
+            Part::Read(meta) => {
+                if let Err(e) = state.key(&meta) {
+                    state.errors.push(e);
+                }
+            }
+            Part::Unread { error, key } => state.unread(error, key),
         }
     }
     let ready = (state.options.ready.as_ref()).map(|r| Spanned {
@@ -129,44 +134,100 @@ pub(crate) fn parse(tokens: TokenStream) -> (syn::Result<Args>, Option<Spanned<R
     (state.finish(), ready)
 }
 
-/// `key = value, key(...), key, ...`, with a hint for the likely mistake of
-/// giving the name alone.
-fn parse_metas(input: ParseStream) -> syn::Result<Punctuated<Meta, Token![,]>> {
-    if input.peek(LitStr) {
-        let name: LitStr = input.parse()?;
-        // As written, but without a suffix (refused where it goes).
-        let written = match name.suffix() {
-            "" => name.token().to_string(),
-            _ => format!("{:?}", name.value()),
-        };
-        return Err(Error::new(
-            name.span(),
-            format!("write the service name as `name = {written}`"),
-        ));
-    }
-    let mut metas = Punctuated::new();
+/// One comma-separated part of the attribute.
+enum Part {
+    /// A key as syn reads it.
+    Read(Meta),
+    /// A part that could not be read, said so by `error`, with the key it
+    /// is meant as, if that is known: a mistake in one key hides none in
+    /// the others, and makes no second error of its own (the key is taken
+    /// as given, with a bad value, not as missing).
+    Unread {
+        error: Error,
+        key: Option<&'static str>,
+    },
+}
+
+/// `key = value, key(...), key, ...`: each part read on its own, with a
+/// hint for the likely mistakes (the name given alone, `lameduck: "5s"`).
+fn parse_parts(input: ParseStream) -> syn::Result<Vec<Part>> {
+    let mut parts = Vec::new();
     while !input.is_empty() {
-        let meta: Meta = input.parse()?;
-        if let Some(error) = misused_punctuation(&meta, input) {
-            return Err(error);
+        if parts.is_empty() && input.peek(LitStr) {
+            let name: LitStr = input.parse()?;
+            // As written, but without a suffix (refused where it goes).
+            let written = match name.suffix() {
+                "" => name.token().to_string(),
+                _ => format!("{:?}", name.value()),
+            };
+            let error = Error::new(
+                name.span(),
+                format!("write the service name as `name = {written}`"),
+            );
+            parts.push(Part::Unread {
+                error,
+                key: Some("name"),
+            });
+            skip_to_next_part(input)?;
+            continue;
         }
-        metas.push_value(meta);
+        let written_key = input.fork().call(Ident::parse_any).ok();
+        let key = written_key.and_then(|k| known_key(&k.unraw().to_string()));
+        let meta = match input.parse::<Meta>() {
+            Ok(meta) => meta,
+            Err(error) => {
+                parts.push(Part::Unread { error, key });
+                skip_to_next_part(input)?;
+                continue;
+            }
+        };
+        if let Some((error, meant)) = misused_punctuation(&meta, input) {
+            parts.push(Part::Unread {
+                error,
+                key: meant.or(key),
+            });
+            skip_to_next_part(input)?;
+            continue;
+        }
+        parts.push(Part::Read(meta));
         if input.is_empty() {
             break;
         }
-        metas.push_punct(input.parse::<Token![,]>()?);
+        // Syn's "expected `,`" after a key read whole (`name = "svc" x`).
+        if let Err(error) = input.parse::<Token![,]>() {
+            parts.push(Part::Unread { error, key: None });
+            skip_to_next_part(input)?;
+        }
     }
-    Ok(metas)
+    Ok(parts)
+}
+
+/// Passes over what is left of a part that could not be read, and the
+/// comma after it.
+fn skip_to_next_part(input: ParseStream) -> syn::Result<()> {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        input.parse::<proc_macro2::TokenTree>()?;
+    }
+    if !input.is_empty() {
+        input.parse::<Token![,]>()?;
+    }
+    Ok(())
+}
+
+/// `key` as one of [`KEYS`], if it is one.
+fn known_key(key: &str) -> Option<&'static str> {
+    KEYS.into_iter().find(|k| *k == key)
 }
 
 /// A key written as in other tools, `worker-threads = 4` or
 /// `lameduck: "5s"` (or no `=` at all), or `restart_limit = 5 in 60s`
 /// unquoted: said so,
-/// rather than syn's "expected `,`".
-fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
+/// rather than syn's "expected `,`"; with the key meant, where that is
+/// known and not the key as written.
+fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<(Error, Option<&'static str>)> {
     if let Meta::NameValue(pair) = meta {
         if !pair.path.is_ident("restart_limit") || !input.peek(Token![in]) {
-            return spaced_duration(pair, input);
+            return spaced_duration(pair, input).map(|error| (error, None));
         }
         let rest = input.fork();
         let _ = rest.parse::<Token![in]>();
@@ -189,10 +250,11 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
             Ok(_) => quoted,
             Err(_) => "5 in 60s".to_owned(),
         };
-        return Some(Error::new_spanned(
+        let error = Error::new_spanned(
             &pair.value,
             format!("`restart_limit` takes a string: `restart_limit = \"{quoted}\"`"),
-        ));
+        );
+        return Some((error, None));
     }
     let Meta::Path(path) = meta else {
         return None;
@@ -211,11 +273,9 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
         }
         let spans = (key.span(), end);
         let key = words.join("_");
-        if KEYS.contains(&key.as_str()) {
-            return Some(spanning(
-                spans,
-                format!("keys are written with `_`: `{key}`"),
-            ));
+        if let Some(known) = known_key(&key) {
+            let error = spanning(spans, format!("keys are written with `_`: `{key}`"));
+            return Some((error, Some(known)));
         }
         // No key with `_` either (`lame-duck`): the one it is most likely
         // meant as, at once, rather than `lame_duck` and then its typo.
@@ -229,22 +289,21 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<Error> {
                 KEYS.join(", ")
             ),
         };
-        return Some(spanning(spans, message));
+        return Some((spanning(spans, message), near));
     }
     // `lameduck: "5s"`, or `lameduck "5s"` with no `=` at all.
     let colon = input.peek(Token![:]) && !input.peek(Token![::]);
     // `listener: (...)`: a list, which takes neither.
     if key == "listener" && (colon || input.peek(syn::Lit)) {
-        return Some(Error::new(
+        let error = Error::new(
             path.span(),
             "`listener` takes its list in parentheses right after it, with no `:` or `=`: `listener(https = \"tcp::443\")`",
-        ));
+        );
+        return Some((error, None));
     }
     if colon || input.peek(syn::Lit) {
-        return Some(Error::new(
-            path.span(),
-            format!("write `{key} = ...`, with `=`"),
-        ));
+        let error = Error::new(path.span(), format!("write `{key} = ...`, with `=`"));
+        return Some((error, None));
     }
     None
 }
@@ -303,6 +362,17 @@ struct State {
 }
 
 impl State {
+    /// A part that could not be read: its error, and its key (if known)
+    /// taken as given with a bad value, so that it is not also missing.
+    fn unread(&mut self, error: Error, key: Option<&'static str>) {
+        self.errors.push(error);
+        if let Some(key) = key
+            && !self.keys.iter().any(|k| k == key)
+        {
+            self.keys.push(Ident::new(key, Span::call_site()));
+        }
+    }
+
     fn key(&mut self, meta: &Meta) -> syn::Result<()> {
         let path = meta.path();
         let key = match path.get_ident().map(Ident::unraw) {

@@ -40,7 +40,7 @@ use proc_macro::TokenStream;
 ///
 /// | key | value | default |
 /// |---|---|---|
-/// | `name = "svc"` | service name, `[A-Za-z0-9_-]+` (required) | |
+/// | `name = "svc"` | service name, `[A-Za-z0-9_-]+`, at most 101 bytes (required) | |
 /// | `listener(NAME = "NET:ADDR", ...)` | listeners, each with its flag `-NAME=ADDR`; NAME is letters, digits, `_` and `-` (`admin-http`), not beginning with `-`, not `h`, `help` or `json` (taken by `-h` and `status --json`) nor the mode flag's; NET is `tcp`, `tcp4`, `tcp6`, `udp`, `udp4`, `udp6` or `unix`; an empty ADDR is off by default; several groups add up | none |
 /// | `lameduck = "2s"` | how long a child may drain: a number (`"1.5s"` too) and `ms`, `s`, `m` or `h` | `"2s"` |
 /// | `grace = "500ms"` | from draining (listeners stop yielding connections) to `ctx.lameduck()` completing, for connections accepted just before to send their first request; at most half of `lameduck` (more is an error); the default is shortened to half a `lameduck` under 2 s | `"1s"` |
