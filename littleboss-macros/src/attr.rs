@@ -720,6 +720,13 @@ fn unknown_key(path: &Path) -> (Error, Option<&'static str>) {
         .map(|s| s.ident.unraw().to_string())
         .collect::<Vec<_>>()
         .join("::");
+    // `::name`: the key itself, but for the `::`.
+    if let Some(known) = known_key(&key)
+        && path.leading_colon.is_some()
+    {
+        let message = format!("write the key as `{known}`, without the leading `::`");
+        return (Error::new_spanned(path, message), Some(known));
+    }
     let suggestion = nearest_key(&key, None);
     let hint = suggestion.map_or_else(String::new, |k| format!("did you mean `{k}`? "));
     let message = format!(
