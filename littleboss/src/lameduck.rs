@@ -307,7 +307,9 @@ impl Lameduck {
         // of: a child still starting (no child serving) may hold the same
         // sockets, and takes their queue as it is told.
         let shut_later = refuse && draining_already && (sibling_may_serve || !stash);
-        let mut to_stash = Vec::new();
+        // With whether to shut it once its queue is taken (TCP's: a unix
+        // socket's file is removed instead).
+        let mut to_stash: Vec<(OwnedFd, bool)> = Vec::new();
         // Sockets this child does not accept from, which a sibling may
         // serve (a reload's new child, as a dead supervisor orphans both):
         // shut a moment later, once that sibling has taken their queue.
@@ -320,8 +322,8 @@ impl Lameduck {
                 kept_unix.clear();
             } else if refuse {
                 if stash {
-                    to_stash.extend(kept.iter().filter_map(|fd| fd.try_clone().ok()));
-                    to_stash.append(&mut kept_unix);
+                    to_stash.extend(kept.drain(..).map(|fd| (fd, true)));
+                    to_stash.extend(kept_unix.drain(..).map(|fd| (fd, false)));
                 }
                 to_shut.append(&mut kept);
                 kept_unix.clear();
@@ -347,14 +349,12 @@ impl Lameduck {
                         to_shut_later.push(fd);
                     }
                     Some(_) if unix && left_to_sibling => {}
-                    Some(fd) if tcp && refuse && !listener.managers => {
-                        if stash {
-                            to_stash.extend(fd.try_clone());
-                        }
-                        to_shut.push(fd);
-                    }
+                    Some(fd) if tcp && refuse && !listener.managers => match stash {
+                        true => to_stash.push((fd, true)),
+                        false => to_shut.push(fd),
+                    },
                     // Its file goes below; what it had queued is served.
-                    Some(fd) if unix && stash && !listener.managers => to_stash.push(fd),
+                    Some(fd) if unix && stash && !listener.managers => to_stash.push((fd, false)),
                     // The program holds the socket open anyway, and so
                     // does a supervisor or the service manager.
                     Some(fd) if tcp && self.keep && !listener.managers => kept.push(fd),
@@ -391,16 +391,23 @@ impl Lameduck {
             }
         }
         // No new connection reaches a unix socket whose file is gone, and
-        // a TCP one's queue is reset by the shut below: take what is
-        // queued now. Before draining is told, so that whoever sees it
-        // (the HTTP helper's listener) finds the stash whole. One budget
-        // of descriptors for them all.
+        // a TCP one's queue is reset by its shut: take what is queued now.
+        // Before draining is told, so that whoever sees it (the HTTP
+        // helper's listener) finds the stash whole. One budget of
+        // descriptors for them all. Each TCP socket is shut as soon as
+        // its queue is taken, not after the others': a connection queued
+        // meanwhile (thousands of others being taken) would be reset,
+        // maybe with its request sent, where one after the shut is
+        // refused, sent nothing. An accept under way meets `EINVAL`,
+        // which pends (`poll_until_draining`).
         let mut budget = crate::stash::most_stashed();
-        for fd in &to_stash {
+        for (fd, tcp) in to_stash {
             use std::os::fd::AsFd;
             budget -= self.accepted.stash_queue(fd.as_fd(), budget);
+            if tcp {
+                shut(vec![fd]);
+            }
         }
-        drop(to_stash);
         drop(handing);
         let began = self.phase.send_if_modified(|phase| {
             let serving = *phase == Phase::Serving;
