@@ -109,10 +109,12 @@ impl Context {
     #[must_use = "the listener is marked taken: dropped, what comes to it is taken by no one"]
     pub fn tcp(&self, name: &str) -> Option<crate::TcpListener> {
         let fd = self.take(name, Kind::Tcp)?;
+        let untake = UntakeOnPanic { ctx: self, name };
         let std = std::net::TcpListener::from(fd);
         std.set_nonblocking(true)
             .expect("set a listener non-blocking");
         let tokio = tokio::net::TcpListener::from_std(std).expect("register a listener with tokio");
+        untake.handed_out();
         Some(crate::TcpListener::new(
             tokio,
             self.inner.phase.clone(),
@@ -143,10 +145,13 @@ impl Context {
     #[must_use = "the listener is marked taken: dropped, what comes to it is taken by no one"]
     pub fn udp(&self, name: &str) -> Option<tokio::net::UdpSocket> {
         let fd = self.take(name, Kind::Udp)?;
+        let untake = UntakeOnPanic { ctx: self, name };
         let std = std::net::UdpSocket::from(fd);
         std.set_nonblocking(true)
             .expect("set a socket non-blocking");
-        Some(tokio::net::UdpSocket::from_std(std).expect("register a socket with tokio"))
+        let socket = tokio::net::UdpSocket::from_std(std).expect("register a socket with tokio");
+        untake.handed_out();
+        Some(socket)
     }
 
     /// The unix-socket listener declared as `name`, or `None` when it is
@@ -169,11 +174,13 @@ impl Context {
     #[must_use = "the listener is marked taken: dropped, what comes to it is taken by no one"]
     pub fn unix(&self, name: &str) -> Option<crate::UnixListener> {
         let fd = self.take(name, Kind::Unix)?;
+        let untake = UntakeOnPanic { ctx: self, name };
         let std = std::os::unix::net::UnixListener::from(fd);
         std.set_nonblocking(true)
             .expect("set a listener non-blocking");
         let tokio =
             tokio::net::UnixListener::from_std(std).expect("register a listener with tokio");
+        untake.handed_out();
         Some(crate::UnixListener::new(
             tokio,
             self.inner.phase.clone(),
@@ -233,7 +240,8 @@ impl Context {
             }
         };
         // Only once there is a copy to hand out: a take that panicked
-        // (out of descriptors) leaves it untaken, for a later try.
+        // (out of descriptors) leaves it untaken, for a later try, as one
+        // whose handle could not be made does ([`UntakeOnPanic`]).
         listener.taken = true;
         Some(copy)
     }
@@ -455,6 +463,32 @@ impl Context {
     }
 }
 
+/// Marks listener `name` untaken again if making the program's handle on
+/// a copy [`Context::take`] gave panics (a runtime without IO, out of
+/// epoll watches), unless [`handed_out`](UntakeOnPanic::handed_out): a
+/// drain would otherwise stash its queue for a handle that never was,
+/// holding those clients through the whole grace, unserved.
+struct UntakeOnPanic<'a> {
+    ctx: &'a Context,
+    name: &'a str,
+}
+
+impl UntakeOnPanic<'_> {
+    /// The handle was made: the listener stays taken.
+    fn handed_out(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for UntakeOnPanic<'_> {
+    fn drop(&mut self) {
+        let mut listeners = (self.ctx.inner.listeners.lock()).unwrap_or_else(|e| e.into_inner());
+        if let Some(listener) = listeners.iter_mut().find(|l| l.name == self.name) {
+            listener.taken = false;
+        }
+    }
+}
+
 /// See [`Context::drain_budget`].
 pub(crate) fn drain_budget(timeout: Duration, grace: Duration) -> Duration {
     let margin = (timeout / 10).min(Duration::from_millis(250));
@@ -463,6 +497,47 @@ pub(crate) fn drain_budget(timeout: Duration, grace: Duration) -> Duration {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
+    #[test]
+    fn a_listener_whose_handle_cannot_be_made_is_left_untaken() {
+        use crate::lameduck::{Listener, Phase};
+        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let listeners = Arc::new(std::sync::Mutex::new(vec![Listener {
+            name: "http".into(),
+            network: crate::spec::Network::Tcp,
+            fd: Some(socket.into()),
+            taken: false,
+            managers: false,
+            served_beside: false,
+            unbound: None,
+        }]));
+        let timing = super::Timing {
+            phase: tokio::sync::watch::channel(Phase::Serving).1,
+            lameduck_timeout: std::time::Duration::from_secs(2),
+            grace: std::time::Duration::from_secs(1),
+            accepted: Arc::default(),
+        };
+        let ctx = super::Context::new(listeners.clone(), timing, None, Vec::new(), String::new());
+        // A runtime without IO: tokio cannot register the listener.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let taken = runtime.block_on(async {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.tcp("http")))
+        });
+        assert!(taken.is_err(), "a runtime without IO registered a listener");
+        assert!(!listeners.lock().unwrap()[0].taken);
+        // Once a handle is made, it is taken.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .unwrap();
+        let handle = runtime.block_on(async { ctx.tcp("http") });
+        assert!(handle.is_some());
+        assert!(listeners.lock().unwrap()[0].taken);
+    }
+
     #[test]
     fn the_drain_budget_leaves_a_margin_before_the_kill() {
         use super::drain_budget;
