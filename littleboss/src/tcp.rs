@@ -423,9 +423,11 @@ pub(crate) async fn accept_retrying<T, F: Future<Output = io::Result<T>>>(
             Ok(accepted) => return accepted,
             Err(e) => {
                 let pause = pause_after_accept_error(&e);
+                // A phase whose sender is gone (none is, while the
+                // process lives) waits out the pause, not spins.
                 tokio::select! {
                     biased;
-                    _ = phase.wait_for(|p| p.is_draining()) => {}
+                    Ok(_) = phase.wait_for(|p| p.is_draining()) => {}
                     () = tokio::time::sleep(pause) => {}
                 }
             }
@@ -537,6 +539,24 @@ mod tests {
         assert_eq!(got, "stashed");
         assert_eq!(tries.get(), 2);
         assert_eq!(began.elapsed(), Duration::from_millis(100));
+    }
+
+    #[cfg(any(feature = "axum", feature = "stream"))]
+    #[tokio::test(start_paused = true)]
+    async fn the_pause_after_an_accept_error_holds_without_a_phase_sender() {
+        let (phase, rx) = watch::channel(Phase::Serving);
+        drop(phase);
+        let tries = std::cell::Cell::new(0);
+        let accepting = super::accept_retrying(rx, || {
+            tries.set(tries.get() + 1);
+            std::future::ready(Err::<(), _>(std::io::Error::from_raw_os_error(
+                nix::libc::EMFILE,
+            )))
+        });
+        let waited = tokio::time::timeout(Duration::from_millis(2500), accepting).await;
+        assert!(waited.is_err());
+        // At 0 s, 1 s and 2 s: a second apart, not spun.
+        assert_eq!(tries.get(), 3);
     }
 
     #[tokio::test]
