@@ -415,6 +415,11 @@ impl Handoff {
             .and_then(Vec::<serde_json::Value>::deserialize)
             .map_err(HandoffError::Corrupt)?;
         let mut handoff = Handoff::deserialize(whole).map_err(HandoffError::Corrupt)?;
+        // Refused here, while the way back is held, not met as a panic
+        // once the new image has let go of it.
+        if let Some(why) = handoff.state.inconsistency() {
+            return Err(HandoffError::Corrupt(serde::de::Error::custom(why)));
+        }
         // Each event read on its own. A control request that came in the
         // exec window was read by the previous binary's rules: one that
         // this binary's refuse (a later version's, tighter) is refused as

@@ -233,6 +233,32 @@ fn a_handoff_written_by_version_1_is_read_event_for_event() {
     kept(&pinned["state"], &rewritten, "state");
 }
 
+#[test]
+fn a_handoff_whose_state_names_a_child_it_lacks_is_corrupt() {
+    let pinned: serde_json::Value =
+        serde_json::from_slice(include_bytes!("handoff_v1.json")).unwrap();
+    let edited = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut handoff = pinned.clone();
+        edit(&mut handoff["state"]);
+        let e = Handoff::decode(&serde_json::to_vec(&handoff).unwrap(), STATE_VERSION)
+            .expect_err("read as sound");
+        assert!(e.blames_the_reader(), "{e}");
+        e.to_string()
+    };
+    let said = edited(&|state| state["phase"]["Up"]["serving"] = 7.into());
+    assert_eq!(
+        said,
+        "the handed-over state is corrupt: the serving child, 7, is not among its children"
+    );
+    let said = edited(&|state| state["next_id"] = 1.into());
+    assert!(
+        said.ends_with("child 1 is numbered at or past the next number, 1"),
+        "{said}"
+    );
+    let said = edited(&|state| state["restart_delay"]["secs"] = u64::MAX.into());
+    assert!(said.contains("the restart delay"), "{said}");
+}
+
 /// Asserts that everything in `pinned` is in `rewritten` (which may hold
 /// more: fields added since). Only a `null` may be left out (serde reads
 /// a missing `Option` as `None`); a `false` or an empty list left out

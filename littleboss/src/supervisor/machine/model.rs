@@ -828,6 +828,8 @@ impl Model {
         self.check_restart_limit();
         self.note_failed_start();
         let state = self.sim.machine.state();
+        // What an upgrade hands over reads back at every step.
+        assert_eq!(state.inconsistency(), None);
         let now = self.sim.now;
         self.given_up.extend(
             (state.children.iter())

@@ -201,6 +201,41 @@ pub(crate) struct State {
     pub upgrade_held_for: Option<ChildId>,
 }
 
+impl State {
+    /// What makes a state read back unusable though every field parsed (an
+    /// image's bug, a hand edit), if anything: a child its phase or its
+    /// upgrade names that is not among its children (the machine looks
+    /// those up as there), a child numbered at or past `next_id` (the next
+    /// start would take its number), a restart delay past its bound
+    /// (doubled unchecked). The machine never makes one.
+    pub fn inconsistency(&self) -> Option<String> {
+        let mut named: Vec<(&str, ChildId)> = Vec::new();
+        if let Phase::Up(up) = &self.phase {
+            named.extend(up.serving.map(|id| ("the serving child", id)));
+            named.extend((up.starting.as_ref()).map(|s| ("the starting child", s.id)));
+            named.extend((up.probation.as_ref()).map(|p| ("the child on probation", p.id)));
+        }
+        named.extend((self.upgrade.as_ref()).map(|u| ("the upgrade's child", u.child)));
+        if let Some((role, id)) = named.iter().find(|(_, id)| !self.children.contains_key(id)) {
+            return Some(format!("{role}, {id}, is not among its children"));
+        }
+        if let Some(id) = self.children.keys().find(|id| **id >= self.next_id) {
+            return Some(format!(
+                "child {id} is numbered at or past the next number, {}",
+                self.next_id
+            ));
+        }
+        if self.restart_delay > super::RESTART_MAX {
+            return Some(format!(
+                "the restart delay, {:?}, is past its bound, {:?}",
+                self.restart_delay,
+                super::RESTART_MAX
+            ));
+        }
+        None
+    }
+}
+
 /// One child process, whatever its role.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Child {
