@@ -524,7 +524,20 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
     };
     let data = svc.dir.path().join("data.txt");
     std::fs::write(&data, "not a program").unwrap();
-    assert!(reload(&data.display().to_string()).contains("Permission denied"));
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = reload(&data.display().to_string());
+    assert!(
+        refused.contains(
+            "Permission denied (os error 13): it is not executable (mode 0644; `chmod +x` it)"
+        ),
+        "{refused}"
+    );
+    // A folder: said so, not left to read as a matter of users.
+    let refused = reload(&svc.dir.path().display().to_string());
+    assert!(
+        refused.contains("Permission denied (os error 13): it is a folder, not a program"),
+        "{refused}"
+    );
     // Executable, but no program: refused as the kernel would, not run
     // by /bin/sh (a text file's lines as commands, an empty file as a
     // program that exits 0).
@@ -559,7 +572,7 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
     if std::path::Path::new("/proc/sys/fs/binfmt_misc/status").exists() {
         refused_by_us.push(&foreign);
     }
-    let failures = refused_by_us.len() + 5;
+    let failures = refused_by_us.len() + 6;
     for file in refused_by_us {
         std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o755)).unwrap();
         let refused = reload(&file.display().to_string());
@@ -570,7 +583,11 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
     // writer, the supervisor would hang).
     let fifo = svc.dir.path().join("fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
-    assert!(reload(&fifo.display().to_string()).contains("Permission denied"));
+    let refused = reload(&fifo.display().to_string());
+    assert!(
+        refused.contains("Permission denied (os error 13): it is not a plain file"),
+        "{refused}"
+    );
     // The file there, what runs it missing: the kernel's "No such file or
     // directory" is said with what is missing. A copy of the binary whose
     // ELF interpreter is renamed, and a script naming no program.

@@ -2,7 +2,10 @@
 //! file that is there. The kernel says so when what runs the file is
 //! missing: an ELF binary's interpreter (a binary built on another system,
 //! for musl or under NixOS), or the program a script's `#!` line names.
-//! The bare error then reads as if the binary itself were gone.
+//! The bare error then reads as if the binary itself were gone. And for
+//! one refused with "Permission denied", which reads as a matter of users
+//! where the file is a folder, or has no execute bit, or its file system
+//! runs nothing.
 
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -20,6 +23,12 @@ const MOST_LEVELS: usize = 5;
 /// `error`, from the exec of `path`, as a reload's answer says it: for
 /// `ENOENT` of a file that is there, with what is missing.
 pub(super) fn exec_error(path: &Path, error: &io::Error) -> String {
+    if error.raw_os_error() == Some(nix::libc::EACCES) {
+        return match denied(path) {
+            Some(why) => format!("{error}: {why}"),
+            None => error.to_string(),
+        };
+    }
     if error.raw_os_error() != Some(nix::libc::ENOENT) {
         return error.to_string();
     }
@@ -36,6 +45,43 @@ pub(super) fn exec_error(path: &Path, error: &io::Error) -> String {
 pub(super) fn exec_error_of(binary: &impl std::os::fd::AsRawFd, error: &io::Error) -> String {
     let held = PathBuf::from(format!("/proc/self/fd/{}", binary.as_raw_fd()));
     exec_error(&held, error)
+}
+
+/// Why the exec of `path` was refused with `EACCES`, if the file says.
+fn denied(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata = std::fs::metadata(path).ok()?;
+    let noexec = || {
+        nix::sys::statvfs::statvfs(path)
+            .is_ok_and(|fs| fs.flags().contains(nix::sys::statvfs::FsFlags::ST_NOEXEC))
+    };
+    denied_because(&metadata.file_type(), metadata.permissions().mode(), noexec)
+}
+
+/// [`denied`], from what the file is, its mode, and whether its file
+/// system is mounted `noexec` (asked last: a `statvfs` of a mount that
+/// hangs holds the words up, so only where they need it).
+fn denied_because(
+    kind: &std::fs::FileType,
+    mode: u32,
+    noexec: impl FnOnce() -> bool,
+) -> Option<String> {
+    if kind.is_dir() {
+        return Some("it is a folder, not a program".to_owned());
+    }
+    if !kind.is_file() {
+        return Some("it is not a plain file (a FIFO, a socket or a device)".to_owned());
+    }
+    if mode & 0o111 == 0 {
+        return Some(format!(
+            "it is not executable (mode {:04o}; `chmod +x` it)",
+            mode & 0o7777
+        ));
+    }
+    if noexec() {
+        return Some("its file system is mounted `noexec`".to_owned());
+    }
+    None
 }
 
 /// What is missing to run `path`, a file that is there, as said after
@@ -222,6 +268,40 @@ pub(super) fn bytes_path(bytes: &[u8]) -> PathBuf {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_denied_exec_says_what_the_file_is() {
+        let kind_of = |path: &str| std::fs::metadata(path).unwrap().file_type();
+        let (folder, file) = (kind_of("/"), kind_of("/proc/self/exe"));
+        let said = |kind: &std::fs::FileType, mode: u32, noexec: bool| {
+            denied_because(kind, mode, || noexec)
+        };
+        assert_eq!(
+            said(&folder, 0o40755, false).unwrap(),
+            "it is a folder, not a program"
+        );
+        assert_eq!(
+            said(&file, 0o100644, true).unwrap(),
+            "it is not executable (mode 0644; `chmod +x` it)"
+        );
+        assert_eq!(
+            said(&file, 0o100755, true).unwrap(),
+            "its file system is mounted `noexec`"
+        );
+        // Executable where it is: the kernel's words alone (a folder on
+        // the way this user may not search, say).
+        assert_eq!(said(&file, 0o100700, false), None);
+        let fifo = std::env::temp_dir().join(format!("lb-denied-{}", std::process::id()));
+        let _ = std::fs::remove_file(&fifo);
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let denied = io::Error::from_raw_os_error(nix::libc::EACCES);
+        let said = exec_error(&fifo, &denied);
+        std::fs::remove_file(&fifo).unwrap();
+        assert_eq!(
+            said,
+            "Permission denied (os error 13): it is not a plain file (a FIFO, a socket or a device)"
+        );
+    }
+
     fn from(bytes: &[u8]) -> impl Fn(u64, u64) -> Option<Vec<u8>> + '_ {
         move |offset, len| {
             let start = usize::try_from(offset).ok()?.min(bytes.len());
@@ -400,8 +480,8 @@ mod tests {
         // No file: the error as it is. Nor another error.
         let enoent = io::Error::from_raw_os_error(nix::libc::ENOENT);
         assert_eq!(exec_error(&dir.join("gone"), &enoent), enoent.to_string());
-        let eacces = io::Error::from_raw_os_error(nix::libc::EACCES);
-        assert_eq!(exec_error(&dir.join("script"), &eacces), eacces.to_string());
+        let eperm = io::Error::from_raw_os_error(nix::libc::EPERM);
+        assert_eq!(exec_error(&dir.join("script"), &eperm), eperm.to_string());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
