@@ -133,7 +133,11 @@ impl Accepted {
     /// Takes what the listening socket `listening` has queued into the
     /// stash (at most `most`), before it is shut, and records it: the
     /// grace waits for those connections too. Returns how many it took.
-    pub fn stash_queue(&self, listening: std::os::fd::BorrowedFd<'_>, most: usize) -> usize {
+    pub fn stash_queue(
+        &self,
+        listening: std::os::fd::BorrowedFd<'_>,
+        most: usize,
+    ) -> Option<usize> {
         self.stash.take_queue(listening, most, |fd| self.record(fd))
     }
 

@@ -108,8 +108,12 @@ impl Context {
     /// ```
     #[must_use = "the listener is marked taken: dropped, what comes to it is taken by no one"]
     pub fn tcp(&self, name: &str) -> Option<crate::TcpListener> {
-        let fd = self.take(name, Kind::Tcp)?;
-        let untake = UntakeOnPanic { ctx: self, name };
+        let (fd, was_taken) = self.take(name, Kind::Tcp)?;
+        let untake = UntakeOnPanic {
+            ctx: self,
+            name,
+            was_taken,
+        };
         let std = std::net::TcpListener::from(fd);
         std.set_nonblocking(true)
             .expect("set a listener non-blocking");
@@ -144,8 +148,12 @@ impl Context {
     /// ```
     #[must_use = "the listener is marked taken: dropped, what comes to it is taken by no one"]
     pub fn udp(&self, name: &str) -> Option<tokio::net::UdpSocket> {
-        let fd = self.take(name, Kind::Udp)?;
-        let untake = UntakeOnPanic { ctx: self, name };
+        let (fd, was_taken) = self.take(name, Kind::Udp)?;
+        let untake = UntakeOnPanic {
+            ctx: self,
+            name,
+            was_taken,
+        };
         let std = std::net::UdpSocket::from(fd);
         std.set_nonblocking(true)
             .expect("set a socket non-blocking");
@@ -173,8 +181,12 @@ impl Context {
     /// ```
     #[must_use = "the listener is marked taken: dropped, what comes to it is taken by no one"]
     pub fn unix(&self, name: &str) -> Option<crate::UnixListener> {
-        let fd = self.take(name, Kind::Unix)?;
-        let untake = UntakeOnPanic { ctx: self, name };
+        let (fd, was_taken) = self.take(name, Kind::Unix)?;
+        let untake = UntakeOnPanic {
+            ctx: self,
+            name,
+            was_taken,
+        };
         let std = std::os::unix::net::UnixListener::from(fd);
         std.set_nonblocking(true)
             .expect("set a listener non-blocking");
@@ -188,7 +200,9 @@ impl Context {
         ))
     }
 
-    fn take(&self, name: &str, kind: Kind) -> Option<OwnedFd> {
+    /// A copy of listener `name`'s socket, marked taken; with whether it
+    /// was taken before.
+    fn take(&self, name: &str, kind: Kind) -> Option<(OwnedFd, bool)> {
         let mut listeners = self
             .inner
             .listeners
@@ -242,8 +256,8 @@ impl Context {
         // Only once there is a copy to hand out: a take that panicked
         // (out of descriptors) leaves it untaken, for a later try, as one
         // whose handle could not be made does ([`UntakeOnPanic`]).
-        listener.taken = true;
-        Some(copy)
+        let was_taken = std::mem::replace(&mut listener.taken, true);
+        Some((copy, was_taken))
     }
 
     /// Completes when this program should wind down: a reload has a new
@@ -463,14 +477,17 @@ impl Context {
     }
 }
 
-/// Marks listener `name` untaken again if making the program's handle on
-/// a copy [`Context::take`] gave panics (a runtime without IO, out of
-/// epoll watches), unless [`handed_out`](UntakeOnPanic::handed_out): a
-/// drain would otherwise stash its queue for a handle that never was,
-/// holding those clients through the whole grace, unserved.
+/// Marks listener `name` taken as it was before, if making the program's
+/// handle on a copy [`Context::take`] gave panics (a runtime without IO,
+/// out of epoll watches), unless [`handed_out`](UntakeOnPanic::handed_out):
+/// a drain would otherwise stash the queue of a listener never handed out
+/// for a handle that never was, holding those clients through the whole
+/// grace, unserved. (One handed out before stays taken: its handle
+/// serves.)
 struct UntakeOnPanic<'a> {
     ctx: &'a Context,
     name: &'a str,
+    was_taken: bool,
 }
 
 impl UntakeOnPanic<'_> {
@@ -484,7 +501,7 @@ impl Drop for UntakeOnPanic<'_> {
     fn drop(&mut self) {
         let mut listeners = (self.ctx.inner.listeners.lock()).unwrap_or_else(|e| e.into_inner());
         if let Some(listener) = listeners.iter_mut().find(|l| l.name == self.name) {
-            listener.taken = false;
+            listener.taken = self.was_taken;
         }
     }
 }
@@ -528,13 +545,19 @@ mod tests {
         });
         assert!(taken.is_err(), "a runtime without IO registered a listener");
         assert!(!listeners.lock().unwrap()[0].taken);
-        // Once a handle is made, it is taken.
-        let runtime = tokio::runtime::Builder::new_current_thread()
+        // Once a handle is made, it is taken, and stays so however a
+        // later take fails: that handle serves.
+        let with_io = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .build()
             .unwrap();
-        let handle = runtime.block_on(async { ctx.tcp("http") });
+        let handle = with_io.block_on(async { ctx.tcp("http") });
         assert!(handle.is_some());
+        assert!(listeners.lock().unwrap()[0].taken);
+        let again = runtime.block_on(async {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.tcp("http")))
+        });
+        assert!(again.is_err());
         assert!(listeners.lock().unwrap()[0].taken);
     }
 

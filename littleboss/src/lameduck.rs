@@ -398,14 +398,21 @@ impl Lameduck {
         // its queue is taken, not after the others': a connection queued
         // meanwhile (thousands of others being taken) would be reset,
         // maybe with its request sent, where one after the shut is
-        // refused, sent nothing. An accept under way meets `EINVAL`,
-        // which pends (`poll_until_draining`).
+        // refused, sent nothing. An accept under way on a handle meets
+        // `EINVAL`, which pends (`poll_until_draining`). One the program
+        // accepts from past its handles has nothing stashed: shut with the
+        // rest, once draining is told, which its loop may look at first.
         let mut budget = crate::stash::most_stashed();
         for (fd, tcp) in to_stash {
             use std::os::fd::AsFd;
-            budget -= self.accepted.stash_queue(fd.as_fd(), budget);
-            if tcp {
-                shut(vec![fd]);
+            match self.accepted.stash_queue(fd.as_fd(), budget) {
+                Some(taken) if tcp => {
+                    budget -= taken;
+                    shut(vec![fd]);
+                }
+                Some(taken) => budget -= taken,
+                None if tcp => to_shut.push(fd),
+                None => {}
             }
         }
         drop(handing);

@@ -42,22 +42,22 @@ impl Stash {
     /// Accepts the connections queued on `listening` (until none is left,
     /// or `most` are taken), hands each to `record` before any handle can
     /// take it (for the grace to wait for), keeps them for its handles,
-    /// and wakes the accepts waiting. Returns how many it took.
+    /// and wakes the accepts waiting. Returns how many it took, or `None`
+    /// if it took none for want of a handle to yield them (the program
+    /// accepts past its handles, or its socket cannot be told).
     pub fn take_queue(
         &self,
         listening: BorrowedFd<'_>,
         most: usize,
         record: impl Fn(RawFd),
-    ) -> usize {
-        let Some(key) = inode(listening) else {
-            return 0;
-        };
+    ) -> Option<usize> {
+        let key = inode(listening)?;
         // Left to the shut, which resets it (TCP), or to the program's own
         // listener (unix, taken out), as no handle would take it.
         if self.yields_to_none(&lock(&self.handles), key) {
-            return 0;
+            return None;
         }
-        self.put(key, accept_queued(listening, most), record)
+        Some(self.put(key, accept_queued(listening, most), record))
     }
 
     /// Keeps `taken`, connections of the listening socket whose inode is

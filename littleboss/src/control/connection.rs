@@ -308,7 +308,16 @@ async fn serve(
                 // A blank line (a client's second newline, `print` of a
                 // line ending in one) asks nothing: answered, it would be
                 // taken for the answer to that client's next request.
-                buffers.unread.drain(..length);
+                // Every blank line read with it goes in one drain, not one
+                // each (a buffer of newlines shifted once per newline).
+                let unread = &buffers.unread;
+                let blank = (unread.iter())
+                    .position(|b| !b.is_ascii_whitespace())
+                    .unwrap_or(unread.len());
+                let lines = (unread[..blank].iter())
+                    .rposition(|&b| b == b'\n')
+                    .map_or(length, |newline| newline + 1);
+                buffers.unread.drain(..lines.max(length));
                 // Up to `MAX_LINE` of spaces: no big buffer left behind.
                 buffers.unread.shrink_to(REQUEST_BUFFER);
                 carried = Some(deadline);
@@ -322,7 +331,14 @@ async fn serve(
                 Some(buffers.unread[..length].to_vec())
             }
         };
-        let Some(line) = line else { continue };
+        let Some(line) = line else {
+            // The loop's thread is the supervisor's only one: a client
+            // sending blank lines faster than they are read (no await
+            // would pend) must not hold it from signals, children and
+            // deadlines.
+            tokio::task::consume_budget().await;
+            continue;
+        };
         let decoded = decode(line, long_slot).await;
         {
             // One step with the outcome: no await between.
@@ -384,6 +400,8 @@ async fn serve(
                     return;
                 }
                 carried = Some(deadline);
+                // As for a blank line.
+                tokio::task::consume_budget().await;
             }
         }
     }
@@ -625,6 +643,19 @@ async fn read_request(
     long: &LongLines,
     deadline: &mut tokio::time::Instant,
 ) -> Result<(usize, Option<tokio::sync::OwnedSemaphorePermit>), Option<Response>> {
+    // Idle between requests: close quietly. Half a request: say so.
+    let timed_out = || match conn.buffers().unread.trim_ascii().is_empty() {
+        true => None,
+        false => Some(Response::error(format!(
+            "no complete request within {READ_TIMEOUT:?}"
+        ))),
+    };
+    // Passed while blank or bad lines came (the deadline carried over
+    // them): a client sending them without a pause keeps the wait for
+    // more from ever timing out.
+    if tokio::time::Instant::now() >= *deadline {
+        return Err(timed_out());
+    }
     // Each byte is looked at once, however the line trickles in.
     let mut scanned = 0;
     let mut long_slot = None;
@@ -676,13 +707,7 @@ async fn read_request(
         match tokio::time::timeout_at(*deadline, stream.readable()).await {
             Ok(Ok(())) => {}
             Ok(Err(_)) => return Err(None),
-            // Idle between requests: close quietly. Half a request: say so.
-            Err(_elapsed) if conn.buffers().unread.trim_ascii().is_empty() => return Err(None),
-            Err(_elapsed) => {
-                return Err(Some(Response::error(format!(
-                    "no complete request within {READ_TIMEOUT:?}"
-                ))));
-            }
+            Err(_elapsed) => return Err(timed_out()),
         }
         let mut buffers = conn.buffers();
         buffers.unread.reserve(REQUEST_BUFFER);
@@ -1180,6 +1205,44 @@ mod tests {
             .await
             .unwrap()
             .unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn blank_lines_sent_without_a_pause_hold_neither_the_loop_nor_the_connection() {
+        let (connections, theirs, _received) = served();
+        let mut theirs = theirs.into_std().unwrap();
+        theirs.set_nonblocking(false).unwrap();
+        // A client writing newlines as fast as it can, from a thread of
+        // its own (faster than they are read), until its writes fail
+        // (closed) or, should they never, for 5 s.
+        let flood = std::thread::spawn(move || {
+            use std::io::Write;
+            let began = std::time::Instant::now();
+            let newlines = vec![b'\n'; 64 << 10];
+            while began.elapsed() < Duration::from_secs(5) {
+                if theirs.write_all(&newlines).is_err() {
+                    return true;
+                }
+            }
+            false
+        });
+        // The socket's buffer filled meanwhile, the runtime held.
+        std::thread::sleep(Duration::from_millis(50));
+        // This task, on the connection's only thread, gets its turns.
+        let began = std::time::Instant::now();
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(1),
+            "the flood held the loop for {:?}",
+            began.elapsed()
+        );
+        assert_eq!(connections.open().len(), 1, "not yet");
+        // Its read timeout is met as the newlines keep coming.
+        tokio::time::advance(READ_TIMEOUT).await;
+        until("closed at the timeout", || connections.open().is_empty()).await;
+        assert!(flood.join().unwrap(), "the flood was never refused");
     }
 
     /// A connection whose client asked for a status and reads none of a
