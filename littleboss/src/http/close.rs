@@ -214,8 +214,10 @@ where
 /// Puts `close` in the `Connection` header, in place of a `keep-alive`,
 /// keeping the other options it names: an `Upgrade` a `426` offers, the
 /// hop-by-hop headers a proxy lists, which the next hop would otherwise
-/// forward.
+/// forward. A `Keep-Alive` header the handler set goes: its timeout
+/// beside `close` says the contrary.
 fn close_connection(headers: &mut http::HeaderMap) {
+    headers.remove("keep-alive");
     let mut options: Vec<&str> = (headers.get_all(header::CONNECTION).iter())
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
@@ -319,5 +321,15 @@ mod tests {
         assert_eq!(said.as_deref(), Some("close"));
         let twice = set(StatusCode::OK, "close").await;
         assert_eq!(twice.as_deref(), Some("close"));
+    }
+
+    #[test]
+    fn a_keep_alive_header_goes_with_the_close() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(header::CONNECTION, "keep-alive".parse().unwrap());
+        headers.insert("keep-alive", "timeout=5, max=100".parse().unwrap());
+        super::close_connection(&mut headers);
+        assert_eq!(headers[header::CONNECTION], "close");
+        assert_eq!(headers.get("keep-alive"), None);
     }
 }

@@ -158,10 +158,16 @@ where
                 // Watching for draining meanwhile: back to the listener,
                 // which yields what a refusal took off the queue (and
                 // then pends, so the shutdown ends the loop), before the
-                // shutdown.
+                // shutdown. A draining that completes for want of a phase
+                // (none is gone while the process lives) waits the pause
+                // out all the same, rather than spin.
                 tokio::select! {
                     biased;
-                    () = ctx.draining() => {}
+                    () = ctx.draining() => {
+                        if !ctx.is_draining() {
+                            tokio::time::sleep(pause).await;
+                        }
+                    }
                     () = tokio::time::sleep(pause) => {}
                 }
                 continue;
