@@ -148,68 +148,124 @@ enum Part {
     },
 }
 
-/// `key = value, key(...), key, ...`: each part read on its own, with a
-/// hint for the likely mistakes (the name given alone, `lameduck: "5s"`).
+/// `key = value, key(...), key, ...`: each comma-separated part read on
+/// its own (a mistake in one, even within its brackets, leaves the others
+/// read), with a hint for the likely mistakes (the name given alone,
+/// `lameduck: "5s"`).
 fn parse_parts(input: ParseStream) -> syn::Result<Vec<Part>> {
     let mut parts = Vec::new();
-    while !input.is_empty() {
-        if parts.is_empty() && input.peek(LitStr) {
-            let name: LitStr = input.parse()?;
-            // As written, but without a suffix (refused where it goes).
-            let written = match name.suffix() {
-                "" => name.token().to_string(),
-                _ => format!("{:?}", name.value()),
-            };
-            let error = Error::new(
-                name.span(),
-                format!("write the service name as `name = {written}`"),
-            );
-            parts.push(Part::Unread {
-                error,
-                key: Some("name"),
-            });
-            skip_to_next_part(input)?;
-            continue;
-        }
-        let written_key = input.fork().call(Ident::parse_any).ok();
-        let key = written_key.and_then(|k| known_key(&k.unraw().to_string()));
-        let meta = match input.parse::<Meta>() {
-            Ok(meta) => meta,
-            Err(error) => {
-                parts.push(Part::Unread { error, key });
-                skip_to_next_part(input)?;
-                continue;
-            }
-        };
-        if let Some((error, meant)) = misused_punctuation(&meta, input) {
-            parts.push(Part::Unread {
-                error,
-                key: meant.or(key),
-            });
-            skip_to_next_part(input)?;
-            continue;
-        }
-        parts.push(Part::Read(meta));
-        if input.is_empty() {
-            break;
-        }
-        // Syn's "expected `,`" after a key read whole (`name = "svc" x`).
-        if let Err(error) = input.parse::<Token![,]>() {
+    let mut first = true;
+    for (tokens, comma) in split_at_commas(input.parse()?) {
+        let first = std::mem::take(&mut first);
+        if let Some(comma) = comma.as_ref().filter(|_| tokens.is_empty()) {
+            let error = Error::new(comma.span(), "expected a key before this `,`");
             parts.push(Part::Unread { error, key: None });
-            skip_to_next_part(input)?;
+            continue;
+        }
+        // With its comma: a value missing before it is said there, not
+        // on the whole attribute (the end of a part's own tokens).
+        let tokens: TokenStream = tokens.into_iter().chain(comma.map(Into::into)).collect();
+        let key = (syn::parse2::<Ident>(tokens.clone().into_iter().take(1).collect()).ok())
+            .and_then(|k| known_key(&k.unraw().to_string()));
+        let read = |input: ParseStream| parse_part(input, first);
+        match read.parse2(tokens) {
+            Ok(read) => parts.extend(read),
+            Err(error) => parts.push(Part::Unread { error, key }),
         }
     }
     Ok(parts)
 }
 
-/// Passes over what is left of a part that could not be read, and the
-/// comma after it.
-fn skip_to_next_part(input: ParseStream) -> syn::Result<()> {
-    while !input.is_empty() && !input.peek(Token![,]) {
-        input.parse::<proc_macro2::TokenTree>()?;
+/// `tokens`, split at each comma outside brackets: each part with the
+/// comma after it, if any.
+fn split_at_commas(tokens: TokenStream) -> Vec<(TokenStream, Option<proc_macro2::Punct>)> {
+    let mut parts = Vec::new();
+    let mut part = Vec::new();
+    for token in tokens {
+        match token {
+            proc_macro2::TokenTree::Punct(p) if p.as_char() == ',' => {
+                parts.push((part.drain(..).collect(), Some(p)));
+            }
+            token => part.push(token),
+        }
     }
-    if !input.is_empty() {
-        input.parse::<Token![,]>()?;
+    if !part.is_empty() {
+        parts.push((part.into_iter().collect(), None));
+    }
+    parts
+}
+
+/// One comma-separated part, with its comma if it has one: a key (two,
+/// should a comma be left out between them). An `Err` is a part syn
+/// could not read, said in its words.
+fn parse_part(input: ParseStream, first: bool) -> syn::Result<Vec<Part>> {
+    // Its comma, if any, is its last token.
+    let ended = |input: ParseStream| input.is_empty() || input.peek(Token![,]);
+    if first && input.peek(LitStr) {
+        let name: LitStr = input.parse()?;
+        // As written, but without a suffix (refused where it goes).
+        let written = match name.suffix() {
+            "" => name.token().to_string(),
+            _ => format!("{:?}", name.value()),
+        };
+        let error = Error::new(
+            name.span(),
+            format!("write the service name as `name = {written}`"),
+        );
+        skip_the_rest(input)?;
+        return Ok(vec![Part::Unread {
+            error,
+            key: Some("name"),
+        }]);
+    }
+    let mut parts = Vec::new();
+    loop {
+        let written_key = input.fork().call(Ident::parse_any).ok();
+        let key = written_key.and_then(|k| known_key(&k.unraw().to_string()));
+        let meta = input.parse::<Meta>()?;
+        if let Some((error, meant)) = misused_punctuation(&meta, input) {
+            skip_the_rest(input)?;
+            parts.push(Part::Unread {
+                error,
+                key: meant.or(key),
+            });
+            return Ok(parts);
+        }
+        if ended(input) {
+            skip_the_rest(input)?;
+            parts.push(Part::Read(meta));
+            return Ok(parts);
+        }
+        // A comma left out before the next key (`lameduck = "5s" name =
+        // "svc"`): said so, and that key read all the same.
+        if let Some(next) = next_key(input) {
+            parts.push(Part::Read(meta));
+            let error = Error::new(next.span(), format!("expected `,` before `{next}`"));
+            parts.push(Part::Unread { error, key: None });
+            continue;
+        }
+        // Anything else after a value (`lameduck = 5 secs`): the key taken
+        // as given with a bad value, one error for the one mistake.
+        let error = input.error("expected `,`");
+        skip_the_rest(input)?;
+        parts.push(Part::Unread { error, key });
+        return Ok(parts);
+    }
+}
+
+/// The key that begins what is left of `input`, if a known one does, as
+/// a key is written: followed by `=` or `(`.
+fn next_key(input: ParseStream) -> Option<Ident> {
+    let ahead = input.fork();
+    let key = ahead.call(Ident::parse_any).ok()?;
+    known_key(&key.unraw().to_string())?;
+    (ahead.peek(Token![=]) || ahead.peek(syn::token::Paren)).then_some(key)
+}
+
+/// Passes over what is left of a part that could not be read.
+fn skip_the_rest(input: ParseStream) -> syn::Result<()> {
+    while !input.is_empty() {
+        input.parse::<proc_macro2::TokenTree>()?;
     }
     Ok(())
 }
@@ -358,6 +414,10 @@ struct State {
     /// given though not valid (as a key with a bad value is), so that one
     /// misspelling makes no error of a default's.
     misspelt: Vec<(Ident, Meta)>,
+    /// The keys of parts that could not be read ([`Part::Unread`]): given,
+    /// with a bad value, for the checks across keys; not for the check
+    /// for duplicates (a key written right after is no second one).
+    unread: Vec<Ident>,
     errors: Errors,
 }
 
@@ -366,11 +426,8 @@ impl State {
     /// taken as given with a bad value, so that it is not also missing.
     fn unread(&mut self, error: Error, key: Option<&'static str>) {
         self.errors.push(error);
-        if let Some(key) = key
-            && !self.keys.iter().any(|k| k == key)
-        {
-            self.keys.push(Ident::new(key, Span::call_site()));
-        }
+        self.unread
+            .extend(key.map(|key| Ident::new(key, Span::call_site())));
     }
 
     fn key(&mut self, meta: &Meta) -> syn::Result<()> {
@@ -590,11 +647,15 @@ impl State {
             options,
             keys,
             misspelt: _,
+            unread,
             mut errors,
         } = self;
 
         // A conflict a misspelt key takes part in is underlined there.
-        let misspelt: Vec<Ident> = misspelt.into_iter().map(|(meant, _)| meant).collect();
+        // Unread keys are taken as misspelt ones are: given, and reported.
+        let misspelt: Vec<Ident> = (misspelt.into_iter().map(|(meant, _)| meant))
+            .chain(unread)
+            .collect();
         let spans: Vec<Ident> = keys.iter().chain(&misspelt).cloned().collect();
         for error in cross_checks(&options, &keys, &misspelt) {
             let span = match &error {
