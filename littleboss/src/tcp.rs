@@ -549,6 +549,8 @@ mod tests {
         let tries = std::cell::Cell::new(0);
         let accepting = super::accept_retrying(rx, || {
             tries.set(tries.get() + 1);
+            // Spun, it would never give the timeout a turn: failed here.
+            assert!(tries.get() < 10, "accepts spun");
             std::future::ready(Err::<(), _>(std::io::Error::from_raw_os_error(
                 nix::libc::EMFILE,
             )))

@@ -21,7 +21,8 @@ const MOST_READ: u64 = 4096;
 const MOST_LEVELS: usize = 5;
 
 /// `error`, from the exec of `path`, as a reload's answer says it: for
-/// `ENOENT` of a file that is there, with what is missing.
+/// `ENOENT` of a file that is there, with what is missing; for `EACCES`,
+/// with what the file is, where that says why.
 pub(super) fn exec_error(path: &Path, error: &io::Error) -> String {
     if error.raw_os_error() == Some(nix::libc::EACCES) {
         return match denied(path) {

@@ -420,6 +420,10 @@ impl Handoff {
         if let Some(why) = handoff.state.inconsistency() {
             return Err(HandoffError::Corrupt(serde::de::Error::custom(why)));
         }
+        // Doubled and jittered unchecked: within this build's bound (an
+        // image built with a longer one may hand its state back here).
+        let delay = &mut handoff.state.restart_delay;
+        *delay = (*delay).min(crate::supervisor::machine::RESTART_MAX);
         // Each event read on its own. A control request that came in the
         // exec window was read by the previous binary's rules: one that
         // this binary's refuse (a later version's, tighter) is refused as

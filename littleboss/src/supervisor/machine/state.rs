@@ -204,10 +204,10 @@ pub(crate) struct State {
 impl State {
     /// What makes a state read back unusable though every field parsed (an
     /// image's bug, a hand edit), if anything: a child its phase or its
-    /// upgrade names that is not among its children (the machine looks
-    /// those up as there), a child numbered at or past `next_id` (the next
-    /// start would take its number), a restart delay past its bound
-    /// (doubled unchecked). The machine never makes one.
+    /// upgrade names that is not among its children (the machine takes
+    /// the serving and starting ones to be there), or a child numbered at
+    /// or past `next_id` (the next start would take its number). The
+    /// machine never makes one.
     pub fn inconsistency(&self) -> Option<String> {
         let mut named: Vec<(&str, ChildId)> = Vec::new();
         if let Phase::Up(up) = &self.phase {
@@ -223,13 +223,6 @@ impl State {
             return Some(format!(
                 "child {id} is numbered at or past the next number, {}",
                 self.next_id
-            ));
-        }
-        if self.restart_delay > super::RESTART_MAX {
-            return Some(format!(
-                "the restart delay, {:?}, is past its bound, {:?}",
-                self.restart_delay,
-                super::RESTART_MAX
             ));
         }
         None
