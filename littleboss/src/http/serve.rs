@@ -464,6 +464,37 @@ pub(super) mod tests {
         server.abort();
     }
 
+    /// Two requests pipelined in one write while draining: the first is
+    /// answered whole with `Connection: close`, the second not at all (it
+    /// came after the close was said), and the connection ends with its
+    /// close, not a reset that could cut the first answer.
+    #[tokio::test]
+    async fn serve_answers_the_first_of_pipelined_requests_while_draining_and_closes() {
+        let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let server = serve_hi(ctx, listener);
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        assert!(!exchange(&mut conn).await.contains("connection: close"));
+        let since = Instant::now();
+        phase.send_replace(Phase::Draining(since));
+        let request = "GET / HTTP/1.1\r\nHost: test\r\n\r\n";
+        conn.write_all(request.repeat(2).as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        conn.read_to_end(&mut response)
+            .await
+            .expect("the connection was reset");
+        let response = String::from_utf8_lossy(&response).to_ascii_lowercase();
+        assert!(response.starts_with("http/1.1 200"), "{response}");
+        assert!(response.contains("connection: close"), "{response}");
+        assert!(response.ends_with("\r\n\r\nhi"), "{response}");
+        assert_eq!(response.matches("http/1.1").count(), 1, "{response}");
+        phase.send_replace(Phase::Lameduck(since));
+        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
+            .await
+            .expect("the helper returns at lameduck")
+            .unwrap()
+            .unwrap();
+    }
+
     /// A request whose head hyper has partly read by lameduck (a head in
     /// two segments) is answered once the rest comes (`Connection:
     /// close`), not cut off as an idle connection's close.
@@ -649,6 +680,54 @@ pub(super) mod tests {
         let (response, _) = client.send_request(request, true).unwrap();
         response.await.unwrap();
         client.is_extended_connect_protocol_enabled()
+    }
+
+    /// An HTTP/2 stream in flight at lameduck is answered whole; the
+    /// connection then ends gracefully (a GOAWAY, then its close: the
+    /// client's connection ends without error, no stream reset), and the
+    /// helper returns.
+    #[tokio::test]
+    async fn serve_finishes_an_http2_stream_in_flight_then_goes_away() {
+        let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let (began, mut handler_began) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let slow = axum::routing::get(move || {
+            let _ = began.send(());
+            async {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                "slow"
+            }
+        });
+        let app = axum::Router::new().route("/slow", slow);
+        let server = tokio::spawn(async move { super::serve(&ctx, listener, app).await });
+        let conn = TcpStream::connect(addr).await.unwrap();
+        let (client, connection) = h2::client::handshake(conn).await.unwrap();
+        let connection = tokio::spawn(connection);
+        let mut client = client.ready().await.unwrap();
+        let request = Request::get("http://test/slow").body(()).unwrap();
+        let (response, _) = client.send_request(request, true).unwrap();
+        handler_began.recv().await.unwrap();
+        let since = Instant::now();
+        phase.send_replace(Phase::Draining(since));
+        phase.send_replace(Phase::Lameduck(since));
+        let response = response.await.expect("the stream in flight was reset");
+        assert_eq!(response.status(), 200);
+        let mut body = response.into_body();
+        let mut got = Vec::new();
+        while let Some(chunk) = body.data().await {
+            got.extend_from_slice(&chunk.expect("the body was cut"));
+        }
+        assert_eq!(got, b"slow");
+        drop(client);
+        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, connection)
+            .await
+            .expect("the connection was held open")
+            .unwrap()
+            .expect("the connection ended with an error, not a GOAWAY");
+        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
+            .await
+            .expect("the helper returns")
+            .unwrap()
+            .unwrap();
     }
 
     #[tokio::test]
