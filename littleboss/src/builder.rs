@@ -330,10 +330,11 @@ impl Littleboss {
     /// Whether littleboss answers `-h`/`--help` itself (default on; always
     /// with `-littleboss=stop` and `status`). Turn it
     /// off for a program with its own argument parser; it can still show
-    /// littleboss's flags with [`Context::flags_help`]. Asked for help, such
-    /// a program runs even while its ports are taken (by its running
-    /// service, say): a bind error is put off, and taking any listener
-    /// then ends the process with it.
+    /// littleboss's flags with [`Context::flags_help`]. Asked for help or
+    /// its version (`-h`, `--help`, `-V`, `--version`), such a program
+    /// runs even while its ports are taken (by its running service, say):
+    /// a bind error is put off, and taking any listener then ends the
+    /// process with it.
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc").help(false);

@@ -566,6 +566,16 @@ pub(crate) fn asks_help(argv: &[OsString]) -> bool {
         .any(|a| a == "-h" || a == "--h" || a == "-help" || a == "--help")
 }
 
+/// Whether `argv` asks for what a program's own parser answers without
+/// serving: [`asks_help`], or its version (`-V`, `--version`, as clap
+/// spells it).
+pub(crate) fn asks_help_or_version(argv: &[OsString]) -> bool {
+    asks_help(argv)
+        || (argv.iter().skip(1))
+            .take_while(|a| *a != "--")
+            .any(|a| a == "-V" || a == "--version")
+}
+
 /// Whether `argv` asks for `status --json` (the mode flag `flag` given
 /// `status`, and `--json`, before any `--`), whatever else is wrong with
 /// it: a script reading the JSON then gets an object for a usage mistake
@@ -1369,6 +1379,11 @@ mod tests {
         assert!(!asks_help(&argv(&["p", "--", "-h"])));
         assert!(!asks_help(&argv(&["-h"])), "the program's name");
         assert!(!asks_help(&argv(&["p", "-h=1", "-https=-h"])));
+        assert!(asks_help_or_version(&argv(&["p", "--version"])));
+        assert!(asks_help_or_version(&argv(&["p", "-V"])));
+        assert!(asks_help_or_version(&argv(&["p", "-h"])));
+        assert!(!asks_help_or_version(&argv(&["p", "--", "--version"])));
+        assert!(!asks_help(&argv(&["p", "--version"])));
         // A program that answers -h itself gets it passed on.
         let own = Littleboss::new("svc").help(false).config;
         let inv = parse_cmd(&own, argv(&["p", "--help"])).unwrap();

@@ -1,5 +1,5 @@
 //! A program that leaves `-h`/`--help` to itself (`help = false`): it
-//! answers `--help` without taking its listener, and takes it whatever
+//! answers `--help` (and `--version`) without taking its listener, and takes it whatever
 //! else it is given (`-h` included), serving until lameduck. With
 //! `OWN_HELP_LOGGER_BLOCKS` set, its logger blocks for ever on
 //! littleboss's lines (a sink that stopped answering), after printing
@@ -12,6 +12,10 @@ async fn main(ctx: littleboss::Context) {
     }
     if ctx.args().iter().any(|a| a == "--help") {
         println!("own_help: the program's own help");
+        return;
+    }
+    if ctx.args().iter().any(|a| a == "--version") {
+        println!("own_help 1.0");
         return;
     }
     let listener = ctx.tcp("addr").expect("addr listener");
