@@ -137,7 +137,7 @@ impl Accepted {
         &self,
         listening: std::os::fd::BorrowedFd<'_>,
         most: usize,
-    ) -> Option<usize> {
+    ) -> crate::stash::Queue {
         self.stash.take_queue(listening, most, |fd| self.record(fd))
     }
 

@@ -399,20 +399,23 @@ impl Lameduck {
         // meanwhile (thousands of others being taken) would be reset,
         // maybe with its request sent, where one after the shut is
         // refused, sent nothing. An accept under way on a handle meets
-        // `EINVAL`, which pends (`poll_until_draining`). One the program
-        // accepts from past its handles has nothing stashed: shut with the
-        // rest, once draining is told, which its loop may look at first.
+        // `EINVAL`, which pends (`poll_until_draining`); one no handle is
+        // left on is shut as soon, nobody taking its queue. One the
+        // program accepts from past its handles has nothing stashed: shut
+        // with the rest, once draining is told, which its loop may look
+        // at first.
         let mut budget = crate::stash::most_stashed();
         for (fd, tcp) in to_stash {
+            use crate::stash::Queue;
             use std::os::fd::AsFd;
-            match self.accepted.stash_queue(fd.as_fd(), budget) {
-                Some(taken) if tcp => {
-                    budget -= taken;
-                    shut(vec![fd]);
-                }
-                Some(taken) => budget -= taken,
-                None if tcp => to_shut.push(fd),
-                None => {}
+            let queue = self.accepted.stash_queue(fd.as_fd(), budget);
+            if let Queue::Taken(taken) = queue {
+                budget -= taken;
+            }
+            match queue {
+                Queue::Taken(_) | Queue::Unheld if tcp => shut(vec![fd]),
+                Queue::Bypassed if tcp => to_shut.push(fd),
+                _ => {}
             }
         }
         drop(handing);

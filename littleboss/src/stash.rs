@@ -38,26 +38,42 @@ pub(crate) struct Stash {
     bypassed: Mutex<HashSet<u64>>,
 }
 
+/// What [`Stash::take_queue`] did with a listening socket's queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Queue {
+    /// Took this many connections, for its handles.
+    Taken(usize),
+    /// None: the program accepts from the socket itself, past its handles
+    /// (one taken out with `into_inner`).
+    Bypassed,
+    /// None: no handle on the socket is left (or it cannot be told), so
+    /// nothing would take them.
+    Unheld,
+}
+
 impl Stash {
     /// Accepts the connections queued on `listening` (until none is left,
     /// or `most` are taken), hands each to `record` before any handle can
     /// take it (for the grace to wait for), keeps them for its handles,
-    /// and wakes the accepts waiting. Returns how many it took, or `None`
-    /// if it took none for want of a handle to yield them (the program
-    /// accepts past its handles, or its socket cannot be told).
+    /// and wakes the accepts waiting. Says how many it took, or why none.
     pub fn take_queue(
         &self,
         listening: BorrowedFd<'_>,
         most: usize,
         record: impl Fn(RawFd),
-    ) -> Option<usize> {
-        let key = inode(listening)?;
+    ) -> Queue {
+        let Some(key) = inode(listening) else {
+            return Queue::Unheld;
+        };
         // Left to the shut, which resets it (TCP), or to the program's own
         // listener (unix, taken out), as no handle would take it.
-        if self.yields_to_none(&lock(&self.handles), key) {
-            return None;
+        if lock(&self.bypassed).contains(&key) {
+            return Queue::Bypassed;
         }
-        Some(self.put(key, accept_queued(listening, most), record))
+        if unheld(&lock(&self.handles), key) {
+            return Queue::Unheld;
+        }
+        Queue::Taken(self.put(key, accept_queued(listening, most), record))
     }
 
     /// Keeps `taken`, connections of the listening socket whose inode is

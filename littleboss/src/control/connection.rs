@@ -650,12 +650,6 @@ async fn read_request(
             "no complete request within {READ_TIMEOUT:?}"
         ))),
     };
-    // Passed while blank or bad lines came (the deadline carried over
-    // them): a client sending them without a pause keeps the wait for
-    // more from ever timing out.
-    if tokio::time::Instant::now() >= *deadline {
-        return Err(timed_out());
-    }
     // Each byte is looked at once, however the line trickles in.
     let mut scanned = 0;
     let mut long_slot = None;
@@ -703,6 +697,13 @@ async fn read_request(
             *deadline += waiting.elapsed();
             // Looked at again first: the line may be whole already.
             continue;
+        }
+        // Passed while blank or bad lines came (the deadline carried over
+        // them), with no whole request left to read: a client sending
+        // them without a pause would keep the wait below from ever
+        // timing out.
+        if tokio::time::Instant::now() >= *deadline {
+            return Err(timed_out());
         }
         match tokio::time::timeout_at(*deadline, stream.readable()).await {
             Ok(Ok(())) => {}
