@@ -941,12 +941,15 @@ impl Machine {
         let message = format!("cannot start {path}: {error}");
         if let Phase::Stopping(stopping) = &mut self.state.phase {
             // The child starting (whose exit was to give the code, if
-            // none serves) never ran: a failed start, 1, as while up.
-            let starting = (stopping.starting.as_ref()).is_some_and(|s| s.id == id);
+            // none serves) never ran: a failed start, 1, as while up;
+            // counted once (its hello deadline may have failed it, its
+            // exec hung, before the exec failed).
+            let first_failure =
+                (stopping.starting.as_ref()).is_some_and(|s| s.id == id && s.error.is_none());
             if stopping.decides() == Some(id) {
                 stopping.code = 1;
             }
-            match starting {
+            match first_failure {
                 true => self.failed(message),
                 false => say!(self, "{message}"),
             }

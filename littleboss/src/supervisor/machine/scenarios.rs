@@ -3689,6 +3689,32 @@ fn a_spawn_that_fails_after_its_deadline_fails_the_reload_once() {
 }
 
 #[test]
+fn a_spawn_that_fails_after_its_deadline_during_a_stop_is_counted_once() {
+    // A reload whose exec hangs, then a stop, the serving child draining
+    // past the hello deadline (a long lameduck): the start fails at the
+    // deadline, and its exec failing later counts no second failure.
+    let slow = Duration::from_secs(60);
+    let mut slow_drain = settings();
+    slow_drain.lameduck = slow;
+    let mut sim = Sim::new(slow_drain);
+    sim.hello_as(1, NAME, slow, Duration::from_secs(30));
+    sim.ready(1);
+    sim.defer_spawns = true;
+    sim.reload("/bin/v2");
+    let stop = sim.request(Request::Stop);
+    sim.advance(HELLO_TIMEOUT);
+    assert_eq!(sim.machine.state().failures, 1, "{:?}", sim.logs());
+    let said = sim.machine.state().last_failure.clone();
+    sim.unstartable.insert("/bin/v2".into());
+    sim.finish_spawns();
+    assert_eq!(sim.machine.state().failures, 1);
+    assert_eq!(sim.machine.state().last_failure, said);
+    assert!(sim.logged("cannot start /bin/v2"), "{:?}", sim.logs());
+    sim.exit(1, OK);
+    assert_eq!(stopped_code(sim.final_answer(stop)), 0);
+}
+
+#[test]
 fn a_child_whose_exec_took_most_of_the_deadline_has_a_whole_hello_timeout() {
     // Spawned just before the hello deadline counted from the order: its
     // hello is due a whole timeout from its spawn, not at once.
