@@ -1717,10 +1717,14 @@ impl Machine {
             performed_at: None,
             shut: Default::default(),
         });
-        let serving_pid = up.serving.map(|id| self.pid(id));
+        // The child whose exit gives the code, as a repeated stop names
+        // it: the serving one, or, none serving, one starting that has
+        // spawned (one still binding never runs).
+        let deciding = (up.serving).or((up.starting.as_ref()).filter(|s| !s.binding).map(|s| s.id));
+        let deciding_pid = deciding.and_then(|id| self.state.children.get(&id)?.pid);
         if let Some(client) = client {
             let response = Response::Stopping {
-                pid: serving_pid,
+                pid: deciding_pid,
                 within_ms: self.stop_bound_ms(),
             };
             self.reply(client, response);

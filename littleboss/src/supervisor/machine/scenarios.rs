@@ -2939,6 +2939,21 @@ fn a_bind_ending_after_its_start_was_given_up_leaves_what_is_held_alone() {
 }
 
 #[test]
+fn a_stop_while_the_first_child_starts_names_it_as_a_second_stop_does() {
+    let mut sim = Sim::new(settings());
+    let first = sim.request(Request::Stop);
+    let again = sim.request(Request::Stop);
+    let starting = Some(sim.pid(1));
+    for stop in [first, again] {
+        assert!(
+            matches!(sim.answers(stop), [Response::Stopping { pid, .. }] if *pid == starting),
+            "{:?}",
+            sim.answers(stop)
+        );
+    }
+}
+
+#[test]
 fn a_second_stop_after_the_serving_child_exited_names_no_pid() {
     let mut sim = Sim::serving(settings());
     sim.reload("/bin/v2");
