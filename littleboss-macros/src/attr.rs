@@ -148,93 +148,69 @@ enum Part {
     },
 }
 
-/// `key = value, key(...), key, ...`: each comma-separated part read on
-/// its own (a mistake in one, even within its brackets, leaves the others
-/// read), with a hint for the likely mistakes (the name given alone,
-/// `lameduck: "5s"`).
+/// `key = value, key(...), key, ...`: each key read on its own (a mistake
+/// in one, even within its brackets, leaves the others read), with a hint
+/// for the likely mistakes (the name given alone, `lameduck: "5s"`).
 fn parse_parts(input: ParseStream) -> syn::Result<Vec<Part>> {
+    use syn::parse::discouraged::Speculative;
     let mut parts = Vec::new();
     let mut first = true;
-    for (tokens, comma) in split_at_commas(input.parse()?) {
+    while !input.is_empty() {
         let first = std::mem::take(&mut first);
-        if let Some(comma) = comma.as_ref().filter(|_| tokens.is_empty()) {
-            let error = Error::new(comma.span(), "expected a key before this `,`");
+        if input.peek(Token![,]) {
+            let comma: Token![,] = input.parse()?;
+            let error = Error::new(comma.span, "expected a key before this `,`");
             parts.push(Part::Unread { error, key: None });
             continue;
         }
-        // With its comma: a value missing before it is said there, not
-        // on the whole attribute (the end of a part's own tokens).
-        let tokens: TokenStream = tokens.into_iter().chain(comma.map(Into::into)).collect();
-        let key = (syn::parse2::<Ident>(tokens.clone().into_iter().take(1).collect()).ok())
-            .and_then(|k| known_key(&k.unraw().to_string()));
-        let read = |input: ParseStream| parse_part(input, first);
-        match read.parse2(tokens) {
-            Ok(read) => parts.extend(read),
-            Err(error) => parts.push(Part::Unread { error, key }),
+        if first && input.peek(LitStr) {
+            let name: LitStr = input.parse()?;
+            // As written, but without a suffix (refused where it goes).
+            let written = match name.suffix() {
+                "" => name.token().to_string(),
+                _ => format!("{:?}", name.value()),
+            };
+            let error = Error::new(
+                name.span(),
+                format!("write the service name as `name = {written}`"),
+            );
+            parts.push(Part::Unread {
+                error,
+                key: Some("name"),
+            });
+            skip_to_next_part(input)?;
+            continue;
         }
-    }
-    Ok(parts)
-}
-
-/// `tokens`, split at each comma outside brackets: each part with the
-/// comma after it, if any.
-fn split_at_commas(tokens: TokenStream) -> Vec<(TokenStream, Option<proc_macro2::Punct>)> {
-    let mut parts = Vec::new();
-    let mut part = Vec::new();
-    for token in tokens {
-        match token {
-            proc_macro2::TokenTree::Punct(p) if p.as_char() == ',' => {
-                parts.push((part.drain(..).collect(), Some(p)));
-            }
-            token => part.push(token),
-        }
-    }
-    if !part.is_empty() {
-        parts.push((part.into_iter().collect(), None));
-    }
-    parts
-}
-
-/// One comma-separated part, with its comma if it has one: a key (two,
-/// should a comma be left out between them). An `Err` is a part syn
-/// could not read, said in its words.
-fn parse_part(input: ParseStream, first: bool) -> syn::Result<Vec<Part>> {
-    // Its comma, if any, is its last token.
-    let ended = |input: ParseStream| input.is_empty() || input.peek(Token![,]);
-    if first && input.peek(LitStr) {
-        let name: LitStr = input.parse()?;
-        // As written, but without a suffix (refused where it goes).
-        let written = match name.suffix() {
-            "" => name.token().to_string(),
-            _ => format!("{:?}", name.value()),
-        };
-        let error = Error::new(
-            name.span(),
-            format!("write the service name as `name = {written}`"),
-        );
-        skip_the_rest(input)?;
-        return Ok(vec![Part::Unread {
-            error,
-            key: Some("name"),
-        }]);
-    }
-    let mut parts = Vec::new();
-    loop {
         let written_key = input.fork().call(Ident::parse_any).ok();
         let key = written_key.and_then(|k| known_key(&k.unraw().to_string()));
-        let meta = input.parse::<Meta>()?;
+        // Read on a copy: one that fails within brackets (`f(1 2)`) marks
+        // the copy, not `input`, as stopped short, and the rest is read.
+        // (Where a key ends is syn's to find, not the next comma's: a
+        // path's generics hold commas, `init::<A, B>`.)
+        let ahead = input.fork();
+        let meta = match ahead.parse::<Meta>() {
+            Ok(meta) => {
+                input.advance_to(&ahead);
+                meta
+            }
+            Err(error) => {
+                parts.push(Part::Unread { error, key });
+                skip_to_next_part(input)?;
+                continue;
+            }
+        };
         if let Some((error, meant)) = misused_punctuation(&meta, input) {
-            skip_the_rest(input)?;
             parts.push(Part::Unread {
                 error,
                 key: meant.or(key),
             });
-            return Ok(parts);
+            skip_to_next_part(input)?;
+            continue;
         }
-        if ended(input) {
-            skip_the_rest(input)?;
+        if input.is_empty() || input.peek(Token![,]) {
             parts.push(Part::Read(meta));
-            return Ok(parts);
+            skip_to_next_part(input)?;
+            continue;
         }
         // A comma left out before the next key (`lameduck = "5s" name =
         // "svc"`): said so, and that key read all the same.
@@ -247,10 +223,22 @@ fn parse_part(input: ParseStream, first: bool) -> syn::Result<Vec<Part>> {
         // Anything else after a value (`lameduck = 5 secs`): the key taken
         // as given with a bad value, one error for the one mistake.
         let error = input.error("expected `,`");
-        skip_the_rest(input)?;
         parts.push(Part::Unread { error, key });
-        return Ok(parts);
+        skip_to_next_part(input)?;
     }
+    Ok(parts)
+}
+
+/// Passes over what is left of a part that could not be read, and the
+/// comma after it.
+fn skip_to_next_part(input: ParseStream) -> syn::Result<()> {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        input.parse::<proc_macro2::TokenTree>()?;
+    }
+    if !input.is_empty() {
+        input.parse::<Token![,]>()?;
+    }
+    Ok(())
 }
 
 /// The key that begins what is left of `input`, if a known one does, as
@@ -260,14 +248,6 @@ fn next_key(input: ParseStream) -> Option<Ident> {
     let key = ahead.call(Ident::parse_any).ok()?;
     known_key(&key.unraw().to_string())?;
     (ahead.peek(Token![=]) || ahead.peek(syn::token::Paren)).then_some(key)
-}
-
-/// Passes over what is left of a part that could not be read.
-fn skip_the_rest(input: ParseStream) -> syn::Result<()> {
-    while !input.is_empty() {
-        input.parse::<proc_macro2::TokenTree>()?;
-    }
-    Ok(())
 }
 
 /// `key` as one of [`KEYS`], if it is one.
