@@ -60,10 +60,14 @@ pub(crate) struct FlagError {
 pub(crate) enum FlagProblem {
     UnknownMode(String),
     NeedsMode,
-    NeedsAddress,
+    /// A listener flag given no value: a unix listener's (`path`) needs a
+    /// path, another's an address.
+    NeedsAddress {
+        path: bool,
+    },
     NotUtf8,
-    /// A listener flag given as two words, followed by `--` or what looks
-    /// like another flag rather than its value.
+    /// A unix listener's flag given as two words, followed by `--` or what
+    /// looks like another flag rather than its path.
     FlagForValue(String),
     Address(SpecProblem),
     /// A listener flag given empty (off), followed by what is an address
@@ -126,13 +130,14 @@ impl std::fmt::Display for FlagError {
                 write!(f, "expected {MODES})")
             }
             FlagProblem::NeedsMode => write!(f, "-{flag} needs a mode ({MODES})"),
-            FlagProblem::NeedsAddress => {
-                write!(f, "-{flag} needs an address (or `-{flag}=` to turn it off)")
+            FlagProblem::NeedsAddress { path } => {
+                let what = if *path { "a path" } else { "an address" };
+                write!(f, "-{flag} needs {what} (or `-{flag}=` to turn it off)")
             }
             FlagProblem::NotUtf8 => write!(f, "-{flag}: the value is not valid UTF-8"),
             FlagProblem::FlagForValue(next) => write!(
                 f,
-                "-{flag} needs an address, and `{next}` after it looks like a flag; write `-{flag}={next}` if it is the address",
+                "-{flag} needs a path, and `{next}` after it looks like a flag; write `-{flag}={next}` if it is the path",
                 next = next.escape_debug()
             ),
             FlagProblem::Address(problem) => write!(f, "-{flag}: {problem}"),
@@ -378,6 +383,9 @@ fn split(
             flag: name.to_owned(),
             problem,
         };
+        // A unix listener's value is a path, which may start with `-`.
+        let path = (inv.listeners.iter())
+            .any(|l| l.name == name && l.network.kind() == crate::spec::Kind::Unix);
         let value = match inline {
             Some(v) => v.to_owned(),
             None => match args.next().map(OsString::into_string) {
@@ -386,18 +394,16 @@ fn split(
                 // written `-NAME=-x`.
                 Some(Ok(v)) if is_listener && v.starts_with('-') => {
                     // Only a path may start with `-`: the hint is for it.
-                    let path = (inv.listeners.iter())
-                        .any(|l| l.name == name && l.network.kind() == crate::spec::Kind::Unix);
                     return Err(error(match path {
                         true => FlagProblem::FlagForValue(v),
-                        false => FlagProblem::NeedsAddress,
+                        false => FlagProblem::NeedsAddress { path },
                     }));
                 }
                 // No mode starts with `-`: `--littleboss -- x` forgot it.
                 Some(Ok(v)) if v.starts_with('-') => return Err(error(FlagProblem::NeedsMode)),
                 Some(Ok(v)) => v,
                 Some(Err(_)) => return Err(error(FlagProblem::NotUtf8)),
-                None if is_listener => return Err(error(FlagProblem::NeedsAddress)),
+                None if is_listener => return Err(error(FlagProblem::NeedsAddress { path })),
                 None => return Err(error(FlagProblem::NeedsMode)),
             },
         };
@@ -1157,9 +1163,15 @@ mod tests {
         let e = parse_cmd(&config(), argv(&["p", "--https"])).unwrap_err();
         assert_eq!(
             (e.flag.as_str(), &e.problem),
-            ("https", &FlagProblem::NeedsAddress)
+            ("https", &FlagProblem::NeedsAddress { path: false })
         );
         assert!(e.to_string().starts_with("-https needs an address"), "{e}");
+        // A unix listener's value is a path.
+        let e = parse_cmd(&config(), argv(&["p", "--sock"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "-sock needs a path (or `-sock=` to turn it off)"
+        );
         // The next flag, or `--`, is not taken for a path.
         for next in ["--", "--verbose"] {
             let e = parse_cmd(&config(), argv(&["p", "--sock", next, "x"])).unwrap_err();
@@ -1167,13 +1179,13 @@ mod tests {
             assert_eq!(
                 e.to_string(),
                 format!(
-                    "-sock needs an address, and `{next}` after it looks like a flag; write `-sock={next}` if it is the address"
+                    "-sock needs a path, and `{next}` after it looks like a flag; write `-sock={next}` if it is the path"
                 )
             );
         }
         // No host or port starts with `-`: a TCP listener just needs one.
         let e = parse_cmd(&config(), argv(&["p", "-https", "--verbose"])).unwrap_err();
-        assert_eq!(e.problem, FlagProblem::NeedsAddress);
+        assert_eq!(e.problem, FlagProblem::NeedsAddress { path: false });
         let inv = parse_cmd(&config(), argv(&["p", "-sock=-odd.sock"])).unwrap();
         assert_eq!(inv.listeners[2].address.as_deref(), Some("-odd.sock"));
         let e = parse_cmd(&config(), argv(&["p", "--littleboss"])).unwrap_err();
