@@ -23,8 +23,11 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 pub(crate) const LONGEST: usize = 128 * 1024 - 1;
 /// The most an exec takes of its arguments, each with its NUL and its
 /// pointer, whatever the stack limit: three quarters of the kernel's
-/// 8 MiB `_STK_LIM`. A list over it could only fail at exec, and short
-/// ones ("" is three bytes of JSON) would take 24 bytes of memory each.
+/// 8 MiB `_STK_LIM`. A ceiling, not the limit, which is the lesser of it
+/// and a quarter of the stack limit (2 MiB under the usual 8 MiB): a list
+/// between fails at the exec (`E2BIG`, said then). A list over it could
+/// only fail so, and short ones ("" is three bytes of JSON) would take 24
+/// bytes of memory each.
 const ALL_OF_THEM: usize = 6 * 1024 * 1024;
 
 /// Reads an optional list of arguments (`null` or absent: `None`).
