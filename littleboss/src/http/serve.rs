@@ -399,6 +399,17 @@ pub(super) mod tests {
     /// The request sent on `conn` is answered (200, `Connection: close`),
     /// the connection then closed, and the helper `server` returns.
     async fn answered_with_close(conn: &mut TcpStream, server: JoinHandle<io::Result<()>>) {
+        answer_with_close(conn).await;
+        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
+            .await
+            .expect("the helper returns")
+            .unwrap()
+            .unwrap();
+    }
+
+    /// All `conn` is sent until its close, lowercased: an answer (200,
+    /// `Connection: close`), not a reset.
+    async fn answer_with_close(conn: &mut TcpStream) -> String {
         let mut response = Vec::new();
         conn.read_to_end(&mut response)
             .await
@@ -406,11 +417,7 @@ pub(super) mod tests {
         let response = String::from_utf8_lossy(&response).to_ascii_lowercase();
         assert!(response.starts_with("http/1.1 200"), "{response}");
         assert!(response.contains("connection: close"), "{response}");
-        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
-            .await
-            .expect("the helper returns")
-            .unwrap()
-            .unwrap();
+        response
     }
 
     #[tokio::test]
@@ -478,13 +485,7 @@ pub(super) mod tests {
         phase.send_replace(Phase::Draining(since));
         let request = "GET / HTTP/1.1\r\nHost: test\r\n\r\n";
         conn.write_all(request.repeat(2).as_bytes()).await.unwrap();
-        let mut response = Vec::new();
-        conn.read_to_end(&mut response)
-            .await
-            .expect("the connection was reset");
-        let response = String::from_utf8_lossy(&response).to_ascii_lowercase();
-        assert!(response.starts_with("http/1.1 200"), "{response}");
-        assert!(response.contains("connection: close"), "{response}");
+        let response = answer_with_close(&mut conn).await;
         assert!(response.ends_with("\r\n\r\nhi"), "{response}");
         assert_eq!(response.matches("http/1.1").count(), 1, "{response}");
         phase.send_replace(Phase::Lameduck(since));
