@@ -351,13 +351,29 @@ pub(super) mod tests {
     /// the first response once draining and the connection closed after
     /// it; at lameduck the helper returns.
     async fn drains_keep_alive(serve: Serve) {
+        let (phase, since, mut conn, server) = draining_after_an_exchange(serve).await;
+        closes_and_returns_at_lameduck(&phase, since, &mut conn, server).await;
+    }
+
+    /// The helper `serve` runs with no grace; a keep-alive connection to
+    /// it is answered once while serving (no `Connection: close`), then
+    /// draining begins: the phase, when draining began, the connection,
+    /// the helper's task.
+    async fn draining_after_an_exchange(
+        serve: Serve,
+    ) -> (
+        watch::Sender<Phase>,
+        Instant,
+        TcpStream,
+        JoinHandle<io::Result<()>>,
+    ) {
         let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
         let server = serve(ctx, listener);
         let mut conn = TcpStream::connect(addr).await.unwrap();
         assert!(!exchange(&mut conn).await.contains("connection: close"));
         let since = Instant::now();
         phase.send_replace(Phase::Draining(since));
-        closes_and_returns_at_lameduck(&phase, since, &mut conn, server).await;
+        (phase, since, conn, server)
     }
 
     /// The next response on `conn` says `Connection: close` and the
@@ -371,6 +387,16 @@ pub(super) mod tests {
     ) {
         assert!(exchange(conn).await.contains("connection: close"));
         closed(conn).await;
+        returns_at_lameduck(phase, since, server).await;
+    }
+
+    /// At lameduck (draining began at `since`), the helper `server`
+    /// returns.
+    async fn returns_at_lameduck(
+        phase: &watch::Sender<Phase>,
+        since: Instant,
+        server: JoinHandle<io::Result<()>>,
+    ) {
         phase.send_replace(Phase::Lameduck(since));
         tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
             .await
@@ -477,23 +503,13 @@ pub(super) mod tests {
     /// close, not a reset that could cut the first answer.
     #[tokio::test]
     async fn serve_answers_the_first_of_pipelined_requests_while_draining_and_closes() {
-        let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
-        let server = serve_hi(ctx, listener);
-        let mut conn = TcpStream::connect(addr).await.unwrap();
-        assert!(!exchange(&mut conn).await.contains("connection: close"));
-        let since = Instant::now();
-        phase.send_replace(Phase::Draining(since));
+        let (phase, since, mut conn, server) = draining_after_an_exchange(serve_hi).await;
         let request = "GET / HTTP/1.1\r\nHost: test\r\n\r\n";
         conn.write_all(request.repeat(2).as_bytes()).await.unwrap();
         let response = answer_with_close(&mut conn).await;
         assert!(response.ends_with("\r\n\r\nhi"), "{response}");
         assert_eq!(response.matches("http/1.1").count(), 1, "{response}");
-        phase.send_replace(Phase::Lameduck(since));
-        tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, server)
-            .await
-            .expect("the helper returns at lameduck")
-            .unwrap()
-            .unwrap();
+        returns_at_lameduck(&phase, since, server).await;
     }
 
     /// A request whose head hyper has partly read by lameduck (a head in
