@@ -120,6 +120,7 @@ fn start_and_identify(
         .ok()
         .map(|since| since.as_secs());
     let pid = started.pid;
+    let _unwatched = KilledShouldThisPanic(pid);
     let file = super::reexec::open_binary(&pid.to_string())
         .and_then(super::spawn::above_child_fds)
         .inspect_err(|e| binary_unknown(pid, e, context.self_upgrade))
@@ -144,6 +145,18 @@ fn start_and_identify(
         path_replaced,
         started_unix,
     })
+}
+
+/// Kills child `pid` with its group if dropped in a panic: the spawn then
+/// reports a failure, and nothing would watch the child it started.
+struct KilledShouldThisPanic(u32);
+
+impl Drop for KilledShouldThisPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            super::spawn::kill_with_group(self.0);
+        }
+    }
 }
 
 /// Says, once per supervisor, that a child's binary cannot be opened
