@@ -154,16 +154,15 @@ enum Part {
 fn parse_parts(input: ParseStream) -> syn::Result<Vec<Part>> {
     use syn::parse::discouraged::Speculative;
     let mut parts = Vec::new();
-    let mut first = true;
     while !input.is_empty() {
-        let first = std::mem::take(&mut first);
         if input.peek(Token![,]) {
             let comma: Token![,] = input.parse()?;
             let error = Error::new(comma.span, "expected a key before this `,`");
             parts.push(Part::Unread { error, key: None });
             continue;
         }
-        if first && input.peek(LitStr) {
+        // The name given alone, first or not.
+        if input.peek(LitStr) {
             let name: LitStr = input.parse()?;
             // As written, but without a suffix (refused where it goes).
             let written = match name.suffix() {
@@ -183,16 +182,36 @@ fn parse_parts(input: ParseStream) -> syn::Result<Vec<Part>> {
         }
         let written_key = input.fork().call(Ident::parse_any).ok();
         let key = written_key.and_then(|k| known_key(&k.unraw().to_string()));
+        // `lameduck =` with no value: said at the `=`, not (the end of the
+        // attribute's tokens) on the whole attribute.
+        if let Some(eq) = value_missing(input) {
+            let error = Error::new(eq, "expected a value after `=`");
+            parts.push(Part::Unread { error, key });
+            skip_to_next_part(input)?;
+            continue;
+        }
         // Read on a copy: one that fails within brackets (`f(1 2)`) marks
         // the copy, not `input`, as stopped short, and the rest is read.
         // (Where a key ends is syn's to find, not the next comma's: a
         // path's generics hold commas, `init::<A, B>`.)
         let ahead = input.fork();
-        let meta = match ahead.parse::<Meta>() {
-            Ok(meta) => {
-                input.advance_to(&ahead);
-                meta
-            }
+        let read = match ahead.parse::<Meta>() {
+            Ok(meta) => match take_up_to(input, &ahead)? {
+                // Read again on its own: syn leaves a token it did not
+                // expect within a value's brackets (`x[1 2]`) to fail the
+                // whole attribute, not the key.
+                Some(tokens) => <Meta as syn::parse::Parse>::parse
+                    .parse2(tokens)
+                    .map(|_| meta),
+                None => {
+                    input.advance_to(&ahead);
+                    Ok(meta)
+                }
+            },
+            Err(error) => Err(error),
+        };
+        let meta = match read {
+            Ok(meta) => meta,
             Err(error) => {
                 parts.push(Part::Unread { error, key });
                 skip_to_next_part(input)?;
@@ -242,12 +261,39 @@ fn skip_to_next_part(input: ParseStream) -> syn::Result<()> {
 }
 
 /// The key that begins what is left of `input`, if a known one does, as
-/// a key is written: followed by `=` or `(`.
+/// a key is written: followed by `=` or `(`, or alone (`persist`).
 fn next_key(input: ParseStream) -> Option<Ident> {
     let ahead = input.fork();
     let key = ahead.call(Ident::parse_any).ok()?;
     known_key(&key.unraw().to_string())?;
-    (ahead.peek(Token![=]) || ahead.peek(syn::token::Paren)).then_some(key)
+    let follows = ahead.peek(Token![=]) || ahead.peek(syn::token::Paren);
+    (follows || ahead.is_empty() || ahead.peek(Token![,])).then_some(key)
+}
+
+/// The `=` of a key written with no value after it (`lameduck =`, at the
+/// end or before a comma), if `input` begins with one.
+fn value_missing(input: ParseStream) -> Option<Span> {
+    let ahead = input.fork();
+    ahead.call(Ident::parse_any).ok()?;
+    let eq: Token![=] = ahead.parse().ok()?;
+    (ahead.is_empty() || ahead.peek(Token![,])).then_some(eq.span)
+}
+
+/// The tokens of `input` up to where `ahead`, a copy of it, has read to,
+/// taken off `input`; `None`, taking nothing, if `ahead` stopped within a
+/// group (an invisible one a macro's fragment makes), not between tokens.
+fn take_up_to(input: ParseStream, ahead: ParseStream) -> syn::Result<Option<TokenStream>> {
+    use syn::parse::discouraged::Speculative;
+    let probe = input.fork();
+    let mut tokens = TokenStream::new();
+    while probe.cursor() != ahead.cursor() {
+        if probe.is_empty() {
+            return Ok(None);
+        }
+        tokens.extend([probe.parse::<proc_macro2::TokenTree>()?]);
+    }
+    input.advance_to(&probe);
+    Ok(Some(tokens))
 }
 
 /// `key` as one of [`KEYS`], if it is one.
