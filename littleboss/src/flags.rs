@@ -573,13 +573,13 @@ pub(crate) fn asks_help(argv: &[OsString]) -> bool {
 }
 
 /// Whether `argv` asks for what a program's own parser answers without
-/// serving: [`asks_help`], or its version (`-V`, `--version`, as clap
-/// spells it).
+/// serving: [`asks_help`], or its version (`--version`, as clap spells
+/// it; not `-V`, which many a program takes for "verbose").
 pub(crate) fn asks_help_or_version(argv: &[OsString]) -> bool {
     asks_help(argv)
         || (argv.iter().skip(1))
             .take_while(|a| *a != "--")
-            .any(|a| a == "-V" || a == "--version")
+            .any(|a| a == "--version")
 }
 
 /// Whether `argv` asks for `status --json` (the mode flag `flag` given
@@ -1392,7 +1392,10 @@ mod tests {
         assert!(!asks_help(&argv(&["-h"])), "the program's name");
         assert!(!asks_help(&argv(&["p", "-h=1", "-https=-h"])));
         assert!(asks_help_or_version(&argv(&["p", "--version"])));
-        assert!(asks_help_or_version(&argv(&["p", "-V"])));
+        assert!(
+            !asks_help_or_version(&argv(&["p", "-V"])),
+            "verbose, as often"
+        );
         assert!(asks_help_or_version(&argv(&["p", "-h"])));
         assert!(!asks_help_or_version(&argv(&["p", "--", "--version"])));
         assert!(!asks_help(&argv(&["p", "--version"])));

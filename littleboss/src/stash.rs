@@ -66,12 +66,18 @@ impl Stash {
             return Queue::Unheld;
         };
         // Left to the shut, which resets it (TCP), or to the program's own
-        // listener (unix, taken out), as no handle would take it.
-        if lock(&self.bypassed).contains(&key) {
-            return Queue::Bypassed;
-        }
-        if unheld(&lock(&self.handles), key) {
-            return Queue::Unheld;
+        // listener (unix, taken out), as no handle would take it. Both
+        // looked at under the handles' lock, as `into_inner` changes them
+        // (bypassed, then its handle let go): never read as let go of
+        // and not yet bypassed.
+        {
+            let handles = lock(&self.handles);
+            if lock(&self.bypassed).contains(&key) {
+                return Queue::Bypassed;
+            }
+            if unheld(&handles, key) {
+                return Queue::Unheld;
+            }
         }
         Queue::Taken(self.put(key, accept_queued(listening, most), record))
     }
