@@ -116,6 +116,12 @@ pub(crate) fn parse(tokens: TokenStream) -> (syn::Result<Args>, Option<Spanned<R
         Ok(parts) => parts,
         Err(e) => return (Err(e), None),
     };
+    // A string with no key is the name, unless a `name` is given too.
+    let names_given = parts.iter().any(|part| match part {
+        Part::Read(meta) => meta.path().is_ident("name"),
+        Part::Unread { key, .. } => *key == Some("name"),
+        Part::Alone(_) => false,
+    });
     let mut state = State::default();
     for part in parts {
         match part {
@@ -125,6 +131,22 @@ pub(crate) fn parse(tokens: TokenStream) -> (syn::Result<Args>, Option<Spanned<R
                 }
             }
             Part::Unread { error, key } => state.unread(error, key),
+            Part::Alone(text) if names_given => {
+                let error = Error::new(text.span(), "expected a key before this string");
+                state.unread(error, None);
+            }
+            Part::Alone(name) => {
+                // As written, but without a suffix (refused where it goes).
+                let written = match name.suffix() {
+                    "" => name.token().to_string(),
+                    _ => format!("{:?}", name.value()),
+                };
+                let error = Error::new(
+                    name.span(),
+                    format!("write the service name as `name = {written}`"),
+                );
+                state.unread(error, Some("name"));
+            }
         }
     }
     let ready = (state.options.ready.as_ref()).map(|r| Spanned {
@@ -146,6 +168,8 @@ enum Part {
         error: Error,
         key: Option<&'static str>,
     },
+    /// A string with no key: the name given alone, likely.
+    Alone(LitStr),
 }
 
 /// `key = value, key(...), key, ...`: each key read on its own (a mistake
@@ -163,21 +187,16 @@ fn parse_parts(input: ParseStream) -> syn::Result<Vec<Part>> {
         }
         // The name given alone, first or not.
         if input.peek(LitStr) {
-            let name: LitStr = input.parse()?;
-            // As written, but without a suffix (refused where it goes).
-            let written = match name.suffix() {
-                "" => name.token().to_string(),
-                _ => format!("{:?}", name.value()),
-            };
-            let error = Error::new(
-                name.span(),
-                format!("write the service name as `name = {written}`"),
-            );
-            parts.push(Part::Unread {
-                error,
-                key: Some("name"),
-            });
-            skip_to_next_part(input)?;
+            parts.push(Part::Alone(input.parse()?));
+            match after_a_key(input)? {
+                After::Comma => {}
+                After::CommaMissing(error) => parts.push(Part::Unread { error, key: None }),
+                After::Other => {
+                    let error = input.error("expected `,`");
+                    parts.push(Part::Unread { error, key: None });
+                    skip_to_next_part(input)?;
+                }
+            }
             continue;
         }
         let written_key = input.fork().call(Ident::parse_any).ok();
@@ -195,22 +214,7 @@ fn parse_parts(input: ParseStream) -> syn::Result<Vec<Part>> {
         // (Where a key ends is syn's to find, not the next comma's: a
         // path's generics hold commas, `init::<A, B>`.)
         let ahead = input.fork();
-        let read = match ahead.parse::<Meta>() {
-            Ok(meta) => match take_up_to(input, &ahead)? {
-                // Read again on its own: syn leaves a token it did not
-                // expect within a value's brackets (`x[1 2]`) to fail the
-                // whole attribute, not the key.
-                Some(tokens) => <Meta as syn::parse::Parse>::parse
-                    .parse2(tokens)
-                    .map(|_| meta),
-                None => {
-                    input.advance_to(&ahead);
-                    Ok(meta)
-                }
-            },
-            Err(error) => Err(error),
-        };
-        let meta = match read {
+        let meta = match ahead.parse::<Meta>() {
             Ok(meta) => meta,
             Err(error) => {
                 parts.push(Part::Unread { error, key });
@@ -218,6 +222,24 @@ fn parse_parts(input: ParseStream) -> syn::Result<Vec<Part>> {
                 continue;
             }
         };
+        match take_up_to(input, &ahead)? {
+            // Read again on its own: syn leaves a token it did not expect
+            // within a value's brackets (`x[1 2]`) to fail the whole
+            // attribute, not the key. What follows it is looked at as
+            // after any key.
+            Some(tokens) => {
+                if let Err(error) = <Meta as syn::parse::Parse>::parse.parse2(tokens) {
+                    parts.push(Part::Unread { error, key });
+                    match after_a_key(input)? {
+                        After::Comma => {}
+                        After::CommaMissing(error) => parts.push(Part::Unread { error, key: None }),
+                        After::Other => skip_to_next_part(input)?,
+                    }
+                    continue;
+                }
+            }
+            None => input.advance_to(&ahead),
+        }
         if let Some((error, meant)) = misused_punctuation(&meta, input) {
             parts.push(Part::Unread {
                 error,
@@ -226,26 +248,56 @@ fn parse_parts(input: ParseStream) -> syn::Result<Vec<Part>> {
             skip_to_next_part(input)?;
             continue;
         }
-        if input.is_empty() || input.peek(Token![,]) {
-            parts.push(Part::Read(meta));
-            skip_to_next_part(input)?;
-            continue;
+        match after_a_key(input)? {
+            After::Comma => parts.push(Part::Read(meta)),
+            After::CommaMissing(error) => {
+                parts.push(Part::Read(meta));
+                parts.push(Part::Unread { error, key: None });
+            }
+            // Anything else after a value (`lameduck = 5 secs`): the key
+            // taken as given with a bad value, one error for the one
+            // mistake.
+            After::Other => {
+                let error = input.error("expected `,`");
+                parts.push(Part::Unread { error, key });
+                skip_to_next_part(input)?;
+            }
         }
-        // A comma left out before the next key (`lameduck = "5s" name =
-        // "svc"`): said so, and that key read all the same.
-        if let Some(next) = next_key(input) {
-            parts.push(Part::Read(meta));
-            let error = Error::new(next.span(), format!("expected `,` before `{next}`"));
-            parts.push(Part::Unread { error, key: None });
-            continue;
-        }
-        // Anything else after a value (`lameduck = 5 secs`): the key taken
-        // as given with a bad value, one error for the one mistake.
-        let error = input.error("expected `,`");
-        parts.push(Part::Unread { error, key });
-        skip_to_next_part(input)?;
     }
     Ok(parts)
+}
+
+/// What follows a key (or a string) just read.
+enum After {
+    /// Its comma (taken), or the end.
+    Comma,
+    /// A comma left out before the next key or string (`lameduck = "5s"
+    /// name = "svc"`): said so, that key to be read all the same.
+    CommaMissing(Error),
+    /// Anything else, left where it is for the caller to say and pass
+    /// over.
+    Other,
+}
+
+/// Looks at what follows a key (or a string) just read.
+fn after_a_key(input: ParseStream) -> syn::Result<After> {
+    if input.is_empty() {
+        return Ok(After::Comma);
+    }
+    if input.peek(Token![,]) {
+        input.parse::<Token![,]>()?;
+        return Ok(After::Comma);
+    }
+    let missing = |span, before: String| {
+        After::CommaMissing(Error::new(span, format!("expected `,` before {before}")))
+    };
+    if let Some(next) = next_key(input) {
+        return Ok(missing(next.span(), format!("`{next}`")));
+    }
+    if input.peek(LitStr) {
+        return Ok(missing(input.span(), "this string".to_owned()));
+    }
+    Ok(After::Other)
 }
 
 /// Passes over what is left of a part that could not be read, and the

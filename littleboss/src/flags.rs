@@ -573,8 +573,8 @@ pub(crate) fn asks_help(argv: &[OsString]) -> bool {
 }
 
 /// Whether `argv` asks for what a program's own parser answers without
-/// serving: [`asks_help`], or its version (`--version`, as clap spells
-/// it; not `-V`, which many a program takes for "verbose").
+/// serving: [`asks_help`], or its version (`--version`; not `-V`, which
+/// many a program takes for "verbose").
 pub(crate) fn asks_help_or_version(argv: &[OsString]) -> bool {
     asks_help(argv)
         || (argv.iter().skip(1))
