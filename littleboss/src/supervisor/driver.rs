@@ -291,6 +291,11 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
     }
     if io.watch.is_none() {
         io.watch = watch_folder(&io.control_path, false);
+        // A removal between the look above and the watch made no event:
+        // looked at once more, watched.
+        if io.watch.is_some() {
+            io.remake_control();
+        }
     }
     // Events to handle before waiting for new ones.
     let mut backlog: VecDeque<Pending> = VecDeque::new();
