@@ -1996,4 +1996,22 @@ fn a_control_folder_this_user_may_not_enter_is_said_with_what_chose_it() {
         )),
         "{said}"
     );
+    // A start there says so too, not only "permission denied".
+    let out = svc
+        .command(V1)
+        .arg("-littleboss=start")
+        .env_remove("LITTLEBOSS_DIR")
+        .env("XDG_RUNTIME_DIR", &closed)
+        .uid(65534)
+        .gid(65534)
+        .output_in_time();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!(
+            "cannot inspect the control folder {}: Permission denied (os error 13); the control folder came from XDG_RUNTIME_DIR, which this user (uid 65534) may not enter or write in",
+            folder.display()
+        )),
+        "{said}"
+    );
 }

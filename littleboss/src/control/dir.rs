@@ -196,10 +196,12 @@ pub(crate) enum DirError {
     Create {
         dir: PathBuf,
         error: io::Error,
+        denied: Option<Denied>,
     },
     Inspect {
         dir: PathBuf,
         error: io::Error,
+        denied: Option<Denied>,
     },
     NotAFolder {
         dir: PathBuf,
@@ -246,22 +248,53 @@ pub(crate) enum DirError {
     },
 }
 
+/// What chose a control folder this user was refused (`EACCES`), and
+/// this user's uid, read where it was refused: most likely another user's
+/// folder, as `su` and `sudo -E` keep the user's `XDG_RUNTIME_DIR`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Denied {
+    chosen_by: &'static str,
+    uid: u32,
+}
+
+impl Denied {
+    /// For `error`, if it is a refusal.
+    fn of(error: &io::Error) -> Option<Denied> {
+        (error.kind() == io::ErrorKind::PermissionDenied).then(|| Denied {
+            chosen_by: chosen_by(),
+            uid: nix::unistd::geteuid().as_raw(),
+        })
+    }
+}
+
+impl std::fmt::Display for Denied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Denied { chosen_by, uid } = self;
+        write!(
+            f,
+            "; the control folder came from {chosen_by}, which this user (uid {uid}) may not enter or write in: run this as the user it belongs to, or set LITTLEBOSS_DIR to a folder of this user's own"
+        )
+    }
+}
+
 impl std::fmt::Display for DirError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DirError::Create { dir, error } => {
+            DirError::Create { dir, error, denied } => {
                 write!(
                     f,
                     "cannot create the control folder {}: {error}",
                     shown(dir)
-                )
+                )?;
+                denied.map_or(Ok(()), |denied| write!(f, "{denied}"))
             }
-            DirError::Inspect { dir, error } => {
+            DirError::Inspect { dir, error, denied } => {
                 write!(
                     f,
                     "cannot inspect the control folder {}: {error}",
                     shown(dir)
-                )
+                )?;
+                denied.map_or(Ok(()), |denied| write!(f, "{denied}"))
             }
             DirError::NotAFolder { dir } => {
                 write!(f, "the control folder {} is not a folder", shown(dir))
@@ -421,7 +454,8 @@ fn make_missing(dir: &Path) -> Result<Vec<Made>, DirError> {
             Err(error) => {
                 take_back(&made);
                 let dir = dir.to_path_buf();
-                return Err(DirError::Create { dir, error });
+                let denied = Denied::of(&error);
+                return Err(DirError::Create { dir, error, denied });
             }
         }
     }
@@ -474,6 +508,7 @@ pub(crate) fn check(dir: &Path) -> Result<(), DirError> {
     links_are_safe(&dir)?;
     let meta = std::fs::symlink_metadata(&dir).map_err(|error| DirError::Inspect {
         dir: dir.clone(),
+        denied: Denied::of(&error),
         error,
     })?;
     if meta.is_symlink() {
@@ -511,6 +546,7 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
     };
     let real = std::fs::canonicalize(parent).map_err(|error| DirError::Inspect {
         dir: parent.to_owned(),
+        denied: Denied::of(&error),
         error,
     })?;
     // As written only where it differs (a link on the way); the overflow
@@ -530,6 +566,7 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
 fn folder_is_safe(dir: &Path, above: &Path, us: u32, via: Option<&Path>) -> Result<(), DirError> {
     let meta = std::fs::metadata(above).map_err(|error| DirError::Inspect {
         dir: above.to_owned(),
+        denied: Denied::of(&error),
         error,
     })?;
     let owner = meta.uid();
