@@ -118,7 +118,7 @@ pub(crate) fn parse(tokens: TokenStream) -> (syn::Result<Args>, Option<Spanned<R
     };
     // A string with no key is the name, unless a `name` is given too.
     let names_given = parts.iter().any(|part| match part {
-        Part::Read(meta) => meta.path().is_ident("name"),
+        Part::Read(meta) => (meta.path().get_ident()).is_some_and(|k| k.unraw() == "name"),
         Part::Unread { key, .. } => *key == Some("name"),
         Part::Alone(_) => false,
     });
@@ -185,6 +185,16 @@ fn parse_parts(input: ParseStream) -> syn::Result<Vec<Part>> {
             parts.push(Part::Unread { error, key: None });
             continue;
         }
+        // A key written quoted (`"name" = "svc"`), as in JSON or TOML.
+        if let Some((quoted, key)) = quoted_key(input) {
+            let error = Error::new(
+                quoted.span(),
+                format!("write the key unquoted: `{} = ...`", quoted.value()),
+            );
+            parts.push(Part::Unread { error, key });
+            skip_to_next_part(input, &mut parts)?;
+            continue;
+        }
         // The name given alone, first or not.
         if input.peek(LitStr) {
             parts.push(Part::Alone(input.parse()?));
@@ -194,7 +204,7 @@ fn parse_parts(input: ParseStream) -> syn::Result<Vec<Part>> {
                 After::Other => {
                     let error = input.error("expected `,`");
                     parts.push(Part::Unread { error, key: None });
-                    skip_to_next_part(input)?;
+                    skip_to_next_part(input, &mut parts)?;
                 }
             }
             continue;
@@ -206,7 +216,7 @@ fn parse_parts(input: ParseStream) -> syn::Result<Vec<Part>> {
         if let Some(eq) = value_missing(input) {
             let error = Error::new(eq, "expected a value after `=`");
             parts.push(Part::Unread { error, key });
-            skip_to_next_part(input)?;
+            skip_to_next_part(input, &mut parts)?;
             continue;
         }
         // Read on a copy: one that fails within brackets (`f(1 2)`) marks
@@ -218,7 +228,7 @@ fn parse_parts(input: ParseStream) -> syn::Result<Vec<Part>> {
             Ok(meta) => meta,
             Err(error) => {
                 parts.push(Part::Unread { error, key });
-                skip_to_next_part(input)?;
+                skip_to_next_part(input, &mut parts)?;
                 continue;
             }
         };
@@ -233,7 +243,7 @@ fn parse_parts(input: ParseStream) -> syn::Result<Vec<Part>> {
                     match after_a_key(input)? {
                         After::Comma => {}
                         After::CommaMissing(error) => parts.push(Part::Unread { error, key: None }),
-                        After::Other => skip_to_next_part(input)?,
+                        After::Other => skip_to_next_part(input, &mut parts)?,
                     }
                     continue;
                 }
@@ -245,7 +255,7 @@ fn parse_parts(input: ParseStream) -> syn::Result<Vec<Part>> {
                 error,
                 key: meant.or(key),
             });
-            skip_to_next_part(input)?;
+            skip_to_next_part(input, &mut parts)?;
             continue;
         }
         match after_a_key(input)? {
@@ -260,7 +270,7 @@ fn parse_parts(input: ParseStream) -> syn::Result<Vec<Part>> {
             After::Other => {
                 let error = input.error("expected `,`");
                 parts.push(Part::Unread { error, key });
-                skip_to_next_part(input)?;
+                skip_to_next_part(input, &mut parts)?;
             }
         }
     }
@@ -288,23 +298,37 @@ fn after_a_key(input: ParseStream) -> syn::Result<After> {
         input.parse::<Token![,]>()?;
         return Ok(After::Comma);
     }
-    let missing = |span, before: String| {
-        After::CommaMissing(Error::new(span, format!("expected `,` before {before}")))
-    };
-    if let Some(next) = next_key(input) {
-        return Ok(missing(next.span(), format!("`{next}`")));
+    // Any key, after a value read whole: an unknown one (`nmae = "svc"`)
+    // is read to be said with what it is likely meant as.
+    if let Some(next) = next_key(input, true) {
+        let error = missing_comma(next.span(), &format!("`{next}`"));
+        return Ok(After::CommaMissing(error));
     }
     if input.peek(LitStr) {
-        return Ok(missing(input.span(), "this string".to_owned()));
+        let error = missing_comma(input.span(), "this string");
+        return Ok(After::CommaMissing(error));
     }
     Ok(After::Other)
 }
 
-/// Passes over what is left of a part that could not be read, and the
-/// comma after it.
-fn skip_to_next_part(input: ParseStream) -> syn::Result<()> {
+/// Passes over what is left of a part that could not be read: up to the
+/// comma after it (taken), or up to a key that follows it with no comma
+/// between (`lameduck: "5s" name = "svc"`), which is said in `parts` and
+/// read all the same.
+fn skip_to_next_part(input: ParseStream, parts: &mut Vec<Part>) -> syn::Result<()> {
+    // A key follows a value (a word, a literal, brackets), not punctuation,
+    // which makes a word part of what went before (`service-name`,
+    // `a::name`). Its first token is its own (the key, or what follows
+    // one).
+    let mut after_a_value = false;
     while !input.is_empty() && !input.peek(Token![,]) {
-        input.parse::<proc_macro2::TokenTree>()?;
+        if after_a_value && let Some(next) = next_key(input, false) {
+            let error = missing_comma(next.span(), &format!("`{next}`"));
+            parts.push(Part::Unread { error, key: None });
+            return Ok(());
+        }
+        let token = input.parse::<proc_macro2::TokenTree>()?;
+        after_a_value = !matches!(token, proc_macro2::TokenTree::Punct(_));
     }
     if !input.is_empty() {
         input.parse::<Token![,]>()?;
@@ -312,14 +336,31 @@ fn skip_to_next_part(input: ParseStream) -> syn::Result<()> {
     Ok(())
 }
 
+/// The error for a comma left out before `before`, at `span`.
+fn missing_comma(span: Span, before: &str) -> Error {
+    Error::new(span, format!("expected `,` before {before}"))
+}
+
 /// The key that begins what is left of `input`, if a known one does, as
-/// a key is written: followed by `=` or `(`, or alone (`persist`).
-fn next_key(input: ParseStream) -> Option<Ident> {
+/// a key is written: followed by `=` or `(`, or alone (`persist`); or, if
+/// `unknown`, any word followed by `=`.
+fn next_key(input: ParseStream, unknown: bool) -> Option<Ident> {
     let ahead = input.fork();
     let key = ahead.call(Ident::parse_any).ok()?;
-    known_key(&key.unraw().to_string())?;
+    if known_key(&key.unraw().to_string()).is_none() {
+        return (unknown && ahead.peek(Token![=]) && !ahead.peek(Token![==])).then_some(key);
+    }
     let follows = ahead.peek(Token![=]) || ahead.peek(syn::token::Paren);
     (follows || ahead.is_empty() || ahead.peek(Token![,])).then_some(key)
+}
+
+/// The string that begins `input` as a key written quoted (followed by
+/// `=` or `:`), with the key it names if it is one.
+fn quoted_key(input: ParseStream) -> Option<(LitStr, Option<&'static str>)> {
+    let ahead = input.fork();
+    let quoted: LitStr = ahead.parse().ok()?;
+    let key = known_key(&quoted.value());
+    (ahead.peek(Token![=]) || ahead.peek(Token![:])).then_some((quoted, key))
 }
 
 /// The `=` of a key written with no value after it (`lameduck =`, at the
