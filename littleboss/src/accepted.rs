@@ -132,7 +132,8 @@ impl Accepted {
 
     /// Takes what the listening socket `listening` has queued into the
     /// stash (at most `most`), before it is shut, and records it: the
-    /// grace waits for those connections too. Returns how many it took.
+    /// grace waits for those connections too. Says how many it took, or
+    /// why none ([`Queue`](crate::stash::Queue)).
     pub fn stash_queue(
         &self,
         listening: std::os::fd::BorrowedFd<'_>,

@@ -42,7 +42,8 @@ pub(crate) struct Listener {
     /// [`begin_refusing_orphaned_beside`](Lameduck::begin_refusing_orphaned_beside)).
     pub served_beside: bool,
     /// Why the listeners could not be bound, when that was put off: a
-    /// program asked for its own `--help` may never take one. Taking it
+    /// program asked for its own `--help` or `--version` may never take
+    /// one. Taking it
     /// ends the process with this error, as binding would have.
     pub unbound: Option<String>,
 }

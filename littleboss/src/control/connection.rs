@@ -1216,6 +1216,7 @@ mod tests {
         // A client writing newlines as fast as it can, from a thread of
         // its own (faster than they are read), until its writes fail
         // (closed) or, should they never, for 5 s.
+        let (wrote, first_written) = std::sync::mpsc::channel();
         let flood = std::thread::spawn(move || {
             use std::io::Write;
             let began = std::time::Instant::now();
@@ -1224,11 +1225,14 @@ mod tests {
                 if theirs.write_all(&newlines).is_err() {
                     return true;
                 }
+                let _ = wrote.send(());
             }
             false
         });
-        // The socket's buffer filled meanwhile, the runtime held.
-        std::thread::sleep(Duration::from_millis(50));
+        // Newlines in the socket's buffer before the connection's task
+        // runs (the runtime held meanwhile; bounded, should a buffer too
+        // small for a write wait for a read).
+        let _ = first_written.recv_timeout(Duration::from_secs(5));
         // This task, on the connection's only thread, gets its turns.
         let began = std::time::Instant::now();
         for _ in 0..100 {

@@ -270,9 +270,13 @@ impl Denied {
 impl std::fmt::Display for Denied {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let Denied { chosen_by, uid } = self;
+        let instead = match *chosen_by {
+            LITTLEBOSS_DIR => "give this user access to that folder",
+            _ => "set LITTLEBOSS_DIR to a folder of this user's own",
+        };
         write!(
             f,
-            "; the control folder came from {chosen_by}, which this user (uid {uid}) may not enter or write in: run this as the user it belongs to, or set LITTLEBOSS_DIR to a folder of this user's own"
+            "; the control folder came from {chosen_by}, which this user (uid {uid}) may not enter or write in: run this as the user it belongs to, or {instead}"
         )
     }
 }

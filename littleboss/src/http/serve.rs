@@ -707,10 +707,15 @@ pub(super) mod tests {
     async fn serve_finishes_an_http2_stream_in_flight_then_goes_away() {
         let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
         let (began, mut handler_began) = tokio::sync::mpsc::unbounded_channel::<()>();
+        // Answered only once lameduck has come: in flight then, however
+        // slow the machine.
+        let lameduck = Arc::new(tokio::sync::Notify::new());
+        let answer = lameduck.clone();
         let slow = axum::routing::get(move || {
             let _ = began.send(());
-            async {
-                tokio::time::sleep(Duration::from_millis(300)).await;
+            let answer = answer.clone();
+            async move {
+                answer.notified().await;
                 "slow"
             }
         });
@@ -726,6 +731,9 @@ pub(super) mod tests {
         let since = Instant::now();
         phase.send_replace(Phase::Draining(since));
         phase.send_replace(Phase::Lameduck(since));
+        // A moment for the helper to act on it, were it to cut the stream.
+        tokio::task::yield_now().await;
+        lameduck.notify_one();
         let response = response.await.expect("the stream in flight was reset");
         assert_eq!(response.status(), 200);
         let mut body = response.into_body();

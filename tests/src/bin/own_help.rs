@@ -1,9 +1,9 @@
 //! A program that leaves `-h`/`--help` to itself (`help = false`): it
-//! answers `--help` (and `--version`) without taking its listener, and takes it whatever
-//! else it is given (`-h` included), serving until lameduck. With
-//! `OWN_HELP_LOGGER_BLOCKS` set, its logger blocks for ever on
-//! littleboss's lines (a sink that stopped answering), after printing
-//! each (or, set to `silent`, without printing it).
+//! answers `--help` (and `--version`) without taking its listener, and
+//! takes it whatever else it is given (`-h` included), serving until
+//! lameduck. With `OWN_HELP_LOGGER_BLOCKS` set, its logger blocks for
+//! ever on littleboss's lines (a sink that stopped answering), after
+//! printing each (or, set to `silent`, without printing it).
 
 #[littleboss::main(name = "own_help", listener(addr = "tcp:127.0.0.1:0"), help = false)]
 async fn main(ctx: littleboss::Context) {
