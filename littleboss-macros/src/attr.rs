@@ -351,7 +351,10 @@ fn next_key(input: ParseStream, unknown: bool) -> Option<Ident> {
         return (unknown && ahead.peek(Token![=]) && !ahead.peek(Token![==])).then_some(key);
     }
     let follows = ahead.peek(Token![=]) || ahead.peek(syn::token::Paren);
-    (follows || ahead.is_empty() || ahead.peek(Token![,])).then_some(key)
+    // Written as in other tools (`name: "svc"`, `name "svc"`): a key still,
+    // which the loop says so of.
+    let misused = (ahead.peek(Token![:]) && !ahead.peek(Token![::])) || ahead.peek(Lit);
+    (follows || misused || ahead.is_empty() || ahead.peek(Token![,])).then_some(key)
 }
 
 /// The string that begins `input` as a key written quoted (followed by
@@ -407,11 +410,18 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<(Error, Option
         let rest = input.fork();
         let _ = rest.parse::<Token![in]>();
         // What follows up to the next key, as written (`60s`, `60 s`).
+        // Up to the next key, with or without its comma (as a skip
+        // stops).
         let mut window = String::new();
+        let mut after_a_value = false;
         while !rest.is_empty() && !rest.peek(Token![,]) {
+            if after_a_value && next_key(&rest, false).is_some() {
+                break;
+            }
             let Ok(token) = rest.parse::<proc_macro2::TokenTree>() else {
                 break;
             };
+            after_a_value = !matches!(token, proc_macro2::TokenTree::Punct(_));
             window.push_str(&token.to_string());
         }
         let count = match unquoted(meta) {

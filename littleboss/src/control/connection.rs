@@ -1215,13 +1215,13 @@ mod tests {
         theirs.set_nonblocking(false).unwrap();
         // A client writing newlines as fast as it can, from a thread of
         // its own (faster than they are read), until its writes fail
-        // (closed) or, should they never, for 5 s.
+        // (closed) or, should they never, for 30 s.
         let (wrote, first_written) = std::sync::mpsc::channel();
         let flood = std::thread::spawn(move || {
             use std::io::Write;
             let began = std::time::Instant::now();
             let newlines = vec![b'\n'; 64 << 10];
-            while began.elapsed() < Duration::from_secs(5) {
+            while began.elapsed() < Duration::from_secs(30) {
                 if theirs.write_all(&newlines).is_err() {
                     return true;
                 }
