@@ -1978,16 +1978,20 @@ fn a_control_folder_this_user_may_not_enter_is_said_with_what_chose_it() {
     let closed = svc.dir.path().join("closed");
     std::fs::create_dir_all(closed.join("littleboss")).unwrap();
     std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let out = svc
-        .command(V1)
-        .arg("-littleboss=status")
-        .env_remove("LITTLEBOSS_DIR")
-        .env("XDG_RUNTIME_DIR", &closed)
-        .uid(65534)
-        .gid(65534)
-        .output_in_time();
-    let said = text(&out);
-    assert_eq!(out.status.code(), Some(4), "{said}");
+    // The mode run as the other user, with the other user's folder.
+    let as_other_user = |mode: &str| {
+        let out = svc
+            .command(V1)
+            .arg(format!("-littleboss={mode}"))
+            .env_remove("LITTLEBOSS_DIR")
+            .env("XDG_RUNTIME_DIR", &closed)
+            .uid(65534)
+            .gid(65534)
+            .output_in_time();
+        (out.status.code(), text(&out))
+    };
+    let (code, said) = as_other_user("status");
+    assert_eq!(code, Some(4), "{said}");
     let folder = closed.join("littleboss");
     assert!(
         said.contains(&format!(
@@ -1997,16 +2001,8 @@ fn a_control_folder_this_user_may_not_enter_is_said_with_what_chose_it() {
         "{said}"
     );
     // A start there says so too, not only "permission denied".
-    let out = svc
-        .command(V1)
-        .arg("-littleboss=start")
-        .env_remove("LITTLEBOSS_DIR")
-        .env("XDG_RUNTIME_DIR", &closed)
-        .uid(65534)
-        .gid(65534)
-        .output_in_time();
-    let said = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{said}");
+    let (code, said) = as_other_user("start");
+    assert_eq!(code, Some(1), "{said}");
     assert!(
         said.contains(&format!(
             "cannot inspect the control folder {}: Permission denied (os error 13); the control folder came from XDG_RUNTIME_DIR, which this user (uid 65534) may not enter or write in",
