@@ -342,7 +342,8 @@ fn missing_comma(span: Span, before: &str) -> Error {
 }
 
 /// The key that begins what is left of `input`, if a known one does, as
-/// a key is written: followed by `=` or `(`, or alone (`persist`); or, if
+/// a key is written: followed by `=` or `(`, alone (`persist`), or as in
+/// other tools (`name: "svc"`, `name "svc"`, said so by the loop); or, if
 /// `unknown`, any word followed by `=`.
 fn next_key(input: ParseStream, unknown: bool) -> Option<Ident> {
     let ahead = input.fork();
@@ -411,9 +412,9 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<(Error, Option
         let _ = rest.parse::<Token![in]>();
         // What follows up to the next key, as written (`60s`, `60 s`).
         // Up to the next key, with or without its comma (as a skip
-        // stops).
+        // stops: `in` was a word).
         let mut window = String::new();
-        let mut after_a_value = false;
+        let mut after_a_value = true;
         while !rest.is_empty() && !rest.peek(Token![,]) {
             if after_a_value && next_key(&rest, false).is_some() {
                 break;
