@@ -33,6 +33,37 @@ fn absolute_var(var: &str) -> Option<PathBuf> {
         .filter(|p| p.is_absolute())
 }
 
+/// Says, if the control folder `dir` is on a network file system, what
+/// that costs: a unix socket there is reached from this host alone, and
+/// its lock may not be seen from another host, so the same service
+/// started on another host sharing the folder may take the socket's path
+/// over. (Not FUSE: a rootless container's own files may be on it.)
+pub(crate) fn on_a_network_file_system(dir: &Path) -> Option<String> {
+    let fs = nix::sys::statfs::statfs(dir).ok()?;
+    // Its type is a word of the target's width, each magic 32 bits.
+    let name = network_file_system(fs.filesystem_type().0 as u32)?;
+    Some(format!(
+        "the control folder {} is on a network file system ({name}): its control socket is reached from this host alone, and its lock may not keep the same service started on another host sharing the folder from taking the socket's path over; set LITTLEBOSS_DIR to a folder on this host (under /run, say)",
+        shown(dir)
+    ))
+}
+
+/// The name of the network file system whose `statfs` magic is `magic`,
+/// if it is one.
+fn network_file_system(magic: u32) -> Option<&'static str> {
+    match magic {
+        0x6969 => Some("NFS"),
+        0x517B => Some("SMB"),
+        0xFE53_4D42 => Some("SMB2"),
+        0xFF53_4D42 => Some("CIFS"),
+        0x00C3_6400 => Some("Ceph"),
+        0x5346_414F | 0x6B41_4653 => Some("AFS"),
+        0x0102_1997 => Some("9P"),
+        0x0BD0_0BD0 => Some("Lustre"),
+        _ => None,
+    }
+}
+
 /// A note for a supervisor a service manager started (systemd sets
 /// `INVOCATION_ID` for every unit it runs) whose control folder is the
 /// `TMPDIR` fallback: a system service has no `XDG_RUNTIME_DIR`, and a
@@ -728,6 +759,17 @@ fn maps(uid_map: &str, uid: u32) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn network_file_systems_are_named_and_local_ones_not() {
+        use super::network_file_system;
+        assert_eq!(network_file_system(0x6969), Some("NFS"));
+        assert_eq!(network_file_system(0xFF53_4D42), Some("CIFS"));
+        // ext4, tmpfs, overlayfs, FUSE: nothing to say.
+        for local in [0xEF53, 0x0102_1994, 0x794C_7630, 0x6573_5546] {
+            assert_eq!(network_file_system(local), None, "{local:#x}");
+        }
+    }
+
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 

@@ -71,6 +71,9 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     if let Some(note) = dir::fallback_under_a_service_manager(&folder) {
         log!("{note}");
     }
+    if let Some(note) = dir::on_a_network_file_system(&folder) {
+        log!("{note}");
+    }
     let (control, lock) = server::bind(&socket_path, &config.name).unwrap_or_else(|e| fail(1, e));
     // Known by identity from its bind on: removed only while still ours.
     let control_file = crate::own_file::OwnFile::of(&socket_path);
