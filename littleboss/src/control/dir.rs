@@ -762,8 +762,24 @@ mod tests {
     #[test]
     fn network_file_systems_are_named_and_local_ones_not() {
         use super::network_file_system;
-        assert_eq!(network_file_system(0x6969), Some("NFS"));
-        assert_eq!(network_file_system(0xFF53_4D42), Some("CIFS"));
+        // libc's, where it has them (nix's `statfs` types them so).
+        let nfs = nix::libc::NFS_SUPER_MAGIC as u32;
+        let smb = nix::libc::SMB_SUPER_MAGIC as u32;
+        let afs = nix::libc::AFS_SUPER_MAGIC as u32;
+        let named = [
+            (nfs, "NFS"),
+            (smb, "SMB"),
+            (0xFE53_4D42, "SMB2"),
+            (0xFF53_4D42, "CIFS"),
+            (0x00C3_6400, "Ceph"),
+            (afs, "AFS"),
+            (0x6B41_4653, "AFS"),
+            (0x0102_1997, "9P"),
+            (0x0BD0_0BD0, "Lustre"),
+        ];
+        for (magic, name) in named {
+            assert_eq!(network_file_system(magic), Some(name), "{magic:#x}");
+        }
         // ext4, tmpfs, overlayfs, FUSE: nothing to say.
         for local in [0xEF53, 0x0102_1994, 0x794C_7630, 0x6573_5546] {
             assert_eq!(network_file_system(local), None, "{local:#x}");
