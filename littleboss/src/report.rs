@@ -172,6 +172,7 @@ pub(crate) fn die_of(signal: nix::sys::signal::Signal) -> ! {
 pub(crate) fn end_by_deadline(ending: Ending, last_words: String) -> ! {
     // Started first, so that what follows cannot put the end off more
     // than the one patience.
+    let began = std::time::Instant::now();
     let forced = std::thread::Builder::new()
         .name("littleboss-exit".into())
         .spawn(move || {
@@ -183,10 +184,11 @@ pub(crate) fn end_by_deadline(ending: Ending, last_words: String) -> ! {
     // The lines handed over before it (why the drain began, which a
     // lameduck timeout of zero ends at once), as an exit waits for them.
     DETACHED_LINES.wait_said(DETACHED_PATIENCE);
-    // Said and flushed on one thread, waited for within half the
-    // patience: the other half for stderr, should the logger block, before
-    // the forced end.
-    say_patiently_then_flush(log::Level::Warn, last_words, true, FLUSH_PATIENCE / 2);
+    // Said and flushed on one thread, waited for within half of what is
+    // left of the patience: the other half for stderr, should the logger
+    // block, before the forced end.
+    let left = FLUSH_PATIENCE.saturating_sub(began.elapsed());
+    say_patiently_then_flush(log::Level::Warn, last_words, true, left / 2);
     ending.now()
 }
 
