@@ -316,24 +316,38 @@ fn after_a_key(input: ParseStream) -> syn::Result<After> {
 /// between (`lameduck: "5s" name = "svc"`), which is said in `parts` and
 /// read all the same.
 fn skip_to_next_part(input: ParseStream, parts: &mut Vec<Part>) -> syn::Result<()> {
-    // A key follows a value (a word, a literal, brackets), not punctuation,
-    // which makes a word part of what went before (`service-name`,
-    // `a::name`). Its first token is its own (the key, or what follows
-    // one).
-    let mut after_a_value = false;
-    while !input.is_empty() && !input.peek(Token![,]) {
-        if after_a_value && let Some(next) = next_key(input, false) {
-            let error = missing_comma(next.span(), &format!("`{next}`"));
-            parts.push(Part::Unread { error, key: None });
-            return Ok(());
-        }
-        let token = input.parse::<proc_macro2::TokenTree>()?;
-        after_a_value = !matches!(token, proc_macro2::TokenTree::Punct(_));
+    // Its first token is its own (the key, or what follows one).
+    if let Some(next) = rest_of_part(input, false, |_| {}) {
+        let error = missing_comma(next.span(), &format!("`{next}`"));
+        parts.push(Part::Unread { error, key: None });
+        return Ok(());
     }
     if !input.is_empty() {
         input.parse::<Token![,]>()?;
     }
     Ok(())
+}
+
+/// Takes the tokens of `input` up to the next part, handing each to
+/// `each`: up to its comma (left), or to a key that follows a value with
+/// no comma between, which is returned (left too). A key follows a value
+/// (a word, a literal, brackets: `after_a_value` for the token before
+/// `input`), not punctuation, which makes a word part of what went before
+/// (`service-name`, `a::name`).
+fn rest_of_part(
+    input: ParseStream,
+    mut after_a_value: bool,
+    mut each: impl FnMut(&proc_macro2::TokenTree),
+) -> Option<Ident> {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        if after_a_value && let Some(next) = next_key(input, false) {
+            return Some(next);
+        }
+        let token = input.parse::<proc_macro2::TokenTree>().ok()?;
+        after_a_value = !matches!(token, proc_macro2::TokenTree::Punct(_));
+        each(&token);
+    }
+    None
 }
 
 /// The error for a comma left out before `before`, at `span`.
@@ -410,21 +424,10 @@ fn misused_punctuation(meta: &Meta, input: ParseStream) -> Option<(Error, Option
         }
         let rest = input.fork();
         let _ = rest.parse::<Token![in]>();
-        // What follows up to the next key, as written (`60s`, `60 s`).
-        // Up to the next key, with or without its comma (as a skip
-        // stops: `in` was a word).
+        // What follows up to the next part, as written (`60s`, `60 s`),
+        // as a skip takes it (`in` was a word).
         let mut window = String::new();
-        let mut after_a_value = true;
-        while !rest.is_empty() && !rest.peek(Token![,]) {
-            if after_a_value && next_key(&rest, false).is_some() {
-                break;
-            }
-            let Ok(token) = rest.parse::<proc_macro2::TokenTree>() else {
-                break;
-            };
-            after_a_value = !matches!(token, proc_macro2::TokenTree::Punct(_));
-            window.push_str(&token.to_string());
-        }
+        rest_of_part(&rest, true, |token| window.push_str(&token.to_string()));
         let count = match unquoted(meta) {
             Ok(text) => text.value(),
             Err(Some(written)) => written,
