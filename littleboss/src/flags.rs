@@ -383,9 +383,12 @@ fn split(
             flag: name.to_owned(),
             problem,
         };
-        // A unix listener's value is a path, which may start with `-`.
-        let path = (inv.listeners.iter())
-            .any(|l| l.name == name && l.network.kind() == crate::spec::Kind::Unix);
+        // A unix listener's value is a path, which may start with `-`
+        // (looked at only for a flag given no value).
+        let path = || {
+            (inv.listeners.iter())
+                .any(|l| l.name == name && l.network.kind() == crate::spec::Kind::Unix)
+        };
         let value = match inline {
             Some(v) => v.to_owned(),
             None => match args.next().map(OsString::into_string) {
@@ -394,16 +397,18 @@ fn split(
                 // written `-NAME=-x`.
                 Some(Ok(v)) if is_listener && v.starts_with('-') => {
                     // Only a path may start with `-`: the hint is for it.
-                    return Err(error(match path {
+                    return Err(error(match path() {
                         true => FlagProblem::FlagForValue(v),
-                        false => FlagProblem::NeedsAddress { path },
+                        false => FlagProblem::NeedsAddress { path: false },
                     }));
                 }
                 // No mode starts with `-`: `--littleboss -- x` forgot it.
                 Some(Ok(v)) if v.starts_with('-') => return Err(error(FlagProblem::NeedsMode)),
                 Some(Ok(v)) => v,
                 Some(Err(_)) => return Err(error(FlagProblem::NotUtf8)),
-                None if is_listener => return Err(error(FlagProblem::NeedsAddress { path })),
+                None if is_listener => {
+                    return Err(error(FlagProblem::NeedsAddress { path: path() }));
+                }
                 None => return Err(error(FlagProblem::NeedsMode)),
             },
         };
@@ -566,20 +571,24 @@ const MODE_NAMES: [(&str, Mode); 5] = [
 /// Whether `-h`, `--h`, `-help` or `--help` comes before any `--` in `argv`
 /// (the program's name first).
 pub(crate) fn asks_help(argv: &[OsString]) -> bool {
-    argv.iter()
-        .skip(1)
-        .take_while(|a| *a != "--")
-        .any(|a| a == "-h" || a == "--h" || a == "-help" || a == "--help")
+    asks_before_dashes(argv, is_help)
 }
 
 /// Whether `argv` asks for what a program's own parser answers without
 /// serving: [`asks_help`], or its version (`--version`; not `-V`, which
 /// many a program takes for "verbose").
 pub(crate) fn asks_help_or_version(argv: &[OsString]) -> bool {
-    asks_help(argv)
-        || (argv.iter().skip(1))
-            .take_while(|a| *a != "--")
-            .any(|a| a == "--version")
+    asks_before_dashes(argv, |a| is_help(a) || a == "--version")
+}
+
+fn is_help(arg: &OsString) -> bool {
+    arg == "-h" || arg == "--h" || arg == "-help" || arg == "--help"
+}
+
+/// Whether a word of `argv` (the program's name first) before any `--`
+/// is one `asked` takes.
+fn asks_before_dashes(argv: &[OsString], asked: impl Fn(&OsString) -> bool) -> bool {
+    (argv.iter().skip(1)).take_while(|a| *a != "--").any(asked)
 }
 
 /// Whether `argv` asks for `status --json` (the mode flag `flag` given
