@@ -109,12 +109,7 @@ impl Context {
     /// ```
     #[must_use = "the listener is marked taken: dropped, what comes to it is taken by no one"]
     pub fn tcp(&self, name: &str) -> Option<crate::TcpListener> {
-        let (fd, was_taken) = self.take(name, Kind::Tcp)?;
-        let untake = UntakeOnPanic {
-            ctx: self,
-            name,
-            was_taken,
-        };
+        let (fd, untake) = self.take(name, Kind::Tcp)?;
         let std = std::net::TcpListener::from(fd);
         std.set_nonblocking(true)
             .expect("set a listener non-blocking");
@@ -149,12 +144,7 @@ impl Context {
     /// ```
     #[must_use = "the listener is marked taken: dropped, what comes to it is taken by no one"]
     pub fn udp(&self, name: &str) -> Option<tokio::net::UdpSocket> {
-        let (fd, was_taken) = self.take(name, Kind::Udp)?;
-        let untake = UntakeOnPanic {
-            ctx: self,
-            name,
-            was_taken,
-        };
+        let (fd, untake) = self.take(name, Kind::Udp)?;
         let std = std::net::UdpSocket::from(fd);
         std.set_nonblocking(true)
             .expect("set a socket non-blocking");
@@ -182,12 +172,7 @@ impl Context {
     /// ```
     #[must_use = "the listener is marked taken: dropped, what comes to it is taken by no one"]
     pub fn unix(&self, name: &str) -> Option<crate::UnixListener> {
-        let (fd, was_taken) = self.take(name, Kind::Unix)?;
-        let untake = UntakeOnPanic {
-            ctx: self,
-            name,
-            was_taken,
-        };
+        let (fd, untake) = self.take(name, Kind::Unix)?;
         let std = std::os::unix::net::UnixListener::from(fd);
         std.set_nonblocking(true)
             .expect("set a listener non-blocking");
@@ -201,9 +186,9 @@ impl Context {
         ))
     }
 
-    /// A copy of listener `name`'s socket, marked taken; with whether it
-    /// was taken before.
-    fn take(&self, name: &str, kind: Kind) -> Option<(OwnedFd, bool)> {
+    /// A copy of listener `name`'s socket, marked taken; with the guard
+    /// that marks it as it was should making the handle on it panic.
+    fn take<'a>(&'a self, name: &'a str, kind: Kind) -> Option<(OwnedFd, UntakeOnPanic<'a>)> {
         let mut listeners = self
             .inner
             .listeners
@@ -258,7 +243,12 @@ impl Context {
         // (out of descriptors) leaves it untaken, for a later try, as one
         // whose handle could not be made does ([`UntakeOnPanic`]).
         let was_taken = std::mem::replace(&mut listener.taken, true);
-        Some((copy, was_taken))
+        let untake = UntakeOnPanic {
+            ctx: self,
+            name,
+            was_taken,
+        };
+        Some((copy, untake))
     }
 
     /// Completes when this program should wind down: a reload has a new
