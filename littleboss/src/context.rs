@@ -389,6 +389,12 @@ impl Context {
         drain_budget(self.inner.lameduck_timeout, self.inner.grace)
     }
 
+    /// The phase's channel, for the crate's own waits on it.
+    #[cfg(feature = "http")]
+    pub(crate) fn phase(&self) -> watch::Receiver<Phase> {
+        self.inner.phase.clone()
+    }
+
     fn phase_reached(
         &self,
         reached: fn(Phase) -> bool,

@@ -421,31 +421,32 @@ pub(crate) async fn accept_retrying<T, F: Future<Output = io::Result<T>>>(
     loop {
         match accept().await {
             Ok(accepted) => return accepted,
-            Err(e) => {
-                let pause = pause_after_accept_error(&e);
-                // A phase whose sender is gone (none is, while the
-                // process lives) waits out the pause, not spins.
-                tokio::select! {
-                    biased;
-                    Ok(_) = phase.wait_for(|p| p.is_draining()) => {}
-                    () = tokio::time::sleep(pause) => {}
-                }
-            }
+            Err(e) => wait_out_accept_error(&mut phase, &e).await,
         }
     }
 }
 
-/// Says accept error `e`, the listener's (out of descriptors), and how
-/// long to wait before accepting again: a second, as retrying at once
-/// would spin on it. One connection's own errors never come here: the
-/// listeners' accept passes over them (`lameduck::poll_until_draining`).
+/// Says accept error `e`, the listener's (out of descriptors), and waits
+/// before accepting again: a second, as retrying at once would spin on
+/// it, or until draining begins (`phase` says), whichever comes first.
+/// One connection's own errors never come here: the listeners' accept
+/// passes over them (`lameduck::poll_until_draining`).
 #[cfg(any(feature = "axum", feature = "stream"))]
-pub(crate) fn pause_after_accept_error(e: &io::Error) -> std::time::Duration {
+pub(crate) async fn wait_out_accept_error(
+    phase: &mut tokio::sync::watch::Receiver<Phase>,
+    e: &io::Error,
+) {
     debug_assert!(!is_connection_error(e), "{e}");
     // Not waited for: on the serve path, which a logger that blocks must
     // not hold up.
     crate::report::say_detached(log::Level::Warn, format!("accept: {e}"));
-    std::time::Duration::from_secs(1)
+    // A phase whose sender is gone (none is, while the process lives)
+    // waits out the pause, not spins.
+    tokio::select! {
+        biased;
+        Ok(_) = phase.wait_for(|p| p.is_draining()) => {}
+        () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+    }
 }
 
 /// An accept error that concerns one connection (the peer gave up before

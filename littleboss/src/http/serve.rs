@@ -131,6 +131,7 @@ where
     let (shut, shut_told) = tokio::sync::watch::channel(false);
     let open = OpenConnections::of(&listener, super::open::linger_for(ctx));
     let shutdown = ctx.lameduck();
+    let mut phase = ctx.phase();
     tokio::pin!(shutdown);
     // Dropped on return: connections still open past the bound end with
     // it, not after it, in a program that goes on.
@@ -154,22 +155,11 @@ where
         let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
             Err(e) => {
-                let pause = crate::tcp::pause_after_accept_error(&e);
                 // Watching for draining meanwhile: back to the listener,
                 // which yields what a refusal took off the queue (and
                 // then pends, so the shutdown ends the loop), before the
-                // shutdown. A draining that completes for want of a phase
-                // (none is gone while the process lives) waits the pause
-                // out all the same, rather than spin.
-                tokio::select! {
-                    biased;
-                    () = ctx.draining() => {
-                        if !ctx.is_draining() {
-                            tokio::time::sleep(pause).await;
-                        }
-                    }
-                    () = tokio::time::sleep(pause) => {}
-                }
+                // shutdown.
+                crate::tcp::wait_out_accept_error(&mut phase, &e).await;
                 continue;
             }
         };
