@@ -103,21 +103,19 @@ pub(super) async fn serve_until_shut<C, E>(
     }
     // A head partly read: hyper would close it as idle, the request cut
     // off. Whole, it is handed on (hyper busy: answered, then closed).
+    // Then a request that asked for an upgrade (a WebSocket's handshake),
+    // its answer not out: told to shut down now, hyper would say `close`
+    // on its `101` too, beside `upgrade`, which a strict client refuses.
+    // Its answer is waited for, within the same bound.
     let until = tokio::time::Instant::now() + rest_of_a_head(&ctx);
+    let handed_on_and_answered = async {
+        begun.none().await;
+        begun.upgrade_answered().await;
+    };
     tokio::select! {
         biased;
         ended = conn.as_mut() => return say_if_failed(ended),
-        () = begun.none() => {}
-        () = tokio::time::sleep_until(until) => {}
-    }
-    // A request that asked for an upgrade (a WebSocket's handshake), its
-    // answer not out: told to shut down now, hyper would say `close` on
-    // its `101` too, beside `upgrade`, which a strict client refuses. Its
-    // answer is waited for, within the same bound.
-    tokio::select! {
-        biased;
-        ended = conn.as_mut() => return say_if_failed(ended),
-        () = begun.upgrade_answered() => {}
+        () = handed_on_and_answered => {}
         () = tokio::time::sleep_until(until) => {}
     }
     shut_down(conn.as_mut());
