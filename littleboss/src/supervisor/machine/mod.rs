@@ -1717,10 +1717,8 @@ impl Machine {
             performed_at: None,
             shut: Default::default(),
         });
-        // The child whose exit gives the code, as a repeated stop names
-        // it: the serving one, or, none serving, one starting that has
-        // spawned (one still binding never runs).
-        let deciding = (up.serving).or((up.starting.as_ref()).filter(|s| !s.binding).map(|s| s.id));
+        // The child whose exit gives the code, as a repeated stop names it.
+        let deciding = state::deciding(up.serving, up.starting.as_ref());
         let deciding_pid = deciding.and_then(|id| self.state.children.get(&id)?.pid);
         if let Some(client) = client {
             let response = Response::Stopping {

@@ -501,8 +501,15 @@ impl Stopping {
     /// The child whose exit code the stop reports: the one serving when
     /// the stop began, or starting, if none served.
     pub fn decides(&self) -> Option<ChildId> {
-        self.serving.or(self.starting.as_ref().map(|s| s.id))
+        deciding(self.serving, self.starting.as_ref())
     }
+}
+
+/// The child whose exit code a stop reports, of `serving` and `starting`
+/// as it began: the serving one, or, none serving, one starting that is
+/// not still binding (which never runs, and is dropped at the stop).
+pub(crate) fn deciding(serving: Option<ChildId>, starting: Option<&Starting>) -> Option<ChildId> {
+    serving.or(starting.filter(|s| !s.binding).map(|s| s.id))
 }
 
 /// A map with structured keys as a list of pairs (JSON keys are strings).
