@@ -1061,6 +1061,15 @@ fn once_a_stop_begins_new_connections_are_refused_at_once() {
         shown.contains(&format!("draining   pid {child}, ")),
         "{shown}"
     );
+    // A reload asked now is put off, nothing tried: 4, not 1 (a reload
+    // that failed).
+    let reload = svc.control_with(&svc.bin, "reload", &[]);
+    assert_eq!(reload.status.code(), Some(4), "{}", text(&reload));
+    assert!(
+        text(&reload).contains("refused: the supervisor is stopping; nothing was tried"),
+        "{}",
+        text(&reload)
+    );
     std::fs::remove_file(&gate).unwrap();
     let stop = stop.wait_with_output().unwrap();
     assert!(stop.status.success(), "{}", text(&stop));

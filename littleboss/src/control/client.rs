@@ -603,8 +603,8 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                         return Ok(0);
                     }
                     // Turned away before it was read (too many control
-                    // connections): nothing was tried, which is not 1, a
-                    // reload that failed.
+                    // connections), or put off by a stop: nothing was
+                    // tried, which is not 1, a reload that failed.
                     Response::Error {
                         error,
                         refused: true,

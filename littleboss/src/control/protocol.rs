@@ -268,11 +268,12 @@ pub(crate) enum Response {
     Stopped {
         exit_code: i32,
     },
-    /// The request failed, or was refused, as `error` says. `refused`: the
-    /// connection was turned away before its request was read (too many
-    /// open, a stranger's, a long request whose turn to be read did not
-    /// come), so nothing was tried (absent when false, and
-    /// from an older supervisor).
+    /// The request failed, or was refused, as `error` says. `refused`:
+    /// nothing was tried, the connection turned away before its request
+    /// was read (too many open, a stranger's, a long request whose turn to
+    /// be read did not come) or a reload put off by a stop (asked once it
+    /// began, or still waiting its turn or its listeners then) (absent
+    /// when false, and from an older supervisor).
     Error {
         error: String,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -286,6 +287,15 @@ impl Response {
         Response::Error {
             error: error.into(),
             refused: false,
+        }
+    }
+
+    /// A request refused with nothing tried, as `error` says: a reload
+    /// put off by a stop, which is not a reload that failed.
+    pub fn refused(error: impl Into<String>) -> Response {
+        Response::Error {
+            error: error.into(),
+            refused: true,
         }
     }
 

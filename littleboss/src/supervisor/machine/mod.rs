@@ -87,6 +87,9 @@ fn served_healthy(child: &Child, now: Duration) -> bool {
     now.saturating_sub(serving_since) >= HEALTHY
 }
 
+/// What a reload the stop put off, or turned away, is told.
+const STOPPING: &str = "the supervisor is stopping";
+
 /// How long an orphan's zombie may wait to be reaped: SIGCHLD comes in
 /// bursts during reloads, and one scan serves them all.
 pub(crate) const ORPHAN_SCAN_DELAY: Duration = Duration::from_millis(200);
@@ -514,7 +517,7 @@ impl Machine {
                 Request::Status => Response::Status {
                     status: Box::new(self.status()),
                 },
-                _ => Response::error("the supervisor is exiting"),
+                _ => Response::refused("the supervisor is exiting"),
             };
             self.reply(client, response);
         }
@@ -1372,7 +1375,7 @@ impl Machine {
     fn reload(&mut self, spec: Option<ReloadSpec>, client: Option<ClientId>) {
         let starting = match &self.state.phase {
             Phase::Up(up) => up.starting.as_ref().map(|s| s.id),
-            _ => return self.refuse(client, "the supervisor is stopping".to_owned()),
+            _ => return self.refuse(client, Response::refused(STOPPING)),
         };
         if let Some(starting) = starting {
             // Wait for the child starting now: its outcome decides what the
@@ -1421,11 +1424,12 @@ impl Machine {
                 ..self.state.current.clone()
             },
             Some(Ok(launch)) => launch,
-            Some(Err(error)) => return self.refuse(client, error.to_string()),
+            Some(Err(error)) => return self.refuse(client, Response::error(error.to_string())),
         };
         if !launch.target.path.is_absolute() {
             let path = launch.target.path.display();
-            return self.refuse(client, format!("the binary path {path} is not absolute"));
+            let error = format!("the binary path {path} is not absolute");
+            return self.refuse(client, Response::error(error));
         }
         let asked = launch.listeners.clone();
         listeners::as_held(&self.state.held, &mut launch.listeners);
@@ -1456,7 +1460,7 @@ impl Machine {
         )
         .and_then(|orders| listeners::bound_where_meant(&orders, &given, elsewhere.as_ref()));
         if let Err(error) = planned {
-            return self.refuse(client, error);
+            return self.refuse(client, Response::error(error));
         }
         let note = elsewhere
             .as_ref()
@@ -1558,10 +1562,14 @@ impl Machine {
         })
     }
 
-    fn refuse(&mut self, client: Option<ClientId>, error: String) {
-        say!(self, "reload refused: {error}");
+    /// Turns a reload away before anything is done for it, answering
+    /// `response` (an error).
+    fn refuse(&mut self, client: Option<ClientId>, response: Response) {
+        if let Response::Error { error, .. } = &response {
+            say!(self, "reload refused: {error}");
+        }
         match client {
-            Some(client) => self.reply(client, Response::error(error)),
+            Some(client) => self.reply(client, response),
             // A SIGHUP, maybe systemd's reload under `Type=notify-reload`,
             // which waits for RELOADING=1 (stamped after its signal) and
             // then READY=1 (its reload timeout, 90 s by default,
@@ -1727,9 +1735,10 @@ impl Machine {
             };
             self.reply(client, response);
         }
+        // Put off, not failed: nothing was done for them.
         for queued in up.queued {
             if let Some(client) = queued.client {
-                self.reply(client, Response::error("the supervisor is stopping"));
+                self.reply(client, Response::refused(STOPPING));
             }
         }
         // No child will take a connection after these, nor after the old
@@ -1769,7 +1778,7 @@ impl Machine {
                 client: Some(client),
             } = binding.why
             {
-                self.reply(client, Response::error("the supervisor is stopping"));
+                self.reply(client, Response::refused(STOPPING));
             }
         }
         if let Some(starting) = &starting {
@@ -1794,7 +1803,7 @@ impl Machine {
                 client: Some(client),
             } = starting.why
             {
-                let message = failed.as_deref().unwrap_or("the supervisor is stopping");
+                let message = failed.as_deref().unwrap_or(STOPPING);
                 self.reply(client, Response::error(message));
             }
         }

@@ -18,6 +18,14 @@ fn error_of(response: Option<&Response>) -> String {
     }
 }
 
+/// An error answer's words, and whether it says nothing was tried.
+fn error_and_refused(response: Option<&Response>) -> (String, bool) {
+    match response {
+        Some(Response::Error { error, refused }) => (error.clone(), *refused),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
 fn stopped_code(response: Option<&Response>) -> i32 {
     match response {
         Some(Response::Stopped { exit_code }) => *exit_code,
@@ -207,8 +215,8 @@ fn a_request_read_as_the_supervisor_exits_is_answered() {
     }
     let reload = sim.reload("/bin/v2");
     assert_eq!(
-        error_of(sim.final_answer(reload)),
-        "the supervisor is exiting"
+        error_and_refused(sim.final_answer(reload)),
+        ("the supervisor is exiting".to_owned(), true)
     );
 }
 
@@ -790,10 +798,18 @@ fn a_reload_during_a_reload_waits_its_turn() {
 fn stop_during_a_reload_wins() {
     let mut sim = Sim::serving(settings());
     let reload = sim.reload("/bin/slow");
+    let queued = sim.reload("/bin/v3");
     let stop = sim.request(Request::Stop);
+    // The reload whose child started failed; the one waiting its turn was
+    // put off, nothing tried (`reload` exits 4, not 1).
+    let stopping = "the supervisor is stopping".to_owned();
     assert_eq!(
-        error_of(sim.final_answer(reload)),
-        "the supervisor is stopping"
+        error_and_refused(sim.final_answer(reload)),
+        (stopping.clone(), false)
+    );
+    assert_eq!(
+        error_and_refused(sim.final_answer(queued)),
+        (stopping, true)
     );
     assert!(sim.process(1).lameducked && sim.process(2).lameducked);
     sim.exit(2, OK);
@@ -1977,8 +1993,8 @@ fn a_reload_after_a_stop_is_refused() {
     sim.request(Request::Stop);
     let reload = sim.reload("/bin/v2");
     assert_eq!(
-        error_of(sim.final_answer(reload)),
-        "the supervisor is stopping"
+        error_and_refused(sim.final_answer(reload)),
+        ("the supervisor is stopping".to_owned(), true)
     );
 }
 
@@ -3364,9 +3380,10 @@ fn a_stop_while_a_reloads_listeners_are_bound_ends_without_that_child() {
     let status = sim.machine.status();
     assert_eq!(status.binding.unwrap().why, "reload");
     let stop = sim.request(Request::Stop);
+    // No child started for it: put off, nothing tried.
     assert_eq!(
-        error_of(sim.final_answer(reload)),
-        "the supervisor is stopping"
+        error_and_refused(sim.final_answer(reload)),
+        ("the supervisor is stopping".to_owned(), true)
     );
     sim.finish_binds();
     assert!(
