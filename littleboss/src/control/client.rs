@@ -469,6 +469,8 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
         last: Vec::new(),
         heard: false,
         supervisor,
+        name: name.clone(),
+        lock: path.with_extension("lock"),
     };
     match inv.mode {
         Mode::Status => {
@@ -941,6 +943,10 @@ struct Session {
     heard: bool,
     /// The supervisor's pid, as the kernel tells of the socket's peer.
     supervisor: Option<i32>,
+    /// The service's name and lock file: whether a supervisor that closed
+    /// the connection unanswered is gone.
+    name: String,
+    lock: PathBuf,
 }
 
 impl Session {
@@ -980,6 +986,9 @@ impl Session {
                     ..failure
                 });
             }
+            if let Some(gone) = closed.then(|| self.gone()).flatten() {
+                return Err(gone);
+            }
             if e.kind() == io::ErrorKind::WouldBlock {
                 return Err(Failure::new(
                     UNKNOWN,
@@ -1010,6 +1019,34 @@ impl Session {
         }
         let _ = set(&self.writer, Some(left));
         Ok(())
+    }
+
+    /// "Not running", if the supervisor closed the connection before
+    /// saying anything and has let go of the service's lock within a
+    /// moment: it exited (asked to stop just before, or killed), and
+    /// nothing this command asked stands without it. `None` while the
+    /// lock is held: it may run, and what this command asked may still be
+    /// done.
+    fn gone(&self) -> Option<Failure> {
+        // Its lock goes with its last descriptors, as it exits.
+        const EXITING: Duration = Duration::from_millis(500);
+        if self.heard {
+            return None;
+        }
+        let until = Instant::now() + EXITING;
+        while !super::holder::unheld(&self.lock) {
+            if Instant::now() >= until {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let name = &self.name;
+        Some(Failure::new(
+            NOT_RUNNING,
+            format!(
+                "`{name}` is not running: its supervisor exited as this command reached it, before answering"
+            ),
+        ))
     }
 
     /// Why no answer came in time: the supervisor (named by its pid, when
@@ -1054,11 +1091,11 @@ impl Session {
         loop {
             let mut line = Vec::new();
             match self.read_line(&mut line) {
-                Ok(0) => return Err(Failure::closed()),
+                Ok(0) => return Err(self.gone().unwrap_or_else(Failure::closed)),
                 // A connection the supervisor never accepted, dropped with
                 // its socket (killed before its loop served): closed too.
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {
-                    return Err(Failure::closed());
+                    return Err(self.gone().unwrap_or_else(Failure::closed));
                 }
                 Ok(_) => {
                     if let Some(answer) = self.answer_in(line) {
@@ -1285,8 +1322,58 @@ mod tests {
             last: Vec::new(),
             heard: false,
             supervisor: None,
+            name: "svc".to_owned(),
+            lock: std::env::temp_dir().join(format!("lb-session-{}.lock", std::process::id())),
         };
         (session, theirs)
+    }
+
+    #[test]
+    fn a_connection_closed_unanswered_is_not_running_only_once_the_lock_is_let_go() {
+        use nix::fcntl::{Flock, FlockArg};
+        use std::io::BufRead;
+        // A supervisor that reads the request and closes without an
+        // answer (at the read's end, as one killed after its read would),
+        // or before reading it (at the write's).
+        let closing = |theirs: std::os::unix::net::UnixStream, read: bool| {
+            std::thread::spawn(move || {
+                let mut request = String::new();
+                if read {
+                    let _ = std::io::BufReader::new(&theirs).read_line(&mut request);
+                }
+            })
+        };
+        // Its lock held: a supervisor that may run, and may still do what
+        // was asked.
+        let (mut asking, theirs) = session();
+        let file = std::fs::File::create(&asking.lock).unwrap();
+        let held = Flock::lock(file, FlockArg::LockExclusiveNonblock).unwrap();
+        let closed = closing(theirs, true);
+        let failure = asking.ask(&super::Request::Status).unwrap_err();
+        closed.join().unwrap();
+        assert_eq!(failure.code, super::UNKNOWN, "{}", failure.message);
+        assert!(failure.closed && failure.sent, "{}", failure.message);
+        // Let go (the file stays, as after a SIGKILL): not running, at
+        // the read's end and at the write's.
+        drop(held);
+        for read in [true, false] {
+            let (mut asking, theirs) = session();
+            let closed = closing(theirs, read);
+            let failure = asking.ask(&super::Request::Stop).unwrap_err();
+            closed.join().unwrap();
+            assert_eq!(failure.code, super::NOT_RUNNING, "{}", failure.message);
+            assert_eq!(
+                failure.message,
+                "`svc` is not running: its supervisor exited as this command reached it, before answering"
+            );
+        }
+        std::fs::remove_file(&session().0.lock).unwrap();
+        // Its file gone too, as a supervisor's own exit leaves it.
+        let (mut asking, theirs) = session();
+        let closed = closing(theirs, true);
+        let failure = asking.ask(&super::Request::Status).unwrap_err();
+        closed.join().unwrap();
+        assert_eq!(failure.code, super::NOT_RUNNING, "{}", failure.message);
     }
 
     #[test]

@@ -40,6 +40,27 @@ pub(crate) fn lock_holding(path: &Path) -> Option<Holder> {
     }
 }
 
+/// Whether nothing holds a `flock` on the file at `path`, as far as can
+/// be told: the file gone (a supervisor removes its lock file as it
+/// exits), or `/proc/locks` listing no holder of it. `false` whenever
+/// that cannot be told: a supervisor that may run is not called gone.
+pub(crate) fn unheld(path: &Path) -> bool {
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(e) => return e.kind() == std::io::ErrorKind::NotFound,
+    };
+    let Ok(locks) = std::fs::read_to_string("/proc/locks") else {
+        return false;
+    };
+    match holder_in(&locks, device_numbers(meta.dev()), meta.ino()) {
+        None => true,
+        Some(Found::OnTheFile(_)) => false,
+        // Another file's lock, unless its holder has this one open (or
+        // cannot be looked at: another pid namespace's).
+        Some(Found::ByInode(pid)) => pid > 0 && !has_open(pid, (meta.dev(), meta.ino())),
+    }
+}
+
 /// Who `/proc/locks`'s `pid` is, given whether a pid `has_it_open`.
 fn holder_of(pid: i32, has_it_open: impl FnOnce(i32) -> bool) -> Holder {
     match pid {
