@@ -8,8 +8,9 @@
 //! to the declared listeners by name, else by address, else by place:
 //! see [`map`].
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::environ::BadPid;
@@ -309,6 +310,31 @@ impl std::error::Error for ActivationError {
     }
 }
 
+/// `LISTEN_PID`, `LISTEN_FDS` and `LISTEN_FDNAMES` as this process found
+/// them (as the binary started, when they named it: see `inherited`),
+/// each variable of [`ALL_VARS`] taken out of the environment at the first
+/// call. That must come while the process has a single thread (see
+/// `environ::remove_env`): the supervisor calls this before its first
+/// line, which starts the log's writer thread; [`from_env`] reads them
+/// here.
+///
+/// ```ignore
+/// let [pid, fds, names] = take_vars();
+/// ```
+pub(crate) fn take_vars() -> [Option<OsString>; 3] {
+    static TAKEN: OnceLock<[Option<OsString>; 3]> = OnceLock::new();
+    TAKEN
+        .get_or_init(|| {
+            let vars = match crate::inherited::activation() {
+                Some(taken) => taken.vars,
+                None => [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES].map(std::env::var_os),
+            };
+            crate::environ::remove_env(&ALL_VARS);
+            vars
+        })
+        .clone()
+}
+
 /// Reads `LISTEN_PID`, `LISTEN_FDS` and `LISTEN_FDNAMES`. `Ok(None)` when
 /// they are absent, `LISTEN_FDS` is 0, or `LISTEN_PID` is not our pid.
 ///
@@ -323,14 +349,8 @@ pub(crate) fn from_env() -> Result<Option<Activated>, ActivationError> {
     if TAKEN.swap(true, Ordering::SeqCst) {
         return Ok(None);
     }
-    // Taken as the binary started when they named this process (see
-    // `inherited`); others' are removed here.
     let at_start = crate::inherited::activation();
-    let [pid, fds, names] = match &at_start {
-        Some(taken) => taken.vars.clone(),
-        None => [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES].map(std::env::var_os),
-    };
-    crate::environ::remove_env(&ALL_VARS);
+    let [pid, fds, names] = take_vars();
     let vars = Vars {
         pid: pid.as_deref(),
         fds: fds.as_deref(),

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use nix::sys::signal::Signal;
 
-use tests::{DEADLINE, Service, echo, text};
+use tests::{DEADLINE, OutputInTime, Service, echo, text};
 
 const V1: &str = env!("CARGO_BIN_EXE_versioned_v1");
 const FAILS: &str = env!("CARGO_BIN_EXE_versioned_fails");
@@ -501,6 +501,60 @@ fn sockets_passed_to_a_wrapper_that_does_not_exec_are_said_not_taken() {
     );
     svc.ready();
     assert_eq!(svc.control("stop").status.code(), Some(0));
+    svc.wait_exit();
+}
+
+#[test]
+fn another_processs_activation_variables_reach_nothing_supervisor_init_starts_though_a_note_came_first()
+ {
+    // LISTEN_PID names another process (a wrapper that did not exec), and
+    // the supervisor says something before it binds its listeners (the
+    // /tmp fallback under a service manager), which starts its log's
+    // writer thread. The variables must be out of its environment before
+    // that: with a second thread it can no longer take them out, and what
+    // `supervisor_init` starts would inherit them.
+    let bin = env!("CARGO_BIN_EXE_init_sidecar");
+    let mut svc = Service::new(bin);
+    let tmp = svc.dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let managed = |cmd: &mut std::process::Command| {
+        cmd.env_remove("LITTLEBOSS_DIR")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env("TMPDIR", &tmp)
+            .env("INVOCATION_ID", "0123456789abcdef");
+    };
+    let mut cmd = svc.command(bin);
+    managed(&mut cmd);
+    cmd.env("LISTEN_PID", "1")
+        .env("LISTEN_FDS", "1")
+        .env("LISTEN_FDNAMES", "addr")
+        .arg("-littleboss=start");
+    svc.spawn(cmd);
+    let said = svc.output.wait_for("names another process than this one");
+    assert!(
+        said.find("note: the control folder is") < said.find("LISTEN_PID=1 names another"),
+        "{said}"
+    );
+    let sidecar: u32 = svc.printed("sidecar pid");
+    let strays = tests::Strays::of([sidecar]);
+    let environ = tests::eventually("the sidecar to run sleep", || {
+        let argv = tests::procfs::cmdline(sidecar)?;
+        (argv.first()? == b"sleep").then_some(())?;
+        tests::procfs::environ(sidecar)
+    });
+    assert_eq!(environ["INVOCATION_ID"], "0123456789abcdef");
+    let inherited: Vec<_> = environ
+        .keys()
+        .filter(|k| k.starts_with("LISTEN_"))
+        .collect();
+    assert!(inherited.is_empty(), "the sidecar inherited {inherited:?}");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(sidecar as i32), Signal::SIGKILL).unwrap();
+    tests::eventually("the sidecar gone", || (!strays.runs(sidecar)).then_some(()));
+    svc.ready();
+    let mut stop = svc.command(bin);
+    managed(&mut stop);
+    let out = stop.arg("-littleboss=stop").output_in_time();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     svc.wait_exit();
 }
 

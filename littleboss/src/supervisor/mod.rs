@@ -54,11 +54,14 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // now does.
     crate::log::off_the_loop_with_panics();
     // systemd's variables, read and taken out of the environment while
-    // this process has one thread still (`from_env` takes them out before
-    // it says anything, which starts the writer): neither
+    // this process has one thread still (before anything is said, which
+    // starts the writer): neither
     // `supervisor_init`, nor the image an upgrade in place execs, nor what
     // either starts sees them.
     let notifier = crate::notify::Notifier::from_env().map(std::sync::Arc::new);
+    // Socket activation's too, for the same reason: the notes below may
+    // start the writer before the listeners are bound.
+    crate::activation::take_vars();
     close_inherited_on_exec();
     orphans::adopt_orphans();
     // A command-line mistake, told before anything is made.
