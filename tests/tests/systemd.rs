@@ -683,6 +683,59 @@ fn supervised_with_some_sockets_activated()
     (svc, listener, path, gate)
 }
 
+/// What descriptor `fd` of process `pid` names (`/dev/null`,
+/// `socket:[INODE]`...), if it is open.
+fn fd_target(pid: i32, fd: i32) -> Option<std::path::PathBuf> {
+    std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()
+}
+
+#[test]
+fn the_childrens_channel_number_is_held_on_dev_null_whatever_was_passed_there() {
+    // Each child's channel goes to fd 3. The supervisor holds that number
+    // on /dev/null for its life, from its start, so that no close (a
+    // listener a reload drops, a lock file made again) frees it for std's
+    // exec-error pipe while a spawn is under way. systemd's socket,
+    // passed there, is moved off it and listens on.
+    let (mut svc, listener, _path, gate) = supervised_with_some_sockets_activated();
+    let supervisor = svc.pid();
+    let passed = {
+        use std::os::unix::fs::MetadataExt;
+        let fd = listener.as_fd().try_clone_to_owned().unwrap();
+        format!(
+            "socket:[{}]",
+            std::fs::File::from(fd).metadata().unwrap().ino()
+        )
+    };
+    assert_eq!(
+        fd_target(supervisor, 3),
+        Some("/dev/null".into()),
+        "activated"
+    );
+    assert!(
+        (4..4096)
+            .any(|fd| fd_target(supervisor, fd).is_some_and(|t| t.as_os_str() == passed.as_str())),
+        "the passed socket is not held"
+    );
+    // Still listening, with only the supervisor's (and child's) copies.
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    TcpStream::connect(addr).expect("the moved socket listens");
+    std::fs::remove_file(&gate).unwrap();
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+    svc.wait_exit();
+    // Without systemd: held from the start, not left to the lock file.
+    let mut svc = Service::new(ECHO);
+    svc.start(&[]);
+    svc.ready();
+    assert_eq!(
+        fd_target(svc.pid(), 3),
+        Some("/dev/null".into()),
+        "{}",
+        svc.output.text()
+    );
+    svc.stop_expecting(0);
+}
+
 #[test]
 fn a_stop_with_some_sockets_activated_refuses_on_its_own_and_keeps_the_managers_open() {
     let (mut svc, listener, path, gate) = supervised_with_some_sockets_activated();

@@ -51,7 +51,7 @@ pub(crate) struct Socket {
 impl Socket {
     pub fn new(fd: OwnedFd, unix_file: Option<OwnFile>) -> Socket {
         Socket {
-            fd: Arc::new(fd),
+            fd: Arc::new(super::spawn::off_the_channel_fd(fd)),
             unix_file,
         }
     }

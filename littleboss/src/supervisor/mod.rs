@@ -47,6 +47,8 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     crate::sigpipe::ignore();
     // A builder program's code before `run` may have closed one too.
     standard_streams_reopened();
+    // Before anything is opened: the children's channel's number.
+    spawn::reserve_channel_fd();
     // Its lines off the loop from here (the control socket is bound
     // early, and a full stderr must not keep its clients waiting, nor
     // hold the start at a note about systemd's variables); the writer,

@@ -112,6 +112,8 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     // Before any line: the code before `run` may have restored SIGPIPE's
     // default.
     crate::sigpipe::ignore();
+    // The children's channel's number, free since the exec (see `run`).
+    super::spawn::reserve_channel_fd();
     // Its lines off the loop from the first: a full stderr must not stop
     // it halfway through taking over, or going back. (Its signals are
     // blocked since the previous image: the writer's are too.)

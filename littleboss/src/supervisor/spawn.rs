@@ -599,6 +599,42 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
     })
 }
 
+/// Whether [`link::CHILD_FD`] is held for good on `/dev/null`.
+static RESERVED: AtomicBool = AtomicBool::new(false);
+
+/// `fd`, moved off the number the child's channel takes
+/// ([`link::CHILD_FD`]) if it is there (a listener a service manager
+/// passed as fd 3, or an older build handed over there), that number then
+/// held on `/dev/null` (see [`reserve_channel_fd`]): closed, it would be
+/// free for std's exec-error pipe while a spawn is under way. Replaced in
+/// one step, never free meanwhile; left as it is if that cannot be done.
+///
+/// ```ignore
+/// let held = off_the_channel_fd(passed_at_3); // now at 4 or above
+/// ```
+pub(super) fn off_the_channel_fd(fd: OwnedFd) -> OwnedFd {
+    if fd.as_raw_fd() != link::CHILD_FD {
+        return fd;
+    }
+    let Ok(null) = std::fs::File::open("/dev/null") else {
+        return fd;
+    };
+    let Ok(moved) = copy_at_least(&fd, link::CHILD_FD + 1) else {
+        return fd;
+    };
+    let mut at_channel_fd = fd;
+    match nix::unistd::dup3(&null, &mut at_channel_fd, nix::fcntl::OFlag::O_CLOEXEC) {
+        Ok(()) => {
+            // `/dev/null` now, kept open for the process's life.
+            std::mem::forget(at_channel_fd);
+            RESERVED.store(true, Ordering::Relaxed);
+        }
+        // Still the listener: the copy goes, the original stays.
+        Err(_) => return at_channel_fd,
+    }
+    moved
+}
+
 /// Holds the descriptor number the child's channel takes
 /// ([`link::CHILD_FD`]) open in the supervisor for good, on `/dev/null`,
 /// once it is found free: std's `Command` opens a socket pair to hear of a
@@ -606,8 +642,13 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
 /// channel's `dup2` in the child (its spawn returning before the exec,
 /// an exec error read as a message of the child's). Held by something
 /// else, it is looked at again at the next spawn.
-fn reserve_channel_fd() {
-    static RESERVED: AtomicBool = AtomicBool::new(false);
+///
+/// The supervisor calls it first as it starts (or resumes), before it
+/// opens anything: its lock file, which a lost file makes again, would
+/// take that number otherwise, and free it then while a spawn may be
+/// under way. A listener passed or handed over at that number is moved
+/// off it by [`off_the_channel_fd`].
+pub(super) fn reserve_channel_fd() {
     if RESERVED.load(Ordering::Relaxed) {
         return;
     }
