@@ -93,11 +93,13 @@ impl MainFn {
     /// The function as an item without its outer attributes and visibility,
     /// which go on the generated `fn main`.
     pub fn inner_item(&self) -> TokenStream {
-        // `const` and `extern`, refused by `check` already, would only add
-        // errors of their own where the item is kept after a refusal.
+        // `const`, `extern` and `...`, refused by `check` already, would
+        // only add errors of their own where the item is kept after a
+        // refusal.
         let mut sig = self.sig.clone();
         sig.constness = None;
         sig.abi = None;
+        sig.variadic = None;
         let mut tokens = sig.to_token_stream();
         self.body.to_tokens(&mut tokens);
         tokens
