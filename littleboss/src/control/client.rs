@@ -933,6 +933,18 @@ impl io::Read for ByDeadline {
     }
 }
 
+/// Whether process `pid` has ended: gone, or a zombie its parent has not
+/// reaped yet.
+fn ended(pid: i32) -> bool {
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Err(nix::errno::Errno::ESRCH) => true,
+        _ => crate::proc_pid::path(pid, "stat")
+            .and_then(|stat| std::fs::read(stat).ok())
+            .and_then(|stat| Some(crate::proc_pid::after_name(&stat)?.next()? == "Z"))
+            .unwrap_or(false),
+    }
+}
+
 struct Session {
     reader: BufReader<ByDeadline>,
     writer: UnixStream,
@@ -1022,19 +1034,21 @@ impl Session {
     }
 
     /// "Not running", if the supervisor closed the connection before
-    /// saying anything and has let go of the service's lock within a
-    /// moment: it exited (asked to stop just before, or killed), and
-    /// nothing this command asked stands without it. `None` while the
-    /// lock is held: it may run, and what this command asked may still be
-    /// done.
+    /// saying anything and, within a moment, its process has ended and the
+    /// service's lock is let go: it exited (asked to stop just before, or
+    /// killed), and nothing this command asked stands without it. `None`
+    /// otherwise: it may run (an in-place upgrade keeps its pid and lock),
+    /// and what this command asked may still be done; and for a
+    /// supervisor in another pid namespace, whose pid and lock this
+    /// command cannot see.
     fn gone(&self) -> Option<Failure> {
         // Its lock goes with its last descriptors, as it exits.
         const EXITING: Duration = Duration::from_millis(500);
-        if self.heard {
-            return None;
-        }
+        // (`/proc/locks` as this process's pid namespace lists them.)
+        let supervisor =
+            (self.supervisor).filter(|_| !self.heard && crate::proc_pid::numbers_ours())?;
         let until = Instant::now() + EXITING;
-        while !super::holder::unheld(&self.lock) {
+        while !(ended(supervisor) && super::holder::unheld(&self.lock)) {
             if Instant::now() >= until {
                 return None;
             }
@@ -1343,9 +1357,16 @@ mod tests {
                 }
             })
         };
+        // A process that has ended, as a killed supervisor has.
+        let ended = {
+            let mut done = std::process::Command::new("true").spawn().unwrap();
+            done.wait().unwrap();
+            Some(done.id() as i32)
+        };
         // Its lock held: a supervisor that may run, and may still do what
         // was asked.
         let (mut asking, theirs) = session();
+        asking.supervisor = ended;
         let file = std::fs::File::create(&asking.lock).unwrap();
         let held = Flock::lock(file, FlockArg::LockExclusiveNonblock).unwrap();
         let closed = closing(theirs, true);
@@ -1358,6 +1379,7 @@ mod tests {
         drop(held);
         for read in [true, false] {
             let (mut asking, theirs) = session();
+            asking.supervisor = ended;
             let closed = closing(theirs, read);
             let failure = asking.ask(&super::Request::Stop).unwrap_err();
             closed.join().unwrap();
@@ -1370,10 +1392,21 @@ mod tests {
         std::fs::remove_file(&session().0.lock).unwrap();
         // Its file gone too, as a supervisor's own exit leaves it.
         let (mut asking, theirs) = session();
+        asking.supervisor = ended;
         let closed = closing(theirs, true);
         let failure = asking.ask(&super::Request::Status).unwrap_err();
         closed.join().unwrap();
         assert_eq!(failure.code, super::NOT_RUNNING, "{}", failure.message);
+        // But its process alive (an upgrade in place execs in the same
+        // one), or not known (another pid namespace's): it may run.
+        for supervisor in [Some(std::process::id() as i32), None] {
+            let (mut asking, theirs) = session();
+            asking.supervisor = supervisor;
+            let closed = closing(theirs, true);
+            let failure = asking.ask(&super::Request::Status).unwrap_err();
+            closed.join().unwrap();
+            assert_eq!(failure.code, super::UNKNOWN, "{}", failure.message);
+        }
     }
 
     #[test]

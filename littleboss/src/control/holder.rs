@@ -42,8 +42,10 @@ pub(crate) fn lock_holding(path: &Path) -> Option<Holder> {
 
 /// Whether nothing holds a `flock` on the file at `path`, as far as can
 /// be told: the file gone (a supervisor removes its lock file as it
-/// exits), or `/proc/locks` listing no holder of it. `false` whenever
-/// that cannot be told: a supervisor that may run is not called gone.
+/// exits), or `/proc/locks` listing no holder of its inode. `false`
+/// whenever that cannot be told: a supervisor that may run is not called
+/// gone. (`/proc/locks` leaves out the holders outside this process's pid
+/// namespace: the caller must know its supervisor is in it.)
 pub(crate) fn unheld(path: &Path) -> bool {
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
@@ -52,13 +54,10 @@ pub(crate) fn unheld(path: &Path) -> bool {
     let Ok(locks) = std::fs::read_to_string("/proc/locks") else {
         return false;
     };
-    match holder_in(&locks, device_numbers(meta.dev()), meta.ino()) {
-        None => true,
-        Some(Found::OnTheFile(_)) => false,
-        // Another file's lock, unless its holder has this one open (or
-        // cannot be looked at: another pid namespace's).
-        Some(Found::ByInode(pid)) => pid > 0 && !has_open(pid, (meta.dev(), meta.ino())),
-    }
+    // A lock listed for the inode on another device may be this file's
+    // (btrfs, overlayfs), and whether its holder has it open cannot
+    // always be read: held, then.
+    holder_in(&locks, device_numbers(meta.dev()), meta.ino()).is_none()
 }
 
 /// Who `/proc/locks`'s `pid` is, given whether a pid `has_it_open`.
