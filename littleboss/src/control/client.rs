@@ -1346,16 +1346,22 @@ mod tests {
     fn a_connection_closed_unanswered_is_not_running_only_once_the_lock_is_let_go() {
         use nix::fcntl::{Flock, FlockArg};
         use std::io::BufRead;
-        // A supervisor that reads the request and closes without an
-        // answer (at the read's end, as one killed after its read would),
-        // or before reading it (at the write's).
-        let closing = |theirs: std::os::unix::net::UnixStream, read: bool| {
-            std::thread::spawn(move || {
+        // `request`, asked of a supervisor of pid `supervisor` that reads
+        // it and closes without an answer (at the read's end, as one
+        // killed after its read would), or, not `read`, closes before
+        // reading it (at the write's): how the command ends.
+        let closed_unanswered = |supervisor: Option<i32>, read: bool, request: super::Request| {
+            let (mut asking, theirs) = session();
+            asking.supervisor = supervisor;
+            let closing = std::thread::spawn(move || {
                 let mut request = String::new();
                 if read {
                     let _ = std::io::BufReader::new(&theirs).read_line(&mut request);
                 }
-            })
+            });
+            let failure = asking.ask(&request).unwrap_err();
+            closing.join().unwrap();
+            failure
         };
         // A process that has ended, as a killed supervisor has.
         let ended = {
@@ -1365,46 +1371,31 @@ mod tests {
         };
         // Its lock held: a supervisor that may run, and may still do what
         // was asked.
-        let (mut asking, theirs) = session();
-        asking.supervisor = ended;
-        let file = std::fs::File::create(&asking.lock).unwrap();
+        let lock = session().0.lock;
+        let file = std::fs::File::create(&lock).unwrap();
         let held = Flock::lock(file, FlockArg::LockExclusiveNonblock).unwrap();
-        let closed = closing(theirs, true);
-        let failure = asking.ask(&super::Request::Status).unwrap_err();
-        closed.join().unwrap();
+        let failure = closed_unanswered(ended, true, super::Request::Status);
         assert_eq!(failure.code, super::UNKNOWN, "{}", failure.message);
         assert!(failure.closed && failure.sent, "{}", failure.message);
         // Let go (the file stays, as after a SIGKILL): not running, at
         // the read's end and at the write's.
         drop(held);
         for read in [true, false] {
-            let (mut asking, theirs) = session();
-            asking.supervisor = ended;
-            let closed = closing(theirs, read);
-            let failure = asking.ask(&super::Request::Stop).unwrap_err();
-            closed.join().unwrap();
+            let failure = closed_unanswered(ended, read, super::Request::Stop);
             assert_eq!(failure.code, super::NOT_RUNNING, "{}", failure.message);
             assert_eq!(
                 failure.message,
                 "`svc` is not running: its supervisor exited as this command reached it, before answering"
             );
         }
-        std::fs::remove_file(&session().0.lock).unwrap();
         // Its file gone too, as a supervisor's own exit leaves it.
-        let (mut asking, theirs) = session();
-        asking.supervisor = ended;
-        let closed = closing(theirs, true);
-        let failure = asking.ask(&super::Request::Status).unwrap_err();
-        closed.join().unwrap();
+        std::fs::remove_file(&lock).unwrap();
+        let failure = closed_unanswered(ended, true, super::Request::Status);
         assert_eq!(failure.code, super::NOT_RUNNING, "{}", failure.message);
         // But its process alive (an upgrade in place execs in the same
         // one), or not known (another pid namespace's): it may run.
         for supervisor in [Some(std::process::id() as i32), None] {
-            let (mut asking, theirs) = session();
-            asking.supervisor = supervisor;
-            let closed = closing(theirs, true);
-            let failure = asking.ask(&super::Request::Status).unwrap_err();
-            closed.join().unwrap();
+            let failure = closed_unanswered(supervisor, true, super::Request::Status);
             assert_eq!(failure.code, super::UNKNOWN, "{}", failure.message);
         }
     }
