@@ -103,7 +103,9 @@ impl Littleboss {
     }
 
     /// How long a child may run once told to wind down (from draining,
-    /// the grace included) before it is killed (default 2 s).
+    /// the grace included) before it is killed (default 2 s). Zero: killed
+    /// as soon as it is told (no drain; a supervised `stop` then exits
+    /// 137).
     ///
     /// Whole milliseconds, as the attribute's (a finer duration is a
     /// mistake [`check`](Littleboss::check) reports).
@@ -276,6 +278,11 @@ impl Littleboss {
     /// function sets is kept, until an upgrade in place (the new image has
     /// the supervisor's hook again).
     ///
+    /// It runs only in a supervisor: not in bypass mode (the default, the
+    /// program run without `-littleboss=start`), where no supervisor is, nor
+    /// in the children. A program that drops privileges here keeps its own
+    /// when run directly.
+    ///
     /// It does not run again when the supervisor upgrades itself in place
     /// ([`self_upgrade`](Littleboss::self_upgrade)): what it changed in the
     /// process (privileges, environment, a chroot) lasts, but threads it
@@ -415,7 +422,10 @@ impl Littleboss {
     /// ends: tasks still spawned and values made before `run` are not
     /// dropped (a log guard that flushes on drop belongs inside `main`).
     /// Mistakes in the configuration (see [`check`](Littleboss::check))
-    /// are printed, and the process exits 2, before anything else.
+    /// are printed, and the process exits 2, before anything else. A
+    /// `main` still running at its [`lameduck`](Littleboss::lameduck)
+    /// timeout is ended: run directly, by the stop signal it had (a shell
+    /// shows 130 or 143); supervised, by SIGKILL (the supervisor exits 137).
     ///
     /// Code before `run` runs in every process the binary becomes: the
     /// supervisor, each child and each control command (and again in the
