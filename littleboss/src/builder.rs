@@ -425,7 +425,8 @@ impl Littleboss {
     /// are printed, and the process exits 2, before anything else. A
     /// `main` still running at its [`lameduck`](Littleboss::lameduck)
     /// timeout is ended: run directly, by the stop signal it had (a shell
-    /// shows 130 or 143); supervised, by SIGKILL (the supervisor exits 137).
+    /// shows 130 or 143); supervised, by SIGKILL (a `stop` then exits
+    /// 137).
     ///
     /// Code before `run` runs in every process the binary becomes: the
     /// supervisor, each child and each control command (and again in the

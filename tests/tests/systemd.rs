@@ -532,7 +532,8 @@ fn another_processs_activation_variables_reach_nothing_supervisor_init_starts_th
     svc.spawn(cmd);
     let said = svc.output.wait_for("names another process than this one");
     assert!(
-        said.find("note: the control folder is") < said.find("LISTEN_PID=1 names another"),
+        said.find("note: the control folder is").expect("the note")
+            < said.find("LISTEN_PID=1 names another").expect("waited for"),
         "{said}"
     );
     let sidecar: u32 = svc.printed("sidecar pid");

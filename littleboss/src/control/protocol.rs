@@ -272,8 +272,9 @@ pub(crate) enum Response {
     /// nothing was tried, the connection turned away before its request
     /// was read (too many open, a stranger's, a long request whose turn to
     /// be read did not come) or a reload put off by a stop (asked once it
-    /// began, or still waiting its turn or its listeners then) (absent
-    /// when false, and from an older supervisor).
+    /// began, or still waiting its turn or its listeners then) or asked of
+    /// a supervisor exiting (absent when false, and from an older
+    /// supervisor).
     Error {
         error: String,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -291,7 +292,8 @@ impl Response {
     }
 
     /// A request refused with nothing tried, as `error` says: a reload
-    /// put off by a stop, which is not a reload that failed.
+    /// put off by a stop, or asked of a supervisor exiting, which is not a
+    /// reload that failed.
     pub fn refused(error: impl Into<String>) -> Response {
         Response::Error {
             error: error.into(),

@@ -624,15 +624,20 @@ pub(super) fn off_the_channel_fd(fd: OwnedFd) -> OwnedFd {
     };
     let mut at_channel_fd = fd;
     match nix::unistd::dup3(&null, &mut at_channel_fd, nix::fcntl::OFlag::O_CLOEXEC) {
-        Ok(()) => {
-            // `/dev/null` now, kept open for the process's life.
-            std::mem::forget(at_channel_fd);
-            RESERVED.store(true, Ordering::Relaxed);
-        }
+        // `/dev/null` now.
+        Ok(()) => hold_for_good(at_channel_fd),
         // Still the listener: the copy goes, the original stays.
         Err(_) => return at_channel_fd,
     }
     moved
+}
+
+/// Keeps `held`, `/dev/null` at [`link::CHILD_FD`], open for the
+/// process's life, the number reserved.
+fn hold_for_good(held: OwnedFd) {
+    debug_assert_eq!(held.as_raw_fd(), link::CHILD_FD);
+    std::mem::forget(held);
+    RESERVED.store(true, Ordering::Relaxed);
 }
 
 /// Holds the descriptor number the child's channel takes
@@ -669,9 +674,7 @@ pub(super) fn reserve_channel_fd() {
         },
     };
     if held.as_raw_fd() == link::CHILD_FD {
-        // Kept open for the process's life.
-        std::mem::forget(held);
-        RESERVED.store(true, Ordering::Relaxed);
+        hold_for_good(held);
     }
 }
 

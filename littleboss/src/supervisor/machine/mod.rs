@@ -87,7 +87,7 @@ fn served_healthy(child: &Child, now: Duration) -> bool {
     now.saturating_sub(serving_since) >= HEALTHY
 }
 
-/// What a reload the stop put off, or turned away, is told.
+/// What a reload a stop ends, puts off or turns away is told.
 const STOPPING: &str = "the supervisor is stopping";
 
 /// How long an orphan's zombie may wait to be reaped: SIGCHLD comes in
