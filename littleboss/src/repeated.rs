@@ -47,6 +47,26 @@ impl Repeated {
         self.unsaid = 0;
     }
 
+    /// When the quiet since the last said ends, if the failure just
+    /// counted was the first held back in it: then whoever has a clock
+    /// calls [`Repeated::say_unsaid`] at that moment, so that the end of a
+    /// burst is told though no failure comes after it.
+    pub(crate) fn first_held_back(&self) -> Option<tokio::time::Instant> {
+        self.quiet_until.filter(|_| self.unsaid == 1)
+    }
+
+    /// Says how many went unsaid, with `what`, if any did and the quiet
+    /// since the last said is over; a new quiet begins then, as after any
+    /// said.
+    pub(crate) fn say_unsaid(&mut self, what: impl FnOnce(u64)) {
+        let now = tokio::time::Instant::now();
+        if self.unsaid == 0 || self.quiet_until.is_some_and(|until| now < until) {
+            return;
+        }
+        what(std::mem::take(&mut self.unsaid));
+        self.quiet_until = Some(now + REPEAT_QUIET);
+    }
+
     /// How many went unsaid since the last said, if any, counted from
     /// now on as said: for when no more will come (the peer is gone),
     /// so that a burst at its end is not left untold.
@@ -57,7 +77,32 @@ impl Repeated {
 
 #[cfg(test)]
 mod tests {
-    use super::Repeated;
+    use super::{REPEAT_QUIET, Repeated};
+
+    #[tokio::test(start_paused = true)]
+    async fn the_end_of_a_burst_is_told_once_its_quiet_is_over() {
+        let mut repeated = Repeated::new();
+        let mut said = Vec::new();
+        repeated.say(|more| said.push(more));
+        assert_eq!(repeated.first_held_back(), None, "none held back yet");
+        repeated.say(|more| said.push(more));
+        let due = repeated.first_held_back().expect("the first held back");
+        assert_eq!(due, tokio::time::Instant::now() + REPEAT_QUIET);
+        repeated.say(|more| said.push(more));
+        assert_eq!(repeated.first_held_back(), None, "asked for once");
+        // Not before its time.
+        let mut told = Vec::new();
+        repeated.say_unsaid(|n| told.push(n));
+        assert!(told.is_empty());
+        tokio::time::advance(REPEAT_QUIET).await;
+        repeated.say_unsaid(|n| told.push(n));
+        repeated.say_unsaid(|n| told.push(n));
+        assert_eq!(told, [2]);
+        // A new quiet from then: the next is held back, and asks again.
+        repeated.say(|more| said.push(more));
+        assert_eq!(said, [""]);
+        assert!(repeated.first_held_back().is_some());
+    }
 
     #[test]
     fn a_burst_left_unsaid_is_counted_once() {

@@ -224,6 +224,17 @@ fn hostile_control_clients_change_nothing() {
     let mut reply = String::new();
     let _ = stalled.read_to_string(&mut reply);
     assert!(reply.contains("no complete request within 10s"), "{reply}");
+    // And how many went unsaid, once the quiet after the last said is
+    // over, though none came after them.
+    let out = svc.output.wait_for(" more in the 10s after the last said");
+    let held_back = out
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("littleboss: bad control request: ")?
+                .strip_suffix(" more in the 10s after the last said")
+        })
+        .and_then(|n| n.parse::<u32>().ok());
+    assert!(held_back.is_some_and(|n| n >= 49), "{out}");
     svc.stop_expecting(0);
 }
 

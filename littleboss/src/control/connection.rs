@@ -390,6 +390,18 @@ async fn serve(
                         let logged = protocol::short_printable(&error);
                         log!("bad control request: {logged}{since}")
                     });
+                    // A burst's end, told once its quiet is over, though
+                    // no other comes after it.
+                    if let Some(due) = said.first_held_back() {
+                        tokio::spawn(async move {
+                            tokio::time::sleep_until(due).await;
+                            let mut said = BAD_REQUESTS.lock().unwrap_or_else(|e| e.into_inner());
+                            said.say_unsaid(|n| {
+                                let quiet = crate::repeated::REPEAT_QUIET;
+                                log!("bad control request: {n} more in the {quiet:?} after the last said")
+                            });
+                        });
+                    }
                 }
                 if ends_connection {
                     conn.closing();
