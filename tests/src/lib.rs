@@ -38,6 +38,21 @@ const SERVICE_MANAGERS_VARIABLES: [&str; 8] = [
     "LISTEN_FDNAMES",
 ];
 
+/// Sets `cmd` up as a system service started by systemd: `INVOCATION_ID`
+/// set, neither `LITTLEBOSS_DIR` nor `XDG_RUNTIME_DIR`, so that the
+/// control folder is the fallback under `tmp` (as `TMPDIR`).
+///
+/// ```no_run
+/// let mut cmd = tests::command("/bin/true");
+/// tests::as_a_system_service(&mut cmd, std::path::Path::new("/tmp/test-tmp"));
+/// ```
+pub fn as_a_system_service(cmd: &mut Command, tmp: &Path) {
+    cmd.env_remove("LITTLEBOSS_DIR")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env("TMPDIR", tmp)
+        .env("INVOCATION_ID", "0123456789abcdef");
+}
+
 /// A command for `bin` as a test starts one: nothing of a service
 /// manager's or littleboss's own from the environment the tests run in,
 /// stdin empty, SIGINT and SIGQUIT at their defaults.

@@ -451,12 +451,8 @@ fn a_system_service_whose_control_folder_is_the_tmp_fallback_is_told_so() {
     let mut svc = Service::new(ECHO);
     let tmp = svc.dir.path().join("tmp");
     std::fs::create_dir(&tmp).unwrap();
-    let as_a_system_service = |cmd: &mut std::process::Command| {
-        cmd.env_remove("LITTLEBOSS_DIR")
-            .env_remove("XDG_RUNTIME_DIR")
-            .env("TMPDIR", &tmp)
-            .env("INVOCATION_ID", "0123456789abcdef");
-    };
+    let as_a_system_service =
+        |cmd: &mut std::process::Command| tests::as_a_system_service(cmd, &tmp);
     let mut cmd = svc.command(ECHO);
     as_a_system_service(&mut cmd);
     cmd.arg("-littleboss=start");

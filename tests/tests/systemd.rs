@@ -517,12 +517,7 @@ fn another_processs_activation_variables_reach_nothing_supervisor_init_starts_th
     let mut svc = Service::new(bin);
     let tmp = svc.dir.path().join("tmp");
     std::fs::create_dir(&tmp).unwrap();
-    let managed = |cmd: &mut std::process::Command| {
-        cmd.env_remove("LITTLEBOSS_DIR")
-            .env_remove("XDG_RUNTIME_DIR")
-            .env("TMPDIR", &tmp)
-            .env("INVOCATION_ID", "0123456789abcdef");
-    };
+    let managed = |cmd: &mut std::process::Command| tests::as_a_system_service(cmd, &tmp);
     let mut cmd = svc.command(bin);
     managed(&mut cmd);
     cmd.env("LISTEN_PID", "1")
