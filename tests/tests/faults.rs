@@ -971,6 +971,46 @@ fn a_reload_whose_exec_hangs_past_its_deadline_fails_and_its_child_is_killed_onc
 }
 
 #[test]
+fn a_spawn_whose_exec_hangs_past_its_deadline_is_ended_with_its_process_killed() {
+    // The forked process waits in its exec for good (a hung mount, held
+    // here by the gate, which stays): given up on, it is killed, which
+    // ends the exec, so the spawn returns and lets go of what it holds;
+    // the late child is reaped, and the next reload starts at once.
+    let bin = env!("CARGO_BIN_EXE_short_ready");
+    let (mut svc, gate, addr, first) = serving_with_spawns_held(bin, &[]);
+    let out = svc.control_with(bin, "reload", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = svc
+        .output
+        .wait_for("forked for a child whose exec had not returned");
+    let hung: i32 = said
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("littleboss: killed pid ")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .expect("the pid killed");
+    tests::wait_dead("the hung exec's process to be reaped", hung);
+    assert!(gate.exists(), "the exec was let go, not killed");
+    // Its spawn over, nothing of it left starting.
+    let status = tests::eventually("the spawn over", || {
+        let status = json(&svc, bin);
+        (status["starting"].is_null() && status["binding"].is_null()).then_some(status)
+    });
+    assert_eq!(child_pid(&status), first, "{status}");
+    assert_eq!(
+        read_greeting(addr).unwrap().trim(),
+        format!("short_ready {first}")
+    );
+    std::fs::remove_file(&gate).unwrap();
+    svc.reload_ok();
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_unix_socket_listener_survives_reloads_and_goes_at_the_final_stop() {
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let mut svc = Service::new(bin);

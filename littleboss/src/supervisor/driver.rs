@@ -37,6 +37,30 @@ const LAST_WORDS: Duration = Duration::from_secs(1);
 /// the child may not read).
 const SETTLE_ORDERS: Duration = Duration::from_millis(500);
 
+/// A spawn under way, off the loop.
+#[derive(Debug)]
+struct InFlight {
+    /// When it forked, in clock ticks since boot; 0 until it has.
+    forked: Arc<std::sync::atomic::AtomicU64>,
+    /// Where its forked process says its pid (see `spawn::pid_pipe`).
+    pid_from: Option<OwnedFd>,
+    /// That pid, once read.
+    pid: Option<i32>,
+}
+
+impl InFlight {
+    /// Kills the process it forked, if it has, and that is still ours:
+    /// its pid then.
+    fn kill(&mut self) -> Option<i32> {
+        let pid = self
+            .pid
+            .or_else(|| super::spawn::forked_pid(self.pid_from.as_ref()?))?;
+        self.pid = Some(pid);
+        let forked = self.forked.load(std::sync::atomic::Ordering::SeqCst);
+        (forked != 0 && super::spawn::kill_forked(pid, forked)).then_some(pid)
+    }
+}
+
 /// A listening socket the supervisor holds.
 #[derive(Debug)]
 pub(crate) struct Socket {
@@ -197,10 +221,9 @@ pub(super) struct Io {
     binds: mpsc::UnboundedSender<BindDone>,
     /// Where the spawns done off the loop report.
     spawns: mpsc::UnboundedSender<SpawnDone>,
-    /// Spawns under way, each with when it forked (in clock ticks since
-    /// boot; 0 until it has): their children, not known by pid yet, must
-    /// not be taken for orphans and reaped.
-    spawns_in_flight: HashMap<ChildId, Arc<std::sync::atomic::AtomicU64>>,
+    /// Spawns under way: their children, not known by pid yet, must not be
+    /// taken for orphans and reaped.
+    spawns_in_flight: HashMap<ChildId, InFlight>,
     /// An orphan scan left a zombie that may be a spawn's child: scan
     /// again once a spawn reports.
     scan_after_spawns: bool,
@@ -779,7 +802,9 @@ impl Io {
                     refuse: refuse_when_orphaned,
                     beside_serving: !served.is_empty(),
                 };
-                let order = self.spawn_order(id, &launch, orphaned, &managers, &served);
+                let mut order = self.spawn_order(id, &launch, orphaned, &managers, &served);
+                let (pid_from, pid_to) = super::spawn::pid_pipe().unzip();
+                order.pid_to = pid_to;
                 // Run from the binary held for it (as `spawn_order` chose),
                 // which the launch's path may no longer name: compared by
                 // what the files are, not by their names.
@@ -790,7 +815,12 @@ impl Io {
                     self_upgrade: self.self_upgrade,
                 };
                 let forked = Arc::new(std::sync::atomic::AtomicU64::new(0));
-                self.spawns_in_flight.insert(id, forked.clone());
+                let flight = InFlight {
+                    forked: forked.clone(),
+                    pid_from,
+                    pid: None,
+                };
+                self.spawns_in_flight.insert(id, flight);
                 spawn_off_loop(order, context, forked, self.spawns.clone());
             }
             Effect::PassOn { id, signal } => {
@@ -833,6 +863,13 @@ impl Io {
                     child.kill();
                 }
             }
+            Effect::KillSpawning { id } => {
+                if let Some(flight) = self.spawns_in_flight.get_mut(&id)
+                    && let Some(pid) = flight.kill()
+                {
+                    log!("killed pid {pid}, forked for a child whose exec had not returned");
+                }
+            }
             Effect::Reply { client, response } => {
                 if let Some(c) = self.clients.get(&client) {
                     c.0.answer(&response);
@@ -865,7 +902,7 @@ impl Io {
                 let in_flight = &self.spawns_in_flight;
                 let spawning_since = || {
                     (in_flight.values())
-                        .map(|forked| forked.load(std::sync::atomic::Ordering::SeqCst))
+                        .map(|flight| flight.forked.load(std::sync::atomic::Ordering::SeqCst))
                         .filter(|&forked| forked != 0)
                         .min()
                 };
@@ -1028,6 +1065,7 @@ impl Io {
             fds,
             refuse_when_orphaned: orphaned.refuse,
             beside_serving: orphaned.beside_serving,
+            pid_to: None,
         }
     }
 

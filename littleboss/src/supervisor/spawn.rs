@@ -159,6 +159,56 @@ pub(crate) struct Spawn {
     pub refuse_when_orphaned: bool,
     /// Passed on in the hello (see [`ToChild::Hello`]).
     pub beside_serving: bool,
+    /// Where the forked process writes its pid before its exec (see
+    /// [`pid_pipe`]).
+    pub pid_to: Option<OwnedFd>,
+}
+
+/// A pipe a spawn's forked process writes its pid to, before its exec,
+/// read end first: the driver, which learns a child's pid only once its
+/// exec has returned, can so kill one whose exec hangs
+/// ([`kill_forked`]). `None` if no pipe can be had (out of descriptors):
+/// the spawn goes on without.
+pub(crate) fn pid_pipe() -> Option<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK).ok()
+}
+
+/// The pid a spawn's forked process wrote to the read end `from` of its
+/// [`pid_pipe`], once it has.
+pub(crate) fn forked_pid(from: &OwnedFd) -> Option<i32> {
+    let mut pid = [0; 4];
+    match nix::unistd::read(from, &mut pid) {
+        Ok(4) => Some(i32::from_ne_bytes(pid)),
+        _ => None,
+    }
+}
+
+/// Kills `pid`, forked by a spawn at `forked` (clock ticks since boot, as
+/// `/proc/PID/stat` counts a start) whose exec has not returned, if it is
+/// still this process's child started since then (a process that
+/// failed its exec is reaped by the spawn, and its pid may be another's
+/// by now). Returns whether it was killed. Not without `/proc`, which
+/// alone tells.
+pub(crate) fn kill_forked(pid: i32, forked: u64) -> bool {
+    let Some(stat) = crate::proc_pid::path(pid, "stat").and_then(|p| std::fs::read(p).ok()) else {
+        return false;
+    };
+    // From the state on: the parent is the 2nd, the start the 20th.
+    let Some(mut fields) = crate::proc_pid::after_name(&stat) else {
+        return false;
+    };
+    let parent = fields.nth(1).and_then(|p| p.parse::<i32>().ok());
+    let started = fields.nth(17).and_then(|s| s.parse::<u64>().ok());
+    let ours = parent == Some(std::process::id() as i32);
+    // A tick early, as `forked` may be.
+    if !ours || started.is_none_or(|started| started + 1 < forked) {
+        return false;
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .is_ok()
 }
 
 /// `fd`, numbered above the descriptors a child's setup overwrites before
@@ -480,6 +530,7 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
     reserve_channel_fd();
     let (ours, theirs) = fdpass::socketpair()?;
     let theirs_raw = theirs.as_raw_fd();
+    let pid_to = launch.pid_to.as_ref().map(AsRawFd::as_raw_fd);
     let mut command = Command::new(&launch.path);
     command
         .arg0(&launch.argv0)
@@ -515,12 +566,19 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
     let keep = [nix::libc::SIGHUP, nix::libc::SIGTTIN, nix::libc::SIGTTOU];
     let ignored = crate::ignored::all_but(&keep);
     // SAFETY: runs in the forked child before exec, calling only
-    // signal, raise, pthread_sigmask, dup2, fcntl, close_range (a raw
-    // syscall), fstat and close, which are async-signal-safe,
-    // on an fd the parent keeps open until spawn returns (and the test
-    // hook's access and nanosleep, on a string made before the fork).
+    // getpid, write, signal, raise, pthread_sigmask, dup2, fcntl,
+    // close_range (a raw syscall), fstat and close, which are
+    // async-signal-safe, on fds the parent keeps open until spawn returns
+    // (and the test hook's access and nanosleep, on a string made before
+    // the fork).
     unsafe {
         command.pre_exec(move || {
+            // Its pid first, for the driver to kill it by should its exec
+            // hang (a pipe's 4 bytes are written whole, or not at all).
+            if let Some(fd) = pid_to {
+                let pid = nix::libc::getpid();
+                nix::libc::write(fd, (&raw const pid).cast(), std::mem::size_of_val(&pid));
+            }
             // SIGHUP ignored until the child's `run` installs its handler
             // (which says reloads are the supervisor's): a `pkill -HUP`
             // reaching a reload's child while it starts (here, at its exec
@@ -1255,6 +1313,42 @@ mod tests {
     }
 
     #[test]
+    fn a_spawns_forked_process_says_its_pid_and_is_killed_by_it_only_if_still_ours() {
+        let (from, to) = super::pid_pipe().expect("a pipe");
+        let before = super::super::orphans::ticks_now().unwrap();
+        let launch = Spawn {
+            id: 1,
+            path: "/bin/sleep".into(),
+            argv0: "sleep".into(),
+            args: vec!["60".into()],
+            name: "svc".into(),
+            entries: vec![],
+            fds: vec![],
+            refuse_when_orphaned: true,
+            beside_serving: true,
+            pid_to: Some(to),
+        };
+        let started = start(launch, || {}).unwrap();
+        let pid = started.pid as i32;
+        assert_eq!(super::forked_pid(&from), Some(pid));
+        assert_eq!(super::forked_pid(&from), None, "said once");
+        // Not one started before the fork it is asked for (a pid taken
+        // since by another process), nor another's child.
+        assert!(!super::kill_forked(pid, before + 1_000_000));
+        assert!(!super::kill_forked(1, before));
+        assert!(super::kill_forked(pid, before));
+        let reaped = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None).unwrap();
+        assert_eq!(
+            reaped,
+            nix::sys::wait::WaitStatus::Signaled(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+                false
+            )
+        );
+    }
+
+    #[test]
     fn listeners_too_long_to_describe_to_a_child_are_refused_before_it_starts() {
         let entry = |n: usize| link::ListenerEntry {
             name: format!("listener_{n}_{}", "x".repeat(300)),
@@ -1274,6 +1368,7 @@ mod tests {
             fds: vec![],
             refuse_when_orphaned: true,
             beside_serving: true,
+            pid_to: None,
         };
         // Never forked: the about-to-fork hook would say.
         let error = start(launch(253), || panic!("forked")).unwrap_err();

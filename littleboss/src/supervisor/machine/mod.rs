@@ -343,6 +343,15 @@ pub(crate) enum Effect {
     Kill {
         id: ChildId,
     },
+    /// Kill the process child `id`'s spawn under way has forked, if it
+    /// has: given up on, its exec has not returned (its binary on a file
+    /// system that hangs, where a wait is killable), and ended so, the
+    /// spawn returns and lets go of what it holds. Before the fork there
+    /// is nothing to kill; the child is killed again once it has a pid
+    /// ([`Effect::Kill`]).
+    KillSpawning {
+        id: ChildId,
+    },
     /// Answer a control client; a final answer ends its request.
     Reply {
         client: ClientId,
@@ -2566,10 +2575,14 @@ impl Machine {
         if !child.killed {
             child.killed = true;
             child.killed_unspawned = child.pid.is_none();
-            // One whose spawn is under way is killed once it has a pid.
-            if child.pid.is_some() {
-                child.reap_by = Some(now + KILLED_EXIT_WAIT);
-                self.effects.push(Effect::Kill { id });
+            // One whose spawn is under way is killed once it has a pid,
+            // and its forked process now, if it has one.
+            match child.pid {
+                Some(_) => {
+                    child.reap_by = Some(now + KILLED_EXIT_WAIT);
+                    self.effects.push(Effect::Kill { id });
+                }
+                None => self.effects.push(Effect::KillSpawning { id }),
             }
         }
     }

@@ -3637,13 +3637,15 @@ fn a_reload_whose_exec_hangs_past_its_deadline_fails_and_its_child_is_killed_onc
         error_of(sim.final_answer(hung)),
         "new child (/bin/v2) was not started within 10s: its exec had not returned (is /bin/v2 on a file system that hangs?); it is killed once it runs"
     );
-    // Nothing was told to a child with no pid; the next reload's spawn is
-    // under way too.
+    // Nothing was told to a child with no pid, but the process its spawn
+    // forked is killed, which ends the hung exec; the next reload's spawn
+    // is under way too.
     assert!(
         !(sim.effects.iter()).any(|e| matches!(e, super::Effect::Kill { id: 2 })),
         "{:?}",
         sim.effects
     );
+    assert_eq!(sim.killed_spawning, [2]);
     assert_eq!(sim.spawning().collect::<Vec<_>>(), [2, 3]);
     sim.finish_spawns();
     assert!(sim.process(2).killed, "killed once it has a pid");

@@ -146,6 +146,9 @@ pub(super) struct Sim {
     /// they began).
     finishing_spawns: bool,
     pending_spawns: Vec<Effect>,
+    /// The children whose spawns' forked processes were to be killed
+    /// ([`Effect::KillSpawning`]), in order.
+    pub killed_spawning: Vec<ChildId>,
     /// Every answer each client got, in order.
     pub replies: BTreeMap<ClientId, Vec<Response>>,
     pub exit_code: Option<i32>,
@@ -245,6 +248,7 @@ impl Sim {
             defer_spawns: false,
             finishing_spawns: false,
             pending_spawns: Vec::new(),
+            killed_spawning: Vec::new(),
             replies: BTreeMap::new(),
             exit_code: None,
             next_client: 0,
@@ -457,6 +461,10 @@ impl Sim {
                     None
                 }
                 Effect::Upgrade { pid, binary, .. } => Some(self.upgrade(pid, binary)),
+                Effect::KillSpawning { id } => {
+                    self.killed_spawning.push(id);
+                    None
+                }
                 Effect::Alone { id } => {
                     let process = self.process(id);
                     assert!(process.beside_serving, "told alone twice, or never beside");
