@@ -38,27 +38,72 @@ const LAST_WORDS: Duration = Duration::from_secs(1);
 const SETTLE_ORDERS: Duration = Duration::from_millis(500);
 
 /// A spawn under way, off the loop.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct InFlight {
     /// When it forked, in clock ticks since boot; 0 until it has.
     forked: Arc<std::sync::atomic::AtomicU64>,
     /// Where its forked process says its pid (see `spawn::pid_pipe`).
-    pid_from: Option<OwnedFd>,
-    /// That pid, once read.
-    pid: Option<i32>,
+    pid_from: Option<Arc<OwnedFd>>,
+    /// That pid, once read (0 until then).
+    pid: Arc<std::sync::atomic::AtomicI32>,
 }
 
 impl InFlight {
+    /// The pid of the process it forked, once that has said it.
+    fn pid(&self) -> Option<i32> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let known = Some(self.pid.load(SeqCst)).filter(|&pid| pid != 0);
+        let pid = known.or_else(|| super::spawn::forked_pid(self.pid_from.as_deref()?))?;
+        self.pid.store(pid, SeqCst);
+        Some(pid)
+    }
+
     /// Kills the process it forked, if it has, and that is still ours:
     /// its pid then.
-    fn kill(&mut self) -> Option<i32> {
-        let pid = self
-            .pid
-            .or_else(|| super::spawn::forked_pid(self.pid_from.as_ref()?))?;
-        self.pid = Some(pid);
+    fn kill(&self) -> Option<i32> {
+        let pid = self.pid()?;
         let forked = self.forked.load(std::sync::atomic::Ordering::SeqCst);
         (forked != 0 && super::spawn::kill_forked(pid, forked)).then_some(pid)
     }
+
+    /// Kills the process it forks once it has said its pid (asked before
+    /// that: the spawn had not forked, or its process had not written
+    /// yet); ends when it is killed, or the spawn is over (the pipe's
+    /// write ends all closed).
+    async fn kill_once_forked(self) {
+        let Some(from) = (self.pid_from.as_deref()).and_then(|from| from.try_clone().ok()) else {
+            return;
+        };
+        // SAFETY: the AsyncFd owns `from`, a copy of the read end made for
+        // it alone, so it stays open and the same pipe for its whole life.
+        let registered = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(from, tokio::io::Interest::READABLE)
+        };
+        let Ok(from) = registered else {
+            return;
+        };
+        loop {
+            let Ok(mut ready) = from.readable().await else {
+                return;
+            };
+            if let Some(pid) = self.kill() {
+                return say_killed(pid);
+            }
+            // Nothing to read: written since the wake-up, or the spawn is
+            // over (end of file, which stays readable).
+            let mut byte = [0; 1];
+            match nix::unistd::read(from.get_ref(), &mut byte) {
+                Err(nix::errno::Errno::EAGAIN) => ready.clear_ready(),
+                _ => return,
+            }
+        }
+    }
+}
+
+/// Says that the process a spawn forked, `pid`, was killed, its exec not
+/// returned.
+fn say_killed(pid: i32) {
+    log!("killed pid {pid}, forked for a child whose exec had not returned");
 }
 
 /// A listening socket the supervisor holds.
@@ -405,6 +450,13 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                             ..
                         }) => super::spawn::kill_with_group(identified.started.pid),
                         Pending::Event(_) | Pending::Bound(_) | Pending::Spawned(_) => {}
+                    }
+                }
+                // Spawns still under way, their execs hung (or just
+                // forked): their processes go with us too.
+                for flight in io.spawns_in_flight.values() {
+                    if let Some(pid) = flight.kill() {
+                        say_killed(pid);
                     }
                 }
                 return code;
@@ -803,6 +855,9 @@ impl Io {
                     beside_serving: !served.is_empty(),
                 };
                 let mut order = self.spawn_order(id, &launch, orphaned, &managers, &served);
+                // Not at the child's channel's number, free only if taken
+                // before and let go of since.
+                super::spawn::reserve_channel_fd();
                 let (pid_from, pid_to) = super::spawn::pid_pipe().unzip();
                 order.pid_to = pid_to;
                 // Run from the binary held for it (as `spawn_order` chose),
@@ -817,8 +872,8 @@ impl Io {
                 let forked = Arc::new(std::sync::atomic::AtomicU64::new(0));
                 let flight = InFlight {
                     forked: forked.clone(),
-                    pid_from,
-                    pid: None,
+                    pid_from: pid_from.map(Arc::new),
+                    pid: Arc::default(),
                 };
                 self.spawns_in_flight.insert(id, flight);
                 spawn_off_loop(order, context, forked, self.spawns.clone());
@@ -864,10 +919,11 @@ impl Io {
                 }
             }
             Effect::KillSpawning { id } => {
-                if let Some(flight) = self.spawns_in_flight.get_mut(&id)
-                    && let Some(pid) = flight.kill()
-                {
-                    log!("killed pid {pid}, forked for a child whose exec had not returned");
+                if let Some(flight) = self.spawns_in_flight.get(&id) {
+                    match flight.kill() {
+                        Some(pid) => say_killed(pid),
+                        None => _ = tokio::spawn(flight.clone().kill_once_forked()),
+                    }
                 }
             }
             Effect::Reply { client, response } => {
@@ -1511,6 +1567,56 @@ async fn sleep_until(deadline: Option<Instant>) {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn a_kill_asked_before_the_fork_is_carried_out_once_the_pid_is_said() {
+        use std::io::Write;
+        let (from, to) = crate::supervisor::spawn::pid_pipe().expect("a pipe");
+        let flight = super::InFlight {
+            forked: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(forked_ticks())),
+            pid_from: Some(std::sync::Arc::new(from)),
+            pid: std::sync::Arc::default(),
+        };
+        // Asked first: nothing said yet, nothing killed.
+        assert_eq!(flight.kill(), None);
+        let killing = tokio::spawn(flight.clone().kill_once_forked());
+        // The process forked, saying its pid (as its pre-exec step does).
+        let mut sleeper = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .unwrap();
+        let pid = sleeper.id() as i32;
+        std::fs::File::from(to)
+            .write_all(&pid.to_ne_bytes())
+            .unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(20), killing)
+            .await
+            .expect("the kill carried out")
+            .unwrap();
+        let status = sleeper.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(nix::libc::SIGKILL));
+        // A spawn over before its process said anything (its pipe closed):
+        // the wait ends, nothing killed.
+        let (from, to) = crate::supervisor::spawn::pid_pipe().expect("a pipe");
+        let flight = super::InFlight {
+            forked: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(forked_ticks())),
+            pid_from: Some(std::sync::Arc::new(from)),
+            pid: std::sync::Arc::default(),
+        };
+        drop(to);
+        tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            flight.kill_once_forked(),
+        )
+        .await
+        .expect("ended at the pipe's end");
+    }
+
+    /// Now, as a spawn marks its fork.
+    fn forked_ticks() -> u64 {
+        crate::supervisor::orphans::ticks_now().unwrap()
+    }
+
     use super::AllOrNone;
     use crate::spec::{ListenerSpec, Network};
     use crate::supervisor::machine::{BindOrder, ListenerKey};

@@ -187,8 +187,9 @@ pub(crate) fn forked_pid(from: &OwnedFd) -> Option<i32> {
 /// `/proc/PID/stat` counts a start) whose exec has not returned, if it is
 /// still this process's child started since then (a process that
 /// failed its exec is reaped by the spawn, and its pid may be another's
-/// by now). Returns whether it was killed. Not without `/proc`, which
-/// alone tells.
+/// by now: only another child of ours, started since, would pass, which
+/// takes the pids wrapping around within moments). Returns whether it
+/// was killed. Not without `/proc`, which alone tells.
 pub(crate) fn kill_forked(pid: i32, forked: u64) -> bool {
     let Some(stat) = crate::proc_pid::path(pid, "stat").and_then(|p| std::fs::read(p).ok()) else {
         return false;

@@ -346,9 +346,9 @@ pub(crate) enum Effect {
     /// Kill the process child `id`'s spawn under way has forked, if it
     /// has: given up on, its exec has not returned (its binary on a file
     /// system that hangs, where a wait is killable), and ended so, the
-    /// spawn returns and lets go of what it holds. Before the fork there
-    /// is nothing to kill; the child is killed again once it has a pid
-    /// ([`Effect::Kill`]).
+    /// spawn returns and lets go of what it holds. Asked before the fork,
+    /// it is done once the process has forked; a child whose exec returns
+    /// all the same is killed once it has a pid ([`Effect::Kill`]).
     KillSpawning {
         id: ChildId,
     },
