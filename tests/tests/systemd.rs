@@ -767,7 +767,7 @@ fn a_supervisor_that_exits_with_an_exec_hung_leaves_the_managers_socket_listenin
     // exec hangs (held at the gate): the supervisor shuts its own sockets
     // as it leaves, for they would listen for nobody, but not the one the
     // manager passed, which is the manager's, and listens for the next
-    // instance.
+    // instance; and it kills the process of the hung exec.
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -791,6 +791,21 @@ fn a_supervisor_that_exits_with_an_exec_hung_leaves_the_managers_socket_listenin
     svc.second_stop(|| svc.signal(Signal::SIGTERM));
     let status = svc.wait_supervisor_exit();
     assert!(status.code().is_some(), "{status:?}: {}", svc.output.text());
+    // The hung exec's process went with it, the gate still up.
+    let said = svc
+        .output
+        .wait_for("forked for a child whose exec had not returned");
+    let hung: i32 = said
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("littleboss: killed pid ")?
+                .split(',')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .expect("the pid killed");
+    tests::wait_dead("the hung exec's process", hung);
     std::fs::remove_file(&gate).unwrap();
     // The manager's socket still listens: a client is queued, not refused.
     TcpStream::connect_timeout(&addr, DEADLINE)
