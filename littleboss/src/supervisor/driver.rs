@@ -49,20 +49,28 @@ struct InFlight {
 }
 
 impl InFlight {
-    /// The pid of the process it forked, once that has said it.
-    fn pid(&self) -> Option<i32> {
-        use std::sync::atomic::Ordering::SeqCst;
-        let known = Some(self.pid.load(SeqCst)).filter(|&pid| pid != 0);
-        let pid = known.or_else(|| super::spawn::forked_pid(self.pid_from.as_deref()?))?;
-        self.pid.store(pid, SeqCst);
-        Some(pid)
+    /// Reads the pid of the process it forked, if that has said it and
+    /// it was not read before.
+    fn read_pid(&self) -> super::spawn::Forked {
+        let Some(from) = self.pid_from.as_deref() else {
+            return super::spawn::Forked::Over;
+        };
+        let read = super::spawn::forked_pid(from);
+        if let super::spawn::Forked::Pid(pid) = read {
+            self.pid.store(pid, std::sync::atomic::Ordering::SeqCst);
+        }
+        read
     }
 
-    /// Kills the process it forked, if it has, and that is still ours:
-    /// its pid then.
+    /// Kills the process it forked, if it has said its pid, and is still
+    /// ours: its pid then.
     fn kill(&self) -> Option<i32> {
-        let pid = self.pid()?;
-        let forked = self.forked.load(std::sync::atomic::Ordering::SeqCst);
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.pid.load(SeqCst) == 0 {
+            self.read_pid();
+        }
+        let pid = Some(self.pid.load(SeqCst)).filter(|&pid| pid != 0)?;
+        let forked = self.forked.load(SeqCst);
         (forked != 0 && super::spawn::kill_forked(pid, forked)).then_some(pid)
     }
 
@@ -86,15 +94,17 @@ impl InFlight {
             let Ok(mut ready) = from.readable().await else {
                 return;
             };
-            if let Some(pid) = self.kill() {
-                return say_killed(pid);
-            }
-            // Nothing to read: written since the wake-up, or the spawn is
-            // over (end of file, which stays readable).
-            let mut byte = [0; 1];
-            match nix::unistd::read(from.get_ref(), &mut byte) {
-                Err(nix::errno::Errno::EAGAIN) => ready.clear_ready(),
-                _ => return,
+            // Read through its own copy: one file, one pipe.
+            match super::spawn::forked_pid(from.get_ref()) {
+                super::spawn::Forked::Pid(pid) => {
+                    self.pid.store(pid, std::sync::atomic::Ordering::SeqCst);
+                    if let Some(pid) = self.kill() {
+                        say_killed(pid);
+                    }
+                    return;
+                }
+                super::spawn::Forked::NotYet => ready.clear_ready(),
+                super::spawn::Forked::Over => return,
             }
         }
     }

@@ -173,13 +173,27 @@ pub(crate) fn pid_pipe() -> Option<(OwnedFd, OwnedFd)> {
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK).ok()
 }
 
-/// The pid a spawn's forked process wrote to the read end `from` of its
-/// [`pid_pipe`], once it has.
-pub(crate) fn forked_pid(from: &OwnedFd) -> Option<i32> {
+/// What the read end of a spawn's [`pid_pipe`] gives.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Forked {
+    /// The pid its forked process wrote (whole: a pipe's write of 4
+    /// bytes is never split).
+    Pid(i32),
+    /// Nothing yet: it has not forked, or its process not written.
+    NotYet,
+    /// Nothing, ever: the spawn is over (every write end closed), or the
+    /// pipe cannot be read.
+    Over,
+}
+
+/// Reads the pid a spawn's forked process wrote to the read end `from`
+/// of its [`pid_pipe`].
+pub(crate) fn forked_pid(from: &OwnedFd) -> Forked {
     let mut pid = [0; 4];
     match nix::unistd::read(from, &mut pid) {
-        Ok(4) => Some(i32::from_ne_bytes(pid)),
-        _ => None,
+        Ok(4) => Forked::Pid(i32::from_ne_bytes(pid)),
+        Err(nix::errno::Errno::EAGAIN) => Forked::NotYet,
+        _ => Forked::Over,
     }
 }
 
@@ -1331,8 +1345,10 @@ mod tests {
         };
         let started = start(launch, || {}).unwrap();
         let pid = started.pid as i32;
-        assert_eq!(super::forked_pid(&from), Some(pid));
-        assert_eq!(super::forked_pid(&from), None, "said once");
+        assert_eq!(super::forked_pid(&from), super::Forked::Pid(pid));
+        // Said once; its write end closed at the exec, the parent's with
+        // the spawn.
+        assert_eq!(super::forked_pid(&from), super::Forked::Over);
         // Not one started before the fork it is asked for (a pid taken
         // since by another process), nor another's child.
         assert!(!super::kill_forked(pid, before + 1_000_000));
