@@ -1589,6 +1589,9 @@ mod tests {
         // Asked first: nothing said yet, nothing killed.
         assert_eq!(flight.kill(), None);
         let killing = tokio::spawn(flight.clone().kill_once_forked());
+        // Waiting on the pipe before anything is written to it.
+        tokio::task::yield_now().await;
+        assert!(!killing.is_finished());
         // The process forked, saying its pid (as its pre-exec step does).
         let mut sleeper = std::process::Command::new("sleep")
             .arg("60")
