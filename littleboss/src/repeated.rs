@@ -15,6 +15,44 @@ use std::time::Duration;
 /// child sending what cannot be read) the supervisor says it again.
 pub(crate) const REPEAT_QUIET: Duration = Duration::from_secs(10);
 
+/// A [`Repeated`] shared with the task that tells how many went unsaid
+/// (see [`say_telling_the_end`]).
+pub(crate) type Shared = std::sync::Arc<std::sync::Mutex<Repeated>>;
+
+/// [`Repeated::say`] on `shared`; and, when this failure is the first
+/// held back in its quiet, a task (on the runtime this runs on) that
+/// tells with `end` how many went unsaid once that quiet is over, though
+/// no more come: a burst's end is not left untold.
+///
+/// ```ignore
+/// say_telling_the_end(&refusals, |since| log!("refused{since}"), |n| log!("refused: {n} more"));
+/// ```
+pub(crate) fn say_telling_the_end(
+    shared: &Shared,
+    what: impl FnOnce(String),
+    end: impl FnOnce(u64) + Send + 'static,
+) {
+    let due = {
+        let mut repeated = shared.lock().unwrap_or_else(|e| e.into_inner());
+        repeated.say(what);
+        repeated.first_held_back()
+    };
+    if let Some(due) = due
+        && let Ok(runtime) = tokio::runtime::Handle::try_current()
+    {
+        let shared = shared.clone();
+        runtime.spawn(async move {
+            tokio::time::sleep_until(due).await;
+            let mut repeated = shared.lock().unwrap_or_else(|e| e.into_inner());
+            repeated.say_unsaid(end);
+        });
+    }
+}
+
+/// How the end of a burst says when its unsaid ones came (after "N
+/// more").
+pub(crate) const AFTER_THE_LAST_SAID: &str = " in the 10s after the last said";
+
 /// A failure said once per [`REPEAT_QUIET`], with how many came since.
 #[derive(Default)]
 pub(crate) struct Repeated {
@@ -78,6 +116,12 @@ impl Repeated {
 #[cfg(test)]
 mod tests {
     use super::{REPEAT_QUIET, Repeated};
+
+    #[test]
+    fn the_end_of_a_burst_says_the_quiet_it_counts() {
+        let quiet = format!(" in the {REPEAT_QUIET:?} after the last said");
+        assert_eq!(super::AFTER_THE_LAST_SAID, quiet);
+    }
 
     #[tokio::test(start_paused = true)]
     async fn the_end_of_a_burst_is_told_once_its_quiet_is_over() {

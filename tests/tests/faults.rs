@@ -1798,6 +1798,16 @@ fn control_connections_beyond_the_most_are_answered_at_once_and_the_service_goes
     // A signal still reaches it: the service is not held up.
     svc.signal(Signal::SIGHUP);
     svc.output.wait_for("is serving; pid");
+    // The refusals after the first said (the stop's and the reload's)
+    // are counted once the quiet after it is over, though none follow.
+    let out = svc.output.wait_for(" more in the 10s after the last said");
+    let held_back = out.lines().find_map(|l| {
+        l.strip_prefix("littleboss: refused a control connection, 64 open: ")?
+            .strip_suffix(" more in the 10s after the last said")?
+            .parse::<u32>()
+            .ok()
+    });
+    assert!(held_back.is_some_and(|n| n >= 2), "{out}");
     drop(idle);
     tests::eventually("a status answered once they closed", || {
         svc.control("status").status.success().then_some(())

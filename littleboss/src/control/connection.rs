@@ -381,28 +381,22 @@ async fn serve(
                 // Once per `REPEAT_QUIET` at most: a client sending garbage in a
                 // loop must not crowd out the lines that matter (the log
                 // queue drops past its most).
-                static BAD_REQUESTS: std::sync::Mutex<crate::repeated::Repeated> =
-                    std::sync::Mutex::new(crate::repeated::Repeated::new());
-                {
-                    let mut said = BAD_REQUESTS.lock().unwrap_or_else(|e| e.into_inner());
+                static BAD_REQUESTS: std::sync::LazyLock<crate::repeated::Shared> =
+                    std::sync::LazyLock::new(Default::default);
+                crate::repeated::say_telling_the_end(
+                    &BAD_REQUESTS,
                     // Escaped and cut only when said.
-                    said.say(|since| {
+                    |since| {
                         let logged = protocol::short_printable(&error);
                         log!("bad control request: {logged}{since}")
-                    });
-                    // A burst's end, told once its quiet is over, though
-                    // no other comes after it.
-                    if let Some(due) = said.first_held_back() {
-                        tokio::spawn(async move {
-                            tokio::time::sleep_until(due).await;
-                            let mut said = BAD_REQUESTS.lock().unwrap_or_else(|e| e.into_inner());
-                            said.say_unsaid(|n| {
-                                let quiet = crate::repeated::REPEAT_QUIET;
-                                log!("bad control request: {n} more in the {quiet:?} after the last said")
-                            });
-                        });
-                    }
-                }
+                    },
+                    |n| {
+                        log!(
+                            "bad control request: {n} more{}",
+                            crate::repeated::AFTER_THE_LAST_SAID
+                        )
+                    },
+                );
                 if ends_connection {
                     conn.closing();
                 }

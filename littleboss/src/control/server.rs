@@ -22,7 +22,7 @@ use super::connection::{Connections, ControlMessage};
 use super::protocol::{self, Response};
 
 use crate::log::log;
-use crate::repeated::Repeated;
+use crate::repeated::{AFTER_THE_LAST_SAID, Shared, say_telling_the_end};
 
 /// Why the control socket cannot be had: the service already runs, or its
 /// lock file or control socket cannot be used.
@@ -617,14 +617,15 @@ pub(crate) async fn serve(
 ) {
     let our_uid = nix::unistd::geteuid().as_raw();
     // EMFILE and friends last.
-    let mut accept_failed = Repeated::default();
-    let mut too_many = Repeated::default();
-    let mut unidentified = Repeated::default();
+    // Each burst's end told too (see `say_telling_the_end`).
+    let accept_failed = Shared::default();
+    let too_many = Shared::default();
+    let unidentified = Shared::default();
     // Said once in a while per user, not per connection: another user
     // cannot fill the log by connecting (a careless admin opened the
     // folder), nor hide a third one's tries behind its own.
-    let mut strangers: std::collections::HashMap<u32, Repeated> = Default::default();
-    let mut more_strangers = Repeated::default();
+    let mut strangers: std::collections::HashMap<u32, Shared> = Default::default();
+    let more_strangers = Shared::default();
     let refusing = std::sync::Arc::new(AtomicUsize::new(0));
     loop {
         if connections.count() >= MAX_CONNECTIONS {
@@ -640,7 +641,11 @@ pub(crate) async fn serve(
             Ok((stream, _)) => stream,
             Err(e) => {
                 // Back off a little, keep serving.
-                accept_failed.say(|since| log!("control socket accept failed: {e}{since}"));
+                say_telling_the_end(
+                    &accept_failed,
+                    |since| log!("control socket accept failed: {e}{since}"),
+                    |n| log!("control socket accept failed: {n} more{AFTER_THE_LAST_SAID}"),
+                );
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
@@ -653,9 +658,17 @@ pub(crate) async fn serve(
                 let said = match apart {
                     true => strangers.entry(uid).or_default(),
                     // So many users at once: the rest share one count.
-                    false => &mut more_strangers,
+                    false => &more_strangers,
                 };
-                said.say(|since| {
+                let end = move |n| match apart {
+                    true => log!(
+                        "refused a control connection from uid {uid}: {n} more{AFTER_THE_LAST_SAID}"
+                    ),
+                    false => log!(
+                        "refused a control connection from a user beyond the first {MAX_STRANGERS}: {n} more{AFTER_THE_LAST_SAID}"
+                    ),
+                };
+                let what = |since| {
                     let crowd = match apart {
                         true => String::new(),
                         false => format!(
@@ -665,13 +678,20 @@ pub(crate) async fn serve(
                     log!(
                         "refused a control connection from uid {uid} (pid {pid}{crowd}): only uid {our_uid} and root may control this supervisor{since}"
                     )
-                });
+                };
+                say_telling_the_end(said, what, end);
                 "permission denied: not the supervisor's user".to_owned()
             }
             Ok(_) if connections.count() >= MAX_CONNECTIONS => {
-                too_many.say(|since| {
-                    log!("refused a control connection: {MAX_CONNECTIONS} are open{since}")
-                });
+                say_telling_the_end(
+                    &too_many,
+                    |since| log!("refused a control connection: {MAX_CONNECTIONS} are open{since}"),
+                    |n| {
+                        log!(
+                            "refused a control connection, {MAX_CONNECTIONS} open: {n} more{AFTER_THE_LAST_SAID}"
+                        )
+                    },
+                );
                 format!(
                     "the supervisor has {MAX_CONNECTIONS} control connections open, its most; try again once some have closed"
                 )
@@ -687,7 +707,11 @@ pub(crate) async fn serve(
             // Refused as a stranger is, but saying why: the client would
             // otherwise see only its connection closed.
             Err(e) => {
-                unidentified.say(|since| log!("cannot identify a control peer: {e}{since}"));
+                say_telling_the_end(
+                    &unidentified,
+                    |since| log!("cannot identify a control peer: {e}{since}"),
+                    |n| log!("cannot identify a control peer: {n} more{AFTER_THE_LAST_SAID}"),
+                );
                 format!("refused: the supervisor cannot tell which user you are ({e})")
             }
         };
