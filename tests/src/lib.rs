@@ -501,6 +501,23 @@ impl Service {
         }
     }
 
+    /// The pid of the process of a spawn whose exec had not returned, once
+    /// the supervisor says it killed it.
+    pub fn hung_exec_killed(&self) -> i32 {
+        let said = self
+            .output
+            .wait_for("forked for a child whose exec had not returned");
+        said.lines()
+            .find_map(|l| {
+                l.strip_prefix("littleboss: killed pid ")?
+                    .split(',')
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .expect("the pid killed")
+    }
+
     /// The first `addr=HOST:PORT` the service printed.
     pub fn printed_addr(&self, key: &str) -> SocketAddr {
         self.printed(key)

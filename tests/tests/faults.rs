@@ -980,19 +980,7 @@ fn a_spawn_whose_exec_hangs_past_its_deadline_is_ended_with_its_process_killed()
     let (mut svc, gate, addr, first) = serving_with_spawns_held(bin, &[]);
     let out = svc.control_with(bin, "reload", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let said = svc
-        .output
-        .wait_for("forked for a child whose exec had not returned");
-    let hung: i32 = said
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("littleboss: killed pid ")?
-                .split(',')
-                .next()?
-                .parse()
-                .ok()
-        })
-        .expect("the pid killed");
+    let hung = svc.hung_exec_killed();
     tests::wait_dead("the hung exec's process to be reaped", hung);
     assert!(gate.exists(), "the exec was let go, not killed");
     // Its spawn over, nothing of it left starting.

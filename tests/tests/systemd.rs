@@ -792,19 +792,7 @@ fn a_supervisor_that_exits_with_an_exec_hung_leaves_the_managers_socket_listenin
     let status = svc.wait_supervisor_exit();
     assert!(status.code().is_some(), "{status:?}: {}", svc.output.text());
     // The hung exec's process went with it, the gate still up.
-    let said = svc
-        .output
-        .wait_for("forked for a child whose exec had not returned");
-    let hung: i32 = said
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("littleboss: killed pid ")?
-                .split(',')
-                .next()?
-                .parse()
-                .ok()
-        })
-        .expect("the pid killed");
+    let hung = svc.hung_exec_killed();
     tests::wait_dead("the hung exec's process", hung);
     std::fs::remove_file(&gate).unwrap();
     // The manager's socket still listens: a client is queued, not refused.
