@@ -94,15 +94,15 @@ impl Repeated {
     }
 
     /// Says how many went unsaid, with `what`, if any did and the quiet
-    /// since the last said is over; a new quiet begins then, as after any
-    /// said.
+    /// since the last said is over. No new quiet begins: the next failure
+    /// is said whole (a lasting one with its words, which may have
+    /// changed), and so at most two lines in a quiet's length.
     pub(crate) fn say_unsaid(&mut self, what: impl FnOnce(u64)) {
         let now = tokio::time::Instant::now();
         if self.unsaid == 0 || self.quiet_until.is_some_and(|until| now < until) {
             return;
         }
         what(std::mem::take(&mut self.unsaid));
-        self.quiet_until = Some(now + REPEAT_QUIET);
     }
 
     /// How many went unsaid since the last said, if any, counted from
@@ -142,9 +142,12 @@ mod tests {
         repeated.say_unsaid(|n| told.push(n));
         repeated.say_unsaid(|n| told.push(n));
         assert_eq!(told, [2]);
-        // A new quiet from then: the next is held back, and asks again.
+        // The next said whole, with its own words, and a new quiet from
+        // it: the one after held back, and asking again.
         repeated.say(|more| said.push(more));
-        assert_eq!(said, [""]);
+        assert_eq!(said, ["", ""]);
+        repeated.say(|more| said.push(more));
+        assert_eq!(said, ["", ""]);
         assert!(repeated.first_held_back().is_some());
     }
 

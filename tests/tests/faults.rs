@@ -1336,7 +1336,7 @@ fn a_peer_of_another_user_is_refused_by_the_supervisor() {
     assert!(reply[0].contains("\"type\":\"error\""), "{reply:?}");
     let out = svc.output.wait_for("unknown variant `after strangers`");
     let said = out
-        .matches("refused a control connection from uid 65534")
+        .matches("refused a control connection from uid 65534 (pid")
         .count();
     assert!((1..=2).contains(&said), "{said} lines: {out}");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
