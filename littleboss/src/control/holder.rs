@@ -56,8 +56,8 @@ pub(crate) fn unheld(path: &Path) -> bool {
     };
     // A lock listed for the inode on another device may be this file's
     // (btrfs, overlayfs), and whether its holder has it open cannot
-    // always be read: held, then.
-    holder_in(&locks, device_numbers(meta.dev()), meta.ino()).is_none()
+    // always be read: held, then, whatever the device.
+    flock_holders(&locks, meta.ino()).is_empty()
 }
 
 /// Who `/proc/locks`'s `pid` is, given whether a pid `has_it_open`.

@@ -60,10 +60,11 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // starts the writer): neither
     // `supervisor_init`, nor the image an upgrade in place execs, nor what
     // either starts sees them.
-    let notifier = crate::notify::Notifier::from_env().map(std::sync::Arc::new);
-    // Socket activation's too, for the same reason: the notes below may
-    // start the writer before the listeners are bound.
+    // Socket activation's first (taking them says nothing), then the
+    // notify socket's, whose reading may say something: the notes below
+    // may start the writer before the listeners are bound.
     crate::activation::take_vars();
+    let notifier = crate::notify::Notifier::from_env().map(std::sync::Arc::new);
     close_inherited_on_exec();
     orphans::adopt_orphans();
     // A command-line mistake, told before anything is made.

@@ -1329,6 +1329,11 @@ mod tests {
 
     #[test]
     fn a_spawns_forked_process_says_its_pid_and_is_killed_by_it_only_if_still_ours() {
+        // Ours is told only where `/proc` numbers processes as we do.
+        if !crate::proc_pid::numbers_ours() {
+            eprintln!("skipped: /proc numbers processes otherwise here");
+            return;
+        }
         let (from, to) = super::pid_pipe().expect("a pipe");
         let before = super::super::orphans::ticks_now().unwrap();
         let launch = Spawn {
@@ -1346,9 +1351,10 @@ mod tests {
         let started = start(launch, || {}).unwrap();
         let pid = started.pid as i32;
         assert_eq!(super::forked_pid(&from), super::Forked::Pid(pid));
-        // Said once; its write end closed at the exec, the parent's with
-        // the spawn.
-        assert_eq!(super::forked_pid(&from), super::Forked::Over);
+        // Said once. (Over once every write end is closed: the child's at
+        // its exec, the parent's with the spawn, but a process another
+        // test forks meanwhile holds one until its own exec.)
+        assert_ne!(super::forked_pid(&from), super::Forked::Pid(pid));
         // Not one started before the fork it is asked for (a pid taken
         // since by another process), nor another's child.
         assert!(!super::kill_forked(pid, before + 1_000_000));
