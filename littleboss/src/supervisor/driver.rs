@@ -49,15 +49,20 @@ struct InFlight {
 }
 
 impl InFlight {
-    /// Reads the pid of the process it forked, if that has said it and
-    /// it was not read before.
+    /// The pid of the process it forked: read before, or read now if that
+    /// has said it (kept then).
     fn read_pid(&self) -> super::spawn::Forked {
+        use std::sync::atomic::Ordering::SeqCst;
+        let known = self.pid.load(SeqCst);
+        if known != 0 {
+            return super::spawn::Forked::Pid(known);
+        }
         let Some(from) = self.pid_from.as_deref() else {
             return super::spawn::Forked::Over;
         };
         let read = super::spawn::forked_pid(from);
         if let super::spawn::Forked::Pid(pid) = read {
-            self.pid.store(pid, std::sync::atomic::Ordering::SeqCst);
+            self.pid.store(pid, SeqCst);
         }
         read
     }
@@ -65,12 +70,10 @@ impl InFlight {
     /// Kills the process it forked, if it has said its pid, and is still
     /// ours: its pid then.
     fn kill(&self) -> Option<i32> {
-        use std::sync::atomic::Ordering::SeqCst;
-        if self.pid.load(SeqCst) == 0 {
-            self.read_pid();
-        }
-        let pid = Some(self.pid.load(SeqCst)).filter(|&pid| pid != 0)?;
-        let forked = self.forked.load(SeqCst);
+        let super::spawn::Forked::Pid(pid) = self.read_pid() else {
+            return None;
+        };
+        let forked = self.forked.load(std::sync::atomic::Ordering::SeqCst);
         (forked != 0 && super::spawn::kill_forked(pid, forked)).then_some(pid)
     }
 
@@ -94,10 +97,10 @@ impl InFlight {
             let Ok(mut ready) = from.readable().await else {
                 return;
             };
-            // Read through its own copy: one file, one pipe.
-            match super::spawn::forked_pid(from.get_ref()) {
-                super::spawn::Forked::Pid(pid) => {
-                    self.pid.store(pid, std::sync::atomic::Ordering::SeqCst);
+            // Its copy is only waited on: the pipe is one, read through
+            // the shared end.
+            match self.read_pid() {
+                super::spawn::Forked::Pid(_) => {
                     if let Some(pid) = self.kill() {
                         say_killed(pid);
                     }
@@ -865,9 +868,6 @@ impl Io {
                     beside_serving: !served.is_empty(),
                 };
                 let mut order = self.spawn_order(id, &launch, orphaned, &managers, &served);
-                // Not at the child's channel's number, free only if taken
-                // before and let go of since.
-                super::spawn::reserve_channel_fd();
                 let (pid_from, pid_to) = super::spawn::pid_pipe().unzip();
                 order.pid_to = pid_to;
                 // Run from the binary held for it (as `spawn_order` chose),
@@ -1585,12 +1585,18 @@ mod tests {
             eprintln!("skipped: /proc numbers processes otherwise here");
             return;
         }
-        let (from, to) = crate::supervisor::spawn::pid_pipe().expect("a pipe");
-        let flight = super::InFlight {
-            forked: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(forked_ticks())),
-            pid_from: Some(std::sync::Arc::new(from)),
-            pid: std::sync::Arc::default(),
+        // A spawn under way that forked now, and the write end of its pipe.
+        let in_flight = || {
+            let (from, to) = crate::supervisor::spawn::pid_pipe().expect("a pipe");
+            let forked = crate::supervisor::orphans::ticks_now().unwrap();
+            let flight = super::InFlight {
+                forked: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(forked)),
+                pid_from: Some(std::sync::Arc::new(from)),
+                pid: std::sync::Arc::default(),
+            };
+            (flight, to)
         };
+        let (flight, to) = in_flight();
         // Asked first: nothing said yet, nothing killed.
         assert_eq!(flight.kill(), None);
         let killing = tokio::spawn(flight.clone().kill_once_forked());
@@ -1615,12 +1621,7 @@ mod tests {
         assert_eq!(status.signal(), Some(nix::libc::SIGKILL));
         // A spawn over before its process said anything (its pipe closed):
         // the wait ends, nothing killed.
-        let (from, to) = crate::supervisor::spawn::pid_pipe().expect("a pipe");
-        let flight = super::InFlight {
-            forked: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(forked_ticks())),
-            pid_from: Some(std::sync::Arc::new(from)),
-            pid: std::sync::Arc::default(),
-        };
+        let (flight, to) = in_flight();
         drop(to);
         tokio::time::timeout(
             std::time::Duration::from_secs(20),
@@ -1628,11 +1629,6 @@ mod tests {
         )
         .await
         .expect("ended at the pipe's end");
-    }
-
-    /// Now, as a spawn marks its fork.
-    fn forked_ticks() -> u64 {
-        crate::supervisor::orphans::ticks_now().unwrap()
     }
 
     use super::AllOrNone;

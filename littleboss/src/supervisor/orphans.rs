@@ -159,37 +159,46 @@ fn zombie(pid: u32, spawning_since: impl Fn() -> Option<u64>) -> Zombie {
 /// yet, still in ours; or one whose start cannot be read. An orphan of a
 /// child's is in that child's group, and is reaped.
 fn spawned_maybe(pid: u32, since: u64) -> bool {
-    let Some(Stat { group, started }) = stat(pid) else {
+    let Some(Stat { group, started, .. }) = stat(pid) else {
         return true;
     };
     let ours = nix::unistd::getpgrp().as_raw() as u32;
     started + 1 >= since && (group == pid || group == ours)
 }
 
-/// What the scan reads of a process in `/proc/PID/stat`.
+/// What the supervisor reads of a process in `/proc/PID/stat`.
 #[derive(Debug, PartialEq, Eq)]
-struct Stat {
+pub(super) struct Stat {
+    /// Its parent.
+    pub parent: u32,
     /// Its process group.
-    group: u32,
+    pub group: u32,
     /// When it started, in clock ticks since boot.
-    started: u64,
+    pub started: u64,
 }
 
-fn stat(pid: u32) -> Option<Stat> {
+/// What `/proc/PID/stat` says of process `pid`; `None` where it cannot be
+/// read (gone, or `/proc` another pid namespace's).
+pub(super) fn stat(pid: u32) -> Option<Stat> {
     // Bytes: a name need not be UTF-8 (`PR_SET_NAME` takes any), and one
     // that is not must not make a zombie read as a spawn's for ever.
     let stat = std::fs::read(crate::proc_pid::path(pid, "stat")?).ok()?;
     parse_stat(&stat)
 }
 
-/// The group (the 5th field) and the start (`starttime`, the 22nd), read
-/// from after the name's last `)` (a name may hold spaces and
-/// parentheses): the 3rd and the 20th fields there.
+/// The parent (the 4th field), the group (the 5th) and the start
+/// (`starttime`, the 22nd), read from after the name's last `)` (a name
+/// may hold spaces and parentheses): the 2nd, 3rd and 20th fields there.
 fn parse_stat(stat: &[u8]) -> Option<Stat> {
     let mut fields = crate::proc_pid::after_name(stat)?;
-    let group = fields.nth(2)?.parse().ok()?;
+    let parent = fields.nth(1)?.parse().ok()?;
+    let group = fields.next()?.parse().ok()?;
     let started = fields.nth(16)?.parse().ok()?;
-    Some(Stat { group, started })
+    Some(Stat {
+        parent,
+        group,
+        started,
+    })
 }
 
 /// Now, in clock ticks since boot: the clock of [`Stat::started`].
@@ -246,9 +255,10 @@ mod tests {
     use super::{Stat, parse_stat, stat, ticks_now};
 
     #[test]
-    fn group_and_start_are_read_past_a_name_with_spaces_parentheses_and_no_utf8() {
+    fn parent_group_and_start_are_read_past_a_name_with_spaces_parentheses_and_no_utf8() {
         let tail = b" Z 1 41 40 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 12345 0 0";
         let want = Some(Stat {
+            parent: 1,
             group: 41,
             started: 12345,
         });
@@ -261,7 +271,12 @@ mod tests {
 
     #[test]
     fn this_process_started_before_now_on_the_same_clock() {
-        let Stat { group, started } = stat(std::process::id()).unwrap();
+        let Stat {
+            parent,
+            group,
+            started,
+        } = stat(std::process::id()).unwrap();
+        assert_eq!(parent, nix::unistd::getppid().as_raw() as u32);
         assert_eq!(group, nix::unistd::getpgrp().as_raw() as u32);
         let now = ticks_now().unwrap();
         assert!(started <= now, "{started} > {now}");

@@ -168,8 +168,10 @@ pub(crate) struct Spawn {
 /// read end first: the driver, which learns a child's pid only once its
 /// exec has returned, can so kill one whose exec hangs
 /// ([`kill_forked`]). `None` if no pipe can be had (out of descriptors):
-/// the spawn goes on without.
+/// the spawn goes on without. Never at the child's channel's number
+/// (reserved first, as [`start`] does).
 pub(crate) fn pid_pipe() -> Option<(OwnedFd, OwnedFd)> {
+    reserve_channel_fd();
     nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK).ok()
 }
 
@@ -205,18 +207,11 @@ pub(crate) fn forked_pid(from: &OwnedFd) -> Forked {
 /// takes the pids wrapping around within moments). Returns whether it
 /// was killed. Not without `/proc`, which alone tells.
 pub(crate) fn kill_forked(pid: i32, forked: u64) -> bool {
-    let Some(stat) = crate::proc_pid::path(pid, "stat").and_then(|p| std::fs::read(p).ok()) else {
+    let Some(stat) = u32::try_from(pid).ok().and_then(super::orphans::stat) else {
         return false;
     };
-    // From the state on: the parent is the 2nd, the start the 20th.
-    let Some(mut fields) = crate::proc_pid::after_name(&stat) else {
-        return false;
-    };
-    let parent = fields.nth(1).and_then(|p| p.parse::<i32>().ok());
-    let started = fields.nth(17).and_then(|s| s.parse::<u64>().ok());
-    let ours = parent == Some(std::process::id() as i32);
     // A tick early, as `forked` may be.
-    if !ours || started.is_none_or(|started| started + 1 < forked) {
+    if stat.parent != std::process::id() || stat.started + 1 < forked {
         return false;
     }
     nix::sys::signal::kill(
