@@ -692,12 +692,9 @@ async fn read_request(
                 Ok(Ok(slot)) => long_slot = Some(slot),
                 _ => {
                     // Not read: nothing was tried (a `reload` exits 4).
-                    return Err(Some(Response::Error {
-                        error: format!(
-                            "the supervisor was reading another long request for all of {READ_TIMEOUT:?}; try again"
-                        ),
-                        refused: true,
-                    }));
+                    return Err(Some(Response::refused(format!(
+                        "the supervisor was reading another long request for all of {READ_TIMEOUT:?}; try again"
+                    ))));
                 }
             }
             *deadline += waiting.elapsed();

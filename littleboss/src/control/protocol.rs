@@ -291,9 +291,9 @@ impl Response {
         }
     }
 
-    /// A request refused with nothing tried, as `error` says: a reload
-    /// put off by a stop, or asked of a supervisor exiting, which is not a
-    /// reload that failed.
+    /// A request refused with nothing tried, as `error` says: one turned
+    /// away before it was read, a reload put off by a stop or asked of a
+    /// supervisor exiting (which is not a reload that failed).
     pub fn refused(error: impl Into<String>) -> Response {
         Response::Error {
             error: error.into(),
@@ -1044,10 +1044,7 @@ mod tests {
             failed,
             b"{\"v\":1,\"final\":true,\"type\":\"error\",\"error\":\"no\"}\n"
         );
-        let refused = Response::Error {
-            error: "busy".into(),
-            refused: true,
-        };
+        let refused = Response::refused("busy");
         let line = encode_response(&refused);
         assert!(line.ends_with(b"\"refused\":true}\n"), "{line:?}");
         assert_eq!(

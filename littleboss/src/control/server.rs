@@ -718,10 +718,7 @@ pub(crate) async fn serve(
         // Answered in the step that accepted it, not by the task below:
         // an in-place upgrade execs between two steps, and would drop a
         // client whose answer waited for that task's turn.
-        let answer = protocol::encode_response(&Response::Error {
-            error,
-            refused: true,
-        });
+        let answer = protocol::encode_response(&Response::refused(error));
         let sent = send_now(&stream, &answer);
         // Each refusal holds its descriptor a moment (up to a second):
         // beyond so many at once, closed at once (answered, if the close
