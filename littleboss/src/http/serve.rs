@@ -721,8 +721,20 @@ pub(super) mod tests {
         let since = Instant::now();
         phase.send_replace(Phase::Draining(since));
         phase.send_replace(Phase::Lameduck(since));
-        // A moment for the helper to act on it, were it to cut the stream.
-        tokio::task::yield_now().await;
+        // The client hears the helper's GOAWAY before the stream is
+        // answered: a helper cutting the stream with it would fail here.
+        let told = async {
+            loop {
+                match client.clone().ready().await {
+                    Err(goaway) => break goaway,
+                    Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                }
+            }
+        };
+        let goaway = tokio::time::timeout(ENDS_WELL_BEFORE_THE_BOUND, told)
+            .await
+            .expect("no GOAWAY at lameduck");
+        assert!(goaway.is_go_away(), "{goaway}");
         lameduck.notify_one();
         let response = response.await.expect("the stream in flight was reset");
         assert_eq!(response.status(), 200);
