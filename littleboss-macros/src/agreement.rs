@@ -460,6 +460,12 @@ const SPECS: &[(&str, Option<&str>)] = &[
         ),
     ),
     (
+        "unix::9090",
+        Some(
+            "unix path `:9090` reads as a TCP address, but this listener is a unix one, which takes a socket file's path, like `/run/svc.sock` (for a file so named in the working folder, `./:9090`)",
+        ),
+    ),
+    (
         "unix:/run/app/",
         Some(
             "unix path `/run/app/` names a folder; give the socket file's own path, like `/run/svc.sock`",

@@ -80,6 +80,11 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
         if addr.starts_with('~') {
             return Err(SpecProblem::UnixPathTilde { path: addr.into() });
         }
+        // `-metrics=:9090` meant for a TCP listener (or kept by a reload
+        // whose new binary made `metrics` a unix one).
+        if !addr.contains('/') && (is_port(addr) || host_port(addr).is_ok()) {
+            return Err(SpecProblem::UnixPathLikeAddress { path: addr.into() });
+        }
         // Bound as given, the kernel refuses it in misleading words (no
         // such file or directory, or the file exists).
         if names_a_folder(addr) {
@@ -293,6 +298,11 @@ mod tests {
             ("tcp4:localhost:80", "tcp4", "localhost:80"),
             ("unix:relative.sock", "unix", "relative.sock"),
             ("unix:with:colons", "unix", "with:colons"),
+            // A file named like an address, said so.
+            ("unix:./:9090", "unix", "./:9090"),
+            ("unix:/run/:9090", "unix", "/run/:9090"),
+            ("unix:svc:sock", "unix", "svc:sock"),
+            ("unix:svc.sock:", "unix", "svc.sock:"),
             ("unix:", "unix", ""),
         ] {
             assert_eq!(listener_spec("l", spec), Ok((network, addr)), "{spec}");
@@ -460,6 +470,22 @@ mod tests {
             (
                 "unix:..",
                 "unix path `..` names a folder; give the socket file's own path, like `/run/svc.sock`",
+            ),
+            (
+                "unix::9090",
+                "unix path `:9090` reads as a TCP address, but this listener is a unix one, which takes a socket file's path, like `/run/svc.sock` (for a file so named in the working folder, `./:9090`)",
+            ),
+            (
+                "unix:localhost:8080",
+                "unix path `localhost:8080` reads as a TCP address, but this listener is a unix one, which takes a socket file's path, like `/run/svc.sock` (for a file so named in the working folder, `./localhost:8080`)",
+            ),
+            (
+                "unix:[::1]:80",
+                "unix path `[::1]:80` reads as a TCP address, but this listener is a unix one, which takes a socket file's path, like `/run/svc.sock` (for a file so named in the working folder, `./[::1]:80`)",
+            ),
+            (
+                "unix:9090",
+                "unix path `9090` reads as a TCP address, but this listener is a unix one, which takes a socket file's path, like `/run/svc.sock` (for a file so named in the working folder, `./9090`)",
             ),
             (
                 "unix:~",

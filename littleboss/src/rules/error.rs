@@ -412,6 +412,14 @@ pub enum SpecProblem {
         /// The path.
         path: String,
     },
+    /// A unix path with no `/` that reads as a host and port or a port
+    /// (`:9090`, `localhost:8080`, `9090`): a TCP address given to a unix
+    /// listener, which would make a socket file so named in the working
+    /// folder. `./:9090` names such a file, if one is meant.
+    UnixPathLikeAddress {
+        /// The path.
+        path: String,
+    },
     /// A unix path that names a folder (`/run/app/`, `/run/app/.`): a
     /// socket file cannot be made there.
     UnixPathFolder {
@@ -571,6 +579,10 @@ impl fmt::Display for SpecProblem {
                 f,
                 "unix path `{}` contains a control character; give it without",
                 path.escape_debug()
+            ),
+            SpecProblem::UnixPathLikeAddress { path } => write!(
+                f,
+                "unix path `{path}` reads as a TCP address, but this listener is a unix one, which takes a socket file's path, like `/run/svc.sock` (for a file so named in the working folder, `./{path}`)"
             ),
             SpecProblem::UnixPathTilde { path } => {
                 write!(
