@@ -447,16 +447,21 @@ enum AdoptListenersError {
     Count { announced: usize, passed: usize },
     /// This binary declares listener `name`; the supervisor holds none by
     /// that name (a reload cannot add one).
-    NotHeld { name: String },
+    NotHeld { name: String, flag: String },
     /// Listener `name` is off in the supervisor (no socket held), but
     /// this binary's arguments give it `address`.
-    HeldOff { name: String, address: String },
+    HeldOff {
+        name: String,
+        address: String,
+        flag: String,
+    },
     /// Listener `name` is `declared` here but the supervisor holds a
     /// socket of another kind, for `held`.
     Kind {
         name: String,
         declared: Network,
         held: Network,
+        flag: String,
     },
     /// The fd passed for listener `name` is not a socket it can use.
     NotFit { name: String, error: NotFit },
@@ -469,28 +474,33 @@ impl std::fmt::Display for AdoptListenersError {
                 f,
                 "the supervisor announced {announced} listeners but passed {passed} fds"
             ),
-            AdoptListenersError::NotHeld { name } => write!(
+            AdoptListenersError::NotHeld { name, flag } => write!(
                 f,
                 "this binary declares listener `{name}`, which the running supervisor does not hold \
                  (a SIGHUP or a restart keeps the serving child's listeners); \
-                 run this binary with `-littleboss=reload` to add it"
+                 run this binary with `-{flag}=reload` to add it"
             ),
-            AdoptListenersError::HeldOff { name, address } => write!(
+            AdoptListenersError::HeldOff {
+                name,
+                address,
+                flag,
+            } => write!(
                 f,
                 "this binary gives listener `{name}` the address `{}`, but it is off in the running supervisor \
                  (a SIGHUP or a restart keeps the serving child's listeners); \
-                 run this binary with `-littleboss=reload` to turn it on",
+                 run this binary with `-{flag}=reload` to turn it on",
                 address.escape_debug()
             ),
             AdoptListenersError::Kind {
                 name,
                 declared,
                 held,
+                flag,
             } => write!(
                 f,
                 "listener `{name}` is {declared} in this binary but the supervisor holds a {held} socket \
                  (a SIGHUP or a restart keeps the serving child's listeners); \
-                 run this binary with `-littleboss=reload` to bind it anew"
+                 run this binary with `-{flag}=reload` to bind it anew"
             ),
             // From the supervisor, not systemd: no `Accept=yes` to blame.
             AdoptListenersError::NotFit {
@@ -575,6 +585,7 @@ fn adopt(
             if !off {
                 return Err(AdoptListenersError::NotHeld {
                     name: spec.name.clone(),
+                    flag: config.flag.clone(),
                 });
             }
             listeners.push(Listener {
@@ -596,6 +607,7 @@ fn adopt(
                 name: spec.name.clone(),
                 declared: spec.network,
                 held: entry.network,
+                flag: config.flag.clone(),
             });
         }
         // Off where this binary's arguments turn it on: its program would
@@ -605,6 +617,7 @@ fn adopt(
             return Err(AdoptListenersError::HeldOff {
                 name: spec.name.clone(),
                 address: address.clone(),
+                flag: config.flag.clone(),
             });
         }
         if let Some(fd) = &fd {
@@ -624,6 +637,7 @@ fn adopt(
                     name: spec.name.clone(),
                     declared: spec.network,
                     held: entry.network,
+                    flag: config.flag.clone(),
                 });
             }
         }
@@ -964,6 +978,7 @@ mod tests {
     fn a_listener_held_off_that_this_binary_turns_on_is_refused() {
         let config = crate::Littleboss::new("svc")
             .listener("metrics", "tcp::9100")
+            .flag("lb")
             .config;
         let entries = [ListenerEntry {
             name: "metrics".to_owned(),
@@ -977,7 +992,7 @@ mod tests {
         let error = adopt(&config, &entries, Vec::new(), &[on]).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "this binary gives listener `metrics` the address `:9100`, but it is off in the running supervisor (a SIGHUP or a restart keeps the serving child's listeners); run this binary with `-littleboss=reload` to turn it on"
+            "this binary gives listener `metrics` the address `:9100`, but it is off in the running supervisor (a SIGHUP or a restart keeps the serving child's listeners); run this binary with `-lb=reload` to turn it on"
         );
         // Off by the arguments too (`-metrics=`): off it is.
         let off = ListenerSpec::parse("metrics", "tcp:").unwrap();
@@ -1090,17 +1105,20 @@ mod tests {
             count.to_string(),
             "the supervisor announced 2 listeners but passed 1 fds"
         );
+        // The mode flag as the program names it (`flag = "lb"`).
         let not_held = AdoptListenersError::NotHeld {
             name: "admin".to_owned(),
+            flag: "lb".to_owned(),
         };
         assert_eq!(
             not_held.to_string(),
-            "this binary declares listener `admin`, which the running supervisor does not hold (a SIGHUP or a restart keeps the serving child's listeners); run this binary with `-littleboss=reload` to add it"
+            "this binary declares listener `admin`, which the running supervisor does not hold (a SIGHUP or a restart keeps the serving child's listeners); run this binary with `-lb=reload` to add it"
         );
         let kind = AdoptListenersError::Kind {
             name: "dns".to_owned(),
             declared: Network::Udp,
             held: Network::Tcp4,
+            flag: "littleboss".to_owned(),
         };
         assert_eq!(
             kind.to_string(),

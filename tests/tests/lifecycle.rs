@@ -1384,3 +1384,42 @@ fn a_start_under_a_strict_umask_leaves_a_folder_and_lock_later_starts_can_use() 
     svc.output.wait_for_count(" is ready\n", 2);
     svc.stop_expecting(0);
 }
+
+#[test]
+fn a_stop_with_its_own_mode_flag_cut_short_names_that_flag_for_the_status() {
+    // `see -littleboss=status` would run this program unsupervised.
+    let bin = env!("CARGO_BIN_EXE_custom_flag");
+    let mut svc = Service::new(bin);
+    let mut start = svc.command(bin);
+    start.arg("-service=start");
+    svc.spawn(start);
+    svc.ready();
+    svc.freeze();
+    let mut stop = svc.command(bin);
+    stop.arg("-service=stop")
+        .stderr(std::process::Stdio::piped());
+    let mut stop = tests::KilledOnDrop(stop.spawn().unwrap());
+    let said = stop.said();
+    let command = stop.0.id();
+    let int = 1 << (nix::libc::SIGINT - 1);
+    tests::eventually("the command reads its signals", || {
+        let masks = tests::procfs::thread_signal_masks(command);
+        masks.iter().any(|m| m.caught & int != 0).then_some(())
+    });
+    let pid = nix::unistd::Pid::from_raw(command as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let ended = stop.wait().unwrap();
+    let said = said.wait_closed();
+    assert_eq!(
+        tests::died_of(ended),
+        Some(nix::sys::signal::Signal::SIGINT),
+        "{said}"
+    );
+    assert!(
+        said.contains("stop of customflag ended here unanswered"),
+        "{said}"
+    );
+    assert!(said.contains("(see -service=status)"), "{said}");
+    assert!(!said.contains("-littleboss"), "{said}");
+    svc.signal(nix::sys::signal::Signal::SIGCONT);
+}

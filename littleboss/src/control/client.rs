@@ -193,14 +193,16 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     crate::sigpipe::ignore();
     // Where it stands from the start: a signal before the request is
     // written says it may have gone.
-    let name = config.name.clone();
+    let (name, flag) = (config.name.clone(), config.flag.clone());
     let asking = match inv.mode {
         Mode::Reload => Some(Standing::Reload {
             name,
+            flag,
             progress: Progress::Asking,
         }),
         Mode::Stop => Some(Standing::Stop {
             name,
+            flag,
             progress: StopProgress::Asking,
         }),
         Mode::Status | Mode::Bypass | Mode::Start => None,
@@ -230,11 +232,17 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
 /// Where the request of a command ended by a stop signal now stands.
 #[derive(Debug, Clone)]
 enum Standing {
-    /// A reload of the service `name`, as far as it went.
-    Reload { name: String, progress: Progress },
+    /// A reload of the service `name`, as far as it went; `flag` is the
+    /// mode flag as its program names it.
+    Reload {
+        name: String,
+        flag: String,
+        progress: Progress,
+    },
     /// A stop of `name`, as far as it went.
     Stop {
         name: String,
+        flag: String,
         progress: StopProgress,
     },
 }
@@ -244,12 +252,16 @@ impl Standing {
     fn said(&self, signal: nix::sys::signal::Signal) -> String {
         let ended = format!("this command was ended by {}", signal.as_str());
         match self {
-            Standing::Reload { name, progress } => {
-                reload_unfinished(name, Failure::new(UNKNOWN, ended), *progress).message
-            }
-            Standing::Stop { name, progress } => {
-                stop_unfinished(name, Failure::new(UNKNOWN, ended), *progress).message
-            }
+            Standing::Reload {
+                name,
+                flag,
+                progress,
+            } => reload_unfinished(name, flag, Failure::new(UNKNOWN, ended), *progress).message,
+            Standing::Stop {
+                name,
+                flag,
+                progress,
+            } => stop_unfinished(name, flag, Failure::new(UNKNOWN, ended), *progress).message,
         }
     }
 }
@@ -416,6 +428,7 @@ fn wants_json(program_args: &[std::ffi::OsString]) -> Result<bool, Failure> {
 /// on success (and `stop`'s child's code).
 fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure> {
     let name = &config.name;
+    let flag = &config.flag;
     let path = socket_path(name);
     // A usage mistake (`LITTLEBOSS_DIR` too long), as `dispatch` says it.
     super::dir::check_socket_path(&path).map_err(|e| Failure::new(crate::exit::USAGE, e))?;
@@ -525,6 +538,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
             let reloading = |progress| {
                 standing(Some(Standing::Reload {
                     name: name.clone(),
+                    flag: flag.clone(),
                     progress,
                 }))
             };
@@ -542,7 +556,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                 dir_id: crate::own_file::identity(Path::new(".")),
             });
             let mut response = reload.map_err(|failure| match failure.sent {
-                true => reload_unfinished(name, failure, Progress::Unanswered),
+                true => reload_unfinished(name, flag, failure, Progress::Unanswered),
                 false => failure,
             })?;
             // The child the reload was last said to wait for, and the one
@@ -626,7 +640,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                 let progress = started.map_or(Progress::Waiting, Progress::Started);
                 response = session
                     .next()
-                    .map_err(|failure| reload_unfinished(name, failure, progress))?;
+                    .map_err(|failure| reload_unfinished(name, flag, failure, progress))?;
             }
         }
         Mode::Stop => {
@@ -634,13 +648,14 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                 if !failure.sent {
                     return failure;
                 }
-                stop_unfinished(name, failure, StopProgress::Sent)
+                stop_unfinished(name, flag, failure, StopProgress::Sent)
             })?;
             loop {
                 // As for a reload: where it stands, before it is said.
                 match &response {
                     Response::Stopping { .. } => standing(Some(Standing::Stop {
                         name: name.clone(),
+                        flag: flag.clone(),
                         progress: StopProgress::Stopping,
                     })),
                     _ => last_words(),
@@ -688,7 +703,7 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                 // failed (the supervisor may have been killed meanwhile).
                 response = session.next().map_err(|failure| {
                     if !failure.closed {
-                        return stop_unfinished(name, failure, StopProgress::Stopping);
+                        return stop_unfinished(name, flag, failure, StopProgress::Stopping);
                     }
                     Failure::new(
                         UNKNOWN,
@@ -729,21 +744,23 @@ enum StopProgress {
 
 /// `failure`, the end of a stop of `name` whose outcome never came, said
 /// as what it means for that stop: one the supervisor said it began goes
-/// on without this command; one sent may still be carried out.
-fn stop_unfinished(name: &str, failure: Failure, progress: StopProgress) -> Failure {
+/// on without this command; one sent may still be carried out. `flag` is
+/// the mode flag as the program names it, for the command that tells.
+fn stop_unfinished(name: &str, flag: &str, failure: Failure, progress: StopProgress) -> Failure {
     let ended = failure.message;
+    let see = format!("see -{flag}=status");
     let message = match progress {
         StopProgress::Sent | StopProgress::Asking if failure.answered => format!(
-            "stop of {name} ended here, its answer unreadable: {ended}; the supervisor read it, and may still stop {name} (see -littleboss=status)"
+            "stop of {name} ended here, its answer unreadable: {ended}; the supervisor read it, and may still stop {name} ({see})"
         ),
         StopProgress::Stopping => {
-            format!("stop of {name} goes on without this command: {ended} (see -littleboss=status)")
+            format!("stop of {name} goes on without this command: {ended} ({see})")
         }
         StopProgress::Sent => format!(
-            "stop of {name} ended here unanswered: {ended}; it was sent, and the supervisor may still stop {name} (see -littleboss=status)"
+            "stop of {name} ended here unanswered: {ended}; it was sent, and the supervisor may still stop {name} ({see})"
         ),
         StopProgress::Asking => format!(
-            "stop of {name} ended here unanswered: {ended}; if it was sent, the supervisor may still stop {name} (see -littleboss=status)"
+            "stop of {name} ended here unanswered: {ended}; if it was sent, the supervisor may still stop {name} ({see})"
         ),
     };
     Failure::new(UNKNOWN, message)
@@ -754,16 +771,25 @@ fn stop_unfinished(name: &str, failure: Failure, progress: StopProgress) -> Fail
 /// fail, for all this command knows; one not begun (waiting its turn, or
 /// not read yet) is dropped as this command ends, unless its turn had come
 /// (its binds and exec under way, of which the supervisor says nothing
-/// until its child runs).
-fn reload_unfinished(name: &str, failure: Failure, progress: Progress) -> Failure {
+/// until its child runs). `flag` as [`stop_unfinished`]'s.
+fn reload_unfinished(name: &str, flag: &str, failure: Failure, progress: Progress) -> Failure {
+    let see = format!("see -{flag}=status");
     let what = match progress {
-        Progress::Unanswered | Progress::Asking if failure.answered => "the supervisor read it, and what it answered this command cannot read; a reload not begun is dropped when its command ends (unless it had begun: see -littleboss=status)".to_owned(),
-        Progress::Started(pid) => format!(
-            "its new child pid {pid} had started; whether it took over is unknown (see -littleboss=status)"
+        Progress::Unanswered | Progress::Asking if failure.answered => format!(
+            "the supervisor read it, and what it answered this command cannot read; a reload not begun is dropped when its command ends (unless it had begun: {see})"
         ),
-        Progress::Waiting => "it was waiting its turn, and a reload still waiting is dropped when its command ends (unless its turn had come: see -littleboss=status)".to_owned(),
-        Progress::Unanswered => "it was sent, and nothing came back of it; a reload not begun is dropped when its command ends (unless it had begun: see -littleboss=status)".to_owned(),
-        Progress::Asking => "it may have been sent, and nothing came back of it; a reload not begun is dropped when its command ends (unless it had begun: see -littleboss=status)".to_owned(),
+        Progress::Started(pid) => {
+            format!("its new child pid {pid} had started; whether it took over is unknown ({see})")
+        }
+        Progress::Waiting => format!(
+            "it was waiting its turn, and a reload still waiting is dropped when its command ends (unless its turn had come: {see})"
+        ),
+        Progress::Unanswered => format!(
+            "it was sent, and nothing came back of it; a reload not begun is dropped when its command ends (unless it had begun: {see})"
+        ),
+        Progress::Asking => format!(
+            "it may have been sent, and nothing came back of it; a reload not begun is dropped when its command ends (unless it had begun: {see})"
+        ),
     };
     Failure::new(
         failure.code,
@@ -1291,14 +1317,15 @@ mod tests {
             )
             .answered_unreadably()
         };
-        let stop = stop_unfinished("svc", unreadable(), StopProgress::Sent).message;
+        // The mode flag as the program names it (`flag = "lb"`).
+        let stop = stop_unfinished("svc", "lb", unreadable(), StopProgress::Sent).message;
         assert_eq!(
             stop,
-            "stop of svc ended here, its answer unreadable: the supervisor answered `parked`, which this command cannot read; the supervisor read it, and may still stop svc (see -littleboss=status)"
+            "stop of svc ended here, its answer unreadable: the supervisor answered `parked`, which this command cannot read; the supervisor read it, and may still stop svc (see -lb=status)"
         );
-        let reload = reload_unfinished("svc", unreadable(), Progress::Unanswered).message;
+        let reload = reload_unfinished("svc", "lb", unreadable(), Progress::Unanswered).message;
         assert!(
-            reload.ends_with("; the supervisor read it, and what it answered this command cannot read; a reload not begun is dropped when its command ends (unless it had begun: see -littleboss=status)"),
+            reload.ends_with("; the supervisor read it, and what it answered this command cannot read; a reload not begun is dropped when its command ends (unless it had begun: see -lb=status)"),
             "{reload}"
         );
         assert!(!reload.contains("nothing came back"), "{reload}");
@@ -1309,7 +1336,7 @@ mod tests {
         use super::{Failure, StopProgress, stop_unfinished};
         let said = |progress| {
             let timed_out = Failure::new(4, "the supervisor (pid 7) did not answer in time");
-            let failure = stop_unfinished("svc", timed_out, progress);
+            let failure = stop_unfinished("svc", "littleboss", timed_out, progress);
             assert_eq!(failure.code, 4);
             failure.message
         };
@@ -1424,7 +1451,8 @@ mod tests {
             failure.message
         );
         // Said as read, not as unanswered.
-        let said = super::stop_unfinished("svc", failure, super::StopProgress::Sent).message;
+        let said =
+            super::stop_unfinished("svc", "littleboss", failure, super::StopProgress::Sent).message;
         assert!(
             said.starts_with("stop of svc ended here, its answer unreadable: "),
             "{said}"
