@@ -141,10 +141,14 @@ pub(crate) fn parse(tokens: TokenStream) -> (syn::Result<Args>, Option<Spanned<R
                     "" => name.token().to_string(),
                     _ => format!("{:?}", name.value()),
                 };
-                let error = Error::new(
-                    name.span(),
-                    format!("write the service name as `name = {written}`"),
-                );
+                // Quoted back only if it would pass, as a value is elsewhere.
+                let message = match rules::service_name(&name.value()) {
+                    Ok(()) => format!("write the service name as `name = {written}`"),
+                    Err(problem) => format!(
+                        "write the service name as `name = \"...\"`, and mind that {problem}"
+                    ),
+                };
+                let error = Error::new(name.span(), message);
                 state.unread(error, Some("name"));
             }
         }
