@@ -130,13 +130,24 @@ pub(crate) fn self_outside_items(tokens: TokenStream) -> Option<proc_macro2::Spa
     // The last token was a name (a macro's path, not a keyword a `!`
     // may follow: `if !(...)`): a `!` after it begins a macro's input.
     let mut after_name = false;
+    // Where an item may begin: `impl` there is one, elsewhere a type's
+    // (`-> impl Display`), with no `Self` of its own.
+    let mut item_may_begin = true;
     while let Some(token) = tokens.next() {
         let name =
             matches!(&token, TokenTree::Ident(ident) if !BEFORE_A_NOT.iter().any(|k| ident == k));
+        let mut next_may_begin_an_item = match &token {
+            TokenTree::Punct(punct) => punct.as_char() == ';',
+            TokenTree::Group(group) => group.delimiter() != Delimiter::Parenthesis,
+            TokenTree::Ident(ident) => ident == "unsafe",
+            TokenTree::Literal(_) => false,
+        };
         match token {
             TokenTree::Ident(ident) if ident == "Self" => return Some(ident.span()),
+            TokenTree::Ident(ident) if ident == "impl" && !item_may_begin => {}
             TokenTree::Ident(ident) if HAS_ITS_OWN_SELF.iter().any(|item| ident == item) => {
                 skip_item(&mut tokens);
+                next_may_begin_an_item = true;
             }
             TokenTree::Punct(punct) if punct.as_char() == '!' && after_name => {
                 if let Some(TokenTree::Group(_)) = tokens.peek() {
@@ -151,6 +162,7 @@ pub(crate) fn self_outside_items(tokens: TokenStream) -> Option<proc_macro2::Spa
             _ => {}
         }
         after_name = name;
+        item_may_begin = next_may_begin_an_item;
     }
     None
 }
@@ -366,5 +378,18 @@ mod tests {
         ));
         // A weak keyword as a name: what follows is looked at.
         assert!(found("{ let union = 1; Self::go(); }"));
+        // `impl` in a type is no item: the body after it is looked at.
+        assert!(found(
+            "async fn main() -> Result<(), impl Display> { Self::setup(); }"
+        ));
+        assert!(found("fn main() -> impl MainResult { Self::go() }"));
+        assert!(found(
+            "{ let f: Box<dyn Fn(impl X)>; let g: &impl Y = &1; Self::go(); }"
+        ));
+        // An item after a statement, an attribute or `unsafe` still is.
+        assert!(!found("{ x(); impl A { fn a() -> Self { Self } } }"));
+        assert!(!found("{ #[allow(x)] impl A { fn a() -> Self { Self } } }"));
+        assert!(!found("{ unsafe impl Send for A { } fn b() -> A { A } }"));
+        assert!(!found("{ {} impl A { fn a() -> Self { Self } } }"));
     }
 }
