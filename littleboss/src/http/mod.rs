@@ -68,6 +68,16 @@
 //! - give up on connections still open when the lameduck timeout is about
 //!   to end, so that `main` returns before the supervisor kills it.
 //!
+//! What they do not do, as `axum::serve` does not: time out a client
+//! while serving. hyper's 30 s header-read timeout needs a timer, and in
+//! hyper 1 it also runs while a keep-alive connection waits between
+//! requests, closing it abruptly at 30 s idle: the very race with a
+//! client's next request that the closes above avoid. So a client that
+//! trickles its request head, or an HTTP/2 peer gone without a close,
+//! holds its connection (and, at a drain, the child until the bound) for
+//! as long as it lasts: in front of clients you do not trust, put a
+//! reverse proxy with its own timeouts, or serve with hyper yourself.
+//!
 //! ```no_run
 //! use axum::{Router, routing::get};
 //!
