@@ -1719,13 +1719,13 @@ fn a_supervisor_out_of_descriptors_says_so_once_and_answers_once_it_has_them() {
     svc.start(&[]);
     svc.ready();
     let pid = svc.pid();
-    // The lowest free descriptor number: the next the supervisor opens.
-    let open: std::collections::BTreeSet<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    let lowest_free = (0..).find(|fd| !open.contains(fd)).unwrap();
-    let before = set_fd_limit(pid, lowest_free);
+    // No number left to open: the limit at 3, and 0 to 2 (its stdio)
+    // held, whatever it closes meanwhile (the lowest free number, taken
+    // from a look at /proc, was one too many were a descriptor open
+    // for a moment then).
+    let held = |fd: u64| std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).is_ok();
+    assert!((0..3).all(held), "stdio closed");
+    let before = set_fd_limit(pid, 3);
     // Queued, not accepted: the supervisor has no descriptor to spare, and
     // tries again every 100 ms.
     let socket = svc.control_dir().join("echo_server.sock");
