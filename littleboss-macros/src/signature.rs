@@ -139,7 +139,8 @@ pub(crate) fn self_outside_items(tokens: TokenStream) -> Option<proc_macro2::Spa
         let mut next_may_begin_an_item = match &token {
             TokenTree::Punct(punct) => punct.as_char() == ';',
             TokenTree::Group(group) => group.delimiter() != Delimiter::Parenthesis,
-            TokenTree::Ident(ident) => ident == "unsafe",
+            // `unsafe impl`, and nightly's `default impl`.
+            TokenTree::Ident(ident) => ident == "unsafe" || ident == "default",
             TokenTree::Literal(_) => false,
         };
         match token {
@@ -390,6 +391,9 @@ mod tests {
         assert!(!found("{ x(); impl A { fn a() -> Self { Self } } }"));
         assert!(!found("{ #[allow(x)] impl A { fn a() -> Self { Self } } }"));
         assert!(!found("{ unsafe impl Send for A { } fn b() -> A { A } }"));
+        assert!(!found(
+            "{ default impl<T> A for T { fn a() -> Self { todo!() } } }"
+        ));
         assert!(!found("{ {} impl A { fn a() -> Self { Self } } }"));
     }
 }

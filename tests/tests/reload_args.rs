@@ -623,21 +623,29 @@ fn a_held_unix_socket_asked_for_through_a_symlinked_folder_is_named_as_ours() {
 #[test]
 fn a_tcp_address_given_to_a_unix_listener_is_refused_naming_the_file_it_would_make() {
     // `-sock=:9090`, meant for a TCP listener: no socket file `:9090` in
-    // the working folder, at start nor at a reload, which keeps the child.
+    // the working folder (the service's own here), at start nor at a
+    // reload, which keeps the child.
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let mut svc = Service::new(bin);
+    let here = svc.dir.path().to_owned();
+    let run = |svc: &Service, mode: &str, args: &[&str]| {
+        let mut cmd = svc.command(bin);
+        cmd.current_dir(&here)
+            .arg(format!("-littleboss={mode}"))
+            .args(args);
+        cmd.output_in_time()
+    };
     let said = "-sock: unix path `:9090` reads as a TCP address, but this listener is a unix one, which takes a socket file's path, like `/run/svc.sock` (for a file so named in the working folder, `./:9090`)";
-    let out = svc.control_with(bin, "start", &["-sock=:9090", "-port=127.0.0.1:0"]);
+    let out = run(&svc, "start", &["-sock=:9090", "-port=127.0.0.1:0"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains(said), "{}", text(&out));
-    let held = svc.dir.path().join("app.sock");
+    let held = here.join("app.sock");
     svc.start(&[&format!("-sock={}", held.display()), "-port=127.0.0.1:0"]);
     svc.ready();
-    let out = svc.control_with(bin, "reload", &["-sock=:9090"]);
+    let out = run(&svc, "reload", &["-sock=:9090"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains(said), "{}", text(&out));
-    assert!(!svc.dir.path().join(":9090").exists());
-    assert!(!std::path::Path::new(":9090").exists());
+    assert!(!here.join(":9090").exists());
     let mut reply = String::new();
     let mut conn = std::os::unix::net::UnixStream::connect(&held).unwrap();
     std::io::Read::read_to_string(&mut conn, &mut reply).unwrap();

@@ -74,8 +74,9 @@
 //! requests, closing it abruptly at 30 s idle: the very race with a
 //! client's next request that the closes above avoid. So a client that
 //! trickles its request head, or an HTTP/2 peer gone without a close,
-//! holds its connection (and, at a drain, the child until the bound) for
-//! as long as it lasts: in front of clients you do not trust, put a
+//! holds its connection for as long as it lasts, and at a drain (a first
+//! request's head, which gets no 500 ms, or the peer's GOAWAY unanswered)
+//! the child until the bound: in front of clients you do not trust, put a
 //! reverse proxy with its own timeouts, or serve with hyper yourself.
 //!
 //! ```no_run

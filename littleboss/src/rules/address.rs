@@ -81,8 +81,10 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
             return Err(SpecProblem::UnixPathTilde { path: addr.into() });
         }
         // `-metrics=:9090` meant for a TCP listener (or kept by a reload
-        // whose new binary made `metrics` a unix one).
-        if !addr.contains('/') && (is_port(addr) || host_port(addr).is_ok()) {
+        // whose new binary made `metrics` a unix one), `*:9090` too, and
+        // a port out of range: digits after the last `:`, or alone.
+        let port = addr.rsplit_once(':').map_or(addr, |(_, port)| port);
+        if !addr.contains('/') && is_digits(port) {
             return Err(SpecProblem::UnixPathLikeAddress { path: addr.into() });
         }
         // Bound as given, the kernel refuses it in misleading words (no
@@ -303,6 +305,7 @@ mod tests {
             ("unix:/run/:9090", "unix", "/run/:9090"),
             ("unix:svc:sock", "unix", "svc:sock"),
             ("unix:svc.sock:", "unix", "svc.sock:"),
+            ("unix:localhost:http", "unix", "localhost:http"),
             ("unix:", "unix", ""),
         ] {
             assert_eq!(listener_spec("l", spec), Ok((network, addr)), "{spec}");
@@ -482,6 +485,14 @@ mod tests {
             (
                 "unix:[::1]:80",
                 "unix path `[::1]:80` reads as a TCP address, but this listener is a unix one, which takes a socket file's path, like `/run/svc.sock` (for a file so named in the working folder, `./[::1]:80`)",
+            ),
+            (
+                "unix:*:9090",
+                "unix path `*:9090` reads as a TCP address, but this listener is a unix one, which takes a socket file's path, like `/run/svc.sock` (for a file so named in the working folder, `./*:9090`)",
+            ),
+            (
+                "unix:0.0.0.0:99999",
+                "unix path `0.0.0.0:99999` reads as a TCP address, but this listener is a unix one, which takes a socket file's path, like `/run/svc.sock` (for a file so named in the working folder, `./0.0.0.0:99999`)",
             ),
             (
                 "unix:9090",

@@ -413,7 +413,8 @@ pub enum SpecProblem {
         path: String,
     },
     /// A unix path with no `/` that reads as a host and port or a port
-    /// (`:9090`, `localhost:8080`, `9090`): a TCP address given to a unix
+    /// (`:9090`, `*:9090`, `localhost:8080`, `9090`: digits after its last
+    /// `:`, or digits alone): a TCP address given to a unix
     /// listener, which would make a socket file so named in the working
     /// folder. `./:9090` names such a file, if one is meant.
     UnixPathLikeAddress {
