@@ -243,6 +243,78 @@ fn echo_finishes_a_line_begun_before_lameduck_and_the_lines_that_came_with_it() 
 }
 
 #[test]
+fn echo_closes_a_connection_still_sending_at_lameduck_without_losing_an_echo() {
+    // A client streaming lines through a reload, reading its echoes more
+    // slowly than it sends until the old child closes at lameduck, with
+    // echoes still waiting to go out and lines unread. Every echo it
+    // wrote arrives, whole, then a clean end: not a reset, which would
+    // throw away the echoes still on their way.
+    let (svc, addr) = started(
+        env!("CARGO_BIN_EXE_echo"),
+        "-echo=127.0.0.1:0",
+        "listening on ",
+    );
+    let conn = TcpStream::connect(addr).unwrap();
+    conn.set_read_timeout(Some(DEADLINE)).unwrap();
+    conn.set_write_timeout(Some(std::time::Duration::from_millis(300)))
+        .unwrap();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut sending = conn.try_clone().unwrap();
+    let stop = done.clone();
+    // Lines numbered 0 to LINES - 1, sent again and again, faster than
+    // the echo reads them (a line a write).
+    const LINES: u64 = 100_000;
+    let lines: String = (0..LINES).map(|i| format!("{i}\n")).collect();
+    let writer = std::thread::spawn(move || {
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            if sending.write_all(lines.as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut reader = std::io::BufReader::new(conn.try_clone().unwrap());
+    let mut line = String::new();
+    let mut read_line = |reader: &mut std::io::BufReader<TcpStream>| {
+        line.clear();
+        std::io::BufRead::read_line(reader, &mut line).map(|_| line.clone())
+    };
+    assert_eq!(read_line(&mut reader).unwrap(), "0\n", "echoing");
+    let mut next = 1u64;
+    svc.reload_ok();
+    // Slowly until the old child closes its end (what it wrote waits in
+    // its socket meanwhile), then as fast as it can, to read the rest in
+    // its drain budget.
+    let (client, server) = (conn.local_addr().unwrap(), conn.peer_addr().unwrap());
+    let mut slow = true;
+    let ended = loop {
+        match read_line(&mut reader) {
+            Ok(echoed) if echoed.is_empty() => break Ok(()),
+            Ok(echoed) => {
+                assert_eq!(echoed, format!("{}\n", next % LINES), "a line lost or cut");
+                next += 1;
+                if slow && next.is_multiple_of(100) {
+                    const ESTABLISHED: &str = "01";
+                    let theirs = tests::procfs::tcp_state(server, client);
+                    slow = theirs.as_deref() == Some(ESTABLISHED);
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    // The client closes: the old child's connection ends (not cut at
+    // its drain budget).
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    drop((conn, reader));
+    writer.join().unwrap();
+    ended.unwrap_or_else(|e| panic!("after {next} lines echoed: {e}"));
+    assert!(!slow, "read to the end before the old child closed");
+    old_child_exits_by_itself(&svc);
+    assert!(!svc.output.text().contains("cut"), "{}", svc.output.text());
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+}
+
+#[test]
 fn echo_lets_go_of_a_client_that_stopped_reading_before_the_supervisor_kills() {
     let (svc, addr) = started(
         env!("CARGO_BIN_EXE_echo"),
@@ -301,6 +373,32 @@ fn clap_program_gets_its_arguments_under_a_supervisor() {
     let rest = &out[out.find("greeting \"bonjour\" on ").unwrap() + 22..];
     let addr: SocketAddr = rest.split_whitespace().next().unwrap().parse().unwrap();
     assert_eq!(tests::read_greeting(addr).unwrap().trim(), "bonjour");
+    assert_eq!(svc.control("stop").status.code(), Some(0));
+}
+
+#[test]
+fn clap_greets_a_client_that_spoke_first_whole() {
+    // Bytes the program never reads: dropped with them unread, the
+    // socket would reset, and the client read an error after the
+    // greeting (or lose its end) rather than the greeting and its end.
+    let greeting = "g".repeat(64 << 10);
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_clap"));
+    svc.start(&["--greeting", &greeting, "-greet=127.0.0.1:0"]);
+    let addr = printed(&svc, " on ");
+    svc.ready();
+    let mut conn = TcpStream::connect(addr).unwrap();
+    conn.write_all(b"hello\n").unwrap();
+    // Read only once the child has closed its end (shut it, or reset it).
+    let client = conn.local_addr().unwrap();
+    tests::eventually("the child to close its end", || {
+        let established = tests::procfs::tcp_state(addr, client).as_deref() == Some("01");
+        (!established).then_some(())
+    });
+    conn.set_read_timeout(Some(DEADLINE)).unwrap();
+    let mut got = Vec::new();
+    let read = conn.read_to_end(&mut got);
+    assert!(read.is_ok(), "{read:?} after {} bytes", got.len());
+    assert_eq!(got, format!("{greeting}\n").as_bytes());
     assert_eq!(svc.control("stop").status.code(), Some(0));
 }
 

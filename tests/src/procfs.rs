@@ -334,6 +334,35 @@ pub fn listening_inode(port: u16) -> Option<u64> {
         })
 }
 
+/// The state of the IPv4 TCP socket bound at `local` and connected to
+/// `remote`, as `/proc/net/tcp` numbers it (`01` established, `04`
+/// FIN_WAIT1: its writing half shut, ...); `None` once it is gone (closed
+/// with a reset, say).
+///
+/// ```no_run
+/// let a: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
+/// let b: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
+/// let open = tests::procfs::tcp_state(a, b).as_deref() == Some("01");
+/// ```
+pub fn tcp_state(local: std::net::SocketAddr, remote: std::net::SocketAddr) -> Option<String> {
+    let hex = |addr: std::net::SocketAddr| match addr {
+        std::net::SocketAddr::V4(v4) => Some(format!(
+            "{:08X}:{:04X}",
+            u32::from_le_bytes(v4.ip().octets()),
+            v4.port()
+        )),
+        std::net::SocketAddr::V6(_) => None,
+    };
+    let (local, remote) = (hex(local)?, hex(remote)?);
+    let table = fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let ours =
+            fields.get(1) == Some(&local.as_str()) && fields.get(2) == Some(&remote.as_str());
+        ours.then(|| fields.get(3).map(|state| (*state).to_owned()))?
+    })
+}
+
 /// A copy, in this process, of descriptor `fd` of process `pid`
 /// (`pidfd_getfd`, Linux 5.6; refused without the right to trace it).
 ///

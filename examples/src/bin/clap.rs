@@ -79,6 +79,7 @@ async fn main(ctx: littleboss::Context) -> io::Result<()> {
                         if let Err(e) = stream.write_all(greeting.as_bytes()).await {
                             eprintln!("clap: write: {e}");
                         }
+                        close_after_the_greeting(stream).await;
                     });
                 }
                 Err(e) => {
@@ -97,4 +98,20 @@ async fn main(ctx: littleboss::Context) -> io::Result<()> {
     let _ = tokio::time::timeout(ctx.drain_budget(), all_done).await;
     eprintln!("clap: pid {pid} lameduck, exiting");
     Ok(())
+}
+
+/// Closes a connection as TCP would have it: the writing half shut (the
+/// greeting, then the end, go out as the client reads them), then what
+/// the client sent read and dropped until it closes too, for a second at
+/// most. Dropped with bytes unread (a client that spoke first, a probe's
+/// request), the socket would send a reset instead, which may cut the
+/// greeting short.
+async fn close_after_the_greeting(mut stream: tokio::net::TcpStream) {
+    let _ = stream.shutdown().await;
+    let mut sink = tokio::io::sink();
+    let _ = tokio::time::timeout(
+        Duration::from_secs(1),
+        tokio::io::copy(&mut stream, &mut sink),
+    )
+    .await;
 }

@@ -2,8 +2,9 @@
 //!
 //! It shows what a server does on lameduck without a framework's graceful
 //! shutdown: stop accepting, let each open connection finish the line it is
-//! in the middle of (and those that came with it), and return from `main`
-//! once they are all closed.
+//! in the middle of (and those that came with it), close it so
+//! that every echo written arrives, and return from `main` once they are
+//! all closed.
 //!
 //! ```text
 //! cargo build -p examples --bin echo
@@ -28,6 +29,7 @@ use std::time::Duration;
 use littleboss::Context;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::task::JoinSet;
 
 #[littleboss::main(name = "littleboss-echo", listener(echo = "tcp:127.0.0.1:7007"))]
@@ -119,7 +121,7 @@ async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
                 // drop it unsaid.
                 let more_read = !reader.get_ref().buffer().is_empty();
                 if ctx.is_lameduck() && !more_read {
-                    return Ok(());
+                    return linger(reader.into_inner(), writer).await;
                 }
             }
             // Between lines only: one begun is finished first. (Whether
@@ -127,12 +129,28 @@ async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
             // without returning until the newline.)
             () = &mut lameduck, if !lameduck_came => {
                 if line.is_empty() {
-                    return Ok(());
+                    return linger(reader.into_inner(), writer).await;
                 }
                 lameduck_came = true;
             }
         }
     }
+}
+
+/// Closes a connection as TCP would have it with the client perhaps
+/// still sending: the writing half shut (the echoes written, then the
+/// end, go out as the client reads them), then what the client sends read
+/// and dropped until it closes too, which a client reading to the end
+/// does (`main`'s drain budget cuts one that does not). Dropped with bytes
+/// unread, the socket would send a reset instead, and the kernel throw
+/// away the echoes not yet sent.
+async fn linger(
+    mut reader: BufReader<OwnedReadHalf>,
+    mut writer: OwnedWriteHalf,
+) -> io::Result<()> {
+    writer.shutdown().await?;
+    tokio::io::copy(&mut reader, &mut tokio::io::sink()).await?;
+    Ok(())
 }
 
 fn report(done: Result<io::Result<()>, tokio::task::JoinError>) {
