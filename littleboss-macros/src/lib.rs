@@ -44,7 +44,7 @@ use proc_macro::TokenStream;
 /// | `listener(NAME = "NET:ADDR", ...)` | listeners, each with its flag `-NAME=ADDR`; NAME is letters, digits, `_` and `-` (`admin-http`), not beginning with `-`, not `h`, `help` or `json` (taken by `-h` and `status --json`) nor the mode flag's; NET is `tcp`, `tcp4`, `tcp6`, `udp`, `udp4`, `udp6` or `unix`; an empty ADDR is off by default; several groups add up | none |
 /// | `lameduck = "2s"` | how long a child may drain: a number (`"1.5s"` too) and `ms`, `s`, `m` or `h` | `"2s"` |
 /// | `grace = "500ms"` | from draining (listeners stop yielding connections) to `ctx.lameduck()` completing, for connections accepted just before to send their first request; at most half of `lameduck` (more is an error); the default is shortened to half a `lameduck` under 2 s | `"1s"` |
-/// | `persist = true` | restart the child when it exits on its own | `false` |
+/// | `persist = true` | restart the child when it exits on its own (a boolean key alone, `persist`, means `true`) | `false` |
 /// | `restart_limit = "5 in 60s"` | with `persist = true`: give up after more than N restarts within the window (a duration, as for `lameduck`, more than zero) | `"5 in 60s"` |
 /// | `fallback = false` | don't roll back to the previous binary when a reloaded child dies within its 5 s probation | `true` |
 /// | `self_upgrade = false` | on a reload to a different binary, keep running the supervisor's own code instead of re-executing itself from the new binary | `true` |
