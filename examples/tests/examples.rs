@@ -256,8 +256,10 @@ fn echo_closes_a_connection_still_sending_at_lameduck_without_losing_an_echo() {
     );
     let conn = TcpStream::connect(addr).unwrap();
     conn.set_read_timeout(Some(DEADLINE)).unwrap();
-    conn.set_write_timeout(Some(std::time::Duration::from_millis(300)))
-        .unwrap();
+    // No write timeout: one that cut a write mid-line would leave the old
+    // child waiting for the line's end. A write waits while the echoes
+    // are not read; the old child reads the lines until the client
+    // closes, or the write fails once it is gone.
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut sending = conn.try_clone().unwrap();
     let stop = done.clone();
@@ -281,36 +283,41 @@ fn echo_closes_a_connection_still_sending_at_lameduck_without_losing_an_echo() {
     assert_eq!(read_line(&mut reader).unwrap(), "0\n", "echoing");
     let mut next = 1u64;
     svc.reload_ok();
-    // Slowly until the old child closes its end (what it wrote waits in
-    // its socket meanwhile), then as fast as it can, to read the rest in
-    // its drain budget.
+    // Slowly, a line at a time, until the old child closes its end (what
+    // it wrote waits in its socket meanwhile), then the rest as fast as
+    // it can, as bytes, to read it within its drain budget.
     let (client, server) = (conn.local_addr().unwrap(), conn.peer_addr().unwrap());
     let mut slow = true;
-    let ended = loop {
-        match read_line(&mut reader) {
-            Ok(echoed) if echoed.is_empty() => break Ok(()),
-            Ok(echoed) => {
-                assert_eq!(echoed, format!("{}\n", next % LINES), "a line lost or cut");
-                next += 1;
-                if slow && next.is_multiple_of(100) {
-                    const ESTABLISHED: &str = "01";
-                    let theirs = tests::procfs::tcp_state(server, client);
-                    slow = theirs.as_deref() == Some(ESTABLISHED);
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                }
-            }
-            Err(e) => break Err(e),
+    while slow {
+        let echoed = read_line(&mut reader).unwrap_or_else(|e| panic!("after {next} lines: {e}"));
+        assert!(
+            !echoed.is_empty(),
+            "read to the end before the old child closed"
+        );
+        assert_eq!(echoed, format!("{}\n", next % LINES), "a line lost or cut");
+        next += 1;
+        if next.is_multiple_of(100) {
+            const ESTABLISHED: &str = "01";
+            slow = tests::procfs::tcp_state(server, client).as_deref() == Some(ESTABLISHED);
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
-    };
+    }
+    let mut rest = Vec::new();
+    let ended = reader.read_to_end(&mut rest);
+    for echoed in rest.split_inclusive(|b| *b == b'\n') {
+        let want = format!("{}\n", next % LINES);
+        assert_eq!(echoed, want.as_bytes(), "a line lost or cut after {next}");
+        next += 1;
+    }
     // The client closes: the old child's connection ends (not cut at
     // its drain budget).
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     drop((conn, reader));
     writer.join().unwrap();
     ended.unwrap_or_else(|e| panic!("after {next} lines echoed: {e}"));
-    assert!(!slow, "read to the end before the old child closed");
     old_child_exits_by_itself(&svc);
-    assert!(!svc.output.text().contains("cut"), "{}", svc.output.text());
+    let said = svc.output.text();
+    assert!(!said.contains("connection(s) cut"), "{said}");
     assert_eq!(svc.control("stop").status.code(), Some(0));
 }
 

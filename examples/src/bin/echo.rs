@@ -2,9 +2,9 @@
 //!
 //! It shows what a server does on lameduck without a framework's graceful
 //! shutdown: stop accepting, let each open connection finish the line it is
-//! in the middle of (and those that came with it), close it so
-//! that every echo written arrives, and return from `main` once they are
-//! all closed.
+//! in the middle of (and those that came with it), close it so that
+//! every echo written reaches a client that reads to the end and closes,
+//! and return from `main` once they are all closed.
 //!
 //! ```text
 //! cargo build -p examples --bin echo
@@ -18,9 +18,11 @@
 //! A connection open across a reload is closed by the old child at
 //! lameduck if idle (lameduck comes a grace after draining began: a client
 //! that connected just before has had the grace to send its first line),
-//! or once its current line is echoed; one with a line that does not end,
-//! or whose client stops reading, is cut shortly before the supervisor
-//! would kill the old child. Reconnecting reaches the new child.
+//! or once its current line is echoed: its writing half shut, then the
+//! client's close waited for. One with a line that does not end, whose
+//! client stops reading, or that does not close once told the end, is cut
+//! shortly before the supervisor would kill the old child. Reconnecting
+//! reaches the new child.
 //! `-echo=127.0.0.1:9007` listens elsewhere.
 
 use std::io;
@@ -66,8 +68,8 @@ async fn main(ctx: Context) -> io::Result<()> {
         connections.len()
     );
     // Return before the supervisor's kill, cutting what is still open (a
-    // half-typed line, a client that stopped reading): dropping the set
-    // aborts its tasks.
+    // half-typed line, a client that stopped reading or does not close):
+    // dropping the set aborts its tasks.
     let budget = ctx.drain_budget();
     let all_done = async {
         while let Some(done) = connections.join_next().await {
@@ -143,13 +145,14 @@ async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
 /// and dropped until it closes too, which a client reading to the end
 /// does (`main`'s drain budget cuts one that does not). Dropped with bytes
 /// unread, the socket would send a reset instead, and the kernel throw
-/// away the echoes not yet sent.
+/// away the echoes not yet sent. A client gone meanwhile (a reset) is no
+/// error of this connection's to report.
 async fn linger(
     mut reader: BufReader<OwnedReadHalf>,
     mut writer: OwnedWriteHalf,
 ) -> io::Result<()> {
-    writer.shutdown().await?;
-    tokio::io::copy(&mut reader, &mut tokio::io::sink()).await?;
+    let _ = writer.shutdown().await;
+    let _ = tokio::io::copy(&mut reader, &mut tokio::io::sink()).await;
     Ok(())
 }
 
