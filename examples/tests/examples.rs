@@ -297,11 +297,15 @@ fn echo_closes_a_connection_still_sending_at_lameduck_without_losing_an_echo() {
         assert_eq!(echoed, format!("{}\n", next % LINES), "a line lost or cut");
         next += 1;
         if next.is_multiple_of(100) {
-            const ESTABLISHED: &str = "01";
-            slow = tests::procfs::tcp_state(server, client).as_deref() == Some(ESTABLISHED);
+            let theirs = tests::procfs::tcp_state(server, client);
+            slow = theirs.as_deref() == Some(tests::procfs::TCP_ESTABLISHED);
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }
+    // The client sends no more (the rest of its last slice aside), and
+    // closes once it has read to the end: within the old child's drain
+    // budget, 0.8 s.
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut rest = Vec::new();
     let ended = reader.read_to_end(&mut rest);
     for echoed in rest.split_inclusive(|b| *b == b'\n') {
@@ -311,7 +315,6 @@ fn echo_closes_a_connection_still_sending_at_lameduck_without_losing_an_echo() {
     }
     // The client closes: the old child's connection ends (not cut at
     // its drain budget).
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
     drop((conn, reader));
     writer.join().unwrap();
     ended.unwrap_or_else(|e| panic!("after {next} lines echoed: {e}"));
@@ -398,7 +401,8 @@ fn clap_greets_a_client_that_spoke_first_whole() {
     // Read only once the child has closed its end (shut it, or reset it).
     let client = conn.local_addr().unwrap();
     tests::eventually("the child to close its end", || {
-        let established = tests::procfs::tcp_state(addr, client).as_deref() == Some("01");
+        let theirs = tests::procfs::tcp_state(addr, client);
+        let established = theirs.as_deref() == Some(tests::procfs::TCP_ESTABLISHED);
         (!established).then_some(())
     });
     conn.set_read_timeout(Some(DEADLINE)).unwrap();

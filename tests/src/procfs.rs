@@ -317,49 +317,60 @@ pub fn name(pid: u32) -> Option<String> {
     Some(comm.trim_end().to_owned())
 }
 
+/// Each socket's fields in `/proc/net/tcp` and then `tcp6` (the
+/// header skipped): local address, remote address, state, ...
+fn tcp_sockets() -> Vec<Vec<String>> {
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|text| {
+            let rows: Vec<Vec<String>> = (text.lines().skip(1))
+                .map(|line| line.split_whitespace().map(str::to_owned).collect())
+                .collect();
+            rows
+        })
+        .collect()
+}
+
 /// The inode of the socket listening on TCP `port` (any address), from
 /// `/proc/net/tcp` and `tcp6`: the same socket keeps its inode.
 pub fn listening_inode(port: u16) -> Option<u64> {
     const LISTEN: &str = "0A";
-    ["/proc/net/tcp", "/proc/net/tcp6"]
-        .iter()
-        .find_map(|table| {
-            let text = std::fs::read_to_string(table).ok()?;
-            text.lines().skip(1).find_map(|line| {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                let local_port = fields.get(1)?.rsplit(':').next()?;
-                let ours = u16::from_str_radix(local_port, 16).ok()? == port;
-                (ours && fields.get(3) == Some(&LISTEN)).then(|| fields.get(9)?.parse().ok())?
-            })
-        })
+    tcp_sockets().iter().find_map(|fields| {
+        let local_port = fields.get(1)?.rsplit(':').next()?;
+        let ours = u16::from_str_radix(local_port, 16).ok()? == port;
+        (ours && fields.get(3).map(String::as_str) == Some(LISTEN))
+            .then(|| fields.get(9)?.parse().ok())?
+    })
 }
 
+/// [`tcp_state`] of a connected socket.
+pub const TCP_ESTABLISHED: &str = "01";
+
 /// The state of the IPv4 TCP socket bound at `local` and connected to
-/// `remote`, as `/proc/net/tcp` numbers it (`01` established, `04`
+/// `remote`, as `/proc/net/tcp` numbers it ([`TCP_ESTABLISHED`], `04`
 /// FIN_WAIT1: its writing half shut, ...); `None` once it is gone (closed
-/// with a reset, say).
+/// with a reset, say), and for IPv6 addresses, not looked for.
 ///
 /// ```no_run
 /// let a: std::net::SocketAddr = "127.0.0.1:8080".parse().unwrap();
 /// let b: std::net::SocketAddr = "127.0.0.1:40000".parse().unwrap();
-/// let open = tests::procfs::tcp_state(a, b).as_deref() == Some("01");
+/// let open = tests::procfs::tcp_state(a, b).as_deref() == Some(tests::procfs::TCP_ESTABLISHED);
 /// ```
 pub fn tcp_state(local: std::net::SocketAddr, remote: std::net::SocketAddr) -> Option<String> {
+    // The address as the kernel prints it: its 32 bits in host order.
     let hex = |addr: std::net::SocketAddr| match addr {
         std::net::SocketAddr::V4(v4) => Some(format!(
             "{:08X}:{:04X}",
-            u32::from_le_bytes(v4.ip().octets()),
+            u32::from_ne_bytes(v4.ip().octets()),
             v4.port()
         )),
         std::net::SocketAddr::V6(_) => None,
     };
     let (local, remote) = (hex(local)?, hex(remote)?);
-    let table = fs::read_to_string("/proc/net/tcp").ok()?;
-    table.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let ours =
-            fields.get(1) == Some(&local.as_str()) && fields.get(2) == Some(&remote.as_str());
-        ours.then(|| fields.get(3).map(|state| (*state).to_owned()))?
+    tcp_sockets().into_iter().find_map(|mut fields| {
+        let ours = fields.get(1) == Some(&local) && fields.get(2) == Some(&remote);
+        (ours && fields.len() > 3).then(|| fields.swap_remove(3))
     })
 }
 

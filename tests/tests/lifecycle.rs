@@ -1410,6 +1410,7 @@ fn a_stop_with_its_own_mode_flag_cut_short_names_that_flag_for_the_status() {
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
     let ended = stop.wait().unwrap();
     let said = said.wait_closed();
+    svc.signal(nix::sys::signal::Signal::SIGCONT);
     assert_eq!(
         tests::died_of(ended),
         Some(nix::sys::signal::Signal::SIGINT),
@@ -1421,5 +1422,4 @@ fn a_stop_with_its_own_mode_flag_cut_short_names_that_flag_for_the_status() {
     );
     assert!(said.contains("(see -service=status)"), "{said}");
     assert!(!said.contains("-littleboss"), "{said}");
-    svc.signal(nix::sys::signal::Signal::SIGCONT);
 }

@@ -70,8 +70,9 @@
 //!
 //! What they do not do, as `axum::serve` does not: time out a client
 //! while serving. hyper's 30 s header-read timeout needs a timer, and in
-//! hyper 1 it also runs while a keep-alive connection waits between
-//! requests, closing it abruptly at 30 s idle: the very race with a
+//! the hyper 1 releases this crate builds with (1.12) it also runs while
+//! a keep-alive connection waits between requests, closing it abruptly
+//! at 30 s idle: the very race with a
 //! client's next request that the closes above avoid. So a client that
 //! trickles its request head, or an HTTP/2 peer gone without a close,
 //! holds its connection for as long as it lasts, and at a drain (a first
