@@ -279,7 +279,9 @@ impl Context {
     /// its queues.) A program that
     /// has taken no TCP or unix listener gets no grace; one that took a
     /// tokio listener out with `into_inner` gets the whole grace, whatever
-    /// is open, for its connections cannot be seen.
+    /// is open, for its connections cannot be seen. Connections accepted
+    /// through the tokio listener a littleboss one derefs to are not
+    /// counted at all: lameduck may come at once with them open.
     ///
     /// The future is owned (`'static`), so it can be handed to a server's
     /// graceful shutdown. For HTTP/1 that alone is not the whole drain:
