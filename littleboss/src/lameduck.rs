@@ -853,12 +853,15 @@ pub(crate) fn on_signals(
                 Err(e) => return without_signals(&e),
             };
             rt.block_on(async move {
+                // Each watched if it can be: one whose handler went in is
+                // read even if the other's failed (tokio never takes a
+                // handler out, so dropped it would be swallowed).
                 let (mut term, mut int) = match (
                     signal(SignalKind::terminate()),
                     signal(SignalKind::interrupt()),
                 ) {
-                    (Ok(term), Ok(int)) => (term, int),
-                    (Err(e), _) | (_, Err(e)) => return without_signals(&e),
+                    (Err(e), Err(_)) => return without_signals(&e),
+                    (term, int) => (watched(term, "SIGTERM"), watched(int, "SIGINT")),
                 };
                 // A handler, not SIG_IGN: the program's own children get
                 // the default back at their exec.
@@ -880,9 +883,9 @@ pub(crate) fn on_signals(
                 use nix::sys::signal::Signal;
                 let first = loop {
                     tokio::select! {
-                        _ = term.recv() => break Signal::SIGTERM,
-                        _ = int.recv() => break Signal::SIGINT,
-                        Some(()) = hangup_of(&mut hup) => hangup_ignored(supervisor),
+                        Some(()) = next_of(&mut term) => break Signal::SIGTERM,
+                        Some(()) = next_of(&mut int) => break Signal::SIGINT,
+                        Some(()) = next_of(&mut hup) => hangup_ignored(supervisor),
                     }
                 };
                 let since = tokio::time::Instant::now();
@@ -901,9 +904,9 @@ pub(crate) fn on_signals(
                 let begun = tokio::time::Instant::now();
                 let last_words = loop {
                     let again = tokio::select! {
-                        _ = term.recv() => "SIGTERM",
-                        _ = int.recv() => "SIGINT",
-                        Some(()) = hangup_of(&mut hup) => {
+                        Some(()) = next_of(&mut term) => "SIGTERM",
+                        Some(()) = next_of(&mut int) => "SIGINT",
+                        Some(()) = next_of(&mut hup) => {
                             hangup_ignored(supervisor);
                             continue;
                         }
@@ -954,12 +957,30 @@ fn drain_begun(signal: nix::sys::signal::Signal, timeout: Duration) -> String {
     )
 }
 
-/// The next SIGHUP, when watched; never otherwise.
-async fn hangup_of(hup: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
-    match hup {
-        Some(hup) => hup.recv().await,
+/// The next of a signal, when watched; never otherwise.
+async fn next_of(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match signal {
+        Some(signal) => signal.recv().await,
         None => std::future::pending().await,
     }
+}
+
+/// `watching`'s stream, or, for one that could not be had, `None` and a
+/// warning that `name` may end the program at once.
+fn watched(
+    watching: std::io::Result<tokio::signal::unix::Signal>,
+    name: &str,
+) -> Option<tokio::signal::unix::Signal> {
+    watching
+        .inspect_err(|e| {
+            crate::report::say_detached(
+                log::Level::Warn,
+                format!(
+                    "cannot watch {name} ({e}): it may end the program at once, without a drain"
+                ),
+            )
+        })
+        .ok()
 }
 
 /// A SIGHUP sent to the child itself: news, not a warning (a program
