@@ -1144,7 +1144,14 @@ impl Watcher {
                 }
                 order = orders.recv(), if orders_open => match order {
                     Some(Order::Lameduck { refuse }) if channel_open => {
-                        let _ = self.send(ToChild::Lameduck { refuse }, &[]).await;
+                        // A failure other than the child's end gone (which
+                        // its exit tells) leaves it serving: said, as its
+                        // kill at the lameduck timeout will come unexplained.
+                        if let Err(Some(e)) = self.send(ToChild::Lameduck { refuse }, &[]).await
+                            && !matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset)
+                        {
+                            log!("cannot tell child pid {pid} to wind down ({e}); it is killed at its lameduck timeout");
+                        }
                     }
                     Some(Order::Lameduck { .. }) => {}
                     Some(Order::Queued { listener, inode, fds }) if channel_open => {
