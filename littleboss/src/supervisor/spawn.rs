@@ -214,11 +214,13 @@ pub(crate) fn kill_forked(pid: i32, forked: u64) -> bool {
     if stat.parent != std::process::id() || stat.started + 1 < forked {
         return false;
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .is_ok()
+    let target = nix::unistd::Pid::from_raw(pid);
+    let killed = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGKILL).is_ok();
+    // Its group too, the child's own from before its exec: what it
+    // started once its exec returned (its workers, holding the listeners)
+    // goes with it, as with `kill_with_group`.
+    let _ = nix::sys::signal::killpg(target, nix::sys::signal::Signal::SIGKILL);
+    killed
 }
 
 /// `fd`, numbered above the descriptors a child's setup overwrites before
@@ -1371,6 +1373,57 @@ mod tests {
                 false
             )
         );
+    }
+
+    #[test]
+    fn a_spawns_forked_process_is_killed_with_what_it_started() {
+        if !crate::proc_pid::numbers_ours() {
+            eprintln!("skipped: /proc numbers processes otherwise here");
+            return;
+        }
+        let (_from, to) = super::pid_pipe().expect("a pipe");
+        let before = super::super::orphans::ticks_now().unwrap();
+        // Its exec returned, and it started a worker in its group.
+        let launch = Spawn {
+            id: 1,
+            path: "/bin/sh".into(),
+            argv0: "sh".into(),
+            args: vec!["-c".into(), "sleep 60 & wait".into()],
+            name: "svc".into(),
+            entries: vec![],
+            fds: vec![],
+            refuse_when_orphaned: true,
+            beside_serving: true,
+            pid_to: Some(to),
+        };
+        let pid = start(launch, || {}).unwrap().pid;
+        let children = format!("/proc/{pid}/task/{pid}/children");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let worker: u32 = loop {
+            let listed = std::fs::read_to_string(&children).unwrap_or_default();
+            if let Some(worker) = listed.split_whitespace().next() {
+                break worker.parse().unwrap();
+            }
+            assert!(std::time::Instant::now() < deadline, "no worker");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        };
+        assert!(super::kill_forked(pid as i32, before));
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
+        // Gone, or a zombie until its new parent reaps it.
+        loop {
+            let stat = std::fs::read(format!("/proc/{worker}/stat")).ok();
+            let state = stat
+                .as_deref()
+                .and_then(|s| crate::proc_pid::after_name(s)?.next().map(str::to_owned));
+            if state.as_deref().is_none_or(|s| s == "Z") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the worker ({worker}) lives on: {state:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 
     #[test]
