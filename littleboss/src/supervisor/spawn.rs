@@ -216,10 +216,13 @@ pub(crate) fn kill_forked(pid: i32, forked: u64) -> bool {
     }
     let target = nix::unistd::Pid::from_raw(pid);
     let killed = nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGKILL).is_ok();
-    // Its group too, the child's own from before its exec: what it
-    // started once its exec returned (its workers, holding the listeners)
-    // goes with it, as with `kill_with_group`.
-    let _ = nix::sys::signal::killpg(target, nix::sys::signal::Signal::SIGKILL);
+    // Its group too, the child's own from before its exec (std sets it
+    // before the closure that writes the pid): what it started once its
+    // exec returned (its workers, holding the listeners) goes with it, as
+    // a child's does (`Process::kill_with_group`).
+    if killed {
+        let _ = nix::sys::signal::killpg(target, nix::sys::signal::Signal::SIGKILL);
+    }
     killed
 }
 
@@ -1152,7 +1155,7 @@ impl Watcher {
                         if let Err(Some(e)) = self.send(ToChild::Lameduck { refuse }, &[]).await
                             && !matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset)
                         {
-                            log!("cannot tell child pid {pid} to wind down ({e}); it is killed at its lameduck timeout");
+                            log!("cannot tell child pid {pid} to wind down or refuse connections ({e}); it is killed at its lameduck timeout at the latest");
                         }
                     }
                     Some(Order::Lameduck { .. }) => {}
@@ -1383,12 +1386,16 @@ mod tests {
         }
         let (_from, to) = super::pid_pipe().expect("a pipe");
         let before = super::super::orphans::ticks_now().unwrap();
-        // Its exec returned, and it started a worker in its group.
+        // Its exec returned, and it started a worker in its group, whose
+        // pid it writes down.
+        let said = std::env::temp_dir().join(format!("lb-forked-worker-{}", std::process::id()));
+        let _ = std::fs::remove_file(&said);
+        let script = format!("sleep 60 & echo $! > '{}'; wait", said.display());
         let launch = Spawn {
             id: 1,
             path: "/bin/sh".into(),
             argv0: "sh".into(),
-            args: vec!["-c".into(), "sleep 60 & wait".into()],
+            args: vec!["-c".into(), script.into()],
             name: "svc".into(),
             entries: vec![],
             fds: vec![],
@@ -1397,25 +1404,32 @@ mod tests {
             pid_to: Some(to),
         };
         let pid = start(launch, || {}).unwrap().pid;
-        let children = format!("/proc/{pid}/task/{pid}/children");
+        let group = nix::unistd::Pid::from_raw(pid as i32);
+        // Should a check fail: nothing of it left running (its number
+        // is still its own until reaped).
+        let written = said.clone();
+        let cleanup = scopeguard(move || {
+            let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(group, None);
+            let _ = std::fs::remove_file(written);
+        });
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         let worker: u32 = loop {
-            let listed = std::fs::read_to_string(&children).unwrap_or_default();
-            if let Some(worker) = listed.split_whitespace().next() {
-                break worker.parse().unwrap();
+            let written = std::fs::read_to_string(&said).unwrap_or_default();
+            if written.ends_with('\n') {
+                break written.trim().parse().unwrap();
             }
             assert!(std::time::Instant::now() < deadline, "no worker");
             std::thread::sleep(std::time::Duration::from_millis(10));
         };
         assert!(super::kill_forked(pid as i32, before));
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
-        // Gone, or a zombie until its new parent reaps it.
+        let _ = nix::sys::wait::waitpid(group, None);
+        // Gone, or a zombie (or dead) until its new parent reaps it.
         loop {
             let stat = std::fs::read(format!("/proc/{worker}/stat")).ok();
-            let state = stat
-                .as_deref()
+            let state = (stat.as_deref())
                 .and_then(|s| crate::proc_pid::after_name(s)?.next().map(str::to_owned));
-            if state.as_deref().is_none_or(|s| s == "Z") {
+            if state.as_deref().is_none_or(|s| s == "Z" || s == "X") {
                 break;
             }
             assert!(
@@ -1424,6 +1438,22 @@ mod tests {
             );
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+        // Its group gone: not signalled again (its number may be taken).
+        std::mem::forget(cleanup);
+        let _ = std::fs::remove_file(&said);
+    }
+
+    /// Runs `f` when dropped.
+    fn scopeguard(f: impl FnOnce()) -> impl Drop {
+        struct Guard<F: FnOnce()>(Option<F>);
+        impl<F: FnOnce()> Drop for Guard<F> {
+            fn drop(&mut self) {
+                if let Some(f) = self.0.take() {
+                    f();
+                }
+            }
+        }
+        Guard(Some(f))
     }
 
     #[test]
