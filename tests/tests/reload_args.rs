@@ -623,8 +623,8 @@ fn a_held_unix_socket_asked_for_through_a_symlinked_folder_is_named_as_ours() {
 #[test]
 fn a_tcp_address_given_to_a_unix_listener_is_refused_naming_the_file_it_would_make() {
     // `-sock=:9090`, meant for a TCP listener: no socket file `:9090` in
-    // the working folder (the service's own here), at start nor at a
-    // reload, which keeps the child.
+    // the working folder (the service's own here), at start, run directly
+    // nor at a reload, which keeps the child.
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let mut svc = Service::new(bin);
     let here = svc.dir.path().to_owned();
@@ -636,9 +636,11 @@ fn a_tcp_address_given_to_a_unix_listener_is_refused_naming_the_file_it_would_ma
         cmd.output_in_time()
     };
     let said = "-sock: unix path `:9090` reads as a TCP address, but this listener is a unix one, which takes a socket file's path, like `/run/svc.sock` (for a file so named in the working folder, `./:9090`)";
-    let out = run(&svc, "start", &["-sock=:9090", "-port=127.0.0.1:0"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains(said), "{}", text(&out));
+    for mode in ["start", "bypass"] {
+        let out = run(&svc, mode, &["-sock=:9090", "-port=127.0.0.1:0"]);
+        assert_eq!(out.status.code(), Some(2), "{mode}: {}", text(&out));
+        assert!(text(&out).contains(said), "{mode}: {}", text(&out));
+    }
     let held = here.join("app.sock");
     svc.start(&[&format!("-sock={}", held.display()), "-port=127.0.0.1:0"]);
     svc.ready();
