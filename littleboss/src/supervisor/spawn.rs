@@ -1334,6 +1334,22 @@ mod tests {
         );
     }
 
+    /// A spawn of `/bin/PROGRAM ARGS` that writes its pid to `to`.
+    fn saying_its_pid(program: &str, args: &[&str], to: OwnedFd) -> Spawn {
+        Spawn {
+            id: 1,
+            path: format!("/bin/{program}").into(),
+            argv0: program.into(),
+            args: args.iter().map(Into::into).collect(),
+            name: "svc".into(),
+            entries: vec![],
+            fds: vec![],
+            refuse_when_orphaned: true,
+            beside_serving: true,
+            pid_to: Some(to),
+        }
+    }
+
     #[test]
     fn a_spawns_forked_process_says_its_pid_and_is_killed_by_it_only_if_still_ours() {
         // Ours is told only where `/proc` numbers processes as we do.
@@ -1343,19 +1359,7 @@ mod tests {
         }
         let (from, to) = super::pid_pipe().expect("a pipe");
         let before = super::super::orphans::ticks_now().unwrap();
-        let launch = Spawn {
-            id: 1,
-            path: "/bin/sleep".into(),
-            argv0: "sleep".into(),
-            args: vec!["60".into()],
-            name: "svc".into(),
-            entries: vec![],
-            fds: vec![],
-            refuse_when_orphaned: true,
-            beside_serving: true,
-            pid_to: Some(to),
-        };
-        let started = start(launch, || {}).unwrap();
+        let started = start(saying_its_pid("sleep", &["60"], to), || {}).unwrap();
         let pid = started.pid as i32;
         assert_eq!(super::forked_pid(&from), super::Forked::Pid(pid));
         // Said once. (Over once every write end is closed: the child's at
@@ -1391,19 +1395,9 @@ mod tests {
         let said = std::env::temp_dir().join(format!("lb-forked-worker-{}", std::process::id()));
         let _ = std::fs::remove_file(&said);
         let script = format!("sleep 60 & echo $! > '{}'; wait", said.display());
-        let launch = Spawn {
-            id: 1,
-            path: "/bin/sh".into(),
-            argv0: "sh".into(),
-            args: vec!["-c".into(), script.into()],
-            name: "svc".into(),
-            entries: vec![],
-            fds: vec![],
-            refuse_when_orphaned: true,
-            beside_serving: true,
-            pid_to: Some(to),
-        };
-        let pid = start(launch, || {}).unwrap().pid;
+        let pid = start(saying_its_pid("sh", &["-c", &script], to), || {})
+            .unwrap()
+            .pid;
         let group = nix::unistd::Pid::from_raw(pid as i32);
         // Should a check fail: nothing of it left running (its number
         // is still its own until reaped).
