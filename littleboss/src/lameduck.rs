@@ -861,22 +861,22 @@ pub(crate) fn on_signals(
                     signal(SignalKind::interrupt()),
                 ) {
                     (Err(e), Err(_)) => return without_signals(&e),
-                    (term, int) => (watched(term, "SIGTERM"), watched(int, "SIGINT")),
+                    (term, int) => {
+                        let unwatched = "it may end the program at once, without a drain";
+                        (
+                            watched(term, "SIGTERM", unwatched),
+                            watched(int, "SIGINT", unwatched),
+                        )
+                    }
                 };
                 // A handler, not SIG_IGN: the program's own children get
                 // the default back at their exec.
                 let mut hup = hangup.and_then(|_| {
-                    signal(SignalKind::hangup())
-                        .inspect_err(|e| {
-                            // Detached: a logger that blocks must not hold
-                            // up the child's start, nor this thread's
-                            // reading of its stop signals.
-                            crate::report::say_detached(
-                                log::Level::Warn,
-                                format!("cannot watch SIGHUP ({e}): one sent to this child (`systemctl kill -s HUP`) may end it at once"),
-                            )
-                        })
-                        .ok()
+                    watched(
+                        signal(SignalKind::hangup()),
+                        "SIGHUP",
+                        "one sent to this child (`systemctl kill -s HUP`) may end it at once",
+                    )
                 });
                 let supervisor = hangup.unwrap_or(nix::unistd::Pid::from_raw(0));
                 let _ = installed_tx.send(());
@@ -966,18 +966,19 @@ async fn next_of(signal: &mut Option<tokio::signal::unix::Signal>) -> Option<()>
 }
 
 /// `watching`'s stream, or, for one that could not be had, `None` and a
-/// warning that `name` may end the program at once.
+/// warning that signal `name` is not watched, and what that means
+/// (`unwatched`). Detached: a logger that blocks must not hold up the
+/// program's start, nor this thread's reading of its stop signals.
 fn watched(
     watching: std::io::Result<tokio::signal::unix::Signal>,
     name: &str,
+    unwatched: &str,
 ) -> Option<tokio::signal::unix::Signal> {
     watching
         .inspect_err(|e| {
             crate::report::say_detached(
                 log::Level::Warn,
-                format!(
-                    "cannot watch {name} ({e}): it may end the program at once, without a drain"
-                ),
+                format!("cannot watch {name} ({e}): {unwatched}"),
             )
         })
         .ok()
