@@ -174,6 +174,22 @@ fn what_the_supervisor_quotes_reaches_the_terminal_escaped() {
     svc.stop_expecting(0);
 }
 
+/// How many of the supervisor's repeated line `what` (its words before
+/// the count) it held back, as it tells once the quiet after the last
+/// said is over; and its output so far.
+fn told_at_the_end(svc: &Service, what: &str) -> (Option<u32>, String) {
+    const END: &str = " more in the 10s after the last said";
+    let out = svc.output.wait_for(END);
+    let held_back = out.lines().find_map(|l| {
+        l.strip_prefix("littleboss: ")?
+            .strip_prefix(what)?
+            .strip_suffix(END)?
+            .parse()
+            .ok()
+    });
+    (held_back, out)
+}
+
 #[test]
 fn hostile_control_clients_change_nothing() {
     let (mut svc, addr) = v1();
@@ -226,14 +242,7 @@ fn hostile_control_clients_change_nothing() {
     assert!(reply.contains("no complete request within 10s"), "{reply}");
     // And how many went unsaid, once the quiet after the last said is
     // over, though none came after them.
-    let out = svc.output.wait_for(" more in the 10s after the last said");
-    let held_back = out
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("littleboss: bad control request: ")?
-                .strip_suffix(" more in the 10s after the last said")
-        })
-        .and_then(|n| n.parse::<u32>().ok());
+    let (held_back, out) = told_at_the_end(&svc, "bad control request: ");
     assert!(held_back.is_some_and(|n| n >= 49), "{out}");
     svc.stop_expecting(0);
 }
@@ -1788,13 +1797,7 @@ fn control_connections_beyond_the_most_are_answered_at_once_and_the_service_goes
     svc.output.wait_for("is serving; pid");
     // The refusals after the first said (the stop's and the reload's)
     // are counted once the quiet after it is over, though none follow.
-    let out = svc.output.wait_for(" more in the 10s after the last said");
-    let held_back = out.lines().find_map(|l| {
-        l.strip_prefix("littleboss: refused a control connection, 64 open: ")?
-            .strip_suffix(" more in the 10s after the last said")?
-            .parse::<u32>()
-            .ok()
-    });
+    let (held_back, out) = told_at_the_end(&svc, "refused a control connection, 64 open: ");
     assert!(held_back.is_some_and(|n| n >= 2), "{out}");
     drop(idle);
     tests::eventually("a status answered once they closed", || {
