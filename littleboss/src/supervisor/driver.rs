@@ -932,7 +932,13 @@ impl Io {
                 if let Some(flight) = self.spawns_in_flight.get(&id) {
                     match flight.kill() {
                         Some(pid) => say_killed(pid),
-                        None => _ = tokio::spawn(flight.clone().kill_once_forked()),
+                        // Not forked yet, or its pid not said: waited for.
+                        // (One said but not killed is not ours, or `/proc`
+                        // cannot tell: waiting would change nothing.)
+                        None if flight.read_pid() == super::spawn::Forked::NotYet => {
+                            _ = tokio::spawn(flight.clone().kill_once_forked());
+                        }
+                        None => {}
                     }
                 }
             }
