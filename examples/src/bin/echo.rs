@@ -123,7 +123,8 @@ async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
                 // drop it unsaid.
                 let more_read = !reader.get_ref().buffer().is_empty();
                 if ctx.is_lameduck() && !more_read {
-                    return linger(reader.into_inner(), writer).await;
+                    linger(reader.into_inner(), writer).await;
+                    return Ok(());
                 }
             }
             // Between lines only: one begun is finished first. (Whether
@@ -131,7 +132,8 @@ async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
             // without returning until the newline.)
             () = &mut lameduck, if !lameduck_came => {
                 if line.is_empty() {
-                    return linger(reader.into_inner(), writer).await;
+                    linger(reader.into_inner(), writer).await;
+                    return Ok(());
                 }
                 lameduck_came = true;
             }
@@ -147,13 +149,9 @@ async fn echo(stream: TcpStream, ctx: Context) -> io::Result<()> {
 /// unread, the socket would send a reset instead, and the kernel throw
 /// away the echoes not yet sent. A client gone meanwhile (a reset) is no
 /// error of this connection's to report.
-async fn linger(
-    mut reader: BufReader<OwnedReadHalf>,
-    mut writer: OwnedWriteHalf,
-) -> io::Result<()> {
+async fn linger(mut reader: BufReader<OwnedReadHalf>, mut writer: OwnedWriteHalf) {
     let _ = writer.shutdown().await;
     let _ = tokio::io::copy(&mut reader, &mut tokio::io::sink()).await;
-    Ok(())
 }
 
 fn report(done: Result<io::Result<()>, tokio::task::JoinError>) {
