@@ -506,9 +506,15 @@ fn typo(
             problem: FlagProblem::Misspelt(text.to_owned()),
         });
     }
-    let listener = listeners.iter().find(|l| {
-        crate::near_miss::misspelt_listener(text, &l.name, |v| l.with_address(v).is_ok())
-    })?;
+    // A port for a unix listener is refused as its value (a TCP address
+    // slipped in), yet it is still that listener's flag mistyped.
+    let fits = |l: &ListenerSpec, v: &str| match l.with_address(v) {
+        Ok(_) | Err(SpecProblem::UnixPathLikeAddress { .. }) => true,
+        Err(_) => false,
+    };
+    let listener = listeners
+        .iter()
+        .find(|l| crate::near_miss::misspelt_listener(text, &l.name, |v| fits(l, v)))?;
     Some(FlagError {
         flag: listener.name.clone(),
         problem: FlagProblem::MisspeltListener(text.to_owned()),
@@ -1371,6 +1377,12 @@ mod tests {
         assert!(
             e.starts_with("`-HTTPS=\\r` looks like a mistyped -https=,"),
             "{e}"
+        );
+        // A port for a unix listener: its flag still, the value a slip.
+        let e = parse_cmd(&config(), argv(&["p", "-SOCK=:9090"])).unwrap_err();
+        assert_eq!(
+            (e.flag.as_str(), &e.problem),
+            ("sock", &FlagProblem::MisspeltListener("-SOCK=:9090".into()))
         );
         // Two words, a program's own switch and its argument: not ours.
         let inv = parse_cmd(&config(), argv(&["p", "-SOCK", "data.txt"])).unwrap();
