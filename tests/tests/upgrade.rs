@@ -1367,6 +1367,12 @@ fn with_self_upgrade_off_neither_side_re_executes() {
     svc.ready();
     let reload = svc.control_with(FIXED, "reload", &[]);
     assert!(reload.status.success(), "{}", text(&reload));
+    // Its caller hears so, not the log alone.
+    assert!(
+        text(&reload).contains("runs on from its old binary: it does not offer to"),
+        "{}",
+        text(&reload)
+    );
     // The old child may take a last connection before its lameduck
     // arrives; the new one serves from then on.
     tests::eventually("the new child to answer", || {

@@ -248,8 +248,9 @@ pub(crate) enum Response {
     },
     /// The new child is ready and serving; `old_pid` is winding down.
     /// `supervisor_not_upgraded` says why the supervisor did not upgrade
-    /// itself in place to the new binary, when it tried and failed (absent
-    /// otherwise, and from an older supervisor).
+    /// itself in place to the new binary, when it tried and failed or would
+    /// not (the binary cannot take its state over, or was refused before;
+    /// absent otherwise, and from an older supervisor).
     Reloaded {
         pid: u32,
         old_pid: Option<u32>,

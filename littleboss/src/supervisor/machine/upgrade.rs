@@ -80,6 +80,7 @@ impl Machine {
                 path.display()
             );
             self.state.upgrade_skipped = Some(id);
+            tell_not_upgraded(self.effects.iter_mut().filter_map(reply), &why);
             return;
         }
         if child.takes_over != Some(STATE_VERSION) {
@@ -94,6 +95,7 @@ impl Machine {
                 "the supervisor keeps running its own binary rather than {}: {why}",
                 path.display()
             );
+            tell_not_upgraded(self.effects.iter_mut().filter_map(reply), &why);
             self.state.upgrade_refused = Some(binary);
             self.state.upgrade_refused_why = Some(why);
             self.state.upgrade_skipped = Some(id);
@@ -190,16 +192,7 @@ impl Machine {
         // Not tried again for this child either way.
         self.state.upgrade_skipped = Some(upgrade.child);
         let mut upgrade = upgrade;
-        // The reload's client hears it too, not only `status`.
-        for (_, response) in &mut upgrade.replies {
-            if let super::Response::Reloaded {
-                supervisor_not_upgraded,
-                ..
-            } = response
-            {
-                *supervisor_not_upgraded = Some(error.clone());
-            }
-        }
+        tell_not_upgraded(upgrade.replies.iter_mut().map(|(_, r)| r), &error);
         self.release(upgrade);
     }
 
@@ -209,5 +202,28 @@ impl Machine {
         }
         self.notify(Notice::Ready);
         self.notify_status();
+    }
+}
+
+/// Has the reloads answered among `responses` say why the supervisor runs
+/// on from its own binary: the reload's client hears it too, not only the
+/// log (a deploy to a binary of an older littleboss looks whole else).
+fn tell_not_upgraded<'a>(responses: impl Iterator<Item = &'a mut super::Response>, why: &str) {
+    for response in responses {
+        if let super::Response::Reloaded {
+            supervisor_not_upgraded,
+            ..
+        } = response
+        {
+            *supervisor_not_upgraded = Some(why.to_owned());
+        }
+    }
+}
+
+/// The answer `effect` sends, if it is one.
+fn reply(effect: &mut Effect) -> Option<&mut super::Response> {
+    match effect {
+        Effect::Reply { response, .. } => Some(response),
+        _ => None,
     }
 }

@@ -159,10 +159,22 @@ fn a_failed_upgrade_is_reported_not_retried_and_the_reload_stands() {
 fn a_binary_that_does_not_offer_to_take_over_is_not_upgraded_to() {
     let mut sim = Sim::serving(settings());
     sim.takes_over = None;
-    sim.reload("/bin/v2");
+    let client = sim.reload("/bin/v2");
     sim.hello_and_ready(2);
     assert_eq!(upgrade_effects(&sim), 0);
     assert!(sim.logged("the supervisor keeps running its own binary rather than /bin/v2"));
+    // The reload's client hears why, not the log alone.
+    let not_upgraded = |sim: &Sim, client| match sim.final_answer(client) {
+        Some(Response::Reloaded {
+            supervisor_not_upgraded,
+            ..
+        }) => supervisor_not_upgraded.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        not_upgraded(&sim, client).as_deref(),
+        Some("it does not offer to (an older littleboss, or self_upgrade = false)")
+    );
     // Said once for that child, however many steps follow...
     sim.advance(Duration::from_secs(6));
     let said = |sim: &Sim, line: &str| sim.logs().iter().filter(|l| l.starts_with(line)).count();
@@ -177,11 +189,24 @@ fn a_binary_that_does_not_offer_to_take_over_is_not_upgraded_to() {
         "the supervisor keeps running its own binary rather than /bin/v2 (child pid {}): it does not offer to",
         sim.pid(3)
     )));
-    sim.takes_over = Some(super::STATE_VERSION + 1);
-    sim.reload("/bin/v3");
+    // A reload to it again, refused before: told so again.
+    let again = sim.reload("/bin/v2");
     sim.hello_and_ready(4);
+    let why = not_upgraded(&sim, again).unwrap();
+    assert!(why.starts_with("it does not offer to"), "{why}");
+    sim.takes_over = Some(super::STATE_VERSION + 1);
+    let newer = sim.reload("/bin/v3");
+    sim.hello_and_ready(5);
     assert_eq!(upgrade_effects(&sim), 0);
     assert!(sim.logged("it reads supervisor state version 2, not 1"));
+    assert_eq!(
+        not_upgraded(&sim, newer).as_deref(),
+        Some("it reads supervisor state version 2, not 1")
+    );
+    // A reload to its own binary: nothing to tell.
+    let own = sim.reload("/bin/v1");
+    sim.hello_and_ready(6);
+    assert_eq!(not_upgraded(&sim, own), None);
 }
 
 #[test]
