@@ -140,7 +140,10 @@ impl std::fmt::Display for FlagError {
                 "-{flag} needs a path, and `{next}` after it looks like a flag; write `-{flag}={next}` if it is the path",
                 next = next.escape_debug()
             ),
-            FlagProblem::Address(problem) => write!(f, "-{flag}: {problem}"),
+            FlagProblem::Address(problem) => {
+                write!(f, "-{flag}: ")?;
+                given_address_problem(f, problem)
+            }
             FlagProblem::SpaceAfterEquals(next, meant) => write!(
                 f,
                 "`-{flag}= {next}` would turn -{flag} off and pass `{next}` on to the program; write `-{flag}={meant}` (no space), or, if `{next}` is the program's own argument, give -{flag}= after it",
@@ -519,6 +522,37 @@ fn typo(
         flag: listener.name.clone(),
         problem: FlagProblem::MisspeltListener(text.to_owned()),
     })
+}
+
+/// `problem` with an address given on the command line, whose listener's
+/// network its declaration fixes: an address of the other family is told
+/// to give one of its own, not to change the network, as a declaration
+/// is (`use tcp4`).
+fn given_address_problem(
+    f: &mut std::fmt::Formatter<'_>,
+    problem: &SpecProblem,
+) -> std::fmt::Result {
+    let (network, host, written_as_ipv6) = match problem {
+        SpecProblem::WrongFamily { network, host } => (network, host, false),
+        SpecProblem::MappedIpv4 { network, host, .. } if network.ends_with('6') => {
+            (network, host, true)
+        }
+        _ => return write!(f, "{problem}"),
+    };
+    let (family, other, like) = match network.ends_with('4') {
+        true => ("IPv4", "IPv6", "127.0.0.1:8080"),
+        false => ("IPv6", "IPv4", "[::1]:8080"),
+    };
+    let written = if written_as_ipv6 {
+        " written as IPv6"
+    } else {
+        ""
+    };
+    write!(
+        f,
+        "`{}` is an {other} address{written}, and this listener is declared {network}, which listens on {family} only; give an {family} address, like `{like}`, or a host name (`:8080` for every address)",
+        host.escape_debug()
+    )
 }
 
 const MODES: &str = "bypass, start, reload, stop or status";
@@ -1401,6 +1435,39 @@ mod tests {
         assert_eq!(
             strs(&inv.program_args),
             ["p", "--", "-HTTPS=127.0.0.1:8443"]
+        );
+    }
+
+    #[test]
+    fn an_address_of_the_other_family_is_told_to_fit_the_declaration() {
+        // The network is the declaration's: no `use tcp4` on the command
+        // line, where it cannot be changed.
+        let config = Littleboss::new("svc")
+            .listener("v6", "tcp6::8080")
+            .listener("v4", "udp4::53")
+            .listener("any", "tcp::80")
+            .config;
+        let refused = |arg: &str| {
+            parse_cmd(&config, argv(&["p", arg]))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            refused("-v6=127.0.0.1:8080"),
+            "-v6: `127.0.0.1` is an IPv4 address, and this listener is declared tcp6, which listens on IPv6 only; give an IPv6 address, like `[::1]:8080`, or a host name (`:8080` for every address)"
+        );
+        assert_eq!(
+            refused("-v4=[::1]:53"),
+            "-v4: `::1` is an IPv6 address, and this listener is declared udp4, which listens on IPv4 only; give an IPv4 address, like `127.0.0.1:8080`, or a host name (`:8080` for every address)"
+        );
+        assert_eq!(
+            refused("-v6=[::ffff:127.0.0.1]:8080"),
+            "-v6: `::ffff:127.0.0.1` is an IPv4 address written as IPv6, and this listener is declared tcp6, which listens on IPv6 only; give an IPv6 address, like `[::1]:8080`, or a host name (`:8080` for every address)"
+        );
+        // On a network of both families, writing it as IPv4 is the fix.
+        assert_eq!(
+            refused("-any=[::ffff:127.0.0.1]:80"),
+            "-any: `::ffff:127.0.0.1` is an IPv4 address written as IPv6; write it as `127.0.0.1`"
         );
     }
 
