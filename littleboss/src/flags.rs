@@ -1464,6 +1464,11 @@ mod tests {
             refused("-v6=[::ffff:127.0.0.1]:8080"),
             "-v6: `::ffff:127.0.0.1` is an IPv4 address written as IPv6, and this listener is declared tcp6, which listens on IPv6 only; give an IPv6 address, like `[::1]:8080`, or a host name (`:8080` for every address)"
         );
+        // A URL pasted whole: what it names.
+        assert_eq!(
+            refused("-any=http://localhost:8080/"),
+            "-any: address `http://localhost:8080/` is a URL, but a tcp listener takes a host and port, like `localhost:8080`"
+        );
         // On a network of both families, writing it as IPv4 is the fix.
         assert_eq!(
             refused("-any=[::ffff:127.0.0.1]:80"),

@@ -65,6 +65,15 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
             addr: addr.into(),
         });
     }
+    // `http://localhost:8080`, `file:///run/svc.sock`: pasted whole, read
+    // as a host `http` (or a file in a folder `file:`), it would fail in
+    // other words, or at bind.
+    if url_scheme(addr).is_some() {
+        return Err(SpecProblem::Url {
+            network: network.into(),
+            addr: addr.into(),
+        });
+    }
     if network == "unix" {
         if addr.starts_with('@') {
             return Err(SpecProblem::UnixAbstract { path: addr.into() });
@@ -132,6 +141,38 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
         });
     }
     Ok(())
+}
+
+/// The scheme of `addr` if it is a URL (`SCHEME://...`, the scheme a
+/// letter then letters, digits, `+`, `-` or `.`), with what follows.
+fn url_scheme(addr: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = addr.split_once("://")?;
+    let mut chars = scheme.chars();
+    let first = chars.next()?;
+    (first.is_ascii_alphabetic()
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+    .then_some((scheme, rest))
+}
+
+/// What the URL `addr` names that a listener on `network` takes: its path
+/// for unix (`file:///run/svc.sock`), else its host and port, the
+/// scheme's own port for the web's (`http://localhost`: `localhost:80`).
+pub(crate) fn within_url(network: &str, addr: &str) -> Option<String> {
+    let (scheme, rest) = url_scheme(addr)?;
+    if network == "unix" {
+        return rest.starts_with('/').then(|| rest.to_owned());
+    }
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_and_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host_port(host_and_port).is_ok() {
+        return Some(host_and_port.to_owned());
+    }
+    let port = match scheme.to_ascii_lowercase().as_str() {
+        "http" | "ws" => 80,
+        "https" | "wss" => 443,
+        _ => return None,
+    };
+    Some(format!("{host_and_port}:{port}"))
 }
 
 /// `host:port`, where host is empty (every address), a hostname, an IPv4
@@ -456,6 +497,35 @@ mod tests {
             (
                 "tcp:unix:/run/app.sock",
                 "address `unix:/run/app.sock` begins with a network (`unix:`), but this listener is a tcp one, which takes a host and port, like `:8443`",
+            ),
+            // A URL pasted whole: what it names, if the listener takes it.
+            (
+                "tcp:http://localhost:8080/",
+                "address `http://localhost:8080/` is a URL, but a tcp listener takes a host and port, like `localhost:8080`",
+            ),
+            (
+                "tcp:https://user@example.com",
+                "address `https://user@example.com` is a URL, but a tcp listener takes a host and port, like `example.com:443`",
+            ),
+            (
+                "tcp6:http://[::1]:80",
+                "address `http://[::1]:80` is a URL, but a tcp6 listener takes a host and port, like `[::1]:80`",
+            ),
+            (
+                "tcp4:http://[::1]:80",
+                "address `http://[::1]:80` is a URL, but a tcp4 listener takes a host and port",
+            ),
+            (
+                "tcp:ftp://host",
+                "address `ftp://host` is a URL, but a tcp listener takes a host and port",
+            ),
+            (
+                "unix:file:///run/app.sock",
+                "address `file:///run/app.sock` is a URL, but a unix listener takes a socket file's path, like `/run/app.sock`",
+            ),
+            (
+                "unix:http://localhost:8080",
+                "address `http://localhost:8080` is a URL, but a unix listener takes a socket file's path",
             ),
             (
                 "tcp:my host:80",

@@ -445,6 +445,15 @@ pub enum SpecProblem {
         /// The address as written.
         addr: String,
     },
+    /// An address written as a URL (`http://localhost:8080`,
+    /// `file:///run/svc.sock`), pasted from a browser or a config file:
+    /// a listener takes a host and port, or a path, alone.
+    Url {
+        /// The listener's network.
+        network: String,
+        /// The address as written.
+        addr: String,
+    },
     /// An IP address of the other family than the network's
     /// (`tcp4:[::1]:80`, `udp6:127.0.0.1:53`).
     WrongFamily {
@@ -779,6 +788,24 @@ impl fmt::Display for SpecProblem {
                 match super::address::address(network, &like) {
                     Ok(()) => write!(f, ", like `{}`", like.escape_debug()),
                     Err(_) => Ok(()),
+                }
+            }
+            SpecProblem::Url { network, addr } => {
+                let takes = match network.as_str() {
+                    "unix" => "a socket file's path",
+                    _ => "a host and port",
+                };
+                write!(
+                    f,
+                    "address `{}` is a URL, but a {network} listener takes {takes}",
+                    addr.escape_debug()
+                )?;
+                // Not a suggestion the listener would refuse in turn.
+                match super::address::within_url(network, addr) {
+                    Some(like) if super::address::address(network, &like).is_ok() => {
+                        write!(f, ", like `{}`", like.escape_debug())
+                    }
+                    _ => Ok(()),
                 }
             }
             SpecProblem::UnixAbstract { path } => write!(
