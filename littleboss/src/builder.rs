@@ -341,7 +341,9 @@ impl Littleboss {
     /// its version (`-h`, `--help`, `--version`), such a program
     /// runs even while its ports are taken (by its running service, say):
     /// a bind error is put off, and taking any listener then ends the
-    /// process with it.
+    /// process with it. `-littleboss=start` and `reload` pass `-h` on to
+    /// the program and refuse `--help` and `--version`, which a supervised
+    /// child would answer and exit on rather than serve.
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc").help(false);

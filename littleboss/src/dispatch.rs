@@ -76,6 +76,22 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
         crate::control::client::print_out(&flags::usage(&config, &program));
         std::process::exit(0);
     }
+    // `--version` (or `--help`, a program answering its own): the program
+    // would answer it as a child and exit rather than serve, failing the
+    // start, or, a reload, taking the serving child's place as it went.
+    if matches!(inv.mode, Mode::Start | Mode::Reload)
+        && let Some(asked) = flags::asked_of_the_program(&argv)
+    {
+        let mode = if inv.mode == Mode::Start {
+            "start"
+        } else {
+            "reload"
+        };
+        usage(format!(
+            "`{asked}` asks the program itself, which as a supervised child would answer it and exit rather than serve: run `{program} {asked}` without -{}={mode}",
+            config.flag
+        ));
+    }
     // Every mode but bypass finds the service by its control folder, and
     // its socket by a path no longer than a socket address holds: else no
     // supervisor can be started, or reached, there.

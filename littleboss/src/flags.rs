@@ -621,6 +621,18 @@ pub(crate) fn asks_help_or_version(argv: &[OsString]) -> bool {
     asks_before_dashes(argv, |a| is_help(a) || a == "--version")
 }
 
+/// The word of `argv` (before any `--`) that asks a program's own parser
+/// for its help or version, if any: what a supervised child would answer
+/// and exit on rather than serve. Not `-h`, which a program answering its
+/// own help may take for another flag (a host), nor `-V` ("verbose").
+pub(crate) fn asked_of_the_program(argv: &[OsString]) -> Option<&str> {
+    let asked = |a: &OsString| (is_help(a) && a != "-h") || a == "--version";
+    (argv.iter().skip(1))
+        .take_while(|a| *a != "--")
+        .find(|a| asked(a))
+        .and_then(|a| a.to_str())
+}
+
 fn is_help(arg: &OsString) -> bool {
     arg == "-h" || arg == "--h" || arg == "-help" || arg == "--help"
 }
@@ -1492,6 +1504,13 @@ mod tests {
         assert!(asks_help_or_version(&argv(&["p", "-h"])));
         assert!(!asks_help_or_version(&argv(&["p", "--", "--version"])));
         assert!(!asks_help(&argv(&["p", "--version"])));
+        // What a supervised child would answer and exit on: not `-h`.
+        for asked in ["--h", "-help", "--help", "--version"] {
+            let words = argv(&["p", "-x", asked]);
+            assert_eq!(asked_of_the_program(&words), Some(asked));
+        }
+        assert_eq!(asked_of_the_program(&argv(&["p", "-h", "-V"])), None);
+        assert_eq!(asked_of_the_program(&argv(&["p", "--", "--help"])), None);
         // A program that answers -h itself gets it passed on.
         let own = Littleboss::new("svc").help(false).config;
         let inv = parse_cmd(&own, argv(&["p", "--help"])).unwrap();

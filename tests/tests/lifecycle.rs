@@ -1147,11 +1147,51 @@ fn a_command_asked_for_help_answers_it_and_leaves_the_service_alone() {
         1,
         "{child}"
     );
+    // `--help` or `--version` for a reload: a new child would answer it
+    // and exit, in the serving one's place. Refused; the child serves on.
+    for ask in ["--help", "--version"] {
+        let reload = svc.control_with(&svc.bin, "reload", &[ask]);
+        assert_eq!(reload.status.code(), Some(2), "{ask}: {}", text(&reload));
+        let err = String::from_utf8_lossy(&reload.stderr);
+        assert!(
+            err.contains(&format!("`{ask}` asks the program itself, which as a supervised child would answer it and exit rather than serve: run `")),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("own_help {ask}` without -littleboss=reload")),
+            "{err}"
+        );
+    }
+    let status = svc.control_with(&svc.bin, "status", &["--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["reloads"], 0, "{status}");
     // A reload's arguments are the program's: its `-h` is no help to it.
     let reload = svc.control_with(&svc.bin, "reload", &["-h"]);
     assert!(reload.status.success(), "{}", text(&reload));
     svc.output.wait_for_count("serving on", 2);
     svc.stop_expecting(0);
+}
+
+#[test]
+fn a_start_asked_for_the_programs_version_is_refused_and_starts_nothing() {
+    // The program would print its version as a child and exit: no start.
+    let svc = Service::new(env!("CARGO_BIN_EXE_own_help"));
+    let out = (svc.command(&svc.bin))
+        .args(["-littleboss=start", "--version"])
+        .output_in_time();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`--version` asks the program itself")
+            && err.contains("without -littleboss=start"),
+        "{err}"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    let status = svc.control("status");
+    assert_eq!(status.status.code(), Some(3), "{}", text(&status));
+    // Run directly, it answers.
+    let out = tests::command(&svc.bin).arg("--version").output_in_time();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "own_help 1.0\n");
 }
 
 #[test]
