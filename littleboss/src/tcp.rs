@@ -380,7 +380,16 @@ impl AsRef<tokio::net::TcpListener> for TcpListener {
 /// let listener = ctx.tcp("http").expect("http listener enabled").tap_io(|_| ());
 /// let app = app.layer(littleboss::http::CloseWhenDrainingLayer::new(&ctx));
 /// let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-/// axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck()).await
+/// let serving = axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck());
+/// // axum waits for every connection: a stream, a stalled client.
+/// let bound = async {
+///     ctx.lameduck().await;
+///     tokio::time::sleep(ctx.drain_budget()).await;
+/// };
+/// tokio::select! {
+///     served = serving => served,
+///     () = bound => Ok(()),
+/// }
 /// # }
 /// ```
 #[cfg(feature = "axum")]

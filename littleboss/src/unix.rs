@@ -235,15 +235,23 @@ impl AsRef<tokio::net::UnixListener> for UnixListener {
 /// tells kept-alive connections nothing while draining, which
 /// `littleboss::http::CloseWhenDrainingLayer` (the `http` feature) does;
 /// bound axum's wait for its connections by
-/// [`Context::drain_budget`](crate::Context::drain_budget) as the layer's
-/// example shows.
+/// [`Context::drain_budget`](crate::Context::drain_budget), as here.
 ///
 /// ```no_run
 /// # #[cfg(feature = "http")]
 /// # async fn f(ctx: littleboss::Context, app: axum::Router) -> std::io::Result<()> {
 /// let listener = ctx.unix("api").expect("api listener enabled");
 /// let app = app.layer(littleboss::http::CloseWhenDrainingLayer::new(&ctx));
-/// axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck()).await
+/// let serving = axum::serve(listener, app).with_graceful_shutdown(ctx.lameduck());
+/// // axum waits for every connection: a stream, a stalled client.
+/// let bound = async {
+///     ctx.lameduck().await;
+///     tokio::time::sleep(ctx.drain_budget()).await;
+/// };
+/// tokio::select! {
+///     served = serving => served,
+///     () = bound => Ok(()),
+/// }
 /// # }
 /// ```
 #[cfg(feature = "axum")]
