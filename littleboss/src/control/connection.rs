@@ -326,8 +326,9 @@ async fn serve(
                 // A copy: the line stays unread until handled, so that an
                 // in-place upgrade while a long one is decoded hands it on
                 // (its new image reads it again) rather than losing it.
-                // (Twice the line's memory meanwhile: 32 MiB at most, one
-                // long line at a time.)
+                // (The buffer, whose capacity may have doubled past the
+                // line, and the copy: 48 MiB at most, one long line at a
+                // time.)
                 Some(buffers.unread[..length].to_vec())
             }
         };
