@@ -69,7 +69,11 @@ pub(crate) enum FlagProblem {
     /// A unix listener's flag given as two words, followed by `--` or what
     /// looks like another flag rather than its path.
     FlagForValue(String),
-    Address(SpecProblem),
+    /// The value given, refused as an address for the listener.
+    Address {
+        problem: Box<SpecProblem>,
+        value: String,
+    },
     /// A listener flag given empty (off), followed by what is an address
     /// for it: `-https= :8443`, a stray space; or a port, `-https= 8443`
     /// (the next word, and the value meant).
@@ -140,9 +144,9 @@ impl std::fmt::Display for FlagError {
                 "-{flag} needs a path, and `{next}` after it looks like a flag; write `-{flag}={next}` if it is the path",
                 next = next.escape_debug()
             ),
-            FlagProblem::Address(problem) => {
+            FlagProblem::Address { problem, value } => {
                 write!(f, "-{flag}: ")?;
-                given_address_problem(f, problem)
+                given_address_problem(f, problem, value)
             }
             FlagProblem::SpaceAfterEquals(next, meant) => write!(
                 f,
@@ -466,9 +470,12 @@ fn split(
                     return Err(error(problem));
                 }
             }
-            let given = slot
-                .with_address(&value)
-                .map_err(|e| error(FlagProblem::Address(e)))?;
+            let given = slot.with_address(&value).map_err(|problem| {
+                error(FlagProblem::Address {
+                    problem: Box::new(problem),
+                    value: value.clone(),
+                })
+            })?;
             // As with the mode: a flag appended to a command line that had
             // one must not silently win.
             // The same socket however spelled (`:8443` and `:08443`), or
@@ -509,10 +516,16 @@ fn typo(
             problem: FlagProblem::Misspelt(text.to_owned()),
         });
     }
-    // A port for a unix listener is refused as its value (a TCP address
-    // slipped in), yet it is still that listener's flag mistyped.
+    // An address in another form than the listener takes (a port for a
+    // unix one, a URL, the declaration's `NET:ADDR`) is refused as its
+    // value, yet it is still that listener's flag mistyped.
     let fits = |l: &ListenerSpec, v: &str| match l.with_address(v) {
-        Ok(_) | Err(SpecProblem::UnixPathLikeAddress { .. }) => true,
+        Ok(_)
+        | Err(
+            SpecProblem::UnixPathLikeAddress { .. }
+            | SpecProblem::Url { .. }
+            | SpecProblem::NetworkInAddress { .. },
+        ) => true,
         Err(_) => false,
     };
     let listener = listeners
@@ -524,13 +537,14 @@ fn typo(
     })
 }
 
-/// `problem` with an address given on the command line, whose listener's
-/// network its declaration fixes: an address of the other family is told
-/// to give one of its own, not to change the network, as a declaration
-/// is (`use tcp4`).
+/// `problem` with the address `value` given on the command line, whose
+/// listener's network its declaration fixes: an address of the other
+/// family is told to give one of its own (with the port given), not to
+/// change the network, as a declaration is (`use tcp4`).
 fn given_address_problem(
     f: &mut std::fmt::Formatter<'_>,
     problem: &SpecProblem,
+    value: &str,
 ) -> std::fmt::Result {
     let (network, host, written_as_ipv6) = match problem {
         SpecProblem::WrongFamily { network, host } => (network, host, false),
@@ -539,9 +553,10 @@ fn given_address_problem(
         }
         _ => return write!(f, "{problem}"),
     };
+    let port = crate::rules::host_port(value).map_or(8080, |(_, port)| port);
     let (family, other, like) = match network.ends_with('4') {
-        true => ("IPv4", "IPv6", "127.0.0.1:8080"),
-        false => ("IPv6", "IPv4", "[::1]:8080"),
+        true => ("IPv4", "IPv6", "127.0.0.1"),
+        false => ("IPv6", "IPv4", "[::1]"),
     };
     let written = if written_as_ipv6 {
         " written as IPv6"
@@ -550,7 +565,7 @@ fn given_address_problem(
     };
     write!(
         f,
-        "`{}` is an {other} address{written}, and this listener is declared {network}, which listens on {family} only; give an {family} address, like `{like}`, or a host name (`:8080` for every address)",
+        "`{}` is an {other} address{written}, and this listener is declared {network}, which listens on {family} only; give an {family} address, like `{like}:{port}`, or a host name (`:{port}` for every address)",
         host.escape_debug()
     )
 }
@@ -1424,12 +1439,20 @@ mod tests {
             e.starts_with("`-HTTPS=\\r` looks like a mistyped -https=,"),
             "{e}"
         );
-        // A port for a unix listener: its flag still, the value a slip.
-        let e = parse_cmd(&config(), argv(&["p", "-SOCK=:9090"])).unwrap_err();
-        assert_eq!(
-            (e.flag.as_str(), &e.problem),
-            ("sock", &FlagProblem::MisspeltListener("-SOCK=:9090".into()))
-        );
+        // A port for a unix listener, a URL, the declaration's form: its
+        // flag still, the value a slip.
+        for arg in [
+            "-SOCK=:9090",
+            "-SOCK=file:///run/svc.sock",
+            "-SOCK=unix:/run/svc.sock",
+            "-HTTPS=https://localhost:8443",
+        ] {
+            let e = parse_cmd(&config(), argv(&["p", arg])).unwrap_err();
+            let problem = FlagProblem::MisspeltListener(arg.into());
+            assert_eq!(e.problem, problem, "{arg}");
+            let name = arg[1..].split('=').next().unwrap().to_lowercase();
+            assert_eq!(e.flag, name, "{arg}");
+        }
         // Two words, a program's own switch and its argument: not ours.
         let inv = parse_cmd(&config(), argv(&["p", "-SOCK", "data.txt"])).unwrap();
         assert_eq!(strs(&inv.program_args), ["p", "-SOCK", "data.txt"]);
@@ -1470,7 +1493,7 @@ mod tests {
         );
         assert_eq!(
             refused("-v4=[::1]:53"),
-            "-v4: `::1` is an IPv6 address, and this listener is declared udp4, which listens on IPv4 only; give an IPv4 address, like `127.0.0.1:8080`, or a host name (`:8080` for every address)"
+            "-v4: `::1` is an IPv6 address, and this listener is declared udp4, which listens on IPv4 only; give an IPv4 address, like `127.0.0.1:53`, or a host name (`:53` for every address)"
         );
         assert_eq!(
             refused("-v6=[::ffff:127.0.0.1]:8080"),

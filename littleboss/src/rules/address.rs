@@ -51,6 +51,15 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
     if addr.is_empty() {
         return Ok(());
     }
+    // `http://localhost:8080`, `file:///run/svc.sock`, `unix:///x.sock`:
+    // pasted whole, read as a host `http` (or a file in a folder `file:`),
+    // it would fail in other words, or at bind.
+    if url_scheme(addr).is_some() {
+        return Err(SpecProblem::Url {
+            network: network.into(),
+            addr: addr.into(),
+        });
+    }
     // `-https=tcp::8443`, the declaration's form copied to the command
     // line: read as a host `tcp:` (or, for unix, as the file `unix:...`
     // in the working folder), it would fail in other words or bind
@@ -61,15 +70,6 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
     }) {
         return Err(SpecProblem::NetworkInAddress {
             given: (*given).into(),
-            network: network.into(),
-            addr: addr.into(),
-        });
-    }
-    // `http://localhost:8080`, `file:///run/svc.sock`: pasted whole, read
-    // as a host `http` (or a file in a folder `file:`), it would fail in
-    // other words, or at bind.
-    if url_scheme(addr).is_some() {
-        return Err(SpecProblem::Url {
             network: network.into(),
             addr: addr.into(),
         });
@@ -526,6 +526,15 @@ mod tests {
             (
                 "unix:http://localhost:8080",
                 "address `http://localhost:8080` is a URL, but a unix listener takes a socket file's path",
+            ),
+            // Docker's and gRPC's forms, with a network for a scheme.
+            (
+                "unix:unix:///var/run/app.sock",
+                "address `unix:///var/run/app.sock` is a URL, but a unix listener takes a socket file's path, like `/var/run/app.sock`",
+            ),
+            (
+                "tcp:tcp://0.0.0.0:8080",
+                "address `tcp://0.0.0.0:8080` is a URL, but a tcp listener takes a host and port, like `0.0.0.0:8080`",
             ),
             (
                 "tcp:my host:80",

@@ -3595,7 +3595,7 @@ fn kept_arguments_for_a_listener_moved_to_another_network_refuse_the_reload() {
     // as any other: an IPv4 address refused for tcp6 says it was kept.
     let tcp6 = [("http", "tcp:127.0.0.1:8080"), ("api", "tcp6:")];
     let other_family = reload_with(&mut sim, None, &tcp6);
-    let want = "-api: `127.0.0.1` is an IPv4 address, and this listener is declared tcp6, which listens on IPv6 only; give an IPv6 address, like `[::1]:8080`, or a host name (`:8080` for every address); `-api` was kept from the serving child's arguments: give the reload its arguments (with `-api=ADDR`, or `--` to start it with none at all)";
+    let want = "-api: `127.0.0.1` is an IPv4 address, and this listener is declared tcp6, which listens on IPv6 only; give an IPv6 address, like `[::1]:9091`, or a host name (`:9091` for every address); `-api` was kept from the serving child's arguments: give the reload its arguments (with `-api=ADDR`, or `--` to start it with none at all)";
     assert!(
         matches!(sim.final_answer(other_family), Some(Response::Error { error, .. }) if error == want),
         "{:?}",
