@@ -23,12 +23,7 @@ impl Parse for MainFn {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let attrs = input.call(Attribute::parse_outer)?;
         let vis = input.parse()?;
-        let fn_like = input.peek(Token![fn])
-            || input.peek(Token![async])
-            || input.peek(Token![const])
-            || input.peek(Token![unsafe])
-            || input.peek(Token![extern]);
-        if !fn_like {
+        if !begins_a_fn(input) {
             return Err(input.error("#[littleboss::main] goes on `fn main`"));
         }
         let sig = input.parse()?;
@@ -53,6 +48,27 @@ impl Parse for MainFn {
             sig,
             body,
         })
+    }
+}
+
+/// Whether `input` begins a function: `fn` after any of its qualifiers
+/// (`const`, `async`, `unsafe`, `extern "C"`), not another item they may
+/// begin (`const MAIN: () = ();`, `unsafe impl`, `extern crate`, an
+/// `extern` block), which syn would tell only as "expected `fn`".
+fn begins_a_fn(input: ParseStream) -> bool {
+    let ahead = input.fork();
+    loop {
+        if ahead.peek(Token![fn]) {
+            return true;
+        }
+        let qualifier = ahead.parse::<Token![const]>().is_ok()
+            || ahead.parse::<Token![async]>().is_ok()
+            || ahead.parse::<Token![unsafe]>().is_ok()
+            || (ahead.parse::<Token![extern]>().is_ok()
+                && (!ahead.peek(syn::LitStr) || ahead.parse::<syn::LitStr>().is_ok()));
+        if !qualifier {
+            return false;
+        }
     }
 }
 
@@ -151,7 +167,9 @@ pub(crate) fn self_outside_items(tokens: TokenStream) -> Option<proc_macro2::Spa
                 next_may_begin_an_item = true;
             }
             TokenTree::Punct(punct) if punct.as_char() == '!' && after_name => {
-                if let Some(TokenTree::Group(_)) = tokens.peek() {
+                if let Some(TokenTree::Group(input)) = tokens.peek() {
+                    // `m! { ... }` ends its statement, as an item would.
+                    next_may_begin_an_item = input.delimiter() == Delimiter::Brace;
                     tokens.next();
                 }
             }
@@ -395,5 +413,11 @@ mod tests {
             "{ default impl<T> A for T { fn a() -> Self { todo!() } } }"
         ));
         assert!(!found("{ {} impl A { fn a() -> Self { Self } } }"));
+        // After a macro called with braces (`thread_local! { ... }`), its
+        // own statement: an `impl` there is an item.
+        assert!(!found("{ m! { A } impl A { fn a() -> Self { Self } } }"));
+        assert!(!found("{ m!(A); impl A { fn a() -> Self { Self } } }"));
+        // With parentheses, an expression goes on: `m!(x) impl` is none.
+        assert!(found("{ let x = m!(a); Self::go(); }"));
     }
 }

@@ -31,5 +31,17 @@ async fn main(ctx: littleboss::Context) {
         }
     }
     let named = stringify!(Self);
-    let _ = (ctx, Node::made().next.is_none(), Grid::new(), named);
+    // An `impl` right after a macro called with braces: an item too.
+    macro_rules! unit {
+        ($name:ident) => {
+            struct $name;
+        };
+    }
+    unit! { Probe }
+    impl Probe {
+        fn new() -> Self {
+            Probe
+        }
+    }
+    let _ = (ctx, Node::made().next.is_none(), Grid::new(), named, Probe::new());
 }
