@@ -370,8 +370,7 @@ impl AsRef<tokio::net::TcpListener> for TcpListener {
 /// [`TcpListener`]): `littleboss::http::serve`, or the
 /// `littleboss::http::CloseWhenDrainingLayer` (the `http` feature) as
 /// here, does; bound axum's wait for its connections
-/// by [`Context::drain_budget`](crate::Context::drain_budget) as the
-/// layer's example shows.
+/// by [`Context::drain_budget`](crate::Context::drain_budget), as here.
 ///
 /// ```no_run
 /// # #[cfg(feature = "http")]
