@@ -1369,7 +1369,9 @@ fn with_self_upgrade_off_neither_side_re_executes() {
     assert!(reload.status.success(), "{}", text(&reload));
     // Its caller hears so, not the log alone.
     assert!(
-        text(&reload).contains("runs on from its old binary: it does not offer to"),
+        text(&reload).contains(&format!(
+            "runs on from its old binary: {FIXED} does not offer to take the supervisor's state over"
+        )),
         "{}",
         text(&reload)
     );

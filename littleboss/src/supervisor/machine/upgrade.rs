@@ -29,11 +29,6 @@ impl Machine {
             return;
         }
         let Phase::Up(up) = &state.phase else { return };
-        // Only at rest: nothing starting, bound, queued or due to restart,
-        // so no child is between its spawn and its hello.
-        if up.starting.is_some() || !up.queued.is_empty() || up.restart_at.is_some() {
-            return;
-        }
         let Some((id, child)) = up
             .serving
             .filter(|id| state.upgrade_skipped != Some(*id))
@@ -50,6 +45,44 @@ impl Machine {
         // The file itself, not a symlink that may move on.
         let path =
             (child.resolved.clone()).unwrap_or_else(|| child.launch.target.file().to_owned());
+        if state.upgrade_refused == Some(binary) {
+            // Said once per child: this step marks it skipped.
+            let why =
+                (state.upgrade_refused_why.clone()).unwrap_or_else(|| "refused before".to_owned());
+            say!(
+                self,
+                "the supervisor keeps running its own binary rather than {} (child pid {pid}): {why}",
+                path.display()
+            );
+            self.state.upgrade_skipped = Some(id);
+            let told = format!("{} was refused before: {why}", path.display());
+            tell_not_upgraded(self.effects.iter_mut().filter_map(reply), &told);
+            return;
+        }
+        if child.takes_over != Some(STATE_VERSION) {
+            let why = match child.takes_over {
+                None => "it does not offer to take the supervisor's state over (an older littleboss, or self_upgrade = false)".to_owned(),
+                Some(v) => format!("it reads supervisor state version {v}, not {STATE_VERSION}"),
+            };
+            say!(
+                self,
+                "the supervisor keeps running its own binary rather than {}: {why}",
+                path.display()
+            );
+            let told = format!("{} {}", path.display(), why.trim_start_matches("it "));
+            tell_not_upgraded(self.effects.iter_mut().filter_map(reply), &told);
+            self.state.upgrade_refused = Some(binary);
+            self.state.upgrade_refused_why = Some(why);
+            self.state.upgrade_skipped = Some(id);
+            return;
+        }
+        // The rest waits for rest: nothing starting, bound, queued or due
+        // to restart, so no child is between its spawn and its hello. (A
+        // binary refused is told at once, in the step its reload is
+        // answered: its client hears why.)
+        if up.starting.is_some() || !up.queued.is_empty() || up.restart_at.is_some() {
+            return;
+        }
         // Each child the new image would take over must be watched by
         // pidfd, which it adopts them by (none is, without pidfds), and
         // none may be spawning still (a start given up on, its exec not
@@ -68,37 +101,6 @@ impl Machine {
                 );
                 self.state.upgrade_held_for = Some(id);
             }
-            return;
-        }
-        if state.upgrade_refused == Some(binary) {
-            // Said once per child: this step marks it skipped.
-            let why =
-                (state.upgrade_refused_why.clone()).unwrap_or_else(|| "refused before".to_owned());
-            say!(
-                self,
-                "the supervisor keeps running its own binary rather than {} (child pid {pid}): {why}",
-                path.display()
-            );
-            self.state.upgrade_skipped = Some(id);
-            tell_not_upgraded(self.effects.iter_mut().filter_map(reply), &why);
-            return;
-        }
-        if child.takes_over != Some(STATE_VERSION) {
-            let why = match child.takes_over {
-                None => {
-                    "it does not offer to (an older littleboss, or self_upgrade = false)".to_owned()
-                }
-                Some(v) => format!("it reads supervisor state version {v}, not {STATE_VERSION}"),
-            };
-            say!(
-                self,
-                "the supervisor keeps running its own binary rather than {}: {why}",
-                path.display()
-            );
-            tell_not_upgraded(self.effects.iter_mut().filter_map(reply), &why);
-            self.state.upgrade_refused = Some(binary);
-            self.state.upgrade_refused_why = Some(why);
-            self.state.upgrade_skipped = Some(id);
             return;
         }
         // Hold this step's answers and READY=1 for the new image.

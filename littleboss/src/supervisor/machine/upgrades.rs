@@ -173,7 +173,9 @@ fn a_binary_that_does_not_offer_to_take_over_is_not_upgraded_to() {
     };
     assert_eq!(
         not_upgraded(&sim, client).as_deref(),
-        Some("it does not offer to (an older littleboss, or self_upgrade = false)")
+        Some(
+            "/bin/v2 does not offer to take the supervisor's state over (an older littleboss, or self_upgrade = false)"
+        )
     );
     // Said once for that child, however many steps follow...
     sim.advance(Duration::from_secs(6));
@@ -193,7 +195,10 @@ fn a_binary_that_does_not_offer_to_take_over_is_not_upgraded_to() {
     let again = sim.reload("/bin/v2");
     sim.hello_and_ready(4);
     let why = not_upgraded(&sim, again).unwrap();
-    assert!(why.starts_with("it does not offer to"), "{why}");
+    assert!(
+        why.starts_with("/bin/v2 was refused before: it does not offer to"),
+        "{why}"
+    );
     sim.takes_over = Some(super::STATE_VERSION + 1);
     let newer = sim.reload("/bin/v3");
     sim.hello_and_ready(5);
@@ -201,12 +206,36 @@ fn a_binary_that_does_not_offer_to_take_over_is_not_upgraded_to() {
     assert!(sim.logged("it reads supervisor state version 2, not 1"));
     assert_eq!(
         not_upgraded(&sim, newer).as_deref(),
-        Some("it reads supervisor state version 2, not 1")
+        Some("/bin/v3 reads supervisor state version 2, not 1")
     );
     // A reload to its own binary: nothing to tell.
     let own = sim.reload("/bin/v1");
     sim.hello_and_ready(6);
     assert_eq!(not_upgraded(&sim, own), None);
+}
+
+#[test]
+fn a_refusal_is_told_though_another_reload_is_queued() {
+    // The upgrade itself waits for rest; a binary it will not become is
+    // told in the step its reload is answered, or never.
+    let mut sim = Sim::serving(settings());
+    sim.takes_over = None;
+    let first = sim.reload("/bin/v2");
+    let second = sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    let told = |sim: &Sim, client| match sim.final_answer(client) {
+        Some(Response::Reloaded {
+            supervisor_not_upgraded,
+            ..
+        }) => supervisor_not_upgraded.clone(),
+        other => panic!("{other:?}"),
+    };
+    let why = told(&sim, first).unwrap();
+    assert!(why.starts_with("/bin/v2 does not offer to"), "{why}");
+    sim.hello_and_ready(3);
+    let why = told(&sim, second).unwrap();
+    assert!(why.starts_with("/bin/v2 was refused before"), "{why}");
+    assert_eq!(upgrade_effects(&sim), 0);
 }
 
 #[test]
