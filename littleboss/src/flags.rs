@@ -516,16 +516,14 @@ fn typo(
             problem: FlagProblem::Misspelt(text.to_owned()),
         });
     }
-    // An address in another form than the listener takes (a port for a
-    // unix one, a URL, the declaration's `NET:ADDR`) is refused as its
-    // value, yet it is still that listener's flag mistyped.
+    // What a unix listener's flag took as a path before it was refused (a
+    // port, a URL) is still that flag mistyped. Not for an IP listener: a
+    // program's own `-Metrics=http://gateway:9091` is an address to reach.
     let fits = |l: &ListenerSpec, v: &str| match l.with_address(v) {
-        Ok(_)
-        | Err(
-            SpecProblem::UnixPathLikeAddress { .. }
-            | SpecProblem::Url { .. }
-            | SpecProblem::NetworkInAddress { .. },
-        ) => true,
+        Ok(_) => true,
+        Err(SpecProblem::UnixPathLikeAddress { .. } | SpecProblem::Url { .. }) => {
+            l.network == Network::Unix
+        }
         Err(_) => false,
     };
     let listener = listeners
@@ -1439,20 +1437,19 @@ mod tests {
             e.starts_with("`-HTTPS=\\r` looks like a mistyped -https=,"),
             "{e}"
         );
-        // A port for a unix listener, a URL, the declaration's form: its
-        // flag still, the value a slip.
-        for arg in [
-            "-SOCK=:9090",
-            "-SOCK=file:///run/svc.sock",
-            "-SOCK=unix:/run/svc.sock",
-            "-HTTPS=https://localhost:8443",
-        ] {
+        // A port or a URL for a unix listener: its flag still, the value
+        // a slip.
+        for arg in ["-SOCK=:9090", "-SOCK=file:///run/svc.sock"] {
             let e = parse_cmd(&config(), argv(&["p", arg])).unwrap_err();
             let problem = FlagProblem::MisspeltListener(arg.into());
             assert_eq!(e.problem, problem, "{arg}");
             let name = arg[1..].split('=').next().unwrap().to_lowercase();
             assert_eq!(e.flag, name, "{arg}");
         }
+        // A URL for an IP listener's name in another case: the program's
+        // own, an address to reach (`-Metrics=http://gateway:9091`).
+        let inv = parse_cmd(&config(), argv(&["p", "-HTTPS=https://proxy:3128"])).unwrap();
+        assert_eq!(strs(&inv.program_args), ["p", "-HTTPS=https://proxy:3128"]);
         // Two words, a program's own switch and its argument: not ours.
         let inv = parse_cmd(&config(), argv(&["p", "-SOCK", "data.txt"])).unwrap();
         assert_eq!(strs(&inv.program_args), ["p", "-SOCK", "data.txt"]);

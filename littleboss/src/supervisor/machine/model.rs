@@ -1139,7 +1139,8 @@ impl Model {
         {
             let child = &state.children[&serving];
             let (binary, offered) = (child.binary, child.takes_over.is_some());
-            let refused = state.upgrade_refused.is_some() && state.upgrade_refused == binary;
+            let refused = (state.upgrade_refused.is_some() && state.upgrade_refused == binary)
+                || child.takes_over != Some(super::STATE_VERSION);
             // Failed for a passing want, in a world whose upgrades fail:
             // not tried again for this child (the next of its release
             // tries).

@@ -186,7 +186,9 @@ pub(crate) struct State {
     /// The supervisor's own binary.
     pub image: Image,
     pub upgrade: Option<Upgrading>,
-    /// A binary not to upgrade to: it failed, or cannot take over.
+    /// A binary not to upgrade to: an upgrade to it failed for a reason
+    /// of its own. (One that cannot take over is told by each child's
+    /// hello, and not kept here, lest it push out one that failed.)
     pub upgrade_refused: Option<FileId>,
     /// Why, for the line said to each later child of it (absent from an
     /// older image's state).

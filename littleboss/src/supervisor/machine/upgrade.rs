@@ -6,10 +6,12 @@
 //! pid, sockets, children and control socket. The replies and the
 //! `READY=1` decided in that step wait for the new image, so that a
 //! `reload` returns once the supervisor runs the new code. A binary that
-//! cannot take the state over, or whose upgrade failed for a reason of its
-//! own, is not tried again (the last one refused is remembered, not every
-//! one); after a passing failure only that child's upgrade is given up,
-//! and the next reload to it tries again.
+//! cannot take the state over (as each of its children says at its hello)
+//! is not tried; one whose upgrade failed for a reason of its own is not
+//! tried again (the last one is remembered, not every one); after a
+//! passing failure only that child's upgrade is given up, and the next
+//! reload to it tries again. A reload's client hears why its binary was
+//! not become.
 //!
 //! The upgrade does not wait for the new child's probation: `reload`
 //! answers once everything it changed is in place, and a supervisor that
@@ -66,13 +68,13 @@ impl Machine {
             };
             say!(
                 self,
-                "the supervisor keeps running its own binary rather than {}: {why}",
+                "the supervisor keeps running its own binary rather than {} (child pid {pid}): {why}",
                 path.display()
             );
             let told = format!("{} {}", path.display(), why.trim_start_matches("it "));
             tell_not_upgraded(self.effects.iter_mut().filter_map(reply), &told);
-            self.state.upgrade_refused = Some(binary);
-            self.state.upgrade_refused_why = Some(why);
+            // Not remembered as refused: each child of it says so itself,
+            // and the one binary remembered stays the one that failed.
             self.state.upgrade_skipped = Some(id);
             return;
         }

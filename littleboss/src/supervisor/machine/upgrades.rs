@@ -195,10 +195,7 @@ fn a_binary_that_does_not_offer_to_take_over_is_not_upgraded_to() {
     let again = sim.reload("/bin/v2");
     sim.hello_and_ready(4);
     let why = not_upgraded(&sim, again).unwrap();
-    assert!(
-        why.starts_with("/bin/v2 was refused before: it does not offer to"),
-        "{why}"
-    );
+    assert!(why.starts_with("/bin/v2 does not offer to"), "{why}");
     sim.takes_over = Some(super::STATE_VERSION + 1);
     let newer = sim.reload("/bin/v3");
     sim.hello_and_ready(5);
@@ -234,8 +231,37 @@ fn a_refusal_is_told_though_another_reload_is_queued() {
     assert!(why.starts_with("/bin/v2 does not offer to"), "{why}");
     sim.hello_and_ready(3);
     let why = told(&sim, second).unwrap();
-    assert!(why.starts_with("/bin/v2 was refused before"), "{why}");
+    assert!(why.starts_with("/bin/v2 does not offer to"), "{why}");
     assert_eq!(upgrade_effects(&sim), 0);
+}
+
+#[test]
+fn a_binary_that_cannot_take_over_leaves_the_one_that_failed_refused() {
+    // v2's upgrade failed; a child of v3 (an older littleboss) serves for
+    // a moment: v2 stays refused, not tried again.
+    let mut sim = Sim::serving(settings());
+    sim.upgrade_fails = true;
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    assert_eq!(upgrade_effects(&sim), 1);
+    sim.upgrade_fails = false;
+    sim.takes_over = None;
+    sim.reload("/bin/v3");
+    sim.hello_and_ready(3);
+    sim.takes_over = Some(super::STATE_VERSION);
+    let back = sim.reload("/bin/v2");
+    sim.hello_and_ready(4);
+    assert_eq!(upgrade_effects(&sim), 1, "v2 tried again");
+    match sim.final_answer(back) {
+        Some(Response::Reloaded {
+            supervisor_not_upgraded: Some(why),
+            ..
+        }) => assert!(
+            why.starts_with("/bin/v2 was refused before: an upgrade to it failed"),
+            "{why}"
+        ),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
