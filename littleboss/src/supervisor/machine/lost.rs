@@ -80,7 +80,8 @@ impl Machine {
     /// the service manager passed, or bound on port 0, cannot be bound
     /// again as it was: held on without a descriptor, no later child is
     /// given it. Any other is held no more, and the next launch that gives
-    /// it an address binds it anew. A child that has it serves on with it.
+    /// it an address binds it anew, which fails while a child that has it
+    /// serves on with it (its address in use).
     pub(super) fn on_listener_lost(&mut self, key: ListenerKey, error: String) {
         let address = match key.port_0_owner() {
             Some(owner) => format!("`{owner}` ({} {})", key.network, key.bind_address()),
@@ -102,7 +103,7 @@ impl Machine {
             None => {
                 say!(
                     self,
-                    "listener {address} was not handed over: {error}; the supervisor holds it no more (a child that has it serves on with it; a later one binds it anew)"
+                    "listener {address} was not handed over: {error}; the supervisor holds it no more (a child that has it serves on with it; a later one binds it anew once no child has it: until then its address is in use, and a reload that keeps it fails)"
                 );
                 self.state.held.remove(&key);
             }
