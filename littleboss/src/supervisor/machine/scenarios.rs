@@ -1354,6 +1354,30 @@ fn a_relative_reload_path_is_refused() {
 // persist.rs
 
 #[test]
+fn a_restart_waiting_longer_than_the_limits_window_counts_itself() {
+    // Crashes as soon as ready: the backoff doubles past a 1 s window,
+    // which the limit (10 restarts) is never reached within.
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        restart_limit: (10, Duration::from_secs(1)),
+        ..settings()
+    });
+    let mut id = 1;
+    for _ in 0..5 {
+        sim.exit(id, ChildExit::Code(1));
+        sim.advance(Duration::from_secs(4));
+        id = sim.starting_id().expect("restarted");
+        sim.hello_and_ready(id);
+    }
+    // The next waits about 3.2 s: 1.5 s into it, past the window.
+    sim.exit(id, ChildExit::Code(1));
+    sim.advance(Duration::from_millis(1500));
+    let restart = asked_status(&mut sim).restart.expect("a restart waiting");
+    assert!(restart.in_ms > 500, "{restart:?}");
+    assert_eq!(restart.recent, 1, "{restart:?}");
+}
+
+#[test]
 fn persist_restarts_a_child_that_exits_on_its_own() {
     let mut sim = Sim::serving(super::Settings {
         persist: true,

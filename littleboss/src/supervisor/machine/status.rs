@@ -140,10 +140,14 @@ impl Machine {
         };
         let at = up.restart_at?;
         let (limit, window) = state.settings.restart_limit;
+        // As the limit counted them when this restart was planned (the
+        // last recorded): a backoff longer than the window would otherwise
+        // leave even this one out.
+        let counted_at = state.restarts.back().copied().unwrap_or(self.now);
         let recent = state
             .restarts
             .iter()
-            .filter(|t| super::within_window(self.now, **t, window))
+            .filter(|t| super::within_window(counted_at, **t, window))
             .count() as u32;
         Some(RestartStatus {
             in_ms: millis_up(at.saturating_sub(self.now)),
