@@ -257,9 +257,13 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
         .custom_flags(nix::libc::O_NONBLOCK)
         .open(path);
     let Ok(file) = opened else { return Ok(()) };
-    if !file.metadata().is_ok_and(|m| m.is_file()) {
+    let Ok(metadata) = file.metadata() else {
+        return Ok(());
+    };
+    if !metadata.is_file() {
         return Ok(());
     }
+    let len = metadata.len();
     let mut head = Vec::with_capacity(ELF64_HEADER);
     if file
         .take(ELF64_HEADER as u64)
@@ -282,7 +286,10 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
         Some(Foreign::OtherMachine) => !binfmt_runs(&head),
         None => false,
     };
-    if elf && refused() {
+    // Cut within its program headers (a copy caught half-way), the kernel
+    // refuses it as no program too.
+    let cut = || !program_headers_fit(&head, len);
+    if elf && (refused() || cut()) {
         return Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC));
     }
     // Asked only of a file that is no program: the common case reads the
@@ -422,6 +429,40 @@ pub(super) fn foreign_elf(head: &[u8], ours: &[u8]) -> Option<Foreign> {
         .is_some_and(|o| o != machine && !(x86_32(o) && x86_32(machine)));
     let ours_too = ours.get(4) == Some(class) && (ours.get(5) != Some(order) || other_machine);
     ours_too.then_some(Foreign::OtherMachine)
+}
+
+/// Whether the ELF header `head` (its class's whole) describes a
+/// program-header table the kernel would read from a file of `len`
+/// bytes: entries of its class's size, at least one, all within the
+/// file. Else the exec fails with ENOEXEC, as for no program.
+pub(super) fn program_headers_fit(head: &[u8], len: u64) -> bool {
+    let big = head.get(5) == Some(&2);
+    let number = |at: usize, width: usize| -> Option<u64> {
+        let bytes = head.get(at..at + width)?;
+        let mut value = [0u8; 8];
+        match big {
+            true => value[8 - width..].copy_from_slice(bytes),
+            false => value[..width].copy_from_slice(bytes),
+        }
+        Some(match big {
+            true => u64::from_be_bytes(value),
+            false => u64::from_le_bytes(value),
+        })
+    };
+    // e_phoff, e_phentsize, e_phnum, and an entry's size.
+    let fields = match head.get(4) {
+        Some(1) => (number(28, 4), number(42, 2), number(44, 2), 32),
+        Some(2) => (number(32, 8), number(54, 2), number(56, 2), 56),
+        _ => return false,
+    };
+    let (Some(offset), Some(entry), Some(count), size) = fields else {
+        return false;
+    };
+    entry == size
+        && count > 0
+        && offset
+            .checked_add(count * size)
+            .is_some_and(|end| end <= len)
 }
 
 /// `hello`, naming `listeners` listeners, encoded for the channel; refused
@@ -1280,6 +1321,43 @@ mod tests {
         // By extension (Python's): no magic.
         let python = "enabled\ninterpreter /usr/bin/python3\nflags: \nextension .py\n";
         assert!(!binfmt_matches(python, &head(3, 183)));
+    }
+
+    #[test]
+    fn an_elf_file_cut_within_its_program_headers_is_told() {
+        // This very binary's header: its table fits the whole file, not
+        // one cut short of the table's end.
+        let ours = std::fs::read("/proc/self/exe").unwrap()[..ELF64_HEADER].to_vec();
+        let len = std::fs::metadata("/proc/self/exe").unwrap().len();
+        assert!(program_headers_fit(&ours, len));
+        let (offset, count) = match ours[4] {
+            1 => (
+                u32::from_le_bytes(ours[28..32].try_into().unwrap()) as u64,
+                32,
+            ),
+            _ => (u64::from_le_bytes(ours[32..40].try_into().unwrap()), 56),
+        };
+        let phnum_at = if ours[4] == 1 { 44 } else { 56 };
+        let entries = u16::from_le_bytes([ours[phnum_at], ours[phnum_at + 1]]) as u64;
+        let end = offset + entries * count;
+        assert!(program_headers_fit(&ours, end));
+        assert!(!program_headers_fit(&ours, end - 1));
+        assert!(!program_headers_fit(&ours, 100));
+        // No entry, or entries of another size: no program either.
+        let mut none = ours.clone();
+        none[phnum_at..phnum_at + 2].copy_from_slice(&[0, 0]);
+        assert!(!program_headers_fit(&none, len));
+        let mut odd = ours.clone();
+        odd[phnum_at - 2] += 1;
+        assert!(!program_headers_fit(&odd, len));
+        // A big-endian 32-bit header, read in its order.
+        let mut be = vec![0u8; 52];
+        be[..6].copy_from_slice(b"\x7fELF\x01\x02");
+        be[28..32].copy_from_slice(&52u32.to_be_bytes());
+        be[42..44].copy_from_slice(&32u16.to_be_bytes());
+        be[44..46].copy_from_slice(&2u16.to_be_bytes());
+        assert!(program_headers_fit(&be, 116));
+        assert!(!program_headers_fit(&be, 115));
     }
 
     #[test]
