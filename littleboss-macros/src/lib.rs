@@ -90,7 +90,9 @@ use proc_macro::TokenStream;
 /// (the call hands the `Context` over by value, where that lint would have
 /// `main` take it by reference), which a crate-wide `#![forbid]` of that lint or of
 /// `clippy::pedantic` turns into an error under clippy: with one, make
-/// `main` async (not linted so, and given no allow).
+/// `main` async (not linted so, and given no allow). A `main` that
+/// `expect`s or `forbid`s that lint (or `clippy::pedantic`) itself gets no
+/// allow, which would clash with its own.
 ///
 /// Every mistake in the attribute or the signature is a compile error on
 /// the offending tokens (a missing `name`, or more than 253 listeners, on

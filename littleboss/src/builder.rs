@@ -83,8 +83,8 @@ impl Littleboss {
     /// The name follows the flag names' rules (letters, digits, `_` and
     /// `-`; not `h`, `help`, `json` or the mode flag's name), once per
     /// program; two listeners may not ask for one socket (`tcp::80` and
-    /// `tcp::0080`), except port 0, a free port each.
-    /// [`check`](Littleboss::check) reports each mistake.
+    /// `tcp::0080`), except port 0, a free port each; 253 listeners at
+    /// most. [`check`](Littleboss::check) reports each mistake.
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc")

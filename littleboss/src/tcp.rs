@@ -233,7 +233,9 @@ impl TcpListener {
     /// ```no_run
     /// # fn f(ctx: littleboss::Context) {
     /// let listener = ctx.tcp("http").expect("http listener enabled");
-    /// assert!(!listener.is_draining());
+    /// if listener.is_draining() {
+    ///     // Taken late: finish what was accepted, start nothing long.
+    /// }
     /// # }
     /// ```
     pub fn is_draining(&self) -> bool {
@@ -319,6 +321,17 @@ fn stream_of(fd: std::os::fd::OwnedFd) -> io::Result<(tokio::net::TcpStream, Soc
     Ok((tokio::net::TcpStream::from_std(stream)?, peer))
 }
 
+/// tokio's listener under it, for what it offers beside accepting
+/// (`local_addr`, `ttl`): accepting through it bypasses the drain (such
+/// connections are not counted, so lameduck may come with them open).
+///
+/// ```no_run
+/// # fn f(ctx: littleboss::Context) -> std::io::Result<()> {
+/// let listener = ctx.tcp("http").expect("http listener enabled");
+/// println!("serving on {:?}", listener.local_addr()?);
+/// # Ok(())
+/// # }
+/// ```
 impl Deref for TcpListener {
     type Target = tokio::net::TcpListener;
 
@@ -351,6 +364,16 @@ impl std::os::fd::AsRawFd for TcpListener {
     }
 }
 
+/// tokio's listener under it, as its `Deref` gives it (accepting
+/// through it bypasses the drain).
+///
+/// ```no_run
+/// # fn f(ctx: littleboss::Context) {
+/// let listener = ctx.tcp("http").expect("http listener enabled");
+/// let tokio_listener: &tokio::net::TcpListener = listener.as_ref();
+/// # let _ = tokio_listener;
+/// # }
+/// ```
 impl AsRef<tokio::net::TcpListener> for TcpListener {
     fn as_ref(&self) -> &tokio::net::TcpListener {
         &self.inner
@@ -359,7 +382,7 @@ impl AsRef<tokio::net::TcpListener> for TcpListener {
 
 /// `axum::serve` serves it (the `axum` feature). Its `accept` returns no
 /// error: a listener's own (out of descriptors) is waited out, 1 s at a
-/// time, as axum's own listeners do. Once draining, it yields no new
+/// time (as axum's own listeners do) or until draining begins. Once draining, it yields no new
 /// connection and never ends (axum's listeners cannot), so give
 /// `axum::serve` `.with_graceful_shutdown(ctx.lameduck())`: without it
 /// the program serves on until the supervisor's kill at its lameduck

@@ -153,7 +153,9 @@ impl UnixListener {
     /// ```no_run
     /// # fn f(ctx: littleboss::Context) {
     /// let listener = ctx.unix("api").expect("api listener enabled");
-    /// assert!(!listener.is_draining());
+    /// if listener.is_draining() {
+    ///     // Taken late: finish what was accepted, start nothing long.
+    /// }
     /// # }
     /// ```
     pub fn is_draining(&self) -> bool {
@@ -191,6 +193,17 @@ fn stream_of(fd: std::os::fd::OwnedFd) -> io::Result<(UnixStream, SocketAddr)> {
     Ok((stream, peer))
 }
 
+/// tokio's listener under it, for what it offers beside accepting
+/// (`local_addr`, `ttl`): accepting through it bypasses the drain (such
+/// connections are not counted, so lameduck may come with them open).
+///
+/// ```no_run
+/// # fn f(ctx: littleboss::Context) -> std::io::Result<()> {
+/// let listener = ctx.unix("api").expect("api listener enabled");
+/// println!("serving on {:?}", listener.local_addr()?);
+/// # Ok(())
+/// # }
+/// ```
 impl Deref for UnixListener {
     type Target = tokio::net::UnixListener;
 
@@ -223,6 +236,16 @@ impl std::os::fd::AsRawFd for UnixListener {
     }
 }
 
+/// tokio's listener under it, as its `Deref` gives it (accepting
+/// through it bypasses the drain).
+///
+/// ```no_run
+/// # fn f(ctx: littleboss::Context) {
+/// let listener = ctx.unix("api").expect("api listener enabled");
+/// let tokio_listener: &tokio::net::UnixListener = listener.as_ref();
+/// # let _ = tokio_listener;
+/// # }
+/// ```
 impl AsRef<tokio::net::UnixListener> for UnixListener {
     fn as_ref(&self) -> &tokio::net::UnixListener {
         &self.inner
@@ -231,7 +254,8 @@ impl AsRef<tokio::net::UnixListener> for UnixListener {
 
 /// `axum::serve` serves it (the `axum` feature), as it does
 /// [`TcpListener`](crate::TcpListener): its `accept` returns no error (a
-/// listener's own is waited out, 1 s at a time), and bare `axum::serve`
+/// listener's own is waited out, 1 s at a time or until draining begins),
+/// and bare `axum::serve`
 /// tells kept-alive connections nothing while draining, which
 /// `littleboss::http::CloseWhenDrainingLayer` (the `http` feature) does;
 /// bound axum's wait for its connections by

@@ -287,8 +287,9 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
         None => false,
     };
     // Cut within its program headers (a copy caught half-way), the kernel
-    // refuses it as no program too.
-    let cut = || !program_headers_fit(&head, len);
+    // refuses it as no program too. (A size shorter than what was read is
+    // a file system's that does not tell sizes: not judged.)
+    let cut = || len >= head.len() as u64 && !program_headers_fit(&head, len);
     if elf && (refused() || cut()) {
         return Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC));
     }
