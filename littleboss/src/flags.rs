@@ -517,13 +517,16 @@ fn typo(
         });
     }
     // What a unix listener's flag took as a path before it was refused (a
-    // port, a URL) is still that flag mistyped. Not for an IP listener: a
+    // port, a URL, the declaration's `unix:PATH`) is still that flag
+    // mistyped. Not for an IP listener: a
     // program's own `-Metrics=http://gateway:9091` is an address to reach.
     let fits = |l: &ListenerSpec, v: &str| match l.with_address(v) {
         Ok(_) => true,
-        Err(SpecProblem::UnixPathLikeAddress { .. } | SpecProblem::Url { .. }) => {
-            l.network == Network::Unix
-        }
+        Err(
+            SpecProblem::UnixPathLikeAddress { .. }
+            | SpecProblem::Url { .. }
+            | SpecProblem::NetworkInAddress { .. },
+        ) => l.network == Network::Unix,
         Err(_) => false,
     };
     let listener = listeners
@@ -1439,7 +1442,11 @@ mod tests {
         );
         // A port or a URL for a unix listener: its flag still, the value
         // a slip.
-        for arg in ["-SOCK=:9090", "-SOCK=file:///run/svc.sock"] {
+        for arg in [
+            "-SOCK=:9090",
+            "-SOCK=file:///run/svc.sock",
+            "-SOCK=unix:/run/svc.sock",
+        ] {
             let e = parse_cmd(&config(), argv(&["p", arg])).unwrap_err();
             let problem = FlagProblem::MisspeltListener(arg.into());
             assert_eq!(e.problem, problem, "{arg}");

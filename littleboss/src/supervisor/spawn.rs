@@ -257,21 +257,19 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
         .custom_flags(nix::libc::O_NONBLOCK)
         .open(path);
     let Ok(file) = opened else { return Ok(()) };
-    let Ok(metadata) = file.metadata() else {
-        return Ok(());
-    };
-    if !metadata.is_file() {
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
         return Ok(());
     }
-    let len = metadata.len();
     let mut head = Vec::with_capacity(ELF64_HEADER);
-    if file
+    if (&file)
         .take(ELF64_HEADER as u64)
         .read_to_end(&mut head)
         .is_err()
     {
         return Ok(());
     }
+    // Its size once read: a copy under way has at least what was read.
+    let len = file.metadata().map_or(0, |m| m.len());
     // As long as its class's header (byte 4: 1 for 32-bit, 2 for 64).
     let header = match head.get(4) {
         Some(1) => ELF32_HEADER,
@@ -459,8 +457,10 @@ pub(super) fn program_headers_fit(head: &[u8], len: u64) -> bool {
     let (Some(offset), Some(entry), Some(count), size) = fields else {
         return false;
     };
+    // The kernel reads 64 KiB of them at most.
     entry == size
         && count > 0
+        && count * size <= 65536
         && offset
             .checked_add(count * size)
             .is_some_and(|end| end <= len)
@@ -1326,33 +1326,34 @@ mod tests {
 
     #[test]
     fn an_elf_file_cut_within_its_program_headers_is_told() {
-        // This very binary's header: its table fits the whole file, not
-        // one cut short of the table's end.
-        let ours = std::fs::read("/proc/self/exe").unwrap()[..ELF64_HEADER].to_vec();
-        let len = std::fs::metadata("/proc/self/exe").unwrap().len();
-        assert!(program_headers_fit(&ours, len));
-        let (offset, count) = match ours[4] {
-            1 => (
-                u32::from_le_bytes(ours[28..32].try_into().unwrap()) as u64,
-                32,
-            ),
-            _ => (u64::from_le_bytes(ours[32..40].try_into().unwrap()), 56),
+        // This very binary: its table fits.
+        let ours = std::fs::read("/proc/self/exe").unwrap();
+        assert!(program_headers_fit(
+            &ours[..ELF64_HEADER],
+            ours.len() as u64
+        ));
+        // A 64-bit little-endian header, 9 entries of 56 bytes at 64: the
+        // table ends at 568.
+        let mut head = vec![0u8; ELF64_HEADER];
+        head[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        head[32..40].copy_from_slice(&64u64.to_le_bytes());
+        head[54..56].copy_from_slice(&56u16.to_le_bytes());
+        head[56..58].copy_from_slice(&9u16.to_le_bytes());
+        assert!(program_headers_fit(&head, 568));
+        assert!(!program_headers_fit(&head, 567));
+        assert!(!program_headers_fit(&head, 100));
+        // No entry, entries of another size, or more than the kernel
+        // reads (extended numbering's 0xffff): no program either.
+        let with = |at: usize, value: u16| {
+            let mut changed = head.clone();
+            changed[at..at + 2].copy_from_slice(&value.to_le_bytes());
+            changed
         };
-        let phnum_at = if ours[4] == 1 { 44 } else { 56 };
-        let entries = u16::from_le_bytes([ours[phnum_at], ours[phnum_at + 1]]) as u64;
-        let end = offset + entries * count;
-        assert!(program_headers_fit(&ours, end));
-        assert!(!program_headers_fit(&ours, end - 1));
-        assert!(!program_headers_fit(&ours, 100));
-        // No entry, or entries of another size: no program either.
-        let mut none = ours.clone();
-        none[phnum_at..phnum_at + 2].copy_from_slice(&[0, 0]);
-        assert!(!program_headers_fit(&none, len));
-        let mut odd = ours.clone();
-        odd[phnum_at - 2] += 1;
-        assert!(!program_headers_fit(&odd, len));
+        assert!(!program_headers_fit(&with(56, 0), 1 << 30));
+        assert!(!program_headers_fit(&with(54, 57), 1 << 30));
+        assert!(!program_headers_fit(&with(56, 0xffff), 1 << 30));
         // A big-endian 32-bit header, read in its order.
-        let mut be = vec![0u8; 52];
+        let mut be = vec![0u8; ELF32_HEADER];
         be[..6].copy_from_slice(b"\x7fELF\x01\x02");
         be[28..32].copy_from_slice(&52u32.to_be_bytes());
         be[42..44].copy_from_slice(&32u16.to_be_bytes());

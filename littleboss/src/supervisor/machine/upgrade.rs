@@ -154,6 +154,10 @@ impl Machine {
                 child.reap_by = Some(now + super::KILLED_EXIT_WAIT);
             }
         }
+        // A binary refused before is tried again after an upgrade to
+        // another: its file (dev and inode) may be a new build's by now.
+        self.state.upgrade_refused = None;
+        self.state.upgrade_refused_why = None;
         let image = &mut self.state.image;
         image.path = upgrade.path.clone();
         image.id = Some(upgrade.binary);

@@ -212,6 +212,30 @@ fn a_binary_that_does_not_offer_to_take_over_is_not_upgraded_to() {
 }
 
 #[test]
+fn a_binary_refused_is_tried_again_after_an_upgrade_to_another() {
+    // Its file (dev, inode) may be a new build's once another upgraded.
+    let mut sim = Sim::serving(settings());
+    sim.upgrade_fails = true;
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    assert_eq!(upgrade_effects(&sim), 1);
+    sim.upgrade_fails = false;
+    sim.reload("/bin/v3");
+    sim.hello_and_ready(3);
+    assert_eq!(sim.upgrades.len(), 1, "{:?}", sim.logs());
+    let back = sim.reload("/bin/v2");
+    sim.hello_and_ready(4);
+    assert_eq!(sim.upgrades.len(), 2, "{:?}", sim.logs());
+    assert!(matches!(
+        sim.final_answer(back),
+        Some(Response::Reloaded {
+            supervisor_not_upgraded: None,
+            ..
+        })
+    ));
+}
+
+#[test]
 fn a_refusal_is_told_though_another_reload_is_queued() {
     // The upgrade itself waits for rest; a binary it will not become is
     // told in the step its reload is answered, or never.
