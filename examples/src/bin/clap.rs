@@ -64,6 +64,9 @@ async fn main(ctx: littleboss::Context) -> io::Result<()> {
     );
 
     let greeting = format!("{}\n", cli.greeting);
+    // Within the drain budget, so that a linger under way at lameduck
+    // ends on its own rather than cut by the budget below.
+    let linger = Duration::from_secs(1).min(ctx.drain_budget() / 4);
     let lameduck = ctx.lameduck();
     tokio::pin!(lameduck);
     let mut writing = tokio::task::JoinSet::new();
@@ -79,7 +82,7 @@ async fn main(ctx: littleboss::Context) -> io::Result<()> {
                         if let Err(e) = stream.write_all(greeting.as_bytes()).await {
                             eprintln!("clap: write: {e}");
                         }
-                        close_after_the_greeting(stream).await;
+                        close_after_the_greeting(stream, linger).await;
                     });
                 }
                 Err(e) => {
@@ -102,16 +105,12 @@ async fn main(ctx: littleboss::Context) -> io::Result<()> {
 
 /// Closes a connection as TCP would have it: the writing half shut (the
 /// greeting, then the end, go out as the client reads them), then what
-/// the client sent read and dropped until it closes too, for a second at
+/// the client sent read and dropped until it closes too, for `linger` at
 /// most. Dropped with bytes unread (a client that spoke first, a probe's
 /// request), the socket would send a reset instead, which may cut the
 /// greeting short.
-async fn close_after_the_greeting(mut stream: tokio::net::TcpStream) {
+async fn close_after_the_greeting(mut stream: tokio::net::TcpStream, linger: Duration) {
     let _ = stream.shutdown().await;
     let mut sink = tokio::io::sink();
-    let _ = tokio::time::timeout(
-        Duration::from_secs(1),
-        tokio::io::copy(&mut stream, &mut sink),
-    )
-    .await;
+    let _ = tokio::time::timeout(linger, tokio::io::copy(&mut stream, &mut sink)).await;
 }
