@@ -234,7 +234,8 @@ impl TcpListener {
     /// # fn f(ctx: littleboss::Context) {
     /// let listener = ctx.tcp("http").expect("http listener enabled");
     /// if listener.is_draining() {
-    ///     // Taken late: finish what was accepted, start nothing long.
+    ///     // Taken late: keep accepting until lameduck (connections set
+    ///     // aside for this child still come), and start nothing long.
     /// }
     /// # }
     /// ```

@@ -154,7 +154,8 @@ impl UnixListener {
     /// # fn f(ctx: littleboss::Context) {
     /// let listener = ctx.unix("api").expect("api listener enabled");
     /// if listener.is_draining() {
-    ///     // Taken late: finish what was accepted, start nothing long.
+    ///     // Taken late: keep accepting until lameduck (connections set
+    ///     // aside for this child still come), and start nothing long.
     /// }
     /// # }
     /// ```
@@ -194,7 +195,7 @@ fn stream_of(fd: std::os::fd::OwnedFd) -> io::Result<(UnixStream, SocketAddr)> {
 }
 
 /// tokio's listener under it, for what it offers beside accepting
-/// (`local_addr`, `ttl`): accepting through it bypasses the drain (such
+/// (`local_addr`, `take_error`): accepting through it bypasses the drain (such
 /// connections are not counted, so lameduck may come with them open).
 ///
 /// ```no_run

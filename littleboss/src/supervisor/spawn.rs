@@ -285,9 +285,15 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
         None => false,
     };
     // Cut within its program headers (a copy caught half-way), the kernel
-    // refuses it as no program too. (A size shorter than what was read is
-    // a file system's that does not tell sizes: not judged.)
-    let cut = || len >= head.len() as u64 && !program_headers_fit(&head, len);
+    // refuses it as no program too. A size short of the header read is a
+    // file cut since, or a file system's that does not tell sizes (not
+    // judged): the header's last byte, read again, tells them apart.
+    let cut = || {
+        let last = i64::try_from(head.len()).unwrap_or(1) - 1;
+        cut_short(&head, len, || {
+            nix::sys::uio::pread(&file, &mut [0u8], last).ok()
+        })
+    };
     if elf && (refused() || cut()) {
         return Err(std::io::Error::from_raw_os_error(nix::libc::ENOEXEC));
     }
@@ -428,6 +434,22 @@ pub(super) fn foreign_elf(head: &[u8], ours: &[u8]) -> Option<Foreign> {
         .is_some_and(|o| o != machine && !(x86_32(o) && x86_32(machine)));
     let ours_too = ours.get(4) == Some(class) && (ours.get(5) != Some(order) || other_machine);
     ours_too.then_some(Foreign::OtherMachine)
+}
+
+/// Whether the ELF file whose header `head` was read, and whose size was
+/// then `len`, is cut short of its program headers. A size short of the
+/// header read is judged by `reread_last`, the header's last byte read
+/// again (how many bytes came): none, the file was cut since; else its
+/// file system does not tell sizes, and it is left to the kernel.
+pub(super) fn cut_short(
+    head: &[u8],
+    len: u64,
+    reread_last: impl FnOnce() -> Option<usize>,
+) -> bool {
+    match len >= head.len() as u64 {
+        true => !program_headers_fit(head, len),
+        false => reread_last() == Some(0),
+    }
 }
 
 /// Whether the ELF header `head` (its class's whole) describes a
@@ -1360,6 +1382,13 @@ mod tests {
         be[44..46].copy_from_slice(&2u16.to_be_bytes());
         assert!(program_headers_fit(&be, 116));
         assert!(!program_headers_fit(&be, 115));
+        // A size short of what was read: cut since (the byte is gone), or
+        // a file system that tells none (the byte is there).
+        assert!(cut_short(&head, 0, || Some(0)));
+        assert!(!cut_short(&head, 0, || Some(1)));
+        assert!(!cut_short(&head, 0, || None));
+        assert!(cut_short(&head, 567, || unreachable!()));
+        assert!(!cut_short(&head, 568, || unreachable!()));
     }
 
     #[test]
