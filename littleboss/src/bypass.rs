@@ -92,7 +92,9 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
         flags::flags_help(config),
     );
     // Returns when `main` has returned or panicked.
-    let code = crate::entry::call(entry, ctx, &rt, Box::new(|| {})).code;
+    let ended = crate::entry::call(entry, ctx, &rt, Box::new(|| {}));
+    ended.say();
+    let code = ended.code;
     for file in own_files {
         file.remove();
     }

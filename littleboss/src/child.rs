@@ -426,15 +426,18 @@ pub(crate) fn run(
         }
         Ready::Manual => Box::new(|| {}),
     };
-    let crate::entry::Ended { code, failure } = crate::entry::call(entry, ctx, &rt, started);
+    let ended = crate::entry::call(entry, ctx, &rt, started);
+    let code = ended.code;
     // No ready from here on: a task of the program's saying it as `main`
     // returns would have a child that is exiting take over.
     let was_ready = link.no_more_ready();
     // Not ready, it fails a start: why, for the reload's failure to say.
-    if !was_ready && let Some(failure) = failure {
+    if !was_ready && let Some(failure) = ended.failure.clone() {
         let _ = link.send(FromChild::failed_start(failure));
     }
     let _ = link.send(FromChild::Finished { code });
+    // Then said: a stderr nobody reads holds this process, not the word.
+    ended.say();
     crate::report::exit(code)
 }
 

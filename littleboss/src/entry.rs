@@ -18,15 +18,30 @@ pub(crate) struct Ended {
     /// said: a child not ready yet tells its supervisor, for the failed
     /// start to say why.
     pub failure: Option<String>,
+    /// The error `main` returned, to be said on stderr ([`Ended::say`])
+    /// once the supervisor has heard how it ended: a stderr nobody reads
+    /// must not keep that from it.
+    pub unsaid: Option<String>,
 }
 
 impl Ended {
-    /// `main`'s `result`, its error (if any) said on stderr.
+    /// `main`'s `result`, its error (if any) still to be said.
     pub(crate) fn from_result(result: impl crate::MainResult) -> Ended {
         let (code, error) = result.into_exit_code_and_error();
-        let failure =
-            error.map(|error| format!("main returned an error (exit code {code}): {error}"));
-        Ended { code, failure }
+        let failure = (error.as_ref())
+            .map(|error| format!("main returned an error (exit code {code}): {error}"));
+        Ended {
+            code,
+            failure,
+            unsaid: error,
+        }
+    }
+
+    /// Says `main`'s error on stderr, if it returned one.
+    pub(crate) fn say(&self) {
+        if let Some(error) = &self.unsaid {
+            crate::main_result::say(error);
+        }
     }
 }
 
@@ -52,6 +67,8 @@ pub(crate) fn call(entry: Entry<'_>, ctx: Context, rt: &Runtime, started: Starte
             Ended {
                 code: PANICKED,
                 failure: Some(format!("main panicked (exit code {PANICKED}): {panic}")),
+                // Said by the panic hook.
+                unsaid: None,
             }
         }
     }

@@ -31,10 +31,10 @@ pub trait MainResult {
     /// ```
     fn into_exit_code(self) -> i32;
 
-    /// [`into_exit_code`](MainResult::into_exit_code) with the error it
-    /// said (without `Error: `): a child not ready yet tells its
-    /// supervisor, for the failed start to say why. Not for the
-    /// program's use.
+    /// [`into_exit_code`](MainResult::into_exit_code) with its error
+    /// (without `Error: `), not said yet: a child not ready yet tells its
+    /// supervisor first, for the failed start to say why, then says it.
+    /// Not for the program's use.
     #[doc(hidden)]
     fn into_exit_code_and_error(self) -> (i32, Option<String>)
     where
@@ -52,20 +52,28 @@ impl MainResult for () {
 
 impl<E: Display> MainResult for Result<(), E> {
     fn into_exit_code(self) -> i32 {
-        self.into_exit_code_and_error().0
+        let (code, error) = self.into_exit_code_and_error();
+        if let Some(error) = error {
+            say(&error);
+        }
+        code
     }
 
     fn into_exit_code_and_error(self) -> (i32, Option<String>) {
         match self {
             Ok(()) => (0, None),
-            Err(e) => {
-                let error = format!("{e:#}");
-                // One write, so the line never interleaves with the supervisor's.
-                crate::log::write_line(format_args!("{}", said(&error)));
-                (1, Some(error))
-            }
+            Err(e) => (1, Some(format!("{e:#}"))),
         }
     }
+}
+
+/// Says the error `main` returned (as [`into_exit_code_and_error`]
+/// gives it) on stderr, as Rust's own `main` does.
+///
+/// [`into_exit_code_and_error`]: MainResult::into_exit_code_and_error
+pub(crate) fn say(error: &str) {
+    // One write, so the line never interleaves with the supervisor's.
+    crate::log::write_line(format_args!("{}", said(&error)));
 }
 
 /// How an error `main` returned is said: in its alternate form, which
