@@ -28,12 +28,26 @@ use crate::spec::Kind;
 ///     ctx.lameduck().await; // a reload, stop or signal asks us to wind down
 /// }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Context {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+/// The phase and the timing: not the program's arguments (a password
+/// given on the command line would reach the logs of every
+/// `#[tracing::instrument]` function taking the `Context`), nor the help.
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = &self.inner;
+        f.debug_struct("Context")
+            .field("phase", &*inner.phase.borrow())
+            .field("lameduck_timeout", &inner.lameduck_timeout)
+            .field("grace", &inner.grace)
+            .field("supervised", &inner.link.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 struct Inner {
     listeners: Listeners,
     phase: watch::Receiver<Phase>,
@@ -558,6 +572,28 @@ mod tests {
         });
         assert!(again.is_err());
         assert!(listeners.lock().unwrap()[0].taken);
+    }
+
+    #[test]
+    fn debug_shows_no_argument() {
+        use crate::lameduck::Phase;
+        let timing = super::Timing {
+            phase: tokio::sync::watch::channel(Phase::Serving).1,
+            lameduck_timeout: std::time::Duration::from_secs(2),
+            grace: std::time::Duration::from_secs(1),
+            accepted: Arc::default(),
+        };
+        let args = vec!["svc".into(), "--db-password=hunter2".into()];
+        let listeners = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let ctx = super::Context::new(listeners, timing, None, args, "FLAGS HELP".into());
+        let shown = format!("{ctx:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("FLAGS HELP"),
+            "{shown}"
+        );
+        assert!(shown.starts_with("Context { phase: Serving"), "{shown}");
+        // The program reads them still.
+        assert_eq!(ctx.args()[1], "--db-password=hunter2");
     }
 
     #[test]
