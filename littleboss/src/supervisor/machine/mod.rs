@@ -750,7 +750,10 @@ impl Machine {
                 }
             } else if starting.ready_by.is_some_and(|at| at <= now) {
                 let timeout = starting.ready_timeout;
-                self.fail_starting(format!("was not ready within {timeout:?}"));
+                // Which readiness it has is the program's: both said.
+                self.fail_starting(format!(
+                    "was not ready within {timeout:?} (a program is ready once its `main` first waits, or, with `ready = \"manual\"`, once it calls `ctx.ready()`)"
+                ));
             }
         }
         let Some(up) = self.up() else { return };

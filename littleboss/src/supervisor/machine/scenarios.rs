@@ -737,7 +737,12 @@ fn manual_readiness_times_out_and_the_old_child_keeps_serving() {
     assert!(sim.process(2).killed);
     sim.exit(2, ChildExit::Signal(9));
     let error = error_of(sim.final_answer(client));
-    assert!(error.ends_with("was not ready within 500ms"), "{error}");
+    assert!(
+        error.ends_with(
+            "was not ready within 500ms (a program is ready once its `main` first waits, or, with `ready = \"manual\"`, once it calls `ctx.ready()`)"
+        ),
+        "{error}"
+    );
     assert!(!sim.process(1).lameducked);
 }
 
