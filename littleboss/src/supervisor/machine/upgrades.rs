@@ -164,13 +164,6 @@ fn a_binary_that_does_not_offer_to_take_over_is_not_upgraded_to() {
     assert_eq!(upgrade_effects(&sim), 0);
     assert!(sim.logged("the supervisor keeps running its own binary rather than /bin/v2"));
     // The reload's client hears why, not the log alone.
-    let not_upgraded = |sim: &Sim, client| match sim.final_answer(client) {
-        Some(Response::Reloaded {
-            supervisor_not_upgraded,
-            ..
-        }) => supervisor_not_upgraded.clone(),
-        other => panic!("{other:?}"),
-    };
     assert_eq!(
         not_upgraded(&sim, client).as_deref(),
         Some(
@@ -226,13 +219,7 @@ fn a_binary_refused_is_tried_again_after_an_upgrade_to_another() {
     let back = sim.reload("/bin/v2");
     sim.hello_and_ready(4);
     assert_eq!(sim.upgrades.len(), 2, "{:?}", sim.logs());
-    assert!(matches!(
-        sim.final_answer(back),
-        Some(Response::Reloaded {
-            supervisor_not_upgraded: None,
-            ..
-        })
-    ));
+    assert_eq!(not_upgraded(&sim, back), None);
 }
 
 #[test]
@@ -244,17 +231,10 @@ fn a_refusal_is_told_though_another_reload_is_queued() {
     let first = sim.reload("/bin/v2");
     let second = sim.reload("/bin/v2");
     sim.hello_and_ready(2);
-    let told = |sim: &Sim, client| match sim.final_answer(client) {
-        Some(Response::Reloaded {
-            supervisor_not_upgraded,
-            ..
-        }) => supervisor_not_upgraded.clone(),
-        other => panic!("{other:?}"),
-    };
-    let why = told(&sim, first).unwrap();
+    let why = not_upgraded(&sim, first).unwrap();
     assert!(why.starts_with("/bin/v2 does not offer to"), "{why}");
     sim.hello_and_ready(3);
-    let why = told(&sim, second).unwrap();
+    let why = not_upgraded(&sim, second).unwrap();
     assert!(why.starts_with("/bin/v2 does not offer to"), "{why}");
     assert_eq!(upgrade_effects(&sim), 0);
 }
@@ -276,14 +256,21 @@ fn a_binary_that_cannot_take_over_leaves_the_one_that_failed_refused() {
     let back = sim.reload("/bin/v2");
     sim.hello_and_ready(4);
     assert_eq!(upgrade_effects(&sim), 1, "v2 tried again");
-    match sim.final_answer(back) {
+    let why = not_upgraded(&sim, back).unwrap();
+    assert!(
+        why.starts_with("/bin/v2 was refused before: an upgrade to it failed"),
+        "{why}"
+    );
+}
+
+/// Why the reload `client` was told the supervisor did not upgrade (its
+/// answer a `Reloaded`).
+fn not_upgraded(sim: &Sim, client: super::ClientId) -> Option<String> {
+    match sim.final_answer(client) {
         Some(Response::Reloaded {
-            supervisor_not_upgraded: Some(why),
+            supervisor_not_upgraded,
             ..
-        }) => assert!(
-            why.starts_with("/bin/v2 was refused before: an upgrade to it failed"),
-            "{why}"
-        ),
+        }) => supervisor_not_upgraded.clone(),
         other => panic!("{other:?}"),
     }
 }
