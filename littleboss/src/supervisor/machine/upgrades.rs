@@ -207,12 +207,7 @@ fn a_binary_that_does_not_offer_to_take_over_is_not_upgraded_to() {
 #[test]
 fn a_binary_refused_is_tried_again_after_an_upgrade_to_another() {
     // Its file (dev, inode) may be a new build's once another upgraded.
-    let mut sim = Sim::serving(settings());
-    sim.upgrade_fails = true;
-    sim.reload("/bin/v2");
-    sim.hello_and_ready(2);
-    assert_eq!(upgrade_effects(&sim), 1);
-    sim.upgrade_fails = false;
+    let mut sim = after_an_upgrade_to_v2_failed();
     sim.reload("/bin/v3");
     sim.hello_and_ready(3);
     assert_eq!(sim.upgrades.len(), 1, "{:?}", sim.logs());
@@ -243,12 +238,7 @@ fn a_refusal_is_told_though_another_reload_is_queued() {
 fn a_binary_that_cannot_take_over_leaves_the_one_that_failed_refused() {
     // v2's upgrade failed; a child of v3 (an older littleboss) serves for
     // a moment: v2 stays refused, not tried again.
-    let mut sim = Sim::serving(settings());
-    sim.upgrade_fails = true;
-    sim.reload("/bin/v2");
-    sim.hello_and_ready(2);
-    assert_eq!(upgrade_effects(&sim), 1);
-    sim.upgrade_fails = false;
+    let mut sim = after_an_upgrade_to_v2_failed();
     sim.takes_over = None;
     sim.reload("/bin/v3");
     sim.hello_and_ready(3);
@@ -261,6 +251,18 @@ fn a_binary_that_cannot_take_over_leaves_the_one_that_failed_refused() {
         why.starts_with("/bin/v2 was refused before: an upgrade to it failed"),
         "{why}"
     );
+}
+
+/// Child 2 of /bin/v2 serving, the supervisor's upgrade to it failed for
+/// a reason of its own (refused since); later upgrades do not fail.
+fn after_an_upgrade_to_v2_failed() -> Sim {
+    let mut sim = Sim::serving(settings());
+    sim.upgrade_fails = true;
+    sim.reload("/bin/v2");
+    sim.hello_and_ready(2);
+    assert_eq!(upgrade_effects(&sim), 1);
+    sim.upgrade_fails = false;
+    sim
 }
 
 /// Why the reload `client` was told the supervisor did not upgrade (its
