@@ -39,8 +39,10 @@ pub struct Context {
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let inner = &self.inner;
+        // Copied out: the watch's lock is not held while a writer writes.
+        let phase = *inner.phase.borrow();
         f.debug_struct("Context")
-            .field("phase", &*inner.phase.borrow())
+            .field("phase", &phase)
             .field("lameduck_timeout", &inner.lameduck_timeout)
             .field("grace", &inner.grace)
             .field("supervised", &inner.link.is_some())

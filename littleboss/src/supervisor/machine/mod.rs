@@ -752,7 +752,7 @@ impl Machine {
                 let timeout = starting.ready_timeout;
                 // Which readiness it has is the program's: both said.
                 self.fail_starting(format!(
-                    "was not ready within {timeout:?} (a program is ready once its `main` first waits, or, with `ready = \"manual\"`, once it calls `ctx.ready()`)"
+                    "was not ready within {timeout:?} (a program is ready once its `main` first waits, or, with manual readiness (`ready = \"manual\"`, `Ready::Manual`), once it calls `ctx.ready()`)"
                 ));
             }
         }

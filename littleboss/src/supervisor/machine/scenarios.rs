@@ -739,7 +739,7 @@ fn manual_readiness_times_out_and_the_old_child_keeps_serving() {
     let error = error_of(sim.final_answer(client));
     assert!(
         error.ends_with(
-            "was not ready within 500ms (a program is ready once its `main` first waits, or, with `ready = \"manual\"`, once it calls `ctx.ready()`)"
+            "was not ready within 500ms (a program is ready once its `main` first waits, or, with manual readiness (`ready = \"manual\"`, `Ready::Manual`), once it calls `ctx.ready()`)"
         ),
         "{error}"
     );
