@@ -303,20 +303,19 @@ fn echo_closes_a_connection_still_sending_at_lameduck_without_losing_an_echo() {
         }
     }
     // The client sends no more (the rest of its last slice aside), and
-    // closes once it has read to the end: within the old child's drain
-    // budget, 0.8 s.
+    // closes once it has read to the end, within the old child's drain
+    // budget (3.75 s), then checks what it read: the old child's
+    // connection ends, not cut at its budget.
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut rest = Vec::new();
     let ended = reader.read_to_end(&mut rest);
+    drop((conn, reader));
+    writer.join().unwrap();
     for echoed in rest.split_inclusive(|b| *b == b'\n') {
         let want = format!("{}\n", next % LINES);
         assert_eq!(echoed, want.as_bytes(), "a line lost or cut after {next}");
         next += 1;
     }
-    // The client closes: the old child's connection ends (not cut at
-    // its drain budget).
-    drop((conn, reader));
-    writer.join().unwrap();
     ended.unwrap_or_else(|e| panic!("after {next} lines echoed: {e}"));
     old_child_exits_by_itself(&svc);
     let said = svc.output.text();

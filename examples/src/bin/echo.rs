@@ -34,7 +34,13 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::task::JoinSet;
 
-#[littleboss::main(name = "littleboss-echo", listener(echo = "tcp:127.0.0.1:7007"))]
+// A lameduck of 5 s: a client streaming lines has the drain budget (3.75 s)
+// to read what was echoed and close, not the default 0.8 s.
+#[littleboss::main(
+    name = "littleboss-echo",
+    listener(echo = "tcp:127.0.0.1:7007"),
+    lameduck = "5s"
+)]
 async fn main(ctx: Context) -> io::Result<()> {
     let listener = ctx.tcp("echo").expect("the echo listener is off (-echo=)");
     let pid = std::process::id();
