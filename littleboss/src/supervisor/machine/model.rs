@@ -294,6 +294,44 @@ struct Model {
     /// in place seen so far.
     reached: Reached,
     upgrades_seen: usize,
+    /// What the service manager was told so far: how many of the sim's
+    /// effects were read, whether STOPPING was said, and whether a
+    /// RELOADING waits for its READY (or the STOPPING that ends it).
+    notices: Notices,
+}
+
+/// The order of the service manager's notices, as read so far.
+#[derive(Debug, Default, Clone, Copy)]
+struct Notices {
+    effects_seen: usize,
+    stopping: bool,
+    reloading: bool,
+}
+
+impl Notices {
+    /// Reads the notices among `effects` past those seen: READY and
+    /// RELOADING only before STOPPING (systemd takes a READY after it for
+    /// a service started again), STOPPING once.
+    fn read(&mut self, effects: &[super::Effect]) {
+        use super::{Effect, Notice};
+        for effect in &effects[self.effects_seen.min(effects.len())..] {
+            let Effect::Notify(notice) = effect else {
+                continue;
+            };
+            match notice {
+                Notice::Ready | Notice::Reloading => {
+                    assert!(!self.stopping, "{notice:?} after STOPPING: {effects:#?}");
+                    self.reloading = *notice == Notice::Reloading;
+                }
+                Notice::Stopping => {
+                    assert!(!self.stopping, "STOPPING twice: {effects:#?}");
+                    self.stopping = true;
+                }
+                Notice::Status(_) => {}
+            }
+        }
+        self.effects_seen = effects.len();
+    }
 }
 
 /// States worth testing that a history may reach: a test checks the
@@ -825,6 +863,7 @@ impl Model {
     }
 
     fn check(&mut self) {
+        self.notices.read(&self.sim.effects);
         self.check_restart_limit();
         self.note_failed_start();
         let state = self.sim.machine.state();
@@ -1330,6 +1369,13 @@ impl Model {
             self.check();
         }
         assert!(self.sim.exit_code.is_some(), "the stop never ended");
+        // Every RELOADING was ended, by its READY or by the STOPPING.
+        self.notices.read(&self.sim.effects);
+        assert!(
+            !self.notices.reloading || self.notices.stopping,
+            "RELOADING never ended: {:#?}",
+            self.sim.effects
+        );
         // The stop reports the exit code of the child serving (or starting)
         // when it began; 1 should that child never have run (its spawn
         // failed, or never returned): a failed start.
@@ -1521,6 +1567,7 @@ fn run(world: World, actions: Vec<Action>) -> Model {
         may_replace_a_restart: Vec::new(),
         may_replace_later: 0,
         reached: Reached::default(),
+        notices: Notices::default(),
         upgrades_seen: 0,
     };
     model.check();
