@@ -92,7 +92,7 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
         flags::flags_help(config),
     );
     // Returns when `main` has returned or panicked.
-    let ended = crate::entry::call(entry, ctx, &rt, Box::new(|| {}), None);
+    let ended = crate::entry::call(entry, ctx, &rt, Box::new(|| {}));
     ended.say();
     let code = ended.code;
     for file in own_files {

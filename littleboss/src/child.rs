@@ -426,29 +426,13 @@ pub(crate) fn run(
         }
         Ready::Manual => Box::new(|| {}),
     };
-    // A panic before ready fails the start: told as it happens, before
-    // the panic hook writes to a stderr that may hold it.
-    let told = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let on_panic: crate::entry::OnPanic = {
-        let (link, told) = (link.clone(), told.clone());
-        std::sync::Arc::new(move |failure: &str| {
-            if !link.said_ready_else_close() {
-                let _ = link.send(FromChild::failed_start(failure));
-                told.store(true, std::sync::atomic::Ordering::SeqCst);
-            }
-        })
-    };
-    let ended = crate::entry::call(entry, ctx, &rt, started, Some(on_panic));
+    let ended = crate::entry::call(entry, ctx, &rt, started);
     let code = ended.code;
     // No ready from here on: a task of the program's saying it as `main`
     // returns would have a child that is exiting take over.
     let was_ready = link.no_more_ready();
     // Not ready, it fails a start: why, for the reload's failure to say.
-    let told = told.load(std::sync::atomic::Ordering::SeqCst);
-    if !was_ready
-        && !told
-        && let Some(failure) = ended.failure.clone()
-    {
+    if !was_ready && let Some(failure) = ended.failure.clone() {
         let _ = link.send(FromChild::failed_start(failure));
     }
     let _ = link.send(FromChild::Finished { code });

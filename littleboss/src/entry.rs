@@ -52,69 +52,26 @@ pub(crate) type Started = Box<dyn FnOnce() + Send>;
 /// The exit code of a `main` that panicked, as Rust's own `main` makes it.
 const PANICKED: i32 = 101;
 
-/// Told, before the panic hook says anything, that `main` is panicking:
-/// how, as [`Ended::failure`] words it.
-pub(crate) type OnPanic = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
-
 /// Calls `entry` and returns how it ended, [`PANICKED`] if `main` panics
-/// (the panic hook has reported it by then; `on_panic` is told first,
-/// from the hook: Rust's default one writes to stderr, which a full pipe
-/// nobody reads holds for good, and a `panic = "abort"` build never
-/// comes back from). The panic is caught, not unwound through the caller:
-/// dropping the runtime on the way out would wait, without end, for any
-/// blocking job `main` left running.
-pub(crate) fn call(
-    entry: Entry<'_>,
-    ctx: Context,
-    rt: &Runtime,
-    started: Started,
-    on_panic: Option<OnPanic>,
-) -> Ended {
-    let armed = on_panic.map(tell_panics_first);
+/// (the panic hook has reported it by then). The panic is caught, not
+/// unwound through the caller: dropping the runtime on the way out would
+/// wait, without end, for any blocking job `main` left running.
+pub(crate) fn call(entry: Entry<'_>, ctx: Context, rt: &Runtime, started: Started) -> Ended {
     let main = std::panic::AssertUnwindSafe(|| entry(ctx, rt, started));
-    let result = std::panic::catch_unwind(main);
-    if let Some(armed) = armed {
-        armed.store(false, std::sync::atomic::Ordering::SeqCst);
-    }
-    match result {
+    match std::panic::catch_unwind(main) {
         Ok(ended) => ended,
         // Not dropped: a payload whose drop panics would unwind after all.
         Err(payload) => {
-            let failure = panicked(&*payload);
+            let panic = panic_message(&*payload);
             std::mem::forget(payload);
             Ended {
                 code: PANICKED,
-                failure: Some(failure),
+                failure: Some(format!("main panicked (exit code {PANICKED}): {panic}")),
                 // Said by the panic hook.
                 unsaid: None,
             }
         }
     }
-}
-
-/// How a `main` that panicked with `payload` ended, in words.
-fn panicked(payload: &(dyn std::any::Any + Send)) -> String {
-    let panic = panic_message(payload);
-    format!("main panicked (exit code {PANICKED}): {panic}")
-}
-
-/// Has the panic hook tell `on_panic` of a panic on this thread (the one
-/// `main` runs on; a task's elsewhere is the runtime's) before the hook
-/// in place says it, while the returned flag is up. A hook `main` sets
-/// replaces this one, and with it the telling.
-fn tell_panics_first(on_panic: OnPanic) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let armed = std::sync::Arc::new(AtomicBool::new(true));
-    let main_thread = std::thread::current().id();
-    let previous = std::panic::take_hook();
-    let up = armed.clone();
-    std::panic::set_hook(Box::new(move |info| {
-        if up.load(Ordering::SeqCst) && std::thread::current().id() == main_thread {
-            on_panic(&panicked(info.payload()));
-        }
-        previous(info);
-    }));
-    armed
 }
 
 /// What a panic's `payload` says: `panic!`'s message (a `&str` or a

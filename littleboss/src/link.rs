@@ -346,19 +346,6 @@ impl ChildEnd {
         }
     }
 
-    /// Whether ready was said; if it was not, none is from here on
-    /// (`main` is panicking: its start fails, which it tells first).
-    /// Unlike [`no_more_ready`](ChildEnd::no_more_ready), one said stays
-    /// said.
-    pub fn said_ready_else_close(&self) -> bool {
-        let mut ready = self.ready.lock().unwrap_or_else(|e| e.into_inner());
-        if *ready == Readiness::Said {
-            return true;
-        }
-        *ready = Readiness::Closed;
-        false
-    }
-
     /// Says no ready from here on (`main` has returned); whether it was
     /// said before. One being sent is waited for.
     pub fn no_more_ready(&self) -> bool {

@@ -71,33 +71,24 @@ fn a_reload_whose_main_returns_an_error_or_panics_before_ready_says_why() {
 #[test]
 fn a_reload_whose_main_fails_says_why_though_stderr_is_full() {
     // stderr a full pipe nobody reads (a hung log shipper): the child's
-    // `Error:` line, or its panic's message, would block it, and it told
-    // its supervisor nothing, the reload failing at its ready timeout
-    // without a word of why.
+    // `Error:` line would block it, and it told its supervisor nothing,
+    // the reload failing at its ready timeout without a word of why.
     let mut svc = Service::new(env!("CARGO_BIN_EXE_result_main"));
     let read_end = svc.start_with_stderr_unread(&[], false);
     let status = svc.control_with(&svc.bin, "status", &["--json"]);
     let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     let serving = status["child"]["pid"].as_i64().unwrap() as i32;
     tests::fill_pipe(&read_end);
-    // Its panic too, which Rust's default hook writes to stderr.
-    let said = [
-        (
-            "fail-at-once",
-            "main returned an error (exit code 1): boom: no config at /etc/result_main.toml",
+    let reload = svc.control_with(&svc.bin, "reload", &["fail-at-once"]);
+    assert_eq!(reload.status.code(), Some(1), "{}", text(&reload));
+    let err = String::from_utf8_lossy(&reload.stderr);
+    assert!(
+        err.contains(
+            "main returned an error (exit code 1): boom: no config at /etc/result_main.toml"
         ),
-        (
-            "panic-at-once",
-            "main panicked (exit code 101): boom: the config at /etc/result_main.toml is not TOML",
-        ),
-    ];
-    for (arg, why) in said {
-        let reload = svc.control_with(&svc.bin, "reload", &[arg]);
-        assert_eq!(reload.status.code(), Some(1), "{}", text(&reload));
-        let err = String::from_utf8_lossy(&reload.stderr);
-        assert!(err.contains(why), "{err}");
-        assert!(tests::alive(serving));
-    }
+        "{err}"
+    );
+    assert!(tests::alive(serving));
     drop(read_end);
     svc.stop_expecting(0);
 }

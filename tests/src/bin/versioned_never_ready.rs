@@ -1,12 +1,11 @@
 //! A `versioned` binary with manual readiness that never becomes ready
-//! within its 2 s ready timeout (which bounds its hello too: short, a
-//! loaded machine's slow start would fail it as silent, not unready).
+//! within its 500 ms ready timeout.
 
 #[littleboss::main(
     name = "versioned",
     listener(addr = "tcp:127.0.0.1:0"),
     ready = "manual",
-    ready_timeout = "2s"
+    ready_timeout = "500ms"
 )]
 async fn main(ctx: littleboss::Context) {
     println!("version 5 never ready pid={}", std::process::id());
