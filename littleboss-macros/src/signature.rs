@@ -417,7 +417,8 @@ mod tests {
         // own statement: an `impl` there is an item.
         assert!(!found("{ m! { A } impl A { fn a() -> Self { Self } } }"));
         assert!(!found("{ m!(A); impl A { fn a() -> Self { Self } } }"));
-        // With parentheses, an expression goes on: `m!(x) impl` is none.
+        // Called with parentheses in an expression: a `Self` after it is
+        // still found.
         assert!(found("{ let x = m!(a); Self::go(); }"));
     }
 }

@@ -69,8 +69,9 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
         .unwrap_or_else(|e| usage(format!("{e}\n{}", help_hint(&config, &program))));
     // The modes that take no program arguments answer `-h` themselves,
     // whatever `help` says: `-littleboss=stop --help` must not stop the
-    // service. `start` and `reload` pass it on to a program that answers
-    // its own help (where `-h` may mean something else: a host).
+    // service. `start` and `reload` pass `-h` on to a program that
+    // answers its own help (where it may mean something else: a host);
+    // `--help`, `-help` and `--h` they refuse below, as `--version`.
     if matches!(inv.mode, Mode::Stop | Mode::Status) && flags::asks_help(&argv) {
         crate::sigpipe::ignore();
         crate::control::client::print_out(&flags::usage(&config, &program));

@@ -643,10 +643,7 @@ pub(crate) fn asks_help_or_version(argv: &[OsString]) -> bool {
 /// own help may take for another flag (a host), nor `-V` ("verbose").
 pub(crate) fn asked_of_the_program(argv: &[OsString]) -> Option<&str> {
     let asked = |a: &OsString| (is_help(a) && a != "-h") || a == "--version";
-    (argv.iter().skip(1))
-        .take_while(|a| *a != "--")
-        .find(|a| asked(a))
-        .and_then(|a| a.to_str())
+    first_before_dashes(argv, asked).and_then(|a| a.to_str())
 }
 
 fn is_help(arg: &OsString) -> bool {
@@ -656,7 +653,15 @@ fn is_help(arg: &OsString) -> bool {
 /// Whether a word of `argv` (the program's name first) before any `--`
 /// is one `asked` takes.
 fn asks_before_dashes(argv: &[OsString], asked: impl Fn(&OsString) -> bool) -> bool {
-    (argv.iter().skip(1)).take_while(|a| *a != "--").any(asked)
+    first_before_dashes(argv, asked).is_some()
+}
+
+/// The first word of `argv` (the program's name first) before any `--`
+/// that `asked` takes.
+fn first_before_dashes(argv: &[OsString], asked: impl Fn(&OsString) -> bool) -> Option<&OsString> {
+    (argv.iter().skip(1))
+        .take_while(|a| *a != "--")
+        .find(|a| asked(a))
 }
 
 /// Whether `argv` asks for `status --json` (the mode flag `flag` given

@@ -114,7 +114,7 @@ mod tests {
     }
 
     #[test]
-    fn the_error_said_comes_back_with_its_code() {
+    fn the_error_comes_back_unsaid_with_its_code() {
         assert_eq!(().into_exit_code_and_error(), (0, None));
         assert_eq!(Ok::<(), String>(()).into_exit_code_and_error(), (0, None));
         assert_eq!(

@@ -69,7 +69,7 @@ fn a_reload_whose_main_returns_an_error_or_panics_before_ready_says_why() {
 }
 
 #[test]
-fn a_reload_whose_main_fails_says_why_though_stderr_is_full() {
+fn a_reload_whose_main_returns_an_error_says_why_though_stderr_is_full() {
     // stderr a full pipe nobody reads (a hung log shipper): the child's
     // `Error:` line would block it, and it told its supervisor nothing,
     // the reload failing at its ready timeout without a word of why.

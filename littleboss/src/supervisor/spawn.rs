@@ -244,7 +244,8 @@ fn copy_at_least(fd: &impl AsFd, lowest: RawFd) -> std::io::Result<OwnedFd> {
 }
 
 /// Refuses a file the kernel would not run (ENOEXEC): neither an ELF
-/// binary at least a header long nor a `#!` script. std's exec (glibc's
+/// binary at least a header long nor a `#!` script, or an ELF one cut
+/// short of its program headers ([`cut_short`]). std's exec (glibc's
 /// `execvp`) would run it with `/bin/sh` instead: a half-copied binary's
 /// bytes, or a text file's lines, as shell commands. A file this process
 /// may not execute or read, or no plain file (a FIFO: reading it would

@@ -8,7 +8,8 @@
 //! `reload` returns once the supervisor runs the new code. A binary that
 //! cannot take the state over (as each of its children says at its hello)
 //! is not tried; one whose upgrade failed for a reason of its own is not
-//! tried again (the last one is remembered, not every one); after a
+//! tried again until an upgrade to another succeeds (its file may be a
+//! new build's by then; the last one is remembered, not every one); after a
 //! passing failure only that child's upgrade is given up, and the next
 //! reload to it tries again. A reload's client hears why its binary was
 //! not become.
