@@ -991,6 +991,19 @@ pub fn copy_binary(from: &Path, to: &Path) {
     std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// Writes `contents` to `path`, executable, for a test to run. Written
+/// by `cp` from a file beside it, not by this process, for the reason
+/// [`copy_binary`] gives: executing it would fail with "Text file busy"
+/// while another test's fork held this process's descriptor of it.
+pub fn write_executable(path: &Path, contents: impl AsRef<[u8]>) {
+    let mut source = path.as_os_str().to_owned();
+    source.push(".source");
+    let source = PathBuf::from(source);
+    std::fs::write(&source, contents).unwrap();
+    copy_binary(&source, path);
+    std::fs::remove_file(&source).unwrap();
+}
+
 /// A port nothing listens on just now (on any address: a test may bind
 /// it on all of them), in the 12,000 below the kernel's range of
 /// ephemeral ports (`ip_local_port_range`, 32768 and up by default): one

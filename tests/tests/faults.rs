@@ -489,15 +489,13 @@ fn a_child_inherits_only_stdio_and_its_channel() {
     let script = svc.dir.path().join("list-fds.sh");
     let listing = svc.dir.path().join("fds.txt");
     // `exec`: the listing is of the very process the supervisor started.
-    std::fs::write(
+    tests::write_executable(
         &script,
         format!(
             "#!/bin/sh\nexec ls -l /proc/self/fd > {}\n",
             listing.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let socket = svc.control_dir().join("versioned.sock");
     let request = format!(
         "{{\"v\":1,\"cmd\":\"reload\",\"path\":\"{}\"}}\n",
@@ -621,8 +619,7 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
     if let Some(loader) = loader {
         bytes[loader + 1] = b'X';
         let no_loader = svc.dir.path().join("no-loader");
-        std::fs::write(&no_loader, bytes).unwrap();
-        std::fs::set_permissions(&no_loader, std::fs::Permissions::from_mode(0o755)).unwrap();
+        tests::write_executable(&no_loader, bytes);
         let refused = reload(&no_loader.display().to_string());
         assert!(refused.contains("No such file or directory"), "{refused}");
         let interpreter = "the file is there, but its ELF interpreter /";
@@ -630,8 +627,7 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
         assert!(refused.contains("/Xd-"), "{refused}");
     }
     let no_program = svc.dir.path().join("no-program");
-    std::fs::write(&no_program, "#!/nonexistent/interpreter -x\n").unwrap();
-    std::fs::set_permissions(&no_program, std::fs::Permissions::from_mode(0o755)).unwrap();
+    tests::write_executable(&no_program, "#!/nonexistent/interpreter -x\n");
     let refused = reload(&no_program.display().to_string());
     assert!(
         refused.contains(
@@ -648,8 +644,7 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
     // A program that never speaks littleboss: out after the 5 s ready timeout
     // (long enough for the real binaries above to answer on a loaded machine).
     let sleeper = svc.dir.path().join("sleeper.sh");
-    std::fs::write(&sleeper, "#!/bin/sh\nexec sleep 60\n").unwrap();
-    std::fs::set_permissions(&sleeper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    tests::write_executable(&sleeper, "#!/bin/sh\nexec sleep 60\n");
     let silent = reload(&sleeper.display().to_string());
     assert!(
         silent.contains("did not answer on the child channel within 5s: is "),

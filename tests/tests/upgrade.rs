@@ -1817,8 +1817,7 @@ fn reload_to_script(
     script: &str,
 ) -> (PathBuf, Vec<String>) {
     let path = svc.dir.path().join(name);
-    std::fs::write(&path, script).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    tests::write_executable(&path, script);
     let request = format!(
         "{{\"v\":1,\"cmd\":\"reload\",\"path\":\"{}\"}}\n",
         path.display()
