@@ -83,14 +83,10 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     if matches!(inv.mode, Mode::Start | Mode::Reload)
         && let Some(asked) = flags::asked_of_the_program(&argv)
     {
-        let mode = if inv.mode == Mode::Start {
-            "start"
-        } else {
-            "reload"
-        };
         usage(format!(
-            "`{asked}` asks the program itself, which as a supervised child would answer it and exit rather than serve: run `{program} {asked}` without -{}={mode}",
-            config.flag
+            "`{asked}` asks the program itself, which as a supervised child would answer it and exit rather than serve: run `{program} {asked}` without -{}={}",
+            config.flag,
+            inv.mode.name()
         ));
     }
     // Every mode but bypass finds the service by its control folder, and

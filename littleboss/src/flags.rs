@@ -30,6 +30,13 @@ impl Mode {
             .find(|(name, _)| *name == s)
             .map(|(_, mode)| *mode)
     }
+
+    /// The mode's name, as `-littleboss=NAME` gives it.
+    pub(crate) fn name(self) -> &'static str {
+        (MODE_NAMES.iter())
+            .find(|(_, mode)| *mode == self)
+            .map_or("bypass", |(name, _)| name)
+    }
 }
 
 /// The command line, taken apart.

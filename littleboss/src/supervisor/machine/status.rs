@@ -140,15 +140,11 @@ impl Machine {
         };
         let at = up.restart_at?;
         let (limit, window) = state.settings.restart_limit;
-        // As the limit counted them when this restart was planned (the
-        // last recorded): a backoff longer than the window would otherwise
-        // leave even this one out.
-        let counted_at = state.restarts.back().copied().unwrap_or(self.now);
-        let recent = state
-            .restarts
-            .iter()
-            .filter(|t| super::within_window(counted_at, **t, window))
-            .count() as u32;
+        // As the limit counted them when this restart was planned: those
+        // recorded are the ones within its window then, pruned as it was
+        // counted (counted from now, a backoff longer than the window
+        // would leave even this one out).
+        let recent = state.restarts.len() as u32;
         Some(RestartStatus {
             in_ms: millis_up(at.saturating_sub(self.now)),
             recent,

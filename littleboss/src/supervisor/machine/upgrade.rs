@@ -63,16 +63,17 @@ impl Machine {
             return;
         }
         if child.takes_over != Some(STATE_VERSION) {
+            // Said of the binary: "it" in the log, by path to the client.
             let why = match child.takes_over {
-                None => "it does not offer to take the supervisor's state over (an older littleboss, or self_upgrade = false)".to_owned(),
-                Some(v) => format!("it reads supervisor state version {v}, not {STATE_VERSION}"),
+                None => "does not offer to take the supervisor's state over (an older littleboss, or self_upgrade = false)".to_owned(),
+                Some(v) => format!("reads supervisor state version {v}, not {STATE_VERSION}"),
             };
             say!(
                 self,
-                "the supervisor keeps running its own binary rather than {} (child pid {pid}): {why}",
+                "the supervisor keeps running its own binary rather than {} (child pid {pid}): it {why}",
                 path.display()
             );
-            let told = format!("{} {}", path.display(), why.trim_start_matches("it "));
+            let told = format!("{} {why}", path.display());
             tell_not_upgraded(self.effects.iter_mut().filter_map(reply), &told);
             // Not remembered as refused: each child of it says so itself,
             // and the one binary remembered stays the one that failed.
