@@ -799,6 +799,20 @@ impl Model {
                     "client {client} unanswered while up: {answers:?}"
                 );
             }
+            // With a child serving and none starting, every RELOADING was
+            // ended by its READY: the stop that ends a history would end
+            // it with STOPPING, and systemd's `systemctl reload` would
+            // wait out its timeout meanwhile. (With nothing serving, a
+            // restart due, the next child's READY ends it.)
+            if sim.serving_id().is_some() && sim.starting_id().is_none() {
+                let mut notices = self.notices;
+                notices.read(&sim.effects);
+                assert!(
+                    !notices.reloading,
+                    "RELOADING never ended while up: {:#?}",
+                    sim.effects
+                );
+            }
         }
     }
 
