@@ -502,3 +502,44 @@ fn the_axum_serve_example_is_the_readmes_axum_snippet() {
         "axum_serve.rs adds more than its log lines to the snippet"
     );
 }
+
+/// The README's links to its own sections (`[How it works](#how-it-works)`)
+/// and to files of the repository lead somewhere: a heading renamed, or a
+/// file moved, without its links fails here. Anchors as GitHub makes
+/// them: lower case, punctuation but `-` and `_` dropped, spaces as `-`.
+#[test]
+fn the_readmes_links_lead_somewhere() {
+    let readme = include_str!("../../README.md");
+    let mut anchors = std::collections::BTreeSet::new();
+    let mut fenced = false;
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+        }
+        let heading = line.trim_start_matches('#');
+        if fenced || heading.len() == line.len() || !heading.starts_with(' ') {
+            continue;
+        }
+        let anchor: String = (heading.trim().to_lowercase().chars())
+            .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        anchors.insert(anchor);
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut links = 0;
+    for (at, _) in readme.match_indices("](") {
+        let target = &readme[at + 2..];
+        let Some(end) = target.find(')') else {
+            continue;
+        };
+        let target = &target[..end];
+        if let Some(anchor) = target.strip_prefix('#') {
+            assert!(anchors.contains(anchor), "no section for #{anchor}");
+        } else if !target.contains("://") {
+            assert!(root.join(target).exists(), "no file {target}");
+        }
+        links += 1;
+    }
+    assert!(links > 20, "only {links} links read: the reading is wrong");
+}
