@@ -135,6 +135,24 @@ fn a_listener_declared_on_another_ip_network_keeps_the_socket_bound_alike() {
 }
 
 #[test]
+fn a_port_0_listener_declared_on_another_ip_network_keeps_its_port() {
+    // `tcp:127.0.0.1:0`, bound at port P, then `tcp4:127.0.0.1:0`: the
+    // socket P names, as README says a listener on port 0 keeps its port.
+    let tcp4 = env!("CARGO_BIN_EXE_argv_tcp4");
+    let (mut svc, addr) = start(V1, &[]);
+    let before = tests::procfs::listening_inode(addr.port()).unwrap();
+    reload(&svc, tcp4, &[]);
+    tests::eventually("the tcp4 version to answer", || {
+        read_greeting(addr).ok().filter(|g| g.starts_with("tcp4 "))
+    });
+    assert_eq!(tests::procfs::listening_inode(addr.port()), Some(before));
+    let listener = &status(&svc)["listeners"][0];
+    assert_eq!(listener["network"], "tcp4", "{listener}");
+    assert_eq!(listener["address"], addr.to_string(), "{listener}");
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_moved_listener_serves_on_its_new_port_and_the_old_one_closes() {
     // On a port of its own (one asked for on port 0 is kept until the old
     // child exits: bound anew it would get another port).

@@ -254,9 +254,20 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
         // Declared on another IP network than the socket was bound for
         // (`tcp4` now, `tcp` before): the same socket if both bind it
         // alike, which a second bind could not (the address is in use).
+        // One asked for on port 0 (`127.0.0.1:0#admin`) is the socket
+        // that listener got its port on, if that port, written out,
+        // binds alike on both (a port-0 key names no port to compare).
         let alike: Vec<&ListenerKey> = (held.iter())
             .filter(|(k, h)| !h.activated && k.network != key.network)
-            .filter(|(k, _)| binds_alike(k, (key.network, key.bind_address())))
+            .filter(|(k, h)| match key.port_0_owner() {
+                Some(owner) => {
+                    let got = (k.network.as_str(), h.address.as_str());
+                    k.port_0_owner() == Some(owner)
+                        && k.bind_address() == key.bind_address()
+                        && crate::rules::binds_alike(got, (key.network.as_str(), &h.address))
+                }
+                None => binds_alike(k, (key.network, key.bind_address())),
+            })
             .map(|(k, _)| k)
             .collect();
         if let [alike] = alike.as_slice() {
@@ -1059,6 +1070,34 @@ mod tests {
                 "{network} {address}"
             );
             assert_eq!(wanted[0].network, network, "declared as it is");
+        }
+        // On port 0, the port it got: the same listener's, alike.
+        let got = |network, address: &str, port| {
+            let socket = Held {
+                address: format!("{}:{port}", address.strip_suffix(":0").unwrap()),
+                activated: false,
+            };
+            (ListenerKey::of("admin", network, address), socket)
+        };
+        let held_0 = BTreeMap::from([
+            got(Network::Tcp, "127.0.0.1:0", 41234),
+            got(Network::Tcp, ":0", 41235),
+        ]);
+        let mut wanted = [assigned("admin", Network::Tcp4, Some("127.0.0.1:0"))];
+        as_held(&held_0, &mut wanted);
+        let admin = |network, address| Some(ListenerKey::of("admin", network, address));
+        assert_eq!(wanted[0].key, admin(Network::Tcp, "127.0.0.1:0"));
+        // Not another listener's, another host's, nor a dual-stack one's
+        // as IPv4 only.
+        for (name, network, address) in [
+            ("other", Network::Tcp4, "127.0.0.1:0"),
+            ("admin", Network::Tcp4, "127.0.0.2:0"),
+            ("admin", Network::Tcp4, ":0"),
+        ] {
+            let mut wanted = [assigned(name, network, Some(address))];
+            as_held(&held_0, &mut wanted);
+            let asked = Some(ListenerKey::of(name, network, address));
+            assert_eq!(wanted[0].key, asked, "{name} {network} {address}");
         }
         // Bound otherwise: `tcp`'s `:8083` is dual-stack, `tcp6`'s IPv6
         // only; `tcp4:127.0.0.1:53` is not UDP's; `tcp6:127.0.0.1:8080`
