@@ -387,16 +387,22 @@ fn remove_stale_unix_socket(path: &Path) -> io::Result<()> {
         {
             Ok(())
         }
-        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => std::fs::remove_file(path)
-            .map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!(
-                        "cannot remove the stale socket file {}: {e}",
-                        path.display()
-                    ),
-                )
-            }),
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+            match std::fs::remove_file(path) {
+                // Removed by another meanwhile (a start racing this one):
+                // the path is free, and the bind says if it is taken again.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                removed => removed.map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot remove the stale socket file {}: {e}",
+                            path.display()
+                        ),
+                    )
+                }),
+            }
+        }
         // Gone meanwhile: nothing in the way.
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         // Not ours to connect to (another user's, say): the bind would
