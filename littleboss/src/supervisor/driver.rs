@@ -306,6 +306,9 @@ pub(super) struct Io {
     /// that took the path may die without freeing it, which no event
     /// tells).
     remake_retry: Option<Retry>,
+    /// When the control socket's path is next looked at though nothing
+    /// woke ([`PATH_LOOK`]).
+    path_look_at: Instant,
     pub origin_ns: u64,
     /// An upgrade the machine asked for, done once the other effects are.
     upgrade: Option<(ChildId, u32, FileId)>,
@@ -358,6 +361,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         accepting: parts.accepting,
         watch: parts.watch,
         remake_retry: None,
+        path_look_at: Instant::now() + path_look(),
         queued_budget: None,
         origin_ns: parts.origin_ns,
         upgrade: None,
@@ -553,7 +557,8 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     let first = backlog.pop_front().expect("the tick was just queued");
                     first.into_event(&mut io, &machine)
                 }
-                () = removed(&mut io.watch, io.remake_retry) => {
+                () = removed(&mut io.watch, io.remake_retry, io.path_look_at) => {
+                    io.path_look_at = Instant::now() + path_look();
                     io.remake_control();
                     effects = Vec::new();
                     continue;
@@ -609,10 +614,27 @@ impl Retry {
     }
 }
 
+/// How often the control socket's path is looked at though no watch
+/// woke: a folder above it renamed (`mv /srv/app /srv/app.old`), or a
+/// link on the way pointed elsewhere (a deploy's `ln -sfn`), is no event
+/// on the folder watched, and the path would name no supervisor (a
+/// `start` there would run a second one). A look finds the files in
+/// place with two `stat`s; otherwise they are made again there.
+const PATH_LOOK: Duration = Duration::from_secs(30);
+
+/// [`PATH_LOOK`], or a test's shorter one.
+fn path_look() -> Duration {
+    test_hook::<u64>(TEST_PATH_LOOK_VAR).map_or(PATH_LOOK, Duration::from_millis)
+}
+
+/// Test hook: milliseconds between looks at the control socket's path.
+const TEST_PATH_LOOK_VAR: &str = "LITTLEBOSS_TEST_PATH_LOOK_MS";
+
 /// Waits until `watch` (if any) tells that the control socket's files
-/// were removed, or until `retry` (if any) is due, whichever comes first.
-async fn removed(watch: &mut Option<FolderWatch>, retry: Option<Retry>) {
-    let retry_at = retry.map(|r| r.at);
+/// were removed, or until `retry` (if any) or the next look at the path
+/// (`look_at`) is due, whichever comes first.
+async fn removed(watch: &mut Option<FolderWatch>, retry: Option<Retry>, look_at: Instant) {
+    let retry_at = Some(retry.map_or(look_at, |r| r.at.min(look_at)));
     match watch {
         Some(watch) if !retry.is_some_and(|r| r.timer_only) => tokio::select! {
             () = watch.removed() => {}
