@@ -1034,6 +1034,37 @@ fn a_unix_socket_listener_survives_reloads_and_goes_at_the_final_stop() {
 }
 
 #[test]
+fn a_unix_socket_whose_file_was_removed_is_said_unreachable() {
+    // `rm` of the socket's file (by hand, or a cleaner of /tmp): the
+    // socket listens on, out of reach. `status` marks it, and the
+    // supervisor's look (every 30 s, 200 ms here) says it once.
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let mut svc = Service::new(bin);
+    let path = svc.dir.path().join("srv.sock");
+    svc.start_with_env(
+        &[&format!("-sock={}", path.display())],
+        &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")],
+    );
+    svc.ready();
+    let status = text(&svc.control("status"));
+    assert!(!status.contains("file was removed"), "{status}");
+    std::fs::remove_file(&path).unwrap();
+    let said = format!("the file of the unix socket {} was removed", path.display());
+    svc.output.wait_for(&said);
+    let status = svc.control("status");
+    assert!(status.status.success(), "{}", text(&status));
+    let line = format!(
+        "sock:\tunix {} (its file was removed: nobody can connect; a stop and a start bind it again)",
+        path.display()
+    );
+    assert!(text(&status).contains(&line), "{}", text(&status));
+    let status = json(&svc, bin);
+    assert_eq!(status["listeners"][0]["file_removed"], true, "{status}");
+    assert_eq!(svc.output.text().matches(&said).count(), 1, "said once");
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_stop_takes_the_unix_socket_file_away_at_once() {
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let mut svc = Service::new(bin);

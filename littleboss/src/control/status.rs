@@ -117,6 +117,11 @@ pub(crate) struct ListenerStatus {
     /// true.
     #[serde(default = "listening_unless_said")]
     pub listening: bool,
+    /// A unix socket the supervisor bound whose file its path no longer
+    /// names (removed, by hand or a cleaner, or another file put there):
+    /// held and listening, but nobody can connect to it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub file_removed: bool,
 }
 
 /// What [`ListenerStatus::listening`] is when a supervisor did not say.
@@ -230,9 +235,12 @@ impl Status {
             for l in &self.listeners {
                 let addr = l.address.as_deref().map_or("off".into(), visible);
                 let (name, network) = (visible(&l.name), visible(&l.network));
-                let not = match l.listening || l.address.is_none() {
-                    true => "",
-                    false => " (not listening)",
+                let not = match (l.listening || l.address.is_none(), l.file_removed) {
+                    (true, false) => "",
+                    (false, _) => " (not listening)",
+                    (true, true) => {
+                        " (its file was removed: nobody can connect; a stop and a start bind it again)"
+                    }
                 };
                 let _ = writeln!(out, "\t{name}:\t{network} {addr}{not}");
             }
@@ -399,18 +407,21 @@ mod tests {
                     network: "tcp".into(),
                     address: Some("[::]:8080".into()),
                     listening: true,
+                    file_removed: false,
                 },
                 ListenerStatus {
                     name: "admin".into(),
                     network: "tcp".into(),
                     address: None,
                     listening: false,
+                    file_removed: false,
                 },
                 ListenerStatus {
                     name: "metrics".into(),
                     network: "tcp".into(),
                     address: Some("localhost:9100".into()),
                     listening: false,
+                    file_removed: false,
                 },
             ],
             supervisor_binary: Some("/bin/blog2".into()),

@@ -309,6 +309,8 @@ pub(super) struct Io {
     /// When the control socket's path is next looked at though nothing
     /// woke ([`PATH_LOOK`]).
     path_look_at: Instant,
+    /// The unix sockets whose removed files were said.
+    files_removed_said: std::collections::BTreeSet<ListenerKey>,
     pub origin_ns: u64,
     /// An upgrade the machine asked for, done once the other effects are.
     upgrade: Option<(ChildId, u32, FileId)>,
@@ -362,6 +364,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         watch: parts.watch,
         remake_retry: None,
         path_look_at: Instant::now() + path_look(),
+        files_removed_said: std::collections::BTreeSet::new(),
         queued_budget: None,
         origin_ns: parts.origin_ns,
         upgrade: None,
@@ -560,6 +563,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 () = removed(&mut io.watch, io.remake_retry, io.path_look_at) => {
                     io.path_look_at = Instant::now() + path_look();
                     io.remake_control();
+                    io.say_files_removed();
                     effects = Vec::new();
                     continue;
                 }
@@ -619,7 +623,8 @@ impl Retry {
 /// link on the way pointed elsewhere (a deploy's `ln -sfn`), is no event
 /// on the folder watched, and the path would name no supervisor (a
 /// `start` there would run a second one). A look finds the files in
-/// place with two `stat`s; otherwise they are made again there.
+/// place with two `stat`s; otherwise they are made again there. It also
+/// says which held unix sockets' files were removed.
 const PATH_LOOK: Duration = Duration::from_secs(30);
 
 /// [`PATH_LOOK`], or a test's shorter one.
@@ -964,7 +969,13 @@ impl Io {
                     }
                 }
             }
-            Effect::Reply { client, response } => {
+            Effect::Reply {
+                client,
+                mut response,
+            } => {
+                if let crate::control::protocol::Response::Status { status } = &mut response {
+                    self.tell_files_removed(&mut status.listeners);
+                }
                 if let Some(c) = self.clients.get(&client) {
                     c.0.answer(&response);
                 }
@@ -1292,6 +1303,51 @@ impl Io {
             None => {}
         }
         true
+    }
+
+    /// The unix sockets bound here whose files their paths no longer
+    /// name (removed by hand or by a cleaner, or replaced): held and
+    /// listening, but out of reach. A new socket would take a stop and a
+    /// start (a reload keeps the socket held).
+    fn unix_files_removed(&self) -> Vec<(&ListenerKey, &std::path::Path)> {
+        (self.sockets.iter())
+            .filter_map(|(key, socket)| Some((key, socket.unix_file.as_ref()?)))
+            .filter(|(_, file)| crate::own_file::identity(&file.path) != Some(file.id))
+            .map(|(key, file)| (key, file.path.as_path()))
+            .collect()
+    }
+
+    /// Marks in `listeners`, as `status` shows them, the unix sockets
+    /// whose files were removed.
+    fn tell_files_removed(&self, listeners: &mut [crate::control::status::ListenerStatus]) {
+        let removed = self.unix_files_removed();
+        for listener in listeners
+            .iter_mut()
+            .filter(|l| l.network == "unix" && l.listening)
+        {
+            let Some(address) = listener.address.as_deref() else {
+                continue;
+            };
+            listener.file_removed = removed
+                .iter()
+                .any(|(key, path)| key.bind_address() == address || path.as_os_str() == address);
+        }
+    }
+
+    /// Says, once each, which unix sockets' files were removed (at the
+    /// look at the control socket's path, every [`PATH_LOOK`]).
+    fn say_files_removed(&mut self) {
+        let removed: Vec<(ListenerKey, PathBuf)> = (self.unix_files_removed().into_iter())
+            .map(|(key, path)| (key.clone(), path.to_owned()))
+            .collect();
+        for (key, path) in removed {
+            if self.files_removed_said.insert(key) {
+                log!(
+                    "the file of the unix socket {} was removed: it still listens, but nobody can connect to it; a stop and a start bind it again (a reload keeps it)",
+                    path.display()
+                );
+            }
+        }
     }
 
     /// Watches the folder of the control socket at `path` anew (it may be

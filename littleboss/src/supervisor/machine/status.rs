@@ -122,6 +122,8 @@ impl Machine {
                             _ => !(stopping && super::own_stream(key, held)),
                         })
                     }),
+                    // Told by the driver, which looks at the files.
+                    file_removed: false,
                 })
                 .collect(),
             supervisor_binary: Some(state.image.path.display().to_string()),
