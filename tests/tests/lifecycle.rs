@@ -1466,17 +1466,20 @@ fn a_stop_with_its_own_mode_flag_cut_short_names_that_flag_for_the_status() {
 
 #[test]
 fn a_control_folder_renamed_from_above_is_made_again_at_its_path() {
-    // `LITTLEBOSS_DIR=BASE/app/run`, then `mv BASE/app BASE/app.old` (or a
-    // deploy's link pointed elsewhere): no event on the folder watched;
-    // the supervisor's next look at the path (every 30 s, 200 ms here)
-    // makes its files again there, so the commands still reach it rather
-    // than find "not running".
+    // `LITTLEBOSS_DIR=BASE/app/run`, then a deploy's swap, `mv BASE/app
+    // BASE/app.old` and a new `BASE/app` (or a link pointed elsewhere): no
+    // event on the folder watched; the supervisor's next look at the path
+    // (every 30 s, 200 ms here) makes its files again there, so the
+    // commands still reach it rather than find "not running". (A look
+    // makes no folder above the control folder: the swap's second `mv`
+    // would go inside it.)
     let base = tempfile::tempdir().unwrap();
     let mut svc = Service::sharing(ECHO, &base.path().join("app").join("run"));
     svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")]);
     let addr = svc.printed_addr("addr");
     svc.ready();
     std::fs::rename(base.path().join("app"), base.path().join("app.old")).unwrap();
+    std::fs::create_dir(base.path().join("app")).unwrap();
     svc.output.wait_for("was removed; made it again");
     let status = svc.control("status");
     assert!(status.status.success(), "{}", text(&status));

@@ -122,6 +122,10 @@ pub(crate) struct ListenerStatus {
     /// held and listening, but nobody can connect to it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub file_removed: bool,
+    /// The socket's key, for the supervisor to tell `file_removed` by
+    /// (not sent: the address says it to a reader).
+    #[serde(skip)]
+    pub key: Option<crate::socket_key::ListenerKey>,
 }
 
 /// What [`ListenerStatus::listening`] is when a supervisor did not say.
@@ -408,6 +412,7 @@ mod tests {
                     address: Some("[::]:8080".into()),
                     listening: true,
                     file_removed: false,
+                    key: None,
                 },
                 ListenerStatus {
                     name: "admin".into(),
@@ -415,6 +420,7 @@ mod tests {
                     address: None,
                     listening: false,
                     file_removed: false,
+                    key: None,
                 },
                 ListenerStatus {
                     name: "metrics".into(),
@@ -422,6 +428,7 @@ mod tests {
                     address: Some("localhost:9100".into()),
                     listening: false,
                     file_removed: false,
+                    key: None,
                 },
             ],
             supervisor_binary: Some("/bin/blog2".into()),

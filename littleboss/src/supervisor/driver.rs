@@ -560,9 +560,15 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     let first = backlog.pop_front().expect("the tick was just queued");
                     first.into_event(&mut io, &machine)
                 }
-                () = removed(&mut io.watch, io.remake_retry, io.path_look_at) => {
+                woke = removed(&mut io.watch, io.remake_retry, io.path_look_at) => {
                     io.path_look_at = Instant::now() + path_look();
-                    io.remake_control();
+                    // A look makes no folder above the control folder: one
+                    // renamed may be a deploy's swap, whose next `mv` into
+                    // that name would go inside a folder made meanwhile.
+                    let above = io.control_path.parent().and_then(std::path::Path::parent);
+                    if woke != Woke::Look || above.is_none_or(std::path::Path::exists) {
+                        io.remake_control();
+                    }
                     io.say_files_removed();
                     effects = Vec::new();
                     continue;
@@ -638,15 +644,33 @@ const TEST_PATH_LOOK_VAR: &str = "LITTLEBOSS_TEST_PATH_LOOK_MS";
 /// Waits until `watch` (if any) tells that the control socket's files
 /// were removed, or until `retry` (if any) or the next look at the path
 /// (`look_at`) is due, whichever comes first.
-async fn removed(watch: &mut Option<FolderWatch>, retry: Option<Retry>, look_at: Instant) {
-    let retry_at = Some(retry.map_or(look_at, |r| r.at.min(look_at)));
+async fn removed(watch: &mut Option<FolderWatch>, retry: Option<Retry>, look_at: Instant) -> Woke {
+    // A retry due looks anyway, and keeps its own backoff.
+    let (at, timer) = match retry {
+        Some(retry) => (retry.at, Woke::Retry),
+        None => (look_at, Woke::Look),
+    };
     match watch {
         Some(watch) if !retry.is_some_and(|r| r.timer_only) => tokio::select! {
-            () = watch.removed() => {}
-            () = sleep_until(retry_at) => {}
+            () = watch.removed() => Woke::Watch,
+            () = sleep_until(Some(at)) => timer,
         },
-        _ => sleep_until(retry_at).await,
+        _ => {
+            sleep_until(Some(at)).await;
+            timer
+        }
     }
+}
+
+/// What [`removed`] woke for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Woke {
+    /// The folder's watch: a file went.
+    Watch,
+    /// A retry of files that could not be made or served.
+    Retry,
+    /// The look every [`PATH_LOOK`].
+    Look,
 }
 
 /// Watches for a removal of the control socket at `socket` or its lock
@@ -1321,16 +1345,9 @@ impl Io {
     /// whose files were removed.
     fn tell_files_removed(&self, listeners: &mut [crate::control::status::ListenerStatus]) {
         let removed = self.unix_files_removed();
-        for listener in listeners
-            .iter_mut()
-            .filter(|l| l.network == "unix" && l.listening)
-        {
-            let Some(address) = listener.address.as_deref() else {
-                continue;
-            };
-            listener.file_removed = removed
-                .iter()
-                .any(|(key, path)| key.bind_address() == address || path.as_os_str() == address);
+        for listener in listeners.iter_mut().filter(|l| l.listening) {
+            let Some(key) = &listener.key else { continue };
+            listener.file_removed = removed.iter().any(|(removed, _)| *removed == key);
         }
     }
 
@@ -1340,6 +1357,8 @@ impl Io {
         let removed: Vec<(ListenerKey, PathBuf)> = (self.unix_files_removed().into_iter())
             .map(|(key, path)| (key.clone(), path.to_owned()))
             .collect();
+        // Said again should a later file of the same key go too.
+        (self.files_removed_said).retain(|said| removed.iter().any(|(key, _)| key == said));
         for (key, path) in removed {
             if self.files_removed_said.insert(key) {
                 log!(

@@ -255,16 +255,19 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
         // (`tcp4` now, `tcp` before): the same socket if both bind it
         // alike, which a second bind could not (the address is in use).
         // One asked for on port 0 (`127.0.0.1:0#admin`) is the socket
-        // that listener got its port on, if that port, written out,
-        // binds alike on both (a port-0 key names no port to compare).
+        // that listener got its port on, if both, asked for at that port
+        // (`127.0.0.1:41234`; `:41234`, dual-stack on `tcp`), bind alike.
         let alike: Vec<&ListenerKey> = (held.iter())
             .filter(|(k, h)| !h.activated && k.network != key.network)
             .filter(|(k, h)| match key.port_0_owner() {
                 Some(owner) => {
-                    let got = (k.network.as_str(), h.address.as_str());
+                    let at = |key| at_port_got(key, &h.address);
                     k.port_0_owner() == Some(owner)
                         && k.bind_address() == key.bind_address()
-                        && crate::rules::binds_alike(got, (key.network.as_str(), &h.address))
+                        && at(k).zip(at(key)).is_some_and(|(held, asked)| {
+                            let held = (k.network.as_str(), held.as_str());
+                            crate::rules::binds_alike(held, (key.network.as_str(), &asked))
+                        })
                 }
                 None => binds_alike(k, (key.network, key.bind_address())),
             })
@@ -283,6 +286,15 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
 fn binds_alike(held: &ListenerKey, (network, address): (Network, &str)) -> bool {
     let held = (held.network.as_str(), held.bind_address());
     crate::rules::binds_alike(held, (network.as_str(), address))
+}
+
+/// Port-0 key `key`'s address as asked for, at the port in `got`, the
+/// address its socket has (`127.0.0.1:0` and `127.0.0.1:41234` give
+/// `127.0.0.1:41234`; `:0` and `[::]:41234` give `:41234`).
+fn at_port_got(key: &ListenerKey, got: &str) -> Option<String> {
+    let (_, port) = got.rsplit_once(':')?;
+    let host = key.bind_address().strip_suffix(":0")?;
+    Some(format!("{host}:{port}"))
 }
 
 /// `key`'s address with every address of one family written out
@@ -1083,6 +1095,37 @@ mod tests {
             got(Network::Tcp, "127.0.0.1:0", 41234),
             got(Network::Tcp, ":0", 41235),
         ]);
+        // As a dual-stack `tcp` socket shows it.
+        let dual = |network, port| {
+            let socket = Held {
+                address: format!("[::]:{port}"),
+                activated: false,
+            };
+            (ListenerKey::of("admin", network, ":0"), socket)
+        };
+        let v4 = |network, port| {
+            let socket = Held {
+                address: format!("0.0.0.0:{port}"),
+                activated: false,
+            };
+            (ListenerKey::of("admin", network, ":0"), socket)
+        };
+        // Every host on one network is not every host on another: `tcp`'s
+        // dual-stack socket is neither `tcp6`'s nor `tcp4`'s, nor the other
+        // way round.
+        for (held_one, network) in [
+            (dual(Network::Tcp, 41236), Network::Tcp6),
+            (dual(Network::Tcp, 41236), Network::Tcp4),
+            (dual(Network::Tcp6, 41237), Network::Tcp),
+            (v4(Network::Tcp4, 41238), Network::Tcp),
+            (dual(Network::Udp, 41239), Network::Udp6),
+        ] {
+            let held_one = BTreeMap::from([held_one]);
+            let mut wanted = [assigned("admin", network, Some(":0"))];
+            as_held(&held_one, &mut wanted);
+            let asked = Some(ListenerKey::of("admin", network, ":0"));
+            assert_eq!(wanted[0].key, asked, "{held_one:?} as {network}");
+        }
         let mut wanted = [assigned("admin", Network::Tcp4, Some("127.0.0.1:0"))];
         as_held(&held_0, &mut wanted);
         let admin = |network, address| Some(ListenerKey::of("admin", network, address));

@@ -124,6 +124,7 @@ impl Machine {
                     }),
                     // Told by the driver, which looks at the files.
                     file_removed: false,
+                    key: l.key.clone(),
                 })
                 .collect(),
             supervisor_binary: Some(state.image.path.display().to_string()),
