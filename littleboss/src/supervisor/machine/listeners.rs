@@ -263,7 +263,6 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
                 Some(owner) => {
                     let at = |key| at_port_got(key, &h.address);
                     k.port_0_owner() == Some(owner)
-                        && k.bind_address() == key.bind_address()
                         && at(k).zip(at(key)).is_some_and(|(held, asked)| {
                             let held = (k.network.as_str(), held.as_str());
                             crate::rules::binds_alike(held, (key.network.as_str(), &asked))
@@ -1130,6 +1129,23 @@ mod tests {
         as_held(&held_0, &mut wanted);
         let admin = |network, address| Some(ListenerKey::of("admin", network, address));
         assert_eq!(wanted[0].key, admin(Network::Tcp, "127.0.0.1:0"));
+        // IPv6, and every IPv4 host written out on `tcp` as `tcp4`'s `:0`.
+        let held_more = BTreeMap::from([
+            got(Network::Tcp, "[::1]:0", 41240),
+            got(Network::Tcp4, ":0", 41241),
+        ]);
+        for ((network, address), held_as) in [
+            ((Network::Tcp6, "[::1]:0"), (Network::Tcp, "[::1]:0")),
+            ((Network::Tcp, "0.0.0.0:0"), (Network::Tcp4, ":0")),
+        ] {
+            let mut wanted = [assigned("admin", network, Some(address))];
+            as_held(&held_more, &mut wanted);
+            assert_eq!(
+                wanted[0].key,
+                admin(held_as.0, held_as.1),
+                "{network} {address}"
+            );
+        }
         // Not another listener's, another host's, nor a dual-stack one's
         // as IPv4 only.
         for (name, network, address) in [
