@@ -565,15 +565,12 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     // A look makes no folder above the control folder: one
                     // renamed may be a deploy's swap, whose next `mv` into
                     // that name would go inside a folder made meanwhile.
-                    // Nor does a retry: put off as long again.
+                    // (A retry does, after a failure: a parent gone, as
+                    // `/run/user/UID` at logout, is made again once the
+                    // way is clear.)
                     let above = io.control_path.parent().and_then(std::path::Path::parent);
-                    let above_gone = above.is_some_and(|a| !a.exists());
-                    match (woke, io.remake_retry.as_mut()) {
-                        (Woke::Look, _) if above_gone => {}
-                        (Woke::Retry, Some(retry)) if above_gone => {
-                            retry.at = Instant::now() + retry.wait;
-                        }
-                        _ => _ = io.remake_control(),
+                    if woke != Woke::Look || above.is_none_or(std::path::Path::exists) {
+                        io.remake_control();
                     }
                     io.say_files_removed();
                     effects = Vec::new();
