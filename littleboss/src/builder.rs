@@ -390,7 +390,10 @@ impl Littleboss {
     /// setter with a good value does not clear it, as an attribute that
     /// gives a key twice does not compile. Conflicts between settings are
     /// judged on the last value each setter accepted (a refused one
-    /// leaves the one before it in place, or the default).
+    /// leaves the one before it in place, or the default), but for two
+    /// that would say one mistake twice: with only a refused `flag`, a
+    /// listener named like the default one is not told, and with only a
+    /// refused `lameduck`, `grace` is not checked against the default.
     ///
     /// # Errors
     ///

@@ -427,7 +427,10 @@ impl Context {
     /// Tells the supervisor this program can take traffic. Only needed with
     /// `ready = "manual"`: otherwise the program counts as ready when `main`
     /// is under way (an async `main` when it first waits on something, a
-    /// plain one when it is called). During a reload the old child serves until this is called (or
+    /// plain one when it is called; an async `main` that never waits, a
+    /// blocking loop in it, is never ready so: it calls this, which works
+    /// under automatic readiness too, or is a plain `fn main`). During a
+    /// reload the old child serves until this is called (or
     /// the ready timeout fails the reload). Calling it again does nothing
     /// (but try again a send that failed for want of buffers); once
     /// draining has begun, once `main` has returned, and in bypass mode, it

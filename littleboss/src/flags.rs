@@ -637,11 +637,12 @@ pub(crate) fn asks_help(argv: &[OsString]) -> bool {
     asks_before_dashes(argv, is_help)
 }
 
-/// Whether `argv` asks for what a program's own parser answers without
-/// serving: [`asks_help`], or its version (`--version`; not `-V`, which
-/// many a program takes for "verbose").
+/// Whether `argv` may ask for what a program's own parser answers without
+/// serving: [`asks_help`], or its version (`--version`, or clap's `-V`,
+/// which many a program takes for "verbose" instead: such a one takes its
+/// listeners, and a bind held back fails it then, as it would have).
 pub(crate) fn asks_help_or_version(argv: &[OsString]) -> bool {
-    asks_before_dashes(argv, |a| is_help(a) || a == "--version")
+    asks_before_dashes(argv, |a| is_help(a) || a == "--version" || a == "-V")
 }
 
 /// The word of `argv` (before any `--`) that asks a program's own parser
@@ -1536,8 +1537,10 @@ mod tests {
         assert!(!asks_help(&argv(&["-h"])), "the program's name");
         assert!(!asks_help(&argv(&["p", "-h=1", "-https=-h"])));
         assert!(asks_help_or_version(&argv(&["p", "--version"])));
-        assert!(
-            !asks_help_or_version(&argv(&["p", "-V"])),
+        assert!(asks_help_or_version(&argv(&["p", "-V"])), "clap's version");
+        assert_eq!(
+            asked_of_the_program(&argv(&["p", "-V"])),
+            None,
             "verbose, as often"
         );
         assert!(asks_help_or_version(&argv(&["p", "-h"])));

@@ -29,18 +29,23 @@
 //! ```
 //!
 //! The program runs directly by default. With `-littleboss=start` it becomes
-//! a supervisor: it binds the listeners once, for its whole life, and runs
-//! the program as a child that receives them over a unix socket. Then:
+//! a supervisor: it binds each listener once and holds it while children
+//! come and go, and runs the program as a child that receives them over a
+//! unix socket. Then:
 //!
 //! - `newbin -littleboss=reload` starts a child from `newbin` while the old
 //!   one keeps serving; once the new child is ready the old one is told to
-//!   wind down ([`Context::lameduck`]). Not a connection is refused.
+//!   wind down ([`Context::lameduck`]). Not a connection is refused on the
+//!   listeners the reload keeps (one it moves or drops refuses them at its
+//!   old address from then on).
 //! - `-littleboss=status` prints the supervisor's state (`--json` for JSON).
 //! - `-littleboss=stop` winds the child down and exits with its exit code.
 //!
 //! Listener addresses can be overridden on the command line
 //! (`-http=127.0.0.1:9000`, or `-http=` to turn one off). Every other argument
-//! reaches the program unchanged through [`Context::args`].
+//! reaches the program unchanged through [`Context::args_os`]
+//! ([`Context::args`] as UTF-8, lossily), but `-h` and `--help`, which
+//! littleboss answers unless the program takes them (`help = false`).
 //!
 //! An HTTP server serves its axum router with `littleboss::http::serve`
 //! (the `http` feature), which does the whole drain, kept-alive

@@ -258,12 +258,17 @@ fn a_program_answering_its_own_help_does_so_while_its_port_is_taken() {
         "own_help: the program's own help\n"
     );
     assert_eq!(String::from_utf8_lossy(&help.stderr), "");
-    // And its version, as clap's `--version`.
-    let version = tests::command(bin)
-        .args([&addr, "--version"])
-        .output_in_time();
-    assert_eq!(version.status.code(), Some(0), "{}", text(&version));
-    assert_eq!(String::from_utf8_lossy(&version.stdout), "own_help 1.0\n");
+    // And its version, as clap's `--version` and `-V`.
+    for asked in ["--version", "-V"] {
+        let version = tests::command(bin).args([&addr, asked]).output_in_time();
+        assert_eq!(
+            version.status.code(),
+            Some(0),
+            "{asked}: {}",
+            text(&version)
+        );
+        assert_eq!(String::from_utf8_lossy(&version.stdout), "own_help 1.0\n");
+    }
     // Asked for help it does not answer, it fails as binding would have,
     // once it takes the listener.
     let taking = tests::command(bin).args([&addr, "-h"]).output_in_time();

@@ -1,5 +1,5 @@
 //! A program that leaves `-h`/`--help` to itself (`help = false`): it
-//! answers `--help` (and `--version`) without taking its listener, and
+//! answers `--help` (and `--version`, or clap's `-V`) without taking its listener, and
 //! takes it whatever else it is given (`-h` included), serving until
 //! lameduck. With `OWN_HELP_LOGGER_BLOCKS` set, its logger blocks for
 //! ever on littleboss's lines (a sink that stopped answering), after
@@ -14,7 +14,7 @@ async fn main(ctx: littleboss::Context) {
         println!("own_help: the program's own help");
         return;
     }
-    if ctx.args().iter().any(|a| a == "--version") {
+    if ctx.args().iter().any(|a| a == "--version" || a == "-V") {
         println!("own_help 1.0");
         return;
     }
