@@ -58,11 +58,20 @@ impl std::fmt::Debug for Incoming {
 
 impl TcpListener {
     /// Its connections as a stream (the `stream` feature); see [`Incoming`].
+    /// Read by hand, as a server that takes a stream reads it:
     ///
     /// ```no_run
-    /// # fn f(ctx: littleboss::Context) {
+    /// use futures_core::Stream;
+    ///
+    /// # async fn f(ctx: littleboss::Context) -> std::io::Result<()> {
     /// let incoming = ctx.tcp("grpc").expect("grpc listener enabled").incoming();
-    /// # let _ = incoming;
+    /// let mut incoming = std::pin::pin!(incoming);
+    /// // Until draining begins (and what a refusal took off the queue).
+    /// while let Some(conn) = std::future::poll_fn(|cx| incoming.as_mut().poll_next(cx)).await {
+    ///     let conn: tokio::net::TcpStream = conn?;
+    ///     tokio::spawn(async move { drop(conn) });
+    /// }
+    /// # Ok(())
     /// # }
     /// ```
     pub fn incoming(self) -> Incoming {
