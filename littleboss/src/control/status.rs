@@ -243,7 +243,7 @@ impl Status {
                     (true, false) => "",
                     (false, _) => " (not listening)",
                     (true, true) => {
-                        " (its file was removed: nobody can connect; the next reload binds a new one)"
+                        " (its file was removed: nobody can connect; a stop and a start bind it again)"
                     }
                 };
                 let _ = writeln!(out, "\t{name}:\t{network} {addr}{not}");

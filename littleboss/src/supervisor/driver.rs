@@ -589,19 +589,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 ..
             }
         );
-        // A start may follow: a held unix socket whose file was removed
-        // is let go of first, for that start to bind it anew.
-        let mut let_go = Vec::new();
-        if may_start(&event) {
-            for key in io.take_sockets_whose_files_went() {
-                let_go.extend(machine.handle(Event::ListenerFileRemoved { key }, now()));
-            }
-        }
         effects = machine.handle(event, now());
-        if !let_go.is_empty() {
-            let_go.append(&mut effects);
-            effects = let_go;
-        }
         if hello && let Some(ms) = test_hook::<u64>(TEST_PAUSE_AFTER_HELLO_VAR) {
             // The loop busy past the child's ready deadline, its `Ready`
             // sent meanwhile.
@@ -637,23 +625,6 @@ impl Retry {
             timer_only,
         }
     }
-}
-
-/// Whether `event` may start a child: a reload asked for, a SIGHUP, a
-/// child's exit (a restart, a rollback), a deadline (a restart's backoff
-/// over).
-fn may_start(event: &Event) -> bool {
-    use super::machine::Signal;
-    use crate::control::protocol::Request;
-    matches!(
-        event,
-        Event::Control {
-            request: Request::Reload { .. },
-            ..
-        } | Event::Signal(Signal::Hup)
-            | Event::Exited { .. }
-            | Event::Tick
-    )
 }
 
 /// How often the control socket's path is looked at though no watch
@@ -1373,20 +1344,6 @@ impl Io {
             .collect()
     }
 
-    /// Lets go of the unix sockets whose files were removed: the keys, for
-    /// the machine to hold them no more ([`Event::ListenerFileRemoved`]).
-    /// Their files are not ours to remove any more (the path may name a
-    /// new socket's soon).
-    fn take_sockets_whose_files_went(&mut self) -> Vec<ListenerKey> {
-        let keys: Vec<ListenerKey> = (self.unix_files_removed().into_iter())
-            .map(|(key, _)| key.clone())
-            .collect();
-        for key in &keys {
-            self.sockets.remove(key);
-        }
-        keys
-    }
-
     /// Marks in `listeners`, as `status` shows them, the unix sockets
     /// whose files were removed.
     fn tell_files_removed(&self, listeners: &mut [crate::control::status::ListenerStatus]) {
@@ -1408,7 +1365,7 @@ impl Io {
         for (key, path) in removed {
             if self.files_removed_said.insert(key) {
                 log!(
-                    "the file of the unix socket {} was removed: it still listens, but nobody can connect to it; the next reload (or restart) binds a new one there",
+                    "the file of the unix socket {} was removed: it still listens, but nobody can connect to it; a stop and a start bind it again (a reload keeps it)",
                     path.display()
                 );
             }

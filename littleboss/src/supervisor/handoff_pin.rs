@@ -44,8 +44,6 @@ fn every_kind(event: &Event) {
         // no upgrade can be due: never handed over (see `resume`), so
         // neither listed nor pinned.
         Event::ChildLost { .. } | Event::ListenerLost { .. } => {}
-        // The driver's, handled the moment it is told: never handed over.
-        Event::ListenerFileRemoved { .. } => {}
         Event::Message { message, .. } => match message {
             FromChild::Hello { .. }
             | FromChild::Ready

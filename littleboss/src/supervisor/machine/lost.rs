@@ -109,20 +109,4 @@ impl Machine {
             }
         }
     }
-
-    /// The file of unix listener `key` was removed: its socket, out of
-    /// reach, is held no more, and the next start (this reload's, a
-    /// restart's) binds it anew at its path, free now. A child that has
-    /// the old one keeps it as it drains.
-    pub(super) fn on_listener_file_removed(&mut self, key: ListenerKey) {
-        if self.state.held.get(&key).is_none_or(|h| h.activated) {
-            return;
-        }
-        say!(
-            self,
-            "the file of the unix socket {} was removed: the supervisor holds that socket no more, and the next child is given a new one bound there",
-            key.bind_address()
-        );
-        self.state.held.remove(&key);
-    }
 }

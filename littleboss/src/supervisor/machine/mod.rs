@@ -240,14 +240,6 @@ pub(crate) enum Event {
         key: ListenerKey,
         error: String,
     },
-    /// The file of unix listener `key`, bound by the supervisor, was
-    /// removed (by hand, or a cleaner of `/tmp`): its socket is out of
-    /// reach. Told by the driver just before an event that may start a
-    /// child (a reload, a SIGHUP, a child's exit), and handled at once:
-    /// never handed over.
-    ListenerFileRemoved {
-        key: ListenerKey,
-    },
 }
 
 /// The clients of the control requests in `pending` that are not among
@@ -515,7 +507,6 @@ impl Machine {
                 Event::UpgradeFailed { error, refuse } => self.on_upgrade_failed(error, refuse),
                 Event::ChildLost { id } => self.on_child_lost(id),
                 Event::ListenerLost { key, error } => self.on_listener_lost(key, error),
-                Event::ListenerFileRemoved { key } => self.on_listener_file_removed(key),
             }
             self.take_queued();
             self.close_unused();

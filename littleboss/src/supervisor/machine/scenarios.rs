@@ -3980,38 +3980,3 @@ fn no_child_is_started_while_too_many_given_up_execs_have_not_returned() {
         Some(Response::Reloaded { .. })
     ));
 }
-
-#[test]
-fn a_listener_whose_file_was_removed_is_bound_anew_by_the_next_start() {
-    // The driver tells it before the reload: the socket, out of reach, is
-    // held no more, and the reload's child gets a new one; a restart too.
-    let mut sim = Sim::serving(settings());
-    let key = sim::http().key.unwrap();
-    let binds = |sim: &Sim| {
-        (sim.effects.iter())
-            .filter(|e| matches!(e, super::Effect::Bind { .. }))
-            .count()
-    };
-    let before = binds(&sim);
-    sim.remove_listener_file(&key);
-    assert!(sim.logged(&format!(
-        "the file of the unix socket {} was removed: the supervisor holds that socket no more",
-        key.bind_address()
-    )));
-    assert!(!sim.machine.state().held.contains_key(&key));
-    sim.reload("/bin/v1");
-    sim.hello_and_ready(2);
-    assert_eq!(binds(&sim), before + 1, "bound anew");
-    assert!(sim.machine.state().held.contains_key(&key));
-    assert_eq!(sim.serving_id(), Some(2));
-    // The new socket's file removed in its turn: said, and held no more,
-    // once; told again (a second look), nothing more.
-    let said = |sim: &Sim| {
-        (sim.logs().iter())
-            .filter(|l| l.contains("holds that socket no more"))
-            .count()
-    };
-    sim.remove_listener_file(&key);
-    sim.remove_listener_file(&key);
-    assert_eq!(said(&sim), 2, "once for each socket");
-}

@@ -689,14 +689,6 @@ impl Sim {
         });
     }
 
-    /// The file of unix listener `key` was removed, as the driver tells
-    /// before an event that may start a child: it holds the socket no
-    /// more.
-    pub fn remove_listener_file(&mut self, key: &ListenerKey) {
-        self.sockets.remove(key);
-        self.handle(Event::ListenerFileRemoved { key: key.clone() });
-    }
-
     pub fn signal(&mut self, signal: Signal) {
         self.handle(Event::Signal(signal));
     }
