@@ -338,7 +338,7 @@ impl Littleboss {
     /// with `-littleboss=stop` and `status`). Turn it
     /// off for a program with its own argument parser; it can still show
     /// littleboss's flags with [`Context::flags_help`]. Asked for help or
-    /// its version (`-h`, `--help`, `--version`), such a program
+    /// its version (`-h`, `--help`, `--version`, `-V`), such a program
     /// runs even while its ports are taken (by its running service, say):
     /// a bind error is put off, and taking any listener then ends the
     /// process with it. `-littleboss=start` and `reload` pass `-h` on to

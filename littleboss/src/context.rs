@@ -115,8 +115,8 @@ impl Context {
     /// # Exits
     /// With code 1, saying why, if a listener could not be bound when the
     /// program started with littleboss's `help` off and `-h`/`--help` or
-    /// `--version` asked (the bind error is put off until the listener is
-    /// taken).
+    /// `--version`/`-V` asked (the bind error is put off until the listener
+    /// is taken).
     ///
     /// ```no_run
     /// # async fn f(ctx: littleboss::Context) {

@@ -37,15 +37,19 @@
 //!   one keeps serving; once the new child is ready the old one is told to
 //!   wind down ([`Context::lameduck`]). Not a connection is refused on the
 //!   listeners the reload keeps (one it moves or drops refuses them at its
-//!   old address from then on).
+//!   old address from then on, or, a port-0, UDP or passed socket, holds
+//!   them unserved until its close resets them).
 //! - `-littleboss=status` prints the supervisor's state (`--json` for JSON).
 //! - `-littleboss=stop` winds the child down and exits with its exit code.
 //!
 //! Listener addresses can be overridden on the command line
 //! (`-http=127.0.0.1:9000`, or `-http=` to turn one off). Every other argument
 //! reaches the program unchanged through [`Context::args_os`]
-//! ([`Context::args`] as UTF-8, lossily), but `-h` and `--help`, which
-//! littleboss answers unless the program takes them (`help = false`).
+//! ([`Context::args`] as UTF-8, lossily), but the help flags (`-h`,
+//! `--help`, `-help`, `--h`), which littleboss answers unless the program
+//! takes them (`help = false`); `start` and `reload` refuse `--version`
+//! (and, with `help = false`, `--help`), which a child would answer and
+//! exit on rather than serve.
 //!
 //! An HTTP server serves its axum router with `littleboss::http::serve`
 //! (the `http` feature), which does the whole drain, kept-alive

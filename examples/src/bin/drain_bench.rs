@@ -53,7 +53,8 @@
 //! non-zero if any request or reload failed, an old child was killed at
 //! its lameduck or ended otherwise than with code 0 (a crash), or one was
 //! left unreaped at a row's end; `axum_serve`'s lost requests excepted
-//! (printed, and said on stderr): it is there to show them.
+//! in rows with reloads where it answered something (printed, and said
+//! on stderr): it is there to show them.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

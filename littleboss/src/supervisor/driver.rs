@@ -1354,8 +1354,9 @@ impl Io {
         }
     }
 
-    /// Says, once each, which unix sockets' files were removed (at the
-    /// look at the control socket's path, every [`PATH_LOOK`]).
+    /// Says, once each, which unix sockets' files were removed (at each
+    /// wake of the control path's watch, retry or look: the look comes
+    /// every [`PATH_LOOK`], or a pending retry's wait, up to a minute).
     fn say_files_removed(&mut self) {
         let removed: Vec<(ListenerKey, PathBuf)> = (self.unix_files_removed().into_iter())
             .map(|(key, path)| (key.clone(), path.to_owned()))
