@@ -661,13 +661,13 @@ fn reloads_to_binaries_that_cannot_serve_are_refused_truthfully() {
 
 #[test]
 fn a_ready_said_while_the_supervisor_was_busy_past_the_deadline_counts() {
-    // After each child's hello the supervisor's loop blocks 2 s (a slow
-    // spawn, say), well past the 1 s ready timeout; the child says ready
+    // After each child's hello the supervisor's loop blocks 3 s (a slow
+    // spawn, say), well past the 2 s ready timeout; the child says ready
     // meanwhile. What came before the deadline is handled before it: every
     // child is taken, none failed as never ready.
     let bin = env!("CARGO_BIN_EXE_short_ready");
     let mut svc = Service::new(bin);
-    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PAUSE_AFTER_HELLO_MS", &"2000")]);
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PAUSE_AFTER_HELLO_MS", &"3000")]);
     let addr = svc.printed_addr("addr");
     svc.ready();
     for _ in 0..3 {
@@ -941,7 +941,7 @@ fn greeting_pid(greeting: &str) -> u32 {
 
 #[test]
 fn a_reload_whose_exec_hangs_past_its_deadline_fails_and_its_child_is_killed_once_it_runs() {
-    // The 1 s hello deadline passes while the exec hangs: the reload
+    // The 2 s hello deadline passes while the exec hangs: the reload
     // fails then, the serving child is untouched, and the late child is
     // killed as soon as it runs.
     let bin = env!("CARGO_BIN_EXE_short_ready");
@@ -951,7 +951,7 @@ fn a_reload_whose_exec_hangs_past_its_deadline_fails_and_its_child_is_killed_onc
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let said = text(&out);
     assert!(
-        said.contains("was not started within 1s: its exec had not returned (is "),
+        said.contains("was not started within 2s: its exec had not returned (is "),
         "{said}"
     );
     assert!(said.contains("; it is killed once it runs"), "{said}");
