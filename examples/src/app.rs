@@ -20,10 +20,12 @@ use axum::routing::get;
 use serde::Deserialize;
 
 /// The longest `/slow` answers: well within the 10 s lameduck of the
-/// `http` example and the benchmark's servers, so one started just before
-/// a reload still completes in the old child. (The `readme` example keeps
-/// the defaults, a 2 s lameduck: a `/slow` longer than its bound, about
-/// 1.8 s from draining, is cut there.)
+/// `http` and `plain` examples, so one started just before a reload still
+/// completes in the old child. (`readme` and `axum_serve` keep the
+/// defaults, a 2 s lameduck: in `readme` a `/slow` longer than its
+/// bound, about 1.8 s from draining, is cut there; bare `axum::serve`
+/// waits for it unbounded, and the supervisor kills the old child at its
+/// lameduck timeout.)
 pub const SLOW_MAX_MS: u64 = 5_000;
 
 /// The routes, with the pid header.

@@ -21,7 +21,10 @@
 //! It accepts a connection at once, silent or not, so a client that has
 //! not sent its request within the grace (1 s by default) when its old
 //! child reaches lameduck is closed unanswered: the benchmark's slow
-//! clients, silent up to 3 s, show it.
+//! clients, silent up to 3 s, show it. Nor does it bound its wait for
+//! the requests still running at lameduck (a `/slow` of 5 s past the 2 s
+//! lameduck timeout): the supervisor kills the old child then, cutting
+//! them; the README shows the bound (`ctx.drain_budget()`) to add.
 
 #[littleboss::main(name = "littleboss-axum-serve", listener(https = "tcp:127.0.0.1:8083"))]
 async fn main(ctx: littleboss::Context) {

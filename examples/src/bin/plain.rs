@@ -8,10 +8,14 @@
 //! connection has closed (littleboss sees that), so an old child with
 //! nothing open goes at once. A last response's close lingers (the
 //! writing half shut, what the client still sends read until it closes),
-//! and a request begun must arrive within 5 s. Three things that section
-//! describes it leaves out, for a simpler example: it does not defer
-//! accepts until a client speaks (its grace, 3.5 s, outlasts the
-//! benchmark's slowest first byte instead); it closes kept-alive
+//! and a request begun must arrive within 5 s. Four things it leaves out,
+//! for a simpler example. A kept-alive connection idle between requests
+//! waits for its next one without limit (a server facing the internet
+//! closes it after a minute or so: a client gone without a word holds a
+//! descriptor until the next reload otherwise). And three that section
+//! describes: it does not defer accepts until a client speaks (its
+//! grace, 3.5 s, outlasts the benchmark's slowest first byte instead); it
+//! closes kept-alive
 //! connections on their next response at once rather than spread over
 //! the grace; and at lameduck it closes a connection with nothing read
 //! at once, without looking again for a request just arriving.
