@@ -1082,42 +1082,33 @@ mod tests {
             );
             assert_eq!(wanted[0].network, network, "declared as it is");
         }
-        // On port 0, the port it got: the same listener's, alike.
-        let got = |network, address: &str, port| {
+        // On port 0, the port it got: the same listener's, alike. Each
+        // held as asked (`network`, `asked`), at the address the kernel
+        // shows (`shown`).
+        let held_as = |network, asked: &str, shown: &str| {
             let socket = Held {
-                address: format!("{}:{port}", address.strip_suffix(":0").unwrap()),
+                address: shown.to_owned(),
                 activated: false,
             };
-            (ListenerKey::of("admin", network, address), socket)
+            (ListenerKey::of("admin", network, asked), socket)
+        };
+        let got = |network, asked: &str, port| {
+            let shown = format!("{}:{port}", asked.strip_suffix(":0").unwrap());
+            held_as(network, asked, &shown)
         };
         let held_0 = BTreeMap::from([
             got(Network::Tcp, "127.0.0.1:0", 41234),
             got(Network::Tcp, ":0", 41235),
         ]);
-        // As a dual-stack `tcp` socket shows it.
-        let dual = |network, port| {
-            let socket = Held {
-                address: format!("[::]:{port}"),
-                activated: false,
-            };
-            (ListenerKey::of("admin", network, ":0"), socket)
-        };
-        let v4 = |network, port| {
-            let socket = Held {
-                address: format!("0.0.0.0:{port}"),
-                activated: false,
-            };
-            (ListenerKey::of("admin", network, ":0"), socket)
-        };
         // Every host on one network is not every host on another: `tcp`'s
         // dual-stack socket is neither `tcp6`'s nor `tcp4`'s, nor the other
         // way round.
         for (held_one, network) in [
-            (dual(Network::Tcp, 41236), Network::Tcp6),
-            (dual(Network::Tcp, 41236), Network::Tcp4),
-            (dual(Network::Tcp6, 41237), Network::Tcp),
-            (v4(Network::Tcp4, 41238), Network::Tcp),
-            (dual(Network::Udp, 41239), Network::Udp6),
+            (held_as(Network::Tcp, ":0", "[::]:41236"), Network::Tcp6),
+            (held_as(Network::Tcp, ":0", "[::]:41236"), Network::Tcp4),
+            (held_as(Network::Tcp6, ":0", "[::]:41237"), Network::Tcp),
+            (held_as(Network::Tcp4, ":0", "0.0.0.0:41238"), Network::Tcp),
+            (held_as(Network::Udp, ":0", "[::]:41239"), Network::Udp6),
         ] {
             let held_one = BTreeMap::from([held_one]);
             let mut wanted = [assigned("admin", network, Some(":0"))];
