@@ -32,10 +32,14 @@ impl Mode {
     }
 
     /// The mode's name, as `-littleboss=NAME` gives it.
-    pub(crate) fn name(self) -> &'static str {
-        (MODE_NAMES.iter())
-            .find(|(_, mode)| *mode == self)
-            .map_or("bypass", |(name, _)| name)
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Mode::Bypass => "bypass",
+            Mode::Start => "start",
+            Mode::Reload => "reload",
+            Mode::Stop => "stop",
+            Mode::Status => "status",
+        }
     }
 }
 
@@ -623,12 +627,13 @@ fn meant_mode(written: &str) -> Option<&'static str> {
         _ => None,
     }
 }
+/// Every mode by its name ([`Mode::name`]).
 const MODE_NAMES: [(&str, Mode); 5] = [
-    ("bypass", Mode::Bypass),
-    ("start", Mode::Start),
-    ("reload", Mode::Reload),
-    ("stop", Mode::Stop),
-    ("status", Mode::Status),
+    (Mode::Bypass.name(), Mode::Bypass),
+    (Mode::Start.name(), Mode::Start),
+    (Mode::Reload.name(), Mode::Reload),
+    (Mode::Stop.name(), Mode::Stop),
+    (Mode::Status.name(), Mode::Status),
 ];
 
 /// Whether `-h`, `--h`, `-help` or `--help` comes before any `--` in `argv`

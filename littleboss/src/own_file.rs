@@ -52,11 +52,16 @@ impl OwnFile {
         let _ = self.try_remove();
     }
 
+    /// Whether `path` still names this file.
+    pub fn in_place(&self) -> bool {
+        identity(&self.path) == Some(self.id)
+    }
+
     /// Removes the file if `path` still names it; the error of a removal
     /// that failed for another reason than the file being gone already,
     /// for the supervisor to say.
     pub fn try_remove(&self) -> std::io::Result<()> {
-        match identity(&self.path) == Some(self.id) {
+        match self.in_place() {
             true => remove_path(&self.path),
             false => Ok(()),
         }

@@ -1060,6 +1060,8 @@ fn a_unix_socket_whose_file_was_removed_is_said_unreachable() {
     assert!(text(&status).contains(&line), "{}", text(&status));
     let status = json(&svc, bin);
     assert_eq!(status["listeners"][0]["file_removed"], true, "{status}");
+    // Several looks later, said once (a negative check: a fixed wait).
+    std::thread::sleep(std::time::Duration::from_millis(600));
     assert_eq!(svc.output.text().matches(&said).count(), 1, "said once");
     svc.stop_expecting(0);
 }

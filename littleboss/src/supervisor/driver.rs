@@ -632,7 +632,7 @@ impl Retry {
 /// link on the way pointed elsewhere (a deploy's `ln -sfn`), is no event
 /// on the folder watched, and the path would name no supervisor (a
 /// `start` there would run a second one). A look finds the files in
-/// place with two `stat`s; otherwise they are made again there. It also
+/// place with a few `stat`s; otherwise they are made again there. It also
 /// says which held unix sockets' files were removed.
 const PATH_LOOK: Duration = Duration::from_secs(30);
 
@@ -1270,8 +1270,7 @@ impl Io {
                 // Only the lock file went, and another process holds the
                 // new one (a `start` of the same service, which finds this
                 // one answering and exits): the commands still reach it.
-                let socket_in_place = (self.control_file.as_ref())
-                    .is_some_and(|f| crate::own_file::identity(&path) == Some(f.id));
+                let socket_in_place = (self.control_file.as_ref()).is_some_and(OwnFile::in_place);
                 match socket_in_place {
                     // A lock let go of is no event a watch sees: the
                     // retries alone take it back.
@@ -1339,7 +1338,7 @@ impl Io {
     fn unix_files_removed(&self) -> Vec<(&ListenerKey, &std::path::Path)> {
         (self.sockets.iter())
             .filter_map(|(key, socket)| Some((key, socket.unix_file.as_ref()?)))
-            .filter(|(_, file)| crate::own_file::identity(&file.path) != Some(file.id))
+            .filter(|(_, file)| !file.in_place())
             .map(|(key, file)| (key, file.path.as_path()))
             .collect()
     }

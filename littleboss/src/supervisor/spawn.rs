@@ -269,8 +269,6 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
     {
         return Ok(());
     }
-    // Its size once read: a copy under way has at least what was read.
-    let len = file.metadata().map_or(0, |m| m.len());
     // As long as its class's header (byte 4: 1 for 32-bit, 2 for 64).
     let header = match head.get(4) {
         Some(1) => ELF32_HEADER,
@@ -290,6 +288,8 @@ fn runnable(path: &std::path::Path) -> std::io::Result<()> {
     // file cut since, or a file system's that does not tell sizes (not
     // judged): the header's last byte, read again, tells them apart.
     let cut = || {
+        // Its size once read: a copy under way has at least what was read.
+        let len = file.metadata().map_or(0, |m| m.len());
         let last = i64::try_from(head.len()).unwrap_or(1) - 1;
         cut_short(&head, len, || {
             nix::sys::uio::pread(&file, &mut [0u8], last).ok()
@@ -417,12 +417,8 @@ pub(super) fn foreign_elf(head: &[u8], ours: &[u8]) -> Option<Foreign> {
     let (Some(class), Some(order)) = (head.get(4), head.get(5)) else {
         return None;
     };
-    let (Some(kind), Some(machine)) = (head.get(16..18), head.get(18..20)) else {
+    let (Some(kind), Some(machine)) = (elf_field(head, 16, 2), head.get(18..20)) else {
         return None;
-    };
-    let kind = match order {
-        2 => u16::from_be_bytes([kind[0], kind[1]]),
-        _ => u16::from_le_bytes([kind[0], kind[1]]),
     };
     // ET_EXEC, ET_DYN (a PIE, as Rust builds by default).
     if !matches!(kind, 2 | 3) {
@@ -435,6 +431,23 @@ pub(super) fn foreign_elf(head: &[u8], ours: &[u8]) -> Option<Foreign> {
         .is_some_and(|o| o != machine && !(x86_32(o) && x86_32(machine)));
     let ours_too = ours.get(4) == Some(class) && (ours.get(5) != Some(order) || other_machine);
     ours_too.then_some(Foreign::OtherMachine)
+}
+
+/// The `width`-byte field at `at` of ELF header `head`, in the header's
+/// byte order (byte 5: 2 for big-endian, little otherwise).
+fn elf_field(head: &[u8], at: usize, width: usize) -> Option<u64> {
+    let bytes = head.get(at..at + width)?;
+    let mut value = [0u8; 8];
+    match head.get(5) == Some(&2) {
+        true => {
+            value[8 - width..].copy_from_slice(bytes);
+            Some(u64::from_be_bytes(value))
+        }
+        false => {
+            value[..width].copy_from_slice(bytes);
+            Some(u64::from_le_bytes(value))
+        }
+    }
 }
 
 /// Whether the ELF file whose header `head` was read, and whose size was
@@ -458,19 +471,7 @@ pub(super) fn cut_short(
 /// bytes: entries of its class's size, at least one, all within the
 /// file. Else the exec fails with ENOEXEC, as for no program.
 pub(super) fn program_headers_fit(head: &[u8], len: u64) -> bool {
-    let big = head.get(5) == Some(&2);
-    let number = |at: usize, width: usize| -> Option<u64> {
-        let bytes = head.get(at..at + width)?;
-        let mut value = [0u8; 8];
-        match big {
-            true => value[8 - width..].copy_from_slice(bytes),
-            false => value[..width].copy_from_slice(bytes),
-        }
-        Some(match big {
-            true => u64::from_be_bytes(value),
-            false => u64::from_le_bytes(value),
-        })
-    };
+    let number = |at, width| elf_field(head, at, width);
     // e_phoff, e_phentsize, e_phnum, and an entry's size.
     let fields = match head.get(4) {
         Some(1) => (number(28, 4), number(42, 2), number(44, 2), 32),
