@@ -213,46 +213,27 @@ fn elf_interpreter(head: &[u8], read_at: &impl Fn(u64, u64) -> Option<Vec<u8>>) 
     if !head.starts_with(b"\x7fELF") {
         return None;
     }
+    use super::spawn::{elf_number, program_table};
     let big = match head.get(5)? {
         1 => false,
         2 => true,
         _ => return None,
     };
-    let int = |bytes: &[u8], at: usize, len: usize| -> Option<u64> {
-        let field = bytes.get(at..at.checked_add(len)?)?;
-        let fold = |n: u64, b: &u8| (n << 8) | u64::from(*b);
-        Some(match big {
-            true => field.iter().fold(0, fold),
-            false => field.iter().rev().fold(0, fold),
-        })
-    };
-    // Where each class keeps the program headers, and in each header the
-    // type, the file offset and the size.
-    let (phoff, phentsize, phnum, offset_at, size_at, word) = match head.get(4)? {
-        1 => (
-            int(head, 28, 4)?,
-            int(head, 42, 2)?,
-            int(head, 44, 2)?,
-            4,
-            16,
-            4,
-        ),
-        2 => (
-            int(head, 32, 8)?,
-            int(head, 54, 2)?,
-            int(head, 56, 2)?,
-            8,
-            32,
-            8,
-        ),
+    // In each class's program header: where the file offset and the
+    // size are, and their width.
+    let (offset_at, size_at, word) = match head.get(4)? {
+        1 => (4, 16, 4),
+        2 => (8, 32, 8),
         _ => return None,
     };
+    let table = program_table(head)?;
     // The table in one read (its first `MOST_READ` bytes: a `PT_INTERP`
     // comes before any loadable segment's header, so early).
     const PT_INTERP: u64 = 3;
-    let table = read_at(phoff, phnum.checked_mul(phentsize)?)?;
-    let entry = usize::try_from(phentsize).ok().filter(|&n| n > 0)?;
-    let header = (table.chunks_exact(entry)).find(|h| int(h, 0, 4) == Some(PT_INTERP))?;
+    let int = |bytes: &[u8], at, width| elf_number(bytes, big, at, width);
+    let entries = read_at(table.offset, table.count.checked_mul(table.entry)?)?;
+    let entry = usize::try_from(table.entry).ok().filter(|&n| n > 0)?;
+    let header = (entries.chunks_exact(entry)).find(|h| int(h, 0, 4) == Some(PT_INTERP))?;
     let (offset, size) = (int(header, offset_at, word)?, int(header, size_at, word)?);
     let name = read_at(offset, size)?;
     let name = name.split(|b| *b == 0).next()?;

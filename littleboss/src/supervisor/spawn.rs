@@ -436,18 +436,44 @@ pub(super) fn foreign_elf(head: &[u8], ours: &[u8]) -> Option<Foreign> {
 /// The `width`-byte field at `at` of ELF header `head`, in the header's
 /// byte order (byte 5: 2 for big-endian, little otherwise).
 fn elf_field(head: &[u8], at: usize, width: usize) -> Option<u64> {
-    let bytes = head.get(at..at + width)?;
-    let mut value = [0u8; 8];
-    match head.get(5) == Some(&2) {
-        true => {
-            value[8 - width..].copy_from_slice(bytes);
-            Some(u64::from_be_bytes(value))
-        }
-        false => {
-            value[..width].copy_from_slice(bytes);
-            Some(u64::from_le_bytes(value))
-        }
-    }
+    elf_number(head, head.get(5) == Some(&2), at, width)
+}
+
+/// The `width`-byte number at `at` of `bytes` (part of an ELF file),
+/// big-endian if `big`.
+pub(super) fn elf_number(bytes: &[u8], big: bool, at: usize, width: usize) -> Option<u64> {
+    let field = bytes.get(at..at.checked_add(width)?)?;
+    let fold = |n: u64, b: &u8| (n << 8) | u64::from(*b);
+    Some(match big {
+        true => field.iter().fold(0, fold),
+        false => field.iter().rev().fold(0, fold),
+    })
+}
+
+/// Where an ELF file keeps its program headers, as its header says.
+pub(super) struct ProgramTable {
+    /// `e_phoff`: the table's offset in the file.
+    pub(super) offset: u64,
+    /// `e_phentsize`: an entry's size.
+    pub(super) entry: u64,
+    /// `e_phnum`: how many entries.
+    pub(super) count: u64,
+}
+
+/// The program-header table ELF header `head` describes, read in its
+/// class's layout; none for a header cut short or of no class known.
+pub(super) fn program_table(head: &[u8]) -> Option<ProgramTable> {
+    let number = |at, width| elf_field(head, at, width);
+    let (offset, entry, count) = match head.get(4)? {
+        1 => (number(28, 4)?, number(42, 2)?, number(44, 2)?),
+        2 => (number(32, 8)?, number(54, 2)?, number(56, 2)?),
+        _ => return None,
+    };
+    Some(ProgramTable {
+        offset,
+        entry,
+        count,
+    })
 }
 
 /// Whether the ELF file whose header `head` was read, and whose size was
@@ -471,22 +497,21 @@ pub(super) fn cut_short(
 /// bytes: entries of its class's size, at least one, all within the
 /// file. Else the exec fails with ENOEXEC, as for no program.
 pub(super) fn program_headers_fit(head: &[u8], len: u64) -> bool {
-    let number = |at, width| elf_field(head, at, width);
-    // e_phoff, e_phentsize, e_phnum, and an entry's size.
-    let fields = match head.get(4) {
-        Some(1) => (number(28, 4), number(42, 2), number(44, 2), 32),
-        Some(2) => (number(32, 8), number(54, 2), number(56, 2), 56),
+    // An entry's size in each class.
+    let size = match head.get(4) {
+        Some(1) => 32,
+        Some(2) => 56,
         _ => return false,
     };
-    let (Some(offset), Some(entry), Some(count), size) = fields else {
+    let Some(table) = program_table(head) else {
         return false;
     };
     // The kernel reads 64 KiB of them at most.
-    entry == size
-        && count > 0
-        && count * size <= 65536
-        && offset
-            .checked_add(count * size)
+    table.entry == size
+        && table.count > 0
+        && table.count * size <= 65536
+        && (table.offset)
+            .checked_add(table.count * size)
             .is_some_and(|end| end <= len)
 }
 
