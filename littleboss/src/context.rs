@@ -2,13 +2,13 @@
 
 use std::ffi::OsString;
 use std::future::Future;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::accepted::Accepted;
+use crate::accepted::{Accepted, Hold};
 use crate::lameduck::{Listeners, Phase};
 use crate::link::ChildEnd;
 use crate::spec::Kind;
@@ -125,16 +125,17 @@ impl Context {
     /// ```
     #[must_use = "the listener is marked taken: dropped, what comes to it is taken by no one"]
     pub fn tcp(&self, name: &str) -> Option<crate::TcpListener> {
-        let (fd, untake) = self.take(name, Kind::Tcp)?;
+        let (fd, untake, hold) = self.take(name, Kind::Tcp)?;
         let std = std::net::TcpListener::from(fd);
         std.set_nonblocking(true)
             .expect("set a listener non-blocking");
         let tokio = tokio::net::TcpListener::from_std(std).expect("register a listener with tokio");
         untake.handed_out();
-        Some(crate::TcpListener::new(
+        Some(crate::TcpListener::holding(
             tokio,
             self.inner.phase.clone(),
             self.inner.accepted.clone(),
+            hold,
         ))
     }
 
@@ -160,7 +161,7 @@ impl Context {
     /// ```
     #[must_use = "the listener is marked taken: dropped, what comes to it is taken by no one"]
     pub fn udp(&self, name: &str) -> Option<tokio::net::UdpSocket> {
-        let (fd, untake) = self.take(name, Kind::Udp)?;
+        let (fd, untake, _) = self.take(name, Kind::Udp)?;
         let std = std::net::UdpSocket::from(fd);
         std.set_nonblocking(true)
             .expect("set a socket non-blocking");
@@ -188,23 +189,32 @@ impl Context {
     /// ```
     #[must_use = "the listener is marked taken: dropped, what comes to it is taken by no one"]
     pub fn unix(&self, name: &str) -> Option<crate::UnixListener> {
-        let (fd, untake) = self.take(name, Kind::Unix)?;
+        let (fd, untake, hold) = self.take(name, Kind::Unix)?;
         let std = std::os::unix::net::UnixListener::from(fd);
         std.set_nonblocking(true)
             .expect("set a listener non-blocking");
         let tokio =
             tokio::net::UnixListener::from_std(std).expect("register a listener with tokio");
         untake.handed_out();
-        Some(crate::UnixListener::new(
+        Some(crate::UnixListener::holding(
             tokio,
             self.inner.phase.clone(),
             self.inner.accepted.clone(),
+            hold,
         ))
     }
 
     /// A copy of listener `name`'s socket, marked taken; with the guard
-    /// that marks it as it was should making the handle on it panic.
-    fn take<'a>(&'a self, name: &'a str, kind: Kind) -> Option<(OwnedFd, UntakeOnPanic<'a>)> {
+    /// that marks it as it was should making the handle on it panic, and
+    /// (for a stream socket) the handle's hold on its stash, made under
+    /// the lock a refusal takes: one coming between would find the socket
+    /// taken and unheld, and shut its queue (or, for a handle that then
+    /// panicked, keep it for no one through the grace).
+    fn take<'a>(
+        &'a self,
+        name: &'a str,
+        kind: Kind,
+    ) -> Option<(OwnedFd, UntakeOnPanic<'a>, Option<Hold>)> {
         let mut listeners = self
             .inner
             .listeners
@@ -264,7 +274,11 @@ impl Context {
             name,
             was_taken,
         };
-        Some((copy, untake))
+        let hold = match kind {
+            Kind::Tcp | Kind::Unix => self.inner.accepted.hold(copy.as_fd()),
+            Kind::Udp => None,
+        };
+        Some((copy, untake, hold))
     }
 
     /// Completes when this program should wind down: a reload has a new

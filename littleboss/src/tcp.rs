@@ -125,13 +125,29 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
+    /// A handle making its own hold, as the tests make them.
+    #[cfg(test)]
     pub(crate) fn new(
         inner: tokio::net::TcpListener,
         phase: watch::Receiver<Phase>,
         accepted: Arc<Accepted>,
     ) -> Self {
+        let hold = accepted.hold(inner.as_fd());
+        Self::holding(inner, phase, accepted, hold)
+    }
+
+    /// A handle with `hold` on its socket's stash, made beforehand (as
+    /// [`Context`](crate::Context) makes it, under the lock a refusal
+    /// takes: one between the take and the handle would find the socket
+    /// unheld and shut its queue).
+    pub(crate) fn holding(
+        inner: tokio::net::TcpListener,
+        phase: watch::Receiver<Phase>,
+        accepted: Arc<Accepted>,
+        hold: Option<Hold>,
+    ) -> Self {
         TcpListener {
-            _hold: accepted.hold(inner.as_fd()),
+            _hold: hold,
             inner,
             phase,
             accepted,
