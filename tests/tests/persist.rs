@@ -24,6 +24,24 @@ fn persist_restarts_a_child_that_exits_on_its_own() {
 }
 
 #[test]
+fn status_tells_a_persist_restart_after_a_clean_exit() {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_persist"));
+    svc.start(&["clean"]);
+    let out = svc.output.wait_for("started run 3 pid=");
+    let second: i32 = (out.split("started run 2 pid=").nth(1))
+        .and_then(|rest| rest.lines().next())
+        .and_then(|pid| pid.trim().parse().ok())
+        .expect("run 2's pid");
+    let status = svc.control("status");
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert!(shown.contains("failures 0"), "{}", text(&status));
+    assert!(!shown.contains("last failure"), "{}", text(&status));
+    let exit = format!("last exit:    child pid {second} exited with code 0\n");
+    assert!(shown.contains(&exit), "{}", text(&status));
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn without_persist_the_supervisor_exits_with_the_childs_code() {
     let mut svc = Service::new(env!("CARGO_BIN_EXE_result_main"));
     svc.start(&["fail"]);

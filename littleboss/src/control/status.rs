@@ -26,6 +26,10 @@ pub(crate) struct Status {
     pub failures: u64,
     /// The most recent failure, in words.
     pub last_failure: Option<String>,
+    /// How the last child that served ended, in words, a clean exit too
+    /// (a `persist` restart's cause). Absent from older supervisors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_exit: Option<String>,
     pub listeners: Vec<ListenerStatus>,
     /// The binary the supervisor itself runs (absent from supervisors
     /// before in-place upgrades).
@@ -219,6 +223,12 @@ impl Status {
         if let Some(f) = &self.last_failure {
             let _ = writeln!(out, "last failure: {}", visible(f));
         }
+        // Unless the failure says it already (an exit with an error, a
+        // rollback's).
+        let failure = self.last_failure.as_deref().unwrap_or_default();
+        if let Some(exit) = self.last_exit.as_ref().filter(|e| !failure.contains(*e)) {
+            let _ = writeln!(out, "last exit:    {}", visible(exit));
+        }
         if let Some(c) = &self.child {
             let mut line = shell_word(&c.path);
             for arg in &c.args {
@@ -405,6 +415,7 @@ mod tests {
             reloads: 1,
             failures: 0,
             last_failure: None,
+            last_exit: None,
             listeners: vec![
                 ListenerStatus {
                     name: "http".into(),
@@ -503,6 +514,7 @@ mod tests {
             reloads: 2,
             failures: 0,
             last_failure: None,
+            last_exit: None,
             listeners: Vec::new(),
             supervisor_binary: None,
             upgrades: 0,
@@ -564,6 +576,7 @@ mod tests {
             reloads: 0,
             failures: 2,
             last_failure: Some("child pid 11 exited with code 3".into()),
+            last_exit: None,
             listeners: Vec::new(),
             supervisor_binary: None,
             upgrades: 0,
@@ -585,6 +598,37 @@ mod tests {
             "{text}"
         );
         assert_eq!(serde_json::to_value(&s).unwrap()["restart"]["in_ms"], 190);
+        assert!(!text.contains("last exit"), "{text}");
+    }
+
+    #[test]
+    fn shows_the_last_exit_unless_the_failure_says_it() {
+        let mut s: Status = serde_json::from_str(
+            r#"{"name":"blog","supervisor_pid":10,"supervisor_started":0,
+            "child":null,"starting":null,"reloads":0,"failures":1,
+            "last_failure":"child pid 11 exited with code 3","listeners":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(s.last_exit, None);
+        s.last_exit = Some("child pid 12 exited with code 0".into());
+        let text = s.render();
+        assert!(
+            text.contains(
+                "last failure: child pid 11 exited with code 3\n\
+                 last exit:    child pid 12 exited with code 0\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            serde_json::to_value(&s).unwrap()["last_exit"],
+            "child pid 12 exited with code 0"
+        );
+        // A rollback's failure names the exit.
+        s.last_failure = Some(
+            "reload to /bin/v2 rolled back: its child pid 12 exited with code 0 1.0s after it started; restarting /bin/v1"
+                .into(),
+        );
+        assert!(!s.render().contains("last exit"), "{}", s.render());
     }
 
     #[test]
@@ -622,6 +666,7 @@ mod tests {
             reloads: 1,
             failures: 1,
             last_failure: None,
+            last_exit: None,
             listeners: Vec::new(),
             supervisor_binary: None,
             upgrades: 0,

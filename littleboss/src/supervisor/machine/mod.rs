@@ -444,6 +444,7 @@ impl Machine {
                 reloads: 0,
                 failures: 0,
                 last_failure: None,
+                last_exit: None,
                 last_code: 0,
                 restart_delay: RESTART_FIRST,
                 restarts: Default::default(),
@@ -1304,6 +1305,7 @@ impl Machine {
             }
             self.tell_alone();
             self.state.last_code = code;
+            self.state.last_exit = Some(format!("child pid {pid} {exit}"));
             say!(self, "child pid {pid} {exit}");
             // Not the dead child's pid meanwhile (a reload under way, a
             // rollback, a restart: each says more once it has a pid).

@@ -1399,11 +1399,18 @@ fn persist_restarts_a_child_that_exits_on_its_own() {
     assert_eq!(restart.recent, 1);
     assert_eq!(restart.limit, limit);
     assert_eq!(restart.window_ms, window.as_millis() as u64);
+    // And why: a clean exit is no failure, but it is the restart's cause.
+    let pid = sim.pid(1);
+    let status = asked_status(&mut sim);
+    let exit = format!("child pid {pid} exited with code 0");
+    assert_eq!(status.last_exit.as_ref(), Some(&exit));
+    assert_eq!((status.failures, status.last_failure), (0, None));
     sim.advance(Duration::from_millis(90));
     assert_eq!(sim.starting_id(), Some(2));
     let status = asked_status(&mut sim);
     assert_eq!(status.starting.unwrap().why, "restart");
     assert_eq!(status.restart, None);
+    assert_eq!(status.last_exit, Some(exit));
 }
 
 #[test]

@@ -172,6 +172,11 @@ pub(crate) struct State {
     pub reloads: u64,
     pub failures: u64,
     pub last_failure: Option<String>,
+    /// How the last child that served ended, in words, failure or not: a
+    /// `persist` restart after a clean exit is told by it (absent from an
+    /// older image's state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_exit: Option<String>,
     /// The exit code of the last child that served, or failed to start
     /// while nothing served: what a stop reports when no child decides.
     pub last_code: i32,

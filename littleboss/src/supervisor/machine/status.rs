@@ -95,6 +95,7 @@ impl Machine {
             reloads: state.reloads,
             failures: state.failures,
             last_failure: state.last_failure.clone(),
+            last_exit: state.last_exit.clone(),
             listeners: state
                 .current
                 .listeners
