@@ -820,6 +820,18 @@ fn a_port_0_listener_an_upgraded_image_closed_is_said_to_need_a_restart() {
     );
     let serving = format!("closes_listeners {}", serving_pid(&svc));
     tests::greeting_eventually(addr, |g| g == serving);
+    // `status` says so too, and that the supervisor holds it no more.
+    let status = svc.control("status");
+    let lost = format!(
+        "addr:\ttcp {addr} (not handed over in an upgrade: no later child is given it; a stop and a start bind it again)"
+    );
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert!(shown.contains(&lost), "{}", text(&status));
+    let status = svc.control_with(&svc.bin, "status", &["--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let listener = &status["listeners"][0];
+    assert_eq!(listener["lost_in_upgrade"], true, "{status}");
+    assert_eq!(listener["listening"], false, "{status}");
     svc.stop_expecting(0);
 }
 

@@ -126,6 +126,11 @@ pub(crate) struct ListenerStatus {
     /// held and listening, but nobody can connect to it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub file_removed: bool,
+    /// Not handed over in an in-place upgrade, and not to be bound again
+    /// as it was (the service manager's, or on a port the kernel chose):
+    /// a child that has it serves on with it, no later child is given it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lost_in_upgrade: bool,
     /// The socket's key, for the supervisor to tell `file_removed` by
     /// (not sent: the address says it to a reader).
     #[serde(skip)]
@@ -250,6 +255,9 @@ impl Status {
                 let addr = l.address.as_deref().map_or("off".into(), visible);
                 let (name, network) = (visible(&l.name), visible(&l.network));
                 let not = match (l.listening || l.address.is_none(), l.file_removed) {
+                    _ if l.lost_in_upgrade => {
+                        " (not handed over in an upgrade: no later child is given it; a stop and a start bind it again)"
+                    }
                     (true, false) => "",
                     (false, _) => " (not listening)",
                     (true, true) => {
@@ -423,6 +431,7 @@ mod tests {
                     address: Some("[::]:8080".into()),
                     listening: true,
                     file_removed: false,
+                    lost_in_upgrade: false,
                     key: None,
                 },
                 ListenerStatus {
@@ -431,6 +440,7 @@ mod tests {
                     address: None,
                     listening: false,
                     file_removed: false,
+                    lost_in_upgrade: false,
                     key: None,
                 },
                 ListenerStatus {
@@ -439,6 +449,7 @@ mod tests {
                     address: Some("localhost:9100".into()),
                     listening: false,
                     file_removed: false,
+                    lost_in_upgrade: false,
                     key: None,
                 },
             ],

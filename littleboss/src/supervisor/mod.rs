@@ -137,6 +137,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             Held {
                 address: bound.address,
                 activated,
+                lost: false,
             },
         );
         sockets.insert(key.clone(), driver::Socket::new(bound.fd, unix_file));

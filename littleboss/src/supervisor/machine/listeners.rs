@@ -21,6 +21,12 @@ pub(crate) struct Held {
     pub address: String,
     /// Passed by the service manager: it owns it, so it cannot move.
     pub activated: bool,
+    /// Not handed over in an in-place upgrade, and not to be bound again
+    /// as it was (the service manager's, or on a port the kernel chose):
+    /// held on for its address, without a descriptor, so no later child
+    /// is given it. Absent (false) from an older image's state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lost: bool,
 }
 
 /// A reload that keeps the serving child's arguments `args`, for a binary
@@ -690,6 +696,7 @@ mod tests {
                     Held {
                         address: a.to_string(),
                         activated: *activated,
+                        lost: false,
                     },
                 )
             })
@@ -758,6 +765,7 @@ mod tests {
             let held = Held {
                 address: shown.to_owned(),
                 activated,
+                lost: false,
             };
             (ListenerKey::of("http", Network::Tcp, asked), held)
         })
@@ -1020,6 +1028,7 @@ mod tests {
         let zero_held = Held {
             address: "127.0.0.1:41234".to_owned(),
             activated: false,
+            lost: false,
         };
         held.insert(zero.clone(), zero_held);
         let mut wanted = [
@@ -1057,6 +1066,7 @@ mod tests {
             let socket = Held {
                 address: address.to_owned(),
                 activated: false,
+                lost: false,
             };
             held.insert(key(network, address), socket);
         }
@@ -1089,6 +1099,7 @@ mod tests {
             let socket = Held {
                 address: shown.to_owned(),
                 activated: false,
+                lost: false,
             };
             (ListenerKey::of("admin", network, asked), socket)
         };
@@ -1182,6 +1193,7 @@ mod tests {
             let socket = Held {
                 address: address.to_owned(),
                 activated,
+                lost: false,
             };
             held.insert(key(path), socket);
         }
@@ -1253,6 +1265,7 @@ mod tests {
             let socket = Held {
                 address: shown.to_owned(),
                 activated: false,
+                lost: false,
             };
             held.insert(held_key.clone(), socket);
             let mut wanted = [assigned("http", network, Some(asked))];
@@ -1307,6 +1320,7 @@ mod tests {
         let v6 = Held {
             address: "[::]:9090".to_owned(),
             activated: true,
+            lost: false,
         };
         both.insert(ListenerKey::of("v6", Network::Tcp, ":7"), v6);
         let mut by_port = [assigned("http", Network::Tcp, Some(":9090"))];

@@ -96,10 +96,15 @@ impl Machine {
             None
         };
         match unbindable {
-            Some(why) => say!(
-                self,
-                "listener {address} was not handed over: {error}; a child that has it serves on with it, but no later child can be given it ({why}): stop and start the service to have it again"
-            ),
+            Some(why) => {
+                say!(
+                    self,
+                    "listener {address} was not handed over: {error}; a child that has it serves on with it, but no later child can be given it ({why}): stop and start the service to have it again"
+                );
+                if let Some(held) = self.state.held.get_mut(&key) {
+                    held.lost = true;
+                }
+            }
             None => {
                 say!(
                     self,

@@ -2010,6 +2010,7 @@ impl Machine {
             let held = Held {
                 address,
                 activated: false,
+                lost: false,
             };
             self.state.held.insert(key, held);
         }

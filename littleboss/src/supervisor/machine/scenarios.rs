@@ -3072,6 +3072,7 @@ fn hold(sim: &mut Sim, key: &super::ListenerKey) {
     let held = super::Held {
         address: key.bind_address().to_owned(),
         activated: false,
+        lost: false,
     };
     sim.machine.state.held.insert(key.clone(), held);
     sim.sockets.insert(key.clone());
@@ -3529,6 +3530,7 @@ fn a_socket_activated_listener_is_never_closed() {
         super::Held {
             address: "127.0.0.1:9".to_owned(),
             activated: true,
+            lost: false,
         },
     );
     sim.sockets.insert(key("old", "127.0.0.1:9"));

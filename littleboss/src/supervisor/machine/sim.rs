@@ -216,6 +216,7 @@ impl Sim {
             Held {
                 address: "127.0.0.1:8080".to_owned(),
                 activated: false,
+                lost: false,
             },
         )];
         let image = Image {

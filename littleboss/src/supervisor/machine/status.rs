@@ -117,12 +117,19 @@ impl Machine {
                     // service manager's (a child, or the supervisor);
                     // exited, the supervisor has let go of every one of
                     // its own.
+                    // One lost in an upgrade is the service manager's to
+                    // hold (listening), or no one's.
                     listening: l.key.as_ref().is_some_and(|key| {
                         (state.held.get(key)).is_some_and(|held| match &state.phase {
+                            _ if held.lost => held.activated,
                             Phase::Exited { .. } => held.activated,
                             _ => !(stopping && super::own_stream(key, held)),
                         })
                     }),
+                    lost_in_upgrade: l
+                        .key
+                        .as_ref()
+                        .is_some_and(|key| state.held.get(key).is_some_and(|held| held.lost)),
                     // Told by the driver, which looks at the files.
                     file_removed: false,
                     key: l.key.clone(),

@@ -548,6 +548,10 @@ fn a_listener_the_service_manager_passed_lost_in_the_upgrade_is_held_on() {
     sim.lose_listener(&key);
     assert!(sim.logged("no later child can be given it (it is the service manager's)"));
     assert!(sim.machine.state().held.contains_key(&key));
+    // Marked in status, still listening: the service manager holds it.
+    let status = sim.machine.status();
+    assert!(status.listeners[0].lost_in_upgrade);
+    assert!(status.listeners[0].listening);
 }
 
 #[test]
