@@ -510,31 +510,31 @@ fn the_axum_serve_example_is_the_readmes_axum_snippet() {
 #[test]
 fn the_readmes_links_lead_somewhere() {
     let readme = include_str!("../../README.md");
-    let mut anchors = std::collections::BTreeSet::new();
+    // The lines outside code blocks (and their closing fences).
     let mut fenced = false;
-    for line in readme.lines() {
-        if line.starts_with("```") {
-            fenced = !fenced;
-        }
-        let heading = line.trim_start_matches('#');
-        if fenced || heading.len() == line.len() || !heading.starts_with(' ') {
-            continue;
-        }
-        let anchor: String = (heading.trim().to_lowercase().chars())
-            .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
-            .map(|c| if c == ' ' { '-' } else { c })
-            .collect();
-        anchors.insert(anchor);
-    }
+    let prose: Vec<&str> = (readme.lines())
+        .filter(|line| {
+            fenced ^= line.starts_with("```");
+            !fenced
+        })
+        .collect();
+    let anchors: std::collections::BTreeSet<String> = (prose.iter())
+        .filter_map(|line| {
+            let heading = line.trim_start_matches('#');
+            (heading.len() < line.len() && heading.starts_with(' ')).then_some(heading)
+        })
+        .map(|heading| {
+            (heading.trim().to_lowercase().chars())
+                .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
+                .map(|c| if c == ' ' { '-' } else { c })
+                .collect()
+        })
+        .collect();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut links = 0;
-    // Outside code blocks; a link's target up to its title or section.
-    let mut fenced = false;
-    for line in readme.lines() {
-        if line.starts_with("```") {
-            fenced = !fenced;
-        }
-        for (at, _) in line.match_indices("](").filter(|_| !fenced) {
+    // A link's target up to its title or section.
+    for line in &prose {
+        for (at, _) in line.match_indices("](") {
             let target = &line[at + 2..];
             let Some(end) = target.find([')', ' ']) else {
                 continue;
