@@ -79,8 +79,8 @@ impl UnixListener {
 
     /// A handle with `hold` on its socket's stash, made beforehand (as
     /// [`Context`](crate::Context) makes it, under the lock a refusal
-    /// takes: one between the take and the handle would find the socket
-    /// unheld and shut its queue).
+    /// takes: one between the take and the handle could find the socket
+    /// unheld, its earlier handles all dropped, and shut its queue).
     pub(crate) fn holding(
         inner: tokio::net::UnixListener,
         phase: watch::Receiver<Phase>,

@@ -823,7 +823,7 @@ fn a_port_0_listener_an_upgraded_image_closed_is_said_to_need_a_restart() {
     // `status` says so too, and that the supervisor holds it no more.
     let status = svc.control("status");
     let lost = format!(
-        "addr:\ttcp {addr} (not handed over in an upgrade: no later child is given it; a stop and a start bind it again)"
+        "addr:\ttcp {addr} (not handed over in an upgrade: no later child is given it; stop and start the service to have it again)"
     );
     let shown = String::from_utf8_lossy(&status.stdout);
     assert!(shown.contains(&lost), "{}", text(&status));

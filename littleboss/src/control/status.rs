@@ -26,8 +26,9 @@ pub(crate) struct Status {
     pub failures: u64,
     /// The most recent failure, in words.
     pub last_failure: Option<String>,
-    /// How the last child that served ended, in words, a clean exit too
-    /// (a `persist` restart's cause). Absent from older supervisors.
+    /// How the last child to end while serving ended, in words, a clean
+    /// exit too (a `persist` restart's cause). Absent from older
+    /// supervisors.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_exit: Option<String>,
     pub listeners: Vec<ListenerStatus>,
@@ -256,7 +257,7 @@ impl Status {
                 let (name, network) = (visible(&l.name), visible(&l.network));
                 let not = match (l.listening || l.address.is_none(), l.file_removed) {
                     _ if l.lost_in_upgrade => {
-                        " (not handed over in an upgrade: no later child is given it; a stop and a start bind it again)"
+                        " (not handed over in an upgrade: no later child is given it; stop and start the service to have it again)"
                     }
                     (true, false) => "",
                     (false, _) => " (not listening)",

@@ -30,6 +30,9 @@ impl Machine {
         let Some(child) = self.state.children.remove(&id) else {
             return;
         };
+        self.state.last_exit = Some(format!(
+            "child pid {pid} was killed: it came across an in-place upgrade without its channel"
+        ));
         let now = self.now;
         let Some(up) = self.up() else { return };
         up.serving = None;

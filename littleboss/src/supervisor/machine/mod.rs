@@ -1281,6 +1281,7 @@ impl Machine {
                 let was_serving = stopping.serving == Some(id);
                 say!(self, "child pid {pid} {exit}");
                 if was_serving {
+                    self.state.last_exit = Some(format!("child pid {pid} {exit}"));
                     self.serving_gone_at_stop();
                 }
                 return;
@@ -2541,7 +2542,8 @@ impl Machine {
     /// for ever: its reader spins).
     fn own_streams(&self) -> Vec<ListenerKey> {
         (self.state.held.iter())
-            .filter(|(key, held)| own_stream(key, held))
+            // One lost in an upgrade has no socket here to shut.
+            .filter(|(key, held)| own_stream(key, held) && !held.lost)
             .map(|(key, _)| key.clone())
             .collect()
     }

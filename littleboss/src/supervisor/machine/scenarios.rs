@@ -645,6 +645,40 @@ fn status_keeps_the_port_a_port_0_listener_had_once_a_stop_shut_it() {
 }
 
 #[test]
+fn a_port_0_listener_lost_in_an_upgrade_is_marked_and_not_shut_at_a_stop() {
+    // Held on for its port, without a socket: none to shut, nor to say
+    // shut, and marked to the end.
+    let mut sim = Sim::serving(settings());
+    let http = [("http", "tcp:127.0.0.1:8080")];
+    reload_with(&mut sim, Some(&["-http=127.0.0.1:0"]), &http);
+    sim.hello_and_ready(2);
+    let listener = |sim: &Sim| sim.machine.status().listeners[0].clone();
+    assert!(listener(&sim).listening && !listener(&sim).lost_in_upgrade);
+    let key = listener(&sim).key.expect("a key");
+    sim.lose_listener(&key);
+    assert!(sim.logged("its port was the kernel's choice"));
+    let lost = listener(&sim);
+    assert!(lost.lost_in_upgrade && !lost.listening, "{lost:?}");
+    sim.request(Request::Stop);
+    let shut = |sim: &Sim| {
+        (sim.logs().iter()).any(|l| l.contains("no longer listening on tcp 127.0.0.1:40002"))
+    };
+    assert!(!shut(&sim), "{:#?}", sim.logs());
+    sim.exit(2, OK);
+    assert!(!shut(&sim), "{:#?}", sim.logs());
+    let lost = listener(&sim);
+    assert!(lost.lost_in_upgrade && !lost.listening, "{lost:?}");
+    assert_eq!(lost.address.as_deref(), Some("127.0.0.1:40002"));
+    // How the serving child ended at the stop is the last exit.
+    let pid = sim.pid(2);
+    let last_exit = sim.machine.status().last_exit;
+    assert_eq!(
+        last_exit,
+        Some(format!("child pid {pid} exited with code 0"))
+    );
+}
+
+#[test]
 fn the_last_status_shows_no_socket_listening_and_a_port_0_ones_port() {
     // Asked after the supervisor decided to exit: it has let go of every
     // socket of its own, the UDP one it still holds in its state too,

@@ -172,7 +172,8 @@ pub(crate) struct State {
     pub reloads: u64,
     pub failures: u64,
     pub last_failure: Option<String>,
-    /// How the last child that served ended, in words, failure or not: a
+    /// How the last child to end while serving ended, in words, failure
+    /// or not (on its own, at a stop, lost in an upgrade): a
     /// `persist` restart after a clean exit is told by it (absent from an
     /// older image's state).
     #[serde(default, skip_serializing_if = "Option::is_none")]

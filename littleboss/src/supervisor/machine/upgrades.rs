@@ -507,6 +507,23 @@ fn a_serving_child_lost_in_the_upgrade_starts_again_counted_as_no_failure() {
 }
 
 #[test]
+fn a_serving_child_lost_in_the_upgrade_is_the_last_exit() {
+    // Started again in its place: its end, not an older one, is the
+    // cause `status` shows.
+    let mut sim = Sim::serving(settings());
+    sim.lose(1);
+    assert_eq!(sim.starting_id(), Some(2));
+    let status = sim.machine.status();
+    let pid = sim.pid(1);
+    assert_eq!(
+        status.last_exit,
+        Some(format!(
+            "child pid {pid} was killed: it came across an in-place upgrade without its channel"
+        ))
+    );
+}
+
+#[test]
 fn a_draining_child_lost_in_the_upgrade_is_gone_and_the_serving_one_stays() {
     let mut sim = Sim::serving(settings());
     sim.reload("/bin/v2");
