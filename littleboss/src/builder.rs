@@ -281,7 +281,10 @@ impl Littleboss {
     /// It runs only in a supervisor: not in bypass mode (the default, the
     /// program run without `-littleboss=start`), where no supervisor is, nor
     /// in the children. A program that drops privileges here keeps its own
-    /// when run directly.
+    /// when run directly. Run as root, the supervisor's control folder is
+    /// root's, and out of its reach once it has dropped them: it says so,
+    /// answers root's commands as before, and leaves its control files
+    /// behind at its exit (the next start replaces them).
     ///
     /// It does not run again when the supervisor upgrades itself in place
     /// ([`self_upgrade`](Littleboss::self_upgrade)): what it changed in the

@@ -52,9 +52,15 @@ impl OwnFile {
         let _ = self.try_remove();
     }
 
-    /// Whether `path` still names this file.
+    /// Whether `path` still names this file: taken so where that cannot
+    /// be told, the way there closed to this process (a supervisor whose
+    /// `supervisor_init` changed its user, its folder root's): nothing
+    /// says it went, and no file could be made in its place there.
     pub fn in_place(&self) -> bool {
-        identity(&self.path) == Some(self.id)
+        match std::fs::symlink_metadata(&self.path) {
+            Ok(meta) => [meta.dev(), meta.ino()] == self.id,
+            Err(e) => e.kind() == std::io::ErrorKind::PermissionDenied,
+        }
     }
 
     /// Removes the file if `path` still names it; the error of a removal

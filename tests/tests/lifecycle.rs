@@ -1487,3 +1487,40 @@ fn a_control_folder_renamed_from_above_is_made_again_at_its_path() {
     assert_eq!(echo(addr, "still").unwrap(), "still\n");
     svc.stop_expecting(0);
 }
+
+#[test]
+fn a_supervisor_init_that_drops_root_leaves_its_control_files_as_they_are() {
+    // Started as root, its `supervisor_init` drops to `nobody`: the
+    // control folder, root's (in the test's private folder), is out of
+    // its reach from then on. It says so once; its looks at the path
+    // (every 50 ms here) find nothing to tell, where they found the files
+    // "removed" and tried to make them again, for ever; root's commands
+    // reach it, and the folder's lock, taken before, is held.
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: dropping root's rights needs root");
+        return;
+    }
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_drops_rights"));
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"50")]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    assert_eq!(tests::read_greeting(addr).unwrap(), "uid 65534\n");
+    let status = svc.control("status");
+    assert!(status.status.success(), "{}", text(&status));
+    assert!(text(&status).contains(&format!("supervisor pid {}", svc.pid())));
+    let out = svc
+        .output
+        .wait_for("unable to look into its control folder");
+    assert!(
+        out.contains("note: supervisor_init left this supervisor (uid 65534)"),
+        "{out}"
+    );
+    // A window for several looks: what they must not say has no event to
+    // wait for.
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let out = svc.output.text();
+    for unsaid in ["was removed", "cannot lock the control folder"] {
+        assert!(!out.contains(unsaid), "{unsaid}: {out}");
+    }
+    svc.stop_expecting(0);
+}

@@ -245,7 +245,7 @@ pub(crate) fn remake(
     lock: &ServiceLock,
     socket: Option<&crate::own_file::OwnFile>,
 ) -> Result<Option<Remade>, Unmade> {
-    let socket_in_place = socket.is_some_and(|s| crate::own_file::identity(path) == Some(s.id));
+    let socket_in_place = socket.is_some_and(crate::own_file::OwnFile::in_place);
     let lock_in_place = lock.is_in_place();
     if socket_in_place && lock_in_place {
         return Ok(None);
@@ -537,7 +537,12 @@ impl ServiceLock {
     /// Whether its path still names the locked file (a cleaner may have
     /// removed it).
     fn is_in_place(&self) -> bool {
-        still_named(&self.file, &self.path).unwrap_or(false)
+        // As `OwnFile::in_place`, what cannot be looked at is taken as in
+        // place.
+        match still_named(&self.file, &self.path) {
+            Ok(named) => named,
+            Err(e) => e.kind() == io::ErrorKind::PermissionDenied,
+        }
     }
 
     /// Removes the lock file, still holding the lock: call it last, after

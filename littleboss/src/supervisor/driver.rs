@@ -236,6 +236,8 @@ pub(crate) struct Parts {
     pub accepting: JoinHandle<()>,
     /// The control folder's watch a previous image handed over.
     pub watch: Option<FolderWatch>,
+    /// The shared lock on the control folder, if taken before the loop.
+    pub folder_lock: Option<FolderLock>,
     /// When the machine's clock started, on `CLOCK_MONOTONIC`.
     pub origin_ns: u64,
 }
@@ -359,7 +361,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         control_path: parts.control_path,
         control_file: parts.control_file,
         lock: parts.lock,
-        folder_lock: None,
+        folder_lock: parts.folder_lock,
         accepting: parts.accepting,
         watch: parts.watch,
         remake_retry: None,
@@ -372,9 +374,10 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
     };
     // Removed before the loop began (during `supervisor_init`, or around
     // an in-place upgrade's exec): made again now. Then the folder is
-    // locked against cleaners (each image anew) and watched (unless the
-    // previous image handed its watch over).
-    if !io.remake_control() {
+    // locked against cleaners (each image anew, unless a first image took
+    // the lock before `supervisor_init`) and watched (unless the previous
+    // image handed its watch over).
+    if !io.remake_control() && io.folder_lock.is_none() {
         io.folder_lock = hold_folder(&io.control_path);
     }
     if io.watch.is_none() {
@@ -686,8 +689,14 @@ fn watch_folder(socket: &std::path::Path, held: bool) -> Option<FolderWatch> {
                 true => "the watch it had goes on",
                 false => "a removed control socket will not be made again",
             };
+            // Its limits are worth naming, not where the folder is out
+            // of reach (a `supervisor_init` that changed the user).
+            let limits = match e.kind() {
+                std::io::ErrorKind::PermissionDenied => "",
+                _ => "; its limits are fs.inotify.max_user_instances and max_user_watches",
+            };
             log!(
-                "cannot watch the control folder {} for a removal of the control socket (inotify: {e}; its limits are fs.inotify.max_user_instances and max_user_watches): {then}",
+                "cannot watch the control folder {} for a removal of the control socket (inotify: {e}{limits}): {then}",
                 folder.display()
             )
         })
@@ -697,7 +706,7 @@ fn watch_folder(socket: &std::path::Path, held: bool) -> Option<FolderWatch> {
 /// Takes a shared lock on the folder of the control socket at `socket`,
 /// against cleaners of old files, or has it taken once a cleaner lets go
 /// (said if it cannot be had).
-fn hold_folder(socket: &std::path::Path) -> Option<FolderLock> {
+pub(super) fn hold_folder(socket: &std::path::Path) -> Option<FolderLock> {
     let folder = socket.parent().unwrap_or(std::path::Path::new("/"));
     crate::control::dir::hold(folder)
         .inspect_err(|e| {

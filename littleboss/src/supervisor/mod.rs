@@ -174,6 +174,10 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
             fail(1, format!("cannot handle signals: {e}"))
         });
     }
+    // Against cleaners of old files, before `supervisor_init`: one that
+    // changes the user (to drop root's rights) may leave the folder, root's,
+    // out of reach.
+    let folder_lock = driver::hold_folder(&socket_path);
     if let Some(init) = config.supervisor_init {
         // A panic (its message said by the hook) ends the start as any
         // failure does: without the control socket's files left behind.
@@ -201,6 +205,15 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         // it as its stdin, and where an upgrade in place cannot hand it
         // over (the new image's runtime puts /dev/null there first).
         standard_streams_reopened();
+        if let Err(e) = std::fs::symlink_metadata(&socket_path)
+            && e.kind() == std::io::ErrorKind::PermissionDenied
+        {
+            log!(
+                "note: supervisor_init left this supervisor (uid {}) unable to look into its control folder {}: the commands reach it as before, but should its control socket or lock file be removed, it can neither tell nor make them again, and it leaves them behind at its exit (the next start replaces them)",
+                nix::unistd::geteuid(),
+                folder.display()
+            );
+        }
     }
     spawn::inherit_channel_var();
     let image = Image {
@@ -243,6 +256,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         control_file,
         lock,
         watch: None,
+        folder_lock,
         sockets,
         notifier,
         events_tx,
@@ -313,6 +327,9 @@ struct Serving {
     lock: server::ServiceLock,
     /// The control folder's watch a previous image handed over.
     watch: Option<std::os::fd::OwnedFd>,
+    /// The shared lock on the control folder, taken before
+    /// `supervisor_init` (which may leave the folder out of reach).
+    folder_lock: Option<crate::control::dir::FolderLock>,
     sockets: HashMap<machine::ListenerKey, driver::Socket>,
     notifier: Option<std::sync::Arc<crate::notify::Notifier>>,
     events_tx: mpsc::UnboundedSender<machine::Event>,
@@ -365,6 +382,7 @@ fn serve(
             control_path: socket_path.clone(),
             control_file: serving.control_file,
             lock,
+            folder_lock: serving.folder_lock,
             accepting,
             watch,
             origin_ns: serving.origin_ns,

@@ -293,6 +293,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         socket_path: handoff.control_path,
         lock: held.lock,
         watch: held.watch,
+        folder_lock: None,
         sockets: held.sockets,
         notifier,
         events_tx,
