@@ -39,7 +39,7 @@ pub(crate) fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     if let Some(at) = names_self.filter(|_| on_main && !f.has_receiver()) {
         errors.at(
             at,
-            "`Self` names no type in `main`: #[littleboss::main] goes on a free `fn main`, not one in an `impl` or trait (it wraps `main` in a `fn main` of its own)",
+            "`Self` names no type in `main`: a free `fn main` has none, and #[littleboss::main] cannot go on one in an `impl` or trait (it wraps `main` in a `fn main` of its own)",
         );
     }
     let ready = ready.as_ref();
