@@ -63,11 +63,13 @@ impl OwnFile {
         }
     }
 
-    /// Removes the file if `path` still names it; the error of a removal
+    /// Removes the file if `path` is seen to name it; the error of a removal
     /// that failed for another reason than the file being gone already,
     /// for the supervisor to say.
     pub fn try_remove(&self) -> std::io::Result<()> {
-        match self.in_place() {
+        // Only a file known to be this one: not one that cannot be looked
+        // at (left behind, as said), nor one a denied look hides.
+        match identity(&self.path) == Some(self.id) {
             true => remove_path(&self.path),
             false => Ok(()),
         }

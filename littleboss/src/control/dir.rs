@@ -165,10 +165,15 @@ pub(crate) fn hold(dir: &Path) -> io::Result<FolderLock> {
                     // Kept while its path still names it (the folder may
                     // have been made anew meanwhile) and its owner wants
                     // it; else let go here.
+                    // A folder out of reach by then (a `supervisor_init`
+                    // that changed the user) is taken for the same, as
+                    // `OwnFile::in_place` takes a file.
                     Ok(lock) => {
                         let id = |m: std::fs::Metadata| (m.dev(), m.ino());
-                        let same =
-                            lock.metadata().ok().map(id) == std::fs::metadata(&dir).ok().map(id);
+                        let same = match std::fs::metadata(&dir) {
+                            Ok(now) => lock.metadata().ok().map(id) == Some(id(now)),
+                            Err(e) => e.kind() == io::ErrorKind::PermissionDenied,
+                        };
                         if let Some(slot) = owner.upgrade().filter(|_| same) {
                             *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(lock);
                         }

@@ -236,8 +236,9 @@ pub(crate) struct Parts {
     pub accepting: JoinHandle<()>,
     /// The control folder's watch a previous image handed over.
     pub watch: Option<FolderWatch>,
-    /// The shared lock on the control folder, if taken before the loop.
-    pub folder_lock: Option<FolderLock>,
+    /// The shared lock on the control folder, if tried before the loop
+    /// (and said if it could not be had).
+    pub folder_lock: Option<Option<FolderLock>>,
     /// When the machine's clock started, on `CLOCK_MONOTONIC`.
     pub origin_ns: u64,
 }
@@ -361,7 +362,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         control_path: parts.control_path,
         control_file: parts.control_file,
         lock: parts.lock,
-        folder_lock: parts.folder_lock,
+        folder_lock: None,
         accepting: parts.accepting,
         watch: parts.watch,
         remake_retry: None,
@@ -374,11 +375,15 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
     };
     // Removed before the loop began (during `supervisor_init`, or around
     // an in-place upgrade's exec): made again now. Then the folder is
-    // locked against cleaners (each image anew, unless a first image took
-    // the lock before `supervisor_init`) and watched (unless the previous
-    // image handed its watch over).
-    if !io.remake_control() && io.folder_lock.is_none() {
-        io.folder_lock = hold_folder(&io.control_path);
+    // locked against cleaners (each image anew, unless a first image tried
+    // before `supervisor_init`; remade, it was locked anew, and what was
+    // taken before is let go) and watched (unless the previous image
+    // handed its watch over).
+    if !io.remake_control() {
+        io.folder_lock = match parts.folder_lock {
+            Some(taken) => taken,
+            None => hold_folder(&io.control_path),
+        };
     }
     if io.watch.is_none() {
         io.watch = watch_folder(&io.control_path, false);
