@@ -283,11 +283,15 @@ fn echo_closes_a_connection_still_sending_at_lameduck_without_losing_an_echo() {
     assert_eq!(read_line(&mut reader).unwrap(), "0\n", "echoing");
     let mut next = 1u64;
     svc.reload_ok();
-    // Slowly, a line at a time, until the old child closes its end (what
-    // it wrote waits in its socket meanwhile), then the rest as fast as
-    // it can, as bytes, to read it within its drain budget.
+    // Slowly, a line at a time, until the old child's lameduck (what it
+    // wrote waits in its socket meanwhile), then as fast as it can until
+    // it closes its end, then the rest, as bytes: what it writes after
+    // lameduck waits behind what fills the sockets' buffers, which may
+    // hold megabytes (`tcp_rmem` up to 32 MiB on some machines), too much
+    // to read slowly within its drain budget.
     let (client, server) = (conn.local_addr().unwrap(), conn.peer_addr().unwrap());
     let mut slow = true;
+    let mut lameduck = false;
     while slow {
         let echoed = read_line(&mut reader).unwrap_or_else(|e| panic!("after {next} lines: {e}"));
         assert!(
@@ -296,10 +300,19 @@ fn echo_closes_a_connection_still_sending_at_lameduck_without_losing_an_echo() {
         );
         assert_eq!(echoed, format!("{}\n", next % LINES), "a line lost or cut");
         next += 1;
-        if next.is_multiple_of(100) {
+        // Looked at less often once fast: each look reads all of
+        // `/proc/net/tcp`.
+        if next.is_multiple_of(if lameduck { 10_000 } else { 100 }) {
             let theirs = tests::procfs::tcp_state(server, client);
             slow = theirs.as_deref() == Some(tests::procfs::TCP_ESTABLISHED);
-            std::thread::sleep(std::time::Duration::from_millis(1));
+            lameduck = lameduck
+                || svc
+                    .output
+                    .text()
+                    .contains(" lameduck, 1 connection(s) open");
+            if !lameduck {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
         }
     }
     // The client sends no more (the rest of its last slice aside), and
