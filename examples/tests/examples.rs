@@ -245,10 +245,10 @@ fn echo_finishes_a_line_begun_before_lameduck_and_the_lines_that_came_with_it() 
 #[test]
 fn echo_closes_a_connection_still_sending_at_lameduck_without_losing_an_echo() {
     // A client streaming lines through a reload, reading its echoes more
-    // slowly than it sends until the old child closes at lameduck, with
-    // echoes still waiting to go out and lines unread. Every echo it
-    // wrote arrives, whole, then a clean end: not a reset, which would
-    // throw away the echoes still on their way.
+    // slowly than it sends until the old child's lameduck, then as fast
+    // as it can, sending on until the old child closes, with lines
+    // unread. Every echo it wrote arrives, whole, then a clean end: not
+    // a reset, which would throw away the echoes still on their way.
     let (svc, addr) = started(
         env!("CARGO_BIN_EXE_echo"),
         "-echo=127.0.0.1:0",
@@ -285,32 +285,30 @@ fn echo_closes_a_connection_still_sending_at_lameduck_without_losing_an_echo() {
     svc.reload_ok();
     // Slowly, a line at a time, until the old child's lameduck (what it
     // wrote waits in its socket meanwhile), then as fast as it can until
-    // it closes its end, then the rest, as bytes: what it writes after
-    // lameduck waits behind what fills the sockets' buffers, which may
-    // hold megabytes (`tcp_rmem` up to 32 MiB on some machines), too much
-    // to read slowly within its drain budget.
+    // it closes its end, then the rest: what it writes after lameduck
+    // waits behind what fills the sockets' buffers (megabytes: its send
+    // buffer alone may hold 4 MiB), too much to read slowly within its
+    // drain budget.
     let (client, server) = (conn.local_addr().unwrap(), conn.peer_addr().unwrap());
-    let mut slow = true;
+    let mut open = true;
     let mut lameduck = false;
-    while slow {
+    while open {
         let echoed = read_line(&mut reader).unwrap_or_else(|e| panic!("after {next} lines: {e}"));
-        assert!(
-            !echoed.is_empty(),
-            "read to the end before the old child closed"
-        );
+        if echoed.is_empty() {
+            // Read fast, to the end before its close was looked at.
+            assert!(lameduck, "read to the end before the old child's lameduck");
+            break;
+        }
         assert_eq!(echoed, format!("{}\n", next % LINES), "a line lost or cut");
         next += 1;
         // Looked at less often once fast: each look reads all of
         // `/proc/net/tcp`.
         if next.is_multiple_of(if lameduck { 10_000 } else { 100 }) {
             let theirs = tests::procfs::tcp_state(server, client);
-            slow = theirs.as_deref() == Some(tests::procfs::TCP_ESTABLISHED);
-            lameduck = lameduck
-                || svc
-                    .output
-                    .text()
-                    .contains(" lameduck, 1 connection(s) open");
+            open = theirs.as_deref() == Some(tests::procfs::TCP_ESTABLISHED);
             if !lameduck {
+                let said = svc.output.text();
+                lameduck = said.contains(" lameduck, 1 connection(s) open");
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
         }
