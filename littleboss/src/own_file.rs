@@ -68,7 +68,9 @@ impl OwnFile {
     /// for the supervisor to say.
     pub fn try_remove(&self) -> std::io::Result<()> {
         // Only a file known to be this one: not one that cannot be looked
-        // at (left behind, as said), nor one a denied look hides.
+        // at (the control files of a supervisor whose `supervisor_init`
+        // changed its user, left behind as it said at start), nor one a
+        // denied look hides.
         match identity(&self.path) == Some(self.id) {
             true => remove_path(&self.path),
             false => Ok(()),

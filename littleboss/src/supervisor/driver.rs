@@ -376,14 +376,13 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
     // Removed before the loop began (during `supervisor_init`, or around
     // an in-place upgrade's exec): made again now. Then the folder is
     // locked against cleaners (each image anew, unless a first image tried
-    // before `supervisor_init`; remade, it was locked anew, and what was
-    // taken before is let go) and watched (unless the previous image
-    // handed its watch over).
-    if !io.remake_control() {
-        io.folder_lock = match parts.folder_lock {
-            Some(taken) => taken,
-            None => hold_folder(&io.control_path),
-        };
+    // before `supervisor_init`; remade, it was locked anew, replacing what
+    // was taken before, or keeping it where the new folder cannot be) and
+    // watched (unless the previous image handed its watch over).
+    let tried = parts.folder_lock.is_some();
+    io.folder_lock = parts.folder_lock.flatten();
+    if !io.remake_control() && !tried {
+        io.folder_lock = hold_folder(&io.control_path);
     }
     if io.watch.is_none() {
         io.watch = watch_folder(&io.control_path, false);
