@@ -204,6 +204,37 @@ fn an_upgrade_with_standard_input_closed_by_supervisor_init_takes_over() {
 }
 
 #[test]
+fn a_new_image_whose_code_before_run_closed_standard_input_fills_it_again() {
+    // Each image runs the code before `run`, which closes descriptor 0
+    // here: the first fills it with /dev/null again, and so must a new
+    // one, else what it opens next lands there (a child it starts then
+    // has no standard input, and a descriptor there is refused at the
+    // next upgrade).
+    let bin = env!("CARGO_BIN_EXE_versioned_closes_stdin");
+    let mut svc = Service::new(bin);
+    let addr = start_with(&mut svc, &[]);
+    let pid = svc.pid();
+    let at_0 = || std::fs::read_link(format!("/proc/{pid}/fd/0")).ok();
+    assert_eq!(at_0().as_deref(), Some(Path::new("/dev/null")));
+    let copy = copy_of(&svc, bin);
+    for round in 0..2 {
+        let reload = svc.control_with(&copy, "reload", &[]);
+        assert!(reload.status.success(), "{}", text(&reload));
+        assert_eq!(exe(pid), copy, "round {round}: {}", svc.output.text());
+        assert_eq!(
+            at_0().as_deref(),
+            Some(Path::new("/dev/null")),
+            "round {round}"
+        );
+    }
+    // The second reload's child was the new image's.
+    let serving = format!("stdin open {}", serving_pid(&svc));
+    tests::greeting_eventually(addr, |g| g == serving);
+    assert_eq!(status(&svc)["upgrades"], 1);
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_reload_to_another_binary_upgrades_the_supervisor_in_place() {
     let mut svc = Service::new(INIT);
     svc.start(&[]);

@@ -112,6 +112,11 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     // Before any line: the code before `run` may have restored SIGPIPE's
     // default.
     crate::sigpipe::ignore();
+    // The code before `run`, run again in this image, may have closed a
+    // standard stream, as `run` says: filled before anything is opened,
+    // lest the runtime's own descriptors land there (a child would start
+    // without it, and one handed over there be refused by the next image).
+    super::standard_streams_reopened();
     // The children's channel's number, free since the exec (see `run`).
     super::spawn::reserve_channel_fd();
     // Its lines off the loop from the first: a full stderr must not stop
@@ -577,8 +582,11 @@ impl Handed {
 /// there, if it cannot: it is one of `taken` already, no descriptor
 /// number, or one of the two the handoff came in (`carriers`). Only a bug
 /// of the image that wrote it names such a number; a second owner would
-/// close it under the first. (0 to 2 may be handed over: with standard
-/// input closed by the program's code, a socket opened next takes 0.)
+/// close it under the first. (0 to 2 pass here, but the listing at start
+/// leaves them out, so one handed there is refused as not as handed:
+/// each image fills a standard stream the program's code closed before
+/// it opens anything, and only an earlier release's image, which did not
+/// in a new image, could name one.)
 fn misnamed(fd: RawFd, taken: &[RawFd], carriers: [RawFd; 2]) -> Option<crate::fdpass::AdoptError> {
     use crate::fdpass::AdoptError;
     if fd < 0 || carriers.contains(&fd) {
