@@ -414,6 +414,12 @@ const SPECS: &[(&str, Option<&str>)] = &[
             "`fe80::1` is a link-local address, bound only with a zone (`%...`), which littleboss does not take; listen on every address instead (`:PORT`)",
         ),
     ),
+    (
+        "udp6:[ff02::fb]:5353",
+        Some(
+            "`ff02::fb` is a multicast group of link or interface scope, bound only with a zone (`%...`), which littleboss does not take; listen on every address (`:PORT`) and join the group in the program",
+        ),
+    ),
     ("tcp:[::1:80", Some("address `[::1:80` has an unclosed `[`")),
     (
         "tcp:[zz]:80",

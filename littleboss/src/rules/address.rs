@@ -122,12 +122,15 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
         });
     }
     // Linux binds one only given the interface (its zone, refused above):
-    // without, every start would fail with an "Invalid argument".
-    if host
-        .parse::<Ipv6Addr>()
-        .is_ok_and(|ip| ip.is_unicast_link_local())
-    {
-        return Err(SpecProblem::LinkLocal { host: host.into() });
+    // without, every start would fail with an "Invalid argument". So for
+    // a multicast group of interface or link scope (`ff01::`, `ff02::`).
+    if let Ok(ip) = host.parse::<Ipv6Addr>() {
+        if ip.is_unicast_link_local() {
+            return Err(SpecProblem::LinkLocal { host: host.into() });
+        }
+        if ip.is_multicast() && matches!(ip.segments()[0] & 0x000f, 1 | 2) {
+            return Err(SpecProblem::ScopedMulticast { host: host.into() });
+        }
     }
     let wrong_family = match network.chars().last() {
         Some('4') => host.parse::<Ipv6Addr>().is_ok(),
@@ -644,6 +647,14 @@ mod tests {
             (
                 "udp6:[FEBF::1234]:53",
                 "`FEBF::1234` is a link-local address, bound only with a zone (`%...`), which littleboss does not take; listen on every address instead (`:PORT`)",
+            ),
+            (
+                "udp6:[ff02::fb]:5353",
+                "`ff02::fb` is a multicast group of link or interface scope, bound only with a zone (`%...`), which littleboss does not take; listen on every address (`:PORT`) and join the group in the program",
+            ),
+            (
+                "tcp:[FF01::1]:80",
+                "`FF01::1` is a multicast group of link or interface scope, bound only with a zone (`%...`), which littleboss does not take; listen on every address (`:PORT`) and join the group in the program",
             ),
             (
                 "udp6:127.0.0.1:53",

@@ -478,6 +478,12 @@ pub enum SpecProblem {
         /// The host as written.
         host: String,
     },
+    /// An IPv6 multicast group of interface or link scope (`ff01::`,
+    /// `ff02::`), which Linux binds only given the interface.
+    ScopedMulticast {
+        /// The host as written.
+        host: String,
+    },
     /// Only a port, with no `:` before it.
     NoHost {
         /// The address.
@@ -705,6 +711,11 @@ impl fmt::Display for SpecProblem {
             SpecProblem::LinkLocal { host } => write!(
                 f,
                 "`{}` is a link-local address, bound only with a zone (`%...`), which littleboss does not take; listen on every address instead (`:PORT`)",
+                host.escape_debug()
+            ),
+            SpecProblem::ScopedMulticast { host } => write!(
+                f,
+                "`{}` is a multicast group of link or interface scope, bound only with a zone (`%...`), which littleboss does not take; listen on every address (`:PORT`) and join the group in the program",
                 host.escape_debug()
             ),
             SpecProblem::ColonInHost { host } => write!(
