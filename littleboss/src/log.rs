@@ -310,6 +310,26 @@ pub(crate) fn flush(patience: Duration) {
     }
 }
 
+/// Has the queued lines flushed at this process's exit, however it comes:
+/// `fail` and the supervisor's own exit flush first, but a `process::exit`
+/// in `supervisor_init` (or a thread it started) ended the writer with
+/// lines still queued, lost unsaid and uncounted. Not in a copy the
+/// program forked, whose queue has no writer. Once, before the program's
+/// code runs.
+pub(crate) fn flush_at_exit() {
+    use std::sync::atomic::AtomicI32;
+    static OURS: AtomicI32 = AtomicI32::new(0);
+    extern "C" fn at_exit() {
+        if OURS.load(Ordering::SeqCst) == nix::unistd::getpid().as_raw() {
+            flush(EXIT_PATIENCE);
+        }
+    }
+    OURS.store(nix::unistd::getpid().as_raw(), Ordering::SeqCst);
+    // SAFETY: registers a function with no arguments, for the C library
+    // to call at `exit`; nothing is freed or borrowed.
+    unsafe { nix::libc::atexit(at_exit) };
+}
+
 /// How many lines stderr has not taken: queued, being written, or dropped
 /// and not said yet. An exec loses them, and tells the new image.
 pub(crate) fn unsaid() -> u64 {

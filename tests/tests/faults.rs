@@ -1926,6 +1926,40 @@ fn a_stderr_nobody_reads_does_not_stop_the_supervisor() {
 }
 
 #[test]
+fn an_exit_in_supervisor_init_waits_for_the_lines_said_before() {
+    // stderr full as it starts (a log shipper behind), and its
+    // `supervisor_init` exits: the lines queued by then (`supervising
+    // ...`) went with the writer thread, unsaid and uncounted. The exit
+    // waits for them now (a second at most), as `fail`'s does.
+    let svc = Service::new(env!("CARGO_BIN_EXE_init_exits"));
+    let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+    nix::fcntl::fcntl(&read_end, nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096)).unwrap();
+    tests::fill_pipe(&read_end);
+    let mut supervisor = {
+        let mut cmd = svc.command(&svc.bin);
+        cmd.arg("-littleboss=start")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::from(write_end));
+        cmd.spawn().unwrap()
+    };
+    // Read once it exits, or waits to: its `supervisor_init` exits at
+    // once. (Read earlier, on a slow machine, the lines are written before
+    // the exit, and this passes either way.)
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut logged = Vec::new();
+    std::fs::File::from(read_end)
+        .read_to_end(&mut logged)
+        .unwrap();
+    assert_eq!(supervisor.wait().unwrap().code(), Some(3));
+    let logged = String::from_utf8_lossy(&logged);
+    assert!(
+        logged.contains("littleboss: supervising `init_exits` as pid"),
+        "{}",
+        logged.trim_start_matches('.')
+    );
+}
+
+#[test]
 fn a_panic_on_the_supervisors_loop_does_not_hold_it_on_a_full_stderr() {
     use std::os::fd::AsFd;
     // A bug's panic on the supervisor's one thread (a control connection's

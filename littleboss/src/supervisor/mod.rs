@@ -55,6 +55,8 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // started with the first line, blocks the signals as this thread
     // now does.
     crate::log::off_the_loop_with_panics();
+    // What is queued by the time `supervisor_init` exits, should it.
+    crate::log::flush_at_exit();
     // systemd's variables, read and taken out of the environment while
     // this process has one thread still (before anything is said, which
     // starts the writer): neither
