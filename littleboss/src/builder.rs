@@ -340,11 +340,12 @@ impl Littleboss {
     /// Whether littleboss answers `-h`/`--help` itself (default on; always
     /// with `-littleboss=stop` and `status`). Turn it
     /// off for a program with its own argument parser; it can still show
-    /// littleboss's flags with [`Context::flags_help`]. Asked for help or
-    /// its version (`-h`, `--help`, `--version`, `-V`), such a program
-    /// runs even while its ports are taken (by its running service, say):
-    /// a bind error is put off, and taking any listener then ends the
-    /// process with it. `-littleboss=start` and `reload` pass `-h` on to
+    /// littleboss's flags with [`Context::flags_help`]. Asked for help
+    /// (`-h`, `--help`), such a program runs even while its ports are
+    /// taken (by its running service, say), as any program does asked for
+    /// its version (`--version`, `-V`): a bind error is put off, and
+    /// taking any listener then ends the process with it.
+    /// `-littleboss=start` and `reload` pass `-h` on to
     /// the program and refuse `--help` and `--version`, which a supervised
     /// child would answer and exit on rather than serve.
     ///

@@ -24,13 +24,14 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     let assigned: Vec<Assigned> = inv.listeners.iter().map(Assigned::of).collect();
     one_socket_each_here(&assigned).unwrap_or_else(|e| fail(2, e));
     let activated = crate::activation::from_env().unwrap_or_else(|e| fail(1, e));
-    // A program that answers `--help` itself (littleboss's `help` off)
-    // must answer it, and `--version`, while its ports are taken (by its
-    // running service, say) or its own (443 for a user): a listener that
-    // cannot be bound fails the process only if the program takes it.
+    // A program must answer its own `--version` (and, littleboss's `help`
+    // off, its own `--help`; on, littleboss answered that already) while
+    // its ports are taken (by its running service, say) or not its own
+    // (443 for a user): a listener that cannot be bound fails the process
+    // only if the program takes it.
     let (bound, unbound) = match crate::listener::bind_all(&inv.listeners, activated) {
         Ok(bound) => (bound, None),
-        Err(e) if !config.help && flags::asks_help_or_version(&inv.program_args) => (
+        Err(e) if flags::asks_help_or_version(&inv.program_args) => (
             inv.listeners.iter().map(|_| None).collect(),
             Some(e.to_string()),
         ),

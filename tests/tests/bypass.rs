@@ -246,6 +246,37 @@ fn after_lameduck_in_bypass_the_port_refuses_connections() {
 }
 
 #[test]
+fn a_program_answering_its_own_version_does_so_while_its_port_is_taken() {
+    // littleboss answering `--help` (`help` on): the program's
+    // `--version` is its own all the same, and it failed with "address
+    // in use" while its service ran.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = format!("-addr={}", taken.local_addr().unwrap());
+    let bin = env!("CARGO_BIN_EXE_own_version");
+    for asked in ["--version", "-V"] {
+        let version = tests::command(bin).args([&addr, asked]).output_in_time();
+        assert_eq!(
+            version.status.code(),
+            Some(0),
+            "{asked}: {}",
+            text(&version)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&version.stdout),
+            "own_version 1.0\n"
+        );
+    }
+    // Not asked, binding fails before `main`, as it always did.
+    let plain = tests::command(bin).arg(&addr).output_in_time();
+    assert_eq!(plain.status.code(), Some(1), "{}", text(&plain));
+    assert!(
+        text(&plain).contains("ddress already in use"),
+        "{}",
+        text(&plain)
+    );
+}
+
+#[test]
 fn a_program_answering_its_own_help_does_so_while_its_port_is_taken() {
     // Its service running, say: the port is someone else's.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
