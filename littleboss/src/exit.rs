@@ -9,7 +9,7 @@ pub(crate) const USAGE: i32 = 2;
 /// Prints `littleboss: {msg}` to stderr and exits with `code`.
 pub(crate) fn fail(code: i32, msg: impl std::fmt::Display) -> ! {
     log!("{msg}");
-    crate::log::flush(crate::log::EXIT_PATIENCE);
+    crate::log::flush_for_exit();
     std::process::exit(code)
 }
 

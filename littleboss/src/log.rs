@@ -320,7 +320,9 @@ pub(crate) fn flush_at_exit() {
     use std::sync::atomic::AtomicI32;
     static OURS: AtomicI32 = AtomicI32::new(0);
     extern "C" fn at_exit() {
-        if OURS.load(Ordering::SeqCst) == nix::unistd::getpid().as_raw() {
+        // Flushed already on the way out: not waited for twice.
+        let ours = OURS.load(Ordering::SeqCst) == nix::unistd::getpid().as_raw();
+        if ours && !FLUSHED_FOR_EXIT.load(Ordering::SeqCst) {
             flush(EXIT_PATIENCE);
         }
     }
@@ -328,6 +330,16 @@ pub(crate) fn flush_at_exit() {
     // SAFETY: registers a function with no arguments, for the C library
     // to call at `exit`; nothing is freed or borrowed.
     unsafe { nix::libc::atexit(at_exit) };
+}
+
+/// Whether [`flush_for_exit`] ran: the exit that follows waits no more.
+static FLUSHED_FOR_EXIT: AtomicBool = AtomicBool::new(false);
+
+/// [`flush`] for [`EXIT_PATIENCE`] just before the process exits, which
+/// the hook [`flush_at_exit`] registers then does not wait for again.
+pub(crate) fn flush_for_exit() {
+    flush(EXIT_PATIENCE);
+    FLUSHED_FOR_EXIT.store(true, Ordering::SeqCst);
 }
 
 /// How many lines stderr has not taken: queued, being written, or dropped

@@ -1946,10 +1946,24 @@ fn an_exit_in_supervisor_init_waits_for_the_lines_said_before() {
     // once. (Read earlier, on a slow machine, the lines are written before
     // the exit, and this passes either way.)
     std::thread::sleep(std::time::Duration::from_millis(300));
+    // To its end (the supervisor's exit), within the deadline.
+    nix::fcntl::fcntl(
+        &read_end,
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .unwrap();
+    let mut reader = std::fs::File::from(read_end);
     let mut logged = Vec::new();
-    std::fs::File::from(read_end)
-        .read_to_end(&mut logged)
-        .unwrap();
+    tests::eventually("the supervisor's stderr to end", || {
+        let mut chunk = [0; 65536];
+        loop {
+            match reader.read(&mut chunk) {
+                Ok(0) => return Some(()),
+                Ok(n) => logged.extend_from_slice(&chunk[..n]),
+                Err(_) => return None,
+            }
+        }
+    });
     assert_eq!(supervisor.wait().unwrap().code(), Some(3));
     let logged = String::from_utf8_lossy(&logged);
     assert!(

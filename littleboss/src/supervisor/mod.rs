@@ -399,7 +399,7 @@ fn serve(
     if let Some(notifier) = notifier_at_exit {
         notifier.send_waiting_now();
     }
-    crate::log::flush(crate::log::EXIT_PATIENCE);
+    crate::log::flush_for_exit();
     std::process::exit(code)
 }
 
