@@ -207,10 +207,10 @@ impl Context {
     /// A copy of listener `name`'s socket, marked taken; with the guard
     /// that marks it as it was should making the handle on it panic, and
     /// (for a stream socket) the handle's hold on its stash, made under
-    /// the lock a refusal takes: one coming between would find a listener
-    /// taken again after all its earlier handles were dropped taken and
-    /// unheld, and shut its queue (or, for a handle that then panicked,
-    /// keep its queue for no one through the grace).
+    /// the lock a refusal takes. A refusal coming between, for a listener
+    /// taken again after all its earlier handles were dropped, would find
+    /// it taken and unheld, and shut its queue (or, for a handle that then
+    /// panicked, keep its queue for no one through the grace).
     fn take<'a>(
         &'a self,
         name: &'a str,

@@ -13,7 +13,7 @@
 //! once stderr takes lines again.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -310,14 +310,13 @@ pub(crate) fn flush(patience: Duration) {
     }
 }
 
-/// Has the queued lines flushed at this process's exit, however it comes:
-/// `fail` and the supervisor's own exit flush first, but a `process::exit`
-/// in `supervisor_init` (or a thread it started) ended the writer with
-/// lines still queued, lost unsaid and uncounted. Not in a copy the
-/// program forked, whose queue has no writer. Once, before the program's
-/// code runs.
+/// Has the queued lines flushed when this process calls `exit`, within
+/// [`EXIT_PATIENCE`], unless [`flush_for_exit`] did already: a
+/// `process::exit` in `supervisor_init` (or a thread it started) would
+/// end the writer with lines still queued, lost unsaid and uncounted.
+/// Not in a copy the program forked, whose queue has no writer. Called
+/// once, before `supervisor_init`.
 pub(crate) fn flush_at_exit() {
-    use std::sync::atomic::AtomicI32;
     static OURS: AtomicI32 = AtomicI32::new(0);
     extern "C" fn at_exit() {
         // Flushed already on the way out: not waited for twice.

@@ -245,6 +245,16 @@ fn after_lameduck_in_bypass_the_port_refuses_connections() {
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
 }
 
+/// Checks that `bin`, given `addr` (a taken port's flag), answers
+/// `--version` and clap's `-V` with `version`, exiting 0.
+fn answers_its_version(bin: &str, addr: &str, version: &str) {
+    for asked in ["--version", "-V"] {
+        let answer = tests::command(bin).args([addr, asked]).output_in_time();
+        assert_eq!(answer.status.code(), Some(0), "{asked}: {}", text(&answer));
+        assert_eq!(String::from_utf8_lossy(&answer.stdout), version);
+    }
+}
+
 #[test]
 fn a_program_answering_its_own_version_does_so_while_its_port_is_taken() {
     // littleboss answering `--help` (`help` on): the program's
@@ -253,19 +263,7 @@ fn a_program_answering_its_own_version_does_so_while_its_port_is_taken() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = format!("-addr={}", taken.local_addr().unwrap());
     let bin = env!("CARGO_BIN_EXE_own_version");
-    for asked in ["--version", "-V"] {
-        let version = tests::command(bin).args([&addr, asked]).output_in_time();
-        assert_eq!(
-            version.status.code(),
-            Some(0),
-            "{asked}: {}",
-            text(&version)
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&version.stdout),
-            "own_version 1.0\n"
-        );
-    }
+    answers_its_version(bin, &addr, "own_version 1.0\n");
     // Not asked, binding fails before `main`, as it always did.
     let plain = tests::command(bin).arg(&addr).output_in_time();
     assert_eq!(plain.status.code(), Some(1), "{}", text(&plain));
@@ -290,16 +288,7 @@ fn a_program_answering_its_own_help_does_so_while_its_port_is_taken() {
     );
     assert_eq!(String::from_utf8_lossy(&help.stderr), "");
     // And its version, as clap's `--version` and `-V`.
-    for asked in ["--version", "-V"] {
-        let version = tests::command(bin).args([&addr, asked]).output_in_time();
-        assert_eq!(
-            version.status.code(),
-            Some(0),
-            "{asked}: {}",
-            text(&version)
-        );
-        assert_eq!(String::from_utf8_lossy(&version.stdout), "own_help 1.0\n");
-    }
+    answers_its_version(bin, &addr, "own_help 1.0\n");
     // Asked for help it does not answer, it fails as binding would have,
     // once it takes the listener.
     let taking = tests::command(bin).args([&addr, "-h"]).output_in_time();

@@ -1925,6 +1925,14 @@ fn a_stderr_nobody_reads_does_not_stop_the_supervisor() {
     );
 }
 
+/// `read_end` of a pipe, its reads made non-blocking: read in an
+/// `eventually` loop, they keep to its deadline.
+fn reading_without_blocking(read_end: std::os::fd::OwnedFd) -> std::fs::File {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    fcntl(&read_end, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).unwrap();
+    std::fs::File::from(read_end)
+}
+
 #[test]
 fn an_exit_in_supervisor_init_waits_for_the_lines_said_before() {
     // stderr full as it starts (a log shipper behind), and its
@@ -1947,12 +1955,7 @@ fn an_exit_in_supervisor_init_waits_for_the_lines_said_before() {
     // the exit, and this passes either way.)
     std::thread::sleep(std::time::Duration::from_millis(300));
     // To its end (the supervisor's exit), within the deadline.
-    nix::fcntl::fcntl(
-        &read_end,
-        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-    )
-    .unwrap();
-    let mut reader = std::fs::File::from(read_end);
+    let mut reader = reading_without_blocking(read_end);
     let mut logged = Vec::new();
     tests::eventually("the supervisor's stderr to end", || {
         let mut chunk = [0; 65536];
@@ -1975,7 +1978,6 @@ fn an_exit_in_supervisor_init_waits_for_the_lines_said_before() {
 
 #[test]
 fn a_panic_on_the_supervisors_loop_does_not_hold_it_on_a_full_stderr() {
-    use std::os::fd::AsFd;
     // A bug's panic on the supervisor's one thread (a control connection's
     // task, which tokio catches; the test hook makes it): Rust's default
     // hook wrote its message straight to stderr, and a full one held the
@@ -1993,12 +1995,7 @@ fn a_panic_on_the_supervisors_loop_does_not_hold_it_on_a_full_stderr() {
     let after = svc.control("status");
     assert!(after.status.success(), "{}", text(&after));
     // Said all the same, once the pipe is read.
-    nix::fcntl::fcntl(
-        read_end.as_fd(),
-        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-    )
-    .unwrap();
-    let mut reader = std::fs::File::from(read_end);
+    let mut reader = reading_without_blocking(read_end);
     let mut logged = Vec::new();
     tests::eventually("the panic's message", || {
         let mut chunk = [0; 65536];

@@ -1492,10 +1492,11 @@ fn a_control_folder_renamed_from_above_is_made_again_at_its_path() {
 fn a_supervisor_init_that_drops_root_leaves_its_control_files_as_they_are() {
     // Started as root, its `supervisor_init` drops to `nobody`: the
     // control folder, root's (in the test's private folder), is out of
-    // its reach from then on. It says so once; its looks at the path
-    // (every 50 ms here) find nothing to tell, where they found the files
+    // its reach from then on. It says so; its looks at the path (every
+    // 50 ms here) find nothing to tell, where they found the files
     // "removed" and tried to make them again, for ever; root's commands
-    // reach it, and the folder's lock, taken before, is held.
+    // reach it; the folder's lock, taken before, is not said to fail;
+    // and its files are left behind at its exit, as said.
     let bin = env!("CARGO_BIN_EXE_drops_rights");
     // As root, with the right to change users, and a binary `nobody` may
     // run (not under `/root`, 0700).
@@ -1506,7 +1507,7 @@ fn a_supervisor_init_that_drops_root_leaves_its_control_files_as_they_are() {
         .gid(65534)
         .output();
     if !nix::unistd::geteuid().is_root() || !as_nobody.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: needs root, and a binary `nobody` can run");
+        tests::skipped("not root, or `nobody` cannot run the test binaries");
         return;
     }
     let mut svc = Service::new(bin);
@@ -1536,4 +1537,13 @@ fn a_supervisor_init_that_drops_root_leaves_its_control_files_as_they_are() {
     let out = svc.output.wait_closed();
     assert!(out.contains("supervisor exiting with code 0"), "{out}");
     assert!(!out.contains("cannot remove"), "{out}");
+    assert_eq!(
+        out.matches("unable to look into its control folder")
+            .count(),
+        1,
+        "{out}"
+    );
+    for file in ["drops_rights.sock", "drops_rights.lock"] {
+        assert!(svc.control_dir().join(file).exists(), "{file} removed");
+    }
 }

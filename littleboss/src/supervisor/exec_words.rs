@@ -210,10 +210,10 @@ fn script_program(line: &[u8]) -> Option<PathBuf> {
 /// The `PT_INTERP` of the ELF file whose first bytes are `head`, read with
 /// `read_at` wherever its program headers are.
 fn elf_interpreter(head: &[u8], read_at: &impl Fn(u64, u64) -> Option<Vec<u8>>) -> Option<PathBuf> {
+    use super::spawn::{elf_number, program_table};
     if !head.starts_with(b"\x7fELF") {
         return None;
     }
-    use super::spawn::{elf_number, program_table};
     let big = match head.get(5)? {
         1 => false,
         2 => true,

@@ -583,7 +583,8 @@ impl Handed {
 /// number, or one of the two the handoff came in (`carriers`). Only a bug
 /// of the image that wrote it names such a number; a second owner would
 /// close it under the first. (0 to 2 pass here, but the listing at start
-/// leaves them out, so one handed there is refused as not as handed:
+/// leaves them out, so one handed there is refused as replaced
+/// (`inherited::not_as_handed`), or, without `/proc`, by its kind:
 /// each image fills a standard stream the program's code closed before
 /// it opens anything, and only an earlier release's image, which did not
 /// in a new image, could name one.)
