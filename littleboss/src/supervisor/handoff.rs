@@ -91,9 +91,9 @@ pub(crate) struct Handoff {
     pub version: u32,
     pub state: State,
     /// Events received and not handled yet, in order (read on their own:
-    /// see [`Handoff::decode`], which takes them out of the JSON before
-    /// the rest is read, hence the default).
-    #[serde(default)]
+    /// see [`Handoff::decode`], which reads them apart from the rest,
+    /// hence passed over here).
+    #[serde(default, deserialize_with = "read_apart")]
     pub pending: Vec<Event>,
     /// Control requests handed over in `pending` that this binary's rules
     /// refuse: each client, and why (see [`Handoff::decode`]).
@@ -407,14 +407,17 @@ impl Handoff {
                 ours: reads,
             });
         }
-        let mut whole: serde_json::Value =
-            serde_json::from_slice(json).map_err(HandoffError::Corrupt)?;
-        let pending = (whole.as_object_mut())
-            .and_then(|whole| whole.remove("pending"))
+        // Read straight into its types, never whole into a tree of JSON
+        // values, where a control connection's unread bytes (numbers)
+        // would take thirty-odd times their size: a request of megabytes
+        // begun at an upgrade would have the new image take a gigabyte.
+        let mut handoff: Handoff = serde_json::from_slice(json).map_err(HandoffError::Corrupt)?;
+        let pending = fields_of(json, &["pending"])
+            .map_err(HandoffError::Corrupt)?
+            .remove("pending")
             .ok_or_else(|| serde::de::Error::missing_field("pending"))
             .and_then(Vec::<serde_json::Value>::deserialize)
             .map_err(HandoffError::Corrupt)?;
-        let mut handoff = Handoff::deserialize(whole).map_err(HandoffError::Corrupt)?;
         // Refused here, while the way back is held, not met as a panic
         // once the new image has let go of it.
         if let Some(why) = handoff.state.inconsistency() {
@@ -460,7 +463,7 @@ impl Handoff {
 /// its own, so that a connected socket this binary cannot read leaves the
 /// path.
 fn watchdog_in(json: &[u8]) -> Option<(OsString, u64, Option<RawFd>)> {
-    let whole = serde_json::from_slice::<serde_json::Value>(json).ok()?;
+    let whole = fields_of(json, &["notify", "notify_fd"]).ok()?;
     let notify = <(OsString, Option<u64>)>::deserialize(whole.get("notify")?).ok()?;
     let (socket, usec) = (notify.0, notify.1?);
     let connected = (whole.get("notify_fd")).and_then(|fd| RawFd::deserialize(fd).ok());
@@ -471,10 +474,22 @@ fn watchdog_in(json: &[u8]) -> Option<(OsString, u64, Option<RawFd>)> {
 /// [`Handoff::fds`] reads, each on its own, and of each only the numbers.
 fn fds_named_in(json: &[u8]) -> Vec<RawFd> {
     use serde::de::{DeserializeOwned, IgnoredAny};
-    let Ok(whole) = serde_json::from_slice::<serde_json::Value>(json) else {
+    let named = [
+        "sockets",
+        "children",
+        "clients",
+        "binaries",
+        "idle",
+        "control",
+        "lock",
+        "watch",
+        "notify_fd",
+    ];
+    let Ok(whole) = fields_of(json, &named) else {
         return Vec::new();
     };
-    fn field<T: DeserializeOwned + Default>(whole: &serde_json::Value, name: &str) -> T {
+    type Fields = serde_json::Map<String, serde_json::Value>;
+    fn field<T: DeserializeOwned + Default>(whole: &Fields, name: &str) -> T {
         (whole.get(name))
             .and_then(|value| T::deserialize(value).ok())
             .unwrap_or_default()
@@ -498,6 +513,50 @@ fn fds_named_in(json: &[u8]) -> Vec<RawFd> {
         fds.extend(field::<Option<RawFd>>(&whole, single));
     }
     fds
+}
+
+/// The top-level fields `names` of the JSON object `json`, each as a JSON
+/// value; the others passed over unread (never made a tree of values:
+/// see [`Handoff::decode`]).
+fn fields_of(
+    json: &[u8],
+    names: &[&str],
+) -> Result<serde_json::Map<String, serde_json::Value>, serde_json::Error> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+    struct Picked<'a>(&'a [&'a str]);
+    impl<'de> Visitor<'de> for Picked<'_> {
+        type Value = serde_json::Map<String, serde_json::Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a handoff object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut picked = serde_json::Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                match self.0.contains(&key.as_str()) {
+                    true => drop(picked.insert(key, map.next_value()?)),
+                    false => drop(map.next_value::<IgnoredAny>()?),
+                }
+            }
+            Ok(picked)
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Picked<'_> {
+        type Value = serde_json::Map<String, serde_json::Value>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+    let mut reader = serde_json::Deserializer::from_slice(json);
+    let picked = Picked(names).deserialize(&mut reader)?;
+    reader.end()?;
+    Ok(picked)
+}
+
+/// [`Handoff::pending`] where the rest of the handoff is read: passed
+/// over, to be read apart, each event on its own ([`Handoff::decode`]).
+fn read_apart<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Event>, D::Error> {
+    serde::de::IgnoredAny::deserialize(d)?;
+    Ok(Vec::new())
 }
 
 /// The client and the refusal of a handed-over control request whose
@@ -701,6 +760,32 @@ mod tests {
         // A memfd that could not be read (here: not open) may read next time.
         let closed = std::io::Error::from_raw_os_error(nix::libc::EBADF);
         assert!(!HandoffError::Read(closed).blames_the_reader());
+    }
+
+    #[test]
+    fn a_request_of_megabytes_begun_at_an_upgrade_is_read_back_whole() {
+        // Read straight into its types: as JSON numbers in a tree of
+        // values, each byte took 32 or more (16 MiB, the longest line a
+        // connection may send, half a gigabyte).
+        use crate::supervisor::machine::STATE_VERSION;
+        let begun: Vec<u8> = (0..2 << 20).map(|i| b'a' + (i % 26) as u8).collect();
+        let handoff = Handoff {
+            idle: vec![8],
+            unread: vec![(8, begun.clone())],
+            notify: Some(("/run/systemd/notify".into(), Some(5_000_000))),
+            notify_fd: Some(9),
+            ..Handoff::naming_only(3, 4)
+        };
+        let json = serde_json::to_vec(&handoff).unwrap();
+        let back = Handoff::decode(&json, STATE_VERSION).unwrap();
+        assert_eq!(back.unread, vec![(8, begun)]);
+        assert_eq!(super::fds_named_in(&json), handoff.fds());
+        let watchdog = super::watchdog_in(&json).unwrap();
+        assert_eq!(watchdog, ("/run/systemd/notify".into(), 5_000_000, Some(9)));
+        // The fields asked for alone, the rest passed over.
+        let picked = super::fields_of(&json, &["idle", "none"]).unwrap();
+        assert_eq!(picked.keys().collect::<Vec<_>>(), ["idle"]);
+        assert!(super::fields_of(b"{} trailing", &["idle"]).is_err());
     }
 
     #[test]
