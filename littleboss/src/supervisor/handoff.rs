@@ -92,7 +92,7 @@ pub(crate) struct Handoff {
     pub state: State,
     /// Events received and not handled yet, in order (read on their own:
     /// see [`Handoff::decode`], which reads them apart from the rest,
-    /// hence passed over here).
+    /// hence passed over here: a handoff is read through `decode` only).
     #[serde(default, deserialize_with = "read_apart")]
     pub pending: Vec<Event>,
     /// Control requests handed over in `pending` that this binary's rules
