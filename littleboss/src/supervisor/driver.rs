@@ -446,11 +446,10 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                         // A start given up on whose exec returned since:
                         // its child, and any it started, go with us (its
                         // channel's close alone would leave it to notice).
-                        Pending::Spawned(SpawnDone {
-                            result: Ok(identified),
-                            ..
-                        }) => super::spawn::kill_with_group(identified.started.pid),
-                        Pending::Event(_) | Pending::Spawned(_) => {}
+                        // In flight no more: not killed again, below, as
+                        // one whose exec had not returned.
+                        Pending::Spawned(done) => io.spawn_ended_at_exit(done),
+                        Pending::Event(_) => {}
                     }
                 }
                 // Everything a successor needs is let go of before the last
@@ -472,11 +471,8 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                             result: Ok(sockets),
                             ..
                         }) => crate::listener::unbind(sockets.into_iter().map(|(_, s)| s)),
-                        Pending::Spawned(SpawnDone {
-                            result: Ok(identified),
-                            ..
-                        }) => super::spawn::kill_with_group(identified.started.pid),
-                        Pending::Event(_) | Pending::Bound(_) | Pending::Spawned(_) => {}
+                        Pending::Spawned(done) => io.spawn_ended_at_exit(done),
+                        Pending::Event(_) | Pending::Bound(_) => {}
                     }
                 }
                 // Spawns still under way, their execs hung (or just
@@ -734,6 +730,15 @@ pub(super) fn monotonic_ns() -> u64 {
 const TEST_PAUSE_AFTER_HELLO_VAR: &str = "LITTLEBOSS_TEST_PAUSE_AFTER_HELLO_MS";
 
 impl Io {
+    /// A spawn that ended as the supervisor exits: in flight no more, and
+    /// its child, if it started one, killed with any it started.
+    fn spawn_ended_at_exit(&mut self, done: SpawnDone) {
+        self.spawns_in_flight.remove(&done.id);
+        if let Ok(identified) = done.result {
+            super::spawn::kill_with_group(identified.started.pid);
+        }
+    }
+
     /// The event a control message makes: `None` for a hang-up of a client
     /// answered already.
     fn control_event(&mut self, message: ControlMessage) -> Option<Event> {
