@@ -10,10 +10,20 @@ use crate::flags::{self, Mode};
 use crate::log::log;
 use crate::socket_key::{Assigned, given_one_socket_each};
 
+/// Said when `run` is called inside a tokio runtime.
+const IN_A_RUNTIME: &str = "`run` was called inside a tokio runtime (`#[tokio::main]` on `main`?): littleboss runs the tokio runtime itself; call `run` from a plain `fn main`, and choose the runtime with `flavor` and `worker_threads`";
+
 pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     // Mistakes in the configuration, said where they reach a person: by
     // the supervisor this process was to take over from, or to, or here.
-    let mistakes: Vec<String> = config.mistakes().iter().map(ToString::to_string).collect();
+    let mut mistakes: Vec<String> = config.mistakes().iter().map(ToString::to_string).collect();
+    // Not the configuration's, but as much a mistake in every mode: the
+    // program's runtime is littleboss's to build, and a supervisor's
+    // would panic there (its files left behind), after its start had
+    // worked run directly.
+    if tokio::runtime::Handle::try_current().is_ok() {
+        mistakes.push(IN_A_RUNTIME.to_owned());
+    }
     let mistaken = (!mistakes.is_empty()).then(|| mistakes.join("; "));
     // First: a supervisor's new image also has the channel variable (its
     // children inherit it).

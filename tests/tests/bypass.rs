@@ -245,6 +245,25 @@ fn after_lameduck_in_bypass_the_port_refuses_connections() {
     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
 }
 
+#[test]
+fn run_called_inside_a_tokio_runtime_is_refused_in_every_mode() {
+    // `#[tokio::main]` on a builder program's `main`: run directly it
+    // worked, and under `-littleboss=start` the supervisor panicked
+    // ("Cannot start a runtime from within a runtime"), its control
+    // socket and lock left behind.
+    let said = "`run` was called inside a tokio runtime (`#[tokio::main]` on `main`?)";
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_in_a_runtime"));
+    let direct = svc.command(&svc.bin).output_in_time();
+    assert_eq!(direct.status.code(), Some(2), "{}", text(&direct));
+    assert!(text(&direct).contains(said), "{}", text(&direct));
+    assert!(!text(&direct).contains("main ran"), "{}", text(&direct));
+    svc.start(&[]);
+    assert_eq!(svc.wait_exit().code(), Some(2), "{}", svc.output.text());
+    assert!(svc.output.text().contains(said), "{}", svc.output.text());
+    let left = std::fs::read_dir(svc.control_dir()).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "files left in the control folder");
+}
+
 /// Checks that `bin`, given `addr` (a taken port's flag), answers
 /// `--version` and clap's `-V` with `version`, exiting 0.
 fn answers_its_version(bin: &str, addr: &str, version: &str) {
