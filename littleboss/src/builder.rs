@@ -432,8 +432,9 @@ impl Littleboss {
     /// dropped (a log guard that flushes on drop belongs inside `main`).
     /// Mistakes in the configuration (see [`check`](Littleboss::check))
     /// are printed, and the process exits 2, before anything else; so is
-    /// a call inside a tokio runtime (`#[tokio::main]` on `main`):
-    /// littleboss runs the runtime itself. A
+    /// a call inside a tokio runtime or its context (`#[tokio::main]` on
+    /// `main`, a `Runtime::enter` guard held): littleboss runs the runtime
+    /// itself. A
     /// `main` still running at its [`lameduck`](Littleboss::lameduck)
     /// timeout is ended: run directly, by the stop signal it had (a shell
     /// shows 130 or 143); supervised, by SIGKILL (a `stop` then exits

@@ -203,8 +203,9 @@ fn is_channel(fd: std::os::fd::RawFd) -> bool {
 
 /// Runs the program as the child of `supervisor` (our parent, as checked
 /// by [`started_by`]), over the channel `fd`. With `mistaken` (this
-/// binary's configuration mistakes) it tells the supervisor, whose reload
-/// fails naming them, and exits 2.
+/// binary's mistakes, told: its configuration's, a call of `run` inside a
+/// tokio runtime) it tells the supervisor, whose reload fails naming
+/// them, and exits 2.
 pub(crate) fn run(
     config: &Config,
     (fd, supervisor): (OwnedFd, nix::unistd::Pid),
@@ -213,7 +214,7 @@ pub(crate) fn run(
 ) -> ! {
     let link = Arc::new(ChildEnd::new(fd));
     if let Some(mistakes) = mistaken {
-        let error = format!("the configuration has mistakes: {mistakes}");
+        let error = mistakes.to_owned();
         let _ = link.send(FromChild::error(&error));
         fail(crate::exit::USAGE, error)
     }

@@ -11,34 +11,44 @@ use crate::log::log;
 use crate::socket_key::{Assigned, given_one_socket_each};
 
 /// Said when `run` is called inside a tokio runtime.
-const IN_A_RUNTIME: &str = "`run` was called inside a tokio runtime (`#[tokio::main]` on `main`?): littleboss runs the tokio runtime itself; call `run` from a plain `fn main`, and choose the runtime with `flavor` and `worker_threads`";
+const IN_A_RUNTIME: &str = "`run` was called inside a tokio runtime or its context (`#[tokio::main]` on `main`, or a `Runtime::enter` guard still held): littleboss runs the tokio runtime itself; call `run` from a plain `fn main`, and choose the runtime with `flavor` and `worker_threads`";
 
 pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     // Mistakes in the configuration, said where they reach a person: by
     // the supervisor this process was to take over from, or to, or here.
     let mut mistakes: Vec<String> = config.mistakes().iter().map(ToString::to_string).collect();
+    // What a supervisor or a child tells of them.
+    let mut told = Vec::new();
+    if !mistakes.is_empty() {
+        told.push(format!(
+            "the configuration has mistakes: {}",
+            mistakes.join("; ")
+        ));
+    }
     // Not the configuration's, but as much a mistake in every mode: the
     // program's runtime is littleboss's to build, and a supervisor's
     // would panic there (its files left behind), after its start had
     // worked run directly.
     if tokio::runtime::Handle::try_current().is_ok() {
         mistakes.push(IN_A_RUNTIME.to_owned());
+        told.push(IN_A_RUNTIME.to_owned());
     }
     let mistaken = (!mistakes.is_empty()).then(|| mistakes.join("; "));
+    let told = (!told.is_empty()).then(|| told.join("; "));
     // First: a supervisor's new image also has the channel variable (its
     // children inherit it).
     if let Some(handoff) = crate::supervisor::handoff_var() {
         // Run through a descriptor (`fexecve`): named after its number
         // before Linux 6.14.
         crate::process_name::restore();
-        crate::supervisor::resume(&config, handoff, mistaken.as_deref());
+        crate::supervisor::resume(&config, handoff, told.as_deref());
     }
     let wrapped_without_channel = match crate::child::started_by() {
         StartedBy::Supervisor(channel, supervisor) => {
             // A rollback's child runs from the binary held open, as
             // `/proc/self/fd/N`, and is named "N".
             crate::process_name::restore();
-            crate::child::run(&config, (channel, supervisor), entry, mistaken.as_deref());
+            crate::child::run(&config, (channel, supervisor), entry, told.as_deref());
         }
         StartedBy::WrapperWithoutChannel(why) => Some(why),
         StartedBy::Nobody => None,

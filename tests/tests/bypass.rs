@@ -251,7 +251,7 @@ fn run_called_inside_a_tokio_runtime_is_refused_in_every_mode() {
     // worked, and under `-littleboss=start` the supervisor panicked
     // ("Cannot start a runtime from within a runtime"), its control
     // socket and lock left behind.
-    let said = "`run` was called inside a tokio runtime (`#[tokio::main]` on `main`?)";
+    let said = "`run` was called inside a tokio runtime or its context (`#[tokio::main]` on `main`";
     let mut svc = Service::new(env!("CARGO_BIN_EXE_in_a_runtime"));
     let direct = svc.command(&svc.bin).output_in_time();
     assert_eq!(direct.status.code(), Some(2), "{}", text(&direct));
@@ -262,6 +262,10 @@ fn run_called_inside_a_tokio_runtime_is_refused_in_every_mode() {
     assert!(svc.output.text().contains(said), "{}", svc.output.text());
     let left = std::fs::read_dir(svc.control_dir()).map_or(0, |d| d.count());
     assert_eq!(left, 0, "files left in the control folder");
+    // A control command too.
+    let status = svc.control("status");
+    assert_eq!(status.status.code(), Some(2), "{}", text(&status));
+    assert!(text(&status).contains(said), "{}", text(&status));
 }
 
 /// Checks that `bin`, given `addr` (a taken port's flag), answers

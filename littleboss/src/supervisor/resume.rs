@@ -94,7 +94,8 @@ pub(crate) fn handoff_var() -> Option<OsString> {
 /// every handed descriptor still open: the service never stops because a
 /// new image could not start.
 ///
-/// `mistaken`: this binary's configuration mistakes, which send the state
+/// `mistaken`: this binary's mistakes, told (its configuration's, a call
+/// of `run` inside a tokio runtime), which send the state
 /// back to the previous binary at once.
 pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -> ! {
     // A copy the program's code before `run` forked (a daemon's double
@@ -201,7 +202,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         }
     };
     if let Some(mistakes) = mistaken {
-        give_up(format!("its configuration has mistakes: {mistakes}"), true);
+        give_up(mistakes.to_owned(), true);
     }
     let mut handoff = match Handoff::read(&memfd, reads) {
         Ok(handoff) => handoff,
