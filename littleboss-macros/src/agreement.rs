@@ -171,6 +171,13 @@ const ROWS: &[Row] = &[
         &["`worker_threads` must be at least 1"],
     ),
     (
+        r#"name = "svc", worker_threads = 100000"#,
+        || Littleboss::new("svc").worker_threads(100_000),
+        &[
+            "`worker_threads = 100000` is more than 32768: a thread each, which the runtime could not start",
+        ],
+    ),
+    (
         r#"name = "svc", flavor = "current_thread", worker_threads = 2"#,
         || {
             Littleboss::new("svc")

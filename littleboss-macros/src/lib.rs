@@ -54,7 +54,7 @@ use proc_macro::TokenStream;
 /// | `ready_timeout = "30s"` | how long a new child has to become ready, from its hello (which must come within 10 s of the spawn, or within the running supervisor's `ready_timeout` if shorter) | `"30s"` |
 /// | `help = false` | leave `-h`/`--help` to the program (but with `stop` and `status`, which littleboss always answers; `start` and `reload` refuse `--help`, which a child would answer and exit on) | `true` |
 /// | `flavor = "current_thread"` | tokio runtime flavor | `"multi_thread"` |
-/// | `worker_threads = 4` | threads of the multi-thread runtime | tokio's |
+/// | `worker_threads = 4` | threads of the multi-thread runtime (1 to 32768) | tokio's |
 /// | `crate = "lb"` | path to the `littleboss` crate, if renamed or re-exported | `::littleboss` |
 ///
 /// `main` may be `async fn` or `fn`, takes the `littleboss::Context` or

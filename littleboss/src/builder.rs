@@ -370,8 +370,8 @@ impl Littleboss {
     }
 
     /// The number of worker threads of a multi-thread runtime (default
-    /// tokio's: one per CPU): at least one, and a mistake with
-    /// [`Flavor::CurrentThread`], which has none.
+    /// tokio's: one per CPU): at least one and at most 32,768, and a
+    /// mistake with [`Flavor::CurrentThread`], which has none.
     ///
     /// ```
     /// let lb = littleboss::Littleboss::new("svc").worker_threads(2);

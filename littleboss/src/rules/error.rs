@@ -167,6 +167,11 @@ pub enum RuleError {
     ZeroReadyTimeout,
     /// `worker_threads` is zero.
     ZeroWorkerThreads,
+    /// `worker_threads` is more than 32,768, a thread each.
+    TooManyWorkerThreads {
+        /// How many were asked for.
+        threads: usize,
+    },
     /// More listeners than one message can hand a child.
     TooManyListeners {
         /// How many are declared.
@@ -315,6 +320,11 @@ impl fmt::Display for RuleError {
             ),
             RuleError::ZeroReadyTimeout => f.write_str("`ready_timeout` must be more than zero"),
             RuleError::ZeroWorkerThreads => f.write_str("`worker_threads` must be at least 1"),
+            RuleError::TooManyWorkerThreads { threads } => write!(
+                f,
+                "`worker_threads = {threads}` is more than {}: a thread each, which the runtime could not start",
+                super::settings::MOST_WORKER_THREADS
+            ),
             RuleError::TooManyListeners { count } => write!(
                 f,
                 "{count} listeners are declared, more than the {max} a child can be handed at once",

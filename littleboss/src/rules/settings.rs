@@ -46,8 +46,16 @@ pub(crate) fn nonzero_worker_threads(threads: usize) -> Result<(), RuleError> {
     if threads == 0 {
         return Err(RuleError::ZeroWorkerThreads);
     }
+    // Each a thread: tokio's builder panics on a count near `usize::MAX`,
+    // and a process meets the kernel's thread limit far below this.
+    if threads > MOST_WORKER_THREADS {
+        return Err(RuleError::TooManyWorkerThreads { threads });
+    }
     Ok(())
 }
+
+/// The most `worker_threads` taken.
+pub(crate) const MOST_WORKER_THREADS: usize = 32_768;
 
 /// What the checks across settings need to know: only what was set, since
 /// a default never conflicts.
@@ -247,6 +255,14 @@ mod tests {
             Err(RuleError::ZeroRestartWindow)
         );
         assert_eq!(nonzero_worker_threads(1), Ok(()));
+        assert_eq!(nonzero_worker_threads(MOST_WORKER_THREADS), Ok(()));
+        assert_eq!(
+            nonzero_worker_threads(usize::MAX).unwrap_err().to_string(),
+            format!(
+                "`worker_threads = {}` is more than 32768: a thread each, which the runtime could not start",
+                usize::MAX
+            )
+        );
         assert_eq!(
             nonzero_worker_threads(0).unwrap_err().to_string(),
             "`worker_threads` must be at least 1"

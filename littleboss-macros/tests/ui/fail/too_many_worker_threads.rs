@@ -1,0 +1,4 @@
+#[littleboss::main(name = "svc", worker_threads = 100000)]
+async fn main(ctx: littleboss::Context) {
+    let _ = ctx;
+}
