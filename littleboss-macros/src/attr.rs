@@ -66,7 +66,7 @@ pub(crate) struct Options {
     pub ready_timeout: Option<Spanned<u64>>,
     pub help: Option<LitBool>,
     pub flavor: Option<Spanned<Flavor>>,
-    /// `worker_threads` (at least 1).
+    /// `worker_threads` (1 to 32768).
     pub worker_threads: Option<Spanned<usize>>,
     /// `crate = "path"`: where the `littleboss` crate is, when not at
     /// `::littleboss` (renamed in Cargo.toml, or re-exported by another).
@@ -1314,7 +1314,7 @@ fn choice<T: Copy>(
     }
 }
 
-/// `worker_threads`: an integer, at least 1.
+/// `worker_threads`: an integer, 1 to 32768.
 fn threads(meta: &Meta) -> syn::Result<Spanned<usize>> {
     let Some(Lit::Int(int)) = literal(meta) else {
         let message = "`worker_threads` takes an integer: `worker_threads = 4`";

@@ -41,7 +41,8 @@ pub(crate) fn some_restarts(max: u32) -> Result<(), RuleError> {
 /// (the kernel's `SCM_MAX_FD`).
 pub(crate) const MAX_LISTENERS: usize = 253;
 
-/// A runtime needs at least one worker thread.
+/// A runtime needs at least one worker thread, and at most
+/// `MOST_WORKER_THREADS`.
 pub(crate) fn nonzero_worker_threads(threads: usize) -> Result<(), RuleError> {
     if threads == 0 {
         return Err(RuleError::ZeroWorkerThreads);
