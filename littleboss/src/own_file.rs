@@ -13,6 +13,18 @@ pub(crate) fn identity(path: &Path) -> Option<[u64; 2]> {
     Some([meta.dev(), meta.ino()])
 }
 
+/// Whether `path` names the file `id` (`[device, inode]`) now: taken so
+/// where that cannot be told, the way there closed to this process (a
+/// supervisor whose `supervisor_init` changed its user, its folder
+/// root's): nothing says it went, and no file could be made in its place
+/// there.
+pub(crate) fn still_names(path: &Path, id: Option<[u64; 2]>) -> bool {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => id == Some([meta.dev(), meta.ino()]),
+        Err(e) => e.kind() == std::io::ErrorKind::PermissionDenied,
+    }
+}
+
 /// A file made at `path`, and which file it was.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct OwnFile {
@@ -52,15 +64,9 @@ impl OwnFile {
         let _ = self.try_remove();
     }
 
-    /// Whether `path` still names this file: taken so where that cannot
-    /// be told, the way there closed to this process (a supervisor whose
-    /// `supervisor_init` changed its user, its folder root's): nothing
-    /// says it went, and no file could be made in its place there.
+    /// Whether `path` still names this file (see [`still_names`]).
     pub fn in_place(&self) -> bool {
-        match std::fs::symlink_metadata(&self.path) {
-            Ok(meta) => [meta.dev(), meta.ino()] == self.id,
-            Err(e) => e.kind() == std::io::ErrorKind::PermissionDenied,
-        }
+        still_names(&self.path, Some(self.id))
     }
 
     /// Removes the file if `path` is seen to name it; the error of a removal

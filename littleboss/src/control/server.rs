@@ -537,12 +537,9 @@ impl ServiceLock {
     /// Whether its path still names the locked file (a cleaner may have
     /// removed it).
     fn is_in_place(&self) -> bool {
-        // As `OwnFile::in_place`, what cannot be looked at is taken as in
-        // place.
-        match still_named(&self.file, &self.path) {
-            Ok(named) => named,
-            Err(e) => e.kind() == io::ErrorKind::PermissionDenied,
-        }
+        // What cannot be looked at is taken as in place.
+        let id = |m: std::fs::Metadata| [m.dev(), m.ino()];
+        crate::own_file::still_names(&self.path, self.file.metadata().ok().map(id))
     }
 
     /// Removes the lock file, still holding the lock: call it last, after

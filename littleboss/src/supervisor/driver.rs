@@ -236,9 +236,9 @@ pub(crate) struct Parts {
     pub accepting: JoinHandle<()>,
     /// The control folder's watch a previous image handed over.
     pub watch: Option<FolderWatch>,
-    /// The shared lock on the control folder, if tried before the loop
-    /// (and said if it could not be had).
-    pub folder_lock: Option<Option<FolderLock>>,
+    /// The shared lock on the control folder, taken (or tried, and said)
+    /// before the loop by a first image ([`Begin::Start`]).
+    pub folder_lock: Option<FolderLock>,
     /// When the machine's clock started, on `CLOCK_MONOTONIC`.
     pub origin_ns: u64,
 }
@@ -362,7 +362,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         control_path: parts.control_path,
         control_file: parts.control_file,
         lock: parts.lock,
-        folder_lock: None,
+        folder_lock: parts.folder_lock,
         accepting: parts.accepting,
         watch: parts.watch,
         remake_retry: None,
@@ -379,8 +379,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
     // before `supervisor_init`; remade, it was locked anew, replacing what
     // was taken before, or keeping it where the new folder cannot be) and
     // watched (unless the previous image handed its watch over).
-    let tried = parts.folder_lock.is_some();
-    io.folder_lock = parts.folder_lock.flatten();
+    let tried = matches!(begin, Begin::Start);
     if !io.remake_control() && !tried {
         io.folder_lock = hold_folder(&io.control_path);
     }

@@ -179,7 +179,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // Against cleaners of old files, before `supervisor_init`: one that
     // changes the user (to drop root's rights) may leave the folder, root's,
     // out of reach.
-    let folder_lock = Some(driver::hold_folder(&socket_path));
+    let folder_lock = driver::hold_folder(&socket_path);
     if let Some(init) = config.supervisor_init {
         // A panic (its message said by the hook) ends the start as any
         // failure does: without the control socket's files left behind.
@@ -329,10 +329,10 @@ struct Serving {
     lock: server::ServiceLock,
     /// The control folder's watch a previous image handed over.
     watch: Option<std::os::fd::OwnedFd>,
-    /// The shared lock on the control folder, if tried before
-    /// `supervisor_init` (which may leave the folder out of reach): `None`
-    /// where the driver takes it.
-    folder_lock: Option<Option<crate::control::dir::FolderLock>>,
+    /// The shared lock on the control folder, taken (or tried, and said)
+    /// before `supervisor_init`, which may leave the folder out of reach:
+    /// a first image's; a new one takes its own in the driver.
+    folder_lock: Option<crate::control::dir::FolderLock>,
     sockets: HashMap<machine::ListenerKey, driver::Socket>,
     notifier: Option<std::sync::Arc<crate::notify::Notifier>>,
     events_tx: mpsc::UnboundedSender<machine::Event>,

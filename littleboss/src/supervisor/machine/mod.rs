@@ -1279,9 +1279,10 @@ impl Machine {
                     stopping.code = code_of(id, &child, exit, stopping.starting.as_ref());
                 }
                 let was_serving = stopping.serving == Some(id);
-                say!(self, "child pid {pid} {exit}");
+                let ended = format!("child pid {pid} {exit}");
+                say!(self, "{ended}");
                 if was_serving {
-                    self.state.last_exit = Some(format!("child pid {pid} {exit}"));
+                    self.state.last_exit = Some(ended);
                     self.serving_gone_at_stop();
                 }
                 return;
@@ -1306,8 +1307,9 @@ impl Machine {
             }
             self.tell_alone();
             self.state.last_code = code;
-            self.state.last_exit = Some(format!("child pid {pid} {exit}"));
-            say!(self, "child pid {pid} {exit}");
+            let ended = format!("child pid {pid} {exit}");
+            say!(self, "{ended}");
+            self.state.last_exit = Some(ended);
             // Not the dead child's pid meanwhile (a reload under way, a
             // rollback, a restart: each says more once it has a pid).
             self.notify_status();
@@ -2542,8 +2544,7 @@ impl Machine {
     /// for ever: its reader spins).
     fn own_streams(&self) -> Vec<ListenerKey> {
         (self.state.held.iter())
-            // One lost in an upgrade has no socket here to shut.
-            .filter(|(key, held)| own_stream(key, held) && !held.lost)
+            .filter(|(key, held)| own_stream(key, held))
             .map(|(key, _)| key.clone())
             .collect()
     }
@@ -2632,9 +2633,10 @@ fn within_window(now: Duration, at: Duration, window: Duration) -> bool {
 }
 
 /// Whether the socket held for `key` is a stream socket of the
-/// supervisor's own, not the service manager's: one a stop shuts.
+/// supervisor's own, not the service manager's: one a stop shuts (not
+/// one lost in an upgrade, which it has no socket of).
 fn own_stream(key: &ListenerKey, held: &Held) -> bool {
-    !held.activated && matches!(key.network.kind(), Kind::Tcp | Kind::Unix)
+    !held.activated && !held.lost && matches!(key.network.kind(), Kind::Tcp | Kind::Unix)
 }
 
 /// Why the start of `child` failed, as said: by its pid, or, its spawn
