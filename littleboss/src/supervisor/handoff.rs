@@ -412,12 +412,17 @@ impl Handoff {
         // would take thirty-odd times their size: a request of megabytes
         // begun at an upgrade would have the new image take a gigabyte.
         let mut handoff: Handoff = serde_json::from_slice(json).map_err(HandoffError::Corrupt)?;
-        let pending = fields_of(json, &["pending"])
+        // The events as their JSON text, borrowed: read into values all
+        // at once, requests with megabytes of arguments (numbers) pending
+        // at the exec took thirty-odd times their size together.
+        #[derive(Deserialize)]
+        struct Pending<'a> {
+            #[serde(borrow)]
+            pending: Vec<&'a serde_json::value::RawValue>,
+        }
+        let pending = (serde_json::from_slice::<Pending>(json))
             .map_err(HandoffError::Corrupt)?
-            .remove("pending")
-            .ok_or_else(|| serde::de::Error::missing_field("pending"))
-            .and_then(Vec::<serde_json::Value>::deserialize)
-            .map_err(HandoffError::Corrupt)?;
+            .pending;
         // Refused here, while the way back is held, not met as a panic
         // once the new image has let go of it.
         if let Some(why) = handoff.state.inconsistency() {
@@ -436,17 +441,18 @@ impl Handoff {
         enum ControlOf {
             Control { client: ClientId },
         }
-        for value in pending {
+        for raw in pending {
+            let text = raw.get();
             // A request with a field this binary does not know (handed on
             // by a newer one, going back or downgrading) is refused, as
             // it would be had it come now, not carried out without it.
-            if let Some(refused) = refused_for_unknown_field(&value) {
+            if let Some(refused) = refused_for_unknown_field(text) {
                 handoff.refused.push(refused);
                 continue;
             }
-            match Event::deserialize(&value) {
+            match serde_json::from_str::<Event>(text) {
                 Ok(event) => handoff.pending.push(event),
-                Err(e) => match ControlOf::deserialize(&value) {
+                Err(e) => match serde_json::from_str::<ControlOf>(text) {
                     Ok(ControlOf::Control { client }) => {
                         let said = crate::control::protocol::ProtocolError::unreadable(e);
                         handoff.refused.push((client, said.to_string()));
@@ -561,13 +567,47 @@ fn read_apart<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Event>, D::E
 
 /// The client and the refusal of a handed-over control request whose
 /// fields this binary does not all know, if `event` is one.
-fn refused_for_unknown_field(event: &serde_json::Value) -> Option<(ClientId, String)> {
-    let control = event.get("Control")?;
-    let client = control.get("client")?.as_u64()?;
-    let request = control.get("request")?.as_object()?;
-    let cmd = request.get("cmd")?.as_str()?;
-    let keys = request.keys().map(String::as_str);
-    let refused = crate::control::protocol::unknown_field(cmd, keys)?;
+fn refused_for_unknown_field(event: &str) -> Option<(ClientId, String)> {
+    use serde::de::{IgnoredAny, MapAccess, Visitor};
+    /// A request's command and the names of its fields, the values
+    /// passed over unread.
+    struct Keys {
+        cmd: Option<String>,
+        names: Vec<String>,
+    }
+    impl<'de> Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Keys, D::Error> {
+            struct Named;
+            impl<'de> Visitor<'de> for Named {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a control request")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                    let mut keys = Keys {
+                        cmd: None,
+                        names: Vec::new(),
+                    };
+                    while let Some(name) = map.next_key::<String>()? {
+                        match name == "cmd" {
+                            true => keys.cmd = map.next_value::<Option<String>>()?,
+                            false => drop(map.next_value::<IgnoredAny>()?),
+                        }
+                        keys.names.push(name);
+                    }
+                    Ok(keys)
+                }
+            }
+            d.deserialize_map(Named)
+        }
+    }
+    #[derive(Deserialize)]
+    enum ControlKeys {
+        Control { client: ClientId, request: Keys },
+    }
+    let ControlKeys::Control { client, request } = serde_json::from_str(event).ok()?;
+    let names = request.names.iter().map(String::as_str);
+    let refused = crate::control::protocol::unknown_field(request.cmd.as_deref()?, names)?;
     Some((client, refused.to_string()))
 }
 
@@ -788,6 +828,65 @@ mod tests {
         let picked = super::fields_of(&json, &["idle", "none"]).unwrap();
         assert_eq!(picked.keys().collect::<Vec<_>>(), ["idle"]);
         assert!(super::fields_of(b"{} trailing", &["idle"]).is_err());
+    }
+
+    /// Runs in a process of its own (this test binary run again), so
+    /// that its peak memory is its own.
+    #[test]
+    fn reloads_with_megabytes_of_arguments_pending_at_an_upgrade_are_read_in_about_their_size() {
+        use crate::supervisor::machine::{Event, STATE_VERSION, serving_state};
+        const IN_CHILD: &str = "LITTLEBOSS_TEST_HANDOFF_PEAK";
+        let name = "supervisor::handoff::tests::reloads_with_megabytes_of_arguments_pending_at_an_upgrade_are_read_in_about_their_size";
+        if std::env::var_os(IN_CHILD).is_none() {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([name, "--exact", "--test-threads=1", "--nocapture"])
+                .env(IN_CHILD, "1")
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{text}");
+            assert!(text.contains("1 passed"), "{text}");
+            return;
+        }
+        // Four reloads, each with 4 MiB of arguments, the most an exec
+        // takes of each (written as serde writes an `OsString`: numbers).
+        let argument = "a".repeat(crate::arg_bytes::LONGEST);
+        let args = vec![serde_json::json!(argument); 32];
+        let line = serde_json::json!({"v": 1, "cmd": "reload", "path": "/x", "args": args});
+        let request =
+            crate::control::protocol::decode_request(line.to_string().as_bytes()).unwrap();
+        let handoff = Handoff {
+            state: serving_state(),
+            pending: (0..4)
+                .map(|client| Event::Control {
+                    client,
+                    request: request.clone(),
+                })
+                .collect(),
+            ..Handoff::naming_only(3, 4)
+        };
+        let json = serde_json::to_vec(&handoff).unwrap();
+        drop((handoff, request, args, line));
+        let kib = |field: &str| -> u64 {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap();
+            let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+            line.split_whitespace().nth(1).unwrap().parse().unwrap()
+        };
+        // The peak set back to what is in use now (Linux's `clear_refs`).
+        std::fs::write("/proc/self/clear_refs", "5").unwrap();
+        let before = kib("VmHWM:");
+        let back = Handoff::decode(&json, STATE_VERSION).unwrap();
+        let grown = kib("VmHWM:") - before;
+        assert_eq!(back.pending.len(), 4);
+        assert!(back.refused.is_empty(), "{:?}", back.refused);
+        // What the four hold (16 MiB), and a little: not a tree of JSON
+        // values, thirty-odd bytes a byte.
+        assert!(
+            grown < 40 << 10,
+            "{grown} KiB grown to read {} KiB",
+            json.len() >> 10
+        );
     }
 
     #[test]
