@@ -249,8 +249,9 @@ pub(crate) enum Response {
     /// The new child is ready and serving; `old_pid` is winding down.
     /// `supervisor_not_upgraded` says why the supervisor did not upgrade
     /// itself in place to the new binary, when it tried and failed or would
-    /// not (the binary cannot take its state over, or was refused before;
-    /// absent otherwise, and from an older supervisor).
+    /// not (the binary cannot take its state over, or was refused before),
+    /// or has not yet (a child watched by pid, a child's exec hung; absent
+    /// otherwise, and from an older supervisor).
     Reloaded {
         pid: u32,
         old_pid: Option<u32>,

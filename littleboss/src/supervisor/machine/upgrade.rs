@@ -95,8 +95,11 @@ impl Machine {
             // The wait for a hung exec may be long: said, once per child,
             // when it is what the upgrade waits for (not a child watched
             // by pid, which no exec's return would change).
-            let hung = state.children.values().any(|c| c.spawn_given_up())
-                && (state.children.values()).all(|c| c.pid.is_none() || c.by_pidfd);
+            let by_pid: Vec<String> = (state.children.values())
+                .filter(|c| !c.by_pidfd)
+                .filter_map(|c| Some(c.pid?.to_string()))
+                .collect();
+            let hung = state.children.values().any(|c| c.spawn_given_up()) && by_pid.is_empty();
             if hung && state.upgrade_held_for != Some(id) {
                 say!(
                     self,
@@ -105,6 +108,24 @@ impl Machine {
                 );
                 self.state.upgrade_held_for = Some(id);
             }
+            // A reload answered in this step is told that the supervisor
+            // is not its binary yet, and why (the log said it at the
+            // spawn, or just above).
+            let told = match hung {
+                true => format!(
+                    "its upgrade in place to {} waits for the exec of a child given up on, which has not returned",
+                    path.display()
+                ),
+                false => format!(
+                    "no upgrade in place to {} while {} watched by pid, not by pidfd (see the supervisor's log)",
+                    path.display(),
+                    match &by_pid[..] {
+                        [one] => format!("child pid {one} is"),
+                        many => format!("children pid {} are", many.join(", pid ")),
+                    }
+                ),
+            };
+            tell_not_upgraded(self.effects.iter_mut().filter_map(reply), &told);
             return;
         }
         // Hold this step's answers and READY=1 for the new image.

@@ -296,9 +296,16 @@ fn without_pidfds_the_supervisor_keeps_its_binary() {
     let mut sim = Sim::new(settings());
     sim.no_pidfds = true;
     sim.hello_and_ready(1);
-    sim.reload("/bin/v2");
+    let reload = sim.reload("/bin/v2");
     sim.hello_and_ready(2);
     assert_eq!(upgrade_effects(&sim), 0);
+    // Its client hears why.
+    assert_eq!(
+        not_upgraded(&sim, reload).as_deref(),
+        Some(
+            "no upgrade in place to /bin/v2 while child pid 1002 is watched by pid, not by pidfd (see the supervisor's log)"
+        )
+    );
     // The old child gone too: still none, for the serving one.
     sim.exit(1, ChildExit::Code(0));
     sim.advance(Duration::from_secs(1));
@@ -319,8 +326,15 @@ fn an_upgrade_held_off_by_a_hung_exec_is_said_once_and_goes_on_after_it() {
     assert!(sim.final_answer(hung).is_some());
     // The next reload's spawn goes through; v2's exec still hangs.
     sim.defer_spawns = false;
-    sim.reload("/bin/v3");
+    let reload = sim.reload("/bin/v3");
     sim.hello_and_ready(3);
+    // Its client hears that the supervisor is not its binary yet.
+    assert_eq!(
+        not_upgraded(&sim, reload).as_deref(),
+        Some(
+            "its upgrade in place to /bin/v3 waits for the exec of a child given up on, which has not returned"
+        )
+    );
     let said = "the supervisor's upgrade in place to /bin/v3 waits for the exec of a child given up on, which has not returned (a file system that hangs?)";
     sim.advance(Duration::from_secs(5));
     assert_eq!(upgrade_effects(&sim), 0);
