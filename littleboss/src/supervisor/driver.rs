@@ -1001,15 +1001,21 @@ impl Io {
             }
             Effect::KillSpawning { id } => {
                 if let Some(flight) = self.spawns_in_flight.get(&id) {
-                    match flight.kill() {
-                        Some(pid) => say_killed(pid),
-                        // Not forked yet, or its pid not said: waited for.
+                    // Decided on one read of the pid: a pid said between
+                    // two reads would be neither killed nor waited for.
+                    match flight.read_pid() {
                         // (One said but not killed is not ours, or `/proc`
                         // cannot tell: waiting would change nothing.)
-                        None if flight.read_pid() == super::spawn::Forked::NotYet => {
+                        super::spawn::Forked::Pid(_) => {
+                            if let Some(pid) = flight.kill() {
+                                say_killed(pid);
+                            }
+                        }
+                        // Not forked yet, or its pid not said: waited for.
+                        super::spawn::Forked::NotYet => {
                             _ = tokio::spawn(flight.clone().kill_once_forked());
                         }
-                        None => {}
+                        super::spawn::Forked::Over => {}
                     }
                 }
             }
