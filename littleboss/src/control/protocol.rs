@@ -250,8 +250,8 @@ pub(crate) enum Response {
     /// `supervisor_not_upgraded` says why the supervisor did not upgrade
     /// itself in place to the new binary, when it tried and failed or would
     /// not (the binary cannot take its state over, or was refused before),
-    /// or has not yet (a child watched by pid, a child's exec hung; absent
-    /// otherwise, and from an older supervisor).
+    /// or has not yet (a child watched by pid, a child's exec hung). Absent
+    /// otherwise, and from an older supervisor.
     Reloaded {
         pid: u32,
         old_pid: Option<u32>,
@@ -539,6 +539,17 @@ impl ProtocolError {
     /// ```
     pub(crate) fn unreadable(e: serde_json::Error) -> ProtocolError {
         ProtocolError::BadRequest(serde::de::Error::custom(short(e.to_string())))
+    }
+
+    /// [`unreadable`](Self::unreadable) for a request read again where
+    /// an in-place upgrade handed it over: without serde's line and
+    /// column, which count in the handed-over state, not in the line the
+    /// client sent.
+    pub(crate) fn unreadable_handed_over(e: serde_json::Error) -> ProtocolError {
+        let said = e.to_string();
+        let at = format!(" at line {} column {}", e.line(), e.column());
+        let said = said.strip_suffix(&at).unwrap_or(&said).to_owned();
+        ProtocolError::BadRequest(serde::de::Error::custom(short(said)))
     }
 }
 

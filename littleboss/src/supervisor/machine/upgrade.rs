@@ -111,18 +111,20 @@ impl Machine {
             // A reload answered in this step is told that the supervisor
             // is not its binary yet, and why (the log said it at the
             // spawn, or just above).
-            let told = match hung {
-                true => format!(
-                    "its upgrade in place to {} waits for the exec of a child given up on, which has not returned",
-                    path.display()
+            let path = path.display();
+            let told = match &by_pid[..] {
+                [] if hung => format!(
+                    "its upgrade in place to {path} waits for the exec of a child given up on, which has not returned"
                 ),
-                false => format!(
-                    "no upgrade in place to {} while {} watched by pid, not by pidfd (see the supervisor's log)",
-                    path.display(),
-                    match &by_pid[..] {
-                        [one] => format!("child pid {one} is"),
-                        many => format!("children pid {} are", many.join(", pid ")),
-                    }
+                // (None here: a child between its spawn and its hello
+                // holds the upgrade off above.)
+                [] => format!("its upgrade in place to {path} waits for a child being started"),
+                [one] => format!(
+                    "no upgrade in place to {path} while child pid {one} is watched by pid, not by pidfd (see the supervisor's log)"
+                ),
+                many => format!(
+                    "no upgrade in place to {path} while children pid {} are watched by pid, not by pidfd (see the supervisor's log)",
+                    many.join(", pid ")
                 ),
             };
             tell_not_upgraded(self.effects.iter_mut().filter_map(reply), &told);
