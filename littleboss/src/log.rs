@@ -123,6 +123,7 @@ fn write_now(bytes: &[u8]) -> bool {
         bytes,
         Wait::EachStall(ROOM_PATIENCE),
         &STDERR_CUT,
+        Pieces::Whole,
     )
 }
 
@@ -142,20 +143,37 @@ fn write_until(
 ) -> usize {
     let mut written = 0;
     for line in lines {
-        // Room for a short line, or none by the deadline (where stderr
-        // blocks, a write now would wait for as long as nobody reads).
-        if !room_by(fd, deadline).unwrap_or(false) {
-            break;
-        }
-        // A line that goes in pieces to a non-blocking stderr keeps to
-        // the same deadline, however many times it waits for room.
-        if !write_after_cut(fd, line.as_bytes(), Wait::Until(deadline), cut) {
+        // A line that goes in pieces keeps to the same deadline, however
+        // many times it waits for room.
+        if !write_after_cut(
+            fd,
+            line.as_bytes(),
+            Wait::Until(deadline),
+            cut,
+            Pieces::OnceRoom,
+        ) {
             break;
         }
         written += 1;
     }
     written
 }
+
+/// How [`write_after_cut`] hands its bytes to `write`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pieces {
+    /// All at once: the writer thread's way, which may wait.
+    Whole,
+    /// A pipe's page (`PIPE_BUF`) at a time, each once there is room for
+    /// it (or none by the deadline): where stderr blocks, a pipe that
+    /// polls writable takes a page whole, but a longer write (a panic's
+    /// backtrace) waits in the kernel for the rest for as long as nobody
+    /// reads.
+    OnceRoom,
+}
+
+/// [`Pieces::OnceRoom`]'s piece: Linux's `PIPE_BUF`, written whole.
+const PIPE_PIECE: usize = 4096;
 
 /// Whether all of `bytes` were written to `fd`, waiting for room as
 /// `wait` says. A line given up on part-way leaves `cut` set, and
@@ -166,6 +184,7 @@ fn write_after_cut(
     bytes: &[u8],
     wait: Wait,
     cut: &AtomicBool,
+    pieces: Pieces,
 ) -> bool {
     let was_cut = cut.load(Ordering::Relaxed);
     let with_break;
@@ -176,7 +195,23 @@ fn write_after_cut(
         bytes
     };
     let mut rest = whole;
-    let written = write_all_waiting(fd, &mut rest, wait).is_ok();
+    let written = match pieces {
+        Pieces::Whole => write_all_waiting(fd, &mut rest, wait).is_ok(),
+        Pieces::OnceRoom => loop {
+            if rest.is_empty() {
+                break true;
+            }
+            if !room_by(fd, wait.deadline()).unwrap_or(false) {
+                break false;
+            }
+            let mut piece = &rest[..rest.len().min(PIPE_PIECE)];
+            let sent = write_all_waiting(fd, &mut piece, wait).is_ok();
+            rest = &rest[rest.len().min(PIPE_PIECE) - piece.len()..];
+            if !sent {
+                break false;
+            }
+        },
+    };
     // Cut while the last byte written ends no line (nothing written: as
     // before).
     let last = whole.len() - rest.len();
@@ -983,7 +1018,8 @@ mod tests {
             write_end.as_fd(),
             long.as_bytes(),
             patience,
-            &cut
+            &cut,
+            Pieces::Whole
         ));
         assert!(cut.load(Ordering::Relaxed));
         // Nothing of the next one fits either: still cut.
@@ -991,7 +1027,8 @@ mod tests {
             write_end.as_fd(),
             b"lost\n",
             patience,
-            &cut
+            &cut,
+            Pieces::Whole
         ));
         assert!(cut.load(Ordering::Relaxed));
         let mut read = std::fs::File::from(read_end);
@@ -1001,7 +1038,8 @@ mod tests {
             write_end.as_fd(),
             b"littleboss: next\n",
             patience,
-            &cut
+            &cut,
+            Pieces::Whole
         ));
         assert!(!cut.load(Ordering::Relaxed));
         drop(write_end);
@@ -1048,6 +1086,41 @@ mod tests {
             all,
             format!("{}littleboss: one\nlittleboss: two\n", ".".repeat(4096))
         );
+    }
+
+    #[test]
+    fn a_long_line_with_no_writer_thread_gives_up_at_the_deadline_on_a_blocking_pipe() {
+        use std::io::Read;
+        use std::os::fd::AsFd;
+        // A blocking pipe with a page of room, nobody reading: as a
+        // panic's backtrace, longer than that, finds a stalled stderr
+        // with no thread to be had for the writer.
+        let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
+        nix::fcntl::fcntl(&write_end, nix::fcntl::FcntlArg::F_SETPIPE_SZ(8192)).unwrap();
+        let long = format!("littleboss: {}\n", "x".repeat(64 * 1024));
+        let lines = vec![long.clone()];
+        let (done_tx, done) = std::sync::mpsc::channel();
+        let writing = std::thread::spawn(move || {
+            nix::unistd::write(&write_end, &[b'.'; 4096]).unwrap();
+            let cut = AtomicBool::new(false);
+            let deadline = Instant::now() + Duration::from_millis(50);
+            let written = write_until(write_end.as_fd(), &lines, deadline, &cut);
+            done_tx
+                .send((written, cut.load(Ordering::Relaxed)))
+                .unwrap();
+        });
+        // Not stuck in a write for as long as nobody reads.
+        let given_up = done.recv_timeout(Duration::from_secs(30));
+        // (Read, so that a write stuck in the kernel ends and the thread
+        // with it.)
+        let mut read = std::fs::File::from(read_end);
+        let mut all = Vec::new();
+        read.read_to_end(&mut all).unwrap();
+        writing.join().unwrap();
+        assert_eq!(given_up, Ok((0, true)), "the write waited on stderr");
+        // The page there was room for, of the line, and no more.
+        assert_eq!(all.len(), 2 * 4096);
+        assert_eq!(&all[4096..], &long.as_bytes()[..4096]);
     }
 
     #[test]
