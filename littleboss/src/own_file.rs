@@ -13,6 +13,18 @@ pub(crate) fn identity(path: &Path) -> Option<[u64; 2]> {
     Some([meta.dev(), meta.ino()])
 }
 
+/// The identity of the folder the file at `path` is in, as a bind or an
+/// open of `path` finds it (symlinks on the way followed); `.` for a bare
+/// name.
+pub(crate) fn folder_identity(path: &Path) -> Option<[u64; 2]> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let meta = std::fs::metadata(folder).ok()?;
+    Some([meta.dev(), meta.ino()])
+}
+
 /// Whether `path` names the file `id` (`[device, inode]`) now: taken so
 /// where that cannot be told, the way there closed to this process (a
 /// supervisor whose `supervisor_init` changed its user, its folder
@@ -67,6 +79,29 @@ impl OwnFile {
     /// Whether `path` still names this file (see [`still_names`]).
     pub fn in_place(&self) -> bool {
         still_names(&self.path, Some(self.id))
+    }
+
+    /// The folder `path` is in, if `path` names this file now (seen so):
+    /// for [`removed_from`](Self::removed_from).
+    pub fn folder_if_in_place(&self) -> Option<[u64; 2]> {
+        (identity(&self.path) == Some(self.id)).then(|| folder_identity(&self.path))?
+    }
+
+    /// Whether the file is seen removed from `folder`, the folder it was
+    /// in ([`folder_if_in_place`](Self::folder_if_in_place)): `path`'s
+    /// folder is that one still, and names nothing there now, or another
+    /// file. Not when the way there changed (a folder above renamed, a
+    /// link on the way pointed elsewhere, a chroot or a mount namespace
+    /// entered since) or cannot be looked at: the file may be there
+    /// still, reached the old way.
+    pub fn removed_from(&self, folder: [u64; 2]) -> bool {
+        if folder_identity(&self.path) != Some(folder) {
+            return false;
+        }
+        match std::fs::symlink_metadata(&self.path) {
+            Ok(meta) => [meta.dev(), meta.ino()] != self.id,
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        }
     }
 
     /// Removes the file if `path` is seen to name it; the error of a removal

@@ -1033,11 +1033,20 @@ fn a_unix_socket_listener_survives_reloads_and_goes_at_the_final_stop() {
     assert!(!path.exists(), "the socket file outlived the final stop");
 }
 
+/// A greeting read from the unix socket at `path` (`unix PID`).
+fn greet_at(path: &std::path::Path) -> std::io::Result<String> {
+    let mut conn = UnixStream::connect(path)?;
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply)?;
+    Ok(reply)
+}
+
 #[test]
-fn a_unix_socket_whose_file_was_removed_is_said_unreachable() {
+fn a_unix_socket_whose_file_was_removed_is_let_go_of_and_bound_again_by_a_reload() {
     // `rm` of the socket's file (by hand, or a cleaner of /tmp): the
-    // socket listens on, out of reach. `status` marks it, and the
-    // supervisor's look (every 30 s, 200 ms here) says it once.
+    // socket listens on, out of reach. The supervisor's look (every 30 s,
+    // 200 ms here) lets go of it, says so once, and `status` marks it; a
+    // reload binds it again, and its child serves there.
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let mut svc = Service::new(bin);
     let path = svc.dir.path().join("srv.sock");
@@ -1046,23 +1055,93 @@ fn a_unix_socket_whose_file_was_removed_is_said_unreachable() {
         &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")],
     );
     svc.ready();
+    let first = greet_at(&path).unwrap();
     let status = text(&svc.control("status"));
     assert!(!status.contains("file was removed"), "{status}");
     std::fs::remove_file(&path).unwrap();
-    let said = format!("the file of the unix socket {} was removed", path.display());
+    let said = format!(
+        "the file of the unix socket {} was removed: nobody can connect to it; the supervisor lets go of it, and the next reload or restart binds it again",
+        path.display()
+    );
     svc.output.wait_for(&said);
     let status = svc.control("status");
     assert!(status.status.success(), "{}", text(&status));
     let line = format!(
-        "sock:\tunix {} (its file was removed: nobody can connect; a stop and a start bind it again)",
+        "sock:\tunix {} (its file was removed: nobody can connect; a reload binds it again)",
         path.display()
     );
     assert!(text(&status).contains(&line), "{}", text(&status));
     let status = json(&svc, bin);
     assert_eq!(status["listeners"][0]["file_removed"], true, "{status}");
+    assert_eq!(status["listeners"][0]["listening"], false, "{status}");
     // Several looks later, said once (a negative check: a fixed wait).
     std::thread::sleep(std::time::Duration::from_millis(600));
     assert_eq!(svc.output.text().matches(&said).count(), 1, "said once");
+    svc.reload_ok();
+    let second = greet_at(&path).expect("bound again by the reload");
+    assert!(
+        second.starts_with("unix ") && second != first,
+        "{first} then {second}"
+    );
+    let status = json(&svc, bin);
+    assert_eq!(
+        status["listeners"][0]["file_removed"],
+        serde_json::Value::Null,
+        "{status}"
+    );
+    assert_eq!(status["listeners"][0]["listening"], true, "{status}");
+    svc.stop_expecting(0);
+    assert!(
+        !path.exists(),
+        "the socket file bound again outlived the stop"
+    );
+}
+
+#[test]
+fn a_reload_right_after_a_unix_sockets_file_was_removed_binds_it_again() {
+    // No look has come yet (one every 30 s): the reload looks itself.
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let mut svc = Service::new(bin);
+    let path = svc.dir.path().join("srv.sock");
+    svc.start(&[&format!("-sock={}", path.display())]);
+    svc.ready();
+    let first = greet_at(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    svc.reload_ok();
+    let second = greet_at(&path).expect("bound again by the reload");
+    assert!(
+        second.starts_with("unix ") && second != first,
+        "{first} then {second}"
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn a_unix_sockets_file_out_of_sight_by_a_renamed_folder_is_kept() {
+    // The folder renamed (`mv`): the path names nothing, but the socket
+    // is there still, reached by the new name. Held on (a reload keeps
+    // it), not let go of and bound anew.
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let mut svc = Service::new(bin);
+    let folder = svc.dir.path().join("run");
+    std::fs::create_dir(&folder).unwrap();
+    let path = folder.join("srv.sock");
+    svc.start_with_env(
+        &[&format!("-sock={}", path.display())],
+        &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")],
+    );
+    svc.ready();
+    let moved = svc.dir.path().join("run.old");
+    std::fs::rename(&folder, &moved).unwrap();
+    let said = format!(
+        "the file of the unix socket {} was removed, or is out of sight: it still listens",
+        path.display()
+    );
+    svc.output.wait_for(&said);
+    svc.reload_ok();
+    let new_child = greet_at(&moved.join("srv.sock")).expect("the socket kept");
+    assert!(new_child.starts_with("unix "), "{new_child}");
+    assert!(!path.exists(), "bound anew at the old path");
     svc.stop_expecting(0);
 }
 

@@ -124,7 +124,9 @@ pub(crate) struct ListenerStatus {
     pub listening: bool,
     /// A unix socket the supervisor bound whose file its path no longer
     /// names (removed, by hand or a cleaner, or another file put there):
-    /// held and listening, but nobody can connect to it.
+    /// nobody can connect to it. Let go of (`listening` false) when the
+    /// file was seen gone from its folder, for the next reload or restart
+    /// to bind it again; else held and listening.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub file_removed: bool,
     /// Not handed over in an in-place upgrade, and not to be bound again
@@ -260,7 +262,13 @@ impl Status {
                         " (not handed over in an upgrade: no later child is given it; stop and start the service to have it again)"
                     }
                     (true, false) => "",
-                    (false, _) => " (not listening)",
+                    // Let go of: the next launch binds it again.
+                    (false, true) => {
+                        " (its file was removed: nobody can connect; a reload binds it again)"
+                    }
+                    (false, false) => " (not listening)",
+                    // Held still: where it cannot be told that the file
+                    // went from its folder (see the supervisor's log).
                     (true, true) => {
                         " (its file was removed: nobody can connect; a stop and a start bind it again)"
                     }

@@ -128,13 +128,27 @@ pub(crate) struct Socket {
     /// A unix socket's file, when it was bound here: ours to remove, as
     /// long as its path names it.
     pub(super) unix_file: Option<OwnFile>,
+    /// The folder that file was seen in, in place (see
+    /// [`OwnFile::removed_from`]).
+    unix_folder: Option<[u64; 2]>,
 }
 
 impl Socket {
     pub fn new(fd: OwnedFd, unix_file: Option<OwnFile>) -> Socket {
+        let unix_folder = (unix_file.as_ref()).and_then(OwnFile::folder_if_in_place);
         Socket {
             fd: Arc::new(super::spawn::off_the_channel_fd(fd)),
             unix_file,
+            unix_folder,
+        }
+    }
+
+    /// Whether its unix socket's file is seen removed from the folder it
+    /// was made in (see [`OwnFile::removed_from`]).
+    fn file_gone_from_its_folder(&self) -> bool {
+        match (&self.unix_file, self.unix_folder) {
+            (Some(file), Some(folder)) => file.removed_from(folder),
+            _ => false,
         }
     }
 
@@ -574,12 +588,32 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     if woke != Woke::Look || above.is_none_or(std::path::Path::exists) {
                         io.remake_control();
                     }
-                    io.say_files_removed();
+                    let gone = io.look_at_unix_files();
+                    backlog.extend(gone.into_iter().map(|key| Pending::Event(Event::UnixFileRemoved { key })));
                     effects = Vec::new();
                     continue;
                 }
             },
         };
+        // A reload finds the unix sockets' files as they are now: one
+        // removed since the last look is let go of first, for the reload
+        // to bind it again (each file looked at once: the reload comes
+        // back here finding none new).
+        if let Event::Control {
+            request: crate::control::protocol::Request::Reload { .. },
+            ..
+        } = &event
+        {
+            let gone = io.look_at_unix_files();
+            if !gone.is_empty() {
+                backlog.push_front(Pending::Event(event));
+                for key in gone.into_iter().rev() {
+                    backlog.push_front(Pending::Event(Event::UnixFileRemoved { key }));
+                }
+                effects = Vec::new();
+                continue;
+            }
+        }
         if let Event::Exited { id, .. } = &event {
             io.children.remove(id);
             super::heap::give_back_freed();
@@ -1376,23 +1410,35 @@ impl Io {
         }
     }
 
-    /// Says, once each, which unix sockets' files were removed (at each
-    /// wake of the control path's watch, retry or look: the look comes
-    /// every [`PATH_LOOK`], or a pending retry's wait, up to a minute).
-    fn say_files_removed(&mut self) {
+    /// Looks, once for each file, at which unix sockets' files were
+    /// removed (at each wake of the control path's watch, retry or look:
+    /// the look comes every [`PATH_LOOK`], or a pending retry's wait, up
+    /// to a minute; and before a reload). Those seen gone from the folder
+    /// they were made in are returned, for the machine to let go of (the
+    /// next launch binds them again); the others, out of sight but maybe
+    /// there still (a `supervisor_init` that entered a chroot, a folder
+    /// above renamed), are said and kept.
+    fn look_at_unix_files(&mut self) -> Vec<ListenerKey> {
         let removed: Vec<(ListenerKey, PathBuf)> = (self.unix_files_removed().into_iter())
             .map(|(key, path)| (key.clone(), path.to_owned()))
             .collect();
         // Said again should a later file of the same key go too.
         (self.files_removed_said).retain(|said| removed.iter().any(|(key, _)| key == said));
+        let mut gone = Vec::new();
         for (key, path) in removed {
-            if self.files_removed_said.insert(key) {
-                log!(
-                    "the file of the unix socket {} was removed: it still listens, but nobody can connect to it; a stop and a start bind it again (a reload keeps it)",
-                    path.display()
-                );
+            if !self.files_removed_said.insert(key.clone()) {
+                continue;
             }
+            if self.sockets[&key].file_gone_from_its_folder() {
+                gone.push(key);
+                continue;
+            }
+            log!(
+                "the file of the unix socket {} was removed, or is out of sight: it still listens, but nobody can connect to it by that path; a stop and a start bind it again (a reload keeps it)",
+                path.display()
+            );
         }
+        gone
     }
 
     /// Watches the folder of the control socket at `path` anew (it may be

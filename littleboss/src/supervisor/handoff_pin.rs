@@ -44,6 +44,9 @@ fn every_kind(event: &Event) {
         // no upgrade can be due: never handed over (see `resume`), so
         // neither listed nor pinned.
         Event::ChildLost { .. } | Event::ListenerLost { .. } => {}
+        // The driver's own, queued and handled before anything else,
+        // while no upgrade can be due: never handed over either.
+        Event::UnixFileRemoved { .. } => {}
         Event::Message { message, .. } => match message {
             FromChild::Hello { .. }
             | FromChild::Ready

@@ -240,6 +240,13 @@ pub(crate) enum Event {
         key: ListenerKey,
         error: String,
     },
+    /// The file of the unix socket held as `key`, bound by the supervisor,
+    /// was seen removed from the folder it was made in (or replaced
+    /// there): nobody can connect to the socket. The driver's own event,
+    /// said once per file.
+    UnixFileRemoved {
+        key: ListenerKey,
+    },
 }
 
 /// The clients of the control requests in `pending` that are not among
@@ -417,6 +424,7 @@ macro_rules! say {
 
 // After `say!`, which they use.
 mod lost;
+mod unix_files;
 mod upgrade;
 
 impl Machine {
@@ -437,6 +445,7 @@ impl Machine {
                 pid,
                 started_unix,
                 held,
+                files_removed: Default::default(),
                 next_id: 1,
                 children: Default::default(),
                 phase: Phase::Up(Up::default()),
@@ -508,6 +517,7 @@ impl Machine {
                 Event::UpgradeFailed { error, refuse } => self.on_upgrade_failed(error, refuse),
                 Event::ChildLost { id } => self.on_child_lost(id),
                 Event::ListenerLost { key, error } => self.on_listener_lost(key, error),
+                Event::UnixFileRemoved { key } => self.on_unix_file_removed(key),
             }
             self.take_queued();
             self.close_unused();
@@ -1132,6 +1142,7 @@ impl Machine {
         // deploy replaced or deleted it: the driver holds it open.
         let old_launch = old.map(|id| self.state.children[&id].launch_again(id));
         self.state.current = launch;
+        self.served_again(starting.id);
         // The given-up sockets' queues go to the old child before its
         // order to drain: what it is handed then counts for its grace.
         self.let_go_of_given_up(old);
@@ -2017,13 +2028,25 @@ impl Machine {
             };
             self.state.held.insert(key, held);
         }
+        let launch = self.state.children[&id].launch.clone();
+        // A socket let go of for its removed file while these were bound
+        // (the launch took it as held): bound too, before the spawn.
+        let missing = listeners::bind_orders(&self.state.held, &launch.listeners);
         let hello_by = self.now + self.hello_timeout();
         let Some(starting) = self.up().and_then(|up| up.starting.as_mut()) else {
             return;
         };
+        if !missing.is_empty() {
+            let by = starting.hello_by.unwrap_or(self.now + BIND_TIMEOUT);
+            self.effects.push(Effect::Bind {
+                id,
+                orders: missing,
+                by,
+            });
+            return;
+        }
         starting.binding = false;
         starting.hello_by = Some(hello_by);
-        let launch = self.state.children[&id].launch.clone();
         self.spawn(id, launch);
     }
 
@@ -2137,11 +2160,12 @@ impl Machine {
     /// a launch about to start, uses too.
     fn close_unused_beside(&mut self, starting: Option<&Launch>) {
         let state = &self.state;
-        let in_use: std::collections::BTreeSet<&ListenerKey> = self
+        let mut in_use: std::collections::BTreeSet<&ListenerKey> = self
             .launches_kept(false)
             .chain(starting)
             .flat_map(|l| l.listeners.iter().filter_map(|a| a.key.as_ref()))
             .collect();
+        in_use.retain(|key| self.bound_again_in_use(key, starting));
         // A socket the service manager passed stays, whatever happens: it
         // is the manager's, and clients would hang on it if we closed ours.
         let unused: Vec<ListenerKey> = state

@@ -12,7 +12,7 @@ use proptest::test_runner::{Config, TestRunner};
 use super::ClientId;
 use super::sim::{NAME, Sim, settings};
 use super::state::{ChildId, Phase, Why};
-use super::{ChildExit, HELLO_TIMEOUT, ListenerKey, Settings, Signal};
+use super::{ChildExit, Event, HELLO_TIMEOUT, ListenerKey, Settings, Signal};
 use crate::control::protocol::{Request, Response};
 use crate::link::FromChild;
 use crate::spec::Kind;
@@ -90,13 +90,16 @@ enum Action {
     /// across an upgrade in place without its channel, and the driver
     /// killed it.
     Lose(u8),
+    /// The file of the unix socket `api` was removed from its folder (as
+    /// the driver reports it, held or not).
+    FileGone,
 }
 
 fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
         // Mostly to a binary there is (a missing one, a relative path:
         // refused at once).
-        3 => (prop_oneof![3 => 0u8..2, 1 => 2u8..4], 0u8..5, 0u8..4)
+        3 => (prop_oneof![3 => 0u8..2, 1 => 2u8..4], 0u8..5, 0u8..5)
             .prop_map(|(p, a, l)| Action::Reload(p, a, l)),
         2 => (0u8..2).prop_map(Action::ReloadWell),
         1 => Just(Action::Hup),
@@ -127,6 +130,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => any::<u8>().prop_map(Action::Vanish),
         1 => any::<u8>().prop_map(Action::Undying),
         1 => any::<u8>().prop_map(Action::Lose),
+        2 => Just(Action::FileGone),
     ]
 }
 
@@ -356,13 +360,15 @@ struct Reached {
     reload_took_over: bool,
     /// A child killed was given up on, not dead of the kill.
     killed_given_up: bool,
+    /// A unix socket was let go of for its removed file.
+    file_let_go: bool,
 }
 
 impl Reached {
     /// Each state, named, whether it was reached, and the least share of
     /// histories (in percent) that must reach it: most begin with the
     /// first child serving.
-    fn named(self) -> [(&'static str, bool, u32); 9] {
+    fn named(self) -> [(&'static str, bool, u32); 10] {
         [
             (
                 "a reload queued behind a starting child",
@@ -383,6 +389,11 @@ impl Reached {
             (
                 "a child given up on, not dead of its kill",
                 self.killed_given_up,
+                1,
+            ),
+            (
+                "a unix socket let go of for its removed file",
+                self.file_let_go,
                 1,
             ),
         ]
@@ -479,6 +490,10 @@ impl Model {
                     Some(&[("http", "tcp:127.0.0.1:8080"), ("admin", "tcp:127.0.0.1:0")]),
                     Some(&[("admin", "tcp:127.0.0.1:8082")]),
                     None,
+                    Some(&[
+                        ("http", "tcp:127.0.0.1:8080"),
+                        ("api", "unix:/run/api.sock"),
+                    ]),
                 ][declared as usize];
                 let listeners = declared.map(|declared| {
                     (declared.iter())
@@ -496,8 +511,17 @@ impl Model {
             }
             Action::ReloadWell(path) => {
                 let path = ["/bin/v1", "/bin/v2"][path as usize];
-                let listeners =
-                    vec![crate::spec::ListenerSpec::parse("http", "tcp:127.0.0.1:8080").unwrap()];
+                // `/bin/v1` declares a unix socket too, whose file may go.
+                let declared = match path {
+                    "/bin/v2" => &[("http", "tcp:127.0.0.1:8080")][..],
+                    _ => &[
+                        ("http", "tcp:127.0.0.1:8080"),
+                        ("api", "unix:/run/api.sock"),
+                    ],
+                };
+                let listeners = (declared.iter())
+                    .map(|(name, spec)| crate::spec::ListenerSpec::parse(name, spec).unwrap())
+                    .collect();
                 let before = sim.starting_id();
                 let client = sim.request(Request::Reload {
                     path: path.into(),
@@ -653,6 +677,11 @@ impl Model {
             Action::Late(ms) => {
                 self.ticks_owed = true;
                 self.advance_dying_in_time(Duration::from_millis(ms.into()), true);
+            }
+            Action::FileGone => {
+                let key = ListenerKey::of("api", crate::spec::Network::Unix, "/run/api.sock");
+                sim.handle(Event::UnixFileRemoved { key: key.clone() });
+                self.reached.file_let_go |= sim.machine.state().files_removed.contains_key(&key);
             }
             Action::Steal => {
                 sim.busy.insert("127.0.0.1:8080".to_owned());
@@ -996,8 +1025,11 @@ impl Model {
             for key in process.listeners.iter().filter_map(|l| l.key.as_ref()) {
                 let stream = matches!(key.network.kind(), Kind::Tcp | Kind::Unix);
                 let shut = own_shut(key) && stream && !self.activated.contains(key);
+                // Let go of for its removed file, the copy it has out of
+                // reach (a child started since has it bound again).
+                let let_go = (state.files_removed.get(key)).is_some_and(|since| id < *since);
                 assert!(
-                    old || shut || state.held.contains_key(key),
+                    old || shut || let_go || state.held.contains_key(key),
                     "child {id} lost its socket {key}"
                 );
                 used.insert(key);

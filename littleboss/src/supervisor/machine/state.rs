@@ -162,6 +162,12 @@ pub(crate) struct State {
     /// `let_go_of_given_up`).
     #[serde(with = "pairs")]
     pub held: BTreeMap<ListenerKey, Held>,
+    /// Unix sockets let go of because their files were removed, each with
+    /// the first child number after the let-go: the children numbered
+    /// below have the socket out of reach, those from it the one bound
+    /// again (see `unix_files`). Absent from an older image's state.
+    #[serde(default, with = "pairs", skip_serializing_if = "BTreeMap::is_empty")]
+    pub files_removed: BTreeMap<ListenerKey, ChildId>,
     pub next_id: ChildId,
     /// Every child not yet reaped.
     pub children: BTreeMap<ChildId, Child>,

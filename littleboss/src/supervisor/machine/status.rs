@@ -130,8 +130,12 @@ impl Machine {
                         .key
                         .as_ref()
                         .is_some_and(|key| state.held.get(key).is_some_and(|held| held.lost)),
-                    // Told by the driver, which looks at the files.
-                    file_removed: false,
+                    // One let go of for its removed file, not bound
+                    // again yet; one held, told by the driver, which
+                    // looks at the files.
+                    file_removed: l.key.as_ref().is_some_and(|key| {
+                        state.files_removed.contains_key(key) && !state.held.contains_key(key)
+                    }),
                     key: l.key.clone(),
                 })
                 .collect(),
