@@ -17,12 +17,17 @@ pub(crate) fn identity(path: &Path) -> Option<[u64; 2]> {
 /// open of `path` finds it (symlinks on the way followed); `.` for a bare
 /// name.
 pub(crate) fn folder_identity(path: &Path) -> Option<[u64; 2]> {
-    let folder = match path.parent() {
+    let meta = std::fs::metadata(folder_of(path)).ok()?;
+    Some([meta.dev(), meta.ino()])
+}
+
+/// The folder the file at `path` is in: its parent, or `.` for a bare
+/// name.
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
-    };
-    let meta = std::fs::metadata(folder).ok()?;
-    Some([meta.dev(), meta.ino()])
+    }
 }
 
 /// Whether `path` names the file `id` (`[device, inode]`) now: taken so
@@ -88,20 +93,26 @@ impl OwnFile {
     }
 
     /// Whether the file is seen removed from `folder`, the folder it was
-    /// in ([`folder_if_in_place`](Self::folder_if_in_place)): `path`'s
-    /// folder is that one still, and names nothing there now, or another
-    /// file. Not when the way there changed (a folder above renamed, a
-    /// link on the way pointed elsewhere, a chroot or a mount namespace
-    /// entered since) or cannot be looked at: the file may be there
-    /// still, reached the old way.
+    /// in ([`folder_if_in_place`](Self::folder_if_in_place)), and a file
+    /// could be made there again: `path`'s folder is that one still,
+    /// names nothing there now, and this process may make a file in it.
+    /// Not when the way there changed (a folder above renamed, a link on
+    /// the way pointed elsewhere, a chroot or a mount namespace entered
+    /// since) or cannot be looked at: the file may be there still, reached
+    /// the old way. Nor when another file took the name (another
+    /// program's), or the folder is closed to this process now (a
+    /// `supervisor_init` that dropped root): a bind there would fail.
     pub fn removed_from(&self, folder: [u64; 2]) -> bool {
+        use nix::unistd::AccessFlags;
         if folder_identity(&self.path) != Some(folder) {
             return false;
         }
-        match std::fs::symlink_metadata(&self.path) {
-            Ok(meta) => [meta.dev(), meta.ino()] != self.id,
-            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-        }
+        let gone = matches!(
+            std::fs::symlink_metadata(&self.path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound
+        );
+        gone && nix::unistd::eaccess(folder_of(&self.path), AccessFlags::W_OK | AccessFlags::X_OK)
+            .is_ok()
     }
 
     /// Removes the file if `path` is seen to name it; the error of a removal
@@ -147,6 +158,34 @@ pub(crate) fn say_if_not_removed(path: &Path, removed: std::io::Result<()>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_is_seen_removed_from_its_folder_only_where_a_bind_would_make_it_again() {
+        let dir = std::env::temp_dir().join(format!("lb-removed-from-{}", std::process::id()));
+        let folder = dir.join("run");
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join("s.sock");
+        let _ours = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let own = OwnFile::of(&path).unwrap();
+        let seen_in = own.folder_if_in_place().unwrap();
+        assert!(!own.removed_from(seen_in), "in place");
+        // Another program's file took the name: a bind would fail.
+        std::fs::remove_file(&path).unwrap();
+        let theirs = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        assert!(!own.removed_from(seen_in), "another's file");
+        assert_eq!(own.folder_if_in_place(), None);
+        // Gone: made again by a bind.
+        drop(theirs);
+        std::fs::remove_file(&path).unwrap();
+        assert!(own.removed_from(seen_in));
+        // The folder renamed: out of sight, maybe reached by its new name.
+        std::fs::rename(&folder, dir.join("run.old")).unwrap();
+        assert!(!own.removed_from(seen_in), "folder renamed");
+        // Another folder made in its place: not the one it was in.
+        std::fs::create_dir(&folder).unwrap();
+        assert!(!own.removed_from(seen_in), "another folder");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn a_file_put_in_its_place_is_left_alone() {

@@ -1117,6 +1117,26 @@ fn a_reload_right_after_a_unix_sockets_file_was_removed_binds_it_again() {
 }
 
 #[test]
+fn a_sighup_right_after_a_unix_sockets_file_was_removed_binds_it_again() {
+    // `systemctl reload` of a `Type=notify-reload` unit: SIGHUP.
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let mut svc = Service::new(bin);
+    let path = svc.dir.path().join("srv.sock");
+    svc.start(&[&format!("-sock={}", path.display())]);
+    svc.ready();
+    let first = greet_at(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    svc.signal(Signal::SIGHUP);
+    svc.output.wait_for("reload: child pid ");
+    let second = greet_at(&path).expect("bound again by the reload");
+    assert!(
+        second.starts_with("unix ") && second != first,
+        "{first} then {second}"
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_unix_sockets_file_out_of_sight_by_a_renamed_folder_is_kept() {
     // The folder renamed (`mv`): the path names nothing, but the socket
     // is there still, reached by the new name. Held on (a reload keeps
@@ -1131,6 +1151,7 @@ fn a_unix_sockets_file_out_of_sight_by_a_renamed_folder_is_kept() {
         &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")],
     );
     svc.ready();
+    let first = greet_at(&path).unwrap();
     let moved = svc.dir.path().join("run.old");
     std::fs::rename(&folder, &moved).unwrap();
     let said = format!(
@@ -1139,8 +1160,12 @@ fn a_unix_sockets_file_out_of_sight_by_a_renamed_folder_is_kept() {
     );
     svc.output.wait_for(&said);
     svc.reload_ok();
+    // The new child serves the socket kept, reached by the new name.
     let new_child = greet_at(&moved.join("srv.sock")).expect("the socket kept");
-    assert!(new_child.starts_with("unix "), "{new_child}");
+    assert!(
+        new_child.starts_with("unix ") && new_child != first,
+        "{first} then {new_child}"
+    );
     assert!(!path.exists(), "bound anew at the old path");
     svc.stop_expecting(0);
 }

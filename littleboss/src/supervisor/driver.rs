@@ -130,12 +130,19 @@ pub(crate) struct Socket {
     pub(super) unix_file: Option<OwnFile>,
     /// The folder that file was seen in, in place (see
     /// [`OwnFile::removed_from`]).
-    unix_folder: Option<[u64; 2]>,
+    pub(super) unix_folder: Option<[u64; 2]>,
 }
 
 impl Socket {
     pub fn new(fd: OwnedFd, unix_file: Option<OwnFile>) -> Socket {
-        let unix_folder = (unix_file.as_ref()).and_then(OwnFile::folder_if_in_place);
+        Socket::handed(fd, unix_file, None)
+    }
+
+    /// [`new`](Self::new) for one handed over by a previous image, which
+    /// saw its file in `folder` (if it said): a file removed before the
+    /// exec is let go of all the same.
+    pub fn handed(fd: OwnedFd, unix_file: Option<OwnFile>, folder: Option<[u64; 2]>) -> Socket {
+        let unix_folder = folder.or_else(|| unix_file.as_ref()?.folder_if_in_place());
         Socket {
             fd: Arc::new(super::spawn::off_the_channel_fd(fd)),
             unix_file,
@@ -595,15 +602,20 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 }
             },
         };
-        // A reload finds the unix sockets' files as they are now: one
-        // removed since the last look is let go of first, for the reload
-        // to bind it again (each file looked at once: the reload comes
-        // back here finding none new).
-        if let Event::Control {
-            request: crate::control::protocol::Request::Reload { .. },
-            ..
-        } = &event
-        {
+        // A reload (asked, or SIGHUP's) finds the unix sockets' files as
+        // they are now: one removed since the last look is let go of
+        // first, for the reload to bind it again (each file looked at
+        // once: the reload comes back here finding none new). So does
+        // `status`, which then tells it as it is.
+        use crate::control::protocol::Request;
+        let looks = matches!(
+            &event,
+            Event::Control {
+                request: Request::Reload { .. } | Request::Status,
+                ..
+            } | Event::Signal(super::machine::Signal::Hup)
+        );
+        if looks {
             let gone = io.look_at_unix_files();
             if !gone.is_empty() {
                 backlog.push_front(Pending::Event(event));

@@ -178,6 +178,11 @@ pub(crate) struct HandedSocket {
     /// image: then the file at the path when the new image takes over).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unix_id: Option<[u64; 2]>,
+    /// The folder that file was seen in, in place (absent from an older
+    /// image, or where it was not seen so: then the folder it is in at the
+    /// new image's start, if it is there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unix_folder: Option<[u64; 2]>,
 }
 
 /// Why a handoff cannot be taken over.
@@ -1055,6 +1060,7 @@ mod tests {
                 fd: 5,
                 unix_path: Some(latin1(b"/srv/caf\xe9/api.sock")),
                 unix_id: None,
+                unix_folder: None,
             }],
             control_path: latin1(b"/run/caf\xe9/svc.sock"),
             lock_path: latin1(b"/run/caf\xe9/svc.lock"),
@@ -1125,6 +1131,7 @@ mod tests {
                 fd: 5,
                 unix_path: None,
                 unix_id: None,
+                unix_folder: None,
             }],
             children: vec![(1, 6)],
             clients: vec![(1, 7)],

@@ -168,6 +168,7 @@ fn with_every_event() -> Handoff {
             fd: 5,
             unix_path: None,
             unix_id: None,
+            unix_folder: None,
         }],
         children: vec![(2, 6)],
         clients: vec![(6, 7)],

@@ -469,7 +469,7 @@ fn adopt_all(handoff: &Handoff, carriers: [RawFd; 2]) -> Result<Held, (String, b
             Ok(fd) => {
                 let unix_file = (socket.unix_path.as_ref())
                     .and_then(|path| OwnFile::handed(path, socket.unix_id));
-                let held = driver::Socket::new(fd, unix_file);
+                let held = driver::Socket::handed(fd, unix_file, socket.unix_folder);
                 sockets.insert(socket.key.clone(), held);
             }
             // What it means, the machine decides (`Event::ListenerLost`).

@@ -245,6 +245,7 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
                 fd: socket.fd.as_raw_fd(),
                 unix_path: socket.unix_file.as_ref().map(|f| f.path.clone()),
                 unix_id: socket.unix_file.as_ref().map(|f| f.id),
+                unix_folder: socket.unix_folder,
             })
             .collect(),
         children: io

@@ -2033,11 +2033,13 @@ impl Machine {
         // (the launch took it as held): bound too, before the spawn.
         let missing = listeners::bind_orders(&self.state.held, &launch.listeners);
         let hello_by = self.now + self.hello_timeout();
+        let bind_by = self.now + BIND_TIMEOUT;
         let Some(starting) = self.up().and_then(|up| up.starting.as_mut()) else {
             return;
         };
         if !missing.is_empty() {
-            let by = starting.hello_by.unwrap_or(self.now + BIND_TIMEOUT);
+            let by = bind_by;
+            starting.hello_by = Some(by);
             self.effects.push(Effect::Bind {
                 id,
                 orders: missing,
@@ -2087,9 +2089,16 @@ impl Machine {
                     .collect()
             })
             .unwrap_or_default();
+        // Not one the serving child has as the copy let go of for its
+        // removed file: this child has it bound again, and takes its
+        // queue.
+        let old_copy = |key: &ListenerKey| {
+            let since = self.state.files_removed.get(key);
+            serving.is_some_and(|s| since.is_some_and(|since| s < *since))
+        };
         let served: Vec<ListenerKey> = (launch.listeners.iter())
             .filter_map(|l| l.key.as_ref())
-            .filter(|key| serving_holds.contains(key))
+            .filter(|key| serving_holds.contains(key) && !old_copy(key))
             .cloned()
             .collect();
         let beside_serving = !served.is_empty();
@@ -2165,7 +2174,17 @@ impl Machine {
             .chain(starting)
             .flat_map(|l| l.listeners.iter().filter_map(|a| a.key.as_ref()))
             .collect();
-        in_use.retain(|key| self.bound_again_in_use(key, starting));
+        // One bound again for a removed file, which the serving child,
+        // with the old copy, does not take from (a reload that failed):
+        // what its queue holds goes to that child before it closes.
+        let mut not_served: Vec<ListenerKey> = Vec::new();
+        in_use.retain(|key| {
+            let used = self.bound_again_in_use(key, starting);
+            if !used && state.held.contains_key(*key) {
+                not_served.push((*key).clone());
+            }
+            used
+        });
         // A socket the service manager passed stays, whatever happens: it
         // is the manager's, and clients would hang on it if we closed ours.
         let unused: Vec<ListenerKey> = state
@@ -2174,6 +2193,11 @@ impl Machine {
             .filter(|(k, held)| !in_use.contains(k) && !held.activated)
             .map(|(k, _)| k.clone())
             .collect();
+        if let Some(serving) = self.up().and_then(|up| up.serving)
+            && !not_served.is_empty()
+        {
+            self.hand_queues(serving, |key| not_served.contains(key));
+        }
         self.stop_holding(unused, "closing listener", "no child uses it", |key| {
             Effect::Close { key }
         });

@@ -163,9 +163,10 @@ pub(crate) struct State {
     #[serde(with = "pairs")]
     pub held: BTreeMap<ListenerKey, Held>,
     /// Unix sockets let go of because their files were removed, each with
-    /// the first child number after the let-go: the children numbered
-    /// below have the socket out of reach, those from it the one bound
-    /// again (see `unix_files`). Absent from an older image's state.
+    /// the number of the first child to have it bound again (the next
+    /// one, or a start still binding, which binds it too): the children
+    /// numbered below have the copy let go of, out of reach (see
+    /// `unix_files`). Absent from an older image's state.
     #[serde(default, with = "pairs", skip_serializing_if = "BTreeMap::is_empty")]
     pub files_removed: BTreeMap<ListenerKey, ChildId>,
     pub next_id: ChildId,

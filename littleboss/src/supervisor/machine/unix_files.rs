@@ -62,15 +62,28 @@ impl Machine {
     }
 
     /// Whether `key`, held, is in use as far as its file goes: any socket
-    /// not let go of for its file is; one bound again only while a child
+    /// not let go of for its file is; one bound again while a child
     /// started since (not given up on) or `starting`, a launch about to
-    /// start, has it.
+    /// start, has it, or no child with the old copy serves (a restart
+    /// due: it queues for the next child, as any socket held does). Not
+    /// while one does, and none started since has it (a reload that
+    /// failed): nobody would take connections from it.
     pub(super) fn bound_again_in_use(&self, key: &ListenerKey, starting: Option<&Launch>) -> bool {
         let Some(&since) = self.state.files_removed.get(key) else {
             return true;
         };
-        starting.is_some_and(|launch| has_key(launch, key))
-            || (self.state.children.range(since..))
+        let children = &self.state.children;
+        let serving = match &self.state.phase {
+            Phase::Up(up) => up.serving,
+            _ => None,
+        };
+        let old_copy_serves = serving
+            .filter(|id| *id < since)
+            .and_then(|id| children.get(&id))
+            .is_some_and(|child| has_key(&child.launch, key));
+        !old_copy_serves
+            || starting.is_some_and(|launch| has_key(launch, key))
+            || (children.range(since..))
                 .any(|(_, child)| !child.spawn_given_up() && has_key(&child.launch, key))
     }
 }
@@ -253,6 +266,60 @@ mod tests {
         ));
         assert_eq!(api_status(&sim), (true, false));
         assert!(sim.machine.state().files_removed.is_empty());
+    }
+
+    #[test]
+    fn bound_again_for_a_restart_it_stays_held_between_restarts() {
+        // Nothing serves (a restart due): the socket queues for the next
+        // child, as any held socket does, not let go of at each failure.
+        let mut sim = Sim::serving(super::super::Settings {
+            persist: true,
+            ..settings()
+        });
+        reload_with_api(&mut sim);
+        sim.hello_and_ready(2);
+        sim.advance(Duration::from_secs(60));
+        sim.handle(Event::UnixFileRemoved { key: api() });
+        sim.exit(2, ChildExit::Code(1));
+        sim.advance(Duration::from_secs(2));
+        assert_eq!(binds_of_api(&sim), 2);
+        // The restart's child dies before it is ready.
+        sim.exit(3, ChildExit::Code(1));
+        assert!(
+            sim.machine.state().held.contains_key(&api()),
+            "{:?}",
+            sim.logs()
+        );
+        assert_eq!(api_status(&sim), (true, false));
+    }
+
+    #[test]
+    fn a_child_with_the_socket_bound_again_is_not_told_the_serving_one_shares_it() {
+        let mut sim = serving_api();
+        sim.handle(Event::UnixFileRemoved { key: api() });
+        reload_with_api(&mut sim);
+        let served = (sim.effects.iter().rev())
+            .find_map(|e| match e {
+                Effect::Spawn { id: 3, served, .. } => Some(served.clone()),
+                _ => None,
+            })
+            .unwrap();
+        // `http` is the serving child's too; `api` it has as the copy let
+        // go of: should the supervisor die, the new child takes its queue.
+        assert!(!served.contains(&api()), "{served:?}");
+        assert!(served.contains(&super::super::sim::http().key.unwrap()));
+    }
+
+    #[test]
+    fn a_reload_that_fails_hands_what_the_socket_bound_again_queued_to_the_serving_child() {
+        let mut sim = serving_api();
+        sim.handle(Event::UnixFileRemoved { key: api() });
+        reload_with_api(&mut sim);
+        sim.exit(3, ChildExit::Code(1));
+        let handed = (sim.effects.iter())
+            .position(|e| matches!(e, Effect::HandQueued { key, to: 2, .. } if *key == api()));
+        let closed = (sim.effects.iter()).rposition(|e| *e == Effect::Close { key: api() });
+        assert!(handed.is_some() && handed < closed, "{:?}", sim.effects);
     }
 
     #[test]
