@@ -1137,6 +1137,39 @@ fn a_sighup_right_after_a_unix_sockets_file_was_removed_binds_it_again() {
 }
 
 #[test]
+fn a_unix_sockets_name_taken_by_another_socket_is_held_on_until_it_is_free() {
+    // Another program binds the name the removed file had: a bind there
+    // would fail, so the socket is held on; once the name is free again,
+    // a later look lets go of it.
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let mut svc = Service::new(bin);
+    let path = svc.dir.path().join("srv.sock");
+    svc.start_with_env(
+        &[&format!("-sock={}", path.display())],
+        &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")],
+    );
+    svc.ready();
+    std::fs::remove_file(&path).unwrap();
+    let theirs = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    svc.output.wait_for(&format!(
+        "the file of the unix socket {} was removed, or is out of sight: it still listens",
+        path.display()
+    ));
+    let status = json(&svc, bin);
+    assert_eq!(status["listeners"][0]["listening"], true, "{status}");
+    assert_eq!(status["listeners"][0]["file_removed"], true, "{status}");
+    drop(theirs);
+    std::fs::remove_file(&path).unwrap();
+    svc.output.wait_for(&format!(
+        "the file of the unix socket {} was removed: nobody can connect to it; the supervisor lets go of it",
+        path.display()
+    ));
+    svc.reload_ok();
+    assert!(greet_at(&path).expect("bound again").starts_with("unix "));
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_unix_sockets_file_out_of_sight_by_a_renamed_folder_is_kept() {
     // The folder renamed (`mv`): the path names nothing, but the socket
     // is there still, reached by the new name. Held on (a reload keeps

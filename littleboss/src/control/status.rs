@@ -270,7 +270,7 @@ impl Status {
                     // Held still: where it cannot be told that the file
                     // went from its folder (see the supervisor's log).
                     (true, true) => {
-                        " (its file was removed, or is out of sight: nobody can connect by its path; a stop and a start bind it again)"
+                        " (its file was removed, or is out of sight: nobody can connect by its path)"
                     }
                 };
                 let _ = writeln!(out, "\t{name}:\t{network} {addr}{not}");

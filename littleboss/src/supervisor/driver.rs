@@ -333,8 +333,11 @@ pub(super) struct Io {
     /// When the control socket's path is next looked at though nothing
     /// woke ([`PATH_LOOK`]).
     path_look_at: Instant,
-    /// The unix sockets whose removed files were said.
+    /// The unix sockets whose removed (or out of sight) files were said.
     files_removed_said: std::collections::BTreeSet<ListenerKey>,
+    /// The unix sockets whose files were told to the machine as gone
+    /// from their folders ([`Event::UnixFileRemoved`]).
+    files_removed_told: std::collections::BTreeSet<ListenerKey>,
     pub origin_ns: u64,
     /// An upgrade the machine asked for, done once the other effects are.
     upgrade: Option<(ChildId, u32, FileId)>,
@@ -389,6 +392,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         remake_retry: None,
         path_look_at: Instant::now() + path_look(),
         files_removed_said: std::collections::BTreeSet::new(),
+        files_removed_told: std::collections::BTreeSet::new(),
         queued_budget: None,
         origin_ns: parts.origin_ns,
         upgrade: None,
@@ -604,9 +608,10 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         };
         // A reload (asked, or SIGHUP's) finds the unix sockets' files as
         // they are now: one removed since the last look is let go of
-        // first, for the reload to bind it again (each file looked at
-        // once: the reload comes back here finding none new). So does
-        // `status`, which then tells it as it is.
+        // first, for the reload to bind it again (each told once: the
+        // reload comes back here finding none new). So do `status`, which
+        // then tells it as it is, and a child's exit (a restart may
+        // follow).
         use crate::control::protocol::Request;
         let looks = matches!(
             &event,
@@ -614,6 +619,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 request: Request::Reload { .. } | Request::Status,
                 ..
             } | Event::Signal(super::machine::Signal::Hup)
+                | Event::Exited { .. }
         );
         if looks {
             let gone = io.look_at_unix_files();
@@ -1434,21 +1440,27 @@ impl Io {
         let removed: Vec<(ListenerKey, PathBuf)> = (self.unix_files_removed().into_iter())
             .map(|(key, path)| (key.clone(), path.to_owned()))
             .collect();
-        // Said again should a later file of the same key go too.
-        (self.files_removed_said).retain(|said| removed.iter().any(|(key, _)| key == said));
+        // Said and told again should a later file of the same key go too.
+        let still = |key: &ListenerKey| removed.iter().any(|(removed, _)| removed == key);
+        (self.files_removed_said).retain(|said| still(said));
+        (self.files_removed_told).retain(|told| still(told));
         let mut gone = Vec::new();
         for (key, path) in removed {
-            if !self.files_removed_said.insert(key.clone()) {
-                continue;
-            }
+            // Looked at each time until it is gone where a bind would make
+            // it again (the name freed, the folder open again), and told
+            // to the machine once (which keeps it while stopping).
             if self.sockets[&key].file_gone_from_its_folder() {
-                gone.push(key);
+                if self.files_removed_told.insert(key.clone()) {
+                    gone.push(key);
+                }
                 continue;
             }
-            log!(
-                "the file of the unix socket {} was removed, or is out of sight: it still listens, but nobody can connect to it by that path; a stop and a start bind it again (a reload keeps it)",
-                path.display()
-            );
+            if self.files_removed_said.insert(key) {
+                log!(
+                    "the file of the unix socket {} was removed, or is out of sight: it still listens, but nobody can connect to it by that path",
+                    path.display()
+                );
+            }
         }
         gone
     }

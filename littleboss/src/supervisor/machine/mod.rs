@@ -2176,15 +2176,9 @@ impl Machine {
             .collect();
         // One bound again for a removed file, which the serving child,
         // with the old copy, does not take from (a reload that failed):
-        // what its queue holds goes to that child before it closes.
-        let mut not_served: Vec<ListenerKey> = Vec::new();
-        in_use.retain(|key| {
-            let used = self.bound_again_in_use(key, starting);
-            if !used && state.held.contains_key(*key) {
-                not_served.push((*key).clone());
-            }
-            used
-        });
+        // closed, what its queue holds reset (the serving child could not
+        // take it: it is another socket than its own).
+        in_use.retain(|key| self.bound_again_in_use(key, starting));
         // A socket the service manager passed stays, whatever happens: it
         // is the manager's, and clients would hang on it if we closed ours.
         let unused: Vec<ListenerKey> = state
@@ -2193,11 +2187,6 @@ impl Machine {
             .filter(|(k, held)| !in_use.contains(k) && !held.activated)
             .map(|(k, _)| k.clone())
             .collect();
-        if let Some(serving) = self.up().and_then(|up| up.serving)
-            && !not_served.is_empty()
-        {
-            self.hand_queues(serving, |key| not_served.contains(key));
-        }
         self.stop_holding(unused, "closing listener", "no child uses it", |key| {
             Effect::Close { key }
         });
