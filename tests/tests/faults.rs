@@ -1149,8 +1149,11 @@ fn a_unix_sockets_name_taken_by_another_socket_is_held_on_until_it_is_free() {
         &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")],
     );
     svc.ready();
-    std::fs::remove_file(&path).unwrap();
-    let theirs = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    // Put over the name at once (a rename), lest a look in between see
+    // it free.
+    let aside = svc.dir.path().join("theirs.sock");
+    let theirs = std::os::unix::net::UnixListener::bind(&aside).unwrap();
+    std::fs::rename(&aside, &path).unwrap();
     svc.output.wait_for(&format!(
         "the file of the unix socket {} was removed, or is out of sight: it still listens",
         path.display()

@@ -610,17 +610,19 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         // they are now: one removed since the last look is let go of
         // first, for the reload to bind it again (each told once: the
         // reload comes back here finding none new). So do `status`, which
-        // then tells it as it is, and a child's exit (a restart may
-        // follow).
+        // then tells it as it is, a child's exit under `persist` (a
+        // restart may follow) and the tick of a restart come due.
         use crate::control::protocol::Request;
-        let looks = matches!(
-            &event,
+        let looks = match &event {
             Event::Control {
                 request: Request::Reload { .. } | Request::Status,
                 ..
-            } | Event::Signal(super::machine::Signal::Hup)
-                | Event::Exited { .. }
-        );
+            }
+            | Event::Signal(super::machine::Signal::Hup) => true,
+            Event::Exited { .. } => machine.state().settings.persist,
+            Event::Tick => machine.restart_due(now()),
+            _ => false,
+        };
         if looks {
             let gone = io.look_at_unix_files();
             if !gone.is_empty() {
@@ -687,7 +689,7 @@ impl Retry {
 /// on the folder watched, and the path would name no supervisor (a
 /// `start` there would run a second one). A look finds the files in
 /// place with a few `stat`s; otherwise they are made again there. It also
-/// says which held unix sockets' files were removed.
+/// looks at the held unix sockets' files ([`Io::look_at_unix_files`]).
 const PATH_LOOK: Duration = Duration::from_secs(30);
 
 /// [`PATH_LOOK`], or a test's shorter one.
@@ -1216,6 +1218,10 @@ impl Io {
                         continue;
                     }
                     bound.push((key.clone(), socket.address));
+                    // A new file, looked at afresh: told and said again
+                    // should it go too.
+                    self.files_removed_told.remove(&key);
+                    self.files_removed_said.remove(&key);
                     self.sockets
                         .insert(key, Socket::new(socket.fd, socket.unix_file));
                 }
@@ -1428,14 +1434,16 @@ impl Io {
         }
     }
 
-    /// Looks, once for each file, at which unix sockets' files were
-    /// removed (at each wake of the control path's watch, retry or look:
-    /// the look comes every [`PATH_LOOK`], or a pending retry's wait, up
-    /// to a minute; and before a reload). Those seen gone from the folder
-    /// they were made in are returned, for the machine to let go of (the
-    /// next launch binds them again); the others, out of sight but maybe
-    /// there still (a `supervisor_init` that entered a chroot, a folder
-    /// above renamed), are said and kept.
+    /// Looks at which unix sockets' files were removed (at each wake of
+    /// the control path's watch, retry or look: the look comes every
+    /// [`PATH_LOOK`], or a pending retry's wait, up to a minute; and
+    /// before a reload, a `status`, a child's exit under `persist`, a
+    /// restart due). Those seen gone from the folder they were made in,
+    /// where a bind would make them again, are returned, once each, for
+    /// the machine to let go of (the next launch binds them again); the
+    /// others, out of sight but maybe there still (a `supervisor_init`
+    /// that entered a chroot, a folder above renamed) or their names
+    /// taken, are said once and looked at again next time.
     fn look_at_unix_files(&mut self) -> Vec<ListenerKey> {
         let removed: Vec<(ListenerKey, PathBuf)> = (self.unix_files_removed().into_iter())
             .map(|(key, path)| (key.clone(), path.to_owned()))

@@ -241,9 +241,9 @@ pub(crate) enum Event {
         error: String,
     },
     /// The file of the unix socket held as `key`, bound by the supervisor,
-    /// was seen removed from the folder it was made in (or replaced
-    /// there): nobody can connect to the socket. The driver's own event,
-    /// said once per file.
+    /// was seen removed from the folder it was made in, where a bind would
+    /// make it again: nobody can connect to the socket. The driver's own
+    /// event, told once per file.
     UnixFileRemoved {
         key: ListenerKey,
     },
@@ -556,6 +556,12 @@ impl Machine {
         {
             stopping.performed_at = Some(now);
         }
+    }
+
+    /// Whether a `persist` restart is due by `now` (the machine's clock):
+    /// the tick then starts it.
+    pub fn restart_due(&self, now: Duration) -> bool {
+        matches!(&self.state.phase, Phase::Up(up) if up.restart_at.is_some_and(|at| at <= now))
     }
 
     /// When the driver must come back with [`Event::Tick`], if ever.

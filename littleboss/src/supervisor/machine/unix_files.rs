@@ -29,7 +29,7 @@ impl Machine {
         if key.network != Network::Unix || !ours || !matches!(self.state.phase, Phase::Up(_)) {
             say!(
                 self,
-                "the file of the unix socket {path} was removed: it still listens, but nobody can connect to it"
+                "the file of the unix socket {path} was removed: nobody can connect to it"
             );
             return;
         }
@@ -328,8 +328,9 @@ mod tests {
         let before = closes(&sim);
         sim.handle(Event::UnixFileRemoved { key: api() });
         assert!(sim.logged(
-            "the file of the unix socket /run/api.sock was removed: it still listens, but nobody can connect to it"
+            "the file of the unix socket /run/api.sock was removed: nobody can connect to it"
         ));
+        assert!(!sim.logged("lets go of it"));
         assert_eq!(closes(&sim), before);
         assert!(sim.machine.state().files_removed.is_empty());
     }
