@@ -311,18 +311,8 @@ mod tests {
     /// it lowers the process's fd limit.
     #[test]
     fn fds_cut_at_the_open_file_limit_are_closed_not_leaked() {
-        const IN_CHILD: &str = "LITTLEBOSS_TEST_FDPASS_CUT";
         let name = "fdpass::tests::fds_cut_at_the_open_file_limit_are_closed_not_leaked";
-        if std::env::var_os(IN_CHILD).is_none() {
-            let out = std::process::Command::new(std::env::current_exe().unwrap())
-                .args([name, "--exact", "--test-threads=1", "--nocapture"])
-                .env(IN_CHILD, "1")
-                .output()
-                .unwrap();
-            let text = String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr);
-            assert!(out.status.success(), "{text}");
-            assert!(text.contains("1 passed"), "{text}");
+        if !crate::alone::in_a_process_of_its_own(name, "LITTLEBOSS_TEST_FDPASS_CUT") {
             return;
         }
         let open_fds = || std::fs::read_dir("/proc/self/fd").unwrap().count();

@@ -151,6 +151,8 @@ mod unix;
 // The property tests' configuration, and those of the rules (outside
 // `rules/`, which the macro crate compiles without proptest).
 #[cfg(test)]
+mod alone;
+#[cfg(test)]
 mod repeatable;
 #[cfg(test)]
 mod rules_props;

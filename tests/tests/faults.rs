@@ -1033,6 +1033,22 @@ fn a_unix_socket_listener_survives_reloads_and_goes_at_the_final_stop() {
     assert!(!path.exists(), "the socket file outlived the final stop");
 }
 
+/// The `unix_server` fixture, ready, serving at `name` in its test
+/// folder (a folder on the way made first), its files looked at every
+/// 200 ms (every 30 s when `looks` is false); and that path.
+fn unix_server_at(name: &str, looks: bool) -> (Service, std::path::PathBuf) {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_unix_server"));
+    let path = svc.dir.path().join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let look: &[(&str, &dyn AsRef<std::ffi::OsStr>)] = match looks {
+        true => &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")],
+        false => &[],
+    };
+    svc.start_with_env(&[&format!("-sock={}", path.display())], look);
+    svc.ready();
+    (svc, path)
+}
+
 /// A greeting read from the unix socket at `path` (`unix PID`).
 fn greet_at(path: &std::path::Path) -> std::io::Result<String> {
     let mut conn = UnixStream::connect(path)?;
@@ -1048,13 +1064,7 @@ fn a_unix_socket_whose_file_was_removed_is_let_go_of_and_bound_again_by_a_reload
     // 200 ms here) lets go of it, says so once, and `status` marks it; a
     // reload binds it again, and its child serves there.
     let bin = env!("CARGO_BIN_EXE_unix_server");
-    let mut svc = Service::new(bin);
-    let path = svc.dir.path().join("srv.sock");
-    svc.start_with_env(
-        &[&format!("-sock={}", path.display())],
-        &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")],
-    );
-    svc.ready();
+    let (mut svc, path) = unix_server_at("srv.sock", true);
     let first = greet_at(&path).unwrap();
     let status = text(&svc.control("status"));
     assert!(!status.contains("file was removed"), "{status}");
@@ -1097,17 +1107,13 @@ fn a_unix_socket_whose_file_was_removed_is_let_go_of_and_bound_again_by_a_reload
     );
 }
 
-#[test]
-fn a_reload_right_after_a_unix_sockets_file_was_removed_binds_it_again() {
-    // No look has come yet (one every 30 s): the reload looks itself.
-    let bin = env!("CARGO_BIN_EXE_unix_server");
-    let mut svc = Service::new(bin);
-    let path = svc.dir.path().join("srv.sock");
-    svc.start(&[&format!("-sock={}", path.display())]);
-    svc.ready();
+/// The unix socket at `path` removed, a reload asked at once by `reload`
+/// (before any look: one comes every 30 s) binds it again.
+fn removed_then_reloaded_at_once(reload: fn(&mut Service)) {
+    let (mut svc, path) = unix_server_at("srv.sock", false);
     let first = greet_at(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
-    svc.reload_ok();
+    reload(&mut svc);
     let second = greet_at(&path).expect("bound again by the reload");
     assert!(
         second.starts_with("unix ") && second != first,
@@ -1117,23 +1123,17 @@ fn a_reload_right_after_a_unix_sockets_file_was_removed_binds_it_again() {
 }
 
 #[test]
+fn a_reload_right_after_a_unix_sockets_file_was_removed_binds_it_again() {
+    removed_then_reloaded_at_once(|svc| drop(svc.reload_ok()));
+}
+
+#[test]
 fn a_sighup_right_after_a_unix_sockets_file_was_removed_binds_it_again() {
     // `systemctl reload` of a `Type=notify-reload` unit: SIGHUP.
-    let bin = env!("CARGO_BIN_EXE_unix_server");
-    let mut svc = Service::new(bin);
-    let path = svc.dir.path().join("srv.sock");
-    svc.start(&[&format!("-sock={}", path.display())]);
-    svc.ready();
-    let first = greet_at(&path).unwrap();
-    std::fs::remove_file(&path).unwrap();
-    svc.signal(Signal::SIGHUP);
-    svc.output.wait_for("reload: child pid ");
-    let second = greet_at(&path).expect("bound again by the reload");
-    assert!(
-        second.starts_with("unix ") && second != first,
-        "{first} then {second}"
-    );
-    svc.stop_expecting(0);
+    removed_then_reloaded_at_once(|svc| {
+        svc.signal(Signal::SIGHUP);
+        svc.output.wait_for("reload: child pid ");
+    });
 }
 
 #[test]
@@ -1142,13 +1142,7 @@ fn a_unix_sockets_name_taken_by_another_socket_is_held_on_until_it_is_free() {
     // would fail, so the socket is held on; once the name is free again,
     // a later look lets go of it.
     let bin = env!("CARGO_BIN_EXE_unix_server");
-    let mut svc = Service::new(bin);
-    let path = svc.dir.path().join("srv.sock");
-    svc.start_with_env(
-        &[&format!("-sock={}", path.display())],
-        &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")],
-    );
-    svc.ready();
+    let (mut svc, path) = unix_server_at("srv.sock", true);
     // Put over the name at once (a rename), lest a look in between see
     // it free.
     let aside = svc.dir.path().join("theirs.sock");
@@ -1177,19 +1171,11 @@ fn a_unix_sockets_file_out_of_sight_by_a_renamed_folder_is_kept() {
     // The folder renamed (`mv`): the path names nothing, but the socket
     // is there still, reached by the new name. Held on (a reload keeps
     // it), not let go of and bound anew.
-    let bin = env!("CARGO_BIN_EXE_unix_server");
-    let mut svc = Service::new(bin);
-    let folder = svc.dir.path().join("run");
-    std::fs::create_dir(&folder).unwrap();
-    let path = folder.join("srv.sock");
-    svc.start_with_env(
-        &[&format!("-sock={}", path.display())],
-        &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")],
-    );
-    svc.ready();
+    let (mut svc, path) = unix_server_at("run/srv.sock", true);
+    let folder = path.parent().unwrap();
     let first = greet_at(&path).unwrap();
     let moved = svc.dir.path().join("run.old");
-    std::fs::rename(&folder, &moved).unwrap();
+    std::fs::rename(folder, &moved).unwrap();
     let said = format!(
         "the file of the unix socket {} was removed, or is out of sight: it still listens",
         path.display()

@@ -841,18 +841,8 @@ mod tests {
     #[test]
     fn reloads_with_megabytes_of_arguments_pending_at_an_upgrade_are_read_in_about_their_size() {
         use crate::supervisor::machine::{Event, STATE_VERSION, serving_state};
-        const IN_CHILD: &str = "LITTLEBOSS_TEST_HANDOFF_PEAK";
         let name = "supervisor::handoff::tests::reloads_with_megabytes_of_arguments_pending_at_an_upgrade_are_read_in_about_their_size";
-        if std::env::var_os(IN_CHILD).is_none() {
-            let out = std::process::Command::new(std::env::current_exe().unwrap())
-                .args([name, "--exact", "--test-threads=1", "--nocapture"])
-                .env(IN_CHILD, "1")
-                .output()
-                .unwrap();
-            let text = String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr);
-            assert!(out.status.success(), "{text}");
-            assert!(text.contains("1 passed"), "{text}");
+        if !crate::alone::in_a_process_of_its_own(name, "LITTLEBOSS_TEST_HANDOFF_PEAK") {
             return;
         }
         // Four reloads, each with 4 MiB of arguments, the most an exec

@@ -121,6 +121,11 @@ mod tests {
             ("http", "tcp:127.0.0.1:8080"),
             ("api", "unix:/run/api.sock"),
         ];
+        reload_declaring(sim, &declared)
+    }
+
+    /// A reload of `/bin/v2` declaring `declared`.
+    fn reload_declaring(sim: &mut Sim, declared: &[(&str, &str)]) -> u64 {
         let listeners = (declared.iter())
             .map(|(name, spec)| crate::spec::ListenerSpec::parse(name, spec).unwrap())
             .collect();
@@ -205,7 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn a_restart_binds_it_again_too() {
+    fn a_restart_binds_it_again_and_it_stays_held_between_restarts() {
         let mut sim = Sim::serving(super::super::Settings {
             persist: true,
             ..settings()
@@ -218,77 +223,8 @@ mod tests {
         sim.exit(2, ChildExit::Code(1));
         sim.advance(Duration::from_secs(2));
         assert_eq!(binds_of_api(&sim), 2, "{:?}", sim.logs());
-        sim.hello_and_ready(3);
-        assert_eq!(api_status(&sim), (true, false));
-    }
-
-    #[test]
-    fn a_child_started_before_the_removal_has_the_socket_out_of_reach_when_it_takes_over() {
-        let mut sim = serving_api();
-        let reload = reload_with_api(&mut sim);
-        // Child 3 has the socket already as its file goes.
-        sim.handle(Event::UnixFileRemoved { key: api() });
-        sim.hello_and_ready(3);
-        assert!(matches!(
-            sim.final_answer(reload),
-            Some(Response::Reloaded { .. })
-        ));
-        assert_eq!(api_status(&sim), (false, true));
-        reload_with_api(&mut sim);
-        assert_eq!(binds_of_api(&sim), 2);
-        sim.hello_and_ready(4);
-        assert_eq!(api_status(&sim), (true, false));
-    }
-
-    #[test]
-    fn a_start_binding_others_as_the_file_goes_binds_it_too_before_its_spawn() {
-        let mut sim = serving_api();
-        sim.defer_binds = true;
-        // `http` moved: bound; `api` held, taken as it is.
-        let declared = [
-            ("http", "tcp:127.0.0.1:9090"),
-            ("api", "unix:/run/api.sock"),
-        ];
-        let listeners = (declared.iter())
-            .map(|(name, spec)| crate::spec::ListenerSpec::parse(name, spec).unwrap())
-            .collect();
-        let reload = sim.request(Request::Reload {
-            path: "/bin/v2".into(),
-            argv0: None,
-            args: None,
-            listeners: Some(listeners),
-            dir: None,
-            dir_id: None,
-        });
-        sim.handle(Event::UnixFileRemoved { key: api() });
-        sim.defer_binds = false;
-        sim.finish_binds();
-        // Bound again, for that child, before it was spawned with it.
-        assert_eq!(binds_of_api(&sim), 2);
-        sim.hello_and_ready(3);
-        assert!(matches!(
-            sim.final_answer(reload),
-            Some(Response::Reloaded { .. })
-        ));
-        assert_eq!(api_status(&sim), (true, false));
-        assert!(sim.machine.state().files_removed.is_empty());
-    }
-
-    #[test]
-    fn bound_again_for_a_restart_it_stays_held_between_restarts() {
         // Nothing serves (a restart due): the socket queues for the next
         // child, as any held socket does, not let go of at each failure.
-        let mut sim = Sim::serving(super::super::Settings {
-            persist: true,
-            ..settings()
-        });
-        reload_with_api(&mut sim);
-        sim.hello_and_ready(2);
-        sim.advance(Duration::from_secs(60));
-        sim.handle(Event::UnixFileRemoved { key: api() });
-        sim.exit(2, ChildExit::Code(1));
-        sim.advance(Duration::from_secs(2));
-        assert_eq!(binds_of_api(&sim), 2);
         // The restart's child dies before it is ready.
         sim.exit(3, ChildExit::Code(1));
         assert!(
