@@ -148,10 +148,11 @@ mod test_hook;
 mod time_fmt;
 mod unix;
 
-// The property tests' configuration, and those of the rules (outside
-// `rules/`, which the macro crate compiles without proptest).
+// Unit tests that run in a process of their own.
 #[cfg(test)]
 mod alone;
+// The property tests' configuration, and those of the rules (outside
+// `rules/`, which the macro crate compiles without proptest).
 #[cfg(test)]
 mod repeatable;
 #[cfg(test)]

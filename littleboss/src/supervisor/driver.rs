@@ -606,23 +606,16 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 }
             },
         };
-        // A reload (asked, or SIGHUP's) finds the unix sockets' files as
-        // they are now: one removed since the last look is let go of
-        // first, for the reload to bind it again (each told once: the
-        // reload comes back here finding none new). So do `status`, which
-        // then tells it as it is, a child's exit under `persist` (a
-        // restart may follow) and the tick of a restart come due.
-        use crate::control::protocol::Request;
-        let looks = match &event {
-            Event::Control {
-                request: Request::Reload { .. } | Request::Status,
-                ..
-            }
-            | Event::Signal(super::machine::Signal::Hup) => true,
-            Event::Exited { .. } => machine.state().settings.persist,
-            Event::Tick => machine.restart_due(now()),
-            _ => false,
-        };
+        // Whatever comes may start a child (a reload, SIGHUP's, a
+        // restart come due, a rollback or a queued reload at a child's
+        // exit or readiness, a deadline): the unix sockets' files are
+        // looked at first, a few `stat`s, and one removed since the last
+        // look is let go of before it, for that start to bind it again
+        // (each told once: the event comes back here finding none new).
+        // `status` then tells it as it is. (Not while an upgrade's outcome
+        // is still to be handled: a new image's first events come first.)
+        let looks =
+            !matches!(&event, Event::UnixFileRemoved { .. }) && machine.state().upgrade.is_none();
         if looks {
             let gone = io.look_at_unix_files();
             if !gone.is_empty() {
@@ -1437,8 +1430,7 @@ impl Io {
     /// Looks at which unix sockets' files were removed (at each wake of
     /// the control path's watch, retry or look: the look comes every
     /// [`PATH_LOOK`], or a pending retry's wait, up to a minute; and
-    /// before a reload, a `status`, a child's exit under `persist`, a
-    /// restart due). Those seen gone from the folder they were made in,
+    /// before each event is handled). Those seen gone from the folder they were made in,
     /// where a bind would make them again, are returned, once each, for
     /// the machine to let go of (the next launch binds them again); the
     /// others, out of sight but maybe there still (a `supervisor_init`

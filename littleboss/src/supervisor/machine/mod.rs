@@ -558,12 +558,6 @@ impl Machine {
         }
     }
 
-    /// Whether a `persist` restart is due by `now` (the machine's clock):
-    /// the tick then starts it.
-    pub fn restart_due(&self, now: Duration) -> bool {
-        matches!(&self.state.phase, Phase::Up(up) if up.restart_at.is_some_and(|at| at <= now))
-    }
-
     /// When the driver must come back with [`Event::Tick`], if ever.
     pub fn next_deadline(&self) -> Option<Duration> {
         let state = &self.state;

@@ -210,6 +210,48 @@ mod tests {
     }
 
     #[test]
+    fn a_child_started_before_the_removal_has_the_socket_out_of_reach_when_it_takes_over() {
+        let mut sim = serving_api();
+        let reload = reload_with_api(&mut sim);
+        // Child 3 has the socket already as its file goes.
+        sim.handle(Event::UnixFileRemoved { key: api() });
+        sim.hello_and_ready(3);
+        assert!(matches!(
+            sim.final_answer(reload),
+            Some(Response::Reloaded { .. })
+        ));
+        assert_eq!(api_status(&sim), (false, true));
+        reload_with_api(&mut sim);
+        assert_eq!(binds_of_api(&sim), 2);
+        sim.hello_and_ready(4);
+        assert_eq!(api_status(&sim), (true, false));
+    }
+
+    #[test]
+    fn a_start_binding_others_as_the_file_goes_binds_it_too_before_its_spawn() {
+        let mut sim = serving_api();
+        sim.defer_binds = true;
+        // `http` moved: bound; `api` held, taken as it is.
+        let declared = [
+            ("http", "tcp:127.0.0.1:9090"),
+            ("api", "unix:/run/api.sock"),
+        ];
+        let reload = reload_declaring(&mut sim, &declared);
+        sim.handle(Event::UnixFileRemoved { key: api() });
+        sim.defer_binds = false;
+        sim.finish_binds();
+        // Bound again, for that child, before it was spawned with it.
+        assert_eq!(binds_of_api(&sim), 2);
+        sim.hello_and_ready(3);
+        assert!(matches!(
+            sim.final_answer(reload),
+            Some(Response::Reloaded { .. })
+        ));
+        assert_eq!(api_status(&sim), (true, false));
+        assert!(sim.machine.state().files_removed.is_empty());
+    }
+
+    #[test]
     fn a_restart_binds_it_again_and_it_stays_held_between_restarts() {
         let mut sim = Sim::serving(super::super::Settings {
             persist: true,
@@ -232,6 +274,12 @@ mod tests {
             "{:?}",
             sim.logs()
         );
+        assert_eq!(api_status(&sim), (true, false));
+        // The next restart's child takes over with it: held as any other.
+        sim.advance(Duration::from_secs(10));
+        sim.hello_and_ready(4);
+        assert_eq!(sim.serving_id(), Some(4), "{:?}", sim.logs());
+        assert!(sim.machine.state().files_removed.is_empty());
         assert_eq!(api_status(&sim), (true, false));
     }
 
