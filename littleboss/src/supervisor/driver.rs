@@ -599,7 +599,8 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     if woke != Woke::Look || above.is_none_or(std::path::Path::exists) {
                         io.remake_control();
                     }
-                    let gone = io.look_at_unix_files();
+                    let held = |key: &ListenerKey| machine.state().held.contains_key(key);
+                    let gone = io.look_at_unix_files(held);
                     backlog.extend(gone.into_iter().map(|key| Pending::Event(Event::UnixFileRemoved { key })));
                     effects = Vec::new();
                     continue;
@@ -617,7 +618,8 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         let looks =
             !matches!(&event, Event::UnixFileRemoved { .. }) && machine.state().upgrade.is_none();
         if looks {
-            let gone = io.look_at_unix_files();
+            let held = |key: &ListenerKey| machine.state().held.contains_key(key);
+            let gone = io.look_at_unix_files(held);
             if !gone.is_empty() {
                 backlog.push_front(Pending::Event(event));
                 for key in gone.into_iter().rev() {
@@ -1430,13 +1432,15 @@ impl Io {
     /// Looks at which unix sockets' files were removed (at each wake of
     /// the control path's watch, retry or look: the look comes every
     /// [`PATH_LOOK`], or a pending retry's wait, up to a minute; and
-    /// before each event is handled). Those seen gone from the folder they were made in,
-    /// where a bind would make them again, are returned, once each, for
-    /// the machine to let go of (the next launch binds them again); the
-    /// others, out of sight but maybe there still (a `supervisor_init`
-    /// that entered a chroot, a folder above renamed) or their names
-    /// taken, are said once and looked at again next time.
-    fn look_at_unix_files(&mut self) -> Vec<ListenerKey> {
+    /// before each event is handled). Those seen gone from the folder
+    /// they were made in, where a bind would make them again, are
+    /// returned, once each, for the machine to let go of (the next launch
+    /// binds them again): only those it holds (`held`), not one just bound
+    /// whose [`Event::Bound`] it has yet to handle (looked at again next
+    /// time). The others, out of sight but maybe there still (a
+    /// `supervisor_init` that entered a chroot, a folder above renamed)
+    /// or their names taken, are said once and looked at again next time.
+    fn look_at_unix_files(&mut self, held: impl Fn(&ListenerKey) -> bool) -> Vec<ListenerKey> {
         let removed: Vec<(ListenerKey, PathBuf)> = (self.unix_files_removed().into_iter())
             .map(|(key, path)| (key.clone(), path.to_owned()))
             .collect();
@@ -1450,7 +1454,7 @@ impl Io {
             // it again (the name freed, the folder open again), and told
             // to the machine once (which keeps it while stopping).
             if self.sockets[&key].file_gone_from_its_folder() {
-                if self.files_removed_told.insert(key.clone()) {
+                if held(&key) && self.files_removed_told.insert(key.clone()) {
                     gone.push(key);
                 }
                 continue;

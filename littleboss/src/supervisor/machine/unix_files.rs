@@ -238,7 +238,6 @@ mod tests {
         ];
         let reload = reload_declaring(&mut sim, &declared);
         sim.handle(Event::UnixFileRemoved { key: api() });
-        sim.defer_binds = false;
         sim.finish_binds();
         // Bound again, for that child, before it was spawned with it.
         assert_eq!(binds_of_api(&sim), 2);
@@ -276,7 +275,7 @@ mod tests {
         );
         assert_eq!(api_status(&sim), (true, false));
         // The next restart's child takes over with it: held as any other.
-        sim.advance(Duration::from_secs(10));
+        sim.advance(Duration::from_secs(1));
         sim.hello_and_ready(4);
         assert_eq!(sim.serving_id(), Some(4), "{:?}", sim.logs());
         assert!(sim.machine.state().files_removed.is_empty());
