@@ -133,8 +133,9 @@ static STDERR_CUT: AtomicBool = AtomicBool::new(false);
 /// Writes `lines` to `fd` until `deadline`, on the calling thread: for a
 /// flush or a panic's message with no writer thread to be had. A blocking
 /// stderr nobody reads must not hold the exit (or a re-execution) past its
-/// patience, so each line waits for room first. How many of `lines` were
-/// written whole.
+/// patience, so each page of a line waits for room first
+/// ([`Pieces::OnceRoom`], which goes with [`Wait::Until`]). How many of
+/// `lines` were written whole.
 fn write_until(
     fd: std::os::fd::BorrowedFd<'_>,
     lines: &[String],

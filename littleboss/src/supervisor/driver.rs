@@ -138,9 +138,10 @@ impl Socket {
         Socket::handed(fd, unix_file, None)
     }
 
-    /// [`new`](Self::new) for one handed over by a previous image, which
-    /// saw its file in `folder` (if it said): a file removed before the
-    /// exec is let go of all the same.
+    /// [`new`](Self::new), with the folder a previous image saw its file
+    /// in (`folder`, if it said): a file removed before an upgrade's exec
+    /// is let go of all the same. Without it, the folder it is in now,
+    /// if it is in place.
     pub fn handed(fd: OwnedFd, unix_file: Option<OwnFile>, folder: Option<[u64; 2]>) -> Socket {
         let unix_folder = folder.or_else(|| unix_file.as_ref()?.folder_if_in_place());
         Socket {
@@ -599,9 +600,8 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     if woke != Woke::Look || above.is_none_or(std::path::Path::exists) {
                         io.remake_control();
                     }
-                    let held = |key: &ListenerKey| machine.state().held.contains_key(key);
-                    let gone = io.look_at_unix_files(held);
-                    backlog.extend(gone.into_iter().map(|key| Pending::Event(Event::UnixFileRemoved { key })));
+                    backlog.extend(io.unix_files_gone(&machine).map(Pending::Event));
+
                     effects = Vec::new();
                     continue;
                 }
@@ -618,12 +618,11 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         let looks =
             !matches!(&event, Event::UnixFileRemoved { .. }) && machine.state().upgrade.is_none();
         if looks {
-            let held = |key: &ListenerKey| machine.state().held.contains_key(key);
-            let gone = io.look_at_unix_files(held);
+            let gone: Vec<Event> = io.unix_files_gone(&machine).collect();
             if !gone.is_empty() {
                 backlog.push_front(Pending::Event(event));
-                for key in gone.into_iter().rev() {
-                    backlog.push_front(Pending::Event(Event::UnixFileRemoved { key }));
+                for removed in gone.into_iter().rev() {
+                    backlog.push_front(Pending::Event(removed));
                 }
                 effects = Vec::new();
                 continue;
@@ -1409,8 +1408,9 @@ impl Io {
 
     /// The unix sockets bound here whose files their paths no longer
     /// name (removed by hand or by a cleaner, or replaced): held and
-    /// listening, but out of reach. A new socket would take a stop and a
-    /// start (a reload keeps the socket held).
+    /// listening, but out of reach. Those seen gone from their folders
+    /// are let go of by the machine ([`Io::look_at_unix_files`]); the
+    /// others are held on.
     fn unix_files_removed(&self) -> Vec<(&ListenerKey, &std::path::Path)> {
         (self.sockets.iter())
             .filter_map(|(key, socket)| Some((key, socket.unix_file.as_ref()?)))
@@ -1467,6 +1467,13 @@ impl Io {
             }
         }
         gone
+    }
+
+    /// [`look_at_unix_files`](Self::look_at_unix_files) for `machine`'s
+    /// sockets, each gone as the machine's event.
+    fn unix_files_gone(&mut self, machine: &Machine) -> impl Iterator<Item = Event> + use<> {
+        let held = |key: &ListenerKey| machine.state().held.contains_key(key);
+        (self.look_at_unix_files(held).into_iter()).map(|key| Event::UnixFileRemoved { key })
     }
 
     /// Watches the folder of the control socket at `path` anew (it may be

@@ -417,9 +417,8 @@ impl Handoff {
         // would take thirty-odd times their size: a request of megabytes
         // begun at an upgrade would have the new image take a gigabyte.
         let mut handoff: Handoff = serde_json::from_slice(json).map_err(HandoffError::Corrupt)?;
-        // The events as their JSON text, borrowed: read into values all
-        // at once, requests with megabytes of arguments (numbers) pending
-        // at the exec took thirty-odd times their size together.
+        // The events as their JSON text, borrowed, each read on its own
+        // below.
         #[derive(Deserialize)]
         struct Pending<'a> {
             #[serde(borrow)]

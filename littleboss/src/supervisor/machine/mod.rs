@@ -1142,7 +1142,7 @@ impl Machine {
         // deploy replaced or deleted it: the driver holds it open.
         let old_launch = old.map(|id| self.state.children[&id].launch_again(id));
         self.state.current = launch;
-        self.served_again(starting.id);
+        self.forget_files_bound_again(starting.id);
         // The given-up sockets' queues go to the old child before its
         // order to drain: what it is handed then counts for its grace.
         self.let_go_of_given_up(old);
@@ -2038,12 +2038,12 @@ impl Machine {
             return;
         };
         if !missing.is_empty() {
-            let by = bind_by;
-            starting.hello_by = Some(by);
+            // While binding, `hello_by` is the bind's deadline.
+            starting.hello_by = Some(bind_by);
             self.effects.push(Effect::Bind {
                 id,
                 orders: missing,
-                by,
+                by: bind_by,
             });
             return;
         }

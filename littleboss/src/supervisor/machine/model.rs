@@ -90,8 +90,9 @@ enum Action {
     /// across an upgrade in place without its channel, and the driver
     /// killed it.
     Lose(u8),
-    /// The file of the unix socket `api` was removed from its folder (as
-    /// the driver reports it, held or not).
+    /// The file of the unix socket `api` was removed from its folder (the
+    /// driver tells it only while the machine holds it; sent here held or
+    /// not, which the machine must bear).
     FileGone,
 }
 

@@ -7,11 +7,12 @@
 //!
 //! Which children have the socket bound again is told by their numbers:
 //! [`State::files_removed`](super::state::State::files_removed) keeps, for
-//! each socket let go of, the first number after the let-go. Until a child
-//! from that number serves, the socket bound again is held only while
-//! such a child (or a launch about to start) has it: a reload that failed
-//! lets it go again (its file removed), rather than hold a queue no child
-//! takes connections from.
+//! each socket let go of, the number of the first child to have it bound
+//! again. Until a child from that number serves, the socket bound again is
+//! held only while such a child (or a launch about to start) has it, or
+//! no child with the old copy serves (a restart due: it queues for the
+//! next child): a reload that failed lets it go again (its file removed),
+//! rather than hold a queue no child takes connections from.
 
 use super::listeners::ListenerKey;
 use super::state::{ChildId, Launch, Phase};
@@ -26,34 +27,34 @@ impl Machine {
     pub(super) fn on_unix_file_removed(&mut self, key: ListenerKey) {
         let path = key.address.clone();
         let ours = (self.state.held.get(&key)).is_some_and(|h| !h.activated && !h.lost);
-        if key.network != Network::Unix || !ours || !matches!(self.state.phase, Phase::Up(_)) {
-            say!(
-                self,
-                "the file of the unix socket {path} was removed: nobody can connect to it"
-            );
-            return;
-        }
+        let up = match &self.state.phase {
+            Phase::Up(up) if key.network == Network::Unix && ours => up,
+            _ => {
+                say!(
+                    self,
+                    "the file of the unix socket {path} was removed: nobody can connect to it"
+                );
+                return;
+            }
+        };
+        // The first child to have it bound again: a start still binding
+        // binds it too before its spawn (see `on_bound`); one spawned has
+        // this copy.
+        let since = (up.starting.as_ref())
+            .filter(|s| s.binding)
+            .map_or(self.state.next_id, |s| s.id);
         say!(
             self,
             "the file of the unix socket {path} was removed: nobody can connect to it; the supervisor lets go of it, and the next reload or restart binds it again (the serving child listens on out of reach until then)"
         );
         self.state.held.remove(&key);
-        // The first child to have it bound again: a start still binding
-        // binds it too before its spawn (see `on_bound`); one spawned has
-        // this copy.
-        let since = match &self.state.phase {
-            Phase::Up(up) => (up.starting.as_ref())
-                .filter(|s| s.binding)
-                .map_or(self.state.next_id, |s| s.id),
-            _ => self.state.next_id,
-        };
         self.state.files_removed.insert(key.clone(), since);
         self.effects.push(Effect::Close { key });
     }
 
     /// Child `id` took over: the sockets bound again that it has are held
     /// as any other from now on.
-    pub(super) fn served_again(&mut self, id: ChildId) {
+    pub(super) fn forget_files_bound_again(&mut self, id: ChildId) {
         let Some(child) = self.state.children.get(&id) else {
             return;
         };

@@ -112,13 +112,13 @@ impl Machine {
             // is not its binary yet, and why (the log said it at the
             // spawn, or just above).
             let path = path.display();
+            // (A child between its spawn and its hello holds the upgrade
+            // off above: with none watched by pid, the exec it waits for
+            // is a hung one's.)
             let told = match &by_pid[..] {
-                [] if hung => format!(
+                [] => format!(
                     "its upgrade in place to {path} waits for the exec of a child given up on, which has not returned"
                 ),
-                // (None here: a child between its spawn and its hello
-                // holds the upgrade off above.)
-                [] => format!("its upgrade in place to {path} waits for a child being started"),
                 [one] => format!(
                     "no upgrade in place to {path} while child pid {one} is watched by pid, not by pidfd (see the supervisor's log)"
                 ),
