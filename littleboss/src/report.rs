@@ -16,19 +16,20 @@ use std::fmt;
 /// warnings and errors: those go to stderr instead (see [`say`]).
 pub(crate) const TARGET: &str = "littleboss";
 
-/// Whether the program has set up a logger: loggers raise the maximum
-/// level from `Off` when they are installed, unless their filter turns
-/// everything away (`RUST_LOG=off`), which [`log::logger`] then shows by
-/// no longer being the one it was as the binary started.
+/// Whether the program has set up a logger: [`log::logger`] is no longer
+/// the stand-in it was as the binary started. (Without that note, as the
+/// level: loggers raise the maximum level from `Off` when they are
+/// installed; but a program may raise it with none, from a `-v` flag, and
+/// littleboss's informational lines would go nowhere.)
 fn logger_installed() -> bool {
     // A logger with a size at the stand-in's address is another: the
     // stand-in has none, and a zero-sized static may share its address
     // with the next one. (A zero-sized logger there is taken for none,
-    // its informational lines then on stderr, as before this check.)
-    log::max_level() != log::LevelFilter::Off
-        || NO_LOGGER.get().is_some_and(|&none| {
-            logger_address() != none || std::mem::size_of_val(log::logger()) != 0
-        })
+    // its informational lines then on stderr.)
+    match NO_LOGGER.get() {
+        Some(&none) => logger_address() != none || std::mem::size_of_val(log::logger()) != 0,
+        None => log::max_level() != log::LevelFilter::Off,
+    }
 }
 
 /// Where [`log::logger`] pointed as the binary started ([`note_no_logger`]):
@@ -705,6 +706,20 @@ mod tests {
         assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
         assert!(patiently_on(start_thread, "test", patience, work(&ran)));
         assert!(ran.load(std::sync::atomic::Ordering::SeqCst));
+    }
+
+    /// In a process of its own: the level is the whole process's.
+    #[test]
+    fn a_level_raised_with_no_logger_set_is_no_logger() {
+        let name = "report::tests::a_level_raised_with_no_logger_set_is_no_logger";
+        if !crate::alone::in_a_process_of_its_own(name, "LITTLEBOSS_TEST_LEVEL_ONLY") {
+            return;
+        }
+        // A program's `-v` raising the level, no logger set: littleboss's
+        // informational lines go to stderr, not to `log`'s stand-in.
+        log::set_max_level(log::LevelFilter::Info);
+        assert!(!logger_installed());
+        assert!(!logger_takes(log::Level::Info));
     }
 
     #[test]
