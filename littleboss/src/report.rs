@@ -17,17 +17,26 @@ use std::fmt;
 pub(crate) const TARGET: &str = "littleboss";
 
 /// Whether the program has set up a logger: [`log::logger`] is no longer
-/// the stand-in it was as the binary started. (Without that note, as the
-/// level: loggers raise the maximum level from `Off` when they are
-/// installed; but a program may raise it with none, from a `-v` flag, and
-/// littleboss's informational lines would go nowhere.)
+/// the stand-in it was as the binary started (noted before `main`, always
+/// on Linux). Not the level: a program may raise it with no logger set,
+/// from its own `-v`, and littleboss's informational lines would go to the
+/// stand-in, which drops them. (Without the note, as the level: loggers
+/// raise it from `Off` when they are installed, but for `RUST_LOG=off`.)
 fn logger_installed() -> bool {
-    // A logger with a size at the stand-in's address is another: the
-    // stand-in has none, and a zero-sized static may share its address
-    // with the next one. (A zero-sized logger there is taken for none,
-    // its informational lines then on stderr.)
     match NO_LOGGER.get() {
-        Some(&none) => logger_address() != none || std::mem::size_of_val(log::logger()) != 0,
+        Some(&none) if logger_address() != none => true,
+        // A logger with a size at the stand-in's address is another: the
+        // stand-in has none.
+        Some(_) if std::mem::size_of_val(log::logger()) != 0 => true,
+        // Zero-sized at the stand-in's address: the stand-in, which takes
+        // nothing, or a zero-sized static of the program's laid out there
+        // (`static LOGGER: Unit`), which takes littleboss's errors at least.
+        Some(_) => log::logger().enabled(
+            &log::Metadata::builder()
+                .level(log::Level::Error)
+                .target(TARGET)
+                .build(),
+        ),
         None => log::max_level() != log::LevelFilter::Off,
     }
 }
