@@ -262,7 +262,9 @@ impl Status {
                         " (not handed over in an upgrade: no later child is given it; stop and start the service to have it again)"
                     }
                     (true, false) => "",
-                    // Let go of: the next launch binds it again.
+                    // Let go of: the next launch binds it again (none
+                    // comes once stopping).
+                    (false, true) if self.stopping => " (its file was removed: nobody can connect)",
                     (false, true) => {
                         " (its file was removed: nobody can connect; a reload binds it again)"
                     }
@@ -476,6 +478,30 @@ mod tests {
              child      pid 11, started 1970-01-01 00:01:00 UTC, reloads 1, failures 0\n\n\
              command line:\n\t/bin/blog -v\n\n\
              listeners:\n\thttp:\ttcp [::]:8080\n\tadmin:\ttcp off\n\tmetrics:\ttcp localhost:9100 (not listening)\n"
+        );
+        // A unix socket let go of for its removed file: a reload binds it
+        // again, but not once stopping.
+        let mut removed = s.clone();
+        removed.listeners = vec![ListenerStatus {
+            name: "api".into(),
+            network: "unix".into(),
+            address: Some("/run/api.sock".into()),
+            listening: false,
+            file_removed: true,
+            lost_in_upgrade: false,
+            key: None,
+        }];
+        let said = "\tapi:\tunix /run/api.sock (its file was removed: nobody can connect";
+        assert!(
+            removed
+                .render()
+                .contains(&format!("{said}; a reload binds it again)\n"))
+        );
+        removed.stopping = true;
+        assert!(
+            removed.render().contains(&format!("{said})\n")),
+            "{}",
+            removed.render()
         );
         let mut quoted = s.clone();
         quoted.child.as_mut().unwrap().args = vec![
