@@ -123,7 +123,6 @@ fn write_now(bytes: &[u8]) -> bool {
         bytes,
         Wait::EachStall(ROOM_PATIENCE),
         &STDERR_CUT,
-        Pieces::Whole,
     )
 }
 
@@ -133,9 +132,8 @@ static STDERR_CUT: AtomicBool = AtomicBool::new(false);
 /// Writes `lines` to `fd` until `deadline`, on the calling thread: for a
 /// flush or a panic's message with no writer thread to be had. A blocking
 /// stderr nobody reads must not hold the exit (or a re-execution) past its
-/// patience, so each page of a line waits for room first
-/// ([`Pieces::OnceRoom`], which goes with [`Wait::Until`]). How many of
-/// `lines` were written whole.
+/// patience, so each page of a line waits for room first (as
+/// [`Wait::Until`] writes). How many of `lines` were written whole.
 fn write_until(
     fd: std::os::fd::BorrowedFd<'_>,
     lines: &[String],
@@ -146,13 +144,7 @@ fn write_until(
     for line in lines {
         // A line that goes in pieces keeps to the same deadline, however
         // many times it waits for room.
-        if !write_after_cut(
-            fd,
-            line.as_bytes(),
-            Wait::Until(deadline),
-            cut,
-            Pieces::OnceRoom,
-        ) {
+        if !write_after_cut(fd, line.as_bytes(), Wait::Until(deadline), cut) {
             break;
         }
         written += 1;
@@ -160,32 +152,20 @@ fn write_until(
     written
 }
 
-/// How [`write_after_cut`] hands its bytes to `write`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Pieces {
-    /// All at once: the writer thread's way, which may wait.
-    Whole,
-    /// A pipe's page (`PIPE_BUF`) at a time, each once there is room for
-    /// it (or none by the deadline): where stderr blocks, a pipe that
-    /// polls writable takes a page whole, but a longer write (a panic's
-    /// backtrace) waits in the kernel for the rest for as long as nobody
-    /// reads.
-    OnceRoom,
-}
-
-/// [`Pieces::OnceRoom`]'s piece: Linux's `PIPE_BUF`, written whole.
-const PIPE_PIECE: usize = 4096;
-
 /// Whether all of `bytes` were written to `fd`, waiting for room as
-/// `wait` says. A line given up on part-way leaves `cut` set, and
-/// the next line then starts on a line of its own rather than finishing
-/// the cut one's.
+/// `wait` says: [`Wait::EachStall`] hands them to `write` all at once (the
+/// writer thread's way, which may wait); [`Wait::Until`] a pipe's page
+/// (`PIPE_BUF`) at a time, each once there is room for it, or none by the
+/// deadline: where stderr blocks, a pipe that polls writable takes a page
+/// whole, but a longer write (a panic's backtrace) waits in the kernel
+/// for the rest for as long as nobody reads. A line given up on part-way
+/// leaves `cut` set, and the next line then starts on a line of its own
+/// rather than finishing the cut one's.
 fn write_after_cut(
     fd: std::os::fd::BorrowedFd<'_>,
     bytes: &[u8],
     wait: Wait,
     cut: &AtomicBool,
-    pieces: Pieces,
 ) -> bool {
     let was_cut = cut.load(Ordering::Relaxed);
     let with_break;
@@ -196,18 +176,19 @@ fn write_after_cut(
         bytes
     };
     let mut rest = whole;
-    let written = match pieces {
-        Pieces::Whole => write_all_waiting(fd, &mut rest, wait).is_ok(),
-        Pieces::OnceRoom => loop {
+    const PAGE: usize = nix::libc::PIPE_BUF;
+    let written = match wait {
+        Wait::EachStall(_) => write_all_waiting(fd, &mut rest, wait).is_ok(),
+        Wait::Until(_) => loop {
             if rest.is_empty() {
                 break true;
             }
             if !room_by(fd, wait.deadline()).unwrap_or(false) {
                 break false;
             }
-            let mut piece = &rest[..rest.len().min(PIPE_PIECE)];
+            let mut piece = &rest[..rest.len().min(PAGE)];
             let sent = write_all_waiting(fd, &mut piece, wait).is_ok();
-            rest = &rest[rest.len().min(PIPE_PIECE) - piece.len()..];
+            rest = &rest[rest.len().min(PAGE) - piece.len()..];
             if !sent {
                 break false;
             }
@@ -1019,8 +1000,7 @@ mod tests {
             write_end.as_fd(),
             long.as_bytes(),
             patience,
-            &cut,
-            Pieces::Whole
+            &cut
         ));
         assert!(cut.load(Ordering::Relaxed));
         // Nothing of the next one fits either: still cut.
@@ -1028,8 +1008,7 @@ mod tests {
             write_end.as_fd(),
             b"lost\n",
             patience,
-            &cut,
-            Pieces::Whole
+            &cut
         ));
         assert!(cut.load(Ordering::Relaxed));
         let mut read = std::fs::File::from(read_end);
@@ -1039,8 +1018,7 @@ mod tests {
             write_end.as_fd(),
             b"littleboss: next\n",
             patience,
-            &cut,
-            Pieces::Whole
+            &cut
         ));
         assert!(!cut.load(Ordering::Relaxed));
         drop(write_end);

@@ -43,7 +43,7 @@ impl FolderWatch {
         let folder = socket.parent().unwrap_or(Path::new("/"));
         let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)?;
         inotify.add_watch(folder, watched())?;
-        Self::with(inotify, socket, folder_identity(socket))
+        Self::with(inotify, socket, crate::own_file::folder_identity(socket))
     }
 
     /// Goes on with the watch a previous image handed over, its
@@ -53,7 +53,7 @@ impl FolderWatch {
     pub(crate) fn adopt(fd: OwnedFd, socket: &Path) -> std::io::Result<FolderWatch> {
         // Known only while its watch is on the folder there now.
         let on_folder = watched_by(fd.as_raw_fd())
-            .zip(folder_identity(socket))
+            .zip(crate::own_file::folder_identity(socket))
             .filter(|(watched, [_, ino])| watched.contains(ino));
         // SAFETY: the previous image handed this descriptor over as its
         // inotify instance's, and no one else owns it.
@@ -73,7 +73,9 @@ impl FolderWatch {
     /// keeps the kernel from saying so) or moved away, nor, for an adopted
     /// one, on one not known.
     pub(crate) fn still_on_folder_of(&self, socket: &Path) -> bool {
-        !self.task.is_finished() && self.folder.is_some() && folder_identity(socket) == self.folder
+        !self.task.is_finished()
+            && self.folder.is_some()
+            && crate::own_file::folder_identity(socket) == self.folder
     }
 
     /// Reads `inotify`'s events for the files of `socket`, in `folder`,
@@ -125,13 +127,6 @@ impl FolderWatch {
     }
 }
 
-/// The device and inode of the folder of the control socket at `socket`;
-/// `None` if it cannot be looked at.
-fn folder_identity(socket: &Path) -> Option<[u64; 2]> {
-    let folder = nix::sys::stat::stat(socket.parent().unwrap_or(Path::new("/"))).ok()?;
-    Some([folder.st_dev, folder.st_ino])
-}
-
 /// The inodes of what the inotify instance `fd` of this process watches,
 /// from `/proc/self/fdinfo`; `None` when that cannot be read.
 pub(crate) fn watched_by(fd: RawFd) -> Option<Vec<u64>> {
@@ -156,7 +151,7 @@ fn watched_in(info: &str) -> Vec<u64> {
 /// The inode of the folder of the control socket at `socket`; `None` if
 /// it cannot be looked at.
 pub(crate) fn folder_inode(socket: &Path) -> Option<u64> {
-    folder_identity(socket).map(|[_, ino]| ino)
+    crate::own_file::folder_identity(socket).map(|[_, ino]| ino)
 }
 
 impl Drop for FolderWatch {

@@ -600,8 +600,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     if woke != Woke::Look || above.is_none_or(std::path::Path::exists) {
                         io.remake_control();
                     }
-                    backlog.extend(io.unix_files_gone(&machine).map(Pending::Event));
-
+                    backlog.extend(io.unix_files_gone(&machine).into_iter().map(Pending::Event));
                     effects = Vec::new();
                     continue;
                 }
@@ -618,7 +617,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         let looks =
             !matches!(&event, Event::UnixFileRemoved { .. }) && machine.state().upgrade.is_none();
         if looks {
-            let gone: Vec<Event> = io.unix_files_gone(&machine).collect();
+            let gone = io.unix_files_gone(&machine);
             if !gone.is_empty() {
                 backlog.push_front(Pending::Event(event));
                 for removed in gone.into_iter().rev() {
@@ -683,7 +682,7 @@ impl Retry {
 /// on the folder watched, and the path would name no supervisor (a
 /// `start` there would run a second one). A look finds the files in
 /// place with a few `stat`s; otherwise they are made again there. It also
-/// looks at the held unix sockets' files ([`Io::look_at_unix_files`]).
+/// looks at the held unix sockets' files ([`Io::unix_files_gone`]).
 const PATH_LOOK: Duration = Duration::from_secs(30);
 
 /// [`PATH_LOOK`], or a test's shorter one.
@@ -1409,7 +1408,7 @@ impl Io {
     /// The unix sockets bound here whose files their paths no longer
     /// name (removed by hand or by a cleaner, or replaced): held and
     /// listening, but out of reach. Those seen gone from their folders
-    /// are let go of by the machine ([`Io::look_at_unix_files`]); the
+    /// are let go of by the machine ([`Io::unix_files_gone`]); the
     /// others are held on.
     fn unix_files_removed(&self) -> Vec<(&ListenerKey, &std::path::Path)> {
         (self.sockets.iter())
@@ -1435,12 +1434,14 @@ impl Io {
     /// before each event is handled). Those seen gone from the folder
     /// they were made in, where a bind would make them again, are
     /// returned, once each, for the machine to let go of (the next launch
-    /// binds them again): only those it holds (`held`), not one just bound
-    /// whose [`Event::Bound`] it has yet to handle (looked at again next
-    /// time). The others, out of sight but maybe there still (a
-    /// `supervisor_init` that entered a chroot, a folder above renamed)
-    /// or their names taken, are said once and looked at again next time.
-    fn look_at_unix_files(&mut self, held: impl Fn(&ListenerKey) -> bool) -> Vec<ListenerKey> {
+    /// binds them again), each as [`Event::UnixFileRemoved`]: only those
+    /// `machine` holds, not one just bound whose [`Event::Bound`] it has
+    /// yet to handle (looked at again next time). The others, out of sight
+    /// but maybe there still (a `supervisor_init` that entered a chroot, a
+    /// folder above renamed) or their names taken, are said once and
+    /// looked at again next time.
+    fn unix_files_gone(&mut self, machine: &Machine) -> Vec<Event> {
+        let held = |key: &ListenerKey| machine.state().held.contains_key(key);
         let removed: Vec<(ListenerKey, PathBuf)> = (self.unix_files_removed().into_iter())
             .map(|(key, path)| (key.clone(), path.to_owned()))
             .collect();
@@ -1455,7 +1456,7 @@ impl Io {
             // to the machine once (which keeps it while stopping).
             if self.sockets[&key].file_gone_from_its_folder() {
                 if held(&key) && self.files_removed_told.insert(key.clone()) {
-                    gone.push(key);
+                    gone.push(Event::UnixFileRemoved { key });
                 }
                 continue;
             }
@@ -1467,13 +1468,6 @@ impl Io {
             }
         }
         gone
-    }
-
-    /// [`look_at_unix_files`](Self::look_at_unix_files) for `machine`'s
-    /// sockets, each gone as the machine's event.
-    fn unix_files_gone(&mut self, machine: &Machine) -> impl Iterator<Item = Event> + use<> {
-        let held = |key: &ListenerKey| machine.state().held.contains_key(key);
-        (self.look_at_unix_files(held).into_iter()).map(|key| Event::UnixFileRemoved { key })
     }
 
     /// Watches the folder of the control socket at `path` anew (it may be

@@ -93,7 +93,7 @@ pub(crate) struct Handoff {
     /// Events received and not handled yet, in order (read on their own:
     /// see [`Handoff::decode`], which reads them apart from the rest,
     /// hence passed over here: a handoff is read through `decode` only).
-    #[serde(default, deserialize_with = "read_apart")]
+    #[serde(skip_deserializing)]
     pub pending: Vec<Event>,
     /// Control requests handed over in `pending` that this binary's rules
     /// refuse: each client, and why (see [`Handoff::decode`]).
@@ -561,13 +561,6 @@ fn fields_of(
     let picked = Picked(names).deserialize(&mut reader)?;
     reader.end()?;
     Ok(picked)
-}
-
-/// [`Handoff::pending`] where the rest of the handoff is read: passed
-/// over, to be read apart, each event on its own ([`Handoff::decode`]).
-fn read_apart<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Event>, D::Error> {
-    serde::de::IgnoredAny::deserialize(d)?;
-    Ok(Vec::new())
 }
 
 /// The client and the refusal of a handed-over control request whose

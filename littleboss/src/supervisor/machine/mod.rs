@@ -2092,10 +2092,7 @@ impl Machine {
         // Not one the serving child has as the copy let go of for its
         // removed file: this child has it bound again, and takes its
         // queue.
-        let old_copy = |key: &ListenerKey| {
-            let since = self.state.files_removed.get(key);
-            serving.is_some_and(|s| since.is_some_and(|since| s < *since))
-        };
+        let old_copy = |key: &ListenerKey| serving.is_some_and(|s| self.has_copy_let_go(s, key));
         let served: Vec<ListenerKey> = (launch.listeners.iter())
             .filter_map(|l| l.key.as_ref())
             .filter(|key| serving_holds.contains(key) && !old_copy(key))

@@ -1028,7 +1028,7 @@ impl Model {
                 let shut = own_shut(key) && stream && !self.activated.contains(key);
                 // Let go of for its removed file, the copy it has out of
                 // reach (a child started since has it bound again).
-                let let_go = (state.files_removed.get(key)).is_some_and(|since| id < *since);
+                let let_go = self.sim.machine.has_copy_let_go(id, key);
                 assert!(
                     old || shut || let_go || state.held.contains_key(key),
                     "child {id} lost its socket {key}"

@@ -68,6 +68,12 @@ impl Machine {
             .retain(|key, since| (id < *since || !has(key)) && named.contains(key));
     }
 
+    /// Whether child `id` has, of the socket `key`, the copy let go of for
+    /// its removed file (it was started before), if it has the socket.
+    pub(super) fn has_copy_let_go(&self, id: ChildId, key: &ListenerKey) -> bool {
+        (self.state.files_removed.get(key)).is_some_and(|since| id < *since)
+    }
+
     /// Whether `key`, held, is in use as far as its file goes: any socket
     /// not let go of for its file is; one bound again while a child
     /// started since (not given up on) or `starting`, a launch about to
@@ -85,7 +91,7 @@ impl Machine {
             _ => None,
         };
         let old_copy_serves = serving
-            .filter(|id| *id < since)
+            .filter(|id| self.has_copy_let_go(*id, key))
             .and_then(|id| children.get(&id))
             .is_some_and(|child| has_key(&child.launch, key));
         !old_copy_serves
