@@ -496,6 +496,19 @@ pub(crate) fn decode_request(line: &[u8]) -> Result<Request, ProtocolError> {
     }
 }
 
+/// [`unknown_field`] of the request `json` (its command and the names of
+/// its fields, read as [`decode_request`] reads them), if it has one: for
+/// a request handed over in an in-place upgrade, read again.
+pub(crate) fn unknown_field_in(json: &str) -> Option<ProtocolError> {
+    let UniqueKeys::Object(top) = serde_json::from_str::<UniqueKeys>(json).ok()? else {
+        return None;
+    };
+    let Some(Ok(cmd)) = &top.cmd else {
+        return None;
+    };
+    unknown_field(cmd, top.keys.iter().map(String::as_str))
+}
+
 /// The refusal of a request `cmd` with a field among `keys` that no
 /// request of this version has: a newer client's option, which a status
 /// may do without and a change of state may not.

@@ -15,6 +15,7 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::machine::{ChildId, ClientId, Event, ListenerKey, STATE_VERSION, State};
 
@@ -371,13 +372,17 @@ impl Handoff {
         }
     }
 
-    /// The version the handoff `json` says it is, read alone.
-    fn version_in(json: &[u8]) -> serde_json::Result<u32> {
+    /// The version the handoff `json` says it is, and its pending events'
+    /// JSON text, borrowed (any value: a newer layout's is still named by
+    /// its version).
+    fn head_of(json: &[u8]) -> serde_json::Result<(u32, Option<&RawValue>)> {
         #[derive(Deserialize)]
-        struct Version {
+        struct Head<'a> {
             version: u32,
+            #[serde(borrow)]
+            pending: Option<&'a RawValue>,
         }
-        serde_json::from_slice::<Version>(json).map(|v| v.version)
+        serde_json::from_slice::<Head>(json).map(|head| (head.version, head.pending))
     }
 
     /// The JSON in `memfd`, read from its start.
@@ -405,7 +410,7 @@ impl Handoff {
     /// The version first, so that a newer layout is named as such rather
     /// than reported as corrupt.
     pub fn decode(json: &[u8], reads: u32) -> Result<Handoff, HandoffError> {
-        let version = Handoff::version_in(json).map_err(HandoffError::Corrupt)?;
+        let (version, pending) = Handoff::head_of(json).map_err(HandoffError::Corrupt)?;
         if version != reads {
             return Err(HandoffError::Version {
                 theirs: version,
@@ -419,14 +424,10 @@ impl Handoff {
         let mut handoff: Handoff = serde_json::from_slice(json).map_err(HandoffError::Corrupt)?;
         // The events as their JSON text, borrowed, each read on its own
         // below.
-        #[derive(Deserialize)]
-        struct Pending<'a> {
-            #[serde(borrow)]
-            pending: Vec<&'a serde_json::value::RawValue>,
-        }
-        let pending = (serde_json::from_slice::<Pending>(json))
-            .map_err(HandoffError::Corrupt)?
-            .pending;
+        let pending = pending
+            .ok_or_else(|| serde::de::Error::missing_field("pending"))
+            .and_then(|raw| serde_json::from_str::<Vec<&RawValue>>(raw.get()))
+            .map_err(HandoffError::Corrupt)?;
         // Refused here, while the way back is held, not met as a panic
         // once the new image has let go of it.
         if let Some(why) = handoff.state.inconsistency() {
@@ -566,46 +567,16 @@ fn fields_of(
 /// The client and the refusal of a handed-over control request whose
 /// fields this binary does not all know, if `event` is one.
 fn refused_for_unknown_field(event: &str) -> Option<(ClientId, String)> {
-    use serde::de::{IgnoredAny, MapAccess, Visitor};
-    /// A request's command and the names of its fields, the values
-    /// passed over unread.
-    struct Keys {
-        cmd: Option<String>,
-        names: Vec<String>,
-    }
-    impl<'de> Deserialize<'de> for Keys {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Keys, D::Error> {
-            struct Named;
-            impl<'de> Visitor<'de> for Named {
-                type Value = Keys;
-                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str("a control request")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
-                    let mut keys = Keys {
-                        cmd: None,
-                        names: Vec::new(),
-                    };
-                    while let Some(name) = map.next_key::<String>()? {
-                        match name == "cmd" {
-                            true => keys.cmd = map.next_value::<Option<String>>()?,
-                            false => drop(map.next_value::<IgnoredAny>()?),
-                        }
-                        keys.names.push(name);
-                    }
-                    Ok(keys)
-                }
-            }
-            d.deserialize_map(Named)
-        }
-    }
     #[derive(Deserialize)]
-    enum ControlKeys {
-        Control { client: ClientId, request: Keys },
+    enum ControlRequest<'a> {
+        Control {
+            client: ClientId,
+            #[serde(borrow)]
+            request: &'a RawValue,
+        },
     }
-    let ControlKeys::Control { client, request } = serde_json::from_str(event).ok()?;
-    let names = request.names.iter().map(String::as_str);
-    let refused = crate::control::protocol::unknown_field(request.cmd.as_deref()?, names)?;
+    let ControlRequest::Control { client, request } = serde_json::from_str(event).ok()?;
+    let refused = crate::control::protocol::unknown_field_in(request.get())?;
     Some((client, refused.to_string()))
 }
 
