@@ -31,14 +31,14 @@ fn logger_installed() -> bool {
         // Zero-sized at the stand-in's address: the stand-in, which takes
         // nothing, or a zero-sized static of the program's laid out there
         // (`static LOGGER: Unit`), which takes littleboss's errors at least.
-        Some(_) => log::logger().enabled(
-            &log::Metadata::builder()
-                .level(log::Level::Error)
-                .target(TARGET)
-                .build(),
-        ),
+        Some(_) => log::logger().enabled(&ours(log::Level::Error)),
         None => log::max_level() != log::LevelFilter::Off,
     }
+}
+
+/// A line of littleboss's at `level`, as a logger's filter is asked of it.
+fn ours(level: log::Level) -> log::Metadata<'static> {
+    log::Metadata::builder().level(level).target(TARGET).build()
 }
 
 /// Where [`log::logger`] pointed as the binary started ([`note_no_logger`]):
@@ -61,13 +61,12 @@ pub(crate) fn note_no_logger() {
 /// filter for the program's own target (`RUST_LOG=myapp=info`) takes
 /// none of them, although a logger is installed.
 fn logger_takes(level: log::Level) -> bool {
-    let ours = log::Metadata::builder().level(level).target(TARGET).build();
     // A level compiled out (`log`'s `release_max_level_*` features) is
     // dropped by `log!` whatever the logger says.
     logger_installed()
         && level <= log::STATIC_MAX_LEVEL
         && level <= log::max_level()
-        && log::logger().enabled(&ours)
+        && log::logger().enabled(&ours(level))
 }
 
 /// Says `args` at `level`: through the program's logger, or on stderr

@@ -169,8 +169,9 @@ pub(crate) fn hold(dir: &Path) -> io::Result<FolderLock> {
                     // that changed the user) is taken for the same, as
                     // `OwnFile::in_place` takes a file.
                     Ok(lock) => {
-                        let id = |m: std::fs::Metadata| [m.dev(), m.ino()];
-                        let ours = lock.metadata().ok().map(id);
+                        let ours = crate::inherited::file_identity(
+                            std::os::fd::AsRawFd::as_raw_fd(&*lock),
+                        );
                         let same = crate::own_file::still_names(&dir, ours);
                         if let Some(slot) = owner.upgrade().filter(|_| same) {
                             *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(lock);

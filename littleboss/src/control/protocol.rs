@@ -551,7 +551,7 @@ impl ProtocolError {
     /// assert!(ProtocolError::unreadable(e).to_string().chars().count() < 250);
     /// ```
     pub(crate) fn unreadable(e: serde_json::Error) -> ProtocolError {
-        ProtocolError::BadRequest(serde::de::Error::custom(short(e.to_string())))
+        ProtocolError::bad_request(e.to_string())
     }
 
     /// [`unreadable`](Self::unreadable) for a request read again where
@@ -562,6 +562,11 @@ impl ProtocolError {
         let said = e.to_string();
         let at = format!(" at line {} column {}", e.line(), e.column());
         let said = said.strip_suffix(&at).unwrap_or(&said).to_owned();
+        ProtocolError::bad_request(said)
+    }
+
+    /// A bad request saying `said`, cut short where long.
+    fn bad_request(said: String) -> ProtocolError {
         ProtocolError::BadRequest(serde::de::Error::custom(short(said)))
     }
 }

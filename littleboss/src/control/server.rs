@@ -538,8 +538,8 @@ impl ServiceLock {
     /// removed it).
     fn is_in_place(&self) -> bool {
         // What cannot be looked at is taken as in place.
-        let id = |m: std::fs::Metadata| [m.dev(), m.ino()];
-        crate::own_file::still_names(&self.path, self.file.metadata().ok().map(id))
+        let ours = crate::inherited::file_identity(std::os::fd::AsRawFd::as_raw_fd(&*self.file));
+        crate::own_file::still_names(&self.path, ours)
     }
 
     /// Removes the lock file, still holding the lock: call it last, after

@@ -110,11 +110,8 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
         return Ok(());
     }
     let (host, _) = host_port(addr)?;
-    if let Some(ipv4) = host
-        .parse::<Ipv6Addr>()
-        .ok()
-        .and_then(|ip| ip.to_ipv4_mapped())
-    {
+    let ipv6 = host.parse::<Ipv6Addr>().ok();
+    if let Some(ipv4) = ipv6.and_then(|ip| ip.to_ipv4_mapped()) {
         return Err(SpecProblem::MappedIpv4 {
             network: network.into(),
             host: host.into(),
@@ -124,7 +121,7 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
     // Linux binds one only given the interface (its zone, refused above):
     // without, every start would fail with an "Invalid argument". So for
     // a multicast group of interface or link scope (`ff01::`, `ff02::`).
-    if let Ok(ip) = host.parse::<Ipv6Addr>() {
+    if let Some(ip) = ipv6 {
         if ip.is_unicast_link_local() {
             return Err(SpecProblem::LinkLocal { host: host.into() });
         }
@@ -133,7 +130,7 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
         }
     }
     let wrong_family = match network.chars().last() {
-        Some('4') => host.parse::<Ipv6Addr>().is_ok(),
+        Some('4') => ipv6.is_some(),
         Some('6') => host.parse::<Ipv4Addr>().is_ok(),
         _ => false,
     };
