@@ -5,6 +5,8 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use super::acl::{self, Writer};
+
 /// `$LITTLEBOSS_DIR`, else `$XDG_RUNTIME_DIR/littleboss`, else
 /// `$TMPDIR/littleboss-<uid>` (`/tmp` when `TMPDIR` is unset). A relative
 /// `XDG_RUNTIME_DIR` or `TMPDIR` is ignored, as the XDG rules say; a
@@ -263,8 +265,8 @@ pub(crate) enum DirError {
         above: PathBuf,
         owner: u32,
         mode: u32,
-        /// Refused as its group's to change: that group.
-        group: Option<u32>,
+        /// Refused as another's to change than its owner's: whose.
+        writer: Option<OtherWriter>,
         /// A link met on the way, in `above` or below it, that made it
         /// one of the folders on the way.
         via: Option<PathBuf>,
@@ -281,6 +283,17 @@ pub(crate) enum DirError {
         path: PathBuf,
         len: usize,
     },
+}
+
+/// Who besides its owner may change a folder above the control folder.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum OtherWriter {
+    /// Its group, by its mode.
+    Group(u32),
+    /// A group, by its ACL: the owning one by its own entry, or one named.
+    AclGroup(u32),
+    /// A user its ACL names.
+    AclUser(u32),
 }
 
 /// What chose a control folder this user was refused (`EACCES`), and
@@ -366,7 +379,7 @@ impl std::fmt::Display for DirError {
                 above,
                 owner,
                 mode,
-                group,
+                writer,
                 via,
             } => {
                 match via {
@@ -385,22 +398,30 @@ impl std::fmt::Display for DirError {
                     )?,
                 }
                 let sticky = *mode & 0o1000 != 0;
-                match group {
-                    _ if *mode & 0o002 != 0 && !sticky => write!(
+                let shown_mode = mode & 0o7777;
+                if *mode & 0o002 != 0 && !sticky {
+                    write!(f, "anyone may change (mode {shown_mode:o}, not sticky)")?;
+                } else if let Some(writer) = writer {
+                    // By number: a name would be looked up at each retry
+                    // of a remake, on the supervisor's loop.
+                    let (who, they) = match writer {
+                        OtherWriter::Group(group) | OtherWriter::AclGroup(group) => {
+                            (format!("the members of group {group}"), "one of them")
+                        }
+                        OtherWriter::AclUser(user) => (format!("user {user}"), "that user"),
+                    };
+                    let by = match writer {
+                        OtherWriter::Group(_) => "",
+                        OtherWriter::AclGroup(_) | OtherWriter::AclUser(_) => ", by its ACL",
+                    };
+                    // `chmod g-w` takes write from an ACL's every entry
+                    // too: it sets the mask.
+                    return write!(
                         f,
-                        "anyone may change (mode {:o}, not sticky)",
-                        mode & 0o7777
-                    )?,
-                    // By number: a name would be looked up at each
-                    // retry of a remake, on the supervisor's loop.
-                    Some(group) => {
-                        return write!(
-                            f,
-                            "the members of group {group} may change (mode {:o}, not sticky): one of them could move it away and put another in its place; refusing to use it (`chmod g-w` or `chmod +t` that folder, or set LITTLEBOSS_DIR to a folder of our own)",
-                            mode & 0o7777
-                        );
-                    }
-                    None => write!(f, "belongs to uid {owner}")?,
+                        "{who} may change{by} (mode {shown_mode:o}, not sticky): {they} could move it away and put another in its place; refusing to use it (`chmod g-w` or `chmod +t` that folder, or set LITTLEBOSS_DIR to a folder of our own)"
+                    );
+                } else {
+                    write!(f, "belongs to uid {owner}")?;
                 }
                 write!(
                     f,
@@ -612,21 +633,51 @@ fn folder_is_safe(dir: &Path, above: &Path, us: u32, via: Option<&Path>) -> Resu
     let mode = meta.mode();
     let sticky = mode & 0o1000 != 0;
     let open_to_all = mode & 0o002 != 0 && !sticky;
-    let trusted = owner == us || owner == 0 || Some(owner) == unmapped_overflow("uid");
-    let gid = meta.gid();
-    let group_of_others = mode & 0o020 != 0 && !sticky && !ours_as_group(gid, us);
-    if !trusted || open_to_all || group_of_others {
+    let trusted = ours_as_user(owner, us);
+    // Its group bits are an ACL's mask where it has one: who may write
+    // then is the ACL's to say (read only then: most folders are 755).
+    let writer = match mode & 0o020 != 0 && !sticky {
+        true => writer_of_others(above, meta.gid(), us)?,
+        false => None,
+    };
+    if !trusted || open_to_all || writer.is_some() {
         let (dir, above) = (dir.to_owned(), above.to_owned());
+        let writer = writer.filter(|_| trusted && !open_to_all);
         return Err(DirError::Above {
             dir,
             above,
             owner,
             mode,
-            group: (trusted && !open_to_all).then_some(gid),
+            writer,
             via: via.map(Path::to_owned),
         });
     }
     Ok(())
+}
+
+/// The first that may write to `above` (of group `gid`, whose mode lets
+/// its group write) other than us, root and our groups
+/// ([`ours_as_group`]), by its ACL; without one, its group.
+fn writer_of_others(above: &Path, gid: u32, us: u32) -> Result<Option<OtherWriter>, DirError> {
+    let inspect = |error: io::Error| DirError::Inspect {
+        dir: above.to_owned(),
+        denied: Denied::of(&error),
+        error,
+    };
+    let Some(stored) = acl::read_access(above).map_err(inspect)? else {
+        return Ok(Some(OtherWriter::Group(gid)).filter(|_| !ours_as_group(gid, us)));
+    };
+    let writers = acl::writers(&stored, gid).ok_or_else(|| {
+        inspect(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "its access ACL is not one the kernel stores",
+        ))
+    })?;
+    let of_others = writers.into_iter().find_map(|writer| match writer {
+        Writer::User(user) => (!ours_as_user(user, us)).then_some(OtherWriter::AclUser(user)),
+        Writer::Group(group) => (!ours_as_group(group, us)).then_some(OtherWriter::AclGroup(group)),
+    });
+    Ok(of_others)
 }
 
 /// Checks every link met on the way to `dir`'s folder, resolved a
@@ -670,9 +721,7 @@ fn links_are_safe(dir: &Path) -> Result<(), DirError> {
                 let owner = meta.uid();
                 let in_sticky =
                     std::fs::metadata(&resolved).is_ok_and(|at| at.mode() & 0o1000 != 0);
-                let trusted =
-                    || owner == us || owner == 0 || Some(owner) == unmapped_overflow("uid");
-                if in_sticky && !trusted() {
+                if in_sticky && !ours_as_user(owner, us) {
                     let (dir, link) = (dir.to_owned(), next);
                     return Err(DirError::LinkOwner { dir, link, owner });
                 }
@@ -698,6 +747,13 @@ fn links_are_safe(dir: &Path) -> Result<(), DirError> {
         }
     }
     Ok(())
+}
+
+/// Whether a folder or link user `uid` owns, or may write to, is still
+/// ours (`us`'s): ours or root's, or, in a user namespace, that of one it
+/// does not map ([`above_is_safe`]).
+fn ours_as_user(uid: u32, us: u32) -> bool {
+    uid == us || uid == 0 || Some(uid) == unmapped_overflow("uid")
 }
 
 /// Whether a folder group `gid` may write to is still ours (`us`'s):
@@ -800,7 +856,7 @@ mod tests {
             above: PathBuf::from("/tmp/\u{1b}]0;x\u{7}"),
             owner: 1001,
             mode: 0o40755,
-            group: None,
+            writer: None,
             via: None,
         };
         let said = error.to_string();
@@ -821,6 +877,54 @@ mod tests {
         assert!(maps("0 1000 1\n1 100000 65536\n", 65534));
         assert!(!maps("0 1000 1\n1 100000 1000\n", 65534));
         assert!(!maps("", 0));
+    }
+
+    #[test]
+    fn a_folder_above_its_acl_lets_another_user_change_is_refused() {
+        use crate::control::acl::tests::{group, mode_775_with, set_access, user};
+        let base = std::env::temp_dir().join(format!("lb-above-acl-{}", std::process::id()));
+        let folder = base.join("littleboss");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o775)).unwrap();
+        assert!(check(&folder).is_ok(), "{:?}", check(&folder));
+        // `setfacl -m u:54321:rwx`: mode 775, of our own group, and yet
+        // another user may move the control folder away.
+        let acl = mode_775_with(&[user(54321, 7)], 7);
+        if let Err(error) = set_access(&base, &acl) {
+            assert_eq!(error.raw_os_error(), Some(nix::libc::EOPNOTSUPP), "{error}");
+            crate::skipped::skipped("a folder with an ACL (a file system without them)");
+            std::fs::remove_dir_all(&base).unwrap();
+            return;
+        }
+        let said = check(&folder).unwrap_err().to_string();
+        assert!(
+            said.contains("which user 54321 may change, by its ACL (mode 775, not sticky)"),
+            "{said}"
+        );
+        // Refused before anything is made there.
+        let said = prepare(&base.join("made")).unwrap_err().to_string();
+        assert!(said.contains("which user 54321 may change"), "{said}");
+        assert!(!base.join("made").exists());
+        // A group named, not ours.
+        set_access(&base, &mode_775_with(&[user(54321, 5), group(54321, 7)], 7)).unwrap();
+        let said = check(&folder).unwrap_err().to_string();
+        assert!(
+            said.contains("which the members of group 54321 may change, by its ACL"),
+            "{said}"
+        );
+        // Write for us and root only, the owning group's entry without
+        // it: the mask's write is nobody else's.
+        let us = nix::unistd::geteuid().as_raw();
+        set_access(&base, &mode_775_with(&[user(us, 7), user(0, 7)], 7)).unwrap();
+        assert!(check(&folder).is_ok(), "{:?}", check(&folder));
+        // A mask without write (`chmod g-w`), or a sticky folder.
+        set_access(&base, &mode_775_with(&[user(54321, 7)], 5)).unwrap();
+        assert!(check(&folder).is_ok(), "{:?}", check(&folder));
+        set_access(&base, &mode_775_with(&[user(54321, 7)], 7)).unwrap();
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o1775)).unwrap();
+        assert!(check(&folder).is_ok(), "sticky: {:?}", check(&folder));
+        std::fs::remove_dir_all(&base).unwrap();
     }
 
     #[test]

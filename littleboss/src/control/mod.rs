@@ -1,6 +1,7 @@
 //! The control plane: a unix socket per service through which the
 //! `reload`, `stop` and `status` commands talk to the supervisor.
 
+mod acl;
 pub(crate) mod client;
 pub(crate) mod connection;
 pub(crate) mod dir;
