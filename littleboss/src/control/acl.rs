@@ -34,7 +34,9 @@ pub(crate) enum Writer {
 }
 
 /// The access ACL of `path` (links followed) as the kernel stores it, or
-/// `None` if it has none, or its file system keeps none.
+/// `None` if it has none, or its file system keeps no POSIX ACLs. (NFSv4's
+/// and SMB's ACLs, `system.nfs4_acl` and `cifsacl`, are not read: there
+/// the mode alone is judged.)
 pub(crate) fn read_access(path: &Path) -> io::Result<Option<Vec<u8>>> {
     let path = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a NUL in the path"))?;
