@@ -262,9 +262,12 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
         // alike, which a second bind could not (the address is in use).
         // One asked for on port 0 (`127.0.0.1:0#admin`) is the socket
         // that listener got its port on, if both, asked for at that port
-        // (`127.0.0.1:41234`; `:41234`, dual-stack on `tcp`), bind alike.
+        // (`127.0.0.1:41234`; `:41234`, dual-stack on `tcp`), bind alike:
+        // on its own network too (`tcp4`'s `0.0.0.0:0` for its `:0`),
+        // where the spellings above give its port, not 0.
+        let port_0 = key.port_0_owner().is_some();
         let alike: Vec<&ListenerKey> = (held.iter())
-            .filter(|(k, h)| !h.activated && k.network != key.network)
+            .filter(|(k, h)| !h.activated && (k.network != key.network || port_0))
             .filter(|(k, h)| match key.port_0_owner() {
                 Some(owner) => {
                     let at = |key| at_port_got(key, &h.address);
@@ -1135,10 +1138,15 @@ mod tests {
         let held_more = BTreeMap::from([
             got(Network::Tcp, "[::1]:0", 41240),
             got(Network::Tcp4, ":0", 41241),
+            held_as(Network::Udp6, ":0", "[::]:41242"),
         ]);
         for ((network, address), held_as) in [
             ((Network::Tcp6, "[::1]:0"), (Network::Tcp, "[::1]:0")),
             ((Network::Tcp, "0.0.0.0:0"), (Network::Tcp4, ":0")),
+            // Written otherwise on its own network: the same socket.
+            ((Network::Tcp4, "0.0.0.0:0"), (Network::Tcp4, ":0")),
+            ((Network::Udp6, "[::]:0"), (Network::Udp6, ":0")),
+            ((Network::Tcp, "[0:0::1]:0"), (Network::Tcp, "[::1]:0")),
         ] {
             let mut wanted = [assigned("admin", network, Some(address))];
             as_held(&held_more, &mut wanted);
@@ -1149,11 +1157,13 @@ mod tests {
             );
         }
         // Not another listener's, another host's, nor a dual-stack one's
-        // as IPv4 only.
+        // as IPv4 only, or as IPv6 only (`tcp`'s `[::]:0` for its `:0`).
         for (name, network, address) in [
             ("other", Network::Tcp4, "127.0.0.1:0"),
             ("admin", Network::Tcp4, "127.0.0.2:0"),
             ("admin", Network::Tcp4, ":0"),
+            ("admin", Network::Tcp, "[::]:0"),
+            ("admin", Network::Tcp, "127.0.0.2:0"),
         ] {
             let mut wanted = [assigned(name, network, Some(address))];
             as_held(&held_0, &mut wanted);
