@@ -20,8 +20,8 @@ use axum::routing::get;
 use serde::Deserialize;
 
 /// The longest `/slow` answers: well within the 10 s lameduck of the
-/// `http` and `plain` examples, so one started just before a reload still
-/// completes in the old child. (`readme` and `axum_serve` keep the
+/// `http` example, so one started just before a reload still completes in
+/// the old child. (`readme` and `axum_serve` keep the
 /// defaults, a 2 s lameduck: in `readme` a `/slow` longer than its
 /// bound, about 1.8 s from draining, is cut there; bare `axum::serve`
 /// waits for it unbounded, and the supervisor kills the old child at its
@@ -42,10 +42,19 @@ pub fn app() -> Router {
 
 async fn hello() -> String {
     format!(
-        "hello from littleboss-http, pid {}, version {}\n",
+        "hello from the {} example, pid {}, version {}\n",
+        example(),
         std::process::id(),
         env!("CARGO_PKG_VERSION")
     )
+}
+
+/// The example serving: its binary's name (`http`, `readme`,
+/// `axum_serve`), as it was run.
+fn example() -> String {
+    let arg0 = std::env::args_os().next().unwrap_or_default();
+    let name = std::path::Path::new(&arg0).file_name().unwrap_or_default();
+    name.to_string_lossy().into_owned()
 }
 
 async fn posted(body: Bytes) -> String {
@@ -60,7 +69,8 @@ struct SlowParams {
 async fn slow(Query(params): Query<SlowParams>) -> String {
     let ms = params.ms.unwrap_or(1000).min(SLOW_MAX_MS);
     eprintln!(
-        "http: pid {} answering /slow in {ms} ms",
+        "{}: pid {} answering /slow in {ms} ms",
+        example(),
         std::process::id()
     );
     tokio::time::sleep(Duration::from_millis(ms)).await;

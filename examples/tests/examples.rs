@@ -51,7 +51,7 @@ fn http_serves_reloads_without_dropping_a_request_in_flight_and_stops() {
     let (status, first_pid, body) = get(addr, "/");
     assert_eq!(status, "HTTP/1.0 200 OK");
     assert!(
-        body.starts_with(&format!("hello from littleboss-http, pid {first_pid}")),
+        body.starts_with(&format!("hello from the http example, pid {first_pid}")),
         "{body}"
     );
 

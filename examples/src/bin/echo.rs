@@ -1,10 +1,12 @@
 //! A line echo server on plain tokio: every line a client sends comes back.
 //!
 //! It shows what a server does on lameduck without a framework's graceful
-//! shutdown: stop accepting, let each open connection finish the line it is
-//! in the middle of (and those that came with it), close it so that
-//! every echo written reaches a client that reads to the end and closes,
-//! and return from `main` once they are all closed.
+//! shutdown: let each open connection finish the line it is in the middle
+//! of (and those that came with it), close it so that every echo written
+//! reaches a client that reads to the end and closes, and return from
+//! `main` once they are all closed. (Accepting stops by itself: the
+//! listener `ctx.tcp` gives yields nothing once draining has begun, a
+//! grace before lameduck.)
 //!
 //! ```text
 //! cargo build -p examples --bin echo
@@ -66,8 +68,9 @@ async fn main(ctx: Context) -> io::Result<()> {
         }
     }
 
-    // Lameduck: accept no more (the socket stays open in the supervisor,
-    // for the next child) and wait for the open connections to finish.
+    // Lameduck: the listener yields nothing any more (at a reload, the
+    // socket stays open in the supervisor, for the next child); wait for
+    // the open connections to finish.
     drop(listener);
     eprintln!(
         "echo: pid {pid} lameduck, {} connection(s) open",
