@@ -291,3 +291,61 @@ fn idle_old_children_exit_before_their_grace() {
     // nothing accepted is open.
     an_idle_old_child_exits_before_its_grace(env!("CARGO_BIN_EXE_plain"), "http");
 }
+
+/// The benchmark itself, as the README runs it, at its smallest: it
+/// starts the servers it is given from its folder, prints its table
+/// under the command that produced it, and exits 0 when nothing failed
+/// (bare `axum::serve`'s losses excused, as it says). A bad load is
+/// refused by name before anything starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drain_benchmark_runs_and_prints_its_table() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let bench = env!("CARGO_BIN_EXE_drain_bench");
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_readme"))
+        .parent()
+        .unwrap();
+    let args = [
+        "--reloads=2",
+        "--steady-secs=1",
+        "--servers=readme,axum_serve",
+        "--loads=new-connection,keep-alive",
+        "--keep-alive-clients=32",
+        "--new-connection-clients=4",
+    ];
+    let run = tokio::process::Command::new(bench)
+        .args(args)
+        .arg("--bin-dir")
+        .arg(bin_dir)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the benchmark within 2 minutes")
+        .expect("the benchmark ran");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{:?}\n{stdout}\n{stderr}", out.status);
+    let command = format!("`target/debug/drain_bench {}", args.join(" "));
+    assert!(stdout.starts_with(&command), "{stdout}");
+    for row in [
+        "| readme | new-connection |",
+        "| readme | keep-alive |",
+        "| axum_serve | new-connection |",
+        "| axum_serve | keep-alive |",
+    ] {
+        assert_eq!(stdout.matches(row).count(), 1, "{row} in:\n{stdout}");
+    }
+    let refused = tokio::process::Command::new(bench)
+        .arg("--loads=new-connection,keepalive")
+        .output()
+        .await
+        .expect("the benchmark ran");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("'keepalive'") && said.contains("keep-alive"),
+        "{said}"
+    );
+}

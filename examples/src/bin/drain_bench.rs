@@ -95,7 +95,8 @@ struct Args {
     #[arg(
         long,
         default_value = "readme,axum_serve,plain,http",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = clap::builder::PossibleValuesParser::new(SERVERS)
     )]
     servers: Vec<String>,
     /// Loads, comma-separated: new-connection, keep-alive, http2,
@@ -103,7 +104,8 @@ struct Args {
     #[arg(
         long,
         default_value = "new-connection,keep-alive,http2,slow-first-byte,post",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = clap::builder::PossibleValuesParser::new(Shape::ALL.map(Shape::name))
     )]
     loads: Vec<String>,
     /// Clients opening a new connection per request.
@@ -146,6 +148,9 @@ fn positive_rate(text: &str) -> Result<f64, String> {
     }
 }
 
+/// The example servers it can run, each a binary of this crate.
+const SERVERS: [&str; 4] = ["readme", "axum_serve", "plain", "http"];
+
 /// The server kept to show what the helper fixes: bare `axum::serve`.
 const BASELINE: &str = "axum_serve";
 
@@ -158,12 +163,7 @@ fn main() -> ExitCode {
     let shapes: Vec<Shape> = args
         .loads
         .iter()
-        .map(|name| {
-            *Shape::ALL
-                .iter()
-                .find(|s| s.name() == name)
-                .unwrap_or_else(|| panic!("unknown load {name}"))
-        })
+        .filter_map(|name| Shape::ALL.into_iter().find(|s| s.name() == name))
         .collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -366,7 +366,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
             at(v[0], 2),
             at(v[1], 2),
             at(v[2], 2),
-            at(v[3], 1)
+            at(v[3], 2)
         )
     };
     for (server, shape, plan, row) in rows {
