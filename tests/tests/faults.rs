@@ -1449,6 +1449,46 @@ fn a_control_folder_inside_another_users_folder_is_refused_saying_what_to_do() {
     refused_for_another_users(&mut svc, &above, 54321, &said);
 }
 
+#[test]
+fn a_control_folder_inside_one_an_acl_lets_another_user_change_is_refused() {
+    // `setfacl -m u:54321:rwx` on the folder above: its mode reads 775,
+    // its group ours, and yet user 54321 could swap the control folder.
+    let mut svc = Service::new(V1);
+    let above = svc.dir.path().to_owned();
+    std::fs::set_permissions(&above, std::fs::Permissions::from_mode(0o775)).unwrap();
+    let setfacl = std::process::Command::new("setfacl")
+        .arg("-m")
+        .arg("u:54321:rwx")
+        .arg(&above)
+        .output();
+    match setfacl {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => return tests::skipped(&format!("setfacl failed: {}", text(&out))),
+        Err(_) => return tests::skipped("setfacl (Debian's acl) is not installed"),
+    }
+    let said = format!(
+        "the control folder {} is inside {}, which user 54321 may change, by its ACL (mode 775, not sticky)",
+        svc.control_dir().display(),
+        above.display()
+    );
+    svc.start(&[]);
+    let status = svc.wait_exit();
+    let out = svc.output.text();
+    assert_eq!(status.code(), Some(1), "{out}");
+    assert!(out.contains(&said) && out.contains("`chmod g-w`"), "{out}");
+    assert!(!out.contains("started child"), "{out}");
+    // The way out it gives: `chmod g-w` takes the write from the mask.
+    std::fs::set_permissions(&above, std::fs::Permissions::from_mode(0o755)).unwrap();
+    svc.start(&[]).ready();
+    // Given back once it runs: the commands refuse to trust the folder.
+    std::fs::set_permissions(&above, std::fs::Permissions::from_mode(0o775)).unwrap();
+    let status = svc.control("status");
+    assert_eq!(status.status.code(), Some(4), "{}", text(&status));
+    assert!(text(&status).contains(&said), "{}", text(&status));
+    std::fs::set_permissions(&above, std::fs::Permissions::from_mode(0o755)).unwrap();
+    svc.stop_expecting(0);
+}
+
 /// Makes `folder` user `uid`'s (as root can; skipped otherwise) and starts
 /// `svc`: the start fails (exit 1), saying `said` and the way out, and no
 /// child starts.
