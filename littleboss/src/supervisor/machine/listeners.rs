@@ -1139,6 +1139,7 @@ mod tests {
             got(Network::Tcp, "[::1]:0", 41240),
             got(Network::Tcp4, ":0", 41241),
             held_as(Network::Udp6, ":0", "[::]:41242"),
+            held_as(Network::Tcp6, ":0", "[::]:41243"),
         ]);
         for ((network, address), held_as) in [
             ((Network::Tcp6, "[::1]:0"), (Network::Tcp, "[::1]:0")),
@@ -1146,7 +1147,7 @@ mod tests {
             // Written otherwise on its own network: the same socket.
             ((Network::Tcp4, "0.0.0.0:0"), (Network::Tcp4, ":0")),
             ((Network::Udp6, "[::]:0"), (Network::Udp6, ":0")),
-            ((Network::Tcp, "[0:0::1]:0"), (Network::Tcp, "[::1]:0")),
+            ((Network::Tcp6, "[::]:0"), (Network::Tcp6, ":0")),
         ] {
             let mut wanted = [assigned("admin", network, Some(address))];
             as_held(&held_more, &mut wanted);
@@ -1164,6 +1165,7 @@ mod tests {
             ("admin", Network::Tcp4, ":0"),
             ("admin", Network::Tcp, "[::]:0"),
             ("admin", Network::Tcp, "127.0.0.2:0"),
+            ("other", Network::Tcp, "127.0.0.1:0"),
         ] {
             let mut wanted = [assigned(name, network, Some(address))];
             as_held(&held_0, &mut wanted);
