@@ -451,6 +451,9 @@ impl Littleboss {
     /// turn. Work for the supervisor alone belongs in
     /// [`supervisor_init`](Littleboss::supervisor_init).
     ///
+    /// Call it once per process: a second call while the first runs (from
+    /// another thread), or from inside the first's `main`, exits 2.
+    ///
     /// ```no_run
     /// littleboss::Littleboss::new("svc").run(|ctx: littleboss::Context| async move {
     ///     ctx.lameduck().await;

@@ -13,7 +13,17 @@ use crate::socket_key::{Assigned, given_one_socket_each};
 /// Said when `run` is called inside a tokio runtime.
 const IN_A_RUNTIME: &str = "`run` was called inside a tokio runtime or its context (`#[tokio::main]` on `main`, or a `Runtime::enter` guard still held): littleboss runs the tokio runtime itself; call `run` from a plain `fn main`, and choose the runtime with `flavor` and `worker_threads`";
 
+/// Said when `run` is called again while a first call runs.
+const TWICE: &str = "`run` (or `run_sync`) was called a second time, while the first call runs (from another thread?): littleboss runs the program once per process, taking the descriptors it inherited, which two calls would both own; call it once, from `main`";
+
+/// Whether `run` was called in this process: what it inherited (the
+/// supervisor's channel, a new image's state) is one call's to own.
+static RAN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
+    if RAN.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        fail(USAGE, TWICE);
+    }
     // Mistakes in the configuration, said where they reach a person: by
     // the supervisor this process was to take over from, or to, or here.
     let mut mistakes: Vec<String> = config.mistakes().iter().map(ToString::to_string).collect();

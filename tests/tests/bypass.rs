@@ -268,6 +268,17 @@ fn run_called_inside_a_tokio_runtime_is_refused_in_every_mode() {
     assert!(text(&status).contains(said), "{}", text(&status));
 }
 
+#[test]
+fn run_called_from_two_threads_at_once_is_refused_the_second_time() {
+    // Both calls took the descriptors the process inherited (a child's
+    // channel, a new image's state), each closing them as its own.
+    let svc = Service::new(env!("CARGO_BIN_EXE_run_twice"));
+    let out = svc.command(&svc.bin).output_in_time();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let said = "littleboss: `run` (or `run_sync`) was called a second time, while the first call runs (from another thread?)";
+    assert!(text(&out).contains(said), "{}", text(&out));
+}
+
 /// Checks that `bin`, given `addr` (a taken port's flag), answers
 /// `--version` and clap's `-V` with `version`, exiting 0.
 fn answers_its_version(bin: &str, addr: &str, version: &str) {

@@ -56,7 +56,8 @@ impl FolderWatch {
             .zip(crate::own_file::folder_identity(socket))
             .filter(|(watched, [_, ino])| watched.contains(ino));
         // SAFETY: the previous image handed this descriptor over as its
-        // inotify instance's, and no one else owns it.
+        // inotify instance's, no one else owns it, and `/proc` shows it is
+        // one still (`resume`'s `still_the_watch`; not taken unseen).
         let inotify = unsafe { Inotify::from_owned_fd(fd) };
         Self::with(inotify, socket, on_folder.map(|(_, folder)| folder))
     }

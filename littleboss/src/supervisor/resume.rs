@@ -9,7 +9,7 @@
 use std::ffi::OsString;
 use std::os::fd::{AsFd, AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use tokio::sync::mpsc;
 
@@ -26,6 +26,11 @@ use crate::own_file::OwnFile;
 /// from the binary's start until [`resume`] runs, which goes back itself
 /// when it must. 0: not armed.
 static ARMED: AtomicI32 = AtomicI32::new(0);
+
+/// Whether the handed-over descriptors were claimed, by [`resume`] or by
+/// the `atexit` hook of a program exiting before it on another thread:
+/// one of the two owns them.
+static CLAIMED: AtomicBool = AtomicBool::new(false);
 
 /// What the previous image is told when the new one's program exited
 /// before [`resume`].
@@ -52,6 +57,10 @@ pub(crate) fn go_back_should_the_program_exit() {
 extern "C" fn exited_before_resume() {
     let armed = ARMED.swap(0, Ordering::SeqCst);
     if armed == 0 || armed != nix::unistd::getpid().as_raw() {
+        return;
+    }
+    // `resume` took them, on another thread, as this one exits.
+    if CLAIMED.swap(true, Ordering::SeqCst) {
         return;
     }
     // The program's code may have restored SIGPIPE's default: a line to
@@ -107,6 +116,13 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         crate::inherited::forked_copy("the supervisor's new image", "the supervisor's state");
     if let Some(why) = forked {
         fail(1, why);
+    }
+    // The program exits on another thread, and its `atexit` hook goes
+    // back with the descriptors: nothing here is ours to take.
+    if CLAIMED.swap(true, Ordering::SeqCst) {
+        loop {
+            std::thread::park();
+        }
     }
     // From here on it goes back itself, where it must.
     ARMED.store(0, Ordering::SeqCst);
@@ -602,32 +618,49 @@ fn misnamed(fd: RawFd, taken: &[RawFd], carriers: [RawFd; 2]) -> Option<crate::f
 /// device and inode, so the check for a replaced descriptor cannot tell
 /// the watch from an epoll instance, or an inotify instance of its own,
 /// that the program's code before `run` opened at its number: the kind
-/// can, and what it watches. Not ours: let go of unclosed, as the
-/// program's, and said (the driver watches the folder anew).
+/// can, and what it watches. Not ours, or not known to be an inotify
+/// instance: let go of unclosed, as the program's, and said (the driver
+/// watches the folder anew).
 fn inotify_or_let_go(fd: OwnedFd, socket: &std::path::Path) -> Option<OwnedFd> {
     let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()));
-    // Without /proc, taken as it is. (`anon_inode:inotify` on Linux;
-    // gVisor names each instance, `anon_inode:[inotifyfd:N]`.)
-    let inotify = |link: &std::path::PathBuf| {
-        let link = link.to_string_lossy();
-        link.starts_with("anon_inode:") && link.contains("inotify")
-    };
     use crate::control::watch::{folder_inode, watched_by};
-    // One that watches nothing is taken as ours: the folder it watched
-    // was removed, which its queue tells; so is one whose folder is gone,
-    // and one whose watches cannot be read.
-    let elsewhere = match (watched_by(fd.as_raw_fd()), folder_inode(socket)) {
-        (Some(watched), Some(folder)) => !watched.is_empty() && !watched.contains(&folder),
-        _ => false,
-    };
-    if link.as_ref().is_ok_and(|link| !inotify(link)) || elsewhere {
+    let watches = watched_by(fd.as_raw_fd()).zip(folder_inode(socket));
+    let kept = still_the_watch(link.as_deref().ok(), watches.as_ref());
+    if let Err(why) = kept {
         let fd = fd.into_raw_fd();
-        log!(
-            "the control folder's watch was not handed over: fd {fd} is another file than the one handed over (closed and opened again by code before `run`?)"
-        );
+        log!("the control folder's watch was not handed over: fd {fd} {why}");
         return None;
     }
     Some(fd)
+}
+
+/// Whether a handed-over descriptor is still the control folder's watch,
+/// by what `/proc/self/fd` links it to (`None`: unreadable, no `/proc`)
+/// and, where they can be read, the inodes it watches and the folder's;
+/// else why not. Unread, its kind is unknown, and an inotify instance is
+/// what the program's code is not: one read as such, from another file
+/// at its number, would be read out of its bounds.
+fn still_the_watch(
+    link: Option<&std::path::Path>,
+    watches: Option<&(Vec<u64>, u64)>,
+) -> Result<(), &'static str> {
+    // `anon_inode:inotify` on Linux; gVisor names each instance,
+    // `anon_inode:[inotifyfd:N]`.
+    let Some(link) = link.map(|link| link.to_string_lossy()) else {
+        return Err("cannot be told to be it (/proc unreadable)");
+    };
+    let another =
+        "is another file than the one handed over (closed and opened again by code before `run`?)";
+    if !(link.starts_with("anon_inode:") && link.contains("inotify")) {
+        return Err(another);
+    }
+    // One that watches nothing is taken as ours: the folder it watched
+    // was removed, which its queue tells; so is one whose folder is gone,
+    // and one whose watches cannot be read.
+    match watches {
+        Some((watched, folder)) if !watched.is_empty() && !watched.contains(folder) => Err(another),
+        _ => Ok(()),
+    }
 }
 
 /// What the driver waits on, registered with the runtime while the state
@@ -1017,7 +1050,34 @@ fn exec_previous(memfd: &OwnedFd, previous: &OwnedFd, vars: &[(&str, &str)]) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::fails_again;
+    use super::{fails_again, still_the_watch};
+    use std::path::Path;
+
+    #[test]
+    fn a_handed_watch_is_kept_only_when_seen_to_be_an_inotify_instance_on_the_folder() {
+        let inotify = Some(Path::new("anon_inode:inotify"));
+        let on_folder = (vec![7, 42], 42);
+        assert_eq!(still_the_watch(inotify, Some(&on_folder)), Ok(()));
+        // gVisor's name; watches unread; none left (its folder removed).
+        let gvisor = Some(Path::new("anon_inode:[inotifyfd:3]"));
+        assert_eq!(still_the_watch(gvisor, None), Ok(()));
+        assert_eq!(still_the_watch(inotify, Some(&(vec![], 42))), Ok(()));
+        // Another kind at its number, or one watching another folder.
+        let another = |said: Result<(), &str>| said.is_err_and(|why| why.contains("another file"));
+        assert!(another(still_the_watch(
+            Some(Path::new("anon_inode:[eventpoll]")),
+            None
+        )));
+        assert!(another(still_the_watch(
+            Some(Path::new("pipe:[123]")),
+            None
+        )));
+        assert!(another(still_the_watch(inotify, Some(&(vec![7], 42)))));
+        // Without /proc its kind is unknown: not read as an inotify
+        // instance, whose events would be parsed out of another file.
+        let unseen = still_the_watch(None, Some(&on_folder));
+        assert_eq!(unseen, Err("cannot be told to be it (/proc unreadable)"));
+    }
 
     #[test]
     fn a_reason_is_told_without_a_nul_and_within_an_exec_s_bound() {
