@@ -451,8 +451,9 @@ impl Littleboss {
     /// turn. Work for the supervisor alone belongs in
     /// [`supervisor_init`](Littleboss::supervisor_init).
     ///
-    /// Call it once per process: a second call while the first runs (from
-    /// another thread), or from inside the first's `main`, exits 2.
+    /// Call it once per process: a second call from inside the first's
+    /// `main` exits 2; one from another thread while the first runs is
+    /// said, and that thread waits for good (the first goes on).
     ///
     /// ```no_run
     /// littleboss::Littleboss::new("svc").run(|ctx: littleboss::Context| async move {

@@ -13,16 +13,31 @@ use crate::socket_key::{Assigned, given_one_socket_each};
 /// Said when `run` is called inside a tokio runtime.
 const IN_A_RUNTIME: &str = "`run` was called inside a tokio runtime or its context (`#[tokio::main]` on `main`, or a `Runtime::enter` guard still held): littleboss runs the tokio runtime itself; call `run` from a plain `fn main`, and choose the runtime with `flavor` and `worker_threads`";
 
-/// Said when `run` is called again while a first call runs.
-const TWICE: &str = "`run` (or `run_sync`) was called a second time, while the first call runs (from another thread?): littleboss runs the program once per process, taking the descriptors it inherited, which two calls would both own; call it once, from `main`";
+/// Said when `run` is called on another thread while a first call runs.
+const TWICE: &str = "`run` (or `run_sync`) was called a second time, from another thread, while the first call runs: littleboss runs the program once per process (what the process inherited is one call's to own); this thread waits for good, and the first call goes on; call `run` once, from `main`";
 
-/// Whether `run` was called in this process: what it inherited (the
-/// supervisor's channel, a new image's state) is one call's to own.
-static RAN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Said when `run` is called inside the program a first call runs.
+const NESTED: &str = "`run` (or `run_sync`) was called inside the program that `run` runs: littleboss runs the program once per process; call `run` once, from `main`";
+
+/// The thread of the first call of `run` in this process: what the
+/// process inherited (the supervisor's channel, a new image's state) is
+/// that call's to own.
+static FIRST_CALL: std::sync::OnceLock<std::thread::ThreadId> = std::sync::OnceLock::new();
 
 pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
-    if RAN.swap(true, std::sync::atomic::Ordering::SeqCst) {
-        fail(USAGE, TWICE);
+    let this_thread = std::thread::current().id();
+    if FIRST_CALL.set(this_thread).is_err() {
+        // Inside the first call's program: nothing of it goes on here.
+        if FIRST_CALL.get() == Some(&this_thread) {
+            fail(USAGE, NESTED);
+        }
+        // Another thread's: an exit would end the first call half-way
+        // (a new image taking the service over, a supervisor making its
+        // control socket), so this thread alone stops.
+        log!("{TWICE}");
+        loop {
+            std::thread::park();
+        }
     }
     // Mistakes in the configuration, said where they reach a person: by
     // the supervisor this process was to take over from, or to, or here.

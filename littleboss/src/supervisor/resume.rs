@@ -75,7 +75,8 @@ extern "C" fn exited_before_resume() {
     // gone; rust#138696), fixed before 1.88, the `rust-version`.
     crate::log::off_the_loop();
     // SAFETY: the previous image named these two descriptors for this
-    // image alone, and `resume`, which takes them otherwise, never ran.
+    // image alone, and `resume`, which takes them otherwise, did not
+    // claim them (`CLAIMED`, swapped above: one of the two takes them).
     let (memfd, previous) = match unsafe { handoff::take(&value.to_string_lossy()) } {
         Ok(taken) => taken,
         Err(error) => {
@@ -97,7 +98,9 @@ pub(crate) fn handoff_var() -> Option<OsString> {
 }
 
 /// Runs as the supervisor whose state the previous image handed over in
-/// `value` (see [`handoff`]). Called while single-threaded.
+/// `value` (see [`handoff`]). Called once per process (`dispatch::run`),
+/// on the thread of the first call of `run`; the program's code before it
+/// may have started others, one of which may exit meanwhile (`CLAIMED`).
 ///
 /// Until it serves, any failure goes back to the previous binary with
 /// every handed descriptor still open: the service never stops because a
@@ -149,7 +152,9 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
     // Taken as the binary loaded (`inherited`); set since only by a test.
     crate::environ::remove_env(&handoff::VARS);
     let value = value.to_string_lossy();
-    // SAFETY: the previous image named these two descriptors for us alone.
+    // SAFETY: the previous image named these two descriptors for us alone,
+    // and the `atexit` hook, which takes them otherwise, did not claim
+    // them (`CLAIMED`, swapped above: one of the two takes them).
     let (memfd, previous) = unsafe { handoff::take(&value) }
         .unwrap_or_else(|e| fail(1, format!("cannot resume the supervisor: {e}")));
     // The previous image's lines its exec lost, said as dropped.

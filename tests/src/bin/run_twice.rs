@@ -1,6 +1,6 @@
 //! A builder program calling `run_sync` from two threads at once: the
-//! second call is refused (exit 2), rather than both taking what the
-//! process inherited.
+//! second call is refused, and its thread waits for good, rather than both
+//! taking what the process inherited; the first runs its program.
 
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
@@ -20,8 +20,9 @@ fn program() -> littleboss::Littleboss {
     littleboss::Littleboss::new("run_twice").listener("addr", "tcp:127.0.0.1:0")
 }
 
-/// The first call's program: it runs long after the second is refused.
+/// The first call's program: it ends (and the process, exit 0) well
+/// after the second call is refused, which takes microseconds.
 fn serve(_ctx: littleboss::Context) {
     println!("main ran");
-    std::thread::sleep(Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(2));
 }
