@@ -286,6 +286,10 @@ impl Littleboss {
     /// answers root's commands as before, and leaves its control files
     /// behind at its exit (the next start replaces them).
     ///
+    /// It must not detach by forking and going on in the copy (a daemon's
+    /// way): the copy has none of the supervisor's threads, and exits 1
+    /// saying so. Detach with a service manager, or `setsid` and `&`.
+    ///
     /// It does not run again when the supervisor upgrades itself in place
     /// ([`self_upgrade`](Littleboss::self_upgrade)): what it changed in the
     /// process (privileges, environment, a chroot) lasts, but threads it

@@ -111,6 +111,13 @@ pub(crate) fn write_line(line: std::fmt::Arguments<'_>) {
     }
 }
 
+/// Writes `littleboss: {line}` to stderr here, on the calling thread,
+/// not through the queue: for a copy of the supervisor that a fork left
+/// without its writer thread, whose queue nothing would write.
+pub(crate) fn write_line_here(line: std::fmt::Arguments<'_>) {
+    write_now(format!("littleboss: {line}\n").as_bytes());
+}
+
 /// Whether all of `bytes` were written. Holds std's stderr lock while it
 /// waits (up to [`ROOM_PATIENCE`] at a time, where stderr is
 /// non-blocking), so the program's own `eprintln!` waits as long.

@@ -1421,6 +1421,27 @@ fn a_supervisor_init_that_panics_fails_the_start_leaving_no_files() {
 }
 
 #[test]
+fn a_supervisor_init_that_forks_and_goes_on_in_the_copy_is_refused() {
+    // A daemon's fork in `supervisor_init`: the parent exits 0, and the
+    // copy, without the supervisor's threads, ran on as one, its log
+    // silent and its loop unserved.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_init_forks"));
+    svc.start(&[]);
+    assert_eq!(svc.wait_exit().code(), Some(0), "{}", svc.output.text());
+    let copy: i32 = svc.printed("forked pid");
+    svc.output.wait_for(&format!(
+        "supervisor_init forked, and went on in the copy (pid {copy}"
+    ));
+    tests::wait_dead("the copy to exit", copy);
+    let out = svc.output.text();
+    assert!(!out.contains("started child"), "{out}");
+    let left: Vec<_> = std::fs::read_dir(svc.control_dir())
+        .map(|files| files.flatten().map(|f| f.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
 fn a_control_folder_another_user_made_first_is_refused_saying_what_to_do() {
     // Made first by another user (in a shared /tmp, the fallback's
     // `/tmp/littleboss-UID`): not used, and the way out said.

@@ -238,18 +238,21 @@ fn sighup_reloads_the_same_binary() {
 }
 
 #[test]
-fn a_terminal_interrupt_pending_as_a_child_starts_is_not_the_childs() {
-    // A ^C to the supervisor's group in the instant before the child had
-    // a group of its own (a test hook leaves one pending, as it would):
-    // the supervisor's, not the child's, which starts and serves.
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
-    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_SIGINT_AT_SPAWN", &"1")]);
-    svc.ready();
-    let addr = svc.printed_addr("addr");
-    assert_eq!(echo(addr, "up").unwrap(), "up\n");
-    let out = svc.output.text();
-    assert!(!out.contains("by SIGINT"), "{out}");
-    svc.stop_expecting(0);
+fn a_group_stop_signal_pending_as_a_child_starts_is_not_the_childs() {
+    // A ^C, or a SIGTERM sent to the supervisor's group (`kill -- -PGID`,
+    // GNU `timeout`), in the instant before the child had a group of its
+    // own (a test hook leaves one pending, as it would): the supervisor's,
+    // not the child's, which starts and serves.
+    for (number, name) in [("2", "SIGINT"), ("15", "SIGTERM")] {
+        let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
+        svc.start_with_env(&[], &[("LITTLEBOSS_TEST_SIGNAL_AT_SPAWN", &number)]);
+        svc.ready();
+        let addr = svc.printed_addr("addr");
+        assert_eq!(echo(addr, "up").unwrap(), "up\n");
+        let out = svc.output.text();
+        assert!(!out.contains(&format!("by {name}")), "{out}");
+        svc.stop_expecting(0);
+    }
 }
 
 #[test]

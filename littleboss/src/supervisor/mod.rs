@@ -181,9 +181,21 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // out of reach.
     let folder_lock = driver::hold_folder(&socket_path);
     if let Some(init) = config.supervisor_init {
+        let supervisor_pid = std::process::id();
         // A panic (its message said by the hook) ends the start as any
         // failure does: without the control socket's files left behind.
         let ran = signals::unblocked_for(|| std::panic::catch_unwind(init));
+        // A daemon's fork, gone on with in the copy: it has none of the
+        // supervisor's threads (its runtime's, its log's, its signals'
+        // reader) nor its subreaper setting, which a fork does not copy.
+        if std::process::id() != supervisor_pid {
+            clean_up();
+            crate::log::write_line_here(format_args!(
+                "supervisor_init forked, and went on in the copy (pid {}; the supervisor was pid {supervisor_pid}), which has none of the supervisor's threads: not starting (to run in the background, leave it to a service manager, or start it with `setsid` and `&`)",
+                std::process::id()
+            ));
+            std::process::exit(1);
+        }
         // It may have restored SIGPIPE's default: ignored again before
         // anything is said of how it went.
         crate::sigpipe::ignore();

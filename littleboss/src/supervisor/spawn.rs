@@ -39,10 +39,10 @@ pub(crate) fn inherit_channel_var() {
     }
 }
 
-/// A test hook: a SIGINT is pending in each child as it starts, as a
-/// terminal's ^C to the supervisor's group before the child had its own
-/// leaves one.
-const TEST_INTERRUPTED_VAR: &str = "LITTLEBOSS_TEST_SIGINT_AT_SPAWN";
+/// A test hook: the signal of this number is pending in each child as it
+/// starts, as a terminal's ^C to the supervisor's group (2, SIGINT), or a
+/// `kill -- -PGID` (15, SIGTERM), before the child had its own leaves one.
+const TEST_SIGNALED_VAR: &str = "LITTLEBOSS_TEST_SIGNAL_AT_SPAWN";
 
 /// A test hook: how long a watcher waits at most, for its child to exit,
 /// before it reads the child's first message, in milliseconds.
@@ -659,7 +659,7 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
         command.env_remove(var);
     }
     let gate = exec_gate();
-    let test_interrupted = crate::test_hook::test_hook::<u8>(TEST_INTERRUPTED_VAR).is_some();
+    let test_signaled = crate::test_hook::test_hook::<u8>(TEST_SIGNALED_VAR);
     // Listed before the fork, closed after it (see `shared_fds`).
     let shared = super::shared_fds::open_above(link::CHILD_FD);
     // What the supervisor has ignored (started so: a script's `start &`
@@ -695,17 +695,24 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
             // (`inherited`), so what the program starts gets the default
             // back at its exec.
             nix::libc::signal(nix::libc::SIGHUP, nix::libc::SIG_IGN);
-            if test_interrupted {
-                nix::libc::raise(nix::libc::SIGINT);
+            if let Some(number) = test_signaled {
+                nix::libc::raise(number.into());
             }
-            // A terminal's ^C that reached the supervisor's group before
-            // this child had one of its own waits here, blocked: the
+            // A terminal's ^C, or a stop signal sent to the supervisor's
+            // group (`kill -- -PGID`, GNU `timeout`), that reached it before
+            // this child had a group of its own waits here, blocked: the
             // supervisor's to act on, not the child's (unblocked below, it
             // would end it). Ignoring a signal discards one pending; then
             // the default, which the exec would make of a handler of the
             // supervisor's anyway (and the loop below of one ignored). ^\
             // and ^Z, not blocked, are set to their default the same way.
-            for number in [nix::libc::SIGINT, nix::libc::SIGQUIT, nix::libc::SIGTSTP] {
+            let group_wide = [
+                nix::libc::SIGINT,
+                nix::libc::SIGTERM,
+                nix::libc::SIGQUIT,
+                nix::libc::SIGTSTP,
+            ];
+            for number in group_wide {
                 nix::libc::signal(number, nix::libc::SIG_IGN);
                 nix::libc::signal(number, nix::libc::SIG_DFL);
             }

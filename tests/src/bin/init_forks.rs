@@ -1,0 +1,23 @@
+//! A program whose `supervisor_init` daemonizes the classic way: it forks,
+//! the parent exits 0, and the copy goes on as if it were the supervisor.
+//! The copy must not run as one (it has none of the supervisor's threads):
+//! it says so, removes the control socket's files and exits 1.
+
+fn init() {
+    // SAFETY: the copy goes on with this thread alone, and only returns
+    // to littleboss's code, which checks for it first thing.
+    match unsafe { nix::unistd::fork() }.expect("fork") {
+        nix::unistd::ForkResult::Parent { child } => {
+            println!("forked pid={child}");
+            std::process::exit(0);
+        }
+        nix::unistd::ForkResult::Child => {}
+    }
+}
+
+fn main() {
+    littleboss::Littleboss::new("init_forks")
+        .listener("addr", "tcp:127.0.0.1:0")
+        .supervisor_init(init)
+        .run_sync(|_ctx: littleboss::Context| println!("main ran"))
+}
