@@ -112,10 +112,15 @@ pub(crate) fn write_line(line: std::fmt::Arguments<'_>) {
 }
 
 /// Writes `littleboss: {line}` to stderr here, on the calling thread,
-/// not through the queue: for a copy of the supervisor that a fork left
-/// without its writer thread, whose queue nothing would write.
+/// within [`EXIT_PATIENCE`]: not through the queue, nor under std's
+/// stderr lock, for a copy of the supervisor that a fork left without its
+/// writer thread (whose queue nothing would write), and with any lock
+/// another thread held at the fork held for good.
 pub(crate) fn write_line_here(line: std::fmt::Arguments<'_>) {
-    write_now(format!("littleboss: {line}\n").as_bytes());
+    use std::os::fd::AsFd;
+    let line = [format!("littleboss: {line}\n")];
+    let deadline = Instant::now() + EXIT_PATIENCE;
+    write_until(std::io::stderr().as_fd(), &line, deadline, &STDERR_CUT);
 }
 
 /// Whether all of `bytes` were written. Holds std's stderr lock while it

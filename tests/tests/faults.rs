@@ -1439,6 +1439,19 @@ fn a_supervisor_init_that_forks_and_goes_on_in_the_copy_is_refused() {
         .map(|files| files.flatten().map(|f| f.file_name()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "left behind: {left:?}");
+    // The parent going on too (a helper's fork that fell through): the
+    // copy ends, the supervisor's files are left to it, and it serves.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_init_forks"));
+    svc.start_with_env(&[], &[("INIT_FORKS_PARENT_GOES_ON", &"1")]);
+    let copy: i32 = svc.printed("forked pid");
+    svc.output.wait_for(&format!(
+        "the copy (pid {copy}) returned to littleboss while the supervisor"
+    ));
+    tests::wait_dead("the copy to exit", copy);
+    svc.output.wait_for("main ran");
+    let status = svc.control("status");
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    svc.stop_expecting(0);
 }
 
 #[test]

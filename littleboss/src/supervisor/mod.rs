@@ -185,16 +185,8 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         // A panic (its message said by the hook) ends the start as any
         // failure does: without the control socket's files left behind.
         let ran = signals::unblocked_for(|| std::panic::catch_unwind(init));
-        // A daemon's fork, gone on with in the copy: it has none of the
-        // supervisor's threads (its runtime's, its log's, its signals'
-        // reader) nor its subreaper setting, which a fork does not copy.
         if std::process::id() != supervisor_pid {
-            clean_up();
-            crate::log::write_line_here(format_args!(
-                "supervisor_init forked, and went on in the copy (pid {}; the supervisor was pid {supervisor_pid}), which has none of the supervisor's threads: not starting (to run in the background, leave it to a service manager, or start it with `setsid` and `&`)",
-                std::process::id()
-            ));
-            std::process::exit(1);
+            refuse_forked_copy(supervisor_pid, clean_up);
         }
         // It may have restored SIGPIPE's default: ignored again before
         // anything is said of how it went.
@@ -413,6 +405,42 @@ fn serve(
     }
     crate::log::flush_for_exit();
     std::process::exit(code)
+}
+
+/// Ends a copy of the supervisor that `supervisor_init` forked and went on
+/// with (the copy returned to littleboss): it has none of the supervisor's
+/// threads (its runtime's, its log's, its signals' reader), which a fork
+/// does not copy, nor its subreaper setting. A daemon's detach (the parent
+/// exits) leaves the control files to the copy, which removes them; a
+/// fork the parent goes on from (a helper's that fell through) leaves
+/// them to the supervisor. Said without the log's queue or any lock a
+/// thread held at the fork, and ended by `_exit`: the parent's atexit
+/// work and buffered output are not the copy's.
+fn refuse_forked_copy(supervisor_pid: u32, clean_up: impl FnOnce()) -> ! {
+    let copy = std::process::id();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let parent_gone = loop {
+        if nix::unistd::getppid().as_raw() as u32 != supervisor_pid {
+            break true;
+        }
+        if std::time::Instant::now() >= deadline {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    if parent_gone {
+        crate::log::write_line_here(format_args!(
+            "supervisor_init forked, and went on in the copy (pid {copy}; the supervisor was pid {supervisor_pid}, now gone), which has none of the supervisor's threads: not starting (to run in the background, leave it to a service manager, or start it with `setsid` and `&`)"
+        ));
+        clean_up();
+    } else {
+        crate::log::write_line_here(format_args!(
+            "supervisor_init forked, and the copy (pid {copy}) returned to littleboss while the supervisor (pid {supervisor_pid}) goes on: the copy exits 1 (a fork there must exec, or end with `_exit`)"
+        ));
+    }
+    // SAFETY: ends the process at once; nothing of Rust's is left to
+    // run, and the copy has nothing of its own to flush.
+    unsafe { nix::libc::_exit(1) }
 }
 
 /// Opens /dev/null at each of descriptors 0 to 2 that is closed (none

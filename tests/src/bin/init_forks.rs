@@ -1,7 +1,10 @@
 //! A program whose `supervisor_init` daemonizes the classic way: it forks,
 //! the parent exits 0, and the copy goes on as if it were the supervisor.
 //! The copy must not run as one (it has none of the supervisor's threads):
-//! it says so, removes the control socket's files and exits 1.
+//! it says so, removes the control socket's files and exits 1. With
+//! `INIT_FORKS_PARENT_GOES_ON` set, the parent returns too (a helper's
+//! fork that fell through): the copy exits 1, leaving the files to the
+//! supervisor, which serves.
 
 fn init() {
     // SAFETY: the copy goes on with this thread alone, and only returns
@@ -9,7 +12,9 @@ fn init() {
     match unsafe { nix::unistd::fork() }.expect("fork") {
         nix::unistd::ForkResult::Parent { child } => {
             println!("forked pid={child}");
-            std::process::exit(0);
+            if std::env::var_os("INIT_FORKS_PARENT_GOES_ON").is_none() {
+                std::process::exit(0);
+            }
         }
         nix::unistd::ForkResult::Child => {}
     }
@@ -19,5 +24,8 @@ fn main() {
     littleboss::Littleboss::new("init_forks")
         .listener("addr", "tcp:127.0.0.1:0")
         .supervisor_init(init)
-        .run_sync(|_ctx: littleboss::Context| println!("main ran"))
+        .run(|ctx: littleboss::Context| async move {
+            println!("main ran");
+            ctx.lameduck().await;
+        })
 }
