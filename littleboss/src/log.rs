@@ -103,6 +103,12 @@ pub(crate) fn unprintable(c: char) -> bool {
 pub(crate) fn write_line(line: std::fmt::Arguments<'_>) {
     let mut text = line.to_string();
     text.push('\n');
+    if HERE_ONLY.load(Ordering::Relaxed) {
+        use std::os::fd::AsFd;
+        let deadline = Instant::now() + EXIT_PATIENCE;
+        write_until(std::io::stderr().as_fd(), &[text], deadline, &STDERR_CUT);
+        return;
+    }
     match QUEUE.get() {
         Some(queue) => queue.push(text),
         None => {
@@ -111,16 +117,16 @@ pub(crate) fn write_line(line: std::fmt::Arguments<'_>) {
     }
 }
 
-/// Writes `littleboss: {line}` to stderr here, on the calling thread,
-/// within [`EXIT_PATIENCE`]: not through the queue, nor under std's
-/// stderr lock, for a copy of the supervisor that a fork left without its
-/// writer thread (whose queue nothing would write), and with any lock
-/// another thread held at the fork held for good.
-pub(crate) fn write_line_here(line: std::fmt::Arguments<'_>) {
-    use std::os::fd::AsFd;
-    let line = [format!("littleboss: {line}\n")];
-    let deadline = Instant::now() + EXIT_PATIENCE;
-    write_until(std::io::stderr().as_fd(), &line, deadline, &STDERR_CUT);
+/// Whether lines are written [`here_only`].
+static HERE_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// From now on in this process, each line is written on the calling
+/// thread within [`EXIT_PATIENCE`]: not through the queue, nor under
+/// std's stderr lock. For a copy of the supervisor that a fork left
+/// without its writer thread (whose queue nothing would write), and with
+/// any lock another thread held at the fork held for good.
+pub(crate) fn here_only() {
+    HERE_ONLY.store(true, Ordering::Relaxed);
 }
 
 /// Whether all of `bytes` were written. Holds std's stderr lock while it

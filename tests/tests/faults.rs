@@ -1439,15 +1439,31 @@ fn a_supervisor_init_that_forks_and_goes_on_in_the_copy_is_refused() {
         .map(|files| files.flatten().map(|f| f.file_name()).collect())
         .unwrap_or_default();
     assert!(left.is_empty(), "left behind: {left:?}");
-    // The parent going on too (a helper's fork that fell through): the
-    // copy ends, the supervisor's files are left to it, and it serves.
+    // The parent going on too (a helper's double fork that fell through):
+    // each copy ends, the grandchild too, whose parent is not the
+    // supervisor; the supervisor's files are left to it, and it serves.
     let mut svc = Service::new(env!("CARGO_BIN_EXE_init_forks"));
-    svc.start_with_env(&[], &[("INIT_FORKS_PARENT_GOES_ON", &"1")]);
-    let copy: i32 = svc.printed("forked pid");
-    svc.output.wait_for(&format!(
-        "the copy (pid {copy}) returned to littleboss while the supervisor"
-    ));
-    tests::wait_dead("the copy to exit", copy);
+    let env: [(&str, &dyn AsRef<std::ffi::OsStr>); 2] = [
+        ("INIT_FORKS_PARENT_GOES_ON", &"1"),
+        ("INIT_FORKS_TWICE", &"1"),
+    ];
+    svc.start_with_env(&[], &env);
+    for copy in [
+        svc.printed::<i32>("forked pid"),
+        svc.printed("forked again pid"),
+    ] {
+        svc.output.wait_for(&format!(
+            "the copy (pid {copy}) returned to littleboss while the supervisor"
+        ));
+        tests::wait_dead("the copy to exit", copy);
+    }
+    // Neither took the supervisor for gone (and removed its files, which
+    // its folder watch would make again).
+    assert!(
+        !svc.output.text().contains("now gone"),
+        "{}",
+        svc.output.text()
+    );
     svc.output.wait_for("main ran");
     let status = svc.control("status");
     assert_eq!(status.status.code(), Some(0), "{}", text(&status));

@@ -182,12 +182,17 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let folder_lock = driver::hold_folder(&socket_path);
     if let Some(init) = config.supervisor_init {
         let supervisor_pid = std::process::id();
+        // For a copy a fork in it goes on in, to tell when the supervisor
+        // itself has ended (not its parent: a helper's grandchild has
+        // another). Close-on-exec, as the kernel makes it.
+        let supervisor = crate::link::open_pidfd(supervisor_pid as i32).ok();
         // A panic (its message said by the hook) ends the start as any
         // failure does: without the control socket's files left behind.
         let ran = signals::unblocked_for(|| std::panic::catch_unwind(init));
         if std::process::id() != supervisor_pid {
-            refuse_forked_copy(supervisor_pid, clean_up);
+            refuse_forked_copy(supervisor_pid, supervisor.as_ref(), clean_up);
         }
+        drop(supervisor);
         // It may have restored SIGPIPE's default: ignored again before
         // anything is said of how it went.
         crate::sigpipe::ignore();
@@ -410,33 +415,37 @@ fn serve(
 /// Ends a copy of the supervisor that `supervisor_init` forked and went on
 /// with (the copy returned to littleboss): it has none of the supervisor's
 /// threads (its runtime's, its log's, its signals' reader), which a fork
-/// does not copy, nor its subreaper setting. A daemon's detach (the parent
-/// exits) leaves the control files to the copy, which removes them; a
-/// fork the parent goes on from (a helper's that fell through) leaves
-/// them to the supervisor. Said without the log's queue or any lock a
-/// thread held at the fork, and ended by `_exit`: the parent's atexit
-/// work and buffered output are not the copy's.
-fn refuse_forked_copy(supervisor_pid: u32, clean_up: impl FnOnce()) -> ! {
+/// does not copy, nor its subreaper setting. A daemon's detach (the
+/// supervisor exits) leaves the control files to the copy, which removes
+/// them; a fork the supervisor goes on from (a helper's that fell
+/// through) leaves them to it, as does a supervisor whose end cannot be
+/// seen (no pidfd, `supervisor`: the stale files are replaced by the
+/// next start). Its lines go without the log's queue or any lock a thread
+/// held at the fork, and it ends by `_exit`: the supervisor's atexit work
+/// and buffered output are not the copy's.
+fn refuse_forked_copy(
+    supervisor_pid: u32,
+    supervisor: Option<&std::os::fd::OwnedFd>,
+    clean_up: impl FnOnce(),
+) -> ! {
+    crate::log::here_only();
     let copy = std::process::id();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    let parent_gone = loop {
-        if nix::unistd::getppid().as_raw() as u32 != supervisor_pid {
-            break true;
-        }
-        if std::time::Instant::now() >= deadline {
-            break false;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
-    if parent_gone {
-        crate::log::write_line_here(format_args!(
+    // Readable once the supervisor has ended.
+    let ended = supervisor.is_some_and(|pidfd| {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        use std::os::fd::AsFd;
+        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        poll(&mut fds, PollTimeout::from(2000u16)).is_ok_and(|ready| ready > 0)
+    });
+    if ended {
+        log!(
             "supervisor_init forked, and went on in the copy (pid {copy}; the supervisor was pid {supervisor_pid}, now gone), which has none of the supervisor's threads: not starting (to run in the background, leave it to a service manager, or start it with `setsid` and `&`)"
-        ));
+        );
         clean_up();
     } else {
-        crate::log::write_line_here(format_args!(
-            "supervisor_init forked, and the copy (pid {copy}) returned to littleboss while the supervisor (pid {supervisor_pid}) goes on: the copy exits 1 (a fork there must exec, or end with `_exit`)"
-        ));
+        log!(
+            "supervisor_init forked, and the copy (pid {copy}) returned to littleboss while the supervisor (pid {supervisor_pid}) goes on, or cannot be seen to end: the copy exits 1, its files left (a fork there must exec, or end with `_exit`)"
+        );
     }
     // SAFETY: ends the process at once; nothing of Rust's is left to
     // run, and the copy has nothing of its own to flush.

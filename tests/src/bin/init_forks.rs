@@ -4,7 +4,9 @@
 //! it says so, removes the control socket's files and exits 1. With
 //! `INIT_FORKS_PARENT_GOES_ON` set, the parent returns too (a helper's
 //! fork that fell through): the copy exits 1, leaving the files to the
-//! supervisor, which serves.
+//! supervisor, which serves; with `INIT_FORKS_TWICE` too, the copy forks
+//! again and both return (a double fork that falls through): the
+//! grandchild, whose parent is not the supervisor, leaves them too.
 
 fn init() {
     // SAFETY: the copy goes on with this thread alone, and only returns
@@ -16,7 +18,15 @@ fn init() {
                 std::process::exit(0);
             }
         }
-        nix::unistd::ForkResult::Child => {}
+        nix::unistd::ForkResult::Child => {
+            if std::env::var_os("INIT_FORKS_TWICE").is_some() {
+                // SAFETY: as above, one thread on either side.
+                let forked = unsafe { nix::unistd::fork() }.expect("fork");
+                if let nix::unistd::ForkResult::Parent { child } = forked {
+                    println!("forked again pid={child}");
+                }
+            }
+        }
     }
 }
 
