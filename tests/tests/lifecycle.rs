@@ -1489,6 +1489,32 @@ fn a_control_folder_renamed_from_above_is_made_again_at_its_path() {
 }
 
 #[test]
+fn a_control_folder_removed_with_the_folder_above_waits_for_that_folder() {
+    // `LITTLEBOSS_DIR=BASE/app/run`, then a deploy's `rm -rf BASE/app`
+    // and, later, its new `BASE/app`: the watch sees the files go, but
+    // makes no `BASE/app` meanwhile (the deploy's `mv` into that name
+    // would go inside it); once there, the next look (every 200 ms here)
+    // makes the control folder in it.
+    let base = tempfile::tempdir().unwrap();
+    let app = base.path().join("app");
+    let mut svc = Service::sharing(ECHO, &app.join("run"));
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    std::fs::remove_dir_all(&app).unwrap();
+    // A window for the watch's wake (200 ms after the removal) and a few
+    // looks: what they must not make has no event to wait for.
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert!(!app.exists(), "{}", svc.output.text());
+    std::fs::create_dir(&app).unwrap();
+    svc.output.wait_for("was removed; made it again");
+    let status = svc.control("status");
+    assert!(status.status.success(), "{}", text(&status));
+    assert_eq!(echo(addr, "still").unwrap(), "still\n");
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_supervisor_init_that_drops_root_leaves_its_control_files_as_they_are() {
     // Started as root, its `supervisor_init` drops to `nobody`: the
     // control folder, root's (in the test's private folder), is out of

@@ -101,8 +101,13 @@ impl FolderWatch {
                 match next_removal(&inotify, names).await {
                     Ok(()) => {}
                     // Nothing more will come (closed by the kernel?): the
-                    // supervisor still runs; it is just not repaired.
-                    Err(_) => return,
+                    // supervisor still runs; its looks still repair it.
+                    Err(e) => {
+                        crate::log::log!(
+                            "the control folder's watch stopped (inotify: {e}): a removal of the control socket is seen at the look at its path every 30 s, not at once"
+                        );
+                        return;
+                    }
                 }
                 tokio::time::sleep(SETTLE).await;
                 // What came meanwhile is the same removal.

@@ -590,14 +590,16 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 }
                 woke = removed(&mut io.watch, io.remake_retry, io.path_look_at) => {
                     io.path_look_at = Instant::now() + path_look();
-                    // A look makes no folder above the control folder: one
-                    // renamed may be a deploy's swap, whose next `mv` into
-                    // that name would go inside a folder made meanwhile.
-                    // (A retry does, after a failure: a parent gone, as
+                    // Neither a look nor a removal makes a folder above the
+                    // control folder: one renamed or removed may be a
+                    // deploy's swap (`rm -rf` or `mv`, then `mv` of the new
+                    // one into its name), which would go inside a folder
+                    // made meanwhile, or an `rm -rf` still under way. (A
+                    // retry does, after a failure: a parent gone, as
                     // `/run/user/UID` at logout, is made again once the
                     // way is clear.)
                     let above = io.control_path.parent().and_then(std::path::Path::parent);
-                    if woke != Woke::Look || above.is_none_or(std::path::Path::exists) {
+                    if woke == Woke::Retry || above.is_none_or(std::path::Path::exists) {
                         io.remake_control();
                     }
                     backlog.extend(io.unix_files_gone(&machine).into_iter().map(Pending::Event));
@@ -733,7 +735,7 @@ fn watch_folder(socket: &std::path::Path, held: bool) -> Option<FolderWatch> {
         .inspect_err(|e| {
             let then = match held {
                 true => "the watch it had goes on",
-                false => "a removed control socket will not be made again",
+                false => "a removed control socket is made again only at the look at its path every 30 s",
             };
             // Its limits are worth naming, not where the folder is out
             // of reach (a `supervisor_init` that changed the user).
