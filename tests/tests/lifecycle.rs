@@ -1497,20 +1497,49 @@ fn a_control_folder_removed_with_the_folder_above_waits_for_that_folder() {
     // makes the control folder in it.
     let base = tempfile::tempdir().unwrap();
     let app = base.path().join("app");
+    std::fs::create_dir(&app).unwrap();
     let mut svc = Service::sharing(ECHO, &app.join("run"));
     svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")]);
     let addr = svc.printed_addr("addr");
     svc.ready();
     std::fs::remove_dir_all(&app).unwrap();
-    // A window for the watch's wake (200 ms after the removal) and a few
-    // looks: what they must not make has no event to wait for.
-    std::thread::sleep(std::time::Duration::from_millis(800));
+    svc.output.wait_for(&format!(
+        "the folder {} above the control folder is gone",
+        app.display()
+    ));
+    // A window for a few looks: what they must not make has no event to
+    // wait for.
+    std::thread::sleep(std::time::Duration::from_millis(600));
     assert!(!app.exists(), "{}", svc.output.text());
     std::fs::create_dir(&app).unwrap();
     svc.output.wait_for("was removed; made it again");
     let status = svc.control("status");
     assert!(status.status.success(), "{}", text(&status));
     assert_eq!(echo(addr, "still").unwrap(), "still\n");
+    svc.stop_expecting(0);
+}
+
+#[test]
+fn a_control_folder_removed_with_a_folder_its_start_made_is_made_again() {
+    // `LITTLEBOSS_DIR=BASE/made/run`, both made by the start, then a
+    // cleaner's removal of them (one that does not honour its lock):
+    // made again, as the control folder alone would be.
+    let base = tempfile::tempdir().unwrap();
+    let made = base.path().join("made");
+    let mut svc = Service::sharing(ECHO, &made.join("run"));
+    svc.start(&[]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    std::fs::remove_dir_all(&made).unwrap();
+    svc.output.wait_for("was removed; made it again");
+    let status = svc.control("status");
+    assert!(status.status.success(), "{}", text(&status));
+    assert_eq!(echo(addr, "still").unwrap(), "still\n");
+    assert!(
+        !svc.output
+            .text()
+            .contains("above the control folder is gone")
+    );
     svc.stop_expecting(0);
 }
 

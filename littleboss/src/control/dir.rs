@@ -459,7 +459,7 @@ impl std::fmt::Display for DirError {
 /// `path` as a message shows it: named by links and folders another user
 /// may have made, it may hold escape sequences chosen to move a
 /// terminal's cursor.
-fn shown(path: &Path) -> String {
+pub(crate) fn shown(path: &Path) -> String {
     crate::log::printable(&path.to_string_lossy()).into_owned()
 }
 
@@ -496,6 +496,18 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), DirError> {
 /// A folder a start made, with its device and inode.
 type Made = (PathBuf, (u64, u64));
 
+/// The folders this process made on the way to its control folder, by
+/// path: a cleaner's removal of one is undone as the control folder's is,
+/// where a folder another made (a deploy's `/srv/app`) is waited for.
+static MADE_HERE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Whether this process made `folder` on the way to its control folder
+/// ([`prepare`]), and so may make it again.
+pub(crate) fn made_here(folder: &Path) -> bool {
+    let made = MADE_HERE.lock().unwrap_or_else(|e| e.into_inner());
+    made.iter().any(|m| m == folder)
+}
+
 /// Makes `dir` and the folders missing above it (mode 0700), one by one:
 /// the ones this call made, each with its device and inode, the deepest
 /// last. One that came meanwhile, or was there, is not this call's.
@@ -509,6 +521,11 @@ fn make_missing(dir: &Path) -> Result<Vec<Made>, DirError> {
     for folder in missing.into_iter().rev() {
         match std::fs::DirBuilder::new().mode(0o700).create(folder) {
             Ok(()) => {
+                let mut made_here = MADE_HERE.lock().unwrap_or_else(|e| e.into_inner());
+                if !made_here.iter().any(|m| m == folder) {
+                    made_here.push(folder.to_path_buf());
+                }
+                drop(made_here);
                 let meta = std::fs::symlink_metadata(folder);
                 if let Ok(meta) = &meta {
                     made.push((folder.to_path_buf(), (meta.dev(), meta.ino())));

@@ -334,6 +334,9 @@ pub(super) struct Io {
     /// When the control socket's path is next looked at though nothing
     /// woke ([`PATH_LOOK`]).
     path_look_at: Instant,
+    /// Whether a folder above the control folder, gone, was said to be
+    /// waited for.
+    waiting_for_above: bool,
     /// The unix sockets whose removed (or out of sight) files were said.
     files_removed_said: std::collections::BTreeSet<ListenerKey>,
     /// The unix sockets whose files were told to the machine as gone
@@ -392,6 +395,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         watch: parts.watch,
         remake_retry: None,
         path_look_at: Instant::now() + path_look(),
+        waiting_for_above: false,
         files_removed_said: std::collections::BTreeSet::new(),
         files_removed_told: std::collections::BTreeSet::new(),
         queued_budget: None,
@@ -591,16 +595,26 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 woke = removed(&mut io.watch, io.remake_retry, io.path_look_at) => {
                     io.path_look_at = Instant::now() + path_look();
                     // Neither a look nor a removal makes a folder above the
-                    // control folder: one renamed or removed may be a
-                    // deploy's swap (`rm -rf` or `mv`, then `mv` of the new
-                    // one into its name), which would go inside a folder
-                    // made meanwhile, or an `rm -rf` still under way. (A
-                    // retry does, after a failure: a parent gone, as
-                    // `/run/user/UID` at logout, is made again once the
-                    // way is clear.)
+                    // control folder that another made: one renamed or
+                    // removed may be a deploy's swap (`rm -rf` or `mv`,
+                    // then `mv` of the new one into its name), which would
+                    // go inside a folder made meanwhile, or an `rm -rf`
+                    // still under way. Those this process made (a
+                    // cleaner's removal) are made again. (A retry makes
+                    // any, after a failure: a parent gone, as
+                    // `/run/user/UID` at logout, once the way is clear.)
                     let above = io.control_path.parent().and_then(std::path::Path::parent);
-                    if woke == Woke::Retry || above.is_none_or(std::path::Path::exists) {
-                        io.remake_control();
+                    let missing = above.and_then(|above| {
+                        let mut gone = above.ancestors().take_while(|a| !a.exists());
+                        gone.find(|a| !crate::control::dir::made_here(a))
+                            .map(std::path::Path::to_path_buf)
+                    });
+                    match missing {
+                        Some(missing) if woke != Woke::Retry => io.wait_for_above(&missing),
+                        _ => {
+                            io.waiting_for_above = false;
+                            io.remake_control();
+                        }
                     }
                     backlog.extend(io.unix_files_gone(&machine).into_iter().map(Pending::Event));
                     effects = Vec::new();
@@ -1477,6 +1491,18 @@ impl Io {
     /// one held goes on while it is still on the folder there (only files
     /// were removed); one on a folder removed since sees nothing more, and
     /// goes. `say`: a watch that cannot be had is said.
+    /// Says, once, that the control socket is not made again until
+    /// `missing`, a folder above it that another made, is back.
+    fn wait_for_above(&mut self, missing: &std::path::Path) {
+        if std::mem::replace(&mut self.waiting_for_above, true) {
+            return;
+        }
+        log!(
+            "the folder {} above the control folder is gone: the control socket is made again once it is back (looked for every 30 s; a deploy's new one may be on its way), and until then this supervisor is reached by signals only",
+            crate::control::dir::shown(missing)
+        );
+    }
+
     fn watch_anew(&mut self, path: &std::path::Path, say: bool) {
         let held = self.watch.take().filter(|w| w.still_on_folder_of(path));
         let new = match say {

@@ -190,9 +190,15 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         // failure does: without the control socket's files left behind.
         let ran = signals::unblocked_for(|| std::panic::catch_unwind(init));
         if std::process::id() != supervisor_pid {
-            refuse_forked_copy(supervisor_pid, supervisor.as_ref(), clean_up);
+            refuse_forked_copy(supervisor_pid, supervisor, clean_up);
         }
-        drop(supervisor);
+        // Closed if still the pidfd: `supervisor_init` may have closed it
+        // (a daemon's setup closes all), and its number be another's now.
+        if let Some(pidfd) = supervisor
+            && !pidfd_of(&pidfd, supervisor_pid)
+        {
+            std::mem::forget(pidfd);
+        }
         // It may have restored SIGPIPE's default: ignored again before
         // anything is said of how it went.
         crate::sigpipe::ignore();
@@ -412,6 +418,17 @@ fn serve(
     std::process::exit(code)
 }
 
+/// Whether `fd` is a pidfd of process `pid`, as `/proc` shows it (not
+/// known without `/proc`: no).
+fn pidfd_of(fd: &std::os::fd::OwnedFd, pid: u32) -> bool {
+    use std::os::fd::AsRawFd;
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()));
+    info.is_ok_and(|info| {
+        info.lines()
+            .any(|l| l.split_whitespace().eq(["Pid:", &pid.to_string()]))
+    })
+}
+
 /// Ends a copy of the supervisor that `supervisor_init` forked and went on
 /// with (the copy returned to littleboss): it has none of the supervisor's
 /// threads (its runtime's, its log's, its signals' reader), which a fork
@@ -425,17 +442,23 @@ fn serve(
 /// and buffered output are not the copy's.
 fn refuse_forked_copy(
     supervisor_pid: u32,
-    supervisor: Option<&std::os::fd::OwnedFd>,
+    supervisor: Option<std::os::fd::OwnedFd>,
     clean_up: impl FnOnce(),
 ) -> ! {
     crate::log::here_only();
     let copy = std::process::id();
-    // Readable once the supervisor has ended.
-    let ended = supervisor.is_some_and(|pidfd| {
+    // Readable once the supervisor has ended; only if still its pidfd (the
+    // copy may have closed its descriptors, and opened others there).
+    let supervisor = supervisor.filter(|pidfd| pidfd_of(pidfd, supervisor_pid));
+    let ended = supervisor.as_ref().is_some_and(|pidfd| {
         use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
         use std::os::fd::AsFd;
         let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
-        poll(&mut fds, PollTimeout::from(2000u16)).is_ok_and(|ready| ready > 0)
+        let polled = poll(&mut fds, PollTimeout::from(2000u16));
+        let revents = fds[0].revents().unwrap_or(PollFlags::POLLNVAL);
+        polled.is_ok_and(|ready| ready > 0)
+            && revents.contains(PollFlags::POLLIN)
+            && !revents.contains(PollFlags::POLLNVAL)
     });
     if ended {
         log!(
