@@ -475,7 +475,8 @@ impl std::error::Error for DirError {
 /// Creates `dir` (mode 0700) if missing, then checks it is a real folder
 /// owned by us that nobody else can enter. Never changes an existing
 /// folder's owner or mode: a folder that fails the check is refused.
-pub(crate) fn prepare(dir: &Path) -> Result<(), DirError> {
+/// The folders it made, `dir` among them.
+pub(crate) fn prepare(dir: &Path) -> Result<Vec<PathBuf>, DirError> {
     // Before anything is made through a link that is not ours to trust.
     let dir: PathBuf = dir.components().collect();
     links_are_safe(&dir)?;
@@ -490,21 +491,31 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), DirError> {
         // for good, being root's.
         take_back(&made);
     }
-    checked
+    checked.map(|()| made.into_iter().map(|(folder, _)| folder).collect())
 }
 
 /// A folder a start made, with its device and inode.
 type Made = (PathBuf, (u64, u64));
 
-/// The folders this process made on the way to its control folder, by
-/// path: a cleaner's removal of one is undone as the control folder's is,
-/// where a folder another made (a deploy's `/srv/app`) is waited for.
-static MADE_HERE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// The folders the supervisor's start made on the way to its control
+/// folder, by path: a cleaner's removal of one is undone as the control
+/// folder's is, where a folder another made (a deploy's `/srv/app`) is
+/// waited for. (Not those a remake made: one made there once would be
+/// taken for the start's ever after.)
+static MADE_AT_START: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
-/// Whether this process made `folder` on the way to its control folder
-/// ([`prepare`]), and so may make it again.
-pub(crate) fn made_here(folder: &Path) -> bool {
-    let made = MADE_HERE.lock().unwrap_or_else(|e| e.into_inner());
+/// [`prepare`] at the supervisor's start: what it makes is noted, for
+/// [`made_at_start`].
+pub(crate) fn prepare_at_start(dir: &Path) -> Result<(), DirError> {
+    let made = prepare(dir)?;
+    *MADE_AT_START.lock().unwrap_or_else(|e| e.into_inner()) = made;
+    Ok(())
+}
+
+/// Whether the supervisor's start made `folder` on the way to its control
+/// folder ([`prepare_at_start`]), and so may make it again.
+pub(crate) fn made_at_start(folder: &Path) -> bool {
+    let made = MADE_AT_START.lock().unwrap_or_else(|e| e.into_inner());
     made.iter().any(|m| m == folder)
 }
 
@@ -521,11 +532,6 @@ fn make_missing(dir: &Path) -> Result<Vec<Made>, DirError> {
     for folder in missing.into_iter().rev() {
         match std::fs::DirBuilder::new().mode(0o700).create(folder) {
             Ok(()) => {
-                let mut made_here = MADE_HERE.lock().unwrap_or_else(|e| e.into_inner());
-                if !made_here.iter().any(|m| m == folder) {
-                    made_here.push(folder.to_path_buf());
-                }
-                drop(made_here);
                 let meta = std::fs::symlink_metadata(folder);
                 if let Ok(meta) = &meta {
                     made.push((folder.to_path_buf(), (meta.dev(), meta.ino())));

@@ -599,14 +599,13 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     // removed may be a deploy's swap (`rm -rf` or `mv`,
                     // then `mv` of the new one into its name), which would
                     // go inside a folder made meanwhile, or an `rm -rf`
-                    // still under way. Those this process made (a
-                    // cleaner's removal) are made again. (A retry makes
-                    // any, after a failure: a parent gone, as
-                    // `/run/user/UID` at logout, once the way is clear.)
+                    // still under way. Those its start made (a cleaner's
+                    // removal) are made again. (A retry, after a failure
+                    // to make the control folder, makes any.)
                     let above = io.control_path.parent().and_then(std::path::Path::parent);
                     let missing = above.and_then(|above| {
                         let mut gone = above.ancestors().take_while(|a| !a.exists());
-                        gone.find(|a| !crate::control::dir::made_here(a))
+                        gone.find(|a| !crate::control::dir::made_at_start(a))
                             .map(std::path::Path::to_path_buf)
                     });
                     match missing {
@@ -1486,11 +1485,6 @@ impl Io {
         gone
     }
 
-    /// Watches the folder of the control socket at `path` anew (it may be
-    /// a new folder). Should no new watch be had (inotify's limits), the
-    /// one held goes on while it is still on the folder there (only files
-    /// were removed); one on a folder removed since sees nothing more, and
-    /// goes. `say`: a watch that cannot be had is said.
     /// Says, once, that the control socket is not made again until
     /// `missing`, a folder above it that another made, is back.
     fn wait_for_above(&mut self, missing: &std::path::Path) {
@@ -1503,6 +1497,11 @@ impl Io {
         );
     }
 
+    /// Watches the folder of the control socket at `path` anew (it may be
+    /// a new folder). Should no new watch be had (inotify's limits), the
+    /// one held goes on while it is still on the folder there (only files
+    /// were removed); one on a folder removed since sees nothing more, and
+    /// goes. `say`: a watch that cannot be had is said.
     fn watch_anew(&mut self, path: &std::path::Path, say: bool) {
         let held = self.watch.take().filter(|w| w.still_on_folder_of(path));
         let new = match say {

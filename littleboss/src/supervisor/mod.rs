@@ -75,7 +75,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let folder = dir::socket_dir();
     let socket_path = folder.join(format!("{}.sock", config.name));
     dir::check_socket_path(&socket_path).unwrap_or_else(|e| fail(1, e));
-    dir::prepare(&folder).unwrap_or_else(|e| fail(1, e));
+    dir::prepare_at_start(&folder).unwrap_or_else(|e| fail(1, e));
     if let Some(note) = dir::fallback_under_a_service_manager(&folder) {
         log!("{note}");
     }
@@ -419,13 +419,17 @@ fn serve(
 }
 
 /// Whether `fd` is a pidfd of process `pid`, as `/proc` shows it (not
-/// known without `/proc`: no).
+/// known without `/proc`: no): `Pid: PID`, or, once that process has
+/// ended and been reaped (Linux 5.10 on), `Pid: -1`.
 fn pidfd_of(fd: &std::os::fd::OwnedFd, pid: u32) -> bool {
     use std::os::fd::AsRawFd;
     let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()));
+    let pid = pid.to_string();
     info.is_ok_and(|info| {
-        info.lines()
-            .any(|l| l.split_whitespace().eq(["Pid:", &pid.to_string()]))
+        (info.lines()).any(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            words.len() == 2 && words[0] == "Pid:" && (words[1] == pid || words[1] == "-1")
+        })
     })
 }
 
@@ -449,7 +453,14 @@ fn refuse_forked_copy(
     let copy = std::process::id();
     // Readable once the supervisor has ended; only if still its pidfd (the
     // copy may have closed its descriptors, and opened others there).
-    let supervisor = supervisor.filter(|pidfd| pidfd_of(pidfd, supervisor_pid));
+    let supervisor = supervisor.and_then(|pidfd| match pidfd_of(&pidfd, supervisor_pid) {
+        true => Some(pidfd),
+        // Not closed: its number may be the copy's own file's now.
+        false => {
+            std::mem::forget(pidfd);
+            None
+        }
+    });
     let ended = supervisor.as_ref().is_some_and(|pidfd| {
         use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
         use std::os::fd::AsFd;
