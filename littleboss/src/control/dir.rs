@@ -475,7 +475,8 @@ impl std::error::Error for DirError {
 /// Creates `dir` (mode 0700) if missing, then checks it is a real folder
 /// owned by us that nobody else can enter. Never changes an existing
 /// folder's owner or mode: a folder that fails the check is refused.
-/// The folders it made, `dir` among them.
+/// The folders it made and could look at (`dir` too, if it was
+/// missing), the deepest last.
 pub(crate) fn prepare(dir: &Path) -> Result<Vec<PathBuf>, DirError> {
     // Before anything is made through a link that is not ours to trust.
     let dir: PathBuf = dir.components().collect();

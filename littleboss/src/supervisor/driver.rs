@@ -600,8 +600,9 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     // then `mv` of the new one into its name), which would
                     // go inside a folder made meanwhile, or an `rm -rf`
                     // still under way. Those its start made (a cleaner's
-                    // removal) are made again. (A retry, after a failure
-                    // to make the control folder, makes any.)
+                    // removal) are made again. (A retry, after any failed
+                    // remake, makes any: a parent gone is made once the way
+                    // is clear.)
                     let above = io.control_path.parent().and_then(std::path::Path::parent);
                     let missing = above.and_then(|above| {
                         let mut gone = above.ancestors().take_while(|a| !a.exists());

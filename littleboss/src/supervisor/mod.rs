@@ -195,7 +195,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         // Closed if still the pidfd: `supervisor_init` may have closed it
         // (a daemon's setup closes all), and its number be another's now.
         if let Some(pidfd) = supervisor
-            && !pidfd_of(&pidfd, supervisor_pid)
+            && !pidfd_of(&pidfd, supervisor_pid, false)
         {
             std::mem::forget(pidfd);
         }
@@ -419,18 +419,24 @@ fn serve(
 }
 
 /// Whether `fd` is a pidfd of process `pid`, as `/proc` shows it (not
-/// known without `/proc`: no): `Pid: PID`, or, once that process has
-/// ended and been reaped (Linux 5.10 on), `Pid: -1`.
-fn pidfd_of(fd: &std::os::fd::OwnedFd, pid: u32) -> bool {
+/// known without `/proc`: no): `Pid: PID`, or, with `ended_ok`, once that
+/// process has ended and been reaped (Linux 5.10 on), `Pid: -1` while no
+/// process `pid` is left (another ended one's pidfd shows -1 too).
+fn pidfd_of(fd: &std::os::fd::OwnedFd, pid: u32, ended_ok: bool) -> bool {
     use std::os::fd::AsRawFd;
     let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()));
-    let pid = pid.to_string();
-    info.is_ok_and(|info| {
-        (info.lines()).any(|l| {
-            let words: Vec<&str> = l.split_whitespace().collect();
-            words.len() == 2 && words[0] == "Pid:" && (words[1] == pid || words[1] == "-1")
-        })
-    })
+    let shown = |info: &str| {
+        (info.lines()).find_map(|l| l.strip_prefix("Pid:").map(|p| p.trim().to_owned()))
+    };
+    let gone = || {
+        let pid = nix::unistd::Pid::from_raw(pid as i32);
+        nix::sys::signal::kill(pid, None) == Err(nix::errno::Errno::ESRCH)
+    };
+    match info.ok().as_deref().and_then(shown) {
+        Some(shown) if shown == pid.to_string() => true,
+        Some(shown) => ended_ok && shown == "-1" && gone(),
+        None => false,
+    }
 }
 
 /// Ends a copy of the supervisor that `supervisor_init` forked and went on
@@ -453,7 +459,7 @@ fn refuse_forked_copy(
     let copy = std::process::id();
     // Readable once the supervisor has ended; only if still its pidfd (the
     // copy may have closed its descriptors, and opened others there).
-    let supervisor = supervisor.and_then(|pidfd| match pidfd_of(&pidfd, supervisor_pid) {
+    let supervisor = supervisor.and_then(|pidfd| match pidfd_of(&pidfd, supervisor_pid, true) {
         true => Some(pidfd),
         // Not closed: its number may be the copy's own file's now.
         false => {
