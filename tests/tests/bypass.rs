@@ -283,6 +283,12 @@ fn run_called_from_two_threads_at_once_is_refused_the_second_time() {
         .matches("main ran")
         .count();
     assert_eq!(ran, 1, "{}", text(&out));
+    // From a task of the first call's program: inside it, exit 2.
+    let mut nested = svc.command(&svc.bin);
+    let out = nested.env("RUN_TWICE_IN_A_TASK", "1").output_in_time();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let said = "littleboss: `run` (or `run_sync`) was called inside the program that `run` runs";
+    assert!(text(&out).contains(said), "{}", text(&out));
 }
 
 /// Checks that `bin`, given `addr` (a taken port's flag), answers

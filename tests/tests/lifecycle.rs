@@ -1502,7 +1502,11 @@ fn a_control_folder_removed_with_the_folder_above_waits_for_that_folder() {
     svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")]);
     let addr = svc.printed_addr("addr");
     svc.ready();
-    std::fs::remove_dir_all(&app).unwrap();
+    // Moved aside whole, then removed: a look between the removal of
+    // `run` and of `app` would make `run` again, as it must.
+    let gone = base.path().join("app.gone");
+    std::fs::rename(&app, &gone).unwrap();
+    std::fs::remove_dir_all(&gone).unwrap();
     svc.output.wait_for(&format!(
         "the folder {} above the control folder is gone",
         app.display()
@@ -1530,7 +1534,9 @@ fn a_control_folder_removed_with_a_folder_its_start_made_is_made_again() {
     svc.start(&[]);
     let addr = svc.printed_addr("addr");
     svc.ready();
-    std::fs::remove_dir_all(&made).unwrap();
+    let gone = base.path().join("made.gone");
+    std::fs::rename(&made, &gone).unwrap();
+    std::fs::remove_dir_all(&gone).unwrap();
     svc.output.wait_for("was removed; made it again");
     let status = svc.control("status");
     assert!(status.status.success(), "{}", text(&status));

@@ -94,7 +94,7 @@ struct Args {
     /// Servers, comma-separated: readme, axum_serve, plain, http.
     #[arg(
         long,
-        default_value = "readme,axum_serve,plain,http",
+        default_values_t = SERVERS.map(String::from),
         value_delimiter = ',',
         value_parser = clap::builder::PossibleValuesParser::new(SERVERS)
     )]

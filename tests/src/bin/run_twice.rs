@@ -6,6 +6,13 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 fn main() {
+    // Called again from the program's own task (a thread of the runtime
+    // the first call runs): a call inside its program, exit 2.
+    if std::env::var_os("RUN_TWICE_IN_A_TASK").is_some() {
+        program().run(|_ctx: littleboss::Context| async {
+            tokio::task::spawn_blocking(|| program().run_sync(serve)).await
+        })
+    }
     let both = Arc::new(Barrier::new(2));
     let other = both.clone();
     std::thread::spawn(move || {
