@@ -603,15 +603,15 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     // removal) are made again. (A retry, after any failed
                     // remake, makes any: a parent gone is made once the way
                     // is clear.)
-                    let above = io.control_path.parent().and_then(std::path::Path::parent);
-                    let missing = above.and_then(|above| {
-                        let mut gone = above.ancestors().take_while(|a| !a.exists());
-                        gone.find(|a| !crate::control::dir::made_at_start(a))
-                            .map(std::path::Path::to_path_buf)
-                    });
+                    let missing = folder_to_wait_for(
+                        &io.control_path,
+                        woke,
+                        std::path::Path::exists,
+                        crate::control::dir::made_at_start,
+                    );
                     match missing {
-                        Some(missing) if woke != Woke::Retry => io.wait_for_above(&missing),
-                        _ => {
+                        Some(missing) => io.wait_for_above(&missing),
+                        None => {
                             io.waiting_for_above = false;
                             io.remake_control();
                         }
@@ -728,6 +728,25 @@ async fn removed(watch: &mut Option<FolderWatch>, retry: Option<Retry>, look_at:
             timer
         }
     }
+}
+
+/// The folder above the control folder at `socket` to wait for before
+/// making the control folder again, if any: the first missing one
+/// (`exists`) that the start did not make (`made_at_start`). None after
+/// a retry, which makes any.
+fn folder_to_wait_for(
+    socket: &std::path::Path,
+    woke: Woke,
+    exists: impl Fn(&std::path::Path) -> bool,
+    made_at_start: impl Fn(&std::path::Path) -> bool,
+) -> Option<PathBuf> {
+    if woke == Woke::Retry {
+        return None;
+    }
+    let above = socket.parent()?.parent()?;
+    let mut gone = above.ancestors().take_while(|a| !exists(a));
+    gone.find(|a| !made_at_start(a))
+        .map(std::path::Path::to_path_buf)
 }
 
 /// What [`removed`] woke for.
@@ -1861,6 +1880,52 @@ mod tests {
         )
         .await
         .expect("ended at the pipe's end");
+    }
+
+    #[test]
+    fn a_folder_above_another_made_is_waited_for_and_the_starts_made_again() {
+        use super::{Woke, folder_to_wait_for};
+        use std::path::{Path, PathBuf};
+        let socket = Path::new("/srv/app/run/svc.sock");
+        let gone = |missing: &'static [&'static str]| {
+            move |p: &Path| !missing.iter().any(|m| Path::new(m) == p)
+        };
+        let made = |by_start: &'static [&'static str]| {
+            move |p: &Path| by_start.iter().any(|m| Path::new(m) == p)
+        };
+        // Its parent there: nothing to wait for (the control folder alone
+        // may be gone).
+        let wait = folder_to_wait_for(socket, Woke::Watch, gone(&["/srv/app/run"]), made(&[]));
+        assert_eq!(wait, None);
+        // A deploy's `/srv/app` gone: waited for, by a look too.
+        for woke in [Woke::Watch, Woke::Look] {
+            let wait = folder_to_wait_for(socket, woke, gone(&["/srv/app"]), made(&[]));
+            assert_eq!(wait, Some(PathBuf::from("/srv/app")));
+        }
+        // All the start made: made again.
+        let wait = folder_to_wait_for(
+            socket,
+            Woke::Watch,
+            gone(&["/srv/app", "/srv"]),
+            made(&["/srv", "/srv/app", "/srv/app/run"]),
+        );
+        assert_eq!(wait, None);
+        // The start made `app`, not `/srv`: `/srv` is waited for.
+        let wait = folder_to_wait_for(
+            socket,
+            Woke::Watch,
+            gone(&["/srv/app", "/srv"]),
+            made(&["/srv/app", "/srv/app/run"]),
+        );
+        assert_eq!(wait, Some(PathBuf::from("/srv")));
+        // A retry makes any; a socket at the root has no folder above.
+        let wait = folder_to_wait_for(socket, Woke::Retry, gone(&["/srv/app"]), made(&[]));
+        assert_eq!(wait, None);
+        let top = Path::new("/svc.sock");
+        assert_eq!(
+            folder_to_wait_for(top, Woke::Watch, gone(&["/"]), made(&[])),
+            None
+        );
     }
 
     use super::AllOrNone;

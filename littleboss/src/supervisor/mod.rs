@@ -7,6 +7,7 @@
 
 mod driver;
 mod exec_words;
+mod forked_copy;
 pub(crate) mod handoff;
 #[cfg(test)]
 mod handoff_pin;
@@ -190,12 +191,12 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         // failure does: without the control socket's files left behind.
         let ran = signals::unblocked_for(|| std::panic::catch_unwind(init));
         if std::process::id() != supervisor_pid {
-            refuse_forked_copy(supervisor_pid, supervisor, clean_up);
+            forked_copy::refuse(supervisor_pid, supervisor, clean_up);
         }
         // Closed if still the pidfd: `supervisor_init` may have closed it
         // (a daemon's setup closes all), and its number be another's now.
         if let Some(pidfd) = supervisor
-            && !pidfd_of(&pidfd, supervisor_pid, false)
+            && !forked_copy::pidfd_of(&pidfd, supervisor_pid, false)
         {
             std::mem::forget(pidfd);
         }
@@ -416,80 +417,6 @@ fn serve(
     }
     crate::log::flush_for_exit();
     std::process::exit(code)
-}
-
-/// Whether `fd` is a pidfd of process `pid`, as `/proc` shows it (not
-/// known without `/proc`: no): `Pid: PID`, or, with `ended_ok`, once that
-/// process has ended and been reaped (Linux 5.10 on), `Pid: -1` while no
-/// process `pid` is left (another ended one's pidfd shows -1 too).
-fn pidfd_of(fd: &std::os::fd::OwnedFd, pid: u32, ended_ok: bool) -> bool {
-    use std::os::fd::AsRawFd;
-    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()));
-    let shown = |info: &str| {
-        (info.lines()).find_map(|l| l.strip_prefix("Pid:").map(|p| p.trim().to_owned()))
-    };
-    let gone = || {
-        let pid = nix::unistd::Pid::from_raw(pid as i32);
-        nix::sys::signal::kill(pid, None) == Err(nix::errno::Errno::ESRCH)
-    };
-    match info.ok().as_deref().and_then(shown) {
-        Some(shown) if shown == pid.to_string() => true,
-        Some(shown) => ended_ok && shown == "-1" && gone(),
-        None => false,
-    }
-}
-
-/// Ends a copy of the supervisor that `supervisor_init` forked and went on
-/// with (the copy returned to littleboss): it has none of the supervisor's
-/// threads (its runtime's, its log's, its signals' reader), which a fork
-/// does not copy, nor its subreaper setting. A daemon's detach (the
-/// supervisor exits) leaves the control files to the copy, which removes
-/// them; a fork the supervisor goes on from (a helper's that fell
-/// through) leaves them to it, as does a supervisor whose end cannot be
-/// seen (no pidfd, `supervisor`: the stale files are replaced by the
-/// next start). Its lines go without the log's queue or any lock a thread
-/// held at the fork, and it ends by `_exit`: the supervisor's atexit work
-/// and buffered output are not the copy's.
-fn refuse_forked_copy(
-    supervisor_pid: u32,
-    supervisor: Option<std::os::fd::OwnedFd>,
-    clean_up: impl FnOnce(),
-) -> ! {
-    crate::log::here_only();
-    let copy = std::process::id();
-    // Readable once the supervisor has ended; only if still its pidfd (the
-    // copy may have closed its descriptors, and opened others there).
-    let supervisor = supervisor.and_then(|pidfd| match pidfd_of(&pidfd, supervisor_pid, true) {
-        true => Some(pidfd),
-        // Not closed: its number may be the copy's own file's now.
-        false => {
-            std::mem::forget(pidfd);
-            None
-        }
-    });
-    let ended = supervisor.as_ref().is_some_and(|pidfd| {
-        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-        use std::os::fd::AsFd;
-        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
-        let polled = poll(&mut fds, PollTimeout::from(2000u16));
-        let revents = fds[0].revents().unwrap_or(PollFlags::POLLNVAL);
-        polled.is_ok_and(|ready| ready > 0)
-            && revents.contains(PollFlags::POLLIN)
-            && !revents.contains(PollFlags::POLLNVAL)
-    });
-    if ended {
-        log!(
-            "supervisor_init forked, and went on in the copy (pid {copy}; the supervisor was pid {supervisor_pid}, now gone), which has none of the supervisor's threads: not starting (to run in the background, leave it to a service manager, or start it with `setsid` and `&`)"
-        );
-        clean_up();
-    } else {
-        log!(
-            "supervisor_init forked, and the copy (pid {copy}) returned to littleboss while the supervisor (pid {supervisor_pid}) goes on, or cannot be seen to end: the copy exits 1, its files left (a fork there must exec, or end with `_exit`)"
-        );
-    }
-    // SAFETY: ends the process at once; nothing of Rust's is left to
-    // run, and the copy has nothing of its own to flush.
-    unsafe { nix::libc::_exit(1) }
 }
 
 /// Opens /dev/null at each of descriptors 0 to 2 that is closed (none
