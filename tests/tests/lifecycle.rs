@@ -1504,9 +1504,7 @@ fn a_control_folder_removed_with_the_folder_above_waits_for_that_folder() {
     svc.ready();
     // Moved aside whole, then removed: a look between the removal of
     // `run` and of `app` would make `run` again, as it must.
-    let gone = base.path().join("app.gone");
-    std::fs::rename(&app, &gone).unwrap();
-    std::fs::remove_dir_all(&gone).unwrap();
+    tests::remove_folder(&app);
     svc.output.wait_for(&format!(
         "the folder {} above the control folder is gone",
         app.display()
@@ -1534,9 +1532,7 @@ fn a_control_folder_removed_with_a_folder_its_start_made_is_made_again() {
     svc.start(&[]);
     let addr = svc.printed_addr("addr");
     svc.ready();
-    let gone = base.path().join("made.gone");
-    std::fs::rename(&made, &gone).unwrap();
-    std::fs::remove_dir_all(&gone).unwrap();
+    tests::remove_folder(&made);
     svc.output.wait_for("was removed; made it again");
     let status = svc.control("status");
     assert!(status.status.success(), "{}", text(&status));
