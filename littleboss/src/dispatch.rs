@@ -27,10 +27,9 @@ static FIRST_CALL: std::sync::OnceLock<std::thread::ThreadId> = std::sync::OnceL
 pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     let this_thread = std::thread::current().id();
     if FIRST_CALL.set(this_thread).is_err() {
-        // Inside the first call's program (on its thread, or on one of the
-        // runtime it runs): nothing of it goes on here.
-        let in_its_runtime = tokio::runtime::Handle::try_current().is_ok();
-        if FIRST_CALL.get() == Some(&this_thread) || in_its_runtime {
+        // Inside the first call's program (on its thread, or on a thread
+        // of the runtime it runs): nothing of it goes on here.
+        if FIRST_CALL.get() == Some(&this_thread) || crate::runtime::in_the_programs() {
             fail(USAGE, NESTED);
         }
         // Another thread's: an exit would end the first call half-way
