@@ -456,8 +456,9 @@ impl Littleboss {
     /// [`supervisor_init`](Littleboss::supervisor_init).
     ///
     /// Call it once per process: a second call from inside the first's
-    /// `main` exits 2; one from another thread while the first runs is
-    /// said, and that thread waits for good (the first goes on).
+    /// `main` (its thread, or a thread of the runtime it runs) exits 2; one
+    /// from another thread while the first runs is said, and that thread
+    /// waits for good (the first goes on).
     ///
     /// ```no_run
     /// littleboss::Littleboss::new("svc").run(|ctx: littleboss::Context| async move {

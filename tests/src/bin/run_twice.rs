@@ -2,8 +2,12 @@
 //! second call is refused, and its thread waits for good, rather than both
 //! taking what the process inherited; the first runs its program.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
+
+/// Whether the first call's program runs.
+static SERVING: AtomicBool = AtomicBool::new(false);
 
 fn main() {
     // Called again from the program's own task (a thread of the runtime
@@ -12,6 +16,19 @@ fn main() {
         program().run(|_ctx: littleboss::Context| async {
             tokio::task::spawn_blocking(|| program().run_sync(serve)).await
         })
+    }
+    // Called again, once the program runs, from a thread in a runtime of
+    // its own (not the program's): another thread's, said, and parked.
+    if std::env::var_os("RUN_TWICE_FROM_ANOTHER_RUNTIME").is_some() {
+        std::thread::spawn(|| {
+            while !SERVING.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let own = tokio::runtime::Builder::new_current_thread().build();
+            own.expect("a runtime")
+                .block_on(async { program().run_sync(serve) })
+        });
+        program().run_sync(serve)
     }
     let both = Arc::new(Barrier::new(2));
     let other = both.clone();
@@ -31,5 +48,6 @@ fn program() -> littleboss::Littleboss {
 /// after the second call is refused, which takes microseconds.
 fn serve(_ctx: littleboss::Context) {
     println!("main ran");
+    SERVING.store(true, Ordering::SeqCst);
     std::thread::sleep(Duration::from_secs(2));
 }
