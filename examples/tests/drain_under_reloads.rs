@@ -14,6 +14,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tests::OutputInTime;
+
 use examples::reloading::{Drains, Plan, Server, run};
 use examples::traffic::Shape;
 
@@ -314,7 +316,8 @@ async fn the_drain_benchmark_runs_and_prints_its_table() {
     ];
     // In a process group of its own: one kill at the deadline ends the
     // supervisors it started too (their children follow them).
-    let run = tokio::process::Command::new(bench)
+    // Its environment cleared of the test run's, as the suite's commands.
+    let run = tokio::process::Command::from(tests::command(bench))
         .args(args)
         .arg("--bin-dir")
         .arg(bin_dir)
@@ -350,11 +353,9 @@ async fn the_drain_benchmark_runs_and_prints_its_table() {
     ] {
         assert_eq!(stdout.matches(row).count(), 1, "{row} in:\n{stdout}");
     }
-    let refused = tokio::process::Command::new(bench)
+    let refused = tests::command(bench)
         .arg("--loads=new-connection,keepalive")
-        .output()
-        .await
-        .expect("the benchmark ran");
+        .output_in_time();
     let said = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(2), "{said}");
     assert!(

@@ -301,6 +301,17 @@ pub(crate) enum OtherWriter {
     AclUser(u32),
 }
 
+impl DirError {
+    /// `dir` could not be looked at: `error`, and, if refused, what chose it.
+    fn inspect(dir: &Path, error: io::Error) -> DirError {
+        DirError::Inspect {
+            dir: dir.to_owned(),
+            denied: Denied::of(&error),
+            error,
+        }
+    }
+}
+
 /// What chose a control folder this user was refused (`EACCES`), and
 /// this user's uid, read where it was refused: most likely another user's
 /// folder, as `su` and `sudo -E` keep the user's `XDG_RUNTIME_DIR`.
@@ -603,11 +614,7 @@ pub(crate) fn check(dir: &Path) -> Result<(), DirError> {
     // First: where the kernel refuses to follow such a link
     // (`fs.protected_symlinks`), what follows would fail unexplained.
     links_are_safe(&dir)?;
-    let meta = std::fs::symlink_metadata(&dir).map_err(|error| DirError::Inspect {
-        dir: dir.clone(),
-        denied: Denied::of(&error),
-        error,
-    })?;
+    let meta = std::fs::symlink_metadata(&dir).map_err(|e| DirError::inspect(&dir, e))?;
     if meta.is_symlink() {
         let target = std::fs::read_link(&dir).ok();
         return Err(DirError::Symlink { dir, target });
@@ -641,11 +648,7 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
     let Some(parent) = dir.parent() else {
         return Ok(());
     };
-    let real = std::fs::canonicalize(parent).map_err(|error| DirError::Inspect {
-        dir: parent.to_owned(),
-        denied: Denied::of(&error),
-        error,
-    })?;
+    let real = std::fs::canonicalize(parent).map_err(|e| DirError::inspect(parent, e))?;
     // As written only where it differs (a link on the way); the overflow
     // uid read only for an owner neither ours nor root's.
     let written = (real != parent)
@@ -661,11 +664,7 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
 /// Checks `above`, a folder on the way to `dir` (links followed), as
 /// [`above_is_safe`] says.
 fn folder_is_safe(dir: &Path, above: &Path, us: u32, via: Option<&Path>) -> Result<(), DirError> {
-    let meta = std::fs::metadata(above).map_err(|error| DirError::Inspect {
-        dir: above.to_owned(),
-        denied: Denied::of(&error),
-        error,
-    })?;
+    let meta = std::fs::metadata(above).map_err(|e| DirError::inspect(above, e))?;
     let owner = meta.uid();
     let mode = meta.mode();
     let sticky = mode & 0o1000 != 0;
@@ -696,11 +695,7 @@ fn folder_is_safe(dir: &Path, above: &Path, us: u32, via: Option<&Path>) -> Resu
 /// its group write) other than us, root and our groups
 /// ([`ours_as_group`]), by its ACL; without one, its group.
 fn writer_of_others(above: &Path, gid: u32, us: u32) -> Result<Option<OtherWriter>, DirError> {
-    let inspect = |error: io::Error| DirError::Inspect {
-        dir: above.to_owned(),
-        denied: Denied::of(&error),
-        error,
-    };
+    let inspect = |error| DirError::inspect(above, error);
     let Some(stored) = acl::read_access(above).map_err(inspect)? else {
         return Ok(Some(OtherWriter::Group(gid)).filter(|_| !ours_as_group(gid, us)));
     };

@@ -472,9 +472,7 @@ impl std::error::Error for ProtocolError {}
 /// Reads a request; the error is the message to send back.
 pub(crate) fn decode_request(line: &[u8]) -> Result<Request, ProtocolError> {
     let top = open_envelope(line)?;
-    if let Some(Ok(cmd)) = &top.cmd
-        && let Some(refused) = unknown_field(cmd, top.keys.iter().map(String::as_str))
-    {
+    if let Some(refused) = unknown_field_of(&top) {
         return Err(refused);
     }
     // Only a reload's fields are read: another command's are passed
@@ -503,6 +501,11 @@ pub(crate) fn unknown_field_in(json: &str) -> Option<ProtocolError> {
     let UniqueKeys::Object(top) = serde_json::from_str::<UniqueKeys>(json).ok()? else {
         return None;
     };
+    unknown_field_of(&top)
+}
+
+/// [`unknown_field`] of the request `top`, its command a string.
+fn unknown_field_of(top: &Top) -> Option<ProtocolError> {
     let Some(Ok(cmd)) = &top.cmd else {
         return None;
     };
@@ -512,10 +515,7 @@ pub(crate) fn unknown_field_in(json: &str) -> Option<ProtocolError> {
 /// The refusal of a request `cmd` with a field among `keys` that no
 /// request of this version has: a newer client's option, which a status
 /// may do without and a change of state may not.
-pub(crate) fn unknown_field<'a>(
-    cmd: &str,
-    mut keys: impl Iterator<Item = &'a str>,
-) -> Option<ProtocolError> {
+fn unknown_field<'a>(cmd: &str, mut keys: impl Iterator<Item = &'a str>) -> Option<ProtocolError> {
     if cmd != "stop" && cmd != "reload" {
         return None;
     }

@@ -136,8 +136,13 @@ impl FolderWatch {
 /// The inodes of what the inotify instance `fd` of this process watches,
 /// from `/proc/self/fdinfo`; `None` when that cannot be read.
 pub(crate) fn watched_by(fd: RawFd) -> Option<Vec<u64>> {
-    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok()?;
-    Some(watched_in(&info))
+    Some(watched_in(&fdinfo(fd)?))
+}
+
+/// The text `/proc/self/fdinfo` shows for descriptor `fd` of this
+/// process; `None` when that cannot be read.
+pub(crate) fn fdinfo(fd: RawFd) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok()
 }
 
 /// The inodes of the watches an inotify instance's fdinfo, `info`, lists:

@@ -15,12 +15,12 @@ const ENDED_WITHIN_MS: u16 = 2000;
 /// process has ended and been reaped (Linux 5.10 on), `Pid: -1` while no
 /// process `pid` is left (another ended one's pidfd shows -1 too).
 pub(super) fn pidfd_of(fd: &OwnedFd, pid: u32, ended_ok: bool) -> bool {
-    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd()));
+    let info = crate::control::watch::fdinfo(fd.as_raw_fd());
     let gone = || {
         let pid = nix::unistd::Pid::from_raw(pid as i32);
         nix::sys::signal::kill(pid, None) == Err(nix::errno::Errno::ESRCH)
     };
-    match info.ok().as_deref().and_then(pid_shown) {
+    match info.as_deref().and_then(pid_shown) {
         Some(shown) if shown == pid.to_string() => true,
         Some(shown) => ended_ok && shown == "-1" && gone(),
         None => false,

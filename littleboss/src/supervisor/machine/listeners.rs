@@ -265,10 +265,10 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
         // (`127.0.0.1:41234`; `:41234`, dual-stack on `tcp`), bind alike:
         // on its own network too (`tcp4`'s `0.0.0.0:0` for its `:0`),
         // where the spellings above give its port, not 0.
-        let port_0 = key.port_0_owner().is_some();
+        let port_0_owner = key.port_0_owner();
         let alike: Vec<&ListenerKey> = (held.iter())
-            .filter(|(k, h)| !h.activated && (k.network != key.network || port_0))
-            .filter(|(k, h)| match key.port_0_owner() {
+            .filter(|(k, h)| !h.activated && (k.network != key.network || port_0_owner.is_some()))
+            .filter(|(k, h)| match port_0_owner {
                 Some(owner) => {
                     let at = |key| at_port_got(key, &h.address);
                     k.port_0_owner() == Some(owner)
