@@ -14,6 +14,7 @@ use tests::{DEADLINE, OutputInTime, Service, echo, text};
 const V1: &str = env!("CARGO_BIN_EXE_versioned_v1");
 const FAILS: &str = env!("CARGO_BIN_EXE_versioned_fails");
 const ECHO: &str = env!("CARGO_BIN_EXE_echo_server");
+const SLOW: &str = env!("CARGO_BIN_EXE_versioned_slow");
 
 /// The stand-in for systemd's notify socket.
 struct Manager {
@@ -242,6 +243,38 @@ fn notify_follows_start_reload_failed_reload_and_stop() {
         "{statuses:?}"
     );
     assert_eq!(svc.wait_exit().code(), Some(0));
+}
+
+#[test]
+fn a_sighup_queued_behind_a_reload_is_answered_by_its_own_reload_only() {
+    // Under `Type=notify-reload`, systemd's SIGHUP waits for RELOADING=1
+    // stamped after it, then READY=1. The control reload queued ahead of
+    // the SIGHUP says RELOADING=1 unstamped, which systemd ignores then:
+    // `systemctl reload` ends with the SIGHUP's own reload, not before.
+    let (svc, manager) = managed();
+    manager.started();
+    let hold = svc.dir.path().join("hold");
+    std::fs::write(&hold, "").unwrap();
+    let slow = svc.spawn_control(SLOW, "reload");
+    svc.output.wait_for("warming up version 4");
+    let queued = svc.spawn_control(V1, "reload");
+    svc.output.wait_for(&format!("reload of {V1} waits for"));
+    let asked = monotonic_usec();
+    svc.signal(Signal::SIGHUP);
+    svc.output
+        .wait_for("reload of the serving binary waits for");
+    std::fs::remove_file(&hold).unwrap();
+
+    assert!(manager.next().starts_with("RELOADING=1\nMONOTONIC_USEC="));
+    assert_eq!(manager.next(), "READY=1", "the slow child is ready");
+    assert_eq!(manager.next(), "RELOADING=1", "the queued control reload");
+    assert_eq!(manager.next(), "READY=1");
+    reloading_since(&manager, asked);
+    assert_eq!(manager.next(), "READY=1");
+    for reload in [slow, queued] {
+        let out = reload.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    }
 }
 
 /// The next message is `RELOADING=1` with a `MONOTONIC_USEC` from `asked`

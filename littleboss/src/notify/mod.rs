@@ -298,11 +298,13 @@ impl Notifier {
         self.send(Message::Ready);
     }
 
-    /// `RELOADING=1` with `MONOTONIC_USEC`, the time now, which
-    /// `Type=notify-reload` requires.
-    pub(crate) fn reloading(&self) {
+    /// `RELOADING=1`, with `MONOTONIC_USEC`, the time now, if it
+    /// `answers_signal`: `Type=notify-reload` takes a stamp after its
+    /// reload signal as that signal's answer, and ignores a RELOADING=1
+    /// without one while it waits for that answer.
+    pub(crate) fn reloading(&self, answers_signal: bool) {
         self.send(Message::Reloading {
-            monotonic_usec: monotonic_usec(),
+            monotonic_usec: answers_signal.then(monotonic_usec).flatten(),
         });
     }
 
@@ -893,7 +895,7 @@ mod tests {
         notifier.ready();
         assert_eq!(recv(socket), "READY=1");
         let before = monotonic_usec().unwrap();
-        notifier.reloading();
+        notifier.reloading(true);
         let got = recv(socket);
         let after = monotonic_usec().unwrap();
         let usec: u64 = got
@@ -954,7 +956,7 @@ mod tests {
             .try_clone()
             .unwrap();
         let upgraded = Notifier::resume(&socket, None, Some(OwnedFd::from(handed))).unwrap();
-        upgraded.reloading();
+        upgraded.reloading(true);
         assert!(recv(&manager).starts_with("RELOADING=1"));
         // That socket closed, and another made at the path: sent there.
         drop(manager);
@@ -1105,7 +1107,7 @@ mod tests {
             notifier.status("b");
             notifier.status("c");
             notifier.watchdog();
-            notifier.reloading();
+            notifier.reloading(true);
             notifier.watchdog();
             assert!(!waiting(&notifier).is_empty(), "sent into a full queue");
             let reader = read_later(manager, filled, 5);

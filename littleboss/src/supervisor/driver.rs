@@ -1121,7 +1121,7 @@ impl Io {
                 if let Some(notifier) = &self.notifier {
                     match notice {
                         Notice::Ready => notifier.ready(),
-                        Notice::Reloading => notifier.reloading(),
+                        Notice::Reloading { answers_signal } => notifier.reloading(answers_signal),
                         Notice::Stopping => notifier.stopping(),
                         Notice::Status(line) => notifier.status(&line),
                     }

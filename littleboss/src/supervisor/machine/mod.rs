@@ -389,7 +389,14 @@ pub(crate) enum Effect {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Notice {
     Ready,
-    Reloading,
+    /// `answers_signal`: may be taken as the answer to a reload signal
+    /// sent before it (`MONOTONIC_USEC`, the time it is sent), as
+    /// `Type=notify-reload` asks. Not while a SIGHUP waits queued behind
+    /// this reload: that SIGHUP's own reload answers it, and this one's
+    /// READY=1 would end `systemctl reload` before that reload ran.
+    Reloading {
+        answers_signal: bool,
+    },
     Stopping,
     /// A one-line summary for `systemctl status`.
     Status(String),
@@ -602,6 +609,17 @@ impl Machine {
 
     fn notify(&mut self, notice: Notice) {
         self.effects.push(Effect::Notify(notice));
+    }
+
+    /// RELOADING=1 for the reload that begins now (see
+    /// [`Notice::Reloading`]).
+    fn notify_reloading(&mut self) {
+        let sighup_waits = self
+            .up()
+            .is_some_and(|up| up.queued.iter().any(Queued::is_sighup));
+        self.notify(Notice::Reloading {
+            answers_signal: !sighup_waits,
+        });
     }
 
     fn on_control(&mut self, client: ClientId, request: Request) {
@@ -1608,7 +1626,7 @@ impl Machine {
             None => {
                 let Some(up) = self.up() else { return };
                 let serving = up.serving.is_some();
-                self.notify(Notice::Reloading);
+                self.notify_reloading();
                 if serving {
                     self.notify(Notice::Ready);
                 }
@@ -1886,7 +1904,7 @@ impl Machine {
         // old child serves on (see `start_failed`), or else the next
         // child's, ends the reload this begins for systemd.
         if matches!(why, Why::Reload { .. }) {
-            self.notify(Notice::Reloading);
+            self.notify_reloading();
         }
         // Each start given up on whose exec never returns keeps a thread
         // (a file system that hangs): so many, and no more are begun. A

@@ -324,9 +324,9 @@ impl Notices {
                 continue;
             };
             match notice {
-                Notice::Ready | Notice::Reloading => {
+                Notice::Ready | Notice::Reloading { .. } => {
                     assert!(!self.stopping, "{notice:?} after STOPPING: {effects:#?}");
-                    self.reloading = *notice == Notice::Reloading;
+                    self.reloading = matches!(notice, Notice::Reloading { .. });
                 }
                 Notice::Stopping => {
                     assert!(!self.stopping, "STOPPING twice: {effects:#?}");

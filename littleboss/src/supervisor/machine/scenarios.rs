@@ -3904,12 +3904,48 @@ fn a_sighup_reload_refused_with_nothing_serving_still_tells_systemd_it_began() {
     assert_eq!(reload_notices(&sim, from), ["RELOADING"]);
 }
 
+#[test]
+fn a_sighup_queued_behind_a_reload_is_answered_by_its_own_reload_only() {
+    // systemd's SIGHUP (`Type=notify-reload`) waits behind a queued
+    // control reload. Stamped, that reload's RELOADING=1 would be taken as
+    // the SIGHUP's answer, and its READY=1 would end `systemctl reload`
+    // before the SIGHUP's own reload ran.
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello(2);
+    sim.reload("/bin/v3");
+    let from = sim.effects.len();
+    sim.signal(Signal::Hup);
+    sim.ready(2);
+    sim.hello_and_ready(3);
+    sim.hello_and_ready(4);
+    assert_eq!(
+        sim.spawned_paths(),
+        ["/bin/v1", "/bin/v2", "/bin/v3", "/bin/v3"]
+    );
+    assert_eq!(
+        reload_notices(&sim, from),
+        [
+            "READY",
+            "RELOADING unstamped",
+            "READY",
+            "RELOADING",
+            "READY"
+        ]
+    );
+}
+
 /// systemd's notices (READY, RELOADING) from effect `from` on.
 fn reload_notices(sim: &Sim, from: usize) -> Vec<&'static str> {
     (sim.effects[from..].iter())
         .filter_map(|e| match e {
             super::Effect::Notify(super::Notice::Ready) => Some("READY"),
-            super::Effect::Notify(super::Notice::Reloading) => Some("RELOADING"),
+            super::Effect::Notify(super::Notice::Reloading {
+                answers_signal: true,
+            }) => Some("RELOADING"),
+            super::Effect::Notify(super::Notice::Reloading {
+                answers_signal: false,
+            }) => Some("RELOADING unstamped"),
             _ => None,
         })
         .collect()

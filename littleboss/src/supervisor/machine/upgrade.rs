@@ -145,7 +145,7 @@ impl Machine {
             _ => true,
         });
         if !ready_held {
-            self.notify(Notice::Reloading);
+            self.notify_reloading();
         }
         say!(
             self,

@@ -11,7 +11,7 @@ fn notices(sim: &Sim) -> Vec<&Notice> {
     sim.effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Notify(n @ (Notice::Ready | Notice::Reloading)) => Some(n),
+            Effect::Notify(n @ (Notice::Ready | Notice::Reloading { .. })) => Some(n),
             _ => None,
         })
         .collect()
@@ -54,7 +54,13 @@ fn a_reload_to_another_binary_upgrades_the_supervisor_before_answering() {
     // systemd hears READY (start), RELOADING, READY (reload and upgrade).
     assert_eq!(
         notices(&sim),
-        [&Notice::Ready, &Notice::Reloading, &Notice::Ready]
+        [
+            &Notice::Ready,
+            &Notice::Reloading {
+                answers_signal: true
+            },
+            &Notice::Ready
+        ]
     );
     let status = sim.machine.status();
     assert_eq!(status.supervisor_binary.as_deref(), Some("/bin/v2"));
