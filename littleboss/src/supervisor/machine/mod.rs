@@ -389,11 +389,14 @@ pub(crate) enum Effect {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Notice {
     Ready,
-    /// `answers_signal`: may be taken as the answer to a reload signal
-    /// sent before it (`MONOTONIC_USEC`, the time it is sent), as
-    /// `Type=notify-reload` asks. Not while a SIGHUP waits queued behind
-    /// this reload: that SIGHUP's own reload answers it, and this one's
-    /// READY=1 would end `systemctl reload` before that reload ran.
+    /// `answers_signal`: stamped (`MONOTONIC_USEC`, the time it is
+    /// sent), which `Type=notify-reload` takes as the answer to its reload
+    /// signal sent before. Only a SIGHUP's reload answers one, and not
+    /// while another SIGHUP waits queued behind it (that one's reload
+    /// answers): otherwise this reload's READY=1 would end `systemctl
+    /// reload` before the reload it asked for ran. Unstamped, systemd
+    /// ignores it while it waits for that answer, and otherwise takes it
+    /// as a reload of the service's own.
     Reloading {
         answers_signal: bool,
     },
@@ -611,14 +614,14 @@ impl Machine {
         self.effects.push(Effect::Notify(notice));
     }
 
-    /// RELOADING=1 for the reload that begins now (see
-    /// [`Notice::Reloading`]).
-    fn notify_reloading(&mut self) {
+    /// RELOADING=1 for the reload that begins now, a SIGHUP's or not
+    /// (see [`Notice::Reloading`]).
+    fn notify_reloading(&mut self, for_sighup: bool) {
         let sighup_waits = self
             .up()
             .is_some_and(|up| up.queued.iter().any(Queued::is_sighup));
         self.notify(Notice::Reloading {
-            answers_signal: !sighup_waits,
+            answers_signal: for_sighup && !sighup_waits,
         });
     }
 
@@ -1626,7 +1629,7 @@ impl Machine {
             None => {
                 let Some(up) = self.up() else { return };
                 let serving = up.serving.is_some();
-                self.notify_reloading();
+                self.notify_reloading(true);
                 if serving {
                     self.notify(Notice::Ready);
                 }
@@ -1903,8 +1906,8 @@ impl Machine {
         // Before anything can fail: a failed reload's READY=1 while the
         // old child serves on (see `start_failed`), or else the next
         // child's, ends the reload this begins for systemd.
-        if matches!(why, Why::Reload { .. }) {
-            self.notify_reloading();
+        if let Why::Reload { client } = why {
+            self.notify_reloading(client.is_none());
         }
         // Each start given up on whose exec never returns keeps a thread
         // (a file system that hangs): so many, and no more are begun. A

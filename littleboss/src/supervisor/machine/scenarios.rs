@@ -3909,27 +3909,38 @@ fn a_sighup_queued_behind_a_reload_is_answered_by_its_own_reload_only() {
     // systemd's SIGHUP (`Type=notify-reload`) waits behind a queued
     // control reload. Stamped, that reload's RELOADING=1 would be taken as
     // the SIGHUP's answer, and its READY=1 would end `systemctl reload`
-    // before the SIGHUP's own reload ran.
+    // before the SIGHUP's own reload ran. A SIGHUP's reload with another
+    // SIGHUP behind it leaves the answer to that one's.
     let mut sim = Sim::serving(settings());
     sim.reload("/bin/v2");
     sim.hello(2);
     sim.reload("/bin/v3");
     let from = sim.effects.len();
     sim.signal(Signal::Hup);
+    sim.reload("/bin/v4");
+    sim.signal(Signal::Hup);
     sim.ready(2);
     sim.hello_and_ready(3);
     sim.hello_and_ready(4);
+    sim.hello_and_ready(5);
+    sim.hello_and_ready(6);
     assert_eq!(
         sim.spawned_paths(),
-        ["/bin/v1", "/bin/v2", "/bin/v3", "/bin/v3"]
+        [
+            "/bin/v1", "/bin/v2", "/bin/v3", "/bin/v3", "/bin/v4", "/bin/v4"
+        ]
     );
     assert_eq!(
         reload_notices(&sim, from),
         [
             "READY",
-            "RELOADING unstamped",
+            "RELOADING unstamped", // v3, asked with a client
             "READY",
-            "RELOADING",
+            "RELOADING unstamped", // the first SIGHUP's, another behind
+            "READY",
+            "RELOADING unstamped", // v4
+            "READY",
+            "RELOADING", // the second SIGHUP's
             "READY"
         ]
     );

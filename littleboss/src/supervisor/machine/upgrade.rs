@@ -145,7 +145,7 @@ impl Machine {
             _ => true,
         });
         if !ready_held {
-            self.notify_reloading();
+            self.notify_reloading(false);
         }
         say!(
             self,
