@@ -92,6 +92,43 @@ pub(crate) mod option {
     }
 }
 
+/// The same, for a list of paths.
+pub(crate) mod list {
+    use std::path::PathBuf;
+
+    use serde::ser::SerializeSeq;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Written;
+
+    /// Each path as [`super::serialize`] writes one.
+    struct One<'a>(&'a std::path::Path);
+
+    impl serde::Serialize for One<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            super::serialize(self.0, serializer)
+        }
+    }
+
+    pub(crate) fn serialize<S: Serializer>(
+        paths: &[PathBuf],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(paths.len()))?;
+        for path in paths {
+            seq.serialize_element(&One(path))?;
+        }
+        seq.end()
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<PathBuf>, D::Error> {
+        let written = Vec::<Written>::deserialize(deserializer)?;
+        Ok(written.into_iter().map(PathBuf::from).collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::ffi::OsStr;
@@ -104,6 +141,8 @@ mod tests {
         one: PathBuf,
         #[serde(default, with = "super::option")]
         maybe: Option<PathBuf>,
+        #[serde(default, with = "super::list")]
+        many: Vec<PathBuf>,
     }
 
     #[test]
@@ -112,20 +151,23 @@ mod tests {
         let paths = Paths {
             one: latin1.clone(),
             maybe: Some(PathBuf::from("/srv/café")),
+            many: vec![PathBuf::from("/srv"), latin1.clone()],
         };
         let json = serde_json::to_string(&paths).unwrap();
         assert_eq!(
             json,
-            r#"{"one":[47,115,114,118,47,99,97,102,233],"maybe":"/srv/café"}"#
+            r#"{"one":[47,115,114,118,47,99,97,102,233],"maybe":"/srv/café","many":["/srv",[47,115,114,118,47,99,97,102,233]]}"#
         );
         assert_eq!(serde_json::from_str::<Paths>(&json).unwrap(), paths);
         // As an older image wrote them: strings, an absent optional one.
         let older: Paths = serde_json::from_str(r#"{"one":"/srv/x"}"#).unwrap();
         assert_eq!(older.one, PathBuf::from("/srv/x"));
         assert_eq!(older.maybe, None);
+        assert_eq!(older.many, Vec::<PathBuf>::new());
         let none = Paths {
             one: latin1,
             maybe: None,
+            many: vec![],
         };
         let json = serde_json::to_string(&none).unwrap();
         assert_eq!(serde_json::from_str::<Paths>(&json).unwrap(), none);

@@ -469,6 +469,29 @@ fn a_control_folder_removed_around_the_exec_is_made_again_by_the_new_image() {
 }
 
 #[test]
+fn a_folder_the_first_images_start_made_is_made_again_by_the_new_image() {
+    // `LITTLEBOSS_DIR=BASE/made/run`, both made by the first image's
+    // start, then a cleaner's removal of them after an upgrade in place:
+    // the new image knows they were its start's, and makes them again,
+    // rather than wait for another to make `made` (as for a deploy's).
+    let base = tempfile::tempdir().unwrap();
+    let made = base.path().join("made");
+    let mut svc = Service::sharing(V1, &made.join("run"));
+    let addr = start_with(&mut svc, &[]);
+    let copy = copy_of(&svc, V1);
+    let reload = svc.control_with(&copy, "reload", &[]);
+    assert!(reload.status.success(), "{}", text(&reload));
+    assert_eq!(status(&svc)["upgrades"], 1, "{}", svc.output.text());
+    tests::remove_folder(&made);
+    svc.output.wait_for("was removed; made it again");
+    assert_eq!(status(&svc)["supervisor_pid"], svc.pid());
+    assert!(read_greeting(addr).unwrap().starts_with("v1 "));
+    let out = svc.output.text();
+    assert!(!out.contains("above the control folder is gone"), "{out}");
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
     let mut svc = Service::new(V1);
     // Every new image claims to read another version of the state.

@@ -509,28 +509,6 @@ pub(crate) fn prepare(dir: &Path) -> Result<Vec<PathBuf>, DirError> {
 /// A folder a start made, with its device and inode.
 type Made = (PathBuf, (u64, u64));
 
-/// The folders the supervisor's start made on the way to its control
-/// folder, by path: a cleaner's removal of one is undone as the control
-/// folder's is, where a folder another made (a deploy's `/srv/app`) is
-/// waited for. (Not those a remake made: one made there once would be
-/// taken for the start's ever after.)
-static MADE_AT_START: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-/// [`prepare`] at the supervisor's start: what it makes is noted, for
-/// [`made_at_start`].
-pub(crate) fn prepare_at_start(dir: &Path) -> Result<(), DirError> {
-    let made = prepare(dir)?;
-    *MADE_AT_START.lock().unwrap_or_else(|e| e.into_inner()) = made;
-    Ok(())
-}
-
-/// Whether the supervisor's start made `folder` on the way to its control
-/// folder ([`prepare_at_start`]), and so may make it again.
-pub(crate) fn made_at_start(folder: &Path) -> bool {
-    let made = MADE_AT_START.lock().unwrap_or_else(|e| e.into_inner());
-    made.iter().any(|m| m == folder)
-}
-
 /// Makes `dir` and the folders missing above it (mode 0700), one by one:
 /// the ones this call made, each with its device and inode, the deepest
 /// last. One that came meanwhile, or was there, is not this call's.

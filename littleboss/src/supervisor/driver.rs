@@ -263,6 +263,12 @@ pub(crate) struct Parts {
     pub folder_lock: Option<FolderLock>,
     /// When the machine's clock started, on `CLOCK_MONOTONIC`.
     pub origin_ns: u64,
+    /// The folders the first image's start made on the way to its control
+    /// folder: a cleaner's removal of one is undone as the control
+    /// folder's is, where a folder another made (a deploy's `/srv/app`) is
+    /// waited for. (Not those a remake made: one made there once would be
+    /// taken for the start's ever after.) Handed over in an upgrade.
+    pub made_at_start: Vec<PathBuf>,
 }
 
 /// How the driver begins.
@@ -343,6 +349,8 @@ pub(super) struct Io {
     /// from their folders ([`Event::UnixFileRemoved`]).
     files_removed_told: std::collections::BTreeSet<ListenerKey>,
     pub origin_ns: u64,
+    /// See [`Parts::made_at_start`].
+    pub made_at_start: Vec<PathBuf>,
     /// An upgrade the machine asked for, done once the other effects are.
     upgrade: Option<(ChildId, u32, FileId)>,
     /// Whether the supervisor may upgrade itself in place (a setting fixed
@@ -400,6 +408,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         files_removed_told: std::collections::BTreeSet::new(),
         queued_budget: None,
         origin_ns: parts.origin_ns,
+        made_at_start: parts.made_at_start,
         upgrade: None,
         self_upgrade: machine.state().settings.self_upgrade,
     };
@@ -607,7 +616,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                         &io.control_path,
                         woke,
                         std::path::Path::exists,
-                        crate::control::dir::made_at_start,
+                        |folder| io.made_at_start.iter().any(|m| m == folder),
                     );
                     match missing {
                         Some(missing) => io.wait_for_above(&missing),

@@ -165,6 +165,16 @@ pub(crate) struct Handoff {
     /// sends by the path); an older image ignores it, leaving it open.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_fd: Option<RawFd>,
+    /// The folders the first image's start made on the way to the control
+    /// folder, which a removal of makes again (see `driver::Parts`).
+    /// Absent from an older image's handoff (then none: a removed one is
+    /// waited for, as one another made); an older image ignores it.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "crate::path_bytes::list"
+    )]
+    pub made_at_start: Vec<PathBuf>,
 }
 
 /// A listening socket kept across the exec.
@@ -308,6 +318,7 @@ impl Handoff {
             watch: None,
             notify: None,
             notify_fd: None,
+            made_at_start: vec![],
         }
     }
 
@@ -926,9 +937,11 @@ mod tests {
             watch: None,
             notify: None,
             notify_fd: None,
+            made_at_start: vec!["/srv/app".into(), "/srv/app/run".into()],
         };
         let json = serde_json::to_value(&handoff).unwrap();
         let back = Handoff::decode(&serde_json::to_vec(&json).unwrap(), STATE_VERSION).unwrap();
+        assert_eq!(back.made_at_start, handoff.made_at_start);
         assert!(
             matches!(
                 back.pending[..],

@@ -186,6 +186,7 @@ fn with_every_event() -> Handoff {
         watch: Some(10),
         notify: Some(("/run/systemd/notify".into(), Some(30_000_000))),
         notify_fd: None,
+        made_at_start: vec![],
     }
 }
 

@@ -76,7 +76,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let folder = dir::socket_dir();
     let socket_path = folder.join(format!("{}.sock", config.name));
     dir::check_socket_path(&socket_path).unwrap_or_else(|e| fail(1, e));
-    dir::prepare_at_start(&folder).unwrap_or_else(|e| fail(1, e));
+    let made_at_start = dir::prepare(&folder).unwrap_or_else(|e| fail(1, e));
     if let Some(note) = dir::fallback_under_a_service_manager(&folder) {
         log!("{note}");
     }
@@ -280,6 +280,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         events_tx,
         events_rx,
         origin_ns: driver::monotonic_ns(),
+        made_at_start,
     };
     serve(rt, machine, serving, driver::Begin::Start)
 }
@@ -354,6 +355,9 @@ struct Serving {
     events_tx: mpsc::UnboundedSender<machine::Event>,
     events_rx: mpsc::UnboundedReceiver<machine::Event>,
     origin_ns: u64,
+    /// The folders the first image's start made on the way to the control
+    /// folder (see [`driver::Parts::made_at_start`]).
+    made_at_start: Vec<std::path::PathBuf>,
 }
 
 /// Serves the control socket and drives the machine until it exits, then
@@ -405,6 +409,7 @@ fn serve(
             accepting,
             watch,
             origin_ns: serving.origin_ns,
+            made_at_start: serving.made_at_start,
         };
         driver::run(machine, parts, begin).await
     }));

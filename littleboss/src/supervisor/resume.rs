@@ -326,6 +326,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         events_tx,
         events_rx,
         origin_ns: handoff.origin_ns,
+        made_at_start: std::mem::take(&mut handoff.made_at_start),
     };
     let begin = driver::Begin::Resume {
         events,

@@ -275,6 +275,7 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
         watch: io.watch.as_ref().and_then(|w| w.raw_fd()),
         notify: io.notifier.as_ref().map(|n| n.handoff()),
         notify_fd: io.notifier.as_ref().and_then(|n| n.connected_fd()),
+        made_at_start: io.made_at_start.clone(),
     }
 }
 
