@@ -300,25 +300,43 @@ struct Model {
     reached: Reached,
     upgrades_seen: usize,
     /// What the service manager was told so far: how many of the sim's
-    /// effects were read, whether STOPPING was said, and whether a
-    /// RELOADING waits for its READY (or the STOPPING that ends it).
+    /// effects were read, whether STOPPING was said, and where systemd's
+    /// `Type=notify-reload` stands.
     notices: Notices,
 }
 
-/// The order of the service manager's notices, as read so far.
+/// The order of the service manager's notices, as read so far, and
+/// systemd's reload states under `Type=notify-reload` as they move
+/// (`service_notify_message` in its `service.c`).
 #[derive(Debug, Default, Clone, Copy)]
 struct Notices {
     effects_seen: usize,
     stopping: bool,
+    /// A RELOADING waits for its READY (or the STOPPING that ends it).
     reloading: bool,
+    /// systemd sent its SIGHUP and waits for a stamped RELOADING to answer
+    /// it (`reload-signal`): a READY now is ignored.
+    answer_awaited: bool,
+    /// The last read saw a stamped RELOADING.
+    stamped_in_last_read: bool,
 }
 
 impl Notices {
+    /// systemd's SIGHUP, sent only while it runs the service with no
+    /// reload of its own under way (another SIGHUP is a user's `kill`).
+    fn sighup_of_systemd(&mut self, effects: &[super::Effect]) {
+        self.read(effects);
+        if !self.stopping && !self.reloading && !self.answer_awaited {
+            self.answer_awaited = true;
+        }
+    }
+
     /// Reads the notices among `effects` past those seen: READY and
     /// RELOADING only before STOPPING (systemd takes a READY after it for
     /// a service started again), STOPPING once.
     fn read(&mut self, effects: &[super::Effect]) {
         use super::{Effect, Notice};
+        self.stamped_in_last_read = false;
         for effect in &effects[self.effects_seen.min(effects.len())..] {
             let Effect::Notify(notice) = effect else {
                 continue;
@@ -326,11 +344,28 @@ impl Notices {
             match notice {
                 Notice::Ready | Notice::Reloading { .. } => {
                     assert!(!self.stopping, "{notice:?} after STOPPING: {effects:#?}");
-                    self.reloading = matches!(notice, Notice::Reloading { .. });
+                    let stamped = matches!(
+                        notice,
+                        Notice::Reloading {
+                            answers_signal: true
+                        }
+                    );
+                    self.stamped_in_last_read |= stamped;
+                    if self.answer_awaited {
+                        // Only a stamped RELOADING answers; the rest is
+                        // ignored meanwhile.
+                        if stamped {
+                            self.answer_awaited = false;
+                            self.reloading = true;
+                        }
+                    } else {
+                        self.reloading = matches!(notice, Notice::Reloading { .. });
+                    }
                 }
                 Notice::Stopping => {
                     assert!(!self.stopping, "STOPPING twice: {effects:#?}");
                     self.stopping = true;
+                    self.answer_awaited = false;
                 }
                 Notice::Status(_) => {}
             }
@@ -544,7 +579,10 @@ impl Model {
                     }
                 }
             }
-            Action::Hup => sim.signal(Signal::Hup),
+            Action::Hup => {
+                self.notices.sighup_of_systemd(&sim.effects);
+                sim.signal(Signal::Hup);
+            }
             Action::Term => sim.signal(Signal::Term),
             Action::Int => sim.signal(Signal::Int),
             Action::Chld => sim.signal(Signal::Chld),
@@ -834,12 +872,18 @@ impl Model {
             // it with STOPPING, and systemd's `systemctl reload` would
             // wait out its timeout meanwhile. (With nothing serving, a
             // restart due, the next child's READY ends it.)
+            // Nor does systemd still wait for its SIGHUP's answer.
             if sim.serving_id().is_some() && sim.starting_id().is_none() {
                 let mut notices = self.notices;
                 notices.read(&sim.effects);
                 assert!(
                     !notices.reloading,
                     "RELOADING never ended while up: {:#?}",
+                    sim.effects
+                );
+                assert!(
+                    !notices.answer_awaited,
+                    "systemd's SIGHUP never answered while up: {:#?}",
                     sim.effects
                 );
             }
@@ -908,6 +952,16 @@ impl Model {
 
     fn check(&mut self) {
         self.notices.read(&self.sim.effects);
+        // A stamped RELOADING answers systemd's SIGHUP: never while a
+        // SIGHUP still waits in the queue, whose own reload is to answer
+        // it (one SIGHUP a step: none came after it in this step).
+        if let Phase::Up(up) = &self.sim.machine.state().phase {
+            assert!(
+                !self.notices.stamped_in_last_read || !up.queued.iter().any(|q| q.is_sighup()),
+                "a stamped RELOADING with a SIGHUP queued: {:#?}",
+                self.sim.effects
+            );
+        }
         self.check_restart_limit();
         self.note_failed_start();
         let state = self.sim.machine.state();

@@ -3946,6 +3946,52 @@ fn a_sighup_queued_behind_a_reload_is_answered_by_its_own_reload_only() {
     );
 }
 
+#[test]
+fn a_sighup_with_only_control_reloads_behind_it_answers_systemd() {
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello(2);
+    let from = sim.effects.len();
+    sim.signal(Signal::Hup);
+    sim.reload("/bin/v3");
+    sim.ready(2);
+    sim.hello_and_ready(3);
+    sim.hello_and_ready(4);
+    assert_eq!(
+        sim.spawned_paths(),
+        ["/bin/v1", "/bin/v2", "/bin/v2", "/bin/v3"]
+    );
+    assert_eq!(
+        reload_notices(&sim, from),
+        [
+            "READY",
+            "RELOADING", // the SIGHUP's
+            "READY",
+            "RELOADING unstamped", // v3
+            "READY"
+        ]
+    );
+}
+
+#[test]
+fn a_sighup_whose_neighbour_in_the_queue_is_dropped_answers_systemd() {
+    // Two SIGHUPs a dropped reload stood between are one: the first's
+    // reload answers, none waiting behind it any more.
+    let mut sim = Sim::serving(settings());
+    sim.reload("/bin/v2");
+    sim.hello(2);
+    let from = sim.effects.len();
+    sim.signal(Signal::Hup);
+    let dropped = sim.reload("/bin/v3");
+    sim.signal(Signal::Hup);
+    sim.handle(super::Event::ClientGone { client: dropped });
+    sim.ready(2);
+    sim.hello_and_ready(3);
+    sim.advance(Duration::from_secs(1));
+    assert_eq!(sim.spawned_paths(), ["/bin/v1", "/bin/v2", "/bin/v2"]);
+    assert_eq!(reload_notices(&sim, from), ["READY", "RELOADING", "READY"]);
+}
+
 /// systemd's notices (READY, RELOADING) from effect `from` on.
 fn reload_notices(sim: &Sim, from: usize) -> Vec<&'static str> {
     (sim.effects[from..].iter())
