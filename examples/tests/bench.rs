@@ -1,0 +1,49 @@
+//! The reload benchmark (`src/bin/bench.rs`), as the README runs it, at
+//! its smallest: it starts the README's snippet supervised, reloads it
+//! under each load, upgrades the supervisor in place, prints every table
+//! under the command that produced it, and exits 0 when nothing failed.
+//! (Its figures are read from a real run, never checked here.)
+
+use tests::OutputInTime;
+
+#[test]
+fn the_reload_benchmark_runs_and_prints_its_tables() {
+    let bench = env!("CARGO_BIN_EXE_bench");
+    let json = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-smoke.json");
+    let _ = std::fs::remove_file(&json);
+    let args = [
+        "--reloads=2",
+        "--keepalive-reloads=2",
+        "--upgrade-reloads=2",
+        "--rounds=1",
+        "--phase-ms=100",
+    ];
+    // Killed at the deadline with the supervisors it started (their
+    // children follow them).
+    let out = tests::command(bench)
+        .args(args)
+        .arg("--bin")
+        .arg(env!("CARGO_BIN_EXE_readme"))
+        .arg("--json")
+        .arg(&json)
+        .control_output_in_time();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{:?}\n{stdout}\n{stderr}", out.status);
+    let said = format!("`{bench} {}", args.join(" "));
+    assert!(stdout.contains(&said), "{stdout}");
+    for table in [
+        "### Steady state: 1 rounds x 100 ms per load",
+        "### 2 reloads under new-connection load",
+        "### Supervisor footprint",
+        "### 2 reloads under keep-alive load",
+        "### Reloads that also upgrade the supervisor in place",
+    ] {
+        assert_eq!(stdout.matches(table).count(), 1, "{table} in:\n{stdout}");
+    }
+    let figures: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(figures["reloads"]["failed_total"], 0, "{figures}");
+}
