@@ -297,8 +297,8 @@ fn idle_old_children_exit_before_their_grace() {
 /// The benchmark itself, as the README runs it, at its smallest: it
 /// starts the servers it is given from its folder, prints its table
 /// under the command that produced it, and exits 0 when nothing failed
-/// (bare `axum::serve`'s losses excused, as it says). A bad load is
-/// refused by name before anything starts.
+/// (bare `axum::serve`'s losses excused, as it says). A bad load or
+/// server is refused by name before anything starts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_drain_benchmark_runs_and_prints_its_table() {
     let _alone = ONE_AT_A_TIME.lock().await;
@@ -360,6 +360,15 @@ async fn the_drain_benchmark_runs_and_prints_its_table() {
     assert_eq!(refused.status.code(), Some(2), "{said}");
     assert!(
         said.contains("'keepalive'") && said.contains("keep-alive"),
+        "{said}"
+    );
+    let refused = tests::command(bench)
+        .arg("--servers=readme,nginx")
+        .output_in_time();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("'nginx'") && said.contains("axum_serve"),
         "{said}"
     );
 }
