@@ -45,9 +45,11 @@ fn program() -> littleboss::Littleboss {
 }
 
 /// The first call's program: it ends (and the process, exit 0) well
-/// after the second call is refused, which takes microseconds.
+/// after the second call is refused, which takes microseconds, saying so
+/// (an exit of the refused call's would not).
 fn serve(_ctx: littleboss::Context) {
     println!("main ran");
     SERVING.store(true, Ordering::SeqCst);
     std::thread::sleep(Duration::from_secs(2));
+    println!("main done");
 }
