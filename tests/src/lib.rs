@@ -338,7 +338,7 @@ impl Service {
     pub fn control_with(&self, bin: impl AsRef<Path>, mode: &str, args: &[&str]) -> Output {
         let mut cmd = self.command(bin);
         cmd.arg(format!("-littleboss={mode}")).args(args);
-        output_within(&mut cmd, CONTROL_DEADLINE)
+        cmd.output_within(CONTROL_DEADLINE)
     }
 
     /// Starts `bin -littleboss=MODE` in the background (stderr captured).
@@ -712,15 +712,29 @@ pub trait OutputInTime {
     /// Runs a control command to its end, or panics at
     /// [`CONTROL_DEADLINE`] (a reload or stop may wait out a drain).
     fn control_output_in_time(&mut self) -> Output;
+
+    /// Runs the command to its end, or panics after `limit` with what it
+    /// printed so far, having killed it and its children.
+    fn output_within(&mut self, limit: Duration) -> Output;
 }
 
 impl OutputInTime for Command {
     fn output_in_time(&mut self) -> Output {
-        output_within(self, DEADLINE)
+        self.output_within(DEADLINE)
     }
 
     fn control_output_in_time(&mut self) -> Output {
-        output_within(self, CONTROL_DEADLINE)
+        self.output_within(CONTROL_DEADLINE)
+    }
+
+    fn output_within(&mut self, limit: Duration) -> Output {
+        let mut child = self
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {self:?}: {e}"));
+        output_of(&mut child, &format!("{self:?}"), limit)
     }
 }
 
@@ -737,31 +751,28 @@ pub fn pid_namespace_or_skip() -> bool {
     made
 }
 
-/// Runs `cmd` to its end (stdin empty, output piped), or panics after
-/// `limit`, having killed it.
-fn output_within(cmd: &mut Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    output_of(&mut child, &format!("{cmd:?}"), limit)
-}
-
 /// What `child` (spawned with its output piped) prints until it exits, or
-/// a panic after `limit`, having killed it.
+/// a panic after `limit` with what it printed so far, having killed it.
 fn output_of(child: &mut Child, what: &str, limit: Duration) -> Output {
-    // Read as it comes (a full pipe would stall the process); one not
-    // piped reads as nothing.
+    // Read as it comes (a full pipe would stall the process), into what a
+    // timeout shows (a process it left may hold the pipe open for good);
+    // one not piped reads as nothing.
     let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_end(&mut bytes);
+        let read = Arc::new(Mutex::new(Vec::new()));
+        let into = read.clone();
+        let reader = std::thread::spawn(move || {
+            let Some(mut pipe) = pipe else { return };
+            let mut chunk = [0u8; 8192];
+            loop {
+                match pipe.read(&mut chunk) {
+                    Ok(0) => return,
+                    Ok(n) => into.lock().unwrap().extend_from_slice(&chunk[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => return,
+                }
             }
-            bytes
-        })
+        });
+        (reader, read)
     };
     let stdout = drain(
         child
@@ -783,14 +794,25 @@ fn output_of(child: &mut Child, what: &str, limit: Duration) -> Output {
         if Instant::now() >= deadline {
             // Its children too, which may hold the pipes read above.
             kill_with_children(child);
-            panic!("{what} still running after {limit:?}; killed");
+            let so_far = |(_, read): &(_, Arc<Mutex<Vec<u8>>>)| {
+                String::from_utf8_lossy(&read.lock().unwrap()).into_owned()
+            };
+            panic!(
+                "{what} still running after {limit:?}; killed. Its output so far:\n{}{}",
+                so_far(&stdout),
+                so_far(&stderr)
+            );
         }
         std::thread::sleep(Duration::from_millis(5));
     };
+    let all = |(reader, read): (std::thread::JoinHandle<()>, Arc<Mutex<Vec<u8>>>)| {
+        reader.join().unwrap();
+        std::mem::take(&mut *read.lock().unwrap())
+    };
     Output {
         status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
+        stdout: all(stdout),
+        stderr: all(stderr),
     }
 }
 
@@ -1272,4 +1294,39 @@ pub fn control_raw(socket: &Path, bytes: &[u8]) -> Vec<String> {
     conn.write_all(bytes).unwrap();
     conn.shutdown(std::net::Shutdown::Write).unwrap();
     BufReader::new(conn).lines().map_while(Result::ok).collect()
+}
+
+#[cfg(test)]
+mod output_tests {
+    use super::OutputInTime;
+    use std::time::Duration;
+
+    #[test]
+    fn a_command_past_its_deadline_is_killed_and_shows_what_it_printed() {
+        // A grandchild holding the pipe open, as a supervisor's child may.
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args([
+            "-c",
+            "echo said so far; echo and this >&2; sleep 30 & sleep 30",
+        ]);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            cmd.output_within(Duration::from_millis(300))
+        }));
+        let message = *panicked.unwrap_err().downcast::<String>().unwrap();
+        assert!(
+            message.contains("still running after 300ms; killed"),
+            "{message}"
+        );
+        assert!(message.contains("said so far\nand this"), "{message}");
+    }
+
+    #[test]
+    fn a_command_that_ends_gives_all_it_printed() {
+        let out = std::process::Command::new("sh")
+            .args(["-c", "echo out; echo err >&2; exit 3"])
+            .output_within(Duration::from_secs(20));
+        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(out.stdout, b"out\n");
+        assert_eq!(out.stderr, b"err\n");
+    }
 }

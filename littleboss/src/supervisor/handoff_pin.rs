@@ -229,6 +229,8 @@ fn a_handoff_written_by_version_1_is_read_event_for_event() {
     );
     assert_eq!((read.control_id, read.notify), (now.control_id, now.notify));
     assert_eq!(read.sockets[0].key, now.sockets[0].key);
+    // A field added since reads as absent: none made at start.
+    assert!(read.made_at_start.is_empty(), "{:?}", read.made_at_start);
     // The state half too: all that version 1 wrote survives this build's
     // reading and writing it (a field renamed or dropped would be lost
     // to the next image). Compared with the pin itself, not with what
