@@ -1522,6 +1522,42 @@ fn a_control_folder_removed_with_the_folder_above_waits_for_that_folder() {
 }
 
 #[test]
+fn a_retry_due_makes_no_folder_above_that_another_made() {
+    // The control socket's path taken (a file renamed over it): its
+    // remake fails, and a retry is due in 1 s. Then a deploy's `rm -rf
+    // BASE/app`: the retry makes no `BASE/app` either (the deploy's `mv`
+    // of the new one would go inside it); once it is back, a look makes
+    // the control folder in it.
+    let base = tempfile::tempdir().unwrap();
+    let app = base.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    let mut svc = Service::sharing(ECHO, &app.join("run"));
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    let socket = app.join("run").join("echo_server.sock");
+    let aside = app.join("run").join("aside");
+    std::fs::write(&aside, "not a socket").unwrap();
+    std::fs::rename(&aside, &socket).unwrap();
+    svc.output.wait_for("cannot be made again");
+    tests::remove_folder(&app);
+    svc.output.wait_for(&format!(
+        "the folder {} above the control folder is gone",
+        app.display()
+    ));
+    // Past the retry (1 s after the failure), and a few looks: what they
+    // must not make has no event to wait for.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(!app.exists(), "{}", svc.output.text());
+    std::fs::create_dir(&app).unwrap();
+    svc.output.wait_for("was removed; made it again");
+    let status = svc.control("status");
+    assert!(status.status.success(), "{}", text(&status));
+    assert_eq!(echo(addr, "still").unwrap(), "still\n");
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_control_folder_removed_with_a_folder_its_start_made_is_made_again() {
     // `LITTLEBOSS_DIR=BASE/made/run`, both made by the start, then a
     // cleaner's removal of them (one that does not honour its lock):

@@ -603,23 +603,27 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 }
                 woke = removed(&mut io.watch, io.remake_retry, io.path_look_at) => {
                     io.path_look_at = Instant::now() + path_look();
-                    // Neither a look nor a removal makes a folder above the
-                    // control folder that another made: one renamed or
-                    // removed may be a deploy's swap (`rm -rf` or `mv`,
-                    // then `mv` of the new one into its name), which would
-                    // go inside a folder made meanwhile, or an `rm -rf`
-                    // still under way. Those its start made (a cleaner's
-                    // removal) are made again. (A retry, after any failed
-                    // remake, makes any: a parent gone is made once the way
-                    // is clear.)
+                    // Neither a look, a removal nor a retry makes a folder
+                    // above the control folder that another made: one
+                    // renamed or removed may be a deploy's swap (`rm -rf`
+                    // or `mv`, then `mv` of the new one into its name),
+                    // which would go inside a folder made meanwhile, or an
+                    // `rm -rf` still under way. Those its start made (a
+                    // cleaner's removal) are made again. A retry due (a
+                    // remake failed before) is let go of meanwhile: the
+                    // looks find the folder back.
                     let missing = folder_to_wait_for(
                         &io.control_path,
-                        woke,
                         std::path::Path::exists,
                         |folder| io.made_at_start.iter().any(|m| m == folder),
                     );
                     match missing {
-                        Some(missing) => io.wait_for_above(&missing),
+                        Some(missing) => {
+                            if woke == Woke::Retry {
+                                io.remake_retry = None;
+                            }
+                            io.wait_for_above(&missing)
+                        }
                         None => {
                             io.waiting_for_above = false;
                             io.remake_control();
@@ -741,17 +745,12 @@ async fn removed(watch: &mut Option<FolderWatch>, retry: Option<Retry>, look_at:
 
 /// The folder above the control folder at `socket` to wait for before
 /// making the control folder again, if any: the first missing one
-/// (`exists`) that the start did not make (`made_at_start`). None after
-/// a retry, which makes any.
+/// (`exists`) that the start did not make (`made_at_start`).
 fn folder_to_wait_for(
     socket: &std::path::Path,
-    woke: Woke,
     exists: impl Fn(&std::path::Path) -> bool,
     made_at_start: impl Fn(&std::path::Path) -> bool,
 ) -> Option<PathBuf> {
-    if woke == Woke::Retry {
-        return None;
-    }
     let above = socket.parent()?.parent()?;
     let mut gone = above.ancestors().take_while(|a| !exists(a));
     gone.find(|a| !made_at_start(a))
@@ -1893,7 +1892,7 @@ mod tests {
 
     #[test]
     fn a_folder_above_another_made_is_waited_for_and_the_starts_made_again() {
-        use super::{Woke, folder_to_wait_for};
+        use super::folder_to_wait_for;
         use std::path::{Path, PathBuf};
         let socket = Path::new("/srv/app/run/svc.sock");
         let gone = |missing: &'static [&'static str]| {
@@ -1904,17 +1903,14 @@ mod tests {
         };
         // Its parent there: nothing to wait for (the control folder alone
         // may be gone).
-        let wait = folder_to_wait_for(socket, Woke::Watch, gone(&["/srv/app/run"]), made(&[]));
+        let wait = folder_to_wait_for(socket, gone(&["/srv/app/run"]), made(&[]));
         assert_eq!(wait, None);
-        // A deploy's `/srv/app` gone: waited for, by a look too.
-        for woke in [Woke::Watch, Woke::Look] {
-            let wait = folder_to_wait_for(socket, woke, gone(&["/srv/app"]), made(&[]));
-            assert_eq!(wait, Some(PathBuf::from("/srv/app")));
-        }
+        // A deploy's `/srv/app` gone: waited for.
+        let wait = folder_to_wait_for(socket, gone(&["/srv/app"]), made(&[]));
+        assert_eq!(wait, Some(PathBuf::from("/srv/app")));
         // All the start made: made again.
         let wait = folder_to_wait_for(
             socket,
-            Woke::Watch,
             gone(&["/srv/app", "/srv"]),
             made(&["/srv", "/srv/app", "/srv/app/run"]),
         );
@@ -1922,19 +1918,13 @@ mod tests {
         // The start made `app`, not `/srv`: `/srv` is waited for.
         let wait = folder_to_wait_for(
             socket,
-            Woke::Watch,
             gone(&["/srv/app", "/srv"]),
             made(&["/srv/app", "/srv/app/run"]),
         );
         assert_eq!(wait, Some(PathBuf::from("/srv")));
-        // A retry makes any; a socket at the root has no folder above.
-        let wait = folder_to_wait_for(socket, Woke::Retry, gone(&["/srv/app"]), made(&[]));
-        assert_eq!(wait, None);
+        // A socket at the root has no folder above.
         let top = Path::new("/svc.sock");
-        assert_eq!(
-            folder_to_wait_for(top, Woke::Watch, gone(&["/"]), made(&[])),
-            None
-        );
+        assert_eq!(folder_to_wait_for(top, gone(&["/"]), made(&[])), None);
     }
 
     use super::AllOrNone;
