@@ -312,6 +312,45 @@ fn a_path_that_stays_taken_does_not_make_the_remake_wake_itself() {
 }
 
 #[test]
+fn a_remake_that_fails_again_for_another_reason_says_the_new_one() {
+    // The control socket's path taken by a file, then by a dangling
+    // symlink: the retries fail on, and the log tells the new reason
+    // once, not only the first.
+    let mut svc = Service::new(ECHO);
+    svc.start(&[]);
+    svc.ready();
+    let dir = svc.control_dir();
+    let socket = dir.join("echo_server.sock");
+    let aside = dir.join("aside");
+    std::fs::write(&aside, "not a socket").unwrap();
+    std::fs::rename(&aside, &socket).unwrap();
+    svc.output.wait_for("cannot be made again");
+    std::os::unix::fs::symlink(dir.join("nowhere"), &aside).unwrap();
+    std::fs::rename(&aside, &socket).unwrap();
+    svc.output.wait_for("still cannot be made again, now: ");
+    // Each line's reason: the first's up to what it goes on to say.
+    let out = svc.output.text();
+    let first = (out.lines())
+        .find_map(|l| l.split_once("cannot be made again: "))
+        .and_then(|(_, why)| why.split_once("; this supervisor"))
+        .map(|(why, _)| why);
+    let now = (out.lines()).find_map(|l| l.split_once("still cannot be made again, now: "));
+    let (Some(first), Some((_, now))) = (first, now) else {
+        panic!("{out}")
+    };
+    assert_ne!(first, now, "{out}");
+    std::fs::remove_file(&socket).unwrap();
+    svc.output.wait_for("was removed; made it again");
+    let out = svc.output.text();
+    assert_eq!(
+        out.matches("still cannot be made again").count(),
+        1,
+        "{out}"
+    );
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_lock_file_taken_by_another_process_meanwhile_is_said_so_and_taken_back_later() {
     // The lock file removed, and a new one at its path locked by another
     // process before the supervisor made it again: the supervisor still

@@ -337,6 +337,9 @@ pub(super) struct Io {
     /// that took the path may die without freeing it, which no event
     /// tells).
     remake_retry: Option<Retry>,
+    /// Why the control socket's files could not be made again, as last
+    /// said: a retry failing for another reason says the new one.
+    remake_failure_said: Option<String>,
     /// When the control socket's path is next looked at though nothing
     /// woke ([`PATH_LOOK`]).
     path_look_at: Instant,
@@ -402,6 +405,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         accepting: parts.accepting,
         watch: parts.watch,
         remake_retry: None,
+        remake_failure_said: None,
         path_look_at: Instant::now() + path_look(),
         waiting_for_above: false,
         files_removed_said: std::collections::BTreeSet::new(),
@@ -1360,6 +1364,9 @@ impl Io {
             self.watch_anew(&path, false);
             remade = remake(self);
         }
+        if remade.is_ok() {
+            self.remake_failure_said = None;
+        }
         let remade = match remade {
             Ok(Some(remade)) => remade,
             Ok(None) => return false,
@@ -1371,7 +1378,15 @@ impl Io {
                 let retry = Retry::next(failing, false);
                 let wait = retry.wait;
                 self.remake_retry = Some(retry);
+                let why = e.to_string();
+                let said_before = self.remake_failure_said.replace(why.clone());
                 if failing.is_some() {
+                    if said_before.is_some_and(|said| said != why) {
+                        log!(
+                            "the control socket {} still cannot be made again, now: {why}",
+                            path.display()
+                        );
+                    }
                     return false;
                 }
                 let until = match self.watch {
