@@ -315,9 +315,10 @@ fn a_path_that_stays_taken_does_not_make_the_remake_wake_itself() {
 fn a_remake_that_fails_again_for_another_reason_says_the_new_one() {
     // The control socket's path taken by a file, then by a dangling
     // symlink: the retries fail on, and the log tells the new reason
-    // once, not only the first.
+    // once, not only the first. (Looked at every 200 ms: the watch tells
+    // sooner, but need not be there.)
     let mut svc = Service::new(ECHO);
-    svc.start(&[]);
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")]);
     svc.ready();
     let dir = svc.control_dir();
     let socket = dir.join("echo_server.sock");
@@ -1584,10 +1585,16 @@ fn a_retry_due_makes_no_folder_above_that_another_made() {
         "the folder {} above the control folder is gone",
         app.display()
     ));
-    // Past the retry (1 s after the failure), and a few looks: what they
-    // must not make has no event to wait for.
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Past two retries' worth (1 s after the failure, then 2 s: this
+    // thread may be slow to remove the folder), and looks: what they
+    // must not make has no event to wait for. Nor does the retry let go
+    // of spin meanwhile (its time past, ready at every turn): most of a
+    // CPU for the whole window.
+    let cpu = || tests::procfs::cpu_ms(svc.pid() as u32).expect("its CPU time");
+    let before = cpu();
+    std::thread::sleep(std::time::Duration::from_millis(3500));
     assert!(!app.exists(), "{}", svc.output.text());
+    assert!(cpu() - before < 1000, "{} ms of CPU", cpu() - before);
     std::fs::create_dir(&app).unwrap();
     svc.output.wait_for("was removed; made it again");
     let status = svc.control("status");

@@ -605,7 +605,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     let first = backlog.pop_front().expect("the tick was just queued");
                     first.into_event(&mut io, &machine)
                 }
-                woke = removed(&mut io.watch, io.remake_retry, io.path_look_at) => {
+                () = removed(&mut io.watch, io.remake_retry, io.path_look_at) => {
                     io.path_look_at = Instant::now() + path_look();
                     // Neither a look, a removal nor a retry makes a folder
                     // above the control folder that another made: one
@@ -614,18 +614,18 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                     // which would go inside a folder made meanwhile, or an
                     // `rm -rf` still under way. Those its start made (a
                     // cleaner's removal) are made again. A retry due (a
-                    // remake failed before) is let go of meanwhile: the
-                    // looks find the folder back.
+                    // remake failed before, for a path under it) is let go
+                    // of meanwhile, its reason with it: the looks, every
+                    // 30 s, find the folder back.
                     let missing = folder_to_wait_for(
                         &io.control_path,
-                        std::path::Path::exists,
+                        seen_or_hidden,
                         |folder| io.made_at_start.iter().any(|m| m == folder),
                     );
                     match missing {
                         Some(missing) => {
-                            if woke == Woke::Retry {
-                                io.remake_retry = None;
-                            }
+                            io.remake_retry = None;
+                            io.remake_failure_said = None;
                             io.wait_for_above(&missing)
                         }
                         None => {
@@ -729,21 +729,15 @@ const TEST_PATH_LOOK_VAR: &str = "LITTLEBOSS_TEST_PATH_LOOK_MS";
 /// Waits until `watch` (if any) tells that the control socket's files
 /// were removed, or until `retry` (if any) or the next look at the path
 /// (`look_at`) is due, whichever comes first.
-async fn removed(watch: &mut Option<FolderWatch>, retry: Option<Retry>, look_at: Instant) -> Woke {
+async fn removed(watch: &mut Option<FolderWatch>, retry: Option<Retry>, look_at: Instant) {
     // A retry due looks anyway, and keeps its own backoff.
-    let (at, timer) = match retry {
-        Some(retry) => (retry.at, Woke::Retry),
-        None => (look_at, Woke::Look),
-    };
+    let at = retry.map_or(look_at, |retry| retry.at);
     match watch {
         Some(watch) if !retry.is_some_and(|r| r.timer_only) => tokio::select! {
-            () = watch.removed() => Woke::Watch,
-            () = sleep_until(Some(at)) => timer,
+            () = watch.removed() => {}
+            () = sleep_until(Some(at)) => {}
         },
-        _ => {
-            sleep_until(Some(at)).await;
-            timer
-        }
+        _ => sleep_until(Some(at)).await,
     }
 }
 
@@ -761,15 +755,11 @@ fn folder_to_wait_for(
         .map(std::path::Path::to_path_buf)
 }
 
-/// What [`removed`] woke for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Woke {
-    /// The folder's watch: a file went.
-    Watch,
-    /// A retry of files that could not be made or served.
-    Retry,
-    /// The look every [`PATH_LOOK`].
-    Look,
+/// Whether `path` names something, or may (a folder on the way that
+/// cannot be searched, as after a `supervisor_init` that dropped root):
+/// only one seen missing is gone. A link whose target is missing is.
+fn seen_or_hidden(path: &std::path::Path) -> bool {
+    !matches!(std::fs::metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
 }
 
 /// Watches for a removal of the control socket at `socket` or its lock
@@ -1378,14 +1368,23 @@ impl Io {
                 let retry = Retry::next(failing, false);
                 let wait = retry.wait;
                 self.remake_retry = Some(retry);
+                // Said in full the first time (or after a try that made
+                // the files but could not serve them, said on its own);
+                // after that, only a new reason.
                 let why = e.to_string();
                 let said_before = self.remake_failure_said.replace(why.clone());
-                if failing.is_some() {
-                    if said_before.is_some_and(|said| said != why) {
-                        log!(
+                let socket_in_place = (self.control_file.as_ref()).is_some_and(OwnFile::in_place);
+                if let (Some(_), Some(said)) = (failing, said_before) {
+                    match (said == why, socket_in_place) {
+                        (true, _) => {}
+                        (false, true) => log!(
+                            "the lock file {} still cannot be made again, now: {why}",
+                            self.lock.path().display()
+                        ),
+                        (false, false) => log!(
                             "the control socket {} still cannot be made again, now: {why}",
                             path.display()
-                        );
+                        ),
                     }
                     return false;
                 }
@@ -1402,7 +1401,6 @@ impl Io {
                 // Only the lock file went, and another process holds the
                 // new one (a `start` of the same service, which finds this
                 // one answering and exits): the commands still reach it.
-                let socket_in_place = (self.control_file.as_ref()).is_some_and(OwnFile::in_place);
                 match socket_in_place {
                     // A lock let go of is no event a watch sees: the
                     // retries alone take it back.
@@ -1903,6 +1901,29 @@ mod tests {
         )
         .await
         .expect("ended at the pipe's end");
+    }
+
+    #[test]
+    fn only_a_path_seen_missing_is_gone() {
+        use super::seen_or_hidden;
+        let dir = std::env::temp_dir().join(format!("lb-seen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert!(seen_or_hidden(&dir));
+        assert!(!seen_or_hidden(&dir.join("missing")));
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(dir.join("missing"), &link).unwrap();
+        assert!(!seen_or_hidden(&link), "a link to nothing");
+        // A folder on the way that cannot be searched hides, not loses,
+        // what is in it (root searches any).
+        if !nix::unistd::geteuid().is_root() {
+            use std::os::unix::fs::PermissionsExt;
+            let closed = dir.join("closed");
+            std::fs::create_dir(&closed).unwrap();
+            std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o600)).unwrap();
+            assert!(seen_or_hidden(&closed.join("inside")));
+            std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
