@@ -492,6 +492,43 @@ fn a_folder_the_first_images_start_made_is_made_again_by_the_new_image() {
 }
 
 #[test]
+fn a_folder_above_removed_around_the_exec_is_waited_for_by_the_new_image() {
+    // `LITTLEBOSS_DIR=BASE/app/run`, `BASE/app` a deploy's, removed while
+    // the old image waits to exec: the new image's first look makes no
+    // `BASE/app` (the deploy's `mv` of the new one would go inside it),
+    // and makes the control folder once it is back.
+    let base = tempfile::tempdir().unwrap();
+    let app = base.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    let mut svc = Service::sharing(V1, &app.join("run"));
+    let (gate, env) = gated_pause(&svc);
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.push(("LITTLEBOSS_TEST_PATH_LOOK_MS", "200"));
+    start_with(&mut svc, &env);
+    let copy = copy_of(&svc, V1);
+    let reload = svc.spawn_control(&copy, "reload");
+    svc.output.wait_for("before the exec");
+    tests::remove_folder(&app);
+    std::fs::remove_file(&gate).unwrap();
+    let reload = reload.wait_with_output().unwrap();
+    assert!(reload.status.success(), "{}", text(&reload));
+    svc.output.wait_for(&format!(
+        "the folder {} above the control folder is gone",
+        app.display()
+    ));
+    // A window for a few looks: what they must not make has no event to
+    // wait for.
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert!(!app.exists(), "{}", svc.output.text());
+    std::fs::create_dir(&app).unwrap();
+    svc.output.wait_for("was removed; made it again");
+    let status = status(&svc);
+    assert_eq!(status["supervisor_pid"], svc.pid());
+    assert_eq!(status["upgrades"], 1);
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_new_image_that_rejects_the_state_rolls_back_to_the_old_one() {
     let mut svc = Service::new(V1);
     // Every new image claims to read another version of the state.

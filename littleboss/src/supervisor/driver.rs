@@ -338,8 +338,10 @@ pub(super) struct Io {
     /// tells).
     remake_retry: Option<Retry>,
     /// Why the control socket's files could not be made again, as last
-    /// said: a retry failing for another reason says the new one.
-    remake_failure_said: Option<String>,
+    /// said, and whether its socket was in place then (only the lock file
+    /// gone): a retry failing for another reason says the new one; one
+    /// whose socket went since says it all again.
+    remake_failure_said: Option<(bool, String)>,
     /// When the control socket's path is next looked at though nothing
     /// woke ([`PATH_LOOK`]).
     path_look_at: Instant,
@@ -423,7 +425,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
     // was taken before, or keeping it where the new folder cannot be) and
     // watched (unless the previous image handed its watch over).
     let tried = matches!(begin, Begin::Start);
-    if !io.remake_control() && !tried {
+    if !io.look_at_control() && !tried {
         io.folder_lock = hold_folder(&io.control_path);
     }
     if io.watch.is_none() {
@@ -431,7 +433,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         // A removal between the look above and the watch made no event:
         // looked at once more, watched.
         if io.watch.is_some() {
-            io.remake_control();
+            io.look_at_control();
         }
     }
     // Events to handle before waiting for new ones.
@@ -607,32 +609,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
                 }
                 () = removed(&mut io.watch, io.remake_retry, io.path_look_at) => {
                     io.path_look_at = Instant::now() + path_look();
-                    // Neither a look, a removal nor a retry makes a folder
-                    // above the control folder that another made: one
-                    // renamed or removed may be a deploy's swap (`rm -rf`
-                    // or `mv`, then `mv` of the new one into its name),
-                    // which would go inside a folder made meanwhile, or an
-                    // `rm -rf` still under way. Those its start made (a
-                    // cleaner's removal) are made again. A retry due (a
-                    // remake failed before, for a path under it) is let go
-                    // of meanwhile, its reason with it: the looks, every
-                    // 30 s, find the folder back.
-                    let missing = folder_to_wait_for(
-                        &io.control_path,
-                        seen_or_hidden,
-                        |folder| io.made_at_start.iter().any(|m| m == folder),
-                    );
-                    match missing {
-                        Some(missing) => {
-                            io.remake_retry = None;
-                            io.remake_failure_said = None;
-                            io.wait_for_above(&missing)
-                        }
-                        None => {
-                            io.waiting_for_above = false;
-                            io.remake_control();
-                        }
-                    }
+                    io.look_at_control();
                     backlog.extend(io.unix_files_gone(&machine).into_iter().map(Pending::Event));
                     effects = Vec::new();
                     continue;
@@ -1372,9 +1349,11 @@ impl Io {
                 // the files but could not serve them, said on its own);
                 // after that, only a new reason.
                 let why = e.to_string();
-                let said_before = self.remake_failure_said.replace(why.clone());
                 let socket_in_place = (self.control_file.as_ref()).is_some_and(OwnFile::in_place);
-                if let (Some(_), Some(said)) = (failing, said_before) {
+                let said_before = (self.remake_failure_said)
+                    .replace((socket_in_place, why.clone()))
+                    .filter(|(in_place, _)| *in_place == socket_in_place);
+                if let (Some(_), Some((_, said))) = (failing, said_before) {
                     match (said == why, socket_in_place) {
                         (true, _) => {}
                         (false, true) => log!(
@@ -1524,6 +1503,34 @@ impl Io {
             }
         }
         gone
+    }
+
+    /// Makes the control socket's files again where they were removed
+    /// ([`Io::remake_control`], whose answer it returns), unless a folder
+    /// above the control folder that another made is gone: neither a
+    /// look, a removal, a retry nor the loop's start makes one. One
+    /// renamed or removed may be a deploy's swap (`rm -rf` or `mv`, then
+    /// `mv` of the new one into its name), which would go inside a folder
+    /// made meanwhile, or an `rm -rf` still under way. Those its start
+    /// made (a cleaner's removal) are made again. A retry due (a remake
+    /// failed before, for a path under it) is let go of meanwhile, its
+    /// reason with it: the looks, every 30 s, find the folder back.
+    fn look_at_control(&mut self) -> bool {
+        let missing = folder_to_wait_for(&self.control_path, seen_or_hidden, |folder| {
+            self.made_at_start.iter().any(|m| m == folder)
+        });
+        match missing {
+            Some(missing) => {
+                self.remake_retry = None;
+                self.remake_failure_said = None;
+                self.wait_for_above(&missing);
+                false
+            }
+            None => {
+                self.waiting_for_above = false;
+                self.remake_control()
+            }
+        }
     }
 
     /// Says, once, that the control socket is not made again until
@@ -1907,6 +1914,7 @@ mod tests {
     fn only_a_path_seen_missing_is_gone() {
         use super::seen_or_hidden;
         let dir = std::env::temp_dir().join(format!("lb-seen-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         assert!(seen_or_hidden(&dir));
         assert!(!seen_or_hidden(&dir.join("missing")));
