@@ -357,44 +357,66 @@ fn a_lock_file_taken_by_another_process_meanwhile_is_said_so_and_taken_back_late
     // The lock file removed, and a new one at its path locked by another
     // process before the supervisor made it again: the supervisor still
     // answers at its socket, and says so (not "signals only"); once the
-    // other lets go, it takes the lock back.
-    let mut svc = Service::new(ECHO);
-    svc.start(&[]);
-    svc.ready();
-    let path = svc.control_dir().join("echo_server.lock");
-    // Stopped meanwhile, so that the other process is first however slow
-    // this machine is.
-    svc.freeze();
-    std::fs::remove_file(&path).unwrap();
-    let file = std::fs::File::create(&path).unwrap();
-    let held = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock).unwrap();
-    svc.signal(nix::sys::signal::Signal::SIGCONT);
-    let said = svc.output.wait_for("was removed and cannot be made again");
-    let pid = svc.pid();
-    assert!(
-        said.contains(&format!(
-            "the lock file {} was removed and cannot be made again: ",
-            path.display()
-        )) && said.contains(&format!(
-            "this supervisor (pid {pid}) still answers at its control socket "
-        )),
-        "{said}"
-    );
-    assert!(!said.contains("signals only"), "{said}");
-    // Its retries take the lock back, not a watch of the path (a lock let
-    // go of is no event).
-    assert!(
-        said.contains("it tries to take the lock again in 1s"),
-        "{said}"
-    );
-    let status = svc.control("status");
-    assert!(status.status.success(), "{}", text(&status));
-    drop(held);
-    svc.output.wait_for(&format!(
-        "the lock file {} had been removed; made it again",
-        path.display()
-    ));
-    svc.stop_expecting(0);
+    // other lets go, it takes the lock back. Its socket removed meanwhile
+    // (the same reason to fail, but no longer reachable at it): said in
+    // full again, and made again with the lock.
+    for socket_too in [false, true] {
+        let mut svc = Service::new(ECHO);
+        svc.start(&[]);
+        svc.ready();
+        let path = svc.control_dir().join("echo_server.lock");
+        // Stopped meanwhile, so that the other process is first however
+        // slow this machine is.
+        svc.freeze();
+        std::fs::remove_file(&path).unwrap();
+        let file = std::fs::File::create(&path).unwrap();
+        let held =
+            nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock).unwrap();
+        svc.signal(nix::sys::signal::Signal::SIGCONT);
+        let said = svc.output.wait_for("was removed and cannot be made again");
+        let pid = svc.pid();
+        assert!(
+            said.contains(&format!(
+                "the lock file {} was removed and cannot be made again: ",
+                path.display()
+            )) && said.contains(&format!(
+                "this supervisor (pid {pid}) still answers at its control socket "
+            )),
+            "{said}"
+        );
+        assert!(!said.contains("signals only"), "{said}");
+        // Its retries take the lock back, not a watch of the path (a lock
+        // let go of is no event).
+        assert!(
+            said.contains("it tries to take the lock again in 1s"),
+            "{said}"
+        );
+        let status = svc.control("status");
+        assert!(status.status.success(), "{}", text(&status));
+        let socket = svc.control_dir().join("echo_server.sock");
+        if socket_too {
+            std::fs::remove_file(&socket).unwrap();
+            let said = svc.output.wait_for(&format!(
+                "the control socket {} was removed and cannot be made again: ",
+                socket.display()
+            ));
+            assert!(said.contains("can be reached by signals only"), "{said}");
+        }
+        drop(held);
+        svc.output.wait_for(&match socket_too {
+            false => format!(
+                "the lock file {} had been removed; made it again",
+                path.display()
+            ),
+            true => format!(
+                "the control socket {} was removed; made it again",
+                socket.display()
+            ),
+        });
+        let status = svc.control("status");
+        assert!(status.status.success(), "{}", text(&status));
+        svc.stop_expecting(0);
+    }
 }
 
 /// `first` makes its files again, answers `status` as itself, and stops.

@@ -419,16 +419,18 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         self_upgrade: machine.state().settings.self_upgrade,
     };
     // Removed before the loop began (during `supervisor_init`, or around
-    // an in-place upgrade's exec): made again now. Then the folder is
-    // locked against cleaners (each image anew, unless a first image tried
-    // before `supervisor_init`; remade, it was locked anew, replacing what
-    // was taken before, or keeping it where the new folder cannot be) and
+    // an in-place upgrade's exec): made again now, unless a folder above
+    // that another made is gone (then the remake, once it is back, locks
+    // and watches the folder). Then the folder is locked against cleaners
+    // (each image anew, unless a first image tried before
+    // `supervisor_init`; remade, it was locked anew, replacing what was
+    // taken before, or keeping it where the new folder cannot be) and
     // watched (unless the previous image handed its watch over).
     let tried = matches!(begin, Begin::Start);
-    if !io.look_at_control() && !tried {
+    if !io.look_at_control() && !tried && !io.waiting_for_above {
         io.folder_lock = hold_folder(&io.control_path);
     }
-    if io.watch.is_none() {
+    if io.watch.is_none() && !io.waiting_for_above {
         io.watch = watch_folder(&io.control_path, false);
         // A removal between the look above and the watch made no event:
         // looked at once more, watched.
