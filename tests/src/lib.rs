@@ -900,6 +900,32 @@ pub fn remove_folder(dir: &Path) {
     std::fs::remove_dir_all(&aside).unwrap();
 }
 
+/// A folder `BASE/app` as a deploy makes it, and a service of `bin`
+/// whose control folder is `BASE/app/run`, not started yet: `BASE` goes
+/// when the first is dropped.
+pub fn under_a_deploys_folder(bin: &str) -> (tempfile::TempDir, PathBuf, Service) {
+    let base = tempfile::tempdir().unwrap();
+    let app = base.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    let svc = Service::sharing(bin, &app.join("run"));
+    (base, app, svc)
+}
+
+/// Checks that `svc` (looking at its path every 200 ms) waits for `app`,
+/// a folder above its control folder that another made, now removed: it
+/// says so, makes no `app` over a few looks (which no event tells), and
+/// makes its control folder again once `app` is back.
+pub fn waits_for_the_folder_above(svc: &Service, app: &Path) {
+    svc.output.wait_for(&format!(
+        "the folder {} above the control folder is gone",
+        app.display()
+    ));
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(!app.exists(), "{}", svc.output.text());
+    std::fs::create_dir(app).unwrap();
+    svc.output.wait_for("was removed; made it again");
+}
+
 /// Waits (up to the deadline) until nothing is at `path`.
 pub fn wait_gone(path: &Path) {
     eventually(&format!("{} to go", path.display()), || {

@@ -1558,26 +1558,14 @@ fn a_control_folder_removed_with_the_folder_above_waits_for_that_folder() {
     // makes no `BASE/app` meanwhile (the deploy's `mv` into that name
     // would go inside it); once there, the next look (every 200 ms here)
     // makes the control folder in it.
-    let base = tempfile::tempdir().unwrap();
-    let app = base.path().join("app");
-    std::fs::create_dir(&app).unwrap();
-    let mut svc = Service::sharing(ECHO, &app.join("run"));
+    let (_base, app, mut svc) = tests::under_a_deploys_folder(ECHO);
     svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")]);
     let addr = svc.printed_addr("addr");
     svc.ready();
     // Moved aside whole, then removed: a look between the removal of
     // `run` and of `app` would make `run` again, as it must.
     tests::remove_folder(&app);
-    svc.output.wait_for(&format!(
-        "the folder {} above the control folder is gone",
-        app.display()
-    ));
-    // A window for a few looks: what they must not make has no event to
-    // wait for.
-    std::thread::sleep(std::time::Duration::from_millis(600));
-    assert!(!app.exists(), "{}", svc.output.text());
-    std::fs::create_dir(&app).unwrap();
-    svc.output.wait_for("was removed; made it again");
+    tests::waits_for_the_folder_above(&svc, &app);
     let status = svc.control("status");
     assert!(status.status.success(), "{}", text(&status));
     assert_eq!(echo(addr, "still").unwrap(), "still\n");
@@ -1591,10 +1579,7 @@ fn a_retry_due_makes_no_folder_above_that_another_made() {
     // BASE/app`: the retry makes no `BASE/app` either (the deploy's `mv`
     // of the new one would go inside it); once it is back, a look makes
     // the control folder in it.
-    let base = tempfile::tempdir().unwrap();
-    let app = base.path().join("app");
-    std::fs::create_dir(&app).unwrap();
-    let mut svc = Service::sharing(ECHO, &app.join("run"));
+    let (base, app, mut svc) = tests::under_a_deploys_folder(ECHO);
     svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")]);
     let addr = svc.printed_addr("addr");
     svc.ready();

@@ -497,10 +497,7 @@ fn a_folder_above_removed_around_the_exec_is_waited_for_by_the_new_image() {
     // the old image waits to exec: the new image's first look makes no
     // `BASE/app` (the deploy's `mv` of the new one would go inside it),
     // and makes the control folder once it is back.
-    let base = tempfile::tempdir().unwrap();
-    let app = base.path().join("app");
-    std::fs::create_dir(&app).unwrap();
-    let mut svc = Service::sharing(V1, &app.join("run"));
+    let (_base, app, mut svc) = tests::under_a_deploys_folder(V1);
     let (gate, env) = gated_pause(&svc);
     let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     env.push(("LITTLEBOSS_TEST_PATH_LOOK_MS", "200"));
@@ -512,16 +509,7 @@ fn a_folder_above_removed_around_the_exec_is_waited_for_by_the_new_image() {
     std::fs::remove_file(&gate).unwrap();
     let reload = reload.wait_with_output().unwrap();
     assert!(reload.status.success(), "{}", text(&reload));
-    svc.output.wait_for(&format!(
-        "the folder {} above the control folder is gone",
-        app.display()
-    ));
-    // A window for a few looks: what they must not make has no event to
-    // wait for.
-    std::thread::sleep(std::time::Duration::from_millis(600));
-    assert!(!app.exists(), "{}", svc.output.text());
-    std::fs::create_dir(&app).unwrap();
-    svc.output.wait_for("was removed; made it again");
+    tests::waits_for_the_folder_above(&svc, &app);
     let status = status(&svc);
     assert_eq!(status["supervisor_pid"], svc.pid());
     assert_eq!(status["upgrades"], 1);
