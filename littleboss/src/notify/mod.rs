@@ -148,7 +148,9 @@ impl Outages {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Message<'a> {
     Ready,
-    /// `monotonic_usec`: when the reload started, on `CLOCK_MONOTONIC`.
+    /// `monotonic_usec`: when the reload started, on `CLOCK_MONOTONIC`;
+    /// `None` for an unstamped one, no answer to systemd's reload signal
+    /// (see [`Notifier::reloading`]).
     Reloading {
         monotonic_usec: Option<u64>,
     },

@@ -346,7 +346,8 @@ pub(super) struct Io {
     /// woke ([`PATH_LOOK`]).
     path_look_at: Instant,
     /// Whether a folder above the control folder, gone, was said to be
-    /// waited for.
+    /// waited for (the control folder is then neither locked nor watched
+    /// at the loop's start: the remake once it is back does both).
     waiting_for_above: bool,
     /// The unix sockets whose removed (or out of sight) files were said.
     files_removed_said: std::collections::BTreeSet<ListenerKey>,
@@ -706,8 +707,9 @@ fn path_look() -> Duration {
 const TEST_PATH_LOOK_VAR: &str = "LITTLEBOSS_TEST_PATH_LOOK_MS";
 
 /// Waits until `watch` (if any) tells that the control socket's files
-/// were removed, or until `retry` (if any) or the next look at the path
-/// (`look_at`) is due, whichever comes first.
+/// were removed, or until the retry is due (if any: it stands in for the
+/// look, keeping its own backoff) or else the next look at the path
+/// (`look_at`). A `timer_only` retry does not heed the watch.
 async fn removed(watch: &mut Option<FolderWatch>, retry: Option<Retry>, look_at: Instant) {
     // A retry due looks anyway, and keeps its own backoff.
     let at = retry.map_or(look_at, |retry| retry.at);
@@ -721,8 +723,9 @@ async fn removed(watch: &mut Option<FolderWatch>, retry: Option<Retry>, look_at:
 }
 
 /// The folder above the control folder at `socket` to wait for before
-/// making the control folder again, if any: the first missing one
-/// (`exists`) that the start did not make (`made_at_start`).
+/// making the control folder again, if any: the nearest missing one
+/// (`exists`: one that cannot be searched is not missing) that the first
+/// image's start did not make (`made_at_start`).
 fn folder_to_wait_for(
     socket: &std::path::Path,
     exists: impl Fn(&std::path::Path) -> bool,

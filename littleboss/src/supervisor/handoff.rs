@@ -166,7 +166,7 @@ pub(crate) struct Handoff {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_fd: Option<RawFd>,
     /// The folders the first image's start made on the way to the control
-    /// folder, which a removal of makes again (see `driver::Parts`).
+    /// folder, made again after a removal (see `driver::Parts`).
     /// Absent from an older image's handoff (then none: a removed one is
     /// waited for, as one another made); an older image ignores it.
     #[serde(
