@@ -126,9 +126,9 @@ pub(crate) fn run(config: Config, entry: Entry<'_>) -> ! {
     // `--version` (or `--help`, a program answering its own): the program
     // would answer it as a child and exit rather than serve, failing the
     // start, or, a reload, taking the serving child's place as it went.
-    if matches!(inv.mode, Mode::Start | Mode::Reload)
-        && let Some(asked) = flags::asked_of_the_program(&argv)
-    {
+    // Among the program's words only: `--version :9091` sets a listener
+    // named `version`, and `--version start` a mode flag so named.
+    if let Some(asked) = inv.asks_the_program_itself() {
         usage(format!(
             "`{asked}` asks the program itself, which as a supervised child would answer it and exit rather than serve: run `{program} {asked}` without -{}={}",
             config.flag,

@@ -59,6 +59,19 @@ pub(crate) struct Invocation {
     pub given: std::collections::BTreeSet<String>,
 }
 
+impl Invocation {
+    /// What a `start` or `reload` refuses: a word of the program's own
+    /// ([`asked_of_the_program`]) that a supervised child would answer
+    /// and exit on rather than serve. Not one of littleboss's flags so
+    /// named (`--version :9091` for a listener `version`).
+    pub fn asks_the_program_itself(&self) -> Option<&str> {
+        match self.mode {
+            Mode::Start | Mode::Reload => asked_of_the_program(&self.program_args),
+            Mode::Bypass | Mode::Stop | Mode::Status => None,
+        }
+    }
+}
+
 /// A mistake on the command line, naming the flag (exit code 2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FlagError {
@@ -1557,6 +1570,28 @@ mod tests {
             assert_eq!(asked_of_the_program(&words), Some(asked));
         }
         assert_eq!(asked_of_the_program(&argv(&["p", "-h", "-V"])), None);
+        // Asked of the program's own words: a listener, or the mode flag,
+        // named `version` in its two-word form is littleboss's.
+        let named_version = Littleboss::new("svc")
+            .flag("version")
+            .listener("api", "tcp::443")
+            .listener("metrics", "tcp::9090")
+            .config;
+        let words = argv(&["p", "--version", "start", "--metrics", ":9091"]);
+        let inv = parse_cmd(&named_version, words).unwrap();
+        assert_eq!(inv.asks_the_program_itself(), None);
+        let named_version = Littleboss::new("svc")
+            .listener("version", "tcp::9090")
+            .config;
+        let words = argv(&["p", "-littleboss=start", "--version", ":9091"]);
+        let inv = parse_cmd(&named_version, words).unwrap();
+        assert_eq!(inv.asks_the_program_itself(), None);
+        let words = argv(&["p", "-littleboss=reload", "--version", ":1", "--help"]);
+        let inv = parse_cmd(&named_version, words).unwrap();
+        assert_eq!(inv.asks_the_program_itself(), Some("--help"));
+        // Bypass runs the program, which answers as it would alone.
+        let inv = parse_cmd(&config(), argv(&["p", "--help"])).unwrap();
+        assert_eq!(inv.asks_the_program_itself(), None);
         assert_eq!(asked_of_the_program(&argv(&["p", "--", "--help"])), None);
         // A program that answers -h itself gets it passed on.
         let own = Littleboss::new("svc").help(false).config;
