@@ -1579,19 +1579,37 @@ mod tests {
             .config;
         let words = argv(&["p", "--version", "start", "--metrics", ":9091"]);
         let inv = parse_cmd(&named_version, words).unwrap();
+        assert_eq!(
+            (inv.mode, strs(&inv.program_args)),
+            (Mode::Start, vec!["p"])
+        );
         assert_eq!(inv.asks_the_program_itself(), None);
         let named_version = Littleboss::new("svc")
             .listener("version", "tcp::9090")
+            .help(false)
             .config;
         let words = argv(&["p", "-littleboss=start", "--version", ":9091"]);
         let inv = parse_cmd(&named_version, words).unwrap();
+        assert!(inv.mode == Mode::Start && inv.given.contains("version"));
         assert_eq!(inv.asks_the_program_itself(), None);
         let words = argv(&["p", "-littleboss=reload", "--version", ":1", "--help"]);
         let inv = parse_cmd(&named_version, words).unwrap();
         assert_eq!(inv.asks_the_program_itself(), Some("--help"));
-        // Bypass runs the program, which answers as it would alone.
-        let inv = parse_cmd(&config(), argv(&["p", "--help"])).unwrap();
-        assert_eq!(inv.asks_the_program_itself(), None);
+        // The program's own, as before; none after `--`, nor for `status`
+        // or bypass (the program answers as it would alone).
+        let asked = |words: &[&str]| {
+            let inv = parse_cmd(&config(), argv(words)).unwrap();
+            inv.asks_the_program_itself().map(str::to_owned)
+        };
+        assert_eq!(
+            asked(&["p", "-littleboss=start", "--version"]).as_deref(),
+            Some("--version")
+        );
+        let off_then_help = ["p", "-littleboss=start", "-https=", "--help"];
+        assert_eq!(asked(&off_then_help).as_deref(), Some("--help"));
+        assert_eq!(asked(&["p", "-littleboss=start", "--", "--version"]), None);
+        assert_eq!(asked(&["p", "-littleboss=status", "--version"]), None);
+        assert_eq!(asked(&["p", "--help"]), None);
         assert_eq!(asked_of_the_program(&argv(&["p", "--", "--help"])), None);
         // A program that answers -h itself gets it passed on.
         let own = Littleboss::new("svc").help(false).config;
