@@ -50,11 +50,14 @@ async fn hello() -> String {
 }
 
 /// The example serving: its binary's name (`http`, `readme`,
-/// `axum_serve`), as it was run.
-fn example() -> String {
-    let arg0 = std::env::args_os().next().unwrap_or_default();
-    let name = std::path::Path::new(&arg0).file_name().unwrap_or_default();
-    name.to_string_lossy().into_owned()
+/// `axum_serve`), as it was run; read once, not at every request.
+fn example() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let arg0 = std::env::args_os().next().unwrap_or_default();
+        let name = std::path::Path::new(&arg0).file_name().unwrap_or_default();
+        name.to_string_lossy().into_owned()
+    })
 }
 
 async fn posted(body: Bytes) -> String {
