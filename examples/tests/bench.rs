@@ -44,13 +44,17 @@ fn the_reload_benchmark_runs_and_prints_its_tables() {
     ] {
         assert_eq!(stdout.matches(table).count(), 1, "{table} in:\n{stdout}");
     }
-    // The figures the README quotes, written out too: a footprint row
-    // after each reload, and the supervisor upgraded as often as due.
+    // The figures the README quotes, written out too: a footprint row at
+    // the start and one after the last reload, and the supervisor
+    // upgraded at every third of the 9 reloads its part runs (3 idle,
+    // then 6 under load).
     let figures: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     std::fs::remove_file(&json).unwrap();
     assert_eq!(figures["footprint"].as_array().map(Vec::len), Some(2));
-    let upgrades = &figures["upgrades"];
-    assert_eq!(upgrades["upgrades"], upgrades["upgrades_expected"]);
-    assert!(upgrades["upgrades"].as_u64() > Some(0), "{upgrades}");
+    assert_eq!(
+        figures["upgrades"]["upgrades"], 3,
+        "{}",
+        figures["upgrades"]
+    );
 }

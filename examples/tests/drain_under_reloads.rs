@@ -314,25 +314,14 @@ async fn the_drain_benchmark_runs_and_prints_its_table() {
         "--keep-alive-clients=32",
         "--new-connection-clients=4",
     ];
-    // In a process group of its own: one kill at the deadline ends the
-    // supervisors it started too (their children follow them).
-    // Its environment cleared of the test run's, as the suite's commands.
-    let run = tokio::process::Command::from(tests::command(bench))
-        .args(args)
-        .arg("--bin-dir")
-        .arg(bin_dir)
-        .process_group(0)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("the benchmark ran");
-    let group = nix::unistd::Pid::from_raw(run.id().expect("its pid") as i32);
-    let Ok(out) = tokio::time::timeout(Duration::from_secs(120), run.wait_with_output()).await
-    else {
-        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
-        panic!("the benchmark did not end within 2 minutes");
-    };
-    let out = out.expect("the benchmark's output");
+    // Its environment cleared of the test run's, as the suite's commands;
+    // killed at the deadline with the supervisors it started (their
+    // children follow them), its output so far said.
+    let mut run = tests::command(bench);
+    run.args(args).arg("--bin-dir").arg(bin_dir);
+    let out = tokio::task::spawn_blocking(move || run.output_within(Duration::from_secs(120)))
+        .await
+        .expect("the benchmark's output");
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),

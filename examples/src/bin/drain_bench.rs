@@ -163,7 +163,9 @@ fn main() -> ExitCode {
     let shapes: Vec<Shape> = args
         .loads
         .iter()
-        .filter_map(|name| Shape::ALL.into_iter().find(|s| s.name() == name))
+        .map(|name| {
+            (Shape::ALL.into_iter().find(|s| s.name() == name)).expect("a name clap checked")
+        })
         .collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -326,7 +326,7 @@ impl Notices {
     /// reload of its own under way (another SIGHUP is a user's `kill`).
     fn sighup_of_systemd(&mut self, effects: &[super::Effect]) {
         self.read(effects);
-        if !self.stopping && !self.reloading && !self.answer_awaited {
+        if !self.stopping && !self.reloading {
             self.answer_awaited = true;
         }
     }

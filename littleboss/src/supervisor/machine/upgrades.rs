@@ -354,18 +354,12 @@ fn an_upgrade_held_off_by_a_hung_exec_is_said_once_and_goes_on_after_it() {
     // The exec returns: that child is killed, and once it is gone the
     // supervisor upgrades: a reload for systemd of its own, begun
     // (unstamped: no answer to a SIGHUP) and ended by the new image.
-    let from = sim.effects.len();
+    let before = notices(&sim).len();
     sim.finish_spawns();
     sim.exit(2, ChildExit::Signal(9));
     assert_eq!(sim.upgrades, [std::path::PathBuf::from("/bin/v3")]);
-    let notices: Vec<_> = (sim.effects[from..].iter())
-        .filter_map(|e| match e {
-            Effect::Notify(n @ (Notice::Ready | Notice::Reloading { .. })) => Some(n),
-            _ => None,
-        })
-        .collect();
     assert_eq!(
-        notices,
+        notices(&sim)[before..],
         [
             &Notice::Reloading {
                 answers_signal: false
