@@ -269,12 +269,7 @@ fn a_path_that_stays_taken_does_not_make_the_remake_wake_itself() {
             .unwrap();
         // Stopped meanwhile, so that it sees both changes at once.
         svc.freeze();
-        let aside = dir.join("aside");
-        match locks_expected {
-            0 => std::fs::write(&aside, "not a socket").unwrap(),
-            _ => std::os::unix::fs::symlink(dir.join("nowhere"), &aside).unwrap(),
-        }
-        std::fs::rename(&aside, &socket).unwrap();
+        take_path(&socket, locks_expected == 1);
         std::fs::remove_file(&lock).unwrap();
         svc.signal(nix::sys::signal::Signal::SIGCONT);
         svc.output.wait_for("cannot be made again");
@@ -321,14 +316,10 @@ fn a_remake_that_fails_again_for_another_reason_says_the_new_one() {
     let mut svc = Service::new(ECHO);
     svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")]);
     svc.ready();
-    let dir = svc.control_dir();
-    let socket = dir.join("echo_server.sock");
-    let aside = dir.join("aside");
-    std::fs::write(&aside, "not a socket").unwrap();
-    std::fs::rename(&aside, &socket).unwrap();
+    let socket = svc.control_dir().join("echo_server.sock");
+    take_path(&socket, false);
     svc.output.wait_for("cannot be made again");
-    std::os::unix::fs::symlink(dir.join("nowhere"), &aside).unwrap();
-    std::fs::rename(&aside, &socket).unwrap();
+    take_path(&socket, true);
     svc.output.wait_for("still cannot be made again, now: ");
     // Each line's reason: the first's up to what it goes on to say.
     let out = svc.output.text();
@@ -417,6 +408,17 @@ fn a_lock_file_taken_by_another_process_meanwhile_is_said_so_and_taken_back_late
         assert!(status.status.success(), "{}", text(&status));
         svc.stop_expecting(0);
     }
+}
+
+/// Takes `path` (a control socket's) with another file, in one step (put
+/// beside it, then renamed over it): a plain file, or a `dangling` link.
+fn take_path(path: &std::path::Path, dangling: bool) {
+    let aside = path.with_file_name("aside");
+    match dangling {
+        false => std::fs::write(&aside, "not a socket").unwrap(),
+        true => std::os::unix::fs::symlink(path.with_file_name("nowhere"), &aside).unwrap(),
+    }
+    std::fs::rename(&aside, path).unwrap();
 }
 
 /// `first` makes its files again, answers `status` as itself, and stops.
@@ -1584,9 +1586,7 @@ fn a_retry_due_makes_no_folder_above_that_another_made() {
     let addr = svc.printed_addr("addr");
     svc.ready();
     let socket = app.join("run").join("echo_server.sock");
-    let aside = app.join("run").join("aside");
-    std::fs::write(&aside, "not a socket").unwrap();
-    std::fs::rename(&aside, &socket).unwrap();
+    take_path(&socket, false);
     svc.output.wait_for("cannot be made again");
     tests::remove_folder(&app);
     svc.output.wait_for(&format!(
