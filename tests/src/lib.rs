@@ -242,6 +242,14 @@ impl Service {
         }
     }
 
+    /// The names of the files left in the control folder (none if it is
+    /// gone).
+    pub fn left_in_control_dir(&self) -> Vec<std::ffi::OsString> {
+        std::fs::read_dir(self.control_dir())
+            .map(|files| files.flatten().map(|f| f.file_name()).collect())
+            .unwrap_or_default()
+    }
+
     /// The control folder made ahead of littleboss (private, as it would
     /// make it), for a test to put something in it first.
     pub fn make_control_dir(&self) -> PathBuf {

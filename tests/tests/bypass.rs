@@ -260,7 +260,7 @@ fn run_called_inside_a_tokio_runtime_is_refused_in_every_mode() {
     svc.start(&[]);
     assert_eq!(svc.wait_exit().code(), Some(2), "{}", svc.output.text());
     assert!(svc.output.text().contains(said), "{}", svc.output.text());
-    let left = std::fs::read_dir(svc.control_dir()).map_or(0, |d| d.count());
+    let left = svc.left_in_control_dir().len();
     assert_eq!(left, 0, "files left in the control folder");
     // A control command too.
     let status = svc.control("status");

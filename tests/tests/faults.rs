@@ -1416,9 +1416,7 @@ fn a_supervisor_init_that_panics_fails_the_start_leaving_no_files() {
     );
     // Neither the socket nor the lock is left: the folder is empty, and
     // the next start finds nothing in its way.
-    let left: Vec<_> = std::fs::read_dir(svc.control_dir())
-        .map(|files| files.flatten().map(|f| f.file_name()).collect())
-        .unwrap_or_default();
+    let left = svc.left_in_control_dir();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
 
@@ -1437,9 +1435,7 @@ fn a_supervisor_init_that_forks_and_goes_on_in_the_copy_is_refused() {
     tests::wait_dead("the copy to exit", copy);
     let out = svc.output.text();
     assert!(!out.contains("started child"), "{out}");
-    let left: Vec<_> = std::fs::read_dir(svc.control_dir())
-        .map(|files| files.flatten().map(|f| f.file_name()).collect())
-        .unwrap_or_default();
+    let left = svc.left_in_control_dir();
     assert!(left.is_empty(), "left behind: {left:?}");
     // The parent going on too (a helper's double fork that fell through):
     // each copy ends, the grandchild too, whose parent is not the

@@ -980,9 +980,7 @@ fn a_count_of_more_fds_than_were_passed_is_refused_before_any_is_taken() {
             "{mode}: {out}"
         );
         // Nothing of the service is left behind (its socket, its lock).
-        let left: Vec<_> = std::fs::read_dir(svc.control_dir())
-            .map(|dir| dir.flatten().map(|e| e.file_name()).collect())
-            .unwrap_or_default();
+        let left = svc.left_in_control_dir();
         assert!(left.is_empty(), "{mode}: {left:?} {out}");
     }
 }
