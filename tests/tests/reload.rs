@@ -547,3 +547,31 @@ fn a_queued_reload_whose_client_was_killed_is_dropped() {
     // Version 1 never came back: the dropped reload did not run.
     assert_eq!(svc.output.text().matches("running version 1").count(), 1);
 }
+
+#[test]
+fn a_reload_run_from_a_folder_deeper_than_a_path_can_name_goes_ahead() {
+    use tests::OutputInTime;
+    let (svc, addr, first) = start_v1();
+    // 20 folders of 250 bytes, made and entered one at a time, as bash
+    // can (dash cannot): no path names the last (Linux's `PATH_MAX` is 4096),
+    // yet `getcwd` gives its 5,000 bytes, which the request would carry.
+    let script = r#"n=$(printf 'd%.0s' $(seq 1 250))
+        for _ in $(seq 1 20); do mkdir "$n" && cd "$n" || exit 9; done
+        exec "$0" -littleboss=reload"#;
+    let out = svc
+        .command("bash")
+        .current_dir(svc.dir.path())
+        .args(["-c", script, V1])
+        .output_in_time();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out),
+        svc.output.text()
+    );
+    let second = tests::eventually("the new child to answer", || {
+        read_greeting(addr).ok().filter(|g| *g != first)
+    });
+    assert!(second.starts_with("v1 "), "{second}");
+    assert_eq!(status(&svc)["reloads"], 1);
+}

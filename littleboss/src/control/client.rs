@@ -549,10 +549,12 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                 listeners: Some(config.listeners.clone()),
                 // Only to name it in messages, and to place relative unix
                 // paths: left out if not UTF-8, which a supervisor before
-                // this release could not read, though it took the reload.
-                dir: std::env::current_dir()
-                    .ok()
-                    .filter(|d| d.to_str().is_some()),
+                // this release could not read, though it took the reload,
+                // or longer than a request may carry (its identity, which
+                // places the paths, still goes).
+                dir: std::env::current_dir().ok().filter(|d| {
+                    d.to_str().is_some() && d.as_os_str().len() <= protocol::LONGEST_PATH
+                }),
                 dir_id: crate::own_file::identity(Path::new(".")),
             });
             let mut response = reload.map_err(|failure| match failure.sent {
