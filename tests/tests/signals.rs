@@ -238,12 +238,19 @@ fn sighup_reloads_the_same_binary() {
 }
 
 #[test]
-fn a_group_stop_signal_pending_as_a_child_starts_is_not_the_childs() {
-    // A ^C, or a SIGTERM sent to the supervisor's group (`kill -- -PGID`,
-    // GNU `timeout`), in the instant before the child had a group of its
-    // own (a test hook leaves one pending, as it would): the supervisor's,
-    // not the child's, which starts and serves.
-    for (number, name) in [("2", "SIGINT"), ("15", "SIGTERM")] {
+fn a_group_signal_pending_as_a_child_starts_is_not_the_childs() {
+    // A ^C, or a SIGTERM or SIGUSR1/2 sent to the supervisor's group
+    // (`kill -- -PGID`, GNU `timeout`), in the instant before the child had
+    // a group of its own (a test hook leaves one pending, as it would): the
+    // supervisor's, not the child's, which starts and serves (SIGUSR1/2
+    // would kill it: its program has no handler yet).
+    let group_wide = [
+        ("2", "SIGINT"),
+        ("15", "SIGTERM"),
+        ("10", "SIGUSR1"),
+        ("12", "SIGUSR2"),
+    ];
+    for (number, name) in group_wide {
         let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));
         svc.start_with_env(&[], &[("LITTLEBOSS_TEST_SIGNAL_AT_SPAWN", &number)]);
         svc.ready();

@@ -41,7 +41,8 @@ pub(crate) fn inherit_channel_var() {
 
 /// A test hook: the signal of this number is pending in each child as it
 /// starts, as a terminal's ^C to the supervisor's group (2, SIGINT), or a
-/// `kill -- -PGID` (15, SIGTERM), before the child had its own leaves one.
+/// `kill -- -PGID` (15, SIGTERM; `kill -USR1 -- -PGID`, 10), before the
+/// child had its own leaves one.
 const TEST_SIGNALED_VAR: &str = "LITTLEBOSS_TEST_SIGNAL_AT_SPAWN";
 
 /// A test hook: how long a watcher waits at most, for its child to exit,
@@ -698,19 +699,23 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
             if let Some(number) = test_signaled {
                 nix::libc::raise(number.into());
             }
-            // A terminal's ^C, or a stop signal sent to the supervisor's
-            // group (`kill -- -PGID`, GNU `timeout`), that reached it before
-            // this child had a group of its own waits here, blocked: the
-            // supervisor's to act on, not the child's (unblocked below, it
-            // would end it). Ignoring a signal discards one pending; then
-            // the default, which the exec would make of a handler of the
-            // supervisor's anyway (and the loop below of one ignored). ^\
-            // and ^Z, not blocked, are set to their default the same way.
+            // A terminal's ^C, or a signal sent to the supervisor's group
+            // (`kill -- -PGID`, GNU `timeout`, `kill -USR1 -- -PGID`), that
+            // reached it before this child had a group of its own waits
+            // here, blocked: the supervisor's to act on (a stop; SIGUSR1/2
+            // passed on to the children whose program handles them), not
+            // the child's (unblocked below, it would end it: its program
+            // has no handler yet). Ignoring a signal discards one pending;
+            // then the default, which the exec would make of a handler of
+            // the supervisor's anyway (and the loop below of one ignored).
+            // ^\ and ^Z, not blocked, are set to their default the same way.
             let group_wide = [
                 nix::libc::SIGINT,
                 nix::libc::SIGTERM,
                 nix::libc::SIGQUIT,
                 nix::libc::SIGTSTP,
+                nix::libc::SIGUSR1,
+                nix::libc::SIGUSR2,
             ];
             for number in group_wide {
                 nix::libc::signal(number, nix::libc::SIG_IGN);
