@@ -444,8 +444,8 @@ impl Detached {
                 let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
                 let next = match waiting.lines.pop_front() {
                     Some(queued) => Some(queued),
-                    // Let go of while the queue was full, with no line
-                    // after them to carry their count: said last.
+                    // Let go of while the queue was full, with no room or
+                    // no line after them to carry their count: said last.
                     None if waiting.dropped > 0 => {
                         Some(Queued::Dropped(std::mem::take(&mut waiting.dropped)))
                     }

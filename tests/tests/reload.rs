@@ -554,7 +554,8 @@ fn a_reload_run_from_a_folder_deeper_than_a_path_can_name_goes_ahead() {
     let (svc, addr, first) = start_v1();
     // 20 folders of 250 bytes, made and entered one at a time, as bash
     // can (dash cannot): no path names the last (Linux's `PATH_MAX` is 4096),
-    // yet `getcwd` gives its 5,000 bytes, which the request would carry.
+    // yet glibc's `getcwd` gives its 5,000 bytes, which the request would
+    // carry (musl's gives none: nothing to leave out there).
     let script = r#"n=$(printf 'd%.0s' $(seq 1 250))
         for _ in $(seq 1 20); do mkdir "$n" && cd "$n" || exit 9; done
         exec "$0" -littleboss=reload"#;

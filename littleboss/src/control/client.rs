@@ -547,11 +547,11 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                 argv0: Some(argv0),
                 args: reload_args(inv.child_args),
                 listeners: Some(config.listeners.clone()),
-                // Only to name it in messages, and to place relative unix
-                // paths: left out if not UTF-8, which a supervisor before
-                // this release could not read, though it took the reload,
-                // or longer than a request may carry (its identity, which
-                // places the paths, still goes).
+                // Only to name it in messages (its identity, `dir_id`,
+                // places relative unix paths): left out if not UTF-8,
+                // which a supervisor before this release could not read,
+                // though it took the reload, or longer than a request may
+                // carry.
                 dir: std::env::current_dir().ok().filter(|d| {
                     d.to_str().is_some() && d.as_os_str().len() <= protocol::LONGEST_PATH
                 }),

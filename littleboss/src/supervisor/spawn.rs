@@ -41,8 +41,8 @@ pub(crate) fn inherit_channel_var() {
 
 /// A test hook: the signal of this number is pending in each child as it
 /// starts, as a terminal's ^C to the supervisor's group (2, SIGINT), or a
-/// `kill -- -PGID` (15, SIGTERM; `kill -USR1 -- -PGID`, 10), before the
-/// child had its own leaves one.
+/// `kill -- -PGID` (15, SIGTERM; `kill -USR1 -- -PGID`, 10, and SIGUSR2,
+/// 12), before the child had its own leaves one.
 const TEST_SIGNALED_VAR: &str = "LITTLEBOSS_TEST_SIGNAL_AT_SPAWN";
 
 /// A test hook: how long a watcher waits at most, for its child to exit,

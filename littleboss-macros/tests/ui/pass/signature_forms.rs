@@ -1,6 +1,7 @@
 //! A `main` as users write it beyond the plain form: `pub`, a `mut`
 //! context under a `use` alias, with a doc comment, a `cfg` and a lint
-//! level on it.
+//! level on it, all accepted (a pass case fails on errors only: where the
+//! lint level lands is not checked here).
 use littleboss::Context as Ctx;
 
 /// The service.

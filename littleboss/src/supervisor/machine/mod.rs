@@ -1529,7 +1529,8 @@ impl Machine {
     fn elsewhere(&self, spec: &ReloadSpec) -> Option<listeners::Folders> {
         let settings = &self.state.settings;
         let (caller, home) = (spec.caller_dir_id?, settings.working_dir_id?);
-        // A folder whose path could not be read (removed) is named so.
+        // A folder whose path could not be read (removed), or was too
+        // long to carry, is named so.
         let unknown = || std::path::PathBuf::from("(a folder whose path is unknown)");
         (caller != home).then(|| listeners::Folders {
             caller: spec.caller_dir.clone().unwrap_or_else(unknown),
