@@ -126,8 +126,11 @@ fn if_in_use(
     if k.network != key.network {
         // One the other IP network binds alike is kept (`as_held`), by
         // its address written out (`0.0.0.0:80` for `tcp4`'s `:80`).
-        let spelled = written_out(k);
-        let alike = !h.activated && binds_alike(k, (key.network, &spelled));
+        // A port-0 socket by the port it got (`tcp4`'s `:0` at 41234 as
+        // `0.0.0.0:41234`).
+        let spelled = written_out(k.network, &bound_at(k, h));
+        let alike =
+            !h.activated && binds_alike((k.network, &bound_at(k, h)), (key.network, &spelled));
         return Some(match alike {
             true => keep(&spelled),
             false => format!(
@@ -277,7 +280,13 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
                             crate::rules::binds_alike(held, (key.network.as_str(), &asked))
                         })
                 }
-                None => binds_alike(k, (key.network, key.bind_address())),
+                // A held port-0 socket, asked for by the port it got on
+                // another network (`tcp4:127.0.0.1:41234` for `tcp`'s
+                // `127.0.0.1:0`).
+                None => binds_alike(
+                    (k.network, &bound_at(k, h)),
+                    (key.network, key.bind_address()),
+                ),
             })
             .map(|(k, _)| k)
             .collect();
@@ -287,13 +296,24 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
     }
 }
 
-/// Whether the held socket `held` and a listener on `network` at
-/// `address` bind the very same socket ([`rules::binds_alike`]).
+/// Whether a held socket, bound on `held`'s network at its address, and a
+/// listener on `network` at `address` bind the very same socket
+/// ([`rules::binds_alike`]).
 ///
 /// [`rules::binds_alike`]: crate::rules::binds_alike
-fn binds_alike(held: &ListenerKey, (network, address): (Network, &str)) -> bool {
-    let held = (held.network.as_str(), held.bind_address());
-    crate::rules::binds_alike(held, (network.as_str(), address))
+fn binds_alike(held: (Network, &str), (network, address): (Network, &str)) -> bool {
+    crate::rules::binds_alike((held.0.as_str(), held.1), (network.as_str(), address))
+}
+
+/// The address the socket held under `key` is bound at, as asked for:
+/// a port-0 one's at the port it got (`127.0.0.1:0` at `127.0.0.1:41234`
+/// as `127.0.0.1:41234`, `:0` at `[::]:41235` as `:41235`).
+fn bound_at(key: &ListenerKey, held: &Held) -> String {
+    match key.port_0_owner() {
+        Some(_) => at_port_got(key, &held.address),
+        None => None,
+    }
+    .unwrap_or_else(|| key.bind_address().to_owned())
 }
 
 /// Port-0 key `key`'s address as asked for, at the port in `got`, the
@@ -305,12 +325,11 @@ fn at_port_got(key: &ListenerKey, got: &str) -> Option<String> {
     Some(format!("{host}:{port}"))
 }
 
-/// `key`'s address with every address of one family written out
+/// `address` on `network` with every address of one family written out
 /// (`tcp4`'s `:80` as `0.0.0.0:80`, `tcp6`'s as `[::]:80`): as another
 /// network would have to be given it.
-fn written_out(key: &ListenerKey) -> String {
-    let address = key.bind_address();
-    match (address.strip_prefix(':'), key.network) {
+fn written_out(network: Network, address: &str) -> String {
+    match (address.strip_prefix(':'), network) {
         (Some(port), Network::Tcp4 | Network::Udp4) => format!("0.0.0.0:{port}"),
         (Some(port), Network::Tcp6 | Network::Udp6) => format!("[::]:{port}"),
         _ => address.to_owned(),
@@ -821,6 +840,31 @@ mod tests {
             advice("web", Network::Tcp6, ":8080"),
             Some("this service holds tcp [::]:8080 already, as a tcp socket, which a tcp6 listener cannot keep: declare it tcp again, or stop and start the service to change it".to_owned())
         );
+        // On another network, a port-0 socket by the port it got, which
+        // a listener there keeps.
+        let held_4 = BTreeMap::from([(
+            ListenerKey::of("http", Network::Tcp4, ":0"),
+            Held {
+                address: "0.0.0.0:41241".to_owned(),
+                activated: false,
+                lost: false,
+            },
+        )]);
+        let wanted = [assigned("http", Network::Tcp, Some("127.0.0.1:41241"))];
+        let orders = plan(&held_4, &current, &wanted).unwrap();
+        assert_eq!(
+            orders
+                .into_iter()
+                .last()
+                .and_then(|o| o.if_in_use)
+                .as_deref(),
+            Some(
+                "this service holds tcp4 0.0.0.0:41241 already: to keep that socket, give `0.0.0.0:41241`; to listen on another address of port 41241, reload to another port first, or stop and start the service"
+            )
+        );
+        let mut given = [assigned("http", Network::Tcp, Some("0.0.0.0:41241"))];
+        as_held(&held_4, &mut given);
+        assert!(held_4.contains_key(given[0].key.as_ref().unwrap()));
         // A port-0 socket is known by the port it got, and kept only by
         // its own listener asking for port 0 again.
         assert_eq!(
@@ -1130,10 +1174,18 @@ mod tests {
             let asked = Some(ListenerKey::of("admin", network, ":0"));
             assert_eq!(wanted[0].key, asked, "{held_one:?} as {network}");
         }
-        let mut wanted = [assigned("admin", Network::Tcp4, Some("127.0.0.1:0"))];
-        as_held(&held_0, &mut wanted);
         let admin = |network, address| Some(ListenerKey::of("admin", network, address));
-        assert_eq!(wanted[0].key, admin(Network::Tcp, "127.0.0.1:0"));
+        // On another network, by its port 0 or by the port it got, as
+        // `status` shows it.
+        for address in ["127.0.0.1:0", "127.0.0.1:41234"] {
+            let mut wanted = [assigned("admin", Network::Tcp4, Some(address))];
+            as_held(&held_0, &mut wanted);
+            assert_eq!(
+                wanted[0].key,
+                admin(Network::Tcp, "127.0.0.1:0"),
+                "{address}"
+            );
+        }
         // IPv6, and every IPv4 host written out on `tcp` as `tcp4`'s `:0`.
         let held_more = BTreeMap::from([
             got(Network::Tcp, "[::1]:0", 41240),
@@ -1144,6 +1196,9 @@ mod tests {
         for ((network, address), held_as) in [
             ((Network::Tcp6, "[::1]:0"), (Network::Tcp, "[::1]:0")),
             ((Network::Tcp, "0.0.0.0:0"), (Network::Tcp4, ":0")),
+            ((Network::Tcp, "0.0.0.0:41241"), (Network::Tcp4, ":0")),
+            ((Network::Tcp, "[::1]:41240"), (Network::Tcp, "[::1]:0")),
+            ((Network::Tcp6, "[::1]:41240"), (Network::Tcp, "[::1]:0")),
             // Written otherwise on its own network: the same socket.
             ((Network::Tcp4, "0.0.0.0:0"), (Network::Tcp4, ":0")),
             ((Network::Udp6, "[::]:0"), (Network::Udp6, ":0")),
@@ -1166,6 +1221,9 @@ mod tests {
             ("admin", Network::Tcp, "[::]:0"),
             ("admin", Network::Tcp, "127.0.0.2:0"),
             ("other", Network::Tcp, "127.0.0.1:0"),
+            // `tcp`'s `:0` at 41235 is dual-stack: not IPv4's alone.
+            ("admin", Network::Tcp4, ":41235"),
+            ("admin", Network::Tcp4, "0.0.0.0:41235"),
         ] {
             let mut wanted = [assigned(name, network, Some(address))];
             as_held(&held_0, &mut wanted);
