@@ -95,6 +95,11 @@ fn status_as_json() {
     assert_eq!(status["listeners"][0]["network"], "tcp");
     assert_eq!(status["listeners"][0]["address"], addr.to_string());
     assert_eq!(status["listeners"][0]["listening"], true);
+    // `-json` too, as Go's flags take it.
+    let out = svc.control_with(ECHO, "status", &["-json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let again: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again["supervisor_pid"], svc.pid());
     // After `--` it is not ours: the text, not JSON.
     let out = svc.control_with(ECHO, "status", &["--", "--json"]);
     assert!(out.status.success(), "{}", text(&out));
