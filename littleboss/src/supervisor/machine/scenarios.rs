@@ -251,11 +251,18 @@ fn a_reloaded_child_that_dies_during_probation_is_rolled_back() {
     assert_eq!(sim.starting_id(), Some(3));
     sim.hello_and_ready(3);
     let status = sim.machine.status();
-    let child = status.child.unwrap();
+    let child = status.child.clone().unwrap();
     assert_eq!(child.path, "/bin/v1");
     assert!(!child.replaced, "its path still names the file it runs");
-    assert!(status.last_failure.unwrap().contains("rolled back"));
+    let failure = status.last_failure.clone().unwrap();
+    assert!(failure.contains("rolled back"), "{failure}");
     assert_eq!(status.failures, 1);
+    // The failure names the exit, which `status` then leaves unsaid on a
+    // line of its own (as its wording is matched: see `render`).
+    let exit = status.last_exit.clone().unwrap();
+    assert!(failure.contains(&exit), "{failure} / {exit}");
+    let shown = status.render();
+    assert!(!shown.contains("last exit"), "{shown}");
 }
 
 /// Child 2 from `/app/current` naming `/releases/1`; then a deploy moves
