@@ -1327,6 +1327,7 @@ fn a_service_dropped_mid_test_leaves_no_child_running() {
     svc.start(&[]);
     let child: u32 = svc.printed("started pid");
     let strays = tests::Strays::of([child]);
+    assert!(strays.runs(child), "the child taken while it runs");
     drop(svc);
     tests::eventually_within(
         "the child gone with its service",
@@ -1602,13 +1603,15 @@ fn a_retry_due_makes_no_folder_above_that_another_made() {
     // thread may be slow to remove the folder), and looks: what they
     // must not make has no event to wait for. Nor does the retry let go
     // of spin meanwhile (its time past, ready at every turn): most of a
-    // CPU for the whole window.
+    // CPU for the whole window (2700 ms of its 3500 when tried). The bound
+    // is one only a spin reaches: a loaded machine's ticks charge the
+    // supervisor some of others' time.
     let cpu = || tests::procfs::cpu_ms(svc.pid() as u32).expect("its CPU time");
     let before = cpu();
     std::thread::sleep(std::time::Duration::from_millis(3500));
     assert!(!app.exists(), "{}", svc.output.text());
     let used = cpu().saturating_sub(before);
-    assert!(used < 300, "{used} ms of CPU");
+    assert!(used < 1000, "{used} ms of CPU");
     // The new `BASE/app` brings a file at the socket's path: the failure
     // is said in full again, not taken for the one said before it.
     let new_app = base.path().join("app.new");

@@ -1617,9 +1617,13 @@ fn answers_a_client_has_not_read_yet_are_kept_across_the_exec() {
     tests::eventually("the socket to fill with answers", || {
         (queued_to_read(&conn) > 32 * 1024).then_some(())
     });
-    let reload = svc.control_with(&copy, "reload", &[]);
-    assert!(reload.status.success(), "{}", text(&reload));
-    assert_eq!(exe(svc.pid()), copy);
+    // Read from the exec on, not once the reload ends: the new child's
+    // start on a loaded machine is no part of the 10 s an unread answer
+    // is held.
+    let reload = svc.spawn_control(&copy, "reload");
+    tests::eventually("the new image to run", || {
+        (exe(svc.pid()) == copy).then_some(())
+    });
     // Every answer, whole and in order: those written before the exec, the
     // one it caught halfway, and those the new image wrote.
     let mut upgrades = Vec::new();
@@ -1638,6 +1642,8 @@ fn answers_a_client_has_not_read_yet_are_kept_across_the_exec() {
         &upgrades[before..before + 5.min(requests - before)]
     );
     assert!(before < requests, "some answered by the new image");
+    let reload = reload.wait_with_output().unwrap();
+    assert!(reload.status.success(), "{}", text(&reload));
     drop(conn);
     svc.stop_expecting(0);
 }
