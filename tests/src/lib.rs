@@ -928,7 +928,14 @@ pub fn waits_for_the_folder_above(svc: &Service, app: &Path) {
         "the folder {} above the control folder is gone",
         app.display()
     ));
-    std::thread::sleep(Duration::from_millis(600));
+    // Three looks' worth, and the supervisor woken meanwhile (a loaded
+    // machine may not have run it at all in that time).
+    let pid = svc.pid() as u32;
+    let woken = || procfs::context_switches(pid).expect("its context switches");
+    let (since, before) = (Instant::now(), woken());
+    eventually("three looks at the folder", || {
+        (since.elapsed() >= Duration::from_millis(600) && woken() >= before + 3).then_some(())
+    });
     assert!(!app.exists(), "{}", svc.output.text());
     std::fs::create_dir(app).unwrap();
     svc.output.wait_for("was removed; made it again");
