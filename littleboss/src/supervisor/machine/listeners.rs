@@ -553,6 +553,39 @@ pub(crate) fn bound_where_meant(
     ))
 }
 
+/// What a reload is told of each listener its own arguments (`given`)
+/// set to an address the service manager's socket it keeps is not at (the
+/// binary's declared default, which that socket is held under): the
+/// socket stays where the socket unit put it, as a start with that address
+/// would have it, and no reload moves it. `asked`: `wanted` as the reload
+/// asked for it, before each was given the key of the socket it names.
+pub(crate) fn activated_given_elsewhere(
+    held: &BTreeMap<ListenerKey, Held>,
+    asked: &[Assigned],
+    wanted: &[Assigned],
+    given: &BTreeSet<String>,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (asked, wanted) in asked.iter().zip(wanted) {
+        let (Some(asked_key), Some(key)) = (&asked.key, &wanted.key) else {
+            continue;
+        };
+        let Some(h) = held.get(key).filter(|h| h.activated) else {
+            continue;
+        };
+        let address = asked_key.bind_address();
+        if !given.contains(&wanted.name) || spellings(&h.address, true).iter().any(|a| a == address)
+        {
+            continue;
+        }
+        notes.push(format!(
+            "listener `{}`: `{address}` given, but it stays on the service manager's socket, {} {}, which no reload moves (change the socket unit to move it)",
+            wanted.name, key.network, h.address
+        ));
+    }
+    notes
+}
+
 /// What a caller in another folder is told when it gives new arguments:
 /// the child runs in the supervisor's folder, so a relative path among
 /// them is taken from there.

@@ -1511,15 +1511,23 @@ impl Machine {
         if let Err(error) = planned {
             return self.refuse(client, Response::error(error));
         }
-        let note = elsewhere
-            .as_ref()
-            .filter(|_| gave_args)
-            .map(listeners::folder_note);
+        let mut notes = listeners::activated_given_elsewhere(
+            &self.state.held,
+            &asked,
+            &launch.listeners,
+            &given,
+        );
+        notes.extend(
+            elsewhere
+                .as_ref()
+                .filter(|_| gave_args)
+                .map(listeners::folder_note),
+        );
         // Refused, its start may have begun the next queued instead.
         let id = self.start_child(launch, Why::Reload { client });
         let starting = self.up().and_then(|up| up.starting.as_mut());
         if let Some(starting) = starting.filter(|s| Some(s.id) == id) {
-            starting.notes.extend(note);
+            starting.notes.extend(notes);
         }
     }
 

@@ -3384,6 +3384,37 @@ fn a_reload_may_name_a_socket_activated_listener_by_its_real_address() {
 }
 
 #[test]
+fn a_reload_giving_a_socket_activated_listener_its_declared_address_is_told_where_it_stays() {
+    // Given the binary's default, :8080, which the unit's socket is held
+    // under: kept on 127.0.0.1:9090, and said, not silently.
+    let mut sim = serving_on_a_units_9090();
+    let client = reload_with(
+        &mut sim,
+        Some(&["-http=127.0.0.1:8080"]),
+        &[("http", "tcp:127.0.0.1:8080")],
+    );
+    assert_eq!(sim.sockets.len(), 1, "nothing else bound");
+    let note = "listener `http`: `127.0.0.1:8080` given, but it stays on the service manager's socket, tcp 127.0.0.1:9090, which no reload moves (change the socket unit to move it)";
+    assert!(
+        matches!(sim.answers(client), [Response::Reloading { changes, .. }] if changes == &[note]),
+        "{:?}",
+        sim.answers(client)
+    );
+    sim.hello_and_ready(2);
+    // Named by the address it has, or not given at all: nothing to say.
+    for args in [Some(&["-http=127.0.0.1:9090"][..]), None] {
+        let client = reload_with(&mut sim, args, &[("http", "tcp:127.0.0.1:8080")]);
+        let id = sim.starting_id().unwrap();
+        assert!(
+            matches!(sim.answers(client), [Response::Reloading { changes, .. }] if changes.is_empty()),
+            "{args:?}: {:?}",
+            sim.answers(client)
+        );
+        sim.hello_and_ready(id);
+    }
+}
+
+#[test]
 fn two_listeners_naming_one_held_socket_are_refused_in_the_words_they_were_asked_in() {
     // `admin` asks 127.0.0.1:9090, where the socket held for `http`
     // (under its declared :8080) really is: not "both ask for :8080".
