@@ -928,10 +928,10 @@ pub fn waits_for_the_folder_above(svc: &Service, app: &Path) {
         "the folder {} above the control folder is gone",
         app.display()
     ));
-    // Three looks' worth, and the supervisor woken meanwhile (a loaded
-    // machine may not have run it at all in that time).
+    // Three looks' worth, and the supervisor's loop woken three times
+    // meanwhile (a loaded machine may not have run it at all in that time).
     let pid = svc.pid() as u32;
-    let woken = || procfs::context_switches(pid).expect("its context switches");
+    let woken = || procfs::main_thread_sleeps(pid).expect("its loop's sleeps");
     let (since, before) = (Instant::now(), woken());
     eventually("three looks at the folder", || {
         (since.elapsed() >= Duration::from_millis(600) && woken() >= before + 3).then_some(())

@@ -84,6 +84,17 @@ pub fn context_switches(pid: u32) -> Option<u64> {
     Some(total)
 }
 
+/// How many times `pid`'s main thread has gone to sleep of itself
+/// (`voluntary_ctxt_switches`); `None` if it is gone. A supervisor's loop
+/// runs there: each wake of it (a timer, an event) ends in one, and no
+/// other thread's (its log writer's) count.
+pub fn main_thread_sleeps(pid: u32) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/task/{pid}/status")).ok()?;
+    (status.lines())
+        .find_map(|line| line.strip_prefix("voluntary_ctxt_switches:"))
+        .and_then(|count| count.trim().parse().ok())
+}
+
 /// One thread's signal sets, as bit sets: signal N is bit N - 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignalMasks {

@@ -1620,8 +1620,12 @@ fn answers_a_client_has_not_read_yet_are_kept_across_the_exec() {
     // Read from the exec on, not once the reload ends: the new child's
     // start on a loaded machine is no part of the 10 s an unread answer
     // is held.
-    let reload = svc.spawn_control(&copy, "reload");
+    let mut reload = svc.spawn_control(&copy, "reload");
     tests::eventually("the new image to run", || {
+        // A reload refused or failed says why, rather than a wait in vain.
+        if let Ok(Some(_)) = reload.0.try_wait() {
+            assert_eq!(exe(svc.pid()), copy, "{}", text(&reload.output()));
+        }
         (exe(svc.pid()) == copy).then_some(())
     });
     // Every answer, whole and in order: those written before the exec, the

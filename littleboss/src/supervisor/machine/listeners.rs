@@ -145,9 +145,10 @@ fn if_in_use(
     }
     let (host, port) = host_port(k.bind_address()).ok()?;
     Some(match (host.is_empty(), port) {
-        // Asked for on port 0 on every address: known by its listener's
-        // name and `:0` alone (`as_held`).
-        (true, 0) => match k.port_0_owner() {
+        // Asked for on port 0 on every address of both families: known by
+        // its listener's name and `:0` alone (`as_held`); on one family's,
+        // by the address it has, as below.
+        (true, 0) if k.network.dual_stack() => match k.port_0_owner() {
             Some(owner) if owner == name => keep(k.bind_address()),
             Some(owner) => format!(
                 "{ours}, bound on port 0 for listener `{owner}`: stop and start the service to give `{name}` that port"
@@ -155,7 +156,7 @@ fn if_in_use(
             None => format!("{ours}: stop and start the service to give `{name}` that port"),
         },
         // `:8080` shows as `[::]:8080`, which would be another socket.
-        (true, _) => keep(k.bind_address()),
+        (true, port) if port != 0 => keep(k.bind_address()),
         _ => keep(&h.address),
     })
 }
@@ -558,12 +559,14 @@ pub(crate) fn bound_where_meant(
 /// binary's declared default, which that socket is held under): the
 /// socket stays where the socket unit put it, as a start with that address
 /// would have it, and no reload moves it. `asked`: `wanted` as the reload
-/// asked for it, before each was given the key of the socket it names.
+/// asked for it, before each was given the key of the socket it names;
+/// `home`: the supervisor's folder, where a relative unix path is.
 pub(crate) fn activated_given_elsewhere(
     held: &BTreeMap<ListenerKey, Held>,
     asked: &[Assigned],
     wanted: &[Assigned],
     given: &BTreeSet<String>,
+    home: Option<&Path>,
 ) -> Vec<String> {
     let mut notes = Vec::new();
     for (asked, wanted) in asked.iter().zip(wanted) {
@@ -573,9 +576,19 @@ pub(crate) fn activated_given_elsewhere(
         let Some(h) = held.get(key).filter(|h| h.activated) else {
             continue;
         };
-        let address = asked_key.bind_address();
-        if !given.contains(&wanted.name) || spellings(&h.address, true).iter().any(|a| a == address)
-        {
+        // A relative path as bound from the supervisor's folder (`home`);
+        // a host name, which may name the address the socket has, is let
+        // be.
+        let address = match (asked_key.relative_unix(), home) {
+            (false, _) => asked_key.bind_address().to_owned(),
+            (true, Some(home)) => asked_key.in_folder(home).address,
+            (true, None) => continue,
+        };
+        let named_host = asked_key.network != Network::Unix
+            && host_port(&address)
+                .is_ok_and(|(host, _)| !host.is_empty() && host.parse::<IpAddr>().is_err());
+        let where_it_is = spellings(&h.address, true).contains(&address);
+        if !given.contains(&wanted.name) || named_host || where_it_is {
             continue;
         }
         notes.push(format!(
@@ -896,6 +909,24 @@ mod tests {
             )
         );
         let mut given = [assigned("http", Network::Tcp, Some("0.0.0.0:41241"))];
+        as_held(&held_4, &mut given);
+        assert!(held_4.contains_key(given[0].key.as_ref().unwrap()));
+        // On its own network, one family's port-0 socket is kept by the
+        // address it has, whichever listener gives it: advised so, not as
+        // a port only its own listener could have.
+        let wanted = [assigned("admin", Network::Tcp4, Some("127.0.0.1:41241"))];
+        let orders = plan(&held_4, &current, &wanted).unwrap();
+        assert_eq!(
+            orders
+                .into_iter()
+                .last()
+                .and_then(|o| o.if_in_use)
+                .as_deref(),
+            Some(
+                "this service holds tcp4 0.0.0.0:41241 already: to keep that socket, give `0.0.0.0:41241`; to listen on another address of port 41241, reload to another port first, or stop and start the service"
+            )
+        );
+        let mut given = [assigned("admin", Network::Tcp4, Some("0.0.0.0:41241"))];
         as_held(&held_4, &mut given);
         assert!(held_4.contains_key(given[0].key.as_ref().unwrap()));
         // A port-0 socket is known by the port it got, and kept only by
@@ -1279,6 +1310,45 @@ mod tests {
                 "{network} {address}"
             );
         }
+    }
+
+    #[test]
+    fn a_socket_activated_listener_given_elsewhere_is_told_where_it_stays() {
+        // Each held under its declared address, activated elsewhere.
+        let sockets = [
+            ("http", Network::Tcp, ":8080", "0.0.0.0:9090"),
+            ("db", Network::Tcp, "localhost:5432", "127.0.0.1:5432"),
+            ("api", Network::Unix, "api.sock", "/srv/app/api.sock"),
+            ("rpc", Network::Unix, "rpc.sock", "/run/app/rpc.sock"),
+        ];
+        let held: BTreeMap<_, _> = (sockets.iter())
+            .map(|(name, network, declared, at)| {
+                let h = Held {
+                    address: at.to_string(),
+                    activated: true,
+                    lost: false,
+                };
+                (ListenerKey::of(name, *network, declared), h)
+            })
+            .collect();
+        let asked: Vec<_> = (sockets.iter())
+            .map(|(name, network, declared, _)| assigned(name, *network, Some(declared)))
+            .collect();
+        let given: BTreeSet<_> = ["http", "db", "api", "rpc"].map(String::from).into();
+        let notes =
+            activated_given_elsewhere(&held, &asked, &asked, &given, Some(Path::new("/srv/app")));
+        // Not `api.sock`, the very file from the supervisor's folder, nor
+        // `localhost`, which may name the address the socket has.
+        assert_eq!(
+            notes,
+            [
+                "listener `http`: `:8080` given, but it stays on the service manager's socket, tcp 0.0.0.0:9090, which no reload moves (change the socket unit to move it)",
+                "listener `rpc`: `/srv/app/rpc.sock` given, but it stays on the service manager's socket, unix /run/app/rpc.sock, which no reload moves (change the socket unit to move it)",
+            ]
+        );
+        // Not given by the reload: nothing said.
+        let none = BTreeSet::new();
+        assert!(activated_given_elsewhere(&held, &asked, &asked, &none, None).is_empty());
     }
 
     #[test]

@@ -1516,6 +1516,7 @@ impl Machine {
             &asked,
             &launch.listeners,
             &given,
+            self.state.settings.working_dir.as_deref(),
         );
         notes.extend(
             elsewhere
