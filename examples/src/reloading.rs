@@ -194,7 +194,10 @@ pub fn end_server(
 pub struct Plan {
     pub shape: Shape,
     pub clients: usize,
-    /// Load without reloads first, for the steady-state latency.
+    /// Load without reloads first, and as long again once the last old
+    /// child has exited, for the steady-state latency: taken on both sides
+    /// of the reloads, a row's drift over its minute or more falls on both
+    /// sides of its ratios.
     pub steady: Duration,
     pub reloads: usize,
     /// Pause after each reload's command returns.
@@ -411,6 +414,8 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     let drains = tokio::task::spawn_blocking(move || s.drains())
         .await
         .expect("drains");
+    let after_began = epoch.elapsed();
+    tokio::time::sleep(plan.steady).await;
     let samples = running.stop().await;
     let seconds = load_began.elapsed().as_secs_f64();
     let s = server.clone();
@@ -449,22 +454,24 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         }
     }
     row.pids = pids.len();
-    let paced_began = paced_began.unwrap_or(Duration::MAX);
+    let paced_began = paced_began.unwrap_or(after_began);
     // Each request in the phase it was due in: one timed out at the end of
     // a phase is that phase's.
     let window =
         |from: Duration, to: Duration| samples.iter().filter(move |s| from <= s.due && s.due < to);
     // The first fifth of the steady phase is the load connecting and the
-    // child warming up, not the steady state.
+    // child warming up, not the steady state; of the one after, the load
+    // settling on the last new child.
     let warmed = reloads_began.saturating_sub(plan.steady * 4 / 5);
+    let settled_again = after_began + plan.steady / 5;
     // Nor a request the first reload may have held up, one still in
     // flight as the reloads began: the reloads' window has it.
     let in_flight = |s: &&Sample| s.at > reloads_began;
-    let steady = window(warmed, reloads_began).filter(|s| !in_flight(s));
-    row.steady_ms = percentiles(steady);
+    let before = window(warmed, reloads_began).filter(|s| !in_flight(s));
+    row.steady_ms = percentiles(before.chain(window(settled_again, Duration::MAX)));
     let held_up = window(warmed, reloads_began).filter(in_flight);
     row.reload_ms = percentiles(held_up.chain(window(reloads_began, paced_began)));
-    row.paced_ms = percentiles(window(paced_began, Duration::MAX));
+    row.paced_ms = percentiles(window(paced_began, after_began));
     let drains = drains.ms;
     row.drains_timed = drains.len();
     if !drains.is_empty() {

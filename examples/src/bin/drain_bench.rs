@@ -322,7 +322,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
         None => "; closed loop, each client sending as its last answer ends".to_owned(),
     };
     out += &format!(
-        "`{}` on {}: {} reloads per row, {} ms apart{then}, after {} s of steady load (the steady figures over its last four fifths){control}{pace}\n\n",
+        "`{}` on {}: {} reloads per row, {} ms apart{then}, after {} s of steady load, and as long again once the last old child exited (the steady figures over the last four fifths of each){control}{pace}\n\n",
         command.join(" "),
         revision,
         args.reloads,
