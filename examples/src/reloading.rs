@@ -415,7 +415,14 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         .await
         .expect("drains");
     let after_began = epoch.elapsed();
-    tokio::time::sleep(plan.steady).await;
+    // A slow client connected to an old child just before it went sends
+    // its first byte, when its request is due, up to its silence later:
+    // that request is the reloads', so the steady state begins after it.
+    let silence = match plan.shape {
+        Shape::SlowFirstByte => crate::traffic::LONGEST_SILENCE,
+        _ => Duration::ZERO,
+    };
+    tokio::time::sleep(silence + plan.steady).await;
     let samples = running.stop().await;
     let seconds = load_began.elapsed().as_secs_f64();
     let s = server.clone();
@@ -454,7 +461,6 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         }
     }
     row.pids = pids.len();
-    let paced_began = paced_began.unwrap_or(after_began);
     // Each request in the phase it was due in: one timed out at the end of
     // a phase is that phase's.
     let window =
@@ -463,15 +469,18 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     // child warming up, not the steady state; of the one after, the load
     // settling on the last new child.
     let warmed = reloads_began.saturating_sub(plan.steady * 4 / 5);
-    let settled_again = after_began + plan.steady / 5;
+    let settled_again = after_began + silence + plan.steady / 5;
     // Nor a request the first reload may have held up, one still in
     // flight as the reloads began: the reloads' window has it.
     let in_flight = |s: &&Sample| s.at > reloads_began;
+    // Without paced reloads, the reloads' window runs on to the steady
+    // state after them, the last old children's drains included.
+    let paced_began = paced_began.unwrap_or(settled_again);
     let before = window(warmed, reloads_began).filter(|s| !in_flight(s));
     row.steady_ms = percentiles(before.chain(window(settled_again, Duration::MAX)));
     let held_up = window(warmed, reloads_began).filter(in_flight);
     row.reload_ms = percentiles(held_up.chain(window(reloads_began, paced_began)));
-    row.paced_ms = percentiles(window(paced_began, after_began));
+    row.paced_ms = percentiles(window(paced_began, settled_again));
     let drains = drains.ms;
     row.drains_timed = drains.len();
     if !drains.is_empty() {

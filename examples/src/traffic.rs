@@ -59,6 +59,10 @@ impl Shape {
 /// The body `Shape::Post` sends.
 pub const POST_BODY: usize = 16 * 1024;
 
+/// The longest a slow client waits, connected, before its first byte
+/// (from 200 ms).
+pub const LONGEST_SILENCE: Duration = Duration::from_millis(3000);
+
 /// One finished request.
 #[derive(Debug, Clone, Copy)]
 pub struct Sample {
@@ -306,7 +310,8 @@ async fn h1_client(
                 random ^= random << 13;
                 random ^= random >> 7;
                 random ^= random << 17;
-                let wait = 200 + random % 2801;
+                let longest = LONGEST_SILENCE.as_millis() as u64;
+                let wait = 200 + random % (longest - 200 + 1);
                 tokio::time::sleep(Duration::from_millis(wait)).await;
                 begin = Instant::now() - connecting;
             }
