@@ -896,39 +896,27 @@ mod tests {
                 lost: false,
             },
         )]);
-        let wanted = [assigned("http", Network::Tcp, Some("127.0.0.1:41241"))];
-        let orders = plan(&held_4, &current, &wanted).unwrap();
-        assert_eq!(
-            orders
-                .into_iter()
-                .last()
-                .and_then(|o| o.if_in_use)
-                .as_deref(),
-            Some(
-                "this service holds tcp4 0.0.0.0:41241 already: to keep that socket, give `0.0.0.0:41241`; to listen on another address of port 41241, reload to another port first, or stop and start the service"
-            )
-        );
-        let mut given = [assigned("http", Network::Tcp, Some("0.0.0.0:41241"))];
-        as_held(&held_4, &mut given);
-        assert!(held_4.contains_key(given[0].key.as_ref().unwrap()));
-        // On its own network, one family's port-0 socket is kept by the
-        // address it has, whichever listener gives it: advised so, not as
-        // a port only its own listener could have.
-        let wanted = [assigned("admin", Network::Tcp4, Some("127.0.0.1:41241"))];
-        let orders = plan(&held_4, &current, &wanted).unwrap();
-        assert_eq!(
-            orders
-                .into_iter()
-                .last()
-                .and_then(|o| o.if_in_use)
-                .as_deref(),
-            Some(
-                "this service holds tcp4 0.0.0.0:41241 already: to keep that socket, give `0.0.0.0:41241`; to listen on another address of port 41241, reload to another port first, or stop and start the service"
-            )
-        );
-        let mut given = [assigned("admin", Network::Tcp4, Some("0.0.0.0:41241"))];
-        as_held(&held_4, &mut given);
-        assert!(held_4.contains_key(given[0].key.as_ref().unwrap()));
+        // On its own network too, one family's port-0 socket is kept by
+        // the address it has, whichever listener gives it: advised so, not
+        // as a port only its own listener could have.
+        for (name, network) in [("http", Network::Tcp), ("admin", Network::Tcp4)] {
+            let wanted = [assigned(name, network, Some("127.0.0.1:41241"))];
+            let orders = plan(&held_4, &current, &wanted).unwrap();
+            assert_eq!(
+                orders
+                    .into_iter()
+                    .last()
+                    .and_then(|o| o.if_in_use)
+                    .as_deref(),
+                Some(
+                    "this service holds tcp4 0.0.0.0:41241 already: to keep that socket, give `0.0.0.0:41241`; to listen on another address of port 41241, reload to another port first, or stop and start the service"
+                ),
+                "{name} {network}"
+            );
+            let mut given = [assigned(name, network, Some("0.0.0.0:41241"))];
+            as_held(&held_4, &mut given);
+            assert!(held_4.contains_key(given[0].key.as_ref().unwrap()));
+        }
         // A port-0 socket is known by the port it got, and kept only by
         // its own listener asking for port 0 again.
         assert_eq!(
