@@ -374,7 +374,8 @@ pub fn one_child_left(pid: u32, within: Duration) -> bool {
 }
 
 /// Runs the plan against a started server: the load, a steady phase, the
-/// reloads, and the load still on until every old child has exited.
+/// reloads (and the paced ones), the load still on until every old child
+/// has exited, and a steady phase again (see `Phases`).
 pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     let load_began = Instant::now();
     let running = Traffic {
@@ -390,6 +391,13 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     let reload = |count, interval| reload(&server, count, interval, !plan.without_reloads);
     let (mut reloads_failed, mut reloads_during_a_drain) =
         reload(plan.reloads, plan.interval).await;
+    // A slow client connected to an old child just before it went sends
+    // its first byte, when its request is due, up to its silence later:
+    // that request is the reloads', so the next phase begins after it.
+    let silence = match plan.shape {
+        Shape::SlowFirstByte => crate::traffic::LONGEST_SILENCE,
+        _ => Duration::ZERO,
+    };
     let mut paced_began = None;
     // Whether the old children had exited before the paced reloads, as
     // the table's heading says they had: a row where they had not does
@@ -403,6 +411,7 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         if !settled_before_paced {
             eprintln!("old children still running before the paced reloads");
         }
+        tokio::time::sleep(silence).await;
         paced_began = Some(epoch.elapsed());
         let (failed, during_a_drain) = reload(plan.paced_reloads, plan.paced_interval).await;
         reloads_failed += failed;
@@ -415,13 +424,6 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         .await
         .expect("drains");
     let after_began = epoch.elapsed();
-    // A slow client connected to an old child just before it went sends
-    // its first byte, when its request is due, up to its silence later:
-    // that request is the reloads', so the steady state begins after it.
-    let silence = match plan.shape {
-        Shape::SlowFirstByte => crate::traffic::LONGEST_SILENCE,
-        _ => Duration::ZERO,
-    };
     tokio::time::sleep(silence + plan.steady).await;
     let samples = running.stop().await;
     let seconds = load_began.elapsed().as_secs_f64();
@@ -461,26 +463,16 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         }
     }
     row.pids = pids.len();
-    // Each request in the phase it was due in: one timed out at the end of
-    // a phase is that phase's.
-    let window =
-        |from: Duration, to: Duration| samples.iter().filter(move |s| from <= s.due && s.due < to);
-    // The first fifth of the steady phase is the load connecting and the
-    // child warming up, not the steady state; of the one after, the load
-    // settling on the last new child.
-    let warmed = reloads_began.saturating_sub(plan.steady * 4 / 5);
-    let settled_again = after_began + silence + plan.steady / 5;
-    // Nor a request the first reload may have held up, one still in
-    // flight as the reloads began: the reloads' window has it.
-    let in_flight = |s: &&Sample| s.at > reloads_began;
-    // Without paced reloads, the reloads' window runs on to the steady
-    // state after them, the last old children's drains included.
-    let paced_began = paced_began.unwrap_or(settled_again);
-    let before = window(warmed, reloads_began).filter(|s| !in_flight(s));
-    row.steady_ms = percentiles(before.chain(window(settled_again, Duration::MAX)));
-    let held_up = window(warmed, reloads_began).filter(in_flight);
-    row.reload_ms = percentiles(held_up.chain(window(reloads_began, paced_began)));
-    row.paced_ms = percentiles(window(paced_began, settled_again));
+    let phases = Phases {
+        steady: plan.steady,
+        reloads_began,
+        paced_began,
+        after_began: after_began + silence,
+    };
+    let of = |phase| samples.iter().filter(move |s| phases.of(s) == Some(phase));
+    row.steady_ms = percentiles(of(Phase::Steady));
+    row.reload_ms = percentiles(of(Phase::Reloads));
+    row.paced_ms = percentiles(of(Phase::Paced));
     let drains = drains.ms;
     row.drains_timed = drains.len();
     if !drains.is_empty() {
@@ -488,6 +480,55 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         row.drain_ms = [crate::median(&drains), max];
     }
     row
+}
+
+/// The phase of a row a request counts in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Steady,
+    Reloads,
+    Paced,
+}
+
+/// Where a row's phases begin, from the start of the run: the steady
+/// load before the reloads (`steady` long) and as long again after them,
+/// once the last old child has exited and a slow client connected to it
+/// has had its silence (`after_began`).
+#[derive(Debug, Clone, Copy)]
+struct Phases {
+    steady: Duration,
+    reloads_began: Duration,
+    /// `None`: no paced reloads.
+    paced_began: Option<Duration>,
+    after_began: Duration,
+}
+
+impl Phases {
+    /// The phase `sample` counts in, by when it was due: one timed out at
+    /// the end of a phase is that phase's. `None`: the first fifth of
+    /// either steady phase (the load connecting and the child warming up;
+    /// the load settling on the last new child), which is neither.
+    fn of(&self, sample: &Sample) -> Option<Phase> {
+        if self.steady.is_zero()
+            && (sample.due < self.reloads_began || sample.due >= self.after_began)
+        {
+            return None;
+        }
+        let warmed = self.reloads_began.saturating_sub(self.steady * 4 / 5);
+        let settled_again = self.after_began + self.steady / 5;
+        // Without paced reloads, the reloads' window runs on to the
+        // steady phase after them, the last drains included.
+        let paced_began = self.paced_began.unwrap_or(settled_again);
+        Some(match sample.due {
+            due if due < warmed => return None,
+            // Held up by the first reload, in flight as it began: the
+            // reloads'.
+            due if due < self.reloads_began && sample.at <= self.reloads_began => Phase::Steady,
+            due if due < paced_began => Phase::Reloads,
+            due if due < settled_again => Phase::Paced,
+            _ => Phase::Steady,
+        })
+    }
 }
 
 /// Reloads `server` `count` times (or, unless `really`, only pauses as
@@ -583,6 +624,61 @@ pub fn wait_line(
 }
 
 /// Not `tests`: that name is the test-support crate's, used above.
+#[cfg(test)]
+mod phases {
+    use super::{Phase, Phases};
+    use crate::load::Outcome;
+    use crate::traffic::Sample;
+    use std::time::Duration;
+
+    fn due(due_ms: u64, at_ms: u64) -> Sample {
+        Sample {
+            at: Duration::from_millis(at_ms),
+            due: Duration::from_millis(due_ms),
+            latency: Duration::from_millis(at_ms - due_ms),
+            outcome: Outcome::Ok { pid: 1 },
+            reused: false,
+        }
+    }
+
+    #[test]
+    fn each_request_counts_in_the_phase_it_was_due_in() {
+        let ms = Duration::from_millis;
+        // Steady 0 to 1000 ms (its first fifth left out), reloads from
+        // 1000, the last old child gone at 5000, steady again to 6000 (its
+        // first fifth left out).
+        let mut phases = Phases {
+            steady: ms(1000),
+            reloads_began: ms(1000),
+            paced_began: None,
+            after_began: ms(5000),
+        };
+        let of = |phases: &Phases, d, a| phases.of(&due(d, a));
+        assert_eq!(of(&phases, 100, 101), None);
+        assert_eq!(of(&phases, 200, 201), Some(Phase::Steady));
+        assert_eq!(of(&phases, 990, 999), Some(Phase::Steady));
+        assert_eq!(of(&phases, 990, 1005), Some(Phase::Reloads), "held up");
+        assert_eq!(of(&phases, 1000, 1001), Some(Phase::Reloads));
+        assert_eq!(of(&phases, 5100, 5101), Some(Phase::Reloads), "settling");
+        assert_eq!(of(&phases, 5200, 5201), Some(Phase::Steady));
+        assert_eq!(of(&phases, 5999, 6000), Some(Phase::Steady));
+        // Paced reloads from 3000: the reloads' window ends there, and
+        // theirs where the steady phase after them begins.
+        phases.paced_began = Some(ms(3000));
+        assert_eq!(of(&phases, 2999, 3000), Some(Phase::Reloads));
+        assert_eq!(of(&phases, 3000, 3001), Some(Phase::Paced));
+        assert_eq!(of(&phases, 5100, 5101), Some(Phase::Paced));
+        assert_eq!(of(&phases, 5200, 5201), Some(Phase::Steady));
+        // Without a steady phase, no steady state: nothing before the
+        // reloads, nothing after them.
+        phases.steady = Duration::ZERO;
+        assert_eq!(of(&phases, 999, 1000), None);
+        assert_eq!(of(&phases, 1000, 1001), Some(Phase::Reloads));
+        assert_eq!(of(&phases, 4999, 5000), Some(Phase::Paced));
+        assert_eq!(of(&phases, 5000, 5001), None);
+    }
+}
+
 #[cfg(test)]
 mod log_reading {
     use std::time::Duration;

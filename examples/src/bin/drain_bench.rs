@@ -27,7 +27,8 @@
 //! then `--reloads` reloads, `--interval-ms` apart, while the load runs,
 //! and, with `--paced-reloads`, once their old children have exited, that
 //! many more at a calmer pace (`--paced-interval-ms`), their latency
-//! reported apart.
+//! reported apart; then, once the last old child has exited, a steady
+//! phase again, the steady state taken from both.
 //! A reload returns once the new child is ready. Old children end as soon
 //! as their last connection has closed (littleboss ends the grace then):
 //! within milliseconds under new-connection load; under slow-first-byte
@@ -88,7 +89,8 @@ struct Args {
     /// to show what the latency windows measure without reloads.
     #[arg(long)]
     without_reloads: bool,
-    /// Seconds of load before the reloads, for the steady-state latency.
+    /// Seconds of load before the reloads, and again after their last old
+    /// child exited, for the steady-state latency.
     #[arg(long, default_value_t = 3)]
     steady_secs: u64,
     /// Servers, comma-separated: readme, axum_serve, plain, http.
@@ -322,7 +324,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
         None => "; closed loop, each client sending as its last answer ends".to_owned(),
     };
     out += &format!(
-        "`{}` on {}: {} reloads per row, {} ms apart{then}, after {} s of steady load, and as long again once the last old child exited (the steady figures over the last four fifths of each){control}{pace}\n\n",
+        "`{}` on {}: {} reloads per row, {} ms apart{then}, after {} s of steady load, and as long again once the last old child exited (slow clients: 3 s later, their longest silence); the steady figures over the last four fifths of each, the reloads' window (or the paced ones') running on to the second{control}{pace}\n\n",
         command.join(" "),
         revision,
         args.reloads,
