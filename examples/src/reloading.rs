@@ -196,7 +196,7 @@ pub struct Plan {
     pub clients: usize,
     /// Load without reloads first, and as long again once the last old
     /// child has exited, for the steady-state latency: taken on both sides
-    /// of the reloads, a row's drift over its minute or more falls on both
+    /// of the reloads, a row's drift over its seconds or minutes falls on both
     /// sides of its ratios.
     pub steady: Duration,
     pub reloads: usize,
@@ -507,11 +507,10 @@ impl Phases {
     /// The phase `sample` counts in, by when it was due: one timed out at
     /// the end of a phase is that phase's. `None`: the first fifth of
     /// either steady phase (the load connecting and the child warming up;
-    /// the load settling on the last new child), which is neither.
+    /// the load settling on the last new child), which is neither, or,
+    /// with no steady phase, anything outside the reloads.
     fn of(&self, sample: &Sample) -> Option<Phase> {
-        if self.steady.is_zero()
-            && (sample.due < self.reloads_began || sample.due >= self.after_began)
-        {
+        if self.steady.is_zero() && sample.due >= self.after_began {
             return None;
         }
         let warmed = self.reloads_began.saturating_sub(self.steady * 4 / 5);
@@ -623,7 +622,8 @@ pub fn wait_line(
     }
 }
 
-/// Not `tests`: that name is the test-support crate's, used above.
+// Neither test module is `tests`: that name is the test-support crate's,
+// used above.
 #[cfg(test)]
 mod phases {
     use super::{Phase, Phases};
@@ -657,6 +657,11 @@ mod phases {
         assert_eq!(of(&phases, 100, 101), None);
         assert_eq!(of(&phases, 200, 201), Some(Phase::Steady));
         assert_eq!(of(&phases, 990, 999), Some(Phase::Steady));
+        assert_eq!(
+            of(&phases, 990, 1000),
+            Some(Phase::Steady),
+            "ended as they began"
+        );
         assert_eq!(of(&phases, 990, 1005), Some(Phase::Reloads), "held up");
         assert_eq!(of(&phases, 1000, 1001), Some(Phase::Reloads));
         assert_eq!(of(&phases, 5100, 5101), Some(Phase::Reloads), "settling");
@@ -676,6 +681,8 @@ mod phases {
         assert_eq!(of(&phases, 1000, 1001), Some(Phase::Reloads));
         assert_eq!(of(&phases, 4999, 5000), Some(Phase::Paced));
         assert_eq!(of(&phases, 5000, 5001), None);
+        phases.paced_began = None;
+        assert_eq!(of(&phases, 4999, 5000), Some(Phase::Reloads));
     }
 }
 

@@ -306,7 +306,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
     let paced = args.paced_reloads > 0;
     let then = if paced {
         format!(
-            ", then {} reloads {} ms apart once their old children have exited",
+            ", then {} reloads {} ms apart once their old children have exited (slow clients: 3 s later)",
             args.paced_reloads, args.paced_interval_ms
         )
     } else {
@@ -324,7 +324,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
         None => "; closed loop, each client sending as its last answer ends".to_owned(),
     };
     out += &format!(
-        "`{}` on {}: {} reloads per row, {} ms apart{then}, after {} s of steady load, and as long again once the last old child exited (slow clients: 3 s later, their longest silence); the steady figures over the last four fifths of each, the reloads' window (or the paced ones') running on to the second{control}{pace}\n\n",
+        "`{}` on {}: {} reloads per row, {} ms apart{then}, after {} s of steady load, and as long again once the last old child exited (slow clients: 3 s later, their longest silence); the steady figures over the last four fifths of each, the reloads' window (or the paced reloads') running on to the second{control}{pace}\n\n",
         command.join(" "),
         revision,
         args.reloads,
