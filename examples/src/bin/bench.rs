@@ -503,6 +503,12 @@ struct ReloadFigures {
     /// reloads are measured against.
     between_reloads_requests: usize,
     between_reloads_latency_us: [u64; 4],
+    /// Of those during reloads, the requests in flight while a `reload`
+    /// command ran (from its request to its answer: the new child started
+    /// and ready, the old one told to wind down), which a reload itself
+    /// touches; the others ran between reloads, one child serving.
+    while_reloading_requests: usize,
+    while_reloading_latency_us: [u64; 4],
     reload_wall_ms_median: f64,
     reload_wall_ms_max: f64,
     /// First response by the new child minus its promotion, ms (negative:
@@ -885,6 +891,18 @@ struct Reload {
     new_pid: Option<u32>,
 }
 
+/// Whether a request from `began` to `ended` was in flight while one of
+/// `reloads` (in order, one at a time) ran: the last to begin before it
+/// ended had not yet answered when it began (an earlier one overlapping
+/// it would mean that one does too).
+fn in_flight_while_reloading(reloads: &[Reload], began: Duration, ended: Duration) -> bool {
+    let before_its_end = reloads.partition_point(|r| r.began < ended);
+    before_its_end > 0 && {
+        let last = &reloads[before_its_end - 1];
+        last.began + last.wall > began
+    }
+}
+
 async fn reload_once(server: &Arc<Server>, epoch: Instant) -> Reload {
     let began = epoch.elapsed();
     let s = server.clone();
@@ -953,6 +971,11 @@ fn reload_figures(
         .partition(|s| (quiet.iter()).any(|(from, to)| *from <= began(s) && s.at < *to));
     let (p50, p99, p999, max) = percentiles(&during_reloads);
     let (s50, s99, s999, smax) = percentiles(&steady);
+    let touched: Vec<Sample> = (during_reloads.iter())
+        .filter(|s| in_flight_while_reloading(reloads, began(s), s.at))
+        .cloned()
+        .collect();
+    let (t50, t99, t999, tmax) = percentiles(&touched);
     let walls: Vec<f64> = reloads.iter().map(|r| r.wall.as_secs_f64() * 1e3).collect();
     // First completed response of each new child, against its promotion.
     let mut first: BTreeMap<u32, Duration> = BTreeMap::new();
@@ -1019,6 +1042,8 @@ fn reload_figures(
         latency_us: [p50, p99, p999, max],
         between_reloads_requests: steady.len(),
         between_reloads_latency_us: [s50, s99, s999, smax],
+        while_reloading_requests: touched.len(),
+        while_reloading_latency_us: [t50, t99, t999, tmax],
         reload_wall_ms_median: median(&walls),
         reload_wall_ms_max: walls.iter().copied().fold(0.0, f64::max),
         first_response_after_ready_ms: [
@@ -1260,6 +1285,16 @@ impl Report {
             ms(s999),
             ms(smax)
         );
+        let [t50, t99, t999, tmax] = r.while_reloading_latency_us;
+        let _ = writeln!(
+            out,
+            "| of those, requests in flight while a `reload` command ran ({} requests) p50 / p99 / p99.9 / max ms | {} / {} / {} / {} |",
+            r.while_reloading_requests,
+            ms(t50),
+            ms(t99),
+            ms(t999),
+            ms(tmax)
+        );
         let _ = writeln!(
             out,
             "| `reload` command wall time median / max ms | {:.1} / {:.1} |",
@@ -1347,5 +1382,31 @@ impl Report {
             );
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod overlap {
+    use super::{Reload, in_flight_while_reloading};
+    use std::time::Duration;
+
+    #[test]
+    fn a_request_counts_if_it_overlaps_a_reload_command() {
+        let ms = Duration::from_millis;
+        // Reloads at 100 to 110 and 200 to 215.
+        let reloads = [(100, 10), (200, 15)].map(|(began, wall)| Reload {
+            began: ms(began),
+            wall: ms(wall),
+            new_pid: Some(1),
+        });
+        let during = |began, ended| in_flight_while_reloading(&reloads, ms(began), ms(ended));
+        assert!(!during(0, 50), "before any");
+        assert!(during(90, 101), "into one");
+        assert!(during(105, 107), "within one");
+        assert!(during(109, 150), "out of one");
+        assert!(!during(111, 199), "between two");
+        assert!(during(50, 250), "across both");
+        assert!(!during(216, 300), "after the last");
+        assert!(!during(90, 100), "ended as it began");
     }
 }
