@@ -552,9 +552,9 @@ fn command(config: &Config, inv: Invocation, json: bool) -> Result<i32, Failure>
                 // which a supervisor before this release could not read,
                 // though it took the reload, or longer than a request may
                 // carry.
-                dir: std::env::current_dir().ok().filter(|d| {
-                    d.to_str().is_some() && d.as_os_str().len() <= protocol::LONGEST_PATH
-                }),
+                dir: std::env::current_dir()
+                    .ok()
+                    .filter(|d| d.to_str().is_some() && protocol::dir_fits(d)),
                 dir_id: crate::own_file::identity(Path::new(".")),
             });
             let mut response = reload.map_err(|failure| match failure.sent {

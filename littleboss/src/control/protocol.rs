@@ -98,17 +98,19 @@ struct WireListener {
     address: Option<String>,
 }
 
-/// The longest path a request carries (see `A_PATH`): a client leaves out
-/// a longer folder it runs in, which only names it (`getcwd` gives one past
-/// `PATH_MAX`, which no path can name, to a shell that entered it a step at
-/// a time).
-pub(crate) const LONGEST_PATH: usize = 4096 - 1;
-
 /// The longest path a reload may name or name its folder by (Linux's
 /// `PATH_MAX`, which counts the NUL: an exec of a longer one fails anyway),
 /// and the longest `argv[0]` (its `MAX_ARG_STRLEN`, which counts it too):
 /// what a request carries is said in log lines and answers.
-const A_PATH: (&str, usize) = ("path", LONGEST_PATH);
+const A_PATH: (&str, usize) = ("path", 4096 - 1);
+
+/// Whether a request may carry `dir` as the folder it is run in: a client
+/// leaves out one that does not fit, which only names it (`getcwd` gives
+/// one past `PATH_MAX`, which no path can name, to a shell that entered it
+/// a step at a time).
+pub(crate) fn dir_fits(dir: &std::path::Path) -> bool {
+    path_fits("dir", dir, A_PATH).is_ok()
+}
 const AN_ARGUMENT: (&str, usize) = ("argument", crate::arg_bytes::LONGEST);
 
 /// `path`, the reload's field `field`, fits what it is (`what`, a path or

@@ -741,7 +741,7 @@ fn folder_to_wait_for(
 /// cannot be searched, as after a `supervisor_init` that dropped root):
 /// only one seen missing is gone. A link whose target is missing is.
 fn seen_or_hidden(path: &std::path::Path) -> bool {
-    !matches!(std::fs::metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+    path.try_exists().unwrap_or(true)
 }
 
 /// Watches for a removal of the control socket at `socket` or its lock
@@ -1358,7 +1358,8 @@ impl Io {
                 let said_before = (self.remake_failure_said)
                     .replace((socket_in_place, why.clone()))
                     .filter(|(in_place, _)| *in_place == socket_in_place);
-                if let (Some(_), Some((_, said))) = (failing, said_before) {
+                // (Said only for a failed try, so a retry is failing.)
+                if let Some((_, said)) = said_before {
                     match (said == why, socket_in_place) {
                         (true, _) => {}
                         (false, true) => log!(

@@ -92,6 +92,14 @@ static DEFERRED: AtomicU64 = AtomicU64::new(0);
 /// How many SIGCHLDs have been read, for the children watched by pid.
 static CHILD_SIGNALS: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::Sender::new(0));
 
+/// The numbers of the [`HANDLED`] signals, without allocating (for a
+/// spawn's child between its fork and its exec).
+pub(crate) fn handled_numbers() -> impl Iterator<Item = nix::libc::c_int> {
+    HANDLED
+        .into_iter()
+        .map(|(number, _)| number as nix::libc::c_int)
+}
+
 /// The set of [`HANDLED`] signals.
 pub(crate) fn handled() -> SigSet {
     let mut set = SigSet::empty();

@@ -709,14 +709,13 @@ pub(crate) fn start(launch: Spawn, about_to_fork: impl FnOnce()) -> std::io::Res
             // then the default, which the exec would make of a handler of
             // the supervisor's anyway (and the loop below of one ignored).
             // ^\ and ^Z, not blocked, are set to their default the same way.
-            let group_wide = [
-                nix::libc::SIGINT,
-                nix::libc::SIGTERM,
-                nix::libc::SIGQUIT,
-                nix::libc::SIGTSTP,
-                nix::libc::SIGUSR1,
-                nix::libc::SIGUSR2,
-            ];
+            // Every signal the supervisor handles (SIGHUP kept ignored
+            // above; SIGCHLD's default ignores it anyway), so that none
+            // added there is missed here.
+            let kept = [nix::libc::SIGHUP, nix::libc::SIGCHLD];
+            let group_wide = (super::signals::handled_numbers())
+                .filter(|number| !kept.contains(number))
+                .chain([nix::libc::SIGQUIT, nix::libc::SIGTSTP]);
             for number in group_wide {
                 nix::libc::signal(number, nix::libc::SIG_IGN);
                 nix::libc::signal(number, nix::libc::SIG_DFL);

@@ -128,9 +128,9 @@ fn if_in_use(
         // its address written out (`0.0.0.0:80` for `tcp4`'s `:80`).
         // A port-0 socket by the port it got (`tcp4`'s `:0` at 41234 as
         // `0.0.0.0:41234`).
-        let spelled = written_out(k.network, &bound_at(k, h));
-        let alike =
-            !h.activated && binds_alike((k.network, &bound_at(k, h)), (key.network, &spelled));
+        let at = bound_at(k, h);
+        let spelled = written_out(k.network, &at);
+        let alike = !h.activated && binds_alike((k.network, &at), (key.network, &spelled));
         return Some(match alike {
             true => keep(&spelled),
             false => format!(
