@@ -971,9 +971,7 @@ fn reload_figures(
         .partition(|s| (quiet.iter()).any(|(from, to)| *from <= began(s) && s.at < *to));
     let (p50, p99, p999, max) = percentiles(&during_reloads);
     let (s50, s99, s999, smax) = percentiles(&steady);
-    // From every request, not only those classed as during reloads: none
-    // of the others can overlap a reload, but this does not rest on it.
-    let touched: Vec<Sample> = (samples.iter())
+    let touched: Vec<Sample> = (during_reloads.iter())
         .filter(|s| in_flight_while_reloading(reloads, began(s), s.at))
         .cloned()
         .collect();

@@ -304,9 +304,21 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
     let swept = args.interval_ms.len() > 1;
     let apart: Vec<String> = args.interval_ms.iter().map(u64::to_string).collect();
     let paced = args.paced_reloads > 0;
+    // Said only where a row has slow clients, whose wait it is.
+    let slow = rows
+        .iter()
+        .any(|(_, shape, _, _)| *shape == Shape::SlowFirstByte);
+    let silence = examples::traffic::LONGEST_SILENCE.as_secs();
+    let (later, longest) = match slow {
+        true => (
+            format!(" (slow clients: {silence} s later)"),
+            format!(" (slow clients: {silence} s later, their longest silence)"),
+        ),
+        false => (String::new(), String::new()),
+    };
     let then = if paced {
         format!(
-            ", then {} reloads {} ms apart once their old children have exited (slow clients: 3 s later)",
+            ", then {} reloads {} ms apart once their old children have exited{later}",
             args.paced_reloads, args.paced_interval_ms
         )
     } else {
@@ -324,7 +336,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
         None => "; closed loop, each client sending as its last answer ends".to_owned(),
     };
     out += &format!(
-        "`{}` on {}: {} reloads per row, {} ms apart{then}, after {} s of steady load, and as long again once the last old child exited (slow clients: 3 s later, their longest silence); the steady figures over the last four fifths of each, the reloads' window (or the paced reloads') running on to the second{control}{pace}\n\n",
+        "`{}` on {}: {} reloads per row, {} ms apart{then}, after {} s of steady load, and as long again once the last old child exited{longest}; the steady figures over the last four fifths of each, the reloads' window (or the paced reloads') running on to the second{control}{pace}\n\n",
         command.join(" "),
         revision,
         args.reloads,
