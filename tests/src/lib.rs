@@ -928,17 +928,31 @@ pub fn waits_for_the_folder_above(svc: &Service, app: &Path) {
         "the folder {} above the control folder is gone",
         app.display()
     ));
-    // Three looks' worth, and the supervisor's loop woken three times
-    // meanwhile (a loaded machine may not have run it at all in that time).
-    let pid = svc.pid() as u32;
-    let woken = || procfs::main_thread_sleeps(pid).expect("its loop's sleeps");
-    let (since, before) = (Instant::now(), woken());
-    eventually("three looks at the folder", || {
-        (since.elapsed() >= Duration::from_millis(600) && woken() >= before + 3).then_some(())
-    });
+    // Three looks' worth, and the loop run after them.
+    lets_it_run(svc, Duration::from_millis(600));
     assert!(!app.exists(), "{}", svc.output.text());
     std::fs::create_dir(app).unwrap();
     svc.output.wait_for("was removed; made it again");
+}
+
+/// Lets `svc` run for `window`, for a check that something did not happen
+/// in it (which no event tells), then waits until its loop has gone to
+/// sleep once more: proof that it ran after the window, and so did what
+/// was due in it (a loaded machine may not have run it at all). A loop
+/// that spins never sleeps: one that has used `window` of CPU time is let
+/// be, for the caller's check to find.
+pub fn lets_it_run(svc: &Service, window: Duration) {
+    let pid = svc.pid() as u32;
+    let sleeps = || procfs::main_thread_sleeps(pid).expect("its loop's sleeps");
+    let cpu = || procfs::cpu_ms(pid).expect("its CPU time");
+    let cpu_before = cpu();
+    // The window itself, not a wait for an event: proved run below.
+    std::thread::sleep(window);
+    let slept = sleeps();
+    let spun = cpu_before + window.as_millis() as u64;
+    eventually("its loop to run after the window", || {
+        (sleeps() > slept || cpu() >= spun).then_some(())
+    });
 }
 
 /// Waits (up to the deadline) until nothing is at `path`.

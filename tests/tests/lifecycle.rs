@@ -311,6 +311,15 @@ fn a_path_that_stays_taken_does_not_make_the_remake_wake_itself() {
     }
 }
 
+/// Starts `svc` looking at its control socket's path every 200 ms (not
+/// 30 s), as `tests::waits_for_the_folder_above` expects; its `addr`.
+fn started_looking_often(svc: &mut Service) -> std::net::SocketAddr {
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")]);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    addr
+}
+
 #[test]
 fn a_remake_that_fails_again_for_another_reason_says_the_new_one() {
     // The control socket's path taken by a file, then by a dangling
@@ -319,8 +328,7 @@ fn a_remake_that_fails_again_for_another_reason_says_the_new_one() {
     // retries, due in 1 s then 2 s: the watch tells sooner, but need not
     // be there.)
     let mut svc = Service::new(ECHO);
-    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")]);
-    svc.ready();
+    started_looking_often(&mut svc);
     let socket = svc.control_dir().join("echo_server.sock");
     take_path(&socket, false);
     svc.output.wait_for("cannot be made again");
@@ -337,6 +345,15 @@ fn a_remake_that_fails_again_for_another_reason_says_the_new_one() {
         panic!("{out}")
     };
     assert_ne!(first, now, "{out}");
+    // Past the next retry (due 2 s on), which fails for the same reason:
+    // not said again.
+    tests::lets_it_run(&svc, std::time::Duration::from_millis(2500));
+    let out = svc.output.text();
+    assert_eq!(
+        out.matches("still cannot be made again").count(),
+        1,
+        "{out}"
+    );
     std::fs::remove_file(&socket).unwrap();
     svc.output.wait_for("was removed; made it again");
     let out = svc.output.text();
@@ -1546,9 +1563,7 @@ fn a_control_folder_renamed_from_above_is_made_again_at_its_path() {
     // would go inside it.)
     let base = tempfile::tempdir().unwrap();
     let mut svc = Service::sharing(ECHO, &base.path().join("app").join("run"));
-    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")]);
-    let addr = svc.printed_addr("addr");
-    svc.ready();
+    let addr = started_looking_often(&mut svc);
     std::fs::rename(base.path().join("app"), base.path().join("app.old")).unwrap();
     std::fs::create_dir(base.path().join("app")).unwrap();
     svc.output.wait_for("was removed; made it again");
@@ -1567,9 +1582,7 @@ fn a_control_folder_removed_with_the_folder_above_waits_for_that_folder() {
     // would go inside it); once there, the next look (every 200 ms here)
     // makes the control folder in it.
     let (_base, app, mut svc) = tests::under_a_deploys_folder(ECHO);
-    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")]);
-    let addr = svc.printed_addr("addr");
-    svc.ready();
+    let addr = started_looking_often(&mut svc);
     // Moved aside whole, then removed: a look between the removal of
     // `run` and of `app` would make `run` again, as it must.
     tests::remove_folder(&app);
@@ -1588,9 +1601,7 @@ fn a_retry_due_makes_no_folder_above_that_another_made() {
     // of the new one would go inside it); once it is back, a look makes
     // the control folder in it.
     let (base, app, mut svc) = tests::under_a_deploys_folder(ECHO);
-    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PATH_LOOK_MS", &"200")]);
-    let addr = svc.printed_addr("addr");
-    svc.ready();
+    let addr = started_looking_often(&mut svc);
     let socket = app.join("run").join("echo_server.sock");
     take_path(&socket, false);
     svc.output.wait_for("cannot be made again");
@@ -1608,7 +1619,7 @@ fn a_retry_due_makes_no_folder_above_that_another_made() {
     // supervisor some of others' time.
     let cpu = || tests::procfs::cpu_ms(svc.pid() as u32).expect("its CPU time");
     let before = cpu();
-    std::thread::sleep(std::time::Duration::from_millis(3500));
+    tests::lets_it_run(&svc, std::time::Duration::from_millis(3500));
     assert!(!app.exists(), "{}", svc.output.text());
     let used = cpu().saturating_sub(before);
     assert!(used < 1000, "{used} ms of CPU");
