@@ -7,7 +7,8 @@ use std::collections::VecDeque;
 
 /// At most this many wait: a manager that reads nothing for minutes
 /// would otherwise have the watchdog's and status's pile up. Past it the
-/// oldest status line goes first, then the ping (see [`Waiting::push`]).
+/// oldest status line goes first, then the ping, then a state change said
+/// again later (see [`Waiting::push`]).
 pub(super) const MAX_WAITING: usize = 16;
 
 /// A notification waiting: its datagram, and what it says.
@@ -78,7 +79,12 @@ impl Waiting {
     /// each state had). Returns the one dropped when more than
     /// [`MAX_WAITING`] would wait: the oldest status line, else the ping
     /// (a missed ping can get the service killed; a status line is only
-    /// news), else the oldest of all (all state changes).
+    /// news), else the oldest state change said again, word for word,
+    /// later (reloads in a row: a plain `RELOADING=1` or `READY=1` whose
+    /// like follows leaves the manager where it would be), else the
+    /// oldest of all. A `RELOADING=1` stamped with `MONOTONIC_USEC`, which a
+    /// manager waiting on its reload signal looks for, is never said
+    /// again so and stays while another can go; so does the last of each.
     ///
     /// ```ignore
     /// let mut waiting = Waiting::default();
@@ -109,8 +115,13 @@ impl Waiting {
             return None;
         }
         let of = |kind| self.queue.iter().position(|q| q.kind == kind);
+        let said_again = || {
+            let queue = &self.queue;
+            (0..queue.len()).find(|&i| queue.iter().skip(i + 1).any(|q| q.text == queue[i].text))
+        };
         let oldest = (of(Kind::Status))
             .or_else(|| of(Kind::Watchdog))
+            .or_else(said_again)
             .unwrap_or(0);
         if oldest == 0 {
             self.new_front();
@@ -235,7 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn past_the_bound_of_state_changes_alone_the_oldest_goes() {
+    fn past_the_bound_of_state_changes_alone_one_said_again_goes() {
         let mut waiting = Waiting::default();
         for n in 0..MAX_WAITING {
             let text = if n % 2 == 0 { "RELOADING=1" } else { "READY=1" };
@@ -247,5 +258,37 @@ mod tests {
         assert!(!waiting.front_said, "a new front");
         assert_eq!(texts(&waiting).len(), MAX_WAITING);
         assert_eq!(texts(&waiting)[0], "READY=1");
+        assert_eq!(*texts(&waiting).last().unwrap(), "STOPPING=1");
+    }
+
+    #[test]
+    fn past_the_bound_a_stamped_reloading_stays_while_another_can_go() {
+        // `systemctl reload` of a Type=notify-reload service: its stamped
+        // RELOADING=1 first, then reloads in a row from a deploy script,
+        // the manager reading none of them.
+        let stamped = "RELOADING=1\nMONOTONIC_USEC=5";
+        let mut waiting = waiting_after(&[stamped, "READY=1"]);
+        for n in 2..MAX_WAITING {
+            let text = if n % 2 == 0 { "RELOADING=1" } else { "READY=1" };
+            assert_eq!(waiting.push(queued(text)), None);
+        }
+        waiting.front_said = true;
+        let dropped = waiting.push(queued("RELOADING=1"));
+        assert_eq!(dropped.map(|d| d.text), Some("READY=1".to_owned()));
+        assert!(waiting.front_said, "the front waits on");
+        assert_eq!(&texts(&waiting)[..2], [stamped, "RELOADING=1"]);
+        // Reloads on: the stamp is never the one to go, and the last of
+        // each stays.
+        for _ in 0..3 * MAX_WAITING {
+            let _ = waiting.push(queued("READY=1"));
+            let _ = waiting.push(queued("RELOADING=1"));
+        }
+        let _ = waiting.push(queued("READY=1"));
+        assert_eq!(texts(&waiting)[0], stamped);
+        assert_eq!(texts(&waiting).len(), MAX_WAITING);
+        assert_eq!(
+            &texts(&waiting)[MAX_WAITING - 2..],
+            ["RELOADING=1", "READY=1"]
+        );
     }
 }
