@@ -162,6 +162,11 @@ pub(crate) fn self_outside_items(tokens: TokenStream) -> Option<proc_macro2::Spa
         match token {
             TokenTree::Ident(ident) if ident == "Self" => return Some(ident.span()),
             TokenTree::Ident(ident) if ident == "impl" && !item_may_begin => {}
+            // A weak keyword: a name (`a.union(&b)`) unless an item may
+            // begin and the union's name follows.
+            TokenTree::Ident(ident)
+                if ident == "union"
+                    && !(item_may_begin && matches!(tokens.peek(), Some(TokenTree::Ident(_)))) => {}
             TokenTree::Ident(ident) if HAS_ITS_OWN_SELF.iter().any(|item| ident == item) => {
                 skip_item(&mut tokens);
                 next_may_begin_an_item = true;
@@ -397,6 +402,10 @@ mod tests {
         ));
         // A weak keyword as a name: what follows is looked at.
         assert!(found("{ let union = 1; Self::go(); }"));
+        assert!(found("{ let n = a.union(&b).count() < 3; Self::go(); }"));
+        assert!(found("{ union(1) < 2; Self::go(); }"));
+        assert!(!found("{ union U { a: u8, b: Box<Self> } }"));
+        assert!(!found("{ x(); union U<T> { a: T, b: Option<Box<Self>> } }"));
         // `impl` in a type is no item: the body after it is looked at.
         assert!(found(
             "async fn main() -> Result<(), impl Display> { Self::setup(); }"
