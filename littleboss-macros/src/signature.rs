@@ -162,11 +162,14 @@ pub(crate) fn self_outside_items(tokens: TokenStream) -> Option<proc_macro2::Spa
         match token {
             TokenTree::Ident(ident) if ident == "Self" => return Some(ident.span()),
             TokenTree::Ident(ident) if ident == "impl" && !item_may_begin => {}
-            // A weak keyword: a name (`a.union(&b)`) unless an item may
-            // begin and the union's name follows.
+            // A weak keyword: a name (`a.union(&b)`, `union as u64`,
+            // `for union in xs`) unless the union's name follows, a name
+            // that is no keyword (`pub union U`, `#[repr(C)] union U`), as
+            // rustc tells it.
             TokenTree::Ident(ident)
                 if ident == "union"
-                    && !(item_may_begin && matches!(tokens.peek(), Some(TokenTree::Ident(_)))) => {}
+                    && !matches!(tokens.peek(), Some(TokenTree::Ident(next)) if !STRICT_KEYWORDS.iter().any(|k| next == k)) =>
+                {}
             TokenTree::Ident(ident) if HAS_ITS_OWN_SELF.iter().any(|item| ident == item) => {
                 skip_item(&mut tokens);
                 next_may_begin_an_item = true;
@@ -222,6 +225,14 @@ fn skip_item(tokens: &mut impl Iterator<Item = TokenTree>) {
 /// The keywords a `!` (not) may follow in an expression.
 const BEFORE_A_NOT: [&str; 9] = [
     "if", "while", "match", "return", "in", "else", "break", "let", "mut",
+];
+
+/// Rust's strict keywords (2018 on): none names a union.
+const STRICT_KEYWORDS: [&str; 38] = [
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
+    "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type",
+    "unsafe", "use", "where", "while",
 ];
 
 /// The keywords of the items inside which `Self` is their own.
@@ -406,6 +417,14 @@ mod tests {
         assert!(found("{ union(1) < 2; Self::go(); }"));
         assert!(!found("{ union U { a: u8, b: Box<Self> } }"));
         assert!(!found("{ x(); union U<T> { a: T, b: Option<Box<Self>> } }"));
+        assert!(!found("{ pub union U { a: u8, b: Box<Self> } }"));
+        assert!(!found("{ #[repr(C)] pub(crate) union U { b: Box<Self> } }"));
+        assert!(found("{ let n = union as u64; Self::go(); }"));
+        assert!(found("{ for union in xs { Self::go(); } }"));
+        assert!(found("{ let Some(v) = union else { Self::go() }; }"));
+        assert!(found(
+            "{ match x { union if union > 0 => Self::go(), _ => {} } }"
+        ));
         // `impl` in a type is no item: the body after it is looked at.
         assert!(found(
             "async fn main() -> Result<(), impl Display> { Self::setup(); }"

@@ -291,4 +291,20 @@ mod tests {
             ["RELOADING=1", "READY=1"]
         );
     }
+
+    #[test]
+    fn past_the_bound_of_state_changes_none_said_again_the_oldest_goes() {
+        let stamped = |n: usize| format!("RELOADING=1\nMONOTONIC_USEC={n}");
+        let mut waiting = Waiting::default();
+        for n in 0..MAX_WAITING {
+            assert_eq!(waiting.push(queued(&stamped(n))), None);
+        }
+        waiting.front_said = true;
+        let fronts = waiting.fronts();
+        let dropped = waiting.push(queued(&stamped(MAX_WAITING)));
+        assert_eq!(dropped.map(|d| d.text), Some(stamped(0)));
+        assert!(!waiting.front_said, "a new front");
+        assert_eq!(waiting.fronts(), fronts + 1);
+        assert_eq!(texts(&waiting)[0], stamped(1));
+    }
 }
