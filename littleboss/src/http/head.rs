@@ -95,6 +95,38 @@ impl RequestBegun {
         }
     }
 
+    /// Bytes `written` to the client (at least one): a response, or part
+    /// of one. An interim response other than `101` (`100 Continue`, hyper's
+    /// answer to `Expect` as a handler reads the body; `103 Early Hints`)
+    /// answers no upgrade: one pending stays so, for the final answer.
+    pub fn written(&self, written: &[u8]) {
+        let interim = match written {
+            [
+                b'H',
+                b'T',
+                b'T',
+                b'P',
+                b'/',
+                b'1',
+                b'.',
+                _,
+                b' ',
+                b'1',
+                rest @ ..,
+            ] => {
+                // Too short to tell: as before, a final one.
+                rest.len() >= 2 && !rest.starts_with(b"01")
+            }
+            _ => false,
+        };
+        if !interim {
+            return self.clear();
+        }
+        if self.begun.swap(false, Ordering::SeqCst) {
+            self.cleared.notify_waiters();
+        }
+    }
+
     /// A response written, or a request handed on: nothing begun since,
     /// and no upgrade's answer pending.
     pub fn clear(&self) {
@@ -191,6 +223,32 @@ where
 #[cfg(test)]
 mod tests {
     use super::RequestBegun;
+
+    #[test]
+    fn an_interim_response_answers_no_upgrade_but_a_final_one_does() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let pending = |written: &[u8]| {
+            let begun = RequestBegun::default();
+            begun.read(b"GET / HTTP/1.1\r\n");
+            begun.upgrade_pending.store(true, SeqCst);
+            begun.written(written);
+            assert!(
+                !begun.begun.load(SeqCst),
+                "a write clears the request begun"
+            );
+            begun.upgrade_pending.load(SeqCst)
+        };
+        assert!(pending(b"HTTP/1.1 100 Continue\r\n\r\n"));
+        assert!(pending(b"HTTP/1.1 103 Early Hints\r\n"));
+        assert!(!pending(b"HTTP/1.1 101 Switching Protocols\r\n"));
+        assert!(!pending(b"HTTP/1.1 400 Bad Request\r\n"));
+        assert!(!pending(b"HTTP/1.1 200 OK\r\n"));
+        assert!(
+            !pending(b"HTTP/1.1 1"),
+            "too short to tell: a final answer's start"
+        );
+        assert!(!pending(b"body bytes"));
+    }
 
     #[test]
     fn an_http1_read_begins_a_request_and_a_write_or_call_clears_it() {

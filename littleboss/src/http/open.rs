@@ -134,7 +134,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Counted<S> {
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(1..)) = polled {
-            self.begun.clear();
+            self.begun.written(buf);
         }
         polled
     }
@@ -146,7 +146,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Counted<S> {
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(1..)) = polled {
-            self.begun.clear();
+            let first = bufs.iter().find(|buf| !buf.is_empty());
+            self.begun.written(first.map_or(&[], |buf| &buf[..]));
         }
         polled
     }

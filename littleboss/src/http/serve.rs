@@ -1044,6 +1044,48 @@ pub(super) mod tests {
         bye_then_returns(&mut conn, server).await;
     }
 
+    /// The same, the upgrade request carrying a body with `Expect:
+    /// 100-continue`, sent at once: hyper's `100 Continue`, written as the
+    /// handler reads the body, is no answer to the upgrade, whose `101`
+    /// still comes without `close`.
+    #[tokio::test]
+    async fn an_upgrade_in_flight_at_lameduck_past_a_100_continue_is_answered_without_close() {
+        let (called_tx, called_rx) = tokio::sync::oneshot::channel::<()>();
+        let called_tx = Arc::new(std::sync::Mutex::new(Some(called_tx)));
+        let handler = move |request: axum::extract::Request| {
+            let called_tx = called_tx.clone();
+            async move {
+                let (parts, body) = request.into_parts();
+                let body = axum::body::to_bytes(body, 1024).await.unwrap();
+                assert_eq!(&body[..], b"abc");
+                if let Some(called) = called_tx.lock().unwrap().take() {
+                    let _ = called.send(());
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                upgrade(Request::from_parts(parts, axum::body::Body::empty())).await
+            }
+        };
+        let app = axum::Router::new().route("/", axum::routing::post(handler));
+        let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
+        let server = tokio::spawn(async move { super::serve(&ctx, listener, app).await });
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        conn.write_all(
+            b"POST / HTTP/1.1\r\nHost: test\r\nConnection: upgrade\r\nUpgrade: test\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
+        )
+        .await
+        .unwrap();
+        called_rx.await.unwrap();
+        let since = Instant::now();
+        phase.send_replace(Phase::Draining(since));
+        phase.send_replace(Phase::Lameduck(since));
+        let interim = response_head(&mut conn).await;
+        assert!(interim.starts_with("http/1.1 100"), "{interim}");
+        let head = response_head(&mut conn).await;
+        assert!(head.starts_with("http/1.1 101"), "{head}");
+        assert!(!head.contains("close"), "{head}");
+        bye_then_returns(&mut conn, server).await;
+    }
+
     /// A connection whose upgrade was refused (`curl --http2`'s `h2c`,
     /// answered as plain HTTP/1.1) and kept alive, idle at lameduck, is
     /// closed then, not after the wait for an upgrade's answer.
