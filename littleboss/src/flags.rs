@@ -691,9 +691,10 @@ fn first_before_dashes(argv: &[OsString], asked: impl Fn(&OsString) -> bool) -> 
 }
 
 /// Whether `argv` asks for `status --json` (the mode flag `flag` given
-/// `status`, and `--json`, before any `--`), whatever else is wrong with
-/// it: a script reading the JSON then gets an object for a usage mistake
-/// too.
+/// `status`, in any case, and `--json`, before any `--`), whatever else is
+/// wrong with it: a script reading the JSON then gets an object for a
+/// usage mistake too (`STATUS` itself is one, refused as the modes are
+/// written).
 pub(crate) fn asks_status_json(flag: &str, argv: &[OsString]) -> bool {
     // A word not UTF-8 kept in its place (as `None`): the word after the
     // flag is the one that counts.
@@ -707,8 +708,15 @@ pub(crate) fn asks_status_json(flag: &str, argv: &[OsString]) -> bool {
         .iter()
         .enumerate()
         .any(|(i, arg)| match arg.and_then(split_flag) {
-            Some((name, Some(value))) => name == flag && value == "status",
-            Some((name, None)) => name == flag && ours.get(i + 1) == Some(&Some("status")),
+            Some((name, Some(value))) => name == flag && value.eq_ignore_ascii_case("status"),
+            Some((name, None)) => {
+                name == flag
+                    && ours
+                        .get(i + 1)
+                        .copied()
+                        .flatten()
+                        .is_some_and(|v| v.eq_ignore_ascii_case("status"))
+            }
             None => false,
         });
     status && ours.iter().any(|a| matches!(a, Some("--json" | "-json")))
@@ -1370,6 +1378,9 @@ mod tests {
             "-https=bogus"
         ]));
         assert!(!asks(&["p", "-littleboss=status"]));
+        // A mode in the wrong case, refused, still gets its object.
+        assert!(asks(&["p", "-littleboss=STATUS", "--json"]));
+        assert!(asks(&["p", "--littleboss", "Status", "-json"]));
         assert!(!asks(&["p", "-littleboss=stop", "--json"]));
         assert!(!asks(&["p", "-littleboss=status", "--", "--json"]));
         // The word after the flag is not UTF-8: `status` after it is not

@@ -880,6 +880,11 @@ fn control_commands_without_a_supervisor_say_so() {
         .args(["-littleboss=status", "--json"])
         .output_in_time();
     usage(&out, "LITTLEBOSS_DIR=`run` is not an absolute path");
+    // A mode in the wrong case is a mistake too, told in JSON.
+    let out = (svc.command(ECHO))
+        .args(["-littleboss=STATUS", "--json"])
+        .output_in_time();
+    usage(&out, "did you mean `status`");
     // A misspelt `--json` is a mistake, not text instead of JSON.
     for typo in ["--jsno", "--JSON", "--json=true"] {
         let out = svc.control_with(ECHO, "status", &[typo]);
