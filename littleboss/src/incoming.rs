@@ -58,7 +58,10 @@ impl std::fmt::Debug for Incoming {
 
 impl TcpListener {
     /// Its connections as a stream (the `stream` feature); see [`Incoming`].
-    /// Read by hand, as a server that takes a stream reads it:
+    /// Read by hand, as a server that takes a stream reads it, until
+    /// lameduck: the stream itself never ends (from draining on it yields
+    /// only what a refusal took off the queue, then pends), so a reader
+    /// ends it, as tonic's `serve_with_incoming_shutdown` does:
     ///
     /// ```no_run
     /// use futures_core::Stream;
@@ -66,9 +69,13 @@ impl TcpListener {
     /// # async fn f(ctx: littleboss::Context) -> std::io::Result<()> {
     /// let incoming = ctx.tcp("grpc").expect("grpc listener enabled").incoming();
     /// let mut incoming = std::pin::pin!(incoming);
-    /// // Until draining begins (and what a refusal took off the queue).
-    /// while let Some(conn) = std::future::poll_fn(|cx| incoming.as_mut().poll_next(cx)).await {
-    ///     let conn: tokio::net::TcpStream = conn?;
+    /// let mut lameduck = std::pin::pin!(ctx.lameduck());
+    /// loop {
+    ///     let next = std::future::poll_fn(|cx| incoming.as_mut().poll_next(cx));
+    ///     let conn = tokio::select! {
+    ///         Some(conn) = next => conn?,
+    ///         () = &mut lameduck => break,
+    ///     };
     ///     tokio::spawn(async move { drop(conn) });
     /// }
     /// # Ok(())
