@@ -427,6 +427,13 @@ const SPECS: &[(&str, Option<&str>)] = &[
             "`ff02::fb` is a multicast group of link or interface scope, bound only with a zone (`%...`), which littleboss does not take; listen on every address (`:PORT`) and join the group in the program",
         ),
     ),
+    (
+        "tcp:239.1.2.3:80",
+        Some(
+            "`239.1.2.3` is a multicast or broadcast address, where tcp takes no connection; listen on one of this host's own addresses, or on every one (`:PORT`)",
+        ),
+    ),
+    ("udp:239.1.2.3:5000", None),
     ("tcp:[::1:80", Some("address `[::1:80` has an unclosed `[`")),
     (
         "tcp:[zz]:80",

@@ -129,6 +129,21 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
             return Err(SpecProblem::ScopedMulticast { host: host.into() });
         }
     }
+    // TCP takes connections at one host's own address only: Linux binds
+    // and listens on an IPv4 multicast or broadcast address without a
+    // word, and no connection ever comes (an IPv6 multicast one it
+    // refuses, as an "Invalid argument").
+    let group = match (ipv6, host.parse::<Ipv4Addr>()) {
+        (Some(ip), _) => ip.is_multicast(),
+        (None, Ok(ip)) => ip.is_multicast() || ip.is_broadcast(),
+        (None, Err(_)) => false,
+    };
+    if group && network.starts_with("tcp") {
+        return Err(SpecProblem::TcpOnGroup {
+            network: network.into(),
+            host: host.into(),
+        });
+    }
     let wrong_family = match network.chars().last() {
         Some('4') => ipv6.is_some(),
         Some('6') => host.parse::<Ipv4Addr>().is_ok(),
@@ -348,6 +363,10 @@ mod tests {
             ("unix:svc.sock:", "unix", "svc.sock:"),
             ("unix:localhost:http", "unix", "localhost:http"),
             ("unix:", "unix", ""),
+            // A group, or every host on the link: UDP's to listen on.
+            ("udp:224.0.0.251:5353", "udp", "224.0.0.251:5353"),
+            ("udp4:255.255.255.255:67", "udp4", "255.255.255.255:67"),
+            ("udp6:[ff05::1:3]:547", "udp6", "[ff05::1:3]:547"),
         ] {
             assert_eq!(listener_spec("l", spec), Ok((network, addr)), "{spec}");
         }
@@ -652,6 +671,18 @@ mod tests {
             (
                 "tcp:[FF01::1]:80",
                 "`FF01::1` is a multicast group of link or interface scope, bound only with a zone (`%...`), which littleboss does not take; listen on every address (`:PORT`) and join the group in the program",
+            ),
+            (
+                "tcp:224.0.0.1:80",
+                "`224.0.0.1` is a multicast or broadcast address, where tcp takes no connection; listen on one of this host's own addresses, or on every one (`:PORT`)",
+            ),
+            (
+                "tcp4:255.255.255.255:80",
+                "`255.255.255.255` is a multicast or broadcast address, where tcp4 takes no connection; listen on one of this host's own addresses, or on every one (`:PORT`)",
+            ),
+            (
+                "tcp6:[ff05::1]:80",
+                "`ff05::1` is a multicast or broadcast address, where tcp6 takes no connection; listen on one of this host's own addresses, or on every one (`:PORT`)",
             ),
             (
                 "udp6:127.0.0.1:53",

@@ -494,6 +494,15 @@ pub enum SpecProblem {
         /// The host as written.
         host: String,
     },
+    /// TCP on an IPv4 multicast or broadcast address, or an IPv6
+    /// multicast one: no connection ever comes there (`udp` listens on
+    /// them).
+    TcpOnGroup {
+        /// The network.
+        network: String,
+        /// The host as written.
+        host: String,
+    },
     /// Only a port, with no `:` before it.
     NoHost {
         /// The address.
@@ -726,6 +735,11 @@ impl fmt::Display for SpecProblem {
             SpecProblem::ScopedMulticast { host } => write!(
                 f,
                 "`{}` is a multicast group of link or interface scope, bound only with a zone (`%...`), which littleboss does not take; listen on every address (`:PORT`) and join the group in the program",
+                host.escape_debug()
+            ),
+            SpecProblem::TcpOnGroup { network, host } => write!(
+                f,
+                "`{}` is a multicast or broadcast address, where {network} takes no connection; listen on one of this host's own addresses, or on every one (`:PORT`)",
                 host.escape_debug()
             ),
             SpecProblem::ColonInHost { host } => write!(
