@@ -585,6 +585,12 @@ mod tests {
                 "unix path `[::1]:80` reads as a TCP address, but this listener is a unix one, which takes a socket file's path, like `/run/svc.sock` (for a file so named in the working folder, `./[::1]:80`)",
             ),
             (
+                // Escaped, as every path said: a right-to-left override
+                // would turn the line around.
+                "unix:\u{202e}:9090",
+                "unix path `\\u{202e}:9090` reads as a TCP address, but this listener is a unix one, which takes a socket file's path, like `/run/svc.sock` (for a file so named in the working folder, `./\\u{202e}:9090`)",
+            ),
+            (
                 "unix:*:9090",
                 "unix path `*:9090` reads as a TCP address, but this listener is a unix one, which takes a socket file's path, like `/run/svc.sock` (for a file so named in the working folder, `./*:9090`)",
             ),

@@ -615,10 +615,13 @@ impl fmt::Display for SpecProblem {
                 "unix path `{}` contains a control character; give it without",
                 path.escape_debug()
             ),
-            SpecProblem::UnixPathLikeAddress { path } => write!(
-                f,
-                "unix path `{path}` reads as a TCP address, but this listener is a unix one, which takes a socket file's path, like `/run/svc.sock` (for a file so named in the working folder, `./{path}`)"
-            ),
+            SpecProblem::UnixPathLikeAddress { path } => {
+                let path = path.escape_debug();
+                write!(
+                    f,
+                    "unix path `{path}` reads as a TCP address, but this listener is a unix one, which takes a socket file's path, like `/run/svc.sock` (for a file so named in the working folder, `./{path}`)"
+                )
+            }
             SpecProblem::UnixPathTilde { path } => {
                 write!(
                     f,
