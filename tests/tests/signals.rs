@@ -132,9 +132,20 @@ fn a_reloads_child_that_finds_its_listeners_shut_by_a_stop_exits_quietly() {
     let said = svc.output.wait_closed();
     assert!(!said.contains("not listening"), "{said}");
     assert!(
-        said.contains("its listeners were shut before this child could take them"),
+        said.contains(
+            "the service is stopping: its listeners were shut before this child could take them"
+        ),
         "{said}"
     );
+    // The reload's child exits 0, as the serving one did.
+    let started = said
+        .lines()
+        .filter_map(|line| line.strip_prefix("littleboss: started child pid "))
+        .filter_map(|rest| rest.split(' ').next())
+        .nth(1)
+        .unwrap_or_else(|| panic!("no reload's child in: {said}"));
+    let exited = format!("child pid {started} exited with code 0");
+    assert!(said.contains(&exited), "{said}");
 }
 
 #[test]
