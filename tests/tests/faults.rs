@@ -1084,8 +1084,8 @@ fn a_unix_socket_whose_file_was_removed_is_let_go_of_and_bound_again_by_a_reload
     let status = json(&svc, bin);
     assert_eq!(status["listeners"][0]["file_removed"], true, "{status}");
     assert_eq!(status["listeners"][0]["listening"], false, "{status}");
-    // Several looks later, said once (a negative check: a fixed wait).
-    std::thread::sleep(std::time::Duration::from_millis(600));
+    // Several looks later (its loop proved to have run them), said once.
+    tests::lets_it_run(&svc, std::time::Duration::from_millis(600));
     assert_eq!(svc.output.text().matches(&said).count(), 1, "said once");
     svc.reload_ok();
     let second = greet_at(&path).expect("bound again by the reload");
@@ -1466,6 +1466,10 @@ fn a_supervisor_init_that_forks_and_goes_on_in_the_copy_is_refused() {
     let status = svc.control("status");
     assert_eq!(status.status.code(), Some(0), "{}", text(&status));
     svc.stop_expecting(0);
+    // Again with all the output read (the copies' lines may have been
+    // unread above): still nowhere.
+    let said = svc.output.wait_closed();
+    assert!(!said.contains("now gone"), "{said}");
 }
 
 #[test]
@@ -1986,8 +1990,8 @@ fn a_supervisor_out_of_descriptors_says_so_once_and_answers_once_it_has_them() {
     let socket = svc.control_dir().join("echo_server.sock");
     let waiting = std::os::unix::net::UnixStream::connect(&socket).unwrap();
     svc.output.wait_for("control socket accept failed");
-    // A second's retries, said once (a negative check: a fixed wait).
-    std::thread::sleep(std::time::Duration::from_millis(1200));
+    // A second's retries (its loop proved to have run them), said once.
+    tests::lets_it_run(&svc, std::time::Duration::from_millis(1200));
     let said = svc
         .output
         .text()

@@ -51,7 +51,7 @@ pub(super) struct RequestBegun {
     /// bytes read so far are.
     preface_seen: AtomicUsize,
     /// Told when `begun` or `upgrade_pending` clears
-    /// ([`clear`](Self::clear)).
+    /// ([`clear`](Self::clear), [`written`](Self::written)).
     cleared: Notify,
     /// hyper took an HTTP/1 request on this connection for an upgrade (an
     /// `Upgrade` header on HTTP/1.1, a CONNECT).
@@ -96,35 +96,26 @@ impl RequestBegun {
     }
 
     /// Bytes `written` to the client (at least one): a response, or part
-    /// of one. An interim response other than `101` (`100 Continue`, hyper's
+    /// of one. Interim responses other than `101` (`100 Continue`, hyper's
     /// answer to `Expect` as a handler reads the body; `103 Early Hints`)
-    /// answers no upgrade: one pending stays so, for the final answer.
+    /// answer no upgrade: one pending stays so, for the final answer,
+    /// unless that follows them in the same write (hyper writes what its
+    /// buffer holds at once: a `100` and a quick handler's answer).
     pub fn written(&self, written: &[u8]) {
-        let interim = match written {
-            [
-                b'H',
-                b'T',
-                b'T',
-                b'P',
-                b'/',
-                b'1',
-                b'.',
-                _,
-                b' ',
-                b'1',
-                rest @ ..,
-            ] => {
-                // Too short to tell: as before, a final one.
-                rest.len() >= 2 && !rest.starts_with(b"01")
+        let mut rest = written;
+        while is_interim_head(rest) {
+            match rest.windows(4).position(|w| w == b"\r\n\r\n") {
+                Some(end) if end + 4 < rest.len() => rest = &rest[end + 4..],
+                // Interim heads alone (or part of one).
+                _ => {
+                    if self.begun.swap(false, Ordering::SeqCst) {
+                        self.cleared.notify_waiters();
+                    }
+                    return;
+                }
             }
-            _ => false,
-        };
-        if !interim {
-            return self.clear();
         }
-        if self.begun.swap(false, Ordering::SeqCst) {
-            self.cleared.notify_waiters();
-        }
+        self.clear();
     }
 
     /// A response written, or a request handed on: nothing begun since,
@@ -174,6 +165,27 @@ impl RequestBegun {
             }
             cleared.await;
         }
+    }
+}
+
+/// Whether `bytes` begin an interim response's head other than `101`
+/// (`HTTP/1.1 100 Continue`): too few to tell, no.
+fn is_interim_head(bytes: &[u8]) -> bool {
+    match bytes {
+        [
+            b'H',
+            b'T',
+            b'T',
+            b'P',
+            b'/',
+            b'1',
+            b'.',
+            _,
+            b' ',
+            b'1',
+            rest @ ..,
+        ] => rest.len() >= 2 && !rest.starts_with(b"01"),
+        _ => false,
     }
 }
 
@@ -248,6 +260,18 @@ mod tests {
             "too short to tell: a final answer's start"
         );
         assert!(!pending(b"body bytes"));
+        // A quick handler's answer in the same write as the `100`: the
+        // final one, refused or granted.
+        assert!(!pending(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 400 Bad Request\r\n\r\n"
+        ));
+        assert!(!pending(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\n\r\n"
+        ));
+        assert!(pending(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n"
+        ));
+        assert!(pending(b"HTTP/1.1 100 Continue\r\n"), "part of one");
     }
 
     #[test]

@@ -133,8 +133,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Counted<S> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(1..)) = polled {
-            self.begun.written(buf);
+        if let Poll::Ready(Ok(n @ 1..)) = polled {
+            self.begun.written(&buf[..n.min(buf.len())]);
         }
         polled
     }
@@ -145,9 +145,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Counted<S> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(1..)) = polled {
+        if let Poll::Ready(Ok(n @ 1..)) = polled {
+            // What was written of the first slice with bytes: where a
+            // response begins.
             let first = bufs.iter().find(|buf| !buf.is_empty());
-            self.begun.written(first.map_or(&[], |buf| &buf[..]));
+            self.begun
+                .written(first.map_or(&[], |buf| &buf[..n.min(buf.len())]));
         }
         polled
     }

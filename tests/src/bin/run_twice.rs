@@ -44,12 +44,22 @@ fn program() -> littleboss::Littleboss {
     littleboss::Littleboss::new("run_twice").listener("addr", "tcp:127.0.0.1:0")
 }
 
-/// The first call's program: it ends (and the process, exit 0) well
-/// after the second call is refused, which takes microseconds, saying so
+/// The first call's program: it ends (and the process, exit 0) once the
+/// file `RUN_TWICE_GATE` names is gone, which the test removes once it has
+/// read the second call's refusal (or after 2 s without one), saying so
 /// (an exit of the refused call's would not).
 fn serve(_ctx: littleboss::Context) {
     println!("main ran");
     SERVING.store(true, Ordering::SeqCst);
-    std::thread::sleep(Duration::from_secs(2));
+    match std::env::var_os("RUN_TWICE_GATE") {
+        Some(gate) => {
+            // Bounded, should the test die first.
+            let until = std::time::Instant::now() + Duration::from_secs(60);
+            while std::path::Path::new(&gate).exists() && std::time::Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        None => std::thread::sleep(Duration::from_secs(2)),
+    }
     println!("main done");
 }
