@@ -529,14 +529,14 @@ fn a_queued_reload_whose_client_was_killed_is_dropped() {
     let slow = svc.spawn_control(SLOW, "reload");
     svc.output.wait_for("warming up version 4");
     // Queued behind it: one whose client is killed (a deploy tool's
-    // timeout), one whose client waits.
+    // timeout), and behind that one whose client waits.
     let mut killed = svc.spawn_control(V1, "reload");
     svc.output.wait_for_count("waits for child pid", 1);
+    let waits = svc.spawn_control(SLOW, "reload");
+    svc.output.wait_for_count("waits for child pid", 2);
     killed.kill().unwrap();
     killed.wait().unwrap();
     svc.output.wait_for("dropped the queued reload of ");
-    let waits = svc.spawn_control(SLOW, "reload");
-    svc.output.wait_for_count("waits for child pid", 2);
     std::fs::remove_file(hold).unwrap();
     assert!(slow.wait_with_output().unwrap().status.success());
     let waits = waits.wait_with_output().unwrap();

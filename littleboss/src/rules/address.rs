@@ -129,8 +129,20 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
             return Err(SpecProblem::ScopedMulticast { host: host.into() });
         }
     }
+    let wrong_family = match network.chars().last() {
+        Some('4') => ipv6.is_some(),
+        Some('6') => host.parse::<Ipv4Addr>().is_ok(),
+        _ => false,
+    };
+    if wrong_family {
+        return Err(SpecProblem::WrongFamily {
+            network: network.into(),
+            host: host.into(),
+        });
+    }
     // TCP takes connections at one host's own address only: Linux binds
-    // and listens on an IPv4 multicast or broadcast address without a
+    // and listens on an IPv4 multicast or the limited broadcast address
+    // (255.255.255.255; a subnet's is not told from a host's own) without a
     // word, and no connection ever comes (an IPv6 multicast one it
     // refuses, as an "Invalid argument").
     let group = match (ipv6, host.parse::<Ipv4Addr>()) {
@@ -140,17 +152,6 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
     };
     if group && network.starts_with("tcp") {
         return Err(SpecProblem::TcpOnGroup {
-            network: network.into(),
-            host: host.into(),
-        });
-    }
-    let wrong_family = match network.chars().last() {
-        Some('4') => ipv6.is_some(),
-        Some('6') => host.parse::<Ipv4Addr>().is_ok(),
-        _ => false,
-    };
-    if wrong_family {
-        return Err(SpecProblem::WrongFamily {
             network: network.into(),
             host: host.into(),
         });
@@ -693,6 +694,11 @@ mod tests {
             (
                 "udp6:127.0.0.1:53",
                 "`127.0.0.1` is an IPv4 address, and udp6 listens on IPv6 only; use udp4 or an IPv6 address",
+            ),
+            (
+                // The family first: no IPv4 address would do on tcp6.
+                "tcp6:239.1.2.3:80",
+                "`239.1.2.3` is an IPv4 address, and tcp6 listens on IPv6 only; use tcp4 or an IPv6 address",
             ),
             (
                 &format!("unix:/{}", "x".repeat(107)),

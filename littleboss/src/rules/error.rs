@@ -494,8 +494,8 @@ pub enum SpecProblem {
         /// The host as written.
         host: String,
     },
-    /// TCP on an IPv4 multicast or broadcast address, or an IPv6
-    /// multicast one: no connection ever comes there (`udp` listens on
+    /// TCP on an IPv4 multicast address or the limited broadcast address
+    /// (255.255.255.255), or an IPv6 multicast one: no connection ever comes there (`udp` listens on
     /// them).
     TcpOnGroup {
         /// The network.
