@@ -134,9 +134,16 @@ fn plain_refuses_what_it_cannot_read_and_answers_head_and_continue_as_http_asks(
         &b"GET / HTTP/1.1\r\nHost: t\r\nno colon here\r\n\r\n"[..],
         b"POST / HTTP/1.1\r\nContent-Length: +3\r\n\r\nabc",
         b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        // A header name that is no token, however its bytes would read
+        // loosely: the body after is not to be read as a request.
+        b"POST / HTTP/1.1\r\nContent-Length : 18\r\n\r\nGET /x HTTP/1.1\r\n\r\n",
+        b"POST / HTTP/1.1\r\n \r\nContent-Length: 18\r\n\r\nGET /x HTTP/1.1\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: t\r\n folded: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\n: empty name\r\n\r\n",
     ] {
         let answer = exchange(bad);
         assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+        assert_eq!(answer.matches("HTTP/1.1").count(), 1, "{answer}");
     }
     // A hundred headers are read; one more is too many.
     for (count, status) in [(100, "HTTP/1.1 200 "), (101, "HTTP/1.1 400 ")] {

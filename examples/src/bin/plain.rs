@@ -257,8 +257,12 @@ async fn read_line(
 /// Reads a request head; `None` at a clean end of the connection. What
 /// this server does not understand is an `InvalidData` error, not read
 /// some other way: a chunked body (whose chunks would be read as the next
-/// request), a header line without a colon, a `Content-Length` that is
-/// not digits alone or is given twice, differently.
+/// request), a header line without a colon or whose name is no token (a
+/// space before the colon, a line of blanks, a folded line: read loosely,
+/// `Content-Length : 5` would leave the body to be read as the next
+/// request, which a proxy in front reads as this one's body, RFC 9112
+/// §5.1), a `Content-Length` that is not digits alone or is given twice,
+/// differently.
 async fn read_head(read: &mut (impl AsyncBufReadExt + Unpin)) -> io::Result<Option<Request>> {
     let mut line = String::new();
     if read_line(read, &mut line).await? == 0 {
@@ -277,7 +281,9 @@ async fn read_head(read: &mut (impl AsyncBufReadExt + Unpin)) -> io::Result<Opti
         if read_line(read, &mut line).await? == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
-        let header = line.trim_end();
+        // The head ends at an empty line, not one of blanks.
+        let header = line.strip_suffix('\n').unwrap_or(&line);
+        let header = header.strip_suffix('\r').unwrap_or(header);
         if header.is_empty() {
             break;
         }
@@ -287,6 +293,9 @@ async fn read_head(read: &mut (impl AsyncBufReadExt + Unpin)) -> io::Result<Opti
         let Some((name, value)) = header.split_once(':') else {
             return Err(bad("a header line without a colon"));
         };
+        if name.is_empty() || !name.bytes().all(is_token_byte) {
+            return Err(bad("a header name that is no token"));
+        }
         let value = value.trim();
         if name.eq_ignore_ascii_case("content-length") {
             let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
@@ -317,6 +326,11 @@ async fn read_head(read: &mut (impl AsyncBufReadExt + Unpin)) -> io::Result<Opti
         close,
         expects_continue,
     }))
+}
+
+/// Whether `b` may be in a header's name (RFC 9110 §5.6.2's `tchar`).
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Reads (and drops) a body of `len` bytes.
