@@ -136,8 +136,8 @@ fn plain_refuses_what_it_cannot_read_and_answers_head_and_continue_as_http_asks(
         b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
         // A header name that is no token, however its bytes would read
         // loosely: the body after is not to be read as a request.
-        b"POST / HTTP/1.1\r\nContent-Length : 18\r\n\r\nGET /x HTTP/1.1\r\n\r\n",
-        b"POST / HTTP/1.1\r\n \r\nContent-Length: 18\r\n\r\nGET /x HTTP/1.1\r\n\r\n",
+        b"POST / HTTP/1.1\r\nContent-Length : 19\r\n\r\nGET /x HTTP/1.1\r\n\r\n",
+        b"POST / HTTP/1.1\r\n \r\nContent-Length: 19\r\n\r\nGET /x HTTP/1.1\r\n\r\n",
         b"GET / HTTP/1.1\r\nHost: t\r\n folded: x\r\n\r\n",
         b"GET / HTTP/1.1\r\n: empty name\r\n\r\n",
     ] {
@@ -153,6 +153,9 @@ fn plain_refuses_what_it_cannot_read_and_answers_head_and_continue_as_http_asks(
         let answer = exchange(request.as_bytes());
         assert!(answer.starts_with(status), "{count} headers: {answer}");
     }
+    // Lines ended by a bare LF, as RFC 9112 §2.2 lets a server take them.
+    let lf = exchange(b"GET / HTTP/1.1\nHost: t\nConnection: close\n\n");
+    assert!(lf.starts_with("HTTP/1.1 200 "), "{lf}");
     // An HTTP/1.0 client's `Expect` is ignored: it would take the `100`
     // for the answer.
     let old = exchange(b"POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc");

@@ -100,7 +100,10 @@ impl RequestBegun {
     /// answer to `Expect` as a handler reads the body; `103 Early Hints`)
     /// answer no upgrade: one pending stays so, for the final answer,
     /// unless that follows them in the same write (hyper writes what its
-    /// buffer holds at once: a `100` and a quick handler's answer).
+    /// buffer holds at once: a `100` and a quick handler's answer). An
+    /// interim head cut across two writes (a full socket) is judged by its
+    /// first part: the rest then reads as a final answer, as every write
+    /// did before.
     pub fn written(&self, written: &[u8]) {
         let mut rest = written;
         while is_interim_head(rest) {

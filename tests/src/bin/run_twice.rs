@@ -46,7 +46,7 @@ fn program() -> littleboss::Littleboss {
 
 /// The first call's program: it ends (and the process, exit 0) once the
 /// file `RUN_TWICE_GATE` names is gone, which the test removes once it has
-/// read the second call's refusal (or after 2 s without one), saying so
+/// read the second call's refusal (without the variable, after 2 s; with it, at most 60 s, should the test die first), saying so
 /// (an exit of the refused call's would not).
 fn serve(_ctx: littleboss::Context) {
     println!("main ran");
