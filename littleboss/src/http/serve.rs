@@ -1010,46 +1010,16 @@ pub(super) mod tests {
         server.abort();
     }
 
-    /// An upgrade asked for just before lameduck, its handler taking a
-    /// moment to answer, is answered as one: its `101` says `Connection:
+    /// Sends `request`, an upgrade to `test`; once its handler has begun
+    /// (having read the body, `abc` if `with_body`) and while it takes a
+    /// moment to answer (a lookup, say: the scenario), lameduck. The `101`
+    /// (after hyper's `100 Continue`, with a body) says `Connection:
     /// upgrade` alone, not `close` beside it (which hyper, told to shut
     /// down meanwhile, would add).
-    #[tokio::test]
-    async fn an_upgrade_in_flight_at_lameduck_is_answered_without_close() {
-        let (called_tx, called_rx) = tokio::sync::oneshot::channel::<()>();
-        let called_tx = Arc::new(std::sync::Mutex::new(Some(called_tx)));
-        let handler = move |request: axum::extract::Request| {
-            let called_tx = called_tx.clone();
-            async move {
-                if let Some(called) = called_tx.lock().unwrap().take() {
-                    let _ = called.send(());
-                }
-                // The handler's own time (a lookup, say): the scenario.
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                upgrade(request).await
-            }
-        };
-        let app = axum::Router::new().route("/", axum::routing::get(handler));
-        let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
-        let server = tokio::spawn(async move { super::serve(&ctx, listener, app).await });
-        let mut conn = TcpStream::connect(addr).await.unwrap();
-        ask_upgrade(&mut conn).await;
-        called_rx.await.unwrap();
-        let since = Instant::now();
-        phase.send_replace(Phase::Draining(since));
-        phase.send_replace(Phase::Lameduck(since));
-        let head = response_head(&mut conn).await;
-        assert!(head.starts_with("http/1.1 101"), "{head}");
-        assert!(!head.contains("close"), "{head}");
-        bye_then_returns(&mut conn, server).await;
-    }
-
-    /// The same, the upgrade request carrying a body with `Expect:
-    /// 100-continue`, sent at once: hyper's `100 Continue`, written as the
-    /// handler reads the body, is no answer to the upgrade, whose `101`
-    /// still comes without `close`.
-    #[tokio::test]
-    async fn an_upgrade_in_flight_at_lameduck_past_a_100_continue_is_answered_without_close() {
+    async fn answers_an_upgrade_in_flight_at_lameduck_without_close(
+        request: &'static [u8],
+        with_body: bool,
+    ) {
         let (called_tx, called_rx) = tokio::sync::oneshot::channel::<()>();
         let called_tx = Arc::new(std::sync::Mutex::new(Some(called_tx)));
         let handler = move |request: axum::extract::Request| {
@@ -1057,7 +1027,7 @@ pub(super) mod tests {
             async move {
                 let (parts, body) = request.into_parts();
                 let body = axum::body::to_bytes(body, 1024).await.unwrap();
-                assert_eq!(&body[..], b"abc");
+                assert_eq!(&body[..], if with_body { &b"abc"[..] } else { b"" });
                 if let Some(called) = called_tx.lock().unwrap().take() {
                     let _ = called.send(());
                 }
@@ -1065,25 +1035,44 @@ pub(super) mod tests {
                 upgrade(Request::from_parts(parts, axum::body::Body::empty())).await
             }
         };
-        let app = axum::Router::new().route("/", axum::routing::post(handler));
+        let app = axum::Router::new().route("/", axum::routing::any(handler));
         let (phase, ctx, listener, addr) = setup(Duration::ZERO).await;
         let server = tokio::spawn(async move { super::serve(&ctx, listener, app).await });
         let mut conn = TcpStream::connect(addr).await.unwrap();
-        conn.write_all(
-            b"POST / HTTP/1.1\r\nHost: test\r\nConnection: upgrade\r\nUpgrade: test\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
-        )
-        .await
-        .unwrap();
+        conn.write_all(request).await.unwrap();
         called_rx.await.unwrap();
         let since = Instant::now();
         phase.send_replace(Phase::Draining(since));
         phase.send_replace(Phase::Lameduck(since));
-        let interim = response_head(&mut conn).await;
-        assert!(interim.starts_with("http/1.1 100"), "{interim}");
+        if with_body {
+            let interim = response_head(&mut conn).await;
+            assert!(interim.starts_with("http/1.1 100"), "{interim}");
+        }
         let head = response_head(&mut conn).await;
         assert!(head.starts_with("http/1.1 101"), "{head}");
         assert!(!head.contains("close"), "{head}");
         bye_then_returns(&mut conn, server).await;
+    }
+
+    #[tokio::test]
+    async fn an_upgrade_in_flight_at_lameduck_is_answered_without_close() {
+        answers_an_upgrade_in_flight_at_lameduck_without_close(
+            b"GET / HTTP/1.1\r\nHost: test\r\nConnection: upgrade\r\nUpgrade: test\r\n\r\n",
+            false,
+        )
+        .await;
+    }
+
+    /// The request carrying a body with `Expect: 100-continue`, sent at
+    /// once: hyper's `100 Continue`, written as the handler reads the
+    /// body, is no answer to the upgrade.
+    #[tokio::test]
+    async fn an_upgrade_in_flight_at_lameduck_past_a_100_continue_is_answered_without_close() {
+        answers_an_upgrade_in_flight_at_lameduck_without_close(
+            b"POST / HTTP/1.1\r\nHost: test\r\nConnection: upgrade\r\nUpgrade: test\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc",
+            true,
+        )
+        .await;
     }
 
     /// A connection whose upgrade was refused (`curl --http2`'s `h2c`,
