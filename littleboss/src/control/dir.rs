@@ -237,6 +237,8 @@ pub(crate) enum DirError {
     },
     Inspect {
         dir: PathBuf,
+        /// A folder above `dir`, the one that could not be looked at.
+        above: Option<PathBuf>,
         error: io::Error,
         denied: Option<Denied>,
     },
@@ -306,6 +308,18 @@ impl DirError {
     fn inspect(dir: &Path, error: io::Error) -> DirError {
         DirError::Inspect {
             dir: dir.to_owned(),
+            above: None,
+            denied: Denied::of(&error),
+            error,
+        }
+    }
+
+    /// `above`, a folder on the way to the control folder `dir`, could not
+    /// be looked at: said as such, not as the control folder.
+    fn inspect_above(dir: &Path, above: &Path, error: io::Error) -> DirError {
+        DirError::Inspect {
+            dir: dir.to_owned(),
+            above: Some(above.to_owned()),
             denied: Denied::of(&error),
             error,
         }
@@ -356,12 +370,25 @@ impl std::fmt::Display for DirError {
                 )?;
                 denied.map_or(Ok(()), |denied| write!(f, "{denied}"))
             }
-            DirError::Inspect { dir, error, denied } => {
-                write!(
-                    f,
-                    "cannot inspect the control folder {}: {error}",
-                    shown(dir)
-                )?;
+            DirError::Inspect {
+                dir,
+                above,
+                error,
+                denied,
+            } => {
+                match above {
+                    Some(above) => write!(
+                        f,
+                        "cannot inspect {}, a folder above the control folder {}: {error}",
+                        shown(above),
+                        shown(dir)
+                    )?,
+                    None => write!(
+                        f,
+                        "cannot inspect the control folder {}: {error}",
+                        shown(dir)
+                    )?,
+                }
                 denied.map_or(Ok(()), |denied| write!(f, "{denied}"))
             }
             DirError::NotAFolder { dir } => {
@@ -626,7 +653,8 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
     let Some(parent) = dir.parent() else {
         return Ok(());
     };
-    let real = std::fs::canonicalize(parent).map_err(|e| DirError::inspect(parent, e))?;
+    let real =
+        std::fs::canonicalize(parent).map_err(|e| DirError::inspect_above(dir, parent, e))?;
     // As written only where it differs (a link on the way); the overflow
     // uid read only for an owner neither ours nor root's.
     let written = (real != parent)
@@ -642,7 +670,7 @@ fn above_is_safe(dir: &Path, us: u32) -> Result<(), DirError> {
 /// Checks `above`, a folder on the way to `dir` (links followed), as
 /// [`above_is_safe`] says.
 fn folder_is_safe(dir: &Path, above: &Path, us: u32, via: Option<&Path>) -> Result<(), DirError> {
-    let meta = std::fs::metadata(above).map_err(|e| DirError::inspect(above, e))?;
+    let meta = std::fs::metadata(above).map_err(|e| DirError::inspect_above(dir, above, e))?;
     let owner = meta.uid();
     let mode = meta.mode();
     let sticky = mode & 0o1000 != 0;
@@ -652,7 +680,7 @@ fn folder_is_safe(dir: &Path, above: &Path, us: u32, via: Option<&Path>) -> Resu
     // then is the ACL's to say (read only then: most folders are 755).
     // (Not for one refused already: a failed read would hide why.)
     let writer = match mode & 0o020 != 0 && !sticky && trusted && !open_to_all {
-        true => writer_of_others(above, meta.gid(), us)?,
+        true => writer_of_others(dir, above, meta.gid(), us)?,
         false => None,
     };
     if !trusted || open_to_all || writer.is_some() {
@@ -669,11 +697,17 @@ fn folder_is_safe(dir: &Path, above: &Path, us: u32, via: Option<&Path>) -> Resu
     Ok(())
 }
 
-/// The first that may write to `above` (of group `gid`, whose mode lets
-/// its group write) other than us, root and our groups
+/// The first that may write to `above` (a folder above the control folder
+/// `dir`, of group `gid`, whose mode lets its group write) other than us,
+/// root and our groups
 /// ([`ours_as_group`]), by its ACL; without one, its group.
-fn writer_of_others(above: &Path, gid: u32, us: u32) -> Result<Option<OtherWriter>, DirError> {
-    let inspect = |error| DirError::inspect(above, error);
+fn writer_of_others(
+    dir: &Path,
+    above: &Path,
+    gid: u32,
+    us: u32,
+) -> Result<Option<OtherWriter>, DirError> {
+    let inspect = |error| DirError::inspect_above(dir, above, error);
     let Some(stored) = acl::read_access(above).map_err(inspect)? else {
         return Ok(Some(OtherWriter::Group(gid)).filter(|_| !ours_as_group(gid, us)));
     };
@@ -876,6 +910,22 @@ mod tests {
             "{said:?}"
         );
         assert!(said.contains("belongs to uid 1001"), "{said}");
+    }
+
+    #[test]
+    fn a_folder_above_that_cannot_be_looked_at_is_not_called_the_control_folder() {
+        let denied = || io::Error::from_raw_os_error(nix::libc::EACCES);
+        let dir = Path::new("/srv/app/run");
+        let said = DirError::inspect_above(dir, Path::new("/srv"), denied()).to_string();
+        assert!(
+            said.starts_with("cannot inspect /srv, a folder above the control folder /srv/app/run: Permission denied"),
+            "{said}"
+        );
+        let said = DirError::inspect(dir, denied()).to_string();
+        assert!(
+            said.starts_with("cannot inspect the control folder /srv/app/run: Permission denied"),
+            "{said}"
+        );
     }
 
     #[test]
