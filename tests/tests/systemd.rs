@@ -986,6 +986,24 @@ fn a_count_of_more_fds_than_were_passed_is_refused_before_any_is_taken() {
 }
 
 #[test]
+fn orphaned_descendants_that_proc_does_not_list_are_reaped_too() {
+    // /proc mounted `hidepid=invisible` (systemd's `ProtectProc=invisible`)
+    // lists no process of another user, such as a setuid helper's orphan:
+    // waitid still finds the zombie.
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_orphaner"));
+    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PROC_HIDES", &"1")]);
+    let orphan: u32 = svc.printed("orphan");
+    svc.output.wait_for(&format!(
+        "reaped orphaned process pid {orphan} (exit code 0)"
+    ));
+    // /proc was read: not the fallback for a machine without it.
+    assert!(!svc.output.text().contains("orphans are reaped by waitid"));
+    let (live, zombies) = tests::procfs::children(svc.pid() as u32);
+    assert_eq!((live, zombies), (1, 0), "the serving child alone");
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn orphaned_descendants_are_reaped_without_proc_too() {
     // A chroot without /proc: the scan falls back to waitid, one zombie at
     // a time.

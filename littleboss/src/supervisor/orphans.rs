@@ -103,6 +103,8 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Opt
             return reap_one_by_one(owned, spawning_since);
         }
     };
+    // Standing in for a /proc that lists none of them (see below).
+    let hidden = crate::test_hook::test_hook::<u8>("LITTLEBOSS_TEST_PROC_HIDES").is_some();
     let mut scan = Scan::Done;
     for entry in dir.iter().flatten() {
         let Some(pid) = entry
@@ -110,6 +112,7 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Opt
             .to_str()
             .ok()
             .and_then(|n| n.parse::<u32>().ok())
+            .filter(|_| !hidden)
         else {
             continue;
         };
@@ -124,7 +127,34 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Opt
             Zombie::Orphan => reap_one(Pid::from_raw(pid as i32)),
         }
     }
-    scan
+    match scan {
+        Scan::Done => reap_unlisted(owned, spawning_since),
+        scan => scan,
+    }
+}
+
+/// After a scan of /proc that left nothing: reaps the zombies it did not
+/// list, which waitid still finds. A /proc mounted `hidepid=invisible`
+/// (systemd's `ProtectProc=invisible`) lists no process of another user,
+/// such as a setuid helper's orphan; the scan alone would leave that
+/// zombie for the supervisor's life. One owned stops it (its watcher
+/// reaps it; any behind it are for the next scan, at the next SIGCHLD).
+fn reap_unlisted(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Option<u64>) -> Scan {
+    use nix::libc;
+    let peek = super::pidfd::REAP | libc::WNOWAIT;
+    while let Ok(Some((pid, _))) = super::pidfd::ended(libc::P_ALL, 0, peek) {
+        let number = pid.as_raw() as u32;
+        if owned(number) {
+            break;
+        }
+        match zombie(number, &spawning_since) {
+            Zombie::Orphan => reap_one(pid),
+            Zombie::MaybeSpawned => return Scan::AfterSpawns,
+            // Reaped by someone else since: looked at again next time.
+            Zombie::No => break,
+        }
+    }
+    Scan::Done
 }
 
 /// What the scan makes of a process.
