@@ -926,6 +926,15 @@ mod tests {
             said.starts_with("cannot inspect the control folder /srv/app/run: Permission denied"),
             "{said}"
         );
+        // As the check says it: the folder above, missing, named so.
+        let us = nix::unistd::geteuid().as_raw();
+        let said = above_is_safe(Path::new("/no/such/folder/run"), us)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            said.starts_with("cannot inspect /no/such/folder, a folder above the control folder /no/such/folder/run: No such file"),
+            "{said}"
+        );
     }
 
     #[test]

@@ -156,7 +156,8 @@ impl RequestBegun {
     }
 
     /// Completes once `flag`, one of these, is false (cleared by
-    /// [`clear`](Self::clear), which tells `cleared`).
+    /// [`clear`](Self::clear) or [`written`](Self::written), which tell
+    /// `cleared`).
     async fn cleared_of(&self, flag: &AtomicBool) {
         loop {
             let cleared = self.cleared.notified();

@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 
 /// At most this many wait: a manager that reads nothing for minutes
 /// would otherwise have the watchdog's and status's pile up. Past it the
-/// oldest status line goes first, then the ping, then a state change said
-/// again later (see [`Waiting::push`]).
+/// oldest status line goes first, then the ping, then the oldest state
+/// change said again later, else the oldest (see [`Waiting::push`]).
 pub(super) const MAX_WAITING: usize = 16;
 
 /// A notification waiting: its datagram, and what it says.
@@ -247,6 +247,8 @@ mod tests {
 
     #[test]
     fn past_the_bound_of_state_changes_alone_one_said_again_goes() {
+        // Here the oldest is said again, and goes, as it did before that
+        // rule; the stamped test below has one go that is not the oldest.
         let mut waiting = Waiting::default();
         for n in 0..MAX_WAITING {
             let text = if n % 2 == 0 { "RELOADING=1" } else { "READY=1" };

@@ -120,12 +120,14 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
     }
     // Linux binds one only given the interface (its zone, refused above):
     // without, every start would fail with an "Invalid argument". So for
-    // a multicast group of interface or link scope (`ff01::`, `ff02::`).
+    // a multicast group of interface or link scope (`ff01::`, `ff02::`),
+    // which only UDP listens on (TCP on any group: below).
     if let Some(ip) = ipv6 {
         if ip.is_unicast_link_local() {
             return Err(SpecProblem::LinkLocal { host: host.into() });
         }
-        if ip.is_multicast() && matches!(ip.segments()[0] & 0x000f, 1 | 2) {
+        let scoped = matches!(ip.segments()[0] & 0x000f, 1 | 2);
+        if ip.is_multicast() && scoped && !network.starts_with("tcp") {
             return Err(SpecProblem::ScopedMulticast { host: host.into() });
         }
     }
@@ -676,8 +678,13 @@ mod tests {
                 "`ff02::fb` is a multicast group of link or interface scope, bound only with a zone (`%...`), which littleboss does not take; listen on every address (`:PORT`) and join the group in the program",
             ),
             (
-                "tcp:[FF01::1]:80",
+                "udp:[FF01::1]:80",
                 "`FF01::1` is a multicast group of link or interface scope, bound only with a zone (`%...`), which littleboss does not take; listen on every address (`:PORT`) and join the group in the program",
+            ),
+            (
+                // No group of any scope for TCP: not told to join it.
+                "tcp:[ff02::fb]:80",
+                "`ff02::fb` is a multicast or broadcast address, where tcp takes no connection; listen on one of this host's own addresses, or on every one (`:PORT`)",
             ),
             (
                 "tcp:224.0.0.1:80",

@@ -495,8 +495,9 @@ pub enum SpecProblem {
         host: String,
     },
     /// TCP on an IPv4 multicast address or the limited broadcast address
-    /// (255.255.255.255), or an IPv6 multicast one: no connection ever comes there (`udp` listens on
-    /// them).
+    /// (255.255.255.255), or an IPv6 multicast one: Linux listens on the
+    /// IPv4 ones and no connection ever comes, and refuses the IPv6 ones at
+    /// bind (`udp` listens on them).
     TcpOnGroup {
         /// The network.
         network: String,

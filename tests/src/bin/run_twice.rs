@@ -46,8 +46,9 @@ fn program() -> littleboss::Littleboss {
 
 /// The first call's program: it ends (and the process, exit 0) once the
 /// file `RUN_TWICE_GATE` names is gone, which the test removes once it has
-/// read the second call's refusal (without the variable, after 2 s; with it, at most 60 s, should the test die first), saying so
-/// (an exit of the refused call's would not).
+/// read the second call's refusal (at most 60 s, should the test die
+/// first; without the variable, run by hand, after 2 s), saying so (an
+/// exit of the refused call's would not).
 fn serve(_ctx: littleboss::Context) {
     println!("main ran");
     SERVING.store(true, Ordering::SeqCst);
