@@ -434,6 +434,12 @@ const SPECS: &[(&str, Option<&str>)] = &[
         ),
     ),
     ("udp:239.1.2.3:5000", None),
+    (
+        "tcp:[ff02::fb]:80",
+        Some(
+            "`ff02::fb` is a multicast or broadcast address, where tcp takes no connection; listen on one of this host's own addresses, or on every one (`:PORT`)",
+        ),
+    ),
     ("tcp:[::1:80", Some("address `[::1:80` has an unclosed `[`")),
     (
         "tcp:[zz]:80",

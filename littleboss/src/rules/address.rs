@@ -127,7 +127,9 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
             return Err(SpecProblem::LinkLocal { host: host.into() });
         }
         let scoped = matches!(ip.segments()[0] & 0x000f, 1 | 2);
-        if ip.is_multicast() && scoped && !network.starts_with("tcp") {
+        // Not for `udp4` either: the family is its mistake (below).
+        let udp6 = network.starts_with("udp") && !network.ends_with('4');
+        if ip.is_multicast() && scoped && udp6 {
             return Err(SpecProblem::ScopedMulticast { host: host.into() });
         }
     }
@@ -680,6 +682,22 @@ mod tests {
             (
                 "udp:[FF01::1]:80",
                 "`FF01::1` is a multicast group of link or interface scope, bound only with a zone (`%...`), which littleboss does not take; listen on every address (`:PORT`) and join the group in the program",
+            ),
+            (
+                "tcp6:[ff02::1]:80",
+                "`ff02::1` is a multicast or broadcast address, where tcp6 takes no connection; listen on one of this host's own addresses, or on every one (`:PORT`)",
+            ),
+            (
+                "tcp:[ff01::1]:80",
+                "`ff01::1` is a multicast or broadcast address, where tcp takes no connection; listen on one of this host's own addresses, or on every one (`:PORT`)",
+            ),
+            (
+                "tcp4:[ff02::1]:80",
+                "`ff02::1` is an IPv6 address, and tcp4 listens on IPv4 only; use tcp6 or an IPv4 address",
+            ),
+            (
+                "udp4:[ff02::fb]:5353",
+                "`ff02::fb` is an IPv6 address, and udp4 listens on IPv4 only; use udp6 or an IPv4 address",
             ),
             (
                 // No group of any scope for TCP: not told to join it.

@@ -488,8 +488,9 @@ pub enum SpecProblem {
         /// The host as written.
         host: String,
     },
-    /// An IPv6 multicast group of interface or link scope (`ff01::`,
-    /// `ff02::`), which Linux binds only given the interface.
+    /// A UDP listener on an IPv6 multicast group of interface or link
+    /// scope (`ff01::`, `ff02::`), which Linux binds only given the
+    /// interface (TCP on any group is [`SpecProblem::TcpOnGroup`]).
     ScopedMulticast {
         /// The host as written.
         host: String,
@@ -497,7 +498,8 @@ pub enum SpecProblem {
     /// TCP on an IPv4 multicast address or the limited broadcast address
     /// (255.255.255.255), or an IPv6 multicast one: Linux listens on the
     /// IPv4 ones and no connection ever comes, and refuses the IPv6 ones at
-    /// bind (`udp` listens on them).
+    /// bind (`udp` listens on them, but for the scoped ones:
+    /// [`SpecProblem::ScopedMulticast`]).
     TcpOnGroup {
         /// The network.
         network: String,

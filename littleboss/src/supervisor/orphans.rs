@@ -5,8 +5,9 @@
 //! child subreaper it adopts them everywhere, so none is left as a zombie
 //! and nothing escapes the service. Its own children are reaped by their
 //! watchers (through pidfds, or by pid); this reaps only the others, picked out of
-//! `/proc` by pid (or, without it, one zombie at a time as `waitid` shows
-//! them), so it never takes a child's exit status from its watcher.
+//! `/proc` by pid, then any `/proc` does not list as `waitid` shows them
+//! (or, without `/proc`, one zombie at a time so), so it never takes a
+//! child's exit status from its watcher.
 
 use nix::dir::Dir;
 use nix::fcntl::OFlag;
@@ -57,8 +58,9 @@ pub(crate) fn say_stopped(pids: impl Iterator<Item = u32>) {
 pub(crate) enum Scan {
     /// Every zombie not `owned` was reaped.
     Done,
-    /// A zombie was left: without `/proc`, one `owned` hid any others
-    /// behind it (scan again once its watcher has reaped it, a moment).
+    /// A zombie was left: one `owned`, first in `waitid`'s line, hid any
+    /// others behind it, which `/proc` did not list or is not there to
+    /// (scan again once its watcher has reaped it, a moment).
     Again,
     /// A zombie was left that may be the child of a spawn under way: scan
     /// again once a spawn has reported (which may take as long as an exec
@@ -67,9 +69,10 @@ pub(crate) enum Scan {
 }
 
 /// Reaps every zombie child of ours that `owned` does not claim. One
-/// `waitid(WNOHANG | WNOWAIT)` per process tells which are: a process
-/// that is not our child fails at once (ECHILD), a live one is left
-/// running; only a zombie seen so is reaped, with a second call.
+/// `waitid(WNOHANG | WNOWAIT)` per process `/proc` lists tells which are:
+/// a process that is not our child fails at once (ECHILD), a live one is
+/// left running; only a zombie seen so is reaped, with a second call.
+/// Then those it did not list ([`reap_unlisted`]).
 ///
 /// `spawning_since`: when the first spawn under way forked, if one has
 /// (in clock ticks since boot, as `/proc/PID/stat` counts a process's
@@ -137,15 +140,15 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Opt
 /// list, which waitid still finds. A /proc mounted `hidepid=invisible`
 /// (systemd's `ProtectProc=invisible`) lists no process of another user,
 /// such as a setuid helper's orphan; the scan alone would leave that
-/// zombie for the supervisor's life. One owned stops it (its watcher
-/// reaps it; any behind it are for the next scan, at the next SIGCHLD).
+/// zombie for the supervisor's life. One owned, first in line, stops it:
+/// [`Scan::Again`], for a scan once its watcher has reaped it.
 fn reap_unlisted(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Option<u64>) -> Scan {
     use nix::libc;
     let peek = super::pidfd::REAP | libc::WNOWAIT;
     while let Ok(Some((pid, _))) = super::pidfd::ended(libc::P_ALL, 0, peek) {
         let number = pid.as_raw() as u32;
         if owned(number) {
-            break;
+            return Scan::Again;
         }
         match zombie(number, &spawning_since) {
             Zombie::Orphan => reap_one(pid),
