@@ -464,9 +464,14 @@ impl Activated {
             .map(|&i| {
                 let fd = self.passed[i].describe();
                 let off = named(names[i]).filter(|n| listeners.iter().any(|l| l.name == *n));
-                match off {
-                    Some(name) => format!("{fd} is for listener `{name}`, which is off"),
-                    None => format!("{fd} matches no listener"),
+                let second = (0..on.len()).find(|&slot| where_(i, slot) == Placement::Same);
+                match (off, second) {
+                    (Some(name), _) => format!("{fd} is for listener `{name}`, which is off"),
+                    (None, Some(slot)) => format!(
+                        "{fd} is a second socket where listener `{}` is, which has its own",
+                        listeners[on[slot]].name
+                    ),
+                    (None, None) => format!("{fd} matches no listener"),
                 }
             })
             .collect();
@@ -621,7 +626,10 @@ fn accepted_unnamed<'a>(names: &[Option<&'a str>], a_listener: bool) -> Vec<Opti
 /// 1. by name; two fds named for one listener is an error;
 /// 2. each unnamed fd to the first listener still empty that it is bound
 ///    as declared for ([`Placement::Same`]), then one bound so but of
-///    another kind ([`Placement::Misfit`]);
+///    another kind ([`Placement::Misfit`]); one left bound as a listener
+///    declares, which has one already, is a second socket there, taken by
+///    none (a unit's IPv4 and IPv6 halves of `:PORT`, two units on one
+///    address: no other listener's place);
 /// 3. by place: each listener still empty takes the first fd left (fd
 ///    order) on its port at a host that cannot be told
 ///    ([`Placement::PortAlike`]), then the first whose place says nothing
@@ -671,6 +679,13 @@ fn map(
             false
         });
     }
+    unnamed.retain(|&fd| {
+        let second = (0..slots.len()).any(|slot| placement(fd, slot) == Placement::Same);
+        if second {
+            unmatched.push(fd);
+        }
+        !second
+    });
     // systemd orders the fds of one socket unit as its lines, but not the
     // units of a service among themselves.
     let unit = |fd: usize| names[fd].filter(|n| n.ends_with(".socket"));
@@ -790,6 +805,27 @@ mod tests {
             slots: slots.to_vec(),
             unmatched: unmatched.to_vec(),
         }
+    }
+
+    #[test]
+    fn a_second_socket_where_a_listener_is_goes_to_no_other_by_place() {
+        // `web` declares `tcp::8080`; the unit passes `0.0.0.0:8080` and
+        // `[::]:8080` (IPv6 only): the second is no socket for `admin`,
+        // declared elsewhere, which binds its own.
+        let placement = |fd: usize, slot: usize| match (fd, slot) {
+            (0 | 1, 0) => Placement::Same,
+            _ => Placement::Elsewhere,
+        };
+        let m = map(&[None, None], &["web", "admin"], &placement, &fd_number).unwrap();
+        assert_eq!(m.slots, [Some(0), None]);
+        assert_eq!(m.unmatched, [1]);
+        // Elsewhere, it is still a listener's by place.
+        let placement = |fd: usize, slot: usize| match (fd, slot) {
+            (0, 0) => Placement::Same,
+            _ => Placement::Elsewhere,
+        };
+        let m = map(&[None, None], &["web", "admin"], &placement, &fd_number).unwrap();
+        assert_eq!(m.slots, [Some(0), Some(1)]);
     }
 
     #[test]
@@ -1195,6 +1231,31 @@ mod tests {
             )),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_units_second_half_of_a_listeners_port_is_closed_not_given_to_another() {
+        let ipv4 = bound("tcp4::0");
+        let port = port_of(&ipv4);
+        let Ok(Some(ipv6)) = crate::listener::bind(&spec("t", &format!("tcp6::{port}"))) else {
+            eprintln!("no IPv6 on this machine: nothing to check");
+            return;
+        };
+        let (ipv4_no, ipv6_no) = (ipv4.as_raw_fd(), ipv6.fd.as_raw_fd());
+        let activated = Activated::from_fds(vec![(ipv4, None), (ipv6.fd, None)]);
+        let listeners = [
+            spec("web", &format!("tcp::{port}")),
+            spec("admin", "tcp:127.0.0.1:9"),
+        ];
+        let assigned = activated.assign(&listeners).unwrap();
+        assert_eq!(numbers(&assigned), [Some(ipv4_no), None]);
+        assert_eq!(
+            assigned.unmatched,
+            [format!(
+                "fd {ipv6_no} (unnamed) is a second socket where listener `web` is, which has its own"
+            )]
+        );
+        assert!(assigned.elsewhere.is_empty(), "{:?}", assigned.elsewhere);
     }
 
     #[test]
