@@ -153,8 +153,9 @@ fn reap_unlisted(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Optio
         match zombie(number, &spawning_since) {
             Zombie::Orphan => reap_one(pid),
             Zombie::MaybeSpawned => return Scan::AfterSpawns,
-            // Reaped by someone else since: looked at again next time.
-            Zombie::No => break,
+            // Reaped by someone else since (the program's own wait for any
+            // child): a scan again, for any behind it.
+            Zombie::No => return Scan::Again,
         }
     }
     Scan::Done
