@@ -179,6 +179,12 @@ fn where_bound(fd: &OwnedFd, spec: &ListenerSpec, wildcards_alike: bool) -> Plac
     }
 }
 
+/// Whether an unnamed fd so placed against a listener that has a socket
+/// already is a second socket where it declares ([`map`]'s step 2).
+fn second_there(placement: Placement) -> bool {
+    matches!(placement, Placement::Same | Placement::Misfit)
+}
+
 /// Which passed fd each declared listener gets, by index into the passed
 /// fds (index 0 is fd 3).
 #[derive(Debug, PartialEq, Eq)]
@@ -402,7 +408,8 @@ impl Activated {
     ///
     /// A passed fd whose name is a declared listener's goes to that
     /// listener. Unnamed fds (see [`named`]) then go to the listener bound
-    /// where they are, if one is still empty, then by place to the
+    /// where they are, if one is still empty (one bound where a listener
+    /// that has one declares goes to none), then by place to the
     /// listeners that got none, each of its own type (see [`map`]; one
     /// bound elsewhere than declared is noted in [`Assigned::elsewhere`]),
     /// and any of another type or family left to a listener still empty,
@@ -464,11 +471,11 @@ impl Activated {
             .map(|&i| {
                 let fd = self.passed[i].describe();
                 let off = named(names[i]).filter(|n| listeners.iter().any(|l| l.name == *n));
-                let second = (0..on.len()).find(|&slot| where_(i, slot) == Placement::Same);
+                let second = (0..on.len()).find(|&slot| second_there(where_(i, slot)));
                 match (off, second) {
                     (Some(name), _) => format!("{fd} is for listener `{name}`, which is off"),
                     (None, Some(slot)) => format!(
-                        "{fd} is a second socket where listener `{}` is, which has its own",
+                        "{fd} is bound where listener `{}` declares, which has a socket already",
                         listeners[on[slot]].name
                     ),
                     (None, None) => format!("{fd} matches no listener"),
@@ -626,10 +633,11 @@ fn accepted_unnamed<'a>(names: &[Option<&'a str>], a_listener: bool) -> Vec<Opti
 /// 1. by name; two fds named for one listener is an error;
 /// 2. each unnamed fd to the first listener still empty that it is bound
 ///    as declared for ([`Placement::Same`]), then one bound so but of
-///    another kind ([`Placement::Misfit`]); one left bound as a listener
-///    declares, which has one already, is a second socket there, taken by
-///    none (a unit's IPv4 and IPv6 halves of `:PORT`, two units on one
-///    address: no other listener's place);
+///    another kind ([`Placement::Misfit`]); one left bound so, where a
+///    listener that has one already declares, is a second socket there,
+///    taken by none (a unit's IPv4 and IPv6 halves of `:PORT`, two units
+///    on one address: no other listener's place), unless a listener still
+///    empty declares its port at a host that cannot be told;
 /// 3. by place: each listener still empty takes the first fd left (fd
 ///    order) on its port at a host that cannot be told
 ///    ([`Placement::PortAlike`]), then the first whose place says nothing
@@ -680,7 +688,10 @@ fn map(
         });
     }
     unnamed.retain(|&fd| {
-        let second = (0..slots.len()).any(|slot| placement(fd, slot) == Placement::Same);
+        let taken_there = (0..slots.len()).any(|slot| second_there(placement(fd, slot)));
+        let wanted = (0..slots.len())
+            .any(|slot| slots[slot].is_none() && placement(fd, slot) == Placement::PortAlike);
+        let second = taken_there && !wanted;
         if second {
             unmatched.push(fd);
         }
@@ -819,6 +830,26 @@ mod tests {
         let m = map(&[None, None], &["web", "admin"], &placement, &fd_number).unwrap();
         assert_eq!(m.slots, [Some(0), None]);
         assert_eq!(m.unmatched, [1]);
+        // `web` declared `tcp4`: the IPv6 half is bound where it declares
+        // but of another family, a second socket there all the same.
+        let placement = |fd: usize, slot: usize| match (fd, slot) {
+            (0, 0) => Placement::Same,
+            (1, 0) => Placement::Misfit,
+            _ => Placement::Elsewhere,
+        };
+        let m = map(&[None, None], &["web", "admin"], &placement, &fd_number).unwrap();
+        assert_eq!(m.slots, [Some(0), None]);
+        assert_eq!(m.unmatched, [1]);
+        // Unless a listener still empty declares that port at a name
+        // (`tcp6:myhost:8080`): its.
+        let placement = |fd: usize, slot: usize| match (fd, slot) {
+            (0, 0) => Placement::Same,
+            (1, 0) => Placement::Misfit,
+            (1, 1) => Placement::PortAlike,
+            _ => Placement::Elsewhere,
+        };
+        let m = map(&[None, None], &["web", "named"], &placement, &fd_number).unwrap();
+        assert_eq!(m.slots, [Some(0), Some(1)]);
         // Elsewhere, it is still a listener's by place.
         let placement = |fd: usize, slot: usize| match (fd, slot) {
             (0, 0) => Placement::Same,
@@ -1235,27 +1266,37 @@ mod tests {
 
     #[test]
     fn a_units_second_half_of_a_listeners_port_is_closed_not_given_to_another() {
-        let ipv4 = bound("tcp4::0");
-        let port = port_of(&ipv4);
-        let Ok(Some(ipv6)) = crate::listener::bind(&spec("t", &format!("tcp6::{port}"))) else {
+        if std::net::TcpListener::bind("[::1]:0").is_err() {
             eprintln!("no IPv6 on this machine: nothing to check");
             return;
-        };
-        let (ipv4_no, ipv6_no) = (ipv4.as_raw_fd(), ipv6.fd.as_raw_fd());
-        let activated = Activated::from_fds(vec![(ipv4, None), (ipv6.fd, None)]);
-        let listeners = [
-            spec("web", &format!("tcp::{port}")),
-            spec("admin", "tcp:127.0.0.1:9"),
-        ];
-        let assigned = activated.assign(&listeners).unwrap();
-        assert_eq!(numbers(&assigned), [Some(ipv4_no), None]);
-        assert_eq!(
-            assigned.unmatched,
-            [format!(
-                "fd {ipv6_no} (unnamed) is a second socket where listener `web` is, which has its own"
-            )]
-        );
-        assert!(assigned.elsewhere.is_empty(), "{:?}", assigned.elsewhere);
+        }
+        // `web` on either network a unit's two halves of `:PORT` suit,
+        // one of them or both.
+        for web in ["tcp", "tcp4"] {
+            let ipv4 = bound("tcp4::0");
+            let port = port_of(&ipv4);
+            let ipv6 = bound(&format!("tcp6::{port}"));
+            let (ipv4_no, ipv6_no) = (ipv4.as_raw_fd(), ipv6.as_raw_fd());
+            let activated = Activated::from_fds(vec![(ipv4, None), (ipv6, None)]);
+            let listeners = [
+                spec("web", &format!("{web}::{port}")),
+                spec("admin", "tcp:127.0.0.1:9"),
+            ];
+            let assigned = activated.assign(&listeners).unwrap();
+            assert_eq!(numbers(&assigned), [Some(ipv4_no), None], "{web}");
+            assert_eq!(
+                assigned.unmatched,
+                [format!(
+                    "fd {ipv6_no} (unnamed) is bound where listener `web` declares, which has a socket already"
+                )],
+                "{web}"
+            );
+            assert!(
+                assigned.elsewhere.is_empty(),
+                "{web}: {:?}",
+                assigned.elsewhere
+            );
+        }
     }
 
     #[test]

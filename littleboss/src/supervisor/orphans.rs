@@ -60,7 +60,8 @@ pub(crate) enum Scan {
     Done,
     /// A zombie was left: one `owned`, first in `waitid`'s line, hid any
     /// others behind it, which `/proc` did not list or is not there to
-    /// (scan again once its watcher has reaped it, a moment).
+    /// (scan again once its watcher has reaped it, a moment), or the one
+    /// first in line was reaped by another wait between two looks.
     Again,
     /// A zombie was left that may be the child of a spawn under way: scan
     /// again once a spawn has reported (which may take as long as an exec
@@ -140,8 +141,9 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Opt
 /// list, which waitid still finds. A /proc mounted `hidepid=invisible`
 /// (systemd's `ProtectProc=invisible`) lists no process of another user,
 /// such as a setuid helper's orphan; the scan alone would leave that
-/// zombie for the supervisor's life. One owned, first in line, stops it:
-/// [`Scan::Again`], for a scan once its watcher has reaped it.
+/// zombie for the supervisor's life. One owned, first in line, stops it,
+/// or one reaped by another wait between two looks: [`Scan::Again`], for
+/// a scan a moment later.
 fn reap_unlisted(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Option<u64>) -> Scan {
     use nix::libc;
     let peek = super::pidfd::REAP | libc::WNOWAIT;
