@@ -409,7 +409,8 @@ impl Activated {
     /// A passed fd whose name is a declared listener's goes to that
     /// listener. Unnamed fds (see [`named`]) then go to the listener bound
     /// where they are, if one is still empty (one bound where a listener
-    /// that has one declares goes to none), then by place to the
+    /// that has one declares goes to none, unless a listener still empty
+    /// declares its port at a host that cannot be told), then by place to the
     /// listeners that got none, each of its own type (see [`map`]; one
     /// bound elsewhere than declared is noted in [`Assigned::elsewhere`]),
     /// and any of another type or family left to a listener still empty,
@@ -634,10 +635,11 @@ fn accepted_unnamed<'a>(names: &[Option<&'a str>], a_listener: bool) -> Vec<Opti
 /// 2. each unnamed fd to the first listener still empty that it is bound
 ///    as declared for ([`Placement::Same`]), then one bound so but of
 ///    another kind ([`Placement::Misfit`]); one left bound so, where a
-///    listener that has one already declares, is a second socket there,
-///    taken by none (a unit's IPv4 and IPv6 halves of `:PORT`, two units
-///    on one address: no other listener's place), unless a listener still
-///    empty declares its port at a host that cannot be told;
+///    listener that has one already declares, is a second socket there
+///    (a unit's IPv4 and IPv6 halves of `:PORT`, two units on one
+///    address: no other listener's place), taken only by a listener that
+///    declares its port at a host that cannot be told (step 3's first
+///    tier), else by none;
 /// 3. by place: each listener still empty takes the first fd left (fd
 ///    order) on its port at a host that cannot be told
 ///    ([`Placement::PortAlike`]), then the first whose place says nothing
@@ -687,16 +689,6 @@ fn map(
             false
         });
     }
-    unnamed.retain(|&fd| {
-        let taken_there = (0..slots.len()).any(|slot| second_there(placement(fd, slot)));
-        let wanted = (0..slots.len())
-            .any(|slot| slots[slot].is_none() && placement(fd, slot) == Placement::PortAlike);
-        let second = taken_there && !wanted;
-        if second {
-            unmatched.push(fd);
-        }
-        !second
-    });
     // systemd orders the fds of one socket unit as its lines, but not the
     // units of a service among themselves.
     let unit = |fd: usize| names[fd].filter(|n| n.ends_with(".socket"));
@@ -729,6 +721,18 @@ fn map(
             }
             unnamed.retain(|&fd| fd != first);
             slots[slot] = Some(first);
+        }
+        // A second socket where a listener that has one declares: only a
+        // listener declaring its port at a host that cannot be told
+        // (above) may take it, none by a place that says less.
+        if tier == Placement::PortAlike {
+            unnamed.retain(|&fd| {
+                let second = (0..slots.len()).any(|slot| second_there(placement(fd, slot)));
+                if second {
+                    unmatched.push(fd);
+                }
+                !second
+            });
         }
     }
     for slot in slots.iter_mut().filter(|s| s.is_none()) {
@@ -850,6 +854,23 @@ mod tests {
         };
         let m = map(&[None, None], &["web", "named"], &placement, &fd_number).unwrap();
         assert_eq!(m.slots, [Some(0), Some(1)]);
+        assert!(m.unmatched.is_empty(), "{m:?}");
+        // Three there (`ReusePort=`): the named one takes one, and the
+        // third goes to none, not to `admin` by a place that says less.
+        let placement = |fd: usize, slot: usize| match (fd, slot) {
+            (0..=2, 0) => Placement::Same,
+            (1 | 2, 1) => Placement::PortAlike,
+            _ => Placement::Elsewhere,
+        };
+        let m = map(
+            &[None, None, None],
+            &["web", "named", "admin"],
+            &placement,
+            &fd_number,
+        )
+        .unwrap();
+        assert_eq!(m.slots, [Some(0), Some(1), None]);
+        assert_eq!(m.unmatched, [2]);
         // Elsewhere, it is still a listener's by place.
         let placement = |fd: usize, slot: usize| match (fd, slot) {
             (0, 0) => Placement::Same,
@@ -1275,7 +1296,12 @@ mod tests {
         for web in ["tcp", "tcp4"] {
             let ipv4 = bound("tcp4::0");
             let port = port_of(&ipv4);
-            let ipv6 = bound(&format!("tcp6::{port}"));
+            // The port is free on IPv4: another process may hold it on IPv6.
+            let Ok(Some(ipv6)) = crate::listener::bind(&spec("t", &format!("tcp6::{port}"))) else {
+                eprintln!("[::]:{port} taken: {web} not checked");
+                continue;
+            };
+            let ipv6 = ipv6.fd;
             let (ipv4_no, ipv6_no) = (ipv4.as_raw_fd(), ipv6.as_raw_fd());
             let activated = Activated::from_fds(vec![(ipv4, None), (ipv6, None)]);
             let listeners = [
