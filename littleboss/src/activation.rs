@@ -410,7 +410,8 @@ impl Activated {
     /// listener. Unnamed fds (see [`named`]) then go to the listener bound
     /// where they are, if one is still empty (one bound where a listener
     /// that has one declares goes to none, unless a listener still empty
-    /// declares its port at a host that cannot be told), then by place to the
+    /// that declares its port at a host that cannot be told takes it by
+    /// place), then by place to the
     /// listeners that got none, each of its own type (see [`map`]; one
     /// bound elsewhere than declared is noted in [`Assigned::elsewhere`]),
     /// and any of another type or family left to a listener still empty,
@@ -824,60 +825,82 @@ mod tests {
 
     #[test]
     fn a_second_socket_where_a_listener_is_goes_to_no_other_by_place() {
-        // `web` declares `tcp::8080`; the unit passes `0.0.0.0:8080` and
-        // `[::]:8080` (IPv6 only): the second is no socket for `admin`,
-        // declared elsewhere, which binds its own.
-        let placement = |fd: usize, slot: usize| match (fd, slot) {
-            (0 | 1, 0) => Placement::Same,
-            _ => Placement::Elsewhere,
-        };
-        let m = map(&[None, None], &["web", "admin"], &placement, &fd_number).unwrap();
-        assert_eq!(m.slots, [Some(0), None]);
-        assert_eq!(m.unmatched, [1]);
-        // `web` declared `tcp4`: the IPv6 half is bound where it declares
-        // but of another family, a second socket there all the same.
-        let placement = |fd: usize, slot: usize| match (fd, slot) {
-            (0, 0) => Placement::Same,
-            (1, 0) => Placement::Misfit,
-            _ => Placement::Elsewhere,
-        };
-        let m = map(&[None, None], &["web", "admin"], &placement, &fd_number).unwrap();
-        assert_eq!(m.slots, [Some(0), None]);
-        assert_eq!(m.unmatched, [1]);
-        // Unless a listener still empty declares that port at a name
-        // (`tcp6:myhost:8080`): its.
-        let placement = |fd: usize, slot: usize| match (fd, slot) {
-            (0, 0) => Placement::Same,
-            (1, 0) => Placement::Misfit,
-            (1, 1) => Placement::PortAlike,
-            _ => Placement::Elsewhere,
-        };
-        let m = map(&[None, None], &["web", "named"], &placement, &fd_number).unwrap();
-        assert_eq!(m.slots, [Some(0), Some(1)]);
-        assert!(m.unmatched.is_empty(), "{m:?}");
-        // Three there (`ReusePort=`): the named one takes one, and the
-        // third goes to none, not to `admin` by a place that says less.
-        let placement = |fd: usize, slot: usize| match (fd, slot) {
-            (0..=2, 0) => Placement::Same,
-            (1 | 2, 1) => Placement::PortAlike,
-            _ => Placement::Elsewhere,
-        };
-        let m = map(
-            &[None, None, None],
-            &["web", "named", "admin"],
-            &placement,
-            &fd_number,
-        )
-        .unwrap();
-        assert_eq!(m.slots, [Some(0), Some(1), None]);
-        assert_eq!(m.unmatched, [2]);
-        // Elsewhere, it is still a listener's by place.
-        let placement = |fd: usize, slot: usize| match (fd, slot) {
-            (0, 0) => Placement::Same,
-            _ => Placement::Elsewhere,
-        };
-        let m = map(&[None, None], &["web", "admin"], &placement, &fd_number).unwrap();
-        assert_eq!(m.slots, [Some(0), Some(1)]);
+        use Placement::{Elsewhere, Misfit, PortAlike, Same};
+        // Each case: the listeners, where each fd is against each (the
+        // rest elsewhere), and the slots and unmatched fds expected.
+        type Case = (
+            &'static [&'static str],
+            &'static [(usize, usize, Placement)],
+        );
+        type Slots = &'static [Option<usize>];
+        let cases: [(Case, Slots, &[usize]); 5] = [
+            // `web` declares `tcp::8080`; the unit passes `0.0.0.0:8080`
+            // and `[::]:8080` (IPv6 only): the second is no socket for
+            // `admin`, declared elsewhere, which binds its own.
+            (
+                (&["web", "admin"], &[(0, 0, Same), (1, 0, Same)]),
+                &[Some(0), None],
+                &[1],
+            ),
+            // `web` declared `tcp4`: the IPv6 half is bound where it
+            // declares but of another family, a second socket all the same.
+            (
+                (&["web", "admin"], &[(0, 0, Same), (1, 0, Misfit)]),
+                &[Some(0), None],
+                &[1],
+            ),
+            // Unless a listener still empty declares that port at a name
+            // (`tcp6:myhost:8080`) and takes it.
+            (
+                (
+                    &["web", "named"],
+                    &[(0, 0, Same), (1, 0, Misfit), (1, 1, PortAlike)],
+                ),
+                &[Some(0), Some(1)],
+                &[],
+            ),
+            // Three there (`ReusePort=`): the named one takes one, and the
+            // third goes to none, not to `admin` by a place that says less.
+            (
+                (
+                    &["web", "named", "admin"],
+                    &[
+                        (0, 0, Same),
+                        (1, 0, Same),
+                        (2, 0, Same),
+                        (1, 1, PortAlike),
+                        (2, 1, PortAlike),
+                    ],
+                ),
+                &[Some(0), Some(1), None],
+                &[2],
+            ),
+            // Elsewhere, it is still a listener's by place.
+            (
+                (&["web", "admin"], &[(0, 0, Same)]),
+                &[Some(0), Some(1)],
+                &[],
+            ),
+        ];
+        for ((declared, placed), slots, unmatched) in cases {
+            let placement = |fd: usize, slot: usize| {
+                (placed.iter())
+                    .find(|(f, s, _)| (*f, *s) == (fd, slot))
+                    .map_or(Elsewhere, |(_, _, p)| *p)
+            };
+            let fds = placed
+                .iter()
+                .map(|(f, _, _)| f + 1)
+                .max()
+                .unwrap_or(0)
+                .max(2);
+            let m = map(&vec![None; fds], declared, &placement, &fd_number).unwrap();
+            assert_eq!(
+                (m.slots.as_slice(), m.unmatched.as_slice()),
+                (slots, unmatched),
+                "{placed:?}"
+            );
+        }
     }
 
     #[test]
@@ -1294,14 +1317,16 @@ mod tests {
         // `web` on either network a unit's two halves of `:PORT` suit,
         // one of them or both.
         for web in ["tcp", "tcp4"] {
-            let ipv4 = bound("tcp4::0");
-            let port = port_of(&ipv4);
-            // The port is free on IPv4: another process may hold it on IPv6.
-            let Ok(Some(ipv6)) = crate::listener::bind(&spec("t", &format!("tcp6::{port}"))) else {
-                eprintln!("[::]:{port} taken: {web} not checked");
-                continue;
-            };
-            let ipv6 = ipv6.fd;
+            // A port free on both families (another process may hold the
+            // one IPv4 gave on IPv6): a few tries.
+            let (ipv4, port, ipv6) = (0..10)
+                .find_map(|_| {
+                    let ipv4 = bound("tcp4::0");
+                    let port = port_of(&ipv4);
+                    let ipv6 = crate::listener::bind(&spec("t", &format!("tcp6::{port}")));
+                    Some((ipv4, port, ipv6.ok()??.fd))
+                })
+                .expect("a port free on IPv4 and IPv6");
             let (ipv4_no, ipv6_no) = (ipv4.as_raw_fd(), ipv6.as_raw_fd());
             let activated = Activated::from_fds(vec![(ipv4, None), (ipv6, None)]);
             let listeners = [
