@@ -423,7 +423,9 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     let drains = tokio::task::spawn_blocking(move || s.drains())
         .await
         .expect("drains");
-    let after_began = epoch.elapsed();
+    // After the slow clients' longest silence: a request begun before is
+    // the reloads'.
+    let after_began = epoch.elapsed() + silence;
     tokio::time::sleep(silence + plan.steady).await;
     let samples = running.stop().await;
     let seconds = load_began.elapsed().as_secs_f64();
@@ -467,7 +469,7 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         steady: plan.steady,
         reloads_began,
         paced_began,
-        after_began: after_began + silence,
+        after_began,
     };
     let of = |phase| samples.iter().filter(move |s| phases.of(s) == Some(phase));
     row.steady_ms = percentiles(of(Phase::Steady));
@@ -505,10 +507,12 @@ struct Phases {
 
 impl Phases {
     /// The phase `sample` counts in, by when it was due: one timed out at
-    /// the end of a phase is that phase's. `None`: the first fifth of
-    /// either steady phase (the load connecting and the child warming up;
-    /// the load settling on the last new child), which is neither, or,
-    /// with no steady phase, anything outside the reloads.
+    /// the end of a phase is that phase's. `None`: the first fifth of the
+    /// steady phase before the reloads (the load connecting and the child
+    /// warming up), which is neither, or, with no steady phase, anything
+    /// outside the reloads; the first fifth of the one after them (the
+    /// load settling on the last new child) is the reloads' (or the paced
+    /// reloads').
     fn of(&self, sample: &Sample) -> Option<Phase> {
         if self.steady.is_zero() && sample.due >= self.after_began {
             return None;

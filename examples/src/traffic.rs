@@ -59,8 +59,10 @@ impl Shape {
 /// The body `Shape::Post` sends.
 pub const POST_BODY: usize = 16 * 1024;
 
-/// The longest a slow client waits, connected, before its first byte
-/// (from 200 ms).
+/// The shortest a slow client waits, connected, before its first byte.
+pub const SHORTEST_SILENCE: Duration = Duration::from_millis(200);
+
+/// The longest a slow client waits, connected, before its first byte.
 pub const LONGEST_SILENCE: Duration = Duration::from_millis(3000);
 
 /// One finished request.
@@ -306,12 +308,14 @@ async fn h1_client(
                 conn = Some(stream);
             }
             if load.shape == Shape::SlowFirstByte {
-                // xorshift: 200 to 3000 ms, different for every client.
+                // xorshift: SHORTEST_SILENCE to LONGEST_SILENCE, different
+                // for every client.
                 random ^= random << 13;
                 random ^= random >> 7;
                 random ^= random << 17;
+                let shortest = SHORTEST_SILENCE.as_millis() as u64;
                 let longest = LONGEST_SILENCE.as_millis() as u64;
-                let wait = 200 + random % (longest - 200 + 1);
+                let wait = shortest + random % (longest - shortest + 1);
                 tokio::time::sleep(Duration::from_millis(wait)).await;
                 begin = Instant::now() - connecting;
             }

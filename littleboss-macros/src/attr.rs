@@ -977,9 +977,7 @@ fn has_unpathlike_name(tokens: &TokenStream) -> bool {
     let mut at_name = true;
     for (at, token) in tokens.iter().enumerate() {
         let unpathlike = match token {
-            TokenTree::Ident(ident) => {
-                syn::parse2::<syn::Ident>(TokenTree::Ident(ident.clone()).into()).is_err()
-            }
+            TokenTree::Ident(ident) => is_keyword(ident),
             TokenTree::Literal(_) => true,
             // Dashes, then a word or a number: a name; a `-` alone is
             // syn's to point at.
@@ -1429,6 +1427,13 @@ fn crate_path(meta: &Meta) -> syn::Result<Path> {
         )
     })?;
     Ok(path)
+}
+
+/// Whether `ident` is a keyword, strict or reserved, which syn takes for
+/// no identifier (`union`, a weak one, names things).
+pub(crate) fn is_keyword(ident: &proc_macro2::Ident) -> bool {
+    let token = proc_macro2::TokenTree::Ident(ident.clone());
+    syn::parse2::<syn::Ident>(token.into()).is_err()
 }
 
 #[cfg(test)]

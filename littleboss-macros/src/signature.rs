@@ -168,7 +168,7 @@ pub(crate) fn self_outside_items(tokens: TokenStream) -> Option<proc_macro2::Spa
             // rustc tells it.
             TokenTree::Ident(ident)
                 if ident == "union"
-                    && !matches!(tokens.peek(), Some(TokenTree::Ident(next)) if !STRICT_KEYWORDS.iter().any(|k| next == k)) =>
+                    && !matches!(tokens.peek(), Some(TokenTree::Ident(next)) if !crate::attr::is_keyword(next)) =>
                 {}
             TokenTree::Ident(ident) if HAS_ITS_OWN_SELF.iter().any(|item| ident == item) => {
                 skip_item(&mut tokens);
@@ -225,14 +225,6 @@ fn skip_item(tokens: &mut impl Iterator<Item = TokenTree>) {
 /// The keywords a `!` (not) may follow in an expression.
 const BEFORE_A_NOT: [&str; 9] = [
     "if", "while", "match", "return", "in", "else", "break", "let", "mut",
-];
-
-/// Rust's strict keywords (2018 on): none names a union.
-const STRICT_KEYWORDS: [&str; 38] = [
-    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
-    "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
-    "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type",
-    "unsafe", "use", "where", "while",
 ];
 
 /// The keywords of the items inside which `Self` is their own.

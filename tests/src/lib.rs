@@ -955,6 +955,15 @@ pub fn lets_it_run(svc: &Service, window: Duration) {
     });
 }
 
+/// The pids of the children a supervisor's log `said` it started, in
+/// order ("littleboss: started child pid N from ...").
+pub fn started_child_pids(said: &str) -> Vec<u32> {
+    (said.lines())
+        .filter_map(|line| line.strip_prefix("littleboss: started child pid "))
+        .filter_map(|rest| rest.split(' ').next()?.parse().ok())
+        .collect()
+}
+
 /// Waits (up to the deadline) until nothing is at `path`.
 pub fn wait_gone(path: &Path) {
     eventually(&format!("{} to go", path.display()), || {

@@ -956,14 +956,12 @@ fn a_reload_whose_exec_hangs_past_its_deadline_fails_and_its_child_is_killed_onc
     );
     assert!(said.contains("; it is killed once it runs"), "{said}");
     std::fs::remove_file(&gate).unwrap();
-    let late: i32 = svc
+    let said = svc
         .output
-        .wait_for_count("littleboss: started child pid ", 2)
-        .lines()
-        .filter_map(|l| l.strip_prefix("littleboss: started child pid "))
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next()?.parse().ok())
-        .expect("the late child's start logged");
+        .wait_for_count("littleboss: started child pid ", 2);
+    let late = *tests::started_child_pids(&said)
+        .get(1)
+        .expect("the late child's start logged") as i32;
     tests::wait_dead("the late child to be reaped", late);
     let status = json(&svc, bin);
     assert_eq!(child_pid(&status), first, "{status}");

@@ -138,11 +138,8 @@ fn a_reloads_child_that_finds_its_listeners_shut_by_a_stop_exits_quietly() {
         "{said}"
     );
     // The reload's child exits 0, as the serving one did.
-    let started = said
-        .lines()
-        .filter_map(|line| line.strip_prefix("littleboss: started child pid "))
-        .filter_map(|rest| rest.split(' ').next())
-        .nth(1)
+    let started = *tests::started_child_pids(&said)
+        .get(1)
         .unwrap_or_else(|| panic!("no reload's child in: {said}"));
     let exited = format!("child pid {started} exited with code 0");
     assert!(said.contains(&exited), "{said}");

@@ -985,21 +985,30 @@ fn a_count_of_more_fds_than_were_passed_is_refused_before_any_is_taken() {
     }
 }
 
+/// Starts the `orphaner` fixture with test hook `hook` set, waits for
+/// its orphan to be reaped, and checks the serving child is then the
+/// supervisor's only child; whether the scan fell back to waitid alone.
+fn orphan_reaped_with(hook: &str) -> (Service, bool) {
+    let mut svc = Service::new(env!("CARGO_BIN_EXE_orphaner"));
+    svc.start_with_env(&[], &[(hook, &"1")]);
+    let orphan: u32 = svc.printed("orphan");
+    svc.output.wait_for(&format!(
+        "reaped orphaned process pid {orphan} (exit code 0)"
+    ));
+    let fell_back = svc.output.text().contains("orphans are reaped by waitid");
+    let (live, zombies) = tests::procfs::children(svc.pid() as u32);
+    assert_eq!((live, zombies), (1, 0), "the serving child alone");
+    (svc, fell_back)
+}
+
 #[test]
 fn orphaned_descendants_that_proc_does_not_list_are_reaped_too() {
     // /proc mounted `hidepid=invisible` (systemd's `ProtectProc=invisible`)
     // lists no process of another user, such as a setuid helper's orphan:
     // waitid still finds the zombie.
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_orphaner"));
-    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_PROC_HIDES", &"1")]);
-    let orphan: u32 = svc.printed("orphan");
-    svc.output.wait_for(&format!(
-        "reaped orphaned process pid {orphan} (exit code 0)"
-    ));
+    let (mut svc, fell_back) = orphan_reaped_with("LITTLEBOSS_TEST_PROC_HIDES");
     // /proc was read: not the fallback for a machine without it.
-    assert!(!svc.output.text().contains("orphans are reaped by waitid"));
-    let (live, zombies) = tests::procfs::children(svc.pid() as u32);
-    assert_eq!((live, zombies), (1, 0), "the serving child alone");
+    assert!(!fell_back);
     svc.stop_expecting(0);
 }
 
@@ -1007,15 +1016,8 @@ fn orphaned_descendants_that_proc_does_not_list_are_reaped_too() {
 fn orphaned_descendants_are_reaped_without_proc_too() {
     // A chroot without /proc: the scan falls back to waitid, one zombie at
     // a time.
-    let mut svc = Service::new(env!("CARGO_BIN_EXE_orphaner"));
-    svc.start_with_env(&[], &[("LITTLEBOSS_TEST_NO_PROC", &"1")]);
-    let orphan: u32 = svc.printed("orphan");
-    svc.output.wait_for(&format!(
-        "reaped orphaned process pid {orphan} (exit code 0)"
-    ));
-    assert!(svc.output.text().contains("orphans are reaped by waitid"));
-    let (live, zombies) = tests::procfs::children(svc.pid() as u32);
-    assert_eq!((live, zombies), (1, 0), "the serving child alone");
+    let (svc, fell_back) = orphan_reaped_with("LITTLEBOSS_TEST_NO_PROC");
+    assert!(fell_back);
     assert_eq!(svc.control("stop").status.code(), Some(0));
 
     // One killed by a real-time signal, whose status nix cannot express:

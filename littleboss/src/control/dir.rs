@@ -306,20 +306,20 @@ pub(crate) enum OtherWriter {
 impl DirError {
     /// `dir` could not be looked at: `error`, and, if refused, what chose it.
     fn inspect(dir: &Path, error: io::Error) -> DirError {
-        DirError::Inspect {
-            dir: dir.to_owned(),
-            above: None,
-            denied: Denied::of(&error),
-            error,
-        }
+        DirError::inspecting(dir, None, error)
     }
 
     /// `above`, a folder on the way to the control folder `dir`, could not
     /// be looked at: said as such, not as the control folder.
     fn inspect_above(dir: &Path, above: &Path, error: io::Error) -> DirError {
+        DirError::inspecting(dir, Some(above), error)
+    }
+
+    /// `dir`, or `above` it, could not be looked at.
+    fn inspecting(dir: &Path, above: Option<&Path>, error: io::Error) -> DirError {
         DirError::Inspect {
             dir: dir.to_owned(),
-            above: Some(above.to_owned()),
+            above: above.map(Path::to_owned),
             denied: Denied::of(&error),
             error,
         }

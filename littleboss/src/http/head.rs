@@ -110,12 +110,7 @@ impl RequestBegun {
             match rest.windows(4).position(|w| w == b"\r\n\r\n") {
                 Some(end) if end + 4 < rest.len() => rest = &rest[end + 4..],
                 // Interim heads alone (or part of one).
-                _ => {
-                    if self.begun.swap(false, Ordering::SeqCst) {
-                        self.cleared.notify_waiters();
-                    }
-                    return;
-                }
+                _ => return self.clear_with(false),
             }
         }
         self.clear();
@@ -124,8 +119,14 @@ impl RequestBegun {
     /// A response written, or a request handed on: nothing begun since,
     /// and no upgrade's answer pending.
     pub fn clear(&self) {
+        self.clear_with(true);
+    }
+
+    /// Nothing begun since, and, if `answered`, no upgrade's answer
+    /// pending either; `cleared` told if either was.
+    fn clear_with(&self, answered: bool) {
         let begun = self.begun.swap(false, Ordering::SeqCst);
-        let pending = self.upgrade_pending.swap(false, Ordering::SeqCst);
+        let pending = answered && self.upgrade_pending.swap(false, Ordering::SeqCst);
         if begun || pending {
             self.cleared.notify_waiters();
         }

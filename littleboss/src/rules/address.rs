@@ -118,24 +118,15 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
             ipv4: ipv4.to_string(),
         });
     }
-    // Linux binds one only given the interface (its zone, refused above):
-    // without, every start would fail with an "Invalid argument". So for
-    // a multicast group of interface or link scope (`ff01::`, `ff02::`),
-    // which only UDP listens on (TCP on any group: below).
-    if let Some(ip) = ipv6 {
-        if ip.is_unicast_link_local() {
-            return Err(SpecProblem::LinkLocal { host: host.into() });
-        }
-        let scoped = matches!(ip.segments()[0] & 0x000f, 1 | 2);
-        // Not for `udp4` either: the family is its mistake (below).
-        let udp6 = network.starts_with("udp") && !network.ends_with('4');
-        if ip.is_multicast() && scoped && udp6 {
-            return Err(SpecProblem::ScopedMulticast { host: host.into() });
-        }
+    if let Some(ip) = ipv6
+        && ip.is_unicast_link_local()
+    {
+        return Err(SpecProblem::LinkLocal { host: host.into() });
     }
+    let ipv4 = host.parse::<Ipv4Addr>().ok();
     let wrong_family = match network.chars().last() {
         Some('4') => ipv6.is_some(),
-        Some('6') => host.parse::<Ipv4Addr>().is_ok(),
+        Some('6') => ipv4.is_some(),
         _ => false,
     };
     if wrong_family {
@@ -149,16 +140,25 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
     // (255.255.255.255; a subnet's is not told from a host's own) without a
     // word, and no connection ever comes (an IPv6 multicast one it
     // refuses, as an "Invalid argument").
-    let group = match (ipv6, host.parse::<Ipv4Addr>()) {
+    let group = match (ipv6, ipv4) {
         (Some(ip), _) => ip.is_multicast(),
-        (None, Ok(ip)) => ip.is_multicast() || ip.is_broadcast(),
-        (None, Err(_)) => false,
+        (None, Some(ip)) => ip.is_multicast() || ip.is_broadcast(),
+        (None, None) => false,
     };
     if group && network.starts_with("tcp") {
         return Err(SpecProblem::TcpOnGroup {
             network: network.into(),
             host: host.into(),
         });
+    }
+    // Linux binds one only given the interface (its zone, refused above):
+    // without, every start would fail with an "Invalid argument". So for
+    // a UDP group of interface or link scope (`ff01::`, `ff02::`).
+    if let Some(ip) = ipv6
+        && ip.is_multicast()
+        && matches!(ip.segments()[0] & 0x000f, 1 | 2)
+    {
+        return Err(SpecProblem::ScopedMulticast { host: host.into() });
     }
     Ok(())
 }

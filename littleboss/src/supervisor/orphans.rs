@@ -104,11 +104,13 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Opt
             SAID.call_once(|| {
                 log!("cannot read /proc ({e}): orphans are reaped by waitid, one zombie at a time")
             });
-            return reap_one_by_one(owned, spawning_since);
+            return reap_unlisted(owned, spawning_since);
         }
     };
     // Standing in for a /proc that lists none of them (see below).
-    let hidden = crate::test_hook::test_hook::<u8>("LITTLEBOSS_TEST_PROC_HIDES").is_some();
+    if crate::test_hook::test_hook::<u8>("LITTLEBOSS_TEST_PROC_HIDES").is_some() {
+        return reap_unlisted(owned, spawning_since);
+    }
     let mut scan = Scan::Done;
     for entry in dir.iter().flatten() {
         let Some(pid) = entry
@@ -116,7 +118,6 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Opt
             .to_str()
             .ok()
             .and_then(|n| n.parse::<u32>().ok())
-            .filter(|_| !hidden)
         else {
             continue;
         };
@@ -137,13 +138,17 @@ pub(crate) fn reap(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Opt
     }
 }
 
-/// After a scan of /proc that left nothing: reaps the zombies it did not
-/// list, which waitid still finds. A /proc mounted `hidepid=invisible`
-/// (systemd's `ProtectProc=invisible`) lists no process of another user,
-/// such as a setuid helper's orphan; the scan alone would leave that
-/// zombie for the supervisor's life. One owned, first in line, stops it,
-/// or one reaped by another wait between two looks: [`Scan::Again`], for
-/// a scan a moment later.
+/// Reaps the zombies `/proc` did not list, as `waitid(WNOWAIT)` shows
+/// them one at a time (the kernel shows the same first one until it is
+/// reaped): after a scan of `/proc` that left nothing, or instead of one
+/// without `/proc`. A `/proc` mounted `hidepid=invisible` (systemd's
+/// `ProtectProc=invisible`) lists no process of another user, such as a
+/// setuid helper's orphan; the scan alone would leave that zombie for the
+/// supervisor's life. One owned, first in line, stops it (its watcher
+/// takes its status): [`Scan::Again`], for a scan a moment later. One
+/// reaped by another wait meanwhile leaves the next in line. Without `/proc` a zombie's
+/// start cannot be read: while a forked spawn is under way, any may be
+/// its child ([`spawned_maybe`]).
 fn reap_unlisted(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Option<u64>) -> Scan {
     use nix::libc;
     let peek = super::pidfd::REAP | libc::WNOWAIT;
@@ -152,12 +157,11 @@ fn reap_unlisted(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Optio
         if owned(number) {
             return Scan::Again;
         }
-        match zombie(number, &spawning_since) {
-            Zombie::Orphan => reap_one(pid),
+        // Seen a zombie by that look: reaped, unless a spawn's (or, reaped
+        // by another wait meanwhile, the next look shows the next).
+        match a_zombie(number, &spawning_since) {
             Zombie::MaybeSpawned => return Scan::AfterSpawns,
-            // Reaped by someone else since (the program's own wait for any
-            // child): a scan again, for any behind it.
-            Zombie::No => return Scan::Again,
+            _ => reap_one(pid),
         }
     }
     Scan::Done
@@ -181,6 +185,11 @@ fn zombie(pid: u32, spawning_since: impl Fn() -> Option<u64>) -> Zombie {
     let Ok(Some(_)) = super::pidfd::ended(libc::P_PID, pid as libc::id_t, peek) else {
         return Zombie::No;
     };
+    a_zombie(pid, spawning_since)
+}
+
+/// What zombie child `pid` is: an orphan, or maybe a spawn's child.
+fn a_zombie(pid: u32, spawning_since: impl Fn() -> Option<u64>) -> Zombie {
     // Asked now, once it is a zombie: a spawn that forked it has said when
     // by then.
     match spawning_since() {
@@ -245,29 +254,6 @@ pub(crate) fn ticks_now() -> Option<u64> {
     let secs = u64::try_from(now.tv_sec()).ok()?;
     let nanos = u64::try_from(now.tv_nsec()).ok()?;
     Some(secs * hz + nanos * hz / 1_000_000_000)
-}
-
-/// Without `/proc` to list processes: `waitid(WNOWAIT)` shows a zombie
-/// child without reaping it, which is reaped only if not `owned` (its
-/// watcher takes an owned one's status). The kernel shows the same first
-/// zombie until it is reaped, so an owned one ends the scan.
-fn reap_one_by_one(owned: impl Fn(u32) -> bool, spawning_since: impl Fn() -> Option<u64>) -> Scan {
-    use nix::libc;
-    let peek = super::pidfd::REAP | libc::WNOWAIT;
-    // None left, or no child at all (ECHILD).
-    while let Ok(Some((pid, _))) = super::pidfd::ended(libc::P_ALL, 0, peek) {
-        // When it started cannot be read without /proc: while a forked
-        // spawn is under way, any zombie may be its child.
-        if owned(pid.as_raw() as u32) {
-            return Scan::Again;
-        }
-        if spawning_since().is_some() {
-            return Scan::AfterSpawns;
-        }
-        // Reaped by someone else meanwhile, or not: look again.
-        reap_one(pid);
-    }
-    Scan::Done
 }
 
 /// Reaps `pid` if it is a zombie child of ours, saying how it ended.

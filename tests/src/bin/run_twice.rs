@@ -47,20 +47,14 @@ fn program() -> littleboss::Littleboss {
 /// The first call's program: it ends (and the process, exit 0) once the
 /// file `RUN_TWICE_GATE` names is gone, which the test removes once it has
 /// read the second call's refusal (at most 60 s, should the test die
-/// first; without the variable, run by hand, after 2 s), saying so (an
-/// exit of the refused call's would not).
+/// first), saying so (an exit of the refused call's would not).
 fn serve(_ctx: littleboss::Context) {
     println!("main ran");
     SERVING.store(true, Ordering::SeqCst);
-    match std::env::var_os("RUN_TWICE_GATE") {
-        Some(gate) => {
-            // Bounded, should the test die first.
-            let until = std::time::Instant::now() + Duration::from_secs(60);
-            while std::path::Path::new(&gate).exists() && std::time::Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
-        None => std::thread::sleep(Duration::from_secs(2)),
+    let gate = std::env::var_os("RUN_TWICE_GATE").expect("RUN_TWICE_GATE names the gate");
+    let until = std::time::Instant::now() + Duration::from_secs(60);
+    while std::path::Path::new(&gate).exists() && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
     }
     println!("main done");
 }
