@@ -149,7 +149,8 @@ fn where_bound(fd: &OwnedFd, spec: &ListenerSpec, wildcards_alike: bool) -> Plac
         if !declared.starts_with('/') {
             return Placement::Unknown;
         }
-        return same(crate::rules::clean_path(declared) == crate::rules::clean_path(&bound));
+        let as_written = crate::rules::clean_path(declared) == crate::rules::clean_path(&bound);
+        return same(as_written || same_file(declared, &bound));
     }
     let (Ok(bound), Some((host, port))) = (bound.parse::<SocketAddr>(), declared.rsplit_once(':'))
     else {
@@ -176,6 +177,20 @@ fn where_bound(fd: &OwnedFd, spec: &ListenerSpec, wildcards_alike: bool) -> Plac
         }
         Ok(ip) => same(ip.to_canonical() == bound.ip().to_canonical()),
         Err(_) => Placement::PortAlike,
+    }
+}
+
+/// Whether two absolute paths name one file now: a unit's
+/// `ListenStream=/run/app/api.sock` and a listener declared at
+/// `/var/run/app/api.sock`, where `/var/run` links to `/run`.
+fn same_file(declared: &str, bound: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if !bound.starts_with('/') {
+        return false;
+    }
+    match (std::fs::metadata(declared), std::fs::metadata(bound)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
     }
 }
 
@@ -1130,6 +1145,27 @@ mod tests {
         ];
         let assigned = activated.assign(&listeners).unwrap();
         assert_eq!(numbers(&assigned), [None, Some(passed_no)]);
+        assert!(assigned.elsewhere.is_empty(), "{:?}", assigned.elsewhere);
+    }
+
+    #[test]
+    fn an_unnamed_unix_socket_goes_to_the_listener_declaring_its_file_by_another_path() {
+        // systemd binds `/run/app/b.sock` and `/run/app/a.sock`; the
+        // program declares them by `/var/run/app/`, a link to `/run`.
+        let dir = std::env::temp_dir().join(format!("lb-activation-link-{}", std::process::id()));
+        let (real, link) = (dir.join("real"), dir.join("link"));
+        std::fs::create_dir_all(&real).unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let [b_fd, a_fd] = ["b", "a"].map(|n| bound(&format!("unix:{}/{n}.sock", real.display())));
+        let numbers_of = [&b_fd, &a_fd].map(|fd| fd.as_raw_fd());
+        let activated = Activated::from_fds(vec![(b_fd, None), (a_fd, None)]);
+        let listeners = ["a", "b"].map(|n| spec(n, &format!("unix:{}/{n}.sock", link.display())));
+        let assigned = activated.assign(&listeners).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            numbers(&assigned),
+            [Some(numbers_of[1]), Some(numbers_of[0])]
+        );
         assert!(assigned.elsewhere.is_empty(), "{:?}", assigned.elsewhere);
     }
 
