@@ -129,6 +129,12 @@ extern "C" fn take_at_start() {
         }
         let open = open_fds_listed();
         listed = open.is_some();
+        if open.is_none() {
+            // Not listed (no `/proc`): all marked all the same, so that a
+            // helper the program's code starts holds none; going back
+            // makes the handoff's own list inheritable again.
+            crate::supervisor::close_on_exec_from(3);
+        }
         close_on_exec(&open.unwrap_or_default())
     } else {
         // Only ours: a marker copied from elsewhere names another's fd 3.

@@ -2012,10 +2012,26 @@ fn a_wrapper_that_closes_the_channel_and_forks_is_told_to_exec_the_program() {
 
 #[test]
 fn what_code_before_run_starts_inherits_nothing_meant_for_littleboss() {
+    code_before_run_starts_helpers_inheriting_nothing(&[]);
+}
+
+#[test]
+fn what_code_before_run_starts_inherits_nothing_meant_for_littleboss_without_proc_too() {
+    // No `/proc` (a chroot `supervisor_init` entered): the new image
+    // cannot list what came across the exec, and marks it all.
+    code_before_run_starts_helpers_inheriting_nothing(&[("LITTLEBOSS_TEST_NO_PROC", "1")]);
+}
+
+/// Starts `prerun_spawn` with `env`, upgrades it in place, and checks
+/// that none of the helpers its code before `run` started (in the
+/// supervisor, its new image and each child) holds anything of
+/// littleboss's.
+fn code_before_run_starts_helpers_inheriting_nothing(env: &[(&str, &str)]) {
     let bin = env!("CARGO_BIN_EXE_prerun_spawn");
     let mut svc = Service::new(bin);
     let pids = svc.dir.path().join("prerun-pids");
     let mut cmd = svc.command(&svc.bin);
+    cmd.envs(env.iter().copied());
     // Under a service manager (one nobody listens for: its lines are
     // logged as lost), whose variables only the first helper, started
     // before littleboss ran, may see.
