@@ -81,10 +81,50 @@ struct WireRequest {
     argv0: Option<PathBuf>,
     #[serde(default, deserialize_with = "crate::arg_bytes::option")]
     args: Option<Vec<std::ffi::OsString>>,
-    listeners: Option<Vec<WireListener>>,
+    listeners: Option<Listeners>,
     #[serde(default, with = "crate::path_bytes::option")]
     dir: Option<PathBuf>,
     dir_id: Option<[u64; 2]>,
+}
+
+/// A reload's declared listeners as read: past the most a child can be
+/// handed, counted for the refusal but not kept (a 16 MiB line of them
+/// would otherwise take some 100 MB before its count was looked at).
+struct Listeners {
+    kept: Vec<WireListener>,
+    count: usize,
+}
+
+impl<'de> Deserialize<'de> for Listeners {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_seq(ListenersVisitor)
+    }
+}
+
+struct ListenersVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ListenersVisitor {
+    type Value = Listeners;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of listeners")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Listeners, A::Error> {
+        use serde::de::IgnoredAny;
+        let (mut kept, mut count) = (Vec::new(), 0);
+        loop {
+            let more = if count < crate::rules::MAX_LISTENERS {
+                seq.next_element::<WireListener>()?.map(|l| kept.push(l))
+            } else {
+                seq.next_element::<IgnoredAny>()?.map(drop)
+            };
+            if more.is_none() {
+                return Ok(Listeners { kept, count });
+            }
+            count += 1;
+        }
+    }
 }
 
 /// A declared listener as read: a field this version does not know (a
@@ -192,16 +232,14 @@ impl TryFrom<WireRequest> for Request {
 /// named `json`, say, which works as well as any) must still pass.
 ///
 /// [`rules::MAX_LISTENERS`]: crate::rules::MAX_LISTENERS
-fn checked(
-    declared: Vec<WireListener>,
-) -> Result<Vec<crate::spec::ListenerSpec>, serde_json::Error> {
+fn checked(declared: Listeners) -> Result<Vec<crate::spec::ListenerSpec>, serde_json::Error> {
     use crate::rules::{self, RuleError};
     use serde::de::Error;
-    if declared.len() > rules::MAX_LISTENERS {
-        let count = declared.len();
+    let Listeners { kept, count } = declared;
+    if count > rules::MAX_LISTENERS {
         return Err(Error::custom(RuleError::TooManyListeners { count }));
     }
-    let mut declared: Vec<crate::spec::ListenerSpec> = (declared.into_iter())
+    let mut declared: Vec<crate::spec::ListenerSpec> = (kept.into_iter())
         .map(|l| crate::spec::ListenerSpec {
             name: l.name,
             network: l.network,
@@ -1299,7 +1337,21 @@ mod tests {
             listeners.as_bytes(),
             "254 listeners are declared, more than the 253 a child can be handed at once",
         );
-        for (line, want) in cases.iter().chain([&many_keys, &too_many]) {
+        // Those past the most are counted, not read as listeners (nor
+        // kept): what they hold is not looked at.
+        let past: Vec<String> = (0..253)
+            .map(|i| format!(r#"{{"name":"l{i}","network":"tcp","address":null}}"#))
+            .chain((0..1000).map(|i| i.to_string()))
+            .collect();
+        let past = format!(
+            r#"{{"v":1,"cmd":"reload","path":"/x","listeners":[{}]}}"#,
+            past.join(",")
+        );
+        let counted = (
+            past.as_bytes(),
+            "1253 listeners are declared, more than the 253 a child can be handed at once",
+        );
+        for (line, want) in cases.iter().chain([&many_keys, &too_many, &counted]) {
             let e = decode_request(line).unwrap_err().to_string();
             assert!(e.contains(want), "{}: {e}", String::from_utf8_lossy(line));
             // Quoting a value of any size, the message stays short.
