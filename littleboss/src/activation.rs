@@ -78,7 +78,8 @@ pub(crate) struct Assigned {
 /// Where a passed socket is bound, against where a listener declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Placement {
-    /// The same path, or port and address (no host: a wildcard).
+    /// The same path (or file), or port and address (no host: a
+    /// wildcard).
     Same,
     /// Another port, address or path.
     Elsewhere,
@@ -1154,6 +1155,8 @@ mod tests {
         // program declares them by `/var/run/app/`, a link to `/run`.
         let dir = std::env::temp_dir().join(format!("lb-activation-link-{}", std::process::id()));
         let (real, link) = (dir.join("real"), dir.join("link"));
+        // One left by an earlier run of this pid (a container's).
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&real).unwrap();
         std::os::unix::fs::symlink(&real, &link).unwrap();
         let [b_fd, a_fd] = ["b", "a"].map(|n| bound(&format!("unix:{}/{n}.sock", real.display())));

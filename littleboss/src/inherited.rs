@@ -129,13 +129,9 @@ extern "C" fn take_at_start() {
         }
         let open = open_fds_listed();
         listed = open.is_some();
-        if open.is_none() {
-            // Not listed (no `/proc`): all marked all the same, so that a
-            // helper the program's code starts holds none; going back
-            // makes the handoff's own list inheritable again.
-            crate::supervisor::close_on_exec_from(3);
-        }
-        close_on_exec(&open.unwrap_or_default())
+        // Not listed (no `/proc`): those the handoff names, so that a
+        // helper the program's code starts holds none of them.
+        close_on_exec(&open.unwrap_or_else(|| named_in_handoff(vars[0].as_deref())))
     } else {
         // Only ours: a marker copied from elsewhere names another's fd 3.
         let parent = nix::unistd::getppid().as_raw();
@@ -335,6 +331,33 @@ fn open_fds_listed() -> Option<Vec<RawFd>> {
         .filter(|fd| *fd > 2)
         .collect();
     Some(fds)
+}
+
+/// The descriptors a previous image handed over as its handoff names
+/// them, `value` being [`handoff::ENV_VAR`]'s (`MEMFD,PREVIOUS`): those
+/// two and what the state in the memfd names. For when they cannot be
+/// listed. One in a field this binary cannot read (a newer image's, which
+/// it will go back to) is not named, and so stays open across exec.
+fn named_in_handoff(value: Option<&std::ffi::OsStr>) -> Vec<RawFd> {
+    use std::os::fd::BorrowedFd;
+    let numbers = value.and_then(|v| v.to_str()?.split_once(','));
+    let Some((memfd, previous)) =
+        numbers.and_then(|(m, p)| Some((m.parse::<RawFd>().ok()?, p.parse::<RawFd>().ok()?)))
+    else {
+        return Vec::new();
+    };
+    let mut fds = vec![memfd, previous];
+    // SAFETY: F_GETFD only asks whether the descriptor is open.
+    if memfd > 2 && unsafe { nix::libc::fcntl(memfd, nix::libc::F_GETFD) } != -1 {
+        // SAFETY: open (just asked), and only copied while the binary
+        // starts, with one thread: nothing closes it meanwhile.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(memfd) };
+        if let Ok(copy) = borrowed.try_clone_to_owned() {
+            fds.extend(handoff::Handoff::fds_in(&copy));
+        }
+    }
+    fds.retain(|fd| *fd > 2);
+    fds
 }
 
 /// Marks each of `fds` close-on-exec; returns those that were not.

@@ -458,7 +458,7 @@ pub(super) fn close_inherited_on_exec() {
 /// Marks every open descriptor from `first` up close-on-exec, in one
 /// system call (Linux 5.11+); whether it could. Async-signal-safe: a raw
 /// system call and nothing else, fit for between fork and exec.
-pub(crate) fn close_on_exec_from(first: nix::libc::c_uint) -> bool {
+pub(super) fn close_on_exec_from(first: nix::libc::c_uint) -> bool {
     // SAFETY: close_range with CLOSE_RANGE_CLOEXEC closes nothing; it only
     // sets a flag on every open descriptor in the range.
     unsafe {
