@@ -362,7 +362,10 @@ fn bind_unix(path: &Path) -> io::Result<(OwnedFd, Option<OwnFile>)> {
 }
 
 /// Removes a unix socket file nobody listens on any more; refuses to touch
-/// a live one or anything that is not a socket.
+/// a live one or anything that is not a socket. Live is listening: a
+/// socket bound there but not listening yet (another server in the
+/// instant between its two calls) is refused connections as a dead one
+/// is, and nothing cheaper than `/proc/net/unix` tells them apart.
 fn remove_stale_unix_socket(path: &Path) -> io::Result<()> {
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return Ok(());
