@@ -414,6 +414,8 @@ pub(crate) struct Machine {
     /// What `STATUS=` says changed in this step: said once, as it stands
     /// at the step's end (see [`Machine::say_status`]).
     status: StatusDue,
+    /// What the last `STATUS=` line told ([`Machine::status_facts`]).
+    said: Option<String>,
 }
 
 /// A `STATUS=` line owed for the step under way.
@@ -479,6 +481,7 @@ impl Machine {
             now: Duration::ZERO,
             effects: Vec::new(),
             status: StatusDue::None,
+            said: None,
         }
     }
 
@@ -491,6 +494,7 @@ impl Machine {
             now: Duration::ZERO,
             effects: Vec::new(),
             status: StatusDue::None,
+            said: None,
         }
     }
 
@@ -1246,16 +1250,21 @@ impl Machine {
     /// or the summary as it stands at the step's end (lines made within
     /// it were true only for a moment: a crash said "no child serving,
     /// failures 0" before its restart was planned and counted).
+    /// A summary whose facts changed is owed too, whether or not the
+    /// step said so: a restart that began, a failure counted as a stop
+    /// went on.
     fn say_status(&mut self) {
+        let facts = self.status_facts();
         match std::mem::take(&mut self.status) {
-            StatusDue::None => {}
+            StatusDue::None if facts == self.said => {}
             StatusDue::Words(words) => self.notify(Notice::Status(words)),
-            StatusDue::Summary => {
+            StatusDue::None | StatusDue::Summary => {
                 if let Some(line) = self.status_line() {
                     self.notify(Notice::Status(line));
                 }
             }
         }
+        self.said = facts;
     }
 
     /// What `STATUS=` says changed: said at the step's end, unless the
@@ -1268,6 +1277,18 @@ impl Machine {
 
     /// A one-line summary for `systemctl status`; none once exited.
     fn status_line(&self) -> Option<String> {
+        self.status_line_at(self.now)
+    }
+
+    /// What the summary tells, but for the time left to a restart, which
+    /// moves with the clock: the summary as at time zero, which tells
+    /// when the restart is due.
+    fn status_facts(&self) -> Option<String> {
+        self.status_line_at(Duration::ZERO)
+    }
+
+    /// [`Machine::status_line`] as at `now`.
+    fn status_line_at(&self, now: Duration) -> Option<String> {
         let (reloads, failures) = (self.state.reloads, self.state.failures);
         let counts = format!("reloads {reloads}, failures {failures}");
         let up = match &self.state.phase {
@@ -1290,7 +1311,7 @@ impl Machine {
                 ),
             },
             (None, None, Some(at)) => {
-                let delay = at.saturating_sub(self.now);
+                let delay = at.saturating_sub(now);
                 format!("no child serving, restarting in {delay:.0?}, {counts}")
             }
             (None, None, None) => format!("no child serving, {counts}"),

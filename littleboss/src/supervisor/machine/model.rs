@@ -308,9 +308,11 @@ struct Model {
 /// The order of the service manager's notices, as read so far, and
 /// systemd's reload states under `Type=notify-reload` as they move
 /// (`service_notify_message` in its `service.c`).
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 struct Notices {
     effects_seen: usize,
+    /// The last `STATUS=` line said.
+    status: Option<String>,
     stopping: bool,
     /// A RELOADING waits for its READY (or the STOPPING that ends it).
     reloading: bool,
@@ -367,10 +369,21 @@ impl Notices {
                     self.stopping = true;
                     self.answer_awaited = false;
                 }
-                Notice::Status(_) => {}
+                Notice::Status(line) => self.status = Some(line.clone()),
             }
         }
         self.effects_seen = effects.len();
+    }
+}
+
+/// A `STATUS=` summary without the time left to a restart.
+fn without_countdown(line: &str) -> String {
+    match line.split_once("restarting in ") {
+        Some((before, after)) => {
+            let rest = after.split_once(", ").map_or("", |(_, rest)| rest);
+            format!("{before}restarting, {rest}")
+        }
+        None => line.to_owned(),
     }
 }
 
@@ -874,7 +887,7 @@ impl Model {
             // restart due, the next child's READY ends it.)
             // Nor does systemd still wait for its SIGHUP's answer.
             if sim.serving_id().is_some() && sim.starting_id().is_none() {
-                let mut notices = self.notices;
+                let mut notices = self.notices.clone();
                 notices.read(&sim.effects);
                 assert!(
                     !notices.reloading,
@@ -959,6 +972,19 @@ impl Model {
             assert!(
                 !self.notices.stamped_in_last_read || !up.queued.iter().any(|q| q.is_sighup()),
                 "a stamped RELOADING with a SIGHUP queued: {:#?}",
+                self.sim.effects
+            );
+        }
+        // `systemctl status` says what the step left, as `status` does
+        // (but for the countdown to a restart, which moves with the clock).
+        // (Unless the exit's own words were said, which stand.)
+        let words_said = (self.notices.status.as_deref()).is_some_and(|l| !l.contains("reloads "));
+        if let Some(summary) = self.sim.machine.status_line().filter(|_| !words_said) {
+            let said = self.notices.status.as_deref().map(without_countdown);
+            assert_eq!(
+                said,
+                Some(without_countdown(&summary)),
+                "STATUS= is stale: {:#?}",
                 self.sim.effects
             );
         }
