@@ -411,13 +411,17 @@ struct Reached {
     killed_given_up: bool,
     /// A unix socket was let go of for its removed file.
     file_let_go: bool,
+    /// A stop signal came again as a copy of the first.
+    stop_copied: bool,
+    /// A stop signal came again later, killing every child.
+    stop_again_killed: bool,
 }
 
 impl Reached {
     /// Each state, named, whether it was reached, and the least share of
     /// histories (in percent) that must reach it: most begin with the
     /// first child serving.
-    fn named(self) -> [(&'static str, bool, u32); 10] {
+    fn named(self) -> [(&'static str, bool, u32); 12] {
         [
             (
                 "a reload queued behind a starting child",
@@ -445,6 +449,8 @@ impl Reached {
                 self.file_let_go,
                 1,
             ),
+            ("a stop signal's copy", self.stop_copied, 1),
+            ("a stop signal again, later", self.stop_again_killed, 1),
         ]
     }
 }
@@ -596,8 +602,42 @@ impl Model {
                 self.notices.sighup_of_systemd(&sim.effects);
                 sim.signal(Signal::Hup);
             }
-            Action::Term => sim.signal(Signal::Term),
-            Action::Int => sim.signal(Signal::Int),
+            Action::Term | Action::Int => {
+                let signal = if matches!(action, Action::Term) {
+                    Signal::Term
+                } else {
+                    Signal::Int
+                };
+                // A stop signal again: the same stop if within SAME_STOP
+                // of the first, or read within READ_AS_DRAIN_BEGAN of the
+                // stop's effects carried out; else it kills every child.
+                let again = match &sim.machine.state().phase {
+                    Phase::Stopping(stopping) => stopping.signalled_at.map(|first| {
+                        let now = sim.now;
+                        let waited = (stopping.performed_at)
+                            .is_some_and(|at| now.saturating_sub(at) < super::READ_AS_DRAIN_BEGAN);
+                        now.saturating_sub(first) < super::SAME_STOP || waited
+                    }),
+                    _ => None,
+                };
+                let killed = |sim: &super::sim::Sim| -> Vec<ChildId> {
+                    let killed = sim.processes.iter().filter(|(_, p)| p.killed);
+                    killed.map(|(id, _)| *id).collect()
+                };
+                let before = killed(sim);
+                sim.signal(signal);
+                self.reached.stop_copied |= again == Some(true);
+                self.reached.stop_again_killed |= again == Some(false);
+                match again {
+                    Some(true) => assert_eq!(killed(sim), before, "a copy of the stop killed"),
+                    Some(false) => {
+                        let spared = sim.processes.iter().filter(|(_, p)| !p.exited && !p.killed);
+                        let spared: Vec<&ChildId> = spared.map(|(id, _)| id).collect();
+                        assert!(spared.is_empty(), "a second stop spared {spared:?}");
+                    }
+                    None => {}
+                }
+            }
             Action::Chld => sim.signal(Signal::Chld),
             Action::Usr(one) => {
                 let signal = if one { Signal::Usr1 } else { Signal::Usr2 };
