@@ -369,7 +369,19 @@ impl Notices {
                     self.stopping = true;
                     self.answer_awaited = false;
                 }
-                Notice::Status(line) => self.status = Some(line.clone()),
+                Notice::Status(line) => {
+                    // The exit's own words (no summary's counts) stand:
+                    // nothing is said after them.
+                    let words = self
+                        .status
+                        .as_deref()
+                        .is_some_and(|l| !l.contains("reloads "));
+                    assert!(
+                        !words,
+                        "STATUS= {line:?} after the exit's words: {effects:#?}"
+                    );
+                    self.status = Some(line.clone());
+                }
             }
         }
         self.effects_seen = effects.len();
