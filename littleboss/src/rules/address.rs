@@ -109,7 +109,37 @@ pub(crate) fn address(network: &str, addr: &str) -> Result<(), SpecProblem> {
         }
         return Ok(());
     }
-    let (host, _) = host_port(addr)?;
+    let host = match host_port(addr) {
+        Ok((host, _)) => host,
+        // Brackets suggested for an address the listener would refuse in
+        // them (`tcp4:::1:80`, `tcp:fe80::1:80`): that said instead.
+        Err(hint @ (SpecProblem::UnbracketedIpv6 { .. } | SpecProblem::Ipv6NoPort { .. })) => {
+            let host = match &hint {
+                SpecProblem::UnbracketedIpv6 { host, .. } => Some(host.as_str()),
+                // Unless it may be `:PORT` with a `:` too many.
+                SpecProblem::Ipv6NoPort { addr } if every_address_port(addr).is_none() => {
+                    Some(addr.as_str())
+                }
+                _ => None,
+            };
+            host.map_or(Ok(()), |host| host_fits(network, host))?;
+            return Err(hint);
+        }
+        Err(e) => return Err(e),
+    };
+    host_fits(network, host)
+}
+
+/// The port of `::PORT`, which may well be `:PORT` with a `:` too many
+/// (`::1` is the loopback address).
+pub(crate) fn every_address_port(addr: &str) -> Option<&str> {
+    (addr.strip_prefix("::")).filter(|port| port.len() > 1 && is_port(port))
+}
+
+/// Whether a listener on inet `network` may have `host` (a host name, an
+/// IP address, or none): refuses an IPv4-mapped, link-local, wrong-family
+/// or (for TCP) group address, and a UDP group of interface or link scope.
+fn host_fits(network: &str, host: &str) -> Result<(), SpecProblem> {
     let ipv6 = host.parse::<Ipv6Addr>().ok();
     if let Some(ipv4) = ipv6.and_then(|ip| ip.to_ipv4_mapped()) {
         return Err(SpecProblem::MappedIpv4 {
@@ -434,6 +464,32 @@ mod tests {
                 "address `localhost:` has no port after `:` (port 0 picks a free one)",
             ),
             ("tcp:::1:80", "write the IPv6 host in brackets: `[::1]:80`"),
+            // Nor brackets for an address refused in them: that said.
+            (
+                "tcp4:::1:80",
+                "`::1` is an IPv6 address, and tcp4 listens on IPv4 only; use tcp6 or an IPv4 address",
+            ),
+            (
+                "tcp:fe80::1:80",
+                "`fe80::1` is a link-local address, bound only with a zone (`%...`), which littleboss does not take; listen on every address instead (`:PORT`)",
+            ),
+            (
+                "tcp:::ffff:127.0.0.1:80",
+                "`::ffff:127.0.0.1` is an IPv4 address written as IPv6; write it as `127.0.0.1`",
+            ),
+            (
+                "tcp:::ffff:1.2.3.4",
+                "`::ffff:1.2.3.4` is an IPv4 address written as IPv6; write it as `1.2.3.4`",
+            ),
+            (
+                "tcp:ff05::1:80",
+                "`ff05::1` is a multicast or broadcast address, where tcp takes no connection; listen on one of this host's own addresses, or on every one (`:PORT`)",
+            ),
+            // But `::80` may be `:80` with a `:` too many.
+            (
+                "tcp4:::80",
+                "address `::80` has no port; for port 80 on every address write `:80`; for the IPv6 host `::80`, `[::80]:PORT`",
+            ),
             (
                 "tcp6:::1",
                 "address `::1` has no port; write an IPv6 host in brackets: `[::1]:PORT`",

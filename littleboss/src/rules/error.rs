@@ -712,8 +712,7 @@ impl fmt::Display for SpecProblem {
             SpecProblem::Ipv6NoPort { addr } => {
                 // `::80` may well be `:80` with a `:` too many (`::1` is
                 // the loopback address).
-                let every = (addr.strip_prefix("::"))
-                    .filter(|port| port.len() > 1 && super::address::is_port(port));
+                let every = super::address::every_address_port(addr);
                 let addr = addr.escape_debug();
                 write!(f, "address `{addr}` has no port; ")?;
                 match every {
