@@ -278,6 +278,12 @@ impl fmt::Display for RuleError {
                     first_socket.escape_debug(),
                     second_socket.escape_debug()
                 )?;
+                if one_address && parts(first_socket).0 == parts(second_socket).0 {
+                    // `localhost:80` and `localhost.:80`.
+                    return f.write_str(
+                        "ask for one address spelled two ways, which the kernel binds once; give each its own address",
+                    );
+                }
                 if one_address {
                     return f.write_str(
                         "ask for one address under two networks' names, which the kernel binds once; give each its own address",

@@ -179,8 +179,9 @@ impl Bind {
             Err(_) if bare.is_empty() && v4 => Scope::Every4,
             Err(_) if bare.is_empty() && v6 => Scope::Every6,
             Err(_) if bare.is_empty() => Scope::Every,
+            // `localhost.` is `localhost`, fully qualified.
             Err(_) => Scope::Host {
-                name: bare.to_ascii_lowercase(),
+                name: bare.strip_suffix('.').unwrap_or(bare).to_ascii_lowercase(),
                 v4_only: v4,
                 v6_only: v6,
             },
@@ -286,6 +287,11 @@ mod tests {
                 "{one}"
             );
         }
+        let fqdn = told([("a", "tcp", "localhost:80"), ("b", "tcp", "localhost.:80")]);
+        assert_eq!(
+            fqdn,
+            "listeners `a` (tcp localhost:80) and `b` (tcp localhost.:80) ask for one address spelled two ways, which the kernel binds once; give each its own address"
+        );
     }
 
     #[test]
@@ -329,6 +335,8 @@ mod tests {
             // One name's first IPv4 address, on both.
             (("tcp", "localhost:8080"), ("tcp4", "LocalHost:8080")),
             (("udp", "db.internal:53"), ("udp4", "db.internal:53")),
+            // A name and its fully qualified spelling.
+            (("tcp", "localhost:80"), ("tcp", "localhost.:80")),
         ];
         for (a, b) in overlap {
             assert!(sockets_overlap(a, b).is_some(), "{a:?} {b:?}");
