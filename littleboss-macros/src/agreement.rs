@@ -530,6 +530,18 @@ fn the_macro_and_the_builder_agree() {
 }
 
 #[test]
+fn a_worker_count_past_any_integer_is_too_many_in_the_attributes_words() {
+    // The builder takes a `usize`, which cannot be so many.
+    let digits = "99999999999999999999999";
+    assert_eq!(
+        macro_messages(&format!("name = \"svc\", worker_threads = {digits}")),
+        [format!(
+            "`worker_threads = {digits}` is more than 32768: a thread each, which the runtime could not start"
+        )]
+    );
+}
+
+#[test]
 fn the_macro_and_the_builder_agree_on_listener_declarations() {
     for (spec, problem) in SPECS {
         let expected: Vec<String> = problem

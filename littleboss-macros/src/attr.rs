@@ -1319,8 +1319,8 @@ fn threads(meta: &Meta) -> syn::Result<Spanned<usize>> {
         return Err(wrong_type(meta, message));
     };
     suffixed("`worker_threads`", int.suffix(), int.span())?;
-    let value: usize = int.base10_parse()?;
-    rules::nonzero_worker_threads(value).map_err(|e| Error::new(int.span(), e))?;
+    let value = rules::worker_threads_written(int.base10_digits())
+        .map_err(|e| Error::new(int.span(), e))?;
     Ok(Spanned {
         value,
         span: int.span(),

@@ -169,8 +169,9 @@ pub enum RuleError {
     ZeroWorkerThreads,
     /// `worker_threads` is more than 32,768, a thread each.
     TooManyWorkerThreads {
-        /// How many were asked for.
-        threads: usize,
+        /// How many were asked for, in decimal digits (the attribute's
+        /// may be too many for any integer).
+        threads: String,
     },
     /// More listeners than one message can hand a child.
     TooManyListeners {

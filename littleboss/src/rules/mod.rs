@@ -25,7 +25,7 @@ pub(crate) use duration::{duration_fits, duration_millis, restart_limit};
 pub(crate) use name::{flag_name, listener_name, listener_name_chars, service_name};
 pub(crate) use settings::{
     DEFAULT_FLAG, DEFAULT_LAMEDUCK_MS, MAX_LISTENERS, Settings, nonzero_ready_timeout,
-    nonzero_restart_window, nonzero_worker_threads, some_restarts,
+    nonzero_restart_window, nonzero_worker_threads, some_restarts, worker_threads_written,
 };
 pub(crate) use socket::{
     binds_alike, clean_path, normalise_host_port, socket_conflicts, socket_of,

@@ -50,9 +50,21 @@ pub(crate) fn nonzero_worker_threads(threads: usize) -> Result<(), RuleError> {
     // Each a thread: tokio's builder panics on a count near `usize::MAX`,
     // and a process meets the kernel's thread limit far below this.
     if threads > MOST_WORKER_THREADS {
+        let threads = threads.to_string();
         return Err(RuleError::TooManyWorkerThreads { threads });
     }
     Ok(())
+}
+
+/// `worker_threads` written in decimal `digits` (the attribute's), as
+/// [`nonzero_worker_threads`] takes it: one too large for any integer is
+/// too many all the same.
+pub(crate) fn worker_threads_written(digits: &str) -> Result<usize, RuleError> {
+    let too_many = || RuleError::TooManyWorkerThreads {
+        threads: digits.to_owned(),
+    };
+    let threads = digits.parse::<usize>().map_err(|_| too_many())?;
+    nonzero_worker_threads(threads).map(|()| threads)
 }
 
 /// The most `worker_threads` taken.
