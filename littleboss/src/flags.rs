@@ -578,7 +578,16 @@ fn given_address_problem(
         }
         _ => return write!(f, "{problem}"),
     };
-    let port = crate::rules::host_port(value).map_or(8080, |(_, port)| port);
+    // Bracketed, or not (`::1:53`: the host, then its port).
+    let unbracketed = || {
+        let port = value.strip_prefix(host.as_str())?.strip_prefix(':')?;
+        port.parse::<u16>().ok()
+    };
+    let port = crate::rules::host_port(value)
+        .map(|(_, port)| port)
+        .ok()
+        .or_else(unbracketed)
+        .unwrap_or(8080);
     let (family, other, like) = match network.ends_with('4') {
         true => ("IPv4", "IPv6", "127.0.0.1"),
         false => ("IPv6", "IPv4", "[::1]"),
@@ -1540,6 +1549,15 @@ mod tests {
         assert_eq!(
             refused("-v4=[::1]:53"),
             "-v4: `::1` is an IPv6 address, and this listener is declared udp4, which listens on IPv4 only; give an IPv4 address, like `127.0.0.1:53`, or a host name (`:53` for every address)"
+        );
+        // Unbracketed, the port given all the same.
+        assert_eq!(
+            refused("-v4=::1:53"),
+            "-v4: `::1` is an IPv6 address, and this listener is declared udp4, which listens on IPv4 only; give an IPv4 address, like `127.0.0.1:53`, or a host name (`:53` for every address)"
+        );
+        assert_eq!(
+            refused("-v6=::ffff:127.0.0.1:9000"),
+            "-v6: `::ffff:127.0.0.1` is an IPv4 address written as IPv6, and this listener is declared tcp6, which listens on IPv6 only; give an IPv6 address, like `[::1]:9000`, or a host name (`:9000` for every address)"
         );
         assert_eq!(
             refused("-v6=[::ffff:127.0.0.1]:8080"),

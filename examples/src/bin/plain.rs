@@ -8,11 +8,14 @@
 //! connection has closed (littleboss sees that), so an old child with
 //! nothing open goes at once. A last response's close lingers (the
 //! writing half shut, what the client still sends read until it closes),
-//! and a request begun must arrive within 5 s. Four things it leaves out,
+//! and a request begun must arrive within 5 s. Five things it leaves out,
 //! for a simpler example. A kept-alive connection idle between requests
 //! waits for its next one without limit (a server facing the internet
 //! closes it after a minute or so: a client gone without a word holds a
-//! descriptor until the next reload otherwise). And three that section
+//! descriptor until the next reload otherwise). Nor is the writing of a
+//! response bounded: a client that sends requests without reading the
+//! answers holds its connection until the drain budget cuts it. And
+//! three that section
 //! describes: it does not defer accepts until a client speaks (its
 //! grace, 3.5 s, outlasts the benchmark's slowest first byte instead); it
 //! closes kept-alive
@@ -20,8 +23,8 @@
 //! the grace; and at lameduck it closes a connection with nothing read
 //! at once, without looking again for a request just arriving.
 //!
-//! `GET` answers with a greeting, `POST` with the length of the body, and
-//! every response names the process in `x-littleboss-pid`. Only what the
+//! `POST` answers with the length of the body, any other method with a
+//! greeting, and each names the process in `x-littleboss-pid`. Only what the
 //! benchmark sends is understood (`Content-Length` bodies): a chunked
 //! body is answered 501, a head it cannot read 400, and the connection
 //! closed.

@@ -85,18 +85,20 @@ pub(crate) fn sockets_overlap(a: (&str, &str), b: (&str, &str)) -> Option<Overla
         (Every4, Host { v4_only, .. }) | (Host { v4_only, .. }, Every4) => *v4_only,
         (Every6, Host { v6_only, .. }) | (Host { v6_only, .. }, Every6) => *v6_only,
         (Ip(x), Ip(y)) => x == y,
+        // One name binds its first address of one family: IPv4 on `tcp`
+        // and `tcp4`, IPv6 on `tcp6`.
         (
             Host {
                 name: x,
-                v6_only: false,
+                v6_only: a,
                 ..
             },
             Host {
                 name: y,
-                v6_only: false,
+                v6_only: b,
                 ..
             },
-        ) => x == y,
+        ) => x == y && a == b,
         _ => false,
     };
     let one_address = match (&a.scope, &b.scope) {
@@ -111,7 +113,8 @@ pub(crate) fn sockets_overlap(a: (&str, &str), b: (&str, &str)) -> Option<Overla
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Overlap {
     /// One address (not a wildcard) under two networks' names:
-    /// `tcp:127.0.0.1:80` and `tcp4:127.0.0.1:80`.
+    /// `tcp:127.0.0.1:80` and `tcp4:127.0.0.1:80`; or one host name
+    /// spelled two ways (`localhost`, `localhost.`).
     pub(crate) one_address: bool,
 }
 
@@ -337,6 +340,7 @@ mod tests {
             (("udp", "db.internal:53"), ("udp4", "db.internal:53")),
             // A name and its fully qualified spelling.
             (("tcp", "localhost:80"), ("tcp", "localhost.:80")),
+            (("tcp6", "localhost:80"), ("tcp6", "localhost.:80")),
         ];
         for (a, b) in overlap {
             assert!(sockets_overlap(a, b).is_some(), "{a:?} {b:?}");
