@@ -1724,3 +1724,89 @@ fn a_supervisor_init_that_drops_root_leaves_its_control_files_as_they_are() {
         assert!(svc.control_dir().join(file).exists(), "{file} removed");
     }
 }
+
+#[test]
+fn a_supervisor_init_that_enters_a_chroot_keeps_its_control_files_and_lock() {
+    // Its `supervisor_init` enters a chroot whose copy of the control
+    // folder's path is an empty folder: the files are where they were,
+    // out of its sight. It says so; its looks at the path (every 50 ms
+    // here) do not take the files for removed, where it made them again
+    // in the jail, letting go of the lock and the socket the commands
+    // reach it by; a second start finds it running; and its files are
+    // left behind at its exit, as said. The jail is in a mount namespace
+    // of the supervisor's own (`unshare`), gone with it.
+    let bin = env!("CARGO_BIN_EXE_chroots");
+    let unshare = std::process::Command::new("unshare")
+        .args(["--mount", "true"])
+        .output();
+    if !nix::unistd::geteuid().is_root() || !unshare.is_ok_and(|o| o.status.success()) {
+        tests::skipped("not root, or `unshare --mount` cannot run");
+        return;
+    }
+    let mut svc = Service::new(bin);
+    let jail = svc.dir.path().join("jail");
+    std::fs::create_dir(&jail).unwrap();
+    // Made now (private, as the supervisor would), to be hidden in the
+    // jail from the start.
+    let folder = svc.control_dir();
+    use std::os::unix::fs::DirBuilderExt;
+    (std::fs::DirBuilder::new().mode(0o700))
+        .create(&folder)
+        .unwrap();
+    let mut cmd = svc.command("unshare");
+    cmd.args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(JAILED)
+        .arg(bin)
+        .arg("-littleboss=start")
+        .env("JAIL", &jail)
+        .env("HIDDEN", &folder)
+        .env("LITTLEBOSS_TEST_PATH_LOOK_MS", "50");
+    svc.spawn(cmd);
+    let addr = svc.printed_addr("addr");
+    svc.ready();
+    assert_eq!(tests::read_greeting(addr).unwrap(), "jailed\n");
+    let out = svc
+        .output
+        .wait_for("moved this supervisor's root (a chroot)");
+    assert!(out.contains("is out of its sight"), "{out}");
+    // A window for several looks (its loop proved to have run them): what
+    // they must not say has no event to wait for.
+    tests::lets_it_run(&svc, std::time::Duration::from_millis(400));
+    let out = svc.output.text();
+    for unsaid in [
+        "was removed",
+        "made it again",
+        "cannot lock the control folder",
+    ] {
+        assert!(!out.contains(unsaid), "{unsaid}: {out}");
+    }
+    let status = svc.control("status");
+    assert!(status.status.success(), "{}", text(&status));
+    assert!(text(&status).contains(&format!("supervisor pid {}", svc.pid())));
+    let second = svc.control("start");
+    assert_eq!(second.status.code(), Some(1), "{}", text(&second));
+    assert!(
+        text(&second).contains(&format!("`chroots` is already running (pid {})", svc.pid())),
+        "{}",
+        text(&second)
+    );
+    svc.stop_expecting(0);
+    let out = svc.output.wait_closed();
+    assert!(out.contains("supervisor exiting with code 0"), "{out}");
+    for file in ["chroots.sock", "chroots.lock"] {
+        assert!(folder.join(file).exists(), "{file} removed");
+    }
+}
+
+/// Makes a jail at `$JAIL` of every folder at `/` bound again (a symlink
+/// there copied), the folder `$HIDDEN` within it hidden under an empty
+/// private one, then runs the command given: a chroot there finds all it
+/// needs but that folder. For `unshare --mount --propagation private`.
+const JAILED: &str = r#"set -e
+for d in /*; do
+    if [ -L "$d" ]; then cp -P "$d" "$JAIL$d"
+    elif [ -d "$d" ]; then mkdir -p "$JAIL$d"; mount --rbind "$d" "$JAIL$d"
+    fi
+done
+mount -t tmpfs -o mode=700 none "$JAIL$HIDDEN"
+exec "$0" "$@""#;

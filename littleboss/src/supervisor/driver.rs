@@ -269,6 +269,11 @@ pub(crate) struct Parts {
     /// waited for. (Not those a remake made: one made there once would be
     /// taken for the start's ever after.) Handed over in an upgrade.
     pub made_at_start: Vec<PathBuf>,
+    /// The control folder is out of this supervisor's sight: a chroot its
+    /// `supervisor_init` entered. Its path names another folder, or none,
+    /// though the files are where they were: nothing there is looked at,
+    /// watched, locked or made. Handed over in an upgrade.
+    pub control_out_of_sight: bool,
 }
 
 /// How the driver begins.
@@ -357,6 +362,8 @@ pub(super) struct Io {
     pub origin_ns: u64,
     /// See [`Parts::made_at_start`].
     pub made_at_start: Vec<PathBuf>,
+    /// See [`Parts::control_out_of_sight`].
+    pub control_out_of_sight: bool,
     /// An upgrade the machine asked for, done once the other effects are.
     upgrade: Option<(ChildId, u32, FileId)>,
     /// Whether the supervisor may upgrade itself in place (a setting fixed
@@ -416,6 +423,7 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
         queued_budget: None,
         origin_ns: parts.origin_ns,
         made_at_start: parts.made_at_start,
+        control_out_of_sight: parts.control_out_of_sight,
         upgrade: None,
         self_upgrade: machine.state().settings.self_upgrade,
     };
@@ -428,10 +436,11 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
     // taken before, or keeping it where the new folder cannot be) and
     // watched (unless the previous image handed its watch over).
     let tried = matches!(begin, Begin::Start);
-    if !io.look_at_control() && !tried && !io.waiting_for_above {
+    let in_sight = !io.control_out_of_sight;
+    if !io.look_at_control() && !tried && !io.waiting_for_above && in_sight {
         io.folder_lock = hold_folder(&io.control_path);
     }
-    if io.watch.is_none() && !io.waiting_for_above {
+    if io.watch.is_none() && !io.waiting_for_above && in_sight {
         io.watch = watch_folder(&io.control_path, false);
         // A removal between the look above and the watch made no event:
         // looked at once more, watched.
@@ -1522,6 +1531,9 @@ impl Io {
     /// failed before, for a path under it) is let go of meanwhile, its
     /// reason with it: the looks, every 30 s, find the folder back.
     fn look_at_control(&mut self) -> bool {
+        if self.control_out_of_sight {
+            return false;
+        }
         let missing = folder_to_wait_for(&self.control_path, seen_or_hidden, |folder| {
             self.made_at_start.iter().any(|m| m == folder)
         });

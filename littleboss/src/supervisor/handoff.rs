@@ -175,6 +175,12 @@ pub(crate) struct Handoff {
         with = "crate::path_bytes::list"
     )]
     pub made_at_start: Vec<PathBuf>,
+    /// The control folder is out of the supervisor's sight (see
+    /// `driver::Parts`). Absent from an older image's handoff (then in
+    /// sight); an older image ignores it, and so remakes the files in
+    /// the chroot, letting go of the lock.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub control_out_of_sight: bool,
 }
 
 /// A listening socket kept across the exec.
@@ -319,6 +325,7 @@ impl Handoff {
             notify: None,
             notify_fd: None,
             made_at_start: vec![],
+            control_out_of_sight: false,
         }
     }
 
@@ -938,10 +945,12 @@ mod tests {
             notify: None,
             notify_fd: None,
             made_at_start: vec!["/srv/app".into(), "/srv/app/run".into()],
+            control_out_of_sight: true,
         };
         let json = serde_json::to_value(&handoff).unwrap();
         let back = Handoff::decode(&serde_json::to_vec(&json).unwrap(), STATE_VERSION).unwrap();
         assert_eq!(back.made_at_start, handoff.made_at_start);
+        assert!(back.control_out_of_sight);
         assert!(
             matches!(
                 back.pending[..],

@@ -187,6 +187,7 @@ fn with_every_event() -> Handoff {
         notify: Some(("/run/systemd/notify".into(), Some(30_000_000))),
         notify_fd: None,
         made_at_start: vec![],
+        control_out_of_sight: false,
     }
 }
 

@@ -181,7 +181,9 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     // changes the user (to drop root's rights) may leave the folder, root's,
     // out of reach.
     let folder_lock = driver::hold_folder(&socket_path);
+    let mut control_out_of_sight = false;
     if let Some(init) = config.supervisor_init {
+        let root = crate::own_file::identity(std::path::Path::new("/"));
         let supervisor_pid = std::process::id();
         // For a copy a fork in it goes on in, to tell when the supervisor
         // itself has ended (not its parent: a helper's grandchild has
@@ -223,7 +225,15 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         // it as its stdin, and where an upgrade in place cannot hand it
         // over (the new image's runtime puts /dev/null there first).
         standard_streams_reopened();
-        if let Err(e) = std::fs::symlink_metadata(&socket_path)
+        // A chroot: the control folder's path names another folder, or
+        // none, from now on, though the files stay where they were.
+        control_out_of_sight = crate::own_file::identity(std::path::Path::new("/")) != root;
+        if control_out_of_sight {
+            log!(
+                "note: supervisor_init moved this supervisor's root (a chroot): its control folder {} is out of its sight, so the commands reach it as before, but should its control socket or lock file be removed, it can neither tell nor make them again, and it leaves them behind at its exit (the next start replaces them)",
+                folder.display()
+            );
+        } else if let Err(e) = std::fs::symlink_metadata(&socket_path)
             && e.kind() == std::io::ErrorKind::PermissionDenied
         {
             log!(
@@ -281,6 +291,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         events_rx,
         origin_ns: driver::monotonic_ns(),
         made_at_start,
+        control_out_of_sight,
     };
     serve(rt, machine, serving, driver::Begin::Start)
 }
@@ -358,6 +369,8 @@ struct Serving {
     /// The folders the first image's start made on the way to the control
     /// folder (see [`driver::Parts::made_at_start`]).
     made_at_start: Vec<std::path::PathBuf>,
+    /// See [`driver::Parts::control_out_of_sight`].
+    control_out_of_sight: bool,
 }
 
 /// Serves the control socket and drives the machine until it exits, then
@@ -410,6 +423,7 @@ fn serve(
             watch,
             origin_ns: serving.origin_ns,
             made_at_start: serving.made_at_start,
+            control_out_of_sight: serving.control_out_of_sight,
         };
         driver::run(machine, parts, begin).await
     }));

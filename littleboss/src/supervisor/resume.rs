@@ -327,6 +327,7 @@ pub(crate) fn resume(config: &Config, value: OsString, mistaken: Option<&str>) -
         events_rx,
         origin_ns: handoff.origin_ns,
         made_at_start: std::mem::take(&mut handoff.made_at_start),
+        control_out_of_sight: handoff.control_out_of_sight,
     };
     let begin = driver::Begin::Resume {
         events,

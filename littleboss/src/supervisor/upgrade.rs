@@ -276,6 +276,7 @@ fn handoff_of(io: &Io, state: State, pending: Vec<Event>) -> Handoff {
         notify: io.notifier.as_ref().map(|n| n.handoff()),
         notify_fd: io.notifier.as_ref().and_then(|n| n.connected_fd()),
         made_at_start: io.made_at_start.clone(),
+        control_out_of_sight: io.control_out_of_sight,
     }
 }
 
