@@ -1765,31 +1765,41 @@ fn a_supervisor_init_that_enters_a_chroot_keeps_its_control_files_and_lock() {
     let addr = svc.printed_addr("addr");
     svc.ready();
     assert_eq!(tests::read_greeting(addr).unwrap(), "jailed\n");
-    let out = svc
-        .output
-        .wait_for("moved this supervisor's root (a chroot)");
-    assert!(out.contains("is out of its sight"), "{out}");
-    // A window for several looks (its loop proved to have run them): what
-    // they must not say has no event to wait for.
-    tests::lets_it_run(&svc, std::time::Duration::from_millis(400));
-    let out = svc.output.text();
-    for unsaid in [
-        "was removed",
-        "made it again",
-        "cannot lock the control folder",
-    ] {
-        assert!(!out.contains(unsaid), "{unsaid}: {out}");
+    svc.output
+        .wait_for("out of its sight (a chroot or mount namespace");
+    // Then upgraded in place (to a copy, which the jail sees): the new
+    // image keeps them as they are too, and says it does not lock them.
+    let copy = svc.dir.path().join("chroots-copy");
+    tests::copy_binary(std::path::Path::new(bin), &copy);
+    for upgrade in [false, true] {
+        if upgrade {
+            let reload = svc.control_with(&copy, "reload", &[]);
+            assert!(reload.status.success(), "{}", text(&reload));
+            svc.output.wait_for("this image does not lock it");
+        }
+        // A window for several looks (its loop proved to have run them):
+        // what they must not say has no event to wait for.
+        tests::lets_it_run(&svc, std::time::Duration::from_millis(400));
+        let out = svc.output.text();
+        for unsaid in [
+            "was removed",
+            "made it again",
+            "cannot lock the control folder",
+        ] {
+            assert!(!out.contains(unsaid), "{unsaid}: {out}");
+        }
+        let status = svc.control_with(&svc.bin, "status", &["--json"]);
+        assert!(status.status.success(), "{}", text(&status));
+        let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        assert_eq!(status["upgrades"], u32::from(upgrade), "{status}");
+        let second = svc.control("start");
+        assert_eq!(second.status.code(), Some(1), "{}", text(&second));
+        assert!(
+            text(&second).contains(&format!("`chroots` is already running (pid {})", svc.pid())),
+            "{}",
+            text(&second)
+        );
     }
-    let status = svc.control("status");
-    assert!(status.status.success(), "{}", text(&status));
-    assert!(text(&status).contains(&format!("supervisor pid {}", svc.pid())));
-    let second = svc.control("start");
-    assert_eq!(second.status.code(), Some(1), "{}", text(&second));
-    assert!(
-        text(&second).contains(&format!("`chroots` is already running (pid {})", svc.pid())),
-        "{}",
-        text(&second)
-    );
     svc.stop_expecting(0);
     let out = svc.output.wait_closed();
     assert!(out.contains("supervisor exiting with code 0"), "{out}");

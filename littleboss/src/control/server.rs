@@ -542,6 +542,15 @@ impl ServiceLock {
         crate::own_file::still_names(&self.path, ours)
     }
 
+    /// Whether its file is out of this process's sight: still linked in
+    /// its folder (not a cleaner's removal), while its path names another
+    /// file or none, as in a chroot or mount namespace entered since.
+    /// (One that cannot be looked at is the caller's to tell.)
+    pub(crate) fn out_of_sight(&self) -> bool {
+        let linked = self.file.metadata().is_ok_and(|m| m.nlink() > 0);
+        linked && still_named(&self.file, &self.path).is_ok_and(|named| !named)
+    }
+
     /// Removes the lock file, still holding the lock: call it last, after
     /// everything the lock guards (the control socket, unix listeners'
     /// files) is gone, just before the process exits. Only while the path

@@ -269,10 +269,11 @@ pub(crate) struct Parts {
     /// waited for. (Not those a remake made: one made there once would be
     /// taken for the start's ever after.) Handed over in an upgrade.
     pub made_at_start: Vec<PathBuf>,
-    /// The control folder is out of this supervisor's sight: a chroot its
-    /// `supervisor_init` entered. Its path names another folder, or none,
-    /// though the files are where they were: nothing there is looked at,
-    /// watched, locked or made. Handed over in an upgrade.
+    /// The control folder is out of this supervisor's sight: a chroot or
+    /// mount namespace its `supervisor_init` entered. Its path names
+    /// another folder, or none, though the files are where they were:
+    /// nothing there is looked at, watched or made, nor locked by a later
+    /// image. Handed over in an upgrade.
     pub control_out_of_sight: bool,
 }
 
@@ -439,6 +440,16 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
     let in_sight = !io.control_out_of_sight;
     if !io.look_at_control() && !tried && !io.waiting_for_above && in_sight {
         io.folder_lock = hold_folder(&io.control_path);
+    }
+    if !tried && !in_sight {
+        log!(
+            "the control folder {} is out of this supervisor's sight (a chroot or mount namespace): this image does not lock it against cleaners of old files",
+            crate::control::dir::shown(
+                io.control_path
+                    .parent()
+                    .unwrap_or(std::path::Path::new("/"))
+            )
+        );
     }
     if io.watch.is_none() && !io.waiting_for_above && in_sight {
         io.watch = watch_folder(&io.control_path, false);

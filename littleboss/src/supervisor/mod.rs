@@ -183,7 +183,6 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let folder_lock = driver::hold_folder(&socket_path);
     let mut control_out_of_sight = false;
     if let Some(init) = config.supervisor_init {
-        let root = crate::own_file::identity(std::path::Path::new("/"));
         let supervisor_pid = std::process::id();
         // For a copy a fork in it goes on in, to tell when the supervisor
         // itself has ended (not its parent: a helper's grandchild has
@@ -225,12 +224,13 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         // it as its stdin, and where an upgrade in place cannot hand it
         // over (the new image's runtime puts /dev/null there first).
         standard_streams_reopened();
-        // A chroot: the control folder's path names another folder, or
-        // none, from now on, though the files stay where they were.
-        control_out_of_sight = crate::own_file::identity(std::path::Path::new("/")) != root;
+        // A chroot or mount namespace: the control folder's path names
+        // another folder, or none, from now on, though the files stay
+        // where they were.
+        control_out_of_sight = lock.out_of_sight();
         if control_out_of_sight {
             log!(
-                "note: supervisor_init moved this supervisor's root (a chroot): its control folder {} is out of its sight, so the commands reach it as before, but should its control socket or lock file be removed, it can neither tell nor make them again, and it leaves them behind at its exit (the next start replaces them)",
+                "note: supervisor_init left this supervisor's control folder {} out of its sight (a chroot or mount namespace: the path names another folder, or none): the commands reach it as before, but should its control socket or lock file be removed, it can neither tell nor make them again, and it leaves them behind at its exit (the next start replaces them)",
                 folder.display()
             );
         } else if let Err(e) = std::fs::symlink_metadata(&socket_path)
