@@ -1326,27 +1326,23 @@ mod tests {
         let many: String = (0..1023).map(|i| format!(",\"k{i}\":0")).collect();
         let many = format!(r#"{{"v":1,"cmd":"stop"{many}}}"#);
         let many_keys = (many.as_bytes(), "an object has more than 1024 keys");
-        let listeners: Vec<String> = (0..254)
-            .map(|i| format!(r#"{{"name":"l{i}","network":"tcp","address":null}}"#))
-            .collect();
-        let listeners = format!(
-            r#"{{"v":1,"cmd":"reload","path":"/x","listeners":[{}]}}"#,
-            listeners.join(",")
-        );
+        // A reload declaring `listeners` then `rest` (JSON values).
+        let reload = |listeners: usize, rest: usize| {
+            let declared: Vec<String> = (0..listeners)
+                .map(|i| format!(r#"{{"name":"l{i}","network":"tcp","address":null}}"#))
+                .chain((0..rest).map(|i| i.to_string()))
+                .collect();
+            let declared = declared.join(",");
+            format!(r#"{{"v":1,"cmd":"reload","path":"/x","listeners":[{declared}]}}"#)
+        };
+        let listeners = reload(254, 0);
         let too_many = (
             listeners.as_bytes(),
             "254 listeners are declared, more than the 253 a child can be handed at once",
         );
         // Those past the most are counted, not read as listeners (nor
         // kept): what they hold is not looked at.
-        let past: Vec<String> = (0..253)
-            .map(|i| format!(r#"{{"name":"l{i}","network":"tcp","address":null}}"#))
-            .chain((0..1000).map(|i| i.to_string()))
-            .collect();
-        let past = format!(
-            r#"{{"v":1,"cmd":"reload","path":"/x","listeners":[{}]}}"#,
-            past.join(",")
-        );
+        let past = reload(253, 1000);
         let counted = (
             past.as_bytes(),
             "1253 listeners are declared, more than the 253 a child can be handed at once",
