@@ -823,6 +823,30 @@ mod tests {
     }
 
     #[test]
+    fn a_lock_file_still_linked_that_its_path_does_not_name_is_out_of_sight() {
+        let dir = tempfile_dir("sight");
+        let path = dir.join("svc.lock");
+        let busy = || ControlError::AlreadyRunning {
+            name: "svc".to_owned(),
+            pid: None,
+            socket: None,
+        };
+        let lock = ServiceLock::take(&path, busy).unwrap();
+        assert!(!lock.out_of_sight(), "in place");
+        // Linked elsewhere (as a jail sees its folder: here, moved).
+        let moved = dir.join("moved.lock");
+        std::fs::rename(&path, &moved).unwrap();
+        assert!(lock.out_of_sight(), "moved");
+        // Another file at the path.
+        std::fs::write(&path, "").unwrap();
+        assert!(lock.out_of_sight(), "replaced");
+        // Unlinked: a cleaner's removal, not out of sight.
+        std::fs::remove_file(&moved).unwrap();
+        assert!(!lock.out_of_sight(), "removed");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn a_lock_on_a_removed_file_is_not_taken() {
         let dir = tempfile_dir("lock");
         let path = dir.join("svc.lock");

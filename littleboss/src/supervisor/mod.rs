@@ -183,6 +183,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     let folder_lock = driver::hold_folder(&socket_path);
     let mut control_out_of_sight = false;
     if let Some(init) = config.supervisor_init {
+        let view = view_of_files();
         let supervisor_pid = std::process::id();
         // For a copy a fork in it goes on in, to tell when the supervisor
         // itself has ended (not its parent: a helper's grandchild has
@@ -224,13 +225,16 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         // it as its stdin, and where an upgrade in place cannot hand it
         // over (the new image's runtime puts /dev/null there first).
         standard_streams_reopened();
-        // A chroot or mount namespace: the control folder's path names
-        // another folder, or none, from now on, though the files stay
-        // where they were.
-        control_out_of_sight = lock.out_of_sight();
+        // A chroot or mount namespace: the lock file's path names another
+        // file, or none, from now on, though the files stay where they
+        // were. (Not a rename on the way, a deploy's swap of a folder
+        // above: that is a removal, whose files are made again. Nor, in
+        // a chroot, a lock file a cleaner removed meanwhile: the jail
+        // gets new files, which the commands may not see.)
+        control_out_of_sight = view_of_files() != view && lock.out_of_sight();
         if control_out_of_sight {
             log!(
-                "note: supervisor_init left this supervisor's control folder {} out of its sight (a chroot or mount namespace: the path names another folder, or none): the commands reach it as before, but should its control socket or lock file be removed, it can neither tell nor make them again, and it leaves them behind at its exit (the next start replaces them)",
+                "note: supervisor_init left this supervisor's control folder {} out of its sight (a chroot or mount namespace, where the path names another folder, or none): the commands reach it as before, but should its control socket or lock file be removed, it can neither tell nor make them again, and it leaves them behind at its exit (the next start replaces them)",
                 folder.display()
             );
         } else if let Err(e) = std::fs::symlink_metadata(&socket_path)
@@ -436,6 +440,13 @@ fn serve(
     }
     crate::log::flush_for_exit();
     std::process::exit(code)
+}
+
+/// What this process sees files through: its root folder and its mount
+/// namespace (`None` where `/proc` cannot tell, as in a chroot without it).
+fn view_of_files() -> (Option<[u64; 2]>, Option<std::path::PathBuf>) {
+    let root = crate::own_file::identity(std::path::Path::new("/"));
+    (root, std::fs::read_link("/proc/self/ns/mnt").ok())
 }
 
 /// Opens /dev/null at each of descriptors 0 to 2 that is closed (none
