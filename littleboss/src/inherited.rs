@@ -98,7 +98,8 @@ static TAKE_AT_START: extern "C" fn() = take_at_start;
 
 /// Takes littleboss's variables out of the environment, keeping their
 /// values for [`var`], and, in a supervisor's new image, makes every
-/// inherited descriptor close-on-exec (in a child, its channel); notes
+/// inherited descriptor close-on-exec (without `/proc` to list them, those
+/// the handoff names; in a child, its channel); notes
 /// `log`'s stand-in logger, for telling one the program sets. Must not
 /// panic: it runs before `main`, where a panic aborts.
 extern "C" fn take_at_start() {

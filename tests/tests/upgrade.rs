@@ -2018,7 +2018,8 @@ fn what_code_before_run_starts_inherits_nothing_meant_for_littleboss() {
 #[test]
 fn what_code_before_run_starts_inherits_nothing_meant_for_littleboss_without_proc_too() {
     // No `/proc` (a chroot `supervisor_init` entered): the new image
-    // cannot list what came across the exec, and marks it all.
+    // cannot list what came across the exec, and marks what the handoff
+    // names.
     code_before_run_starts_helpers_inheriting_nothing(&[("LITTLEBOSS_TEST_NO_PROC", "1")]);
 }
 

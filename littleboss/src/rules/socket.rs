@@ -70,7 +70,8 @@ pub(crate) fn socket_conflicts<'a>(
 /// `tcp4:127.0.0.1:80`). A host name is taken for no address of its own
 /// (which it resolves to is known only at bind), but for itself: on `tcp`
 /// and on `tcp4` one name binds its first IPv4 address, the same one
-/// (`tcp:localhost:80`, `tcp4:localhost:80`).
+/// (`tcp:localhost:80`, `tcp4:localhost:80`), and on `tcp6` twice its
+/// first IPv6 one; a final dot changes no name (`localhost.`).
 pub(crate) fn sockets_overlap(a: (&str, &str), b: (&str, &str)) -> Option<Overlap> {
     let (a, b) = (Bind::of(a.0, a.1)?, Bind::of(b.0, b.1)?);
     if a.kind != b.kind || a.port != b.port {

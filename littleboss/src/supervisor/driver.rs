@@ -435,7 +435,8 @@ pub(crate) async fn run(mut machine: Machine, parts: Parts, begin: Begin) -> i32
     // (each image anew, unless a first image tried before
     // `supervisor_init`; remade, it was locked anew, replacing what was
     // taken before, or keeping it where the new folder cannot be) and
-    // watched (unless the previous image handed its watch over).
+    // watched (unless the previous image handed its watch over). None of
+    // this where the folder is out of sight (`control_out_of_sight`).
     let tried = matches!(begin, Begin::Start);
     let in_sight = !io.control_out_of_sight;
     if !io.look_at_control() && !tried && !io.waiting_for_above && in_sight {

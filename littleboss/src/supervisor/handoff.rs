@@ -178,7 +178,7 @@ pub(crate) struct Handoff {
     /// The control folder is out of the supervisor's sight (see
     /// `driver::Parts`). Absent from an older image's handoff (then in
     /// sight); an older image ignores it, and so remakes the files in
-    /// the chroot, letting go of the lock.
+    /// the chroot, letting go of the lock (said in the CHANGELOG).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub control_out_of_sight: bool,
 }

@@ -234,7 +234,7 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
         control_out_of_sight = view_of_files() != view && lock.out_of_sight();
         if control_out_of_sight {
             log!(
-                "note: supervisor_init left this supervisor's control folder {} out of its sight (a chroot or mount namespace, where the path names another folder, or none): the commands reach it as before, but should its control socket or lock file be removed, it can neither tell nor make them again, and it leaves them behind at its exit (the next start replaces them)",
+                "note: supervisor_init left this supervisor's control folder {} out of its sight (a chroot or mount namespace, where its lock file's path names another file, or none): the commands reach it as before, but should its control socket or lock file be removed, it can neither tell nor make them again, and it leaves them behind at its exit (the next start replaces them)",
                 folder.display()
             );
         } else if let Err(e) = std::fs::symlink_metadata(&socket_path)
