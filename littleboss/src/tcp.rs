@@ -311,7 +311,10 @@ impl TcpListener {
     /// take `EINVAL` as the end of accepting too, as this type's `accept`
     /// does (it waits instead). The connections accepted from it cannot be
     /// seen: from then on [`Context::lameduck`](crate::Context::lameduck)
-    /// waits out its whole grace, even with none open. The socket is
+    /// waits out its whole grace, even with none open. Connections set
+    /// aside for this listener (taken from its queue as a stop began) are
+    /// closed, unserved, should it be called after that, though another
+    /// handle on the listener could have served them. The socket is
     /// non-blocking, and stays so: that flag is the socket's, shared with
     /// the supervisor and every other child, so a program that turns it
     /// off (`into_std().set_nonblocking(false)`) has another child's

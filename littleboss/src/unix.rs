@@ -185,7 +185,8 @@ impl UnixListener {
     /// [`Context::is_draining`](crate::Context::is_draining) says so. The
     /// connections accepted from it cannot be seen: from then on
     /// [`Context::lameduck`](crate::Context::lameduck) waits out its whole
-    /// grace, even with none open. The socket is non-blocking, and stays
+    /// grace, even with none open; connections set aside for it as a stop
+    /// began are closed, unserved. The socket is non-blocking, and stays
     /// so: that flag is the socket's, shared with the supervisor and
     /// every other child (see [`TcpListener::into_inner`](crate::TcpListener::into_inner)).
     ///
