@@ -650,7 +650,7 @@ mod phases {
         let ms = Duration::from_millis;
         // Steady 0 to 1000 ms (its first fifth left out), reloads from
         // 1000, the last old child gone at 5000, steady again to 6000 (its
-        // first fifth left out).
+        // first fifth the reloads').
         let mut phases = Phases {
             steady: ms(1000),
             reloads_began: ms(1000),

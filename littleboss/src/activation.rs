@@ -185,14 +185,9 @@ fn where_bound(fd: &OwnedFd, spec: &ListenerSpec, wildcards_alike: bool) -> Plac
 /// `ListenStream=/run/app/api.sock` and a listener declared at
 /// `/var/run/app/api.sock`, where `/var/run` links to `/run`.
 fn same_file(declared: &str, bound: &str) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    if !bound.starts_with('/') {
-        return false;
-    }
-    match (std::fs::metadata(declared), std::fs::metadata(bound)) {
-        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
-        _ => false,
-    }
+    use crate::own_file::identity;
+    let identity = |path: &str| identity(std::path::Path::new(path));
+    bound.starts_with('/') && identity(declared).is_some_and(|id| identity(bound) == Some(id))
 }
 
 /// Whether an unnamed fd so placed against a listener that has a socket

@@ -578,16 +578,13 @@ fn given_address_problem(
         }
         _ => return write!(f, "{problem}"),
     };
-    // Bracketed, or not (`::1:53`: the host, then its port).
-    let unbracketed = || {
-        let port = value.strip_prefix(host.as_str())?.strip_prefix(':')?;
-        port.parse::<u16>().ok()
-    };
-    let port = crate::rules::host_port(value)
-        .map(|(_, port)| port)
-        .ok()
-        .or_else(unbracketed)
-        .unwrap_or(8080);
+    // Bracketed, or not (`::1:53`, whose port the brackets' hint has).
+    let port = match crate::rules::host_port(value) {
+        Ok((_, port)) => Some(port),
+        Err(SpecProblem::UnbracketedIpv6 { port, .. }) => port.parse().ok(),
+        Err(_) => None,
+    }
+    .unwrap_or(8080);
     let (family, other, like) = match network.ends_with('4') {
         true => ("IPv4", "IPv6", "127.0.0.1"),
         false => ("IPv6", "IPv4", "[::1]"),

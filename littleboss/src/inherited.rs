@@ -341,15 +341,12 @@ fn open_fds_listed() -> Option<Vec<RawFd>> {
 /// it will go back to) is not named, and so stays open across exec.
 fn named_in_handoff(value: Option<&std::ffi::OsStr>) -> Vec<RawFd> {
     use std::os::fd::BorrowedFd;
-    let numbers = value.and_then(|v| v.to_str()?.split_once(','));
-    let Some((memfd, previous)) =
-        numbers.and_then(|(m, p)| Some((m.parse::<RawFd>().ok()?, p.parse::<RawFd>().ok()?)))
-    else {
+    let Some((memfd, previous)) = value.and_then(|v| handoff::env_numbers(v.to_str()?)) else {
         return Vec::new();
     };
     let mut fds = vec![memfd, previous];
     // SAFETY: F_GETFD only asks whether the descriptor is open.
-    if memfd > 2 && unsafe { nix::libc::fcntl(memfd, nix::libc::F_GETFD) } != -1 {
+    if unsafe { nix::libc::fcntl(memfd, nix::libc::F_GETFD) } != -1 {
         // SAFETY: open (just asked), and only copied while the binary
         // starts, with one thread: nothing closes it meanwhile.
         let borrowed = unsafe { BorrowedFd::borrow_raw(memfd) };

@@ -278,8 +278,7 @@ fn run_called_from_two_threads_at_once_is_refused_the_second_time() {
     // removed then), however slow the machine.
     let refused_then_ends = |env: Option<&str>, said: &str| {
         let mut svc = Service::new(env!("CARGO_BIN_EXE_run_twice"));
-        let gate = svc.dir.path().join("gate");
-        std::fs::write(&gate, "").unwrap();
+        let gate = svc.gate("gate");
         let mut cmd = svc.command(&svc.bin);
         cmd.env("RUN_TWICE_GATE", &gate);
         if let Some(var) = env {

@@ -247,8 +247,8 @@ mod tests {
 
     #[test]
     fn past_the_bound_of_state_changes_alone_one_said_again_goes() {
-        // Here the oldest is said again, and goes, as it did before that
-        // rule; the stamped test below has one go that is not the oldest.
+        // Here the oldest is also one said again, so it goes; the stamped
+        // test below has one go that is not the oldest.
         let mut waiting = Waiting::default();
         for n in 0..MAX_WAITING {
             let text = if n % 2 == 0 { "RELOADING=1" } else { "READY=1" };

@@ -603,6 +603,15 @@ pub(crate) fn env_value(memfd: &OwnedFd, previous: &OwnedFd) -> String {
     format!("{},{}", memfd.as_raw_fd(), previous.as_raw_fd())
 }
 
+/// [`ENV_VAR`]'s two descriptor numbers, the memfd's and the previous
+/// binary's, if `value` reads as two, neither a standard stream's nor
+/// the other's.
+pub(crate) fn env_numbers(value: &str) -> Option<(RawFd, RawFd)> {
+    let (memfd, previous) = value.split_once(',')?;
+    let (memfd, previous): (RawFd, RawFd) = (memfd.parse().ok()?, previous.parse().ok()?);
+    (memfd != previous && memfd > 2 && previous > 2).then_some((memfd, previous))
+}
+
 /// Takes [`ENV_VAR`]'s two descriptors: the memfd and the previous binary.
 ///
 /// # Safety
@@ -610,17 +619,12 @@ pub(crate) fn env_value(memfd: &OwnedFd, previous: &OwnedFd) -> String {
 /// The two numbers must be descriptors this process inherited for this
 /// purpose and that nothing else owns.
 pub(crate) unsafe fn take(value: &str) -> Result<(OwnedFd, OwnedFd), HandoffError> {
-    let bad = || HandoffError::BadVariable(value.to_owned());
-    let (memfd, previous) = value.split_once(',').ok_or_else(bad)?;
-    let memfd: RawFd = memfd.parse().map_err(|_| bad())?;
-    let previous: RawFd = previous.parse().map_err(|_| bad())?;
+    let (memfd, previous) =
+        env_numbers(value).ok_or_else(|| HandoffError::BadVariable(value.to_owned()))?;
     let open = |fd: RawFd| {
         // SAFETY: F_GETFD only asks whether the descriptor is open.
         unsafe { nix::libc::fcntl(fd, nix::libc::F_GETFD) != -1 }
     };
-    if memfd == previous || memfd < 3 || previous < 3 {
-        return Err(bad());
-    }
     let named = [
         (memfd, "the handed-over state"),
         (previous, "the previous binary"),

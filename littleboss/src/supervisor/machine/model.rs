@@ -333,6 +333,12 @@ impl Notices {
         }
     }
 
+    /// Whether the last `STATUS=` line is the exit's own words (no
+    /// summary's counts).
+    fn exit_words_said(&self) -> bool {
+        (self.status.as_deref()).is_some_and(|l| !l.contains("reloads "))
+    }
+
     /// Reads the notices among `effects` past those seen: READY and
     /// RELOADING only before STOPPING (systemd takes a READY after it for
     /// a service started again), STOPPING once.
@@ -372,12 +378,8 @@ impl Notices {
                 Notice::Status(line) => {
                     // The exit's own words (no summary's counts) stand:
                     // nothing is said after them.
-                    let words = self
-                        .status
-                        .as_deref()
-                        .is_some_and(|l| !l.contains("reloads "));
                     assert!(
-                        !words,
+                        !self.exit_words_said(),
                         "STATUS= {line:?} after the exit's words: {effects:#?}"
                     );
                     self.status = Some(line.clone());
@@ -1030,7 +1032,7 @@ impl Model {
         // `systemctl status` says what the step left, as `status` does
         // (but for the countdown to a restart, which moves with the clock).
         // (Unless the exit's own words were said, which stand.)
-        let words_said = (self.notices.status.as_deref()).is_some_and(|l| !l.contains("reloads "));
+        let words_said = self.notices.exit_words_said();
         if let Some(summary) = self.sim.machine.status_line().filter(|_| !words_said) {
             let said = self.notices.status.as_deref().map(without_countdown);
             assert_eq!(
