@@ -426,8 +426,9 @@ impl Activated {
     /// listeners that got none, each of its own type (see [`map`]; one
     /// bound elsewhere than declared is noted in [`Assigned::elsewhere`]),
     /// and any of another type or family left to a listener still empty,
-    /// whose check then fails saying what it is. A listener that is off
-    /// takes none. The rest are [`Assigned::unmatched`].
+    /// whose check then fails saying what it is (unless a listener that
+    /// is off could take it, likelier its). A listener that is off takes
+    /// none. The rest are [`Assigned::unmatched`].
     pub(crate) fn assign(self, listeners: &[ListenerSpec]) -> Result<Assigned, ActivationError> {
         let names: Vec<Option<&str>> = self.passed.iter().map(|p| p.name.as_deref()).collect();
         let names = accepted_unnamed(&names, listeners.iter().any(|l| l.name == ACCEPTED));
@@ -450,7 +451,21 @@ impl Activated {
             .collect();
         let where_ = |fd: usize, slot: usize| placements[fd][slot];
         let fd_no = |fd: usize| self.passed[fd].fd.as_raw_fd();
-        let mut mapping = map(&names, &declared, &where_, &fd_no)?;
+        // An unnamed fd of a type or family that a listener that is off
+        // takes (a socket unit's, the listener turned off by a flag):
+        // likelier its than one for a listener it cannot fit, whose
+        // check would fail the start (see [`map`]'s last step).
+        let for_off: Vec<Option<&str>> = (self.passed.iter().zip(&names))
+            .map(|(passed, name)| {
+                named(*name).is_none().then_some(())?;
+                (listeners.iter())
+                    .filter(|l| l.address.is_none())
+                    .find(|l| check_passed(&passed.fd, l.network).is_ok())
+                    .map(|l| l.name.as_str())
+            })
+            .collect();
+        let held_back = |fd: usize| for_off[fd].is_some();
+        let mut mapping = map(&names, &declared, &where_, &held_back, &fd_no)?;
         // Said, as systemd's unit rather than the program decides where an
         // unnamed socket listens: a listener given one elsewhere than it
         // declares (a unit's other port, or its `ListenStream=` lines in
@@ -485,13 +500,16 @@ impl Activated {
                 let fd = self.passed[i].describe();
                 let off = named(names[i]).filter(|n| listeners.iter().any(|l| l.name == *n));
                 let second = (0..on.len()).find(|&slot| second_there(where_(i, slot)));
-                match (off, second) {
-                    (Some(name), _) => format!("{fd} is for listener `{name}`, which is off"),
-                    (None, Some(slot)) => format!(
+                match (off, second, for_off[i]) {
+                    (Some(name), _, _) => format!("{fd} is for listener `{name}`, which is off"),
+                    (None, Some(slot), _) => format!(
                         "{fd} is bound where listener `{}` declares, which has a socket already",
                         listeners[on[slot]].name
                     ),
-                    (None, None) => format!("{fd} matches no listener"),
+                    (None, None, Some(name)) => format!(
+                        "{fd} fits no listener that is on, only listener `{name}`, which is off"
+                    ),
+                    (None, None, None) => format!("{fd} matches no listener"),
                 }
             })
             .collect();
@@ -659,11 +677,13 @@ fn accepted_unnamed<'a>(names: &[Option<&'a str>], a_listener: bool) -> Vec<Opti
 ///    fds a listener would choose among include two from different socket
 ///    units, whose order systemd does not keep, that is an error;
 /// 4. fds no listener can take (another type or family) to the listeners
-///    still empty, whose check then says what is wrong.
+///    still empty, whose check then says what is wrong; but none that
+///    `held_back` says a listener that is off could take, likelier its.
 fn map(
     names: &[Option<&str>],
     declared: &[&str],
     placement: &dyn Fn(usize, usize) -> Placement,
+    held_back: &dyn Fn(usize) -> bool,
     fd_no: &dyn Fn(usize) -> RawFd,
 ) -> Result<Mapping, ActivationError> {
     let mut slots: Vec<Option<usize>> = vec![None; declared.len()];
@@ -747,6 +767,9 @@ fn map(
             });
         }
     }
+    let (off, mut unnamed): (Vec<usize>, Vec<usize>) =
+        unnamed.into_iter().partition(|&fd| held_back(fd));
+    unmatched.extend(off);
     for slot in slots.iter_mut().filter(|s| s.is_none()) {
         if unnamed.is_empty() {
             break;
@@ -810,7 +833,13 @@ mod tests {
         };
         let names: Vec<Option<&str>> = names.iter().map(Option::as_deref).collect();
         let names = accepted_unnamed(&names, declared.contains(&ACCEPTED));
-        let m = map(&names, declared, &|_, _| Placement::Unknown, &fd_number)?;
+        let m = map(
+            &names,
+            declared,
+            &|_, _| Placement::Unknown,
+            &|_| false,
+            &fd_number,
+        )?;
         Ok(Some(Plan {
             slots: m.slots.into_iter().map(|s| s.map(fd_number)).collect(),
             unmatched: m.unmatched.into_iter().map(fd_number).collect(),
@@ -905,7 +934,14 @@ mod tests {
                 .max()
                 .unwrap_or(0)
                 .max(2);
-            let m = map(&vec![None; fds], declared, &placement, &fd_number).unwrap();
+            let m = map(
+                &vec![None; fds],
+                declared,
+                &placement,
+                &|_| false,
+                &fd_number,
+            )
+            .unwrap();
             assert_eq!(
                 (m.slots.as_slice(), m.unmatched.as_slice()),
                 (slots, unmatched),
@@ -1453,7 +1489,7 @@ mod tests {
         let assigned = activated.assign(&listeners).unwrap();
         assert_eq!(numbers(&assigned), [Some(tcp_no), Some(udp_no)]);
         // The datagram listener off: its unit's socket is left over, not
-        // a choice for the stream listener.
+        // a choice for the stream listener, and said to be the other's.
         let (activated, udp_no, tcp_no) = datagram_then_stream(units);
         let listeners = [spec("api", "tcp:localhost:8080"), spec("stats", "udp:")];
         let assigned = activated.assign(&listeners).unwrap();
@@ -1461,7 +1497,7 @@ mod tests {
         assert_eq!(
             assigned.unmatched,
             [format!(
-                "fd {udp_no} named `app-stats.socket` matches no listener"
+                "fd {udp_no} named `app-stats.socket` fits no listener that is on, only listener `stats`, which is off"
             )]
         );
     }
@@ -1507,6 +1543,30 @@ mod tests {
                 "fd {named_no} named `debug` is for listener `debug`, which is off"
             )]
         );
+    }
+
+    #[test]
+    fn an_unnamed_socket_only_a_listener_that_is_off_fits_fails_no_other() {
+        // A socket unit's UDP socket, unnamed, for `stats`, turned off by
+        // its flag: not given to `api`, whose check would fail the start.
+        let udp = bound("udp4:127.0.0.1:0");
+        let udp_no = udp.as_raw_fd();
+        let activated = Activated::from_fds(vec![(udp, Some("app-stats.socket"))]);
+        let listeners = [spec("api", "tcp:localhost:8080"), spec("stats", "udp:")];
+        let assigned = activated.assign(&listeners).unwrap();
+        assert_eq!(numbers(&assigned), [None, None]);
+        assert_eq!(
+            assigned.unmatched,
+            [format!(
+                "fd {udp_no} named `app-stats.socket` fits no listener that is on, only listener `stats`, which is off"
+            )]
+        );
+        // With no listener off to fit it, it still goes to `api`, whose
+        // check says what it is.
+        let udp = bound("udp4:127.0.0.1:0");
+        let activated = Activated::from_fds(vec![(udp, None)]);
+        let e = activated.assign(&listeners[..1]).unwrap_err().to_string();
+        assert!(e.contains("not a tcp socket"), "{e}");
     }
 
     #[test]
