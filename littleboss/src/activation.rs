@@ -455,16 +455,17 @@ impl Activated {
         // takes (a socket unit's, the listener turned off by a flag):
         // likelier its than one for a listener it cannot fit, whose
         // check would fail the start (see [`map`]'s last step).
-        let for_off: Vec<Option<&str>> = (self.passed.iter().zip(&names))
-            .map(|(passed, name)| {
-                named(*name).is_none().then_some(())?;
-                (listeners.iter())
+        let for_off: Vec<Vec<String>> = (self.passed.iter().zip(&names))
+            .map(|(passed, name)| match named(*name) {
+                Some(_) => Vec::new(),
+                None => (listeners.iter())
                     .filter(|l| l.address.is_none())
-                    .find(|l| check_passed(&passed.fd, l.network).is_ok())
-                    .map(|l| l.name.as_str())
+                    .filter(|l| check_passed(&passed.fd, l.network).is_ok())
+                    .map(|l| format!("`{}`", l.name))
+                    .collect(),
             })
             .collect();
-        let held_back = |fd: usize| for_off[fd].is_some();
+        let held_back = |fd: usize| !for_off[fd].is_empty();
         let mut mapping = map(&names, &declared, &where_, &held_back, &fd_no)?;
         // Said, as systemd's unit rather than the program decides where an
         // unnamed socket listens: a listener given one elsewhere than it
@@ -500,16 +501,20 @@ impl Activated {
                 let fd = self.passed[i].describe();
                 let off = named(names[i]).filter(|n| listeners.iter().any(|l| l.name == *n));
                 let second = (0..on.len()).find(|&slot| second_there(where_(i, slot)));
-                match (off, second, for_off[i]) {
+                match (off, second, for_off[i].as_slice()) {
                     (Some(name), _, _) => format!("{fd} is for listener `{name}`, which is off"),
                     (None, Some(slot), _) => format!(
                         "{fd} is bound where listener `{}` declares, which has a socket already",
                         listeners[on[slot]].name
                     ),
-                    (None, None, Some(name)) => format!(
-                        "{fd} fits no listener that is on, only listener `{name}`, which is off"
+                    (None, None, []) => format!("{fd} matches no listener"),
+                    (None, None, [one]) => {
+                        format!("{fd} fits no listener still without a socket but {one}, which is off")
+                    }
+                    (None, None, [some @ .., last]) => format!(
+                        "{fd} fits no listener still without a socket but {} and {last}, which are off",
+                        some.join(", ")
                     ),
-                    (None, None, None) => format!("{fd} matches no listener"),
                 }
             })
             .collect();
@@ -1497,7 +1502,7 @@ mod tests {
         assert_eq!(
             assigned.unmatched,
             [format!(
-                "fd {udp_no} named `app-stats.socket` fits no listener that is on, only listener `stats`, which is off"
+                "fd {udp_no} named `app-stats.socket` fits no listener still without a socket but `stats`, which is off"
             )]
         );
     }
@@ -1558,7 +1563,27 @@ mod tests {
         assert_eq!(
             assigned.unmatched,
             [format!(
-                "fd {udp_no} named `app-stats.socket` fits no listener that is on, only listener `stats`, which is off"
+                "fd {udp_no} named `app-stats.socket` fits no listener still without a socket but `stats`, which is off"
+            )]
+        );
+        // Two off that fit it, and one on that does but has a socket: said
+        // as it is.
+        let tcp = bound("tcp4:127.0.0.1:0");
+        let extra = bound("tcp4:127.0.0.1:0");
+        let (tcp_no, extra_no) = (tcp.as_raw_fd(), extra.as_raw_fd());
+        let activated = Activated::from_fds(vec![(tcp, None), (extra, None)]);
+        let listeners = [
+            spec("api", "tcp:localhost:8080"),
+            spec("dns", "udp:localhost:53"),
+            spec("admin", "tcp:"),
+            spec("debug", "tcp:"),
+        ];
+        let assigned = activated.assign(&listeners).unwrap();
+        assert_eq!(numbers(&assigned), [Some(tcp_no), None, None, None]);
+        assert_eq!(
+            assigned.unmatched,
+            [format!(
+                "fd {extra_no} (unnamed) fits no listener still without a socket but `admin` and `debug`, which are off"
             )]
         );
         // With no listener off to fit it, it still goes to `api`, whose
