@@ -3,11 +3,13 @@
 //! (`src/bin/bench.rs`); [`traffic`] and [`reloading`], the loads and the
 //! harness of the drain benchmark (`src/bin/drain_bench.rs`); [`app`], the
 //! axum application the `http`, `readme` and `axum_serve` examples
-//! serve; [`upgrades`], the reload benchmark's in-place upgrade row.
+//! serve; [`upgrades`], the reload benchmark's in-place upgrade row;
+//! [`spans`], which requests a reload touched, for both benchmarks.
 
 pub mod app;
 pub mod load;
 pub mod reloading;
+pub mod spans;
 pub mod traffic;
 pub mod upgrades;
 

@@ -234,6 +234,14 @@ pub struct Row {
     pub steady_ms: [f64; 4],
     pub reload_ms: [f64; 4],
     pub paced_ms: [f64; 4],
+    /// Of the requests during the reloads, and during the paced ones: how
+    /// many were in flight while a `reload` command or an old child's
+    /// drain ran, and their p50, p99, p99.9 and max in ms. The windows
+    /// above also hold the load between reloads (most of a second at the
+    /// paced reloads' pace), which dilutes what a reload costs; these do
+    /// not.
+    pub reload_touched: (usize, [f64; 4]),
+    pub paced_touched: (usize, [f64; 4]),
     /// Old child drain time (told to wind down → exited), median and max, ms.
     pub drain_ms: [f64; 2],
     /// How many old children's drains were timed (their two log lines
@@ -295,6 +303,7 @@ fn drains_of(log: &[(Duration, String)]) -> Drains {
             && let Some(began) = told.get(&pid)
         {
             drains.ms.push((*at - *began).as_secs_f64() * 1e3);
+            drains.spans.push((*began, *at));
             if exit != "exited with code 0" && !killed.contains(&pid) {
                 drains.abnormal += 1;
             }
@@ -339,6 +348,10 @@ fn other_child_lost(line: &str) -> bool {
 pub struct Drains {
     /// Each timed drain, in ms.
     pub ms: Vec<f64>,
+    /// Each timed drain, from the start of the run: from when the
+    /// supervisor's line telling the old child to wind down was read to
+    /// when the one saying it exited was.
+    pub spans: Vec<(Duration, Duration)>,
     /// Killed at the lameduck timeout.
     pub killed: usize,
     /// Ended otherwise than with code 0, and not killed so.
@@ -388,8 +401,8 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     .start(epoch);
     tokio::time::sleep(plan.steady).await;
     let reloads_began = epoch.elapsed();
-    let reload = |count, interval| reload(&server, count, interval, !plan.without_reloads);
-    let (mut reloads_failed, mut reloads_during_a_drain) =
+    let reload = |count, interval| reload(&server, count, interval, !plan.without_reloads, epoch);
+    let (mut reloads_failed, mut reloads_during_a_drain, mut commands) =
         reload(plan.reloads, plan.interval).await;
     // A slow client connected to an old child just before it went sends
     // its first byte, when its request is due, up to its silence later:
@@ -413,9 +426,11 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
         }
         tokio::time::sleep(silence).await;
         paced_began = Some(epoch.elapsed());
-        let (failed, during_a_drain) = reload(plan.paced_reloads, plan.paced_interval).await;
+        let (failed, during_a_drain, paced_commands) =
+            reload(plan.paced_reloads, plan.paced_interval).await;
         reloads_failed += failed;
         reloads_during_a_drain += during_a_drain;
+        commands.extend(paced_commands);
     }
     // The load goes on until every old child has exited: what they do at
     // the end of their drain (closing idle connections) counts.
@@ -475,6 +490,14 @@ pub async fn run(server: Arc<Server>, plan: Plan, epoch: Instant) -> Row {
     row.steady_ms = percentiles(of(Phase::Steady));
     row.reload_ms = percentiles(of(Phase::Reloads));
     row.paced_ms = percentiles(of(Phase::Paced));
+    // A slow client's request from its first byte, as its latency is.
+    let busy = crate::spans::Spans::of(commands.into_iter().chain(drains.spans));
+    let touched = |phase| {
+        let touched: Vec<&Sample> = of(phase).filter(|s| busy.touch(s.due, s.at)).collect();
+        (touched.len(), percentiles(touched.into_iter()))
+    };
+    row.reload_touched = touched(Phase::Reloads);
+    row.paced_touched = touched(Phase::Paced);
     let drains = drains.ms;
     row.drains_timed = drains.len();
     if !drains.is_empty() {
@@ -535,24 +558,28 @@ impl Phases {
 }
 
 /// Reloads `server` `count` times (or, unless `really`, only pauses as
-/// often), pausing `interval` after each; how many failed, and how many
-/// were made while an old child still ran.
+/// often), pausing `interval` after each; how many failed, how many were
+/// made while an old child still ran, and when each command ran (from
+/// `epoch`).
 async fn reload(
     server: &Arc<Server>,
     count: usize,
     interval: Duration,
     really: bool,
-) -> (usize, usize) {
+    epoch: Instant,
+) -> (usize, usize, Vec<(Duration, Duration)>) {
     let s = server.clone();
     tokio::task::spawn_blocking(move || {
-        let (mut failed, mut during_a_drain) = (0, 0);
+        let (mut failed, mut during_a_drain, mut commands) = (0, 0, Vec::new());
         for _ in 0..count {
             if !really {
                 std::thread::sleep(interval);
                 continue;
             }
             during_a_drain += usize::from(s.old_children_run());
+            let began = epoch.elapsed();
             let out = s.control("reload");
+            commands.push((began, epoch.elapsed()));
             if !out.status.success() {
                 eprintln!(
                     "reload failed: {}",
@@ -562,7 +589,7 @@ async fn reload(
             }
             std::thread::sleep(interval);
         }
-        (failed, during_a_drain)
+        (failed, during_a_drain, commands)
     })
     .await
     .expect("reloads")

@@ -891,18 +891,6 @@ struct Reload {
     new_pid: Option<u32>,
 }
 
-/// Whether a request from `began` to `ended` was in flight while one of
-/// `reloads` (in order, one at a time) ran: the last to begin before it
-/// ended had not yet answered when it began (an earlier one overlapping
-/// it would mean that one does too).
-fn in_flight_while_reloading(reloads: &[Reload], began: Duration, ended: Duration) -> bool {
-    let before_its_end = reloads.partition_point(|r| r.began < ended);
-    before_its_end > 0 && {
-        let last = &reloads[before_its_end - 1];
-        last.began + last.wall > began
-    }
-}
-
 async fn reload_once(server: &Arc<Server>, epoch: Instant) -> Reload {
     let began = epoch.elapsed();
     let s = server.clone();
@@ -971,8 +959,9 @@ fn reload_figures(
         .partition(|s| (quiet.iter()).any(|(from, to)| *from <= began(s) && s.at < *to));
     let (p50, p99, p999, max) = percentiles(&during_reloads);
     let (s50, s99, s999, smax) = percentiles(&steady);
+    let commands = examples::spans::Spans::of(reloads.iter().map(|r| (r.began, r.began + r.wall)));
     let touched: Vec<Sample> = (during_reloads.iter())
-        .filter(|s| in_flight_while_reloading(reloads, began(s), s.at))
+        .filter(|s| commands.touch(began(s), s.at))
         .cloned()
         .collect();
     let (t50, t99, t999, tmax) = percentiles(&touched);
@@ -1382,36 +1371,5 @@ impl Report {
             );
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod overlap {
-    use super::{Reload, in_flight_while_reloading};
-    use std::time::Duration;
-
-    #[test]
-    fn a_request_counts_if_it_overlaps_a_reload_command() {
-        let ms = Duration::from_millis;
-        // Reloads at 100 to 110 and 200 to 215.
-        let reloads = [(100, 10), (200, 15)].map(|(began, wall)| Reload {
-            began: ms(began),
-            wall: ms(wall),
-            new_pid: Some(1),
-        });
-        let during = |began, ended| in_flight_while_reloading(&reloads, ms(began), ms(ended));
-        assert!(!during(0, 50), "before any");
-        assert!(during(90, 101), "into one");
-        assert!(during(105, 107), "within one");
-        assert!(during(109, 150), "out of one");
-        assert!(!during(111, 199), "between two");
-        assert!(during(50, 250), "across both");
-        assert!(!during(216, 300), "after the last");
-        assert!(!during(90, 100), "ended as it began");
-        assert!(!during(110, 150), "began as it answered");
-        assert!(
-            !in_flight_while_reloading(&[], ms(0), ms(1000)),
-            "no reloads"
-        );
     }
 }

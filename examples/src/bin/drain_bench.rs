@@ -348,22 +348,23 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
     } else {
         ("", "")
     };
+    const TOUCHED: &str = " of which in flight while a reload command or a drain ran: requests; p50 / p99 / p99.9 / max ms | p99 ratio |";
     let (paced_head, paced_rule) = if paced {
         (
             format!(
-                " during the {} ms apart p50 / p99 / p99.9 / max ms | p99 ratio |",
+                " during the {} ms apart p50 / p99 / p99.9 / max ms | p99 ratio |{TOUCHED}",
                 args.paced_interval_ms
             ),
-            "---|---:|",
+            "---|---:|---|---:|",
         )
     } else {
         (String::new(), "")
     };
     out += &format!(
-        "| server | load |{pause_head} clients | requests (failed too) | req/s (failed too) | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio |{paced_head} old child drain median / max ms (children timed; reloads made while one ran) | killed / other abnormal exits | other children lost | settled |\n"
+        "| server | load |{pause_head} clients | requests (failed too) | req/s (failed too) | failed | of which on a reused connection | failed reloads | steady p50 / p99 / p99.9 / max ms | during reloads p50 / p99 / p99.9 / max ms | p99 ratio |{TOUCHED}{paced_head} old child drain median / max ms (children timed; reloads made while one ran) | killed / other abnormal exits | other children lost | settled |\n"
     );
     out += &format!(
-        "|---|---|{pause_rule}---:|---:|---:|---|---:|---:|---|---|---:|{paced_rule}---|---:|---:|---|\n"
+        "|---|---|{pause_rule}---:|---:|---:|---|---:|---:|---|---|---:|---|---:|{paced_rule}---|---:|---:|---|\n"
     );
     // A percentile that lands on a failed request (infinitely slow), or
     // of a window no request was due in (not a number).
@@ -392,16 +393,29 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
             let classes = examples::failed_classes(&row.failed);
             format!("**{}** ({classes})", row.failed_total())
         };
+        // A p99 during reloads that lands on a failed request: failed, not
+        // a blank, which is for a steady p99 that is none to compare with.
         let ratio_of = |during: [f64; 4]| {
-            if row.steady_ms[1] > 0.0 && row.steady_ms[1].is_finite() && during[1].is_finite() {
-                format!("{:.2}", during[1] / row.steady_ms[1])
-            } else {
-                "-".to_owned()
+            let steady = row.steady_ms[1];
+            match during[1] {
+                _ if !(steady > 0.0 && steady.is_finite()) => "-".to_owned(),
+                p99 if p99.is_finite() => format!("{:.2}", p99 / steady),
+                p99 if p99.is_nan() => "-".to_owned(),
+                _ => "failed".to_owned(),
             }
         };
+        let touched = |(requests, during): (usize, [f64; 4])| {
+            format!(" {requests}; {} | {} |", ms(during), ratio_of(during))
+        };
         let ratio = ratio_of(row.reload_ms);
+        let reload_touched = touched(row.reload_touched);
         let paced_cells = if paced {
-            format!(" {} | {} |", ms(row.paced_ms), ratio_of(row.paced_ms))
+            format!(
+                " {} | {} |{}",
+                ms(row.paced_ms),
+                ratio_of(row.paced_ms),
+                touched(row.paced_touched)
+            )
         } else {
             String::new()
         };
@@ -420,7 +434,7 @@ fn markdown(args: &Args, rows: &[(String, Shape, Plan, Row)], revision: &str) ->
             String::new()
         };
         out += &format!(
-            "| {server} | {} |{pause} {} | {} | {:.0} | {failed} | {} | {} | {} | {} | {ratio} |{paced_cells} {drain} | {} / {} | {} | {} |\n",
+            "| {server} | {} |{pause} {} | {} | {:.0} | {failed} | {} | {} | {} | {} | {ratio} |{reload_touched}{paced_cells} {drain} | {} / {} | {} | {} |\n",
             shape.name(),
             plan.clients,
             row.requests,
