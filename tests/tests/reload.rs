@@ -377,21 +377,35 @@ fn stop_during_a_reload_wins() {
 #[test]
 fn a_rollback_while_another_reload_starts_leaves_no_child_behind() {
     let (mut svc, addr, _) = start_v1();
+    // Version 3 serves until its gate goes, and version 4 warms up until
+    // its hold goes: each step below comes in its order, not by timers.
+    let die_gate = svc.gate("die_gate");
     assert!(svc.control_with(DIES, "reload", &[]).status.success());
-    // While version 3 serves (and is about to die), version 4 starts.
+    let hold = hold_warm_up(&svc);
     let slow = svc.spawn_control(SLOW, "reload");
+    svc.output.wait_for("warming up version 4");
+    // Version 3 dies while version 4 starts.
+    std::fs::remove_file(&die_gate).unwrap();
     svc.output.wait_for("version 3 dying");
+    std::fs::remove_file(&hold).unwrap();
     let slow = slow.wait_with_output().unwrap();
     assert!(slow.status.success(), "{}", text(&slow));
-    // Version 4 serves; the rollback to version 1 was not needed.
+    // Version 4 serves; the rollback to version 1 was not needed, and
+    // started no child of version 1 again.
     let status = status(&svc);
     assert_eq!(status["child"]["path"], SLOW, "{status}");
     assert!(status["starting"].is_null(), "{status}");
     tests::eventually("version 4 to answer", || {
         read_greeting(addr).ok().filter(|r| r.starts_with("v4 "))
     });
-    // Every child is accounted for: stop finishes.
+    let out = svc.output.text();
+    assert_eq!(out.matches("running version 1 ").count(), 1, "{out}");
+    // Every child is accounted for: stop finishes, and none is left.
     svc.stop_expecting(0);
+    let out = svc.output.text();
+    for pid in tests::started_child_pids(&out) {
+        tests::wait_dead("each child gone", pid as i32);
+    }
 }
 
 #[test]
@@ -457,6 +471,15 @@ fn a_reloaded_binary_keeps_its_own_name() {
     assert!(svc.control_with(SLOW, "reload", &[]).status.success());
     let out = svc.output.wait_for("warming up version 4");
     assert!(out.contains(&format!("argv0={SLOW}")), "{out}");
+    // And its process name, which the supervisor gives back after an
+    // exec of the binary held open (named "N" by the kernel, for
+    // /proc/self/fd/N): what `ps`, `pkill` and journald go by.
+    let pid = status(&svc)["child"]["pid"].as_u64().unwrap() as u32;
+    assert_eq!(
+        tests::procfs::name(pid).as_deref(),
+        Some("versioned_slow"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -352,12 +352,22 @@ fn an_orphaned_child_takes_its_unix_socket_file_away_for_the_next_start() {
     // Nobody is left to accept: the path goes while the orphan drains.
     tests::wait_gone(&path);
     assert!(alive(orphan), "the orphan has drained already");
-    std::fs::remove_file(&gate).unwrap();
-    // The next start binds it (it found `PATH is in use by a running
-    // program` until the orphan exited).
+    // The next start binds it while the orphan still drains (it found
+    // `PATH is in use by a running program` until the orphan exited),
+    // and its child answers there.
     let mut next = Service::new(bin);
     next.start(&[&sock]);
     next.ready();
+    let serving: i32 = next.printed("serving unix pid");
+    let mut reply = String::new();
+    std::io::Read::read_to_string(
+        &mut std::os::unix::net::UnixStream::connect(&path).unwrap(),
+        &mut reply,
+    )
+    .unwrap();
+    assert_eq!(reply, format!("unix {serving}\n"));
+    assert!(alive(orphan), "the orphan drains while its gate stands");
+    std::fs::remove_file(&gate).unwrap();
     next.stop_expecting(0);
 }
 

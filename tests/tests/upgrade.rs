@@ -351,15 +351,28 @@ fn lines_an_upgrades_exec_loses_to_a_slow_stderr_are_counted_by_the_new_image() 
     assert!(reload.status.success(), "{}", text(&reload));
     assert_eq!(status(&svc)["upgrades"], 1);
     std::fs::remove_file(&gate).unwrap();
-    // The new image says how many of the old one's lines were lost.
+    // The new image says how many of the old one's lines were lost: at
+    // least the start's line and the first child's readiness, both
+    // missing from the output.
     svc.output
         .wait_for("log line(s) dropped: stderr took no lines");
+    svc.stop_expecting(0);
     let out = svc.output.text();
+    let (before, _) = out
+        .split_once(" log line(s) dropped: stderr took no lines")
+        .unwrap();
+    let dropped: u64 = before
+        .rsplit("littleboss: ")
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(dropped >= 2, "{out}");
+    assert!(!out.contains("littleboss: supervising `"), "{out}");
     assert!(
         !out.contains(&format!("littleboss: child pid {first} is ready")),
         "{out}"
     );
-    svc.stop_expecting(0);
 }
 
 #[test]
@@ -464,7 +477,17 @@ fn a_control_folder_removed_around_the_exec_is_made_again_by_the_new_image() {
     let reload = reload.wait_with_output().unwrap();
     assert!(reload.status.success(), "{}", text(&reload));
     svc.output.wait_for("was removed; made it again");
-    assert_eq!(status(&svc)["supervisor_pid"], svc.pid());
+    // By the new image, as it takes over: not the old one remaking it
+    // on a failed upgrade (the pid is the same either way).
+    let status = status(&svc);
+    assert_eq!(status["supervisor_pid"], svc.pid());
+    assert_eq!(status["upgrades"], 1, "{}", svc.output.text());
+    let out = svc.output.text();
+    let new_image = out
+        .find("before taking over")
+        .expect("the new image's pause");
+    let remade = out.find("was removed; made it again").unwrap();
+    assert!(new_image < remade, "{out}");
     svc.stop_expecting(0);
 }
 
