@@ -223,7 +223,14 @@ fn a_kill_goes_by_pid_where_a_seccomp_filter_refuses_it_through_the_pidfd() {
     let out = svc.output.text();
     if out.contains("children are watched by pid") {
         tests::skipped("no pidfds: the child was watched, and killed, by pid");
+        return;
     }
+    // By pid, as said: not through the pidfd, which the hook refused.
+    assert_eq!(
+        out.matches("pidfd_send_signal is refused here").count(),
+        1,
+        "{out}"
+    );
 }
 
 #[test]

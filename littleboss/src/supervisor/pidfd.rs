@@ -279,7 +279,14 @@ impl Process {
             // watched so. (A true EPERM, a child of another user's now,
             // meets the same from kill.)
             Err(e) if e.raw_os_error() == Some(nix::libc::ENOSYS) => {
-                SIGNAL_REFUSED.store(true, Ordering::Relaxed);
+                // Said once: the kill of a child reaped meanwhile by a
+                // wait of the program's own could reach another process
+                // then, and whoever reads the log should know why.
+                if !SIGNAL_REFUSED.swap(true, Ordering::Relaxed) {
+                    crate::log::log!(
+                        "pidfd_send_signal is refused here (ENOSYS: a seccomp filter?): children are signalled by pid from now on"
+                    );
+                }
                 self.send_by_pid(signal)
             }
             Err(e) if e.raw_os_error() == Some(nix::libc::EPERM) => self.send_by_pid(signal),
