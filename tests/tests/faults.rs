@@ -2167,10 +2167,23 @@ fn an_exit_in_supervisor_init_waits_for_the_lines_said_before() {
             .stderr(std::process::Stdio::from(write_end));
         cmd.spawn().unwrap()
     };
-    // Read once it exits, or waits to: its `supervisor_init` exits at
-    // once. (Read earlier, on a slow machine, the lines are written before
-    // the exit, and this passes either way.)
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Read once it waits in its exit (its `supervisor_init` exits at
+    // once) for its log's writer, blocked on the full pipe: read earlier,
+    // the lines are written before the exit, and this passes either way.
+    // Or once it has exited: then what it left unsaid is lost.
+    let pid = supervisor.id();
+    match waits_reading(std::process::id()).and(waits_for_its_writer(pid)) {
+        None => std::thread::sleep(std::time::Duration::from_millis(300)),
+        Some(_) => {
+            let deadline = std::time::Instant::now() + tests::DEADLINE;
+            while waits_for_its_writer(pid) != Some(true)
+                && supervisor.try_wait().unwrap().is_none()
+            {
+                assert!(std::time::Instant::now() < deadline, "no exit began");
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
+    }
     // To its end (the supervisor's exit), within the deadline.
     let mut reader = reading_without_blocking(read_end);
     let mut logged = Vec::new();
@@ -2252,6 +2265,35 @@ fn a_child_whose_own_threads_cannot_start_says_why() {
 /// (`/proc/PID/syscall`): a control command doing so has sent its request
 /// and waits for the answer. `None`: that file cannot be read here (a
 /// kernel without it, a ptrace policy that hides it).
+/// Whether process `pid`'s main thread waits on a lock or condition (a
+/// futex) while another of its threads is blocked in `write`: an exit
+/// waiting for the log's writer. False once it is gone; `None` where
+/// `/proc/PID/syscall` cannot be read (see [`waits_reading`], which
+/// tells whether this machine has it).
+fn waits_for_its_writer(pid: u32) -> Option<bool> {
+    // "running", or the call's number first.
+    let call = |path: std::path::PathBuf| {
+        let call = std::fs::read_to_string(path)?;
+        Ok::<_, std::io::Error>(
+            call.split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<i64>().ok()),
+        )
+    };
+    let proc = std::path::PathBuf::from(format!("/proc/{pid}"));
+    let main = match call(proc.join("syscall")) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(false),
+        Err(_) => return None,
+        Ok(main) => main,
+    };
+    let Ok(tasks) = std::fs::read_dir(proc.join("task")) else {
+        return Some(false);
+    };
+    let writing = (tasks.flatten())
+        .any(|task| call(task.path().join("syscall")).ok().flatten() == Some(nix::libc::SYS_write));
+    Some(main == Some(nix::libc::SYS_futex) && writing)
+}
+
 fn waits_reading(pid: u32) -> Option<bool> {
     let call = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
     let number = call
