@@ -218,6 +218,17 @@ fn a_child_signalled_first_keeps_its_queue_for_a_supervisor_slow_to_stop() {
     let child = nix::unistd::Pid::from_raw(only_child(&svc));
     svc.freeze();
     nix::sys::signal::kill(child, nix::sys::signal::Signal::SIGTERM).unwrap();
+    // Taken by the child before the stall is timed (a loaded machine may
+    // not run it at once): it then waits for the order the whole second.
+    let term = 1 << (nix::libc::SIGTERM - 1);
+    tests::eventually("the child to take its SIGTERM", || {
+        let pid = child.as_raw() as u32;
+        let threads = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+        let pending = (threads.flatten())
+            .filter_map(|t| t.file_name().to_str()?.parse().ok())
+            .any(|tid| tests::procfs::pending(pid, Some(tid)).unwrap_or(0) & term != 0);
+        (tests::procfs::pending(pid, None)? & term == 0 && !pending).then_some(())
+    });
     let clients = queue_clients(addr);
     // The supervisor's stall: the scenario itself, not a wait for a
     // condition.
