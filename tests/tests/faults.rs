@@ -2261,10 +2261,6 @@ fn a_child_whose_own_threads_cannot_start_says_why() {
     assert!(!out.contains("panicked"), "{out}");
 }
 
-/// Whether process `pid`'s main thread waits in a read of a socket
-/// (`/proc/PID/syscall`): a control command doing so has sent its request
-/// and waits for the answer. `None`: that file cannot be read here (a
-/// kernel without it, a ptrace policy that hides it).
 /// Whether process `pid`'s main thread waits on a lock or condition (a
 /// futex) while another of its threads is blocked in `write`: an exit
 /// waiting for the log's writer. False once it is gone; `None` where
@@ -2294,6 +2290,10 @@ fn waits_for_its_writer(pid: u32) -> Option<bool> {
     Some(main == Some(nix::libc::SYS_futex) && writing)
 }
 
+/// Whether process `pid`'s main thread waits in a read of a socket
+/// (`/proc/PID/syscall`): a control command doing so has sent its request
+/// and waits for the answer. `None`: that file cannot be read here (a
+/// kernel without it, a ptrace policy that hides it).
 fn waits_reading(pid: u32) -> Option<bool> {
     let call = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
     let number = call

@@ -279,9 +279,10 @@ impl Process {
             // watched so. (A true EPERM, a child of another user's now,
             // meets the same from kill.)
             Err(e) if e.raw_os_error() == Some(nix::libc::ENOSYS) => {
-                // Said once: the kill of a child reaped meanwhile by a
-                // wait of the program's own could reach another process
-                // then, and whoever reads the log should know why.
+                // Said once (per image: an upgrade in place starts
+                // afresh): a filter is at work, which whoever reads the
+                // log should know of, and signals go by pid from now on,
+                // only while each child is still ours unreaped.
                 if !SIGNAL_REFUSED.swap(true, Ordering::Relaxed) {
                     crate::log::log!(
                         "pidfd_send_signal is refused here (ENOSYS: a seccomp filter?): children are signalled by pid from now on"
