@@ -12,7 +12,8 @@ impl Machine {
     /// child is started again at once from the very file it ran, counted
     /// as no failure, whatever `persist` says. Were it on probation, the
     /// one in its place is, from its ready: should that fail to start or
-    /// die within it, the reload rolls back as it would have. (A child
+    /// die within it, the reload rolls back as it would have (to a child
+    /// that had died on its own, by a restart with persist). (A child
     /// that was starting failed its start; an old one draining is gone.)
     pub(super) fn on_child_lost(&mut self, id: ChildId) {
         let Some(child) = self.state.children.get(&id) else {
@@ -59,17 +60,26 @@ impl Machine {
             up.probation = None;
         }
         if let (Some(again), Some(up)) = (again, self.up()) {
+            let mut revived = None;
             if let Some(probation) = probation {
                 // Should this one fail to start, what that probation comes
-                // back to starts (a child that had died on its own only
-                // with persist, as there).
-                if !probation.revives || persist {
+                // back to starts: a rollback at once; a child that had died
+                // on its own by a restart, only with persist, through the
+                // backoff and the limit, as when a reload's child dies in
+                // such a probation (`on_exit`): it is the service's launch
+                // again meanwhile, until this one is ready (`promote`).
+                if !probation.revives {
                     up.fallback_to = Some(probation.previous.clone());
+                } else if persist {
+                    revived = Some(probation.previous.clone());
                 }
                 // Once ready, the probation is this one's (`promote`).
                 if let Some(starting) = up.starting.as_mut() {
                     starting.lost_probation = Some(probation);
                 }
+            }
+            if let Some(previous) = revived {
+                self.state.current = previous;
             }
             // An upgrade given up on for the lost child is for this one.
             if self.state.upgrade_skipped == Some(id) {

@@ -689,6 +689,37 @@ fn a_probation_passed_on_keeps_what_it_comes_back_to() {
 }
 
 #[test]
+fn a_lost_childs_restart_that_fails_comes_back_to_one_dead_on_its_own_by_a_restart() {
+    // The reload's child replaced one that had died on its own, and was
+    // lost in the upgrade to it; the restart in its place fails to start.
+    // Coming back to the child that died on its own is a restart, through
+    // the backoff and the limit, as when that reload's child dies in its
+    // probation: not a rollback at once.
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    sim.reload("/bin/v2");
+    sim.exit(1, ChildExit::Code(1));
+    sim.hello_and_ready(2);
+    assert_eq!(sim.upgrades.len(), 1, "{:?}", sim.logs());
+    sim.unstartable.insert("/bin/v2".into());
+    let spawned = sim.spawned_paths();
+    sim.lose(2);
+    assert!(sim.logged("restarting in"), "{:?}", sim.logs());
+    assert_eq!(sim.spawned_paths(), spawned, "{:?}", sim.logs());
+    assert!(sim.machine.status().restart.is_some(), "{:?}", sim.logs());
+    // Its backoff over, the child that died on its own comes back.
+    sim.advance(Duration::from_secs(2));
+    assert_eq!(
+        sim.spawned_paths().last().map(String::as_str),
+        Some("/bin/v1"),
+        "{:?}",
+        sim.logs()
+    );
+}
+
+#[test]
 fn a_probation_passed_on_that_revives_restarts_with_persist() {
     // As above, with persist: the death in it comes back to the child
     // that had died on its own by a restart, through the backoff.
