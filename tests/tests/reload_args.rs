@@ -135,6 +135,28 @@ fn a_listener_declared_on_another_ip_network_keeps_the_socket_bound_alike() {
 }
 
 #[test]
+fn a_listener_on_a_host_name_declared_on_another_ip_network_keeps_its_socket() {
+    // `tcp` on `localhost:PORT`, bound at `127.0.0.1:PORT`, then `tcp4`:
+    // the name binds the same first IPv4 address, one socket (a second
+    // bind found it in use, and the reload failed).
+    let tcp4 = env!("CARGO_BIN_EXE_argv_tcp4");
+    let port = free_port();
+    let (mut svc, addr) = start(V1, &[&format!("-http=localhost:{port}")]);
+    if !addr.ip().is_loopback() || addr.is_ipv6() {
+        svc.stop_expecting(0);
+        return tests::skipped("`localhost` has no IPv4 address here");
+    }
+    let before = tests::procfs::listening_inode(port).unwrap();
+    reload(&svc, tcp4, &[]);
+    tests::eventually("the tcp4 version to answer", || {
+        read_greeting(addr).ok().filter(|g| g.starts_with("tcp4 "))
+    });
+    assert_eq!(tests::procfs::listening_inode(port), Some(before));
+    assert_eq!(status(&svc)["listeners"][0]["network"], "tcp4");
+    svc.stop_expecting(0);
+}
+
+#[test]
 fn a_port_0_listener_declared_on_another_ip_network_keeps_its_port() {
     // `tcp:127.0.0.1:0`, bound at port P, then `tcp4:127.0.0.1:0`: the
     // socket P names, as README says a listener on port 0 keeps its port.

@@ -179,7 +179,7 @@ fn held_on_port<'a>(
     // bound IPv6-only. Held, `[::]` may be either (`:PORT` shows so).
     let wanted_family = match wanted_ip {
         Some(ip) => Some(ip.is_ipv6()),
-        None => family(None, wanted_any, key.network),
+        None => family(None, key.network),
     };
     held.iter().find(|(k, h)| {
         let Some((ip, any, port)) = split(&h.address) else {
@@ -192,7 +192,7 @@ fn held_on_port<'a>(
             || wildcard(ip)
             || wildcard(wanted_ip)
             || ip == wanted_ip;
-        let families_meet = match (family(ip, any, k.network), wanted_family) {
+        let families_meet = match (family(ip, k.network), wanted_family) {
             (Some(held_v6), Some(wanted_v6)) => held_v6 == wanted_v6,
             _ => true,
         };
@@ -204,22 +204,22 @@ fn held_on_port<'a>(
     })
 }
 
-/// Whether a socket at `ip` (none: every address, `any`, or a host name)
-/// on `network` is IPv6's (`Some(true)`) or IPv4's alone; `None` for one
-/// that may be either or both: a name, or every address of `tcp` or `udp`
-/// (dual-stack, `[::]` as bound). IPv4 and IPv6 sockets never take each
-/// other's addresses.
-fn family(ip: Option<IpAddr>, any: bool, network: Network) -> Option<bool> {
+/// Whether a socket at `ip` (none: every address, or a host name) on
+/// `network` is IPv6's (`Some(true)`) or IPv4's alone; `None` for one
+/// that may be either or both: a name or every address of `tcp` or `udp`
+/// (dual-stack, `[::]` as bound). On one family's network, a name is of
+/// that family too. IPv4 and IPv6 sockets never take each other's
+/// addresses.
+fn family(ip: Option<IpAddr>, network: Network) -> Option<bool> {
     let dual_stack = matches!(network, Network::Tcp | Network::Udp);
     match ip {
         Some(ip) if ip.is_unspecified() && ip.is_ipv6() && dual_stack => None,
         Some(ip) => Some(ip.is_ipv6()),
-        None if any => match network {
+        None => match network {
             Network::Tcp4 | Network::Udp4 => Some(false),
             Network::Tcp6 | Network::Udp6 => Some(true),
             _ => None,
         },
-        None => None,
     }
 }
 
@@ -283,11 +283,15 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
                 }
                 // A held port-0 socket, asked for by the port it got on
                 // another network (`tcp4:127.0.0.1:41234` for `tcp`'s
-                // `127.0.0.1:0`).
-                None => binds_alike(
-                    (k.network, &bound_at(k, h)),
-                    (key.network, key.bind_address()),
-                ),
+                // `127.0.0.1:0`); a name's, by the address it resolved to
+                // (`tcp4:127.0.0.1:8080` for `tcp`'s `localhost:8080`), or
+                // by that name where the other network binds it alike.
+                None => {
+                    binds_alike(
+                        (k.network, &bound_at(k, h)),
+                        (key.network, key.bind_address()),
+                    ) || same_name_alike((k, h), key)
+                }
             })
             .map(|(k, _)| k)
             .collect();
@@ -312,9 +316,37 @@ fn binds_alike(held: (Network, &str), (network, address): (Network, &str)) -> bo
 fn bound_at(key: &ListenerKey, held: &Held) -> String {
     match key.port_0_owner() {
         Some(_) => at_port_got(key, &held.address),
+        // A name's: at the one address it resolved to (`localhost:8080`
+        // at `127.0.0.1:8080`).
+        None if named(key.bind_address()).is_some() => Some(held.address.clone()),
         None => None,
     }
     .unwrap_or_else(|| key.bind_address().to_owned())
+}
+
+/// The host name `address` names (`localhost` for `localhost:8080`,
+/// without a final dot), if not an IP address or none.
+fn named(address: &str) -> Option<&str> {
+    let (host, _) = host_port(address).ok()?;
+    let name = host.strip_suffix('.').unwrap_or(host);
+    (!name.is_empty() && name.parse::<IpAddr>().is_err()).then_some(name)
+}
+
+/// Whether a socket held for a name on one IP network (`tcp:localhost:8080`,
+/// bound at `127.0.0.1:8080`) is the one `key` asks for by the same name
+/// and port on another: the same first address of a family would be
+/// bound, if the held one is of the family `key`'s network picks first
+/// (IPv4 for `tcp` and `udp`, as for a name they take IPv4 first).
+fn same_name_alike((k, h): (&ListenerKey, &Held), key: &ListenerKey) -> bool {
+    let port = |address| host_port(address).ok().map(|(_, port)| port);
+    let held_v6 = h.address.starts_with('[');
+    let picks_v6 = matches!(key.network, Network::Tcp6 | Network::Udp6);
+    k.network.kind() == key.network.kind()
+        && named(k.bind_address())
+            .zip(named(key.bind_address()))
+            .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b))
+        && port(k.bind_address()) == port(key.bind_address())
+        && held_v6 == picks_v6
 }
 
 /// Port-0 key `key`'s address as asked for, at the port in `got`, the
@@ -1149,6 +1181,61 @@ mod tests {
             v4[0].key,
             Some(ListenerKey::of("http", Network::Tcp, "0.0.0.0:8080"))
         );
+    }
+
+    #[test]
+    fn a_socket_held_for_a_name_is_kept_on_another_ip_network_that_binds_it_alike() {
+        // `tcp:localhost:8080`, bound at `127.0.0.1:8080`: `tcp4` keeps it
+        // by that address or by the name; `tcp6`'s name is another socket.
+        let held_as = |network, asked: &str, shown: &str| {
+            let socket = Held {
+                address: shown.to_owned(),
+                activated: false,
+                lost: false,
+            };
+            BTreeMap::from([(ListenerKey::of("http", network, asked), socket)])
+        };
+        let v4 = held_as(Network::Tcp, "localhost:8080", "127.0.0.1:8080");
+        let held_key = Some(ListenerKey::of("http", Network::Tcp, "localhost:8080"));
+        for address in ["127.0.0.1:8080", "localhost:8080", "LOCALHOST.:8080"] {
+            let mut wanted = [assigned("http", Network::Tcp4, Some(address))];
+            as_held(&v4, &mut wanted);
+            assert_eq!(wanted[0].key, held_key, "{address}");
+        }
+        for (network, address) in [
+            (Network::Tcp6, "localhost:8080"),
+            (Network::Tcp4, "localhost:8081"),
+            (Network::Udp4, "localhost:8080"),
+        ] {
+            let mut wanted = [assigned("http", network, Some(address))];
+            as_held(&v4, &mut wanted);
+            let own = Some(ListenerKey::of("http", network, address));
+            assert_eq!(wanted[0].key, own, "{network} {address}");
+        }
+        // Held at `[::1]`: `tcp6` keeps it by its name; `tcp` would bind
+        // the name's IPv4 address first, another socket.
+        let v6 = held_as(Network::Tcp4, "localhost:8080", "[::1]:8080");
+        let v6 = v6
+            .into_values()
+            .map(|h| (ListenerKey::of("http", Network::Tcp, "localhost:8080"), h))
+            .collect::<BTreeMap<_, _>>();
+        let mut wanted = [assigned("http", Network::Tcp6, Some("localhost:8080"))];
+        as_held(&v6, &mut wanted);
+        assert_eq!(wanted[0].key, held_key);
+        let mut wanted = [assigned("http", Network::Tcp, Some("localhost:8080"))];
+        as_held(&v6, &mut wanted);
+        assert_eq!(wanted[0].key, held_key, "its own network's key, held");
+        // The address in use where the other network asks for another
+        // address of that port: the address the name has, to keep it.
+        let key = ListenerKey::of("http", Network::Tcp4, "0.0.0.0:8080");
+        let words = if_in_use(&v4, &[], &key, "http").unwrap();
+        assert!(words.contains("give `127.0.0.1:8080`"), "{words}");
+        // A name on one family's network meets only that family's
+        // sockets: `tcp6:localhost:8080` is not in the way of `tcp4`'s
+        // `0.0.0.0:8080`.
+        let v4_any = held_as(Network::Tcp4, ":8080", "0.0.0.0:8080");
+        let key = ListenerKey::of("http", Network::Tcp6, "localhost:8080");
+        assert_eq!(held_on_port(&v4_any, &key), None);
     }
 
     #[test]
