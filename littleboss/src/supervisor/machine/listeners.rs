@@ -420,9 +420,11 @@ fn one_socket_each_as_asked(
 /// the reload's own arguments (`given`) move it: a new binary whose
 /// declared default differs from the socket unit's address (a deploy that
 /// changed the default) says nothing about where to listen, as a start
-/// would adopt the unit's socket whatever the default. Not a listener the
-/// new binary turns off, nor one of another network: those are refused by
-/// [`plan`], for the unit to change.
+/// would adopt the unit's socket whatever the default. So too on another
+/// IP network that takes that very socket, as a start would hand it over
+/// (`tcp4` for one bound at `0.0.0.0:8080`, `tcp` for any). Not a listener
+/// the new binary turns off, nor one on a network that cannot take it:
+/// those are refused by [`plan`], for the unit to change.
 pub(crate) fn activated_kept(
     held: &BTreeMap<ListenerKey, Held>,
     current: &[Assigned],
@@ -435,9 +437,30 @@ pub(crate) fn activated_kept(
         let Some(now) = now.and_then(|c| c.key.as_ref()) else {
             continue;
         };
-        if held.get(now).is_some_and(|h| h.activated) && now.network == key.network {
+        let fits = |h: &Held| {
+            now.network == key.network
+                || (now.network.kind() == key.network.kind() && takes(key.network, &h.address))
+        };
+        if held.get(now).is_some_and(|h| h.activated && fits(h)) {
             listener.key = Some(now.clone());
         }
+    }
+}
+
+/// Whether a listener on IP network `network` takes a socket bound at
+/// `address`, as it would be handed over at a start: `tcp` and `udp` one
+/// of either family; `tcp4` and `udp4` an IPv4 one; `tcp6` and `udp6` an
+/// IPv6 one at a given address (`[::]` may be dual-stack, which they do
+/// not take).
+fn takes(network: Network, address: &str) -> bool {
+    let Ok(at) = address.parse::<std::net::SocketAddr>() else {
+        return false;
+    };
+    match network {
+        Network::Tcp | Network::Udp => true,
+        Network::Tcp4 | Network::Udp4 => at.is_ipv4(),
+        Network::Tcp6 | Network::Udp6 => at.is_ipv6() && !at.ip().is_unspecified(),
+        Network::Unix => false,
     }
 }
 
@@ -1103,14 +1126,51 @@ mod tests {
     #[test]
     fn a_socket_activated_listener_cannot_move_to_another_network() {
         let mut held = held(&[(":8080", true)]);
-        held.values_mut().next().unwrap().address = "0.0.0.0:8080".to_owned();
+        held.values_mut().next().unwrap().address = "[::]:8080".to_owned();
         let current = [assigned("http", Network::Tcp, Some(":8080"))];
-        let narrowed = [assigned("http", Network::Tcp4, Some(":8080"))];
+        let mut narrowed = [assigned("http", Network::Tcp4, Some(":8080"))];
+        activated_kept(&held, &current, &mut narrowed, &BTreeSet::new());
         let e = plan(&held, &current, &narrowed).unwrap_err();
         assert_eq!(
             e,
-            "listener `http` is socket-activated (the service manager owns tcp 0.0.0.0:8080) and cannot move to tcp4 :8080; declare it on tcp again, or change the socket unit instead"
+            "listener `http` is socket-activated (the service manager owns tcp [::]:8080) and cannot move to tcp4 :8080; declare it on tcp again, or change the socket unit instead"
         );
+    }
+
+    #[test]
+    fn a_socket_activated_listener_stays_on_another_network_that_takes_its_socket() {
+        // The unit's `0.0.0.0:8080`, which a start hands to a `tcp4`
+        // listener too: a reload to one keeps it, binding nothing.
+        let mut held = held(&[(":8080", true)]);
+        held.values_mut().next().unwrap().address = "0.0.0.0:8080".to_owned();
+        let current = [assigned("http", Network::Tcp, Some(":8080"))];
+        let mut narrowed = [assigned("http", Network::Tcp4, Some(":8080"))];
+        activated_kept(&held, &current, &mut narrowed, &BTreeSet::new());
+        assert_eq!(narrowed[0].key, current[0].key);
+        assert_eq!(narrowed[0].network, Network::Tcp4, "declared as it is");
+        assert_eq!(plan(&held, &current, &narrowed), Ok(Vec::new()));
+        // Given on the reload's own command line, the listener goes
+        // where it is told, which no reload can for such a socket.
+        let mut given = [assigned("http", Network::Tcp4, Some(":8080"))];
+        activated_kept(
+            &held,
+            &current,
+            &mut given,
+            &BTreeSet::from(["http".to_owned()]),
+        );
+        assert!(plan(&held, &current, &given).is_err());
+        // Only an IP network of the same kind: not `udp4`.
+        let mut other_kind = [assigned("http", Network::Udp4, Some(":8080"))];
+        activated_kept(&held, &current, &mut other_kind, &BTreeSet::new());
+        assert_ne!(other_kind[0].key, current[0].key);
+        // `tcp6` takes an IPv6 socket at an address, not a wildcard that
+        // may be dual-stack.
+        for (address, kept) in [("[::1]:8080", true), ("[::]:8080", false)] {
+            held.values_mut().next().unwrap().address = address.to_owned();
+            let mut wanted = [assigned("http", Network::Tcp6, Some(":8080"))];
+            activated_kept(&held, &current, &mut wanted, &BTreeSet::new());
+            assert_eq!(wanted[0].key == current[0].key, kept, "{address}");
+        }
     }
 
     #[test]
