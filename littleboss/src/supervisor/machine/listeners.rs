@@ -271,7 +271,11 @@ pub(crate) fn as_held(held: &BTreeMap<ListenerKey, Held>, wanted: &mut [Assigned
         // where the spellings above give its port, not 0.
         let port_0_owner = key.port_0_owner();
         let alike: Vec<&ListenerKey> = (held.iter())
-            .filter(|(k, h)| !h.activated && (k.network != key.network || port_0_owner.is_some()))
+            .filter(|(k, h)| {
+                let elsewhere = k.network != key.network || port_0_owner.is_some();
+                // (The same name with a final dot on its own network.)
+                !h.activated && (elsewhere || same_name_alike((k, h), key))
+            })
             .filter(|(k, h)| match port_0_owner {
                 Some(owner) => {
                     let at = |key| at_port_got(key, &h.address);
@@ -431,17 +435,30 @@ pub(crate) fn activated_kept(
     wanted: &mut [Assigned],
     given: &BTreeSet<String>,
 ) {
-    for listener in wanted.iter_mut().filter(|w| !given.contains(&w.name)) {
+    for listener in wanted.iter_mut() {
         let Some(key) = &listener.key else { continue };
         let now = current.iter().find(|c| c.name == listener.name);
         let Some(now) = now.and_then(|c| c.key.as_ref()) else {
             continue;
         };
+        let other_network = now.network != key.network;
         let fits = |h: &Held| {
-            now.network == key.network
+            !other_network
                 || (now.network.kind() == key.network.kind() && takes(key.network, &h.address))
         };
-        if held.get(now).is_some_and(|h| h.activated && fits(h)) {
+        // Given on the reload's command line, only where the socket is
+        // (on its own network, `as_held` knows it by that address).
+        let stays = |h: &Held| {
+            !given.contains(&listener.name)
+                || (other_network
+                    && spellings(&h.address, true)
+                        .iter()
+                        .any(|a| a == key.bind_address()))
+        };
+        if held
+            .get(now)
+            .is_some_and(|h| h.activated && fits(h) && stays(h))
+        {
             listener.key = Some(now.clone());
         }
     }
@@ -1149,16 +1166,21 @@ mod tests {
         assert_eq!(narrowed[0].key, current[0].key);
         assert_eq!(narrowed[0].network, Network::Tcp4, "declared as it is");
         assert_eq!(plan(&held, &current, &narrowed), Ok(Vec::new()));
-        // Given on the reload's own command line, the listener goes
-        // where it is told, which no reload can for such a socket.
-        let mut given = [assigned("http", Network::Tcp4, Some(":8080"))];
-        activated_kept(
-            &held,
-            &current,
-            &mut given,
-            &BTreeSet::from(["http".to_owned()]),
-        );
-        assert!(plan(&held, &current, &given).is_err());
+        // Given on the reload's own command line: kept where it names the
+        // socket (`:8080` or `0.0.0.0:8080`); elsewhere, it goes where it
+        // is told, which no reload can for such a socket.
+        let given = BTreeSet::from(["http".to_owned()]);
+        for (address, kept) in [
+            (":8080", true),
+            ("0.0.0.0:8080", true),
+            ("127.0.0.1:8080", false),
+            (":9090", false),
+        ] {
+            let mut wanted = [assigned("http", Network::Tcp4, Some(address))];
+            activated_kept(&held, &current, &mut wanted, &given);
+            assert_eq!(wanted[0].key == current[0].key, kept, "{address}");
+            assert_eq!(plan(&held, &current, &wanted).is_ok(), kept, "{address}");
+        }
         // Only an IP network of the same kind: not `udp4`.
         let mut other_kind = [assigned("http", Network::Udp4, Some(":8080"))];
         activated_kept(&held, &current, &mut other_kind, &BTreeSet::new());
@@ -1262,6 +1284,10 @@ mod tests {
             as_held(&v4, &mut wanted);
             assert_eq!(wanted[0].key, held_key, "{address}");
         }
+        // On its own network, the name with a final dot is the same.
+        let mut wanted = [assigned("http", Network::Tcp, Some("localhost.:8080"))];
+        as_held(&v4, &mut wanted);
+        assert_eq!(wanted[0].key, held_key);
         for (network, address) in [
             (Network::Tcp6, "localhost:8080"),
             (Network::Tcp4, "localhost:8081"),

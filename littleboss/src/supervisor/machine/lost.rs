@@ -54,32 +54,25 @@ impl Machine {
         self.tell_alone();
         say!(self, "starting it again");
         let again = self.start_child(child.launch_again(id), Why::Restart);
-        let persist = self.state.settings.persist;
         let probation = probation.filter(|_| self.state.settings.fallback);
         if let Some(up) = self.up() {
             up.probation = None;
         }
         if let (Some(again), Some(up)) = (again, self.up()) {
-            let mut revived = None;
             if let Some(probation) = probation {
                 // Should this one fail to start, what that probation comes
                 // back to starts: a rollback at once; a child that had died
                 // on its own by a restart, only with persist, through the
                 // backoff and the limit, as when a reload's child dies in
-                // such a probation (`on_exit`): it is the service's launch
-                // again meanwhile, until this one is ready (`promote`).
+                // such a probation (`starting_failed`, from the probation
+                // this one keeps).
                 if !probation.revives {
                     up.fallback_to = Some(probation.previous.clone());
-                } else if persist {
-                    revived = Some(probation.previous.clone());
                 }
                 // Once ready, the probation is this one's (`promote`).
                 if let Some(starting) = up.starting.as_mut() {
                     starting.lost_probation = Some(probation);
                 }
-            }
-            if let Some(previous) = revived {
-                self.state.current = previous;
             }
             // An upgrade given up on for the lost child is for this one.
             if self.state.upgrade_skipped == Some(id) {

@@ -2266,6 +2266,20 @@ impl Machine {
     ///
     /// [`start_failed`]: Machine::start_failed
     fn starting_failed(&mut self, starting: Starting, message: String, code: i32) {
+        // The restart of a child lost in an upgrade, on a probation that
+        // revives one dead on its own (`on_child_lost`): coming back to
+        // that one is a restart, with persist, through the backoff and
+        // the limit, as when the reload's child dies in it (`on_exit`).
+        let revived = (starting.lost_probation.as_ref())
+            .filter(|p| p.revives && self.state.settings.persist && self.state.settings.fallback);
+        if let Some(probation) = revived {
+            let previous = probation.previous.target.file().display().to_string();
+            say!(
+                self,
+                "the reload's child lost in the in-place upgrade cannot be started again; {previous}, whose child had died before it, restarts"
+            );
+            self.state.current = probation.previous.clone();
+        }
         self.start_failed(starting.why, message, code);
         let next = self.up().and_then(|up| up.starting.as_mut());
         if let (Some(comeback), Some(next)) = (starting.replaced_died, next)

@@ -1,6 +1,7 @@
 //! The in-place upgrade's decisions, as millisecond tests of the machine
 //! (the e2e tests in `tests/tests/upgrade.rs` prove the exec itself).
 
+use std::path::Path;
 use std::time::Duration;
 
 use super::sim::{Sim, settings};
@@ -706,6 +707,7 @@ fn a_lost_childs_restart_that_fails_comes_back_to_one_dead_on_its_own_by_a_resta
     sim.unstartable.insert("/bin/v2".into());
     let spawned = sim.spawned_paths();
     sim.lose(2);
+    assert!(sim.logged("/bin/v1, whose child had died before it, restarts"));
     assert!(sim.logged("restarting in"), "{:?}", sim.logs());
     assert_eq!(sim.spawned_paths(), spawned, "{:?}", sim.logs());
     assert!(sim.machine.status().restart.is_some(), "{:?}", sim.logs());
@@ -716,6 +718,32 @@ fn a_lost_childs_restart_that_fails_comes_back_to_one_dead_on_its_own_by_a_resta
         Some("/bin/v1"),
         "{:?}",
         sim.logs()
+    );
+}
+
+#[test]
+fn a_lost_childs_restart_under_way_is_the_services_launch_until_it_fails() {
+    // As above, the restart not failed yet: `status` shows the launch of
+    // the reload's binary (its listeners), not the one that may come back.
+    let mut sim = Sim::serving(super::Settings {
+        persist: true,
+        ..settings()
+    });
+    sim.reload("/bin/v2");
+    sim.exit(1, ChildExit::Code(1));
+    sim.hello_and_ready(2);
+    sim.lose(2);
+    assert_eq!(
+        sim.machine.state().current.target.path,
+        Path::new("/bin/v2")
+    );
+    // Failed at its hello's deadline: the child that died on its own
+    // comes back, by a restart.
+    sim.advance(Duration::from_secs(30));
+    assert!(sim.logged("restarting in"), "{:?}", sim.logs());
+    assert_eq!(
+        sim.machine.state().current.target.path,
+        Path::new("/bin/v1")
     );
 }
 
