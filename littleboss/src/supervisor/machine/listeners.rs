@@ -340,7 +340,8 @@ fn named(address: &str) -> Option<&str> {
 /// bound at `127.0.0.1:8080`) is the one `key` asks for by the same name
 /// and port on another: the same first address of a family would be
 /// bound, if the held one is of the family `key`'s network picks first
-/// (IPv4 for `tcp` and `udp`, as for a name they take IPv4 first).
+/// (IPv4 for `tcp` and `udp`, as for a name they take IPv4 first); on
+/// its own network (a final dot apart), whatever the family.
 fn same_name_alike((k, h): (&ListenerKey, &Held), key: &ListenerKey) -> bool {
     let port = |address| host_port(address).ok().map(|(_, port)| port);
     let held_v6 = h.address.starts_with('[');
@@ -350,7 +351,7 @@ fn same_name_alike((k, h): (&ListenerKey, &Held), key: &ListenerKey) -> bool {
             .zip(named(key.bind_address()))
             .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b))
         && port(k.bind_address()) == port(key.bind_address())
-        && held_v6 == picks_v6
+        && (held_v6 == picks_v6 || k.network == key.network)
 }
 
 /// Port-0 key `key`'s address as asked for, at the port in `got`, the
@@ -1284,10 +1285,16 @@ mod tests {
             as_held(&v4, &mut wanted);
             assert_eq!(wanted[0].key, held_key, "{address}");
         }
-        // On its own network, the name with a final dot is the same.
+        // On its own network, the name with a final dot is the same,
+        // whichever family it was bound in.
         let mut wanted = [assigned("http", Network::Tcp, Some("localhost.:8080"))];
         as_held(&v4, &mut wanted);
         assert_eq!(wanted[0].key, held_key);
+        let v6_only = held_as(Network::Tcp, "ip6-localhost:8080", "[::1]:8080");
+        let mut wanted = [assigned("http", Network::Tcp, Some("ip6-localhost.:8080"))];
+        as_held(&v6_only, &mut wanted);
+        let held_v6 = Some(ListenerKey::of("http", Network::Tcp, "ip6-localhost:8080"));
+        assert_eq!(wanted[0].key, held_v6);
         for (network, address) in [
             (Network::Tcp6, "localhost:8080"),
             (Network::Tcp4, "localhost:8081"),

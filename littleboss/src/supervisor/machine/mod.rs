@@ -2270,17 +2270,32 @@ impl Machine {
         // revives one dead on its own (`on_child_lost`): coming back to
         // that one is a restart, with persist, through the backoff and
         // the limit, as when the reload's child dies in it (`on_exit`).
-        let revived = (starting.lost_probation.as_ref())
+        let revived = (starting.lost_probation.clone())
             .filter(|p| p.revives && self.state.settings.persist && self.state.settings.fallback);
-        if let Some(probation) = revived {
-            let previous = probation.previous.target.file().display().to_string();
-            say!(
-                self,
-                "the reload's child lost in the in-place upgrade cannot be started again; {previous}, whose child had died before it, restarts"
-            );
-            self.state.current = probation.previous.clone();
+        match revived {
+            // As `start_failed` for a restart (no client, nothing serving),
+            // with what comes back said after the failure.
+            Some(probation) => {
+                self.failed(message);
+                let failed = self.state.current.target.path.display().to_string();
+                let previous = probation.previous.target.file().display().to_string();
+                let first = match self.up().is_some_and(|up| !up.queued.is_empty()) {
+                    true => "a reload waiting goes first; then ",
+                    false => "",
+                };
+                say!(
+                    self,
+                    "{first}{previous}, whose child died on its own before the reload to {failed}, is what a restart runs"
+                );
+                self.state.current = probation.previous;
+                self.notify_status();
+                if self.up().is_some_and(|up| up.serving.is_none()) {
+                    self.state.last_code = code;
+                    self.no_child(code);
+                }
+            }
+            None => self.start_failed(starting.why, message, code),
         }
-        self.start_failed(starting.why, message, code);
         let next = self.up().and_then(|up| up.starting.as_mut());
         if let (Some(comeback), Some(next)) = (starting.replaced_died, next)
             && next.replaced_died.is_none()

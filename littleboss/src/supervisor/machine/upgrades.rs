@@ -707,7 +707,9 @@ fn a_lost_childs_restart_that_fails_comes_back_to_one_dead_on_its_own_by_a_resta
     sim.unstartable.insert("/bin/v2".into());
     let spawned = sim.spawned_paths();
     sim.lose(2);
-    assert!(sim.logged("/bin/v1, whose child had died before it, restarts"));
+    assert!(sim.logged(
+        "/bin/v1, whose child died on its own before the reload to /bin/v2, is what a restart runs"
+    ));
     assert!(sim.logged("restarting in"), "{:?}", sim.logs());
     assert_eq!(sim.spawned_paths(), spawned, "{:?}", sim.logs());
     assert!(sim.machine.status().restart.is_some(), "{:?}", sim.logs());
