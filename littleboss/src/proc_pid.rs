@@ -52,6 +52,19 @@ pub(crate) fn numbers_ours_now() -> Result<(), &'static str> {
     }
 }
 
+/// A process's executable as `/proc/PID/exe` names it (or
+/// `std::env::current_exe`, which reads `/proc/self/exe`), unless the
+/// file was removed since it started: the link then reads `PATH
+/// (deleted)`, a path that names nothing.
+///
+/// ```ignore
+/// let binary = proc_pid::still_named(std::env::current_exe()?);
+/// ```
+pub(crate) fn still_named(exe: std::path::PathBuf) -> Option<std::path::PathBuf> {
+    let deleted = exe.as_os_str().as_encoded_bytes().ends_with(b" (deleted)");
+    (!deleted).then_some(exe)
+}
+
 /// Whether `/proc/self`, which a procfs resolves to the reader's pid as
 /// it numbers processes, says `pid`.
 fn same_numbers(self_link: Option<&Path>, pid: u32) -> bool {
@@ -62,6 +75,17 @@ fn same_numbers(self_link: Option<&Path>, pid: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+
+    #[test]
+    fn an_executable_removed_since_is_named_by_nothing() {
+        use std::path::PathBuf;
+        let named = super::still_named(PathBuf::from("/srv/blog"));
+        assert_eq!(named, Some(PathBuf::from("/srv/blog")));
+        assert_eq!(
+            super::still_named(PathBuf::from("/srv/blog (deleted)")),
+            None
+        );
+    }
 
     #[test]
     fn another_namespaces_proc_is_not_ours() {

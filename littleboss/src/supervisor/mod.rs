@@ -250,8 +250,11 @@ pub(crate) fn run(config: &Config, inv: Invocation) -> ! {
     spawn::inherit_channel_var();
     let image = Image {
         id: reexec::open_binary("self").and_then(reexec::identity).ok(),
-        // The file itself, not the symlink it may have been started by.
-        path: std::env::current_exe().unwrap_or_else(|_| first.target.path.clone()),
+        // The file itself, not the symlink it may have been started by
+        // (nor, removed by a deploy since, `PATH (deleted)`).
+        path: (std::env::current_exe().ok())
+            .and_then(crate::proc_pid::still_named)
+            .unwrap_or_else(|| first.target.path.clone()),
         upgrades: 0,
     };
     let started = SystemTime::now()

@@ -136,7 +136,7 @@ fn start_and_identify(
     let resolved = own
         .then(|| std::fs::read_link(crate::proc_pid::path(pid, "exe")?).ok())
         .flatten()
-        .filter(|p| !p.as_os_str().as_encoded_bytes().ends_with(b" (deleted)"));
+        .and_then(crate::proc_pid::still_named);
     Ok(Identified {
         started,
         file: file.filter(|_| own),
