@@ -120,18 +120,7 @@ fn a_kept_listener_is_the_very_same_socket() {
 fn a_listener_declared_on_another_ip_network_keeps_the_socket_bound_alike() {
     // `tcp:127.0.0.1:PORT` then `tcp4:127.0.0.1:PORT`: one socket, which a
     // second bind would find in use.
-    let tcp4 = env!("CARGO_BIN_EXE_argv_tcp4");
-    let port = free_port();
-    let (mut svc, addr) = start(V1, &[&format!("-http=127.0.0.1:{port}")]);
-    let before = tests::procfs::listening_inode(port).unwrap();
-    reload(&svc, tcp4, &[]);
-    // On the port the serving child's arguments gave, kept.
-    tests::eventually("the tcp4 version to answer", || {
-        read_greeting(addr).ok().filter(|g| g.starts_with("tcp4 "))
-    });
-    assert_eq!(tests::procfs::listening_inode(port), Some(before));
-    assert_eq!(status(&svc)["listeners"][0]["network"], "tcp4");
-    svc.stop_expecting(0);
+    keeps_its_socket_declared_on_tcp4("127.0.0.1");
 }
 
 #[test]
@@ -139,15 +128,22 @@ fn a_listener_on_a_host_name_declared_on_another_ip_network_keeps_its_socket() {
     // `tcp` on `localhost:PORT`, bound at `127.0.0.1:PORT`, then `tcp4`:
     // the name binds the same first IPv4 address, one socket (a second
     // bind found it in use, and the reload failed).
+    keeps_its_socket_declared_on_tcp4("localhost");
+}
+
+/// `-http=HOST:PORT` on `tcp`, then a reload to the version that declares
+/// `http` on `tcp4`: served on that very socket.
+fn keeps_its_socket_declared_on_tcp4(host: &str) {
     let tcp4 = env!("CARGO_BIN_EXE_argv_tcp4");
     let port = free_port();
-    let (mut svc, addr) = start(V1, &[&format!("-http=localhost:{port}")]);
+    let (mut svc, addr) = start(V1, &[&format!("-http={host}:{port}")]);
     if !addr.ip().is_loopback() || addr.is_ipv6() {
         svc.stop_expecting(0);
         return tests::skipped("`localhost` has no IPv4 address here");
     }
     let before = tests::procfs::listening_inode(port).unwrap();
     reload(&svc, tcp4, &[]);
+    // On the port the serving child's arguments gave, kept.
     tests::eventually("the tcp4 version to answer", || {
         read_greeting(addr).ok().filter(|g| g.starts_with("tcp4 "))
     });

@@ -668,15 +668,31 @@ fn a_probation_run_out_before_its_child_was_lost_passes_to_none() {
 /// (its probation revives that one), lost in the upgrade to it; the child
 /// in its place ready, then dead within that probation.
 fn reviving_probation_lost_and_its_heir_dead(settings: super::Settings) -> Sim {
+    let mut sim = reviving_probation_upgraded(settings);
+    sim.lose(2);
+    sim.hello_and_ready(3);
+    sim.exit(3, ChildExit::Code(1));
+    sim
+}
+
+/// With `settings`: a reload's child (2, of `/bin/v2`) that replaced one
+/// dead on its own (its probation revives that one), the supervisor
+/// upgraded in place to it.
+fn reviving_probation_upgraded(settings: super::Settings) -> Sim {
     let mut sim = Sim::serving(settings);
     sim.reload("/bin/v2");
     sim.exit(1, ChildExit::Code(1));
     sim.hello_and_ready(2);
     assert_eq!(sim.upgrades.len(), 1, "{:?}", sim.logs());
-    sim.lose(2);
-    sim.hello_and_ready(3);
-    sim.exit(3, ChildExit::Code(1));
     sim
+}
+
+/// With persist.
+fn persisting() -> super::Settings {
+    super::Settings {
+        persist: true,
+        ..settings()
+    }
 }
 
 #[test]
@@ -696,14 +712,7 @@ fn a_lost_childs_restart_that_fails_comes_back_to_one_dead_on_its_own_by_a_resta
     // Coming back to the child that died on its own is a restart, through
     // the backoff and the limit, as when that reload's child dies in its
     // probation: not a rollback at once.
-    let mut sim = Sim::serving(super::Settings {
-        persist: true,
-        ..settings()
-    });
-    sim.reload("/bin/v2");
-    sim.exit(1, ChildExit::Code(1));
-    sim.hello_and_ready(2);
-    assert_eq!(sim.upgrades.len(), 1, "{:?}", sim.logs());
+    let mut sim = reviving_probation_upgraded(persisting());
     sim.unstartable.insert("/bin/v2".into());
     let spawned = sim.spawned_paths();
     sim.lose(2);
@@ -727,13 +736,7 @@ fn a_lost_childs_restart_that_fails_comes_back_to_one_dead_on_its_own_by_a_resta
 fn a_lost_childs_restart_under_way_is_the_services_launch_until_it_fails() {
     // As above, the restart not failed yet: `status` shows the launch of
     // the reload's binary (its listeners), not the one that may come back.
-    let mut sim = Sim::serving(super::Settings {
-        persist: true,
-        ..settings()
-    });
-    sim.reload("/bin/v2");
-    sim.exit(1, ChildExit::Code(1));
-    sim.hello_and_ready(2);
+    let mut sim = reviving_probation_upgraded(persisting());
     sim.lose(2);
     assert_eq!(
         sim.machine.state().current.target.path,
@@ -753,10 +756,7 @@ fn a_lost_childs_restart_under_way_is_the_services_launch_until_it_fails() {
 fn a_probation_passed_on_that_revives_restarts_with_persist() {
     // As above, with persist: the death in it comes back to the child
     // that had died on its own by a restart, through the backoff.
-    let sim = reviving_probation_lost_and_its_heir_dead(super::Settings {
-        persist: true,
-        ..settings()
-    });
+    let sim = reviving_probation_lost_and_its_heir_dead(persisting());
     assert!(sim.logged("rolled back"), "{:?}", sim.logs());
     assert!(sim.logged("restarting in"), "{:?}", sim.logs());
 }
