@@ -865,6 +865,21 @@ pub fn read_greeting(addr: SocketAddr) -> std::io::Result<String> {
     Ok(reply)
 }
 
+/// A greeting read to its end from the unix socket at `path` (the
+/// `unix_server` fixture's `unix PID`), within the deadline.
+///
+/// ```no_run
+/// let greeting = tests::read_unix_greeting("/tmp/srv.sock".as_ref()).unwrap();
+/// assert!(greeting.starts_with("unix "));
+/// ```
+pub fn read_unix_greeting(path: &Path) -> std::io::Result<String> {
+    let mut conn = std::os::unix::net::UnixStream::connect(path)?;
+    conn.set_read_timeout(Some(DEADLINE))?;
+    let mut reply = String::new();
+    conn.read_to_string(&mut reply)?;
+    Ok(reply)
+}
+
 /// Waits, with the deadline, for greetings at `addr` that `wanted` takes,
 /// three in a row, and returns the last: right after a reload, the old
 /// child (told to drain in the same step as the reload's answer, and

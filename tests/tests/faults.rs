@@ -1013,12 +1013,7 @@ fn a_unix_socket_listener_survives_reloads_and_goes_at_the_final_stop() {
     drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
     svc.start(&[&format!("-sock={}", path.display())]);
     svc.ready();
-    let greet = || {
-        let mut conn = UnixStream::connect(&path).unwrap();
-        let mut reply = String::new();
-        conn.read_to_string(&mut reply).unwrap();
-        reply
-    };
+    let greet = || tests::read_unix_greeting(&path).unwrap();
     let first = greet();
     assert!(first.starts_with("unix "), "{first}");
     svc.reload_ok();
@@ -1047,14 +1042,6 @@ fn unix_server_at(name: &str, looks: bool) -> (Service, std::path::PathBuf) {
     (svc, path)
 }
 
-/// A greeting read from the unix socket at `path` (`unix PID`).
-fn greet_at(path: &std::path::Path) -> std::io::Result<String> {
-    let mut conn = UnixStream::connect(path)?;
-    let mut reply = String::new();
-    conn.read_to_string(&mut reply)?;
-    Ok(reply)
-}
-
 #[test]
 fn a_unix_socket_whose_file_was_removed_is_let_go_of_and_bound_again_by_a_reload() {
     // `rm` of the socket's file (by hand, or a cleaner of /tmp): the
@@ -1063,7 +1050,7 @@ fn a_unix_socket_whose_file_was_removed_is_let_go_of_and_bound_again_by_a_reload
     // reload binds it again, and its child serves there.
     let bin = env!("CARGO_BIN_EXE_unix_server");
     let (mut svc, path) = unix_server_at("srv.sock", true);
-    let first = greet_at(&path).unwrap();
+    let first = tests::read_unix_greeting(&path).unwrap();
     let status = text(&svc.control("status"));
     assert!(!status.contains("file was removed"), "{status}");
     std::fs::remove_file(&path).unwrap();
@@ -1086,7 +1073,7 @@ fn a_unix_socket_whose_file_was_removed_is_let_go_of_and_bound_again_by_a_reload
     tests::lets_it_run(&svc, std::time::Duration::from_millis(600));
     assert_eq!(svc.output.text().matches(&said).count(), 1, "said once");
     svc.reload_ok();
-    let second = greet_at(&path).expect("bound again by the reload");
+    let second = tests::read_unix_greeting(&path).expect("bound again by the reload");
     assert!(
         second.starts_with("unix ") && second != first,
         "{first} then {second}"
@@ -1109,10 +1096,10 @@ fn a_unix_socket_whose_file_was_removed_is_let_go_of_and_bound_again_by_a_reload
 /// (before any look: one comes every 30 s) binds it again.
 fn removed_then_reloaded_at_once(reload: fn(&mut Service)) {
     let (mut svc, path) = unix_server_at("srv.sock", false);
-    let first = greet_at(&path).unwrap();
+    let first = tests::read_unix_greeting(&path).unwrap();
     std::fs::remove_file(&path).unwrap();
     reload(&mut svc);
-    let second = greet_at(&path).expect("bound again by the reload");
+    let second = tests::read_unix_greeting(&path).expect("bound again by the reload");
     assert!(
         second.starts_with("unix ") && second != first,
         "{first} then {second}"
@@ -1160,7 +1147,11 @@ fn a_unix_sockets_name_taken_by_another_socket_is_held_on_until_it_is_free() {
         path.display()
     ));
     svc.reload_ok();
-    assert!(greet_at(&path).expect("bound again").starts_with("unix "));
+    assert!(
+        tests::read_unix_greeting(&path)
+            .expect("bound again")
+            .starts_with("unix ")
+    );
     svc.stop_expecting(0);
 }
 
@@ -1171,7 +1162,7 @@ fn a_unix_sockets_file_out_of_sight_by_a_renamed_folder_is_kept() {
     // it), not let go of and bound anew.
     let (mut svc, path) = unix_server_at("run/srv.sock", true);
     let folder = path.parent().unwrap();
-    let first = greet_at(&path).unwrap();
+    let first = tests::read_unix_greeting(&path).unwrap();
     let moved = svc.dir.path().join("run.old");
     std::fs::rename(folder, &moved).unwrap();
     let said = format!(
@@ -1184,7 +1175,7 @@ fn a_unix_sockets_file_out_of_sight_by_a_renamed_folder_is_kept() {
     // old one may take a connection still, until its lameduck order is
     // read).
     let new_child = tests::eventually("the new child to serve the socket kept", || {
-        let greeting = greet_at(&moved.join("srv.sock")).expect("the socket kept");
+        let greeting = tests::read_unix_greeting(&moved.join("srv.sock")).expect("the socket kept");
         (greeting != first).then_some(greeting)
     });
     assert!(new_child.starts_with("unix "), "{first} then {new_child}");
@@ -1227,11 +1218,7 @@ fn a_unix_socket_under_a_folder_whose_name_is_not_utf8_serves_and_goes() {
     svc.spawn(cmd);
     svc.ready();
     let serving: i32 = svc.printed("serving unix pid");
-    let mut reply = String::new();
-    UnixStream::connect(folder.join("srv.sock"))
-        .unwrap()
-        .read_to_string(&mut reply)
-        .unwrap();
+    let reply = tests::read_unix_greeting(&folder.join("srv.sock")).unwrap();
     assert_eq!(reply, format!("unix {serving}\n"));
     svc.stop_expecting(0);
     assert!(!folder.join("srv.sock").exists(), "the socket file stayed");
@@ -2167,10 +2154,11 @@ fn an_exit_in_supervisor_init_waits_for_the_lines_said_before() {
             .stderr(std::process::Stdio::from(write_end));
         cmd.spawn().unwrap()
     };
-    // Read once it waits in its exit (its `supervisor_init` exits at
-    // once) for its log's writer, blocked on the full pipe: read earlier,
-    // the lines are written before the exit, and this passes either way.
-    // Or once it has exited: then what it left unsaid is lost.
+    // Read once its main thread waits on a futex while a thread is
+    // blocked in `write` on the full pipe: the exit's wait for its log's
+    // writer, as `supervisor_init` exits at once. Read earlier, the lines
+    // are written before the exit, and this passes either way. Or once it
+    // has exited: then what it left unsaid is lost.
     let pid = supervisor.id();
     match waits_reading(std::process::id()).and(waits_for_its_writer(pid)) {
         None => std::thread::sleep(std::time::Duration::from_millis(300)),

@@ -366,12 +366,7 @@ fn an_orphaned_child_takes_its_unix_socket_file_away_for_the_next_start() {
     next.start(&[&sock]);
     next.ready();
     let serving: i32 = next.printed("serving unix pid");
-    let mut reply = String::new();
-    std::io::Read::read_to_string(
-        &mut std::os::unix::net::UnixStream::connect(&path).unwrap(),
-        &mut reply,
-    )
-    .unwrap();
+    let reply = tests::read_unix_greeting(&path).unwrap();
     assert_eq!(reply, format!("unix {serving}\n"));
     assert!(alive(orphan), "the orphan drains while its gate stands");
     std::fs::remove_file(&gate).unwrap();

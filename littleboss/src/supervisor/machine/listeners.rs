@@ -127,7 +127,8 @@ fn if_in_use(
         // One the other IP network binds alike is kept (`as_held`), by
         // its address written out (`0.0.0.0:80` for `tcp4`'s `:80`).
         // A port-0 socket by the port it got (`tcp4`'s `:0` at 41234 as
-        // `0.0.0.0:41234`).
+        // `0.0.0.0:41234`); a name's by the address it resolved to
+        // (`localhost:8080` as `127.0.0.1:8080`).
         let at = bound_at(k, h);
         let spelled = written_out(k.network, &at);
         let alike = !h.activated && binds_alike((k.network, &at), (key.network, &spelled));
@@ -316,12 +317,11 @@ fn binds_alike(held: (Network, &str), (network, address): (Network, &str)) -> bo
 
 /// The address the socket held under `key` is bound at, as asked for:
 /// a port-0 one's at the port it got (`127.0.0.1:0` at `127.0.0.1:41234`
-/// as `127.0.0.1:41234`, `:0` at `[::]:41235` as `:41235`).
+/// as `127.0.0.1:41234`, `:0` at `[::]:41235` as `:41235`); a name's at
+/// the one address it resolved to (`localhost:8080` as `127.0.0.1:8080`).
 fn bound_at(key: &ListenerKey, held: &Held) -> String {
     match key.port_0_owner() {
         Some(_) => at_port_got(key, &held.address),
-        // A name's: at the one address it resolved to (`localhost:8080`
-        // at `127.0.0.1:8080`).
         None if named(key.bind_address()).is_some() => Some(held.address.clone()),
         None => None,
     }
@@ -349,7 +349,7 @@ fn same_name_alike((k, h): (&ListenerKey, &Held), key: &ListenerKey) -> bool {
     k.network.kind() == key.network.kind()
         && named(k.bind_address())
             .zip(named(key.bind_address()))
-            .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b))
+            .is_some_and(|(a, b)| a == b)
         && port(k.bind_address()) == port(key.bind_address())
         && (held_v6 == picks_v6 || k.network == key.network)
 }
@@ -657,9 +657,7 @@ pub(crate) fn activated_given_elsewhere(
             (true, Some(home)) => asked_key.in_folder(home).address,
             (true, None) => continue,
         };
-        let named_host = asked_key.network != Network::Unix
-            && host_port(&address)
-                .is_ok_and(|(host, _)| !host.is_empty() && host.parse::<IpAddr>().is_err());
+        let named_host = asked_key.network != Network::Unix && named(&address).is_some();
         let where_it_is = spellings(&h.address, true).contains(&address);
         if !given.contains(&wanted.name) || named_host || where_it_is {
             continue;
@@ -1142,7 +1140,7 @@ mod tests {
     }
 
     #[test]
-    fn a_socket_activated_listener_cannot_move_to_another_network() {
+    fn a_socket_activated_listener_cannot_move_to_a_network_that_cannot_take_its_socket() {
         let mut held = held(&[(":8080", true)]);
         held.values_mut().next().unwrap().address = "[::]:8080".to_owned();
         let current = [assigned("http", Network::Tcp, Some(":8080"))];

@@ -13,7 +13,8 @@ impl Machine {
     /// as no failure, whatever `persist` says. Were it on probation, the
     /// one in its place is, from its ready: should that fail to start or
     /// die within it, the reload rolls back as it would have (to a child
-    /// that had died on its own, by a restart with persist). (A child
+    /// that had died on its own, by a restart with persist; unless no
+    /// start could begin at all, too many hung). (A child
     /// that was starting failed its start; an old one draining is gone.)
     pub(super) fn on_child_lost(&mut self, id: ChildId) {
         let Some(child) = self.state.children.get(&id) else {

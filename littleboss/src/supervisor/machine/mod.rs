@@ -2262,7 +2262,10 @@ impl Machine {
     /// and what to come back to should a reload's child die in its
     /// probation (`replaced_died`) passes to the reload queued behind, if
     /// one has started: its child is the one that decides now. Every way
-    /// a start fails comes through here, so that none loses it.
+    /// a start fails comes through here, so that none loses it. The
+    /// restart of a child lost in an upgrade on a probation that revives
+    /// one dead on its own comes back to that one: said after the
+    /// failure, the service's launch again, by a restart (`no_child`).
     ///
     /// [`start_failed`]: Machine::start_failed
     fn starting_failed(&mut self, starting: Starting, message: String, code: i32) {
@@ -2270,8 +2273,9 @@ impl Machine {
         // revives one dead on its own (`on_child_lost`): coming back to
         // that one is a restart, with persist, through the backoff and
         // the limit, as when the reload's child dies in it (`on_exit`).
-        let revived = (starting.lost_probation.clone())
-            .filter(|p| p.revives && self.state.settings.persist && self.state.settings.fallback);
+        // (Only with fallback: `on_child_lost` passes none on without.)
+        let persist = self.state.settings.persist;
+        let revived = (starting.lost_probation).filter(|p| p.revives && persist);
         match revived {
             // As `start_failed` for a restart (no client, nothing serving),
             // with what comes back said after the failure.
