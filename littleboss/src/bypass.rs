@@ -8,7 +8,7 @@
 //! accepted has closed).
 //! A second signal, or the lameduck timeout, ends the process.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::config::Config;
 use crate::context::{Context, Timing};
@@ -18,6 +18,33 @@ use crate::lameduck::{Lameduck, Listener};
 use crate::own_file::OwnFile;
 use crate::report::fail;
 use crate::socket_key::{Assigned, one_socket_each_here};
+
+/// Has `files` removed when this process calls `exit` with them still in
+/// place: a `std::process::exit` in `main` (which littleboss's own note
+/// advises for an exit code other than 0 or 1) skips the removals below.
+/// Not in a copy the program forked, whose exit must not take its
+/// parent's files. Called once.
+fn remove_at_exit(files: &[OwnFile]) {
+    static FILES: OnceLock<(i32, Vec<OwnFile>)> = OnceLock::new();
+    extern "C" fn at_exit() {
+        if let Some((ours, files)) = FILES.get()
+            && *ours == nix::unistd::getpid().as_raw()
+        {
+            for file in files {
+                file.remove();
+            }
+        }
+    }
+    if files.is_empty() {
+        return;
+    }
+    let pid = nix::unistd::getpid().as_raw();
+    if FILES.set((pid, files.to_vec())).is_ok() {
+        // SAFETY: registers a function with no arguments, for the C
+        // library to call at `exit`; nothing is freed or borrowed.
+        unsafe { nix::libc::atexit(at_exit) };
+    }
+}
 
 pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     // A command-line mistake, as `start` tells it: not "address in use".
@@ -43,6 +70,7 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
         .iter()
         .filter_map(|b| b.as_ref()?.unix_file.clone())
         .collect();
+    remove_at_exit(&own_files);
     let listeners = inv
         .listeners
         .iter()

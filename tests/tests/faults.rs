@@ -1296,6 +1296,17 @@ fn a_unix_socket_bound_in_bypass_goes_when_main_panics() {
 }
 
 #[test]
+fn a_unix_socket_bound_in_bypass_goes_when_main_calls_process_exit() {
+    // As littleboss's own note advises for an exit code other than 0 or 1.
+    let bin = env!("CARGO_BIN_EXE_unix_server");
+    let mut svc = Service::new(bin);
+    let path = svc.dir.path().join("exits.sock");
+    unix_server_in_bypass(&mut svc, &path, &["--exit-3"], None);
+    assert_eq!(svc.wait_exit().code(), Some(3), "{}", svc.output.text());
+    assert!(!path.exists(), "the socket file outlived the program");
+}
+
+#[test]
 fn a_reload_from_a_path_that_is_not_utf8_goes_through() {
     use std::os::unix::ffi::OsStrExt;
     let mut svc = Service::new(env!("CARGO_BIN_EXE_echo_server"));

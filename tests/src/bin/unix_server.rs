@@ -7,7 +7,8 @@
 //! loaded machine sees it still there, or 3 s without one; with
 //! `--linger-long`, 9 s, for a test that ends it sooner itself. With `--panic` it
 //! panics once serving, with a blocking job still running (which a
-//! runtime dropped as the panic unwinds would wait for forever).
+//! runtime dropped as the panic unwinds would wait for forever). With
+//! `--exit-3` it calls `std::process::exit(3)` once serving.
 
 use tokio::io::AsyncWriteExt;
 
@@ -20,6 +21,9 @@ async fn main(ctx: littleboss::Context) {
     let listener = ctx.unix("sock").expect("give -sock=PATH");
     let pid = std::process::id();
     println!("serving unix pid={pid}");
+    if ctx.args().iter().any(|a| a == "--exit-3") {
+        std::process::exit(3);
+    }
     if ctx.args().iter().any(|a| a == "--panic") {
         tokio::task::spawn_blocking(|| std::thread::sleep(std::time::Duration::from_secs(3600)));
         panic!("told to panic");
