@@ -19,27 +19,26 @@ use crate::own_file::OwnFile;
 use crate::report::fail;
 use crate::socket_key::{Assigned, one_socket_each_here};
 
-/// Has `files` removed when this process calls `exit` with them still in
-/// place: a `std::process::exit` in `main` (which littleboss's own note
-/// advises for an exit code other than 0 or 1) skips the removals below.
-/// Not in a copy the program forked, whose exit must not take its
-/// parent's files. Called once.
-fn remove_at_exit(files: &[OwnFile]) {
-    static FILES: OnceLock<(i32, Vec<OwnFile>)> = OnceLock::new();
+/// Has the socket files `lameduck` has not removed yet removed when this
+/// process calls `exit`: a `std::process::exit` in `main` (which
+/// littleboss's own note advises for an exit code other than 0 or 1)
+/// skips the removals below. Not in a copy the program forked, whose exit
+/// must not take its parent's files (a parent that exits while its forked
+/// copy serves on takes them, as its return from `main` would). Called
+/// once.
+fn remove_at_exit(lameduck: &Arc<Lameduck>) {
+    static LAMEDUCK: OnceLock<(i32, Arc<Lameduck>)> = OnceLock::new();
     extern "C" fn at_exit() {
-        if let Some((ours, files)) = FILES.get()
+        if let Some((ours, lameduck)) = LAMEDUCK.get()
             && *ours == nix::unistd::getpid().as_raw()
         {
-            for file in files {
+            for file in lameduck.try_take_socket_files() {
                 file.remove();
             }
         }
     }
-    if files.is_empty() {
-        return;
-    }
     let pid = nix::unistd::getpid().as_raw();
-    if FILES.set((pid, files.to_vec())).is_ok() {
+    if LAMEDUCK.set((pid, lameduck.clone())).is_ok() {
         // SAFETY: registers a function with no arguments, for the C
         // library to call at `exit`; nothing is freed or borrowed.
         unsafe { nix::libc::atexit(at_exit) };
@@ -70,7 +69,6 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
         .iter()
         .filter_map(|b| b.as_ref()?.unix_file.clone())
         .collect();
-    remove_at_exit(&own_files);
     let listeners = inv
         .listeners
         .iter()
@@ -90,21 +88,21 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     // Sockets of our own are shut when draining begins, refusing new
     // connections at once; systemd's stay open, queueing for the next start.
     let (lameduck, phase) = Lameduck::new(listeners.clone(), grace, true, false);
-    lameduck.remove_at_refusal(own_files.clone());
+    lameduck.remove_at_refusal(own_files);
+    remove_at_exit(&lameduck);
     // `lameduck` is kept to the end of `run`, which ends the process.
     // SIGHUP stays the program's own: without a supervisor, nothing else
     // would make sense of it.
     // An early exit removes them too.
     let fail_removing = |message: String| -> ! {
-        for file in &own_files {
+        for file in lameduck.take_socket_files() {
             file.remove();
         }
         fail(1, message)
     };
-    crate::lameduck::on_signals(lameduck.clone(), config.lameduck, own_files.clone(), None)
-        .unwrap_or_else(|e| {
-            fail_removing(format!("cannot start the thread watching for signals: {e}"))
-        });
+    crate::lameduck::on_signals(lameduck.clone(), config.lameduck, true, None).unwrap_or_else(
+        |e| fail_removing(format!("cannot start the thread watching for signals: {e}")),
+    );
     let rt = crate::runtime::build(config)
         .unwrap_or_else(|e| fail_removing(format!("cannot start the tokio runtime: {e}")));
     let timing = Timing {
@@ -124,7 +122,7 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     let ended = crate::entry::call(entry, ctx, &rt, Box::new(|| {}));
     ended.say();
     let code = ended.code;
-    for file in own_files {
+    for file in lameduck.take_socket_files() {
         file.remove();
     }
     crate::report::exit(code)

@@ -205,6 +205,23 @@ impl Lameduck {
         *self.socket_files.lock().unwrap_or_else(|e| e.into_inner()) = files;
     }
 
+    /// The socket files not removed yet, taken: each is removed once, by
+    /// whoever takes it (a file removed at the refusal is not looked at
+    /// again, where a successor's may have its identity by then).
+    pub fn take_socket_files(&self) -> Vec<OwnFile> {
+        std::mem::take(&mut *self.socket_files.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// [`take_socket_files`](Self::take_socket_files), or none if another
+    /// thread takes them now: for an `atexit` hook, which must not wait.
+    pub fn try_take_socket_files(&self) -> Vec<OwnFile> {
+        match self.socket_files.try_lock() {
+            Ok(mut files) => std::mem::take(&mut *files),
+            Err(std::sync::TryLockError::Poisoned(e)) => std::mem::take(&mut *e.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => Vec::new(),
+        }
+    }
+
     /// Begins phase one (once; later calls do nothing) and schedules phase
     /// two after the grace, or sooner, once every connection accepted
     /// through the listeners handed out has closed.
@@ -385,9 +402,7 @@ impl Lameduck {
             self.accepted.stop_accepting();
         }
         if refuse {
-            let files =
-                std::mem::take(&mut *self.socket_files.lock().unwrap_or_else(|e| e.into_inner()));
-            for file in files {
+            for file in self.take_socket_files() {
                 file.remove();
             }
         }
@@ -821,8 +836,8 @@ fn not_listening(e: &std::io::Error) -> bool {
 /// Watches SIGINT and SIGTERM on a thread of its own, so that it works
 /// whatever the program's runtime is doing: the first begins lameduck; a
 /// second (not within [`SAME_STOP`] of the first), or the lameduck
-/// timeout, ends the process, removing `own_files` (the socket files it
-/// bound itself) first. With `hangup` (a child's: its supervisor's pid),
+/// timeout, ends the process, removing first, if `removes_files`, the
+/// socket files it bound itself that `lameduck` has not removed yet. With `hangup` (a child's: its supervisor's pid),
 /// SIGHUP too, only to say it is the supervisor's: sent to every process of the service
 /// (`systemctl kill -s HUP`, `pkill -HUP`), it would otherwise end the
 /// serving child at once while the supervisor reloads. Returns once the
@@ -836,7 +851,7 @@ fn not_listening(e: &std::io::Error) -> bool {
 pub(crate) fn on_signals(
     lameduck: Arc<Lameduck>,
     timeout: Duration,
-    own_files: Vec<OwnFile>,
+    removes_files: bool,
     hangup: Option<nix::unistd::Pid>,
 ) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -929,8 +944,10 @@ pub(crate) fn on_signals(
                 };
                 // Exiting from here skips what `main`'s return would do:
                 // the socket files this process bound go now.
-                for file in own_files {
-                    file.remove();
+                if removes_files {
+                    for file in lameduck.take_socket_files() {
+                        file.remove();
+                    }
                 }
                 // Without a supervisor, of the signal itself, as the
                 // program would have died without littleboss's handler (a
@@ -1887,6 +1904,10 @@ mod tests {
         lameduck.begin_refusing();
         lameduck.ordered();
         assert!(!path.exists(), "the refusal removes the file");
+        // Taken as it went: no later removal looks at that path again,
+        // where a successor's file may have the old one's identity.
+        assert!(lameduck.take_socket_files().is_empty());
+        assert!(lameduck.try_take_socket_files().is_empty());
         let (mut served, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
             .await
             .expect("the queued connection yielded at the refusal")
