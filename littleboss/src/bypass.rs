@@ -32,9 +32,7 @@ fn remove_at_exit(lameduck: &Arc<Lameduck>) {
         if let Some((ours, lameduck)) = LAMEDUCK.get()
             && *ours == nix::unistd::getpid().as_raw()
         {
-            for file in lameduck.try_take_socket_files() {
-                file.remove();
-            }
+            lameduck.remove_socket_files_at_exit();
         }
     }
     let pid = nix::unistd::getpid().as_raw();
@@ -95,9 +93,7 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     // would make sense of it.
     // An early exit removes them too.
     let fail_removing = |message: String| -> ! {
-        for file in lameduck.take_socket_files() {
-            file.remove();
-        }
+        lameduck.remove_socket_files();
         fail(1, message)
     };
     crate::lameduck::on_signals(lameduck.clone(), config.lameduck, true, None).unwrap_or_else(
@@ -122,8 +118,6 @@ pub(crate) fn run(config: &Config, inv: Invocation, entry: Entry<'_>) -> ! {
     let ended = crate::entry::call(entry, ctx, &rt, Box::new(|| {}));
     ended.say();
     let code = ended.code;
-    for file in lameduck.take_socket_files() {
-        file.remove();
-    }
+    lameduck.remove_socket_files();
     crate::report::exit(code)
 }

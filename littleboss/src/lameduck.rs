@@ -200,25 +200,38 @@ impl Lameduck {
     }
 
     /// The socket files to remove at a refusal (each only while its path
-    /// still names it).
+    /// still names it); in bypass mode, at every way out too (see
+    /// [`remove_socket_files`](Self::remove_socket_files)).
     pub fn remove_at_refusal(&self, files: Vec<OwnFile>) {
         *self.socket_files.lock().unwrap_or_else(|e| e.into_inner()) = files;
     }
 
-    /// The socket files not removed yet, taken: each is removed once, by
-    /// whoever takes it (a file removed at the refusal is not looked at
-    /// again, where a successor's may have its identity by then).
-    pub fn take_socket_files(&self) -> Vec<OwnFile> {
-        std::mem::take(&mut *self.socket_files.lock().unwrap_or_else(|e| e.into_inner()))
+    /// Removes the socket files not removed yet, holding their list
+    /// meanwhile: each is removed once, by whoever comes first (a later
+    /// look at a path removed already could take a successor's file, given
+    /// the old one's inode number again, for ours), and whoever comes
+    /// during a removal waits for it, so that an exit cannot cut it short.
+    pub fn remove_socket_files(&self) {
+        let mut files = self.socket_files.lock().unwrap_or_else(|e| e.into_inner());
+        remove_each(&mut files);
     }
 
-    /// [`take_socket_files`](Self::take_socket_files), or none if another
-    /// thread takes them now: for an `atexit` hook, which must not wait.
-    pub fn try_take_socket_files(&self) -> Vec<OwnFile> {
-        match self.socket_files.try_lock() {
-            Ok(mut files) => std::mem::take(&mut *files),
-            Err(std::sync::TryLockError::Poisoned(e)) => std::mem::take(&mut *e.into_inner()),
-            Err(std::sync::TryLockError::WouldBlock) => Vec::new(),
+    /// [`remove_socket_files`](Self::remove_socket_files) for an `atexit`
+    /// hook, which waits for a removal under way 100 ms at most: one stuck
+    /// in a hung file system must not hold the exit.
+    pub fn remove_socket_files_at_exit(&self) {
+        let deadline = Instant::now() + Duration::from_millis(100);
+        loop {
+            match self.socket_files.try_lock() {
+                Ok(mut files) => return remove_each(&mut files),
+                Err(std::sync::TryLockError::Poisoned(e)) => {
+                    return remove_each(&mut e.into_inner());
+                }
+                Err(std::sync::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(std::sync::TryLockError::WouldBlock) => return,
+            }
         }
     }
 
@@ -402,9 +415,7 @@ impl Lameduck {
             self.accepted.stop_accepting();
         }
         if refuse {
-            for file in self.take_socket_files() {
-                file.remove();
-            }
+            self.remove_socket_files();
         }
         // No new connection reaches a unix socket whose file is gone, and
         // a TCP one's queue is reset by its shut: take what is queued now.
@@ -833,12 +844,21 @@ fn not_listening(e: &std::io::Error) -> bool {
     e.raw_os_error() == Some(nix::libc::EINVAL)
 }
 
+/// Removes each of `files`, taking it from the list as it goes: one not
+/// reached (the process gone meanwhile) is still there for another.
+fn remove_each(files: &mut Vec<OwnFile>) {
+    while let Some(file) = files.pop() {
+        file.remove();
+    }
+}
+
 /// Watches SIGINT and SIGTERM on a thread of its own, so that it works
 /// whatever the program's runtime is doing: the first begins lameduck; a
 /// second (not within [`SAME_STOP`] of the first), or the lameduck
 /// timeout, ends the process, removing first, if `removes_files`, the
-/// socket files it bound itself that `lameduck` has not removed yet. With `hangup` (a child's: its supervisor's pid),
-/// SIGHUP too, only to say it is the supervisor's: sent to every process of the service
+/// socket files it bound itself that `lameduck` has not removed yet.
+/// With `hangup` (a child's: its supervisor's pid), SIGHUP too, only to
+/// say it is the supervisor's: sent to every process of the service
 /// (`systemctl kill -s HUP`, `pkill -HUP`), it would otherwise end the
 /// serving child at once while the supervisor reloads. Returns once the
 /// handlers are installed. The caller keeps a handle on `lameduck` for
@@ -945,9 +965,7 @@ pub(crate) fn on_signals(
                 // Exiting from here skips what `main`'s return would do:
                 // the socket files this process bound go now.
                 if removes_files {
-                    for file in lameduck.take_socket_files() {
-                        file.remove();
-                    }
+                    lameduck.remove_socket_files();
                 }
                 // Without a supervisor, of the signal itself, as the
                 // program would have died without littleboss's handler (a
@@ -1906,8 +1924,7 @@ mod tests {
         assert!(!path.exists(), "the refusal removes the file");
         // Taken as it went: no later removal looks at that path again,
         // where a successor's file may have the old one's identity.
-        assert!(lameduck.take_socket_files().is_empty());
-        assert!(lameduck.try_take_socket_files().is_empty());
+        assert!(lameduck.socket_files.lock().unwrap().is_empty());
         let (mut served, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
             .await
             .expect("the queued connection yielded at the refusal")
