@@ -32,7 +32,7 @@ fn remove_at_exit(lameduck: &Arc<Lameduck>) {
         if let Some((ours, lameduck)) = LAMEDUCK.get()
             && *ours == nix::unistd::getpid().as_raw()
         {
-            lameduck.remove_socket_files_at_exit();
+            lameduck.remove_socket_files_within(crate::lameduck::FILES_PATIENCE);
         }
     }
     let pid = nix::unistd::getpid().as_raw();

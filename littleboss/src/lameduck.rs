@@ -210,17 +210,20 @@ impl Lameduck {
     /// meanwhile: each is removed once, by whoever comes first (a later
     /// look at a path removed already could take a successor's file, given
     /// the old one's inode number again, for ours), and whoever comes
-    /// during a removal waits for it, so that an exit cannot cut it short.
+    /// during a removal waits for it (`main`'s return, a failure: not an
+    /// exit past a removal under way).
     pub fn remove_socket_files(&self) {
         let mut files = self.socket_files.lock().unwrap_or_else(|e| e.into_inner());
         remove_each(&mut files);
     }
 
-    /// [`remove_socket_files`](Self::remove_socket_files) for an `atexit`
-    /// hook, which waits for a removal under way 100 ms at most: one stuck
-    /// in a hung file system must not hold the exit.
-    pub fn remove_socket_files_at_exit(&self) {
-        let deadline = Instant::now() + Duration::from_millis(100);
+    /// [`remove_socket_files`](Self::remove_socket_files), waiting for a
+    /// removal under way `patience` at most, for what nothing may hold up:
+    /// the refusal and the forced end on the thread that reads the stop
+    /// signals, and the `atexit` hook. A removal stuck in a hung file
+    /// system holds its own thread still.
+    pub fn remove_socket_files_within(&self, patience: Duration) {
+        let deadline = Instant::now() + patience;
         loop {
             match self.socket_files.try_lock() {
                 Ok(mut files) => return remove_each(&mut files),
@@ -415,7 +418,8 @@ impl Lameduck {
             self.accepted.stop_accepting();
         }
         if refuse {
-            self.remove_socket_files();
+            // Under way elsewhere (a way out, in bypass mode): its own.
+            self.remove_socket_files_within(Duration::ZERO);
         }
         // No new connection reaches a unix socket whose file is gone, and
         // a TCP one's queue is reset by its shut: take what is queued now.
@@ -844,8 +848,12 @@ fn not_listening(e: &std::io::Error) -> bool {
     e.raw_os_error() == Some(nix::libc::EINVAL)
 }
 
-/// Removes each of `files`, taking it from the list as it goes: one not
-/// reached (the process gone meanwhile) is still there for another.
+/// How long a way out waits for a removal of the socket files under way
+/// elsewhere ([`Lameduck::remove_socket_files_within`]).
+pub(crate) const FILES_PATIENCE: Duration = Duration::from_millis(100);
+
+/// Removes each of `files`, taking it from the list as it goes: should a
+/// removal panic, the list's next holder finds the rest.
 fn remove_each(files: &mut Vec<OwnFile>) {
     while let Some(file) = files.pop() {
         file.remove();
@@ -965,7 +973,7 @@ pub(crate) fn on_signals(
                 // Exiting from here skips what `main`'s return would do:
                 // the socket files this process bound go now.
                 if removes_files {
-                    lameduck.remove_socket_files();
+                    lameduck.remove_socket_files_within(FILES_PATIENCE);
                 }
                 // Without a supervisor, of the signal itself, as the
                 // program would have died without littleboss's handler (a
